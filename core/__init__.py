@@ -1,0 +1,1 @@
+"""The domain model every damagemap package shares (no torch, no Qt)."""

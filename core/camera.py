@@ -1,0 +1,166 @@
+"""Pinhole camera geometry in a local east-north-up (ENU) frame, in metres.
+
+One model serves both sides: the synthetic flyover renders through it (so it is the
+ground truth) and ``geo`` projects detections back through it. Geographic conversion
+(WGS84 <-> UTM) is not here: that is ``geo``'s job with pyproj.
+
+Conventions
+-----------
+- World: x east, y north, z up, metres.
+- Camera: x right, y down, z forward (OpenCV). Pixel ``(u, v)`` has its origin at the
+  top-left corner of the top-left pixel; pixel centres are at ``+0.5``.
+- ``yaw_deg``: heading of the optical axis, clockwise from north (0 = north, 90 = east).
+- ``pitch_deg``: elevation of the optical axis, DJI gimbal style: 0 level, -90 nadir.
+- ``roll_deg``: rotation about the optical axis, positive clockwise in the image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class PinholeCamera:
+    """Intrinsics from the image size and a horizontal field of view; square pixels."""
+
+    width_px: int
+    height_px: int
+    hfov_deg: float
+
+    def __post_init__(self) -> None:
+        if self.width_px <= 0 or self.height_px <= 0:
+            raise ValueError(f"PinholeCamera: size must be positive; got {self.width_px}x{self.height_px}")
+        if not 1.0 <= self.hfov_deg <= 170.0:
+            raise ValueError(f"PinholeCamera: hfov_deg must be in [1, 170]; got {self.hfov_deg!r}")
+
+    @property
+    def focal_px(self) -> float:
+        return 0.5 * self.width_px / math.tan(math.radians(self.hfov_deg) / 2.0)
+
+    @property
+    def vfov_deg(self) -> float:
+        return math.degrees(2.0 * math.atan(0.5 * self.height_px / self.focal_px))
+
+    @property
+    def principal_point_px(self) -> tuple[float, float]:
+        return 0.5 * self.width_px, 0.5 * self.height_px
+
+    def matrix(self) -> np.ndarray:
+        """``float64[3, 3]`` intrinsic matrix K."""
+        cx, cy = self.principal_point_px
+        f = self.focal_px
+        return np.array([[f, 0.0, cx], [0.0, f, cy], [0.0, 0.0, 1.0]])
+
+    def to_dict(self) -> dict:
+        return {"width_px": self.width_px, "height_px": self.height_px, "hfov_deg": self.hfov_deg}
+
+
+@dataclass(frozen=True, slots=True)
+class CameraPose:
+    """Camera position (ENU metres) and attitude (degrees, see module docstring)."""
+
+    east_m: float
+    north_m: float
+    up_m: float
+    yaw_deg: float
+    pitch_deg: float
+    roll_deg: float = 0.0
+
+    @property
+    def position(self) -> np.ndarray:
+        return np.array([self.east_m, self.north_m, self.up_m], dtype=np.float64)
+
+    def rotation_world_from_camera(self) -> np.ndarray:
+        """``float64[3, 3]`` R with ``d_world = R @ d_camera``."""
+        yaw = math.radians(self.yaw_deg)
+        pitch = math.radians(self.pitch_deg)
+        roll = math.radians(self.roll_deg)
+        # Optical axis (camera +z) in the world.
+        forward = np.array([math.sin(yaw) * math.cos(pitch), math.cos(yaw) * math.cos(pitch), math.sin(pitch)])
+        # Camera +x (image right) is horizontal, to the right of the heading.
+        right = np.array([math.cos(yaw), -math.sin(yaw), 0.0])
+        down = np.cross(forward, right)  # camera +y, image down
+        if roll:
+            c, s = math.cos(roll), math.sin(roll)
+            right, down = c * right + s * down, -s * right + c * down
+        return np.stack([right, down, forward], axis=1)
+
+    def to_dict(self) -> dict:
+        return {
+            "east_m": self.east_m,
+            "north_m": self.north_m,
+            "up_m": self.up_m,
+            "yaw_deg": self.yaw_deg,
+            "pitch_deg": self.pitch_deg,
+            "roll_deg": self.roll_deg,
+        }
+
+
+def project_points(camera: PinholeCamera, pose: CameraPose, points_enu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Project world points to pixels.
+
+    Parameters
+    ----------
+    points_enu : float[N, 3]
+        World points, ENU metres.
+
+    Returns
+    -------
+    uv : float64[N, 2]
+        Pixel coordinates ``(u, v)``.
+    in_front : bool[N]
+        True where the point lies in front of the camera (depth > 1 cm).
+    """
+    pts = np.asarray(points_enu, dtype=np.float64).reshape(-1, 3)
+    rot = pose.rotation_world_from_camera()
+    cam = (pts - pose.position) @ rot  # rows: camera coordinates (R^T applied)
+    depth = cam[:, 2]
+    in_front = depth > 1e-2
+    safe = np.where(in_front, depth, 1.0)
+    f = camera.focal_px
+    cx, cy = camera.principal_point_px
+    uv = np.stack([f * cam[:, 0] / safe + cx, f * cam[:, 1] / safe + cy], axis=1)
+    return uv, in_front
+
+
+def pixel_rays(camera: PinholeCamera, pose: CameraPose, uv: np.ndarray) -> np.ndarray:
+    """Unit ray directions in the world, ``float64[N, 3]``, for pixels ``float[N, 2]``."""
+    uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+    cx, cy = camera.principal_point_px
+    f = camera.focal_px
+    d_cam = np.stack([(uv[:, 0] - cx) / f, (uv[:, 1] - cy) / f, np.ones(len(uv))], axis=1)
+    d_world = d_cam @ pose.rotation_world_from_camera().T
+    return d_world / np.linalg.norm(d_world, axis=1, keepdims=True)
+
+
+def intersect_ground(
+    camera: PinholeCamera,
+    pose: CameraPose,
+    uv: np.ndarray,
+    *,
+    ground_up_m: float = 0.0,
+    min_depression_deg: float = 0.5,
+) -> np.ndarray:
+    """Where pixel rays meet the horizontal plane ``z = ground_up_m``.
+
+    Rays at or above the horizon (less than ``min_depression_deg`` below it) never meet
+    the ground in front of the camera: their rows are NaN.
+
+    Returns
+    -------
+    float64[N, 3]
+        ENU points on the plane, NaN rows for rejected rays.
+    """
+    rays = pixel_rays(camera, pose, uv)
+    height = pose.up_m - ground_up_m
+    limit = -math.sin(math.radians(min_depression_deg))
+    ok = rays[:, 2] < limit
+    t = np.where(ok, height / np.where(ok, -rays[:, 2], 1.0), np.nan)
+    out = pose.position + rays * t[:, None]
+    out[~ok] = np.nan
+    if height <= 0:
+        out[:] = np.nan
+    return out

@@ -1,0 +1,230 @@
+"""Plain data shared by every package: frames, detections, telemetry, sites.
+
+Frozen, slotted dataclasses with units in their field names and checks in
+``__post_init__``. No torch, no Qt: ``engine`` and ``geo`` exchange only these.
+Edits use :func:`dataclasses.replace`.
+
+Conventions
+-----------
+- Pixel boxes are ``(x1, y1, x2, y2)`` floats with ``0 <= x1 < x2 <= width``.
+- Geographic coordinates are WGS84 degrees; sequences of points are ``(lon, lat)`` as
+  RFC 7946 wants.
+- Times are seconds (float). ``Frame.pts_s`` comes from the container's presentation
+  timestamps, not ``index / fps``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from core.masks import RleMask
+
+BoxXYXY = tuple[float, float, float, float]
+LonLat = tuple[float, float]
+
+
+class _ParsableEnumMixin:
+    """Case-insensitive parsing that lists the valid values when it fails."""
+
+    @classmethod
+    def parse(cls, value):  # type: ignore[no-untyped-def]
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            text = value.strip()
+            for member in cls:  # type: ignore[attr-defined]
+                if text.lower() in (member.name.lower(), str(member.value).lower()):
+                    return member
+            if text.isdigit():
+                value = int(text)
+        try:
+            return cls(value)  # type: ignore[call-arg]
+        except ValueError:
+            valid = ", ".join(f"{m.name.lower()} ({m.value})" for m in cls)  # type: ignore[attr-defined]
+            raise ValueError(f"{cls.__name__}: expected one of {valid}; got {value!r}") from None
+
+
+class DamageLevel(_ParsableEnumMixin, enum.IntEnum):
+    """ISBDA damage classes; the value is the COCO ``category_id``."""
+
+    SLIGHT = 1
+    SEVERE = 2
+    DEBRIS = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+    @property
+    def colour_rgb(self) -> tuple[int, int, int]:
+        """Display colour: Slight green, Severe orange, Debris red (DESIGN.md)."""
+        return _LEVEL_COLOURS[self]
+
+    @property
+    def colour_hex(self) -> str:
+        r, g, b = self.colour_rgb
+        return f"#{r:02x}{g:02x}{b:02x}"
+
+
+_LEVEL_COLOURS = {
+    DamageLevel.SLIGHT: (46, 204, 64),
+    DamageLevel.SEVERE: (255, 140, 0),
+    DamageLevel.DEBRIS: (230, 25, 25),
+}
+
+
+class ReviewState(_ParsableEnumMixin, enum.Enum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Origin(_ParsableEnumMixin, enum.Enum):
+    """Where a detection came from."""
+
+    MODEL = "model"
+    EDITED = "edited"
+    ADDED = "added"
+
+
+def _check_box(box: BoxXYXY, what: str) -> None:
+    if len(box) != 4 or not all(math.isfinite(v) for v in box):
+        raise ValueError(f"{what}: expected 4 finite numbers (x1, y1, x2, y2); got {box!r}")
+    if box[2] < box[0] or box[3] < box[1]:
+        raise ValueError(f"{what}: expected x1 <= x2 and y1 <= y2; got {box!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded video frame.
+
+    ``image`` is ``uint8[H, W, 3]`` RGB, or ``None`` where only the metadata travels.
+    """
+
+    index: int
+    pts_s: float
+    width_px: int
+    height_px: int
+    image: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.index < 0:
+            raise ValueError(f"Frame.index must be >= 0; got {self.index!r}")
+        if not math.isfinite(self.pts_s):
+            raise ValueError(f"Frame.pts_s must be finite; got {self.pts_s!r}")
+        if self.width_px <= 0 or self.height_px <= 0:
+            raise ValueError(f"Frame size must be positive; got {self.width_px}x{self.height_px}")
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One damaged part found (or drawn) on one frame.
+
+    ``score`` is the detector's; ``refined_score`` the SRN's where it ran. ``mask`` is a
+    full-frame run-length mask. ``id`` is the project store's row id (``None`` before
+    the detection is stored).
+    """
+
+    frame_index: int
+    level: DamageLevel
+    score: float
+    box_xyxy_px: BoxXYXY
+    mask: RleMask | None = None
+    building_box_xyxy_px: BoxXYXY | None = None
+    refined_score: float | None = None
+    origin: Origin = Origin.MODEL
+    review: ReviewState = ReviewState.PENDING
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"Detection.score must be in [0, 1]; got {self.score!r}")
+        if self.refined_score is not None and not 0.0 <= self.refined_score <= 1.0:
+            raise ValueError(f"Detection.refined_score must be in [0, 1]; got {self.refined_score!r}")
+        _check_box(self.box_xyxy_px, "Detection.box_xyxy_px")
+        if self.building_box_xyxy_px is not None:
+            _check_box(self.building_box_xyxy_px, "Detection.building_box_xyxy_px")
+
+    @property
+    def final_score(self) -> float:
+        """The score to show and threshold on: refined where SRN ran."""
+        return self.score if self.refined_score is None else self.refined_score
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetrySample:
+    """One position fix of the drone.
+
+    ``t_s`` is seconds on the telemetry's own clock: UNIX epoch seconds (UTC) for GPX
+    and logs with absolute times, seconds from the video start for per-frame SRT.
+    ``gimbal_pitch_deg`` follows DJI: 0 is level, -90 straight down. ``yaw_deg`` is the
+    camera heading, clockwise from true north, where known.
+    """
+
+    t_s: float
+    lat_deg: float
+    lon_deg: float
+    alt_abs_m: float | None = None
+    alt_rel_m: float | None = None
+    yaw_deg: float | None = None
+    gimbal_pitch_deg: float | None = None
+    gimbal_yaw_deg: float | None = None
+    focal_length_mm: float | None = None
+    frame_index: int | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.lat_deg) and -90.0 <= self.lat_deg <= 90.0):
+            raise ValueError(f"TelemetrySample.lat_deg must be in [-90, 90]; got {self.lat_deg!r}")
+        if not (math.isfinite(self.lon_deg) and -180.0 <= self.lon_deg <= 180.0):
+            raise ValueError(f"TelemetrySample.lon_deg must be in [-180, 180]; got {self.lon_deg!r}")
+        if not math.isfinite(self.t_s):
+            raise ValueError(f"TelemetrySample.t_s must be finite; got {self.t_s!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A detection placed on the ground.
+
+    ``easting_m``/``northing_m`` are in ``crs`` (a local UTM zone, e.g. ``"EPSG:32616"``);
+    ``footprint_lonlat`` is the mask outline on the ground, WGS84 ``(lon, lat)`` pairs.
+    """
+
+    detection_id: int | None
+    frame_index: int
+    t_s: float
+    level: DamageLevel
+    score: float
+    lon_deg: float
+    lat_deg: float
+    easting_m: float
+    northing_m: float
+    crs: str
+    footprint_lonlat: tuple[LonLat, ...] = ()
+    review: ReviewState = ReviewState.PENDING
+    origin: Origin = Origin.MODEL
+
+
+@dataclass(frozen=True, slots=True)
+class DamageSite:
+    """Observations of one physical damage fused across frames."""
+
+    id: int
+    level: DamageLevel
+    confidence: float
+    lon_deg: float
+    lat_deg: float
+    observation_count: int
+    first_frame: int
+    last_frame: int
+    first_time_s: float
+    last_time_s: float
+    best_frame: int
+    best_detection_id: int | None = None
+    footprint_lonlat: tuple[LonLat, ...] = ()
+    reviewed: bool = False

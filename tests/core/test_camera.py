@@ -1,0 +1,54 @@
+import math
+
+import numpy as np
+import pytest
+
+from core.camera import CameraPose, PinholeCamera, intersect_ground, project_points
+
+
+@pytest.fixture
+def camera():
+    return PinholeCamera(1280, 720, 80.0)
+
+
+@pytest.mark.parametrize("yaw", [0.0, 30.0, 135.0, 270.0])
+def test_principal_ray_hits_ground_at_altitude_over_tan_pitch(camera, yaw):
+    pose = CameraPose(10.0, -5.0, 50.0, yaw, -45.0)
+    point = intersect_ground(camera, pose, np.array([[640.0, 360.0]]))[0]
+    ahead = math.hypot(point[0] - 10.0, point[1] + 5.0)
+    assert ahead == pytest.approx(50.0)
+    bearing = math.degrees(math.atan2(point[0] - 10.0, point[1] + 5.0)) % 360
+    assert bearing == pytest.approx(yaw % 360, abs=1e-6)
+
+
+def test_image_right_is_right_of_heading(camera):
+    pose = CameraPose(0.0, 0.0, 40.0, 0.0, -45.0)  # looking north
+    left, right = intersect_ground(camera, pose, np.array([[100.0, 360.0], [1180.0, 360.0]]))
+    assert left[0] < 0 < right[0]
+
+
+def test_project_and_intersect_round_trip(camera):
+    pose = CameraPose(3.0, 4.0, 60.0, 200.0, -50.0, 2.0)
+    uv = np.array([[0.0, 719.0], [640.0, 200.0], [1279.0, 719.0], [800.0, 500.0]])
+    ground = intersect_ground(camera, pose, uv)
+    back, in_front = project_points(camera, pose, ground)
+    assert in_front.all()
+    assert np.allclose(back, uv, atol=1e-6)
+
+
+def test_rays_above_the_horizon_are_rejected(camera):
+    pose = CameraPose(0.0, 0.0, 50.0, 0.0, -10.0)  # shallow: top of image sees sky
+    ground = intersect_ground(camera, pose, np.array([[640.0, 0.0], [640.0, 719.0]]))
+    assert np.isnan(ground[0]).all()
+    assert np.isfinite(ground[1]).all()
+
+
+def test_points_behind_the_camera_are_flagged(camera):
+    pose = CameraPose(0.0, 0.0, 50.0, 0.0, -45.0)
+    _, in_front = project_points(camera, pose, np.array([[0.0, -100.0, 0.0], [0.0, 50.0, 0.0]]))
+    assert in_front.tolist() == [False, True]
+
+
+def test_bad_field_of_view_is_refused():
+    with pytest.raises(ValueError, match="hfov_deg"):
+        PinholeCamera(640, 480, 0.0)

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from core.masks import RleMask
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rle_round_trip_matches_pycocotools(seed):
+    mask_utils = pytest.importorskip("pycocotools.mask")
+    rng = np.random.default_rng(seed)
+    mask = rng.random((17, 23)) > 0.6
+    rle = RleMask.from_array(mask)
+    assert np.array_equal(rle.to_array(), mask)
+    assert rle.area_px == int(mask.sum())
+    decoded = mask_utils.decode(mask_utils.frPyObjects(rle.to_coco(), 17, 23)).astype(bool)
+    assert np.array_equal(decoded, mask)
+
+
+def test_mask_starting_with_a_set_pixel_has_a_leading_zero_run():
+    mask = np.zeros((3, 3), bool)
+    mask[0, 0] = True
+    rle = RleMask.from_array(mask)
+    assert rle.counts[0] == 0
+    assert np.array_equal(rle.to_array(), mask)
+
+
+def test_empty_and_full_masks():
+    empty = RleMask.from_array(np.zeros((4, 5), bool))
+    assert empty.area_px == 0 and empty.bbox_xyxy() is None
+    full = RleMask.from_array(np.ones((4, 5), bool))
+    assert full.area_px == 20 and full.bbox_xyxy() == (0.0, 0.0, 5.0, 4.0)
+
+
+def test_polygon_rasterises_inside_its_vertices():
+    rle = RleMask.from_polygon([(2, 2), (12, 2), (12, 8), (2, 8)], 20, 20)
+    x1, y1, x2, y2 = rle.bbox_xyxy()
+    assert (x1, y1, x2, y2) == (2.0, 2.0, 13.0, 9.0)
+    assert rle.area_px == 11 * 7
+
+
+def test_inconsistent_runs_are_refused():
+    with pytest.raises(ValueError, match="runs add up to"):
+        RleMask(2, 2, (1, 1))

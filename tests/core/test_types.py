@@ -1,0 +1,37 @@
+import dataclasses
+
+import pytest
+
+from core.types import DamageLevel, Detection, Origin, ReviewState, TelemetrySample
+
+
+@pytest.mark.parametrize("text,level", [("slight", DamageLevel.SLIGHT), ("SEVERE", DamageLevel.SEVERE), ("3", DamageLevel.DEBRIS), (2, DamageLevel.SEVERE)])
+def test_damage_level_parses_names_and_ids(text, level):
+    assert DamageLevel.parse(text) is level
+
+
+def test_unknown_level_lists_the_valid_values():
+    with pytest.raises(ValueError, match="slight \\(1\\), severe \\(2\\), debris \\(3\\)"):
+        DamageLevel.parse("bad")
+
+
+def test_review_and_origin_parse_case_insensitively():
+    assert ReviewState.parse("Accepted") is ReviewState.ACCEPTED
+    assert Origin.parse("ADDED") is Origin.ADDED
+
+
+def test_detection_checks_score_and_box():
+    det = Detection(0, DamageLevel.SLIGHT, 0.5, (1.0, 2.0, 3.0, 4.0))
+    assert det.final_score == 0.5
+    assert dataclasses.replace(det, refined_score=0.6).final_score == 0.6
+    with pytest.raises(ValueError, match="score"):
+        Detection(0, DamageLevel.SLIGHT, 1.5, (1.0, 2.0, 3.0, 4.0))
+    with pytest.raises(ValueError, match="x1 <= x2"):
+        Detection(0, DamageLevel.SLIGHT, 0.5, (5.0, 2.0, 3.0, 4.0))
+
+
+def test_telemetry_sample_refuses_impossible_coordinates():
+    with pytest.raises(ValueError, match="lat_deg"):
+        TelemetrySample(0.0, 91.0, 0.0)
+    with pytest.raises(ValueError, match="lon_deg"):
+        TelemetrySample(0.0, 0.0, float("nan"))
