@@ -1,0 +1,285 @@
+"""CSV flight logs (Airdata, CsvView/Flight Reader, DJI-app geotag CSVs, generic).
+
+Producers name their columns differently (``latitude``, ``OSD.latitude``, ``Lat``...),
+add units (``height_above_takeoff(feet)``, ``OSD.height [ft]``) and even leading spaces,
+so columns are matched by meaning: a header is reduced to a bare name and a unit, and
+each role (time, latitude, height above take-off...) takes the first alias that is
+present.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+import io
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import TelemetryError
+from core.types import TelemetrySample
+from geo.telemetry._text import read_text
+from geo.telemetry.track import TimeBase, Track
+
+FOOT_M = 0.3048
+
+#: role -> bare column names that mean it, best first.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "datetime": ("datetime", "custom.updatetime", "gps.datetime", "date_time", "timestamp", "datetimeutc",
+                 "utc", "gps_time", "time_utc", "utctime"),
+    "time_rel": ("time", "offsettime", "osd.flytime", "flytime", "elapsed", "elapsed_time", "t"),
+    "lat": ("latitude", "lat", "osd.latitude", "gps.latitude", "gps_lat", "gps:lat", "gpslatitude"),
+    "lon": ("longitude", "lon", "lng", "long", "osd.longitude", "gps.longitude", "gps_lon", "gps:long",
+            "gpslongitude"),
+    "alt_rel": ("height_above_takeoff", "osd.height", "height", "rel_alt", "relative_altitude",
+                "altitude_above_takeoff", "relativealtitude"),
+    "alt_abs": ("altitude_above_sealevel", "abs_alt", "absolute_altitude", "osd.altitude", "gps.altitude",
+                "gps_altitude", "altitude", "elevation", "ele", "alt"),
+    "heading": ("compass_heading", "osd.yaw", "heading", "yaw", "course", "bearing"),
+    "gimbal_pitch": ("gimbal_pitch", "gimbal.pitch", "gimbalpitch"),
+    "gimbal_yaw": ("gimbal_heading", "gimbal.yaw", "gimbal_yaw", "gimbalyaw", "gimbal.yaw360"),
+}
+_UNIT = re.compile(r"[\(\[]([^\)\]]*)[\)\]]")
+_FILE_NAME_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[_ T]\[?(\d{2})[-:.](\d{2})[-:.](\d{2})\]?")
+_DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S.%f", "%Y/%m/%d %H:%M:%S",
+    "%m/%d/%Y %I:%M:%S.%f %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M:%S",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    index: int
+    header: str
+    unit: str
+
+
+def _bare_name(header: str) -> tuple[str, str]:
+    """``' compass_heading(degrees)'`` -> ``('compass_heading', 'degrees')``."""
+    text = header.strip().lstrip("\ufeff")
+    unit_match = _UNIT.search(text)
+    unit = unit_match.group(1).strip().lower() if unit_match else ""
+    name = _UNIT.sub("", text).strip().lower().replace(" ", "_").replace("-", "_")
+    return name, unit
+
+
+def _match_columns(headers: list[str]) -> dict[str, _Column]:
+    bare = [_bare_name(h) for h in headers]
+    found: dict[str, _Column] = {}
+    for role, aliases in _ALIASES.items():
+        for alias in aliases:
+            hits = [i for i, (name, unit) in enumerate(bare) if name == alias and unit != "text"]
+            if hits:
+                i = hits[0]
+                found[role] = _Column(i, headers[i], bare[i][1])
+                break
+    return found
+
+
+def _length_scale(unit: str, header: str) -> float:
+    text = (unit + " " + header).lower()
+    return FOOT_M if re.search(r"\b(feet|ft|foot)\b|_ft\b", text) else 1.0
+
+
+def _parse_datetime(text: str) -> tuple[float, bool] | None:
+    """UNIX seconds and whether the text itself says UTC (``Z`` or an offset)."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        value = None
+        for fmt in _DATETIME_FORMATS:
+            try:
+                value = dt.datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+    if value is None:
+        try:  # numeric epoch seconds or milliseconds
+            number = float(text)
+        except ValueError:
+            return None
+        return (number / 1000.0 if number > 1e11 else number), True
+    zoned = value.tzinfo is not None
+    if not zoned:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.timestamp(), zoned
+
+
+def _float(row: list[str], column: _Column | None) -> float | None:
+    if column is None or column.index >= len(row):
+        return None
+    text = row[column.index].strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _time_scale(column: _Column) -> float:
+    unit = column.unit
+    if unit in ("millisecond", "milliseconds", "ms"):
+        return 1e-3
+    if unit in ("microsecond", "microseconds", "us"):
+        return 1e-6
+    return 1.0
+
+
+def read_csv_log(path: str | Path) -> Track:
+    """Read a CSV flight log.
+
+    Absolute times come from a date-time column; Airdata's, which has whole seconds only,
+    is refined with its millisecond counter. A log with a relative time column only takes
+    its start from a date in the file name (DJI-app geotag CSVs), else stays on its own
+    clock (:attr:`TimeBase.LOG`).
+
+    Raises
+    ------
+    TelemetryError
+        Naming the file: not a CSV, or no latitude/longitude/time columns, or no rows.
+    """
+    path = Path(path)
+    text = read_text(path, "CSV flight log")
+    sample_text = text[:8192]
+    try:
+        dialect = csv.Sniffer().sniff(sample_text.splitlines()[0], delimiters=",;\t")
+    except (csv.Error, IndexError):
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        headers = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        raise TelemetryError(f"{path}: not a CSV flight log: {exc or 'no header line'}") from None
+    columns = _match_columns(headers)
+    missing = [role for role in ("lat", "lon") if role not in columns]
+    if missing:
+        raise TelemetryError(
+            f"{path}: no {' or '.join('latitude' if m == 'lat' else 'longitude' for m in missing)} column "
+            f"found among {len(headers)} columns ({', '.join(h.strip() for h in headers[:8])}"
+            f"{', ...' if len(headers) > 8 else ''})"
+        )
+    if "datetime" not in columns and "time_rel" not in columns:
+        raise TelemetryError(f"{path}: no time column found (expected e.g. 'datetime(utc)', 'time(millisecond)')")
+
+    rel_scale = _length_scale(columns["alt_rel"].unit, columns["alt_rel"].header) if "alt_rel" in columns else 1.0
+    abs_scale = _length_scale(columns["alt_abs"].unit, columns["alt_abs"].header) if "alt_abs" in columns else 1.0
+    rows = []
+    skipped = 0
+    for row in reader:
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        lat, lon = _float(row, columns["lat"]), _float(row, columns["lon"])
+        if lat is None or lon is None or (lat == 0.0 and lon == 0.0) or abs(lat) > 90 or abs(lon) > 180:
+            skipped += 1
+            continue
+        rows.append(row)
+    if not rows:
+        raise TelemetryError(f"{path}: no row with a position (latitude/longitude) in the CSV")
+
+    times, time_base, time_notes = _row_times(path, rows, columns)
+    samples = []
+    for row, t_s in zip(rows, times):
+        if t_s is None:
+            skipped += 1
+            continue
+        rel = _float(row, columns.get("alt_rel"))
+        absolute = _float(row, columns.get("alt_abs"))
+        heading = _float(row, columns.get("heading"))
+        gimbal_yaw = _float(row, columns.get("gimbal_yaw"))
+        samples.append(
+            TelemetrySample(
+                t_s=t_s,
+                lat_deg=_float(row, columns["lat"]),  # type: ignore[arg-type]
+                lon_deg=_float(row, columns["lon"]),  # type: ignore[arg-type]
+                alt_abs_m=None if absolute is None else absolute * abs_scale,
+                alt_rel_m=None if rel is None else rel * rel_scale,
+                yaw_deg=None if heading is None else heading % 360.0,
+                gimbal_pitch_deg=_float(row, columns.get("gimbal_pitch")),
+                gimbal_yaw_deg=None if gimbal_yaw is None else gimbal_yaw % 360.0,
+            )
+        )
+    if not samples:
+        raise TelemetryError(f"{path}: no row with both a position and a readable time")
+    samples.sort(key=lambda s: s.t_s)
+    notes = list(time_notes)
+    if skipped:
+        notes.append(f"{skipped} rows without a usable position or time were skipped")
+    if rel_scale != 1.0 or abs_scale != 1.0:
+        notes.append("heights converted from feet to metres")
+    used = ", ".join(f"{role}={col.header.strip()!r}" for role, col in columns.items())
+    return Track(
+        samples=tuple(samples),
+        path=path,
+        format="csv",
+        time_base=time_base,
+        format_detail=f"CSV flight log ({used})",
+        notes=tuple(notes),
+    )
+
+
+def _row_times(path: Path, rows: list[list[str]], columns: dict[str, _Column]):
+    """Per-row times, the time base, and notes on how the times were found."""
+    notes: list[str] = []
+    rel_col = columns.get("time_rel")
+    rel = [None if rel_col is None else _float(r, rel_col) for r in rows]
+    rel = [None if v is None else v * _time_scale(rel_col) for v in rel] if rel_col else rel
+    date_col = columns.get("datetime")
+    if date_col is not None:
+        parsed = [_parse_datetime(r[date_col.index]) if date_col.index < len(r) else None for r in rows]
+        absolute = [None if p is None else p[0] for p in parsed]
+        if not any(p is not None and p[1] for p in parsed) and "utc" not in date_col.header.lower():
+            notes.append(f"column {date_col.header.strip()!r} has no time zone: read as UTC")
+        whole_seconds = all(a is None or float(a).is_integer() for a in absolute)
+        if whole_seconds and rel_col is not None and any(v is not None for v in rel):
+            # Airdata: date-time to the second plus a millisecond counter. The log's start
+            # t0 satisfies date_i <= t0 + rel_i < date_i + 1 for every row.
+            # The counter pauses when logging does, so t0 is solved per stretch between
+            # such breaks.
+            return _refine_whole_seconds(absolute, rel), TimeBase.UTC, notes
+        if any(a is not None for a in absolute):
+            return absolute, TimeBase.UTC, notes
+    if rel_col is None or not any(v is not None for v in rel):
+        raise TelemetryError(f"{path}: the time column holds no readable times")
+    date = _FILE_NAME_DATE.search(path.name)
+    if date:
+        start = calendar.timegm(tuple(int(g) for g in date.groups()) + (0, 0, 0))
+        notes.append("start time taken from the file name (local time, read as UTC)")
+        return [None if r is None else start + r for r in rel], TimeBase.UTC, notes
+    notes.append("times are relative to the start of the log (no date): aligned as starting with the video")
+    return rel, TimeBase.LOG, notes
+
+
+def _refine_whole_seconds(absolute: list[float | None], rel: list[float | None]) -> list[float | None]:
+    """Sub-second times from whole-second dates plus a relative counter (Airdata)."""
+    out: list[float | None] = [None] * len(rel)
+    run: list[int] = []
+    previous_offset: float | None = None
+
+    def flush() -> None:
+        low = max(absolute[i] - rel[i] for i in run)  # type: ignore[operator]
+        high = min(absolute[i] + 1.0 - rel[i] for i in run)  # type: ignore[operator]
+        t0 = 0.5 * (low + high) if high >= low else low
+        for i in run:
+            out[i] = t0 + rel[i]  # type: ignore[operator]
+
+    for i, (a, r) in enumerate(zip(absolute, rel)):
+        if a is None or r is None:
+            out[i] = a
+            continue
+        offset = a - r
+        if run and previous_offset is not None and abs(offset - previous_offset) > 1.5:
+            flush()
+            run = []
+        run.append(i)
+        previous_offset = offset
+    if run:
+        flush()
+    return out

@@ -1,0 +1,97 @@
+"""Choosing the reader for a telemetry file by its suffix, else by its content."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from core.errors import TelemetryError
+from geo.telemetry.csvlog import read_csv_log
+from geo.telemetry.gpx import read_gpx
+from geo.telemetry.srt import read_srt
+from geo.telemetry.track import Track
+
+Reader = Callable[[Path], Track]
+
+_BY_SUFFIX: dict[str, Reader] = {".srt": read_srt, ".gpx": read_gpx, ".csv": read_csv_log}
+
+#: Telemetry found beside a video, best first: per-frame SRT, then GPX, then a log.
+BESIDE_SUFFIXES = (".srt", ".gpx", ".csv")
+
+_MISB_UL = bytes.fromhex("060e2b34")
+_IMAGE_MAGIC = {b"\xff\xd8\xff": "a JPEG image", b"\x89PNG": "a PNG image", b"II*\x00": "a TIFF image",
+                b"MM\x00*": "a TIFF image"}
+_SRT_HINT = re.compile(rb"-->|GPS\s*\(|\[latitude|FrameCnt|SrtCnt")
+
+
+def _sniff(path: Path) -> Reader:
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        raise TelemetryError(f"{path}: cannot read telemetry: {exc.strerror or exc}") from None
+    if not head:
+        raise TelemetryError(f"{path}: the telemetry file is empty")
+    if _MISB_UL in head[:64]:
+        raise TelemetryError(
+            f"{path}: looks like MISB ST 0601 KLV metadata, which is not supported yet; "
+            "supported telemetry: GPX, DJI SRT, CSV flight logs"
+        )
+    for magic, what in _IMAGE_MAGIC.items():
+        if head.startswith(magic):
+            raise TelemetryError(f"{path}: is {what}, not telemetry (supported: GPX, DJI SRT, CSV flight logs)")
+    if head[4:8] == b"ftyp" or head.startswith(b"\x1aE\xdf\xa3"):
+        raise TelemetryError(f"{path}: is a video file; give its telemetry (.SRT/.gpx/.csv) instead")
+    if b"\x00" in head:
+        raise TelemetryError(f"{path}: binary data, not a telemetry file (supported: GPX, DJI SRT, CSV flight logs)")
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"<?xml") or b"<gpx" in head:
+        return read_gpx
+    if _SRT_HINT.search(head):
+        return read_srt
+    first_line = text.split(b"\n", 1)[0]
+    if first_line.count(b",") >= 2 or first_line.count(b";") >= 2 or first_line.count(b"\t") >= 2:
+        return read_csv_log
+    raise TelemetryError(
+        f"{path}: unrecognised telemetry format (supported: GPX, DJI SRT, CSV flight logs)"
+    )
+
+
+def read_telemetry(path: str | Path) -> Track:
+    """Read any supported telemetry file.
+
+    The suffix picks the reader (``.SRT``, ``.gpx``, ``.csv``, any case); other files are
+    recognised by their content.
+
+    Raises
+    ------
+    TelemetryError
+        Naming the file: missing, unsupported, or unreadable as what it claims to be.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise TelemetryError(f"{path}: telemetry file not found")
+    if path.is_dir():
+        raise TelemetryError(f"{path}: is a folder, not a telemetry file")
+    reader = _BY_SUFFIX.get(path.suffix.lower())
+    if reader is None:
+        reader = _sniff(path)
+    return reader(path)
+
+
+def find_telemetry_beside(video_path: str | Path) -> Path | None:
+    """The telemetry file next to a video with the same stem (``DJI_0001.MP4`` ->
+    ``DJI_0001.SRT``), any suffix case; SRT before GPX before CSV. ``None`` if none."""
+    video_path = Path(video_path)
+    folder = video_path.parent
+    if not folder.is_dir():
+        return None
+    candidates = {}
+    for entry in folder.iterdir():
+        if entry.is_file() and entry.stem == video_path.stem and entry.suffix.lower() in BESIDE_SUFFIXES:
+            candidates.setdefault(entry.suffix.lower(), entry)
+    for suffix in BESIDE_SUFFIXES:
+        if suffix in candidates:
+            return candidates[suffix]
+    return None

@@ -1,0 +1,243 @@
+"""DJI ``.SRT`` subtitle telemetry, every family DJI drones have written.
+
+Families handled (names after dji-embed's ``docs/SRT_FORMATS.md``):
+
+- old one-second cues (Mavic Pro, 2017): ``HOME(lon,lat) yyyy.mm.dd hh:mm:ss`` /
+  ``GPS(lon,lat,sats) BAROMETER:h``; the third GPS number is the satellite count, the
+  height (above take-off) is ``BAROMETER``;
+- Phantom 4 style one-line cues: ``GPS (lon, lat, sats)``, ``H 85.80m`` (above take-off),
+  optional ``F.PRY (p°, r°, y°)`` aircraft and ``G.PRY`` gimbal attitude;
+- bracketed per-frame cues (Mavic 2, Air 2, Mini 3/4/5, Mavic 3, Neo, Avata...):
+  ``<font>FrameCnt|SrtCnt: n, DiffTime: 33ms`` + date line + ``[key: value]`` groups
+  such as ``[latitude: ..] [longitude|longtitude: ..]``, ``[rel_alt: .. abs_alt: ..]``,
+  ``[altitude: ..]``, ``[focal_len: ..]``, ``[drone_yaw: ..]``, ``[gb_yaw: .. gb_pitch: ..]``;
+  cues may span several lines and even contain a blank line.
+
+Cues are found by their timecode lines (``hh:mm:ss,mmm --> ...``), never by splitting
+on blank lines. Times are the cue start, on the video's clock.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import TelemetryError
+from core.types import TelemetrySample
+from geo.telemetry._text import read_text
+from geo.telemetry.track import TimeBase, Track
+
+_NUM = r"-?\d+(?:\.\d+)?"
+_TIMECODE = re.compile(r"^\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{1,3})\s*-->\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}")
+_DATE = re.compile(
+    r"(\d{4})[-./](\d{2})[-./](\d{2})[ T]+(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?(?:,(\d{1,3}))?(?:,\d{1,3})*"
+)
+_TAG = re.compile(r"<[^>]*>")
+_KEY_VALUE = re.compile(rf"([A-Za-z_][A-Za-z_]*(?: [a-z])?)\s*:\s*({_NUM})")
+_GPS_PAREN = re.compile(rf"\bGPS\s*\(\s*({_NUM})\s*,\s*({_NUM})(?:\s*,\s*({_NUM})\s*m?)?\s*\)")
+_HOME_PAREN = re.compile(rf"\bHOME\s*\([^)]*\)")
+_HEIGHT = re.compile(rf"(?:^|[\s,])H\s+({_NUM})\s*m\b")
+_PRY = re.compile(rf"\b([FG])\.PRY\s*\(\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*\)")
+_DIGITS = re.compile(r"^\s*\d+\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    ordinal: int
+    start_s: float | None
+    text: str
+
+
+def _split_cues(lines: list[str]) -> list[_Cue]:
+    """Cues start at an index line followed by a timecode (or, in files without
+    timecodes, a date line); everything up to the next cue start is the cue's body."""
+    starts: list[tuple[int, int, float | None]] = []  # (first body line, header line, start_s)
+    for i, line in enumerate(lines):
+        match = _TIMECODE.match(line)
+        if match:
+            h, m, s, ms = match.groups()
+            start_s = int(h) * 3600 + int(m) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000.0
+            header = i - 1 if i > 0 and _DIGITS.match(lines[i - 1]) else i
+            starts.append((i + 1, header, start_s))
+    if not starts:  # hand-converted files with no timecode lines: index line + date line
+        for i in range(len(lines) - 1):
+            if _DIGITS.match(lines[i]) and _DATE.search(lines[i + 1]):
+                starts.append((i + 1, i, None))
+    cues = []
+    for k, (body_start, _header, start_s) in enumerate(starts):
+        body_end = starts[k + 1][1] if k + 1 < len(starts) else len(lines)
+        text = _TAG.sub(" ", " ".join(lines[body_start:body_end]))
+        cues.append(_Cue(k, start_s, text))
+    return cues
+
+
+def _parse_date(match: re.Match) -> float:
+    year, month, day, hour, minute, second, frac, micro = match.groups()
+    t = calendar.timegm((int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0))
+    if frac:
+        if len(frac) <= 3:
+            t += int(frac) / 10 ** len(frac)
+            if micro:
+                t += int(micro) / 10 ** (3 + len(micro))
+        else:
+            t += int(frac) / 10 ** len(frac)
+    return float(t)
+
+
+def _focal_length_mm(raw: str) -> float:
+    """``focal_len``: literal millimetres when written with a decimal point (``24.00``),
+    otherwise an integer in tenths of a millimetre (``240`` = 24 mm)."""
+    return float(raw) if "." in raw else int(raw) / 10.0
+
+
+@dataclass
+class _Parsed:
+    sample: TelemetrySample | None
+    date_s: float | None
+    per_frame: bool
+
+
+def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
+    text = cue.text
+    date_match = _DATE.search(text)
+    date_s = _parse_date(date_match) if date_match else None
+    text = _DATE.sub(" ", text)
+
+    lat = lon = alt_abs = alt_rel = yaw = gimbal_pitch = gimbal_yaw = focal = None
+    gps = _GPS_PAREN.search(text)
+    if gps:
+        lon, lat = float(gps.group(1)), float(gps.group(2))
+    for frame_kind, pitch, _roll, yaw_value in _PRY.findall(text):
+        if frame_kind == "G":
+            gimbal_pitch, gimbal_yaw = float(pitch), float(yaw_value)
+        else:
+            yaw = float(yaw_value)
+    height = _HEIGHT.search(text)
+    if height:
+        alt_rel = float(height.group(1))
+
+    values: dict[str, str] = {}
+    for key, value in _KEY_VALUE.findall(_HOME_PAREN.sub(" ", text)):
+        values.setdefault(key.strip().lower(), value)
+    if "latitude" in values:
+        lat = float(values["latitude"])
+    for key in ("longitude", "longtitude"):  # DJI's own misspelling is common
+        if key in values:
+            lon = float(values[key])
+    if "rel_alt" in values:
+        alt_rel = float(values["rel_alt"])
+    elif "barometer" in values:
+        alt_rel = float(values["barometer"])
+    if "abs_alt" in values:
+        alt_abs = float(values["abs_alt"])
+    elif "altitude" in values:
+        alt_abs = float(values["altitude"])
+    if "drone_yaw" in values:
+        yaw = float(values["drone_yaw"])
+    if "gb_yaw" in values:
+        gimbal_yaw = float(values["gb_yaw"])
+    if "gb_pitch" in values:
+        gimbal_pitch = float(values["gb_pitch"])
+    if "focal_len" in values:
+        focal = _focal_length_mm(values["focal_len"])
+    per_frame = any(k in values for k in ("framecnt", "srtcnt", "difftime"))
+
+    sample = None
+    if lat is not None and lon is not None and not (lat == 0.0 and lon == 0.0):
+        try:
+            sample = TelemetrySample(
+                t_s=t_s,
+                lat_deg=lat,
+                lon_deg=lon,
+                alt_abs_m=alt_abs,
+                alt_rel_m=alt_rel,
+                yaw_deg=None if yaw is None else yaw % 360.0,
+                gimbal_pitch_deg=gimbal_pitch,
+                gimbal_yaw_deg=None if gimbal_yaw is None else gimbal_yaw % 360.0,
+                focal_length_mm=focal,
+                frame_index=cue.ordinal if per_frame else None,
+            )
+        except ValueError:
+            sample = None  # out-of-range coordinates: counted as an entry without position
+    return _Parsed(sample, date_s, per_frame)
+
+
+def read_srt(path: str | Path) -> Track:
+    """Read a DJI SRT telemetry file into a video-relative :class:`Track`.
+
+    Raises
+    ------
+    TelemetryError
+        Naming the file, when it is not an SRT, or no entry carries a position.
+    """
+    path = Path(path)
+    lines = read_text(path, "DJI SRT").splitlines()
+    cues = _split_cues(lines)
+    if not cues:
+        raise TelemetryError(f"{path}: not a DJI SRT file: no subtitle entries (no 'hh:mm:ss,mmm -->' lines)")
+
+    parsed: list[_Parsed] = []
+    first_date: float | None = None
+    for cue in cues:
+        if cue.start_s is not None:
+            t_s = cue.start_s
+        else:
+            date = _DATE.search(cue.text)
+            date_s = _parse_date(date) if date else None
+            if date_s is None:
+                continue
+            first_date = date_s if first_date is None else first_date
+            t_s = date_s - first_date
+        parsed.append(_parse_cue(cue, t_s))
+
+    samples = [p.sample for p in parsed if p.sample is not None]
+    if not samples:
+        raise TelemetryError(
+            f"{path}: DJI SRT with {len(cues)} entries but no GPS position in any of them "
+            "(this drone writes camera settings only); use the flight's GPX or flight-log CSV instead"
+        )
+
+    notes = []
+    missing = len(cues) - len(samples)
+    if missing:
+        last_missing = parsed and parsed[-1].sample is None
+        detail = " (the last one is cut off)" if last_missing else ""
+        notes.append(f"{missing} of {len(cues)} entries have no usable position and were skipped{detail}")
+    breaks = _clock_breaks(parsed)
+    if breaks:
+        notes.append(
+            f"the drone's clock jumps {breaks} times against the subtitle timecodes "
+            "(several recordings merged into one file?)"
+        )
+    per_frame = any(p.per_frame for p in parsed)
+    samples.sort(key=lambda s: s.t_s)
+    first_with_date = next((p for p in parsed if p.date_s is not None), None)
+    wall_start = None
+    if first_with_date is not None and first_with_date.sample is not None:
+        wall_start = first_with_date.date_s - first_with_date.sample.t_s
+    elif first_with_date is not None:
+        wall_start = first_with_date.date_s
+    detail = "DJI SRT, " + ("one entry per frame" if per_frame else "one entry per cue (about 1 s)")
+    if cues[0].start_s is None:
+        detail += ", no timecodes (times from the date lines)"
+    return Track(
+        samples=tuple(samples),
+        path=path,
+        format="dji-srt",
+        time_base=TimeBase.VIDEO,
+        format_detail=detail,
+        wall_clock_start_utc=wall_start,
+        notes=tuple(notes),
+    )
+
+
+def _clock_breaks(parsed: list[_Parsed], tolerance_s: float = 1.5) -> int:
+    """How often the date line and the cue times disagree on the step between entries."""
+    pairs = [(p.sample.t_s, p.date_s) for p in parsed if p.sample is not None and p.date_s is not None]
+    breaks = 0
+    for (t0, d0), (t1, d1) in zip(pairs, pairs[1:]):
+        if abs((d1 - d0) - (t1 - t0)) > tolerance_s:
+            breaks += 1
+    return breaks

@@ -1,0 +1,141 @@
+"""The :class:`Track`: telemetry samples read from one file, with what is known about them."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.types import TelemetrySample
+
+
+class TimeBase(enum.Enum):
+    """Which clock a track's ``TelemetrySample.t_s`` runs on.
+
+    ``UTC``: UNIX epoch seconds (GPX, flight logs with a date), aligned to a video by its
+    creation time. ``VIDEO``: seconds from the start of the video (per-frame DJI SRT).
+    ``LOG``: seconds from the start of the log, with no known date (a CSV with a relative
+    time column only); aligned by assuming the log starts with the video.
+    """
+
+    UTC = "utc"
+    VIDEO = "video"
+    LOG = "log"
+
+
+#: A gap between consecutive samples longer than this, and than ``GAP_FACTOR`` times the
+#: track's median step, is reported and never interpolated across.
+MIN_GAP_S = 2.0
+GAP_FACTOR = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A stretch without samples: ``start_s`` and ``end_s`` are the samples either side."""
+
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class Track:
+    """Telemetry samples of one file, sorted by time.
+
+    Attributes
+    ----------
+    samples : tuple[TelemetrySample, ...]
+        Sorted by ``t_s``; samples without a usable position are already dropped.
+    path : Path | None
+        The file read.
+    format : str
+        ``"gpx"``, ``"dji-srt"`` or ``"csv"`` (with the flavour in ``format_detail``).
+    time_base : TimeBase
+        The clock of ``t_s``.
+    format_detail : str
+        A human description of the variant found (e.g. ``"DJI SRT, per-frame, [latitude: ..]"``).
+    wall_clock_start_utc : float | None
+        For video-relative tracks (SRT), the drone's wall clock at ``t_s == 0`` read as if
+        it were UTC (DJI writes local time with no zone): informative only.
+    notes : tuple[str, ...]
+        Things a user should know (dropped entries, clock breaks, assumed units).
+    """
+
+    samples: tuple[TelemetrySample, ...]
+    path: Path | None
+    format: str
+    time_base: TimeBase
+    format_detail: str = ""
+    wall_clock_start_utc: float | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.samples:
+            raise ValueError("Track: needs at least one sample")
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    @property
+    def name(self) -> str:
+        return self.path.name if self.path is not None else "<telemetry>"
+
+    def times_s(self) -> np.ndarray:
+        return np.array([s.t_s for s in self.samples], dtype=np.float64)
+
+    def lonlat(self) -> np.ndarray:
+        """``float64[N, 2]`` ``(lon, lat)`` in degrees."""
+        return np.array([(s.lon_deg, s.lat_deg) for s in self.samples], dtype=np.float64)
+
+    @property
+    def start_s(self) -> float:
+        return self.samples[0].t_s
+
+    @property
+    def end_s(self) -> float:
+        return self.samples[-1].t_s
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    def bbox(self) -> tuple[float, float, float, float]:
+        """``(min_lon, min_lat, max_lon, max_lat)``."""
+        ll = self.lonlat()
+        return float(ll[:, 0].min()), float(ll[:, 1].min()), float(ll[:, 0].max()), float(ll[:, 1].max())
+
+    def altitude_range(self, which: str = "rel") -> tuple[float, float] | None:
+        """Min and max of ``alt_rel_m`` (``which="rel"``) or ``alt_abs_m`` (``"abs"``)."""
+        attr = {"rel": "alt_rel_m", "abs": "alt_abs_m"}[which]
+        values = [getattr(s, attr) for s in self.samples if getattr(s, attr) is not None]
+        values = [v for v in values if math.isfinite(v)]
+        return (min(values), max(values)) if values else None
+
+    def median_step_s(self) -> float:
+        t = self.times_s()
+        if len(t) < 2:
+            return 0.0
+        return float(np.median(np.diff(t)))
+
+    def max_gap_s(self) -> float:
+        """The longest step this track interpolates across."""
+        return max(MIN_GAP_S, GAP_FACTOR * self.median_step_s())
+
+    def gaps(self) -> list[Gap]:
+        """Steps between consecutive samples longer than :meth:`max_gap_s`."""
+        t = self.times_s()
+        if len(t) < 2:
+            return []
+        limit = self.max_gap_s()
+        idx = np.flatnonzero(np.diff(t) > limit)
+        return [Gap(float(t[i]), float(t[i + 1])) for i in idx]
+
+    def has(self, attr: str) -> bool:
+        """True if any sample carries ``attr`` (e.g. ``"gimbal_pitch_deg"``)."""
+        return any(getattr(s, attr) is not None for s in self.samples)
