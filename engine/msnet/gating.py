@@ -1,0 +1,125 @@
+"""Anchor gating of the Hierarchical RPN (MSNet paper, section 4.2, equations 1-2).
+
+A damage anchor is scored against the top building proposals of the same image:
+
+- Inner Intersection (II): ``max_p area(a ∩ p) / area(a)``: how much of the anchor lies
+  inside some building. Small damage anchors inside a large building score 1.
+- IoU: ``max_p area(a ∩ p) / area(a ∪ p)``: small anchors inside a large building score
+  low, which is why the paper finds II better on small objects.
+
+Only anchors whose score is strictly above the threshold ``S`` take part in damage
+proposal generation and in the damage RPN loss. Everything here is broadcast tensor
+arithmetic (as :func:`torchvision.ops.box_iou`), on whatever device the boxes live.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import torch
+from torch import Tensor
+
+#: anchors scored against more proposals than this are scored in chunks of anchors,
+#: bounding the temporary ``[chunk, P]`` matrices to about 32 M elements
+_MAX_PAIRS = 1 << 25
+
+
+class GateMetric(str, Enum):
+    """How a damage anchor is compared with building proposals."""
+
+    INNER_INTERSECTION = "ii"
+    IOU = "iou"
+
+    @classmethod
+    def parse(cls, value: str | GateMetric) -> GateMetric:
+        if isinstance(value, cls):
+            return value
+        text = str(value).strip().lower()
+        for member in cls:
+            if text in (member.value, member.name.lower()):
+                return member
+        valid = ", ".join(m.value for m in cls)
+        raise ValueError(f"GateMetric: expected one of {valid}; got {value!r}")
+
+
+def _box_area(boxes: Tensor) -> Tensor:
+    """Area of ``[N, 4]`` xyxy boxes; degenerate (inverted) boxes count as 0."""
+    return (boxes[:, 2] - boxes[:, 0]).clamp(min=0) * (boxes[:, 3] - boxes[:, 1]).clamp(min=0)
+
+
+def _intersection(anchors: Tensor, regions: Tensor) -> Tensor:
+    """``[A, P]`` pairwise intersection areas of xyxy boxes."""
+    top_left = torch.max(anchors[:, None, :2], regions[None, :, :2])
+    bottom_right = torch.min(anchors[:, None, 2:], regions[None, :, 2:])
+    wh = (bottom_right - top_left).clamp(min=0)
+    return wh[..., 0] * wh[..., 1]
+
+
+def inner_intersection(anchors: Tensor, regions: Tensor) -> Tensor:
+    """Pairwise inner intersection ``area(a ∩ r) / area(a)``.
+
+    Parameters
+    ----------
+    anchors : Tensor[A, 4]
+        Boxes in ``(x1, y1, x2, y2)`` pixels.
+    regions : Tensor[P, 4]
+        Boxes in ``(x1, y1, x2, y2)`` pixels (building proposals).
+
+    Returns
+    -------
+    Tensor[A, P]
+        Values in ``[0, 1]``; 0 where the anchor has no area (a degenerate anchor is
+        inside nothing).
+    """
+    inter = _intersection(anchors, regions)
+    area = _box_area(anchors)[:, None]
+    return torch.where(area > 0, inter / area.clamp(min=torch.finfo(inter.dtype).tiny), 0.0)
+
+
+def intersection_over_union(anchors: Tensor, regions: Tensor) -> Tensor:
+    """Pairwise IoU as :func:`torchvision.ops.box_iou`, but 0 (not NaN) for empty unions.
+
+    Shapes and box format as :func:`inner_intersection`.
+    """
+    inter = _intersection(anchors, regions)
+    union = _box_area(anchors)[:, None] + _box_area(regions)[None, :] - inter
+    return torch.where(union > 0, inter / union.clamp(min=torch.finfo(inter.dtype).tiny), 0.0)
+
+
+_PAIRWISE = {
+    GateMetric.INNER_INTERSECTION: inner_intersection,
+    GateMetric.IOU: intersection_over_union,
+}
+
+
+def anchor_gate_scores(anchors: Tensor, proposals: Tensor, metric: GateMetric | str = "ii") -> Tensor:
+    """Sampling score of each anchor: its best match over the building proposals.
+
+    Parameters
+    ----------
+    anchors : Tensor[A, 4]
+        Damage anchors, xyxy pixels.
+    proposals : Tensor[P, 4]
+        Building proposals of the same image, xyxy pixels. ``P`` may be 0.
+    metric : GateMetric or {"ii", "iou"}
+        Equation 2 (inner intersection) or equation 1 (IoU) of the paper.
+
+    Returns
+    -------
+    Tensor[A]
+        ``max_p metric(a, p)``, or zeros when there are no proposals.
+    """
+    pairwise = _PAIRWISE[GateMetric.parse(metric)]
+    anchors = anchors.float()
+    proposals = proposals.to(anchors)
+    if proposals.numel() == 0 or anchors.numel() == 0:
+        return anchors.new_zeros(anchors.shape[0])
+    chunk = max(1, _MAX_PAIRS // proposals.shape[0])
+    return torch.cat([pairwise(part, proposals).amax(dim=1) for part in anchors.split(chunk)])
+
+
+def gate_anchors(
+    anchors: Tensor, proposals: Tensor, *, metric: GateMetric | str = "ii", threshold: float = 0.1
+) -> Tensor:
+    """Boolean ``[A]`` mask of the anchors kept for the damage RPN (score > threshold)."""
+    return anchor_gate_scores(anchors, proposals, metric) > threshold

@@ -1,0 +1,327 @@
+"""MSNet and the paper's two Mask R-CNN baselines, as one torchvision ``MaskRCNN`` subclass.
+
+- ``msnet``: the Hierarchical RPN (:mod:`engine.msnet.hrpn`) replaces the RPN; damage
+  proposals go to torchvision's standard RoI heads (box + mask branches).
+- ``maskrcnn``: stock torchvision Mask R-CNN trained on damage only.
+- ``maskrcnn-cotrain``: Mask R-CNN with the building boxes as an extra class, trained in
+  the RPN and the box branch (paper, section 5.2). torchvision's mask loss covers every
+  positive, so a building's mask target is its box; class-specific mask logits keep
+  that target on the building channel, away from the three damage channels.
+
+All three share the torchvision contract (list of float ``[C, H, W]`` images in
+``[0, 1]``; training returns a dict of named losses; eval returns one dict per image)
+and add ``building_boxes`` / ``building_scores`` to each eval output (empty for
+``maskrcnn``).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from enum import Enum
+from typing import Any
+
+import torch
+from torch import Tensor
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.models.detection.mask_rcnn import MaskRCNN, MaskRCNNHeads, MaskRCNNPredictor
+from torchvision.models.detection.transform import resize_boxes
+from torchvision.ops import boxes as box_ops
+
+from engine.msnet.backbones import FPN_CHANNELS, build_fpn_backbone
+from engine.msnet.gating import GateMetric
+from engine.msnet.hrpn import HierarchicalRPN, build_hrpn
+
+#: class names by label; 0 is the background
+DAMAGE_CLASS_NAMES = ("__background__", "Slight", "Severe", "Debris")
+
+
+class Arch(str, Enum):
+    MSNET = "msnet"
+    MASKRCNN = "maskrcnn"
+    MASKRCNN_COTRAIN = "maskrcnn-cotrain"
+
+    @classmethod
+    def parse(cls, value: str | Arch) -> Arch:
+        if isinstance(value, cls):
+            return value
+        text = str(value).strip().lower().replace("_", "-")
+        for member in cls:
+            if text == member.value:
+                return member
+        valid = ", ".join(m.value for m in cls)
+        raise ValueError(f"arch: expected one of {valid}; got {value!r}")
+
+
+class MSNet(MaskRCNN):
+    """torchvision Mask R-CNN whose RPN may be hierarchical, with building outputs.
+
+    Build it with :func:`build_msnet`. ``self.rpn`` is a :class:`HierarchicalRPN` for
+    ``arch="msnet"`` and torchvision's RPN otherwise.
+
+    Parameters
+    ----------
+    backbone : BackboneWithFPN
+    num_classes : int
+        Damage classes plus background (4 for ISBDA).
+    arch : Arch
+    building_score_thresh, building_nms_thresh, building_detections_per_img
+        Which building proposals are reported in eval outputs.
+    **kwargs
+        Passed to :class:`torchvision.models.detection.MaskRCNN`.
+    """
+
+    def __init__(
+        self,
+        backbone: torch.nn.Module,
+        num_classes: int,
+        *,
+        arch: Arch | str = Arch.MSNET,
+        gate_metric: GateMetric | str = "ii",
+        gate_threshold: float = 0.1,
+        building_top_n: int = 100,
+        building_score_thresh: float = 0.05,
+        building_nms_thresh: float = 0.5,
+        building_detections_per_img: int = 100,
+        **kwargs: Any,
+    ) -> None:
+        self.arch = Arch.parse(arch)
+        self.num_damage_classes = num_classes
+        # co-training adds the building as the last class of the box branch
+        total_classes = num_classes + (self.arch is Arch.MASKRCNN_COTRAIN)
+        given_predictor = kwargs.get("box_predictor") is not None
+        super().__init__(backbone, num_classes=None if given_predictor else total_classes, **kwargs)
+        if self.arch is Arch.MSNET:
+            self.rpn = build_hrpn(
+                self.rpn.anchor_generator,
+                backbone.out_channels,
+                gate_metric=gate_metric,
+                gate_threshold=gate_threshold,
+                building_top_n=building_top_n,
+                pre_nms_top_n=dict(self.rpn._pre_nms_top_n),
+                post_nms_top_n=dict(self.rpn._post_nms_top_n),
+                nms_thresh=self.rpn.nms_thresh,
+            )
+        self.building_score_thresh = building_score_thresh
+        self.building_nms_thresh = building_nms_thresh
+        self.building_detections_per_img = building_detections_per_img
+
+    @property
+    def building_label(self) -> int:
+        """Label of the building class in the co-trained box branch."""
+        return self.num_damage_classes
+
+    def forward(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None = None):  # type: ignore[override]
+        """Losses (training, with targets) or one output dict per image (eval).
+
+        Parameters
+        ----------
+        images : list of FloatTensor[3, H, W]
+            RGB in ``[0, 1]``; sizes may differ.
+        targets : list of dict, optional
+            ``boxes`` (FloatTensor[N, 4], xyxy pixels), ``labels`` (Int64Tensor[N], 1..3),
+            ``masks`` (UInt8Tensor[N, H, W]) and ``building_boxes`` (FloatTensor[B, 4]).
+
+        Returns
+        -------
+        dict[str, Tensor] in training: ``loss_classifier``, ``loss_box_reg``,
+        ``loss_mask``, ``loss_objectness``, ``loss_rpn_box_reg`` and, for MSNet,
+        ``loss_objectness_building``, ``loss_rpn_box_reg_building``.
+        list of dict in eval: ``boxes`` [N, 4], ``labels`` [N], ``scores`` [N],
+        ``masks`` [N, 1, H, W] probabilities, ``building_boxes`` [B, 4],
+        ``building_scores`` [B]; all in input pixels.
+        """
+        if self.training and targets is None:
+            raise ValueError("MSNet: targets are needed in training mode")
+        outputs, _, _ = self._run(images, targets)
+        return outputs
+
+    @torch.no_grad()
+    def detect_with_features(
+        self, images: list[Tensor]
+    ) -> tuple[list[dict[str, Tensor]], "OrderedDict[str, Tensor]", list[tuple[int, int]]]:
+        """Eval outputs plus the FPN maps and transformed image sizes of the same pass.
+
+        The SRN works on these features, so a video frame goes through the backbone once.
+        ``features`` has keys ``'0'..'3'`` (P2..P5) and ``'pool'``; ``image_sizes`` are the
+        ``(H, W)`` of each image after resizing, before batch padding.
+        """
+        if self.training:
+            raise RuntimeError("MSNet.detect_with_features: call model.eval() first")
+        detections, features, image_sizes = self._run(images, None)
+        return detections, features, image_sizes  # type: ignore[return-value]
+
+    # -- the pipeline -----------------------------------------------------------------
+
+    def _run(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None):
+        for image in images:
+            if image.dim() != 3:
+                raise ValueError(f"images is expected to be a list of 3d tensors of shape [C, H, W], got {image.shape}")
+        original_sizes = [(int(img.shape[-2]), int(img.shape[-1])) for img in images]
+        if targets is not None:
+            targets = [self._prepare_target(t, size) for t, size in zip(targets, original_sizes)]
+        image_list, targets = self.transform(images, targets)
+        if targets is not None:
+            for target, original, resized in zip(targets, original_sizes, image_list.image_sizes):
+                if "building_boxes" in target:
+                    target["building_boxes"] = resize_boxes(target["building_boxes"], original, resized)
+        features = self.backbone(image_list.tensors)
+
+        building_boxes: list[Tensor] | None = None
+        building_scores: list[Tensor] | None = None
+        if isinstance(self.rpn, HierarchicalRPN):
+            proposals, building_boxes, building_scores, proposal_losses = self.rpn(image_list, features, targets)
+        else:
+            proposals, proposal_losses = self.rpn(image_list, features, targets)
+        detections, detector_losses = self.roi_heads(features, proposals, image_list.image_sizes, targets)
+
+        if self.training:
+            return {**detector_losses, **proposal_losses}, features, image_list.image_sizes
+        detections = self._attach_buildings(detections, building_boxes, building_scores)
+        detections = self.transform.postprocess(detections, image_list.image_sizes, original_sizes)
+        for detection, resized, original in zip(detections, image_list.image_sizes, original_sizes):
+            detection["building_boxes"] = resize_boxes(detection["building_boxes"], resized, original)
+        return detections, features, image_list.image_sizes
+
+    def _prepare_target(self, target: dict[str, Tensor], size: tuple[int, int]) -> dict[str, Tensor]:
+        """Co-training: append building boxes as instances of the building class."""
+        target = dict(target)
+        if "building_boxes" not in target:
+            target["building_boxes"] = target["boxes"].new_zeros((0, 4))
+        if self.arch is not Arch.MASKRCNN_COTRAIN:
+            return target
+        buildings = target["building_boxes"].to(target["boxes"])
+        target["boxes"] = torch.cat([target["boxes"], buildings])
+        target["labels"] = torch.cat(
+            [target["labels"], torch.full((len(buildings),), self.building_label, dtype=target["labels"].dtype,
+                                          device=target["labels"].device)]
+        )
+        if "masks" in target:
+            target["masks"] = torch.cat([target["masks"], _box_masks(buildings, size).to(target["masks"])])
+        return target
+
+    def _attach_buildings(
+        self,
+        detections: list[dict[str, Tensor]],
+        building_boxes: list[Tensor] | None,
+        building_scores: list[Tensor] | None,
+    ) -> list[dict[str, Tensor]]:
+        for index, detection in enumerate(detections):
+            device = detection["boxes"].device
+            if self.arch is Arch.MASKRCNN_COTRAIN:
+                is_building = detection["labels"] == self.building_label
+                boxes, scores = detection["boxes"][is_building], detection["scores"][is_building]
+                for key in list(detection):
+                    detection[key] = detection[key][~is_building]
+            elif building_boxes is not None and building_scores is not None:
+                boxes, scores = building_boxes[index], building_scores[index]
+                keep = torch.where(scores >= self.building_score_thresh)[0]
+                boxes, scores = boxes[keep], scores[keep]
+                keep = box_ops.nms(boxes, scores, self.building_nms_thresh)[: self.building_detections_per_img]
+                boxes, scores = boxes[keep], scores[keep]
+            else:
+                boxes, scores = torch.zeros((0, 4), device=device), torch.zeros((0,), device=device)
+            detection["building_boxes"] = boxes
+            detection["building_scores"] = scores
+        return detections
+
+
+def _box_masks(boxes: Tensor, size: tuple[int, int]) -> Tensor:
+    """``uint8[N, H, W]`` masks filling each xyxy box (the co-trained building targets)."""
+    height, width = size
+    ys = torch.arange(height, device=boxes.device, dtype=boxes.dtype)[None, :, None] + 0.5
+    xs = torch.arange(width, device=boxes.device, dtype=boxes.dtype)[None, None, :] + 0.5
+    x1, y1, x2, y2 = (boxes[:, i, None, None] for i in range(4))
+    return ((xs >= x1) & (xs < x2) & (ys >= y1) & (ys < y2)).to(torch.uint8)
+
+
+#: heads sized for CPU and a small shipped file (about 3x fewer parameters in the heads)
+_LIGHT_HEAD = {"box_representation_size": 256, "mask_layers": (256, 256)}
+
+
+def build_msnet(
+    *,
+    arch: Arch | str = "msnet",
+    backbone: str = "resnet50",
+    num_classes: int = 4,
+    min_size: int | tuple[int, ...] = 800,
+    max_size: int = 1333,
+    gate_metric: str = "ii",
+    gate_threshold: float = 0.1,
+    building_top_n: int = 100,
+    norm: str = "bn",
+    heads: str = "standard",
+    trainable_backbone_layers: int | None = None,
+    **overrides: Any,
+) -> MSNet:
+    """Build MSNet or a baseline, randomly initialised (nothing is downloaded, ever).
+
+    Parameters
+    ----------
+    arch : {"msnet", "maskrcnn", "maskrcnn-cotrain"}
+    backbone : {"resnet50", "resnet18", "mobilenet_v3"}
+        FPN backbone; ResNet-50 as in the paper, the others for CPU.
+    num_classes : int
+        Damage classes plus background.
+    min_size, max_size : int
+        Short and long side limits of the internal resize (paper: 800 / 1333). A tuple
+        ``min_size`` picks one at random per training batch (multi-scale training); eval
+        uses the last.
+    gate_metric, gate_threshold, building_top_n
+        HRPN anchor gating: inner intersection ``"ii"`` or ``"iou"``, the threshold ``S``
+        and how many top building proposals gate (MSNet only).
+    norm : {"bn", "frozen_bn"}
+        Backbone normalisation: trainable BatchNorm for training from scratch, frozen for
+        fine-tuning a pretrained initialisation.
+    heads : {"standard", "light"}
+        torchvision's box (1024-d MLP) and mask (4 convs) heads, or lighter ones (256-d
+        MLP, 2 convs) for CPU use and a small shipped model.
+    **overrides
+        Any other keyword of :class:`torchvision.models.detection.MaskRCNN` (e.g.
+        ``box_score_thresh``, ``rpn_post_nms_top_n_test``).
+
+    Returns
+    -------
+    MSNet
+        With ``build_config``: the arguments that rebuild it (for the weights JSON).
+    """
+    arch = Arch.parse(arch)
+    total_classes = num_classes + (arch is Arch.MASKRCNN_COTRAIN)
+    body = build_fpn_backbone(backbone, norm=norm, trainable_layers=trainable_backbone_layers)
+    head_kwargs: dict[str, Any] = {}
+    if heads == "light":
+        resolution = 7
+        head_kwargs["box_head"] = TwoMLPHead(FPN_CHANNELS * resolution**2, _LIGHT_HEAD["box_representation_size"])
+        head_kwargs["box_predictor"] = FastRCNNPredictor(_LIGHT_HEAD["box_representation_size"], total_classes)
+        mask_layers = list(_LIGHT_HEAD["mask_layers"])
+        head_kwargs["mask_head"] = MaskRCNNHeads(FPN_CHANNELS, mask_layers, 1)
+        head_kwargs["mask_predictor"] = MaskRCNNPredictor(mask_layers[-1], mask_layers[-1], total_classes)
+    elif heads != "standard":
+        raise ValueError(f"heads: expected 'standard' or 'light'; got {heads!r}")
+    sizes = tuple(min_size) if isinstance(min_size, (tuple, list)) else min_size
+    model = MSNet(
+        body,
+        num_classes,
+        arch=arch,
+        gate_metric=gate_metric,
+        gate_threshold=gate_threshold,
+        building_top_n=building_top_n,
+        min_size=sizes,
+        max_size=max_size,
+        **head_kwargs,
+        **overrides,
+    )
+    model.build_config = {
+        "arch": arch.value,
+        "backbone": backbone,
+        "num_classes": num_classes,
+        "min_size": list(sizes) if isinstance(sizes, tuple) else sizes,
+        "max_size": max_size,
+        "gate_metric": gate_metric,
+        "gate_threshold": gate_threshold,
+        "building_top_n": building_top_n,
+        "norm": norm,
+        "heads": heads,
+        "trainable_backbone_layers": trainable_backbone_layers,
+        **overrides,
+    }
+    return model

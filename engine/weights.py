@@ -1,0 +1,202 @@
+"""Model weights on disk: a ``.safetensors`` file plus a JSON config beside it.
+
+The JSON (``path.with_suffix(".json")``) holds what rebuilds the model: the arguments of
+:func:`engine.msnet.build_msnet` under ``"model"``, the class names and a format
+version, and whatever the trainer adds (data, schedule, metrics). Safetensors cannot
+run code, so no weights file is ever unpickled. Tensors may be stored in float16 to keep
+the shipped model small; :func:`load_model` converts them back to float32.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from core.errors import ModelError
+
+#: the shipped default models (MSNet + SRN) and their model card
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "resources" / "models" / "default"
+DEFAULT_MSNET_WEIGHTS = DEFAULT_MODEL_DIR / "msnet.safetensors"
+
+#: bumped when the JSON layout changes in a way old readers cannot follow
+FORMAT_VERSION = 1
+_KIND = "damagemap.msnet"
+
+
+def config_path_for(weights_path: str | Path) -> Path:
+    """The JSON config that belongs beside a weights file."""
+    return Path(weights_path).with_suffix(".json")
+
+
+def save_model(model: torch.nn.Module, path: str | Path, config: dict[str, Any] | None = None, *,
+               half: bool = False) -> Path:
+    """Write ``model``'s state dict to ``path`` (safetensors) and its config beside it.
+
+    Parameters
+    ----------
+    model : MSNet
+        Built by :func:`engine.msnet.build_msnet` (its ``build_config`` is stored); a
+        ``DistributedDataParallel`` wrapper is unwrapped.
+    path : path-like
+        Target ``.safetensors`` file; parent folders are created.
+    config : dict, optional
+        Extra JSON-serialisable information (training data, schedule, metrics).
+    half : bool
+        Store floating-point tensors as float16 (halves the file; loading converts back).
+
+    Returns
+    -------
+    Path
+        The weights file written.
+    """
+    from safetensors.torch import save_file
+
+    from engine.msnet.model import DAMAGE_CLASS_NAMES
+
+    model = getattr(model, "module", model)
+    build_config = getattr(model, "build_config", None)
+    if build_config is None:
+        raise ModelError(f"save_model: {type(model).__name__} was not made by build_msnet (no build_config)")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {}
+    for name, tensor in model.state_dict().items():
+        tensor = tensor.detach().cpu()
+        if half and tensor.is_floating_point():
+            tensor = tensor.half()
+        tensors[name] = tensor.contiguous()
+    full_config = {
+        "kind": _KIND,
+        "version": FORMAT_VERSION,
+        "model": build_config,
+        "class_names": list(DAMAGE_CLASS_NAMES),
+        "stored_dtype": "float16" if half else "float32",
+        **(config or {}),
+    }
+    json_text = json.dumps(full_config, indent=2, sort_keys=False, default=str)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata={"kind": _KIND, "version": str(FORMAT_VERSION)})
+    tmp.replace(path)
+    config_path_for(path).write_text(json_text + "\n", encoding="utf-8")
+    return path
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The JSON config beside ``path``, checked; :class:`ModelError` naming the file."""
+    config_path = config_path_for(path)
+    if not config_path.is_file():
+        raise ModelError(f"{config_path}: model config not found (expected beside the weights {Path(path).name!r})")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{config_path}: not a readable JSON model config ({exc})") from None
+    if not isinstance(config, dict) or config.get("kind") != _KIND or not isinstance(config.get("model"), dict):
+        raise ModelError(f"{config_path}: not a damagemap MSNet config (kind {config.get('kind') if isinstance(config, dict) else None!r})")
+    if int(config.get("version", 0)) > FORMAT_VERSION:
+        raise ModelError(
+            f"{config_path}: format version {config['version']!r} is newer than this damagemap reads "
+            f"({FORMAT_VERSION}); update damagemap"
+        )
+    return config
+
+
+def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the model described beside ``path`` and load its weights, in eval mode.
+
+    Raises
+    ------
+    ModelError
+        Naming the file, when the weights or config are missing, corrupt, or do not fit
+        the architecture the config describes.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from engine.msnet.model import build_msnet
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: model weights not found")
+    config = read_config(path)
+    try:
+        state = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"{path}: not a readable safetensors weights file ({exc})") from None
+    try:
+        model = build_msnet(**config["model"])
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{config_path_for(path)}: cannot build the model it describes ({exc})") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    mismatched = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    if missing or unexpected or mismatched:
+        details = []
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", mismatched)):
+            if keys:
+                details.append(f"{len(keys)} {label} (e.g. {keys[0]!r})")
+        raise ModelError(
+            f"{path}: weights do not fit the {config['model'].get('arch')!r}/{config['model'].get('backbone')!r} "
+            f"model in its config: {', '.join(details)}"
+        )
+    state = {k: v.to(expected[k].dtype) for k, v in state.items()}
+    model.load_state_dict(state)
+    model.to(device).eval()
+    return model, config
+
+
+def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int]:
+    """Initialise from a local torchvision checkpoint (never downloaded).
+
+    Accepts a detection checkpoint (keys ``backbone.*``, ``rpn.*``, ``roi_heads.*``, e.g.
+    ``maskrcnn_resnet50_fpn`` COCO weights) or a classification one (ImageNet ResNet /
+    MobileNetV3), as ``.safetensors`` or a ``.pth`` read with ``weights_only=True``.
+    Tensors whose names or shapes do not fit (the class-specific predictors) are skipped.
+    The stock RPN head initialises both HRPN branches.
+
+    Returns
+    -------
+    dict
+        ``{"loaded": n, "skipped": m}`` tensor counts.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: initialisation weights not found")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any reader failure means the same to the user
+        raise ModelError(f"{path}: cannot read initialisation weights ({exc})") from None
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]  # torchvision reference-script checkpoints
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelError(f"{path}: expected a state dict of tensors")
+    model = getattr(model, "module", model)
+    if not any(key.startswith("backbone.") for key in state):
+        # classification checkpoint: the body of the FPN backbone
+        if any(key.startswith("features.") for key in state):  # MobileNetV3
+            state = {f"backbone.body.{key[len('features.'):]}": v for key, v in state.items()}
+        else:
+            state = {f"backbone.body.{key}": v for key, v in state.items()}
+    else:
+        state = dict(state)
+        for key, value in list(state.items()):
+            if key.startswith("rpn.head.conv"):
+                state[key.replace("rpn.head.conv", "rpn.trunk")] = value
+            for branch in ("building_rpn", "damage_rpn"):
+                for layer in ("cls_logits", "bbox_pred"):
+                    if key.startswith(f"rpn.head.{layer}"):
+                        state[key.replace("rpn.head", f"rpn.{branch}.head")] = value
+    own = model.state_dict()
+    fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not fitting:
+        raise ModelError(f"{path}: none of its tensors fit this model (is it for another backbone?)")
+    model.load_state_dict(fitting, strict=False)
+    return {"loaded": len(fitting), "skipped": len(state) - len(fitting)}
