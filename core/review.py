@@ -1,0 +1,290 @@
+"""Review edits with undo and redo, saved at once with their history (Anki's pattern).
+
+An edit is a small frozen dataclass (:class:`SetReview`, :class:`Relabel`,
+:class:`SetMask`, :class:`AddDetection`, :class:`DeleteDetection`).
+:meth:`ReviewSession.apply` writes it to the project store in one transaction together
+with a history line (who, when, which fields before and after) and returns
+:class:`Changes`, the detections and frames a view must redraw. :meth:`~ReviewSession.undo`
+and :meth:`~ReviewSession.redo` walk the session's stack the same way and are recorded
+in the history too, so reopening a project finds every edit and how it came about.
+
+A GUI mirrors the session on its own undo stack (``app/undo.py``): a command's first
+``redo()`` calls :meth:`~ReviewSession.apply`, later ones :meth:`~ReviewSession.redo`, and
+``undo()`` calls :meth:`~ReviewSession.undo`. For the two stacks to stay in step every
+successful ``apply`` pushes exactly one entry, even an edit that changes nothing, and a
+refused edit (unknown or deleted detection, wrong run) raises before anything is pushed.
+
+What a reviewer's edit implies
+------------------------------
+- :class:`Relabel` and :class:`SetMask` are corrections, so they also mark the detection
+  ``accepted`` and a model detection becomes ``Origin.EDITED``.
+- :class:`AddDetection` stores the detection as ``Origin.ADDED`` and ``accepted``.
+- :class:`DeleteDetection` hides the detection (its row and history stay, so undo gives
+  back the same id).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Union
+
+from core.errors import StoreError
+from core.masks import RleMask
+from core.store import ProjectStore, changed_fields, current_user, detection_state
+from core.types import BoxXYXY, DamageLevel, Detection, Origin, ReviewState
+
+# ------------------------------------------------------------------------- edits
+
+
+@dataclass(frozen=True, slots=True)
+class SetReview:
+    """Accept, reject or reset (``PENDING``) one detection."""
+
+    detection_id: int
+    state: ReviewState
+
+
+@dataclass(frozen=True, slots=True)
+class Relabel:
+    """Give a detection another damage level."""
+
+    detection_id: int
+    level: DamageLevel
+
+
+@dataclass(frozen=True, slots=True)
+class SetMask:
+    """Replace a detection's mask; ``box_xyxy_px`` ``None`` means the mask's tight box."""
+
+    detection_id: int
+    mask: RleMask
+    box_xyxy_px: BoxXYXY | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddDetection:
+    """Add a detection drawn by hand to a run (its ``id`` is ignored)."""
+
+    run_id: int
+    detection: Detection
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteDetection:
+    detection_id: int
+
+
+Edit = Union[SetReview, Relabel, SetMask, AddDetection, DeleteDetection]
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What an edit, undo or redo touched: the views redraw only these."""
+
+    detection_ids: frozenset[int] = frozenset()
+    frame_indices: frozenset[int] = frozenset()
+
+    def __or__(self, other: Changes) -> Changes:
+        return Changes(self.detection_ids | other.detection_ids, self.frame_indices | other.frame_indices)
+
+    def __bool__(self) -> bool:
+        return bool(self.detection_ids or self.frame_indices)
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One step on the session's undo stack."""
+
+    kind: str
+    detection_id: int
+    frame_index: int
+    before: dict[str, Any]
+    after: dict[str, Any]
+    edit_id: int | None  # None for an edit that changed nothing (nothing was written)
+
+    @property
+    def changes(self) -> Changes:
+        return Changes(frozenset({self.detection_id}), frozenset({self.frame_index}))
+
+
+# ----------------------------------------------------------------------- session
+
+
+class ReviewSession:
+    """Review of one run of a project, with undo and redo.
+
+    Parameters
+    ----------
+    store
+        The open project.
+    run_id
+        The run whose detections are reviewed.
+    author
+        Recorded with every edit; the login name by default.
+    """
+
+    def __init__(self, store: ProjectStore, run_id: int, *, author: str | None = None) -> None:
+        store.run(run_id)  # StoreError if there is no such run
+        self.store = store
+        self.run_id = run_id
+        self.author = author or current_user()
+        self._undo: list[_Entry] = []
+        self._redo: list[_Entry] = []
+
+    # ------------------------------------------------------------------ editing
+
+    def apply(self, edit: Edit) -> Changes:
+        """Apply and save one edit; raises (pushing nothing) if the edit is refused."""
+        if isinstance(edit, AddDetection):
+            entry = self._add(edit)
+        else:
+            entry = self._modify(edit)
+        self._undo.append(entry)
+        self._redo.clear()
+        return entry.changes
+
+    def undo(self) -> Changes | None:
+        """Take back the last edit; ``None`` when there is nothing to undo."""
+        if not self._undo:
+            return None
+        entry = self._undo.pop()
+        self._write(entry, "undo", before=entry.after, after=entry.before)
+        self._redo.append(entry)
+        return entry.changes
+
+    def redo(self) -> Changes | None:
+        """Replay the last undone edit; ``None`` when there is nothing to redo."""
+        if not self._redo:
+            return None
+        entry = self._redo.pop()
+        self._write(entry, "redo", before=entry.before, after=entry.after)
+        self._undo.append(entry)
+        return entry.changes
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def _write(self, entry: _Entry, action: str, *, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+        if entry.edit_id is None:
+            return  # the edit changed nothing; neither does taking it back
+        self.store.record_edit(
+            run_id=self.run_id,
+            detection_id=entry.detection_id,
+            kind=entry.kind,
+            action=action,
+            before=before,
+            after=after,
+            author=self.author,
+            target_edit_id=entry.edit_id,
+        )
+
+    def _add(self, edit: AddDetection) -> _Entry:
+        if edit.run_id != self.run_id:
+            raise StoreError(f"AddDetection: this review session is on run {self.run_id}, not run {edit.run_id}")
+        detection = dataclasses.replace(edit.detection, origin=Origin.ADDED, review=ReviewState.ACCEPTED, id=None)
+        before, after = {"deleted": True}, {"deleted": False}
+        edit_id, detection_id = self.store.record_edit(
+            run_id=self.run_id,
+            detection_id=None,
+            kind=type(edit).__name__,
+            action="apply",
+            before=before,
+            after=after,
+            author=self.author,
+            new_detection=detection,
+        )
+        return _Entry(type(edit).__name__, detection_id, detection.frame_index, before, after, edit_id)
+
+    def _modify(self, edit: Edit) -> _Entry:
+        detection_id = edit.detection_id  # type: ignore[union-attr]
+        current = self.store.detection(detection_id)
+        if self.store.detection_run_id(detection_id) != self.run_id:
+            raise StoreError(f"{type(edit).__name__}: detection {detection_id} is not in run {self.run_id}")
+        if self.store.is_deleted(detection_id):
+            raise StoreError(f"{type(edit).__name__}: detection {detection_id} was deleted; undo the deletion first")
+        old = detection_state(current)
+        new = dict(old)
+        new.update(_edited_fields(edit, current))
+        before, after = changed_fields(old, new)
+        edit_id = None
+        if after:
+            edit_id, _ = self.store.record_edit(
+                run_id=self.run_id,
+                detection_id=detection_id,
+                kind=type(edit).__name__,
+                action="apply",
+                before=before,
+                after=after,
+                author=self.author,
+            )
+        return _Entry(type(edit).__name__, detection_id, current.frame_index, before, after, edit_id)
+
+    # ---------------------------------------------------------------- progress
+
+    def pending_count(self) -> int:
+        """Detections of the run still waiting for a reviewer's decision."""
+        return self.store.review_counts(self.run_id)[ReviewState.PENDING]
+
+    def next_unreviewed(self, after_frame: int | None = None, *, wrap: bool = True) -> Detection | None:
+        """The first pending detection on a frame after ``after_frame``.
+
+        With ``wrap`` (the default) the search continues from the first frame, so
+        ``None`` means nothing is left to review at all.
+        """
+        found = self.store.first_pending(self.run_id, after_frame=after_frame)
+        if found is None and wrap and after_frame is not None:
+            found = self.store.first_pending(self.run_id)
+        return found
+
+    def history(self) -> list:
+        """The run's whole review history (:class:`core.store.EditRecord`), oldest first."""
+        return self.store.edit_history(self.run_id)
+
+
+def _edited_fields(edit: Edit, current: Detection) -> dict[str, Any]:
+    corrected_origin = Origin.EDITED if current.origin is Origin.MODEL else current.origin
+    if isinstance(edit, SetReview):
+        return {"review": ReviewState.parse(edit.state)}
+    if isinstance(edit, Relabel):
+        return {"level": DamageLevel.parse(edit.level), "origin": corrected_origin, "review": ReviewState.ACCEPTED}
+    if isinstance(edit, SetMask):
+        if current.mask is not None and (edit.mask.height_px, edit.mask.width_px) != (
+            current.mask.height_px,
+            current.mask.width_px,
+        ):
+            raise StoreError(
+                f"SetMask: detection {edit.detection_id} has a {current.mask.height_px}x{current.mask.width_px} "
+                f"mask; got {edit.mask.height_px}x{edit.mask.width_px}"
+            )
+        box = edit.box_xyxy_px if edit.box_xyxy_px is not None else edit.mask.bbox_xyxy()
+        if box is None:
+            raise StoreError(f"SetMask: the new mask of detection {edit.detection_id} is empty; delete it instead")
+        Detection(current.frame_index, current.level, current.score, tuple(box))  # validates the box
+        return {
+            "mask": edit.mask,
+            "box_xyxy_px": tuple(float(v) for v in box),
+            "origin": corrected_origin,
+            "review": ReviewState.ACCEPTED,
+        }
+    if isinstance(edit, DeleteDetection):
+        return {"deleted": True}
+    raise TypeError(f"ReviewSession.apply: unknown edit {edit!r}")
+
+
+__all__ = [
+    "AddDetection",
+    "Changes",
+    "DeleteDetection",
+    "Edit",
+    "Relabel",
+    "ReviewSession",
+    "SetMask",
+    "SetReview",
+]

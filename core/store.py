@@ -1,0 +1,875 @@
+"""The project store: one SQLite file per project.
+
+A project holds the video and telemetry references, free-form settings (time offset,
+field of view, ...), one *run* per analysis (the model and settings used), every
+analysed frame's detections as soon as they exist, and the review edits with their full
+history. Exports are derived from it, never the other way round.
+
+Why SQLite
+----------
+WAL journaling lets the GUI read while an analysis writes, each frame is committed in
+one transaction (a killed run loses at most the frame it was writing, never half of
+one), and the file is a single portable artefact a user can copy or e-mail.
+
+Layout
+------
+``meta``            key/value: application tag, video/telemetry paths, creation time.
+``schema_version``  one row: the schema this file was written with.
+``settings``        key -> JSON value (``time_offset_s``, ``hfov_deg``, ...).
+``runs``            one analysis: model (JSON), settings (JSON), created/finished time.
+``frames``          (run, frame index) -> pts, size; its presence means "analysed".
+``detections``      current state of every detection, review edits applied; deletions
+                    are soft (``deleted = 1``) so undo and redo keep ids stable.
+``edits``           the review history: who, when, what, and the changed fields before
+                    and after, for every apply, undo and redo.
+
+Masks are stored as run-length counts packed as little-endian ``uint32`` and zlib'd:
+a 1280x720 building mask takes a few hundred bytes.
+
+Only this module touches SQLite. Every method is safe to call from several threads
+(one connection guarded by a lock); several processes may open the same file (WAL plus
+a busy timeout).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import getpass
+import json
+import os
+import sqlite3
+import threading
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.errors import StoreError
+from core.masks import RleMask
+from core.types import BoxXYXY, DamageLevel, Detection, Frame, Origin, ReviewState
+
+#: ``PRAGMA application_id`` of a damagemap project ("DMAP"), so a stray SQLite file
+#: is recognised as "not a project" before any table is read.
+APPLICATION_ID = 0x444D4150
+#: Bump with a migration in ``_MIGRATIONS`` whenever the schema changes.
+SCHEMA_VERSION = 1
+#: The conventional project suffix (not enforced).
+PROJECT_SUFFIX = ".dmproj"
+
+_SCHEMA = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT
+);
+CREATE TABLE schema_version (
+    version INTEGER NOT NULL
+);
+CREATE TABLE settings (
+    key        TEXT PRIMARY KEY,
+    value_json TEXT NOT NULL
+);
+CREATE TABLE runs (
+    id            INTEGER PRIMARY KEY,
+    created_utc   TEXT NOT NULL,
+    model_json    TEXT NOT NULL,
+    settings_json TEXT NOT NULL,
+    finished_utc  TEXT
+);
+CREATE TABLE frames (
+    run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    frame_index  INTEGER NOT NULL,
+    pts_s        REAL NOT NULL,
+    width_px     INTEGER NOT NULL,
+    height_px    INTEGER NOT NULL,
+    analysed_utc TEXT NOT NULL,
+    PRIMARY KEY (run_id, frame_index)
+) WITHOUT ROWID;
+CREATE TABLE detections (
+    id            INTEGER PRIMARY KEY,
+    run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    frame_index   INTEGER NOT NULL,
+    level         INTEGER NOT NULL CHECK (level IN (1, 2, 3)),
+    score         REAL NOT NULL,
+    refined_score REAL,
+    x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
+    bx1 REAL, by1 REAL, bx2 REAL, by2 REAL,
+    mask_height   INTEGER,
+    mask_width    INTEGER,
+    mask_counts   BLOB,
+    origin        TEXT NOT NULL,
+    review        TEXT NOT NULL,
+    deleted       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX detections_by_frame ON detections (run_id, frame_index);
+CREATE TABLE edits (
+    id             INTEGER PRIMARY KEY,
+    run_id         INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    detection_id   INTEGER NOT NULL REFERENCES detections(id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL,
+    action         TEXT NOT NULL CHECK (action IN ('apply', 'undo', 'redo')),
+    target_edit_id INTEGER REFERENCES edits(id),
+    author         TEXT NOT NULL,
+    created_utc    TEXT NOT NULL,
+    before_json    TEXT NOT NULL,
+    after_json     TEXT NOT NULL
+);
+CREATE INDEX edits_by_detection ON edits (detection_id);
+"""
+
+#: version -> SQL that upgrades a file from ``version - 1``.
+_MIGRATIONS: dict[int, str] = {}
+
+_DETECTION_COLUMNS = (
+    "id, run_id, frame_index, level, score, refined_score, x1, y1, x2, y2, "
+    "bx1, by1, bx2, by2, mask_height, mask_width, mask_counts, origin, review, deleted"
+)
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One analysis run of a project.
+
+    ``created_utc``/``finished_utc`` are ISO 8601 UTC strings; ``finished_utc`` is
+    ``None`` while the run is incomplete (running, cancelled or killed).
+    """
+
+    id: int
+    created_utc: str
+    model: dict
+    settings: dict
+    finished: bool
+    frames_done: int
+    finished_utc: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EditRecord:
+    """One line of the review history.
+
+    ``action`` is ``"apply"`` for a new edit, ``"undo"``/``"redo"`` when an earlier
+    edit (``target_edit_id``) was taken back or replayed. ``before``/``after`` hold only
+    the detection fields that changed, in their JSON form (see :func:`encode_state`).
+    """
+
+    id: int
+    run_id: int
+    detection_id: int
+    kind: str
+    action: str
+    target_edit_id: int | None
+    author: str
+    created_utc: str
+    before: dict
+    after: dict
+
+
+# ------------------------------------------------------------------ mask encoding
+
+
+def pack_counts(mask: RleMask) -> bytes:
+    """Run lengths as zlib-compressed little-endian ``uint32``."""
+    return zlib.compress(np.asarray(mask.counts, dtype="<u4").tobytes(), 6)
+
+
+def unpack_counts(blob: bytes, height_px: int, width_px: int) -> RleMask:
+    counts = np.frombuffer(zlib.decompress(blob), dtype="<u4")
+    return RleMask(int(height_px), int(width_px), tuple(counts.tolist()))
+
+
+# ------------------------------------------------------------ detection snapshots
+
+#: The detection fields a review edit can change, in snapshot order.
+STATE_FIELDS = (
+    "level",
+    "score",
+    "refined_score",
+    "box_xyxy_px",
+    "building_box_xyxy_px",
+    "mask",
+    "origin",
+    "review",
+    "deleted",
+)
+
+
+def detection_state(detection: Detection, *, deleted: bool = False) -> dict[str, Any]:
+    """The editable fields of a detection as a plain dict (Python values)."""
+    return {
+        "level": detection.level,
+        "score": detection.score,
+        "refined_score": detection.refined_score,
+        "box_xyxy_px": tuple(detection.box_xyxy_px),
+        "building_box_xyxy_px": (
+            None if detection.building_box_xyxy_px is None else tuple(detection.building_box_xyxy_px)
+        ),
+        "mask": detection.mask,
+        "origin": detection.origin,
+        "review": detection.review,
+        "deleted": deleted,
+    }
+
+
+def encode_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A (partial) detection state in its JSON form, for the edit history."""
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        if key == "mask":
+            out[key] = (
+                None
+                if value is None
+                else {
+                    "height_px": value.height_px,
+                    "width_px": value.width_px,
+                    "counts_zlib_u32le_b64": base64.b64encode(pack_counts(value)).decode("ascii"),
+                }
+            )
+        elif key == "level":
+            out[key] = int(value)
+        elif key in ("origin", "review"):
+            out[key] = value.value
+        elif key in ("box_xyxy_px", "building_box_xyxy_px"):
+            out[key] = None if value is None else [float(v) for v in value]
+        elif key == "deleted":
+            out[key] = bool(value)
+        else:
+            out[key] = value
+    return out
+
+
+def decode_state(encoded: Mapping[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`encode_state`."""
+    out: dict[str, Any] = {}
+    for key, value in encoded.items():
+        if key == "mask":
+            out[key] = (
+                None
+                if value is None
+                else unpack_counts(
+                    base64.b64decode(value["counts_zlib_u32le_b64"]), value["height_px"], value["width_px"]
+                )
+            )
+        elif key == "level":
+            out[key] = DamageLevel(int(value))
+        elif key == "origin":
+            out[key] = Origin(value)
+        elif key == "review":
+            out[key] = ReviewState(value)
+        elif key in ("box_xyxy_px", "building_box_xyxy_px"):
+            out[key] = None if value is None else tuple(float(v) for v in value)
+        else:
+            out[key] = value
+    return out
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict, dict]:
+    """The fields that differ between two states, as ``(before, after)`` sub-dicts."""
+    keys = [k for k in STATE_FIELDS if k in before or k in after]
+    diff = [k for k in keys if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in diff}, {k: after.get(k) for k in diff}
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _json(value: Any, what: str) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} must be JSON-serialisable (finite numbers, str, list, dict); got {value!r}: {exc}") from None
+
+
+def current_user() -> str:
+    """Who is editing: the login name, or ``"unknown"`` where there is none."""
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - getuser raises OSError/KeyError on odd systems
+        return "unknown"
+
+
+def _row_to_detection(row: sqlite3.Row) -> Detection:
+    mask = None
+    if row["mask_counts"] is not None:
+        mask = unpack_counts(row["mask_counts"], row["mask_height"], row["mask_width"])
+    building = None
+    if row["bx1"] is not None:
+        building = (row["bx1"], row["by1"], row["bx2"], row["by2"])
+    return Detection(
+        frame_index=row["frame_index"],
+        level=DamageLevel(row["level"]),
+        score=row["score"],
+        box_xyxy_px=(row["x1"], row["y1"], row["x2"], row["y2"]),
+        mask=mask,
+        building_box_xyxy_px=building,
+        refined_score=row["refined_score"],
+        origin=Origin(row["origin"]),
+        review=ReviewState(row["review"]),
+        id=row["id"],
+    )
+
+
+def _state_columns(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Map (partial) state fields to column values."""
+    cols: dict[str, Any] = {}
+    for key, value in state.items():
+        if key == "level":
+            cols["level"] = int(value)
+        elif key in ("score", "refined_score"):
+            cols[key] = None if value is None else float(value)
+        elif key == "box_xyxy_px":
+            cols.update(zip(("x1", "y1", "x2", "y2"), (float(v) for v in value)))
+        elif key == "building_box_xyxy_px":
+            values = (None,) * 4 if value is None else tuple(float(v) for v in value)
+            cols.update(zip(("bx1", "by1", "bx2", "by2"), values))
+        elif key == "mask":
+            if value is None:
+                cols.update(mask_height=None, mask_width=None, mask_counts=None)
+            else:
+                cols.update(mask_height=value.height_px, mask_width=value.width_px, mask_counts=pack_counts(value))
+        elif key in ("origin", "review"):
+            cols[key] = value.value
+        elif key == "deleted":
+            cols["deleted"] = int(bool(value))
+        else:  # pragma: no cover - guarded by STATE_FIELDS
+            raise KeyError(key)
+    return cols
+
+
+# -------------------------------------------------------------------------- store
+
+
+class ProjectStore:
+    """A damagemap project file.
+
+    Use :meth:`create` or :meth:`open`, never the constructor; both return a store that
+    is also a context manager::
+
+        with ProjectStore.create("site.dmproj", video_path="flight.mp4") as store:
+            run_id = store.start_run(model={...}, settings={...})
+            store.write_frame(run_id, frame, detections)
+    """
+
+    def __init__(self, path: Path, connection: sqlite3.Connection, *, _token: object = None) -> None:
+        if _token is not _CONSTRUCT:
+            raise TypeError("ProjectStore: use ProjectStore.create(path, ...) or ProjectStore.open(path)")
+        self._path = path
+        self._conn = connection
+        self._lock = threading.RLock()
+        self._closed = False
+
+    # ---------------------------------------------------------------- life cycle
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike,
+        *,
+        video_path: str | os.PathLike,
+        telemetry_path: str | os.PathLike | None = None,
+    ) -> ProjectStore:
+        """Create a new project file at ``path`` (refused if it exists)."""
+        path = Path(path).absolute()
+        if path.exists():
+            raise StoreError(f"{str(path)!r} already exists; open it with ProjectStore.open() or choose another name")
+        if not path.parent.is_dir():
+            raise StoreError(f"cannot create project {str(path)!r}: folder {str(path.parent)!r} does not exist")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot create project {str(path)!r}: {exc}") from None
+        store = cls(path, conn, _token=_CONSTRUCT)
+        try:
+            store._configure()
+            with store._transaction() as cur:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        cur.execute(statement)
+                cur.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+                cur.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                cur.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [("application", "damagemap"), ("created_utc", _utc_now())],
+                )
+            store._set_path_meta("video", video_path)
+            store._set_path_meta("telemetry", telemetry_path)
+        except BaseException:
+            conn.close()
+            path.unlink(missing_ok=True)
+            raise
+        return store
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> ProjectStore:
+        """Open an existing project; :class:`StoreError` naming ``path`` if it is not one."""
+        path = Path(path).absolute()
+        if not path.is_file():
+            raise StoreError(f"no project at {str(path)!r}: the file does not exist")
+        try:
+            conn = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open project {str(path)!r}: {exc}") from None
+        store = cls(path, conn, _token=_CONSTRUCT)
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            if app_id != APPLICATION_ID:
+                raise StoreError(
+                    f"{str(path)!r} is not a damagemap project (an SQLite file of another application); "
+                    "create a project with `damagemap analyze VIDEO --project NEW`"
+                )
+            version = conn.execute("SELECT version FROM schema_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{str(path)!r} was written by a newer damagemap (schema {version}, this one reads up to "
+                    f"{SCHEMA_VERSION}); update damagemap to open it"
+                )
+            store._configure()
+            store._migrate(version)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{str(path)!r} is not a damagemap project: {exc}") from None
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def _configure(self) -> None:
+        conn = self._conn
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode survives a killed process (only power loss can drop the
+        # last commits) and keeps per-frame commits cheap.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 10000")
+
+    def _migrate(self, version: int) -> None:
+        while version < SCHEMA_VERSION:
+            version += 1
+            with self._transaction() as cur:
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        cur.execute(statement)
+                cur.execute("UPDATE schema_version SET version = ?", (version,))
+
+    def close(self) -> None:
+        """Close the file; further calls raise :class:`StoreError`."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> ProjectStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ProjectStore({str(self._path)!r}{', closed' if self._closed else ''})"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction (``BEGIN IMMEDIATE`` so writers queue, never deadlock)."""
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"project {str(self._path)!r} is closed")
+            cur = self._conn.cursor()
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"project {str(self._path)!r} is closed")
+            return self._conn.execute(sql, params).fetchall()
+
+    # --------------------------------------------------------- project references
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def video_path(self) -> Path:
+        """The analysed video, absolute (resolved from the project's folder)."""
+        path = self._get_path_meta("video")
+        assert path is not None  # create() requires one
+        return path
+
+    @property
+    def telemetry_path(self) -> Path | None:
+        return self._get_path_meta("telemetry")
+
+    def set_telemetry(self, path: str | os.PathLike | None) -> None:
+        self._set_path_meta("telemetry", path)
+
+    def set_video(self, path: str | os.PathLike) -> None:
+        """Point the project at a moved or renamed video."""
+        self._set_path_meta("video", path)
+
+    def _set_path_meta(self, name: str, path: str | os.PathLike | None) -> None:
+        # Relative to the project's folder so a project moved together with its video
+        # still finds it; the absolute path too, for a project moved on its own.
+        relative = absolute = None
+        if path is not None:
+            target = Path(path).absolute()
+            absolute = str(target)
+            try:
+                relative = Path(os.path.relpath(target, self._path.parent)).as_posix()
+            except ValueError:  # another drive on Windows
+                relative = None
+        with self._transaction() as cur:
+            cur.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(f"{name}_path_relative", relative), (f"{name}_path_absolute", absolute)],
+            )
+
+    def _get_path_meta(self, name: str) -> Path | None:
+        rows = dict(
+            (r["key"], r["value"])
+            for r in self._query(
+                "SELECT key, value FROM meta WHERE key IN (?, ?)", (f"{name}_path_relative", f"{name}_path_absolute")
+            )
+        )
+        relative, absolute = rows.get(f"{name}_path_relative"), rows.get(f"{name}_path_absolute")
+        if relative is not None:
+            candidate = Path(os.path.normpath(self._path.parent / relative))
+            if candidate.exists() or absolute is None or not Path(absolute).exists():
+                return candidate
+        return None if absolute is None else Path(absolute)
+
+    # ------------------------------------------------------------------- settings
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        rows = self._query("SELECT value_json FROM settings WHERE key = ?", (key,))
+        return default if not rows else json.loads(rows[0]["value_json"])
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable value; ``None`` removes the key."""
+        with self._transaction() as cur:
+            if value is None:
+                cur.execute("DELETE FROM settings WHERE key = ?", (key,))
+            else:
+                cur.execute(
+                    "INSERT INTO settings (key, value_json) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value_json = excluded.value_json",
+                    (key, _json(value, f"setting {key!r}")),
+                )
+
+    def settings(self) -> dict[str, Any]:
+        return {r["key"]: json.loads(r["value_json"]) for r in self._query("SELECT key, value_json FROM settings")}
+
+    # ----------------------------------------------------------------------- runs
+
+    def start_run(self, *, model: dict, settings: dict) -> int:
+        """Record a new analysis run and return its id."""
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO runs (created_utc, model_json, settings_json) VALUES (?, ?, ?)",
+                (_utc_now(), _json(model, "run model"), _json(settings, "run settings")),
+            )
+            return int(cur.lastrowid)
+
+    def runs(self) -> list[RunInfo]:
+        rows = self._query(
+            "SELECT r.id, r.created_utc, r.model_json, r.settings_json, r.finished_utc, "
+            "(SELECT COUNT(*) FROM frames f WHERE f.run_id = r.id) AS frames_done FROM runs r ORDER BY r.id"
+        )
+        return [self._run_info(r) for r in rows]
+
+    def run(self, run_id: int) -> RunInfo:
+        for info in self.runs():
+            if info.id == run_id:
+                return info
+        raise StoreError(f"project {str(self._path)!r} has no run {run_id!r}")
+
+    @staticmethod
+    def _run_info(row: sqlite3.Row) -> RunInfo:
+        return RunInfo(
+            id=row["id"],
+            created_utc=row["created_utc"],
+            model=json.loads(row["model_json"]),
+            settings=json.loads(row["settings_json"]),
+            finished=row["finished_utc"] is not None,
+            frames_done=row["frames_done"],
+            finished_utc=row["finished_utc"],
+        )
+
+    def latest_run_id(self) -> int | None:
+        rows = self._query("SELECT MAX(id) AS id FROM runs")
+        return rows[0]["id"]
+
+    def update_run_settings(self, run_id: int, settings: dict) -> None:
+        """Replace a run's settings (e.g. to note that SRN was skipped, and why)."""
+        with self._transaction() as cur:
+            cur.execute("UPDATE runs SET settings_json = ? WHERE id = ?", (_json(settings, "run settings"), run_id))
+            self._check_updated(cur, "run", run_id)
+
+    def finish_run(self, run_id: int) -> None:
+        with self._transaction() as cur:
+            cur.execute("UPDATE runs SET finished_utc = ? WHERE id = ?", (_utc_now(), run_id))
+            self._check_updated(cur, "run", run_id)
+
+    def _check_updated(self, cur: sqlite3.Cursor, what: str, key: object) -> None:
+        if cur.rowcount == 0:
+            raise StoreError(f"project {str(self._path)!r} has no {what} {key!r}")
+
+    # --------------------------------------------------------------------- frames
+
+    def write_frame(self, run_id: int, frame: Frame, detections: Iterable[Detection]) -> list[int]:
+        """Store one analysed frame and its detections in one transaction.
+
+        A frame with no detections is stored too (it was analysed). Each frame is stored
+        at most once per run: a second write raises :class:`StoreError`.
+
+        Returns
+        -------
+        list[int]
+            The new detection ids, in the order given.
+        """
+        detections = list(detections)
+        for det in detections:
+            if det.frame_index != frame.index:
+                raise StoreError(
+                    f"write_frame: detection for frame {det.frame_index} given with frame {frame.index}"
+                )
+        try:
+            with self._transaction() as cur:
+                cur.execute(
+                    "INSERT INTO frames (run_id, frame_index, pts_s, width_px, height_px, analysed_utc) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, frame.index, float(frame.pts_s), frame.width_px, frame.height_px, _utc_now()),
+                )
+                return [self._insert_detection(cur, run_id, det) for det in detections]
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
+                raise StoreError(
+                    f"project {str(self._path)!r}: frame {frame.index} is already stored in run {run_id}"
+                ) from None
+            raise StoreError(f"project {str(self._path)!r}: cannot store frame {frame.index} of run {run_id}: {exc}") from None
+
+    def _insert_detection(self, cur: sqlite3.Cursor, run_id: int, det: Detection, *, deleted: bool = False) -> int:
+        cols = {"run_id": run_id, "frame_index": det.frame_index}
+        cols.update(_state_columns(detection_state(det, deleted=deleted)))
+        names = ", ".join(cols)
+        marks = ", ".join("?" * len(cols))
+        cur.execute(f"INSERT INTO detections ({names}) VALUES ({marks})", tuple(cols.values()))
+        return int(cur.lastrowid)
+
+    def analysed_frames(self, run_id: int) -> dict[int, float]:
+        """Frame index -> pts (s) of every frame stored in the run, in index order."""
+        rows = self._query(
+            "SELECT frame_index, pts_s FROM frames WHERE run_id = ? ORDER BY frame_index", (run_id,)
+        )
+        return {r["frame_index"]: r["pts_s"] for r in rows}
+
+    def update_refined_scores(self, run_id: int, scores: Mapping[int, float]) -> None:
+        """Set SRN scores (``detection id -> score in [0, 1]``) in one transaction."""
+        for det_id, score in scores.items():
+            if not 0.0 <= float(score) <= 1.0:
+                raise StoreError(f"refined score of detection {det_id} must be in [0, 1]; got {score!r}")
+        with self._transaction() as cur:
+            cur.executemany(
+                "UPDATE detections SET refined_score = ? WHERE id = ? AND run_id = ?",
+                [(float(s), int(i), run_id) for i, s in scores.items()],
+            )
+
+    # ----------------------------------------------------------------- detections
+
+    def detections(
+        self, run_id: int, *, frame_index: int | None = None, include_deleted: bool = False
+    ) -> list[Detection]:
+        """Current detections of a run (review edits applied), by frame then id."""
+        sql = f"SELECT {_DETECTION_COLUMNS} FROM detections WHERE run_id = ?"
+        params: list[Any] = [run_id]
+        if frame_index is not None:
+            sql += " AND frame_index = ?"
+            params.append(frame_index)
+        if not include_deleted:
+            sql += " AND deleted = 0"
+        sql += " ORDER BY frame_index, id"
+        return [_row_to_detection(r) for r in self._query(sql, params)]
+
+    def detection(self, detection_id: int) -> Detection:
+        """One detection by id (also a deleted one: its last state)."""
+        rows = self._query(f"SELECT {_DETECTION_COLUMNS} FROM detections WHERE id = ?", (detection_id,))
+        if not rows:
+            raise StoreError(f"project {str(self._path)!r} has no detection {detection_id!r}")
+        return _row_to_detection(rows[0])
+
+    def is_deleted(self, detection_id: int) -> bool:
+        rows = self._query("SELECT deleted FROM detections WHERE id = ?", (detection_id,))
+        if not rows:
+            raise StoreError(f"project {str(self._path)!r} has no detection {detection_id!r}")
+        return bool(rows[0]["deleted"])
+
+    def detection_run_id(self, detection_id: int) -> int:
+        rows = self._query("SELECT run_id FROM detections WHERE id = ?", (detection_id,))
+        if not rows:
+            raise StoreError(f"project {str(self._path)!r} has no detection {detection_id!r}")
+        return int(rows[0]["run_id"])
+
+    def level_counts(self, run_id: int) -> dict[DamageLevel, int]:
+        """Number of (not deleted) detections per damage level."""
+        rows = self._query(
+            "SELECT level, COUNT(*) AS n FROM detections WHERE run_id = ? AND deleted = 0 GROUP BY level", (run_id,)
+        )
+        counts = {level: 0 for level in DamageLevel}
+        counts.update({DamageLevel(r["level"]): r["n"] for r in rows})
+        return counts
+
+    def review_counts(self, run_id: int) -> dict[ReviewState, int]:
+        """Number of (not deleted) detections per review state."""
+        rows = self._query(
+            "SELECT review, COUNT(*) AS n FROM detections WHERE run_id = ? AND deleted = 0 GROUP BY review", (run_id,)
+        )
+        counts = {state: 0 for state in ReviewState}
+        counts.update({ReviewState(r["review"]): r["n"] for r in rows})
+        return counts
+
+    def frame_level_counts(self, run_id: int) -> dict[int, dict[DamageLevel, int]]:
+        """Per analysed frame, the number of detections per level (timeline strips)."""
+        out: dict[int, dict[DamageLevel, int]] = {i: {} for i in self.analysed_frames(run_id)}
+        rows = self._query(
+            "SELECT frame_index, level, COUNT(*) AS n FROM detections WHERE run_id = ? AND deleted = 0 "
+            "GROUP BY frame_index, level",
+            (run_id,),
+        )
+        for r in rows:
+            out.setdefault(r["frame_index"], {})[DamageLevel(r["level"])] = r["n"]
+        return out
+
+    def first_pending(self, run_id: int, *, after_frame: int | None = None) -> Detection | None:
+        """The first pending detection on a frame after ``after_frame`` (or the first at all)."""
+        sql = f"SELECT {_DETECTION_COLUMNS} FROM detections WHERE run_id = ? AND deleted = 0 AND review = ?"
+        params: list[Any] = [run_id, ReviewState.PENDING.value]
+        if after_frame is not None:
+            sql += " AND frame_index > ?"
+            params.append(after_frame)
+        rows = self._query(sql + " ORDER BY frame_index, id LIMIT 1", params)
+        return _row_to_detection(rows[0]) if rows else None
+
+    # -------------------------------------------------------------- review support
+
+    def record_edit(
+        self,
+        *,
+        run_id: int,
+        detection_id: int | None,
+        kind: str,
+        action: str,
+        before: Mapping[str, Any],
+        after: Mapping[str, Any],
+        author: str,
+        target_edit_id: int | None = None,
+        new_detection: Detection | None = None,
+    ) -> tuple[int, int]:
+        """Change one detection and append the history line, in one transaction.
+
+        This is :mod:`core.review`'s door into the file; call that module instead.
+        ``after`` (state fields, Python values) is written to the row. With
+        ``new_detection`` a row is inserted first (``detection_id`` must be ``None``).
+
+        Returns
+        -------
+        (edit_id, detection_id)
+        """
+        with self._transaction() as cur:
+            if new_detection is not None:
+                if detection_id is not None:
+                    raise StoreError("record_edit: give either detection_id or new_detection")
+                cur.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,))
+                if cur.fetchone() is None:
+                    raise StoreError(f"project {str(self._path)!r} has no run {run_id!r}")
+                detection_id = self._insert_detection(cur, run_id, new_detection, deleted=True)
+            assert detection_id is not None
+            cols = _state_columns(after)
+            if cols:
+                assignments = ", ".join(f"{name} = ?" for name in cols)
+                cur.execute(
+                    f"UPDATE detections SET {assignments} WHERE id = ? AND run_id = ?",
+                    (*cols.values(), detection_id, run_id),
+                )
+                self._check_updated(cur, "detection", detection_id)
+            cur.execute(
+                "INSERT INTO edits (run_id, detection_id, kind, action, target_edit_id, author, created_utc, "
+                "before_json, after_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    detection_id,
+                    kind,
+                    action,
+                    target_edit_id,
+                    author,
+                    _utc_now(),
+                    json.dumps(encode_state(before), sort_keys=True),
+                    json.dumps(encode_state(after), sort_keys=True),
+                ),
+            )
+            return int(cur.lastrowid), detection_id
+
+    def edit_history(self, run_id: int | None = None, *, detection_id: int | None = None) -> list[EditRecord]:
+        """The review history, oldest first, optionally for one run or detection."""
+        sql = "SELECT * FROM edits WHERE 1 = 1"
+        params: list[Any] = []
+        if run_id is not None:
+            sql += " AND run_id = ?"
+            params.append(run_id)
+        if detection_id is not None:
+            sql += " AND detection_id = ?"
+            params.append(detection_id)
+        return [
+            EditRecord(
+                id=r["id"],
+                run_id=r["run_id"],
+                detection_id=r["detection_id"],
+                kind=r["kind"],
+                action=r["action"],
+                target_edit_id=r["target_edit_id"],
+                author=r["author"],
+                created_utc=r["created_utc"],
+                before=json.loads(r["before_json"]),
+                after=json.loads(r["after_json"]),
+            )
+            for r in self._query(sql + " ORDER BY id", params)
+        ]
+
+
+_CONSTRUCT = object()
+
+__all__ = [
+    "APPLICATION_ID",
+    "EditRecord",
+    "PROJECT_SUFFIX",
+    "ProjectStore",
+    "RunInfo",
+    "SCHEMA_VERSION",
+    "changed_fields",
+    "current_user",
+    "decode_state",
+    "detection_state",
+    "encode_state",
+]

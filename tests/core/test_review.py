@@ -1,0 +1,180 @@
+"""Review edits: saved at once with history, undo/redo returning Changes (Anki style)."""
+
+import numpy as np
+import pytest
+
+from core.errors import StoreError
+from core.masks import RleMask
+from core.review import AddDetection, Changes, DeleteDetection, Relabel, ReviewSession, SetMask, SetReview
+from core.store import ProjectStore
+from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
+
+
+def _mask(box, h=48, w=64):
+    arr = np.zeros((h, w), dtype=bool)
+    x1, y1, x2, y2 = box
+    arr[y1:y2, x1:x2] = True
+    return RleMask.from_array(arr)
+
+
+@pytest.fixture
+def session(tmp_path):
+    store = ProjectStore.create(tmp_path / "p.dmproj", video_path=tmp_path / "v.mp4")
+    run = store.start_run(model={}, settings={})
+    for frame in range(3):
+        store.write_frame(
+            run,
+            Frame(frame, frame / 10, 64, 48),
+            [
+                Detection(frame, DamageLevel.SLIGHT, 0.8, (10.0, 5.0, 30.0, 20.0), mask=_mask((10, 5, 30, 20))),
+                Detection(frame, DamageLevel.SEVERE, 0.6, (40.0, 5.0, 50.0, 20.0)),
+            ],
+        )
+    yield ReviewSession(store, run, author="tester")
+    store.close()
+
+
+def _ids(session, frame):
+    return [d.id for d in session.store.detections(session.run_id, frame_index=frame)]
+
+
+def test_set_review_changes_state_and_reports_what_to_redraw(session):
+    det_id = _ids(session, 1)[0]
+    changes = session.apply(SetReview(det_id, ReviewState.ACCEPTED))
+    assert changes == Changes(frozenset({det_id}), frozenset({1}))
+    assert session.store.detection(det_id).review is ReviewState.ACCEPTED
+    assert session.pending_count() == 5
+
+
+def test_undo_redo_walk_the_stack(session):
+    a, b = _ids(session, 0)
+    session.apply(SetReview(a, ReviewState.REJECTED))
+    session.apply(Relabel(b, DamageLevel.DEBRIS))
+    assert session.can_undo and not session.can_redo
+    assert session.undo() == Changes(frozenset({b}), frozenset({0}))
+    assert session.store.detection(b).level is DamageLevel.SEVERE
+    assert session.store.detection(b).origin is Origin.MODEL
+    assert session.undo() == Changes(frozenset({a}), frozenset({0}))
+    assert session.store.detection(a).review is ReviewState.PENDING
+    assert session.undo() is None and not session.can_undo
+    assert session.redo() == Changes(frozenset({a}), frozenset({0}))
+    assert session.store.detection(a).review is ReviewState.REJECTED
+    session.redo()
+    assert session.store.detection(b).level is DamageLevel.DEBRIS
+    assert session.redo() is None
+
+
+def test_a_new_edit_clears_redo(session):
+    a, b = _ids(session, 0)
+    session.apply(SetReview(a, ReviewState.ACCEPTED))
+    session.undo()
+    session.apply(SetReview(b, ReviewState.ACCEPTED))
+    assert not session.can_redo
+    assert session.store.detection(a).review is ReviewState.PENDING
+
+
+def test_relabel_and_set_mask_are_corrections(session):
+    a, _ = _ids(session, 2)
+    session.apply(Relabel(a, DamageLevel.DEBRIS))
+    got = session.store.detection(a)
+    assert (got.level, got.origin, got.review) == (DamageLevel.DEBRIS, Origin.EDITED, ReviewState.ACCEPTED)
+    new_mask = _mask((0, 0, 8, 8))
+    session.apply(SetMask(a, new_mask))
+    got = session.store.detection(a)
+    assert got.mask == new_mask and got.box_xyxy_px == (0.0, 0.0, 8.0, 8.0)
+    session.undo()
+    got = session.store.detection(a)
+    assert got.mask == _mask((10, 5, 30, 20)) and got.box_xyxy_px == (10.0, 5.0, 30.0, 20.0)
+
+
+def test_set_mask_refuses_empty_or_wrong_size(session):
+    a, _ = _ids(session, 0)
+    with pytest.raises(StoreError, match="empty"):
+        session.apply(SetMask(a, RleMask(48, 64, (48 * 64,))))
+    with pytest.raises(StoreError, match="48x64 mask; got 10x10"):
+        session.apply(SetMask(a, RleMask(10, 10, (100,))))
+    assert not session.can_undo  # refused edits push nothing
+
+
+def test_add_and_delete_keep_ids_through_undo_redo(session):
+    drawn = Detection(1, DamageLevel.SEVERE, 1.0, (1.0, 1.0, 9.0, 9.0), mask=_mask((1, 1, 9, 9)))
+    changes = session.apply(AddDetection(session.run_id, drawn))
+    (new_id,) = changes.detection_ids
+    assert changes.frame_indices == {1}
+    got = session.store.detection(new_id)
+    assert (got.origin, got.review) == (Origin.ADDED, ReviewState.ACCEPTED)
+    assert new_id in _ids(session, 1)
+    session.undo()
+    assert new_id not in _ids(session, 1)
+    session.redo()
+    assert new_id in _ids(session, 1)
+    session.apply(DeleteDetection(new_id))
+    assert new_id not in _ids(session, 1)
+    with pytest.raises(StoreError, match="was deleted"):
+        session.apply(SetReview(new_id, ReviewState.REJECTED))
+    session.undo()
+    assert new_id in _ids(session, 1)
+
+
+def test_refused_edits(session):
+    with pytest.raises(StoreError, match="no detection 999"):
+        session.apply(SetReview(999, ReviewState.ACCEPTED))
+    with pytest.raises(StoreError, match="not run 77"):
+        session.apply(AddDetection(77, Detection(0, DamageLevel.SLIGHT, 1.0, (0.0, 0.0, 1.0, 1.0))))
+    other_run = session.store.start_run(model={}, settings={})
+    with pytest.raises(StoreError, match="no run 1234"):
+        ReviewSession(session.store, 1234)
+    foreign = session.store.write_frame(other_run, Frame(0, 0.0, 64, 48), [Detection(0, DamageLevel.SLIGHT, 0.5, (0.0, 0.0, 1.0, 1.0))])
+    with pytest.raises(StoreError, match="not in run"):
+        session.apply(SetReview(foreign[0], ReviewState.ACCEPTED))
+    assert not session.can_undo
+
+
+def test_an_edit_that_changes_nothing_still_stacks_but_writes_nothing(session):
+    a, _ = _ids(session, 0)
+    changes = session.apply(SetReview(a, ReviewState.PENDING))
+    assert changes.detection_ids == {a}
+    assert session.can_undo  # a GUI undo stack pushed a command: stay in step with it
+    assert session.history() == []
+    assert session.undo() is not None and session.history() == []
+
+
+def test_history_records_who_when_what_and_survives_reopening(session, tmp_path):
+    a, b = _ids(session, 0)
+    session.apply(SetReview(a, ReviewState.ACCEPTED))
+    session.apply(Relabel(b, DamageLevel.DEBRIS))
+    session.undo()
+    session.redo()
+    path = session.store.path
+    session.store.close()
+    with ProjectStore.open(path) as store:
+        history = store.edit_history()
+        assert [(h.kind, h.action) for h in history] == [
+            ("SetReview", "apply"),
+            ("Relabel", "apply"),
+            ("Relabel", "undo"),
+            ("Relabel", "redo"),
+        ]
+        first = history[0]
+        assert first.author == "tester" and first.created_utc.endswith("Z")
+        assert first.before == {"review": "pending"} and first.after == {"review": "accepted"}
+        assert history[1].before == {"level": 2, "origin": "model", "review": "pending"}
+        assert history[2].target_edit_id == history[1].id == history[3].target_edit_id
+        # The current state is what the edits left.
+        assert store.detection(a).review is ReviewState.ACCEPTED
+        assert store.detection(b).level is DamageLevel.DEBRIS
+        assert len(store.edit_history(detection_id=b)) == 3
+
+
+def test_next_unreviewed_walks_frames_and_wraps(session):
+    ids = {f: _ids(session, f) for f in range(3)}
+    assert session.next_unreviewed().id == ids[0][0]
+    assert session.next_unreviewed(after_frame=0).id == ids[1][0]
+    for det_id in ids[1] + ids[2]:
+        session.apply(SetReview(det_id, ReviewState.ACCEPTED))
+    assert session.next_unreviewed(after_frame=0).id == ids[0][0]  # wrapped
+    assert session.next_unreviewed(after_frame=0, wrap=False) is None
+    for det_id in ids[0]:
+        session.apply(SetReview(det_id, ReviewState.REJECTED))
+    assert session.next_unreviewed(after_frame=1) is None
+    assert session.pending_count() == 0
