@@ -1,0 +1,157 @@
+"""engine.video on tiny generated videos: true PTS, VFR, rotation, random access, errors."""
+
+import numpy as np
+import pytest
+
+from core.errors import VideoError
+from engine.video import VideoReader, iter_frames, probe_video, select_frame_indices, write_video
+
+VFR_PTS = [0.0, 0.1, 0.2, 0.35, 0.4, 0.6, 0.65, 0.7, 0.9, 1.0]
+
+
+def _images(n, h=48, w=64):
+    """Flat frames whose grey level encodes the index, with a white top-left marker."""
+    images = []
+    for i in range(n):
+        image = np.full((h, w, 3), 8 * i, dtype=np.uint8)
+        image[:16, :16] = 255
+        images.append(image)
+    return images
+
+
+def _grey(frame):
+    return float(frame.image[-8:, -8:].mean())  # away from the marker
+
+
+@pytest.fixture(scope="module")
+def cfr_video(tmp_path_factory):
+    path = tmp_path_factory.mktemp("video") / "cfr.mp4"
+    return write_video(path, _images(10), fps=10.0, creation_time_utc=1714564800.0)
+
+
+@pytest.fixture(scope="module")
+def vfr_video(tmp_path_factory):
+    path = tmp_path_factory.mktemp("video") / "vfr.mp4"
+    return write_video(path, _images(10), pts_s=VFR_PTS)
+
+
+@pytest.fixture(scope="module")
+def long_gop_video(tmp_path_factory):
+    path = tmp_path_factory.mktemp("video") / "gop.mp4"
+    return write_video(path, _images(30), fps=30.0, gop=8)
+
+
+def test_probe_reads_size_rate_count_duration_and_creation_time(cfr_video):
+    info = probe_video(cfr_video)
+    assert (info.width_px, info.height_px, info.frame_count) == (64, 48, 10)
+    assert info.fps == pytest.approx(10.0)
+    assert info.duration_s == pytest.approx(1.0)
+    assert info.creation_time_utc == pytest.approx(1714564800.0)
+    assert info.rotation_deg == 0 and info.codec == "h264"
+    assert info.as_dict()["pts_s"] == pytest.approx([i / 10 for i in range(10)])
+
+
+def test_frames_carry_true_timestamps_of_a_variable_rate_video(vfr_video):
+    frames = list(iter_frames(vfr_video))
+    assert [f.index for f in frames] == list(range(10))
+    assert [f.pts_s for f in frames] == pytest.approx(VFR_PTS, abs=1e-3)
+    assert [_grey(f) for f in frames] == pytest.approx([8 * i for i in range(10)], abs=3)
+    assert frames[0].image.shape == (48, 64, 3) and frames[0].image.dtype == np.uint8
+    assert probe_video(vfr_video).creation_time_utc is None
+
+
+def test_fps_selection_samples_time_evenly_on_vfr(vfr_video):
+    chosen = [f.index for f in iter_frames(vfr_video, fps=5.0)]
+    # ticks at 0, .2, .4, .6, .8, 1.0 -> first frame at or after each
+    assert chosen == [0, 2, 4, 5, 8, 9]
+
+
+def test_stride_selection_and_start_index(cfr_video):
+    assert [f.index for f in iter_frames(cfr_video, stride=3)] == [0, 3, 6, 9]
+    assert [f.index for f in iter_frames(cfr_video, stride=3, start_index=4)] == [6, 9]
+
+
+def test_select_frame_indices_edge_cases():
+    assert select_frame_indices([0.0, 0.5, 1.0], fps=100.0) == [0, 1, 2]
+    assert select_frame_indices([i / 30 for i in range(61)], fps=2.0) == [0, 15, 30, 45, 60]
+    with pytest.raises(ValueError, match="either stride or fps"):
+        select_frame_indices([0.0], stride=2, fps=1.0)
+    with pytest.raises(ValueError, match="stride must be >= 1"):
+        select_frame_indices([0.0], stride=0)
+    with pytest.raises(ValueError, match="positive"):
+        select_frame_indices([0.0], fps=0.0)
+
+
+def test_random_access_matches_sequential_decoding(long_gop_video):
+    with VideoReader(long_gop_video) as reader:
+        sequential = {f.index: f.image.copy() for f in reader.iter_frames()}
+        for index in [17, 3, 29, 0, 9, 8, 24, 25, 26]:
+            frame = reader.frame_at(index)
+            assert frame.index == index
+            assert frame.pts_s == pytest.approx(index / 30, abs=1e-3)
+            assert np.array_equal(frame.image, sequential[index]), index
+
+
+def test_sequential_reads_do_not_seek(long_gop_video, monkeypatch):
+    with VideoReader(long_gop_video) as reader:
+        seeks = []
+        original = reader._seek_before
+        monkeypatch.setattr(reader, "_seek_before", lambda *a, **k: (seeks.append(a), original(*a, **k)))
+        frames = list(reader.iter_frames(range(0, 30, 2)))
+        assert len(frames) == 15 and len(seeks) == 1  # only the first positioning
+        reader.frame_at(5)  # backwards: one seek to the keyframe before it
+        assert len(seeks) == 2
+        reader.frame_at(25)  # far ahead: skip to the keyframe at 24
+        assert len(seeks) == 3
+
+
+def test_rotation_metadata_is_applied(tmp_path):
+    path = write_video(tmp_path / "rot.mp4", _images(3), fps=10.0, rotation_deg=90)
+    info = probe_video(path)
+    assert info.rotation_deg == 90
+    assert (info.width_px, info.height_px) == (48, 64)
+    frame = next(iter_frames(path))
+    assert frame.image.shape == (64, 48, 3) and (frame.width_px, frame.height_px) == (48, 64)
+    # 90 degrees counter-clockwise: the top-left marker ends up bottom-left.
+    assert frame.image[-8:, :8].mean() > 200 and frame.image[:8, :8].mean() < 60
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(VideoError, match="nothere.mp4.*does not exist"):
+        probe_video(tmp_path / "nothere.mp4")
+
+
+def test_non_video_file_is_named(tmp_path):
+    path = tmp_path / "notes.mp4"
+    path.write_text("this is a text file, not a video\n" * 20)
+    with pytest.raises(VideoError, match="notes.mp4"):
+        probe_video(path)
+
+
+def test_truncated_video_is_named(cfr_video, tmp_path):
+    data = cfr_video.read_bytes()
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(VideoError, match="cut.mp4"):
+        list(iter_frames(path))
+
+
+def test_audio_only_file_has_no_video_stream(tmp_path):
+    import av
+
+    path = tmp_path / "sound.wav"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), dtype=np.int16), format="s16", layout="mono")
+        frame.sample_rate = 8000
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with pytest.raises(VideoError, match="sound.wav.*no video stream"):
+        probe_video(path)
+
+
+def test_frame_at_out_of_range(cfr_video):
+    with VideoReader(cfr_video) as reader, pytest.raises(IndexError, match="frames 0..9"):
+        reader.frame_at(10)
