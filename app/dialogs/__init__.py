@@ -1,0 +1,1 @@
+"""One module per dialog (MNELAB's layout)."""

@@ -1,0 +1,114 @@
+"""Settings for a run: device, model, analysis frame rate, SRN, time offset, field of view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from app.workers import AnalysisOptions
+
+
+def available_devices() -> list[str]:
+    """``auto`` and ``cpu`` always; ``cuda`` when torch sees a GPU."""
+    devices = ["auto", "cpu"]
+    try:
+        import torch  # lazy: the dialog is the only GUI place that asks
+
+        if torch.cuda.is_available():
+            devices.append("cuda")
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    return devices
+
+
+class AnalysisDialog(QDialog):
+    """Ask for :class:`AnalysisOptions`; starts from ``initial``."""
+
+    def __init__(self, initial: AnalysisOptions, video_fps: float, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Analyse video")
+        self.device_combo = QComboBox()
+        for device in available_devices():
+            self.device_combo.addItem(device)
+        self.device_combo.setCurrentText(initial.device if initial.device in available_devices() else "auto")
+
+        self.weights_edit = QLineEdit(initial.weights or "")
+        self.weights_edit.setPlaceholderText("shipped default model")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_weights)
+        weights_row = QHBoxLayout()
+        weights_row.addWidget(self.weights_edit, 1)
+        weights_row.addWidget(browse)
+
+        self.fps_spin = QDoubleSpinBox()
+        self.fps_spin.setRange(0.0, max(1.0, video_fps))
+        self.fps_spin.setDecimals(2)
+        self.fps_spin.setSpecialValueText(f"every frame ({video_fps:g} fps)")
+        self.fps_spin.setValue(initial.fps or 0.0)
+        self.fps_spin.setToolTip("Frames per second to analyse; fewer is faster on a CPU")
+
+        self.srn_check = QCheckBox("Refine scores across frames (SRN)")
+        self.srn_check.setChecked(initial.srn)
+
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setRange(1, 32)
+        self.batch_spin.setValue(initial.batch_size)
+
+        self.offset_spin = QDoubleSpinBox()
+        self.offset_spin.setRange(-3600.0, 3600.0)
+        self.offset_spin.setDecimals(2)
+        self.offset_spin.setSuffix(" s")
+        self.offset_spin.setValue(initial.time_offset_s)
+        self.offset_spin.setToolTip("Added to video time to match the telemetry clock")
+
+        self.hfov_spin = QDoubleSpinBox()
+        self.hfov_spin.setRange(0.0, 170.0)
+        self.hfov_spin.setDecimals(1)
+        self.hfov_spin.setSuffix("°")
+        self.hfov_spin.setSpecialValueText("from metadata")
+        self.hfov_spin.setValue(initial.hfov_deg or 0.0)
+
+        form = QFormLayout(self)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Model weights", weights_row)
+        form.addRow("Analysis frame rate", self.fps_spin)
+        form.addRow("", self.srn_check)
+        form.addRow("Batch size", self.batch_spin)
+        form.addRow("Time offset", self.offset_spin)
+        form.addRow("Horizontal field of view", self.hfov_spin)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Analyse")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Model weights", "", "safetensors (*.safetensors)")
+        if path:
+            self.weights_edit.setText(path)
+
+    def options(self) -> AnalysisOptions:
+        weights = self.weights_edit.text().strip() or None
+        return AnalysisOptions(
+            device=self.device_combo.currentText(),
+            weights=str(Path(weights)) if weights else None,
+            fps=self.fps_spin.value() or None,
+            srn=self.srn_check.isChecked(),
+            batch_size=self.batch_spin.value(),
+            time_offset_s=self.offset_spin.value(),
+            hfov_deg=self.hfov_spin.value() or None,
+        )

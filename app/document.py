@@ -1,0 +1,286 @@
+"""The open project as the GUI sees it: store, video, current run, review history.
+
+:class:`ProjectDocument` is the window's model (MNELAB's ``MainWindow(model)``). It keeps
+the project store connection of the GUI thread, a random-access video reader, the
+review session of the current run with its :class:`QUndoStack`, and a per-frame cache of
+detections. It announces what changed with signals and knows nothing about widgets.
+Workers never share its store connection: SQLite connections stay on their thread, so
+each worker opens the project again (WAL lets readers and one writer coexist).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from app.undo import ReviewCommand
+from core.errors import InputError, StoreError
+from core.types import Detection, Frame, ReviewState
+
+_log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".mts", ".ts", ".webm")
+
+
+def default_project_path(video_path: Path) -> Path:
+    """``flight.mp4`` -> ``flight.dmproj`` beside it."""
+    from core.store import PROJECT_SUFFIX
+
+    return Path(video_path).with_suffix(PROJECT_SUFFIX)
+
+
+def is_video_path(path: Path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+class ProjectDocument(QObject):
+    """The project open in the window.
+
+    Signals
+    -------
+    opened()
+        A project was opened (everything must be redrawn).
+    closed()
+        The project was closed.
+    detections_changed(object)
+        ``frozenset[int]`` of frame indices whose detections changed.
+    run_changed(object)
+        The current run id (``int | None``) changed.
+    telemetry_changed()
+        Telemetry file or time settings changed: the map must be rebuilt.
+    """
+
+    opened = Signal()
+    closed = Signal()
+    detections_changed = Signal(object)
+    run_changed = Signal(object)
+    telemetry_changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.store = None
+        self.reader = None
+        self.video_info = None
+        self.run_id: int | None = None
+        self.session = None
+        self._frame_detections: dict[int, list[Detection]] = {}
+        self._analysed: dict[int, float] = {}
+
+    # -- opening -----------------------------------------------------------------------
+    @property
+    def is_open(self) -> bool:
+        return self.store is not None
+
+    @property
+    def project_path(self) -> Path | None:
+        return None if self.store is None else Path(self.store.path)
+
+    @property
+    def video_path(self) -> Path | None:
+        return None if self.store is None else Path(self.store.video_path)
+
+    @property
+    def telemetry_path(self) -> Path | None:
+        if self.store is None or self.store.telemetry_path is None:
+            return None
+        return Path(self.store.telemetry_path)
+
+    def open_path(self, path: Path) -> None:
+        """Open a video (creating or reusing the project beside it) or a project file."""
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"{path}: no such file; pick an existing video or .dmproj project")
+        if is_video_path(path):
+            self.open_video(path)
+        else:
+            self.open_project(path)
+
+    def open_video(self, video_path: Path, project_path: Path | None = None) -> None:
+        """Open a video: reuse its project if there is one, else create it.
+
+        Telemetry with the same stem beside the video (GPX, DJI SRT, CSV) is attached.
+        """
+        from core.store import ProjectStore
+        from engine.video import probe_video
+        from geo.telemetry import find_telemetry_beside
+
+        video_path = Path(video_path).resolve()
+        probe_video(video_path)  # VideoError naming the file before anything is created
+        project_path = Path(project_path) if project_path else default_project_path(video_path)
+        if project_path.exists():
+            store = ProjectStore.open(project_path)
+            if Path(store.video_path).resolve() != video_path:
+                other = store.video_path
+                store.close()
+                raise StoreError(
+                    f"{project_path}: this project belongs to {other}, not {video_path}; "
+                    "open the project itself or move it away"
+                )
+        else:
+            telemetry = find_telemetry_beside(video_path)
+            store = ProjectStore.create(project_path, video_path=video_path, telemetry_path=telemetry)
+        self._attach(store)
+
+    def open_project(self, project_path: Path) -> None:
+        from core.store import ProjectStore
+
+        self._attach(ProjectStore.open(Path(project_path)))
+
+    def _attach(self, store) -> None:  # noqa: ANN001 - core.store.ProjectStore
+        from engine.video import VideoReader
+
+        try:
+            reader = VideoReader(store.video_path)
+        except Exception:
+            store.close()
+            raise
+        self.close()
+        self.store = store
+        self.reader = reader
+        self.video_info = reader.info
+        self._set_run(store.latest_run_id())
+        self.opened.emit()
+
+    def close(self) -> None:
+        if self.store is None:
+            return
+        self.undo_stack.clear()
+        self.session = None
+        self.run_id = None
+        self._frame_detections.clear()
+        self._analysed.clear()
+        if self.reader is not None:
+            self.reader.close()
+        self.reader = None
+        self.video_info = None
+        self.store.close()
+        self.store = None
+        self.closed.emit()
+
+    # -- runs --------------------------------------------------------------------------
+    def _set_run(self, run_id: int | None) -> None:
+        from core.review import ReviewSession
+
+        self.undo_stack.clear()
+        self.run_id = run_id
+        self.session = None if run_id is None else ReviewSession(self.store, run_id)
+        self._frame_detections.clear()
+        self._analysed = {} if run_id is None else dict(self.store.analysed_frames(run_id))
+        self.run_changed.emit(run_id)
+
+    def follow_run(self, run_id: int) -> None:
+        """Switch to a run (an analysis started one); resets the review history."""
+        if run_id != self.run_id:
+            self._set_run(run_id)
+
+    def refresh_frames(self, frame_indices: Iterable[int]) -> None:
+        """Re-read frames another connection (the analysis worker) has written."""
+        frames = frozenset(frame_indices)
+        if self.run_id is None:
+            latest = self.store.latest_run_id()
+            if latest is None:
+                return
+            self._set_run(latest)
+        for index in frames:
+            self._frame_detections.pop(index, None)
+        self._analysed = dict(self.store.analysed_frames(self.run_id))
+        self.detections_changed.emit(frames)
+
+    # -- reading -----------------------------------------------------------------------
+    def frame(self, index: int) -> Frame:
+        return self.reader.frame_at(index)
+
+    @property
+    def frame_count(self) -> int:
+        return 0 if self.video_info is None else int(self.video_info.frame_count)
+
+    @property
+    def fps(self) -> float:
+        return 25.0 if self.video_info is None else float(self.video_info.fps)
+
+    def index_at_time(self, t_s: float) -> int:
+        """The frame shown at video time ``t_s`` (true PTS, so VFR video works)."""
+        import bisect
+
+        pts = self.reader.pts_s if self.reader is not None else ()
+        if not pts:
+            return max(0, round(t_s * self.fps))
+        return max(0, min(len(pts) - 1, bisect.bisect_right(pts, t_s + 1e-6) - 1))
+
+    def analysed_frames(self) -> dict[int, float]:
+        """Frame index -> pts (s) of the frames the current run has stored."""
+        return dict(self._analysed)
+
+    def detections(self, frame_index: int) -> list[Detection]:
+        if self.run_id is None:
+            return []
+        cached = self._frame_detections.get(frame_index)
+        if cached is None:
+            cached = self.store.detections(self.run_id, frame_index=frame_index)
+            self._frame_detections[frame_index] = cached
+        return list(cached)
+
+    def all_detections(self) -> list[Detection]:
+        return [] if self.run_id is None else self.store.detections(self.run_id)
+
+    def detection(self, detection_id: int) -> Detection | None:
+        for dets in self._frame_detections.values():
+            for det in dets:
+                if det.id == detection_id:
+                    return det
+        try:
+            return self.store.detection(detection_id)
+        except StoreError:
+            return None
+
+    def pending_count(self) -> tuple[int, int]:
+        """``(pending, total)`` detections of the current run."""
+        if self.session is None:
+            return 0, 0
+        total = len(self.all_detections())
+        return int(self.session.pending_count()), total
+
+    def next_unreviewed(self, after_frame: int) -> Detection | None:
+        return None if self.session is None else self.session.next_unreviewed(after_frame)
+
+    # -- settings ------------------------------------------------------------------------
+    def setting(self, key: str, default=None):  # noqa: ANN001, ANN201
+        return default if self.store is None else self.store.get_setting(key, default)
+
+    def set_setting(self, key: str, value) -> None:  # noqa: ANN001
+        self.store.set_setting(key, value)
+        if key in ("time_offset_s", "hfov_deg"):
+            self.telemetry_changed.emit()
+
+    def set_telemetry(self, path: Path | None) -> None:
+        if path is not None:
+            from geo.telemetry import read_telemetry
+
+            read_telemetry(Path(path))  # TelemetryError naming the file if it is unreadable
+        self.store.set_telemetry(None if path is None else Path(path))
+        self.telemetry_changed.emit()
+
+    # -- editing -------------------------------------------------------------------------
+    def apply_edit(self, edit: object, text: str):  # noqa: ANN201 - core.review.Changes
+        """Apply a review edit through the undo stack; raises what the session raised."""
+        if self.session is None:
+            raise StoreError("nothing to review yet: run the analysis first")
+        command = ReviewCommand(self.session, edit, text, self._on_changes)
+        self.undo_stack.push(command)
+        if command.error is not None:
+            raise command.error
+        return command.first_changes
+
+    def _on_changes(self, changes) -> None:  # noqa: ANN001 - core.review.Changes
+        for index in changes.frame_indices:
+            self._frame_detections.pop(index, None)
+        self.detections_changed.emit(frozenset(changes.frame_indices))
+
+
+def is_reviewed(detection: Detection) -> bool:
+    return detection.review is not ReviewState.PENDING

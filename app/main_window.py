@@ -1,0 +1,850 @@
+"""The damagemap window: video with overlays, timeline, map, review table.
+
+:class:`MainWindow` takes a :class:`app.document.ProjectDocument` (MNELAB's
+``MainWindow(model)``), wires widgets to it in ``__init__`` and only paints; analysis,
+map building and export run in :mod:`app.workers`. :func:`launch` is the entry point of
+``damagemap gui`` and ``damagemap demo``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.dialogs.analysis_dialog import AnalysisDialog
+from app.dialogs.export_dialog import ExportChoice, ExportDialog
+from app.dialogs.help_dialogs import TextDialog, about_html, model_card_text, shortcuts_html
+from app.document import ProjectDocument, is_video_path
+from app.errors import show_error
+from app.overlay import OverlayStyle
+from app.settings import AppSettings
+from app.widgets.detections_table import DetectionsPanel
+from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
+from app.widgets.map_view import MapWidget
+from app.widgets.player import TransportBar, format_time
+from app.widgets.timeline import TimelineWidget, summarise
+from app.workers import AnalysisJob, AnalysisOptions, FunctionJob, build_map_job, export_job
+from core.types import DamageLevel, Detection, ReviewState
+
+_log = logging.getLogger(__name__)
+
+VIDEO_FILTER = "Videos and projects (*.mp4 *.MP4 *.mov *.MOV *.m4v *.avi *.mkv *.dmproj);;All files (*)"
+TELEMETRY_FILTER = "Telemetry (*.gpx *.srt *.SRT *.csv *.txt);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    """The application window.
+
+    Signals
+    -------
+    frame_shown(int)
+        A frame was painted (index).
+    analysis_finished(bool)
+        An analysis ended (``True`` when cancelled).
+    map_updated()
+        The map panel received a rebuilt damage map (or a message why there is none).
+    export_finished(object)
+        ``list[Path]`` written by an export.
+    """
+
+    frame_shown = Signal(int)
+    analysis_finished = Signal(bool)
+    map_updated = Signal()
+    export_finished = Signal(object)
+
+    def __init__(self, document: ProjectDocument | None = None, settings: AppSettings | None = None) -> None:
+        super().__init__()
+        self.document = document or ProjectDocument(self)
+        self.settings = settings or AppSettings()
+        self.setWindowTitle("damagemap")
+        self.setAcceptDrops(True)
+        self.resize(1480, 900)
+
+        self._current_frame = 0
+        self._current_pts = 0.0
+        self._selected_id: int | None = None
+        self._frames: dict[int, list[Detection]] = {}
+        self._analysis: AnalysisJob | None = None
+        self._map_job: FunctionJob | None = None
+        self._map_dirty = False
+        self._export_job: FunctionJob | None = None
+        self._analysis_options = AnalysisOptions()
+        self.last_model_override: Any = None
+
+        self.frame_view = FrameView()
+        self.transport = TransportBar()
+        self.timeline = TimelineWidget()
+        self.map_widget = MapWidget()
+        self.review_panel = DetectionsPanel()
+
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.frame_view, 1)
+        column.addWidget(self.timeline)
+        column.addWidget(self.transport)
+        self.setCentralWidget(central)
+
+        self.map_dock = QDockWidget("Map", self)
+        self.map_dock.setObjectName("map_dock")
+        self.map_dock.setWidget(self.map_widget)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.map_dock)
+        self.review_dock = QDockWidget("Review", self)
+        self.review_dock.setObjectName("review_dock")
+        self.review_dock.setWidget(self.review_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.review_dock)
+        self.resizeDocks([self.map_dock, self.review_dock], [520, 520], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.map_dock, self.review_dock], [420, 480], Qt.Orientation.Vertical)
+
+        self._build_overlay_toolbar()
+        self._build_status_bar()
+        self._build_actions()
+        self._build_menus()
+
+        self._map_timer = QTimer(self)
+        self._map_timer.setSingleShot(True)
+        self._map_timer.setInterval(400)
+        self._map_timer.timeout.connect(self.rebuild_map)
+
+        doc = self.document
+        doc.opened.connect(self._on_opened)
+        doc.closed.connect(self._on_closed)
+        doc.detections_changed.connect(self._on_detections_changed)
+        doc.run_changed.connect(lambda _run: self._reload_run())
+        doc.telemetry_changed.connect(self.schedule_map_rebuild)
+        doc.undo_stack.cleanChanged.connect(lambda _: self._update_actions())
+        doc.undo_stack.indexChanged.connect(lambda _: self._update_actions())
+        self.transport.seek_requested.connect(self.show_frame)
+        self.transport.time_requested.connect(lambda t: self.transport.request(self.document.index_at_time(t)))
+        self.timeline.seek_requested.connect(self.show_frame)
+        self.frame_view.detection_clicked.connect(lambda det_id: self.select_detection(None if det_id < 0 else det_id))
+        self.frame_view.mask_edited.connect(self._on_mask_edited)
+        self.frame_view.polygon_drawn.connect(self._on_polygon_drawn)
+        self.review_panel.detection_activated.connect(self.select_detection)
+        self.review_panel.accept_button.clicked.connect(lambda: self.set_review(ReviewState.ACCEPTED))
+        self.review_panel.reject_button.clicked.connect(lambda: self.set_review(ReviewState.REJECTED))
+        self.review_panel.delete_button.clicked.connect(self.delete_selected)
+        self.review_panel.next_button.clicked.connect(self.next_unreviewed)
+        self.map_widget.site_clicked.connect(self._on_site_clicked)
+        self._update_actions()
+
+    # ------------------------------------------------------------------ building
+    def _build_overlay_toolbar(self) -> None:
+        bar = QToolBar("Overlays", self)
+        bar.setObjectName("overlay_toolbar")
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.layer_checks: dict[str, QCheckBox] = {}
+        for key, label in (
+            ("show_masks", "Masks"),
+            ("show_boxes", "Boxes"),
+            ("show_building_boxes", "Buildings"),
+            ("show_labels", "Labels"),
+            ("show_rejected", "Rejected"),
+        ):
+            check = QCheckBox(label)
+            check.setChecked(self.settings.bool_value(f"overlay/{key}", getattr(OverlayStyle(), key)))
+            check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            check.toggled.connect(self._style_changed)
+            self.layer_checks[key] = check
+            bar.addWidget(check)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Score ≥ "))
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
+        self.threshold_slider.setRange(0, 100)
+        self.threshold_slider.setFixedWidth(140)
+        self.threshold_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.threshold_spin = QDoubleSpinBox()
+        self.threshold_spin.setRange(0.0, 1.0)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setDecimals(2)
+        threshold = float(self.settings.value("overlay/score_threshold", OverlayStyle().score_threshold))
+        self.threshold_spin.setValue(threshold)
+        self.threshold_slider.setValue(round(threshold * 100))
+        self.threshold_slider.valueChanged.connect(lambda v: self.threshold_spin.setValue(v / 100))
+        self.threshold_spin.valueChanged.connect(lambda v: self.threshold_slider.setValue(round(v * 100)))
+        self.threshold_spin.valueChanged.connect(self._style_changed)
+        bar.addWidget(self.threshold_slider)
+        bar.addWidget(self.threshold_spin)
+        self.overlay_toolbar = bar
+        self.frame_view.set_style(self.overlay_style())
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.project_label = QLabel("no project")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setFixedWidth(220)
+        self.progress_bar.setVisible(False)
+        self.eta_label = QLabel()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_analysis)
+        status.addWidget(self.project_label, 1)
+        status.addPermanentWidget(self.eta_label)
+        status.addPermanentWidget(self.progress_bar)
+        status.addPermanentWidget(self.cancel_button)
+
+    def _action(self, text: str, slot, shortcut: str | QKeySequence | None = None, *, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even with the menu bar hidden
+        return action
+
+    def _build_actions(self) -> None:
+        t = self.transport
+        self.open_action = self._action("&Open Video or Project…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.open_telemetry_action = self._action("Open &Telemetry…", self.open_telemetry_dialog)
+        self.close_action = self._action("&Close Project", self.close_project, QKeySequence.StandardKey.Close)
+        self.export_action = self._action("&Export…", self.export_dialog, "Ctrl+E")
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        self.undo_action = self.document.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.document.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z")])
+        self.addAction(self.undo_action)
+        self.addAction(self.redo_action)
+        self.accept_action = self._action("&Accept", lambda: self.set_review(ReviewState.ACCEPTED), "A")
+        self.reject_action = self._action("Re&ject", lambda: self.set_review(ReviewState.REJECTED), "X")
+        self.relabel_actions = [
+            self._action(f"Relabel as {level.label}", lambda _=False, lv=level: self.relabel(lv), str(int(level)))
+            for level in DamageLevel
+        ]
+        self.delete_action = self._action("&Delete Detection", self.delete_selected, QKeySequence.StandardKey.Delete)
+        self.draw_action = self._action("Dra&w New Outline", self.toggle_draw_mode, "D", checkable=True)
+        self.next_action = self._action("&Next Unreviewed", self.next_unreviewed, "N")
+
+        self.play_action = self._action("&Play/Pause", t.toggle_play, "Space")
+        self.prev_frame_action = self._action("Previous Frame", lambda: t.step(-1), "Left")
+        self.next_frame_action = self._action("Next Frame", lambda: t.step(1), "Right")
+        self.first_frame_action = self._action("First Frame", lambda: t.request(0), "Home")
+        self.last_frame_action = self._action("Last Frame", lambda: t.request(self.document.frame_count - 1), "End")
+        self.reverse_action = self._action("Play Backwards (J)", lambda: t.shuttle(-1), "J")
+        self.pause_action = self._action("Pause (K)", t.pause, "K")
+        self.forward_action = self._action("Play Forwards (L)", lambda: t.shuttle(1), "L")
+
+        self.zoom_in_action = self._action("Zoom &In", lambda: self.frame_view.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
+        self.zoom_out_action = self._action("Zoom &Out", lambda: self.frame_view.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
+        self.fit_action = self._action("&Fit Frame", self.frame_view.fit_to_window, "0")
+
+        self.analyse_action = self._action("&Analyse…", self.analysis_dialog, "Ctrl+R")
+        self.cancel_action = self._action("&Cancel Analysis", self.cancel_analysis)
+
+        self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
+        self.model_card_action = self._action("&Model Card", self.show_model_card)
+        self.about_action = self._action("&About damagemap", self.show_about)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addAction(self.open_telemetry_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.close_action)
+        file_menu.addAction(self.quit_action)
+
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.accept_action)
+        edit_menu.addAction(self.reject_action)
+        for action in self.relabel_actions:
+            edit_menu.addAction(action)
+        edit_menu.addAction(self.delete_action)
+        edit_menu.addAction(self.draw_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.next_action)
+
+        view_menu = bar.addMenu("&View")
+        for action in (self.zoom_in_action, self.zoom_out_action, self.fit_action):
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.map_dock.toggleViewAction())
+        view_menu.addAction(self.review_dock.toggleViewAction())
+        view_menu.addAction(self.overlay_toolbar.toggleViewAction())
+
+        play_menu = bar.addMenu("&Playback")
+        for action in (
+            self.play_action, self.prev_frame_action, self.next_frame_action, self.first_frame_action,
+            self.last_frame_action, self.reverse_action, self.pause_action, self.forward_action,
+        ):
+            play_menu.addAction(action)
+
+        analysis_menu = bar.addMenu("&Analysis")
+        analysis_menu.addAction(self.analyse_action)
+        analysis_menu.addAction(self.cancel_action)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addAction(self.model_card_action)
+        help_menu.addAction(self.about_action)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = [p for p in self.settings.recent_files() if p.exists()]
+        for path in recent:
+            self.recent_menu.addAction(path.name, lambda p=path: self.open_path(p)).setToolTip(str(path))
+        if not recent:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear", self.settings.clear_recent_files)
+
+    def _update_actions(self) -> None:
+        is_open = self.document.is_open
+        has_run = self.document.session is not None
+        selected = self._selected_id is not None and has_run
+        running = self._analysis is not None and self._analysis.is_running
+        for action in (self.close_action, self.open_telemetry_action, self.fit_action, self.play_action):
+            action.setEnabled(is_open)
+        self.analyse_action.setEnabled(is_open and not running)
+        self.cancel_action.setEnabled(running)
+        self.export_action.setEnabled(has_run and not running)
+        for action in (self.accept_action, self.reject_action, self.delete_action, *self.relabel_actions):
+            action.setEnabled(selected)
+        for button in (self.review_panel.accept_button, self.review_panel.reject_button, self.review_panel.delete_button):
+            button.setEnabled(selected)
+        self.draw_action.setEnabled(has_run)
+        self.next_action.setEnabled(has_run)
+        self.review_panel.next_button.setEnabled(has_run)
+
+    # ------------------------------------------------------------------ opening
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open video or project", self.settings.last_directory(), VIDEO_FILTER)
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path | str) -> bool:
+        """Open a video or project; errors go to :func:`show_error`. Returns success."""
+        path = Path(path)
+        if self._analysis is not None and self._analysis.is_running:
+            show_error(self, "An analysis is running; cancel it before opening another project.")
+            return False
+        try:
+            self.document.open_path(path)
+        except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the window
+            show_error(self, exc, title="Cannot open")
+            return False
+        self.settings.add_recent_file(path)
+        self.settings.set_last_directory(path.parent)
+        return True
+
+    def open_telemetry_dialog(self) -> None:
+        start = str(self.document.video_path.parent) if self.document.video_path else self.settings.last_directory()
+        path, _ = QFileDialog.getOpenFileName(self, "Open telemetry", start, TELEMETRY_FILTER)
+        if path:
+            try:
+                self.document.set_telemetry(Path(path))
+            except Exception as exc:  # noqa: BLE001
+                show_error(self, exc, title="Cannot use this telemetry")
+
+    def close_project(self) -> None:
+        if self._analysis is not None and self._analysis.is_running:
+            self.cancel_analysis()
+            return
+        self.document.close()
+
+    def _on_opened(self) -> None:
+        doc = self.document
+        info = doc.video_info
+        self.setWindowTitle(f"damagemap — {doc.video_path.name}")
+        self.project_label.setText(f"{doc.project_path}   ·   telemetry: {doc.telemetry_path.name if doc.telemetry_path else 'none'}")
+        self.transport.set_video(doc.frame_count, doc.fps, float(info.duration_s))
+        self.timeline.set_frame_count(doc.frame_count)
+        self.frame_view.invalidate_frames()
+        self._selected_id = None
+        self._current_frame = 0
+        self.frame_view.fit_to_window()
+        self._reload_run()
+        self.show_frame(0)
+        self.schedule_map_rebuild()
+        self._update_actions()
+
+    def _on_closed(self) -> None:
+        self.setWindowTitle("damagemap")
+        self.project_label.setText("no project")
+        self.transport.set_video(0, 25.0, 0.0)
+        self.timeline.set_frame_count(0)
+        self.timeline.set_summaries({})
+        self.review_panel.model.set_detections([])
+        self._frames.clear()
+        self._selected_id = None
+        self.map_widget.set_map(None, "No project open")
+        self.frame_view.show_frame(-1, image_to_qimage(np.zeros((2, 2, 3), np.uint8)), [])
+        self._update_actions()
+
+    # ------------------------------------------------------------------ frames
+    def overlay_style(self) -> OverlayStyle:
+        kwargs = {key: check.isChecked() for key, check in self.layer_checks.items()}
+        return OverlayStyle(score_threshold=self.threshold_spin.value(), **kwargs)
+
+    def _style_changed(self) -> None:
+        style = self.overlay_style()
+        for key, check in self.layer_checks.items():
+            self.settings.set_value(f"overlay/{key}", check.isChecked())
+        self.settings.set_value("overlay/score_threshold", style.score_threshold)
+        self.frame_view.set_style(style)
+        self.timeline.set_summaries({i: summarise(d, style) for i, d in self._frames.items()})
+
+    @property
+    def current_frame(self) -> int:
+        return self._current_frame
+
+    @property
+    def selected_id(self) -> int | None:
+        return self._selected_id
+
+    def show_frame(self, index: int) -> None:
+        """Decode, paint and announce frame ``index``."""
+        doc = self.document
+        if not doc.is_open or doc.frame_count <= 0:
+            return
+        index = min(max(0, int(index)), doc.frame_count - 1)
+        try:
+            frame = doc.frame(index)
+        except Exception as exc:  # noqa: BLE001
+            self.transport.pause()
+            show_error(self, exc, title="Cannot decode this frame")
+            return
+        self._current_frame = index
+        self._current_pts = frame.pts_s
+        self.frame_view.show_frame(index, image_to_qimage(frame.image), doc.detections(index))
+        self.transport.set_position(index, frame.pts_s)
+        self.timeline.set_current_frame(index)
+        self.map_widget.set_time(frame.pts_s)
+        if self._selected_id is not None and self.frame_view.selected_id != self._selected_id:
+            self._set_selection(None)
+        self.frame_shown.emit(index)
+
+    # ------------------------------------------------------------------ run data
+    def _reload_run(self) -> None:
+        """Everything of the current run from the store (after open, new run, finish)."""
+        doc = self.document
+        detections = doc.all_detections() if doc.is_open else []
+        analysed = doc.analysed_frames() if doc.is_open else {}
+        frames: dict[int, list[Detection]] = defaultdict(list)
+        for index in analysed:
+            frames[index] = []
+        for det in detections:
+            frames[det.frame_index].append(det)
+        self._frames = dict(frames)
+        self.review_panel.model.set_detections(detections, analysed)
+        style = self.overlay_style()
+        self.timeline.set_summaries({i: summarise(d, style) for i, d in self._frames.items()})
+        self.frame_view.invalidate_frames()
+        if doc.is_open and 0 <= self._current_frame < doc.frame_count:
+            self.frame_view.set_detections(doc.detections(self._current_frame))
+        self._update_pending()
+        self._update_actions()
+
+    def _on_detections_changed(self, frame_indices: frozenset[int]) -> None:
+        doc = self.document
+        per_frame = {index: doc.detections(index) for index in frame_indices}
+        self._frames.update(per_frame)
+        self.review_panel.model.set_frame_times(doc.analysed_frames())
+        self.review_panel.model.replace_frames(per_frame)
+        style = self.overlay_style()
+        self.timeline.update_summaries({i: summarise(d, style) for i, d in per_frame.items()})
+        self.frame_view.invalidate_frames(list(frame_indices))
+        if self._current_frame in frame_indices:
+            self.frame_view.set_detections(per_frame[self._current_frame])
+        if self._selected_id is not None and doc.detection(self._selected_id) is None:
+            self._set_selection(None)
+        elif self._selected_id is not None:
+            self.review_panel.select_detection(self._selected_id)
+        self._update_pending()
+        if not (self._analysis is not None and self._analysis.is_running):
+            self.schedule_map_rebuild()
+
+    def _update_pending(self) -> None:
+        pending, total = self.document.pending_count()
+        self.review_panel.set_pending_count(pending, total)
+
+    # ------------------------------------------------------------------ selection & review
+    def select_detection(self, detection_id: int | None) -> None:
+        """Select a detection, seeking to its frame; ``None`` clears the selection."""
+        if detection_id is not None:
+            det = self.document.detection(detection_id)
+            if det is None:
+                detection_id = None
+            elif det.frame_index != self._current_frame:
+                self.transport.pause()
+                self.show_frame(det.frame_index)
+        self._set_selection(detection_id)
+
+    def _set_selection(self, detection_id: int | None) -> None:
+        self._selected_id = detection_id
+        self.frame_view.select_detection(detection_id)
+        self.review_panel.select_detection(detection_id)
+        self._update_actions()
+
+    def _apply(self, edit: object, text: str):
+        try:
+            return self.document.apply_edit(edit, text)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, title="Edit refused")
+            return None
+
+    def set_review(self, state: ReviewState) -> None:
+        from core.review import SetReview
+
+        if self._selected_id is not None:
+            verb = "Accept" if state is ReviewState.ACCEPTED else "Reject" if state is ReviewState.REJECTED else "Reset"
+            self._apply(SetReview(self._selected_id, state), f"{verb} #{self._selected_id}")
+
+    def relabel(self, level: DamageLevel) -> None:
+        from core.review import Relabel
+
+        if self._selected_id is not None:
+            self._apply(Relabel(self._selected_id, level), f"Relabel #{self._selected_id} as {level.label}")
+
+    def delete_selected(self) -> None:
+        from core.review import DeleteDetection
+
+        if self._selected_id is not None:
+            det_id = self._selected_id
+            self._set_selection(None)
+            self._apply(DeleteDetection(det_id), f"Delete #{det_id}")
+
+    def next_unreviewed(self) -> None:
+        """Select the next pending detection: later on this frame, then later frames, wrapping."""
+        here = [d for d in self.document.detections(self._current_frame) if d.review is ReviewState.PENDING]
+        after = [d for d in here if self._selected_id is None or (d.id or 0) > self._selected_id]
+        target = after[0] if after else self.document.next_unreviewed(self._current_frame)
+        if target is None:
+            self.statusBar().showMessage("Nothing left to review", 4000)
+            return
+        self.select_detection(target.id)
+
+    def toggle_draw_mode(self, checked: bool | None = None) -> None:
+        drawing = self.draw_action.isChecked() if checked is None else bool(checked)
+        self.draw_action.setChecked(drawing)
+        if drawing:
+            self.transport.pause()
+        self.frame_view.set_mode(EditMode.DRAW if drawing else EditMode.SELECT)
+        if drawing:
+            self.statusBar().showMessage(
+                f"Draw: click the outline's corners, Enter or double-click to close ({self.frame_view.draw_level.label}; 1/2/3 to relabel after)",
+                8000,
+            )
+
+    def _mask_from_points(self, points: np.ndarray):
+        from core.masks import RleMask
+
+        frame = self.frame_view
+        mask = RleMask.from_polygon(points, frame._image.height(), frame._image.width())
+        box = mask.bbox_xyxy()
+        return (mask, box) if box is not None else (None, None)
+
+    def _on_mask_edited(self, detection_id: int, points: np.ndarray) -> None:
+        from core.review import SetMask
+
+        mask, box = self._mask_from_points(points)
+        if mask is None:
+            self.frame_view.set_detections(self.document.detections(self._current_frame))
+            return
+        self._apply(SetMask(detection_id, mask, box), f"Reshape #{detection_id}")
+
+    def _on_polygon_drawn(self, points: np.ndarray) -> None:
+        from core.review import AddDetection
+
+        mask, box = self._mask_from_points(points)
+        self.draw_action.setChecked(False)
+        self.frame_view.set_mode(EditMode.SELECT)
+        if mask is None or self.document.run_id is None:
+            return
+        det = Detection(
+            frame_index=self._current_frame,
+            level=self.frame_view.draw_level,
+            score=1.0,
+            box_xyxy_px=box,
+            mask=mask,
+        )
+        changes = self._apply(AddDetection(self.document.run_id, det), "Add outline")
+        if changes is not None and changes.detection_ids:
+            self._set_selection(next(iter(changes.detection_ids)))
+
+    def _on_site_clicked(self, frame_index: int, detection_id: object) -> None:
+        self.transport.pause()
+        if isinstance(detection_id, int) and self.document.detection(detection_id) is not None:
+            self.select_detection(detection_id)
+        else:
+            self.show_frame(frame_index)
+
+    # ------------------------------------------------------------------ analysis
+    def analysis_dialog(self) -> None:
+        if not self.document.is_open:
+            return
+        initial = AnalysisOptions(
+            **{
+                **self._analysis_options.to_dict(),
+                "time_offset_s": float(self.document.setting("time_offset_s", 0.0) or 0.0),
+                "hfov_deg": self.document.setting("hfov_deg"),
+            }
+        )
+        dialog = AnalysisDialog(initial, self.document.fps, self)
+        if dialog.exec():
+            self.start_analysis(dialog.options())
+
+    def start_analysis(self, options: AnalysisOptions, *, model: Any = None) -> AnalysisJob | None:
+        """Run the analysis in a worker; ``model`` injects a ready torch model (tests)."""
+        doc = self.document
+        if not doc.is_open or (self._analysis is not None and self._analysis.is_running):
+            return None
+        self._analysis_options = options
+        doc.set_setting("time_offset_s", options.time_offset_s)
+        doc.set_setting("hfov_deg", options.hfov_deg)
+        self.last_model_override = model
+        job = AnalysisJob(doc.project_path, options, model=model, parent=self)
+        job.progress.connect(self._on_analysis_progress)
+        job.failed.connect(lambda exc: show_error(self, exc, title="Analysis failed"))
+        job.finished.connect(self._on_analysis_finished)
+        self._analysis = job
+        self.progress_bar.setRange(0, 0)
+        self.progress_bar.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        self.eta_label.setText("starting…")
+        job.start()
+        self._update_actions()
+        return job
+
+    def cancel_analysis(self) -> None:
+        if self._analysis is not None and self._analysis.is_running:
+            self._analysis.cancel()
+            self.cancel_button.setEnabled(False)
+            self.eta_label.setText("cancelling after this frame…")
+
+    @property
+    def analysis_job(self) -> AnalysisJob | None:
+        return self._analysis
+
+    def _on_analysis_progress(self, progress: Any) -> None:
+        doc = self.document
+        run_id = getattr(progress, "run_id", None)
+        if run_id is not None and run_id != doc.run_id:
+            doc.follow_run(run_id)
+        total = int(getattr(progress, "frames_total", 0) or 0)
+        done = int(getattr(progress, "frames_done", 0) or 0)
+        self.progress_bar.setRange(0, max(1, total))
+        self.progress_bar.setValue(done)
+        eta = getattr(progress, "eta_s", None)
+        fps = getattr(progress, "frames_per_s", None)
+        parts = [f"{done}/{total} frames"]
+        if fps:
+            parts.append(f"{fps:.1f} fps")
+        if eta is not None and done < total:
+            parts.append(f"ETA {format_time(eta)}")
+        self.eta_label.setText(" · ".join(parts))
+        frame_index = getattr(progress, "frame_index", None)
+        doc.refresh_frames([] if frame_index is None else [frame_index])
+
+    def _on_analysis_finished(self, cancelled: bool) -> None:
+        self.progress_bar.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.eta_label.setText("analysis cancelled" if cancelled else "analysis finished")
+        if self.document.is_open:
+            latest = self.document.store.latest_run_id()
+            if latest is not None and latest != self.document.run_id:
+                self.document.follow_run(latest)
+            else:
+                self._reload_run()  # SRN may have refined earlier frames' scores
+            self.schedule_map_rebuild()
+        self._update_actions()
+        self.analysis_finished.emit(cancelled)
+
+    # ------------------------------------------------------------------ map
+    def schedule_map_rebuild(self) -> None:
+        self._map_timer.start()
+
+    def _map_inputs(self) -> dict[str, Any]:
+        doc = self.document
+        return dict(
+            project_path=doc.project_path,
+            run_id=doc.run_id,
+            hfov_deg=doc.setting("hfov_deg"),
+            offset_s=float(doc.setting("time_offset_s", 0.0) or 0.0),
+        )
+
+    def rebuild_map(self) -> None:
+        doc = self.document
+        if not doc.is_open:
+            return
+        if doc.telemetry_path is None:
+            self.map_widget.set_map(None, "No telemetry: File > Open Telemetry… (GPX, DJI SRT, CSV)")
+            self.map_updated.emit()
+            return
+        if self._map_job is not None and self._map_job.is_running:
+            self._map_dirty = True
+            return
+        self._map_dirty = False
+        job = FunctionJob(build_map_job, **self._map_inputs(), parent=self)
+        job.done.connect(self._on_map_built)
+        job.failed.connect(self._on_map_failed)
+        job.finished.connect(self._on_map_job_finished)
+        self._map_job = job
+        job.start()
+
+    def _on_map_built(self, damage_map: Any) -> None:
+        self.map_widget.set_map(damage_map)
+        self.map_widget.set_time(self._current_pts)
+        self.map_updated.emit()
+
+    def _on_map_failed(self, exc: Exception) -> None:
+        _log.warning("map not built: %s", exc)
+        self.map_widget.set_map(None, f"No map: {exc}")
+        self.map_updated.emit()
+
+    def _on_map_job_finished(self) -> None:
+        if self._map_dirty:
+            self.rebuild_map()
+
+    # ------------------------------------------------------------------ export
+    def export_dialog(self) -> None:
+        doc = self.document
+        if doc.run_id is None:
+            return
+        default_dir = doc.project_path.with_name(doc.project_path.stem + "_export")
+        dialog = ExportDialog(default_dir, has_telemetry=doc.telemetry_path is not None, parent=self)
+        if dialog.exec():
+            self.start_export(dialog.choice())
+
+    def start_export(self, choice: ExportChoice) -> FunctionJob | None:
+        doc = self.document
+        if doc.run_id is None or (self._export_job is not None and self._export_job.is_running):
+            return None
+        job = FunctionJob(export_job, choice=choice, **self._map_inputs(), parent=self)
+        job.done.connect(lambda paths: self._on_export_done(choice, paths))
+        job.failed.connect(lambda exc: (show_error(self, exc, title="Export failed"), self.export_finished.emit([])))
+        self._export_job = job
+        self.statusBar().showMessage(f"Exporting to {choice.out_dir}…")
+        job.start()
+        return job
+
+    def _on_export_done(self, choice: ExportChoice, paths: list[Path]) -> None:
+        self.statusBar().showMessage(f"Exported {len(paths)} files to {choice.out_dir}", 8000)
+        if choice.open_html:
+            html = next((p for p in paths if Path(p).suffix == ".html"), None)
+            if html is not None:
+                QDesktopServices.openUrl(QUrl.fromLocalFile(str(html)))
+        self.export_finished.emit(paths)
+
+    # ------------------------------------------------------------------ help
+    def show_shortcuts(self) -> None:
+        TextDialog("Keyboard shortcuts", html=shortcuts_html(), parent=self).exec()
+
+    def show_model_card(self) -> None:
+        weights = self._analysis_options.weights
+        if weights is None and self.document.is_open and self.document.run_id is not None:
+            model = self.document.store.run(self.document.run_id).model
+            weights = model.get("weights") or model.get("path") if isinstance(model, dict) else None
+        TextDialog("Model card", markdown=model_card_text(weights), parent=self).exec()
+
+    def show_about(self) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("damagemap")
+        except PackageNotFoundError:  # pragma: no cover - running from a checkout
+            v = "dev"
+        QMessageBox.about(self, "About damagemap", about_html(v))
+
+    # ------------------------------------------------------------------ window
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(1480, 900)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if not urls:
+            return
+        path = Path(urls[0].toLocalFile())
+        event.acceptProposedAction()
+        if not is_video_path(path) and path.suffix.lower() in (".gpx", ".srt", ".csv") and self.document.is_open:
+            try:
+                self.document.set_telemetry(path)
+            except Exception as exc:  # noqa: BLE001
+                show_error(self, exc, title="Cannot use this telemetry")
+            return
+        self.open_path(path)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.transport.pause()
+        if self._analysis is not None and self._analysis.is_running:
+            self._analysis.cancel()
+            # The worker stops after its current frame; wait for it so the store closes cleanly.
+            from PySide6.QtCore import QThreadPool
+
+            QThreadPool.globalInstance().waitForDone(30_000)
+        self.settings.set_value("window/geometry", self.saveGeometry())
+        self.settings.set_value("window/state", self.saveState())
+        self.document.close()
+        super().closeEvent(event)
+
+    def restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+
+def _prepare_environment() -> None:
+    """Qt WebEngine refuses to run as root without these (the offline HTML preview)."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
+
+
+def launch(path: str | os.PathLike | None = None) -> int:
+    """Create the application, open ``path`` (a video or a project) and run the event loop.
+
+    Returns the application's exit status.
+    """
+    _prepare_environment()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("damagemap")
+    app.setOrganizationName("damagemap")
+    window = MainWindow()
+    window.restore_layout()
+    window.show()
+    if path is not None:
+        window.open_path(Path(path))
+    return int(app.exec())

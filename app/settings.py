@@ -1,0 +1,52 @@
+"""What the window remembers between sessions (QSettings): recent files, folders, choices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+ORGANISATION = "damagemap"
+APPLICATION = "damagemap"
+MAX_RECENT = 8
+
+
+class AppSettings:
+    """Typed access to the few values the GUI keeps in :class:`QSettings`."""
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self._settings = settings or QSettings(ORGANISATION, APPLICATION)
+
+    def recent_files(self) -> list[Path]:
+        value = self._settings.value("recent_files", [])
+        if isinstance(value, str):  # QSettings returns a lone string for a one-item list
+            value = [value]
+        return [Path(p) for p in value or []]
+
+    def add_recent_file(self, path: Path) -> None:
+        path = Path(path).resolve()
+        recent = [p for p in self.recent_files() if p != path]
+        recent.insert(0, path)
+        self._settings.setValue("recent_files", [str(p) for p in recent[:MAX_RECENT]])
+
+    def clear_recent_files(self) -> None:
+        self._settings.setValue("recent_files", [])
+
+    def last_directory(self) -> str:
+        return str(self._settings.value("last_directory", str(Path.home())))
+
+    def set_last_directory(self, path: Path) -> None:
+        self._settings.setValue("last_directory", str(path))
+
+    def value(self, key: str, default: Any = None) -> Any:
+        return self._settings.value(key, default)
+
+    def set_value(self, key: str, value: Any) -> None:
+        self._settings.setValue(key, value)
+
+    def bool_value(self, key: str, default: bool) -> bool:
+        value = self._settings.value(key, default)
+        if isinstance(value, str):
+            return value.lower() in ("1", "true", "yes")
+        return bool(value)

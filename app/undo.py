@@ -1,0 +1,60 @@
+"""Review edits on Qt's undo stack.
+
+The history itself lives in :class:`core.review.ReviewSession` (Anki's pattern: undo in
+the core, returning change records); a :class:`ReviewCommand` only mirrors one entry of
+it so Edit > Undo, Ctrl+Z and the undo view work as Qt users expect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtGui import QUndoCommand
+
+from core.review import Changes, ReviewSession
+
+
+class ReviewCommand(QUndoCommand):
+    """One review edit.
+
+    ``redo()`` applies the edit the first time Qt pushes it, then replays the session's
+    redo; ``undo()`` asks the session to undo. An edit the session refuses marks the
+    command obsolete, so Qt never stacks it, and leaves the exception in ``error``. ``on_changes`` receives what each step
+    changed so views redraw only that.
+    """
+
+    def __init__(
+        self,
+        session: ReviewSession,
+        edit: object,
+        text: str,
+        on_changes: Callable[[Changes], None],
+    ) -> None:
+        super().__init__(text)
+        self._session = session
+        self._edit = edit
+        self._on_changes = on_changes
+        self._applied_once = False
+        self.first_changes: Changes | None = None
+        self.error: Exception | None = None
+
+    def redo(self) -> None:
+        if not self._applied_once:
+            self._applied_once = True
+            try:
+                changes = self._session.apply(self._edit)
+            except Exception as exc:  # noqa: BLE001 - reported by whoever pushed us
+                # Obsolete during push(): Qt drops the command instead of stacking it.
+                self.error = exc
+                self.setObsolete(True)
+                return
+            self.first_changes = changes
+        else:
+            changes = self._session.redo()
+        if changes is not None:
+            self._on_changes(changes)
+
+    def undo(self) -> None:
+        changes = self._session.undo()
+        if changes is not None:
+            self._on_changes(changes)

@@ -1,0 +1,1 @@
+"""Widgets of the main window; each takes plain ``core`` types and emits Qt signals."""

@@ -1,0 +1,356 @@
+"""A native map panel: flight track, drone and camera footprint now, damage sites, heat.
+
+Why native and not the Leaflet HTML in a web view: the panel redraws the drone and its
+footprint on every frame of playback, which is a couple of item moves here but a
+JavaScript round trip there; it needs no network and no Chromium sandbox, and tests can
+click a site with pytest-qt. The offline HTML map (``geo.export``) remains the
+shareable artefact; the Export dialog can open it in the browser.
+
+Coordinates are drawn in an equirectangular plane around the track's centre (metres,
+north up). Over the few kilometres of a flight this differs from the UTM plane ``geo``
+computes in by far less than a pixel; it is only for display.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsPixmapItem,
+    QGraphicsPolygonItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QWidget,
+)
+
+from app.overlay import level_colour
+from core.types import DamageLevel, DamageSite
+
+_M_PER_DEG_LAT = 110_540.0
+_M_PER_DEG_LON_EQUATOR = 111_320.0
+
+
+class _Plane:
+    """lon/lat degrees <-> display metres (x east, y south so Qt's y-down works)."""
+
+    def __init__(self, lon0: float, lat0: float) -> None:
+        self.lon0, self.lat0 = lon0, lat0
+        self.kx = _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0))
+
+    def point(self, lon: float, lat: float) -> QPointF:
+        return QPointF((lon - self.lon0) * self.kx, -(lat - self.lat0) * _M_PER_DEG_LAT)
+
+    def polygon(self, lonlat: Sequence[Sequence[float]]) -> QPolygonF:
+        return QPolygonF([self.point(float(lon), float(lat)) for lon, lat in lonlat])
+
+
+class _SiteItem(QGraphicsEllipseItem):
+    RADIUS = 6.0
+
+    def __init__(self, site: DamageSite, pos: QPointF) -> None:
+        r = self.RADIUS
+        super().__init__(-r, -r, 2 * r, 2 * r)
+        self.site = site
+        self.setPos(pos)
+        colour = level_colour(site.level)
+        self.setBrush(QBrush(colour))
+        self.setPen(QPen(QColor(255, 255, 255) if site.reviewed else QColor(20, 20, 20), 1.5))
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setZValue(5)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(
+            f"Site {site.id}: {site.level.label}, confidence {site.confidence:.2f}, "
+            f"{site.observation_count} observations, frames {site.first_frame}–{site.last_frame}"
+        )
+
+
+def _attr(obj: Any, *names: str, default: Any = None) -> Any:
+    for name in names:
+        value = getattr(obj, name, None)
+        if value is not None:
+            return value
+    return default
+
+
+class MapWidget(QGraphicsView):
+    """Track, drone, footprint, sites and heat of a :class:`geo.mapping.DamageMap`.
+
+    Signals
+    -------
+    site_clicked(int, object)
+        The best frame of the clicked site and its best detection id (or ``None``).
+    """
+
+    site_clicked = Signal(int, object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setBackgroundBrush(QColor(236, 236, 230))
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setMinimumSize(240, 200)
+        self._map: Any = None
+        self._plane: _Plane | None = None
+        self._message = "No project open"
+        self._drone: QGraphicsEllipseItem | None = None
+        self._footprint: QGraphicsPolygonItem | None = None
+        self.site_items: list[_SiteItem] = []
+        self._time_s: float | None = None
+        self._fit = True
+
+    @property
+    def damage_map(self) -> Any:
+        return self._map
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    def set_map(self, damage_map: Any, message: str = "") -> None:
+        """Show a damage map (``None`` shows ``message`` instead)."""
+        scene = self.scene()
+        scene.clear()
+        self._drone = self._footprint = None
+        self.site_items = []
+        self._map = damage_map
+        self._message = message
+        if damage_map is None:
+            self._plane = None
+            self.viewport().update()
+            return
+        track = self._track_lonlat(damage_map)
+        sites: list[DamageSite] = list(_attr(damage_map, "sites", default=[]))
+        points = track if len(track) else np.array([[s.lon_deg, s.lat_deg] for s in sites], dtype=np.float64)
+        if not len(points):
+            self._plane = None
+            self._message = "The map is empty"
+            self.viewport().update()
+            return
+        lon0, lat0 = float(np.mean(points[:, 0])), float(np.mean(points[:, 1]))
+        self._plane = plane = _Plane(lon0, lat0)
+        self._add_heat(damage_map, plane)
+        if len(track) > 1:
+            path = QPainterPath(plane.point(*track[0]))
+            for lon, lat in track[1:]:
+                path.lineTo(plane.point(lon, lat))
+            item = QGraphicsPathItem(path)
+            pen = QPen(QColor(40, 90, 200), 2)
+            pen.setCosmetic(True)
+            item.setPen(pen)
+            item.setZValue(2)
+            scene.addItem(item)
+        for site in sites:
+            if site.footprint_lonlat:
+                outline = QGraphicsPolygonItem(plane.polygon(site.footprint_lonlat))
+                colour = level_colour(site.level, 90)
+                outline.setBrush(QBrush(colour))
+                pen = QPen(level_colour(site.level), 1)
+                pen.setCosmetic(True)
+                outline.setPen(pen)
+                outline.setZValue(3)
+                scene.addItem(outline)
+            item = _SiteItem(site, plane.point(site.lon_deg, site.lat_deg))
+            scene.addItem(item)
+            self.site_items.append(item)
+        self._footprint = QGraphicsPolygonItem()
+        pen = QPen(QColor(30, 30, 30), 1.5, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        self._footprint.setPen(pen)
+        self._footprint.setBrush(QBrush(QColor(255, 255, 255, 50)))
+        self._footprint.setZValue(4)
+        scene.addItem(self._footprint)
+        self._drone = QGraphicsEllipseItem(-7, -7, 14, 14)
+        self._drone.setBrush(QBrush(QColor(20, 20, 20)))
+        self._drone.setPen(QPen(QColor(255, 255, 255), 2))
+        self._drone.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self._drone.setZValue(6)
+        scene.addItem(self._drone)
+        bounds = scene.itemsBoundingRect()
+        margin = max(bounds.width(), bounds.height()) * 0.08 + 10
+        scene.setSceneRect(bounds.adjusted(-margin, -margin, margin, margin))
+        if self._fit:
+            self.fit()
+        if self._time_s is not None:
+            self.set_time(self._time_s)
+
+    @staticmethod
+    def _track_lonlat(damage_map: Any) -> np.ndarray:
+        track = _attr(damage_map, "track")
+        lonlat = None
+        if track is not None:
+            lonlat = _attr(track, "lonlat")
+            if callable(lonlat):
+                lonlat = lonlat()
+            if lonlat is None and hasattr(track, "samples"):
+                lonlat = [(s.lon_deg, s.lat_deg) for s in track.samples]
+        if lonlat is None:
+            return np.zeros((0, 2))
+        return np.asarray(lonlat, dtype=np.float64).reshape(-1, 2)
+
+    def _add_heat(self, damage_map: Any, plane: _Plane) -> None:
+        """The heat grid as a translucent image, if the map has one."""
+        heat = _attr(damage_map, "heat", "heatmap", "heat_grid")
+        if heat is None:
+            return
+        values = _attr(heat, "values", "density", "grid")
+        bounds = _attr(heat, "bounds_lonlat", "bbox_lonlat", "bounds")
+        if values is None or bounds is None:
+            return
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2 or not values.size or not np.isfinite(values).any() or np.nanmax(values) <= 0:
+            return
+        west, south, east, north = (float(v) for v in bounds)
+        norm = np.clip(np.nan_to_num(values) / np.nanmax(values), 0.0, 1.0)
+        # rows run south -> north in most grids; flip so row 0 is the north edge
+        if not bool(_attr(heat, "north_up", default=False)):
+            norm = norm[::-1]
+        rgba = np.zeros(norm.shape + (4,), dtype=np.uint8)
+        rgba[..., 0] = 255
+        rgba[..., 1] = (200 * (1 - norm)).astype(np.uint8)
+        rgba[..., 2] = 0
+        rgba[..., 3] = (170 * norm).astype(np.uint8)
+        rgba = np.ascontiguousarray(rgba)
+        h, w = norm.shape
+        image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        from PySide6.QtGui import QPixmap
+
+        item = QGraphicsPixmapItem(QPixmap.fromImage(image))
+        top_left = plane.point(west, north)
+        bottom_right = plane.point(east, south)
+        item.setPos(top_left)
+        item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        from PySide6.QtGui import QTransform
+
+        item.setTransform(QTransform.fromScale((bottom_right.x() - top_left.x()) / w, (bottom_right.y() - top_left.y()) / h))
+        item.setZValue(1)
+        self.scene().addItem(item)
+
+    def set_time(self, t_s: float) -> None:
+        """Move the drone and its camera footprint to video time ``t_s``."""
+        self._time_s = t_s
+        if self._map is None or self._plane is None or self._drone is None:
+            return
+        position = None
+        footprint = None
+        try:
+            if hasattr(self._map, "position_at"):
+                position = self._map.position_at(t_s)
+            if hasattr(self._map, "camera_footprint_at"):
+                footprint = self._map.camera_footprint_at(t_s)
+        except Exception:  # noqa: BLE001 - outside the track: hide rather than fail playback
+            position = footprint = None
+        if position is not None:
+            lon, lat = _lonlat_of(position)
+            self._drone.setPos(self._plane.point(lon, lat))
+            self._drone.setVisible(True)
+        else:
+            self._drone.setVisible(False)
+        ring = _ring_of(footprint) if footprint is not None else []
+        if len(ring) >= 3:
+            self._footprint.setPolygon(self._plane.polygon(ring))
+            self._footprint.setVisible(True)
+        else:
+            self._footprint.setVisible(False)
+
+    @property
+    def drone_item(self) -> QGraphicsEllipseItem | None:
+        return self._drone
+
+    @property
+    def footprint_item(self) -> QGraphicsPolygonItem | None:
+        return self._footprint
+
+    def fit(self) -> None:
+        self._fit = True
+        if self._plane is not None:
+            self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self._fit:
+            self.fit()
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self._fit = False
+            self.scale(1.25**steps, 1.25**steps)
+        event.accept()
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        super().mouseReleaseEvent(event)
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        for item in self.items(event.position().toPoint()):
+            if isinstance(item, _SiteItem):
+                self.click_site(item.site)
+                return
+
+    def click_site(self, site: DamageSite) -> None:
+        self.site_clicked.emit(int(site.best_frame), site.best_detection_id)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        painter.save()
+        painter.resetTransform()
+        font = QFont()
+        font.setPixelSize(12)
+        painter.setFont(font)
+        if self._plane is None:
+            painter.setPen(QColor(60, 60, 60))
+            painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message)
+            painter.restore()
+            return
+        # legend
+        x, y = 10, 10
+        painter.fillRect(QRectF(x - 4, y - 4, 96, 4 * 18 + 6), QColor(255, 255, 255, 210))
+        for i, level in enumerate(DamageLevel):
+            painter.setBrush(level_colour(level))
+            painter.setPen(QColor(20, 20, 20))
+            painter.drawEllipse(QRectF(x, y + i * 18 + 2, 11, 11))
+            painter.drawText(QPointF(x + 18, y + i * 18 + 12), level.label)
+        painter.setBrush(QColor(20, 20, 20))
+        painter.drawEllipse(QRectF(x, y + 3 * 18 + 2, 11, 11))
+        painter.drawText(QPointF(x + 18, y + 3 * 18 + 12), "Drone")
+        self._draw_scale_bar(painter)
+        painter.restore()
+
+    def _draw_scale_bar(self, painter: QPainter) -> None:
+        metres_per_px = 1.0 / max(1e-9, self.transform().m11())
+        target = metres_per_px * 100
+        nice = 10 ** math.floor(math.log10(target)) if target > 0 else 1
+        for factor in (5, 2, 1):
+            if nice * factor <= target:
+                nice *= factor
+                break
+        length_px = nice / metres_per_px
+        x0 = 12
+        y0 = self.viewport().height() - 14
+        painter.setPen(QPen(QColor(20, 20, 20), 2))
+        painter.drawLine(QPointF(x0, y0), QPointF(x0 + length_px, y0))
+        painter.drawLine(QPointF(x0, y0 - 4), QPointF(x0, y0 + 1))
+        painter.drawLine(QPointF(x0 + length_px, y0 - 4), QPointF(x0 + length_px, y0 + 1))
+        label = f"{nice:g} m" if nice < 1000 else f"{nice / 1000:g} km"
+        painter.drawText(QPointF(x0 + length_px + 6, y0 + 4), label)
+
+
+def _lonlat_of(position: Any) -> tuple[float, float]:
+    if hasattr(position, "lon_deg"):
+        return float(position.lon_deg), float(position.lat_deg)
+    lon, lat = position[0], position[1]
+    return float(lon), float(lat)
+
+
+def _ring_of(footprint: Any) -> list[tuple[float, float]]:
+    if hasattr(footprint, "exterior"):  # a shapely polygon
+        return [(float(x), float(y)) for x, y in footprint.exterior.coords]
+    return [(float(p[0]), float(p[1])) for p in footprint]

@@ -1,0 +1,263 @@
+"""Transport controls and playback clock for the frame view.
+
+Playback follows the wall clock, not the timer: each tick shows the frame that is due
+at ``start_frame + elapsed * fps * speed``, so a slow paint drops frames instead of
+slowing the video down.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSlider,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+def format_time(seconds: float) -> str:
+    """``mm:ss.ss`` (or ``h:mm:ss.ss`` past an hour)."""
+    seconds = max(0.0, seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{int(hours)}:{int(minutes):02d}:{secs:05.2f}"
+    return f"{int(minutes):02d}:{secs:05.2f}"
+
+
+def parse_time(text: str) -> float:
+    """Seconds from ``"12.5"``, ``"1:02.5"`` or ``"1:00:02"``; ValueError otherwise."""
+    parts = text.strip().split(":")
+    if not parts or len(parts) > 3 or any(not p.strip() for p in parts):
+        raise ValueError(f"expected seconds, m:ss or h:mm:ss; got {text!r}")
+    total = 0.0
+    for part in parts:
+        total = total * 60 + float(part)
+    if not math.isfinite(total) or total < 0:
+        raise ValueError(f"expected a time >= 0; got {text!r}")
+    return total
+
+
+class TransportBar(QWidget):
+    """Play/pause, frame step, slider, time, go-to-time and speed.
+
+    It owns the playback clock and emits ``seek_requested`` with the frame to show;
+    whoever shows frames calls :meth:`set_position` back.
+    """
+
+    seek_requested = Signal(int)
+    time_requested = Signal(float)
+    playing_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._frame_count = 0
+        self._fps = 25.0
+        self._position = 0
+        self._duration_s = 0.0
+        self._pts_s = 0.0
+        self._direction = 1
+        self._speed = 1.0
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._tick)
+        self._clock = QElapsedTimer()
+        self._clock_start_frame = 0
+
+        style = self.style()
+        self.play_button = self._button(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play/pause (Space)")
+        self.play_button.clicked.connect(self.toggle_play)
+        self.first_button = self._button(style.standardIcon(QStyle.StandardPixmap.SP_MediaSkipBackward), "First frame (Home)")
+        self.first_button.clicked.connect(lambda: self.request(0))
+        self.back_button = self._button(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward), "Previous frame (Left)")
+        self.back_button.clicked.connect(lambda: self.step(-1))
+        self.forward_button = self._button(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), "Next frame (Right)")
+        self.forward_button.clicked.connect(lambda: self.step(1))
+        self.last_button = self._button(style.standardIcon(QStyle.StandardPixmap.SP_MediaSkipForward), "Last frame (End)")
+        self.last_button.clicked.connect(lambda: self.request(self._frame_count - 1))
+
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.slider.setToolTip("Seek")
+
+        self.time_label = QLabel(format_time(0) + " / " + format_time(0))
+        self.time_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.frame_label = QLabel("frame 0 / 0")
+        self.goto_edit = QLineEdit()
+        self.goto_edit.setPlaceholderText("go to m:ss")
+        self.goto_edit.setMaximumWidth(90)
+        self.goto_edit.setToolTip("Seek to a time: seconds, m:ss.s or h:mm:ss")
+        self.goto_edit.returnPressed.connect(self._goto_time)
+        self.speed_combo = QComboBox()
+        for speed in SPEEDS:
+            self.speed_combo.addItem(f"{speed:g}×", speed)
+        self.speed_combo.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed_combo.setToolTip("Playback speed (J/K/L)")
+        self.speed_combo.currentIndexChanged.connect(lambda _: self.set_speed(self.speed_combo.currentData()))
+
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for w in (self.first_button, self.back_button, self.play_button, self.forward_button, self.last_button):
+            row.addWidget(w)
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.time_label)
+        row.addWidget(self.frame_label)
+        row.addWidget(self.goto_edit)
+        row.addWidget(self.speed_combo)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addLayout(row)
+
+    @staticmethod
+    def _button(icon, tip: str) -> QToolButton:
+        button = QToolButton()
+        button.setIcon(icon)
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        return button
+
+    # -- state ----------------------------------------------------------------------
+    def set_video(self, frame_count: int, fps: float, duration_s: float) -> None:
+        self.pause()
+        self._frame_count = max(0, frame_count)
+        self._fps = fps if fps and math.isfinite(fps) and fps > 0 else 25.0
+        self._duration_s = duration_s
+        with _blocked(self.slider):
+            self.slider.setRange(0, max(0, self._frame_count - 1))
+        self.set_position(0, 0.0)
+
+    def set_position(self, index: int, pts_s: float) -> None:
+        """Show where the view is (called after a frame has been shown)."""
+        self._position = index
+        self._pts_s = pts_s
+        with _blocked(self.slider):
+            self.slider.setValue(index)
+        self.time_label.setText(f"{format_time(pts_s)} / {format_time(self._duration_s)}")
+        self.frame_label.setText(f"frame {index + 1} / {self._frame_count}")
+
+    @property
+    def position(self) -> int:
+        return self._position
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @property
+    def direction(self) -> int:
+        return self._direction
+
+    @property
+    def is_playing(self) -> bool:
+        return self._timer.isActive()
+
+    # -- commands ---------------------------------------------------------------------
+    def request(self, index: int) -> None:
+        if self._frame_count <= 0:
+            return
+        index = min(max(0, index), self._frame_count - 1)
+        self.seek_requested.emit(index)
+        if self.is_playing:
+            self._restart_clock()
+
+    def step(self, delta: int) -> None:
+        self.pause()
+        self.request(self._position + delta)
+
+    def set_speed(self, speed: float) -> None:
+        self._speed = float(speed)
+        with _blocked(self.speed_combo):
+            nearest = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self._speed))
+            self.speed_combo.setCurrentIndex(nearest)
+        if self.is_playing:
+            self._restart_clock()
+
+    def play(self, direction: int = 1) -> None:
+        if self._frame_count <= 1:
+            return
+        self._direction = 1 if direction >= 0 else -1
+        at_end = self._position >= self._frame_count - 1 if self._direction > 0 else self._position <= 0
+        if at_end:
+            self.request(0 if self._direction > 0 else self._frame_count - 1)
+        self._restart_clock()
+        self._timer.start(max(1, int(1000 / (self._fps * self._speed) / 2)))
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self.playing_changed.emit(True)
+
+    def pause(self) -> None:
+        if self._timer.isActive():
+            self._timer.stop()
+            self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+            self.playing_changed.emit(False)
+
+    def toggle_play(self) -> None:
+        if self.is_playing:
+            self.pause()
+        else:
+            self.play(1)
+
+    def shuttle(self, direction: int) -> None:
+        """J/L: start playing that way, or speed up if already playing that way."""
+        if self.is_playing and self._direction == direction:
+            faster = [s for s in SPEEDS if s > self._speed]
+            if faster:
+                self.set_speed(faster[0])
+            return
+        if self.is_playing:
+            self.pause()
+        self.set_speed(1.0)
+        self.play(direction)
+
+    # -- clock ------------------------------------------------------------------------
+    def _restart_clock(self) -> None:
+        self._clock.start()
+        self._clock_start_frame = self._position
+
+    def _tick(self) -> None:
+        elapsed_s = self._clock.nsecsElapsed() / 1e9
+        due = self._clock_start_frame + self._direction * int(elapsed_s * self._fps * self._speed)
+        if due >= self._frame_count or due < 0:
+            self.seek_requested.emit(self._frame_count - 1 if due >= self._frame_count else 0)
+            self.pause()
+            return
+        if due != self._position:
+            self.seek_requested.emit(due)
+
+    def _slider_moved(self, value: int) -> None:
+        self.request(value)
+
+    def _goto_time(self) -> None:
+        try:
+            seconds = parse_time(self.goto_edit.text())
+        except ValueError:
+            self.goto_edit.selectAll()
+            return
+        self.goto_edit.clear()
+        self.time_requested.emit(seconds)  # the owner maps time to a frame by true PTS
+
+
+class _blocked:  # noqa: N801 - reads like QSignalBlocker
+    def __init__(self, widget: QWidget) -> None:
+        self._widget = widget
+
+    def __enter__(self) -> None:
+        self._old = self._widget.blockSignals(True)
+
+    def __exit__(self, *exc: object) -> None:
+        self._widget.blockSignals(self._old)

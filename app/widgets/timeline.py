@@ -1,0 +1,154 @@
+"""The strip under the video: damage per frame by level, analysed range, review state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app.overlay import OverlayStyle, level_colour
+from core.types import DamageLevel, Detection, ReviewState
+
+
+@dataclass(slots=True)
+class FrameSummary:
+    """What the timeline shows for one analysed frame."""
+
+    per_level: dict[DamageLevel, int] = field(default_factory=dict)
+    pending: int = 0
+    accepted: int = 0
+    rejected: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_level.values())
+
+
+def summarise(detections: Iterable[Detection], style: OverlayStyle) -> FrameSummary:
+    """Count one frame's visible detections by level and review state."""
+    summary = FrameSummary()
+    for det in detections:
+        if det.review is ReviewState.ACCEPTED:
+            summary.accepted += 1
+        elif det.review is ReviewState.REJECTED:
+            summary.rejected += 1
+        else:
+            summary.pending += 1
+        if style.visible(det):
+            summary.per_level[det.level] = summary.per_level.get(det.level, 0) + 1
+    return summary
+
+
+_ANALYSED = QColor(70, 110, 160)
+_NOT_ANALYSED = QColor(45, 45, 45)
+_REVIEW_COLOURS = {
+    "accepted": QColor(60, 180, 90),
+    "rejected": QColor(200, 60, 60),
+    "pending": QColor(150, 150, 150),
+}
+
+
+class TimelineWidget(QWidget):
+    """Damage bars per frame; click or drag to seek.
+
+    Signals
+    -------
+    seek_requested(int)
+        The frame index under the mouse.
+    """
+
+    seek_requested = Signal(int)
+
+    BAR_HEIGHT = 34
+    ANALYSED_HEIGHT = 5
+    REVIEW_HEIGHT = 5
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._frame_count = 0
+        self._current = 0
+        self._summaries: dict[int, FrameSummary] = {}
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumHeight(self.BAR_HEIGHT + self.ANALYSED_HEIGHT + self.REVIEW_HEIGHT + 4)
+        self.setToolTip("Damage per frame (by level), analysed range (blue) and review state; click to seek")
+        self.setMouseTracking(False)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(600, self.minimumHeight())
+
+    @property
+    def frame_count(self) -> int:
+        return self._frame_count
+
+    def set_frame_count(self, frame_count: int) -> None:
+        self._frame_count = max(0, frame_count)
+        self.update()
+
+    def set_current_frame(self, index: int) -> None:
+        if index != self._current:
+            self._current = index
+            self.update()
+
+    def set_summaries(self, summaries: Mapping[int, FrameSummary]) -> None:
+        self._summaries = dict(summaries)
+        self.update()
+
+    def update_summaries(self, summaries: Mapping[int, FrameSummary]) -> None:
+        self._summaries.update(summaries)
+        self.update()
+
+    def summary(self, index: int) -> FrameSummary | None:
+        return self._summaries.get(index)
+
+    def frame_at_x(self, x: float) -> int:
+        if self._frame_count <= 0:
+            return 0
+        fraction = min(max(x / max(1, self.width()), 0.0), 1.0)
+        return min(self._frame_count - 1, int(fraction * self._frame_count))
+
+    def x_of_frame(self, index: int) -> float:
+        if self._frame_count <= 0:
+            return 0.0
+        return (index + 0.5) * self.width() / self._frame_count
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(32, 32, 32))
+        if self._frame_count <= 0:
+            return
+        width = self.width()
+        per_frame = width / self._frame_count
+        bar_w = max(1.0, per_frame)
+        top_analysed = self.BAR_HEIGHT + 1
+        top_review = top_analysed + self.ANALYSED_HEIGHT + 1
+        painter.fillRect(QRectF(0, top_analysed, width, self.ANALYSED_HEIGHT), _NOT_ANALYSED)
+        peak = max((s.total for s in self._summaries.values()), default=0) or 1
+        for index, summary in self._summaries.items():
+            x = index * per_frame
+            painter.fillRect(QRectF(x, top_analysed, bar_w, self.ANALYSED_HEIGHT), _ANALYSED)
+            y = float(self.BAR_HEIGHT)
+            for level in DamageLevel:
+                count = summary.per_level.get(level, 0)
+                if count:
+                    h = self.BAR_HEIGHT * count / peak
+                    y -= h
+                    painter.fillRect(QRectF(x, y, bar_w, h), level_colour(level))
+            reviewed = summary.accepted + summary.rejected
+            total = reviewed + summary.pending
+            if total:
+                key = "pending" if summary.pending else ("rejected" if summary.rejected > summary.accepted else "accepted")
+                painter.fillRect(QRectF(x, top_review, bar_w, self.REVIEW_HEIGHT), _REVIEW_COLOURS[key])
+        cursor_x = self.x_of_frame(self._current)
+        painter.setPen(QPen(QColor(255, 255, 255), 2))
+        painter.drawLine(int(cursor_x), 0, int(cursor_x), self.height())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.seek_requested.emit(self.frame_at_x(event.position().x()))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self.seek_requested.emit(self.frame_at_x(event.position().x()))

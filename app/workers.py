@@ -1,0 +1,212 @@
+"""Heavy work off the GUI thread: analysis, map building, export.
+
+Each job is a plain function or generator that opens its own connection to the project
+(SQLite connections stay on the thread that made them) and calls the Qt-free ``engine``
+or ``geo`` function; superqt's workers (napari's ``thread_worker``) run it on the
+thread pool and deliver ``yielded``/``returned``/``errored`` on the GUI thread.
+:class:`AnalysisJob` adds cancel: it sets the ``threading.Event`` that
+:func:`engine.analyze.analyze_video` checks after each frame, so a cancel ends the run
+cleanly with every finished frame stored; a cancel is not an error.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from superqt.utils import FunctionWorker, GeneratorWorker
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisOptions:
+    """What the analysis dialog asks for.
+
+    ``fps`` is the analysis frame rate (``None``: every frame); ``weights`` ``None``
+    means the shipped default model. ``time_offset_s`` and ``hfov_deg`` are stored in the
+    project for georeferencing, not passed to the detector.
+    """
+
+    device: str = "auto"
+    weights: str | None = None
+    fps: float | None = None
+    srn: bool = True
+    batch_size: int = 4
+    time_offset_s: float = 0.0
+    hfov_deg: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def iter_analysis(
+    project_path: Path, options: AnalysisOptions, cancel: threading.Event, model: Any = None
+) -> Iterator[Any]:
+    """Run :func:`engine.analyze.analyze_video` on a fresh store connection."""
+    from core.store import ProjectStore
+    from engine.analyze import analyze_video
+
+    kwargs: dict[str, Any] = dict(
+        weights=options.weights, device=options.device, fps=options.fps, srn=options.srn,
+        batch_size=options.batch_size, cancel=cancel,
+    )
+    if model is not None:
+        kwargs["model"] = model
+    with ProjectStore.open(project_path) as store:
+        yield from analyze_video(store, **kwargs)
+
+
+class AnalysisJob(QObject):
+    """One analysis run in a worker thread.
+
+    Signals
+    -------
+    progress(object)
+        An :class:`engine.analyze.AnalysisProgress` after each stored frame.
+    finished(bool)
+        The run ended; ``True`` when it was cancelled.
+    failed(object)
+        The exception that stopped the run (``finished`` follows).
+    """
+
+    progress = Signal(object)
+    finished = Signal(bool)
+    failed = Signal(object)
+
+    def __init__(self, project_path: Path, options: AnalysisOptions, *, model: Any = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.options = options
+        self._cancel = threading.Event()
+        self._worker = GeneratorWorker(iter_analysis, Path(project_path), options, self._cancel, model)
+        self._worker.yielded.connect(self.progress)
+        self._worker.errored.connect(self.failed)
+        self._worker.finished.connect(self._on_finished)
+        self._running = False
+
+    @property
+    def is_running(self) -> bool:
+        return self._running
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def start(self) -> None:
+        self._running = True
+        self._worker.start()
+
+    def cancel(self) -> None:
+        """Ask the run to stop after the frame it is on."""
+        self._cancel.set()
+
+    def _on_finished(self) -> None:
+        self._running = False
+        self.finished.emit(self._cancel.is_set())
+
+
+class FunctionJob(QObject):
+    """A one-shot function in a worker thread (map building, export).
+
+    Signals
+    -------
+    done(object)
+        The function's return value.
+    failed(object)
+        The exception it raised.
+    """
+
+    done = Signal(object)
+    failed = Signal(object)
+    finished = Signal()
+
+    def __init__(self, func: Callable[..., Any], *args: Any, parent: QObject | None = None, **kwargs: Any) -> None:
+        super().__init__(parent)
+        self._worker = FunctionWorker(func, *args, **kwargs)
+        self._worker.returned.connect(self.done)
+        self._worker.errored.connect(self.failed)
+        self._worker.finished.connect(self._on_finished)
+        self._running = False
+
+    @property
+    def is_running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        self._running = True
+        self._worker.start()
+
+    def _on_finished(self) -> None:
+        self._running = False
+        self.finished.emit()
+
+
+# ---------------------------------------------------------------------- map and export
+
+
+def build_map_job(
+    project_path: Path, run_id: int | None, hfov_deg: float | None, offset_s: float
+) -> Any:
+    """Build the project's :class:`geo.mapping.DamageMap` on a fresh connection."""
+    from core.store import ProjectStore
+    from engine.video import probe_video
+    from geo.mapping import build_damage_map
+
+    with ProjectStore.open(project_path) as store:
+        info = probe_video(store.video_path)
+        return build_damage_map(
+            store, run_id, video_info=info.as_dict(), hfov_deg=hfov_deg, offset_s=offset_s
+        )
+
+
+def jpeg_thumbnailer(video_path: Path, *, max_side_px: int = 480) -> tuple[Callable[[int], bytes | None], Callable[[], None]]:
+    """``(thumbnail(frame_index) -> JPEG bytes | None, close)`` for ``geo.export``."""
+    import cv2
+
+    from engine.video import VideoReader
+
+    reader = VideoReader(video_path)
+
+    def thumbnail(frame_index: int) -> bytes | None:
+        try:
+            image = reader.frame_at(int(frame_index)).image
+        except Exception:  # noqa: BLE001 - a missing thumbnail must not sink the export
+            return None
+        h, w = image.shape[:2]
+        scale = min(1.0, max_side_px / max(h, w))
+        if scale < 1.0:
+            image = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        ok, data = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
+        return data.tobytes() if ok else None
+
+    return thumbnail, reader.close
+
+
+def export_job(
+    project_path: Path, run_id: int | None, hfov_deg: float | None, offset_s: float, choice: Any
+) -> list[Path]:
+    """Write what the export dialog asked for; returns the files written."""
+    from core.store import ProjectStore
+    from engine.export_coco import export_reviewed_frames
+
+    written: list[Path] = []
+    out_dir = Path(choice.out_dir)
+    if choice.formats:
+        from geo.export import export_map
+
+        damage_map = build_map_job(project_path, run_id, hfov_deg, offset_s)
+        with ProjectStore.open(project_path) as store:
+            thumbnail, close = jpeg_thumbnailer(store.video_path)
+        try:
+            written += [Path(p) for p in export_map(damage_map, out_dir, formats=list(choice.formats), thumbnail=thumbnail)]
+        finally:
+            close()
+    if choice.coco:
+        with ProjectStore.open(project_path) as store:
+            result = export_reviewed_frames(
+                store, out_dir / "training", run_id=run_id, include_pending=choice.coco_include_pending
+            )
+        written.append(result.annotations_path)
+    return written
