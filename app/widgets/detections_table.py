@@ -169,8 +169,13 @@ class DetectionFilterProxy(QSortFilterProxyModel):
     def set_filters(
         self, *, level: DamageLevel | None = None, state: ReviewState | None = None, min_score: float = 0.0
     ) -> None:
-        self._level, self._state, self._min_score = level, state, min_score
-        self.invalidateFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.10 replaces invalidateFilter()
+            self.beginFilterChange()
+            self._level, self._state, self._min_score = level, state, min_score
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:  # pragma: no cover
+            self._level, self._state, self._min_score = level, state, min_score
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:  # noqa: N802
         det = self.sourceModel().detection(source_row)

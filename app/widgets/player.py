@@ -41,8 +41,11 @@ def parse_time(text: str) -> float:
     if not parts or len(parts) > 3 or any(not p.strip() for p in parts):
         raise ValueError(f"expected seconds, m:ss or h:mm:ss; got {text!r}")
     total = 0.0
-    for part in parts:
-        total = total * 60 + float(part)
+    try:
+        for part in parts:
+            total = total * 60 + float(part)
+    except ValueError:
+        raise ValueError(f"expected seconds, m:ss or h:mm:ss; got {text!r}") from None
     if not math.isfinite(total) or total < 0:
         raise ValueError(f"expected a time >= 0; got {text!r}")
     return total

@@ -1,0 +1,72 @@
+"""Fixtures for the GUI tests: a tiny synthetic flyover, isolated settings, an error sink.
+
+Everything runs under ``QT_QPA_PLATFORM=offscreen``; the flyover is 160x96 px, 1.5 s at
+10 fps (15 frames) and rendered once per session.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+FLYOVER_SIZE = (160, 96)
+FLYOVER_SECONDS = 1.5
+FLYOVER_FPS = 10.0
+
+
+@pytest.fixture(scope="session")
+def flyover_template(tmp_path_factory) -> Path:
+    """A rendered flyover folder (video, GPX, SRT, ground truth), shared read-only."""
+    from engine.synth import render_flyover
+
+    out = tmp_path_factory.mktemp("flyover")
+    render_flyover(out, seconds=FLYOVER_SECONDS, fps=FLYOVER_FPS, size=FLYOVER_SIZE, seed=3)
+    return out
+
+
+@pytest.fixture
+def flyover(flyover_template, tmp_path) -> Path:
+    """A private copy of the flyover's flight files (the project is created beside them)."""
+    target = tmp_path / "flight"
+    target.mkdir()
+    for name in ("flight.mp4", "flight.gpx", "flight.SRT"):
+        shutil.copy2(flyover_template / name, target / name)
+    return target
+
+
+@pytest.fixture
+def errors():
+    """Errors shown to the user, collected instead of opening modal boxes."""
+    import app.errors
+
+    app.errors.error_sink = []
+    yield app.errors.error_sink
+    app.errors.error_sink = None
+
+
+@pytest.fixture
+def app_settings(tmp_path, qapp):
+    from PySide6.QtCore import QSettings
+
+    from app.settings import AppSettings
+
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def window(qtbot, app_settings, errors):
+    from app.main_window import MainWindow
+
+    win = MainWindow(settings=app_settings)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if win.analysis_job is not None and win.analysis_job.is_running:
+        win.cancel_analysis()
+        qtbot.waitUntil(lambda: not win.analysis_job.is_running, timeout=30_000)
+    win.document.close()

@@ -1,0 +1,210 @@
+"""The GUI's building blocks on hand-made detections (no video, no model)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from app.overlay import MaskLayerCache, OverlayStyle, paint_rle_runs, render_mask_layer
+from app.widgets.detections_table import DetectionsPanel
+from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
+from app.widgets.map_view import MapWidget
+from app.widgets.player import format_time, parse_time
+from app.widgets.timeline import TimelineWidget, summarise
+from core.masks import RleMask
+from core.types import DamageLevel, DamageSite, Detection, ReviewState
+
+W, H = 160, 96
+
+
+def _detection(det_id, level=DamageLevel.SEVERE, score=0.9, box=(30, 20, 80, 50), frame=0, review=ReviewState.PENDING):
+    mask = np.zeros((H, W), bool)
+    x1, y1, x2, y2 = box
+    mask[y1:y2, x1:x2] = True
+    return Detection(frame, level, score, tuple(float(v) for v in box), RleMask.from_array(mask),
+                     building_box_xyxy_px=(x1 - 5.0, y1 - 5.0, x2 + 5.0, y2 + 5.0), review=review, id=det_id)
+
+
+def _grey_frame():
+    return image_to_qimage(np.full((H, W, 3), 100, np.uint8))
+
+
+def test_rle_runs_paint_exactly_the_mask():
+    rng = np.random.default_rng(0)
+    mask = rng.random((H, W)) > 0.7
+    target = np.zeros(W * H, np.uint8)
+    paint_rle_runs(target, RleMask.from_array(mask).counts, 3)
+    assert np.array_equal(target.reshape(W, H).T == 3, mask)
+
+
+def test_mask_layer_respects_threshold_and_rejected():
+    kept = _detection(1, score=0.9)
+    low = _detection(2, score=0.1, box=(100, 10, 150, 40))
+    rejected = _detection(3, box=(100, 50, 150, 90), review=ReviewState.REJECTED)
+    layer = render_mask_layer([kept, low, rejected], W, H, OverlayStyle(score_threshold=0.5))
+    assert layer.pixelIndex(50, 30) == int(DamageLevel.SEVERE)
+    assert layer.pixelIndex(120, 20) == 0  # under the threshold
+    assert layer.pixelIndex(120, 70) == 0  # rejected and hidden
+    assert render_mask_layer([low], W, H, OverlayStyle(score_threshold=0.5)) is None
+
+
+def test_mask_layer_cache_is_bounded_in_bytes():
+    layer = render_mask_layer([_detection(1)], W, H, OverlayStyle())
+    cache = MaskLayerCache(max_bytes=layer.sizeInBytes() * 2)
+    for i in range(5):
+        cache.put(i, layer.copy())
+    assert len(cache) == 2
+    assert cache.get(0) == (False, None)
+    assert cache.get(4)[0]
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("12.5", 12.5), ("1:02.5", 62.5), ("1:00:02", 3602.0)])
+def test_parse_time(text, seconds):
+    assert parse_time(text) == pytest.approx(seconds)
+    assert parse_time(format_time(seconds)) == pytest.approx(seconds, abs=0.01)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1::2", "-3"])
+def test_parse_time_refuses_garbage(text):
+    with pytest.raises(ValueError, match="expected"):
+        parse_time(text)
+
+
+def test_frame_view_paints_masks_in_level_colours(qtbot):
+    view = FrameView()
+    qtbot.addWidget(view)
+    view.show_frame(0, _grey_frame(), [_detection(1, level=DamageLevel.DEBRIS)])
+    painted = view.render_to_image()
+    inside, outside = painted.pixelColor(55, 35), painted.pixelColor(5, 90)
+    assert outside.getRgb()[:3] == (100, 100, 100)
+    assert inside.red() > 130 and inside.green() < 100  # debris red blended over grey
+    view.set_style(OverlayStyle(show_masks=False, show_boxes=False, show_building_boxes=False, show_labels=False))
+    assert view.render_to_image().pixelColor(55, 35).getRgb()[:3] == (100, 100, 100)
+
+
+def test_frame_view_click_selects_and_vertex_drag_reshapes(qtbot):
+    view = FrameView()
+    qtbot.addWidget(view)
+    view.resize(W * 4, H * 4)
+    view.show()
+    view.show_frame(0, _grey_frame(), [_detection(7)])
+    qtbot.waitExposed(view)
+    with qtbot.waitSignal(view.detection_clicked) as clicked:
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(QPointF(55, 35)))
+    assert clicked.args == [7]
+    view.select_detection(7)
+    editor = view.editor
+    assert editor is not None and len(editor.handles) == 4
+    handle = editor.handles[0]
+    with qtbot.waitSignal(view.mask_edited) as edited:
+        handle.setPos(handle.pos() + QPointF(-10, -8))
+        editor.commit()
+    det_id, points = edited.args
+    assert det_id == 7
+    assert points.min(axis=0).tolist() == pytest.approx([20.0, 12.0], abs=1.0)
+
+
+def test_frame_view_draws_a_new_outline(qtbot):
+    view = FrameView()
+    qtbot.addWidget(view)
+    view.resize(W * 4, H * 4)
+    view.show()
+    view.show_frame(0, _grey_frame(), [])
+    qtbot.waitExposed(view)
+    view.set_mode(EditMode.DRAW, DamageLevel.SLIGHT)
+    for x, y in [(10, 10), (60, 10), (60, 50)]:
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(QPointF(x, y)))
+    with qtbot.waitSignal(view.polygon_drawn) as drawn:
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert drawn.args[0].shape == (3, 2)
+    assert drawn.args[0][1].tolist() == pytest.approx([60, 10], abs=1.0)
+
+
+def test_timeline_click_seeks_and_summaries_count_levels(qtbot):
+    timeline = TimelineWidget()
+    qtbot.addWidget(timeline)
+    timeline.resize(400, timeline.minimumHeight())
+    timeline.set_frame_count(100)
+    style = OverlayStyle(score_threshold=0.5)
+    summary = summarise([_detection(1), _detection(2, score=0.1), _detection(3, review=ReviewState.ACCEPTED)], style)
+    assert summary.per_level == {DamageLevel.SEVERE: 2} and summary.pending == 2 and summary.accepted == 1
+    with qtbot.waitSignal(timeline.seek_requested) as seek:
+        qtbot.mouseClick(timeline, Qt.MouseButton.LeftButton, pos=QPoint(200, 10))
+    assert seek.args == [50]
+
+
+def test_table_filters_sorts_and_reconciles_frames(qtbot):
+    panel = DetectionsPanel()
+    qtbot.addWidget(panel)
+    dets = [
+        _detection(1, level=DamageLevel.SLIGHT, score=0.4, frame=0),
+        _detection(2, level=DamageLevel.DEBRIS, score=0.9, frame=0),
+        _detection(3, level=DamageLevel.SEVERE, score=0.7, frame=2),
+    ]
+    panel.model.set_detections(dets, {0: 0.0, 2: 0.2})
+    assert panel.proxy.rowCount() == 3
+    panel.level_filter.setCurrentIndex(panel.level_filter.findData(DamageLevel.DEBRIS))
+    assert panel.proxy.rowCount() == 1
+    panel.level_filter.setCurrentIndex(0)
+    panel.score_filter.setValue(0.5)
+    assert panel.proxy.rowCount() == 2
+    panel.score_filter.setValue(0.0)
+    panel.table.sortByColumn(4, Qt.SortOrder.DescendingOrder)
+    assert panel.proxy.index(0, 0).data() == "2"
+    # frame 0 now has #2 relabelled, #1 gone and a new #4
+    from dataclasses import replace
+
+    panel.model.replace_frames({0: [replace(dets[1], level=DamageLevel.SLIGHT), _detection(4, frame=0)]})
+    assert sorted(d.id for d in panel.model.detections()) == [2, 3, 4]
+    assert panel.model.detection(panel.model.row_of(2)).level is DamageLevel.SLIGHT
+    with qtbot.waitSignal(panel.detection_activated) as activated:
+        panel.table.selectRow(0)
+    assert activated.args[0] in (2, 3, 4)
+
+
+@dataclass
+class _FakeMap:
+    """The few attributes of geo.mapping.DamageMap the panel reads."""
+
+    track: object
+    sites: list = field(default_factory=list)
+
+    def position_at(self, t_s):
+        return (-85.66 + 0.001 * t_s, 30.15)
+
+    def camera_footprint_at(self, t_s):
+        lon, lat = self.position_at(t_s)
+        return [(lon, lat + 0.0005), (lon + 0.0004, lat + 0.001), (lon - 0.0004, lat + 0.001)]
+
+
+@dataclass
+class _FakeTrack:
+    lonlat: np.ndarray
+
+
+def test_map_panel_moves_the_drone_and_seeks_from_a_site(qtbot):
+    site = DamageSite(
+        id=1, level=DamageLevel.SEVERE, confidence=0.8, lon_deg=-85.6595, lat_deg=30.1508, observation_count=3,
+        first_frame=2, last_frame=9, first_time_s=0.2, last_time_s=0.9, best_frame=6, best_detection_id=42,
+    )
+    track = _FakeTrack(np.array([[-85.66, 30.15], [-85.659, 30.15], [-85.658, 30.1505]]))
+    panel = MapWidget()
+    qtbot.addWidget(panel)
+    panel.resize(300, 300)
+    panel.show()
+    panel.set_map(_FakeMap(track, [site]))
+    panel.set_time(0.0)
+    start = panel.drone_item.pos()
+    panel.set_time(1.0)
+    assert panel.drone_item.pos().x() > start.x()
+    assert panel.footprint_item.isVisible()
+    qtbot.waitExposed(panel)
+    item = panel.site_items[0]
+    with qtbot.waitSignal(panel.site_clicked) as clicked:
+        qtbot.mouseClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=panel.mapFromScene(item.scenePos()))
+    assert clicked.args == [6, 42]
+    panel.set_map(None, "No telemetry")
+    assert panel.message == "No telemetry" and not panel.site_items
