@@ -1,0 +1,123 @@
+"""Camera intrinsics and per-frame poses from telemetry.
+
+Intrinsics are a :class:`core.camera.PinholeCamera` (the same model the synthetic
+renderer uses): the video size and a horizontal field of view, taken from the user, else
+from the focal length the telemetry reports, else from a per-drone preset.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.camera import CameraPose, PinholeCamera
+from geo.sync import AlignedTrack
+
+#: Horizontal field of view (degrees) of common DJI cameras in 16:9 video, from their
+#: 35 mm-equivalent focal lengths (hfov = 2 atan(18 mm / f)).
+HFOV_PRESETS_DEG: dict[str, float] = {
+    "mavic-pro": 69.4,  # FC220, 26 mm
+    "mavic-air": 73.7,  # 24 mm
+    "mavic-2-pro": 65.5,  # Hasselblad L1D-20c, 28 mm
+    "mavic-2-zoom": 73.7,  # 24 mm at the wide end
+    "mavic-air-2": 73.7,
+    "mavic-3": 73.7,
+    "mini-2": 73.7,
+    "mini-3-pro": 73.7,
+    "mini-4-pro": 73.7,
+    "air-3": 73.7,
+    "phantom-4-pro": 73.7,
+    "phantom-4-rtk": 73.7,
+    "generic": 73.7,
+}
+DEFAULT_HFOV_DEG = HFOV_PRESETS_DEG["generic"]
+#: Gimbal pitch assumed when the telemetry has none (ISBDA footage is about 45 deg down).
+DEFAULT_PITCH_DEG = -45.0
+
+
+def hfov_from_focal_35mm(focal_mm: float) -> float:
+    """Horizontal field of view of a 35 mm-equivalent focal length (36 mm wide frame)."""
+    return math.degrees(2.0 * math.atan(18.0 / focal_mm))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldOfView:
+    hfov_deg: float
+    source: str
+
+
+def resolve_hfov(hfov_deg: float | str | None, focal_lengths_mm: list[float] | None = None) -> FieldOfView:
+    """The field of view to use: ``hfov_deg`` (a number or a preset name) if given, else
+    the median 35 mm-equivalent focal length of the telemetry when plausible, else
+    :data:`DEFAULT_HFOV_DEG`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown preset name or a field of view outside (1, 170) degrees.
+    """
+    if isinstance(hfov_deg, str):
+        key = hfov_deg.strip().lower().replace(" ", "-").replace("_", "-")
+        if key in HFOV_PRESETS_DEG:
+            return FieldOfView(HFOV_PRESETS_DEG[key], f"preset {key}")
+        try:
+            hfov_deg = float(hfov_deg)
+        except ValueError:
+            raise ValueError(
+                f"unknown camera preset {hfov_deg!r}; give degrees or one of {', '.join(HFOV_PRESETS_DEG)}"
+            ) from None
+    if hfov_deg is not None:
+        if not (math.isfinite(hfov_deg) and 1.0 < hfov_deg < 170.0):
+            raise ValueError(f"horizontal field of view must be between 1 and 170 degrees; got {hfov_deg!r}")
+        return FieldOfView(float(hfov_deg), "given")
+    focal = [f for f in (focal_lengths_mm or []) if f is not None and 10.0 <= f <= 200.0]
+    if focal:
+        median = float(np.median(focal))
+        return FieldOfView(hfov_from_focal_35mm(median), f"telemetry focal length {median:g} mm (35 mm equiv.)")
+    return FieldOfView(DEFAULT_HFOV_DEG, "default (DJI 24 mm equiv.)")
+
+
+@dataclass(frozen=True)
+class FramePoses:
+    """Camera poses of the frames that have telemetry; ``missing`` lists the others."""
+
+    poses: dict[int, CameraPose]
+    times_s: dict[int, float]
+    missing: tuple[int, ...]
+    heading_source: str
+    pitch_source: str
+
+
+def frame_poses(
+    aligned: AlignedTrack,
+    frame_times_s: Mapping[int, float],
+    *,
+    default_pitch_deg: float = DEFAULT_PITCH_DEG,
+) -> FramePoses:
+    """Interpolate the track at every frame time into a :class:`CameraPose` in the
+    track's local frame (UTM grid metres, ground plane at take-off height ``z = 0``)."""
+    indices = sorted(frame_times_s)
+    times = np.array([frame_times_s[i] for i in indices], dtype=np.float64)
+    state = aligned.interpolate(times, default_pitch_deg=default_pitch_deg)
+    poses: dict[int, CameraPose] = {}
+    missing = []
+    for k, index in enumerate(indices):
+        if not state.valid[k] or state.height_m[k] <= 0.5:
+            missing.append(index)
+            continue
+        poses[index] = CameraPose(
+            east_m=float(state.east_m[k]),
+            north_m=float(state.north_m[k]),
+            up_m=float(state.height_m[k]),
+            yaw_deg=float(state.heading_grid_deg[k]),
+            pitch_deg=float(state.pitch_deg[k]),
+        )
+    return FramePoses(poses, {i: float(frame_times_s[i]) for i in indices}, tuple(missing),
+                      state.heading_source, state.pitch_source)
+
+
+def camera_for(width_px: int, height_px: int, fov: FieldOfView) -> PinholeCamera:
+    return PinholeCamera(int(width_px), int(height_px), fov.hfov_deg)

@@ -1,0 +1,344 @@
+"""Fusing the observations of one physical damage, seen in many frames, into a site.
+
+1. **Association** (frame by frame, in time order): each observation joins the open
+   site whose latest ground position is nearest, within ``gate_m``; a site takes at most
+   one observation per frame, so two damages side by side stay apart. Sites unseen for
+   ``max_gap_s`` close.
+2. **Triangulation**: the rays through a site's mask centroids, from several camera
+   positions, meet at the damage's 3-D position (a roof is metres above the ground;
+   projecting it onto the ground plane would throw it metres beyond). With too little
+   parallax the site stays on the ground plane.
+3. **Merging**: sites that never share a frame and sit within ``merge_m`` of each other
+   are one damage seen twice (e.g. before and after an occlusion).
+4. **Attributes**: level by a confidence-weighted vote (reviewed detections weigh 1 and,
+   where present, outvote the model; ties go to the more severe level), confidence,
+   counts, first/last frame, best frame, footprint (union of the members' footprints on
+   the site's plane).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.camera import PinholeCamera
+from core.types import DamageLevel, DamageSite, Observation
+from geo.local import LocalFrame
+from geo.observe import Projected, on_plane, point_on_plane, polygon_lonlat
+
+
+@dataclass(frozen=True)
+class FusionSettings:
+    """Tuning of :func:`fuse_observations` (metres, seconds, degrees).
+
+    ``gate_m`` grows with range (``gate_per_range``) since far positions are noisier;
+    ``ray_sigma_rad`` is the angular noise of a mask centroid's ray; ``roof_height_m`` is
+    the prior height of roof damage (refined from the well-triangulated sites of the same
+    flight), debris lies on the ground.
+    """
+
+    gate_m: float = 4.0
+    gate_per_range: float = 0.03
+    max_gap_s: float = 3.0
+    level_mismatch_m: float = 1.0
+    merge_m: float = 1.0
+    merge_per_range: float = 0.01
+    min_overlap: float = 0.3
+    ray_sigma_rad: float = 0.002
+    roof_height_m: float = 4.0
+    height_sigma_m: float = 4.0
+    min_parallax_deg: float = 5.0
+    max_height_m: float = 60.0
+
+
+def prior_height(level: DamageLevel, settings: FusionSettings) -> float:
+    """Debris lies on the ground; other damage is on roofs."""
+    return 0.0 if level == DamageLevel.DEBRIS else settings.roof_height_m
+
+
+@dataclass(frozen=True, eq=False)
+class FusedSite:
+    """A :class:`DamageSite` with its members (placed on the site's plane), its local
+    3-D position and footprint (local metres)."""
+
+    site: DamageSite
+    members: tuple[Projected, ...]
+    position_m: np.ndarray = field(repr=False)
+    footprint: object = field(repr=False)
+    triangulated: bool = False
+
+    @property
+    def observations(self) -> list[Observation]:
+        return [m.observation for m in self.members]
+
+
+# ----------------------------------------------------------------------------- association
+def _association_point(p: Projected, settings: FusionSettings) -> np.ndarray:
+    point = point_on_plane(p.ray_origin, p.ray_direction, prior_height(p.detection.level, settings))
+    return p.ground_xy if point is None else point[:2]
+
+
+def _overlap(a: Projected, b: Projected) -> float:
+    fa, fb = a.footprint, b.footprint
+    if fa is None or fb is None or fa.is_empty or fb.is_empty:
+        return 0.0
+    smaller = min(fa.area, fb.area)
+    return float(fa.intersection(fb).area / smaller) if smaller > 0 else 0.0
+
+
+def associate(projected: list[Projected], settings: FusionSettings) -> list[list[Projected]]:
+    """Group observations into tracks (see the module docstring, step 1)."""
+    by_frame: dict[int, list[Projected]] = defaultdict(list)
+    for p in projected:
+        by_frame[p.frame_index].append(p)
+    tracks: list[list[Projected]] = []
+    last_t: list[float] = []
+    last_xy: list[np.ndarray] = []
+    for frame in sorted(by_frame, key=lambda f: (by_frame[f][0].observation.t_s, f)):
+        items = by_frame[frame]
+        t = items[0].observation.t_s
+        points = [_association_point(p, settings) for p in items]
+        open_tracks = [k for k in range(len(tracks)) if t - last_t[k] <= settings.max_gap_s]
+        candidates = []
+        for i, p in enumerate(items):
+            reach = float(np.hypot(*(points[i] - p.ray_origin[:2])))
+            gate = max(settings.gate_m, settings.gate_per_range * reach)
+            for k in open_tracks:
+                last = tracks[k][-1]
+                distance = float(np.hypot(*(points[i] - last_xy[k])))
+                if distance > gate and _overlap(p, last) < settings.min_overlap:
+                    continue
+                penalty = 0.0 if p.detection.level == last.detection.level else settings.level_mismatch_m
+                candidates.append((min(distance, gate) + penalty, i, k))
+        candidates.sort()
+        used_items: set[int] = set()
+        used_tracks: set[int] = set()
+        for _cost, i, k in candidates:
+            if i in used_items or k in used_tracks:
+                continue
+            used_items.add(i)
+            used_tracks.add(k)
+            tracks[k].append(items[i])
+            last_t[k] = t
+            last_xy[k] = points[i]
+        for i, p in enumerate(items):
+            if i not in used_items:
+                tracks.append([p])
+                last_t.append(t)
+                last_xy.append(points[i])
+    return tracks
+
+
+# ----------------------------------------------------------------------------- geometry
+def triangulate(
+    origins: np.ndarray,
+    directions: np.ndarray,
+    weights: np.ndarray,
+    *,
+    height_prior: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least-squares meeting point of rays (``float[N, 3]`` origins and unit
+    directions) and each ray's distance from it.
+
+    ``height_prior`` ``(z, weight)`` adds ``weight * (Z - z)^2``: with little parallax
+    the rays fix a line, and the prior picks the point on it at a plausible height.
+    """
+    eye = np.eye(3)
+    a = np.zeros((3, 3))
+    b = np.zeros(3)
+    for o, d, w in zip(origins, directions, weights):
+        m = eye - np.outer(d, d)
+        a += w * m
+        b += w * (m @ o)
+    if height_prior is not None:
+        a[2, 2] += height_prior[1]
+        b[2] += height_prior[1] * height_prior[0]
+    point = np.linalg.lstsq(a, b, rcond=None)[0]
+    offsets = point - origins
+    along = np.sum(offsets * directions, axis=1, keepdims=True)
+    residuals = np.linalg.norm(offsets - along * directions, axis=1)
+    return point, residuals
+
+
+def _parallax_deg(directions: np.ndarray) -> float:
+    mean = directions.mean(axis=0)
+    mean /= np.linalg.norm(mean)
+    cosines = np.clip(directions @ mean, -1.0, 1.0)
+    return 2.0 * math.degrees(float(np.arccos(cosines.min())))
+
+
+def _ray_weights(members: list[Projected], z_prior: float, settings: FusionSettings) -> np.ndarray:
+    """Inverse variance of each ray's miss distance: angular noise times range."""
+    weights = []
+    for m in members:
+        point = point_on_plane(m.ray_origin, m.ray_direction, z_prior)
+        reach = 50.0 if point is None else float(np.linalg.norm(point - m.ray_origin))
+        sigma = max(0.05, settings.ray_sigma_rad * reach)
+        weights.append(max(m.weight, 1e-3) / sigma**2)
+    return np.array(weights)
+
+
+def locate(members: list[Projected], settings: FusionSettings, z_prior: float) -> tuple[np.ndarray, bool]:
+    """3-D position of one damage: the rays' meeting point with a weak prior on its
+    height (``z_prior``, ``height_sigma_m``); kept between the ground and
+    ``max_height_m``. The flag says the rays alone fixed it (parallax at least
+    ``min_parallax_deg``)."""
+    usable = [m for m in members if not m.truncated] or members
+    origins = np.array([m.ray_origin for m in usable])
+    directions = np.array([m.ray_direction for m in usable])
+    weights = _ray_weights(usable, z_prior, settings)
+    prior = (z_prior, 1.0 / settings.height_sigma_m**2)
+    point, residuals = triangulate(origins, directions, weights, height_prior=prior)
+    if len(usable) >= 3:
+        keep = residuals <= max(0.5, 3.0 * float(np.median(residuals)))
+        if 2 <= keep.sum() < len(usable):
+            origins, directions, weights = origins[keep], directions[keep], weights[keep]
+            point, _ = triangulate(origins, directions, weights, height_prior=prior)
+    if not 0.0 <= point[2] <= settings.max_height_m:
+        z = min(max(point[2], 0.0), settings.max_height_m)
+        point, _ = triangulate(origins, directions, weights, height_prior=(z, 1e6 * max(weights.max(), 1.0)))
+    well_fixed = len(directions) >= 2 and _parallax_deg(directions) >= settings.min_parallax_deg
+    return point, well_fixed
+
+
+def _distance_to_site(member: Projected, position: np.ndarray) -> float:
+    offset = position - member.ray_origin
+    along = float(offset @ member.ray_direction)
+    return float(np.linalg.norm(offset - along * member.ray_direction))
+
+
+def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict[DamageLevel, float]) -> list[list[Projected]]:
+    """Join groups of one voted level that never share a frame and whose rays pass
+    within ``merge_m`` (plus ``merge_per_range`` of the range) of each other's position
+    (step 3)."""
+    levels = [vote_level(g)[0] for g in groups]
+    located = [locate(g, settings, heights[lv])[0] for g, lv in zip(groups, levels)]
+    parent = list(range(len(groups)))
+    frames = [set(m.frame_index for m in g) for g in groups]
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def rays_pass(group: list[Projected], point: np.ndarray) -> bool:
+        misses = [_distance_to_site(m, point) for m in group]
+        reach = float(np.median([np.linalg.norm(point - m.ray_origin) for m in group]))
+        return float(np.median(misses)) <= settings.merge_m + settings.merge_per_range * reach
+
+    order = sorted(range(len(groups)), key=lambda i: -len(groups[i]))
+    for a_pos, i in enumerate(order):
+        for j in order[a_pos + 1:]:
+            ri, rj = find(i), find(j)
+            if ri == rj or levels[i] != levels[j] or frames[ri] & frames[rj]:
+                continue
+            if math.hypot(*(located[i][:2] - located[j][:2])) > 10 * settings.gate_m:
+                continue
+            if rays_pass(groups[j], located[i]) and rays_pass(groups[i], located[j]):
+                parent[rj] = ri
+                frames[ri] |= frames[rj]
+    merged: dict[int, list[Projected]] = defaultdict(list)
+    for k, g in enumerate(groups):
+        merged[find(k)].extend(g)
+    return [sorted(g, key=lambda m: (m.observation.t_s, m.frame_index)) for g in merged.values()]
+
+
+def site_heights(groups: list[list[Projected]], settings: FusionSettings) -> dict[DamageLevel, float]:
+    """Prior heights per level: debris on the ground; roof damage at the median height
+    of this flight's well-triangulated roof sites (``roof_height_m`` lacking three)."""
+    heights = {level: prior_height(level, settings) for level in DamageLevel}
+    roof = []
+    for g in groups:
+        level = vote_level(g)[0]
+        if level == DamageLevel.DEBRIS:
+            continue
+        point, well_fixed = locate(g, settings, heights[level])
+        if well_fixed:
+            roof.append(point[2])
+    if len(roof) >= 3:
+        for level in (DamageLevel.SLIGHT, DamageLevel.SEVERE):
+            heights[level] = float(np.median(roof))
+    return heights
+
+
+# ----------------------------------------------------------------------------- attributes
+def vote_level(members: list[Projected]) -> tuple[DamageLevel, float]:
+    """Confidence-weighted vote: reviewed members alone when there are any; ties go to
+    the more severe level. Returns the level and the confidence (the winner's summed
+    weight over the number of voters, in [0, 1])."""
+    voters = [m for m in members if m.reviewed] or members
+    totals: dict[DamageLevel, float] = defaultdict(float)
+    for m in voters:
+        totals[m.detection.level] += m.weight
+    best = max(totals.values())
+    level = max(lv for lv, total in totals.items() if total >= best - 1e-9)
+    return level, min(1.0, totals[level] / len(voters))
+
+
+def _best_member(members: list[Projected], level: DamageLevel) -> Projected:
+    of_level = [m for m in members if m.detection.level == level] or members
+    return max(of_level, key=lambda m: (not m.truncated, round(m.weight, 3), m.area_px))
+
+
+def build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera, local: LocalFrame,
+               settings: FusionSettings, heights: dict[DamageLevel, float]) -> FusedSite:
+    from shapely.ops import unary_union
+
+    position, triangulated = locate(members, settings, heights[vote_level(members)[0]])
+    plane = float(position[2])
+    placed = [on_plane(m, camera, local, plane) if plane > 0.01 else m for m in members]
+    level, confidence = vote_level(placed)
+    best = _best_member(placed, level)
+    footprint = unary_union([
+        _footprint_local(m, camera, plane) for m in placed if not m.truncated
+    ] or [_footprint_local(m, camera, plane) for m in placed])
+    lon, lat = local.to_lonlat(position[0], position[1])
+    times = [m.observation.t_s for m in placed]
+    frames = [m.frame_index for m in placed]
+    site = DamageSite(
+        id=site_id,
+        level=level,
+        confidence=round(float(confidence), 4),
+        lon_deg=float(lon),
+        lat_deg=float(lat),
+        observation_count=len(placed),
+        first_frame=min(frames),
+        last_frame=max(frames),
+        first_time_s=float(min(times)),
+        last_time_s=float(max(times)),
+        best_frame=best.frame_index,
+        best_detection_id=best.detection.id,
+        footprint_lonlat=polygon_lonlat(footprint, local, simplify_m=0.1),
+        reviewed=any(m.reviewed for m in placed),
+    )
+    return FusedSite(site, tuple(placed), position, footprint, triangulated)
+
+
+def _footprint_local(member: Projected, camera: PinholeCamera, plane_up_m: float):
+    from geo.observe import footprint_on_plane
+
+    return footprint_on_plane(camera, member.pose, member.outline_px, plane_up_m)
+
+
+def fuse_observations(
+    projected: list[Projected],
+    *,
+    camera: PinholeCamera,
+    local: LocalFrame,
+    settings: FusionSettings | None = None,
+) -> list[FusedSite]:
+    """Observations -> damage sites (see the module docstring), ids from 1 in order of
+    first sighting."""
+    settings = settings or FusionSettings()
+    if not projected:
+        return []
+    tracks = associate(projected, settings)
+    heights = site_heights(tracks, settings)
+    groups = merge(tracks, settings, heights)
+    groups.sort(key=lambda g: (g[0].observation.t_s, g[0].frame_index, -g[0].weight))
+    return [build_site(k + 1, g, camera=camera, local=local, settings=settings, heights=heights)
+            for k, g in enumerate(groups)]

@@ -1,0 +1,310 @@
+"""From detections, frame times and a telemetry track to a :class:`DamageMap`.
+
+:func:`build_damage_map_from` works on plain inputs; :func:`build_damage_map` reads them
+from a project store (``core.store.ProjectStore``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.camera import CameraPose, PinholeCamera, intersect_ground
+from core.errors import GeoreferenceError, TelemetryError
+from core.types import DamageLevel, DamageSite, Detection, Observation, ReviewState
+from geo.camera import DEFAULT_PITCH_DEG, FieldOfView, FramePoses, camera_for, frame_poses, resolve_hfov
+from geo.fusion import FusedSite, FusionSettings, fuse_observations
+from geo.heatmap import HeatGrid, heat_grid
+from geo.local import LocalFrame
+from geo.observe import Projected, is_reviewed, project_detection
+from geo.sync import AlignedTrack, align_track
+from geo.telemetry import Track, read_telemetry
+
+#: Model detections below this final score are left out of the map (reviewed ones never).
+DEFAULT_MIN_SCORE = 0.5
+
+
+@dataclass(frozen=True)
+class VideoGeometry:
+    """What the map needs to know about the video."""
+
+    width_px: int
+    height_px: int
+    duration_s: float
+    creation_time_utc: float | None = None
+
+    @classmethod
+    def from_dict(cls, info: Mapping) -> VideoGeometry:
+        try:
+            return cls(
+                int(info["width_px"]),
+                int(info["height_px"]),
+                float(info["duration_s"]),
+                None if info.get("creation_time_utc") is None else float(info["creation_time_utc"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"video_info needs width_px, height_px, duration_s (and creation_time_utc); got {dict(info)!r}"
+            ) from exc
+
+
+@dataclass(eq=False)
+class DamageMap:
+    """Everything the exports and the GUI map show, in WGS84 with a local UTM frame."""
+
+    aligned: AlignedTrack
+    camera: PinholeCamera
+    fov: FieldOfView
+    frame_poses: FramePoses
+    fused: list[FusedSite]
+    heat: HeatGrid | None
+    video: VideoGeometry
+    skipped: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    title: str = "Damage map"
+
+    # -- convenience views
+    @property
+    def local(self) -> LocalFrame:
+        return self.aligned.local
+
+    @property
+    def crs(self) -> str:
+        return self.local.crs
+
+    @property
+    def track(self) -> Track:
+        return self.aligned.track
+
+    @property
+    def sites(self) -> list[DamageSite]:
+        return [f.site for f in self.fused]
+
+    @property
+    def observations(self) -> list[Observation]:
+        return [o for f in self.fused for o in f.observations]
+
+    @property
+    def poses(self) -> dict[int, CameraPose]:
+        return self.frame_poses.poses
+
+    def level_counts(self) -> dict[DamageLevel, int]:
+        counts = {level: 0 for level in DamageLevel}
+        for site in self.sites:
+            counts[site.level] += 1
+        return counts
+
+    def track_segments_lonlat(self, *, video_only: bool = False) -> list[list[tuple[float, float]]]:
+        """The track as ``(lon, lat)`` polylines, split at gaps, GPS jumps left out."""
+        t = self.aligned.t_s
+        good = self.aligned.good.copy()
+        if video_only:
+            good &= (t >= -1.0) & (t <= self.video.duration_s + 1.0)
+        lonlat = self.aligned.lonlat()
+        max_gap = self.track.max_gap_s()
+        segments: list[list[tuple[float, float]]] = []
+        current: list[tuple[float, float]] = []
+        last_t = None
+        for k in np.flatnonzero(good):
+            if last_t is not None and t[k] - last_t > max_gap and current:
+                segments.append(current)
+                current = []
+            current.append((float(lonlat[k, 0]), float(lonlat[k, 1])))
+            last_t = t[k]
+        if current:
+            segments.append(current)
+        return [s for s in segments if len(s) >= 2]
+
+    def outliers_lonlat(self) -> list[tuple[float, float, float]]:
+        """``(lon, lat, video_time_s)`` of the flagged GPS jumps."""
+        lonlat = self.aligned.lonlat()
+        return [(float(lonlat[k, 0]), float(lonlat[k, 1]), float(self.aligned.t_s[k]))
+                for k in np.flatnonzero(self.aligned.outlier)]
+
+    def pose_at(self, t_s: float) -> CameraPose | None:
+        state = self.aligned.interpolate([t_s], default_pitch_deg=DEFAULT_PITCH_DEG)
+        if not state.valid[0]:
+            return None
+        return CameraPose(float(state.east_m[0]), float(state.north_m[0]), float(state.height_m[0]),
+                          float(state.heading_grid_deg[0]), float(state.pitch_deg[0]))
+
+    def position_at(self, t_s: float) -> tuple[float, float] | None:
+        """The drone's ``(lon, lat)`` at video time ``t_s``, ``None`` without telemetry."""
+        pose = self.pose_at(t_s)
+        if pose is None:
+            return None
+        lon, lat = self.local.to_lonlat(pose.east_m, pose.north_m)
+        return float(lon), float(lat)
+
+    def camera_footprint_at(self, t_s: float, *, max_range_m: float = 500.0) -> list[tuple[float, float]]:
+        """The ground seen at video time ``t_s`` as a closed ``(lon, lat)`` ring (the image
+        border projected, cut at ``max_range_m`` where it reaches the horizon); ``[]``
+        without telemetry."""
+        pose = self.pose_at(t_s)
+        if pose is None:
+            return []
+        w, h = self.camera.width_px, self.camera.height_px
+        n = 12
+        top = [(w * k / n, 0.0) for k in range(n)]
+        right = [(float(w), h * k / n) for k in range(n)]
+        bottom = [(w - w * k / n, float(h)) for k in range(n)]
+        left = [(0.0, h - h * k / n) for k in range(n)]
+        border = np.array(top + right + bottom + left)
+        ground = intersect_ground(self.camera, pose, border)
+        from core.camera import pixel_rays
+
+        rays = pixel_rays(self.camera, pose, border)
+        points = []
+        for g, ray in zip(ground, rays):
+            if np.isfinite(g[0]) and math.hypot(g[0] - pose.east_m, g[1] - pose.north_m) <= max_range_m:
+                points.append(g[:2])
+            else:  # towards the horizon: stop at max_range_m along the ray's heading
+                horizontal = ray[:2] / max(np.linalg.norm(ray[:2]), 1e-9)
+                points.append(np.array([pose.east_m, pose.north_m]) + horizontal * max_range_m)
+        xy = np.array(points + points[:1])
+        lon, lat = self.local.to_lonlat(xy[:, 0], xy[:, 1])
+        return [(float(a), float(b)) for a, b in zip(lon, lat)]
+
+
+def build_damage_map_from(
+    detections: Iterable[Detection],
+    frame_times_s: Mapping[int, float],
+    track: Track,
+    *,
+    video: VideoGeometry | Mapping,
+    hfov_deg: float | str | None = None,
+    offset_s: float = 0.0,
+    min_score: float = DEFAULT_MIN_SCORE,
+    default_pitch_deg: float = DEFAULT_PITCH_DEG,
+    fusion: FusionSettings | None = None,
+    title: str = "Damage map",
+) -> DamageMap:
+    """Georeference detections and fuse them into damage sites.
+
+    Parameters
+    ----------
+    detections
+        Current detections (review edits applied). Rejected ones are left out; model
+        detections below ``min_score`` too; accepted, relabelled, redrawn and added ones
+        are used as reviewed.
+    frame_times_s
+        Frame index -> presentation time (seconds) of every analysed frame.
+    track
+        The telemetry (any time base; aligned here with ``offset_s``).
+    video
+        :class:`VideoGeometry` or a dict with ``width_px``, ``height_px``,
+        ``duration_s``, ``creation_time_utc``.
+
+    Raises
+    ------
+    TelemetryError
+        If the track does not overlap the video.
+    GeoreferenceError
+        If the telemetry has no altitude, or no analysed frame has telemetry.
+    """
+    if not isinstance(video, VideoGeometry):
+        video = VideoGeometry.from_dict(video)
+    try:
+        fov = resolve_hfov(hfov_deg, [s.focal_length_mm for s in track.samples if s.focal_length_mm is not None])
+    except ValueError as exc:
+        raise GeoreferenceError(str(exc)) from None
+    camera = camera_for(video.width_px, video.height_px, fov)
+    aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
+                          offset_s=offset_s)
+    if not np.isfinite(aligned.height_m).any():
+        raise GeoreferenceError(
+            f"{track.path or track.name}: the telemetry has no altitude, so detections cannot be placed on the ground"
+        )
+    poses = frame_poses(aligned, frame_times_s, default_pitch_deg=default_pitch_deg)
+    if frame_times_s and not poses.poses:
+        raise GeoreferenceError(
+            f"{track.path or track.name}: none of the {len(frame_times_s)} analysed frames has telemetry "
+            "(or the drone is not above its take-off height); check the time offset"
+        )
+
+    skipped = {"rejected": 0, "low_score": 0, "no_telemetry": 0, "not_on_ground": 0}
+    projected: list[Projected] = []
+    for detection in detections:
+        if detection.review is ReviewState.REJECTED:
+            skipped["rejected"] += 1
+            continue
+        if not is_reviewed(detection) and detection.final_score < min_score:
+            skipped["low_score"] += 1
+            continue
+        pose = poses.poses.get(detection.frame_index)
+        if pose is None:
+            skipped["no_telemetry"] += 1
+            continue
+        p = project_detection(detection, camera=camera, pose=pose, local=aligned.local,
+                              t_s=poses.times_s[detection.frame_index])
+        if p is None:
+            skipped["not_on_ground"] += 1
+            continue
+        projected.append(p)
+
+    fused = fuse_observations(projected, camera=camera, local=aligned.local, settings=fusion)
+    severity = np.array([float(int(f.site.level)) * f.site.confidence for f in fused])
+    points = np.array([f.position_m[:2] for f in fused]).reshape(-1, 2)
+    heat = heat_grid(points, severity, aligned.local)
+
+    notes = list(track.notes) + list(aligned.notes)
+    notes.append(f"camera: {video.width_px}x{video.height_px}, horizontal FOV {fov.hfov_deg:.1f} deg ({fov.source})")
+    notes.append(f"heading from {poses.heading_source}, pitch from {poses.pitch_source}")
+    if poses.missing:
+        notes.append(f"{len(poses.missing)} analysed frames have no telemetry")
+    return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
+                     notes, title)
+
+
+def build_damage_map(
+    store,
+    run_id: int | None = None,
+    *,
+    video_info: Mapping,
+    hfov_deg: float | str | None = None,
+    offset_s: float | None = None,
+    track: Track | None = None,
+    min_score: float = DEFAULT_MIN_SCORE,
+) -> DamageMap:
+    """:func:`build_damage_map_from` over a project store's run (the latest by default).
+
+    ``video_info`` carries ``width_px``, ``height_px``, ``duration_s``,
+    ``creation_time_utc`` and optionally ``frame_pts`` (index -> seconds) for frames the
+    store does not time. ``hfov_deg`` and ``offset_s`` default to the project's settings
+    (``"hfov_deg"``, ``"time_offset_s"``).
+
+    Raises
+    ------
+    GeoreferenceError
+        If the project has no run or no telemetry.
+    """
+    if run_id is None:
+        run_id = store.latest_run_id()
+        if run_id is None:
+            raise GeoreferenceError(f"{store.path}: the project has no analysis run to map yet")
+    if track is None:
+        telemetry = store.telemetry_path
+        if telemetry is None:
+            raise GeoreferenceError(
+                f"{store.path}: the project has no telemetry file; add the video's SRT, GPX or flight log"
+            )
+        track = read_telemetry(Path(telemetry))
+    if hfov_deg is None:
+        hfov_deg = store.get_setting("hfov_deg")
+    if offset_s is None:
+        offset_s = float(store.get_setting("time_offset_s", 0.0) or 0.0)
+    frame_times = dict(video_info.get("frame_pts") or {})
+    frame_times.update(store.analysed_frames(run_id))
+    detections = store.detections(run_id)
+    title = f"Damage map: {Path(store.video_path).name}" if getattr(store, "video_path", None) else "Damage map"
+    return build_damage_map_from(
+        detections, frame_times, track, video=video_info, hfov_deg=hfov_deg, offset_s=offset_s,
+        min_score=min_score, title=title,
+    )
+
+
+__all__ = ["DamageMap", "VideoGeometry", "build_damage_map", "build_damage_map_from", "TelemetryError"]

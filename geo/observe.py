@@ -1,0 +1,201 @@
+"""Detections placed on the ground: one :class:`Projected` observation per detection.
+
+A detection's mask outline is projected pixel by pixel onto the ground plane (the
+take-off elevation, ``z = 0`` of the local frame) with
+:func:`core.camera.intersect_ground`; its position is where the ray through the mask's
+pixel centroid meets the plane. The ray itself is kept: fusion triangulates the rays of
+one damage seen from several frames, which also finds its height (a roof is not on the
+ground).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from core.camera import CameraPose, PinholeCamera, intersect_ground, pixel_rays
+from core.types import Detection, Observation, Origin, ReviewState
+from geo.local import LocalFrame
+
+#: Ground points farther than this from the camera come from grazing rays: unusable.
+MAX_RANGE_M = 800.0
+#: Masks smaller than this (pixels) carry no usable position.
+MIN_MASK_AREA_PX = 4
+
+
+def is_reviewed(detection: Detection) -> bool:
+    """A person accepted, relabelled, redrew or added it."""
+    return detection.review is ReviewState.ACCEPTED or detection.origin in (Origin.EDITED, Origin.ADDED)
+
+
+def vote_weight(detection: Detection) -> float:
+    """Reviewed detections count fully; the model's by their (refined) score."""
+    return 1.0 if is_reviewed(detection) else float(detection.final_score)
+
+
+@dataclass(frozen=True, eq=False)
+class Projected:
+    """One detection on the ground, with what fusion needs.
+
+    ``outline_px`` are the mask's outer contours in pixels (re-projected onto another
+    plane once fusion knows the damage's height); ``ray_*`` is the ray through the mask's
+    pixel centroid, local metres; ``truncated`` marks masks touching the image border
+    (their centroid is biased).
+    """
+
+    detection: Detection
+    observation: Observation
+    pose: CameraPose
+    outline_px: tuple[np.ndarray, ...] = field(repr=False)
+    ray_origin: np.ndarray = field(repr=False)
+    ray_direction: np.ndarray = field(repr=False)
+    ground_xy: np.ndarray = field(repr=False)
+    footprint: object = field(default=None, repr=False)
+    area_px: float = 0.0
+    truncated: bool = False
+
+    @property
+    def frame_index(self) -> int:
+        return self.detection.frame_index
+
+    @property
+    def weight(self) -> float:
+        return vote_weight(self.detection)
+
+    @property
+    def reviewed(self) -> bool:
+        return is_reviewed(self.detection)
+
+
+def _mask_outline_and_centroid(detection: Detection) -> tuple[list[np.ndarray], np.ndarray, float, bool] | None:
+    x1, y1, x2, y2 = detection.box_xyxy_px
+    if detection.mask is not None and detection.mask.area_px >= MIN_MASK_AREA_PX:
+        array = detection.mask.to_array()
+        ys, xs = np.nonzero(array)
+        centroid = np.array([xs.mean() + 0.5, ys.mean() + 0.5])
+        outlines = [p for p in detection.mask.to_polygons() if len(p) >= 3]
+        h, w = array.shape
+        truncated = bool(xs.min() == 0 or ys.min() == 0 or xs.max() == w - 1 or ys.max() == h - 1)
+        area = float(len(xs))
+        if not outlines:
+            outlines = [np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)]
+        return outlines, centroid, area, truncated
+    if x2 - x1 < 1 or y2 - y1 < 1:
+        return None
+    box = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
+    return [box], np.array([(x1 + x2) / 2, (y1 + y2) / 2]), float((x2 - x1) * (y2 - y1)), False
+
+
+def footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines_px, plane_up_m: float = 0.0):
+    """The outlines projected onto the plane ``z = plane_up_m``: a shapely geometry in
+    local metres (empty when nothing of it meets the plane)."""
+    from shapely.geometry import Polygon
+    from shapely.ops import unary_union
+
+    pieces = []
+    for outline in outlines_px:
+        ground = intersect_ground(camera, pose, outline, ground_up_m=plane_up_m)
+        ok = np.isfinite(ground[:, 0])
+        if ok.sum() < 3:
+            continue
+        polygon = Polygon(ground[ok, :2])
+        if not polygon.is_valid:
+            polygon = polygon.buffer(0)
+        if not polygon.is_empty:
+            pieces.append(polygon)
+    if not pieces:
+        return Polygon()
+    return unary_union(pieces)
+
+
+def point_on_plane(origin: np.ndarray, direction: np.ndarray, plane_up_m: float) -> np.ndarray | None:
+    """Where a ray meets ``z = plane_up_m`` (in front of its origin), else ``None``."""
+    if direction[2] >= -1e-6 or origin[2] <= plane_up_m:
+        return None
+    t = (origin[2] - plane_up_m) / -direction[2]
+    return origin + t * direction
+
+
+def project_detection(
+    detection: Detection,
+    *,
+    camera: PinholeCamera,
+    pose: CameraPose,
+    local: LocalFrame,
+    t_s: float,
+    max_range_m: float = MAX_RANGE_M,
+) -> Projected | None:
+    """Place one detection on the ground plane; ``None`` if it cannot be (its centroid
+    ray at or above the horizon, out of range, or no mask and no box)."""
+    shape = _mask_outline_and_centroid(detection)
+    if shape is None:
+        return None
+    outlines, centroid, area, truncated = shape
+    direction = pixel_rays(camera, pose, centroid[None, :])[0]
+    ground = intersect_ground(camera, pose, centroid[None, :])[0]
+    if not np.isfinite(ground[0]):
+        return None
+    if np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m) > max_range_m:
+        return None
+    footprint = footprint_on_plane(camera, pose, outlines)
+    observation = make_observation(detection, local, t_s, ground[:2], footprint)
+    return Projected(
+        detection=detection,
+        observation=observation,
+        pose=pose,
+        outline_px=tuple(outlines),
+        ray_origin=pose.position,
+        ray_direction=direction,
+        ground_xy=ground[:2],
+        footprint=footprint,
+        area_px=area,
+        truncated=truncated,
+    )
+
+
+def make_observation(detection: Detection, local: LocalFrame, t_s: float, xy: np.ndarray, footprint) -> Observation:
+    lon, lat = local.to_lonlat(xy[0], xy[1])
+    easting, northing = local.to_utm(xy[0], xy[1])
+    return Observation(
+        detection_id=detection.id,
+        frame_index=detection.frame_index,
+        t_s=float(t_s),
+        level=detection.level,
+        score=float(detection.final_score),
+        lon_deg=float(lon),
+        lat_deg=float(lat),
+        easting_m=float(easting),
+        northing_m=float(northing),
+        crs=local.crs,
+        footprint_lonlat=polygon_lonlat(footprint, local),
+        review=detection.review,
+        origin=detection.origin,
+    )
+
+
+def polygon_lonlat(geometry, local: LocalFrame, *, simplify_m: float = 0.05) -> tuple[tuple[float, float], ...]:
+    """The exterior ring of the largest polygon of ``geometry`` (local metres) as
+    ``(lon, lat)`` pairs, closed; ``()`` when empty."""
+    if geometry is None or geometry.is_empty:
+        return ()
+    polygons = list(getattr(geometry, "geoms", [geometry]))
+    polygons = [p for p in polygons if p.geom_type == "Polygon" and not p.is_empty]
+    if not polygons:
+        return ()
+    largest = max(polygons, key=lambda p: p.area)
+    if simplify_m:
+        largest = largest.simplify(simplify_m, preserve_topology=True)
+    xy = np.asarray(largest.exterior.coords)
+    lon, lat = local.to_lonlat(xy[:, 0], xy[:, 1])
+    return tuple((float(a), float(b)) for a, b in zip(lon, lat))
+
+
+def on_plane(projected: Projected, camera: PinholeCamera, local: LocalFrame, plane_up_m: float) -> Projected:
+    """The same observation re-placed on the plane ``z = plane_up_m`` (a roof's)."""
+    point = point_on_plane(projected.ray_origin, projected.ray_direction, plane_up_m)
+    if point is None:
+        return projected
+    footprint = footprint_on_plane(camera, projected.pose, projected.outline_px, plane_up_m)
+    observation = make_observation(projected.detection, local, projected.observation.t_s, point[:2], footprint)
+    return replace(projected, observation=observation, ground_xy=point[:2], footprint=footprint)

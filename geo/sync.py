@@ -1,0 +1,273 @@
+"""Putting a :class:`~geo.telemetry.Track` on the video's clock and interpolating it.
+
+- A per-frame DJI SRT already runs on the video clock.
+- A GPX or dated flight log runs on UTC: ``video_time = utc - creation_time``.
+- A log without a date is taken to start with the video.
+
+``offset_s`` is then added (a user correction for clock differences: positive moves the
+telemetry later in the video). A track that does not overlap the video is refused.
+
+GPS jumps (a sample far from its neighbours at an impossible speed) are flagged and left
+out of the interpolation, never silently used; interpolation never bridges a gap longer
+than :meth:`~geo.telemetry.Track.max_gap_s`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.errors import TelemetryError
+from geo.local import LocalFrame
+from geo.telemetry.track import TimeBase, Track
+
+#: Faster than any DJI drone flies (Mavic 3: 21 m/s); a sample needing more is a jump.
+MAX_SPEED_MPS = 40.0
+#: Slack for GPS noise when judging jumps, metres.
+JUMP_SLACK_M = 15.0
+
+
+def flag_jumps(
+    t_s: np.ndarray, east_m: np.ndarray, north_m: np.ndarray, *, max_speed_mps: float = MAX_SPEED_MPS
+) -> np.ndarray:
+    """``bool[N]``: samples farther from the median of their 4 neighbours than the
+    drone could have flown (``max_speed_mps`` times the time to the farthest of them,
+    plus :data:`JUMP_SLACK_M`). Robust to isolated and paired spikes."""
+    n = len(t_s)
+    flags = np.zeros(n, dtype=bool)
+    if n < 3:
+        return flags
+    for i in range(n):
+        neighbours = [j for j in (i - 2, i - 1, i + 1, i + 2) if 0 <= j < n]
+        e = np.median(east_m[neighbours])
+        nn = np.median(north_m[neighbours])
+        span = max(abs(t_s[j] - t_s[i]) for j in neighbours)
+        if math.hypot(east_m[i] - e, north_m[i] - nn) > max_speed_mps * span + JUMP_SLACK_M:
+            flags[i] = True
+    return flags
+
+
+def _utc_text(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@dataclass(frozen=True)
+class FrameState:
+    """Interpolated telemetry at given video times (arrays of one length).
+
+    ``heading_grid_deg`` is the camera heading as a UTM grid azimuth; ``height_m`` is
+    above take-off (the ground plane); ``valid`` is False where the track has no data
+    (before/after it, inside a gap).
+    """
+
+    t_s: np.ndarray
+    east_m: np.ndarray
+    north_m: np.ndarray
+    height_m: np.ndarray
+    heading_grid_deg: np.ndarray
+    pitch_deg: np.ndarray
+    valid: np.ndarray
+    heading_source: str
+    pitch_source: str
+
+
+@dataclass(frozen=True, eq=False)
+class AlignedTrack:
+    """A track on the video clock, in local metres, with GPS jumps flagged.
+
+    Arrays have one entry per sample of ``track`` (sorted by time).
+    """
+
+    track: Track
+    local: LocalFrame
+    t_s: np.ndarray
+    east_m: np.ndarray
+    north_m: np.ndarray
+    height_m: np.ndarray
+    heading_true_deg: np.ndarray
+    pitch_deg: np.ndarray
+    outlier: np.ndarray
+    offset_s: float
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def good(self) -> np.ndarray:
+        return ~self.outlier
+
+    def lonlat(self) -> np.ndarray:
+        return self.track.lonlat()
+
+    def interpolate(self, t_s, *, default_pitch_deg: float = -45.0, extrapolate_s: float | None = None) -> FrameState:
+        """Telemetry at video times ``t_s`` (float array).
+
+        Heading: gimbal yaw, else aircraft yaw (interpolated as angles), else the track's
+        bearing. Pitch: gimbal pitch, else ``default_pitch_deg``.
+        """
+        t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
+        good = self.good
+        ts = self.t_s[good]
+        max_gap = self.track.max_gap_s()
+        if extrapolate_s is None:
+            extrapolate_s = max(0.5, self.track.median_step_s())
+        valid = np.zeros(len(t), dtype=bool)
+        if len(ts):
+            inside = (t >= ts[0] - extrapolate_s) & (t <= ts[-1] + extrapolate_s)
+            k = np.clip(np.searchsorted(ts, t), 1, max(1, len(ts) - 1))
+            if len(ts) > 1:
+                step = ts[k] - ts[k - 1]
+                within = (t < ts[0]) | (t > ts[-1]) | (step <= max_gap)
+            else:
+                within = np.ones(len(t), dtype=bool)
+            valid = inside & within
+        east = self._interp(t, ts, self.east_m[good])
+        north = self._interp(t, ts, self.north_m[good])
+        height = self._interp(t, ts, self.height_m[good])
+        valid &= np.isfinite(height)
+
+        heading_true = self.heading_true_deg[good]
+        if np.isfinite(heading_true).any():
+            heading = self.local.grid_azimuth_deg(self._interp_angle(t, ts, heading_true))
+            heading_source = "telemetry"
+        else:
+            heading = self._track_bearing(t)
+            heading_source = "track bearing"
+        pitch_known = self.pitch_deg[good]
+        if np.isfinite(pitch_known).any():
+            pitch = self._interp(t, ts, pitch_known)
+            pitch = np.where(np.isfinite(pitch), pitch, default_pitch_deg)
+            pitch_source = "gimbal"
+        else:
+            pitch = np.full(len(t), default_pitch_deg)
+            pitch_source = f"default {default_pitch_deg:g} deg"
+        valid &= np.isfinite(heading)
+        return FrameState(t, east, north, height, heading, pitch, valid, heading_source, pitch_source)
+
+    @staticmethod
+    def _interp(t: np.ndarray, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
+        ok = np.isfinite(values)
+        if not ok.any():
+            return np.full(len(t), np.nan)
+        return np.interp(t, ts[ok], values[ok])
+
+    @staticmethod
+    def _interp_angle(t: np.ndarray, ts: np.ndarray, degrees: np.ndarray) -> np.ndarray:
+        ok = np.isfinite(degrees)
+        unwrapped = np.unwrap(np.radians(degrees[ok]))
+        return np.degrees(np.interp(t, ts[ok], unwrapped)) % 360.0
+
+    def _track_bearing(self, t: np.ndarray, window_s: float = 1.0, min_speed_mps: float = 0.5) -> np.ndarray:
+        """Grid bearing of travel at ``t``: from the positions ``window_s`` either side;
+        held from the nearest moving time while hovering."""
+        good = self.good
+        ts, e, n = self.t_s[good], self.east_m[good], self.north_m[good]
+        if len(ts) < 2:
+            return np.full(len(t), np.nan)
+        # Bearing at each sample, then interpolated as an angle.
+        before = np.interp(ts - window_s, ts, e), np.interp(ts - window_s, ts, n)
+        after = np.interp(ts + window_s, ts, e), np.interp(ts + window_s, ts, n)
+        de, dn = after[0] - before[0], after[1] - before[1]
+        dt_s = np.minimum(ts + window_s, ts[-1]) - np.maximum(ts - window_s, ts[0])
+        speed = np.hypot(de, dn) / np.maximum(dt_s, 1e-9)
+        moving = speed >= min_speed_mps
+        if not moving.any():
+            return np.full(len(t), np.nan)
+        bearing = np.degrees(np.arctan2(de[moving], dn[moving]))
+        return self._interp_angle(t, ts[moving], bearing)
+
+
+def align_track(
+    track: Track,
+    *,
+    duration_s: float,
+    creation_time_utc: float | None = None,
+    offset_s: float = 0.0,
+    local: LocalFrame | None = None,
+    max_speed_mps: float = MAX_SPEED_MPS,
+) -> AlignedTrack:
+    """Put ``track`` on the clock of a video of ``duration_s`` seconds.
+
+    Raises
+    ------
+    TelemetryError
+        If the aligned track does not overlap the video at all (message names the file,
+        both time spans and the offset to try).
+    """
+    if not math.isfinite(offset_s):
+        raise TelemetryError(f"time offset must be a finite number of seconds; got {offset_s!r}")
+    notes: list[str] = []
+    t_raw = track.times_s()
+    if track.time_base is TimeBase.VIDEO:
+        t_video = t_raw + offset_s
+    elif track.time_base is TimeBase.UTC:
+        if creation_time_utc is None:
+            notes.append("the video has no creation time: telemetry assumed to start with the video")
+            t_video = t_raw - t_raw[0] + offset_s
+        else:
+            t_video = t_raw - creation_time_utc + offset_s
+    else:
+        notes.append("the log has no date: assumed to start with the video")
+        t_video = t_raw - t_raw[0] + offset_s
+
+    start, end = float(t_video[0]), float(t_video[-1])
+    slack = max(0.5, track.median_step_s())
+    if end < -slack or start > duration_s + slack:
+        raise TelemetryError(_no_overlap_message(track, start, end, duration_s, creation_time_utc, offset_s))
+    covered = min(end, duration_s) - max(start, 0.0)
+    if duration_s > 0 and covered < duration_s - slack:
+        notes.append(f"telemetry covers {max(covered, 0):.1f} s of the {duration_s:.1f} s video")
+
+    if local is None:
+        lonlat = track.lonlat()
+        local = LocalFrame.around(float(np.median(lonlat[:, 0])), float(np.median(lonlat[:, 1])))
+    lonlat = track.lonlat()
+    east, north = local.to_local(lonlat[:, 0], lonlat[:, 1])
+    outlier = flag_jumps(t_raw, east, north, max_speed_mps=max_speed_mps)
+    if outlier.any():
+        notes.append(f"{int(outlier.sum())} GPS jumps (faster than {max_speed_mps:g} m/s) flagged and not used")
+
+    height, height_note = _height_above_takeoff(track)
+    if height_note:
+        notes.append(height_note)
+    heading = np.array(
+        [s.gimbal_yaw_deg if s.gimbal_yaw_deg is not None else (s.yaw_deg if s.yaw_deg is not None else np.nan)
+         for s in track.samples], dtype=np.float64)
+    pitch = np.array([np.nan if s.gimbal_pitch_deg is None else s.gimbal_pitch_deg for s in track.samples])
+    return AlignedTrack(
+        track=track, local=local, t_s=t_video, east_m=east, north_m=north, height_m=height,
+        heading_true_deg=heading, pitch_deg=pitch, outlier=outlier, offset_s=offset_s, notes=tuple(notes),
+    )
+
+
+def _height_above_takeoff(track: Track) -> tuple[np.ndarray, str | None]:
+    """Height above the take-off point: ``alt_rel_m`` where the track has it, else
+    absolute altitude minus the first sample's (GPX elevation)."""
+    if track.has("alt_rel_m"):
+        return np.array([np.nan if s.alt_rel_m is None else s.alt_rel_m for s in track.samples]), None
+    if track.has("alt_abs_m"):
+        absolute = np.array([np.nan if s.alt_abs_m is None else s.alt_abs_m for s in track.samples])
+        first = absolute[np.isfinite(absolute)][0]
+        return absolute - first, "height above take-off = altitude minus the first sample's"
+    return np.full(len(track), np.nan), "no altitude in the telemetry"
+
+
+def _no_overlap_message(track: Track, start: float, end: float, duration_s: float,
+                        creation_time_utc: float | None, offset_s: float) -> str:
+    if track.time_base is TimeBase.UTC and creation_time_utc is not None:
+        span = f"covers {_utc_text(track.start_s)} to {_utc_text(track.end_s)}"
+        video = f"the video (created {_utc_text(creation_time_utc)}, {duration_s:.1f} s long)"
+    else:
+        span = f"covers video time {start:.1f} s to {end:.1f} s"
+        video = f"the {duration_s:.1f} s video"
+    if end < 0:
+        gap = f"it ends {-end:.1f} s before the video starts"
+        hint = -start
+    else:
+        gap = f"it starts {start - duration_s:.1f} s after the video ends"
+        hint = -start
+    return (
+        f"{track.path or track.name}: telemetry does not overlap the video: the track {span}, {video}; "
+        f"{gap} (offset {offset_s:+.1f} s). Check the clocks or set an offset, e.g. --offset {offset_s + hint:.1f}"
+    )
