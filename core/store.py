@@ -639,11 +639,21 @@ class ProjectStore:
 
     # --------------------------------------------------------------------- frames
 
-    def write_frame(self, run_id: int, frame: Frame, detections: Iterable[Detection]) -> list[int]:
+    def write_frame(
+        self,
+        run_id: int,
+        frame: Frame,
+        detections: Iterable[Detection],
+        *,
+        refined_scores: Mapping[int, float] | None = None,
+    ) -> list[int]:
         """Store one analysed frame and its detections in one transaction.
 
         A frame with no detections is stored too (it was analysed). Each frame is stored
         at most once per run: a second write raises :class:`StoreError`.
+        ``refined_scores`` (detection id -> score) updates earlier detections in the same
+        transaction: a streaming SRN finishes the previous frame's scores as this frame
+        arrives, and a killed run must never keep one without the other.
 
         Returns
         -------
@@ -663,7 +673,10 @@ class ProjectStore:
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (run_id, frame.index, float(frame.pts_s), frame.width_px, frame.height_px, _utc_now()),
                 )
-                return [self._insert_detection(cur, run_id, det) for det in detections]
+                ids = [self._insert_detection(cur, run_id, det) for det in detections]
+                if refined_scores:
+                    self._update_refined(cur, run_id, refined_scores)
+                return ids
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
                 raise StoreError(
@@ -688,14 +701,17 @@ class ProjectStore:
 
     def update_refined_scores(self, run_id: int, scores: Mapping[int, float]) -> None:
         """Set SRN scores (``detection id -> score in [0, 1]``) in one transaction."""
+        with self._transaction() as cur:
+            self._update_refined(cur, run_id, scores)
+
+    def _update_refined(self, cur: sqlite3.Cursor, run_id: int, scores: Mapping[int, float]) -> None:
         for det_id, score in scores.items():
             if not 0.0 <= float(score) <= 1.0:
                 raise StoreError(f"refined score of detection {det_id} must be in [0, 1]; got {score!r}")
-        with self._transaction() as cur:
-            cur.executemany(
-                "UPDATE detections SET refined_score = ? WHERE id = ? AND run_id = ?",
-                [(float(s), int(i), run_id) for i, s in scores.items()],
-            )
+        cur.executemany(
+            "UPDATE detections SET refined_score = ? WHERE id = ? AND run_id = ?",
+            [(float(s), int(i), run_id) for i, s in scores.items()],
+        )
 
     # ----------------------------------------------------------------- detections
 

@@ -169,6 +169,16 @@ def test_refined_scores_update_only_that_column(project):
         project.update_refined_scores(run, {ids[0]: 1.5})
 
 
+def test_write_frame_finishes_previous_refined_scores_in_the_same_transaction(project):
+    run = project.start_run(model={}, settings={})
+    first = project.write_frame(run, Frame(0, 0.0, 64, 48), _detections(0))
+    project.write_frame(run, Frame(1, 0.1, 64, 48), _detections(1), refined_scores={first[0]: 0.25})
+    assert project.detection(first[0]).refined_score == pytest.approx(0.25)
+    with pytest.raises(StoreError):  # a bad score rolls the whole frame back
+        project.write_frame(run, Frame(2, 0.2, 64, 48), _detections(2), refined_scores={first[1]: 2.0})
+    assert 2 not in project.analysed_frames(run)
+
+
 def test_counts_per_level_review_and_frame(project):
     run = project.start_run(model={}, settings={})
     project.write_frame(run, Frame(0, 0.0, 64, 48), _detections(0, n=3))
