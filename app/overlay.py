@@ -1,9 +1,9 @@
 """Turning a frame's detections into something QPainter can draw quickly.
 
-Masks are painted as one 8-bit indexed image per frame whose colour table carries the
-level colours with alpha: one byte per pixel (2 MB at 1080p), filled straight from the
-run-length counts without decoding each mask to a full boolean array, and cached per
-frame so playback and scrubbing only pay for it once. Boxes and labels are vector
+Masks are painted into one label image per frame straight from the run-length counts
+(no per-mask boolean decode), cropped to the masks' extent, coloured through a
+premultiplied-ARGB lookup table (the format QPainter blends fastest) and cached per
+frame, so playback and scrubbing pay for it once and memory stays small. Boxes and labels are vector
 drawing and cost nothing to repeat.
 """
 
@@ -48,12 +48,15 @@ def level_colour(level: DamageLevel, alpha: int = 255) -> QColor:
     return QColor(r, g, b, alpha)
 
 
-def _colour_table(alpha: int) -> list[int]:
-    table = [QColor(0, 0, 0, 0).rgba()]
-    for level in DamageLevel:
-        table.append(level_colour(level, alpha).rgba())
-    table.append(QColor(255, 255, 255, min(255, alpha + 60)).rgba())  # selected
-    return table + [0] * (256 - len(table))
+def _premultiplied_lut(alpha: int) -> np.ndarray:
+    """``uint32[256]`` ARGB32-premultiplied colours indexed by label (0 = transparent)."""
+    lut = np.zeros(256, dtype=np.uint32)
+    colours = {int(level): level.colour_rgb for level in DamageLevel}
+    colours[_SELECTED_INDEX] = (255, 255, 255)
+    for index, (r, g, b) in colours.items():
+        a = min(255, alpha + 60) if index == _SELECTED_INDEX else alpha
+        lut[index] = (a << 24) | ((r * a // 255) << 16) | ((g * a // 255) << 8) | (b * a // 255)
+    return lut
 
 
 def paint_rle_runs(target_fortran: np.ndarray, counts: Sequence[int], value: int) -> None:
@@ -67,7 +70,7 @@ def paint_rle_runs(target_fortran: np.ndarray, counts: Sequence[int], value: int
     counts
         Alternating run lengths, zeros first.
     value
-        Colour-table index to write where the mask is set.
+        Label to write where the mask is set.
     """
     bounds = np.cumsum(np.asarray(counts, dtype=np.int64))
     starts = bounds[0:-1:2]
@@ -76,33 +79,69 @@ def paint_rle_runs(target_fortran: np.ndarray, counts: Sequence[int], value: int
         target_fortran[start:end] = value
 
 
+def _runs_extent(counts: Sequence[int], height_px: int) -> tuple[int, int, int, int] | None:
+    """``(x1, y1, x2, y2)`` (exclusive ends) covering the set runs, without decoding."""
+    bounds = np.cumsum(np.asarray(counts, dtype=np.int64))
+    starts, ends = bounds[0:-1:2], bounds[1::2]
+    keep = ends > starts
+    starts, ends = starts[keep], ends[keep] - 1
+    if not starts.size:
+        return None
+    col_start, col_end = starts // height_px, ends // height_px
+    row_start, row_end = starts % height_px, ends % height_px
+    one_column = col_start == col_end
+    y1 = int(np.where(one_column, row_start, 0).min())
+    y2 = int(np.where(one_column, row_end, height_px - 1).max()) + 1
+    return int(col_start.min()), y1, int(col_end.max()) + 1, y2
+
+
+@dataclass(frozen=True, slots=True)
+class MaskLayer:
+    """The translucent masks of one frame, cropped to where there are any.
+
+    ``image`` is ARGB32-premultiplied (the format QPainter blends fastest) and goes at
+    ``(x_px, y_px)`` on the frame.
+    """
+
+    image: QImage
+    x_px: int
+    y_px: int
+
+    def sizeInBytes(self) -> int:  # noqa: N802 - QImage's name, so the cache treats both alike
+        return int(self.image.sizeInBytes())
+
+
 def render_mask_layer(
     detections: Iterable[Detection],
     width_px: int,
     height_px: int,
     style: OverlayStyle,
     selected_id: int | None = None,
-) -> QImage | None:
-    """Paint the masks of one frame into an indexed image with a translucent palette.
+) -> MaskLayer | None:
+    """Paint the masks of one frame with the level colours at ``style.mask_alpha``.
 
     Returns ``None`` when no visible detection has a mask. Masks of a different size
     than the frame (should not happen) are skipped rather than stretched.
     """
-    visible = [d for d in detections if d.mask is not None and style.visible(d)]
-    if not visible:
+    visible = [
+        d for d in detections
+        if d.mask is not None and style.visible(d) and d.mask.width_px == width_px and d.mask.height_px == height_px
+    ]
+    extents = [e for e in (_runs_extent(d.mask.counts, height_px) for d in visible) if e is not None]
+    if not extents:
         return None
+    x1, y1 = min(e[0] for e in extents), min(e[1] for e in extents)
+    x2, y2 = max(e[2] for e in extents), max(e[3] for e in extents)
     # Column-major buffer: COCO runs index it directly.
     labels = np.zeros(width_px * height_px, dtype=np.uint8)
     # Lower scores first so the most confident (and the selected) end up on top.
     for det in sorted(visible, key=lambda d: (d.id == selected_id, d.final_score)):
-        mask = det.mask
-        if mask.width_px != width_px or mask.height_px != height_px:
-            continue
-        paint_rle_runs(labels, mask.counts, _SELECTED_INDEX if det.id == selected_id else int(det.level))
-    row_major = np.ascontiguousarray(labels.reshape(width_px, height_px).T)
-    image = QImage(row_major.data, width_px, height_px, width_px, QImage.Format.Format_Indexed8)
-    image.setColorTable(_colour_table(style.mask_alpha))
-    return image.copy()  # own the pixels: the numpy buffer goes away
+        paint_rle_runs(labels, det.mask.counts, _SELECTED_INDEX if det.id == selected_id else int(det.level))
+    crop = labels.reshape(width_px, height_px)[x1:x2, y1:y2].T  # -> rows, columns
+    argb = np.ascontiguousarray(_premultiplied_lut(style.mask_alpha)[crop])
+    h, w = argb.shape
+    image = QImage(argb.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()
+    return MaskLayer(image, x1, y1)
 
 
 @dataclass
@@ -110,17 +149,17 @@ class MaskLayerCache:
     """Least-recently-used cache of mask layers per frame, bounded in bytes."""
 
     max_bytes: int = 256 * 1024 * 1024
-    _images: OrderedDict[int, QImage | None] = field(default_factory=OrderedDict)
+    _images: OrderedDict[int, MaskLayer | None] = field(default_factory=OrderedDict)
     _bytes: int = 0
 
-    def get(self, frame_index: int) -> tuple[bool, QImage | None]:
+    def get(self, frame_index: int) -> tuple[bool, MaskLayer | None]:
         """``(hit, image)``; ``image`` may be ``None`` for a frame with no masks."""
         if frame_index not in self._images:
             return False, None
         self._images.move_to_end(frame_index)
         return True, self._images[frame_index]
 
-    def put(self, frame_index: int, image: QImage | None) -> None:
+    def put(self, frame_index: int, image: MaskLayer | None) -> None:
         self.discard(frame_index)
         self._images[frame_index] = image
         self._bytes += image.sizeInBytes() if image is not None else 0

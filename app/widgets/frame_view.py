@@ -36,17 +36,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.overlay import MaskLayerCache, OverlayStyle, level_colour, render_mask_layer
+from app.overlay import MaskLayer, MaskLayerCache, OverlayStyle, level_colour, render_mask_layer
 from core.types import DamageLevel, Detection, ReviewState
 
 _MAX_EDIT_VERTICES = 48
 
 
 def image_to_qimage(image: np.ndarray) -> QImage:
-    """Wrap an ``uint8[H, W, 3]`` RGB array as a QImage that owns a copy of the pixels."""
+    """An ``uint8[H, W, 3]`` RGB array as an RGB32 QImage that owns its pixels.
+
+    RGB32 is what QPainter scales fastest (about five times faster than RGB888).
+    """
     image = np.ascontiguousarray(image)
     height, width = image.shape[:2]
-    return QImage(image.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+    return QImage(image.data, width, height, 3 * width, QImage.Format.Format_RGB888).convertToFormat(
+        QImage.Format.Format_RGB32
+    )
 
 
 class EditMode(enum.Enum):
@@ -60,7 +65,7 @@ class FrameItem(QGraphicsItem):
     def __init__(self) -> None:
         super().__init__()
         self._image = QImage()
-        self._mask_layer: QImage | None = None
+        self._mask_layer: MaskLayer | None = None
         self._detections: list[Detection] = []
         self._style = OverlayStyle()
         self._selected_id: int | None = None
@@ -72,7 +77,7 @@ class FrameItem(QGraphicsItem):
         self,
         image: QImage,
         detections: Sequence[Detection],
-        mask_layer: QImage | None,
+        mask_layer: MaskLayer | None,
         style: OverlayStyle,
         selected_id: int | None,
     ) -> None:
@@ -95,7 +100,7 @@ class FrameItem(QGraphicsItem):
         painter.drawImage(0, 0, self._image)
         style = self._style
         if style.show_masks and self._mask_layer is not None:
-            painter.drawImage(0, 0, self._mask_layer)
+            painter.drawImage(self._mask_layer.x_px, self._mask_layer.y_px, self._mask_layer.image)
         scale = painter.worldTransform().m11() or 1.0
         line = max(1.0, 1.5 / scale)  # about 1.5 screen pixels whatever the zoom
         font = QFont(self._font)
@@ -342,7 +347,7 @@ class FrameView(QGraphicsView):
         self._mask_cache.discard(self._frame_index)
         self._refresh()
 
-    def _mask_layer(self) -> QImage | None:
+    def _mask_layer(self) -> MaskLayer | None:
         hit, layer = self._mask_cache.get(self._frame_index)
         if not hit:
             layer = render_mask_layer(

@@ -45,9 +45,10 @@ def test_mask_layer_respects_threshold_and_rejected():
     low = _detection(2, score=0.1, box=(100, 10, 150, 40))
     rejected = _detection(3, box=(100, 50, 150, 90), review=ReviewState.REJECTED)
     layer = render_mask_layer([kept, low, rejected], W, H, OverlayStyle(score_threshold=0.5))
-    assert layer.pixelIndex(50, 30) == int(DamageLevel.SEVERE)
-    assert layer.pixelIndex(120, 20) == 0  # under the threshold
-    assert layer.pixelIndex(120, 70) == 0  # rejected and hidden
+    assert (layer.x_px, layer.y_px, layer.image.width(), layer.image.height()) == (30, 20, 50, 30)  # cropped
+    r, g, b = DamageLevel.SEVERE.colour_rgb
+    colour = layer.image.pixelColor(50 - 30, 30 - 20)
+    assert abs(colour.red() - r) <= 2 and abs(colour.green() - g) <= 2 and 90 < colour.alpha() < 130
     assert render_mask_layer([low], W, H, OverlayStyle(score_threshold=0.5)) is None
 
 
@@ -55,7 +56,7 @@ def test_mask_layer_cache_is_bounded_in_bytes():
     layer = render_mask_layer([_detection(1)], W, H, OverlayStyle())
     cache = MaskLayerCache(max_bytes=layer.sizeInBytes() * 2)
     for i in range(5):
-        cache.put(i, layer.copy())
+        cache.put(i, render_mask_layer([_detection(1)], W, H, OverlayStyle()))
     assert len(cache) == 2
     assert cache.get(0) == (False, None)
     assert cache.get(4)[0]
