@@ -1,0 +1,155 @@
+"""``damagemap analyze VIDEO --project P``: run MSNet (+SRN) over a video into a project.
+
+Creates the project when it does not exist (with the telemetry given by ``--track`` or
+found beside the video), resumes an interrupted run with the same settings, and starts a
+separate run when the settings differ. Progress bar with frames/s and ETA; a summary at
+the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+
+#: telemetry suffixes looked for beside a video when geo's finder is not available
+_TELEMETRY_SUFFIXES = (".SRT", ".srt", ".gpx", ".GPX", ".csv", ".CSV")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("video", type=Path, help="drone video (MP4, MOV, ...)")
+    parser.add_argument("--project", "-p", type=Path, required=True,
+                        help="project file (.dmproj); created when it does not exist")
+    parser.add_argument("--track", type=Path, default=None,
+                        help="telemetry (GPX, DJI SRT, CSV); default: same name beside the video")
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument("--every", type=int, metavar="N", default=None, help="analyse every N-th frame")
+    rate.add_argument("--fps", type=float, metavar="F", default=None, help="analyse about F frames per second of video")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N] (default: auto)")
+    parser.add_argument("--weights", type=Path, default=None, help="MSNet .safetensors (default: the shipped model)")
+    parser.add_argument("--srn-weights", type=Path, default=None, help="SRN .safetensors (default: the shipped SRN)")
+    parser.add_argument("--no-srn", action="store_true", help="do not refine scores across frames")
+    parser.add_argument("--batch-size", type=int, default=4, help="frames per model call (default: 4)")
+    parser.add_argument("--score-threshold", type=float, default=None,
+                        help="store detections scoring at least this (default: 0.2)")
+    parser.add_argument("--new-run", action="store_true",
+                        help="start a new run even if one with the same settings exists")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def find_telemetry(video: Path) -> Path | None:
+    """Telemetry beside the video with the same stem (geo's finder when available)."""
+    try:
+        from geo.telemetry import find_telemetry_beside
+    except ImportError:
+        find_telemetry_beside = None
+    if find_telemetry_beside is not None:
+        return find_telemetry_beside(video)
+    for suffix in _TELEMETRY_SUFFIXES:
+        candidate = video.with_suffix(suffix)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def open_or_create_project(project: Path, video: Path, track: Path | None):  # noqa: ANN201 - ProjectStore
+    """Open ``project`` (checking it belongs to ``video``) or create it."""
+    from core.errors import InputError, TelemetryError
+    from core.store import ProjectStore
+
+    video = video.absolute()
+    if track is not None and not track.is_file():
+        raise TelemetryError(f"{str(track)!r}: telemetry file not found")
+    if project.exists():
+        store = ProjectStore.open(project)
+        if store.video_path.resolve() != video.resolve():
+            other = store.video_path
+            store.close()
+            raise InputError(
+                f"project {str(project)!r} belongs to video {str(other)!r}, not {str(video)!r}; "
+                "choose another --project"
+            )
+    else:
+        store = ProjectStore.create(project, video_path=video)
+    if track is not None:
+        store.set_telemetry(track)
+    elif store.telemetry_path is None:
+        found = find_telemetry(video)
+        if found is not None:
+            store.set_telemetry(found)
+    return store
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.errors import InputError
+    from engine.analyze import DEFAULT_SCORE_THRESHOLD, analyze_video, plan_analysis
+    from engine.video import probe_video
+
+    if args.every is not None and args.every < 1:
+        raise InputError(f"--every must be >= 1; got {args.every!r}")
+    if args.fps is not None and not args.fps > 0:
+        raise InputError(f"--fps must be positive; got {args.fps!r}")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be >= 1; got {args.batch_size!r}")
+    info = probe_video(args.video)  # a bad video fails before a project is created
+    threshold = DEFAULT_SCORE_THRESHOLD if args.score_threshold is None else args.score_threshold
+
+    with open_or_create_project(args.project, args.video, args.track) as store:
+        plan = plan_analysis(
+            store, weights=args.weights, device=args.device, stride=args.every, fps=args.fps,
+            srn=not args.no_srn, srn_weights=args.srn_weights, score_threshold=threshold, new_run=args.new_run,
+        )
+        print(
+            f"{args.video.name}: {info.width_px}x{info.height_px}, {info.frame_count} frames, "
+            f"{info.duration_s:.1f} s; analysing {plan.frames_total} frames on {plan.device} "
+            f"(run {plan.run_id}, SRN {plan.settings['srn_status']})",
+            file=sys.stderr,
+        )
+        if store.telemetry_path is not None:
+            print(f"telemetry: {store.telemetry_path}", file=sys.stderr)
+        for note in plan.notes:
+            print(note, file=sys.stderr)
+        if not plan.todo and not plan.warmup:
+            print(f"run {plan.run_id} is complete already; use --new-run to analyse again", file=sys.stderr)
+            _summary(store, plan.run_id, 0, 0.0)
+            return 0
+        cancel = threading.Event()
+        started = time.perf_counter()
+        count = 0
+        bar = _progress_bar(plan, disable=args.quiet)
+        try:
+            for progress in analyze_video(store, plan=plan, batch_size=args.batch_size, cancel=cancel):
+                count += 1
+                bar.update(1)
+                bar.set_postfix(frame=progress.frame_index, found=len(progress.detections), refresh=False)
+        except KeyboardInterrupt:
+            bar.close()
+            print(
+                f"interrupted: {count} frames stored in this session; run the same command again to resume",
+                file=sys.stderr,
+            )
+            return 130
+        bar.close()
+        _summary(store, plan.run_id, count, time.perf_counter() - started)
+    return 0
+
+
+def _progress_bar(plan, *, disable: bool):  # noqa: ANN001, ANN202 - AnalysisPlan, tqdm
+    from tqdm import tqdm
+
+    return tqdm(
+        total=plan.frames_total, initial=plan.frames_done, unit="frame", desc="analysing",
+        dynamic_ncols=True, disable=disable, file=sys.stderr,
+    )
+
+
+def _summary(store, run_id: int, frames: int, seconds: float) -> None:  # noqa: ANN001 - ProjectStore
+    run = store.run(run_id)
+    levels = store.level_counts(run_id)
+    rate = f", {frames / seconds:.2f} frames/s" if frames and seconds > 0 else ""
+    print(f"run {run_id}: {run.frames_done} frames analysed{' (complete)' if run.finished else ''}; "
+          f"this session {frames} frames in {seconds:.1f} s{rate}")
+    print("detections: " + ", ".join(f"{level.label} {count}" for level, count in levels.items()))
+    print(f"project: {store.path}  (see `damagemap info {store.path.name}`)")

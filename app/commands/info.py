@@ -1,0 +1,128 @@
+"""``damagemap info PROJECT [--json]``: what a project holds.
+
+Video and telemetry, each run with its model and settings, frames analysed (count and
+index ranges), detections per damage level and review progress.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", type=Path, help="project file (.dmproj)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def frame_ranges(indices: Iterable[int], step: int | None = None) -> list[tuple[int, int]]:
+    """Compress sorted frame indices into inclusive ``(first, last)`` ranges.
+
+    ``step`` is the spacing that counts as contiguous (a strided run is one range);
+    by default the most common gap between neighbours.
+    """
+    values = sorted(indices)
+    if not values:
+        return []
+    if step is None:
+        gaps = [b - a for a, b in zip(values, values[1:])]
+        step = max(set(gaps), key=gaps.count) if gaps else 1
+    ranges = [[values[0], values[0]]]
+    for value in values[1:]:
+        if value - ranges[-1][1] <= step:
+            ranges[-1][1] = value
+        else:
+            ranges.append([value, value])
+    return [(a, b) for a, b in ranges]
+
+
+def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.ProjectStore
+    """Everything ``info`` shows, as plain JSON-ready values."""
+    from core.types import ReviewState
+
+    video = store.video_path
+    telemetry = store.telemetry_path
+    runs = []
+    for run in store.runs():
+        frames = store.analysed_frames(run.id)
+        levels = store.level_counts(run.id)
+        review = store.review_counts(run.id)
+        total = sum(review.values())
+        runs.append(
+            {
+                "id": run.id,
+                "created_utc": run.created_utc,
+                "finished_utc": run.finished_utc,
+                "finished": run.finished,
+                "model": run.model,
+                "settings": run.settings,
+                "frames_analysed": len(frames),
+                "frame_ranges": [list(r) for r in frame_ranges(frames)],
+                "time_range_s": [min(frames.values()), max(frames.values())] if frames else None,
+                "detections": {level.label: count for level, count in levels.items()},
+                "detections_total": sum(levels.values()),
+                "review": {state.value: count for state, count in review.items()},
+                "reviewed_fraction": (total - review[ReviewState.PENDING]) / total if total else None,
+                "edits": len(store.edit_history(run.id)),
+            }
+        )
+    return {
+        "project": str(store.path),
+        "video": {"path": str(video), "exists": video.exists()},
+        "telemetry": None if telemetry is None else {"path": str(telemetry), "exists": telemetry.exists()},
+        "settings": store.settings(),
+        "runs": runs,
+    }
+
+
+def _model_name(model: dict) -> str:
+    config = model.get("config") or {}
+    name = "/".join(str(config[k]) for k in ("arch", "backbone") if config.get(k))
+    weights = model.get("weights")
+    where = Path(weights).name if weights else model.get("class", "given model")
+    return f"{name or 'model'} ({where})"
+
+
+def _ranges_text(ranges: list[list[int]]) -> str:
+    parts = [f"{a}" if a == b else f"{a}-{b}" for a, b in ranges]
+    return ", ".join(parts[:8]) + (f", ... ({len(parts)} ranges)" if len(parts) > 8 else "")
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.store import ProjectStore
+
+    with ProjectStore.open(args.project) as store:
+        report = describe_project(store)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    missing = lambda entry: "" if entry["exists"] else "  (missing!)"  # noqa: E731
+    print(f"project:   {report['project']}")
+    print(f"video:     {report['video']['path']}{missing(report['video'])}")
+    telemetry = report["telemetry"]
+    print(f"telemetry: {'none' if telemetry is None else telemetry['path'] + missing(telemetry)}")
+    if report["settings"]:
+        print("settings:  " + ", ".join(f"{k}={v}" for k, v in sorted(report["settings"].items())))
+    if not report["runs"]:
+        print("runs:      none yet (damagemap analyze VIDEO --project PROJECT)")
+    for run in report["runs"]:
+        settings = run["settings"]
+        selection = f"{settings['fps']} fps" if settings.get("fps") else f"every {settings.get('stride', 1)} frame(s)"
+        state = "complete" if run["finished"] else "incomplete (analyse again to resume)"
+        print(f"\nrun {run['id']} ({run['created_utc']}, {state})")
+        print(f"  model:      {_model_name(run['model'])}")
+        print(f"  settings:   {selection}, score >= {settings.get('score_threshold')}, "
+              f"SRN {settings.get('srn_status', settings.get('srn'))}, device {settings.get('device')}")
+        time_range = run["time_range_s"]
+        span = f", {time_range[0]:.2f}-{time_range[1]:.2f} s" if time_range else ""
+        print(f"  frames:     {run['frames_analysed']} analysed ({_ranges_text(run['frame_ranges']) or 'none'}{span})")
+        print(f"  detections: {run['detections_total']} (" + ", ".join(f"{k} {v}" for k, v in run["detections"].items()) + ")")
+        review = run["review"]
+        fraction = run["reviewed_fraction"]
+        done = f"{fraction:.0%} reviewed" if fraction is not None else "nothing to review"
+        print(f"  review:     {done}: {review['accepted']} accepted, {review['rejected']} rejected, "
+              f"{review['pending']} pending; {run['edits']} edits in the history")
+    return 0

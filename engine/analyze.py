@@ -1,0 +1,636 @@
+"""Analysing a project's video: MSNet on every selected frame, SRN across neighbours.
+
+:func:`analyze_video` is a Qt-free generator: the CLI drives a progress bar with it and
+the GUI runs it in a worker thread. Three threads keep the model busy:
+
+- a *prefetch* thread decodes the selected frames ahead into a bounded queue;
+- the caller's thread batches them, runs the detector (CUDA with mixed precision and
+  channels-last when there is a GPU), thresholds the masks on the device and brings a
+  batch's results to the host in one synchronisation; it also streams the SRN, which
+  needs the FPN maps of the same pass;
+- a *writer* thread turns tensors into detections (:func:`engine.convert.to_detections`,
+  the run-length encoding is CPU work) and commits each frame to the project store.
+
+Each frame is committed in one transaction together with the SRN scores it completes
+for the previous frame, so a run cancelled or killed at any instant resumes exactly
+where it stopped: the frames already stored are skipped, and the SRN state is rebuilt
+by re-running the detector on the last two stored frames (results not written again).
+A run is identified by its model and the settings that change its results (frame
+selection, score threshold, SRN on/off): analysing again with other settings starts a
+separate run and keeps the first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from core.errors import ModelError
+from core.store import ProjectStore
+from core.types import Detection, Frame, Origin
+from engine.convert import MASK_THRESHOLD, to_detections
+from engine.video import VideoReader, select_frame_indices
+
+_log = logging.getLogger(__name__)
+
+#: Detections below this score are not stored (the SRN's lower bound C0 in the paper:
+#: scores under it are never refined up, so they could never be shown).
+DEFAULT_SCORE_THRESHOLD = 0.2
+#: Settings that change a run's results; a run with other values is another run.
+RUN_IDENTITY_KEYS = ("stride", "fps", "score_threshold", "srn")
+
+_CPU_NOTICE_GIVEN = False
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisProgress:
+    """Yielded after each frame is stored.
+
+    ``frames_done``/``frames_total`` count the run's selected frames (resumed ones
+    included); ``frames_per_s`` and ``eta_s`` are measured on this session's frames.
+    ``detections`` are the frame's stored detections, ids set.
+    """
+
+    run_id: int
+    frame_index: int
+    pts_s: float
+    frames_done: int
+    frames_total: int
+    frames_per_s: float
+    eta_s: float | None
+    detections: tuple[Detection, ...] = field(repr=False, default=())
+
+
+@dataclass(slots=True)
+class AnalysisPlan:
+    """What :func:`analyze_video` is about to do (see :func:`plan_analysis`)."""
+
+    run_id: int
+    resumed: bool
+    selected: list[int]
+    todo: list[int]
+    warmup: list[int]
+    device: torch.device
+    model: torch.nn.Module
+    model_info: dict[str, Any]
+    settings: dict[str, Any]
+    refiner: Any | None
+    notes: list[str]
+
+    @property
+    def frames_total(self) -> int:
+        return len(self.selected)
+
+    @property
+    def frames_done(self) -> int:
+        return len(self.selected) - len(self.todo)
+
+
+# --------------------------------------------------------------------------- setup
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` is CUDA when present, else the CPU (said once per process)."""
+    global _CPU_NOTICE_GIVEN
+    if isinstance(device, torch.device):
+        return device
+    name = str(device).strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if not _CPU_NOTICE_GIVEN:
+            _CPU_NOTICE_GIVEN = True
+            _log.warning("no CUDA GPU found: analysing on the CPU (slow; analyse fewer frames with --fps or --every)")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError(f"device {device!r} asked for, but no CUDA GPU is available; use --device cpu or auto")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise ModelError(f"device: expected 'auto', 'cpu' or 'cuda[:N]'; got {device!r}") from None
+
+
+def default_weights() -> Path:
+    from engine.weights import DEFAULT_MSNET_WEIGHTS
+
+    return Path(DEFAULT_MSNET_WEIGHTS)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _json_plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def load_detector(
+    weights: str | Path | None, device: torch.device
+) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The detector and what identifies it in a run's record (path, hash, config)."""
+    from engine.weights import load_model
+
+    path = Path(weights) if weights is not None else default_weights()
+    if weights is None and not path.is_file():
+        raise ModelError(
+            f"{path}: the default model is not installed; pass your own with --weights FILE.safetensors"
+        )
+    model, config = load_model(path, device=device)
+    info = {
+        "weights": str(path.resolve()),
+        "sha256": _sha256(path),
+        "config": config.get("model", {}),
+        "class_names": config.get("class_names"),
+    }
+    return model, _json_plain(info)
+
+
+def _describe_injected(model: torch.nn.Module, model_info: Mapping[str, Any] | None) -> dict[str, Any]:
+    if model_info is not None:
+        return _json_plain(dict(model_info))
+    return _json_plain({"weights": None, "class": type(model).__name__, "config": getattr(model, "build_config", None)})
+
+
+def load_refiner(
+    model: torch.nn.Module, device: torch.device, srn_weights: str | Path | None
+) -> tuple[Any | None, str]:
+    """The SRN refiner, or ``None`` and why not (the run goes on without it)."""
+    if not hasattr(model, "detect_with_features"):
+        return None, "skipped: the detector does not return its FPN features (detect_with_features)"
+    try:
+        from engine.srn import ScoreRefiner
+    except ImportError as exc:
+        return None, f"skipped: the SRN module is not available ({exc})"
+    if srn_weights is None:
+        from engine.weights import DEFAULT_MODEL_DIR
+
+        path = Path(DEFAULT_MODEL_DIR) / "srn.safetensors"
+    else:
+        path = Path(srn_weights)
+    if not path.is_file():
+        return None, f"skipped: no SRN weights at {path}"
+    try:
+        # On the CPU encode the RoI-pooled features, not whole FPN maps: the paper's
+        # order costs ~100 GFLOP per frame there.
+        refiner = ScoreRefiner.from_weights(path, device=device, encode_rois_first=device.type == "cpu")
+    except ModelError as exc:
+        return None, f"skipped: {exc}"
+    return refiner, f"on ({path})"
+
+
+def plan_analysis(
+    store: ProjectStore,
+    *,
+    weights: str | Path | None = None,
+    model: torch.nn.Module | None = None,
+    model_info: Mapping[str, Any] | None = None,
+    device: str | torch.device = "auto",
+    stride: int | None = None,
+    fps: float | None = None,
+    srn: bool = True,
+    srn_weights: str | Path | None = None,
+    refiner: Any | None = None,
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+    new_run: bool = False,
+    reader: VideoReader | None = None,
+) -> AnalysisPlan:
+    """Load the model, pick (or start) the run, and list the frames still to analyse.
+
+    Preflight for :func:`analyze_video`; a GUI may call it first to show what will
+    happen. Arguments are :func:`analyze_video`'s.
+    """
+    target = resolve_device(device)
+    if model is None:
+        model, info = load_detector(weights, target)
+    else:
+        info = _describe_injected(model, model_info)
+        model = model.to(target)
+    model.eval()
+    if target.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+
+    notes: list[str] = []
+    if not srn:
+        refiner, srn_note = None, "off"
+    elif refiner is not None:
+        srn_note = "on (given)"
+    else:
+        refiner, srn_note = load_refiner(model, target, srn_weights)
+    if srn and refiner is None:
+        notes.append(f"SRN {srn_note}")
+
+    own_reader = reader is None
+    reader = reader or VideoReader(store.video_path)
+    try:
+        selected = select_frame_indices(reader.pts_s, stride=stride or 1, fps=fps)
+    finally:
+        if own_reader:
+            reader.close()
+    settings = {
+        "stride": None if fps is not None else (stride or 1),
+        "fps": fps,
+        "score_threshold": float(score_threshold),
+        "srn": bool(srn),
+        "srn_status": srn_note,
+        "device": str(target),
+    }
+
+    run_id, resumed = None, False
+    if not new_run:
+        for run in reversed(store.runs()):
+            if run.model == info and all(run.settings.get(k) == settings[k] for k in RUN_IDENTITY_KEYS):
+                run_id, resumed = run.id, True
+                break
+    if run_id is None:
+        run_id = store.start_run(model=info, settings=settings)
+    done = store.analysed_frames(run_id)
+    todo = [i for i in selected if i not in done]
+    finished_before = [i for i in selected if i in done]
+    warmup = finished_before[-2:] if refiner is not None and finished_before else []
+    if store.run(run_id).finished:
+        warmup = []
+    if resumed and done:
+        notes.append(f"resuming run {run_id}: {len(finished_before)} of {len(selected)} frames already stored")
+    return AnalysisPlan(
+        run_id=run_id,
+        resumed=resumed,
+        selected=selected,
+        todo=todo,
+        warmup=warmup,
+        device=target,
+        model=model,
+        model_info=info,
+        settings=settings,
+        refiner=refiner,
+        notes=notes,
+    )
+
+
+# ------------------------------------------------------------------------- threads
+
+_END = object()
+
+
+class _Failure:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _put(q: queue.Queue, item: object, stop: threading.Event) -> bool:
+    """Put unless ``stop`` is set; never blocks forever on a consumer that has gone."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+class _Prefetcher(threading.Thread):
+    """Decodes the frames to analyse ahead of the model into a bounded queue."""
+
+    def __init__(self, video_path: Path, indices: Sequence[int], depth: int) -> None:
+        super().__init__(name="damagemap-prefetch", daemon=True)
+        self.video_path = video_path
+        self.indices = list(indices)
+        self.frames: queue.Queue = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with VideoReader(self.video_path) as reader:
+                for frame in reader.iter_frames(self.indices):
+                    if not _put(self.frames, frame, self.stop):
+                        return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            _put(self.frames, _Failure(exc), self.stop)
+            return
+        _put(self.frames, _END, self.stop)
+
+
+@dataclass(slots=True)
+class _FrameResult:
+    frame: Frame
+    output: dict[str, Tensor]  # host tensors, filtered
+    write: bool  # False for warm-up frames (already stored)
+    refined_prev: tuple[int, Tensor] | None  # (frame index, scores) completed by this frame
+
+
+@dataclass(slots=True)
+class _FinalScores:
+    frame_index: int
+    scores: Tensor
+
+
+class _Writer(threading.Thread):
+    """Turns results into detections and commits them, one transaction per frame."""
+
+    def __init__(self, store: ProjectStore, run_id: int, depth: int) -> None:
+        super().__init__(name="damagemap-writer", daemon=True)
+        self.store = store
+        self.run_id = run_id
+        self.items: queue.Queue = queue.Queue(maxsize=depth)
+        self.stored: queue.Queue = queue.Queue()  # (Frame, tuple[Detection]) after commit
+        self.error: BaseException | None = None
+        self.stop = threading.Event()
+        self._ids: dict[int, list[int]] = {}  # frame index -> model detection ids, latest two
+
+    def run(self) -> None:
+        try:
+            while True:
+                item = self.items.get()
+                if item is _END:
+                    return
+                if isinstance(item, _FinalScores):
+                    self.store.update_refined_scores(self.run_id, self._refined_by_id(item.frame_index, item.scores))
+                else:
+                    self._handle(item)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by analyze_video
+            self.error = exc
+            self.stop.set()
+
+    def _handle(self, item: _FrameResult) -> None:
+        index = item.frame.index
+        refined = {} if item.refined_prev is None else self._refined_by_id(*item.refined_prev)
+        if not item.write:
+            stored = self.store.detections(self.run_id, frame_index=index, include_deleted=True)
+            self._remember(index, [d.id for d in stored if d.origin is not Origin.ADDED])
+            if refined:
+                self.store.update_refined_scores(self.run_id, refined)
+            return
+        detections = to_detections(item.output, index)
+        ids = self.store.write_frame(self.run_id, item.frame, detections, refined_scores=refined)
+        self._remember(index, ids)
+        stored = tuple(dataclasses.replace(d, id=i) for d, i in zip(detections, ids))
+        self.stored.put((item.frame, stored))
+
+    def _remember(self, index: int, ids: list[int]) -> None:
+        self._ids[index] = ids
+        while len(self._ids) > 2:
+            del self._ids[next(iter(self._ids))]
+
+    def _refined_by_id(self, index: int, scores: Tensor) -> dict[int, float]:
+        ids = self._ids.get(index, [])
+        values = scores.tolist()
+        if len(ids) != len(values):
+            _log.warning(
+                "SRN: frame %d has %d stored detections but %d refined scores; its scores are left unrefined",
+                index, len(ids), len(values),
+            )
+            return {}
+        return {i: min(1.0, max(0.0, float(v))) for i, v in zip(ids, values)}
+
+
+# ------------------------------------------------------------------------ the model
+
+
+def _filter_output(output: dict[str, Tensor], score_threshold: float) -> dict[str, Tensor]:
+    """Keep damage detections above the threshold; masks become booleans on the device."""
+    labels, scores = output["labels"], output["scores"]
+    keep = (scores >= score_threshold) & (labels >= 1) & (labels <= 3)
+    filtered = {key: output[key][keep] for key in ("boxes", "labels", "scores") if key in output}
+    if "masks" in output:
+        filtered["masks"] = output["masks"][keep] > MASK_THRESHOLD
+    if "mask_scores" in output:
+        filtered["mask_scores"] = output["mask_scores"][keep]
+    for key in ("building_boxes", "building_scores"):
+        if key in output:
+            filtered[key] = output[key]
+    return filtered
+
+
+def _to_host(outputs: list[dict[str, Tensor]]) -> list[dict[str, Tensor]]:
+    """All of a batch's result tensors to the CPU with one synchronisation."""
+    if all(t.device.type == "cpu" for out in outputs for t in out.values()):
+        return outputs
+    host = [{k: v.to("cpu", non_blocking=True) for k, v in out.items()} for out in outputs]
+    torch.cuda.synchronize()
+    return host
+
+
+class _Detector:
+    """Runs one batch: tensors in, filtered host results (and SRN inputs) out."""
+
+    def __init__(self, plan: AnalysisPlan, score_threshold: float) -> None:
+        self.model = plan.model
+        self.device = plan.device
+        self.refiner = plan.refiner
+        self.score_threshold = score_threshold
+        self.sequence = None
+        if self.refiner is not None:
+            from engine.srn import SequenceRefiner
+
+            self.sequence = SequenceRefiner(self.refiner)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def __call__(self, frames: Sequence[Frame]) -> list[tuple[dict[str, Tensor], tuple[int, Tensor] | None]]:
+        pixels = torch.stack([torch.from_numpy(f.image) for f in frames])  # uint8 [B, H, W, 3]
+        if self.device.type == "cuda":
+            pixels = pixels.pin_memory().to(self.device, non_blocking=True)
+        # uint8 travels (4x less than float); scaling happens on the device.
+        images = list(pixels.permute(0, 3, 1, 2).float().div_(255.0).unbind(0))
+        with torch.inference_mode(), self._autocast():
+            if self.sequence is not None:
+                outputs, features, image_sizes = self.model.detect_with_features(images)
+            else:
+                outputs, features, image_sizes = self.model(images), None, None
+            outputs = [_filter_output(o, self.score_threshold) for o in outputs]
+            refined: list[tuple[int, Tensor] | None] = [None] * len(frames)
+            if self.sequence is not None:
+                from engine.srn import FramePredictions
+
+                for b, (frame, out) in enumerate(zip(frames, outputs)):
+                    predictions = FramePredictions.from_detector(
+                        out, features, image_sizes, (frame.height_px, frame.width_px), index=b
+                    )
+                    done = self.sequence.push(frame.index, predictions)
+                    if done is not None:
+                        refined[b] = (int(done.key), done.scores)
+        return list(zip(_to_host(outputs), refined))
+
+    def flush(self) -> tuple[int, Tensor] | None:
+        if self.sequence is None:
+            return None
+        done = self.sequence.flush()
+        return None if done is None else (int(done.key), done.scores)
+
+
+# ------------------------------------------------------------------------- the run
+
+
+def analyze_video(
+    store: ProjectStore,
+    *,
+    weights: str | Path | None = None,
+    device: str | torch.device = "auto",
+    stride: int | None = None,
+    fps: float | None = None,
+    srn: bool = True,
+    batch_size: int = 4,
+    cancel: threading.Event | None = None,
+    model: torch.nn.Module | None = None,
+    model_info: Mapping[str, Any] | None = None,
+    srn_weights: str | Path | None = None,
+    refiner: Any | None = None,
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+    new_run: bool = False,
+    plan: AnalysisPlan | None = None,
+) -> Iterator[AnalysisProgress]:
+    """Analyse the project's video into the store, yielding after each stored frame.
+
+    Parameters
+    ----------
+    store
+        The open project; its video is analysed.
+    weights
+        MSNet ``.safetensors`` (JSON config beside it); default: the shipped model.
+    device
+        ``"auto"`` (CUDA if present, else CPU, said once), ``"cpu"`` or ``"cuda[:N]"``.
+    stride, fps
+        Analyse every ``stride``-th frame, or about ``fps`` frames per second of video
+        (by timestamps); neither means every frame.
+    srn
+        Refine scores across consecutive analysed frames with the SRN; skipped, with a
+        note in the run's settings, when its module or weights are missing.
+    batch_size
+        Frames per detector call.
+    cancel
+        Set it to stop after the current batch; everything computed is stored and a
+        later call with the same settings resumes.
+    model, model_info
+        An already built detector (tests, GUI) and what to record for it, instead of
+        ``weights``.
+    srn_weights, refiner
+        Other SRN weights, or a ready :class:`engine.srn.ScoreRefiner`.
+    score_threshold
+        Detections below it are not stored.
+    new_run
+        Start a new run even when one with the same model and settings exists.
+    plan
+        The result of :func:`plan_analysis`, if the caller made it already.
+
+    Yields
+    ------
+    AnalysisProgress
+        After each frame is committed.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size!r}")
+    if plan is None:
+        plan = plan_analysis(
+            store, weights=weights, model=model, model_info=model_info, device=device, stride=stride, fps=fps,
+            srn=srn, srn_weights=srn_weights, refiner=refiner, score_threshold=score_threshold, new_run=new_run,
+        )
+    for note in plan.notes:
+        _log.info("%s", note)
+    run_id = plan.run_id
+    if not plan.todo and not plan.warmup:
+        if not store.run(run_id).finished:
+            store.finish_run(run_id)
+        return
+
+    detector = _Detector(plan, plan.settings["score_threshold"])
+    depth = max(2, 2 * batch_size)
+    prefetch = _Prefetcher(store.video_path, plan.warmup + plan.todo, depth)
+    writer = _Writer(store, run_id, depth)
+    warm = set(plan.warmup)
+    # Warm-up frames rebuild the SRN state only. All but the last were final before
+    # the interruption (each frame's write carries its predecessor's final scores).
+    already_final = set(plan.warmup[:-1])
+    done, total = plan.frames_done, plan.frames_total
+    session_done = 0
+    started = time.perf_counter()
+    ended = False
+
+    def progress(frame: Frame, detections: tuple[Detection, ...]) -> AnalysisProgress:
+        nonlocal done, session_done
+        done += 1
+        session_done += 1
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        rate = session_done / elapsed
+        return AnalysisProgress(
+            run_id=run_id, frame_index=frame.index, pts_s=frame.pts_s, frames_done=done, frames_total=total,
+            frames_per_s=rate, eta_s=(total - done) / rate if rate > 0 else None, detections=detections,
+        )
+
+    def drain() -> Iterator[AnalysisProgress]:
+        while True:
+            try:
+                frame, detections = writer.stored.get_nowait()
+            except queue.Empty:
+                return
+            yield progress(frame, detections)
+
+    prefetch.start()
+    writer.start()
+    try:
+        while not ended:
+            if cancel is not None and cancel.is_set():
+                break
+            batch: list[Frame] = []
+            while len(batch) < batch_size:
+                item = prefetch.frames.get()
+                if item is _END:
+                    ended = True
+                    break
+                if isinstance(item, _Failure):
+                    raise item.error
+                batch.append(item)
+            if batch:
+                for frame, (output, refined_prev) in zip(batch, detector(batch)):
+                    if refined_prev is not None and refined_prev[0] in already_final:
+                        refined_prev = None
+                    result = _FrameResult(frame, output, frame.index not in warm, refined_prev)
+                    if not _put(writer.items, result, writer.stop):
+                        break
+            if writer.error is not None:
+                break
+            yield from drain()
+        if ended and writer.error is None:
+            final = detector.flush()
+            if final is not None:
+                _put(writer.items, _FinalScores(*final), writer.stop)
+    finally:
+        prefetch.stop.set()
+        _put(writer.items, _END, writer.stop)
+        writer.join()
+        prefetch.join()
+    if writer.error is not None:
+        raise writer.error
+    yield from drain()
+    if ended:
+        store.finish_run(run_id)
+
+
+__all__ = [
+    "AnalysisPlan",
+    "AnalysisProgress",
+    "DEFAULT_SCORE_THRESHOLD",
+    "analyze_video",
+    "load_detector",
+    "load_refiner",
+    "plan_analysis",
+    "resolve_device",
+]
