@@ -1,0 +1,92 @@
+"""Writing a :class:`~geo.mapping.DamageMap` for relief teams and GIS users.
+
+:func:`export_map` writes into one folder: ``damage_sites.geojson``,
+``observations.geojson``, ``track.geojson``, ``heatmap.geojson`` (RFC 7946, WGS84 lon/lat),
+``damage_map.gpkg`` (every layer), ``damage_sites.kml``, ``damage_sites.csv`` and
+``damage_map.html`` (works offline). Properties are documented in ``docs/exports.md``.
+Each file is written to a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from core.errors import ExportError
+from geo.export._atomic import ensure_dir
+from geo.export.html import write_html
+from geo.export.records import heat_records, observation_records, site_records, track_records
+from geo.export.vector import write_geojson, write_geopackage, write_kml, write_sites_csv
+from geo.mapping import DamageMap
+
+#: format name -> file name
+FILES = {
+    "sites": "damage_sites.geojson",
+    "observations": "observations.geojson",
+    "track": "track.geojson",
+    "heatmap": "heatmap.geojson",
+    "gpkg": "damage_map.gpkg",
+    "kml": "damage_sites.kml",
+    "csv": "damage_sites.csv",
+    "html": "damage_map.html",
+}
+#: shorthand format names accepted by :func:`export_map`
+ALIASES = {"geojson": ("sites", "observations", "track", "heatmap")}
+
+
+def _formats(formats: Iterable[str] | None) -> list[str]:
+    if formats is None:
+        return list(FILES)
+    chosen: list[str] = []
+    for name in formats:
+        key = name.strip().lower()
+        for item in ALIASES.get(key, (key,)):
+            if item not in FILES:
+                raise ExportError(f"unknown export format {name!r}; choose from {', '.join([*FILES, *ALIASES])}")
+            if item not in chosen:
+                chosen.append(item)
+    return chosen
+
+
+def export_map(
+    damage_map: DamageMap,
+    out_dir: str | Path,
+    *,
+    formats: Iterable[str] | None = None,
+    thumbnail: Callable[[int], bytes | None] | None = None,
+) -> list[Path]:
+    """Write the chosen ``formats`` (all by default) into ``out_dir``.
+
+    ``thumbnail(frame_index)`` returns a JPEG of a frame (or ``None``) for the HTML
+    popups; the caller supplies it, since ``geo`` does not decode video.
+
+    Raises
+    ------
+    ExportError
+        Naming the folder or file that could not be written; no partial file is left.
+    """
+    out = ensure_dir(Path(out_dir))
+    written: list[Path] = []
+    for fmt in _formats(formats):
+        target = out / FILES[fmt]
+        if fmt == "sites":
+            write_geojson(target, site_records(damage_map), name="damage_sites")
+        elif fmt == "observations":
+            write_geojson(target, observation_records(damage_map), name="observations")
+        elif fmt == "track":
+            write_geojson(target, track_records(damage_map), name="track")
+        elif fmt == "heatmap":
+            write_geojson(target, heat_records(damage_map), name="heatmap")
+        elif fmt == "gpkg":
+            write_geopackage(target, damage_map)
+        elif fmt == "kml":
+            write_kml(target, damage_map)
+        elif fmt == "csv":
+            write_sites_csv(target, damage_map)
+        elif fmt == "html":
+            write_html(target, damage_map, thumbnail=thumbnail)
+        written.append(target)
+    return written
+
+
+__all__ = ["FILES", "export_map"]

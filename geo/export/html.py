@@ -1,0 +1,266 @@
+"""The offline HTML damage map (folium / Leaflet).
+
+Opened with no network, it still shows everything but the background tiles: Leaflet's
+JS and CSS are inlined from the installed ``xstatic-leaflet`` package (never from a CDN,
+never copied into this repository), folium's default CDN links (jQuery, Bootstrap, Font
+Awesome) are dropped, and the heatmap is our own metric KDE as a georeferenced image
+overlay (no plugin script). Online, OpenStreetMap tiles appear under the layers.
+
+Every user-supplied string (file names, titles, notes) is escaped for HTML and for the
+JavaScript template literals folium embeds popups and tooltips in.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import ExportError
+from core.types import DamageLevel
+from geo.export.records import iso_time
+from geo.mapping import DamageMap
+
+Thumbnail = Callable[[int], "bytes | None"]
+
+#: A 1x1 transparent PNG: the tiles of the offline base layer.
+_BLANK_TILE = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+#: Defines ``$`` for folium's popup code (``$(`<div>..</div>`)[0]``) without jQuery.
+_DOLLAR_SHIM = (
+    "window.$ = window.$ || function (markup) {"
+    " var t = document.createElement('template'); t.innerHTML = String(markup).trim();"
+    " return [t.content.firstElementChild]; };"
+)
+_HEAT_COLOURS = np.array([[255, 235, 59], [255, 152, 0], [211, 47, 47], [120, 0, 30]], dtype=np.float64)
+
+
+def escape(text: object) -> str:
+    """HTML-escape ``text`` so it is also inert inside a JS template literal."""
+    return (html.escape(str(text), quote=True)
+            .replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;"))
+
+
+def leaflet_assets() -> tuple[str, str]:
+    """Leaflet's JS and CSS (marker and layer images inlined as data URIs) from the
+    installed ``xstatic-leaflet`` package."""
+    try:
+        from xstatic.pkg import leaflet as xstatic_leaflet
+    except ImportError:
+        raise ExportError(
+            "the offline HTML map needs Leaflet from the 'xstatic-leaflet' package: pip install xstatic-leaflet"
+        ) from None
+    base = Path(xstatic_leaflet.BASE_DIR)
+    try:
+        js = (base / "leaflet.js").read_text(encoding="utf-8")
+        css = (base / "leaflet.css").read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ExportError(f"{base}: Leaflet files missing from xstatic-leaflet: {exc}") from None
+
+    def inline(match: re.Match) -> str:
+        image = base / match.group(1)
+        if not image.is_file():
+            return match.group(0)
+        return f"url(data:image/png;base64,{base64.b64encode(image.read_bytes()).decode('ascii')})"
+
+    css = re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
+    return js.replace("</", "<\\/"), css
+
+
+def heat_image(damage_map: DamageMap, *, max_px: int = 400) -> tuple[np.ndarray, list[list[float]]] | None:
+    """The density as an RGBA image on a lon/lat grid and its ``[[south, west],
+    [north, east]]`` bounds; ``None`` without sites."""
+    heat = damage_map.heat
+    if heat is None or heat.peak <= 0:
+        return None
+    local = damage_map.local
+    west, south, east, north = heat.bounds_m()
+    lon, lat = local.to_lonlat(np.array([west, east, west, east]), np.array([south, south, north, north]))
+    lon0, lon1, lat0, lat1 = lon.min(), lon.max(), lat.min(), lat.max()
+    aspect = (lat1 - lat0) / max((lon1 - lon0) * np.cos(np.radians((lat0 + lat1) / 2)), 1e-12)
+    cols = max_px if aspect <= 1 else max(2, int(max_px / aspect))
+    rows = max(2, int(cols * aspect)) if aspect <= 1 else max_px
+    # Rows evenly spaced in Web Mercator y, as Leaflet stretches an overlay's image.
+    y0, y1 = np.arcsinh(np.tan(np.radians([lat0, lat1])))
+    row_lats = np.degrees(np.arctan(np.sinh(np.linspace(y1, y0, rows))))
+    glon, glat = np.meshgrid(np.linspace(lon0, lon1, cols), row_lats)
+    e, n = local.to_local(glon.ravel(), glat.ravel())
+    norm = (heat.density_at(e, n) / heat.peak).reshape(rows, cols)
+    position = np.clip(norm, 0, 1) * (len(_HEAT_COLOURS) - 1)
+    low = np.clip(np.floor(position).astype(int), 0, len(_HEAT_COLOURS) - 2)
+    frac = (position - low)[..., None]
+    rgb = _HEAT_COLOURS[low] * (1 - frac) + _HEAT_COLOURS[low + 1] * frac
+    alpha = np.clip(norm / 0.15, 0, 1) * np.clip(0.2 + 0.65 * norm, 0, 0.85) * 255  # fades out at the edge
+    image = np.dstack([rgb, alpha]).astype(np.uint8)
+    return image, [[float(lat0), float(lon0)], [float(lat1), float(lon1)]]
+
+
+def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) -> str:
+    fused = damage_map.fused[index]
+    s = fused.site
+    first, last = iso_time(damage_map, s.first_time_s), iso_time(damage_map, s.last_time_s)
+    when = (f"{escape(first)} to {escape(last)}" if first else f"{s.first_time_s:.1f} s to {s.last_time_s:.1f} s of the video")
+    image = ""
+    if thumbnail is not None:
+        try:
+            jpeg = thumbnail(s.best_frame)
+        except Exception:  # a thumbnail is a nicety: never fail the export for it
+            jpeg = None
+        if jpeg:
+            data = base64.b64encode(jpeg).decode("ascii")
+            image = (f'<img src="data:image/jpeg;base64,{data}" alt="best frame {s.best_frame}" '
+                     'style="width:300px;display:block;margin-top:6px;border-radius:3px">')
+    reviewed = "yes" if s.reviewed else "no"
+    return (
+        '<div class="dm-popup">'
+        f'<b style="color:{s.level.colour_hex}">Site {s.id}: {escape(s.level.label)}</b>'
+        '<table>'
+        f"<tr><td>Confidence</td><td>{s.confidence:.0%}</td></tr>"
+        f"<tr><td>Times seen</td><td>{s.observation_count} frames</td></tr>"
+        f"<tr><td>Seen</td><td>{when}</td></tr>"
+        f"<tr><td>Best frame</td><td>{s.best_frame}</td></tr>"
+        f"<tr><td>Height</td><td>{fused.position_m[2]:.1f} m above take-off</td></tr>"
+        f"<tr><td>Reviewed</td><td>{reviewed}</td></tr>"
+        f"<tr><td>Location</td><td>{s.lat_deg:.6f}, {s.lon_deg:.6f}</td></tr>"
+        "</table>"
+        f"{image}</div>"
+    )
+
+
+def _panel_html(damage_map: DamageMap) -> str:
+    counts = damage_map.level_counts()
+    rows = "".join(
+        f'<div class="dm-row"><span class="dm-swatch" style="background:{level.colour_hex}"></span>'
+        f'{escape(level.label)}<span class="dm-count" id="dm-count-{level.name.lower()}">{counts[level]}</span></div>'
+        for level in sorted(DamageLevel, reverse=True)
+    )
+    observations = sum(s.observation_count for s in damage_map.sites)
+    start = damage_map.video.creation_time_utc
+    recorded = (dt.datetime.fromtimestamp(start, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+                if start is not None else "unknown")
+    notes = "".join(f"<li>{escape(n)}</li>" for n in damage_map.notes)
+    return f"""
+<div id="dm-summary" class="dm-panel dm-summary">
+  <div class="dm-title">{escape(damage_map.title)}</div>
+  <div class="dm-total"><span id="dm-site-total">{len(damage_map.sites)}</span> damage sites
+   from {observations} observations</div>
+  {rows}
+  <div class="dm-meta">Recorded {escape(recorded)} &middot; telemetry {escape(damage_map.track.name)}
+   ({escape(damage_map.track.format)})</div>
+  <details><summary>Processing notes</summary><ul>{notes}</ul></details>
+</div>
+<div id="dm-legend" class="dm-panel dm-legend">
+  <div class="dm-title">Legend</div>
+  {''.join(f'<div class="dm-row"><span class="dm-dot" style="background:{lv.colour_hex}"></span>{escape(lv.label)}</div>'
+           for lv in DamageLevel)}
+  <div class="dm-row"><span class="dm-line"></span>Flight track</div>
+  <div class="dm-row"><span class="dm-heat"></span>Damage density</div>
+  <div class="dm-small">Circle size grows with times seen.</div>
+</div>
+"""
+
+
+_STYLE = """
+.leaflet-container { background: #e9ecef; }
+.dm-panel { position: absolute; z-index: 1000; background: rgba(255,255,255,0.93); padding: 8px 10px;
+  border-radius: 6px; box-shadow: 0 1px 5px rgba(0,0,0,0.35); font: 13px/1.35 system-ui, sans-serif; }
+.dm-summary { left: 54px; top: 10px; max-width: 320px; }
+.dm-legend { right: 10px; bottom: 24px; }
+.dm-title { font-weight: 600; margin-bottom: 4px; }
+.dm-total { margin-bottom: 4px; }
+.dm-row { display: flex; align-items: center; gap: 6px; }
+.dm-count { margin-left: auto; font-weight: 600; padding-left: 12px; }
+.dm-swatch, .dm-dot { display: inline-block; width: 12px; height: 12px; border: 1px solid #333; }
+.dm-dot { border-radius: 50%; }
+.dm-line { display: inline-block; width: 18px; height: 3px; background: #1f6fd1; }
+.dm-heat { display: inline-block; width: 18px; height: 10px;
+  background: linear-gradient(90deg, rgba(255,235,59,0.5), #ff9800, #d32f2f, #78001e); }
+.dm-meta, .dm-small { color: #555; font-size: 11px; margin-top: 4px; }
+.dm-popup table { border-collapse: collapse; margin-top: 4px; }
+.dm-popup td { padding: 1px 6px 1px 0; vertical-align: top; }
+details { font-size: 11px; color: #444; margin-top: 4px; }
+"""
+
+
+def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None) -> str:
+    """The whole HTML page as a string (see the module docstring)."""
+    import folium
+    from branca.element import Element
+    from folium.raster_layers import ImageOverlay
+
+    leaflet_js, leaflet_css = leaflet_assets()
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_start=17)
+    m.default_js = []
+    m.default_css = []
+    root = m.get_root()
+    root.title = escape(damage_map.title)
+    root.header.add_child(Element(f"<style>{leaflet_css}</style>"), name="leaflet_css_inline")
+    root.header.add_child(Element(f"<script>{leaflet_js}</script>"), name="leaflet_js_inline")
+    root.header.add_child(Element(f"<script>{_DOLLAR_SHIM}</script>"), name="dollar_shim")
+    root.header.add_child(Element(f"<style>{_STYLE}</style>"), name="damagemap_style")
+
+    folium.TileLayer(
+        "OpenStreetMap", name="OpenStreetMap (online)", max_zoom=21, max_native_zoom=19,
+    ).add_to(m)
+    folium.TileLayer(tiles=_BLANK_TILE, attr="damagemap (offline)", name="Plain background (offline)",
+                     max_zoom=21, show=False).add_to(m)
+
+    bounds: list[tuple[float, float]] = []
+    picture = heat_image(damage_map)
+    if picture is not None:
+        image, image_bounds = picture
+        heat_group = folium.FeatureGroup(name="Damage density (heatmap)", show=True)
+        ImageOverlay(image=image, bounds=image_bounds, mercator_project=False, opacity=1.0,
+                     interactive=False, zindex=1).add_to(heat_group)
+        heat_group.add_to(m)
+
+    track_group = folium.FeatureGroup(name="Flight track", show=True)
+    for segment in damage_map.track_segments_lonlat(video_only=True) or damage_map.track_segments_lonlat():
+        folium.PolyLine([(lat, lon) for lon, lat in segment], color="#1f6fd1", weight=3, opacity=0.85,
+                        tooltip=escape(f"Flight track ({damage_map.track.name})")).add_to(track_group)
+        bounds += [(lat, lon) for lon, lat in segment]
+    for lon, lat, t in damage_map.outliers_lonlat():
+        folium.CircleMarker((lat, lon), radius=4, color="#555", weight=1, fill=True, fill_color="#bbb",
+                            fill_opacity=0.9, tooltip=escape(f"GPS jump at {t:.1f} s: not used")).add_to(track_group)
+    track_group.add_to(m)
+
+    footprint_group = folium.FeatureGroup(name="Site footprints", show=True)
+    groups = {level: folium.FeatureGroup(name=f"{level.label} sites ({count})", show=True)
+              for level, count in damage_map.level_counts().items()}
+    for k, fused in enumerate(damage_map.fused):
+        s = fused.site
+        if len(s.footprint_lonlat) >= 4:
+            folium.Polygon([(lat, lon) for lon, lat in s.footprint_lonlat], color=s.level.colour_hex, weight=1,
+                           fill=True, fill_opacity=0.25, interactive=False).add_to(footprint_group)
+        radius = 6 + min(6.0, float(np.log2(max(1, s.observation_count))))
+        folium.CircleMarker(
+            (s.lat_deg, s.lon_deg), radius=radius, color="#222", weight=1.5, fill=True,
+            fill_color=s.level.colour_hex, fill_opacity=0.92,
+            popup=folium.Popup(_popup_html(damage_map, k, thumbnail), max_width=330),
+            tooltip=escape(f"Site {s.id}: {s.level.label}, {s.confidence:.0%}"),
+            class_name=f"dm-site dm-site-{s.level.name.lower()}",
+        ).add_to(groups[s.level])
+        bounds.append((s.lat_deg, s.lon_deg))
+    footprint_group.add_to(m)
+    for level in sorted(DamageLevel):
+        groups[level].add_to(m)
+
+    folium.LayerControl(collapsed=False).add_to(m)
+    root.html.add_child(Element(_panel_html(damage_map)), name="damagemap_panels")
+    if bounds:
+        lats = [b[0] for b in bounds]
+        lons = [b[1] for b in bounds]
+        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))
+    return root.render()
+
+
+def write_html(path: Path, damage_map: DamageMap, *, thumbnail: Thumbnail | None = None) -> Path:
+    from geo.export._atomic import write_text_atomic
+
+    return write_text_atomic(path, render_html(damage_map, thumbnail=thumbnail))

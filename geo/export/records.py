@@ -1,0 +1,188 @@
+"""The rows every export format writes: sites, footprints, observations, track, heat.
+
+Each record is ``(properties, shapely geometry in WGS84 lon/lat)``; property names are
+documented in ``docs/exports.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import numpy as np
+
+from core.types import DamageLevel
+from geo.mapping import DamageMap
+
+Record = tuple[dict, object]
+
+#: Copernicus EMS grading suggested for each level (ANCHORS.md, to validate with users).
+EMS_GRADE = {
+    DamageLevel.SLIGHT: "Possibly damaged",
+    DamageLevel.SEVERE: "Damaged",
+    DamageLevel.DEBRIS: "Destroyed",
+}
+
+
+def level_name(level: DamageLevel) -> str:
+    return level.name.lower()
+
+
+def iso_time(damage_map: DamageMap, video_t_s: float) -> str | None:
+    """UTC ISO 8601 time of a video time, when the video's creation time is known."""
+    start = damage_map.video.creation_time_utc
+    if start is None:
+        return None
+    moment = dt.datetime.fromtimestamp(start + video_t_s, dt.timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _ring(points: Iterable[tuple[float, float]]):
+    from shapely.geometry import Polygon
+    from shapely.geometry.polygon import orient
+
+    points = list(points)
+    if len(points) < 4:
+        return None
+    polygon = Polygon(points)
+    if not polygon.is_valid:
+        polygon = polygon.buffer(0)
+    if polygon.is_empty or polygon.geom_type != "Polygon":
+        return None
+    return orient(polygon, 1.0)  # RFC 7946: exterior rings counter-clockwise
+
+
+def site_records(damage_map: DamageMap) -> list[Record]:
+    from shapely.geometry import Point
+
+    records = []
+    for fused in damage_map.fused:
+        s = fused.site
+        props = {
+            "id": s.id,
+            "level": level_name(s.level),
+            "level_code": int(s.level),
+            "ems_grade": EMS_GRADE[s.level],
+            "confidence": round(s.confidence, 4),
+            "observations": s.observation_count,
+            "first_time": iso_time(damage_map, s.first_time_s),
+            "last_time": iso_time(damage_map, s.last_time_s),
+            "first_time_s": round(s.first_time_s, 3),
+            "last_time_s": round(s.last_time_s, 3),
+            "first_frame": s.first_frame,
+            "last_frame": s.last_frame,
+            "best_frame": s.best_frame,
+            "best_detection_id": s.best_detection_id,
+            "reviewed": s.reviewed,
+            "height_m": round(float(fused.position_m[2]), 2),
+            "triangulated": bool(fused.triangulated),
+            "colour": s.level.colour_hex,
+        }
+        records.append((props, Point(round(s.lon_deg, 8), round(s.lat_deg, 8))))
+    return records
+
+
+def footprint_records(damage_map: DamageMap) -> list[Record]:
+    records = []
+    for s in damage_map.sites:
+        polygon = _ring(s.footprint_lonlat)
+        if polygon is not None:
+            records.append(({"site_id": s.id, "level": level_name(s.level), "colour": s.level.colour_hex}, polygon))
+    return records
+
+
+def observation_records(damage_map: DamageMap) -> list[Record]:
+    from shapely.geometry import Point
+
+    records = []
+    for fused in damage_map.fused:
+        for o in fused.observations:
+            props = {
+                "site_id": fused.site.id,
+                "detection_id": o.detection_id,
+                "frame": o.frame_index,
+                "time_s": round(o.t_s, 3),
+                "time": iso_time(damage_map, o.t_s),
+                "level": level_name(o.level),
+                "score": round(o.score, 4),
+                "review": o.review.value,
+                "origin": o.origin.value,
+            }
+            records.append((props, Point(round(o.lon_deg, 8), round(o.lat_deg, 8))))
+    return records
+
+
+def observation_footprint_records(damage_map: DamageMap) -> list[Record]:
+    records = []
+    for fused in damage_map.fused:
+        for o in fused.observations:
+            polygon = _ring(o.footprint_lonlat)
+            if polygon is not None:
+                records.append(({"site_id": fused.site.id, "detection_id": o.detection_id, "frame": o.frame_index,
+                                 "level": level_name(o.level)}, polygon))
+    return records
+
+
+def track_records(damage_map: DamageMap) -> list[Record]:
+    from shapely.geometry import LineString
+
+    track = damage_map.track
+    records = []
+    for k, segment in enumerate(damage_map.track_segments_lonlat()):
+        props = {
+            "segment": k,
+            "source": track.name,
+            "format": track.format,
+            "samples": len(segment),
+            "gps_jumps_flagged": int(np.count_nonzero(damage_map.aligned.outlier)),
+            "time_offset_s": damage_map.aligned.offset_s,
+        }
+        records.append((props, LineString([(round(a, 8), round(b, 8)) for a, b in segment])))
+    return records
+
+
+def jump_records(damage_map: DamageMap) -> list[Record]:
+    from shapely.geometry import Point
+
+    return [({"kind": "gps_jump", "time_s": round(t, 3), "time": iso_time(damage_map, t)}, Point(lon, lat))
+            for lon, lat, t in damage_map.outliers_lonlat()]
+
+
+def heat_records(damage_map: DamageMap) -> list[Record]:
+    import shapely
+
+    heat = damage_map.heat
+    if heat is None:
+        return []
+    local = damage_map.local
+
+    def to_lonlat(coords: np.ndarray) -> np.ndarray:
+        lon, lat = local.to_lonlat(coords[:, 0], coords[:, 1])
+        return np.stack([lon, lat], axis=1)
+
+    records = []
+    for low, high, geometry in heat.bands():
+        geometry = shapely.transform(geometry, to_lonlat)
+        geometry = shapely.set_precision(geometry, 1e-8)
+        geometry = shapely.force_2d(geometry)
+        from shapely.geometry.polygon import orient
+
+        if geometry.geom_type == "Polygon":
+            geometry = orient(geometry, 1.0)
+        elif geometry.geom_type == "MultiPolygon":
+            geometry = shapely.MultiPolygon([orient(p, 1.0) for p in geometry.geoms])
+        records.append(({"density_low": low, "density_high": high, "bandwidth_m": heat.bandwidth_m,
+                         "cell_m": round(heat.cell_m, 3), "weighting": "level (1-3) x confidence"}, geometry))
+    return records
+
+
+#: layer name -> record builder, in the order GeoPackage layers are written.
+LAYERS = {
+    "damage_sites": site_records,
+    "site_footprints": footprint_records,
+    "observations": observation_records,
+    "observation_footprints": observation_footprint_records,
+    "track": track_records,
+    "gps_jumps": jump_records,
+    "heatmap": heat_records,
+}

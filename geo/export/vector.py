@@ -1,0 +1,137 @@
+"""GeoJSON (RFC 7946), GeoPackage, KML and CSV writers over :mod:`geo.export.records`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from core.types import DamageLevel
+from geo.export._atomic import atomic_path, write_text_atomic
+from geo.export.records import LAYERS, Record, jump_records, site_records, track_records
+from geo.mapping import DamageMap
+
+
+def _clean(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def feature_collection(records: list[Record], *, name: str) -> dict:
+    from shapely.geometry import mapping
+
+    features = []
+    for props, geometry in records:
+        feature = {"type": "Feature", "properties": {k: _clean(v) for k, v in props.items()},
+                   "geometry": mapping(geometry)}
+        if "id" in props:
+            feature["id"] = props["id"]
+        features.append(feature)
+    return {"type": "FeatureCollection", "name": name, "features": features}
+
+
+def write_geojson(path: Path, records: list[Record], *, name: str) -> Path:
+    """RFC 7946 GeoJSON: WGS84 lon/lat, no ``crs`` member, counter-clockwise exteriors."""
+    text = json.dumps(feature_collection(records, name=name), ensure_ascii=False, separators=(",", ":"))
+    return write_text_atomic(path, text)
+
+
+def write_geopackage(path: Path, damage_map: DamageMap) -> Path:
+    """Every non-empty layer of :data:`LAYERS` in one GeoPackage (EPSG:4326)."""
+    import geopandas as gpd
+
+    with atomic_path(path) as temp:
+        written = 0
+        for layer, build in LAYERS.items():
+            records = build(damage_map)
+            if not records:
+                continue
+            frame = gpd.GeoDataFrame([dict(p) for p, _ in records], geometry=[g for _, g in records], crs="EPSG:4326")
+            for column in frame.columns:
+                if column != "geometry" and frame[column].dtype == object:
+                    frame[column] = frame[column].astype("string")
+            frame.to_file(temp, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if written else "w")
+            written += 1
+        if not written:  # an empty map still gets a valid file with the track's layer schema
+            empty = gpd.GeoDataFrame({"id": []}, geometry=[], crs="EPSG:4326")
+            empty.to_file(temp, layer="damage_sites", driver="GPKG", engine="pyogrio", geometry_type="Point")
+    return path
+
+
+def _kml_colour(level: DamageLevel, alpha: int = 255) -> str:
+    r, g, b = level.colour_rgb
+    return f"{alpha:02x}{b:02x}{g:02x}{r:02x}"  # KML: aabbggrr
+
+
+def write_kml(path: Path, damage_map: DamageMap) -> Path:
+    """Sites as placemarks styled by level, plus the flight track (ElementTree escapes)."""
+    ns = "http://www.opengis.net/kml/2.2"
+    ET.register_namespace("", ns)
+    kml = ET.Element(f"{{{ns}}}kml")
+    doc = ET.SubElement(kml, f"{{{ns}}}Document")
+    ET.SubElement(doc, f"{{{ns}}}name").text = damage_map.title
+    for level in DamageLevel:
+        style = ET.SubElement(doc, f"{{{ns}}}Style", id=f"level-{level.name.lower()}")
+        icon_style = ET.SubElement(style, f"{{{ns}}}IconStyle")
+        ET.SubElement(icon_style, f"{{{ns}}}color").text = _kml_colour(level)
+        ET.SubElement(icon_style, f"{{{ns}}}scale").text = "1.1"
+        icon = ET.SubElement(icon_style, f"{{{ns}}}Icon")
+        ET.SubElement(icon, f"{{{ns}}}href").text = "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
+    track_style = ET.SubElement(doc, f"{{{ns}}}Style", id="track")
+    line = ET.SubElement(track_style, f"{{{ns}}}LineStyle")
+    ET.SubElement(line, f"{{{ns}}}color").text = "ffd08030"
+    ET.SubElement(line, f"{{{ns}}}width").text = "3"
+
+    folder = ET.SubElement(doc, f"{{{ns}}}Folder")
+    ET.SubElement(folder, f"{{{ns}}}name").text = "Damage sites"
+    for props, point in site_records(damage_map):
+        placemark = ET.SubElement(folder, f"{{{ns}}}Placemark", id=f"site-{props['id']}")
+        ET.SubElement(placemark, f"{{{ns}}}name").text = f"Site {props['id']}: {props['level'].capitalize()}"
+        ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = f"#level-{props['level']}"
+        extended = ET.SubElement(placemark, f"{{{ns}}}ExtendedData")
+        for key, value in props.items():
+            data = ET.SubElement(extended, f"{{{ns}}}Data", name=key)
+            ET.SubElement(data, f"{{{ns}}}value").text = "" if value is None else str(value)
+        geometry = ET.SubElement(placemark, f"{{{ns}}}Point")
+        ET.SubElement(geometry, f"{{{ns}}}coordinates").text = f"{point.x:.8f},{point.y:.8f}"
+    for props, linestring in track_records(damage_map):
+        placemark = ET.SubElement(doc, f"{{{ns}}}Placemark")
+        ET.SubElement(placemark, f"{{{ns}}}name").text = f"Flight track ({props['source']}), segment {props['segment']}"
+        ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = "#track"
+        geometry = ET.SubElement(placemark, f"{{{ns}}}LineString")
+        ET.SubElement(geometry, f"{{{ns}}}tessellate").text = "1"
+        ET.SubElement(geometry, f"{{{ns}}}coordinates").text = " ".join(f"{x:.8f},{y:.8f}" for x, y in linestring.coords)
+    for props, point in jump_records(damage_map):
+        placemark = ET.SubElement(doc, f"{{{ns}}}Placemark")
+        ET.SubElement(placemark, f"{{{ns}}}name").text = f"GPS jump at {props['time_s']} s (not used)"
+        geometry = ET.SubElement(placemark, f"{{{ns}}}Point")
+        ET.SubElement(geometry, f"{{{ns}}}coordinates").text = f"{point.x:.8f},{point.y:.8f}"
+    ET.indent(kml)
+    text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(kml, encoding="unicode")
+    return write_text_atomic(path, text)
+
+
+CSV_COLUMNS = ("id", "level", "confidence", "observations", "lon", "lat", "first_time", "last_time",
+               "first_time_s", "last_time_s", "first_frame", "last_frame", "best_frame", "reviewed", "height_m",
+               "ems_grade")
+
+
+def _spreadsheet_safe(value) -> object:
+    """Text starting with = + - @ is a formula to a spreadsheet: quote it."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def write_sites_csv(path: Path, damage_map: DamageMap) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for props, point in site_records(damage_map):
+        row = dict(props, lon=f"{point.x:.8f}", lat=f"{point.y:.8f}")
+        writer.writerow([_spreadsheet_safe(row.get(column)) for column in CSV_COLUMNS])
+    return write_text_atomic(path, buffer.getvalue())
