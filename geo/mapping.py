@@ -273,8 +273,9 @@ def build_damage_map(
     """:func:`build_damage_map_from` over a project store's run (the latest by default).
 
     ``video_info`` carries ``width_px``, ``height_px``, ``duration_s``,
-    ``creation_time_utc`` and optionally ``frame_pts`` (index -> seconds) for frames the
-    store does not time. ``hfov_deg`` and ``offset_s`` default to the project's settings
+    ``creation_time_utc`` and optionally ``frame_pts`` (index -> seconds) or ``pts_s``
+    (a list, as ``engine.video.VideoInfo.as_dict()`` gives) for frames the store does
+    not time. ``hfov_deg`` and ``offset_s`` default to the project's settings
     (``"hfov_deg"``, ``"time_offset_s"``).
 
     Raises
@@ -297,7 +298,9 @@ def build_damage_map(
         hfov_deg = store.get_setting("hfov_deg")
     if offset_s is None:
         offset_s = float(store.get_setting("time_offset_s", 0.0) or 0.0)
-    frame_times = dict(video_info.get("frame_pts") or {})
+    frame_times = {int(k): float(v) for k, v in dict(video_info.get("frame_pts") or {}).items()}
+    if not frame_times and video_info.get("pts_s"):
+        frame_times = {i: float(t) for i, t in enumerate(video_info["pts_s"])}
     frame_times.update(store.analysed_frames(run_id))
     detections = store.detections(run_id)
     title = f"Damage map: {Path(store.video_path).name}" if getattr(store, "video_path", None) else "Damage map"

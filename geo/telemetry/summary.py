@@ -1,0 +1,91 @@
+"""A plain-data summary of a track, for ``damagemap telemetry`` and the GUI."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from geo.telemetry.track import TimeBase, Track
+
+
+def _utc(t: float) -> str:
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def summarise(track: Track) -> dict:
+    """Format, samples, time span, bounding box, altitude ranges, gaps, GPS jumps, the
+    fields present and notes. JSON-ready."""
+    from geo.local import LocalFrame
+    from geo.sync import flag_jumps
+
+    lonlat = track.lonlat()
+    local = LocalFrame.around(float(np.median(lonlat[:, 0])), float(np.median(lonlat[:, 1])))
+    east, north = local.to_local(lonlat[:, 0], lonlat[:, 1])
+    jumps = flag_jumps(track.times_s(), east, north)
+    gaps = track.gaps()
+    min_lon, min_lat, max_lon, max_lat = track.bbox()
+    absolute = track.time_base is TimeBase.UTC
+    rel = track.altitude_range("rel")
+    abs_ = track.altitude_range("abs")
+    fields = [name for name, attr in (
+        ("relative altitude", "alt_rel_m"), ("absolute altitude", "alt_abs_m"), ("heading", "yaw_deg"),
+        ("gimbal pitch", "gimbal_pitch_deg"), ("gimbal yaw", "gimbal_yaw_deg"), ("focal length", "focal_length_mm"),
+    ) if track.has(attr)]
+    path_length = float(np.sum(np.hypot(np.diff(east[~jumps]), np.diff(north[~jumps])))) if len(east) > 1 else 0.0
+    return {
+        "file": str(track.path) if track.path else None,
+        "format": track.format,
+        "format_detail": track.format_detail,
+        "time_base": track.time_base.value,
+        "samples": len(track),
+        "start": _utc(track.start_s) if absolute else round(track.start_s, 3),
+        "end": _utc(track.end_s) if absolute else round(track.end_s, 3),
+        "duration_s": round(track.duration_s, 3),
+        "median_step_s": round(track.median_step_s(), 4),
+        "wall_clock_start": _utc(track.wall_clock_start_utc) if track.wall_clock_start_utc is not None else None,
+        "bbox": {"min_lon": min_lon, "min_lat": min_lat, "max_lon": max_lon, "max_lat": max_lat},
+        "path_length_m": round(path_length, 1),
+        "altitude_rel_m": None if rel is None else [round(rel[0], 2), round(rel[1], 2)],
+        "altitude_abs_m": None if abs_ is None else [round(abs_[0], 2), round(abs_[1], 2)],
+        "gaps": {"count": len(gaps), "longest_s": round(max((g.duration_s for g in gaps), default=0.0), 3),
+                 "threshold_s": round(track.max_gap_s(), 3)},
+        "gps_jumps": int(jumps.sum()),
+        "fields": fields,
+        "crs": local.crs,
+        "notes": list(track.notes),
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """The summary as aligned human-readable lines."""
+    unit = "" if summary["time_base"] == "utc" else " s"
+    clock = {"utc": "UTC", "video": "video time", "log": "log time (no date)"}[summary["time_base"]]
+    bbox = summary["bbox"]
+
+    def alt(key: str) -> str:
+        value = summary[key]
+        return "none" if value is None else f"{value[0]:.1f} to {value[1]:.1f} m"
+
+    lines = [
+        ("file", summary["file"]),
+        ("format", f"{summary['format']}: {summary['format_detail']}"),
+        ("samples", f"{summary['samples']} (median step {summary['median_step_s']:.3f} s)"),
+        ("time span", f"{summary['start']}{unit} to {summary['end']}{unit} ({summary['duration_s']:.1f} s, {clock})"),
+    ]
+    if summary["wall_clock_start"]:
+        lines.append(("drone clock", f"{summary['wall_clock_start']} at video start (local time as written)"))
+    lines += [
+        ("bounding box", f"lon {bbox['min_lon']:.6f} to {bbox['max_lon']:.6f}, lat {bbox['min_lat']:.6f} to {bbox['max_lat']:.6f}"),
+        ("path length", f"{summary['path_length_m']:.0f} m ({summary['crs']})"),
+        ("altitude (take-off)", alt("altitude_rel_m")),
+        ("altitude (absolute)", alt("altitude_abs_m")),
+        ("gaps", f"{summary['gaps']['count']} longer than {summary['gaps']['threshold_s']:.1f} s"
+                 + (f", longest {summary['gaps']['longest_s']:.1f} s" if summary["gaps"]["count"] else "")),
+        ("GPS jumps", f"{summary['gps_jumps']} flagged"),
+        ("fields", ", ".join(summary["fields"]) or "position only"),
+    ]
+    width = max(len(k) for k, _ in lines)
+    text = [f"{k.ljust(width)}  {v}" for k, v in lines]
+    text += [f"{'note'.ljust(width)}  {n}" for n in summary["notes"]]
+    return "\n".join(text)
