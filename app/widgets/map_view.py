@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap, QPolygonF, QTransform
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
@@ -103,6 +103,7 @@ class MapWidget(QGraphicsView):
         self._plane: _Plane | None = None
         self._message = "No project open"
         self._drone: QGraphicsEllipseItem | None = None
+        self.heat_item: QGraphicsPixmapItem | None = None
         self._footprint: QGraphicsPolygonItem | None = None
         self.site_items: list[_SiteItem] = []
         self._time_s: float | None = None
@@ -121,6 +122,7 @@ class MapWidget(QGraphicsView):
         scene = self.scene()
         scene.clear()
         self._drone = self._footprint = None
+        self.heat_item = None
         self.site_items = []
         self._map = damage_map
         self._message = message
@@ -139,10 +141,13 @@ class MapWidget(QGraphicsView):
         lon0, lat0 = float(np.mean(points[:, 0])), float(np.mean(points[:, 1]))
         self._plane = plane = _Plane(lon0, lat0)
         self._add_heat(damage_map, plane)
-        if len(track) > 1:
-            path = QPainterPath(plane.point(*track[0]))
-            for lon, lat in track[1:]:
-                path.lineTo(plane.point(lon, lat))
+        segments = self._track_segments(damage_map, track)
+        if segments:
+            path = QPainterPath()
+            for segment in segments:
+                path.moveTo(plane.point(*segment[0]))
+                for lon, lat in segment[1:]:
+                    path.lineTo(plane.point(lon, lat))
             item = QGraphicsPathItem(path)
             pen = QPen(QColor(40, 90, 200), 2)
             pen.setCosmetic(True)
@@ -184,6 +189,16 @@ class MapWidget(QGraphicsView):
             self.set_time(self._time_s)
 
     @staticmethod
+    def _track_segments(damage_map: Any, track: np.ndarray) -> list:
+        """Polylines split at gaps, GPS jumps left out, where the map offers them."""
+        if hasattr(damage_map, "track_segments_lonlat"):
+            try:
+                return [seg for seg in damage_map.track_segments_lonlat() if len(seg) >= 2]
+            except Exception:  # noqa: BLE001 - fall back to the raw track
+                pass
+        return [track.tolist()] if len(track) > 1 else []
+
+    @staticmethod
     def _track_lonlat(damage_map: Any) -> np.ndarray:
         track = _attr(damage_map, "track")
         lonlat = None
@@ -198,42 +213,32 @@ class MapWidget(QGraphicsView):
         return np.asarray(lonlat, dtype=np.float64).reshape(-1, 2)
 
     def _add_heat(self, damage_map: Any, plane: _Plane) -> None:
-        """The heat grid as a translucent image, if the map has one."""
-        heat = _attr(damage_map, "heat", "heatmap", "heat_grid")
-        if heat is None:
+        """The heat grid (``geo.heatmap.HeatGrid``: row 0 north) as a translucent image."""
+        heat = _attr(damage_map, "heat")
+        if heat is None or not hasattr(heat, "bounds_m") or not hasattr(heat, "local"):
             return
-        values = _attr(heat, "values", "density", "grid")
-        bounds = _attr(heat, "bounds_lonlat", "bbox_lonlat", "bounds")
-        if values is None or bounds is None:
-            return
-        values = np.asarray(values, dtype=np.float64)
+        values = np.asarray(heat.values, dtype=np.float64)
         if values.ndim != 2 or not values.size or not np.isfinite(values).any() or np.nanmax(values) <= 0:
             return
-        west, south, east, north = (float(v) for v in bounds)
+        west, south, east, north = heat.bounds_m()
+        lon, lat = heat.local.to_lonlat(np.array([west, east]), np.array([north, south]))
         norm = np.clip(np.nan_to_num(values) / np.nanmax(values), 0.0, 1.0)
-        # rows run south -> north in most grids; flip so row 0 is the north edge
-        if not bool(_attr(heat, "north_up", default=False)):
-            norm = norm[::-1]
         rgba = np.zeros(norm.shape + (4,), dtype=np.uint8)
         rgba[..., 0] = 255
-        rgba[..., 1] = (200 * (1 - norm)).astype(np.uint8)
-        rgba[..., 2] = 0
-        rgba[..., 3] = (170 * norm).astype(np.uint8)
+        rgba[..., 1] = (210 * (1 - norm)).astype(np.uint8)
+        rgba[..., 3] = (160 * np.sqrt(norm)).astype(np.uint8)
         rgba = np.ascontiguousarray(rgba)
         h, w = norm.shape
         image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
-        from PySide6.QtGui import QPixmap
-
         item = QGraphicsPixmapItem(QPixmap.fromImage(image))
-        top_left = plane.point(west, north)
-        bottom_right = plane.point(east, south)
+        top_left = plane.point(float(lon[0]), float(lat[0]))
+        bottom_right = plane.point(float(lon[1]), float(lat[1]))
         item.setPos(top_left)
         item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
-        from PySide6.QtGui import QTransform
-
         item.setTransform(QTransform.fromScale((bottom_right.x() - top_left.x()) / w, (bottom_right.y() - top_left.y()) / h))
         item.setZValue(1)
         self.scene().addItem(item)
+        self.heat_item = item
 
     def set_time(self, t_s: float) -> None:
         """Move the drone and its camera footprint to video time ``t_s``."""

@@ -70,3 +70,32 @@ def window(qtbot, app_settings, errors):
         win.cancel_analysis()
         qtbot.waitUntil(lambda: not win.analysis_job.is_running, timeout=30_000)
     win.document.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """A randomly initialised CPU MSNet that yields three full-box masks per frame.
+
+    Random weights give near-uniform class scores (about 0.26); the mask logits' bias
+    is raised so every mask covers its box, which makes overlays easy to find.
+    """
+    import torch
+
+    from engine.msnet import build_msnet
+
+    torch.manual_seed(0)
+    model = build_msnet(backbone="mobilenet_v3", heads="light", min_size=96, max_size=160,
+                        anchor_sizes=(16, 32, 64, 128, 256))
+    model.roi_heads.detections_per_img = 3
+    with torch.no_grad():
+        model.roi_heads.mask_predictor.mask_fcn_logits.bias.fill_(4.0)
+    return model.eval()
+
+
+@pytest.fixture(autouse=True)
+def _wait_for_workers(qapp):
+    """No test leaves a worker running into the next one (or into a deleted tmp dir)."""
+    yield
+    from PySide6.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().waitForDone(30_000)
