@@ -1,0 +1,112 @@
+"""``damagemap train-srn VIDEO... --weights W``: train the Score Refinement Network.
+
+Unsupervised: the SRN learns from the videos alone (frames half a second apart should
+look alike, frames ten seconds apart or from another video should not), on the frozen
+backbone of the detector it will refine. Users can train it on their own footage.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core.errors import InputError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("videos", nargs="+", type=Path, metavar="VIDEO", help="drone videos to learn from")
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="detector weights whose frozen backbone the SRN is trained on "
+        "(default: the shipped resources/models/default/msnet.safetensors)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("srn.safetensors"),
+                        help="SRN weights to write; a .json config goes beside it (default: %(default)s)")
+    parser.add_argument("--steps", type=int, default=300, help="optimisation steps (default: %(default)s)")
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=2, help="triplets per step (default: %(default)s)")
+    parser.add_argument("--negatives", type=int, default=5, help="negatives per anchor (default: %(default)s)")
+    parser.add_argument("--top-k", type=int, default=1,
+                        help="hardest negatives kept per anchor (default: %(default)s)")
+    parser.add_argument("--margin", type=float, default=1.0, help="triplet margin m (default: %(default)s)")
+    parser.add_argument("--short-side", type=int, default=512,
+                        help="short side of training frames in pixels (default: %(default)s; the detector's "
+                        "own input size matches inference better but costs more)")
+    parser.add_argument("--sample-fps", type=float, default=5.0,
+                        help="frames per second decoded for training (default: %(default)s)")
+    parser.add_argument("--max-frames", type=int, default=400,
+                        help="frames kept per video, a memory bound (default: %(default)s)")
+    parser.add_argument("--score-range", type=float, nargs=2, default=(0.2, 0.7), metavar=("C0", "C1"),
+                        help="scores refined at inference, stored in the config (default: 0.2 0.7)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from engine.srn import FrameBank, SRNConfig, SRNTrainingConfig, build_srn, load_frozen_fpn, save_srn, train_srn
+    from engine.weights import DEFAULT_MSNET_WEIGHTS
+
+    for name in ("steps", "batch_size", "negatives", "top_k", "max_frames"):
+        if getattr(args, name) < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)!r}")
+    if args.top_k > args.negatives:
+        raise InputError(f"--top-k ({args.top_k}) cannot exceed --negatives ({args.negatives})")
+    if args.out.suffix != ".safetensors":
+        raise InputError(f"--out must end in .safetensors; got {str(args.out)!r}")
+    device = _device(args.device)
+
+    weights = args.weights or DEFAULT_MSNET_WEIGHTS
+    extractor, provenance = load_frozen_fpn(weights, device=device)
+    bank = FrameBank.from_videos(
+        args.videos, short_side=args.short_side, sample_fps=args.sample_fps, max_frames_per_video=args.max_frames
+    )
+    if not args.quiet:
+        height, width = bank.size_hw
+        print(f"train-srn: {len(bank)} frames from {len(args.videos)} video(s) at {width}x{height}, on {device}")
+    config = SRNTrainingConfig(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        margin=args.margin,
+        num_negatives=args.negatives,
+        top_k=args.top_k,
+        seed=args.seed,
+    )
+    torch.manual_seed(args.seed)
+    encoder = build_srn()
+    losses = train_srn(encoder, extractor, bank, config, device=device, progress=not args.quiet)
+    tail = losses[-10:]
+    training = {
+        **provenance,
+        "videos": [p.name for p in args.videos],
+        "frames": len(bank),
+        "frame_size_hw": list(bank.size_hw),
+        "steps": config.steps,
+        "batch_size": config.batch_size,
+        "lr": config.lr,
+        "num_negatives": config.num_negatives,
+        "top_k": config.top_k,
+        "seed": config.seed,
+        "first_loss": losses[0],
+        "final_loss": sum(tail) / len(tail),
+    }
+    srn_config = SRNConfig.of(encoder, margin=args.margin, score_range=tuple(args.score_range), training=training)
+    path = save_srn(encoder, args.out, srn_config)
+    if not args.quiet:
+        print(f"train-srn: loss {losses[0]:.4f} -> {training['final_loss']:.4f}; wrote {path}")
+    return 0
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"--device {name!r}: CUDA is not available here; use --device cpu")
+    return name

@@ -1,0 +1,117 @@
+"""Unsupervised SRN training on video: triplets of frames, multi-scale consistency loss.
+
+Only the encoder learns; the detector's backbone stays frozen, so the encoded features
+describe what the detector sees. No labels are needed, so users can train the SRN on
+their own footage (``damagemap train-srn``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from engine.srn.backbone import FrozenFPN
+from engine.srn.encoder import SRNEncoder
+from engine.srn.frames import FrameBank
+from engine.srn.loss import multiscale_consistency_loss
+from engine.srn.sampling import TripletSampler
+
+
+@dataclass(frozen=True)
+class SRNTrainingConfig:
+    """Settings of one training run; the defaults are the paper's where it gives them."""
+
+    steps: int = 300
+    batch_size: int = 2
+    lr: float = 1e-3
+    margin: float = 1.0
+    num_negatives: int = 5
+    top_k: int = 1
+    positive_window_s: float = 0.5
+    negative_gap_s: float = 10.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainingStep:
+    """What one optimisation step reports (passed to ``on_step``)."""
+
+    step: int
+    loss: float
+
+
+def train_srn(
+    encoder: SRNEncoder,
+    extractor: FrozenFPN,
+    bank: FrameBank,
+    config: SRNTrainingConfig = SRNTrainingConfig(),
+    *,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+    on_step: Callable[[TrainingStep], None] | None = None,
+) -> list[float]:
+    """Train ``encoder`` in place with Adam on triplets drawn from ``bank``.
+
+    Each step draws ``batch_size`` anchors, one positive and ``num_negatives``
+    negatives each, runs all frames through the frozen ``extractor`` in one batch,
+    encodes the FPN maps and minimises :func:`~engine.srn.loss.multiscale_consistency_loss`.
+
+    Returns
+    -------
+    list[float]
+        The loss of every step.
+
+    Raises
+    ------
+    FloatingPointError
+        When a loss is not finite, with the step and the value.
+    core.errors.InputError
+        When ``bank`` cannot give triplets (see :class:`TripletSampler`).
+    """
+    from tqdm import tqdm
+
+    torch.manual_seed(config.seed)
+    sampler = TripletSampler(
+        bank.video_ids,
+        bank.times_s,
+        positive_window_s=config.positive_window_s,
+        negative_gap_s=config.negative_gap_s,
+        num_negatives=config.num_negatives,
+        seed=config.seed,
+    )
+    encoder.to(device).train()
+    extractor.to(device)
+    optimizer = torch.optim.Adam(encoder.parameters(), lr=config.lr)
+    batch, negatives = config.batch_size, config.num_negatives
+    losses: list[float] = []
+    bar = tqdm(range(1, config.steps + 1), desc="train-srn", unit="step", disable=not progress)
+    for step in bar:
+        triplets = sampler.sample(batch)
+        # one backbone pass for the whole step: anchors, positives, then negatives
+        # grouped by rank (all first negatives, all second negatives, ...)
+        order = [t.anchor for t in triplets] + [t.positive for t in triplets]
+        order += [t.negatives[j] for j in range(negatives) for t in triplets]
+        features = extractor(bank.batch(order, device=device))
+        encoded = encoder(features)
+        chunks = {level: torch.split(maps, batch) for level, maps in encoded.items()}
+        anchor = {level: parts[0] for level, parts in chunks.items()}
+        positive = {level: parts[1] for level, parts in chunks.items()}
+        negative_maps = [{level: parts[2 + j] for level, parts in chunks.items()} for j in range(negatives)]
+        loss = multiscale_consistency_loss(
+            anchor, positive, negative_maps, margin=config.margin, top_k=config.top_k
+        )
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise FloatingPointError(f"SRN training: loss became {value} at step {step}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(value)
+        bar.set_postfix(loss=f"{value:.4f}")
+        if on_step is not None:
+            on_step(TrainingStep(step, value))
+    encoder.eval()
+    return losses
