@@ -47,6 +47,7 @@ class FusionSettings:
     merge_m: float = 1.0
     merge_per_range: float = 0.01
     min_overlap: float = 0.3
+    ground_gap_m: float = 2.5
     ray_sigma_rad: float = 0.002
     roof_height_m: float = 4.0
     height_sigma_m: float = 4.0
@@ -181,11 +182,29 @@ def _ray_weights(members: list[Projected], z_prior: float, settings: FusionSetti
     return np.array(weights)
 
 
+def ground_union(members: list[Projected]):
+    """Union of the members' footprints on the ground plane (local metres)."""
+    from shapely.ops import unary_union
+
+    return unary_union([m.footprint for m in members if m.footprint is not None and not m.footprint.is_empty])
+
+
 def locate(members: list[Projected], settings: FusionSettings, z_prior: float) -> tuple[np.ndarray, bool]:
-    """3-D position of one damage: the rays' meeting point with a weak prior on its
-    height (``z_prior``, ``height_sigma_m``); kept between the ground and
-    ``max_height_m``. The flag says the rays alone fixed it (parallax at least
-    ``min_parallax_deg``)."""
+    """3-D position of one damage.
+
+    On the ground (``z_prior == 0``: debris) it is the centre of the union of the
+    members' ground footprints, which are exact there and, together, cover the whole
+    field even when each view sees only part of it. Elsewhere it is the rays' meeting
+    point with a weak prior on its height (``z_prior``, ``height_sigma_m``), kept between
+    the ground and ``max_height_m``. The flag says the rays alone fixed it (parallax of
+    at least ``min_parallax_deg``).
+    """
+    if z_prior == 0.0:
+        union = ground_union(members)
+        if not union.is_empty:
+            centre = union.centroid
+            directions = np.array([m.ray_direction for m in members])
+            return np.array([centre.x, centre.y, 0.0]), len(members) >= 2 and _parallax_deg(directions) >= settings.min_parallax_deg
     usable = [m for m in members if not m.truncated] or members
     origins = np.array([m.ray_origin for m in usable])
     directions = np.array([m.ray_direction for m in usable])
@@ -238,13 +257,26 @@ def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict
                 continue
             if math.hypot(*(located[i][:2] - located[j][:2])) > 10 * settings.gate_m:
                 continue
-            if rays_pass(groups[j], located[i]) and rays_pass(groups[i], located[j]):
+            if (rays_pass(groups[j], located[i]) and rays_pass(groups[i], located[j])) or (
+                heights[levels[i]] == 0.0 and _ground_touch(groups[i], groups[j], settings)
+            ):
                 parent[rj] = ri
                 frames[ri] |= frames[rj]
     merged: dict[int, list[Projected]] = defaultdict(list)
     for k, g in enumerate(groups):
         merged[find(k)].extend(g)
     return [sorted(g, key=lambda m: (m.observation.t_s, m.frame_index)) for g in merged.values()]
+
+
+def _ground_touch(a: list[Projected], b: list[Projected], settings: FusionSettings) -> bool:
+    """Ground footprints that overlap, or nearly touch (``ground_gap_m``): slivers of
+    one debris field seen at the image border at different times."""
+    ua, ub = ground_union(a), ground_union(b)
+    if ua.is_empty or ub.is_empty:
+        return False
+    smaller = min(ua.area, ub.area)
+    overlap = float(ua.intersection(ub).area / smaller) if smaller > 0 else 0.0
+    return overlap >= settings.min_overlap or ua.distance(ub) <= settings.ground_gap_m
 
 
 def site_heights(groups: list[list[Projected]], settings: FusionSettings) -> dict[DamageLevel, float]:

@@ -181,6 +181,7 @@ def build_damage_map_from(
     min_score: float = DEFAULT_MIN_SCORE,
     default_pitch_deg: float = DEFAULT_PITCH_DEG,
     fusion: FusionSettings | None = None,
+    ground_elevation_m: float | None = None,
     title: str = "Damage map",
 ) -> DamageMap:
     """Georeference detections and fuse them into damage sites.
@@ -198,6 +199,9 @@ def build_damage_map_from(
     video
         :class:`VideoGeometry` or a dict with ``width_px``, ``height_px``,
         ``duration_s``, ``creation_time_utc``.
+    ground_elevation_m
+        Absolute elevation of the ground plane, for tracks with absolute altitude only
+        (GPX) whose first point is not the take-off (default: the first point's).
 
     Raises
     ------
@@ -214,7 +218,7 @@ def build_damage_map_from(
         raise GeoreferenceError(str(exc)) from None
     camera = camera_for(video.width_px, video.height_px, fov)
     aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
-                          offset_s=offset_s)
+                          offset_s=offset_s, ground_elevation_m=ground_elevation_m)
     if not np.isfinite(aligned.height_m).any():
         raise GeoreferenceError(
             f"{track.path or track.name}: the telemetry has no altitude, so detections cannot be placed on the ground"
@@ -223,7 +227,7 @@ def build_damage_map_from(
     if frame_times_s and not poses.poses:
         raise GeoreferenceError(
             f"{track.path or track.name}: none of the {len(frame_times_s)} analysed frames has telemetry "
-            "(or the drone is not above its take-off height); check the time offset"
+            f"with the drone above the ground plane; check the time offset{_ground_hint(track)}"
         )
 
     skipped = {"rejected": 0, "low_score": 0, "no_telemetry": 0, "not_on_ground": 0}
@@ -255,9 +259,16 @@ def build_damage_map_from(
     notes.append(f"camera: {video.width_px}x{video.height_px}, horizontal FOV {fov.hfov_deg:.1f} deg ({fov.source})")
     notes.append(f"heading from {poses.heading_source}, pitch from {poses.pitch_source}")
     if poses.missing:
-        notes.append(f"{len(poses.missing)} analysed frames have no telemetry")
+        notes.append(f"{len(poses.missing)} analysed frames have no usable telemetry{_ground_hint(track)}")
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
                      notes, title)
+
+
+def _ground_hint(track: Track) -> str:
+    if track.has("alt_rel_m") or not track.has("alt_abs_m"):
+        return ""
+    return (" (heights are taken above the track's first point; if the recording started in the air, "
+            "give the ground elevation)")
 
 
 def build_damage_map(
@@ -269,6 +280,7 @@ def build_damage_map(
     offset_s: float | None = None,
     track: Track | None = None,
     min_score: float = DEFAULT_MIN_SCORE,
+    ground_elevation_m: float | None = None,
 ) -> DamageMap:
     """:func:`build_damage_map_from` over a project store's run (the latest by default).
 
@@ -298,15 +310,18 @@ def build_damage_map(
         hfov_deg = store.get_setting("hfov_deg")
     if offset_s is None:
         offset_s = float(store.get_setting("time_offset_s", 0.0) or 0.0)
-    frame_times = {int(k): float(v) for k, v in dict(video_info.get("frame_pts") or {}).items()}
-    if not frame_times and video_info.get("pts_s"):
-        frame_times = {i: float(t) for i, t in enumerate(video_info["pts_s"])}
-    frame_times.update(store.analysed_frames(run_id))
+    video_times = {int(k): float(v) for k, v in dict(video_info.get("frame_pts") or {}).items()}
+    if not video_times and video_info.get("pts_s"):
+        video_times = {i: float(t) for i, t in enumerate(video_info["pts_s"])}
+    frame_times = dict(store.analysed_frames(run_id))
     detections = store.detections(run_id)
+    for detection in detections:  # an added detection on a frame the run did not analyse
+        if detection.frame_index not in frame_times and detection.frame_index in video_times:
+            frame_times[detection.frame_index] = video_times[detection.frame_index]
     title = f"Damage map: {Path(store.video_path).name}" if getattr(store, "video_path", None) else "Damage map"
     return build_damage_map_from(
         detections, frame_times, track, video=video_info, hfov_deg=hfov_deg, offset_s=offset_s,
-        min_score=min_score, title=title,
+        min_score=min_score, ground_elevation_m=ground_elevation_m, title=title,
     )
 
 

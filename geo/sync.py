@@ -186,6 +186,7 @@ def align_track(
     offset_s: float = 0.0,
     local: LocalFrame | None = None,
     max_speed_mps: float = MAX_SPEED_MPS,
+    ground_elevation_m: float | None = None,
 ) -> AlignedTrack:
     """Put ``track`` on the clock of a video of ``duration_s`` seconds.
 
@@ -228,7 +229,7 @@ def align_track(
     if outlier.any():
         notes.append(f"{int(outlier.sum())} GPS jumps (faster than {max_speed_mps:g} m/s) flagged and not used")
 
-    height, height_note = _height_above_takeoff(track)
+    height, height_note = _height_above_takeoff(track, ground_elevation_m)
     if height_note:
         notes.append(height_note)
     heading = np.array(
@@ -241,13 +242,16 @@ def align_track(
     )
 
 
-def _height_above_takeoff(track: Track) -> tuple[np.ndarray, str | None]:
-    """Height above the take-off point: ``alt_rel_m`` where the track has it, else
-    absolute altitude minus the first sample's (GPX elevation)."""
+def _height_above_takeoff(track: Track, ground_elevation_m: float | None = None) -> tuple[np.ndarray, str | None]:
+    """Height above the ground plane: absolute altitude minus ``ground_elevation_m`` when
+    given; else ``alt_rel_m`` where the track has it; else absolute altitude minus the
+    first sample's (GPX elevation, assuming the recording starts at take-off)."""
+    absolute = np.array([np.nan if s.alt_abs_m is None else s.alt_abs_m for s in track.samples])
+    if ground_elevation_m is not None and np.isfinite(absolute).any():
+        return absolute - ground_elevation_m, f"ground plane at {ground_elevation_m:g} m elevation (given)"
     if track.has("alt_rel_m"):
         return np.array([np.nan if s.alt_rel_m is None else s.alt_rel_m for s in track.samples]), None
     if track.has("alt_abs_m"):
-        absolute = np.array([np.nan if s.alt_abs_m is None else s.alt_abs_m for s in track.samples])
         first = absolute[np.isfinite(absolute)][0]
         return absolute - first, "height above take-off = altitude minus the first sample's"
     return np.full(len(track), np.nan), "no altitude in the telemetry"

@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="horizontal field of view in degrees, or a preset such as mavic-2-pro")
     parser.add_argument("--telemetry", type=Path, default=None, metavar="FILE",
                         help="telemetry to use instead of the project's")
+    parser.add_argument("--ground-elevation", type=float, default=None, metavar="M",
+                        help="elevation (m) of the ground, for telemetry with absolute altitude only (GPX) "
+                             "that does not start at take-off")
     parser.add_argument("--min-score", type=float, default=0.5, metavar="P",
                         help="leave out unreviewed detections scoring below P (default 0.5)")
     parser.add_argument("--formats", default=None, metavar="LIST",
@@ -101,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         track = read_telemetry(args.telemetry) if args.telemetry else None
         info = _video_info(store, run_id)
         damage_map = build_damage_map(store, run_id, video_info=info, hfov_deg=hfov, offset_s=args.offset,
-                                      track=track, min_score=args.min_score)
+                                      track=track, min_score=args.min_score,
+                                      ground_elevation_m=args.ground_elevation)
         thumbnail, close = (None, lambda: None) if args.no_thumbnails else _thumbnailer(store.video_path)
         try:
             written = export_map(damage_map, args.out_dir, formats=formats, thumbnail=thumbnail)
