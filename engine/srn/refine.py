@@ -226,11 +226,13 @@ class ScoreRefiner:
                 return roi_align(x, rois, size, spatial_scale=scale, sampling_ratio=self.sampling_ratio)
 
             if frame.encoded:
-                pooled[index] = align(feature_map)
+                level_pooled = align(feature_map)
             elif self.encode_rois_first:
-                pooled[index] = self.encoder.encode(align(feature_map))
+                level_pooled = self.encoder.encode(align(feature_map))
             else:
-                pooled[index] = align(self.encoder.encode(feature_map))
+                level_pooled = align(self.encoder.encode(feature_map))
+            # under autocast the encoder answers in half precision; descriptors stay float32
+            pooled[index] = level_pooled.to(pooled.dtype)
         return pooled
 
     # -- a pair -------------------------------------------------------------------------

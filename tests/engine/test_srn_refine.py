@@ -167,3 +167,13 @@ def test_descriptors_are_small_and_unit_norm(refiner: ScoreRefiner) -> None:
     assert isinstance(described, FrameDescriptors)
     assert described.descriptors.shape == (5, 7 * 7 * 256)
     torch.testing.assert_close(described.descriptors.norm(dim=1), torch.ones(5))
+
+
+def test_refinement_works_under_autocast(refiner: ScoreRefiner) -> None:
+    # the pipeline runs the detector and the SRN under autocast on CUDA
+    a, b = _random_frame(4, seed=20), _random_frame(3, seed=21)
+    expected = refiner.refine_pair(a, b)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        result = refiner.refine_pair(a, b)
+    assert result.similarity.dtype == torch.float32
+    torch.testing.assert_close(result.similarity, expected.similarity, atol=0.05, rtol=0.05)
