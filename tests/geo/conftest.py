@@ -1,0 +1,53 @@
+"""Fixtures for the geo tests: the shared real telemetry samples and one small flyover."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_DIRS = [ROOT.parent / "shared" / "samples", Path("/work/shared/samples")]
+
+
+def samples_dir() -> Path | None:
+    return next((d for d in SAMPLE_DIRS if d.is_dir()), None)
+
+
+@pytest.fixture(scope="session")
+def samples() -> Path:
+    found = samples_dir()
+    if found is None:
+        pytest.skip("shared/samples is not beside the repository")
+    return found
+
+
+@dataclass(frozen=True)
+class Flyover:
+    """A rendered synthetic flight and what the map needs from it."""
+
+    paths: object  # engine.synth.FlyoverPaths
+    camera: dict
+
+    @property
+    def video_info(self) -> dict:
+        start = dt.datetime.fromisoformat(self.camera["start_utc"].replace("Z", "+00:00")).timestamp()
+        intr = self.camera["intrinsics"]
+        return {"width_px": intr["width_px"], "height_px": intr["height_px"],
+                "duration_s": len(self.camera["frames"]) / self.camera["fps"], "creation_time_utc": start}
+
+    def visible_part_ids(self) -> set[int]:
+        doc = json.loads(Path(self.paths.annotations).read_text())
+        return {a["part_id"] for a in doc["annotations"]}
+
+
+@pytest.fixture(scope="session")
+def flyover(tmp_path_factory) -> Flyover:
+    """10 s at 10 fps, 640x360, seed 0: about 30 damaged parts seen, a few seconds to render."""
+    synth = pytest.importorskip("engine.synth")
+    out = tmp_path_factory.mktemp("flyover")
+    paths = synth.render_flyover(out, seconds=10.0, fps=10.0, size=(640, 360), seed=0)
+    return Flyover(paths, json.loads(Path(paths.camera).read_text()))

@@ -1,0 +1,100 @@
+"""Bad telemetry input gets a one-line error that names the file; the CLI never shows a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.cli import main
+from core.errors import TelemetryError
+from geo.telemetry import find_telemetry_beside, read_telemetry
+
+SRT_CUE = (
+    "1\n00:00:00,000 --> 00:00:00,033\n<font size=\"28\">FrameCnt: 1, DiffTime: 33ms\n"
+    "2024-01-01 10:00:00.000\n[latitude: {lat}] [longitude: {lon}] [rel_alt: 50.0 abs_alt: 60.0]</font>\n\n"
+)
+GPX_HEAD = '<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("empty.gpx", b"", "is empty"),
+        ("binary.srt", b"\x00\x01\x02" * 50, "binary data"),
+        ("broken.gpx", b"<gpx><trk><trkseg><trkpt lat=", "not a readable GPX"),
+        ("not_xml.gpx", b"hello world, this is text", "not a readable GPX"),
+        ("untimed.gpx", (GPX_HEAD + '<trkpt lat="1" lon="2"/></trkseg></trk></gpx>').encode(), "timestamp"),
+        ("nopoints.gpx", (GPX_HEAD + "</trkseg></trk></gpx>").encode(), "no track or route points"),
+        ("words.srt", b"just some words\nand more\n", "no subtitle entries"),
+        ("zero.srt", SRT_CUE.format(lat=0.0, lon=0.0).encode(), "no GPS position"),
+        ("outside.srt", SRT_CUE.format(lat=123.0, lon=10.0).encode(), "no GPS position"),
+        ("nolat.csv", b"time,x,y\n1,2,3\n", "no latitude"),
+        ("notime.csv", b"latitude,longitude\n1,2\n", "no time column"),
+        ("norows.csv", b"time(s),latitude,longitude\n", "no row with a position"),
+        ("badtime.csv", b"datetime,latitude,longitude\nyesterday,1,2\n", "no readable times"),
+        ("unknown.dat", b"lorem ipsum dolor sit amet", "unrecognised telemetry format"),
+        ("clip.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 32, "video file"),
+    ],
+)
+def test_bad_input_names_the_file_and_the_problem(tmp_path, name, content, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(TelemetryError) as info:
+        read_telemetry(path)
+    message = str(info.value)
+    assert str(path) in message and expected in message and "\n" not in message
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(TelemetryError, match="not found"):
+        read_telemetry(tmp_path / "nope.SRT")
+    with pytest.raises(TelemetryError, match="is a folder"):
+        read_telemetry(tmp_path)
+
+
+def test_content_sniffing_without_a_telemetry_suffix(tmp_path):
+    srt = tmp_path / "flight.txt"
+    srt.write_text(SRT_CUE.format(lat=30.1, lon=-85.6))
+    assert read_telemetry(srt).format == "dji-srt"
+    gpx = tmp_path / "track.xml"
+    gpx.write_text(GPX_HEAD + '<trkpt lat="1" lon="2"><time>2020-01-01T00:00:00Z</time></trkpt></trkseg></trk></gpx>')
+    assert read_telemetry(gpx).format == "gpx"
+
+
+def test_latin1_csv_with_semicolons(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_bytes("time (s);Breite;Länge;latitude;longitude\n0;x;y;47.1;8.2\n1;x;y;47.2;8.3\n".encode("latin-1"))
+    track = read_telemetry(path)
+    assert len(track) == 2 and track.samples[1].lon_deg == pytest.approx(8.3)
+
+
+def test_find_telemetry_beside_prefers_srt_any_case(tmp_path):
+    video = tmp_path / "DJI_0001.MP4"
+    video.write_bytes(b"")
+    assert find_telemetry_beside(video) is None
+    (tmp_path / "DJI_0001.gpx").write_text("x")
+    assert find_telemetry_beside(video).name == "DJI_0001.gpx"
+    (tmp_path / "DJI_0001.srt").write_text("x")
+    (tmp_path / "DJI_0002.SRT").write_text("x")
+    assert find_telemetry_beside(video).name == "DJI_0001.srt"
+
+
+def test_cli_summary_text_and_json(samples, capsys):
+    assert main(["telemetry", str(samples / "srt" / "p4_rtk.SRT")]) == 0
+    out = capsys.readouterr().out
+    assert "dji-srt" in out and "55" in out and "gimbal pitch" in out and "85.5 to 86.1 m" in out
+    assert main(["telemetry", "--json", str(samples / "gpx" / "korita-zbevnica.gpx")]) == 0
+    import json
+
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["format"] == "gpx" and summary["samples"] == 513 and summary["gaps"]["count"] >= 2
+    assert summary["start"].endswith("Z") and summary["bbox"]["min_lon"] < summary["bbox"]["max_lon"]
+
+
+@pytest.mark.parametrize("name", ["mavic_air.SRT", "missing.gpx"])
+def test_cli_bad_file_is_one_line_and_exit_2(samples, capsys, name):
+    path = samples / "srt" / name
+    assert main(["telemetry", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0] and "Traceback" not in captured.err
