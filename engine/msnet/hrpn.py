@@ -178,6 +178,22 @@ class GatedRegionProposalNetwork(RegionProposalNetwork):
             losses = self._gated_loss(kept_anchors, kept_objectness, kept_deltas, targets)
         return boxes, scores, losses
 
+    def assign_targets_to_anchors(
+        self, anchors: list[Tensor], targets: list[dict[str, Tensor]]
+    ) -> tuple[list[Tensor], list[Tensor]]:
+        """torchvision's assignment, image by image; an image with no kept anchor gets none."""
+        labels: list[Tensor] = []
+        matched_gt_boxes: list[Tensor] = []
+        for anchors_per_image, targets_per_image in zip(anchors, targets):
+            if anchors_per_image.shape[0] == 0:
+                labels.append(anchors_per_image.new_zeros((0,)))
+                matched_gt_boxes.append(anchors_per_image.new_zeros((0, 4)))
+                continue
+            image_labels, image_matched = super().assign_targets_to_anchors([anchors_per_image], [targets_per_image])
+            labels.extend(image_labels)
+            matched_gt_boxes.extend(image_matched)
+        return labels, matched_gt_boxes
+
     def _gated_loss(
         self,
         anchors: list[Tensor],

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.mask_rcnn import MaskRCNN, MaskRCNNHeads, MaskRCNNPredictor
 from torchvision.models.detection.transform import resize_boxes
@@ -251,6 +252,7 @@ def build_msnet(
     norm: str = "bn",
     heads: str = "standard",
     trainable_backbone_layers: int | None = None,
+    anchor_sizes: tuple[int, ...] = (32, 64, 128, 256, 512),
     **overrides: Any,
 ) -> MSNet:
     """Build MSNet or a baseline, randomly initialised (nothing is downloaded, ever).
@@ -272,6 +274,9 @@ def build_msnet(
     norm : {"bn", "frozen_bn"}
         Backbone normalisation: trainable BatchNorm for training from scratch, frozen for
         fine-tuning a pretrained initialisation.
+    anchor_sizes : tuple of int
+        One anchor size per FPN level (P2..P6), ratios 0.5, 1, 2; the paper's
+        (32, ..., 512) by default, (16, ..., 256) suits small damage in small frames.
     heads : {"standard", "light"}
         torchvision's box (1024-d MLP) and mask (4 convs) heads, or lighter ones (256-d
         MLP, 2 convs) for CPU use and a small shipped model.
@@ -297,6 +302,11 @@ def build_msnet(
         head_kwargs["mask_predictor"] = MaskRCNNPredictor(mask_layers[-1], mask_layers[-1], total_classes)
     elif heads != "standard":
         raise ValueError(f"heads: expected 'standard' or 'light'; got {heads!r}")
+    if len(anchor_sizes) != 5:
+        raise ValueError(f"anchor_sizes: expected one size per FPN level (5); got {anchor_sizes!r}")
+    head_kwargs["rpn_anchor_generator"] = AnchorGenerator(
+        tuple((int(size),) for size in anchor_sizes), ((0.5, 1.0, 2.0),) * len(anchor_sizes)
+    )
     sizes = tuple(min_size) if isinstance(min_size, (tuple, list)) else min_size
     model = MSNet(
         body,
@@ -322,6 +332,7 @@ def build_msnet(
         "norm": norm,
         "heads": heads,
         "trainable_backbone_layers": trainable_backbone_layers,
+        "anchor_sizes": [int(size) for size in anchor_sizes],
         **overrides,
     }
     return model

@@ -1,0 +1,53 @@
+"""``damagemap evaluate``: the MSNet paper's protocol (COCOeval, IoU 0.25:0.05:0.5) on
+weights or on a COCO results file, printed as the paper's table."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="dataset folder: annotations/instances_<split>.json + <split>/")
+    parser.add_argument("--split", default="val", help="split to evaluate (default val)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--weights", help="MSNet .safetensors to run over the split")
+    source.add_argument("--predictions", metavar="RESULTS.json", help="COCO results file to score (any model)")
+    parser.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
+    parser.add_argument("--save-predictions", metavar="FILE", help="write the model's COCO results (with --weights)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch-size", type=int, default=2)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from engine.data.isbda import ISBDADataset, annotation_path, read_coco_json
+    from engine.evaluate import evaluate_results, format_table, predict_dataset, read_results
+
+    if args.weights:
+        import torch
+
+        from engine.weights import load_model
+
+        device = args.device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        model, _ = load_model(args.weights, device=device)
+        dataset = ISBDADataset(args.data, args.split)
+        results = predict_dataset(model, dataset, device=device, batch_size=args.batch_size, progress=True)
+        annotations = dataset.coco
+        if args.save_predictions:
+            Path(args.save_predictions).write_text(json.dumps(results), encoding="utf-8")
+        source = args.weights
+    else:
+        annotations = read_coco_json(annotation_path(args.data, args.split))
+        results = read_results(args.predictions)
+        source = args.predictions
+    metrics = evaluate_results(annotations, results)
+    print(format_table(metrics, title=f"{source} on {args.data} [{args.split}], IoU 0.25:0.05:0.5 (percent)"))
+    if args.json:
+        record = {"source": str(source), "data": str(args.data), "split": args.split,
+                  "iou_thresholds": [0.25, 0.3, 0.35, 0.4, 0.45, 0.5], "metrics": metrics}
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return 0

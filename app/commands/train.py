@@ -1,0 +1,103 @@
+"""``damagemap train``: train MSNet or a baseline on ISBDA-format data.
+
+Defaults are the paper's schedule (SGD, lr 0.003 then 0.001 after 10 epochs, batch 8,
+short side 800, long side <= 1333, 100 epochs). Multi-GPU: ``torchrun --nproc-per-node N
+-m app.cli train ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _anchor_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 5 comma-separated integers; got {text!r}") from None
+    if len(sizes) != 5:
+        raise argparse.ArgumentTypeError(f"expected 5 comma-separated integers (P2..P6); got {text!r}")
+    return sizes
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, nargs="+", metavar="DIR",
+                        help="dataset folder(s): annotations/instances_<split>.json + <split>/; training splits are joined")
+    parser.add_argument("--val-data", default=None, metavar="DIR",
+                        help="folder holding the validation split (default: the first --data that has it)")
+    parser.add_argument("--out", default=None, help="run folder for weights, checkpoint and log (default runs/<arch>)")
+    parser.add_argument("--arch", default="msnet", choices=["msnet", "maskrcnn", "maskrcnn-cotrain"])
+    parser.add_argument("--backbone", default="resnet50", choices=["resnet50", "resnet18", "mobilenet_v3"])
+    parser.add_argument("--heads", default="standard", choices=["standard", "light"],
+                        help="torchvision's box/mask heads, or lighter ones for CPU and small files")
+    parser.add_argument("--train-split", default="train")
+    parser.add_argument("--val-split", default="val", help="evaluated each epoch if present; 'none' to skip")
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=0.003)
+    parser.add_argument("--lr-after-drop", type=float, default=0.001)
+    parser.add_argument("--lr-drop-epoch", type=int, default=10)
+    parser.add_argument("--warmup-steps", type=int, default=100)
+    parser.add_argument("--min-size", type=int, default=800, help="short side (eval; largest training scale)")
+    parser.add_argument("--max-size", type=int, default=1333, help="long side limit")
+    parser.add_argument("--no-multiscale", action="store_true", help="train at --min-size only")
+    parser.add_argument("--anchor-sizes", type=_anchor_sizes, default=(32, 64, 128, 256, 512),
+                        help="anchor size per FPN level P2..P6 (default 32,64,128,256,512)")
+    parser.add_argument("--gate-metric", default="ii", choices=["ii", "iou"], help="HRPN anchor gating metric")
+    parser.add_argument("--gate-threshold", type=float, default=0.1, help="HRPN gating threshold S")
+    parser.add_argument("--init", default=None, help="local torchvision weights (COCO or ImageNet) to start from")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    parser.add_argument("--workers", type=int, default=2, help="data loader processes")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    parser.add_argument("--eval-every", type=int, default=1, help="evaluate every N epochs (and at the end)")
+    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
+    parser.add_argument("--time-budget", type=float, default=None, metavar="MIN", help="stop after this many minutes")
+    parser.add_argument("--save-half", action="store_true", help="store the final weights as float16")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from engine.train import TrainConfig, train
+
+    config = TrainConfig(
+        data=args.data,
+        out=args.out or f"runs/{args.arch}",
+        arch=args.arch,
+        backbone=args.backbone,
+        heads=args.heads,
+        train_split=args.train_split,
+        val_split=None if str(args.val_split).lower() == "none" else args.val_split,
+        val_data=args.val_data,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        lr_after_drop=args.lr_after_drop,
+        lr_drop_epoch=args.lr_drop_epoch,
+        warmup_steps=args.warmup_steps,
+        min_size=args.min_size,
+        max_size=args.max_size,
+        multiscale=not args.no_multiscale,
+        anchor_sizes=tuple(args.anchor_sizes),
+        gate_metric=args.gate_metric,
+        gate_threshold=args.gate_threshold,
+        init=args.init,
+        resume=args.resume,
+        device=args.device,
+        amp=not args.no_amp,
+        workers=args.workers,
+        threads=args.threads,
+        eval_every=args.eval_every,
+        max_steps=args.max_steps,
+        time_budget_min=args.time_budget,
+        save_half=args.save_half,
+        seed=args.seed,
+    )
+    summary = train(config, progress=not args.quiet)
+    print(json.dumps(summary, indent=2, default=str))
+    print(f"weights: {config.out}/model.safetensors (+ model.json)")
+    return 0

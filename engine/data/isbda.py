@@ -1,0 +1,208 @@
+"""The ISBDA dataset layout and annotation format, as torchvision detection targets.
+
+Layout: ``DIR/annotations/instances_<split>.json`` (COCO JSON) and the images in
+``DIR/<split>/<file_name>``. Each annotation is one damaged part with ``segmentation``
+(polygons, or RLE), ``category_id`` (1 Slight, 2 Severe, 3 Debris), ``damage_bbox`` and
+``house_bbox`` (``[x, y, w, h]``); several parts can share one house box. The synthetic
+flyovers (:mod:`engine.synth`) write the same format.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from core.errors import DamagemapWarning, InputError
+
+Target = dict[str, Tensor]
+Transform = Callable[[Tensor, Target], tuple[Tensor, Target]]
+
+
+def annotation_path(root: str | Path, split: str) -> Path:
+    return Path(root) / "annotations" / f"instances_{split}.json"
+
+
+def image_dir(root: str | Path, split: str) -> Path:
+    return Path(root) / split
+
+
+def read_coco_json(path: str | Path) -> dict[str, Any]:
+    """A COCO-style annotation file, checked for the three top-level lists."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: annotation file not found (expected DIR/annotations/instances_<split>.json)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a readable COCO JSON file ({exc})") from None
+    for key in ("images", "annotations"):
+        if not isinstance(data.get(key), list):
+            raise InputError(f"{path}: expected a COCO file with an {key!r} list")
+    data.setdefault("categories", [])
+    return data
+
+
+def xywh_to_xyxy(box: list[float] | tuple[float, ...]) -> list[float]:
+    x, y, w, h = (float(v) for v in box)
+    return [x, y, x + w, y + h]
+
+
+@dataclass(frozen=True, slots=True)
+class _Instance:
+    annotation_id: int
+    label: int
+    box_xyxy: list[float]
+    polygons: list[list[float]] | None
+    rle: dict | None
+
+
+class ISBDADataset(Dataset):
+    """ISBDA (or synthetic flyover) images with damage and building targets.
+
+    Parameters
+    ----------
+    root : path-like
+        Dataset folder holding ``annotations/`` and the split's image folder.
+    split : str
+        ``"train"``, ``"val"``, ...
+    transforms : callable, optional
+        ``(image, target) -> (image, target)``, e.g. :func:`engine.data.transforms.train_transforms`.
+
+    Items are ``(image, target)``: ``image`` FloatTensor[3, H, W] in ``[0, 1]``; ``target``
+    with ``boxes`` FloatTensor[N, 4] (xyxy pixels, from ``damage_bbox``, else ``bbox``),
+    ``labels`` Int64Tensor[N] (1..3), ``masks`` UInt8Tensor[N, H, W], ``building_boxes``
+    FloatTensor[B, 4] (the distinct ``house_bbox`` es of the image), ``image_id`` and
+    ``area``. Crowd annotations are left out. Polygons with fewer than 3 points are
+    skipped with a :class:`~core.errors.DamagemapWarning` naming the annotation; an
+    annotation left with no polygon, or with an empty box, is dropped likewise.
+    """
+
+    def __init__(self, root: str | Path, split: str = "train", transforms: Transform | None = None) -> None:
+        self.root = Path(root)
+        self.split = split
+        self.transforms = transforms
+        self.annotation_file = annotation_path(root, split)
+        self.coco = read_coco_json(self.annotation_file)
+        self.images = sorted(self.coco["images"], key=lambda image: image["id"])
+        self._instances: dict[int, list[_Instance]] = {image["id"]: [] for image in self.images}
+        self._buildings: dict[int, list[list[float]]] = {image["id"]: [] for image in self.images}
+        for annotation in self.coco["annotations"]:
+            self._add(annotation)
+
+    def _warn(self, annotation: dict, problem: str) -> None:
+        warnings.warn(
+            f"{self.annotation_file}: annotation id {annotation.get('id')!r} (image {annotation.get('image_id')!r}): "
+            f"{problem}",
+            DamagemapWarning,
+            stacklevel=3,
+        )
+
+    def _add(self, annotation: dict) -> None:
+        image_id = annotation.get("image_id")
+        if image_id not in self._instances:
+            self._warn(annotation, "refers to an image not in the file; skipped")
+            return
+        house = annotation.get("house_bbox")
+        if house is not None and len(house) == 4 and house[2] > 0 and house[3] > 0:
+            self._buildings[image_id].append(xywh_to_xyxy(house))
+        if annotation.get("iscrowd", 0):
+            return
+        box = annotation.get("damage_bbox", annotation.get("bbox"))
+        if box is None or len(box) != 4 or box[2] <= 0 or box[3] <= 0:
+            self._warn(annotation, f"damage box {box!r} is missing or empty; skipped")
+            return
+        segmentation = annotation.get("segmentation")
+        polygons, rle = None, None
+        if isinstance(segmentation, dict):
+            rle = segmentation
+        else:
+            polygons = [[float(v) for v in polygon] for polygon in segmentation or [] if len(polygon) >= 6]
+            short = [len(polygon) // 2 for polygon in segmentation or [] if len(polygon) < 6]
+            if not polygons:
+                found = f"only polygon(s) of {', '.join(map(str, short))} point(s)" if short else "no polygon"
+                self._warn(annotation, f"{found} (need 3 points); annotation skipped")
+                return
+            if short:
+                self._warn(annotation, f"polygon(s) of {', '.join(map(str, short))} point(s) (need 3) skipped")
+        label = int(annotation.get("category_id", 0))
+        if label not in (1, 2, 3):
+            self._warn(annotation, f"category_id {label!r} is not 1 (Slight), 2 (Severe) or 3 (Debris); skipped")
+            return
+        self._instances[image_id].append(
+            _Instance(int(annotation.get("id", -1)), label, xywh_to_xyxy(box), polygons, rle)
+        )
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def image_path(self, index: int) -> Path:
+        return image_dir(self.root, self.split) / self.images[index]["file_name"]
+
+    def read_image(self, index: int) -> np.ndarray:
+        """``uint8[H, W, 3]`` RGB, checked against the size the JSON states."""
+        from PIL import Image
+
+        path = self.image_path(index)
+        try:
+            with Image.open(path) as image:
+                array = np.array(image.convert("RGB"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: cannot read image ({exc})") from None
+        info = self.images[index]
+        expected = (info.get("height"), info.get("width"))
+        if None not in expected and tuple(array.shape[:2]) != expected:
+            raise InputError(f"{path}: image is {array.shape[1]}x{array.shape[0]}, annotations say {expected[1]}x{expected[0]}")
+        return array
+
+    def target(self, index: int, height: int, width: int) -> Target:
+        from pycocotools import mask as mask_utils
+
+        image_id = self.images[index]["id"]
+        instances = self._instances[image_id]
+        masks = np.zeros((len(instances), height, width), dtype=np.uint8)
+        for row, instance in enumerate(instances):
+            if instance.rle is not None:
+                rle = instance.rle
+                if isinstance(rle.get("counts"), list):
+                    rle = mask_utils.frPyObjects(rle, height, width)
+            else:
+                rle = mask_utils.merge(mask_utils.frPyObjects(instance.polygons, height, width))
+            masks[row] = mask_utils.decode(rle)
+        boxes = torch.tensor([i.box_xyxy for i in instances], dtype=torch.float32).reshape(-1, 4)
+        buildings = torch.tensor(self._buildings[image_id], dtype=torch.float32).reshape(-1, 4)
+        buildings = torch.unique(buildings, dim=0) if len(buildings) else buildings
+        limits = torch.tensor([width, height, width, height], dtype=torch.float32)
+        boxes = torch.minimum(boxes.clamp(min=0), limits)
+        buildings = torch.minimum(buildings.clamp(min=0), limits)
+        return {
+            "boxes": boxes,
+            "labels": torch.tensor([i.label for i in instances], dtype=torch.int64),
+            "masks": torch.from_numpy(masks),
+            "building_boxes": buildings,
+            "image_id": torch.tensor(image_id),
+            "area": torch.from_numpy(masks.sum(axis=(1, 2)).astype(np.float32)),
+        }
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Target]:
+        array = self.read_image(index)
+        height, width = array.shape[:2]
+        image = torch.from_numpy(array).permute(2, 0, 1).float().div_(255.0)
+        target = self.target(index, height, width)
+        if self.transforms is not None:
+            image, target = self.transforms(image, target)
+        return image, target
+
+
+def collate(batch: list[tuple[Tensor, Target]]) -> tuple[tuple[Tensor, ...], tuple[Target, ...]]:
+    """Keep images of different sizes apart (the model batches them itself)."""
+    images, targets = zip(*batch)
+    return images, targets

@@ -1,0 +1,300 @@
+"""Training MSNet and its baselines on ISBDA-format data (the paper's schedule by default).
+
+SGD (momentum 0.9, weight decay 1e-4), lr 0.003 dropped to 0.001 after 10 epochs, batch
+8, short side 800 / long side <= 1333, with a linear warm-up and gradient clipping since
+nothing is pretrained unless ``init`` names a local file. Mixed precision on CUDA;
+``torchrun`` gives DistributedDataParallel (one process per GPU, rank 0 logs, evaluates
+and saves). A run folder holds ``model.safetensors`` + ``model.json`` (the final
+weights), ``checkpoint.pt`` (for ``resume``; tensors and plain values only, read with
+``weights_only=True``) and ``log.jsonl`` (one line per logged step and per evaluation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from core.errors import InputError, ModelError
+
+
+class NonFiniteLossError(ModelError, FloatingPointError):
+    """The loss became NaN or infinite; the message names the step and every loss."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (written into the weights JSON)."""
+
+    data: list[str]
+    out: str = "runs/msnet"
+    arch: str = "msnet"
+    backbone: str = "resnet50"
+    heads: str = "standard"
+    train_split: str = "train"
+    val_split: str | None = "val"
+    val_data: str | None = None
+    epochs: int = 100
+    batch_size: int = 8
+    lr: float = 0.003
+    lr_after_drop: float = 0.001
+    lr_drop_epoch: int = 10
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    grad_clip: float = 10.0
+    min_size: int = 800
+    max_size: int = 1333
+    multiscale: bool = True
+    hflip: float = 0.5
+    gate_metric: str = "ii"
+    gate_threshold: float = 0.1
+    anchor_sizes: tuple[int, ...] = (32, 64, 128, 256, 512)
+    init: str | None = None
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    workers: int = 2
+    eval_every: int = 1
+    eval_batch_size: int = 2
+    max_steps: int | None = None
+    time_budget_min: float | None = None
+    resume: bool = False
+    save_half: bool = False
+    threads: int | None = None
+    log_every: int = 10
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _distributed() -> tuple[int, int, int]:
+    """(rank, world size, local rank) under torchrun, else (0, 1, 0)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, 0
+    return int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def learning_rate(config: TrainConfig, epoch: int, step: int) -> float:
+    """Paper schedule (step drop after ``lr_drop_epoch`` epochs) with a linear warm-up."""
+    base = config.lr if epoch < config.lr_drop_epoch else config.lr_after_drop
+    if config.warmup_steps > 0 and step < config.warmup_steps:
+        return base * (0.001 + 0.999 * step / config.warmup_steps)
+    return base
+
+
+def check_finite(losses: dict[str, torch.Tensor], step: int) -> None:
+    """Raise :class:`NonFiniteLossError` (with the step and every loss) on NaN/inf."""
+    total = sum(losses.values())
+    if not torch.isfinite(total):
+        values = {name: float(value) for name, value in losses.items()}
+        raise NonFiniteLossError(f"non-finite loss at step {step}: {values}")
+
+
+def build_model_for(config: TrainConfig):  # type: ignore[no-untyped-def]
+    from engine.data.transforms import multiscale_sizes
+    from engine.msnet import build_msnet
+
+    min_size: int | tuple[int, ...] = config.min_size
+    if config.multiscale:
+        min_size = multiscale_sizes(config.min_size)
+    return build_msnet(
+        arch=config.arch,
+        backbone=config.backbone,
+        heads=config.heads,
+        min_size=min_size,
+        max_size=config.max_size,
+        gate_metric=config.gate_metric,
+        gate_threshold=config.gate_threshold,
+        anchor_sizes=tuple(config.anchor_sizes),
+        norm="frozen_bn" if config.init else "bn",
+    )
+
+
+def _write_log(path: Path, record: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as log:
+        log.write(json.dumps(record) + "\n")
+
+
+def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Train as ``config`` says; returns a summary (steps, last losses, final metrics).
+
+    ``config.data`` may name several dataset folders; their training splits are
+    concatenated. Validation uses ``config.val_data``, else the first folder that has
+    ``config.val_split``.
+
+    Raises
+    ------
+    InputError
+        The data folder lacks the training split.
+    NonFiniteLossError
+        The loss diverged.
+    """
+    from torch.utils.data import ConcatDataset, DataLoader
+    from torch.utils.data.distributed import DistributedSampler
+
+    from engine.data import ISBDADataset, collate, train_transforms
+    from engine.data.isbda import annotation_path
+    from engine.evaluate import evaluate_model, format_table
+    from engine.weights import load_init_weights, save_model
+
+    rank, world, local_rank = _distributed()
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+        device = torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+    else:
+        device = _resolve_device(config.device)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed + rank)
+    random.seed(config.seed + rank)
+
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / "log.jsonl"
+    checkpoint_path = out / "checkpoint.pt"
+    is_main = rank == 0
+
+    data_dirs = [config.data] if isinstance(config.data, str) else list(config.data)
+    augment = train_transforms(hflip=config.hflip, seed=config.seed)
+    parts = [ISBDADataset(folder, config.train_split, transforms=augment) for folder in data_dirs]
+    train_set = parts[0] if len(parts) == 1 else ConcatDataset(parts)
+    if len(train_set) == 0:
+        raise InputError(f"{', '.join(data_dirs)}: no {config.train_split!r} images to train on")
+    val_set = None
+    if config.val_split:
+        for folder in [config.val_data] if config.val_data else data_dirs:
+            if annotation_path(folder, config.val_split).is_file():
+                val_set = ISBDADataset(folder, config.val_split)
+                break
+    sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True, seed=config.seed) if world > 1 else None
+    generator = torch.Generator().manual_seed(config.seed)
+    loader = DataLoader(
+        train_set,
+        batch_size=config.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        collate_fn=collate,
+        num_workers=config.workers,
+        generator=generator,
+        drop_last=len(train_set) >= config.batch_size * world,
+        persistent_workers=config.workers > 0,
+    )
+
+    model = build_model_for(config).to(device)
+    init_report = None
+    if config.init and not config.resume:
+        init_report = load_init_weights(model, config.init)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    use_amp = config.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+
+    start_epoch, step = 0, 0
+    if config.resume:
+        if not checkpoint_path.is_file():
+            raise InputError(f"{checkpoint_path}: nothing to resume from")
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        start_epoch, step = int(state["epoch"]), int(state["step"])
+
+    train_model: torch.nn.Module = model
+    if world > 1:
+        train_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[local_rank] if device.type == "cuda" else None
+        )
+
+    started = time.monotonic()
+    deadline = started + config.time_budget_min * 60 if config.time_budget_min else math.inf
+    metrics: dict[str, Any] | None = None
+    last_losses: dict[str, float] = {}
+    stop = False
+    epoch = start_epoch
+    for epoch in range(start_epoch, config.epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        model.train()
+        batches = loader
+        if progress and is_main:
+            from tqdm import tqdm
+
+            batches = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", dynamic_ncols=True)
+        for images, targets in batches:
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(config, epoch, step)
+            images = [image.to(device, non_blocking=True) for image in images]
+            targets = [{k: v.to(device, non_blocking=True) for k, v in t.items()} for t in targets]
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                losses = train_model(images, targets)
+            check_finite(losses, step)
+            total = sum(losses.values())
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(total).backward()
+            if config.grad_clip:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            step += 1
+            last_losses = {name: round(float(value.detach()), 4) for name, value in losses.items()}
+            last_losses["loss"] = round(float(total.detach()), 4)
+            if is_main:
+                if progress:
+                    batches.set_postfix(loss=f"{float(total.detach()):.3f}", lr=f"{optimizer.param_groups[0]['lr']:.4g}")  # type: ignore[union-attr]
+                if step % config.log_every == 0 or step == 1:
+                    _write_log(log_path, {"step": step, "epoch": epoch, "lr": optimizer.param_groups[0]["lr"],
+                                          "elapsed_s": round(time.monotonic() - started, 1), **last_losses})
+            if (config.max_steps and step >= config.max_steps) or time.monotonic() > deadline:
+                stop = True
+                break
+        finished_epoch = epoch + (0 if stop else 1)
+        if is_main:
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
+                        "epoch": finished_epoch, "step": step, "config": dataclasses.asdict(config)}, checkpoint_path)
+            last_epoch = stop or epoch + 1 == config.epochs
+            if val_set is not None and (last_epoch or (epoch + 1) % config.eval_every == 0):
+                metrics = evaluate_model(model, val_set, device=str(device), batch_size=config.eval_batch_size,
+                                         progress=progress)
+                _write_log(log_path, {"step": step, "epoch": finished_epoch, "eval": metrics})
+                if progress:
+                    print(format_table(metrics, title=f"{config.val_split} after epoch {finished_epoch} (step {step})"))
+        if stop:
+            break
+
+    summary = {
+        "steps": step,
+        "epochs_completed": epoch + (0 if stop else 1) if config.epochs > start_epoch else start_epoch,
+        "train_images": len(train_set),
+        "elapsed_min": round((time.monotonic() - started) / 60, 2),
+        "last_losses": last_losses,
+        "val_metrics": metrics,
+        "init": config.init,
+        "init_report": init_report,
+    }
+    if is_main:
+        save_model(model, out / "model.safetensors", {"training": dataclasses.asdict(config), "summary": summary},
+                   half=config.save_half)
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    return summary

@@ -1,0 +1,102 @@
+"""The ISBDA loader and the augmentation, on a two-image dataset written in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from core.errors import DamagemapWarning, InputError
+from engine.data import ISBDADataset, RandomHorizontalFlip, collate, multiscale_sizes
+
+
+def _annotation(ann_id, image_id, category, polygon, damage_bbox, house_bbox, **extra):
+    return {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": category,
+        "segmentation": [polygon],
+        "area": damage_bbox[2] * damage_bbox[3],
+        "damage_bbox": damage_bbox,
+        "house_bbox": house_bbox,
+        "iscrowd": 0,
+        **extra,
+    }
+
+
+@pytest.fixture()
+def dataset_dir(tmp_path):
+    (tmp_path / "train").mkdir()
+    (tmp_path / "annotations").mkdir()
+    for name, size in (("a.png", (48, 64)), ("b.png", (40, 56))):
+        Image.fromarray(np.full((*size, 3), 120, dtype=np.uint8)).save(tmp_path / "train" / name)
+    data = {
+        "images": [
+            {"id": 1, "file_name": "a.png", "height": 48, "width": 64},
+            {"id": 2, "file_name": "b.png", "height": 40, "width": 56},
+        ],
+        "annotations": [
+            _annotation(10, 1, 1, [4, 4, 20, 4, 20, 14, 4, 14], [4, 4, 16, 10], [0, 0, 30, 30]),
+            _annotation(11, 1, 3, [22, 20, 28, 20, 28, 28, 22, 28], [22, 20, 6, 8], [0, 0, 30, 30]),
+            _annotation(12, 1, 2, [40, 30, 60, 30, 60, 44, 40, 44], [40, 30, 20, 14], [35, 25, 29, 23]),
+            _annotation(13, 1, 2, [40, 30, 50, 30], [40, 30, 10, 1], [35, 25, 29, 23]),  # 2-point polygon
+        ],
+        "categories": [{"id": 1, "name": "Slight"}, {"id": 2, "name": "Severe"}, {"id": 3, "name": "Debris"}],
+    }
+    (tmp_path / "annotations" / "instances_train.json").write_text(json.dumps(data))
+    return tmp_path
+
+
+def test_targets_follow_torchvision_and_buildings_are_deduplicated(dataset_dir):
+    with pytest.warns(DamagemapWarning, match=r"annotation id 13.*of 2 point.*annotation skipped"):
+        dataset = ISBDADataset(dataset_dir, "train")
+    image, target = dataset[0]
+    assert image.shape == (3, 48, 64) and image.dtype == torch.float32 and 0 <= image.min() <= image.max() <= 1
+    torch.testing.assert_close(target["boxes"], torch.tensor([[4.0, 4, 20, 14], [22, 20, 28, 28], [40, 30, 60, 44]]))
+    assert target["labels"].tolist() == [1, 3, 2]
+    assert target["masks"].shape == (3, 48, 64) and target["masks"].dtype == torch.uint8
+    assert target["masks"][0, 8, 10] == 1 and target["masks"][0, 30, 10] == 0
+    # three annotations share two houses
+    assert sorted(target["building_boxes"].tolist()) == [[0.0, 0, 30, 30], [35, 25, 64, 48]]
+    assert int(target["image_id"]) == 1
+
+    _, empty = dataset[1]
+    assert empty["boxes"].shape == (0, 4) and empty["masks"].shape == (0, 40, 56)
+    assert empty["building_boxes"].shape == (0, 4)
+    images, targets = collate([dataset[0], dataset[1]])
+    assert len(images) == len(targets) == 2
+
+
+def test_missing_annotation_file_names_the_path(tmp_path):
+    with pytest.raises(InputError, match="instances_val.json"):
+        ISBDADataset(tmp_path, "val")
+
+
+def test_hflip_moves_boxes_masks_and_buildings_with_the_image(dataset_dir):
+    with pytest.warns(DamagemapWarning):
+        dataset = ISBDADataset(dataset_dir, "train")
+    image, target = dataset[0]
+    image[0, 5, 6] = 0.0  # a marker pixel
+    flip = RandomHorizontalFlip(1.0, rng=random.Random(0))
+    flipped, out = flip(image, target)
+    width = image.shape[-1]
+    assert flipped[0, 5, width - 1 - 6] == 0.0
+    torch.testing.assert_close(out["boxes"][0], torch.tensor([width - 20.0, 4, width - 4.0, 14]))
+    torch.testing.assert_close(out["building_boxes"][:, [0, 2]], width - target["building_boxes"][:, [2, 0]])
+    torch.testing.assert_close(out["masks"], target["masks"].flip(-1))
+    # every flipped box still holds its flipped mask
+    for box, mask in zip(out["boxes"], out["masks"]):
+        ys, xs = torch.nonzero(mask, as_tuple=True)
+        assert box[0] <= xs.min() and xs.max() < box[2]
+    unchanged, same = RandomHorizontalFlip(0.0)(image, target)
+    assert unchanged is image and same is target
+
+
+def test_multiscale_sizes_end_at_the_eval_size():
+    assert multiscale_sizes(800) == (480, 576, 640, 704, 800)
+    assert multiscale_sizes(800, steps=1) == (800,)
+    assert all(s % 32 == 0 for s in multiscale_sizes(416)[:-1])

@@ -1,0 +1,92 @@
+"""Weights round-trip through safetensors + JSON; wrong or corrupt files are refused by name."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from core.errors import ModelError
+from engine.msnet import build_msnet
+from engine.weights import config_path_for, load_init_weights, load_model, save_model
+
+TINY = dict(backbone="mobilenet_v3", heads="light", min_size=96, max_size=128)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    torch.manual_seed(1)
+    model = build_msnet(arch="msnet", gate_threshold=0.2, **TINY).eval()
+    path = save_model(model, tmp_path_factory.mktemp("w") / "msnet.safetensors", {"note": "test"})
+    return model, path
+
+
+def test_round_trip_rebuilds_the_same_model(saved):
+    model, path = saved
+    loaded, config = load_model(path)
+    assert config["model"]["arch"] == "msnet" and config["model"]["gate_threshold"] == 0.2
+    assert config["class_names"] == ["__background__", "Slight", "Severe", "Debris"]
+    assert config["note"] == "test" and config["version"] == 1
+    assert not loaded.training
+    assert loaded.rpn.damage_rpn.gate_threshold == 0.2
+    for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_half_storage_loads_as_float32(tmp_path, saved):
+    model, _ = saved
+    path = save_model(model, tmp_path / "half.safetensors", half=True)
+    loaded, config = load_model(path)
+    assert config["stored_dtype"] == "float16"
+    weight = loaded.roi_heads.box_predictor.cls_score.weight
+    assert weight.dtype == torch.float32
+    torch.testing.assert_close(weight, model.roi_heads.box_predictor.cls_score.weight, atol=1e-3, rtol=1e-3)
+
+
+def test_missing_corrupt_and_mismatched_files_raise_model_error_naming_them(tmp_path, saved):
+    _, good = saved
+    with pytest.raises(ModelError, match="nothing.safetensors"):
+        load_model(tmp_path / "nothing.safetensors")
+
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"\x00\x01 definitely not safetensors")
+    config_path_for(corrupt).write_text(config_path_for(good).read_text())
+    with pytest.raises(ModelError, match="corrupt.safetensors"):
+        load_model(corrupt)
+
+    # weights of one architecture under a config describing another
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(good.read_bytes())
+    config = json.loads(config_path_for(good).read_text())
+    config["model"]["arch"] = "maskrcnn"
+    config_path_for(other).write_text(json.dumps(config))
+    with pytest.raises(ModelError, match=r"other.safetensors.*do not fit"):
+        load_model(other)
+
+    no_config = tmp_path / "lonely.safetensors"
+    no_config.write_bytes(good.read_bytes())
+    with pytest.raises(ModelError, match="lonely.json"):
+        load_model(no_config)
+
+    not_ours = tmp_path / "foreign.safetensors"
+    not_ours.write_bytes(good.read_bytes())
+    config_path_for(not_ours).write_text(json.dumps({"kind": "something.else", "model": {}}))
+    with pytest.raises(ModelError, match="foreign.json"):
+        load_model(not_ours)
+
+
+def test_init_from_a_local_torchvision_style_checkpoint(tmp_path):
+    torch.manual_seed(2)
+    source = build_msnet(arch="maskrcnn", **TINY)
+    checkpoint = tmp_path / "coco.pth"
+    torch.save(source.state_dict(), checkpoint)
+    target = build_msnet(arch="msnet", **TINY)
+    report = load_init_weights(target, checkpoint)
+    assert report["loaded"] > 100
+    torch.testing.assert_close(target.backbone.fpn.layer_blocks[0][0].weight, source.backbone.fpn.layer_blocks[0][0].weight)
+    # the stock RPN head initialises both HRPN branches and the shared conv
+    torch.testing.assert_close(target.rpn.trunk[0][0].weight, source.rpn.head.conv[0][0].weight)
+    torch.testing.assert_close(target.rpn.damage_rpn.head.cls_logits.weight, source.rpn.head.cls_logits.weight)
+    with pytest.raises(ModelError, match="missing.pth"):
+        load_init_weights(target, tmp_path / "missing.pth")
