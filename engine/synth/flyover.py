@@ -1,0 +1,149 @@
+"""``render_flyover``: one deterministic synthetic drone flight with all its ground truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.camera import PinholeCamera
+from engine.synth import outputs
+from engine.synth.flight import FlightPlan, ground_bounds, nearest_ground_pixel_m
+from engine.synth.geodesy import LocalFrame
+from engine.synth.render import FrameRenderer
+from engine.synth.scene import generate_scene
+
+DEFAULT_START_UTC = dt.datetime(2018, 10, 12, 15, 0, 0, tzinfo=dt.timezone.utc)  # two days after hurricane Michael
+DEFAULT_GROUND_ALT_M = 10.0
+DEFAULT_HFOV_DEG = 84.0  # DJI 24 mm-equivalent wide camera
+
+
+@dataclass(frozen=True)
+class FlyoverPaths:
+    """Where one flyover's files are."""
+
+    out_dir: Path
+    video: Path
+    gpx: Path
+    srt: Path
+    annotations: Path
+    images_dir: Path
+    truth: Path
+    camera: Path
+    frame_count: int
+    annotated_count: int
+    annotation_count: int
+
+
+def render_flyover(
+    out_dir: str | Path,
+    *,
+    seconds: float = 20.0,
+    fps: float = 10.0,
+    size: tuple[int, int] = (1280, 720),
+    seed: int = 0,
+    annotate_every: int = 5,
+    split: str = "train",
+    origin_lat: float = 30.1588,
+    origin_lon: float = -85.6602,
+    hfov_deg: float = DEFAULT_HFOV_DEG,
+    start_utc: dt.datetime | None = None,
+    ground_alt_m: float = DEFAULT_GROUND_ALT_M,
+    flight_dir: str | Path | None = None,
+    jpeg_quality: int = 92,
+) -> FlyoverPaths:
+    """Render a synthetic oblique drone flyover and write its video, telemetry and ground truth.
+
+    Parameters
+    ----------
+    out_dir
+        Dataset root: ``annotations/instances_<split>.json`` and ``<split>/`` go here.
+    flight_dir
+        Where the flight files go (``flight.mp4``, ``flight.gpx``, ``flight.SRT``,
+        ``truth.geojson``, ``camera.json``); ``out_dir`` when None.
+    size
+        ``(width, height)`` in pixels; both even (H.264 4:2:0).
+    annotate_every
+        Every k-th frame (0, k, 2k, ...) is saved as a JPEG and annotated.
+
+    Returns
+    -------
+    FlyoverPaths
+    """
+    width, height = (int(v) for v in size)
+    if width < 16 or height < 16 or width % 2 or height % 2:
+        raise ValueError(f"size must be even and at least 16x16 pixels; got {width}x{height}")
+    if not seconds > 0 or not fps > 0:
+        raise ValueError(f"seconds and fps must be positive; got {seconds} s at {fps} fps")
+    if annotate_every < 1:
+        raise ValueError(f"annotate_every must be >= 1; got {annotate_every}")
+    if not split or any(c in split for c in "/\\. "):
+        raise ValueError(f"split must be a plain name such as 'train'; got {split!r}")
+    out_dir = Path(out_dir)
+    flight_dir = Path(flight_dir) if flight_dir is not None else out_dir
+    start_utc = start_utc or DEFAULT_START_UTC
+    if start_utc.tzinfo is None:
+        start_utc = start_utc.replace(tzinfo=dt.timezone.utc)
+
+    rng = np.random.default_rng(seed)
+    camera = PinholeCamera(width, height, hfov_deg)
+    frame_count = max(1, int(math.floor(seconds * fps + 1e-9)))
+    times = np.arange(frame_count) / fps
+    plan = FlightPlan.sample(rng, seconds)
+    poses = plan.poses(times)
+    bounds = ground_bounds(camera, poses, margin_m=20.0)
+    m_per_px = float(np.clip(nearest_ground_pixel_m(camera, poses), 0.1, 0.5))
+    scene = generate_scene(rng, bounds, street_heading_deg=plan.heading_deg + float(rng.normal(0, 4)), street_offset_m=float(rng.uniform(-15, 15)), m_per_px=m_per_px)
+    local = LocalFrame(origin_lat, origin_lon)
+
+    east = np.array([p.east_m for p in poses])
+    north = np.array([p.north_m for p in poses])
+    lon, lat = local.to_lonlat(east, north)
+    records = [
+        outputs.FrameRecord(i, float(times[i]), start_utc + dt.timedelta(seconds=float(times[i])), poses[i], float(lat[i]), float(lon[i]), poses[i].up_m, poses[i].up_m + ground_alt_m)
+        for i in range(frame_count)
+    ]
+
+    flight_dir.mkdir(parents=True, exist_ok=True)
+    images_dir = out_dir / split
+    if images_dir.exists():
+        shutil.rmtree(images_dir)
+    images_dir.mkdir(parents=True)
+    paths = dict(
+        video=flight_dir / "flight.mp4",
+        gpx=flight_dir / "flight.gpx",
+        srt=flight_dir / "flight.SRT",
+        truth=flight_dir / "truth.geojson",
+        camera=flight_dir / "camera.json",
+        annotations=out_dir / "annotations" / f"instances_{split}.json",
+    )
+
+    renderer = FrameRenderer(scene, camera, seed=seed)
+    video = outputs.VideoWriter(paths["video"], width=width, height=height, fps=fps, creation_time=start_utc)
+    images: list[dict] = []
+    annotations: list[dict] = []
+    try:
+        for i, pose in enumerate(poses):
+            annotate = i % annotate_every == 0
+            frame = renderer.render(pose, frame_index=i, with_ids=annotate)
+            video.write(frame.rgb, i)
+            if annotate:
+                image_id = len(images) + 1
+                file_name = f"seed{seed:04d}_{i:06d}.jpg"
+                cv2.imwrite(str(images_dir / file_name), cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+                images.append({"id": image_id, "file_name": file_name, "width": width, "height": height, "frame_index": i, "pts_s": float(times[i]), "seed": seed})
+                annotations += outputs.frame_annotations(frame.surface_ids, scene, image_id=image_id, first_id=len(annotations) + 1)
+    finally:
+        video.close()
+
+    outputs.write_coco(paths["annotations"], images, annotations, description=f"damagemap synthetic flyover, seed {seed}, split {split}")
+    outputs.write_gpx(paths["gpx"], records, name=f"damagemap synth seed {seed}")
+    outputs.write_srt(paths["srt"], records, fps=fps, hfov_deg=hfov_deg)
+    outputs.write_truth_geojson(paths["truth"], scene, local)
+    outputs.write_camera_json(paths["camera"], camera, records, frame=local, ground_alt_m=ground_alt_m, fps=fps, seed=seed, split=split)
+    return FlyoverPaths(out_dir=out_dir, images_dir=images_dir, frame_count=frame_count, annotated_count=len(images), annotation_count=len(annotations), **paths)

@@ -1,0 +1,152 @@
+"""Planar textured faces and the homographies that put them into a frame.
+
+Everything the renderer draws is a planar polygon with a texture in its own plane
+(walls, roof faces, tree canopies, the ground). A plane maps to the image by a
+homography, so one ``cv2.warpPerspective`` per face renders it exactly; the corner
+correspondences come from :func:`core.camera.project_points`, so the renderer and the
+georeferencing code share one camera model.
+
+Pixel conventions: ``core.camera`` puts pixel centres at ``+0.5``; OpenCV's warps put
+them at integer indices. :func:`uv_to_index` converts between the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from core.camera import CameraPose, PinholeCamera, project_points
+
+
+def polygon_area(points_xy: np.ndarray) -> float:
+    """Unsigned area of a simple polygon (shoelace formula)."""
+    x, y = points_xy[:, 0], points_xy[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def uv_to_index(uv: np.ndarray) -> np.ndarray:
+    """``core.camera`` pixel coordinates -> OpenCV pixel-index coordinates."""
+    return np.asarray(uv, dtype=np.float64) - 0.5
+
+
+@dataclass
+class Face:
+    """A planar polygon with a texture lying in its plane.
+
+    World point of texture pixel index ``(col, row)``:
+    ``origin + (col + 0.5) / px_per_m * axis_u + (row + 0.5) / px_per_m * axis_v``.
+
+    Attributes
+    ----------
+    polygon_enu : float[N, 3]
+        The face outline in the world (ENU metres).
+    texture : uint8[H, W, 3]
+        RGB colour with lighting baked in.
+    labels : uint16[H, W] or None
+        Surface ids of damaged parts painted on this face (0 = none).
+    alpha : uint8[H, W] or None
+        Coverage for see-through faces (tree canopies); None for opaque faces.
+    surface_id : int
+        Id written into the id buffer where the face is visible and ``labels`` is 0.
+    """
+
+    origin: np.ndarray
+    axis_u: np.ndarray
+    axis_v: np.ndarray
+    px_per_m: float
+    polygon_enu: np.ndarray
+    texture: np.ndarray
+    normal: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    alpha: np.ndarray | None = None
+    surface_id: int = 0
+    _mips: list[np.ndarray] = field(default_factory=list, repr=False)
+
+    def plane_coords(self, points_enu: np.ndarray) -> np.ndarray:
+        """Texture pixel-index coordinates ``float[N, 2]`` of world points in the plane."""
+        rel = np.asarray(points_enu, dtype=np.float64) - self.origin
+        return np.stack([rel @ self.axis_u, rel @ self.axis_v], axis=1) * self.px_per_m - 0.5
+
+    def texture_corners_enu(self) -> np.ndarray:
+        """World positions of the four texture corner pixel centres."""
+        h, w = self.texture.shape[:2]
+        idx = np.array([[0.0, 0.0], [w - 1.0, 0.0], [w - 1.0, h - 1.0], [0.0, h - 1.0]])
+        ab = (idx + 0.5) / self.px_per_m
+        return self.origin + ab[:, :1] * self.axis_u + ab[:, 1:] * self.axis_v
+
+    def faces_camera(self, camera_position: np.ndarray) -> bool:
+        """Back-face test; faces without a normal (canopies) are always drawn."""
+        if self.normal is None:
+            return True
+        centre = self.polygon_enu.mean(axis=0)
+        return float(np.dot(self.normal, camera_position - centre)) > 0.0
+
+    def mip(self, level: int) -> np.ndarray:
+        """The texture (RGB, plus alpha as a 4th channel when present) halved ``level`` times."""
+        if not self._mips:
+            base = self.texture if self.alpha is None else np.dstack([self.texture, self.alpha])
+            self._mips.append(base)
+        while len(self._mips) <= level:
+            prev = self._mips[-1]
+            if min(prev.shape[:2]) < 4:
+                break
+            self._mips.append(cv2.pyrDown(prev))
+        return self._mips[min(level, len(self._mips) - 1)]
+
+
+@dataclass(frozen=True)
+class ProjectedFace:
+    """Where a face lands in one frame: its outline, its ROI and the texture->ROI homography."""
+
+    polygon_idx: np.ndarray  # float[N, 2] OpenCV index coordinates in the full image
+    roi: tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), clipped to the image
+    homography: np.ndarray  # base texture index -> full image index
+    minification: float  # texture pixels per image pixel (linear)
+
+
+def project_face(face: Face, camera: PinholeCamera, pose: CameraPose) -> ProjectedFace | None:
+    """Project a face into the frame, or None when it is off-screen, behind or edge-on."""
+    uv, in_front = project_points(camera, pose, face.polygon_enu)
+    if not in_front.all():
+        return None
+    poly = uv_to_index(uv)
+    x0, y0 = np.floor(poly.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 1
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, camera.width_px), min(y1, camera.height_px)
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return None
+    image_area = polygon_area(poly)
+    if image_area < 0.5:
+        return None
+    corners_enu = face.texture_corners_enu()
+    corners_uv, ok = project_points(camera, pose, corners_enu)
+    if not ok.all():
+        return None
+    h, w = face.texture.shape[:2]
+    src = np.array([[0.0, 0.0], [w - 1.0, 0.0], [w - 1.0, h - 1.0], [0.0, h - 1.0]], dtype=np.float32)
+    homography = cv2.getPerspectiveTransform(src, uv_to_index(corners_uv).astype(np.float32))
+    tex_poly = face.plane_coords(face.polygon_enu)
+    tex_area = polygon_area(tex_poly)
+    minification = float(np.sqrt(tex_area / image_area))
+    return ProjectedFace(poly, (int(x0), int(y0), int(x1), int(y1)), homography, minification)
+
+
+def roi_homography(homography: np.ndarray, roi: tuple[int, int, int, int], mip_level: int = 0) -> np.ndarray:
+    """The homography from a mip level's pixels into the ROI's pixels."""
+    shift = np.array([[1.0, 0.0, -roi[0]], [0.0, 1.0, -roi[1]], [0.0, 0.0, 1.0]])
+    scale = 2.0**mip_level
+    # mip index i <-> base index (i + 0.5) * scale - 0.5
+    from_mip = np.array([[scale, 0.0, 0.5 * scale - 0.5], [0.0, scale, 0.5 * scale - 0.5], [0.0, 0.0, 1.0]])
+    return shift @ homography @ from_mip
+
+
+def polygon_mask(polygon_idx: np.ndarray, roi: tuple[int, int, int, int]) -> np.ndarray:
+    """``bool[h, w]`` coverage of a polygon inside an ROI (pixel centres inside)."""
+    x0, y0, x1, y1 = roi
+    mask = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
+    pts = np.round((polygon_idx - [x0, y0]) * 16).astype(np.int32).reshape(-1, 1, 2)
+    cv2.fillPoly(mask, [pts], 1, lineType=cv2.LINE_8, shift=4)
+    return mask.astype(bool)

@@ -1,0 +1,179 @@
+"""Procedural textures: shingles, decking, tarps, holes, siding, canopies, noise.
+
+All painters take a ``numpy.random.Generator`` so a seed fixes every pixel. Textures
+are RGB ``uint8`` (or float32 in [0, 255] while being composed); sizes are in pixels
+with an explicit ``px_per_m`` so patterns keep their real-world scale.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+Colour = tuple[float, float, float]
+
+
+def smooth_noise(rng: np.random.Generator, height: int, width: int, cell_px: float) -> np.ndarray:
+    """Zero-mean, unit-ish-std smooth noise ``float32[height, width]`` with features ``cell_px`` wide."""
+    gh = max(2, int(np.ceil(height / max(cell_px, 1.0))) + 2)
+    gw = max(2, int(np.ceil(width / max(cell_px, 1.0))) + 2)
+    grid = rng.standard_normal((gh, gw)).astype(np.float32)
+    return cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def jitter_colour(rng: np.random.Generator, colour: Colour, spread: float) -> np.ndarray:
+    """A colour with multiplicative brightness and small per-channel jitter."""
+    c = np.asarray(colour, dtype=np.float32)
+    c = c * rng.uniform(1 - spread, 1 + spread) + rng.normal(0, spread * 30, 3)
+    return np.clip(c, 0, 255).astype(np.float32)
+
+
+def shaded(base: np.ndarray, variation: np.ndarray) -> np.ndarray:
+    """``base`` (float RGB) scaled by ``1 + variation`` per pixel."""
+    return base * (1.0 + variation[..., None])
+
+
+def shingles(rng: np.random.Generator, height: int, width: int, px_per_m: float, colour: Colour) -> np.ndarray:
+    """Asphalt shingle courses (rows along the eave) with tab joints and weathering."""
+    course = 0.14 * px_per_m
+    tab = 0.34 * px_per_m
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    cols = np.arange(width, dtype=np.float32)[None, :]
+    course_idx = np.floor(rows / course).astype(np.int64)
+    n_courses = int(course_idx.max()) + 2
+    offsets = rng.uniform(0, tab, n_courses).astype(np.float32)
+    shifted = cols + offsets[course_idx]
+    tab_idx = np.floor(shifted / tab).astype(np.int64)
+    n_tabs = int(tab_idx.max()) + 2
+    tab_tone = rng.normal(0, 0.07, (n_courses, n_tabs)).astype(np.float32)
+    tone = tab_tone[course_idx, tab_idx]
+    tone = tone - 0.28 * ((rows - course_idx * course) < max(1.0, 0.18 * course))
+    tone = tone - 0.15 * ((shifted - tab_idx * tab) < max(0.8, 0.05 * tab))
+    tone = tone + 0.10 * smooth_noise(rng, height, width, 1.5 * px_per_m) + 0.05 * rng.standard_normal((height, width)).astype(np.float32)
+    return np.clip(shaded(np.asarray(colour, np.float32), tone), 0, 255)
+
+
+def decking(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> np.ndarray:
+    """Exposed plywood/OSB roof decking: orange-tan sheets with seams and grain."""
+    base = jitter_colour(rng, (196, 142, 86), 0.10)
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    cols = np.arange(width, dtype=np.float32)[None, :]
+    tone = 0.12 * smooth_noise(rng, height, width, 0.5 * px_per_m)
+    tone = tone + 0.06 * rng.standard_normal((height, width)).astype(np.float32)
+    seam_v = (np.mod(cols, 2.44 * px_per_m) < max(1.0, 0.03 * px_per_m))
+    seam_h = (np.mod(rows, 1.22 * px_per_m) < max(1.0, 0.03 * px_per_m))
+    tone = tone - 0.30 * (seam_v | seam_h)
+    return np.clip(shaded(base, tone), 0, 255)
+
+
+def tarp(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> np.ndarray:
+    """A blue tarp with wrinkles and a few battens holding it down."""
+    base = jitter_colour(rng, (30, 92, 196), 0.12)
+    wrinkles = smooth_noise(rng, height, max(2, width // 3), 0.4 * px_per_m)
+    wrinkles = cv2.resize(wrinkles, (width, height), interpolation=cv2.INTER_LINEAR)
+    tone = 0.22 * wrinkles + 0.04 * rng.standard_normal((height, width)).astype(np.float32)
+    out = shaded(base, tone)
+    for _ in range(rng.integers(0, 3)):
+        y = int(rng.uniform(0.1, 0.9) * height)
+        cv2.line(out, (0, y), (width - 1, y), (150, 120, 85), max(1, int(0.06 * px_per_m)))
+    return np.clip(out, 0, 255)
+
+
+def roof_hole(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> np.ndarray:
+    """The dark inside of a collapsed roof, with broken rafters running up the slope."""
+    base = jitter_colour(rng, (42, 34, 28), 0.25)
+    tone = 0.35 * smooth_noise(rng, height, width, 0.6 * px_per_m) + 0.1 * rng.standard_normal((height, width)).astype(np.float32)
+    out = shaded(base, tone)
+    spacing = 0.6 * px_per_m
+    thickness = max(1, int(round(0.05 * px_per_m)))
+    x = rng.uniform(0, spacing)
+    while x < width:
+        if rng.random() < 0.75:
+            y0 = int(rng.uniform(0, 0.4) * height)
+            y1 = int(rng.uniform(0.6, 1.0) * height)
+            shade = rng.uniform(0.7, 1.1)
+            cv2.line(out, (int(x), y0), (int(x + rng.normal(0, 0.1) * px_per_m), y1), (160 * shade, 120 * shade, 80 * shade), thickness)
+        x += spacing
+    return np.clip(out, 0, 255)
+
+
+def rubble(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> np.ndarray:
+    """A pile of building debris: lumber, shingles, insulation, brick, shadows."""
+    base = jitter_colour(rng, (120, 108, 96), 0.15)
+    tone = 0.30 * smooth_noise(rng, height, width, 0.8 * px_per_m) + 0.15 * rng.standard_normal((height, width)).astype(np.float32)
+    out = shaded(base, tone)
+    palette = [(205, 170, 120), (60, 58, 60), (230, 225, 215), (150, 70, 55), (90, 80, 70), (180, 140, 95), (35, 30, 28)]
+    n = int(width * height / (px_per_m**2) * 2.5) + 10
+    for _ in range(n):
+        colour = np.asarray(palette[rng.integers(len(palette))], np.float32) * rng.uniform(0.7, 1.1)
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        length = rng.uniform(0.3, 2.5) * px_per_m
+        thick = rng.uniform(0.05, 0.35) * px_per_m
+        angle = rng.uniform(0, np.pi)
+        box = cv2.boxPoints(((cx, cy), (length, thick), np.degrees(angle)))
+        cv2.fillPoly(out, [np.round(box).astype(np.int32)], tuple(float(v) for v in colour))
+    return np.clip(out, 0, 255)
+
+
+def wall(
+    rng: np.random.Generator,
+    height: int,
+    width: int,
+    px_per_m: float,
+    colour: Colour,
+    *,
+    brick: bool,
+    storeys: int,
+    top_z_m: float,
+    trim: Colour,
+) -> np.ndarray:
+    """Siding or brick with windows; rows are heights ``top_z_m`` (row 0) down to 0."""
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    cols = np.arange(width, dtype=np.float32)[None, :]
+    z = top_z_m - (rows + 0.5) / px_per_m
+    tone = 0.05 * smooth_noise(rng, height, width, 1.0 * px_per_m) + 0.04 * rng.standard_normal((height, width)).astype(np.float32)
+    if brick:
+        course = 0.075 * px_per_m
+        idx = np.floor(rows / course)
+        shift = np.where(np.mod(idx, 2) == 0, 0.0, 0.11 * px_per_m)
+        joint = (np.mod(rows, course) < 1.0) | (np.mod(cols + shift, 0.22 * px_per_m) < 1.0)
+        tone = tone - 0.18 * joint
+    else:
+        tone = tone - 0.12 * (np.mod(rows, 0.2 * px_per_m) < 1.0)
+    out = shaded(np.asarray(colour, np.float32), np.broadcast_to(tone, (height, width)))
+    glass = np.asarray((45, 55, 65), np.float32) * rng.uniform(0.6, 1.3)
+    spacing = rng.uniform(2.6, 3.6)
+    n_windows = int((width / px_per_m - 1.0) // spacing)
+    margin = (width / px_per_m - n_windows * spacing) / 2
+    for storey in range(storeys):
+        z0 = 0.9 + 2.8 * storey
+        for k in range(n_windows):
+            if rng.random() < 0.15:
+                continue
+            x0 = margin + k * spacing + (spacing - 1.0) / 2
+            c0, c1 = int(x0 * px_per_m), int((x0 + 1.0) * px_per_m)
+            r0, r1 = int((top_z_m - z0 - 1.3) * px_per_m), int((top_z_m - z0) * px_per_m)
+            cv2.rectangle(out, (c0 - 2, r0 - 2), (c1 + 2, r1 + 2), trim, -1)
+            cv2.rectangle(out, (c0, r0), (c1, r1), tuple(float(v) for v in glass), -1)
+    del z
+    return np.clip(out, 0, 255)
+
+
+def canopy(rng: np.random.Generator, size_px: int, colour: Colour, sun_dir_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A tree crown seen from above: ``(rgb float32[s, s, 3], alpha uint8[s, s])``."""
+    s = size_px
+    alpha = np.zeros((s, s), np.float32)
+    r = s / 2
+    for _ in range(rng.integers(5, 11)):
+        ang, dist = rng.uniform(0, 2 * np.pi), rng.uniform(0, 0.45) * r
+        cx, cy = r + dist * np.cos(ang), r + dist * np.sin(ang)
+        cv2.circle(alpha, (int(cx), int(cy)), int(rng.uniform(0.35, 0.55) * r), 1.0, -1)
+    noise = smooth_noise(rng, s, s, max(2.0, s / 10))
+    alpha = np.clip(cv2.GaussianBlur(alpha, (0, 0), max(1.0, s / 30)) * 1.6 - 0.5 + 0.35 * noise, 0, 1)
+    yy, xx = np.mgrid[0:s, 0:s].astype(np.float32)
+    # lit side towards the sun (image rows grow southwards, columns eastwards)
+    light = ((xx - r) * sun_dir_xy[0] - (yy - r) * sun_dir_xy[1]) / r
+    clumps = smooth_noise(rng, s, s, max(2.0, s / 14))
+    tone = 0.25 * light + 0.22 * clumps + 0.12 * rng.standard_normal((s, s)).astype(np.float32)
+    rgb = shaded(np.asarray(colour, np.float32), tone)
+    return np.clip(rgb, 0, 255), (alpha * 255).astype(np.uint8)

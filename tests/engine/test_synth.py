@@ -1,0 +1,186 @@
+"""The synthetic flyover: annotations agree with pixels and geometry, files parse, determinism."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.camera import CameraPose, PinholeCamera, project_points
+from engine.synth import FlyoverPaths, render_flyover
+
+SIZE = (320, 180)
+SECONDS = 2.0
+FPS = 10.0
+
+
+@pytest.fixture(scope="session")
+def flyover(tmp_path_factory: pytest.TempPathFactory) -> FlyoverPaths:
+    out = tmp_path_factory.mktemp("flyover")
+    return render_flyover(out, seconds=SECONDS, fps=FPS, size=SIZE, seed=5, annotate_every=5, split="train")
+
+
+@pytest.fixture(scope="session")
+def coco(flyover: FlyoverPaths) -> dict:
+    return json.loads(flyover.annotations.read_text())
+
+
+@pytest.fixture(scope="session")
+def camera_doc(flyover: FlyoverPaths) -> dict:
+    return json.loads(flyover.camera.read_text())
+
+
+def _xyxy(box: list[float]) -> np.ndarray:
+    x, y, w, h = box
+    return np.array([x, y, x + w, y + h])
+
+
+def test_writes_every_promised_file(flyover: FlyoverPaths) -> None:
+    for path in (flyover.video, flyover.gpx, flyover.srt, flyover.annotations, flyover.truth, flyover.camera):
+        assert path.is_file() and path.stat().st_size > 0, path
+    assert flyover.frame_count == int(SECONDS * FPS)
+    assert flyover.annotated_count == int(SECONDS * FPS) // 5
+    assert len(list(flyover.images_dir.glob("*.jpg"))) == flyover.annotated_count
+
+
+def test_annotations_have_isbda_fields_and_masks_inside_house_boxes(coco: dict) -> None:
+    assert coco["annotations"], "a flyover over a damaged street must have damage"
+    assert {c["id"] for c in coco["categories"]} == {1, 2, 3}
+    for ann in coco["annotations"]:
+        assert ann["category_id"] in (1, 2, 3)
+        assert ann["bbox"] == ann["damage_bbox"]
+        assert ann["area"] > 0 and ann["iscrowd"] == 0
+        d, h = _xyxy(ann["damage_bbox"]), _xyxy(ann["house_bbox"])
+        assert d[0] >= h[0] and d[1] >= h[1] and d[2] <= h[2] and d[3] <= h[3], ann["id"]
+        for poly in ann["segmentation"]:
+            xy = np.asarray(poly).reshape(-1, 2)
+            assert len(xy) >= 3
+            assert (xy >= h[:2] - 0.5).all() and (xy <= h[2:] + 0.5).all()
+
+
+def test_json_loads_with_pycocotools_and_masks_decode(flyover: FlyoverPaths, coco: dict) -> None:
+    from pycocotools.coco import COCO
+
+    api = COCO(str(flyover.annotations))
+    assert len(api.getImgIds()) == flyover.annotated_count
+    for ann in api.loadAnns(api.getAnnIds()):
+        mask = api.annToMask(ann)
+        assert mask.shape == (SIZE[1], SIZE[0])
+        ys, xs = np.nonzero(mask)
+        h = _xyxy(ann["house_bbox"])
+        if xs.size:  # thin parts may rasterise to nothing as polygons
+            assert xs.min() >= h[0] - 1 and xs.max() <= h[2] and ys.min() >= h[1] - 1 and ys.max() <= h[3]
+    nonempty = [a for a in api.loadAnns(api.getAnnIds()) if api.annToMask(a).sum() > 0]
+    assert len(nonempty) >= 0.8 * len(coco["annotations"])
+    for image in coco["images"]:
+        assert (flyover.images_dir / image["file_name"]).is_file()
+
+
+def test_truth_footprints_project_onto_house_boxes(flyover: FlyoverPaths, coco: dict, camera_doc: dict) -> None:
+    from pyproj import CRS, Transformer
+
+    truth = json.loads(flyover.truth.read_text())
+    features = {f["properties"]["id"]: f for f in truth["features"]}
+    to_enu = Transformer.from_crs("EPSG:4326", CRS.from_proj4(camera_doc["crs"]), always_xy=True)
+    intr = camera_doc["intrinsics"]
+    camera = PinholeCamera(intr["width_px"], intr["height_px"], intr["hfov_deg"])
+    frames = {f["index"]: f for f in camera_doc["frames"]}
+    images = {im["id"]: im for im in coco["images"]}
+    overlaps = []
+    for ann in coco["annotations"]:
+        feature = features[ann["building_id"]]
+        assert feature["properties"]["damaged"]
+        lon, lat = np.asarray(feature["geometry"]["coordinates"][0])[:-1].T
+        east, north = to_enu.transform(lon, lat)
+        height = feature["properties"]["height_m"]
+        centre = np.array([east.mean(), north.mean()])
+        grown = centre + (np.stack([east, north], axis=1) - centre) * 1.0 + np.sign(np.stack([east, north], axis=1) - centre) * 2.0
+        corners = np.concatenate([np.c_[grown, np.zeros(4)], np.c_[grown, np.full(4, height)]])
+        pose = CameraPose(**frames[images[ann["image_id"]]["frame_index"]]["pose"])
+        uv, in_front = project_points(camera, pose, corners)
+        assert in_front.all()
+        proj = np.array([*uv.min(axis=0), *uv.max(axis=0)])
+        house = _xyxy(ann["house_bbox"])
+        # the visible building lies inside its projected (slightly grown) volume
+        assert house[0] >= proj[0] - 1 and house[1] >= proj[1] - 1 and house[2] <= proj[2] + 1 and house[3] <= proj[3] + 1
+        inter = np.clip(np.minimum(house[2:], proj[2:]) - np.maximum(house[:2], proj[:2]), 0, None).prod()
+        overlaps.append(inter / np.prod(house[2:] - house[:2]))
+    assert min(overlaps) > 0.99
+
+
+def test_gpx_agrees_with_camera_json(flyover: FlyoverPaths, camera_doc: dict) -> None:
+    import gpxpy
+
+    gpx = gpxpy.parse(flyover.gpx.read_text())
+    points = [p for t in gpx.tracks for s in t.segments for p in s.points]
+    frames = camera_doc["frames"]
+    assert len(points) == len(frames) == flyover.frame_count
+    for p, f in zip(points, frames):
+        assert p.latitude == pytest.approx(f["lat_deg"], abs=1e-7)
+        assert p.longitude == pytest.approx(f["lon_deg"], abs=1e-7)
+        assert p.elevation == pytest.approx(f["alt_abs_m"], abs=1e-3)
+        assert p.time == dt.datetime.fromisoformat(f["utc"].replace("Z", "+00:00"))
+        assert 30.0 <= f["alt_rel_m"] <= 80.0
+    # ENU pose and lat/lon describe the same place
+    from pyproj import CRS, Transformer
+
+    to_enu = Transformer.from_crs("EPSG:4326", CRS.from_proj4(camera_doc["crs"]), always_xy=True)
+    e, n = to_enu.transform(frames[-1]["lon_deg"], frames[-1]["lat_deg"])
+    assert e == pytest.approx(frames[-1]["pose"]["east_m"], abs=0.01)
+    assert n == pytest.approx(frames[-1]["pose"]["north_m"], abs=0.01)
+
+
+def test_srt_has_one_dji_entry_per_frame(flyover: FlyoverPaths, camera_doc: dict) -> None:
+    blocks = [b for b in flyover.srt.read_text().strip().split("\n\n") if b.strip()]
+    assert len(blocks) == flyover.frame_count
+    first = blocks[0].splitlines()
+    assert first[0] == "1" and first[1].startswith("00:00:00,000 --> ")
+    assert "FrameCnt: 1" in first[2]
+    for field in ("[latitude:", "[longitude:", "rel_alt:", "abs_alt:", "gb_yaw:", "gb_pitch:", "[focal_len:"):
+        assert field in blocks[-1], field
+    assert f"{camera_doc['frames'][-1]['lat_deg']:.6f}" in blocks[-1]
+
+
+def test_video_decodes_to_promised_frames_with_increasing_timestamps(flyover: FlyoverPaths, camera_doc: dict) -> None:
+    import av
+
+    with av.open(str(flyover.video)) as container:
+        assert container.metadata.get("creation_time", "").startswith(camera_doc["start_utc"][:19])
+        times = [float(f.time) for f in container.decode(video=0)]
+    assert len(times) == flyover.frame_count
+    assert np.all(np.diff(times) > 0)
+    assert times[-1] == pytest.approx((flyover.frame_count - 1) / FPS, abs=1e-3)
+
+
+def _tiny(out: Path, seed: int) -> tuple[str, list[np.ndarray]]:
+    import cv2
+
+    paths = render_flyover(out, seconds=0.2, fps=10.0, size=(160, 96), seed=seed, annotate_every=1)
+    images = [cv2.imread(str(p)) for p in sorted(paths.images_dir.glob("*.jpg"))]
+    return paths.annotations.read_text() + paths.truth.read_text(), images
+
+
+def test_same_seed_same_output_different_seed_different_scene(tmp_path: Path) -> None:
+    a_text, a_images = _tiny(tmp_path / "a", 3)
+    b_text, b_images = _tiny(tmp_path / "b", 3)
+    c_text, c_images = _tiny(tmp_path / "c", 4)
+    assert a_text == b_text
+    assert all(np.array_equal(x, y) for x, y in zip(a_images, b_images, strict=True))
+    assert a_text != c_text
+    assert np.abs(a_images[0].astype(int) - c_images[0].astype(int)).mean() > 5
+
+
+def test_splits_merge_into_one_dataset(tmp_path: Path) -> None:
+    render_flyover(tmp_path, seconds=0.2, fps=10.0, size=(160, 96), seed=1, split="train", annotate_every=1)
+    render_flyover(tmp_path, seconds=0.2, fps=10.0, size=(160, 96), seed=2, split="val", annotate_every=1)
+    for split in ("train", "val"):
+        doc = json.loads((tmp_path / "annotations" / f"instances_{split}.json").read_text())
+        assert [(tmp_path / split / im["file_name"]).is_file() for im in doc["images"]] == [True, True]
+
+
+def test_bad_size_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="even"):
+        render_flyover(tmp_path, seconds=0.1, size=(161, 96))
