@@ -1,0 +1,150 @@
+"""Projection and fusion on an exactly known scene: a camera flying north over marked points."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from core.camera import CameraPose, PinholeCamera, project_points
+from core.masks import RleMask
+from core.types import DamageLevel, Detection, Origin, ReviewState, TelemetrySample
+from geo.fusion import vote_level
+from geo.local import LocalFrame
+from geo.mapping import build_damage_map_from
+from geo.telemetry import TimeBase, Track
+
+ORIGIN = (-85.66, 30.16)
+CAMERA = PinholeCamera(640, 360, 80.0)
+FPS = 2.0
+
+
+def fly(points, levels, *, frames=24, scores=None, half_size_m=0.5):
+    """Detections (a square mask around each point, every frame it is seen), frame times,
+    the telemetry track (video clock, true-north gimbal yaw) and the local frame."""
+    local = LocalFrame.around(*ORIGIN)
+    poses = [CameraPose(0.0, -90.0 + 3.0 * k, 50.0, 0.0, -40.0) for k in range(frames)]
+    samples = []
+    for k, pose in enumerate(poses):
+        lon, lat = local.to_lonlat(pose.east_m, pose.north_m)
+        samples.append(TelemetrySample(
+            t_s=k / FPS, lat_deg=float(lat), lon_deg=float(lon), alt_rel_m=pose.up_m,
+            gimbal_pitch_deg=pose.pitch_deg, gimbal_yaw_deg=float((pose.yaw_deg - local.convergence_deg) % 360)))
+    track = Track(tuple(samples), path=None, format="dji-srt", time_base=TimeBase.VIDEO)
+    detections = []
+    for k, pose in enumerate(poses):
+        for j, (point, level) in enumerate(zip(points, levels)):
+            e, n, u = point
+            d = half_size_m
+            corners = np.array([[e - d, n - d, u], [e + d, n - d, u], [e + d, n + d, u], [e - d, n + d, u]])
+            uv, in_front = project_points(CAMERA, pose, corners)
+            if not in_front.all() or (uv < 1).any() or (uv[:, 0] > 638).any() or (uv[:, 1] > 358).any():
+                continue
+            mask = RleMask.from_polygon(uv, CAMERA.height_px, CAMERA.width_px)
+            if mask.area_px < 4:
+                continue
+            x1, y1 = uv.min(axis=0)
+            x2, y2 = uv.max(axis=0)
+            score = 0.9 if scores is None else scores[j]
+            detections.append(Detection(k, level, score, (float(x1), float(y1), float(x2), float(y2)), mask,
+                                        id=1000 * j + k))
+    video = {"width_px": CAMERA.width_px, "height_px": CAMERA.height_px, "duration_s": frames / FPS,
+             "creation_time_utc": None}
+    return detections, {k: k / FPS for k in range(frames)}, track, video, local
+
+
+def site_xyz(damage_map, site):
+    fused = next(f for f in damage_map.fused if f.site.id == site.id)
+    return fused.position_m
+
+
+def test_roof_and_ground_damage_are_located_in_3d():
+    points = [(5.0, 40.0, 6.0), (-8.0, 55.0, 0.0)]
+    detections, times, track, video, local = fly(points, [DamageLevel.SEVERE, DamageLevel.DEBRIS])
+    damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    assert len(damage_map.sites) == 2
+    for site in damage_map.sites:
+        position = site_xyz(damage_map, site)
+        e, n = local.to_local([site.lon_deg], [site.lat_deg])
+        truth = min(points, key=lambda p: np.hypot(p[0] - e[0], p[1] - n[0]))
+        assert np.hypot(e[0] - truth[0], n[0] - truth[1]) < 0.3
+        assert position[2] == pytest.approx(truth[2], abs=0.5)
+    roof = next(s for s in damage_map.sites if s.level == DamageLevel.SEVERE)
+    assert roof.observation_count > 5 and roof.first_frame < roof.last_frame
+    assert roof.confidence == pytest.approx(0.9) and not roof.reviewed
+    assert damage_map.crs == "EPSG:32616"
+
+
+def test_neighbours_seen_in_the_same_frames_stay_apart():
+    points = [(0.0, 45.0, 4.0), (1.8, 45.0, 4.0)]
+    detections, times, track, video, _ = fly(points, [DamageLevel.SLIGHT, DamageLevel.SLIGHT], half_size_m=0.3)
+    damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    assert len(damage_map.sites) == 2
+    for site in damage_map.sites:
+        frames = [o.frame_index for f in damage_map.fused if f.site.id == site.id for o in f.observations]
+        assert len(frames) == len(set(frames))
+
+
+def test_review_decisions_override_the_model():
+    points = [(0.0, 45.0, 5.0), (-10.0, 50.0, 5.0)]
+    detections, times, track, video, _ = fly(points, [DamageLevel.SEVERE, DamageLevel.SLIGHT])
+    first = [d for d in detections if d.id < 1000]  # point 0
+    relabelled_ids = {first[2].id, first[5].id}
+    edited = []
+    for d in detections:
+        if d.id in relabelled_ids:
+            d = replace(d, level=DamageLevel.DEBRIS, origin=Origin.EDITED, review=ReviewState.ACCEPTED)
+        elif d not in first:
+            d = replace(d, review=ReviewState.REJECTED)
+        edited.append(d)
+    damage_map = build_damage_map_from(edited, times, track, video=video, hfov_deg=80.0)
+    assert len(damage_map.sites) == 1  # the rejected point is gone
+    site = damage_map.sites[0]
+    assert site.level == DamageLevel.DEBRIS and site.reviewed and site.confidence == 1.0
+    assert damage_map.skipped["rejected"] == len(detections) - len(first)
+
+
+def test_low_scores_are_left_out_unless_reviewed():
+    detections, times, track, video, _ = fly([(0.0, 45.0, 5.0)], [DamageLevel.SLIGHT], scores=[0.3])
+    assert build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0).sites == []
+    accepted = [replace(d, review=ReviewState.ACCEPTED) for d in detections]
+    assert len(build_damage_map_from(accepted, times, track, video=video, hfov_deg=80.0).sites) == 1
+
+
+def test_vote_ties_go_to_the_more_severe_level():
+    detections, times, track, video, _ = fly([(0.0, 45.0, 5.0)], [DamageLevel.SLIGHT])
+    damage_map = build_damage_map_from(detections[:4], times, track, video=video, hfov_deg=80.0)
+    members = list(damage_map.fused[0].members)
+    members[0] = replace(members[0], detection=replace(members[0].detection, level=DamageLevel.SEVERE))
+    members[1] = replace(members[1], detection=replace(members[1].detection, level=DamageLevel.SEVERE))
+    level, confidence = vote_level(members)
+    assert level == DamageLevel.SEVERE and confidence == pytest.approx(0.45)
+
+
+def test_position_and_camera_footprint_for_the_map_view():
+    detections, times, track, video, local = fly([(0.0, 45.0, 5.0)], [DamageLevel.SLIGHT])
+    damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    lon, lat = damage_map.position_at(2.0)
+    e, n = local.to_local([lon], [lat])
+    assert e[0] == pytest.approx(0.0, abs=0.01) and n[0] == pytest.approx(-78.0, abs=0.01)
+    ring = damage_map.camera_footprint_at(2.0)
+    assert len(ring) > 10 and ring[0] == ring[-1]
+    re_, rn = local.to_local([p[0] for p in ring], [p[1] for p in ring])
+    assert rn.min() > -78.0 and rn.max() > -20.0  # the view lies ahead (north) of the drone
+    assert damage_map.position_at(1000.0) is None and damage_map.camera_footprint_at(-50.0) == []
+
+
+def test_heatmap_peaks_at_the_most_severe_site():
+    points = [(-30.0, 40.0, 0.0), (30.0, 40.0, 0.0)]
+    detections, times, track, video, _ = fly(points, [DamageLevel.SLIGHT, DamageLevel.DEBRIS], half_size_m=1.0)
+    damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    heat = damage_map.heat
+    left, right = heat.density_at(np.array([-30.0, 30.0]), np.array([40.0, 40.0]))
+    assert right > 2.5 * left
+    bands = heat.bands()
+    assert bands and all(b[2].is_valid for b in bands)
+    total = sum(b[2].area for b in bands)
+    from shapely.ops import unary_union
+
+    assert unary_union([b[2] for b in bands]).area == pytest.approx(total, rel=1e-6)  # bands never overlap
