@@ -1,0 +1,277 @@
+"""engine.analyze on a tiny synthetic video with a tiny random MSNet (CPU).
+
+The interrupted-run tests really interrupt: a cancel Event set from the progress loop,
+and a child process killed with SIGKILL once frames are committed.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from app.cli import main as cli_main
+from core.store import ProjectStore
+from engine.analyze import _filter_output, analyze_video, load_detector
+from engine.convert import to_detections
+from engine.video import iter_frames, write_video
+
+FRAMES = 12
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    """A 64x48 12-frame video with moving texture, tiny MSNet and SRN weights."""
+    from engine.msnet import build_msnet
+    from engine.srn import build_srn, save_srn
+    from engine.weights import save_model
+
+    root = tmp_path_factory.mktemp("analyze")
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 255, (48, 96, 3), dtype=np.uint8)
+    write_video(root / "flight.mp4", [texture[:, i * 2 : i * 2 + 64] for i in range(FRAMES)], fps=10.0)
+    torch.manual_seed(0)
+    model = build_msnet(
+        arch="msnet", backbone="resnet18", min_size=64, max_size=128, heads="light",
+        rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=20, box_detections_per_img=6,
+    )
+    save_model(model, root / "msnet.safetensors", half=True)
+    torch.manual_seed(1)
+    save_srn(build_srn(hidden_channels=32), root / "srn.safetensors")
+    return root
+
+
+@pytest.fixture(scope="module")
+def detector(assets):
+    """The tiny model loaded once; most tests inject it instead of loading weights."""
+    model, info = load_detector(assets / "msnet.safetensors", torch.device("cpu"))
+    return model, info
+
+
+def _project(assets, tmp_path, name="p.dmproj"):
+    return ProjectStore.create(tmp_path / name, video_path=assets / "flight.mp4")
+
+
+def _run(store, assets, detector=None, **kwargs):
+    kwargs.setdefault("device", "cpu")
+    kwargs.setdefault("srn_weights", assets / "srn.safetensors")
+    if detector is None:
+        kwargs["weights"] = assets / "msnet.safetensors"
+    else:
+        kwargs["model"], kwargs["model_info"] = detector
+    return list(analyze_video(store, **kwargs))
+
+
+def _snapshot(store, run_id):
+    """Stored results by frame: what must agree between interrupted and whole runs."""
+    by_frame = {}
+    for det in store.detections(run_id):
+        by_frame.setdefault(det.frame_index, []).append(det)
+    return store.analysed_frames(run_id), by_frame
+
+
+def _assert_same_results(a, b):
+    frames_a, dets_a = a
+    frames_b, dets_b = b
+    assert frames_a == pytest.approx(frames_b)
+    assert dets_a.keys() == dets_b.keys()
+    for index in dets_a:
+        assert len(dets_a[index]) == len(dets_b[index]), index
+        for x, y in zip(dets_a[index], dets_b[index]):
+            assert x.level == y.level
+            assert x.score == pytest.approx(y.score, abs=1e-4)
+            assert x.box_xyxy_px == pytest.approx(y.box_xyxy_px, abs=1e-2)
+            assert (x.refined_score is None) == (y.refined_score is None)
+            if x.refined_score is not None:
+                assert x.refined_score == pytest.approx(y.refined_score, abs=1e-4)
+            assert np.mean(x.mask.to_array() != y.mask.to_array()) < 0.01
+
+
+@pytest.fixture(scope="module")
+def reference(assets, detector, tmp_path_factory):
+    """One uninterrupted run with SRN, every other frame."""
+    path = tmp_path_factory.mktemp("reference")
+    with _project(assets, path) as store:
+        progress = _run(store, assets, detector, stride=2, batch_size=2)
+        run_id = progress[-1].run_id
+        assert store.run(run_id).finished
+        return _snapshot(store, run_id), progress
+
+
+def test_results_read_back_equal_what_was_computed(assets, detector, tmp_path):
+    with _project(assets, tmp_path) as store:
+        progress = _run(store, assets, detector, srn=False, stride=2, batch_size=4)
+        run_id = progress[0].run_id
+        assert [p.frame_index for p in progress] == list(range(0, FRAMES, 2))
+        assert [p.frames_done for p in progress] == list(range(1, FRAMES // 2 + 1))
+        assert all(p.frames_total == FRAMES // 2 for p in progress)
+        stored = _snapshot(store, run_id)
+        # What the progress reported is what was stored.
+        assert [d.id for p in progress for d in p.detections] == [d.id for d in store.detections(run_id)]
+
+    model, _ = detector
+    computed = {}
+    with torch.inference_mode():
+        for frame in iter_frames(assets / "flight.mp4", stride=2):
+            image = torch.from_numpy(frame.image).permute(2, 0, 1).float() / 255
+            (output,) = model([image])
+            computed[frame.index] = to_detections(_filter_output(output, 0.2), frame.index)
+    frames, by_frame = stored
+    assert sorted(frames) == list(range(0, FRAMES, 2))
+    assert sum(len(v) for v in computed.values()) > 0
+    _assert_same_results(stored, (frames, {i: d for i, d in computed.items() if d}))
+
+
+def test_srn_refines_every_stored_frame(reference):
+    (frames, by_frame), progress = reference
+    assert sorted(frames) == list(range(0, FRAMES, 2))
+    assert all(d.refined_score is not None for dets in by_frame.values() for d in dets)
+    assert progress[-1].frames_per_s > 0 and progress[-1].eta_s == 0
+
+
+def test_cancelled_run_resumes_with_every_frame_once(assets, detector, tmp_path, reference):
+    cancel = threading.Event()
+    model, info = detector
+    with _project(assets, tmp_path) as store:
+        first = []
+        for progress in analyze_video(
+            store, model=model, model_info=info, srn_weights=assets / "srn.safetensors",
+            device="cpu", stride=2, batch_size=2, cancel=cancel,
+        ):
+            first.append(progress.frame_index)
+            if len(first) == 2:
+                cancel.set()
+        run_id = store.latest_run_id()
+        assert 2 <= len(first) < FRAMES // 2, "the run was not interrupted midway"
+        assert not store.run(run_id).finished
+        assert sorted(store.analysed_frames(run_id)) == first
+
+        second = [p.frame_index for p in _run(store, assets, detector, stride=2, batch_size=2)]
+        assert len(store.runs()) == 1  # resumed, not restarted
+        assert set(first).isdisjoint(second)
+        assert sorted(first + second) == list(range(0, FRAMES, 2))
+        assert store.run(run_id).finished
+        _assert_same_results(_snapshot(store, run_id), reference[0])
+
+
+_CHILD = """
+import sys
+from core.store import ProjectStore
+from engine.analyze import analyze_video
+store = ProjectStore.open(sys.argv[1])
+runs = analyze_video(store, weights=sys.argv[2], srn_weights=sys.argv[3], device="cpu", stride=2, batch_size=2)
+for count, progress in enumerate(runs, 1):
+    if count == 3:
+        print("paused", flush=True)
+        sys.stdin.readline()  # wait here, mid-run, until killed
+"""
+
+
+def test_killed_process_resumes_with_every_frame_once(assets, tmp_path, reference):
+    with _project(assets, tmp_path) as store:
+        path = store.path
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(path), str(assets / "msnet.safetensors"), str(assets / "srn.safetensors")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=os.getcwd(),
+    )
+    try:
+        with ProjectStore.open(path) as watcher:
+            deadline = time.monotonic() + 120
+            while True:  # poll the store until three frames are committed
+                run_id = watcher.latest_run_id()
+                if run_id is not None and len(watcher.analysed_frames(run_id)) >= 3:
+                    break
+                assert child.poll() is None, "the child ended before it was killed"
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == -signal.SIGKILL
+
+    with ProjectStore.open(path) as store:
+        run_id = store.latest_run_id()
+        before = set(store.analysed_frames(run_id))
+        assert 3 <= len(before) < FRAMES // 2 and not store.run(run_id).finished
+        resumed = [p.frame_index for p in _run(store, assets, stride=2, batch_size=2)]
+        assert before.isdisjoint(resumed)
+        assert sorted(store.analysed_frames(run_id)) == list(range(0, FRAMES, 2))
+        assert store.run(run_id).finished and len(store.runs()) == 1
+        _assert_same_results(_snapshot(store, run_id), reference[0])
+
+
+def test_other_settings_start_a_separate_run(assets, detector, tmp_path):
+    with _project(assets, tmp_path) as store:
+        first = _run(store, assets, detector, srn=False, stride=4)
+        assert _run(store, assets, detector, srn=False, stride=4) == []  # complete: nothing to do
+        second = _run(store, assets, detector, srn=False, fps=2.0)
+        runs = store.runs()
+        assert [r.id for r in runs] == [first[0].run_id, second[0].run_id]
+        assert runs[0].settings["stride"] == 4 and runs[1].settings["fps"] == 2.0
+        assert sorted(store.analysed_frames(runs[0].id)) == [0, 4, 8]
+        assert sorted(store.analysed_frames(runs[1].id)) == [0, 5, 10]
+        third = _run(store, assets, detector, srn=False, stride=4, new_run=True)
+        assert third[0].run_id not in (runs[0].id, runs[1].id)
+
+
+def test_missing_srn_weights_are_noted_and_the_run_goes_on(assets, detector, tmp_path):
+    with _project(assets, tmp_path) as store:
+        progress = _run(store, assets, detector, stride=6, srn_weights=tmp_path / "nowhere.safetensors")
+        run = store.run(progress[0].run_id)
+        assert run.settings["srn"] is True
+        assert run.settings["srn_status"].startswith("skipped: no SRN weights at") and "nowhere" in run.settings["srn_status"]
+        assert all(d.refined_score is None for d in store.detections(run.id))
+
+
+def test_cli_analyze_then_info_end_to_end(assets, tmp_path, capsys):
+    video = tmp_path / "clip.mp4"
+    video.write_bytes((assets / "flight.mp4").read_bytes())
+    track = tmp_path / "clip.gpx"
+    track.write_text(
+        '<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">'
+        '<trk><trkseg><trkpt lat="30.1" lon="-85.6"><time>2024-05-01T12:00:00Z</time></trkpt>'
+        '<trkpt lat="30.1001" lon="-85.6"><time>2024-05-01T12:00:01Z</time></trkpt></trkseg></trk></gpx>'
+    )
+    project = tmp_path / "clip.dmproj"
+    args = ["analyze", str(video), "--project", str(project), "--weights", str(assets / "msnet.safetensors"),
+            "--srn-weights", str(assets / "srn.safetensors"), "--every", "3", "--device", "cpu", "-q"]
+    assert cli_main(args) == 0
+    out = capsys.readouterr().out
+    assert "run 1: 4 frames analysed (complete)" in out
+    assert cli_main(["info", str(project), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["telemetry"]["path"] == str(track)  # found beside the video
+    (run,) = report["runs"]
+    assert run["frames_analysed"] == 4 and run["frame_ranges"] == [[0, 9]]
+    assert run["finished"] and run["settings"]["stride"] == 3
+    assert run["detections_total"] == sum(run["detections"].values()) > 0
+    assert run["review"]["pending"] == run["detections_total"]
+    assert cli_main(["info", str(project)]) == 0
+    assert "frames:     4 analysed (0-9" in capsys.readouterr().out
+
+
+def test_cli_refuses_bad_weights_naming_the_file(assets, tmp_path, capsys):
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x00" * 100)
+    (tmp_path / "broken.json").write_text((assets / "msnet.json").read_text())
+    rc = cli_main(["analyze", str(assets / "flight.mp4"), "--project", str(tmp_path / "x.dmproj"),
+                   "--weights", str(bad), "--device", "cpu", "-q"])
+    assert rc == 2
+    assert "broken.safetensors" in capsys.readouterr().err
+
+
+def test_cli_refuses_a_non_video_naming_it(tmp_path, capsys):
+    fake = tmp_path / "holiday.mp4"
+    fake.write_text("not a video")
+    assert cli_main(["analyze", str(fake), "--project", str(tmp_path / "y.dmproj"), "-q"]) == 2
+    assert "holiday.mp4" in capsys.readouterr().err
+    assert not (tmp_path / "y.dmproj").exists()
