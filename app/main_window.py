@@ -813,6 +813,9 @@ class MainWindow(QMainWindow):
             from PySide6.QtCore import QThreadPool
 
             QThreadPool.globalInstance().waitForDone(30_000)
+        from app.workers import wait_for_jobs
+
+        wait_for_jobs()
         self.settings.set_value("window/geometry", self.saveGeometry())
         self.settings.set_value("window/state", self.saveState())
         self.document.close()

@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
-from superqt.utils import FunctionWorker, GeneratorWorker
+from PySide6.QtCore import QObject, Qt, Signal
+from superqt.utils import GeneratorWorker
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +108,15 @@ class AnalysisJob(QObject):
 
 
 class FunctionJob(QObject):
-    """A one-shot function in a worker thread (map building, export).
+    """A one-shot function on the project's one long-lived job thread (map, export).
+
+    Why not the Qt thread pool: PROJ (through pyproj) segfaulted in
+    ``proj_context_is_network_enabled`` when the map was built on a pooled ``QThread``
+    after an analysis had run in the pool (seen with ``gdb``; apparently a per-thread PROJ
+    context that did not survive the pooled thread's Python thread states). A plain
+    Python thread that lives as long as the application keeps one thread state and one
+    PROJ context, and it serialises map and export jobs, which both read the whole
+    project (Vorta's one queue per resource).
 
     Signals
     -------
@@ -116,19 +124,20 @@ class FunctionJob(QObject):
         The function's return value.
     failed(object)
         The exception it raised.
+    finished()
+        After ``done`` or ``failed``.
     """
 
     done = Signal(object)
     failed = Signal(object)
     finished = Signal()
+    _result = Signal(object, object)  # (value, error) from the job thread, queued to ours
 
     def __init__(self, func: Callable[..., Any], *args: Any, parent: QObject | None = None, **kwargs: Any) -> None:
         super().__init__(parent)
-        self._worker = FunctionWorker(func, *args, **kwargs)
-        self._worker.returned.connect(self.done)
-        self._worker.errored.connect(self.failed)
-        self._worker.finished.connect(self._on_finished)
+        self._call = (func, args, kwargs)
         self._running = False
+        self._result.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     @property
     def is_running(self) -> bool:
@@ -136,11 +145,48 @@ class FunctionJob(QObject):
 
     def start(self) -> None:
         self._running = True
-        self._worker.start()
+        _job_executor().submit(self._run)
 
-    def _on_finished(self) -> None:
+    def _run(self) -> None:
+        func, args, kwargs = self._call
+        try:
+            value, error = func(*args, **kwargs), None
+        except Exception as exc:  # noqa: BLE001 - delivered to the GUI thread
+            value, error = None, exc
+        self._result.emit(value, error)
+
+    def _deliver(self, value: Any, error: Any) -> None:
         self._running = False
+        if error is not None:
+            self.failed.emit(error)
+        else:
+            self.done.emit(value)
         self.finished.emit()
+
+
+_EXECUTOR: Any = None
+
+
+def _job_executor():
+    """The single long-lived job thread (created on first use, a daemon)."""
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="damagemap-jobs")
+    return _EXECUTOR
+
+
+def wait_for_jobs(timeout_s: float = 30.0) -> bool:
+    """Block until queued map/export jobs are done (tests, window close)."""
+    if _EXECUTOR is None:
+        return True
+    future = _EXECUTOR.submit(lambda: None)
+    try:
+        future.result(timeout=timeout_s)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------- map and export

@@ -98,4 +98,7 @@ def _wait_for_workers(qapp):
     yield
     from PySide6.QtCore import QThreadPool
 
+    from app.workers import wait_for_jobs
+
     QThreadPool.globalInstance().waitForDone(30_000)
+    wait_for_jobs()
