@@ -7,6 +7,8 @@ redo, export, close, reopen the project and find every edit.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QTimer
@@ -44,6 +46,14 @@ def test_open_analyse_review_export_reopen(qtbot, window, flyover, tiny_model, e
     table = window.review_panel.model
     assert table.rowCount() == len(doc.all_detections()) > 0
     assert "left to review" in window.review_panel.pending_label.text()
+
+    # -- the map follows the video: drone and footprint move with the frame
+    qtbot.waitUntil(lambda: window.map_widget.damage_map is not None, timeout=30_000)
+    window.show_frame(0)
+    drone_start = window.map_widget.drone_item.pos()
+    window.show_frame(doc.frame_count - 1)
+    assert window.map_widget.drone_item.pos() != drone_start
+    assert window.map_widget.footprint_item.isVisible()
 
     # -- overlays change the pixels where a mask is
     first = table.detection(0)
@@ -115,14 +125,16 @@ def test_open_analyse_review_export_reopen(qtbot, window, flyover, tiny_model, e
     window.next_action.trigger()
     assert doc.detection(window.selected_id).review is ReviewState.PENDING
 
-    # -- export: training data from the reviewed frames (plus map formats when geo has them)
+    # -- export: GeoJSON + offline HTML map, and the reviewed frames as training data
     from app.dialogs.export_dialog import ExportChoice
 
     out_dir = tmp_path / "export"
     with qtbot.waitSignal(window.export_finished, timeout=30_000) as exported:
-        window.start_export(ExportChoice(out_dir=out_dir, formats=(), coco=True))
+        window.start_export(ExportChoice(out_dir=out_dir, formats=("geojson", "html"), coco=True))
+    written = {p.name for p in exported.args[0]}
+    assert {"damage_sites.geojson", "track.geojson", "damage_map.html", "instances_train.json"} <= written
     coco_json = out_dir / "training" / "annotations" / "instances_train.json"
-    assert coco_json in exported.args[0] and coco_json.is_file()
+    assert json.loads(coco_json.read_text())["annotations"]
 
     # -- close, reopen the project file, every edit is there
     project = doc.project_path
