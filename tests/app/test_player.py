@@ -1,0 +1,71 @@
+"""Playback and keyboard control on the real window (no analysis needed)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt
+
+
+def _open(qtbot, window, flyover):
+    assert window.open_path(flyover / "flight.mp4")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    window.frame_view.setFocus()
+
+
+def test_keys_step_seek_and_play(qtbot, window, flyover, errors):
+    _open(qtbot, window, flyover)
+    last = window.document.frame_count - 1
+    view = window.frame_view
+    with qtbot.waitSignal(window.frame_shown, check_params_cb=lambda i: i == 1):
+        qtbot.keyClick(view, Qt.Key.Key_Right)
+    with qtbot.waitSignal(window.frame_shown, check_params_cb=lambda i: i == last):
+        qtbot.keyClick(view, Qt.Key.Key_End)
+    with qtbot.waitSignal(window.frame_shown, check_params_cb=lambda i: i == last - 1):
+        qtbot.keyClick(view, Qt.Key.Key_Left)
+    with qtbot.waitSignal(window.frame_shown, check_params_cb=lambda i: i == 0):
+        qtbot.keyClick(view, Qt.Key.Key_Home)
+    assert window.transport.frame_label.text() == f"frame 1 / {last + 1}"
+
+    # Space plays at the video's rate until the end, frame by frame in order.
+    shown: list[int] = []
+    window.frame_shown.connect(shown.append)
+    with qtbot.waitSignal(window.transport.playing_changed, check_params_cb=lambda playing: not playing, timeout=10_000):
+        qtbot.keyClick(view, Qt.Key.Key_Space)
+    assert shown[-1] == last and shown == sorted(shown)
+    # L plays, again L doubles the speed, K pauses.
+    qtbot.keyClick(view, Qt.Key.Key_L)
+    qtbot.keyClick(view, Qt.Key.Key_L)
+    assert window.transport.is_playing and window.transport.speed == 2.0
+    qtbot.keyClick(view, Qt.Key.Key_K)
+    assert not window.transport.is_playing
+    assert errors == []
+
+
+def test_go_to_time_uses_the_frames_timestamps(qtbot, window, flyover):
+    _open(qtbot, window, flyover)
+    edit = window.transport.goto_edit
+    edit.setText("0:00.7")
+    with qtbot.waitSignal(window.frame_shown, check_params_cb=lambda i: i == 7):
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert window.transport.time_label.text().startswith("00:00.70")
+
+
+def test_timeline_click_seeks_the_video(qtbot, window, flyover):
+    _open(qtbot, window, flyover)
+    timeline = window.timeline
+    x = int(timeline.x_of_frame(9))
+    with qtbot.waitSignal(window.frame_shown, check_params_cb=lambda i: i == 9):
+        qtbot.mouseClick(timeline, Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+    assert window.transport.slider.value() == 9
+
+
+def test_recent_files_and_reopening_reuses_the_project(qtbot, window, flyover):
+    video = flyover / "flight.mp4"
+    assert window.open_path(video)
+    project = window.document.project_path
+    window.close_project()
+    assert window.open_path(video)  # the project beside the video is reused, not recreated
+    assert window.document.project_path == project
+    window.recent_menu.aboutToShow.emit()
+    names = [a.text() for a in window.recent_menu.actions()]
+    assert "flight.mp4" in names
