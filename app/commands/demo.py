@@ -1,0 +1,178 @@
+"""``damagemap demo``: synthetic flyover -> analysis -> maps -> the desktop app.
+
+Each step is guarded: when a part is missing (no default model shipped, no display, ...)
+the step is skipped with the reason and the demo goes on with what it can do. Running
+it again reuses the flyover and the finished analysis in ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+_STAMP = "demo.json"
+_PROJECT = "demo.dmproj"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=Path("damagemap-demo"), metavar="DIR",
+                        help="folder for the flyover, project and maps (default: ./damagemap-demo)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="flyover length (default: 20)")
+    parser.add_argument("--size", default="1280x720", metavar="WxH", help="video size (default: 1280x720)")
+    parser.add_argument("--seed", type=int, default=0, help="scene and flight seed (default: 0)")
+    parser.add_argument("--analysis-fps", type=float, default=2.0, metavar="F",
+                        help="frames analysed per second of video (default: 2)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    parser.add_argument("--weights", type=Path, default=None, help="MSNet weights (default: the shipped model)")
+    parser.add_argument("--no-gui", action="store_true", help="do not open the window (headless)")
+
+
+class _Steps:
+    """Runs named steps, printing what happened to each, and remembers the skips."""
+
+    def __init__(self) -> None:
+        self.skipped: list[str] = []
+
+    def run(self, name: str, action: Callable[[], Any], *, needs: bool = True, why_not: str = "") -> Any:
+        from core.errors import DamagemapError
+
+        if not needs:
+            self._skip(name, why_not)
+            return None
+        print(f"== {name}", file=sys.stderr)
+        started = time.perf_counter()
+        try:
+            result = action()
+        except (DamagemapError, ImportError, OSError) as exc:
+            self._skip(name, f"{type(exc).__name__}: {exc}")
+            return None
+        print(f"   done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        return result
+
+    def _skip(self, name: str, reason: str) -> None:
+        self.skipped.append(f"{name}: {reason}")
+        print(f"== {name}: SKIPPED - {reason}", file=sys.stderr)
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    from core.errors import InputError
+
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--size: expected WIDTHxHEIGHT such as 1280x720; got {text!r}") from None
+    return width, height
+
+
+def _render(out: Path, seconds: float, size: tuple[int, int], seed: int) -> Path:
+    """The flyover video, rendered unless the one in ``out`` was made with these settings."""
+    from engine.synth import render_flyover
+
+    stamp = {"seconds": seconds, "size": list(size), "seed": seed, "fps": 10.0}
+    video = out / "flyover" / "flight.mp4"
+    stamp_path = out / _STAMP
+    if video.is_file() and stamp_path.is_file() and json.loads(stamp_path.read_text()) == stamp:
+        print(f"   reusing {video}", file=sys.stderr)
+        return video
+    # A new flyover invalidates the demo's old project (only files the demo wrote).
+    for suffix in ("", "-wal", "-shm"):
+        (out / (_PROJECT + suffix)).unlink(missing_ok=True)
+    paths = render_flyover(out / "flyover", seconds=seconds, fps=10.0, size=size, seed=seed)
+    stamp_path.write_text(json.dumps(stamp))
+    print(f"   {paths.frame_count} frames -> {paths.video}", file=sys.stderr)
+    return paths.video
+
+
+def _hfov_from_camera(video: Path) -> float | None:
+    camera = video.parent / "camera.json"
+    try:
+        return float(json.loads(camera.read_text())["intrinsics"]["hfov_deg"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _analyse(video: Path, project: Path, args: argparse.Namespace) -> Path:
+    from app.commands import analyze
+
+    parser = argparse.ArgumentParser()
+    analyze.add_arguments(parser)
+    argv = [str(video), "--project", str(project), "--fps", str(args.analysis_fps), "--device", args.device]
+    if args.weights is not None:
+        argv += ["--weights", str(args.weights)]
+    status = analyze.run(parser.parse_args(argv))
+    if status != 0:
+        raise OSError(f"analysis stopped with status {status}")
+    hfov = _hfov_from_camera(video)
+    if hfov is not None:
+        from core.store import ProjectStore
+
+        with ProjectStore.open(project) as store:
+            if store.get_setting("hfov_deg") is None:
+                store.set_setting("hfov_deg", hfov)
+    return project
+
+
+def _export(project: Path, maps: Path) -> Path:
+    from app.commands import export
+
+    parser = argparse.ArgumentParser()
+    export.add_arguments(parser)
+    status = export.run(parser.parse_args([str(project), "--to", str(maps)]))
+    if status != 0:
+        raise OSError(f"export stopped with status {status}")
+    return maps
+
+
+def _open_gui(project: Path) -> int:
+    from app.main_window import launch  # lazy: Qt only when the window is wanted
+
+    return launch(project)
+
+
+def run(args: argparse.Namespace) -> int:
+    size = _parse_size(args.size)
+    out = args.out.absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    project = out / _PROJECT
+    steps = _Steps()
+    started = time.perf_counter()
+
+    video = steps.run(f"1/4 synthetic flyover ({args.seconds:g} s, {size[0]}x{size[1]})",
+                      lambda: _render(out, args.seconds, size, args.seed))
+    analysed = steps.run(
+        f"2/4 analysis at {args.analysis_fps:g} frames/s", lambda: _analyse(video, project, args),
+        needs=video is not None, why_not="no flyover video",
+    )
+    maps = steps.run(
+        "3/4 damage maps", lambda: _export(project, out / "maps"),
+        needs=analysed is not None, why_not="no analysis to map",
+    )
+    total = time.perf_counter() - started
+    print(f"\ndemo finished in {total:.0f} s in {out}")
+    if maps is not None:
+        html = sorted(Path(maps).glob("*.html"))
+        print(f"  maps: {maps}" + (f" (open {html[0]} in a browser)" if html else ""))
+    if analysed is not None:
+        print(f"  project: {project} (damagemap info {project})")
+    for skipped in steps.skipped:
+        print(f"  skipped {skipped}")
+
+    if args.no_gui:
+        return 0
+    if not project.exists():
+        print("  not opening the window: there is no project to show", file=sys.stderr)
+        return 1 if steps.skipped else 0
+    import os
+
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        steps.run("4/4 desktop app", lambda: None, needs=False, why_not="no display (set DISPLAY, or use --no-gui)")
+        return 0
+    status = steps.run("4/4 desktop app", lambda: _open_gui(project))
+    return int(status or 0)
