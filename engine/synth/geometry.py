@@ -63,6 +63,7 @@ class Face:
     alpha: np.ndarray | None = None
     surface_id: int = 0
     _mips: list[np.ndarray] = field(default_factory=list, repr=False)
+    _texture_area: float | None = field(default=None, repr=False)
 
     def plane_coords(self, points_enu: np.ndarray) -> np.ndarray:
         """Texture pixel-index coordinates ``float[N, 2]`` of world points in the plane."""
@@ -76,12 +77,18 @@ class Face:
         ab = (idx + 0.5) / self.px_per_m
         return self.origin + ab[:, :1] * self.axis_u + ab[:, 1:] * self.axis_v
 
+    @property
+    def texture_area_px(self) -> float:
+        """Area of the face outline in texture pixels."""
+        if self._texture_area is None:
+            self._texture_area = polygon_area(self.plane_coords(self.polygon_enu))
+        return self._texture_area
+
     def faces_camera(self, camera_position: np.ndarray) -> bool:
         """Back-face test; faces without a normal (canopies) are always drawn."""
         if self.normal is None:
             return True
-        centre = self.polygon_enu.mean(axis=0)
-        return float(np.dot(self.normal, camera_position - centre)) > 0.0
+        return float(np.dot(self.normal, camera_position - self.polygon_enu[0])) > 0.0
 
     def mip(self, level: int) -> np.ndarray:
         """The texture (RGB, plus alpha as a 4th channel when present) halved ``level`` times."""
@@ -108,30 +115,35 @@ class ProjectedFace:
 
 def project_face(face: Face, camera: PinholeCamera, pose: CameraPose) -> ProjectedFace | None:
     """Project a face into the frame, or None when it is off-screen, behind or edge-on."""
-    uv, in_front = project_points(camera, pose, face.polygon_enu)
-    if not in_front.all():
+    uv, in_front = project_points(camera, pose, np.concatenate([face.polygon_enu, face.texture_corners_enu()]))
+    n = len(face.polygon_enu)
+    return place_face(face, camera, uv[:n], uv[n:], bool(in_front.all()))
+
+
+def place_face(face: Face, camera: PinholeCamera, polygon_uv: np.ndarray, corners_uv: np.ndarray, in_front: bool) -> ProjectedFace | None:
+    """:func:`project_face` from already projected outline and texture corners.
+
+    The renderer projects every vertex of a frame in one :func:`project_points` call
+    and hands each face its slice.
+    """
+    if not in_front:
         return None
-    poly = uv_to_index(uv)
-    x0, y0 = np.floor(poly.min(axis=0)).astype(int)
-    x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 1
-    x0, y0 = max(x0, 0), max(y0, 0)
-    x1, y1 = min(x1, camera.width_px), min(y1, camera.height_px)
+    poly = uv_to_index(polygon_uv)
+    lo, hi = poly.min(axis=0), poly.max(axis=0)
+    if hi[0] < -1 or hi[1] < -1 or lo[0] > camera.width_px or lo[1] > camera.height_px:
+        return None
+    x0, y0 = max(int(np.floor(lo[0])), 0), max(int(np.floor(lo[1])), 0)
+    x1, y1 = min(int(np.ceil(hi[0])) + 1, camera.width_px), min(int(np.ceil(hi[1])) + 1, camera.height_px)
     if x1 - x0 < 1 or y1 - y0 < 1:
         return None
     image_area = polygon_area(poly)
     if image_area < 0.5:
         return None
-    corners_enu = face.texture_corners_enu()
-    corners_uv, ok = project_points(camera, pose, corners_enu)
-    if not ok.all():
-        return None
     h, w = face.texture.shape[:2]
     src = np.array([[0.0, 0.0], [w - 1.0, 0.0], [w - 1.0, h - 1.0], [0.0, h - 1.0]], dtype=np.float32)
     homography = cv2.getPerspectiveTransform(src, uv_to_index(corners_uv).astype(np.float32))
-    tex_poly = face.plane_coords(face.polygon_enu)
-    tex_area = polygon_area(tex_poly)
-    minification = float(np.sqrt(tex_area / image_area))
-    return ProjectedFace(poly, (int(x0), int(y0), int(x1), int(y1)), homography, minification)
+    minification = float(np.sqrt(face.texture_area_px / image_area))
+    return ProjectedFace(poly, (x0, y0, x1, y1), homography, minification)
 
 
 def roi_homography(homography: np.ndarray, roi: tuple[int, int, int, int], mip_level: int = 0) -> np.ndarray:

@@ -180,8 +180,8 @@ def write_truth_geojson(path: Path, scene: Scene, frame: LocalFrame) -> None:
 
 # ------------------------------------------------------------------ ISBDA / COCO
 def _xywh(mask: np.ndarray) -> list[float]:
-    ys, xs = np.nonzero(mask)
-    return [float(xs.min()), float(ys.min()), float(xs.max() + 1 - xs.min()), float(ys.max() + 1 - ys.min())]
+    x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
+    return [float(x), float(y), float(w), float(h)]
 
 
 def frame_annotations(surface_ids: np.ndarray, scene: Scene, *, image_id: int, first_id: int, min_area_px: int = 8) -> list[dict]:

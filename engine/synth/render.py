@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, intersect_ground
-from engine.synth.geometry import Face, polygon_mask, project_face, roi_homography, uv_to_index
+from core.camera import project_points
+from engine.synth.geometry import Face, ProjectedFace, place_face, polygon_mask, roi_homography, uv_to_index
 from engine.synth.scene import Scene
 
 MAX_GROUND_MIP = 3
@@ -43,9 +44,20 @@ class FrameRenderer:
         self._drawables: list[tuple[np.ndarray, list[Face]]] = [
             (b.centre_enu, b.faces) for b in scene.buildings if b.faces
         ] + [(t.centre_enu, t.faces) for t in scene.trees]
+        # every vertex of every face (outline + texture corners), projected once per frame
+        chunks, self._face_slices = [], {}
+        start = 0
+        for _, faces in self._drawables:
+            for face in faces:
+                pts = np.concatenate([face.polygon_enu, face.texture_corners_enu()])
+                n = len(face.polygon_enu)
+                self._face_slices[id(face)] = (start, start + n, start + len(pts))
+                chunks.append(pts)
+                start += len(pts)
+        self._vertices = np.concatenate(chunks) if chunks else np.zeros((0, 3))
         rng = np.random.default_rng(seed + 7919)
         h, w = camera.height_px, camera.width_px
-        self._noise = [rng.normal(0, 3.0, (h, w, 3)).astype(np.float32) for _ in range(3)]
+        self._noise = [3.0 * rng.standard_normal((h, w, 3), dtype=np.float32) for _ in range(3)]
         style = scene.style
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         r2 = ((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2
@@ -79,28 +91,29 @@ class FrameRenderer:
         return np.clip(np.log2(np.maximum(ratio, 1.0)), 0, len(self._ground_mips) - 1)
 
     def _draw_ground(self, pose: CameraPose, with_ids: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        size = (self.camera.width_px, self.camera.height_px)
+        """Warp the ground texture; each mip level only into the band of rows that uses it."""
+        w, h = self.camera.width_px, self.camera.height_px
         homography = self._ground_homography(pose)
         levels = self._row_mip_levels(pose)
-        image = None
+        image = np.zeros((h, w, 3), np.float32)
         for level in range(int(math.floor(levels.min())), int(math.ceil(levels.max())) + 1):
             weight = np.clip(1.0 - np.abs(levels - level), 0, 1).astype(np.float32)
-            if not weight.any():
+            rows = np.flatnonzero(weight > 0)
+            if rows.size == 0:
                 continue
+            r0, r1 = int(rows[0]), int(rows[-1]) + 1
             scale = 2.0**level
             from_mip = np.array([[scale, 0, 0.5 * scale - 0.5], [0, scale, 0.5 * scale - 0.5], [0, 0, 1.0]])
-            warped = cv2.warpPerspective(self._ground_mips[level], homography @ from_mip, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-            contrib = warped.astype(np.float32) * weight[:, None, None]
-            image = contrib if image is None else image + contrib
-        assert image is not None
+            band = np.array([[1.0, 0, 0], [0, 1.0, -r0], [0, 0, 1.0]])
+            warped = cv2.warpPerspective(self._ground_mips[level], band @ homography @ from_mip, (w, r1 - r0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            image[r0:r1] += warped.astype(np.float32) * weight[r0:r1, None, None]
         ids = None
         if with_ids:
-            ids = cv2.warpPerspective(self.scene.ground.labels, homography, size, flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            ids = cv2.warpPerspective(self.scene.ground.labels, homography, (w, h), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         return image, ids
 
     # ------------------------------------------------------------------ faces
-    def _draw_face(self, face: Face, pose: CameraPose, image: np.ndarray, ids: np.ndarray | None) -> None:
-        projected = project_face(face, self.camera, pose)
+    def _draw_face(self, face: Face, projected: ProjectedFace | None, image: np.ndarray, ids: np.ndarray | None) -> None:
         if projected is None:
             return
         x0, y0, x1, y1 = projected.roi
@@ -135,10 +148,14 @@ class FrameRenderer:
         cam = pose.position[:2]
         order = sorted(self._drawables, key=lambda d: -float(np.hypot(*(d[0] - cam))))
         position = pose.position
+        uv, in_front = project_points(self.camera, pose, self._vertices)
         for _, faces in order:
             for face in faces:
-                if face.faces_camera(position):
-                    self._draw_face(face, pose, image, ids)
+                if not face.faces_camera(position):
+                    continue
+                a, b, c = self._face_slices[id(face)]
+                projected = place_face(face, self.camera, uv[a:b], uv[b:c], bool(in_front[a:c].all()))
+                self._draw_face(face, projected, image, ids)
         return RenderedFrame(self._finish(image, frame_index), ids)
 
     def _finish(self, image: np.ndarray, frame_index: int) -> np.ndarray:

@@ -16,6 +16,7 @@ so the renderer can tell which pixels of a frame show which part.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable  # noqa: F401  (used in ColourSource)
 from dataclasses import dataclass, field
 
 import cv2
@@ -25,7 +26,9 @@ from core.types import DamageLevel
 from engine.synth import textures
 from engine.synth.geometry import Face
 
-ROOF_PX_PER_M = 25.0
+ColourSource = "tuple[float, float, float] | Callable[[np.ndarray, np.ndarray], np.ndarray]"
+
+ROOF_PX_PER_M = 20.0
 WALL_PX_PER_M = 12.0
 CANOPY_PX_PER_M = 10.0
 
@@ -182,8 +185,12 @@ class _Painter:
         cv2.fillPoly(m, [_polygon_to_px(self.ground, p) for p in polys], 255, lineType=cv2.LINE_AA, shift=3)
         return m
 
-    def fill(self, polys: list[np.ndarray], colour_img: np.ndarray | tuple) -> None:
-        """Blend a colour or a full-size colour image into the canvas inside the polygons."""
+    def fill(self, polys: list[np.ndarray], colour: ColourSource) -> None:
+        """Blend ``colour`` into the canvas inside the polygons (anti-aliased edges).
+
+        ``colour`` is an RGB triple or a function ``(rows, cols) -> float32[N, 3]`` giving
+        the colour at those canvas pixels (textured materials).
+        """
         if not polys:
             return
         pts = [_polygon_to_px(self.ground, p) for p in polys]
@@ -196,11 +203,12 @@ class _Painter:
         m = np.zeros((y1 - y0, x1 - x0), np.uint8)
         offset = np.array([x0 * 8, y0 * 8], np.int32)
         cv2.fillPoly(m, [p - offset for p in pts], 255, lineType=cv2.LINE_AA, shift=3)
-        a = (m.astype(np.float32) / 255.0)[..., None]
-        region = self.canvas[y0:y1, x0:x1]
-        src = colour_img[y0:y1, x0:x1] if isinstance(colour_img, np.ndarray) else np.asarray(colour_img, np.float32)
-        region *= 1.0 - a
-        region += a * src
+        ys, xs = np.nonzero(m)
+        a = (m[ys, xs].astype(np.float32) / 255.0)[:, None]
+        ys += y0
+        xs += x0
+        src = colour(ys, xs) if callable(colour) else np.asarray(colour, np.float32)
+        self.canvas[ys, xs] = self.canvas[ys, xs] * (1.0 - a) + a * src
 
 
 def _rot(theta: float) -> np.ndarray:
@@ -416,15 +424,21 @@ def generate_scene(
     # lawns: base colour, dry patches, fine grain
     low = textures.smooth_noise(rng, height_px, width_px, 25 * px_per_m)
     mid = textures.smooth_noise(rng, height_px, width_px, 4 * px_per_m)
-    fine = rng.standard_normal((height_px, width_px)).astype(np.float32)
+    fine = rng.standard_normal((height_px, width_px), dtype=np.float32)
     dry = np.clip(0.35 * low + 0.25 * mid + 0.1, 0, 1)[..., None]
     canvas = (np.asarray(style.grass, np.float32) * (1 - dry) + np.asarray(style.dry_grass, np.float32) * dry)
     canvas *= (1 + 0.08 * mid + 0.07 * fine)[..., None]
     painter = _Painter(ground, canvas)
     shadow = np.zeros((height_px, width_px), np.float32)
 
-    def material(colour: tuple, grain: float, blotch: float) -> np.ndarray:
-        return np.asarray(colour, np.float32) * (1 + grain * fine + blotch * mid)[..., None]
+    def material(colour: tuple, grain: float, blotch: float):  # noqa: ANN202
+        """A painter source: the colour with grain and blotches, computed per ROI."""
+        base = np.asarray(colour, np.float32)
+
+        def source(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+            return base * (1 + grain * fine[rows, cols] + blotch * mid[rows, cols])[:, None]
+
+        return source
 
     theta = math.radians(90.0 - street_heading_deg)  # ENU angle of the street direction
     ax = np.array([math.cos(theta), math.sin(theta)])
@@ -523,9 +537,8 @@ def generate_scene(
     # lane markings
     for b in street_bs:
         if rng.random() < 0.6:
-            dash = np.arange(a_lo, a_hi, 9.0)
-            for a in dash:
-                painter.fill([np.array([to_en(a, b - 0.07), to_en(a + 4.0, b - 0.07), to_en(a + 4.0, b + 0.07), to_en(a, b + 0.07)])], (200, 180, 90))
+            dashes = [np.array([to_en(a, b - 0.07), to_en(a + 4.0, b - 0.07), to_en(a + 4.0, b + 0.07), to_en(a, b + 0.07)]) for a in np.arange(a_lo, a_hi, 9.0)]
+            painter.fill(dashes, (200, 180, 90))
     painter.fill(walks, concrete_img)
     painter.fill(drives, concrete_img)
     painter.fill(pools_deck, material((205, 200, 190), 0.03, 0.03))
@@ -619,10 +632,12 @@ def generate_scene(
         painter.fill([_rect(pos + fwd * 0.55, fwd, side_v, 0.45, 0.78)], (35, 40, 48))
         painter.fill([_rect(pos - fwd * 1.35, fwd, side_v, 0.3, 0.75)], (45, 50, 58))
     # fences
+    fence_polys = []
     for line in fences:
         d = line[1] - line[0]
         n = np.array([-d[1], d[0]]) / (np.linalg.norm(d) + 1e-9)
-        painter.fill([np.array([line[0] - n * 0.08, line[1] - n * 0.08, line[1] + n * 0.08, line[0] + n * 0.08])], (150, 130, 105))
+        fence_polys.append(np.array([line[0] - n * 0.08, line[1] - n * 0.08, line[1] + n * 0.08, line[0] + n * 0.08]))
+    painter.fill(fence_polys, (150, 130, 105))
 
     # rubble (annotated)
     for poly, part_index in rubble_polys:

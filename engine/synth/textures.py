@@ -17,7 +17,7 @@ def smooth_noise(rng: np.random.Generator, height: int, width: int, cell_px: flo
     """Zero-mean, unit-ish-std smooth noise ``float32[height, width]`` with features ``cell_px`` wide."""
     gh = max(2, int(np.ceil(height / max(cell_px, 1.0))) + 2)
     gw = max(2, int(np.ceil(width / max(cell_px, 1.0))) + 2)
-    grid = rng.standard_normal((gh, gw)).astype(np.float32)
+    grid = rng.standard_normal((gh, gw), dtype=np.float32)
     return cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
 
 
@@ -49,7 +49,7 @@ def shingles(rng: np.random.Generator, height: int, width: int, px_per_m: float,
     tone = tab_tone[course_idx, tab_idx]
     tone = tone - 0.28 * ((rows - course_idx * course) < max(1.0, 0.18 * course))
     tone = tone - 0.15 * ((shifted - tab_idx * tab) < max(0.8, 0.05 * tab))
-    tone = tone + 0.10 * smooth_noise(rng, height, width, 1.5 * px_per_m) + 0.05 * rng.standard_normal((height, width)).astype(np.float32)
+    tone = tone + 0.10 * smooth_noise(rng, height, width, 1.5 * px_per_m) + 0.05 * rng.standard_normal((height, width), dtype=np.float32)
     return np.clip(shaded(np.asarray(colour, np.float32), tone), 0, 255)
 
 
@@ -59,7 +59,7 @@ def decking(rng: np.random.Generator, height: int, width: int, px_per_m: float) 
     rows = np.arange(height, dtype=np.float32)[:, None]
     cols = np.arange(width, dtype=np.float32)[None, :]
     tone = 0.12 * smooth_noise(rng, height, width, 0.5 * px_per_m)
-    tone = tone + 0.06 * rng.standard_normal((height, width)).astype(np.float32)
+    tone = tone + 0.06 * rng.standard_normal((height, width), dtype=np.float32)
     seam_v = (np.mod(cols, 2.44 * px_per_m) < max(1.0, 0.03 * px_per_m))
     seam_h = (np.mod(rows, 1.22 * px_per_m) < max(1.0, 0.03 * px_per_m))
     tone = tone - 0.30 * (seam_v | seam_h)
@@ -71,7 +71,7 @@ def tarp(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> 
     base = jitter_colour(rng, (30, 92, 196), 0.12)
     wrinkles = smooth_noise(rng, height, max(2, width // 3), 0.4 * px_per_m)
     wrinkles = cv2.resize(wrinkles, (width, height), interpolation=cv2.INTER_LINEAR)
-    tone = 0.22 * wrinkles + 0.04 * rng.standard_normal((height, width)).astype(np.float32)
+    tone = 0.22 * wrinkles + 0.04 * rng.standard_normal((height, width), dtype=np.float32)
     out = shaded(base, tone)
     for _ in range(rng.integers(0, 3)):
         y = int(rng.uniform(0.1, 0.9) * height)
@@ -82,7 +82,7 @@ def tarp(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> 
 def roof_hole(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> np.ndarray:
     """The dark inside of a collapsed roof, with broken rafters running up the slope."""
     base = jitter_colour(rng, (42, 34, 28), 0.25)
-    tone = 0.35 * smooth_noise(rng, height, width, 0.6 * px_per_m) + 0.1 * rng.standard_normal((height, width)).astype(np.float32)
+    tone = 0.35 * smooth_noise(rng, height, width, 0.6 * px_per_m) + 0.1 * rng.standard_normal((height, width), dtype=np.float32)
     out = shaded(base, tone)
     spacing = 0.6 * px_per_m
     thickness = max(1, int(round(0.05 * px_per_m)))
@@ -100,7 +100,7 @@ def roof_hole(rng: np.random.Generator, height: int, width: int, px_per_m: float
 def rubble(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> np.ndarray:
     """A pile of building debris: lumber, shingles, insulation, brick, shadows."""
     base = jitter_colour(rng, (120, 108, 96), 0.15)
-    tone = 0.30 * smooth_noise(rng, height, width, 0.8 * px_per_m) + 0.15 * rng.standard_normal((height, width)).astype(np.float32)
+    tone = 0.30 * smooth_noise(rng, height, width, 0.8 * px_per_m) + 0.15 * rng.standard_normal((height, width), dtype=np.float32)
     out = shaded(base, tone)
     palette = [(205, 170, 120), (60, 58, 60), (230, 225, 215), (150, 70, 55), (90, 80, 70), (180, 140, 95), (35, 30, 28)]
     n = int(width * height / (px_per_m**2) * 2.5) + 10
@@ -131,7 +131,7 @@ def wall(
     rows = np.arange(height, dtype=np.float32)[:, None]
     cols = np.arange(width, dtype=np.float32)[None, :]
     z = top_z_m - (rows + 0.5) / px_per_m
-    tone = 0.05 * smooth_noise(rng, height, width, 1.0 * px_per_m) + 0.04 * rng.standard_normal((height, width)).astype(np.float32)
+    tone = 0.05 * smooth_noise(rng, height, width, 1.0 * px_per_m) + 0.04 * rng.standard_normal((height, width), dtype=np.float32)
     if brick:
         course = 0.075 * px_per_m
         idx = np.floor(rows / course)
@@ -174,6 +174,6 @@ def canopy(rng: np.random.Generator, size_px: int, colour: Colour, sun_dir_xy: n
     # lit side towards the sun (image rows grow southwards, columns eastwards)
     light = ((xx - r) * sun_dir_xy[0] - (yy - r) * sun_dir_xy[1]) / r
     clumps = smooth_noise(rng, s, s, max(2.0, s / 14))
-    tone = 0.25 * light + 0.22 * clumps + 0.12 * rng.standard_normal((s, s)).astype(np.float32)
+    tone = 0.25 * light + 0.22 * clumps + 0.12 * rng.standard_normal((s, s), dtype=np.float32)
     rgb = shaded(np.asarray(colour, np.float32), tone)
     return np.clip(rgb, 0, 255), (alpha * 255).astype(np.uint8)
