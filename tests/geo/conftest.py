@@ -46,8 +46,21 @@ class Flyover:
 
 @pytest.fixture(scope="session")
 def flyover(tmp_path_factory) -> Flyover:
-    """10 s at 10 fps, 640x360, seed 0: about 30 damaged parts seen, a few seconds to render."""
+    """8 s at 10 fps, 640x360, seed 0: 27 damaged parts seen in 16 annotated frames."""
     synth = pytest.importorskip("engine.synth")
     out = tmp_path_factory.mktemp("flyover")
-    paths = synth.render_flyover(out, seconds=10.0, fps=10.0, size=(640, 360), seed=0)
+    paths = synth.render_flyover(out, seconds=8.0, fps=10.0, size=(640, 360), seed=0)
     return Flyover(paths, json.loads(Path(paths.camera).read_text()))
+
+
+@pytest.fixture(scope="session")
+def flyover_map(flyover):
+    """The damage map of the flyover's ground-truth masks, from its SRT."""
+    from geo.evaluation import detections_from_coco
+    from geo.mapping import build_damage_map_from
+    from geo.telemetry import read_telemetry
+
+    detections, times = detections_from_coco(flyover.paths.annotations)
+    damage_map = build_damage_map_from(detections, times, read_telemetry(flyover.paths.srt),
+                                       video=flyover.video_info, title="Synthetic flyover")
+    return damage_map, detections

@@ -1,0 +1,129 @@
+"""Exports: every format written, GeoJSON readable as EPSG:4326, failures leave no partial file."""
+
+from __future__ import annotations
+
+import csv
+import errno
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+
+import pytest
+
+from core.errors import ExportError
+from geo.export import FILES, export_map
+from geo.export.html import escape, render_html
+
+HOSTILE = "</script><script>alert('x')</script> `${document.cookie}` & <b>"
+
+
+@pytest.fixture(scope="module")
+def exported(flyover_map, tmp_path_factory):
+    damage_map, _ = flyover_map
+    out = tmp_path_factory.mktemp("export")
+    written = export_map(damage_map, out, thumbnail=lambda index: b"\xff\xd8\xff\xe0fakejpeg")
+    return damage_map, out, written
+
+
+def test_every_format_is_written(exported):
+    _, out, written = exported
+    assert sorted(p.name for p in written) == sorted(FILES.values())
+    assert all(p.stat().st_size > 0 for p in written)
+    assert not list(out.glob(".*part*"))
+
+
+def test_geojson_reads_back_with_geopandas_in_wgs84(exported):
+    import geopandas as gpd
+
+    damage_map, out, _ = exported
+    sites = gpd.read_file(out / "damage_sites.geojson")
+    assert sites.crs.to_epsg() == 4326
+    assert len(sites) == len(damage_map.sites)
+    for column in ("id", "level", "confidence", "observations", "first_time", "last_time", "best_frame", "reviewed"):
+        assert column in sites.columns
+    assert set(sites["level"]) <= {"slight", "severe", "debris"}
+    assert sites.geometry.x.between(-85.67, -85.65).all() and sites.geometry.y.between(30.15, 30.17).all()
+    assert sites["first_time"].notna().all()  # ISO 8601 UTC, parsed as datetimes
+    raw_sites = json.loads((out / "damage_sites.geojson").read_text())
+    assert all(f["properties"]["first_time"].endswith("Z") for f in raw_sites["features"])
+    for name in ("observations", "track", "heatmap"):
+        layer = gpd.read_file(out / f"{name}.geojson")
+        assert layer.crs.to_epsg() == 4326 and len(layer) > 0
+    raw = json.loads((out / "heatmap.geojson").read_text())
+    assert "crs" not in raw  # RFC 7946
+    from shapely.geometry import shape
+
+    for feature in raw["features"]:
+        geometry = shape(feature["geometry"])
+        polygons = getattr(geometry, "geoms", [geometry])
+        assert all(p.exterior.is_ccw for p in polygons)  # right-hand rule
+
+
+def test_geopackage_kml_and_csv(exported):
+    import pyogrio
+
+    damage_map, out, _ = exported
+    layers = {name for name, _ in pyogrio.list_layers(out / "damage_map.gpkg")}
+    assert {"damage_sites", "observations", "track", "heatmap", "site_footprints"} <= layers
+    kml = ET.parse(out / "damage_sites.kml").getroot()
+    placemarks = kml.findall(".//{http://www.opengis.net/kml/2.2}Placemark")
+    assert len(placemarks) >= len(damage_map.sites) + 1
+    with open(out / "damage_sites.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(damage_map.sites) and rows[0]["level"] in ("slight", "severe", "debris")
+
+
+def test_html_is_self_contained_and_escapes_user_strings(flyover_map):
+    damage_map, _ = flyover_map
+    hostile_track = replace(damage_map.aligned.track, path=damage_map.track.path.with_name(HOSTILE.replace("/", "_")))
+    hostile = replace(damage_map, title=HOSTILE, aligned=replace(damage_map.aligned, track=hostile_track))
+    page = render_html(hostile)
+    assert "<script>alert" not in page and "${document.cookie}" not in page
+    assert escape(HOSTILE) in page
+    assert "<script src=" not in page and 'rel="stylesheet" href="http' not in page
+    assert "cdn.jsdelivr" not in page and "code.jquery" not in page
+    assert "L.map(" in page or "L.map (" in page
+
+
+def test_unwritable_destination_is_an_export_error(flyover_map, tmp_path):
+    damage_map, _ = flyover_map
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(ExportError, match="a_file"):
+        export_map(damage_map, blocker / "out", formats=["sites"])
+    with pytest.raises(ExportError, match="unknown export format"):
+        export_map(damage_map, tmp_path / "out", formats=["shapefile"])
+
+
+def test_full_disk_leaves_no_half_written_file(flyover_map, tmp_path, monkeypatch):
+    import geo.export._atomic as atomic
+
+    damage_map, _ = flyover_map
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fsync", no_space)
+    with pytest.raises(ExportError) as info:
+        export_map(damage_map, tmp_path, formats=["sites"])
+    assert str(tmp_path / "damage_sites.geojson") in str(info.value) and "No space left" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failing_geopackage_writer_leaves_nothing(flyover_map, tmp_path, monkeypatch):
+    import geopandas as gpd
+
+    damage_map, _ = flyover_map
+    calls = []
+    original = gpd.GeoDataFrame.to_file
+
+    def fail_on_second_layer(self, *args, **kwargs):
+        calls.append(kwargs.get("layer"))
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", fail_on_second_layer)
+    with pytest.raises(ExportError, match="damage_map.gpkg"):
+        export_map(damage_map, tmp_path, formats=["gpkg"])
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,53 @@
+"""``damagemap export`` over a project store holding the flyover's ground-truth detections."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from app.cli import main
+
+
+@pytest.fixture(scope="module")
+def project(flyover, tmp_path_factory):
+    from core.store import ProjectStore
+    from core.types import Frame
+    from geo.evaluation import detections_from_coco
+
+    detections, times = detections_from_coco(flyover.paths.annotations)
+    info = flyover.video_info
+    path = tmp_path_factory.mktemp("project") / "flyover.dmproj"
+    with ProjectStore.create(path, video_path=flyover.paths.video, telemetry_path=flyover.paths.srt) as store:
+        run = store.start_run(model={"name": "ground truth"}, settings={})
+        for index in sorted(times):
+            frame = Frame(index, times[index], info["width_px"], info["height_px"])
+            store.write_frame(run, frame, [replace(d, id=None) for d in detections if d.frame_index == index])
+        store.finish_run(run)
+    return path
+
+
+def test_export_writes_every_file_with_thumbnails(project, tmp_path, capsys):
+    out = tmp_path / "map"
+    assert main(["export", str(project), "--to", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "damage sites" in printed and "EPSG:326" in printed
+    names = {p.name for p in out.iterdir()}
+    assert {"damage_sites.geojson", "damage_map.html", "damage_map.gpkg", "damage_sites.kml"} <= names
+    assert "data:image/jpeg;base64," in (out / "damage_map.html").read_text()
+
+
+def test_export_options_and_errors_are_one_line(project, tmp_path, capsys):
+    assert main(["export", str(project), "--to", str(tmp_path / "a"), "--formats", "sites,csv",
+                 "--hfov", "84", "--offset", "0.0", "--no-thumbnails"]) == 0
+    assert {p.name for p in (tmp_path / "a").iterdir()} == {"damage_sites.geojson", "damage_sites.csv"}
+    capsys.readouterr()
+    for argv, words in [
+        (["export", str(project), "--to", str(tmp_path / "b"), "--run", "99"], "no run 99"),
+        (["export", str(project), "--to", str(tmp_path / "c"), "--offset", "5000"], "does not overlap"),
+        (["export", str(project), "--to", str(tmp_path / "d"), "--hfov", "fisheye-9000"], "unknown camera preset"),
+        (["export", str(tmp_path / "nothing.dmproj"), "--to", str(tmp_path / "e")], "nothing.dmproj"),
+    ]:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and words in err and "Traceback" not in err

@@ -1,0 +1,88 @@
+"""The exported HTML map renders in a real browser engine with every network request blocked.
+
+Only this test (not the geo package) uses Qt: PySide6's QWebEngineView, offscreen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
+QtWebEngineWidgets = pytest.importorskip("PySide6.QtWebEngineWidgets")
+QtWebEngineCore = pytest.importorskip("PySide6.QtWebEngineCore")
+
+from PySide6.QtCore import QUrl  # noqa: E402
+
+LEVEL_GREEN = (46, 204, 64)  # DamageLevel.SLIGHT
+
+
+class BlockNetwork(QtWebEngineCore.QWebEngineUrlRequestInterceptor):
+    """Refuses every http(s) request, as a machine without network would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocked: list[str] = []
+
+    def interceptRequest(self, info) -> None:  # noqa: N802 - Qt's name
+        url = info.requestUrl()
+        if url.scheme() in ("http", "https"):
+            self.blocked.append(url.toString())
+            info.block(True)
+
+
+@pytest.fixture
+def html_path(flyover_map, tmp_path):
+    from geo.export import export_map
+
+    damage_map, _ = flyover_map
+    return export_map(damage_map, tmp_path, formats=["html"], thumbnail=lambda i: None)[0]
+
+
+def test_map_renders_offline(qtbot, html_path, flyover_map, tmp_path):
+    damage_map, _ = flyover_map
+    view = QtWebEngineWidgets.QWebEngineView()
+    qtbot.addWidget(view)
+    interceptor = BlockNetwork()
+    view.page().profile().setUrlRequestInterceptor(interceptor)
+    view.resize(1100, 750)
+    view.show()
+    with qtbot.waitSignal(view.loadFinished, timeout=60_000) as loaded:
+        view.load(QUrl.fromLocalFile(str(html_path)))
+    assert loaded.args == [True]
+
+    result: dict = {}
+    probe = (
+        "JSON.stringify({leaflet: typeof L, maps: document.querySelectorAll('.leaflet-container').length,"
+        " sites: document.querySelectorAll('path.dm-site').length,"
+        " overlay: document.querySelectorAll('img.leaflet-image-layer').length,"
+        " layers: document.querySelectorAll('.leaflet-control-layers-overlays label').length,"
+        " legend: !!document.getElementById('dm-legend'),"
+        " total: (document.getElementById('dm-site-total') || {}).textContent})"
+    )
+
+    def run_probe() -> None:
+        view.page().runJavaScript(probe, 0, lambda value: result.update(json.loads(value)))
+
+    def markers_drawn() -> bool:
+        run_probe()
+        return result.get("sites", 0) == len(damage_map.sites)
+
+    qtbot.waitUntil(markers_drawn, timeout=30_000)
+    assert result["leaflet"] == "object" and result["maps"] == 1
+    assert result["overlay"] == 1 and result["legend"] and result["layers"] >= 4
+    assert result["total"] == str(len(damage_map.sites))
+    assert all("openstreetmap" in url for url in interceptor.blocked)  # only the online tiles were tried
+
+    image = view.grab().toImage()
+    shot = tmp_path / "damage_map.png"
+    image.save(str(shot))
+    green = 0
+    for y in range(0, image.height(), 3):
+        for x in range(0, image.width(), 3):
+            c = image.pixelColor(x, y)
+            if abs(c.red() - LEVEL_GREEN[0]) < 12 and abs(c.green() - LEVEL_GREEN[1]) < 12 and abs(c.blue() - LEVEL_GREEN[2]) < 12:
+                green += 1
+    assert green > 20, f"no Slight markers visible in {shot}"
