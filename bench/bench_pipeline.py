@@ -1,0 +1,194 @@
+"""How close the analysis pipeline comes to the model's own speed.
+
+Measures, on the same video and the same selected frames:
+
+1. decode only: :class:`engine.video.VideoReader` producing RGB frames;
+2. model only: the detector (+ SRN when on) on frames decoded beforehand, batched as
+   the pipeline batches them, results brought to the host;
+3. the whole pipeline: :func:`engine.analyze.analyze_video` into a fresh project
+   (decode thread, model, writer thread with RLE encoding and SQLite commits).
+
+Prints frames/s (median of ``--repeats`` runs) and the ratios (3)/(1) and (3)/(2). The
+target is (3)/(2) >= 0.85: decoding and writing hide behind the model.
+
+Examples::
+
+    python bench/bench_pipeline.py                       # 60 s 720p flyover at 2 fps, default model
+    python bench/bench_pipeline.py --video my.mp4 --fps 5 --device cuda
+    python bench/bench_pipeline.py --random-model resnet50 --min-size 800 --synthetic 1920x1080 --every 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    width, height = (int(v) for v in text.lower().split("x"))
+    return width, height
+
+
+def make_video(args: argparse.Namespace, cache: Path) -> Path:
+    """The benchmark video: given, a cached synthetic flyover, or a moving texture."""
+    if args.video is not None:
+        return args.video
+    cache.mkdir(parents=True, exist_ok=True)
+    if args.synthetic:
+        width, height = _parse_size(args.synthetic)
+        path = cache / f"texture_{width}x{height}_{args.seconds:g}s.mp4"
+        if not path.exists():
+            from engine.video import write_video
+
+            rng = np.random.default_rng(0)
+            texture = rng.integers(0, 255, (height, width * 2, 3), dtype=np.uint8)
+            frames = int(args.seconds * 30)
+            step = max(1, width // max(frames, 1))
+            write_video(path, (np.ascontiguousarray(texture[:, i * step % width:][:, :width]) for i in range(frames)),
+                        fps=30.0)
+        return path
+    width, height = _parse_size(args.size)
+    out = cache / f"flyover_{width}x{height}_{args.seconds:g}s"
+    video = out / "flight.mp4"
+    if not video.exists():
+        from engine.synth import render_flyover
+
+        print(f"rendering a {args.seconds:g} s {width}x{height} flyover into {out} (once) ...", file=sys.stderr)
+        render_flyover(out, seconds=args.seconds, fps=10.0, size=(width, height), seed=0)
+    return video
+
+
+def build_model(args: argparse.Namespace, device: torch.device):  # noqa: ANN201
+    from engine.analyze import load_detector
+
+    if args.random_model:
+        from engine.msnet import build_msnet
+
+        torch.manual_seed(0)
+        model = build_msnet(arch="msnet", backbone=args.random_model, min_size=args.min_size,
+                            max_size=int(args.min_size * 1333 / 800), heads="light")
+        return model.to(device).eval(), {"random": args.random_model, "min_size": args.min_size}
+    return load_detector(args.weights, device)
+
+
+def _median_rate(frames: int, seconds: list[float]) -> float:
+    return frames / statistics.median(seconds)
+
+
+def bench_decode(video: Path, indices: list[int], repeats: int) -> list[float]:
+    from engine.video import VideoReader
+
+    times = []
+    for _ in range(repeats):
+        with VideoReader(video) as reader:
+            started = time.perf_counter()
+            for frame in reader.iter_frames(indices):
+                assert frame.image is not None
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def bench_model(plan, frames, batch_size: int, repeats: int) -> list[float]:  # noqa: ANN001
+    from engine.analyze import DEFAULT_SCORE_THRESHOLD, _Detector
+
+    times = []
+    for _ in range(repeats):
+        detector = _Detector(plan, DEFAULT_SCORE_THRESHOLD)
+        started = time.perf_counter()
+        for start in range(0, len(frames), batch_size):
+            detector(frames[start : start + batch_size])
+        detector.flush()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def bench_pipeline(video: Path, args: argparse.Namespace, model, model_info, refiner, repeats: int) -> list[float]:  # noqa: ANN001
+    from core.store import ProjectStore
+    from engine.analyze import analyze_video, plan_analysis
+
+    times = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as tmp, ProjectStore.create(Path(tmp) / "bench.dmproj", video_path=video) as store:
+            plan = plan_analysis(store, model=model, model_info=model_info, device=args.device, stride=args.every,
+                                 fps=args.fps, srn=refiner is not None, refiner=refiner)
+            started = time.perf_counter()
+            count = sum(1 for _ in analyze_video(store, plan=plan, batch_size=args.batch_size))
+            times.append(time.perf_counter() - started)
+            assert count == plan.frames_total
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--video", type=Path, default=None, help="benchmark this video instead of a synthetic one")
+    parser.add_argument("--seconds", type=float, default=60.0, help="synthetic video length (default 60)")
+    parser.add_argument("--size", default="1280x720", help="synthetic flyover size (default 1280x720)")
+    parser.add_argument("--synthetic", default=None, metavar="WxH",
+                        help="use a fast moving-texture video of this size instead of a rendered flyover")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "damagemap-bench")
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument("--fps", type=float, default=None, help="analysed frames per second (default 2)")
+    rate.add_argument("--every", type=int, default=None, help="analyse every N-th frame")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--weights", type=Path, default=None, help="MSNet weights (default: the shipped model)")
+    parser.add_argument("--random-model", default=None, metavar="BACKBONE",
+                        help="a randomly initialised MSNet with this backbone instead of weights")
+    parser.add_argument("--min-size", type=int, default=800, help="internal short side of --random-model")
+    parser.add_argument("--srn", action="store_true", help="include SRN refinement (shipped SRN weights)")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.fps is None and args.every is None:
+        args.fps = 2.0
+
+    from core.store import ProjectStore
+    from engine.analyze import load_refiner, plan_analysis, resolve_device
+    from engine.video import VideoReader, select_frame_indices
+
+    device = resolve_device(args.device)
+    args.device = str(device)
+    video = make_video(args, args.cache)
+    with VideoReader(video) as reader:
+        info = reader.info
+        indices = select_frame_indices(reader.pts_s, stride=args.every or 1, fps=args.fps)
+        frames = list(reader.iter_frames(indices))
+    model, model_info = build_model(args, device)
+    refiner = None
+    if args.srn:
+        refiner, status = load_refiner(model, device, None)
+        print(f"SRN {status}", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp, ProjectStore.create(Path(tmp) / "p.dmproj", video_path=video) as store:
+        plan = plan_analysis(store, model=model, model_info=model_info, device=device, stride=args.every,
+                             fps=args.fps, srn=refiner is not None, refiner=refiner)
+    # Warm up (cuDNN autotuning, oneDNN primitive caches) before timing anything.
+    bench_model(plan, frames[: args.batch_size * 2], args.batch_size, 1)
+
+    n = len(indices)
+    decode = _median_rate(n, bench_decode(video, indices, args.repeats))
+    model_only = _median_rate(n, bench_model(plan, frames, args.batch_size, args.repeats))
+    pipeline_times = bench_pipeline(video, args, model, model_info, refiner, args.repeats)
+    pipeline = _median_rate(n, pipeline_times)
+
+    name = f"{torch.cuda.get_device_name(device)}" if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    print(f"\nvideo: {video.name} {info.width_px}x{info.height_px} {info.codec}, {info.duration_s:.1f} s; "
+          f"{n} frames analysed; device {name}; batch {args.batch_size}; SRN {'on' if refiner else 'off'}; "
+          f"model {model_info.get('config', model_info)}")
+    print(f"{'stage':<28}{'frames/s':>10}{'s total':>10}")
+    print(f"{'(1) decode only':<28}{decode:>10.2f}{n / decode:>10.2f}")
+    print(f"{'(2) model only':<28}{model_only:>10.2f}{n / model_only:>10.2f}")
+    print(f"{'(3) whole pipeline':<28}{pipeline:>10.2f}{n / pipeline:>10.2f}")
+    print(f"ratio (3)/(1) = {pipeline / decode:.3f}")
+    print(f"ratio (3)/(2) = {pipeline / model_only:.3f}   (target >= 0.85)")
+    print(f"video time / pipeline time = {info.duration_s / (n / pipeline):.2f}x real time")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
