@@ -91,6 +91,9 @@ class MapWidget(QGraphicsView):
 
     site_clicked = Signal(int, object)
 
+    #: Where an oblique view reaches the horizon, the footprint is cut this far out.
+    FOOTPRINT_RANGE_M = 150.0
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
@@ -180,13 +183,14 @@ class MapWidget(QGraphicsView):
         self._drone.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self._drone.setZValue(6)
         scene.addItem(self._drone)
+        if self._time_s is not None:
+            self.set_time(self._time_s)
+        # Frame the track, the sites and the footprint now; the view keeps that framing.
         bounds = scene.itemsBoundingRect()
-        margin = max(bounds.width(), bounds.height()) * 0.08 + 10
+        margin = max(bounds.width(), bounds.height()) * 0.06 + 10
         scene.setSceneRect(bounds.adjusted(-margin, -margin, margin, margin))
         if self._fit:
             self.fit()
-        if self._time_s is not None:
-            self.set_time(self._time_s)
 
     @staticmethod
     def _track_segments(damage_map: Any, track: np.ndarray) -> list:
@@ -251,7 +255,7 @@ class MapWidget(QGraphicsView):
             if hasattr(self._map, "position_at"):
                 position = self._map.position_at(t_s)
             if hasattr(self._map, "camera_footprint_at"):
-                footprint = self._map.camera_footprint_at(t_s)
+                footprint = self._map.camera_footprint_at(t_s, max_range_m=self.FOOTPRINT_RANGE_M)
         except Exception:  # noqa: BLE001 - outside the track: hide rather than fail playback
             position = footprint = None
         if position is not None:

@@ -176,7 +176,7 @@ class _FakeMap:
     def position_at(self, t_s):
         return (-85.66 + 0.001 * t_s, 30.15)
 
-    def camera_footprint_at(self, t_s):
+    def camera_footprint_at(self, t_s, max_range_m=500.0):
         lon, lat = self.position_at(t_s)
         return [(lon, lat + 0.0005), (lon + 0.0004, lat + 0.001), (lon - 0.0004, lat + 0.001)]
 
