@@ -1,0 +1,83 @@
+"""Dialogs, settings and drag and drop, without running anything heavy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from app.dialogs.analysis_dialog import AnalysisDialog
+from app.dialogs.export_dialog import ExportDialog
+from app.dialogs.help_dialogs import SHORTCUTS, TextDialog, model_card_text, shortcuts_html
+from app.workers import AnalysisOptions
+
+
+def test_analysis_dialog_round_trips_options(qtbot):
+    initial = AnalysisOptions(device="cpu", fps=2.5, srn=False, batch_size=2, time_offset_s=-1.5, hfov_deg=70.0)
+    dialog = AnalysisDialog(initial, video_fps=30.0)
+    qtbot.addWidget(dialog)
+    assert dialog.options() == initial
+    dialog.fps_spin.setValue(0.0)  # "every frame"
+    dialog.hfov_spin.setValue(0.0)  # "from metadata"
+    options = dialog.options()
+    assert options.fps is None and options.hfov_deg is None
+
+
+def test_export_dialog_without_telemetry_offers_training_data_only(qtbot, tmp_path):
+    dialog = ExportDialog(tmp_path / "out", has_telemetry=False)
+    qtbot.addWidget(dialog)
+    choice = dialog.choice()
+    assert choice.formats == () and choice.coco and choice.out_dir == tmp_path / "out"
+    dialog = ExportDialog(tmp_path / "out", has_telemetry=True)
+    qtbot.addWidget(dialog)
+    dialog.format_checks["kml"].setChecked(True)
+    dialog.open_html_check.setChecked(True)
+    choice = dialog.choice()
+    assert choice.formats == ("geojson", "kml", "html") and choice.open_html
+
+
+def test_help_texts(qtbot, tmp_path):
+    html = shortcuts_html()
+    assert all(key in html for key, _ in SHORTCUTS)
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text("# Tiny model\n\nFor tests.", encoding="utf-8")
+    assert model_card_text(str(tmp_path / "w.safetensors")).startswith("# Tiny model")
+    dialog = TextDialog("Model card", markdown=model_card_text(str(tmp_path / "w.safetensors")))
+    qtbot.addWidget(dialog)
+    assert "Tiny model" in dialog.browser.toPlainText()
+
+
+def test_overlay_choices_are_remembered(qtbot, app_settings, errors):
+    from app.main_window import MainWindow
+
+    first = MainWindow(settings=app_settings)
+    qtbot.addWidget(first)
+    first.threshold_spin.setValue(0.65)
+    first.layer_checks["show_labels"].setChecked(False)
+    second = MainWindow(settings=app_settings)
+    qtbot.addWidget(second)
+    assert second.threshold_spin.value() == 0.65
+    assert not second.layer_checks["show_labels"].isChecked()
+    assert second.frame_view.style.score_threshold == 0.65
+
+
+def _drop(window, path: Path) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+
+
+def test_drag_and_drop_opens_a_video_and_attaches_telemetry(qtbot, window, flyover, errors):
+    (flyover / "flight.SRT").unlink()
+    gpx = flyover / "flight.gpx"
+    moved = flyover / "track_by_hand.gpx"
+    gpx.rename(moved)
+    _drop(window, flyover / "flight.mp4")
+    assert window.document.is_open and window.document.telemetry_path is None
+    qtbot.waitUntil(lambda: "No telemetry" in window.map_widget.message, timeout=5_000)
+    _drop(window, moved)
+    assert window.document.telemetry_path == moved
+    assert errors == []
