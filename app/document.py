@@ -240,10 +240,10 @@ class ProjectDocument(QObject):
 
     def pending_count(self) -> tuple[int, int]:
         """``(pending, total)`` detections of the current run."""
-        if self.session is None:
+        if self.run_id is None:
             return 0, 0
-        total = len(self.all_detections())
-        return int(self.session.pending_count()), total
+        counts = self.store.review_counts(self.run_id)  # one GROUP BY, no masks decoded
+        return int(counts[ReviewState.PENDING]), int(sum(counts.values()))
 
     def next_unreviewed(self, after_frame: int) -> Detection | None:
         return None if self.session is None else self.session.next_unreviewed(after_frame)
@@ -281,6 +281,3 @@ class ProjectDocument(QObject):
             self._frame_detections.pop(index, None)
         self.detections_changed.emit(frozenset(changes.frame_indices))
 
-
-def is_reviewed(detection: Detection) -> bool:
-    return detection.review is not ReviewState.PENDING
