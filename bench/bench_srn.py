@@ -12,12 +12,13 @@ cost per frame is ``describe + refine_pair``. Random-init weights: the cost does
 depend on the values, and the boxes are drawn at random so their number is fixed.
 
     python bench/bench_srn.py                       # CPU, ResNet-50 MSNet, 1280x720
-    python bench/bench_srn.py --device cuda --runs 20
+    python bench/bench_srn.py --device cuda --runs 20 [--autocast]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
@@ -60,8 +61,14 @@ def main() -> None:
     parser.add_argument("--min-size", type=int, default=800, help="detector input short side")
     parser.add_argument("--detections", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--autocast", action="store_true", help="fp16 autocast on CUDA, as engine.analyze runs")
     args = parser.parse_args()
+    autocast = torch.autocast("cuda", dtype=torch.float16) if args.autocast else contextlib.nullcontext()
+    with autocast:
+        _run(args)
 
+
+def _run(args: argparse.Namespace) -> None:
     device = torch.device(args.device)
     width, height = (int(v) for v in args.size.lower().split("x"))
     torch.manual_seed(0)
@@ -94,7 +101,7 @@ def main() -> None:
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"# SRN cost vs detector: {args.backbone} MSNet, {width}x{height} frame, min_size {args.min_size}, {name}")
-    print(f"# median of {args.runs} runs after one warm-up")
+    print(f"# median of {args.runs} runs after one warm-up{', fp16 autocast' if args.autocast else ''}")
     print(f"{'step':<46} {'boxes':>5} {'median ms':>10} {'x detector':>10}")
     for step, boxes, seconds in rows:
         print(f"{step:<46} {boxes:>5} {seconds * 1000:>10.1f} {seconds / detector_s:>10.3f}")
