@@ -275,3 +275,23 @@ def test_cli_refuses_a_non_video_naming_it(tmp_path, capsys):
     assert cli_main(["analyze", str(fake), "--project", str(tmp_path / "y.dmproj"), "-q"]) == 2
     assert "holiday.mp4" in capsys.readouterr().err
     assert not (tmp_path / "y.dmproj").exists()
+
+
+
+def test_demo_headless_skips_what_is_missing_then_runs_whole(assets, tmp_path, capsys):
+    out = tmp_path / "demo"
+    argv = ["demo", "--out", str(out), "--seconds", "1", "--size", "96x64", "--analysis-fps", "5",
+            "--device", "cpu", "--no-gui", "--weights"]
+    assert cli_main(argv + [str(tmp_path / "absent.safetensors")]) == 0
+    err = capsys.readouterr().err
+    assert "2/4 analysis at 5 frames/s: SKIPPED - ModelError" in err and "absent.safetensors" in err
+    assert "3/4 damage maps: SKIPPED - no analysis to map" in err
+
+    assert cli_main(argv + [str(assets / "msnet.safetensors")]) == 0
+    err = capsys.readouterr().err
+    assert "reusing" in err and "SKIPPED" not in err  # the flyover is not rendered again
+    assert (out / "maps" / "damage_map.html").is_file()
+    with ProjectStore.open(out / "demo.dmproj") as store:
+        (run,) = store.runs()
+        assert run.finished and run.frames_done == 5  # 1 s at 10 fps, analysed at 5 fps
+        assert store.telemetry_path is not None and store.get_setting("hfov_deg") is not None
