@@ -11,12 +11,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.camera import PinholeCamera
+from core.camera import CameraPose, PinholeCamera
 from engine.synth import outputs
 from engine.synth.flight import FlightPlan, ground_bounds, nearest_ground_pixel_m
 from engine.synth.geodesy import LocalFrame
 from engine.synth.render import FrameRenderer
-from engine.synth.scene import generate_scene
+from engine.synth.scene import Scene, generate_scene
 
 DEFAULT_START_UTC = dt.datetime(2018, 10, 12, 15, 0, 0, tzinfo=dt.timezone.utc)  # two days after hurricane Michael
 DEFAULT_GROUND_ALT_M = 10.0
@@ -38,6 +38,37 @@ class FlyoverPaths:
     frame_count: int
     annotated_count: int
     annotation_count: int
+
+
+@dataclass(frozen=True)
+class Flight:
+    """A flight before rendering: camera, frame times, poses and the scene under them."""
+
+    camera: PinholeCamera
+    times_s: np.ndarray
+    poses: list[CameraPose]
+    scene: Scene
+
+
+def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> Flight:
+    """Sample the flight path for ``seed`` and generate the neighbourhood it sees."""
+    rng = np.random.default_rng(seed)
+    camera = PinholeCamera(int(size[0]), int(size[1]), hfov_deg)
+    frame_count = max(1, int(math.floor(seconds * fps + 1e-9)))
+    times = np.arange(frame_count) / fps
+    plan = FlightPlan.sample(rng, seconds)
+    poses = plan.poses(times)
+    bounds = ground_bounds(camera, poses, margin_m=20.0)
+    # ground texture about as fine as the nearest image pixels, within 0.1-0.5 m
+    m_per_px = float(np.clip(nearest_ground_pixel_m(camera, poses), 0.1, 0.5))
+    scene = generate_scene(
+        rng,
+        bounds,
+        street_heading_deg=plan.heading_deg + float(rng.normal(0, 4)),
+        street_offset_m=float(rng.uniform(-15, 15)),
+        m_per_px=m_per_px,
+    )
+    return Flight(camera, times, poses, scene)
 
 
 def render_flyover(
@@ -90,15 +121,9 @@ def render_flyover(
     if start_utc.tzinfo is None:
         start_utc = start_utc.replace(tzinfo=dt.timezone.utc)
 
-    rng = np.random.default_rng(seed)
-    camera = PinholeCamera(width, height, hfov_deg)
-    frame_count = max(1, int(math.floor(seconds * fps + 1e-9)))
-    times = np.arange(frame_count) / fps
-    plan = FlightPlan.sample(rng, seconds)
-    poses = plan.poses(times)
-    bounds = ground_bounds(camera, poses, margin_m=20.0)
-    m_per_px = float(np.clip(nearest_ground_pixel_m(camera, poses), 0.1, 0.5))
-    scene = generate_scene(rng, bounds, street_heading_deg=plan.heading_deg + float(rng.normal(0, 4)), street_offset_m=float(rng.uniform(-15, 15)), m_per_px=m_per_px)
+    flight = build_flight(seconds=seconds, fps=fps, size=(width, height), seed=seed, hfov_deg=hfov_deg)
+    camera, times, poses, scene = flight.camera, flight.times_s, flight.poses, flight.scene
+    frame_count = len(times)
     local = LocalFrame(origin_lat, origin_lon)
 
     east = np.array([p.east_m for p in poses])
@@ -123,6 +148,8 @@ def render_flyover(
         annotations=out_dir / "annotations" / f"instances_{split}.json",
     )
 
+    # ignore slivers an annotator would not outline: 24 px at 1280x720, scaled with the frame
+    min_area_px = max(4, round(24 * width * height / (1280 * 720)))
     renderer = FrameRenderer(scene, camera, seed=seed)
     video = outputs.VideoWriter(paths["video"], width=width, height=height, fps=fps, creation_time=start_utc)
     images: list[dict] = []
@@ -137,7 +164,7 @@ def render_flyover(
                 file_name = f"seed{seed:04d}_{i:06d}.jpg"
                 cv2.imwrite(str(images_dir / file_name), cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
                 images.append({"id": image_id, "file_name": file_name, "width": width, "height": height, "frame_index": i, "pts_s": float(times[i]), "seed": seed})
-                annotations += outputs.frame_annotations(frame.surface_ids, scene, image_id=image_id, first_id=len(annotations) + 1)
+                annotations += outputs.frame_annotations(frame.surface_ids, scene, image_id=image_id, first_id=len(annotations) + 1, min_area_px=min_area_px)
     finally:
         video.close()
 

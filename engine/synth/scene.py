@@ -363,19 +363,19 @@ def _paint_roof_damage(rng: np.random.Generator, face: Face, level: DamageLevel,
         if rng.random() < 0.3:
             ys, xs = np.nonzero(face_mask)
             k = rng.integers(len(ys))
-            tw, th = rng.uniform(2.0, 5.0) * px, rng.uniform(1.5, 3.5) * px
+            tw, th = rng.uniform(3.0, 7.0) * px, rng.uniform(2.0, 4.5) * px
             box = cv2.boxPoints(((float(xs[k]), float(ys[k])), (tw, th), float(rng.normal(0, 4))))
             m = np.zeros((h, w), np.uint8)
             cv2.fillPoly(m, [np.round(box).astype(np.int32)], 1)
             mask = m.astype(bool) & face_mask
             paint = textures.tarp(rng, h, w, px)
         else:
-            mask = _stepped_patch(rng, (h, w), face_mask, px, rng.uniform(1.0, 3.5))
+            mask = _stepped_patch(rng, (h, w), face_mask, px, rng.uniform(1.5, 5.0))
             paint = textures.decking(rng, h, w, px)
     else:
         ys, xs = np.nonzero(face_mask)
         k = rng.integers(len(ys))
-        radius = rng.uniform(1.2, 2.6) * px
+        radius = rng.uniform(1.5, 3.2) * px
         blob = _jagged_blob(rng, np.array([xs[k], ys[k]], float), radius, n=22, roughness=0.55)
         hole = np.zeros((h, w), np.uint8)
         cv2.fillPoly(hole, [np.round(blob).astype(np.int32)], 1)
@@ -425,7 +425,7 @@ def generate_scene(
     low = textures.smooth_noise(rng, height_px, width_px, 25 * px_per_m)
     mid = textures.smooth_noise(rng, height_px, width_px, 4 * px_per_m)
     fine = rng.standard_normal((height_px, width_px), dtype=np.float32)
-    dry = np.clip(0.35 * low + 0.25 * mid + 0.1, 0, 1)[..., None]
+    dry = np.clip(0.3 * low + 0.2 * mid, 0, 1)[..., None]
     canvas = (np.asarray(style.grass, np.float32) * (1 - dry) + np.asarray(style.dry_grass, np.float32) * dry)
     canvas *= (1 + 0.08 * mid + 0.07 * fine)[..., None]
     painter = _Painter(ground, canvas)
@@ -474,7 +474,7 @@ def generate_scene(
         roads.append(np.array([to_en(a - road_w / 2, b_lo), to_en(a + road_w / 2, b_lo), to_en(a + road_w / 2, b_hi), to_en(a - road_w / 2, b_hi)]))
 
     # lots and houses
-    weights = np.array([0.5, 0.28, 0.13, 0.09])
+    weights = np.array([0.6, 0.24, 0.10, 0.06])
     weights = weights * rng.uniform(0.7, 1.3, 4)
     weights /= weights.sum()
     buildings: list[Building] = []
@@ -494,8 +494,9 @@ def generate_scene(
                     lot_w = min(rng.uniform(22, 32), a_end - a)
                     lot_a = a + lot_w / 2
                     lot_b0 = b + side * (road_w / 2)  # lot starts at the road edge
-                    fences.append(np.array([to_en(a, lot_b0 + side * lot_depth), to_en(a + lot_w, lot_b0 + side * lot_depth)]))
-                    fences.append(np.array([to_en(a, lot_b0 + side * (lot_depth * 0.55)), to_en(a, lot_b0 + side * lot_depth)]))
+                    if rng.random() < 0.5:
+                        fences.append(np.array([to_en(a, lot_b0 + side * lot_depth), to_en(a + lot_w, lot_b0 + side * lot_depth)]))
+                        fences.append(np.array([to_en(a, lot_b0 + side * (lot_depth * 0.55)), to_en(a, lot_b0 + side * lot_depth)]))
                     a += lot_w
                     lot_centre_b = lot_b0 + side * lot_depth / 2
                     if not (a_lo < lot_a < a_hi and b_lo < lot_centre_b < b_hi):
@@ -512,26 +513,26 @@ def generate_scene(
                     house_specs.append((ha, hb, length, depth, side, lot_a, lot_w, lot_b0))
                     # driveway from the road to the house front, on one side
                     da = ha + rng.choice([-1, 1]) * (length / 2 - 2.5)
-                    drives.append(np.array([to_en(da - 2.2, lot_b0), to_en(da + 2.2, lot_b0), to_en(da + 2.2, lot_b0 + side * setback), to_en(da - 2.2, lot_b0 + side * setback)]))
+                    drives.append(np.array([to_en(da - 2.2, lot_b0), to_en(da + 2.2, lot_b0), to_en(da + 2.2, lot_b0 + side * (setback + 0.5)), to_en(da - 2.2, lot_b0 + side * (setback + 0.5))]))
                     if rng.random() < 0.55:
                         cars.append((to_en(da, lot_b0 + side * rng.uniform(2.5, setback - 2.5)), ay * side))
                     if rng.random() < 0.12:
                         cars.append((to_en(lot_a + rng.uniform(-8, 8), b + side * (road_w / 2 - 1.2)), ax * rng.choice([-1, 1])))
                     back_b = lot_b0 + side * (setback + depth + 1.5)
                     room = lot_depth - setback - depth - 1.5
-                    if room > 8 and rng.random() < 0.3:
+                    if room > 8 and rng.random() < 0.16:
                         pa = ha + rng.uniform(-0.3, 0.3) * length
                         pb = back_b + side * rng.uniform(2.5, room - 5.5)
                         pw, pl = rng.uniform(3.5, 5.0), rng.uniform(6.5, 10)
                         pc = to_en(pa, pb + side * pw / 2)
                         pools_deck.append(_rect(pc, ax, ay, pl / 2 + 1.5, pw / 2 + 1.5))
                         pools_water.append(_rect(pc, ax, ay, pl / 2, pw / 2))
-                    for _ in range(rng.integers(0, 4)):
+                    for _ in range(rng.integers(0, 6)):
                         ta = lot_a + rng.uniform(-0.45, 0.45) * lot_w
                         tb = rng.choice([rng.uniform(1.5, setback - 1.0), rng.uniform(setback + depth + 2.5, lot_depth - 1.0)])
                         if abs(ta - ha) < length / 2 + 2 and setback - 1 < tb < setback + depth + 1:
                             continue
-                        tree_specs.append((to_en(ta, lot_b0 + side * tb), rng.uniform(2.2, 4.8), rng.uniform(5, 11)))
+                        tree_specs.append((to_en(ta, lot_b0 + side * tb), rng.uniform(2.5, 6.0), rng.uniform(6, 13)))
 
     painter.fill(roads, asphalt_img)
     # lane markings
@@ -577,7 +578,7 @@ def generate_scene(
             walls, roofs, top = _house_faces(rng, style, hc, hx, hy, half_l, half_w, wall_h, roof_kind, pitch, storeys)
             building.roof, building.height_m = roof_kind, top
             if level is not None:
-                wanted = [level] + [DamageLevel.SLIGHT] * int(rng.integers(0, 3))
+                wanted = [level] + [DamageLevel.SLIGHT] * int(rng.choice([0, 0, 1, 2]))
                 for lv in wanted:
                     face = roofs[rng.integers(min(2, len(roofs)))] if rng.random() < 0.8 else roofs[rng.integers(len(roofs))]
                     part = DamagePart(len(parts), bid, lv)
@@ -596,6 +597,9 @@ def generate_scene(
             pts = np.concatenate([footprint, top_pts[:, :2] + shadow_vec * top_pts[:, 2:3]])
             hull = cv2.convexHull(ground.to_px(pts).astype(np.float32))
             cv2.fillPoly(shadow, [np.round(hull * 8).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=3)
+            # contact shadow so the house sits on the ground
+            rim = _rect(hc, hx, hy, half_l + 0.5, half_w + 0.5)
+            cv2.fillPoly(shadow, [np.round(ground.to_px(rim) * 8).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=3)
         buildings.append(building)
 
     # surface ids: buildings 1..N, parts after
@@ -649,7 +653,7 @@ def generate_scene(
         x1, y1 = min(x1, width_px), min(y1, height_px)
         if x1 <= x0 or y1 <= y0:
             continue
-        tex = textures.rubble(rng, y1 - y0, x1 - x0, px_per_m)
+        tex = textures.rubble(rng, y1 - y0, x1 - x0, px_per_m, tuple(textures.jitter_colour(rng, SHINGLE_COLOURS[rng.integers(len(SHINGLE_COLOURS))], 0.1)))
         full = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.fillPoly(full, [np.round((px - [x0, y0]) * 8).astype(np.int32)], 1, shift=3)
         m = full.astype(bool)
@@ -657,12 +661,12 @@ def generate_scene(
         ground.labels[y0:y1, x0:x1][m] = part.surface_id
 
     # storm litter on lawns
-    n_bits = int((e1 - e0) * (n1 - n0) * 0.02 * style.debris_density)
+    n_bits = int((e1 - e0) * (n1 - n0) * 0.008 * style.debris_density)
     for _ in range(n_bits):
         c = rng.uniform([0, 0], [width_px, height_px])
-        ln, th = rng.uniform(0.2, 1.5) * px_per_m, rng.uniform(0.08, 0.25) * px_per_m
+        ln, th = rng.uniform(0.2, 1.0) * px_per_m, rng.uniform(0.08, 0.2) * px_per_m
         box = cv2.boxPoints(((float(c[0]), float(c[1])), (ln, th), float(rng.uniform(0, 180))))
-        colour = (230, 228, 220) if rng.random() < 0.5 else (90, 70, 50)
+        colour = (200, 198, 190) if rng.random() < 0.35 else (95, 75, 55)
         cv2.fillPoly(canvas, [np.round(box).astype(np.int32)], colour)
 
     # trees

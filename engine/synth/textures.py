@@ -45,11 +45,11 @@ def shingles(rng: np.random.Generator, height: int, width: int, px_per_m: float,
     shifted = cols + offsets[course_idx]
     tab_idx = np.floor(shifted / tab).astype(np.int64)
     n_tabs = int(tab_idx.max()) + 2
-    tab_tone = rng.normal(0, 0.07, (n_courses, n_tabs)).astype(np.float32)
+    tab_tone = rng.normal(0, 0.05, (n_courses, n_tabs)).astype(np.float32)
     tone = tab_tone[course_idx, tab_idx]
     tone = tone - 0.28 * ((rows - course_idx * course) < max(1.0, 0.18 * course))
     tone = tone - 0.15 * ((shifted - tab_idx * tab) < max(0.8, 0.05 * tab))
-    tone = tone + 0.10 * smooth_noise(rng, height, width, 1.5 * px_per_m) + 0.05 * rng.standard_normal((height, width), dtype=np.float32)
+    tone = tone + 0.12 * smooth_noise(rng, height, width, 1.5 * px_per_m) + 0.025 * rng.standard_normal((height, width), dtype=np.float32)
     return np.clip(shaded(np.asarray(colour, np.float32), tone), 0, 255)
 
 
@@ -97,21 +97,25 @@ def roof_hole(rng: np.random.Generator, height: int, width: int, px_per_m: float
     return np.clip(out, 0, 255)
 
 
-def rubble(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> np.ndarray:
-    """A pile of building debris: lumber, shingles, insulation, brick, shadows."""
-    base = jitter_colour(rng, (120, 108, 96), 0.15)
-    tone = 0.30 * smooth_noise(rng, height, width, 0.8 * px_per_m) + 0.15 * rng.standard_normal((height, width), dtype=np.float32)
+def rubble(rng: np.random.Generator, height: int, width: int, px_per_m: float, roof: Colour) -> np.ndarray:
+    """A pile of building debris: roof sheets, lumber, insulation, shadows between them."""
+    base = jitter_colour(rng, (112, 100, 88), 0.12)
+    tone = 0.30 * smooth_noise(rng, height, width, 0.8 * px_per_m) + 0.12 * rng.standard_normal((height, width), dtype=np.float32)
     out = shaded(base, tone)
-    palette = [(205, 170, 120), (60, 58, 60), (230, 225, 215), (150, 70, 55), (90, 80, 70), (180, 140, 95), (35, 30, 28)]
-    n = int(width * height / (px_per_m**2) * 2.5) + 10
-    for _ in range(n):
-        colour = np.asarray(palette[rng.integers(len(palette))], np.float32) * rng.uniform(0.7, 1.1)
-        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
-        length = rng.uniform(0.3, 2.5) * px_per_m
-        thick = rng.uniform(0.05, 0.35) * px_per_m
-        angle = rng.uniform(0, np.pi)
-        box = cv2.boxPoints(((cx, cy), (length, thick), np.degrees(angle)))
-        cv2.fillPoly(out, [np.round(box).astype(np.int32)], tuple(float(v) for v in colour))
+    lumber = [(196, 160, 112), (170, 136, 96), (140, 112, 82)]
+    palette = [tuple(roof), tuple(roof), *lumber, (220, 214, 204), (120, 64, 52), (70, 64, 58)]
+    area_m2 = width * height / px_per_m**2
+    # big roof sheets first, then smaller and smaller pieces on top, each with a shadow
+    for size_m, count in ((3.0, 0.05), (1.5, 0.25), (0.7, 1.0), (0.3, 2.5)):
+        for _ in range(int(area_m2 * count) + 1):
+            colour = np.asarray(palette[rng.integers(len(palette))], np.float32) * rng.uniform(0.65, 1.1)
+            cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+            length = rng.uniform(0.4, 1.0) * size_m * px_per_m
+            thick = length * (rng.uniform(0.5, 1.0) if size_m >= 1.5 else rng.uniform(0.08, 0.3))
+            box = cv2.boxPoints(((cx, cy), (length, thick), float(rng.uniform(0, 180))))
+            shift = np.array([0.12, 0.12]) * px_per_m
+            cv2.fillPoly(out, [np.round(box + shift).astype(np.int32)], (30, 26, 24))
+            cv2.fillPoly(out, [np.round(box).astype(np.int32)], tuple(float(v) for v in colour))
     return np.clip(out, 0, 255)
 
 
@@ -169,7 +173,7 @@ def canopy(rng: np.random.Generator, size_px: int, colour: Colour, sun_dir_xy: n
         cx, cy = r + dist * np.cos(ang), r + dist * np.sin(ang)
         cv2.circle(alpha, (int(cx), int(cy)), int(rng.uniform(0.35, 0.55) * r), 1.0, -1)
     noise = smooth_noise(rng, s, s, max(2.0, s / 10))
-    alpha = np.clip(cv2.GaussianBlur(alpha, (0, 0), max(1.0, s / 30)) * 1.6 - 0.5 + 0.35 * noise, 0, 1)
+    alpha = np.clip(cv2.GaussianBlur(alpha, (0, 0), max(1.0, s / 30)) * 1.8 - 0.35 + 0.3 * noise, 0, 1)
     yy, xx = np.mgrid[0:s, 0:s].astype(np.float32)
     # lit side towards the sun (image rows grow southwards, columns eastwards)
     light = ((xx - r) * sun_dir_xy[0] - (yy - r) * sun_dir_xy[1]) / r

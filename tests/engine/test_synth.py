@@ -184,3 +184,17 @@ def test_splits_merge_into_one_dataset(tmp_path: Path) -> None:
 def test_bad_size_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="even"):
         render_flyover(tmp_path, seconds=0.1, size=(161, 96))
+
+
+def test_isbda_loader_reads_the_flyover(flyover: FlyoverPaths, coco: dict) -> None:
+    isbda = pytest.importorskip("engine.data.isbda")
+    dataset = isbda.ISBDADataset(flyover.out_dir, "train")
+    assert len(dataset) == flyover.annotated_count
+    n_instances = 0
+    for index in range(len(dataset)):
+        image, target = dataset[index]
+        assert tuple(image.shape) == (3, SIZE[1], SIZE[0])
+        n_instances += len(target["labels"])
+        if len(target["labels"]):
+            assert len(target["building_boxes"]) >= 1
+    assert n_instances == len(coco["annotations"])
