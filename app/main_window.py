@@ -624,7 +624,17 @@ class MainWindow(QMainWindow):
         doc = self.document
         if not doc.is_open or (self._analysis is not None and self._analysis.is_running):
             return None
+        from app.workers import analysis_preflight
+
         self._analysis_options = options
+        problems, warnings = analysis_preflight(
+            options, model_given=model is not None, has_telemetry=doc.telemetry_path is not None
+        )
+        if problems:
+            show_error(self, "\n".join(problems), title="Cannot analyse")
+            return None
+        for warning in warnings:
+            self.statusBar().showMessage(warning, 10_000)
         doc.set_setting("time_offset_s", options.time_offset_s)
         doc.set_setting("hfov_deg", options.hfov_deg)
         self.last_model_override = model

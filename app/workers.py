@@ -42,6 +42,29 @@ class AnalysisOptions:
         return asdict(self)
 
 
+def analysis_preflight(options: AnalysisOptions, *, model_given: bool, has_telemetry: bool) -> tuple[list[str], list[str]]:
+    """Cheap checks before a run starts (Vorta's ``prepare()``): ``(errors, warnings)``.
+
+    Errors stop the run before a thread starts; warnings are shown and the run goes on.
+    """
+    errors: list[str] = []
+    warnings: list[str] = []
+    if not model_given:
+        if options.weights is not None:
+            if not Path(options.weights).is_file():
+                errors.append(f"{options.weights}: no such model file; choose a .safetensors file")
+        else:
+            from engine.weights import DEFAULT_MSNET_WEIGHTS
+
+            if not Path(DEFAULT_MSNET_WEIGHTS).is_file():
+                errors.append(
+                    f"The default model is not installed ({DEFAULT_MSNET_WEIGHTS}); choose weights in the dialog"
+                )
+    if not has_telemetry:
+        warnings.append("No telemetry: damage will be found on the frames but not placed on the map")
+    return errors, warnings
+
+
 def iter_analysis(
     project_path: Path, options: AnalysisOptions, cancel: threading.Event, model: Any = None
 ) -> Iterator[Any]:

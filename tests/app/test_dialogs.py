@@ -81,3 +81,10 @@ def test_drag_and_drop_opens_a_video_and_attaches_telemetry(qtbot, window, flyov
     _drop(window, moved)
     assert window.document.telemetry_path == moved
     assert errors == []
+
+
+def test_preflight_refuses_a_missing_model_file(window, flyover, tmp_path, errors):
+    assert window.open_path(flyover / "flight.mp4")
+    job = window.start_analysis(AnalysisOptions(weights=str(tmp_path / "nope.safetensors")))
+    assert job is None
+    assert len(errors) == 1 and "nope.safetensors" in str(errors[0])
