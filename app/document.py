@@ -11,6 +11,7 @@ each worker opens the project again (WAL lets readers and one writer coexist).
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -130,6 +131,39 @@ class ProjectDocument(QObject):
         from core.store import ProjectStore
 
         self._attach(ProjectStore.open(Path(project_path)))
+
+    def save_as(self, target: Path) -> Path:
+        """Continue in a copy of the project at ``target`` (``.dmproj`` added if missing).
+
+        The project is closed first: when its last connection closes, SQLite folds the
+        write-ahead log into the file, so a plain file copy is complete. The copy's video
+        and telemetry references are renewed relative to its new folder. The review
+        history is kept in the file; the undo stack starts afresh.
+        """
+        from core.store import PROJECT_SUFFIX, ProjectStore
+
+        if self.store is None:
+            raise StoreError("no project is open")
+        target = Path(target)
+        if target.suffix.lower() != PROJECT_SUFFIX:
+            target = target.with_name(target.name + PROJECT_SUFFIX)
+        source = self.project_path
+        if target.resolve() == source.resolve():
+            return target
+        if target.exists():
+            raise StoreError(f"{target}: a file with this name exists; choose another name")
+        video, telemetry = self.video_path, self.telemetry_path
+        self.close()
+        try:
+            shutil.copy2(source, target)
+        except OSError as exc:
+            self.open_project(source)
+            raise StoreError(f"{target}: cannot write the copy ({exc.strerror})") from None
+        store = ProjectStore.open(target)
+        store.set_video(video)
+        store.set_telemetry(telemetry)
+        self._attach(store)
+        return target
 
     def _attach(self, store) -> None:  # noqa: ANN001 - core.store.ProjectStore
         from engine.video import VideoReader

@@ -222,6 +222,7 @@ class MainWindow(QMainWindow):
         t = self.transport
         self.open_action = self._action("&Open Video or Project…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.open_telemetry_action = self._action("Open &Telemetry…", self.open_telemetry_dialog)
+        self.save_as_action = self._action("Save Project &As…", self.save_as_dialog, "Ctrl+Shift+S")
         self.close_action = self._action("&Close Project", self.close_project, QKeySequence.StandardKey.Close)
         self.export_action = self._action("&Export…", self.export_dialog, "Ctrl+E")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -269,6 +270,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addAction(self.open_telemetry_action)
+        file_menu.addAction(self.save_as_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
@@ -330,6 +332,7 @@ class MainWindow(QMainWindow):
         running = self._analysis is not None and self._analysis.is_running
         for action in (self.close_action, self.open_telemetry_action, self.fit_action, self.play_action):
             action.setEnabled(is_open)
+        self.save_as_action.setEnabled(is_open and not running)
         self.analyse_action.setEnabled(is_open and not running)
         self.cancel_action.setEnabled(running)
         self.export_action.setEnabled(has_run and not running)
@@ -370,6 +373,33 @@ class MainWindow(QMainWindow):
                 self.document.set_telemetry(Path(path))
             except Exception as exc:  # noqa: BLE001
                 show_error(self, exc, title="Cannot use this telemetry")
+
+    def save_as_dialog(self) -> None:
+        if not self.document.is_open:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save project as", str(self.document.project_path), "damagemap projects (*.dmproj)"
+        )
+        if path:
+            self.save_project_as(Path(path))
+
+    def save_project_as(self, path: Path) -> bool:
+        """Continue working in a copy of the project; returns success."""
+        from app.workers import wait_for_jobs
+
+        if self._analysis is not None and self._analysis.is_running:
+            show_error(self, "An analysis is running; wait for it or cancel it before saving a copy.")
+            return False
+        wait_for_jobs()
+        frame = self._current_frame
+        try:
+            target = self.document.save_as(path)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, title="Cannot save the project")
+            return False
+        self.settings.add_recent_file(target)
+        self.show_frame(frame)
+        return True
 
     def close_project(self) -> None:
         if self._analysis is not None and self._analysis.is_running:

@@ -69,3 +69,24 @@ def test_recent_files_and_reopening_reuses_the_project(qtbot, window, flyover):
     window.recent_menu.aboutToShow.emit()
     names = [a.text() for a in window.recent_menu.actions()]
     assert "flight.mp4" in names
+
+
+def test_save_as_continues_in_a_complete_copy(qtbot, window, flyover, tmp_path, errors):
+    from core.store import ProjectStore
+
+    assert window.open_path(flyover / "flight.mp4")
+    window.document.set_setting("time_offset_s", 1.25)  # something only the project holds
+    window.show_frame(4)
+    elsewhere = tmp_path / "copies"
+    elsewhere.mkdir()
+    assert window.save_project_as(elsewhere / "site-a")
+    doc = window.document
+    assert doc.project_path == elsewhere / "site-a.dmproj"
+    assert doc.video_path == (flyover / "flight.mp4").resolve()
+    assert doc.setting("time_offset_s") == 1.25 and window.current_frame == 4
+    with ProjectStore.open(flyover / "flight.dmproj") as original:
+        assert original.get_setting("time_offset_s") == 1.25
+    assert errors == []
+    (elsewhere / "taken.dmproj").write_bytes(b"")
+    assert not window.save_project_as(elsewhere / "taken.dmproj")
+    assert "exists" in str(errors[0]) and doc.project_path == elsewhere / "site-a.dmproj"
