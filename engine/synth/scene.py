@@ -62,7 +62,7 @@ class Style:
 
     @classmethod
     def sample(cls, rng: np.random.Generator) -> Style:
-        green = np.array([80, 122, 52]) * rng.uniform(0.8, 1.15) + rng.normal(0, 8, 3)
+        green = np.array([86, 118, 60]) * rng.uniform(0.8, 1.15) + rng.normal(0, 8, 3)
         return cls(
             grass=tuple(np.clip(green, 20, 230)),
             dry_grass=tuple(np.clip(np.array([140, 135, 85]) * rng.uniform(0.8, 1.1), 0, 255)),
@@ -320,7 +320,40 @@ def _house_faces(
         face, w, h = _make_face(poly, poly[1] - poly[0], normal, ROOF_PX_PER_M)
         face.texture = textures.shingles(rng, h, w, ROOF_PX_PER_M, tuple(shingle))  # float, lit later
         roofs.append(face)
+        # fascia board under the eave edge
+        out = np.array([normal[0], normal[1], 0.0])
+        out /= np.linalg.norm(out)
+        fascia = np.array([poly[0] - 0.22 * z3, poly[1] - 0.22 * z3, poly[1], poly[0]])
+        board, fw, fh = _make_face(fascia, poly[1] - poly[0], out, WALL_PX_PER_M)
+        board.texture = np.broadcast_to(np.clip(np.asarray(trim) * style.lighting(out) * style.exposure * 0.95, 0, 255), (fh, fw, 3)).astype(np.uint8)
+        walls.append(board)
     return walls, roofs, top
+
+
+def _debris_stubs(rng: np.random.Generator, style: Style, centre: np.ndarray, ax: np.ndarray, ay: np.ndarray, half_l: float, half_w: float, label: int) -> list[Face]:
+    """Broken wall stubs standing in a rubble pile; every pixel of them is debris."""
+    ax3, ay3, z3 = np.array([ax[0], ax[1], 0.0]), np.array([ay[0], ay[1], 0.0]), np.array([0.0, 0.0, 1.0])
+    c3 = np.array([centre[0], centre[1], 0.0])
+    colour = textures.jitter_colour(rng, WALL_COLOURS[rng.integers(len(WALL_COLOURS))], 0.1)
+    sides = [(-ay3, ax3, half_w, half_l), (ay3, -ax3, half_w, half_l), (ax3, ay3, half_l, half_w), (-ax3, -ay3, half_l, half_w)]
+    faces = []
+    for k in rng.permutation(4)[: rng.integers(1, 4)]:
+        normal, along, dist, half_len = sides[k]
+        s0 = rng.uniform(-half_len, 0.2 * half_len)
+        s1 = min(half_len, s0 + rng.uniform(0.3, 1.0) * half_len)
+        if s1 - s0 < 1.0:
+            continue
+        b0, b1 = c3 + normal * dist + along * s0, c3 + normal * dist + along * s1
+        n_top = int(rng.integers(3, 7))
+        fractions = np.linspace(1.0, 0.0, n_top)
+        tops = [b0 + (b1 - b0) * f + z3 * rng.uniform(0.3, 2.2) for f in fractions]
+        poly = np.array([b0, b1, *tops])
+        face, w, h = _make_face(poly, b1 - b0, normal, WALL_PX_PER_M)
+        paint = textures.wall(rng, h, w, WALL_PX_PER_M, tuple(colour * style.lighting(normal) * style.exposure), brick=False, storeys=0, top_z_m=h / WALL_PX_PER_M, trim=(200, 200, 200))
+        face.texture = paint[::-1].astype(np.uint8)
+        face.labels = np.full((h, w), label, np.uint16)
+        faces.append(face)
+    return faces
 
 
 def _roof_face_mask(face: Face) -> np.ndarray:
@@ -370,12 +403,12 @@ def _paint_roof_damage(rng: np.random.Generator, face: Face, level: DamageLevel,
             mask = m.astype(bool) & face_mask
             paint = textures.tarp(rng, h, w, px)
         else:
-            mask = _stepped_patch(rng, (h, w), face_mask, px, rng.uniform(1.5, 5.0))
+            mask = _stepped_patch(rng, (h, w), face_mask, px, rng.uniform(2.0, 6.5))
             paint = textures.decking(rng, h, w, px)
     else:
         ys, xs = np.nonzero(face_mask)
         k = rng.integers(len(ys))
-        radius = rng.uniform(1.5, 3.2) * px
+        radius = rng.uniform(1.8, 3.8) * px
         blob = _jagged_blob(rng, np.array([xs[k], ys[k]], float), radius, n=22, roughness=0.55)
         hole = np.zeros((h, w), np.uint8)
         cv2.fillPoly(hole, [np.round(blob).astype(np.int32)], 1)
@@ -571,7 +604,8 @@ def generate_scene(
             building.parts.append(part)
             parts.append(part)
             rubble_polys.append((poly, len(parts) - 1))
-            building.height_m = rng.uniform(0.8, 1.8)
+            building.faces = _debris_stubs(rng, style, hc, hx, hy, half_l, half_w, 60000 + part.part_id)
+            building.height_m = max([1.0] + [float(f.polygon_enu[:, 2].max()) for f in building.faces])
         else:
             roof_kind = "gable" if rng.random() < 0.55 else "hip"
             pitch = rng.uniform(18, 34)
@@ -620,6 +654,8 @@ def generate_scene(
             if face.labels is None:
                 continue
             for part in building.parts:
+                if part.level == DamageLevel.DEBRIS:
+                    continue  # the rubble centroid on the ground stands
                 ys, xs = np.nonzero(face.labels == part.surface_id)
                 if len(xs):
                     ab = (np.array([xs.mean(), ys.mean()]) + 0.5) / face.px_per_m
@@ -641,7 +677,7 @@ def generate_scene(
         d = line[1] - line[0]
         n = np.array([-d[1], d[0]]) / (np.linalg.norm(d) + 1e-9)
         fence_polys.append(np.array([line[0] - n * 0.08, line[1] - n * 0.08, line[1] + n * 0.08, line[0] + n * 0.08]))
-    painter.fill(fence_polys, (150, 130, 105))
+    painter.fill(fence_polys, (128, 118, 92))
 
     # rubble (annotated)
     for poly, part_index in rubble_polys:
@@ -677,7 +713,7 @@ def generate_scene(
         if any(cv2.pointPolygonTest(b.footprint_enu.astype(np.float32), (float(centre_en[0]), float(centre_en[1])), True) > -1.0 for b in buildings):
             continue
         sc = centre_en + shadow_vec * height * 0.8
-        cv2.ellipse(shadow, (int(ground.to_px(sc)[0]), int(ground.to_px(sc)[1])), (int(radius * px_per_m), int(radius * px_per_m * 0.9)), 0, 0, 360, 1.0, -1, lineType=cv2.LINE_AA)
+        cv2.ellipse(shadow, (int(ground.to_px(sc)[0]), int(ground.to_px(sc)[1])), (int(radius * 0.85 * px_per_m), int(radius * 0.8 * px_per_m)), 0, 0, 360, 1.0, -1, lineType=cv2.LINE_AA)
         faces = []
         colour = textures.jitter_colour(rng, style.tree, 0.15)
         for layer, (scale, z) in enumerate([(1.0, height * 0.75), (0.7, height)]):
