@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -417,12 +418,62 @@ def _filter_output(output: dict[str, Tensor], score_threshold: float) -> dict[st
     return filtered
 
 
-def _to_host(outputs: list[dict[str, Tensor]]) -> list[dict[str, Tensor]]:
-    """All of a batch's result tensors to the CPU with one synchronisation."""
-    if all(t.device.type == "cpu" for out in outputs for t in out.values()):
-        return outputs
-    host = [{k: v.to("cpu", non_blocking=True) for k, v in out.items()} for out in outputs]
+def _transfer(tensors: list[dict[str, Tensor]]) -> list[dict[str, Tensor]]:
+    """Dicts of tensors to the host with one synchronisation (no-op on the CPU)."""
+    if all(t.device.type == "cpu" for d in tensors for t in d.values()):
+        return tensors
+    host = [{k: v.to("cpu", non_blocking=True) for k, v in d.items()} for d in tensors]
     torch.cuda.synchronize()
+    return host
+
+
+def _to_host(outputs: list[dict[str, Tensor]]) -> list[dict[str, Any]]:
+    """A batch's results on the host, each mask cut to its bounding crop.
+
+    Full-frame masks are mostly zeros: what crosses to the host (and is run-length
+    encoded) is each mask's bounding crop. Two synchronisations per batch: the small
+    tensors with each mask's row and column occupancy, then all crops in one buffer.
+    """
+    staged = []
+    for out in outputs:
+        entry = {k: v for k, v in out.items() if k != "masks"}
+        if "masks" in out:
+            masks = out["masks"][:, 0]  # bool [N, H, W]
+            entry["_rows"], entry["_cols"] = masks.any(dim=2), masks.any(dim=1)
+        staged.append(entry)
+    host = _transfer(staged)
+
+    pieces: list[Tensor] = []
+    shapes: list[tuple[int, int]] = []
+    for out, entry in zip(outputs, host):
+        if "masks" not in out:
+            continue
+        masks = out["masks"][:, 0]
+        rows, cols = entry.pop("_rows").numpy(), entry.pop("_cols").numpy()
+        crops = []
+        for i in range(masks.shape[0]):
+            ys, xs = np.flatnonzero(rows[i]), np.flatnonzero(cols[i])
+            if ys.size == 0:
+                y0 = x0 = y1 = x1 = 0
+            else:
+                y0, y1, x0, x1 = int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+            pieces.append(masks[i, y0:y1, x0:x1].reshape(-1))
+            shapes.append((y1 - y0, x1 - x0))
+            crops.append((x0, y0))
+        entry["mask_crops"] = crops
+        entry["mask_size"] = (int(masks.shape[1]), int(masks.shape[2]))
+    if pieces:
+        flat = torch.cat(pieces)
+        if flat.device.type != "cpu":
+            flat = flat.to("cpu", non_blocking=True)
+            torch.cuda.synchronize()
+        arrays = iter(np.split(flat.numpy(), np.cumsum([h * w for h, w in shapes])[:-1]))
+        shape_iter = iter(shapes)
+        for entry in host:
+            if "mask_crops" in entry:
+                entry["mask_crops"] = [
+                    (x0, y0, next(arrays).reshape(next(shape_iter))) for x0, y0 in entry["mask_crops"]
+                ]
     return host
 
 

@@ -40,7 +40,9 @@ def to_detections(
         (FloatTensor[N] in ``[0, 1]``), optional ``masks`` (FloatTensor[N, 1, H, W]
         probabilities, or BoolTensor already thresholded at :data:`MASK_THRESHOLD`) and
         optional ``building_boxes`` (FloatTensor[B, 4]). Any device; half precision
-        is fine.
+        is fine. Instead of ``masks``, the analysis passes ``mask_crops`` (one
+        ``(x0, y0, bool[h, w])`` per detection: the thresholded mask's bounding crop)
+        with ``mask_size`` ``(H, W)``: far less to copy off a GPU and to encode.
     frame_index
         The frame the output belongs to.
     score_threshold
@@ -62,6 +64,11 @@ def to_detections(
 
     keep = np.flatnonzero((scores >= score_threshold) & np.isin(labels, [int(level) for level in DamageLevel]))
     mask_array = None
+    crops = output.get("mask_crops")
+    if crops is not None:
+        height, width = (int(v) for v in output["mask_size"])  # type: ignore[union-attr]
+        crop_masks = [rle_from_crop(np.asarray(crops[i][2]), int(crops[i][0]), int(crops[i][1]), height, width)
+                      for i in keep]
     if masks is not None and len(keep):
         selected = masks[torch.as_tensor(keep, device=masks.device)]
         if selected.dtype != torch.bool:
@@ -78,7 +85,10 @@ def to_detections(
                 level=DamageLevel(int(labels[i])),
                 score=_unit(scores[i]),
                 box_xyxy_px=box,  # type: ignore[arg-type]
-                mask=None if mask_array is None else rle_from_mask(mask_array[position]),
+                mask=(
+                    crop_masks[position] if crops is not None
+                    else None if mask_array is None else rle_from_mask(mask_array[position])
+                ),
                 building_box_xyxy_px=building,
                 refined_score=None if refined is None else _unit(refined[i]),
             )
@@ -97,18 +107,36 @@ def rle_from_mask(mask: np.ndarray) -> RleMask:
     if columns.size == 0:
         return RleMask(height, width, (height * width,))
     first, last = int(columns[0]), int(columns[-1]) + 1
-    strip = RleMask.from_array(mask[:, first:last]).counts
+    return _rle_from_strip(mask[:, first:last], first, width)
+
+
+def rle_from_crop(crop: np.ndarray, x0: int, y0: int, height_px: int, width_px: int) -> RleMask:
+    """Full-frame RLE of a ``bool[h, w]`` crop placed at ``(x0, y0)`` in an ``H x W`` frame."""
+    crop = np.asarray(crop, dtype=bool)
+    h, w = crop.shape
+    if h == 0 or w == 0:
+        return RleMask(height_px, width_px, (height_px * width_px,))
+    if not (0 <= x0 and x0 + w <= width_px and 0 <= y0 and y0 + h <= height_px):
+        raise ValueError(f"rle_from_crop: a {h}x{w} crop at ({x0}, {y0}) does not fit {height_px}x{width_px}")
+    strip = np.zeros((height_px, w), dtype=bool)
+    strip[y0 : y0 + h] = crop
+    return _rle_from_strip(strip, x0, width_px)
+
+
+def _rle_from_strip(strip: np.ndarray, first_column: int, width_px: int) -> RleMask:
+    """Full-frame RLE of full-height columns ``first_column..`` (zeros elsewhere)."""
+    height = strip.shape[0]
+    counts = list(RleMask.from_array(strip).counts)
     # The strip starts with a zero run (maybe empty); the columns before it extend it,
     # and the columns after it extend the final zero run (or add one).
-    counts = list(strip)
-    counts[0] += first * height
-    after = (width - last) * height
+    counts[0] += first_column * height
+    after = (width_px - first_column - strip.shape[1]) * height
     if after:
         if len(counts) % 2 == 1:  # ends with a zero run
             counts[-1] += after
         else:
             counts.append(after)
-    return RleMask(height, width, tuple(counts))
+    return RleMask(height, width_px, tuple(counts))
 
 
 def _assign_buildings(boxes: Tensor, building_boxes: Tensor | None) -> list[tuple[float, float, float, float] | None]:
@@ -134,4 +162,4 @@ def _unit(value: float) -> float:
     return float(min(1.0, max(0.0, value)))
 
 
-__all__ = ["BUILDING_MIN_OVERLAP", "MASK_THRESHOLD", "rle_from_mask", "to_detections"]
+__all__ = ["BUILDING_MIN_OVERLAP", "MASK_THRESHOLD", "rle_from_crop", "rle_from_mask", "to_detections"]

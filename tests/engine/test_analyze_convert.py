@@ -6,7 +6,7 @@ import torch
 
 from core.masks import RleMask
 from core.types import DamageLevel
-from engine.convert import rle_from_mask, to_detections
+from engine.convert import rle_from_crop, rle_from_mask, to_detections
 
 
 def _output():
@@ -66,3 +66,25 @@ def test_strip_rle_equals_whole_frame_rle(seed):
         mask[:, 0] = mask[:, -1] = True  # first and last columns set
     assert rle_from_mask(mask) == RleMask.from_array(mask)
     assert np.array_equal(rle_from_mask(mask).to_array(), mask)
+
+
+def test_crop_rle_equals_whole_frame_rle():
+    mask = np.zeros((20, 30), dtype=bool)
+    mask[3:9, 4:11] = np.random.default_rng(0).random((6, 7)) > 0.4
+    mask[3, 4] = mask[8, 10] = True
+    assert rle_from_crop(mask[3:9, 4:11], 4, 3, 20, 30) == RleMask.from_array(mask)
+    assert rle_from_crop(np.zeros((0, 0), bool), 0, 0, 20, 30).area_px == 0
+    with pytest.raises(ValueError, match="does not fit"):
+        rle_from_crop(np.ones((5, 5), bool), 28, 0, 20, 30)
+
+
+def test_to_detections_takes_mask_crops():
+    out = _output()
+    full = to_detections(out, 0)
+    bool_masks = out.pop("masks")[:, 0] > 0.5
+    crops = []
+    for m in bool_masks.numpy():
+        ys, xs = np.nonzero(m)
+        crops.append((xs.min(), ys.min(), m[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]))
+    out["mask_crops"], out["mask_size"] = crops, (20, 30)
+    assert [d.mask for d in to_detections(out, 0)] == [d.mask for d in full]
