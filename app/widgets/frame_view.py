@@ -106,14 +106,15 @@ class FrameItem(QGraphicsItem):
         font = QFont(self._font)
         font.setPixelSize(max(4, round(12 / scale)))
         painter.setFont(font)
-        for det in self._detections:
+        placed: list[QRectF] = []
+        # Labels of the most confident first, so crowding hides the least useful ones' place.
+        for det in sorted(self._detections, key=lambda d: -d.final_score):
             if not style.visible(det):
                 continue
             colour = level_colour(det.level)
             selected = det.id is not None and det.id == self._selected_id
             if style.show_building_boxes and det.building_box_xyxy_px is not None:
                 pen = QPen(QColor(120, 180, 255), line, Qt.PenStyle.DashLine)
-                pen.setCosmetic(False)
                 painter.setPen(pen)
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawRect(_rect(det.building_box_xyxy_px))
@@ -125,22 +126,32 @@ class FrameItem(QGraphicsItem):
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawRect(_rect(det.box_xyxy_px))
             if style.show_labels:
-                self._paint_label(painter, det, colour, font, scale)
+                self._paint_label(painter, det, colour, scale, placed)
 
-    def _paint_label(self, painter: QPainter, det: Detection, colour: QColor, font: QFont, scale: float) -> None:
+    def _paint_label(self, painter: QPainter, det: Detection, colour: QColor, scale: float, placed: list[QRectF]) -> None:
+        """A ``Level score`` tag above the box (below it, or stacked, where that is taken)."""
         mark = {ReviewState.ACCEPTED: " ✓", ReviewState.REJECTED: " ✗", ReviewState.PENDING: ""}[det.review]
         text = f"{det.level.label} {det.final_score:.2f}{mark}"
-        metrics_w = painter.fontMetrics().horizontalAdvance(text)
-        metrics_h = painter.fontMetrics().height()
-        x1, y1 = det.box_xyxy_px[0], det.box_xyxy_px[1]
+        metrics = painter.fontMetrics()
         pad = 2 / scale
-        top = y1 - metrics_h - 2 * pad
-        if top < 0:
-            top = y1
-        back = QRectF(x1, top, metrics_w + 2 * pad, metrics_h + 2 * pad)
-        painter.fillRect(back, QColor(colour.red(), colour.green(), colour.blue(), 200))
+        width = metrics.horizontalAdvance(text) + 2 * pad
+        height = metrics.height() + 2 * pad
+        x1, y1, _x2, y2 = det.box_xyxy_px
+        candidates = [y1 - height, y2] + [y2 + k * height for k in range(1, 4)]
+        rect = None
+        for top in candidates:
+            if top < 0:
+                continue
+            trial = QRectF(x1, top, width, height)
+            if not any(trial.intersects(other) for other in placed):
+                rect = trial
+                break
+        if rect is None:
+            return  # no free place near the box: the box and the table still show it
+        placed.append(rect)
+        painter.fillRect(rect, QColor(colour.red(), colour.green(), colour.blue(), 210))
         painter.setPen(QColor(0, 0, 0))
-        painter.drawText(back, Qt.AlignmentFlag.AlignCenter, text)
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
 
 def _rect(box: Sequence[float]) -> QRectF:
@@ -151,7 +162,7 @@ def _rect(box: Sequence[float]) -> QRectF:
 class _VertexHandle(QGraphicsEllipseItem):
     """A draggable vertex; it keeps its size on screen whatever the zoom."""
 
-    RADIUS = 5.0
+    RADIUS = 4.0
 
     def __init__(self, editor: EditablePolygonItem, index: int, pos: QPointF) -> None:
         r = self.RADIUS
@@ -159,7 +170,7 @@ class _VertexHandle(QGraphicsEllipseItem):
         self._editor = editor
         self.index = index
         self.setPos(pos)
-        self.setBrush(QBrush(QColor(255, 255, 255)))
+        self.setBrush(QBrush(QColor(255, 255, 255, 200)))
         self.setPen(QPen(QColor(0, 0, 0), 1))
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsMovable
