@@ -62,7 +62,12 @@ class FrameRenderer:
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         r2 = ((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2
         vignette = 1.0 - 0.12 * r2
-        self._gain = (vignette[..., None] * np.asarray(style.white_balance, np.float32)).astype(np.float32)
+        self._gain = np.repeat(vignette[..., None], 3, axis=2).astype(np.float32)
+        # colour grading: saturation around Rec. 601 luma, then white balance
+        luma = np.array([0.299, 0.587, 0.114])
+        s = style.saturation
+        grade = s * np.eye(3) + (1 - s) * np.tile(luma, (3, 1))
+        self._colour_matrix = (np.diag(style.white_balance) @ grade).astype(np.float32)
         haze = style.haze * np.clip(1.0 - yy / h, 0, 1) ** 1.5
         self._gain *= (1.0 - haze)[..., None]
         self._offset = (haze[..., None] * np.asarray((200, 205, 215), np.float32)).astype(np.float32)
@@ -161,7 +166,8 @@ class FrameRenderer:
     def _finish(self, image: np.ndarray, frame_index: int) -> np.ndarray:
         """Lens softness, white balance, vignetting, haze and sensor noise."""
         soft = cv2.GaussianBlur(image, (0, 0), 0.65)
-        out = soft * self._gain
+        out = cv2.transform(soft, self._colour_matrix)
+        out *= self._gain
         out += self._offset
         out += self._noise[frame_index % len(self._noise)]
         return np.clip(out, 0, 255).astype(np.uint8)

@@ -51,6 +51,7 @@ class Style:
     ambient: float
     debris_density: float
     white_balance: tuple[float, float, float]
+    saturation: float
     exposure: float
     haze: float
 
@@ -62,7 +63,9 @@ class Style:
 
     @classmethod
     def sample(cls, rng: np.random.Generator) -> Style:
-        green = np.array([86, 118, 60]) * rng.uniform(0.8, 1.15) + rng.normal(0, 8, 3)
+        overcast = bool(rng.random() < 0.3)  # post-storm skies are often grey: soft shadows
+        lawns = [(86, 118, 60), (104, 116, 68), (122, 124, 78), (64, 98, 48), (92, 110, 72)]
+        green = np.array(lawns[rng.integers(len(lawns))]) * rng.uniform(0.85, 1.1) + rng.normal(0, 6, 3)
         return cls(
             grass=tuple(np.clip(green, 20, 230)),
             dry_grass=tuple(np.clip(np.array([140, 135, 85]) * rng.uniform(0.8, 1.1), 0, 255)),
@@ -71,9 +74,10 @@ class Style:
             tree=tuple(np.clip(np.array([58, 88, 40]) * rng.uniform(0.75, 1.2) + rng.normal(0, 6, 3), 0, 255)),
             sun_azimuth_deg=float(rng.uniform(0, 360)),
             sun_elevation_deg=float(rng.uniform(35, 70)),
-            ambient=float(rng.uniform(0.45, 0.65)),
+            ambient=float(rng.uniform(0.82, 0.92) if overcast else rng.uniform(0.45, 0.65)),
             debris_density=float(rng.uniform(0.2, 1.0)),
             white_balance=tuple(rng.uniform(0.92, 1.08, 3)),
+            saturation=float(rng.uniform(0.6, 0.85) if overcast else rng.uniform(0.8, 1.05)),
             exposure=float(rng.uniform(0.85, 1.12)),
             haze=float(rng.uniform(0.0, 0.12)),
         )
@@ -713,7 +717,7 @@ def generate_scene(
         if any(cv2.pointPolygonTest(b.footprint_enu.astype(np.float32), (float(centre_en[0]), float(centre_en[1])), True) > -1.0 for b in buildings):
             continue
         sc = centre_en + shadow_vec * height * 0.8
-        cv2.ellipse(shadow, (int(ground.to_px(sc)[0]), int(ground.to_px(sc)[1])), (int(radius * 0.85 * px_per_m), int(radius * 0.8 * px_per_m)), 0, 0, 360, 1.0, -1, lineType=cv2.LINE_AA)
+        cv2.ellipse(shadow, (int(ground.to_px(sc)[0]), int(ground.to_px(sc)[1])), (int(radius * 0.85 * px_per_m), int(radius * 0.8 * px_per_m)), 0, 0, 360, 0.75, -1, lineType=cv2.LINE_AA)
         faces = []
         colour = textures.jitter_colour(rng, style.tree, 0.15)
         for layer, (scale, z) in enumerate([(1.0, height * 0.75), (0.7, height)]):
