@@ -5,6 +5,8 @@ Prints a table of the median milliseconds per frame over several runs, for
 - ``decode``: ``VideoReader.frame_at`` sequentially (the reference, ratio 1.0),
 - ``show (cold)``: decode + QImage + mask layer built + frame view painted,
 - ``show (cached)``: the same with the mask layers already cached (a replay or scrub),
+- ``window (cold/cached)``: ``MainWindow.show_frame`` on a real project: store read,
+  frame view, transport, timeline, map (no telemetry here),
 
 and the frame rate each would sustain next to the video's. Run it headless::
 
@@ -14,6 +16,7 @@ and the frame rate each would sustain next to the video's. Run it headless::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -90,12 +93,47 @@ def main() -> None:
                     view.viewport().repaint()
                 return (time.perf_counter() - t0) / args.frames
 
+        from PySide6.QtCore import QSettings
+
+        from app.main_window import MainWindow
+        from app.settings import AppSettings
+        from core.store import ProjectStore
+        from core.types import Frame
+
+        project = Path(tmp) / "bench.dmproj"
+        with ProjectStore.create(project, video_path=video) as store, VideoReader(video) as reader:
+            run = store.start_run(model={"bench": True}, settings={})
+            for i in range(args.frames):
+                stored = [dataclasses.replace(d, id=None) for d in dets[i]]
+                store.write_frame(run, Frame(i, reader.pts_s[i], *size), stored)
+        window = MainWindow(settings=AppSettings(QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)))
+        window.resize(1600, 940)
+        window.show()
+        window.open_path(project)
+        window.threshold_spin.setValue(0.0)
+        app.processEvents()
+
+        def show_in_window(cold: bool) -> float:
+            if cold:
+                window.document.refresh_frames(range(args.frames))  # drops the detection cache
+                window.frame_view.invalidate_frames()
+            window.show_frame(0)
+            t0 = time.perf_counter()
+            for i in range(1, args.frames):
+                window.show_frame(i)
+                window.frame_view.viewport().repaint()
+                window.timeline.repaint()
+            return (time.perf_counter() - t0) / (args.frames - 1)
+
         show(True)  # warm-up
         rows = {
             "decode": [decode_only() for _ in range(args.runs)],
             "show (cold)": [show(True) for _ in range(args.runs)],
             "show (cached)": [show(False) for _ in range(args.runs)],
+            "window (cold)": [show_in_window(True) for _ in range(args.runs)],
+            "window (cached)": [show_in_window(False) for _ in range(args.runs)],
         }
+        window.close()
     reference = statistics.median(rows["decode"])
     print(f"1920x1080, {args.frames} frames, {args.detections} masks/frame, view 1280x720, video {args.fps:g} fps")
     print(f"{'step':<16}{'ms/frame':>10}{'ratio':>8}{'max fps':>9}{'keeps up':>10}")
