@@ -70,7 +70,18 @@ def test_open_analyse_review_export_reopen(qtbot, window, flyover, tiny_model, e
     y, x = int(ys.mean()), int(xs.mean())
     assert with_overlay.pixelColor(x, y) != bare.pixelColor(x, y)
 
-    # -- review: accept, reject (keyboard shortcut), relabel, reshape, draw, delete
+    # -- the table and the video follow each other; a map site seeks to its best frame
+    last_row = table.rowCount() - 1
+    window.review_panel.table.selectRow(window.review_panel.proxy.mapFromSource(table.index(last_row, 0)).row())
+    target = table.detection(last_row)
+    assert window.selected_id == target.id and window.current_frame == target.frame_index
+    window.select_detection(first.id)
+    current = window.review_panel.table.currentIndex()
+    assert window.review_panel.proxy.mapToSource(current).row() == table.row_of(first.id)
+    window.map_widget.site_clicked.emit(target.frame_index, target.id)
+    assert window.selected_id == target.id and window.current_frame == target.frame_index
+
+    # -- review: accept, reject, relabel, reshape, draw, delete
     ids = [table.detection(r).id for r in range(table.rowCount())]
     a, b, c, d, e = ids[:5]
     window.select_detection(a)
