@@ -423,8 +423,17 @@ def _transfer(tensors: list[dict[str, Tensor]]) -> list[dict[str, Tensor]]:
     if all(t.device.type == "cpu" for d in tensors for t in d.values()):
         return tensors
     host = [{k: v.to("cpu", non_blocking=True) for k, v in d.items()} for d in tensors]
-    torch.cuda.synchronize()
+    _synchronize(tensors)
     return host
+
+
+def _synchronize(tensors: list[dict[str, Tensor]]) -> None:
+    """Wait for the non-blocking copies off the device the tensors live on."""
+    for d in tensors:
+        for t in d.values():
+            if t.device.type == "cuda":
+                torch.cuda.synchronize(t.device)
+                return
 
 
 def _to_host(outputs: list[dict[str, Tensor]]) -> list[dict[str, Any]]:
@@ -465,8 +474,9 @@ def _to_host(outputs: list[dict[str, Tensor]]) -> list[dict[str, Any]]:
     if pieces:
         flat = torch.cat(pieces)
         if flat.device.type != "cpu":
-            flat = flat.to("cpu", non_blocking=True)
-            torch.cuda.synchronize()
+            source = flat
+            flat = source.to("cpu", non_blocking=True)
+            _synchronize([{"crops": source}])
         arrays = iter(np.split(flat.numpy(), np.cumsum([h * w for h, w in shapes])[:-1]))
         shape_iter = iter(shapes)
         for entry in host:
