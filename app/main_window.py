@@ -135,10 +135,10 @@ class MainWindow(QMainWindow):
         doc.opened.connect(self._on_opened)
         doc.closed.connect(self._on_closed)
         doc.detections_changed.connect(self._on_detections_changed)
-        doc.run_changed.connect(lambda _run: self._reload_run())
+        doc.run_changed.connect(self._on_run_changed)
         doc.telemetry_changed.connect(self.schedule_map_rebuild)
-        doc.undo_stack.cleanChanged.connect(lambda _: self._update_actions())
-        doc.undo_stack.indexChanged.connect(lambda _: self._update_actions())
+        # bound methods, not lambdas: Qt disconnects them when the window goes away
+        doc.undo_stack.indexChanged.connect(self._on_undo_index_changed)
         self.transport.seek_requested.connect(self.show_frame)
         self.transport.time_requested.connect(lambda t: self.transport.request(self.document.index_at_time(t)))
         self.timeline.seek_requested.connect(self.show_frame)
@@ -325,6 +325,12 @@ class MainWindow(QMainWindow):
             self.recent_menu.addSeparator()
             self.recent_menu.addAction("Clear", self.settings.clear_recent_files)
 
+    def _on_run_changed(self, _run_id: object) -> None:
+        self._reload_run()
+
+    def _on_undo_index_changed(self, _index: int) -> None:
+        self._update_actions()
+
     def _update_actions(self) -> None:
         is_open = self.document.is_open
         has_run = self.document.session is not None
@@ -429,7 +435,7 @@ class MainWindow(QMainWindow):
         self.transport.set_video(0, 25.0, 0.0)
         self.timeline.set_frame_count(0)
         self.timeline.set_summaries({})
-        self.review_panel.model.set_detections([])
+        self.review_panel.set_detections([])
         self._frames.clear()
         self._selected_id = None
         self.map_widget.set_map(None, "No project open")
@@ -491,7 +497,7 @@ class MainWindow(QMainWindow):
         for det in detections:
             frames[det.frame_index].append(det)
         self._frames = dict(frames)
-        self.review_panel.model.set_detections(detections, analysed)
+        self.review_panel.set_detections(detections, analysed)
         style = self.overlay_style()
         self.timeline.set_summaries({i: summarise(d, style) for i, d in self._frames.items()})
         self.frame_view.invalidate_frames()
@@ -505,7 +511,7 @@ class MainWindow(QMainWindow):
         per_frame = {index: doc.detections(index) for index in frame_indices}
         self._frames.update(per_frame)
         self.review_panel.model.set_frame_times(doc.analysed_frames())
-        self.review_panel.model.replace_frames(per_frame)
+        self.review_panel.replace_frames(per_frame)
         style = self.overlay_style()
         self.timeline.update_summaries({i: summarise(d, style) for i, d in per_frame.items()})
         self.frame_view.invalidate_frames(list(frame_indices))

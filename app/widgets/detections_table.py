@@ -274,6 +274,26 @@ class DetectionsPanel(QWidget):
         if det_id is not None:
             self.detection_activated.emit(int(det_id))
 
+    def set_detections(self, detections, pts_s: dict[int, float] | None = None) -> None:
+        """Replace every row (a new project or run); the selection is not echoed."""
+        self._echo = True
+        try:
+            self.model.set_detections(detections, pts_s)
+        finally:
+            self._echo = False
+
+    def replace_frames(self, frame_detections) -> None:
+        """Reconcile the rows of some frames after an edit.
+
+        Removing the current row makes the view pick a neighbour; that is the view's
+        bookkeeping, not the user's choice, so it is not announced.
+        """
+        self._echo = True
+        try:
+            self.model.replace_frames(frame_detections)
+        finally:
+            self._echo = False
+
     def select_detection(self, detection_id: int | None) -> None:
         """Follow a selection made elsewhere without echoing it back."""
         self._echo = True
