@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.overlay import OverlayStyle, level_colour
@@ -71,6 +71,7 @@ class TimelineWidget(QWidget):
         self._frame_count = 0
         self._current = 0
         self._summaries: dict[int, FrameSummary] = {}
+        self._bars: QPixmap | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMinimumHeight(self.BAR_HEIGHT + self.ANALYSED_HEIGHT + self.REVIEW_HEIGHT + 4)
         self.setToolTip("Damage per frame (by level), analysed range (blue) and review state; click to seek")
@@ -85,6 +86,7 @@ class TimelineWidget(QWidget):
 
     def set_frame_count(self, frame_count: int) -> None:
         self._frame_count = max(0, frame_count)
+        self._bars = None
         self.update()
 
     def set_current_frame(self, index: int) -> None:
@@ -94,10 +96,12 @@ class TimelineWidget(QWidget):
 
     def set_summaries(self, summaries: Mapping[int, FrameSummary]) -> None:
         self._summaries = dict(summaries)
+        self._bars = None
         self.update()
 
     def update_summaries(self, summaries: Mapping[int, FrameSummary]) -> None:
         self._summaries.update(summaries)
+        self._bars = None
         self.update()
 
     def summary(self, index: int) -> FrameSummary | None:
@@ -116,9 +120,26 @@ class TimelineWidget(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(32, 32, 32))
-        if self._frame_count <= 0:
-            return
+        if self._bars is None or self._bars.size() != self.size():
+            self._bars = self._render_bars()
+        painter.drawPixmap(0, 0, self._bars)
+        if self._frame_count > 0:
+            cursor_x = self.x_of_frame(self._current)
+            painter.setPen(QPen(QColor(255, 255, 255), 2))
+            painter.drawLine(int(cursor_x), 0, int(cursor_x), self.height())
+
+    def _render_bars(self) -> QPixmap:
+        """Bars, analysed band and review band, cached until data or size change.
+
+        The cursor moves every frame during playback; the bars do not, so they are
+        drawn once into a pixmap. With more frames than pixels each column shows the
+        busiest frame under it.
+        """
+        pixmap = QPixmap(self.size())
+        pixmap.fill(QColor(32, 32, 32))
+        if self._frame_count <= 0 or self.width() <= 0:
+            return pixmap
+        painter = QPainter(pixmap)
         width = self.width()
         per_frame = width / self._frame_count
         bar_w = max(1.0, per_frame)
@@ -126,7 +147,14 @@ class TimelineWidget(QWidget):
         top_review = top_analysed + self.ANALYSED_HEIGHT + 1
         painter.fillRect(QRectF(0, top_analysed, width, self.ANALYSED_HEIGHT), _NOT_ANALYSED)
         peak = max((s.total for s in self._summaries.values()), default=0) or 1
+        # one summary per pixel column: the busiest frame there
+        columns: dict[int, tuple[int, FrameSummary]] = {}
         for index, summary in self._summaries.items():
+            column = int(index * per_frame)
+            held = columns.get(column)
+            if held is None or summary.total > held[1].total or (summary.pending and not held[1].pending):
+                columns[column] = (index, summary)
+        for index, summary in columns.values():
             x = index * per_frame
             painter.fillRect(QRectF(x, top_analysed, bar_w, self.ANALYSED_HEIGHT), _ANALYSED)
             y = float(self.BAR_HEIGHT)
@@ -136,14 +164,11 @@ class TimelineWidget(QWidget):
                     h = self.BAR_HEIGHT * count / peak
                     y -= h
                     painter.fillRect(QRectF(x, y, bar_w, h), level_colour(level))
-            reviewed = summary.accepted + summary.rejected
-            total = reviewed + summary.pending
-            if total:
+            if summary.accepted + summary.rejected + summary.pending:
                 key = "pending" if summary.pending else ("rejected" if summary.rejected > summary.accepted else "accepted")
                 painter.fillRect(QRectF(x, top_review, bar_w, self.REVIEW_HEIGHT), _REVIEW_COLOURS[key])
-        cursor_x = self.x_of_frame(self._current)
-        painter.setPen(QPen(QColor(255, 255, 255), 2))
-        painter.drawLine(int(cursor_x), 0, int(cursor_x), self.height())
+        painter.end()
+        return pixmap
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
         if event.button() == Qt.MouseButton.LeftButton:

@@ -209,3 +209,18 @@ def test_map_panel_moves_the_drone_and_seeks_from_a_site(qtbot):
     assert clicked.args == [6, 42]
     panel.set_map(None, "No telemetry")
     assert panel.message == "No telemetry" and not panel.site_items
+
+
+def test_timeline_paints_bars_by_level_and_the_analysed_band(qtbot):
+    timeline = TimelineWidget()
+    qtbot.addWidget(timeline)
+    timeline.resize(100, timeline.minimumHeight())
+    timeline.set_frame_count(10)
+    style = OverlayStyle(score_threshold=0.0)
+    timeline.set_summaries({2: summarise([_detection(1, level=DamageLevel.DEBRIS)], style), 5: summarise([], style)})
+    image = timeline.grab().toImage()
+    bar = image.pixelColor(25, TimelineWidget.BAR_HEIGHT - 2)
+    assert (bar.red(), bar.green(), bar.blue()) == DamageLevel.DEBRIS.colour_rgb
+    band_y = TimelineWidget.BAR_HEIGHT + 3
+    analysed, not_analysed = image.pixelColor(55, band_y), image.pixelColor(85, band_y)
+    assert analysed != not_analysed and analysed.blue() > analysed.red()
