@@ -152,7 +152,7 @@ def write_camera_json(path: Path, camera: PinholeCamera, records: list[FrameReco
 def write_truth_geojson(path: Path, scene: Scene, frame: LocalFrame) -> None:
     features = []
     for b in scene.buildings:
-        ring = np.concatenate([b.footprint_enu, b.footprint_enu[:1]])
+        ring = np.concatenate([b.footprint_en, b.footprint_en[:1]])
         lon, lat = frame.to_lonlat(ring[:, 0], ring[:, 1])
         parts = []
         for p in b.parts:
@@ -166,8 +166,8 @@ def write_truth_geojson(path: Path, scene: Scene, frame: LocalFrame) -> None:
             "damaged": level is not None,
             "roof": b.roof,
             "height_m": round(float(b.height_m), 3),
-            "centre_east_m": float(b.centre_enu[0]),
-            "centre_north_m": float(b.centre_enu[1]),
+            "centre_east_m": float(b.centre_en[0]),
+            "centre_north_m": float(b.centre_en[1]),
             "damage_lon": worst[0]["lon"] if worst else None,
             "damage_lat": worst[0]["lat"] if worst else None,
             "damage_east_m": worst[0]["east_m"] if worst else None,
@@ -187,13 +187,14 @@ def _xywh(mask: np.ndarray) -> list[float]:
 def frame_annotations(surface_ids: np.ndarray, scene: Scene, *, image_id: int, first_id: int, min_area_px: int = 8) -> list[dict]:
     """ISBDA annotations (one per visible damaged part) from a surface-id buffer."""
     to_building, to_part = scene.surface_tables()
+    parts = scene.parts
     visible = np.unique(surface_ids)
     building_of_pixel = None
     annotations = []
     for sid in visible:
         if sid >= len(to_part) or to_part[sid] < 0:
             continue
-        part = scene.parts[to_part[sid]]
+        part = parts[to_part[sid]]
         mask = surface_ids == sid
         area = int(mask.sum())
         if area < min_area_px:

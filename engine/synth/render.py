@@ -42,8 +42,8 @@ class FrameRenderer:
                 break
             self._ground_mips.append(cv2.pyrDown(prev))
         self._drawables: list[tuple[np.ndarray, list[Face]]] = [
-            (b.centre_enu, b.faces) for b in scene.buildings if b.faces
-        ] + [(t.centre_enu, t.faces) for t in scene.trees]
+            (b.centre_en, b.faces) for b in scene.buildings if b.faces
+        ] + [(t.centre_en, t.faces) for t in scene.trees]
         # every vertex of every face (outline + texture corners), projected once per frame
         chunks, self._face_slices = [], {}
         start = 0

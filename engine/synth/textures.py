@@ -145,6 +145,7 @@ def wall(
     else:
         tone = tone - 0.12 * (np.mod(rows, 0.2 * px_per_m) < 1.0)
     out = shaded(np.asarray(colour, np.float32), np.broadcast_to(tone, (height, width)))
+    trim = tuple(float(v) for v in trim)
     glass = np.asarray((45, 55, 65), np.float32) * rng.uniform(0.6, 1.3)
     spacing = rng.uniform(2.6, 3.6)
     n_windows = int((width / px_per_m - 1.0) // spacing)

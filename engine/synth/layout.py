@@ -1,0 +1,205 @@
+"""Where things go: a street grid with lots, houses, driveways, pools, fences, cars, trees.
+
+Pure geometry in ENU metres (no pixels, no textures). The grid has its own frame:
+``a`` along the main streets, ``b`` across them; :class:`StreetGrid` converts to ENU.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StreetGrid:
+    """The neighbourhood frame: ``centre + a * axis_a + b * axis_b`` in ENU metres."""
+
+    centre: np.ndarray
+    axis_a: np.ndarray
+    axis_b: np.ndarray
+
+    def to_en(self, a: float | np.ndarray, b: float | np.ndarray) -> np.ndarray:
+        return self.centre + np.multiply.outer(a, self.axis_a) + np.multiply.outer(b, self.axis_b)
+
+    def quad(self, a0: float, a1: float, b0: float, b1: float) -> np.ndarray:
+        """The ENU corners of the grid-aligned rectangle ``[a0, a1] x [b0, b1]``."""
+        return np.array([self.to_en(a0, b0), self.to_en(a1, b0), self.to_en(a1, b1), self.to_en(a0, b1)])
+
+
+def rectangle(centre: np.ndarray, axis_x: np.ndarray, axis_y: np.ndarray, half_x: float, half_y: float) -> np.ndarray:
+    """Corners (counter-clockwise for a right-handed axis pair) of an oriented rectangle."""
+    return np.array([
+        centre - half_x * axis_x - half_y * axis_y,
+        centre + half_x * axis_x - half_y * axis_y,
+        centre + half_x * axis_x + half_y * axis_y,
+        centre - half_x * axis_x + half_y * axis_y,
+    ])
+
+
+@dataclass(frozen=True)
+class HouseSite:
+    """A house's footprint: ``axis_x`` is the ridge direction, ``half_length_m >= half_width_m``."""
+
+    centre_en: np.ndarray
+    axis_x: np.ndarray
+    axis_y: np.ndarray
+    half_length_m: float
+    half_width_m: float
+
+    @property
+    def footprint_en(self) -> np.ndarray:
+        return rectangle(self.centre_en, self.axis_x, self.axis_y, self.half_length_m, self.half_width_m)
+
+
+@dataclass(frozen=True)
+class TreeSite:
+    centre_en: np.ndarray
+    radius_m: float
+    height_m: float
+
+
+@dataclass(frozen=True)
+class CarSite:
+    centre_en: np.ndarray
+    forward: np.ndarray  # unit vector
+
+
+@dataclass
+class Layout:
+    grid: StreetGrid
+    roads: list[np.ndarray] = field(default_factory=list)
+    lane_dashes: list[np.ndarray] = field(default_factory=list)
+    sidewalks: list[np.ndarray] = field(default_factory=list)
+    driveways: list[np.ndarray] = field(default_factory=list)
+    pool_decks: list[np.ndarray] = field(default_factory=list)
+    pool_water: list[np.ndarray] = field(default_factory=list)
+    fences: list[np.ndarray] = field(default_factory=list)  # thin quads
+    houses: list[HouseSite] = field(default_factory=list)
+    trees: list[TreeSite] = field(default_factory=list)
+    cars: list[CarSite] = field(default_factory=list)
+
+
+def _thin_quad(p0: np.ndarray, p1: np.ndarray, half_width: float) -> np.ndarray:
+    d = p1 - p0
+    n = np.array([-d[1], d[0]]) / (np.linalg.norm(d) + 1e-9) * half_width
+    return np.array([p0 - n, p1 - n, p1 + n, p0 + n])
+
+
+def plan_layout(
+    rng: np.random.Generator,
+    bounds_en: tuple[float, float, float, float],
+    *,
+    street_heading_deg: float,
+    street_offset_m: float,
+) -> Layout:
+    """A suburban street grid covering ``bounds_en`` (east0, north0, east1, north1).
+
+    Main streets run along ``street_heading_deg`` (clockwise from north), one of them
+    ``street_offset_m`` sideways of the ENU origin (which the flight passes over); cross streets every 150-230 m.
+    Both sides of every street are divided into lots, most with a house set back from
+    the road, a driveway, maybe a car, a pool, a back fence and trees.
+    """
+    e0, n0, e1, n1 = bounds_en
+    theta = math.radians(90.0 - street_heading_deg)
+    axis_a = np.array([math.cos(theta), math.sin(theta)])
+    axis_b = np.array([-axis_a[1], axis_a[0]])
+    centre = np.array([(e0 + e1) / 2, (n0 + n1) / 2])
+    grid = StreetGrid(centre, axis_a, axis_b)
+    layout = Layout(grid)
+    corners = np.array([[e0, n0], [e1, n0], [e1, n1], [e0, n1]]) - centre
+    a_lo, a_hi = (corners @ axis_a).min() - 40, (corners @ axis_a).max() + 40
+    b_lo, b_hi = (corners @ axis_b).min() - 40, (corners @ axis_b).max() + 40
+
+    road_w = rng.uniform(7.0, 9.5)
+    lot_depth = rng.uniform(28.0, 38.0)
+    block = 2 * lot_depth + road_w
+    cross_every = rng.uniform(150.0, 230.0)
+    offset_b = street_offset_m - float(centre @ axis_b)  # measured from the ENU origin, where the flight passes
+    offset_a = rng.uniform(0, cross_every)
+    streets_b = [offset_b + k * block for k in range(int(math.floor((b_lo - offset_b) / block)), int(math.ceil((b_hi - offset_b) / block)) + 1)]
+    cross_a = [offset_a + k * cross_every for k in range(int(math.floor((a_lo - offset_a) / cross_every)), int(math.ceil((a_hi - offset_a) / cross_every)) + 1)]
+
+    for b in streets_b:
+        layout.roads.append(grid.quad(a_lo, a_hi, b - road_w / 2, b + road_w / 2))
+        for side in (-1, 1):
+            inner = b + side * (road_w / 2 + 1.0)
+            layout.sidewalks.append(grid.quad(a_lo, a_hi, min(inner, inner + side * 1.4), max(inner, inner + side * 1.4)))
+        if rng.random() < 0.6:
+            layout.lane_dashes += [grid.quad(a, a + 4.0, b - 0.07, b + 0.07) for a in np.arange(a_lo, a_hi, 9.0)]
+    for a in cross_a:
+        layout.roads.append(grid.quad(a - road_w / 2, a + road_w / 2, b_lo, b_hi))
+
+    for b in streets_b:
+        for side in (-1, 1):
+            for a_start, a_stop in zip(cross_a[:-1], cross_a[1:]):
+                a = a_start + road_w / 2 + 1.5
+                a_end = a_stop - road_w / 2 - 1.5
+                while a < a_end - 15:
+                    lot_w = min(rng.uniform(22, 32), a_end - a)
+                    _plan_lot(rng, layout, a, lot_w, b + side * road_w / 2, side, lot_depth, road_w, (a_lo, a_hi, b_lo, b_hi))
+                    a += lot_w
+    return layout
+
+
+def _plan_lot(
+    rng: np.random.Generator,
+    layout: Layout,
+    a0: float,
+    lot_w: float,
+    road_edge_b: float,
+    side: int,
+    lot_depth: float,
+    road_w: float,
+    limits: tuple[float, float, float, float],
+) -> None:
+    """One lot from ``a0`` to ``a0 + lot_w``, starting at the road edge and going ``side``-wards."""
+    grid = layout.grid
+
+    def at(a: float, depth: float) -> np.ndarray:  # depth: metres from the road edge into the lot
+        return grid.to_en(a, road_edge_b + side * depth)
+
+    lot_a = a0 + lot_w / 2
+    if rng.random() < 0.5:
+        layout.fences.append(_thin_quad(at(a0, lot_depth), at(a0 + lot_w, lot_depth), 0.08))
+        layout.fences.append(_thin_quad(at(a0, lot_depth * 0.55), at(a0, lot_depth), 0.08))
+    a_lo, a_hi, b_lo, b_hi = limits
+    centre_b = road_edge_b + side * lot_depth / 2
+    if not (a_lo < lot_a < a_hi and b_lo < centre_b < b_hi):
+        return
+    if rng.random() < 0.1:  # an empty lot with a few trees
+        for _ in range(rng.integers(1, 4)):
+            layout.trees.append(TreeSite(at(lot_a + rng.uniform(-0.4, 0.4) * lot_w, rng.uniform(3, lot_depth - 2)), rng.uniform(2.5, 5.0), rng.uniform(6, 12)))
+        return
+    length = min(rng.uniform(11, 19), lot_w - 6)
+    depth = rng.uniform(8, 13)
+    setback = rng.uniform(6.5, 11)
+    house_a = lot_a + rng.uniform(-1.5, 1.5)
+    centre = at(house_a, setback + depth / 2)
+    if rng.random() < 0.75:  # ridge along the street
+        axis_x, axis_y, half_l, half_w = grid.axis_a, grid.axis_b, length / 2, depth / 2
+    else:
+        axis_x, axis_y, half_l, half_w = grid.axis_b, -grid.axis_a, depth / 2, length / 2
+    if half_l < half_w:
+        half_l, half_w = half_w + 0.5, half_l
+    layout.houses.append(HouseSite(centre, axis_x, axis_y, half_l, half_w))
+
+    drive_a = house_a + rng.choice([-1, 1]) * (length / 2 - 2.5)
+    layout.driveways.append(np.array([at(drive_a - 2.2, 0), at(drive_a + 2.2, 0), at(drive_a + 2.2, setback + 0.5), at(drive_a - 2.2, setback + 0.5)]))
+    if rng.random() < 0.55:
+        layout.cars.append(CarSite(at(drive_a, rng.uniform(2.5, setback - 2.5)), grid.axis_b * side))
+    if rng.random() < 0.12:  # parked on the street
+        layout.cars.append(CarSite(at(lot_a + rng.uniform(-8, 8), -1.2), grid.axis_a * rng.choice([-1, 1])))
+    room = lot_depth - setback - depth - 1.5
+    if room > 8 and rng.random() < 0.16:
+        pool_w, pool_l = rng.uniform(3.5, 5.0), rng.uniform(6.5, 10)
+        pool_centre = at(house_a + rng.uniform(-0.3, 0.3) * length, setback + depth + 1.5 + rng.uniform(2.5, room - 5.5) + pool_w / 2)
+        layout.pool_decks.append(rectangle(pool_centre, grid.axis_a, grid.axis_b, pool_l / 2 + 1.5, pool_w / 2 + 1.5))
+        layout.pool_water.append(rectangle(pool_centre, grid.axis_a, grid.axis_b, pool_l / 2, pool_w / 2))
+    for _ in range(rng.integers(0, 6)):
+        ta = lot_a + rng.uniform(-0.45, 0.45) * lot_w
+        tb = rng.choice([rng.uniform(1.5, setback - 1.0), rng.uniform(setback + depth + 2.5, lot_depth - 1.0)])
+        if abs(ta - house_a) < length / 2 + 2 and setback - 1 < tb < setback + depth + 1:
+            continue
+        layout.trees.append(TreeSite(at(ta, tb), rng.uniform(2.5, 6.0), rng.uniform(6, 13)))

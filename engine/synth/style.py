@@ -1,0 +1,69 @@
+"""The per-seed look of a scene: palette, sun, sky and camera colour response."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+LAWN_COLOURS = [(86, 118, 60), (104, 116, 68), (122, 124, 78), (64, 98, 48), (92, 110, 72)]
+
+
+@dataclass(frozen=True)
+class Style:
+    """Everything about colour and light that a seed varies, so a model cannot learn one look."""
+
+    grass: tuple[float, float, float]
+    dry_grass: tuple[float, float, float]
+    asphalt: tuple[float, float, float]
+    concrete: tuple[float, float, float]
+    tree: tuple[float, float, float]
+    sun_azimuth_deg: float
+    sun_elevation_deg: float
+    ambient: float  # share of light that is not direct sun: high when overcast
+    debris_density: float  # storm litter on lawns
+    white_balance: tuple[float, float, float]
+    saturation: float
+    exposure: float
+    haze: float
+
+    @classmethod
+    def sample(cls, rng: np.random.Generator) -> Style:
+        overcast = bool(rng.random() < 0.3)  # post-storm skies are often grey: soft shadows
+        green = np.array(LAWN_COLOURS[rng.integers(len(LAWN_COLOURS))]) * rng.uniform(0.85, 1.1) + rng.normal(0, 6, 3)
+
+        def colour(base: tuple[float, float, float], low: float, high: float) -> tuple[float, float, float]:
+            return tuple(float(v) for v in np.clip(np.array(base) * rng.uniform(low, high), 0, 255))
+
+        return cls(
+            grass=tuple(float(v) for v in np.clip(green, 20, 230)),
+            dry_grass=colour((140, 135, 85), 0.8, 1.1),
+            asphalt=colour((105, 104, 104), 0.75, 1.2),
+            concrete=colour((180, 176, 168), 0.85, 1.1),
+            tree=tuple(float(v) for v in np.clip(np.array([58, 88, 40]) * rng.uniform(0.75, 1.2) + rng.normal(0, 6, 3), 0, 255)),
+            sun_azimuth_deg=float(rng.uniform(0, 360)),
+            sun_elevation_deg=float(rng.uniform(35, 70)),
+            ambient=float(rng.uniform(0.82, 0.92) if overcast else rng.uniform(0.45, 0.65)),
+            debris_density=float(rng.uniform(0.2, 1.0)),
+            white_balance=tuple(float(v) for v in rng.uniform(0.92, 1.08, 3)),
+            saturation=float(rng.uniform(0.6, 0.85) if overcast else rng.uniform(0.8, 1.05)),
+            exposure=float(rng.uniform(0.85, 1.12)),
+            haze=float(rng.uniform(0.0, 0.12)),
+        )
+
+    @property
+    def sun_direction(self) -> np.ndarray:
+        """Unit vector towards the sun (ENU)."""
+        az, el = math.radians(self.sun_azimuth_deg), math.radians(self.sun_elevation_deg)
+        return np.array([math.sin(az) * math.cos(el), math.cos(az) * math.cos(el), math.sin(el)])
+
+    @property
+    def shadow_offset(self) -> np.ndarray:
+        """Horizontal ENU offset of a shadow per metre of height of what casts it."""
+        sun = self.sun_direction
+        return -sun[:2] / max(sun[2], 0.2)
+
+    def lighting(self, normal: np.ndarray) -> float:
+        """Lambertian brightness factor for a surface normal."""
+        return self.ambient + (1.0 - self.ambient) * max(0.0, float(np.dot(normal, self.sun_direction))) * 1.25
