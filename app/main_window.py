@@ -258,6 +258,7 @@ class MainWindow(QMainWindow):
 
         self.analyse_action = self._action("&Analyse…", self.analysis_dialog, "Ctrl+R")
         self.cancel_action = self._action("&Cancel Analysis", self.cancel_analysis)
+        self.geo_action = self._action("&Georeferencing…", self.geo_settings_dialog)
 
         self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
         self.model_card_action = self._action("&Model Card", self.show_model_card)
@@ -308,6 +309,8 @@ class MainWindow(QMainWindow):
         analysis_menu = bar.addMenu("&Analysis")
         analysis_menu.addAction(self.analyse_action)
         analysis_menu.addAction(self.cancel_action)
+        analysis_menu.addSeparator()
+        analysis_menu.addAction(self.geo_action)
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.shortcuts_action)
@@ -340,6 +343,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(is_open)
         self.save_as_action.setEnabled(is_open and not running)
         self.analyse_action.setEnabled(is_open and not running)
+        self.geo_action.setEnabled(is_open)
         self.cancel_action.setEnabled(running)
         self.export_action.setEnabled(has_run and not running)
         for action in (self.accept_action, self.reject_action, self.delete_action, *self.relabel_actions):
@@ -654,6 +658,21 @@ class MainWindow(QMainWindow):
         dialog = AnalysisDialog(initial, self.document.fps, self)
         if dialog.exec():
             self.start_analysis(dialog.options())
+
+    def geo_settings_dialog(self) -> None:
+        from app.dialogs.geo_dialog import GeoSettingsDialog
+
+        doc = self.document
+        if not doc.is_open:
+            return
+        dialog = GeoSettingsDialog(float(doc.setting("time_offset_s", 0.0) or 0.0), doc.setting("hfov_deg"), self)
+        if dialog.exec():
+            self.set_georeferencing(*dialog.values())
+
+    def set_georeferencing(self, time_offset_s: float, hfov_deg: float | None) -> None:
+        """Store the time offset and field of view; the map is rebuilt (no re-analysis)."""
+        self.document.set_setting("time_offset_s", float(time_offset_s))
+        self.document.set_setting("hfov_deg", hfov_deg)
 
     def start_analysis(self, options: AnalysisOptions, *, model: Any = None) -> AnalysisJob | None:
         """Run the analysis in a worker; ``model`` injects a ready torch model (tests)."""

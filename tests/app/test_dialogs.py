@@ -88,3 +88,16 @@ def test_preflight_refuses_a_missing_model_file(window, flyover, tmp_path, error
     job = window.start_analysis(AnalysisOptions(weights=str(tmp_path / "nope.safetensors")))
     assert job is None
     assert len(errors) == 1 and "nope.safetensors" in str(errors[0])
+
+
+def test_georeferencing_change_rebuilds_the_map(qtbot, window, flyover, errors):
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+
+    dialog = GeoSettingsDialog(0.5, None)
+    qtbot.addWidget(dialog)
+    assert dialog.values() == (0.5, None)
+    assert window.open_path(flyover / "flight.mp4")
+    qtbot.waitUntil(lambda: window.map_widget.message != "No project open", timeout=5_000)
+    with qtbot.waitSignal(window.map_updated, timeout=10_000):
+        window.set_georeferencing(-2.0, 75.0)
+    assert window.document.setting("time_offset_s") == -2.0 and window.document.setting("hfov_deg") == 75.0
