@@ -246,6 +246,10 @@ class ProjectDocument(QObject):
             return max(0, round(t_s * self.fps))
         return max(0, min(len(pts) - 1, bisect.bisect_right(pts, t_s + 1e-6) - 1))
 
+    def frame_times(self) -> dict[int, float]:
+        """Frame index -> pts (s) of every frame of the video."""
+        return {} if self.reader is None else dict(enumerate(self.reader.pts_s))
+
     def analysed_frames(self) -> dict[int, float]:
         """Frame index -> pts (s) of the frames the current run has stored."""
         return dict(self._analysed)

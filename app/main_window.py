@@ -501,7 +501,7 @@ class MainWindow(QMainWindow):
         for det in detections:
             frames[det.frame_index].append(det)
         self._frames = dict(frames)
-        self.review_panel.set_detections(detections, analysed)
+        self.review_panel.set_detections(detections, doc.frame_times() if doc.is_open else {})
         style = self.overlay_style()
         self.timeline.set_summaries({i: summarise(d, style) for i, d in self._frames.items()})
         self.frame_view.invalidate_frames()
@@ -514,7 +514,6 @@ class MainWindow(QMainWindow):
         doc = self.document
         per_frame = {index: doc.detections(index) for index in frame_indices}
         self._frames.update(per_frame)
-        self.review_panel.model.set_frame_times(doc.analysed_frames())
         self.review_panel.replace_frames(per_frame)
         style = self.overlay_style()
         self.timeline.update_summaries({i: summarise(d, style) for i, d in per_frame.items()})
