@@ -15,7 +15,8 @@ different seeds into one OUT merge::
     damagemap synth data --seed 1 --split train --seconds 60
     damagemap synth data --seed 2 --split val --seconds 20
 
-Image file names carry the seed (``seed0001_000005.jpg``). The flight files (video,
+Image file names carry the seed (``seed0001_000005.jpg``); rendering a split again
+replaces that split's JSON and folder. The flight files (video,
 telemetry, truth, camera) in OUT are those of the latest render; to keep each split's
 flight, use ``--splits train,val`` (seeds ``seed``, ``seed+1``, ...), which puts them in
 ``OUT/flights/<split>/`` and the dataset in OUT, or pass ``flight_dir``.

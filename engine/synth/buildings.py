@@ -87,7 +87,7 @@ def build_building(
     building = Building(building_id, next(surface_ids), site, 0.0, "none")
     if level == DamageLevel.DEBRIS:
         part = DamagePart(next(part_ids), building_id, level, next(surface_ids))
-        blob = jagged_blob(rng, np.zeros(2), 1.0, n=28, roughness=0.18)
+        blob = jagged_blob(rng, np.zeros(2), 1.0, n=36, roughness=0.3)
         grow_x, grow_y = rng.uniform(0.5, 2.0, 2)
         building.rubble_en = site.centre_en + blob[:, :1] * site.axis_x * (site.half_length_m + grow_x) + blob[:, 1:] * site.axis_y * (site.half_width_m + grow_y)
         part.centroid_enu = np.array([*building.rubble_en.mean(axis=0), 0.0])
