@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         doc.detections_changed.connect(self._on_detections_changed)
         doc.run_changed.connect(self._on_run_changed)
         doc.telemetry_changed.connect(self.schedule_map_rebuild)
+        doc.telemetry_changed.connect(self._update_project_label)
         # bound methods, not lambdas: Qt disconnects them when the window goes away
         doc.undo_stack.indexChanged.connect(self._on_undo_index_changed)
         self.transport.seek_requested.connect(self.show_frame)
@@ -421,7 +422,7 @@ class MainWindow(QMainWindow):
         doc = self.document
         info = doc.video_info
         self.setWindowTitle(f"damagemap — {doc.video_path.name}")
-        self.project_label.setText(f"{doc.project_path}   ·   telemetry: {doc.telemetry_path.name if doc.telemetry_path else 'none'}")
+        self._update_project_label()
         self.transport.set_video(doc.frame_count, doc.fps, float(info.duration_s))
         self.timeline.set_frame_count(doc.frame_count)
         self.frame_view.invalidate_frames()
@@ -432,6 +433,12 @@ class MainWindow(QMainWindow):
         self.show_frame(0)
         self.schedule_map_rebuild()
         self._update_actions()
+
+    def _update_project_label(self) -> None:
+        doc = self.document
+        if doc.is_open:
+            telemetry = doc.telemetry_path.name if doc.telemetry_path else "none (File > Open Telemetry…)"
+            self.project_label.setText(f"{doc.project_path}   ·   telemetry: {telemetry}")
 
     def _on_closed(self) -> None:
         self.setWindowTitle("damagemap")
