@@ -25,8 +25,8 @@ from engine.synth.geometry import Face
 from engine.synth.layout import HouseSite
 from engine.synth.style import Style
 
-ROOF_PX_PER_M = 20.0
-WALL_PX_PER_M = 12.0
+ROOF_PX_PER_M = 20.0  # texture detail for full-HD-ish frames; smaller frames pass less
+WALL_SHARE = 0.6  # walls are seen at a grazing angle: coarser textures do
 EAVE_OVERHANG_M = 0.45
 
 SHINGLE_COLOURS = [(62, 62, 66), (48, 48, 52), (92, 84, 76), (70, 60, 52), (84, 88, 96), (58, 70, 62), (110, 104, 98), (96, 70, 58)]
@@ -79,10 +79,12 @@ def build_building(
     building_id: int,
     surface_ids: Iterator[int],
     part_ids: Iterator[int],
+    roof_px_per_m: float = ROOF_PX_PER_M,
 ) -> Building:
     """A house on ``site`` with damage of ``level`` (None: intact).
 
-    ``surface_ids`` and ``part_ids`` hand out scene-wide unique ids.
+    ``surface_ids`` and ``part_ids`` hand out scene-wide unique ids; ``roof_px_per_m``
+    is the roof texture resolution (walls get :data:`WALL_SHARE` of it).
     """
     building = Building(building_id, next(surface_ids), site, 0.0, "none")
     if level == DamageLevel.DEBRIS:
@@ -92,7 +94,7 @@ def build_building(
         building.rubble_en = site.centre_en + blob[:, :1] * site.axis_x * (site.half_length_m + grow_x) + blob[:, 1:] * site.axis_y * (site.half_width_m + grow_y)
         part.centroid_enu = np.array([*building.rubble_en.mean(axis=0), 0.0])
         building.parts.append(part)
-        building.faces = _debris_stubs(rng, style, site, part.surface_id)
+        building.faces = _debris_stubs(rng, style, site, part.surface_id, roof_px_per_m * WALL_SHARE)
         building.height_m = max([1.0] + [float(f.polygon_enu[:, 2].max()) for f in building.faces])
         for face in building.faces:
             face.surface_id = building.surface_id
@@ -101,7 +103,7 @@ def build_building(
     storeys = 2 if rng.random() < 0.25 else 1
     wall_h = 2.9 * storeys + rng.uniform(-0.2, 0.3)
     building.roof = "gable" if rng.random() < 0.55 else "hip"
-    walls, roofs, building.height_m = _house_faces(rng, style, site, wall_h, building.roof, rng.uniform(18, 34), storeys)
+    walls, roofs, building.height_m = _house_faces(rng, style, site, wall_h, building.roof, rng.uniform(18, 34), storeys, roof_px_per_m)
     if level is not None:
         for part_level in [level] + [DamageLevel.SLIGHT] * int(rng.choice([0, 0, 1, 2])):
             face = roofs[rng.integers(min(2, len(roofs)))] if rng.random() < 0.8 else roofs[rng.integers(len(roofs))]
@@ -148,8 +150,10 @@ def _house_faces(
     roof_kind: str,
     roof_pitch_deg: float,
     storeys: int,
+    roof_px_per_m: float,
 ) -> tuple[list[Face], list[Face], float]:
     """Walls (+ fascia boards) and roof faces; also the ridge height."""
+    wall_px_per_m = roof_px_per_m * WALL_SHARE
     ax3, ay3, z3 = np.array([*site.axis_x, 0.0]), np.array([*site.axis_y, 0.0]), np.array([0.0, 0.0, 1.0])
     c3 = np.array([*site.centre_en, 0.0])
     half_l, half_w = site.half_length_m, site.half_width_m
@@ -177,9 +181,9 @@ def _house_faces(
             outline.append((b0 + b1) / 2 + top * z3)
         outline.append(b0 + wall_h * z3)
         poly = np.array(outline)
-        face, w, h = _make_face(poly, b1 - b0, normal, WALL_PX_PER_M)
+        face, w, h = _make_face(poly, b1 - b0, normal, wall_px_per_m)
         light = style.lighting(normal) * style.exposure
-        paint = textures.wall(rng, h, w, WALL_PX_PER_M, tuple(wall_colour * light), brick=brick, storeys=storeys, top_z_m=float(poly[:, 2].max()), trim=tuple(trim * light))
+        paint = textures.wall(rng, h, w, wall_px_per_m, tuple(wall_colour * light), brick=brick, storeys=storeys, top_z_m=float(poly[:, 2].max()), trim=tuple(trim * light))
         face.texture = paint[::-1].astype(np.uint8)  # painted top row first; texture row 0 is the bottom
         walls.append(face)
 
@@ -205,18 +209,18 @@ def _house_faces(
         normal /= np.linalg.norm(normal)
         if normal[2] < 0:
             normal = -normal
-        face, w, h = _make_face(poly, poly[1] - poly[0], normal, ROOF_PX_PER_M)
-        face.texture = textures.shingles(rng, h, w, ROOF_PX_PER_M, tuple(shingle))  # float until lit
+        face, w, h = _make_face(poly, poly[1] - poly[0], normal, roof_px_per_m)
+        face.texture = textures.shingles(rng, h, w, roof_px_per_m, tuple(shingle))  # float until lit
         roofs.append(face)
         outward = np.array([normal[0], normal[1], 0.0]) / np.linalg.norm(normal[:2])
         fascia = np.array([poly[0] - 0.22 * z3, poly[1] - 0.22 * z3, poly[1], poly[0]])
-        board, fw, fh = _make_face(fascia, poly[1] - poly[0], outward, WALL_PX_PER_M)
+        board, fw, fh = _make_face(fascia, poly[1] - poly[0], outward, wall_px_per_m)
         board.texture = np.broadcast_to(np.clip(trim * style.lighting(outward) * style.exposure * 0.95, 0, 255), (fh, fw, 3)).astype(np.uint8)
         walls.append(board)  # drawn before the roofs, which overhang it
     return walls, roofs, top
 
 
-def _debris_stubs(rng: np.random.Generator, style: Style, site: HouseSite, label: int) -> list[Face]:
+def _debris_stubs(rng: np.random.Generator, style: Style, site: HouseSite, label: int, px_per_m: float) -> list[Face]:
     """Broken wall stubs standing in a rubble pile; every pixel of them is debris."""
     ax3, ay3, z3 = np.array([*site.axis_x, 0.0]), np.array([*site.axis_y, 0.0]), np.array([0.0, 0.0, 1.0])
     c3 = np.array([*site.centre_en, 0.0])
@@ -232,9 +236,9 @@ def _debris_stubs(rng: np.random.Generator, style: Style, site: HouseSite, label
             continue
         b0, b1 = c3 + normal * dist + along * s0, c3 + normal * dist + along * s1
         tops = [b0 + (b1 - b0) * f + z3 * rng.uniform(0.3, 2.2) for f in np.linspace(1.0, 0.0, int(rng.integers(3, 7)))]
-        face, w, h = _make_face(np.array([b0, b1, *tops]), b1 - b0, normal, WALL_PX_PER_M)
+        face, w, h = _make_face(np.array([b0, b1, *tops]), b1 - b0, normal, px_per_m)
         light = style.lighting(normal) * style.exposure
-        paint = textures.wall(rng, h, w, WALL_PX_PER_M, tuple(colour * light), brick=False, storeys=0, top_z_m=h / WALL_PX_PER_M, trim=(200, 200, 200))
+        paint = textures.wall(rng, h, w, px_per_m, tuple(colour * light), brick=False, storeys=0, top_z_m=h / px_per_m, trim=(200, 200, 200))
         face.texture = paint[::-1].astype(np.uint8)
         face.labels = np.full((h, w), label, np.uint16)
         faces.append(face)

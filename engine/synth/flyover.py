@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import shutil
@@ -16,11 +17,14 @@ from engine.synth import outputs
 from engine.synth.flight import FlightPlan, ground_bounds, nearest_ground_pixel_m
 from engine.synth.geodesy import LocalFrame
 from engine.synth.render import FrameRenderer
+from engine.synth.buildings import ROOF_PX_PER_M
 from engine.synth.scene import Scene, generate_scene
 
 DEFAULT_START_UTC = dt.datetime(2018, 10, 12, 15, 0, 0, tzinfo=dt.timezone.utc)  # two days after hurricane Michael
 DEFAULT_GROUND_ALT_M = 10.0
 DEFAULT_HFOV_DEG = 84.0  # DJI 24 mm-equivalent wide camera
+MIN_TOP_DEPRESSION_DEG = 12.0  # the top image row looks at least this far below the horizon
+MAX_GROUND_PIXELS = 24e6
 
 
 @dataclass(frozen=True)
@@ -57,16 +61,24 @@ def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int
     frame_count = max(1, int(math.floor(seconds * fps + 1e-9)))
     times = np.arange(frame_count) / fps
     plan = FlightPlan.sample(rng, seconds)
+    # wide lenses must look further down so the top of the frame stays on the ground
+    steepest_allowed = -(camera.vfov_deg / 2 + MIN_TOP_DEPRESSION_DEG + plan.pitch_swing_deg)
+    plan = dataclasses.replace(plan, pitch_deg=max(-85.0, min(plan.pitch_deg, steepest_allowed)))
     poses = plan.poses(times)
     bounds = ground_bounds(camera, poses, margin_m=20.0)
-    # ground texture about as fine as the nearest image pixels, within 0.1-0.5 m
-    m_per_px = float(np.clip(nearest_ground_pixel_m(camera, poses), 0.1, 0.5))
+    # ground texture about as fine as the nearest image pixels (0.1-0.5 m), and not huge
+    area_m2 = (bounds[2] - bounds[0]) * (bounds[3] - bounds[1])
+    nearest_m = nearest_ground_pixel_m(camera, poses)
+    m_per_px = max(float(np.clip(nearest_m, 0.1, 0.5)), math.sqrt(area_m2 / MAX_GROUND_PIXELS))
+    # house textures a little finer than the nearest pixels (small frames need little)
+    roof_px_per_m = float(np.clip(1.5 / nearest_m, 5.0, ROOF_PX_PER_M))
     scene = generate_scene(
         rng,
         bounds,
         street_heading_deg=plan.heading_deg + float(rng.normal(0, 4)),
         street_offset_m=float(rng.uniform(-15, 15)),
         m_per_px=m_per_px,
+        roof_px_per_m=roof_px_per_m,
     )
     return Flight(camera, times, poses, scene)
 
@@ -121,10 +133,10 @@ def render_flyover(
     if start_utc.tzinfo is None:
         start_utc = start_utc.replace(tzinfo=dt.timezone.utc)
 
+    local = LocalFrame(origin_lat, origin_lon)  # checks the origin before any work
     flight = build_flight(seconds=seconds, fps=fps, size=(width, height), seed=seed, hfov_deg=hfov_deg)
     camera, times, poses, scene = flight.camera, flight.times_s, flight.poses, flight.scene
     frame_count = len(times)
-    local = LocalFrame(origin_lat, origin_lon)
 
     east = np.array([p.east_m for p in poses])
     north = np.array([p.north_m for p in poses])

@@ -20,7 +20,7 @@ import numpy as np
 
 from core.types import DamageLevel
 from engine.synth import textures
-from engine.synth.buildings import Building, DamagePart, build_building
+from engine.synth.buildings import ROOF_PX_PER_M, Building, DamagePart, build_building
 from engine.synth.geometry import Face
 from engine.synth.ground import GroundMap, paint_ground
 from engine.synth.layout import TreeSite, plan_layout
@@ -91,12 +91,13 @@ def generate_scene(
     street_heading_deg: float,
     street_offset_m: float,
     m_per_px: float,
+    roof_px_per_m: float = ROOF_PX_PER_M,
 ) -> Scene:
     """Lay out, build and paint a neighbourhood covering ``bounds_en`` (east0, north0, east1, north1).
 
     ``street_heading_deg`` (clockwise from north) is the direction of the main streets;
     ``street_offset_m`` puts one of them that far sideways of the ENU origin.
-    ``m_per_px`` is the ground texture's resolution.
+    ``m_per_px`` is the ground texture's resolution, ``roof_px_per_m`` the houses'.
     """
     style = Style.sample(rng)
     layout = plan_layout(rng, bounds_en, street_heading_deg=street_heading_deg, street_offset_m=street_offset_m)
@@ -107,7 +108,7 @@ def generate_scene(
     for building_id, site in enumerate(layout.houses, start=1):
         k = int(rng.choice(4, p=weights))
         level = None if k == 0 else DamageLevel(k)
-        buildings.append(build_building(rng, style, site, level, building_id=building_id, surface_ids=surface_ids, part_ids=part_ids))
+        buildings.append(build_building(rng, style, site, level, building_id=building_id, surface_ids=surface_ids, part_ids=part_ids, roof_px_per_m=roof_px_per_m))
 
     e0, n0, e1, n1 = bounds_en
     footprints = [b.footprint_en.astype(np.float32) for b in buildings]

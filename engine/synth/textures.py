@@ -47,8 +47,9 @@ def shingles(rng: np.random.Generator, height: int, width: int, px_per_m: float,
     n_tabs = int(tab_idx.max()) + 2
     tab_tone = rng.normal(0, 0.05, (n_courses, n_tabs)).astype(np.float32)
     tone = tab_tone[course_idx, tab_idx]
-    tone = tone - 0.28 * ((rows - course_idx * course) < max(1.0, 0.18 * course))
-    tone = tone - 0.15 * ((shifted - tab_idx * tab) < max(0.8, 0.05 * tab))
+    if course >= 2.0:  # coarser textures would only alias the courses
+        tone = tone - 0.28 * ((rows - course_idx * course) < max(1.0, 0.18 * course))
+        tone = tone - 0.15 * ((shifted - tab_idx * tab) < max(0.8, 0.05 * tab))
     tone = tone + 0.12 * smooth_noise(rng, height, width, 1.5 * px_per_m) + 0.025 * rng.standard_normal((height, width), dtype=np.float32)
     return np.clip(shaded(np.asarray(colour, np.float32), tone), 0, 255)
 

@@ -1,0 +1,43 @@
+"""``damagemap synth``: arguments, the two-split layout, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+
+
+def test_synth_cli_renders_train_and_val_splits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["synth", str(tmp_path), "--seconds", "0.2", "--size", "160x96", "--annotate-every", "1", "--splits", "train,val", "--seed", "4"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    for split, seed in (("train", 4), ("val", 5)):
+        assert f"split {split} (seed {seed})" in printed
+        doc = json.loads((tmp_path / "annotations" / f"instances_{split}.json").read_text())
+        assert len(doc["images"]) == 2
+        assert all((tmp_path / split / image["file_name"]).is_file() for image in doc["images"])
+        camera = json.loads((tmp_path / "flights" / split / "camera.json").read_text())
+        assert camera["seed"] == seed and camera["split"] == split
+        assert (tmp_path / "flights" / split / "flight.mp4").is_file()
+
+
+def test_synth_cli_single_split_writes_flight_files_in_out(tmp_path: Path) -> None:
+    assert main(["synth", str(tmp_path), "--seconds", "0.1", "--size", "160x96", "--origin", "35.0,-97.5", "--hfov", "70"]) == 0
+    camera = json.loads((tmp_path / "camera.json").read_text())
+    assert camera["origin"]["lat_deg"] == 35.0 and camera["intrinsics"]["hfov_deg"] == 70.0
+    assert (tmp_path / "flight.gpx").is_file() and (tmp_path / "annotations" / "instances_train.json").is_file()
+
+
+@pytest.mark.parametrize("args, message", [(["--size", "161x96"], "even"), (["--origin", "95,0"], "origin")])
+def test_synth_cli_bad_input_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    assert main(["synth", str(tmp_path), "--seconds", "0.1", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("damagemap synth: error:") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_synth_cli_rejects_malformed_size(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        main(["synth", str(tmp_path), "--size", "big"])
