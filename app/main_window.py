@@ -150,6 +150,8 @@ class MainWindow(QMainWindow):
         self.review_panel.accept_button.clicked.connect(lambda: self.set_review(ReviewState.ACCEPTED))
         self.review_panel.reject_button.clicked.connect(lambda: self.set_review(ReviewState.REJECTED))
         self.review_panel.delete_button.clicked.connect(self.delete_selected)
+        for level, button in self.review_panel.relabel_buttons.items():
+            button.clicked.connect(lambda _=False, lv=level: self.relabel(lv))
         self.review_panel.next_button.clicked.connect(self.next_unreviewed)
         self.map_widget.site_clicked.connect(self._on_site_clicked)
         self._update_actions()
@@ -349,7 +351,8 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(has_run and not running)
         for action in (self.accept_action, self.reject_action, self.delete_action, *self.relabel_actions):
             action.setEnabled(selected)
-        for button in (self.review_panel.accept_button, self.review_panel.reject_button, self.review_panel.delete_button):
+        panel = self.review_panel
+        for button in (panel.accept_button, panel.reject_button, panel.delete_button, *panel.relabel_buttons.values()):
             button.setEnabled(selected)
         self.draw_action.setEnabled(has_run)
         self.next_action.setEnabled(has_run)

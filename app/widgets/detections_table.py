@@ -122,8 +122,11 @@ class DetectionTableModel(QAbstractTableModel):
             if det.level not in self._icons:
                 self._icons[det.level] = _level_icon(det.level)
             return self._icons[det.level]
-        if role == Qt.ItemDataRole.ForegroundRole and det.review is ReviewState.REJECTED:
-            return QColor(140, 140, 140)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if det.review is ReviewState.REJECTED:
+                return QColor(140, 140, 140)
+            if det.review is ReviewState.ACCEPTED and column == 5:
+                return QColor(30, 130, 60)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (0, 1, 2, 4):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -236,6 +239,12 @@ class DetectionsPanel(QWidget):
         self.accept_button = QPushButton("Accept (A)")
         self.reject_button = QPushButton("Reject (X)")
         self.delete_button = QPushButton("Delete")
+        self.relabel_buttons = {}
+        for level in DamageLevel:
+            button = QPushButton(_level_icon(level), f"{int(level)}")
+            button.setToolTip(f"Relabel as {level.label} ({int(level)})")
+            button.setMaximumWidth(44)
+            self.relabel_buttons[level] = button
         self.next_button = QPushButton("Next unreviewed (N)")
         self.pending_label = QLabel("no detections")
 
@@ -244,7 +253,7 @@ class DetectionsPanel(QWidget):
         filters.addWidget(self.state_filter)
         filters.addWidget(self.score_filter)
         buttons = QHBoxLayout()
-        for button in (self.accept_button, self.reject_button, self.delete_button):
+        for button in (self.accept_button, self.reject_button, *self.relabel_buttons.values(), self.delete_button):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             buttons.addWidget(button)
         buttons.addStretch(1)
