@@ -126,6 +126,14 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
 
+        # Seeks from the slider, the timeline and the playback clock are coalesced: only
+        # the latest request of a burst is decoded, so scrubbing a long-GOP video keeps up.
+        self._pending_frame: int | None = None
+        self._seek_timer = QTimer(self)
+        self._seek_timer.setSingleShot(True)
+        self._seek_timer.setInterval(0)
+        self._seek_timer.timeout.connect(self._show_pending_frame)
+
         self._map_timer = QTimer(self)
         self._map_timer.setSingleShot(True)
         self._map_timer.setInterval(400)
@@ -140,9 +148,9 @@ class MainWindow(QMainWindow):
         doc.telemetry_changed.connect(self._update_project_label)
         # bound methods, not lambdas: Qt disconnects them when the window goes away
         doc.undo_stack.indexChanged.connect(self._on_undo_index_changed)
-        self.transport.seek_requested.connect(self.show_frame)
+        self.transport.seek_requested.connect(self.request_frame)
         self.transport.time_requested.connect(lambda t: self.transport.request(self.document.index_at_time(t)))
-        self.timeline.seek_requested.connect(self.show_frame)
+        self.timeline.seek_requested.connect(self.request_frame)
         self.frame_view.detection_clicked.connect(lambda det_id: self.select_detection(None if det_id < 0 else det_id))
         self.frame_view.mask_edited.connect(self._on_mask_edited)
         self.frame_view.polygon_drawn.connect(self._on_polygon_drawn)
@@ -477,8 +485,19 @@ class MainWindow(QMainWindow):
     def selected_id(self) -> int | None:
         return self._selected_id
 
+    def request_frame(self, index: int) -> None:
+        """Show ``index`` soon; a later request before then replaces it."""
+        self._pending_frame = int(index)
+        self._seek_timer.start()
+
+    def _show_pending_frame(self) -> None:
+        if self._pending_frame is not None:
+            index, self._pending_frame = self._pending_frame, None
+            self.show_frame(index)
+
     def show_frame(self, index: int) -> None:
-        """Decode, paint and announce frame ``index``."""
+        """Decode, paint and announce frame ``index`` (now; a pending request is dropped)."""
+        self._pending_frame = None
         doc = self.document
         if not doc.is_open or doc.frame_count <= 0:
             return
