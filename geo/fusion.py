@@ -45,13 +45,14 @@ class FusionSettings:
     max_gap_s: float = 3.0
     level_mismatch_m: float = 1.0
     merge_m: float = 1.0
-    merge_per_range: float = 0.01
+    merge_per_range: float = 0.02
     min_overlap: float = 0.3
     ground_gap_m: float = 2.5
     ray_sigma_rad: float = 0.002
     roof_height_m: float = 4.0
     height_sigma_m: float = 4.0
     min_parallax_deg: float = 5.0
+    truncated_weight: float = 0.1
     max_height_m: float = 60.0
 
 
@@ -63,13 +64,15 @@ def prior_height(level: DamageLevel, settings: FusionSettings) -> float:
 @dataclass(frozen=True, eq=False)
 class FusedSite:
     """A :class:`DamageSite` with its members (placed on the site's plane), its local
-    3-D position and footprint (local metres)."""
+    3-D position and footprint (local metres), and the 1-sigma horizontal uncertainty of
+    its position (metres)."""
 
     site: DamageSite
     members: tuple[Projected, ...]
     position_m: np.ndarray = field(repr=False)
     footprint: object = field(repr=False)
     triangulated: bool = False
+    uncertainty_m: float = 0.0
 
     @property
     def observations(self) -> list[Observation]:
@@ -134,15 +137,34 @@ def associate(projected: list[Projected], settings: FusionSettings) -> list[list
 
 
 # ----------------------------------------------------------------------------- geometry
+@dataclass(frozen=True)
+class RayFit:
+    """A least-squares meeting point of rays: the point, each ray's miss distance, and
+    the normal matrix (its inverse is the point's covariance when the weights are
+    inverse variances)."""
+
+    point: np.ndarray
+    residuals: np.ndarray
+    normal: np.ndarray
+
+    def horizontal_sigma_m(self) -> float:
+        """1-sigma horizontal uncertainty along the worst direction."""
+        try:
+            cov = np.linalg.inv(self.normal)[:2, :2]
+        except np.linalg.LinAlgError:
+            return math.inf
+        return float(math.sqrt(max(np.linalg.eigvalsh(cov).max(), 0.0)))
+
+
 def triangulate(
     origins: np.ndarray,
     directions: np.ndarray,
     weights: np.ndarray,
     *,
     height_prior: tuple[float, float] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> RayFit:
     """Weighted least-squares meeting point of rays (``float[N, 3]`` origins and unit
-    directions) and each ray's distance from it.
+    directions).
 
     ``height_prior`` ``(z, weight)`` adds ``weight * (Z - z)^2``: with little parallax
     the rays fix a line, and the prior picks the point on it at a plausible height.
@@ -161,7 +183,7 @@ def triangulate(
     offsets = point - origins
     along = np.sum(offsets * directions, axis=1, keepdims=True)
     residuals = np.linalg.norm(offsets - along * directions, axis=1)
-    return point, residuals
+    return RayFit(point, residuals, a)
 
 
 def _parallax_deg(directions: np.ndarray) -> float:
@@ -189,38 +211,65 @@ def ground_union(members: list[Projected]):
     return unary_union([m.footprint for m in members if m.footprint is not None and not m.footprint.is_empty])
 
 
-def locate(members: list[Projected], settings: FusionSettings, z_prior: float) -> tuple[np.ndarray, bool]:
+@dataclass(frozen=True)
+class Location:
+    """Where one damage is: local metres, whether the rays alone fixed it (parallax of at
+    least ``min_parallax_deg``), and its 1-sigma horizontal uncertainty."""
+
+    point: np.ndarray
+    well_fixed: bool
+    sigma_m: float
+
+
+def locate(members: list[Projected], settings: FusionSettings, z_prior: float) -> Location:
     """3-D position of one damage.
 
     On the ground (``z_prior == 0``: debris) it is the centre of the union of the
     members' ground footprints, which are exact there and, together, cover the whole
     field even when each view sees only part of it. Elsewhere it is the rays' meeting
     point with a weak prior on its height (``z_prior``, ``height_sigma_m``), kept between
-    the ground and ``max_height_m``. The flag says the rays alone fixed it (parallax of
-    at least ``min_parallax_deg``).
+    the ground and ``max_height_m``; far, oblique sightings with little parallax leave
+    the height, and so the position, uncertain (``sigma_m``).
     """
+    directions = np.array([m.ray_direction for m in members])
+    parallax_ok = len(members) >= 2 and _parallax_deg(directions) >= settings.min_parallax_deg
     if z_prior == 0.0:
         union = ground_union(members)
         if not union.is_empty:
             centre = union.centroid
-            directions = np.array([m.ray_direction for m in members])
-            return np.array([centre.x, centre.y, 0.0]), len(members) >= 2 and _parallax_deg(directions) >= settings.min_parallax_deg
-    usable = [m for m in members if not m.truncated] or members
+            sigma = max(0.1, settings.ray_sigma_rad * float(np.median(
+                [np.linalg.norm(m.ray_origin[:2] - m.ground_xy) for m in members])))
+            return Location(np.array([centre.x, centre.y, 0.0]), parallax_ok, sigma)
+    whole = [m for m in members if not m.truncated]
+    if len(whole) < 2 or len(whole) < len(members) / 2:
+        # Mostly cut by the image border: each ray points at a different piece of the
+        # damage, a poor base for triangulation. Average where the rays meet the plane
+        # at the expected height instead.
+        points = [p for p in (point_on_plane(m.ray_origin, m.ray_direction, z_prior) for m in members) if p is not None]
+        if points:
+            reach = float(np.median([np.linalg.norm(p - m.ray_origin) for p, m in zip(points, members)]))
+            depression = max(math.radians(1.0), math.asin(min(1.0, max(1e-3, (members[0].ray_origin[2] - z_prior) / reach))))
+            sigma = math.hypot(settings.height_sigma_m / math.tan(depression), settings.ray_sigma_rad * reach)
+            return Location(np.mean(points, axis=0), parallax_ok, sigma)
+    usable = members
     origins = np.array([m.ray_origin for m in usable])
     directions = np.array([m.ray_direction for m in usable])
-    weights = _ray_weights(usable, z_prior, settings)
+    # A mask cut by the image border has a biased centroid: it counts, but less.
+    weights = _ray_weights(usable, z_prior, settings) * np.array(
+        [settings.truncated_weight if m.truncated else 1.0 for m in usable])
     prior = (z_prior, 1.0 / settings.height_sigma_m**2)
-    point, residuals = triangulate(origins, directions, weights, height_prior=prior)
+    fit = triangulate(origins, directions, weights, height_prior=prior)
     if len(usable) >= 3:
-        keep = residuals <= max(0.5, 3.0 * float(np.median(residuals)))
+        keep = fit.residuals <= max(0.5, 3.0 * float(np.median(fit.residuals)))
         if 2 <= keep.sum() < len(usable):
             origins, directions, weights = origins[keep], directions[keep], weights[keep]
-            point, _ = triangulate(origins, directions, weights, height_prior=prior)
-    if not 0.0 <= point[2] <= settings.max_height_m:
-        z = min(max(point[2], 0.0), settings.max_height_m)
-        point, _ = triangulate(origins, directions, weights, height_prior=(z, 1e6 * max(weights.max(), 1.0)))
+            fit = triangulate(origins, directions, weights, height_prior=prior)
+    sigma = fit.horizontal_sigma_m()
+    if not 0.0 <= fit.point[2] <= settings.max_height_m:
+        z = min(max(fit.point[2], 0.0), settings.max_height_m)
+        fit = triangulate(origins, directions, weights, height_prior=(z, 1e6 * max(weights.max(), 1.0)))
     well_fixed = len(directions) >= 2 and _parallax_deg(directions) >= settings.min_parallax_deg
-    return point, well_fixed
+    return Location(fit.point, well_fixed, sigma)
 
 
 def _distance_to_site(member: Projected, position: np.ndarray) -> float:
@@ -234,7 +283,7 @@ def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict
     within ``merge_m`` (plus ``merge_per_range`` of the range) of each other's position
     (step 3)."""
     levels = [vote_level(g)[0] for g in groups]
-    located = [locate(g, settings, heights[lv])[0] for g, lv in zip(groups, levels)]
+    located = [locate(g, settings, heights[lv]).point for g, lv in zip(groups, levels)]
     parent = list(range(len(groups)))
     frames = [set(m.frame_index for m in g) for g in groups]
 
@@ -288,9 +337,9 @@ def site_heights(groups: list[list[Projected]], settings: FusionSettings) -> dic
         level = vote_level(g)[0]
         if level == DamageLevel.DEBRIS:
             continue
-        point, well_fixed = locate(g, settings, heights[level])
-        if well_fixed:
-            roof.append(point[2])
+        location = locate(g, settings, heights[level])
+        if location.well_fixed:
+            roof.append(location.point[2])
     if len(roof) >= 3:
         for level in (DamageLevel.SLIGHT, DamageLevel.SEVERE):
             heights[level] = float(np.median(roof))
@@ -320,7 +369,8 @@ def build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera,
                settings: FusionSettings, heights: dict[DamageLevel, float]) -> FusedSite:
     from shapely.ops import unary_union
 
-    position, triangulated = locate(members, settings, heights[vote_level(members)[0]])
+    location = locate(members, settings, heights[vote_level(members)[0]])
+    position, triangulated = location.point, location.well_fixed
     plane = float(position[2])
     placed = [on_plane(m, camera, local, plane) if plane > 0.01 else m for m in members]
     level, confidence = vote_level(placed)
@@ -347,7 +397,7 @@ def build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera,
         footprint_lonlat=polygon_lonlat(footprint, local, simplify_m=0.1),
         reviewed=any(m.reviewed for m in placed),
     )
-    return FusedSite(site, tuple(placed), position, footprint, triangulated)
+    return FusedSite(site, tuple(placed), position, footprint, triangulated, location.sigma_m)
 
 
 def _footprint_local(member: Projected, camera: PinholeCamera, plane_up_m: float):

@@ -246,7 +246,7 @@ def build_damage_map_from(
         p = project_detection(detection, camera=camera, pose=pose, local=aligned.local,
                               t_s=poses.times_s[detection.frame_index])
         if p is None:
-            skipped["not_on_ground"] += 1
+            skipped["not_on_ground"] += 1  # above the horizon, too far, or too small
             continue
         projected.append(p)
 

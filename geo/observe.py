@@ -70,7 +70,9 @@ class Projected:
 
 def _mask_outline_and_centroid(detection: Detection) -> tuple[list[np.ndarray], np.ndarray, float, bool] | None:
     x1, y1, x2, y2 = detection.box_xyxy_px
-    if detection.mask is not None and detection.mask.area_px >= MIN_MASK_AREA_PX:
+    if detection.mask is not None and detection.mask.area_px < MIN_MASK_AREA_PX:
+        return None
+    if detection.mask is not None:
         array = detection.mask.to_array()
         ys, xs = np.nonzero(array)
         centroid = np.array([xs.mean() + 0.5, ys.mean() + 0.5])
@@ -81,7 +83,7 @@ def _mask_outline_and_centroid(detection: Detection) -> tuple[list[np.ndarray], 
         if not outlines:
             outlines = [np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)]
         return outlines, centroid, area, truncated
-    if x2 - x1 < 1 or y2 - y1 < 1:
+    if (x2 - x1) * (y2 - y1) < MIN_MASK_AREA_PX:
         return None
     box = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
     return [box], np.array([(x1 + x2) / 2, (y1 + y2) / 2]), float((x2 - x1) * (y2 - y1)), False
@@ -127,7 +129,7 @@ def project_detection(
     max_range_m: float = MAX_RANGE_M,
 ) -> Projected | None:
     """Place one detection on the ground plane; ``None`` if it cannot be (its centroid
-    ray at or above the horizon, out of range, or no mask and no box)."""
+    ray at or above the horizon, out of range, or smaller than ``MIN_MASK_AREA_PX``)."""
     shape = _mask_outline_and_centroid(detection)
     if shape is None:
         return None

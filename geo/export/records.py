@@ -75,6 +75,7 @@ def site_records(damage_map: DamageMap) -> list[Record]:
             "best_detection_id": s.best_detection_id,
             "reviewed": s.reviewed,
             "height_m": round(float(fused.position_m[2]), 2),
+            "uncertainty_m": round(float(fused.uncertainty_m), 2) if np.isfinite(fused.uncertainty_m) else None,
             "triangulated": bool(fused.triangulated),
             "colour": s.level.colour_hex,
         }

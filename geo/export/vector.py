@@ -117,7 +117,7 @@ def write_kml(path: Path, damage_map: DamageMap) -> Path:
 
 CSV_COLUMNS = ("id", "level", "confidence", "observations", "lon", "lat", "first_time", "last_time",
                "first_time_s", "last_time_s", "first_frame", "last_frame", "best_frame", "reviewed", "height_m",
-               "ems_grade")
+               "uncertainty_m", "ems_grade")
 
 
 def _spreadsheet_safe(value) -> object:

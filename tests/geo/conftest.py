@@ -44,23 +44,38 @@ class Flyover:
         return {a["part_id"] for a in doc["annotations"]}
 
 
-@pytest.fixture(scope="session")
-def flyover(tmp_path_factory) -> Flyover:
-    """8 s at 10 fps, 640x360, seed 0: 27 damaged parts seen in 16 annotated frames."""
+def render(tmp_path_factory, seed: int) -> Flyover:
     synth = pytest.importorskip("engine.synth")
-    out = tmp_path_factory.mktemp("flyover")
-    paths = synth.render_flyover(out, seconds=8.0, fps=10.0, size=(640, 360), seed=0)
+    out = tmp_path_factory.mktemp(f"flyover{seed}")
+    paths = synth.render_flyover(out, seconds=10.0, fps=10.0, size=(640, 360), seed=seed)
     return Flyover(paths, json.loads(Path(paths.camera).read_text()))
 
 
 @pytest.fixture(scope="session")
-def flyover_map(flyover):
-    """The damage map of the flyover's ground-truth masks, from its SRT."""
+def flyover(tmp_path_factory) -> Flyover:
+    """10 s at 10 fps, 640x360, seed 2: some 25 damaged parts seen in 20 annotated frames."""
+    return render(tmp_path_factory, seed=2)
+
+
+@pytest.fixture(scope="session")
+def second_flyover(tmp_path_factory) -> Flyover:
+    """Another neighbourhood and flight (seed 0), so the accuracy bounds rest on more sites."""
+    return render(tmp_path_factory, seed=0)
+
+
+def map_of(flyover: Flyover, **kwargs):
+    """The damage map of a flyover's ground-truth masks, from its SRT."""
     from geo.evaluation import detections_from_coco
     from geo.mapping import build_damage_map_from
     from geo.telemetry import read_telemetry
 
     detections, times = detections_from_coco(flyover.paths.annotations)
     damage_map = build_damage_map_from(detections, times, read_telemetry(flyover.paths.srt),
-                                       video=flyover.video_info, title="Synthetic flyover")
+                                       video=flyover.video_info, **kwargs)
     return damage_map, detections
+
+
+@pytest.fixture(scope="session")
+def flyover_map(flyover):
+    """The damage map of the flyover's ground-truth masks, from its SRT."""
+    return map_of(flyover, title="Synthetic flyover")
