@@ -38,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="frames per second decoded for training (default: %(default)s)")
     parser.add_argument("--max-frames", type=int, default=400,
                         help="frames kept per video, a memory bound (default: %(default)s)")
+    parser.add_argument("--locations", type=int, default=1024,
+                        help="random locations per FPN level the loss uses each step; 0 = all "
+                        "(default: %(default)s; all is exact but encodes whole P2 maps)")
+    parser.add_argument("--feature-cache-mb", type=int, default=1024,
+                        help="memory for keeping frames' frozen FPN maps between steps; 0 = off "
+                        "(default: %(default)s)")
     parser.add_argument("--score-range", type=float, nargs=2, default=(0.2, 0.7), metavar=("C0", "C1"),
                         help="scores refined at inference, stored in the config (default: 0.2 0.7)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
@@ -76,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         num_negatives=args.negatives,
         top_k=args.top_k,
         seed=args.seed,
+        locations_per_level=args.locations or None,
+        feature_cache_mb=max(0, args.feature_cache_mb),
     )
     torch.manual_seed(args.seed)
     encoder = build_srn()
@@ -92,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         "num_negatives": config.num_negatives,
         "top_k": config.top_k,
         "seed": config.seed,
+        "locations_per_level": config.locations_per_level,
         "first_loss": losses[0],
         "final_loss": sum(tail) / len(tail),
     }

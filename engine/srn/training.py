@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor
 
 from engine.srn.backbone import FrozenFPN
 from engine.srn.encoder import SRNEncoder
@@ -33,6 +34,14 @@ class SRNTrainingConfig:
     positive_window_s: float = 0.5
     negative_gap_s: float = 10.0
     seed: int = 0
+    #: locations per FPN level the loss is computed on each step (the same for every
+    #: frame of the step, drawn anew each step); ``None`` uses all. D is a mean over
+    #: locations and the encoder works location by location, so a random subset is an
+    #: unbiased estimate of D that spares encoding whole P2 maps (1024 wide) on CPU.
+    locations_per_level: int | None = 1024
+    #: memory for keeping frames' FPN maps (float16) once computed: the backbone is
+    #: frozen, so a frame drawn again needs no second pass. 0 turns the cache off.
+    feature_cache_mb: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,8 +65,10 @@ def train_srn(
     """Train ``encoder`` in place with Adam on triplets drawn from ``bank``.
 
     Each step draws ``batch_size`` anchors, one positive and ``num_negatives``
-    negatives each, runs all frames through the frozen ``extractor`` in one batch,
-    encodes the FPN maps and minimises :func:`~engine.srn.loss.multiscale_consistency_loss`.
+    negatives each, runs the frames through the frozen ``extractor`` in one batch (or
+    takes their maps from the feature cache), encodes ``locations_per_level`` random
+    locations of each FPN level and minimises
+    :func:`~engine.srn.loss.multiscale_consistency_loss`.
 
     Returns
     -------
@@ -88,13 +99,14 @@ def train_srn(
     batch, negatives = config.batch_size, config.num_negatives
     losses: list[float] = []
     bar = tqdm(range(1, config.steps + 1), desc="train-srn", unit="step", disable=not progress)
+    cache = _FeatureCache(extractor, bank, device, config.feature_cache_mb * 2**20)
     for step in bar:
         triplets = sampler.sample(batch)
         # one backbone pass for the whole step: anchors, positives, then negatives
         # grouped by rank (all first negatives, all second negatives, ...)
         order = [t.anchor for t in triplets] + [t.positive for t in triplets]
         order += [t.negatives[j] for j in range(negatives) for t in triplets]
-        features = extractor(bank.batch(order, device=device))
+        features = _sample_locations(cache.features(order), config.locations_per_level)
         encoded = encoder(features)
         chunks = {level: torch.split(maps, batch) for level, maps in encoded.items()}
         anchor = {level: parts[0] for level, parts in chunks.items()}
@@ -115,3 +127,44 @@ def train_srn(
             on_step(TrainingStep(step, value))
     encoder.eval()
     return losses
+
+
+def _sample_locations(features: dict[str, Tensor], count: int | None) -> dict[str, Tensor]:
+    """The same ``count`` random locations of every map, as ``[B, C, count, 1]`` maps."""
+    if count is None:
+        return features
+    sampled = {}
+    for level, maps in features.items():
+        flat = maps.flatten(2)  # [B, C, H * W]
+        if flat.shape[-1] > count:
+            keep = torch.randperm(flat.shape[-1], device=flat.device)[:count]
+            flat = flat[:, :, keep]
+        sampled[level] = flat.unsqueeze(-1)
+    return sampled
+
+
+class _FeatureCache:
+    """FPN maps of bank frames, computed once while they fit in ``budget_bytes``."""
+
+    def __init__(self, extractor: FrozenFPN, bank: FrameBank, device: str | torch.device, budget_bytes: int) -> None:
+        self.extractor = extractor
+        self.bank = bank
+        self.device = device
+        self.budget_bytes = budget_bytes
+        self.used_bytes = 0
+        self.maps: dict[int, dict[str, Tensor]] = {}
+
+    def features(self, indices: list[int]) -> dict[str, Tensor]:
+        """``Tensor[len(indices), C, H_k, W_k]`` float32 per level."""
+        todo = sorted({i for i in indices if i not in self.maps})
+        fresh: dict[int, dict[str, Tensor]] = {}
+        if todo:
+            computed = self.extractor(self.bank.batch(todo, device=self.device))
+            for row, index in enumerate(todo):
+                fresh[index] = {level: maps[row] for level, maps in computed.items()}
+                size = sum(m.numel() * 2 for m in fresh[index].values())
+                if self.used_bytes + size <= self.budget_bytes:
+                    self.maps[index] = {level: m.half() for level, m in fresh[index].items()}
+                    self.used_bytes += size
+        rows = [fresh[i] if i in fresh else self.maps[i] for i in indices]
+        return {level: torch.stack([r[level] for r in rows]).float() for level in rows[0]}

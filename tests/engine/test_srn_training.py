@@ -88,3 +88,20 @@ def test_train_srn_command_names_a_bad_detector_file(tiny_videos, tmp_path, caps
     bad.write_bytes(b"not weights")
     assert main(["train-srn", str(tiny_videos[0]), "--weights", str(bad), "--quiet"]) == 2
     assert "broken" in capsys.readouterr().err
+
+
+def test_feature_cache_and_location_sampling_keep_the_loss(tiny_videos) -> None:
+    bank = FrameBank.from_videos(tiny_videos, short_side=32, sample_fps=5.0)
+    fpn = build_untrained_fpn("resnet18")
+
+    def run(**settings) -> list[float]:
+        torch.manual_seed(0)
+        encoder = build_srn(hidden_channels=32)
+        config = SRNTrainingConfig(steps=3, batch_size=1, seed=0, **settings)
+        return train_srn(encoder, fpn, bank, config, progress=False)
+
+    plain = run(locations_per_level=None, feature_cache_mb=0)
+    cached = run(locations_per_level=None, feature_cache_mb=64)
+    np.testing.assert_allclose(cached, plain, rtol=1e-3)  # float16 storage of the maps
+    sampled = run(locations_per_level=4, feature_cache_mb=0)
+    assert all(np.isfinite(sampled)) and sampled != plain
