@@ -23,7 +23,6 @@ import numpy as np
 
 from core.errors import ExportError
 from core.types import DamageLevel
-from geo.export.records import iso_time
 from geo.mapping import DamageMap
 
 Thumbnail = Callable[[int], "bytes | None"]
@@ -104,8 +103,13 @@ def heat_image(damage_map: DamageMap, *, max_px: int = 400) -> tuple[np.ndarray,
 def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) -> str:
     fused = damage_map.fused[index]
     s = fused.site
-    first, last = iso_time(damage_map, s.first_time_s), iso_time(damage_map, s.last_time_s)
-    when = (f"{escape(first)} to {escape(last)}" if first else f"{s.first_time_s:.1f} s to {s.last_time_s:.1f} s of the video")
+    start = damage_map.video.creation_time_utc
+    if start is not None:
+        first = dt.datetime.fromtimestamp(start + s.first_time_s, dt.timezone.utc)
+        last = dt.datetime.fromtimestamp(start + s.last_time_s, dt.timezone.utc)
+        when = f"{first:%Y-%m-%d %H:%M:%S} to {last:%H:%M:%S} UTC"
+    else:
+        when = f"{s.first_time_s:.1f} s to {s.last_time_s:.1f} s of the video"
     image = ""
     if thumbnail is not None:
         try:
