@@ -12,6 +12,7 @@ frames (the least any renderer of this kind must do per frame).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -23,13 +24,18 @@ from engine.synth.flyover import build_flight
 from engine.synth.render import FrameRenderer
 
 
-def _median_s(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
-    times = []
+def _median_s(fn, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Median wall-clock and CPU seconds (all threads) of ``runs`` calls.
+
+    CPU seconds matter on a shared machine: wall time grows with everyone else's load.
+    """
+    wall, cpu = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -63,17 +69,17 @@ def main() -> None:
     rows = [("ground warp only (reference)", _median_s(ground_only, args.runs))]
     rows.append(("full frame (ground mips + houses + trees + post)", _median_s(lambda: full(False), args.runs)))
     rows.append(("full frame + id buffer + annotations", _median_s(lambda: full(True), args.runs)))
-    reference = rows[0][1]
-    print(f"synthetic flyover, {width}x{height}, {n} frames, median of {args.runs} runs")
-    print(f"{'stage':52s} {'total s':>9s} {'frames/s':>9s} {'x ref':>7s}")
-    print(f"{'scene + flight generation':52s} {scene_s:9.2f} {'':>9s} {'':>7s}")
-    for name, secs in rows:
-        print(f"{name:52s} {secs:9.2f} {n / secs:9.1f} {secs / reference:7.1f}")
+    reference = rows[0][1][0]
+    print(f"synthetic flyover, {width}x{height}, {n} frames, median of {args.runs} runs; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"{'stage':52s} {'wall s':>8s} {'cpu s':>8s} {'frames/s':>9s} {'x ref':>7s}")
+    print(f"{'scene + flight generation':52s} {scene_s[0]:8.2f} {scene_s[1]:8.2f} {'':>9s} {'':>7s}")
+    for name, (wall, cpu) in rows:
+        print(f"{name:52s} {wall:8.2f} {cpu:8.2f} {n / wall:9.1f} {wall / reference:7.1f}")
     if args.end_to_end:
         with tempfile.TemporaryDirectory() as tmp:
-            secs = _median_s(lambda: render_flyover(tmp, seconds=args.end_to_end, fps=args.fps, size=(width, height), seed=args.seed), args.runs)
+            wall, cpu = _median_s(lambda: render_flyover(tmp, seconds=args.end_to_end, fps=args.fps, size=(width, height), seed=args.seed), args.runs)
         frames = int(args.end_to_end * args.fps)
-        print(f"{f'render_flyover {args.end_to_end:g} s (all files)':52s} {secs:9.2f} {frames / secs:9.1f} {'':>7s}")
+        print(f"{f'render_flyover {args.end_to_end:g} s (all files)':52s} {wall:8.2f} {cpu:8.2f} {frames / wall:9.1f} {'':>7s}")
 
 
 if __name__ == "__main__":
