@@ -139,6 +139,13 @@ def paint_ground(
         c = ground.to_px(centre + offset * height * 0.8)
         cv2.ellipse(canvas.shadow, (int(c[0]), int(c[1])), (int(radius * 0.85 * px_per_m), int(radius * 0.8 * px_per_m)), 0, 0, 360, 0.75, -1, lineType=cv2.LINE_AA)
 
+    for building in buildings:
+        if building.level is not None:
+            _scatter_around(rng, ground, image, building)
+    for centre, radius, _ in tree_shadows:
+        if rng.random() < 0.25 * style.debris_density + 0.05:
+            _fallen_branches(rng, ground, image, style, centre, radius)
+
     # storm litter on lawns and streets
     for _ in range(int((e1 - e0) * (n1 - n0) * 0.008 * style.debris_density)):
         c = rng.uniform([0, 0], [width_px, height_px])
@@ -168,3 +175,43 @@ def _paint_rubble(rng: np.random.Generator, ground: GroundMap, canvas: _Canvas, 
     m = inside.astype(bool)
     canvas.image[y0:y1, x0:x1][m] = tex[m]
     ground.labels[y0:y1, x0:x1][m] = building.parts[0].surface_id
+
+
+def _scatter_around(rng: np.random.Generator, ground: GroundMap, image: np.ndarray, building: Building) -> None:
+    """Shingles, boards and insulation blown off a damaged house onto its yard (not annotated)."""
+    px_per_m = 1.0 / ground.m_per_px
+    roof = textures.jitter_colour(rng, SHINGLE_COLOURS[rng.integers(len(SHINGLE_COLOURS))], 0.1)
+    palette = [tuple(float(v) for v in roof)] * 3 + [(190, 150, 105), (225, 220, 210), (150, 120, 90)]
+    site = building.site
+    count = int(rng.uniform(15, 60) * (3 if building.rubble_en is not None else 1))
+    for _ in range(count):
+        along = rng.uniform(-1.6, 1.6) * site.half_length_m
+        across = rng.choice([-1, 1]) * (site.half_width_m + rng.exponential(4.0))
+        if rng.random() < 0.5:
+            along, across = rng.choice([-1, 1]) * (site.half_length_m + rng.exponential(4.0)), rng.uniform(-1.6, 1.6) * site.half_width_m
+        c = ground.to_px(site.centre_en + along * site.axis_x + across * site.axis_y)
+        size = (rng.uniform(0.25, 1.2) * px_per_m, rng.uniform(0.15, 0.5) * px_per_m)
+        box = cv2.boxPoints(((float(c[0]), float(c[1])), size, float(rng.uniform(0, 180))))
+        cv2.fillPoly(image, [np.round(box * 8).astype(np.int32)], palette[rng.integers(len(palette))], lineType=cv2.LINE_AA, shift=3)
+
+
+def _fallen_branches(rng: np.random.Generator, ground: GroundMap, image: np.ndarray, style: Style, centre: np.ndarray, radius: float) -> None:
+    """A broken limb with leaves lying on the ground near a tree."""
+    px_per_m = 1.0 / ground.m_per_px
+    angle = rng.uniform(0, 2 * np.pi)
+    direction = np.array([np.cos(angle), np.sin(angle)])
+    start = centre + direction * radius * rng.uniform(0.6, 1.2)
+    length = rng.uniform(2.0, 6.0)
+    a, b = ground.to_px(start), ground.to_px(start + direction * length)
+    cv2.line(image, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), (80, 62, 45), max(1, int(0.15 * px_per_m)), lineType=cv2.LINE_AA)
+    leaves = max(4, int(1.6 * px_per_m))
+    for t in np.linspace(0.3, 1.0, 4):
+        p = a + (b - a) * t + rng.normal(0, 0.3 * px_per_m, 2)
+        rgb, alpha = textures.canopy(rng, leaves, tuple(np.asarray(style.tree) * 0.9), np.array([0.0, 1.0]))
+        x0, y0 = int(p[0] - leaves / 2), int(p[1] - leaves / 2)
+        if x0 < 0 or y0 < 0 or y0 + leaves > image.shape[0] or x0 + leaves > image.shape[1]:
+            continue
+        weight = (alpha.astype(np.float32) / 255.0)[..., None]
+        region = image[y0 : y0 + leaves, x0 : x0 + leaves]
+        region *= 1 - weight
+        region += weight * rgb
