@@ -72,9 +72,13 @@ def build_model(args: argparse.Namespace, device: torch.device):  # noqa: ANN201
         from engine.msnet import build_msnet
 
         torch.manual_seed(0)
-        model = build_msnet(arch="msnet", backbone=args.random_model, min_size=args.min_size,
-                            max_size=int(args.min_size * 1333 / 800), heads="light")
-        return model.to(device).eval(), {"random": args.random_model, "min_size": args.min_size}
+        max_size = args.max_size or int(args.min_size * 1333 / 800)
+        # A random model scores everything alike; cap its detections at what a trained
+        # model finds on a busy frame so mask work is realistic.
+        model = build_msnet(arch="msnet", backbone=args.random_model, min_size=args.min_size, max_size=max_size,
+                            heads="light", box_detections_per_img=args.detections)
+        return model.to(device).eval(), {"random": args.random_model, "min_size": args.min_size,
+                                         "max_size": max_size, "detections": args.detections}
     return load_detector(args.weights, device)
 
 
@@ -141,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--random-model", default=None, metavar="BACKBONE",
                         help="a randomly initialised MSNet with this backbone instead of weights")
     parser.add_argument("--min-size", type=int, default=800, help="internal short side of --random-model")
+    parser.add_argument("--max-size", type=int, default=None, help="internal long side of --random-model")
+    parser.add_argument("--detections", type=int, default=20, help="detections per frame of --random-model")
     parser.add_argument("--srn", action="store_true", help="include SRN refinement (shipped SRN weights)")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
