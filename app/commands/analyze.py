@@ -84,7 +84,7 @@ def open_or_create_project(project: Path, video: Path, track: Path | None):  # n
 
 def run(args: argparse.Namespace) -> int:
     from core.errors import InputError
-    from engine.analyze import DEFAULT_SCORE_THRESHOLD, analyze_video, plan_analysis
+    from engine.analyze import DEFAULT_SCORE_THRESHOLD, analyze_video, load_detector, plan_analysis, resolve_device
     from engine.video import probe_video
 
     if args.every is not None and args.every < 1:
@@ -93,12 +93,15 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--fps must be positive; got {args.fps!r}")
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1; got {args.batch_size!r}")
-    info = probe_video(args.video)  # a bad video fails before a project is created
+    # A bad video or model fails before a project is created.
+    info = probe_video(args.video)
+    device = resolve_device(args.device)
+    model, model_info = load_detector(args.weights, device)
     threshold = DEFAULT_SCORE_THRESHOLD if args.score_threshold is None else args.score_threshold
 
     with open_or_create_project(args.project, args.video, args.track) as store:
         plan = plan_analysis(
-            store, weights=args.weights, device=args.device, stride=args.every, fps=args.fps,
+            store, model=model, model_info=model_info, device=device, stride=args.every, fps=args.fps,
             srn=not args.no_srn, srn_weights=args.srn_weights, score_threshold=threshold, new_run=args.new_run,
         )
         print(

@@ -267,6 +267,7 @@ def test_cli_refuses_bad_weights_naming_the_file(assets, tmp_path, capsys):
                    "--weights", str(bad), "--device", "cpu", "-q"])
     assert rc == 2
     assert "broken.safetensors" in capsys.readouterr().err
+    assert not (tmp_path / "x.dmproj").exists()
 
 
 def test_cli_refuses_a_non_video_naming_it(tmp_path, capsys):
