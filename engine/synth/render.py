@@ -44,17 +44,17 @@ class FrameRenderer:
         self._drawables: list[tuple[np.ndarray, list[Face]]] = [
             (b.centre_en, b.faces) for b in scene.buildings if b.faces
         ] + [(t.centre_en, t.faces) for t in scene.trees]
-        # every vertex of every face (outline + texture corners), projected once per frame
-        chunks, self._face_slices = [], {}
-        start = 0
-        for _, faces in self._drawables:
-            for face in faces:
-                pts = np.concatenate([face.polygon_enu, face.texture_corners_enu()])
-                n = len(face.polygon_enu)
-                self._face_slices[id(face)] = (start, start + n, start + len(pts))
-                chunks.append(pts)
-                start += len(pts)
-        self._vertices = np.concatenate(chunks) if chunks else np.zeros((0, 3))
+        # every face's outline and texture corners, projected together once per frame
+        self._faces = [face for _, faces in self._drawables for face in faces]
+        bounds = np.cumsum([0] + [len(faces) for _, faces in self._drawables])
+        self._drawable_faces = [range(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]  # indices into _faces
+        outlines = [f.polygon_enu for f in self._faces]
+        self._outline_starts = np.cumsum([0] + [len(o) for o in outlines])[:-1]
+        self._outline_count = int(sum(len(o) for o in outlines))
+        self._vertices = np.concatenate(outlines + [f.texture_corners_enu() for f in self._faces]) if self._faces else np.zeros((0, 3))
+        self._normals = np.array([f.normal if f.normal is not None else np.zeros(3) for f in self._faces]).reshape(-1, 3)
+        self._two_sided = np.array([f.normal is None for f in self._faces], dtype=bool)
+        self._anchors = np.array([f.polygon_enu[0] for f in self._faces]).reshape(-1, 3)
         rng = np.random.default_rng(seed + 7919)
         h, w = camera.height_px, camera.width_px
         self._noise = [3.0 * rng.standard_normal((h, w, 3), dtype=np.float32) for _ in range(3)]
@@ -148,19 +148,35 @@ class FrameRenderer:
             id_region[damaged] = labels[damaged]
 
     # ------------------------------------------------------------------ frame
+    def _visible_faces(self, pose: CameraPose) -> tuple[np.ndarray, np.ndarray]:
+        """Which faces may show (front-facing, in front of the camera, overlapping the
+        frame), decided for all faces at once; and all projected vertices."""
+        uv, in_front = project_points(self.camera, pose, self._vertices)
+        if not self._faces:
+            return np.zeros(0, bool), uv
+        n_out, starts = self._outline_count, self._outline_starts
+        facing = self._two_sided | (np.einsum("ij,ij->i", self._normals, pose.position - self._anchors) > 0)
+        ahead = np.logical_and.reduceat(in_front[:n_out], starts) & in_front[n_out:].reshape(-1, 4).all(axis=1)
+        lo = np.minimum.reduceat(uv[:n_out], starts, axis=0)
+        hi = np.maximum.reduceat(uv[:n_out], starts, axis=0)
+        on_screen = (hi[:, 0] > 0) & (hi[:, 1] > 0) & (lo[:, 0] < self.camera.width_px) & (lo[:, 1] < self.camera.height_px)
+        return facing & ahead & on_screen, uv
+
     def render(self, pose: CameraPose, *, frame_index: int, with_ids: bool) -> RenderedFrame:
         image, ids = self._draw_ground(pose, with_ids)
+        visible, uv = self._visible_faces(pose)
         cam = pose.position[:2]
-        order = sorted(self._drawables, key=lambda d: -float(np.hypot(*(d[0] - cam))))
-        position = pose.position
-        uv, in_front = project_points(self.camera, pose, self._vertices)
-        for _, faces in order:
-            for face in faces:
-                if not face.faces_camera(position):
+        distance = [float(np.hypot(*(centre - cam))) for centre, _ in self._drawables]
+        n_out = self._outline_count
+        for d in np.argsort(distance)[::-1]:  # far to near
+            for k in self._drawable_faces[d]:
+                if not visible[k]:
                     continue
-                a, b, c = self._face_slices[id(face)]
-                projected = place_face(face, self.camera, uv[a:b], uv[b:c], bool(in_front[a:c].all()))
-                self._draw_face(face, projected, image, ids)
+                face = self._faces[k]
+                a = self._outline_starts[k]
+                outline = uv[a : a + len(face.polygon_enu)]
+                corners = uv[n_out + 4 * k : n_out + 4 * k + 4]
+                self._draw_face(face, place_face(face, self.camera, outline, corners, True), image, ids)
         return RenderedFrame(self._finish(image, frame_index), ids)
 
     def _finish(self, image: np.ndarray, frame_index: int) -> np.ndarray:
