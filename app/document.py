@@ -27,6 +27,18 @@ _log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".mts", ".ts", ".webm")
 
 
+class MissingVideoError(InputError):
+    """A project's video is not where the project says (moved, renamed, other disk)."""
+
+    def __init__(self, project_path: Path, video_path: Path) -> None:
+        super().__init__(
+            f"{project_path}: its video {video_path} is missing; locate it to go on "
+            "(the project keeps every result and edit)"
+        )
+        self.project_path = project_path
+        self.video_path = video_path
+
+
 def default_project_path(video_path: Path) -> Path:
     """``flight.mp4`` -> ``flight.dmproj`` beside it."""
     from core.store import PROJECT_SUFFIX
@@ -127,10 +139,27 @@ class ProjectDocument(QObject):
             store = ProjectStore.create(project_path, video_path=video_path, telemetry_path=telemetry)
         self._attach(store)
 
-    def open_project(self, project_path: Path) -> None:
+    def open_project(self, project_path: Path, *, video_path: Path | None = None) -> None:
+        """Open a project file; ``video_path`` points it at a moved video first.
+
+        Raises :class:`MissingVideoError` when the video is not found, so the caller can
+        ask the user where it went.
+        """
         from core.store import ProjectStore
 
-        self._attach(ProjectStore.open(Path(project_path)))
+        store = ProjectStore.open(Path(project_path))
+        try:
+            if video_path is not None:
+                from engine.video import probe_video
+
+                probe_video(video_path)  # VideoError naming the file if it is not a video
+                store.set_video(Path(video_path).resolve())
+            if not Path(store.video_path).is_file():
+                raise MissingVideoError(Path(store.path), Path(store.video_path))
+        except Exception:
+            store.close()
+            raise
+        self._attach(store)
 
     def save_as(self, target: Path) -> Path:
         """Continue in a copy of the project at ``target`` (``.dmproj`` added if missing).

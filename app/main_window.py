@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from app.dialogs.analysis_dialog import AnalysisDialog
 from app.dialogs.export_dialog import ExportChoice, ExportDialog
 from app.dialogs.help_dialogs import TextDialog, about_html, model_card_text, shortcuts_html
-from app.document import ProjectDocument, is_video_path
+from app.document import MissingVideoError, ProjectDocument, is_video_path
 from app.errors import show_error
 from app.overlay import OverlayStyle
 from app.settings import AppSettings
@@ -379,13 +379,28 @@ class MainWindow(QMainWindow):
             show_error(self, "An analysis is running; cancel it before opening another project.")
             return False
         try:
-            self.document.open_path(path)
+            try:
+                self.document.open_path(path)
+            except MissingVideoError as missing:
+                found = self.locate_video(missing.video_path)
+                if found is None:
+                    raise
+                self.document.open_project(missing.project_path, video_path=found)
         except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the window
             show_error(self, exc, title="Cannot open")
             return False
         self.settings.add_recent_file(path)
         self.settings.set_last_directory(path.parent)
         return True
+
+    def locate_video(self, missing: Path) -> Path | None:
+        """Ask where a project's moved video is now (``None``: the user gave up)."""
+        QMessageBox.information(
+            self, "Video not found", f"The project's video {missing} is not there any more.\nPlease locate it."
+        )
+        start = str(missing.parent) if missing.parent.is_dir() else self.settings.last_directory()
+        path, _ = QFileDialog.getOpenFileName(self, f"Where is {missing.name}?", start, VIDEO_FILTER)
+        return Path(path) if path else None
 
     def open_telemetry_dialog(self) -> None:
         start = str(self.document.video_path.parent) if self.document.video_path else self.settings.last_directory()

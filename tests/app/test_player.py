@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 
 
@@ -90,3 +91,24 @@ def test_save_as_continues_in_a_complete_copy(qtbot, window, flyover, tmp_path, 
     (elsewhere / "taken.dmproj").write_bytes(b"")
     assert not window.save_project_as(elsewhere / "taken.dmproj")
     assert "exists" in str(errors[0]) and doc.project_path == elsewhere / "site-a.dmproj"
+
+
+def test_a_moved_video_is_located_and_remembered(qtbot, window, flyover, tmp_path, monkeypatch, errors):
+    assert window.open_path(flyover / "flight.mp4")
+    project = window.document.project_path
+    window.close_project()
+    moved = tmp_path / "elsewhere" / "renamed.mp4"
+    moved.parent.mkdir()
+    (flyover / "flight.mp4").rename(moved)
+
+    monkeypatch.setattr(window, "locate_video", lambda missing: None)  # the user cancels
+    assert not window.open_path(project)
+    assert "missing" in str(errors[-1]) and "flight.mp4" in str(errors[-1])
+
+    asked = []
+    monkeypatch.setattr(window, "locate_video", lambda missing: asked.append(missing) or moved)
+    assert window.open_path(project)
+    assert asked == [flyover / "flight.mp4"] and window.document.video_path == moved
+    window.close_project()
+    monkeypatch.setattr(window, "locate_video", lambda missing: pytest.fail("asked again"))
+    assert window.open_path(project)  # the new place is stored in the project
