@@ -11,7 +11,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Left / Right", "previous / next frame"),
     ("Home / End", "first / last frame"),
     ("J / K / L", "play backwards (again: faster) / pause / play forwards (again: faster)"),
-    ("Ctrl+wheel, + / -, 0", "zoom in / out, fit the frame"),
+    ("wheel, Ctrl++ / Ctrl+-, 0", "zoom in / out, fit the frame"),
     ("drag", "pan a zoomed frame"),
     ("A", "accept the selected detection"),
     ("X", "reject the selected detection"),
@@ -22,6 +22,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("drag a vertex / the inside", "reshape / move the selected mask"),
     ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
     ("Ctrl+O", "open a video or project"),
+    ("Ctrl+Shift+S", "save the project as a copy and go on in it"),
     ("Ctrl+R", "analyse"),
     ("Ctrl+E", "export"),
 )
