@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, intersect_ground, pixel_rays
+from core.masks import RleMask
 from core.types import Detection, Observation, Origin, ReviewState
 from geo.local import LocalFrame
 
@@ -68,21 +69,54 @@ class Projected:
         return is_reviewed(self.detection)
 
 
-def _mask_outline_and_centroid(detection: Detection) -> tuple[list[np.ndarray], np.ndarray, float, bool] | None:
-    x1, y1, x2, y2 = detection.box_xyxy_px
-    if detection.mask is not None and detection.mask.area_px < MIN_MASK_AREA_PX:
+def mask_crop(mask: RleMask) -> tuple[np.ndarray, int, int] | None:
+    """The mask's set pixels as a tight ``bool`` crop and its top-left ``(x0, y0)``,
+    straight from the runs (decoding a full frame per detection costs more than
+    everything else here). ``None`` for an empty mask."""
+    counts = np.asarray(mask.counts, dtype=np.int64)
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    starts, ends = starts[1::2], ends[1::2]  # runs of ones
+    keep = ends > starts
+    starts, ends = starts[keep], ends[keep]
+    if starts.size == 0:
         return None
-    if detection.mask is not None:
-        array = detection.mask.to_array()
-        ys, xs = np.nonzero(array)
-        centroid = np.array([xs.mean() + 0.5, ys.mean() + 0.5])
-        outlines = [p for p in detection.mask.to_polygons() if len(p) >= 3]
-        h, w = array.shape
-        truncated = bool(xs.min() == 0 or ys.min() == 0 or xs.max() == w - 1 or ys.max() == h - 1)
-        area = float(len(xs))
+    h = mask.height_px
+    first_col, last_col = starts // h, (ends - 1) // h
+    x0, x1 = int(first_col.min()), int(last_col.max())
+    spans_columns = first_col != last_col
+    rows_lo = np.where(spans_columns, 0, starts % h)
+    rows_hi = np.where(spans_columns, h - 1, (ends - 1) % h)
+    y0, y1 = int(rows_lo.min()), int(rows_hi.max())
+    crop = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=bool)
+    flat = crop.T  # column-major view: crop.T[x, y]
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        while a < b:
+            col, row = divmod(a, h)
+            stop = min(b, (col + 1) * h)
+            flat[col - x0, row - y0: row - y0 + (stop - a)] = True
+            a = stop
+    return crop, x0, y0
+
+
+def _mask_outline_and_centroid(detection: Detection) -> tuple[list[np.ndarray], np.ndarray, float, bool] | None:
+    import cv2
+
+    x1, y1, x2, y2 = detection.box_xyxy_px
+    mask = detection.mask
+    if mask is not None:
+        if mask.area_px < MIN_MASK_AREA_PX:
+            return None
+        crop, x0, y0 = mask_crop(mask)
+        ys, xs = np.nonzero(crop)
+        centroid = np.array([xs.mean() + x0 + 0.5, ys.mean() + y0 + 0.5])
+        contours, _ = cv2.findContours(crop.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        outlines = [c.reshape(-1, 2).astype(np.float64) + (x0, y0) for c in contours if len(c) >= 3]
+        h, w = mask.height_px, mask.width_px
+        truncated = bool(x0 == 0 or y0 == 0 or x0 + crop.shape[1] == w or y0 + crop.shape[0] == h)
         if not outlines:
             outlines = [np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)]
-        return outlines, centroid, area, truncated
+        return outlines, centroid, float(len(xs)), truncated
     if (x2 - x1) * (y2 - y1) < MIN_MASK_AREA_PX:
         return None
     box = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
