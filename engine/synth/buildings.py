@@ -29,6 +29,7 @@ ROOF_PX_PER_M = 20.0  # texture detail for full-HD-ish frames; smaller frames pa
 WALL_SHARE = 0.6  # walls are seen at a grazing angle: coarser textures do
 EAVE_OVERHANG_M = 0.45
 
+METAL_ROOF_COLOURS = [(150, 154, 158), (120, 60, 50), (70, 100, 80), (175, 170, 160), (80, 95, 120)]
 SHINGLE_COLOURS = [(62, 62, 66), (48, 48, 52), (92, 84, 76), (70, 60, 52), (84, 88, 96), (58, 70, 62), (110, 104, 98), (96, 70, 58)]
 WALL_COLOURS = [(225, 222, 212), (200, 190, 170), (170, 180, 190), (150, 70, 55), (135, 62, 48), (210, 200, 180), (186, 196, 176)]
 
@@ -202,7 +203,9 @@ def _house_faces(
             np.array([p(la, wa, ez), p(la, -wa, ez), p(inner, 0, top)]),
             np.array([p(-la, -wa, ez), p(-la, wa, ez), p(-inner, 0, top)]),
         ]
-    shingle = textures.jitter_colour(rng, SHINGLE_COLOURS[rng.integers(len(SHINGLE_COLOURS))], 0.10)
+    metal = rng.random() < 0.12
+    palette = METAL_ROOF_COLOURS if metal else SHINGLE_COLOURS
+    roof_colour = textures.jitter_colour(rng, palette[rng.integers(len(palette))], 0.10)
     roofs: list[Face] = []
     for poly in outlines:  # first edge: the eave
         normal = np.cross(poly[1] - poly[0], poly[2] - poly[1])
@@ -210,7 +213,8 @@ def _house_faces(
         if normal[2] < 0:
             normal = -normal
         face, w, h = _make_face(poly, poly[1] - poly[0], normal, roof_px_per_m)
-        face.texture = textures.shingles(rng, h, w, roof_px_per_m, tuple(shingle))  # float until lit
+        paint = textures.metal_roof if metal else textures.shingles
+        face.texture = paint(rng, h, w, roof_px_per_m, tuple(roof_colour))  # float until lit
         roofs.append(face)
         outward = np.array([normal[0], normal[1], 0.0]) / np.linalg.norm(normal[:2])
         fascia = np.array([poly[0] - 0.22 * z3, poly[1] - 0.22 * z3, poly[1], poly[0]])

@@ -54,6 +54,16 @@ def shingles(rng: np.random.Generator, height: int, width: int, px_per_m: float,
     return np.clip(shaded(np.asarray(colour, np.float32), tone), 0, 255)
 
 
+def metal_roof(rng: np.random.Generator, height: int, width: int, px_per_m: float, colour: Colour) -> np.ndarray:
+    """Standing-seam metal roofing: panels running up the slope with bright seams."""
+    cols = np.arange(width, dtype=np.float32)[None, :]
+    panel = 0.45 * px_per_m
+    tone = 0.05 * smooth_noise(rng, height, width, 2.0 * px_per_m) + 0.02 * rng.standard_normal((height, width), dtype=np.float32)
+    if panel >= 3.0:
+        tone = tone + 0.12 * (np.mod(cols, panel) < max(1.0, 0.04 * px_per_m))
+    return np.clip(shaded(np.asarray(colour, np.float32), np.broadcast_to(tone, (height, width))), 0, 255)
+
+
 def decking(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> np.ndarray:
     """Exposed plywood/OSB roof decking: orange-tan sheets with seams and grain."""
     base = jitter_colour(rng, (196, 142, 86), 0.10)
