@@ -8,6 +8,7 @@ Train/validation data: ``--splits train,val`` renders one flight per split (seed
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import time
 
 from core.errors import InputError
@@ -29,6 +30,14 @@ def _origin(text: str) -> tuple[float, float]:
     return lat, lon
 
 
+def _utc(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO time such as 2018-10-12T15:00:00Z; got {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", help="output folder")
     parser.add_argument("--seconds", type=float, default=20.0, help="clip length (default 20)")
@@ -41,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--splits", default=None, help="comma-separated splits, one flight each (seeds seed, seed+1, ...)")
     parser.add_argument("--origin", type=_origin, default=(30.1588, -85.6602), metavar="LAT,LON", help="map origin (default Panama City, FL)")
     parser.add_argument("--hfov", type=float, default=84.0, help="horizontal field of view in degrees (default 84)")
+    parser.add_argument("--start", type=_utc, default=None, metavar="UTC", help="UTC time of the first frame (default 2018-10-12T15:00:00Z)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
                 origin_lat=args.origin[0],
                 origin_lon=args.origin[1],
                 hfov_deg=args.hfov,
+                start_utc=args.start,
                 flight_dir=flight_dir,
             )
         except ValueError as exc:

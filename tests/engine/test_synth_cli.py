@@ -25,8 +25,9 @@ def test_synth_cli_renders_train_and_val_splits(tmp_path: Path, capsys: pytest.C
 
 
 def test_synth_cli_single_split_writes_flight_files_in_out(tmp_path: Path) -> None:
-    assert main(["synth", str(tmp_path), "--seconds", "0.1", "--size", "160x96", "--origin", "35.0,-97.5", "--hfov", "70"]) == 0
+    assert main(["synth", str(tmp_path), "--seconds", "0.1", "--size", "160x96", "--origin", "35.0,-97.5", "--hfov", "70", "--start", "2013-05-20T20:00:00Z"]) == 0
     camera = json.loads((tmp_path / "camera.json").read_text())
+    assert camera["start_utc"].startswith("2013-05-20T20:00:00")
     assert camera["origin"]["lat_deg"] == 35.0 and camera["intrinsics"]["hfov_deg"] == 70.0
     assert (tmp_path / "flight.gpx").is_file() and (tmp_path / "annotations" / "instances_train.json").is_file()
 
