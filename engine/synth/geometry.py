@@ -90,8 +90,9 @@ class Face:
             return True
         return float(np.dot(self.normal, camera_position - self.polygon_enu[0])) > 0.0
 
-    def mip(self, level: int) -> np.ndarray:
-        """The texture (RGB, plus alpha as a 4th channel when present) halved ``level`` times."""
+    def mip(self, level: int) -> tuple[np.ndarray, int]:
+        """The texture (RGB, plus alpha as a 4th channel when present) halved up to ``level``
+        times, and how many times it was (small textures stop early)."""
         if not self._mips:
             base = self.texture if self.alpha is None else np.dstack([self.texture, self.alpha])
             self._mips.append(base)
@@ -100,7 +101,8 @@ class Face:
             if min(prev.shape[:2]) < 4:
                 break
             self._mips.append(cv2.pyrDown(prev))
-        return self._mips[min(level, len(self._mips) - 1)]
+        level = min(level, len(self._mips) - 1)
+        return self._mips[level], level
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.camera import CameraPose, PinholeCamera, intersect_ground
-from core.camera import project_points
+from core.camera import CameraPose, PinholeCamera, intersect_ground, project_points
 from engine.synth.geometry import Face, ProjectedFace, place_face, polygon_mask, roi_homography, uv_to_index
 from engine.synth.scene import Scene
 
@@ -122,9 +121,8 @@ class FrameRenderer:
         if projected is None:
             return
         x0, y0, x1, y1 = projected.roi
-        level = int(max(0.0, math.floor(math.log2(max(projected.minification, 1.0)))))
-        texture = face.mip(level)
-        level = int(round(math.log2(face.texture.shape[1] / texture.shape[1]))) if texture.shape[1] else 0
+        # the mip level whose texels are about one image pixel
+        texture, level = face.mip(int(math.floor(math.log2(max(projected.minification, 1.0)))))
         h_roi = roi_homography(projected.homography, projected.roi, level)
         warped = cv2.warpPerspective(texture, h_roi, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         inside = polygon_mask(projected.polygon_idx, projected.roi)
