@@ -145,7 +145,6 @@ def wall(
     """Siding or brick with windows; rows are heights ``top_z_m`` (row 0) down to 0."""
     rows = np.arange(height, dtype=np.float32)[:, None]
     cols = np.arange(width, dtype=np.float32)[None, :]
-    z = top_z_m - (rows + 0.5) / px_per_m
     tone = 0.05 * smooth_noise(rng, height, width, 1.0 * px_per_m) + 0.04 * rng.standard_normal((height, width), dtype=np.float32)
     if brick:
         course = 0.075 * px_per_m
@@ -171,7 +170,6 @@ def wall(
             r0, r1 = int((top_z_m - z0 - 1.3) * px_per_m), int((top_z_m - z0) * px_per_m)
             cv2.rectangle(out, (c0 - 2, r0 - 2), (c1 + 2, r1 + 2), trim, -1)
             cv2.rectangle(out, (c0, r0), (c1, r1), tuple(float(v) for v in glass), -1)
-    del z
     return np.clip(out, 0, 255)
 
 
