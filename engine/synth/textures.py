@@ -146,13 +146,13 @@ def wall(
     rows = np.arange(height, dtype=np.float32)[:, None]
     cols = np.arange(width, dtype=np.float32)[None, :]
     tone = 0.05 * smooth_noise(rng, height, width, 1.0 * px_per_m) + 0.04 * rng.standard_normal((height, width), dtype=np.float32)
-    if brick:
+    if brick and 0.075 * px_per_m >= 2.0:  # finer patterns than 2 px would only alias
         course = 0.075 * px_per_m
         idx = np.floor(rows / course)
         shift = np.where(np.mod(idx, 2) == 0, 0.0, 0.11 * px_per_m)
         joint = (np.mod(rows, course) < 1.0) | (np.mod(cols + shift, 0.22 * px_per_m) < 1.0)
         tone = tone - 0.18 * joint
-    else:
+    elif not brick and 0.2 * px_per_m >= 2.0:
         tone = tone - 0.12 * (np.mod(rows, 0.2 * px_per_m) < 1.0)
     out = shaded(np.asarray(colour, np.float32), np.broadcast_to(tone, (height, width)))
     trim = tuple(float(v) for v in trim)
