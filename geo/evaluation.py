@@ -172,18 +172,30 @@ class SiteEvaluation:
                 f"precision {self.precision:.1%}, level right {self.level_accuracy:.1%}")
 
 
+def part_of_detection(annotations_path: str | Path) -> dict[int, int]:
+    """Annotation (= detection, see :func:`detections_from_coco`) id -> part id."""
+    doc = json.loads(Path(annotations_path).read_text(encoding="utf-8"))
+    return {int(a["id"]): int(a["part_id"]) for a in doc["annotations"] if "part_id" in a}
+
+
 def evaluate_sites(
     sites: list[DamageSite],
     parts: list[TruthPart],
     *,
     dont_care: list[TruthPart] = (),
     match_m: float = 5.0,
+    part_of: dict[int, int] | None = None,
 ) -> SiteEvaluation:
     """Match sites to truth parts one to one, nearest first, within ``match_m``.
 
     Sites matched to a ``dont_care`` part, or left unmatched within ``2 * match_m`` of
-    one, are not counted at all.
+    one, are not counted at all; nor, when ``part_of`` (detection id -> part id, for
+    ground-truth detections) is given, are sites whose best detection shows a
+    ``dont_care`` part.
     """
+    if part_of is not None and dont_care:
+        ignored_parts = {p.part_id for p in dont_care}
+        sites = [s for s in sites if part_of.get(s.best_detection_id) not in ignored_parts]
     everything = list(parts) + list(dont_care)
     if not everything:
         return SiteEvaluation(len(sites), 0, 0, (), 0)

@@ -47,13 +47,13 @@ class Flyover:
 def render(tmp_path_factory, seed: int) -> Flyover:
     synth = pytest.importorskip("engine.synth")
     out = tmp_path_factory.mktemp(f"flyover{seed}")
-    paths = synth.render_flyover(out, seconds=10.0, fps=10.0, size=(640, 360), seed=seed)
+    paths = synth.render_flyover(out, seconds=12.0, fps=10.0, size=(640, 360), seed=seed)
     return Flyover(paths, json.loads(Path(paths.camera).read_text()))
 
 
 @pytest.fixture(scope="session")
 def flyover(tmp_path_factory) -> Flyover:
-    """10 s at 10 fps, 640x360, seed 2: some 25 damaged parts seen in 20 annotated frames."""
+    """12 s at 10 fps, 640x360, seed 2: some 20 damaged parts seen in 24 annotated frames."""
     return render(tmp_path_factory, seed=2)
 
 

@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from geo.evaluation import detections_from_coco, evaluate_sites, flyover_parts
+from geo.evaluation import detections_from_coco, evaluate_sites, flyover_parts, part_of_detection
 from geo.mapping import build_damage_map_from
 from geo.telemetry import read_telemetry
 
@@ -29,14 +29,16 @@ def truth_map(flyover, flyover_map):
 
 
 @pytest.fixture(scope="module")
-def both_flights(truth_map, second_flyover):
+def both_flights(flyover, truth_map, second_flyover):
     """(placeable-parts evaluation, all-visible-parts evaluation), pooled over two flights."""
     damage_map, (placeable, dont_care), _ = truth_map
     second_map, _ = map_of(second_flyover)
     second_placeable, second_dont_care = flyover_parts(
         second_flyover.paths.annotations, second_flyover.paths.truth, second_flyover.paths.camera)
-    cared = (evaluate_sites(damage_map.sites, placeable, dont_care=dont_care)
-             + evaluate_sites(second_map.sites, second_placeable, dont_care=second_dont_care))
+    cared = (evaluate_sites(damage_map.sites, placeable, dont_care=dont_care,
+                            part_of=part_of_detection(flyover.paths.annotations))
+             + evaluate_sites(second_map.sites, second_placeable, dont_care=second_dont_care,
+                              part_of=part_of_detection(second_flyover.paths.annotations)))
     everything = (evaluate_sites(damage_map.sites, placeable + dont_care)
                   + evaluate_sites(second_map.sites, second_placeable + second_dont_care))
     return cared, everything
