@@ -783,7 +783,8 @@ class MainWindow(QMainWindow):
     def _on_analysis_finished(self, cancelled: bool) -> None:
         self.progress_bar.setVisible(False)
         self.cancel_button.setVisible(False)
-        self.eta_label.setText("analysis cancelled" if cancelled else "analysis finished")
+        failed = self._analysis is not None and self._analysis.error is not None
+        self.eta_label.setText("analysis failed" if failed else "analysis cancelled" if cancelled else "analysis finished")
         if self.document.is_open:
             latest = self.document.store.latest_run_id()
             if latest is not None and latest != self.document.run_id:

@@ -79,7 +79,24 @@ def iter_analysis(
     if model is not None:
         kwargs["model"] = model
     with ProjectStore.open(project_path) as store:
-        yield from analyze_video(store, **kwargs)
+        try:
+            yield from analyze_video(store, **kwargs)
+        except RuntimeError as exc:  # torch errors (CUDA out of memory too) are RuntimeErrors
+            raise _CarriedError(exc) from exc
+
+
+class _CarriedError(Exception):
+    """Carries a ``RuntimeError`` out of a superqt worker.
+
+    superqt takes a ``RuntimeError`` leaving a worker for "the worker object was
+    deleted": it only warns and emits neither ``errored`` nor ``finished``, so the run
+    would never end in the GUI. Wrapped, it travels like any error and is unwrapped
+    before anyone sees it.
+    """
+
+    def __init__(self, original: RuntimeError) -> None:
+        super().__init__(str(original))
+        self.original = original
 
 
 class AnalysisJob(QObject):
@@ -105,13 +122,20 @@ class AnalysisJob(QObject):
         self._cancel = threading.Event()
         self._worker = GeneratorWorker(iter_analysis, Path(project_path), options, self._cancel, model)
         self._worker.yielded.connect(self.progress)
-        self._worker.errored.connect(self.failed)
+        self._worker.errored.connect(self._on_errored)
         self._worker.finished.connect(self._on_finished)
         self._running = False
+        self.error: BaseException | None = None
 
     @property
     def is_running(self) -> bool:
         return self._running
+
+    def _on_errored(self, exc: BaseException) -> None:
+        if isinstance(exc, _CarriedError):
+            exc = exc.original
+        self.error = exc
+        self.failed.emit(exc)
 
     @property
     def cancel_requested(self) -> bool:

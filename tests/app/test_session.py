@@ -200,3 +200,18 @@ def test_bad_files_are_reported_once_and_the_window_survives(qtbot, window, tmp_
     assert not window.open_path(tmp_path / "missing.dmproj")
     assert len(errors) == 2 and "broken.mp4" in str(errors[0])
     assert not window.document.is_open
+
+
+def test_a_failing_model_is_reported_once(qtbot, window, flyover, errors):
+    import torch
+
+    class Broken(torch.nn.Module):
+        def forward(self, images):
+            raise RuntimeError("boom: the model broke")
+
+    assert window.open_path(flyover / "flight.mp4")
+    with qtbot.waitSignal(window.analysis_finished, timeout=30_000):
+        window.start_analysis(OPTIONS, model=Broken())
+    assert len(errors) == 1 and "boom" in str(errors[0])
+    assert window.eta_label.text() == "analysis failed"
+    assert window.analyse_action.isEnabled()  # the window is usable again
