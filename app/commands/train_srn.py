@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     tail = losses[-10:]
     training = {
         **provenance,
-        "videos": [p.name for p in args.videos],
+        "videos": _video_names(args.videos),
         "frames": len(bank),
         "frame_size_hw": list(bank.size_hw),
         "steps": config.steps,
@@ -119,3 +119,11 @@ def _device(name: str) -> str:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"--device {name!r}: CUDA is not available here; use --device cpu")
     return name
+
+
+def _video_names(paths: list[Path]) -> list[str]:
+    """File names for the provenance record; with their folder where names repeat."""
+    names = [p.name for p in paths]
+    if len(set(names)) < len(names):
+        names = [f"{p.resolve().parent.name}/{p.name}" for p in paths]
+    return names

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from core.errors import InputError
-from engine.srn.refine import FramePredictions, ScoreRefiner, SequenceRefiner
+from engine.srn.refine import FramePredictions, RefinedFrame, ScoreRefiner, SequenceRefiner
 
 
 @dataclass(frozen=True)
@@ -47,44 +47,54 @@ class Flight:
 @torch.no_grad()
 def predict_flight(
     detector: torch.nn.Module,
-    refiner: ScoreRefiner,
+    refiners: Mapping[str, ScoreRefiner],
     flight: Flight,
     *,
     stride: int = 1,
     device: str | torch.device = "cpu",
-) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Ground truth, plain results and SRN-refined results of one flight (COCO dicts)."""
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """Ground truth, plain results and each refiner's refined results of one flight.
+
+    The detector runs once per frame; every refiner sees the same outputs and features.
+    Results are COCO dicts in the same order in every list (only ``score`` differs).
+    """
     from engine.evaluate import outputs_to_results
     from engine.video import iter_frames
 
     annotations = json.loads(flight.annotations.read_text(encoding="utf-8"))
     image_of_frame = {int(image["frame_index"]): int(image["id"]) for image in annotations["images"]}
-    sequence = SequenceRefiner(refiner)
-    waiting: dict[int, dict[str, torch.Tensor]] = {}  # annotated frames whose scores are not final yet
+    sequences = {name: SequenceRefiner(refiner) for name, refiner in refiners.items()}
+    # annotated frames whose refined scores are not final yet, per refiner
+    waiting: dict[str, dict[int, dict[str, torch.Tensor]]] = {name: {} for name in refiners}
     plain: list[dict[str, Any]] = []
-    refined: list[dict[str, Any]] = []
+    refined: dict[str, list[dict[str, Any]]] = {name: [] for name in refiners}
     visited: set[int] = set()
 
-    def finish(done) -> None:  # type: ignore[no-untyped-def]
-        if done is None or done.key not in waiting:
+    def finish(name: str, done: RefinedFrame | None) -> None:
+        if done is None or done.key not in waiting[name]:
             return
-        output = dict(waiting.pop(done.key))
+        output = dict(waiting[name].pop(done.key))
         output["scores"] = done.scores
-        refined.extend(outputs_to_results(output, image_of_frame[done.key]))
+        refined[name].extend(outputs_to_results(output, image_of_frame[done.key]))
 
     for frame in iter_frames(flight.video, stride=stride):
         visited.add(frame.index)
         image = torch.from_numpy(frame.image).to(device).permute(2, 0, 1).float().div_(255.0)
         outputs, features, image_sizes = detector.detect_with_features([image])
         output = {k: v for k, v in outputs[0].items() if k in ("boxes", "scores", "labels", "masks")}
-        if frame.index in image_of_frame:
-            plain.extend(outputs_to_results(output, image_of_frame[frame.index]))
-            waiting[frame.index] = {k: v.cpu() for k, v in output.items()}
         predictions = FramePredictions.from_detector(
             output, features, image_sizes, (frame.height_px, frame.width_px)
         )
-        finish(sequence.push(frame.index, predictions))
-    finish(sequence.flush())
+        annotated = frame.index in image_of_frame
+        if annotated:
+            plain.extend(outputs_to_results(output, image_of_frame[frame.index]))
+            host = {k: v.cpu() for k, v in output.items()}
+        for name, sequence in sequences.items():
+            if annotated:
+                waiting[name][frame.index] = host
+            finish(name, sequence.push(frame.index, predictions))
+    for name, sequence in sequences.items():
+        finish(name, sequence.flush())
     missing = sorted(set(image_of_frame) - visited)
     if missing:
         raise InputError(f"{flight.annotations}: annotated frames {missing[:5]} are not among the analysed frames")
@@ -92,12 +102,12 @@ def predict_flight(
 
 
 def merge_flights(
-    parts: Sequence[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]],
-) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    """One ground truth and two result lists over several flights (ids renumbered)."""
+    parts: Sequence[tuple[dict[str, Any], list[dict[str, Any]], Mapping[str, list[dict[str, Any]]]]],
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """One ground truth and the result lists over several flights (ids renumbered)."""
     merged: dict[str, Any] = {"images": [], "annotations": [], "categories": parts[0][0].get("categories", [])}
     plain_all: list[dict[str, Any]] = []
-    refined_all: list[dict[str, Any]] = []
+    refined_all: dict[str, list[dict[str, Any]]] = {name: [] for name in parts[0][2]}
     for annotations, plain, refined in parts:
         offset = len(merged["images"])
         new_id = {image["id"]: offset + i + 1 for i, image in enumerate(annotations["images"])}
@@ -107,12 +117,14 @@ def merge_flights(
             {**a, "id": first + i + 1, "image_id": new_id[a["image_id"]]} for i, a in enumerate(annotations["annotations"])
         ]
         plain_all += [{**r, "image_id": new_id[r["image_id"]]} for r in plain]
-        refined_all += [{**r, "image_id": new_id[r["image_id"]]} for r in refined]
+        for name, results in refined.items():
+            refined_all[name] += [{**r, "image_id": new_id[r["image_id"]]} for r in results]
     return merged, plain_all, refined_all
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from engine.evaluate import evaluate_results, format_table
+    from engine.srn.encoder import build_srn
     from engine.weights import load_model
 
     parser = argparse.ArgumentParser(prog="python -m engine.srn.evaluate", description=__doc__.split("\n\n")[0])
@@ -123,28 +135,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stride", type=int, default=1, help="analyse every n-th frame (default: %(default)s)")
     parser.add_argument("--score-range", type=float, nargs=2, default=None, metavar=("C0", "C1"))
     parser.add_argument("--min-similarity", type=float, default=None)
+    parser.add_argument("--order", choices=("paper", "rois-first"), default=None,
+                        help="encode maps then RoIAlign (paper; default on CUDA) or RoIAlign first (default on CPU)")
+    parser.add_argument("--control", action="store_true",
+                        help="also refine with an untrained encoder (seed 0): does training matter?")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--json", type=Path, default=None, help="also write the metrics here")
     args = parser.parse_args(argv)
 
     detector, _ = load_model(args.weights, device=args.device)
-    overrides: dict[str, Any] = {"min_similarity": args.min_similarity}
+    order = args.order or ("paper" if str(args.device).startswith("cuda") else "rois-first")
+    settings: dict[str, Any] = {"min_similarity": args.min_similarity, "encode_rois_first": order == "rois-first"}
     if args.score_range is not None:
-        overrides["score_range"] = tuple(args.score_range)
-    refiner = ScoreRefiner.from_weights(args.srn, device=args.device, **overrides)
+        settings["score_range"] = tuple(args.score_range)
+    refiners = {"with SRN": ScoreRefiner.from_weights(args.srn, device=args.device, **settings)}
+    if args.control:
+        torch.manual_seed(0)
+        settings.setdefault("score_range", refiners["with SRN"].score_range)
+        refiners["untrained encoder (control)"] = ScoreRefiner(build_srn(), device=args.device, **settings)
     parts = [
-        predict_flight(detector, refiner, Flight.from_dir(f, args.split), stride=args.stride, device=args.device)
+        predict_flight(detector, refiners, Flight.from_dir(f, args.split), stride=args.stride, device=args.device)
         for f in args.flights
     ]
     truth, plain, refined = merge_flights(parts)
-    metrics = {"without SRN": evaluate_results(truth, plain), "with SRN": evaluate_results(truth, refined)}
-    changed = sum(1 for a, b in zip(plain, refined) if abs(a["score"] - b["score"]) > 1e-9)
+    metrics: dict[str, Any] = {"without SRN": evaluate_results(truth, plain)}
+    changed: dict[str, int] = {}
+    for name, results in refined.items():
+        metrics[name] = evaluate_results(truth, results)
+        changed[name] = sum(1 for a, b in zip(plain, results) if abs(a["score"] - b["score"]) > 1e-9)
+    c0, c1 = refiners["with SRN"].score_range
     print(f"{len(truth['images'])} annotated frames, {len(truth['annotations'])} instances, "
-          f"{len(plain)} detections, {changed} scores changed by the SRN (C0, C1 = {refiner.score_range})")
+          f"{len(plain)} detections, stride {args.stride}, [C0, C1] = [{c0}, {c1}], order {order}")
     for name, values in metrics.items():
-        print(format_table(values, title=name))
+        note = f" ({changed[name]} scores changed)" if name in changed else ""
+        print(format_table(values, title=name + note))
     if args.json:
-        args.json.write_text(json.dumps({**metrics, "scores_changed": changed}, indent=2), encoding="utf-8")
+        args.json.write_text(json.dumps({"metrics": metrics, "scores_changed": changed}, indent=2), encoding="utf-8")
     return 0
 
 

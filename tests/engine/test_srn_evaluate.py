@@ -25,8 +25,9 @@ def test_flights_merge_with_renumbered_ids_and_refined_scores_change_ap() -> Non
         hit = {"image_id": 1, "category_id": 1, "bbox": box, "score": 0.5}
         miss = {"image_id": 1, "category_id": 1, "bbox": [0.0, 40.0, 10.0, 10.0], "score": 0.6}
         refined_hit, refined_miss = {**hit, "score": 0.65}, {**miss, "score": 0.3}
-        parts.append((truth, [hit, miss], [refined_hit, refined_miss]))
-    truth, plain, refined = merge_flights(parts)
+        parts.append((truth, [hit, miss], {"srn": [refined_hit, refined_miss]}))
+    truth, plain, refined_by_name = merge_flights(parts)
+    refined = refined_by_name["srn"]
     assert [i["id"] for i in truth["images"]] == [1, 2]
     assert [a["id"] for a in truth["annotations"]] == [1, 2]
     assert [r["image_id"] for r in plain] == [1, 1, 2, 2] == [r["image_id"] for r in refined]
