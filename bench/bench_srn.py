@@ -96,8 +96,8 @@ def _run(args: argparse.Namespace) -> None:
                 described = refiner.describe(predictions)
                 pair_s = _median_seconds(lambda: refiner.refine_pair(described, described), args.runs, device)
             rows.append((f"SRN describe, {name}", str(count), describe_s))
-            rows.append((f"SRN refine_pair (matrix + matching)", str(count), pair_s))
-            rows.append((f"SRN per frame = describe + refine_pair", str(count), describe_s + pair_s))
+            rows.append(("SRN refine_pair (matrix + matching)", str(count), pair_s))
+            rows.append(("SRN per frame = describe + refine_pair", str(count), describe_s + pair_s))
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"# SRN cost vs detector: {args.backbone} MSNet, {width}x{height} frame, min_size {args.min_size}, {name}")

@@ -108,13 +108,13 @@ def merge_flights(
     merged: dict[str, Any] = {"images": [], "annotations": [], "categories": parts[0][0].get("categories", [])}
     plain_all: list[dict[str, Any]] = []
     refined_all: dict[str, list[dict[str, Any]]] = {name: [] for name in parts[0][2]}
-    for annotations, plain, refined in parts:
+    for truth, plain, refined in parts:
         offset = len(merged["images"])
-        new_id = {image["id"]: offset + i + 1 for i, image in enumerate(annotations["images"])}
-        merged["images"] += [{**image, "id": new_id[image["id"]]} for image in annotations["images"]]
+        new_id = {image["id"]: offset + i + 1 for i, image in enumerate(truth["images"])}
+        merged["images"] += [{**image, "id": new_id[image["id"]]} for image in truth["images"]]
         first = len(merged["annotations"])
         merged["annotations"] += [
-            {**a, "id": first + i + 1, "image_id": new_id[a["image_id"]]} for i, a in enumerate(annotations["annotations"])
+            {**a, "id": first + i + 1, "image_id": new_id[a["image_id"]]} for i, a in enumerate(truth["annotations"])
         ]
         plain_all += [{**r, "image_id": new_id[r["image_id"]]} for r in plain]
         for name, results in refined.items():
