@@ -183,14 +183,21 @@ def test_gui_stays_responsive_during_analysis(qtbot, window, flyover, tiny_model
 def test_cancel_keeps_what_was_done_and_is_not_an_error(qtbot, window, flyover, tiny_model, errors):
     assert window.open_path(flyover / "flight.mp4")
     with qtbot.waitSignal(window.analysis_finished, timeout=60_000) as finished:
-        job = window.start_analysis(AnalysisOptions(device="cpu", srn=False, batch_size=1), model=tiny_model)
+        job = window.start_analysis(AnalysisOptions(device="cpu", fps=5.0, srn=False, batch_size=1), model=tiny_model)
         job.progress.connect(lambda _p: window.cancel_analysis())
     assert finished.args == [True]
     done = len(window.document.analysed_frames())
-    assert 1 <= done < window.document.frame_count
+    assert 1 <= done < 8
     assert errors == []
     with ProjectStore.open(window.document.project_path) as store:
         assert not store.run(store.latest_run_id()).finished
+    # Analysing again with the same settings resumes the run: every frame once.
+    run_id = window.document.run_id
+    with qtbot.waitSignal(window.analysis_finished, timeout=60_000) as finished:
+        window.start_analysis(AnalysisOptions(device="cpu", fps=5.0, srn=False, batch_size=4), model=tiny_model)
+    assert finished.args == [False] and window.document.run_id == run_id
+    assert len(window.document.analysed_frames()) == 8  # 1.5 s at 5 frames/s
+    assert window.review_panel.model.rowCount() == len(window.document.all_detections())
 
 
 def test_bad_files_are_reported_once_and_the_window_survives(qtbot, window, tmp_path, errors):
