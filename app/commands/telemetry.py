@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,8 +25,9 @@ def run(args: argparse.Namespace) -> int:
         raise
     except (ValueError, OSError, UnicodeError, csv.Error) as exc:  # a reader bug must still be one line
         raise TelemetryError(f"{args.file}: cannot read telemetry: {exc}") from exc
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(format_summary(summary))
+    text = json.dumps(summary, indent=2) if args.json else format_summary(summary)
+    try:
+        print(text)
+    except BrokenPipeError:  # piped into `head`: the reader has all it wanted
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python's documented recipe
     return 0
