@@ -592,6 +592,7 @@ class MainWindow(QMainWindow):
         self._selected_id = detection_id
         self.frame_view.select_detection(detection_id)
         self.review_panel.select_detection(detection_id)
+        self.map_widget.highlight_detection(detection_id)
         self._update_actions()
 
     def _apply(self, edit: object, text: str):

@@ -109,6 +109,9 @@ class MapWidget(QGraphicsView):
         self.heat_item: QGraphicsPixmapItem | None = None
         self._footprint: QGraphicsPolygonItem | None = None
         self.site_items: list[_SiteItem] = []
+        self._site_of_detection: dict[int, _SiteItem] = {}
+        self._highlight: QGraphicsEllipseItem | None = None
+        self._highlighted_id: int | None = None
         self._time_s: float | None = None
         self._fit = True
 
@@ -127,6 +130,8 @@ class MapWidget(QGraphicsView):
         self._drone = self._footprint = None
         self.heat_item = None
         self.site_items = []
+        self._site_of_detection = {}
+        self._highlight = None
         self._map = damage_map
         self._message = message
         if damage_map is None:
@@ -170,6 +175,12 @@ class MapWidget(QGraphicsView):
             item = _SiteItem(site, plane.point(site.lon_deg, site.lat_deg))
             scene.addItem(item)
             self.site_items.append(item)
+        for fused, item in zip(_attr(damage_map, "fused", default=[]), self.site_items):
+            for observation in getattr(fused, "observations", ()):
+                if observation.detection_id is not None:
+                    self._site_of_detection[int(observation.detection_id)] = item
+        if self._highlighted_id is not None:
+            self.highlight_detection(self._highlighted_id)
         self._footprint = QGraphicsPolygonItem()
         pen = QPen(QColor(30, 30, 30), 1.5, Qt.PenStyle.DashLine)
         pen.setCosmetic(True)
@@ -270,6 +281,31 @@ class MapWidget(QGraphicsView):
             self._footprint.setVisible(True)
         else:
             self._footprint.setVisible(False)
+
+    def highlight_detection(self, detection_id: int | None) -> _SiteItem | None:
+        """Ring the site a detection was fused into (the selection in the review table)."""
+        self._highlighted_id = detection_id
+        item = None if detection_id is None else self._site_of_detection.get(int(detection_id))
+        if item is None:
+            if self._highlight is not None:
+                self._highlight.setVisible(False)
+            return None
+        if self._highlight is None:
+            self._highlight = QGraphicsEllipseItem(-11, -11, 22, 22)
+            self._highlight.setPen(QPen(QColor(255, 230, 0), 3))
+            self._highlight.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            self._highlight.setZValue(7)
+            self.scene().addItem(self._highlight)
+        self._highlight.setPos(item.pos())
+        self._highlight.setVisible(True)
+        return item
+
+    @property
+    def highlighted_site(self) -> DamageSite | None:
+        if self._highlight is None or not self._highlight.isVisible() or self._highlighted_id is None:
+            return None
+        item = self._site_of_detection.get(int(self._highlighted_id))
+        return None if item is None else item.site
 
     @property
     def drone_item(self) -> QGraphicsEllipseItem | None:

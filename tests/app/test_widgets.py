@@ -172,6 +172,7 @@ class _FakeMap:
 
     track: object
     sites: list = field(default_factory=list)
+    fused: list = field(default_factory=list)  # geo.fusion.FusedSite: .observations[].detection_id
 
     def position_at(self, t_s):
         return (-85.66 + 0.001 * t_s, 30.15)
@@ -196,7 +197,10 @@ def test_map_panel_moves_the_drone_and_seeks_from_a_site(qtbot):
     qtbot.addWidget(panel)
     panel.resize(300, 300)
     panel.show()
-    panel.set_map(_FakeMap(track, [site]))
+    from types import SimpleNamespace
+
+    fused = [SimpleNamespace(observations=[SimpleNamespace(detection_id=42), SimpleNamespace(detection_id=43)])]
+    panel.set_map(_FakeMap(track, [site], fused))
     panel.set_time(0.0)
     start = panel.drone_item.pos()
     panel.set_time(1.0)
@@ -207,6 +211,8 @@ def test_map_panel_moves_the_drone_and_seeks_from_a_site(qtbot):
     with qtbot.waitSignal(panel.site_clicked) as clicked:
         qtbot.mouseClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=panel.mapFromScene(item.scenePos()))
     assert clicked.args == [6, 42]
+    assert panel.highlight_detection(43).site == site and panel.highlighted_site == site
+    assert panel.highlight_detection(7) is None and panel.highlighted_site is None
     panel.set_map(None, "No telemetry")
     assert panel.message == "No telemetry" and not panel.site_items
 
