@@ -230,10 +230,37 @@ class ScoreRefiner:
             elif self.encode_rois_first:
                 level_pooled = self.encoder.encode(align(feature_map))
             else:
-                level_pooled = align(self.encoder.encode(feature_map))
+                level_pooled = self._encode_and_align(feature_map, rois, scale)
             # under autocast the encoder answers in half precision; descriptors stay float32
             pooled[index] = level_pooled.to(pooled.dtype)
         return pooled
+
+    def _encode_and_align(self, feature_map: Tensor, rois: Tensor, scale: float) -> Tensor:
+        """Encode the part of ``feature_map`` the RoIs sample, then RoIAlign (the paper's order).
+
+        The encoder works location by location, so encoding only the rectangle around
+        the RoIs (with the one-location margin bilinear sampling reads) gives the same
+        numbers as encoding the whole map, at a fraction of the cost when the boxes
+        cover part of the frame.
+        """
+        height, width = feature_map.shape[-2:]
+        x = rois[:, [1, 3]] * scale
+        y = rois[:, [2, 4]] * scale
+        # roi_align treats a RoI as at least one location wide
+        x_end = torch.maximum(x[:, 1], x[:, 0] + 1.0)
+        y_end = torch.maximum(y[:, 1], y[:, 0] + 1.0)
+        left = max(0, math.floor(float(x[:, 0].min())) - 1)
+        top = max(0, math.floor(float(y[:, 0].min())) - 1)
+        right = min(width, math.ceil(float(x_end.max())) + 2)
+        bottom = min(height, math.ceil(float(y_end.max())) + 2)
+        if right <= left or bottom <= top:  # every RoI outside the map: sample the whole map
+            left, top, right, bottom = 0, 0, width, height
+        crop = feature_map[..., top:bottom, left:right]
+        shifted = rois.clone()
+        shifted[:, [1, 3]] -= left / scale
+        shifted[:, [2, 4]] -= top / scale
+        size = (self.roi_size, self.roi_size)
+        return roi_align(self.encoder.encode(crop), shifted, size, spatial_scale=scale, sampling_ratio=self.sampling_ratio)
 
     # -- a pair -------------------------------------------------------------------------
 

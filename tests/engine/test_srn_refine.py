@@ -177,3 +177,17 @@ def test_refinement_works_under_autocast(refiner: ScoreRefiner) -> None:
         result = refiner.refine_pair(a, b)
     assert result.similarity.dtype == torch.float32
     torch.testing.assert_close(result.similarity, expected.similarity, atol=0.05, rtol=0.05)
+
+
+def test_encoding_only_around_the_boxes_is_exact(refiner: ScoreRefiner) -> None:
+    from torchvision.ops import roi_align
+
+    frame = _random_frame(6, seed=30)
+    frame.boxes[0] = torch.tensor([0.0, 0.0, 3.0, 2.0])  # at the border, smaller than a location
+    frame.boxes[1] = torch.tensor([100.0, 120.0, 128.0, 128.0])
+    feature_map = frame.features["0"]
+    rois = torch.cat([torch.zeros(6, 1), frame.boxes], dim=1)
+    whole = roi_align(refiner.encoder.encode(feature_map), rois, (7, 7), spatial_scale=0.25, sampling_ratio=2)
+    for subset in ([0], [1], [2, 3], list(range(6))):
+        cropped = refiner._encode_and_align(feature_map, rois[subset], 0.25)
+        torch.testing.assert_close(cropped, whole[subset], rtol=1e-4, atol=1e-5)
