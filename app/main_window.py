@@ -699,7 +699,7 @@ class MainWindow(QMainWindow):
                 "hfov_deg": self.document.setting("hfov_deg"),
             }
         )
-        dialog = AnalysisDialog(initial, self.document.fps, self)
+        dialog = AnalysisDialog(initial, self.document.fps, self, suggest_cpu_rate=self._analysis is None)
         if dialog.exec():
             self.start_analysis(dialog.options())
 

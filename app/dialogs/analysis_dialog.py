@@ -36,9 +36,15 @@ def available_devices() -> list[str]:
 
 
 class AnalysisDialog(QDialog):
-    """Ask for :class:`AnalysisOptions`; starts from ``initial``."""
+    """Ask for :class:`AnalysisOptions`; starts from ``initial``.
 
-    def __init__(self, initial: AnalysisOptions, video_fps: float, parent: QWidget | None = None) -> None:
+    With ``suggest_cpu_rate`` (the first run of a session) and no GPU, "every frame" is
+    replaced by 2 frames per second, which a CPU can keep up with.
+    """
+
+    def __init__(
+        self, initial: AnalysisOptions, video_fps: float, parent: QWidget | None = None, *, suggest_cpu_rate: bool = True
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Analyse video")
         self.device_combo = QComboBox()
@@ -58,7 +64,10 @@ class AnalysisDialog(QDialog):
         self.fps_spin.setRange(0.0, max(1.0, video_fps))
         self.fps_spin.setDecimals(2)
         self.fps_spin.setSpecialValueText(f"every frame ({video_fps:g} fps)")
-        self.fps_spin.setValue(initial.fps or 0.0)
+        suggested = initial.fps
+        if suggested is None and suggest_cpu_rate and "cuda" not in available_devices():
+            suggested = min(2.0, video_fps)  # a CPU manages a frame or two per second
+        self.fps_spin.setValue(suggested or 0.0)
         self.fps_spin.setToolTip("Frames per second to analyse; fewer is faster on a CPU")
 
         self.srn_check = QCheckBox("Refine scores across frames (SRN)")

@@ -18,6 +18,9 @@ def test_analysis_dialog_round_trips_options(qtbot):
     dialog = AnalysisDialog(initial, video_fps=30.0)
     qtbot.addWidget(dialog)
     assert dialog.options() == initial
+    dialog = AnalysisDialog(AnalysisOptions(), video_fps=30.0, suggest_cpu_rate=False)
+    qtbot.addWidget(dialog)
+    assert dialog.options().fps is None
     dialog.fps_spin.setValue(0.0)  # "every frame"
     dialog.hfov_spin.setValue(0.0)  # "from metadata"
     options = dialog.options()
@@ -101,3 +104,12 @@ def test_georeferencing_change_rebuilds_the_map(qtbot, window, flyover, errors):
     with qtbot.waitSignal(window.map_updated, timeout=10_000):
         window.set_georeferencing(-2.0, 75.0)
     assert window.document.setting("time_offset_s") == -2.0 and window.document.setting("hfov_deg") == 75.0
+
+
+def test_analysis_dialog_suggests_a_cpu_frame_rate(qtbot, monkeypatch):
+    import app.dialogs.analysis_dialog as module
+
+    monkeypatch.setattr(module, "available_devices", lambda: ["auto", "cpu"])
+    dialog = AnalysisDialog(AnalysisOptions(), video_fps=30.0)
+    qtbot.addWidget(dialog)
+    assert dialog.options().fps == 2.0
