@@ -1,20 +1,12 @@
-"""Fixtures for the geo tests: the shared real telemetry samples and one small flyover."""
+"""Fixtures for the geo tests: the shared real telemetry samples and small flyovers."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_DIRS = [ROOT.parent / "shared" / "samples", Path("/work/shared/samples")]
-
-
-def samples_dir() -> Path | None:
-    return next((d for d in SAMPLE_DIRS if d.is_dir()), None)
+from geo_helpers import Flyover, map_of, render, samples_dir
 
 
 @pytest.fixture(scope="session")
@@ -23,32 +15,6 @@ def samples() -> Path:
     if found is None:
         pytest.skip("shared/samples is not beside the repository")
     return found
-
-
-@dataclass(frozen=True)
-class Flyover:
-    """A rendered synthetic flight and what the map needs from it."""
-
-    paths: object  # engine.synth.FlyoverPaths
-    camera: dict
-
-    @property
-    def video_info(self) -> dict:
-        start = dt.datetime.fromisoformat(self.camera["start_utc"].replace("Z", "+00:00")).timestamp()
-        intr = self.camera["intrinsics"]
-        return {"width_px": intr["width_px"], "height_px": intr["height_px"],
-                "duration_s": len(self.camera["frames"]) / self.camera["fps"], "creation_time_utc": start}
-
-    def visible_part_ids(self) -> set[int]:
-        doc = json.loads(Path(self.paths.annotations).read_text())
-        return {a["part_id"] for a in doc["annotations"]}
-
-
-def render(tmp_path_factory, seed: int) -> Flyover:
-    synth = pytest.importorskip("engine.synth")
-    out = tmp_path_factory.mktemp(f"flyover{seed}")
-    paths = synth.render_flyover(out, seconds=12.0, fps=10.0, size=(640, 360), seed=seed)
-    return Flyover(paths, json.loads(Path(paths.camera).read_text()))
 
 
 @pytest.fixture(scope="session")
@@ -61,18 +27,6 @@ def flyover(tmp_path_factory) -> Flyover:
 def second_flyover(tmp_path_factory) -> Flyover:
     """Another neighbourhood and flight (seed 1), so the accuracy bounds rest on more sites."""
     return render(tmp_path_factory, seed=1)
-
-
-def map_of(flyover: Flyover, **kwargs):
-    """The damage map of a flyover's ground-truth masks, from its SRT."""
-    from geo.evaluation import detections_from_coco
-    from geo.mapping import build_damage_map_from
-    from geo.telemetry import read_telemetry
-
-    detections, times = detections_from_coco(flyover.paths.annotations)
-    damage_map = build_damage_map_from(detections, times, read_telemetry(flyover.paths.srt),
-                                       video=flyover.video_info, **kwargs)
-    return damage_map, detections
 
 
 @pytest.fixture(scope="session")

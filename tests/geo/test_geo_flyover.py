@@ -18,7 +18,7 @@ from geo.evaluation import detections_from_coco, evaluate_sites, flyover_parts, 
 from geo.mapping import build_damage_map_from
 from geo.telemetry import read_telemetry
 
-from conftest import map_of
+from geo_helpers import map_of
 
 
 @pytest.fixture(scope="module")

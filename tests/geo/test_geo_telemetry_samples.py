@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from conftest import samples_dir
+from geo_helpers import samples_dir
 from core.errors import TelemetryError
 from geo.telemetry import TimeBase, read_telemetry
 
