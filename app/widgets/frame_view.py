@@ -11,7 +11,7 @@ import enum
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -26,6 +26,7 @@ from PySide6.QtGui import (
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QGraphicsEllipseItem,
     QGraphicsItem,
     QGraphicsPathItem,
@@ -224,11 +225,17 @@ class EditablePolygonItem(QGraphicsPolygonItem):
         self.commit()
 
     def commit(self) -> None:
+        """Announce the new outline, after the mouse event that ended the drag.
+
+        The edit makes the view rebuild this very item; doing that inside the item's own
+        mouse handler would delete it while Qt still dispatches to it.
+        """
         points = self.scene_points()
         if points.shape == self._start_points.shape and np.allclose(points, self._start_points, atol=0.25):
             return
         self._start_points = points
-        self._view.mask_edited.emit(self.detection_id, points)
+        view, detection_id = self._view, self.detection_id
+        QTimer.singleShot(0, view, lambda: view.mask_edited.emit(detection_id, points))
 
 
 def editable_outline(detection: Detection) -> np.ndarray | None:
@@ -375,7 +382,8 @@ class FrameView(QGraphicsView):
     def _rebuild_editor(self) -> None:
         selected = next((d for d in self._detections if d.id == self._selected_id), None)
         if self._editor is not None:
-            if selected is not None and self._editor.detection_id == selected.id and self._editor.isUnderMouse():
+            dragging = QApplication.mouseButtons() != Qt.MouseButton.NoButton
+            if selected is not None and self._editor.detection_id == selected.id and dragging:
                 return  # do not yank the outline away mid-drag
             self.scene().removeItem(self._editor)
             self._editor = None

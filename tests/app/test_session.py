@@ -99,7 +99,8 @@ def test_open_analyse_review_export_reopen(qtbot, window, flyover, tiny_model, e
     assert editor is not None
     before = doc.detection(d).mask
     editor.setPos(editor.pos() + QPointF(6, 4))  # drag the whole outline
-    editor.commit()
+    with qtbot.waitSignal(window.frame_view.mask_edited):
+        editor.commit()
     moved = doc.detection(d)
     assert moved.mask != before and moved.origin is Origin.EDITED
 

@@ -230,3 +230,25 @@ def test_timeline_paints_bars_by_level_and_the_analysed_band(qtbot):
     band_y = TimelineWidget.BAR_HEIGHT + 3
     analysed, not_analysed = image.pixelColor(55, band_y), image.pixelColor(85, band_y)
     assert analysed != not_analysed and analysed.blue() > analysed.red()
+
+
+def test_dragging_a_vertex_with_the_mouse_reshapes(qtbot):
+    view = FrameView()
+    qtbot.addWidget(view)
+    view.resize(W * 4, H * 4)
+    view.show()
+    view.show_frame(0, _grey_frame(), [_detection(7)])
+    qtbot.waitExposed(view)
+    view.select_detection(7)
+    corner = view.editor.handles[0]
+    start = view.mapFromScene(corner.scenePos())
+    end = view.mapFromScene(corner.scenePos() + QPointF(-12, -6))
+    with qtbot.waitSignal(view.mask_edited) as edited:
+        qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
+        qtbot.mouseMove(view.viewport(), pos=end)
+        qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    det_id, points = edited.args
+    assert det_id == 7 and points.min(axis=0)[0] < 25  # the corner moved left of x=30
+    # The view takes the edited detection back (as the window does) without crashing.
+    view.set_detections([_detection(7, box=(18, 14, 80, 50))])
+    assert view.editor is not None
