@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -47,6 +47,7 @@ from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
 from app.widgets.map_view import MapWidget
 from app.widgets.player import TransportBar, format_time
 from app.widgets.timeline import TimelineWidget, summarise
+from app.window_actions import build_actions, build_menus
 from app.workers import AnalysisJob, AnalysisOptions, FunctionJob, build_map_job, export_job
 from core.types import DamageLevel, Detection, ReviewState
 
@@ -123,8 +124,8 @@ class MainWindow(QMainWindow):
 
         self._build_overlay_toolbar()
         self._build_status_bar()
-        self._build_actions()
-        self._build_menus()
+        build_actions(self)
+        build_menus(self)
 
         # Seeks from the slider, the timeline and the playback clock are coalesced: only
         # the latest request of a burst is decoded, so scrubbing a long-GOP video keeps up.
@@ -218,126 +219,6 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.eta_label)
         status.addPermanentWidget(self.progress_bar)
         status.addPermanentWidget(self.cancel_button)
-
-    def _action(self, text: str, slot, shortcut: str | QKeySequence | None = None, *, checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        self.addAction(action)  # shortcuts work even with the menu bar hidden
-        return action
-
-    def _build_actions(self) -> None:
-        t = self.transport
-        self.open_action = self._action("&Open Video or Project…", self.open_dialog, QKeySequence.StandardKey.Open)
-        self.open_telemetry_action = self._action("Open &Telemetry…", self.open_telemetry_dialog)
-        self.save_as_action = self._action("Save Project &As…", self.save_as_dialog, "Ctrl+Shift+S")
-        self.close_action = self._action("&Close Project", self.close_project, QKeySequence.StandardKey.Close)
-        self.export_action = self._action("&Export…", self.export_dialog, "Ctrl+E")
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-
-        self.undo_action = self.document.undo_stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.document.undo_stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z")])
-        self.addAction(self.undo_action)
-        self.addAction(self.redo_action)
-        self.accept_action = self._action("&Accept", lambda: self.set_review(ReviewState.ACCEPTED), "A")
-        self.reject_action = self._action("Re&ject", lambda: self.set_review(ReviewState.REJECTED), "X")
-        self.relabel_actions = [
-            self._action(f"Relabel as {level.label}", lambda _=False, lv=level: self.relabel(lv), str(int(level)))
-            for level in DamageLevel
-        ]
-        self.delete_action = self._action("&Delete Detection", self.delete_selected, QKeySequence.StandardKey.Delete)
-        self.draw_action = self._action("Dra&w New Outline", self.toggle_draw_mode, "D", checkable=True)
-        self.next_action = self._action("&Next Unreviewed", self.next_unreviewed, "N")
-
-        self.play_action = self._action("&Play/Pause", t.toggle_play, "Space")
-        self.prev_frame_action = self._action("Previous Frame", lambda: t.step(-1), "Left")
-        self.next_frame_action = self._action("Next Frame", lambda: t.step(1), "Right")
-        self.first_frame_action = self._action("First Frame", lambda: t.request(0), "Home")
-        self.last_frame_action = self._action("Last Frame", lambda: t.request(self.document.frame_count - 1), "End")
-        self.reverse_action = self._action("Play Backwards (J)", lambda: t.shuttle(-1), "J")
-        self.pause_action = self._action("Pause (K)", t.pause, "K")
-        self.forward_action = self._action("Play Forwards (L)", lambda: t.shuttle(1), "L")
-
-        self.zoom_in_action = self._action("Zoom &In", lambda: self.frame_view.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
-        self.zoom_out_action = self._action("Zoom &Out", lambda: self.frame_view.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
-        self.fit_action = self._action("&Fit Frame", self.frame_view.fit_to_window, "0")
-
-        self.analyse_action = self._action("&Analyse…", self.analysis_dialog, "Ctrl+R")
-        self.cancel_action = self._action("&Cancel Analysis", self.cancel_analysis)
-        self.geo_action = self._action("&Georeferencing…", self.geo_settings_dialog)
-
-        self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
-        self.model_card_action = self._action("&Model Card", self.show_model_card)
-        self.about_action = self._action("&About damagemap", self.show_about)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addAction(self.open_telemetry_action)
-        file_menu.addAction(self.save_as_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.export_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.close_action)
-        file_menu.addAction(self.quit_action)
-
-        edit_menu = bar.addMenu("&Edit")
-        edit_menu.addAction(self.undo_action)
-        edit_menu.addAction(self.redo_action)
-        edit_menu.addSeparator()
-        edit_menu.addAction(self.accept_action)
-        edit_menu.addAction(self.reject_action)
-        for action in self.relabel_actions:
-            edit_menu.addAction(action)
-        edit_menu.addAction(self.delete_action)
-        edit_menu.addAction(self.draw_action)
-        edit_menu.addSeparator()
-        edit_menu.addAction(self.next_action)
-
-        view_menu = bar.addMenu("&View")
-        for action in (self.zoom_in_action, self.zoom_out_action, self.fit_action):
-            view_menu.addAction(action)
-        view_menu.addSeparator()
-        view_menu.addAction(self.map_dock.toggleViewAction())
-        view_menu.addAction(self.review_dock.toggleViewAction())
-        view_menu.addAction(self.overlay_toolbar.toggleViewAction())
-
-        play_menu = bar.addMenu("&Playback")
-        for action in (
-            self.play_action, self.prev_frame_action, self.next_frame_action, self.first_frame_action,
-            self.last_frame_action, self.reverse_action, self.pause_action, self.forward_action,
-        ):
-            play_menu.addAction(action)
-
-        analysis_menu = bar.addMenu("&Analysis")
-        analysis_menu.addAction(self.analyse_action)
-        analysis_menu.addAction(self.cancel_action)
-        analysis_menu.addSeparator()
-        analysis_menu.addAction(self.geo_action)
-
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.shortcuts_action)
-        help_menu.addAction(self.model_card_action)
-        help_menu.addAction(self.about_action)
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        recent = [p for p in self.settings.recent_files() if p.exists()]
-        for path in recent:
-            self.recent_menu.addAction(path.name, lambda p=path: self.open_path(p)).setToolTip(str(path))
-        if not recent:
-            self.recent_menu.addAction("(none)").setEnabled(False)
-        else:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear", self.settings.clear_recent_files)
 
     def _on_run_changed(self, _run_id: object) -> None:
         self._reload_run()

@@ -1,0 +1,141 @@
+"""The window's actions (with their shortcuts) and menus, built like Qt Designer's
+``setupUi``: each becomes an attribute of the window (``window.accept_action``...).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+
+from core.types import DamageLevel, ReviewState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from app.main_window import MainWindow
+
+
+def _action(
+    window: MainWindow, text: str, slot, shortcut: str | QKeySequence | None = None, *, checkable: bool = False
+) -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    action.setCheckable(checkable)
+    action.triggered.connect(slot)
+    window.addAction(action)  # shortcuts work even with the menu bar hidden
+    return action
+
+
+def build_actions(window: MainWindow) -> None:
+    t = window.transport
+    window.open_action = _action(window, "&Open Video or Project…", window.open_dialog, QKeySequence.StandardKey.Open)
+    window.open_telemetry_action = _action(window, "Open &Telemetry…", window.open_telemetry_dialog)
+    window.save_as_action = _action(window, "Save Project &As…", window.save_as_dialog, "Ctrl+Shift+S")
+    window.close_action = _action(window, "&Close Project", window.close_project, QKeySequence.StandardKey.Close)
+    window.export_action = _action(window, "&Export…", window.export_dialog, "Ctrl+E")
+    window.quit_action = _action(window, "&Quit", window.close, QKeySequence.StandardKey.Quit)
+
+    window.undo_action = window.document.undo_stack.createUndoAction(window, "&Undo")
+    window.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+    window.redo_action = window.document.undo_stack.createRedoAction(window, "&Redo")
+    window.redo_action.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z")])
+    window.addAction(window.undo_action)
+    window.addAction(window.redo_action)
+    window.accept_action = _action(window, "&Accept", lambda: window.set_review(ReviewState.ACCEPTED), "A")
+    window.reject_action = _action(window, "Re&ject", lambda: window.set_review(ReviewState.REJECTED), "X")
+    window.relabel_actions = [
+        _action(window, f"Relabel as {level.label}", lambda _=False, lv=level: window.relabel(lv), str(int(level)))
+        for level in DamageLevel
+    ]
+    window.delete_action = _action(window, "&Delete Detection", window.delete_selected, QKeySequence.StandardKey.Delete)
+    window.draw_action = _action(window, "Dra&w New Outline", window.toggle_draw_mode, "D", checkable=True)
+    window.next_action = _action(window, "&Next Unreviewed", window.next_unreviewed, "N")
+
+    window.play_action = _action(window, "&Play/Pause", t.toggle_play, "Space")
+    window.prev_frame_action = _action(window, "Previous Frame", lambda: t.step(-1), "Left")
+    window.next_frame_action = _action(window, "Next Frame", lambda: t.step(1), "Right")
+    window.first_frame_action = _action(window, "First Frame", lambda: t.request(0), "Home")
+    window.last_frame_action = _action(window, "Last Frame", lambda: t.request(window.document.frame_count - 1), "End")
+    window.reverse_action = _action(window, "Play Backwards (J)", lambda: t.shuttle(-1), "J")
+    window.pause_action = _action(window, "Pause (K)", t.pause, "K")
+    window.forward_action = _action(window, "Play Forwards (L)", lambda: t.shuttle(1), "L")
+
+    window.zoom_in_action = _action(window, "Zoom &In", lambda: window.frame_view.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
+    window.zoom_out_action = _action(window, "Zoom &Out", lambda: window.frame_view.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
+    window.fit_action = _action(window, "&Fit Frame", window.frame_view.fit_to_window, "0")
+
+    window.analyse_action = _action(window, "&Analyse…", window.analysis_dialog, "Ctrl+R")
+    window.cancel_action = _action(window, "&Cancel Analysis", window.cancel_analysis)
+    window.geo_action = _action(window, "&Georeferencing…", window.geo_settings_dialog)
+
+    window.shortcuts_action = _action(window, "&Keyboard Shortcuts", window.show_shortcuts, QKeySequence.StandardKey.HelpContents)
+    window.model_card_action = _action(window, "&Model Card", window.show_model_card)
+    window.about_action = _action(window, "&About damagemap", window.show_about)
+
+
+def build_menus(window: MainWindow) -> None:
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(window.open_action)
+    window.recent_menu = file_menu.addMenu("Open &Recent")
+    window.recent_menu.aboutToShow.connect(lambda: fill_recent_menu(window))
+    file_menu.addAction(window.open_telemetry_action)
+    file_menu.addAction(window.save_as_action)
+    file_menu.addSeparator()
+    file_menu.addAction(window.export_action)
+    file_menu.addSeparator()
+    file_menu.addAction(window.close_action)
+    file_menu.addAction(window.quit_action)
+
+    edit_menu = bar.addMenu("&Edit")
+    edit_menu.addAction(window.undo_action)
+    edit_menu.addAction(window.redo_action)
+    edit_menu.addSeparator()
+    edit_menu.addAction(window.accept_action)
+    edit_menu.addAction(window.reject_action)
+    for action in window.relabel_actions:
+        edit_menu.addAction(action)
+    edit_menu.addAction(window.delete_action)
+    edit_menu.addAction(window.draw_action)
+    edit_menu.addSeparator()
+    edit_menu.addAction(window.next_action)
+
+    view_menu = bar.addMenu("&View")
+    for action in (window.zoom_in_action, window.zoom_out_action, window.fit_action):
+        view_menu.addAction(action)
+    view_menu.addSeparator()
+    view_menu.addAction(window.map_dock.toggleViewAction())
+    view_menu.addAction(window.review_dock.toggleViewAction())
+    view_menu.addAction(window.overlay_toolbar.toggleViewAction())
+
+    play_menu = bar.addMenu("&Playback")
+    for action in (
+        window.play_action, window.prev_frame_action, window.next_frame_action, window.first_frame_action,
+        window.last_frame_action, window.reverse_action, window.pause_action, window.forward_action,
+    ):
+        play_menu.addAction(action)
+
+    analysis_menu = bar.addMenu("&Analysis")
+    analysis_menu.addAction(window.analyse_action)
+    analysis_menu.addAction(window.cancel_action)
+    analysis_menu.addSeparator()
+    analysis_menu.addAction(window.geo_action)
+
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(window.shortcuts_action)
+    help_menu.addAction(window.model_card_action)
+    help_menu.addAction(window.about_action)
+
+
+def fill_recent_menu(window: MainWindow) -> None:
+    window.recent_menu.clear()
+    recent = [p for p in window.settings.recent_files() if p.exists()]
+    for path in recent:
+        window.recent_menu.addAction(path.name, lambda p=path: window.open_path(p)).setToolTip(str(path))
+    if not recent:
+        window.recent_menu.addAction("(none)").setEnabled(False)
+    else:
+        window.recent_menu.addSeparator()
+        window.recent_menu.addAction("Clear", window.settings.clear_recent_files)
