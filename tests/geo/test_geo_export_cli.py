@@ -51,3 +51,19 @@ def test_export_options_and_errors_are_one_line(project, tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and words in err and "Traceback" not in err
+
+
+def test_project_without_telemetry_or_runs_is_refused(flyover, tmp_path, capsys):
+    from core.store import ProjectStore
+
+    bare = tmp_path / "bare.dmproj"
+    with ProjectStore.create(bare, video_path=flyover.paths.video) as store:
+        pass
+    assert main(["export", str(bare), "--to", str(tmp_path / "out")]) == 2
+    assert "no analysis run" in capsys.readouterr().err
+    with ProjectStore.open(bare) as store:
+        run = store.start_run(model={"name": "none"}, settings={})
+        store.finish_run(run)
+    assert main(["export", str(bare), "--to", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "no telemetry" in err and len(err.strip().splitlines()) == 1
