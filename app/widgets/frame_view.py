@@ -96,7 +96,6 @@ class FrameItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         if self._image.isNull():
-            painter.fillRect(self.boundingRect(), QColor(30, 30, 30))
             return
         painter.drawImage(0, 0, self._image)
         style = self._style
@@ -407,6 +406,22 @@ class FrameView(QGraphicsView):
         self.scene().render(painter, QRectF(image.rect()), self._frame_item.boundingRect())
         painter.end()
         return image
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt API)
+        if self._frame_index >= 0:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(QColor(170, 170, 170))
+        font = QFont()
+        font.setPixelSize(16)
+        painter.setFont(font)
+        painter.drawText(
+            self.viewport().rect(),
+            Qt.AlignmentFlag.AlignCenter,
+            "Open a drone video or a project (Ctrl+O), or drop one here",
+        )
+        painter.restore()
 
     # -- zoom and pan ----------------------------------------------------------------
     def fit_to_window(self) -> None:
