@@ -298,19 +298,32 @@ def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict
         reach = float(np.median([np.linalg.norm(point - m.ray_origin) for m in group]))
         return float(np.median(misses)) <= settings.merge_m + settings.merge_per_range * reach
 
-    order = sorted(range(len(groups)), key=lambda i: -len(groups[i]))
-    for a_pos, i in enumerate(order):
-        for j in order[a_pos + 1:]:
-            ri, rj = find(i), find(j)
-            if ri == rj or levels[i] != levels[j] or frames[ri] & frames[rj]:
-                continue
-            if math.hypot(*(located[i][:2] - located[j][:2])) > 10 * settings.gate_m:
-                continue
-            if (rays_pass(groups[j], located[i]) and rays_pass(groups[i], located[j])) or (
-                heights[levels[i]] == 0.0 and _ground_touch(groups[i], groups[j], settings)
-            ):
-                parent[rj] = ri
-                frames[ri] |= frames[rj]
+    # Only groups within `reach` of each other can merge: bucket them on a grid of that
+    # size so a long video does not compare every pair.
+    reach = 10 * settings.gate_m
+    cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for k, point in enumerate(located):
+        cells[(int(point[0] // reach), int(point[1] // reach))].append(k)
+    rank = {k: r for r, k in enumerate(sorted(range(len(groups)), key=lambda i: -len(groups[i])))}
+    pairs = set()
+    for (cx, cy), members in cells.items():
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for i in members:
+                    for j in cells.get((cx + dx, cy + dy), ()):
+                        if rank[i] < rank[j]:
+                            pairs.add((rank[i], rank[j], i, j))
+    for _ri, _rj, i, j in sorted(pairs):
+        ri, rj = find(i), find(j)
+        if ri == rj or levels[i] != levels[j] or frames[ri] & frames[rj]:
+            continue
+        if math.hypot(*(located[i][:2] - located[j][:2])) > reach:
+            continue
+        if (rays_pass(groups[j], located[i]) and rays_pass(groups[i], located[j])) or (
+            heights[levels[i]] == 0.0 and _ground_touch(groups[i], groups[j], settings)
+        ):
+            parent[rj] = ri
+            frames[ri] |= frames[rj]
     merged: dict[int, list[Projected]] = defaultdict(list)
     for k, g in enumerate(groups):
         merged[find(k)].extend(g)
