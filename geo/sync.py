@@ -220,10 +220,11 @@ def align_track(
     if duration_s > 0 and covered < duration_s - slack:
         notes.append(f"telemetry covers {max(covered, 0):.1f} s of the {duration_s:.1f} s video")
 
-    if local is None:
-        lonlat = track.lonlat()
-        local = LocalFrame.around(float(np.median(lonlat[:, 0])), float(np.median(lonlat[:, 1])))
     lonlat = track.lonlat()
+    if local is None:  # centred on the part of the track the video covers
+        during = (t_video >= -slack) & (t_video <= duration_s + slack)
+        centre = lonlat[during] if during.any() else lonlat
+        local = LocalFrame.around(float(np.median(centre[:, 0])), float(np.median(centre[:, 1])))
     east, north = local.to_local(lonlat[:, 0], lonlat[:, 1])
     outlier = flag_jumps(t_raw, east, north, max_speed_mps=max_speed_mps)
     if outlier.any():
