@@ -113,3 +113,15 @@ def test_analysis_dialog_suggests_a_cpu_frame_rate(qtbot, monkeypatch):
     dialog = AnalysisDialog(AnalysisOptions(), video_fps=30.0)
     qtbot.addWidget(dialog)
     assert dialog.options().fps == 2.0
+
+
+def test_thumbnails_for_the_html_map_are_small_jpegs(flyover):
+    from app.workers import jpeg_thumbnailer
+
+    thumbnail, close = jpeg_thumbnailer(flyover / "flight.mp4", max_side_px=64)
+    try:
+        data = thumbnail(3)
+        assert data[:2] == b"\xff\xd8"  # JPEG start of image
+        assert thumbnail(10_000) is None  # past the end: no thumbnail, no exception
+    finally:
+        close()
