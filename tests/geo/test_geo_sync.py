@@ -33,7 +33,8 @@ def test_utc_track_aligned_by_creation_time_and_offset():
     assert np.allclose(state.north_m, expected_n, atol=1e-6) and state.valid.all()
     shifted = align_track(track, duration_s=20.0, creation_time_utc=T0 + 10.0, offset_s=2.0)
     moved = shifted.interpolate([2.0])
-    assert moved.north_m[0] == pytest.approx(state.north_m[0], abs=1e-6)
+    _, lat = shifted.local.to_lonlat(moved.east_m, moved.north_m)
+    assert lat[0] == pytest.approx(30.0 + 10e-5, abs=1e-9)  # offset +2 s: t=2 shows what t=0 did
 
 
 def test_track_that_misses_the_video_is_refused_with_a_hint():
