@@ -272,7 +272,11 @@ def _no_overlap_message(track: Track, start: float, end: float, duration_s: floa
     else:
         gap = f"it starts {start - duration_s:.1f} s after the video ends"
         hint = -start
+    zone = ""
+    quarters = round(hint / 900.0)
+    if abs(hint) >= 1800 and abs(hint - quarters * 900.0) <= 120.0:
+        zone = f" (about {quarters / 4:+g} h: is one clock in local time?)"
     return (
         f"{track.path or track.name}: telemetry does not overlap the video: the track {span}, {video}; "
-        f"{gap} (offset {offset_s:+.1f} s). Check the clocks or set an offset, e.g. --offset {offset_s + hint:.1f}"
+        f"{gap}{zone} (offset {offset_s:+.1f} s). Check the clocks or set an offset, e.g. --offset {offset_s + hint:.1f}"
     )

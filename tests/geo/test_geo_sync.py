@@ -44,6 +44,7 @@ def test_track_that_misses_the_video_is_refused_with_a_hint():
         align_track(track, duration_s=20.0, creation_time_utc=T0 + 3600.0)
     message = str(info.value)
     assert "does not overlap" in message and "--offset 3600.0" in message and "UTC" in message
+    assert "+1 h: is one clock in local time?" in message
 
 
 def test_video_relative_track_needs_no_creation_time():
