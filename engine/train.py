@@ -58,6 +58,7 @@ class TrainConfig:
     gate_metric: str = "ii"
     gate_threshold: float = 0.1
     anchor_sizes: tuple[int, ...] = (32, 64, 128, 256, 512)
+    roi_batch_size: int = 512
     init: str | None = None
     seed: int = 0
     device: str = "auto"
@@ -120,6 +121,7 @@ def build_model_for(config: TrainConfig):  # type: ignore[no-untyped-def]
         gate_metric=config.gate_metric,
         gate_threshold=config.gate_threshold,
         anchor_sizes=tuple(config.anchor_sizes),
+        box_batch_size_per_image=config.roi_batch_size,
         norm="frozen_bn" if config.init else "bn",
     )
 

@@ -43,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-multiscale", action="store_true", help="train at --min-size only")
     parser.add_argument("--anchor-sizes", type=_anchor_sizes, default=(32, 64, 128, 256, 512),
                         help="anchor size per FPN level P2..P6 (default 32,64,128,256,512)")
+    parser.add_argument("--roi-batch", type=int, default=512, help="RoIs sampled per image for the box/mask heads")
     parser.add_argument("--gate-metric", default="ii", choices=["ii", "iou"], help="HRPN anchor gating metric")
     parser.add_argument("--gate-threshold", type=float, default=0.1, help="HRPN gating threshold S")
     parser.add_argument("--init", default=None, help="local torchvision weights (COCO or ImageNet) to start from")
@@ -83,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         max_size=args.max_size,
         multiscale=not args.no_multiscale,
         anchor_sizes=tuple(args.anchor_sizes),
+        roi_batch_size=args.roi_batch,
         gate_metric=args.gate_metric,
         gate_threshold=args.gate_threshold,
         init=args.init,

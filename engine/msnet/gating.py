@@ -19,9 +19,9 @@ from enum import Enum
 import torch
 from torch import Tensor
 
-#: anchors scored against more proposals than this are scored in chunks of anchors,
-#: bounding the temporary ``[chunk, P]`` matrices to about 32 M elements
-_MAX_PAIRS = 1 << 25
+#: anchors are scored in chunks of about this many anchor-proposal pairs: the temporaries
+#: then stay in cache, which on CPU is several times faster than one [A, P] broadcast
+_PAIRS_PER_CHUNK = 1 << 20
 
 
 class GateMetric(str, Enum):
@@ -86,9 +86,33 @@ def intersection_over_union(anchors: Tensor, regions: Tensor) -> Tensor:
     return torch.where(union > 0, inter / union.clamp(min=torch.finfo(inter.dtype).tiny), 0.0)
 
 
-_PAIRWISE = {
-    GateMetric.INNER_INTERSECTION: inner_intersection,
-    GateMetric.IOU: intersection_over_union,
+def _intersection_wh(anchors: Tensor, regions: Tensor) -> tuple[Tensor, Tensor]:
+    """``[a, P]`` intersection widths and heights, column by column, computed in place."""
+    x1, y1, x2, y2 = anchors.unbind(1)
+    widths = torch.minimum(x2[:, None], regions[None, :, 2]).sub_(torch.maximum(x1[:, None], regions[None, :, 0]))
+    heights = torch.minimum(y2[:, None], regions[None, :, 3]).sub_(torch.maximum(y1[:, None], regions[None, :, 1]))
+    return widths.clamp_(min=0), heights.clamp_(min=0)
+
+
+def _best_inner_intersection(anchors: Tensor, regions: Tensor) -> Tensor:
+    # area(a) does not depend on the region: max_p inter / area = (max_p inter) / area
+    widths, heights = _intersection_wh(anchors, regions)
+    best = widths.mul_(heights).amax(dim=1)
+    area = _box_area(anchors)
+    return torch.where(area > 0, best / area.clamp(min=torch.finfo(best.dtype).tiny), 0.0)
+
+
+def _best_iou(anchors: Tensor, regions: Tensor) -> Tensor:
+    widths, heights = _intersection_wh(anchors, regions)
+    inter = widths.mul_(heights)
+    union = (_box_area(anchors)[:, None] + _box_area(regions)[None, :]).sub_(inter)
+    iou = torch.where(union > 0, inter / union.clamp(min=torch.finfo(inter.dtype).tiny), 0.0)
+    return iou.amax(dim=1)
+
+
+_BEST = {
+    GateMetric.INNER_INTERSECTION: _best_inner_intersection,
+    GateMetric.IOU: _best_iou,
 }
 
 
@@ -107,15 +131,17 @@ def anchor_gate_scores(anchors: Tensor, proposals: Tensor, metric: GateMetric | 
     Returns
     -------
     Tensor[A]
-        ``max_p metric(a, p)``, or zeros when there are no proposals.
+        ``max_p metric(a, p)``, or zeros when there are no proposals. Equal to
+        ``inner_intersection(anchors, proposals).amax(1)`` (or the IoU one), computed
+        without the full ``[A, P]`` matrix.
     """
-    pairwise = _PAIRWISE[GateMetric.parse(metric)]
+    best = _BEST[GateMetric.parse(metric)]
     anchors = anchors.float()
     proposals = proposals.to(anchors)
     if proposals.numel() == 0 or anchors.numel() == 0:
         return anchors.new_zeros(anchors.shape[0])
-    chunk = max(1, _MAX_PAIRS // proposals.shape[0])
-    return torch.cat([pairwise(part, proposals).amax(dim=1) for part in anchors.split(chunk)])
+    chunk = max(1, _PAIRS_PER_CHUNK // proposals.shape[0])
+    return torch.cat([best(part, proposals) for part in anchors.split(chunk)])
 
 
 def gate_anchors(
