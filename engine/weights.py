@@ -79,6 +79,7 @@ def save_model(model: torch.nn.Module, path: str | Path, config: dict[str, Any] 
     json_text = json.dumps(full_config, indent=2, sort_keys=False, default=str)
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata={"kind": _KIND, "version": str(FORMAT_VERSION)})
+    tmp.chmod(0o644)  # safetensors creates owner-only files; weights are meant to be shared
     tmp.replace(path)
     config_path_for(path).write_text(json_text + "\n", encoding="utf-8")
     return path
