@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 from app.overlay import MaskLayer, MaskLayerCache, OverlayStyle, level_colour, render_mask_layer
 from core.types import DamageLevel, Detection, ReviewState
 
-_MAX_EDIT_VERTICES = 48
+_MAX_EDIT_VERTICES = 24
 
 
 def image_to_qimage(image: np.ndarray) -> QImage:
@@ -139,9 +139,10 @@ class FrameItem(QGraphicsItem):
         x1, y1, _x2, y2 = det.box_xyxy_px
         candidates = [y1 - height, y2] + [y2 + k * height for k in range(1, 4)]
         rect = None
+        bottom = self._image.height()
         for top in candidates:
-            if top < 0:
-                continue
+            if top < 0 or top + height > bottom:
+                continue  # labels stay on the frame
             trial = QRectF(x1, top, width, height)
             if not any(trial.intersects(other) for other in placed):
                 rect = trial
@@ -246,16 +247,19 @@ def editable_outline(detection: Detection) -> np.ndarray | None:
     if not polygons:
         return None
     outline = max(polygons, key=lambda p: _polygon_area(p))
-    if len(outline) > _MAX_EDIT_VERTICES:
-        import cv2  # lazy: only editing needs it
+    if len(outline) <= 4:
+        return outline
+    import cv2  # lazy: only editing needs it
 
-        epsilon = 0.5
-        simplified = outline
-        while len(simplified) > _MAX_EDIT_VERTICES:
-            epsilon *= 1.6
-            simplified = cv2.approxPolyDP(outline.astype(np.float32).reshape(-1, 1, 2), epsilon, True).reshape(-1, 2)
-        outline = simplified.astype(np.float64)
-    return outline
+    # Douglas-Peucker from 1 % of the perimeter (a pixel staircase becomes a straight
+    # edge), coarser until few enough handles to grab one by one.
+    contour = outline.astype(np.float32).reshape(-1, 1, 2)
+    epsilon = max(1.0, 0.01 * cv2.arcLength(contour, True))
+    simplified = cv2.approxPolyDP(contour, epsilon, True).reshape(-1, 2)
+    while len(simplified) > _MAX_EDIT_VERTICES:
+        epsilon *= 1.5
+        simplified = cv2.approxPolyDP(contour, epsilon, True).reshape(-1, 2)
+    return simplified.astype(np.float64) if len(simplified) >= 3 else outline
 
 
 def _polygon_area(points: np.ndarray) -> float:

@@ -98,17 +98,25 @@ def main() -> int:
     # Show the frame with the most confident damage, review a few detections there.
     visible = [d for d in doc.all_detections() if d.final_score >= args.threshold]
     if visible:
-        by_frame: dict[int, float] = {}
+        # the frame showing the most kinds of damage, then the most confident damage
+        levels: dict[int, set] = {}
+        totals: dict[int, float] = {}
         for det in visible:
-            by_frame[det.frame_index] = by_frame.get(det.frame_index, 0.0) + det.final_score
-        best_frame = max(by_frame, key=by_frame.get)
+            levels.setdefault(det.frame_index, set()).add(det.level)
+            totals[det.frame_index] = totals.get(det.frame_index, 0.0) + det.final_score * int(det.level)
+        best_frame = max(totals, key=lambda i: (len(levels[i]), totals[i]))
         on_frame = sorted((d for d in visible if d.frame_index == best_frame), key=lambda d: -d.final_score)
         window.select_detection(on_frame[0].id)
         window.set_review(ReviewState.ACCEPTED)
         if len(on_frame) > 2:
             window.select_detection(on_frame[-1].id)
             window.set_review(ReviewState.REJECTED)
-        window.select_detection(on_frame[min(1, len(on_frame) - 1)].id)
+        def area(det):
+            x1, y1, x2, y2 = det.box_xyxy_px
+            return (x2 - x1) * (y2 - y1)
+
+        pending = [d for d in on_frame[1:-1]] or on_frame
+        window.select_detection(max(pending, key=area).id)  # the outline editor shows best on a big one
     _wait(qapp, predicate=lambda: not window._map_timer.isActive() and not (window._map_job and window._map_job.is_running),
           timeout_ms=60_000)
     window.map_widget.set_time(window._current_pts)
