@@ -44,11 +44,11 @@ from app.overlay import OverlayStyle
 from app.settings import AppSettings
 from app.widgets.detections_table import DetectionsPanel
 from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
-from app.widgets.map_view import MapWidget
+from app.widgets.map_view import MapWidget, TrackPreview
 from app.widgets.player import TransportBar, format_time
 from app.widgets.timeline import TimelineWidget, summarise
 from app.window_actions import build_actions, build_menus
-from app.workers import AnalysisJob, AnalysisOptions, FunctionJob, build_map_job, export_job
+from app.workers import AnalysisJob, AnalysisOptions, FunctionJob, build_map_job, export_job, read_track_job
 from core.types import DamageLevel, Detection, ReviewState
 
 _log = logging.getLogger(__name__)
@@ -702,8 +702,12 @@ class MainWindow(QMainWindow):
             self._map_dirty = True
             return
         self._map_dirty = False
-        job = FunctionJob(build_map_job, **self._map_inputs(), parent=self)
-        job.done.connect(self._on_map_built)
+        if doc.run_id is None:  # nothing analysed yet: show where the drone flew
+            job = FunctionJob(read_track_job, doc.telemetry_path, parent=self)
+            job.done.connect(lambda track: self._on_map_built(TrackPreview(track)))
+        else:
+            job = FunctionJob(build_map_job, **self._map_inputs(), parent=self)
+            job.done.connect(self._on_map_built)
         job.failed.connect(self._on_map_failed)
         job.finished.connect(self._on_map_job_finished)
         self._map_job = job

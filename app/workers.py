@@ -239,6 +239,13 @@ def wait_for_jobs(timeout_s: float = 30.0) -> bool:
 # ---------------------------------------------------------------------- map and export
 
 
+def read_track_job(telemetry_path: Path) -> Any:
+    """The flight track alone (the map panel before any analysis)."""
+    from geo.telemetry import read_telemetry
+
+    return read_telemetry(Path(telemetry_path))
+
+
 def build_map_job(
     project_path: Path, run_id: int | None, hfov_deg: float | None, offset_s: float
 ) -> Any:

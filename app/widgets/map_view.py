@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,14 @@ class _SiteItem(QGraphicsEllipseItem):
             f"Site {site.id}: {site.level.label}, confidence {site.confidence:.2f}, "
             f"{site.observation_count} observations, frames {site.first_frame}–{site.last_frame}"
         )
+
+
+@dataclass(frozen=True)
+class TrackPreview:
+    """What the panel shows before an analysis exists: the flight track alone."""
+
+    track: Any
+    sites: tuple = ()
 
 
 def _attr(obj: Any, *names: str, default: Any = None) -> Any:

@@ -93,7 +93,10 @@ def main() -> int:
         return 1
 
     doc = window.document
-    _wait(qapp, predicate=lambda: window.map_widget.damage_map is not None, timeout_ms=120_000)
+    from app.widgets.map_view import TrackPreview
+
+    _wait(qapp, predicate=lambda: not isinstance(window.map_widget.damage_map, (TrackPreview, type(None))),
+          timeout_ms=120_000)
 
     # Show the frame with the most confident damage, review a few detections there.
     visible = [d for d in doc.all_detections() if d.final_score >= args.threshold]

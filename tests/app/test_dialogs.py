@@ -125,3 +125,10 @@ def test_thumbnails_for_the_html_map_are_small_jpegs(flyover):
         assert thumbnail(10_000) is None  # past the end: no thumbnail, no exception
     finally:
         close()
+
+
+def test_the_map_shows_the_track_before_any_analysis(qtbot, window, flyover, errors):
+    assert window.open_path(flyover / "flight.mp4")
+    qtbot.waitUntil(lambda: window.map_widget.damage_map is not None, timeout=10_000)
+    assert len(window.map_widget.damage_map.track) > 1 and not window.map_widget.site_items
+    assert errors == []

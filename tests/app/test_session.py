@@ -48,7 +48,9 @@ def test_open_analyse_review_export_reopen(qtbot, window, flyover, tiny_model, e
     assert "left to review" in window.review_panel.pending_label.text()
 
     # -- the map follows the video: drone and footprint move with the frame
-    qtbot.waitUntil(lambda: window.map_widget.damage_map is not None, timeout=30_000)
+    from app.widgets.map_view import TrackPreview
+
+    qtbot.waitUntil(lambda: not isinstance(window.map_widget.damage_map, (TrackPreview, type(None))), timeout=30_000)
     window.show_frame(0)
     drone_start = window.map_widget.drone_item.pos()
     window.show_frame(doc.frame_count - 1)
