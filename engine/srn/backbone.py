@@ -108,11 +108,12 @@ def load_frozen_fpn(weights_path: str | Path, *, device: str | torch.device = "c
 
     model, config = load_model(weights_path, device=device)
     extractor = FrozenFPN(model.backbone, model.transform).to(device)
+    build = config.get("model", {})  # engine.weights keeps the build arguments here
     provenance = {
         "detector_weights": Path(weights_path).name,
         "detector_sha256": file_sha256(weights_path),
-        "detector_arch": config.get("arch"),
-        "detector_backbone": config.get("backbone"),
+        "detector_arch": build.get("arch"),
+        "detector_backbone": build.get("backbone"),
         "detector_min_size": _first(model.transform.min_size),
     }
     return extractor, provenance

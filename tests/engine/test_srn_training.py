@@ -80,6 +80,7 @@ def test_train_srn_command_writes_loadable_weights(tiny_videos, tmp_path, capsys
     encoder, config = load_srn(out)
     assert config.training["steps"] == 2 and config.training["videos"] == ["flight0.mp4", "flight1.mp4"]
     assert config.training["detector_weights"] == "detector.safetensors"
+    assert (config.training["detector_arch"], config.training["detector_backbone"]) == ("msnet", "resnet18")
     assert encoder.out_channels == 1024
 
 
