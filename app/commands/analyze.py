@@ -36,6 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="store detections scoring at least this (default: 0.2)")
     parser.add_argument("--new-run", action="store_true",
                         help="start a new run even if one with the same settings exists")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for the model (default: torch's; on a busy machine 1 can be faster)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
@@ -93,6 +95,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--fps must be positive; got {args.fps!r}")
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1; got {args.batch_size!r}")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise InputError(f"--threads must be >= 1; got {args.threads!r}")
+        import torch
+
+        torch.set_num_threads(args.threads)
     # A bad video or model fails before a project is created.
     info = probe_video(args.video)
     device = resolve_device(args.device)
