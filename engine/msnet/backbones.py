@@ -19,22 +19,16 @@ from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
 FPN_CHANNELS = 256
 
+from engine.msnet.choices import Choice
 
-class BackboneName(str, Enum):
+
+class BackboneName(Choice):
     RESNET50 = "resnet50"
     RESNET18 = "resnet18"
     MOBILENET_V3 = "mobilenet_v3"
 
-    @classmethod
-    def parse(cls, value: str | BackboneName) -> BackboneName:
-        if isinstance(value, cls):
-            return value
-        text = str(value).strip().lower().replace("-", "_")
-        for member in cls:
-            if text == member.value:
-                return member
-        valid = ", ".join(m.value for m in cls)
-        raise ValueError(f"backbone: expected one of {valid}; got {value!r}")
+
+BackboneName.label = "backbone"
 
 
 class NormName(str, Enum):

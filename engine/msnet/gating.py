@@ -14,8 +14,6 @@ arithmetic (as :func:`torchvision.ops.box_iou`), on whatever device the boxes li
 
 from __future__ import annotations
 
-from enum import Enum
-
 import torch
 from torch import Tensor
 
@@ -23,23 +21,14 @@ from torch import Tensor
 #: then stay in cache, which on CPU is several times faster than one [A, P] broadcast
 _PAIRS_PER_CHUNK = 1 << 20
 
+from engine.msnet.choices import Choice
 
-class GateMetric(str, Enum):
+
+class GateMetric(Choice):
     """How a damage anchor is compared with building proposals."""
 
     INNER_INTERSECTION = "ii"
     IOU = "iou"
-
-    @classmethod
-    def parse(cls, value: str | GateMetric) -> GateMetric:
-        if isinstance(value, cls):
-            return value
-        text = str(value).strip().lower()
-        for member in cls:
-            if text in (member.value, member.name.lower()):
-                return member
-        valid = ", ".join(m.value for m in cls)
-        raise ValueError(f"GateMetric: expected one of {valid}; got {value!r}")
 
 
 def _box_area(boxes: Tensor) -> Tensor:

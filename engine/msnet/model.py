@@ -17,7 +17,6 @@ and add ``building_boxes`` / ``building_scores`` to each eval output (empty for
 from __future__ import annotations
 
 from collections import OrderedDict
-from enum import Enum
 from typing import Any
 
 import torch
@@ -28,6 +27,7 @@ from torchvision.models.detection.mask_rcnn import MaskRCNN, MaskRCNNHeads, Mask
 from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import boxes as box_ops
 
+from engine.msnet.choices import Choice
 from engine.msnet.backbones import FPN_CHANNELS, build_fpn_backbone
 from engine.msnet.gating import GateMetric
 from engine.msnet.hrpn import HierarchicalRPN, build_hrpn
@@ -36,21 +36,13 @@ from engine.msnet.hrpn import HierarchicalRPN, build_hrpn
 DAMAGE_CLASS_NAMES = ("__background__", "Slight", "Severe", "Debris")
 
 
-class Arch(str, Enum):
+class Arch(Choice):
     MSNET = "msnet"
     MASKRCNN = "maskrcnn"
     MASKRCNN_COTRAIN = "maskrcnn-cotrain"
 
-    @classmethod
-    def parse(cls, value: str | Arch) -> Arch:
-        if isinstance(value, cls):
-            return value
-        text = str(value).strip().lower().replace("_", "-")
-        for member in cls:
-            if text == member.value:
-                return member
-        valid = ", ".join(m.value for m in cls)
-        raise ValueError(f"arch: expected one of {valid}; got {value!r}")
+
+Arch.label = "arch"
 
 
 class MSNet(MaskRCNN):
