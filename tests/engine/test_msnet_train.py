@@ -6,20 +6,13 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from engine.train import TrainConfig, learning_rate, train
 from engine.weights import load_model
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and 2 threads crawl on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _write_dataset(root, split="train"):

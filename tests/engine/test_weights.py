@@ -14,13 +14,7 @@ from engine.weights import config_path_for, load_init_weights, load_model, save_
 TINY = dict(backbone="mobilenet_v3", heads="light", min_size=96, max_size=128)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and 2 threads crawl on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
