@@ -99,6 +99,14 @@ class _Parsed:
     per_frame: bool
 
 
+
+def _first_float(values: dict[str, str], *keys: str, default: float | None) -> float | None:
+    """The first of ``keys`` present in ``values``, as a float; else ``default``."""
+    for key in keys:
+        if key in values:
+            return float(values[key])
+    return default
+
 def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
     text = cue.text
     date_match = _DATE.search(text)
@@ -121,25 +129,13 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
     values: dict[str, str] = {}
     for key, value in _KEY_VALUE.findall(_HOME_PAREN.sub(" ", text)):
         values.setdefault(key.strip().lower(), value)
-    if "latitude" in values:
-        lat = float(values["latitude"])
-    for key in ("longitude", "longtitude"):  # DJI's own misspelling is common
-        if key in values:
-            lon = float(values[key])
-    if "rel_alt" in values:
-        alt_rel = float(values["rel_alt"])
-    elif "barometer" in values:
-        alt_rel = float(values["barometer"])
-    if "abs_alt" in values:
-        alt_abs = float(values["abs_alt"])
-    elif "altitude" in values:
-        alt_abs = float(values["altitude"])
-    if "drone_yaw" in values:
-        yaw = float(values["drone_yaw"])
-    if "gb_yaw" in values:
-        gimbal_yaw = float(values["gb_yaw"])
-    if "gb_pitch" in values:
-        gimbal_pitch = float(values["gb_pitch"])
+    lat = _first_float(values, "latitude", default=lat)
+    lon = _first_float(values, "longtitude", "longitude", default=lon)  # DJI's own misspelling is common
+    alt_rel = _first_float(values, "rel_alt", "barometer", default=alt_rel)
+    alt_abs = _first_float(values, "abs_alt", "altitude", default=alt_abs)
+    yaw = _first_float(values, "drone_yaw", default=yaw)
+    gimbal_yaw = _first_float(values, "gb_yaw", default=gimbal_yaw)
+    gimbal_pitch = _first_float(values, "gb_pitch", default=gimbal_pitch)
     if "focal_len" in values:
         focal = _focal_length_mm(values["focal_len"])
     per_frame = any(k in values for k in ("framecnt", "srtcnt", "difftime"))
