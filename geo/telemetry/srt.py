@@ -99,13 +99,13 @@ class _Parsed:
     per_frame: bool
 
 
-
 def _first_float(values: dict[str, str], *keys: str, default: float | None) -> float | None:
     """The first of ``keys`` present in ``values``, as a float; else ``default``."""
     for key in keys:
         if key in values:
             return float(values[key])
     return default
+
 
 def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
     text = cue.text
