@@ -34,7 +34,7 @@ class AnalysisOptions:
     weights: str | None = None
     fps: float | None = None
     srn: bool = True
-    batch_size: int = 4
+    batch_size: int | None = None  # engine.analyze.default_batch_size
     time_offset_s: float = 0.0
     hfov_deg: float | None = None
 

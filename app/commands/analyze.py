@@ -31,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, default=None, help="MSNet .safetensors (default: the shipped model)")
     parser.add_argument("--srn-weights", type=Path, default=None, help="SRN .safetensors (default: the shipped SRN)")
     parser.add_argument("--no-srn", action="store_true", help="do not refine scores across frames")
-    parser.add_argument("--batch-size", type=int, default=4, help="frames per model call (default: 4)")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="frames per model call (default: 4 on a GPU, 1 on a CPU)"
+    )
     parser.add_argument("--score-threshold", type=float, default=None,
                         help="store detections scoring at least this (default: 0.2)")
     parser.add_argument("--new-run", action="store_true",
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--every must be >= 1; got {args.every!r}")
     if args.fps is not None and not args.fps > 0:
         raise InputError(f"--fps must be positive; got {args.fps!r}")
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1; got {args.batch_size!r}")
     if args.threads is not None:
         if args.threads < 1:

@@ -74,8 +74,9 @@ class AnalysisDialog(QDialog):
         self.srn_check.setChecked(initial.srn)
 
         self.batch_spin = QSpinBox()
-        self.batch_spin.setRange(1, 32)
-        self.batch_spin.setValue(initial.batch_size)
+        self.batch_spin.setRange(0, 32)
+        self.batch_spin.setSpecialValueText("automatic (4 on a GPU, 1 on a CPU)")
+        self.batch_spin.setValue(initial.batch_size or 0)
 
         self.offset_spin = QDoubleSpinBox()
         self.offset_spin.setRange(-3600.0, 3600.0)
@@ -117,7 +118,7 @@ class AnalysisDialog(QDialog):
             weights=str(Path(weights)) if weights else None,
             fps=self.fps_spin.value() or None,
             srn=self.srn_check.isChecked(),
-            batch_size=self.batch_spin.value(),
+            batch_size=self.batch_spin.value() or None,
             time_offset_s=self.offset_spin.value(),
             hfov_deg=self.hfov_spin.value() or None,
         )

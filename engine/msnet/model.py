@@ -23,14 +23,16 @@ import torch
 from torch import Tensor
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
-from torchvision.models.detection.mask_rcnn import MaskRCNN, MaskRCNNHeads, MaskRCNNPredictor
+from torchvision.models.detection.mask_rcnn import MaskRCNN
 from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import boxes as box_ops
 
 from engine.msnet.choices import Choice
 from engine.msnet.backbones import FPN_CHANNELS, build_fpn_backbone
 from engine.msnet.gating import GateMetric
+from engine.msnet.heads import MaskHead, MaskPredictor
 from engine.msnet.hrpn import HierarchicalRPN, build_hrpn
+from engine.msnet.paste import paste_mask_crops
 
 #: class names by label; 0 is the background
 DAMAGE_CLASS_NAMES = ("__background__", "Slight", "Severe", "Debris")
@@ -130,22 +132,27 @@ class MSNet(MaskRCNN):
 
     @torch.no_grad()
     def detect_with_features(
-        self, images: list[Tensor]
+        self, images: list[Tensor], *, mask_crops: bool = False
     ) -> tuple[list[dict[str, Tensor]], "OrderedDict[str, Tensor]", list[tuple[int, int]]]:
         """Eval outputs plus the FPN maps and transformed image sizes of the same pass.
 
         The SRN works on these features, so a video frame goes through the backbone once.
         ``features`` has keys ``'0'..'3'`` (P2..P5) and ``'pool'``; ``image_sizes`` are the
         ``(H, W)`` of each image after resizing, before batch padding.
+
+        With ``mask_crops`` each output holds ``mask_crops`` (a list of
+        :class:`engine.msnet.paste.MaskCrop`, the probabilities inside each detection's
+        box) instead of full-frame ``masks``: the same pixels, without allocating a
+        frame per detection.
         """
         if self.training:
             raise RuntimeError("MSNet.detect_with_features: call model.eval() first")
-        detections, features, image_sizes = self._run(images, None)
+        detections, features, image_sizes = self._run(images, None, mask_crops=mask_crops)
         return detections, features, image_sizes  # type: ignore[return-value]
 
     # -- the pipeline -----------------------------------------------------------------
 
-    def _run(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None):
+    def _run(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None, *, mask_crops: bool = False):
         for image in images:
             if image.dim() != 3:
                 raise ValueError(f"images is expected to be a list of 3d tensors of shape [C, H, W], got {image.shape}")
@@ -170,9 +177,13 @@ class MSNet(MaskRCNN):
         if self.training:
             return {**detector_losses, **proposal_losses}, features, image_list.image_sizes
         detections = self._attach_buildings(detections, building_boxes, building_scores)
+        # Masks left out, the postprocess only rescales the boxes; they are pasted below.
+        mask_probs = [d.pop("masks") for d in detections] if mask_crops and detections and "masks" in detections[0] else None
         detections = self.transform.postprocess(detections, image_list.image_sizes, original_sizes)
-        for detection, resized, original in zip(detections, image_list.image_sizes, original_sizes):
+        for index, (detection, resized, original) in enumerate(zip(detections, image_list.image_sizes, original_sizes)):
             detection["building_boxes"] = resize_boxes(detection["building_boxes"], resized, original)
+            if mask_probs is not None:
+                detection["mask_crops"] = paste_mask_crops(mask_probs[index], detection["boxes"], original)
         return detections, features, image_list.image_sizes
 
     def _prepare_target(self, target: dict[str, Tensor], size: tuple[int, int]) -> dict[str, Tensor]:
@@ -227,8 +238,12 @@ def _box_masks(boxes: Tensor, size: tuple[int, int]) -> Tensor:
     return ((xs >= x1) & (xs < x2) & (ys >= y1) & (ys < y2)).to(torch.uint8)
 
 
-#: heads sized for CPU and a small shipped file (about 3x fewer parameters in the heads)
-_LIGHT_HEAD = {"box_representation_size": 256, "mask_layers": (256, 256)}
+#: torchvision's box and mask heads ("standard"), and heads sized for CPU and a small
+#: shipped file ("light": about 3x fewer parameters in the heads)
+_HEADS: dict[str, dict[str, Any]] = {
+    "standard": {"box_representation_size": 1024, "mask_layers": (256, 256, 256, 256)},
+    "light": {"box_representation_size": 256, "mask_layers": (256, 256)},
+}
 
 
 def build_msnet(
@@ -284,16 +299,16 @@ def build_msnet(
     arch = Arch.parse(arch)
     total_classes = num_classes + (arch is Arch.MASKRCNN_COTRAIN)
     body = build_fpn_backbone(backbone, norm=norm, trainable_layers=trainable_backbone_layers)
-    head_kwargs: dict[str, Any] = {}
-    if heads == "light":
-        resolution = 7
-        head_kwargs["box_head"] = TwoMLPHead(FPN_CHANNELS * resolution**2, _LIGHT_HEAD["box_representation_size"])
-        head_kwargs["box_predictor"] = FastRCNNPredictor(_LIGHT_HEAD["box_representation_size"], total_classes)
-        mask_layers = list(_LIGHT_HEAD["mask_layers"])
-        head_kwargs["mask_head"] = MaskRCNNHeads(FPN_CHANNELS, mask_layers, 1)
-        head_kwargs["mask_predictor"] = MaskRCNNPredictor(mask_layers[-1], mask_layers[-1], total_classes)
-    elif heads != "standard":
+    if heads not in _HEADS:
         raise ValueError(f"heads: expected 'standard' or 'light'; got {heads!r}")
+    resolution = 7  # torchvision's box RoIAlign output size
+    representation, mask_layers = _HEADS[heads]["box_representation_size"], list(_HEADS[heads]["mask_layers"])
+    head_kwargs: dict[str, Any] = {
+        "box_head": TwoMLPHead(FPN_CHANNELS * resolution**2, representation),
+        "box_predictor": FastRCNNPredictor(representation, total_classes),
+        "mask_head": MaskHead(FPN_CHANNELS, mask_layers, 1),
+        "mask_predictor": MaskPredictor(mask_layers[-1], mask_layers[-1], total_classes),
+    }
     if len(anchor_sizes) != 5:
         raise ValueError(f"anchor_sizes: expected one size per FPN level (5); got {anchor_sizes!r}")
     head_kwargs["rpn_anchor_generator"] = AnchorGenerator(

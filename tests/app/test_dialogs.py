@@ -25,6 +25,7 @@ def test_analysis_dialog_round_trips_options(qtbot):
     dialog.hfov_spin.setValue(0.0)  # "from metadata"
     options = dialog.options()
     assert options.fps is None and options.hfov_deg is None
+    assert options.batch_size is None  # "automatic": the engine picks by device
 
 
 def test_export_dialog_without_telemetry_offers_training_data_only(qtbot, tmp_path):
