@@ -70,6 +70,7 @@ class TrainConfig:
     time_budget_min: float | None = None
     resume: bool = False
     save_half: bool = False
+    save_compact: bool = False
     threads: int | None = None
     log_every: int = 10
     extra: dict[str, Any] = field(default_factory=dict)
@@ -294,7 +295,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     }
     if is_main:
         save_model(model, out / "model.safetensors", {"training": dataclasses.asdict(config), "summary": summary},
-                   half=config.save_half)
+                   half=config.save_half, compact=config.save_compact)
     if world > 1:
         import torch.distributed as dist
 

@@ -3,8 +3,9 @@
 The JSON (``path.with_suffix(".json")``) holds what rebuilds the model: the arguments of
 :func:`engine.msnet.build_msnet` under ``"model"``, the class names and a format
 version, and whatever the trainer adds (data, schedule, metrics). Safetensors cannot
-run code, so no weights file is ever unpickled. Tensors may be stored in float16 to keep
-the shipped model small; :func:`load_model` converts them back to float32.
+run code, so no weights file is ever unpickled. Tensors may be stored in float16, the
+largest in int8 (:mod:`engine.compact`), to keep the shipped model small;
+:func:`load_model` converts them back to float32.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import torch
 
 from core.errors import ModelError
+from engine.compact import compact_state, expand_state, stored_dtype
 
 #: the shipped default models (MSNet + SRN) and their model card
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "resources" / "models" / "default"
@@ -32,7 +34,7 @@ def config_path_for(weights_path: str | Path) -> Path:
 
 
 def save_model(model: torch.nn.Module, path: str | Path, config: dict[str, Any] | None = None, *,
-               half: bool = False) -> Path:
+               half: bool = False, compact: bool = False) -> Path:
     """Write ``model``'s state dict to ``path`` (safetensors) and its config beside it.
 
     Parameters
@@ -46,6 +48,9 @@ def save_model(model: torch.nn.Module, path: str | Path, config: dict[str, Any] 
         Extra JSON-serialisable information (training data, schedule, metrics).
     half : bool
         Store floating-point tensors as float16 (halves the file; loading converts back).
+    compact : bool
+        Float16, and int8 for the largest tensors (:mod:`engine.compact`): the
+        shipped model's storage.
 
     Returns
     -------
@@ -62,19 +67,22 @@ def save_model(model: torch.nn.Module, path: str | Path, config: dict[str, Any] 
         raise ModelError(f"save_model: {type(model).__name__} was not made by build_msnet (no build_config)")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {}
-    for name, tensor in model.state_dict().items():
-        tensor = tensor.detach().cpu()
-        if half and tensor.is_floating_point():
-            tensor = tensor.half()
-        tensors[name] = tensor.contiguous()
+    if compact:
+        tensors = compact_state(model.state_dict())
+    else:
+        tensors = {}
+        for name, tensor in model.state_dict().items():
+            tensor = tensor.detach().cpu()
+            if half and tensor.is_floating_point():
+                tensor = tensor.half()
+            tensors[name] = tensor.contiguous()
     full_config = {
         "kind": _KIND,
         "version": FORMAT_VERSION,
         "model": build_config,
         "class_names": list(DAMAGE_CLASS_NAMES),
-        "stored_dtype": "float16" if half else "float32",
         **(config or {}),
+        "stored_dtype": stored_dtype(tensors),
     }
     json_text = json.dumps(full_config, indent=2, sort_keys=False, default=str)
     tmp = path.with_name(path.name + ".tmp")
@@ -126,6 +134,7 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> tuple
         state = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{path}: not a readable safetensors weights file ({exc})") from None
+    state = expand_state(state, source=path)
     try:
         model = build_msnet(**config["model"])
     except (TypeError, ValueError) as exc:

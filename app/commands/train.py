@@ -55,7 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-every", type=int, default=1, help="evaluate every N epochs (and at the end)")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
     parser.add_argument("--time-budget", type=float, default=None, metavar="MIN", help="stop after this many minutes")
-    parser.add_argument("--save-half", action="store_true", help="store the final weights as float16")
+    storage = parser.add_mutually_exclusive_group()
+    storage.add_argument("--save-half", action="store_true", help="store the final weights as float16")
+    storage.add_argument("--save-compact", action="store_true",
+                         help="store the final weights as float16, the largest tensors int8 (the shipped model's storage)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -97,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         time_budget_min=args.time_budget,
         save_half=args.save_half,
+        save_compact=args.save_compact,
         seed=args.seed,
     )
     summary = train(config, progress=not args.quiet)

@@ -48,6 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scores refined at inference, stored in the config (default: 0.2 0.7)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--save-compact", action="store_true",
+                        help="store float16, the largest layers int8 (the shipped SRN's storage)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -105,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         "final_loss": sum(tail) / len(tail),
     }
     srn_config = SRNConfig.of(encoder, margin=args.margin, score_range=tuple(args.score_range), training=training)
-    path = save_srn(encoder, args.out, srn_config)
+    path = save_srn(encoder, args.out, srn_config, compact=args.save_compact)
     if not args.quiet:
         print(f"train-srn: loss {losses[0]:.4f} -> {training['final_loss']:.4f}; wrote {path}")
     return 0

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from core.errors import ModelError
+from engine.compact import compact_state, expand_state
 from engine.srn.encoder import FPN_LEVELS, SRNEncoder
 
 #: value of the ``format`` key that marks an SRN config
@@ -96,19 +97,25 @@ def config_path_for(weights_path: str | Path) -> Path:
     return Path(weights_path).with_suffix(".json")
 
 
-def save_srn(encoder: SRNEncoder, path: str | Path, config: SRNConfig | None = None) -> Path:
+def save_srn(encoder: SRNEncoder, path: str | Path, config: SRNConfig | None = None, *,
+             compact: bool = False) -> Path:
     """Write ``encoder`` to ``path`` (.safetensors) and its config to ``path.with_suffix('.json')``.
 
-    Returns the weights path.
+    ``compact`` stores float16, the largest layers int8 (:mod:`engine.compact`; the
+    shipped SRN's storage). Returns the weights path.
     """
     from safetensors.torch import save_file
 
     path = Path(path)
     config = config or SRNConfig.of(encoder)
     config_json = json.dumps(config.to_dict(), indent=2, sort_keys=True)
-    tensors = {name: t.detach().to("cpu").contiguous() for name, t in encoder.state_dict().items()}
+    if compact:
+        tensors = compact_state(encoder.state_dict())
+    else:
+        tensors = {name: t.detach().to("cpu").contiguous() for name, t in encoder.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path), metadata={_METADATA_KEY: config_json})
+    path.chmod(0o644)  # safetensors creates owner-only files; weights are meant to be shared
     config_path_for(path).write_text(config_json + "\n", encoding="utf-8")
     return path
 
@@ -136,6 +143,7 @@ def load_srn(path: str | Path, *, device: str | torch.device = "cpu") -> tuple[S
             tensors = {name: handle.get_tensor(name) for name in handle.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{path}: not a readable safetensors file ({exc})") from exc
+    tensors = expand_state(tensors, source=path)
 
     config_path = config_path_for(path)
     if config_path.is_file():
