@@ -421,6 +421,24 @@ def default_frames_in_flight(device: torch.device) -> int:
     return 1 if device.type == "cuda" or (os.cpu_count() or 1) < 2 else 2
 
 
+@contextlib.contextmanager
+def _threads_per_call(device: torch.device, in_flight: int) -> Iterator[None]:
+    """Share torch's CPU threads among the calls in flight instead of oversubscribing.
+
+    New threads take torch's thread count at their first parallel operation, so this
+    must be set before the detector threads start; it is put back afterwards.
+    """
+    before = torch.get_num_threads()
+    if device.type != "cpu" or in_flight < 2 or before < 2:
+        yield
+        return
+    torch.set_num_threads(max(1, before // in_flight))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _retained_memory(device: torch.device) -> contextlib.AbstractContextManager:
     if device.type != "cpu":
         return contextlib.nullcontext()
@@ -705,7 +723,6 @@ def analyze_video(
     depth = max(2, 2 * batch_size * in_flight)
     prefetch = _Prefetcher(store.video_path, plan.warmup + plan.todo, depth)
     writer = _Writer(store, run_id, depth)
-    workers = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="damagemap-detect")
     pending: deque[Future[_Inferred]] = deque()
     warm = set(plan.warmup)
     # Warm-up frames rebuild the SRN state only. All but the last were final before
@@ -780,6 +797,10 @@ def analyze_video(
 
     prefetch.start()
     writer.start()
+    resources = contextlib.ExitStack()
+    # The thread count first: the detector threads take it when they start.
+    resources.enter_context(_threads_per_call(plan.device, in_flight))
+    workers = resources.enter_context(ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="damagemap-detect"))
     try:
         with _score_floor(plan.model, threshold), _retained_memory(plan.device):
             while not (ended and not pending):
@@ -804,7 +825,7 @@ def analyze_video(
     finally:
         for future in pending:
             future.cancel()
-        workers.shutdown(wait=True)
+        resources.close()  # waits for the detector threads, then restores the thread count
         prefetch.stop.set()
         _put(writer.items, _END, writer.stop)
         writer.join()
