@@ -128,6 +128,15 @@ def test_results_read_back_equal_what_was_computed(assets, detector, tmp_path):
     _assert_same_results(stored, (frames, {i: d for i, d in computed.items() if d}))
 
 
+@pytest.mark.parametrize(("batch_size", "frames_in_flight"), [(1, 1), (1, 3), (3, 2)])
+def test_batching_and_calls_in_flight_do_not_change_results(assets, detector, tmp_path, reference, batch_size,
+                                                             frames_in_flight):
+    with _project(assets, tmp_path) as store:
+        progress = _run(store, assets, detector, stride=2, batch_size=batch_size, frames_in_flight=frames_in_flight)
+        assert [p.frame_index for p in progress] == list(range(0, FRAMES, 2))  # reported in frame order
+        _assert_same_results(_snapshot(store, progress[-1].run_id), reference[0])
+
+
 def test_srn_refines_every_stored_frame(reference):
     (frames, by_frame), progress = reference
     assert sorted(frames) == list(range(0, FRAMES, 2))
