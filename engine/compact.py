@@ -73,7 +73,11 @@ def expand_state(stored: Mapping[str, Tensor], *, source: object) -> dict[str, T
 
 def stored_dtype(stored: Mapping[str, Tensor]) -> str:
     """How a stored state keeps its floats, for the JSON beside it."""
-    kinds = {str(t.dtype).removeprefix("torch.") for t in stored.values() if t.is_floating_point() or t.dtype == torch.int8}
+    kinds = {
+        str(tensor.dtype).removeprefix("torch.")
+        for tensor in stored.values()
+        if tensor.is_floating_point() or tensor.dtype == torch.int8
+    }
     return "+".join(sorted(kinds))
 
 

@@ -178,7 +178,9 @@ class MSNet(MaskRCNN):
             return {**detector_losses, **proposal_losses}, features, image_list.image_sizes
         detections = self._attach_buildings(detections, building_boxes, building_scores)
         # Masks left out, the postprocess only rescales the boxes; they are pasted below.
-        mask_probs = [d.pop("masks") for d in detections] if mask_crops and detections and "masks" in detections[0] else None
+        mask_probs = None
+        if mask_crops and detections and "masks" in detections[0]:
+            mask_probs = [detection.pop("masks") for detection in detections]
         detections = self.transform.postprocess(detections, image_list.image_sizes, original_sizes)
         for index, (detection, resized, original) in enumerate(zip(detections, image_list.image_sizes, original_sizes)):
             detection["building_boxes"] = resize_boxes(detection["building_boxes"], resized, original)
