@@ -261,29 +261,6 @@ def build_map_job(
         )
 
 
-def jpeg_thumbnailer(video_path: Path, *, max_side_px: int = 480) -> tuple[Callable[[int], bytes | None], Callable[[], None]]:
-    """``(thumbnail(frame_index) -> JPEG bytes | None, close)`` for ``geo.export``."""
-    import cv2
-
-    from engine.video import VideoReader
-
-    reader = VideoReader(video_path)
-
-    def thumbnail(frame_index: int) -> bytes | None:
-        try:
-            image = reader.frame_at(int(frame_index)).image
-        except Exception:  # noqa: BLE001 - a missing thumbnail must not sink the export
-            return None
-        h, w = image.shape[:2]
-        scale = min(1.0, max_side_px / max(h, w))
-        if scale < 1.0:
-            image = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        ok, data = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
-        return data.tobytes() if ok else None
-
-    return thumbnail, reader.close
-
-
 def export_job(
     project_path: Path, run_id: int | None, hfov_deg: float | None, offset_s: float, choice: Any
 ) -> list[Path]:
@@ -296,13 +273,15 @@ def export_job(
     if choice.formats:
         from geo.export import export_map
 
+        from engine.thumbnails import jpeg_thumbnails
+
         damage_map = build_map_job(project_path, run_id, hfov_deg, offset_s)
-        with ProjectStore.open(project_path) as store:
-            thumbnail, close = jpeg_thumbnailer(store.video_path)
-        try:
-            written += [Path(p) for p in export_map(damage_map, out_dir, formats=list(choice.formats), thumbnail=thumbnail)]
-        finally:
-            close()
+        thumbnail = None
+        if "html" in choice.formats:
+            with ProjectStore.open(project_path) as store:
+                video_path = store.video_path
+            thumbnail = jpeg_thumbnails(video_path, [site.best_frame for site in damage_map.sites]).get
+        written += [Path(p) for p in export_map(damage_map, out_dir, formats=list(choice.formats), thumbnail=thumbnail)]
     if choice.coco:
         with ProjectStore.open(project_path) as store:
             result = export_reviewed_frames(

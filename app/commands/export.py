@@ -27,39 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-thumbnails", action="store_true", help="no frame thumbnails in the HTML popups")
 
 
-def _thumbnailer(video_path: Path, width_px: int = 320):
-    """``frame_index -> JPEG bytes`` from the project's video (engine.video, else None)."""
-    import cv2
-
-    from core.errors import DamagemapError
-
-    reader = None
-
-    def thumbnail(index: int) -> bytes | None:
-        nonlocal reader
-        try:
-            if reader is None:
-                from engine.video import VideoReader
-
-                reader = VideoReader(video_path)
-            frame = reader.frame_at(index)
-        except (DamagemapError, OSError, ValueError, IndexError):
-            return None
-        image = frame.image
-        if image is None:
-            return None
-        height = max(1, round(image.shape[0] * width_px / image.shape[1]))
-        small = cv2.resize(image, (width_px, height), interpolation=cv2.INTER_AREA)
-        ok, data = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
-        return data.tobytes() if ok else None
-
-    def close() -> None:
-        if reader is not None:
-            reader.close()
-
-    return thumbnail, close
-
-
 def _video_info(store, run_id: int) -> dict:
     """The video's geometry from the file; from the stored masks if it is gone."""
     from core.errors import StoreError, VideoError
@@ -106,13 +73,15 @@ def run(args: argparse.Namespace) -> int:
         damage_map = build_damage_map(store, run_id, video_info=info, hfov_deg=hfov, offset_s=args.offset,
                                       track=track, min_score=args.min_score,
                                       ground_elevation_m=args.ground_elevation)
-        thumbnail, close = (None, lambda: None) if args.no_thumbnails else _thumbnailer(store.video_path)
+        thumbnail = None
+        if not args.no_thumbnails and (formats is None or "html" in formats):
+            from engine.thumbnails import jpeg_thumbnails
+
+            thumbnail = jpeg_thumbnails(store.video_path, [site.best_frame for site in damage_map.sites]).get
         try:
             written = export_map(damage_map, args.out_dir, formats=formats, thumbnail=thumbnail)
         except ValueError as exc:
             raise ExportError(str(exc)) from None
-        finally:
-            close()
     counts = damage_map.level_counts()
     print(f"{len(damage_map.sites)} damage sites: "
           + ", ".join(f"{counts[level]} {level.label.lower()}" for level in sorted(DamageLevel, reverse=True))

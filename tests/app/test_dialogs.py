@@ -117,15 +117,19 @@ def test_analysis_dialog_suggests_a_cpu_frame_rate(qtbot, monkeypatch):
 
 
 def test_thumbnails_for_the_html_map_are_small_jpegs(flyover):
-    from app.workers import jpeg_thumbnailer
+    import cv2
+    import numpy as np
 
-    thumbnail, close = jpeg_thumbnailer(flyover / "flight.mp4", max_side_px=64)
-    try:
-        data = thumbnail(3)
+    from engine.thumbnails import jpeg_thumbnails
+
+    # Asked out of order, with a repeat and one past the end: one pass, no exception.
+    thumbnails = jpeg_thumbnails(flyover / "flight.mp4", [7, 3, 7, 10_000], max_side_px=64)
+    assert sorted(thumbnails) == [3, 7]
+    for data in thumbnails.values():
         assert data[:2] == b"\xff\xd8"  # JPEG start of image
-        assert thumbnail(10_000) is None  # past the end: no thumbnail, no exception
-    finally:
-        close()
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        assert max(image.shape[:2]) == 64
+    assert thumbnails[3] != thumbnails[7]
 
 
 def test_the_map_shows_the_track_before_any_analysis(qtbot, window, flyover, errors):
