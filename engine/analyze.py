@@ -228,8 +228,9 @@ def plan_analysis(
         info = _describe_injected(model, model_info)
         model = model.to(target)
     model.eval()
-    if target.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    # Channels-last convolutions: tensor cores on a GPU, and oneDNN's faster kernels on a
+    # CPU (the 60 s flyover: 57.7 -> 52.6-54.9 s on 2 cores).
+    model = model.to(memory_format=torch.channels_last)
 
     notes: list[str] = []
     if not srn:
