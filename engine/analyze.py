@@ -629,9 +629,6 @@ class _Detector:
                         refined[b] = (int(done.key), done.scores)
         return list(zip(_to_host(outputs, [(f.height_px, f.width_px) for f in frames]), refined))
 
-    def __call__(self, frames: list[Frame]) -> list[tuple[dict[str, Any], tuple[int, Tensor] | None]]:
-        return self.finish(self.infer(frames))
-
     def flush(self) -> tuple[int, Tensor] | None:
         if self.sequence is None:
             return None
