@@ -86,13 +86,19 @@ def test_frame_view_paints_masks_in_level_colours(qtbot):
     assert view.render_to_image().pixelColor(55, 35).getRgb()[:3] == (100, 100, 100)
 
 
-def test_frame_view_click_selects_and_vertex_drag_reshapes(qtbot):
+def _shown_view_with_detection_7(qtbot):
+    """A FrameView on screen, 4x zoom, showing one detection (id 7) on a grey frame."""
     view = FrameView()
     qtbot.addWidget(view)
     view.resize(W * 4, H * 4)
     view.show()
     view.show_frame(0, _grey_frame(), [_detection(7)])
     qtbot.waitExposed(view)
+    return view
+
+
+def test_frame_view_click_selects_and_vertex_drag_reshapes(qtbot):
+    view = _shown_view_with_detection_7(qtbot)
     with qtbot.waitSignal(view.detection_clicked) as clicked:
         qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(QPointF(55, 35)))
     assert clicked.args == [7]
@@ -233,12 +239,7 @@ def test_timeline_paints_bars_by_level_and_the_analysed_band(qtbot):
 
 
 def test_dragging_a_vertex_with_the_mouse_reshapes(qtbot):
-    view = FrameView()
-    qtbot.addWidget(view)
-    view.resize(W * 4, H * 4)
-    view.show()
-    view.show_frame(0, _grey_frame(), [_detection(7)])
-    qtbot.waitExposed(view)
+    view = _shown_view_with_detection_7(qtbot)
     view.select_detection(7)
     corner = view.editor.handles[0]
     start = view.mapFromScene(corner.scenePos())
