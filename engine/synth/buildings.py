@@ -29,8 +29,11 @@ ROOF_PX_PER_M = 20.0  # texture detail for full-HD-ish frames; smaller frames pa
 WALL_SHARE = 0.6  # walls are seen at a grazing angle: coarser textures do
 EAVE_OVERHANG_M = 0.45
 
-METAL_ROOF_COLOURS = [(150, 154, 158), (120, 60, 50), (70, 100, 80), (175, 170, 160), (80, 95, 120)]
+METAL_ROOF_COLOURS = [(150, 154, 158), (120, 60, 50), (70, 100, 80), (175, 170, 160), (80, 95, 120), (196, 192, 182), (160, 110, 70)]
 SHINGLE_COLOURS = [(62, 62, 66), (48, 48, 52), (92, 84, 76), (70, 60, 52), (84, 88, 96), (58, 70, 62), (110, 104, 98), (96, 70, 58)]
+#: light, tan, beige and terracotta roofs: intact roofs the colour of bare decking, so a
+#: model cannot learn "tan = damage" (hard negatives)
+LIGHT_ROOF_COLOURS = [(168, 146, 116), (186, 166, 132), (150, 128, 100), (176, 104, 72), (160, 88, 62), (190, 186, 178), (200, 170, 120), (140, 120, 96)]
 WALL_COLOURS = [(225, 222, 212), (200, 190, 170), (170, 180, 190), (150, 70, 55), (135, 62, 48), (210, 200, 180), (186, 196, 176)]
 
 
@@ -112,6 +115,7 @@ def build_building(
             centroid = _paint_roof_damage(rng, face, part_level, surface_id)
             if centroid is not None:
                 building.parts.append(DamagePart(next(part_ids), building_id, part_level, surface_id, centroid))
+    paint_roof_negatives(rng, roofs)
     for face in roofs:  # light the roofs after the damage is painted in
         face.texture = np.clip(face.texture.astype(np.float32) * style.lighting(face.normal) * style.exposure, 0, 255).astype(np.uint8)
     building.faces = walls + roofs
@@ -203,8 +207,11 @@ def _house_faces(
             np.array([p(la, wa, ez), p(la, -wa, ez), p(inner, 0, top)]),
             np.array([p(-la, -wa, ez), p(-la, wa, ez), p(-inner, 0, top)]),
         ]
-    metal = rng.random() < 0.12
-    palette = METAL_ROOF_COLOURS if metal else SHINGLE_COLOURS
+    kind = rng.random()
+    metal = kind < 0.12
+    light = not metal and kind < 0.32
+    tiles = light and rng.random() < 0.4  # clay/concrete tiles
+    palette = METAL_ROOF_COLOURS if metal else LIGHT_ROOF_COLOURS if light else SHINGLE_COLOURS
     roof_colour = textures.jitter_colour(rng, palette[rng.integers(len(palette))], 0.10)
     roofs: list[Face] = []
     for poly in outlines:  # first edge: the eave
@@ -213,7 +220,7 @@ def _house_faces(
         if normal[2] < 0:
             normal = -normal
         face, w, h = _make_face(poly, poly[1] - poly[0], normal, roof_px_per_m)
-        paint = textures.metal_roof if metal else textures.shingles
+        paint = textures.metal_roof if metal else textures.tiles if tiles else textures.shingles
         face.texture = paint(rng, h, w, roof_px_per_m, tuple(roof_colour))  # float until lit
         roofs.append(face)
         outward = np.array([normal[0], normal[1], 0.0]) / np.linalg.norm(normal[:2])
@@ -288,7 +295,20 @@ def _paint_roof_damage(rng: np.random.Generator, face: Face, level: DamageLevel,
         return None
     k = rng.integers(len(xs))
     centre = (int(xs[k]), int(ys[k]))
-    if level == DamageLevel.SLIGHT and rng.random() < 0.3:
+    kind = rng.random()
+    if level == DamageLevel.SLIGHT and kind < 0.4:
+        # wind-stripped field: several ragged patches of bare decking running together,
+        # often over a large share of the face (what real post-storm footage shows most)
+        m = np.zeros((h, w), np.uint8)
+        reach = rng.uniform(1.5, 4.5) * px
+        for _ in range(int(rng.integers(2, 7))):
+            offset = rng.normal(0, 1.0, 2) * reach
+            radius = rng.uniform(0.6, 1.6) * reach / 1.5
+            blob = jagged_blob(rng, np.array(centre, float) + offset, radius, n=24, roughness=0.6)
+            cv2.fillPoly(m, [np.round(blob).astype(np.int32)], 1)
+        mask = m.astype(bool) & free
+        paint = textures.decking(rng, h, w, px)
+    elif level == DamageLevel.SLIGHT and kind < 0.6:
         size = (rng.uniform(3.0, 7.0) * px, rng.uniform(2.0, 4.5) * px)
         box = cv2.boxPoints((centre, size, float(rng.normal(0, 4))))
         m = np.zeros((h, w), np.uint8)
@@ -316,3 +336,90 @@ def _paint_roof_damage(rng: np.random.Generator, face: Face, level: DamageLevel,
     a, b = (xs.mean() + 0.5) / px, (ys.mean() + 0.5) / px
     return face.origin + a * face.axis_u + b * face.axis_v
 
+
+
+# ----------------------------------------------------------------------------- hard negatives
+
+SKYLIGHT_M = (0.7, 1.2)  # across, up the slope
+SOLAR_PANEL_M = (1.0, 1.7)
+MOSS_COLOURS = [(58, 72, 40), (40, 46, 34), (30, 30, 30), (88, 92, 60)]
+
+
+def _free_pixels(face: Face) -> np.ndarray:
+    """Inside the face and not damaged: where hard negatives may go."""
+    free = _face_mask(face)
+    if face.labels is not None:
+        free &= face.labels == 0
+    return free
+
+
+def _place_rect(rng: np.random.Generator, free: np.ndarray, size_px: tuple[int, int], tries: int = 12) -> tuple[int, int] | None:
+    """Top-left ``(col, row)`` of a ``size_px`` (w, h) rectangle lying wholly in ``free``, or None."""
+    h, w = free.shape
+    rw, rh = size_px
+    if rw >= w - 2 or rh >= h - 2:
+        return None
+    for _ in range(tries):
+        c, r = int(rng.integers(1, w - rw - 1)), int(rng.integers(1, h - rh - 1))
+        if free[r : r + rh, c : c + rw].all():
+            return c, r
+    return None
+
+
+def paint_roof_negatives(rng: np.random.Generator, roofs: list[Face]) -> None:
+    """Things on intact roof pixels that look like damage but are not: moss and water
+    stains, patches of mismatched replacement shingles, skylights, solar panels, vents.
+
+    Painted after the damage and only where no damage is (``labels == 0``); the pixels
+    are marked in each face's :attr:`~engine.synth.geometry.Face.negatives`.
+    """
+    solar_face = int(rng.integers(len(roofs))) if roofs and rng.random() < 0.1 else -1
+    for k, face in enumerate(roofs):
+        h, w = face.texture.shape[:2]
+        px = face.px_per_m
+        free = _free_pixels(face)
+        neg = np.zeros((h, w), bool)
+        tex = face.texture
+        if rng.random() < 0.3:  # moss, lichen, water stains: streaks running down the slope
+            streaks = textures.smooth_noise(rng, max(2, h // 6), w, 0.6 * px / 1.0)
+            streaks = cv2.resize(streaks, (w, h), interpolation=cv2.INTER_LINEAR)
+            blotch = textures.smooth_noise(rng, h, w, rng.uniform(1.0, 3.0) * px)
+            strength = np.clip(0.6 * blotch + 0.4 * streaks - rng.uniform(0.5, 1.1), 0, 0.8) * free
+            colour = textures.jitter_colour(rng, MOSS_COLOURS[rng.integers(len(MOSS_COLOURS))], 0.1)
+            tex[:] = tex * (1 - strength[..., None]) + colour * strength[..., None]
+            neg |= strength > 0.1
+        if rng.random() < 0.12:  # replaced or sun-bleached shingles in another colour
+            size = (int(rng.uniform(1.5, 5.0) * px), int(rng.uniform(1.0, 3.0) * px))
+            at = _place_rect(rng, free, size)
+            if at is not None:
+                colour = LIGHT_ROOF_COLOURS[rng.integers(len(LIGHT_ROOF_COLOURS))] if rng.random() < 0.6 else SHINGLE_COLOURS[rng.integers(len(SHINGLE_COLOURS))]
+                patch = textures.shingles(rng, size[1], size[0], px, tuple(textures.jitter_colour(rng, colour, 0.1)))
+                c, r = at
+                tex[r : r + size[1], c : c + size[0]] = patch
+                neg[r : r + size[1], c : c + size[0]] = True
+        if rng.random() < 0.14:  # skylights: framed glass reflecting the sky
+            for _ in range(int(rng.integers(1, 3))):
+                size = (max(2, int(SKYLIGHT_M[0] * px)), max(3, int(SKYLIGHT_M[1] * px * rng.uniform(0.8, 1.4))))
+                at = _place_rect(rng, free & ~neg, size)
+                if at is None:
+                    continue
+                c, r = at
+                glass = textures.skylight(rng, size[1], size[0], px)
+                tex[r : r + size[1], c : c + size[0]] = glass
+                neg[r : r + size[1], c : c + size[0]] = True
+        if k == solar_face:
+            cols, rows = int(rng.integers(2, 7)), int(rng.integers(1, 4))
+            size = (max(4, int(cols * SOLAR_PANEL_M[0] * px)), max(4, int(rows * SOLAR_PANEL_M[1] * px)))
+            at = _place_rect(rng, free & ~neg, size, tries=30)
+            if at is not None:
+                c, r = at
+                tex[r : r + size[1], c : c + size[0]] = textures.solar_array(rng, size[1], size[0], px, cols, rows)
+                neg[r : r + size[1], c : c + size[0]] = True
+        for _ in range(int(rng.integers(0, 3))):  # vents and pipe boots
+            s = max(2, int(rng.uniform(0.25, 0.5) * px))
+            at = _place_rect(rng, free & ~neg, (s, s), tries=4)
+            if at is not None:
+                c, r = at
+                cv2.circle(tex, (c + s // 2, r + s // 2), max(1, s // 2), tuple(float(v) for v in textures.jitter_colour(rng, (70, 70, 72), 0.3)), -1)
+                neg[r : r + s, c : c + s] = True
+        face.negatives = neg & free

@@ -39,10 +39,10 @@ class FlightPlan:
             heading_swing_deg=float(rng.uniform(0, 12)),
             heading_period_s=float(rng.uniform(25, 60)),
             heading_phase=float(rng.uniform(0, 2 * math.pi)),
-            altitude_m=float(rng.uniform(38, 62)),
+            altitude_m=float(rng.uniform(28, 70)),
             altitude_swing_m=float(rng.uniform(0, 6)),
             camera_yaw_offset_deg=float(rng.normal(0, 6)),
-            pitch_deg=float(rng.uniform(-50, -40)),
+            pitch_deg=float(rng.uniform(-58, -36)),
             pitch_swing_deg=float(rng.uniform(0, 3)),
         )
 

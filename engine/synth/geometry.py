@@ -48,6 +48,9 @@ class Face:
         Surface ids of damaged parts painted on this face (0 = none).
     alpha : uint8[H, W] or None
         Coverage for see-through faces (tree canopies); None for opaque faces.
+    negatives : bool[H, W] or None
+        Where hard negatives (skylights, solar panels, moss, ...) are painted: things that
+        look like damage but are not; never annotated (only ``labels`` are).
     surface_id : int
         Id written into the id buffer where the face is visible and ``labels`` is 0.
     """
@@ -62,6 +65,7 @@ class Face:
     labels: np.ndarray | None = None
     alpha: np.ndarray | None = None
     surface_id: int = 0
+    negatives: np.ndarray | None = None
     _mips: list[np.ndarray] = field(default_factory=list, repr=False)
     _texture_area: float | None = field(default=None, repr=False)
 

@@ -21,6 +21,10 @@ from engine.synth.style import Style
 
 CAR_COLOURS = [(230, 230, 232), (180, 182, 186), (30, 32, 36), (150, 30, 30), (40, 60, 120), (90, 92, 96), (210, 200, 170)]
 
+#: storm litter: paper, plastic, branches, and bits of tan board (not damage)
+LITTER_COLOURS = [(200, 198, 190), (200, 198, 190), (95, 75, 55), (95, 75, 55), (95, 75, 55), (190, 150, 100), (60, 90, 170)]
+SOIL_COLOURS = [(128, 100, 72), (150, 120, 86), (172, 146, 108), (112, 88, 66), (188, 168, 128), (160, 110, 74)]
+
 #: An RGB triple, or a function (rows, cols) -> float32[N, 3] giving a textured colour.
 ColourSource = tuple[float, float, float] | Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -35,6 +39,7 @@ class GroundMap:
     m_per_px: float
     image: np.ndarray  # uint8[H, W, 3]
     labels: np.ndarray  # uint16[H, W]: surface ids of rubble, 0 elsewhere
+    negatives: np.ndarray | None = None  # bool[H, W]: hard negatives (bare soil, building sites), never labelled
 
     def to_px(self, points_en: np.ndarray) -> np.ndarray:
         """ENU (east, north) -> texture index coordinates ``(col, row)``."""
@@ -74,6 +79,11 @@ class _Canvas:
         src = colour(ys, xs) if callable(colour) else np.asarray(colour, np.float32)
         self.image[ys, xs] = self.image[ys, xs] * (1.0 - alpha) + alpha * src
 
+    def mark(self, polys: list[np.ndarray]) -> None:
+        """Mark ENU polygons as hard negatives in the ground's :attr:`GroundMap.negatives`."""
+        if self.ground.negatives is not None and polys:
+            cv2.fillPoly(self.ground.negatives, [self.ground.to_fixed_point(p) for p in polys], 1, shift=3)
+
     def cast_shadow(self, polygon_en: np.ndarray, strength: float = 1.0) -> None:
         cv2.fillPoly(self.shadow, [self.ground.to_fixed_point(polygon_en)], strength, lineType=cv2.LINE_AA, shift=3)
 
@@ -92,7 +102,7 @@ def paint_ground(
     width_px = int(math.ceil((e1 - e0) / m_per_px))
     height_px = int(math.ceil((n1 - n0) / m_per_px))
     px_per_m = 1.0 / m_per_px
-    ground = GroundMap(e0, n0 + height_px * m_per_px, m_per_px, np.zeros((height_px, width_px, 3), np.uint8), np.zeros((height_px, width_px), np.uint16))
+    ground = GroundMap(e0, n0 + height_px * m_per_px, m_per_px, np.zeros((height_px, width_px, 3), np.uint8), np.zeros((height_px, width_px), np.uint16), np.zeros((height_px, width_px), np.uint8))
 
     # lawns: base colour, dry patches, grain
     low = textures.smooth_noise(rng, height_px, width_px, 25 * px_per_m)
@@ -108,6 +118,7 @@ def paint_ground(
         return lambda rows, cols: base * (1 + grain * fine[rows, cols] + blotch * mid[rows, cols])[:, None]
 
     concrete = material(style.concrete, 0.04, 0.05)
+    _bare_soil(rng, canvas, material, bounds_en, style)
     canvas.fill(layout.roads, material(style.asphalt, 0.05, 0.06))
     canvas.fill(layout.lane_dashes, (200, 180, 90))
     canvas.fill(layout.sidewalks, concrete)
@@ -115,6 +126,8 @@ def paint_ground(
     canvas.fill(layout.pool_decks, material((205, 200, 190), 0.03, 0.03))
     canvas.fill(layout.pool_water, tuple(float(v) for v in np.asarray((40, 160, 185)) * rng.uniform(0.8, 1.1)))
     canvas.fill(layout.fences, (128, 118, 92))
+    for lot in layout.construction:
+        _construction_site(rng, canvas, material, lot, style)
 
     offset = style.shadow_offset
     for car in layout.cars:
@@ -151,13 +164,69 @@ def paint_ground(
         c = rng.uniform([0, 0], [width_px, height_px])
         size = (rng.uniform(0.2, 1.0) * px_per_m, rng.uniform(0.08, 0.2) * px_per_m)
         box = cv2.boxPoints(((float(c[0]), float(c[1])), size, float(rng.uniform(0, 180))))
-        cv2.fillPoly(image, [np.round(box).astype(np.int32)], (200, 198, 190) if rng.random() < 0.35 else (95, 75, 55))
+        cv2.fillPoly(image, [np.round(box).astype(np.int32)], LITTER_COLOURS[rng.integers(len(LITTER_COLOURS))])
 
     soft = cv2.GaussianBlur(canvas.shadow, (0, 0), 0.35 * px_per_m)
     image *= (1 - (1 - style.ambient) * 0.9 * np.clip(soft, 0, 1))[..., None]
     image *= style.exposure * (style.ambient + (1 - style.ambient) * style.sun_direction[2] * 1.25)
     ground.image = np.clip(image, 0, 255).astype(np.uint8)
+    ground.negatives[ground.labels > 0] = 0  # rubble painted over them is damage
     return ground
+
+
+def _blob_en(rng: np.random.Generator, centre: np.ndarray, radius_m: float, stretch: float = 1.0) -> np.ndarray:
+    angles = np.sort(rng.uniform(0, 2 * np.pi, 20))
+    radii = radius_m * (1 - 0.45 * rng.random(20))
+    turn = rng.uniform(0, np.pi)
+    pts = np.stack([np.cos(angles) * radii * stretch, np.sin(angles) * radii], axis=1)
+    rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    return centre + pts @ rot.T
+
+
+def _bare_soil(rng: np.random.Generator, canvas: _Canvas, material: Callable, bounds_en: tuple[float, float, float, float], style: Style) -> None:
+    """Worn and dug-up patches of bare soil and sand on the lawns (hard negatives: tan, not damage)."""
+    e0, n0, e1, n1 = bounds_en
+    count = int((e1 - e0) * (n1 - n0) / 1500.0 * rng.uniform(0.3, 1.5))
+    for _ in range(count):
+        centre = rng.uniform([e0, n0], [e1, n1])
+        blob = _blob_en(rng, centre, rng.uniform(1.0, 5.0), rng.uniform(1.0, 2.5))
+        colour = SOIL_COLOURS[rng.integers(len(SOIL_COLOURS))]
+        canvas.fill([blob], material(tuple(float(v) for v in np.asarray(colour) * rng.uniform(0.85, 1.1)), 0.08, 0.12))
+        canvas.mark([blob])
+
+
+def _construction_site(rng: np.random.Generator, canvas: _Canvas, material: Callable, lot: np.ndarray, style: Style) -> None:
+    """A lot being built on: bare soil, a concrete slab, stacked lumber, pallets, a dumpster."""
+    centre = lot.mean(axis=0)
+    ax = lot[1] - lot[0]
+    along = float(np.linalg.norm(ax))
+    ax = ax / along
+    ay = lot[3] - lot[0]
+    across = float(np.linalg.norm(ay))
+    ay = ay / across
+    soil = SOIL_COLOURS[rng.integers(len(SOIL_COLOURS))]
+    canvas.fill([lot], material(tuple(float(v) for v in soil), 0.10, 0.15))
+    marked = [lot]
+    if rng.random() < 0.7:
+        slab = rectangle(centre + ay * rng.uniform(-2, 2), ax, ay, min(along / 2 - 2, rng.uniform(5, 9)), min(across / 2 - 4, rng.uniform(4, 6)))
+        canvas.fill([slab], material(style.concrete, 0.04, 0.06))
+        if rng.random() < 0.5:  # wall framing laid out on the slab
+            for t in np.linspace(-0.9, 0.9, int(rng.integers(5, 12))):
+                a, b = slab[0] + (slab[1] - slab[0]) * (t + 1) / 2, slab[3] + (slab[2] - slab[3]) * (t + 1) / 2
+                canvas.fill([np.array([a, b, b + ax * 0.08, a + ax * 0.08])], (205, 172, 122))
+    for _ in range(int(rng.integers(2, 7))):  # lumber stacks and pallets
+        c = centre + ax * rng.uniform(-0.45, 0.45) * along + ay * rng.uniform(-0.45, 0.45) * across
+        turn = rng.uniform(0, np.pi)
+        fx = np.array([np.cos(turn), np.sin(turn)])
+        fy = np.array([-fx[1], fx[0]])
+        canvas.cast_shadow(rectangle(c + 0.3, fx, fy, 1.8, 0.7), 0.7)
+        canvas.fill([rectangle(c, fx, fy, rng.uniform(1.0, 2.5), rng.uniform(0.4, 1.0))], tuple(float(v) for v in textures.jitter_colour(rng, (200, 165, 112), 0.12)))
+    if rng.random() < 0.6:  # a dumpster
+        c = centre + ax * rng.uniform(-0.4, 0.4) * along - ay * 0.35 * across
+        box = rectangle(c, ax, ay, 3.0, 1.2)
+        canvas.cast_shadow(box + 0.4)
+        canvas.fill([box], tuple(float(v) for v in textures.jitter_colour(rng, [(40, 90, 60), (40, 60, 120), (200, 100, 30)][rng.integers(3)], 0.1)))
+    canvas.mark(marked)
 
 
 def _paint_rubble(rng: np.random.Generator, ground: GroundMap, canvas: _Canvas, building: Building) -> None:

@@ -76,6 +76,7 @@ class Layout:
     pool_decks: list[np.ndarray] = field(default_factory=list)
     pool_water: list[np.ndarray] = field(default_factory=list)
     fences: list[np.ndarray] = field(default_factory=list)  # thin quads
+    construction: list[np.ndarray] = field(default_factory=list)  # lots being built on (bare soil, slab, lumber)
     houses: list[HouseSite] = field(default_factory=list)
     trees: list[TreeSite] = field(default_factory=list)
     cars: list[CarSite] = field(default_factory=list)
@@ -168,7 +169,11 @@ def _plan_lot(
     centre_b = road_edge_b + side * lot_depth / 2
     if not (a_lo < lot_a < a_hi and b_lo < centre_b < b_hi):
         return
-    if rng.random() < 0.1:  # an empty lot with a few trees
+    empty = rng.random()
+    if empty < 0.06:  # a construction site: bare soil, a slab, lumber (looks like debris, is not)
+        layout.construction.append(np.array([at(a0 + 2, 1.0), at(a0 + lot_w - 2, 1.0), at(a0 + lot_w - 2, lot_depth - 2), at(a0 + 2, lot_depth - 2)]))
+        return
+    if empty < 0.14:  # an empty lot with a few trees
         for _ in range(rng.integers(1, 4)):
             layout.trees.append(TreeSite(at(lot_a + rng.uniform(-0.4, 0.4) * lot_w, rng.uniform(3, lot_depth - 2)), rng.uniform(2.5, 5.0), rng.uniform(6, 12)))
         return

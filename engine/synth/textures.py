@@ -12,6 +12,9 @@ import numpy as np
 
 Colour = tuple[float, float, float]
 
+#: fresh OSB/plywood is bright tan-orange; weathered or wet sheets are darker
+DECKING_COLOURS: list[Colour] = [(196, 142, 86), (222, 166, 104), (210, 150, 84), (176, 128, 80)]
+
 
 def smooth_noise(rng: np.random.Generator, height: int, width: int, cell_px: float) -> np.ndarray:
     """Zero-mean, unit-ish-std smooth noise ``float32[height, width]`` with features ``cell_px`` wide."""
@@ -64,9 +67,56 @@ def metal_roof(rng: np.random.Generator, height: int, width: int, px_per_m: floa
     return np.clip(shaded(np.asarray(colour, np.float32), np.broadcast_to(tone, (height, width))), 0, 255)
 
 
+def tiles(rng: np.random.Generator, height: int, width: int, px_per_m: float, colour: Colour) -> np.ndarray:
+    """Clay or concrete roof tiles: rounded barrels running up the slope, courses along the eave."""
+    rows = np.arange(height, dtype=np.float32)[:, None]
+    cols = np.arange(width, dtype=np.float32)[None, :]
+    barrel = 0.25 * px_per_m
+    course = 0.33 * px_per_m
+    tone = 0.10 * smooth_noise(rng, height, width, 2.0 * px_per_m) + 0.03 * rng.standard_normal((height, width), dtype=np.float32)
+    if barrel >= 3.0:
+        tone = tone + 0.14 * np.cos(2 * np.pi * cols / barrel)
+    if course >= 2.0:
+        tone = tone - 0.18 * (np.mod(rows, course) < max(1.0, 0.12 * course))
+    return np.clip(shaded(np.asarray(colour, np.float32), np.broadcast_to(tone, (height, width))), 0, 255)
+
+
+def skylight(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> np.ndarray:
+    """A skylight: light frame around glass that reflects the sky (a gradient), float RGB."""
+    frame = jitter_colour(rng, (215, 215, 210), 0.06)
+    out = np.broadcast_to(frame, (height, width, 3)).astype(np.float32).copy()
+    b = max(1, int(round(0.08 * px_per_m)))
+    if height > 2 * b and width > 2 * b:
+        top, bottom = jitter_colour(rng, (130, 150, 175), 0.2), jitter_colour(rng, (35, 45, 60), 0.2)
+        t = np.linspace(0, 1, height - 2 * b, dtype=np.float32)[:, None, None]
+        out[b:-b, b:-b] = top * (1 - t) + bottom * t
+    return out
+
+
+def solar_array(rng: np.random.Generator, height: int, width: int, px_per_m: float, cols: int, rows: int) -> np.ndarray:
+    """Rows x cols of solar panels: near-black blue cells, silver frames, float RGB."""
+    base = jitter_colour(rng, (26, 32, 52), 0.2)
+    tone = 0.10 * smooth_noise(rng, height, width, 1.0 * px_per_m)
+    out = shaded(base, tone)
+    cell = 0.16 * px_per_m
+    if cell >= 3.0:
+        yy = np.arange(height)[:, None]
+        xx = np.arange(width)[None, :]
+        grid = (np.mod(yy, cell) < 1.0) | (np.mod(xx, cell) < 1.0)
+        out[np.broadcast_to(grid, (height, width))] *= 1.6
+    silver = tuple(float(v) for v in jitter_colour(rng, (175, 178, 182), 0.05))
+    for c in range(cols + 1):
+        x = min(width - 1, int(round(c * width / cols)))
+        cv2.line(out, (x, 0), (x, height - 1), silver, 1)
+    for r in range(rows + 1):
+        y = min(height - 1, int(round(r * height / rows)))
+        cv2.line(out, (0, y), (width - 1, y), silver, 1)
+    return np.clip(out, 0, 255)
+
+
 def decking(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> np.ndarray:
     """Exposed plywood/OSB roof decking: orange-tan sheets with seams and grain."""
-    base = jitter_colour(rng, (196, 142, 86), 0.10)
+    base = jitter_colour(rng, DECKING_COLOURS[rng.integers(len(DECKING_COLOURS))], 0.10)
     rows = np.arange(height, dtype=np.float32)[:, None]
     cols = np.arange(width, dtype=np.float32)[None, :]
     tone = 0.12 * smooth_noise(rng, height, width, 0.5 * px_per_m)

@@ -198,3 +198,46 @@ def test_isbda_loader_reads_the_flyover(flyover: FlyoverPaths, coco: dict) -> No
         if len(target["labels"]):
             assert len(target["building_boxes"]) >= 1
     assert n_instances == len(coco["annotations"])
+
+
+@pytest.fixture(scope="module")
+def flight():
+    from engine.synth.flyover import build_flight
+
+    return build_flight(seconds=4.0, fps=2.0, size=(320, 180), seed=7)
+
+
+def test_hard_negatives_are_painted_and_never_labelled(flight) -> None:
+    """Skylights, solar panels, moss, bare soil, building sites: present, never annotated."""
+    scene = flight.scene
+    roof_faces = [f for b in scene.buildings for f in b.faces if f.negatives is not None]
+    assert sum(int(f.negatives.sum()) for f in roof_faces) > 0
+    for face in roof_faces:
+        if face.labels is not None:
+            assert not (face.negatives & (face.labels > 0)).any()
+    ground = scene.ground
+    assert ground.negatives is not None and ground.negatives.any()
+    assert not (ground.negatives.astype(bool) & (ground.labels > 0)).any()
+
+
+def test_light_roofs_exist_on_intact_houses() -> None:
+    """Tan, beige and terracotta roofs are drawn on undamaged houses too (so tan != damage)."""
+    import itertools
+
+    from engine.synth.buildings import LIGHT_ROOF_COLOURS, build_building
+    from engine.synth.layout import HouseSite
+    from engine.synth.style import Style
+
+    rng = np.random.default_rng(0)
+    style = Style.sample(rng)
+    site = HouseSite(np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]), 7.0, 5.0)
+    ids, parts = itertools.count(1), itertools.count(0)
+    light = 0
+    for k in range(40):
+        b = build_building(rng, style, site, None, building_id=k + 1, surface_ids=ids, part_ids=parts, roof_px_per_m=5.0)
+        assert not b.parts
+        roofs = [f for f in b.faces if f.negatives is not None]
+        mean = np.mean([f.texture.reshape(-1, 3).mean(axis=0) for f in roofs], axis=0)
+        light += bool(mean[0] > mean[2] * 1.25 and mean[0] > 110)
+    assert light >= 2
+    assert LIGHT_ROOF_COLOURS
