@@ -1,6 +1,6 @@
 """The project store: one SQLite file per project.
 
-A project holds the video and telemetry references, free-form settings (time offset,
+A project holds the video and telemetry references, typed settings (time offset,
 field of view, ...), one *run* per analysis (the model and settings used), every
 analysed frame's detections as soon as they exist, and the review edits with their full
 history. Exports are derived from it, never the other way round.
@@ -15,7 +15,8 @@ Layout
 ------
 ``meta``            key/value: application tag, video/telemetry paths, creation time.
 ``schema_version``  one row: the schema this file was written with.
-``settings``        key -> JSON value (``time_offset_s``, ``hfov_deg``, ...).
+``settings``        key -> JSON value; the typed ones are the fields of
+                    :class:`core.settings.ProjectSettings` (``time_offset_s``, ...).
 ``runs``            one analysis: model (JSON), settings (JSON), created/finished time.
 ``frames``          (run, frame index) -> pts, size; its presence means "analysed".
 ``detections``      current state of every detection, review edits applied; deletions
@@ -51,6 +52,7 @@ import numpy as np
 
 from core.errors import StoreError
 from core.masks import RleMask
+from core.settings import ProjectSettings
 from core.types import BoxXYXY, DamageLevel, Detection, Frame, Origin, ReviewState
 
 #: ``PRAGMA application_id`` of a damagemap project ("DMAP"), so a stray SQLite file
@@ -580,7 +582,34 @@ class ProjectStore:
                 )
 
     def settings(self) -> dict[str, Any]:
+        """Every stored setting, key -> value (the typed ones and any other)."""
         return {r["key"]: json.loads(r["value_json"]) for r in self._query("SELECT key, value_json FROM settings")}
+
+    def project_settings(self) -> ProjectSettings:
+        """The typed georeferencing and map settings (defaults for the ones never set).
+
+        Raises
+        ------
+        StoreError
+            If a stored value is not valid (a file edited by hand).
+        """
+        try:
+            return ProjectSettings.from_mapping(self.settings())
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"project {str(self._path)!r}: invalid settings ({exc}); set them again") from None
+
+    def set_project_settings(self, settings: ProjectSettings) -> None:
+        """Store every field of ``settings`` in one transaction (``None`` removes the key)."""
+        with self._transaction() as cur:
+            for key, value in settings.to_mapping().items():
+                if value is None:
+                    cur.execute("DELETE FROM settings WHERE key = ?", (key,))
+                else:
+                    cur.execute(
+                        "INSERT INTO settings (key, value_json) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value_json = excluded.value_json",
+                        (key, _json(value, f"setting {key!r}")),
+                    )
 
     # ----------------------------------------------------------------------- runs
 
@@ -846,6 +875,12 @@ class ProjectStore:
                 ),
             )
             return int(cur.lastrowid), detection_id
+
+    def edit_count(self, run_id: int) -> int:
+        """How many lines the run's review history has (applies, undos and redos): a
+        cheap version number for anything derived from the run's detections."""
+        rows = self._query("SELECT COUNT(*) AS n FROM edits WHERE run_id = ?", (run_id,))
+        return int(rows[0]["n"])
 
     def edit_history(self, run_id: int | None = None, *, detection_id: int | None = None) -> list[EditRecord]:
         """The review history, oldest first, optionally for one run or detection."""

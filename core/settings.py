@@ -1,0 +1,89 @@
+"""A project's georeferencing and map settings, typed.
+
+:class:`ProjectSettings` is what turns a project's stored detections into a damage map
+without analysing again: the telemetry time offset, the camera's field of view, the
+ground elevation and the score below which unreviewed detections stay off the map. The
+project store persists it (:meth:`core.store.ProjectStore.project_settings`), so the
+command line and the desktop app build the same map from the same project.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+#: Unreviewed detections whose final score is below this are left off the map.
+DEFAULT_MIN_SCORE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSettings:
+    """How a project's detections are placed on the ground and filtered for the map.
+
+    Attributes
+    ----------
+    time_offset_s
+        Seconds added to the telemetry times after they are aligned with the video
+        (corrects a clock difference between the drone's log and the video).
+    hfov_deg
+        The camera's horizontal field of view in degrees, or a preset name such as
+        ``"mavic-2-pro"`` (``geo.camera.HFOV_PRESETS_DEG``); ``None``: from the
+        telemetry's focal length, else a DJI default.
+    ground_elevation_m
+        Absolute elevation (m) of the ground plane, for telemetry with absolute
+        altitude only (GPX) whose first point is not the take-off; ``None``: the first
+        point's.
+    min_score
+        Unreviewed detections whose final score is below this are left off the map, in
+        ``[0, 1]``. Reviewed detections are always kept.
+    """
+
+    time_offset_s: float = 0.0
+    hfov_deg: float | str | None = None
+    ground_elevation_m: float | None = None
+    min_score: float = DEFAULT_MIN_SCORE
+
+    def __post_init__(self) -> None:
+        if isinstance(self.time_offset_s, bool) or not isinstance(self.time_offset_s, (int, float)) or not math.isfinite(self.time_offset_s):
+            raise ValueError(f"ProjectSettings.time_offset_s must be a finite number of seconds; got {self.time_offset_s!r}")
+        if isinstance(self.hfov_deg, str):
+            if not self.hfov_deg.strip():
+                raise ValueError("ProjectSettings.hfov_deg: expected degrees, a preset name or None; got ''")
+        elif self.hfov_deg is not None:
+            if isinstance(self.hfov_deg, bool) or not isinstance(self.hfov_deg, (int, float)) or not (
+                math.isfinite(self.hfov_deg) and 0.0 < self.hfov_deg < 180.0
+            ):
+                raise ValueError(
+                    f"ProjectSettings.hfov_deg must be between 0 and 180 degrees, a preset name or None; "
+                    f"got {self.hfov_deg!r}"
+                )
+        if self.ground_elevation_m is not None and (
+            isinstance(self.ground_elevation_m, bool)
+            or not isinstance(self.ground_elevation_m, (int, float))
+            or not math.isfinite(self.ground_elevation_m)
+        ):
+            raise ValueError(
+                f"ProjectSettings.ground_elevation_m must be a finite number of metres or None; "
+                f"got {self.ground_elevation_m!r}"
+            )
+        if isinstance(self.min_score, bool) or not isinstance(self.min_score, (int, float)) or not (
+            0.0 <= self.min_score <= 1.0
+        ):
+            raise ValueError(f"ProjectSettings.min_score must be in [0, 1]; got {self.min_score!r}")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> ProjectSettings:
+        """The settings among ``values`` (a store's key/value settings); other keys are
+        ignored, missing ones take their defaults, ``None`` means the default too."""
+        known = {f.name for f in fields(cls)}
+        given = {k: v for k, v in values.items() if k in known and v is not None}
+        return cls(**given)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """JSON-ready values by key (``None`` for an unset optional)."""
+        return asdict(self)
+
+
+__all__ = ["DEFAULT_MIN_SCORE", "ProjectSettings"]
