@@ -261,7 +261,18 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None) ->
         lats = [b[0] for b in bounds]
         lons = [b[1] for b in bounds]
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))
-    return root.render()
+    return _stable_ids(root.render())
+
+
+#: folium/branca name every element ``<kind>_<32 random hex digits>``.
+_ELEMENT_ID = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9A-Za-z])")
+
+
+def _stable_ids(html: str) -> str:
+    """The element ids numbered in order of appearance instead of random, so the same
+    map gives the same file byte for byte."""
+    ids: dict[str, str] = {}
+    return _ELEMENT_ID.sub(lambda m: ids.setdefault(m.group(0), f"{len(ids):032x}"), html)
 
 
 def write_html(path: Path, damage_map: DamageMap, *, thumbnail: Thumbnail | None = None) -> Path:

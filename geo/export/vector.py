@@ -7,6 +7,8 @@ import io
 import json
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from core.types import DamageLevel
@@ -40,11 +42,37 @@ def write_geojson(path: Path, records: list[Record], *, name: str) -> Path:
     return write_text_atomic(path, text)
 
 
+def _gpkg_timestamp(damage_map: DamageMap) -> str:
+    """The ``last_change`` written into the GeoPackage: the video's creation time (UTC)
+    when known, else the Unix epoch; never the clock, so the same map gives the same file."""
+    import datetime as dt
+
+    seconds = damage_map.video.creation_time_utc or 0.0
+    moment = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@contextmanager
+def _gdal_option(name: str, value: str) -> Iterator[None]:
+    import pyogrio
+
+    previous = pyogrio.get_gdal_config_option(name)
+    pyogrio.set_gdal_config_options({name: value})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({name: previous})
+
+
 def write_geopackage(path: Path, damage_map: DamageMap) -> Path:
-    """Every non-empty layer of :data:`LAYERS` in one GeoPackage (EPSG:4326)."""
+    """Every non-empty layer of :data:`LAYERS` in one GeoPackage (EPSG:4326).
+
+    ``gpkg_contents.last_change`` is the video's creation time (see
+    :func:`_gpkg_timestamp`), so exporting the same map twice gives identical files.
+    """
     import geopandas as gpd
 
-    with atomic_path(path) as temp:
+    with atomic_path(path) as temp, _gdal_option("OGR_CURRENT_DATE", _gpkg_timestamp(damage_map)):
         written = 0
         for layer, build in LAYERS.items():
             records = build(damage_map)
