@@ -20,34 +20,13 @@ from PySide6.QtGui import QUndoStack
 
 from app.undo import ReviewCommand
 from core.errors import InputError, StoreError
+from core.settings import ProjectSettings
 from core.types import Detection, Frame, ReviewState
+from services.project import MissingVideoError, default_project_path, is_video_path
 
 _log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".mts", ".ts", ".webm")
-
-
-class MissingVideoError(InputError):
-    """A project's video is not where the project says (moved, renamed, other disk)."""
-
-    def __init__(self, project_path: Path, video_path: Path) -> None:
-        super().__init__(
-            f"{project_path}: its video {video_path} is missing; locate it to go on "
-            "(the project keeps every result and edit)"
-        )
-        self.project_path = project_path
-        self.video_path = video_path
-
-
-def default_project_path(video_path: Path) -> Path:
-    """``flight.mp4`` -> ``flight.dmproj`` beside it."""
-    from core.store import PROJECT_SUFFIX
-
-    return Path(video_path).with_suffix(PROJECT_SUFFIX)
-
-
-def is_video_path(path: Path) -> bool:
-    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+__all__ = ["MissingVideoError", "ProjectDocument", "default_project_path", "is_video_path"]
 
 
 class ProjectDocument(QObject):
@@ -64,7 +43,7 @@ class ProjectDocument(QObject):
     run_changed(object)
         The current run id (``int | None``) changed.
     telemetry_changed()
-        Telemetry file or time settings changed: the map must be rebuilt.
+        The telemetry file or the project settings changed: the map must be rebuilt.
     """
 
     opened = Signal()
@@ -118,26 +97,9 @@ class ProjectDocument(QObject):
 
         Telemetry with the same stem beside the video (GPX, DJI SRT, CSV) is attached.
         """
-        from core.store import ProjectStore
-        from engine.video import probe_video
-        from geo.telemetry import find_telemetry_beside
+        from services.project import open_or_create_project
 
-        video_path = Path(video_path).resolve()
-        probe_video(video_path)  # VideoError naming the file before anything is created
-        project_path = Path(project_path) if project_path else default_project_path(video_path)
-        if project_path.exists():
-            store = ProjectStore.open(project_path)
-            if Path(store.video_path).resolve() != video_path:
-                other = store.video_path
-                store.close()
-                raise StoreError(
-                    f"{project_path}: this project belongs to {other}, not {video_path}; "
-                    "open the project itself or move it away"
-                )
-        else:
-            telemetry = find_telemetry_beside(video_path)
-            store = ProjectStore.create(project_path, video_path=video_path, telemetry_path=telemetry)
-        self._attach(store)
+        self._attach(open_or_create_project(Path(video_path), project_path))
 
     def open_project(self, project_path: Path, *, video_path: Path | None = None) -> None:
         """Open a project file; ``video_path`` points it at a moved video first.
@@ -145,21 +107,9 @@ class ProjectDocument(QObject):
         Raises :class:`MissingVideoError` when the video is not found, so the caller can
         ask the user where it went.
         """
-        from core.store import ProjectStore
+        from services.project import open_project
 
-        store = ProjectStore.open(Path(project_path))
-        try:
-            if video_path is not None:
-                from engine.video import probe_video
-
-                probe_video(video_path)  # VideoError naming the file if it is not a video
-                store.set_video(Path(video_path).resolve())
-            if not Path(store.video_path).is_file():
-                raise MissingVideoError(Path(store.path), Path(store.video_path))
-        except Exception:
-            store.close()
-            raise
-        self._attach(store)
+        self._attach(open_project(Path(project_path), video_path=video_path))
 
     def save_as(self, target: Path) -> Path:
         """Continue in a copy of the project at ``target`` (``.dmproj`` added if missing).
@@ -316,13 +266,25 @@ class ProjectDocument(QObject):
         return None if self.session is None else self.session.next_unreviewed(after_frame)
 
     # -- settings ------------------------------------------------------------------------
-    def setting(self, key: str, default=None):  # noqa: ANN001, ANN201
-        return default if self.store is None else self.store.get_setting(key, default)
+    @property
+    def settings(self) -> ProjectSettings:
+        """The project's georeferencing and map settings (defaults when none is open)."""
+        return ProjectSettings() if self.store is None else self.store.project_settings()
 
-    def set_setting(self, key: str, value) -> None:  # noqa: ANN001
-        self.store.set_setting(key, value)
-        if key in ("time_offset_s", "hfov_deg"):
-            self.telemetry_changed.emit()
+    def set_settings(self, settings: ProjectSettings) -> None:
+        """Store new settings; the map is rebuilt when they differ."""
+        if settings == self.settings:
+            return
+        self.store.set_project_settings(settings)
+        self.telemetry_changed.emit()
+
+    def update_settings(self, **changes: object) -> ProjectSettings:
+        """:meth:`set_settings` with some fields replaced; returns the new settings."""
+        from dataclasses import replace
+
+        settings = replace(self.settings, **changes)
+        self.set_settings(settings)
+        return settings
 
     def set_telemetry(self, path: Path | None) -> None:
         if path is not None:

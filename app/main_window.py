@@ -49,6 +49,7 @@ from app.widgets.player import TransportBar, format_time
 from app.widgets.timeline import TimelineWidget, summarise
 from app.window_actions import build_actions, build_menus
 from app.workers import AnalysisJob, AnalysisOptions, FunctionJob, build_map_job, export_job, read_track_job
+from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, ReviewState
 
 _log = logging.getLogger(__name__)
@@ -573,11 +574,14 @@ class MainWindow(QMainWindow):
     def analysis_dialog(self) -> None:
         if not self.document.is_open:
             return
+        from app.dialogs.geo_dialog import hfov_degrees
+
+        settings = self.document.settings
         initial = AnalysisOptions(
             **{
                 **self._analysis_options.to_dict(),
-                "time_offset_s": float(self.document.setting("time_offset_s", 0.0) or 0.0),
-                "hfov_deg": self.document.setting("hfov_deg"),
+                "time_offset_s": settings.time_offset_s,
+                "hfov_deg": hfov_degrees(settings.hfov_deg) or None,
             }
         )
         dialog = AnalysisDialog(initial, self.document.fps, self, suggest_cpu_rate=self._analysis is None)
@@ -590,20 +594,20 @@ class MainWindow(QMainWindow):
         doc = self.document
         if not doc.is_open:
             return
-        dialog = GeoSettingsDialog(float(doc.setting("time_offset_s", 0.0) or 0.0), doc.setting("hfov_deg"), self)
+        dialog = GeoSettingsDialog(doc.settings, self)
         if dialog.exec():
-            self.set_georeferencing(*dialog.values())
+            self.set_georeferencing(dialog.settings())
 
-    def set_georeferencing(self, time_offset_s: float, hfov_deg: float | None) -> None:
-        """Store the time offset and field of view; the map is rebuilt (no re-analysis)."""
-        self.document.set_setting("time_offset_s", float(time_offset_s))
-        self.document.set_setting("hfov_deg", hfov_deg)
+    def set_georeferencing(self, settings: ProjectSettings) -> None:
+        """Store the project settings; the map is rebuilt (no re-analysis)."""
+        self.document.set_settings(settings)
 
     def start_analysis(self, options: AnalysisOptions, *, model: Any = None) -> AnalysisJob | None:
         """Run the analysis in a worker; ``model`` injects a ready torch model (tests)."""
         doc = self.document
         if not doc.is_open or (self._analysis is not None and self._analysis.is_running):
             return None
+        from app.dialogs.geo_dialog import hfov_degrees
         from app.workers import analysis_preflight
 
         self._analysis_options = options
@@ -615,8 +619,9 @@ class MainWindow(QMainWindow):
             return None
         for warning in warnings:
             self.statusBar().showMessage(warning, 10_000)
-        doc.set_setting("time_offset_s", options.time_offset_s)
-        doc.set_setting("hfov_deg", options.hfov_deg)
+        if options.hfov_deg != (hfov_degrees(doc.settings.hfov_deg) or None):  # a preset stays a preset
+            doc.update_settings(hfov_deg=options.hfov_deg)
+        doc.update_settings(time_offset_s=options.time_offset_s)
         self.last_model_override = model
         job = AnalysisJob(doc.project_path, options, model=model, parent=self)
         job.progress.connect(self._on_analysis_progress)
@@ -683,12 +688,7 @@ class MainWindow(QMainWindow):
 
     def _map_inputs(self) -> dict[str, Any]:
         doc = self.document
-        return dict(
-            project_path=doc.project_path,
-            run_id=doc.run_id,
-            hfov_deg=doc.setting("hfov_deg"),
-            offset_s=float(doc.setting("time_offset_s", 0.0) or 0.0),
-        )
+        return dict(project_path=doc.project_path, run_id=doc.run_id)
 
     def rebuild_map(self) -> None:
         doc = self.document

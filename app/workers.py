@@ -1,11 +1,11 @@
 """Heavy work off the GUI thread: analysis, map building, export.
 
 Each job is a plain function or generator that opens its own connection to the project
-(SQLite connections stay on the thread that made them) and calls the Qt-free ``engine``
-or ``geo`` function; superqt's workers (napari's ``thread_worker``) run it on the
+(SQLite connections stay on the thread that made them) and calls the Qt-free
+``services`` function the command line calls too; superqt's workers (napari's ``thread_worker``) run it on the
 thread pool and deliver ``yielded``/``returned``/``errored`` on the GUI thread.
 :class:`AnalysisJob` adds cancel: it sets the ``threading.Event`` that
-:func:`engine.analyze.analyze_video` checks after each frame, so a cancel ends the run
+:func:`services.analysis.analyse` checks after each frame, so a cancel ends the run
 cleanly with every finished frame stored; a cancel is not an error.
 """
 
@@ -15,10 +15,15 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from superqt.utils import GeneratorWorker
+
+if TYPE_CHECKING:  # pragma: no cover
+    from app.dialogs.export_dialog import ExportChoice
+    from geo.mapping import DamageMap
+    from services.analysis import AnalysisRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,15 @@ class AnalysisOptions:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def request(self) -> AnalysisRequest:
+        """What the analysis service needs (the georeferencing goes to the project settings)."""
+        from services.analysis import AnalysisRequest
+
+        return AnalysisRequest(
+            device=self.device, weights=None if self.weights is None else Path(self.weights), fps=self.fps,
+            srn=self.srn, batch_size=self.batch_size,
+        )
 
 
 def analysis_preflight(options: AnalysisOptions, *, model_given: bool, has_telemetry: bool) -> tuple[list[str], list[str]]:
@@ -68,21 +82,13 @@ def analysis_preflight(options: AnalysisOptions, *, model_given: bool, has_telem
 def iter_analysis(
     project_path: Path, options: AnalysisOptions, cancel: threading.Event, model: Any = None
 ) -> Iterator[Any]:
-    """Run :func:`engine.analyze.analyze_video` on a fresh store connection."""
-    from core.store import ProjectStore
-    from engine.analyze import analyze_video
+    """:func:`services.analysis.analyse_project` on the worker's own store connection."""
+    from services.analysis import analyse_project
 
-    kwargs: dict[str, Any] = dict(
-        weights=options.weights, device=options.device, fps=options.fps, srn=options.srn,
-        batch_size=options.batch_size, cancel=cancel,
-    )
-    if model is not None:
-        kwargs["model"] = model
-    with ProjectStore.open(project_path) as store:
-        try:
-            yield from analyze_video(store, **kwargs)
-        except RuntimeError as exc:  # torch errors (CUDA out of memory too) are RuntimeErrors
-            raise _CarriedError(exc) from exc
+    try:
+        yield from analyse_project(Path(project_path), options.request(), model=model, cancel=cancel)
+    except RuntimeError as exc:  # torch errors (CUDA out of memory too) are RuntimeErrors
+        raise _CarriedError(exc) from exc
 
 
 class _CarriedError(Exception):
@@ -246,46 +252,25 @@ def read_track_job(telemetry_path: Path) -> Any:
     return read_telemetry(Path(telemetry_path))
 
 
-def build_map_job(
-    project_path: Path, run_id: int | None, hfov_deg: float | None, offset_s: float
-) -> Any:
-    """Build the project's :class:`geo.mapping.DamageMap` on a fresh connection."""
+def build_map_job(project_path: Path, run_id: int | None) -> DamageMap:
+    """The project's damage map (:func:`services.maps.damage_map`, cached) on a fresh
+    connection."""
     from core.store import ProjectStore
-    from engine.video import probe_video
-    from geo.mapping import build_damage_map
+    from services.maps import damage_map
 
     with ProjectStore.open(project_path) as store:
-        info = probe_video(store.video_path)
-        return build_damage_map(
-            store, run_id, video_info=info.as_dict(), hfov_deg=hfov_deg, offset_s=offset_s
-        )
+        return damage_map(store, run_id)
 
 
-def export_job(
-    project_path: Path, run_id: int | None, hfov_deg: float | None, offset_s: float, choice: Any
-) -> list[Path]:
-    """Write what the export dialog asked for; returns the files written."""
+def export_job(project_path: Path, run_id: int | None, choice: ExportChoice) -> list[Path]:
+    """Write what the export dialog asked for (:func:`services.export.export_project`,
+    as ``damagemap export`` does); returns the files written."""
     from core.store import ProjectStore
-    from engine.export_coco import export_reviewed_frames
+    from services.export import ExportRequest, export_project
 
-    written: list[Path] = []
-    out_dir = Path(choice.out_dir)
-    if choice.formats:
-        from geo.export import export_map
-
-        from engine.thumbnails import jpeg_thumbnails
-
-        damage_map = build_map_job(project_path, run_id, hfov_deg, offset_s)
-        thumbnail = None
-        if "html" in choice.formats:
-            with ProjectStore.open(project_path) as store:
-                video_path = store.video_path
-            thumbnail = jpeg_thumbnails(video_path, [site.best_frame for site in damage_map.sites]).get
-        written += [Path(p) for p in export_map(damage_map, out_dir, formats=list(choice.formats), thumbnail=thumbnail)]
-    if choice.coco:
-        with ProjectStore.open(project_path) as store:
-            result = export_reviewed_frames(
-                store, out_dir / "training", run_id=run_id, include_pending=choice.coco_include_pending
-            )
-        written.append(result.annotations_path)
-    return written
+    request = ExportRequest(
+        Path(choice.out_dir), formats=tuple(choice.formats), coco=choice.coco,
+        coco_include_pending=choice.coco_include_pending,
+    )
+    with ProjectStore.open(project_path) as store:
+        return export_project(store, request, run_id=run_id).written

@@ -10,11 +10,14 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, intersect_ground
 from core.errors import GeoreferenceError, TelemetryError
+from core.settings import DEFAULT_MIN_SCORE, ProjectSettings
+from core.store import ProjectStore
 from core.types import DamageLevel, DamageSite, Detection, Observation, ReviewState
 from geo.camera import DEFAULT_PITCH_DEG, FieldOfView, FramePoses, camera_for, frame_poses, resolve_hfov
 from geo.fusion import FusedSite, FusionSettings, fuse_observations
@@ -24,8 +27,6 @@ from geo.observe import Projected, is_reviewed, project_detection
 from geo.sync import AlignedTrack, align_track
 from geo.telemetry import Track, read_telemetry
 
-#: Model detections below this final score are left out of the map (reviewed ones never).
-DEFAULT_MIN_SCORE = 0.5
 
 
 @dataclass(frozen=True)
@@ -272,23 +273,20 @@ def _ground_hint(track: Track) -> str:
 
 
 def build_damage_map(
-    store,
+    store: ProjectStore,
     run_id: int | None = None,
     *,
-    video_info: Mapping,
-    hfov_deg: float | str | None = None,
-    offset_s: float | None = None,
+    video_info: Mapping[str, Any],
+    settings: ProjectSettings | None = None,
     track: Track | None = None,
-    min_score: float = DEFAULT_MIN_SCORE,
-    ground_elevation_m: float | None = None,
 ) -> DamageMap:
     """:func:`build_damage_map_from` over a project store's run (the latest by default).
 
     ``video_info`` carries ``width_px``, ``height_px``, ``duration_s``,
     ``creation_time_utc`` and optionally ``frame_pts`` (index -> seconds) or ``pts_s``
     (a list, as ``engine.video.VideoInfo.as_dict()`` gives) for frames the store does
-    not time. ``hfov_deg`` and ``offset_s`` default to the project's settings
-    (``"hfov_deg"``, ``"time_offset_s"``).
+    not time. ``settings`` default to the project's
+    (:meth:`core.store.ProjectStore.project_settings`); ``track`` to its telemetry.
 
     Raises
     ------
@@ -306,10 +304,8 @@ def build_damage_map(
                 f"{store.path}: the project has no telemetry file; add the video's SRT, GPX or flight log"
             )
         track = read_telemetry(Path(telemetry))
-    if hfov_deg is None:
-        hfov_deg = store.get_setting("hfov_deg")
-    if offset_s is None:
-        offset_s = float(store.get_setting("time_offset_s", 0.0) or 0.0)
+    if settings is None:
+        settings = store.project_settings()
     video_times = {int(k): float(v) for k, v in dict(video_info.get("frame_pts") or {}).items()}
     if not video_times and video_info.get("pts_s"):
         video_times = {i: float(t) for i, t in enumerate(video_info["pts_s"])}
@@ -318,11 +314,11 @@ def build_damage_map(
     for detection in detections:  # an added detection on a frame the run did not analyse
         if detection.frame_index not in frame_times and detection.frame_index in video_times:
             frame_times[detection.frame_index] = video_times[detection.frame_index]
-    title = f"Damage map: {Path(store.video_path).name}" if getattr(store, "video_path", None) else "Damage map"
     return build_damage_map_from(
-        detections, frame_times, track, video=video_info, hfov_deg=hfov_deg, offset_s=offset_s,
-        min_score=min_score, ground_elevation_m=ground_elevation_m, title=title,
+        detections, frame_times, track, video=video_info, hfov_deg=settings.hfov_deg,
+        offset_s=settings.time_offset_s, min_score=settings.min_score,
+        ground_elevation_m=settings.ground_elevation_m, title=f"Damage map: {Path(store.video_path).name}",
     )
 
 
-__all__ = ["DamageMap", "VideoGeometry", "build_damage_map", "build_damage_map_from", "TelemetryError"]
+__all__ = ["DamageMap", "VideoGeometry", "build_damage_map", "build_damage_map_from", "DEFAULT_MIN_SCORE", "TelemetryError"]

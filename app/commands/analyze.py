@@ -1,9 +1,9 @@
 """``damagemap analyze VIDEO --project P``: run MSNet (+SRN) over a video into a project.
 
-Creates the project when it does not exist (with the telemetry given by ``--track`` or
-found beside the video), resumes an interrupted run with the same settings, and starts a
-separate run when the settings differ. Progress bar with frames/s and ETA; a summary at
-the end.
+Argument parsing over :mod:`services.project` and :mod:`services.analysis`. Creates the
+project when it does not exist (with the telemetry given by ``--track`` or found beside
+the video), resumes an interrupted run with the same settings, and starts a separate run
+when the settings differ. Progress bar with frames/s and ETA; a summary at the end.
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-
-#: telemetry suffixes looked for beside a video when geo's finder is not available
-_TELEMETRY_SUFFIXES = (".SRT", ".srt", ".gpx", ".GPX", ".csv", ".CSV")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,77 +40,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
-def find_telemetry(video: Path) -> Path | None:
-    """Telemetry beside the video with the same stem (geo's finder when available)."""
-    try:
-        from geo.telemetry import find_telemetry_beside
-    except ImportError:
-        find_telemetry_beside = None
-    if find_telemetry_beside is not None:
-        return find_telemetry_beside(video)
-    for suffix in _TELEMETRY_SUFFIXES:
-        candidate = video.with_suffix(suffix)
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def open_or_create_project(project: Path, video: Path, track: Path | None):  # noqa: ANN201 - ProjectStore
-    """Open ``project`` (checking it belongs to ``video``) or create it."""
-    from core.errors import InputError, TelemetryError
-    from core.store import ProjectStore
-
-    video = video.absolute()
-    if track is not None and not track.is_file():
-        raise TelemetryError(f"{str(track)!r}: telemetry file not found")
-    if project.exists():
-        store = ProjectStore.open(project)
-        if store.video_path.resolve() != video.resolve():
-            other = store.video_path
-            store.close()
-            raise InputError(
-                f"project {str(project)!r} belongs to video {str(other)!r}, not {str(video)!r}; "
-                "choose another --project"
-            )
-    else:
-        store = ProjectStore.create(project, video_path=video)
-    if track is not None:
-        store.set_telemetry(track)
-    elif store.telemetry_path is None:
-        found = find_telemetry(video)
-        if found is not None:
-            store.set_telemetry(found)
-    return store
-
-
-def run(args: argparse.Namespace) -> int:
+def _request(args: argparse.Namespace):  # noqa: ANN202 - services.analysis.AnalysisRequest
     from core.errors import InputError
-    from engine.analyze import DEFAULT_SCORE_THRESHOLD, analyze_video, load_detector, plan_analysis, resolve_device
-    from engine.video import probe_video
+    from services.analysis import AnalysisRequest
 
+    # The flags' names in the messages; the request checks the values again for the app.
     if args.every is not None and args.every < 1:
         raise InputError(f"--every must be >= 1; got {args.every!r}")
     if args.fps is not None and not args.fps > 0:
         raise InputError(f"--fps must be positive; got {args.fps!r}")
     if args.batch_size is not None and args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1; got {args.batch_size!r}")
+    if args.threads is not None and args.threads < 1:
+        raise InputError(f"--threads must be >= 1; got {args.threads!r}")
+    return AnalysisRequest(
+        device=args.device, weights=args.weights, stride=args.every, fps=args.fps, srn=not args.no_srn,
+        srn_weights=args.srn_weights, batch_size=args.batch_size, score_threshold=args.score_threshold,
+        new_run=args.new_run,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.video import probe_video
+    from services import analysis
+    from services.project import open_or_create_project
+
+    request = _request(args)
     if args.threads is not None:
-        if args.threads < 1:
-            raise InputError(f"--threads must be >= 1; got {args.threads!r}")
         import torch
 
         torch.set_num_threads(args.threads)
     # A bad video or model fails before a project is created.
     info = probe_video(args.video)
-    device = resolve_device(args.device)
-    model, model_info = load_detector(args.weights, device)
-    threshold = DEFAULT_SCORE_THRESHOLD if args.score_threshold is None else args.score_threshold
+    model = analysis.load_model(request)
 
-    with open_or_create_project(args.project, args.video, args.track) as store:
-        plan = plan_analysis(
-            store, model=model, model_info=model_info, device=device, stride=args.every, fps=args.fps,
-            srn=not args.no_srn, srn_weights=args.srn_weights, score_threshold=threshold, new_run=args.new_run,
-        )
+    with open_or_create_project(args.video, args.project, telemetry_path=args.track) as store:
+        plan = analysis.plan(store, request, model=model)
         print(
             f"{args.video.name}: {info.width_px}x{info.height_px}, {info.frame_count} frames, "
             f"{info.duration_s:.1f} s; analysing {plan.frames_total} frames on {plan.device} "
@@ -133,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         count = 0
         bar = _progress_bar(plan, disable=args.quiet)
         try:
-            for progress in analyze_video(store, plan=plan, batch_size=args.batch_size, cancel=cancel):
+            for progress in analysis.analyse(store, request, analysis_plan=plan, cancel=cancel):
                 count += 1
                 bar.update(1)
                 bar.set_postfix(frame=progress.frame_index, found=len(progress.detections), refresh=False)

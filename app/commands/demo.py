@@ -97,34 +97,34 @@ def _hfov_from_camera(video: Path) -> float | None:
 
 
 def _analyse(video: Path, project: Path, args: argparse.Namespace) -> Path:
-    from app.commands import analyze
+    from dataclasses import replace
 
-    parser = argparse.ArgumentParser()
-    analyze.add_arguments(parser)
-    argv = [str(video), "--project", str(project), "--fps", str(args.analysis_fps), "--device", args.device]
-    if args.weights is not None:
-        argv += ["--weights", str(args.weights)]
-    status = analyze.run(parser.parse_args(argv))
-    if status != 0:
-        raise OSError(f"analysis stopped with status {status}")
-    hfov = _hfov_from_camera(video)
-    if hfov is not None:
-        from core.store import ProjectStore
+    from services import analysis
+    from services.project import open_or_create_project
 
-        with ProjectStore.open(project) as store:
-            if store.get_setting("hfov_deg") is None:
-                store.set_setting("hfov_deg", hfov)
+    request = analysis.AnalysisRequest(device=args.device, weights=args.weights, fps=args.analysis_fps)
+    model = analysis.load_model(request)  # a missing model is said before the project exists
+    with open_or_create_project(video, project) as store:
+        plan = analysis.plan(store, request, model=model)
+        for note in plan.notes:
+            print(f"   {note}", file=sys.stderr)
+        count = sum(1 for _ in analysis.analyse(store, request, analysis_plan=plan))
+        print(f"   run {plan.run_id}: {count} frames analysed now, {plan.frames_total} in all", file=sys.stderr)
+        hfov = _hfov_from_camera(video)
+        settings = store.project_settings()
+        if hfov is not None and settings.hfov_deg is None:
+            store.set_project_settings(replace(settings, hfov_deg=hfov))
     return project
 
 
 def _export(project: Path, maps: Path) -> Path:
-    from app.commands import export
+    from core.store import ProjectStore
+    from services.export import ExportRequest, export_project
 
-    parser = argparse.ArgumentParser()
-    export.add_arguments(parser)
-    status = export.run(parser.parse_args([str(project), "--to", str(maps)]))
-    if status != 0:
-        raise OSError(f"export stopped with status {status}")
+    with ProjectStore.open(project) as store:
+        result = export_project(store, ExportRequest(maps))
+    assert result.damage_map is not None
+    print(f"   {len(result.damage_map.sites)} damage sites, {len(result.written)} files in {maps}", file=sys.stderr)
     return maps
 
 

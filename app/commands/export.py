@@ -1,5 +1,10 @@
 """``damagemap export PROJECT --to DIR``: the project's damage map as GeoJSON, GeoPackage,
-KML, CSV and an offline HTML map."""
+KML, CSV and an offline HTML map.
+
+Argument parsing over :func:`services.export.export_project`, which the app's export
+calls too: the same project gives the same files from both. Flags that set a project
+setting apply to this export only unless ``--save`` stores them.
+"""
 
 from __future__ import annotations
 
@@ -14,80 +19,74 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offset", type=float, default=None, metavar="S",
                         help="seconds added to telemetry times after alignment (default: the project's setting)")
     parser.add_argument("--hfov", default=None, metavar="DEG",
-                        help="horizontal field of view in degrees, or a preset such as mavic-2-pro")
+                        help="horizontal field of view in degrees, or a preset such as mavic-2-pro "
+                             "(default: the project's setting)")
     parser.add_argument("--telemetry", type=Path, default=None, metavar="FILE",
                         help="telemetry to use instead of the project's")
     parser.add_argument("--ground-elevation", type=float, default=None, metavar="M",
                         help="elevation (m) of the ground, for telemetry with absolute altitude only (GPX) "
-                             "that does not start at take-off")
-    parser.add_argument("--min-score", type=float, default=0.5, metavar="P",
-                        help="leave out unreviewed detections scoring below P (default 0.5)")
+                             "that does not start at take-off (default: the project's setting)")
+    parser.add_argument("--min-score", type=float, default=None, metavar="P",
+                        help="leave out unreviewed detections scoring below P (default: the project's setting, "
+                             "0.5 unless set)")
     parser.add_argument("--formats", default=None, metavar="LIST",
                         help="comma-separated: sites,observations,track,heatmap,geojson,gpkg,kml,csv,html (default all)")
+    parser.add_argument("--save", action="store_true",
+                        help="store --offset, --hfov, --ground-elevation and --min-score in the project, so the "
+                             "app and later exports use them")
     parser.add_argument("--no-thumbnails", action="store_true", help="no frame thumbnails in the HTML popups")
 
 
-def _video_info(store, run_id: int) -> dict:
-    """The video's geometry from the file; from the stored masks if it is gone."""
-    from core.errors import StoreError, VideoError
+def _settings(store, args: argparse.Namespace):  # noqa: ANN001, ANN202 - ProjectStore -> ProjectSettings
+    """The project's settings with the flags given on the command line in their place."""
+    from dataclasses import replace
 
-    video = store.video_path
+    from core.errors import InputError
+
+    changes = {}
+    if args.offset is not None:
+        changes["time_offset_s"] = args.offset
+    if args.hfov is not None:
+        try:
+            changes["hfov_deg"] = float(args.hfov)
+        except ValueError:
+            changes["hfov_deg"] = args.hfov  # a preset name; geo.camera checks it
+    if args.ground_elevation is not None:
+        changes["ground_elevation_m"] = args.ground_elevation
+    if args.min_score is not None:
+        changes["min_score"] = args.min_score
     try:
-        from engine.video import probe_video
-
-        return probe_video(video).as_dict()
-    except VideoError as exc:
-        detections = [d for d in store.detections(run_id) if d.mask is not None]
-        frames = store.analysed_frames(run_id)
-        if not detections or not frames:
-            raise StoreError(f"{store.path}: cannot read the project's video ({exc}) and no stored frame gives its size") from None
-        print(f"warning: {exc}; using the stored frame size and no creation time")
-        mask = detections[0].mask
-        return {"width_px": mask.width_px, "height_px": mask.height_px, "duration_s": max(frames.values()) + 1.0,
-                "creation_time_utc": None}
+        return replace(store.project_settings(), **changes)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.errors import ExportError, GeoreferenceError
     from core.store import ProjectStore
     from core.types import DamageLevel
-    from geo.export import export_map
-    from geo.mapping import build_damage_map
-    from geo.telemetry import read_telemetry
+    from services.export import ExportRequest, export_project
 
-    formats = None if args.formats is None else [f for f in args.formats.split(",") if f.strip()]
-    hfov = args.hfov
-    if hfov is not None:
-        try:
-            hfov = float(hfov)
-        except ValueError:
-            pass  # a preset name; geo.camera checks it
+    from core.errors import InputError
+
+    formats = None if args.formats is None else tuple(f for f in args.formats.split(",") if f.strip())
+    if formats == ():
+        raise InputError(f"--formats: expected a comma-separated list of formats; got {args.formats!r}")
+    request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails)
     with ProjectStore.open(args.project) as store:
-        run_id = args.run if args.run is not None else store.latest_run_id()
-        if run_id is None:
-            raise GeoreferenceError(f"{args.project}: the project has no analysis run yet; run 'damagemap analyze' first")
-        if run_id not in {r.id for r in store.runs()}:
-            raise GeoreferenceError(f"{args.project}: no run {run_id}; runs: {', '.join(str(r.id) for r in store.runs())}")
-        track = read_telemetry(args.telemetry) if args.telemetry else None
-        info = _video_info(store, run_id)
-        damage_map = build_damage_map(store, run_id, video_info=info, hfov_deg=hfov, offset_s=args.offset,
-                                      track=track, min_score=args.min_score,
-                                      ground_elevation_m=args.ground_elevation)
-        thumbnail = None
-        if not args.no_thumbnails and (formats is None or "html" in formats):
-            from engine.thumbnails import jpeg_thumbnails
-
-            thumbnail = jpeg_thumbnails(store.video_path, [site.best_frame for site in damage_map.sites]).get
-        try:
-            written = export_map(damage_map, args.out_dir, formats=formats, thumbnail=thumbnail)
-        except ValueError as exc:
-            raise ExportError(str(exc)) from None
+        settings = _settings(store, args)
+        result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry)
+        if args.save:
+            store.set_project_settings(settings)
+    damage_map = result.damage_map
+    assert damage_map is not None  # every export from here writes map files
     counts = damage_map.level_counts()
     print(f"{len(damage_map.sites)} damage sites: "
           + ", ".join(f"{counts[level]} {level.label.lower()}" for level in sorted(DamageLevel, reverse=True))
           + f" ({len(damage_map.observations)} observations, CRS {damage_map.crs})")
     for note in damage_map.notes:
         print(f"  note: {note}")
-    for path in written:
+    for path in result.written:
         print(f"wrote {path}")
+    if args.save:
+        print(f"saved the settings in {args.project}")
     return 0

@@ -96,15 +96,20 @@ def test_preflight_refuses_a_missing_model_file(window, flyover, tmp_path, error
 
 def test_georeferencing_change_rebuilds_the_map(qtbot, window, flyover, errors):
     from app.dialogs.geo_dialog import GeoSettingsDialog
+    from core.settings import ProjectSettings
 
-    dialog = GeoSettingsDialog(0.5, None)
+    initial = ProjectSettings(time_offset_s=0.5, hfov_deg="mavic-2-pro", ground_elevation_m=12.5, min_score=0.3)
+    dialog = GeoSettingsDialog(initial)
     qtbot.addWidget(dialog)
-    assert dialog.values() == (0.5, None)
+    assert dialog.settings() == initial  # a preset stays a preset while untouched
+    dialog.elevation_spin.setValue(dialog.elevation_spin.minimum())
+    dialog.hfov_spin.setValue(0.0)
+    assert dialog.settings() == ProjectSettings(time_offset_s=0.5, min_score=0.3)
     assert window.open_path(flyover / "flight.mp4")
     qtbot.waitUntil(lambda: window.map_widget.message != "No project open", timeout=5_000)
     with qtbot.waitSignal(window.map_updated, timeout=10_000):
-        window.set_georeferencing(-2.0, 75.0)
-    assert window.document.setting("time_offset_s") == -2.0 and window.document.setting("hfov_deg") == 75.0
+        window.set_georeferencing(ProjectSettings(time_offset_s=-2.0, hfov_deg=75.0, min_score=0.4))
+    assert window.document.settings == ProjectSettings(time_offset_s=-2.0, hfov_deg=75.0, min_score=0.4)
 
 
 def test_analysis_dialog_suggests_a_cpu_frame_rate(qtbot, monkeypatch):

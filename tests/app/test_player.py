@@ -76,7 +76,7 @@ def test_save_as_continues_in_a_complete_copy(qtbot, window, flyover, tmp_path, 
     from core.store import ProjectStore
 
     assert window.open_path(flyover / "flight.mp4")
-    window.document.set_setting("time_offset_s", 1.25)  # something only the project holds
+    window.document.update_settings(time_offset_s=1.25)  # something only the project holds
     window.show_frame(4)
     elsewhere = tmp_path / "copies"
     elsewhere.mkdir()
@@ -84,9 +84,9 @@ def test_save_as_continues_in_a_complete_copy(qtbot, window, flyover, tmp_path, 
     doc = window.document
     assert doc.project_path == elsewhere / "site-a.dmproj"
     assert doc.video_path == (flyover / "flight.mp4").resolve()
-    assert doc.setting("time_offset_s") == 1.25 and window.current_frame == 4
+    assert doc.settings.time_offset_s == 1.25 and window.current_frame == 4
     with ProjectStore.open(flyover / "flight.dmproj") as original:
-        assert original.get_setting("time_offset_s") == 1.25
+        assert original.project_settings().time_offset_s == 1.25
     assert errors == []
     (elsewhere / "taken.dmproj").write_bytes(b"")
     assert not window.save_project_as(elsewhere / "taken.dmproj")

@@ -268,6 +268,22 @@ def test_cli_analyze_then_info_end_to_end(assets, tmp_path, capsys):
     assert "frames:     4 analysed (0-9" in capsys.readouterr().out
 
 
+_HEADLESS = """
+import sys
+from app.cli import main
+status = main(sys.argv[1:])
+qt = sorted({m.split(".")[0] for m in sys.modules} & {"PySide6", "shiboken6", "superqt", "qtpy"})
+print("status", status, "qt", qt)
+"""
+
+
+def test_headless_analyze_imports_no_qt(assets, tmp_path):
+    argv = ["analyze", str(assets / "flight.mp4"), "--project", str(tmp_path / "h.dmproj"), "--weights",
+            str(assets / "msnet.safetensors"), "--every", "6", "--no-srn", "--device", "cpu", "-q"]
+    result = subprocess.run([sys.executable, "-c", _HEADLESS, *argv], capture_output=True, text=True, timeout=300)
+    assert result.stdout.strip().splitlines()[-1] == "status 0 qt []", result.stdout + result.stderr
+
+
 def test_cli_refuses_bad_weights_naming_the_file(assets, tmp_path, capsys):
     bad = tmp_path / "broken.safetensors"
     bad.write_bytes(b"\x00" * 100)

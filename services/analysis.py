@@ -1,0 +1,149 @@
+"""Analysing a project's video: one request type and one generator for both clients.
+
+The command line drives a progress bar with :func:`analyse`; the desktop app runs
+:func:`analyse_project` in a worker thread and cancels it with a ``threading.Event``.
+Both describe the run with an :class:`AnalysisRequest`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import InputError
+from core.store import ProjectStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from engine.analyze import AnalysisPlan, AnalysisProgress
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisRequest:
+    """What to analyse and how.
+
+    Attributes
+    ----------
+    device
+        ``"auto"`` (CUDA when present, else the CPU), ``"cpu"`` or ``"cuda[:N]"``.
+    weights
+        MSNet ``.safetensors``; ``None``: the shipped model.
+    stride, fps
+        Every ``stride``-th frame, or about ``fps`` frames per second of video; neither
+        means every frame. At most one is given.
+    srn, srn_weights
+        Refine scores across frames with the SRN (``srn_weights`` ``None``: the shipped one).
+    batch_size
+        Frames per model call; ``None``: 4 on a GPU, 1 on a CPU.
+    score_threshold
+        Detections scoring below it are not stored; ``None``:
+        ``engine.analyze.DEFAULT_SCORE_THRESHOLD``.
+    new_run
+        Start a new run even when one with the same model and settings exists.
+    """
+
+    device: str = "auto"
+    weights: Path | None = None
+    stride: int | None = None
+    fps: float | None = None
+    srn: bool = True
+    srn_weights: Path | None = None
+    batch_size: int | None = None
+    score_threshold: float | None = None
+    new_run: bool = False
+
+    def __post_init__(self) -> None:
+        if self.stride is not None and self.fps is not None:
+            raise InputError(f"analyse every N-th frame or F frames per second, not both; got stride {self.stride!r} "
+                             f"and fps {self.fps!r}")
+        if self.stride is not None and self.stride < 1:
+            raise InputError(f"the frame stride must be >= 1; got {self.stride!r}")
+        if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
+            raise InputError(f"the analysis rate must be a positive number of frames per second; got {self.fps!r}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise InputError(f"the batch size must be >= 1; got {self.batch_size!r}")
+        if self.score_threshold is not None and not 0.0 <= self.score_threshold <= 1.0:
+            raise InputError(f"the score threshold must be in [0, 1]; got {self.score_threshold!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    """A detector ready to analyse with, and what identifies it in a run's record."""
+
+    model: torch.nn.Module
+    info: Mapping[str, Any]
+    device: torch.device
+
+
+def load_model(request: AnalysisRequest) -> LoadedModel:
+    """The request's device and detector (:class:`core.errors.ModelError` naming the
+    weights when they do not load), before any project is touched."""
+    from engine.analyze import load_detector, resolve_device
+
+    device = resolve_device(request.device)
+    model, info = load_detector(request.weights, device)
+    return LoadedModel(model, info, device)
+
+
+def plan(
+    store: ProjectStore, request: AnalysisRequest, *, model: LoadedModel | torch.nn.Module | None = None
+) -> AnalysisPlan:
+    """Pick (or start) the run and list the frames still to analyse.
+
+    ``model`` is a :class:`LoadedModel`, a ready torch module (tests, the app's
+    injected model) or ``None`` to load the request's weights.
+    """
+    from engine.analyze import DEFAULT_SCORE_THRESHOLD, plan_analysis
+
+    threshold = DEFAULT_SCORE_THRESHOLD if request.score_threshold is None else request.score_threshold
+    if isinstance(model, LoadedModel):
+        given: dict[str, Any] = dict(model=model.model, model_info=model.info, device=model.device)
+    elif model is not None:
+        given = dict(model=model, device=request.device)
+    else:
+        given = dict(weights=request.weights, device=request.device)
+    return plan_analysis(
+        store, stride=request.stride, fps=request.fps, srn=request.srn, srn_weights=request.srn_weights,
+        score_threshold=threshold, new_run=request.new_run, **given,
+    )
+
+
+def analyse(
+    store: ProjectStore,
+    request: AnalysisRequest,
+    *,
+    analysis_plan: AnalysisPlan | None = None,
+    model: LoadedModel | torch.nn.Module | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[AnalysisProgress]:
+    """Analyse the project's video into ``store``, yielding after each stored frame.
+
+    Every frame reported is committed; after ``cancel`` is set the run stops at the
+    next frame, and the same request later resumes it.
+    """
+    from engine.analyze import analyze_video
+
+    if analysis_plan is None:
+        analysis_plan = plan(store, request, model=model)
+    yield from analyze_video(store, plan=analysis_plan, batch_size=request.batch_size, cancel=cancel)
+
+
+def analyse_project(
+    project_path: Path,
+    request: AnalysisRequest,
+    *,
+    model: torch.nn.Module | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[AnalysisProgress]:
+    """:func:`analyse` on a connection of its own (for a worker thread: SQLite
+    connections stay on the thread that opened them)."""
+    with ProjectStore.open(project_path) as store:
+        yield from analyse(store, request, model=model, cancel=cancel)
+
+
+__all__ = ["AnalysisRequest", "LoadedModel", "analyse", "analyse_project", "load_model", "plan"]

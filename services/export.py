@@ -1,0 +1,109 @@
+"""Exporting a project: the damage map's files and the reviewed frames as training data.
+
+Both clients call :func:`export_project`, so a project exported from the command line
+and from the desktop app gives the same files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.errors import ExportError
+from core.settings import ProjectSettings
+from core.store import ProjectStore
+from services.maps import damage_map as _damage_map
+from services.maps import resolve_run
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geo.mapping import DamageMap
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRequest:
+    """What to write where.
+
+    Attributes
+    ----------
+    out_dir
+        The folder (created when missing).
+    formats
+        Map formats (``geo.export.FILES`` names, or ``"geojson"`` for the four GeoJSON
+        files); ``None``: all of them; empty: no map files.
+    thumbnails
+        Frame thumbnails in the HTML map's popups (decodes the sites' best frames).
+    coco, coco_include_pending
+        Also write the reviewed frames as an ISBDA/COCO data set under
+        ``out_dir/training``, optionally labelling the detections still pending review.
+    """
+
+    out_dir: Path
+    formats: tuple[str, ...] | None = None
+    thumbnails: bool = True
+    coco: bool = False
+    coco_include_pending: bool = False
+
+    @property
+    def writes_map(self) -> bool:
+        return self.formats is None or len(self.formats) > 0
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """The files written, in order, and the map they came from (``None`` if no map
+    format was asked for)."""
+
+    written: list[Path] = field(default_factory=list)
+    damage_map: DamageMap | None = None
+
+
+def export_project(
+    store: ProjectStore,
+    request: ExportRequest,
+    *,
+    run_id: int | None = None,
+    settings: ProjectSettings | None = None,
+    telemetry_path: Path | None = None,
+) -> ExportResult:
+    """Write a run's exports (the latest run by default).
+
+    ``settings`` and ``telemetry_path`` replace the project's for this export only
+    (see :func:`services.maps.damage_map`).
+
+    Raises
+    ------
+    ExportError
+        Naming the file or folder that could not be written, or an unknown format.
+    GeoreferenceError, TelemetryError
+        If the map cannot be built.
+    """
+    run_id = resolve_run(store, run_id)
+    written: list[Path] = []
+    built = None
+    if request.writes_map:
+        from geo.export import export_map
+
+        formats: Sequence[str] | None = request.formats
+        built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path)
+        thumbnail = None
+        if request.thumbnails and (formats is None or "html" in formats):
+            from engine.thumbnails import jpeg_thumbnails
+
+            thumbnail = jpeg_thumbnails(store.video_path, [site.best_frame for site in built.sites]).get
+        try:
+            written += [Path(p) for p in export_map(built, request.out_dir, formats=formats, thumbnail=thumbnail)]
+        except ValueError as exc:
+            raise ExportError(str(exc)) from None
+    if request.coco:
+        from engine.export_coco import export_reviewed_frames
+
+        result = export_reviewed_frames(
+            store, Path(request.out_dir) / "training", run_id=run_id, include_pending=request.coco_include_pending
+        )
+        written.append(result.annotations_path)
+    return ExportResult(written, built)
+
+
+__all__ = ["ExportRequest", "ExportResult", "export_project"]

@@ -1,0 +1,200 @@
+"""A project's damage map, built once per state of the project.
+
+The map panel and every export ask :func:`damage_map`; it is rebuilt only when
+something it depends on changed: the run, its frames (an analysis adds them), its review
+history (an edit, an undo), the project's :class:`core.settings.ProjectSettings`, the
+video or the telemetry file. So the command line and the desktop app map a project the
+same way, and an export right after a look at the map does not build it again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import GeoreferenceError, StoreError, VideoError
+from core.settings import ProjectSettings
+from core.store import ProjectStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geo.mapping import DamageMap
+    from geo.telemetry import Track
+
+#: How many maps are kept (a few runs or settings to switch between).
+CACHE_SIZE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class MapState:
+    """Everything a damage map is derived from; equal states give equal maps."""
+
+    project: Path
+    run_id: int
+    frames_done: int
+    finished: bool
+    edit_count: int
+    settings: ProjectSettings
+    video: Path
+    telemetry: tuple[str, int, int] | None  # (path, mtime ns, size)
+
+
+def resolve_run(store: ProjectStore, run_id: int | None = None) -> int:
+    """``run_id`` checked against the project's runs, or its latest run.
+
+    Raises
+    ------
+    GeoreferenceError
+        If the project has no run yet, or no run ``run_id``.
+    """
+    runs = store.runs()
+    if not runs:
+        raise GeoreferenceError(f"{store.path}: the project has no analysis run yet; run 'damagemap analyze' first")
+    if run_id is None:
+        return runs[-1].id
+    if run_id not in {r.id for r in runs}:
+        raise GeoreferenceError(f"{store.path}: no run {run_id}; runs: {', '.join(str(r.id) for r in runs)}")
+    return run_id
+
+
+def _file_stamp(path: Path | None) -> tuple[str, int, int] | None:
+    if path is None:
+        return None
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return (str(path), -1, -1)
+    return (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def map_state(
+    store: ProjectStore, run_id: int, *, settings: ProjectSettings | None = None, telemetry_path: Path | None = None
+) -> MapState:
+    """The state of the project the map of ``run_id`` depends on (a few cheap queries)."""
+    run = store.run(run_id)
+    telemetry = telemetry_path if telemetry_path is not None else store.telemetry_path
+    return MapState(
+        project=Path(store.path).resolve(),
+        run_id=run_id,
+        frames_done=run.frames_done,
+        finished=run.finished,
+        edit_count=store.edit_count(run_id),
+        settings=store.project_settings() if settings is None else settings,
+        video=Path(store.video_path),
+        telemetry=_file_stamp(None if telemetry is None else Path(telemetry)),
+    )
+
+
+def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | None]:
+    """The video's geometry from the file, or from the stored masks if the file is gone.
+
+    Returns
+    -------
+    (info, warning)
+        ``info`` as :meth:`engine.video.VideoInfo.as_dict` gives it (size, duration,
+        creation time, frame times); ``warning`` says why the stored size was used.
+    """
+    from engine.video import probe_video
+
+    try:
+        return probe_video(store.video_path).as_dict(), None
+    except VideoError as exc:
+        detections = [d for d in store.detections(run_id) if d.mask is not None]
+        frames = store.analysed_frames(run_id)
+        if not detections or not frames:
+            raise StoreError(
+                f"{store.path}: cannot read the project's video ({exc}) and no stored frame gives its size"
+            ) from None
+        mask = detections[0].mask
+        assert mask is not None
+        info = {"width_px": mask.width_px, "height_px": mask.height_px, "duration_s": max(frames.values()) + 1.0,
+                "creation_time_utc": None}
+        return info, f"{exc}; using the stored frame size and no creation time"
+
+
+class _MapCache:
+    """The last few maps by :class:`MapState` (thread-safe: the app builds on a job thread)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._maps: OrderedDict[MapState, DamageMap] = OrderedDict()
+        self._lock = threading.Lock()
+        self.builds = 0  # maps built since the process started (tests count them)
+
+    def get(self, state: MapState) -> DamageMap | None:
+        with self._lock:
+            found = self._maps.get(state)
+            if found is not None:
+                self._maps.move_to_end(state)
+            return found
+
+    def put(self, state: MapState, damage_map: DamageMap) -> None:
+        with self._lock:
+            self.builds += 1
+            self._maps[state] = damage_map
+            self._maps.move_to_end(state)
+            while len(self._maps) > self._size:
+                self._maps.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._maps.clear()
+
+
+_CACHE = _MapCache(CACHE_SIZE)
+
+
+def damage_map(
+    store: ProjectStore,
+    run_id: int | None = None,
+    *,
+    settings: ProjectSettings | None = None,
+    telemetry_path: Path | None = None,
+) -> DamageMap:
+    """The damage map of a run (the latest by default), from the cache when the project
+    has not changed since it was built.
+
+    Parameters
+    ----------
+    settings
+        Settings to map with instead of the project's (not stored).
+    telemetry_path
+        Telemetry to use instead of the project's (not stored).
+
+    Raises
+    ------
+    GeoreferenceError
+        If the project has no run, no telemetry, or nothing can be placed on the ground.
+    TelemetryError
+        If the telemetry cannot be read or does not overlap the video.
+    """
+    from geo.mapping import build_damage_map
+    from geo.telemetry import read_telemetry
+
+    run_id = resolve_run(store, run_id)
+    state = map_state(store, run_id, settings=settings, telemetry_path=telemetry_path)
+    cached = _CACHE.get(state)
+    if cached is not None:
+        return cached
+    track: Track | None = read_telemetry(Path(telemetry_path)) if telemetry_path is not None else None
+    info, warning = video_info(store, run_id)
+    built = build_damage_map(store, run_id, video_info=info, settings=state.settings, track=track)
+    if warning is not None:
+        built.notes.insert(0, warning)
+    _CACHE.put(state, built)
+    return built
+
+
+def map_builds() -> int:
+    """How many maps this process has built (not taken from the cache)."""
+    return _CACHE.builds
+
+
+def clear_cache() -> None:
+    """Forget every map (tests; memory)."""
+    _CACHE.clear()
+
+
+__all__ = ["CACHE_SIZE", "MapState", "clear_cache", "damage_map", "map_builds", "map_state", "resolve_run", "video_info"]

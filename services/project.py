@@ -1,0 +1,138 @@
+"""Opening a project: the one way both clients find, create and check a project store.
+
+A project belongs to one video. Opening a video reuses its project (beside it by
+default) or creates one, with the telemetry given or found beside the video; opening a
+project checks its video is still where the project says.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.errors import InputError, TelemetryError
+from core.store import PROJECT_SUFFIX, ProjectStore
+
+#: Suffixes opened as videos (anything else is taken for a project file).
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".mts", ".ts", ".webm")
+
+
+class MissingVideoError(InputError):
+    """A project's video is not where the project says (moved, renamed, other disk)."""
+
+    def __init__(self, project_path: Path, video_path: Path) -> None:
+        super().__init__(
+            f"{project_path}: its video {video_path} is missing; locate it to go on "
+            "(the project keeps every result and edit)"
+        )
+        self.project_path = project_path
+        self.video_path = video_path
+
+
+def default_project_path(video_path: Path) -> Path:
+    """``flight.mp4`` -> ``flight.dmproj`` beside it."""
+    return Path(video_path).with_suffix(PROJECT_SUFFIX)
+
+
+def is_video_path(path: Path) -> bool:
+    """Whether ``path`` is opened as a video (by its suffix, any case)."""
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+
+
+def find_telemetry(video_path: Path) -> Path | None:
+    """The telemetry beside a video with the same stem (SRT, then GPX, then CSV)."""
+    from geo.telemetry import find_telemetry_beside
+
+    return find_telemetry_beside(video_path)
+
+
+def open_or_create_project(
+    video_path: Path, project_path: Path | None = None, *, telemetry_path: Path | None = None
+) -> ProjectStore:
+    """The project of ``video_path``: opened when it exists, created otherwise.
+
+    Parameters
+    ----------
+    video_path
+        The drone video. It is probed first, so a file that is not a video fails
+        before any project is created.
+    project_path
+        The project file; default :func:`default_project_path` beside the video.
+    telemetry_path
+        Telemetry to attach (replacing the project's). Without it a new project, or
+        one without telemetry, gets the file found beside the video, if any.
+
+    Raises
+    ------
+    VideoError
+        If the video cannot be read.
+    TelemetryError
+        If ``telemetry_path`` does not exist.
+    InputError
+        If the project exists and belongs to another video.
+    """
+    from engine.video import probe_video
+
+    video_path = Path(video_path).absolute()
+    probe_video(video_path)  # VideoError naming the file before anything is created
+    project_path = Path(project_path) if project_path is not None else default_project_path(video_path)
+    if telemetry_path is not None and not Path(telemetry_path).is_file():
+        raise TelemetryError(f"{str(telemetry_path)!r}: telemetry file not found")
+    if project_path.exists():
+        store = ProjectStore.open(project_path)
+        if Path(store.video_path).resolve() != video_path.resolve():
+            other = store.video_path
+            store.close()
+            raise InputError(
+                f"project {str(project_path)!r} belongs to video {str(other)!r}, not {str(video_path)!r}; "
+                "open the project itself, or choose another project file"
+            )
+    else:
+        store = ProjectStore.create(project_path, video_path=video_path)
+    try:
+        if telemetry_path is not None:
+            store.set_telemetry(Path(telemetry_path))
+        elif store.telemetry_path is None:
+            found = find_telemetry(video_path)
+            if found is not None:
+                store.set_telemetry(found)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def open_project(project_path: Path, *, video_path: Path | None = None) -> ProjectStore:
+    """Open a project file whose video must exist; ``video_path`` points it at a moved
+    video first.
+
+    Raises
+    ------
+    MissingVideoError
+        When the video is not found, so the caller can ask where it went.
+    VideoError
+        If ``video_path`` is not a readable video.
+    """
+    store = ProjectStore.open(Path(project_path))
+    try:
+        if video_path is not None:
+            from engine.video import probe_video
+
+            probe_video(video_path)  # VideoError naming the file if it is not a video
+            store.set_video(Path(video_path).resolve())
+        if not Path(store.video_path).is_file():
+            raise MissingVideoError(Path(store.path), Path(store.video_path))
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+__all__ = [
+    "MissingVideoError",
+    "VIDEO_SUFFIXES",
+    "default_project_path",
+    "find_telemetry",
+    "is_video_path",
+    "open_or_create_project",
+    "open_project",
+]

@@ -1,0 +1,112 @@
+"""The command line and the desktop app export a project through one service, so the
+same project gives the same files from both; the map is built once per project state."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from core.settings import ProjectSettings
+from core.store import ProjectStore
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="module")
+def flyover(tmp_path_factory) -> Path:
+    """2 s at 10 fps, 320x180: a few annotated damaged parts seen from the SRT's poses."""
+    from engine.synth import render_flyover
+
+    out = tmp_path_factory.mktemp("flyover")
+    return render_flyover(out, seconds=2.0, fps=10.0, size=(320, 180), seed=2)
+
+
+@pytest.fixture
+def project(flyover, tmp_path) -> Path:
+    """A project holding the flyover's ground truth as one run, with non-default settings."""
+    from core.types import Frame
+    from geo.evaluation import detections_from_coco
+
+    detections, times = detections_from_coco(flyover.annotations)
+    path = tmp_path / "flyover.dmproj"
+    with ProjectStore.create(path, video_path=flyover.video, telemetry_path=flyover.srt) as store:
+        run = store.start_run(model={"name": "ground truth"}, settings={})
+        for index in sorted(times):
+            mask = next(d.mask for d in detections if d.mask is not None)
+            frame = Frame(index, times[index], mask.width_px, mask.height_px)
+            store.write_frame(run, frame, [replace(d, id=None) for d in detections if d.frame_index == index])
+        store.finish_run(run)
+        store.set_project_settings(ProjectSettings(time_offset_s=0.05, hfov_deg=84.0, min_score=0.4))
+    return path
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_cli_and_app_export_identical_files(qtbot, project, tmp_path, qapp):
+    from app.dialogs.export_dialog import ExportChoice
+    from app.main_window import MainWindow
+    from app.settings import AppSettings
+    from app.workers import wait_for_jobs
+    from geo.export import FILES
+    from PySide6.QtCore import QSettings
+
+    cli_dir, app_dir = tmp_path / "cli", tmp_path / "app"
+    assert main(["export", str(project), "--to", str(cli_dir)]) == 0
+
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    try:
+        assert window.open_path(project)
+        formats = tuple(FILES)  # every map format the CLI writes by default
+        with qtbot.waitSignal(window.export_finished, timeout=60_000) as done:
+            window.start_export(ExportChoice(app_dir, formats=formats))
+        assert sorted(Path(p).name for p in done.args[0]) == sorted(FILES.values())
+    finally:
+        wait_for_jobs()
+        window.document.close()
+
+    cli, app = _files(cli_dir), _files(app_dir)
+    assert sorted(cli) == sorted(app) == sorted(FILES.values())
+    different = [name for name in cli if cli[name] != app[name]]
+    assert different == []
+
+
+def test_the_map_is_built_once_per_project_state(project):
+    from core.review import ReviewSession, SetReview
+    from core.types import ReviewState
+    from services import maps
+
+    with ProjectStore.open(project) as store:
+        builds = maps.map_builds()
+        first = maps.damage_map(store)
+        assert maps.damage_map(store) is first and maps.map_builds() == builds + 1
+        store.set_project_settings(replace(store.project_settings(), min_score=0.9))
+        second = maps.damage_map(store)
+        assert second is not first and maps.map_builds() == builds + 2
+        run_id = store.latest_run_id()
+        detection = store.detections(run_id)[0]
+        ReviewSession(store, run_id).apply(SetReview(detection.id, ReviewState.REJECTED))
+        third = maps.damage_map(store)
+        assert third is not second and maps.map_builds() == builds + 3
+        assert maps.damage_map(store) is third
+
+
+def test_export_flags_override_the_project_settings_unless_saved(project, tmp_path, capsys):
+    assert main(["export", str(project), "--to", str(tmp_path / "a"), "--formats", "csv",
+                 "--min-score", "1.0", "--ground-elevation", "3.5"]) == 0
+    with ProjectStore.open(project) as store:
+        assert store.project_settings() == ProjectSettings(time_offset_s=0.05, hfov_deg=84.0, min_score=0.4)
+    assert main(["export", str(project), "--to", str(tmp_path / "b"), "--formats", "csv",
+                 "--hfov", "mavic-2-pro", "--min-score", "0.7", "--save"]) == 0
+    assert "saved the settings" in capsys.readouterr().out
+    with ProjectStore.open(project) as store:
+        assert store.project_settings() == ProjectSettings(time_offset_s=0.05, hfov_deg="mavic-2-pro", min_score=0.7)
+    assert main(["export", str(project), "--to", str(tmp_path / "c"), "--min-score", "2"]) == 2
+    assert "min_score must be in [0, 1]" in capsys.readouterr().err

@@ -1,0 +1,58 @@
+"""services.project: the one way both clients open or create a project."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.errors import InputError, TelemetryError, VideoError
+from services.project import MissingVideoError, open_or_create_project, open_project
+
+
+@pytest.fixture
+def video(tmp_path):
+    from engine.video import write_video
+
+    path = tmp_path / "clip.mp4"
+    write_video(path, [np.full((32, 48, 3), 10 * i, np.uint8) for i in range(4)], fps=10.0)
+    return path
+
+
+def _gpx(path):
+    path.write_text('<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">'
+                    "<trk><trkseg></trkseg></trk></gpx>")
+    return path
+
+
+def test_created_beside_the_video_with_its_telemetry_then_reused(video, tmp_path):
+    track = _gpx(tmp_path / "clip.gpx")
+    with open_or_create_project(video) as store:
+        assert store.path == tmp_path / "clip.dmproj" and store.telemetry_path == track
+    other = _gpx(tmp_path / "other.gpx")
+    with open_or_create_project(video, telemetry_path=other) as store:
+        assert store.path == tmp_path / "clip.dmproj" and store.telemetry_path == other
+
+
+def test_refusals_name_the_file_and_create_nothing(video, tmp_path):
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("not a video")
+    with pytest.raises(VideoError, match="fake.mp4"):
+        open_or_create_project(fake, tmp_path / "a.dmproj")
+    with pytest.raises(TelemetryError, match="nowhere.gpx"):
+        open_or_create_project(video, tmp_path / "b.dmproj", telemetry_path=tmp_path / "nowhere.gpx")
+    assert not (tmp_path / "a.dmproj").exists() and not (tmp_path / "b.dmproj").exists()
+    open_or_create_project(video, tmp_path / "c.dmproj").close()
+    second = tmp_path / "second.mp4"
+    second.write_bytes(video.read_bytes())
+    with pytest.raises(InputError, match="belongs to video .*clip.mp4"):
+        open_or_create_project(second, tmp_path / "c.dmproj")
+
+
+def test_a_moved_video_is_reported_then_located(video, tmp_path):
+    open_or_create_project(video).close()
+    moved = tmp_path / "moved.mp4"
+    video.rename(moved)
+    with pytest.raises(MissingVideoError, match="locate it"):
+        open_project(tmp_path / "clip.dmproj")
+    with open_project(tmp_path / "clip.dmproj", video_path=moved) as store:
+        assert store.video_path == moved
