@@ -47,7 +47,7 @@ def _sync(device: torch.device) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backbone", default="mobilenet_v3", choices=["resnet50", "resnet18", "mobilenet_v3"])
+    parser.add_argument("--backbone", default="mobilenet_v3", choices=["resnet50", "resnet18", "mobilenet_v3", "mobilenet_v2"])
     parser.add_argument("--heads", default="light", choices=["standard", "light"])
     parser.add_argument("--size", default="480x270", help="frame WxH (default 480x270)")
     parser.add_argument("--min-size", type=int, default=270)

@@ -26,6 +26,7 @@ class BackboneName(Choice):
     RESNET50 = "resnet50"
     RESNET18 = "resnet18"
     MOBILENET_V3 = "mobilenet_v3"
+    MOBILENET_V2 = "mobilenet_v2"
 
 
 BackboneName.label = "backbone"
@@ -45,6 +46,11 @@ def _norm_layer(norm: str | NormName) -> Callable[..., nn.Module]:
 
 #: the last block of each stride-4/8/16/32 stage of MobileNetV3-Large's ``features``
 _MOBILENET_V3_STAGE_ENDS = {"3": "0", "6": "1", "12": "2", "16": "3"}
+#: the same for MobileNetV2's ``features`` (block 18 is the 1280-channel head conv, the
+#: last layer whose ImageNet features a classifier read)
+_MOBILENET_V2_STAGE_ENDS = {"3": "0", "6": "1", "13": "2", "18": "3"}
+#: first block of each MobileNetV2 stage (stem, strides 2, 4, 8, 16, 32), for freezing
+_MOBILENET_V2_STAGE_STARTS = [0, 2, 4, 7, 14, 19]
 
 
 def build_fpn_backbone(
@@ -54,7 +60,7 @@ def build_fpn_backbone(
 
     Parameters
     ----------
-    name : {"resnet50", "resnet18", "mobilenet_v3"}
+    name : {"resnet50", "resnet18", "mobilenet_v3", "mobilenet_v2"}
     norm : {"bn", "frozen_bn"}
         Normalisation of the body.
     trainable_layers : int, optional
@@ -77,8 +83,28 @@ def build_fpn_backbone(
         return BackboneWithFPN(
             body, _MOBILENET_V3_STAGE_ENDS, in_channels, FPN_CHANNELS, extra_blocks=LastLevelMaxPool()
         )
+    if backbone is BackboneName.MOBILENET_V2:
+        body = torchvision.models.mobilenet_v2(weights=None, norm_layer=norm_layer).features
+        if trainable_layers is None:
+            trainable_layers = 5 if NormName(norm) is NormName.BN else 3
+        starts = _MOBILENET_V2_STAGE_STARTS
+        freeze_before = starts[max(0, len(starts) - 1 - trainable_layers)]
+        for block in list(body)[:freeze_before]:
+            block.requires_grad_(False)
+        in_channels = [_out_channels(body[int(index)]) for index in _MOBILENET_V2_STAGE_ENDS]
+        return BackboneWithFPN(
+            body, _MOBILENET_V2_STAGE_ENDS, in_channels, FPN_CHANNELS, extra_blocks=LastLevelMaxPool()
+        )
     if trainable_layers is None:
         trainable_layers = 5 if NormName(norm) is NormName.BN else 3
     return resnet_fpn_backbone(
         backbone_name=backbone.value, weights=None, norm_layer=norm_layer, trainable_layers=trainable_layers
     )
+
+
+def _out_channels(block: nn.Module) -> int:
+    """Output channels of a MobileNetV2 block (an InvertedResidual or a Conv2dNormActivation)."""
+    if hasattr(block, "out_channels"):
+        return int(block.out_channels)
+    convs = [m for m in block.modules() if isinstance(m, nn.Conv2d)]
+    return int(convs[-1].out_channels)

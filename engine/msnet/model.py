@@ -269,7 +269,7 @@ def build_msnet(
     Parameters
     ----------
     arch : {"msnet", "maskrcnn", "maskrcnn-cotrain"}
-    backbone : {"resnet50", "resnet18", "mobilenet_v3"}
+    backbone : {"resnet50", "resnet18", "mobilenet_v3", "mobilenet_v2"}
         FPN backbone; ResNet-50 as in the paper, the others for CPU.
     num_classes : int
         Damage classes plus background.
