@@ -55,16 +55,21 @@ class TrainConfig:
     max_size: int = 1333
     multiscale: bool = True
     hflip: float = 0.5
+    photometric: float = 0.0
     gate_metric: str = "ii"
     gate_threshold: float = 0.1
     anchor_sizes: tuple[int, ...] = (32, 64, 128, 256, 512)
     roi_batch_size: int = 512
     init: str | None = None
+    trainable_backbone_layers: int | None = None
+    lr_schedule: str = "step"
     seed: int = 0
     device: str = "auto"
     amp: bool = True
     workers: int = 2
     eval_every: int = 1
+    eval_every_steps: int | None = None
+    checkpoint_every_steps: int | None = None
     eval_batch_size: int = 2
     max_steps: int | None = None
     time_budget_min: float | None = None
@@ -91,8 +96,16 @@ def _distributed() -> tuple[int, int, int]:
 
 
 def learning_rate(config: TrainConfig, epoch: int, step: int) -> float:
-    """Paper schedule (step drop after ``lr_drop_epoch`` epochs) with a linear warm-up."""
-    base = config.lr if epoch < config.lr_drop_epoch else config.lr_after_drop
+    """Paper schedule (step drop after ``lr_drop_epoch`` epochs) with a linear warm-up.
+
+    ``lr_schedule="cosine"`` decays from ``lr`` to ``lr_after_drop`` over ``max_steps``
+    instead, which suits a run sized in steps or minutes rather than epochs.
+    """
+    if config.lr_schedule == "cosine" and config.max_steps:
+        progress = min(1.0, step / config.max_steps)
+        base = config.lr_after_drop + 0.5 * (config.lr - config.lr_after_drop) * (1 + math.cos(math.pi * progress))
+    else:
+        base = config.lr if epoch < config.lr_drop_epoch else config.lr_after_drop
     if config.warmup_steps > 0 and step < config.warmup_steps:
         return base * (0.001 + 0.999 * step / config.warmup_steps)
     return base
@@ -124,12 +137,22 @@ def build_model_for(config: TrainConfig):  # type: ignore[no-untyped-def]
         anchor_sizes=tuple(config.anchor_sizes),
         box_batch_size_per_image=config.roi_batch_size,
         norm="frozen_bn" if config.init else "bn",
+        trainable_backbone_layers=config.trainable_backbone_layers,
     )
 
 
 def _write_log(path: Path, record: dict[str, Any]) -> None:
     with path.open("a", encoding="utf-8") as log:
         log.write(json.dumps(record) + "\n")
+
+
+def _save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: Any, *,
+                     epoch: int, step: int, config: TrainConfig) -> None:
+    """Everything ``resume`` needs, written atomically (a kill mid-write keeps the old one)."""
+    partial = path.with_suffix(".partial")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
+                "epoch": epoch, "step": step, "config": dataclasses.asdict(config)}, partial)
+    os.replace(partial, path)
 
 
 def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
@@ -176,7 +199,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     is_main = rank == 0
 
     data_dirs = [config.data] if isinstance(config.data, str) else list(config.data)
-    augment = train_transforms(hflip=config.hflip, seed=config.seed)
+    augment = train_transforms(hflip=config.hflip, photometric=config.photometric, seed=config.seed)
     parts = [ISBDADataset(folder, config.train_split, transforms=augment) for folder in data_dirs]
     train_set = parts[0] if len(parts) == 1 else ConcatDataset(parts)
     if len(train_set) == 0:
@@ -266,13 +289,18 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
                 if step % config.log_every == 0 or step == 1:
                     _write_log(log_path, {"step": step, "epoch": epoch, "lr": optimizer.param_groups[0]["lr"],
                                           "elapsed_s": round(time.monotonic() - started, 1), **last_losses})
+            if is_main and config.checkpoint_every_steps and step % config.checkpoint_every_steps == 0:
+                _save_checkpoint(checkpoint_path, model, optimizer, scaler, epoch=epoch, step=step, config=config)
+            if is_main and val_set is not None and config.eval_every_steps and step % config.eval_every_steps == 0:
+                metrics = evaluate_model(model, val_set, device=str(device), batch_size=config.eval_batch_size, progress=False)
+                _write_log(log_path, {"step": step, "epoch": epoch, "eval": metrics})
+                model.train()
             if (config.max_steps and step >= config.max_steps) or time.monotonic() > deadline:
                 stop = True
                 break
         finished_epoch = epoch + (0 if stop else 1)
         if is_main:
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-                        "epoch": finished_epoch, "step": step, "config": dataclasses.asdict(config)}, checkpoint_path)
+            _save_checkpoint(checkpoint_path, model, optimizer, scaler, epoch=finished_epoch, step=step, config=config)
             last_epoch = stop or epoch + 1 == config.epochs
             if val_set is not None and (last_epoch or (epoch + 1) % config.eval_every == 0):
                 metrics = evaluate_model(model, val_set, device=str(device), batch_size=config.eval_batch_size,

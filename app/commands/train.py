@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder holding the validation split (default: the first --data that has it)")
     parser.add_argument("--out", default=None, help="run folder for weights, checkpoint and log (default runs/<arch>)")
     parser.add_argument("--arch", default="msnet", choices=["msnet", "maskrcnn", "maskrcnn-cotrain"])
-    parser.add_argument("--backbone", default="resnet50", choices=["resnet50", "resnet18", "mobilenet_v3"])
+    parser.add_argument("--backbone", default="resnet50", choices=["resnet50", "resnet18", "mobilenet_v3", "mobilenet_v2"])
     parser.add_argument("--heads", default="standard", choices=["standard", "light"],
                         help="torchvision's box/mask heads, or lighter ones for CPU and small files")
     parser.add_argument("--train-split", default="train")
@@ -46,13 +46,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--roi-batch", type=int, default=512, help="RoIs sampled per image for the box/mask heads")
     parser.add_argument("--gate-metric", default="ii", choices=["ii", "iou"], help="HRPN anchor gating metric")
     parser.add_argument("--gate-threshold", type=float, default=0.1, help="HRPN gating threshold S")
-    parser.add_argument("--init", default=None, help="local torchvision weights (COCO or ImageNet) to start from")
+    parser.add_argument("--init", default=None, help="local weights (torchvision COCO or ImageNet, or the MobileNetV2 "
+                        "ImageNet file `python -m engine.msnet.imagenet_init` makes) to start from")
+    parser.add_argument("--trainable-layers", type=int, default=None,
+                        help="backbone stages left trainable, from the top (default: all from scratch, 3 with --init)")
+    parser.add_argument("--photometric", type=float, default=0.0, metavar="P",
+                        help="probability of camera/codec distortions per training image (exposure, colour, blur, "
+                        "noise, JPEG artefacts); 0 = none")
+    parser.add_argument("--lr-schedule", default="step", choices=["step", "cosine"],
+                        help="step: the paper's drop after --lr-drop-epoch; cosine: --lr down to --lr-after-drop over --max-steps")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--workers", type=int, default=2, help="data loader processes")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     parser.add_argument("--eval-every", type=int, default=1, help="evaluate every N epochs (and at the end)")
+    parser.add_argument("--eval-every-steps", type=int, default=None, metavar="N",
+                        help="also evaluate every N steps (logged to log.jsonl, for a held-out AP curve)")
+    parser.add_argument("--checkpoint-every-steps", type=int, default=None, metavar="N",
+                        help="also write checkpoint.pt every N steps, so --resume loses little")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
     parser.add_argument("--time-budget", type=float, default=None, metavar="MIN", help="stop after this many minutes")
     storage = parser.add_mutually_exclusive_group()
@@ -91,12 +103,17 @@ def run(args: argparse.Namespace) -> int:
         gate_metric=args.gate_metric,
         gate_threshold=args.gate_threshold,
         init=args.init,
+        trainable_backbone_layers=args.trainable_layers,
+        photometric=args.photometric,
+        lr_schedule=args.lr_schedule,
         resume=args.resume,
         device=args.device,
         amp=not args.no_amp,
         workers=args.workers,
         threads=args.threads,
         eval_every=args.eval_every,
+        eval_every_steps=args.eval_every_steps,
+        checkpoint_every_steps=args.checkpoint_every_steps,
         max_steps=args.max_steps,
         time_budget_min=args.time_budget,
         save_half=args.save_half,

@@ -53,6 +53,64 @@ class RandomHorizontalFlip:
         return image.flip(-1), target
 
 
+class PhotometricDistort:
+    """What a drone camera and its codec do to a frame, at random (domain randomisation).
+
+    Applied with probability ``p``, each effect drawn independently: exposure, contrast,
+    saturation, white balance and hue shifts; haze; defocus or motion blur; sensor noise;
+    and JPEG block artefacts at drone-video-like qualities. Geometry is untouched, so
+    boxes and masks stay valid. Works on ``float[3, H, W]`` images in [0, 1].
+    """
+
+    def __init__(self, p: float = 0.8, *, rng: random.Random | None = None) -> None:
+        self.p = p
+        self.rng = rng or random.Random()
+
+    def __call__(self, image: Tensor, target: Target) -> tuple[Tensor, Target]:
+        if self.rng.random() >= self.p:
+            return image, target
+        import cv2
+        import numpy as np
+
+        rng = self.rng
+        rgb = image.permute(1, 2, 0).numpy().astype(np.float32)
+        if rng.random() < 0.8:  # exposure and contrast
+            mean = rgb.mean()
+            rgb = (rgb - mean) * rng.uniform(0.7, 1.3) + mean * rng.uniform(0.7, 1.3)
+        if rng.random() < 0.6:  # white balance
+            rgb = rgb * np.array([rng.uniform(0.85, 1.15) for _ in range(3)], np.float32)
+        if rng.random() < 0.6:  # saturation
+            grey = rgb.mean(axis=2, keepdims=True)
+            rgb = grey + (rgb - grey) * rng.uniform(0.5, 1.4)
+        if rng.random() < 0.3:  # hue shift
+            hsv = cv2.cvtColor(np.clip(rgb, 0, 1), cv2.COLOR_RGB2HSV)
+            hsv[..., 0] = (hsv[..., 0] + rng.uniform(-12, 12)) % 360
+            rgb = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+        if rng.random() < 0.2:  # haze
+            amount = rng.uniform(0.05, 0.3)
+            rgb = rgb * (1 - amount) + amount * rng.uniform(0.7, 0.95)
+        if rng.random() < 0.4:  # defocus or motion blur
+            if rng.random() < 0.5:
+                rgb = cv2.GaussianBlur(rgb, (0, 0), rng.uniform(0.5, 1.6))
+            else:
+                length = rng.randint(3, 7)
+                kernel = np.zeros((length, length), np.float32)
+                kernel[length // 2] = 1.0 / length
+                rotation = cv2.getRotationMatrix2D(((length - 1) / 2, (length - 1) / 2), rng.uniform(0, 180), 1.0)
+                kernel = cv2.warpAffine(kernel, rotation, (length, length))
+                rgb = cv2.filter2D(rgb, -1, kernel / max(float(kernel.sum()), 1e-6))
+        if rng.random() < 0.5:  # sensor noise
+            noise_rng = np.random.default_rng(rng.getrandbits(32))
+            rgb = rgb + noise_rng.normal(0, rng.uniform(0.005, 0.03), rgb.shape).astype(np.float32)
+        rgb = np.clip(rgb, 0, 1)
+        if rng.random() < 0.6:  # codec block artefacts
+            encoded = cv2.imencode(".jpg", (rgb * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, rng.randint(25, 85)])[1]
+            rgb = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED).astype(np.float32) / 255.0
+        import torch
+
+        return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous(), target
+
+
 def multiscale_sizes(short_side: int, *, steps: int = 5, smallest_fraction: float = 0.6) -> tuple[int, ...]:
     """Short sides for multi-scale training, ending with ``short_side`` (the eval size).
 
@@ -66,5 +124,9 @@ def multiscale_sizes(short_side: int, *, steps: int = 5, smallest_fraction: floa
     return tuple(sorted(set(s for s in sizes if 0 < s < short_side))) + (short_side,)
 
 
-def train_transforms(*, hflip: float = 0.5, seed: int | None = None) -> Compose:
-    return Compose([RandomHorizontalFlip(hflip, rng=random.Random(seed))])
+def train_transforms(*, hflip: float = 0.5, photometric: float = 0.0, seed: int | None = None) -> Compose:
+    """Flips, and camera/codec distortions with probability ``photometric`` (0: none)."""
+    transforms: list[Transform] = [RandomHorizontalFlip(hflip, rng=random.Random(seed))]
+    if photometric > 0:
+        transforms.append(PhotometricDistort(photometric, rng=random.Random(None if seed is None else seed + 1)))
+    return Compose(transforms)
