@@ -1,4 +1,11 @@
-"""``damagemap predict``: draw damage predictions on images (frame | overlay, as the paper's figures)."""
+"""``damagemap predict``: damage predictions on images.
+
+Writes ``<stem>-prediction.jpg`` (frame | overlay, as the paper's figures) per image and
+``predictions.json``: COCO results for every image, each with the image's ``file_name``,
+``width`` and ``height``, ``category_id`` and ``level``, ``score``, ``bbox`` as
+``[x, y, w, h]`` in the original image's pixels and the RLE ``segmentation``. Detections
+only a few pixels wide (compression slivers) are dropped, as in ``analyze``.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,20 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
     parser.add_argument("--weights", default=None, help="MSNet .safetensors (default: the shipped model)")
-    parser.add_argument("--out", required=True, help="folder for <stem>-prediction.jpg files")
+    parser.add_argument("--out", required=True, help="folder for <stem>-prediction.jpg files and predictions.json")
     parser.add_argument("--score-threshold", type=float, default=0.5, help="hide predictions below (default 0.5)")
+    parser.add_argument("--json-threshold", type=float, default=0.05,
+                        help="keep predictions from this score in predictions.json (default 0.05, the paper's test threshold)")
     parser.add_argument("--buildings", action="store_true", help="also outline the building proposals")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
 
 
+#: output keys with one row per damage detection
+_PER_DETECTION = ("boxes", "labels", "scores", "masks")
+
+
 def run(args: argparse.Namespace) -> int:
+    import json
     from pathlib import Path
 
     import numpy as np
@@ -22,7 +36,11 @@ def run(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from core.errors import InputError
+    from core.types import DamageLevel
+    from engine.evaluate import outputs_to_results
+    from engine.convert import wide_enough
     from engine.visualize import prediction_figure
+    from geo.export._atomic import write_text_atomic
     from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model
 
     device = args.device
@@ -31,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     model, _ = load_model(args.weights or DEFAULT_MSNET_WEIGHTS, device=device)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for name in args.images:
+    results: list[dict] = []
+    for image_id, name in enumerate(args.images, start=1):
         path = Path(name)
         try:
             with Image.open(path) as opened:
@@ -41,10 +60,20 @@ def run(args: argparse.Namespace) -> int:
         tensor = torch.from_numpy(image).permute(2, 0, 1).float().div(255.0).to(device)
         with torch.no_grad():
             output = model([tensor])[0]
+        wide = torch.from_numpy(wide_enough(output["boxes"].float().cpu().numpy())).to(output["boxes"].device)
+        output = {key: value[wide] if key in _PER_DETECTION else value for key, value in output.items()}
         figure = prediction_figure(image, output, score_threshold=args.score_threshold,
                                    show_buildings=args.buildings)
         target = out / f"{path.stem}-prediction.jpg"
         Image.fromarray(figure).save(target, quality=92)
-        shown = int((output["scores"] >= args.score_threshold).sum())
+        kept = [r for r in outputs_to_results(output, image_id) if r["score"] >= args.json_threshold]
+        height, width = image.shape[:2]
+        for result in kept:
+            result.update(file_name=path.name, width=int(width), height=int(height),
+                          level=DamageLevel(result["category_id"]).name.lower())
+        results.extend(kept)
+        shown = sum(1 for r in kept if r["score"] >= args.score_threshold)
         print(f"{path}: {shown} damage prediction(s) >= {args.score_threshold} -> {target}")
+    write_text_atomic(out / "predictions.json", json.dumps(results))
+    print(f"{out / 'predictions.json'}: {len(results)} prediction(s) >= {args.json_threshold} (COCO results)")
     return 0

@@ -1,0 +1,56 @@
+"""``damagemap predict``: overlays and COCO results in the original image's pixels."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from pycocotools import mask as mask_utils
+
+from app.cli import main
+from engine.weights import save_model
+
+
+@pytest.fixture
+def weights(tmp_path, tiny_model):
+    path = tmp_path / "tiny.safetensors"
+    save_model(tiny_model, path)
+    return path
+
+
+def test_predictions_json_describes_every_image_in_its_own_pixels(tmp_path, weights, capsys):
+    rng = np.random.default_rng(0)
+    paths = []
+    for name, size in (("wide.png", (200, 120)), ("tall.jpg", (90, 150))):
+        path = tmp_path / name
+        Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+        paths.append(path)
+    out = tmp_path / "out"
+    assert main(["predict", *map(str, paths), "--weights", str(weights), "--out", str(out),
+                 "--json-threshold", "0.0", "--device", "cpu"]) == 0
+    results = json.loads((out / "predictions.json").read_text())
+    assert (out / "wide-prediction.jpg").is_file() and (out / "tall-prediction.jpg").is_file()
+    assert {r["file_name"] for r in results} == {"wide.png", "tall.jpg"}
+    for result in results:
+        width, height = (200, 120) if result["file_name"] == "wide.png" else (90, 150)
+        assert (result["width"], result["height"]) == (width, height)
+        assert result["image_id"] == (1 if result["file_name"] == "wide.png" else 2)
+        assert result["level"] == {1: "slight", 2: "severe", 3: "debris"}[result["category_id"]]
+        x, y, w, h = result["bbox"]
+        assert 0 <= x and 0 <= y and x + w <= width + 1e-3 and y + h <= height + 1e-3
+        assert min(w, h) >= 4  # no slivers
+        assert 0.0 <= result["score"] <= 1.0
+        assert result["segmentation"]["size"] == [height, width]
+        assert mask_utils.area(result["segmentation"]) > 0
+    assert len(results) >= 2
+    assert "predictions.json" in capsys.readouterr().out
+
+
+def test_threshold_keeps_only_confident_predictions(tmp_path, weights):
+    path = tmp_path / "frame.png"
+    Image.fromarray(np.full((120, 200, 3), 128, np.uint8)).save(path)
+    out = tmp_path / "out"
+    assert main(["predict", str(path), "--weights", str(weights), "--out", str(out), "--json-threshold", "0.99"]) == 0
+    assert json.loads((out / "predictions.json").read_text()) == []
