@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from engine.synth import textures
+from engine.synth import storm, textures
 from engine.synth.buildings import SHINGLE_COLOURS, Building
 from engine.synth.layout import Layout, rectangle
 from engine.synth.style import Style
@@ -96,8 +96,11 @@ def paint_ground(
     layout: Layout,
     buildings: list[Building],
     tree_shadows: list[tuple[np.ndarray, float, float]],
+    *,
+    fallen: list[storm.FallenTree] | None = None,
 ) -> GroundMap:
-    """Paint the ground under ``layout``; ``tree_shadows`` are (centre, radius, height)."""
+    """Paint the ground under ``layout``; ``tree_shadows`` are (centre, radius, height),
+    ``fallen`` the trees lying on the ground."""
     e0, n0, e1, n1 = bounds_en
     width_px = int(math.ceil((e1 - e0) / m_per_px))
     height_px = int(math.ceil((n1 - n0) / m_per_px))
@@ -151,6 +154,20 @@ def paint_ground(
     for centre, radius, height in tree_shadows:
         c = ground.to_px(centre + offset * height * 0.8)
         cv2.ellipse(canvas.shadow, (int(c[0]), int(c[1])), (int(radius * 0.85 * px_per_m), int(radius * 0.8 * px_per_m)), 0, 0, 360, 0.75, -1, lineType=cv2.LINE_AA)
+
+    for pole in layout.poles:
+        a, b = ground.to_px(pole.base_en), ground.to_px(pole.base_en + pole.lean_en + offset * pole.height_m)
+        cv2.line(canvas.shadow, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), 0.8, max(1, int(0.25 * px_per_m)), lineType=cv2.LINE_AA)
+
+    # standing water on lawns and streets
+    for _ in range(int((e1 - e0) * (n1 - n0) / 2500.0 * style.storm * rng.uniform(0.0, 1.5))):
+        storm.paint_puddle(rng, image, ground.to_px, px_per_m, rng.uniform([e0, n0], [e1, n1]), style)
+    for tree in fallen or []:
+        storm.paint_fallen_tree(rng, image, ground.to_px, px_per_m, tree, storm.tree_colour(rng, style), canvas.shadow)
+    # cut branches piled on lawns and at the kerb (not building debris)
+    for _ in range(int((e1 - e0) * (n1 - n0) / 3000.0 * style.storm * rng.uniform(0.3, 1.5))):
+        hull = storm.paint_branch_pile(rng, image, ground.to_px, px_per_m, rng.uniform([e0, n0], [e1, n1]), storm.tree_colour(rng, style))
+        canvas.mark([hull])
 
     for building in buildings:
         if building.level is not None:

@@ -61,6 +61,16 @@ class TreeSite:
 
 
 @dataclass(frozen=True)
+class PoleSite:
+    """A utility pole: base, crossarm direction (across the street), height, lean (top offset, m)."""
+
+    base_en: np.ndarray
+    across: np.ndarray
+    height_m: float
+    lean_en: np.ndarray
+
+
+@dataclass(frozen=True)
 class CarSite:
     centre_en: np.ndarray
     forward: np.ndarray  # unit vector
@@ -80,6 +90,7 @@ class Layout:
     houses: list[HouseSite] = field(default_factory=list)
     trees: list[TreeSite] = field(default_factory=list)
     cars: list[CarSite] = field(default_factory=list)
+    poles: list[PoleSite] = field(default_factory=list)
 
 
 def _thin_quad(p0: np.ndarray, p1: np.ndarray, half_width: float) -> np.ndarray:
@@ -127,6 +138,12 @@ def plan_layout(
         for side in (-1, 1):
             inner = b + side * (road_w / 2 + 1.0)
             layout.sidewalks.append(grid.quad(a_lo, a_hi, min(inner, inner + side * 1.4), max(inner, inner + side * 1.4)))
+        if rng.random() < 0.7:  # utility poles along one side, some leaning after the storm
+            side = rng.choice([-1, 1])
+            span = rng.uniform(35, 48)
+            for a in np.arange(a_lo + rng.uniform(0, span), a_hi, span):
+                lean = rng.normal(0, 0.25, 2) + (rng.normal(0, 1.6, 2) if rng.random() < 0.12 else 0.0)
+                layout.poles.append(PoleSite(grid.to_en(a, b + side * (road_w / 2 + 0.6)), grid.axis_b, float(rng.uniform(8.5, 11.5)), np.asarray(lean, float)))
         if rng.random() < 0.6:
             layout.lane_dashes += [grid.quad(a, a + 4.0, b - 0.07, b + 0.07) for a in np.arange(a_lo, a_hi, 9.0)]
     for a in cross_a:
@@ -162,9 +179,10 @@ def _plan_lot(
         return grid.to_en(a, road_edge_b + side * depth)
 
     lot_a = a0 + lot_w / 2
-    if rng.random() < 0.5:
-        layout.fences.append(_thin_quad(at(a0, lot_depth), at(a0 + lot_w, lot_depth), 0.08))
-        layout.fences.append(_thin_quad(at(a0, lot_depth * 0.55), at(a0, lot_depth), 0.08))
+    if rng.random() < 0.7:
+        fence_w = rng.choice([0.08, 0.14])
+        layout.fences.append(_thin_quad(at(a0, lot_depth), at(a0 + lot_w, lot_depth), fence_w))
+        layout.fences.append(_thin_quad(at(a0, lot_depth * 0.55), at(a0, lot_depth), fence_w))
     a_lo, a_hi, b_lo, b_hi = limits
     centre_b = road_edge_b + side * lot_depth / 2
     if not (a_lo < lot_a < a_hi and b_lo < centre_b < b_hi):
@@ -202,9 +220,9 @@ def _plan_lot(
         pool_centre = at(house_a + rng.uniform(-0.3, 0.3) * length, setback + depth + 1.5 + rng.uniform(2.5, room - 5.5) + pool_w / 2)
         layout.pool_decks.append(rectangle(pool_centre, grid.axis_a, grid.axis_b, pool_l / 2 + 1.5, pool_w / 2 + 1.5))
         layout.pool_water.append(rectangle(pool_centre, grid.axis_a, grid.axis_b, pool_l / 2, pool_w / 2))
-    for _ in range(rng.integers(0, 6)):
-        ta = lot_a + rng.uniform(-0.45, 0.45) * lot_w
-        tb = rng.choice([rng.uniform(1.5, setback - 1.0), rng.uniform(setback + depth + 2.5, lot_depth - 1.0)])
-        if abs(ta - house_a) < length / 2 + 2 and setback - 1 < tb < setback + depth + 1:
+    for _ in range(rng.integers(1, 9)):  # mature trees, crowns often over the roof
+        ta = lot_a + rng.uniform(-0.5, 0.5) * lot_w
+        tb = rng.choice([rng.uniform(1.5, setback - 0.5), rng.uniform(setback + depth + 1.0, lot_depth - 0.5)])
+        if abs(ta - house_a) < length / 2 + 1 and setback - 0.5 < tb < setback + depth + 0.5:
             continue
-        layout.trees.append(TreeSite(at(ta, tb), rng.uniform(2.5, 6.0), rng.uniform(6, 13)))
+        layout.trees.append(TreeSite(at(ta, tb), rng.uniform(2.5, 7.5), rng.uniform(6, 16)))

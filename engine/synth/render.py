@@ -40,9 +40,17 @@ class FrameRenderer:
             if min(prev.shape[:2]) < 8:
                 break
             self._ground_mips.append(cv2.pyrDown(prev))
-        self._drawables: list[tuple[np.ndarray, list[Face]]] = [
-            (b.centre_en, b.faces) for b in scene.buildings if b.faces
-        ] + [(t.centre_en, t.faces) for t in scene.trees]
+        houses = [b for b in scene.buildings if b.faces]
+        self._drawables: list[tuple[np.ndarray, list[Face]]] = (
+            [(b.centre_en, b.faces) for b in houses] + [(t.centre_en, t.faces) for t in scene.trees] + [(p.centre_en, p.faces) for p in scene.poles]
+        )
+        # crowns reaching over a roof are drawn after that house (they are above it)
+        self._over: list[tuple[int, np.ndarray]] = []
+        for k, t in enumerate(scene.trees):
+            reach = t.site.radius_m
+            under = [i for i, b in enumerate(houses) if cv2.pointPolygonTest(b.footprint_en.astype(np.float32), tuple(float(v) for v in t.centre_en), True) > -reach]
+            if under:
+                self._over.append((len(houses) + k, np.array(under)))
         # every face's outline and texture corners, projected together once per frame
         self._faces = [face for _, faces in self._drawables for face in faces]
         bounds = np.cumsum([0] + [len(faces) for _, faces in self._drawables])
@@ -164,7 +172,9 @@ class FrameRenderer:
         image, ids = self._draw_ground(pose, with_ids)
         visible, uv = self._visible_faces(pose)
         cam = pose.position[:2]
-        distance = [float(np.hypot(*(centre - cam))) for centre, _ in self._drawables]
+        distance = np.array([float(np.hypot(*(centre - cam))) for centre, _ in self._drawables])
+        for k, under in self._over:
+            distance[k] = min(distance[k], float(distance[under].min()) - 0.01)
         n_out = self._outline_count
         for d in np.argsort(distance)[::-1]:  # far to near
             for k in self._drawable_faces[d]:

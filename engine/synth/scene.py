@@ -13,13 +13,13 @@ renderer fills an id buffer with them, so annotations are the visible pixels of 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from core.types import DamageLevel
-from engine.synth import textures
+from engine.synth import storm, textures
 from engine.synth.buildings import ROOF_PX_PER_M, Building, DamagePart, build_building
 from engine.synth.geometry import Face
 from engine.synth.ground import GroundMap, paint_ground
@@ -43,12 +43,19 @@ class Tree:
 
 
 @dataclass
+class Pole:
+    centre_en: np.ndarray
+    faces: list[Face]
+
+
+@dataclass
 class Scene:
     bounds_en: tuple[float, float, float, float]  # east0, north0, east1, north1
     style: Style
     ground: GroundMap
     buildings: list[Building]
     trees: list[Tree]
+    poles: list[Pole] = field(default_factory=list)
 
     @property
     def parts(self) -> list[DamagePart]:
@@ -67,17 +74,18 @@ class Scene:
         return to_building, to_part
 
 
-def build_tree(rng: np.random.Generator, style: Style, site: TreeSite) -> Tree:
-    """A crown as two stacked horizontal discs with alpha (lower wider, upper lighter)."""
+def build_tree(rng: np.random.Generator, style: Style, site: TreeSite, *, stripped: float = 0.0) -> Tree:
+    """A crown as two stacked horizontal discs with alpha (lower wider, upper lighter);
+    ``stripped`` (0-1) of the foliage blown off."""
     sun = style.sun_direction
     sun_xy = sun[:2] / (np.linalg.norm(sun[:2]) + 1e-9)
-    colour = textures.jitter_colour(rng, style.tree, 0.15)
+    colour = storm.tree_colour(rng, style)
     cx, cy = site.centre_en
     faces = []
     for layer, (scale, z) in enumerate([(1.0, site.height_m * 0.75), (0.7, site.height_m)]):
         r = site.radius_m * scale
         size = max(4, int(2 * r * CANOPY_PX_PER_M))
-        rgb, alpha = textures.canopy(rng, size, tuple(colour * (1 + 0.12 * layer)), sun_xy)
+        rgb, alpha = textures.canopy(rng, size, tuple(colour * (1 + 0.12 * layer)), sun_xy, stripped=stripped * (1.0 - 0.3 * layer))
         outline = np.array([[cx - r, cy - r, z], [cx + r, cy - r, z], [cx + r, cy + r, z], [cx - r, cy + r, z]])
         texture = (rgb * style.exposure).clip(0, 255).astype(np.uint8)
         faces.append(Face(np.array([cx - r, cy + r, z]), np.array([1.0, 0, 0]), np.array([0, -1.0, 0]), size / (2 * r), outline, texture, alpha=alpha))
@@ -112,14 +120,43 @@ def generate_scene(
 
     e0, n0, e1, n1 = bounds_en
     footprints = [b.footprint_en.astype(np.float32) for b in buildings]
-    trees = []
+    trees, fallen = [], []
     for site in layout.trees:
         x, y = (float(v) for v in site.centre_en)
         if not (e0 - 10 < x < e1 + 10 and n0 - 10 < y < n1 + 10):
             continue
         if any(cv2.pointPolygonTest(f, (x, y), True) > -1.0 for f in footprints):
             continue  # no trunks through roofs
-        trees.append(build_tree(rng, style, site))
+        fate = rng.random()
+        if fate < 0.14 * style.storm:  # blown over (roots torn out) or snapped
+            angle = rng.uniform(0, 2 * np.pi)
+            snapped = bool(rng.random() < 0.4)
+            fallen.append(storm.FallenTree(site.centre_en, np.array([np.cos(angle), np.sin(angle)]), site.height_m * rng.uniform(0.5, 0.8), site.radius_m, snapped))
+            continue
+        stripped = float(rng.uniform(0.2, 0.9) * style.storm) if rng.random() < 0.45 else 0.0
+        trees.append(build_tree(rng, style, site, stripped=stripped))
+    for building in buildings:  # trees that fell onto roofs hide part of them
+        if building.roof == "none" or rng.random() > 0.05 + 0.12 * style.storm + (0.12 if building.level is not None else 0.0):
+            continue
+        roofs = [f for f in building.faces if f.normal is not None and f.normal[2] > 0.2]
+        roof = roofs[int(rng.integers(len(roofs)))]
+        colour = storm.tree_colour(rng, style) * style.exposure * style.lighting(roof.normal)
+        face = storm.roof_tree(rng, colour, roof, _roof_pixels(roof))
+        if face is not None:
+            face.surface_id = 0  # not the building: what it hides is not seen
+            building.faces.append(face)
+    poles = []
+    for site in layout.poles:
+        x, y = (float(v) for v in site.base_en)
+        if e0 - 5 < x < e1 + 5 and n0 - 5 < y < n1 + 5:
+            poles.append(Pole(site.base_en, storm.build_pole(rng, style, site.base_en, site.across, site.height_m, site.lean_en, roof_px_per_m * 0.5)))
     tree_shadows = [(t.site.centre_en, t.site.radius_m, t.site.height_m) for t in trees]
-    ground = paint_ground(rng, style, bounds_en, m_per_px, layout, buildings, tree_shadows)
-    return Scene(bounds_en, style, ground, buildings, trees)
+    ground = paint_ground(rng, style, bounds_en, m_per_px, layout, buildings, tree_shadows, fallen=fallen)
+    return Scene(bounds_en, style, ground, buildings, trees, poles)
+
+
+def _roof_pixels(face: Face) -> np.ndarray:
+    h, w = face.texture.shape[:2]
+    m = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(m, [np.round(face.plane_coords(face.polygon_enu) * 8).astype(np.int32).reshape(-1, 1, 2)], 1, shift=3)
+    return m.astype(bool)

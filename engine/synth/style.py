@@ -23,6 +23,7 @@ class Style:
     sun_elevation_deg: float
     ambient: float  # share of light that is not direct sun: high when overcast
     debris_density: float  # storm litter on lawns
+    storm: float  # 0-1: how hard the storm hit (fallen/stripped trees, branch piles, standing water)
     white_balance: tuple[float, float, float]
     saturation: float
     exposure: float
@@ -46,6 +47,7 @@ class Style:
             sun_elevation_deg=float(rng.uniform(35, 70)),
             ambient=float(rng.uniform(0.82, 0.92) if overcast else rng.uniform(0.45, 0.65)),
             debris_density=float(rng.uniform(0.2, 1.0)),
+            storm=float(rng.uniform(0.1, 1.0)),
             white_balance=tuple(float(v) for v in rng.uniform(0.92, 1.08, 3)),
             saturation=float(rng.uniform(0.6, 0.85) if overcast else rng.uniform(0.8, 1.05)),
             exposure=float(rng.uniform(0.85, 1.12)),

@@ -223,8 +223,11 @@ def wall(
     return np.clip(out, 0, 255)
 
 
-def canopy(rng: np.random.Generator, size_px: int, colour: Colour, sun_dir_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A tree crown seen from above: ``(rgb float32[s, s, 3], alpha uint8[s, s])``."""
+def canopy(rng: np.random.Generator, size_px: int, colour: Colour, sun_dir_xy: np.ndarray, *, stripped: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A tree crown seen from above: ``(rgb float32[s, s, 3], alpha uint8[s, s])``.
+
+    ``stripped`` (0-1): how much of the foliage the wind tore off, showing bare grey limbs.
+    """
     s = size_px
     alpha = np.zeros((s, s), np.float32)
     r = s / 2
@@ -240,4 +243,14 @@ def canopy(rng: np.random.Generator, size_px: int, colour: Colour, sun_dir_xy: n
     clumps = smooth_noise(rng, s, s, max(2.0, s / 14))
     tone = 0.25 * light + 0.22 * clumps + 0.12 * rng.standard_normal((s, s), dtype=np.float32)
     rgb = shaded(np.asarray(colour, np.float32), tone)
+    if stripped > 0:
+        holes = smooth_noise(rng, s, s, max(2.0, s / 8))
+        alpha = alpha * np.clip(1.0 - stripped * (1.0 + holes), 0, 1)
+        limb = np.asarray((120, 108, 94), np.float32) * rng.uniform(0.7, 1.2)
+        width = max(1, int(s / 60))
+        for _ in range(int(rng.integers(5, 12))):
+            ang = rng.uniform(0, 2 * np.pi)
+            end = (int(r + r * 0.9 * np.cos(ang)), int(r + r * 0.9 * np.sin(ang)))
+            cv2.line(rgb, (int(r), int(r)), end, tuple(float(v) for v in limb), width, lineType=cv2.LINE_AA)
+            cv2.line(alpha, (int(r), int(r)), end, 1.0, width, lineType=cv2.LINE_AA)
     return np.clip(rgb, 0, 255), (alpha * 255).astype(np.uint8)

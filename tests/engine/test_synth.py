@@ -241,3 +241,45 @@ def test_light_roofs_exist_on_intact_houses() -> None:
         light += bool(mean[0] > mean[2] * 1.25 and mean[0] > 110)
     assert light >= 2
     assert LIGHT_ROOF_COLOURS
+
+
+def test_tree_on_a_roof_hides_the_damage_under_it(flight) -> None:
+    """A fallen tree lying on a damaged roof: the annotation is only the damage still seen."""
+    from engine.synth import storm
+    from engine.synth.render import FrameRenderer
+
+    scene = flight.scene
+    renderer = FrameRenderer(scene, flight.camera, seed=7)
+    parts = {p.surface_id for p in scene.parts}
+    best = None
+    for i, pose in enumerate(flight.poses):  # the frame and damaged roof face seen best
+        ids = renderer.render(pose, frame_index=i, with_ids=True).surface_ids
+        for b in scene.buildings:
+            for face in b.faces:
+                if face.labels is None or face.alpha is not None or face.normal is None or face.normal[2] < 0.2:
+                    continue
+                seen = int(np.isin(ids, np.unique(face.labels[face.labels > 0])).sum())
+                if best is None or seen > best[0]:
+                    best = (seen, i, b, face)
+    seen, i, building, roof = best
+    assert seen > 20
+    damaged = roof.labels > 0
+    tree = None
+    for attempt in range(50):  # a tree whose crown lies over the damage
+        candidate = storm.roof_tree(np.random.default_rng(attempt), np.array([60.0, 90.0, 40.0]), roof, damaged)
+        if candidate is not None and ((candidate.alpha > 200) & damaged).sum() > 0.3 * damaged.sum():
+            tree = candidate
+            break
+    assert tree is not None
+    before = renderer.render(flight.poses[i], frame_index=i, with_ids=True)
+    building.faces.append(tree)
+    try:
+        after = FrameRenderer(scene, flight.camera, seed=7).render(flight.poses[i], frame_index=i, with_ids=True)
+    finally:
+        building.faces.pop()
+    hidden = np.isin(before.surface_ids, list(parts)) & ~np.isin(after.surface_ids, list(parts))
+    assert hidden.sum() > 0.1 * seen
+    # where the tree now is, the pixels are neither damage nor the building
+    changed = (before.rgb != after.rgb).any(axis=2)
+    assert not np.isin(after.surface_ids[changed & hidden], list(parts) + [building.surface_id]).any()
+    assert np.isin(after.surface_ids, list(parts)).sum() < np.isin(before.surface_ids, list(parts)).sum()
