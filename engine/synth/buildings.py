@@ -300,9 +300,9 @@ def _paint_roof_damage(rng: np.random.Generator, face: Face, level: DamageLevel,
         # wind-stripped field: several ragged patches of bare decking running together,
         # often over a large share of the face (what real post-storm footage shows most)
         m = np.zeros((h, w), np.uint8)
-        reach = rng.uniform(1.5, 4.5) * px
+        reach = rng.uniform(1.2, 3.0) * px
         for _ in range(int(rng.integers(2, 7))):
-            offset = rng.normal(0, 1.0, 2) * reach
+            offset = np.clip(rng.normal(0, 0.8, 2), -1.5, 1.5) * reach
             radius = rng.uniform(0.6, 1.6) * reach / 1.5
             blob = jagged_blob(rng, np.array(centre, float) + offset, radius, n=24, roughness=0.6)
             cv2.fillPoly(m, [np.round(blob).astype(np.int32)], 1)

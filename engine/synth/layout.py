@@ -220,9 +220,9 @@ def _plan_lot(
         pool_centre = at(house_a + rng.uniform(-0.3, 0.3) * length, setback + depth + 1.5 + rng.uniform(2.5, room - 5.5) + pool_w / 2)
         layout.pool_decks.append(rectangle(pool_centre, grid.axis_a, grid.axis_b, pool_l / 2 + 1.5, pool_w / 2 + 1.5))
         layout.pool_water.append(rectangle(pool_centre, grid.axis_a, grid.axis_b, pool_l / 2, pool_w / 2))
-    for _ in range(rng.integers(1, 9)):  # mature trees, crowns often over the roof
+    for _ in range(rng.integers(0, 8)):  # mature trees, crowns often over the eaves
         ta = lot_a + rng.uniform(-0.5, 0.5) * lot_w
         tb = rng.choice([rng.uniform(1.5, setback - 0.5), rng.uniform(setback + depth + 1.0, lot_depth - 0.5)])
         if abs(ta - house_a) < length / 2 + 1 and setback - 0.5 < tb < setback + depth + 0.5:
             continue
-        layout.trees.append(TreeSite(at(ta, tb), rng.uniform(2.5, 7.5), rng.uniform(6, 16)))
+        layout.trees.append(TreeSite(at(ta, tb), rng.uniform(2.5, 7.0), rng.uniform(6, 13)))

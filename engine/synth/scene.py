@@ -12,6 +12,7 @@ renderer fills an id buffer with them, so annotations are the visible pixels of 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
@@ -125,8 +126,11 @@ def generate_scene(
         x, y = (float(v) for v in site.centre_en)
         if not (e0 - 10 < x < e1 + 10 and n0 - 10 < y < n1 + 10):
             continue
-        if any(cv2.pointPolygonTest(f, (x, y), True) > -1.0 for f in footprints):
+        gap = -max((cv2.pointPolygonTest(f, (x, y), True) for f in footprints), default=-1e9)
+        if gap < 1.0:
             continue  # no trunks through roofs
+        if gap < site.radius_m + 1.0:  # crowns reach over the eaves, not across the roof
+            site = dataclasses.replace(site, radius_m=float(min(site.radius_m, max(2.0, gap + 1.2))))
         fate = rng.random()
         if fate < 0.14 * style.storm:  # blown over (roots torn out) or snapped
             angle = rng.uniform(0, 2 * np.pi)
