@@ -79,22 +79,6 @@ def paint_rle_runs(target_fortran: np.ndarray, counts: Sequence[int], value: int
         target_fortran[start:end] = value
 
 
-def _runs_extent(counts: Sequence[int], height_px: int) -> tuple[int, int, int, int] | None:
-    """``(x1, y1, x2, y2)`` (exclusive ends) covering the set runs, without decoding."""
-    bounds = np.cumsum(np.asarray(counts, dtype=np.int64))
-    starts, ends = bounds[0:-1:2], bounds[1::2]
-    keep = ends > starts
-    starts, ends = starts[keep], ends[keep] - 1
-    if not starts.size:
-        return None
-    col_start, col_end = starts // height_px, ends // height_px
-    row_start, row_end = starts % height_px, ends % height_px
-    one_column = col_start == col_end
-    y1 = int(np.where(one_column, row_start, 0).min())
-    y2 = int(np.where(one_column, row_end, height_px - 1).max()) + 1
-    return int(col_start.min()), y1, int(col_end.max()) + 1, y2
-
-
 @dataclass(frozen=True, slots=True)
 class MaskLayer:
     """The translucent masks of one frame, cropped to where there are any.
@@ -127,7 +111,7 @@ def render_mask_layer(
         d for d in detections
         if d.mask is not None and style.visible(d) and d.mask.width_px == width_px and d.mask.height_px == height_px
     ]
-    extents = [e for e in (_runs_extent(d.mask.counts, height_px) for d in visible) if e is not None]
+    extents = [e for e in (d.mask.extent_xyxy() for d in visible) if e is not None]
     if not extents:
         return None
     x1, y1 = min(e[0] for e in extents), min(e[1] for e in extents)

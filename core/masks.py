@@ -6,6 +6,7 @@ as COCO's uncompressed RLE, so ``RleMask.to_coco()`` goes straight into pycocoto
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,17 @@ class RleMask:
             cv2.fillPoly(canvas, [pts], 1)
         return cls.from_array(canvas.astype(bool))
 
+    def to_bytes(self) -> bytes:
+        """The run lengths as zlib-compressed little-endian ``uint32`` (a 1280x720
+        building mask takes a few hundred bytes); :meth:`from_bytes` reads them back."""
+        return zlib.compress(np.asarray(self.counts, dtype="<u4").tobytes(), 6)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, height_px: int, width_px: int) -> RleMask:
+        """Inverse of :meth:`to_bytes` (the size is not in the bytes)."""
+        counts = np.frombuffer(zlib.decompress(blob), dtype="<u4")
+        return cls(int(height_px), int(width_px), tuple(counts.tolist()))
+
     def to_array(self) -> np.ndarray:
         """Decode to ``bool[H, W]``."""
         values = np.zeros(len(self.counts), dtype=bool)
@@ -67,13 +79,57 @@ class RleMask:
     def area_px(self) -> int:
         return int(sum(self.counts[1::2]))
 
-    def bbox_xyxy(self) -> tuple[float, float, float, float] | None:
-        """Tight box around the set pixels, or ``None`` for an empty mask."""
-        arr = self.to_array()
-        ys, xs = np.nonzero(arr)
-        if xs.size == 0:
+    def _set_runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(starts, ends)`` flat column-major offsets of the non-empty runs of ones
+        (``ends`` exclusive), ``int64[N]`` each."""
+        counts = np.asarray(self.counts, dtype=np.int64)
+        ends = np.cumsum(counts)
+        starts = ends - counts
+        starts, ends = starts[1::2], ends[1::2]
+        keep = ends > starts
+        return starts[keep], ends[keep]
+
+    def extent_xyxy(self) -> tuple[int, int, int, int] | None:
+        """``(x1, y1, x2, y2)`` integer pixel bounds of the set pixels, ends exclusive,
+        read from the runs without decoding the mask; ``None`` for an empty mask."""
+        starts, ends = self._set_runs()
+        if not starts.size:
             return None
-        return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+        h = self.height_px
+        first_col, last_col = starts // h, (ends - 1) // h
+        one_column = first_col == last_col
+        y1 = int(np.where(one_column, starts % h, 0).min())
+        y2 = int(np.where(one_column, (ends - 1) % h, h - 1).max()) + 1
+        return int(first_col.min()), y1, int(last_col.max()) + 1, y2
+
+    def bbox_xyxy(self) -> tuple[float, float, float, float] | None:
+        """Tight box around the set pixels (floats, ends exclusive), or ``None`` for an
+        empty mask."""
+        extent = self.extent_xyxy()
+        if extent is None:
+            return None
+        x1, y1, x2, y2 = extent
+        return float(x1), float(y1), float(x2), float(y2)
+
+    def crop(self) -> tuple[np.ndarray, int, int] | None:
+        """The set pixels as a ``bool[y2 - y1, x2 - x1]`` crop of :meth:`extent_xyxy`
+        and its top-left ``(x1, y1)``, painted straight from the runs (decoding a full
+        frame per mask costs more than the work done on it). ``None`` for an empty mask."""
+        extent = self.extent_xyxy()
+        if extent is None:
+            return None
+        x0, y0, x1, y1 = extent
+        starts, ends = self._set_runs()
+        h = self.height_px
+        crop = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+        flat = crop.T  # column-major view: crop.T[x, y]
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            while a < b:
+                col, row = divmod(a, h)
+                stop = min(b, (col + 1) * h)
+                flat[col - x0, row - y0 : row - y0 + (stop - a)] = True
+                a = stop
+        return crop, x0, y0
 
     def to_polygons(self, *, min_points: int = 3) -> list[np.ndarray]:
         """Outer contours as ``float[N, 2]`` ``(x, y)`` arrays (for editing and export)."""

@@ -25,6 +25,7 @@ What a reviewer's edit implies
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,8 +33,103 @@ from typing import Any, Union
 
 from core.errors import StoreError
 from core.masks import RleMask
-from core.store import ProjectStore, changed_fields, current_user, detection_state
+from core.store import EditRecord, ProjectStore, current_user
 from core.types import BoxXYXY, DamageLevel, Detection, Origin, ReviewState
+
+# ------------------------------------------------------------- detection states
+
+#: The detection fields a review edit can change, in snapshot order.
+STATE_FIELDS = (
+    "level",
+    "score",
+    "refined_score",
+    "box_xyxy_px",
+    "building_box_xyxy_px",
+    "mask",
+    "origin",
+    "review",
+    "deleted",
+)
+
+
+def detection_state(detection: Detection, *, deleted: bool = False) -> dict[str, Any]:
+    """The editable fields of a detection as a plain dict (Python values)."""
+    return {
+        "level": detection.level,
+        "score": detection.score,
+        "refined_score": detection.refined_score,
+        "box_xyxy_px": tuple(detection.box_xyxy_px),
+        "building_box_xyxy_px": (
+            None if detection.building_box_xyxy_px is None else tuple(detection.building_box_xyxy_px)
+        ),
+        "mask": detection.mask,
+        "origin": detection.origin,
+        "review": detection.review,
+        "deleted": deleted,
+    }
+
+
+def changed_fields(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields that differ between two states, as ``(before, after)`` sub-dicts."""
+    keys = [k for k in STATE_FIELDS if k in before or k in after]
+    diff = [k for k in keys if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in diff}, {k: after.get(k) for k in diff}
+
+
+def encode_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A (partial) detection state in its JSON form, for the edit history
+    (:attr:`core.store.EditRecord.before`/``after``)."""
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        if key == "mask":
+            out[key] = (
+                None
+                if value is None
+                else {
+                    "height_px": value.height_px,
+                    "width_px": value.width_px,
+                    "counts_zlib_u32le_b64": base64.b64encode(value.to_bytes()).decode("ascii"),
+                }
+            )
+        elif key == "level":
+            out[key] = int(value)
+        elif key in ("origin", "review"):
+            out[key] = value.value
+        elif key in ("box_xyxy_px", "building_box_xyxy_px"):
+            out[key] = None if value is None else [float(v) for v in value]
+        elif key == "deleted":
+            out[key] = bool(value)
+        else:
+            out[key] = value
+    return out
+
+
+def decode_state(encoded: Mapping[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`encode_state`."""
+    out: dict[str, Any] = {}
+    for key, value in encoded.items():
+        if key == "mask":
+            out[key] = (
+                None
+                if value is None
+                else RleMask.from_bytes(
+                    base64.b64decode(value["counts_zlib_u32le_b64"]), value["height_px"], value["width_px"]
+                )
+            )
+        elif key == "level":
+            out[key] = DamageLevel(int(value))
+        elif key == "origin":
+            out[key] = Origin(value)
+        elif key == "review":
+            out[key] = ReviewState(value)
+        elif key in ("box_xyxy_px", "building_box_xyxy_px"):
+            out[key] = None if value is None else tuple(float(v) for v in value)
+        else:
+            out[key] = value
+    return out
+
 
 # ------------------------------------------------------------------------- edits
 
@@ -171,35 +267,42 @@ class ReviewSession:
     def can_redo(self) -> bool:
         return bool(self._redo)
 
+    def _record(
+        self,
+        detection_id: int | None,
+        kind: str,
+        action: str,
+        before: Mapping[str, Any],
+        after: Mapping[str, Any],
+        *,
+        target_edit_id: int | None = None,
+        new_detection: Detection | None = None,
+    ) -> tuple[int, int]:
+        """Write ``after`` to the detection and the history line, encoded, at once."""
+        return self.store.record_edit(
+            run_id=self.run_id,
+            detection_id=detection_id,
+            kind=kind,
+            action=action,
+            after=after,
+            before_json=encode_state(before),
+            after_json=encode_state(after),
+            author=self.author,
+            target_edit_id=target_edit_id,
+            new_detection=new_detection,
+        )
+
     def _write(self, entry: _Entry, action: str, *, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
         if entry.edit_id is None:
             return  # the edit changed nothing; neither does taking it back
-        self.store.record_edit(
-            run_id=self.run_id,
-            detection_id=entry.detection_id,
-            kind=entry.kind,
-            action=action,
-            before=before,
-            after=after,
-            author=self.author,
-            target_edit_id=entry.edit_id,
-        )
+        self._record(entry.detection_id, entry.kind, action, before, after, target_edit_id=entry.edit_id)
 
     def _add(self, edit: AddDetection) -> _Entry:
         if edit.run_id != self.run_id:
             raise StoreError(f"AddDetection: this review session is on run {self.run_id}, not run {edit.run_id}")
         detection = dataclasses.replace(edit.detection, origin=Origin.ADDED, review=ReviewState.ACCEPTED, id=None)
         before, after = {"deleted": True}, {"deleted": False}
-        edit_id, detection_id = self.store.record_edit(
-            run_id=self.run_id,
-            detection_id=None,
-            kind=type(edit).__name__,
-            action="apply",
-            before=before,
-            after=after,
-            author=self.author,
-            new_detection=detection,
-        )
+        edit_id, detection_id = self._record(None, type(edit).__name__, "apply", before, after, new_detection=detection)
         return _Entry(type(edit).__name__, detection_id, detection.frame_index, before, after, edit_id)
 
     def _modify(self, edit: Edit) -> _Entry:
@@ -215,15 +318,7 @@ class ReviewSession:
         before, after = changed_fields(old, new)
         edit_id = None
         if after:
-            edit_id, _ = self.store.record_edit(
-                run_id=self.run_id,
-                detection_id=detection_id,
-                kind=type(edit).__name__,
-                action="apply",
-                before=before,
-                after=after,
-                author=self.author,
-            )
+            edit_id, _ = self._record(detection_id, type(edit).__name__, "apply", before, after)
         return _Entry(type(edit).__name__, detection_id, current.frame_index, before, after, edit_id)
 
     # ---------------------------------------------------------------- progress
@@ -243,8 +338,9 @@ class ReviewSession:
             found = self.store.first_pending(self.run_id)
         return found
 
-    def history(self) -> list:
-        """The run's whole review history (:class:`core.store.EditRecord`), oldest first."""
+    def history(self) -> list[EditRecord]:
+        """The run's whole review history, oldest first (changed fields in the form of
+        :func:`encode_state`; :func:`decode_state` turns them back into values)."""
         return self.store.edit_history(self.run_id)
 
 
@@ -285,6 +381,11 @@ __all__ = [
     "Edit",
     "Relabel",
     "ReviewSession",
+    "STATE_FIELDS",
     "SetMask",
     "SetReview",
+    "changed_fields",
+    "decode_state",
+    "detection_state",
+    "encode_state",
 ]

@@ -24,8 +24,9 @@ Layout
 ``edits``           the review history: who, when, what, and the changed fields before
                     and after, for every apply, undo and redo.
 
-Masks are stored as run-length counts packed as little-endian ``uint32`` and zlib'd:
-a 1280x720 building mask takes a few hundred bytes.
+Masks are stored as :meth:`core.masks.RleMask.to_bytes` gives them (run lengths packed
+as little-endian ``uint32`` and zlib'd): a 1280x720 building mask takes a few hundred
+bytes.
 
 Only this module touches SQLite. Every method is safe to call from several threads
 (one connection guarded by a lock); several processes may open the same file (WAL plus
@@ -34,26 +35,22 @@ a busy timeout).
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import getpass
 import json
 import os
 import sqlite3
 import threading
-import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from core.errors import StoreError
 from core.masks import RleMask
 from core.settings import ProjectSettings
-from core.types import BoxXYXY, DamageLevel, Detection, Frame, Origin, ReviewState
+from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
 
 #: ``PRAGMA application_id`` of a damagemap project ("DMAP"), so a stray SQLite file
 #: is recognised as "not a project" before any table is read.
@@ -158,7 +155,8 @@ class EditRecord:
 
     ``action`` is ``"apply"`` for a new edit, ``"undo"``/``"redo"`` when an earlier
     edit (``target_edit_id``) was taken back or replayed. ``before``/``after`` hold only
-    the detection fields that changed, in their JSON form (see :func:`encode_state`).
+    the detection fields that changed, in their JSON form (see
+    :func:`core.review.encode_state`; :func:`core.review.decode_state` reads it back).
     """
 
     id: int
@@ -171,111 +169,6 @@ class EditRecord:
     created_utc: str
     before: dict
     after: dict
-
-
-# ------------------------------------------------------------------ mask encoding
-
-
-def pack_counts(mask: RleMask) -> bytes:
-    """Run lengths as zlib-compressed little-endian ``uint32``."""
-    return zlib.compress(np.asarray(mask.counts, dtype="<u4").tobytes(), 6)
-
-
-def unpack_counts(blob: bytes, height_px: int, width_px: int) -> RleMask:
-    counts = np.frombuffer(zlib.decompress(blob), dtype="<u4")
-    return RleMask(int(height_px), int(width_px), tuple(counts.tolist()))
-
-
-# ------------------------------------------------------------ detection snapshots
-
-#: The detection fields a review edit can change, in snapshot order.
-STATE_FIELDS = (
-    "level",
-    "score",
-    "refined_score",
-    "box_xyxy_px",
-    "building_box_xyxy_px",
-    "mask",
-    "origin",
-    "review",
-    "deleted",
-)
-
-
-def detection_state(detection: Detection, *, deleted: bool = False) -> dict[str, Any]:
-    """The editable fields of a detection as a plain dict (Python values)."""
-    return {
-        "level": detection.level,
-        "score": detection.score,
-        "refined_score": detection.refined_score,
-        "box_xyxy_px": tuple(detection.box_xyxy_px),
-        "building_box_xyxy_px": (
-            None if detection.building_box_xyxy_px is None else tuple(detection.building_box_xyxy_px)
-        ),
-        "mask": detection.mask,
-        "origin": detection.origin,
-        "review": detection.review,
-        "deleted": deleted,
-    }
-
-
-def encode_state(state: Mapping[str, Any]) -> dict[str, Any]:
-    """A (partial) detection state in its JSON form, for the edit history."""
-    out: dict[str, Any] = {}
-    for key, value in state.items():
-        if key == "mask":
-            out[key] = (
-                None
-                if value is None
-                else {
-                    "height_px": value.height_px,
-                    "width_px": value.width_px,
-                    "counts_zlib_u32le_b64": base64.b64encode(pack_counts(value)).decode("ascii"),
-                }
-            )
-        elif key == "level":
-            out[key] = int(value)
-        elif key in ("origin", "review"):
-            out[key] = value.value
-        elif key in ("box_xyxy_px", "building_box_xyxy_px"):
-            out[key] = None if value is None else [float(v) for v in value]
-        elif key == "deleted":
-            out[key] = bool(value)
-        else:
-            out[key] = value
-    return out
-
-
-def decode_state(encoded: Mapping[str, Any]) -> dict[str, Any]:
-    """Inverse of :func:`encode_state`."""
-    out: dict[str, Any] = {}
-    for key, value in encoded.items():
-        if key == "mask":
-            out[key] = (
-                None
-                if value is None
-                else unpack_counts(
-                    base64.b64decode(value["counts_zlib_u32le_b64"]), value["height_px"], value["width_px"]
-                )
-            )
-        elif key == "level":
-            out[key] = DamageLevel(int(value))
-        elif key == "origin":
-            out[key] = Origin(value)
-        elif key == "review":
-            out[key] = ReviewState(value)
-        elif key in ("box_xyxy_px", "building_box_xyxy_px"):
-            out[key] = None if value is None else tuple(float(v) for v in value)
-        else:
-            out[key] = value
-    return out
-
-
-def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict, dict]:
-    """The fields that differ between two states, as ``(before, after)`` sub-dicts."""
-    keys = [k for k in STATE_FIELDS if k in before or k in after]
-    diff = [k for k in keys if before.get(k) != after.get(k)]
-    return {k: before.get(k) for k in diff}, {k: after.get(k) for k in diff}
 
 
 # ------------------------------------------------------------------------ helpers
@@ -303,7 +196,7 @@ def current_user() -> str:
 def _row_to_detection(row: sqlite3.Row) -> Detection:
     mask = None
     if row["mask_counts"] is not None:
-        mask = unpack_counts(row["mask_counts"], row["mask_height"], row["mask_width"])
+        mask = RleMask.from_bytes(row["mask_counts"], row["mask_height"], row["mask_width"])
     building = None
     if row["bx1"] is not None:
         building = (row["bx1"], row["by1"], row["bx2"], row["by2"])
@@ -321,8 +214,18 @@ def _row_to_detection(row: sqlite3.Row) -> Detection:
     )
 
 
+def _detection_fields(det: Detection, *, deleted: bool) -> dict[str, Any]:
+    """Every field of a new row, by state field name (see :func:`_state_columns`)."""
+    return {
+        "level": det.level, "score": det.score, "refined_score": det.refined_score, "box_xyxy_px": det.box_xyxy_px,
+        "building_box_xyxy_px": det.building_box_xyxy_px, "mask": det.mask, "origin": det.origin,
+        "review": det.review, "deleted": deleted,
+    }
+
+
 def _state_columns(state: Mapping[str, Any]) -> dict[str, Any]:
-    """Map (partial) state fields to column values."""
+    """Map (partial) detection state fields (``core.review.STATE_FIELDS``, Python values)
+    to column values."""
     cols: dict[str, Any] = {}
     for key, value in state.items():
         if key == "level":
@@ -338,12 +241,12 @@ def _state_columns(state: Mapping[str, Any]) -> dict[str, Any]:
             if value is None:
                 cols.update(mask_height=None, mask_width=None, mask_counts=None)
             else:
-                cols.update(mask_height=value.height_px, mask_width=value.width_px, mask_counts=pack_counts(value))
+                cols.update(mask_height=value.height_px, mask_width=value.width_px, mask_counts=value.to_bytes())
         elif key in ("origin", "review"):
             cols[key] = value.value
         elif key == "deleted":
             cols["deleted"] = int(bool(value))
-        else:  # pragma: no cover - guarded by STATE_FIELDS
+        else:  # pragma: no cover - guarded by core.review.STATE_FIELDS
             raise KeyError(key)
     return cols
 
@@ -715,7 +618,7 @@ class ProjectStore:
 
     def _insert_detection(self, cur: sqlite3.Cursor, run_id: int, det: Detection, *, deleted: bool = False) -> int:
         cols = {"run_id": run_id, "frame_index": det.frame_index}
-        cols.update(_state_columns(detection_state(det, deleted=deleted)))
+        cols.update(_state_columns(_detection_fields(det, deleted=deleted)))
         names = ", ".join(cols)
         marks = ", ".join("?" * len(cols))
         cur.execute(f"INSERT INTO detections ({names}) VALUES ({marks})", tuple(cols.values()))
@@ -826,8 +729,9 @@ class ProjectStore:
         detection_id: int | None,
         kind: str,
         action: str,
-        before: Mapping[str, Any],
         after: Mapping[str, Any],
+        before_json: Mapping[str, Any],
+        after_json: Mapping[str, Any],
         author: str,
         target_edit_id: int | None = None,
         new_detection: Detection | None = None,
@@ -835,8 +739,10 @@ class ProjectStore:
         """Change one detection and append the history line, in one transaction.
 
         This is :mod:`core.review`'s door into the file; call that module instead.
-        ``after`` (state fields, Python values) is written to the row. With
-        ``new_detection`` a row is inserted first (``detection_id`` must be ``None``).
+        ``after`` (state fields, Python values) is written to the row; ``before_json``
+        and ``after_json`` are the history line's changed fields as
+        :func:`core.review.encode_state` gives them. With ``new_detection`` a row is
+        inserted first (``detection_id`` must be ``None``).
 
         Returns
         -------
@@ -870,8 +776,8 @@ class ProjectStore:
                     target_edit_id,
                     author,
                     _utc_now(),
-                    json.dumps(encode_state(before), sort_keys=True),
-                    json.dumps(encode_state(after), sort_keys=True),
+                    _json(dict(before_json), "edit history"),
+                    _json(dict(after_json), "edit history"),
                 ),
             )
             return int(cur.lastrowid), detection_id
@@ -918,9 +824,5 @@ __all__ = [
     "ProjectStore",
     "RunInfo",
     "SCHEMA_VERSION",
-    "changed_fields",
     "current_user",
-    "decode_state",
-    "detection_state",
-    "encode_state",
 ]

@@ -156,6 +156,18 @@ class Detection:
         """The score to show and threshold on: refined where SRN ran."""
         return self.score if self.refined_score is None else self.refined_score
 
+    @property
+    def reviewed(self) -> bool:
+        """A person has decided on it: accepted, rejected, relabelled, redrawn or added
+        (the one meaning of "reviewed": the map, the training export and the review
+        progress all use it)."""
+        return self.review is not ReviewState.PENDING or self.origin is not Origin.MODEL
+
+    @property
+    def confirmed(self) -> bool:
+        """Reviewed and not rejected: a person vouches for it, whatever its score."""
+        return self.reviewed and self.review is not ReviewState.REJECTED
+
 
 @dataclass(frozen=True, slots=True)
 class TelemetrySample:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ExportError
-from core.types import DamageLevel, Detection, Origin, ReviewState
+from core.types import DamageLevel, Detection, ReviewState
 
 CATEGORIES = [{"id": int(level), "name": level.label, "supercategory": "damage"} for level in DamageLevel]
 
@@ -41,14 +41,8 @@ def _xywh(box: tuple[float, float, float, float]) -> list[float]:
     return [float(x1), float(y1), float(x2 - x1), float(y2 - y1)]
 
 
-def _is_reviewed(det: Detection) -> bool:
-    return det.review is not ReviewState.PENDING or det.origin is not Origin.MODEL
-
-
 def _keep(det: Detection, include_pending: bool) -> bool:
-    if det.review is ReviewState.REJECTED:
-        return False
-    return det.review is ReviewState.ACCEPTED or det.origin is not Origin.MODEL or include_pending
+    return det.confirmed or (include_pending and det.review is not ReviewState.REJECTED)
 
 
 def annotation_for(det: Detection, annotation_id: int, image_id: int) -> dict[str, Any]:
@@ -118,7 +112,7 @@ def export_reviewed_frames(
     by_frame: dict[int, list[Detection]] = defaultdict(list)
     for det in store.detections(run_id):
         by_frame[det.frame_index].append(det)
-    frames = sorted(i for i, dets in by_frame.items() if any(_is_reviewed(d) for d in dets))
+    frames = sorted(i for i, dets in by_frame.items() if any(d.reviewed for d in dets))
 
     out_dir = Path(out_dir)
     image_dir = out_dir / split

@@ -23,7 +23,7 @@ from geo.camera import DEFAULT_PITCH_DEG, FieldOfView, FramePoses, camera_for, f
 from geo.fusion import FusedSite, FusionSettings, fuse_observations
 from geo.heatmap import HeatGrid, heat_grid
 from geo.local import LocalFrame
-from geo.observe import Projected, is_reviewed, project_detection
+from geo.observe import Projected, project_detection
 from geo.sync import AlignedTrack, align_track
 from geo.telemetry import Track, read_telemetry
 
@@ -237,7 +237,7 @@ def build_damage_map_from(
         if detection.review is ReviewState.REJECTED:
             skipped["rejected"] += 1
             continue
-        if not is_reviewed(detection) and detection.final_score < min_score:
+        if not detection.confirmed and detection.final_score < min_score:
             skipped["low_score"] += 1
             continue
         pose = poses.poses.get(detection.frame_index)

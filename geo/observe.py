@@ -15,8 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, intersect_ground, pixel_rays
-from core.masks import RleMask
-from core.types import Detection, Observation, Origin, ReviewState
+from core.types import Detection, Observation
 from geo.local import LocalFrame
 
 #: Ground points farther than this from the camera come from grazing rays: unusable.
@@ -25,14 +24,10 @@ MAX_RANGE_M = 800.0
 MIN_MASK_AREA_PX = 4
 
 
-def is_reviewed(detection: Detection) -> bool:
-    """A person accepted, relabelled, redrew or added it."""
-    return detection.review is ReviewState.ACCEPTED or detection.origin in (Origin.EDITED, Origin.ADDED)
-
-
 def vote_weight(detection: Detection) -> float:
-    """Reviewed detections count fully; the model's by their (refined) score."""
-    return 1.0 if is_reviewed(detection) else float(detection.final_score)
+    """Detections a person confirmed (:attr:`core.types.Detection.confirmed`) count
+    fully; the model's by their (refined) score."""
+    return 1.0 if detection.confirmed else float(detection.final_score)
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,37 +61,8 @@ class Projected:
 
     @property
     def reviewed(self) -> bool:
-        return is_reviewed(self.detection)
-
-
-def mask_crop(mask: RleMask) -> tuple[np.ndarray, int, int] | None:
-    """The mask's set pixels as a tight ``bool`` crop and its top-left ``(x0, y0)``,
-    straight from the runs (decoding a full frame per detection costs more than
-    everything else here). ``None`` for an empty mask."""
-    counts = np.asarray(mask.counts, dtype=np.int64)
-    ends = np.cumsum(counts)
-    starts = ends - counts
-    starts, ends = starts[1::2], ends[1::2]  # runs of ones
-    keep = ends > starts
-    starts, ends = starts[keep], ends[keep]
-    if starts.size == 0:
-        return None
-    h = mask.height_px
-    first_col, last_col = starts // h, (ends - 1) // h
-    x0, x1 = int(first_col.min()), int(last_col.max())
-    spans_columns = first_col != last_col
-    rows_lo = np.where(spans_columns, 0, starts % h)
-    rows_hi = np.where(spans_columns, h - 1, (ends - 1) % h)
-    y0, y1 = int(rows_lo.min()), int(rows_hi.max())
-    crop = np.zeros((y1 - y0 + 1, x1 - x0 + 1), dtype=bool)
-    flat = crop.T  # column-major view: crop.T[x, y]
-    for a, b in zip(starts.tolist(), ends.tolist()):
-        while a < b:
-            col, row = divmod(a, h)
-            stop = min(b, (col + 1) * h)
-            flat[col - x0, row - y0: row - y0 + (stop - a)] = True
-            a = stop
-    return crop, x0, y0
+        """A person confirmed the detection (accepted, relabelled, redrew or added it)."""
+        return self.detection.confirmed
 
 
 def _mask_outline_and_centroid(detection: Detection) -> tuple[list[np.ndarray], np.ndarray, float, bool] | None:
@@ -107,7 +73,9 @@ def _mask_outline_and_centroid(detection: Detection) -> tuple[list[np.ndarray], 
     if mask is not None:
         if mask.area_px < MIN_MASK_AREA_PX:
             return None
-        crop, x0, y0 = mask_crop(mask)
+        cropped = mask.crop()
+        assert cropped is not None  # area_px >= MIN_MASK_AREA_PX
+        crop, x0, y0 = cropped
         ys, xs = np.nonzero(crop)
         centroid = np.array([xs.mean() + x0 + 0.5, ys.mean() + y0 + 0.5])
         contours, _ = cv2.findContours(crop.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)

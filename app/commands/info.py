@@ -66,7 +66,7 @@ def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.Proj
                 "detections_total": sum(levels.values()),
                 "review": {state.value: count for state, count in review.items()},
                 "reviewed_fraction": (total - review[ReviewState.PENDING]) / total if total else None,
-                "edits": len(store.edit_history(run.id)),
+                "edits": store.edit_count(run.id),
             }
         )
     return {

@@ -41,3 +41,23 @@ def test_polygon_rasterises_inside_its_vertices():
 def test_inconsistent_runs_are_refused():
     with pytest.raises(ValueError, match="runs add up to"):
         RleMask(2, 2, (1, 1))
+
+
+def test_crop_and_extent_from_runs_match_the_decoded_mask():
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        h, w = (int(v) for v in rng.integers(1, 30, 2))
+        array = rng.random((h, w)) < rng.random()
+        mask = RleMask.from_array(array)
+        crop = mask.crop()
+        if not array.any():
+            assert crop is None and mask.extent_xyxy() is None and mask.bbox_xyxy() is None
+            continue
+        pixels, x0, y0 = crop
+        rebuilt = np.zeros_like(array)
+        rebuilt[y0:y0 + pixels.shape[0], x0:x0 + pixels.shape[1]] = pixels
+        assert (rebuilt == array).all()
+        ys, xs = np.nonzero(array)
+        assert (x0, y0) == (xs.min(), ys.min()) and pixels.shape == (ys.max() - y0 + 1, xs.max() - x0 + 1)
+        extent = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+        assert mask.extent_xyxy() == extent and mask.bbox_xyxy() == tuple(float(v) for v in extent)

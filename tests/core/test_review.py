@@ -178,3 +178,19 @@ def test_next_unreviewed_walks_frames_and_wraps(session):
         session.apply(SetReview(det_id, ReviewState.REJECTED))
     assert session.next_unreviewed(after_frame=1) is None
     assert session.pending_count() == 0
+
+
+def test_history_states_round_trip_through_their_json_form():
+    import json
+
+    from core.review import changed_fields, decode_state, detection_state, encode_state
+
+    array = np.zeros((6, 8), bool)
+    array[1:4, 2:7] = True
+    det = Detection(3, DamageLevel.SEVERE, 0.7, (2.0, 1.0, 7.0, 4.0), mask=RleMask.from_array(array),
+                    building_box_xyxy_px=(0.0, 0.0, 8.0, 6.0), refined_score=0.6)
+    state = detection_state(det)
+    assert decode_state(json.loads(json.dumps(encode_state(state)))) == state
+    before, after = changed_fields(state, {**state, "review": ReviewState.ACCEPTED, "deleted": True})
+    assert before == {"review": ReviewState.PENDING, "deleted": False}
+    assert encode_state(after) == {"review": "accepted", "deleted": True}

@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import StoreError
 from core.masks import RleMask
-from core.store import ProjectStore, pack_counts, unpack_counts
+from core.store import ProjectStore
 from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
 
 
@@ -190,9 +190,9 @@ def test_counts_per_level_review_and_frame(project):
 
 def test_masks_are_stored_compactly():
     mask = _mask(720, 1280, (100, 200, 400, 500))
-    blob = pack_counts(mask)
+    blob = mask.to_bytes()
     assert len(blob) < 64
-    assert unpack_counts(blob, 720, 1280) == mask
+    assert RleMask.from_bytes(blob, 720, 1280) == mask
 
 
 def test_closed_store_refuses_work(project):

@@ -35,3 +35,19 @@ def test_telemetry_sample_refuses_impossible_coordinates():
         TelemetrySample(0.0, 91.0, 0.0)
     with pytest.raises(ValueError, match="lon_deg"):
         TelemetrySample(0.0, 0.0, float("nan"))
+
+
+@pytest.mark.parametrize(
+    ("origin", "review", "reviewed", "confirmed"),
+    [
+        (Origin.MODEL, ReviewState.PENDING, False, False),
+        (Origin.MODEL, ReviewState.ACCEPTED, True, True),
+        (Origin.MODEL, ReviewState.REJECTED, True, False),  # looked at, and thrown out
+        (Origin.EDITED, ReviewState.PENDING, True, True),  # relabelled or redrawn, then reset
+        (Origin.EDITED, ReviewState.REJECTED, True, False),
+        (Origin.ADDED, ReviewState.ACCEPTED, True, True),
+    ],
+)
+def test_one_meaning_of_reviewed(origin, review, reviewed, confirmed):
+    det = Detection(0, DamageLevel.SLIGHT, 0.3, (0.0, 0.0, 4.0, 4.0), origin=origin, review=review)
+    assert (det.reviewed, det.confirmed) == (reviewed, confirmed)

@@ -148,22 +148,3 @@ def test_heatmap_peaks_at_the_most_severe_site():
     from shapely.ops import unary_union
 
     assert unary_union([b[2] for b in bands]).area == pytest.approx(total, rel=1e-6)  # bands never overlap
-
-
-def test_mask_crop_from_runs_matches_the_decoded_mask():
-    from geo.observe import mask_crop
-
-    rng = np.random.default_rng(0)
-    for _ in range(100):
-        h, w = (int(v) for v in rng.integers(1, 30, 2))
-        array = rng.random((h, w)) < rng.random()
-        crop = mask_crop(RleMask.from_array(array))
-        if not array.any():
-            assert crop is None
-            continue
-        pixels, x0, y0 = crop
-        rebuilt = np.zeros_like(array)
-        rebuilt[y0:y0 + pixels.shape[0], x0:x0 + pixels.shape[1]] = pixels
-        assert (rebuilt == array).all()
-        ys, xs = np.nonzero(array)
-        assert (x0, y0) == (xs.min(), ys.min()) and pixels.shape == (ys.max() - y0 + 1, xs.max() - x0 + 1)
