@@ -163,13 +163,15 @@ def render_flyover(
     # ignore slivers an annotator would not outline: 24 px at 1280x720, scaled with the frame
     min_area_px = max(4, round(24 * width * height / (1280 * 720)))
     renderer = FrameRenderer(scene, camera, seed=seed)
+    positions = np.array([[p.east_m, p.north_m, p.up_m] for p in poses])
+    velocity = np.gradient(positions, times, axis=0) if frame_count > 1 else np.zeros((1, 3))
     video = outputs.VideoWriter(paths["video"], width=width, height=height, fps=fps, creation_time=start_utc)
     images: list[dict] = []
     annotations: list[dict] = []
     try:
         for i, pose in enumerate(poses):
             annotate = i % annotate_every == 0
-            frame = renderer.render(pose, frame_index=i, with_ids=annotate)
+            frame = renderer.render(pose, frame_index=i, with_ids=annotate, velocity_enu=velocity[i])
             video.write(frame.rgb, i)
             if annotate:
                 image_id = len(images) + 1

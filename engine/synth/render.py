@@ -65,10 +65,20 @@ class FrameRenderer:
         rng = np.random.default_rng(seed + 7919)
         h, w = camera.height_px, camera.width_px
         self._noise = [3.0 * rng.standard_normal((h, w, 3), dtype=np.float32) for _ in range(3)]
+        # per-flight optics (domain randomisation the renderer alone can do consistently):
+        # lens softness, vignetting, and motion blur from the camera's own movement and
+        # gimbal shake during the exposure, which moves near ground more than far ground
+        optics = np.random.default_rng(seed + 104729)
+        scale = w / 960.0
+        self._defocus_px = float(optics.uniform(0.45, 1.3)) * max(scale, 0.5)
+        self._noise_gain = float(optics.uniform(0.5, 2.0))
+        self._shutter_s = float(1.0 / optics.uniform(30, 120)) if optics.random() < 0.4 else 0.0
+        self._shake_deg_s = float(optics.uniform(1.0, 6.0))
+        self._optics_seed = seed + 15485863
         style = scene.style
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         r2 = ((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2
-        vignette = 1.0 - 0.12 * r2
+        vignette = 1.0 - float(optics.uniform(0.05, 0.35)) * r2
         self._gain = np.repeat(vignette[..., None], 3, axis=2).astype(np.float32)
         # colour grading: saturation around Rec. 601 luma, then white balance
         luma = np.array([0.299, 0.587, 0.114])
@@ -168,7 +178,42 @@ class FrameRenderer:
         on_screen = (hi[:, 0] > 0) & (hi[:, 1] > 0) & (lo[:, 0] < self.camera.width_px) & (lo[:, 1] < self.camera.height_px)
         return facing & ahead & on_screen, uv
 
-    def render(self, pose: CameraPose, *, frame_index: int, with_ids: bool) -> RenderedFrame:
+    def render(self, pose: CameraPose, *, frame_index: int, with_ids: bool, velocity_enu: np.ndarray | None = None) -> RenderedFrame:
+        """One frame; ``velocity_enu`` (m/s), when given, blurs it along the camera's motion
+        (and a random gimbal shake) during the flight's shutter time."""
+        frame = self._render(pose, frame_index=frame_index, with_ids=with_ids)
+        if self._shutter_s > 0:
+            frame.rgb = self._motion_blur(frame.rgb, pose, frame_index, velocity_enu)
+        return frame
+
+    def _motion_blur(self, rgb: np.ndarray, pose: CameraPose, frame_index: int, velocity_enu: np.ndarray | None) -> np.ndarray:
+        """Average of the frame warped through the ground-plane homographies of the camera
+        poses during the exposure (the ids stay those of mid-exposure: blur is < a few px)."""
+        rng = np.random.default_rng((self._optics_seed, frame_index))
+        t = self._shutter_s
+        v = np.zeros(3) if velocity_enu is None else np.asarray(velocity_enu, float)
+        d_yaw, d_pitch = rng.normal(0, self._shake_deg_s, 2) * t
+        end = CameraPose(pose.east_m + v[0] * t, pose.north_m + v[1] * t, pose.up_m + v[2] * t, pose.yaw_deg + d_yaw, pose.pitch_deg + d_pitch, pose.roll_deg)
+        w, h = self.camera.width_px, self.camera.height_px
+        uv = np.array([[0.0, h * 0.3], [w, h * 0.3], [w, h], [0.0, h]])
+        g = intersect_ground(self.camera, pose, uv)
+        if np.isnan(g).any():
+            return rgb
+        out = np.zeros(rgb.shape, np.float32)
+        steps = 5
+        src = uv_to_index(uv).astype(np.float32)
+        for k in range(steps):
+            f = (k + 0.5) / steps - 0.5  # exposure centred on the frame's pose
+            p = CameraPose(pose.east_m + (end.east_m - pose.east_m) * f, pose.north_m + (end.north_m - pose.north_m) * f, pose.up_m + (end.up_m - pose.up_m) * f,
+                           pose.yaw_deg + d_yaw * f, pose.pitch_deg + d_pitch * f, pose.roll_deg)
+            dst, in_front = project_points(self.camera, p, g)
+            if not in_front.all():
+                return rgb
+            homography = cv2.getPerspectiveTransform(src, uv_to_index(dst).astype(np.float32))
+            out += cv2.warpPerspective(rgb, homography, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+        return np.clip(out / steps + 0.5, 0, 255).astype(np.uint8)
+
+    def _render(self, pose: CameraPose, *, frame_index: int, with_ids: bool) -> RenderedFrame:
         image, ids = self._draw_ground(pose, with_ids)
         visible, uv = self._visible_faces(pose)
         cam = pose.position[:2]
@@ -189,9 +234,9 @@ class FrameRenderer:
 
     def _finish(self, image: np.ndarray, frame_index: int) -> np.ndarray:
         """Lens softness, white balance, vignetting, haze and sensor noise."""
-        soft = cv2.GaussianBlur(image, (0, 0), 0.65)
+        soft = cv2.GaussianBlur(image, (0, 0), self._defocus_px)
         out = cv2.transform(soft, self._colour_matrix)
         out *= self._gain
         out += self._offset
-        out += self._noise[frame_index % len(self._noise)]
+        out += self._noise_gain * self._noise[frame_index % len(self._noise)]
         return np.clip(out, 0, 255).astype(np.uint8)

@@ -31,7 +31,7 @@ class Style:
 
     @classmethod
     def sample(cls, rng: np.random.Generator) -> Style:
-        overcast = bool(rng.random() < 0.3)  # post-storm skies are often grey: soft shadows
+        overcast = bool(rng.random() < 0.35)  # post-storm skies are often grey: soft shadows
         green = np.array(LAWN_COLOURS[rng.integers(len(LAWN_COLOURS))]) * rng.uniform(0.85, 1.1) + rng.normal(0, 6, 3)
 
         def colour(base: tuple[float, float, float], low: float, high: float) -> tuple[float, float, float]:
@@ -45,13 +45,13 @@ class Style:
             tree=tuple(float(v) for v in np.clip(np.array([58, 88, 40]) * rng.uniform(0.75, 1.2) + rng.normal(0, 6, 3), 0, 255)),
             sun_azimuth_deg=float(rng.uniform(0, 360)),
             sun_elevation_deg=float(rng.uniform(35, 70)),
-            ambient=float(rng.uniform(0.82, 0.92) if overcast else rng.uniform(0.45, 0.65)),
+            ambient=float(rng.uniform(0.8, 0.94) if overcast else rng.uniform(0.35, 0.62)),
             debris_density=float(rng.uniform(0.2, 1.0)),
             storm=float(rng.uniform(0.1, 1.0)),
-            white_balance=tuple(float(v) for v in rng.uniform(0.92, 1.08, 3)),
+            white_balance=tuple(float(v) for v in rng.uniform(0.86, 1.14, 3)),
             saturation=float(rng.uniform(0.6, 0.85) if overcast else rng.uniform(0.8, 1.05)),
-            exposure=float(rng.uniform(0.85, 1.12)),
-            haze=float(rng.uniform(0.0, 0.12)),
+            exposure=float(rng.uniform(0.78, 1.18)),
+            haze=float(rng.uniform(0.0, 0.25)),
         )
 
     @property

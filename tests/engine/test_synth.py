@@ -283,3 +283,20 @@ def test_tree_on_a_roof_hides_the_damage_under_it(flight) -> None:
     changed = (before.rgb != after.rgb).any(axis=2)
     assert not np.isin(after.surface_ids[changed & hidden], list(parts) + [building.surface_id]).any()
     assert np.isin(after.surface_ids, list(parts)).sum() < np.isin(before.surface_ids, list(parts)).sum()
+
+
+def test_motion_blur_follows_the_camera_and_leaves_ids_alone(flight) -> None:
+    """A flight with a shutter blurs frames along the camera's motion; ids are unchanged."""
+    from engine.synth.render import FrameRenderer
+
+    renderer = FrameRenderer(flight.scene, flight.camera, seed=7)
+    pose = flight.poses[2]
+    renderer._shutter_s = 0.0
+    sharp = renderer.render(pose, frame_index=2, with_ids=True)
+    renderer._shutter_s, renderer._shake_deg_s = 1 / 30, 0.0
+    blurred = renderer.render(pose, frame_index=2, with_ids=True, velocity_enu=np.array([0.0, 40.0, 0.0]))
+    assert np.array_equal(sharp.surface_ids, blurred.surface_ids)
+    still = renderer.render(pose, frame_index=2, with_ids=False, velocity_enu=np.zeros(3))
+    assert np.abs(still.rgb.astype(int) - sharp.rgb.astype(int)).mean() < 1.0
+    edges = lambda im: np.abs(np.diff(im.astype(float), axis=0)).mean()  # noqa: E731
+    assert edges(blurred.rgb) < 0.9 * edges(sharp.rgb)
