@@ -13,6 +13,15 @@ Families handled (names after dji-embed's ``docs/SRT_FORMATS.md``):
   ``[altitude: ..]``, ``[focal_len: ..]``, ``[drone_yaw: ..]``, ``[gb_yaw: .. gb_pitch: ..]``;
   cues may span several lines and even contain a blank line.
 
+The order of the two numbers in ``GPS(a, b, c)`` differs between families: Phantom,
+Mavic and Mini one-line cues write ``GPS(lon, lat, sats)``, the Matrice 300 lineage
+writes ``GPS(lat, lon, altM) BAROMETER:hM``. The order is decided once per file from
+the evidence in the whole file (:func:`_decide_order`): a number beyond ±90 can only be
+a longitude; then the family's marks (``M`` units: Matrice; ``HOME(..)``: Mavic Pro /
+Phantom); then which order makes the direction of flight agree with the drone's yaw;
+else the Phantom/Mavic order, said so in a note. The order chosen is in
+:attr:`Track.coordinate_order` and in the format detail.
+
 Cues are found by their timecode lines (``hh:mm:ss,mmm --> ...``), never by splitting
 on blank lines. Times are the cue start, on the video's clock.
 """
@@ -20,6 +29,7 @@ on blank lines. Times are the cue start, on the video's clock.
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +46,7 @@ _DATE = re.compile(
 )
 _TAG = re.compile(r"<[^>]*>")
 _KEY_VALUE = re.compile(rf"([A-Za-z_][A-Za-z_]*(?: [a-z])?)\s*:\s*({_NUM})")
-_GPS_PAREN = re.compile(rf"\bGPS\s*\(\s*({_NUM})\s*,\s*({_NUM})(?:\s*,\s*({_NUM})\s*m?)?\s*\)")
+_GPS_PAREN = re.compile(rf"\bGPS\s*\(\s*({_NUM})\s*,\s*({_NUM})(?:\s*,\s*({_NUM})\s*[mM]?)?\s*\)")
 _HOME_PAREN = re.compile(r"\bHOME\s*\([^)]*\)")
 _HEIGHT = re.compile(rf"(?:^|[\s,])H\s+({_NUM})\s*m\b")
 _PRY = re.compile(rf"\b([FG])\.PRY\s*\(\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*\)")
@@ -94,9 +104,18 @@ def _focal_length_mm(raw: str) -> float:
 
 @dataclass
 class _Parsed:
-    sample: TelemetrySample | None
+    """What one cue holds. ``lat``/``lon`` come from named keys (``[latitude: ..]``);
+    ``gps_pair`` is the ``GPS(a, b, ..)`` pair whose order the whole file decides."""
+
+    cue: _Cue
+    t_s: float
     date_s: float | None
     per_frame: bool
+    lat: float | None = None
+    lon: float | None = None
+    gps_pair: tuple[float, float] | None = None
+    fields: dict | None = None
+    sample: TelemetrySample | None = None
 
 
 def _first_float(values: dict[str, str], *keys: str, default: float | None) -> float | None:
@@ -107,16 +126,28 @@ def _first_float(values: dict[str, str], *keys: str, default: float | None) -> f
     return default
 
 
+#: ``M`` after the GPS altitude or the BAROMETER height: the Matrice 300 lineage (lat first).
+_METRE_UNIT = re.compile(rf"\bGPS\s*\([^)]*,\s*{_NUM}\s*M\s*\)|\bBAROMETER\s*:\s*{_NUM}\s*M\b")
+
+#: Marks of the Phantom / Mavic / Mini families that write ``GPS(lon, lat, sats)``:
+#: a ``HOME(..)`` point, the one-line ``D 2.80m, H 0.00m`` distance and height, or a
+#: whole satellite count as the third GPS number.
+_PHANTOM_MARKS = {
+    "HOME(..)": re.compile(r"\bHOME\s*\("),
+    "'D ..m, H ..m'": re.compile(rf"\bD\s+{_NUM}\s*m\b.*\bH\s+{_NUM}\s*m\b"),
+    "a satellite count as the third GPS number": re.compile(r"\bGPS\s*\([^),]*,[^),]*,\s*\d+\s*\)"),
+}
+
+
 def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
     text = cue.text
     date_match = _DATE.search(text)
     date_s = _parse_date(date_match) if date_match else None
     text = _DATE.sub(" ", text)
 
-    lat = lon = alt_abs = alt_rel = yaw = gimbal_pitch = gimbal_yaw = focal = None
+    alt_abs = alt_rel = yaw = gimbal_pitch = gimbal_yaw = focal = None
     gps = _GPS_PAREN.search(text)
-    if gps:
-        lon, lat = float(gps.group(1)), float(gps.group(2))
+    gps_pair = (float(gps.group(1)), float(gps.group(2))) if gps else None
     for frame_kind, pitch, _roll, yaw_value in _PRY.findall(text):
         if frame_kind == "G":
             gimbal_pitch, gimbal_yaw = float(pitch), float(yaw_value)
@@ -129,8 +160,8 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
     values: dict[str, str] = {}
     for key, value in _KEY_VALUE.findall(_HOME_PAREN.sub(" ", text)):
         values.setdefault(key.strip().lower(), value)
-    lat = _first_float(values, "latitude", default=lat)
-    lon = _first_float(values, "longtitude", "longitude", default=lon)  # DJI's own misspelling is common
+    lat = _first_float(values, "latitude", default=None)
+    lon = _first_float(values, "longtitude", "longitude", default=None)  # DJI's own misspelling is common
     alt_rel = _first_float(values, "rel_alt", "barometer", default=alt_rel)
     alt_abs = _first_float(values, "abs_alt", "altitude", default=alt_abs)
     yaw = _first_float(values, "drone_yaw", default=yaw)
@@ -139,25 +170,94 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
     if "focal_len" in values:
         focal = _focal_length_mm(values["focal_len"])
     per_frame = any(k in values for k in ("framecnt", "srtcnt", "difftime"))
+    fields = dict(
+        alt_abs_m=alt_abs,
+        alt_rel_m=alt_rel,
+        yaw_deg=None if yaw is None else yaw % 360.0,
+        gimbal_pitch_deg=gimbal_pitch,
+        gimbal_yaw_deg=None if gimbal_yaw is None else gimbal_yaw % 360.0,
+        focal_length_mm=focal,
+        frame_index=cue.ordinal if per_frame else None,
+    )
+    return _Parsed(cue, t_s, date_s, per_frame, lat, lon, gps_pair, fields)
 
-    sample = None
-    if lat is not None and lon is not None and not (lat == 0.0 and lon == 0.0):
-        try:
-            sample = TelemetrySample(
-                t_s=t_s,
-                lat_deg=lat,
-                lon_deg=lon,
-                alt_abs_m=alt_abs,
-                alt_rel_m=alt_rel,
-                yaw_deg=None if yaw is None else yaw % 360.0,
-                gimbal_pitch_deg=gimbal_pitch,
-                gimbal_yaw_deg=None if gimbal_yaw is None else gimbal_yaw % 360.0,
-                focal_length_mm=focal,
-                frame_index=cue.ordinal if per_frame else None,
-            )
-        except ValueError:
-            sample = None  # out-of-range coordinates: counted as an entry without position
-    return _Parsed(sample, date_s, per_frame)
+
+def _make_sample(p: _Parsed, lat_first: bool) -> TelemetrySample | None:
+    lat, lon = p.lat, p.lon
+    if (lat is None or lon is None) and p.gps_pair is not None:
+        a, b = p.gps_pair
+        lat, lon = (a, b) if lat_first else (b, a)
+    if lat is None or lon is None or (lat == 0.0 and lon == 0.0):
+        return None
+    try:
+        return TelemetrySample(t_s=p.t_s, lat_deg=lat, lon_deg=lon, **p.fields)
+    except ValueError:
+        return None  # out-of-range coordinates: counted as an entry without position
+
+
+LAT_LON = "lat,lon"
+LON_LAT = "lon,lat"
+
+
+def _bearing_disagreement_deg(pairs: list[tuple[float, float, float]], lat_first: bool) -> list[float]:
+    """For each step of at least 5 m between fixes that carry a yaw: the angle between
+    the direction flown (reading the pairs in the given order) and the drone's yaw."""
+    out = []
+    last = None
+    for a, b, yaw in pairs:
+        lat, lon = (a, b) if lat_first else (b, a)
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+            continue
+        if last is None:
+            last = (lat, lon)
+            continue
+        north = (lat - last[0]) * 111_195.0
+        east = (lon - last[1]) * 111_195.0 * math.cos(math.radians(lat))
+        if math.hypot(east, north) < 5.0:
+            continue
+        bearing = math.degrees(math.atan2(east, north)) % 360.0
+        out.append(abs((bearing - yaw + 180.0) % 360.0 - 180.0))
+        last = (lat, lon)
+    return out
+
+
+def _decide_order(parsed: list[_Parsed]) -> tuple[str, str, bool]:
+    """``(order, why, sure)`` for the file's ``GPS(a, b, ..)`` pairs.
+
+    Evidence, strongest first: a number beyond ±90 can only be a longitude; the family's
+    marks (``M`` units on the GPS altitude or BAROMETER: the Matrice 300 lineage, which
+    writes latitude first; ``HOME(..)``: the Mavic Pro / Phantom lineage, longitude
+    first); the order in which the direction flown agrees with the drone's yaw; else the
+    Phantom/Mavic order (``sure`` False)."""
+    pairs = [p.gps_pair for p in parsed if p.gps_pair is not None and (p.lat is None or p.lon is None)]
+    first_beyond = sum(1 for a, b in pairs if abs(a) > 90.0 and abs(b) <= 90.0)
+    second_beyond = sum(1 for a, b in pairs if abs(b) > 90.0 and abs(a) <= 90.0)
+    if first_beyond or second_beyond:
+        if first_beyond >= second_beyond:
+            return LON_LAT, f"the first number exceeds ±90 in {first_beyond} entries, so it is the longitude", True
+        return LAT_LON, f"the second number exceeds ±90 in {second_beyond} entries, so it is the longitude", True
+
+    texts = [p.cue.text for p in parsed if p.gps_pair is not None]
+    metre_units = sum(1 for t in texts if _METRE_UNIT.search(t))
+    marks = {what: sum(1 for t in texts if mark.search(t)) for what, mark in _PHANTOM_MARKS.items()}
+    phantom = max(marks, key=marks.get)
+    if metre_units and not marks[phantom]:
+        return LAT_LON, "the Matrice format ('M' units in GPS(..) / BAROMETER:..M) writes latitude first", True
+    if marks[phantom] and not metre_units:
+        return LON_LAT, f"the Phantom/Mavic format ({phantom}) writes longitude first", True
+
+    with_yaw = [(p.gps_pair[0], p.gps_pair[1], p.fields["yaw_deg"]) for p in parsed
+                if p.gps_pair is not None and p.fields["yaw_deg"] is not None]
+    lat_first_off = _bearing_disagreement_deg(with_yaw, lat_first=True)
+    lon_first_off = _bearing_disagreement_deg(with_yaw, lat_first=False)
+    if len(lat_first_off) >= 5 and len(lon_first_off) >= 5:
+        lat_med = float(sorted(lat_first_off)[len(lat_first_off) // 2])
+        lon_med = float(sorted(lon_first_off)[len(lon_first_off) // 2])
+        if lat_med < 35.0 and lon_med > 60.0:
+            return LAT_LON, f"read so, the direction flown follows the drone's yaw (median {lat_med:.0f}° off)", True
+        if lon_med < 35.0 and lat_med > 60.0:
+            return LON_LAT, f"read so, the direction flown follows the drone's yaw (median {lon_med:.0f}° off)", True
+    return LON_LAT, "assumed: the Phantom/Mavic order; nothing in the file tells the order apart", False
 
 
 def read_srt(path: str | Path) -> Track:
@@ -188,6 +288,12 @@ def read_srt(path: str | Path) -> Track:
             t_s = date_s - first_date
         parsed.append(_parse_cue(cue, t_s))
 
+    order = why = None
+    sure = True
+    if any(p.gps_pair is not None and (p.lat is None or p.lon is None) for p in parsed):
+        order, why, sure = _decide_order(parsed)
+    for p in parsed:
+        p.sample = _make_sample(p, lat_first=order == LAT_LON)
     samples = [p.sample for p in parsed if p.sample is not None]
     if not samples:
         raise TelemetryError(
@@ -196,6 +302,12 @@ def read_srt(path: str | Path) -> Track:
         )
 
     notes = []
+    if order is not None and not sure:
+        notes.append(
+            "the order of latitude and longitude in GPS(..) could not be told from this file; "
+            "read as GPS(longitude, latitude) (Phantom/Mavic); if the track lands in the wrong place, "
+            "the drone wrote latitude first"
+        )
     missing = len(cues) - len(samples)
     if missing:
         last_missing = parsed and parsed[-1].sample is None
@@ -218,6 +330,8 @@ def read_srt(path: str | Path) -> Track:
     detail = "DJI SRT, " + ("one entry per frame" if per_frame else "one entry per cue (about 1 s)")
     if cues[0].start_s is None:
         detail += ", no timecodes (times from the date lines)"
+    if order is not None:
+        detail += f", GPS({'latitude, longitude' if order == LAT_LON else 'longitude, latitude'}): {why}"
     return Track(
         samples=tuple(samples),
         path=path,
@@ -226,6 +340,7 @@ def read_srt(path: str | Path) -> Track:
         format_detail=detail,
         wall_clock_start_utc=wall_start,
         notes=tuple(notes),
+        coordinate_order=order,
     )
 
 

@@ -53,6 +53,7 @@ def summarise(track: Track) -> dict:
         "gps_jumps": int(jumps.sum()),
         "fields": fields,
         "crs": local.crs,
+        "coordinate_order": track.coordinate_order,
         "notes": list(track.notes),
     }
 
@@ -77,6 +78,9 @@ def format_summary(summary: dict) -> str:
         lines.append(("drone clock", f"{summary['wall_clock_start']} at video start (local time as written)"))
     lines += [
         ("bounding box", f"lon {bbox['min_lon']:.6f} to {bbox['max_lon']:.6f}, lat {bbox['min_lat']:.6f} to {bbox['max_lat']:.6f}"),
+        *([("coordinate order", {"lat,lon": "latitude, longitude", "lon,lat": "longitude, latitude"}
+                                    [summary["coordinate_order"]] + " (as written in GPS(..))")]
+          if summary.get("coordinate_order") else []),
         ("path length", f"{summary['path_length_m']:.0f} m ({summary['crs']})"),
         ("altitude (take-off)", alt("altitude_rel_m")),
         ("altitude (absolute)", alt("altitude_abs_m")),

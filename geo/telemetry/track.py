@@ -65,6 +65,9 @@ class Track:
         it were UTC (DJI writes local time with no zone): informative only.
     notes : tuple[str, ...]
         Things a user should know (dropped entries, clock breaks, assumed units).
+    coordinate_order : str | None
+        For files that write positions as an unnamed pair (DJI ``GPS(a, b, ..)``), the
+        order read: ``"lat,lon"`` or ``"lon,lat"``; ``None`` where the fields are named.
     """
 
     samples: tuple[TelemetrySample, ...]
@@ -74,6 +77,7 @@ class Track:
     format_detail: str = ""
     wall_clock_start_utc: float | None = None
     notes: tuple[str, ...] = field(default=())
+    coordinate_order: str | None = None
 
     def __post_init__(self) -> None:
         if not self.samples:
