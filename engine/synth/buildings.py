@@ -112,7 +112,10 @@ def build_building(
         for part_level in [level] + [DamageLevel.SLIGHT] * int(rng.choice([0, 0, 1, 2])):
             face = roofs[rng.integers(min(2, len(roofs)))] if rng.random() < 0.8 else roofs[rng.integers(len(roofs))]
             surface_id = next(surface_ids)
-            centroid = _paint_roof_damage(rng, face, part_level, surface_id)
+            if part_level == DamageLevel.SLIGHT and len(roofs) >= 2 and rng.random() < 0.15:
+                centroid = _paint_ridge_caps(rng, roofs[:2], surface_id)
+            else:
+                centroid = _paint_roof_damage(rng, face, part_level, surface_id)
             if centroid is not None:
                 building.parts.append(DamagePart(next(part_ids), building_id, part_level, surface_id, centroid))
     paint_roof_negatives(rng, roofs)
@@ -283,6 +286,40 @@ def _stepped_patch(rng: np.random.Generator, face_mask: np.ndarray, centre: tupl
     return m.astype(bool) & face_mask
 
 
+def _paint_ridge_caps(rng: np.random.Generator, roofs: list[Face], surface_id: int) -> np.ndarray | None:
+    """Missing ridge caps: broken runs of bare decking straddling the ridge, painted on the
+    two faces that meet there as one part; its ENU centroid, or None."""
+    a, b = (roofs[0].polygon_enu[k] for k in np.flatnonzero(roofs[0].polygon_enu[:, 2] > roofs[0].polygon_enu[:, 2].max() - 0.05)[[0, -1]])
+    if np.linalg.norm(b - a) < 0.5:
+        return None
+    runs, t = [], rng.uniform(0, 0.3)
+    while t < 1.0:
+        run = rng.uniform(0.1, 0.5)
+        runs.append((t, min(1.0, t + run)))
+        t += run + rng.uniform(0.0, 0.3)
+    width_m = rng.uniform(0.2, 0.4)
+    total = 0
+    for face in roofs:
+        h, w = face.texture.shape[:2]
+        if face.labels is None:
+            face.labels = np.zeros((h, w), np.uint16)
+        free = _face_mask(face) & (face.labels == 0)
+        m = np.zeros((h, w), np.uint8)
+        for t0, t1 in runs:
+            p0, p1 = face.plane_coords(np.array([a + (b - a) * t0, a + (b - a) * t1]))
+            cv2.line(m, (int(round(p0[0])), int(round(p0[1]))), (int(round(p1[0])), int(round(p1[1]))), 1, max(1, int(2 * width_m * face.px_per_m)))
+        mask = m.astype(bool) & free
+        if mask.any():
+            face.texture[mask] = textures.decking(rng, h, w, face.px_per_m)[mask]
+            face.labels[mask] = surface_id
+            total += int(mask.sum())
+    if total < 4:
+        return None
+    mids = [a + (b - a) * (t0 + t1) / 2 for t0, t1 in runs]
+    weights = [t1 - t0 for t0, t1 in runs]
+    return np.average(np.array(mids), axis=0, weights=weights)
+
+
 def _paint_roof_damage(rng: np.random.Generator, face: Face, level: DamageLevel, surface_id: int) -> np.ndarray | None:
     """Paint one damaged part onto a roof face; its ENU centroid, or None if it did not fit."""
     h, w = face.texture.shape[:2]
@@ -318,6 +355,17 @@ def _paint_roof_damage(rng: np.random.Generator, face: Face, level: DamageLevel,
     elif level == DamageLevel.SLIGHT:
         mask = _stepped_patch(rng, free, centre, px, rng.uniform(2.0, 6.5))
         paint = textures.decking(rng, h, w, px)
+    elif kind < 0.5:
+        # torn off down to the framing: rafters over the attic, ragged decking at the edges
+        radius = rng.uniform(2.5, 4.5) * px
+        torn = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(torn, [np.round(jagged_blob(rng, np.array(centre, float), radius, n=26, roughness=0.45)).astype(np.int32)], 1)
+        edge = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(edge, [np.round(jagged_blob(rng, np.array(centre, float), radius * rng.uniform(1.15, 1.4), n=30, roughness=0.35)).astype(np.int32)], 1)
+        torn_mask = torn.astype(bool) & free
+        mask = (edge.astype(bool) | torn_mask) & free
+        paint = textures.decking(rng, h, w, px)
+        paint[torn_mask] = textures.framing(rng, h, w, px)[torn_mask]
     else:
         radius = rng.uniform(1.8, 3.8) * px
         hole = np.zeros((h, w), np.uint8)

@@ -158,13 +158,37 @@ def roof_hole(rng: np.random.Generator, height: int, width: int, px_per_m: float
     return np.clip(out, 0, 255)
 
 
+def framing(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> np.ndarray:
+    """A roof torn off down to the framing: rafters running up the slope (texture rows) over
+    the attic below (insulation, ceiling boards, shadow), a few decking strips left on."""
+    below = [(205, 196, 176), (214, 168, 156), (226, 204, 130), (70, 62, 54), (150, 140, 126)]
+    base = jitter_colour(rng, below[rng.integers(len(below))], 0.12)
+    tone = 0.25 * smooth_noise(rng, height, width, 0.5 * px_per_m) + 0.08 * rng.standard_normal((height, width), dtype=np.float32)
+    out = shaded(base, tone)
+    wood = jitter_colour(rng, (196, 160, 112), 0.1)
+    spacing = rng.uniform(0.4, 0.6) * px_per_m
+    thick = max(1, int(round(0.05 * px_per_m)))
+    x = rng.uniform(0, spacing)
+    while x < width:
+        if rng.random() < 0.9:
+            cv2.line(out, (int(x) + thick, 0), (int(x) + thick, height - 1), (40, 34, 30), thick)  # shadow
+            cv2.line(out, (int(x), 0), (int(x), height - 1), tuple(float(v) for v in wood * rng.uniform(0.85, 1.1)), thick)
+        x += spacing
+    for _ in range(int(rng.integers(0, 4))):  # decking strips still nailed on
+        y = int(rng.uniform(0, height))
+        x0 = int(rng.uniform(0, width * 0.6))
+        cv2.rectangle(out, (x0, y), (min(width - 1, x0 + int(rng.uniform(1.0, 3.0) * px_per_m)), y + max(1, int(0.6 * px_per_m))), tuple(float(v) for v in jitter_colour(rng, (200, 150, 92), 0.1)), -1)
+    return np.clip(out, 0, 255)
+
+
 def rubble(rng: np.random.Generator, height: int, width: int, px_per_m: float, roof: Colour) -> np.ndarray:
     """A pile of building debris: roof sheets, lumber, insulation, shadows between them."""
     base = jitter_colour(rng, (112, 100, 88), 0.12)
     tone = 0.30 * smooth_noise(rng, height, width, 0.8 * px_per_m) + 0.12 * rng.standard_normal((height, width), dtype=np.float32)
     out = shaded(base, tone)
     lumber = [(196, 160, 112), (170, 136, 96), (140, 112, 82)]
-    palette = [tuple(roof), tuple(roof), *lumber, (220, 214, 204), (120, 64, 52), (70, 64, 58)]
+    insulation = [(232, 196, 180), (236, 212, 140), (214, 210, 200)]
+    palette = [tuple(roof), tuple(roof), *lumber, (220, 214, 204), (120, 64, 52), (70, 64, 58), insulation[rng.integers(3)]]
     area_m2 = width * height / px_per_m**2
     # big roof sheets first, then smaller and smaller pieces on top, each with a shadow
     for size_m, count in ((3.0, 0.05), (1.5, 0.25), (0.7, 1.0), (0.3, 2.5)):
@@ -177,6 +201,17 @@ def rubble(rng: np.random.Generator, height: int, width: int, px_per_m: float, r
             shift = np.array([0.12, 0.12]) * px_per_m
             cv2.fillPoly(out, [np.round(box + shift).astype(np.int32)], (30, 26, 24))
             cv2.fillPoly(out, [np.round(box).astype(np.int32)], tuple(float(v) for v in colour))
+    leaves = np.asarray((70, 96, 48), np.float32) * rng.uniform(0.7, 1.2)
+    for _ in range(int(area_m2 * rng.uniform(0.05, 0.4)) + 1):  # branches mixed in
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        cv2.circle(out, (int(cx), int(cy)), max(1, int(rng.uniform(0.2, 0.6) * px_per_m)), tuple(float(v) for v in leaves * rng.uniform(0.7, 1.2)), -1)
+    for _ in range(int(area_m2 * 1.5) + 2):  # splintered boards and sticks
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        ang = rng.uniform(0, np.pi)
+        length = rng.uniform(0.5, 2.5) * px_per_m
+        dx, dy = np.cos(ang) * length / 2, np.sin(ang) * length / 2
+        colour = lumber[rng.integers(3)] if rng.random() < 0.7 else (100, 84, 66)
+        cv2.line(out, (int(cx - dx), int(cy - dy)), (int(cx + dx), int(cy + dy)), tuple(float(v) * rng.uniform(0.8, 1.15) for v in colour), max(1, int(0.06 * px_per_m)))
     return np.clip(out, 0, 255)
 
 

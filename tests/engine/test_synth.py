@@ -300,3 +300,17 @@ def test_motion_blur_follows_the_camera_and_leaves_ids_alone(flight) -> None:
     assert np.abs(still.rgb.astype(int) - sharp.rgb.astype(int)).mean() < 1.0
     edges = lambda im: np.abs(np.diff(im.astype(float), axis=0)).mean()  # noqa: E731
     assert edges(blurred.rgb) < 0.9 * edges(sharp.rgb)
+
+
+def test_missing_ridge_caps_straddle_the_ridge_as_one_part() -> None:
+    from engine.synth.buildings import _house_faces, _paint_ridge_caps
+    from engine.synth.layout import HouseSite
+    from engine.synth.style import Style
+
+    rng = np.random.default_rng(1)
+    style = Style.sample(rng)
+    site = HouseSite(np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]), 7.0, 5.0)
+    _, roofs, top = _house_faces(rng, style, site, 3.0, "gable", 25.0, 1, 10.0)
+    centroid = _paint_ridge_caps(rng, roofs[:2], 99)
+    assert centroid is not None and centroid[2] == pytest.approx(top, abs=0.1) and abs(centroid[1]) < 0.1
+    assert all((f.labels == 99).sum() > 4 for f in roofs[:2])
