@@ -39,14 +39,20 @@ from core.types import TelemetrySample
 from geo.telemetry._text import read_text
 from geo.telemetry.track import TimeBase, Track
 
-_NUM = r"-?\d+(?:\.\d+)?"
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+#: A whole number token, unit allowed after it (the unit is checked per key).
+_NUMBER = re.compile(r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)(.*)", re.DOTALL)
 _TIMECODE = re.compile(r"^\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{1,3})\s*-->\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}")
 _DATE = re.compile(
     r"(\d{4})[-./](\d{2})[-./](\d{2})[ T]+(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?(?:,(\d{1,3}))?(?:,\d{1,3})*"
 )
 _TAG = re.compile(r"<[^>]*>")
-_KEY_VALUE = re.compile(rf"([A-Za-z_][A-Za-z_]*(?: [a-z])?)\s*:\s*({_NUM})")
-_GPS_PAREN = re.compile(rf"\bGPS\s*\(\s*({_NUM})\s*,\s*({_NUM})(?:\s*,\s*({_NUM})\s*[mM]?)?\s*\)")
+#: ``key: value``: the value runs to a space, bracket or a comma that is not followed
+#: by a digit (``30,15`` stays one, malformed, value; ``10000, delta:0`` is two).
+_KEY_VALUE = re.compile(
+    r"([A-Za-z_][A-Za-z_]*(?: [a-z])?)\s*:\s*((?:[^\s,\[\]()<>]|,(?=[-+\d.]))+)"
+)
+_GPS_PAREN = re.compile(r"\bGPS\s*\(([^()]*)\)")
 _HOME_PAREN = re.compile(r"\bHOME\s*\([^)]*\)")
 _HEIGHT = re.compile(rf"(?:^|[\s,])H\s+({_NUM})\s*m\b")
 _PRY = re.compile(rf"\b([FG])\.PRY\s*\(\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*\)")
@@ -116,13 +122,37 @@ class _Parsed:
     gps_pair: tuple[float, float] | None = None
     fields: dict | None = None
     sample: TelemetrySample | None = None
+    #: ``'key: value'`` of a malformed or impossible position, when that lost the entry
+    bad_position: str | None = None
+    #: ``'key: value'`` of malformed optional fields (dropped)
+    bad_fields: tuple[str, ...] = ()
+    #: the position as written, for messages
+    written: str = ""
 
 
-def _first_float(values: dict[str, str], *keys: str, default: float | None) -> float | None:
-    """The first of ``keys`` present in ``values``, as a float; else ``default``."""
+_LENGTH_UNITS = ("", "m", "M")
+_ANGLE_UNITS = ("", "°")
+
+
+def _number(token: str, units: tuple[str, ...] = ("",)) -> float | None:
+    """``token`` as a finite float, with one of ``units`` after it; else ``None``."""
+    match = _NUMBER.fullmatch(token.strip())
+    if match is None or match.group(2).strip() not in units:
+        return None
+    value = float(match.group(1))
+    return value if math.isfinite(value) else None
+
+
+def _first_float(values: dict[str, str], bad: list[str], *keys: str, units: tuple[str, ...] = ("",),
+                 default: float | None) -> float | None:
+    """The first of ``keys`` present in ``values``, as a float; else ``default``. A
+    malformed value is ``None`` and its ``'key: value'`` is added to ``bad``."""
     for key in keys:
         if key in values:
-            return float(values[key])
+            value = _number(values[key], units)
+            if value is None:
+                bad.append(f"{key}: {values[key]}")
+            return value
     return default
 
 
@@ -146,8 +176,17 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
     text = _DATE.sub(" ", text)
 
     alt_abs = alt_rel = yaw = gimbal_pitch = gimbal_yaw = focal = None
+    bad_position: list[str] = []
+    gps_pair = None
     gps = _GPS_PAREN.search(text)
-    gps_pair = (float(gps.group(1)), float(gps.group(2))) if gps else None
+    if gps:
+        parts = gps.group(1).split(",")
+        a = _number(parts[0]) if len(parts) >= 2 else None
+        b = _number(parts[1]) if len(parts) >= 2 else None
+        if a is None or b is None:
+            bad_position.append(f"GPS({gps.group(1).strip()})")
+        else:
+            gps_pair = (a, b)
     for frame_kind, pitch, _roll, yaw_value in _PRY.findall(text):
         if frame_kind == "G":
             gimbal_pitch, gimbal_yaw = float(pitch), float(yaw_value)
@@ -155,21 +194,28 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
             yaw = float(yaw_value)
     height = _HEIGHT.search(text)
     if height:
-        alt_rel = float(height.group(1))
+        alt_rel = _number(height.group(1))
 
     values: dict[str, str] = {}
     for key, value in _KEY_VALUE.findall(_HOME_PAREN.sub(" ", text)):
         values.setdefault(key.strip().lower(), value)
-    lat = _first_float(values, "latitude", default=None)
-    lon = _first_float(values, "longtitude", "longitude", default=None)  # DJI's own misspelling is common
-    alt_rel = _first_float(values, "rel_alt", "barometer", default=alt_rel)
-    alt_abs = _first_float(values, "abs_alt", "altitude", default=alt_abs)
-    yaw = _first_float(values, "drone_yaw", default=yaw)
-    gimbal_yaw = _first_float(values, "gb_yaw", default=gimbal_yaw)
-    gimbal_pitch = _first_float(values, "gb_pitch", default=gimbal_pitch)
+    lat = _first_float(values, bad_position, "latitude", default=None)
+    lon = _first_float(values, bad_position, "longtitude", "longitude", default=None)  # DJI's misspelling
+    bad: list[str] = []
+    alt_rel = _first_float(values, bad, "rel_alt", "barometer", units=_LENGTH_UNITS, default=alt_rel)
+    alt_abs = _first_float(values, bad, "abs_alt", "altitude", units=_LENGTH_UNITS, default=alt_abs)
+    yaw = _first_float(values, bad, "drone_yaw", units=_ANGLE_UNITS, default=yaw)
+    gimbal_yaw = _first_float(values, bad, "gb_yaw", units=_ANGLE_UNITS, default=gimbal_yaw)
+    gimbal_pitch = _first_float(values, bad, "gb_pitch", units=_ANGLE_UNITS, default=gimbal_pitch)
     if "focal_len" in values:
-        focal = _focal_length_mm(values["focal_len"])
+        if _number(values["focal_len"], ("", "mm")) is None:
+            bad.append(f"focal_len: {values['focal_len']}")
+        else:
+            focal = _focal_length_mm(values["focal_len"].strip().removesuffix("mm"))
     per_frame = any(k in values for k in ("framecnt", "srtcnt", "difftime"))
+    written = [f"{k}: {values[k]}" for k in ("latitude", "longtitude", "longitude") if k in values]
+    if gps:
+        written.append(f"GPS({gps.group(1).strip()})")
     fields = dict(
         alt_abs_m=alt_abs,
         alt_rel_m=alt_rel,
@@ -179,10 +225,14 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
         focal_length_mm=focal,
         frame_index=cue.ordinal if per_frame else None,
     )
-    return _Parsed(cue, t_s, date_s, per_frame, lat, lon, gps_pair, fields)
+    return _Parsed(cue, t_s, date_s, per_frame, lat, lon, gps_pair, fields,
+                   bad_position=bad_position[0] if bad_position else None, bad_fields=tuple(bad),
+                   written=", ".join(written))
 
 
 def _make_sample(p: _Parsed, lat_first: bool) -> TelemetrySample | None:
+    """The entry's sample; ``None`` (with ``p.bad_position`` set where a number is to
+    blame) when it has no usable position."""
     lat, lon = p.lat, p.lon
     if (lat is None or lon is None) and p.gps_pair is not None:
         a, b = p.gps_pair
@@ -191,8 +241,10 @@ def _make_sample(p: _Parsed, lat_first: bool) -> TelemetrySample | None:
         return None
     try:
         return TelemetrySample(t_s=p.t_s, lat_deg=lat, lon_deg=lon, **p.fields)
-    except ValueError:
-        return None  # out-of-range coordinates: counted as an entry without position
+    except ValueError:  # out-of-range coordinates: counted as an entry without position
+        if p.bad_position is None:
+            p.bad_position = f"{p.written}: out of range"
+        return None
 
 
 LAT_LON = "lat,lon"
@@ -295,6 +347,12 @@ def read_srt(path: str | Path) -> Track:
     for p in parsed:
         p.sample = _make_sample(p, lat_first=order == LAT_LON)
     samples = [p.sample for p in parsed if p.sample is not None]
+    bad = [p for p in parsed if p.sample is None and p.bad_position is not None]
+    if not samples and bad:
+        raise TelemetryError(
+            f"{path}: DJI SRT with {len(cues)} entries but no GPS position in any of them that is a "
+            f"number within range (entry {bad[0].cue.ordinal + 1}: '{bad[0].bad_position}')"
+        )
     if not samples:
         raise TelemetryError(
             f"{path}: DJI SRT with {len(cues)} entries but no GPS position in any of them "
@@ -312,7 +370,16 @@ def read_srt(path: str | Path) -> Track:
     if missing:
         last_missing = parsed and parsed[-1].sample is None
         detail = " (the last one is cut off)" if last_missing else ""
+        if bad:
+            detail += (f" ({len(bad)} with a malformed or out-of-range number, the first in entry "
+                       f"{bad[0].cue.ordinal + 1}: '{bad[0].bad_position}')")
         notes.append(f"{missing} of {len(cues)} entries have no usable position and were skipped{detail}")
+    bad_fields = [p for p in parsed if p.sample is not None and p.bad_fields]
+    if bad_fields:
+        notes.append(
+            f"{len(bad_fields)} entries have a malformed number in an optional field, which was ignored "
+            f"(the first in entry {bad_fields[0].cue.ordinal + 1}: '{bad_fields[0].bad_fields[0]}')"
+        )
     breaks = _clock_breaks(parsed)
     if breaks:
         notes.append(
