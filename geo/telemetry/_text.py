@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from core.errors import TelemetryError
@@ -10,18 +11,35 @@ from core.errors import TelemetryError
 MAX_TEXT_BYTES = 512 * 1024 * 1024
 
 
+def special_file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words (``"a named pipe"``...)."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
 def read_text(path: Path, what: str) -> str:
     """Decode a text telemetry file: UTF-8 (BOM allowed), else Latin-1.
 
     Raises
     ------
     TelemetryError
-        If the file is missing, unreadable, empty, too large or binary.
+        If the file is missing, not a regular file (a named pipe would block the read
+        for ever), unreadable, empty, too large or binary.
     """
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except OSError as exc:
         raise TelemetryError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise TelemetryError(f"{path}: {special_file_kind(info.st_mode)}, not a regular file; give the {what} file itself")
+    size = info.st_size
     if size == 0:
         raise TelemetryError(f"{path}: the {what} file is empty")
     if size > MAX_TEXT_BYTES:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import TelemetryError
+from geo.telemetry._text import special_file_kind
 from geo.telemetry.csvlog import read_csv_log
 from geo.telemetry.gpx import read_gpx
 from geo.telemetry.srt import read_srt
@@ -74,6 +76,12 @@ def read_telemetry(path: str | Path) -> Track:
         raise TelemetryError(f"{path}: telemetry file not found")
     if path.is_dir():
         raise TelemetryError(f"{path}: is a folder, not a telemetry file")
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise TelemetryError(f"{path}: cannot read telemetry: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):  # a named pipe would block the sniffing read for ever
+        raise TelemetryError(f"{path}: {special_file_kind(mode)}, not a regular file; give the telemetry file itself")
     reader = _BY_SUFFIX.get(path.suffix.lower())
     if reader is None:
         reader = _sniff(path)
