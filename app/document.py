@@ -44,6 +44,14 @@ class ProjectDocument(QObject):
         The current run id (``int | None``) changed.
     telemetry_changed()
         The telemetry file or the project settings changed: the map must be rebuilt.
+    current_frame_changed(int, float)
+        The frame shown (index, pts in seconds).
+    selection_changed(object)
+        The selected detection id (``int | None``).
+    analysis_running_changed(bool)
+        An analysis started (``True``) or ended.
+    detection_requested(int, object)
+        A panel asks to show a frame and select a detection in it (``int | None``).
     """
 
     opened = Signal()
@@ -51,6 +59,10 @@ class ProjectDocument(QObject):
     detections_changed = Signal(object)
     run_changed = Signal(object)
     telemetry_changed = Signal()
+    current_frame_changed = Signal(int, float)
+    selection_changed = Signal(object)
+    analysis_running_changed = Signal(bool)
+    detection_requested = Signal(int, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +74,10 @@ class ProjectDocument(QObject):
         self.session = None
         self._frame_detections: dict[int, list[Detection]] = {}
         self._analysed: dict[int, float] = {}
+        self._current_frame = 0
+        self._current_pts = 0.0
+        self._selected_id: int | None = None
+        self._analysis_running = False
 
     # -- opening -----------------------------------------------------------------------
     @property
@@ -167,6 +183,7 @@ class ProjectDocument(QObject):
         self.run_id = None
         self._frame_detections.clear()
         self._analysed.clear()
+        self._current_frame, self._current_pts, self._selected_id = 0, 0.0, None
         if self.reader is not None:
             self.reader.close()
         self.reader = None
@@ -174,6 +191,43 @@ class ProjectDocument(QObject):
         self.store.close()
         self.store = None
         self.closed.emit()
+
+    # -- what the window shows ---------------------------------------------------------
+    @property
+    def current_frame(self) -> int:
+        return self._current_frame
+
+    @property
+    def current_pts(self) -> float:
+        return self._current_pts
+
+    def set_current_frame(self, index: int, pts_s: float) -> None:
+        """The window shows frame ``index`` (at ``pts_s``); panels follow."""
+        self._current_frame, self._current_pts = int(index), float(pts_s)
+        self.current_frame_changed.emit(self._current_frame, self._current_pts)
+
+    @property
+    def selected_id(self) -> int | None:
+        return self._selected_id
+
+    def set_selection(self, detection_id: int | None) -> None:
+        """The selected detection (``None``: none); panels follow."""
+        if detection_id != self._selected_id:
+            self._selected_id = detection_id
+            self.selection_changed.emit(detection_id)
+
+    def request_detection(self, frame_index: int, detection_id: object = None) -> None:
+        """Ask the window to show ``frame_index`` and select ``detection_id`` there."""
+        self.detection_requested.emit(int(frame_index), detection_id)
+
+    @property
+    def analysis_running(self) -> bool:
+        return self._analysis_running
+
+    def set_analysis_running(self, running: bool) -> None:
+        if running != self._analysis_running:
+            self._analysis_running = running
+            self.analysis_running_changed.emit(running)
 
     # -- runs --------------------------------------------------------------------------
     def _set_run(self, run_id: int | None) -> None:

@@ -1,8 +1,9 @@
 """The damagemap window: video with overlays, timeline, map, review table.
 
 :class:`MainWindow` takes a :class:`app.document.ProjectDocument` (MNELAB's
-``MainWindow(model)``), wires widgets to it in ``__init__`` and only paints; analysis,
-map building and export run in :mod:`app.workers`. :func:`launch` is the entry point of
+``MainWindow(model)``) and lays out the player and the dock panels of :attr:`MainWindow.PANELS`,
+which listen to the document themselves (``app/panels``); it still wires the widgets not
+moved there yet. Analysis, map building and export run in :mod:`app.workers`. :func:`launch` is the entry point of
 ``damagemap gui`` and ``damagemap demo``.
 """
 
@@ -13,7 +14,7 @@ import os
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
@@ -44,15 +45,18 @@ from app.overlay import OverlayStyle
 from app.settings import AppSettings
 from app.widgets.detections_table import DetectionsPanel
 from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
-from app.widgets.map_view import MapWidget, TrackPreview
 from app.widgets.player import TransportBar, format_time
 from app.widgets.timeline import TimelineWidget, summarise
 from app.window_actions import build_actions, build_menus
-from app.workers import AnalysisJob, AnalysisOptions, FunctionJob, build_map_job, export_job, read_track_job
+from app.panels import Panel
+from app.panels.map_panel import MapPanel
+from app.workers import AnalysisJob, AnalysisOptions, FunctionJob, export_job
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, ReviewState
 
 _log = logging.getLogger(__name__)
+
+P = TypeVar("P", bound=Panel)
 
 VIDEO_FILTER = "Videos and projects (*.mp4 *.MP4 *.mov *.MOV *.m4v *.avi *.mkv *.dmproj);;All files (*)"
 TELEMETRY_FILTER = "Telemetry (*.gpx *.srt *.SRT *.csv *.txt);;All files (*)"
@@ -67,15 +71,17 @@ class MainWindow(QMainWindow):
         A frame was painted (index).
     analysis_finished(bool)
         An analysis ended (``True`` when cancelled).
-    map_updated()
-        The map panel received a rebuilt damage map (or a message why there is none).
     export_finished(object)
         ``list[Path]`` written by an export.
     """
 
+    #: The dock panels, in order; each listens to the document itself.
+    PANELS: tuple[type[Panel], ...] = (
+        MapPanel,
+    )
+
     frame_shown = Signal(int)
     analysis_finished = Signal(bool)
-    map_updated = Signal()
     export_finished = Signal(object)
 
     def __init__(self, document: ProjectDocument | None = None, settings: AppSettings | None = None) -> None:
@@ -87,12 +93,9 @@ class MainWindow(QMainWindow):
         self.resize(1480, 900)
 
         self._current_frame = 0
-        self._current_pts = 0.0
         self._selected_id: int | None = None
         self._frames: dict[int, list[Detection]] = {}
         self._analysis: AnalysisJob | None = None
-        self._map_job: FunctionJob | None = None
-        self._map_dirty = False
         self._export_job: FunctionJob | None = None
         self._analysis_options = AnalysisOptions()
         self.last_model_override: Any = None
@@ -100,7 +103,6 @@ class MainWindow(QMainWindow):
         self.frame_view = FrameView()
         self.transport = TransportBar()
         self.timeline = TimelineWidget()
-        self.map_widget = MapWidget()
         self.review_panel = DetectionsPanel()
 
         central = QWidget()
@@ -112,16 +114,15 @@ class MainWindow(QMainWindow):
         column.addWidget(self.transport)
         self.setCentralWidget(central)
 
-        self.map_dock = QDockWidget("Map", self)
-        self.map_dock.setObjectName("map_dock")
-        self.map_dock.setWidget(self.map_widget)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.map_dock)
-        self.review_dock = QDockWidget("Review", self)
-        self.review_dock.setObjectName("review_dock")
-        self.review_dock.setWidget(self.review_panel)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.review_dock)
-        self.resizeDocks([self.map_dock, self.review_dock], [520, 520], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.map_dock, self.review_dock], [420, 480], Qt.Orientation.Vertical)
+        self.docks: list[QDockWidget] = []
+        self._panels: dict[type[Panel], Panel] = {}
+        for kind in self.PANELS:
+            panel = kind(self.document, self)
+            self._panels[kind] = panel
+            self._add_dock(panel.title, panel.object_name, panel, panel.area)
+        self.review_dock = self._add_dock("Review", "review_dock", self.review_panel)
+        self.resizeDocks(self.docks, [520] * len(self.docks), Qt.Orientation.Horizontal)
+        self.resizeDocks(self.docks, [420] * (len(self.docks) - 1) + [480], Qt.Orientation.Vertical)
 
         self._build_overlay_toolbar()
         self._build_status_bar()
@@ -136,17 +137,11 @@ class MainWindow(QMainWindow):
         self._seek_timer.setInterval(0)
         self._seek_timer.timeout.connect(self._show_pending_frame)
 
-        self._map_timer = QTimer(self)
-        self._map_timer.setSingleShot(True)
-        self._map_timer.setInterval(400)
-        self._map_timer.timeout.connect(self.rebuild_map)
-
         doc = self.document
         doc.opened.connect(self._on_opened)
         doc.closed.connect(self._on_closed)
         doc.detections_changed.connect(self._on_detections_changed)
         doc.run_changed.connect(self._on_run_changed)
-        doc.telemetry_changed.connect(self.schedule_map_rebuild)
         doc.telemetry_changed.connect(self._update_project_label)
         # bound methods, not lambdas: Qt disconnects them when the window goes away
         doc.undo_stack.indexChanged.connect(self._on_undo_index_changed)
@@ -163,10 +158,25 @@ class MainWindow(QMainWindow):
         for level, button in self.review_panel.relabel_buttons.items():
             button.clicked.connect(lambda _=False, lv=level: self.relabel(lv))
         self.review_panel.next_button.clicked.connect(self.next_unreviewed)
-        self.map_widget.site_clicked.connect(self._on_site_clicked)
+        doc.detection_requested.connect(self._on_site_clicked)
         self._update_actions()
 
     # ------------------------------------------------------------------ building
+    def _add_dock(
+        self, title: str, name: str, widget: QWidget,
+        area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
+    ) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.docks.append(dock)
+        return dock
+
+    def panel(self, kind: type[P]) -> P:
+        """The window's panel of type ``kind`` (one of :attr:`PANELS`)."""
+        return self._panels[kind]  # type: ignore[return-value]
+
     def _build_overlay_toolbar(self) -> None:
         bar = QToolBar("Overlays", self)
         bar.setObjectName("overlay_toolbar")
@@ -339,7 +349,6 @@ class MainWindow(QMainWindow):
         self.frame_view.fit_to_window()
         self._reload_run()
         self.show_frame(0)
-        self.schedule_map_rebuild()
         self._update_actions()
 
     def _update_project_label(self) -> None:
@@ -357,7 +366,6 @@ class MainWindow(QMainWindow):
         self.review_panel.set_detections([])
         self._frames.clear()
         self._selected_id = None
-        self.map_widget.set_map(None, "No project open")
         self.frame_view.show_frame(-1, image_to_qimage(np.zeros((2, 2, 3), np.uint8)), [])
         self._update_actions()
 
@@ -406,11 +414,10 @@ class MainWindow(QMainWindow):
             show_error(self, exc, title="Cannot decode this frame")
             return
         self._current_frame = index
-        self._current_pts = frame.pts_s
         self.frame_view.show_frame(index, image_to_qimage(frame.image), doc.detections(index))
         self.transport.set_position(index, frame.pts_s)
         self.timeline.set_current_frame(index)
-        self.map_widget.set_time(frame.pts_s)
+        doc.set_current_frame(index, frame.pts_s)
         if self._selected_id is not None and self.frame_view.selected_id != self._selected_id:
             self._set_selection(None)
         self.frame_shown.emit(index)
@@ -451,8 +458,6 @@ class MainWindow(QMainWindow):
         elif self._selected_id is not None:
             self.review_panel.select_detection(self._selected_id)
         self._update_pending()
-        if not (self._analysis is not None and self._analysis.is_running):
-            self.schedule_map_rebuild()
 
     def _update_pending(self) -> None:
         pending, total = self.document.pending_count()
@@ -474,7 +479,7 @@ class MainWindow(QMainWindow):
         self._selected_id = detection_id
         self.frame_view.select_detection(detection_id)
         self.review_panel.select_detection(detection_id)
-        self.map_widget.highlight_detection(detection_id)
+        self.document.set_selection(detection_id)
         self._update_actions()
 
     def _apply(self, edit: object, text: str):
@@ -633,6 +638,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.eta_label.setText("starting…")
+        doc.set_analysis_running(True)
         job.start()
         self._update_actions()
         return job
@@ -678,54 +684,9 @@ class MainWindow(QMainWindow):
                 self.document.follow_run(latest)
             else:
                 self._reload_run()  # SRN may have refined earlier frames' scores
-            self.schedule_map_rebuild()
+        self.document.set_analysis_running(False)
         self._update_actions()
         self.analysis_finished.emit(cancelled)
-
-    # ------------------------------------------------------------------ map
-    def schedule_map_rebuild(self) -> None:
-        self._map_timer.start()
-
-    def _map_inputs(self) -> dict[str, Any]:
-        doc = self.document
-        return dict(project_path=doc.project_path, run_id=doc.run_id)
-
-    def rebuild_map(self) -> None:
-        doc = self.document
-        if not doc.is_open:
-            return
-        if doc.telemetry_path is None:
-            self.map_widget.set_map(None, "No telemetry: File > Open Telemetry… (GPX, DJI SRT, CSV)")
-            self.map_updated.emit()
-            return
-        if self._map_job is not None and self._map_job.is_running:
-            self._map_dirty = True
-            return
-        self._map_dirty = False
-        if doc.run_id is None:  # nothing analysed yet: show where the drone flew
-            job = FunctionJob(read_track_job, doc.telemetry_path, parent=self)
-            job.done.connect(lambda track: self._on_map_built(TrackPreview(track)))
-        else:
-            job = FunctionJob(build_map_job, **self._map_inputs(), parent=self)
-            job.done.connect(self._on_map_built)
-        job.failed.connect(self._on_map_failed)
-        job.finished.connect(self._on_map_job_finished)
-        self._map_job = job
-        job.start()
-
-    def _on_map_built(self, damage_map: Any) -> None:
-        self.map_widget.set_map(damage_map)
-        self.map_widget.set_time(self._current_pts)
-        self.map_updated.emit()
-
-    def _on_map_failed(self, exc: Exception) -> None:
-        _log.warning("map not built: %s", exc)
-        self.map_widget.set_map(None, f"No map: {exc}")
-        self.map_updated.emit()
-
-    def _on_map_job_finished(self) -> None:
-        if self._map_dirty:
-            self.rebuild_map()
 
     # ------------------------------------------------------------------ export
     def export_dialog(self) -> None:
@@ -741,7 +702,7 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc.run_id is None or (self._export_job is not None and self._export_job.is_running):
             return None
-        job = FunctionJob(export_job, choice=choice, **self._map_inputs(), parent=self)
+        job = FunctionJob(export_job, doc.project_path, doc.run_id, choice, parent=self)
         job.done.connect(lambda paths: self._on_export_done(choice, paths))
         job.failed.connect(lambda exc: (show_error(self, exc, title="Export failed"), self.export_finished.emit([])))
         self._export_job = job

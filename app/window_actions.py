@@ -102,12 +102,12 @@ def build_menus(window: MainWindow) -> None:
     edit_menu.addSeparator()
     edit_menu.addAction(window.next_action)
 
-    view_menu = bar.addMenu("&View")
+    view_menu = window.view_menu = bar.addMenu("&View")
     for action in (window.zoom_in_action, window.zoom_out_action, window.fit_action):
         view_menu.addAction(action)
     view_menu.addSeparator()
-    view_menu.addAction(window.map_dock.toggleViewAction())
-    view_menu.addAction(window.review_dock.toggleViewAction())
+    for dock in window.docks:
+        view_menu.addAction(dock.toggleViewAction())
     view_menu.addAction(window.overlay_toolbar.toggleViewAction())
 
     play_menu = bar.addMenu("&Playback")

@@ -14,9 +14,9 @@ computes in by far less than a pixel; it is only for display.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -34,6 +34,10 @@ from PySide6.QtWidgets import (
 
 from app.overlay import level_colour
 from core.types import DamageLevel, DamageSite
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geo.mapping import DamageMap
+    from geo.telemetry import Track
 
 _M_PER_DEG_LAT = 110_540.0
 _M_PER_DEG_LON_EQUATOR = 111_320.0
@@ -73,24 +77,87 @@ class _SiteItem(QGraphicsEllipseItem):
         )
 
 
+LonLat = tuple[float, float]
+
+
 @dataclass(frozen=True)
-class TrackPreview:
-    """What the panel shows before an analysis exists: the flight track alone."""
+class HeatImage:
+    """A heat grid ready to draw: ``values`` ``float[rows, cols]`` (row 0 north, peak
+    above 0) spanning ``north_west`` to ``south_east`` (lon, lat)."""
 
-    track: Any
-    sites: tuple = ()
+    values: np.ndarray = field(repr=False)
+    north_west: LonLat
+    south_east: LonLat
 
 
-def _attr(obj: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is not None:
-            return value
-    return default
+@dataclass(frozen=True)
+class MapLayers:
+    """What the map panel draws, in lon/lat, whatever it came from.
+
+    Build it with :meth:`from_damage_map` or :meth:`from_track`; the fields are plain
+    values, so a test can write one by hand.
+
+    Attributes
+    ----------
+    source
+        The :class:`geo.mapping.DamageMap` or :class:`geo.telemetry.Track` it came from.
+    track_segments
+        The flight track as ``(lon, lat)`` polylines.
+    sites
+        The damage sites.
+    site_detections
+        Per site (same order), the ids of the detections fused into it.
+    heat
+        The damage density, or ``None``.
+    position_at
+        Video time (s) -> the drone's ``(lon, lat)``, ``None`` outside the telemetry.
+    footprint_at
+        Video time (s), range (m) -> the ground the camera sees as a ``(lon, lat)`` ring
+        (empty outside the telemetry).
+    """
+
+    source: object
+    track_segments: tuple[tuple[LonLat, ...], ...]
+    sites: tuple[DamageSite, ...] = ()
+    site_detections: tuple[frozenset[int], ...] = ()
+    heat: HeatImage | None = None
+    position_at: Callable[[float], LonLat | None] = field(default=lambda _t: None, repr=False)
+    footprint_at: Callable[[float, float], list[LonLat]] = field(default=lambda _t, _r: [], repr=False)
+
+    @classmethod
+    def from_damage_map(cls, damage_map: DamageMap) -> MapLayers:
+        heat = None
+        grid = damage_map.heat
+        if grid is not None:
+            values = np.asarray(grid.values, dtype=np.float64)
+            if values.ndim == 2 and values.size and np.isfinite(values).any() and np.nanmax(values) > 0:
+                west, south, east, north = grid.bounds_m()
+                lon, lat = grid.local.to_lonlat(np.array([west, east]), np.array([north, south]))
+                heat = HeatImage(values, (float(lon[0]), float(lat[0])), (float(lon[1]), float(lat[1])))
+        return cls(
+            source=damage_map,
+            track_segments=tuple(tuple(segment) for segment in damage_map.track_segments_lonlat()),
+            sites=tuple(damage_map.sites),
+            site_detections=tuple(
+                frozenset(int(o.detection_id) for o in fused.observations if o.detection_id is not None)
+                for fused in damage_map.fused
+            ),
+            heat=heat,
+            position_at=damage_map.position_at,
+            footprint_at=lambda t_s, range_m: damage_map.camera_footprint_at(t_s, max_range_m=range_m),
+        )
+
+    @classmethod
+    def from_track(cls, track: Track) -> MapLayers:
+        """The flight track alone (before any analysis)."""
+        lonlat = np.asarray(track.lonlat(), dtype=np.float64).reshape(-1, 2)
+        segment = tuple((float(lon), float(lat)) for lon, lat in lonlat)
+        return cls(source=track, track_segments=(segment,) if len(segment) > 1 else ())
 
 
 class MapWidget(QGraphicsView):
-    """Track, drone, footprint, sites and heat of a :class:`geo.mapping.DamageMap`.
+    """Track, drone, footprint, sites and heat of a :class:`geo.mapping.DamageMap` (or
+    the track alone), through :class:`MapLayers`.
 
     Signals
     -------
@@ -111,7 +178,7 @@ class MapWidget(QGraphicsView):
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setMinimumSize(240, 200)
-        self._map: Any = None
+        self._layers: MapLayers | None = None
         self._plane: _Plane | None = None
         self._message = "No project open"
         self._drone: QGraphicsEllipseItem | None = None
@@ -125,15 +192,32 @@ class MapWidget(QGraphicsView):
         self._fit = True
 
     @property
-    def damage_map(self) -> Any:
-        return self._map
+    def content(self) -> DamageMap | Track | None:
+        """What the panel shows: a damage map, a flight track alone, or nothing."""
+        return None if self._layers is None else self._layers.source  # type: ignore[return-value]
+
+    @property
+    def layers(self) -> MapLayers | None:
+        return self._layers
 
     @property
     def message(self) -> str:
         return self._message
 
-    def set_map(self, damage_map: Any, message: str = "") -> None:
-        """Show a damage map (``None`` shows ``message`` instead)."""
+    def set_map(self, content: DamageMap | Track | None, message: str = "") -> None:
+        """Show a damage map, or a flight track before any analysis (``None`` shows
+        ``message`` instead)."""
+        from geo.mapping import DamageMap
+
+        if content is None:
+            self.set_layers(None, message)
+        elif isinstance(content, DamageMap):
+            self.set_layers(MapLayers.from_damage_map(content), message)
+        else:
+            self.set_layers(MapLayers.from_track(content), message)
+
+    def set_layers(self, layers: MapLayers | None, message: str = "") -> None:
+        """Draw ``layers`` (``None`` shows ``message`` instead)."""
         scene = self.scene()
         scene.clear()
         self._drone = self._footprint = None
@@ -141,15 +225,15 @@ class MapWidget(QGraphicsView):
         self.site_items = []
         self._site_of_detection = {}
         self._highlight = None
-        self._map = damage_map
+        self._layers = layers
         self._message = message
-        if damage_map is None:
+        if layers is None:
             self._plane = None
             self.viewport().update()
             return
-        track = self._track_lonlat(damage_map)
-        sites: list[DamageSite] = list(_attr(damage_map, "sites", default=[]))
-        points = track if len(track) else np.array([[s.lon_deg, s.lat_deg] for s in sites], dtype=np.float64)
+        points = np.array([p for segment in layers.track_segments for p in segment], dtype=np.float64).reshape(-1, 2)
+        if not len(points):
+            points = np.array([[s.lon_deg, s.lat_deg] for s in layers.sites], dtype=np.float64).reshape(-1, 2)
         if not len(points):
             self._plane = None
             self._message = "The map is empty"
@@ -157,11 +241,11 @@ class MapWidget(QGraphicsView):
             return
         lon0, lat0 = float(np.mean(points[:, 0])), float(np.mean(points[:, 1]))
         self._plane = plane = _Plane(lon0, lat0)
-        self._add_heat(damage_map, plane)
-        segments = self._track_segments(damage_map, track)
-        if segments:
+        if layers.heat is not None:
+            self._add_heat(layers.heat, plane)
+        if layers.track_segments:
             path = QPainterPath()
-            for segment in segments:
+            for segment in layers.track_segments:
                 path.moveTo(plane.point(*segment[0]))
                 for lon, lat in segment[1:]:
                     path.lineTo(plane.point(lon, lat))
@@ -171,7 +255,7 @@ class MapWidget(QGraphicsView):
             item.setPen(pen)
             item.setZValue(2)
             scene.addItem(item)
-        for site in sites:
+        for site in layers.sites:
             if site.footprint_lonlat:
                 outline = QGraphicsPolygonItem(plane.polygon(site.footprint_lonlat))
                 colour = level_colour(site.level, 90)
@@ -184,10 +268,9 @@ class MapWidget(QGraphicsView):
             item = _SiteItem(site, plane.point(site.lon_deg, site.lat_deg))
             scene.addItem(item)
             self.site_items.append(item)
-        for fused, item in zip(_attr(damage_map, "fused", default=[]), self.site_items):
-            for observation in getattr(fused, "observations", ()):
-                if observation.detection_id is not None:
-                    self._site_of_detection[int(observation.detection_id)] = item
+        for detection_ids, item in zip(layers.site_detections, self.site_items):
+            for detection_id in detection_ids:
+                self._site_of_detection[detection_id] = item
         if self._highlighted_id is not None:
             self.highlight_detection(self._highlighted_id)
         self._footprint = QGraphicsPolygonItem()
@@ -212,40 +295,9 @@ class MapWidget(QGraphicsView):
         if self._fit:
             self.fit()
 
-    @staticmethod
-    def _track_segments(damage_map: Any, track: np.ndarray) -> list:
-        """Polylines split at gaps, GPS jumps left out, where the map offers them."""
-        if hasattr(damage_map, "track_segments_lonlat"):
-            try:
-                return [seg for seg in damage_map.track_segments_lonlat() if len(seg) >= 2]
-            except Exception:  # noqa: BLE001 - fall back to the raw track
-                pass
-        return [track.tolist()] if len(track) > 1 else []
-
-    @staticmethod
-    def _track_lonlat(damage_map: Any) -> np.ndarray:
-        track = _attr(damage_map, "track")
-        lonlat = None
-        if track is not None:
-            lonlat = _attr(track, "lonlat")
-            if callable(lonlat):
-                lonlat = lonlat()
-            if lonlat is None and hasattr(track, "samples"):
-                lonlat = [(s.lon_deg, s.lat_deg) for s in track.samples]
-        if lonlat is None:
-            return np.zeros((0, 2))
-        return np.asarray(lonlat, dtype=np.float64).reshape(-1, 2)
-
-    def _add_heat(self, damage_map: Any, plane: _Plane) -> None:
-        """The heat grid (``geo.heatmap.HeatGrid``: row 0 north) as a translucent image."""
-        heat = _attr(damage_map, "heat")
-        if heat is None or not hasattr(heat, "bounds_m") or not hasattr(heat, "local"):
-            return
-        values = np.asarray(heat.values, dtype=np.float64)
-        if values.ndim != 2 or not values.size or not np.isfinite(values).any() or np.nanmax(values) <= 0:
-            return
-        west, south, east, north = heat.bounds_m()
-        lon, lat = heat.local.to_lonlat(np.array([west, east]), np.array([north, south]))
+    def _add_heat(self, heat: HeatImage, plane: _Plane) -> None:
+        """The heat grid as a translucent image."""
+        values = heat.values
         norm = np.clip(np.nan_to_num(values) / np.nanmax(values), 0.0, 1.0)
         rgba = np.zeros(norm.shape + (4,), dtype=np.uint8)
         rgba[..., 0] = 255
@@ -255,8 +307,8 @@ class MapWidget(QGraphicsView):
         h, w = norm.shape
         image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
         item = QGraphicsPixmapItem(QPixmap.fromImage(image))
-        top_left = plane.point(float(lon[0]), float(lat[0]))
-        bottom_right = plane.point(float(lon[1]), float(lat[1]))
+        top_left = plane.point(*heat.north_west)
+        bottom_right = plane.point(*heat.south_east)
         item.setPos(top_left)
         item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         item.setTransform(QTransform.fromScale((bottom_right.x() - top_left.x()) / w, (bottom_right.y() - top_left.y()) / h))
@@ -267,24 +319,15 @@ class MapWidget(QGraphicsView):
     def set_time(self, t_s: float) -> None:
         """Move the drone and its camera footprint to video time ``t_s``."""
         self._time_s = t_s
-        if self._map is None or self._plane is None or self._drone is None:
+        if self._layers is None or self._plane is None or self._drone is None or self._footprint is None:
             return
-        position = None
-        footprint = None
-        try:
-            if hasattr(self._map, "position_at"):
-                position = self._map.position_at(t_s)
-            if hasattr(self._map, "camera_footprint_at"):
-                footprint = self._map.camera_footprint_at(t_s, max_range_m=self.FOOTPRINT_RANGE_M)
-        except Exception:  # noqa: BLE001 - outside the track: hide rather than fail playback
-            position = footprint = None
+        position = self._layers.position_at(t_s)
+        ring = self._layers.footprint_at(t_s, self.FOOTPRINT_RANGE_M)
         if position is not None:
-            lon, lat = _lonlat_of(position)
-            self._drone.setPos(self._plane.point(lon, lat))
+            self._drone.setPos(self._plane.point(*position))
             self._drone.setVisible(True)
         else:
             self._drone.setVisible(False)
-        ring = _ring_of(footprint) if footprint is not None else []
         if len(ring) >= 3:
             self._footprint.setPolygon(self._plane.polygon(ring))
             self._footprint.setVisible(True)
@@ -395,16 +438,3 @@ class MapWidget(QGraphicsView):
         painter.drawLine(QPointF(x0 + length_px, y0 - 4), QPointF(x0 + length_px, y0 + 1))
         label = f"{nice:g} m" if nice < 1000 else f"{nice / 1000:g} km"
         painter.drawText(QPointF(x0 + length_px + 6, y0 + 4), label)
-
-
-def _lonlat_of(position: Any) -> tuple[float, float]:
-    if hasattr(position, "lon_deg"):
-        return float(position.lon_deg), float(position.lat_deg)
-    lon, lat = position[0], position[1]
-    return float(lon), float(lat)
-
-
-def _ring_of(footprint: Any) -> list[tuple[float, float]]:
-    if hasattr(footprint, "exterior"):  # a shapely polygon
-        return [(float(x), float(y)) for x, y in footprint.exterior.coords]
-    return [(float(p[0]), float(p[1])) for p in footprint]

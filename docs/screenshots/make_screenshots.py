@@ -93,10 +93,11 @@ def main() -> int:
         return 1
 
     doc = window.document
-    from app.widgets.map_view import TrackPreview
+    from app.panels.map_panel import MapPanel
+    from geo.mapping import DamageMap
 
-    _wait(qapp, predicate=lambda: not isinstance(window.map_widget.damage_map, (TrackPreview, type(None))),
-          timeout_ms=120_000)
+    map_panel = window.panel(MapPanel)
+    _wait(qapp, predicate=lambda: isinstance(map_panel.map_widget.content, DamageMap), timeout_ms=120_000)
 
     # Show the frame with the most confident damage, review a few detections there.
     visible = [d for d in doc.all_detections() if d.final_score >= args.threshold]
@@ -120,9 +121,8 @@ def main() -> int:
 
         pending = [d for d in on_frame[1:-1]] or on_frame
         window.select_detection(max(pending, key=area).id)  # the outline editor shows best on a big one
-    _wait(qapp, predicate=lambda: not window._map_timer.isActive() and not (window._map_job and window._map_job.is_running),
-          timeout_ms=60_000)
-    window.map_widget.set_time(window._current_pts)
+    _wait(qapp, predicate=lambda: not map_panel.busy, timeout_ms=60_000)
+    map_panel.map_widget.set_time(doc.current_pts)
     for _ in range(5):
         qapp.processEvents()
 
@@ -130,7 +130,7 @@ def main() -> int:
     shots = {
         "main_window.png": window,
         "player.png": window.centralWidget(),
-        "map.png": window.map_widget,
+        "map.png": map_panel.map_widget,
         "review.png": window.review_panel,
     }
     for name, widget in shots.items():

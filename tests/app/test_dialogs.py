@@ -10,6 +10,7 @@ from PySide6.QtGui import QDropEvent
 from app.dialogs.analysis_dialog import AnalysisDialog
 from app.dialogs.export_dialog import ExportDialog
 from app.dialogs.help_dialogs import SHORTCUTS, TextDialog, model_card_text, shortcuts_html
+from app.panels.map_panel import MapPanel
 from app.workers import AnalysisOptions
 
 
@@ -81,7 +82,7 @@ def test_drag_and_drop_opens_a_video_and_attaches_telemetry(qtbot, window, flyov
     gpx.rename(moved)
     _drop(window, flyover / "flight.mp4")
     assert window.document.is_open and window.document.telemetry_path is None
-    qtbot.waitUntil(lambda: "No telemetry" in window.map_widget.message, timeout=5_000)
+    qtbot.waitUntil(lambda: "No telemetry" in window.panel(MapPanel).map_widget.message, timeout=5_000)
     _drop(window, moved)
     assert window.document.telemetry_path == moved
     assert errors == []
@@ -106,8 +107,8 @@ def test_georeferencing_change_rebuilds_the_map(qtbot, window, flyover, errors):
     dialog.hfov_spin.setValue(0.0)
     assert dialog.settings() == ProjectSettings(time_offset_s=0.5, min_score=0.3)
     assert window.open_path(flyover / "flight.mp4")
-    qtbot.waitUntil(lambda: window.map_widget.message != "No project open", timeout=5_000)
-    with qtbot.waitSignal(window.map_updated, timeout=10_000):
+    qtbot.waitUntil(lambda: window.panel(MapPanel).map_widget.message != "No project open", timeout=5_000)
+    with qtbot.waitSignal(window.panel(MapPanel).map_updated, timeout=10_000):
         window.set_georeferencing(ProjectSettings(time_offset_s=-2.0, hfov_deg=75.0, min_score=0.4))
     assert window.document.settings == ProjectSettings(time_offset_s=-2.0, hfov_deg=75.0, min_score=0.4)
 
@@ -139,6 +140,7 @@ def test_thumbnails_for_the_html_map_are_small_jpegs(flyover):
 
 def test_the_map_shows_the_track_before_any_analysis(qtbot, window, flyover, errors):
     assert window.open_path(flyover / "flight.mp4")
-    qtbot.waitUntil(lambda: window.map_widget.damage_map is not None, timeout=10_000)
-    assert len(window.map_widget.damage_map.track) > 1 and not window.map_widget.site_items
+    map_widget = window.panel(MapPanel).map_widget
+    qtbot.waitUntil(lambda: map_widget.content is not None, timeout=10_000)
+    assert len(map_widget.content) > 1 and not map_widget.site_items  # the track alone
     assert errors == []

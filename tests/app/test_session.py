@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QTimer
 
+from app.panels.map_panel import MapPanel
 from app.workers import AnalysisOptions
 from core.store import ProjectStore
 from core.types import DamageLevel, Origin, ReviewState
@@ -48,14 +49,14 @@ def test_open_analyse_review_export_reopen(qtbot, window, flyover, tiny_model, e
     assert "left to review" in window.review_panel.pending_label.text()
 
     # -- the map follows the video: drone and footprint move with the frame
-    from app.widgets.map_view import TrackPreview
+    from geo.mapping import DamageMap
 
-    qtbot.waitUntil(lambda: not isinstance(window.map_widget.damage_map, (TrackPreview, type(None))), timeout=30_000)
+    qtbot.waitUntil(lambda: isinstance(window.panel(MapPanel).map_widget.content, DamageMap), timeout=30_000)
     window.show_frame(0)
-    drone_start = window.map_widget.drone_item.pos()
+    drone_start = window.panel(MapPanel).map_widget.drone_item.pos()
     window.show_frame(doc.frame_count - 1)
-    assert window.map_widget.drone_item.pos() != drone_start
-    assert window.map_widget.footprint_item.isVisible()
+    assert window.panel(MapPanel).map_widget.drone_item.pos() != drone_start
+    assert window.panel(MapPanel).map_widget.footprint_item.isVisible()
 
     # -- overlays change the pixels where a mask is
     first = table.detection(0)
@@ -80,7 +81,7 @@ def test_open_analyse_review_export_reopen(qtbot, window, flyover, tiny_model, e
     window.select_detection(first.id)
     current = window.review_panel.table.currentIndex()
     assert window.review_panel.proxy.mapToSource(current).row() == table.row_of(first.id)
-    window.map_widget.site_clicked.emit(target.frame_index, target.id)
+    window.panel(MapPanel).map_widget.site_clicked.emit(target.frame_index, target.id)
     assert window.selected_id == target.id and window.current_frame == target.frame_index
 
     # -- review: accept, reject, relabel, reshape, draw, delete

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -11,7 +9,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from app.overlay import MaskLayerCache, OverlayStyle, paint_rle_runs, render_mask_layer
 from app.widgets.detections_table import DetectionsPanel
 from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
-from app.widgets.map_view import MapWidget
+from app.widgets.map_view import MapLayers, MapWidget
 from app.widgets.player import format_time, parse_time
 from app.widgets.timeline import TimelineWidget, summarise
 from core.masks import RleMask
@@ -172,41 +170,28 @@ def test_table_filters_sorts_and_reconciles_frames(qtbot):
     assert activated.args[0] in (2, 3, 4)
 
 
-@dataclass
-class _FakeMap:
-    """The few attributes of geo.mapping.DamageMap the panel reads."""
-
-    track: object
-    sites: list = field(default_factory=list)
-    fused: list = field(default_factory=list)  # geo.fusion.FusedSite: .observations[].detection_id
-
-    def position_at(self, t_s):
-        return (-85.66 + 0.001 * t_s, 30.15)
-
-    def camera_footprint_at(self, t_s, max_range_m=500.0):
-        lon, lat = self.position_at(t_s)
-        return [(lon, lat + 0.0005), (lon + 0.0004, lat + 0.001), (lon - 0.0004, lat + 0.001)]
-
-
-@dataclass
-class _FakeTrack:
-    lonlat: np.ndarray
-
-
 def test_map_panel_moves_the_drone_and_seeks_from_a_site(qtbot):
     site = DamageSite(
         id=1, level=DamageLevel.SEVERE, confidence=0.8, lon_deg=-85.6595, lat_deg=30.1508, observation_count=3,
         first_frame=2, last_frame=9, first_time_s=0.2, last_time_s=0.9, best_frame=6, best_detection_id=42,
     )
-    track = _FakeTrack(np.array([[-85.66, 30.15], [-85.659, 30.15], [-85.658, 30.1505]]))
+
+    def position_at(t_s):
+        return (-85.66 + 0.001 * t_s, 30.15)
+
+    def footprint_at(t_s, _range_m):
+        lon, lat = position_at(t_s)
+        return [(lon, lat + 0.0005), (lon + 0.0004, lat + 0.001), (lon - 0.0004, lat + 0.001)]
+
     panel = MapWidget()
     qtbot.addWidget(panel)
     panel.resize(300, 300)
     panel.show()
-    from types import SimpleNamespace
-
-    fused = [SimpleNamespace(observations=[SimpleNamespace(detection_id=42), SimpleNamespace(detection_id=43)])]
-    panel.set_map(_FakeMap(track, [site], fused))
+    layers = MapLayers(
+        source=None, track_segments=(((-85.66, 30.15), (-85.659, 30.15), (-85.658, 30.1505)),), sites=(site,),
+        site_detections=(frozenset({42, 43}),), position_at=position_at, footprint_at=footprint_at,
+    )
+    panel.set_layers(layers)
     panel.set_time(0.0)
     start = panel.drone_item.pos()
     panel.set_time(1.0)

@@ -1,0 +1,130 @@
+"""The map panel: the flight track, the drone at the current frame, the damage sites.
+
+It follows the document: it rebuilds the map (on the job thread, through the cached
+:func:`services.maps.damage_map`) when a project opens, the telemetry or the project
+settings change, the run changes, or detections change while no analysis is running
+(an analysis asks once it ends); it moves the drone with the current frame, rings the
+selected detection's site, and asks the document to show a clicked site's best frame.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from app.document import ProjectDocument
+from app.panels import Panel
+from app.widgets.map_view import MapWidget
+from app.workers import FunctionJob, build_map_job, read_track_job
+
+_log = logging.getLogger(__name__)
+
+
+class MapPanel(Panel):
+    """:class:`app.widgets.map_view.MapWidget` kept up to date with the document.
+
+    Signals
+    -------
+    map_updated()
+        The map was redrawn from a rebuilt damage map (or a message why there is none).
+    """
+
+    title = "Map"
+    object_name = "map_dock"
+
+    map_updated = Signal()
+
+    #: Edits and settings changes coalesce for this long before the map is rebuilt.
+    REBUILD_DELAY_MS = 400
+
+    def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
+        super().__init__(document, parent)
+        self.map_widget = MapWidget()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.map_widget)
+        self._job: FunctionJob | None = None
+        self._dirty = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(self.REBUILD_DELAY_MS)
+        self._timer.timeout.connect(self.rebuild)
+
+        # bound methods, not lambdas: Qt disconnects them when the panel goes away
+        document.opened.connect(self.schedule_rebuild)
+        document.closed.connect(self._on_closed)
+        document.telemetry_changed.connect(self.schedule_rebuild)
+        document.run_changed.connect(self._on_data_changed)
+        document.detections_changed.connect(self._on_data_changed)
+        document.analysis_running_changed.connect(self._on_analysis_running_changed)
+        document.current_frame_changed.connect(self._on_current_frame_changed)
+        document.selection_changed.connect(self.map_widget.highlight_detection)
+        self.map_widget.site_clicked.connect(document.request_detection)
+
+    @property
+    def busy(self) -> bool:
+        """A rebuild is scheduled or running."""
+        return self._timer.isActive() or (self._job is not None and self._job.is_running)
+
+    def schedule_rebuild(self) -> None:
+        """Rebuild soon; a burst of changes gives one rebuild."""
+        self._timer.start()
+
+    def _on_data_changed(self, *_args: object) -> None:
+        if not self.document.analysis_running:  # the run's end asks for one rebuild
+            self.schedule_rebuild()
+
+    def _on_analysis_running_changed(self, running: bool) -> None:
+        if not running:
+            self.schedule_rebuild()
+
+    def _on_current_frame_changed(self, _index: int, pts_s: float) -> None:
+        self.map_widget.set_time(pts_s)
+
+    def _on_closed(self) -> None:
+        self._timer.stop()
+        self.map_widget.set_map(None, "No project open")
+
+    def rebuild(self) -> None:
+        """Build the map now on the job thread (or once more after the running build)."""
+        doc = self.document
+        if not doc.is_open:
+            return
+        if doc.telemetry_path is None:
+            self.map_widget.set_map(None, "No telemetry: File > Open Telemetry… (GPX, DJI SRT, CSV)")
+            self.map_updated.emit()
+            return
+        if self._job is not None and self._job.is_running:
+            self._dirty = True
+            return
+        self._dirty = False
+        if doc.run_id is None:  # nothing analysed yet: show where the drone flew
+            job = FunctionJob(read_track_job, doc.telemetry_path, parent=self)
+        else:
+            job = FunctionJob(build_map_job, doc.project_path, doc.run_id, parent=self)
+        job.done.connect(self._on_built)
+        job.failed.connect(self._on_failed)
+        job.finished.connect(self._on_job_finished)
+        self._job = job
+        job.start()
+
+    def _on_built(self, content: object) -> None:
+        if not self.document.is_open:
+            return
+        self.map_widget.set_map(content)  # type: ignore[arg-type]  # DamageMap or Track
+        self.map_widget.set_time(self.document.current_pts)
+        self.map_updated.emit()
+
+    def _on_failed(self, exc: Exception) -> None:
+        _log.warning("map not built: %s", exc)
+        self.map_widget.set_map(None, f"No map: {exc}")
+        self.map_updated.emit()
+
+    def _on_job_finished(self) -> None:
+        if self._dirty:
+            self.rebuild()
+
+
+__all__ = ["MapPanel"]
