@@ -59,6 +59,7 @@ class Building:
     roof: str  # "gable" | "hip" | "none" (debris)
     faces: list[Face] = field(default_factory=list)
     parts: list[DamagePart] = field(default_factory=list)
+    wings: list[tuple[np.ndarray, list[Face]]] = field(default_factory=list)  # (centre, faces) of attached wings
     rubble_en: np.ndarray | None = None  # outline of the rubble pile (debris only)
 
     @property
@@ -104,10 +105,11 @@ def build_building(
             face.surface_id = building.surface_id
         return building
 
-    storeys = 2 if rng.random() < 0.25 else 1
+    storeys = 2 if rng.random() < 0.25 else 1  # (wings, below, are single-storey)
     wall_h = 2.9 * storeys + rng.uniform(-0.2, 0.3)
     building.roof = "gable" if rng.random() < 0.55 else "hip"
-    walls, roofs, building.height_m = _house_faces(rng, style, site, wall_h, building.roof, rng.uniform(18, 34), storeys, roof_px_per_m)
+    look: dict = {}
+    walls, roofs, building.height_m = _house_faces(rng, style, site, wall_h, building.roof, rng.uniform(18, 34), storeys, roof_px_per_m, look=look)
     if level is not None:
         for part_level in [level] + [DamageLevel.SLIGHT] * int(rng.choice([0, 0, 1, 2])):
             face = roofs[rng.integers(min(2, len(roofs)))] if rng.random() < 0.8 else roofs[rng.integers(len(roofs))]
@@ -124,6 +126,18 @@ def build_building(
     building.faces = walls + roofs
     for face in building.faces:
         face.surface_id = building.surface_id
+    wing_rng = np.random.default_rng([building_id, 104729])  # wings draw from their own stream
+    for wing in site.wings:
+        porch = wing.half_width_m < 1.5
+        wing_wall = 2.5 if porch else min(wall_h, 2.9) - wing_rng.uniform(0, 0.3)
+        w_walls, w_roofs, w_top = _house_faces(wing_rng, style, wing, wing_wall, "hip" if porch else building.roof, wing_rng.uniform(8, 14) if porch else wing_rng.uniform(16, 28), 1, roof_px_per_m, look=look)
+        paint_roof_negatives(wing_rng, w_roofs)
+        for face in w_roofs:
+            face.texture = np.clip(face.texture.astype(np.float32) * style.lighting(face.normal) * style.exposure, 0, 255).astype(np.uint8)
+        for face in w_walls + w_roofs:
+            face.surface_id = building.surface_id
+        building.wings.append((wing.centre_en, w_walls + w_roofs))
+        building.height_m = max(building.height_m, w_top)
     return building
 
 
@@ -159,8 +173,15 @@ def _house_faces(
     roof_pitch_deg: float,
     storeys: int,
     roof_px_per_m: float,
+    *,
+    look: dict | None = None,
 ) -> tuple[list[Face], list[Face], float]:
-    """Walls (+ fascia boards) and roof faces; also the ridge height."""
+    """Walls (+ fascia boards) and roof faces; also the ridge height.
+
+    ``look`` (wall and roof colours and materials) is filled in when empty and reused
+    when not, so a house's wings match it.
+    """
+    look = {} if look is None else look
     wall_px_per_m = roof_px_per_m * WALL_SHARE
     ax3, ay3, z3 = np.array([*site.axis_x, 0.0]), np.array([*site.axis_y, 0.0]), np.array([0.0, 0.0, 1.0])
     c3 = np.array([*site.centre_en, 0.0])
@@ -171,9 +192,11 @@ def _house_faces(
 
     tan_pitch = math.tan(math.radians(roof_pitch_deg))
     top = wall_h + half_w * tan_pitch
-    wall_colour = textures.jitter_colour(rng, WALL_COLOURS[rng.integers(len(WALL_COLOURS))], 0.08)
+    if "wall" not in look:
+        look["wall"] = textures.jitter_colour(rng, WALL_COLOURS[rng.integers(len(WALL_COLOURS))], 0.08)
+        look["trim"] = textures.jitter_colour(rng, (235, 235, 230), 0.05)
+    wall_colour, trim = look["wall"], look["trim"]
     brick = bool(wall_colour[0] > wall_colour[2] * 1.6)
-    trim = textures.jitter_colour(rng, (235, 235, 230), 0.05)
 
     walls: list[Face] = []
     # (bottom start, bottom end, outward normal); with u = end - start, the texture's v axis is +z
@@ -210,12 +233,14 @@ def _house_faces(
             np.array([p(la, wa, ez), p(la, -wa, ez), p(inner, 0, top)]),
             np.array([p(-la, -wa, ez), p(-la, wa, ez), p(-inner, 0, top)]),
         ]
-    kind = rng.random()
-    metal = kind < 0.12
-    light = not metal and kind < 0.32
-    tiles = light and rng.random() < 0.4  # clay/concrete tiles
-    palette = METAL_ROOF_COLOURS if metal else LIGHT_ROOF_COLOURS if light else SHINGLE_COLOURS
-    roof_colour = textures.jitter_colour(rng, palette[rng.integers(len(palette))], 0.10)
+    if "roof" not in look:
+        kind = rng.random()
+        metal = kind < 0.12
+        light = not metal and kind < 0.32
+        tiles = light and rng.random() < 0.4  # clay/concrete tiles
+        palette = METAL_ROOF_COLOURS if metal else LIGHT_ROOF_COLOURS if light else SHINGLE_COLOURS
+        look["roof"] = (metal, tiles, textures.jitter_colour(rng, palette[rng.integers(len(palette))], 0.10))
+    metal, tiles, roof_colour = look["roof"]
     roofs: list[Face] = []
     for poly in outlines:  # first edge: the eave
         normal = np.cross(poly[1] - poly[0], poly[2] - poly[1])

@@ -146,11 +146,12 @@ def paint_ground(
             _paint_rubble(rng, ground, canvas, building)
             continue
         # cast shadow: hull of the footprint and the roof pushed along the sun; contact shadow around the walls
-        roof_pts = np.concatenate([f.polygon_enu for f in building.faces])
+        roof_pts = np.concatenate([f.polygon_enu for f in building.faces] + [f.polygon_enu for _, faces in building.wings for f in faces])
         pts = np.concatenate([building.footprint_en, roof_pts[:, :2] + offset * roof_pts[:, 2:3]])
         canvas.cast_shadow(cv2.convexHull(pts.astype(np.float32)).reshape(-1, 2))
         site = building.site
-        canvas.cast_shadow(rectangle(site.centre_en, site.axis_x, site.axis_y, site.half_length_m + 0.5, site.half_width_m + 0.5))
+        for box in (site, *site.wings):
+            canvas.cast_shadow(rectangle(box.centre_en, box.axis_x, box.axis_y, box.half_length_m + 0.5, box.half_width_m + 0.5))
     for centre, radius, height in tree_shadows:
         c = ground.to_px(centre + offset * height * 0.8)
         cv2.ellipse(canvas.shadow, (int(c[0]), int(c[1])), (int(radius * 0.85 * px_per_m), int(radius * 0.8 * px_per_m)), 0, 0, 360, 0.75, -1, lineType=cv2.LINE_AA)

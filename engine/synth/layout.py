@@ -40,17 +40,31 @@ def rectangle(centre: np.ndarray, axis_x: np.ndarray, axis_y: np.ndarray, half_x
 
 @dataclass(frozen=True)
 class HouseSite:
-    """A house's footprint: ``axis_x`` is the ridge direction, ``half_length_m >= half_width_m``."""
+    """A house's footprint: ``axis_x`` is the ridge direction, ``half_length_m >= half_width_m``.
+
+    ``wings`` are attached lower parts (a rear wing making an L or T, a front porch), each
+    a site of its own; :attr:`footprint_en` is the rectangle (in the main axes) covering all.
+    """
 
     centre_en: np.ndarray
     axis_x: np.ndarray
     axis_y: np.ndarray
     half_length_m: float
     half_width_m: float
+    wings: tuple[HouseSite, ...] = ()
+
+    @property
+    def body_en(self) -> np.ndarray:
+        return rectangle(self.centre_en, self.axis_x, self.axis_y, self.half_length_m, self.half_width_m)
 
     @property
     def footprint_en(self) -> np.ndarray:
-        return rectangle(self.centre_en, self.axis_x, self.axis_y, self.half_length_m, self.half_width_m)
+        if not self.wings:
+            return self.body_en
+        pts = np.concatenate([self.body_en] + [w.body_en for w in self.wings]) - self.centre_en
+        x, y = pts @ self.axis_x, pts @ self.axis_y
+        centre = self.centre_en + (x.max() + x.min()) / 2 * self.axis_x + (y.max() + y.min()) / 2 * self.axis_y
+        return rectangle(centre, self.axis_x, self.axis_y, (x.max() - x.min()) / 2, (y.max() - y.min()) / 2)
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,13 @@ class Layout:
     trees: list[TreeSite] = field(default_factory=list)
     cars: list[CarSite] = field(default_factory=list)
     poles: list[PoleSite] = field(default_factory=list)
+
+
+def _site(grid: StreetGrid, centre: np.ndarray, width_a: float, depth_b: float, side: int) -> HouseSite:
+    """A grid-aligned box ``width_a`` along the street, ``depth_b`` across, ridge along its long side."""
+    if width_a >= depth_b:
+        return HouseSite(centre, grid.axis_a, grid.axis_b, width_a / 2, depth_b / 2)
+    return HouseSite(centre, grid.axis_b, -grid.axis_a, depth_b / 2, width_a / 2)
 
 
 def _thin_quad(p0: np.ndarray, p1: np.ndarray, half_width: float) -> np.ndarray:
@@ -206,7 +227,21 @@ def _plan_lot(
         axis_x, axis_y, half_l, half_w = grid.axis_b, -grid.axis_a, depth / 2, length / 2
     if half_l < half_w:
         half_l, half_w = half_w + 0.5, half_l
-    layout.houses.append(HouseSite(centre, axis_x, axis_y, half_l, half_w))
+    # wings come from their own generator, so they change nothing else in the street
+    wing_rng = np.random.default_rng([int(abs(v) * 1000) for v in centre] + [int(length * 1000)])
+    wings = []
+    kind = wing_rng.random()
+    if kind < 0.3:  # a rear wing: an L (at one end) or a T (in the middle)
+        ww = wing_rng.uniform(4.0, max(4.5, min(7.0, 0.5 * length)))
+        wd = wing_rng.uniform(3.5, 7.0)
+        wa = house_a + wing_rng.choice([-1, 0, 1]) * (length / 2 - ww / 2)
+        wings.append(_site(grid, at(wa, setback + depth + wd / 2 - 0.3), ww, wd + 0.3, side))
+    elif kind < 0.5:  # a front porch
+        pw = wing_rng.uniform(0.3, 0.6) * length
+        pd = wing_rng.uniform(1.8, 2.6)
+        wings.append(_site(grid, at(house_a + wing_rng.uniform(-0.2, 0.2) * length, setback - pd / 2 + 0.1), pw, pd, side))
+    layout.houses.append(HouseSite(centre, axis_x, axis_y, half_l, half_w, tuple(wings)))
+    rear_wing = kind < 0.3
 
     drive_a = house_a + rng.choice([-1, 1]) * (length / 2 - 2.5)
     layout.driveways.append(np.array([at(drive_a - 2.2, 0), at(drive_a + 2.2, 0), at(drive_a + 2.2, setback + 0.5), at(drive_a - 2.2, setback + 0.5)]))
@@ -218,8 +253,9 @@ def _plan_lot(
     if room > 8 and rng.random() < 0.16:
         pool_w, pool_l = rng.uniform(3.5, 5.0), rng.uniform(6.5, 10)
         pool_centre = at(house_a + rng.uniform(-0.3, 0.3) * length, setback + depth + 1.5 + rng.uniform(2.5, room - 5.5) + pool_w / 2)
-        layout.pool_decks.append(rectangle(pool_centre, grid.axis_a, grid.axis_b, pool_l / 2 + 1.5, pool_w / 2 + 1.5))
-        layout.pool_water.append(rectangle(pool_centre, grid.axis_a, grid.axis_b, pool_l / 2, pool_w / 2))
+        if not rear_wing:
+            layout.pool_decks.append(rectangle(pool_centre, grid.axis_a, grid.axis_b, pool_l / 2 + 1.5, pool_w / 2 + 1.5))
+            layout.pool_water.append(rectangle(pool_centre, grid.axis_a, grid.axis_b, pool_l / 2, pool_w / 2))
     for _ in range(rng.integers(0, 8)):  # mature trees, crowns often over the eaves
         ta = lot_a + rng.uniform(-0.5, 0.5) * lot_w
         tb = rng.choice([rng.uniform(1.5, setback - 0.5), rng.uniform(setback + depth + 1.0, lot_depth - 0.5)])

@@ -43,6 +43,7 @@ class FrameRenderer:
         houses = [b for b in scene.buildings if b.faces]
         self._drawables: list[tuple[np.ndarray, list[Face]]] = (
             [(b.centre_en, b.faces) for b in houses] + [(t.centre_en, t.faces) for t in scene.trees] + [(p.centre_en, p.faces) for p in scene.poles]
+            + [wing for b in houses for wing in b.wings]
         )
         # crowns reaching over a roof are drawn after that house (they are above it)
         self._over: list[tuple[int, np.ndarray]] = []

@@ -314,3 +314,27 @@ def test_missing_ridge_caps_straddle_the_ridge_as_one_part() -> None:
     centroid = _paint_ridge_caps(rng, roofs[:2], 99)
     assert centroid is not None and centroid[2] == pytest.approx(top, abs=0.1) and abs(centroid[1]) < 0.1
     assert all((f.labels == 99).sum() > 4 for f in roofs[:2])
+
+
+def test_wings_are_part_of_the_house_and_inside_its_footprint() -> None:
+    import itertools
+
+    import cv2
+
+    from engine.synth.buildings import build_building
+    from engine.synth.layout import HouseSite
+    from engine.synth.style import Style
+
+    rng = np.random.default_rng(2)
+    style = Style.sample(rng)
+    wing = HouseSite(np.array([4.0, 7.0]), np.array([0.0, 1.0]), np.array([-1.0, 0.0]), 3.0, 2.5)
+    site = HouseSite(np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]), 7.0, 5.0, (wing,))
+    b = build_building(rng, style, site, None, building_id=1, surface_ids=itertools.count(1), part_ids=itertools.count(0), roof_px_per_m=5.0)
+    assert len(b.wings) == 1
+    footprint = site.footprint_en.astype(np.float32)
+    for _, faces in b.wings:
+        assert all(f.surface_id == b.surface_id for f in faces)
+        for f in faces:
+            for x, y in f.polygon_enu[:, :2]:
+                assert cv2.pointPolygonTest(footprint, (float(x), float(y)), True) > -0.5  # eaves overhang a little
+            assert f.polygon_enu[:, 2].max() <= b.height_m + 1e-6
