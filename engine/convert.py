@@ -21,15 +21,6 @@ from core.types import DamageLevel, Detection
 MASK_THRESHOLD = 0.5
 #: A damage box is given the building box that contains at least this much of it.
 BUILDING_MIN_OVERLAP = 0.5
-#: Detections narrower or shorter than this (frame pixels) are dropped: a few-pixel
-#: sliver is a compression artefact at a frame border, never a damaged roof.
-MIN_DETECTION_SIDE_PX = 4.0
-
-
-def wide_enough(boxes_xyxy: np.ndarray, min_side_px: float = MIN_DETECTION_SIDE_PX) -> np.ndarray:
-    """``bool[N]``: which ``[x1, y1, x2, y2]`` boxes are at least ``min_side_px`` on both sides."""
-    boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
-    return np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) >= min_side_px
 
 
 def to_detections(
@@ -71,9 +62,7 @@ def to_detections(
     masks = output.get("masks")
     building_for = _assign_buildings(output["boxes"], output.get("building_boxes"))
 
-    keep = np.flatnonzero(
-        (scores >= score_threshold) & np.isin(labels, [int(level) for level in DamageLevel]) & wide_enough(boxes)
-    )
+    keep = np.flatnonzero((scores >= score_threshold) & np.isin(labels, [int(level) for level in DamageLevel]))
     mask_array = None
     crops = output.get("mask_crops")
     if crops is not None:
@@ -176,9 +165,7 @@ def _unit(value: float) -> float:
 __all__ = [
     "BUILDING_MIN_OVERLAP",
     "MASK_THRESHOLD",
-    "MIN_DETECTION_SIDE_PX",
     "rle_from_crop",
     "rle_from_mask",
     "to_detections",
-    "wide_enough",
 ]

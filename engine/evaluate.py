@@ -144,12 +144,8 @@ def outputs_to_results(outputs: dict[str, Any], image_id: int, *, mask_threshold
     binary = None
     if masks is not None:
         binary = (masks.detach().cpu().numpy()[:, 0] > mask_threshold).astype(np.uint8)
-    from engine.convert import wide_enough
-
     results = []
-    for index, (box, score, label, wide) in enumerate(zip(boxes, scores, labels, wide_enough(boxes))):
-        if not wide:
-            continue
+    for index, (box, score, label) in enumerate(zip(boxes, scores, labels)):
         x1, y1, x2, y2 = (float(v) for v in box)
         result: dict[str, Any] = {
             "image_id": int(image_id),

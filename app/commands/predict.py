@@ -4,7 +4,8 @@ Writes ``<stem>-prediction.jpg`` (frame | overlay, as the paper's figures) per i
 ``predictions.json``: COCO results for every image, each with the image's ``file_name``,
 ``width`` and ``height``, ``category_id`` and ``level``, ``score``, ``bbox`` as
 ``[x, y, w, h]`` in the original image's pixels and the RLE ``segmentation``. Detections
-only a few pixels wide (compression slivers) are dropped, as in ``analyze``.
+only a few pixels wide (compression slivers) are dropped by the model itself, so
+``analyze`` drops them alike.
 """
 
 from __future__ import annotations
@@ -23,10 +24,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
 
 
-#: output keys with one row per damage detection
-_PER_DETECTION = ("boxes", "labels", "scores", "masks")
-
-
 def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
@@ -38,7 +35,6 @@ def run(args: argparse.Namespace) -> int:
     from core.errors import InputError
     from core.types import DamageLevel
     from engine.evaluate import outputs_to_results
-    from engine.convert import wide_enough
     from engine.visualize import prediction_figure
     from geo.export._atomic import write_text_atomic
     from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model
@@ -60,8 +56,6 @@ def run(args: argparse.Namespace) -> int:
         tensor = torch.from_numpy(image).permute(2, 0, 1).float().div(255.0).to(device)
         with torch.no_grad():
             output = model([tensor])[0]
-        wide = torch.from_numpy(wide_enough(output["boxes"].float().cpu().numpy())).to(output["boxes"].device)
-        output = {key: value[wide] if key in _PER_DETECTION else value for key, value in output.items()}
         figure = prediction_figure(image, output, score_threshold=args.score_threshold,
                                    show_buildings=args.buildings)
         target = out / f"{path.stem}-prediction.jpg"

@@ -47,6 +47,11 @@ class Arch(Choice):
 Arch.label = "arch"
 
 
+#: Detections narrower or shorter than this in the input image's pixels are dropped: a
+#: few-pixel sliver is a compression artefact at a frame border, never a damaged roof.
+MIN_DETECTION_SIDE_PX = 4.0
+
+
 class MSNet(MaskRCNN):
     """torchvision Mask R-CNN whose RPN may be hierarchical, with building outputs.
 
@@ -99,6 +104,7 @@ class MSNet(MaskRCNN):
         self.building_score_thresh = building_score_thresh
         self.building_nms_thresh = building_nms_thresh
         self.building_detections_per_img = building_detections_per_img
+        self.min_detection_side_px = MIN_DETECTION_SIDE_PX
 
     @property
     def building_label(self) -> int:
@@ -184,6 +190,14 @@ class MSNet(MaskRCNN):
         detections = self.transform.postprocess(detections, image_list.image_sizes, original_sizes)
         for index, (detection, resized, original) in enumerate(zip(detections, image_list.image_sizes, original_sizes)):
             detection["building_boxes"] = resize_boxes(detection["building_boxes"], resized, original)
+            boxes = detection["boxes"]
+            wide = torch.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) >= self.min_detection_side_px
+            if not bool(wide.all()):
+                for key in ("boxes", "labels", "scores", "masks"):
+                    if key in detection:
+                        detection[key] = detection[key][wide]
+                if mask_probs is not None:
+                    mask_probs[index] = mask_probs[index][wide]
             if mask_probs is not None:
                 detection["mask_crops"] = paste_mask_crops(mask_probs[index], detection["boxes"], original)
         return detections, features, image_list.image_sizes

@@ -89,12 +89,3 @@ def test_to_detections_takes_mask_crops():
     out["mask_crops"], out["mask_size"] = crops, (20, 30)
     assert [d.mask for d in to_detections(out, 0)] == [d.mask for d in full]
 
-
-def test_slivers_a_few_pixels_wide_are_dropped():
-    output = _output()
-    output["boxes"] = torch.cat([output["boxes"], torch.tensor([[0.0, 0.0, 2.5, 20.0], [10.0, 17.0, 30.0, 20.0]])])
-    output["labels"] = torch.cat([output["labels"], torch.tensor([1, 2])])
-    output["scores"] = torch.cat([output["scores"], torch.tensor([0.99, 0.98])])
-    output["masks"] = torch.cat([output["masks"], torch.ones((2, 1, 20, 30))])
-    dets = to_detections(output, 0)
-    assert [d.box_xyxy_px for d in dets] == [(3.0, 2.0, 9.0, 6.0), (25.0, 10.0, 30.0, 20.0)]

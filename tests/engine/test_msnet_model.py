@@ -148,3 +148,23 @@ def test_unknown_names_are_refused_with_the_valid_ones():
         build_msnet(arch="polarmask", **TINY)
     with pytest.raises(ValueError, match="resnet50, resnet18, mobilenet_v3"):
         build_msnet(backbone="vgg16")
+
+
+def test_detections_narrower_than_the_minimum_side_are_dropped_in_every_output_form():
+    torch.manual_seed(0)
+    model = build_msnet(arch="msnet", **TINY).eval()
+    images, _ = _batch()
+    with torch.no_grad():
+        model.min_detection_side_px = 0.0
+        everything = model(images)[0]
+        sides = torch.minimum(everything["boxes"][:, 2] - everything["boxes"][:, 0],
+                              everything["boxes"][:, 3] - everything["boxes"][:, 1])
+        cut = float(sides.median())  # drop about half of them
+        model.min_detection_side_px = cut
+        kept = model(images)[0]
+        crops = model.detect_with_features(images, mask_crops=True)[0][0]
+    expected = sides >= cut
+    assert 0 < int(expected.sum()) < len(sides)
+    torch.testing.assert_close(kept["boxes"], everything["boxes"][expected])
+    assert kept["masks"].shape[0] == kept["labels"].shape[0] == kept["scores"].shape[0] == int(expected.sum())
+    assert len(crops["mask_crops"]) == len(crops["boxes"]) == int(expected.sum())
