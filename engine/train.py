@@ -63,6 +63,7 @@ class TrainConfig:
     init: str | None = None
     trainable_backbone_layers: int | None = None
     lr_schedule: str = "step"
+    schedule_steps: int | None = None  # cosine horizon; None: max_steps
     seed: int = 0
     device: str = "auto"
     amp: bool = True
@@ -99,10 +100,13 @@ def learning_rate(config: TrainConfig, epoch: int, step: int) -> float:
     """Paper schedule (step drop after ``lr_drop_epoch`` epochs) with a linear warm-up.
 
     ``lr_schedule="cosine"`` decays from ``lr`` to ``lr_after_drop`` over ``max_steps``
-    instead, which suits a run sized in steps or minutes rather than epochs.
+    instead (over ``schedule_steps`` when given, so a run split into stages, each with its
+    own ``max_steps``, follows one curve), which suits a run sized in steps or minutes
+    rather than epochs.
     """
-    if config.lr_schedule == "cosine" and config.max_steps:
-        progress = min(1.0, step / config.max_steps)
+    horizon = config.schedule_steps or config.max_steps
+    if config.lr_schedule == "cosine" and horizon:
+        progress = min(1.0, step / horizon)
         base = config.lr_after_drop + 0.5 * (config.lr - config.lr_after_drop) * (1 + math.cos(math.pi * progress))
     else:
         base = config.lr if epoch < config.lr_drop_epoch else config.lr_after_drop

@@ -55,6 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "noise, JPEG artefacts); 0 = none")
     parser.add_argument("--lr-schedule", default="step", choices=["step", "cosine"],
                         help="step: the paper's drop after --lr-drop-epoch; cosine: --lr down to --lr-after-drop over --max-steps")
+    parser.add_argument("--schedule-steps", type=int, default=None, metavar="N",
+                        help="cosine horizon when a run is split into stages with their own --max-steps (default: --max-steps)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
@@ -106,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         trainable_backbone_layers=args.trainable_layers,
         photometric=args.photometric,
         lr_schedule=args.lr_schedule,
+        schedule_steps=args.schedule_steps,
         resume=args.resume,
         device=args.device,
         amp=not args.no_amp,

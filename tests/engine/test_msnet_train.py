@@ -71,6 +71,9 @@ def test_cosine_schedule_decays_to_the_floor_over_max_steps():
     assert learning_rate(config, epoch=50, step=1000) == pytest.approx(0.0005)
     steps = [learning_rate(config, epoch=0, step=s) for s in range(0, 1001, 50)]
     assert all(a >= b for a, b in zip(steps, steps[1:]))
+    staged = TrainConfig(data=["x"], lr=0.01, lr_after_drop=0.0005, lr_schedule="cosine", max_steps=200,
+                         schedule_steps=1000, warmup_steps=0)
+    assert learning_rate(staged, epoch=0, step=200) == learning_rate(config, epoch=0, step=200)
 
 
 def test_step_checkpoints_and_held_out_evaluations_are_logged(tmp_path):
