@@ -16,6 +16,8 @@ Conventions
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 from dataclasses import dataclass
 
@@ -54,7 +56,7 @@ class PinholeCamera:
         f = self.focal_px
         return np.array([[f, 0.0, cx], [0.0, f, cy], [0.0, 0.0, 1.0]])
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"width_px": self.width_px, "height_px": self.height_px, "hfov_deg": self.hfov_deg}
 
 
@@ -88,7 +90,7 @@ class CameraPose:
             right, down = c * right + s * down, -s * right + c * down
         return np.stack([right, down, forward], axis=1)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "east_m": self.east_m,
             "north_m": self.north_m,
@@ -133,7 +135,8 @@ def pixel_rays(camera: PinholeCamera, pose: CameraPose, uv: np.ndarray) -> np.nd
     f = camera.focal_px
     d_cam = np.stack([(uv[:, 0] - cx) / f, (uv[:, 1] - cy) / f, np.ones(len(uv))], axis=1)
     d_world = d_cam @ pose.rotation_world_from_camera().T
-    return d_world / np.linalg.norm(d_world, axis=1, keepdims=True)
+    rays: np.ndarray = d_world / np.linalg.norm(d_world, axis=1, keepdims=True)
+    return rays
 
 
 def intersect_ground(
@@ -159,7 +162,7 @@ def intersect_ground(
     limit = -math.sin(math.radians(min_depression_deg))
     ok = rays[:, 2] < limit
     t = np.where(ok, height / np.where(ok, -rays[:, 2], 1.0), np.nan)
-    out = pose.position + rays * t[:, None]
+    out: np.ndarray = pose.position + rays * t[:, None]
     out[~ok] = np.nan
     if height <= 0:
         out[:] = np.nan

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class RleMask:
         return cls(int(height), int(width), tuple(int(r) for r in runs))
 
     @classmethod
-    def from_polygon(cls, points_xy: np.ndarray | list, height_px: int, width_px: int) -> RleMask:
+    def from_polygon(cls, points_xy: np.ndarray | list[tuple[float, float]], height_px: int, width_px: int) -> RleMask:
         """Rasterise a polygon given as ``(x, y)`` pixel vertices."""
         import cv2  # lazy: only polygon editing needs it
 
@@ -71,7 +72,7 @@ class RleMask:
         flat = np.repeat(values, self.counts)
         return flat.reshape((self.height_px, self.width_px), order="F")
 
-    def to_coco(self) -> dict:
+    def to_coco(self) -> dict[str, Any]:
         """Uncompressed COCO RLE: ``{"size": [h, w], "counts": [...]}``."""
         return {"size": [self.height_px, self.width_px], "counts": list(self.counts)}
 

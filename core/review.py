@@ -362,10 +362,11 @@ def _edited_fields(edit: Edit, current: Detection) -> dict[str, Any]:
         box = edit.box_xyxy_px if edit.box_xyxy_px is not None else edit.mask.bbox_xyxy()
         if box is None:
             raise StoreError(f"SetMask: the new mask of detection {edit.detection_id} is empty; delete it instead")
-        Detection(current.frame_index, current.level, current.score, tuple(box))  # validates the box
+        x1, y1, x2, y2 = (float(v) for v in box)
+        Detection(current.frame_index, current.level, current.score, (x1, y1, x2, y2))  # validates the box
         return {
             "mask": edit.mask,
-            "box_xyxy_px": tuple(float(v) for v in box),
+            "box_xyxy_px": (x1, y1, x2, y2),
             "origin": corrected_origin,
             "review": ReviewState.ACCEPTED,
         }

@@ -142,8 +142,8 @@ class RunInfo:
 
     id: int
     created_utc: str
-    model: dict
-    settings: dict
+    model: dict[str, Any]
+    settings: dict[str, Any]
     finished: bool
     frames_done: int
     finished_utc: str | None = None
@@ -167,8 +167,8 @@ class EditRecord:
     target_edit_id: int | None
     author: str
     created_utc: str
-    before: dict
-    after: dict
+    before: dict[str, Any]
+    after: dict[str, Any]
 
 
 # ------------------------------------------------------------------------ helpers
@@ -183,6 +183,13 @@ def _json(value: Any, what: str) -> str:
         return json.dumps(value, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"{what} must be JSON-serialisable (finite numbers, str, list, dict); got {value!r}: {exc}") from None
+
+
+def _row_id(cur: sqlite3.Cursor) -> int:
+    """The id of the row the cursor just inserted."""
+    if cur.lastrowid is None:  # pragma: no cover - only after an INSERT
+        raise StoreError("no row was inserted")
+    return int(cur.lastrowid)
 
 
 def current_user() -> str:
@@ -278,10 +285,10 @@ class ProjectStore:
     @classmethod
     def create(
         cls,
-        path: str | os.PathLike,
+        path: str | os.PathLike[str],
         *,
-        video_path: str | os.PathLike,
-        telemetry_path: str | os.PathLike | None = None,
+        video_path: str | os.PathLike[str],
+        telemetry_path: str | os.PathLike[str] | None = None,
     ) -> ProjectStore:
         """Create a new project file at ``path`` (refused if it exists)."""
         path = Path(path).absolute()
@@ -315,7 +322,7 @@ class ProjectStore:
         return store
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> ProjectStore:
+    def open(cls, path: str | os.PathLike[str]) -> ProjectStore:
         """Open an existing project; :class:`StoreError` naming ``path`` if it is not one."""
         path = Path(path).absolute()
         if not path.is_file():
@@ -428,14 +435,14 @@ class ProjectStore:
     def telemetry_path(self) -> Path | None:
         return self._get_path_meta("telemetry")
 
-    def set_telemetry(self, path: str | os.PathLike | None) -> None:
+    def set_telemetry(self, path: str | os.PathLike[str] | None) -> None:
         self._set_path_meta("telemetry", path)
 
-    def set_video(self, path: str | os.PathLike) -> None:
+    def set_video(self, path: str | os.PathLike[str]) -> None:
         """Point the project at a moved or renamed video."""
         self._set_path_meta("video", path)
 
-    def _set_path_meta(self, name: str, path: str | os.PathLike | None) -> None:
+    def _set_path_meta(self, name: str, path: str | os.PathLike[str] | None) -> None:
         # Relative to the project's folder so a project moved together with its video
         # still finds it; the absolute path too, for a project moved on its own.
         relative = absolute = None
@@ -516,14 +523,14 @@ class ProjectStore:
 
     # ----------------------------------------------------------------------- runs
 
-    def start_run(self, *, model: dict, settings: dict) -> int:
+    def start_run(self, *, model: dict[str, Any], settings: dict[str, Any]) -> int:
         """Record a new analysis run and return its id."""
         with self._transaction() as cur:
             cur.execute(
                 "INSERT INTO runs (created_utc, model_json, settings_json) VALUES (?, ?, ?)",
                 (_utc_now(), _json(model, "run model"), _json(settings, "run settings")),
             )
-            return int(cur.lastrowid)
+            return _row_id(cur)
 
     def runs(self) -> list[RunInfo]:
         rows = self._query(
@@ -552,9 +559,10 @@ class ProjectStore:
 
     def latest_run_id(self) -> int | None:
         rows = self._query("SELECT MAX(id) AS id FROM runs")
-        return rows[0]["id"]
+        latest = rows[0]["id"]
+        return None if latest is None else int(latest)
 
-    def update_run_settings(self, run_id: int, settings: dict) -> None:
+    def update_run_settings(self, run_id: int, settings: dict[str, Any]) -> None:
         """Replace a run's settings (e.g. to note that SRN was skipped, and why)."""
         with self._transaction() as cur:
             cur.execute("UPDATE runs SET settings_json = ? WHERE id = ?", (_json(settings, "run settings"), run_id))
@@ -622,7 +630,7 @@ class ProjectStore:
         names = ", ".join(cols)
         marks = ", ".join("?" * len(cols))
         cur.execute(f"INSERT INTO detections ({names}) VALUES ({marks})", tuple(cols.values()))
-        return int(cur.lastrowid)
+        return _row_id(cur)
 
     def analysed_frames(self, run_id: int) -> dict[int, float]:
         """Frame index -> pts (s) of every frame stored in the run, in index order."""
@@ -780,7 +788,7 @@ class ProjectStore:
                     _json(dict(after_json), "edit history"),
                 ),
             )
-            return int(cur.lastrowid), detection_id
+            return _row_id(cur), detection_id
 
     def edit_count(self, run_id: int) -> int:
         """How many lines the run's review history has (applies, undos and redos): a

@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -33,20 +33,22 @@ class _ParsableEnumMixin:
     """Case-insensitive parsing that lists the valid values when it fails."""
 
     @classmethod
-    def parse(cls, value):  # type: ignore[no-untyped-def]
+    def parse(cls, value: object) -> Self:
+        """The member named or valued ``value`` (any case; digits for an int value)."""
         if isinstance(value, cls):
             return value
+        members: list[Self] = list(cls.__members__.values())  # type: ignore[attr-defined]
         if isinstance(value, str):
             text = value.strip()
-            for member in cls:  # type: ignore[attr-defined]
-                if text.lower() in (member.name.lower(), str(member.value).lower()):
+            for member in members:
+                if text.lower() in (member.name.lower(), str(member.value).lower()):  # type: ignore[attr-defined]
                     return member
             if text.isdigit():
                 value = int(text)
         try:
             return cls(value)  # type: ignore[call-arg]
         except ValueError:
-            valid = ", ".join(f"{m.name.lower()} ({m.value})" for m in cls)  # type: ignore[attr-defined]
+            valid = ", ".join(f"{m.name.lower()} ({m.value})" for m in members)  # type: ignore[attr-defined]
             raise ValueError(f"{cls.__name__}: expected one of {valid}; got {value!r}") from None
 
 

@@ -1,5 +1,6 @@
 """The package directions of DESIGN.md, checked with import-linter (napari does the same)."""
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -23,3 +24,10 @@ def test_core_imports_without_torch_or_qt():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_core_is_type_checked_strictly():
+    """mypy --strict on core (the [tool.mypy] section of pyproject.toml)."""
+    assert importlib.util.find_spec("mypy"), "mypy is part of the dev extra"
+    result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
