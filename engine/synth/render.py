@@ -47,9 +47,13 @@ class FrameRenderer:
         )
         # crowns reaching over a roof are drawn after that house (they are above it)
         self._over: list[tuple[int, np.ndarray]] = []
+        footprints = [b.footprint_en.astype(np.float32) for b in houses]
+        centres = np.array([b.centre_en for b in houses]).reshape(-1, 2)
+        spans = np.array([float(np.linalg.norm(f[0] - f[2])) / 2 for f in footprints])
         for k, t in enumerate(scene.trees):
             reach = t.site.radius_m
-            under = [i for i, b in enumerate(houses) if cv2.pointPolygonTest(b.footprint_en.astype(np.float32), tuple(float(v) for v in t.centre_en), True) > -reach]
+            near = np.flatnonzero(np.hypot(*(centres - t.centre_en).T) < spans + reach) if len(houses) else []
+            under = [int(i) for i in near if cv2.pointPolygonTest(footprints[i], tuple(float(v) for v in t.centre_en), True) > -reach]
             if under:
                 self._over.append((len(houses) + k, np.array(under)))
         # every face's outline and texture corners, projected together once per frame

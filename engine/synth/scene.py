@@ -121,12 +121,15 @@ def generate_scene(
 
     e0, n0, e1, n1 = bounds_en
     footprints = [b.footprint_en.astype(np.float32) for b in buildings]
+    house_centres = np.array([f.mean(axis=0) for f in footprints]).reshape(-1, 2)
+    house_spans = np.array([float(np.linalg.norm(f[0] - f[2])) / 2 for f in footprints])
     trees, fallen = [], []
     for site in layout.trees:
         x, y = (float(v) for v in site.centre_en)
         if not (e0 - 10 < x < e1 + 10 and n0 - 10 < y < n1 + 10):
             continue
-        gap = -max((cv2.pointPolygonTest(f, (x, y), True) for f in footprints), default=-1e9)
+        near = np.flatnonzero(np.hypot(house_centres[:, 0] - x, house_centres[:, 1] - y) < house_spans + site.radius_m + 2.0)
+        gap = -max((cv2.pointPolygonTest(footprints[i], (x, y), True) for i in near), default=-1e9)
         if gap < 1.0:
             continue  # no trunks through roofs
         if gap < site.radius_m + 1.0:  # crowns reach over the eaves, not across the roof
