@@ -121,21 +121,15 @@ def bench_model(plan, frames, batch_size: int | None, repeats: int) -> list[floa
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    from engine.analyze import (
-        DEFAULT_SCORE_THRESHOLD,
-        _Detector,
-        _retained_memory,
-        _score_floor,
-        default_batch_size,
-        default_frames_in_flight,
-    )
+    from engine.analysis.detector import _retained_memory, _score_floor
+    from engine.analyze import DEFAULT_SCORE_THRESHOLD, BatchDetector, default_batch_size, default_frames_in_flight
 
     batch_size = batch_size or default_batch_size(plan.device)
     in_flight = default_frames_in_flight(plan.device)
     batches = [frames[start : start + batch_size] for start in range(0, len(frames), batch_size)]
     times = []
     for _ in range(repeats):
-        detector = _Detector(plan, DEFAULT_SCORE_THRESHOLD)
+        detector = BatchDetector(plan, DEFAULT_SCORE_THRESHOLD)
         with (ThreadPoolExecutor(in_flight) as workers, _score_floor(plan.model, DEFAULT_SCORE_THRESHOLD),
               _retained_memory(plan.device), _cpu_clock("model")):
             started = time.perf_counter()

@@ -18,7 +18,8 @@ import torch
 
 from app.cli import main as cli_main
 from core.store import ProjectStore
-from engine.analyze import _filter_output, analyze_video, load_detector
+from engine.analysis.detector import _filter_output
+from engine.analyze import analyze_video, load_detector
 from engine.convert import to_detections
 from engine.video import iter_frames, write_video
 

@@ -1,0 +1,256 @@
+"""The analysis run: frames through the detector into the store, as a generator.
+
+:func:`analyze_video` drives the threads of :mod:`engine.analysis.threads` and the
+:class:`~engine.analysis.detector.BatchDetector`, and yields an
+:class:`AnalysisProgress` after each frame is committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from core.store import ProjectStore
+from core.types import Detection, Frame
+from engine.analysis.detector import (
+    BatchDetector,
+    _Inferred,
+    _retained_memory,
+    _score_floor,
+    _threads_per_call,
+    default_batch_size,
+    default_frames_in_flight,
+)
+from engine.analysis.plan import DEFAULT_SCORE_THRESHOLD, AnalysisPlan, plan_analysis
+from engine.analysis.threads import _END, _Failure, _FinalScores, _FrameResult, _Prefetcher, _put, _Writer
+
+_log = logging.getLogger("engine.analyze")
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisProgress:
+    """Yielded after each frame is stored.
+
+    ``frames_done``/``frames_total`` count the run's selected frames (resumed ones
+    included); ``frames_per_s`` and ``eta_s`` are measured on this session's frames.
+    ``detections`` are the frame's stored detections, ids set.
+    """
+
+    run_id: int
+    frame_index: int
+    pts_s: float
+    frames_done: int
+    frames_total: int
+    frames_per_s: float
+    eta_s: float | None
+    detections: tuple[Detection, ...] = field(repr=False, default=())
+
+
+def analyze_video(
+    store: ProjectStore,
+    *,
+    weights: str | Path | None = None,
+    device: str | torch.device = "auto",
+    stride: int | None = None,
+    fps: float | None = None,
+    srn: bool = True,
+    batch_size: int | None = None,
+    cancel: threading.Event | None = None,
+    model: torch.nn.Module | None = None,
+    model_info: Mapping[str, Any] | None = None,
+    srn_weights: str | Path | None = None,
+    refiner: Any | None = None,
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+    new_run: bool = False,
+    plan: AnalysisPlan | None = None,
+    frames_in_flight: int | None = None,
+) -> Iterator[AnalysisProgress]:
+    """Analyse the project's video into the store, yielding after each stored frame.
+
+    Parameters
+    ----------
+    store
+        The open project; its video is analysed.
+    weights
+        MSNet ``.safetensors`` (JSON config beside it); default: the shipped model.
+    device
+        ``"auto"`` (CUDA if present, else CPU, said once), ``"cpu"`` or ``"cuda[:N]"``.
+    stride, fps
+        Analyse every ``stride``-th frame, or about ``fps`` frames per second of video
+        (by timestamps); neither means every frame.
+    srn
+        Refine scores across consecutive analysed frames with the SRN; skipped, with a
+        note in the run's settings, when its module or weights are missing.
+    batch_size
+        Frames per detector call; default :func:`default_batch_size`.
+    cancel
+        Set it to stop: every frame reported so far is stored (frames still in the
+        detector are dropped) and a later call with the same settings resumes.
+    model, model_info
+        An already built detector (tests, GUI) and what to record for it, instead of
+        ``weights``.
+    srn_weights, refiner
+        Other SRN weights, or a ready :class:`engine.srn.ScoreRefiner`.
+    score_threshold
+        Detections below it are not stored.
+    new_run
+        Start a new run even when one with the same model and settings exists.
+    plan
+        The result of :func:`plan_analysis`, if the caller made it already.
+    frames_in_flight
+        Detector calls running at once; default :func:`default_frames_in_flight`.
+
+    Yields
+    ------
+    AnalysisProgress
+        After each frame is committed.
+    """
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size!r}")
+    if frames_in_flight is not None and frames_in_flight < 1:
+        raise ValueError(f"frames_in_flight must be >= 1; got {frames_in_flight!r}")
+    if plan is None:
+        plan = plan_analysis(
+            store, weights=weights, model=model, model_info=model_info, device=device, stride=stride, fps=fps,
+            srn=srn, srn_weights=srn_weights, refiner=refiner, score_threshold=score_threshold, new_run=new_run,
+        )
+    for note in plan.notes:
+        _log.info("%s", note)
+    run_id = plan.run_id
+    if not plan.todo and not plan.warmup:
+        if not store.run(run_id).finished:
+            store.finish_run(run_id)
+        return
+
+    batch_size = batch_size or default_batch_size(plan.device)
+    in_flight = frames_in_flight or default_frames_in_flight(plan.device)
+    threshold = plan.settings["score_threshold"]
+    detector = BatchDetector(plan, threshold)
+    depth = max(2, 2 * batch_size * in_flight)
+    prefetch = _Prefetcher(store.video_path, plan.warmup + plan.todo, depth)
+    writer = _Writer(store, run_id, depth)
+    pending: deque[Future[_Inferred]] = deque()
+    warm = set(plan.warmup)
+    # Warm-up frames rebuild the SRN state only. All but the last were final before
+    # the interruption (each frame's write carries its predecessor's final scores).
+    already_final = set(plan.warmup[:-1])
+    done, total = plan.frames_done, plan.frames_total
+    session_done = 0
+    started = time.perf_counter()
+    ended = completed = False
+
+    def progress(frame: Frame, detections: tuple[Detection, ...]) -> AnalysisProgress:
+        nonlocal done, session_done
+        done += 1
+        session_done += 1
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        rate = session_done / elapsed
+        return AnalysisProgress(
+            run_id=run_id, frame_index=frame.index, pts_s=frame.pts_s, frames_done=done, frames_total=total,
+            frames_per_s=rate, eta_s=(total - done) / rate if rate > 0 else None, detections=detections,
+        )
+
+    def drain() -> Iterator[AnalysisProgress]:
+        while True:
+            try:
+                frame, detections = writer.stored.get_nowait()
+            except queue.Empty:
+                return
+            yield progress(frame, detections)
+
+    def next_batch() -> list[Frame]:
+        nonlocal ended
+        batch: list[Frame] = []
+        while len(batch) < batch_size:
+            item = prefetch.frames.get()
+            if item is _END:
+                ended = True
+                break
+            if isinstance(item, _Failure):
+                raise item.error
+            batch.append(item)
+        return batch
+
+    def hand_over(inferred: _Inferred) -> int | None:
+        """The oldest batch, finished in frame order, to the writer: how many frames it
+        will store (``None`` if the writer has stopped)."""
+        count = 0
+        for frame, (output, refined_prev) in zip(inferred.frames, detector.finish(inferred)):
+            if refined_prev is not None and refined_prev[0] in already_final:
+                refined_prev = None
+            write = frame.index not in warm
+            if not _put(writer.items, _FrameResult(frame, output, write, refined_prev), writer.stop):
+                return None
+            count += write
+        return count
+
+    def committed(count: int) -> Iterator[AnalysisProgress]:
+        """Progress for the next ``count`` frames, as the writer commits them.
+
+        Waiting here (the detector threads keep working meanwhile) means a caller who
+        sets ``cancel`` on a progress report stops the run before anything else is
+        handed to the writer.
+        """
+        for _ in range(count):
+            while True:
+                try:
+                    frame, detections = writer.stored.get(timeout=0.1)
+                    break
+                except queue.Empty:
+                    if writer.error is not None or not writer.is_alive():
+                        return
+            yield progress(frame, detections)
+
+    prefetch.start()
+    writer.start()
+    resources = contextlib.ExitStack()
+    # The thread count first: the detector threads take it when they start.
+    resources.enter_context(_threads_per_call(plan.device, in_flight))
+    workers = resources.enter_context(ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="damagemap-detect"))
+    try:
+        with _score_floor(plan.model, threshold), _retained_memory(plan.device):
+            while not (ended and not pending):
+                if cancel is not None and cancel.is_set():
+                    break
+                if not ended:
+                    batch = next_batch()
+                    if batch:
+                        pending.append(workers.submit(detector.infer, batch))
+                if pending and (ended or len(pending) >= in_flight):
+                    count = hand_over(pending.popleft().result())
+                    if count is None:
+                        break
+                    yield from committed(count)
+                if writer.error is not None:
+                    break
+            completed = ended and not pending and writer.error is None
+            if completed:
+                final = detector.flush()
+                if final is not None:
+                    _put(writer.items, _FinalScores(*final), writer.stop)
+    finally:
+        for future in pending:
+            future.cancel()
+        resources.close()  # waits for the detector threads, then restores the thread count
+        prefetch.stop.set()
+        _put(writer.items, _END, writer.stop)
+        writer.join()
+        prefetch.join()
+    if writer.error is not None:
+        raise writer.error
+    yield from drain()
+    if completed:
+        store.finish_run(run_id)
+
+__all__ = ["AnalysisProgress", "analyze_video"]
