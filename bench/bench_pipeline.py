@@ -156,7 +156,7 @@ def bench_pipeline(video: Path, args: argparse.Namespace, model, model_info, ref
                                  fps=args.fps, srn=refiner is not None, refiner=refiner)
             with _cpu_clock("pipeline"):
                 started = time.perf_counter()
-                count = sum(1 for _ in analyze_video(store, plan=plan, batch_size=args.batch_size))
+                count = sum(1 for _ in analyze_video(store, plan, batch_size=args.batch_size))
                 times.append(time.perf_counter() - started)
             assert count == plan.frames_total
     return times

@@ -130,7 +130,7 @@ def analyse(
 
     if analysis_plan is None:
         analysis_plan = plan(store, request, model=model)
-    yield from analyze_video(store, plan=analysis_plan, batch_size=request.batch_size, cancel=cancel)
+    yield from analyze_video(store, analysis_plan, batch_size=request.batch_size, cancel=cancel)
 
 
 def analyse_project(

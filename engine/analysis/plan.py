@@ -170,10 +170,35 @@ def plan_analysis(
     new_run: bool = False,
     reader: VideoReader | None = None,
 ) -> AnalysisPlan:
-    """Load the model, pick (or start) the run, and list the frames still to analyse.
+    """Load the model, pick (or start) the run, and list the frames still to analyse:
+    what :func:`engine.analysis.run.analyze_video` then does.
 
-    Preflight for :func:`analyze_video`; a GUI may call it first to show what will
-    happen. Arguments are :func:`analyze_video`'s.
+    Parameters
+    ----------
+    store
+        The open project; its video is analysed.
+    weights
+        MSNet ``.safetensors`` (JSON config beside it); default: the shipped model.
+    model, model_info
+        An already built detector (tests, GUI) and what to record for it, instead of
+        ``weights``.
+    device
+        ``"auto"`` (CUDA if present, else CPU, said once), ``"cpu"`` or ``"cuda[:N]"``.
+    stride, fps
+        Analyse every ``stride``-th frame, or about ``fps`` frames per second of video
+        (by timestamps); neither means every frame.
+    srn
+        Refine scores across consecutive analysed frames with the SRN; skipped, with a
+        note in the run's settings, when the detector gives no features or the SRN
+        weights are missing.
+    srn_weights, refiner
+        Other SRN weights, or a ready :class:`engine.srn.ScoreRefiner`.
+    score_threshold
+        Detections below it are not stored.
+    new_run
+        Start a new run even when one with the same model and settings exists.
+    reader
+        An open reader of the project's video (saves opening it again).
     """
     target = resolve_device(device)
     if model is None:

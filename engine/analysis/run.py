@@ -13,13 +13,9 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-import torch
 
 from core.store import ProjectStore
 from core.types import Detection, Frame
@@ -32,7 +28,7 @@ from engine.analysis.detector import (
     default_batch_size,
     default_frames_in_flight,
 )
-from engine.analysis.plan import DEFAULT_SCORE_THRESHOLD, AnalysisPlan, plan_analysis
+from engine.analysis.plan import AnalysisPlan
 from engine.analysis.threads import _END, _Failure, _FinalScores, _FrameResult, _Prefetcher, _put, _Writer
 
 _log = logging.getLogger("engine.analyze")
@@ -59,55 +55,27 @@ class AnalysisProgress:
 
 def analyze_video(
     store: ProjectStore,
+    plan: AnalysisPlan,
     *,
-    weights: str | Path | None = None,
-    device: str | torch.device = "auto",
-    stride: int | None = None,
-    fps: float | None = None,
-    srn: bool = True,
     batch_size: int | None = None,
     cancel: threading.Event | None = None,
-    model: torch.nn.Module | None = None,
-    model_info: Mapping[str, Any] | None = None,
-    srn_weights: str | Path | None = None,
-    refiner: Any | None = None,
-    score_threshold: float = DEFAULT_SCORE_THRESHOLD,
-    new_run: bool = False,
-    plan: AnalysisPlan | None = None,
     frames_in_flight: int | None = None,
 ) -> Iterator[AnalysisProgress]:
-    """Analyse the project's video into the store, yielding after each stored frame.
+    """Analyse the project's video into the store as ``plan`` says, yielding after each
+    stored frame.
 
     Parameters
     ----------
     store
         The open project; its video is analysed.
-    weights
-        MSNet ``.safetensors`` (JSON config beside it); default: the shipped model.
-    device
-        ``"auto"`` (CUDA if present, else CPU, said once), ``"cpu"`` or ``"cuda[:N]"``.
-    stride, fps
-        Analyse every ``stride``-th frame, or about ``fps`` frames per second of video
-        (by timestamps); neither means every frame.
-    srn
-        Refine scores across consecutive analysed frames with the SRN; skipped, with a
-        note in the run's settings, when its module or weights are missing.
+    plan
+        What to do (:func:`engine.analysis.plan.plan_analysis`: the model, the run, the
+        frames still to analyse).
     batch_size
         Frames per detector call; default :func:`default_batch_size`.
     cancel
         Set it to stop: every frame reported so far is stored (frames still in the
-        detector are dropped) and a later call with the same settings resumes.
-    model, model_info
-        An already built detector (tests, GUI) and what to record for it, instead of
-        ``weights``.
-    srn_weights, refiner
-        Other SRN weights, or a ready :class:`engine.srn.ScoreRefiner`.
-    score_threshold
-        Detections below it are not stored.
-    new_run
-        Start a new run even when one with the same model and settings exists.
-    plan
-        The result of :func:`plan_analysis`, if the caller made it already.
+        detector are dropped) and a later plan with the same settings resumes.
     frames_in_flight
         Detector calls running at once; default :func:`default_frames_in_flight`.
 
@@ -120,11 +88,6 @@ def analyze_video(
         raise ValueError(f"batch_size must be >= 1; got {batch_size!r}")
     if frames_in_flight is not None and frames_in_flight < 1:
         raise ValueError(f"frames_in_flight must be >= 1; got {frames_in_flight!r}")
-    if plan is None:
-        plan = plan_analysis(
-            store, weights=weights, model=model, model_info=model_info, device=device, stride=stride, fps=fps,
-            srn=srn, srn_weights=srn_weights, refiner=refiner, score_threshold=score_threshold, new_run=new_run,
-        )
     for note in plan.notes:
         _log.info("%s", note)
     run_id = plan.run_id

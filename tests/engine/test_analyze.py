@@ -19,7 +19,7 @@ import torch
 from app.cli import main as cli_main
 from core.store import ProjectStore
 from engine.analysis.detector import _filter_output
-from engine.analyze import analyze_video, load_detector
+from engine.analyze import analyze_video, load_detector, plan_analysis
 from engine.convert import to_detections
 from engine.video import iter_frames, write_video
 
@@ -59,14 +59,20 @@ def _project(assets, tmp_path, name="p.dmproj"):
     return ProjectStore.create(tmp_path / name, video_path=assets / "flight.mp4")
 
 
-def _run(store, assets, detector=None, **kwargs):
+def _run(store, assets, detector=None, *, batch_size=None, frames_in_flight=None, cancel=None, **kwargs):
+    """plan_analysis(**kwargs) then analyze_video: every progress report."""
+    return list(analyze_video(store, _plan(store, assets, detector, **kwargs), batch_size=batch_size,
+                              frames_in_flight=frames_in_flight, cancel=cancel))
+
+
+def _plan(store, assets, detector=None, **kwargs):
     kwargs.setdefault("device", "cpu")
     kwargs.setdefault("srn_weights", assets / "srn.safetensors")
     if detector is None:
         kwargs["weights"] = assets / "msnet.safetensors"
     else:
         kwargs["model"], kwargs["model_info"] = detector
-    return list(analyze_video(store, **kwargs))
+    return plan_analysis(store, **kwargs)
 
 
 def _snapshot(store, run_id):
@@ -150,10 +156,9 @@ def test_cancelled_run_resumes_with_every_frame_once(assets, detector, tmp_path,
     model, info = detector
     with _project(assets, tmp_path) as store:
         first = []
-        for progress in analyze_video(
-            store, model=model, model_info=info, srn_weights=assets / "srn.safetensors",
-            device="cpu", stride=2, batch_size=2, cancel=cancel,
-        ):
+        plan = plan_analysis(store, model=model, model_info=info, srn_weights=assets / "srn.safetensors",
+                             device="cpu", stride=2)
+        for progress in analyze_video(store, plan, batch_size=2, cancel=cancel):
             first.append(progress.frame_index)
             if len(first) == 2:
                 cancel.set()
@@ -173,9 +178,10 @@ def test_cancelled_run_resumes_with_every_frame_once(assets, detector, tmp_path,
 _CHILD = """
 import sys
 from core.store import ProjectStore
-from engine.analyze import analyze_video
+from engine.analyze import analyze_video, plan_analysis
 store = ProjectStore.open(sys.argv[1])
-runs = analyze_video(store, weights=sys.argv[2], srn_weights=sys.argv[3], device="cpu", stride=2, batch_size=2)
+plan = plan_analysis(store, weights=sys.argv[2], srn_weights=sys.argv[3], device="cpu", stride=2)
+runs = analyze_video(store, plan, batch_size=2)
 for count, progress in enumerate(runs, 1):
     if count == 3:
         print("paused", flush=True)
