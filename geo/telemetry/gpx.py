@@ -1,9 +1,28 @@
-"""GPX 1.0/1.1 tracks via gpxpy: every track and segment, in time order."""
+"""GPX 1.0/1.1 tracks: every track and segment, in time order.
+
+The file is read in one streaming pass (ElementTree's pull parser, fed the decoded text
+in chunks): each point is turned into a sample as soon as it closes and then dropped,
+so no document tree is kept, and memory stays close to that of the samples themselves
+(``bench/bench_telemetry.py`` measures it). The XML is parsed by expat: external
+entities are never fetched and entity expansion is bounded.
+
+What is read, as GPX defines it: ``<trkpt>`` (else ``<rtept>``) ``lat``/``lon``
+attributes, ``<ele>``, ``<time>`` (ISO 8601; UTC unless it says otherwise) and, in GPX
+1.0 track points, ``<course>``; elements in the file's own namespace only, as gpxpy
+reads them. Extensions and other fields are ignored. Points with no time, an
+unreadable time or impossible coordinates are skipped and counted in the notes.
+"""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import gc
 import re
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from core.errors import TelemetryError
@@ -11,20 +30,159 @@ from core.types import TelemetrySample
 from geo.telemetry._text import read_text
 from geo.telemetry.track import TimeBase, Track
 
+#: ISO 8601 date-times as GPX writers emit them (the forms gpxpy accepts).
+_TIMESTAMP = re.compile(
+    r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})[T ]([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})"
+    r"(?:\.([0-9]{1,15}))?(Z|[-+\u2212][0-9]{2}:?(?:[0-9]{2})?)?"
+)
+_CHUNK_CHARS = 1 << 20
 
-def _utc_seconds(time: dt.datetime) -> float:
-    if time.tzinfo is None:  # GPX times are UTC by the schema; some writers omit the 'Z'
-        time = time.replace(tzinfo=dt.timezone.utc)
-    return time.timestamp()
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
 
 
-_FIX_VALUES = ("none", "2d", "3d", "dgps", "pps")
-_NONSTANDARD_FIX = re.compile(r"<fix>\s*(?!(?:%s)\s*</fix>)[^<]*</fix>" % "|".join(_FIX_VALUES))
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a log's samples are built.
+
+    A million new samples (none in a reference cycle) make the collector sweep the whole
+    heap again and again, which doubles the read time. Readers in several threads nest:
+    the collector is back on when the last one finishes, if it was on before the first.
+    """
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
-def _drop_nonstandard_fix(text: str) -> str:
-    """gpxpy refuses a ``<fix>`` outside the schema's values; real writers emit some."""
-    return _NONSTANDARD_FIX.sub("", text)
+def _utc_seconds(text: str | None) -> float | None:
+    """UNIX seconds of a GPX ``<time>``; ``None`` when there is none or it is unreadable.
+    A time without a zone is UTC (GPX times are UTC by the schema; some writers omit the 'Z')."""
+    if not text:
+        return None
+    match = _TIMESTAMP.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    fields = (int(year), int(month), int(day), int(hour), int(minute), int(second))
+    try:
+        dt.datetime(*fields)  # validates the calendar date and the clock
+    except ValueError:
+        return None
+    micro = int((fraction or "")[:6].ljust(6, "0"))
+    offset_min = 0
+    if zone and zone != "Z":
+        sign = -1 if zone[0] in "-\u2212" else 1
+        digits = zone[1:].replace(":", "")
+        offset_min = sign * (int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0))
+    whole = calendar.timegm(fields + (0, 0, 0)) - offset_min * 60
+    return (whole * 10**6 + micro) / 10**6  # as datetime.timestamp() computes it
+
+
+def _float(text: str | None) -> float | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _child_text(element: ET.Element, tag: str) -> str | None:
+    child = element.find(tag)
+    return None if child is None else child.text
+
+
+class _Reader:
+    """Collects samples from the pull parser's events, one point at a time."""
+
+    def __init__(self) -> None:
+        self.version: str | None = None
+        self.tracks = self.segments = self.waypoints = 0
+        self.track_points: list[TelemetrySample] = []
+        self.route_points: list[TelemetrySample] = []
+        self.count = {"trkpt": 0, "rtept": 0}
+        self.untimed = {"trkpt": 0, "rtept": 0}
+        self.bad_time = {"trkpt": 0, "rtept": 0}
+        self.first_bad_time: str | None = None
+        self.bad = {"trkpt": 0, "rtept": 0}
+        self.has_ele = False
+        self._stack: list[ET.Element] = []
+        self._names(None)
+
+    def _names(self, namespace: str | None) -> None:
+        """Element names in the root's (default) namespace, as ElementTree spells them."""
+        ns = "" if namespace is None else namespace
+        self.ns = ns
+        self.trkpt, self.rtept, self.wpt = ns + "trkpt", ns + "rtept", ns + "wpt"
+        self.trk, self.trkseg = ns + "trk", ns + "trkseg"
+        self.time, self.ele, self.course = ns + "time", ns + "ele", ns + "course"
+
+    def handle(self, events) -> None:
+        stack = self._stack
+        for event, element in events:
+            if event == "start":
+                if not stack:
+                    self.version = element.get("version")
+                    tag = element.tag
+                    self._names(tag[:tag.index("}") + 1] if tag.startswith("{") else None)
+                stack.append(element)
+                continue
+            stack.pop()
+            tag = element.tag
+            if tag == self.trkpt or tag == self.rtept:
+                self._point("trkpt" if tag == self.trkpt else "rtept", element)
+                if stack:
+                    # Keep no tree: drop one child of the parent per point read. The events
+                    # come a chunk at a time, so the last child may be a later sibling, already
+                    # built; it is still read from its own event. Each point's start comes
+                    # before its end, so the parent is never empty here.
+                    del stack[-1][-1]
+            elif tag == self.trkseg:
+                self.segments += 1
+            elif tag == self.trk:
+                self.tracks += 1
+            elif tag == self.wpt:
+                self.waypoints += 1
+                if stack:
+                    del stack[-1][-1]
+
+    def _point(self, tag: str, element: ET.Element) -> None:
+        self.count[tag] += 1
+        time_text = _child_text(element, self.time)
+        t_s = _utc_seconds(time_text)
+        if t_s is None:
+            if time_text is not None and time_text.strip():
+                self.bad_time[tag] += 1
+                self.first_bad_time = self.first_bad_time or time_text.strip()
+            else:
+                self.untimed[tag] += 1
+            return
+        ele = _float(_child_text(element, self.ele))
+        course = _float(_child_text(element, self.course)) if tag == "trkpt" and self.version != "1.1" else None
+        try:
+            sample = TelemetrySample(
+                t_s=t_s,
+                lat_deg=float(element.get("lat", "nan")),
+                lon_deg=float(element.get("lon", "nan")),
+                alt_abs_m=ele,
+                yaw_deg=None if course is None else course % 360.0,
+            )
+        except (ValueError, TypeError):
+            self.bad[tag] += 1
+            return
+        self.has_ele = self.has_ele or ele is not None
+        (self.track_points if tag == "trkpt" else self.route_points).append(sample)
 
 
 def read_gpx(path: str | Path) -> Track:
@@ -38,63 +196,54 @@ def read_gpx(path: str | Path) -> Track:
     TelemetryError
         Naming the file: not GPX, no points, or no timestamps.
     """
-    import gpxpy
-    import gpxpy.gpx
-
     path = Path(path)
-    text = _drop_nonstandard_fix(read_text(path, "GPX"))
+    text = read_text(path, "GPX")
+    parser = ET.XMLPullParser(events=("start", "end"))
+    reader = _Reader()
     try:
-        gpx = gpxpy.parse(text)
-    except gpxpy.gpx.GPXException as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TelemetryError(f"{path}: not a readable GPX file: {first_line}") from None
+        with _gc_paused():
+            for i in range(0, len(text), _CHUNK_CHARS):
+                parser.feed(text[i:i + _CHUNK_CHARS])
+                reader.handle(parser.read_events())
+            del text
+            parser.close()
+            reader.handle(parser.read_events())
+    except ET.ParseError as exc:
+        raise TelemetryError(f"{path}: not a readable GPX file: {str(exc).strip() or 'XML error'}") from None
 
-    points = [p for track in gpx.tracks for segment in track.segments for p in segment.points]
-    source = "track"
+    source = "trkpt"
+    if not reader.count["trkpt"]:
+        source = "rtept"
+    points = reader.count[source]
     if not points:
-        points = [p for route in gpx.routes for p in route.points]
-        source = "route"
-    if not points:
-        extra = f" (only {len(gpx.waypoints)} waypoint(s))" if gpx.waypoints else ""
+        extra = f" (only {reader.waypoints} waypoint(s))" if reader.waypoints else ""
         raise TelemetryError(f"{path}: the GPX file has no track or route points{extra}")
-
-    timed = [p for p in points if p.time is not None]
-    if not timed:
+    kind = "track" if source == "trkpt" else "route"
+    untimed, bad_time, bad = reader.untimed[source], reader.bad_time[source], reader.bad[source]
+    if untimed + bad_time == points:
+        detail = f" ({bad_time} unreadable, e.g. '{reader.first_bad_time}')" if bad_time else ""
         raise TelemetryError(
-            f"{path}: none of the {len(points)} GPX {source} points has a timestamp, so the track "
+            f"{path}: none of the {points} GPX {kind} points has a timestamp{detail}, so the track "
             "cannot be aligned with a video; use the drone's SRT or flight log instead"
         )
-    samples = []
-    bad = 0
-    for point in timed:
-        course = getattr(point, "course", None)
-        try:
-            samples.append(
-                TelemetrySample(
-                    t_s=_utc_seconds(point.time),
-                    lat_deg=float(point.latitude),
-                    lon_deg=float(point.longitude),
-                    alt_abs_m=None if point.elevation is None else float(point.elevation),
-                    yaw_deg=None if course is None else float(course) % 360.0,
-                )
-            )
-        except (ValueError, TypeError):
-            bad += 1
+    samples = reader.track_points if source == "trkpt" else reader.route_points
     if not samples:
         raise TelemetryError(f"{path}: no GPX point has valid coordinates")
     samples.sort(key=lambda s: s.t_s)
 
     notes = []
-    if len(timed) < len(points):
-        notes.append(f"{len(points) - len(timed)} of {len(points)} points have no time and were skipped")
+    if untimed:
+        notes.append(f"{untimed} of {points} points have no time and were skipped")
+    if bad_time:
+        notes.append(f"{bad_time} of {points} points have an unreadable time (e.g. "
+                     f"'{reader.first_bad_time}') and were skipped")
     if bad:
         notes.append(f"{bad} points have invalid coordinates and were skipped")
-    if not any(s.alt_abs_m is not None for s in samples):
+    if not reader.has_ele:
         notes.append("no elevation in the file")
-    segments = sum(len(t.segments) for t in gpx.tracks)
-    version = gpx.version or "?"
-    detail = f"GPX {version}, {len(gpx.tracks)} track(s), {segments} segment(s)"
-    if source == "route":
+    version = reader.version or "?"
+    detail = f"GPX {version}, {reader.tracks} track(s), {reader.segments} segment(s)"
+    if source == "rtept":
         detail = f"GPX {version}, route points"
     return Track(
         samples=tuple(samples),

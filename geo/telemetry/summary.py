@@ -17,7 +17,7 @@ def summarise(track: Track) -> dict:
     """Format, samples, time span, bounding box, altitude ranges, gaps, GPS jumps, the
     fields present and notes. JSON-ready."""
     from geo.local import LocalFrame
-    from geo.sync import flag_jumps
+    from geo.telemetry.jumps import flag_jumps
 
     lonlat = track.lonlat()
     local = LocalFrame.around(float(np.median(lonlat[:, 0])), float(np.median(lonlat[:, 1])))

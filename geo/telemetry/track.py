@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
@@ -90,12 +91,22 @@ class Track:
     def name(self) -> str:
         return self.path.name if self.path is not None else "<telemetry>"
 
+    def _column(self, attr: str) -> np.ndarray:
+        """``float64[N]`` of a numeric sample field, built once (C loops, no per-sample
+        Python code: a million-sample log is read in many places) and never handed out."""
+        cache = self.__dict__.setdefault("_columns", {})  # frozen: filled in place, not assigned
+        if attr not in cache:
+            column = np.fromiter(map(attrgetter(attr), self.samples), dtype=np.float64, count=len(self.samples))
+            column.flags.writeable = False
+            cache[attr] = column
+        return cache[attr]
+
     def times_s(self) -> np.ndarray:
-        return np.array([s.t_s for s in self.samples], dtype=np.float64)
+        return self._column("t_s").copy()
 
     def lonlat(self) -> np.ndarray:
         """``float64[N, 2]`` ``(lon, lat)`` in degrees."""
-        return np.array([(s.lon_deg, s.lat_deg) for s in self.samples], dtype=np.float64)
+        return np.column_stack((self._column("lon_deg"), self._column("lat_deg")))
 
     @property
     def start_s(self) -> float:
@@ -122,7 +133,7 @@ class Track:
         return (min(values), max(values)) if values else None
 
     def median_step_s(self) -> float:
-        t = self.times_s()
+        t = self._column("t_s")
         if len(t) < 2:
             return 0.0
         return float(np.median(np.diff(t)))
@@ -133,7 +144,7 @@ class Track:
 
     def gaps(self) -> list[Gap]:
         """Steps between consecutive samples longer than :meth:`max_gap_s`."""
-        t = self.times_s()
+        t = self._column("t_s")
         if len(t) < 2:
             return []
         limit = self.max_gap_s()
@@ -142,4 +153,8 @@ class Track:
 
     def has(self, attr: str) -> bool:
         """True if any sample carries ``attr`` (e.g. ``"gimbal_pitch_deg"``)."""
-        return any(getattr(s, attr) is not None for s in self.samples)
+        cache = self.__dict__.setdefault("_has", {})
+        if attr not in cache:
+            values = list(map(attrgetter(attr), self.samples))
+            cache[attr] = values.count(None) < len(values)
+        return cache[attr]
