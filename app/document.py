@@ -14,6 +14,7 @@ import logging
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
@@ -21,8 +22,11 @@ from PySide6.QtGui import QUndoStack
 from app.undo import ReviewCommand
 from core.errors import InputError, StoreError
 from core.settings import ProjectSettings
-from core.types import Detection, Frame, ReviewState
+from core.types import DamageLevel, Detection, Frame, ReviewState
 from services.project import MissingVideoError, default_project_path, is_video_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.review import Changes
 
 _log = logging.getLogger(__name__)
 
@@ -52,6 +56,8 @@ class ProjectDocument(QObject):
         An analysis started (``True``) or ended.
     detection_requested(int, object)
         A panel asks to show a frame and select a detection in it (``int | None``).
+    notice(str)
+        A short message for the status bar.
     """
 
     opened = Signal()
@@ -63,6 +69,7 @@ class ProjectDocument(QObject):
     selection_changed = Signal(object)
     analysis_running_changed = Signal(bool)
     detection_requested = Signal(int, object)
+    notice = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -347,6 +354,52 @@ class ProjectDocument(QObject):
             read_telemetry(Path(path))  # TelemetryError naming the file if it is unreadable
         self.store.set_telemetry(None if path is None else Path(path))
         self.telemetry_changed.emit()
+
+    # -- review of the selection -----------------------------------------------------------
+    def review_selected(self, state: ReviewState) -> Changes | None:
+        """Accept, reject or reset the selected detection (``None``: nothing selected).
+        Raises what the review session raised."""
+        from core.review import SetReview
+
+        det_id = self._selected_id
+        if det_id is None:
+            return None
+        verb = "Accept" if state is ReviewState.ACCEPTED else "Reject" if state is ReviewState.REJECTED else "Reset"
+        return self.apply_edit(SetReview(det_id, state), f"{verb} #{det_id}")
+
+    def relabel_selected(self, level: DamageLevel) -> Changes | None:
+        """Give the selected detection another damage level."""
+        from core.review import Relabel
+
+        det_id = self._selected_id
+        if det_id is None:
+            return None
+        return self.apply_edit(Relabel(det_id, level), f"Relabel #{det_id} as {level.label}")
+
+    def delete_selected(self) -> Changes | None:
+        """Delete the selected detection (the selection is cleared first)."""
+        from core.review import DeleteDetection
+
+        det_id = self._selected_id
+        if det_id is None:
+            return None
+        self.set_selection(None)
+        return self.apply_edit(DeleteDetection(det_id), f"Delete #{det_id}")
+
+    def next_pending(self) -> Detection | None:
+        """The next pending detection: later on the current frame (after the selection),
+        then on later frames, wrapping; ``None`` when nothing is left to review."""
+        here = [d for d in self.detections(self._current_frame) if d.review is ReviewState.PENDING]
+        after = [d for d in here if self._selected_id is None or (d.id or 0) > self._selected_id]
+        return after[0] if after else self.next_unreviewed(self._current_frame)
+
+    def request_next_pending(self) -> None:
+        """Ask the window to show :meth:`next_pending` (or say that nothing is left)."""
+        target = self.next_pending()
+        if target is None:
+            self.notice.emit("Nothing left to review")
+        else:
+            self.request_detection(target.frame_index, target.id)
 
     # -- editing -------------------------------------------------------------------------
     def apply_edit(self, edit: object, text: str):  # noqa: ANN201 - core.review.Changes

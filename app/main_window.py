@@ -43,13 +43,13 @@ from app.document import MissingVideoError, ProjectDocument, is_video_path
 from app.errors import show_error
 from app.overlay import OverlayStyle
 from app.settings import AppSettings
-from app.widgets.detections_table import DetectionsPanel
 from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
 from app.widgets.player import TransportBar, format_time
 from app.widgets.timeline import TimelineWidget, summarise
 from app.window_actions import build_actions, build_menus
 from app.panels import Panel
 from app.panels.map_panel import MapPanel
+from app.panels.review_panel import ReviewPanel
 from app.workers import AnalysisJob, AnalysisOptions, FunctionJob, export_job
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, ReviewState
@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
     #: The dock panels, in order; each listens to the document itself.
     PANELS: tuple[type[Panel], ...] = (
         MapPanel,
+        ReviewPanel,
     )
 
     frame_shown = Signal(int)
@@ -93,7 +94,6 @@ class MainWindow(QMainWindow):
         self.resize(1480, 900)
 
         self._current_frame = 0
-        self._selected_id: int | None = None
         self._frames: dict[int, list[Detection]] = {}
         self._analysis: AnalysisJob | None = None
         self._export_job: FunctionJob | None = None
@@ -103,7 +103,6 @@ class MainWindow(QMainWindow):
         self.frame_view = FrameView()
         self.transport = TransportBar()
         self.timeline = TimelineWidget()
-        self.review_panel = DetectionsPanel()
 
         central = QWidget()
         column = QVBoxLayout(central)
@@ -120,7 +119,6 @@ class MainWindow(QMainWindow):
             panel = kind(self.document, self)
             self._panels[kind] = panel
             self._add_dock(panel.title, panel.object_name, panel, panel.area)
-        self.review_dock = self._add_dock("Review", "review_dock", self.review_panel)
         self.resizeDocks(self.docks, [520] * len(self.docks), Qt.Orientation.Horizontal)
         self.resizeDocks(self.docks, [420] * (len(self.docks) - 1) + [480], Qt.Orientation.Vertical)
 
@@ -151,14 +149,9 @@ class MainWindow(QMainWindow):
         self.frame_view.detection_clicked.connect(lambda det_id: self.select_detection(None if det_id < 0 else det_id))
         self.frame_view.mask_edited.connect(self._on_mask_edited)
         self.frame_view.polygon_drawn.connect(self._on_polygon_drawn)
-        self.review_panel.detection_activated.connect(self.select_detection)
-        self.review_panel.accept_button.clicked.connect(lambda: self.set_review(ReviewState.ACCEPTED))
-        self.review_panel.reject_button.clicked.connect(lambda: self.set_review(ReviewState.REJECTED))
-        self.review_panel.delete_button.clicked.connect(self.delete_selected)
-        for level, button in self.review_panel.relabel_buttons.items():
-            button.clicked.connect(lambda _=False, lv=level: self.relabel(lv))
-        self.review_panel.next_button.clicked.connect(self.next_unreviewed)
-        doc.detection_requested.connect(self._on_site_clicked)
+        doc.selection_changed.connect(self._on_selection_changed)
+        doc.notice.connect(self._show_notice)
+        doc.detection_requested.connect(self._on_detection_requested)
         self._update_actions()
 
     # ------------------------------------------------------------------ building
@@ -240,7 +233,7 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         is_open = self.document.is_open
         has_run = self.document.session is not None
-        selected = self._selected_id is not None and has_run
+        selected = self.document.selected_id is not None and has_run
         running = self._analysis is not None and self._analysis.is_running
         for action in (self.close_action, self.open_telemetry_action, self.fit_action, self.play_action):
             action.setEnabled(is_open)
@@ -251,12 +244,8 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(has_run and not running)
         for action in (self.accept_action, self.reject_action, self.delete_action, *self.relabel_actions):
             action.setEnabled(selected)
-        panel = self.review_panel
-        for button in (panel.accept_button, panel.reject_button, panel.delete_button, *panel.relabel_buttons.values()):
-            button.setEnabled(selected)
         self.draw_action.setEnabled(has_run)
         self.next_action.setEnabled(has_run)
-        self.review_panel.next_button.setEnabled(has_run)
 
     # ------------------------------------------------------------------ opening
     def open_dialog(self) -> None:
@@ -344,7 +333,6 @@ class MainWindow(QMainWindow):
         self.transport.set_video(doc.frame_count, doc.fps, float(info.duration_s))
         self.timeline.set_frame_count(doc.frame_count)
         self.frame_view.invalidate_frames()
-        self._selected_id = None
         self._current_frame = 0
         self.frame_view.fit_to_window()
         self._reload_run()
@@ -363,9 +351,7 @@ class MainWindow(QMainWindow):
         self.transport.set_video(0, 25.0, 0.0)
         self.timeline.set_frame_count(0)
         self.timeline.set_summaries({})
-        self.review_panel.set_detections([])
         self._frames.clear()
-        self._selected_id = None
         self.frame_view.show_frame(-1, image_to_qimage(np.zeros((2, 2, 3), np.uint8)), [])
         self._update_actions()
 
@@ -388,7 +374,7 @@ class MainWindow(QMainWindow):
 
     @property
     def selected_id(self) -> int | None:
-        return self._selected_id
+        return self.document.selected_id
 
     def request_frame(self, index: int) -> None:
         """Show ``index`` soon; a later request before then replaces it."""
@@ -418,7 +404,8 @@ class MainWindow(QMainWindow):
         self.transport.set_position(index, frame.pts_s)
         self.timeline.set_current_frame(index)
         doc.set_current_frame(index, frame.pts_s)
-        if self._selected_id is not None and self.frame_view.selected_id != self._selected_id:
+        selected = self.document.selected_id
+        if selected is not None and self.frame_view.selected_id != selected:
             self._set_selection(None)
         self.frame_shown.emit(index)
 
@@ -434,34 +421,24 @@ class MainWindow(QMainWindow):
         for det in detections:
             frames[det.frame_index].append(det)
         self._frames = dict(frames)
-        self.review_panel.set_detections(detections, doc.frame_times() if doc.is_open else {})
         style = self.overlay_style()
         self.timeline.set_summaries({i: summarise(d, style) for i, d in self._frames.items()})
         self.frame_view.invalidate_frames()
         if doc.is_open and 0 <= self._current_frame < doc.frame_count:
             self.frame_view.set_detections(doc.detections(self._current_frame))
-        self._update_pending()
         self._update_actions()
 
     def _on_detections_changed(self, frame_indices: frozenset[int]) -> None:
         doc = self.document
         per_frame = {index: doc.detections(index) for index in frame_indices}
         self._frames.update(per_frame)
-        self.review_panel.replace_frames(per_frame)
         style = self.overlay_style()
         self.timeline.update_summaries({i: summarise(d, style) for i, d in per_frame.items()})
         self.frame_view.invalidate_frames(list(frame_indices))
         if self._current_frame in frame_indices:
             self.frame_view.set_detections(per_frame[self._current_frame])
-        if self._selected_id is not None and doc.detection(self._selected_id) is None:
+        if doc.selected_id is not None and doc.detection(doc.selected_id) is None:
             self._set_selection(None)
-        elif self._selected_id is not None:
-            self.review_panel.select_detection(self._selected_id)
-        self._update_pending()
-
-    def _update_pending(self) -> None:
-        pending, total = self.document.pending_count()
-        self.review_panel.set_pending_count(pending, total)
 
     # ------------------------------------------------------------------ selection & review
     def select_detection(self, detection_id: int | None) -> None:
@@ -476,11 +453,14 @@ class MainWindow(QMainWindow):
         self._set_selection(detection_id)
 
     def _set_selection(self, detection_id: int | None) -> None:
-        self._selected_id = detection_id
-        self.frame_view.select_detection(detection_id)
-        self.review_panel.select_detection(detection_id)
-        self.document.set_selection(detection_id)
+        self.document.set_selection(detection_id)  # the panels and _on_selection_changed follow
+
+    def _on_selection_changed(self, detection_id: object) -> None:
+        self.frame_view.select_detection(detection_id if isinstance(detection_id, int) else None)
         self._update_actions()
+
+    def _show_notice(self, text: str) -> None:
+        self.statusBar().showMessage(text, 4000)
 
     def _apply(self, edit: object, text: str):
         try:
@@ -489,36 +469,24 @@ class MainWindow(QMainWindow):
             show_error(self, exc, title="Edit refused")
             return None
 
-    def set_review(self, state: ReviewState) -> None:
-        from core.review import SetReview
+    def _edit_selection(self, action: Any, *args: Any) -> None:
+        try:
+            action(*args)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, title="Edit refused")
 
-        if self._selected_id is not None:
-            verb = "Accept" if state is ReviewState.ACCEPTED else "Reject" if state is ReviewState.REJECTED else "Reset"
-            self._apply(SetReview(self._selected_id, state), f"{verb} #{self._selected_id}")
+    def set_review(self, state: ReviewState) -> None:
+        self._edit_selection(self.document.review_selected, state)
 
     def relabel(self, level: DamageLevel) -> None:
-        from core.review import Relabel
-
-        if self._selected_id is not None:
-            self._apply(Relabel(self._selected_id, level), f"Relabel #{self._selected_id} as {level.label}")
+        self._edit_selection(self.document.relabel_selected, level)
 
     def delete_selected(self) -> None:
-        from core.review import DeleteDetection
-
-        if self._selected_id is not None:
-            det_id = self._selected_id
-            self._set_selection(None)
-            self._apply(DeleteDetection(det_id), f"Delete #{det_id}")
+        self._edit_selection(self.document.delete_selected)
 
     def next_unreviewed(self) -> None:
         """Select the next pending detection: later on this frame, then later frames, wrapping."""
-        here = [d for d in self.document.detections(self._current_frame) if d.review is ReviewState.PENDING]
-        after = [d for d in here if self._selected_id is None or (d.id or 0) > self._selected_id]
-        target = after[0] if after else self.document.next_unreviewed(self._current_frame)
-        if target is None:
-            self.statusBar().showMessage("Nothing left to review", 4000)
-            return
-        self.select_detection(target.id)
+        self.document.request_next_pending()
 
     def toggle_draw_mode(self, checked: bool | None = None) -> None:
         drawing = self.draw_action.isChecked() if checked is None else bool(checked)
@@ -568,7 +536,7 @@ class MainWindow(QMainWindow):
         if changes is not None and changes.detection_ids:
             self._set_selection(next(iter(changes.detection_ids)))
 
-    def _on_site_clicked(self, frame_index: int, detection_id: object) -> None:
+    def _on_detection_requested(self, frame_index: int, detection_id: object) -> None:
         self.transport.pause()
         if isinstance(detection_id, int) and self.document.detection(detection_id) is not None:
             self.select_detection(detection_id)

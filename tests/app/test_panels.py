@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from app.document import ProjectDocument
 from app.panels.map_panel import MapPanel
+from app.panels.review_panel import ReviewPanel
+from core.masks import RleMask
+from core.store import ProjectStore
+from core.types import DamageLevel, Detection, Frame, ReviewState
 
 
 def test_the_map_panel_follows_the_document_without_a_window(qtbot, flyover, errors):
@@ -32,3 +38,41 @@ def test_the_window_docks_every_panel_and_lists_it_in_the_view_menu(window):
         dock = next(d for d in window.docks if d.widget() is panel)
         assert dock.objectName() == kind.object_name and dock.windowTitle() == kind.title
         assert dock.toggleViewAction() in window.view_menu.actions()
+
+
+def _project_with_two_detections(flyover):
+    from engine.video import probe_video
+
+    video = flyover / "flight.mp4"
+    info = probe_video(video)
+    w, h = info.width_px, info.height_px
+    mask = np.zeros((h, w), bool)
+    mask[10:30, 10:40] = True
+    detections = [Detection(2, DamageLevel.SEVERE, s, (10.0, 10.0, 40.0, 30.0), RleMask.from_array(mask))
+                  for s in (0.9, 0.6)]
+    with ProjectStore.create(flyover / "flight.dmproj", video_path=video) as store:
+        run = store.start_run(model={"weights": None}, settings={})
+        store.write_frame(run, Frame(2, info.pts_s[2], w, h), detections)
+        store.finish_run(run)
+    return flyover / "flight.dmproj"
+
+
+def test_the_review_panel_follows_the_document_without_a_window(qtbot, flyover, errors):
+    doc = ProjectDocument()
+    panel = ReviewPanel(doc)
+    qtbot.addWidget(panel)
+    doc.open_path(_project_with_two_detections(flyover))
+    view = panel.view
+    assert view.model.rowCount() == 2 and view.pending_label.text() == "2 left to review of 2"
+    assert not view.accept_button.isEnabled() and view.next_button.isEnabled()
+    first, second = (d.id for d in doc.all_detections())
+    doc.set_selection(second)
+    assert view.accept_button.isEnabled()
+    view.accept_button.click()  # edits the document's selection through its undo stack
+    assert doc.detection(second).review is ReviewState.ACCEPTED
+    assert view.pending_label.text() == "1 left to review of 2" and doc.undo_stack.count() == 1
+    with qtbot.waitSignal(doc.detection_requested) as requested:
+        view.next_button.click()
+    assert requested.args == [2, first]
+    doc.close()
+    assert view.model.rowCount() == 0 and errors == []

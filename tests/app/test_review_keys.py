@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from app.panels.review_panel import ReviewPanel
 from core.masks import RleMask
 from core.store import ProjectStore
 from core.types import DamageLevel, Detection, Frame, ReviewState
@@ -39,7 +40,7 @@ def test_review_with_keys_and_undo(qtbot, window, project, errors):
     view = window.frame_view
     view.setFocus()
     doc = window.document
-    assert window.review_panel.pending_label.text() == "6 left to review of 6"
+    assert window.panel(ReviewPanel).view.pending_label.text() == "6 left to review of 6"
 
     qtbot.keyClick(view, Qt.Key.Key_N)  # first pending: frame 0, left box
     first = window.selected_id
@@ -56,7 +57,7 @@ def test_review_with_keys_and_undo(qtbot, window, project, errors):
     assert doc.detection(third).frame_index == 2 and window.current_frame == 2
     qtbot.keyClick(view, Qt.Key.Key_X)
     assert doc.detection(third).review is ReviewState.REJECTED
-    assert window.review_panel.pending_label.text() == "3 left to review of 6"
+    assert window.panel(ReviewPanel).view.pending_label.text() == "3 left to review of 6"
 
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert doc.detection(third).review is ReviewState.PENDING
@@ -66,7 +67,7 @@ def test_review_with_keys_and_undo(qtbot, window, project, errors):
     window.select_detection(third)
     qtbot.keyClick(view, Qt.Key.Key_Delete)
     assert window.selected_id is None and doc.store.is_deleted(third)
-    assert window.review_panel.pending_label.text() == "3 left to review of 5"
+    assert window.panel(ReviewPanel).view.pending_label.text() == "3 left to review of 5"
     assert errors == []
 
 

@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCore import QPointF, QTimer
 
 from app.panels.map_panel import MapPanel
+from app.panels.review_panel import ReviewPanel
 from app.workers import AnalysisOptions
 from core.store import ProjectStore
 from core.types import DamageLevel, Origin, ReviewState
@@ -27,7 +28,7 @@ def _analyse(qtbot, window, model):
     with qtbot.waitSignal(window.analysis_finished, timeout=60_000) as finished:
         job = window.start_analysis(OPTIONS, model=model)
         # connected after the window's own handler, so the table is already updated
-        job.progress.connect(lambda _p: seen.append((window.review_panel.model.rowCount(), job.is_running)))
+        job.progress.connect(lambda _p: seen.append((window.panel(ReviewPanel).view.model.rowCount(), job.is_running)))
     assert finished.args == [False]
     return seen
 
@@ -44,9 +45,9 @@ def test_open_analyse_review_export_reopen(qtbot, window, flyover, tiny_model, e
     seen = _analyse(qtbot, window, tiny_model)
     # Results appeared in the table while the worker was still running.
     assert len(seen) == 8 and any(rows > 0 and running for rows, running in seen)
-    table = window.review_panel.model
+    table = window.panel(ReviewPanel).view.model
     assert table.rowCount() == len(doc.all_detections()) > 0
-    assert "left to review" in window.review_panel.pending_label.text()
+    assert "left to review" in window.panel(ReviewPanel).view.pending_label.text()
 
     # -- the map follows the video: drone and footprint move with the frame
     from geo.mapping import DamageMap
@@ -75,12 +76,12 @@ def test_open_analyse_review_export_reopen(qtbot, window, flyover, tiny_model, e
 
     # -- the table and the video follow each other; a map site seeks to its best frame
     last_row = table.rowCount() - 1
-    window.review_panel.table.selectRow(window.review_panel.proxy.mapFromSource(table.index(last_row, 0)).row())
+    window.panel(ReviewPanel).view.table.selectRow(window.panel(ReviewPanel).view.proxy.mapFromSource(table.index(last_row, 0)).row())
     target = table.detection(last_row)
     assert window.selected_id == target.id and window.current_frame == target.frame_index
     window.select_detection(first.id)
-    current = window.review_panel.table.currentIndex()
-    assert window.review_panel.proxy.mapToSource(current).row() == table.row_of(first.id)
+    current = window.panel(ReviewPanel).view.table.currentIndex()
+    assert window.panel(ReviewPanel).view.proxy.mapToSource(current).row() == table.row_of(first.id)
     window.panel(MapPanel).map_widget.site_clicked.emit(target.frame_index, target.id)
     assert window.selected_id == target.id and window.current_frame == target.frame_index
 
@@ -154,7 +155,7 @@ def test_open_analyse_review_export_reopen(qtbot, window, flyover, tiny_model, e
     # -- close, reopen the project file, every edit is there
     project = doc.project_path
     window.close_project()
-    assert not doc.is_open and window.review_panel.model.rowCount() == 0
+    assert not doc.is_open and window.panel(ReviewPanel).view.model.rowCount() == 0
     assert window.open_path(project)
     assert doc.detection(a).review is ReviewState.ACCEPTED
     assert doc.detection(b).review is ReviewState.REJECTED
@@ -201,7 +202,7 @@ def test_cancel_keeps_what_was_done_and_is_not_an_error(qtbot, window, flyover, 
         window.start_analysis(AnalysisOptions(device="cpu", fps=5.0, srn=False, batch_size=4), model=tiny_model)
     assert finished.args == [False] and window.document.run_id == run_id
     assert len(window.document.analysed_frames()) == 8  # 1.5 s at 5 frames/s
-    assert window.review_panel.model.rowCount() == len(window.document.all_detections())
+    assert window.panel(ReviewPanel).view.model.rowCount() == len(window.document.all_detections())
 
 
 def test_bad_files_are_reported_once_and_the_window_survives(qtbot, window, tmp_path, errors):
