@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import traceback
 
+from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from core.errors import DamagemapError

@@ -31,3 +31,20 @@ def test_core_is_type_checked_strictly():
     assert importlib.util.find_spec("mypy"), "mypy is part of the dev extra"
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_qt_module_pins_the_singletons_before_importing_qt():
+    """Qt modules in app import app._refcount_guard first (PySide6 6.12 on CPython 3.11
+    leaks references to None/True/False); the command line, which imports none of them,
+    never runs the workaround."""
+    import re
+
+    guard = "from app import _refcount_guard"
+    qt_import = re.compile(r"^(from|import) (PySide6|superqt)\b", re.M)
+    late = []
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        text = path.read_text()
+        first_qt = qt_import.search(text)
+        if first_qt and (guard not in text or text.index(guard) > first_qt.start()):
+            late.append(str(path.relative_to(ROOT)))
+    assert late == [], f"import app._refcount_guard before PySide6/superqt in: {late}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 

@@ -11,6 +11,7 @@ import enum
 from collections.abc import Sequence
 
 import numpy as np
+from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QBrush,

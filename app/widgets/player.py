@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,

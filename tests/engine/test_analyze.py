@@ -280,6 +280,7 @@ import sys
 from app.cli import main
 status = main(sys.argv[1:])
 qt = sorted({m.split(".")[0] for m in sys.modules} & {"PySide6", "shiboken6", "superqt", "qtpy"})
+qt += [m for m in ("app._refcount_guard",) if m in sys.modules]  # the PySide6 workaround
 print("status", status, "qt", qt)
 """
 
