@@ -26,8 +26,8 @@ def test_core_imports_without_torch_or_qt():
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
-def test_core_is_type_checked_strictly():
-    """mypy --strict on core (the [tool.mypy] section of pyproject.toml)."""
+def test_core_and_services_are_type_checked_strictly():
+    """mypy --strict on core and services (the [tool.mypy] section of pyproject.toml)."""
     assert importlib.util.find_spec("mypy"), "mypy is part of the dev extra"
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
