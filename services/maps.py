@@ -29,7 +29,11 @@ CACHE_SIZE = 4
 
 @dataclass(frozen=True, slots=True)
 class MapState:
-    """Everything a damage map is derived from; equal states give equal maps."""
+    """Everything a damage map is derived from; equal states give equal maps.
+
+    Whatever else the map comes to depend on (a reviewer's decisions on whole sites,
+    say) must join this record, or the cache will hand out a stale map.
+    """
 
     project: Path
     run_id: int
