@@ -21,6 +21,15 @@ What a reviewer's edit implies
 - :class:`AddDetection` stores the detection as ``Origin.ADDED`` and ``accepted``.
 - :class:`DeleteDetection` hides the detection (its row and history stay, so undo gives
   back the same id).
+
+Edits of damage sites
+---------------------
+- :class:`EditGroup` applies several detection edits as one step: one ``apply``, one
+  ``undo``, one ``redo`` (a decision on a whole site is one per sighting, composed;
+  :mod:`core.sites` builds them). With a :class:`SiteMark` it also records the decision
+  with the site's ground position (``site_decisions``), so a later run can keep it.
+- :class:`RegroupSite` splits detections off into a site of their own, or merges
+  sites (``site_groups``); the map applies the groups after fusion.
 """
 
 from __future__ import annotations
@@ -172,7 +181,37 @@ class DeleteDetection:
     detection_id: int
 
 
-Edit = Union[SetReview, Relabel, SetMask, AddDetection, DeleteDetection]
+@dataclass(frozen=True, slots=True)
+class SiteMark:
+    """Where a site decision was made and what it was, kept for later runs."""
+
+    lon_deg: float
+    lat_deg: float
+    review: ReviewState
+    level: DamageLevel | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EditGroup:
+    """Detection edits applied, undone and redone as one step (each keeps its own
+    history line). Every edit is checked before any is written; a detection may appear
+    in one edit only; :class:`AddDetection` cannot be grouped."""
+
+    edits: tuple[SetReview | Relabel | SetMask | DeleteDetection, ...]
+    site: SiteMark | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegroupSite:
+    """Detections that form one damage site of their own: ``kind`` ``"split"`` (chosen
+    sightings taken out of a site) or ``"merge"`` (two sites' sightings joined)."""
+
+    run_id: int
+    kind: str
+    detection_ids: tuple[int, ...]
+
+
+Edit = Union[SetReview, Relabel, SetMask, AddDetection, DeleteDetection, EditGroup, RegroupSite]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +244,29 @@ class _Entry:
         return Changes(frozenset({self.detection_id}), frozenset({self.frame_index}))
 
 
+@dataclass(slots=True)
+class _GroupEntry:
+    """An :class:`EditGroup` on the undo stack: its parts, and its site decision record."""
+
+    parts: list[_Entry]
+    decision_id: int | None
+
+    @property
+    def changes(self) -> Changes:
+        out = Changes()
+        for part in self.parts:
+            out = out | part.changes
+        return out
+
+
+@dataclass(slots=True)
+class _RegroupEntry:
+    """A :class:`RegroupSite` on the undo stack."""
+
+    group_id: int
+    changes: Changes
+
+
 # ----------------------------------------------------------------------- session
 
 
@@ -226,15 +288,20 @@ class ReviewSession:
         self.store = store
         self.run_id = run_id
         self.author = author or current_user()
-        self._undo: list[_Entry] = []
-        self._redo: list[_Entry] = []
+        self._undo: list[_Entry | _GroupEntry | _RegroupEntry] = []
+        self._redo: list[_Entry | _GroupEntry | _RegroupEntry] = []
 
     # ------------------------------------------------------------------ editing
 
     def apply(self, edit: Edit) -> Changes:
         """Apply and save one edit; raises (pushing nothing) if the edit is refused."""
+        entry: _Entry | _GroupEntry | _RegroupEntry
         if isinstance(edit, AddDetection):
             entry = self._add(edit)
+        elif isinstance(edit, EditGroup):
+            entry = self._group(edit)
+        elif isinstance(edit, RegroupSite):
+            entry = self._regroup(edit)
         else:
             entry = self._modify(edit)
         self._undo.append(entry)
@@ -246,7 +313,7 @@ class ReviewSession:
         if not self._undo:
             return None
         entry = self._undo.pop()
-        self._write(entry, "undo", before=entry.after, after=entry.before)
+        self._replay(entry, "undo")
         self._redo.append(entry)
         return entry.changes
 
@@ -255,9 +322,25 @@ class ReviewSession:
         if not self._redo:
             return None
         entry = self._redo.pop()
-        self._write(entry, "redo", before=entry.before, after=entry.after)
+        self._replay(entry, "redo")
         self._undo.append(entry)
         return entry.changes
+
+    def _replay(self, entry: _Entry | _GroupEntry | _RegroupEntry, action: str) -> None:
+        if isinstance(entry, _RegroupEntry):
+            self.store.set_site_group_active(entry.group_id, action == "redo")
+            return
+        if isinstance(entry, _GroupEntry):
+            parts = entry.parts if action == "redo" else list(reversed(entry.parts))
+            if entry.decision_id is not None:
+                self.store.set_site_decision_active(entry.decision_id, action == "redo")
+        else:
+            parts = [entry]
+        for part in parts:
+            if action == "undo":
+                self._write(part, action, before=part.after, after=part.before)
+            else:
+                self._write(part, action, before=part.before, after=part.after)
 
     @property
     def can_undo(self) -> bool:
@@ -306,6 +389,11 @@ class ReviewSession:
         return _Entry(type(edit).__name__, detection_id, detection.frame_index, before, after, edit_id)
 
     def _modify(self, edit: Edit) -> _Entry:
+        entry = self._prepare(edit)
+        return self._commit(entry)
+
+    def _prepare(self, edit: Edit) -> _Entry:
+        """Check an edit of one detection and work out its change (nothing written)."""
         detection_id = edit.detection_id  # type: ignore[union-attr]
         current = self.store.detection(detection_id)
         if self.store.detection_run_id(detection_id) != self.run_id:
@@ -316,10 +404,40 @@ class ReviewSession:
         new = dict(old)
         new.update(_edited_fields(edit, current))
         before, after = changed_fields(old, new)
-        edit_id = None
-        if after:
-            edit_id, _ = self._record(detection_id, type(edit).__name__, "apply", before, after)
-        return _Entry(type(edit).__name__, detection_id, current.frame_index, before, after, edit_id)
+        return _Entry(type(edit).__name__, detection_id, current.frame_index, before, after, None)
+
+    def _commit(self, entry: _Entry) -> _Entry:
+        if entry.after:
+            entry.edit_id, _ = self._record(entry.detection_id, entry.kind, "apply", entry.before, entry.after)
+        return entry
+
+    def _group(self, edit: EditGroup) -> _GroupEntry:
+        ids = [e.detection_id for e in edit.edits]
+        if len(set(ids)) != len(ids):
+            raise StoreError("EditGroup: each detection may be edited once per group")
+        for sub in edit.edits:
+            if not isinstance(sub, (SetReview, Relabel, SetMask, DeleteDetection)):
+                raise StoreError(f"EditGroup: {type(sub).__name__} cannot be grouped")
+        prepared = [self._prepare(sub) for sub in edit.edits]  # every edit checked first
+        parts = [self._commit(entry) for entry in prepared]
+        decision_id = None
+        if edit.site is not None:
+            decision_id = self.store.add_site_decision(
+                self.run_id, lon_deg=edit.site.lon_deg, lat_deg=edit.site.lat_deg, review=edit.site.review,
+                level=edit.site.level, detection_ids=ids, author=self.author,
+            )
+        return _GroupEntry(parts, decision_id)
+
+    def _regroup(self, edit: RegroupSite) -> _RegroupEntry:
+        if edit.run_id != self.run_id:
+            raise StoreError(f"RegroupSite: this review session is on run {self.run_id}, not run {edit.run_id}")
+        frames = set()
+        for detection_id in edit.detection_ids:
+            if self.store.detection_run_id(detection_id) != self.run_id:
+                raise StoreError(f"RegroupSite: detection {detection_id} is not in run {self.run_id}")
+            frames.add(self.store.detection(detection_id).frame_index)
+        group_id = self.store.add_site_group(self.run_id, edit.kind, edit.detection_ids, author=self.author)
+        return _RegroupEntry(group_id, Changes(frozenset(edit.detection_ids), frozenset(frames)))
 
     # ---------------------------------------------------------------- progress
 
@@ -380,6 +498,9 @@ __all__ = [
     "Changes",
     "DeleteDetection",
     "Edit",
+    "EditGroup",
+    "RegroupSite",
+    "SiteMark",
     "Relabel",
     "ReviewSession",
     "STATE_FIELDS",

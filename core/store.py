@@ -23,6 +23,11 @@ Layout
                     are soft (``deleted = 1``) so undo and redo keep ids stable.
 ``edits``           the review history: who, when, what, and the changed fields before
                     and after, for every apply, undo and redo.
+``site_groups``     a reviewer's split or merge of damage sites: detections that form a
+                    site of their own (``active`` goes to 0 when it is undone).
+``site_decisions``  a reviewer's decision on a whole site (accept, reject, relabel) with
+                    the site's ground position, so a later run of the same project can
+                    apply it to the site at the same place.
 
 Masks are stored as :meth:`core.masks.RleMask.to_bytes` gives them (run lengths packed
 as little-endian ``uint32`` and zlib'd): a 1280x720 building mask takes a few hundred
@@ -56,7 +61,7 @@ from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
 #: is recognised as "not a project" before any table is read.
 APPLICATION_ID = 0x444D4150
 #: Bump with a migration in ``_MIGRATIONS`` whenever the schema changes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: The conventional project suffix (not enforced).
 PROJECT_SUFFIX = ".dmproj"
 
@@ -120,8 +125,37 @@ CREATE TABLE edits (
 CREATE INDEX edits_by_detection ON edits (detection_id);
 """
 
+_SITE_SCHEMA = """
+CREATE TABLE site_groups (
+    id                 INTEGER PRIMARY KEY,
+    run_id             INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    kind               TEXT NOT NULL CHECK (kind IN ('split', 'merge')),
+    detection_ids_json TEXT NOT NULL,
+    active             INTEGER NOT NULL DEFAULT 1,
+    changes            INTEGER NOT NULL DEFAULT 1,
+    author             TEXT NOT NULL,
+    created_utc        TEXT NOT NULL
+);
+CREATE INDEX site_groups_by_run ON site_groups (run_id);
+CREATE TABLE site_decisions (
+    id                 INTEGER PRIMARY KEY,
+    run_id             INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    lon_deg            REAL NOT NULL,
+    lat_deg            REAL NOT NULL,
+    review             TEXT NOT NULL,
+    level              INTEGER CHECK (level IS NULL OR level IN (1, 2, 3)),
+    detection_ids_json TEXT NOT NULL,
+    active             INTEGER NOT NULL DEFAULT 1,
+    author             TEXT NOT NULL,
+    created_utc        TEXT NOT NULL
+);
+CREATE INDEX site_decisions_by_run ON site_decisions (run_id);
+"""
+
+_SCHEMA += _SITE_SCHEMA
+
 #: version -> SQL that upgrades a file from ``version - 1``.
-_MIGRATIONS: dict[int, str] = {}
+_MIGRATIONS: dict[int, str] = {2: _SITE_SCHEMA}
 
 _DETECTION_COLUMNS = (
     "id, run_id, frame_index, level, score, refined_score, x1, y1, x2, y2, "
@@ -147,6 +181,37 @@ class RunInfo:
     finished: bool
     frames_done: int
     finished_utc: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteGroupRecord:
+    """A split (``kind`` ``"split"``) or merge (``"merge"``) of damage sites: the
+    detections that form one site of their own, in the order the groups were made."""
+
+    id: int
+    run_id: int
+    kind: str
+    detection_ids: tuple[int, ...]
+    active: bool
+    author: str
+    created_utc: str
+
+
+@dataclass(frozen=True, slots=True)
+class SiteDecisionRecord:
+    """A decision on a whole site: its review state, the level it was given (``None``
+    when it kept its own), where the site was (WGS84) and which detections it held."""
+
+    id: int
+    run_id: int
+    lon_deg: float
+    lat_deg: float
+    review: ReviewState
+    level: DamageLevel | None
+    detection_ids: tuple[int, ...]
+    active: bool
+    author: str
+    created_utc: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -822,6 +887,92 @@ class ProjectStore:
             for r in self._query(sql + " ORDER BY id", params)
         ]
 
+    # --------------------------------------------------------------- site edits
+
+    def add_site_group(self, run_id: int, kind: str, detection_ids: Iterable[int], *, author: str) -> int:
+        """Record a split or merge (see :class:`SiteGroupRecord`); returns its id."""
+        ids = sorted({int(i) for i in detection_ids})
+        if kind not in ("split", "merge"):
+            raise StoreError(f"site group kind must be 'split' or 'merge'; got {kind!r}")
+        if not ids:
+            raise StoreError(f"a site {kind} needs at least one detection")
+        with self._transaction() as cur:
+            cur.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,))
+            if cur.fetchone() is None:
+                raise StoreError(f"project {str(self._path)!r} has no run {run_id!r}")
+            cur.execute(
+                "INSERT INTO site_groups (run_id, kind, detection_ids_json, author, created_utc) VALUES (?, ?, ?, ?, ?)",
+                (run_id, kind, json.dumps(ids), author, _utc_now()),
+            )
+            return _row_id(cur)
+
+    def set_site_group_active(self, group_id: int, active: bool) -> None:
+        """Undo (``False``) or redo (``True``) a split or merge."""
+        with self._transaction() as cur:
+            cur.execute(
+                "UPDATE site_groups SET active = ?, changes = changes + 1 WHERE id = ?", (int(bool(active)), group_id)
+            )
+            self._check_updated(cur, "site group", group_id)
+
+    def site_groups(self, run_id: int, *, active_only: bool = True) -> list[SiteGroupRecord]:
+        """The run's splits and merges, oldest first."""
+        sql = "SELECT * FROM site_groups WHERE run_id = ?" + (" AND active = 1" if active_only else "")
+        return [
+            SiteGroupRecord(r["id"], r["run_id"], r["kind"], tuple(json.loads(r["detection_ids_json"])),
+                            bool(r["active"]), r["author"], r["created_utc"])
+            for r in self._query(sql + " ORDER BY id", (run_id,))
+        ]
+
+    def site_groups_version(self, run_id: int) -> int:
+        """Changes to the run's splits and merges so far (made, undone, redone): a cheap
+        version number for the sites derived from them."""
+        rows = self._query("SELECT COALESCE(SUM(changes), 0) AS n FROM site_groups WHERE run_id = ?", (run_id,))
+        return int(rows[0]["n"])
+
+    def add_site_decision(
+        self,
+        run_id: int,
+        *,
+        lon_deg: float,
+        lat_deg: float,
+        review: ReviewState,
+        level: DamageLevel | None,
+        detection_ids: Iterable[int],
+        author: str,
+    ) -> int:
+        """Record a decision on a whole site at ``(lon_deg, lat_deg)``; returns its id."""
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO site_decisions (run_id, lon_deg, lat_deg, review, level, detection_ids_json, author, "
+                "created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, float(lon_deg), float(lat_deg), ReviewState.parse(review).value,
+                 None if level is None else int(level), json.dumps(sorted(int(i) for i in detection_ids)),
+                 author, _utc_now()),
+            )
+            return _row_id(cur)
+
+    def set_site_decision_active(self, decision_id: int, active: bool) -> None:
+        """Undo (``False``) or redo (``True``) a site decision's record."""
+        with self._transaction() as cur:
+            cur.execute("UPDATE site_decisions SET active = ? WHERE id = ?", (int(bool(active)), decision_id))
+            self._check_updated(cur, "site decision", decision_id)
+
+    def site_decisions(self, run_id: int | None = None) -> list[SiteDecisionRecord]:
+        """Active site decisions, oldest first, of one run or of every run."""
+        sql = "SELECT * FROM site_decisions WHERE active = 1"
+        params: list[Any] = []
+        if run_id is not None:
+            sql += " AND run_id = ?"
+            params.append(run_id)
+        return [
+            SiteDecisionRecord(
+                r["id"], r["run_id"], r["lon_deg"], r["lat_deg"], ReviewState(r["review"]),
+                None if r["level"] is None else DamageLevel(r["level"]),
+                tuple(json.loads(r["detection_ids_json"])), bool(r["active"]), r["author"], r["created_utc"],
+            )
+            for r in self._query(sql + " ORDER BY id", params)
+        ]
+
 
 _CONSTRUCT = object()
 
@@ -832,5 +983,7 @@ __all__ = [
     "ProjectStore",
     "RunInfo",
     "SCHEMA_VERSION",
+    "SiteDecisionRecord",
+    "SiteGroupRecord",
     "current_user",
 ]

@@ -2,8 +2,8 @@
 
 The map panel and every export ask :func:`damage_map`; it is rebuilt only when
 something it depends on changed: the run, its frames (an analysis adds them), its review
-history (an edit, an undo), the project's :class:`core.settings.ProjectSettings`, the
-video or the telemetry file. So the command line and the desktop app map a project the
+history (an edit, an undo), its splits and merges of sites, the project's
+:class:`core.settings.ProjectSettings`, the video or the telemetry file. So the command line and the desktop app map a project the
 same way, and an export right after a look at the map does not build it again.
 """
 
@@ -40,6 +40,7 @@ class MapState:
     frames_done: int
     finished: bool
     edit_count: int
+    site_groups: int
     settings: ProjectSettings
     video: Path
     telemetry: tuple[str, int, int] | None  # (path, mtime ns, size)
@@ -85,6 +86,7 @@ def map_state(
         frames_done=run.frames_done,
         finished=run.finished,
         edit_count=store.edit_count(run_id),
+        site_groups=store.site_groups_version(run_id),
         settings=store.project_settings() if settings is None else settings,
         video=Path(store.video_path),
         telemetry=_file_stamp(None if telemetry is None else Path(telemetry)),
@@ -187,6 +189,11 @@ def damage_map(
     built = build_damage_map(store, run_id, video_info=info, settings=state.settings, track=track)
     if warning is not None:
         built.notes.insert(0, warning)
+    groups = store.site_groups(run_id)
+    if groups:  # a reviewer's splits and merges of sites
+        from geo.regroup import regroup
+
+        built.fused = regroup(built.fused, [g.detection_ids for g in groups], camera=built.camera, local=built.local)
     _CACHE.put(state, built)
     return built
 

@@ -10,7 +10,7 @@ import pytest
 
 from core.errors import StoreError
 from core.masks import RleMask
-from core.store import ProjectStore
+from core.store import SCHEMA_VERSION, ProjectStore
 from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
 
 
@@ -83,7 +83,7 @@ def test_project_moved_alone_falls_back_to_the_absolute_path(project, tmp_path):
 def test_file_is_sqlite_wal_with_schema_version_and_foreign_keys(project):
     conn = sqlite3.connect(project.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == 1
+    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
     with pytest.raises(StoreError):  # foreign key: no such run
         project.write_frame(99, Frame(0, 0.0, 64, 48), _detections(0))

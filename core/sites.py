@@ -1,0 +1,211 @@
+"""Damage sites as the unit of review: one decision per place, not per sighting.
+
+A damage site (``geo.fusion``) is one damaged place seen in many frames. Reviewing it
+once must settle every sighting of it, so:
+
+- :func:`site_decision` turns accept / reject / relabel of a site into one
+  :class:`core.review.EditGroup` of the per-detection edits (one undo step; every export
+  reads the detections, so every export sees it), marked with the site's ground position
+  (:class:`core.review.SiteMark`) so a later run can keep it.
+- :func:`review_queue` orders sites by what most needs a human: the ones whose sightings
+  disagree on the level, whose score sits near the map's threshold, or that one frame
+  alone supports come first, severe before slight; each with a short reason.
+- :func:`match_decisions` finds, for earlier decisions, the sites of a new run at the
+  same place (within :data:`CARRY_RADIUS_M`).
+
+Plain Python: the sites come from ``services.sites``, which reads them off the map.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from core.review import EditGroup, Relabel, SetReview, SiteMark
+from core.types import DamageLevel, ReviewState
+
+#: A decision of an earlier run is applied to a new run's site whose position lies
+#: within this many metres of the decided site's. Two runs of the same flight place the
+#: same damage within a metre or two (the position comes from the same telemetry; only
+#: the masks differ), while neighbouring houses stand 8 m or more apart, and fusion's
+#: own association gate is 4 m.
+CARRY_RADIUS_M = 3.0
+
+#: A site whose sightings' mean score lies within this of the map's minimum score is
+#: "near the threshold".
+NEAR_THRESHOLD = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One detection of a site, as the review needs it."""
+
+    detection_id: int
+    frame_index: int
+    t_s: float
+    level: DamageLevel
+    score: float
+    review: ReviewState
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSummary:
+    """A damage site for review: its attributes and its sightings in time order."""
+
+    site_id: int
+    level: DamageLevel
+    confidence: float
+    lon_deg: float
+    lat_deg: float
+    sightings: tuple[Sighting, ...]
+    best_frame: int
+    best_detection_id: int | None = None
+
+    @property
+    def detection_ids(self) -> tuple[int, ...]:
+        return tuple(s.detection_id for s in self.sightings)
+
+    @property
+    def first_time_s(self) -> float:
+        return min((s.t_s for s in self.sightings), default=0.0)
+
+    @property
+    def last_time_s(self) -> float:
+        return max((s.t_s for s in self.sightings), default=0.0)
+
+    @property
+    def frame_count(self) -> int:
+        return len({s.frame_index for s in self.sightings})
+
+    @property
+    def mean_score(self) -> float:
+        return sum(s.score for s in self.sightings) / len(self.sightings) if self.sightings else 0.0
+
+    def level_votes(self) -> dict[DamageLevel, int]:
+        """Sightings per level, most severe first."""
+        votes = Counter(s.level for s in self.sightings)
+        return {level: votes[level] for level in sorted(votes, reverse=True)}
+
+    @property
+    def state(self) -> ReviewState | None:
+        """The review state all sightings share; ``None`` when they differ."""
+        states = {s.review for s in self.sightings}
+        return states.pop() if len(states) == 1 else None
+
+    @property
+    def decided(self) -> bool:
+        """Every sighting was accepted or rejected by a reviewer."""
+        return bool(self.sightings) and all(s.review is not ReviewState.PENDING for s in self.sightings)
+
+    def mark(self, review: ReviewState, level: DamageLevel | None = None) -> SiteMark:
+        return SiteMark(self.lon_deg, self.lat_deg, review, level)
+
+
+def site_decision(site: SiteSummary, decision: ReviewState | DamageLevel) -> EditGroup:
+    """The one edit that accepts, rejects (a :class:`ReviewState`) or relabels (a
+    :class:`DamageLevel`) every sighting of ``site``."""
+    ids = site.detection_ids
+    if isinstance(decision, DamageLevel):
+        return EditGroup(tuple(Relabel(i, decision) for i in ids), site.mark(ReviewState.ACCEPTED, decision))
+    state = ReviewState.parse(decision)
+    return EditGroup(tuple(SetReview(i, state) for i in ids), site.mark(state))
+
+
+def review_reasons(site: SiteSummary, min_score: float) -> tuple[str, ...]:
+    """Why a pending site needs a human, most telling first (empty: nothing doubtful)."""
+    reasons = []
+    votes = site.level_votes()
+    if len(votes) > 1:
+        reasons.append("levels disagree: " + " / ".join(f"{n} {level.label}" for level, n in votes.items()))
+    if abs(site.mean_score - min_score) <= NEAR_THRESHOLD:
+        reasons.append(f"score {site.mean_score:.2f} near threshold {min_score:.2f}")
+    if site.frame_count <= 1:
+        reasons.append("seen in one frame")
+    return tuple(reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """A site in the review queue and why it stands where it does."""
+
+    site: SiteSummary
+    reasons: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        if self.site.decided:
+            state = self.site.state
+            return f"decided: {state.value}" if state is not None else "decided: mixed"
+        if self.reasons:
+            return "; ".join(self.reasons)
+        return f"clear: {self.site.frame_count} frames, score {self.site.mean_score:.2f}"
+
+
+def review_queue(sites: Iterable[SiteSummary], min_score: float) -> list[QueueItem]:
+    """Sites in review order: undecided before decided; among them the ones with more
+    doubts (levels disagree, score near ``min_score``, a single frame) first; then the
+    more severe level; then the lower confidence; then first seen."""
+    items = [QueueItem(s, () if s.decided else review_reasons(s, min_score)) for s in sites]
+    items.sort(key=lambda it: (it.site.decided, -len(it.reasons), -int(it.site.level), it.site.confidence,
+                               it.site.first_time_s, it.site.site_id))
+    return items
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Ground distance in metres between two WGS84 points a few hundred metres apart
+    (equirectangular; below a millimetre of error at that scale)."""
+    radius = 6_371_008.8
+    mean_lat = math.radians((lat1 + lat2) / 2.0)
+    dx = math.radians(lon2 - lon1) * math.cos(mean_lat) * radius
+    dy = math.radians(lat2 - lat1) * radius
+    return math.hypot(dx, dy)
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedDecision:
+    """An earlier decision on a site at ``(lon_deg, lat_deg)``."""
+
+    lon_deg: float
+    lat_deg: float
+    review: ReviewState
+    level: DamageLevel | None = None
+
+
+def match_decisions(
+    decisions: Sequence[PlacedDecision], sites: Sequence[SiteSummary], *, radius_m: float = CARRY_RADIUS_M
+) -> dict[int, PlacedDecision]:
+    """Site id -> the earlier decision at its place: pairs within ``radius_m`` matched
+    nearest first, each decision and each site at most once; when two decisions were made
+    at one place the later one (later in ``decisions``) wins."""
+    pairs = []
+    for k, decision in enumerate(decisions):
+        for site in sites:
+            d = distance_m(decision.lon_deg, decision.lat_deg, site.lon_deg, site.lat_deg)
+            if d <= radius_m:
+                pairs.append((round(d, 3), -k, k, site.site_id))
+    pairs.sort()
+    used_decisions: set[int] = set()
+    out: dict[int, PlacedDecision] = {}
+    for _d, _order, k, site_id in pairs:
+        if k in used_decisions or site_id in out:
+            continue
+        used_decisions.add(k)
+        out[site_id] = decisions[k]
+    return out
+
+
+__all__ = [
+    "CARRY_RADIUS_M",
+    "NEAR_THRESHOLD",
+    "PlacedDecision",
+    "QueueItem",
+    "Sighting",
+    "SiteSummary",
+    "distance_m",
+    "match_decisions",
+    "review_queue",
+    "review_reasons",
+    "site_decision",
+]

@@ -1,0 +1,128 @@
+"""Damage sites for review, read off the project's damage map (Qt-free).
+
+:func:`site_review` gives the sites of a run (from :func:`services.maps.damage_map`, so
+the review sees exactly the sites every export writes, the reviewer's splits and merges
+applied), which site each detection belongs to, and the review queue
+(:func:`core.sites.review_queue`). Decisions are edits of :mod:`core.review`
+(:func:`core.sites.site_decision`): apply them with the run's ``ReviewSession`` (the app
+through its undo stack).
+
+:func:`carry_decisions` keeps decisions across runs: a new analysis run of the same
+project gets, for each of its undecided sites, the latest decision made on a site of an
+earlier run within :data:`core.sites.CARRY_RADIUS_M` metres, as one edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from core.review import EditGroup, Relabel, SetMask, SetReview, DeleteDetection
+from core.sites import (
+    PlacedDecision,
+    QueueItem,
+    Sighting,
+    SiteSummary,
+    match_decisions,
+    review_queue,
+    site_decision,
+)
+from core.store import ProjectStore
+from core.types import ReviewState
+from services.maps import damage_map as _damage_map
+from services.maps import resolve_run
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geo.mapping import DamageMap
+
+
+def site_summaries(built: DamageMap) -> list[SiteSummary]:
+    """The map's sites as :class:`core.sites.SiteSummary` (sightings in time order)."""
+    out = []
+    for fused in built.fused:
+        site = fused.site
+        sightings = tuple(
+            Sighting(int(m.detection.id), m.frame_index, float(m.observation.t_s), m.detection.level,
+                     float(m.detection.final_score), m.detection.review)
+            for m in fused.members
+            if m.detection.id is not None
+        )
+        out.append(SiteSummary(site.id, site.level, site.confidence, site.lon_deg, site.lat_deg, sightings,
+                               site.best_frame, site.best_detection_id))
+    return out
+
+
+@dataclass
+class SiteReview:
+    """The sites of one run, in review order, and which site each detection is in."""
+
+    run_id: int
+    min_score: float
+    queue: list[QueueItem]
+    site_of: dict[int, int] = field(default_factory=dict)
+    damage_map: DamageMap | None = field(default=None, repr=False)
+
+    @property
+    def sites(self) -> list[SiteSummary]:
+        return [item.site for item in self.queue]
+
+    def site(self, site_id: int) -> SiteSummary | None:
+        return next((item.site for item in self.queue if item.site.site_id == site_id), None)
+
+    def site_of_detection(self, detection_id: int) -> SiteSummary | None:
+        site_id = self.site_of.get(detection_id)
+        return None if site_id is None else self.site(site_id)
+
+    @property
+    def decided_count(self) -> int:
+        return sum(1 for item in self.queue if item.site.decided)
+
+    @property
+    def pending_count(self) -> int:
+        return len(self.queue) - self.decided_count
+
+    def count_at(self, threshold: float) -> int:
+        """Sites that keep a sighting at or above ``threshold`` (or one a reviewer
+        accepted): what the map shows at that score (sites below the project's minimum
+        score were never fused)."""
+        return sum(
+            1 for item in self.queue
+            if any(s.score >= threshold or s.review is ReviewState.ACCEPTED for s in item.site.sightings)
+        )
+
+
+def site_review(store: ProjectStore, run_id: int | None = None, *, built: DamageMap | None = None) -> SiteReview:
+    """The sites of a run (the latest by default) for review, from the cached map.
+
+    Raises what :func:`services.maps.damage_map` raises (no run, no telemetry, ...).
+    """
+    run_id = resolve_run(store, run_id)
+    if built is None:
+        built = _damage_map(store, run_id)
+    sites = site_summaries(built)
+    min_score = store.project_settings().min_score
+    site_of = {s.detection_id: site.site_id for site in sites for s in site.sightings}
+    return SiteReview(run_id, min_score, review_queue(sites, min_score), site_of, built)
+
+
+def carry_decisions(store: ProjectStore, review: SiteReview) -> EditGroup | None:
+    """One edit giving the run's undecided sites the decisions made at the same place in
+    earlier runs (``None``: nothing to carry). Apply it with the run's review session."""
+    earlier = [
+        PlacedDecision(d.lon_deg, d.lat_deg, d.review, d.level)
+        for d in store.site_decisions()
+        if d.run_id != review.run_id
+    ]
+    if not earlier:
+        return None
+    undecided = [item.site for item in review.queue if not item.site.decided]
+    matches = match_decisions(earlier, undecided)
+    edits: list[SetReview | Relabel | SetMask | DeleteDetection] = []
+    for site in undecided:
+        decision = matches.get(site.site_id)
+        if decision is not None:
+            edits.extend(site_decision(site, decision.level or decision.review).edits)
+    return EditGroup(tuple(edits)) if edits else None
+
+
+__all__ = ["SiteReview", "carry_decisions", "site_review", "site_summaries"]

@@ -1,0 +1,171 @@
+"""Sites as the unit of review: one edit per site decision, splits and merges kept in
+the store with undo, the queue order and its reasons, decisions matched by place."""
+
+import sqlite3
+
+import pytest
+
+from core.errors import StoreError
+from core.review import Changes, EditGroup, Relabel, RegroupSite, ReviewSession, SetReview, SiteMark
+from core.sites import (
+    CARRY_RADIUS_M,
+    PlacedDecision,
+    Sighting,
+    SiteSummary,
+    distance_m,
+    match_decisions,
+    review_queue,
+    site_decision,
+)
+from core.store import SCHEMA_VERSION, ProjectStore
+from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
+
+LON, LAT = -90.0, 30.0
+METRE_LON = 1.0 / (111_195.08 * 0.8660254)  # degrees of longitude per metre at 30 N
+
+
+@pytest.fixture
+def session(tmp_path):
+    store = ProjectStore.create(tmp_path / "p.dmproj", video_path=tmp_path / "v.mp4")
+    run = store.start_run(model={}, settings={})
+    for frame in range(4):
+        store.write_frame(
+            run,
+            Frame(frame, frame / 10, 64, 48),
+            [
+                Detection(frame, DamageLevel.SLIGHT, 0.8, (10.0, 5.0, 30.0, 20.0)),
+                Detection(frame, DamageLevel.SEVERE, 0.6, (40.0, 5.0, 50.0, 20.0)),
+            ],
+        )
+    yield ReviewSession(store, run, author="tester")
+    store.close()
+
+
+def _site(session, level=DamageLevel.SLIGHT, site_id=1, lon=LON, lat=LAT):
+    dets = [d for d in session.store.detections(session.run_id) if d.level is level]
+    sightings = tuple(Sighting(d.id, d.frame_index, d.frame_index / 10, d.level, d.final_score, d.review) for d in dets)
+    return SiteSummary(site_id, level, 0.9, lon, lat, sightings, dets[0].frame_index, dets[0].id)
+
+
+def test_a_site_decision_is_one_undo_step_over_every_sighting(session):
+    site = _site(session)
+    changes = session.apply(site_decision(site, ReviewState.REJECTED))
+    assert changes == Changes(frozenset(site.detection_ids), frozenset({0, 1, 2, 3}))
+    assert all(session.store.detection(i).review is ReviewState.REJECTED for i in site.detection_ids)
+    assert session.store.review_counts(session.run_id)[ReviewState.PENDING] == 4  # the other site's
+    [decision] = session.store.site_decisions(session.run_id)
+    assert (decision.lon_deg, decision.lat_deg, decision.review) == (LON, LAT, ReviewState.REJECTED)
+    assert decision.detection_ids == tuple(sorted(site.detection_ids)) and decision.author == "tester"
+
+    assert session.undo() == changes and not session.can_undo  # one step takes it all back
+    assert all(session.store.detection(i).review is ReviewState.PENDING for i in site.detection_ids)
+    assert session.store.site_decisions(session.run_id) == []
+    assert session.redo() == changes
+    assert all(session.store.detection(i).review is ReviewState.REJECTED for i in site.detection_ids)
+    assert len(session.store.site_decisions(session.run_id)) == 1
+    # each sighting keeps its own history line: apply, undo, redo
+    assert [e.action for e in session.history()] == ["apply"] * 4 + ["undo"] * 4 + ["redo"] * 4
+
+
+def test_relabelling_a_site_relabels_and_accepts_every_sighting(session):
+    site = _site(session, DamageLevel.SEVERE)
+    session.apply(site_decision(site, DamageLevel.DEBRIS))
+    for det_id in site.detection_ids:
+        det = session.store.detection(det_id)
+        assert (det.level, det.review, det.origin) == (DamageLevel.DEBRIS, ReviewState.ACCEPTED, Origin.EDITED)
+    [decision] = session.store.site_decisions()
+    assert (decision.review, decision.level) == (ReviewState.ACCEPTED, DamageLevel.DEBRIS)
+
+
+def test_a_group_is_checked_whole_before_anything_is_written(session):
+    a, b = session.store.detections(session.run_id, frame_index=0)
+    with pytest.raises(StoreError, match="once per group"):
+        session.apply(EditGroup((SetReview(a.id, ReviewState.ACCEPTED), Relabel(a.id, DamageLevel.DEBRIS))))
+    with pytest.raises(StoreError, match="no detection"):
+        session.apply(EditGroup((SetReview(a.id, ReviewState.ACCEPTED), SetReview(9999, ReviewState.ACCEPTED))))
+    assert session.store.detection(a.id).review is ReviewState.PENDING
+    assert not session.can_undo and session.history() == []
+
+
+def test_split_and_merge_are_kept_in_the_store_and_undone(session):
+    store, run = session.store, session.run_id
+    ids = [d.id for d in store.detections(run)]
+    version = store.site_groups_version(run)
+    changes = session.apply(RegroupSite(run, "split", (ids[0], ids[2])))
+    assert changes.detection_ids == {ids[0], ids[2]} and changes.frame_indices == {0, 1}
+    session.apply(RegroupSite(run, "merge", tuple(ids[4:])))
+    groups = store.site_groups(run)
+    assert [(g.kind, g.detection_ids) for g in groups] == [("split", (ids[0], ids[2])), ("merge", tuple(ids[4:]))]
+    assert store.site_groups_version(run) > version
+    session.undo()
+    assert [g.kind for g in store.site_groups(run)] == ["split"]
+    v = store.site_groups_version(run)
+    session.redo()
+    assert [g.kind for g in store.site_groups(run)] == ["split", "merge"]
+    assert store.site_groups_version(run) > v  # an undo or redo changes the version
+    with pytest.raises(StoreError, match="not run"):
+        session.apply(RegroupSite(run + 1, "merge", (ids[0],)))
+
+
+def test_site_tables_survive_reopening(session, tmp_path):
+    store, run = session.store, session.run_id
+    ids = [d.id for d in store.detections(run)]
+    session.apply(RegroupSite(run, "split", (ids[0],)))
+    session.apply(EditGroup((SetReview(ids[1], ReviewState.ACCEPTED),), SiteMark(LON, LAT, ReviewState.ACCEPTED)))
+    store.close()
+    with ProjectStore.open(tmp_path / "p.dmproj") as again:
+        assert [g.detection_ids for g in again.site_groups(run)] == [(ids[0],)]
+        assert [d.detection_ids for d in again.site_decisions()] == [(ids[1],)]
+
+
+def test_a_version_1_project_gets_the_site_tables(tmp_path):
+    path = tmp_path / "old.dmproj"
+    ProjectStore.create(path, video_path=tmp_path / "v.mp4").close()
+    conn = sqlite3.connect(path)
+    conn.executescript("DROP TABLE site_groups; DROP TABLE site_decisions; UPDATE schema_version SET version = 1;")
+    conn.close()
+    with ProjectStore.open(path) as store:
+        run = store.start_run(model={}, settings={})
+        assert store.site_groups(run) == [] and store.site_decisions() == []
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 2
+    conn.close()
+
+
+def _summary(site_id, levels, scores, *, level=None, review=ReviewState.PENDING, confidence=0.9):
+    sightings = tuple(
+        Sighting(site_id * 100 + k, k, float(k), lv, sc, review) for k, (lv, sc) in enumerate(zip(levels, scores))
+    )
+    return SiteSummary(site_id, level or max(levels), confidence, LON, LAT, sightings, 0)
+
+
+def test_queue_puts_doubtful_and_severe_sites_first_with_a_reason():
+    S, V, D = DamageLevel.SLIGHT, DamageLevel.SEVERE, DamageLevel.DEBRIS
+    sites = [
+        _summary(1, [S, S, S], [0.9, 0.9, 0.9]),                          # clear, slight
+        _summary(2, [V, V, V], [0.9, 0.9, 0.9]),                          # clear, severe
+        _summary(3, [S, V, V], [0.9, 0.9, 0.9]),                          # levels disagree
+        _summary(4, [S], [0.45]),                                         # one frame, near threshold
+        _summary(5, [D, D], [0.9, 0.9], review=ReviewState.ACCEPTED),     # decided
+        _summary(6, [D], [0.9]),                                          # one frame, debris
+    ]
+    queue = review_queue(sites, min_score=0.4)
+    assert [it.site.site_id for it in queue] == [4, 6, 3, 2, 1, 5]
+    reasons = {it.site.site_id: it.reason for it in queue}
+    assert reasons[4] == "score 0.45 near threshold 0.40; seen in one frame"
+    assert reasons[3] == "levels disagree: 2 Severe / 1 Slight"
+    assert reasons[6] == "seen in one frame"
+    assert reasons[2] == "clear: 3 frames, score 0.90"
+    assert reasons[5] == "decided: accepted"
+
+
+def test_decisions_match_the_nearest_site_within_the_radius():
+    near = _summary(1, [DamageLevel.SLIGHT], [0.9])
+    far = SiteSummary(2, DamageLevel.SLIGHT, 0.9, LON + 10 * METRE_LON, LAT, near.sightings, 0)
+    assert distance_m(LON, LAT, LON + 10 * METRE_LON, LAT) == pytest.approx(10.0, rel=1e-3)
+    close = PlacedDecision(LON + 1.0 * METRE_LON, LAT, ReviewState.REJECTED)
+    later = PlacedDecision(LON + 1.0 * METRE_LON, LAT, ReviewState.ACCEPTED, DamageLevel.DEBRIS)
+    too_far = PlacedDecision(LON + (10 + CARRY_RADIUS_M + 0.5) * METRE_LON, LAT, ReviewState.REJECTED)
+    assert match_decisions([close], [near, far]) == {1: close}
+    assert match_decisions([close, later], [near, far]) == {1: later}  # the later decision wins
+    assert match_decisions([too_far], [near, far]) == {}

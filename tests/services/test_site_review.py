@@ -1,0 +1,147 @@
+"""Sites of a real (synthetic) flight for review: every detection knows its site; a site
+decision reaches every export; splits and merges reach the map and undo; a new run
+keeps the decisions made at the same place."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from core.review import RegroupSite, ReviewSession
+from core.sites import site_decision
+from core.store import ProjectStore
+from core.types import DamageLevel, Frame, ReviewState
+from services.export import ExportRequest, export_project
+from services.sites import carry_decisions, site_review
+
+
+@pytest.fixture(scope="module")
+def flyover(tmp_path_factory) -> Path:
+    """2 s at 10 fps, 320x180: three damaged places seen from the SRT's poses."""
+    from engine.synth import render_flyover
+
+    out = tmp_path_factory.mktemp("flyover")
+    return render_flyover(out, seconds=2.0, fps=10.0, size=(320, 180), seed=2)
+
+
+def _write_run(store: ProjectStore, flyover) -> int:
+    from geo.evaluation import detections_from_coco
+
+    detections, times = detections_from_coco(flyover.annotations)
+    run = store.start_run(model={"name": "ground truth"}, settings={"n": len(store.runs())})
+    mask = next(d.mask for d in detections if d.mask is not None)
+    for index in sorted(times):
+        frame = Frame(index, times[index], mask.width_px, mask.height_px)
+        store.write_frame(run, frame, [replace(d, id=None) for d in detections if d.frame_index == index])
+    store.finish_run(run)
+    return run
+
+
+@pytest.fixture
+def store(flyover, tmp_path):
+    with ProjectStore.create(tmp_path / "flyover.dmproj", video_path=flyover.video, telemetry_path=flyover.srt) as s:
+        _write_run(s, flyover)
+        yield s
+
+
+def _observations(folder: Path) -> list[dict]:
+    data = json.loads((folder / "observations.geojson").read_text())
+    return [f["properties"] for f in data["features"]]
+
+
+def test_every_detection_knows_its_site(store):
+    review = site_review(store)
+    detections = store.detections(review.run_id)
+    assert len(review.queue) >= 3
+    assert set(review.site_of) == {d.id for d in detections}
+    for site in review.sites:
+        assert all(review.site_of_detection(i) == site for i in site.detection_ids)
+    # the first in the queue is the one a single frame supports
+    assert review.queue[0].reason == "seen in one frame"
+
+
+def test_rejecting_a_site_once_removes_all_its_detections_from_the_exports(store, tmp_path):
+    review = site_review(store)
+    site = max(review.sites, key=lambda s: len(s.sightings))
+    assert len(site.sightings) >= 3
+    session = ReviewSession(store, review.run_id, author="analyst")
+    session.apply(site_decision(site, ReviewState.REJECTED))  # one action
+
+    export_project(store, ExportRequest(tmp_path / "out", formats=("observations", "sites"), thumbnails=False))
+    exported = {o["detection_id"] for o in _observations(tmp_path / "out")}
+    assert exported and not exported & set(site.detection_ids)
+    after = site_review(store)
+    assert len(after.queue) == len(review.queue) - 1
+
+    session.undo()
+    export_project(store, ExportRequest(tmp_path / "again", formats=("observations",), thumbnails=False))
+    assert set(site.detection_ids) <= {o["detection_id"] for o in _observations(tmp_path / "again")}
+
+
+def test_relabelling_a_site_changes_the_level_in_the_exports(store, tmp_path):
+    review = site_review(store)
+    site = next(s for s in review.sites if s.level is DamageLevel.SLIGHT and len(s.sightings) > 1)
+    ReviewSession(store, review.run_id).apply(site_decision(site, DamageLevel.DEBRIS))
+    export_project(store, ExportRequest(tmp_path / "out", formats=("observations",), thumbnails=False))
+    levels = {o["level"] for o in _observations(tmp_path / "out") if o["detection_id"] in site.detection_ids}
+    assert levels == {"debris"}
+    assert site_review(store).site_of_detection(site.detection_ids[0]).decided
+
+
+def test_split_and_merge_round_trip_with_undo_and_redo(store):
+    review = site_review(store)
+    run = review.run_id
+    session = ReviewSession(store, run)
+    big = max(review.sites, key=lambda s: len(s.sightings))
+    chosen = big.detection_ids[-2:]
+    n = len(review.queue)
+
+    session.apply(RegroupSite(run, "split", chosen))
+    split = site_review(store)
+    assert len(split.queue) == n + 1
+    assert split.site_of[chosen[0]] == split.site_of[chosen[1]] != split.site_of[big.detection_ids[0]]
+    assert sorted(split.site_of_detection(chosen[0]).detection_ids) == sorted(chosen)
+
+    session.undo()
+    assert len(site_review(store).queue) == n
+    session.redo()
+    assert len(site_review(store).queue) == n + 1
+
+    # merge the split-off part back with a neighbouring site: one site of both
+    split = site_review(store)
+    other = next(s for s in split.sites if s.site_id not in (split.site_of[chosen[0]], split.site_of[big.detection_ids[0]]))
+    merged_ids = tuple(split.site_of_detection(chosen[0]).detection_ids) + other.detection_ids
+    session.apply(RegroupSite(run, "merge", merged_ids))
+    merged = site_review(store)
+    assert len(merged.queue) == n
+    assert len({merged.site_of[i] for i in merged_ids}) == 1
+    session.undo()
+    assert len(site_review(store).queue) == n + 1
+    session.redo()
+    assert len({site_review(store).site_of[i] for i in merged_ids}) == 1
+
+
+def test_a_new_run_keeps_the_decisions_made_at_the_same_place(store, flyover):
+    first = site_review(store)
+    rejected = first.sites[0]
+    relabelled = next(s for s in first.sites if s.site_id != rejected.site_id)
+    session = ReviewSession(store, first.run_id)
+    session.apply(site_decision(rejected, ReviewState.REJECTED))
+    session.apply(site_decision(relabelled, DamageLevel.SEVERE))
+
+    run2 = _write_run(store, flyover)  # analysed again: new detection ids, same places
+    second = site_review(store, run2)
+    assert not any(item.site.decided for item in second.queue)
+    edit = carry_decisions(store, second)
+    assert edit is not None
+    ReviewSession(store, run2).apply(edit)
+
+    after = site_review(store, run2)
+    kept = [s for s in after.sites if s.decided]
+    assert len(after.queue) == len(second.queue) - 1  # the rejected place left the map
+    assert [s.level for s in kept] == [DamageLevel.SEVERE]
+    assert all(sg.review is ReviewState.ACCEPTED for sg in kept[0].sightings)
+    assert carry_decisions(store, after) is None  # nothing left to carry
