@@ -53,10 +53,10 @@ class ProjectSettings:
                 raise ValueError("ProjectSettings.hfov_deg: expected degrees, a preset name or None; got ''")
         elif self.hfov_deg is not None:
             if isinstance(self.hfov_deg, bool) or not isinstance(self.hfov_deg, (int, float)) or not (
-                math.isfinite(self.hfov_deg) and 0.0 < self.hfov_deg < 180.0
+                math.isfinite(self.hfov_deg) and 1.0 < self.hfov_deg < 170.0  # as geo.camera.resolve_hfov
             ):
                 raise ValueError(
-                    f"ProjectSettings.hfov_deg must be between 0 and 180 degrees, a preset name or None; "
+                    f"ProjectSettings.hfov_deg must be between 1 and 170 degrees, a preset name or None; "
                     f"got {self.hfov_deg!r}"
                 )
         if self.ground_elevation_m is not None and (

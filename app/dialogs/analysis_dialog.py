@@ -22,6 +22,9 @@ from PySide6.QtWidgets import (
 
 from app.workers import AnalysisOptions
 
+#: The field-of-view spin box's lowest value, shown as "from metadata" (no value).
+_NO_HFOV = 1.0
+
 
 def available_devices() -> list[str]:
     """``auto`` and ``cpu`` always; ``cuda`` when torch sees a GPU."""
@@ -87,7 +90,7 @@ class AnalysisDialog(QDialog):
         self.offset_spin.setToolTip("Added to video time to match the telemetry clock")
 
         self.hfov_spin = QDoubleSpinBox()
-        self.hfov_spin.setRange(0.0, 170.0)
+        self.hfov_spin.setRange(_NO_HFOV, 169.9)  # the field of view must be in (1, 170) degrees
         self.hfov_spin.setDecimals(1)
         self.hfov_spin.setSuffix("°")
         self.hfov_spin.setSpecialValueText("from metadata")
@@ -121,5 +124,5 @@ class AnalysisDialog(QDialog):
             srn=self.srn_check.isChecked(),
             batch_size=self.batch_spin.value() or None,
             time_offset_s=self.offset_spin.value(),
-            hfov_deg=self.hfov_spin.value() or None,
+            hfov_deg=self.hfov_spin.value() if self.hfov_spin.value() > _NO_HFOV else None,
         )

@@ -12,6 +12,8 @@ from core.settings import ProjectSettings
 
 #: The ground elevation spin box's lowest value, shown as "first track point" (no value).
 _NO_ELEVATION_M = -500.0
+#: The field-of-view spin box's lowest value, shown as "from metadata" (no value).
+_NO_HFOV = 1.0
 
 
 def hfov_degrees(hfov: float | str | None) -> float:
@@ -42,7 +44,7 @@ class GeoSettingsDialog(QDialog):
         self.offset_spin.setSuffix(" s")
         self.offset_spin.setValue(settings.time_offset_s)
         self.hfov_spin = QDoubleSpinBox()
-        self.hfov_spin.setRange(0.0, 170.0)
+        self.hfov_spin.setRange(_NO_HFOV, 169.9)  # the field of view must be in (1, 170) degrees
         self.hfov_spin.setDecimals(1)
         self.hfov_spin.setSuffix("°")
         self.hfov_spin.setSpecialValueText("from metadata")
@@ -73,7 +75,7 @@ class GeoSettingsDialog(QDialog):
 
     def settings(self) -> ProjectSettings:
         """The settings as edited (a preset name stays while its value is untouched)."""
-        hfov: float | str | None = self.hfov_spin.value() or None
+        hfov: float | str | None = self.hfov_spin.value() if self.hfov_spin.value() > _NO_HFOV else None
         if hfov is not None and abs(hfov - hfov_degrees(self._initial.hfov_deg)) < 0.05:
             hfov = self._initial.hfov_deg
         elevation = self.elevation_spin.value()

@@ -27,7 +27,7 @@ def test_defaults_and_round_trip_through_the_store(tmp_path):
     ("field", "value", "words"),
     [
         ("time_offset_s", math.nan, "finite number of seconds"),
-        ("hfov_deg", 200.0, "between 0 and 180"),
+        ("hfov_deg", 200.0, "between 1 and 170"),
         ("hfov_deg", "", "preset name"),
         ("ground_elevation_m", math.inf, "finite number of metres"),
         ("min_score", 1.5, "in .0, 1."),
