@@ -51,6 +51,7 @@ from app.window_actions import build_actions, build_menus
 from app.panels import Panel
 from app.panels.map_panel import MapPanel
 from app.panels.review_panel import ReviewPanel
+from app.panels.site_review_panel import SiteReviewPanel
 from app.workers import AnalysisJob, AnalysisOptions, FunctionJob, export_job
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, ReviewState
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
     PANELS: tuple[type[Panel], ...] = (
         MapPanel,
         ReviewPanel,
+        SiteReviewPanel,
     )
 
     frame_shown = Signal(int)

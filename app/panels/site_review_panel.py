@@ -1,0 +1,618 @@
+"""The site review panel: damage sites, not detections, in the order a person should
+look at them, with a grid of each site's crops; keyboard first.
+
+It follows the document: the sites are read off the run's damage map
+(:func:`services.sites.site_review`, the map built on the job thread and cached, so
+the map panel and this panel share one build) when a project opens, the run or the
+telemetry changes, or detections change while no analysis runs. A decision is one edit
+on the document's undo stack (:func:`core.sites.site_decision`): the row is marked at
+once and the selection moves on; the list is re-read when the rebuilt map arrives.
+Selecting a site asks the document to show its best frame and detection, so the player
+seeks there and the map rings the site.
+
+Keys while the panel has the focus (they take precedence over the window's keys for a
+single detection): ``A`` accept, ``X`` reject, ``1``/``2``/``3`` relabel the whole site,
+``N``/``P`` (or Down/Up) next/previous site, ``S`` split the selected crops off into a
+site of their own, ``M`` merge the selected sites (one selected: with its nearest site).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
+from PySide6.QtCore import QEvent, QObject, QPointF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QKeyEvent, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.document import ProjectDocument
+from app.errors import show_error
+from app.panels import Panel
+from app.workers import FunctionJob, build_map_job
+from core.sites import Sighting, SiteSummary, distance_m, site_decision
+from core.types import DamageLevel, Detection, ReviewState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from services.sites import SiteReview
+
+_log = logging.getLogger(__name__)
+
+SITE_ROLE = Qt.ItemDataRole.UserRole
+DETECTION_ROLE = Qt.ItemDataRole.UserRole + 1
+FRAME_ROLE = Qt.ItemDataRole.UserRole + 2
+
+#: key -> action name (:meth:`SiteReviewPanel.trigger`); shown on the buttons and in Help.
+KEYS: dict[Qt.Key, str] = {
+    Qt.Key.Key_A: "accept",
+    Qt.Key.Key_X: "reject",
+    Qt.Key.Key_1: "slight",
+    Qt.Key.Key_2: "severe",
+    Qt.Key.Key_3: "debris",
+    Qt.Key.Key_N: "next",
+    Qt.Key.Key_P: "previous",
+    Qt.Key.Key_S: "split",
+    Qt.Key.Key_M: "merge",
+}
+#: Keys the lists handle themselves (so the window's frame-step keys do not take them).
+_NAVIGATION = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right,
+               Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
+
+
+def _time(t_s: float) -> str:
+    minutes, seconds = divmod(max(0.0, t_s), 60.0)
+    return f"{int(minutes)}:{seconds:04.1f}"
+
+
+def crop_pixmap(image: np.ndarray, detection: Detection, side_px: int) -> QPixmap:
+    """A square crop of ``image`` around the detection (its box and a margin), scaled to
+    ``side_px``, with the mask's outline in the level's colour."""
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = detection.box_xyxy_px
+    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+    half = max(12.0, 0.75 * max(x2 - x1, y2 - y1) + 4.0)
+    left, top = int(max(0.0, cx - half)), int(max(0.0, cy - half))
+    right, bottom = int(min(width, cx + half)), int(min(height, cy + half))
+    crop = np.ascontiguousarray(image[top:max(bottom, top + 1), left:max(right, left + 1), :3])
+    qimage = QImage(crop.data, crop.shape[1], crop.shape[0], crop.strides[0], QImage.Format.Format_RGB888).copy()
+    scale = side_px / max(crop.shape[0], crop.shape[1])
+    scaled = qimage.scaled(
+        max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)),
+        Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    # square tiles (a crop cut by the frame border is centred on a dark ground)
+    pixmap = QPixmap(side_px, side_px)
+    pixmap.fill(QColor("#202020"))
+    dx, dy = (side_px - scaled.width()) / 2.0, (side_px - scaled.height()) / 2.0
+    painter = QPainter(pixmap)
+    painter.drawImage(QPointF(dx, dy), scaled)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor(detection.level.colour_hex), 2))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    polygons = detection.mask.to_polygons() if detection.mask is not None else []
+    if not polygons:
+        polygons = [np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])]
+    for polygon in polygons:
+        painter.drawPolygon(QPolygonF([QPointF(dx + (x - left) * scale, dy + (y - top) * scale) for x, y in polygon]))
+    painter.end()
+    return pixmap
+
+
+class _KeyFilter(QObject):
+    """Gives the panel's keys to the panel while one of its lists has the focus."""
+
+    def __init__(self, panel: SiteReviewPanel) -> None:
+        super().__init__(panel)
+        self._panel = panel
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        kind = event.type()
+        if kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and isinstance(event, QKeyEvent):
+            key = Qt.Key(event.key())
+            modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            if key in KEYS and modifiers == Qt.KeyboardModifier.NoModifier:
+                event.accept()
+                if kind == QEvent.Type.KeyPress:
+                    self._panel.trigger(KEYS[key])
+                return True
+            if key in _NAVIGATION and kind == QEvent.Type.ShortcutOverride:
+                event.accept()  # the list moves its cursor instead of the window stepping frames
+                return True
+        return False
+
+
+class SiteReviewPanel(Panel):
+    """Sites in review order, the selected site's crops, and site-wide review actions.
+
+    Signals
+    -------
+    sites_updated()
+        The list was re-read from a rebuilt map (or says why there is none).
+    """
+
+    title = "Sites"
+    object_name = "site_review_dock"
+    area = Qt.DockWidgetArea.RightDockWidgetArea
+
+    sites_updated = Signal()
+
+    #: Edits coalesce for this long before the sites are read again.
+    REBUILD_DELAY_MS = 300
+    #: Crops shown for the selected site (its best sightings, one per frame).
+    GRID_SIZE = 12
+    TILE_PX = 104
+    THUMB_PX = 56
+    #: List thumbnails made per turn of the event loop (the GUI stays responsive).
+    THUMBS_PER_TICK = 4
+
+    def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
+        super().__init__(document, parent)
+        self.review: SiteReview | None = None
+        self._job: FunctionJob | None = None
+        self._dirty = False
+        self._carried_runs: set[int] = set()
+        self._decided: dict[int, str] = {}  # site id -> decision shown before the rebuild
+        self._follow_key: int | None = None  # a detection id of the site to keep selected
+        self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._thumb_queue: list[QListWidgetItem] = []
+
+        self.summary = QLabel("No project open")
+        self.summary.setWordWrap(True)
+        self.threshold = QSlider(Qt.Orientation.Horizontal)
+        self.threshold.setRange(0, 100)
+        self.threshold.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.threshold_label = QLabel("")
+        self.site_list = QListWidget()
+        self.site_list.setIconSize(QSize(self.THUMB_PX, self.THUMB_PX))
+        self.site_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.site_list.setUniformItemSizes(True)
+        self.grid = QListWidget()
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setIconSize(QSize(self.TILE_PX, self.TILE_PX))
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setMovement(QListView.Movement.Static)
+        self.grid.setWrapping(True)
+        self.grid.setGridSize(QSize(self.TILE_PX + 8, self.TILE_PX + 22))
+        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.grid.setUniformItemSizes(True)
+
+        self.buttons: dict[str, QPushButton] = {}
+        bar = QHBoxLayout()
+        bar.setSpacing(2)
+        for name, text, tip in (
+            ("accept", "Accept (A)", "Accept every sighting of the site"),
+            ("reject", "Reject (X)", "Reject every sighting of the site"),
+            ("slight", "1", "Relabel the site as Slight"),
+            ("severe", "2", "Relabel the site as Severe"),
+            ("debris", "3", "Relabel the site as Debris"),
+            ("previous", "◀ (P)", "Previous site"),
+            ("next", "(N) ▶", "Next site"),
+            ("split", "Split (S)", "The selected crops become a site of their own"),
+            ("merge", "Merge (M)", "Merge the selected sites (one selected: with its nearest site)"),
+        ):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(lambda _=False, n=name: self.trigger(n))
+            bar.addWidget(button)
+            self.buttons[name] = button
+
+        threshold_row = QHBoxLayout()
+        threshold_row.addWidget(QLabel("Score ≥"))
+        threshold_row.addWidget(self.threshold, 1)
+        threshold_row.addWidget(self.threshold_label)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.site_list)
+        splitter.addWidget(self.grid)
+        splitter.setSizes([300, 260])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.summary)
+        layout.addLayout(threshold_row)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bar)
+
+        self._keys = _KeyFilter(self)
+        for widget in (self.site_list, self.grid, self):
+            widget.installEventFilter(self._keys)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(self.REBUILD_DELAY_MS)
+        self._timer.timeout.connect(self.rebuild)
+        self._thumb_timer = QTimer(self)
+        self._thumb_timer.setInterval(0)
+        self._thumb_timer.timeout.connect(self._make_thumbnails)
+
+        self.site_list.currentItemChanged.connect(self._on_current_site)
+        self.grid.currentItemChanged.connect(self._on_current_tile)
+        self.threshold.valueChanged.connect(self._update_threshold_count)
+        # bound methods, not lambdas, for the document: Qt disconnects them with the panel
+        document.opened.connect(self.schedule_rebuild)
+        document.closed.connect(self._on_closed)
+        document.run_changed.connect(self._on_data_changed)
+        document.telemetry_changed.connect(self.schedule_rebuild)
+        document.detections_changed.connect(self._on_data_changed)
+        document.analysis_running_changed.connect(self._on_analysis_running_changed)
+        document.selection_changed.connect(self._on_selection_changed)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def busy(self) -> bool:
+        """A rebuild is scheduled or running."""
+        return self._timer.isActive() or (self._job is not None and self._job.is_running)
+
+    @property
+    def thumbnails_done(self) -> bool:
+        return not self._thumb_queue
+
+    def schedule_rebuild(self) -> None:
+        self._timer.start()
+
+    def _on_data_changed(self, *_args: object) -> None:
+        if not self.document.analysis_running:
+            self.schedule_rebuild()
+
+    def _on_analysis_running_changed(self, running: bool) -> None:
+        if not running:
+            self.schedule_rebuild()
+
+    def _on_closed(self) -> None:
+        self._timer.stop()
+        self._thumb_timer.stop()
+        self._thumb_queue.clear()
+        self._frames.clear()
+        self.review = None
+        self._decided.clear()
+        self.site_list.clear()
+        self.grid.clear()
+        self.summary.setText("No project open")
+        self.threshold_label.setText("")
+        self._update_buttons()
+
+    def rebuild(self) -> None:
+        """Read the sites again (the map is built on the job thread, from its cache when
+        nothing changed)."""
+        doc = self.document
+        if not doc.is_open:
+            return
+        if doc.run_id is None or doc.telemetry_path is None:
+            self._show_message("No sites yet: " + ("analyse the video" if doc.run_id is None else "open the telemetry"))
+            return
+        if self._job is not None and self._job.is_running:
+            self._dirty = True
+            return
+        self._dirty = False
+        job = FunctionJob(build_map_job, doc.project_path, doc.run_id, parent=self)
+        job.done.connect(self._on_built)
+        job.failed.connect(self._on_failed)
+        job.finished.connect(self._on_job_finished)
+        self._job = job
+        job.start()
+
+    def _on_job_finished(self) -> None:
+        if self._dirty:
+            self.rebuild()
+
+    def _on_failed(self, exc: Exception) -> None:
+        _log.warning("sites not read: %s", exc)
+        self._show_message(f"No sites: {exc}")
+
+    def _show_message(self, text: str) -> None:
+        self.review = None
+        self.site_list.clear()
+        self.grid.clear()
+        self.summary.setText(text)
+        self._update_buttons()
+        self.sites_updated.emit()
+
+    def _on_built(self, built: object) -> None:
+        from services.sites import carry_decisions, site_review
+
+        doc = self.document
+        if not doc.is_open or doc.run_id is None:
+            return
+        try:
+            review = site_review(doc.store, doc.run_id, built=built)  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - shown in the panel, never a crash
+            self._on_failed(exc)
+            return
+        if review.run_id not in self._carried_runs:
+            self._carried_runs.add(review.run_id)
+            edit = carry_decisions(doc.store, review)
+            if edit is not None:
+                try:
+                    doc.apply_edit(edit, f"Keep earlier decisions on {len(edit.edits)} sightings")
+                except Exception as exc:  # noqa: BLE001
+                    show_error(self, exc, title="Earlier decisions not kept")
+                doc.notice.emit("Kept the decisions of earlier runs at the same places")
+        self._show(review)
+
+    def _show(self, review: SiteReview) -> None:
+        current = self.current_site()
+        key = self._follow_key if self._follow_key is not None else (
+            None if current is None else (current.best_detection_id or current.detection_ids[0]))
+        self.review = review
+        self._decided.clear()
+        self._thumb_queue.clear()
+        self.site_list.blockSignals(True)
+        self.site_list.clear()
+        for item in review.queue:
+            row = QListWidgetItem(self._row_text(item.site, item.reason))
+            row.setData(SITE_ROLE, item.site.site_id)
+            row.setForeground(QBrush(QColor("#777777")) if item.site.decided else QBrush())
+            row.setToolTip(item.reason)
+            row.setSizeHint(QSize(-1, self.THUMB_PX + 6))  # icons arriving later do not move the rows
+            self.site_list.addItem(row)
+            self._thumb_queue.append(row)
+        self.site_list.blockSignals(False)
+        target = review.site_of_detection(key) if key is not None else None
+        row_index = self._row_of(target.site_id) if target is not None else self._first_undecided_row()
+        self._follow_key = None
+        self.site_list.setCurrentRow(row_index if row_index is not None else -1)
+        self._update_summary()
+        self._update_threshold_count()
+        self._update_buttons()
+        if self._thumb_queue:
+            self._thumb_timer.start()
+        self.sites_updated.emit()
+
+    @staticmethod
+    def _row_text(site: SiteSummary, reason: str) -> str:
+        frames = site.frame_count
+        return (f"#{site.site_id}  {site.level.label}  {site.confidence:.2f} · {len(site.sightings)} sightings"
+                f"{'' if frames == len(site.sightings) else f' in {frames} frames'} · "
+                f"{_time(site.first_time_s)}–{_time(site.last_time_s)}\n{reason}")
+
+    def _update_summary(self) -> None:
+        review = self.review
+        if review is None:
+            return
+        decided = review.decided_count + sum(
+            1 for site_id in self._decided if (s := review.site(site_id)) is not None and not s.decided)
+        total = len(review.queue)
+        self.summary.setText(f"{total} sites · {total - decided} to decide · {decided} decided")
+
+    def _update_threshold_count(self, *_args: object) -> None:
+        review = self.review
+        if review is None:
+            self.threshold_label.setText("")
+            return
+        if self.threshold.property("run") != review.run_id:  # start at the map's minimum score
+            self.threshold.setProperty("run", review.run_id)
+            self.threshold.blockSignals(True)
+            self.threshold.setValue(round(review.min_score * 100))
+            self.threshold.blockSignals(False)
+        value = self.threshold.value() / 100.0
+        self.threshold_label.setText(f"{value:.2f}: {review.count_at(value)} sites")
+
+    # ------------------------------------------------------------------ pictures
+    def _image(self, frame_index: int) -> np.ndarray | None:
+        image = self._frames.get(frame_index)
+        if image is None:
+            try:
+                image = self.document.frame(frame_index).image
+            except Exception as exc:  # noqa: BLE001 - a missing crop is shown as text only
+                _log.warning("no crop from frame %d: %s", frame_index, exc)
+                return None
+            self._frames[frame_index] = image
+            while len(self._frames) > 2 * self.GRID_SIZE:
+                self._frames.popitem(last=False)
+        else:
+            self._frames.move_to_end(frame_index)
+        return image
+
+    def _crop(self, detection_id: int | None, frame_index: int, side_px: int) -> QPixmap | None:
+        detection = None if detection_id is None else self.document.detection(detection_id)
+        image = self._image(frame_index) if detection is not None else None
+        if detection is None or image is None:
+            return None
+        return crop_pixmap(image, detection, side_px)
+
+    def _make_thumbnails(self) -> None:
+        for _ in range(self.THUMBS_PER_TICK):
+            if not self._thumb_queue or self.review is None:
+                break
+            row = self._thumb_queue.pop(0)
+            site = self.review.site(int(row.data(SITE_ROLE)))
+            if site is not None:
+                pixmap = self._crop(site.best_detection_id, site.best_frame, self.THUMB_PX)
+                if pixmap is not None:
+                    row.setIcon(QIcon(pixmap))
+        if not self._thumb_queue:
+            self._thumb_timer.stop()
+            if self.site_list.currentItem() is not None:
+                self.site_list.scrollToItem(self.site_list.currentItem())
+
+    def _fill_grid(self, site: SiteSummary | None) -> None:
+        self.grid.blockSignals(True)
+        self.grid.clear()
+        if site is not None:
+            best_per_frame: dict[int, Sighting] = {}
+            for sighting in sorted(site.sightings, key=lambda s: -s.score):
+                best_per_frame.setdefault(sighting.frame_index, sighting)
+            best = sorted(best_per_frame.values(), key=lambda s: -s.score)[: self.GRID_SIZE]
+            chosen = [s for s in site.sightings if s in best]  # in time order
+            for sighting in chosen:
+                tile = QListWidgetItem(f"{_time(sighting.t_s)} {sighting.level.label[:3]} {sighting.score:.2f}")
+                tile.setData(DETECTION_ROLE, sighting.detection_id)
+                tile.setData(FRAME_ROLE, sighting.frame_index)
+                pixmap = self._crop(sighting.detection_id, sighting.frame_index, self.TILE_PX)
+                if pixmap is not None:
+                    tile.setIcon(QIcon(pixmap))
+                if sighting.review is not ReviewState.PENDING:
+                    tile.setToolTip(sighting.review.value)
+                self.grid.addItem(tile)
+        self.grid.blockSignals(False)
+
+    # ------------------------------------------------------------------ selection
+    def current_site(self) -> SiteSummary | None:
+        row = self.site_list.currentItem()
+        if row is None or self.review is None:
+            return None
+        return self.review.site(int(row.data(SITE_ROLE)))
+
+    def selected_sites(self) -> list[SiteSummary]:
+        if self.review is None:
+            return []
+        sites = [self.review.site(int(row.data(SITE_ROLE))) for row in self.site_list.selectedItems()]
+        return [s for s in sites if s is not None]
+
+    def _row_of(self, site_id: int) -> int | None:
+        for index in range(self.site_list.count()):
+            if self.site_list.item(index).data(SITE_ROLE) == site_id:
+                return index
+        return None
+
+    def _first_undecided_row(self, start: int = 0) -> int | None:
+        review = self.review
+        if review is None or not review.queue:
+            return None
+        n = self.site_list.count()
+        for offset in range(n):
+            index = (start + offset) % n
+            site_id = int(self.site_list.item(index).data(SITE_ROLE))
+            site = review.site(site_id)
+            if site is not None and not site.decided and site_id not in self._decided:
+                return index
+        return None
+
+    def select_site(self, site_id: int) -> None:
+        row = self._row_of(site_id)
+        if row is not None:
+            self.site_list.setCurrentRow(row)
+            self.site_list.scrollToItem(self.site_list.item(row))
+
+    def _on_current_site(self, *_args: object) -> None:
+        site = self.current_site()
+        if self.site_list.currentItem() is not None:
+            self.site_list.scrollToItem(self.site_list.currentItem())
+        self._fill_grid(site)
+        self._update_buttons()
+        if site is not None:
+            self.document.request_detection(site.best_frame, site.best_detection_id)
+
+    def _on_current_tile(self, tile: QListWidgetItem | None, _previous: object = None) -> None:
+        if tile is not None:
+            self.document.request_detection(int(tile.data(FRAME_ROLE)), int(tile.data(DETECTION_ROLE)))
+
+    def _on_selection_changed(self, detection_id: object) -> None:
+        """A detection selected anywhere (frame view, table, map) selects its site."""
+        if self.review is None or not isinstance(detection_id, int):
+            return
+        site = self.review.site_of_detection(detection_id)
+        current = self.current_site()
+        if site is not None and (current is None or current.site_id != site.site_id):
+            self.site_list.blockSignals(True)
+            self.select_site(site.site_id)
+            self.site_list.blockSignals(False)
+            self._fill_grid(site)
+            self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has_site = self.document.session is not None and self.current_site() is not None
+        for name, button in self.buttons.items():
+            button.setEnabled(has_site if name not in ("next", "previous") else self.site_list.count() > 0)
+
+    # ------------------------------------------------------------------ actions
+    def trigger(self, name: str) -> None:
+        """Run one of the panel's actions by name (see :data:`KEYS`)."""
+        try:
+            if name == "next":
+                self.step(1)
+            elif name == "previous":
+                self.step(-1)
+            elif name == "accept":
+                self.decide(ReviewState.ACCEPTED)
+            elif name == "reject":
+                self.decide(ReviewState.REJECTED)
+            elif name in ("slight", "severe", "debris"):
+                self.decide(DamageLevel.parse(name))
+            elif name == "split":
+                self.split()
+            elif name == "merge":
+                self.merge()
+        except Exception as exc:  # noqa: BLE001 - every refusal is shown, none crashes the window
+            show_error(self, exc, title="Edit refused")
+
+    def step(self, delta: int) -> None:
+        n = self.site_list.count()
+        if n:
+            row = self.site_list.currentRow()
+            self.site_list.setCurrentRow(max(0, min(n - 1, (row if row >= 0 else -1) + delta)))
+
+    def decide(self, decision: ReviewState | DamageLevel) -> None:
+        """Accept, reject or relabel the current site as one undoable edit, then go on to
+        the next undecided site."""
+        site = self.current_site()
+        if site is None or self.document.session is None:
+            return
+        if isinstance(decision, DamageLevel):
+            verb, mark = f"Relabel site #{site.site_id} as {decision.label}", f"→ {decision.label}"
+        else:
+            verb = ("Accept" if decision is ReviewState.ACCEPTED else "Reject") + f" site #{site.site_id}"
+            mark = decision.value
+        self.document.apply_edit(site_decision(site, decision), f"{verb} ({len(site.sightings)} sightings)")
+        self._decided[site.site_id] = mark
+        row_index = self.site_list.currentRow()
+        row = self.site_list.item(row_index)
+        if row is not None:
+            row.setText(row.text().split("\n")[0] + f"\ndecided: {mark}")
+            row.setForeground(QBrush(QColor("#777777")))
+        self._update_summary()
+        following = self._first_undecided_row(row_index + 1)
+        if following is not None:
+            self.site_list.setCurrentRow(following)
+            nxt = self.current_site()
+            self._follow_key = None if nxt is None else (nxt.best_detection_id or nxt.detection_ids[0])
+
+    def split(self) -> None:
+        """The crops selected in the grid become a site of their own."""
+        from core.review import RegroupSite
+
+        site = self.current_site()
+        if site is None or self.document.run_id is None:
+            return
+        chosen = tuple(int(tile.data(DETECTION_ROLE)) for tile in self.grid.selectedItems())
+        if not chosen or len(chosen) >= len(site.sightings):
+            self.document.notice.emit("Split: select the crops that are another damage (Shift+arrows or Ctrl+click)")
+            return
+        self._follow_key = chosen[0]
+        self.document.apply_edit(RegroupSite(self.document.run_id, "split", chosen),
+                                 f"Split {len(chosen)} sightings off site #{site.site_id}")
+
+    def merge(self) -> None:
+        """Merge the selected sites into one; with one selected, with its nearest site."""
+        from core.review import RegroupSite
+
+        sites = self.selected_sites()
+        current = self.current_site()
+        if len(sites) < 2 and current is not None and self.review is not None:
+            others = [s for s in self.review.sites if s.site_id != current.site_id]
+            if not others:
+                return
+            nearest = min(others, key=lambda s: distance_m(current.lon_deg, current.lat_deg, s.lon_deg, s.lat_deg))
+            sites = [current, nearest]
+        if len(sites) < 2 or self.document.run_id is None:
+            return
+        ids = tuple(i for s in sites for i in s.detection_ids)
+        self._follow_key = ids[0]
+        names = ", ".join(f"#{s.site_id}" for s in sites)
+        self.document.apply_edit(RegroupSite(self.document.run_id, "merge", ids), f"Merge sites {names}")
+
+
+__all__ = ["KEYS", "SiteReviewPanel", "crop_pixmap"]

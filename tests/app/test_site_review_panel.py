@@ -1,0 +1,183 @@
+"""The site review panel: sites in queue order with their reason, a crop grid, and one
+key per site-wide action (accept, reject, relabel, next, previous, split, merge), each
+one step on the document's undo stack."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.document import ProjectDocument
+from app.panels.site_review_panel import SiteReviewPanel
+from core.store import ProjectStore
+from core.types import DamageLevel, Frame, ReviewState
+
+
+@pytest.fixture(scope="module")
+def flight(tmp_path_factory) -> Path:
+    """2 s at 10 fps, 320x180: three damaged places."""
+    from engine.synth import render_flyover
+
+    out = tmp_path_factory.mktemp("sites_flight")
+    return render_flyover(out, seconds=2.0, fps=10.0, size=(320, 180), seed=2)
+
+
+@pytest.fixture
+def project(flight, tmp_path) -> Path:
+    """The flight's ground truth as one analysis run (scores 1.0), telemetry attached."""
+    from geo.evaluation import detections_from_coco
+
+    detections, times = detections_from_coco(flight.annotations)
+    path = tmp_path / "flight.dmproj"
+    with ProjectStore.create(path, video_path=flight.video, telemetry_path=flight.srt) as store:
+        run = store.start_run(model={"name": "ground truth"}, settings={})
+        mask = next(d.mask for d in detections if d.mask is not None)
+        for index in sorted(times):
+            frame = Frame(index, times[index], mask.width_px, mask.height_px)
+            store.write_frame(run, frame, [replace(d, id=None) for d in detections if d.frame_index == index])
+        store.finish_run(run)
+    return path
+
+
+@pytest.fixture
+def panel(qtbot, project, errors):
+    doc = ProjectDocument()
+    panel = SiteReviewPanel(doc)
+    qtbot.addWidget(panel)
+    panel.resize(520, 700)
+    panel.show()
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.open_path(project)
+    yield panel
+    doc.close()
+    assert errors == []
+
+
+def _states(doc, site):
+    return {doc.store.detection(i).review for i in site.detection_ids}
+
+
+def _press(qtbot, panel, widget, key, *, wait=True):
+    if wait:
+        with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+            qtbot.keyClick(widget, key)
+    else:
+        qtbot.keyClick(widget, key)
+
+
+def test_sites_are_listed_in_queue_order_with_reason_and_crops(qtbot, panel):
+    doc = panel.document
+    review = panel.review
+    assert panel.site_list.count() == len(review.queue) == 3
+    first = panel.site_list.item(0).text()
+    assert first.startswith(f"#{review.queue[0].site.site_id} ") and first.endswith("seen in one frame")
+    assert "sightings" in first and "0:0" in first
+    assert panel.summary.text() == "3 sites · 3 to decide · 0 decided"
+    assert panel.current_site() == review.queue[0].site  # the first site in need is selected
+    site = max(review.sites, key=lambda s: len(s.sightings))
+    with qtbot.waitSignal(doc.detection_requested) as requested:
+        panel.select_site(site.site_id)  # the player seeks to the site's best frame
+    assert requested.args == [site.best_frame, site.best_detection_id]
+    assert panel.grid.count() == site.frame_count and all(not panel.grid.item(i).icon().isNull()
+                                                          for i in range(panel.grid.count()))
+    qtbot.waitUntil(lambda: panel.thumbnails_done, timeout=10_000)
+    assert not panel.site_list.item(0).icon().isNull()
+    # a detection selected elsewhere selects its site
+    other = next(s for s in review.sites if s.site_id != site.site_id)
+    doc.set_selection(other.detection_ids[0])
+    assert panel.current_site().site_id == other.site_id
+
+
+def test_one_key_rejects_every_sighting_of_a_site_and_one_undo_takes_it_back(qtbot, panel):
+    doc = panel.document
+    panel.site_list.setFocus()
+    site = max(panel.review.sites, key=lambda s: len(s.sightings))
+    panel.select_site(site.site_id)
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_X)
+    assert _states(doc, site) == {ReviewState.REJECTED}
+    assert doc.undo_stack.count() == 1  # one step, not one per sighting
+    assert panel.site_list.count() == 2  # the rejected place left the map
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.undo_stack.undo()
+    assert _states(doc, site) == {ReviewState.PENDING} and panel.site_list.count() == 3
+
+
+def test_accept_and_relabel_keys_and_the_queue_moves_on(qtbot, panel):
+    doc = panel.document
+    panel.site_list.setFocus()
+    first = panel.current_site()
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_A)
+    assert _states(doc, first) == {ReviewState.ACCEPTED}
+    second = panel.current_site()
+    assert second.site_id != first.site_id and not second.decided  # went on to the next site to decide
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_3)
+    assert {doc.store.detection(i).level for i in second.detection_ids} == {DamageLevel.DEBRIS}
+    assert _states(doc, second) == {ReviewState.ACCEPTED}
+    assert panel.summary.text() == "3 sites · 1 to decide · 2 decided"
+    assert doc.undo_stack.count() == 2
+    # N / P walk the list
+    panel.site_list.setCurrentRow(0)
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_N, wait=False)
+    assert panel.site_list.currentRow() == 1
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_P, wait=False)
+    assert panel.site_list.currentRow() == 0
+
+
+def test_split_and_merge_keys_round_trip_with_undo(qtbot, panel):
+    doc = panel.document
+    site = max(panel.review.sites, key=lambda s: len(s.sightings))
+    panel.select_site(site.site_id)
+    panel.grid.setFocus()
+    panel.grid.item(panel.grid.count() - 1).setSelected(True)
+    panel.grid.item(panel.grid.count() - 2).setSelected(True)
+    chosen = {int(t.data(Qt.ItemDataRole.UserRole + 1)) for t in panel.grid.selectedItems()}
+    _press(qtbot, panel, panel.grid, Qt.Key.Key_S)
+    assert panel.site_list.count() == 4
+    assert set(panel.current_site().detection_ids) == chosen  # the new site is selected
+    # merge it back with its nearest site, the one it came from
+    panel.site_list.setFocus()
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_M)
+    assert panel.site_list.count() == 3
+    assert set(panel.current_site().detection_ids) == set(site.detection_ids)
+    assert doc.undo_stack.count() == 2
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.undo_stack.undo()
+    assert panel.site_list.count() == 4
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.undo_stack.undo()
+    assert panel.site_list.count() == 3
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.undo_stack.redo()
+    assert panel.site_list.count() == 4
+
+
+def test_a_split_needs_crops_chosen(qtbot, panel):
+    doc = panel.document
+    panel.grid.setFocus()
+    panel.grid.clearSelection()
+    with qtbot.waitSignal(doc.notice) as notice:
+        qtbot.keyClick(panel.grid, Qt.Key.Key_S)
+    assert notice.args[0].startswith("Split: select the crops")
+    assert doc.undo_stack.count() == 0
+
+
+def test_the_threshold_slider_counts_sites_live(panel):
+    assert panel.threshold_label.text().endswith(": 3 sites")
+    panel.threshold.setValue(100)
+    assert panel.threshold_label.text() == "1.00: 3 sites"  # ground truth scores 1.0
+
+
+def test_in_the_window_the_panel_keys_act_on_the_site_not_the_detection(qtbot, window, project):
+    panel = window.panel(SiteReviewPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    site = max(panel.review.sites, key=lambda s: len(s.sightings))
+    panel.select_site(site.site_id)
+    assert window.document.selected_id == site.best_detection_id  # the window followed
+    panel.site_list.setFocus()
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_A)
+    assert _states(window.document, site) == {ReviewState.ACCEPTED}
+    assert window.document.undo_stack.count() == 1
