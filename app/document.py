@@ -57,6 +57,9 @@ class ProjectDocument(QObject):
         An analysis started (``True``) or ended.
     detection_requested(int, object)
         A panel asks to show a frame and select a detection in it (``int | None``).
+    highlight_requested(object)
+        A panel asks to light up the site of a detection on the map for a moment (the
+        pointer is over it; ``None``: back to the selection).
     notice(str)
         A short message for the status bar.
     """
@@ -70,6 +73,7 @@ class ProjectDocument(QObject):
     selection_changed = Signal(object)
     analysis_running_changed = Signal(bool)
     detection_requested = Signal(int, object)
+    highlight_requested = Signal(object)
     notice = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -227,6 +231,10 @@ class ProjectDocument(QObject):
     def request_detection(self, frame_index: int, detection_id: object = None) -> None:
         """Ask the window to show ``frame_index`` and select ``detection_id`` there."""
         self.detection_requested.emit(int(frame_index), detection_id)
+
+    def request_highlight(self, detection_id: int | None) -> None:
+        """Ask the map to light up ``detection_id``'s site (``None``: the selection's)."""
+        self.highlight_requested.emit(self._selected_id if detection_id is None else int(detection_id))
 
     @property
     def analysis_running(self) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from core.review import EditGroup, Relabel, SetMask, SetReview, DeleteDetection
+from core.review import DeleteDetection, EditGroup, Relabel, SetMask, SetReview
 from core.sites import (
     PlacedDecision,
     QueueItem,

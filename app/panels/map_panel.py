@@ -62,6 +62,7 @@ class MapPanel(Panel):
         document.analysis_running_changed.connect(self._on_analysis_running_changed)
         document.current_frame_changed.connect(self._on_current_frame_changed)
         document.selection_changed.connect(self.map_widget.highlight_detection)
+        document.highlight_requested.connect(self.map_widget.highlight_detection)
         self.map_widget.site_clicked.connect(document.request_detection)
 
     @property

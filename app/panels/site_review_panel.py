@@ -113,7 +113,10 @@ def crop_pixmap(image: np.ndarray, detection: Detection, side_px: int) -> QPixma
 
 
 class _KeyFilter(QObject):
-    """Gives the panel's keys to the panel while one of its lists has the focus."""
+    """Gives the panel's keys to the panel while one of its lists has the focus, and
+    says when the pointer leaves a list."""
+
+    pointer_left = Signal()
 
     def __init__(self, panel: SiteReviewPanel) -> None:
         super().__init__(panel)
@@ -121,6 +124,9 @@ class _KeyFilter(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         kind = event.type()
+        if kind == QEvent.Type.Leave:
+            self.pointer_left.emit()
+            return False
         if kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and isinstance(event, QKeyEvent):
             key = Qt.Key(event.key())
             modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
@@ -237,6 +243,11 @@ class SiteReviewPanel(Panel):
         self._thumb_timer.setInterval(0)
         self._thumb_timer.timeout.connect(self._make_thumbnails)
 
+        for view in (self.site_list, self.grid):
+            view.setMouseTracking(True)
+            view.itemEntered.connect(self._on_item_hovered)
+            view.viewport().installEventFilter(self._keys)
+        self._keys.pointer_left.connect(self._on_pointer_left)
         self.site_list.currentItemChanged.connect(self._on_current_site)
         self.grid.currentItemChanged.connect(self._on_current_tile)
         self.threshold.valueChanged.connect(self._update_threshold_count)
@@ -509,6 +520,18 @@ class SiteReviewPanel(Panel):
     def _on_current_tile(self, tile: QListWidgetItem | None, _previous: object = None) -> None:
         if tile is not None:
             self.document.request_detection(int(tile.data(FRAME_ROLE)), int(tile.data(DETECTION_ROLE)))
+
+    def _on_item_hovered(self, item: QListWidgetItem) -> None:
+        """The pointer over a site row or a crop lights its site up on the map."""
+        detection_id = item.data(DETECTION_ROLE)
+        if detection_id is None and self.review is not None:
+            site = self.review.site(int(item.data(SITE_ROLE)))
+            detection_id = None if site is None else (site.best_detection_id or site.detection_ids[0])
+        if detection_id is not None:
+            self.document.request_highlight(int(detection_id))
+
+    def _on_pointer_left(self) -> None:
+        self.document.request_highlight(None)
 
     def _on_selection_changed(self, detection_id: object) -> None:
         """A detection selected anywhere (frame view, table, map) selects its site."""

@@ -181,3 +181,26 @@ def test_in_the_window_the_panel_keys_act_on_the_site_not_the_detection(qtbot, w
     _press(qtbot, panel, panel.site_list, Qt.Key.Key_A)
     assert _states(window.document, site) == {ReviewState.ACCEPTED}
     assert window.document.undo_stack.count() == 1
+
+
+def test_hovering_a_site_or_a_crop_lights_it_up_on_the_map(qtbot, window, project):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    from app.panels.map_panel import MapPanel
+
+    panel, map_panel = window.panel(SiteReviewPanel), window.panel(MapPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000), qtbot.waitSignal(map_panel.map_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: not map_panel.busy, timeout=30_000)
+    map_widget = map_panel.map_widget
+    selected = panel.current_site()
+    hovered = next(s for s in panel.review.sites if s.site_id != selected.site_id)
+    panel.site_list.itemEntered.emit(panel.site_list.item(panel._row_of(hovered.site_id)))
+    assert map_widget.highlighted_site.best_detection_id == hovered.best_detection_id
+    QApplication.sendEvent(panel.site_list.viewport(), QEvent(QEvent.Type.Leave))
+    assert map_widget.highlighted_site.best_detection_id == selected.best_detection_id  # back to the selection
+    tile = panel.grid.item(0)
+    panel.grid.itemEntered.emit(tile)
+    assert int(tile.data(Qt.ItemDataRole.UserRole + 1)) in selected.detection_ids
+    assert map_widget.highlighted_site.best_detection_id == selected.best_detection_id
