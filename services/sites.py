@@ -61,13 +61,17 @@ class SiteReview:
     queue: list[QueueItem]
     site_of: dict[int, int] = field(default_factory=dict)
     damage_map: DamageMap | None = field(default=None, repr=False)
+    _by_id: dict[int, SiteSummary] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_id = {item.site.site_id: item.site for item in self.queue}
 
     @property
     def sites(self) -> list[SiteSummary]:
         return [item.site for item in self.queue]
 
     def site(self, site_id: int) -> SiteSummary | None:
-        return next((item.site for item in self.queue if item.site.site_id == site_id), None)
+        return self._by_id.get(site_id)
 
     def site_of_detection(self, detection_id: int) -> SiteSummary | None:
         site_id = self.site_of.get(detection_id)

@@ -162,6 +162,8 @@ class SiteReviewPanel(Panel):
     GRID_SIZE = 12
     TILE_PX = 104
     THUMB_PX = 56
+    #: Decoded frames kept for crops (a 1080p frame is 6 MB).
+    FRAME_CACHE = 6
     #: List thumbnails made per turn of the event loop (the GUI stays responsive).
     THUMBS_PER_TICK = 4
 
@@ -173,7 +175,8 @@ class SiteReviewPanel(Panel):
         self._carried_runs: set[int] = set()
         self._decided: dict[int, str] = {}  # site id -> decision shown before the rebuild
         self._follow_key: int | None = None  # a detection id of the site to keep selected
-        self._frames: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._frames: OrderedDict[int, np.ndarray] = OrderedDict()  # a few decoded frames
+        self._grid_key: object = None
         self._thumb_queue: list[QListWidgetItem] = []
 
         self.summary = QLabel("No project open")
@@ -291,6 +294,7 @@ class SiteReviewPanel(Panel):
         self._decided.clear()
         self.site_list.clear()
         self.grid.clear()
+        self._grid_key = None
         self.summary.setText("No project open")
         self.threshold_label.setText("")
         self._update_buttons()
@@ -327,6 +331,7 @@ class SiteReviewPanel(Panel):
         self.review = None
         self.site_list.clear()
         self.grid.clear()
+        self._grid_key = None
         self.summary.setText(text)
         self._update_buttons()
         self.sites_updated.emit()
@@ -370,11 +375,15 @@ class SiteReviewPanel(Panel):
             row.setSizeHint(QSize(-1, self.THUMB_PX + 6))  # icons arriving later do not move the rows
             self.site_list.addItem(row)
             self._thumb_queue.append(row)
-        self.site_list.blockSignals(False)
         target = review.site_of_detection(key) if key is not None else None
         row_index = self._row_of(target.site_id) if target is not None else self._first_undecided_row()
         self._follow_key = None
+        # the same site stays selected, silently: a rebuild never moves the player
         self.site_list.setCurrentRow(row_index if row_index is not None else -1)
+        self.site_list.blockSignals(False)
+        if self.site_list.currentItem() is not None:
+            self.site_list.scrollToItem(self.site_list.currentItem())
+        self._fill_grid(self.current_site())
         self._update_summary()
         self._update_threshold_count()
         self._update_buttons()
@@ -421,7 +430,7 @@ class SiteReviewPanel(Panel):
                 _log.warning("no crop from frame %d: %s", frame_index, exc)
                 return None
             self._frames[frame_index] = image
-            while len(self._frames) > 2 * self.GRID_SIZE:
+            while len(self._frames) > self.FRAME_CACHE:
                 self._frames.popitem(last=False)
         else:
             self._frames.move_to_end(frame_index)
@@ -450,6 +459,10 @@ class SiteReviewPanel(Panel):
                 self.site_list.scrollToItem(self.site_list.currentItem())
 
     def _fill_grid(self, site: SiteSummary | None) -> None:
+        key = None if site is None else (site.site_id, site.sightings)
+        if key is not None and key == self._grid_key and self.grid.count():
+            return  # the same crops: nothing to decode again
+        self._grid_key = key
         self.grid.blockSignals(True)
         self.grid.clear()
         if site is not None:

@@ -194,7 +194,8 @@ def test_hovering_a_site_or_a_crop_lights_it_up_on_the_map(qtbot, window, projec
         assert window.open_path(project)
     qtbot.waitUntil(lambda: not map_panel.busy, timeout=30_000)
     map_widget = map_panel.map_widget
-    selected = panel.current_site()
+    selected = next(s for s in panel.review.sites if s.site_id != panel.current_site().site_id)
+    panel.select_site(selected.site_id)  # the window selects its best detection
     hovered = next(s for s in panel.review.sites if s.site_id != selected.site_id)
     panel.site_list.itemEntered.emit(panel.site_list.item(panel._row_of(hovered.site_id)))
     assert map_widget.highlighted_site.best_detection_id == hovered.best_detection_id
@@ -204,3 +205,16 @@ def test_hovering_a_site_or_a_crop_lights_it_up_on_the_map(qtbot, window, projec
     panel.grid.itemEntered.emit(tile)
     assert int(tile.data(Qt.ItemDataRole.UserRole + 1)) in selected.detection_ids
     assert map_widget.highlighted_site.best_detection_id == selected.best_detection_id
+
+
+def test_a_rebuild_keeps_the_site_and_never_moves_the_player(qtbot, panel):
+    from core.review import SetReview
+
+    doc = panel.document
+    site = panel.current_site()
+    other = next(s for s in panel.review.sites if s.site_id != site.site_id)
+    requests = []
+    doc.detection_requested.connect(lambda *args: requests.append(args))
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.apply_edit(SetReview(other.detection_ids[0], ReviewState.ACCEPTED), "accept one")  # e.g. in the table
+    assert panel.current_site().site_id == site.site_id and requests == []
