@@ -131,7 +131,8 @@ class VideoReader:
     Raises
     ------
     VideoError
-        Naming the file when it is missing, not a video, corrupt or truncated.
+        Naming the file when it is missing, not a video, in a codec FFmpeg cannot
+        decode, corrupt or truncated.
     """
 
     def __init__(self, path: str | os.PathLike, *, threads: bool = True) -> None:
@@ -148,6 +149,11 @@ class VideoReader:
             if not self._container.streams.video:
                 raise VideoError(f"{str(self.path)!r} has no video stream")
             self._stream = self._container.streams.video[0]
+            if self._stream.codec_context is None:  # FFmpeg has no decoder for this codec
+                raise VideoError(
+                    f"{str(self.path)!r}: its video codec is not one FFmpeg can decode; "
+                    "convert it first, e.g. ffmpeg -i IN -c:v libx264 OUT.mp4"
+                )
             if threads:
                 self._stream.thread_type = "AUTO"
             self._index_packets()

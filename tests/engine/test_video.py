@@ -155,3 +155,15 @@ def test_audio_only_file_has_no_video_stream(tmp_path):
 def test_frame_at_out_of_range(cfr_video):
     with VideoReader(cfr_video) as reader, pytest.raises(IndexError, match="frames 0..9"):
         reader.frame_at(10)
+
+
+def test_unknown_codec_is_named_with_a_conversion_hint(cfr_video, tmp_path):
+    # The same MP4 with its codec's four-character code changed to one FFmpeg does not know.
+    data = cfr_video.read_bytes()
+    assert b"avc1" in data
+    path = tmp_path / "odd codec.mp4"
+    path.write_bytes(data.replace(b"avc1", b"zzzz"))
+    with pytest.raises(VideoError, match=r"odd codec\.mp4.*codec.*ffmpeg -i"):
+        probe_video(path)
+    with pytest.raises(VideoError, match="codec"):
+        list(iter_frames(path))
