@@ -106,6 +106,12 @@ def select_frame_indices(
     return chosen
 
 
+def _reason(exc: BaseException) -> str:
+    """FFmpeg's words for an error, without its errno number and the repeated file name."""
+    reason = getattr(exc, "strerror", None)
+    return reason if isinstance(reason, str) and reason else str(exc)
+
+
 def _parse_creation_time(text: str | None) -> float | None:
     if not text:
         return None
@@ -144,8 +150,11 @@ class VideoReader:
         try:
             self._container = av.open(str(self.path), mode="r")
         except (av.FFmpegError, UnicodeDecodeError) as exc:
-            raise VideoError(f"{str(self.path)!r} is not a readable video: {exc}") from None
+            raise VideoError(f"{str(self.path)!r} is not a readable video: {_reason(exc)}") from None
         try:
+            demuxer = self._container.format.name
+            if demuxer == "image2" or demuxer.endswith("_pipe"):  # FFmpeg's still-image readers
+                raise VideoError(f"{str(self.path)!r} is a still image, not a video")
             if not self._container.streams.video:
                 raise VideoError(f"{str(self.path)!r} has no video stream")
             self._stream = self._container.streams.video[0]
@@ -166,7 +175,7 @@ class VideoReader:
             raise
         except av.FFmpegError as exc:
             self._container.close()
-            raise VideoError(f"{str(self.path)!r} is corrupt or truncated: {exc}") from None
+            raise VideoError(f"{str(self.path)!r} is corrupt or truncated: {_reason(exc)}") from None
 
     # ----------------------------------------------------------------- indexing
 
@@ -267,7 +276,9 @@ class VideoReader:
             raise VideoError(f"{str(self.path)!r}: frame {index} could not be decoded (corrupt or truncated video)")
         except av.FFmpegError as exc:
             self._decoder = None
-            raise VideoError(f"{str(self.path)!r}: decoding frame {index} failed (corrupt or truncated?): {exc}") from None
+            raise VideoError(
+                f"{str(self.path)!r}: decoding frame {index} failed (corrupt or truncated?): {_reason(exc)}"
+            ) from None
 
     def _can_reach_by_decoding(self, index: int) -> bool:
         """Whether decoding forward is cheaper than seeking.

@@ -167,3 +167,21 @@ def test_unknown_codec_is_named_with_a_conversion_hint(cfr_video, tmp_path):
         probe_video(path)
     with pytest.raises(VideoError, match="codec"):
         list(iter_frames(path))
+
+
+def test_a_file_ffmpeg_cannot_read_is_named_without_errno_noise(tmp_path):
+    path = tmp_path / "fake.mp4"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    with pytest.raises(VideoError, match="fake.mp4.*not a readable video") as caught:
+        probe_video(path)
+    assert "Errno" not in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["photo.jpg", "photo.mp4"])
+def test_a_still_image_is_refused_as_not_a_video(tmp_path, name):
+    from PIL import Image
+
+    path = tmp_path / name
+    Image.fromarray(np.full((48, 64, 3), 90, dtype=np.uint8)).save(path, format="JPEG")
+    with pytest.raises(VideoError, match=rf"{name}.*still image, not a video"):
+        probe_video(path)
