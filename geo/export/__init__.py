@@ -4,7 +4,8 @@
 ``observations.geojson``, ``track.geojson``, ``heatmap.geojson`` (RFC 7946, WGS84 lon/lat),
 ``damage_map.gpkg`` (every layer), ``damage_sites.kml``, ``damage_sites.csv`` and
 ``damage_map.html`` (works offline). Properties are documented in ``docs/exports.md``.
-Each file is written to a temporary name and renamed when complete.
+Each file is written to a temporary name and renamed when complete; temporary files
+an earlier export left when it was killed are removed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from core.errors import ExportError
-from geo.export._atomic import ensure_dir
+from geo.export._atomic import ensure_dir, remove_abandoned_temp_files
 from geo.export.html import write_html
 from geo.export.records import heat_records, observation_records, site_records, track_records
 from geo.export.vector import write_geojson, write_geopackage, write_kml, write_sites_csv
@@ -65,9 +66,12 @@ def export_map(
     ExportError
         Naming the folder or file that could not be written; no partial file is left.
     """
+    chosen = _formats(formats)  # an unknown format is refused before any folder is made
     out = ensure_dir(Path(out_dir))
+    # What an earlier export that was killed part-way left behind.
+    remove_abandoned_temp_files(out, [out / name for name in FILES.values()])
     written: list[Path] = []
-    for fmt in _formats(formats):
+    for fmt in chosen:
         target = out / FILES[fmt]
         if fmt == "sites":
             write_geojson(target, site_records(damage_map), name="damage_sites")

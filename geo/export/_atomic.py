@@ -4,15 +4,91 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import socket
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from core.errors import ExportError
 
+#: Files SQLite (hence GDAL's GeoPackage driver) keeps beside a database while writing it.
+_SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
+#: A temporary file of an older version (no process id in its name) counts as abandoned
+#: once it is this old (seconds).
+_ORPHAN_AGE_S = 3600.0
+
 
 def _describe(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _host_tag() -> str:
+    """This machine's name reduced to letters and digits, to tell its temporary files apart
+    from another machine's in a shared folder."""
+    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:16] or "host"
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.stem}.{_host_tag()}-{os.getpid()}-"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, owned by someone else
+        return True
+    return True
+
+
+def _abandoned(name: str, target: Path, now: float, path: Path) -> bool:
+    """Whether ``name`` is a temporary file of ``target`` whose writer is gone."""
+    for side in ("", *_SQLITE_SIDE_FILES):
+        if side and name.endswith(side):
+            name = name[: -len(side)]
+            break
+    head, tail = f".{target.stem}.", f".part{target.suffix}"
+    if not (name.startswith(head) and name.endswith(tail)):
+        return False
+    middle = name[len(head) : len(name) - len(tail)]
+    match = re.fullmatch(r"([A-Za-z0-9]+)-(\d+)-[A-Za-z0-9_]+", middle)
+    if match:  # ours: gone when its process is, on this machine
+        host, pid = match.group(1), int(match.group(2))
+        if host == _host_tag():
+            return pid != os.getpid() and not _process_alive(pid)
+    elif not re.fullmatch(r"[A-Za-z0-9_]+", middle):
+        return False
+    try:  # an older version's or another machine's: gone when long untouched
+        return now - path.lstat().st_mtime > _ORPHAN_AGE_S
+    except OSError:
+        return False
+
+
+def remove_abandoned_temp_files(out_dir: Path, targets: Iterable[Path]) -> list[Path]:
+    """Delete the temporary files that an export killed part-way left beside ``targets``.
+
+    A temporary file is removed when the process that wrote it no longer runs on this
+    machine, or (written by another machine or an older version) when it has not changed
+    for an hour; an export running now keeps its own. Returns what was removed.
+    """
+    try:
+        entries = list(os.scandir(out_dir))
+    except OSError:
+        return []
+    now = time.time()
+    removed: list[Path] = []
+    for entry in entries:
+        if not entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        if any(_abandoned(entry.name, Path(target), now, path) for target in targets):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def ensure_dir(out_dir: Path) -> Path:
@@ -31,7 +107,9 @@ def ensure_dir(out_dir: Path) -> Path:
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is renamed to ``target``
-    (atomic on one file system), on any error it is removed.
+    (atomic on one file system), on any error it is removed (with any SQLite journal
+    beside it). Its name carries this machine and process, so that
+    :func:`remove_abandoned_temp_files` can tell when its writer was killed.
 
     Raises
     ------
@@ -39,7 +117,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         Naming ``target`` when writing or renaming fails (full disk, permissions).
     """
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=target.parent)
+        fd, name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=f".part{target.suffix}", dir=target.parent)
         os.close(fd)
         os.unlink(name)  # writers (GDAL) want to create the file themselves
     except OSError as exc:
@@ -55,8 +133,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     except Exception as exc:  # a writer library failing (GDAL, folium): still an export error
         raise ExportError(f"{target}: cannot write: {exc}") from exc
     finally:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+        for leftover in (temp, *(temp.with_name(temp.name + side) for side in _SQLITE_SIDE_FILES)):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
 
 
 def write_bytes_atomic(target: Path, data: bytes) -> Path:

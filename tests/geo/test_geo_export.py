@@ -127,3 +127,10 @@ def test_failing_geopackage_writer_leaves_nothing(flyover_map, tmp_path, monkeyp
     with pytest.raises(ExportError, match="damage_map.gpkg"):
         export_map(damage_map, tmp_path, formats=["gpkg"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_format_is_refused_before_the_folder_is_made(flyover_map, tmp_path):
+    damage_map, _ = flyover_map
+    with pytest.raises(ExportError, match="unknown export format 'shp'"):
+        export_map(damage_map, tmp_path / "maps", formats=["shp"])
+    assert not (tmp_path / "maps").exists()
