@@ -128,9 +128,14 @@ def _describe_injected(model: torch.nn.Module, model_info: Mapping[str, Any] | N
 
 
 def load_refiner(
-    model: torch.nn.Module, device: torch.device, srn_weights: str | Path | None
+    model: torch.nn.Module, device: torch.device, srn_weights: str | Path | None,
+    detector_info: Mapping[str, Any] | None = None,
 ) -> tuple[Any | None, str]:
-    """The SRN refiner, or ``None`` and why not (the run goes on without it)."""
+    """The SRN refiner, or ``None`` and why not (the run goes on without it).
+
+    An SRN encodes its own detector's FPN features: one trained on another backbone is
+    skipped, and one trained on other weights of the same backbone is used with a note.
+    """
     if not supports_features(model):
         return None, "skipped: the detector does not return its FPN features (detect_with_features)"
     try:
@@ -145,13 +150,37 @@ def load_refiner(
         path = Path(srn_weights)
     if not path.is_file():
         return None, f"skipped: no SRN weights at {path}"
+    mismatch = _srn_detector_mismatch(path, detector_info)
+    if mismatch and mismatch.startswith("skipped"):
+        return None, mismatch
     try:
         # On the CPU encode the RoI-pooled features, not whole FPN maps: the paper's
         # order costs ~100 GFLOP per frame there.
         refiner = ScoreRefiner.from_weights(path, device=device, encode_rois_first=device.type == "cpu")
     except ModelError as exc:
         return None, f"skipped: {exc}"
-    return refiner, f"on ({path})"
+    return refiner, f"on ({path})" + (f"; {mismatch}" if mismatch else "")
+
+
+def _srn_detector_mismatch(srn_path: Path, detector_info: Mapping[str, Any] | None) -> str | None:
+    """Why ``srn_path`` does not belong to the detector, or ``None`` when it may."""
+    if not detector_info:
+        return None
+    try:
+        from engine.weights import config_path_for
+
+        trained = json.loads(config_path_for(srn_path).read_text(encoding="utf-8")).get("training", {})
+    except (OSError, ValueError):
+        return None
+    backbone = (detector_info.get("config") or {}).get("backbone")
+    if trained.get("detector_backbone") and backbone and trained["detector_backbone"] != backbone:
+        return (f"skipped: {srn_path.name} was trained on a {trained['detector_backbone']} detector, this one is "
+                f"{backbone}; train one for it with damagemap train-srn")
+    sha = detector_info.get("sha256")
+    if trained.get("detector_sha256") and sha and sha not in (trained.get("detector_sha256"),
+                                                             trained.get("trained_on_detector_sha256")):
+        return f"trained for other detector weights ({trained.get('detector_weights')}); refined scores may be off"
+    return None
 
 
 def plan_analysis(
@@ -217,7 +246,7 @@ def plan_analysis(
     elif refiner is not None:
         srn_note = "on (given)"
     else:
-        refiner, srn_note = load_refiner(model, target, srn_weights)
+        refiner, srn_note = load_refiner(model, target, srn_weights, info)
     if srn and refiner is None:
         notes.append(f"SRN {srn_note}")
 
