@@ -148,4 +148,9 @@ def write_bytes_atomic(target: Path, data: bytes) -> Path:
 
 
 def write_text_atomic(target: Path, text: str) -> Path:
-    return write_bytes_atomic(target, text.encode("utf-8"))
+    """``text`` as UTF-8; lone surrogates (from a file name that is not UTF-8) become U+FFFD."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = re.sub("[\ud800-\udfff]", "\ufffd", text).encode("utf-8")
+    return write_bytes_atomic(target, data)

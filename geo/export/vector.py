@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,13 +91,30 @@ def write_geopackage(path: Path, damage_map: DamageMap) -> Path:
     return path
 
 
+#: Characters XML 1.0 does not allow (C0 controls but tab and newlines, lone surrogates
+#: from undecodable file names, U+FFFE/U+FFFF): KML readers refuse a file holding one.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(tree: ET.Element) -> None:
+    """Replace the characters XML 1.0 forbids with U+FFFD in every text and attribute."""
+    for element in tree.iter():
+        for attribute in ("text", "tail"):
+            value = getattr(element, attribute)
+            if value:
+                setattr(element, attribute, _NOT_XML.sub("\ufffd", value))
+        for key, value in element.attrib.items():
+            element.attrib[key] = _NOT_XML.sub("\ufffd", value)
+
+
 def _kml_colour(level: DamageLevel, alpha: int = 255) -> str:
     r, g, b = level.colour_rgb
     return f"{alpha:02x}{b:02x}{g:02x}{r:02x}"  # KML: aabbggrr
 
 
 def write_kml(path: Path, damage_map: DamageMap) -> Path:
-    """Sites as placemarks styled by level, plus the flight track (ElementTree escapes)."""
+    """Sites as placemarks styled by level, plus the flight track (ElementTree escapes;
+    characters XML cannot hold, such as control characters in a file name, become U+FFFD)."""
     ns = "http://www.opengis.net/kml/2.2"
     ET.register_namespace("", ns)
     kml = ET.Element(f"{{{ns}}}kml")
@@ -138,6 +156,7 @@ def write_kml(path: Path, damage_map: DamageMap) -> Path:
         ET.SubElement(placemark, f"{{{ns}}}name").text = f"GPS jump at {props['time_s']} s (not used)"
         geometry = ET.SubElement(placemark, f"{{{ns}}}Point")
         ET.SubElement(geometry, f"{{{ns}}}coordinates").text = f"{point.x:.8f},{point.y:.8f}"
+    _xml_safe(kml)
     ET.indent(kml)
     text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(kml, encoding="unicode")
     return write_text_atomic(path, text)
