@@ -168,7 +168,7 @@ CSV_COLUMNS = ("id", "level", "confidence", "observations", "lon", "lat", "first
 
 
 def _spreadsheet_safe(value) -> object:
-    """Text starting with = + - @ is a formula to a spreadsheet: quote it."""
+    """Text starting with = + - @ is a formula to a spreadsheet: quote it (numbers stay numbers)."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return "" if value is None else value
@@ -179,6 +179,7 @@ def write_sites_csv(path: Path, damage_map: DamageMap) -> Path:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for props, point in site_records(damage_map):
-        row = dict(props, lon=f"{point.x:.8f}", lat=f"{point.y:.8f}")
+        # Numbers, not text: the formula guard below quotes text starting with "-".
+        row = dict(props, lon=round(point.x, 8), lat=round(point.y, 8))
         writer.writerow([_spreadsheet_safe(row.get(column)) for column in CSV_COLUMNS])
     return write_text_atomic(path, buffer.getvalue())

@@ -134,3 +134,20 @@ def test_an_unknown_format_is_refused_before_the_folder_is_made(flyover_map, tmp
     with pytest.raises(ExportError, match="unknown export format 'shp'"):
         export_map(damage_map, tmp_path / "maps", formats=["shp"])
     assert not (tmp_path / "maps").exists()
+
+
+def test_csv_coordinates_west_and_south_are_numbers(exported):
+    import pandas as pd
+
+    damage_map, out, _ = exported
+    table = pd.read_csv(out / "damage_sites.csv")
+    assert pd.api.types.is_float_dtype(table["lon"]) and pd.api.types.is_float_dtype(table["lat"])
+    assert (table["lon"] < 0).all()  # the flyover is in Florida
+    for site, lon, lat in zip(site_records_of(damage_map), table["lon"], table["lat"], strict=True):
+        assert (lon, lat) == pytest.approx((site.x, site.y), abs=1e-8)
+
+
+def site_records_of(damage_map):
+    from geo.export.records import site_records
+
+    return [point for _, point in site_records(damage_map)]
