@@ -8,7 +8,9 @@ telemetry changes, or detections change while no analysis runs. A decision is on
 on the document's undo stack (:func:`core.sites.site_decision`): the row is marked at
 once and the selection moves on; the list is re-read when the rebuilt map arrives.
 Selecting a site asks the document to show its best frame and detection, so the player
-seeks there and the map rings the site.
+seeks there and the map rings the site. Crops are decoded on the job thread with a reader
+of its own, in frame order, one pass per batch (a seek in a long-GOP 720p video can cost
+most of a second; the GUI thread never waits for one).
 
 Keys while the panel has the focus (they take precedence over the window's keys for a
 single detection): ``A`` accept, ``X`` reject, ``1``/``2``/``3`` relabel the whole site,
@@ -19,7 +21,7 @@ site of their own, ``M`` merge the selected sites (one selected: with its neares
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -79,16 +81,22 @@ def _time(t_s: float) -> str:
     return f"{int(minutes)}:{seconds:04.1f}"
 
 
-def crop_pixmap(image: np.ndarray, detection: Detection, side_px: int) -> QPixmap:
-    """A square crop of ``image`` around the detection (its box and a margin), scaled to
-    ``side_px``, with the mask's outline in the level's colour."""
+def crop_region(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, int, int]:
+    """The square part of ``image`` around ``box`` (the box and a margin, cut at the
+    frame's border): ``(pixels, left, top)``. Plain numpy: runs on the job thread."""
     height, width = image.shape[:2]
-    x1, y1, x2, y2 = detection.box_xyxy_px
+    x1, y1, x2, y2 = box
     cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
     half = max(12.0, 0.75 * max(x2 - x1, y2 - y1) + 4.0)
     left, top = int(max(0.0, cx - half)), int(max(0.0, cy - half))
     right, bottom = int(min(width, cx + half)), int(min(height, cy + half))
     crop = np.ascontiguousarray(image[top:max(bottom, top + 1), left:max(right, left + 1), :3])
+    return crop, left, top
+
+
+def crop_pixmap(crop: np.ndarray, left: int, top: int, detection: Detection, side_px: int) -> QPixmap:
+    """A crop (:func:`crop_region`) as a square tile of ``side_px``, with the mask's
+    outline in the level's colour."""
     qimage = QImage(crop.data, crop.shape[1], crop.shape[0], crop.strides[0], QImage.Format.Format_RGB888).copy()
     scale = side_px / max(crop.shape[0], crop.shape[1])
     scaled = qimage.scaled(
@@ -105,11 +113,40 @@ def crop_pixmap(image: np.ndarray, detection: Detection, side_px: int) -> QPixma
     painter.setBrush(Qt.BrushStyle.NoBrush)
     polygons = detection.mask.to_polygons() if detection.mask is not None else []
     if not polygons:
+        x1, y1, x2, y2 = detection.box_xyxy_px
         polygons = [np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])]
     for polygon in polygons:
         painter.drawPolygon(QPolygonF([QPointF(dx + (x - left) * scale, dy + (y - top) * scale) for x, y in polygon]))
     painter.end()
     return pixmap
+
+
+_READER: list = []  # the job thread's reader: [(path, mtime ns), VideoReader]
+
+
+def crops_job(video_path: Path, wanted: list[tuple[int, int, tuple[float, float, float, float]]]
+              ) -> dict[int, tuple[np.ndarray, int, int]]:
+    """Crops ``detection id -> (pixels, left, top)`` for ``(detection id, frame, box)``,
+    decoded in frame order in one pass (a seek per frame would cost up to a GOP each).
+    Runs on the job thread with its own reader, kept for the next call."""
+    from engine.video import VideoReader
+
+    key = (str(video_path), Path(video_path).stat().st_mtime_ns)
+    if not _READER or _READER[0] != key:
+        if _READER:
+            _READER[1].close()
+            _READER.clear()
+        _READER.extend([key, VideoReader(video_path)])
+    reader = _READER[1]
+    by_frame: dict[int, list[tuple[int, tuple[float, float, float, float]]]] = {}
+    for detection_id, frame_index, box in wanted:
+        if 0 <= frame_index < reader.frame_count:
+            by_frame.setdefault(frame_index, []).append((detection_id, box))
+    out = {}
+    for frame in reader.iter_frames(sorted(by_frame)):
+        for detection_id, box in by_frame[frame.index]:
+            out[detection_id] = crop_region(frame.image, box)
+    return out
 
 
 class _KeyFilter(QObject):
@@ -162,10 +199,8 @@ class SiteReviewPanel(Panel):
     GRID_SIZE = 12
     TILE_PX = 104
     THUMB_PX = 56
-    #: Decoded frames kept for crops (a 1080p frame is 6 MB).
-    FRAME_CACHE = 6
-    #: List thumbnails made per turn of the event loop (the GUI stays responsive).
-    THUMBS_PER_TICK = 4
+    #: List thumbnails asked of the job thread at once (a map build waits at most that).
+    THUMBS_PER_JOB = 16
 
     def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
         super().__init__(document, parent)
@@ -175,9 +210,9 @@ class SiteReviewPanel(Panel):
         self._carried_runs: set[int] = set()
         self._decided: dict[int, str] = {}  # site id -> decision shown before the rebuild
         self._follow_key: int | None = None  # a detection id of the site to keep selected
-        self._frames: OrderedDict[int, np.ndarray] = OrderedDict()  # a few decoded frames
         self._grid_key: object = None
-        self._thumb_queue: list[QListWidgetItem] = []
+        self._thumb_queue: list[QListWidgetItem] = []  # list rows still without a thumbnail
+        self._grid_queue: list[QListWidgetItem] = []  # grid tiles whose crops are not asked for yet
 
         self.summary = QLabel("No project open")
         self.summary.setWordWrap(True)
@@ -242,9 +277,10 @@ class SiteReviewPanel(Panel):
         self._timer.setSingleShot(True)
         self._timer.setInterval(self.REBUILD_DELAY_MS)
         self._timer.timeout.connect(self.rebuild)
-        self._thumb_timer = QTimer(self)
-        self._thumb_timer.setInterval(0)
-        self._thumb_timer.timeout.connect(self._make_thumbnails)
+        self._picture_job: FunctionJob | None = None
+        placeholder = QPixmap(self.TILE_PX, self.TILE_PX)
+        placeholder.fill(QColor("#202020"))
+        self._placeholder = QIcon(placeholder)
 
         for view in (self.site_list, self.grid):
             view.setMouseTracking(True)
@@ -272,7 +308,8 @@ class SiteReviewPanel(Panel):
 
     @property
     def thumbnails_done(self) -> bool:
-        return not self._thumb_queue
+        """Every thumbnail of the list and every crop of the grid is drawn."""
+        return not self._thumb_queue and not self._grid_queue and self._picture_job is None
 
     def schedule_rebuild(self) -> None:
         self._timer.start()
@@ -287,9 +324,8 @@ class SiteReviewPanel(Panel):
 
     def _on_closed(self) -> None:
         self._timer.stop()
-        self._thumb_timer.stop()
         self._thumb_queue.clear()
-        self._frames.clear()
+        self._grid_queue.clear()
         self.review = None
         self._decided.clear()
         self.site_list.clear()
@@ -329,6 +365,8 @@ class SiteReviewPanel(Panel):
 
     def _show_message(self, text: str) -> None:
         self.review = None
+        self._thumb_queue.clear()
+        self._grid_queue.clear()
         self.site_list.clear()
         self.grid.clear()
         self._grid_key = None
@@ -388,7 +426,9 @@ class SiteReviewPanel(Panel):
         self._update_threshold_count()
         self._update_buttons()
         if self._thumb_queue:
-            self._thumb_timer.start()
+            # in frame order: each batch is one forward pass through the video
+            self._thumb_queue.sort(key=lambda r: getattr(review.site(int(r.data(SITE_ROLE))), "best_frame", 0))
+            self._start_pictures()
         self.sites_updated.emit()
 
     @staticmethod
@@ -421,48 +461,79 @@ class SiteReviewPanel(Panel):
         self.threshold_label.setText(f"{value:.2f}: {review.count_at(value)} sites")
 
     # ------------------------------------------------------------------ pictures
-    def _image(self, frame_index: int) -> np.ndarray | None:
-        image = self._frames.get(frame_index)
-        if image is None:
-            try:
-                image = self.document.frame(frame_index).image
-            except Exception as exc:  # noqa: BLE001 - a missing crop is shown as text only
-                _log.warning("no crop from frame %d: %s", frame_index, exc)
-                return None
-            self._frames[frame_index] = image
-            while len(self._frames) > self.FRAME_CACHE:
-                self._frames.popitem(last=False)
+    def _start_pictures(self) -> None:
+        """Ask the job thread for the next batch of crops: the grid's first, then the
+        list's thumbnails a few at a time (a map build waits at most one batch)."""
+        if self._picture_job is not None or not self.document.is_open:
+            return
+        if self._grid_queue:
+            tiles, self._grid_queue = self._grid_queue, []
+            batch = [(int(t.data(DETECTION_ROLE)), int(t.data(FRAME_ROLE))) for t in tiles]
+            target = ("grid", self._grid_key)
+        elif self._thumb_queue and self.review is not None:
+            rows = self._thumb_queue[: self.THUMBS_PER_JOB]
+            del self._thumb_queue[: self.THUMBS_PER_JOB]
+            batch = []
+            for row in rows:
+                site = self.review.site(int(row.data(SITE_ROLE)))
+                if site is not None and site.best_detection_id is not None:
+                    batch.append((site.best_detection_id, site.best_frame))
+            target = ("list", self.review.run_id)
         else:
-            self._frames.move_to_end(frame_index)
-        return image
+            return
+        wanted = []
+        for detection_id, frame_index in batch:
+            detection = self.document.detection(detection_id)
+            if detection is not None:
+                wanted.append((detection_id, frame_index, tuple(detection.box_xyxy_px)))
+        job = FunctionJob(crops_job, self.document.video_path, wanted, parent=self)
+        job.done.connect(lambda crops, t=target: self._on_crops(t, crops))
+        job.failed.connect(self._on_crops_failed)
+        job.finished.connect(self._on_picture_job_finished)
+        self._picture_job = job
+        job.start()
 
-    def _crop(self, detection_id: int | None, frame_index: int, side_px: int) -> QPixmap | None:
-        detection = None if detection_id is None else self.document.detection(detection_id)
-        image = self._image(frame_index) if detection is not None else None
-        if detection is None or image is None:
-            return None
-        return crop_pixmap(image, detection, side_px)
+    def _on_picture_job_finished(self) -> None:
+        self._picture_job = None
+        self._start_pictures()
 
-    def _make_thumbnails(self) -> None:
-        for _ in range(self.THUMBS_PER_TICK):
-            if not self._thumb_queue or self.review is None:
-                break
-            row = self._thumb_queue.pop(0)
-            site = self.review.site(int(row.data(SITE_ROLE)))
-            if site is not None:
-                pixmap = self._crop(site.best_detection_id, site.best_frame, self.THUMB_PX)
-                if pixmap is not None:
-                    row.setIcon(QIcon(pixmap))
-        if not self._thumb_queue:
-            self._thumb_timer.stop()
-            if self.site_list.currentItem() is not None:
-                self.site_list.scrollToItem(self.site_list.currentItem())
+    def _on_crops_failed(self, exc: Exception) -> None:
+        _log.warning("no crops: %s", exc)
+
+    def _on_crops(self, target: tuple[str, object], crops: dict[int, tuple[np.ndarray, int, int]]) -> None:
+        """Crops arrived: draw those whose tile or row is still shown."""
+        kind, key = target
+        if kind == "grid":
+            if key != self._grid_key:
+                return  # another site is shown by now
+            items = [self.grid.item(i) for i in range(self.grid.count())]
+            ids = [int(item.data(DETECTION_ROLE)) for item in items]
+            side = self.TILE_PX
+        else:
+            if self.review is None or key != self.review.run_id:
+                return
+            items = [self.site_list.item(i) for i in range(self.site_list.count())]
+            ids = []
+            for item in items:
+                site = self.review.site(int(item.data(SITE_ROLE)))
+                ids.append(-1 if site is None or site.best_detection_id is None else site.best_detection_id)
+            side = self.THUMB_PX
+        for item, detection_id in zip(items, ids):
+            crop = crops.get(detection_id)
+            detection = None if crop is None else self.document.detection(detection_id)
+            if crop is not None and detection is not None:
+                item.setIcon(QIcon(crop_pixmap(*crop, detection, side)))
+        if kind == "list" and not self._thumb_queue and self.site_list.currentItem() is not None:
+            self.site_list.scrollToItem(self.site_list.currentItem())
 
     def _fill_grid(self, site: SiteSummary | None) -> None:
+        """The site's best crops, one per frame, in time order (the pictures arrive from
+        the job thread; placeholders until then)."""
         key = None if site is None else (site.site_id, site.sightings)
         if key is not None and key == self._grid_key and self.grid.count():
             return  # the same crops: nothing to decode again
         self._grid_key = key
+        self._grid_queue = []
         self.grid.blockSignals(True)
         self.grid.clear()
         if site is not None:
@@ -475,13 +546,13 @@ class SiteReviewPanel(Panel):
                 tile = QListWidgetItem(f"{_time(sighting.t_s)} {sighting.level.label[:3]} {sighting.score:.2f}")
                 tile.setData(DETECTION_ROLE, sighting.detection_id)
                 tile.setData(FRAME_ROLE, sighting.frame_index)
-                pixmap = self._crop(sighting.detection_id, sighting.frame_index, self.TILE_PX)
-                if pixmap is not None:
-                    tile.setIcon(QIcon(pixmap))
+                tile.setIcon(self._placeholder)
                 if sighting.review is not ReviewState.PENDING:
                     tile.setToolTip(sighting.review.value)
                 self.grid.addItem(tile)
+                self._grid_queue.append(tile)
         self.grid.blockSignals(False)
+        self._start_pictures()
 
     # ------------------------------------------------------------------ selection
     def current_site(self) -> SiteSummary | None:
