@@ -118,8 +118,9 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> tuple
     Raises
     ------
     ModelError
-        Naming the file, when the weights or config are missing, corrupt, or do not fit
-        the architecture the config describes.
+        Naming the file, when the weights or config are missing, corrupt, hold NaN or
+        infinite values (a training run that diverged), or do not fit the architecture
+        the config describes.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -135,9 +136,10 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> tuple
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{path}: not a readable safetensors weights file ({exc})") from None
     state = expand_state(state, source=path)
+    _check_finite(state, path)
     try:
         model = build_msnet(**config["model"])
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RuntimeError) as exc:  # RuntimeError: e.g. a negative size
         raise ModelError(f"{config_path_for(path)}: cannot build the model it describes ({exc})") from None
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -156,6 +158,16 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> tuple
     model.load_state_dict(state)
     model.to(device).eval()
     return model, config
+
+
+def _check_finite(state: dict[str, torch.Tensor], path: Path) -> None:
+    """Refuse weights holding NaN or infinity: such a model finds nothing, silently."""
+    bad = [name for name, tensor in state.items() if tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    if bad:
+        raise ModelError(
+            f"{path}: {len(bad)} of {len(state)} weight tensors hold NaN or infinite values (e.g. {bad[0]!r}); "
+            "the training run that wrote them probably diverged: use an earlier checkpoint"
+        )
 
 
 def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int]:

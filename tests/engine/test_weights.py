@@ -93,3 +93,47 @@ def test_init_from_a_local_torchvision_style_checkpoint(tmp_path):
     torch.testing.assert_close(target.rpn.damage_rpn.head.cls_logits.weight, source.rpn.head.cls_logits.weight)
     with pytest.raises(ModelError, match="missing.pth"):
         load_init_weights(target, tmp_path / "missing.pth")
+
+
+def _with_state(tmp_path, good, name, change):
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(good))
+    change(state)
+    path = tmp_path / name
+    save_file(state, str(path))
+    config_path_for(path).write_text(config_path_for(good).read_text())
+    return path
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_weights_holding_nan_or_infinity_are_refused_naming_the_file(tmp_path, saved, value):
+    _, good = saved
+
+    def poison_all(state):
+        for tensor in state.values():
+            if tensor.is_floating_point():
+                tensor.fill_(value)
+
+    everything = _with_state(tmp_path, good, "diverged.safetensors", poison_all)
+    with pytest.raises(ModelError, match=r"diverged.safetensors.*NaN or infinite"):
+        load_model(everything)
+
+    def poison_one(state):
+        name = next(k for k, v in state.items() if v.is_floating_point() and v.numel() > 1)
+        state[name].view(-1)[0] = value
+
+    one = _with_state(tmp_path, good, "one_bad.safetensors", poison_one)
+    with pytest.raises(ModelError, match=r"one_bad.safetensors.*1 of \d+ weight tensors"):
+        load_model(one)
+
+
+def test_a_config_with_an_impossible_size_is_a_model_error(tmp_path, saved):
+    _, good = saved
+    path = tmp_path / "negative.safetensors"
+    path.write_bytes(good.read_bytes())
+    config = json.loads(config_path_for(good).read_text())
+    config["model"]["num_classes"] = -5
+    config_path_for(path).write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="negative.json.*cannot build"):
+        load_model(path)
