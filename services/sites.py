@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from core.review import DeleteDetection, EditGroup, Relabel, SetMask, SetReview
+from core.review import DeleteDetection, EditGroup, Relabel, ReviewSession, SetMask, SetReview
 from core.sites import (
     PlacedDecision,
     QueueItem,
@@ -129,4 +129,20 @@ def carry_decisions(store: ProjectStore, review: SiteReview) -> EditGroup | None
     return EditGroup(tuple(edits)) if edits else None
 
 
-__all__ = ["SiteReview", "carry_decisions", "site_review", "site_summaries"]
+def keep_earlier_decisions(store: ProjectStore, run_id: int, *, author: str | None = None) -> int:
+    """Apply :func:`carry_decisions` to a run at once (the command line, after a new run
+    finished; the app does it through its undo stack when it shows the run's sites).
+
+    Returns the number of sightings decided (0 when no earlier run has a site decision).
+    Raises what :func:`site_review` raises when the run cannot be mapped.
+    """
+    if not any(d.run_id != run_id for d in store.site_decisions()):
+        return 0
+    edit = carry_decisions(store, site_review(store, run_id))
+    if edit is None:
+        return 0
+    ReviewSession(store, run_id, author=author).apply(edit)
+    return len(edit.edits)
+
+
+__all__ = ["SiteReview", "carry_decisions", "keep_earlier_decisions", "site_review", "site_summaries"]

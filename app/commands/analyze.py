@@ -108,7 +108,24 @@ def run(args: argparse.Namespace) -> int:
             return 130
         bar.close()
         _summary(store, plan.run_id, count, time.perf_counter() - started)
+        _keep_earlier_decisions(store, plan.run_id)
     return 0
+
+
+def _keep_earlier_decisions(store, run_id: int) -> None:  # noqa: ANN001 - ProjectStore
+    """A finished new run gets the site decisions made at the same places in earlier runs."""
+    from core.errors import DamagemapError
+    from services.sites import keep_earlier_decisions
+
+    if not store.run(run_id).finished:
+        return
+    try:
+        kept = keep_earlier_decisions(store, run_id)
+    except DamagemapError as exc:
+        print(f"earlier site decisions not applied: {exc}", file=sys.stderr)
+        return
+    if kept:
+        print(f"kept earlier site decisions on {kept} detections (sites within 3 m of a decided site)")
 
 
 def _progress_bar(plan, *, disable: bool):  # noqa: ANN001, ANN202 - AnalysisPlan, tqdm

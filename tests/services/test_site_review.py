@@ -145,3 +145,18 @@ def test_a_new_run_keeps_the_decisions_made_at_the_same_place(store, flyover):
     assert [s.level for s in kept] == [DamageLevel.SEVERE]
     assert all(sg.review is ReviewState.ACCEPTED for sg in kept[0].sightings)
     assert carry_decisions(store, after) is None  # nothing left to carry
+
+
+def test_the_command_line_keeps_earlier_decisions_on_a_new_run_at_once(store, flyover):
+    from services.sites import keep_earlier_decisions
+
+    first = site_review(store)
+    assert keep_earlier_decisions(store, first.run_id) == 0  # nothing decided anywhere yet
+    site = max(first.sites, key=lambda s: len(s.sightings))
+    ReviewSession(store, first.run_id).apply(site_decision(site, DamageLevel.DEBRIS))
+    run2 = _write_run(store, flyover)
+    kept = keep_earlier_decisions(store, run2, author="damagemap")
+    decided = [s for s in site_review(store, run2).sites if s.decided]
+    assert [s.level for s in decided] == [DamageLevel.DEBRIS] and kept == len(decided[0].sightings)
+    assert {e.author for e in store.edit_history(run2)} == {"damagemap"}
+    assert keep_earlier_decisions(store, run2) == 0
