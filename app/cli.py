@@ -4,13 +4,18 @@ Each subcommand lives in its own module under ``app.commands`` and provides
 ``add_arguments(parser)`` and ``run(args) -> int``. Modules import heavy packages
 (torch, Qt, geopandas) inside ``run`` so ``damagemap --help`` stays fast and headless.
 A :class:`core.errors.DamagemapError` becomes one line on stderr and exit status 2,
-never a traceback.
+never a traceback; so do the failures of the machine rather than of damagemap (a full
+disk, a damaged, locked or read-only project file). Output piped into a reader that
+stops early (``damagemap info P --json | head``) ends quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -36,11 +41,60 @@ def _load(module_name: str):  # type: ignore[no-untyped-def]
     return importlib.import_module(f"app.commands.{module_name}")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("damagemap")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(version unknown: not installed)"
+
+
+def _quiet_stdout() -> None:
+    """Send what is left of stdout to /dev/null: its reader has gone (Python's documented
+    recipe, so that the flush at exit does not print a BrokenPipeError)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # a replaced stdout without a file descriptor
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+
+
+def _where(args: argparse.Namespace) -> str:
+    project = getattr(args, "project", None)
+    return f"{str(project)!r}" if project is not None else "the project"
+
+
+def _database_message(args: argparse.Namespace, exc: sqlite3.Error) -> str:
+    """One line for an SQLite failure that reached the command line: what it means for the user."""
+    text = str(exc) or type(exc).__name__
+    lowered = text.lower()
+    where = _where(args)
+    if "disk is full" in lowered:
+        return (f"{where}: cannot write: the disk is full ({text}); free some space and run the same "
+                "command again (an analysis resumes where it stopped)")
+    if "readonly" in lowered or "read-only" in lowered:
+        return f"{where}: cannot write: the project or its folder is read-only ({text})"
+    if "locked" in lowered or "busy" in lowered:
+        return f"{where}: the project is in use by another damagemap ({text}); wait for it to finish"
+    if "malformed" in lowered or "not a database" in lowered or "decode" in lowered:
+        return f"{where}: the project file is damaged ({text}); restore an earlier copy of it"
+    return f"{where}: the project file cannot be read or written: {text}"
+
+
+def _disk_full_message(args: argparse.Namespace, exc: OSError) -> str:
+    target = f"{exc.filename}: " if exc.filename else ""
+    return (f"{target}cannot write: no space left on device; free some space and run the same command again "
+            "(an analysis resumes where it stopped)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="damagemap",
         description="Turn post-disaster drone video into a georeferenced building-damage map.",
     )
+    parser.add_argument("--version", action="version", version=f"damagemap {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         try:
@@ -62,13 +116,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 1
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
+    except BrokenPipeError:  # the reader of our output stopped (`| head`): not an error to report
+        _quiet_stdout()
+        return 128 + 13  # what a shell reports for a program stopped by SIGPIPE
     except DamagemapError as exc:
         print(f"damagemap {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:  # a full disk, a damaged or locked project: the machine, not a bug
+        print(f"damagemap {args.command}: error: {_database_message(args, exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        print(f"damagemap {args.command}: error: {_disk_full_message(args, exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"damagemap {args.command}: interrupted", file=sys.stderr)
         return 130
+    try:
+        sys.stdout.flush()  # here, not at exit, so a reader that left early is noticed
+    except BrokenPipeError:
+        _quiet_stdout()
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,123 @@
+"""The command line's own behaviour: failures of the machine (full disk, damaged project)
+as one line, output into a pipe that closes early, ``--version``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from core.store import ProjectStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    """A 64x48 12-frame video and tiny MSNet weights."""
+    import torch
+
+    from engine.msnet import build_msnet
+    from engine.video import write_video
+    from engine.weights import save_model
+
+    root = tmp_path_factory.mktemp("cli")
+    texture = np.random.default_rng(0).integers(0, 255, (48, 96, 3), dtype=np.uint8)
+    write_video(root / "flight.mp4", [texture[:, i * 2 : i * 2 + 64] for i in range(12)], fps=10.0)
+    torch.manual_seed(0)
+    model = build_msnet(
+        arch="msnet", backbone="resnet18", min_size=64, max_size=128, heads="light",
+        rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=20, box_detections_per_img=6,
+    )
+    save_model(model, root / "msnet.safetensors", half=True)
+    return root
+
+
+def _analyze(assets, project):
+    return ["analyze", str(assets / "flight.mp4"), "--project", str(project), "--weights",
+            str(assets / "msnet.safetensors"), "--no-srn", "--device", "cpu", "-q"]
+
+
+def _one_line_error(capsys, *words):
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if "error:" in line]
+    assert len(errors) == 1 and all(word in errors[0] for word in words), err
+    assert not any("Traceback" in line for line in err), err
+    return errors[0]
+
+
+def test_disk_full_during_analyze_is_one_line_and_the_same_command_resumes(assets, tmp_path, monkeypatch, capsys):
+    project = tmp_path / "full.dmproj"
+    ProjectStore.create(project, video_path=assets / "flight.mp4").close()
+    configure = ProjectStore._configure
+
+    def little_room(self):
+        # SQLite's own limit on the file's size: it fails as on a full disk ("database or disk is full").
+        configure(self)
+        pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+        self._conn.execute(f"PRAGMA max_page_count = {pages + 3}")
+
+    monkeypatch.setattr(ProjectStore, "_configure", little_room)
+    assert main(_analyze(assets, project)) == 2
+    _one_line_error(capsys, "full.dmproj", "disk is full", "run the same command again")
+    monkeypatch.undo()
+    with ProjectStore.open(project) as store:
+        stored = store.run(1).frames_done
+        assert 0 < stored < 12
+        assert store._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    assert main(_analyze(assets, project)) == 0  # space freed: the same command finishes the run
+    with ProjectStore.open(project) as store:
+        assert store.run(1).frames_done == 12 and store.run(1).finished
+
+
+def test_disk_full_as_an_os_error_is_one_line(monkeypatch, tmp_path, capsys):
+    import errno
+
+    import app.commands.info as info
+
+    def no_space(args):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x"))
+
+    monkeypatch.setattr(info, "run", no_space)
+    assert main(["info", str(tmp_path / "p.dmproj")]) == 2
+    _one_line_error(capsys, str(tmp_path / "x"), "no space left on device")
+
+
+def test_a_damaged_project_is_one_line_naming_it(assets, tmp_path, capsys):
+    project = tmp_path / "damaged.dmproj"
+    assert main(_analyze(assets, project)) == 0
+    capsys.readouterr()
+    data = bytearray(project.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4096] = bytes(b ^ 0x5A for b in data[middle : middle + 4096])
+    project.write_bytes(data)
+    assert main(["info", str(project)]) == 2
+    _one_line_error(capsys, "damaged.dmproj")
+
+
+_PIPED = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def test_output_into_a_pipe_closed_early_ends_quietly(assets, tmp_path):
+    project = tmp_path / "piped.dmproj"
+    ProjectStore.create(project, video_path=assets / "flight.mp4").close()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), *sys.path]))
+    for argv in (["info", str(project), "--json"], ["info", str(project)]):
+        reader_gone = subprocess.Popen([sys.executable, "-c", _PIPED, *argv], stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, env=env)
+        reader_gone.stdout.close()  # as `| head -0` does before the command writes anything
+        _, err = reader_gone.communicate(timeout=120)
+        assert err.decode() == "" and reader_gone.returncode in (0, 141), err.decode()
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("damagemap ")
