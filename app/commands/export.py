@@ -37,6 +37,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-thumbnails", action="store_true", help="no frame thumbnails in the HTML popups")
 
 
+def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """Refuse flag values that cannot be right, naming the flag, before any work; the
+    formats asked for (``None``: all)."""
+    import math
+
+    from core.errors import InputError
+    from geo.export import resolve_formats
+
+    if args.project.is_dir():
+        raise InputError(f"{str(args.project)!r} is a folder; give the project file (.dmproj) inside it")
+    for flag, value in (("--offset", args.offset), ("--ground-elevation", args.ground_elevation)):
+        if value is not None and not math.isfinite(value):
+            raise InputError(f"{flag} must be a finite number; got {value!r}")
+    if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
+        raise InputError(f"--min-score is a score between 0 and 1; got {args.min_score!r}")
+    if args.formats is None:
+        return None
+    formats = tuple(f for f in args.formats.split(",") if f.strip())
+    if not formats:
+        raise InputError(f"--formats: expected a comma-separated list of formats; got {args.formats!r}")
+    resolve_formats(formats)  # an unknown format is refused before the map is built
+    return formats
+
+
 def _settings(store, args: argparse.Namespace):  # noqa: ANN001, ANN202 - ProjectStore -> ProjectSettings
     """The project's settings with the flags given on the command line in their place."""
     from dataclasses import replace
@@ -66,11 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from core.types import DamageLevel
     from services.export import ExportRequest, export_project
 
-    from core.errors import InputError
-
-    formats = None if args.formats is None else tuple(f for f in args.formats.split(",") if f.strip())
-    if formats == ():
-        raise InputError(f"--formats: expected a comma-separated list of formats; got {args.formats!r}")
+    formats = check_arguments(args)
     request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails)
     with ProjectStore.open(args.project) as store:
         settings = _settings(store, args)

@@ -92,8 +92,11 @@ def _ranges_text(ranges: list[list[int]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.errors import InputError
     from core.store import ProjectStore
 
+    if args.project.is_dir():
+        raise InputError(f"{str(args.project)!r} is a folder; give the project file (.dmproj) inside it")
     with ProjectStore.open(args.project) as store:
         report = describe_project(store)
     if args.json:

@@ -35,7 +35,14 @@ FILES = {
 ALIASES = {"geojson": ("sites", "observations", "track", "heatmap")}
 
 
-def _formats(formats: Iterable[str] | None) -> list[str]:
+def resolve_formats(formats: Iterable[str] | None) -> list[str]:
+    """The file formats named by ``formats`` (aliases expanded; ``None``: all).
+
+    Raises
+    ------
+    ExportError
+        Naming an unknown format and listing the known ones.
+    """
     if formats is None:
         return list(FILES)
     chosen: list[str] = []
@@ -66,7 +73,7 @@ def export_map(
     ExportError
         Naming the folder or file that could not be written; no partial file is left.
     """
-    chosen = _formats(formats)  # an unknown format is refused before any folder is made
+    chosen = resolve_formats(formats)  # an unknown format is refused before any folder is made
     out = ensure_dir(Path(out_dir))
     # What an earlier export that was killed part-way left behind.
     remove_abandoned_temp_files(out, [out / name for name in FILES.values()])
@@ -93,4 +100,4 @@ def export_map(
     return written
 
 
-__all__ = ["FILES", "export_map"]
+__all__ = ["FILES", "export_map", "resolve_formats"]

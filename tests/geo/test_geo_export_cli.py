@@ -67,3 +67,28 @@ def test_project_without_telemetry_or_runs_is_refused(flyover, tmp_path, capsys)
     assert main(["export", str(bare), "--to", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "no telemetry" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--min-score", "nan"], "--min-score is a score between 0 and 1; got nan"),
+        (["--min-score", "7"], "--min-score is a score between 0 and 1; got 7.0"),
+        (["--ground-elevation", "nan"], "--ground-elevation must be a finite number"),
+        (["--offset", "inf"], "--offset must be a finite number"),
+        (["--formats", "shp"], "unknown export format 'shp'"),
+    ],
+)
+def test_impossible_flag_values_are_refused_before_any_work(project, tmp_path, capsys, flags, words):
+    out = tmp_path / "never"
+    assert main(["export", str(project), "--to", str(out), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and words in err, err
+    assert not out.exists()
+
+
+def test_a_folder_given_as_the_project_is_named_as_a_folder(tmp_path, capsys):
+    assert main(["export", str(tmp_path), "--to", str(tmp_path / "out")]) == 2
+    assert "is a folder; give the project file (.dmproj)" in capsys.readouterr().err
+    assert main(["info", str(tmp_path)]) == 2
+    assert "is a folder; give the project file (.dmproj)" in capsys.readouterr().err
