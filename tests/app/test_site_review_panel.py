@@ -219,3 +219,16 @@ def test_a_rebuild_keeps_the_site_and_never_moves_the_player(qtbot, panel):
     with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
         doc.apply_edit(SetReview(other.detection_ids[0], ReviewState.ACCEPTED), "accept one")  # e.g. in the table
     assert panel.current_site().site_id == site.site_id and requests == []
+
+
+def test_merge_joins_the_sites_selected_in_the_list(qtbot, panel):
+    doc = panel.document
+    panel.site_list.setFocus()
+    panel.site_list.setCurrentRow(0)
+    qtbot.keyClick(panel.site_list, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)  # extend the selection
+    chosen = panel.selected_sites()
+    assert len(chosen) == 2
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_M)
+    assert panel.site_list.count() == 2 and doc.undo_stack.count() == 1
+    merged = set(chosen[0].detection_ids) | set(chosen[1].detection_ids)
+    assert set(panel.current_site().detection_ids) == merged
