@@ -4,7 +4,8 @@ Opened with no network, it still shows everything but the background tiles: Leaf
 JS and CSS are inlined from the installed ``xstatic-leaflet`` package (never from a CDN,
 never copied into this repository), folium's default CDN links (jQuery, Bootstrap, Font
 Awesome) are dropped, and the heatmap is our own metric KDE as a georeferenced image
-overlay (no plugin script). Online, OpenStreetMap tiles appear under the layers.
+overlay (no plugin script). Online, OpenStreetMap tiles appear under the layers; when
+none of them loads, the page switches to a plain background by itself.
 
 Every user-supplied string (file names, titles, notes) is escaped for HTML and for the
 JavaScript template literals folium embeds popups and tooltips in.
@@ -107,9 +108,14 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) 
     if start is not None:
         first = dt.datetime.fromtimestamp(start + s.first_time_s, dt.timezone.utc)
         last = dt.datetime.fromtimestamp(start + s.last_time_s, dt.timezone.utc)
-        when = f"{first:%Y-%m-%d %H:%M:%S} to {last:%H:%M:%S} UTC"
+        when = (f"{first:%Y-%m-%d %H:%M:%S} UTC" if f"{first:%H:%M:%S}" == f"{last:%H:%M:%S}"
+                else f"{first:%Y-%m-%d %H:%M:%S} to {last:%H:%M:%S} UTC")
+    elif f"{s.first_time_s:.1f}" == f"{s.last_time_s:.1f}":
+        when = f"{s.first_time_s:.1f} s into the video"
     else:
         when = f"{s.first_time_s:.1f} s to {s.last_time_s:.1f} s of the video"
+    frames = f"{s.observation_count} frame" + ("" if s.observation_count == 1 else "s")
+    height = round(float(fused.position_m[2]), 1) + 0.0  # + 0.0: never "-0.0 m"
     image = ""
     if thumbnail is not None:
         try:
@@ -126,10 +132,10 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) 
         f'<b style="color:{s.level.colour_hex}">Site {s.id}: {escape(s.level.label)}</b>'
         '<table>'
         f"<tr><td>Confidence</td><td>{s.confidence:.0%}</td></tr>"
-        f"<tr><td>Times seen</td><td>{s.observation_count} frames</td></tr>"
+        f"<tr><td>Seen in</td><td>{frames}</td></tr>"
         f"<tr><td>Seen</td><td>{when}</td></tr>"
         f"<tr><td>Best frame</td><td>{s.best_frame}</td></tr>"
-        f"<tr><td>Height</td><td>{fused.position_m[2]:.1f} m above take-off</td></tr>"
+        f"<tr><td>Height</td><td>{height:.1f} m above take-off</td></tr>"
         f"<tr><td>Reviewed</td><td>{reviewed}</td></tr>"
         f"<tr><td>Location</td><td>{s.lat_deg:.6f}, {s.lon_deg:.6f} (&plusmn;{fused.uncertainty_m:.1f} m)</td></tr>"
         "</table>"
@@ -209,11 +215,11 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None) ->
     root.header.add_child(Element(f"<script>{_DOLLAR_SHIM}</script>"), name="dollar_shim")
     root.header.add_child(Element(f"<style>{_STYLE}</style>"), name="damagemap_style")
 
-    folium.TileLayer(
+    online = folium.TileLayer(
         "OpenStreetMap", name="OpenStreetMap (online)", max_zoom=21, max_native_zoom=19,
     ).add_to(m)
-    folium.TileLayer(tiles=_BLANK_TILE, attr="damagemap (offline)", name="Plain background (offline)",
-                     max_zoom=21, show=False).add_to(m)
+    plain = folium.TileLayer(tiles=_BLANK_TILE, attr="damagemap (offline)", name="Plain background (offline)",
+                             max_zoom=21, show=False).add_to(m)
 
     bounds: list[tuple[float, float]] = []
     picture = heat_image(damage_map)
@@ -256,12 +262,35 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None) ->
         groups[level].add_to(m)
 
     folium.LayerControl(collapsed=False).add_to(m)
+    _offline_fallback(m, online, plain).add_to(m)  # last, so the layers it names exist
     root.html.add_child(Element(_panel_html(damage_map)), name="damagemap_panels")
     if bounds:
         lats = [b[0] for b in bounds]
         lons = [b[1] for b in bounds]
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))
     return _stable_ids(root.render())
+
+
+def _offline_fallback(m, online, plain):  # noqa: ANN001, ANN202 - folium objects
+    """A script that swaps the online tiles for the plain background when no tile of
+    them loads (no network), so the map does not sit on an empty grey layer."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    element = MacroElement()
+    element._name = "OfflineFallback"
+    element._template = Template(
+        "{% macro script(this, kwargs) %}"
+        f"(function () {{ var map = {m.get_name()}, online = {online.get_name()}, plain = {plain.get_name()};"
+        " var loaded = 0;"
+        " online.on('tileload', function () { loaded += 1; });"
+        " online.on('tileerror', function () {"
+        "  if (loaded === 0 && map.hasLayer(online)) { map.removeLayer(online); plain.addTo(map); }"
+        " });"
+        " })();"
+        "{% endmacro %}"
+    )
+    return element
 
 
 #: folium/branca name every element ``<kind>_<32 random hex digits>``.

@@ -74,7 +74,7 @@ def site_records(damage_map: DamageMap) -> list[Record]:
             "best_frame": s.best_frame,
             "best_detection_id": s.best_detection_id,
             "reviewed": s.reviewed,
-            "height_m": round(float(fused.position_m[2]), 2),
+            "height_m": round(float(fused.position_m[2]), 2) + 0.0,  # + 0.0: never -0.0
             "uncertainty_m": round(float(fused.uncertainty_m), 2) if np.isfinite(fused.uncertainty_m) else None,
             "triangulated": bool(fused.triangulated),
             "colour": s.level.colour_hex,

@@ -151,3 +151,23 @@ def site_records_of(damage_map):
     from geo.export.records import site_records
 
     return [point for _, point in site_records(damage_map)]
+
+
+def test_popup_and_records_of_a_site_seen_once_at_ground_level_read_naturally(flyover_map):
+    import numpy as np
+
+    from geo.export.html import _popup_html
+    from geo.export.records import site_records
+
+    damage_map, _ = flyover_map
+    fused = damage_map.fused[0]
+    site = replace(fused.site, observation_count=1, first_time_s=fused.site.first_time_s,
+                   last_time_s=fused.site.first_time_s)
+    position = np.array([fused.position_m[0], fused.position_m[1], -0.001])
+    once = replace(damage_map, fused=[replace(fused, site=site, position_m=position)])
+    popup = _popup_html(once, 0, None)
+    assert "1 frame<" in popup and "1 frames" not in popup
+    assert "-0.0" not in popup and "0.0 m above take-off" in popup
+    assert " to " not in popup.split("Seen</td>")[1].split("</tr>")[0]  # one moment, not "t to t"
+    (props, _), = site_records(once)
+    assert str(props["height_m"]) == "0.0"

@@ -94,3 +94,25 @@ def level_pixels(image, colours) -> int:
             if any(all(abs(a - b) < 12 for a, b in zip(rgb, colour)) for colour in colours):
                 count += 1
     return count
+
+
+def test_without_network_the_map_switches_to_the_plain_background(qtbot, html_path):
+    view = QtWebEngineWidgets.QWebEngineView()
+    qtbot.addWidget(view)
+    interceptor = BlockNetwork()
+    view.page().profile().setUrlRequestInterceptor(interceptor)
+    view.resize(800, 600)
+    view.show()
+    with qtbot.waitSignal(view.loadFinished, timeout=60_000):
+        view.load(QUrl.fromLocalFile(str(html_path)))
+    probe = (
+        "JSON.stringify(Array.from(document.querySelectorAll('.leaflet-control-layers-base label'))"
+        ".filter(l => l.querySelector('input').checked).map(l => l.textContent.trim()))"
+    )
+    checked: list = []
+
+    def base_layer_is_plain() -> bool:
+        view.page().runJavaScript(probe, 0, lambda value: checked.append(json.loads(value)))
+        return bool(checked) and checked[-1] == ["Plain background (offline)"]
+
+    qtbot.waitUntil(base_layer_is_plain, timeout=30_000)
