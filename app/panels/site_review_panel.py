@@ -349,7 +349,7 @@ class SiteReviewPanel(Panel):
             return
         self._dirty = False
         job = FunctionJob(build_map_job, doc.project_path, doc.run_id, parent=self)
-        job.done.connect(self._on_built)
+        job.done.connect(lambda built, run_id=doc.run_id: self._on_built(built, run_id))
         job.failed.connect(self._on_failed)
         job.finished.connect(self._on_job_finished)
         self._job = job
@@ -374,11 +374,14 @@ class SiteReviewPanel(Panel):
         self._update_buttons()
         self.sites_updated.emit()
 
-    def _on_built(self, built: object) -> None:
+    def _on_built(self, built: object, run_id: int | None = None) -> None:
         from services.sites import carry_decisions, site_review
 
         doc = self.document
         if not doc.is_open or doc.run_id is None:
+            return
+        if run_id is not None and run_id != doc.run_id:  # the run changed meanwhile
+            self.schedule_rebuild()
             return
         try:
             review = site_review(doc.store, doc.run_id, built=built)  # type: ignore[arg-type]
