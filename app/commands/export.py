@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
     """Refuse flag values that cannot be right, naming the flag, before any work; the
-    formats asked for (``None``: all)."""
+    formats asked for (``None``: all). The settings check their own ranges too."""
     import math
 
     from core.errors import InputError
@@ -50,8 +50,6 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
     for flag, value in (("--offset", args.offset), ("--ground-elevation", args.ground_elevation)):
         if value is not None and not math.isfinite(value):
             raise InputError(f"{flag} must be a finite number; got {value!r}")
-    if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
-        raise InputError(f"--min-score is a score between 0 and 1; got {args.min_score!r}")
     if args.formats is None:
         return None
     formats = tuple(f for f in args.formats.split(",") if f.strip())
