@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         e, l = read_log(log)
         evals += e
         losses += l
-    evals.sort()
+    evals = sorted({e[0]: e for e in evals}.values())  # the end-of-run evaluation may repeat the last step's
     losses.sort()
     plot(evals, losses, args.out, args.title)
     for step, mask_ap, box_ap in evals:

