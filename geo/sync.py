@@ -36,18 +36,9 @@ def flag_jumps(
     """``bool[N]``: samples farther from the median of their 4 neighbours than the
     drone could have flown (``max_speed_mps`` times the time to the farthest of them,
     plus :data:`JUMP_SLACK_M`). Robust to isolated and paired spikes."""
-    n = len(t_s)
-    flags = np.zeros(n, dtype=bool)
-    if n < 3:
-        return flags
-    for i in range(n):
-        neighbours = [j for j in (i - 2, i - 1, i + 1, i + 2) if 0 <= j < n]
-        e = np.median(east_m[neighbours])
-        nn = np.median(north_m[neighbours])
-        span = max(abs(t_s[j] - t_s[i]) for j in neighbours)
-        if math.hypot(east_m[i] - e, north_m[i] - nn) > max_speed_mps * span + JUMP_SLACK_M:
-            flags[i] = True
-    return flags
+    from geo.telemetry.jumps import flag_jumps as flag_jumps_vectorised
+
+    return flag_jumps_vectorised(t_s, east_m, north_m, max_speed_mps=max_speed_mps)
 
 
 def _utc_text(t: float) -> str:
