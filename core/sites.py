@@ -163,19 +163,9 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return math.hypot(dx, dy)
 
 
-@dataclass(frozen=True, slots=True)
-class PlacedDecision:
-    """An earlier decision on a site at ``(lon_deg, lat_deg)``."""
-
-    lon_deg: float
-    lat_deg: float
-    review: ReviewState
-    level: DamageLevel | None = None
-
-
 def match_decisions(
-    decisions: Sequence[PlacedDecision], sites: Sequence[SiteSummary], *, radius_m: float = CARRY_RADIUS_M
-) -> dict[int, PlacedDecision]:
+    decisions: Sequence[SiteMark], sites: Sequence[SiteSummary], *, radius_m: float = CARRY_RADIUS_M
+) -> dict[int, SiteMark]:
     """Site id -> the earlier decision at its place: pairs within ``radius_m`` matched
     nearest first, each decision and each site at most once; when two decisions were made
     at one place the later one (later in ``decisions``) wins."""
@@ -187,7 +177,7 @@ def match_decisions(
                 pairs.append((round(d, 3), -k, k, site.site_id))
     pairs.sort()
     used_decisions: set[int] = set()
-    out: dict[int, PlacedDecision] = {}
+    out: dict[int, SiteMark] = {}
     for _d, _order, k, site_id in pairs:
         if k in used_decisions or site_id in out:
             continue
@@ -199,7 +189,6 @@ def match_decisions(
 __all__ = [
     "CARRY_RADIUS_M",
     "NEAR_THRESHOLD",
-    "PlacedDecision",
     "QueueItem",
     "Sighting",
     "SiteSummary",

@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from core.review import DeleteDetection, EditGroup, Relabel, ReviewSession, SetMask, SetReview
+from core.review import DeleteDetection, EditGroup, Relabel, ReviewSession, SetMask, SetReview, SiteMark
 from core.sites import (
-    PlacedDecision,
     QueueItem,
     Sighting,
     SiteSummary,
@@ -113,7 +112,7 @@ def carry_decisions(store: ProjectStore, review: SiteReview) -> EditGroup | None
     """One edit giving the run's undecided sites the decisions made at the same place in
     earlier runs (``None``: nothing to carry). Apply it with the run's review session."""
     earlier = [
-        PlacedDecision(d.lon_deg, d.lat_deg, d.review, d.level)
+        SiteMark(d.lon_deg, d.lat_deg, d.review, d.level)
         for d in store.site_decisions()
         if d.run_id != review.run_id
     ]

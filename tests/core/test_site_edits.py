@@ -9,7 +9,6 @@ from core.errors import StoreError
 from core.review import Changes, EditGroup, Relabel, RegroupSite, ReviewSession, SetReview, SiteMark
 from core.sites import (
     CARRY_RADIUS_M,
-    PlacedDecision,
     Sighting,
     SiteSummary,
     distance_m,
@@ -163,9 +162,9 @@ def test_decisions_match_the_nearest_site_within_the_radius():
     near = _summary(1, [DamageLevel.SLIGHT], [0.9])
     far = SiteSummary(2, DamageLevel.SLIGHT, 0.9, LON + 10 * METRE_LON, LAT, near.sightings, 0)
     assert distance_m(LON, LAT, LON + 10 * METRE_LON, LAT) == pytest.approx(10.0, rel=1e-3)
-    close = PlacedDecision(LON + 1.0 * METRE_LON, LAT, ReviewState.REJECTED)
-    later = PlacedDecision(LON + 1.0 * METRE_LON, LAT, ReviewState.ACCEPTED, DamageLevel.DEBRIS)
-    too_far = PlacedDecision(LON + (10 + CARRY_RADIUS_M + 0.5) * METRE_LON, LAT, ReviewState.REJECTED)
+    close = SiteMark(LON + 1.0 * METRE_LON, LAT, ReviewState.REJECTED)
+    later = SiteMark(LON + 1.0 * METRE_LON, LAT, ReviewState.ACCEPTED, DamageLevel.DEBRIS)
+    too_far = SiteMark(LON + (10 + CARRY_RADIUS_M + 0.5) * METRE_LON, LAT, ReviewState.REJECTED)
     assert match_decisions([close], [near, far]) == {1: close}
     assert match_decisions([close, later], [near, far]) == {1: later}  # the later decision wins
     assert match_decisions([too_far], [near, far]) == {}
