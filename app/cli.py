@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluate", "evaluate weights or a COCO results file with the paper's protocol"),
     "predict": ("predict", "draw damage predictions on images"),
     "train-srn": ("train_srn", "train the Score Refinement Network on videos, no labels needed"),
+    "finetune": ("finetune", "fine-tune the project's detector on its reviewed frames; compare runs"),
     "gui": ("gui", "open the desktop application"),
 }
 
