@@ -27,6 +27,10 @@ from core.types import DamageLevel
 from geo.mapping import DamageMap
 
 Thumbnail = Callable[[int], "bytes | None"]
+#: More layers for the page (a basemap, graded buildings, coverage): called with the
+#: ``folium.Map`` before the layer control is added; returns ``(lat, lon)`` points the
+#: initial view should include.
+ExtraLayers = Callable[[object], "list[tuple[float, float]]"]
 
 #: A 1x1 transparent PNG: the tiles of the offline base layer.
 _BLANK_TILE = (
@@ -198,7 +202,8 @@ details { font-size: 11px; color: #444; margin-top: 4px; }
 """
 
 
-def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None) -> str:
+def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
+                extra_layers: ExtraLayers | None = None) -> str:
     """The whole HTML page as a string (see the module docstring)."""
     import folium
     from branca.element import Element
@@ -261,6 +266,8 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None) ->
     for level in sorted(DamageLevel):
         groups[level].add_to(m)
 
+    if extra_layers is not None:
+        bounds += extra_layers(m)
     folium.LayerControl(collapsed=False).add_to(m)
     _offline_fallback(m, online, plain).add_to(m)  # last, so the layers it names exist
     root.html.add_child(Element(_panel_html(damage_map)), name="damagemap_panels")
@@ -304,7 +311,8 @@ def _stable_ids(html: str) -> str:
     return _ELEMENT_ID.sub(lambda m: ids.setdefault(m.group(0), f"{len(ids):032x}"), html)
 
 
-def write_html(path: Path, damage_map: DamageMap, *, thumbnail: Thumbnail | None = None) -> Path:
+def write_html(path: Path, damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
+               extra_layers: ExtraLayers | None = None) -> Path:
     from geo.export._atomic import write_text_atomic
 
-    return write_text_atomic(path, render_html(damage_map, thumbnail=thumbnail))
+    return write_text_atomic(path, render_html(damage_map, thumbnail=thumbnail, extra_layers=extra_layers))
