@@ -9,6 +9,8 @@ when the settings differ. Progress bar with frames/s and ETA; a summary at the e
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import threading
 import time
@@ -47,8 +49,8 @@ def _request(args: argparse.Namespace):  # noqa: ANN202 - services.analysis.Anal
     # The flags' names in the messages; the request checks the values again for the app.
     if args.every is not None and args.every < 1:
         raise InputError(f"--every must be >= 1; got {args.every!r}")
-    if args.fps is not None and not args.fps > 0:
-        raise InputError(f"--fps must be positive; got {args.fps!r}")
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        raise InputError(f"--fps must be a positive, finite number of frames per second; got {args.fps!r}")
     if args.batch_size is not None and args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1; got {args.batch_size!r}")
     if args.threads is not None and args.threads < 1:
@@ -66,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from services.project import open_or_create_project
 
     request = _request(args)
+    _check_paths(args)
     if args.threads is not None:
         import torch
 
@@ -97,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             for progress in analysis.analyse(store, request, analysis_plan=plan, cancel=cancel):
                 count += 1
-                bar.update(1)
+                # The postfix first, so the bar drawn by update() shows this frame, not the one before.
                 bar.set_postfix(frame=progress.frame_index, found=len(progress.detections), refresh=False)
+                bar.update(1)
         except KeyboardInterrupt:
             bar.close()
             print(
@@ -110,6 +114,38 @@ def run(args: argparse.Namespace) -> int:
         _summary(store, plan.run_id, count, time.perf_counter() - started)
         _keep_earlier_decisions(store, plan.run_id)
     return 0
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """What can be checked before the model loads: folders given as files, the project's
+    folder, and the telemetry given with ``--track`` (read in full: a file that is not
+    telemetry fails now, not at export after the whole video was analysed)."""
+    from core.errors import InputError, TelemetryError
+
+    if args.video.is_dir():
+        raise InputError(f"{str(args.video)!r} is a folder; give the video file (MP4, MOV, ...) inside it")
+    if args.project.is_dir():
+        raise InputError(
+            f"--project {str(args.project)!r} is a folder; give a project file such as "
+            f"{str(args.project / (args.video.stem + '.dmproj'))!r}"
+        )
+    if not args.project.exists() and not args.project.absolute().parent.is_dir():
+        raise InputError(
+            f"--project {str(args.project)!r}: the folder {str(args.project.absolute().parent)!r} does not exist"
+        )
+    if args.track is not None:
+        import csv
+
+        from geo.telemetry import read_telemetry
+
+        if not args.track.is_file():
+            raise TelemetryError(f"{str(args.track)!r}: telemetry file not found")
+        try:
+            read_telemetry(args.track)
+        except TelemetryError:
+            raise
+        except (ValueError, OSError, UnicodeError, csv.Error) as exc:
+            raise TelemetryError(f"{str(args.track)!r}: cannot read telemetry: {exc}") from exc
 
 
 def _keep_earlier_decisions(store, run_id: int) -> None:  # noqa: ANN001 - ProjectStore
@@ -144,4 +180,19 @@ def _summary(store, run_id: int, frames: int, seconds: float) -> None:  # noqa: 
     print(f"run {run_id}: {run.frames_done} frames analysed{' (complete)' if run.finished else ''}; "
           f"this session {frames} frames in {seconds:.1f} s{rate}")
     print("detections: " + ", ".join(f"{level.label} {count}" for level, count in levels.items()))
-    print(f"project: {store.path}  (see `damagemap info {store.path.name}`)")
+    print(f"project: {_shown(store.path)}  (see `damagemap info {_shown(_from_here(store.path))}`)")
+
+
+def _from_here(path: Path) -> Path:
+    """``path`` as the user would type it from the current folder: relative when it is
+    inside it, absolute otherwise."""
+    try:
+        relative = Path(os.path.relpath(path))
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.parts[:1] == ("..",) else relative
+
+
+def _shown(path: Path) -> str:
+    """A path printable on any terminal: bytes of the name that are not UTF-8 show escaped."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")

@@ -1,0 +1,91 @@
+"""``damagemap analyze``: what is checked before the model loads, and what the summary says."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from app.cli import main
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    """A 64x48 6-frame video and tiny MSNet weights."""
+    import torch
+
+    from engine.msnet import build_msnet
+    from engine.video import write_video
+    from engine.weights import save_model
+
+    root = tmp_path_factory.mktemp("analyze")
+    texture = np.random.default_rng(0).integers(0, 255, (48, 96, 3), dtype=np.uint8)
+    write_video(root / "flight.mp4", [texture[:, i * 2 : i * 2 + 64] for i in range(6)], fps=10.0)
+    torch.manual_seed(0)
+    model = build_msnet(
+        arch="msnet", backbone="resnet18", min_size=64, max_size=128, heads="light",
+        rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=20, box_detections_per_img=6,
+    )
+    save_model(model, root / "msnet.safetensors", half=True)
+    return root
+
+
+def _analyze(assets, project, *extra):
+    return ["analyze", str(assets / "flight.mp4"), "--project", str(project), "--weights",
+            str(assets / "msnet.safetensors"), "--no-srn", "--device", "cpu", "-q", *extra]
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Fails the test if the model is loaded: the checks must come first."""
+    from services import analysis
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(analysis, "load_model", refuse)
+
+
+def _error(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "error:" in err[0] and "Traceback" not in err[0], err
+    return err[0]
+
+
+@pytest.mark.parametrize("fps", ["inf", "-inf", "nan", "0"])
+def test_fps_that_is_not_a_finite_positive_number_is_refused(assets, tmp_path, capsys, no_model, fps):
+    assert main(_analyze(assets, tmp_path / "p.dmproj", f"--fps={fps}")) == 2
+    assert "--fps" in _error(capsys)
+    assert not (tmp_path / "p.dmproj").exists()
+
+
+def test_a_folder_given_as_the_project_is_named_before_the_model_loads(assets, tmp_path, capsys, no_model):
+    assert main(_analyze(assets, tmp_path)) == 2
+    line = _error(capsys)
+    assert "is a folder" in line and "flight.dmproj" in line
+
+
+def test_a_folder_given_as_the_video_is_named(assets, tmp_path, capsys, no_model):
+    argv = _analyze(assets, tmp_path / "p.dmproj")
+    argv[1] = str(tmp_path)
+    assert main(argv) == 2
+    assert "is a folder" in _error(capsys)
+
+
+def test_telemetry_that_cannot_be_read_fails_before_any_frame_is_analysed(assets, tmp_path, capsys, no_model):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list: milk, eggs\n")
+    assert main(_analyze(assets, tmp_path / "p.dmproj", "--track", str(notes))) == 2
+    line = _error(capsys)
+    assert "notes.txt" in line
+    assert not (tmp_path / "p.dmproj").exists()
+
+
+def test_the_summary_names_the_project_as_typed_from_the_current_folder(assets, tmp_path, capsys, monkeypatch):
+    work = tmp_path / "work"
+    (work / "out").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    assert main(_analyze(assets, "out/site.dmproj", "--every", "3")) == 0
+    out = capsys.readouterr().out
+    assert f"damagemap info {os.path.join('out', 'site.dmproj')}" in out, out
