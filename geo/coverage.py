@@ -1,0 +1,287 @@
+"""What the flight looked at: per building footprint (or grid cell), how often and how well.
+
+For every analysed frame with a camera pose, each unit's outline (a footprint raised to
+its roof height, or a grid cell on the ground) is projected into the image. A frame
+*saw* the unit when part of it lands in the image; it gave a *good view* when at least
+``min_in_view`` of the outline is in the image, the ground resolution there is at most
+``max_gsd_m`` metres per pixel and the camera looks down on it at least
+``min_view_angle_deg`` below the horizon. A unit is *seen well* with ``min_good_views``
+good views. Seen well and nothing found means "No visible damage"; not seen well means
+"Not assessed".
+
+Flat geometry: the camera pose, the camera model and the outlines; nothing hides a
+building behind another (occlusion is not modelled).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.camera import CameraPose, PinholeCamera, project_points
+
+#: Height assumed for a footprint whose file gives none (a one- or two-storey house).
+DEFAULT_ROOF_M = 4.0
+
+
+@dataclass(frozen=True)
+class CoverageSettings:
+    """When a view counts as good (see the module docstring)."""
+
+    min_in_view: float = 0.5
+    max_gsd_m: float = 0.25
+    min_view_angle_deg: float = 15.0
+    min_good_views: int = 2
+    min_area_px: float = 16.0
+    roof_in_view: float = 0.95
+
+
+@dataclass(frozen=True)
+class UnitCoverage:
+    """How one unit was seen.
+
+    ``frames``: analysed frames that saw part of it; ``good_views``: those that gave a good
+    view; ``nearest_m``: the smallest camera-to-centre distance (3-D, metres) of a frame
+    that saw it; ``steepest_deg``: the largest angle below the horizon it was seen at
+    (90 = straight down); ``roof_in_view``: one frame held the whole outline
+    (``roof_in_view`` of it) within the resolution bound; ``best_frame``: the good view
+    (else the sighting) at the finest ground resolution.
+    """
+
+    frames: int = 0
+    good_views: int = 0
+    nearest_m: float | None = None
+    steepest_deg: float | None = None
+    roof_in_view: bool = False
+    best_frame: int | None = None
+    best_gsd_m: float | None = None
+    seen_well: bool = False
+
+    @property
+    def status(self) -> str:
+        """``"seen well"``, ``"glimpsed"`` or ``"not seen"``."""
+        return "seen well" if self.seen_well else ("glimpsed" if self.frames else "not seen")
+
+
+def _image_box(camera: PinholeCamera):
+    from shapely.geometry import box
+
+    return box(0.0, 0.0, float(camera.width_px), float(camera.height_px))
+
+
+def unit_coverage(
+    outlines_local: Sequence[object],
+    heights_m: Sequence[float],
+    camera: PinholeCamera,
+    poses: Mapping[int, CameraPose],
+    settings: CoverageSettings | None = None,
+) -> list[UnitCoverage]:
+    """Coverage of shapely polygons in local metres (``heights_m``: the plane each is
+    raised to) by the frames ``poses`` (frame index -> pose in the same local frame)."""
+    import shapely
+    from shapely.geometry import Polygon
+
+    settings = settings or CoverageSettings()
+    n = len(outlines_local)
+    if n == 0:
+        return []
+    image = _image_box(camera)
+    rings = [np.asarray(p.exterior.coords)[:-1, :2] for p in outlines_local]
+    heights = np.asarray(heights_m, dtype=np.float64)
+    counts = np.array([len(r) for r in rings])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    vertices = np.concatenate([np.column_stack([r, np.full(len(r), h)]) for r, h in zip(rings, heights)])
+    centres = np.array([[p.centroid.x, p.centroid.y, h] for p, h in zip(outlines_local, heights)])
+    radius = np.array([math.sqrt(p.area / math.pi) + 1.0 for p in outlines_local])
+
+    frames = np.zeros(n, dtype=int)
+    good = np.zeros(n, dtype=int)
+    nearest = np.full(n, np.inf)
+    steepest = np.full(n, -np.inf)
+    roof = np.zeros(n, dtype=bool)
+    best_frame = np.full(n, -1)
+    best_gsd = np.full(n, np.inf)
+    best_is_good = np.zeros(n, dtype=bool)
+    focal = camera.focal_px
+    w, h = camera.width_px, camera.height_px
+    for index in sorted(poses):
+        pose = poses[index]
+        offset = centres - pose.position
+        distance = np.linalg.norm(offset, axis=1)
+        uv_c, front_c = project_points(camera, pose, centres)
+        # Cheap cull: the centre (plus the unit's size in pixels) is near the image.
+        slack = radius * focal / np.maximum(distance, 1e-6)
+        near = (front_c & (uv_c[:, 0] > -slack) & (uv_c[:, 0] < w + slack)
+                & (uv_c[:, 1] > -slack) & (uv_c[:, 1] < h + slack))
+        if not near.any():
+            continue
+        uv, front = project_points(camera, pose, vertices)
+        for k in np.flatnonzero(near):
+            sl = slice(starts[k], starts[k] + counts[k])
+            if not front[sl].all():
+                continue
+            projected = Polygon(uv[sl])
+            if not projected.is_valid:
+                projected = shapely.make_valid(projected)
+            area = projected.area
+            if area <= 0:
+                continue
+            inside = projected.intersection(image).area
+            if inside < settings.min_area_px:
+                continue
+            fraction = inside / area
+            gsd = float(distance[k] / focal)
+            angle = math.degrees(math.asin(max(-1.0, min(1.0, -offset[k, 2] / max(distance[k], 1e-6)))))
+            frames[k] += 1
+            nearest[k] = min(nearest[k], distance[k])
+            steepest[k] = max(steepest[k], angle)
+            sharp = gsd <= settings.max_gsd_m
+            is_good = fraction >= settings.min_in_view and sharp and angle >= settings.min_view_angle_deg
+            if is_good:
+                good[k] += 1
+            if fraction >= settings.roof_in_view and sharp:
+                roof[k] = True
+            if (is_good, -gsd) > (bool(best_is_good[k]), -best_gsd[k]):
+                best_frame[k], best_gsd[k], best_is_good[k] = index, gsd, is_good
+    out = []
+    for k in range(n):
+        seen = frames[k] > 0
+        out.append(UnitCoverage(
+            frames=int(frames[k]),
+            good_views=int(good[k]),
+            nearest_m=round(float(nearest[k]), 1) if seen else None,
+            steepest_deg=round(float(steepest[k]), 1) if seen else None,
+            roof_in_view=bool(roof[k]),
+            best_frame=int(best_frame[k]) if best_frame[k] >= 0 else None,
+            best_gsd_m=round(float(best_gsd[k]), 3) if np.isfinite(best_gsd[k]) else None,
+            seen_well=bool(good[k] >= settings.min_good_views),
+        ))
+    return out
+
+
+# ----------------------------------------------------------------------------- units
+@dataclass(frozen=True, eq=False)
+class CoverageLayer:
+    """Coverage of every unit: ``kind`` is ``"building"`` or ``"cell"``; ``ids[k]``,
+    ``polygons[k]`` (WGS84) and ``coverage[k]`` describe unit ``k``."""
+
+    kind: str
+    ids: tuple[str, ...]
+    polygons: tuple[object, ...]
+    coverage: tuple[UnitCoverage, ...]
+    settings: CoverageSettings
+    cell_m: float | None = None
+
+    def by_id(self) -> dict[str, UnitCoverage]:
+        return dict(zip(self.ids, self.coverage))
+
+    def counts(self) -> dict[str, int]:
+        result = {"seen well": 0, "glimpsed": 0, "not seen": 0}
+        for c in self.coverage:
+            result[c.status] += 1
+        return result
+
+
+def to_local_polygon(polygon_lonlat, local):  # noqa: ANN001, ANN201 - shapely in, shapely out
+    from shapely.geometry import Polygon
+
+    east, north = local.to_local(*polygon_lonlat.exterior.xy)
+    return Polygon(zip(east, north))
+
+
+def footprint_coverage(damage_map, footprints, settings: CoverageSettings | None = None,  # noqa: ANN001
+                       *, default_roof_m: float = DEFAULT_ROOF_M) -> CoverageLayer:
+    """Coverage of each footprint (:class:`geo.footprints.Footprints`) by the map's
+    analysed frames, each raised to its height (or ``default_roof_m``)."""
+    settings = settings or CoverageSettings()
+    local = damage_map.local
+    outlines = [to_local_polygon(p, local) for p in footprints.polygons]
+    heights = [h if h is not None else default_roof_m for h in footprints.heights_m]
+    result = unit_coverage(outlines, heights, damage_map.camera, damage_map.poses, settings)
+    return CoverageLayer("building", tuple(footprints.ids), tuple(footprints.polygons), tuple(result), settings)
+
+
+def grid_coverage(damage_map, settings: CoverageSettings | None = None, *, cell_m: float = 25.0,  # noqa: ANN001
+                  max_range_m: float = 150.0) -> CoverageLayer:
+    """Coverage of square ground cells (``cell_m``) over what the camera footprints
+    reached (up to ``max_range_m`` from the drone), for maps without footprints."""
+    import shapely
+    from shapely.geometry import Polygon, box
+
+    settings = settings or CoverageSettings()
+    local = damage_map.local
+    flown = [footprint_local(damage_map, t, max_range_m=max_range_m) for t in _frame_times(damage_map, 200)]
+    flown = [f for f in flown if f is not None and not f.is_empty]
+    if not flown:
+        return CoverageLayer("cell", (), (), (), settings, cell_m)
+    area = shapely.union_all(flown)
+    west, south, east, north = area.bounds
+    x0, y0 = math.floor(west / cell_m) * cell_m, math.floor(south / cell_m) * cell_m
+    cells = []
+    for x in np.arange(x0, east, cell_m):
+        for y in np.arange(y0, north, cell_m):
+            cell = box(x, y, x + cell_m, y + cell_m)
+            if cell.intersects(area):
+                cells.append(cell)
+    if len(cells) > 20_000:  # a very long flight: coarser cells
+        return grid_coverage(damage_map, settings, cell_m=cell_m * 2, max_range_m=max_range_m)
+    result = unit_coverage(cells, [0.0] * len(cells), damage_map.camera, damage_map.poses, settings)
+    polygons = []
+    for cell in cells:
+        lon, lat = local.to_lonlat(*cell.exterior.xy)
+        from shapely.geometry.polygon import orient
+
+        polygons.append(orient(Polygon(zip(lon, lat)), 1.0))
+    ids = tuple(f"{int(round(c.bounds[0]))}_{int(round(c.bounds[1]))}" for c in cells)
+    return CoverageLayer("cell", ids, tuple(polygons), tuple(result), settings, cell_m)
+
+
+def _frame_times(damage_map, limit: int) -> list[float]:  # noqa: ANN001
+    times = [damage_map.frame_poses.times_s[i] for i in sorted(damage_map.poses)]
+    if len(times) > limit:
+        times = [times[int(k)] for k in np.linspace(0, len(times) - 1, limit)]
+    return times
+
+
+def footprint_local(damage_map, t_s: float, *, max_range_m: float = 150.0):  # noqa: ANN001, ANN201
+    """The ground the camera saw at ``t_s`` (local metres), or ``None``."""
+    from shapely.geometry import Polygon
+
+    ring = damage_map.camera_footprint_at(t_s, max_range_m=max_range_m)
+    if len(ring) < 4:
+        return None
+    lon, lat = zip(*ring)
+    east, north = damage_map.local.to_local(list(lon), list(lat))
+    polygon = Polygon(zip(east, north))
+    return polygon if polygon.is_valid else polygon.buffer(0)
+
+
+def camera_footprint_records(damage_map, *, limit: int = 300, max_range_m: float = 150.0) -> list[tuple[dict, object]]:  # noqa: ANN001
+    """The ground each analysed frame saw (at most ``limit`` frames, evenly spaced),
+    as ``(properties, WGS84 polygon)``: ``frame``, ``time_s``."""
+    from shapely.geometry import Polygon
+    from shapely.geometry.polygon import orient
+
+    indices = sorted(damage_map.poses)
+    if len(indices) > limit:
+        indices = [indices[int(k)] for k in np.linspace(0, len(indices) - 1, limit)]
+    records = []
+    for index in indices:
+        t = damage_map.frame_poses.times_s[index]
+        ring = damage_map.camera_footprint_at(t, max_range_m=max_range_m)
+        if len(ring) < 4:
+            continue
+        polygon = Polygon(ring)
+        if not polygon.is_valid:
+            polygon = polygon.buffer(0)
+        if polygon.is_empty or polygon.geom_type != "Polygon":
+            continue
+        records.append(({"frame": int(index), "time_s": round(float(t), 3)}, orient(polygon, 1.0)))
+    return records
+
+
+__all__ = ["CoverageLayer", "CoverageSettings", "UnitCoverage", "camera_footprint_records", "footprint_coverage",
+           "grid_coverage", "unit_coverage"]

@@ -1,0 +1,71 @@
+"""Coverage: which buildings the flight saw well, glimpsed or never saw."""
+
+from __future__ import annotations
+
+import pytest
+from shapely.geometry import box
+
+from core.camera import CameraPose, PinholeCamera
+from geo.coverage import CoverageSettings, camera_footprint_records, footprint_coverage, grid_coverage, unit_coverage
+
+CAMERA = PinholeCamera(640, 360, 70.0)
+
+
+def nadir(east: float, north: float, up: float) -> CameraPose:
+    return CameraPose(east_m=east, north_m=north, up_m=up, yaw_deg=0.0, pitch_deg=-90.0)
+
+
+def test_seen_well_glimpsed_and_not_seen():
+    under = box(-5, -5, 5, 5)
+    far = box(995, -5, 1005, 5)
+    edge_x = 40 * 0.7002  # the image's half-width on the ground at 40 m up
+    edge = box(edge_x - 2, -3, edge_x + 8, 3)  # a fifth of it inside the image
+    poses = {0: nadir(0, 0, 40), 5: nadir(1, 0, 40)}
+    under_c, far_c, edge_c = unit_coverage([under, far, edge], [0.0, 0.0, 0.0], CAMERA, poses)
+    assert under_c.seen_well and under_c.good_views == 2 and under_c.roof_in_view
+    assert under_c.steepest_deg == pytest.approx(90.0, abs=2)
+    assert under_c.nearest_m == pytest.approx(40.0, abs=0.1)
+    assert under_c.best_frame in (0, 5) and under_c.status == "seen well"
+    assert far_c.frames == 0 and not far_c.seen_well and far_c.status == "not seen" and far_c.nearest_m is None
+    assert edge_c.frames == 2 and edge_c.good_views == 0 and edge_c.status == "glimpsed"
+
+
+def test_roof_height_brings_the_roof_closer():
+    square = box(-5, -5, 5, 5)
+    ground, roof = unit_coverage([square, square], [0.0, 10.0], CAMERA, {0: nadir(0, 0, 40)})
+    assert roof.nearest_m == pytest.approx(30.0, abs=0.1) and ground.nearest_m == pytest.approx(40.0, abs=0.1)
+
+
+def test_the_view_must_be_sharp_and_steep():
+    square = box(-5, -5, 5, 5)
+    high = {0: nadir(0, 0, 300), 1: nadir(0, 1, 300)}  # 300 m / 457 px focal = 0.66 m per pixel
+    (c,) = unit_coverage([square], [0.0], CAMERA, high)
+    assert c.frames == 2 and not c.seen_well
+    assert unit_coverage([square], [0.0], CAMERA, high, CoverageSettings(max_gsd_m=1.0))[0].seen_well
+    # Looking at it almost along the ground (from 2 m up, 60 m away): too shallow.
+    low = {k: CameraPose(east_m=0, north_m=-60 - k, up_m=2.0, yaw_deg=0.0, pitch_deg=-2.0) for k in range(3)}
+    (shallow,) = unit_coverage([square], [0.0], CAMERA, low)
+    assert shallow.frames == 3 and shallow.steepest_deg < 3 and not shallow.seen_well
+
+
+def test_one_good_view_is_not_enough_by_default():
+    (c,) = unit_coverage([box(-5, -5, 5, 5)], [0.0], CAMERA, {0: nadir(0, 0, 40)})
+    assert c.good_views == 1 and not c.seen_well
+    assert unit_coverage([box(-5, -5, 5, 5)], [0.0], CAMERA, {0: nadir(0, 0, 40)},
+                         CoverageSettings(min_good_views=1))[0].seen_well
+
+
+def test_on_a_flyover(flyover, flyover_map):
+    from geo.footprints import read_footprints
+
+    damage_map, _ = flyover_map
+    footprints = read_footprints(flyover.paths.truth)
+    layer = footprint_coverage(damage_map, footprints)
+    counts = layer.counts()
+    assert counts["seen well"] > 3 and counts["not seen"] > 3
+    assert sum(counts.values()) == len(footprints)
+    cells = grid_coverage(damage_map, cell_m=25.0)
+    assert cells.kind == "cell" and cells.counts()["seen well"] > 0
+    flown = camera_footprint_records(damage_map)
+    assert len(flown) == len(damage_map.poses)
+    assert all(p.is_valid and p.exterior.is_ccw for _, p in flown)
