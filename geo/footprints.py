@@ -1,0 +1,171 @@
+"""Building footprints from the user: GeoJSON, GeoPackage, Shapefile or an OpenStreetMap extract.
+
+Read with pyogrio (GDAL): any polygon layer in a CRS GDAL knows is reprojected to WGS84.
+An OpenStreetMap ``.osm.pbf`` (or ``.osm``) extract is read with GDAL's own OSM driver
+(the ``multipolygons`` layer, features tagged ``building``), so no extra reader is needed.
+Each footprint keeps an id: the layer's ``id``/``osm_id``/``osm_way_id``/``fid`` column
+when there is one, else its 1-based row number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import InputError
+
+#: Columns tried, in order, for a footprint's id.
+ID_COLUMNS = ("id", "building_id", "osm_id", "osm_way_id", "@id", "fid", "FID", "OBJECTID")
+#: Footprints larger than this (m^2) are not buildings (a landuse polygon, a campus).
+MAX_AREA_M2 = 50_000.0
+OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm")
+
+
+@dataclass(frozen=True, eq=False)
+class Footprints:
+    """Building outlines in WGS84 lon/lat.
+
+    ``ids[k]`` names ``polygons[k]`` (a shapely Polygon, exterior counter-clockwise);
+    ``heights_m[k]`` is its height when the file gives one (``height``, ``building:levels``
+    x 3 m), else ``None``; ``attributes[k]`` holds the file's other columns as text.
+    """
+
+    source: str
+    ids: tuple[str, ...]
+    polygons: tuple[object, ...] = field(repr=False)
+    heights_m: tuple[float | None, ...] = field(repr=False)
+    attributes: tuple[dict, ...] = field(repr=False, default=())
+    notes: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def from_polygons(cls, polygons_lonlat, ids=None, *, source: str = "given",
+                      heights_m=None) -> Footprints:
+        """Footprints from shapely polygons (or rings of ``(lon, lat)``) already in WGS84."""
+        from shapely.geometry import Polygon
+        from shapely.geometry.polygon import orient
+
+        shapes = []
+        for item in polygons_lonlat:
+            polygon = item if hasattr(item, "geom_type") else Polygon(item)
+            shapes.append(orient(polygon, 1.0))
+        ids = tuple(str(i) for i in ids) if ids is not None else tuple(str(k + 1) for k in range(len(shapes)))
+        heights = tuple(heights_m) if heights_m is not None else tuple(None for _ in shapes)
+        return cls(source, ids, tuple(shapes), heights, tuple({} for _ in shapes))
+
+
+def _is_osm(path: Path) -> bool:
+    name = path.name.lower()
+    return any(name.endswith(s) for s in OSM_SUFFIXES)
+
+
+def _height(row) -> float | None:  # noqa: ANN001 - a pandas row
+    import math
+
+    for key, scale in (("height", 1.0), ("building:height", 1.0), ("building_levels", 3.0),
+                       ("building:levels", 3.0), ("levels", 3.0)):
+        value = row.get(key) if hasattr(row, "get") else None
+        if value is None:
+            continue
+        try:
+            number = float(str(value).replace("m", "").strip()) * scale
+        except ValueError:
+            continue
+        if math.isfinite(number) and 0.0 < number < 500.0:
+            return number
+    return None
+
+
+def read_footprints(path: str | Path) -> Footprints:
+    """The building polygons of a vector file, in WGS84.
+
+    Raises
+    ------
+    InputError
+        Naming the file: missing, unreadable, without a CRS (other than GeoJSON, which is
+        WGS84 by definition), or holding no polygon.
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such footprints file")
+    notes: list[str] = []
+    try:
+        if _is_osm(path):
+            frame = gpd.read_file(path, layer="multipolygons", engine="pyogrio")
+            if "building" in frame.columns:
+                frame = frame[frame["building"].notna()]
+            else:  # GDAL keeps unknown tags in other_tags: '"building"=>"yes",...'
+                tags = frame.get("other_tags")
+                frame = frame[tags.fillna("").str.contains('"building"=>', regex=False)] if tags is not None else frame[:0]
+            notes.append("OpenStreetMap buildings read with GDAL's OSM driver")
+        else:
+            frame = gpd.read_file(path, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: cannot read footprints ({first})") from None
+    if frame.crs is None:
+        if path.suffix.lower() in (".geojson", ".json"):
+            frame = frame.set_crs("EPSG:4326")
+        else:
+            raise InputError(f"{path}: the footprints have no coordinate reference system (a Shapefile needs its .prj)")
+    frame = frame.to_crs("EPSG:4326")
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    frame = frame[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if frame.empty:
+        raise InputError(f"{path}: no building polygons in the file")
+    id_column = next((c for c in ID_COLUMNS if c in frame.columns and frame[c].notna().all()
+                      and frame[c].astype(str).is_unique), None)
+    return _from_frame(frame, id_column, str(path), notes)
+
+
+def _from_frame(frame, id_column: str | None, source: str, notes: list[str]) -> Footprints:  # noqa: ANN001
+    from shapely.geometry.polygon import orient
+
+    from geo.local import LocalFrame
+
+    centre = frame.geometry.union_all().centroid if hasattr(frame.geometry, "union_all") else frame.unary_union.centroid
+    local = LocalFrame.around(float(centre.x), float(centre.y))
+    ids, polygons, heights, attributes = [], [], [], []
+    too_large = 0
+    for k, (index, row) in enumerate(frame.iterrows()):
+        geometry = row.geometry
+        if not geometry.is_valid:
+            geometry = geometry.buffer(0)
+        parts = list(getattr(geometry, "geoms", [geometry]))
+        parts = [p for p in parts if p.geom_type == "Polygon" and not p.is_empty]
+        if not parts:
+            continue
+        polygon = max(parts, key=lambda p: p.area)  # a building is one outline; keep the largest part
+        east, north = local.to_local(*polygon.exterior.xy)
+        from shapely.geometry import Polygon
+
+        if Polygon(zip(east, north)).area > MAX_AREA_M2:
+            too_large += 1
+            continue
+        ids.append(str(row[id_column]) if id_column else str(k + 1))
+        polygons.append(orient(polygon, 1.0))
+        heights.append(_height(row))
+        attributes.append({c: (None if _missing(row[c]) else str(row[c])) for c in frame.columns
+                           if c not in ("geometry", id_column)})
+    if too_large:
+        notes.append(f"{too_large} polygons larger than {MAX_AREA_M2:,.0f} m^2 left out (not buildings)")
+    if not ids:
+        raise InputError(f"{source}: no building polygons in the file")
+    return Footprints(source, tuple(ids), tuple(polygons), tuple(heights), tuple(attributes), tuple(notes))
+
+
+def _missing(value) -> bool:  # noqa: ANN001
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+__all__ = ["Footprints", "read_footprints"]

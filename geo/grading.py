@@ -1,0 +1,171 @@
+"""A damage grade per building footprint, from the damage sites on it and what was seen.
+
+Each site goes to the footprint nearest to it, within ``match_m`` (roof damage lies on
+the outline, debris beside it). A building's grade is its most severe site's level, with
+the evidence: the sites' ids, the best frame and confidence of the most severe one, and
+the sightings of all of them. A building with no site is "No visible damage" when the
+flight saw it well (:mod:`geo.coverage`), else "Not assessed".
+
+Grades are given in damagemap's levels and in the vocabularies relief teams use:
+Copernicus EMS grading, the xBD joint damage scale (0-3) and the HOT/OSM damage tags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.types import DamageLevel
+
+NONE = "none"
+NOT_ASSESSED = "not_assessed"
+
+#: level -> Copernicus EMS grading (ANCHORS: derived from EMS-98; "Not Applicable" marks
+#: a building that was not classified).
+EMS_GRADE = {
+    "debris": "Destroyed",
+    "severe": "Damaged",
+    "slight": "Possibly damaged",
+    NONE: "No visible damage",
+    NOT_ASSESSED: "Not Applicable",
+}
+#: level -> xBD joint damage scale (number, xView2 subtype); not assessed: un-classified.
+XBD = {
+    "debris": (3, "destroyed"),
+    "severe": (2, "major-damage"),
+    "slight": (1, "minor-damage"),
+    NONE: (0, "no-damage"),
+    NOT_ASSESSED: (None, "un-classified"),
+}
+#: level -> OpenStreetMap ``damage:<event>=*`` value (none|minimal|significant|complete).
+OSM_DAMAGE = {"debris": "complete", "severe": "significant", "slight": "minimal", NONE: "none", NOT_ASSESSED: None}
+#: level -> HOT damage tagging (no visible damage / damaged / destroyed).
+HOT_DAMAGE = {"debris": "destroyed", "severe": "damaged", "slight": "damaged", NONE: "no visible damage",
+              NOT_ASSESSED: None}
+LABELS = {"debris": "Debris", "severe": "Severe", "slight": "Slight", NONE: "No visible damage",
+          NOT_ASSESSED: "Not assessed"}
+COLOURS = {
+    "debris": DamageLevel.DEBRIS.colour_hex,
+    "severe": DamageLevel.SEVERE.colour_hex,
+    "slight": DamageLevel.SLIGHT.colour_hex,
+    NONE: "#2b83ba",
+    NOT_ASSESSED: "#9e9e9e",
+}
+#: Grades from worst to least, then the two without damage.
+ORDER = ("debris", "severe", "slight", NONE, NOT_ASSESSED)
+
+
+@dataclass(frozen=True)
+class BuildingGrade:
+    """One footprint's grade and its evidence (see the module docstring)."""
+
+    building_id: str
+    polygon: object = field(repr=False)  # WGS84
+    level: str
+    site_ids: tuple[int, ...] = ()
+    confidence: float | None = None
+    best_frame: int | None = None
+    best_time_s: float | None = None
+    sightings: int = 0
+    reviewed: bool = False
+    coverage: object = None  # geo.coverage.UnitCoverage
+
+    @property
+    def ems_grade(self) -> str:
+        return EMS_GRADE[self.level]
+
+    @property
+    def xbd(self) -> tuple[int | None, str]:
+        return XBD[self.level]
+
+    @property
+    def osm_damage(self) -> str | None:
+        return OSM_DAMAGE[self.level]
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.level]
+
+    @property
+    def colour(self) -> str:
+        return COLOURS[self.level]
+
+
+@dataclass(frozen=True, eq=False)
+class Grading:
+    """Every footprint's grade, the sites on no footprint and how they were matched."""
+
+    buildings: tuple[BuildingGrade, ...]
+    unmatched_site_ids: tuple[int, ...]
+    match_m: float
+    source: str = ""
+    notes: tuple[str, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        result = dict.fromkeys(ORDER, 0)
+        for b in self.buildings:
+            result[b.level] += 1
+        return result
+
+
+def assign_sites(site_points_local, outlines_local, *, match_m: float) -> list[int | None]:  # noqa: ANN001
+    """For each site point (local metres), the index of the nearest outline within
+    ``match_m``, else ``None``."""
+    from shapely import STRtree
+    from shapely.geometry import Point
+
+    if not outlines_local:
+        return [None for _ in site_points_local]
+    tree = STRtree(list(outlines_local))
+    out: list[int | None] = []
+    for x, y in site_points_local:
+        point = Point(float(x), float(y))
+        index, distance = tree.query_nearest(point, max_distance=match_m, return_distance=True, all_matches=False)
+        out.append(int(index[0]) if len(index) else None)
+    return out
+
+
+def grade_buildings(damage_map, footprints, coverage=None, *, match_m: float = 3.0) -> Grading:  # noqa: ANN001
+    """Grade each of ``footprints`` (:class:`geo.footprints.Footprints`) from the sites
+    of ``damage_map``; ``coverage`` (:class:`geo.coverage.CoverageLayer` of the same
+    footprints) is computed when not given."""
+    from geo.coverage import footprint_coverage, to_local_polygon
+
+    if coverage is None:
+        coverage = footprint_coverage(damage_map, footprints)
+    local = damage_map.local
+    outlines = [to_local_polygon(p, local) for p in footprints.polygons]
+    fused = damage_map.fused
+    owner = assign_sites([f.position_m[:2] for f in fused], outlines, match_m=match_m)
+    on_building: dict[int, list] = {}
+    unmatched = []
+    for f, k in zip(fused, owner):
+        if k is None:
+            unmatched.append(f.site.id)
+        else:
+            on_building.setdefault(k, []).append(f.site)
+    buildings = []
+    for k, (building_id, polygon) in enumerate(zip(footprints.ids, footprints.polygons)):
+        seen = coverage.coverage[k]
+        sites = on_building.get(k, [])
+        if sites:
+            worst = max(int(s.level) for s in sites)
+            leaders = [s for s in sites if int(s.level) == worst]
+            lead = max(leaders, key=lambda s: (s.confidence, s.observation_count))
+            buildings.append(BuildingGrade(
+                building_id, polygon, DamageLevel(worst).name.lower(),
+                site_ids=tuple(sorted(s.id for s in sites)), confidence=round(lead.confidence, 4),
+                best_frame=lead.best_frame, best_time_s=damage_map.frame_poses.times_s.get(lead.best_frame),
+                sightings=sum(s.observation_count for s in sites), reviewed=any(s.reviewed for s in sites),
+                coverage=seen,
+            ))
+        else:
+            level = NONE if seen.seen_well else NOT_ASSESSED
+            buildings.append(BuildingGrade(building_id, polygon, level, best_frame=seen.best_frame, coverage=seen))
+    notes = list(getattr(footprints, "notes", ()))
+    if unmatched:
+        notes.append(f"{len(unmatched)} damage sites lie on no footprint (more than {match_m:g} m from every outline)")
+    return Grading(tuple(buildings), tuple(unmatched), match_m, getattr(footprints, "source", ""), tuple(notes))
+
+
+__all__ = ["BuildingGrade", "EMS_GRADE", "Grading", "HOT_DAMAGE", "NONE", "NOT_ASSESSED", "OSM_DAMAGE", "ORDER",
+           "XBD", "assign_sites", "grade_buildings"]

@@ -1,0 +1,86 @@
+"""Building footprints from GeoJSON, GeoPackage, Shapefile and OpenStreetMap files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.errors import InputError
+from geo.footprints import Footprints, read_footprints
+
+SQUARE = [[13.4000, 52.5000], [13.4002, 52.5000], [13.4002, 52.5002], [13.4000, 52.5002], [13.4000, 52.5000]]
+
+
+def _geojson(path, features):
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def test_geojson_ids_heights_and_orientation(tmp_path):
+    clockwise = list(reversed(SQUARE))
+    path = _geojson(tmp_path / "b.geojson", [
+        {"type": "Feature", "properties": {"id": "w12", "height": 9, "name": "school"},
+         "geometry": {"type": "Polygon", "coordinates": [clockwise]}},
+        {"type": "Feature", "properties": {"id": "w13", "building:levels": "2"},
+         "geometry": {"type": "Polygon", "coordinates": [[[x + 0.001, y] for x, y in SQUARE]]}},
+        {"type": "Feature", "properties": {"id": "p1"}, "geometry": {"type": "Point", "coordinates": [13.4, 52.5]}},
+    ])
+    fp = read_footprints(path)
+    assert fp.ids == ("w12", "w13")  # the point is no building
+    assert fp.heights_m == (9.0, 6.0)
+    assert fp.attributes[0]["name"] == "school"
+    assert fp.polygons[0].exterior.is_ccw
+
+
+def test_geopackage_in_another_crs_is_reprojected(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    frame = gpd.GeoDataFrame({"name": ["a"]}, geometry=[Polygon(SQUARE)], crs="EPSG:4326").to_crs("EPSG:3857")
+    frame.to_file(tmp_path / "b.gpkg", layer="buildings", driver="GPKG", engine="pyogrio")
+    fp = read_footprints(tmp_path / "b.gpkg")
+    assert fp.ids == ("1",)
+    west, south, east, north = fp.polygons[0].bounds
+    assert west == pytest.approx(13.4, abs=1e-7) and north == pytest.approx(52.5002, abs=1e-7)
+
+
+def test_shapefile_without_prj_is_refused(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    gpd.GeoDataFrame({"n": [1]}, geometry=[Polygon(SQUARE)], crs="EPSG:4326").to_file(tmp_path / "b.shp", engine="pyogrio")
+    assert len(read_footprints(tmp_path / "b.shp")) == 1
+    (tmp_path / "b.prj").unlink()
+    with pytest.raises(InputError, match=r"b\.shp: .*no coordinate reference system"):
+        read_footprints(tmp_path / "b.shp")
+
+
+def test_bad_files_are_one_line_errors(tmp_path):
+    with pytest.raises(InputError, match="no such footprints file"):
+        read_footprints(tmp_path / "missing.geojson")
+    (tmp_path / "junk.geojson").write_text("not json")
+    with pytest.raises(InputError, match=r"junk\.geojson: cannot read footprints"):
+        read_footprints(tmp_path / "junk.geojson")
+    points = _geojson(tmp_path / "points.geojson", [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [13.4, 52.5]}}])
+    with pytest.raises(InputError, match="no building polygons"):
+        read_footprints(points)
+
+
+def test_openstreetmap_buildings_through_gdal(tmp_path):
+    nodes = "".join(f'<node id="{k + 1}" lat="{lat}" lon="{lon}" version="1"/>' for k, (lon, lat) in enumerate(SQUARE[:4]))
+    refs = "".join(f'<nd ref="{k}"/>' for k in (1, 2, 3, 4, 1))
+    road = '<way id="8" version="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way>'
+    osm = (f'<?xml version="1.0"?><osm version="0.6">{nodes}'
+           f'<way id="7" version="1">{refs}<tag k="building" v="house"/><tag k="building:levels" v="3"/></way>{road}</osm>')
+    (tmp_path / "extract.osm").write_text(osm)
+    fp = read_footprints(tmp_path / "extract.osm")
+    assert len(fp) == 1
+    assert fp.polygons[0].area > 0
+    assert any("OSM" in note for note in fp.notes)
+
+
+def test_from_polygons():
+    fp = Footprints.from_polygons([SQUARE], ids=[5])
+    assert fp.ids == ("5",) and fp.heights_m == (None,)
