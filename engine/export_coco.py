@@ -3,7 +3,10 @@
 A frame goes into the data set when a reviewer has looked at it: at least one of its
 detections is accepted, rejected, edited or added. Its annotations are the detections a
 reviewer kept (accepted; optionally also still-pending ones), so a correction made in the
-GUI becomes a training label. The layout and fields follow ISBDA (``MSNET-NOTES.md``):
+GUI becomes a training label. With ``negatives`` the rejected detections of those frames
+are written too, in a top-level ``"negatives"`` list (same fields as an annotation; stock
+COCO tools ignore it), and the still-pending ones in ``"unreviewed"``: a fine-tune teaches
+the first as background and leaves the second alone. The layout and fields follow ISBDA (``MSNET-NOTES.md``):
 ``DIR/annotations/instances_<split>.json`` plus ``DIR/<split>/<file_name>``; each
 annotation carries ``segmentation`` polygons, ``area``, ``category_id``, ``iscrowd``,
 ``damage_bbox`` and ``house_bbox`` ``[x, y, w, h]`` and a plain ``bbox`` equal to
@@ -16,6 +19,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -73,6 +77,11 @@ def annotation_for(det: Detection, annotation_id: int, image_id: int) -> dict[st
     }
 
 
+def reviewed_frame_indices(detections_by_frame: Collection[Collection[Detection]]) -> list[int]:
+    """The frames (sorted) on which a reviewer decided on at least one detection."""
+    return sorted({d.frame_index for dets in detections_by_frame for d in dets if d.reviewed})
+
+
 def export_reviewed_frames(
     store: Any,
     out_dir: Path,
@@ -81,6 +90,8 @@ def export_reviewed_frames(
     split: str = "train",
     include_pending: bool = False,
     jpeg_quality: int = 92,
+    frame_indices: Collection[int] | None = None,
+    negatives: bool = False,
 ) -> CocoExport:
     """Write the reviewed frames of a run as an ISBDA/COCO data set.
 
@@ -96,6 +107,11 @@ def export_reviewed_frames(
         Name of the split (``train``, ``val``).
     include_pending
         Also label detections still pending review on the exported frames.
+    frame_indices
+        Export only these of the reviewed frames (a training/held-out split); ``None``: all.
+    negatives
+        Also write the rejected detections (``"negatives"``) and, unless
+        ``include_pending``, the pending ones (``"unreviewed"``) of the exported frames.
 
     Raises
     ------
@@ -112,7 +128,10 @@ def export_reviewed_frames(
     by_frame: dict[int, list[Detection]] = defaultdict(list)
     for det in store.detections(run_id):
         by_frame[det.frame_index].append(det)
-    frames = sorted(i for i, dets in by_frame.items() if any(d.reviewed for d in dets))
+    frames = reviewed_frame_indices(by_frame.values())
+    if frame_indices is not None:
+        chosen = set(frame_indices)
+        frames = [i for i in frames if i in chosen]
 
     out_dir = Path(out_dir)
     image_dir = out_dir / split
@@ -126,6 +145,8 @@ def export_reviewed_frames(
     stem = Path(store.video_path).stem
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    unreviewed: list[dict[str, Any]] = []
     reader = VideoReader(store.video_path)
     try:
         for image_id, frame_index in enumerate(frames, start=1):
@@ -148,6 +169,10 @@ def export_reviewed_frames(
             for det in by_frame[frame_index]:
                 if _keep(det, include_pending):
                     annotations.append(annotation_for(det, len(annotations) + 1, image_id))
+                elif negatives and det.review is ReviewState.REJECTED:
+                    rejected.append(annotation_for(det, len(rejected) + 1, image_id))
+                elif negatives:
+                    unreviewed.append(annotation_for(det, len(unreviewed) + 1, image_id))
     finally:
         reader.close()
 
@@ -157,6 +182,9 @@ def export_reviewed_frames(
         "annotations": annotations,
         "categories": CATEGORIES,
     }
+    if negatives:
+        document["negatives"] = rejected
+        document["unreviewed"] = unreviewed
     try:
         annotations_path.write_text(json.dumps(document), encoding="utf-8")
     except OSError as exc:

@@ -81,7 +81,10 @@ class ISBDADataset(Dataset):
     with ``boxes`` FloatTensor[N, 4] (xyxy pixels, from ``damage_bbox``, else ``bbox``),
     ``labels`` Int64Tensor[N] (1..3), ``masks`` UInt8Tensor[N, H, W], ``building_boxes``
     FloatTensor[B, 4] (the distinct ``house_bbox`` es of the image), ``image_id`` and
-    ``area``. Crowd annotations are left out. Polygons with fewer than 3 points are
+    ``area``. A file with top-level ``"negatives"`` (regions a reviewer rejected) or
+``"unreviewed"`` lists (detections nobody decided on; see
+:func:`engine.export_coco.export_reviewed_frames`) adds ``negative_boxes`` and
+``ignore_boxes`` FloatTensor[K, 4] to every target. Crowd annotations are left out. Polygons with fewer than 3 points are
     skipped with a :class:`~core.errors.DamagemapWarning` naming the annotation; an
     annotation left with no polygon, or with an empty box, is dropped likewise.
     """
@@ -97,6 +100,15 @@ class ISBDADataset(Dataset):
         self._buildings: dict[int, list[list[float]]] = {image["id"]: [] for image in self.images}
         for annotation in self.coco["annotations"]:
             self._add(annotation)
+        self._regions: dict[str, dict[int, list[list[float]]]] = {}
+        for key, name in (("negatives", "negative_boxes"), ("unreviewed", "ignore_boxes")):
+            if isinstance(self.coco.get(key), list):
+                boxes: dict[int, list[list[float]]] = {image["id"]: [] for image in self.images}
+                for region in self.coco[key]:
+                    box = region.get("damage_bbox", region.get("bbox"))
+                    if region.get("image_id") in boxes and box is not None and len(box) == 4 and box[2] > 0 and box[3] > 0:
+                        boxes[region["image_id"]].append(xywh_to_xyxy(box))
+                self._regions[name] = boxes
 
     def _warn(self, annotation: dict, problem: str) -> None:
         warnings.warn(
@@ -183,7 +195,7 @@ class ISBDADataset(Dataset):
         limits = torch.tensor([width, height, width, height], dtype=torch.float32)
         boxes = torch.minimum(boxes.clamp(min=0), limits)
         buildings = torch.minimum(buildings.clamp(min=0), limits)
-        return {
+        target = {
             "boxes": boxes,
             "labels": torch.tensor([i.label for i in instances], dtype=torch.int64),
             "masks": torch.from_numpy(masks),
@@ -191,6 +203,10 @@ class ISBDADataset(Dataset):
             "image_id": torch.tensor(image_id),
             "area": torch.from_numpy(masks.sum(axis=(1, 2)).astype(np.float32)),
         }
+        for name, by_image in self._regions.items():
+            regions = torch.tensor(by_image[image_id], dtype=torch.float32).reshape(-1, 4)
+            target[name] = torch.minimum(regions.clamp(min=0), limits)
+        return target
 
     def __getitem__(self, index: int) -> tuple[Tensor, Target]:
         array = self.read_image(index)

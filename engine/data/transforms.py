@@ -34,7 +34,8 @@ def _flip_boxes(boxes: Tensor, width: int) -> Tensor:
 
 
 class RandomHorizontalFlip:
-    """Mirror the image left-right with probability ``p``, with every box and mask."""
+    """Mirror the image left-right with probability ``p``, with every box (damage, building,
+    rejected and unreviewed regions) and mask."""
 
     def __init__(self, p: float = 0.5, *, rng: random.Random | None = None) -> None:
         self.p = p
@@ -45,7 +46,7 @@ class RandomHorizontalFlip:
             return image, target
         width = image.shape[-1]
         target = dict(target)
-        for key in ("boxes", "building_boxes"):
+        for key in ("boxes", "building_boxes", "negative_boxes", "ignore_boxes"):
             if key in target:
                 target[key] = _flip_boxes(target[key], width)
         if "masks" in target:

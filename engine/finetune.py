@@ -1,0 +1,481 @@
+"""Fine-tuning a detector on a project's reviewed frames, with a replay of other data.
+
+The reviewed frames come as an ISBDA folder written by
+:func:`engine.export_coco.export_reviewed_frames` with ``negatives=True``: the accepted,
+relabelled, redrawn and added detections are the targets; the rejected ones
+(``negative_boxes``) are explicit negatives: they are never targets, their boxes join
+the proposals of the box head (so the sampler can pick them as background) and an extra
+loss (``loss_negative``) pushes the box classifier to call each of them background;
+the detections nobody decided on (``ignore_boxes``) are neither: proposals on them are
+left out of the box head's sampling. Frames a reviewer never looked at are not in the
+folder, so the fine-tune cannot see them.
+
+Each batch mixes reviewed frames with replay frames (synthetic flyovers or an ISBDA
+folder) so the model does not forget what it knew. What is trained depends on the
+device (:func:`trainable_scope`): on a CPU the heads (FPN, RPN, box and mask heads)
+and the last stage of the backbone, on a GPU everything.
+
+Every step draws its batch, its flips and torch's random numbers from ``(seed, step)``
+alone, and a checkpoint holds the weights, the optimizer's momentum and the step, so a
+run cancelled and resumed ends with the same weights as one that never stopped.
+:func:`finetune` is a generator of :class:`FinetuneProgress` (the command line drives a
+progress bar with it, the app a dialog); a ``threading.Event`` cancels it between steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from core.errors import InputError, ModelError
+
+#: what :func:`trainable_scope` trains: ``heads`` (FPN, RPN, RoI heads), ``last`` (the
+#: heads and the backbone's last stage), ``all``; ``auto``: ``all`` on CUDA, else ``last``
+SCOPES = ("auto", "heads", "last", "all")
+CHECKPOINT_NAME = "checkpoint.pt"
+WEIGHTS_NAME = "model.safetensors"
+
+
+@dataclass
+class FinetuneConfig:
+    """Everything a fine-tune depends on (written into the model card).
+
+    ``steps`` is the schedule (the run stops there); ``time_budget_s`` may stop it
+    earlier (then it is no longer reproducible step for step). ``replay_fraction`` is
+    the share of each batch drawn from ``replay`` folders (their ``replay_split``),
+    rounded; every batch holds at least one reviewed frame.
+    """
+
+    base_weights: str
+    data: str
+    out: str
+    split: str = "train"
+    replay: list[str] = field(default_factory=list)
+    replay_split: str = "train"
+    replay_fraction: float = 0.5
+    steps: int = 200
+    time_budget_s: float | None = None
+    batch_size: int = 2
+    lr: float = 0.003
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    warmup_steps: int = 10
+    grad_clip: float = 10.0
+    scope: str = "auto"
+    negative_weight: float = 1.0
+    hflip: float = 0.5
+    seed: int = 0
+    device: str = "cpu"
+    checkpoint_every: int = 25
+    resume: bool = False
+    #: what the reviewed frames are (project, run, frames, counts): the model card's
+    #: ``fine_tuned_on``
+    card: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise InputError(f"fine-tune scope must be one of {', '.join(SCOPES)}; got {self.scope!r}")
+        if self.steps < 1:
+            raise InputError(f"fine-tune steps must be >= 1; got {self.steps!r}")
+        if self.batch_size < 1:
+            raise InputError(f"fine-tune batch size must be >= 1; got {self.batch_size!r}")
+        if not 0.0 <= self.replay_fraction < 1.0:
+            raise InputError(f"the replay fraction must be in [0, 1); got {self.replay_fraction!r}")
+        if self.time_budget_s is not None and not self.time_budget_s > 0:
+            raise InputError(f"the time budget must be positive; got {self.time_budget_s!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class FinetuneProgress:
+    """After each step (``state`` ``"running"``), and once at the end: ``"finished"``
+    (weights written to ``weights``) or ``"cancelled"`` (checkpoint written; resume it)."""
+
+    step: int
+    steps: int
+    elapsed_s: float
+    eta_s: float | None
+    losses: dict[str, float]
+    state: str = "running"
+    weights: Path | None = None
+    summary: dict[str, Any] | None = None
+
+    @property
+    def fraction(self) -> float:
+        return self.step / self.steps if self.steps else 1.0
+
+
+# ------------------------------------------------------------------ what is trained
+
+
+def resolve_scope(scope: str, device: torch.device) -> str:
+    if scope == "auto":
+        return "all" if device.type == "cuda" else "last"
+    return scope
+
+
+def trainable_scope(model: torch.nn.Module, scope: str) -> list[str]:
+    """Set ``requires_grad`` for ``scope`` (see :data:`SCOPES`, not ``auto``); the names
+    of the parameters left trainable."""
+    for parameter in model.parameters():
+        parameter.requires_grad_(scope == "all")
+    if scope != "all":
+        for name, module in model.named_children():
+            if name in ("rpn", "roi_heads"):
+                module.requires_grad_(True)
+        backbone = model.backbone
+        backbone.fpn.requires_grad_(True)
+        if scope == "last":
+            body = backbone.body
+            stage_ends = sorted(int(k) for k in getattr(body, "return_layers", {}) if str(k).isdigit())
+            children = list(body.named_children())
+            if len(stage_ends) >= 2 and all(n.isdigit() for n, _ in children):
+                first = stage_ends[-2] + 1
+                for child_name, child in children:
+                    if int(child_name) >= first:
+                        child.requires_grad_(True)
+            elif children:  # ResNet: layer1..layer4; the last one
+                children[-1][1].requires_grad_(True)
+    return [name for name, p in model.named_parameters() if p.requires_grad]
+
+
+def _freeze_norms(model: torch.nn.Module) -> None:
+    """Batch norm statistics stay those of the base model (batches of 2 cannot estimate them)."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.eval()
+
+
+# ------------------------------------------------------------------ negatives
+
+
+def _box_iou(a: Tensor, b: Tensor) -> Tensor:
+    from torchvision.ops import box_iou
+
+    if len(a) == 0 or len(b) == 0:
+        return a.new_zeros((len(a), len(b)))
+    return box_iou(a, b)
+
+
+def _scaled(target: dict[str, Tensor], key: str, size: tuple[int, int]) -> Tensor | None:
+    relative = target.get(f"{key}_rel")
+    if relative is None or len(relative) == 0:
+        return None
+    height, width = size
+    return relative * relative.new_tensor([width, height, width, height])
+
+
+class ReviewedRegions:
+    """Hooks on the box head for rejected and unreviewed regions while training.
+
+    Targets carry ``negative_boxes_rel`` / ``ignore_boxes_rel`` (boxes divided by the
+    image size, so they follow the model's resize). Before the box head: proposals
+    overlapping an unreviewed region (IoU >= 0.5) and no target are dropped; the
+    rejected boxes are added as proposals. After it: ``loss_negative``, the cross
+    entropy of the box classifier on each rejected box against the background class.
+    Rejected boxes that overlap a target (IoU >= 0.5) are left out: the reviewer kept
+    something there.
+    """
+
+    def __init__(self, model: torch.nn.Module, weight: float = 1.0) -> None:
+        self.model = model
+        self.weight = weight
+        self._negatives: list[Tensor] | None = None
+        self._handles: list[Any] = []
+
+    def __enter__(self) -> ReviewedRegions:
+        heads = self.model.roi_heads
+        self._handles = [heads.register_forward_pre_hook(self._before), heads.register_forward_hook(self._after)]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def _before(self, module: torch.nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        self._negatives = None
+        if not module.training or len(args) < 4 or args[3] is None:
+            return None
+        features, proposals, image_shapes, targets = args[:4]
+        negatives: list[Tensor] = []
+        new_proposals: list[Tensor] = []
+        for boxes, size, target in zip(proposals, image_shapes, targets):
+            gt = target["boxes"]
+            ignore = _scaled(target, "ignore_boxes", size)
+            if ignore is not None and len(boxes):
+                near_ignored = _box_iou(boxes, ignore).max(dim=1).values >= 0.5
+                near_target = _box_iou(boxes, gt).max(dim=1).values >= 0.5 if len(gt) else torch.zeros_like(near_ignored)
+                boxes = boxes[~near_ignored | near_target]
+            negative = _scaled(target, "negative_boxes", size)
+            if negative is not None and len(gt):
+                negative = negative[_box_iou(negative, gt).max(dim=1).values < 0.5]
+            if negative is None:
+                negative = boxes.new_zeros((0, 4))
+            negatives.append(negative.detach())
+            new_proposals.append(torch.cat([boxes, negative.detach()]) if len(negative) else boxes)
+        self._negatives = negatives
+        return (features, new_proposals, image_shapes, targets, *args[4:])
+
+    def _after(self, module: torch.nn.Module, args: tuple[Any, ...], output: Any) -> Any:
+        negatives, self._negatives = self._negatives, None
+        if not module.training or negatives is None or not any(len(n) for n in negatives):
+            return None
+        features, _, image_shapes = args[:3]
+        pooled = module.box_roi_pool(features, negatives, image_shapes)
+        logits, _ = module.box_predictor(module.box_head(pooled))
+        background = torch.zeros(len(logits), dtype=torch.int64, device=logits.device)
+        detections, losses = output
+        losses = dict(losses)
+        losses["loss_negative"] = self.weight * torch.nn.functional.cross_entropy(logits, background)
+        return detections, losses
+
+
+# ------------------------------------------------------------------ data
+
+
+class _Source:
+    """One ISBDA split, its items decoded once and kept (a fine-tune sees few frames)."""
+
+    def __init__(self, root: str, split: str, *, name: str) -> None:
+        from engine.data import ISBDADataset
+
+        self.name = name
+        self.dataset = ISBDADataset(root, split)
+        self._cache: dict[int, tuple[Tensor, dict[str, Tensor]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def item(self, index: int) -> tuple[Tensor, dict[str, Tensor]]:
+        if index not in self._cache:
+            self._cache[index] = self.dataset[index]
+        return self._cache[index]
+
+    def label(self, index: int) -> str:
+        info = self.dataset.images[index]
+        if "frame_index" in info:
+            return f"{self.name}:frame{int(info['frame_index'])}"
+        return f"{self.name}:{info['file_name']}"
+
+
+def _shuffled(seed: int, tag: int, cycle: int, count: int) -> np.ndarray:
+    return np.random.default_rng([int(seed), tag, int(cycle)]).permutation(count)
+
+
+def batch_split(config: FinetuneConfig, has_replay: bool) -> tuple[int, int]:
+    """``(reviewed, replay)`` items in each batch; at least one reviewed frame."""
+    replay = round(config.batch_size * config.replay_fraction) if has_replay else 0
+    reviewed = max(1, config.batch_size - replay)
+    return reviewed, config.batch_size - reviewed if has_replay else 0
+
+
+def _draw_batch(config: FinetuneConfig, sources: list[_Source], step: int) -> list[tuple[int, int, bool]]:
+    """``(source, index, flip)`` of each batch item, a function of ``(seed, step)`` alone:
+    the reviewed frames are visited in a new random order every pass over them, so each
+    is seen equally often; the replay frames likewise."""
+    reviewed, replay = sources[0], sources[1:]
+    offsets = np.cumsum([0] + [len(s) for s in replay])
+    n_reviewed, n_replay = batch_split(config, offsets[-1] > 0)
+    batch: list[tuple[int, int]] = []
+    for tag, per_step, count in ((0, n_reviewed, len(reviewed)), (1, n_replay, int(offsets[-1]))):
+        for j in range(per_step):
+            draw = step * per_step + j
+            flat = int(_shuffled(config.seed, tag, draw // count, count)[draw % count])
+            if tag == 0:
+                batch.append((0, flat))
+            else:
+                source = int(np.searchsorted(offsets, flat, side="right"))
+                batch.append((source, flat - int(offsets[source - 1])))
+    flips = np.random.default_rng([int(config.seed), 2, int(step)]).random(len(batch)) < config.hflip
+    return [(source, index, bool(flip)) for (source, index), flip in zip(batch, flips)]
+
+
+def _prepare(image: Tensor, target: dict[str, Tensor], flip: bool, device: torch.device) -> tuple[Tensor, dict[str, Tensor]]:
+    from engine.data.transforms import RandomHorizontalFlip
+
+    if flip:
+        image, target = RandomHorizontalFlip(1.0)(image, target)
+    height, width = image.shape[-2:]
+    scale = torch.tensor([width, height, width, height], dtype=torch.float32)
+    out: dict[str, Tensor] = {}
+    for key, value in target.items():
+        if key in ("negative_boxes", "ignore_boxes"):
+            out[f"{key}_rel"] = (value / scale).to(device)
+        else:
+            out[key] = value.to(device)
+    return image.to(device), out
+
+
+# ------------------------------------------------------------------ the loop
+
+
+def _learning_rate(config: FinetuneConfig, step: int) -> float:
+    if config.warmup_steps > 0 and step < config.warmup_steps:
+        return config.lr * (0.1 + 0.9 * step / config.warmup_steps)
+    return config.lr
+
+
+def _save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, *, step: int,
+                     elapsed_s: float, config: FinetuneConfig) -> None:
+    partial = path.with_suffix(".partial")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                "elapsed_s": elapsed_s, "config": dataclasses.asdict(config)}, partial)
+    os.replace(partial, path)
+
+
+def load_base(config: FinetuneConfig, device: torch.device) -> tuple[torch.nn.Module, dict[str, Any]]:
+    from engine.weights import load_model
+
+    return load_model(config.base_weights, device=device)
+
+
+def finetune(config: FinetuneConfig, *, cancel: threading.Event | None = None) -> Iterator[FinetuneProgress]:
+    """Fine-tune ``config.base_weights`` on ``config.data``; yields after every step.
+
+    The last item says ``"finished"`` (``out/model.safetensors`` and its model card
+    written) or ``"cancelled"`` (``out/checkpoint.pt`` written; run again with
+    ``resume=True``). A checkpoint is also written every ``checkpoint_every`` steps.
+
+    Raises
+    ------
+    InputError
+        The data folder holds no reviewed frame, or there is nothing to resume.
+    ModelError
+        The base weights do not load; the loss diverged.
+    """
+    from engine.train import check_finite
+    from engine.weights import save_model
+
+    device = torch.device(config.device)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = out / CHECKPOINT_NAME
+
+    sources = [_Source(config.data, config.split, name="review")]
+    if len(sources[0]) == 0:
+        raise InputError(f"{config.data}: no reviewed frames to fine-tune on; review some detections first")
+    for index, folder in enumerate(config.replay):
+        sources.append(_Source(folder, config.replay_split, name=f"replay{index}"))
+
+    model, base_card = load_base(config, device)
+    scope = resolve_scope(config.scope, device)
+    trainable = trainable_scope(model, scope)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+    step, elapsed_before = 0, 0.0
+    if config.resume:
+        if not checkpoint_path.is_file():
+            raise InputError(f"{checkpoint_path}: nothing to resume from")
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, elapsed_before = int(state["step"]), float(state.get("elapsed_s", 0.0))
+    start_step = step
+
+    model.train()
+    _freeze_norms(model)
+    started = time.monotonic()
+    last: dict[str, float] = {}
+    seen: set[str] = set()
+    state_name = "finished"
+    with ReviewedRegions(model, config.negative_weight):
+        while step < config.steps:
+            if cancel is not None and cancel.is_set():
+                state_name = "cancelled"
+                break
+            if config.time_budget_s is not None and elapsed_before + time.monotonic() - started >= config.time_budget_s:
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = _learning_rate(config, step)
+            torch.manual_seed(config.seed * 1_000_003 + step)
+            images, targets = [], []
+            for source_index, index, flip in _draw_batch(config, sources, step):
+                source = sources[source_index]
+                image, target = _prepare(*source.item(index), flip, device)
+                images.append(image)
+                targets.append(target)
+                seen.add(source.label(index))
+            losses = model(images, targets)
+            check_finite(losses, step)
+            total = sum(losses.values())
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            if config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+            optimizer.step()
+            step += 1
+            last = {name: round(float(v.detach()), 4) for name, v in losses.items()}
+            last["loss"] = round(float(total.detach()), 4)
+            elapsed = elapsed_before + time.monotonic() - started
+            if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.steps:
+                _save_checkpoint(checkpoint_path, model, optimizer, step=step, elapsed_s=elapsed, config=config)
+            done_here = step - start_step
+            eta = (time.monotonic() - started) / done_here * (config.steps - step) if done_here else None
+            if config.time_budget_s is not None and eta is not None:
+                eta = min(eta, max(0.0, config.time_budget_s - elapsed))
+            yield FinetuneProgress(step, config.steps, elapsed, eta, last)
+
+    elapsed = elapsed_before + time.monotonic() - started
+    if state_name == "cancelled":
+        _save_checkpoint(checkpoint_path, model, optimizer, step=step, elapsed_s=elapsed, config=config)
+        yield FinetuneProgress(step, config.steps, elapsed, None, last, state="cancelled")
+        return
+    summary = {
+        "steps": step,
+        "elapsed_s": round(elapsed, 1),
+        "last_losses": last,
+        "scope": scope,
+        "trainable_tensors": len(trainable),
+        "reviewed_frames": len(sources[0]),
+        "replay_frames": sum(len(s) for s in sources[1:]),
+        "frames_seen_this_session": sorted(seen),
+    }
+    model.eval()
+    weights = save_model(model, out / WEIGHTS_NAME, {
+        "fine_tuned_on": config.card, "base_model": _base_summary(base_card),
+        "finetune": {k: v for k, v in dataclasses.asdict(config).items() if k != "card"}, "summary": summary,
+    })
+    _save_checkpoint(checkpoint_path, model, optimizer, step=step, elapsed_s=elapsed, config=config)
+    yield FinetuneProgress(step, config.steps, elapsed, 0.0, last, state="finished", weights=weights, summary=summary)
+
+
+def _base_summary(card: dict[str, Any]) -> dict[str, Any]:
+    keep = {k: card[k] for k in ("training", "summary", "finetune", "base_model") if k in card}
+    if "training" in keep and isinstance(keep["training"], dict):
+        keep["training"] = {k: keep["training"][k] for k in ("data", "steps", "max_steps", "seed") if k in keep["training"]}
+    return keep
+
+
+def run_to_end(config: FinetuneConfig, *, cancel: threading.Event | None = None) -> FinetuneProgress:
+    """:func:`finetune` without progress: its last item."""
+    last: FinetuneProgress | None = None
+    for last in finetune(config, cancel=cancel):
+        pass
+    if last is None:  # pragma: no cover - finetune always yields its end
+        raise ModelError("fine-tune ended without a result")
+    return last
+
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "FinetuneConfig",
+    "FinetuneProgress",
+    "ReviewedRegions",
+    "SCOPES",
+    "WEIGHTS_NAME",
+    "finetune",
+    "resolve_scope",
+    "run_to_end",
+    "trainable_scope",
+]
