@@ -169,6 +169,20 @@ class AlignedTrack:
         return self._interp_angle(t, ts[moving], bearing)
 
 
+def video_clock(track: Track, creation_time_utc: float | None = None) -> tuple[np.ndarray, str | None]:
+    """The track's sample times on the video clock before any offset, and a note on how
+    they were put there (``None`` when the file says): SRT times as they are, UTC times
+    less the video's creation time, a log without a date from the start of the video."""
+    t_raw = track.times_s()
+    if track.time_base is TimeBase.VIDEO:
+        return t_raw, None
+    if track.time_base is TimeBase.UTC:
+        if creation_time_utc is None:
+            return t_raw - t_raw[0], "the video has no creation time: telemetry assumed to start with the video"
+        return t_raw - creation_time_utc, None
+    return t_raw - t_raw[0], "the log has no date: assumed to start with the video"
+
+
 def align_track(
     track: Track,
     *,
@@ -189,19 +203,10 @@ def align_track(
     """
     if not math.isfinite(offset_s):
         raise TelemetryError(f"time offset must be a finite number of seconds; got {offset_s!r}")
-    notes: list[str] = []
     t_raw = track.times_s()
-    if track.time_base is TimeBase.VIDEO:
-        t_video = t_raw + offset_s
-    elif track.time_base is TimeBase.UTC:
-        if creation_time_utc is None:
-            notes.append("the video has no creation time: telemetry assumed to start with the video")
-            t_video = t_raw - t_raw[0] + offset_s
-        else:
-            t_video = t_raw - creation_time_utc + offset_s
-    else:
-        notes.append("the log has no date: assumed to start with the video")
-        t_video = t_raw - t_raw[0] + offset_s
+    t_base, note = video_clock(track, creation_time_utc)
+    notes: list[str] = [note] if note else []
+    t_video = t_base + offset_s
 
     start, end = float(t_video[0]), float(t_video[-1])
     slack = max(0.5, track.median_step_s())

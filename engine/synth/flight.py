@@ -29,9 +29,32 @@ class FlightPlan:
     camera_yaw_offset_deg: float
     pitch_deg: float
     pitch_swing_deg: float
+    #: Optional manoeuvres (none by default): ``(amplitude, period_s, phase)`` terms of
+    #: a sum of sines, periods unrelated, so the pattern does not repeat. The speed
+    #: swings by ``amplitude`` times ``speed_mps``; the heading by ``amplitude`` degrees
+    #: (on top of the slow swing).
+    speed_terms: tuple[tuple[float, float, float], ...] = ()
+    turn_terms: tuple[tuple[float, float, float], ...] = ()
 
     @classmethod
-    def sample(cls, rng: np.random.Generator, duration_s: float) -> FlightPlan:
+    def sample(cls, rng: np.random.Generator, duration_s: float, *, manoeuvres: np.random.Generator | None = None) -> FlightPlan:
+        """Draw a plan from ``rng``; with ``manoeuvres`` (a generator of its own, so the
+        plain flight's draws stay those of the seed) the drone also speeds up, slows down
+        and turns, as a pilot looking around does."""
+        plan = cls._sample(rng, duration_s)
+        if manoeuvres is None:
+            return plan
+        import dataclasses
+
+        def terms(amplitude: tuple[float, float], periods: tuple[float, float]) -> tuple[tuple[float, float, float], ...]:
+            return tuple((float(manoeuvres.uniform(*amplitude)), float(manoeuvres.uniform(*periods)),
+                          float(manoeuvres.uniform(0, 2 * math.pi))) for _ in range(3))
+
+        return dataclasses.replace(plan, speed_terms=terms((0.1, 0.25), (4.0, 23.0)),
+                                   turn_terms=terms((4.0, 12.0), (5.0, 29.0)))
+
+    @classmethod
+    def _sample(cls, rng: np.random.Generator, duration_s: float) -> FlightPlan:
         return cls(
             duration_s=duration_s,
             speed_mps=float(rng.uniform(4.0, 7.0)),
@@ -47,19 +70,38 @@ class FlightPlan:
         )
 
     def heading_at(self, t_s: np.ndarray) -> np.ndarray:
-        return self.heading_deg + self.heading_swing_deg * np.sin(2 * math.pi * t_s / self.heading_period_s + self.heading_phase)
+        heading = self.heading_deg + self.heading_swing_deg * np.sin(2 * math.pi * t_s / self.heading_period_s + self.heading_phase)
+        for amplitude, period, phase in self.turn_terms:
+            heading = heading + amplitude * np.sin(2 * math.pi * t_s / period + phase)
+        return heading
+
+    def speed_at(self, t_s: np.ndarray) -> np.ndarray:
+        if not self.speed_terms:
+            return np.full(np.shape(t_s), self.speed_mps)
+        swing = sum(amplitude * np.sin(2 * math.pi * t_s / period + phase) for amplitude, period, phase in self.speed_terms)
+        return self.speed_mps * np.maximum(1.0 + swing, 0.1)
 
     def poses(self, times_s: np.ndarray) -> list[CameraPose]:
-        """Camera poses at ``times_s``; the path is integrated on a fine grid."""
+        """Camera poses at ``times_s``; the path is integrated on a fine grid (from 0, or
+        from the earliest time asked for when that is before the start)."""
         times_s = np.asarray(times_s, dtype=np.float64)
-        grid = np.linspace(0.0, max(self.duration_s, float(times_s.max(initial=0.0))), 2001)
+        first = min(0.0, float(times_s.min(initial=0.0)))
+        last = max(self.duration_s, float(times_s.max(initial=0.0)))
+        if first < 0.0:  # before the clip: same path, anchored at the clip's middle
+            grid = np.arange(first, last + 0.005, 0.005)
+        else:
+            grid = np.linspace(0.0, last, 2001)
         heading = np.radians(self.heading_at(grid))
-        step = np.diff(grid, prepend=0.0) * self.speed_mps
+        step = np.diff(grid, prepend=grid[0]) * self.speed_at(grid)
         east = np.cumsum(np.sin(heading) * step)
         north = np.cumsum(np.cos(heading) * step)
-        mid = len(grid) // 2
-        east -= east[mid]
-        north -= north[mid]
+        if first < 0.0:
+            east -= np.interp(0.5 * self.duration_s, grid, east)
+            north -= np.interp(0.5 * self.duration_s, grid, north)
+        else:
+            mid = len(grid) // 2
+            east -= east[mid]
+            north -= north[mid]
         e = np.interp(times_s, grid, east)
         n = np.interp(times_s, grid, north)
         phase = 2 * math.pi * times_s / max(self.duration_s, 1.0)

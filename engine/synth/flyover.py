@@ -52,15 +52,23 @@ class Flight:
     times_s: np.ndarray
     poses: list[CameraPose]
     scene: Scene
+    plan: FlightPlan | None = None
 
 
-def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int, hfov_deg: float = DEFAULT_HFOV_DEG) -> Flight:
-    """Sample the flight path for ``seed`` and generate the neighbourhood it sees."""
+#: Seed offset of the generator drawing optional manoeuvres (kept apart from the scene's).
+MANOEUVRE_SEED_OFFSET = 7_340_033
+
+
+def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int, hfov_deg: float = DEFAULT_HFOV_DEG,
+                 manoeuvres: bool = False) -> Flight:
+    """Sample the flight path for ``seed`` and generate the neighbourhood it sees.
+
+    ``manoeuvres``: the drone also speeds up, slows down and turns."""
     rng = np.random.default_rng(seed)
     camera = PinholeCamera(int(size[0]), int(size[1]), hfov_deg)
     frame_count = max(1, int(math.floor(seconds * fps + 1e-9)))
     times = np.arange(frame_count) / fps
-    plan = FlightPlan.sample(rng, seconds)
+    plan = FlightPlan.sample(rng, seconds, manoeuvres=np.random.default_rng(seed + MANOEUVRE_SEED_OFFSET) if manoeuvres else None)
     # wide lenses must look further down so the top of the frame stays on the ground
     steepest_allowed = -(camera.vfov_deg / 2 + MIN_TOP_DEPRESSION_DEG + plan.pitch_swing_deg)
     plan = dataclasses.replace(plan, pitch_deg=max(-85.0, min(plan.pitch_deg, steepest_allowed)))
@@ -80,7 +88,7 @@ def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int
         m_per_px=m_per_px,
         roof_px_per_m=roof_px_per_m,
     )
-    return Flight(camera, times, poses, scene)
+    return Flight(camera, times, poses, scene, plan)
 
 
 def render_flyover(
@@ -99,6 +107,7 @@ def render_flyover(
     ground_alt_m: float = DEFAULT_GROUND_ALT_M,
     flight_dir: str | Path | None = None,
     jpeg_quality: int = 92,
+    manoeuvres: bool = False,
 ) -> FlyoverPaths:
     """Render a synthetic oblique drone flyover and write its video, telemetry and ground truth.
 
@@ -113,6 +122,8 @@ def render_flyover(
         ``(width, height)`` in pixels; both even (H.264 4:2:0).
     annotate_every
         Every k-th frame (0, k, 2k, ...) is saved as a JPEG and annotated.
+    manoeuvres
+        The drone speeds up, slows down and turns as it flies.
 
     Returns
     -------
@@ -134,7 +145,8 @@ def render_flyover(
         start_utc = start_utc.replace(tzinfo=dt.timezone.utc)
 
     local = LocalFrame(origin_lat, origin_lon)  # checks the origin before any work
-    flight = build_flight(seconds=seconds, fps=fps, size=(width, height), seed=seed, hfov_deg=hfov_deg)
+    flight = build_flight(seconds=seconds, fps=fps, size=(width, height), seed=seed, hfov_deg=hfov_deg,
+                          manoeuvres=manoeuvres)
     camera, times, poses, scene = flight.camera, flight.times_s, flight.poses, flight.scene
     frame_count = len(times)
 

@@ -1,0 +1,123 @@
+"""Apparent image motion of a video: how fast the scene slides through the frame and how
+the camera turns, measured between frames a fixed time apart.
+
+Frames are decoded a few times a second, turned grey and shrunk to a small working width;
+corners found in one (OpenCV ``goodFeaturesToTrack``) are followed into the next with
+pyramidal Lucas-Kanade optical flow, and a similarity transform (shift, rotation, scale)
+is fitted to the tracks with RANSAC (``estimateAffinePartial2D``), so moving objects and
+bad tracks do not count. The result is a time series in pixels per second of the working
+width, for :mod:`geo.clock_offset` to match against a telemetry track's speed and turns.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+#: Frames a second sampled for motion (pairs 0.2 s apart).
+DEFAULT_RATE_HZ = 5.0
+#: Width (pixels) frames are shrunk to before tracking.
+DEFAULT_WIDTH_PX = 320
+#: Fewer RANSAC inliers than this: no estimate for the pair.
+MIN_INLIERS = 12
+
+
+@dataclass(frozen=True)
+class ImageMotion:
+    """Image motion between consecutive sampled frames (arrays of one length).
+
+    ``t_s`` is the middle of each pair (video time). ``dx_px_s``/``dy_px_s``: how fast the
+    image content at the frame centre moves (right/down positive), pixels per second of
+    a frame ``width_px`` wide; ``rotation_deg_s``: in-image rotation rate (clockwise
+    positive); ``zoom_per_s``: log scale rate (positive: content grows). ``valid`` is
+    False where too few features were followed.
+    """
+
+    t_s: np.ndarray
+    dx_px_s: np.ndarray
+    dy_px_s: np.ndarray
+    rotation_deg_s: np.ndarray
+    zoom_per_s: np.ndarray
+    valid: np.ndarray
+    width_px: int
+
+    @property
+    def speed_px_s(self) -> np.ndarray:
+        """How fast the scene slides through the frame, pixels per second."""
+        return np.hypot(self.dx_px_s, self.dy_px_s)
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+
+def pair_motion(previous: np.ndarray, current: np.ndarray) -> tuple[float, float, float, float] | None:
+    """``(dx, dy, rotation_deg, log_scale)`` of ``current`` relative to ``previous`` (grey
+    ``uint8`` images of one size): the shift of the content at the image centre, in
+    pixels; ``None`` when too few features could be followed."""
+    corners = cv2.goodFeaturesToTrack(previous, maxCorners=300, qualityLevel=0.01, minDistance=6, blockSize=7)
+    if corners is None or len(corners) < MIN_INLIERS:
+        return None
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, current, corners, None, winSize=(21, 21), maxLevel=3)
+    ok = status.reshape(-1) == 1
+    if ok.sum() < MIN_INLIERS:
+        return None
+    src, dst = corners.reshape(-1, 2)[ok], moved.reshape(-1, 2)[ok]
+    matrix, inliers = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.5)
+    if matrix is None or inliers is None or int(inliers.sum()) < MIN_INLIERS:
+        return None
+    h, w = previous.shape[:2]
+    centre = np.array([w / 2.0, h / 2.0, 1.0])
+    shift = matrix @ centre - centre[:2]
+    rotation = math.degrees(math.atan2(matrix[1, 0], matrix[0, 0]))
+    scale = math.hypot(matrix[0, 0], matrix[1, 0])
+    return float(shift[0]), float(shift[1]), rotation, math.log(max(scale, 1e-6))
+
+
+def motion_from_frames(frames: Iterable[tuple[float, np.ndarray]], *, width_px: int = DEFAULT_WIDTH_PX) -> ImageMotion:
+    """:class:`ImageMotion` of ``(time_s, image)`` pairs in time order (RGB or grey,
+    any size: shrunk to ``width_px``)."""
+    rows: list[tuple[float, float, float, float, float, bool]] = []
+    previous: np.ndarray | None = None
+    previous_t = 0.0
+    for t, image in frames:
+        grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        scale = width_px / grey.shape[1]
+        if scale < 1.0:
+            grey = cv2.resize(grey, (width_px, max(8, round(grey.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+        if previous is not None and t > previous_t:
+            step = t - previous_t
+            found = pair_motion(previous, grey) if previous.shape == grey.shape else None
+            if found is None:
+                rows.append((0.5 * (t + previous_t), 0.0, 0.0, 0.0, 0.0, False))
+            else:
+                dx, dy, rot, zoom = found
+                rows.append((0.5 * (t + previous_t), dx / step, dy / step, rot / step, zoom / step, True))
+        previous, previous_t = grey, float(t)
+    columns = np.array(rows, dtype=np.float64).reshape(-1, 6)
+    return ImageMotion(columns[:, 0], columns[:, 1], columns[:, 2], columns[:, 3], columns[:, 4],
+                       columns[:, 5].astype(bool), int(width_px))
+
+
+def video_motion(
+    path: str | os.PathLike, *, rate_hz: float = DEFAULT_RATE_HZ, width_px: int = DEFAULT_WIDTH_PX
+) -> ImageMotion:
+    """:class:`ImageMotion` of a video file, sampled about ``rate_hz`` frames a second
+    (true frame timestamps; rotation metadata applied).
+
+    Raises
+    ------
+    core.errors.VideoError
+        Naming the file when it cannot be read.
+    """
+    from engine.video import iter_frames
+
+    frames = ((frame.pts_s, frame.image) for frame in iter_frames(path, fps=rate_hz) if frame.image is not None)
+    return motion_from_frames(frames, width_px=width_px)
+
+
+__all__ = ["ImageMotion", "motion_from_frames", "pair_motion", "video_motion"]

@@ -1,0 +1,304 @@
+"""The clock offset between a video and its telemetry, found from the video's own motion.
+
+The image slides faster when the drone flies faster or lower, and sideways when the
+camera turns. :func:`estimate_offset` cross-correlates two such series from the video
+(``engine.motion``: apparent speed and horizontal image motion) with the same two from
+the track (ground speed over height above take-off, and heading turn rate) over every
+candidate offset, and keeps the one where they agree best. The offset is the value of
+``--offset`` (seconds added to the telemetry's times after alignment); an offset close to
+a whole number of hours (or quarter hours) is reported as a time-zone or daylight-saving
+shift plus the rest.
+
+Works on plain arrays: the video side is measured in ``engine`` and joined here by
+``services.sync``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from geo.local import LocalFrame
+from geo.sync import video_clock
+from geo.telemetry.jumps import flag_jumps
+from geo.telemetry.track import Track
+
+#: Resampling step of both series, seconds.
+STEP_S = 0.1
+#: Both series are smoothed over this window (seconds) before matching.
+SMOOTH_S = 1.0
+#: Heights below this (m) are taken as this when turning speed into angular speed.
+MIN_HEIGHT_M = 5.0
+#: Below this ground speed (m/s) a track without yaw has no usable bearing.
+MIN_BEARING_SPEED_MPS = 1.0
+#: How much of the video may hang over either end of the track, as a fraction.
+OVERHANG = 0.25
+#: Offsets within this many seconds of a whole quarter hour count as a clock-zone shift.
+ZONE_SLACK_S = 120.0
+
+
+@dataclass(frozen=True)
+class OffsetEstimate:
+    """The best offset and how sure it is.
+
+    ``offset_s``: seconds to add to the telemetry's times (``--offset``).
+    ``correlation``: agreement of the two motion series at that offset (Pearson, -1..1,
+    averaged over the channels used). ``residual``: the share of the video's motion the
+    track leaves unexplained there, ``sqrt(1 - r^2)`` (0 perfect, 1 none explained).
+    ``uncertainty_s``: a one-sigma width of the correlation peak. ``runner_up_s`` and
+    ``runner_up_correlation``: the best offset outside that peak. ``confidence``: 0..1,
+    from the correlation and how much more of the motion the runner-up leaves
+    unexplained (full when twice as much). ``zone_shift_h``: the whole
+    (or quarter) hours of a time-zone/DST shift found in the offset, 0 when none.
+    """
+
+    offset_s: float
+    correlation: float
+    residual: float
+    uncertainty_s: float
+    runner_up_s: float | None
+    runner_up_correlation: float | None
+    confidence: float
+    zone_shift_h: float
+    channels: tuple[str, ...]
+    searched_s: tuple[float, float]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def reliable(self) -> bool:
+        return self.confidence >= 0.5
+
+    @property
+    def remainder_s(self) -> float:
+        """The offset less the time-zone/DST shift."""
+        return self.offset_s - self.zone_shift_h * 3600.0
+
+    def describe(self) -> list[tuple[str, str]]:
+        """``(label, text)`` lines for a person."""
+        offset = round(self.offset_s, 1) + 0.0  # never "-0.0"
+        lines = [("clock offset", f"{offset:+.1f} s (give --offset {offset:.1f})")]
+        if self.zone_shift_h:
+            lines.append(("time zone / DST", f"{self.zone_shift_h:+g} h shift plus {self.remainder_s:+.1f} s "
+                                             "(one clock in local time?)"))
+        lines.append(("match", f"correlation {self.correlation:.2f}, residual {self.residual:.2f}, "
+                               f"about +-{self.uncertainty_s:.2f} s ({', '.join(self.channels)})"))
+        if self.runner_up_s is not None and self.runner_up_correlation is not None:
+            lines.append(("next best", f"{self.runner_up_s:+.1f} s (correlation {self.runner_up_correlation:.2f})"))
+        verdict = "high" if self.confidence >= 0.75 else ("fair" if self.reliable else "low: check the result")
+        lines.append(("confidence", f"{self.confidence:.2f} ({verdict})"))
+        lines.append(("searched", f"{self.searched_s[0]:+.1f} s to {self.searched_s[1]:+.1f} s"))
+        lines += [("note", note) for note in self.notes]
+        return lines
+
+    def as_dict(self) -> dict:
+        return {
+            "offset_s": round(self.offset_s, 3), "correlation": round(self.correlation, 4),
+            "residual": round(self.residual, 4), "uncertainty_s": round(self.uncertainty_s, 3),
+            "runner_up_s": None if self.runner_up_s is None else round(self.runner_up_s, 3),
+            "runner_up_correlation": None if self.runner_up_correlation is None else round(self.runner_up_correlation, 4),
+            "confidence": round(self.confidence, 3), "zone_shift_h": self.zone_shift_h,
+            "channels": list(self.channels), "searched_s": [round(v, 3) for v in self.searched_s],
+            "notes": list(self.notes),
+        }
+
+
+def _smooth(values: np.ndarray, step_s: float = STEP_S, window_s: float = SMOOTH_S) -> np.ndarray:
+    n = max(1, int(round(window_s / step_s)))
+    if n == 1 or len(values) < n:
+        return values
+    padded = np.concatenate([np.full(n // 2, values[0]), values, np.full(n - 1 - n // 2, values[-1])])
+    return np.convolve(padded, np.ones(n) / n, mode="valid")
+
+
+@dataclass(frozen=True)
+class TrackMotion:
+    """A track's motion on a regular grid of its own clock (video time before offset).
+
+    ``angular_speed``: ground speed over height above take-off (1/s), or the ground
+    speed (m/s) where the height is unknown; ``turn_deg_s``: heading turn rate.
+    """
+
+    t_s: np.ndarray
+    angular_speed: np.ndarray
+    turn_deg_s: np.ndarray
+    turn_source: str
+
+
+def track_motion(track: Track, *, creation_time_utc: float | None = None, ground_elevation_m: float | None = None,
+                 step_s: float = STEP_S) -> TrackMotion:
+    """Resample ``track`` onto a ``step_s`` grid and derive its speed and turn series.
+
+    The speed is divided by the height where the height is known (a take-off-relative
+    altitude, or an absolute one with ``ground_elevation_m``); a GPX elevation alone
+    does not say how high above the ground the drone was, so there it is the speed."""
+    from geo.sync import _height_above_takeoff
+
+    t, _ = video_clock(track, creation_time_utc)
+    lonlat = track.lonlat()
+    local = LocalFrame.around(float(np.median(lonlat[:, 0])), float(np.median(lonlat[:, 1])))
+    east, north = local.to_local(lonlat[:, 0], lonlat[:, 1])
+    good = ~flag_jumps(track.times_s(), east, north)
+    t, east, north = t[good], east[good], north[good]
+    if track.has("alt_rel_m") or ground_elevation_m is not None:
+        height = _height_above_takeoff(track, ground_elevation_m)[0][good]
+    else:
+        height = np.full(len(t), np.nan)
+    grid = np.arange(t[0], t[-1] + step_s / 2, step_s) if len(t) > 1 else np.array([t[0]])
+    half = 0.5 * SMOOTH_S
+    e0, e1 = np.interp(grid - half, t, east), np.interp(grid + half, t, east)
+    n0, n1 = np.interp(grid - half, t, north), np.interp(grid + half, t, north)
+    speed = np.hypot(e1 - e0, n1 - n0) / (2 * half)
+    ok_h = np.isfinite(height)
+    if ok_h.sum() >= 2:
+        h = np.maximum(np.interp(grid, t[ok_h], height[ok_h]), MIN_HEIGHT_M)
+        angular = speed / h
+    else:
+        angular = speed
+    yaw = np.array([s.gimbal_yaw_deg if s.gimbal_yaw_deg is not None else (s.yaw_deg if s.yaw_deg is not None else np.nan)
+                    for s in track.samples], dtype=np.float64)[good]
+    ok_yaw = np.isfinite(yaw)
+    if ok_yaw.sum() >= 2:
+        heading = np.interp(grid, t[ok_yaw], np.unwrap(np.radians(yaw[ok_yaw])))
+        source = "yaw"
+    else:
+        bearing = np.arctan2(e1 - e0, n1 - n0)
+        moving = speed >= MIN_BEARING_SPEED_MPS
+        if moving.sum() >= 2:
+            heading = np.interp(grid, grid[moving], np.unwrap(bearing[moving]))
+        else:
+            heading = np.zeros(len(grid))
+        source = "track bearing"
+    turn = np.degrees(np.gradient(heading, step_s)) if len(grid) > 1 else np.zeros(1)
+    return TrackMotion(grid, _smooth(angular, step_s), _smooth(turn, step_s), source)
+
+
+def _sliding_correlation(video: np.ndarray, track: np.ndarray) -> np.ndarray:
+    """Pearson correlation of ``video`` (length m) with every window of ``track`` of
+    length m, ``float64[len(track) - m + 1]`` (0 where a window does not vary)."""
+    m, n = len(video), len(track)
+    v = video - video.mean()
+    v_norm = math.sqrt(float(v @ v))
+    lags = n - m + 1
+    if v_norm == 0.0 or lags < 1:
+        return np.zeros(max(lags, 0))
+    x = track - track.mean()
+    size = 1 << int(math.ceil(math.log2(n + m)))
+    numerator = np.fft.irfft(np.fft.rfft(x, size) * np.conj(np.fft.rfft(v, size)), size)[:lags]
+    s1 = np.concatenate([[0.0], np.cumsum(x)])
+    s2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    window_sum = s1[m:] - s1[:-m]
+    window_ss = s2[m:] - s2[:-m] - window_sum**2 / m
+    denominator = np.sqrt(np.maximum(window_ss, 0.0)) * v_norm
+    tiny = 1e-9 * max(float(np.max(denominator)), 1e-300)
+    return np.where(denominator > tiny, numerator / np.maximum(denominator, tiny), 0.0)
+
+
+def _video_series(t_s: np.ndarray, values: np.ndarray, valid: np.ndarray, duration_s: float) -> np.ndarray | None:
+    ok = valid & np.isfinite(values)
+    if ok.sum() < 5:
+        return None
+    grid = np.arange(0.0, duration_s + STEP_S / 2, STEP_S)
+    return _smooth(np.interp(grid, t_s[ok], values[ok]))
+
+
+def zone_shift_hours(offset_s: float) -> float:
+    """The whole or quarter hours of a clock-zone shift within ``offset_s`` (0 if none):
+    offsets of at least half an hour within :data:`ZONE_SLACK_S` of a quarter hour."""
+    quarters = round(offset_s / 900.0)
+    if abs(offset_s) >= 1800.0 and abs(offset_s - quarters * 900.0) <= ZONE_SLACK_S:
+        return quarters / 4.0
+    return 0.0
+
+
+def estimate_offset(
+    track: Track,
+    image_t_s: np.ndarray,
+    image_speed: np.ndarray,
+    image_turn: np.ndarray,
+    *,
+    duration_s: float,
+    creation_time_utc: float | None = None,
+    image_rotation: np.ndarray | None = None,
+    valid: np.ndarray | None = None,
+    search_s: tuple[float, float] | None = None,
+    ground_elevation_m: float | None = None,
+) -> OffsetEstimate | None:
+    """The offset that best lines the video's motion up with the track's.
+
+    ``image_speed``: how fast the scene moves through the frame (any unit; for an
+    oblique camera its downward motion); ``image_turn``: the image's motion to the left
+    (as when the camera turns right); ``image_rotation``: its counter-clockwise rotation
+    (as when an oblique camera turns right), at times ``image_t_s`` of the video. ``search_s`` limits the offsets tried; by default
+    every offset where the video lies on the track (up to a quarter of it hanging over
+    either end). ``None`` when the series are too short or do not move.
+    """
+    image_t_s = np.asarray(image_t_s, dtype=np.float64)
+    valid = np.ones(len(image_t_s), dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
+    motion = track_motion(track, creation_time_utc=creation_time_utc, ground_elevation_m=ground_elevation_m)
+    pad = int(math.ceil(OVERHANG * duration_s / STEP_S))
+    origin = motion.t_s[0] - pad * STEP_S  # grid time of the first padded sample
+    notes: list[str] = []
+    scores: list[np.ndarray] = []
+    channels: list[str] = []
+    pairs = [("speed", image_speed, motion.angular_speed), (f"turns ({motion.turn_source})", image_turn, motion.turn_deg_s)]
+    if image_rotation is not None:
+        pairs.append(("rotation", image_rotation, motion.turn_deg_s))
+    for name, series, track_series in pairs:
+        video = _video_series(image_t_s, np.asarray(series, dtype=np.float64), valid, duration_s)
+        if video is None or float(np.std(video)) == 0.0 or float(np.std(track_series)) == 0.0:
+            continue
+        padded = np.concatenate([np.full(pad, track_series[0]), track_series, np.full(pad, track_series[-1])])
+        r = _sliding_correlation(video, padded)
+        if len(r):
+            scores.append(r)
+            channels.append(name)
+    if not scores:
+        return None
+    r = np.mean(scores, axis=0)
+    offsets = -origin - np.arange(len(r)) * STEP_S  # offset of each lag (decreasing)
+    allowed = np.ones(len(r), dtype=bool)
+    if search_s is not None:
+        allowed = (offsets >= min(search_s) - 1e-9) & (offsets <= max(search_s) + 1e-9)
+        if not allowed.any():
+            return None
+    masked = np.where(allowed, r, -np.inf)
+    k = int(np.argmax(masked))
+    best = float(r[k])
+    shift, curvature = 0.0, 0.0
+    if 0 < k < len(r) - 1 and allowed[k - 1] and allowed[k + 1]:
+        a, b, c = float(r[k - 1]), best, float(r[k + 1])
+        denominator = a - 2 * b + c
+        if denominator < 0:
+            shift = float(np.clip(0.5 * (a - c) / denominator, -0.5, 0.5))
+            best = b - 0.25 * (a - c) * shift
+            curvature = -denominator / (2 * STEP_S**2)
+    offset = float(-origin - (k + shift) * STEP_S)
+    best = float(min(best, 1.0))
+    # the peak's width: where the correlation first drops to half its height on each side
+    exclusion = max(2.0, 0.1 * duration_s)
+    outside = allowed & (np.abs(offsets - offset) > exclusion)
+    runner_k = int(np.argmax(np.where(outside, r, -np.inf))) if outside.any() else None
+    runner = float(r[runner_k]) if runner_k is not None else None
+    n_independent = max(1.0, duration_s / SMOOTH_S)
+    uncertainty = (math.sqrt(max(1.0 - best, 1e-4) / (curvature * n_independent)) if curvature > 0
+                   else exclusion)
+    # how much worse the runner-up explains the motion: unexplained shares compared
+    residual = math.sqrt(max(0.0, 1.0 - best * best))
+    runner_residual = 1.0 if runner is None else math.sqrt(max(0.0, 1.0 - min(max(runner, 0.0), 1.0) ** 2))
+    ratio = runner_residual / max(residual, 1e-3)
+    confidence = float(np.clip(best, 0.0, 1.0) * np.clip(ratio - 1.0, 0.0, 1.0))
+    if len(channels) < 2:
+        notes.append("only one motion series varies: " + ", ".join(channels))
+    searched = (float(offsets[allowed].min()), float(offsets[allowed].max()))
+    return OffsetEstimate(
+        offset_s=offset, correlation=best, residual=residual,
+        uncertainty_s=float(min(uncertainty, exclusion)),
+        runner_up_s=None if runner_k is None else float(offsets[runner_k]), runner_up_correlation=runner,
+        confidence=confidence, zone_shift_h=zone_shift_hours(offset), channels=tuple(channels),
+        searched_s=searched, notes=tuple(notes),
+    )
+
+
+__all__ = ["OffsetEstimate", "TrackMotion", "estimate_offset", "track_motion", "zone_shift_hours"]

@@ -1,0 +1,100 @@
+"""engine.motion: image motion between frames, and the clock offset it gives against a
+synthetic flight's telemetry (services.sync, ``damagemap telemetry --video``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.motion import motion_from_frames, pair_motion
+
+
+def texture(size=(180, 320), seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(0, 255, (size[0] // 4, size[1] // 4), dtype=np.uint8)
+    return cv2.GaussianBlur(cv2.resize(noise, (size[1], size[0]), interpolation=cv2.INTER_CUBIC), (3, 3), 0)
+
+
+def shifted(image: np.ndarray, dx: float, dy: float, angle_deg: float = 0.0) -> np.ndarray:
+    h, w = image.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
+    matrix[:, 2] += (dx, dy)
+    return cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_REFLECT)
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(5.0, -3.0), (-2.5, 7.0), (0.0, 0.0)])
+def test_pair_motion_finds_the_shift(dx, dy):
+    image = texture()
+    found = pair_motion(image, shifted(image, dx, dy))
+    assert found is not None
+    assert found[0] == pytest.approx(dx, abs=0.2) and found[1] == pytest.approx(dy, abs=0.2)
+    assert abs(found[2]) < 0.2 and abs(found[3]) < 0.01
+
+
+def test_pair_motion_finds_the_rotation_clockwise_positive():
+    image = texture()
+    found = pair_motion(image, shifted(image, 0.0, 0.0, angle_deg=2.0))  # OpenCV: counter-clockwise
+    assert found is not None and found[2] == pytest.approx(-2.0, abs=0.15)
+
+
+def test_a_blank_frame_has_no_motion():
+    blank = np.full((90, 160), 128, dtype=np.uint8)
+    assert pair_motion(blank, blank) is None
+
+
+def test_motion_series_in_pixels_per_second():
+    image = texture()
+    frames = [(k * 0.2, shifted(image, 0.0, 2.0 * k)) for k in range(5)] + [(1.0, np.full_like(image, 128))]
+    motion = motion_from_frames(frames, width_px=320)
+    assert len(motion) == 5
+    assert motion.t_s[0] == pytest.approx(0.1)
+    assert np.allclose(motion.dy_px_s[:4], 10.0, atol=1.0)  # 2 px per 0.2 s
+    assert list(motion.valid) == [True, True, True, True, False]
+
+
+@pytest.fixture(scope="module")
+def manoeuvring_flight(tmp_path_factory):
+    from engine.synth import render_flyover
+
+    out = tmp_path_factory.mktemp("motion-flight")
+    return render_flyover(out, seconds=12.0, fps=10.0, size=(320, 180), seed=6, annotate_every=60, manoeuvres=True)
+
+
+def shifted_gpx(paths, out, seconds: float):
+    """The flight's GPX with its clock ``seconds`` fast."""
+    import gpxpy
+
+    gpx = gpxpy.parse(paths.gpx.read_text())
+    for point in gpx.tracks[0].segments[0].points:
+        point.time = point.time + dt.timedelta(seconds=seconds)
+    out.write_text(gpx.to_xml(version="1.1"))
+    return out
+
+
+def test_clock_offset_of_a_rendered_flight(manoeuvring_flight, tmp_path):
+    from geo.telemetry import read_telemetry
+    from services.sync import estimate_clock_offset
+
+    track = read_telemetry(shifted_gpx(manoeuvring_flight, tmp_path / "fast.gpx", 2.0))
+    estimate = estimate_clock_offset(manoeuvring_flight.video, track)
+    assert estimate.offset_s == pytest.approx(-2.0, abs=0.5)
+    assert estimate.reliable
+    srt = estimate_clock_offset(manoeuvring_flight.video, read_telemetry(manoeuvring_flight.srt))
+    assert srt.offset_s == pytest.approx(0.0, abs=0.5)
+
+
+def test_telemetry_command_prints_the_offset(manoeuvring_flight, tmp_path, capsys):
+    from app.cli import main
+
+    gpx = shifted_gpx(manoeuvring_flight, tmp_path / "slow.gpx", -1.5)
+    assert main(["telemetry", str(gpx), "--video", str(manoeuvring_flight.video)]) == 0
+    out = capsys.readouterr().out
+    assert "clock offset  +1.5 s (give --offset 1.5)" in out or "clock offset  +1.4 s" in out or "+1.6 s" in out
+    assert main(["telemetry", str(gpx), "--video", str(manoeuvring_flight.video), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["clock_offset"]["offset_s"] == pytest.approx(1.5, abs=0.5)
+    assert doc["clock_offset"]["confidence"] >= 0.5

@@ -1,0 +1,118 @@
+"""geo.clock_offset: the offset that lines a video's motion up with a track's, from
+synthetic series with known offsets (no video: the image series are made from the
+track's own motion, plus noise)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from core.types import TelemetrySample
+from geo.clock_offset import estimate_offset, track_motion, zone_shift_hours
+from geo.telemetry.track import TimeBase, Track
+
+START = 1_539_356_400.0  # 2018-10-12 15:00 UTC
+ORIGIN = (-85.66, 30.16)
+
+
+def manoeuvring_track(seconds: float = 200.0, step_s: float = 1.0, *, seed: int = 0, flat: bool = False) -> Track:
+    """A GPX-like track (UTC, absolute altitude) that speeds up, slows down and turns."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, seconds, 0.01)
+    if flat:
+        speed = np.full(len(t), 6.0)
+        heading = np.full(len(t), 40.0)
+    else:
+        speed = 6.0 * (1 + sum(a * np.sin(2 * math.pi * t / p + f) for a, p, f in
+                               zip(rng.uniform(0.1, 0.25, 3), rng.uniform(4, 23, 3), rng.uniform(0, 6, 3))))
+        heading = 40.0 + sum(a * np.sin(2 * math.pi * t / p + f) for a, p, f in
+                             zip(rng.uniform(4, 12, 3), rng.uniform(5, 29, 3), rng.uniform(0, 6, 3)))
+    east = np.cumsum(np.sin(np.radians(heading)) * speed * 0.01)
+    north = np.cumsum(np.cos(np.radians(heading)) * speed * 0.01)
+    keep = np.arange(0, len(t), int(round(step_s / 0.01)))
+    m_per_deg_lat = 111_320.0
+    m_per_deg_lon = m_per_deg_lat * math.cos(math.radians(ORIGIN[1]))
+    samples = tuple(
+        TelemetrySample(t_s=START + float(t[k]), lat_deg=ORIGIN[1] + north[k] / m_per_deg_lat,
+                        lon_deg=ORIGIN[0] + east[k] / m_per_deg_lon, alt_abs_m=60.0)
+        for k in keep
+    )
+    return Track(samples, None, "gpx", TimeBase.UTC)
+
+
+def image_series(track: Track, *, video_start_s: float, duration_s: float, noise: float = 0.05, seed: int = 1):
+    """What a video starting ``video_start_s`` into the track would see, at 5 Hz: image
+    speed and turn (scaled, noisy) from the track's own motion."""
+    motion = track_motion(track, creation_time_utc=START)
+    t = np.arange(0.1, duration_s, 0.2)
+    rng = np.random.default_rng(seed)
+    speed = 40.0 * np.interp(t + video_start_s, motion.t_s, motion.angular_speed)
+    turn = 3.0 * np.interp(t + video_start_s, motion.t_s, motion.turn_deg_s)
+    speed += noise * speed.std() * rng.standard_normal(len(t))
+    turn += noise * turn.std() * rng.standard_normal(len(t))
+    return t, speed, turn
+
+
+@pytest.mark.parametrize("clock_error_s", [0.0, 4.3, -17.8, 29.0])
+def test_offset_found_within_half_a_second(clock_error_s):
+    """The video starts 60 s into the track but its creation time is off by
+    ``clock_error_s``: the estimate is the offset that undoes it."""
+    track = manoeuvring_track()
+    t, speed, turn = image_series(track, video_start_s=60.0, duration_s=30.0)
+    # video time = utc - creation + offset; creation written as START + 60 + error
+    estimate = estimate_offset(track, t, speed, turn, duration_s=30.0, creation_time_utc=START + 60.0 + clock_error_s)
+    assert estimate is not None
+    assert abs(estimate.offset_s - clock_error_s) <= 0.5
+    assert estimate.correlation > 0.9 and estimate.reliable
+    assert estimate.uncertainty_s < 0.5
+    assert estimate.zone_shift_h == 0.0
+
+
+def test_whole_hours_are_a_time_zone_shift():
+    track = manoeuvring_track()
+    t, speed, turn = image_series(track, video_start_s=80.0, duration_s=30.0)
+    # the camera wrote its local time (UTC-5) as UTC, and is 2.5 s fast besides
+    estimate = estimate_offset(track, t, speed, turn, duration_s=30.0,
+                               creation_time_utc=START + 80.0 - 5 * 3600 + 2.5)
+    assert estimate is not None
+    assert abs(estimate.offset_s - (-5 * 3600 + 2.5)) <= 0.5
+    assert estimate.zone_shift_h == -5.0
+    assert abs(estimate.remainder_s - 2.5) <= 0.5
+    text = dict(estimate.describe())
+    assert "-5 h" in text["time zone / DST"]
+
+
+def test_search_range_is_respected():
+    track = manoeuvring_track()
+    t, speed, turn = image_series(track, video_start_s=60.0, duration_s=30.0)
+    estimate = estimate_offset(track, t, speed, turn, duration_s=30.0, creation_time_utc=START + 60.0,
+                               search_s=(10.0, 40.0))
+    assert estimate is not None and 10.0 <= estimate.offset_s <= 40.0
+    assert estimate.correlation < 0.95  # the right answer (0.99) was outside
+
+
+def test_a_track_with_no_motion_gives_nothing():
+    track = manoeuvring_track(flat=True)
+    t = np.arange(0.1, 30.0, 0.2)
+    estimate = estimate_offset(track, t, np.full(len(t), 20.0), np.zeros(len(t)), duration_s=30.0,
+                               creation_time_utc=START + 60.0)
+    assert estimate is None
+
+
+def test_a_noisy_match_has_low_confidence():
+    track = manoeuvring_track(seed=3)
+    rng = np.random.default_rng(5)
+    t = np.arange(0.1, 30.0, 0.2)
+    estimate = estimate_offset(track, t, rng.standard_normal(len(t)), rng.standard_normal(len(t)),
+                               duration_s=30.0, creation_time_utc=START + 60.0)
+    assert estimate is not None
+    assert not estimate.reliable
+    assert "check the result" in dict(estimate.describe())["confidence"]
+
+
+@pytest.mark.parametrize(("offset_s", "hours"), [(3600.0, 1.0), (-7195.0, -2.0), (19_800.0 + 30.0, 5.5),
+                                                 (300.0, 0.0), (5400.0 + 400.0, 0.0)])
+def test_zone_shift_hours(offset_s, hours):
+    assert zone_shift_hours(offset_s) == hours
