@@ -1,0 +1,167 @@
+"""services.cluster on a real local Ray instance (2 workers, CPU): a tiny synthetic
+video and a tiny random MSNet + SRN. Results equal a single-process run's; a worker
+killed with SIGKILL mid-run loses its segment only, and the run resumes with every
+frame stored exactly once."""
+
+import os
+import signal
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+ray = pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[cluster]")')
+
+from core.store import ProjectStore  # noqa: E402
+from engine.analyze import load_detector  # noqa: E402
+from engine.video import VideoReader, write_video  # noqa: E402
+from services import analysis  # noqa: E402
+from services.cluster import ClusterError, ClusterOptions, analyse_on_ray  # noqa: E402
+
+FRAMES = 12
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One local Ray instance with two worker CPUs for the module."""
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the test's model wrapper, to the workers
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    from engine.msnet import build_msnet
+    from engine.srn import build_srn, save_srn
+    from engine.weights import save_model
+
+    root = tmp_path_factory.mktemp("cluster")
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 255, (48, 96, 3), dtype=np.uint8)
+    write_video(root / "flight.mp4", [texture[:, i * 2: i * 2 + 64] for i in range(FRAMES)], fps=10.0)
+    torch.manual_seed(0)
+    model = build_msnet(arch="msnet", backbone="resnet18", min_size=64, max_size=128, heads="light",
+                        rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=20, box_detections_per_img=6)
+    save_model(model, root / "msnet.safetensors", half=True)
+    torch.manual_seed(1)
+    save_srn(build_srn(hidden_channels=32), root / "srn.safetensors")
+    return root
+
+
+@pytest.fixture(scope="module")
+def detector(assets):
+    model, info = load_detector(assets / "msnet.safetensors", torch.device("cpu"))
+    return analysis.LoadedModel(model, info, torch.device("cpu"))
+
+
+def _request(assets):
+    return analysis.AnalysisRequest(device="cpu", srn_weights=assets / "srn.safetensors", batch_size=1)
+
+
+def _snapshot(store):
+    run_id = store.latest_run_id()
+    rows = sorted((d.frame_index, int(d.level), d.score, d.refined_score, d.box_xyxy_px, d.mask.to_bytes())
+                  for d in store.detections(run_id))
+    return sorted(store.analysed_frames(run_id)), rows
+
+
+def _assert_same(a, b):
+    assert a[0] == b[0]
+    assert len(a[1]) == len(b[1])
+    for x, y in zip(a[1], b[1]):
+        assert x[:2] == y[:2]
+        assert x[2] == pytest.approx(y[2], abs=1e-4)
+        assert (x[3] is None) == (y[3] is None) and x[3] == pytest.approx(y[3], abs=1e-4)
+        assert x[4] == pytest.approx(y[4], abs=1e-2)
+
+
+@pytest.fixture(scope="module")
+def reference(assets, detector, tmp_path_factory):
+    """The plain single-process run."""
+    path = tmp_path_factory.mktemp("reference") / "single.dmproj"
+    with ProjectStore.create(path, video_path=assets / "flight.mp4") as store:
+        list(analysis.analyse(store, _request(assets), model=detector))
+        assert store.run(store.latest_run_id()).finished
+        snapshot = _snapshot(store)
+    assert snapshot[0] == list(range(FRAMES)) and snapshot[1]
+    assert all(row[3] is not None for row in snapshot[1])  # the SRN ran
+    return snapshot
+
+
+def test_two_workers_give_the_single_process_results(cluster, assets, detector, reference, tmp_path):
+    assert ray.cluster_resources()["CPU"] == 2
+    with ProjectStore.create(tmp_path / "ray.dmproj", video_path=assets / "flight.mp4") as store:
+        progress = list(analyse_on_ray(store, _request(assets), ClusterOptions(segment_frames=3), model=detector))
+        assert sorted(p.frame_index for p in progress) == list(range(FRAMES))
+        assert progress[-1].frames_done == FRAMES == progress[-1].frames_total
+        assert [d.id for p in progress for d in p.detections] == sorted(d.id for d in store.detections(1))
+        assert store.run(1).finished
+        _assert_same(_snapshot(store), reference)
+
+
+class KillOnFrame(torch.nn.Module):
+    """The detector, but the worker process that meets ``target`` while ``token`` exists
+    kills itself with SIGKILL (once: the token is removed first)."""
+
+    def __init__(self, inner, target, token):
+        super().__init__()
+        self.inner, self.target, self.token = inner, target, str(token)
+
+    def _maybe_die(self, images):
+        if any(image.shape == self.target.shape and torch.equal(image, self.target) for image in images):
+            try:
+                os.unlink(self.token)
+            except FileNotFoundError:
+                return
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def forward(self, images):
+        self._maybe_die(images)
+        return self.inner(images)
+
+    def detect_with_features(self, images, *, mask_crops=False):
+        self._maybe_die(images)
+        return self.inner.detect_with_features(images, mask_crops=mask_crops)
+
+
+def _killer(assets, detector, tmp_path, frame_index=7):
+    with VideoReader(assets / "flight.mp4") as reader:
+        image = reader.frame_at(frame_index).image
+    target = torch.from_numpy(image).permute(2, 0, 1).float().div_(255.0)
+    token = tmp_path / "kill-once"
+    token.touch()
+    wrapper = KillOnFrame(detector.model, target, token)
+    return analysis.LoadedModel(wrapper, detector.info, detector.device), token
+
+
+def test_a_killed_worker_loses_its_segment_only_and_the_run_resumes_each_frame_once(
+        cluster, assets, detector, reference, tmp_path):
+    killer, token = _killer(assets, detector, tmp_path)
+    options = ClusterOptions(segment_frames=3, max_retries=0)
+    with ProjectStore.create(tmp_path / "ray.dmproj", video_path=assets / "flight.mp4") as store:
+        first = []
+        with pytest.raises(ClusterError, match=r"1 segment\(s\), 3 frames, were lost.*run the same analysis again"):
+            for progress in analyse_on_ray(store, _request(assets), options, model=killer):
+                first.append(progress.frame_index)
+        assert not token.exists(), "no worker was killed"
+        assert sorted(first) == [0, 1, 2, 3, 4, 5, 9, 10, 11]  # the segment 6-8 died with its worker
+        assert sorted(store.analysed_frames(1)) == sorted(first) and not store.run(1).finished
+
+        second = [p.frame_index for p in analyse_on_ray(store, _request(assets), options, model=detector)]
+        assert sorted(second) == [6, 7, 8] and len(store.runs()) == 1  # resumed from the store
+        assert store.run(1).finished
+        frames = store._query("SELECT frame_index, COUNT(*) AS n FROM frames WHERE run_id = 1 GROUP BY frame_index")
+        assert {r["frame_index"]: r["n"] for r in frames} == {i: 1 for i in range(FRAMES)}
+        _assert_same(_snapshot(store), reference)  # no detection twice, none missing, same scores
+
+
+def test_ray_runs_a_killed_workers_segment_again(cluster, assets, detector, reference, tmp_path):
+    killer, token = _killer(assets, detector, tmp_path, frame_index=4)
+    with ProjectStore.create(tmp_path / "ray.dmproj", video_path=assets / "flight.mp4") as store:
+        list(analyse_on_ray(store, _request(assets), ClusterOptions(segment_frames=3, max_retries=1), model=killer))
+        assert not token.exists(), "no worker was killed"
+        assert store.run(1).finished
+        _assert_same(_snapshot(store), reference)
