@@ -108,6 +108,7 @@ def render_flyover(
     flight_dir: str | Path | None = None,
     jpeg_quality: int = 92,
     manoeuvres: bool = False,
+    flight: Flight | None = None,
 ) -> FlyoverPaths:
     """Render a synthetic oblique drone flyover and write its video, telemetry and ground truth.
 
@@ -124,6 +125,9 @@ def render_flyover(
         Every k-th frame (0, k, 2k, ...) is saved as a JPEG and annotated.
     manoeuvres
         The drone speeds up, slows down and turns as it flies.
+    flight
+        A flight built beforehand (:mod:`engine.synth.survey_paths`: many paths over one
+        town) instead of the one ``seed`` draws; its camera, times and poses are used.
 
     Returns
     -------
@@ -145,8 +149,9 @@ def render_flyover(
         start_utc = start_utc.replace(tzinfo=dt.timezone.utc)
 
     local = LocalFrame(origin_lat, origin_lon)  # checks the origin before any work
-    flight = build_flight(seconds=seconds, fps=fps, size=(width, height), seed=seed, hfov_deg=hfov_deg,
-                          manoeuvres=manoeuvres)
+    if flight is None:
+        flight = build_flight(seconds=seconds, fps=fps, size=(width, height), seed=seed, hfov_deg=hfov_deg,
+                              manoeuvres=manoeuvres)
     camera, times, poses, scene = flight.camera, flight.times_s, flight.poses, flight.scene
     frame_count = len(times)
 
