@@ -9,7 +9,14 @@ Why SQLite
 ----------
 WAL journaling lets the GUI read while an analysis writes, each frame is committed in
 one transaction (a killed run loses at most the frame it was writing, never half of
-one), and the file is a single portable artefact a user can copy or e-mail.
+one), and the file is a single portable artefact a user can copy or e-mail: changes
+are copied from the write-ahead log (``P.dmproj-wal``) into the file itself every
+:data:`CHECKPOINT_EVERY_FRAMES` frames, at the end of a run, after each review edit and
+on close (:meth:`ProjectStore.checkpoint`), so the ``.dmproj`` alone holds the work even
+while a project is open (at most the last few frames of a running analysis are only in
+the log). A file is created complete under a temporary name and linked into place, so
+two processes creating the same project cannot harm each other; a damaged file is
+refused at open, and a file or folder that cannot be written opens read-only.
 
 Layout
 ------
@@ -43,7 +50,10 @@ from __future__ import annotations
 import datetime as _dt
 import getpass
 import json
+import errno
 import os
+import secrets
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -157,6 +167,16 @@ _SCHEMA += _SITE_SCHEMA
 #: version -> SQL that upgrades a file from ``version - 1``.
 _MIGRATIONS: dict[int, str] = {2: _SITE_SCHEMA}
 
+#: A write-ahead-log checkpoint (see :meth:`ProjectStore.checkpoint`) every this many
+#: frames stored, so a ``.dmproj`` copied on its own during an analysis lacks at most
+#: these last frames.
+CHECKPOINT_EVERY_FRAMES = 10
+_BUSY_TIMEOUT_MS = 10_000
+#: How long closing (or finishing a run) waits for readers to let the log be emptied.
+_CHECKPOINT_WAIT_MS = 2_000
+#: SQLite opens paths of at most 512 bytes, its ``-wal`` file's name included.
+_SQLITE_MAX_PATH_BYTES = 512
+
 _DETECTION_COLUMNS = (
     "id, run_id, frame_index, level, score, refined_score, x1, y1, x2, y2, "
     "bx1, by1, bx2, by2, mask_height, mask_width, mask_counts, origin, review, deleted"
@@ -237,6 +257,10 @@ class EditRecord:
 
 
 # ------------------------------------------------------------------------ helpers
+
+
+def _this_process() -> dict[str, Any]:
+    return {"pid": os.getpid(), "host": socket.gethostname(), "user": current_user(), "since_utc": _utc_now()}
 
 
 def _utc_now() -> str:
@@ -323,6 +347,103 @@ def _state_columns(state: Mapping[str, Any]) -> dict[str, Any]:
     return cols
 
 
+def _path_text(path: str | os.PathLike[str]) -> str | bytes:
+    """A path as stored in ``meta``: text, or the file system's bytes for a name that is
+    not valid UTF-8 (legal on Linux), so it round-trips exactly."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+    return text
+
+
+def _path_rows(project: Path, name: str, path: str | os.PathLike[str] | None) -> list[tuple[str, str | bytes | None]]:
+    """``meta`` rows for a referenced file, relative to the project's folder (so a
+    project moved together with its video still finds it) and absolute (for a project
+    moved on its own)."""
+    relative: str | bytes | None = None
+    absolute: str | bytes | None = None
+    if path is not None:
+        target = Path(path).absolute()
+        absolute = _path_text(target)
+        try:
+            relative = _path_text(Path(os.path.relpath(target, project.parent)).as_posix())
+        except ValueError:  # another drive on Windows
+            relative = None
+    return [(f"{name}_path_relative", relative), (f"{name}_path_absolute", absolute)]
+
+
+def _stored_path(value: object) -> str | None:
+    if value is None:
+        return None
+    return os.fsdecode(value) if isinstance(value, bytes) else str(value)
+
+
+def _link_exclusively(source: Path, target: Path) -> None:
+    """Give the finished file ``source`` the name ``target``, never replacing a file."""
+    try:
+        os.link(source, target)
+        return
+    except FileExistsError:
+        raise StoreError(
+            f"{str(target)!r} already exists (created by someone else a moment ago); open it, or choose another name"
+        ) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS):
+            raise StoreError(f"cannot create project {str(target)!r}: {exc.strerror or exc}") from None
+    # A file system without hard links (FAT, exFAT, some network shares): reserve the
+    # name exclusively, then put the finished file in its place.
+    try:
+        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    except FileExistsError:
+        raise StoreError(
+            f"{str(target)!r} already exists (created by someone else a moment ago); open it, or choose another name"
+        ) from None
+    except OSError as exc:
+        raise StoreError(f"cannot create project {str(target)!r}: {exc.strerror or exc}") from None
+    os.replace(source, target)
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _long_path_hint(path: Path, exc: BaseException) -> str:
+    if "unable to open" in str(exc) and len(os.fsencode(str(path))) + 4 > _SQLITE_MAX_PATH_BYTES:
+        return (f"; the path is {len(os.fsencode(str(path)))} bytes long and SQLite opens at most "
+                f"{_SQLITE_MAX_PATH_BYTES - 4}: use a shorter folder or file name")
+    return ""
+
+
+def _creation_failure(path: Path, exc: BaseException) -> str:
+    text = str(exc)
+    if "full" in text.lower():
+        return f"cannot create project {str(path)!r}: the disk is full ({text}); free some space and try again"
+    if "readonly" in text.lower() or "read-only" in text.lower() or isinstance(exc, PermissionError):
+        return f"cannot create project {str(path)!r}: the folder is read-only ({text}); choose a folder you can write to"
+    return f"cannot create project {str(path)!r}: {text}{_long_path_hint(path, exc)}"
+
+
+def _open_failure(path: Path, exc: sqlite3.DatabaseError, *, read_only: bool) -> str:
+    text = str(exc)
+    lowered = text.lower()
+    if "not a database" in lowered:
+        return (f"{str(path)!r} is not a damagemap project (not an SQLite file); "
+                "create a project with `damagemap analyze VIDEO --project NEW`")
+    if "readonly" in lowered or "read-only" in lowered:
+        return f"{str(path)!r} cannot be opened: it or its folder is read-only ({text})"
+    if "locked" in lowered or "busy" in lowered:
+        return f"{str(path)!r} is in use by another damagemap ({text}); wait for it to finish and try again"
+    if "unable to open" in lowered or "i/o" in lowered:
+        where = "read-only " if read_only else ""
+        return f"cannot open the {where}project {str(path)!r}: {text}{_long_path_hint(path, exc)}"
+    return f"{str(path)!r} is damaged ({text}); restore a copy of it"
+
+
 # -------------------------------------------------------------------------- store
 
 
@@ -337,13 +458,18 @@ class ProjectStore:
             store.write_frame(run_id, frame, detections)
     """
 
-    def __init__(self, path: Path, connection: sqlite3.Connection, *, _token: object = None) -> None:
+    def __init__(
+        self, path: Path, connection: sqlite3.Connection, *, _token: object = None, read_only: bool = False
+    ) -> None:
         if _token is not _CONSTRUCT:
             raise TypeError("ProjectStore: use ProjectStore.create(path, ...) or ProjectStore.open(path)")
         self._path = path
         self._conn = connection
         self._lock = threading.RLock()
         self._closed = False
+        self._read_only = read_only
+        self._frames_since_checkpoint = 0
+        self._writer_runs: set[int] = set()  # runs this store has written frames into
 
     # ---------------------------------------------------------------- life cycle
 
@@ -355,48 +481,99 @@ class ProjectStore:
         video_path: str | os.PathLike[str],
         telemetry_path: str | os.PathLike[str] | None = None,
     ) -> ProjectStore:
-        """Create a new project file at ``path`` (refused if it exists)."""
+        """Create a new project file at ``path`` (refused if it exists).
+
+        The file is built complete (schema, video and telemetry paths) under a temporary
+        name in the same folder and then linked to ``path`` without replacing anything:
+        of two processes creating the same project at once exactly one succeeds, the
+        other gets :class:`StoreError` ("already exists"), and nobody ever sees a
+        half-created project.
+        """
         path = Path(path).absolute()
+        if path.is_dir():
+            raise StoreError(f"{str(path)!r} is a folder; give a project file name such as 'site{PROJECT_SUFFIX}' inside it")
         if path.exists():
             raise StoreError(f"{str(path)!r} already exists; open it with ProjectStore.open() or choose another name")
         if not path.parent.is_dir():
             raise StoreError(f"cannot create project {str(path)!r}: folder {str(path.parent)!r} does not exist")
+        temporary = path.parent / f".dm-{os.getpid()}-{secrets.token_hex(4)}.creating"
         try:
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot create project {str(path)!r}: {exc}") from None
-        store = cls(path, conn, _token=_CONSTRUCT)
+            try:
+                conn = sqlite3.connect(temporary, isolation_level=None, check_same_thread=False)
+            except sqlite3.Error as exc:
+                raise StoreError(_creation_failure(path, exc)) from None
+            try:
+                builder = cls(path, conn, _token=_CONSTRUCT)
+                # No journal file beside the temporary one: it is thrown away on any failure.
+                conn.execute("PRAGMA journal_mode = MEMORY")
+                with builder._transaction() as cur:
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            cur.execute(statement)
+                    cur.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+                    cur.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    cur.executemany(
+                        "INSERT INTO meta (key, value) VALUES (?, ?)",
+                        [("application", "damagemap"), ("created_utc", _utc_now()),
+                         *_path_rows(path, "video", video_path), *_path_rows(path, "telemetry", telemetry_path)],
+                    )
+            except (StoreError, sqlite3.Error) as exc:
+                raise StoreError(_creation_failure(path, exc.__cause__ or exc)) from None
+            finally:
+                conn.close()
+            mine = os.stat(temporary)
+            _link_exclusively(temporary, path)
+        finally:
+            _remove_quietly(temporary)
         try:
-            store._configure()
-            with store._transaction() as cur:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        cur.execute(statement)
-                cur.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-                cur.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                cur.executemany(
-                    "INSERT INTO meta (key, value) VALUES (?, ?)",
-                    [("application", "damagemap"), ("created_utc", _utc_now())],
-                )
-            store._set_path_meta("video", video_path)
-            store._set_path_meta("telemetry", telemetry_path)
+            return cls.open(path)
         except BaseException:
-            conn.close()
-            path.unlink(missing_ok=True)
+            # Remove only the file this process created: never one that replaced it meanwhile.
+            try:
+                now = os.stat(path)
+            except OSError:
+                now = None
+            if now is not None and (now.st_ino, now.st_dev) == (mine.st_ino, mine.st_dev):
+                _remove_quietly(path)
             raise
-        return store
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> ProjectStore:
-        """Open an existing project; :class:`StoreError` naming ``path`` if it is not one."""
+    def open(cls, path: str | os.PathLike[str], *, read_only: bool = False) -> ProjectStore:
+        """Open an existing project; :class:`StoreError` naming ``path`` if it is not one,
+        is damaged, or cannot be read.
+
+        With ``read_only`` (for viewing and exporting), or when the file or its folder is
+        not writable, the project is opened read-only: everything can be read, and every
+        change raises :class:`StoreError` saying the project is read-only.
+        """
         path = Path(path).absolute()
+        if path.is_dir():
+            raise StoreError(f"{str(path)!r} is a folder, not a project; give the project file ({PROJECT_SUFFIX}) inside it")
         if not path.is_file():
             raise StoreError(f"no project at {str(path)!r}: the file does not exist")
+        if path.stat().st_size == 0:
+            raise StoreError(
+                f"{str(path)!r} is empty (0 bytes), not a damagemap project: it was cut off while being "
+                "created or copied; copy it again, or delete it and create the project again"
+            )
+        writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+        read_only = read_only or not writable
+        uri = path.as_uri()
+        if not read_only:
+            uri += "?mode=rw"
+        elif os.access(path.parent, os.W_OK | os.X_OK) or (
+            Path(f"{path}-wal").exists() and Path(f"{path}-shm").exists()
+        ):
+            uri += "?mode=ro"
+        else:
+            # A folder nobody may write to (a locked SD card, a read-only share): SQLite
+            # cannot create the WAL index beside the file, and nobody can change it.
+            uri += "?mode=ro&immutable=1"
         try:
-            conn = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open project {str(path)!r}: {exc}") from None
-        store = cls(path, conn, _token=_CONSTRUCT)
+            raise StoreError(f"cannot open project {str(path)!r}: {exc}{_long_path_hint(path, exc)}") from None
+        store = cls(path, conn, _token=_CONSTRUCT, read_only=read_only)
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             if app_id != APPLICATION_ID:
@@ -410,25 +587,45 @@ class ProjectStore:
                     f"{str(path)!r} was written by a newer damagemap (schema {version}, this one reads up to "
                     f"{SCHEMA_VERSION}); update damagemap to open it"
                 )
+            problems = [
+                line.strip() for row in conn.execute("PRAGMA quick_check(3)").fetchall()
+                for line in str(row[0]).splitlines() if line.strip() and not line.startswith("***")
+            ]
+            if problems != ["ok"]:
+                raise StoreError(
+                    f"{str(path)!r} is damaged ({'; '.join(problems[:2])}); restore a copy of it "
+                    "(nothing is written into a damaged project)"
+                )
             store._configure()
+            if version < SCHEMA_VERSION and read_only:
+                raise StoreError(
+                    f"{str(path)!r} is read-only and was written by an older damagemap (schema {version}); "
+                    "copy it to a folder you can write to, so it can be upgraded, and open the copy"
+                )
             store._migrate(version)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(f"{str(path)!r} is not a damagemap project: {exc}") from None
+            raise StoreError(_open_failure(path, exc, read_only=read_only)) from None
         except BaseException:
             conn.close()
             raise
         return store
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the project was opened read-only (see :meth:`open`)."""
+        return self._read_only
+
     def _configure(self) -> None:
         conn = self._conn
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode = WAL")
+        if not self._read_only and str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL mode survives a killed process (only power loss can drop the
         # last commits) and keeps per-frame commits cheap.
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
 
     def _migrate(self, version: int) -> None:
         while version < SCHEMA_VERSION:
@@ -439,10 +636,37 @@ class ProjectStore:
                         cur.execute(statement)
                 cur.execute("UPDATE schema_version SET version = ?", (version,))
 
+    def checkpoint(self, *, wait: bool = True) -> bool:
+        """Copy what the write-ahead log holds into the project file itself, so the
+        ``.dmproj`` copied on its own has every change made so far.
+
+        ``wait`` empties the log (``TRUNCATE``), waiting briefly for readers in other
+        processes; without it only what no reader still needs is copied (``PASSIVE``,
+        never blocks). Returns whether everything was copied; a read-only or closed
+        project returns ``False``. Called on its own at the end of a run, every
+        :data:`CHECKPOINT_EVERY_FRAMES` frames, after each review edit and on close.
+        """
+        with self._lock:
+            if self._closed or self._read_only:
+                return False
+            try:
+                if not wait:
+                    busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    return not busy
+                self._conn.execute(f"PRAGMA busy_timeout = {_CHECKPOINT_WAIT_MS}")
+                try:
+                    busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                finally:
+                    self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+                return not busy
+            except sqlite3.Error:  # a checkpoint is an optimisation of durability; the log still holds it all
+                return False
+
     def close(self) -> None:
-        """Close the file; further calls raise :class:`StoreError`."""
+        """Close the file (after a checkpoint); further calls raise :class:`StoreError`."""
         with self._lock:
             if not self._closed:
+                self.checkpoint()
                 self._closed = True
                 self._conn.close()
 
@@ -460,28 +684,70 @@ class ProjectStore:
         return f"ProjectStore({str(self._path)!r}{', closed' if self._closed else ''})"
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Cursor]:
-        """One write transaction (``BEGIN IMMEDIATE`` so writers queue, never deadlock)."""
+    def _transaction(self, *, checkpoint: bool = True) -> Iterator[sqlite3.Cursor]:
+        """One write transaction (``BEGIN IMMEDIATE`` so writers queue, never deadlock),
+        followed by a checkpoint that never blocks (``checkpoint=False`` skips it).
+
+        SQLite's failures (a full disk, a damaged or read-only file, a lock held too
+        long) become :class:`StoreError` saying what to do; a constraint violation
+        (:class:`sqlite3.IntegrityError`) is left to the caller.
+        """
         with self._lock:
             if self._closed:
                 raise StoreError(f"project {str(self._path)!r} is closed")
+            if self._read_only:
+                raise StoreError(
+                    f"{str(self._path)!r} is read-only (the file or its folder cannot be written): it can be viewed "
+                    "and exported, not changed; copy it to a folder you can write to"
+                )
             cur = self._conn.cursor()
             try:
-                cur.execute("BEGIN IMMEDIATE")
-                yield cur
-                cur.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    cur.execute("ROLLBACK")
+                try:
+                    cur.execute("BEGIN IMMEDIATE")
+                    yield cur
+                    cur.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        try:
+                            cur.execute("ROLLBACK")
+                        except sqlite3.Error:
+                            pass  # SQLite rolled back on its own (a full disk, an I/O error)
+                    raise
+                finally:
+                    cur.close()
+            except sqlite3.IntegrityError:
                 raise
-            finally:
-                cur.close()
+            except sqlite3.Error as exc:
+                raise StoreError(self._failure(exc, writing=True)) from exc
+            if checkpoint:
+                self.checkpoint(wait=False)
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             if self._closed:
                 raise StoreError(f"project {str(self._path)!r} is closed")
-            return self._conn.execute(sql, params).fetchall()
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(self._failure(exc, writing=False)) from exc
+
+    def _failure(self, exc: sqlite3.Error, *, writing: bool) -> str:
+        """One line for an SQLite failure: what it means for the user, and what to do."""
+        where = repr(str(self._path))
+        text = str(exc) or type(exc).__name__
+        lowered = text.lower()
+        if "full" in lowered:
+            return (f"{where}: cannot write: the disk is full ({text}); free some space and run the same command "
+                    "again (an analysis resumes where it stopped)")
+        if "readonly" in lowered or "read-only" in lowered:
+            return f"{where} is read-only ({text}): it can be viewed and exported, not changed; copy it to a folder you can write to"
+        if "locked" in lowered or "busy" in lowered:
+            return f"{where} is in use by another damagemap ({text}); wait for it to finish and try again"
+        if "i/o" in lowered or "unable to open" in lowered:
+            return f"{where}: cannot {'write' if writing else 'read'} the file ({text}); is the drive still connected?"
+        if isinstance(exc, sqlite3.DatabaseError):
+            return f"{where} is damaged ({text}); restore a copy of it (nothing more is written into it)"
+        return f"{where}: cannot {'write' if writing else 'read'} the project: {text}"
 
     # --------------------------------------------------------- project references
 
@@ -493,7 +759,11 @@ class ProjectStore:
     def video_path(self) -> Path:
         """The analysed video, absolute (resolved from the project's folder)."""
         path = self._get_path_meta("video")
-        assert path is not None  # create() requires one
+        if path is None:  # only a file whose creation was cut off by an older damagemap
+            raise StoreError(
+                f"{str(self._path)!r} records no video (its creation was interrupted); delete it and "
+                "create the project again with `damagemap analyze VIDEO --project PROJECT`"
+            )
         return path
 
     @property
@@ -508,25 +778,15 @@ class ProjectStore:
         self._set_path_meta("video", path)
 
     def _set_path_meta(self, name: str, path: str | os.PathLike[str] | None) -> None:
-        # Relative to the project's folder so a project moved together with its video
-        # still finds it; the absolute path too, for a project moved on its own.
-        relative = absolute = None
-        if path is not None:
-            target = Path(path).absolute()
-            absolute = str(target)
-            try:
-                relative = Path(os.path.relpath(target, self._path.parent)).as_posix()
-            except ValueError:  # another drive on Windows
-                relative = None
         with self._transaction() as cur:
             cur.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [(f"{name}_path_relative", relative), (f"{name}_path_absolute", absolute)],
+                _path_rows(self._path, name, path),
             )
 
     def _get_path_meta(self, name: str) -> Path | None:
         rows = dict(
-            (r["key"], r["value"])
+            (r["key"], _stored_path(r["value"]))
             for r in self._query(
                 "SELECT key, value FROM meta WHERE key IN (?, ?)", (f"{name}_path_relative", f"{name}_path_absolute")
             )
@@ -634,9 +894,11 @@ class ProjectStore:
             self._check_updated(cur, "run", run_id)
 
     def finish_run(self, run_id: int) -> None:
-        with self._transaction() as cur:
+        """Mark the run complete, and empty the write-ahead log into the project file."""
+        with self._transaction(checkpoint=False) as cur:
             cur.execute("UPDATE runs SET finished_utc = ? WHERE id = ?", (_utc_now(), run_id))
             self._check_updated(cur, "run", run_id)
+        self.checkpoint()
 
     def _check_updated(self, cur: sqlite3.Cursor, what: str, key: object) -> None:
         if cur.rowcount == 0:
@@ -672,7 +934,7 @@ class ProjectStore:
                     f"write_frame: detection for frame {det.frame_index} given with frame {frame.index}"
                 )
         try:
-            with self._transaction() as cur:
+            with self._transaction(checkpoint=False) as cur:
                 cur.execute(
                     "INSERT INTO frames (run_id, frame_index, pts_s, width_px, height_px, analysed_utc) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -681,13 +943,36 @@ class ProjectStore:
                 ids = [self._insert_detection(cur, run_id, det) for det in detections]
                 if refined_scores:
                     self._update_refined(cur, run_id, refined_scores)
-                return ids
+                if run_id not in self._writer_runs:  # who is analysing, for a second process to name
+                    cur.execute(
+                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (f"run_{run_id}_writer", json.dumps(_this_process())),
+                    )
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
-                raise StoreError(
-                    f"project {str(self._path)!r}: frame {frame.index} is already stored in run {run_id}"
-                ) from None
+                raise StoreError(self._duplicate_frame(run_id, frame.index)) from None
             raise StoreError(f"project {str(self._path)!r}: cannot store frame {frame.index} of run {run_id}: {exc}") from None
+        self._writer_runs.add(run_id)
+        self._frames_since_checkpoint += 1
+        if self._frames_since_checkpoint >= CHECKPOINT_EVERY_FRAMES:
+            self._frames_since_checkpoint = 0
+            self.checkpoint(wait=False)
+        return ids
+
+    def _duplicate_frame(self, run_id: int, frame_index: int) -> str:
+        message = f"project {str(self._path)!r}: frame {frame_index} is already stored in run {run_id}"
+        try:
+            rows = self._query("SELECT value FROM meta WHERE key = ?", (f"run_{run_id}_writer",))
+            writer = json.loads(rows[0]["value"]) if rows else None
+        except (StoreError, ValueError, TypeError):
+            writer = None
+        if isinstance(writer, dict) and writer.get("pid") != os.getpid():
+            message += (
+                f"; another damagemap is analysing this project now (process {writer.get('pid')} on "
+                f"{writer.get('host')}, by {writer.get('user')}, since {writer.get('since_utc')}): wait for it "
+                "to finish, or analyse into another project"
+            )
+        return message
 
     def _insert_detection(self, cur: sqlite3.Cursor, run_id: int, det: Detection, *, deleted: bool = False) -> int:
         cols = {"run_id": run_id, "frame_index": det.frame_index}
@@ -978,6 +1263,7 @@ _CONSTRUCT = object()
 
 __all__ = [
     "APPLICATION_ID",
+    "CHECKPOINT_EVERY_FRAMES",
     "EditRecord",
     "PROJECT_SUFFIX",
     "ProjectStore",
