@@ -246,8 +246,19 @@ def _row_times(path: Path, rows: list[list[str]], columns: dict[str, _Column]):
             return _refine_whole_seconds(absolute, rel), TimeBase.UTC, notes
         if any(a is not None for a in absolute):
             return absolute, TimeBase.UTC, notes
+    if rel_col is not None and not any(v is not None for v in rel):
+        # A column named like a counter ('time') that holds date-times (ISO 8601, ...).
+        parsed = [_parse_datetime(r[rel_col.index]) if rel_col.index < len(r) else None for r in rows]
+        if any(p is not None for p in parsed):
+            zone = "" if any(p is not None and p[1] for p in parsed) else " (no time zone: read as UTC)"
+            notes.append(f"column {rel_col.header.strip()!r} holds dates and times, read as such{zone}")
+            return [None if p is None else p[0] for p in parsed], TimeBase.UTC, notes
     if rel_col is None or not any(v is not None for v in rel):
-        raise TelemetryError(f"{path}: the time column holds no readable times")
+        where = f" {rel_col.header.strip()!r}" if rel_col is not None else ""
+        raise TelemetryError(
+            f"{path}: the time column{where} holds no readable times (expected seconds or milliseconds since "
+            "the start, or dates and times such as 2024-10-10T15:00:00Z)"
+        )
     date = _FILE_NAME_DATE.search(path.name)
     if date:
         start = calendar.timegm(tuple(int(g) for g in date.groups()) + (0, 0, 0))
