@@ -1,0 +1,179 @@
+"""engine.finetune on a tiny model and a tiny synthetic flyover: rejected regions are
+negatives, unreviewed ones are ignored, only the given frames are seen, and a run
+cancelled and resumed ends with the weights of a run that never stopped."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from core.errors import InputError
+from engine.finetune import FinetuneConfig, ReviewedRegions, finetune, run_to_end, trainable_scope
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def tiny_msnet():
+    from engine.msnet import build_msnet
+
+    torch.manual_seed(0)
+    return build_msnet(backbone="mobilenet_v3", heads="light", min_size=64, max_size=96,
+                       anchor_sizes=(16, 32, 64, 128, 256), box_batch_size_per_image=32,
+                       rpn_pre_nms_top_n_train=200, rpn_post_nms_top_n_train=64)
+
+
+@pytest.fixture(scope="module")
+def flyover(tmp_path_factory) -> Path:
+    from engine.synth import render_flyover
+
+    out = tmp_path_factory.mktemp("ft-flyover")
+    render_flyover(out, seconds=1.0, fps=10.0, size=(96, 64), seed=4, annotate_every=2)
+    return out
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    from engine.weights import save_model
+
+    return save_model(tiny_msnet(), tmp_path_factory.mktemp("base") / "base.safetensors")
+
+
+@pytest.fixture(scope="module")
+def reviewed(flyover, tmp_path_factory) -> Path:
+    """The flyover's frames as a reviewed set: one rejected region on each frame, an
+    unreviewed one on the first; frames tagged with a frame index like an export."""
+    root = tmp_path_factory.mktemp("reviewed")
+    shutil.copytree(flyover / "train", root / "train")
+    data = json.loads((flyover / "annotations" / "instances_train.json").read_text())
+    for image in data["images"]:
+        image["frame_index"] = 100 + image["id"]
+    data["negatives"] = [{"id": i, "image_id": image["id"], "bbox": [2.0, 2.0, 20.0, 16.0]}
+                         for i, image in enumerate(data["images"], start=1)]
+    data["unreviewed"] = [{"id": 1, "image_id": data["images"][0]["id"], "bbox": [40.0, 30.0, 30.0, 20.0]}]
+    (root / "annotations").mkdir()
+    (root / "annotations" / "instances_train.json").write_text(json.dumps(data))
+    return root
+
+
+def _config(base, reviewed, out, **changes) -> FinetuneConfig:
+    settings = dict(base_weights=str(base), data=str(reviewed), out=str(out), steps=4, batch_size=1,
+                    replay_fraction=0.0, checkpoint_every=0, seed=7)
+    settings.update(changes)
+    return FinetuneConfig(**settings)
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+def test_cancel_and_resume_give_the_weights_of_an_uninterrupted_run(base, reviewed, flyover, tmp_path):
+    whole = run_to_end(_config(base, reviewed, tmp_path / "whole", replay=[str(flyover)], replay_fraction=0.5,
+                               batch_size=2))
+    assert whole.state == "finished" and whole.step == 4
+
+    cancel = threading.Event()
+    config = _config(base, reviewed, tmp_path / "split", replay=[str(flyover)], replay_fraction=0.5, batch_size=2)
+    states = []
+    for progress in finetune(config, cancel=cancel):
+        states.append(progress.state)
+        if progress.step == 2:
+            cancel.set()
+    assert states[-1] == "cancelled" and progress.step == 2
+    assert not (tmp_path / "split" / "model.safetensors").exists()
+    resumed = run_to_end(dataclasses.replace(config, resume=True))
+    assert resumed.state == "finished" and resumed.step == 4
+
+    a, b = _weights(whole.weights), _weights(resumed.weights)
+    initial = _weights(base)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], initial[k]) for k in a)  # it did train
+
+
+def test_only_the_given_frames_are_seen_and_each_once_per_pass(base, reviewed, tmp_path):
+    frames = json.loads((reviewed / "annotations" / "instances_train.json").read_text())["images"]
+    result = run_to_end(_config(base, reviewed, tmp_path / "out", steps=len(frames)))
+    seen = result.summary["frames_seen_this_session"]
+    assert sorted(seen) == sorted(f"review:frame{image['frame_index']}" for image in frames)
+    card = json.loads((tmp_path / "out" / "model.json").read_text())
+    assert card["summary"]["reviewed_frames"] == len(frames)
+    assert card["finetune"]["base_weights"] == str(base)
+
+
+def test_rejected_regions_are_background_and_never_targets(base):
+    from engine.weights import load_model
+
+    model, _ = load_model(base)
+    model.train()
+    image = torch.rand(3, 64, 96)
+    target = {
+        "boxes": torch.tensor([[50.0, 20.0, 80.0, 50.0]]),
+        "labels": torch.tensor([2]),
+        "masks": torch.zeros(1, 64, 96, dtype=torch.uint8),
+        "building_boxes": torch.tensor([[45.0, 15.0, 85.0, 55.0]]),
+    }
+    target["masks"][0, 20:50, 50:80] = 1
+    scale = torch.tensor([96.0, 64.0, 96.0, 64.0])
+    far = torch.tensor([[2.0, 2.0, 30.0, 30.0]]) / scale
+    on_target = torch.tensor([[51.0, 21.0, 80.0, 50.0]]) / scale
+    with ReviewedRegions(model) as regions:
+        losses = model([image], [{**target, "negative_boxes_rel": far}])
+        assert losses["loss_negative"] > 0
+        losses["loss_negative"].backward()
+        assert model.roi_heads.box_predictor.cls_score.weight.grad is not None
+        # a rejected box on a kept target is left out: the reviewer kept something there
+        assert "loss_negative" not in model([image], [{**target, "negative_boxes_rel": on_target}])
+    assert not regions._handles
+    assert "loss_negative" not in model([image], [{**target, "negative_boxes_rel": far}])  # hooks removed
+
+
+def test_unreviewed_regions_are_left_out_of_the_box_head_sampling(base):
+    from torchvision.ops import box_iou
+
+    from engine.weights import load_model
+
+    model, _ = load_model(base)
+    model.train()
+    seen: list[torch.Tensor] = []
+    model.roi_heads.register_forward_pre_hook(lambda module, args: seen.append(args[1][0]))
+    image = torch.rand(3, 64, 96)
+    target = {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64),
+              "masks": torch.zeros(0, 64, 96, dtype=torch.uint8), "building_boxes": torch.zeros(0, 4)}
+    model([image], [target])
+    proposals = seen[-1]
+    assert len(proposals) > 1
+    ignored = proposals[:1]  # the model's input is not resized: 96x64 both ways
+    near = box_iou(proposals, ignored)[:, 0] >= 0.5
+    with ReviewedRegions(model):
+        model.roi_heads._forward_pre_hooks.move_to_end(next(iter(model.roi_heads._forward_pre_hooks)))  # ours first
+        model([image], [{**target, "ignore_boxes_rel": ignored / torch.tensor([96.0, 64.0, 96.0, 64.0])}])
+    kept = seen[-1]
+    assert len(kept) == len(proposals) - int(near.sum())
+    assert bool((box_iou(kept, ignored) < 0.5).all())
+
+
+def test_cpu_scope_trains_heads_and_last_stage_only(base):
+    from engine.weights import load_model
+
+    model, _ = load_model(base)
+    names = trainable_scope(model, "last")
+    assert any(n.startswith("roi_heads.") for n in names) and any(n.startswith("rpn.") for n in names)
+    assert any(n.startswith("backbone.fpn.") for n in names)
+    assert not any(n.startswith("backbone.body.0.") for n in names)
+    assert any(n.startswith("backbone.body.16.") for n in names)
+    assert len(trainable_scope(model, "all")) == len(list(model.parameters()))
+
+
+def test_bad_settings_and_nothing_to_resume_are_refused(base, reviewed, tmp_path):
+    with pytest.raises(InputError, match="scope"):
+        _config(base, reviewed, tmp_path, scope="everything")
+    with pytest.raises(InputError, match="nothing to resume"):
+        run_to_end(_config(base, reviewed, tmp_path / "none", resume=True))
