@@ -11,6 +11,7 @@ largest in int8 (:mod:`engine.compact`), to keep the shipped model small;
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,19 @@ def _check_finite(state: dict[str, torch.Tensor], path: Path) -> None:
         )
 
 
+#: Why a ``.pth`` holding Python objects is refused (never with torch's advice to load it
+#: with ``weights_only=False``, which would run whatever code the file names).
+_UNSAFE_PICKLE = (
+    "holds Python objects, not only tensors, and is refused: loading it could run code from the file; "
+    "save the model's state_dict() (tensors only) or use a .safetensors file"
+)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int]:
     """Initialise from a local torchvision checkpoint (never downloaded).
 
@@ -194,8 +208,10 @@ def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ModelError(f"{path}: {_UNSAFE_PICKLE}") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure means the same to the user
-        raise ModelError(f"{path}: cannot read initialisation weights ({exc})") from None
+        raise ModelError(f"{path}: cannot read initialisation weights ({_first_line(exc)})") from None
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]  # torchvision reference-script checkpoints
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

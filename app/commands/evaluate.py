@@ -14,8 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--predictions", metavar="RESULTS.json", help="COCO results file to score (any model)")
     parser.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
     parser.add_argument("--save-predictions", metavar="FILE", help="write the model's COCO results (with --weights)")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--batch-size", type=int, default=2)
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N] (default auto)")
+    parser.add_argument("--batch-size", type=int, default=2, help="images per model call with --weights (default 2)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -26,18 +26,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-data", default=None, metavar="DIR",
                         help="folder holding the validation split (default: the first --data that has it)")
     parser.add_argument("--out", default=None, help="run folder for weights, checkpoint and log (default runs/<arch>)")
-    parser.add_argument("--arch", default="msnet", choices=["msnet", "maskrcnn", "maskrcnn-cotrain"])
-    parser.add_argument("--backbone", default="resnet50", choices=["resnet50", "resnet18", "mobilenet_v3", "mobilenet_v2"])
+    parser.add_argument("--arch", default="msnet", choices=["msnet", "maskrcnn", "maskrcnn-cotrain"],
+                        help="msnet (the paper's model), maskrcnn (the baseline) or maskrcnn-cotrain "
+                        "(the baseline co-trained on building outlines); default msnet")
+    parser.add_argument("--backbone", default="resnet50", choices=["resnet50", "resnet18", "mobilenet_v3", "mobilenet_v2"],
+                        help="feature extractor under the FPN (default resnet50; the smaller ones suit a CPU)")
     parser.add_argument("--heads", default="standard", choices=["standard", "light"],
                         help="torchvision's box/mask heads, or lighter ones for CPU and small files")
-    parser.add_argument("--train-split", default="train")
+    parser.add_argument("--train-split", default="train", help="split trained on (default train)")
     parser.add_argument("--val-split", default="val", help="evaluated each epoch if present; 'none' to skip")
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=0.003)
-    parser.add_argument("--lr-after-drop", type=float, default=0.001)
-    parser.add_argument("--lr-drop-epoch", type=int, default=10)
-    parser.add_argument("--warmup-steps", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=100, help="passes over the training images (default 100)")
+    parser.add_argument("--batch-size", type=int, default=8, help="images per step (default 8)")
+    parser.add_argument("--lr", type=float, default=0.003, help="SGD learning rate at the start (default 0.003)")
+    parser.add_argument("--lr-after-drop", type=float, default=0.001,
+                        help="learning rate after the drop (step), or at the end (cosine); default 0.001")
+    parser.add_argument("--lr-drop-epoch", type=int, default=10, help="epoch of the step schedule's drop (default 10)")
+    parser.add_argument("--warmup-steps", type=int, default=100,
+                        help="steps over which the learning rate rises linearly to --lr (default 100)")
     parser.add_argument("--min-size", type=int, default=800, help="short side (eval; largest training scale)")
     parser.add_argument("--max-size", type=int, default=1333, help="long side limit")
     parser.add_argument("--no-multiscale", action="store_true", help="train at --min-size only")
@@ -73,13 +78,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     storage.add_argument("--save-half", action="store_true", help="store the final weights as float16")
     storage.add_argument("--save-compact", action="store_true",
                          help="store the final weights as float16, the largest tensors int8 (the shipped model's storage)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed for weights, sampling and augmentation (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import pickle
 
+    from core.errors import ModelError
     from engine.train import TrainConfig, train
 
     config = TrainConfig(
@@ -123,7 +130,16 @@ def run(args: argparse.Namespace) -> int:
         save_compact=args.save_compact,
         seed=args.seed,
     )
-    summary = train(config, progress=not args.quiet)
+    try:
+        summary = train(config, progress=not args.quiet)
+    except pickle.UnpicklingError:  # torch.load(weights_only=True) refused a checkpoint holding Python objects
+        if not args.resume:
+            raise
+        raise ModelError(
+            f"{config.out}/checkpoint.pt: cannot resume: the file holds Python objects, not only tensors and plain "
+            "values, and is refused (loading it could run code from the file); it was not written by damagemap "
+            "train: remove it, or train without --resume"
+        ) from None
     print(json.dumps(summary, indent=2, default=str))
     print(f"weights: {config.out}/model.safetensors (+ model.json)")
     return 0
