@@ -1,0 +1,174 @@
+"""An offline basemap from the user's raster: a GeoTIFF orthophoto or an MBTiles file.
+
+Read with rasterio (GDAL), clipped to the mapped area plus a margin and resampled into
+the map's projection at no more than ``max_px`` pixels on its longer side, so an
+orthophoto of a whole city still gives a page of a few megabytes. A window larger than
+``max_source_px`` source pixels is refused with a message (reading it would take minutes):
+give a smaller extract or add overviews (``gdaladdo``).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InputError
+
+#: Longest side of the resampled basemap (pixels).
+MAX_PX = 2048
+#: Source pixels the clipped window may hold (without overviews to read from).
+MAX_SOURCE_PX = 400_000_000
+
+
+class BasemapError(InputError):
+    """The basemap cannot be used (names the file and why)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Basemap:
+    """An RGBA image ``uint8[H, W, 4]`` covering ``bounds`` (west, south, east, north) in
+    ``crs``; rows run north to south, columns west to east, evenly spaced in ``crs``."""
+
+    image: np.ndarray = field(repr=False)
+    bounds: tuple[float, float, float, float]
+    crs: str
+    source: str
+    resolution_m: float | None = None
+
+    def encoded(self, *, quality: int = 85) -> tuple[str, str]:
+        """``(mime type, base64)``: JPEG when fully opaque, else PNG."""
+        from PIL import Image
+
+        opaque = bool((self.image[..., 3] == 255).all())
+        buffer = io.BytesIO()
+        if opaque:
+            Image.fromarray(self.image[..., :3]).save(buffer, format="JPEG", quality=quality, optimize=True)
+            mime = "image/jpeg"
+        else:
+            Image.fromarray(self.image).save(buffer, format="PNG", optimize=True)
+            mime = "image/png"
+        return mime, base64.b64encode(buffer.getvalue()).decode("ascii")
+
+    def data_url(self) -> str:
+        mime, data = self.encoded()
+        return f"data:{mime};base64,{data}"
+
+    def bounds_lonlat(self) -> tuple[float, float, float, float]:
+        from pyproj import Transformer
+
+        to = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        west, south, east, north = to.transform_bounds(*self.bounds)
+        return float(west), float(south), float(east), float(north)
+
+
+def read_basemap(
+    path: str | Path,
+    bounds_lonlat: tuple[float, float, float, float],
+    *,
+    crs: str = "EPSG:3857",
+    margin_m: float = 50.0,
+    max_px: int = MAX_PX,
+    max_source_px: int = MAX_SOURCE_PX,
+) -> Basemap:
+    """The part of the raster at ``path`` over ``bounds_lonlat`` (plus ``margin_m``),
+    resampled into ``crs`` (Web Mercator, as Leaflet draws; or the map's UTM zone).
+
+    Raises
+    ------
+    BasemapError
+        Missing or unreadable file, no georeferencing, no overlap with the area, or a
+        window too large to read.
+    """
+    import rasterio
+    from pyproj import CRS, Transformer
+    from rasterio.enums import Resampling
+    from rasterio.errors import RasterioError
+    from rasterio.warp import reproject, transform_bounds
+    from rasterio.windows import from_bounds
+
+    path = Path(path)
+    if not path.is_file():
+        raise BasemapError(f"{path}: no such basemap file")
+    target = CRS.from_user_input(crs)
+    to_target = Transformer.from_crs("EPSG:4326", target, always_xy=True)
+    west, south, east, north = to_target.transform_bounds(*bounds_lonlat)
+    # A margin in metres (Web Mercator metres stretch with latitude).
+    stretch = 1.0 / math.cos(math.radians((bounds_lonlat[1] + bounds_lonlat[3]) / 2)) if target.to_epsg() == 3857 else 1.0
+    pad = margin_m * stretch
+    west, south, east, north = west - pad, south - pad, east + pad, north + pad
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            src = rasterio.open(path)
+    except RasterioError as exc:
+        raise BasemapError(f"{path}: cannot read the basemap ({str(exc).splitlines()[0]})") from None
+    try:
+        with src:
+            if src.crs is None or src.transform.is_identity:
+                raise BasemapError(f"{path}: the raster is not georeferenced (no CRS or transform)")
+            if src.count not in (1, 3, 4):
+                raise BasemapError(f"{path}: expected a grey, RGB or RGBA raster; it has {src.count} bands")
+            sw, ss, se, sn = transform_bounds(target, src.crs, west, south, east, north, densify_pts=21)
+            window = from_bounds(sw, ss, se, sn, transform=src.transform)
+            window = window.intersection(rasterio.windows.Window(0, 0, src.width, src.height)) \
+                if _overlaps(window, src.width, src.height) else None
+            if window is None or window.width < 1 or window.height < 1:
+                raise BasemapError(f"{path}: the basemap does not cover the mapped area")
+            pixels = window.width * window.height
+            if pixels > max_source_px and not src.overviews(1):
+                raise BasemapError(
+                    f"{path}: too large: {pixels / 1e6:.0f} million pixels over the mapped area "
+                    f"(at most {max_source_px / 1e6:.0f} million); give a smaller extract or add overviews (gdaladdo)")
+            # The area covered, in the target CRS, at about the source's resolution, capped.
+            res_src = abs(src.transform.a) * (_metres_per_unit(src.crs))
+            width_m, height_m = east - west, north - south
+            res = max(res_src * (stretch if target.to_epsg() == 3857 else 1.0), max(width_m, height_m) / max_px)
+            cols = max(1, int(round(width_m / res)))
+            rows = max(1, int(round(height_m / res)))
+            from affine import Affine
+
+            dst_transform = Affine((east - west) / cols, 0.0, west, 0.0, -(north - south) / rows, north)
+            bands = src.count
+            out = np.zeros((4, rows, cols), dtype=np.uint8)
+            valid = np.ones((rows, cols), dtype=bool)
+            for b in range(min(bands, 3)) if bands != 4 else range(4):
+                band = np.full((rows, cols), np.nan, dtype=np.float32)
+                reproject(rasterio.band(src, b + 1), band, dst_transform=dst_transform, dst_crs=target,
+                          resampling=Resampling.bilinear, dst_nodata=np.nan, init_dest_nodata=True)
+                valid &= np.isfinite(band)  # outside the file or nodata
+                out[b] = np.clip(np.nan_to_num(band), 0, 255).astype(np.uint8)
+            if bands == 1:
+                out[1], out[2] = out[0], out[0]
+            out[3] = np.where(valid, out[3] if bands == 4 else 255, 0)
+    except RasterioError as exc:
+        raise BasemapError(f"{path}: cannot read the basemap ({str(exc).splitlines()[0]})") from None
+    image = np.moveaxis(out, 0, 2).copy()
+    if not image[..., 3].any():
+        raise BasemapError(f"{path}: the basemap does not cover the mapped area")
+    return Basemap(image, (west, south, east, north), target.to_string(), str(path), round(res / stretch, 3))
+
+
+def _overlaps(window, width: int, height: int) -> bool:  # noqa: ANN001
+    return (window.col_off < width and window.row_off < height
+            and window.col_off + window.width > 0 and window.row_off + window.height > 0)
+
+
+def _metres_per_unit(crs) -> float:  # noqa: ANN001
+    if crs.is_geographic:
+        return 111_320.0
+    try:
+        return float(crs.linear_units_factor[1])
+    except Exception:  # an unnamed unit: assume metres
+        return 1.0
+
+
+__all__ = ["Basemap", "BasemapError", "MAX_PX", "read_basemap"]
