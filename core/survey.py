@@ -1,0 +1,228 @@
+"""A survey: many flights (videos with telemetry, drones, days) that make one map.
+
+A survey is a folder with a manifest, ``survey.json``, and one ordinary project per
+flight (``flights/NAME.dmproj``; any project path may be referenced, relative to the
+folder or absolute). The manifest lists the flights and the survey's review decisions,
+which are keyed by place (longitude, latitude), as :mod:`core.sites` keys a project's:
+a decision stays with the damage on the ground, whichever flights see it, so adding a
+flight never loses one.
+
+The manifest is written whole to a temporary file and moved over the old one, so a
+crash leaves either the old or the new survey, never half of one. Plain Python: the
+map is :mod:`geo.survey_fusion`'s, the work :mod:`services.survey`'s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError
+from core.review import SiteMark
+from core.types import DamageLevel, ReviewState
+
+#: The manifest's name inside a survey folder.
+SURVEY_FILE = "survey.json"
+#: Bump when the manifest's layout changes.
+SURVEY_FORMAT = 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class SurveyError(InputError):
+    """A survey folder or manifest that cannot be used (named in the message)."""
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class FlightRecord:
+    """One flight of a survey.
+
+    ``project`` is the flight's project file, relative to the survey folder when inside
+    it; ``date`` an ISO date or date-time (from the video when not given); ``drone``
+    free text.
+    """
+
+    name: str
+    project: str
+    video: str
+    telemetry: str | None = None
+    date: str | None = None
+    drone: str | None = None
+    added_utc: str = field(default_factory=_utc_now)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FlightRecord:
+        return cls(
+            name=str(data["name"]), project=str(data["project"]), video=str(data["video"]),
+            telemetry=None if data.get("telemetry") is None else str(data["telemetry"]),
+            date=None if data.get("date") is None else str(data["date"]),
+            drone=None if data.get("drone") is None else str(data["drone"]),
+            added_utc=str(data.get("added_utc") or ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceDecision:
+    """A reviewer's decision on the damage at a place: accepted or rejected, and the
+    level it was given (``None``: the level the flights voted)."""
+
+    lon_deg: float
+    lat_deg: float
+    review: ReviewState
+    level: DamageLevel | None
+    author: str
+    created_utc: str = field(default_factory=_utc_now)
+
+    def mark(self) -> SiteMark:
+        return SiteMark(self.lon_deg, self.lat_deg, self.review, self.level)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"lon_deg": self.lon_deg, "lat_deg": self.lat_deg, "review": self.review.value,
+                "level": None if self.level is None else int(self.level), "author": self.author,
+                "created_utc": self.created_utc}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PlaceDecision:
+        level = data.get("level")
+        return cls(float(data["lon_deg"]), float(data["lat_deg"]), ReviewState(data["review"]),
+                   None if level is None else DamageLevel(int(level)), str(data.get("author", "")),
+                   str(data.get("created_utc", "")))
+
+
+@dataclass(slots=True)
+class Survey:
+    """A survey folder's manifest (see the module docstring); :meth:`save` writes it."""
+
+    folder: Path
+    name: str
+    flights: list[FlightRecord] = field(default_factory=list)
+    decisions: list[PlaceDecision] = field(default_factory=list)
+    created_utc: str = field(default_factory=_utc_now)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.folder / SURVEY_FILE
+
+    @classmethod
+    def create(cls, folder: str | os.PathLike[str], name: str | None = None) -> Survey:
+        """A new, empty survey in ``folder`` (created; an existing survey is refused)."""
+        folder = Path(folder)
+        if (folder / SURVEY_FILE).exists():
+            raise SurveyError(f"{str(folder)!r} holds a survey already; add flights to it with 'damagemap survey add'")
+        if folder.exists() and not folder.is_dir():
+            raise SurveyError(f"{str(folder)!r} is a file; give a folder for the survey")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SurveyError(f"{str(folder)!r}: cannot create the survey folder: {exc.strerror or exc}") from None
+        survey = cls(folder, name or folder.resolve().name)
+        survey.save()
+        return survey
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike[str]) -> Survey:
+        """The survey in ``folder`` (or the folder of a ``survey.json`` given)."""
+        folder = Path(folder)
+        if folder.name == SURVEY_FILE and folder.is_file():
+            folder = folder.parent
+        path = folder / SURVEY_FILE
+        if not path.is_file():
+            raise SurveyError(f"{str(folder)!r} is not a survey (no {SURVEY_FILE}); create one with "
+                              "'damagemap survey create'")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("format") != SURVEY_FORMAT:
+                raise ValueError(f"unknown survey format {data.get('format') if isinstance(data, dict) else data!r}")
+            return cls(
+                folder=folder, name=str(data["name"]),
+                flights=[FlightRecord.from_json(f) for f in data.get("flights", [])],
+                decisions=[PlaceDecision.from_json(d) for d in data.get("decisions", [])],
+                created_utc=str(data.get("created_utc", "")),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SurveyError(f"{str(path)!r}: not a readable survey manifest ({exc})") from None
+
+    def save(self) -> None:
+        """Write the manifest atomically (a temporary file moved over the old one)."""
+        data = {
+            "format": SURVEY_FORMAT, "name": self.name, "created_utc": self.created_utc,
+            "flights": [asdict(f) for f in self.flights],
+            "decisions": [d.to_json() for d in self.decisions],
+        }
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        try:
+            handle, tmp = tempfile.mkstemp(prefix=".survey-", suffix=".json", dir=self.folder)
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.manifest_path)
+        except OSError as exc:
+            raise SurveyError(f"{str(self.manifest_path)!r}: cannot write the survey: {exc.strerror or exc}") from None
+
+    # ------------------------------------------------------------------ flights
+
+    def flight(self, name: str) -> FlightRecord:
+        for flight in self.flights:
+            if flight.name == name:
+                return flight
+        known = ", ".join(f.name for f in self.flights) or "none yet"
+        raise SurveyError(f"survey {self.name!r} has no flight {name!r} (flights: {known})")
+
+    def project_path(self, flight: FlightRecord) -> Path:
+        path = Path(flight.project)
+        return path if path.is_absolute() else self.folder / path
+
+    def new_flight_name(self, stem: str) -> str:
+        """A free flight name from a file stem (``flight``, ``flight-2``, ...)."""
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._") or "flight"
+        base = base[:56]
+        taken = {f.name for f in self.flights}
+        name, k = base, 2
+        while name in taken:
+            name, k = f"{base}-{k}", k + 1
+        return name
+
+    def add_flight(self, flight: FlightRecord) -> FlightRecord:
+        """Add a flight (a name already used, or a project already in the survey, is refused)."""
+        if not _NAME.match(flight.name):
+            raise SurveyError(f"flight name {flight.name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+        if any(f.name == flight.name for f in self.flights):
+            raise SurveyError(f"survey {self.name!r} has a flight named {flight.name!r} already")
+        project = self.project_path(flight).resolve()
+        for other in self.flights:
+            if self.project_path(other).resolve() == project:
+                raise SurveyError(f"{str(project)!r} is flight {other.name!r} of the survey already")
+        self.flights.append(flight)
+        return flight
+
+    def relative(self, path: Path) -> str:
+        """``path`` as the manifest records it: relative to the folder when inside it."""
+        try:
+            return Path(os.path.relpath(path.resolve(), self.folder.resolve())).as_posix() \
+                if path.resolve().is_relative_to(self.folder.resolve()) else str(path.resolve())
+        except ValueError:  # another drive on Windows
+            return str(path.resolve())
+
+    # ---------------------------------------------------------------- decisions
+
+    def add_decision(self, decision: PlaceDecision) -> None:
+        """Record a decision (a later one at the same place wins, see
+        :func:`core.sites.match_decisions`)."""
+        self.decisions.append(decision)
+
+    def marks(self) -> list[SiteMark]:
+        """The decisions as :class:`core.review.SiteMark`, oldest first."""
+        return [d.mark() for d in self.decisions]
+
+
+__all__ = ["FlightRecord", "PlaceDecision", "SURVEY_FILE", "Survey", "SurveyError"]

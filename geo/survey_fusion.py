@@ -1,0 +1,378 @@
+"""One map from many flights: each flight's damage sites fused across flights.
+
+Each flight is first mapped on its own (:func:`geo.mapping.build_damage_map`: its own
+telemetry, camera and time base; its sites fused across its frames by
+:mod:`geo.fusion`). Then, in one local frame for the whole survey:
+
+1. **Matching**: sites of different flights whose positions lie within the gate
+   (``gate_m``, widened by the two positions' uncertainties up to ``max_gate_m``), or
+   whose footprints overlap, are candidates; pairs are joined nearest first (a level
+   disagreement costs ``level_mismatch_m``), never putting two sites of one flight in
+   one survey site: a flight's own fusion already told them apart.
+2. **Attributes** with :mod:`geo.fusion`'s own rules over the sightings of every
+   flight: the level by :func:`geo.fusion.vote_level` (reviewed sightings outvote the
+   model), the position by :func:`geo.fusion.locate` (rays from several flights give
+   more parallax), the footprint the union of the flights' footprints.
+3. **Evidence**: each survey site keeps, per flight, the flight's site, its
+   detections, frames and date; **coverage**: per flight, the ground its analysed
+   frames saw.
+
+Plain geometry: the flights' :class:`geo.mapping.DamageMap` come from the caller
+(``services.survey``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.types import DamageLevel
+from geo.fusion import FusedSite, FusionSettings, locate, prior_height, vote_level
+from geo.local import LocalFrame
+from geo.mapping import DamageMap
+from geo.observe import Projected, polygon_lonlat
+
+
+@dataclass(frozen=True)
+class SurveySettings:
+    """Tuning of :func:`fuse_flights` (metres)."""
+
+    gate_m: float = 3.0
+    sigma_factor: float = 2.0
+    max_gate_m: float = 6.0
+    level_mismatch_m: float = 1.0
+    min_overlap: float = 0.3
+    fusion: FusionSettings = field(default_factory=FusionSettings)
+
+
+@dataclass(frozen=True, eq=False)
+class FlightMap:
+    """One flight's own map, with its name and date for the evidence."""
+
+    name: str
+    damage_map: DamageMap
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one flight saw of a survey site: its own site and that site's sightings."""
+
+    flight: str
+    date: str | None
+    flight_site_id: int
+    level: DamageLevel
+    confidence: float
+    detection_ids: tuple[int, ...]
+    first_frame: int
+    last_frame: int
+    best_frame: int
+    best_detection_id: int | None
+    first_time_s: float
+    last_time_s: float
+
+    @property
+    def observation_count(self) -> int:
+        return len(self.detection_ids)
+
+
+@dataclass(frozen=True, eq=False)
+class SurveySite:
+    """One damage on the ground, fused across flights."""
+
+    id: int
+    level: DamageLevel
+    confidence: float
+    lon_deg: float
+    lat_deg: float
+    evidence: tuple[Evidence, ...]
+    footprint_lonlat: tuple[tuple[float, float], ...] = ()
+    reviewed: bool = False
+    uncertainty_m: float = 0.0
+    position_m: np.ndarray = field(default_factory=lambda: np.zeros(3), repr=False)
+    members: tuple[Projected, ...] = field(default=(), repr=False)
+    member_flights: tuple[str, ...] = field(default=(), repr=False)  # the flight of each member
+
+    @property
+    def flights(self) -> tuple[str, ...]:
+        return tuple(e.flight for e in self.evidence)
+
+    @property
+    def dates(self) -> tuple[str, ...]:
+        """The distinct dates the site was seen on, in order."""
+        return tuple(dict.fromkeys(e.date for e in self.evidence if e.date))
+
+    @property
+    def observation_count(self) -> int:
+        return sum(e.observation_count for e in self.evidence)
+
+
+@dataclass(frozen=True)
+class FlightCoverage:
+    """The ground one flight's analysed frames saw (``area_m2``, its outline in
+    ``footprint_lonlat``), and how many survey sites it contributed to."""
+
+    flight: str
+    date: str | None
+    frames: int
+    sites: int
+    area_m2: float
+    footprint_lonlat: tuple[tuple[tuple[float, float], ...], ...] = ()
+
+
+@dataclass(eq=False)
+class SurveyMap:
+    """Every flight's sites fused into one map, in WGS84 with one local frame."""
+
+    local: LocalFrame
+    sites: list[SurveySite]
+    coverage: list[FlightCoverage]
+    flights: list[FlightMap] = field(default_factory=list, repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    def level_counts(self) -> dict[DamageLevel, int]:
+        counts = {level: 0 for level in DamageLevel}
+        for site in self.sites:
+            counts[site.level] += 1
+        return counts
+
+    def site(self, site_id: int) -> SurveySite | None:
+        return next((s for s in self.sites if s.id == site_id), None)
+
+
+# ---------------------------------------------------------------------------- frames
+
+
+def survey_frame(flights: Sequence[FlightMap]) -> LocalFrame:
+    """The survey's local frame: around the first flight's origin."""
+    lon, lat = flights[0].damage_map.local.to_lonlat(0.0, 0.0)
+    return LocalFrame.around(float(lon), float(lat))
+
+
+def _offset(local: LocalFrame, survey: LocalFrame) -> np.ndarray:
+    """Where the flight frame's origin lies in the survey frame (both UTM grids: a shift)."""
+    lon, lat = local.to_lonlat(0.0, 0.0)
+    east, north = survey.to_local(lon, lat)
+    return np.array([float(east), float(north), 0.0])
+
+
+def _moved(member: Projected, shift: np.ndarray) -> Projected:
+    from shapely.affinity import translate
+
+    footprint = member.footprint
+    if footprint is not None and not footprint.is_empty:
+        footprint = translate(footprint, xoff=float(shift[0]), yoff=float(shift[1]))
+    return dataclasses.replace(member, ray_origin=member.ray_origin + shift, ground_xy=member.ground_xy + shift[:2],
+                               footprint=footprint)
+
+
+@dataclass(eq=False)
+class _FlightSite:
+    flight: int
+    fused: FusedSite
+    members: list[Projected]
+    position: np.ndarray  # survey metres
+    footprint: object  # survey metres
+    sigma_m: float
+
+
+def _flight_sites(flights: Sequence[FlightMap], survey: LocalFrame) -> list[_FlightSite]:
+    from shapely.affinity import translate
+
+    out = []
+    for k, flight in enumerate(flights):
+        shift = _offset(flight.damage_map.local, survey)
+        for fused in flight.damage_map.fused:
+            footprint = fused.footprint
+            if footprint is not None and not footprint.is_empty:
+                footprint = translate(footprint, xoff=float(shift[0]), yoff=float(shift[1]))
+            out.append(_FlightSite(k, fused, [_moved(m, shift) for m in fused.members], fused.position_m + shift,
+                                   footprint, float(fused.uncertainty_m)))
+    return out
+
+
+# -------------------------------------------------------------------------- matching
+
+
+def _overlap(a: object, b: object) -> float:
+    if a is None or b is None or a.is_empty or b.is_empty:  # type: ignore[attr-defined]
+        return 0.0
+    smaller = min(a.area, b.area)  # type: ignore[attr-defined]
+    return float(a.intersection(b).area / smaller) if smaller > 0 else 0.0  # type: ignore[attr-defined]
+
+
+def _gate(a: _FlightSite, b: _FlightSite, settings: SurveySettings) -> float:
+    sigma = math.hypot(min(a.sigma_m, 10.0), min(b.sigma_m, 10.0))
+    return min(settings.max_gate_m, settings.gate_m + settings.sigma_factor * sigma)
+
+
+def match_sites(sites: Sequence[_FlightSite], settings: SurveySettings) -> list[list[int]]:
+    """Groups of indices into ``sites``: one damage each (step 1 of the module docstring)."""
+    candidates = []
+    for i in range(len(sites)):
+        for j in range(i + 1, len(sites)):
+            a, b = sites[i], sites[j]
+            if a.flight == b.flight:
+                continue
+            distance = float(np.hypot(*(a.position[:2] - b.position[:2])))
+            gate = _gate(a, b, settings)
+            if distance > gate and _overlap(a.footprint, b.footprint) < settings.min_overlap:
+                continue
+            penalty = 0.0 if a.fused.site.level == b.fused.site.level else settings.level_mismatch_m
+            candidates.append((min(distance, gate) + penalty, i, j))
+    candidates.sort()
+    group = list(range(len(sites)))
+    members: dict[int, list[int]] = {i: [i] for i in range(len(sites))}
+
+    def find(i: int) -> int:
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+
+    for _cost, i, j in candidates:
+        gi, gj = find(i), find(j)
+        if gi == gj:
+            continue
+        if {sites[k].flight for k in members[gi]} & {sites[k].flight for k in members[gj]}:
+            continue  # a flight's own sites stay apart
+        ci = np.mean([sites[k].position[:2] for k in members[gi]], axis=0)
+        cj = np.mean([sites[k].position[:2] for k in members[gj]], axis=0)
+        if float(np.hypot(*(ci - cj))) > settings.max_gate_m:
+            continue  # no chains: the two groups' centres must be close too
+        group[gj] = gi
+        members[gi] += members.pop(gj)
+    return [sorted(m) for m in members.values()]
+
+
+# ------------------------------------------------------------------------ attributes
+
+
+def _evidence(flight: FlightMap, fused: FusedSite) -> Evidence:
+    site = fused.site
+    return Evidence(
+        flight=flight.name, date=flight.date, flight_site_id=site.id, level=site.level, confidence=site.confidence,
+        detection_ids=tuple(int(m.detection.id) for m in fused.members if m.detection.id is not None),
+        first_frame=site.first_frame, last_frame=site.last_frame, best_frame=site.best_frame,
+        best_detection_id=site.best_detection_id, first_time_s=site.first_time_s, last_time_s=site.last_time_s,
+    )
+
+
+def _build(site_id: int, parts: list[_FlightSite], flights: Sequence[FlightMap], survey: LocalFrame,
+           settings: SurveySettings) -> SurveySite:
+    from shapely.ops import unary_union
+
+    members = [m for part in parts for m in part.members]
+    level, confidence = vote_level(members)
+    if len(parts) == 1:
+        position, sigma = parts[0].position, parts[0].sigma_m
+    else:
+        heights = [float(p.position[2]) for p in parts]
+        z_prior = 0.0 if level == DamageLevel.DEBRIS else float(np.median(heights)) or prior_height(level, settings.fusion)
+        location = locate(members, settings.fusion, z_prior)
+        position, sigma = location.point, location.sigma_m
+    footprint = unary_union([p.footprint for p in parts if p.footprint is not None and not p.footprint.is_empty])
+    lon, lat = survey.to_lonlat(position[0], position[1])
+    evidence = tuple(_evidence(flights[p.flight], p.fused) for p in parts)
+    return SurveySite(
+        id=site_id, level=level, confidence=round(float(confidence), 4), lon_deg=float(lon), lat_deg=float(lat),
+        evidence=evidence, footprint_lonlat=polygon_lonlat(footprint, survey, simplify_m=0.1),
+        reviewed=any(m.reviewed for m in members), uncertainty_m=float(sigma), position_m=np.asarray(position),
+        members=tuple(members),
+        member_flights=tuple(flights[p.flight].name for p in parts for _ in p.members),
+    )
+
+
+def flight_coverage(flight: FlightMap, survey: LocalFrame, *, every: int = 1) -> tuple[object, int]:
+    """The ground the flight's analysed frames saw (survey metres) and their count."""
+    from shapely.geometry import Polygon
+    from shapely.ops import unary_union
+
+    built = flight.damage_map
+    times = sorted(built.frame_poses.times_s.get(i, 0.0) for i in built.frame_poses.poses)
+    shapes = []
+    for t in times[::max(1, every)]:
+        ring = built.camera_footprint_at(t)
+        if len(ring) >= 4:
+            east, north = survey.to_local([p[0] for p in ring], [p[1] for p in ring])
+            shape = Polygon(list(zip(np.asarray(east).tolist(), np.asarray(north).tolist())))
+            shapes.append(shape if shape.is_valid else shape.buffer(0))
+    return (unary_union(shapes) if shapes else Polygon()), len(times)
+
+
+def fuse_flights(flights: Sequence[FlightMap], settings: SurveySettings | None = None) -> SurveyMap:
+    """Every flight's sites -> one survey's sites (ids from 1, ordered by flight, then by
+    first sighting), with each flight's coverage."""
+    settings = settings or SurveySettings()
+    if not flights:
+        raise ValueError("fuse_flights: no flight to fuse")
+    survey = survey_frame(flights)
+    parts = _flight_sites(flights, survey)
+    groups = match_sites(parts, settings)
+    groups.sort(key=lambda g: min((parts[k].flight, parts[k].fused.site.first_time_s, parts[k].fused.site.id)
+                                  for k in g))
+    sites = [_build(n + 1, sorted((parts[k] for k in g), key=lambda p: p.flight), flights, survey, settings)
+             for n, g in enumerate(groups)]
+    coverage = []
+    for k, flight in enumerate(flights):
+        seen, frames = flight_coverage(flight, survey)
+        rings: list[tuple[tuple[float, float], ...]] = []
+        for polygon in getattr(seen, "geoms", [seen]):
+            if not polygon.is_empty:
+                rings.append(polygon_lonlat(polygon, survey, simplify_m=1.0))
+        coverage.append(FlightCoverage(
+            flight=flight.name, date=flight.date, frames=frames,
+            sites=sum(1 for s in sites if flight.name in s.flights), area_m2=float(seen.area),
+            footprint_lonlat=tuple(rings),
+        ))
+    notes = [f"{len(flights)} flights, {len(parts)} flight sites fused into {len(sites)} survey sites"]
+    return SurveyMap(survey, sites, coverage, list(flights), notes)
+
+
+def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
+    """The survey's sites (points, with their evidence) and each flight's coverage
+    (polygons), as GeoDataFrames in WGS84."""
+    import geopandas as gpd
+    from shapely.geometry import MultiPolygon, Point, Polygon
+
+    rows = []
+    for site in built.sites:
+        rows.append({
+            "site_id": site.id, "level": site.level.label, "confidence": site.confidence,
+            "flights": ",".join(site.flights), "dates": ",".join(site.dates), "flight_count": len(site.evidence),
+            "observations": site.observation_count, "reviewed": site.reviewed,
+            "uncertainty_m": round(site.uncertainty_m, 2),
+            "evidence": "; ".join(f"{e.flight} site {e.flight_site_id}: {e.observation_count} sightings, frames "
+                                  f"{e.first_frame}-{e.last_frame}, best {e.best_frame}" for e in site.evidence),
+            "geometry": Point(site.lon_deg, site.lat_deg),
+        })
+    columns = ["site_id", "level", "confidence", "flights", "dates", "flight_count", "observations", "reviewed",
+               "uncertainty_m", "evidence", "geometry"]
+    sites = gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs="EPSG:4326")
+    cover = []
+    for c in built.coverage:
+        polygons = [Polygon(ring) for ring in c.footprint_lonlat if len(ring) >= 4]
+        cover.append({"flight": c.flight, "date": c.date or "", "frames": c.frames, "sites": c.sites,
+                      "area_m2": round(c.area_m2, 1), "geometry": MultiPolygon(polygons) if polygons else None})
+    coverage = gpd.GeoDataFrame(cover, columns=["flight", "date", "frames", "sites", "area_m2", "geometry"],
+                                geometry="geometry", crs="EPSG:4326")
+    return sites, coverage
+
+
+__all__ = [
+    "Evidence",
+    "FlightCoverage",
+    "FlightMap",
+    "SurveyMap",
+    "SurveySettings",
+    "SurveySite",
+    "flight_coverage",
+    "fuse_flights",
+    "match_sites",
+    "survey_frame",
+    "survey_layers",
+]

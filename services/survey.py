@@ -1,0 +1,303 @@
+"""Surveys: many flights, one map (Qt-free; the command line's ``damagemap survey``).
+
+A survey (:class:`core.survey.Survey`) references one ordinary project per flight.
+Each flight is analysed like any project (:mod:`services.analysis`, or on Ray workers
+with :mod:`services.cluster`) and mapped on its own (:func:`services.maps.damage_map`);
+:func:`survey_map` fuses the flights' sites into one map
+(:func:`geo.survey_fusion.fuse_flights`).
+
+Review decisions are the survey's, keyed by place: :func:`decide` records one in the
+manifest and applies it, as one edit per flight (:func:`core.sites.site_decision`), to
+the sightings every flight has of that site, so each flight's project and exports
+agree with the survey. :func:`apply_decisions` gives the sightings of flights added
+later the decisions made at their places: adding a flight keeps every decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import DamagemapError, InputError
+from core.review import ReviewSession
+from core.sites import Sighting, SiteSummary, match_decisions, site_decision
+from core.store import ProjectStore
+from core.survey import FlightRecord, PlaceDecision, Survey, SurveyError
+from core.types import DamageLevel, ReviewState
+from services.analysis import AnalysisRequest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.analyze import AnalysisProgress
+    from geo.survey_fusion import SurveyMap, SurveySettings, SurveySite
+    from services.cluster import ClusterOptions
+
+#: Video file suffixes picked up when a folder of flights is given.
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".m4v", ".ts")
+
+
+def videos_in(paths: Sequence[Path]) -> list[Path]:
+    """The videos named, a folder standing for the videos directly inside it (sorted)."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+            if not found:
+                raise InputError(f"{str(path)!r}: no video ({', '.join(VIDEO_SUFFIXES)}) in this folder")
+            out += found
+        else:
+            out.append(path)
+    return out
+
+
+def create_survey(folder: Path, name: str | None = None) -> Survey:
+    """A new survey in ``folder``."""
+    return Survey.create(folder, name)
+
+
+def _video_date(video: Path) -> str | None:
+    from engine.video import probe_video
+
+    stamp = probe_video(video).creation_time_utc
+    if stamp is None:
+        return None
+    return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def add_flight(
+    survey: Survey,
+    video: Path,
+    *,
+    telemetry: Path | None = None,
+    name: str | None = None,
+    date: str | None = None,
+    drone: str | None = None,
+    project: Path | None = None,
+) -> FlightRecord:
+    """Add a flight (its project created under ``flights/`` unless ``project`` names
+    one) and save the survey. The date defaults to the video's creation time."""
+    from services.project import open_or_create_project
+
+    video = Path(video)
+    if not video.is_file():
+        raise InputError(f"{str(video)!r}: video not found")
+    name = name or survey.new_flight_name(video.stem if video.stem != "flight" else video.parent.name)
+    if any(f.name == name for f in survey.flights):
+        raise SurveyError(f"survey {survey.name!r} has a flight named {name!r} already")
+    if date is not None:
+        try:
+            dt.datetime.fromisoformat(date)
+        except ValueError:
+            raise InputError(f"--date {date!r}: give an ISO date such as 2018-10-12 or 2018-10-12T15:00") from None
+    project = Path(project) if project is not None else survey.folder / "flights" / f"{name}.dmproj"
+    project.parent.mkdir(parents=True, exist_ok=True)
+    with open_or_create_project(video, project, telemetry_path=telemetry) as store:
+        found = store.telemetry_path
+    record = FlightRecord(
+        name=name, project=survey.relative(project), video=str(video.resolve()),
+        telemetry=None if found is None else str(found), date=date or _video_date(video), drone=drone,
+    )
+    survey.add_flight(record)
+    survey.save()
+    return record
+
+
+@dataclass(frozen=True, slots=True)
+class FlightProgress:
+    """A frame of one flight stored (``progress``), for a progress bar per flight."""
+
+    flight: str
+    progress: AnalysisProgress
+
+
+def analyse_survey(
+    survey: Survey,
+    request: AnalysisRequest,
+    *,
+    flights: Sequence[str] | None = None,
+    cluster: ClusterOptions | None = None,
+    model: Any | None = None,
+    cancel: threading.Event | None = None,
+    on_plan: Callable[[FlightRecord, Any], None] | None = None,
+) -> Iterator[FlightProgress]:
+    """Analyse the survey's flights (all, or those named) one after the other, each
+    resuming where it stopped; on Ray workers with ``cluster``. The model loads once.
+    After each flight the survey's decisions are applied to it (:func:`apply_decisions`
+    runs at the end, once every flight is analysed)."""
+    from services import analysis
+
+    chosen = [survey.flight(n) for n in flights] if flights else list(survey.flights)
+    if not chosen:
+        raise SurveyError(f"survey {survey.name!r} has no flights yet; add some with 'damagemap survey add'")
+    loaded = model if model is not None else analysis.load_model(request)
+    for flight in chosen:
+        with ProjectStore.open(survey.project_path(flight)) as store:
+            plan = analysis.plan(store, request, model=loaded)
+            if on_plan is not None:
+                on_plan(flight, plan)
+            if cluster is not None:
+                from services.cluster import analyse_on_ray
+
+                runs = analyse_on_ray(store, request, cluster, analysis_plan=plan, cancel=cancel)
+            else:
+                runs = analysis.analyse(store, request, analysis_plan=plan, cancel=cancel)
+            for progress in runs:
+                yield FlightProgress(flight.name, progress)
+            if cancel is not None and cancel.is_set():
+                return
+
+
+def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> SurveyMap:
+    """Every analysed flight's map fused into one (flights without a run or without
+    telemetry are left out, with a note)."""
+    from geo.survey_fusion import FlightMap, fuse_flights
+    from services.maps import damage_map
+
+    flights: list[FlightMap] = []
+    notes: list[str] = []
+    for flight in survey.flights:
+        path = survey.project_path(flight)
+        try:
+            with ProjectStore.open(path) as store:
+                if store.latest_run_id() is None:
+                    notes.append(f"flight {flight.name}: not analysed yet")
+                    continue
+                flights.append(FlightMap(flight.name, damage_map(store), flight.date))
+        except DamagemapError as exc:
+            notes.append(f"flight {flight.name}: left out ({exc})")
+    if not flights:
+        raise SurveyError(f"survey {survey.name!r}: no flight can be mapped yet" + (f" ({'; '.join(notes)})" if notes else ""))
+    built = fuse_flights(flights, settings)
+    built.notes[:0] = notes
+    return built
+
+
+def site_summary(site: SurveySite, flight: str | None = None) -> SiteSummary:
+    """A survey site as :class:`core.sites.SiteSummary` (its sightings in every flight,
+    or in one flight's only): what the review queue and decisions work on."""
+    sightings = tuple(
+        Sighting(int(m.detection.id), m.frame_index, float(m.observation.t_s), m.detection.level,
+                 float(m.detection.final_score), m.detection.review)
+        for m, owner in _members_by_flight(site)
+        if m.detection.id is not None and (flight is None or owner == flight)
+    )
+    best = site.evidence[0]
+    return SiteSummary(site.id, site.level, site.confidence, site.lon_deg, site.lat_deg, sightings,
+                       best.best_frame, best.best_detection_id)
+
+
+def _members_by_flight(site: SurveySite) -> Iterator[tuple[Any, str]]:
+    yield from zip(site.members, site.member_flights)
+
+
+def _apply_to_flights(survey: Survey, site: SurveySite, decision: ReviewState | DamageLevel, *,
+                      author: str | None, only_undecided: bool) -> int:
+    """The decision as one edit per flight that saw the site; sightings decided."""
+    decided = 0
+    for evidence in site.evidence:
+        summary = site_summary(site, evidence.flight)
+        if not summary.sightings or (only_undecided and summary.decided):
+            continue
+        flight = survey.flight(evidence.flight)
+        with ProjectStore.open(survey.project_path(flight)) as store:
+            run_id = store.detection_run_id(summary.sightings[0].detection_id)
+            ReviewSession(store, run_id, author=author).apply(site_decision(summary, decision))
+        decided += len(summary.sightings)
+    return decided
+
+
+def decide(
+    survey: Survey, site_id: int, decision: ReviewState | DamageLevel, *, built: SurveyMap | None = None,
+    author: str | None = None,
+) -> int:
+    """Accept or reject (a :class:`ReviewState`) or relabel (a :class:`DamageLevel`)
+    survey site ``site_id`` in every flight that saw it; recorded in the survey by place.
+    Returns the number of sightings decided."""
+    from core.store import current_user
+
+    built = built or survey_map(survey)
+    site = built.site(site_id)
+    if site is None:
+        raise InputError(f"survey {survey.name!r} has no site {site_id} (sites 1-{len(built.sites)})")
+    if isinstance(decision, DamageLevel):
+        review, level = ReviewState.ACCEPTED, decision
+    else:
+        review, level = ReviewState.parse(decision), None
+    if review is ReviewState.PENDING:
+        raise InputError("a survey decision accepts, rejects or relabels a site; 'pending' is none of them")
+    author = author or current_user()
+    count = _apply_to_flights(survey, site, decision, author=author, only_undecided=False)
+    survey.add_decision(PlaceDecision(site.lon_deg, site.lat_deg, review, level, author))
+    survey.save()
+    return count
+
+
+def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: str | None = None) -> int:
+    """Give every undecided sighting of a site the survey decision made at its place
+    (within :data:`core.sites.CARRY_RADIUS_M`): what a flight added after review needs.
+    Returns the number of sightings decided (0: nothing to carry)."""
+    if not survey.decisions:
+        return 0
+    built = built or survey_map(survey)
+    marks = survey.marks()
+    matches = match_decisions(marks, [site_summary(site) for site in built.sites])
+    count = 0
+    for site in built.sites:
+        mark = matches.get(site.id)
+        if mark is not None:
+            count += _apply_to_flights(survey, site, mark.level or mark.review, author=author, only_undecided=True)
+    return count
+
+
+def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] = ("geojson", "gpkg", "csv")) -> list[Path]:
+    """Write the survey's sites and each flight's coverage; the files written."""
+    from geo.survey_fusion import survey_layers
+
+    unknown = sorted(set(formats) - {"geojson", "gpkg", "csv"})
+    if unknown:
+        raise InputError(f"--formats: unknown format {', '.join(unknown)}; choose from geojson, gpkg, csv")
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{str(out_dir)!r}: cannot create the export folder: {exc.strerror or exc}") from None
+    sites, coverage = survey_layers(built)
+    written: list[Path] = []
+    if "geojson" in formats:
+        for frame, name in ((sites, "survey_sites.geojson"), (coverage, "survey_coverage.geojson")):
+            path = out_dir / name
+            path.unlink(missing_ok=True)
+            frame.to_file(path, driver="GeoJSON")
+            written.append(path)
+    if "gpkg" in formats:
+        path = out_dir / "survey.gpkg"
+        path.unlink(missing_ok=True)
+        sites.to_file(path, layer="sites", driver="GPKG")
+        coverage.to_file(path, layer="coverage", driver="GPKG")
+        written.append(path)
+    if "csv" in formats:
+        path = out_dir / "survey_sites.csv"
+        table = sites.drop(columns="geometry")
+        table.insert(2, "lat_deg", [s.lat_deg for s in built.sites])
+        table.insert(2, "lon_deg", [s.lon_deg for s in built.sites])
+        table.to_csv(path, index=False)
+        written.append(path)
+    return written
+
+
+__all__ = [
+    "FlightProgress",
+    "VIDEO_SUFFIXES",
+    "add_flight",
+    "analyse_survey",
+    "apply_decisions",
+    "create_survey",
+    "decide",
+    "export_survey",
+    "site_summary",
+    "survey_map",
+    "videos_in",
+]

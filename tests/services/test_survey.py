@@ -1,0 +1,193 @@
+"""A survey of three synthetic flights over one town (same town seed, different path
+seeds and days): one map whose sites match the truth buildings as well as each single
+flight's map does, no building counted twice, evidence from several dates, coverage
+per flight, and review decisions kept when a flight is added.
+
+The flights' detections are the annotations' own (a perfect detector, stored as an
+analysis run), so what is tested is the georeferencing and the fusion across flights."""
+
+import datetime as dt
+import json
+from collections import Counter
+
+import cv2
+import numpy as np
+import pytest
+
+from core.masks import RleMask
+from core.store import ProjectStore
+from core.survey import Survey, SurveyError
+from core.types import DamageLevel, Detection, Frame, ReviewState
+from geo.building_evaluation import evaluate_buildings, filmed_buildings
+from services import survey as surveys
+from services.maps import damage_map
+
+DAYS = {1: dt.datetime(2018, 10, 12, 15, tzinfo=dt.timezone.utc),
+        2: dt.datetime(2018, 10, 14, 15, tzinfo=dt.timezone.utc),
+        3: dt.datetime(2018, 10, 16, 15, tzinfo=dt.timezone.utc)}
+
+
+@pytest.fixture(scope="module")
+def flights(tmp_path_factory):
+    """Three 4 s flights (2 frames/s, 320x180) over the town of seed 7."""
+    from engine.synth.survey_paths import render_survey_flight
+
+    root = tmp_path_factory.mktemp("flights")
+    out = {}
+    for seed, start in DAYS.items():
+        out[seed] = render_survey_flight(root / f"day{seed}", town_seed=7, path_seed=seed, seconds=4, fps=2,
+                                         size=(320, 180), annotate_every=1, start_utc=start)
+    truths = {p.truth.read_text() for p in out.values()}
+    assert len(truths) == 1  # one town
+    return out
+
+
+def _oracle_run(store, annotations):
+    """The annotations as a finished analysis run (score 0.9 each)."""
+    doc = json.loads(annotations.read_text())
+    run_id = store.start_run(model={"oracle": "annotations"}, settings={"score_threshold": 0.2, "srn": False})
+    by_image = {}
+    for ann in doc["annotations"]:
+        by_image.setdefault(ann["image_id"], []).append(ann)
+    for image in doc["images"]:
+        h, w, index = image["height"], image["width"], image["frame_index"]
+        detections = []
+        for ann in by_image.get(image["id"], []):
+            canvas = np.zeros((h, w), np.uint8)
+            for polygon in ann["segmentation"]:
+                cv2.fillPoly(canvas, [np.round(np.array(polygon).reshape(-1, 1, 2)).astype(np.int32)], 1)
+            x, y, bw, bh = ann["bbox"]
+            detections.append(Detection(index, DamageLevel(ann["category_id"]), 0.9, (x, y, x + bw, y + bh),
+                                        RleMask.from_array(canvas.astype(bool))))
+        store.write_frame(run_id, Frame(index, image["pts_s"], w, h), detections)
+    store.finish_run(run_id)
+
+
+def _survey(folder, flights, seeds):
+    survey = surveys.create_survey(folder, "town 7")
+    for seed in seeds:
+        record = surveys.add_flight(survey, flights[seed].video)
+        with ProjectStore.open(survey.project_path(record)) as store:
+            _oracle_run(store, flights[seed].annotations)
+    return survey
+
+
+def _buildings_of(points, truth, match_m=5.0):
+    """Damaged building id nearest each point (within match_m), for counting."""
+    from shapely.geometry import Point, shape
+
+    from geo.local import LocalFrame
+
+    doc = json.loads(truth.read_text())
+    damaged = [f for f in doc["features"] if f["properties"].get("damaged")]
+    first = damaged[0]["properties"]["parts"][0]
+    local = LocalFrame.around(first["lon"], first["lat"])
+
+    def xy(lon, lat):
+        e, n = local.to_local([lon], [lat])
+        return float(e[0]), float(n[0])
+
+    shapes = [(int(f["properties"]["id"]), shape({"type": "Polygon", "coordinates": [[xy(*c) for c in
+                                                  f["geometry"]["coordinates"][0]]]})) for f in damaged]
+    out = Counter()
+    for lon, lat in points:
+        p = Point(xy(lon, lat))
+        distance, building = min((s.distance(p), b) for b, s in shapes)
+        if distance <= match_m:
+            out[building] += 1
+    return out
+
+
+def test_three_flights_make_one_map_as_good_as_each_flight_and_no_building_twice(flights, tmp_path):
+    survey = _survey(tmp_path / "survey", flights, [1, 2, 3])
+    assert [f.date[:10] for f in Survey.open(tmp_path / "survey").flights] == ["2018-10-12", "2018-10-14", "2018-10-16"]
+    truth = flights[1].truth
+
+    singles, filmed_all, glimpsed_all, per_flight_counts = [], set(), set(), []
+    for seed, record in zip(DAYS, survey.flights):
+        with ProjectStore.open(survey.project_path(record)) as store:
+            points = [(s.lon_deg, s.lat_deg) for s in damage_map(store).sites]
+        filmed, glimpsed = filmed_buildings(flights[seed].annotations)
+        filmed_all |= filmed
+        glimpsed_all |= glimpsed
+        singles.append(evaluate_buildings(points, truth, filmed, glimpsed))
+        per_flight_counts.append(_buildings_of(points, truth))
+    glimpsed_all -= filmed_all
+
+    built = surveys.survey_map(survey)
+    points = [(s.lon_deg, s.lat_deg) for s in built.sites]
+    together = evaluate_buildings(points, truth, filmed_all, glimpsed_all)
+
+    assert all(s.correct_sites > 0 for s in singles)
+    assert together.precision >= min(s.precision for s in singles) - 1e-9
+    assert together.recall >= min(s.recall for s in singles) - 1e-9
+    assert together.median_distance_m <= max(s.median_distance_m for s in singles) + 1.0
+    assert together.found_buildings >= max(s.found_buildings for s in singles)
+
+    # No building counted twice: no more survey sites on a building than one flight alone put there.
+    counts = _buildings_of(points, truth)
+    for building, n in counts.items():
+        assert n <= max(c.get(building, 0) for c in per_flight_counts), building
+    flight_sites = sum(sum(c.values()) for c in per_flight_counts)
+    assert sum(counts.values()) < flight_sites  # sites seen by several flights were fused
+
+    shared = [s for s in built.sites if len(s.evidence) >= 2]
+    assert shared and all(len(set(s.flights)) == len(s.flights) for s in built.sites)
+    assert any(len(s.dates) >= 2 for s in shared)  # the same roof on two days: both dates in its evidence
+    assert [c.flight for c in built.coverage] == [f.name for f in survey.flights]
+    assert all(c.area_m2 > 100 and c.frames == 8 and c.footprint_lonlat for c in built.coverage)
+    assert sum(c.sites for c in built.coverage) == sum(len(s.evidence) for s in built.sites)
+
+    written = surveys.export_survey(built, tmp_path / "out")
+    assert {p.name for p in written} == {"survey_sites.geojson", "survey_coverage.geojson", "survey.gpkg",
+                                         "survey_sites.csv"}
+    features = json.loads((tmp_path / "out" / "survey_sites.geojson").read_text())["features"]
+    assert len(features) == len(built.sites)
+    assert any("," in f["properties"]["dates"] for f in features)
+
+
+def test_adding_a_flight_to_a_reviewed_survey_keeps_every_decision(flights, tmp_path):
+    survey = _survey(tmp_path / "survey", flights, [2, 3])
+    built = surveys.survey_map(survey)
+    shared = sorted((s for s in built.sites if len(s.evidence) == 2), key=lambda s: s.id)
+    assert len(shared) >= 2
+    rejected, relabelled = shared[0], shared[1]
+    assert surveys.decide(survey, rejected.id, ReviewState.REJECTED, built=built) == rejected.observation_count
+    surveys.decide(survey, relabelled.id, DamageLevel.SEVERE, built=built, author="tester")
+    assert len(Survey.open(survey.folder).decisions) == 2
+
+    record = surveys.add_flight(survey, flights[1].video)
+    with ProjectStore.open(survey.project_path(record)) as store:
+        _oracle_run(store, flights[1].annotations)
+    before = surveys.survey_map(survey)
+    carried = surveys.apply_decisions(survey, built=before)
+    after = surveys.survey_map(survey)
+
+    from core.sites import distance_m
+
+    near = lambda site, other: distance_m(site.lon_deg, site.lat_deg, other.lon_deg, other.lat_deg) <= 3.0  # noqa: E731
+    # The rejected place has no site left in any flight; the relabelled one is severe and reviewed everywhere.
+    assert not any(near(s, rejected) for s in after.sites)
+    (kept,) = [s for s in after.sites if near(s, relabelled)]
+    assert kept.level is DamageLevel.SEVERE and kept.reviewed
+    summary = surveys.site_summary(kept)
+    assert summary.decided and all(s.level is DamageLevel.SEVERE for s in summary.sightings)
+    new_flight_saw = [s for s in before.sites if record.name in s.flights and (near(s, rejected) or near(s, relabelled))]
+    assert carried == sum(len(surveys.site_summary(s, record.name).sightings) for s in new_flight_saw)
+    assert len(Survey.open(survey.folder).decisions) == 2
+
+
+def test_a_survey_refuses_what_it_cannot_use(flights, tmp_path):
+    survey = surveys.create_survey(tmp_path / "s")
+    with pytest.raises(SurveyError, match="holds a survey already"):
+        surveys.create_survey(tmp_path / "s")
+    with pytest.raises(SurveyError, match="is not a survey"):
+        Survey.open(tmp_path)
+    surveys.add_flight(survey, flights[1].video, name="monday", date="2018-10-12")
+    with pytest.raises(SurveyError, match="flight named 'monday' already"):
+        surveys.add_flight(survey, flights[2].video, name="monday")
+    with pytest.raises(SurveyError, match="no flight can be mapped yet.*not analysed"):
+        surveys.survey_map(survey)
+    (tmp_path / "s" / "survey.json").write_text("{not json")
+    with pytest.raises(SurveyError, match="survey.json'.*not a readable survey"):
+        Survey.open(tmp_path / "s")
