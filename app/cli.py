@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("synth", "render a synthetic drone flyover with ground truth"),
     "telemetry": ("telemetry", "summarise a telemetry file (GPX, DJI SRT, CSV flight log)"),
     "analyze": ("analyze", "run MSNet (+SRN) over a video into a project"),
+    "survey": ("survey", "many flights, one map: create a survey, add and analyse flights, review, export"),
     "info": ("info", "show what a project holds"),
     "export": ("export", "export a project's damage map (GeoJSON, GPKG, KML, CSV, HTML)"),
     "train": ("train", "train MSNet or a baseline on ISBDA-format data"),
