@@ -111,7 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_any_file_name() -> None:
+    """Let stdout print file names that are not valid UTF-8 (legal on Linux) as the bytes
+    they are, as Python already does under the C locale, instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="surrogateescape")
+            except (AttributeError, ValueError, OSError):
+                pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _print_any_file_name()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

@@ -180,7 +180,7 @@ def _summary(store, run_id: int, frames: int, seconds: float) -> None:  # noqa: 
     print(f"run {run_id}: {run.frames_done} frames analysed{' (complete)' if run.finished else ''}; "
           f"this session {frames} frames in {seconds:.1f} s{rate}")
     print("detections: " + ", ".join(f"{level.label} {count}" for level, count in levels.items()))
-    print(f"project: {_shown(store.path)}  (see `damagemap info {_shown(_from_here(store.path))}`)")
+    print(f"project: {store.path}  (see `damagemap info {_from_here(store.path)}`)")
 
 
 def _from_here(path: Path) -> Path:
@@ -192,7 +192,3 @@ def _from_here(path: Path) -> Path:
         return path
     return path if relative.parts[:1] == ("..",) else relative
 
-
-def _shown(path: Path) -> str:
-    """A path printable on any terminal: bytes of the name that are not UTF-8 show escaped."""
-    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")

@@ -89,3 +89,28 @@ def test_the_summary_names_the_project_as_typed_from_the_current_folder(assets, 
     assert main(_analyze(assets, "out/site.dmproj", "--every", "3")) == 0
     out = capsys.readouterr().out
     assert f"damagemap info {os.path.join('out', 'site.dmproj')}" in out, out
+
+
+def test_a_video_and_project_named_with_bytes_that_are_not_utf8(assets, tmp_path, monkeypatch):
+    """Legal on Linux (a name from a Latin-1 system): analysed, then found again by info,
+    and printed as the bytes it is even where the terminal's encoding is strict UTF-8."""
+    import io
+    import json
+    import shutil
+    import sys
+
+    video = tmp_path / os.fsdecode(b"caf\xe9 latin1.mp4")
+    shutil.copyfile(assets / "flight.mp4", video)
+    project = tmp_path / os.fsdecode(b"caf\xe9.dmproj")
+    argv = _analyze(assets, project, "--every", "3")
+    argv[1] = str(video)
+    outputs = []
+    for command in (argv, ["info", str(project)], ["info", str(project), "--json"]):
+        out = io.BytesIO()
+        monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(out, encoding="utf-8", errors="strict"))
+        assert main(command) == 0
+        sys.stdout.flush()
+        outputs.append(out.getvalue())
+    assert b"caf\xe9.dmproj" in outputs[0] and b"caf\xe9 latin1.mp4" in outputs[1]
+    report = json.loads(outputs[2].decode("utf-8"))
+    assert report["video"]["path"] == str(video) and report["video"]["exists"]
