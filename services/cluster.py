@@ -128,7 +128,7 @@ class RaySession:
         if not ray.is_initialized():
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False,
-                                          logging_level="warning", configure_logging=True)
+                                          logging_level="error", configure_logging=True)
             if self.options.address is None:
                 workers = local_workers(self.options, self.device)
                 kwargs["num_cpus"] = workers * self.options.threads_per_worker

@@ -1,0 +1,277 @@
+"""``damagemap survey ...``: many flights, one map.
+
+    damagemap survey create SURVEY                      a folder with survey.json
+    damagemap survey add SURVEY VIDEO|FOLDER ...        one project per flight
+    damagemap survey analyse SURVEY [--workers N | --ray ADDRESS]
+    damagemap survey info SURVEY                        flights, coverage, sites
+    damagemap survey decide SURVEY SITE accept|reject|slight|severe|debris
+    damagemap survey export SURVEY --to DIR             sites + coverage (GeoJSON, GPKG, CSV)
+
+Argument parsing over :mod:`services.survey`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+DECISIONS = ("accept", "reject", "slight", "severe", "debris")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="survey_command", metavar="ACTION", required=True)
+
+    create = sub.add_parser("create", help="create an empty survey folder")
+    create.add_argument("survey", type=Path, help="survey folder (created)")
+    create.add_argument("--name", default=None, help="the survey's name (default: the folder's)")
+
+    add = sub.add_parser("add", help="add flights: videos, or folders of videos (telemetry found beside each)")
+    add.add_argument("survey", type=Path)
+    add.add_argument("videos", type=Path, nargs="+", metavar="VIDEO", help="video files or folders of videos")
+    add.add_argument("--track", type=Path, default=None, help="telemetry of the (one) video added")
+    add.add_argument("--name", default=None, help="the flight's name (one video; default: from its file name)")
+    add.add_argument("--date", default=None, help="the flight's date, ISO (default: the video's creation time)")
+    add.add_argument("--drone", default=None, help="which drone flew it (free text)")
+
+    analyse = sub.add_parser("analyse", aliases=["analyze"], help="analyse the flights (resumes where it stopped)")
+    analyse.add_argument("survey", type=Path)
+    analyse.add_argument("--flight", action="append", default=None, help="only this flight (repeatable)")
+    add_analysis_arguments(analyse)
+
+    info = sub.add_parser("info", help="flights, their coverage, and the survey's sites")
+    info.add_argument("survey", type=Path)
+    info.add_argument("--json", action="store_true", help="machine-readable")
+
+    decide = sub.add_parser("decide", help="accept, reject or relabel a survey site in every flight")
+    decide.add_argument("survey", type=Path)
+    decide.add_argument("site", type=int, help="site number (see 'survey info')")
+    decide.add_argument("decision", choices=DECISIONS)
+
+    export = sub.add_parser("export", help="write the survey's sites and coverage")
+    export.add_argument("survey", type=Path)
+    export.add_argument("--to", type=Path, required=True, help="output folder")
+    export.add_argument("--formats", default="geojson,gpkg,csv", help="comma-separated: geojson, gpkg, csv")
+
+
+def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
+    """The analysis flags of ``damagemap analyze``, and where to run."""
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument("--every", type=int, metavar="N", default=None, help="analyse every N-th frame")
+    rate.add_argument("--fps", type=float, metavar="F", default=None, help="analyse about F frames per second of video")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N] (default: auto)")
+    parser.add_argument("--weights", type=Path, default=None, help="MSNet .safetensors (default: the shipped model)")
+    parser.add_argument("--srn-weights", type=Path, default=None, help="SRN .safetensors (default: the shipped SRN)")
+    parser.add_argument("--no-srn", action="store_true", help="do not refine scores across frames")
+    parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
+    parser.add_argument("--score-threshold", type=float, default=None, help="store detections scoring at least this")
+    parser.add_argument("--new-run", action="store_true", help="start new runs even if runs with these settings exist")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for the model")
+    add_cluster_arguments(parser)
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--workers`` / ``--ray``: analyse on Ray workers (the cluster extra)."""
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="analyse on N local Ray workers (pip install 'damagemap[cluster]')")
+    parser.add_argument("--ray", default=None, metavar="ADDRESS",
+                        help="analyse on the Ray cluster at ADDRESS (auto, HOST:6379 or ray://HOST:10001)")
+    parser.add_argument("--segment-frames", type=int, default=32, metavar="N",
+                        help="frames per Ray task: what a worker that dies loses at most (default: 32)")
+
+
+def cluster_options(args: argparse.Namespace):  # noqa: ANN201 - services.cluster.ClusterOptions | None
+    """The Ray options the flags ask for; ``None`` for the plain single-process run."""
+    from core.errors import InputError
+
+    if args.workers is None and args.ray is None:
+        return None
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be >= 1; got {args.workers!r}")
+    if args.segment_frames < 1:
+        raise InputError(f"--segment-frames must be >= 1; got {args.segment_frames!r}")
+    from services.cluster import ClusterOptions
+
+    return ClusterOptions(address=args.ray, workers=args.workers, segment_frames=args.segment_frames,
+                          threads_per_worker=args.threads or 1)
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"create": _create, "add": _add, "analyse": _analyse, "analyze": _analyse, "info": _info,
+            "decide": _decide, "export": _export}[args.survey_command](args)
+
+
+def _create(args: argparse.Namespace) -> int:
+    from services.survey import create_survey
+
+    survey = create_survey(args.survey, args.name)
+    print(f"survey {survey.name!r} created in {args.survey}; add flights with "
+          f"`damagemap survey add {args.survey} VIDEO ...`")
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    from core.errors import InputError
+    from core.survey import Survey
+    from services.survey import add_flight, videos_in
+
+    survey = Survey.open(args.survey)
+    videos = videos_in(args.videos)
+    if len(videos) > 1 and (args.track is not None or args.name is not None):
+        raise InputError(f"--track and --name name one flight; {len(videos)} videos were given")
+    for video in videos:
+        record = add_flight(survey, video, telemetry=args.track, name=args.name, date=args.date, drone=args.drone)
+        track = record.telemetry or "no telemetry found (add it with --track)"
+        print(f"flight {record.name}: {video.name}, {record.date or 'date unknown'}; telemetry {track}")
+    print(f"survey {survey.name!r}: {len(survey.flights)} flights")
+    return 0
+
+
+def analysis_request(args: argparse.Namespace):  # noqa: ANN201 - services.analysis.AnalysisRequest
+    import math
+
+    from core.errors import InputError
+    from services.analysis import AnalysisRequest
+
+    if args.every is not None and args.every < 1:
+        raise InputError(f"--every must be >= 1; got {args.every!r}")
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        raise InputError(f"--fps must be a positive, finite number of frames per second; got {args.fps!r}")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise InputError(f"--batch-size must be >= 1; got {args.batch_size!r}")
+    if args.threads is not None and args.threads < 1:
+        raise InputError(f"--threads must be >= 1; got {args.threads!r}")
+    return AnalysisRequest(
+        device=args.device, weights=args.weights, stride=args.every, fps=args.fps, srn=not args.no_srn,
+        srn_weights=args.srn_weights, batch_size=args.batch_size, score_threshold=args.score_threshold,
+        new_run=args.new_run,
+    )
+
+
+def _analyse(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from core.errors import DamagemapError
+    from core.survey import Survey
+    from services.survey import analyse_survey, apply_decisions
+
+    survey = Survey.open(args.survey)
+    request = analysis_request(args)
+    options = cluster_options(args)
+    if args.threads is not None and options is None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    bars: dict[str, tqdm] = {}
+
+    def on_plan(flight, plan) -> None:  # noqa: ANN001 - FlightRecord, AnalysisPlan
+        where = f"Ray ({options.address or 'local'})" if options is not None else str(plan.device)
+        print(f"flight {flight.name}: {plan.frames_total} frames, {plan.frames_done} stored already; on {where}",
+              file=sys.stderr)
+        bars[flight.name] = tqdm(total=plan.frames_total, initial=plan.frames_done, unit="frame", desc=flight.name,
+                                 dynamic_ncols=True, disable=args.quiet, file=sys.stderr)
+
+    count = 0
+    try:
+        for item in analyse_survey(survey, request, flights=args.flight, cluster=options, on_plan=on_plan):
+            bars[item.flight].update(1)
+            count += 1
+    except KeyboardInterrupt:
+        print(f"interrupted: {count} frames stored; run the same command again to resume", file=sys.stderr)
+        return 130
+    finally:
+        for bar in bars.values():
+            bar.close()
+    print(f"survey {survey.name!r}: {count} frames analysed in {len(bars)} flights")
+    try:
+        kept = apply_decisions(survey)
+    except DamagemapError as exc:
+        print(f"survey decisions not applied: {exc}", file=sys.stderr)
+        return 0
+    if kept:
+        print(f"kept the survey's decisions on {kept} sightings of the flights")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from core.errors import DamagemapError
+    from core.store import ProjectStore
+    from core.survey import Survey
+    from services.survey import survey_map
+
+    survey = Survey.open(args.survey)
+    flights = []
+    for flight in survey.flights:
+        try:
+            with ProjectStore.open(survey.project_path(flight)) as store:
+                run_id = store.latest_run_id()
+                frames = 0 if run_id is None else store.run(run_id).frames_done
+                finished = run_id is not None and store.run(run_id).finished
+        except DamagemapError as exc:
+            frames, finished = 0, False
+            print(f"flight {flight.name}: {exc}", file=sys.stderr)
+        flights.append({"name": flight.name, "date": flight.date, "drone": flight.drone, "video": flight.video,
+                        "project": str(survey.project_path(flight)), "frames_analysed": frames,
+                        "analysis_complete": finished})
+    built = None
+    try:
+        built = survey_map(survey)
+    except DamagemapError as exc:
+        note = str(exc)
+    else:
+        note = "; ".join(built.notes)
+    coverage = {c.flight: c for c in built.coverage} if built else {}
+    sites = built.sites if built else []
+    if args.json:
+        print(json.dumps({
+            "name": survey.name, "flights": [
+                dict(f, coverage_m2=round(coverage[f["name"]].area_m2, 1) if f["name"] in coverage else None,
+                     sites=coverage[f["name"]].sites if f["name"] in coverage else None) for f in flights],
+            "sites": [{"id": s.id, "level": s.level.label, "confidence": s.confidence, "lon_deg": s.lon_deg,
+                       "lat_deg": s.lat_deg, "flights": list(s.flights), "dates": list(s.dates),
+                       "observations": s.observation_count, "reviewed": s.reviewed} for s in sites],
+            "decisions": len(survey.decisions), "notes": note,
+        }, indent=2))
+        return 0
+    print(f"survey {survey.name!r}: {len(flights)} flights, {len(sites)} sites, {len(survey.decisions)} decisions")
+    for f in flights:
+        c = coverage.get(f["name"])
+        seen = f", {c.area_m2 / 1e4:.2f} ha seen, {c.sites} sites" if c else ""
+        state = "complete" if f["analysis_complete"] else "not complete"
+        print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} {f['frames_analysed']:>6} frames ({state}){seen}")
+    for s in sites:
+        print(f"  site {s.id:>4}: {s.level.label:<7} conf {s.confidence:.2f}  {s.lat_deg:.6f}, {s.lon_deg:.6f}  "
+              f"flights {','.join(s.flights)}  dates {','.join(d[:10] for d in s.dates)}"
+              f"{'  reviewed' if s.reviewed else ''}")
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def _decide(args: argparse.Namespace) -> int:
+    from core.survey import Survey
+    from core.types import DamageLevel, ReviewState
+    from services.survey import decide
+
+    decision = {"accept": ReviewState.ACCEPTED, "reject": ReviewState.REJECTED, "slight": DamageLevel.SLIGHT,
+                "severe": DamageLevel.SEVERE, "debris": DamageLevel.DEBRIS}[args.decision]
+    survey = Survey.open(args.survey)
+    count = decide(survey, args.site, decision)
+    print(f"site {args.site}: {args.decision} on {count} sightings; kept for flights added later")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from core.survey import Survey
+    from services.survey import export_survey, survey_map
+
+    formats = [f.strip().lower() for f in args.formats.split(",") if f.strip()]
+    survey = Survey.open(args.survey)
+    built = survey_map(survey)
+    for path in export_survey(built, args.to, formats=formats):
+        print(path)
+    counts = ", ".join(f"{level.label} {n}" for level, n in built.level_counts().items())
+    print(f"{len(built.sites)} sites ({counts}) from {len(built.coverage)} flights", file=sys.stderr)
+    return 0
