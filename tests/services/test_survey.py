@@ -191,3 +191,42 @@ def test_a_survey_refuses_what_it_cannot_use(flights, tmp_path):
     (tmp_path / "s" / "survey.json").write_text("{not json")
     with pytest.raises(SurveyError, match="survey.json'.*not a readable survey"):
         Survey.open(tmp_path / "s")
+
+
+def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys):
+    from app.cli import main
+
+    folder = tmp_path / "town"
+    assert main(["survey", "create", str(folder), "--name", "town 7"]) == 0
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for seed in (2, 3):  # a folder of flights: each video with its telemetry beside it
+        for part in ("flight.mp4", "flight.SRT"):
+            (videos / f"day{seed}{'.mp4' if part.endswith('mp4') else '.SRT'}").symlink_to(flights[seed].video.parent / part)
+    assert main(["survey", "add", str(folder), str(videos), "--drone", "mavic 3"]) == 0
+    out = capsys.readouterr().out
+    assert "flight day2:" in out and "flight day3:" in out and "3 flights" not in out and "2 flights" in out
+    survey = Survey.open(folder)
+    for seed, record in zip((2, 3), survey.flights):
+        assert record.telemetry is not None and record.drone == "mavic 3"
+        with ProjectStore.open(survey.project_path(record)) as store:
+            _oracle_run(store, flights[seed].annotations)
+
+    assert main(["survey", "info", str(folder), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert [f["frames_analysed"] for f in info["flights"]] == [8, 8] and all(f["coverage_m2"] > 0 for f in info["flights"])
+    shared = [s for s in info["sites"] if len(s["flights"]) == 2]
+    assert shared
+
+    assert main(["survey", "decide", str(folder), str(shared[0]["id"]), "severe"]) == 0
+    assert "severe on" in capsys.readouterr().out
+    assert main(["survey", "decide", str(folder), "999", "reject"]) == 2
+    assert "has no site 999" in capsys.readouterr().err
+
+    assert main(["survey", "export", str(folder), "--to", str(tmp_path / "out"), "--formats", "geojson,csv"]) == 0
+    features = json.loads((tmp_path / "out" / "survey_sites.geojson").read_text())["features"]
+    decided = [f for f in features if f["properties"]["reviewed"]]
+    assert len(decided) == 1 and decided[0]["properties"]["level"] == "Severe"
+    assert (tmp_path / "out" / "survey_sites.csv").read_text().startswith("site_id,level,lon_deg,lat_deg")
+    assert main(["survey", "export", str(folder), "--to", str(tmp_path / "x"), "--formats", "kml"]) == 2
+    assert "unknown format kml" in capsys.readouterr().err
