@@ -1,0 +1,36 @@
+"""geo.survey_fusion.match_sites: which flights' sites are one damage."""
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from core.types import DamageLevel
+from geo.survey_fusion import SurveySettings, match_sites
+
+
+def _site(flight, east, north, level=DamageLevel.SLIGHT, sigma=0.3):
+    return SimpleNamespace(flight=flight, position=np.array([east, north, 4.0]), footprint=None, sigma_m=sigma,
+                           fused=SimpleNamespace(site=SimpleNamespace(level=level)))
+
+
+def test_sites_of_different_flights_at_one_place_are_one_and_far_ones_are_not():
+    sites = [_site(0, 0, 0), _site(1, 1.0, 0.5), _site(2, 0.5, -0.5), _site(1, 30, 0)]
+    assert sorted(match_sites(sites, SurveySettings())) == [[0, 1, 2], [3]]
+
+
+def test_two_sites_of_one_flight_stay_apart_each_taking_its_nearest():
+    # Two damages 2 m apart on one roof in flight 0; flight 1 saw the first only.
+    sites = [_site(0, 0, 0), _site(0, 2.0, 0), _site(1, 0.3, 0)]
+    assert sorted(match_sites(sites, SurveySettings())) == [[0, 2], [1]]
+
+
+def test_uncertain_positions_widen_the_gate_up_to_its_limit_and_levels_weigh_in():
+    far = [_site(0, 0, 0), _site(1, 5.0, 0)]
+    assert len(match_sites(far, SurveySettings())) == 2  # 5 m apart, both well placed
+    loose = [_site(0, 0, 0, sigma=2.0), _site(1, 5.0, 0, sigma=2.0)]
+    assert len(match_sites(loose, SurveySettings())) == 1  # 5 m is within their uncertainty
+    loose = [_site(0, 0, 0, sigma=9.0), _site(1, 7.0, 0, sigma=9.0)]
+    assert len(match_sites(loose, SurveySettings())) == 2  # never beyond max_gate_m
+    # The same level wins a tie between two candidates at equal distance.
+    sites = [_site(0, 0, 0, DamageLevel.SEVERE), _site(1, 1, 0, DamageLevel.SLIGHT), _site(1, -1, 0, DamageLevel.SEVERE)]
+    assert sorted(match_sites(sites, SurveySettings())) == [[0, 2], [1]]
