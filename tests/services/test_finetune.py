@@ -1,0 +1,226 @@
+"""Fine-tuning a project's detector from its reviews, on a tiny flyover and a tiny model:
+the fine-tune sees exactly the reviewed frames (rejected detections as negatives,
+unreviewed frames never), the model versions live beside the project, a re-analysis
+with the improved model keeps every review decision, and two runs compare."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from core.errors import InputError, ModelError
+from core.masks import RleMask
+from core.review import Relabel, ReviewSession, SetMask, SetReview
+from core.store import ProjectStore
+from core.types import DamageLevel, ReviewState
+from services.analysis import AnalysisRequest, analyse
+from services.finetune import (
+    FinetuneRequest,
+    compare_runs,
+    finetune,
+    finetune_project,
+    model_output,
+    plan_finetune,
+    split_frames,
+)
+from services.models import describe_weights, export_model, find_model, list_models, models_dir, run_weights
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def flyover(tmp_path_factory):
+    from engine.synth import render_flyover
+
+    out = tmp_path_factory.mktemp("flyover")
+    return render_flyover(out, seconds=1.5, fps=10.0, size=(160, 96), seed=3, annotate_every=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory) -> Path:
+    """A random MobileNetV3 MSNet that keeps 3 detections a frame, with full-box masks."""
+    from engine.msnet import build_msnet
+    from engine.weights import save_model
+
+    torch.manual_seed(0)
+    model = build_msnet(backbone="mobilenet_v3", heads="light", min_size=96, max_size=160,
+                        anchor_sizes=(16, 32, 64, 128, 256), box_batch_size_per_image=32,
+                        rpn_pre_nms_top_n_train=200, rpn_post_nms_top_n_train=64, box_detections_per_img=3)
+    with torch.no_grad():
+        model.roi_heads.mask_predictor.mask_fcn_logits.bias.fill_(4.0)
+    return save_model(model, tmp_path_factory.mktemp("tiny") / "tiny.safetensors")
+
+
+def _analyse(store: ProjectStore, weights: Path, *, new_run: bool = False) -> int:
+    request = AnalysisRequest(device="cpu", weights=weights, stride=2, srn=False, new_run=new_run)
+    last = None
+    for last in analyse(store, request):
+        pass
+    assert last is not None
+    return store.latest_run_id()
+
+
+@pytest.fixture(scope="module")
+def analysed_project(flyover, tiny_weights, tmp_path_factory) -> Path:
+    """A project analysed once with the tiny model (every 2nd frame: 0, 2, ..., 14)."""
+    path = tmp_path_factory.mktemp("template") / "flight.dmproj"
+    with ProjectStore.create(path, video_path=flyover.video, telemetry_path=flyover.srt) as store:
+        # the random model scores about 0.26: map every detection
+        store.set_project_settings(replace(store.project_settings(), min_score=0.2))
+        _analyse(store, tiny_weights)
+    return path
+
+
+@pytest.fixture
+def project(analysed_project, tmp_path) -> Path:
+    """A private copy of the analysed project."""
+    import shutil
+
+    return Path(shutil.copy2(analysed_project, tmp_path / "flight.dmproj"))
+
+
+def _review(store: ProjectStore, run_id: int) -> dict[str, set[int]]:
+    """Accept on frame 0, reject on 0 and 12, relabel on 4, redraw on 8; 2, 6, 10, 14 untouched."""
+    session = ReviewSession(store, run_id, author="tester")
+    on = {f: store.detections(run_id, frame_index=f) for f in (0, 4, 8, 12)}
+    assert all(len(dets) >= 2 for dets in on.values())
+    session.apply(SetReview(on[0][0].id, ReviewState.ACCEPTED))
+    session.apply(SetReview(on[0][1].id, ReviewState.REJECTED))
+    session.apply(Relabel(on[4][0].id, DamageLevel.DEBRIS))
+    mask = on[8][0].mask
+    square = torch.zeros(mask.height_px, mask.width_px, dtype=torch.uint8)
+    square[10:30, 20:50] = 1
+    session.apply(SetMask(on[8][0].id, RleMask.from_array(square.numpy().astype(bool))))
+    session.apply(SetReview(on[12][0].id, ReviewState.REJECTED))
+    return {"positive": {on[0][0].id, on[4][0].id, on[8][0].id}, "negative": {on[0][1].id, on[12][0].id}}
+
+
+def _snapshot(store: ProjectStore, run_id: int) -> dict[int, tuple]:
+    return {d.id: (d.review, d.origin, d.level, d.box_xyxy_px, d.mask) for d in store.detections(run_id)}
+
+
+def test_split_frames_holds_out_every_kth():
+    assert split_frames([8, 0, 4, 12, 16], 2) == ([0, 8, 16], [4, 12])
+    assert split_frames([0, 4], 0) == ([0, 4], [])
+    with pytest.raises(InputError, match="k >= 2"):
+        FinetuneRequest(holdout_every=1)
+
+
+def test_the_finetune_uses_exactly_the_reviewed_frames(project, flyover):
+    with ProjectStore.open(project) as store:
+        run_id = store.latest_run_id()
+        untouched = store.detections(run_id)
+        ids = _review(store, run_id)
+        assert model_output(store, run_id) == untouched  # the reviews taken back: what the model gave
+        plan = plan_finetune(store, FinetuneRequest(steps=4, holdout_every=0, replay=flyover.out_dir, batch_size=2,
+                                                    replay_fraction=0.5, device="cpu"))
+        pending_on_reviewed = [d for d in store.detections(run_id) if d.frame_index in (0, 4, 8, 12) and not d.reviewed]
+    assert plan.train_frames == [0, 4, 8, 12] and plan.heldout_frames == []
+    data = json.loads((Path(plan.config.data) / "annotations" / "instances_train.json").read_text())
+    assert sorted(image["frame_index"] for image in data["images"]) == [0, 4, 8, 12]
+    assert len(data["annotations"]) == len(ids["positive"])
+    assert {a["category_id"] for a in data["annotations"]} >= {int(DamageLevel.DEBRIS)}
+    assert len(data["negatives"]) == len(ids["negative"])  # rejected: negatives, never targets
+    assert len(data["unreviewed"]) == len(pending_on_reviewed)
+
+    last = None
+    with ProjectStore.open(project) as store:
+        for last in finetune(store, FinetuneRequest(), plan=plan):
+            pass
+    assert last.state == "finished"
+    seen = {label for label in last.summary["frames_seen_this_session"] if label.startswith("review:")}
+    assert seen == {f"review:frame{f}" for f in (0, 4, 8, 12)}  # 2, 6, 10, 14 never
+    card = json.loads(last.weights.with_suffix(".json").read_text())
+    assert card["fine_tuned_on"]["reviewed_frames"] == [0, 4, 8, 12]
+    assert card["fine_tuned_on"]["negatives"] == 2 and card["fine_tuned_on"]["run_id"] == run_id
+    assert last.weights.parent.parent == models_dir(project)
+    assert [v.name for v in list_models(project)] == ["ft-001"]
+
+
+def test_a_project_without_reviews_is_refused(project):
+    with ProjectStore.open(project) as store, pytest.raises(InputError, match="no run has reviewed"):
+        plan_finetune(store, FinetuneRequest(device="cpu"))
+
+
+def test_reanalysis_with_the_improved_model_keeps_every_review_decision(project, flyover):
+    from core.sites import site_decision
+    from services.sites import keep_earlier_decisions, site_review
+
+    with ProjectStore.open(project) as store:
+        run1 = store.latest_run_id()
+        _review(store, run1)
+        review = site_review(store, run1)
+        site = next(item.site for item in review.queue if not item.site.decided)
+        ReviewSession(store, run1, author="tester").apply(site_decision(site, ReviewState.ACCEPTED))
+        before = _snapshot(store, run1)
+        edits = len(store.edit_history(run1))
+
+    # a tiny learning rate: the random model must go on finding the same places
+    request = FinetuneRequest(steps=2, holdout_every=2, replay=flyover.out_dir, device="cpu", lr=1e-6)
+    states = [p.state for p in finetune_project(project, request)]
+    assert states[-1] == "finished"
+    version = find_model(project)
+
+    with ProjectStore.open(project) as store:
+        run2 = _analyse(store, version.weights, new_run=True)
+        assert run2 != run1
+        assert run_weights(store, run2) == version.weights.resolve()
+        assert describe_weights(run_weights(store, run2)) == "ft-001"
+        kept = keep_earlier_decisions(store, run2)
+        assert _snapshot(store, run1) == before  # every decision of the first run as it was
+        assert len(store.edit_history(run1)) == edits
+        assert kept > 0  # the site decision reached the new run
+        assert any(d.review is ReviewState.ACCEPTED for d in store.detections(run2))
+
+        comparison = compare_runs(store, run1, run2)
+        held = version.card()["fine_tuned_on"]["heldout_frames"]
+        assert comparison.held_out and comparison.frames == held and comparison.truth_run == run1
+        assert [r.run_id for r in comparison.runs] == [run1, run2]
+        assert all(r.mask_ap is not None and 0.0 <= r.mask_ap <= 1.0 for r in comparison.runs)
+        table = comparison.table()
+        assert "mask AP (%)" in table and "ft-001" in table and "held out" in table
+
+
+def test_cancel_then_resume_finishes_the_same_version(project, flyover):
+    import threading
+
+    with ProjectStore.open(project) as store:
+        _review(store, store.latest_run_id())
+    cancel = threading.Event()
+    request = FinetuneRequest(steps=3, holdout_every=0, replay=flyover.out_dir, device="cpu")
+    for progress in finetune_project(project, request, cancel=cancel):
+        if progress.step == 1:
+            cancel.set()
+    assert progress.state == "cancelled"
+    assert not list_models(project)[0].finished
+    with pytest.raises(InputError, match="not finished"):
+        find_model(project, "ft-001")
+    last = list(finetune_project(project, FinetuneRequest(resume=True)))[-1]
+    assert last.state == "finished" and last.step == 3
+    assert [v.name for v in list_models(project)] == ["ft-001"] and find_model(project).finished
+
+
+def test_export_writes_a_standalone_model_usable_with_weights(project, flyover, tmp_path):
+    from engine.weights import load_model
+
+    with ProjectStore.open(project) as store:
+        _review(store, store.latest_run_id())
+    list(finetune_project(project, FinetuneRequest(steps=1, holdout_every=0, replay=flyover.out_dir, device="cpu")))
+    target = export_model(find_model(project).weights, tmp_path / "improved.safetensors")
+    model, card = load_model(target)
+    assert card["fine_tuned_on"]["project"] == str(project)
+    assert card["exported_from"].endswith("model.safetensors")
+    with pytest.raises(InputError, match=".safetensors"):
+        export_model(find_model(project).weights, tmp_path / "improved.pt")
+    with pytest.raises(ModelError, match="not found"):
+        export_model(tmp_path / "missing.safetensors", tmp_path / "x.safetensors")
