@@ -30,16 +30,22 @@ class ReviewCommand(QUndoCommand):
         edit: object,
         text: str,
         on_changes: Callable[[Changes], None],
+        *,
+        restored: bool = False,
     ) -> None:
         super().__init__(text)
         self._session = session
         self._edit = edit
         self._on_changes = on_changes
-        self._applied_once = False
+        self._applied_once = restored  # a step of a reopened history: the session holds it already
+        #: While ``True`` the command mirrors nothing (rebuilding a reopened history).
+        self.inert = False
         self.first_changes: Changes | None = None
         self.error: Exception | None = None
 
     def redo(self) -> None:
+        if self.inert:
+            return
         if not self._applied_once:
             self._applied_once = True
             try:
@@ -56,6 +62,8 @@ class ReviewCommand(QUndoCommand):
             self._on_changes(changes)
 
     def undo(self) -> None:
+        if self.inert:
+            return
         changes = self._session.undo()
         if changes is not None:
             self._on_changes(changes)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Union
@@ -261,10 +262,12 @@ class _GroupEntry:
 
 @dataclass(slots=True)
 class _RegroupEntry:
-    """A :class:`RegroupSite` on the undo stack."""
+    """A :class:`RegroupSite` on the undo stack (``edit_id``: its history line)."""
 
     group_id: int
     changes: Changes
+    edit_id: int | None = None
+    detection_id: int | None = None
 
 
 # ----------------------------------------------------------------------- session
@@ -329,6 +332,9 @@ class ReviewSession:
     def _replay(self, entry: _Entry | _GroupEntry | _RegroupEntry, action: str) -> None:
         if isinstance(entry, _RegroupEntry):
             self.store.set_site_group_active(entry.group_id, action == "redo")
+            if entry.edit_id is not None and entry.detection_id is not None:
+                self._record(entry.detection_id, _regroup_kind(entry.group_id), action, {}, {},
+                             target_edit_id=entry.edit_id)
             return
         if isinstance(entry, _GroupEntry):
             parts = entry.parts if action == "redo" else list(reversed(entry.parts))
@@ -419,13 +425,18 @@ class ReviewSession:
             if not isinstance(sub, (SetReview, Relabel, SetMask, DeleteDetection)):
                 raise StoreError(f"EditGroup: {type(sub).__name__} cannot be grouped")
         prepared = [self._prepare(sub) for sub in edit.edits]  # every edit checked first
-        parts = [self._commit(entry) for entry in prepared]
         decision_id = None
         if edit.site is not None:
             decision_id = self.store.add_site_decision(
                 self.run_id, lon_deg=edit.site.lon_deg, lat_deg=edit.site.lat_deg, review=edit.site.review,
                 level=edit.site.level, detection_ids=ids, author=self.author,
             )
+        # The history lines of a group say so in their kind, so the step can be rebuilt
+        # when the project is opened again (restore_history).
+        written = [entry for entry in prepared if entry.after]
+        for i, entry in enumerate(written, start=1):
+            entry.kind = _group_kind(entry.kind, i, len(written), decision_id)
+        parts = [self._commit(entry) for entry in prepared]
         return _GroupEntry(parts, decision_id)
 
     def _regroup(self, edit: RegroupSite) -> _RegroupEntry:
@@ -437,7 +448,65 @@ class ReviewSession:
                 raise StoreError(f"RegroupSite: detection {detection_id} is not in run {self.run_id}")
             frames.add(self.store.detection(detection_id).frame_index)
         group_id = self.store.add_site_group(self.run_id, edit.kind, edit.detection_ids, author=self.author)
-        return _RegroupEntry(group_id, Changes(frozenset(edit.detection_ids), frozenset(frames)))
+        first = int(edit.detection_ids[0])
+        edit_id, _ = self._record(first, _regroup_kind(group_id), "apply", {}, {})
+        return _RegroupEntry(group_id, Changes(frozenset(edit.detection_ids), frozenset(frames)), edit_id, first)
+
+    # ------------------------------------------------------------------ history
+
+    @property
+    def undo_steps(self) -> int:
+        """How many steps :meth:`undo` can take back."""
+        return len(self._undo)
+
+    @property
+    def redo_steps(self) -> int:
+        """How many steps :meth:`redo` can replay."""
+        return len(self._redo)
+
+    def restore_history(self, *, limit: int = 1000) -> tuple[int, int]:
+        """Rebuild the undo and redo stacks from the project's review history, as they
+        were when the project was last closed (at most the last ``limit`` undo steps).
+
+        Only a fresh session (nothing applied yet) can be restored; a history this
+        module cannot read back leaves both stacks empty. Returns ``(undo, redo)`` step
+        counts.
+        """
+        if self._undo or self._redo:
+            raise StoreError("restore_history: this review session has edits of its own already")
+        records = self.store.edit_history(self.run_id)
+        undo_steps, redo_steps = replay_history(records)
+        by_id = {r.id: r for r in records}
+        frames: dict[int, int] = {}
+
+        def frame_of(detection_id: int) -> int:
+            if detection_id not in frames:
+                frames[detection_id] = self.store.detection(detection_id).frame_index
+            return frames[detection_id]
+
+        def build(step: _Step) -> _Entry | _GroupEntry | _RegroupEntry:
+            if step.regroup is not None:
+                record = by_id[step.edit_ids[0]]
+                group = next((g for g in self.store.site_groups(self.run_id, active_only=False)
+                              if g.id == step.regroup), None)
+                ids = group.detection_ids if group is not None else (record.detection_id,)
+                changes = Changes(frozenset(ids), frozenset(frame_of(i) for i in ids))
+                return _RegroupEntry(step.regroup, changes, record.id, record.detection_id)
+            parts = []
+            for edit_id in step.edit_ids:
+                record = by_id[edit_id]
+                parts.append(_Entry(record.kind, record.detection_id, frame_of(record.detection_id),
+                                    decode_state(record.before), decode_state(record.after), record.id))
+            if step.group:
+                return _GroupEntry(parts, step.decision)
+            return parts[0]
+
+        try:
+            self._undo = [build(step) for step in undo_steps[-limit:]]
+            self._redo = [build(step) for step in redo_steps]
+        except (StoreError, KeyError, ValueError, TypeError):
+            self._undo, self._redo = [], []
+        return len(self._undo), len(self._redo)
 
     # ---------------------------------------------------------------- progress
 
@@ -460,6 +529,83 @@ class ReviewSession:
         """The run's whole review history, oldest first (changed fields in the form of
         :func:`encode_state`; :func:`decode_state` turns them back into values)."""
         return self.store.edit_history(self.run_id)
+
+
+# ------------------------------------------------------------ history replay
+
+_GROUP_TAG = re.compile(r"^(?P<kind>\w+)\|group (?P<i>\d+)/(?P<n>\d+)(?: site (?P<site>\d+))?$")
+_REGROUP_TAG = re.compile(r"^RegroupSite\|(?P<group>\d+)$")
+
+
+def _group_kind(kind: str, i: int, n: int, decision_id: int | None) -> str:
+    base = kind.split("|", 1)[0]
+    return f"{base}|group {i}/{n}" + ("" if decision_id is None else f" site {decision_id}")
+
+
+def _regroup_kind(group_id: int) -> str:
+    return f"RegroupSite|{group_id}"
+
+
+@dataclass(slots=True)
+class _Step:
+    """One undo step as the history tells it: its ``apply`` lines."""
+
+    edit_ids: list[int]
+    group: bool = False
+    decision: int | None = None
+    regroup: int | None = None
+
+
+def replay_history(records: list[EditRecord]) -> tuple[list[_Step], list[_Step]]:
+    """The undo and redo stacks (oldest first) that a run's history lines leave.
+
+    Every ``apply`` line starts a step (the lines of one :class:`EditGroup` make one,
+    their kind says ``|group i/n``) and empties the redo stack; ``undo`` and ``redo``
+    lines move the step they name between the stacks. A history that does not add up
+    (edited by hand, or written by an older version that did not mark its groups and
+    splits) gives two empty stacks rather than a wrong undo.
+    """
+    undo: list[_Step] = []
+    redo: list[_Step] = []
+    open_group: _Step | None = None
+    expected = 0
+    for record in records:
+        if record.action == "apply":
+            if open_group is not None:
+                group_tag = _GROUP_TAG.match(record.kind)
+                if group_tag is None or int(group_tag["i"]) != len(open_group.edit_ids) + 1:
+                    return [], []
+                open_group.edit_ids.append(record.id)
+                if len(open_group.edit_ids) == expected:
+                    open_group = None
+                continue
+            redo.clear()
+            group_tag = _GROUP_TAG.match(record.kind)
+            regroup_tag = _REGROUP_TAG.match(record.kind)
+            if group_tag is not None:
+                if int(group_tag["i"]) != 1:
+                    return [], []
+                step = _Step([record.id], group=True,
+                             decision=None if group_tag["site"] is None else int(group_tag["site"]))
+                expected = int(group_tag["n"])
+                if expected > 1:
+                    open_group = step
+            elif regroup_tag is not None:
+                step = _Step([record.id], regroup=int(regroup_tag["group"]))
+            else:
+                step = _Step([record.id])
+            undo.append(step)
+            continue
+        if open_group is not None:
+            return [], []
+        source, target = (undo, redo) if record.action == "undo" else (redo, undo)
+        if source and record.target_edit_id in source[-1].edit_ids:
+            target.append(source.pop())
+        elif not (target and record.target_edit_id in target[-1].edit_ids):
+            return [], []  # a later line of a group step already moved
+    if open_group is not None:
+        return [], []
+    return undo, redo
 
 
 def _edited_fields(edit: Edit, current: Detection) -> dict[str, Any]:
@@ -510,4 +656,5 @@ __all__ = [
     "decode_state",
     "detection_state",
     "encode_state",
+    "replay_history",
 ]

@@ -127,6 +127,16 @@ def open_project(project_path: Path, *, video_path: Path | None = None) -> Proje
     return store
 
 
+def review_history_steps(store: ProjectStore, run_id: int) -> tuple[int, int]:
+    """``(undo, redo)``: the steps Edit > Undo and Redo offer on ``run_id`` when the
+    project is opened (the review history's applies, undos and redos played back; a
+    decision on a whole site, a split or a merge is one step)."""
+    from core.review import replay_history
+
+    undo, redo = replay_history(store.edit_history(run_id))
+    return len(undo), len(redo)
+
+
 __all__ = [
     "MissingVideoError",
     "VIDEO_SUFFIXES",
@@ -135,4 +145,5 @@ __all__ = [
     "is_video_path",
     "open_or_create_project",
     "open_project",
+    "review_history_steps",
 ]

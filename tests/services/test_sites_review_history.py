@@ -1,0 +1,100 @@
+"""The review history survives closing and reopening a project: the undo and redo
+stacks are rebuilt from the project's history lines, site decisions, splits and merges
+included, and the count a reader reports is the count Undo offers."""
+
+import pytest
+
+from core.review import EditGroup, Relabel, RegroupSite, ReviewSession, SetReview, SiteMark
+from core.store import ProjectStore
+from core.types import DamageLevel, Detection, Frame, ReviewState
+from services.project import review_history_steps
+
+
+@pytest.fixture
+def project(tmp_path):
+    store = ProjectStore.create(tmp_path / "p.dmproj", video_path=tmp_path / "v.mp4")
+    run = store.start_run(model={}, settings={})
+    for frame in range(3):
+        store.write_frame(
+            run,
+            Frame(frame, frame / 10, 64, 48),
+            [
+                Detection(frame, DamageLevel.SLIGHT, 0.8, (10.0, 5.0, 30.0, 20.0)),
+                Detection(frame, DamageLevel.SEVERE, 0.6, (40.0, 5.0, 50.0, 20.0)),
+            ],
+        )
+    ids = [d.id for d in store.detections(run)]
+    store.close()
+    return tmp_path / "p.dmproj", run, ids
+
+
+def _reopen(path, run):
+    store = ProjectStore.open(path)
+    session = ReviewSession(store, run, author="tester")
+    return store, session, session.restore_history()
+
+
+def test_undo_and_redo_stacks_come_back_after_reopening(project):
+    path, run, ids = project
+    with ProjectStore.open(path) as store:
+        s = ReviewSession(store, run, author="tester")
+        s.apply(SetReview(ids[0], ReviewState.ACCEPTED))
+        s.apply(EditGroup((SetReview(ids[2], ReviewState.REJECTED), SetReview(ids[4], ReviewState.REJECTED)),
+                          SiteMark(-90.0, 30.0, ReviewState.REJECTED)))
+        s.apply(RegroupSite(run, "split", (ids[1], ids[3])))
+        s.apply(Relabel(ids[5], DamageLevel.DEBRIS))
+        s.undo()  # the relabel waits on the redo stack
+        assert review_history_steps(store, run) == (3, 1)
+
+    store, session, counts = _reopen(path, run)
+    with store:
+        assert counts == (3, 1) and session.undo_steps == 3 and session.redo_steps == 1
+        assert session.redo() is not None
+        assert store.detection(ids[5]).level is DamageLevel.DEBRIS
+        session.undo()
+        assert session.undo().detection_ids == {ids[1], ids[3]}  # the split, one step
+        assert store.site_groups(run) == []
+        changes = session.undo()  # the site decision: both sightings and its record, one step
+        assert changes.detection_ids == {ids[2], ids[4]} and changes.frame_indices == {1, 2}
+        assert store.detection(ids[2]).review is ReviewState.PENDING
+        assert store.detection(ids[4]).review is ReviewState.PENDING
+        assert store.site_decisions(run) == []
+        assert store.detection(ids[0]).review is ReviewState.ACCEPTED
+        session.undo()
+        assert store.detection(ids[0]).review is ReviewState.PENDING
+        assert not session.can_undo and session.redo_steps == 4
+        assert review_history_steps(store, run) == (0, 4)
+
+    store, session, counts = _reopen(path, run)  # and again, after undos written by a restored session
+    with store:
+        assert counts == (0, 4)
+        session.redo()
+        session.redo()
+        assert store.detection(ids[2]).review is ReviewState.REJECTED and len(store.site_decisions(run)) == 1
+
+
+def test_a_new_edit_after_undo_drops_the_redo_steps_also_after_reopening(project):
+    path, run, ids = project
+    with ProjectStore.open(path) as store:
+        s = ReviewSession(store, run, author="tester")
+        s.apply(SetReview(ids[0], ReviewState.ACCEPTED))
+        s.undo()
+        s.apply(SetReview(ids[1], ReviewState.REJECTED))
+    store, session, counts = _reopen(path, run)
+    with store:
+        assert counts == (1, 0)
+        session.undo()
+        assert store.detection(ids[1]).review is ReviewState.PENDING
+
+
+def test_a_history_that_does_not_add_up_restores_nothing(project):
+    path, run, ids = project
+    with ProjectStore.open(path) as store:
+        s = ReviewSession(store, run, author="tester")
+        s.apply(SetReview(ids[0], ReviewState.ACCEPTED))
+        # a line an older version could have written: an undo of something never applied
+        store.record_edit(run_id=run, detection_id=ids[1], kind="SetReview", action="undo", after={},
+                          before_json={}, after_json={}, author="x", target_edit_id=None)
+    store, session, counts = _reopen(path, run)
+    with store:
+        assert counts == (0, 0) and not session.can_undo
