@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import Any
 
 
+def _steps_text(run: dict[str, Any]) -> str:
+    """What Edit > Undo and Redo offer when the project is opened."""
+    undo, redo = run["undo_steps"], run["redo_steps"]
+    text = f"{undo} edit{'s' if undo != 1 else ''} to undo"
+    return text + (f", {redo} to redo" if redo else "")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", type=Path, help="project file (.dmproj)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -42,6 +49,7 @@ def frame_ranges(indices: Iterable[int], step: int | None = None) -> list[tuple[
 def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.ProjectStore
     """Everything ``info`` shows, as plain JSON-ready values."""
     from core.types import ReviewState
+    from services.project import review_history_steps
 
     video = store.video_path
     telemetry = store.telemetry_path
@@ -51,6 +59,7 @@ def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.Proj
         levels = store.level_counts(run.id)
         review = store.review_counts(run.id)
         total = sum(review.values())
+        undo_redo = review_history_steps(store, run.id)
         runs.append(
             {
                 "id": run.id,
@@ -67,6 +76,8 @@ def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.Proj
                 "review": {state.value: count for state, count in review.items()},
                 "reviewed_fraction": (total - review[ReviewState.PENDING]) / total if total else None,
                 "edits": store.edit_count(run.id),
+                "undo_steps": undo_redo[0],
+                "redo_steps": undo_redo[1],
             }
         )
     return {
@@ -127,5 +138,5 @@ def run(args: argparse.Namespace) -> int:
         fraction = run["reviewed_fraction"]
         done = f"{fraction:.0%} reviewed" if fraction is not None else "nothing to review"
         print(f"  review:     {done}: {review['accepted']} accepted, {review['rejected']} rejected, "
-              f"{review['pending']} pending; {run['edits']} edits in the history")
+              f"{review['pending']} pending; {_steps_text(run)}")
     return 0
