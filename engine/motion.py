@@ -35,7 +35,9 @@ class ImageMotion:
     image content at the frame centre moves (right/down positive), pixels per second of
     a frame ``width_px`` wide; ``rotation_deg_s``: in-image rotation rate (clockwise
     positive); ``zoom_per_s``: log scale rate (positive: content grows). ``valid`` is
-    False where too few features were followed.
+    False where too few features were followed. ``parallax_px_s``: how much faster the
+    bottom third moves down than the top third (travel over the ground, not tilt; NaN
+    where either third has too few features).
     """
 
     t_s: np.ndarray
@@ -45,6 +47,7 @@ class ImageMotion:
     zoom_per_s: np.ndarray
     valid: np.ndarray
     width_px: int
+    parallax_px_s: np.ndarray | None = None
 
     @property
     def speed_px_s(self) -> np.ndarray:
@@ -55,10 +58,12 @@ class ImageMotion:
         return len(self.t_s)
 
 
-def pair_motion(previous: np.ndarray, current: np.ndarray) -> tuple[float, float, float, float] | None:
-    """``(dx, dy, rotation_deg, log_scale)`` of ``current`` relative to ``previous`` (grey
-    ``uint8`` images of one size): the shift of the content at the image centre, in
-    pixels; ``None`` when too few features could be followed."""
+def pair_motion(previous: np.ndarray, current: np.ndarray) -> tuple[float, float, float, float, float] | None:
+    """``(dx, dy, rotation_deg, log_scale, parallax)`` of ``current`` relative to
+    ``previous`` (grey ``uint8`` images of one size): the shift of the content at the
+    image centre, in pixels, and the bottom third's downward motion less the top
+    third's (NaN when either has too few features); ``None`` when too few features
+    could be followed."""
     corners = cv2.goodFeaturesToTrack(previous, maxCorners=300, qualityLevel=0.01, minDistance=6, blockSize=7)
     if corners is None or len(corners) < MIN_INLIERS:
         return None
@@ -75,13 +80,24 @@ def pair_motion(previous: np.ndarray, current: np.ndarray) -> tuple[float, float
     shift = matrix @ centre - centre[:2]
     rotation = math.degrees(math.atan2(matrix[1, 0], matrix[0, 0]))
     scale = math.hypot(matrix[0, 0], matrix[1, 0])
-    return float(shift[0]), float(shift[1]), rotation, math.log(max(scale, 1e-6))
+    return float(shift[0]), float(shift[1]), rotation, math.log(max(scale, 1e-6)), _parallax(src, dst, h)
+
+
+def _parallax(src: np.ndarray, dst: np.ndarray, height: int) -> float:
+    """How much faster the bottom third of the image moves down than the top third,
+    pixels: near ground slides faster than far ground when the camera moves, while a
+    camera tilting moves both alike (so this measures travel, not gimbal motion)."""
+    dy = dst[:, 1] - src[:, 1]
+    top, bottom = src[:, 1] < height / 3.0, src[:, 1] > 2.0 * height / 3.0
+    if top.sum() < 4 or bottom.sum() < 4:
+        return float("nan")
+    return float(np.median(dy[bottom]) - np.median(dy[top]))
 
 
 def motion_from_frames(frames: Iterable[tuple[float, np.ndarray]], *, width_px: int = DEFAULT_WIDTH_PX) -> ImageMotion:
     """:class:`ImageMotion` of ``(time_s, image)`` pairs in time order (RGB or grey,
     any size: shrunk to ``width_px``)."""
-    rows: list[tuple[float, float, float, float, float, bool]] = []
+    rows: list[tuple[float, float, float, float, float, float, bool]] = []
     previous: np.ndarray | None = None
     previous_t = 0.0
     for t, image in frames:
@@ -93,14 +109,14 @@ def motion_from_frames(frames: Iterable[tuple[float, np.ndarray]], *, width_px: 
             step = t - previous_t
             found = pair_motion(previous, grey) if previous.shape == grey.shape else None
             if found is None:
-                rows.append((0.5 * (t + previous_t), 0.0, 0.0, 0.0, 0.0, False))
+                rows.append((0.5 * (t + previous_t), 0.0, 0.0, 0.0, 0.0, float("nan"), False))
             else:
-                dx, dy, rot, zoom = found
-                rows.append((0.5 * (t + previous_t), dx / step, dy / step, rot / step, zoom / step, True))
+                dx, dy, rot, zoom, parallax = found
+                rows.append((0.5 * (t + previous_t), dx / step, dy / step, rot / step, zoom / step, parallax / step, True))
         previous, previous_t = grey, float(t)
-    columns = np.array(rows, dtype=np.float64).reshape(-1, 6)
+    columns = np.array(rows, dtype=np.float64).reshape(-1, 7)
     return ImageMotion(columns[:, 0], columns[:, 1], columns[:, 2], columns[:, 3], columns[:, 4],
-                       columns[:, 5].astype(bool), int(width_px))
+                       columns[:, 6].astype(bool), int(width_px), columns[:, 5])
 
 
 def video_motion(

@@ -44,8 +44,8 @@ class OffsetEstimate:
     """The best offset and how sure it is.
 
     ``offset_s``: seconds to add to the telemetry's times (``--offset``).
-    ``correlation``: agreement of the two motion series at that offset (Pearson, -1..1,
-    averaged over the channels used). ``residual``: the share of the video's motion the
+    ``correlation``: agreement of the motion series at that offset (Pearson, -1..1,
+    averaged over the channels used as Fisher z). ``residual``: the share of the video's motion the
     track leaves unexplained there, ``sqrt(1 - r^2)`` (0 perfect, 1 none explained).
     ``uncertainty_s``: a one-sigma width of the correlation peak. ``runner_up_s`` and
     ``runner_up_correlation``: the best offset outside that peak. ``confidence``: 0..1,
@@ -256,7 +256,8 @@ def estimate_offset(
             channels.append(name)
     if not scores:
         return None
-    r = np.mean(scores, axis=0)
+    # channels averaged as Fisher z: one clear match outweighs a vague one
+    r = np.tanh(np.mean(np.arctanh(np.clip(scores, -0.9999, 0.9999)), axis=0))
     offsets = -origin - np.arange(len(r)) * STEP_S  # offset of each lag (decreasing)
     allowed = np.ones(len(r), dtype=bool)
     if search_s is not None:

@@ -33,7 +33,7 @@ def estimate_clock_offset(
     info = probe_video(video_path)
     motion = video_motion(video_path, rate_hz=rate_hz)
     estimate = estimate_offset(
-        track, motion.t_s, motion.dy_px_s, -motion.dx_px_s, image_rotation=-motion.rotation_deg_s, valid=motion.valid,
+        track, motion.t_s, motion.parallax_px_s if motion.parallax_px_s is not None else motion.dy_px_s, -motion.dx_px_s, image_rotation=-motion.rotation_deg_s, valid=motion.valid,
         duration_s=info.duration_s, creation_time_utc=info.creation_time_utc, search_s=search_s,
     )
     if estimate is None:

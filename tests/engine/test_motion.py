@@ -32,7 +32,7 @@ def test_pair_motion_finds_the_shift(dx, dy):
     found = pair_motion(image, shifted(image, dx, dy))
     assert found is not None
     assert found[0] == pytest.approx(dx, abs=0.2) and found[1] == pytest.approx(dy, abs=0.2)
-    assert abs(found[2]) < 0.2 and abs(found[3]) < 0.01
+    assert abs(found[2]) < 0.2 and abs(found[3]) < 0.01 and abs(found[4]) < 0.3
 
 
 def test_pair_motion_finds_the_rotation_clockwise_positive():
