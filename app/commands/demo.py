@@ -2,7 +2,10 @@
 
 Each step is guarded: when a part is missing (no default model shipped, no display, ...)
 the step is skipped with the reason and the demo goes on with what it can do. Running
-it again reuses the flyover and the finished analysis in ``--out``.
+it again reuses the flyover, the finished analysis and the maps in ``--out`` (the model
+is not even loaded when the analysis is complete), and never overwrites maps it did not
+write itself: a ``maps`` folder holding files changed or added since the demo wrote it
+is left as it is.
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ from typing import Any
 
 _STAMP = "demo.json"
 _PROJECT = "demo.dmproj"
+#: Beside the project: the analysis the demo finished (its settings and run).
+_ANALYSIS_STAMP = "demo-analysis.json"
+#: Inside the maps folder: the files the demo wrote (size, time) and the project state they show.
+_MAPS_STAMP = ".demo-maps.json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +89,7 @@ def _render(out: Path, seconds: float, size: tuple[int, int], seed: int) -> Path
     # A new flyover invalidates the demo's old project (only files the demo wrote).
     for suffix in ("", "-wal", "-shm"):
         (out / (_PROJECT + suffix)).unlink(missing_ok=True)
+    (out / _ANALYSIS_STAMP).unlink(missing_ok=True)
     paths = render_flyover(out / "flyover", seconds=seconds, fps=10.0, size=size, seed=seed)
     stamp_path.write_text(json.dumps(stamp))
     print(f"   {paths.frame_count} frames -> {paths.video}", file=sys.stderr)
@@ -96,12 +104,43 @@ def _hfov_from_camera(video: Path) -> float | None:
         return None
 
 
+def _analysis_key(args: argparse.Namespace) -> dict[str, Any]:
+    weights = None if args.weights is None else str(Path(args.weights).absolute())
+    return {"fps": args.analysis_fps, "weights": weights}
+
+
+def _finished_analysis(out: Path, project: Path, args: argparse.Namespace) -> int | None:
+    """The run of an earlier demo with these settings, if it is complete in the project."""
+    from core.errors import DamagemapError
+    from core.store import ProjectStore
+
+    stamp_path = out / _ANALYSIS_STAMP
+    try:
+        stamp = json.loads(stamp_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stamp, dict) or stamp.get("key") != _analysis_key(args) or not project.is_file():
+        return None
+    try:
+        with ProjectStore.open(project, read_only=True) as store:
+            run_id = int(stamp["run_id"])
+            return run_id if store.run(run_id).finished else None
+    except (DamagemapError, KeyError, TypeError, ValueError):
+        return None
+
+
 def _analyse(video: Path, project: Path, args: argparse.Namespace) -> Path:
     from dataclasses import replace
 
     from services import analysis
     from services.project import open_or_create_project
 
+    out = project.parent
+    finished = _finished_analysis(out, project, args)
+    if finished is not None:
+        print(f"   reusing run {finished} of {project} (complete)", file=sys.stderr)
+        return project
+    (out / _ANALYSIS_STAMP).unlink(missing_ok=True)
     request = analysis.AnalysisRequest(device=args.device, weights=args.weights, fps=args.analysis_fps)
     model = analysis.load_model(request)  # a missing model is said before the project exists
     with open_or_create_project(video, project) as store:
@@ -114,16 +153,54 @@ def _analyse(video: Path, project: Path, args: argparse.Namespace) -> Path:
         settings = store.project_settings()
         if hfov is not None and settings.hfov_deg is None:
             store.set_project_settings(replace(settings, hfov_deg=hfov))
+        if store.run(plan.run_id).finished:
+            (out / _ANALYSIS_STAMP).write_text(json.dumps({"key": _analysis_key(args), "run_id": plan.run_id}))
     return project
 
 
-def _export(project: Path, maps: Path) -> Path:
+def _project_state(store) -> dict[str, Any]:  # noqa: ANN001 - ProjectStore
+    """What the maps show: the latest run, its review history and site edits, the settings."""
+    run_id = store.latest_run_id()
+    if run_id is None:
+        return {"run_id": None}
+    return {
+        "run_id": run_id, "run_created": store.run(run_id).created_utc, "edits": store.edit_count(run_id), "site_groups": store.site_groups_version(run_id),
+        "site_decisions": len(store.site_decisions(run_id)), "settings": store.settings(),
+        "telemetry": str(store.telemetry_path),
+    }
+
+
+def _files_in(folder: Path) -> dict[str, list[int]]:
+    return {
+        p.name: [p.stat().st_size, p.stat().st_mtime_ns]
+        for p in sorted(folder.iterdir()) if p.is_file() and p.name != _MAPS_STAMP
+    }
+
+
+def _export(project: Path, maps: Path) -> Path | None:
+    """The demo's maps: written when missing or out of date; never over files the demo
+    did not write (a user's own export into the same folder)."""
     from core.store import ProjectStore
     from services.export import ExportRequest, export_project
 
     with ProjectStore.open(project) as store:
+        state = json.loads(json.dumps(_project_state(store)))
+        if maps.is_dir() and any(maps.iterdir()):
+            try:
+                stamp = json.loads((maps / _MAPS_STAMP).read_text())
+            except (OSError, ValueError):
+                stamp = None
+            if not isinstance(stamp, dict) or stamp.get("files") != _files_in(maps):
+                print(f"   {maps} holds maps the demo did not write (or changed since): left as they are; "
+                      f"to make the demo's maps: damagemap export {project} --to OTHER_FOLDER", file=sys.stderr)
+                return None
+            if stamp.get("project") == state:
+                print(f"   reusing the maps in {maps} (the project has not changed)", file=sys.stderr)
+                return maps
+            (maps / _MAPS_STAMP).unlink()
         result = export_project(store, ExportRequest(maps))
     assert result.damage_map is not None
+    (maps / _MAPS_STAMP).write_text(json.dumps({"files": _files_in(maps), "project": state}))
     print(f"   {len(result.damage_map.sites)} damage sites, {len(result.written)} files in {maps}", file=sys.stderr)
     return maps
 

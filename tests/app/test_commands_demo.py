@@ -1,0 +1,63 @@
+"""``damagemap demo`` run again: reuses the finished analysis (the model is not loaded)
+and the maps, and never overwrites maps it did not write."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.cli import main
+from core.store import ProjectStore
+from tests.app.test_commands_analyze import assets  # noqa: F401 - the module's fixture
+
+
+def _demo(assets, out):  # noqa: F811
+    return ["demo", "--out", str(out), "--seconds", "0.3", "--size", "96x64", "--weights",
+            str(assets / "msnet.safetensors"), "--device", "cpu", "--no-gui"]
+
+
+@pytest.fixture(scope="module")
+def demo_out(assets, tmp_path_factory):  # noqa: F811
+    out = tmp_path_factory.mktemp("demo") / "damagemap-demo"
+    assert main(_demo(assets, out)) == 0
+    assert (out / "maps" / "damage_sites.csv").is_file()
+    return out
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    from services import analysis, export
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("work repeated")
+
+    monkeypatch.setattr(analysis, "load_model", refuse)
+    monkeypatch.setattr(export, "export_project", refuse)
+
+
+def test_running_the_demo_again_repeats_no_work(assets, demo_out, no_work, capsys):  # noqa: F811
+    before = {p.name: p.stat().st_mtime_ns for p in (demo_out / "maps").iterdir()}
+    assert main(_demo(assets, demo_out)) == 0
+    err = capsys.readouterr().err
+    assert "reusing run 1" in err and "reusing the maps" in err
+    assert {p.name: p.stat().st_mtime_ns for p in (demo_out / "maps").iterdir()} == before
+
+
+def test_maps_a_user_exported_into_the_demo_folder_are_never_overwritten(assets, demo_out, capsys):  # noqa: F811
+    csv = demo_out / "maps" / "damage_sites.csv"
+    csv.write_text("my reviewed export\n")  # as `damagemap export demo.dmproj --to damagemap-demo/maps` would
+    with ProjectStore.open(demo_out / "demo.dmproj") as store:
+        store.set_setting("min_score", 0.4)  # the project changed since the demo's maps
+    assert main(_demo(assets, demo_out)) == 0
+    assert csv.read_text() == "my reviewed export\n"
+    assert "did not write" in capsys.readouterr().err
+
+
+def test_the_demo_refreshes_its_own_maps_when_the_project_changed(assets, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "demo"
+    assert main(_demo(assets, out)) == 0
+    with ProjectStore.open(out / "demo.dmproj") as store:
+        store.set_setting("min_score", 0.4)
+    capsys.readouterr()
+    assert main(_demo(assets, out)) == 0
+    err = capsys.readouterr().err
+    assert "reusing the maps" not in err and "files in" in err
