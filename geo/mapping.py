@@ -25,6 +25,7 @@ from geo.heatmap import HeatGrid, heat_grid
 from geo.local import LocalFrame
 from geo.observe import Projected, project_detection
 from geo.sync import AlignedTrack, align_track
+from geo.terrain import Terrain, reference_elevation
 from geo.telemetry import Track, read_telemetry
 
 
@@ -184,6 +185,7 @@ def build_damage_map_from(
     fusion: FusionSettings | None = None,
     ground_elevation_m: float | None = None,
     title: str = "Damage map",
+    dem: str | Path | Terrain | None = None,
 ) -> DamageMap:
     """Georeference detections and fuse them into damage sites.
 
@@ -203,6 +205,9 @@ def build_damage_map_from(
     ground_elevation_m
         Absolute elevation of the ground plane, for tracks with absolute altitude only
         (GPX) whose first point is not the take-off (default: the first point's).
+    dem
+        A DEM/DSM (GeoTIFF path or :class:`geo.terrain.Terrain`): detections are placed
+        where their rays meet it instead of on the take-off plane.
 
     Raises
     ------
@@ -220,6 +225,14 @@ def build_damage_map_from(
     camera = camera_for(video.width_px, video.height_px, fov)
     aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
                           offset_s=offset_s, ground_elevation_m=ground_elevation_m)
+    local_terrain = None
+    if dem is not None:
+        terrain = dem if isinstance(dem, Terrain) else Terrain.open(dem)
+        reference, from_absolute, terrain_note = reference_elevation(track, terrain, aligned.local, ground_elevation_m)
+        if from_absolute and ground_elevation_m is None:
+            aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
+                                  offset_s=offset_s, ground_elevation_m=reference, local=aligned.local)
+        local_terrain = terrain.in_frame(aligned.local, reference)
     if not np.isfinite(aligned.height_m).any():
         raise GeoreferenceError(
             f"{track.path or track.name}: the telemetry has no altitude, so detections cannot be placed on the ground"
@@ -245,7 +258,7 @@ def build_damage_map_from(
             skipped["no_telemetry"] += 1
             continue
         p = project_detection(detection, camera=camera, pose=pose, local=aligned.local,
-                              t_s=poses.times_s[detection.frame_index])
+                              t_s=poses.times_s[detection.frame_index], terrain=local_terrain)
         if p is None:
             skipped["not_on_ground"] += 1  # above the horizon, too far, or too small
             continue
@@ -256,7 +269,7 @@ def build_damage_map_from(
     points = np.array([f.position_m[:2] for f in fused]).reshape(-1, 2)
     heat = heat_grid(points, severity, aligned.local)
 
-    notes = list(track.notes) + list(aligned.notes)
+    notes = list(track.notes) + list(aligned.notes) + ([terrain_note] if dem is not None else [])
     notes.append(f"camera: {video.width_px}x{video.height_px}, horizontal FOV {fov.hfov_deg:.1f} deg ({fov.source})")
     notes.append(f"heading from {poses.heading_source}, pitch from {poses.pitch_source}")
     if poses.missing:
@@ -279,6 +292,7 @@ def build_damage_map(
     video_info: Mapping[str, Any],
     settings: ProjectSettings | None = None,
     track: Track | None = None,
+    dem: str | Path | Terrain | None = None,
 ) -> DamageMap:
     """:func:`build_damage_map_from` over a project store's run (the latest by default).
 
@@ -317,7 +331,7 @@ def build_damage_map(
     return build_damage_map_from(
         detections, frame_times, track, video=video_info, hfov_deg=settings.hfov_deg,
         offset_s=settings.time_offset_s, min_score=settings.min_score,
-        ground_elevation_m=settings.ground_elevation_m, title=f"Damage map: {Path(store.video_path).name}",
+        ground_elevation_m=settings.ground_elevation_m, title=f"Damage map: {Path(store.video_path).name}", dem=dem,
     )
 
 
