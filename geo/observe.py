@@ -17,6 +17,7 @@ import numpy as np
 from core.camera import CameraPose, PinholeCamera, intersect_ground, pixel_rays
 from core.types import Detection, Observation
 from geo.local import LocalFrame
+from geo.terrain import LocalTerrain
 
 #: Ground points farther than this from the camera come from grazing rays: unusable.
 MAX_RANGE_M = 800.0
@@ -129,14 +130,24 @@ def project_detection(
     local: LocalFrame,
     t_s: float,
     max_range_m: float = MAX_RANGE_M,
+    terrain: LocalTerrain | None = None,
 ) -> Projected | None:
     """Place one detection on the ground plane; ``None`` if it cannot be (its centroid
-    ray at or above the horizon, out of range, or smaller than ``MIN_MASK_AREA_PX``)."""
+    ray at or above the horizon, out of range, or smaller than ``MIN_MASK_AREA_PX``).
+
+    With ``terrain`` the ground is the terrain where the centroid's ray meets it: the
+    pose is lowered by the terrain's height there, so the plane ``z = 0`` of everything
+    downstream (footprints, roof planes, triangulation) is the local ground. Rays that
+    leave the terrain fall back to the take-off plane."""
     shape = _mask_outline_and_centroid(detection)
     if shape is None:
         return None
     outlines, centroid, area, truncated = shape
     direction = pixel_rays(camera, pose, centroid[None, :])[0]
+    if terrain is not None:
+        hit = terrain.intersect(pose.position, direction[None, :])[0]
+        if np.isfinite(hit[2]):
+            pose = replace(pose, up_m=pose.up_m - float(hit[2]))
     ground = intersect_ground(camera, pose, centroid[None, :])[0]
     if not np.isfinite(ground[0]):
         return None
