@@ -44,6 +44,7 @@ class MapState:
     settings: ProjectSettings
     video: Path
     telemetry: tuple[str, int, int] | None  # (path, mtime ns, size)
+    dem: tuple[str, int, int] | None = None  # (path, mtime ns, size) of an elevation model
 
 
 def resolve_run(store: ProjectStore, run_id: int | None = None) -> int:
@@ -75,7 +76,8 @@ def _file_stamp(path: Path | None) -> tuple[str, int, int] | None:
 
 
 def map_state(
-    store: ProjectStore, run_id: int, *, settings: ProjectSettings | None = None, telemetry_path: Path | None = None
+    store: ProjectStore, run_id: int, *, settings: ProjectSettings | None = None, telemetry_path: Path | None = None,
+    dem_path: Path | None = None,
 ) -> MapState:
     """The state of the project the map of ``run_id`` depends on (a few cheap queries)."""
     run = store.run(run_id)
@@ -90,6 +92,7 @@ def map_state(
         settings=store.project_settings() if settings is None else settings,
         video=Path(store.video_path),
         telemetry=_file_stamp(None if telemetry is None else Path(telemetry)),
+        dem=_file_stamp(dem_path),
     )
 
 
@@ -158,6 +161,7 @@ def damage_map(
     *,
     settings: ProjectSettings | None = None,
     telemetry_path: Path | None = None,
+    dem_path: Path | None = None,
 ) -> DamageMap:
     """The damage map of a run (the latest by default), from the cache when the project
     has not changed since it was built.
@@ -168,6 +172,8 @@ def damage_map(
         Settings to map with instead of the project's (not stored).
     telemetry_path
         Telemetry to use instead of the project's (not stored).
+    dem_path
+        A GeoTIFF DEM/DSM: detections are placed on it instead of the take-off plane.
 
     Raises
     ------
@@ -180,13 +186,13 @@ def damage_map(
     from geo.telemetry import read_telemetry
 
     run_id = resolve_run(store, run_id)
-    state = map_state(store, run_id, settings=settings, telemetry_path=telemetry_path)
+    state = map_state(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path)
     cached = _CACHE.get(state)
     if cached is not None:
         return cached
     track: Track | None = read_telemetry(Path(telemetry_path)) if telemetry_path is not None else None
     info, warning = video_info(store, run_id)
-    built = build_damage_map(store, run_id, video_info=info, settings=state.settings, track=track)
+    built = build_damage_map(store, run_id, video_info=info, settings=state.settings, track=track, dem=dem_path)
     if warning is not None:
         built.notes.insert(0, warning)
     groups = store.site_groups(run_id)
