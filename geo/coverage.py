@@ -283,5 +283,16 @@ def camera_footprint_records(damage_map, *, limit: int = 300, max_range_m: float
     return records
 
 
-__all__ = ["CoverageLayer", "CoverageSettings", "UnitCoverage", "camera_footprint_records", "footprint_coverage",
+def flown_bounds_lonlat(damage_map, *, limit: int = 100) -> tuple[float, float, float, float] | None:  # noqa: ANN001
+    """(west, south, east, north) of the ground the analysed frames saw, ``None`` if none."""
+    import shapely
+
+    polygons = [g for _, g in camera_footprint_records(damage_map, limit=limit)]
+    if not polygons:
+        return None
+    west, south, east, north = shapely.union_all(polygons).bounds
+    return float(west), float(south), float(east), float(north)
+
+
+__all__ = ["CoverageLayer", "flown_bounds_lonlat", "CoverageSettings", "UnitCoverage", "camera_footprint_records", "footprint_coverage",
            "grid_coverage", "unit_coverage"]

@@ -18,6 +18,7 @@ from services.maps import damage_map as _damage_map
 from services.maps import resolve_run
 
 if TYPE_CHECKING:  # pragma: no cover
+    from geo.export.package import PackageResult
     from geo.mapping import DamageMap
 
 
@@ -37,6 +38,9 @@ class ExportRequest:
     coco, coco_include_pending
         Also write the reviewed frames as an ISBDA/COCO data set under
         ``out_dir/training``, optionally labelling the detections still pending review.
+    package
+        Also write the relief package (:mod:`services.package`) into ``out_dir``; a
+        ``"package"`` among ``formats`` asks for it too.
     """
 
     out_dir: Path
@@ -44,10 +48,23 @@ class ExportRequest:
     thumbnails: bool = True
     coco: bool = False
     coco_include_pending: bool = False
+    package: bool = False
+
+    @property
+    def map_formats(self) -> tuple[str, ...] | None:
+        """``formats`` without ``"package"``."""
+        if self.formats is None:
+            return None
+        return tuple(f for f in self.formats if f.strip().lower() != "package")
+
+    @property
+    def writes_package(self) -> bool:
+        return self.package or (self.formats is not None and any(f.strip().lower() == "package" for f in self.formats))
 
     @property
     def writes_map(self) -> bool:
-        return self.formats is None or len(self.formats) > 0
+        formats = self.map_formats
+        return formats is None or len(formats) > 0
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,7 @@ class ExportResult:
 
     written: list[Path] = field(default_factory=list)
     damage_map: DamageMap | None = None
+    package: PackageResult | None = None
 
 
 def export_project(
@@ -85,7 +103,7 @@ def export_project(
     if request.writes_map:
         from geo.export import export_map
 
-        formats: Sequence[str] | None = request.formats
+        formats: Sequence[str] | None = request.map_formats
         built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path)
         thumbnail = None
         if request.thumbnails and (formats is None or "html" in formats):
@@ -103,7 +121,22 @@ def export_project(
             store, Path(request.out_dir) / "training", run_id=run_id, include_pending=request.coco_include_pending
         )
         written.append(result.annotations_path)
-    return ExportResult(written, built)
+    package = None
+    if request.writes_package:
+        from services.package import PackageRequest, export_package
+
+        package_thumbnail = None
+        if request.thumbnails:
+            from engine.thumbnails import jpeg_thumbnails
+
+            built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path)
+            package_thumbnail = jpeg_thumbnails(store.video_path, [site.best_frame for site in built.sites]).get
+        package = export_package(store, PackageRequest(Path(request.out_dir), thumbnails=request.thumbnails),
+                                 run_id=run_id, settings=settings, telemetry_path=telemetry_path,
+                                 thumbnail=package_thumbnail)
+        written += package.files
+        built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path)
+    return ExportResult(written, built, package)
 
 
 __all__ = ["ExportRequest", "ExportResult", "export_project"]

@@ -1,5 +1,6 @@
 """``damagemap export PROJECT --to DIR``: the project's damage map as GeoJSON, GeoPackage,
-KML, CSV and an offline HTML map.
+KML, CSV and an offline HTML map; ``--package``: the relief package (graded buildings,
+coverage, print map, offline map, README) in one folder and zip.
 
 Argument parsing over :func:`services.export.export_project`, which the app's export
 calls too: the same project gives the same files from both. Flags that set a project
@@ -35,6 +36,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="store --offset, --hfov, --ground-elevation and --min-score in the project, so the "
                              "app and later exports use them")
     parser.add_argument("--no-thumbnails", action="store_true", help="no frame thumbnails in the HTML popups")
+    package = parser.add_argument_group(
+        "relief package", "--package writes it; the event, producer, footprints and basemap given here are stored "
+                          "in the project and used by every later package (from here or the app)")
+    package.add_argument("--package", action="store_true",
+                         help="write the relief package (with --formats, the map files too)")
+    package.add_argument("--event", default=None, metavar="NAME", help='event name, e.g. "Hurricane Michael"')
+    package.add_argument("--glide", default=None, metavar="ID", help="GLIDE number, e.g. TC-2018-000166-USA")
+    package.add_argument("--analyst", default=None, metavar="NAME", help="who made the analysis")
+    package.add_argument("--organisation", "--organization", default=None, metavar="NAME",
+                         help="the producing organisation")
+    package.add_argument("--area", default=None, metavar="CODE", help="area of interest code (default AOI01)")
+    package.add_argument("--product-version", type=int, default=None, metavar="N", help="product version, 1-99")
+    package.add_argument("--footprints", default=None, metavar="FILE",
+                         help="building footprints: GeoJSON, GeoPackage, Shapefile or OpenStreetMap .osm.pbf "
+                              "(an empty string removes them)")
+    package.add_argument("--basemap", default=None, metavar="FILE",
+                         help="offline basemap: GeoTIFF orthophoto or MBTiles (an empty string removes it)")
 
 
 def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
@@ -51,7 +69,7 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
         if value is not None and not math.isfinite(value):
             raise InputError(f"{flag} must be a finite number; got {value!r}")
     if args.formats is None:
-        return None
+        return () if getattr(args, "package", False) else None
     formats = tuple(f for f in args.formats.split(",") if f.strip())
     if not formats:
         raise InputError(f"--formats: expected a comma-separated list of formats; got {args.formats!r}")
@@ -83,15 +101,28 @@ def _settings(store, args: argparse.Namespace):  # noqa: ANN001, ANN202 - Projec
         raise InputError(str(exc)) from None
 
 
+def _store_package_options(store, args: argparse.Namespace) -> None:  # noqa: ANN001 - ProjectStore
+    """Store the event, producer, footprints and basemap given on the command line."""
+    from services.package import set_product_sources, update_product_info
+
+    changes = {"event": args.event, "glide": args.glide, "analyst": args.analyst,
+               "organisation": args.organisation, "area": args.area, "version": args.product_version}
+    if any(v is not None for v in changes.values()):
+        update_product_info(store, **changes)
+    if args.footprints is not None or args.basemap is not None:
+        set_product_sources(store, footprints=args.footprints, basemap=args.basemap)
+
+
 def run(args: argparse.Namespace) -> int:
     from core.store import ProjectStore
     from core.types import DamageLevel
     from services.export import ExportRequest, export_project
 
     formats = check_arguments(args)
-    request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails)
+    request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails, package=args.package)
     with ProjectStore.open(args.project) as store:
         settings = _settings(store, args)
+        _store_package_options(store, args)
         result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry)
         if args.save:
             store.set_project_settings(settings)
@@ -103,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
           + f" ({len(damage_map.observations)} observations, CRS {damage_map.crs})")
     for note in damage_map.notes:
         print(f"  note: {note}")
+    if result.package is not None:
+        print(f"relief package {result.package.name}: {result.package.folder} and {result.package.zip_path}")
     for path in result.written:
         print(f"wrote {path}")
     if args.save:

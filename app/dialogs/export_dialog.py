@@ -1,4 +1,4 @@
-"""Choose what to export and where."""
+"""Choose what to export and where; the relief package's event, producer, footprints and basemap."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
+    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLineEdit,
+    QMessageBox,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -39,12 +42,25 @@ class ExportChoice:
     options: dict = field(default_factory=dict)
 
 
-class ExportDialog(QDialog):
-    """Map formats, the ISBDA/COCO training data and the target folder."""
+#: ExportChoice.options keys the relief package reads (see services.package).
+PACKAGE_FIELDS = ("event", "glide", "analyst", "organisation", "area")
 
-    def __init__(self, default_dir: Path, *, has_telemetry: bool, parent: QWidget | None = None) -> None:
+
+class ExportDialog(QDialog):
+    """Map formats, the relief package, the ISBDA/COCO training data and the target folder.
+
+    The package's event, producer, footprints and basemap start from what the project
+    (``project``, else the parent window's open project) stores; on Export they are
+    checked and stored there, so the command line's next package uses them too.
+    """
+
+    def __init__(self, default_dir: Path, *, has_telemetry: bool, parent: QWidget | None = None,
+                 project: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
+        if project is None:
+            project = getattr(getattr(parent, "document", None), "project_path", None)
+        self.project = Path(project) if project else None
         self.format_checks: dict[str, QCheckBox] = {}
         maps = QGroupBox("Damage map")
         maps_layout = QVBoxLayout(maps)
@@ -60,6 +76,29 @@ class ExportDialog(QDialog):
                 check.setChecked(False)
         self.open_html_check = QCheckBox("Open the HTML map in the browser afterwards")
         maps_layout.addWidget(self.open_html_check)
+
+        self.package_box = QGroupBox("Relief package (graded buildings, coverage, print map, README, zip)")
+        self.package_box.setCheckable(True)
+        self.package_box.setChecked(False)
+        form = QFormLayout(self.package_box)
+        self.package_edits: dict[str, QLineEdit] = {}
+        placeholders = {"event": "Hurricane Michael", "glide": "TC-2018-000166-USA", "analyst": "",
+                        "organisation": "", "area": "AOI01"}
+        for key in PACKAGE_FIELDS:
+            edit = QLineEdit()
+            edit.setPlaceholderText(placeholders[key])
+            self.package_edits[key] = edit
+            form.addRow({"glide": "GLIDE number", "area": "Area code"}.get(key, key.capitalize()), edit)
+        self.version_spin = QSpinBox()
+        self.version_spin.setRange(1, 99)
+        form.addRow("Version", self.version_spin)
+        self.footprints_edit, footprints_row = self._file_row("Building footprints", "Vector files (*.geojson *.json *.gpkg *.shp *.osm.pbf *.pbf *.osm)")
+        form.addRow("Footprints", footprints_row)
+        self.basemap_edit, basemap_row = self._file_row("Offline basemap", "Rasters (*.tif *.tiff *.mbtiles)")
+        form.addRow("Basemap", basemap_row)
+        if not has_telemetry:
+            self.package_box.setEnabled(False)
+        self._load_package_settings()
 
         training = QGroupBox("Training data")
         training_layout = QVBoxLayout(training)
@@ -82,9 +121,91 @@ class ExportDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(maps)
+        layout.addWidget(self.package_box)
         layout.addWidget(training)
         layout.addLayout(dir_row)
         layout.addWidget(buttons)
+
+    def _file_row(self, title: str, pattern: str) -> tuple[QLineEdit, QWidget]:
+        edit = QLineEdit()
+        button = QPushButton("Browse…")
+
+        def browse() -> None:
+            path, _ = QFileDialog.getOpenFileName(self, title, edit.text(), pattern)
+            if path:
+                edit.setText(path)
+
+        button.clicked.connect(browse)
+        row = QWidget()
+        row_layout = QHBoxLayout(row)
+        row_layout.setContentsMargins(0, 0, 0, 0)
+        row_layout.addWidget(edit, 1)
+        row_layout.addWidget(button)
+        return edit, row
+
+    def _load_package_settings(self) -> None:
+        """The event, producer and sources the project stores (nothing without a project)."""
+        if self.project is None or not self.project.is_file():
+            return
+        from core.errors import DamagemapError
+        from core.store import ProjectStore
+        from services.package import product_info, product_sources
+
+        try:
+            with ProjectStore.open(self.project) as store:
+                info = product_info(store)
+                footprints, basemap = product_sources(store)
+        except DamagemapError:
+            return
+        for key in PACKAGE_FIELDS:
+            self.package_edits[key].setText(getattr(info, key))
+        self.version_spin.setValue(info.version)
+        self.footprints_edit.setText(str(footprints) if footprints else "")
+        self.basemap_edit.setText(str(basemap) if basemap else "")
+
+    def package_options(self) -> dict:
+        """What the package fields say: the product information and the two source files."""
+        options: dict = {key: edit.text().strip() for key, edit in self.package_edits.items()}
+        options["area"] = options["area"] or "AOI01"
+        options["version"] = self.version_spin.value()
+        options["footprints"] = self.footprints_edit.text().strip()
+        options["basemap"] = self.basemap_edit.text().strip()
+        return options
+
+    def save_package_settings(self) -> None:
+        """Check the package fields and store them in the project.
+
+        Raises
+        ------
+        DamagemapError
+            Naming the field or file that cannot be used; nothing is stored then.
+        """
+        if self.project is None:
+            return
+        from core.store import ProjectStore
+        from services.package import product_info, set_product_sources, update_product_info
+
+        options = self.package_options()
+        footprints, basemap = options.pop("footprints"), options.pop("basemap")
+        with ProjectStore.open(self.project) as store:
+            before = product_info(store)
+            update_product_info(store, **options)
+            try:
+                set_product_sources(store, footprints=footprints, basemap=basemap)
+            except Exception:
+                update_product_info(store, **before.to_mapping())
+                raise
+
+    def accept(self) -> None:
+        if self.package_box.isChecked() and self.package_box.isEnabled():
+            from core.errors import DamagemapError
+
+            try:
+                self.save_package_settings()
+            except DamagemapError as exc:
+                QMessageBox.warning(self, "Relief package", str(exc))
+                return
+        super().accept()
 
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Export to", self.dir_edit.text())
@@ -93,10 +214,14 @@ class ExportDialog(QDialog):
 
     def choice(self) -> ExportChoice:
         formats = tuple(k for k, check in self.format_checks.items() if check.isChecked() and check.isEnabled())
+        package = self.package_box.isChecked() and self.package_box.isEnabled()
+        if package:
+            formats += ("package",)
         return ExportChoice(
             out_dir=Path(self.dir_edit.text()).expanduser(),
             formats=formats,
             coco=self.coco_check.isChecked(),
             coco_include_pending=self.pending_check.isChecked(),
             open_html=self.open_html_check.isChecked() and "html" in formats,
+            options={"package": self.package_options()} if package else {},
         )

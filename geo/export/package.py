@@ -1,0 +1,222 @@
+"""The relief package: one folder and one zip a relief team can take to the field.
+
+Named after the Copernicus EMS convention (``<event>_<area>_<product>_DRONE_v<NN>``, see
+:meth:`geo.export.products.ProductInfo.product_name`), the folder holds:
+
+- ``<name>.gpkg``: every layer in WGS84 (EPSG:4326): ``graded_buildings`` (with
+  footprints), ``damage_sites``, ``site_footprints``, ``observations``, ``coverage``
+  (buildings, or grid cells without footprints), ``camera_footprints``, ``track``,
+  ``area_of_interest`` (and ``gps_jumps`` when the track had any);
+- ``<name>_map.html``: the offline HTML map, with the basemap when one was given;
+- ``<name>_map.png`` and ``<name>_map.pdf``: the print-ready A4 map;
+- ``README.txt``: what each file is, where the data came from, how it was made.
+
+and ``<name>.zip`` beside it holds the same folder.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
+from geo.export.products import (
+    PRELIMINARY,
+    ProductInfo,
+    aoi_records,
+    camera_records,
+    coverage_records,
+    graded_building_records,
+    html_layers,
+    imagery_times,
+)
+from geo.export.records import (
+    Record,
+    footprint_records,
+    jump_records,
+    observation_records,
+    site_records,
+    track_records,
+)
+
+#: GeoPackage layer order.
+LAYER_ORDER = ("graded_buildings", "damage_sites", "site_footprints", "observations", "coverage",
+               "camera_footprints", "track", "gps_jumps", "area_of_interest")
+
+
+@dataclass(frozen=True)
+class PackageResult:
+    folder: Path
+    zip_path: Path
+    files: list[Path] = field(default_factory=list)
+    name: str = ""
+
+
+def package_layers(damage_map, *, grading=None, coverage=None, info: ProductInfo) -> dict[str, list[Record]]:  # noqa: ANN001
+    """Every GeoPackage layer's records (empty layers included, for the caller to skip)."""
+    camera = camera_records(damage_map)
+    return {
+        "graded_buildings": graded_building_records(damage_map, grading) if grading is not None else [],
+        "damage_sites": site_records(damage_map),
+        "site_footprints": footprint_records(damage_map),
+        "observations": observation_records(damage_map),
+        "coverage": coverage_records(coverage) if coverage is not None else [],
+        "camera_footprints": camera,
+        "track": track_records(damage_map),
+        "gps_jumps": jump_records(damage_map),
+        "area_of_interest": aoi_records(damage_map, camera, info),
+    }
+
+
+def write_layers(path: Path, layers: Mapping[str, list[Record]], *, last_change: str) -> list[str]:
+    """The non-empty layers into one GeoPackage (EPSG:4326); returns their names."""
+    import geopandas as gpd
+
+    from geo.export.vector import _gdal_option
+
+    written: list[str] = []
+    with atomic_path(path) as temp, _gdal_option("OGR_CURRENT_DATE", last_change):
+        for name in LAYER_ORDER:
+            records = layers.get(name) or []
+            if not records:
+                continue
+            frame = gpd.GeoDataFrame([dict(p) for p, _ in records], geometry=[g for _, g in records], crs="EPSG:4326")
+            for column in frame.columns:
+                if column != "geometry" and frame[column].dtype == object:
+                    frame[column] = frame[column].astype("string")
+            frame.to_file(temp, layer=name, driver="GPKG", engine="pyogrio", mode="a" if written else "w")
+            written.append(name)
+    return written
+
+
+def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], files: list[str],  # noqa: ANN001
+                provenance: Mapping[str, Any], grading=None, coverage=None) -> str:  # noqa: ANN001
+    from geo.grading import EMS_GRADE, LABELS, ORDER
+    from geo.export.products import utc_text
+
+    first, last = provenance.get("imagery_start"), provenance.get("imagery_end")
+    lines = [
+        f"{name}",
+        "=" * len(name),
+        "",
+        f"Building damage from drone video{': ' + info.event if info.event else ''}.",
+        f"PRELIMINARY: {PRELIMINARY}. Grades come from an automatic analysis of oblique video;",
+        "check on the ground before acting on a single building, and send corrections back.",
+        "",
+        "Event",
+        "-----",
+        f"Event: {info.event or '-'}",
+        f"GLIDE number: {info.glide or '-'}",
+        f"Area of interest: {info.area}",
+        f"Product: {'grading (GRA)' if grading is not None else 'first estimate (FEP)'}, version {info.version:02d}",
+        f"Analyst: {info.analyst or '-'}",
+        f"Organisation: {info.organisation or '-'}",
+        "",
+        "Source and processing (provenance)",
+        "----------------------------------",
+        f"Imagery: {provenance.get('video') or 'drone video'}; frames from {utc_text(first)} to {utc_text(last)}",
+        f"Telemetry: {damage_map.track.name} ({damage_map.track.format})",
+        f"Camera: {damage_map.camera.width_px}x{damage_map.camera.height_px}, horizontal field of view "
+        f"{damage_map.fov.hfov_deg:.1f} deg ({damage_map.fov.source})",
+        f"Analysed frames with a camera pose: {len(damage_map.poses)}",
+        f"Model: {provenance.get('model') or 'unknown'}",
+        f"Software: {provenance.get('software') or 'damagemap'}",
+        f"Project: {provenance.get('project') or '-'}; run {provenance.get('run') or '-'}",
+        f"Building footprints: {provenance.get('footprints') or 'none given (coverage on a grid of cells)'}",
+        f"Basemap: {provenance.get('basemap') or 'none'}",
+        f"Produced: {provenance.get('produced') or '-'}",
+        "Processing notes:",
+        *[f"  - {note}" for note in damage_map.notes],
+    ]
+    if grading is not None:
+        lines += [*[f"  - {note}" for note in grading.notes]]
+    lines += [
+        "",
+        "Files",
+        "-----",
+        f"{name}.gpkg        GeoPackage, WGS84 (EPSG:4326), layers: {', '.join(layers)}",
+        f"{name}_map.html    offline web map (open in any browser; works without network)",
+        f"{name}_map.pdf     print-ready A4 map (vector)",
+        f"{name}_map.png     the same map as an image",
+        "README.txt          this file",
+        "",
+        "Damage scale",
+        "------------",
+        "level (damagemap) | Copernicus EMS | xBD | OSM damage:<event>",
+    ]
+    from geo.grading import OSM_DAMAGE, XBD
+
+    for level in ORDER:
+        xbd = XBD[level]
+        lines.append(f"{LABELS[level]:<17} | {EMS_GRADE[level]:<17} | {xbd[0] if xbd[0] is not None else '-'} "
+                     f"{xbd[1]:<13} | {OSM_DAMAGE[level] or '-'}")
+    lines += [
+        "",
+        "A building is 'No visible damage' only when the flight saw it well (several frames showing at",
+        "least half of it, at 0.25 m per pixel or finer, from 15 degrees or more above the horizon) and",
+        "no damage was found on it; otherwise, without damage found, it is 'Not assessed'. Coverage",
+        "uses the camera geometry only: a building hidden behind another may count as seen.",
+    ]
+    if grading is not None:
+        counts = grading.counts()
+        lines += ["", "Counts", "------", *[f"{LABELS[level]}: {counts[level]}" for level in ORDER]]
+    if coverage is not None:
+        lines += [f"Coverage units ({coverage.kind}s): " + ", ".join(f"{k} {v}" for k, v in coverage.counts().items())]
+    credits = provenance.get("credits") or []
+    if credits:
+        lines += ["", "Credits", "-------", *credits]
+    return "\n".join(lines) + "\n"
+
+
+def write_package(
+    damage_map,  # noqa: ANN001 - geo.mapping.DamageMap
+    out_dir: str | Path,
+    *,
+    info: ProductInfo,
+    grading=None,  # noqa: ANN001
+    coverage=None,  # noqa: ANN001
+    basemap_html=None,  # noqa: ANN001 - geo.basemap.Basemap in EPSG:3857
+    basemap_print=None,  # noqa: ANN001 - the same in the map's CRS
+    thumbnail: Callable[[int], bytes | None] | None = None,
+    provenance: Mapping[str, Any] | None = None,
+) -> PackageResult:
+    """Write the package folder and its zip into ``out_dir`` (see the module docstring)."""
+    from geo.export.html import write_html
+    from geo.export.print_map import write_print_map
+    from geo.export.vector import _gpkg_timestamp
+
+    provenance = dict(provenance or {})
+    first, last = imagery_times(damage_map)
+    provenance.setdefault("imagery_start", first)
+    provenance.setdefault("imagery_end", last)
+    name = info.product_name("GRA" if grading is not None else "FEP")
+    out = ensure_dir(Path(out_dir))
+    folder = ensure_dir(out / name)
+    targets = {k: folder / f"{name}{suffix}" for k, suffix in
+               (("gpkg", ".gpkg"), ("html", "_map.html"), ("png", "_map.png"), ("pdf", "_map.pdf"))}
+    targets["readme"] = folder / "README.txt"
+    remove_abandoned_temp_files(folder, list(targets.values()))
+    remove_abandoned_temp_files(out, [out / f"{name}.zip"])
+
+    layers = package_layers(damage_map, grading=grading, coverage=coverage, info=info)
+    written_layers = write_layers(targets["gpkg"], layers, last_change=_gpkg_timestamp(damage_map))
+    extra = html_layers(grading=grading, coverage=coverage, basemap=basemap_html,
+                        camera=layers["camera_footprints"], info=info)
+    write_html(targets["html"], damage_map, thumbnail=thumbnail, extra_layers=extra)
+    write_print_map(targets["png"], targets["pdf"], damage_map, grading=grading, camera=layers["camera_footprints"],
+                    basemap=basemap_print, info=info, provenance=provenance)
+    files = [targets[k].name for k in ("gpkg", "html", "pdf", "png")]
+    write_text_atomic(targets["readme"], readme_text(name, damage_map, info=info, layers=written_layers, files=files,
+                                                     provenance=provenance, grading=grading, coverage=coverage))
+    zip_path = out / f"{name}.zip"
+    with atomic_path(zip_path) as temp, zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key in ("readme", "gpkg", "html", "pdf", "png"):
+            archive.write(targets[key], f"{name}/{targets[key].name}")
+    return PackageResult(folder, zip_path, [targets[k] for k in ("gpkg", "html", "png", "pdf", "readme")] + [zip_path],
+                         name)
+
+
+__all__ = ["LAYER_ORDER", "PackageResult", "package_layers", "readme_text", "write_layers", "write_package"]

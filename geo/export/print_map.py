@@ -1,0 +1,230 @@
+"""The print-ready damage map: one A4 landscape page as PNG and PDF (matplotlib).
+
+The map (UTM grid metres, with the offline basemap when given) shows the graded building
+footprints, the damage sites, the flight track and the area filmed; beside it: a legend,
+a north arrow (true north, which differs from grid north by the grid convergence), a
+scale bar, the coordinate grid, the imagery time in UTC, the model and software
+versions, the producer, "preliminary, not field-validated" and the credits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.types import DamageLevel
+from geo.export.products import PRELIMINARY, ProductInfo, utc_text
+
+A4_LANDSCAPE_IN = (11.69, 8.27)
+
+
+def _nice_length(span_m: float) -> float:
+    target = span_m / 5.0
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000):
+        if step >= target:
+            return float(step)
+    return float(10 ** math.ceil(math.log10(target)))
+
+
+def _polygon_xy(polygon, to_utm) -> np.ndarray:  # noqa: ANN001
+    x, y = to_utm.transform(*polygon.exterior.xy)
+    return np.column_stack([x, y])
+
+
+def _extent(points: np.ndarray, aspect: float, pad: float = 0.08) -> tuple[float, float, float, float]:
+    west, south = points.min(axis=0)
+    east, north = points.max(axis=0)
+    width, height = max(east - west, 60.0), max(north - south, 60.0)
+    cx, cy = (west + east) / 2, (south + north) / 2
+    width, height = width * (1 + 2 * pad), height * (1 + 2 * pad)
+    if width / height > aspect:
+        height = width / aspect
+    else:
+        width = height * aspect
+    return cx - width / 2, cx + width / 2, cy - height / 2, cy + height / 2
+
+
+def draw_map(
+    damage_map,  # noqa: ANN001 - geo.mapping.DamageMap
+    *,
+    grading=None,  # noqa: ANN001 - geo.grading.Grading
+    camera: list | None = None,
+    basemap=None,  # noqa: ANN001 - geo.basemap.Basemap in the map's CRS
+    info: ProductInfo | None = None,
+    provenance: Mapping[str, Any] | None = None,
+):  # noqa: ANN201 - a matplotlib Figure
+    """The page as a matplotlib Figure (Agg; no window)."""
+    import shapely
+    from matplotlib.collections import PatchCollection
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import FancyArrow, Patch, Rectangle
+    from matplotlib.patches import Polygon as MplPolygon
+    from matplotlib.ticker import FuncFormatter
+    from pyproj import Transformer
+
+    from geo.grading import COLOURS, EMS_GRADE, LABELS, ORDER
+
+    info = info or ProductInfo()
+    provenance = dict(provenance or {})
+    to_utm = Transformer.from_crs("EPSG:4326", damage_map.crs, always_xy=True)
+    fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=150)
+    ax = fig.add_axes((0.055, 0.07, 0.60, 0.86))
+    panel = fig.add_axes((0.685, 0.04, 0.30, 0.92))
+    panel.axis("off")
+
+    # What the page must show: the buildings assessed or damaged, the sites, the track.
+    points = []
+    buildings = list(grading.buildings) if grading is not None else []
+    shown = [b for b in buildings if b.level != "not_assessed" or b.site_ids]
+    for b in shown:
+        points.append(_polygon_xy(b.polygon, to_utm))
+    site_xy = np.array([to_utm.transform(s.lon_deg, s.lat_deg) for s in damage_map.sites]).reshape(-1, 2)
+    if len(site_xy):
+        points.append(site_xy)
+    segments = [np.array([to_utm.transform(lon, lat) for lon, lat in seg])
+                for seg in damage_map.track_segments_lonlat(video_only=True) or damage_map.track_segments_lonlat()]
+    points += segments
+    filmed = None
+    if camera:
+        filmed = shapely.union_all([g for _, g in camera]).buffer(0)
+    if not points and filmed is not None:
+        points.append(np.column_stack(to_utm.transform(*filmed.envelope.exterior.xy)))
+    if not points:
+        points.append(np.array([to_utm.transform(*damage_map.local.to_lonlat(0.0, 0.0))]))
+    box_w, box_h = 0.60 * A4_LANDSCAPE_IN[0], 0.86 * A4_LANDSCAPE_IN[1]
+    west, east, south, north = _extent(np.concatenate(points), box_w / box_h)
+
+    ax.set_facecolor("#f2f2ee")
+    if basemap is not None:
+        bw, bs, be, bn = basemap.bounds
+        ax.imshow(basemap.image, extent=(bw, be, bs, bn), origin="upper", interpolation="bilinear", zorder=0)
+    if filmed is not None and not filmed.is_empty:
+        for part in getattr(filmed, "geoms", [filmed]):
+            if part.geom_type == "Polygon":
+                xy = _polygon_xy(part, to_utm)
+                ax.plot(xy[:, 0], xy[:, 1], color="#6a3d9a", lw=1.0, ls="--", zorder=2)
+    patches, faces, edges = [], [], []
+    for b in buildings:
+        patches.append(MplPolygon(_polygon_xy(b.polygon, to_utm), closed=True))
+        faces.append(COLOURS[b.level])
+        edges.append("#111111" if b.site_ids else "#444444")
+    if patches:
+        collection = PatchCollection(patches, facecolors=faces, edgecolors=edges, linewidths=0.5, alpha=0.75,
+                                     zorder=3)
+        ax.add_collection(collection)
+    for seg in segments:
+        ax.plot(seg[:, 0], seg[:, 1], color="#1f6fd1", lw=1.6, zorder=4)
+    if len(site_xy):
+        colours = [s.level.colour_hex for s in damage_map.sites]
+        ax.scatter(site_xy[:, 0], site_xy[:, 1], s=22, c=colours, edgecolors="black", linewidths=0.6, zorder=5)
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
+    ax.set_aspect("equal")
+    ax.grid(True, color="#555555", lw=0.4, alpha=0.6)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.tick_params(labelsize=6)
+    for label in ax.get_yticklabels():
+        label.set_rotation(90)
+        label.set_va("center")
+    ax.set_xlabel(f"Easting (m), {damage_map.crs}", fontsize=7)
+    ax.set_ylabel("Northing (m)", fontsize=7)
+
+    # Scale bar (lower left) and north arrow (upper right), in axes coordinates.
+    span = east - west
+    length = _nice_length(span)
+    x0, y0 = west + 0.04 * span, south + 0.04 * (north - south)
+    bar_h = 0.012 * (north - south)
+    ax.add_patch(Rectangle((x0 - 0.01 * span, y0 - 2.2 * bar_h), length + 0.02 * span, 5.2 * bar_h,
+                           facecolor="white", alpha=0.8, edgecolor="none", zorder=6))
+    for k in range(4):
+        ax.add_patch(Rectangle((x0 + k * length / 4, y0), length / 4, bar_h, facecolor="black" if k % 2 == 0 else "white",
+                               edgecolor="black", lw=0.6, zorder=7))
+    for value, x in ((0, x0), (length / 2, x0 + length / 2), (length, x0 + length)):
+        ax.text(x, y0 + 1.4 * bar_h, f"{value:g}", ha="center", va="bottom", fontsize=6, zorder=7)
+    ax.text(x0 + length + 0.012 * span, y0 + bar_h / 2, "m", va="center", fontsize=6, zorder=7)
+    convergence = math.radians(getattr(damage_map.local, "convergence_deg", 0.0))
+    ax_n = fig.add_axes((0.60, 0.83, 0.045, 0.09))
+    ax_n.axis("off")
+    ax_n.set_xlim(-1, 1)
+    ax_n.set_ylim(-1, 1)
+    dx, dy = 0.9 * math.sin(convergence), 0.9 * math.cos(convergence)
+    ax_n.add_patch(FancyArrow(-dx * 0.6, -dy * 0.6, dx * 1.2, dy * 1.2, width=0.16, head_width=0.5, head_length=0.45,
+                              length_includes_head=True, color="black"))
+    ax_n.text(0, -1.0, "N", ha="center", va="center", fontsize=10, fontweight="bold")
+
+    # The panel: title, legend, facts, the warning and the credits.
+    title = "Building damage grading" if grading is not None else "Damage sites (first estimate)"
+    lines = [(title, 13, "bold")]
+    if info.event or info.glide:
+        lines.append((" · ".join(x for x in (info.event, info.glide and f"GLIDE {info.glide}") if x), 9.5, "normal"))
+    lines.append((f"{info.area} · product version {info.version:02d} · from drone video", 8, "normal"))
+    y = 0.985
+    for text, size, weight in lines:
+        panel.text(0, y, text, fontsize=size, fontweight=weight, va="top", transform=panel.transAxes, wrap=True)
+        y -= 0.035 if size > 10 else 0.03
+    handles = []
+    if grading is not None:
+        counts = grading.counts()
+        for level in ORDER:
+            handles.append(Patch(facecolor=COLOURS[level], edgecolor="#333", alpha=0.75,
+                                 label=(f"{LABELS[level]} / {EMS_GRADE[level]}" if LABELS[level] != EMS_GRADE[level]
+                                        else LABELS[level]) + f" ({counts[level]})"))
+    for level in sorted(DamageLevel, reverse=True):
+        n = sum(1 for s in damage_map.sites if s.level is level)
+        handles.append(Line2D([], [], marker="o", ls="", markerfacecolor=level.colour_hex, markeredgecolor="black",
+                              label=f"{level.label} damage site ({n})"))
+    handles.append(Line2D([], [], color="#1f6fd1", lw=1.6, label="Flight track"))
+    if filmed is not None:
+        handles.append(Line2D([], [], color="#6a3d9a", lw=1.0, ls="--", label="Area filmed (camera footprints)"))
+    legend = panel.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, y - 0.005), fontsize=7,
+                          title="Legend", title_fontsize=8, frameon=False, alignment="left")
+    legend._legend_box.align = "left"
+    n_rows = len(handles) + 1
+    y -= 0.03 * n_rows + 0.03
+    first, last = provenance.get("imagery_start"), provenance.get("imagery_end")
+    facts = [
+        ("Imagery", f"{utc_text(first)}" + (f" to {utc_text(last)[11:]}" if last and last != first else "")),
+        ("Sensor", str(provenance.get("sensor") or "drone video")),
+        ("Model", str(provenance.get("model") or "unknown")),
+        ("Software", str(provenance.get("software") or "damagemap")),
+        ("Produced", " · ".join(x for x in (str(provenance.get("produced") or ""), info.organisation,
+                                              info.analyst and f"analyst {info.analyst}") if x) or "-"),
+        ("Grid", f"{damage_map.crs} (WGS84 / UTM)"),
+    ]
+    for key, value in facts:
+        panel.text(0, y, f"{key}:", fontsize=7, fontweight="bold", va="top", transform=panel.transAxes)
+        panel.text(0.22, y, value, fontsize=7, va="top", transform=panel.transAxes, wrap=True)
+        y -= 0.028
+    y -= 0.01
+    panel.add_patch(Rectangle((0, y - 0.075), 1.0, 0.075, transform=panel.transAxes, facecolor="#fff3cd",
+                              edgecolor="#b38600", lw=0.8))
+    panel.text(0.03, y - 0.0375, "PRELIMINARY, not field-validated: an automatic analysis\n"
+               "of drone video. Please send ground feedback to the producer.",
+               fontsize=7, va="center", transform=panel.transAxes, color="#5c4400")
+    y -= 0.1
+    credits = provenance.get("credits") or []
+    panel.text(0, y, "Credits: " + "; ".join(credits), fontsize=6, va="top", transform=panel.transAxes, wrap=True,
+               color="#333")
+    return fig
+
+
+def write_print_map(png: Path, pdf: Path, damage_map, **kwargs) -> list[Path]:  # noqa: ANN001
+    """:func:`draw_map` saved as a 150-dpi PNG and a vector PDF (same page)."""
+    from geo.export._atomic import atomic_path
+
+    fig = draw_map(damage_map, **kwargs)
+    with atomic_path(png) as temp:
+        fig.savefig(temp, format="png", dpi=150, pil_kwargs={"compress_level": 3})
+    with atomic_path(pdf) as temp:
+        fig.savefig(temp, format="pdf", metadata={"Creator": "damagemap", "Producer": "damagemap (matplotlib)",
+                                                  "CreationDate": None})
+    return [png, pdf]
+
+
+__all__ = ["draw_map", "write_print_map"]

@@ -1,0 +1,299 @@
+"""The relief products' layers: graded buildings, coverage, camera footprints, area of interest.
+
+Rows for the GeoPackage (``(properties, WGS84 geometry)`` as :mod:`geo.export.records`),
+the event's description (:class:`ProductInfo`, which names the package after the
+Copernicus EMS convention) and the layers the offline HTML map adds (graded polygons,
+coverage, the basemap).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html as _html
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from geo.export.records import Record, iso_time
+
+PRELIMINARY = "Preliminary analysis: not yet validated in the field"
+
+
+@dataclass(frozen=True, slots=True)
+class ProductInfo:
+    """What the products say about the event and who made them; stored in the project.
+
+    ``event``: the event's name ("Hurricane Michael"); ``glide``: its GLIDE number
+    (``TC-2018-000166-USA``); ``analyst`` and ``organisation``: who produced the map;
+    ``area``: the area of interest's code (``AOI01``); ``version``: the product version.
+    """
+
+    event: str = ""
+    glide: str = ""
+    analyst: str = ""
+    organisation: str = ""
+    area: str = "AOI01"
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("event", "glide", "analyst", "organisation", "area"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) > 200 or any(ord(c) < 32 for c in value):
+                raise ValueError(f"{name} must be one line of text (at most 200 characters); got {value!r}")
+        if self.glide and not re.fullmatch(r"[A-Z]{2}-\d{4}-\d{6}-[A-Z]{3}", self.glide.strip().upper()):
+            raise ValueError(f"GLIDE number must look like TC-2018-000166-USA; got {self.glide!r}")
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or not 1 <= self.version <= 99:
+            raise ValueError(f"version must be a whole number from 1 to 99; got {self.version!r}")
+
+    @classmethod
+    def from_mapping(cls, values: Any) -> ProductInfo:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in dict(values or {}).items() if k in known and v is not None})
+
+    def to_mapping(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def event_code(self) -> str:
+        """The GLIDE number, else the event's name as a file-name-safe code, else ``DAMAGEMAP``."""
+        if self.glide:
+            return self.glide.strip().upper()
+        code = re.sub(r"[^A-Za-z0-9]+", "-", self.event).strip("-").upper()
+        return code[:40] or "DAMAGEMAP"
+
+    def product_name(self, product: str) -> str:
+        """``<event>_<area>_<product>_DRONE_v<NN>`` after CEMS's ``EMSR<NNN>_AOI<NN>_..._v<NN>``
+        (``product``: ``GRA`` grading, ``FEP`` first estimate)."""
+        area = re.sub(r"[^A-Za-z0-9]+", "", self.area).upper() or "AOI01"
+        return f"{self.event_code()}_{area}_{product}_DRONE_v{self.version:02d}"
+
+
+def _ring(polygon):  # noqa: ANN001, ANN202
+    from shapely.geometry.polygon import orient
+
+    return orient(polygon, 1.0)
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def graded_building_records(damage_map, grading) -> list[Record]:  # noqa: ANN001
+    """One polygon per footprint with its grade in every vocabulary and its evidence."""
+    records = []
+    for b in grading.buildings:
+        c = b.coverage
+        xbd_value, xbd_subtype = b.xbd
+        props = {
+            "building_id": b.building_id,
+            "level": b.level,
+            "grade": b.label,
+            "ems_grade": b.ems_grade,
+            "xbd_damage": xbd_value,
+            "xbd_subtype": xbd_subtype,
+            "osm_damage": b.osm_damage,
+            "hot_damage": _hot(b.level),
+            "confidence": b.confidence,
+            "site_ids": ",".join(str(i) for i in b.site_ids) or None,
+            "sites": len(b.site_ids),
+            "sightings": b.sightings,
+            "best_frame": b.best_frame,
+            "best_time": iso_time(damage_map, b.best_time_s) if b.best_time_s is not None else None,
+            "reviewed": b.reviewed,
+            "frames_seen": c.frames if c is not None else None,
+            "good_views": c.good_views if c is not None else None,
+            "nearest_m": c.nearest_m if c is not None else None,
+            "steepest_deg": c.steepest_deg if c is not None else None,
+            "roof_in_view": c.roof_in_view if c is not None else None,
+            "seen_well": c.seen_well if c is not None else None,
+            "field_validated": False,
+            "colour": b.colour,
+        }
+        records.append((props, _ring(b.polygon)))
+    return records
+
+
+def _hot(level: str) -> str | None:
+    from geo.grading import HOT_DAMAGE
+
+    return HOT_DAMAGE[level]
+
+
+def coverage_records(layer) -> list[Record]:  # noqa: ANN001
+    """One polygon per unit (building or grid cell) with how it was seen."""
+    records = []
+    for unit_id, polygon, c in zip(layer.ids, layer.polygons, layer.coverage):
+        records.append(({
+            "unit": layer.kind,
+            "unit_id": unit_id,
+            "status": c.status,
+            "assessment": "assessed" if c.seen_well else "not assessed",
+            "frames_seen": c.frames,
+            "good_views": c.good_views,
+            "nearest_m": c.nearest_m,
+            "steepest_deg": c.steepest_deg,
+            "roof_in_view": c.roof_in_view,
+            "best_frame": c.best_frame,
+            "best_gsd_m": c.best_gsd_m,
+        }, _ring(polygon)))
+    return records
+
+
+def camera_records(damage_map, *, limit: int = 300) -> list[Record]:  # noqa: ANN001
+    """The ground each analysed frame saw (CEMS layer A2, image footprint)."""
+    from geo.coverage import camera_footprint_records
+
+    out = []
+    for props, polygon in camera_footprint_records(damage_map, limit=limit):
+        out.append(({**props, "time": iso_time(damage_map, props["time_s"])}, polygon))
+    return out
+
+
+def aoi_records(damage_map, camera: list[Record], info: ProductInfo) -> list[Record]:  # noqa: ANN001
+    """The area of interest: the union of the camera footprints (CEMS layer A1)."""
+    import shapely
+    from shapely.geometry import MultiPolygon
+
+    if not camera:
+        return []
+    union = shapely.union_all([g for _, g in camera]).buffer(0)
+    if union.geom_type == "Polygon":
+        geometry = _ring(union)
+    else:
+        geometry = MultiPolygon([_ring(p) for p in getattr(union, "geoms", []) if p.geom_type == "Polygon"])
+    area_m2 = _area_m2(damage_map, union)
+    return [({"area": info.area, "event": info.event or None, "glide": info.glide or None,
+              "area_km2": round(area_m2 / 1e6, 4), "source": "camera footprints of the analysed frames"}, geometry)]
+
+
+def _area_m2(damage_map, geometry) -> float:  # noqa: ANN001
+    import shapely
+
+    local = damage_map.local
+
+    def to_local(coords):  # noqa: ANN001, ANN202
+        import numpy as np
+
+        e, n = local.to_local(coords[:, 0], coords[:, 1])
+        return np.stack([e, n], axis=1)
+
+    return float(shapely.transform(geometry, to_local).area)
+
+
+def imagery_times(damage_map) -> tuple[str | None, str | None]:  # noqa: ANN001
+    """First and last analysed frame as ISO UTC (``None`` without the video's creation time)."""
+    times = sorted(damage_map.frame_poses.times_s[i] for i in damage_map.poses)
+    if not times or damage_map.video.creation_time_utc is None:
+        return None, None
+    return iso_time(damage_map, times[0]), iso_time(damage_map, times[-1])
+
+
+def utc_text(iso: str | None) -> str:
+    if iso is None:
+        return "unknown (the video has no creation time)"
+    moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# ----------------------------------------------------------------------------- HTML
+def html_layers(grading=None, coverage=None, basemap=None, camera: list[Record] | None = None,  # noqa: ANN001
+                info: ProductInfo | None = None):  # noqa: ANN201
+    """A ``geo.export.html`` ``extra_layers`` callable adding the basemap (lowest), the
+    graded buildings, the coverage and the camera footprints, and a legend of grades."""
+
+    def add(m) -> list[tuple[float, float]]:  # noqa: ANN001
+        import folium
+        from branca.element import Element
+        from folium.raster_layers import ImageOverlay
+
+        points: list[tuple[float, float]] = []
+        if basemap is not None:
+            folium.map.CustomPane("dm-basemap", z_index=250).add_to(m)
+            west, south, east, north = basemap.bounds_lonlat()
+            group = folium.FeatureGroup(name="Basemap (offline orthophoto)", show=True)
+            ImageOverlay(image=basemap.data_url(), bounds=[[south, west], [north, east]], pane="dm-basemap",
+                         interactive=False, opacity=1.0).add_to(group)
+            group.add_to(m)
+        if camera:
+            group = folium.FeatureGroup(name="Camera footprints flown", show=False)
+            for props, polygon in camera:
+                folium.Polygon([(y, x) for x, y in polygon.exterior.coords], color="#6a3d9a", weight=1,
+                               fill=False, opacity=0.5, interactive=False).add_to(group)
+            group.add_to(m)
+        if coverage is not None and coverage.kind == "cell":
+            group = folium.FeatureGroup(name=f"Coverage ({coverage.cell_m:g} m cells)", show=True)
+            for unit_id, polygon, c in zip(coverage.ids, coverage.polygons, coverage.coverage):
+                colour = {"seen well": "#2b83ba", "glimpsed": "#fdae61", "not seen": "#9e9e9e"}[c.status]
+                folium.Polygon([(y, x) for x, y in polygon.exterior.coords], color=colour, weight=0.5,
+                               fill=True, fill_opacity=0.15, tooltip=_html.escape(f"{c.status}: {c.frames} frames"),
+                               ).add_to(group)
+            group.add_to(m)
+        if grading is not None:
+            from geo.grading import ORDER
+
+            groups = {level: folium.FeatureGroup(name=f"Buildings: {_label(level)} ({count})", show=True)
+                      for level, count in grading.counts().items()}
+            for b in grading.buildings:
+                ring = [(y, x) for x, y in b.polygon.exterior.coords]
+                folium.Polygon(ring, color="#222" if b.site_ids else b.colour, weight=1.2 if b.site_ids else 0.8,
+                               fill=True, fill_color=b.colour, fill_opacity=0.6 if b.site_ids else 0.35,
+                               popup=folium.Popup(_building_popup(b), max_width=300),
+                               tooltip=_html.escape(f"Building {b.building_id}: {b.label}"),
+                               class_name=f"dm-building dm-building-{b.level}").add_to(groups[b.level])
+                points += ring
+            for level in reversed(ORDER):
+                groups[level].add_to(m)
+            legend = "".join(
+                f'<div class="dm-row"><span class="dm-swatch" style="background:{_colour(level)}"></span>'
+                f'{_html.escape(_label(level))} ({_html.escape(_ems(level))})</div>' for level in ORDER)
+            note = _html.escape(PRELIMINARY)
+            who = ""
+            if info is not None and (info.event or info.organisation):
+                who = f'<div class="dm-small">{_html.escape(" · ".join(x for x in (info.event, info.glide, info.organisation) if x))}</div>'
+            m.get_root().html.add_child(Element(
+                '<div id="dm-grades" class="dm-panel" style="right:10px;top:10px;max-width:260px">'
+                f'<div class="dm-title">Buildings (Copernicus EMS grade)</div>{legend}{who}'
+                f'<div class="dm-small">{note}</div></div>'), name="damagemap_grades")
+        return points
+
+    return add
+
+
+def _label(level: str) -> str:
+    from geo.grading import LABELS
+
+    return LABELS[level]
+
+
+def _colour(level: str) -> str:
+    from geo.grading import COLOURS
+
+    return COLOURS[level]
+
+
+def _ems(level: str) -> str:
+    from geo.grading import EMS_GRADE
+
+    return EMS_GRADE[level]
+
+
+def _building_popup(b) -> str:  # noqa: ANN001
+    from geo.export.html import escape
+
+    c = b.coverage
+    rows = [("Grade", f"{b.label} &middot; EMS: {escape(b.ems_grade)} &middot; xBD {b.xbd[0] if b.xbd[0] is not None else '-'}")]
+    if b.site_ids:
+        rows += [("Sites", escape(", ".join(str(i) for i in b.site_ids))),
+                 ("Confidence", f"{b.confidence:.0%}" if b.confidence is not None else "-"),
+                 ("Sightings", str(b.sightings)), ("Best frame", str(b.best_frame)),
+                 ("Reviewed", "yes" if b.reviewed else "no")]
+    if c is not None:
+        rows += [("Seen in", f"{c.frames} frames ({c.good_views} good views)")]
+        if c.nearest_m is not None:
+            rows += [("Nearest", f"{c.nearest_m:.0f} m, steepest {c.steepest_deg:.0f}&deg; down")]
+    table = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows)
+    return (f'<div class="dm-popup"><b style="color:{b.colour}">Building {escape(b.building_id)}</b>'
+            f"<table>{table}</table></div>")
+
+
+__all__ = ["PRELIMINARY", "ProductInfo", "aoi_records", "camera_records", "coverage_records",
+           "graded_building_records", "html_layers", "imagery_times"]

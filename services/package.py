@@ -1,0 +1,219 @@
+"""The relief package of a project: graded buildings, coverage, maps and provenance in one zip.
+
+What the package says about the event (name, GLIDE number, analyst, organisation, area,
+version) and which building footprints and basemap it uses are stored in the project,
+so they are set once (on the command line or in the app's export dialog) and travel into
+every product; both clients call :func:`export_package` through
+:func:`services.export.export_project`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import InputError
+from core.settings import ProjectSettings
+from core.store import ProjectStore
+from services.maps import damage_map as _damage_map
+from services.maps import resolve_run
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geo.export.package import PackageResult
+    from geo.export.products import ProductInfo
+
+#: Longest side of the basemap on the printed page (about 7 inches at 150 dpi).
+PRINT_BASEMAP_PX = 1200
+#: Project settings keys (beside :class:`core.settings.ProjectSettings`'s).
+PRODUCT_KEY = "product_info"
+FOOTPRINTS_KEY = "footprints_path"
+BASEMAP_KEY = "basemap_path"
+
+
+def product_info(store: ProjectStore) -> ProductInfo:
+    """The event and producer stored in the project (empty fields when never set).
+
+    Raises
+    ------
+    InputError
+        If the stored values are not valid (set them again).
+    """
+    from geo.export.products import ProductInfo
+
+    try:
+        return ProductInfo.from_mapping(store.get_setting(PRODUCT_KEY) or {})
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{store.path}: the stored event information is not valid ({exc}); set it again") from None
+
+
+def update_product_info(store: ProjectStore, **changes: Any) -> ProductInfo:
+    """Change some fields of the stored product information (``event``, ``glide``,
+    ``analyst``, ``organisation``, ``area``, ``version``) and store it.
+
+    Raises
+    ------
+    InputError
+        Naming the field whose value cannot be used; nothing is stored then.
+    """
+    from dataclasses import replace
+
+    current = product_info(store)
+    given: dict[str, Any] = {k: (v.strip() if isinstance(v, str) else v) for k, v in changes.items() if v is not None}
+    if "glide" in given and isinstance(given["glide"], str):
+        given["glide"] = given["glide"].upper()
+    try:
+        updated = replace(current, **given)
+    except (TypeError, ValueError) as exc:
+        raise InputError(str(exc)) from None
+    store.set_setting(PRODUCT_KEY, updated.to_mapping())
+    return updated
+
+
+def product_sources(store: ProjectStore) -> tuple[Path | None, Path | None]:
+    """The building footprints file and the basemap stored in the project (``None``: none)."""
+    footprints = store.get_setting(FOOTPRINTS_KEY)
+    basemap = store.get_setting(BASEMAP_KEY)
+    return (Path(footprints) if footprints else None, Path(basemap) if basemap else None)
+
+
+def set_product_sources(store: ProjectStore, *, footprints: Path | str | None = None,
+                        basemap: Path | str | None = None) -> None:
+    """Store the footprints and/or basemap file (absolute paths; an empty string removes
+    it; ``None`` leaves it as it is).
+
+    Raises
+    ------
+    InputError
+        If a file given does not exist.
+    """
+    for key, value, what in ((FOOTPRINTS_KEY, footprints, "footprints"), (BASEMAP_KEY, basemap, "basemap")):
+        if value is None:
+            continue
+        if str(value) == "":
+            store.set_setting(key, None)
+            continue
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise InputError(f"{path}: no such {what} file")
+        store.set_setting(key, str(path.resolve()))
+
+
+@dataclass(frozen=True, slots=True)
+class PackageRequest:
+    """Where to write the package; ``footprints``/``basemap`` replace the project's for
+    this package only; ``produced`` (UTC) replaces the clock (reproducible outputs)."""
+
+    out_dir: Path
+    thumbnails: bool = True
+    footprints: Path | None = None
+    basemap: Path | None = None
+    produced: dt.datetime | None = None
+
+
+def _software() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"damagemap {version('damagemap')}"
+    except PackageNotFoundError:
+        return "damagemap (version unknown)"
+
+
+def _model_text(model: Any) -> str:
+    if not isinstance(model, dict):
+        return str(model) if model else "unknown"
+    parts = []
+    for key in ("name", "arch", "architecture", "backbone"):
+        if model.get(key):
+            parts.append(str(model[key]))
+            break
+    for key in ("weights", "path", "file"):
+        if model.get(key):
+            parts.append(Path(str(model[key])).name)
+            break
+    for key in ("sha256", "digest"):
+        if model.get(key):
+            parts.append(f"sha256 {str(model[key])[:12]}")
+            break
+    for key in ("version", "format_version"):
+        if model.get(key):
+            parts.append(f"version {model[key]}")
+            break
+    return ", ".join(parts) or "unknown"
+
+
+def export_package(
+    store: ProjectStore,
+    request: PackageRequest,
+    *,
+    run_id: int | None = None,
+    settings: ProjectSettings | None = None,
+    telemetry_path: Path | None = None,
+    thumbnail: Callable[[int], bytes | None] | None = None,
+) -> PackageResult:
+    """Write the run's relief package (the latest run by default) into ``request.out_dir``.
+
+    Raises
+    ------
+    InputError
+        Footprints or basemap that cannot be used (naming the file).
+    ExportError
+        Naming the file that could not be written.
+    GeoreferenceError, TelemetryError
+        If the map cannot be built.
+    """
+    from geo.basemap import read_basemap
+    from geo.coverage import flown_bounds_lonlat, footprint_coverage, grid_coverage
+    from geo.export.package import write_package
+    from geo.footprints import read_footprints
+    from geo.grading import grade_buildings
+
+    run_id = resolve_run(store, run_id)
+    built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path)
+    info = product_info(store)
+    stored_footprints, stored_basemap = product_sources(store)
+    footprints_path = request.footprints or stored_footprints
+    basemap_path = request.basemap or stored_basemap
+    grading = None
+    if footprints_path is not None:
+        footprints = read_footprints(footprints_path)
+        coverage = footprint_coverage(built, footprints)
+        grading = grade_buildings(built, footprints, coverage)
+    else:
+        coverage = grid_coverage(built)
+    basemap_html = basemap_print = None
+    area = flown_bounds_lonlat(built)
+    if basemap_path is not None and area is not None:
+        basemap_html = read_basemap(basemap_path, area)
+        basemap_print = read_basemap(basemap_path, area, crs=built.crs, max_px=PRINT_BASEMAP_PX)
+    produced = (request.produced or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    credits = [f"Analysis and map: {_software()} (MIT licence), map rendering with Leaflet and matplotlib"]
+    if footprints_path is not None:
+        osm = footprints_path.name.lower().endswith((".osm", ".pbf"))
+        credits.append(f"Building footprints: {footprints_path.name}" + (" (c) OpenStreetMap contributors, ODbL" if osm else ""))
+    if basemap_path is not None:
+        credits.append(f"Basemap: {basemap_path.name}")
+    credits.append(f"Imagery: drone video {Path(store.video_path).name}")
+    if info.organisation:
+        credits.append(f"Produced by {info.organisation}")
+    provenance: dict[str, Any] = {
+        "video": Path(store.video_path).name,
+        "model": _model_text(store.run(run_id).model),
+        "software": _software(),
+        "project": Path(store.path).name,
+        "run": run_id,
+        "footprints": str(footprints_path) if footprints_path else None,
+        "basemap": str(basemap_path) if basemap_path else None,
+        "produced": produced.strftime("%Y-%m-%d %H:%M UTC"),
+        "credits": credits,
+    }
+    return write_package(built, request.out_dir, info=info, grading=grading, coverage=coverage,
+                         basemap_html=basemap_html, basemap_print=basemap_print, thumbnail=thumbnail,
+                         provenance=provenance)
+
+
+__all__ = ["BASEMAP_KEY", "FOOTPRINTS_KEY", "PRODUCT_KEY", "PackageRequest", "export_package", "product_info",
+           "product_sources", "set_product_sources", "update_product_info"]

@@ -1,0 +1,177 @@
+"""The relief package: one folder and zip with every layer, the maps and the provenance,
+the same from the command line and the app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from core.store import ProjectStore
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+NAME = "TC-2018-000166-USA_AOI02_GRA_DRONE_v03"
+
+
+@pytest.fixture(scope="module")
+def flyover(tmp_path_factory):
+    """4 s at 10 fps, 320x180, with the scene's footprints and nadir orthophoto."""
+    from engine.synth import render_flyover
+
+    out = tmp_path_factory.mktemp("flyover")
+    return render_flyover(out, seconds=4.0, fps=10.0, size=(320, 180), seed=2)
+
+
+@pytest.fixture
+def project(flyover, tmp_path) -> Path:
+    """A project holding the flyover's ground truth as one run."""
+    from core.types import Frame
+    from geo.evaluation import detections_from_coco
+
+    detections, times = detections_from_coco(flyover.annotations)
+    path = tmp_path / "flyover.dmproj"
+    with ProjectStore.create(path, video_path=flyover.video, telemetry_path=flyover.srt) as store:
+        run = store.start_run(model={"name": "ground truth", "weights": "/models/msnet.safetensors"}, settings={})
+        for index in sorted(times):
+            mask = next(d.mask for d in detections if d.mask is not None)
+            frame = Frame(index, times[index], mask.width_px, mask.height_px)
+            store.write_frame(run, frame, [replace(d, id=None) for d in detections if d.frame_index == index])
+        store.finish_run(run)
+    return path
+
+
+def _package_args(flyover, project, out):
+    folder = Path(flyover.truth).parent
+    return ["export", str(project), "--to", str(out), "--package", "--no-thumbnails",
+            "--event", "Hurricane Michael", "--glide", "tc-2018-000166-usa", "--analyst", "A. Analyst",
+            "--organisation", "Relief Org", "--area", "AOI02", "--product-version", "3",
+            "--footprints", str(folder / "footprints.geojson"), "--basemap", str(folder / "nadir.tif")]
+
+
+def test_cli_package_layers_maps_and_provenance(flyover, project, tmp_path, capsys):
+    import pyogrio
+
+    out = tmp_path / "out"
+    assert main(_package_args(flyover, project, out)) == 0
+    assert f"relief package {NAME}" in capsys.readouterr().out
+    folder = out / NAME
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["README.txt", f"{NAME}.gpkg", f"{NAME}_map.html", f"{NAME}_map.pdf", f"{NAME}_map.png"])
+    assert not any(out.glob("*.geojson"))  # --package alone writes only the package
+    with zipfile.ZipFile(out / f"{NAME}.zip") as archive:
+        assert sorted(archive.namelist()) == sorted(f"{NAME}/{p.name}" for p in folder.iterdir())
+
+    gpkg = folder / f"{NAME}.gpkg"
+    layers = [name for name, _ in pyogrio.list_layers(gpkg)]
+    for layer in ("graded_buildings", "damage_sites", "observations", "coverage", "camera_footprints", "track",
+                  "area_of_interest"):
+        assert layer in layers
+        assert pyogrio.read_info(gpkg, layer=layer)["crs"] == "EPSG:4326"
+    buildings = pyogrio.read_dataframe(gpkg, layer="graded_buildings")
+    for column in ("building_id", "level", "ems_grade", "xbd_damage", "xbd_subtype", "osm_damage", "confidence",
+                   "site_ids", "best_frame", "sightings", "frames_seen", "nearest_m", "steepest_deg",
+                   "roof_in_view", "seen_well"):
+        assert column in buildings.columns
+    assert set(buildings["ems_grade"]) <= {"Destroyed", "Damaged", "Possibly damaged", "No visible damage",
+                                           "Not Applicable"}
+    assert (buildings["level"] == "not_assessed").any()
+    assert set(buildings.geometry.geom_type) == {"Polygon"}
+    damaged = buildings[buildings["site_ids"].notna()]
+    assert len(damaged) and damaged["best_frame"].notna().all()
+    aoi = pyogrio.read_dataframe(gpkg, layer="area_of_interest")
+    assert aoi["glide"].iloc[0] == "TC-2018-000166-USA" and aoi["area"].iloc[0] == "AOI02"
+
+    readme = (folder / "README.txt").read_text()
+    for text in ("Hurricane Michael", "TC-2018-000166-USA", "A. Analyst", "Relief Org", "ground truth",
+                 "msnet.safetensors", "footprints.geojson", "nadir.tif", "PRELIMINARY", "2018-10-12"):
+        assert text in readme
+    html = (folder / f"{NAME}_map.html").read_text()
+    assert '"pane": "dm-basemap"' in html and "data:image/webp;base64," in html  # the basemap, inline
+    assert "dm-building-not_assessed" in html and "Hurricane Michael" in html
+    assert (folder / f"{NAME}_map.pdf").read_bytes().startswith(b"%PDF")
+    if shutil.which("pdftoppm"):  # the PDF renders (poppler)
+        from PIL import Image
+
+        pdf = folder / f"{NAME}_map.pdf"
+        subprocess.run(["pdftoppm", "-png", "-r", "40", "-singlefile", str(pdf), str(tmp_path / "page")], check=True)
+        page = Image.open(tmp_path / "page.png").convert("RGB")
+        assert page.width > page.height  # A4 landscape
+        assert len(page.resize((64, 45)).getcolors(64 * 45)) > 50  # a map, not a blank page
+
+    with ProjectStore.open(project) as store:  # the options travel with the project
+        from services.package import product_info, product_sources
+
+        info = product_info(store)
+        assert (info.event, info.glide, info.version) == ("Hurricane Michael", "TC-2018-000166-USA", 3)
+        assert product_sources(store)[0].name == "footprints.geojson"
+
+
+def test_bad_options_are_refused_before_any_file(flyover, project, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = _package_args(flyover, project, out)
+    assert main([*args[:args.index("--glide") + 1], "storm-1", *args[args.index("--glide") + 2:]]) == 2
+    assert "GLIDE number must look like" in capsys.readouterr().err
+    assert main([*args[:-1], str(tmp_path / "missing.tif")]) == 2
+    assert "no such basemap file" in capsys.readouterr().err
+
+
+def test_without_footprints_coverage_is_a_grid(project, tmp_path):
+    from services.package import PackageRequest, export_package
+
+    with ProjectStore.open(project) as store:
+        result = export_package(store, PackageRequest(tmp_path / "out", thumbnails=False))
+    assert result.name == "DAMAGEMAP_AOI01_FEP_DRONE_v01"
+    import pyogrio
+
+    layers = [name for name, _ in pyogrio.list_layers(result.folder / f"{result.name}.gpkg")]
+    assert "graded_buildings" not in layers and "coverage" in layers
+    cells = pyogrio.read_dataframe(result.folder / f"{result.name}.gpkg", layer="coverage")
+    assert set(cells["unit"]) == {"cell"} and (cells["frames_seen"] > 0).any()
+    assert set(cells["status"]) <= {"seen well", "glimpsed", "not seen"}
+
+
+def test_cli_and_app_write_the_same_package(qtbot, flyover, project, tmp_path, qapp):
+    from app.dialogs.export_dialog import ExportChoice, ExportDialog
+    from app.main_window import MainWindow
+    from app.settings import AppSettings
+    from app.workers import wait_for_jobs
+    from PySide6.QtCore import QSettings
+
+    cli_dir, app_dir = tmp_path / "cli", tmp_path / "app"
+    assert main(_package_args(flyover, project, cli_dir)) == 0
+
+    dialog = ExportDialog(app_dir, has_telemetry=True, project=project)
+    qtbot.addWidget(dialog)
+    assert dialog.package_edits["glide"].text() == "TC-2018-000166-USA"  # read from the project
+    assert dialog.version_spin.value() == 3
+    dialog.package_box.setChecked(True)
+    for check in dialog.format_checks.values():
+        check.setChecked(False)
+    choice = dialog.choice()
+    assert choice.formats == ("package",)
+    choice = replace(choice, out_dir=app_dir)
+
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    try:
+        assert window.open_path(project)
+        with qtbot.waitSignal(window.export_finished, timeout=120_000):
+            window.start_export(ExportChoice(app_dir, formats=("package",)))
+    finally:
+        wait_for_jobs()
+        window.document.close()
+    cli, app = cli_dir / NAME, app_dir / NAME
+    assert (cli / f"{NAME}.gpkg").read_bytes() == (app / f"{NAME}.gpkg").read_bytes()
+
+    def readme(folder):
+        return [line for line in (folder / "README.txt").read_text().splitlines() if not line.startswith("Produced")]
+
+    assert readme(cli) == readme(app)
