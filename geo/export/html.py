@@ -105,6 +105,38 @@ def heat_image(damage_map: DamageMap, *, max_px: int = 400) -> tuple[np.ndarray,
     return image, [[float(lat0), float(lon0)], [float(lat1), float(lon1)]]
 
 
+def _best_member(damage_map: DamageMap, index: int):  # noqa: ANN202 - geo.observe.Projected | None
+    fused = damage_map.fused[index]
+    return next((m for m in fused.members if m.detection.id == fused.site.best_detection_id), None)
+
+
+#: The marker is never smaller than this share of the thumbnail's side, so a detection
+#: a few pixels wide on the thumbnail is still found at a glance.
+_MARKER_MIN = 0.06
+
+
+def _detection_marker(damage_map: DamageMap, index: int) -> str:
+    """A rectangle over the thumbnail around the site's best detection (in the level's
+    colour, with a dark halo so it shows on any roof), placed in percent of the frame."""
+    best = _best_member(damage_map, index)
+    width, height = damage_map.video.width_px, damage_map.video.height_px
+    if best is None or width <= 0 or height <= 0:
+        return ""
+    x1, y1, x2, y2 = (float(v) for v in best.detection.box_xyxy_px)
+    edges = []
+    for low, high, side in ((x1, x2, width), (y1, y2, height)):
+        a, b = low / side, high / side
+        grow = max(0.0, _MARKER_MIN - (b - a)) / 2 + 0.01
+        a, b = max(0.0, a - grow), min(1.0, b + grow)
+        edges.append((a, b))
+    (left, right), (top, bottom) = edges
+    colour = damage_map.fused[index].site.level.colour_hex
+    return (f'<div class="dm-mark" title="detection {best.detection.id}" style="position:absolute;'
+            f"left:{left:.2%};top:{top:.2%};width:{right - left:.2%};height:{bottom - top:.2%};"
+            f"border:2px solid {colour};box-shadow:0 0 0 1px #000,inset 0 0 0 1px #000;"
+            'box-sizing:border-box;pointer-events:none"></div>')
+
+
 def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) -> str:
     fused = damage_map.fused[index]
     s = fused.site
@@ -128,8 +160,12 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) 
             jpeg = None
         if jpeg:
             data = base64.b64encode(jpeg).decode("ascii")
-            image = (f'<img src="data:image/jpeg;base64,{data}" alt="best frame {s.best_frame}" '
-                     'style="width:300px;display:block;margin-top:6px;border-radius:3px">')
+            image = (f'<div class="dm-thumb" style="position:relative;width:300px;margin-top:6px">'
+                     f'<img src="data:image/jpeg;base64,{data}" alt="best frame {s.best_frame}" '
+                     'style="width:300px;display:block;border-radius:3px">'
+                     f"{_detection_marker(damage_map, index)}</div>")
+    best = _best_member(damage_map, index)
+    edge = " (cut off by the frame's edge)" if best is not None and best.truncated else ""
     reviewed = "yes" if s.reviewed else "no"
     return (
         '<div class="dm-popup">'
@@ -138,7 +174,7 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) 
         f"<tr><td>Confidence</td><td>{s.confidence:.0%}</td></tr>"
         f"<tr><td>Seen in</td><td>{frames}</td></tr>"
         f"<tr><td>Seen</td><td>{when}</td></tr>"
-        f"<tr><td>Best frame</td><td>{s.best_frame}</td></tr>"
+        f"<tr><td>Best frame</td><td>{s.best_frame}{edge}</td></tr>"
         f"<tr><td>Height</td><td>{height:.1f} m above take-off</td></tr>"
         f"<tr><td>Reviewed</td><td>{reviewed}</td></tr>"
         f"<tr><td>Location</td><td>{s.lat_deg:.6f}, {s.lon_deg:.6f} (&plusmn;{fused.uncertainty_m:.1f} m)</td></tr>"

@@ -1,0 +1,46 @@
+"""The HTML map's popup thumbnails mark the site's best detection, and say when it is cut
+off by the frame's edge."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from geo.export.html import _popup_html
+
+_FAKE_JPEG = b"\xff\xd8\xff\xe0fakejpeg"
+
+
+def _marker(popup: str) -> dict[str, float]:
+    style = re.search(r'class="dm-mark"[^>]*style="([^"]*)"', popup).group(1)
+    return {k: float(v) for k, v in re.findall(r"(left|top|width|height):([0-9.]+)%", style)}
+
+
+def test_the_thumbnail_marks_the_best_detection_in_the_level_colour(flyover_map):
+    damage_map, _ = flyover_map
+    video = damage_map.video
+    for index, fused in enumerate(damage_map.fused[:5]):
+        popup = _popup_html(damage_map, index, lambda frame: _FAKE_JPEG)
+        best = next(m for m in fused.members if m.detection.id == fused.site.best_detection_id)
+        x1, y1, x2, y2 = best.detection.box_xyxy_px
+        mark = _marker(popup)
+        assert mark["left"] <= 100 * x1 / video.width_px and 100 * x2 / video.width_px <= mark["left"] + mark["width"] + 0.01
+        assert mark["top"] <= 100 * y1 / video.height_px and 100 * y2 / video.height_px <= mark["top"] + mark["height"] + 0.01
+        assert mark["width"] >= 6 and mark["height"] >= 6  # findable even for a tiny detection
+        assert fused.site.level.colour_hex in popup.split('class="dm-mark"')[1]
+
+
+def test_no_thumbnail_no_marker(flyover_map):
+    damage_map, _ = flyover_map
+    assert "dm-mark" not in _popup_html(damage_map, 0, None)
+    assert "dm-mark" not in _popup_html(damage_map, 0, lambda frame: None)
+
+
+def test_a_best_detection_cut_off_by_the_frame_edge_is_said(flyover_map):
+    damage_map, _ = flyover_map
+    fused = damage_map.fused[0]
+    members = tuple(replace(m, truncated=m.detection.id == fused.site.best_detection_id) for m in fused.members)
+    edged = replace(damage_map, fused=[replace(fused, members=members)])
+    assert "cut off by the frame's edge" in _popup_html(edged, 0, None)
+    assert "cut off" not in _popup_html(replace(damage_map, fused=[replace(fused, members=tuple(
+        replace(m, truncated=False) for m in fused.members))]), 0, None)
