@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from app.undo import ReviewCommand
@@ -60,6 +60,10 @@ class ProjectDocument(QObject):
     highlight_requested(object)
         A panel asks to light up the site of a detection on the map for a moment (the
         pointer is over it; ``None``: back to the selection).
+    score_threshold_changed(float)
+        The score threshold changed: the one value every view filters by (overlays,
+        timeline, map sites, review table, site counts); saved in the project as the
+        map's minimum score, so the exports keep what the window shows.
     notice(str)
         A short message for the status bar.
     """
@@ -74,7 +78,12 @@ class ProjectDocument(QObject):
     analysis_running_changed = Signal(bool)
     detection_requested = Signal(int, object)
     highlight_requested = Signal(object)
+    score_threshold_changed = Signal(float)
     notice = Signal(str)
+
+    #: A burst of threshold changes (a slider drag) is saved to the project once, this
+    #: long after the last one (saving rebuilds the map).
+    THRESHOLD_SAVE_DELAY_MS = 600
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -90,6 +99,13 @@ class ProjectDocument(QObject):
         self._current_pts = 0.0
         self._selected_id: int | None = None
         self._analysis_running = False
+        from core.settings import DEFAULT_MIN_SCORE
+
+        self._score_threshold = float(DEFAULT_MIN_SCORE)
+        self._threshold_timer = QTimer(self)
+        self._threshold_timer.setSingleShot(True)
+        self._threshold_timer.setInterval(self.THRESHOLD_SAVE_DELAY_MS)
+        self._threshold_timer.timeout.connect(self.save_score_threshold)
 
     # -- opening -----------------------------------------------------------------------
     @property
@@ -145,7 +161,7 @@ class ProjectDocument(QObject):
         The project is closed first: when its last connection closes, SQLite folds the
         write-ahead log into the file, so a plain file copy is complete. The copy's video
         and telemetry references are renewed relative to its new folder. The review
-        history is kept in the file; the undo stack starts afresh.
+        history is kept in the file, and the undo stack is rebuilt from it.
         """
         from core.store import PROJECT_SUFFIX, ProjectStore
 
@@ -184,12 +200,16 @@ class ProjectDocument(QObject):
         self.store = store
         self.reader = reader
         self.video_info = reader.info
+        self._score_threshold = float(store.project_settings().min_score)
         self._set_run(store.latest_run_id())
         self.opened.emit()
+        self.score_threshold_changed.emit(self._score_threshold)
 
     def close(self) -> None:
         if self.store is None:
             return
+        if self._threshold_timer.isActive():
+            self.save_score_threshold()
         self.undo_stack.clear()
         self.session = None
         self.run_id = None
@@ -245,6 +265,29 @@ class ProjectDocument(QObject):
             self._analysis_running = running
             self.analysis_running_changed.emit(running)
 
+    # -- the score threshold ---------------------------------------------------------------
+    @property
+    def score_threshold(self) -> float:
+        """Detections scoring below this are hidden everywhere (those a reviewer
+        accepted or drew excepted) and left out of the map and the exports."""
+        return self._score_threshold
+
+    def set_score_threshold(self, value: float) -> None:
+        """Change the threshold; the views follow at once, the project a moment later."""
+        value = round(min(1.0, max(0.0, float(value))), 2)
+        if value == self._score_threshold:
+            return
+        self._score_threshold = value
+        self.score_threshold_changed.emit(value)
+        if self.store is not None:
+            self._threshold_timer.start()
+
+    def save_score_threshold(self) -> None:
+        """Store the threshold as the project's map minimum score now (the map is rebuilt)."""
+        self._threshold_timer.stop()
+        if self.store is not None and self.settings.min_score != self._score_threshold:
+            self.update_settings(min_score=self._score_threshold)
+
     # -- runs --------------------------------------------------------------------------
     def _set_run(self, run_id: int | None) -> None:
         from core.review import ReviewSession
@@ -252,9 +295,28 @@ class ProjectDocument(QObject):
         self.undo_stack.clear()
         self.run_id = run_id
         self.session = None if run_id is None else ReviewSession(self.store, run_id)
+        if self.session is not None:
+            self._restore_undo_stack(self.session)
         self._frame_detections.clear()
         self._analysed = {} if run_id is None else dict(self.store.analysed_frames(run_id))
         self.run_changed.emit(run_id)
+
+    def _restore_undo_stack(self, session) -> None:  # noqa: ANN001 - core.review.ReviewSession
+        """Mirror the history the session rebuilt from the project on the undo stack:
+        its undo steps applied, its redo steps above them (nothing is written)."""
+        undo, redo = session.restore_history()
+        if not undo and not redo:
+            return
+        commands = []
+        for i in range(undo + redo):
+            text = "earlier edit" if i < undo else "undone edit"
+            command = ReviewCommand(session, None, text, self._on_changes, restored=True)
+            command.inert = True
+            self.undo_stack.push(command)
+            commands.append(command)
+        self.undo_stack.setIndex(undo)
+        for command in commands:
+            command.inert = False
 
     def follow_run(self, run_id: int) -> None:
         """Switch to a run (an analysis started one); resets the review history."""
@@ -346,6 +408,10 @@ class ProjectDocument(QObject):
         if settings == self.settings:
             return
         self.store.set_project_settings(settings)
+        if settings.min_score != self._score_threshold:  # set in the georeferencing dialog
+            self._threshold_timer.stop()
+            self._score_threshold = float(settings.min_score)
+            self.score_threshold_changed.emit(self._score_threshold)
         self.telemetry_changed.emit()
 
     def update_settings(self, **changes: object) -> ProjectSettings:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSlider,
+    QStackedWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -46,6 +47,7 @@ from app.overlay import OverlayStyle
 from app.settings import AppSettings
 from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
 from app.widgets.player import TransportBar, format_time
+from app.widgets.start_page import StartPage
 from app.widgets.timeline import TimelineWidget, summarise
 from app.window_actions import build_actions, build_menus
 from app.panels import Panel
@@ -60,8 +62,21 @@ _log = logging.getLogger(__name__)
 
 P = TypeVar("P", bound=Panel)
 
+VIDEO_ONLY_FILTER = "Videos (*.mp4 *.MP4 *.mov *.MOV *.m4v *.avi *.mkv *.mts *.ts *.webm);;All files (*)"
+PROJECT_FILTER = "damagemap projects (*.dmproj);;All files (*)"
 VIDEO_FILTER = "Videos and projects (*.mp4 *.MP4 *.mov *.MOV *.m4v *.avi *.mkv *.dmproj);;All files (*)"
 TELEMETRY_FILTER = "Telemetry (*.gpx *.srt *.SRT *.csv *.txt);;All files (*)"
+
+#: What the one score threshold of the window means (its tooltip).
+THRESHOLD_TIP = (
+    "<b>Score threshold</b>: how sure the model must be before a detection counts.<br>"
+    "Below it a detection is hidden in the frame, the timeline, the review table, the "
+    "map and the site counts, and left out of the map and every export (it is saved in "
+    "the project as the map's minimum score, Analysis &gt; Georeferencing…).<br>"
+    "Detections a reviewer accepted, relabelled or drew always count.<br>"
+    "The analysis itself keeps every detection scoring 0.2 or more, so lowering the "
+    "threshold down to 0.2 shows more without analysing again."
+)
 
 
 class MainWindow(QMainWindow):
@@ -107,23 +122,35 @@ class MainWindow(QMainWindow):
         self.transport = TransportBar()
         self.timeline = TimelineWidget()
 
-        central = QWidget()
-        column = QVBoxLayout(central)
+        player = QWidget()
+        column = QVBoxLayout(player)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
         column.addWidget(self.frame_view, 1)
         column.addWidget(self.timeline)
         column.addWidget(self.transport)
-        self.setCentralWidget(central)
+        self.player_page = player
+        self.start_page = StartPage()
+        self.start_page.open_video_requested.connect(self.open_video_dialog)
+        self.start_page.open_project_requested.connect(self.open_project_dialog)
+        self.start_page.demo_requested.connect(self.try_demo)
+        self.start_page.recent_requested.connect(self.open_path)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.start_page)
+        self.pages.addWidget(player)
+        self.setCentralWidget(self.pages)
+        self._demo_job: FunctionJob | None = None
 
         self.docks: list[QDockWidget] = []
+        self._docks_parked: list[QDockWidget] | None = None
+        self._docks_in_front: list[QDockWidget] = []
+        self._layout_pending = True
         self._panels: dict[type[Panel], Panel] = {}
         for kind in self.PANELS:
             panel = kind(self.document, self)
             self._panels[kind] = panel
             self._add_dock(panel.title, panel.object_name, panel, panel.area)
-        self.resizeDocks(self.docks, [520] * len(self.docks), Qt.Orientation.Horizontal)
-        self.resizeDocks(self.docks, [420] * (len(self.docks) - 1) + [480], Qt.Orientation.Vertical)
+        self._default_layout()
 
         self._build_overlay_toolbar()
         self._build_status_bar()
@@ -146,6 +173,7 @@ class MainWindow(QMainWindow):
         doc.telemetry_changed.connect(self._update_project_label)
         # bound methods, not lambdas: Qt disconnects them when the window goes away
         doc.undo_stack.indexChanged.connect(self._on_undo_index_changed)
+        doc.run_changed.connect(self._update_model_badge)
         self.transport.seek_requested.connect(self.request_frame)
         self.transport.time_requested.connect(lambda t: self.transport.request(self.document.index_at_time(t)))
         self.timeline.seek_requested.connect(self.request_frame)
@@ -156,6 +184,7 @@ class MainWindow(QMainWindow):
         doc.notice.connect(self._show_notice)
         doc.detection_requested.connect(self._on_detection_requested)
         self._update_actions()
+        self._show_start_page()
 
     # ------------------------------------------------------------------ building
     def _add_dock(
@@ -168,6 +197,69 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         self.docks.append(dock)
         return dock
+
+    #: Bump when the default layout changes: a layout saved by an older version is not restored.
+    LAYOUT_VERSION = 2
+
+    def _default_layout(self) -> None:
+        """The docks on the right: Sites (the review queue and its crops) tabbed with
+        the detection table above, the map below; the video keeps the larger part."""
+        docks = {dock.objectName(): dock for dock in self.docks}
+        sites, review, map_dock = docks.get("site_review_dock"), docks.get("review_dock"), docks.get("map_dock")
+        for dock in self.docks:
+            dock.setFloating(False)
+            dock.setVisible(True)
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        if sites is not None and map_dock is not None:
+            self.splitDockWidget(sites, map_dock, Qt.Orientation.Vertical)
+        if sites is not None and review is not None:
+            self.tabifyDockWidget(sites, review)
+            sites.raise_()
+        self._layout_pending = True  # sizes take once the window is shown with its docks
+        self._size_docks()
+
+    def _size_docks(self) -> None:
+        if not self._layout_pending or not self.isVisible() or self._docks_parked is not None:
+            return
+        self._layout_pending = False
+        docks = {dock.objectName(): dock for dock in self.docks}
+        sites, map_dock = docks.get("site_review_dock"), docks.get("map_dock")
+        top = [d for d in (sites, map_dock) if d is not None]
+        if top:
+            self.resizeDocks(top, [max(420, self.width() * 2 // 5)] * len(top), Qt.Orientation.Horizontal)
+        if sites is not None and map_dock is not None:
+            self.resizeDocks([sites, map_dock], [self.height() * 3 // 5, self.height() * 2 // 5],
+                             Qt.Orientation.Vertical)
+
+    def _park_docks(self, parked: bool) -> None:
+        """Hide the panels while the start page shows (they have nothing to show), and
+        bring back the ones that were open."""
+        if parked and self._docks_parked is None:
+            self._docks_parked = [dock for dock in self.docks if not dock.isHidden()]
+            self._docks_in_front = [dock for dock in self._docks_parked if not dock.visibleRegion().isEmpty()]
+            for dock in self.docks:
+                dock.setVisible(False)
+        elif not parked and self._docks_parked is not None:
+            for dock in self._docks_parked:
+                dock.setVisible(True)
+            front = self._docks_in_front or [d for d in self.docks if d.objectName() == "site_review_dock"]
+            for dock in front:
+                dock.raise_()  # the tab that was in front stays in front (the Sites queue at first)
+            self._docks_parked = None
+            self._size_docks()
+
+    def showEvent(self, event) -> None:  # noqa: N802, ANN001
+        super().showEvent(event)
+        if self._docks_parked is None:
+            QTimer.singleShot(0, self._size_docks)
+
+    def reset_layout(self) -> None:
+        """View > Reset Layout: back to :meth:`_default_layout`."""
+        parked = self._docks_parked is not None
+        self._park_docks(False)
+        self._default_layout()
+        self._park_docks(parked)
+        self.overlay_toolbar.setVisible(True)
 
     def panel(self, kind: type[P]) -> P:
         """The window's panel of type ``kind`` (one of :attr:`PANELS`)."""
@@ -192,7 +284,8 @@ class MainWindow(QMainWindow):
             self.layer_checks[key] = check
             bar.addWidget(check)
         bar.addSeparator()
-        bar.addWidget(QLabel(" Score ≥ "))
+        score_label = QLabel(" Score ≥ ")
+        bar.addWidget(score_label)
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
         self.threshold_slider.setRange(0, 100)
         self.threshold_slider.setFixedWidth(140)
@@ -201,12 +294,13 @@ class MainWindow(QMainWindow):
         self.threshold_spin.setRange(0.0, 1.0)
         self.threshold_spin.setSingleStep(0.05)
         self.threshold_spin.setDecimals(2)
-        threshold = float(self.settings.value("overlay/score_threshold", OverlayStyle().score_threshold))
-        self.threshold_spin.setValue(threshold)
-        self.threshold_slider.setValue(round(threshold * 100))
-        self.threshold_slider.valueChanged.connect(lambda v: self.threshold_spin.setValue(v / 100))
-        self.threshold_spin.valueChanged.connect(lambda v: self.threshold_slider.setValue(round(v * 100)))
-        self.threshold_spin.valueChanged.connect(self._style_changed)
+        self.threshold_spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        for widget in (score_label, self.threshold_slider, self.threshold_spin):
+            widget.setToolTip(THRESHOLD_TIP)
+        self._show_threshold(self.document.score_threshold)
+        self.threshold_slider.valueChanged.connect(lambda v: self.document.set_score_threshold(v / 100))
+        self.threshold_spin.valueChanged.connect(self.document.set_score_threshold)
+        self.document.score_threshold_changed.connect(self._on_threshold_changed)
         bar.addWidget(self.threshold_slider)
         bar.addWidget(self.threshold_spin)
         self.overlay_toolbar = bar
@@ -222,13 +316,41 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_analysis)
+        self.model_badge = QLabel()
+        self.model_badge.setObjectName("model_badge")
+        self.model_badge.setStyleSheet(
+            "QLabel#model_badge { background: #f6d365; color: #222; border-radius: 3px; padding: 1px 6px; }"
+        )
+        self.model_badge.setVisible(False)
         status.addWidget(self.project_label, 1)
+        status.addPermanentWidget(self.model_badge)
         status.addPermanentWidget(self.eta_label)
         status.addPermanentWidget(self.progress_bar)
         status.addPermanentWidget(self.cancel_button)
 
     def _on_run_changed(self, _run_id: object) -> None:
         self._reload_run()
+
+    def _update_model_badge(self, *_args: object) -> None:
+        """Say in the window when the run's model is the shipped demo model."""
+        from services.demo_flight import is_shipped_model
+
+        doc = self.document
+        model = None
+        if doc.is_open and doc.run_id is not None:
+            try:
+                model = doc.store.run(doc.run_id).model
+            except Exception:  # noqa: BLE001 - a badge never stops the window
+                model = None
+        demo = is_shipped_model(model)
+        self.model_badge.setVisible(demo)
+        if demo:
+            self.model_badge.setText("Demo model: trained on synthetic data only")
+            self.model_badge.setToolTip(
+                "The analysis used the shipped demo model. It was trained on synthetic flyovers only and "
+                "has never been measured on real labelled video: treat what it finds as candidates to "
+                "review, never as an assessment. Help > Model Card tells more."
+            )
 
     def _on_undo_index_changed(self, _index: int) -> None:
         self._update_actions()
@@ -255,6 +377,73 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open video or project", self.settings.last_directory(), VIDEO_FILTER)
         if path:
             self.open_path(Path(path))
+
+    def open_video_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video", self.settings.last_directory(), VIDEO_ONLY_FILTER)
+        if path:
+            self.open_path(Path(path))
+
+    def open_project_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a project", self.settings.last_directory(), PROJECT_FILTER)
+        if path:
+            self.open_path(Path(path))
+
+    # ------------------------------------------------------------------ first run
+    def _show_start_page(self) -> None:
+        self.start_page.set_recent_files(self.settings.recent_files())
+        self.pages.setCurrentWidget(self.start_page)
+        self._park_docks(True)
+
+    def demo_folder(self) -> Path:
+        """Where "Try the demo" renders and keeps its flight (shared with ``damagemap demo``)."""
+        return Path(self.settings.value("demo/folder", str(Path.home() / "damagemap-demo")))
+
+    def try_demo(self, out: Path | None = None, *, seconds: float = 20.0, size: tuple[int, int] = (1280, 720),
+                 model: Any = None) -> FunctionJob | None:
+        """Render the demo flight off the GUI thread (or reuse it), open it and analyse it
+        with the shipped demo model unless that is done; ``model`` injects one (tests)."""
+        from services.demo_flight import demo_flight_ready, prepare_demo_flight
+
+        if self._demo_job is not None and self._demo_job.is_running:
+            return self._demo_job
+        if self._analysis is not None and self._analysis.is_running:
+            show_error(self, "An analysis is running; cancel it before starting the demo.")
+            return None
+        out = Path(out) if out is not None else self.demo_folder()
+        ready = demo_flight_ready(out, seconds=seconds, size=size)
+        text = "Opening the demo flight…" if ready else (
+            f"Rendering the {seconds:g}-second demo flight in {out} (about a minute on a laptop CPU)…")
+        self.start_page.set_demo_busy(text)
+        self.statusBar().showMessage(text)
+        job = FunctionJob(prepare_demo_flight, out, seconds=seconds, size=size, parent=self)
+        job.done.connect(lambda flight: self._on_demo_ready(flight, model))
+        job.failed.connect(self._on_demo_failed)
+        self._demo_job = job
+        job.start()
+        return job
+
+    def _on_demo_failed(self, exc: Exception) -> None:
+        self.start_page.set_demo_busy(None)
+        self.statusBar().clearMessage()
+        show_error(self, exc, title="The demo could not start")
+
+    def _on_demo_ready(self, flight: Any, model: Any = None) -> None:
+        from services.demo_flight import DEMO_ANALYSIS_FPS
+
+        self.start_page.set_demo_busy(None)
+        self.statusBar().clearMessage()
+        try:
+            self.document.open_video(flight.video, flight.project)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, title="The demo could not start")
+            return
+        self.settings.add_recent_file(flight.project)
+        doc = self.document
+        if flight.hfov_deg is not None and doc.settings.hfov_deg is None:
+            doc.update_settings(hfov_deg=flight.hfov_deg)
+        run = doc.store.run(doc.run_id) if doc.run_id is not None else None
+        if run is None or not run.finished:
+            self.start_analysis(AnalysisOptions(fps=DEMO_ANALYSIS_FPS, hfov_deg=flight.hfov_deg), model=model)
 
     def open_path(self, path: Path | str) -> bool:
         """Open a video or project; errors go to :func:`show_error`. Returns success."""
@@ -329,6 +518,9 @@ class MainWindow(QMainWindow):
         self.document.close()
 
     def _on_opened(self) -> None:
+        self.pages.setCurrentWidget(self.player_page)
+        self._park_docks(False)
+        self._update_model_badge()
         doc = self.document
         info = doc.video_info
         self.setWindowTitle(f"damagemap — {doc.video_path.name}")
@@ -356,18 +548,31 @@ class MainWindow(QMainWindow):
         self.timeline.set_summaries({})
         self._frames.clear()
         self.frame_view.show_frame(-1, image_to_qimage(np.zeros((2, 2, 3), np.uint8)), [])
+        self._update_model_badge()
         self._update_actions()
+        self._show_start_page()
 
     # ------------------------------------------------------------------ frames
     def overlay_style(self) -> OverlayStyle:
         kwargs = {key: check.isChecked() for key, check in self.layer_checks.items()}
-        return OverlayStyle(score_threshold=self.threshold_spin.value(), **kwargs)
+        return OverlayStyle(score_threshold=self.document.score_threshold, **kwargs)
+
+    def _show_threshold(self, value: float) -> None:
+        for widget in (self.threshold_slider, self.threshold_spin):
+            widget.blockSignals(True)
+        self.threshold_slider.setValue(round(value * 100))
+        self.threshold_spin.setValue(value)
+        for widget in (self.threshold_slider, self.threshold_spin):
+            widget.blockSignals(False)
+
+    def _on_threshold_changed(self, value: float) -> None:
+        self._show_threshold(value)
+        self._style_changed()
 
     def _style_changed(self) -> None:
         style = self.overlay_style()
         for key, check in self.layer_checks.items():
             self.settings.set_value(f"overlay/{key}", check.isChecked())
-        self.settings.set_value("overlay/score_threshold", style.score_threshold)
         self.frame_view.set_style(style)
         self.timeline.set_summaries({i: summarise(d, style) for i, d in self._frames.items()})
 
@@ -497,11 +702,18 @@ class MainWindow(QMainWindow):
         if drawing:
             self.transport.pause()
         self.frame_view.set_mode(EditMode.DRAW if drawing else EditMode.SELECT)
+        if not drawing:
+            self._clear_draw_hint()
         if drawing:
             self.statusBar().showMessage(
                 f"Draw: click the outline's corners, Enter or double-click to close ({self.frame_view.draw_level.label}; 1/2/3 to relabel after)",
                 8000,
             )
+
+    def _clear_draw_hint(self) -> None:
+        """The draw-mode hint goes with draw mode."""
+        if self.statusBar().currentMessage().startswith("Draw:"):
+            self.statusBar().clearMessage()
 
     def _mask_from_points(self, points: np.ndarray):
         from core.masks import RleMask
@@ -526,6 +738,7 @@ class MainWindow(QMainWindow):
         mask, box = self._mask_from_points(points)
         self.draw_action.setChecked(False)
         self.frame_view.set_mode(EditMode.SELECT)
+        self._clear_draw_hint()
         if mask is None or self.document.run_id is None:
             return
         det = Detection(
@@ -689,6 +902,18 @@ class MainWindow(QMainWindow):
                 QDesktopServices.openUrl(QUrl.fromLocalFile(str(html)))
         self.export_finished.emit(paths)
 
+    # ------------------------------------------------------------------ model
+    def finetune_dialog(self) -> None:
+        """Open the fine-tuning dialog when it is installed (else the action is disabled)."""
+        from app.window_actions import finetune_dialog_class
+
+        dialog_class = finetune_dialog_class()
+        if dialog_class is None:
+            self.statusBar().showMessage("Improving the model from reviews is not available yet", 4000)
+            return
+        dialog = dialog_class(self.document, self)
+        dialog.exec()
+
     # ------------------------------------------------------------------ help
     def show_shortcuts(self) -> None:
         TextDialog("Keyboard shortcuts", html=shortcuts_html(), parent=self).exec()
@@ -743,8 +968,9 @@ class MainWindow(QMainWindow):
         from app.workers import wait_for_jobs
 
         wait_for_jobs()
+        self._park_docks(False)  # the layout saved is the one a project shows
         self.settings.set_value("window/geometry", self.saveGeometry())
-        self.settings.set_value("window/state", self.saveState())
+        self.settings.set_value("window/state", self.saveState(self.LAYOUT_VERSION))
         self.document.close()
         super().closeEvent(event)
 
@@ -754,7 +980,11 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:
-            self.restoreState(state)
+            parked = self._docks_parked is not None
+            self._park_docks(False)
+            if self.restoreState(state, self.LAYOUT_VERSION):  # refuses a state saved by an older layout
+                self._layout_pending = False
+            self._park_docks(parked)
 
 
 def _prepare_environment() -> None:

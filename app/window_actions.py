@@ -29,6 +29,27 @@ def _action(
     return action
 
 
+def redo_shortcuts(platform: list[QKeySequence]) -> list[QKeySequence]:
+    """The platform's redo keys plus Ctrl+Shift+Z and Ctrl+Y, each once.
+
+    A sequence registered twice on one action makes it ambiguous, and Qt then fires
+    nothing (on X11 the platform's redo already is Ctrl+Shift+Z)."""
+    out: list[QKeySequence] = []
+    for key in (*platform, QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")):
+        if not key.isEmpty() and all(key != k for k in out):
+            out.append(key)
+    return out
+
+
+def finetune_dialog_class() -> type | None:
+    """``app.dialogs.finetune_dialog.FinetuneDialog`` when that module is installed."""
+    try:
+        from app.dialogs.finetune_dialog import FinetuneDialog  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return FinetuneDialog  # type: ignore[no-any-return]
+
+
 def build_actions(window: MainWindow) -> None:
     t = window.transport
     window.open_action = _action(window, "&Open Video or Project…", window.open_dialog, QKeySequence.StandardKey.Open)
@@ -41,7 +62,7 @@ def build_actions(window: MainWindow) -> None:
     window.undo_action = window.document.undo_stack.createUndoAction(window, "&Undo")
     window.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
     window.redo_action = window.document.undo_stack.createRedoAction(window, "&Redo")
-    window.redo_action.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z")])
+    window.redo_action.setShortcuts(redo_shortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)))
     window.addAction(window.undo_action)
     window.addAction(window.redo_action)
     window.accept_action = _action(window, "&Accept", lambda: window.set_review(ReviewState.ACCEPTED), "A")
@@ -66,10 +87,16 @@ def build_actions(window: MainWindow) -> None:
     window.zoom_in_action = _action(window, "Zoom &In", lambda: window.frame_view.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
     window.zoom_out_action = _action(window, "Zoom &Out", lambda: window.frame_view.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
     window.fit_action = _action(window, "&Fit Frame", window.frame_view.fit_to_window, "0")
+    window.reset_layout_action = _action(window, "&Reset Layout", window.reset_layout)
 
     window.analyse_action = _action(window, "&Analyse…", window.analysis_dialog, "Ctrl+R")
     window.cancel_action = _action(window, "&Cancel Analysis", window.cancel_analysis)
     window.geo_action = _action(window, "&Georeferencing…", window.geo_settings_dialog)
+    window.finetune_action = _action(window, "&Improve the Model from My Reviews…", window.finetune_dialog)
+    window.finetune_action.setEnabled(finetune_dialog_class() is not None)
+    if finetune_dialog_class() is None:
+        window.finetune_action.setToolTip("not available yet")
+        window.finetune_action.setStatusTip("Improve the model from my reviews: not available yet")
 
     window.shortcuts_action = _action(window, "&Keyboard Shortcuts", window.show_shortcuts, QKeySequence.StandardKey.HelpContents)
     window.model_card_action = _action(window, "&Model Card", window.show_model_card)
@@ -110,6 +137,8 @@ def build_menus(window: MainWindow) -> None:
     for dock in window.docks:
         view_menu.addAction(dock.toggleViewAction())
     view_menu.addAction(window.overlay_toolbar.toggleViewAction())
+    view_menu.addSeparator()
+    view_menu.addAction(window.reset_layout_action)
 
     play_menu = bar.addMenu("&Playback")
     for action in (
@@ -123,6 +152,11 @@ def build_menus(window: MainWindow) -> None:
     analysis_menu.addAction(window.cancel_action)
     analysis_menu.addSeparator()
     analysis_menu.addAction(window.geo_action)
+
+    model_menu = window.model_menu = bar.addMenu("&Model")
+    model_menu.setToolTipsVisible(True)
+    model_menu.addAction(window.finetune_action)
+    model_menu.addAction(window.model_card_action)
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(window.shortcuts_action)

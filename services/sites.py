@@ -84,14 +84,24 @@ class SiteReview:
     def pending_count(self) -> int:
         return len(self.queue) - self.decided_count
 
+    def kept_at(self, threshold: float) -> set[int]:
+        """Ids of the sites that keep a sighting at or above ``threshold`` (or one a
+        reviewer accepted): what the map shows at that score (sites below the project's
+        minimum score were never fused)."""
+        return {
+            item.site.site_id for item in self.queue
+            if any(site_kept(s, threshold) for s in item.site.sightings)
+        }
+
     def count_at(self, threshold: float) -> int:
-        """Sites that keep a sighting at or above ``threshold`` (or one a reviewer
-        accepted): what the map shows at that score (sites below the project's minimum
-        score were never fused)."""
-        return sum(
-            1 for item in self.queue
-            if any(s.score >= threshold or s.review is ReviewState.ACCEPTED for s in item.site.sightings)
-        )
+        """How many sites :meth:`kept_at` ``threshold``."""
+        return len(self.kept_at(threshold))
+
+
+def site_kept(sighting: Sighting, threshold: float) -> bool:
+    """Whether a sighting counts at ``threshold``: it scores that much, or a reviewer
+    accepted it."""
+    return sighting.score >= threshold or sighting.review is ReviewState.ACCEPTED
 
 
 def site_review(store: ProjectStore, run_id: int | None = None, *, built: DamageMap | None = None) -> SiteReview:
@@ -144,4 +154,4 @@ def keep_earlier_decisions(store: ProjectStore, run_id: int, *, author: str | No
     return len(edit.edits)
 
 
-__all__ = ["SiteReview", "carry_decisions", "keep_earlier_decisions", "site_review", "site_summaries"]
+__all__ = ["SiteReview", "carry_decisions", "site_kept", "keep_earlier_decisions", "site_review", "site_summaries"]

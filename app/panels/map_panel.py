@@ -63,6 +63,8 @@ class MapPanel(Panel):
         document.current_frame_changed.connect(self._on_current_frame_changed)
         document.selection_changed.connect(self.map_widget.highlight_detection)
         document.highlight_requested.connect(self.map_widget.highlight_detection)
+        document.score_threshold_changed.connect(self.map_widget.set_score_threshold)
+        self.map_widget.set_score_threshold(document.score_threshold)
         self.map_widget.site_clicked.connect(document.request_detection)
 
     @property

@@ -41,7 +41,11 @@ class ReviewPanel(Panel):
         document.analysis_running_changed.connect(self._on_analysis_running_changed)
         document.detections_changed.connect(self._on_detections_changed)
         document.selection_changed.connect(self._on_selection_changed)
+        document.score_threshold_changed.connect(self._on_threshold_changed)
         view = self.view
+        view.score_filter.setToolTip("The window's score threshold (the toolbar's): rows scoring below it are hidden")
+        view.score_filter.valueChanged.connect(document.set_score_threshold)
+        self._on_threshold_changed(document.score_threshold)
         view.detection_activated.connect(self._on_activated)
         view.accept_button.clicked.connect(lambda: self._edit(document.review_selected, ReviewState.ACCEPTED))
         view.reject_button.clicked.connect(lambda: self._edit(document.review_selected, ReviewState.REJECTED))
@@ -65,10 +69,27 @@ class ReviewPanel(Panel):
 
     def _on_detections_changed(self, frame_indices: frozenset[int]) -> None:
         doc = self.document
+        selected = doc.selected_id
+        was_shown = selected is not None and self.view.is_shown(selected)
         self.view.replace_frames({index: doc.detections(index) for index in frame_indices})
-        if doc.selected_id is not None:
+        if selected is not None and was_shown and not self.view.is_shown(selected):
+            # The edit took the selected row out of the table's filter. The table now
+            # highlights a neighbour; that row is what the next key must act on, never the
+            # one no longer shown.
+            neighbour = self.view.current_detection_id()
+            detection = None if neighbour is None else doc.detection(neighbour)
+            if detection is not None and neighbour != selected:
+                doc.request_detection(detection.frame_index, neighbour)
+            else:
+                doc.set_selection(None)
+        elif doc.selected_id is not None:
             self.view.select_detection(doc.selected_id)
         self._update_pending()
+
+    def _on_threshold_changed(self, value: float) -> None:
+        box = self.view.score_filter
+        if box.value() != value:
+            box.setValue(value)  # the filter follows; set_score_threshold ignores the echo
 
     def _on_selection_changed(self, detection_id: object) -> None:
         self.view.select_detection(detection_id if isinstance(detection_id, int) else None)

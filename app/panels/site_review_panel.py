@@ -31,6 +31,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QKeyEvent, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -198,6 +199,8 @@ class SiteReviewPanel(Panel):
     #: Crops shown for the selected site (its best sightings, one per frame).
     GRID_SIZE = 12
     TILE_PX = 104
+    #: The pointer resting this long on a crop seeks the player to its frame.
+    HOVER_SEEK_MS = 150
     THUMB_PX = 56
     #: List thumbnails asked of the job thread at once (a map build waits at most that).
     THUMBS_PER_JOB = 16
@@ -219,7 +222,13 @@ class SiteReviewPanel(Panel):
         self.threshold = QSlider(Qt.Orientation.Horizontal)
         self.threshold.setRange(0, 100)
         self.threshold.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.threshold.setToolTip("The window's score threshold (the toolbar's): sites without a sighting "
+                                  "scoring this much (or one accepted) are hidden here and on the map")
         self.threshold_label = QLabel("")
+        self.show_decided = QCheckBox("Show decided")
+        self.show_decided.setChecked(True)
+        self.show_decided.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.show_decided.setToolTip("Uncheck to list only the sites still to decide")
         self.site_list = QListWidget()
         self.site_list.setIconSize(QSize(self.THUMB_PX, self.THUMB_PX))
         self.site_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -259,6 +268,7 @@ class SiteReviewPanel(Panel):
         threshold_row.addWidget(QLabel("Score ≥"))
         threshold_row.addWidget(self.threshold, 1)
         threshold_row.addWidget(self.threshold_label)
+        threshold_row.addWidget(self.show_decided)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.site_list)
         splitter.addWidget(self.grid)
@@ -289,7 +299,13 @@ class SiteReviewPanel(Panel):
         self._keys.pointer_left.connect(self._on_pointer_left)
         self.site_list.currentItemChanged.connect(self._on_current_site)
         self.grid.currentItemChanged.connect(self._on_current_tile)
-        self.threshold.valueChanged.connect(self._update_threshold_count)
+        self.threshold.valueChanged.connect(lambda v: document.set_score_threshold(v / 100))
+        self.show_decided.toggled.connect(self._apply_row_filter)
+        self._hover_timer = QTimer(self)  # the pointer crossing tiles seeks once, where it stops
+        self._hover_timer.setSingleShot(True)
+        self._hover_timer.setInterval(self.HOVER_SEEK_MS)
+        self._hover_timer.timeout.connect(self._seek_hovered)
+        self._hovered: tuple[int, int] | None = None
         # bound methods, not lambdas, for the document: Qt disconnects them with the panel
         document.opened.connect(self.schedule_rebuild)
         document.closed.connect(self._on_closed)
@@ -298,6 +314,8 @@ class SiteReviewPanel(Panel):
         document.detections_changed.connect(self._on_data_changed)
         document.analysis_running_changed.connect(self._on_analysis_running_changed)
         document.selection_changed.connect(self._on_selection_changed)
+        document.score_threshold_changed.connect(self._update_threshold_count)
+        self._update_threshold_count()
         self._update_buttons()
 
     # ------------------------------------------------------------------ reading
@@ -416,8 +434,11 @@ class SiteReviewPanel(Panel):
             row.setSizeHint(QSize(-1, self.THUMB_PX + 6))  # icons arriving later do not move the rows
             self.site_list.addItem(row)
             self._thumb_queue.append(row)
+        self._apply_row_filter(adjust_current=False)
         target = review.site_of_detection(key) if key is not None else None
-        row_index = self._row_of(target.site_id) if target is not None else self._first_undecided_row()
+        row_index = self._row_of(target.site_id) if target is not None else None
+        if row_index is None or self.site_list.item(row_index).isHidden():
+            row_index = self._first_undecided_row()
         self._follow_key = None
         # the same site stays selected, silently: a rebuild never moves the player
         self.site_list.setCurrentRow(row_index if row_index is not None else -1)
@@ -451,17 +472,35 @@ class SiteReviewPanel(Panel):
         self.summary.setText(f"{total} sites · {total - decided} to decide · {decided} decided")
 
     def _update_threshold_count(self, *_args: object) -> None:
+        value = self.document.score_threshold
+        self.threshold.blockSignals(True)
+        self.threshold.setValue(round(value * 100))
+        self.threshold.blockSignals(False)
         review = self.review
         if review is None:
             self.threshold_label.setText("")
             return
-        if self.threshold.property("run") != review.run_id:  # start at the map's minimum score
-            self.threshold.setProperty("run", review.run_id)
-            self.threshold.blockSignals(True)
-            self.threshold.setValue(round(review.min_score * 100))
-            self.threshold.blockSignals(False)
-        value = self.threshold.value() / 100.0
         self.threshold_label.setText(f"{value:.2f}: {review.count_at(value)} sites")
+        self._apply_row_filter()
+
+    def _apply_row_filter(self, *_args: object, adjust_current: bool = True) -> None:
+        """Hide the rows of sites below the score threshold, and decided ones unless
+        "Show decided" is on."""
+        review = self.review
+        if review is None:
+            return
+        kept = review.kept_at(self.document.score_threshold)
+        show_decided = self.show_decided.isChecked()
+        for index in range(self.site_list.count()):
+            row = self.site_list.item(index)
+            site_id = int(row.data(SITE_ROLE))
+            site = review.site(site_id)
+            decided = site_id in self._decided or (site is not None and site.decided)
+            row.setHidden(site_id not in kept or (decided and not show_decided))
+        current = self.site_list.currentItem()
+        if adjust_current and current is not None and current.isHidden():
+            following = self._first_undecided_row(self.site_list.currentRow())
+            self.site_list.setCurrentRow(following if following is not None else -1)
 
     # ------------------------------------------------------------------ pictures
     def _start_pictures(self) -> None:
@@ -583,6 +622,8 @@ class SiteReviewPanel(Panel):
         n = self.site_list.count()
         for offset in range(n):
             index = (start + offset) % n
+            if self.site_list.item(index).isHidden():
+                continue
             site_id = int(self.site_list.item(index).data(SITE_ROLE))
             site = review.site(site_id)
             if site is not None and not site.decided and site_id not in self._decided:
@@ -616,8 +657,19 @@ class SiteReviewPanel(Panel):
             detection_id = None if site is None else (site.best_detection_id or site.detection_ids[0])
         if detection_id is not None:
             self.document.request_highlight(int(detection_id))
+        frame = item.data(FRAME_ROLE)
+        if frame is not None and detection_id is not None:  # a crop: the player goes there too
+            self._hovered = (int(frame), int(detection_id))
+            self._hover_timer.start()
+
+    def _seek_hovered(self) -> None:
+        if self._hovered is not None and self.document.is_open:
+            frame, detection_id = self._hovered
+            self.document.request_detection(frame, detection_id)
 
     def _on_pointer_left(self) -> None:
+        self._hover_timer.stop()
+        self._hovered = None
         self.document.request_highlight(None)
 
     def _on_selection_changed(self, detection_id: object) -> None:
@@ -660,10 +712,15 @@ class SiteReviewPanel(Panel):
             show_error(self, exc, title="Edit refused")
 
     def step(self, delta: int) -> None:
+        """Go to the next (``delta`` 1) or previous (-1) site shown."""
         n = self.site_list.count()
-        if n:
-            row = self.site_list.currentRow()
-            self.site_list.setCurrentRow(max(0, min(n - 1, (row if row >= 0 else -1) + delta)))
+        row = self.site_list.currentRow()
+        index = row if row >= 0 else (-1 if delta > 0 else n)
+        while 0 <= index + delta < n:
+            index += delta
+            if not self.site_list.item(index).isHidden():
+                self.site_list.setCurrentRow(index)
+                return
 
     def decide(self, decision: ReviewState | DamageLevel) -> None:
         """Accept, reject or relabel the current site as one undoable edit, then go on to
@@ -689,6 +746,8 @@ class SiteReviewPanel(Panel):
             self.site_list.setCurrentRow(following)
             nxt = self.current_site()
             self._follow_key = None if nxt is None else (nxt.best_detection_id or nxt.detection_ids[0])
+        if row is not None and not self.show_decided.isChecked():
+            row.setHidden(True)
 
     def split(self) -> None:
         """The crops selected in the grid become a site of their own."""

@@ -136,7 +136,7 @@ class DetectionTableModel(QAbstractTableModel):
         if column == 0:
             return str(det.id)
         if column == 1:
-            return str(det.frame_index)
+            return str(det.frame_index + 1)  # 1-based, as the transport and the exports count
         if column == 2:
             pts = self._pts_s.get(det.frame_index)
             return "" if pts is None else f"{pts:.2f}"
@@ -187,7 +187,24 @@ class DetectionFilterProxy(QSortFilterProxyModel):
             return False
         if self._state is not None and det.review is not self._state:
             return False
-        return det.final_score >= self._min_score
+        # a reviewer's yes outranks the score, as in the frame view and the map
+        return det.review is ReviewState.ACCEPTED or det.final_score >= self._min_score
+
+
+class _Table(QTableView):
+    """A table whose focus arriving (Tab, a click on the header) never counts as the
+    user picking a row: Qt makes the first row current on keyboard focus."""
+
+    def __init__(self, panel: DetectionsPanel) -> None:
+        super().__init__()
+        self._panel = panel
+
+    def focusInEvent(self, event) -> None:  # noqa: N802
+        echo, self._panel._echo = self._panel._echo, True
+        try:
+            super().focusInEvent(event)
+        finally:
+            self._panel._echo = echo
 
 
 class DetectionsPanel(QWidget):
@@ -224,7 +241,8 @@ class DetectionsPanel(QWidget):
             widget.currentIndexChanged.connect(self._apply_filters)
         self.score_filter.valueChanged.connect(self._apply_filters)
 
-        self.table = QTableView()
+        self._echo = False
+        self.table = _Table(self)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
@@ -322,6 +340,17 @@ class DetectionsPanel(QWidget):
                 self.table.scrollTo(proxy_index)
         finally:
             self._echo = False
+
+    def is_shown(self, detection_id: int) -> bool:
+        """Whether the detection has a row that passes the filters."""
+        row = self.model.row_of(detection_id)
+        return row is not None and self.proxy.mapFromSource(self.model.index(row, 0)).isValid()
+
+    def current_detection_id(self) -> int | None:
+        """The detection of the highlighted row (``None``: none)."""
+        index = self.table.currentIndex()
+        value = index.data(DETECTION_ID_ROLE) if index.isValid() else None
+        return None if value is None else int(value)
 
     def set_pending_count(self, pending: int, total: int) -> None:
         if total == 0:

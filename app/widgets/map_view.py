@@ -65,6 +65,8 @@ class _SiteItem(QGraphicsEllipseItem):
         r = self.RADIUS
         super().__init__(-r, -r, 2 * r, 2 * r)
         self.site = site
+        self.score = 1.0
+        self.outline: QGraphicsPolygonItem | None = None
         self.setPos(pos)
         colour = level_colour(site.level)
         self.setBrush(QBrush(colour))
@@ -74,7 +76,7 @@ class _SiteItem(QGraphicsEllipseItem):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip(
             f"Site {site.id}: {site.level.label}, confidence {site.confidence:.2f}, "
-            f"{site.observation_count} observations, frames {site.first_frame}–{site.last_frame}"
+            f"{site.observation_count} observations, frames {site.first_frame + 1}–{site.last_frame + 1}"
         )
 
 
@@ -121,6 +123,9 @@ class MapLayers:
     track_segments: tuple[tuple[LonLat, ...], ...]
     sites: tuple[DamageSite, ...] = ()
     site_detections: tuple[frozenset[int], ...] = ()
+    #: Per site (same order), its best sighting's score (1.0 when a reviewer vouched
+    #: for one): the site is shown at a score threshold up to this.
+    site_scores: tuple[float, ...] = ()
     heat: HeatImage | None = None
     position_at: Callable[[float], LonLat | None] = field(default=lambda _t: None, repr=False)
     footprint_at: Callable[[float, float], list[LonLat]] = field(default=lambda _t, _r: [], repr=False)
@@ -141,6 +146,11 @@ class MapLayers:
             sites=tuple(damage_map.sites),
             site_detections=tuple(
                 frozenset(int(o.detection_id) for o in fused.observations if o.detection_id is not None)
+                for fused in damage_map.fused
+            ),
+            site_scores=tuple(
+                max((1.0 if m.detection.confirmed else float(m.detection.final_score) for m in fused.members),
+                    default=1.0)
                 for fused in damage_map.fused
             ),
             heat=heat,
@@ -190,7 +200,21 @@ class MapWidget(QGraphicsView):
         self._highlight: QGraphicsEllipseItem | None = None
         self._highlighted_id: int | None = None
         self._time_s: float | None = None
+        self._threshold = 0.0
         self._fit = True
+
+    def set_score_threshold(self, threshold: float) -> None:
+        """Hide the sites whose best sighting scores below ``threshold``."""
+        self._threshold = float(threshold)
+        for item in self.site_items:
+            shown = item.score >= self._threshold
+            item.setVisible(shown)
+            if item.outline is not None:
+                item.outline.setVisible(shown)
+
+    @property
+    def visible_sites(self) -> list[DamageSite]:
+        return [item.site for item in self.site_items if item.isVisible()]
 
     @property
     def content(self) -> DamageMap | Track | None:
@@ -267,8 +291,12 @@ class MapWidget(QGraphicsView):
                 outline.setZValue(3)
                 scene.addItem(outline)
             item = _SiteItem(site, plane.point(site.lon_deg, site.lat_deg))
+            item.outline = outline if site.footprint_lonlat else None
             scene.addItem(item)
             self.site_items.append(item)
+        for score, item in zip(layers.site_scores, self.site_items):
+            item.score = score
+        self.set_score_threshold(self._threshold)
         for detection_ids, item in zip(layers.site_detections, self.site_items):
             for detection_id in detection_ids:
                 self._site_of_detection[detection_id] = item
@@ -390,7 +418,7 @@ class MapWidget(QGraphicsView):
         if event.button() != Qt.MouseButton.LeftButton:
             return
         for item in self.items(event.position().toPoint()):
-            if isinstance(item, _SiteItem):
+            if isinstance(item, _SiteItem) and item.isVisible():
                 self.click_site(item.site)
                 return
 

@@ -88,3 +88,145 @@ def test_clicking_a_mask_selects_it_and_rejected_ones_hide(qtbot, window, projec
     window.layer_checks["show_rejected"].setChecked(True)
     assert view.render_to_image().pixelColor(25, 45) != after
     assert errors == []
+
+
+# ----------------------------------------------------------------- the review loop
+
+
+def test_redo_keys_are_registered_once_each_whatever_the_platform(window):
+    from PySide6.QtGui import QKeySequence
+
+    from app.window_actions import redo_shortcuts
+
+    # on X11 the platform's redo already is Ctrl+Shift+Z: twice would make it ambiguous (dead)
+    keys = redo_shortcuts([QKeySequence("Ctrl+Shift+Z")])
+    assert [k.toString() for k in keys] == ["Ctrl+Shift+Z", "Ctrl+Y"]
+    shown = [k.toString() for k in window.redo_action.shortcuts()]
+    assert len(shown) == len(set(shown)) and {"Ctrl+Shift+Z", "Ctrl+Y"} <= set(shown)
+
+
+def test_undo_history_survives_closing_and_reopening(qtbot, window, project, errors):
+    from services.project import review_history_steps
+
+    assert window.open_path(project)
+    view = window.frame_view
+    view.setFocus()
+    doc = window.document
+    qtbot.keyClick(view, Qt.Key.Key_N)
+    first = window.selected_id
+    qtbot.keyClick(view, Qt.Key.Key_A)
+    qtbot.keyClick(view, Qt.Key.Key_N)
+    second = window.selected_id
+    qtbot.keyClick(view, Qt.Key.Key_3)
+    qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the relabel waits for a redo
+    window.close_project()
+    assert not window.undo_action.isEnabled()
+
+    assert window.open_path(project)
+    assert doc.undo_stack.index() == 1 and doc.undo_stack.count() == 2
+    assert window.undo_action.isEnabled() and window.redo_action.isEnabled()
+    assert review_history_steps(doc.store, doc.run_id) == (1, 1)
+    from app.commands.info import describe_project
+
+    [run] = describe_project(doc.store)["runs"]
+    assert (run["undo_steps"], run["redo_steps"]) == (1, 1)  # `info` says what Undo offers
+    window.redo_action.trigger()
+    assert doc.detection(second).level is DamageLevel.DEBRIS
+    window.undo_action.trigger()
+    window.undo_action.trigger()
+    assert doc.detection(first).review is ReviewState.PENDING
+    assert not window.undo_action.isEnabled()
+    assert errors == []
+
+
+def test_with_a_filter_on_the_keys_act_on_the_row_shown(qtbot, window, project, errors):
+    assert window.open_path(project)
+    doc = window.document
+    table = window.panel(ReviewPanel).view
+    table.state_filter.setCurrentIndex(table.state_filter.findData(ReviewState.PENDING))
+    window.frame_view.setFocus()
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_N)
+    first = window.selected_id
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_A)  # the row leaves the "Pending" list
+    assert doc.detection(first).review is ReviewState.ACCEPTED
+    from app.widgets.detections_table import DETECTION_ID_ROLE
+
+    highlighted = table.table.currentIndex().data(DETECTION_ID_ROLE)
+    assert highlighted is not None and highlighted != first
+    assert window.selected_id == highlighted  # what the table shows is what the next key changes
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_X)
+    assert doc.detection(highlighted).review is ReviewState.REJECTED
+    assert doc.detection(first).review is ReviewState.ACCEPTED
+    assert errors == []
+
+
+def test_tabbing_into_the_table_does_not_seek(qtbot, window, project, errors):
+    assert window.open_path(project)
+    table = window.panel(ReviewPanel).view
+    table.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)  # the first row is on the last frame
+    window.show_frame(1)
+    assert window.selected_id is None
+    table.table.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(table.table.hasFocus, timeout=5_000)
+    assert window.current_frame == 1 and window.selected_id is None
+    assert errors == []
+
+
+def test_frame_numbers_a_user_reads_are_one_based(qtbot, window, project):
+    assert window.open_path(project)
+    table = window.panel(ReviewPanel).view
+    frames = {table.proxy.index(row, 1).data() for row in range(table.proxy.rowCount())}
+    assert frames == {"1", "3", "5"}  # stored frames 0, 2 and 4, as the transport counts them
+    window.show_frame(2)
+    assert window.transport.frame_label.text().startswith("frame 3 ")
+
+
+def test_an_edit_shows_at_once_in_the_frame_table_and_timeline(qtbot, window, project):
+    assert window.open_path(project)
+    window.frame_view.setFocus()
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_N)
+    chosen = window.selected_id
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_1)  # no waiting: the views are updated in the key's handler
+    shown = next(d for d in window.frame_view.detections if d.id == chosen)
+    assert shown.level is DamageLevel.SLIGHT
+    table = window.panel(ReviewPanel).view
+    row = table.proxy.mapFromSource(table.model.index(table.model.row_of(chosen), 3))
+    assert row.data() == "Slight"
+    assert window.timeline.summary(0).per_level.get(DamageLevel.SLIGHT) == 1
+
+
+def test_one_threshold_filters_the_frame_table_and_timeline(qtbot, window, project, tmp_path):
+    from core.store import ProjectStore
+
+    with ProjectStore.open(project) as store:
+        run = store.latest_run_id()
+        low = store.detections(run, frame_index=0)[0]
+        store.update_refined_scores(run, {low.id: 0.4})
+    assert window.open_path(project)
+    doc = window.document
+    table = window.panel(ReviewPanel).view
+    assert doc.score_threshold == 0.5 and window.threshold_spin.value() == 0.5  # the project's minimum score
+    assert "0.2" in window.threshold_slider.toolTip() and "export" in window.threshold_slider.toolTip()
+    assert table.proxy.rowCount() == 5 and window.timeline.summary(0).pending == 2
+    assert sum(window.timeline.summary(0).per_level.values()) == 1
+    window.threshold_slider.setValue(30)  # the toolbar: every view follows at once
+    assert doc.score_threshold == 0.3 and table.score_filter.value() == 0.3
+    assert table.proxy.rowCount() == 6 and window.frame_view.style.score_threshold == 0.3
+    assert sum(window.timeline.summary(0).per_level.values()) == 2
+    table.score_filter.setValue(0.45)  # the table's box is the same value
+    assert window.threshold_spin.value() == 0.45 and table.proxy.rowCount() == 5
+    doc.save_score_threshold()
+    assert doc.store.project_settings().min_score == 0.45  # the map and the exports keep what is shown
+
+
+def test_the_draw_hint_goes_with_draw_mode(qtbot, window, project):
+    import numpy as np
+
+    assert window.open_path(project)
+    window.toggle_draw_mode(True)
+    assert window.statusBar().currentMessage().startswith("Draw:")
+    window.frame_view.polygon_drawn.emit(np.array([[10.0, 10.0], [60.0, 10.0], [60.0, 50.0]]))
+    assert window.statusBar().currentMessage() == "" and not window.draw_action.isChecked()
+    window.toggle_draw_mode(True)
+    window.toggle_draw_mode(False)
+    assert window.statusBar().currentMessage() == ""

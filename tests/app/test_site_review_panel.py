@@ -232,3 +232,64 @@ def test_merge_joins_the_sites_selected_in_the_list(qtbot, panel):
     assert panel.site_list.count() == 2 and doc.undo_stack.count() == 1
     merged = set(chosen[0].detection_ids) | set(chosen[1].detection_ids)
     assert set(panel.current_site().detection_ids) == merged
+
+
+def test_show_decided_filter_hides_decided_sites_and_navigation_skips_them(qtbot, panel):
+    panel.site_list.setFocus()
+    first = panel.current_site()
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_A)
+    panel.show_decided.setChecked(False)
+    row = panel._row_of(first.site_id)
+    assert panel.site_list.item(row).isHidden()
+    assert sum(not panel.site_list.item(i).isHidden() for i in range(panel.site_list.count())) == 2
+    assert panel.current_site().site_id != first.site_id
+    panel.site_list.setCurrentRow(row + 1 if row == 0 else 0)
+    for _ in range(3):
+        panel.step(-1)
+        assert panel.current_site().site_id != first.site_id  # never lands on a hidden row
+    panel.show_decided.setChecked(True)
+    assert not panel.site_list.item(row).isHidden()
+
+
+def test_the_window_threshold_hides_sites_in_the_list_and_on_the_map(qtbot, window, project):
+    from app.panels.map_panel import MapPanel
+    from services.sites import site_review
+
+    with ProjectStore.open(project) as store:  # one site's sightings score 0.3; the map keeps >= 0.2
+        low = site_review(store).sites[0]
+        store.update_refined_scores(store.latest_run_id(), {i: 0.3 for i in low.detection_ids})
+        store.set_project_settings(replace(store.project_settings(), min_score=0.2))
+    panel, map_panel = window.panel(SiteReviewPanel), window.panel(MapPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000), qtbot.waitSignal(map_panel.map_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: not map_panel.busy and not panel.busy, timeout=30_000)
+    assert window.document.score_threshold == 0.2
+    assert panel.threshold_label.text() == "0.20: 3 sites" and len(map_panel.map_widget.visible_sites) == 3
+    window.threshold_slider.setValue(60)  # the toolbar: the list, its count and the map follow at once
+    assert panel.threshold.value() == 60 and panel.threshold_label.text() == "0.60: 2 sites"
+    site = panel.review.site_of_detection(low.detection_ids[0])
+    assert panel.site_list.item(panel._row_of(site.site_id)).isHidden()
+    assert len(map_panel.map_widget.visible_sites) == 2
+    assert site.site_id not in {s.id for s in map_panel.map_widget.visible_sites}
+
+
+def test_a_site_clicked_on_the_map_opens_its_crops_and_a_crop_hovered_seeks_there(qtbot, window, project):
+    from app.panels.map_panel import MapPanel
+
+    panel, map_panel = window.panel(SiteReviewPanel), window.panel(MapPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000), qtbot.waitSignal(map_panel.map_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: not map_panel.busy, timeout=30_000)
+    current = panel.current_site()
+    target = next(s for s in map_panel.map_widget.visible_sites if s.best_detection_id not in current.detection_ids)
+    map_panel.map_widget.click_site(target)
+    opened = panel.current_site()
+    assert target.best_detection_id in opened.detection_ids
+    assert {int(panel.grid.item(i).data(Qt.ItemDataRole.UserRole + 1)) for i in range(panel.grid.count())} <= set(
+        opened.detection_ids)
+    tile = max((panel.grid.item(i) for i in range(panel.grid.count())),
+               key=lambda t: abs(int(t.data(Qt.ItemDataRole.UserRole + 2)) - window.current_frame))
+    frame = int(tile.data(Qt.ItemDataRole.UserRole + 2))
+    panel.grid.itemEntered.emit(tile)
+    qtbot.waitUntil(lambda: window.current_frame == frame, timeout=5_000)
+    assert map_panel.map_widget.highlighted_site.best_detection_id == target.best_detection_id

@@ -1,0 +1,122 @@
+"""The window with no project: the start page (open a video, a project, the demo, the
+recent files), the demo run off the GUI thread, the demo-model badge, the default
+layout and the Model menu's entry point."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+from PySide6.QtCore import Qt
+
+from core.store import ProjectStore
+from core.types import DamageLevel, Detection, Frame
+from engine.video import VideoReader
+
+
+@pytest.fixture
+def project(flyover):
+    video = flyover / "flight.mp4"
+    path = flyover / "flight.dmproj"
+    with ProjectStore.create(path, video_path=video) as store, VideoReader(video) as reader:
+        run = store.start_run(model={"weights": None}, settings={})
+        store.write_frame(run, Frame(0, reader.pts_s[0], 160, 96),
+                          [Detection(0, DamageLevel.SEVERE, 0.9, (10.0, 30.0, 40.0, 60.0))])
+        store.finish_run(run)
+    return path
+
+
+def test_with_no_project_the_window_offers_the_ways_in_and_the_recent_files(qtbot, window, project, app_settings):
+    page = window.start_page
+    assert window.pages.currentWidget() is page
+    assert [b.text() for b in (page.open_video_button, page.open_project_button, page.demo_button)] == [
+        "Open a video…", "Open a project…", "Try the demo"]
+    assert not any(dock.isVisible() for dock in window.docks)  # nothing to show in them yet
+    assert page.recent_paths() == []
+
+    app_settings.add_recent_file(project)
+    app_settings.add_recent_file(project.with_name("gone.dmproj"))  # moved away since: not listed
+    window._show_start_page()
+    assert page.recent_paths() == [project.resolve()]
+    qtbot.mouseClick(page.recent_list.viewport(), Qt.MouseButton.LeftButton,
+                     pos=page.recent_list.visualItemRect(page.recent_list.item(0)).center())
+    assert window.document.is_open and window.document.project_path == project
+    assert window.pages.currentWidget() is window.player_page
+    assert all(dock.isVisible() for dock in window.docks)
+
+    window.close_project()  # back to the start page, nothing stale behind it
+    assert window.pages.currentWidget() is page and window.windowTitle() == "damagemap"
+
+
+def test_the_default_layout_gives_the_sites_queue_room(qtbot, window, project):
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    window.resize(1480, 900)
+    assert window.open_path(project)
+    qtbot.waitUntil(lambda: window.panel(SiteReviewPanel).isVisible(), timeout=5_000)
+    sites = window.panel(SiteReviewPanel)
+    qtbot.waitUntil(lambda: sites.width() >= 420 and sites.height() >= 400, timeout=5_000)
+    assert window.frame_view.width() >= 700  # the video keeps the larger part
+
+
+def test_the_demo_renders_off_the_gui_thread_then_opens_and_analyses(qtbot, window, tmp_path, tiny_model, errors):
+    out = tmp_path / "demo"
+    job = window.try_demo(out, seconds=1.0, size=(160, 96), model=tiny_model)
+    assert job is not None and not window.start_page.demo_button.isEnabled()
+    assert window.start_page.demo_progress.isVisible()
+    with qtbot.waitSignal(window.analysis_finished, timeout=120_000):
+        pass
+    doc = window.document
+    assert errors == [] and doc.is_open and doc.project_path == out / "demo.dmproj"
+    assert doc.store.run(doc.run_id).finished and doc.store.analysed_frames(doc.run_id)
+    assert window.start_page.demo_button.isEnabled()
+    assert doc.settings.hfov_deg is not None  # the demo camera's field of view, for the map
+    assert not window.model_badge.isVisible()  # a model given by hand is not the demo model
+
+    window.close_project()
+    window.try_demo(out, seconds=1.0, size=(160, 96), model=tiny_model)  # again: reused, nothing analysed
+    qtbot.waitUntil(lambda: doc.is_open, timeout=30_000)
+    assert window.analysis_job is None or not window.analysis_job.is_running
+
+
+def test_a_run_of_the_shipped_model_says_so_in_the_window(qtbot, window, flyover):
+    from services.demo_flight import shipped_model_path
+
+    video = flyover / "flight.mp4"
+    path = flyover / "flight.dmproj"
+    with ProjectStore.create(path, video_path=video) as store:
+        store.start_run(model={"weights": str(shipped_model_path())}, settings={})
+    assert window.open_path(path)
+    assert window.model_badge.isVisible()
+    assert "synthetic" in window.model_badge.text() and "demo model" in window.model_badge.text().lower()
+    window.close_project()
+    assert not window.model_badge.isVisible()
+
+
+def test_improve_the_model_is_disabled_until_its_dialog_exists(qtbot, app_settings, monkeypatch, errors):
+    from app.main_window import MainWindow
+
+    monkeypatch.setitem(sys.modules, "app.dialogs.finetune_dialog", None)  # not installed: import fails
+    plain = MainWindow(settings=app_settings)
+    qtbot.addWidget(plain)
+    assert not plain.finetune_action.isEnabled() and plain.finetune_action.toolTip() == "not available yet"
+    assert plain.finetune_action in plain.model_menu.actions()
+
+    opened = []
+
+    class FinetuneDialog:
+        def __init__(self, document, parent):
+            opened.append((document, parent))
+
+        def exec(self):
+            return 0
+
+    module = types.ModuleType("app.dialogs.finetune_dialog")
+    module.FinetuneDialog = FinetuneDialog
+    monkeypatch.setitem(sys.modules, "app.dialogs.finetune_dialog", module)
+    window = MainWindow(settings=app_settings)
+    qtbot.addWidget(window)
+    assert window.finetune_action.isEnabled()
+    window.finetune_action.trigger()
+    assert opened == [(window.document, window)]
