@@ -28,7 +28,7 @@ from core.sites import Sighting, SiteSummary, match_decisions, site_decision
 from core.store import ProjectStore
 from core.survey import FlightRecord, PlaceDecision, Survey, SurveyError
 from core.types import DamageLevel, ReviewState
-from services.analysis import AnalysisRequest
+from services.analysis import AnalysisRequest, LoadedModel
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.analyze import AnalysisProgress
@@ -119,7 +119,7 @@ def analyse_survey(
     *,
     flights: Sequence[str] | None = None,
     cluster: ClusterOptions | None = None,
-    model: Any | None = None,
+    model: LoadedModel | None = None,
     cancel: threading.Event | None = None,
     on_plan: Callable[[FlightRecord, Any], None] | None = None,
 ) -> Iterator[FlightProgress]:
@@ -133,6 +133,22 @@ def analyse_survey(
     if not chosen:
         raise SurveyError(f"survey {survey.name!r} has no flights yet; add some with 'damagemap survey add'")
     loaded = model if model is not None else analysis.load_model(request)
+    if cluster is None:
+        yield from _analyse_flights(survey, chosen, request, None, loaded, cancel, on_plan)
+        return
+    from services.cluster import RaySession
+
+    # One Ray instance for every flight (starting one takes seconds to minutes).
+    with RaySession(cluster, "cuda" if loaded.device.type == "cuda" else "cpu"):
+        yield from _analyse_flights(survey, chosen, request, cluster, loaded, cancel, on_plan)
+
+
+def _analyse_flights(
+    survey: Survey, chosen: Sequence[FlightRecord], request: AnalysisRequest, cluster: ClusterOptions | None,
+    loaded: LoadedModel, cancel: threading.Event | None, on_plan: Callable[[FlightRecord, Any], None] | None,
+) -> Iterator[FlightProgress]:
+    from services import analysis
+
     for flight in chosen:
         with ProjectStore.open(survey.project_path(flight)) as store:
             plan = analysis.plan(store, request, model=loaded)

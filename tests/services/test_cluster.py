@@ -165,3 +165,20 @@ def test_ray_runs_a_killed_workers_segment_again(cluster, assets, detector, refe
         assert not token.exists(), "no worker was killed"
         assert store.run(1).finished
         _assert_same(_snapshot(store), reference)
+
+
+def test_a_survey_analyses_each_flight_on_the_same_ray_instance(cluster, assets, detector, reference, tmp_path):
+    from services import survey as surveys
+
+    survey = surveys.create_survey(tmp_path / "survey")
+    for name in ("monday", "wednesday"):
+        surveys.add_flight(survey, assets / "flight.mp4", name=name, date="2018-10-12")
+    planned = []
+    progress = list(surveys.analyse_survey(survey, _request(assets), cluster=ClusterOptions(segment_frames=4),
+                                           model=detector, on_plan=lambda flight, plan: planned.append(flight.name)))
+    assert planned == ["monday", "wednesday"] and ray.is_initialized()
+    assert sorted(p.flight for p in progress) == ["monday"] * FRAMES + ["wednesday"] * FRAMES
+    for flight in survey.flights:
+        with ProjectStore.open(survey.project_path(flight)) as store:
+            assert store.run(1).finished
+            _assert_same(_snapshot(store), reference)
