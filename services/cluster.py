@@ -240,7 +240,7 @@ def _run(
                 try:
                     results: list[SegmentFrame] = ray.get(ref)
                 except ray.exceptions.RayError as exc:
-                    lost.append((segment, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__))
+                    lost.append((segment, _reason(exc)))
                     continue
                 stored = store.analysed_frames(run_id)
                 for result in results:
@@ -266,6 +266,16 @@ def _run(
         )
     if not pending and set(store.analysed_frames(run_id)) >= set(analysis_plan.selected):
         store.finish_run(run_id)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line for a lost segment: the worker's own error (a video it cannot read),
+    or what Ray says (a worker that died)."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException) and str(cause).strip():
+        return f"{type(cause).__name__}: {str(cause).strip().splitlines()[0]}"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _with_ids(detections: tuple[Any, ...], ids: list[int]) -> Iterator[Any]:
