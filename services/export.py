@@ -6,7 +6,7 @@ and from the desktop app gives the same files.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,6 +77,27 @@ class ExportResult:
     package: PackageResult | None = None
 
 
+def _export_map(store: ProjectStore, built: DamageMap, out_dir: Path, formats: Sequence[str] | None,
+                thumbnail: Callable[[int], bytes | None] | None) -> list[Path]:
+    """``geo.export.export_map``; when the project has building footprints or a basemap
+    (:mod:`services.package`), the HTML map shows the graded buildings, the coverage
+    and the basemap too."""
+    from geo.export import FILES, export_map, resolve_formats
+    from services.package import has_product_sources, product_layers
+
+    chosen = resolve_formats(formats)
+    if "html" not in chosen or not has_product_sources(store):
+        return [Path(p) for p in export_map(built, out_dir, formats=chosen, thumbnail=thumbnail)]
+    from geo.export.html import write_html
+
+    layers = product_layers(store, built).html_layers()
+    others = [f for f in chosen if f != "html"]
+    written = [Path(p) for p in export_map(built, out_dir, formats=others, thumbnail=thumbnail)]
+    html = write_html(Path(out_dir) / FILES["html"], built, thumbnail=thumbnail, extra_layers=layers)
+    written.insert(chosen.index("html"), Path(html))
+    return written
+
+
 def export_project(
     store: ProjectStore,
     request: ExportRequest,
@@ -111,7 +132,7 @@ def export_project(
 
             thumbnail = jpeg_thumbnails(store.video_path, [site.best_frame for site in built.sites]).get
         try:
-            written += [Path(p) for p in export_map(built, request.out_dir, formats=formats, thumbnail=thumbnail)]
+            written += _export_map(store, built, request.out_dir, formats, thumbnail)
         except ValueError as exc:
             raise ExportError(str(exc)) from None
     if request.coco:

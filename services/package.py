@@ -24,6 +24,7 @@ from services.maps import resolve_run
 if TYPE_CHECKING:  # pragma: no cover
     from geo.export.package import PackageResult
     from geo.export.products import ProductInfo
+    from geo.mapping import DamageMap
 
 #: Longest side of the basemap on the printed page (about 7 inches at 150 dpi).
 PRINT_BASEMAP_PX = 1200
@@ -145,6 +146,65 @@ def _model_text(model: Any) -> str:
     return ", ".join(parts) or "unknown"
 
 
+@dataclass(frozen=True)
+class ProductLayers:
+    """What the footprints and basemap add to a map: the buildings' grades (``None``
+    without footprints), the coverage (of the footprints, else of grid cells) and the
+    basemap for the web map (Web Mercator) and the printed map (the map's UTM zone)."""
+
+    grading: Any
+    coverage: Any
+    basemap_html: Any
+    basemap_print: Any
+    footprints_path: Path | None
+    basemap_path: Path | None
+    info: Any = None
+
+    def html_layers(self) -> Any:
+        """A ``geo.export.html`` ``extra_layers`` callable drawing them."""
+        from geo.export.products import html_layers
+
+        return html_layers(grading=self.grading, coverage=self.coverage, basemap=self.basemap_html, info=self.info)
+
+
+def has_product_sources(store: ProjectStore) -> bool:
+    return any(p is not None for p in product_sources(store))
+
+
+def product_layers(store: ProjectStore, built: DamageMap, *, footprints: Path | None = None,
+                   basemap: Path | None = None) -> ProductLayers:
+    """Grade the project's footprints (``footprints`` replaces them), cover them (or a
+    grid) and read its basemap (``basemap`` replaces it) for the map ``built``.
+
+    Raises
+    ------
+    InputError
+        Footprints or basemap that cannot be used (naming the file).
+    """
+    from geo.basemap import read_basemap
+    from geo.coverage import flown_bounds_lonlat, footprint_coverage, grid_coverage
+    from geo.footprints import read_footprints
+    from geo.grading import grade_buildings
+
+    stored_footprints, stored_basemap = product_sources(store)
+    footprints_path = footprints or stored_footprints
+    basemap_path = basemap or stored_basemap
+    grading = None
+    if footprints_path is not None:
+        outlines = read_footprints(footprints_path)
+        coverage = footprint_coverage(built, outlines)
+        grading = grade_buildings(built, outlines, coverage)
+    else:
+        coverage = grid_coverage(built)
+    basemap_html = basemap_print = None
+    area = flown_bounds_lonlat(built)
+    if basemap_path is not None and area is not None:
+        basemap_html = read_basemap(basemap_path, area)
+        basemap_print = read_basemap(basemap_path, area, crs=built.crs, max_px=PRINT_BASEMAP_PX)
+    return ProductLayers(grading, coverage, basemap_html, basemap_print, footprints_path, basemap_path,
+                         product_info(store))
+
+
 def export_package(
     store: ProjectStore,
     request: PackageRequest,
@@ -165,30 +225,13 @@ def export_package(
     GeoreferenceError, TelemetryError
         If the map cannot be built.
     """
-    from geo.basemap import read_basemap
-    from geo.coverage import flown_bounds_lonlat, footprint_coverage, grid_coverage
     from geo.export.package import write_package
-    from geo.footprints import read_footprints
-    from geo.grading import grade_buildings
 
     run_id = resolve_run(store, run_id)
     built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path)
     info = product_info(store)
-    stored_footprints, stored_basemap = product_sources(store)
-    footprints_path = request.footprints or stored_footprints
-    basemap_path = request.basemap or stored_basemap
-    grading = None
-    if footprints_path is not None:
-        footprints = read_footprints(footprints_path)
-        coverage = footprint_coverage(built, footprints)
-        grading = grade_buildings(built, footprints, coverage)
-    else:
-        coverage = grid_coverage(built)
-    basemap_html = basemap_print = None
-    area = flown_bounds_lonlat(built)
-    if basemap_path is not None and area is not None:
-        basemap_html = read_basemap(basemap_path, area)
-        basemap_print = read_basemap(basemap_path, area, crs=built.crs, max_px=PRINT_BASEMAP_PX)
+    products = product_layers(store, built, footprints=request.footprints, basemap=request.basemap)
+    footprints_path, basemap_path = products.footprints_path, products.basemap_path
     produced = (request.produced or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     credits = [f"Analysis and map: {_software()} (MIT licence), map rendering with Leaflet and matplotlib"]
     if footprints_path is not None:
@@ -210,10 +253,11 @@ def export_package(
         "produced": produced.strftime("%Y-%m-%d %H:%M UTC"),
         "credits": credits,
     }
-    return write_package(built, request.out_dir, info=info, grading=grading, coverage=coverage,
-                         basemap_html=basemap_html, basemap_print=basemap_print, thumbnail=thumbnail,
-                         provenance=provenance)
+    return write_package(built, request.out_dir, info=info, grading=products.grading, coverage=products.coverage,
+                         basemap_html=products.basemap_html, basemap_print=products.basemap_print,
+                         thumbnail=thumbnail, provenance=provenance)
 
 
-__all__ = ["BASEMAP_KEY", "FOOTPRINTS_KEY", "PRODUCT_KEY", "PackageRequest", "export_package", "product_info",
+__all__ = ["BASEMAP_KEY", "FOOTPRINTS_KEY", "PRODUCT_KEY", "PackageRequest", "ProductLayers",
+           "has_product_sources", "product_layers", "export_package", "product_info",
            "product_sources", "set_product_sources", "update_product_info"]

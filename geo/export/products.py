@@ -239,7 +239,8 @@ def html_layers(grading=None, coverage=None, basemap=None, camera: list[Record] 
                                popup=folium.Popup(_building_popup(b), max_width=300),
                                tooltip=_html.escape(f"Building {b.building_id}: {b.label}"),
                                class_name=f"dm-building dm-building-{b.level}").add_to(groups[b.level])
-                points += ring
+                if b.site_ids or b.level != "not_assessed":  # the view: what was assessed
+                    points += ring
             for level in reversed(ORDER):
                 groups[level].add_to(m)
             legend = "".join(
@@ -250,7 +251,7 @@ def html_layers(grading=None, coverage=None, basemap=None, camera: list[Record] 
             if info is not None and (info.event or info.organisation):
                 who = f'<div class="dm-small">{_html.escape(" · ".join(x for x in (info.event, info.glide, info.organisation) if x))}</div>'
             m.get_root().html.add_child(Element(
-                '<div id="dm-grades" class="dm-panel" style="right:10px;top:10px;max-width:260px">'
+                '<div id="dm-grades" class="dm-panel" style="left:10px;bottom:70px;max-width:280px">'
                 f'<div class="dm-title">Buildings (Copernicus EMS grade)</div>{legend}{who}'
                 f'<div class="dm-small">{note}</div></div>'), name="damagemap_grades")
         return points

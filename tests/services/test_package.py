@@ -111,6 +111,12 @@ def test_cli_package_layers_maps_and_provenance(flyover, project, tmp_path, caps
         info = product_info(store)
         assert (info.event, info.glide, info.version) == ("Hurricane Michael", "TC-2018-000166-USA", 3)
         assert product_sources(store)[0].name == "footprints.geojson"
+    # ... and the project's plain HTML map shows the graded buildings on the basemap too
+    assert main(["export", str(project), "--to", str(tmp_path / "maps"), "--formats", "html,sites",
+                 "--no-thumbnails"]) == 0
+    plain = (tmp_path / "maps" / "damage_map.html").read_text()
+    assert "dm-building-" in plain and '"pane": "dm-basemap"' in plain
+    assert (tmp_path / "maps" / "damage_sites.geojson").is_file()
 
 
 def test_bad_options_are_refused_before_any_file(flyover, project, tmp_path, capsys):
