@@ -380,6 +380,36 @@ def _stored_path(value: object) -> str | None:
     return os.fsdecode(value) if isinstance(value, bytes) else str(value)
 
 
+#: Project files this process has checked (``PRAGMA quick_check``) and found sound, by
+#: path, with the file's identity then (device, inode, size, modification time): opening
+#: the same unchanged file again (the window's background jobs do, for every map) skips
+#: the check, which reads the whole file. Refreshed after this process's own checkpoints.
+_SOUND: dict[str, tuple[int, int, int, int]] = {}
+_SOUND_LOCK = threading.Lock()
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _known_sound(path: Path) -> bool:
+    identity = _identity(path)
+    with _SOUND_LOCK:
+        return identity is not None and _SOUND.get(str(path)) == identity
+
+
+def _remember_sound(path: Path, *, only_if_known: bool = False) -> None:
+    identity = _identity(path)
+    with _SOUND_LOCK:
+        if identity is None or (only_if_known and str(path) not in _SOUND):
+            return
+        _SOUND[str(path)] = identity
+
+
 def _link_exclusively(source: Path, target: Path) -> None:
     """Give the finished file ``source`` the name ``target``, never replacing a file."""
     try:
@@ -587,15 +617,17 @@ class ProjectStore:
                     f"{str(path)!r} was written by a newer damagemap (schema {version}, this one reads up to "
                     f"{SCHEMA_VERSION}); update damagemap to open it"
                 )
-            problems = [
-                line.strip() for row in conn.execute("PRAGMA quick_check(3)").fetchall()
-                for line in str(row[0]).splitlines() if line.strip() and not line.startswith("***")
-            ]
-            if problems != ["ok"]:
-                raise StoreError(
-                    f"{str(path)!r} is damaged ({'; '.join(problems[:2])}); restore a copy of it "
-                    "(nothing is written into a damaged project)"
-                )
+            if not _known_sound(path):
+                problems = [
+                    line.strip() for row in conn.execute("PRAGMA quick_check(3)").fetchall()
+                    for line in str(row[0]).splitlines() if line.strip() and not line.startswith("***")
+                ]
+                if problems != ["ok"]:
+                    raise StoreError(
+                        f"{str(path)!r} is damaged ({'; '.join(problems[:2])}); restore a copy of it "
+                        "(nothing is written into a damaged project)"
+                    )
+                _remember_sound(path)
             store._configure()
             if version < SCHEMA_VERSION and read_only:
                 raise StoreError(
@@ -652,15 +684,16 @@ class ProjectStore:
             try:
                 if not wait:
                     busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    return not busy
-                self._conn.execute(f"PRAGMA busy_timeout = {_CHECKPOINT_WAIT_MS}")
-                try:
-                    busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-                finally:
-                    self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-                return not busy
+                else:
+                    self._conn.execute(f"PRAGMA busy_timeout = {_CHECKPOINT_WAIT_MS}")
+                    try:
+                        busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                    finally:
+                        self._conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             except sqlite3.Error:  # a checkpoint is an optimisation of durability; the log still holds it all
                 return False
+            _remember_sound(self._path, only_if_known=True)  # this process's own writes are no damage
+            return not busy
 
     def close(self) -> None:
         """Close the file (after a checkpoint); further calls raise :class:`StoreError`."""
@@ -669,6 +702,7 @@ class ProjectStore:
                 self.checkpoint()
                 self._closed = True
                 self._conn.close()
+                _remember_sound(self._path, only_if_known=True)
 
     @property
     def closed(self) -> bool:

@@ -306,3 +306,32 @@ def test_a_project_on_a_write_protected_folder_opens_read_only(tmp_path, video):
         assert sorted(p.name for p in folder.iterdir()) == ["site.dmproj"]
     finally:
         os.chmod(folder, 0o755)
+
+
+def test_an_unchanged_file_is_checked_once_per_process(tmp_path, video, monkeypatch):
+    """The window opens the project again for every map it builds: the integrity check
+    (which reads the whole file) runs again only when someone else changed the file."""
+    path = tmp_path / "site.dmproj"
+    with ProjectStore.create(path, video_path=video) as store:
+        run = _fill(store, 3)
+    real_connect = sqlite3.connect
+    statements: list[str] = []
+
+    def traced(*args, **kwargs):
+        conn = real_connect(*args, **kwargs)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", traced)
+    checks = lambda: sum("quick_check" in s for s in statements)  # noqa: E731
+    ProjectStore.open(path).close()
+    with ProjectStore.open(path) as store:  # this process's own edits do not count as a change
+        ReviewSession(store, run, author="t").apply(SetReview(store.detections(run)[0].id, ReviewState.ACCEPTED))
+    ProjectStore.open(path).close()
+    assert checks() == 0  # created by this process: known sound
+    other = real_connect(path)  # another program writes into it
+    other.execute("INSERT INTO settings (key, value_json) VALUES ('x', '1')")
+    other.commit()
+    other.close()
+    ProjectStore.open(path).close()
+    assert checks() == 1
