@@ -238,3 +238,72 @@ def test_dragging_a_vertex_with_the_mouse_reshapes(qtbot):
     # The view takes the edited detection back (as the window does) without crashing.
     view.set_detections([_detection(7, box=(18, 14, 80, 50))])
     assert view.editor is not None
+
+
+def test_a_click_between_overlapping_site_dots_opens_the_nearest_one(qtbot):
+    from dataclasses import replace
+
+    from core.types import DamageSite
+
+    first = DamageSite(
+        id=1, level=DamageLevel.SEVERE, confidence=0.8, lon_deg=-85.6595, lat_deg=30.1508, observation_count=3,
+        first_frame=2, last_frame=9, first_time_s=0.2, last_time_s=0.9, best_frame=6, best_detection_id=42,
+    )
+    second = replace(first, id=2, lon_deg=-85.65949, best_frame=8, best_detection_id=50)  # ~1 m east: dots overlap
+    panel = MapWidget()
+    qtbot.addWidget(panel)
+    panel.resize(300, 300)
+    panel.show()
+    panel.set_layers(MapLayers(source=None, track_segments=(((-85.66, 30.15), (-85.658, 30.1505)),),
+                               sites=(first, second), site_detections=(frozenset({42}), frozenset({50}))))
+    qtbot.waitExposed(panel)
+    low, high = panel.site_items
+    assert low.collidesWithItem(high)
+    with qtbot.waitSignal(panel.site_clicked) as clicked:  # the lower dot, clicked at its own centre
+        qtbot.mouseClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=panel.mapFromScene(low.scenePos()))
+    assert clicked.args == [6, 42]
+
+
+def test_the_map_legend_names_every_mark_and_the_threshold(qtbot):
+    panel = MapWidget()
+    qtbot.addWidget(panel)
+    panel.resize(300, 300)
+    panel.show()
+    panel.set_layers(MapLayers(source=None, track_segments=(((-85.66, 30.15), (-85.658, 30.1505)),)))
+    panel.set_score_threshold(0.5)
+    qtbot.waitExposed(panel)
+    assert {"flight track", "camera view", "damage heat", "reviewed site"} <= set(panel.LEGEND)
+    image = panel.viewport().grab().toImage()
+    row = 1 + panel.LEGEND.index("flight track")
+    track = image.pixelColor(15, 10 + row * 17 + 7)
+    assert (track.red(), track.green(), track.blue()) == (40, 90, 200)  # the track's own colour
+
+
+def test_an_edit_of_one_row_does_not_read_the_whole_table_again(qtbot, monkeypatch):
+    """The table's columns used to size themselves to every row after each edit: half
+    a second per key press on the demo's 2,000 detections."""
+    from dataclasses import replace
+
+    from PySide6.QtWidgets import QApplication
+
+    import app.widgets.detections_table as table_module
+
+    reads = []
+    data = table_module.DetectionTableModel.data
+    monkeypatch.setattr(table_module.DetectionTableModel, "data",
+                        lambda self, index, role=Qt.ItemDataRole.DisplayRole: reads.append(role) or data(self, index, role))
+    detections = [Detection(i // 50, DamageLevel.SEVERE, 0.5 + (i % 37) / 100, (1.0, 1.0, 5.0, 5.0), id=i + 1)
+                  for i in range(2000)]
+    panel = table_module.DetectionsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(600, 400)
+    panel.show()
+    panel.set_detections(detections, {})
+    qtbot.waitExposed(panel)
+    reads.clear()
+    panel.replace_frames({2: [replace(d, level=DamageLevel.DEBRIS) if d.id == 101 else d
+                              for d in detections if d.frame_index == 2]})
+    QApplication.processEvents()
+    assert len(reads) < 2000  # the rows shown, not every row (48,000 reads before)
+    row = panel.proxy.mapFromSource(panel.model.index(panel.model.row_of(101), 3))
+    assert row.data() == "Debris"
