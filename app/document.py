@@ -361,6 +361,21 @@ class ProjectDocument(QObject):
         """Frame index -> pts (s) of every frame of the video."""
         return {} if self.reader is None else dict(enumerate(self.reader.pts_s))
 
+    def is_analysed(self, index: int) -> bool:
+        """Whether the current run has stored frame ``index``."""
+        return index in self._analysed
+
+    def analysed_neighbour(self, index: int, step: int) -> int | None:
+        """The next (``step`` 1) or previous (-1) analysed frame from ``index``."""
+        import bisect
+
+        frames = sorted(self._analysed)
+        if step > 0:
+            at = bisect.bisect_right(frames, index)
+            return frames[at] if at < len(frames) else None
+        at = bisect.bisect_left(frames, index)
+        return frames[at - 1] if at > 0 else None
+
     def analysed_frames(self) -> dict[int, float]:
         """Frame index -> pts (s) of the frames the current run has stored."""
         return dict(self._analysed)

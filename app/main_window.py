@@ -609,7 +609,8 @@ class MainWindow(QMainWindow):
             return
         self._current_frame = index
         self.frame_view.show_frame(index, image_to_qimage(frame.image), doc.detections(index))
-        self.transport.set_position(index, frame.pts_s)
+        note = "not analysed" if doc.run_id is not None and not doc.is_analysed(index) else ""
+        self.transport.set_position(index, frame.pts_s, note)
         self.timeline.set_current_frame(index)
         doc.set_current_frame(index, frame.pts_s)
         selected = self.document.selected_id
@@ -691,6 +692,15 @@ class MainWindow(QMainWindow):
 
     def delete_selected(self) -> None:
         self._edit_selection(self.document.delete_selected)
+
+    def step_analysed(self, step: int) -> None:
+        """Show the next (``step`` 1) or previous (-1) analysed frame."""
+        target = self.document.analysed_neighbour(self._current_frame, step) if self.document.is_open else None
+        if target is None:
+            self.statusBar().showMessage("No analysed frame " + ("after" if step > 0 else "before") + " this one", 3000)
+            return
+        self.transport.pause()
+        self.show_frame(target)
 
     def next_unreviewed(self) -> None:
         """Select the next pending detection: later on this frame, then later frames, wrapping."""

@@ -78,6 +78,10 @@ def build_actions(window: MainWindow) -> None:
     window.play_action = _action(window, "&Play/Pause", t.toggle_play, "Space")
     window.prev_frame_action = _action(window, "Previous Frame", lambda: t.step(-1), "Left")
     window.next_frame_action = _action(window, "Next Frame", lambda: t.step(1), "Right")
+    window.prev_analysed_action = _action(window, "Previous Analysed Frame", lambda: window.step_analysed(-1),
+                                          "Shift+Left")
+    window.next_analysed_action = _action(window, "Next Analysed Frame", lambda: window.step_analysed(1),
+                                          "Shift+Right")
     window.first_frame_action = _action(window, "First Frame", lambda: t.request(0), "Home")
     window.last_frame_action = _action(window, "Last Frame", lambda: t.request(window.document.frame_count - 1), "End")
     window.reverse_action = _action(window, "Play Backwards (J)", lambda: t.shuttle(-1), "J")
@@ -142,7 +146,8 @@ def build_menus(window: MainWindow) -> None:
 
     play_menu = bar.addMenu("&Playback")
     for action in (
-        window.play_action, window.prev_frame_action, window.next_frame_action, window.first_frame_action,
+        window.play_action, window.prev_frame_action, window.next_frame_action,
+        window.prev_analysed_action, window.next_analysed_action, window.first_frame_action,
         window.last_frame_action, window.reverse_action, window.pause_action, window.forward_action,
     ):
         play_menu.addAction(action)

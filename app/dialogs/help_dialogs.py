@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayo
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Space", "play / pause"),
     ("Left / Right", "previous / next frame"),
+    ("Shift+Left / Shift+Right", "previous / next analysed frame"),
     ("Home / End", "first / last frame"),
     ("J / K / L", "play backwards (again: faster) / pause / play forwards (again: faster)"),
     ("wheel, Ctrl++ / Ctrl+-, 0", "zoom in / out, fit the frame"),

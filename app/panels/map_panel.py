@@ -104,6 +104,8 @@ class MapPanel(Panel):
             self._dirty = True
             return
         self._dirty = False
+        if self.map_widget.content is None:
+            self.map_widget.set_map(None, "Building the map…")
         if doc.run_id is None:  # nothing analysed yet: show where the drone flew
             job = FunctionJob(read_track_job, doc.telemetry_path, parent=self)
         else:

@@ -211,6 +211,7 @@ class MapWidget(QGraphicsView):
             item.setVisible(shown)
             if item.outline is not None:
                 item.outline.setVisible(shown)
+        self.viewport().update()  # the legend says the threshold
 
     @property
     def visible_sites(self) -> list[DamageSite]:
@@ -417,10 +418,12 @@ class MapWidget(QGraphicsView):
         super().mouseReleaseEvent(event)
         if event.button() != Qt.MouseButton.LeftButton:
             return
-        for item in self.items(event.position().toPoint()):
-            if isinstance(item, _SiteItem) and item.isVisible():
-                self.click_site(item.site)
-                return
+        point = event.position().toPoint()
+        where = self.mapToScene(point)
+        under = [item for item in self.items(point) if isinstance(item, _SiteItem) and item.isVisible()]
+        if under:  # dots overlap where sites are close: the one whose centre is nearest the click
+            nearest = min(under, key=lambda i: (i.scenePos().x() - where.x()) ** 2 + (i.scenePos().y() - where.y()) ** 2)
+            self.click_site(nearest.site)
 
     def click_site(self, site: DamageSite) -> None:
         self.site_clicked.emit(int(site.best_frame), site.best_detection_id)
@@ -436,19 +439,49 @@ class MapWidget(QGraphicsView):
             painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message)
             painter.restore()
             return
-        # legend
-        x, y = 10, 10
-        painter.fillRect(QRectF(x - 4, y - 4, 96, 4 * 18 + 6), QColor(255, 255, 255, 210))
-        for i, level in enumerate(DamageLevel):
-            painter.setBrush(level_colour(level))
-            painter.setPen(QColor(20, 20, 20))
-            painter.drawEllipse(QRectF(x, y + i * 18 + 2, 11, 11))
-            painter.drawText(QPointF(x + 18, y + i * 18 + 12), level.label)
-        painter.setBrush(QColor(20, 20, 20))
-        painter.drawEllipse(QRectF(x, y + 3 * 18 + 2, 11, 11))
-        painter.drawText(QPointF(x + 18, y + 3 * 18 + 12), "Drone")
+        self._draw_legend(painter)
         self._draw_scale_bar(painter)
         painter.restore()
+
+    #: The legend's rows, in order.
+    LEGEND = ("Slight", "Severe", "Debris", "reviewed site", "flight track", "drone", "camera view", "damage heat")
+
+    def _draw_legend(self, painter: QPainter) -> None:
+        """What each mark means, with the score the sites are shown from."""
+        x, y, row = 10, 10, 17
+        rows = list(self.LEGEND)
+        heading = f"Sites scoring ≥ {self._threshold:.2f}" if self._threshold > 0 else "Sites"
+        width = max(120, painter.fontMetrics().horizontalAdvance(heading) + 12)
+        painter.fillRect(QRectF(x - 4, y - 4, width, (len(rows) + 1) * row + 6), QColor(255, 255, 255, 215))
+        painter.setPen(QColor(20, 20, 20))
+        painter.drawText(QPointF(x, y + 12), heading)
+        for i, name in enumerate(rows, start=1):
+            top = y + i * row
+            icon = QRectF(x, top + 2, 11, 11)
+            painter.setPen(QPen(QColor(20, 20, 20), 1))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            if name in ("Slight", "Severe", "Debris"):
+                painter.setBrush(level_colour(DamageLevel.parse(name)))
+                painter.drawEllipse(icon)
+            elif name == "reviewed site":
+                painter.setBrush(QColor(160, 160, 160))
+                painter.setPen(QPen(QColor(255, 255, 255), 1.5))
+                painter.drawEllipse(icon)
+            elif name == "flight track":
+                painter.setPen(QPen(QColor(40, 90, 200), 2))
+                painter.drawLine(QPointF(icon.left(), icon.center().y()), QPointF(icon.right(), icon.center().y()))
+            elif name == "drone":
+                painter.setBrush(QColor(20, 20, 20))
+                painter.drawEllipse(icon)
+            elif name == "camera view":
+                painter.setPen(QPen(QColor(30, 30, 30), 1, Qt.PenStyle.DashLine))
+                painter.setBrush(QColor(255, 255, 255, 50))
+                painter.drawPolygon(QPolygonF([icon.bottomLeft(), icon.topLeft() + QPointF(-1, 0),
+                                               icon.topRight() + QPointF(1, 0), icon.bottomRight()]))
+            else:
+                painter.fillRect(icon, QColor(255, 120, 0, 150))
+            painter.setPen(QColor(20, 20, 20))
+            painter.drawText(QPointF(x + 18, top + 12), name)
 
     def _draw_scale_bar(self, painter: QPainter) -> None:
         metres_per_px = 1.0 / max(1e-9, self.transform().m11())

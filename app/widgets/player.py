@@ -142,14 +142,19 @@ class TransportBar(QWidget):
             self.slider.setRange(0, max(0, self._frame_count - 1))
         self.set_position(0, 0.0)
 
-    def set_position(self, index: int, pts_s: float) -> None:
-        """Show where the view is (called after a frame has been shown)."""
+    def set_position(self, index: int, pts_s: float, note: str = "") -> None:
+        """Show where the view is (called after a frame has been shown); ``note`` is
+        said after the frame number (e.g. that the frame was not analysed)."""
         self._position = index
         self._pts_s = pts_s
         with _blocked(self.slider):
             self.slider.setValue(index)
+        if self._frame_count <= 0:
+            self.time_label.setText("")
+            self.frame_label.setText("no video")
+            return
         self.time_label.setText(f"{format_time(pts_s)} / {format_time(self._duration_s)}")
-        self.frame_label.setText(f"frame {index + 1} / {self._frame_count}")
+        self.frame_label.setText(f"frame {index + 1} / {self._frame_count}" + (f" · {note}" if note else ""))
 
     @property
     def position(self) -> int:

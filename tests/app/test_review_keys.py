@@ -230,3 +230,36 @@ def test_the_draw_hint_goes_with_draw_mode(qtbot, window, project):
     window.toggle_draw_mode(True)
     window.toggle_draw_mode(False)
     assert window.statusBar().currentMessage() == ""
+
+
+def test_frames_never_analysed_say_so_and_shift_arrows_step_between_analysed_ones(qtbot, window, project):
+    assert window.open_path(project)  # frames 0, 2 and 4 were analysed
+    window.frame_view.setFocus()
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: window.current_frame == 1, timeout=5_000)  # seeks are coalesced
+    assert window.transport.frame_label.text().endswith("· not analysed")
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert window.current_frame == 2 and "not analysed" not in window.transport.frame_label.text()
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert window.current_frame == 4
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert window.current_frame == 4  # none after: stays, and says so
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert window.current_frame == 2
+    window.close_project()
+    assert window.transport.frame_label.text() == "no video"  # not "frame 1 / 0"
+
+
+def test_the_map_says_it_is_being_built_not_that_no_project_is_open(qtbot, window, flyover):
+    from app.panels.map_panel import MapPanel
+
+    video = flyover / "flight.mp4"
+    path = flyover / "flight.dmproj"
+    with ProjectStore.create(path, video_path=video, telemetry_path=flyover / "flight.gpx"):
+        pass
+    map_panel = window.panel(MapPanel)
+    assert window.open_path(path)
+    map_panel.rebuild()
+    assert map_panel.map_widget.message == "Building the map…"
+    qtbot.waitUntil(lambda: not map_panel.busy, timeout=30_000)
+    assert map_panel.map_widget.content is not None  # the flight track
