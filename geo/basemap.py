@@ -41,17 +41,18 @@ class Basemap:
     resolution_m: float | None = None
 
     def encoded(self, *, quality: int = 85) -> tuple[str, str]:
-        """``(mime type, base64)``: JPEG when fully opaque, else PNG."""
+        """``(mime type, base64)``: JPEG when fully opaque, else WebP (lossy, with alpha;
+        PNG would be several times larger and slower to write)."""
         from PIL import Image
 
         opaque = bool((self.image[..., 3] == 255).all())
         buffer = io.BytesIO()
         if opaque:
-            Image.fromarray(self.image[..., :3]).save(buffer, format="JPEG", quality=quality, optimize=True)
+            Image.fromarray(self.image[..., :3]).save(buffer, format="JPEG", quality=quality)
             mime = "image/jpeg"
         else:
-            Image.fromarray(self.image).save(buffer, format="PNG", optimize=True)
-            mime = "image/png"
+            Image.fromarray(self.image).save(buffer, format="WEBP", quality=quality, method=0)
+            mime = "image/webp"
         return mime, base64.b64encode(buffer.getvalue()).decode("ascii")
 
     def data_url(self) -> str:
