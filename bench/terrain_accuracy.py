@@ -9,6 +9,7 @@ distance to its nearest true point. Prints one row per seed and the pooled media
 
     python bench/terrain_accuracy.py                       # seeds 1-4, 15 m relief
     python bench/terrain_accuracy.py --relief 30 --seeds 5 6
+    python bench/terrain_accuracy.py --seeds 1 --rendered 1 2   # also rendered hilly flyovers
 """
 
 from __future__ import annotations
@@ -78,6 +79,37 @@ def site_errors(damage_map, truth_enu: np.ndarray, frame) -> list[float]:
     return errors
 
 
+def rendered(seeds: list[int], relief_m: float, work: Path, seconds: float) -> None:
+    """The same comparison on rendered hilly flyovers (``render_flyover(terrain_relief_m=)``),
+    their annotated masks as the detections, scored by ``geo.evaluation`` per damaged part."""
+    import datetime as dt
+    import json
+
+    from engine.synth import render_flyover
+    from geo.evaluation import detections_from_coco, evaluate_sites, flyover_parts, part_of_detection
+    from geo.mapping import build_damage_map_from
+    from geo.telemetry import read_telemetry
+
+    print(f"rendered: {seconds:g} s flights at 640x360, hills up to {relief_m:g} m, annotated masks every 5th frame")
+    print(f"{'seed':>4}  {'ground':>6}  {'parts':>5}  {'sites':>5}  {'median m':>8}  {'recall':>6}  {'precision':>9}")
+    for seed in seeds:
+        folder = work / f"rendered-{seed}"
+        if not (folder / "dem.tif").is_file():
+            render_flyover(folder, seconds=seconds, fps=10.0, size=(640, 360), seed=seed, terrain_relief_m=relief_m)
+        annotations = folder / "annotations" / "instances_train.json"
+        camera = json.loads((folder / "camera.json").read_text())
+        start = dt.datetime.fromisoformat(camera["start_utc"].replace("Z", "+00:00")).timestamp()
+        video = {"width_px": camera["intrinsics"]["width_px"], "height_px": camera["intrinsics"]["height_px"],
+                 "duration_s": len(camera["frames"]) / camera["fps"], "creation_time_utc": start}
+        detections, times = detections_from_coco(annotations)
+        placeable, dont_care = flyover_parts(annotations, folder / "truth.geojson", folder / "camera.json")
+        for dem in (None, folder / "dem.tif"):
+            damage_map = build_damage_map_from(detections, times, read_telemetry(folder / "flight.SRT"), video=video, dem=dem)
+            result = evaluate_sites(damage_map.sites, placeable + dont_care)
+            print(f"{seed:>4}  {'DEM' if dem else 'flat':>6}  {result.parts:>5}  {len(damage_map.sites):>5}  "
+                  f"{result.median_error_m:>8.2f}  {result.recall:>6.2f}  {result.precision:>9.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     from geo.mapping import build_damage_map_from
     from geo.telemetry import read_telemetry
@@ -85,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4])
     parser.add_argument("--relief", type=float, default=15.0, help="largest hill height, metres (default 15)")
+    parser.add_argument("--rendered", type=int, nargs="*", default=None, metavar="SEED",
+                        help="also render hilly flyovers of these seeds and score their annotated masks")
+    parser.add_argument("--rendered-seconds", type=float, default=12.0)
     parser.add_argument("--work", default=None)
     args = parser.parse_args(argv)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="terrain-accuracy-"))
@@ -110,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"all: flat plane median {statistics.median(pooled['flat']):.2f} m (p90 "
           f"{float(np.percentile(pooled['flat'], 90)):.2f}); with the DEM median {statistics.median(pooled['dem']):.2f} m "
           f"(p90 {float(np.percentile(pooled['dem'], 90)):.2f})")
+    if args.rendered:
+        rendered(args.rendered, args.relief, work, args.rendered_seconds)
     print(f"files under {work}")
     return 0
 

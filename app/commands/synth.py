@@ -51,6 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--origin", type=_origin, default=(30.1588, -85.6602), metavar="LAT,LON", help="map origin (default Panama City, FL)")
     parser.add_argument("--hfov", type=float, default=84.0, help="horizontal field of view in degrees (default 84)")
     parser.add_argument("--start", type=_utc, default=None, metavar="UTC", help="UTC time of the first frame (default 2018-10-12T15:00:00Z)")
+    parser.add_argument("--manoeuvres", action="store_true",
+                        help="the drone speeds up, slows down and turns as it flies (clock-offset tests)")
+    parser.add_argument("--terrain", type=float, default=0.0, metavar="M",
+                        help="hilly ground up to M metres high, its DEM written as dem.tif (default 0: flat)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
                 hfov_deg=args.hfov,
                 start_utc=args.start,
                 flight_dir=flight_dir,
+                manoeuvres=args.manoeuvres,
+                terrain_relief_m=args.terrain,
             )
         except ValueError as exc:
             raise InputError(f"synth: {exc}") from None
@@ -84,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"split {split} (seed {args.seed + k}): {paths.frame_count} frames in {took:.1f} s, "
               f"{paths.annotated_count} annotated frames with {paths.annotation_count} damage instances")
         for label, path in [("video", paths.video), ("gpx", paths.gpx), ("srt", paths.srt), ("truth", paths.truth),
-                            ("camera", paths.camera), ("annotations", paths.annotations), ("images", paths.images_dir)]:
+                            ("camera", paths.camera), ("annotations", paths.annotations), ("images", paths.images_dir),
+                            *([("dem", paths.dem)] if paths.dem is not None else [])]:
             print(f"  {label:12s} {path}")
     return 0

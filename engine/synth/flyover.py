@@ -19,6 +19,7 @@ from engine.synth.geodesy import LocalFrame
 from engine.synth.render import FrameRenderer
 from engine.synth.buildings import ROOF_PX_PER_M
 from engine.synth.scene import Scene, generate_scene
+from engine.synth.terrain import Hills, ground_bounds_on_hills, lift_scene
 
 DEFAULT_START_UTC = dt.datetime(2018, 10, 12, 15, 0, 0, tzinfo=dt.timezone.utc)  # two days after hurricane Michael
 DEFAULT_GROUND_ALT_M = 10.0
@@ -42,6 +43,7 @@ class FlyoverPaths:
     frame_count: int
     annotated_count: int
     annotation_count: int
+    dem: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -53,17 +55,22 @@ class Flight:
     poses: list[CameraPose]
     scene: Scene
     plan: FlightPlan | None = None
+    hills: Hills | None = None
 
 
-#: Seed offset of the generator drawing optional manoeuvres (kept apart from the scene's).
+#: Seed offsets of the generators drawing optional manoeuvres and hills (kept apart from the scene's).
 MANOEUVRE_SEED_OFFSET = 7_340_033
+TERRAIN_SEED_OFFSET = 9_199_361
 
 
 def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int, hfov_deg: float = DEFAULT_HFOV_DEG,
-                 manoeuvres: bool = False) -> Flight:
+                 manoeuvres: bool = False, terrain_relief_m: float = 0.0) -> Flight:
     """Sample the flight path for ``seed`` and generate the neighbourhood it sees.
 
-    ``manoeuvres``: the drone also speeds up, slows down and turns."""
+    ``manoeuvres``: the drone also speeds up, slows down and turns. ``terrain_relief_m``
+    above 0: the ground is hilly (hills up to that high, ``engine.synth.terrain``), the
+    drone keeps its height over the ground under it, and the houses, trees and poles
+    stand on the hills."""
     rng = np.random.default_rng(seed)
     camera = PinholeCamera(int(size[0]), int(size[1]), hfov_deg)
     frame_count = max(1, int(math.floor(seconds * fps + 1e-9)))
@@ -73,7 +80,15 @@ def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int
     steepest_allowed = -(camera.vfov_deg / 2 + MIN_TOP_DEPRESSION_DEG + plan.pitch_swing_deg)
     plan = dataclasses.replace(plan, pitch_deg=max(-85.0, min(plan.pitch_deg, steepest_allowed)))
     poses = plan.poses(times)
-    bounds = ground_bounds(camera, poses, margin_m=20.0)
+    hills = None
+    if terrain_relief_m > 0:
+        extent = 2.0 * max(150.0, plan.speed_mps * seconds)
+        hills = Hills.sample(np.random.default_rng(seed + TERRAIN_SEED_OFFSET), extent_m=extent, relief_m=terrain_relief_m)
+        poses = [dataclasses.replace(p, up_m=p.up_m + float(hills.height(np.array([p.east_m]), np.array([p.north_m]))[0]))
+                 for p in poses]
+        bounds = ground_bounds_on_hills(hills, camera, poses, margin_m=20.0)
+    else:
+        bounds = ground_bounds(camera, poses, margin_m=20.0)
     # ground texture about as fine as the nearest image pixels (0.1-0.5 m), and not huge
     area_m2 = (bounds[2] - bounds[0]) * (bounds[3] - bounds[1])
     nearest_m = nearest_ground_pixel_m(camera, poses)
@@ -88,7 +103,9 @@ def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int
         m_per_px=m_per_px,
         roof_px_per_m=roof_px_per_m,
     )
-    return Flight(camera, times, poses, scene, plan)
+    if hills is not None:
+        lift_scene(scene, hills)
+    return Flight(camera, times, poses, scene, plan, hills)
 
 
 def render_flyover(
@@ -109,6 +126,7 @@ def render_flyover(
     jpeg_quality: int = 92,
     manoeuvres: bool = False,
     flight: Flight | None = None,
+    terrain_relief_m: float = 0.0,
 ) -> FlyoverPaths:
     """Render a synthetic oblique drone flyover and write its video, telemetry and ground truth.
 
@@ -125,6 +143,9 @@ def render_flyover(
         Every k-th frame (0, k, 2k, ...) is saved as a JPEG and annotated.
     manoeuvres
         The drone speeds up, slows down and turns as it flies.
+    terrain_relief_m
+        Above 0: hilly ground up to this high; its DEM is written as ``dem.tif``
+        (GeoTIFF, absolute elevation, the flight's transverse Mercator CRS).
     flight
         A flight built beforehand (:mod:`engine.synth.survey_paths`: many paths over one
         town) instead of the one ``seed`` draws; its camera, times and poses are used.
@@ -138,6 +159,8 @@ def render_flyover(
         raise ValueError(f"size must be even and at least 16x16 pixels; got {width}x{height}")
     if not seconds > 0 or not fps > 0:
         raise ValueError(f"seconds and fps must be positive; got {seconds} s at {fps} fps")
+    if not (math.isfinite(terrain_relief_m) and 0.0 <= terrain_relief_m <= 100.0):
+        raise ValueError(f"terrain relief must be between 0 and 100 metres; got {terrain_relief_m}")
     if annotate_every < 1:
         raise ValueError(f"annotate_every must be >= 1; got {annotate_every}")
     if not split or any(c in split for c in "/\\. "):
@@ -151,7 +174,7 @@ def render_flyover(
     local = LocalFrame(origin_lat, origin_lon)  # checks the origin before any work
     if flight is None:
         flight = build_flight(seconds=seconds, fps=fps, size=(width, height), seed=seed, hfov_deg=hfov_deg,
-                              manoeuvres=manoeuvres)
+                              manoeuvres=manoeuvres, terrain_relief_m=terrain_relief_m)
     camera, times, poses, scene = flight.camera, flight.times_s, flight.poses, flight.scene
     frame_count = len(times)
 
@@ -179,7 +202,7 @@ def render_flyover(
 
     # ignore slivers an annotator would not outline: 24 px at 1280x720, scaled with the frame
     min_area_px = max(4, round(24 * width * height / (1280 * 720)))
-    renderer = FrameRenderer(scene, camera, seed=seed)
+    renderer = FrameRenderer(scene, camera, seed=seed, hills=flight.hills)
     positions = np.array([[p.east_m, p.north_m, p.up_m] for p in poses])
     velocity = np.gradient(positions, times, axis=0) if frame_count > 1 else np.zeros((1, 3))
     video = outputs.VideoWriter(paths["video"], width=width, height=height, fps=fps, creation_time=start_utc)
@@ -204,4 +227,9 @@ def render_flyover(
     outputs.write_srt(paths["srt"], records, fps=fps, hfov_deg=hfov_deg)
     outputs.write_truth_geojson(paths["truth"], scene, local)
     outputs.write_camera_json(paths["camera"], camera, records, frame=local, ground_alt_m=ground_alt_m, fps=fps, seed=seed, split=split)
-    return FlyoverPaths(out_dir=out_dir, images_dir=images_dir, frame_count=frame_count, annotated_count=len(images), annotation_count=len(annotations), **paths)
+    dem = None
+    if flight.hills is not None:
+        e0, n0, e1, n1 = scene.bounds_en
+        dem = flight.hills.write_geotiff(flight_dir / "dem.tif", local, (e0 - 50.0, n0 - 50.0, e1 + 50.0, n1 + 50.0),
+                                         ground_alt_m=ground_alt_m, resolution_m=1.0)
+    return FlyoverPaths(dem=dem, out_dir=out_dir, images_dir=images_dir, frame_count=frame_count, annotated_count=len(images), annotation_count=len(annotations), **paths)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.camera import CameraPose, PinholeCamera, intersect_ground, project_points
+from core.camera import CameraPose, PinholeCamera, intersect_ground, pixel_rays, project_points
 from engine.synth.geometry import Face, ProjectedFace, place_face, polygon_mask, roi_homography, uv_to_index
 from engine.synth.scene import Scene
+from engine.synth.terrain import Hills
 
 MAX_GROUND_MIP = 3
 
@@ -31,9 +32,10 @@ class RenderedFrame:
 class FrameRenderer:
     """Draws frames of one scene with one camera; holds the per-flight caches."""
 
-    def __init__(self, scene: Scene, camera: PinholeCamera, *, seed: int) -> None:
+    def __init__(self, scene: Scene, camera: PinholeCamera, *, seed: int, hills: Hills | None = None) -> None:
         self.scene = scene
         self.camera = camera
+        self.hills = hills  # ground on hills (objects already lifted: engine.synth.terrain.lift_scene)
         self._ground_mips = [scene.ground.image]
         for _ in range(MAX_GROUND_MIP):
             prev = self._ground_mips[-1]
@@ -117,8 +119,42 @@ class FrameRenderer:
         ratio = np.sqrt(along * across) / self.scene.ground.m_per_px
         return np.clip(np.log2(np.maximum(ratio, 1.0)), 0, len(self._ground_mips) - 1)
 
+    def _draw_ground_on_hills(self, pose: CameraPose, with_ids: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """The ground texture draped over the hills: every pixel's ray put on them, the
+        texture sampled there (mip level per pixel from the neighbours' spacing)."""
+        assert self.hills is not None
+        w, h = self.camera.width_px, self.camera.height_px
+        yy, xx = np.mgrid[0:h, 0:w]
+        uv = np.stack([xx.ravel() + 0.5, yy.ravel() + 0.5], axis=1).astype(np.float64)
+        hits = self.hills.intersect(pose.position, pixel_rays(self.camera, pose, uv))
+        if np.isnan(hits).any():
+            raise ValueError("renderer: part of the frame does not see the ground")
+        ground = hits[:, :2].reshape(h, w, 2)
+        step_x = np.linalg.norm(np.gradient(ground, axis=1), axis=2)
+        step_y = np.linalg.norm(np.gradient(ground, axis=0), axis=2)
+        ratio = np.sqrt(step_x * step_y) / self.scene.ground.m_per_px
+        levels = np.clip(np.log2(np.maximum(ratio, 1.0)), 0, len(self._ground_mips) - 1)
+        px = self.scene.ground.to_px(ground)
+        image = np.zeros((h, w, 3), np.float32)
+        for level in range(int(math.floor(levels.min())), int(math.ceil(levels.max())) + 1):
+            weight = np.clip(1.0 - np.abs(levels - level), 0, 1).astype(np.float32)
+            if not (weight > 0).any():
+                continue
+            scale = 2.0**level
+            map_x = ((px[..., 0] + 0.5) / scale - 0.5).astype(np.float32)
+            map_y = ((px[..., 1] + 0.5) / scale - 0.5).astype(np.float32)
+            warped = cv2.remap(self._ground_mips[level], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            image += warped.astype(np.float32) * weight[..., None]
+        ids = None
+        if with_ids:
+            ids = cv2.remap(self.scene.ground.labels, px[..., 0].astype(np.float32), px[..., 1].astype(np.float32),
+                            cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return image, ids
+
     def _draw_ground(self, pose: CameraPose, with_ids: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Warp the ground texture; each mip level only into the band of rows that uses it."""
+        if self.hills is not None:
+            return self._draw_ground_on_hills(pose, with_ids)
         w, h = self.camera.width_px, self.camera.height_px
         homography = self._ground_homography(pose)
         levels = self._row_mip_levels(pose)

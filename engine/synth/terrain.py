@@ -97,6 +97,50 @@ class Hills:
         return path
 
 
+def lift_scene(scene, hills: Hills) -> None:
+    """Stand every house, tree and pole of ``scene`` on the hills (in place): each is
+    raised by the height under its centre (houses stay level, as built on a pad); damage
+    painted on the ground is raised by the height under it."""
+    def lift(faces, dz: float) -> None:
+        for face in faces:
+            face.origin = np.asarray(face.origin, dtype=np.float64) + (0.0, 0.0, dz)
+            face.polygon_enu = np.asarray(face.polygon_enu, dtype=np.float64) + (0.0, 0.0, dz)
+
+    def under(centre_en) -> float:
+        c = np.asarray(centre_en, dtype=np.float64)
+        return float(hills.height(c[:1], c[1:2])[0])
+
+    for building in scene.buildings:
+        dz = under(building.centre_en)
+        lift(building.faces, dz)
+        for _, wing_faces in building.wings:
+            lift(wing_faces, dz)
+        for part in building.parts:
+            c = np.asarray(part.centroid_enu, dtype=np.float64)
+            part.centroid_enu = c + (0.0, 0.0, under(c[:2]) if c[2] < 0.3 else dz)
+    for tree in scene.trees:
+        lift(tree.faces, under(tree.centre_en))
+    for pole in scene.poles:
+        lift(pole.faces, under(pole.centre_en))
+
+
+def ground_bounds_on_hills(hills: Hills, camera, poses, margin_m: float) -> tuple[float, float, float, float]:
+    """ENU box covering every frame's view of the hills (the frame border put on them)."""
+    from core.camera import pixel_rays
+
+    w, h = camera.width_px, camera.height_px
+    border = np.array([[0, 0], [w / 2, 0], [w, 0], [w, h / 2], [w, h], [w / 2, h], [0, h], [0, h / 2]], dtype=np.float64)
+    points = []
+    for pose in poses:
+        hit = hills.intersect(pose.position, pixel_rays(camera, pose, border))
+        if np.isnan(hit).any():
+            raise ValueError("flight: the camera sees the horizon; pitch it further down")
+        points.append(hit[:, :2])
+    allp = np.concatenate(points)
+    lo, hi = allp.min(axis=0) - margin_m, allp.max(axis=0) + margin_m
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
 def ground_points(rng: np.random.Generator, hills: Hills, camera, poses, *, count: int = 30,
                   spacing_m: float = 15.0) -> np.ndarray:
     """``float64[K, 3]`` points on the hills that the flight sees (through random pixels
@@ -138,4 +182,4 @@ def sightings(hills: Hills, camera, poses, points_enu: np.ndarray, *, margin_px:
     return seen
 
 
-__all__ = ["Hills", "ground_points", "sightings"]
+__all__ = ["Hills", "ground_bounds_on_hills", "ground_points", "lift_scene", "sightings"]
