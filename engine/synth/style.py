@@ -1,9 +1,18 @@
-"""The per-seed look of a scene: palette, sun, sky and camera colour response."""
+"""The per-seed look of a scene: palette, sun, sky and camera colour response.
+
+:data:`LOOKS` are named looks outside what :meth:`Style.sample` draws (a flight in
+another region, season or camera): ``with forced_look("ochre-dust"): render_flyover(...)``
+renders every scene of the block in it, to measure how a model copes with a look it was
+not trained on and how much fine-tuning on a few reviewed frames recovers.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +40,15 @@ class Style:
 
     @classmethod
     def sample(cls, rng: np.random.Generator) -> Style:
+        """A random look (the same random draws whatever look is forced, so a forced
+        look changes the colours of a flight, not its layout)."""
+        style = cls._sample(rng)
+        if _FORCED_LOOK is not None:
+            style = replace(style, **LOOKS[_FORCED_LOOK])
+        return style
+
+    @classmethod
+    def _sample(cls, rng: np.random.Generator) -> Style:
         overcast = bool(rng.random() < 0.35)  # post-storm skies are often grey: soft shadows
         green = np.array(LAWN_COLOURS[rng.integers(len(LAWN_COLOURS))]) * rng.uniform(0.85, 1.1) + rng.normal(0, 6, 3)
 
@@ -69,3 +87,29 @@ class Style:
     def lighting(self, normal: np.ndarray) -> float:
         """Lambertian brightness factor for a surface normal."""
         return self.ambient + (1.0 - self.ambient) * max(0.0, float(np.dot(normal, self.sun_direction))) * 1.25
+
+
+#: named looks (overrides of :class:`Style` fields) that :meth:`Style.sample` never draws:
+#: "ochre-dust", the red-brown cast of dust-laden air and a camera without white balance,
+#: washed-out colour, low sun and haze; "blue-hour", a cold, dim, contrasty dusk.
+LOOKS: dict[str, dict[str, Any]] = {
+    "ochre-dust": dict(white_balance=(1.38, 0.98, 0.62), saturation=1.45, exposure=1.12, haze=0.32,
+                       ambient=0.7, sun_elevation_deg=22.0, dry_grass=(170.0, 120.0, 70.0),
+                       grass=(150.0, 120.0, 70.0), debris_density=1.0),
+    "blue-hour": dict(white_balance=(0.7, 0.88, 1.35), saturation=0.55, exposure=0.7, haze=0.1, ambient=0.9,
+                      sun_elevation_deg=8.0),
+}
+_FORCED_LOOK: str | None = None
+
+
+@contextmanager
+def forced_look(name: str | None) -> Iterator[None]:
+    """Render with the look ``name`` (a key of :data:`LOOKS`; ``None``: the usual draw)."""
+    global _FORCED_LOOK
+    if name is not None and name not in LOOKS:
+        raise ValueError(f"unknown look {name!r}; known: {', '.join(LOOKS)}")
+    previous, _FORCED_LOOK = _FORCED_LOOK, name
+    try:
+        yield
+    finally:
+        _FORCED_LOOK = previous
