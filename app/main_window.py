@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.docks: list[QDockWidget] = []
         self._docks_parked: list[QDockWidget] | None = None
         self._docks_in_front: list[QDockWidget] = []
+        self._toolbar_parked = True
         self._layout_pending = True
         self._panels: dict[type[Panel], Panel] = {}
         for kind in self.PANELS:
@@ -202,16 +203,17 @@ class MainWindow(QMainWindow):
     LAYOUT_VERSION = 2
 
     def _default_layout(self) -> None:
-        """The docks on the right: Sites (the review queue and its crops) tabbed with
-        the detection table above, the map below; the video keeps the larger part."""
+        """The review queue down the whole right side (Sites, tabbed with the detection
+        table), the map under the video, which keeps the larger part of the window."""
         docks = {dock.objectName(): dock for dock in self.docks}
         sites, review, map_dock = docks.get("site_review_dock"), docks.get("review_dock"), docks.get("map_dock")
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         for dock in self.docks:
             dock.setFloating(False)
             dock.setVisible(True)
-            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        if sites is not None and map_dock is not None:
-            self.splitDockWidget(sites, map_dock, Qt.Orientation.Vertical)
+            area = Qt.DockWidgetArea.BottomDockWidgetArea if dock is map_dock else Qt.DockWidgetArea.RightDockWidgetArea
+            self.addDockWidget(area, dock)
         if sites is not None and review is not None:
             self.tabifyDockWidget(sites, review)
             sites.raise_()
@@ -224,12 +226,10 @@ class MainWindow(QMainWindow):
         self._layout_pending = False
         docks = {dock.objectName(): dock for dock in self.docks}
         sites, map_dock = docks.get("site_review_dock"), docks.get("map_dock")
-        top = [d for d in (sites, map_dock) if d is not None]
-        if top:
-            self.resizeDocks(top, [max(420, self.width() * 2 // 5)] * len(top), Qt.Orientation.Horizontal)
-        if sites is not None and map_dock is not None:
-            self.resizeDocks([sites, map_dock], [self.height() * 3 // 5, self.height() * 2 // 5],
-                             Qt.Orientation.Vertical)
+        if sites is not None:
+            self.resizeDocks([sites], [max(480, self.width() * 2 // 5)], Qt.Orientation.Horizontal)
+        if map_dock is not None:
+            self.resizeDocks([map_dock], [max(200, self.height() * 3 // 10)], Qt.Orientation.Vertical)
 
     def _park_docks(self, parked: bool) -> None:
         """Hide the panels while the start page shows (they have nothing to show), and
@@ -237,11 +237,14 @@ class MainWindow(QMainWindow):
         if parked and self._docks_parked is None:
             self._docks_parked = [dock for dock in self.docks if not dock.isHidden()]
             self._docks_in_front = [dock for dock in self._docks_parked if not dock.visibleRegion().isEmpty()]
+            self._toolbar_parked = not self.overlay_toolbar.isHidden()
             for dock in self.docks:
                 dock.setVisible(False)
+            self.overlay_toolbar.setVisible(False)
         elif not parked and self._docks_parked is not None:
             for dock in self._docks_parked:
                 dock.setVisible(True)
+            self.overlay_toolbar.setVisible(self._toolbar_parked)
             front = self._docks_in_front or [d for d in self.docks if d.objectName() == "site_review_dock"]
             for dock in front:
                 dock.raise_()  # the tab that was in front stays in front (the Sites queue at first)
@@ -258,8 +261,8 @@ class MainWindow(QMainWindow):
         parked = self._docks_parked is not None
         self._park_docks(False)
         self._default_layout()
-        self._park_docks(parked)
         self.overlay_toolbar.setVisible(True)
+        self._park_docks(parked)
 
     def panel(self, kind: type[P]) -> P:
         """The window's panel of type ``kind`` (one of :attr:`PANELS`)."""

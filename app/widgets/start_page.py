@@ -71,6 +71,12 @@ class StartPage(QWidget):
         self.open_project_button.clicked.connect(self.open_project_requested)
         self.demo_button.clicked.connect(self.demo_requested)
 
+        self.demo_note = QLabel(
+            "The demo renders a 20-second synthetic flight and analyses it with the shipped demo model "
+            "(trained on synthetic flights only), a few minutes on a laptop CPU."
+        )
+        self.demo_note.setWordWrap(True)
+        self.demo_note.setStyleSheet("color: #666;")
         self.demo_status = QLabel("")
         self.demo_status.setWordWrap(True)
         self.demo_progress = QProgressBar()
@@ -96,6 +102,7 @@ class StartPage(QWidget):
         column.addWidget(intro)
         column.addSpacing(12)
         column.addLayout(buttons)
+        column.addWidget(self.demo_note)
         column.addWidget(self.demo_status)
         column.addWidget(self.demo_progress)
         column.addSpacing(16)

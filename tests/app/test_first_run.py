@@ -33,6 +33,7 @@ def test_with_no_project_the_window_offers_the_ways_in_and_the_recent_files(qtbo
     assert [b.text() for b in (page.open_video_button, page.open_project_button, page.demo_button)] == [
         "Open a video…", "Open a project…", "Try the demo"]
     assert not any(dock.isVisible() for dock in window.docks)  # nothing to show in them yet
+    assert not window.overlay_toolbar.isVisible()
     assert page.recent_paths() == []
 
     app_settings.add_recent_file(project)
@@ -43,21 +44,35 @@ def test_with_no_project_the_window_offers_the_ways_in_and_the_recent_files(qtbo
                      pos=page.recent_list.visualItemRect(page.recent_list.item(0)).center())
     assert window.document.is_open and window.document.project_path == project
     assert window.pages.currentWidget() is window.player_page
-    assert all(dock.isVisible() for dock in window.docks)
+    assert all(dock.isVisible() for dock in window.docks) and window.overlay_toolbar.isVisible()
 
     window.close_project()  # back to the start page, nothing stale behind it
     assert window.pages.currentWidget() is page and window.windowTitle() == "damagemap"
 
 
-def test_the_default_layout_gives_the_sites_queue_room(qtbot, window, project):
+def test_the_default_layout_gives_the_sites_queue_room(qtbot, window, project, app_settings):
+    from app.main_window import MainWindow
+    from app.panels.map_panel import MapPanel
     from app.panels.site_review_panel import SiteReviewPanel
 
     window.resize(1480, 900)
     assert window.open_path(project)
     qtbot.waitUntil(lambda: window.panel(SiteReviewPanel).isVisible(), timeout=5_000)
-    sites = window.panel(SiteReviewPanel)
-    qtbot.waitUntil(lambda: sites.width() >= 420 and sites.height() >= 400, timeout=5_000)
+    sites, map_panel = window.panel(SiteReviewPanel), window.panel(MapPanel)
+    qtbot.waitUntil(lambda: sites.width() >= 420 and sites.height() >= 600, timeout=5_000)  # the whole right side
     assert window.frame_view.width() >= 700  # the video keeps the larger part
+    assert map_panel.isVisible() and map_panel.mapTo(window, map_panel.rect().topLeft()).x() < sites.mapTo(
+        window, sites.rect().topLeft()).x()  # under the video
+
+    window.close()  # saves the layout; a new window restores it
+    again = MainWindow(settings=app_settings)
+    qtbot.addWidget(again)
+    again.restore_layout()
+    again.show()
+    assert not any(dock.isVisible() for dock in again.docks)  # the start page first
+    assert again.open_path(project)
+    assert all(dock.isVisible() for dock in again.docks)
+    again.document.close()
 
 
 def test_the_demo_renders_off_the_gui_thread_then_opens_and_analyses(qtbot, window, tmp_path, tiny_model, errors):
