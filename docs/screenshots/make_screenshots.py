@@ -1,52 +1,36 @@
-"""Screenshots of the real window on an analysed demo flyover, for the README.
+"""Screenshots of the real window on the analysed demo project, for the README and docs.
 
 Run under a virtual X server (the window is real, not the offscreen platform)::
 
+    damagemap demo --no-gui --out /tmp/demo
     xvfb-run -a -s "-screen 0 1920x1080x24" \
-        python docs/screenshots/make_screenshots.py [--project P.dmproj | --work DIR] [--weights W]
+        python docs/screenshots/make_screenshots.py --project /tmp/demo/demo.dmproj
 
-Without ``--project`` it renders a synthetic flyover into ``--work``, opens it in the
-window, runs the analysis there (the shipped model unless ``--weights``), reviews a few
-detections, and saves ``main_window.png``, ``player.png``, ``map.png`` and
-``review.png`` into ``docs/screenshots/``.
+It works on a copy of the project (the demo's stays as it was): it decides the first
+two sites of the queue (one rejected, one accepted), selects the site seen in the most
+frames, and saves ``main_window.png`` (the whole window), ``site_review_panel.png`` (the
+Sites panel) and ``start_page.png`` (the window with no project, the project among
+the recent files) into ``docs/screenshots/``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
-def _wait(app, signal=None, predicate=None, timeout_ms: int = 600_000) -> None:
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    if signal is not None:
-        signal.connect(loop.quit)
-    timer = QTimer()
-    timer.setInterval(50)
-    if predicate is not None:
-        timer.timeout.connect(lambda: predicate() and loop.quit())
-        timer.start()
-    QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec()
-    timer.stop()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--project", type=Path, help="an analysed .dmproj to show")
-    parser.add_argument("--work", type=Path, default=Path("/tmp/damagemap-screenshots"))
-    parser.add_argument("--weights", type=Path, default=None)
-    parser.add_argument("--seconds", type=float, default=12.0)
-    parser.add_argument("--size", default="960x540")
-    parser.add_argument("--analysis-fps", type=float, default=2.0)
-    parser.add_argument("--threshold", type=float, default=0.5)
+    parser.add_argument("--project", type=Path, required=True, help="the analysed demo project (demo.dmproj)")
     parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--size", default="1480x900", help="window size (default: 1480x900)")
     args = parser.parse_args()
 
     from app.main_window import _prepare_environment
@@ -57,86 +41,67 @@ def main() -> int:
 
     import app.errors
     from app.main_window import MainWindow
+    from app.panels.map_panel import MapPanel
+    from app.panels.site_review_panel import SiteReviewPanel
     from app.settings import AppSettings
-    from app.workers import AnalysisOptions
     from core.types import ReviewState
+
+    work = Path(tempfile.gettempdir()) / "damagemap-screenshots"  # this script's own folder
+    shutil.rmtree(work, ignore_errors=True)
+    demo = args.project.resolve().parent
+    copy = work / "damagemap-demo"
+    shutil.copytree(demo, copy, ignore=shutil.ignore_patterns("maps"))  # the video travels with the project
+    project = copy / args.project.name
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     app.errors.error_sink = []
-    settings = AppSettings(QSettings(str(args.work / "settings.ini"), QSettings.Format.IniFormat))
+    settings = AppSettings(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
     window = MainWindow(settings=settings)
-    window.resize(1600, 940)
+    width, height = (int(v) for v in args.size.split("x"))
+    window.resize(width, height)
     window.show()
-    window.threshold_spin.setValue(args.threshold)
 
-    if args.project is not None:
-        if not window.open_path(args.project):
-            print(app.errors.error_sink, file=sys.stderr)
-            return 1
-    else:
-        from engine.synth import render_flyover
+    def wait(predicate, seconds: float = 300.0) -> None:
+        end = time.monotonic() + seconds
+        while not predicate() and time.monotonic() < end:
+            qapp.processEvents()
+            time.sleep(0.01)
 
-        w, h = (int(v) for v in args.size.split("x"))
-        flight = args.work / "flight"
-        if not (flight / "flight.mp4").exists():
-            render_flyover(args.work / "data", seconds=args.seconds, fps=10.0, size=(w, h), seed=0, flight_dir=flight)
-        if not window.open_path(flight / "flight.mp4"):
-            print(app.errors.error_sink, file=sys.stderr)
-            return 1
-        if window.document.run_id is None or not window.document.store.run(window.document.run_id).finished:
-            options = AnalysisOptions(device="auto", weights=str(args.weights) if args.weights else None,
-                                      fps=args.analysis_fps, srn=True)
-            window.start_analysis(options)
-            _wait(qapp, window.analysis_finished)
+    if not window.open_path(project):
+        print(app.errors.error_sink, file=sys.stderr)
+        return 1
+    sites, map_panel = window.panel(SiteReviewPanel), window.panel(MapPanel)
+
+    def settled() -> bool:
+        return not sites.busy and not map_panel.busy and sites.review is not None
+
+    wait(settled)
+    sites.site_list.setCurrentRow(0)
+    sites.decide(ReviewState.REJECTED)
+    sites.decide(ReviewState.ACCEPTED)
+    wait(lambda: sites.busy or map_panel.busy, 5)
+    wait(settled)
+    most_seen = max(sites.review.sites, key=lambda s: len({x.frame_index for x in s.sightings}))
+    sites.select_site(most_seen.site_id)
+    wait(lambda: sites.thumbnails_done)
+    for _ in range(50):
+        qapp.processEvents()
+        time.sleep(0.01)
     if app.errors.error_sink:
         print("errors:", app.errors.error_sink, file=sys.stderr)
         return 1
 
-    doc = window.document
-    from app.panels.map_panel import MapPanel
-    from geo.mapping import DamageMap
-
-    map_panel = window.panel(MapPanel)
-    _wait(qapp, predicate=lambda: isinstance(map_panel.map_widget.content, DamageMap), timeout_ms=120_000)
-
-    # Show the frame with the most confident damage, review a few detections there.
-    visible = [d for d in doc.all_detections() if d.final_score >= args.threshold]
-    if visible:
-        # the frame showing the most kinds of damage, then the most confident damage
-        levels: dict[int, set] = {}
-        totals: dict[int, float] = {}
-        for det in visible:
-            levels.setdefault(det.frame_index, set()).add(det.level)
-            totals[det.frame_index] = totals.get(det.frame_index, 0.0) + det.final_score * int(det.level)
-        best_frame = max(totals, key=lambda i: (len(levels[i]), totals[i]))
-        on_frame = sorted((d for d in visible if d.frame_index == best_frame), key=lambda d: -d.final_score)
-        window.select_detection(on_frame[0].id)
-        window.set_review(ReviewState.ACCEPTED)
-        if len(on_frame) > 2:
-            window.select_detection(on_frame[-1].id)
-            window.set_review(ReviewState.REJECTED)
-        def area(det):
-            x1, y1, x2, y2 = det.box_xyxy_px
-            return (x2 - x1) * (y2 - y1)
-
-        pending = [d for d in on_frame[1:-1]] or on_frame
-        window.select_detection(max(pending, key=area).id)  # the outline editor shows best on a big one
-    _wait(qapp, predicate=lambda: not map_panel.busy, timeout_ms=60_000)
-    map_panel.map_widget.set_time(doc.current_pts)
-    for _ in range(5):
-        qapp.processEvents()
-
     args.out.mkdir(parents=True, exist_ok=True)
-    shots = {
-        "main_window.png": window,
-        "player.png": window.centralWidget(),
-        "map.png": map_panel.map_widget,
-        "review.png": window.review_panel,
-    }
-    for name, widget in shots.items():
-        widget.grab().save(str(args.out / name))
+    window.grab().save(str(args.out / "main_window.png"))
+    sites.grab().save(str(args.out / "site_review_panel.png"))
+    window.document.close()
+    for _ in range(20):
+        qapp.processEvents()
+    window.grab().save(str(args.out / "start_page.png"))
+    for name in ("main_window.png", "site_review_panel.png", "start_page.png"):
         print("wrote", args.out / name)
     window.close()
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
