@@ -89,6 +89,7 @@ class MapPanel(Panel):
 
     def _on_closed(self) -> None:
         self._timer.stop()
+        self.map_widget.highlight_detection(None)  # no ring for a selection of the closed project
         self.map_widget.set_map(None, "No project open")
 
     def rebuild(self) -> None:

@@ -293,3 +293,20 @@ def test_a_site_clicked_on_the_map_opens_its_crops_and_a_crop_hovered_seeks_ther
     panel.grid.itemEntered.emit(tile)
     qtbot.waitUntil(lambda: window.current_frame == frame, timeout=5_000)
     assert map_panel.map_widget.highlighted_site.best_detection_id == target.best_detection_id
+
+
+def test_reopening_rings_nothing_on_the_map_when_nothing_is_selected(qtbot, window, project):
+    from app.panels.map_panel import MapPanel
+
+    map_panel = window.panel(MapPanel)
+    with qtbot.waitSignal(map_panel.map_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: not map_panel.busy, timeout=30_000)
+    site = map_panel.map_widget.visible_sites[0]
+    window.select_detection(site.best_detection_id)
+    assert map_panel.map_widget.highlighted_site is not None
+    window.close_project()
+    with qtbot.waitSignal(map_panel.map_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: not map_panel.busy, timeout=30_000)
+    assert window.document.selected_id is None and map_panel.map_widget.highlighted_site is None
