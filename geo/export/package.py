@@ -24,7 +24,6 @@ from typing import Any
 
 from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
 from geo.export.products import (
-    PRELIMINARY,
     ProductInfo,
     aoi_records,
     camera_records,
@@ -103,7 +102,8 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         "=" * len(name),
         "",
         f"Building damage from drone video{': ' + info.event if info.event else ''}.",
-        f"PRELIMINARY: {PRELIMINARY}. Grades come from an automatic analysis of oblique video;",
+        "PRELIMINARY analysis, not yet validated in the field. Grades come from an automatic analysis",
+        "of oblique drone video;",
         "check on the ground before acting on a single building, and send corrections back.",
         "",
         "Event",
@@ -155,7 +155,7 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
                      f"{xbd[1]:<13} | {OSM_DAMAGE[level] or '-'}")
     lines += [
         "",
-        "A building is 'No visible damage' only when the flight saw it well (several frames showing at",
+        "A building is 'No visible damage' only when the flight saw it well (two or more frames showing at",
         "least half of it, at 0.25 m per pixel or finer, from 15 degrees or more above the horizon) and",
         "no damage was found on it; otherwise, without damage found, it is 'Not assessed'. Coverage",
         "uses the camera geometry only: a building hidden behind another may count as seen.",
