@@ -398,10 +398,12 @@ class RunComparison:
         return dataclasses.asdict(self)
 
 
-def heldout_frames_of(store: ProjectStore, run_ids: Sequence[int]) -> tuple[int, list[int]] | None:
-    """``(reviewed run, held-out frames)`` from the model card of the first of the runs
-    analysed with a fine-tuned model; ``None`` when neither was."""
+def heldout_frames_of(store: ProjectStore, run_ids: Sequence[int]) -> tuple[str, int, list[int]] | None:
+    """``(model, reviewed run, held-out frames)`` from the model card of the first of the
+    runs analysed with a model fine-tuned on this project; ``None`` when neither was."""
     from engine.weights import read_config
+
+    from services.models import describe_weights
 
     for run_id in run_ids:
         weights = run_weights(store, run_id)
@@ -412,8 +414,8 @@ def heldout_frames_of(store: ProjectStore, run_ids: Sequence[int]) -> tuple[int,
         except DamagemapError:
             continue
         tuned = card.get("fine_tuned_on")
-        if isinstance(tuned, dict) and tuned.get("heldout_frames") and Path(str(tuned.get("project"))).resolve() == Path(store.path).resolve():
-            return int(tuned["run_id"]), [int(f) for f in tuned["heldout_frames"]]
+        if isinstance(tuned, dict) and Path(str(tuned.get("project"))).resolve() == Path(store.path).resolve():
+            return describe_weights(weights), int(tuned["run_id"]), [int(f) for f in tuned.get("heldout_frames", [])]
     return None
 
 
@@ -431,11 +433,13 @@ def compare_runs(store: ProjectStore, run_a: int, run_b: int, *, sites: bool = T
     for run_id in ids:
         store.run(run_id)
     found = heldout_frames_of(store, ids)
-    held_out = found is not None
-    if found is not None:
-        truth_run, frames = found
+    held_out = found is not None and bool(found[2])
+    if found is not None and found[2]:
+        _, truth_run, frames = found
         note = f"AP on {len(frames)} reviewed frame(s) of run {truth_run} held out from fine-tuning"
     else:
+        why = (f"{found[0]} was trained on every reviewed frame" if found is not None
+               else "neither run used a model fine-tuned on this project")
         truth_run_or_none = next((r for r in ids if reviewed_frames(store, r)), None)
         if truth_run_or_none is None:
             truth_run, frames = 0, []
@@ -443,8 +447,7 @@ def compare_runs(store: ProjectStore, run_a: int, run_b: int, *, sites: bool = T
         else:
             truth_run = truth_run_or_none
             frames = reviewed_frames(store, truth_run)
-            note = (f"AP on the {len(frames)} reviewed frame(s) of run {truth_run} (neither run used a fine-tuned model, "
-                    "so these frames were not held out)")
+            note = f"AP on the {len(frames)} reviewed frame(s) of run {truth_run}, not held out ({why})"
     common = set(frames)
     for run_id in ids:
         common &= set(store.analysed_frames(run_id))

@@ -224,3 +224,25 @@ def test_export_writes_a_standalone_model_usable_with_weights(project, flyover, 
         export_model(find_model(project).weights, tmp_path / "improved.pt")
     with pytest.raises(ModelError, match="not found"):
         export_model(tmp_path / "missing.safetensors", tmp_path / "x.safetensors")
+
+
+def test_the_command_line_finetunes_lists_compares_and_exports(project, flyover, tmp_path, capsys):
+    from app.cli import main
+
+    with ProjectStore.open(project) as store:
+        _review(store, store.latest_run_id())
+    assert main(["finetune", str(project), "--steps", "1", "--holdout-every", "0", "--replay", str(flyover.out_dir),
+                 "--device", "cpu", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "ft-001: 1 steps" in out and "--weights" in out
+    assert main(["finetune", str(project), "--list"]) == 0
+    assert "ft-001: from run 1, 4 frames trained" in capsys.readouterr().out
+    assert main(["finetune", str(project), "--compare", "1", "1", "--no-sites"]) == 0
+    assert "mask AP (%)" in capsys.readouterr().out
+    target = tmp_path / "out.safetensors"
+    assert main(["finetune", str(project), "--export", str(target)]) == 0
+    assert target.is_file() and target.with_suffix(".json").is_file()
+    assert main(["finetune", str(project), "--export", str(target), "--model", "ft-009"]) == 2
+    assert "no model version 'ft-009'" in capsys.readouterr().err
+    assert main(["finetune", str(project), "--resume"]) == 2
+    assert "no unfinished fine-tune" in capsys.readouterr().err

@@ -1,0 +1,177 @@
+"""``damagemap finetune PROJECT``: improve the project's detector from its reviews.
+
+Argument parsing over :mod:`services.finetune` and :mod:`services.models`:
+
+- ``damagemap finetune P`` fine-tunes the detector of the latest reviewed run on its
+  reviewed frames (``--minutes``, ``--steps``), into ``P.models/ft-NNN``; Ctrl+C stops
+  it with a checkpoint and ``--resume`` continues it;
+- ``--list`` shows the project's model versions and which run used which model;
+- ``--compare RUN_A RUN_B`` prints two runs side by side (counts, sites, AP on the
+  reviewed frames held out from fine-tuning);
+- ``--export FILE.safetensors [--model ft-NNN]`` writes a version as a standalone
+  weights file with its model card, for ``damagemap analyze --weights`` anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", type=Path, help="project file (.dmproj)")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--compare", nargs=2, type=int, metavar=("RUN_A", "RUN_B"),
+                      help="compare two runs: detections, sites, AP on held-out reviewed frames")
+    what.add_argument("--export", type=Path, metavar="FILE", default=None,
+                      help="write a fine-tuned model (--model, default the latest) as FILE.safetensors + card")
+    what.add_argument("--list", action="store_true", help="list the project's model versions and runs")
+    parser.add_argument("--model", default=None, metavar="NAME", help="model version for --export (e.g. ft-002)")
+    parser.add_argument("--run", type=int, default=None, help="the run whose reviews to use (default: the latest reviewed)")
+    parser.add_argument("--minutes", type=float, default=None, help="time limit (default: none; 200 steps)")
+    parser.add_argument("--steps", type=int, default=None, help="training steps (default 200, or as many as fit --minutes)")
+    parser.add_argument("--replay", type=Path, default=None,
+                        help="ISBDA folder to replay so the model does not forget (default: a small synthetic flyover)")
+    parser.add_argument("--holdout-every", type=int, default=5, metavar="K",
+                        help="hold out every K-th reviewed frame to measure with (0: none; default 5)")
+    parser.add_argument("--scope", default="auto", choices=("auto", "roi", "heads", "last", "all"),
+                        help="what to train (default auto: everything on a GPU, the box and mask heads on a CPU)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N]")
+    parser.add_argument("--batch-size", type=int, default=2, help="frames per step (default 2)")
+    parser.add_argument("--lr", type=float, default=0.003, help="learning rate (default 0.003)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same weights)")
+    parser.add_argument("--resume", action="store_true", help="continue the latest unfinished fine-tune")
+    parser.add_argument("--no-sites", action="store_true", help="--compare without building the damage maps")
+    parser.add_argument("--json", action="store_true", help="--compare and --list as JSON")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from services.project import open_project
+
+    if args.export is not None:
+        return _export(args)
+    if args.list:
+        with open_project(args.project) as store:
+            return _list(args, store)
+    if args.compare:
+        with open_project(args.project) as store:
+            return _compare(args, store)
+    return _finetune(args)
+
+
+def _request(args: argparse.Namespace):  # noqa: ANN202 - services.finetune.FinetuneRequest
+    from core.errors import InputError
+    from services.finetune import FinetuneRequest
+
+    if args.lr is not None and not args.lr > 0:
+        raise InputError(f"--lr must be positive; got {args.lr!r}")
+    if args.replay is not None and not args.replay.is_dir():
+        raise InputError(f"{args.replay}: --replay must be an ISBDA folder")
+    return FinetuneRequest(
+        run_id=args.run, steps=args.steps, minutes=args.minutes, replay=args.replay, holdout_every=args.holdout_every,
+        device=args.device, seed=args.seed, batch_size=args.batch_size, lr=args.lr, scope=args.scope,
+        resume=args.resume, name=args.model if args.resume else None,
+    )
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from services.finetune import plan_finetune
+    from services.project import open_project
+
+    request = _request(args)
+    with open_project(args.project) as store:
+        plan = plan_finetune(store, request)
+    tuned = plan.config.card
+    if plan.resumed:
+        print(f"resuming {plan.version.name} ({plan.version.folder})", file=sys.stderr)
+    else:
+        print(f"{plan.version.name}: fine-tuning {Path(plan.config.base_weights).name} on {len(plan.train_frames)} "
+              f"reviewed frames of run {plan.run_id} ({tuned.get('positives')} kept, {tuned.get('negatives')} rejected "
+              f"detections), {len(plan.heldout_frames)} held out; replay {', '.join(plan.config.replay)}; "
+              f"{plan.config.device}", file=sys.stderr)
+    from engine.finetune import finetune
+
+    cancel = threading.Event()
+    bar = _bar(plan.config, disable=args.quiet)
+    last = None
+    try:
+        for last in finetune(plan.config, cancel=cancel):
+            bar.n = last.step
+            bar.set_postfix(loss=last.losses.get("loss"), refresh=False)
+            bar.update(0)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"interrupted; run 'damagemap finetune {args.project} --resume' to continue from the last checkpoint",
+              file=sys.stderr)
+        return 130
+    bar.close()
+    if last is None or last.weights is None:
+        print("cancelled; resume with --resume", file=sys.stderr)
+        return 1
+    summary = last.summary or {}
+    print(f"{plan.version.name}: {last.step} steps in {last.elapsed_s:.0f} s (scope {summary.get('scope')}); "
+          f"weights {last.weights}")
+    print(f"analyse with it:  damagemap analyze VIDEO --project {args.project} --weights {last.weights}")
+    print(f"then compare:     damagemap finetune {args.project} --compare {plan.run_id} NEW_RUN")
+    return 0
+
+
+def _bar(config, *, disable: bool):  # noqa: ANN001, ANN202 - FinetuneConfig, tqdm
+    from tqdm import tqdm
+
+    timed = config.time_budget_s is not None and config.steps >= 1_000_000
+    return tqdm(total=None if timed else config.steps, unit="step", desc="fine-tuning", dynamic_ncols=True,
+                disable=disable, file=sys.stderr)
+
+
+def _compare(args: argparse.Namespace, store) -> int:  # noqa: ANN001 - ProjectStore
+    import json
+
+    from services.finetune import compare_runs
+
+    comparison = compare_runs(store, args.compare[0], args.compare[1], sites=not args.no_sites)
+    if args.json:
+        print(json.dumps(comparison.to_dict(), indent=2, default=str))
+    else:
+        print(comparison.table())
+    return 0
+
+
+def _list(args: argparse.Namespace, store) -> int:  # noqa: ANN001 - ProjectStore
+    import json
+
+    from services.models import describe_weights, list_models, run_weights
+
+    versions = []
+    for version in list_models(args.project):
+        tuned = version.card().get("fine_tuned_on", {}) if version.finished else {}
+        versions.append({"name": version.name, "finished": version.finished, "weights": str(version.weights),
+                         "run_id": tuned.get("run_id"), "train_frames": len(tuned.get("train_frames", [])),
+                         "heldout_frames": len(tuned.get("heldout_frames", []))})
+    runs = [{"run": r.id, "model": describe_weights(run_weights(store, r.id)), "frames": r.frames_done,
+             "finished": r.finished} for r in store.runs()]
+    if args.json:
+        print(json.dumps({"models": versions, "runs": runs}, indent=2))
+        return 0
+    print("models:" if versions else "models: none yet (damagemap finetune PROJECT)")
+    for v in versions:
+        state = (f"from run {v['run_id']}, {v['train_frames']} frames trained, {v['heldout_frames']} held out"
+                 if v["finished"] else "unfinished (--resume)")
+        print(f"  {v['name']}: {state}  {v['weights']}")
+    print("runs:")
+    for r in runs:
+        print(f"  run {r['run']}: {r['model']}, {r['frames']} frames{'' if r['finished'] else ' (incomplete)'}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from services.models import export_model, find_model
+
+    version = find_model(args.project, args.model)
+    target = export_model(version.weights, args.export)
+    print(f"{version.name} -> {target} (+ {target.with_suffix('.json').name}); "
+          f"use it with: damagemap analyze VIDEO --project P --weights {target}")
+    return 0
