@@ -78,8 +78,10 @@ def _height(row) -> float | None:  # noqa: ANN001 - a pandas row
     return None
 
 
-def read_footprints(path: str | Path) -> Footprints:
-    """The building polygons of a vector file, in WGS84.
+def read_footprints(path: str | Path, *, bbox_lonlat: tuple[float, float, float, float] | None = None) -> Footprints:
+    """The building polygons of a vector file, in WGS84; with ``bbox_lonlat`` (west,
+    south, east, north), only those meeting it (a city-wide file is read for the area
+    flown, not whole).
 
     Raises
     ------
@@ -96,7 +98,7 @@ def read_footprints(path: str | Path) -> Footprints:
     notes: list[str] = []
     try:
         if _is_osm(path):
-            frame = gpd.read_file(path, layer="multipolygons", engine="pyogrio")
+            frame = gpd.read_file(path, layer="multipolygons", engine="pyogrio", bbox=bbox_lonlat)
             if "building" in frame.columns:
                 frame = frame[frame["building"].notna()]
             else:  # GDAL keeps unknown tags in other_tags: '"building"=>"yes",...'
@@ -104,7 +106,7 @@ def read_footprints(path: str | Path) -> Footprints:
                 frame = frame[tags.fillna("").str.contains('"building"=>', regex=False)] if tags is not None else frame[:0]
             notes.append("OpenStreetMap buildings read with GDAL's OSM driver")
         else:
-            frame = gpd.read_file(path, engine="pyogrio")
+            frame = gpd.read_file(path, engine="pyogrio", bbox=_bbox_in_file_crs(path, bbox_lonlat))
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{path}: cannot read footprints ({first})") from None
@@ -117,10 +119,25 @@ def read_footprints(path: str | Path) -> Footprints:
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     frame = frame[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     if frame.empty:
-        raise InputError(f"{path}: no building polygons in the file")
+        where = " over the area flown" if bbox_lonlat is not None else ""
+        raise InputError(f"{path}: no building polygons in the file{where}")
     id_column = next((c for c in ID_COLUMNS if c in frame.columns and frame[c].notna().all()
                       and frame[c].astype(str).is_unique), None)
     return _from_frame(frame, id_column, str(path), notes)
+
+
+def _bbox_in_file_crs(path: Path, bbox_lonlat):  # noqa: ANN001, ANN202
+    """``bbox_lonlat`` in the CRS of the file's first layer (what pyogrio filters in)."""
+    if bbox_lonlat is None:
+        return None
+    import pyogrio
+    from pyproj import CRS, Transformer
+
+    crs = pyogrio.read_info(path).get("crs")
+    if not crs:
+        return tuple(bbox_lonlat)
+    to_file = Transformer.from_crs("EPSG:4326", CRS.from_user_input(crs), always_xy=True)
+    return tuple(float(v) for v in to_file.transform_bounds(*bbox_lonlat))
 
 
 def _from_frame(frame, id_column: str | None, source: str, notes: list[str]) -> Footprints:  # noqa: ANN001

@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Longest side of the basemap on the printed page (about 7 inches at 150 dpi).
 PRINT_BASEMAP_PX = 1200
+#: Footprints farther than this outside the area the camera saw are not read.
+FOOTPRINT_MARGIN_M = 100.0
 #: Project settings keys (beside :class:`core.settings.ProjectSettings`'s).
 PRODUCT_KEY = "product_info"
 FOOTPRINTS_KEY = "footprints_path"
@@ -167,6 +169,18 @@ class ProductLayers:
         return html_layers(grading=self.grading, coverage=self.coverage, basemap=self.basemap_html, info=self.info)
 
 
+def _padded(bounds: tuple[float, float, float, float] | None, margin_m: float) -> tuple[float, float, float, float] | None:
+    """``bounds`` (lon/lat) grown by about ``margin_m`` on every side."""
+    import math
+
+    if bounds is None:
+        return None
+    west, south, east, north = bounds
+    dlat = margin_m / 111_320.0
+    dlon = margin_m / (111_320.0 * max(math.cos(math.radians((south + north) / 2)), 0.01))
+    return west - dlon, south - dlat, east + dlon, north + dlat
+
+
 def has_product_sources(store: ProjectStore) -> bool:
     return any(p is not None for p in product_sources(store))
 
@@ -190,14 +204,14 @@ def product_layers(store: ProjectStore, built: DamageMap, *, footprints: Path | 
     footprints_path = footprints or stored_footprints
     basemap_path = basemap or stored_basemap
     grading = None
+    area = flown_bounds_lonlat(built)
     if footprints_path is not None:
-        outlines = read_footprints(footprints_path)
+        outlines = read_footprints(footprints_path, bbox_lonlat=_padded(area, FOOTPRINT_MARGIN_M))
         coverage = footprint_coverage(built, outlines)
         grading = grade_buildings(built, outlines, coverage)
     else:
         coverage = grid_coverage(built)
     basemap_html = basemap_print = None
-    area = flown_bounds_lonlat(built)
     if basemap_path is not None and area is not None:
         basemap_html = read_basemap(basemap_path, area)
         basemap_print = read_basemap(basemap_path, area, crs=built.crs, max_px=PRINT_BASEMAP_PX)

@@ -84,3 +84,18 @@ def test_openstreetmap_buildings_through_gdal(tmp_path):
 def test_from_polygons():
     fp = Footprints.from_polygons([SQUARE], ids=[5])
     assert fp.ids == ("5",) and fp.heights_m == (None,)
+
+
+def test_only_the_area_flown_is_read(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    near = Polygon(SQUARE)
+    far = Polygon([(x + 0.05, y) for x, y in SQUARE])  # some 3 km east
+    frame = gpd.GeoDataFrame({"id": ["near", "far"]}, geometry=[near, far], crs="EPSG:4326").to_crs("EPSG:3857")
+    frame.to_file(tmp_path / "city.gpkg", driver="GPKG", engine="pyogrio")
+    area = (13.3995, 52.4995, 13.4005, 52.5005)
+    assert read_footprints(tmp_path / "city.gpkg", bbox_lonlat=area).ids == ("near",)
+    assert len(read_footprints(tmp_path / "city.gpkg")) == 2
+    with pytest.raises(InputError, match="no building polygons in the file over the area flown"):
+        read_footprints(tmp_path / "city.gpkg", bbox_lonlat=(10.0, 50.0, 10.001, 50.001))
