@@ -1,0 +1,75 @@
+"""``damagemap gui`` on a Linux machine where Qt's X11 platform cannot start: one line, rc 2.
+
+Without these checks Qt aborts the process (SIGABRT, a core dump). None of these tests
+starts a window: each stops at the check, before Qt's platform is loaded.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.commands import gui
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the xcb checks are Linux-only")
+
+
+@pytest.fixture
+def x11(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The environment of a Linux desktop session: Qt's default platform, no Wayland."""
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_PLUGIN_PATH", raising=False)
+    return monkeypatch
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("damagemap gui: error: "), err
+    return err
+
+
+def test_no_display_is_one_line(x11, capsys):
+    x11.delenv("DISPLAY", raising=False)
+    assert main(["gui"]) == 2
+    assert "DISPLAY is not set" in _one_line_error(capsys)
+
+
+def test_a_missing_xcb_library_is_named_with_the_packages_to_install(x11, tmp_path):
+    # a plugin file the loader refuses stands for libqxcb.so whose libxcb-icccm.so.4 is missing
+    broken = tmp_path / "platforms" / "libqxcb.so"
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a shared library")
+    x11.setenv("DISPLAY", ":0")
+    x11.setattr(gui, "xcb_plugin_candidates", lambda: iter([tmp_path / "absent.so", broken]))
+    with pytest.raises(gui.DisplayError) as caught:
+        gui.check_display()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert str(broken) in message and "libxcb-icccm4" in message and "apt install" in message
+
+
+def test_a_display_nobody_answers_on_is_named(x11):
+    x11.setenv("DISPLAY", ":987")  # no X server listens there
+    x11.setattr(gui, "xcb_plugin_candidates", lambda: iter([]))
+    with pytest.raises(gui.DisplayError, match="cannot connect to the X display ':987'"):
+        gui.check_display()
+
+
+def test_another_platform_or_wayland_is_left_to_qt(x11):
+    x11.delenv("DISPLAY", raising=False)
+    x11.setenv("QT_QPA_PLATFORM", "offscreen")
+    gui.check_display()
+    x11.delenv("QT_QPA_PLATFORM")
+    x11.setenv("WAYLAND_DISPLAY", "wayland-0")
+    gui.check_display()
+
+
+def test_the_plugin_qt_would_load_is_found():
+    found = [p for p in gui.xcb_plugin_candidates() if p.is_file()]
+    assert found and found[0].name == "libqxcb.so"
+    assert isinstance(found[0], Path)
