@@ -1,0 +1,305 @@
+"""Improve the model from my reviews: fine-tune the project's detector in a worker.
+
+The dialog says how many frames have been reviewed, asks for a time limit (or a number
+of steps), the share of frames held out to measure with and where the replay data
+comes from, then runs :func:`services.finetune.finetune_project` (what ``damagemap
+finetune`` runs) in a worker thread with a progress bar and the time left. Cancel stops
+it after the current step with a checkpoint; Resume continues an unfinished one. When
+it finishes, :attr:`FinetuneDialog.model_ready` carries the new weights, which the
+window can offer to analyse the video with.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt.utils import GeneratorWorker
+
+from app.errors import show_error
+
+
+def iter_finetune(project_path: Path, request: Any, cancel: threading.Event) -> Iterator[Any]:
+    """:func:`services.finetune.finetune_project` on the worker's own connection."""
+    from services.finetune import finetune_project
+
+    try:
+        yield from finetune_project(Path(project_path), request, cancel=cancel)
+    except RuntimeError as exc:  # superqt would swallow a RuntimeError (see app.workers)
+        raise _Carried(exc) from exc
+
+
+class _Carried(Exception):
+    def __init__(self, original: RuntimeError) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+class FinetuneJob(QObject):
+    """One fine-tune in a worker thread: ``progress(FinetuneProgress)`` after every step,
+    ``failed(exception)``, then ``finished(last progress or None)``."""
+
+    progress = Signal(object)
+    failed = Signal(object)
+    finished = Signal(object)
+
+    def __init__(self, project_path: Path, request: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._cancel = threading.Event()
+        self.last: Any = None
+        self.error: BaseException | None = None
+        self._running = False
+        self._worker = GeneratorWorker(iter_finetune, Path(project_path), request, self._cancel)
+        self._worker.yielded.connect(self._on_progress)
+        self._worker.errored.connect(self._on_errored)
+        self._worker.finished.connect(self._on_finished)
+
+    @property
+    def is_running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        self._running = True
+        self._worker.start()
+
+    def cancel(self) -> None:
+        """Stop after the current step (a checkpoint is written)."""
+        self._cancel.set()
+
+    def _on_progress(self, progress: Any) -> None:
+        self.last = progress
+        self.progress.emit(progress)
+
+    def _on_errored(self, exc: BaseException) -> None:
+        self.error = exc.original if isinstance(exc, _Carried) else exc
+        self.failed.emit(self.error)
+
+    def _on_finished(self) -> None:
+        self._running = False
+        self.finished.emit(self.last)
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating the time left..."
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"about {seconds // 3600} h {seconds % 3600 // 60:02d} min left"
+    if seconds >= 60:
+        return f"about {seconds // 60} min {seconds % 60:02d} s left"
+    return f"about {seconds} s left"
+
+
+class FinetuneDialog(QDialog):
+    """Fine-tune the detector of ``document``'s project on its reviewed frames.
+
+    Signals
+    -------
+    model_ready(object)
+        The ``Path`` of the new weights, when a fine-tune finished.
+    """
+
+    model_ready = Signal(object)
+
+    def __init__(self, document: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Improve the model from my reviews")
+        self.document = document
+        self.job: FinetuneJob | None = None
+        self.weights: Path | None = None
+
+        self.summary_label = QLabel()
+        self.summary_label.setWordWrap(True)
+        self.minutes_spin = QDoubleSpinBox()
+        self.minutes_spin.setRange(0.0, 24 * 60.0)
+        self.minutes_spin.setDecimals(1)
+        self.minutes_spin.setValue(10.0)
+        self.minutes_spin.setSpecialValueText("no limit")
+        self.minutes_spin.setSuffix(" min")
+        self.steps_spin = QSpinBox()
+        self.steps_spin.setRange(0, 1_000_000)
+        self.steps_spin.setValue(0)
+        self.steps_spin.setSpecialValueText("as many as fit")
+        self.holdout_spin = QSpinBox()
+        self.holdout_spin.setRange(0, 100)
+        self.holdout_spin.setValue(5)
+        self.holdout_spin.setSpecialValueText("none")
+        self.holdout_spin.setPrefix("every ")
+        self.holdout_spin.setToolTip("These reviewed frames are not trained on: comparing runs measures AP on them")
+        self.device_combo = QComboBox()
+        from app.dialogs.analysis_dialog import available_devices
+
+        self.device_combo.addItems(available_devices())
+        self.replay_edit = QLineEdit()
+        self.replay_edit.setPlaceholderText("a small synthetic flyover")
+        self.replay_edit.setToolTip("An ISBDA folder mixed into training so the model keeps what it knew")
+
+        form = QFormLayout()
+        form.addRow("Time limit", self.minutes_spin)
+        form.addRow("Steps", self.steps_spin)
+        form.addRow("Hold out", self.holdout_spin)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Replay data", self.replay_edit)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setValue(0)
+        self.eta_label = QLabel("")
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.start_button = QPushButton("Start")
+        self.resume_button = QPushButton("Resume")
+        self.cancel_button = QPushButton("Cancel")
+        self.close_button = QPushButton("Close")
+        self.start_button.clicked.connect(lambda: self.start(resume=False))
+        self.resume_button.clicked.connect(lambda: self.start(resume=True))
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.resume_button, self.cancel_button, self.close_button):
+            buttons.addWidget(button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary_label)
+        layout.addLayout(form)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.eta_label)
+        layout.addWidget(self.result_label)
+        layout.addLayout(buttons)
+        self.refresh()
+
+    # -- state -----------------------------------------------------------------------
+
+    @property
+    def project_path(self) -> Path | None:
+        path = getattr(self.document, "project_path", None)
+        return None if path is None else Path(path)
+
+    def refresh(self) -> None:
+        """What the project holds: reviewed frames, unfinished fine-tunes; the buttons."""
+        from core.errors import DamagemapError
+        from core.store import ProjectStore
+        from services.finetune import review_run, reviewed_frames, split_frames
+        from services.models import list_models
+
+        running = self.job is not None and self.job.is_running
+        path = self.project_path
+        self.reviewed_count = 0
+        text = "No project is open."
+        if path is not None:
+            try:
+                with ProjectStore.open(path) as store:
+                    run_id = review_run(store)
+                    frames = reviewed_frames(store, run_id)
+                train, held = split_frames(frames, self._holdout())
+                self.reviewed_count = len(frames)
+                text = (f"Run {run_id}: {len(frames)} reviewed frame(s); {len(train)} to train on, {len(held)} held out "
+                        "to measure with. Frames nobody reviewed are not used.")
+            except DamagemapError as exc:
+                text = str(exc)
+        self.summary_label.setText(text)
+        unfinished = path is not None and any(not v.finished for v in list_models(path))
+        self.start_button.setEnabled(not running and self.reviewed_count > 0)
+        self.resume_button.setEnabled(not running and unfinished)
+        self.cancel_button.setEnabled(running)
+        for widget in (self.minutes_spin, self.steps_spin, self.holdout_spin, self.device_combo, self.replay_edit):
+            widget.setEnabled(not running)
+
+    def _holdout(self) -> int:
+        """Every k-th reviewed frame held out; 1 would hold out all, so it means 2."""
+        value = self.holdout_spin.value()
+        return 2 if value == 1 else value
+
+    def request(self, *, resume: bool = False) -> Any:
+        """The :class:`services.finetune.FinetuneRequest` the dialog's fields describe."""
+        from services.finetune import FinetuneRequest
+
+        replay = self.replay_edit.text().strip()
+        return FinetuneRequest(
+            minutes=self.minutes_spin.value() or None, steps=self.steps_spin.value() or None,
+            holdout_every=self._holdout(),
+            device=self.device_combo.currentText(), replay=Path(replay) if replay else None, resume=resume,
+        )
+
+    # -- running ---------------------------------------------------------------------
+
+    def start(self, *, resume: bool = False) -> FinetuneJob | None:
+        if self.project_path is None or (self.job is not None and self.job.is_running):
+            return None
+        from core.errors import DamagemapError
+
+        try:
+            request = self.request(resume=resume)
+        except DamagemapError as exc:
+            show_error(self, exc, title="Cannot fine-tune")
+            return None
+        self.weights = None
+        self.result_label.setText("Preparing the reviewed frames...")
+        self.progress_bar.setValue(0)
+        self.eta_label.setText(format_eta(None))
+        job = FinetuneJob(self.project_path, request, parent=self)
+        job.progress.connect(self._on_progress)
+        job.failed.connect(lambda exc: show_error(self, exc, title="Fine-tuning failed"))
+        job.finished.connect(self._on_finished)
+        self.job = job
+        job.start()
+        self.refresh()
+        return job
+
+    def cancel(self) -> None:
+        if self.job is not None and self.job.is_running:
+            self.job.cancel()
+            self.cancel_button.setEnabled(False)
+            self.eta_label.setText("Stopping after this step...")
+
+    def _on_progress(self, progress: Any) -> None:
+        budget = progress.steps if progress.steps < 1_000_000 else None
+        if budget is None and progress.eta_s is not None and progress.elapsed_s + progress.eta_s > 0:
+            fraction = progress.elapsed_s / (progress.elapsed_s + progress.eta_s)
+        else:
+            fraction = progress.fraction
+        self.progress_bar.setValue(int(round(1000 * min(1.0, fraction))))
+        loss = progress.losses.get("loss")
+        steps = f"step {progress.step}" + (f" of {budget}" if budget else "")
+        self.result_label.setText(f"{steps}, loss {loss:.3f}" if loss is not None else steps)
+        if progress.state == "running":
+            self.eta_label.setText(format_eta(progress.eta_s))
+
+    def _on_finished(self, last: Any) -> None:
+        if last is not None and last.state == "finished" and last.weights is not None:
+            self.weights = Path(last.weights)
+            self.progress_bar.setValue(1000)
+            self.eta_label.setText(f"Done in {last.elapsed_s:.0f} s.")
+            self.result_label.setText(
+                f"New model {self.weights.parent.name}: {self.weights}. Analyse the video with it to compare the runs.")
+            self.model_ready.emit(self.weights)
+        elif last is not None and last.state == "cancelled":
+            self.eta_label.setText("Cancelled.")
+            self.result_label.setText(f"Stopped at step {last.step}; Resume continues from there.")
+        elif self.job is not None and self.job.error is not None:
+            self.eta_label.setText("Failed.")
+            self.result_label.setText(str(self.job.error))
+        self.refresh()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        """Closing while it runs cancels it (the checkpoint keeps the work)."""
+        self.cancel()
+        super().closeEvent(event)
