@@ -145,6 +145,8 @@ class VideoReader:
         import av
 
         self.path = Path(path)
+        if self.path.is_dir():
+            raise VideoError(f"{str(self.path)!r} is a folder; give the video file (MP4, MOV, ...) inside it")
         if not self.path.is_file():
             raise VideoError(f"no video at {str(self.path)!r}: the file does not exist")
         try:
