@@ -91,11 +91,14 @@ class Style:
 
 #: named looks (overrides of :class:`Style` fields) that :meth:`Style.sample` never draws:
 #: "ochre-dust", the red-brown cast of dust-laden air and a camera without white balance,
-#: washed-out colour, low sun and haze; "blue-hour", a cold, dim, contrasty dusk.
+#: washed-out colour, low sun and haze; "false-colour", every hue turned to its complement
+#: (a multispectral camera's false-colour output: lawns magenta, bare decking blue, blue
+#: tarps orange); "blue-hour", a cold, dim dusk.
 LOOKS: dict[str, dict[str, Any]] = {
     "ochre-dust": dict(white_balance=(1.38, 0.98, 0.62), saturation=1.45, exposure=1.12, haze=0.32,
                        ambient=0.7, sun_elevation_deg=22.0, dry_grass=(170.0, 120.0, 70.0),
                        grass=(150.0, 120.0, 70.0), debris_density=1.0),
+    "false-colour": dict(saturation=-0.9, exposure=1.05, haze=0.05),
     "blue-hour": dict(white_balance=(0.7, 0.88, 1.35), saturation=0.55, exposure=0.7, haze=0.1, ambient=0.9,
                       sun_elevation_deg=8.0),
 }
