@@ -62,8 +62,16 @@ class SiteReview:
     damage_map: DamageMap | None = field(default=None, repr=False)
     _by_id: dict[int, SiteSummary] = field(init=False, repr=False, compare=False)
 
+    _best: dict[int, float] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         self._by_id = {item.site.site_id: item.site for item in self.queue}
+        # per site, the highest threshold it is kept at (1.0 with a sighting accepted)
+        self._best = {
+            item.site.site_id: max(
+                (1.0 if s.review is ReviewState.ACCEPTED else s.score for s in item.site.sightings), default=0.0)
+            for item in self.queue
+        }
 
     @property
     def sites(self) -> list[SiteSummary]:
@@ -88,10 +96,7 @@ class SiteReview:
         """Ids of the sites that keep a sighting at or above ``threshold`` (or one a
         reviewer accepted): what the map shows at that score (sites below the project's
         minimum score were never fused)."""
-        return {
-            item.site.site_id for item in self.queue
-            if any(site_kept(s, threshold) for s in item.site.sightings)
-        }
+        return {site_id for site_id, best in self._best.items() if best >= threshold}
 
     def count_at(self, threshold: float) -> int:
         """How many sites :meth:`kept_at` ``threshold``."""

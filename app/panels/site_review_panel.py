@@ -212,6 +212,7 @@ class SiteReviewPanel(Panel):
         self._dirty = False
         self._carried_runs: set[int] = set()
         self._decided: dict[int, str] = {}  # site id -> decision shown before the rebuild
+        self._rows: list[tuple[QListWidgetItem, int, bool]] = []  # list row, site id, decided when read
         self._follow_key: int | None = None  # a detection id of the site to keep selected
         self._grid_key: object = None
         self._thumb_queue: list[QListWidgetItem] = []  # list rows still without a thumbnail
@@ -347,6 +348,7 @@ class SiteReviewPanel(Panel):
         self.review = None
         self._decided.clear()
         self.site_list.clear()
+        self._rows = []
         self.grid.clear()
         self._grid_key = None
         self.summary.setText("No project open")
@@ -386,6 +388,7 @@ class SiteReviewPanel(Panel):
         self._thumb_queue.clear()
         self._grid_queue.clear()
         self.site_list.clear()
+        self._rows = []
         self.grid.clear()
         self._grid_key = None
         self.summary.setText(text)
@@ -426,6 +429,7 @@ class SiteReviewPanel(Panel):
         self._thumb_queue.clear()
         self.site_list.blockSignals(True)
         self.site_list.clear()
+        self._rows = []
         for item in review.queue:
             row = QListWidgetItem(self._row_text(item.site, item.reason))
             row.setData(SITE_ROLE, item.site.site_id)
@@ -433,6 +437,7 @@ class SiteReviewPanel(Panel):
             row.setToolTip(item.reason)
             row.setSizeHint(QSize(-1, self.THUMB_PX + 6))  # icons arriving later do not move the rows
             self.site_list.addItem(row)
+            self._rows.append((row, item.site.site_id, item.site.decided))
             self._thumb_queue.append(row)
         self._apply_row_filter(adjust_current=False)
         target = review.site_of_detection(key) if key is not None else None
@@ -447,7 +452,7 @@ class SiteReviewPanel(Panel):
             self.site_list.scrollToItem(self.site_list.currentItem())
         self._fill_grid(self.current_site())
         self._update_summary()
-        self._update_threshold_count()
+        self._update_threshold_count(filter_rows=False)  # filtered above
         self._update_buttons()
         if self._thumb_queue:
             # in frame order: each batch is one forward pass through the video
@@ -471,7 +476,7 @@ class SiteReviewPanel(Panel):
         total = len(review.queue)
         self.summary.setText(f"{total} sites · {total - decided} to decide · {decided} decided")
 
-    def _update_threshold_count(self, *_args: object) -> None:
+    def _update_threshold_count(self, *_args: object, filter_rows: bool = True) -> None:
         value = self.document.score_threshold
         self.threshold.blockSignals(True)
         self.threshold.setValue(round(value * 100))
@@ -480,23 +485,24 @@ class SiteReviewPanel(Panel):
         if review is None:
             self.threshold_label.setText("")
             return
-        self.threshold_label.setText(f"{value:.2f}: {review.count_at(value)} sites")
-        self._apply_row_filter()
+        kept = review.kept_at(value)
+        self.threshold_label.setText(f"{value:.2f}: {len(kept)} sites")
+        if filter_rows:
+            self._apply_row_filter(kept=kept)
 
-    def _apply_row_filter(self, *_args: object, adjust_current: bool = True) -> None:
+    def _apply_row_filter(self, *_args: object, adjust_current: bool = True, kept: set[int] | None = None) -> None:
         """Hide the rows of sites below the score threshold, and decided ones unless
         "Show decided" is on."""
         review = self.review
         if review is None:
             return
-        kept = review.kept_at(self.document.score_threshold)
+        if kept is None:
+            kept = review.kept_at(self.document.score_threshold)
         show_decided = self.show_decided.isChecked()
-        for index in range(self.site_list.count()):
-            row = self.site_list.item(index)
-            site_id = int(row.data(SITE_ROLE))
-            site = review.site(site_id)
-            decided = site_id in self._decided or (site is not None and site.decided)
-            row.setHidden(site_id not in kept or (decided and not show_decided))
+        for row, site_id, decided in self._rows:
+            hidden = site_id not in kept or (not show_decided and (decided or site_id in self._decided))
+            if hidden != row.isHidden():  # most rows keep their state: no layout work for them
+                row.setHidden(hidden)
         current = self.site_list.currentItem()
         if adjust_current and current is not None and current.isHidden():
             following = self._first_undecided_row(self.site_list.currentRow())
