@@ -71,8 +71,16 @@ class ReviewPanel(Panel):
         doc = self.document
         selected = doc.selected_id
         was_shown = selected is not None and self.view.is_shown(selected)
+        on_row = self.view.current_detection_id()
         self.view.replace_frames({index: doc.detections(index) for index in frame_indices})
-        if selected is not None and was_shown and not self.view.is_shown(selected):
+        if selected is None and on_row is not None and self.view.model.row_of(on_row) is None:
+            # The highlighted row was deleted (Delete clears the selection first): the row
+            # the table highlights now is the one the next key acts on.
+            neighbour = self.view.current_detection_id()
+            detection = None if neighbour is None else doc.detection(neighbour)
+            if detection is not None:
+                doc.request_detection(detection.frame_index, neighbour)
+        elif selected is not None and was_shown and not self.view.is_shown(selected):
             # The edit took the selected row out of the table's filter. The table now
             # highlights a neighbour; that row is what the next key must act on, never the
             # one no longer shown.

@@ -66,7 +66,7 @@ def test_review_with_keys_and_undo(qtbot, window, project, errors):
 
     window.select_detection(third)
     qtbot.keyClick(view, Qt.Key.Key_Delete)
-    assert window.selected_id is None and doc.store.is_deleted(third)
+    assert window.selected_id != third and doc.store.is_deleted(third)  # the highlighted neighbour, if any
     assert window.panel(ReviewPanel).view.pending_label.text() == "3 left to review of 5"
     assert errors == []
 
@@ -263,3 +263,22 @@ def test_the_map_says_it_is_being_built_not_that_no_project_is_open(qtbot, windo
     assert map_panel.map_widget.message == "Building the map…"
     qtbot.waitUntil(lambda: not map_panel.busy, timeout=30_000)
     assert map_panel.map_widget.content is not None  # the flight track
+
+
+def test_after_delete_the_highlighted_row_is_the_one_the_keys_act_on(qtbot, window, project, errors):
+    from app.widgets.detections_table import DETECTION_ID_ROLE
+
+    assert window.open_path(project)
+    doc = window.document
+    table = window.panel(ReviewPanel).view
+    window.frame_view.setFocus()
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_N)
+    first = window.selected_id
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_Delete)
+    assert doc.store.is_deleted(first)
+    highlighted = table.table.currentIndex().data(DETECTION_ID_ROLE)
+    assert highlighted is not None and window.selected_id == highlighted
+    assert window.accept_action.isEnabled()
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_A)
+    assert doc.detection(highlighted).review is ReviewState.ACCEPTED
+    assert errors == []
