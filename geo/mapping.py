@@ -186,6 +186,7 @@ def build_damage_map_from(
     ground_elevation_m: float | None = None,
     title: str = "Damage map",
     dem: str | Path | Terrain | None = None,
+    heading_offset_deg: float = 0.0,
 ) -> DamageMap:
     """Georeference detections and fuse them into damage sites.
 
@@ -208,6 +209,9 @@ def build_damage_map_from(
     dem
         A DEM/DSM (GeoTIFF path or :class:`geo.terrain.Terrain`): detections are placed
         where their rays meet it instead of on the take-off plane.
+    default_pitch_deg, heading_offset_deg
+        For telemetry without gimbal pitch or camera heading (GPX): the pitch, and the
+        camera's heading from the direction of travel (``geo.pitch`` estimates both).
 
     Raises
     ------
@@ -237,7 +241,7 @@ def build_damage_map_from(
         raise GeoreferenceError(
             f"{track.path or track.name}: the telemetry has no altitude, so detections cannot be placed on the ground"
         )
-    poses = frame_poses(aligned, frame_times_s, default_pitch_deg=default_pitch_deg)
+    poses = frame_poses(aligned, frame_times_s, default_pitch_deg=default_pitch_deg, heading_offset_deg=heading_offset_deg)
     if frame_times_s and not poses.poses:
         raise GeoreferenceError(
             f"{track.path or track.name}: none of the {len(frame_times_s)} analysed frames has telemetry "
