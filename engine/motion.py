@@ -37,7 +37,9 @@ class ImageMotion:
     positive); ``zoom_per_s``: log scale rate (positive: content grows). ``valid`` is
     False where too few features were followed. ``parallax_px_s``: how much faster the
     bottom third moves down than the top third (travel over the ground, not tilt; NaN
-    where either third has too few features).
+    where either third has too few features). ``band_flow_px_s``: the median motion in
+    each of :data:`BANDS` horizontal bands of a frame ``height_px`` high (how the flow
+    grows down the frame tells the camera's pitch and field of view).
     """
 
     t_s: np.ndarray
@@ -48,6 +50,8 @@ class ImageMotion:
     valid: np.ndarray
     width_px: int
     parallax_px_s: np.ndarray | None = None
+    band_flow_px_s: np.ndarray | None = None  # float[N, BANDS, 2]: (dx, dy) per band, top to bottom
+    height_px: int = 0
 
     @property
     def speed_px_s(self) -> np.ndarray:
@@ -83,6 +87,31 @@ def pair_motion(previous: np.ndarray, current: np.ndarray) -> tuple[float, float
     return float(shift[0]), float(shift[1]), rotation, math.log(max(scale, 1e-6)), _parallax(src, dst, h)
 
 
+#: Horizontal bands the frame is cut into for :func:`band_flow`.
+BANDS = 6
+
+
+def band_flow(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """``float64[BANDS, 2]``: median ``(dx, dy)`` (pixels) of the features followed in
+    each horizontal band of the frame, top to bottom, within the middle half of the
+    width (NaN where a band has fewer than 4)."""
+    out = np.full((BANDS, 2), np.nan)
+    corners = cv2.goodFeaturesToTrack(previous, maxCorners=600, qualityLevel=0.005, minDistance=4, blockSize=7)
+    if corners is None or len(corners) < MIN_INLIERS:
+        return out
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, current, corners, None, winSize=(21, 21), maxLevel=3)
+    ok = status.reshape(-1) == 1
+    src, dst = corners.reshape(-1, 2)[ok], moved.reshape(-1, 2)[ok]
+    h, w = previous.shape[:2]
+    middle = np.abs(src[:, 0] - w / 2) <= w / 4
+    band = np.clip((src[:, 1] / h * BANDS).astype(int), 0, BANDS - 1)
+    for b in range(BANDS):
+        sel = middle & (band == b)
+        if sel.sum() >= 4:
+            out[b] = np.median(dst[sel] - src[sel], axis=0)
+    return out
+
+
 def _parallax(src: np.ndarray, dst: np.ndarray, height: int) -> float:
     """How much faster the bottom third of the image moves down than the top third,
     pixels: near ground slides faster than far ground when the camera moves, while a
@@ -98,8 +127,10 @@ def motion_from_frames(frames: Iterable[tuple[float, np.ndarray]], *, width_px: 
     """:class:`ImageMotion` of ``(time_s, image)`` pairs in time order (RGB or grey,
     any size: shrunk to ``width_px``)."""
     rows: list[tuple[float, float, float, float, float, float, bool]] = []
+    bands: list[np.ndarray] = []
     previous: np.ndarray | None = None
     previous_t = 0.0
+    height, width = 0, width_px
     for t, image in frames:
         grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         scale = width_px / grey.shape[1]
@@ -108,15 +139,18 @@ def motion_from_frames(frames: Iterable[tuple[float, np.ndarray]], *, width_px: 
         if previous is not None and t > previous_t:
             step = t - previous_t
             found = pair_motion(previous, grey) if previous.shape == grey.shape else None
+            bands.append(band_flow(previous, grey) / step if found is not None else np.full((BANDS, 2), np.nan))
             if found is None:
                 rows.append((0.5 * (t + previous_t), 0.0, 0.0, 0.0, 0.0, float("nan"), False))
             else:
                 dx, dy, rot, zoom, parallax = found
                 rows.append((0.5 * (t + previous_t), dx / step, dy / step, rot / step, zoom / step, parallax / step, True))
         previous, previous_t = grey, float(t)
+        height, width = grey.shape[:2]
     columns = np.array(rows, dtype=np.float64).reshape(-1, 7)
     return ImageMotion(columns[:, 0], columns[:, 1], columns[:, 2], columns[:, 3], columns[:, 4],
-                       columns[:, 6].astype(bool), int(width_px), columns[:, 5])
+                       columns[:, 6].astype(bool), int(width), columns[:, 5],
+                       np.array(bands, dtype=np.float64).reshape(-1, BANDS, 2), int(height))
 
 
 def video_motion(

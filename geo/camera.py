@@ -96,14 +96,19 @@ def frame_poses(
     frame_times_s: Mapping[int, float],
     *,
     default_pitch_deg: float = DEFAULT_PITCH_DEG,
+    heading_offset_deg: float = 0.0,
 ) -> FramePoses:
     """Interpolate the track at every frame time into a :class:`CameraPose` in the
-    track's local frame (UTM grid metres, ground plane at take-off height ``z = 0``)."""
+    track's local frame (UTM grid metres, ground plane at take-off height ``z = 0``).
+
+    ``heading_offset_deg`` is added to headings taken from the track's bearing (a
+    camera not looking along the direction of travel); telemetry headings are kept."""
     indices = sorted(frame_times_s)
     times = np.array([frame_times_s[i] for i in indices], dtype=np.float64)
     state = aligned.interpolate(times, default_pitch_deg=default_pitch_deg)
     poses: dict[int, CameraPose] = {}
     missing = []
+    offset = heading_offset_deg if state.heading_source == "track bearing" else 0.0
     for k, index in enumerate(indices):
         if not state.valid[k] or state.height_m[k] <= 0.5:
             missing.append(index)
@@ -112,7 +117,7 @@ def frame_poses(
             east_m=float(state.east_m[k]),
             north_m=float(state.north_m[k]),
             up_m=float(state.height_m[k]),
-            yaw_deg=float(state.heading_grid_deg[k]),
+            yaw_deg=float((state.heading_grid_deg[k] + offset) % 360.0),
             pitch_deg=float(state.pitch_deg[k]),
         )
     return FramePoses(poses, {i: float(frame_times_s[i]) for i in indices}, tuple(missing),

@@ -1,16 +1,61 @@
 """Putting telemetry on the video's clock without typing the offset: the video's own
-motion (``engine.motion``) matched against the track's (``geo.clock_offset``)."""
+motion (``engine.motion``) matched against the track's (``geo.clock_offset``); and, for
+a track of positions only, the camera's pitch and field of view from the same motion
+(``geo.pitch``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import TelemetryError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from engine.motion import ImageMotion
+    from engine.video import VideoInfo
     from geo.clock_offset import OffsetEstimate
+    from geo.pitch import FlowView
     from geo.telemetry import Track
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What the video's motion says about its telemetry: the clock offset and, for a
+    track without gimbal pitch, the camera's pitch, field of view and heading offset."""
+
+    offset: OffsetEstimate
+    view: FlowView | None
+
+
+def estimate_sync(
+    video_path: Path, track: Track, *, search_s: tuple[float, float] | None = None,
+    ground_elevation_m: float | None = None, hfov_deg: float | None = None, rate_hz: float = 5.0,
+) -> SyncReport:
+    """:func:`estimate_clock_offset`, and the camera's view from the image flow
+    (``geo.pitch``) when ``track`` has no gimbal pitch, on the estimated clock (the
+    video decoded once).
+
+    Raises
+    ------
+    TelemetryError, core.errors.VideoError
+        As :func:`estimate_clock_offset`.
+    """
+    from engine.motion import video_motion
+    from engine.video import probe_video
+    from geo.pitch import view_from_flow
+    from geo.sync import align_track
+
+    info = probe_video(video_path)
+    motion = video_motion(video_path, rate_hz=rate_hz)
+    offset = _offset(track, motion, info, search_s, video_path)
+    view = None
+    if not track.has("gimbal_pitch_deg") and motion.band_flow_px_s is not None:
+        aligned = align_track(track, duration_s=info.duration_s, creation_time_utc=info.creation_time_utc,
+                              offset_s=offset.offset_s if offset.reliable else 0.0, ground_elevation_m=ground_elevation_m)
+        view = view_from_flow(motion.t_s, motion.band_flow_px_s, motion.width_px, motion.height_px, aligned,
+                              hfov_deg=hfov_deg)
+    return SyncReport(offset, view)
 
 
 def estimate_clock_offset(
@@ -28,12 +73,18 @@ def estimate_clock_offset(
     """
     from engine.motion import video_motion
     from engine.video import probe_video
-    from geo.clock_offset import estimate_offset
 
     info = probe_video(video_path)
-    motion = video_motion(video_path, rate_hz=rate_hz)
+    return _offset(track, video_motion(video_path, rate_hz=rate_hz), info, search_s, video_path)
+
+
+def _offset(track: Track, motion: ImageMotion, info: VideoInfo, search_s: tuple[float, float] | None,
+            video_path: Path) -> OffsetEstimate:
+    from geo.clock_offset import estimate_offset
+
     estimate = estimate_offset(
-        track, motion.t_s, motion.parallax_px_s if motion.parallax_px_s is not None else motion.dy_px_s, -motion.dx_px_s, image_rotation=-motion.rotation_deg_s, valid=motion.valid,
+        track, motion.t_s, motion.parallax_px_s if motion.parallax_px_s is not None else motion.dy_px_s, -motion.dx_px_s,
+        image_rotation=-motion.rotation_deg_s, valid=motion.valid,
         duration_s=info.duration_s, creation_time_utc=info.creation_time_utc, search_s=search_s,
     )
     if estimate is None:
@@ -44,4 +95,4 @@ def estimate_clock_offset(
     return estimate
 
 
-__all__ = ["estimate_clock_offset"]
+__all__ = ["SyncReport", "estimate_clock_offset", "estimate_sync"]

@@ -17,7 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--video", type=Path, default=None, metavar="VIDEO",
                         help="estimate the clock offset (--offset) between this video and the telemetry by matching "
-                             "the video's image motion against the track's speed and turns")
+                             "the video's image motion against the track's speed and turns; for a track "
+                             "without gimbal pitch (GPX) also the camera's pitch, field of view and heading offset")
+    parser.add_argument("--ground-elevation", type=float, default=None, metavar="M",
+                        help="with --video: elevation (m) of the ground, for a GPX that does not start at take-off")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,16 +37,33 @@ def run(args: argparse.Namespace) -> int:
         raise TelemetryError(f"{args.file}: cannot read telemetry: {exc}") from exc
     estimate = None
     if args.video is not None:
-        from services.sync import estimate_clock_offset
+        from services.sync import estimate_sync
 
-        estimate = estimate_clock_offset(args.video, track)
+        report = estimate_sync(args.video, track, ground_elevation_m=args.ground_elevation)
+        estimate = report.offset
         summary["clock_offset"] = estimate.as_dict()
+        if report.view is not None:
+            view = report.view
+            summary["camera_from_video"] = {
+                "pitch_deg": round(view.pitch_deg, 1), "pitch_sigma_deg": round(view.pitch_sigma_deg, 1),
+                "hfov_deg": round(view.hfov_deg, 1), "hfov_sigma_deg": round(view.hfov_sigma_deg, 1),
+                "heading_offset_deg": round(view.yaw_offset_deg, 1), "heading_sigma_deg": round(view.yaw_sigma_deg, 1),
+                "frame_pairs": view.samples,
+            }
     if args.json:
         text = json.dumps(summary, indent=2)
     else:
         text = format_summary(summary)
         if estimate is not None:
             lines = estimate.describe()
+            camera = summary.get("camera_from_video")
+            if camera:
+                lines.append(("camera pitch", f"{camera['pitch_deg']:.1f} +-{camera['pitch_sigma_deg']:.1f} deg "
+                                              "(from the ground's flow; the track has none)"))
+                lines.append(("camera FOV", f"{camera['hfov_deg']:.1f} +-{camera['hfov_sigma_deg']:.1f} deg "
+                                            f"(give --hfov {camera['hfov_deg']:.0f})"))
+                lines.append(("heading offset", f"{camera['heading_offset_deg']:+.1f} +-{camera['heading_sigma_deg']:.1f} deg "
+                                                "from the direction of travel"))
             width = max(len(k) for k, _ in lines)
             text += f"\n\nagainst {args.video}:\n" + "\n".join(f"{k.ljust(width)}  {v}" for k, v in lines)
     try:

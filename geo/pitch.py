@@ -1,0 +1,152 @@
+"""The camera's unknown pitch and field of view (and heading offset) from how the ground
+flows through the frame, for flights whose telemetry has positions only (GPX).
+
+A GPX track gives the drone's position and height but not where the camera looked:
+the gimbal pitch is assumed, the heading is the direction of travel and the field of
+view a preset, each off by degrees, which moves damage metres. Flying forward at speed
+``v`` and height ``h``, a ground point seen ``alpha`` below the horizon moves at
+``v sin^2(alpha) / h`` radians a second, and a row ``beta`` from the image centre spans
+``f / cos^2(beta)`` pixels a radian. So how fast the ground slides down each horizontal
+band of the frame (``engine.motion``), against the track's speed and height, fixes the
+pitch and the focal length (:func:`view_from_flow`, a least-squares grid search); the
+sideways slide of the middle bands, less what the drone's turns explain, the heading
+offset. The spread is the difference between the fits on the flight's two halves.
+
+Houses make the ground nearer than the track's height says, so the fit leans a little
+steep; the heading offset is the least sure of the three.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from core.camera import CameraPose
+
+#: Least spreads reported (degrees): the bias houses and gimbal motion leave.
+MIN_PITCH_SIGMA_DEG = 3.0
+MIN_HFOV_SIGMA_DEG = 5.0
+MIN_YAW_SIGMA_DEG = 5.0
+#: Search ranges (degrees).
+PITCH_RANGE = (-88.0, -15.0)
+HFOV_RANGE = (50.0, 110.0)
+
+
+@dataclass(frozen=True)
+class FlowView:
+    """Pitch, heading offset and field of view read from how the ground flows through the
+    frame (:func:`view_from_flow`); ``*_sigma_deg`` from the fit's curvature and the
+    spread over the flight's halves; ``rms_px_s`` the flow misfit; ``samples`` used."""
+
+    pitch_deg: float
+    yaw_offset_deg: float
+    hfov_deg: float
+    pitch_sigma_deg: float
+    yaw_sigma_deg: float
+    hfov_sigma_deg: float
+    rms_px_s: float
+    samples: int
+
+    def note(self) -> str:
+        return (f"camera estimated from the ground's flow through the frame ({self.samples} frame pairs): pitch "
+                f"{self.pitch_deg:.1f} +-{self.pitch_sigma_deg:.1f} deg, heading offset {self.yaw_offset_deg:+.1f} "
+                f"+-{self.yaw_sigma_deg:.1f} deg, horizontal FOV {self.hfov_deg:.1f} +-{self.hfov_sigma_deg:.1f} deg")
+
+
+def _fit_pitch_fov(rows: np.ndarray, dy: np.ndarray, speed: np.ndarray, height: np.ndarray, width_px: int,
+                   height_px: int, hfov_range: tuple[float, float] = HFOV_RANGE) -> tuple[float, float, float]:
+    """Least-squares pitch and hfov for the downward flow ``dy[k, b]`` of bands at image
+    rows ``rows[b]`` (pixels) while flying at ``speed[k]`` m/s ``height[k]`` m above the
+    ground: a ground point seen ``alpha`` below the horizon moves at
+    ``v sin^2(alpha) / h`` rad/s, ``f / cos^2(beta)`` pixels per radian ``beta`` from the
+    centre row. Returns ``(pitch, hfov, rms)``."""
+    ok = np.isfinite(dy)
+    ratio = (speed / height)[:, None]
+    best = (math.inf, -45.0, 70.0)
+    for hfov in np.arange(hfov_range[0], hfov_range[1] + 1e-9, 1.0):
+        f = 0.5 * width_px / math.tan(math.radians(hfov) / 2)
+        beta = np.arctan((rows - 0.5 * height_px) / f)  # [B]
+        gain = f / np.cos(beta) ** 2
+        for pitch in np.arange(PITCH_RANGE[0], PITCH_RANGE[1] + 1e-9, 0.5):
+            alpha = np.radians(-pitch) + beta
+            predicted = ratio * (gain * np.sin(np.clip(alpha, 0.0, math.pi / 2)) ** 2)[None, :]
+            rms = float(np.sqrt(np.mean((dy[ok] - predicted[ok]) ** 2)))
+            if rms < best[0]:
+                best = (rms, float(pitch), float(hfov))
+    return best[1], best[2], best[0]
+
+
+def view_from_flow(
+    t_s: np.ndarray,
+    band_flow_px_s: np.ndarray,
+    width_px: int,
+    height_px: int,
+    aligned,
+    *,
+    hfov_deg: float | None = None,
+    min_speed_mps: float = 2.0,
+) -> FlowView | None:
+    """The camera's pitch, heading offset and field of view from the image flow of a
+    video (``engine.motion``) and its track on the video clock (``aligned``, a
+    :class:`geo.sync.AlignedTrack`): how fast the ground slides down each band of the
+    frame, given the drone's speed and height, fixes pitch and field of view; the
+    sideways slide of the middle band, less what the drone's turns explain, the heading
+    offset. ``hfov_deg`` known: only the pitch is fitted with it. ``None`` with fewer
+    than 10 usable frame pairs (hovering, no height)."""
+    t = np.asarray(t_s, dtype=np.float64)
+    flow = np.asarray(band_flow_px_s, dtype=np.float64)
+    bands = flow.shape[1]
+    rows = (np.arange(bands) + 0.5) * height_px / bands
+    state = aligned.interpolate(t)
+    before = aligned.interpolate(t - 0.5)
+    after = aligned.interpolate(t + 0.5)
+    speed = np.hypot(after.east_m - before.east_m, after.north_m - before.north_m)
+    turn = np.radians(((after.heading_grid_deg - before.heading_grid_deg + 180.0) % 360.0) - 180.0)  # rad/s
+    usable = (state.valid & before.valid & after.valid & (speed >= min_speed_mps) & (state.height_m > 5.0)
+              & np.isfinite(flow[:, :, 1]).sum(axis=1).astype(bool))
+    if usable.sum() < 10:
+        return None
+    dy = flow[usable, :, 1]
+    v, h = speed[usable], state.height_m[usable]
+    hfov_range = HFOV_RANGE if hfov_deg is None else (hfov_deg, hfov_deg)
+    pitch, hfov, rms = _fit_pitch_fov(rows, dy, v, h, width_px, height_px, hfov_range)
+    # spread: the same fit on each half of the flight
+    fits = [_fit_pitch_fov(rows, dy[half], v[half], h[half], width_px, height_px, hfov_range)
+            for half in np.array_split(np.arange(len(v)), 2) if len(half) >= 5]
+    # floors: houses bias the fit by about this much on synthetic flights (see the docs)
+    pitch_sigma = max(MIN_PITCH_SIGMA_DEG, float(np.std([f[0] for f in fits]))) if len(fits) == 2 else 5.0
+    hfov_sigma = 0.0 if hfov_deg is not None else (
+        max(MIN_HFOV_SIGMA_DEG, float(np.std([f[1] for f in fits]))) if len(fits) == 2 else 10.0)
+    # heading offset: middle bands' sideways flow = f v sin(d) sin(alpha)/(h cos beta) + k f turn
+    f = 0.5 * width_px / math.tan(math.radians(hfov) / 2)
+    middle = [bands // 2 - 1, bands // 2]
+    dx = np.nanmean(flow[usable][:, middle, 0], axis=1)
+    beta = np.arctan((rows[middle] - 0.5 * height_px) / f).mean()
+    alpha = math.radians(-pitch) + beta
+    lateral = f * v * math.sin(alpha) / (h * math.cos(beta))
+    rotation = f * turn[usable]
+    ok = np.isfinite(dx)
+
+    def heading_offset(sel: np.ndarray) -> float:
+        turning = float(np.std(rotation[sel])) > 0.01 * max(float(np.max(np.abs(lateral[sel]))), 1e-9)
+        design = np.stack([lateral[sel], rotation[sel]], axis=1) if turning else lateral[sel][:, None]
+        coefficients, *_ = np.linalg.lstsq(design, dx[sel], rcond=None)
+        return math.degrees(math.asin(float(np.clip(coefficients[0], -0.5, 0.5))))
+
+    yaw = heading_offset(ok)
+    halves = [ok & np.isin(np.arange(len(ok)), half) for half in np.array_split(np.arange(len(ok)), 2)]
+    yaw_halves = [heading_offset(sel) for sel in halves if sel.sum() >= 5]
+    yaw_sigma = max(MIN_YAW_SIGMA_DEG, float(np.std(yaw_halves))) if len(yaw_halves) == 2 else 10.0
+    return FlowView(pitch, yaw, hfov, pitch_sigma, yaw_sigma, hfov_sigma, rms, int(usable.sum()))
+
+
+def apply_view(poses: Mapping[int, CameraPose], view: FlowView, *, heading: bool = True) -> dict[int, CameraPose]:
+    """The poses with the estimated pitch (and heading offset unless ``heading`` is False)."""
+    offset = view.yaw_offset_deg if heading else 0.0
+    return {i: replace(p, pitch_deg=view.pitch_deg, yaw_deg=(p.yaw_deg + offset) % 360.0) for i, p in poses.items()}
+
+
+__all__ = ["FlowView", "apply_view", "view_from_flow"]

@@ -1,0 +1,79 @@
+"""geo.pitch: the camera's pitch, field of view and heading offset from how the ground
+flows down the frame, on flows made with the model from a known camera."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from core.types import TelemetrySample
+from geo.pitch import apply_view, view_from_flow
+from geo.sync import align_track
+from geo.telemetry.track import TimeBase, Track
+
+WIDTH, HEIGHT, BANDS = 320, 180, 6
+
+
+def straight_track(speed_mps: float, height_m: float = 50.0, seconds: float = 40.0) -> Track:
+    """Due north at ``speed_mps``, ``height_m`` above take-off, on the video clock."""
+    samples = tuple(TelemetrySample(t_s=float(t), lat_deg=30.16 + speed_mps * t / 111_320.0, lon_deg=-85.66,
+                                    alt_rel_m=height_m) for t in np.arange(0.0, seconds, 0.5))
+    return Track(samples, None, "csv", TimeBase.VIDEO)
+
+
+def model_flow(pitch_deg: float, hfov_deg: float, offset_deg: float, speed_mps: float, height_m: float,
+               times: np.ndarray, noise: float = 0.0, seed: int = 0) -> np.ndarray:
+    f = 0.5 * WIDTH / math.tan(math.radians(hfov_deg) / 2)
+    rows = (np.arange(BANDS) + 0.5) * HEIGHT / BANDS
+    beta = np.arctan((rows - HEIGHT / 2) / f)
+    alpha = math.radians(-pitch_deg) + beta
+    dy = f * speed_mps * np.sin(alpha) ** 2 / (height_m * np.cos(beta) ** 2)
+    dx = f * speed_mps * math.sin(math.radians(offset_deg)) * np.sin(alpha) / (height_m * np.cos(beta))
+    flow = np.zeros((len(times), BANDS, 2))
+    flow[:, :, 0] = dx
+    flow[:, :, 1] = dy
+    rng = np.random.default_rng(seed)
+    return flow * (1.0 + noise * rng.standard_normal(flow.shape))
+
+
+@pytest.mark.parametrize(("pitch", "hfov", "offset"), [(-45.0, 73.7, 0.0), (-58.0, 84.0, 4.0), (-36.0, 65.0, -6.0)])
+def test_camera_recovered_from_model_flow(pitch, hfov, offset):
+    track = straight_track(6.0)
+    aligned = align_track(track, duration_s=30.0)
+    times = np.arange(2.0, 28.0, 0.2)
+    flow = model_flow(pitch, hfov, offset, 6.0, 50.0, times, noise=0.03)
+    view = view_from_flow(times, flow, WIDTH, HEIGHT, aligned)
+    assert view is not None
+    # pitch and field of view trade against each other a little under noise
+    assert view.pitch_deg == pytest.approx(pitch, abs=view.pitch_sigma_deg)
+    assert view.hfov_deg == pytest.approx(hfov, abs=view.hfov_sigma_deg)
+    assert view.yaw_offset_deg == pytest.approx(offset, abs=1.5)
+    assert view.samples == len(times)
+    assert view.pitch_sigma_deg >= 3.0  # never claims better than the bias houses leave
+    assert "pitch" in view.note()
+
+
+def test_known_field_of_view_is_kept():
+    aligned = align_track(straight_track(6.0), duration_s=30.0)
+    times = np.arange(2.0, 28.0, 0.2)
+    view = view_from_flow(times, model_flow(-50.0, 84.0, 0.0, 6.0, 50.0, times), WIDTH, HEIGHT, aligned, hfov_deg=84.0)
+    assert view is not None and view.hfov_deg == 84.0 and view.hfov_sigma_deg == 0.0
+    assert view.pitch_deg == pytest.approx(-50.0, abs=0.5)
+
+
+def test_hovering_gives_nothing():
+    aligned = align_track(straight_track(0.2), duration_s=30.0)
+    times = np.arange(2.0, 28.0, 0.2)
+    assert view_from_flow(times, model_flow(-50.0, 84.0, 0.0, 0.2, 50.0, times), WIDTH, HEIGHT, aligned) is None
+
+
+def test_apply_view_sets_pitch_and_heading():
+    from core.camera import CameraPose
+    from geo.pitch import FlowView
+
+    view = FlowView(-52.0, 3.0, 80.0, 3.0, 5.0, 5.0, 0.1, 50)
+    poses = apply_view({4: CameraPose(0.0, 0.0, 50.0, 359.0, -45.0)}, view)
+    assert poses[4].pitch_deg == -52.0 and poses[4].yaw_deg == pytest.approx(2.0)
+    assert apply_view({4: CameraPose(0.0, 0.0, 50.0, 10.0, -45.0)}, view, heading=False)[4].yaw_deg == 10.0
