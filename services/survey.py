@@ -46,7 +46,8 @@ def videos_in(paths: Sequence[Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
             if not found:
-                raise InputError(f"{str(path)!r}: no video ({', '.join(VIDEO_SUFFIXES)}) in this folder")
+                raise InputError(f"{str(path)!r} is a folder with no video ({', '.join(VIDEO_SUFFIXES)}) in it; "
+                                 "give video files or a folder of them")
             out += found
         else:
             out.append(path)

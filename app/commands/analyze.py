@@ -4,6 +4,10 @@ Argument parsing over :mod:`services.project` and :mod:`services.analysis`. Crea
 project when it does not exist (with the telemetry given by ``--track`` or found beside
 the video), resumes an interrupted run with the same settings, and starts a separate run
 when the settings differ. Progress bar with frames/s and ETA; a summary at the end.
+
+Several videos, or a folder of them, make a survey (:mod:`services.survey`): ``--project``
+is then the survey's folder, each video a flight with its own project in it.
+``--workers N`` / ``--ray ADDRESS`` analyse on Ray workers (:mod:`services.cluster`).
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("video", type=Path, help="drone video (MP4, MOV, ...)")
+    parser.add_argument("video", type=Path, nargs="+",
+                        help="drone video (MP4, MOV, ...); several, or a folder of them, make a survey")
     parser.add_argument("--project", "-p", type=Path, required=True,
-                        help="project file (.dmproj); created when it does not exist")
+                        help="project file (.dmproj), created when it does not exist; with several videos or a "
+                             "folder, the survey's folder")
     parser.add_argument("--track", type=Path, default=None,
                         help="telemetry (GPX, DJI SRT, CSV); default: same name beside the video")
     rate = parser.add_mutually_exclusive_group()
@@ -39,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="start a new run even if one with the same settings exists")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for the model (default: torch's; on a busy machine 1 can be faster)")
+    from app.commands.survey import add_cluster_arguments
+
+    add_cluster_arguments(parser)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
@@ -63,11 +72,16 @@ def _request(args: argparse.Namespace):  # noqa: ANN202 - services.analysis.Anal
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.commands.survey import cluster_options
     from engine.video import probe_video
     from services import analysis
     from services.project import open_or_create_project
 
+    if len(args.video) > 1 or args.video[0].is_dir():
+        return _run_survey(args)
+    args.video = args.video[0]
     request = _request(args)
+    options = cluster_options(args)
     _check_paths(args)
     if args.threads is not None:
         import torch
@@ -98,7 +112,13 @@ def run(args: argparse.Namespace) -> int:
         count = 0
         bar = _progress_bar(plan, disable=args.quiet)
         try:
-            for progress in analysis.analyse(store, request, analysis_plan=plan, cancel=cancel):
+            if options is not None:
+                from services.cluster import analyse_on_ray
+
+                runs = analyse_on_ray(store, request, options, analysis_plan=plan, cancel=cancel)
+            else:
+                runs = analysis.analyse(store, request, analysis_plan=plan, cancel=cancel)
+            for progress in runs:
                 count += 1
                 # The postfix first, so the bar drawn by update() shows this frame, not the one before.
                 bar.set_postfix(frame=progress.frame_index, found=len(progress.detections), refresh=False)
@@ -114,6 +134,35 @@ def run(args: argparse.Namespace) -> int:
         _summary(store, plan.run_id, count, time.perf_counter() - started)
         _keep_earlier_decisions(store, plan.run_id)
     return 0
+
+
+def _run_survey(args: argparse.Namespace) -> int:
+    """Several videos or a folder: each a flight of the survey in ``--project``."""
+    from app.commands.survey import analyse_and_report, cluster_options
+    from core.errors import InputError
+    from core.survey import SURVEY_FILE, Survey
+    from services import survey as surveys
+
+    videos = surveys.videos_in(args.video)
+    if args.project.suffix.lower() == ".dmproj" or args.project.is_file():
+        raise InputError(f"--project {str(args.project)!r}: with several videos give a folder for the survey "
+                         "(created when missing); each video becomes a flight with its own project in it")
+    if args.track is not None:
+        raise InputError("--track names one video's telemetry; with several videos each one's is found beside it "
+                         "(or add them one by one with 'damagemap survey add --track')")
+    _request(args)  # the flags checked before anything is created
+    cluster_options(args)
+    exists = (args.project / SURVEY_FILE).is_file()
+    survey = Survey.open(args.project) if exists else surveys.create_survey(args.project)
+    known = {Path(f.video).resolve(): f.name for f in survey.flights}
+    names = []
+    for video in videos:
+        if video.resolve() not in known:
+            known[video.resolve()] = surveys.add_flight(survey, video).name
+        names.append(known[video.resolve()])
+    print(f"survey {args.project}: {len(names)} flights to analyse; see "
+          f"`damagemap survey info {_from_here(args.project)}`", file=sys.stderr)
+    return analyse_and_report(args, survey, names)
 
 
 def _check_paths(args: argparse.Namespace) -> None:

@@ -151,13 +151,20 @@ def analysis_request(args: argparse.Namespace):  # noqa: ANN201 - services.analy
 
 
 def _analyse(args: argparse.Namespace) -> int:
+    from core.survey import Survey
+
+    survey = Survey.open(args.survey)
+    return analyse_and_report(args, survey, args.flight)
+
+
+def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | None) -> int:  # noqa: ANN001 - Survey
+    """Analyse the survey's flights (those named, or all) with the analysis flags of
+    ``args``, a progress bar per flight; then carry the survey's decisions to them."""
     from tqdm import tqdm
 
     from core.errors import DamagemapError
-    from core.survey import Survey
     from services.survey import analyse_survey, apply_decisions
 
-    survey = Survey.open(args.survey)
     request = analysis_request(args)
     options = cluster_options(args)
     if args.threads is not None and options is None:
@@ -175,7 +182,7 @@ def _analyse(args: argparse.Namespace) -> int:
 
     count = 0
     try:
-        for item in analyse_survey(survey, request, flights=args.flight, cluster=options, on_plan=on_plan):
+        for item in analyse_survey(survey, request, flights=flights, cluster=options, on_plan=on_plan):
             bars[item.flight].update(1)
             count += 1
     except KeyboardInterrupt:

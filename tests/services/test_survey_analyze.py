@@ -1,0 +1,71 @@
+"""``damagemap analyze`` with several videos or a folder: a survey, one project per
+flight, analysed in turn and resumed (tiny random MSNet, CPU)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from core.store import ProjectStore
+from core.survey import Survey
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    import torch
+
+    from engine.msnet import build_msnet
+    from engine.video import write_video
+    from engine.weights import save_model
+
+    root = tmp_path_factory.mktemp("flights")
+    texture = np.random.default_rng(0).integers(0, 255, (48, 96, 3), dtype=np.uint8)
+    (root / "videos").mkdir()
+    for name, shift in (("monday", 0), ("wednesday", 3)):
+        write_video(root / "videos" / f"{name}.mp4", [texture[:, shift + i: shift + i + 64] for i in range(5)], fps=10.0)
+    torch.manual_seed(0)
+    model = build_msnet(arch="msnet", backbone="resnet18", min_size=64, max_size=128, heads="light",
+                        rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=20, box_detections_per_img=6)
+    save_model(model, root / "msnet.safetensors", half=True)
+    return root
+
+
+def _analyze(assets, *inputs, project):
+    return ["analyze", *map(str, inputs), "--project", str(project), "--weights", str(assets / "msnet.safetensors"),
+            "--no-srn", "--device", "cpu", "-q"]
+
+
+def test_a_folder_of_videos_becomes_a_survey_analysed_flight_by_flight_and_resumed(assets, tmp_path, capsys):
+    town = tmp_path / "town"
+    assert main(_analyze(assets, assets / "videos", project=town)) == 0
+    out = capsys.readouterr()
+    assert "10 frames analysed in 2 flights" in out.out and "2 flights to analyse" in out.err
+    survey = Survey.open(town)
+    assert [f.name for f in survey.flights] == ["monday", "wednesday"]
+    for flight in survey.flights:
+        with ProjectStore.open(survey.project_path(flight)) as store:
+            assert store.run(store.latest_run_id()).finished and len(store.analysed_frames(1)) == 5
+
+    # Again, with one video named twice: nothing added, nothing analysed twice.
+    video = assets / "videos" / "monday.mp4"
+    assert main(_analyze(assets, video, assets / "videos", project=town)) == 0
+    assert "0 frames analysed in 2 flights" in capsys.readouterr().out
+    assert len(Survey.open(town).flights) == 2
+
+    assert main(["survey", "info", str(town), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert [f["frames_analysed"] for f in info["flights"]] == [5, 5] and info["sites"] == []
+
+
+def test_several_videos_need_a_survey_folder_and_no_single_track(assets, tmp_path, capsys):
+    videos = [assets / "videos" / "monday.mp4", assets / "videos" / "wednesday.mp4"]
+    assert main(_analyze(assets, *videos, project=tmp_path / "p.dmproj")) == 2
+    assert "with several videos give a folder for the survey" in capsys.readouterr().err
+    assert main(_analyze(assets, *videos, project=tmp_path / "s") + ["--track", str(videos[0])]) == 2
+    assert "--track names one video's telemetry" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists() and not (tmp_path / "p.dmproj").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(_analyze(assets, empty, project=tmp_path / "s")) == 2
+    assert "is a folder with no video" in capsys.readouterr().err
