@@ -182,3 +182,18 @@ def test_a_survey_analyses_each_flight_on_the_same_ray_instance(cluster, assets,
         with ProjectStore.open(survey.project_path(flight)) as store:
             assert store.run(1).finished
             _assert_same(_snapshot(store), reference)
+
+
+def test_cli_analyze_on_ray_workers(cluster, assets, reference, tmp_path, capsys):
+    from app.cli import main
+
+    project = tmp_path / "cli.dmproj"
+    argv = ["analyze", str(assets / "flight.mp4"), "--project", str(project), "--weights",
+            str(assets / "msnet.safetensors"), "--srn-weights", str(assets / "srn.safetensors"), "--device", "cpu",
+            "--batch-size", "1", "-q", "--workers", "2", "--segment-frames", "4"]
+    assert main(argv) == 0
+    assert f"{FRAMES} frames analysed (complete)" in capsys.readouterr().out
+    with ProjectStore.open(project) as store:
+        _assert_same(_snapshot(store), reference)
+    assert main(argv + ["--workers", "0"]) == 2
+    assert "--workers must be >= 1" in capsys.readouterr().err
