@@ -89,6 +89,9 @@ def pair_motion(previous: np.ndarray, current: np.ndarray) -> tuple[float, float
 
 #: Horizontal bands the frame is cut into for :func:`band_flow`.
 BANDS = 6
+#: Percentile of the downward motion taken per band: roofs, nearer the camera than the
+#: ground, move faster; the slower part of the band is the ground.
+GROUND_PERCENTILE = 30.0
 
 
 def band_flow(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
@@ -108,7 +111,8 @@ def band_flow(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
     for b in range(BANDS):
         sel = middle & (band == b)
         if sel.sum() >= 4:
-            out[b] = np.median(dst[sel] - src[sel], axis=0)
+            flow = dst[sel] - src[sel]
+            out[b] = (np.median(flow[:, 0]), np.percentile(flow[:, 1], GROUND_PERCENTILE))
     return out
 
 

@@ -73,7 +73,8 @@ def _fit_pitch_fov(rows: np.ndarray, dy: np.ndarray, speed: np.ndarray, height: 
         for pitch in np.arange(PITCH_RANGE[0], PITCH_RANGE[1] + 1e-9, 0.5):
             alpha = np.radians(-pitch) + beta
             predicted = ratio * (gain * np.sin(np.clip(alpha, 0.0, math.pi / 2)) ** 2)[None, :]
-            rms = float(np.sqrt(np.mean((dy[ok] - predicted[ok]) ** 2)))
+            residual = np.where(ok, dy - predicted, 0.0)
+            rms = float(np.sqrt(np.sum(residual**2) / max(int(ok.sum()), 1)))
             if rms < best[0]:
                 best = (rms, float(pitch), float(hfov))
     return best[1], best[2], best[0]
@@ -120,21 +121,20 @@ def view_from_flow(
     pitch_sigma = max(MIN_PITCH_SIGMA_DEG, float(np.std([f[0] for f in fits]))) if len(fits) == 2 else 5.0
     hfov_sigma = 0.0 if hfov_deg is not None else (
         max(MIN_HFOV_SIGMA_DEG, float(np.std([f[1] for f in fits]))) if len(fits) == 2 else 10.0)
-    # heading offset: middle bands' sideways flow = f v sin(d) sin(alpha)/(h cos beta) + k f turn
+    # heading offset: the middle bands' sideways flow is f v sin(d) sin(alpha) / (h cos beta)
+    # from travelling d off the camera's heading, less f w cos(pitch) from turning at w
     f = 0.5 * width_px / math.tan(math.radians(hfov) / 2)
     middle = [bands // 2 - 1, bands // 2]
     dx = np.nanmean(flow[usable][:, middle, 0], axis=1)
-    beta = np.arctan((rows[middle] - 0.5 * height_px) / f).mean()
+    beta = float(np.arctan((rows[middle] - 0.5 * height_px) / f).mean())
     alpha = math.radians(-pitch) + beta
     lateral = f * v * math.sin(alpha) / (h * math.cos(beta))
-    rotation = f * turn[usable]
-    ok = np.isfinite(dx)
+    sideways = dx + f * turn[usable] * math.cos(math.radians(pitch))
+    ok = np.isfinite(sideways)
 
     def heading_offset(sel: np.ndarray) -> float:
-        turning = float(np.std(rotation[sel])) > 0.01 * max(float(np.max(np.abs(lateral[sel]))), 1e-9)
-        design = np.stack([lateral[sel], rotation[sel]], axis=1) if turning else lateral[sel][:, None]
-        coefficients, *_ = np.linalg.lstsq(design, dx[sel], rcond=None)
-        return math.degrees(math.asin(float(np.clip(coefficients[0], -0.5, 0.5))))
+        sin_offset = float(np.sum(lateral[sel] * sideways[sel]) / max(float(np.sum(lateral[sel] ** 2)), 1e-12))
+        return math.degrees(math.asin(float(np.clip(sin_offset, -0.5, 0.5))))
 
     yaw = heading_offset(ok)
     halves = [ok & np.isin(np.arange(len(ok)), half) for half in np.array_split(np.arange(len(ok)), 2)]
