@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
@@ -46,6 +47,9 @@ def finetune_dialog_class() -> type | None:
     try:
         from app.dialogs.finetune_dialog import FinetuneDialog  # type: ignore[import-not-found]
     except ImportError:
+        return None
+    except Exception:  # noqa: BLE001 - a broken optional dialog must not stop the window
+        logging.getLogger(__name__).exception("app.dialogs.finetune_dialog could not be imported")
         return None
     return FinetuneDialog  # type: ignore[no-any-return]
 
