@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import statistics
+
 import pytest
 import torch
 
@@ -119,12 +122,19 @@ def test_cotrained_buildings_come_out_as_building_boxes():
 
 
 def test_loss_goes_down_on_a_fixed_batch():
+    """Ten SGD steps on one frame bring the loss clearly below where it started.
+
+    Single steps are noisy (RoI sampling), and the kernels torch picks for the CPU
+    (AVX-512, AVX2 or none: ``ATEN_CPU_CAPABILITY``) round differently, so one spike may
+    land anywhere in the curve: the median of the last three steps is compared, not their
+    mean (a mean failed on an AVX2-only CPU on a spike at step 6).
+    """
     torch.manual_seed(0)
     model = build_msnet(arch="msnet", **TINY).train()
     images, targets = _batch()
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.02, momentum=0.9)
     totals = []
-    for _ in range(8):
+    for _ in range(10):
         losses = model(images[:1], targets[:1])
         total = sum(losses.values())
         optimizer.zero_grad()
@@ -132,8 +142,8 @@ def test_loss_goes_down_on_a_fixed_batch():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         optimizer.step()
         totals.append(total.item())
-    # RoI sampling makes single steps noisy: compare the last three with the first
-    assert sum(totals[-3:]) / 3 < 0.75 * totals[0], totals
+    assert all(math.isfinite(t) for t in totals), totals
+    assert statistics.median(totals[-3:]) < 0.75 * totals[0], totals
 
 
 def test_non_finite_loss_names_step_and_losses():
