@@ -13,12 +13,25 @@ import argparse
 from pathlib import Path
 
 
+def _offset(text: str) -> float | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or 'auto'; got {text!r}") from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", type=Path, help="project file")
     parser.add_argument("--to", dest="out_dir", type=Path, required=True, metavar="DIR", help="output folder")
     parser.add_argument("--run", type=int, default=None, metavar="N", help="analysis run (default: the latest)")
-    parser.add_argument("--offset", type=float, default=None, metavar="S",
-                        help="seconds added to telemetry times after alignment (default: the project's setting)")
+    parser.add_argument("--offset", type=_offset, default=None, metavar="S",
+                        help="seconds added to telemetry times after alignment, or 'auto' to estimate them from "
+                             "the video's motion (default: the project's setting)")
+    parser.add_argument("--dem", type=Path, default=None, metavar="FILE",
+                        help="a GeoTIFF elevation model (DEM/DSM): damage placed on the terrain instead of the "
+                             "take-off plane")
     parser.add_argument("--hfov", default=None, metavar="DEG",
                         help="horizontal field of view in degrees, or a preset such as mavic-2-pro "
                              "(default: the project's setting)")
@@ -66,7 +79,7 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
     if args.project.is_dir():
         raise InputError(f"{str(args.project)!r} is a folder; give the project file (.dmproj) inside it")
     for flag, value in (("--offset", args.offset), ("--ground-elevation", args.ground_elevation)):
-        if value is not None and not math.isfinite(value):
+        if value is not None and value != "auto" and not math.isfinite(value):
             raise InputError(f"{flag} must be a finite number; got {value!r}")
     if args.formats is None:
         return () if getattr(args, "package", False) else None
@@ -113,6 +126,21 @@ def _store_package_options(store, args: argparse.Namespace) -> None:  # noqa: AN
         set_product_sources(store, footprints=args.footprints, basemap=args.basemap)
 
 
+def _auto_offset(store, telemetry: Path | None) -> float:  # noqa: ANN001 - ProjectStore
+    """``--offset auto``: the offset the video's motion gives (services.sync), printed."""
+    from core.errors import TelemetryError
+    from geo.telemetry import read_telemetry
+    from services.sync import estimate_clock_offset
+
+    path = telemetry if telemetry is not None else store.telemetry_path
+    if path is None:
+        raise TelemetryError(f"{store.path}: --offset auto needs telemetry; the project has none")
+    estimate = estimate_clock_offset(Path(store.video_path), read_telemetry(Path(path)))
+    for label, text in estimate.describe():
+        print(f"  {label}: {text}")
+    return estimate.offset_s
+
+
 def run(args: argparse.Namespace) -> int:
     from core.store import ProjectStore
     from core.types import DamageLevel
@@ -121,9 +149,12 @@ def run(args: argparse.Namespace) -> int:
     formats = check_arguments(args)
     request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails, package=args.package)
     with ProjectStore.open(args.project) as store:
+        if args.offset == "auto":
+            args.offset = _auto_offset(store, args.telemetry)
         settings = _settings(store, args)
         _store_package_options(store, args)
-        result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry)
+        result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry,
+                                dem_path=args.dem)
         if args.save:
             store.set_project_settings(settings)
     damage_map = result.damage_map
