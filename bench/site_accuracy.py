@@ -8,6 +8,7 @@ the pooled figures. Targets: recall and precision >= 0.8, median distance <= 5 m
 
     python bench/site_accuracy.py                           # shipped model, seeds 301 302
     python bench/site_accuracy.py --weights runs/msnet/model.safetensors --seeds 301 --no-srn
+    python bench/site_accuracy.py --truth-masks --seeds 301 302 303 304 305 306   # placement only, GPX-only flights
 """
 
 from __future__ import annotations
@@ -26,6 +27,79 @@ def damagemap(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "app.cli", *args], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
+def nearest_part_m(damage_map, flight: Path) -> list[float]:
+    """Distance (m) from each site to the nearest damaged part the flight annotated."""
+    import numpy as np
+
+    from engine.synth.geodesy import LocalFrame
+
+    camera = json.loads((flight / "camera.json").read_text())
+    frame = LocalFrame(camera["origin"]["lat_deg"], camera["origin"]["lon_deg"])
+    annotations = json.loads(next((flight / "annotations").glob("instances_*.json")).read_text())
+    seen = {a["part_id"] for a in annotations["annotations"]}
+    truth = json.loads((flight / "truth.geojson").read_text())
+    parts = np.array([(p["east_m"], p["north_m"]) for f in truth["features"] for p in f["properties"]["parts"]
+                      if p["part_id"] in seen]).reshape(-1, 2)
+    out = []
+    for site in damage_map.sites:
+        e, n = frame.to_enu(np.array([site.lon_deg]), np.array([site.lat_deg]))
+        out.append(float(np.min(np.hypot(parts[:, 0] - e[0], parts[:, 1] - n[0]))))
+    return out
+
+
+def truth_masks(seeds: list[int], seconds: float, work: Path) -> int:
+    """Placement alone: the annotated masks as detections, mapped from the SRT, from the
+    GPX with the assumed camera, and from the GPX with the camera estimated from the
+    video (``services.sync.estimate_sync``)."""
+    import datetime as dt
+    import statistics
+
+    from engine.synth.flyover import build_flight
+    from geo.evaluation import detections_from_coco
+    from geo.mapping import build_damage_map_from
+    from geo.telemetry import read_telemetry
+    from services.sync import estimate_sync
+
+    import numpy as np
+
+    print(f"annotated masks as detections (2 frames/s), {seconds:g} s at 640x360; median distance site -> nearest part")
+    print(f"{'seed':>5}  {'SRT m':>6}  {'GPX m':>6}  {'GPX+est m':>9}  {'pitch est/true':>15}  {'FOV est/true':>13}  "
+          f"{'heading est/true':>16}")
+    pooled: dict[str, list[float]] = {"srt": [], "gpx": [], "est": []}
+    for seed in seeds:
+        flight = work / f"masks-{seed}"
+        if not (flight / "flight.mp4").is_file():
+            damagemap("synth", str(flight), "--seed", str(seed), "--split", "test", "--seconds", str(seconds),
+                      "--fps", "10", "--size", "640x360", "--annotate-every", "5")
+        camera = json.loads((flight / "camera.json").read_text())
+        start = dt.datetime.fromisoformat(camera["start_utc"].replace("Z", "+00:00")).timestamp()
+        video = {"width_px": 640, "height_px": 360, "duration_s": len(camera["frames"]) / camera["fps"],
+                 "creation_time_utc": start}
+        detections, times = detections_from_coco(flight / "annotations" / "instances_test.json")
+        gpx = read_telemetry(flight / "flight.gpx")
+        ground = float(camera["origin"].get("ground_alt_m", 10.0))
+        srt_map = build_damage_map_from(detections, times, read_telemetry(flight / "flight.SRT"), video=video)
+        gpx_map = build_damage_map_from(detections, times, gpx, video=video, ground_elevation_m=ground)
+        view = estimate_sync(flight / "flight.mp4", gpx, ground_elevation_m=ground).view
+        assert view is not None
+        est_map = build_damage_map_from(detections, times, gpx, video=video, ground_elevation_m=ground,
+                                        default_pitch_deg=view.pitch_deg, hfov_deg=view.hfov_deg,
+                                        heading_offset_deg=view.yaw_offset_deg)
+        plan = build_flight(seconds=seconds, fps=10.0, size=(640, 360), seed=seed)
+        true_pitch = float(np.mean([p.pitch_deg for p in plan.poses]))
+        row = {k: nearest_part_m(m, flight) for k, m in (("srt", srt_map), ("gpx", gpx_map), ("est", est_map))}
+        for k, v in row.items():
+            pooled[k] += v
+        print(f"{seed:>5}  {statistics.median(row['srt']):>6.1f}  {statistics.median(row['gpx']):>6.1f}  "
+              f"{statistics.median(row['est']):>9.1f}  {view.pitch_deg:>7.1f}/{true_pitch:<7.1f}  "
+              f"{view.hfov_deg:>6.1f}/{camera['intrinsics']['hfov_deg']:<6.1f}  "
+              f"{view.yaw_offset_deg:>+8.1f}/{plan.plan.camera_yaw_offset_deg:<+7.1f}")
+    print(f"{'all':>5}  {statistics.median(pooled['srt']):>6.1f}  {statistics.median(pooled['gpx']):>6.1f}  "
+          f"{statistics.median(pooled['est']):>9.1f}   (sites: {len(pooled['srt'])}, {len(pooled['gpx'])}, {len(pooled['est'])})")
+    print(f"flights under {work}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from geo.building_evaluation import BuildingEvaluation, evaluate_buildings, filmed_buildings
 
@@ -36,8 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="960x540")
     parser.add_argument("--no-srn", action="store_true")
     parser.add_argument("--work", default=None, help="folder for the flights and projects (default: a temporary one)")
+    parser.add_argument("--truth-masks", action="store_true",
+                        help="no model: the annotated masks as detections, SRT vs GPX vs GPX with the camera "
+                             "estimated from the video (12 s flights)")
     args = parser.parse_args(argv)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="site-accuracy-"))
+    if args.truth_masks:
+        return truth_masks(args.seeds, 12.0, work)
 
     print(f"weights: {args.weights or 'shipped default'}; SRN {'off' if args.no_srn else 'on'}; {args.seconds:g} s at {args.size}, analysed at 2 frames/s")
     print(f"{'seed':>5}  {'sites':>5}  {'right':>5}  {'filmed':>6}  {'found':>5}  {'precision':>9}  {'recall':>6}  {'median m':>8}")

@@ -1,0 +1,65 @@
+"""``damagemap export --offset auto --dem FILE`` on a project of a hilly, manoeuvring
+synthetic flight (its annotated masks stored as the run's detections)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+
+import gpxpy
+import pytest
+
+from app.cli import main
+
+
+@pytest.fixture(scope="module")
+def hilly_project(tmp_path_factory):
+    from core.store import ProjectStore
+    from core.types import Frame
+    from engine.synth import render_flyover
+    from geo.evaluation import detections_from_coco
+
+    out = tmp_path_factory.mktemp("hilly-project")
+    paths = render_flyover(out, seconds=8.0, fps=10.0, size=(320, 180), seed=6, annotate_every=5,
+                           manoeuvres=True, terrain_relief_m=15.0)
+    gpx = gpxpy.parse(paths.gpx.read_text())  # its clock 2.5 s slow
+    for point in gpx.tracks[0].segments[0].points:
+        point.time = point.time - dt.timedelta(seconds=2.5)
+    slow = out / "slow.gpx"
+    slow.write_text(gpx.to_xml(version="1.1"))
+    detections, times = detections_from_coco(paths.annotations)
+    project = out / "hilly.dmproj"
+    with ProjectStore.create(project, video_path=paths.video, telemetry_path=slow) as store:
+        run = store.start_run(model={"name": "ground truth"}, settings={})
+        for index in sorted(times):
+            store.write_frame(run, Frame(index, times[index], 320, 180),
+                              [replace(d, id=None) for d in detections if d.frame_index == index])
+        store.finish_run(run)
+    return project, paths
+
+
+def test_export_with_offset_auto_and_dem(hilly_project, tmp_path, capsys):
+    project, paths = hilly_project
+    out = tmp_path / "map"
+    assert main(["export", str(project), "--to", str(out), "--formats", "sites", "--offset", "auto",
+                 "--dem", str(paths.dem), "--ground-elevation", "10", "--save"]) == 0
+    printed = capsys.readouterr().out
+    assert "clock offset: +2.5 s" in printed or "clock offset: +2.4 s" in printed or "clock offset: +2.6 s" in printed
+    assert "terrain from" in printed and "dem.tif" in printed
+    assert json.loads((out / "damage_sites.geojson").read_text())["features"]
+    from core.store import ProjectStore
+
+    with ProjectStore.open(project) as store:  # --save keeps the estimated offset
+        assert store.project_settings().time_offset_s == pytest.approx(2.5, abs=0.5)
+
+
+def test_bad_offset_and_missing_dem_are_one_line(hilly_project, tmp_path, capsys):
+    project, _ = hilly_project
+    with pytest.raises(SystemExit):
+        main(["export", str(project), "--to", str(tmp_path / "a"), "--offset", "soon"])
+    assert "expected seconds or 'auto'" in capsys.readouterr().err
+    assert main(["export", str(project), "--to", str(tmp_path / "b"), "--formats", "sites", "--offset", "2.5",
+                 "--dem", str(tmp_path / "none.tif")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "none.tif" in err and "not found" in err
