@@ -166,13 +166,11 @@ def _run_survey(args: argparse.Namespace) -> int:
 
 
 def _check_paths(args: argparse.Namespace) -> None:
-    """What can be checked before the model loads: folders given as files, the project's
+    """What can be checked before the model loads: a folder given as the project, the project's
     folder, and the telemetry given with ``--track`` (read in full: a file that is not
     telemetry fails now, not at export after the whole video was analysed)."""
     from core.errors import InputError, TelemetryError
 
-    if args.video.is_dir():
-        raise InputError(f"{str(args.video)!r} is a folder; give the video file (MP4, MOV, ...) inside it")
     if args.project.is_dir():
         raise InputError(
             f"--project {str(args.project)!r} is a folder; give a project file such as "

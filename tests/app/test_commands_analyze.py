@@ -66,7 +66,7 @@ def test_a_folder_given_as_the_project_is_named_before_the_model_loads(assets, t
     assert "is a folder" in line and "flight.dmproj" in line
 
 
-def test_a_folder_given_as_the_video_is_named(assets, tmp_path, capsys, no_model):
+def test_a_folder_without_videos_given_as_the_video_is_named(assets, tmp_path, capsys, no_model):
     argv = _analyze(assets, tmp_path / "p.dmproj")
     argv[1] = str(tmp_path)
     assert main(argv) == 2
