@@ -92,6 +92,7 @@ def _race(path: str, video: str, barrier, results) -> None:  # runs in a child p
     results.put(("won", os.getpid()))
 
 
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork (POSIX)")
 def test_two_processes_creating_the_same_project_at_once_exactly_one_wins(tmp_path, video):
     context = multiprocessing.get_context("fork")
     for trial in range(12):
