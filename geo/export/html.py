@@ -115,6 +115,21 @@ def _best_member(damage_map: DamageMap, index: int):  # noqa: ANN202 - geo.obser
 _MARKER_MIN = 0.06
 
 
+#: A best detection this close to the frame's border (share of the side) is probably cut off.
+_EDGE_MARGIN = 0.01
+
+
+def _at_frame_edge(damage_map: DamageMap, index: int) -> bool:
+    best = _best_member(damage_map, index)
+    if best is None:
+        return False
+    width, height = damage_map.video.width_px, damage_map.video.height_px
+    x1, y1, x2, y2 = (float(v) for v in best.detection.box_xyxy_px)
+    return bool(best.truncated) or (width > 0 and height > 0 and (
+        x1 <= _EDGE_MARGIN * width or y1 <= _EDGE_MARGIN * height
+        or x2 >= (1 - _EDGE_MARGIN) * width or y2 >= (1 - _EDGE_MARGIN) * height))
+
+
 def _detection_marker(damage_map: DamageMap, index: int) -> str:
     """A rectangle over the thumbnail around the site's best detection (in the level's
     colour, with a dark halo so it shows on any roof), placed in percent of the frame."""
@@ -164,8 +179,7 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) 
                      f'<img src="data:image/jpeg;base64,{data}" alt="best frame {s.best_frame}" '
                      'style="width:300px;display:block;border-radius:3px">'
                      f"{_detection_marker(damage_map, index)}</div>")
-    best = _best_member(damage_map, index)
-    edge = " (cut off by the frame's edge)" if best is not None and best.truncated else ""
+    edge = " (cut off by the frame's edge)" if _at_frame_edge(damage_map, index) else ""
     reviewed = "yes" if s.reviewed else "no"
     return (
         '<div class="dm-popup">'

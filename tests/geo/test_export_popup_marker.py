@@ -42,5 +42,16 @@ def test_a_best_detection_cut_off_by_the_frame_edge_is_said(flyover_map):
     members = tuple(replace(m, truncated=m.detection.id == fused.site.best_detection_id) for m in fused.members)
     edged = replace(damage_map, fused=[replace(fused, members=members)])
     assert "cut off by the frame's edge" in _popup_html(edged, 0, None)
-    assert "cut off" not in _popup_html(replace(damage_map, fused=[replace(fused, members=tuple(
-        replace(m, truncated=False) for m in fused.members))]), 0, None)
+    width = damage_map.video.width_px
+
+    def best_at(x1, x2):
+        return tuple(
+            replace(m, truncated=False, detection=replace(m.detection, box_xyxy_px=(x1, 100.0, x2, 140.0)))
+            if m.detection.id == fused.site.best_detection_id else m
+            for m in fused.members
+        )
+
+    inside = replace(damage_map, fused=[replace(fused, members=best_at(width * 0.4, width * 0.5))])
+    assert "cut off" not in _popup_html(inside, 0, None)
+    near_edge = replace(damage_map, fused=[replace(fused, members=best_at(width - 40.0, width - 3.0))])
+    assert "cut off by the frame's edge" in _popup_html(near_edge, 0, None)  # a few pixels short of it
