@@ -182,3 +182,17 @@ def test_bad_settings_and_nothing_to_resume_are_refused(base, reviewed, tmp_path
         _config(base, reviewed, tmp_path, scope="everything")
     with pytest.raises(InputError, match="nothing to resume"):
         run_to_end(_config(base, reviewed, tmp_path / "none", resume=True))
+
+
+def test_the_dataset_carries_rejected_and_unreviewed_regions_through_a_flip(reviewed, flyover):
+    from engine.data import ISBDADataset
+    from engine.data.transforms import RandomHorizontalFlip
+
+    image, target = ISBDADataset(reviewed, "train")[0]
+    assert target["negative_boxes"].tolist() == [[2.0, 2.0, 22.0, 18.0]]
+    assert target["ignore_boxes"].tolist() == [[40.0, 30.0, 70.0, 50.0]]
+    _, flipped = RandomHorizontalFlip(1.0)(image, target)
+    assert flipped["negative_boxes"].tolist() == [[74.0, 2.0, 94.0, 18.0]]
+    assert flipped["ignore_boxes"].tolist() == [[26.0, 30.0, 56.0, 50.0]]
+    _, plain = ISBDADataset(flyover, "train")[0]  # a file without the lists: targets as before
+    assert "negative_boxes" not in plain and "ignore_boxes" not in plain
