@@ -836,7 +836,7 @@ class ProjectStore:
 
     def get_setting(self, key: str, default: Any = None) -> Any:
         rows = self._query("SELECT value_json FROM settings WHERE key = ?", (key,))
-        return default if not rows else json.loads(rows[0]["value_json"])
+        return default if not rows else self._loads(rows[0]["value_json"], f"setting {key!r}")
 
     def set_setting(self, key: str, value: Any) -> None:
         """Store a JSON-serialisable value; ``None`` removes the key."""
@@ -852,7 +852,10 @@ class ProjectStore:
 
     def settings(self) -> dict[str, Any]:
         """Every stored setting, key -> value (the typed ones and any other)."""
-        return {r["key"]: json.loads(r["value_json"]) for r in self._query("SELECT key, value_json FROM settings")}
+        return {
+            r["key"]: self._loads(r["value_json"], f"setting {r['key']!r}")
+            for r in self._query("SELECT key, value_json FROM settings")
+        }
 
     def project_settings(self) -> ProjectSettings:
         """The typed georeferencing and map settings (defaults for the ones never set).
@@ -898,19 +901,28 @@ class ProjectStore:
         )
         return [self._run_info(r) for r in rows]
 
+    def _loads(self, text: Any, what: str) -> Any:
+        """A JSON column's value; :class:`StoreError` saying the file is damaged when it
+        is not JSON (bytes overwritten on the disk, a file edited by hand)."""
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(
+                f"{str(self._path)!r} is damaged (the {what} is not readable: {exc}); restore a copy of it"
+            ) from None
+
     def run(self, run_id: int) -> RunInfo:
         for info in self.runs():
             if info.id == run_id:
                 return info
         raise StoreError(f"project {str(self._path)!r} has no run {run_id!r}")
 
-    @staticmethod
-    def _run_info(row: sqlite3.Row) -> RunInfo:
+    def _run_info(self, row: sqlite3.Row) -> RunInfo:
         return RunInfo(
             id=row["id"],
             created_utc=row["created_utc"],
-            model=json.loads(row["model_json"]),
-            settings=json.loads(row["settings_json"]),
+            model=self._loads(row["model_json"], f"model of run {row['id']}"),
+            settings=self._loads(row["settings_json"], f"settings of run {row['id']}"),
             finished=row["finished_utc"] is not None,
             frames_done=row["frames_done"],
             finished_utc=row["finished_utc"],
@@ -1200,8 +1212,8 @@ class ProjectStore:
                 target_edit_id=r["target_edit_id"],
                 author=r["author"],
                 created_utc=r["created_utc"],
-                before=json.loads(r["before_json"]),
-                after=json.loads(r["after_json"]),
+                before=self._loads(r["before_json"], f"review history line {r['id']}"),
+                after=self._loads(r["after_json"], f"review history line {r['id']}"),
             )
             for r in self._query(sql + " ORDER BY id", params)
         ]
@@ -1237,7 +1249,8 @@ class ProjectStore:
         """The run's splits and merges, oldest first."""
         sql = "SELECT * FROM site_groups WHERE run_id = ?" + (" AND active = 1" if active_only else "")
         return [
-            SiteGroupRecord(r["id"], r["run_id"], r["kind"], tuple(json.loads(r["detection_ids_json"])),
+            SiteGroupRecord(r["id"], r["run_id"], r["kind"],
+                            tuple(self._loads(r["detection_ids_json"], f"site group {r['id']}")),
                             bool(r["active"]), r["author"], r["created_utc"])
             for r in self._query(sql + " ORDER BY id", (run_id,))
         ]
@@ -1287,7 +1300,8 @@ class ProjectStore:
             SiteDecisionRecord(
                 r["id"], r["run_id"], r["lon_deg"], r["lat_deg"], ReviewState(r["review"]),
                 None if r["level"] is None else DamageLevel(r["level"]),
-                tuple(json.loads(r["detection_ids_json"])), bool(r["active"]), r["author"], r["created_utc"],
+                tuple(self._loads(r["detection_ids_json"], f"site decision {r['id']}")), bool(r["active"]),
+                r["author"], r["created_utc"],
             )
             for r in self._query(sql + " ORDER BY id", params)
         ]

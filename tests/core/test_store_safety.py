@@ -336,3 +336,20 @@ def test_an_unchanged_file_is_checked_once_per_process(tmp_path, video, monkeypa
     other.close()
     ProjectStore.open(path).close()
     assert checks() == 1
+
+
+def test_text_that_is_not_json_in_a_project_is_a_store_error(tmp_path, video):
+    path = tmp_path / "site.dmproj"
+    with ProjectStore.create(path, video_path=video) as store:
+        _fill(store, 1)
+        store.set_setting("min_score", 0.5)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE runs SET settings_json = 'Z\\x07garbage'")
+    conn.execute("UPDATE settings SET value_json = '{{{'")
+    conn.commit()
+    conn.close()
+    with ProjectStore.open(path) as store:
+        with pytest.raises(StoreError, match="is damaged.*settings of run 1"):
+            store.runs()
+        with pytest.raises(StoreError, match="is damaged.*setting 'min_score'"):
+            store.settings()
