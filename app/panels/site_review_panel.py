@@ -340,6 +340,8 @@ class SiteReviewPanel(Panel):
     def _on_analysis_running_changed(self, running: bool) -> None:
         if not running:
             self.schedule_rebuild()
+        elif self.review is None:
+            self.summary.setText("The sites are listed when the analysis ends")
 
     def _on_closed(self) -> None:
         self._timer.stop()
@@ -361,6 +363,9 @@ class SiteReviewPanel(Panel):
         doc = self.document
         if not doc.is_open:
             return
+        if doc.analysis_running and self.review is None:
+            self.summary.setText("The sites are listed when the analysis ends")
+            return
         if doc.run_id is None or doc.telemetry_path is None:
             self._show_message("No sites yet: " + ("analyse the video" if doc.run_id is None else "open the telemetry"))
             return
@@ -368,6 +373,8 @@ class SiteReviewPanel(Panel):
             self._dirty = True
             return
         self._dirty = False
+        if self.review is None:
+            self.summary.setText("Reading the sites…")
         job = FunctionJob(build_map_job, doc.project_path, doc.run_id, parent=self)
         job.done.connect(lambda built, run_id=doc.run_id: self._on_built(built, run_id))
         job.failed.connect(self._on_failed)

@@ -310,3 +310,21 @@ def test_reopening_rings_nothing_on_the_map_when_nothing_is_selected(qtbot, wind
         assert window.open_path(project)
     qtbot.waitUntil(lambda: not map_panel.busy, timeout=30_000)
     assert window.document.selected_id is None and map_panel.map_widget.highlighted_site is None
+
+
+def test_the_panel_says_when_the_sites_will_come(qtbot, project, errors):
+    doc = ProjectDocument()
+    panel = SiteReviewPanel(doc)
+    qtbot.addWidget(panel)
+    doc.set_analysis_running(True)  # an analysis started before the project had a run to show
+    doc.open_path(project)
+    panel.rebuild()
+    assert panel.summary.text() == "The sites are listed when the analysis ends"
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.set_analysis_running(False)
+    assert panel.summary.text().endswith("decided")
+    panel.review = None
+    panel.rebuild()
+    assert panel.summary.text() == "Reading the sites…"
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
+    doc.close()
