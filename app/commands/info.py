@@ -82,6 +82,7 @@ def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.Proj
         )
     return {
         "project": str(store.path),
+        "read_only": store.read_only,
         "video": {"path": str(video), "exists": video.exists()},
         "telemetry": None if telemetry is None else {"path": str(telemetry), "exists": telemetry.exists()},
         "settings": store.settings(),
@@ -114,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
         return 0
     missing = lambda entry: "" if entry["exists"] else "  (missing!)"  # noqa: E731
-    print(f"project:   {report['project']}")
+    read_only = "  (read-only: it can be viewed and exported, not changed)" if report["read_only"] else ""
+    print(f"project:   {report['project']}{read_only}")
     print(f"video:     {report['video']['path']}{missing(report['video'])}")
     telemetry = report["telemetry"]
     print(f"telemetry: {'none' if telemetry is None else telemetry['path'] + missing(telemetry)}")

@@ -53,7 +53,8 @@ def test_a_read_only_project_can_be_inspected_and_exported_but_not_analysed(asse
     _read_only(monkeypatch)
     before = analysed.read_bytes()
     assert main(["info", str(analysed)]) == 0
-    assert "6 analysed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "6 analysed" in out and "(read-only" in out
     assert main(_analyze(assets, analysed, "--new-run")) == 2
     _one_line(capsys, "site.dmproj", "read-only")
     assert analysed.read_bytes() == before
