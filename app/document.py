@@ -99,6 +99,7 @@ class ProjectDocument(QObject):
         self._current_pts = 0.0
         self._selected_id: int | None = None
         self._analysis_running = False
+        self._author: str | None = None
         from core.settings import DEFAULT_MIN_SCORE
 
         self._score_threshold = float(DEFAULT_MIN_SCORE)
@@ -265,6 +266,22 @@ class ProjectDocument(QObject):
             self._analysis_running = running
             self.analysis_running_changed.emit(running)
 
+    # -- who reviews ---------------------------------------------------------------------
+    @property
+    def author(self) -> str:
+        """The name recorded with every edit, decision, split and merge."""
+        if self._author:
+            return self._author
+        from core.store import current_user
+
+        return current_user()
+
+    def set_author(self, name: str | None) -> None:
+        """Record edits under ``name`` from now on (``None`` or empty: the login name)."""
+        self._author = (name or "").strip() or None
+        if self.session is not None:
+            self.session.author = self.author
+
     # -- the score threshold ---------------------------------------------------------------
     @property
     def score_threshold(self) -> float:
@@ -294,7 +311,7 @@ class ProjectDocument(QObject):
 
         self.undo_stack.clear()
         self.run_id = run_id
-        self.session = None if run_id is None else ReviewSession(self.store, run_id)
+        self.session = None if run_id is None else ReviewSession(self.store, run_id, author=self._author)
         if self.session is not None:
             self._restore_undo_stack(self.session)
         self._frame_detections.clear()

@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         build_actions(self)
         build_menus(self)
+        self.document.set_author(self.settings.reviewer_name() or None)
 
         # Seeks from the slider, the timeline and the playback clock are coalesced: only
         # the latest request of a burst is decoded, so scrubbing a long-GOP video keeps up.
@@ -914,6 +915,24 @@ class MainWindow(QMainWindow):
             if html is not None:
                 QDesktopServices.openUrl(QUrl.fromLocalFile(str(html)))
         self.export_finished.emit(paths)
+
+    def reviewer_dialog(self) -> None:
+        """Edit > Reviewer Name…: who the edits are recorded under."""
+        from PySide6.QtWidgets import QInputDialog, QLineEdit
+
+        name, ok = QInputDialog.getText(
+            self, "Reviewer name",
+            "Your name, recorded in the project with every decision and edit, with its time;\n"
+            "leave it empty for the login name.",
+            QLineEdit.EchoMode.Normal, self.settings.reviewer_name(),
+        )
+        if ok:
+            self.set_reviewer_name(name)
+
+    def set_reviewer_name(self, name: str) -> None:
+        self.settings.set_reviewer_name(name)
+        self.document.set_author(name or None)
+        self.statusBar().showMessage(f"Edits are recorded as {self.document.author}", 4000)
 
     # ------------------------------------------------------------------ model
     def finetune_dialog(self) -> None:

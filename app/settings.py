@@ -40,6 +40,13 @@ class AppSettings:
     def set_last_directory(self, path: Path) -> None:
         self._settings.setValue("last_directory", str(path))
 
+    def reviewer_name(self) -> str:
+        """Who reviews on this computer (recorded with every edit); ``""``: the login name."""
+        return str(self._settings.value("reviewer/name", "") or "").strip()
+
+    def set_reviewer_name(self, name: str) -> None:
+        self._settings.setValue("reviewer/name", name.strip())
+
     def value(self, key: str, default: Any = None) -> Any:
         return self._settings.value(key, default)
 

@@ -78,6 +78,7 @@ def build_actions(window: MainWindow) -> None:
     window.delete_action = _action(window, "&Delete Detection", window.delete_selected, QKeySequence.StandardKey.Delete)
     window.draw_action = _action(window, "Dra&w New Outline", window.toggle_draw_mode, "D", checkable=True)
     window.next_action = _action(window, "&Next Unreviewed", window.next_unreviewed, "N")
+    window.reviewer_action = _action(window, "Reviewer &Name…", window.reviewer_dialog)
 
     window.play_action = _action(window, "&Play/Pause", t.toggle_play, "Space")
     window.prev_frame_action = _action(window, "Previous Frame", lambda: t.step(-1), "Left")
@@ -137,6 +138,8 @@ def build_menus(window: MainWindow) -> None:
     edit_menu.addAction(window.draw_action)
     edit_menu.addSeparator()
     edit_menu.addAction(window.next_action)
+    edit_menu.addSeparator()
+    edit_menu.addAction(window.reviewer_action)
 
     view_menu = window.view_menu = bar.addMenu("&View")
     for action in (window.zoom_in_action, window.zoom_out_action, window.fit_action):

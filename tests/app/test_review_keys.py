@@ -282,3 +282,24 @@ def test_after_delete_the_highlighted_row_is_the_one_the_keys_act_on(qtbot, wind
     qtbot.keyClick(window.frame_view, Qt.Key.Key_A)
     assert doc.detection(highlighted).review is ReviewState.ACCEPTED
     assert errors == []
+
+
+def test_edits_are_recorded_under_the_reviewer_name_of_the_settings(qtbot, app_settings, project, errors):
+    from app.main_window import MainWindow
+    from core.store import current_user
+
+    app_settings.set_reviewer_name("  Ana Reviewer ")
+    window = MainWindow(settings=app_settings)
+    qtbot.addWidget(window)
+    assert window.open_path(project)
+    doc = window.document
+    first = doc.detections(0)[0].id
+    window.select_detection(first)
+    window.set_review(ReviewState.ACCEPTED)
+    window.set_reviewer_name("")  # back to the login name, at once
+    window.relabel(DamageLevel.DEBRIS)
+    history = doc.store.edit_history(doc.run_id)
+    assert [h.author for h in history] == ["Ana Reviewer", current_user()]
+    assert history[0].created_utc.endswith("Z")
+    doc.close()
+    assert errors == []
