@@ -27,7 +27,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Sites panel: M", "merge the selected sites (one selected: with its nearest site)"),
     ("D", "draw a new outline (click vertices, Enter or double-click to close, Esc to cancel)"),
     ("drag a vertex / the inside", "reshape / move the selected mask"),
-    ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
+    ("Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y", "undo / redo (also after closing and reopening the project)"),
     ("Ctrl+O", "open a video or project"),
     ("Ctrl+Shift+S", "save the project as a copy and go on in it"),
     ("Ctrl+R", "analyse"),
