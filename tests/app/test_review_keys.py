@@ -206,7 +206,10 @@ def test_one_threshold_filters_the_frame_table_and_timeline(qtbot, window, proje
     doc = window.document
     table = window.panel(ReviewPanel).view
     assert doc.score_threshold == 0.5 and window.threshold_spin.value() == 0.5  # the project's minimum score
-    assert "0.2" in window.threshold_slider.toolTip() and "export" in window.threshold_slider.toolTip()
+    from engine.analysis.plan import DEFAULT_SCORE_THRESHOLD
+
+    tip = window.threshold_slider.toolTip()
+    assert f"scoring {DEFAULT_SCORE_THRESHOLD:g} or more" in tip and "export" in tip  # what the analysis keeps
     assert table.proxy.rowCount() == 5 and window.timeline.summary(0).pending == 2
     assert sum(window.timeline.summary(0).per_level.values()) == 1
     window.threshold_slider.setValue(30)  # the toolbar: every view follows at once
