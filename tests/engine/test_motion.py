@@ -94,7 +94,12 @@ def test_telemetry_command_prints_the_offset(manoeuvring_flight, tmp_path, capsy
     assert main(["telemetry", str(gpx), "--video", str(manoeuvring_flight.video)]) == 0
     out = capsys.readouterr().out
     assert "clock offset  +1.5 s (give --offset 1.5)" in out or "clock offset  +1.4 s" in out or "+1.6 s" in out
-    assert main(["telemetry", str(gpx), "--video", str(manoeuvring_flight.video), "--json"]) == 0
+    assert "camera pitch" not in out  # heights unknown: the GPX starts in the air
+    assert main(["telemetry", str(gpx), "--video", str(manoeuvring_flight.video), "--json",
+                 "--ground-elevation", "10"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["clock_offset"]["offset_s"] == pytest.approx(1.5, abs=0.5)
     assert doc["clock_offset"]["confidence"] >= 0.5
+    camera = doc["camera_from_video"]  # a GPX has no gimbal pitch: the camera read from the video
+    assert -80.0 < camera["pitch_deg"] < -20.0 and camera["pitch_sigma_deg"] >= 3.0
+    assert 50.0 <= camera["hfov_deg"] <= 110.0
