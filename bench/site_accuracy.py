@@ -63,9 +63,9 @@ def truth_masks(seeds: list[int], seconds: float, work: Path) -> int:
     import numpy as np
 
     print(f"annotated masks as detections (2 frames/s), {seconds:g} s at 640x360; median distance site -> nearest part")
-    print(f"{'seed':>5}  {'SRT m':>6}  {'GPX m':>6}  {'GPX+est m':>9}  {'pitch est/true':>15}  {'FOV est/true':>13}  "
-          f"{'heading est/true':>16}")
-    pooled: dict[str, list[float]] = {"srt": [], "gpx": [], "est": []}
+    print(f"{'seed':>5}  {'SRT m':>6}  {'GPX m':>6}  {'GPX+est m':>9}  {'+FOV named m':>12}  {'pitch est/true':>15}  "
+          f"{'FOV est/true':>13}  {'heading est/true':>16}")
+    pooled: dict[str, list[float]] = {"srt": [], "gpx": [], "est": [], "named": []}
     for seed in seeds:
         flight = work / f"masks-{seed}"
         if not (flight / "flight.mp4").is_file():
@@ -85,17 +85,29 @@ def truth_masks(seeds: list[int], seconds: float, work: Path) -> int:
         est_map = build_damage_map_from(detections, times, gpx, video=video, ground_elevation_m=ground,
                                         default_pitch_deg=view.pitch_deg, hfov_deg=view.hfov_deg,
                                         heading_offset_deg=view.yaw_offset_deg)
+        # the camera named (--hfov, a preset): pitch and heading estimated with its field of view
+        hfov = float(camera["intrinsics"]["hfov_deg"])
+        named = estimate_sync(flight / "flight.mp4", gpx, ground_elevation_m=ground, hfov_deg=hfov).view
+        assert named is not None
+        named_map = build_damage_map_from(detections, times, gpx, video=video, ground_elevation_m=ground,
+                                          default_pitch_deg=named.pitch_deg, hfov_deg=hfov,
+                                          heading_offset_deg=named.yaw_offset_deg)
         plan = build_flight(seconds=seconds, fps=10.0, size=(640, 360), seed=seed)
         true_pitch = float(np.mean([p.pitch_deg for p in plan.poses]))
-        row = {k: nearest_part_m(m, flight) for k, m in (("srt", srt_map), ("gpx", gpx_map), ("est", est_map))}
+        row = {k: nearest_part_m(m, flight) for k, m in (("srt", srt_map), ("gpx", gpx_map), ("est", est_map),
+                                                           ("named", named_map))}
         for k, v in row.items():
             pooled[k] += v
         print(f"{seed:>5}  {statistics.median(row['srt']):>6.1f}  {statistics.median(row['gpx']):>6.1f}  "
-              f"{statistics.median(row['est']):>9.1f}  {view.pitch_deg:>7.1f}/{true_pitch:<7.1f}  "
+              f"{statistics.median(row['est']):>9.1f}  {statistics.median(row['named']):>12.1f}  "
+              f"{view.pitch_deg:>7.1f}/{true_pitch:<7.1f}  "
               f"{view.hfov_deg:>6.1f}/{camera['intrinsics']['hfov_deg']:<6.1f}  "
               f"{view.yaw_offset_deg:>+8.1f}/{plan.plan.camera_yaw_offset_deg:<+7.1f}")
     print(f"{'all':>5}  {statistics.median(pooled['srt']):>6.1f}  {statistics.median(pooled['gpx']):>6.1f}  "
-          f"{statistics.median(pooled['est']):>9.1f}   (sites: {len(pooled['srt'])}, {len(pooled['gpx'])}, {len(pooled['est'])})")
+          f"{statistics.median(pooled['est']):>9.1f}  {statistics.median(pooled['named']):>12.1f}   (sites: "
+          f"{len(pooled['srt'])}, {len(pooled['gpx'])}, {len(pooled['est'])}, {len(pooled['named'])})")
+    est = np.array(pooled["est"])
+    print(f"GPX+est: {np.mean(est <= 5.0):.0%} of sites within 5 m; 90th percentile {np.percentile(est, 90):.1f} m")
     print(f"flights under {work}")
     return 0
 
