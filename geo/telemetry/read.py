@@ -11,12 +11,13 @@ from core.errors import TelemetryError
 from geo.telemetry._text import special_file_kind
 from geo.telemetry.csvlog import read_csv_log
 from geo.telemetry.gpx import read_gpx
+from geo.telemetry.klv import read_klv
 from geo.telemetry.srt import read_srt
 from geo.telemetry.track import Track
 
 Reader = Callable[[Path], Track]
 
-_BY_SUFFIX: dict[str, Reader] = {".srt": read_srt, ".gpx": read_gpx, ".csv": read_csv_log}
+_BY_SUFFIX: dict[str, Reader] = {".srt": read_srt, ".gpx": read_gpx, ".csv": read_csv_log, ".klv": read_klv}
 
 #: Telemetry found beside a video, best first: per-frame SRT, then GPX, then a log.
 BESIDE_SUFFIXES = (".srt", ".gpx", ".csv")
@@ -36,13 +37,15 @@ def _sniff(path: Path) -> Reader:
     if not head:
         raise TelemetryError(f"{path}: the telemetry file is empty")
     if _MISB_UL in head[:64]:
-        raise TelemetryError(
-            f"{path}: looks like MISB ST 0601 KLV metadata, which is not supported yet; "
-            "supported telemetry: GPX, DJI SRT, CSV flight logs"
-        )
+        return read_klv
     for magic, what in _IMAGE_MAGIC.items():
         if head.startswith(magic):
             raise TelemetryError(f"{path}: is {what}, not telemetry (supported: GPX, DJI SRT, CSV flight logs)")
+    if head[:1] == b"G" and len(head) > 376 and head[188:189] == b"G" and head[376:377] == b"G":  # MPEG-TS
+        raise TelemetryError(
+            f"{path}: is an MPEG transport stream; extract its KLV metadata first "
+            "(ffmpeg -i VIDEO.ts -map 0:d -c copy -f data VIDEO.klv) and give that"
+        )
     if head[4:8] == b"ftyp" or head.startswith(b"\x1aE\xdf\xa3"):
         raise TelemetryError(f"{path}: is a video file; give its telemetry (.SRT/.gpx/.csv) instead")
     if b"\x00" in head:
