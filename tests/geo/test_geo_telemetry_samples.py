@@ -15,7 +15,6 @@ REFUSED = {
     "mavic_air.SRT": ("no GPS position", "mavic_air.SRT"),
     "georust_mousehole_to_paul.gpx": ("timestamp", "mousehole"),
     "unicode_with_bom.gpx": ("no track or route points", "waypoint"),
-    "DynamicConstantMISMMSPacketData.bin": ("KLV", "not supported"),
     "rescuenet_DJI_0840_resized.jpg": ("JPEG image", "not telemetry"),
     "rescuenet_DJI_0840_exiftool.txt": ("unrecognised telemetry format",),
 }
