@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, intersect_ground, pixel_rays
-from core.types import Detection, Observation
+from core.types import DamageLevel, Detection, Observation
 from geo.local import LocalFrame
 from geo.terrain import LocalTerrain
 
@@ -23,6 +23,8 @@ from geo.terrain import LocalTerrain
 MAX_RANGE_M = 800.0
 #: Masks smaller than this (pixels) carry no usable position.
 MIN_MASK_AREA_PX = 4
+#: Height (m) over the terrain at which roof damage's ray is taken to be near its house.
+TERRAIN_ROOF_M = 4.0
 
 
 def vote_weight(detection: Detection) -> float:
@@ -135,19 +137,23 @@ def project_detection(
     """Place one detection on the ground plane; ``None`` if it cannot be (its centroid
     ray at or above the horizon, out of range, or smaller than ``MIN_MASK_AREA_PX``).
 
-    With ``terrain`` the ground is the terrain where the centroid's ray meets it: the
-    pose is lowered by the terrain's height there, so the plane ``z = 0`` of everything
-    downstream (footprints, roof planes, triangulation) is the local ground. Rays that
-    leave the terrain fall back to the take-off plane."""
+    With ``terrain`` the ground is the terrain where the centroid's ray meets it (for
+    roof damage, where it meets the terrain raised by :data:`TERRAIN_ROOF_M`, near the
+    house): the pose is lowered by the terrain's height there, so the plane ``z = 0`` of
+    everything downstream (footprints, roof planes, triangulation) is the local ground.
+    Rays that leave the terrain fall back to the take-off plane."""
     shape = _mask_outline_and_centroid(detection)
     if shape is None:
         return None
     outlines, centroid, area, truncated = shape
     direction = pixel_rays(camera, pose, centroid[None, :])[0]
     if terrain is not None:
-        hit = terrain.intersect(pose.position, direction[None, :])[0]
+        # the ground under the damage: for roof damage, where the ray meets the terrain
+        # raised by a roof's height (near the house), not the ground behind it
+        lift = 0.0 if detection.level == DamageLevel.DEBRIS else TERRAIN_ROOF_M
+        hit = terrain.intersect(pose.position, direction[None, :], above_m=lift)[0]
         if np.isfinite(hit[2]):
-            pose = replace(pose, up_m=pose.up_m - float(hit[2]))
+            pose = replace(pose, up_m=pose.up_m - (float(hit[2]) - lift))
     ground = intersect_ground(camera, pose, centroid[None, :])[0]
     if not np.isfinite(ground[0]):
         return None

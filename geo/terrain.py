@@ -111,10 +111,12 @@ class LocalTerrain:
         east, north = self.local.to_local(lon_deg, lat_deg)
         return float(self.height(np.atleast_1d(east), np.atleast_1d(north))[0]) + self.reference_m
 
-    def intersect(self, origin: np.ndarray, directions: np.ndarray, *, max_ray_m: float = MAX_RAY_M) -> np.ndarray:
+    def intersect(self, origin: np.ndarray, directions: np.ndarray, *, max_ray_m: float = MAX_RAY_M,
+                  above_m: float = 0.0) -> np.ndarray:
         """Where rays from ``origin`` (local metres) along unit ``directions`` ``float[N, 3]``
-        first meet the terrain, ``float64[N, 3]``; NaN rows for rays that leave the DEM,
-        go up, or do not meet it within ``max_ray_m``."""
+        first meet the terrain (raised by ``above_m``: a roof's height over the ground),
+        ``float64[N, 3]``; NaN rows for rays that leave the DEM, go up, or do not meet it
+        within ``max_ray_m``."""
         origin = np.asarray(origin, dtype=np.float64)
         d = np.asarray(directions, dtype=np.float64).reshape(-1, 3)
         out = np.full((len(d), 3), np.nan)
@@ -124,7 +126,7 @@ class LocalTerrain:
             if direction[2] >= -1e-6:
                 continue
             points = origin + t[:, None] * direction
-            above = points[:, 2] - self.height(points[:, 0], points[:, 1])
+            above = points[:, 2] - self.height(points[:, 0], points[:, 1]) - above_m
             below = np.flatnonzero(~(above > 0))  # NaN (off the DEM) counts as a stop
             if len(below) == 0 or below[0] == 0 or not np.isfinite(above[below[0]]):
                 continue
@@ -132,7 +134,7 @@ class LocalTerrain:
             for _ in range(20):
                 mid = 0.5 * (lo + hi)
                 p = origin + mid * direction
-                if p[2] - self.height(p[:1], p[1:2])[0] > 0:
+                if p[2] - self.height(p[:1], p[1:2])[0] - above_m > 0:
                     lo = mid
                 else:
                     hi = mid
