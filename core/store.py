@@ -425,14 +425,22 @@ def _link_exclusively(source: Path, target: Path) -> None:
     # A file system without hard links (FAT, exFAT, some network shares): reserve the
     # name exclusively, then put the finished file in its place.
     try:
-        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        descriptor = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
     except FileExistsError:
         raise StoreError(
             f"{str(target)!r} already exists (created by someone else a moment ago); open it, or choose another name"
         ) from None
     except OSError as exc:
         raise StoreError(f"cannot create project {str(target)!r}: {exc.strerror or exc}") from None
-    os.replace(source, target)
+    reserved = os.fstat(descriptor)
+    os.close(descriptor)
+    try:
+        os.replace(source, target)
+    except OSError as exc:
+        now = _identity(target)
+        if now is not None and now[:3] == (reserved.st_dev, reserved.st_ino, 0):
+            _remove_quietly(target)  # our own empty placeholder, nobody else's file
+        raise StoreError(f"cannot create project {str(target)!r}: {exc.strerror or exc}") from None
 
 
 def _remove_quietly(path: Path) -> None:

@@ -353,3 +353,21 @@ def test_text_that_is_not_json_in_a_project_is_a_store_error(tmp_path, video):
             store.runs()
         with pytest.raises(StoreError, match="is damaged.*setting 'min_score'"):
             store.settings()
+
+
+def test_creation_on_a_file_system_without_hard_links(tmp_path, video, monkeypatch):
+    """FAT and exFAT sticks, some network shares: the name is reserved exclusively instead."""
+    import errno
+
+    def no_links(source, target):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(store_module.os, "link", no_links)
+    path = tmp_path / "stick.dmproj"
+    with ProjectStore.create(path, video_path=video) as store:
+        _fill(store, 1)
+    with pytest.raises(StoreError, match="already exists"):
+        ProjectStore.create(path, video_path=video)
+    with ProjectStore.open(path) as store:
+        assert store.runs()[0].frames_done == 1 and store.video_path == video
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flight.mp4", "stick.dmproj"]
