@@ -297,8 +297,12 @@ def build_damage_map(
     settings: ProjectSettings | None = None,
     track: Track | None = None,
     dem: str | Path | Terrain | None = None,
+    camera_view: tuple[float, float] | None = None,
 ) -> DamageMap:
     """:func:`build_damage_map_from` over a project store's run (the latest by default).
+
+    ``camera_view`` ``(pitch, heading offset)`` in degrees, for telemetry without gimbal
+    pitch (``geo.pitch`` estimates it from the video).
 
     ``video_info`` carries ``width_px``, ``height_px``, ``duration_s``,
     ``creation_time_utc`` and optionally ``frame_pts`` (index -> seconds) or ``pts_s``
@@ -336,6 +340,7 @@ def build_damage_map(
         detections, frame_times, track, video=video_info, hfov_deg=settings.hfov_deg,
         offset_s=settings.time_offset_s, min_score=settings.min_score,
         ground_elevation_m=settings.ground_elevation_m, title=f"Damage map: {Path(store.video_path).name}", dem=dem,
+        **({} if camera_view is None else {"default_pitch_deg": camera_view[0], "heading_offset_deg": camera_view[1]}),
     )
 
 

@@ -106,11 +106,13 @@ def export_project(
     settings: ProjectSettings | None = None,
     telemetry_path: Path | None = None,
     dem_path: Path | None = None,
+    camera_view: tuple[float, float] | None = None,
 ) -> ExportResult:
     """Write a run's exports (the latest run by default).
 
     ``settings`` and ``telemetry_path`` replace the project's for this export only;
-    ``dem_path`` (a GeoTIFF DEM/DSM) puts detections on the terrain
+    ``dem_path`` (a GeoTIFF DEM/DSM) puts detections on the terrain; ``camera_view``
+    ``(pitch, heading offset)`` sets the camera of telemetry without gimbal pitch
     (see :func:`services.maps.damage_map`).
 
     Raises
@@ -127,7 +129,8 @@ def export_project(
         from geo.export import export_map
 
         formats: Sequence[str] | None = request.map_formats
-        built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path)
+        built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
+                            camera_view=camera_view)
         thumbnail = None
         if request.thumbnails and (formats is None or "html" in formats):
             from engine.thumbnails import jpeg_thumbnails
@@ -152,13 +155,15 @@ def export_project(
         if request.thumbnails:
             from engine.thumbnails import jpeg_thumbnails
 
-            built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path)
+            built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path,
+                                         dem_path=dem_path, camera_view=camera_view)
             package_thumbnail = jpeg_thumbnails(store.video_path, [site.best_frame for site in built.sites]).get
         package = export_package(store, PackageRequest(Path(request.out_dir), thumbnails=request.thumbnails),
                                  run_id=run_id, settings=settings, telemetry_path=telemetry_path,
                                  thumbnail=package_thumbnail)
         written += package.files
-        built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path)
+        built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path,
+                                     dem_path=dem_path, camera_view=camera_view)
     return ExportResult(written, built, package)
 
 

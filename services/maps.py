@@ -45,6 +45,7 @@ class MapState:
     video: Path
     telemetry: tuple[str, int, int] | None  # (path, mtime ns, size)
     dem: tuple[str, int, int] | None = None  # (path, mtime ns, size) of an elevation model
+    camera_view: tuple[float, float] | None = None  # (pitch, heading offset) for telemetry without them
 
 
 def resolve_run(store: ProjectStore, run_id: int | None = None) -> int:
@@ -78,6 +79,7 @@ def _file_stamp(path: Path | None) -> tuple[str, int, int] | None:
 def map_state(
     store: ProjectStore, run_id: int, *, settings: ProjectSettings | None = None, telemetry_path: Path | None = None,
     dem_path: Path | None = None,
+    camera_view: tuple[float, float] | None = None,
 ) -> MapState:
     """The state of the project the map of ``run_id`` depends on (a few cheap queries)."""
     run = store.run(run_id)
@@ -93,6 +95,7 @@ def map_state(
         video=Path(store.video_path),
         telemetry=_file_stamp(None if telemetry is None else Path(telemetry)),
         dem=_file_stamp(dem_path),
+        camera_view=camera_view,
     )
 
 
@@ -162,6 +165,7 @@ def damage_map(
     settings: ProjectSettings | None = None,
     telemetry_path: Path | None = None,
     dem_path: Path | None = None,
+    camera_view: tuple[float, float] | None = None,
 ) -> DamageMap:
     """The damage map of a run (the latest by default), from the cache when the project
     has not changed since it was built.
@@ -174,6 +178,9 @@ def damage_map(
         Telemetry to use instead of the project's (not stored).
     dem_path
         A GeoTIFF DEM/DSM: detections are placed on it instead of the take-off plane.
+    camera_view
+        ``(pitch, heading offset)`` degrees for telemetry without gimbal pitch
+        (``services.sync.estimate_sync`` reads them from the video).
 
     Raises
     ------
@@ -186,13 +193,15 @@ def damage_map(
     from geo.telemetry import read_telemetry
 
     run_id = resolve_run(store, run_id)
-    state = map_state(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path)
+    state = map_state(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
+                      camera_view=camera_view)
     cached = _CACHE.get(state)
     if cached is not None:
         return cached
     track: Track | None = read_telemetry(Path(telemetry_path)) if telemetry_path is not None else None
     info, warning = video_info(store, run_id)
-    built = build_damage_map(store, run_id, video_info=info, settings=state.settings, track=track, dem=dem_path)
+    built = build_damage_map(store, run_id, video_info=info, settings=state.settings, track=track, dem=dem_path,
+                             camera_view=camera_view)
     if warning is not None:
         built.notes.insert(0, warning)
     groups = store.site_groups(run_id)

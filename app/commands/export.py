@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offset", type=_offset, default=None, metavar="S",
                         help="seconds added to telemetry times after alignment, or 'auto' to estimate them from "
                              "the video's motion (default: the project's setting)")
+    parser.add_argument("--camera", choices=["auto"], default=None,
+                        help="auto: for telemetry without gimbal pitch (GPX), read the camera's pitch, heading "
+                             "offset and (unless --hfov) field of view from the video's motion")
     parser.add_argument("--dem", type=Path, default=None, metavar="FILE",
                         help="a GeoTIFF elevation model (DEM/DSM): damage placed on the terrain instead of the "
                              "take-off plane")
@@ -141,6 +144,44 @@ def _auto_offset(store, telemetry: Path | None) -> float:  # noqa: ANN001 - Proj
     return estimate.offset_s
 
 
+def _auto_camera(store, args: argparse.Namespace, settings):  # noqa: ANN001, ANN202 - ProjectStore, ProjectSettings
+    """``--camera auto``: pitch and heading offset (and the field of view unless --hfov
+    or the project gives it) read from the video (services.sync), printed;
+    ``(view, settings)``."""
+    from dataclasses import replace
+
+    from core.errors import TelemetryError
+    from geo.telemetry import read_telemetry
+    from services.sync import estimate_sync
+
+    path = args.telemetry if args.telemetry is not None else store.telemetry_path
+    if path is None:
+        raise TelemetryError(f"{store.path}: --camera auto needs telemetry; the project has none")
+    track = read_telemetry(Path(path))
+    if track.has("gimbal_pitch_deg"):
+        print("  camera: the telemetry gives the gimbal pitch; --camera auto left it as it is")
+        return None, settings
+    hfov = None
+    if settings.hfov_deg is not None:  # given, or kept in the project: the field of view is known
+        from core.errors import GeoreferenceError
+        from geo.camera import resolve_hfov
+
+        try:
+            hfov = resolve_hfov(settings.hfov_deg).hfov_deg
+        except ValueError as exc:
+            raise GeoreferenceError(str(exc)) from None
+    report = estimate_sync(Path(store.video_path), track, ground_elevation_m=settings.ground_elevation_m,
+                           hfov_deg=hfov)
+    view = report.view
+    if view is None:
+        print("  camera: too little motion over the ground to read the camera from the video; assumed as before")
+        return None, settings
+    print(f"  {view.note()}")
+    if hfov is None:
+        settings = replace(settings, hfov_deg=round(view.hfov_deg, 1))
+    return (view.pitch_deg, view.yaw_offset_deg), settings
+
+
 def run(args: argparse.Namespace) -> int:
     from core.store import ProjectStore
     from core.types import DamageLevel
@@ -152,9 +193,12 @@ def run(args: argparse.Namespace) -> int:
         if args.offset == "auto":
             args.offset = _auto_offset(store, args.telemetry)
         settings = _settings(store, args)
+        camera_view = None
+        if args.camera == "auto":
+            camera_view, settings = _auto_camera(store, args, settings)
         _store_package_options(store, args)
         result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry,
-                                dem_path=args.dem)
+                                dem_path=args.dem, camera_view=camera_view)
         if args.save:
             store.set_project_settings(settings)
     damage_map = result.damage_map
