@@ -63,3 +63,17 @@ def test_bad_offset_and_missing_dem_are_one_line(hilly_project, tmp_path, capsys
                  "--dem", str(tmp_path / "none.tif")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "none.tif" in err and "not found" in err
+
+
+def test_export_with_the_camera_read_from_the_video(hilly_project, tmp_path, capsys):
+    project, paths = hilly_project
+    out = tmp_path / "map"
+    assert main(["export", str(project), "--to", str(out), "--formats", "sites", "--offset", "2.5",
+                 "--ground-elevation", "10", "--camera", "auto", "--hfov", "84"]) == 0
+    printed = capsys.readouterr().out
+    assert "camera estimated from the ground's flow" in printed and "horizontal FOV 84.0 +-0.0 deg" in printed
+    assert "pitch from default" in printed  # the map's note: the pitch given, not the telemetry's
+    assert json.loads((out / "damage_sites.geojson").read_text())["features"]
+    assert main(["export", str(project), "--to", str(tmp_path / "srt"), "--formats", "sites", "--camera", "auto",
+                 "--telemetry", str(paths.srt)]) == 0
+    assert "gives the gimbal pitch" in capsys.readouterr().out
