@@ -19,7 +19,8 @@ from core.errors import GeoreferenceError, TelemetryError
 from core.settings import DEFAULT_MIN_SCORE, ProjectSettings
 from core.store import ProjectStore
 from core.types import DamageLevel, DamageSite, Detection, Observation, ReviewState
-from geo.camera import DEFAULT_PITCH_DEG, FieldOfView, FramePoses, camera_for, frame_poses, resolve_hfov
+from geo.camera import (DEFAULT_PITCH_DEG, FieldOfView, FramePoses, camera_angle_sigma_deg, camera_for, frame_poses,
+                        resolve_hfov, widen_uncertainty)
 from geo.fusion import FusedSite, FusionSettings, fuse_observations
 from geo.heatmap import HeatGrid, heat_grid
 from geo.local import LocalFrame
@@ -269,6 +270,8 @@ def build_damage_map_from(
         projected.append(p)
 
     fused = fuse_observations(projected, camera=camera, local=aligned.local, settings=fusion)
+    angle_sigma = camera_angle_sigma_deg(poses, fov, pitch_estimated=default_pitch_deg != DEFAULT_PITCH_DEG)
+    fused = widen_uncertainty(fused, angle_sigma)
     severity = np.array([float(int(f.site.level)) * f.site.confidence for f in fused])
     points = np.array([f.position_m[:2] for f in fused]).reshape(-1, 2)
     heat = heat_grid(points, severity, aligned.local)
@@ -276,6 +279,8 @@ def build_damage_map_from(
     notes = list(track.notes) + list(aligned.notes) + ([terrain_note] if dem is not None else [])
     notes.append(f"camera: {video.width_px}x{video.height_px}, horizontal FOV {fov.hfov_deg:.1f} deg ({fov.source})")
     notes.append(f"heading from {poses.heading_source}, pitch from {poses.pitch_source}")
+    if angle_sigma:
+        notes.append(f"site uncertainties include {angle_sigma:.0f} deg of camera pointing the telemetry does not give")
     if poses.missing:
         notes.append(f"{len(poses.missing)} analysed frames have no usable telemetry{_ground_hint(track)}")
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
