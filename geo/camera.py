@@ -126,3 +126,42 @@ def frame_poses(
 
 def camera_for(width_px: int, height_px: int, fov: FieldOfView) -> PinholeCamera:
     return PinholeCamera(int(width_px), int(height_px), fov.hfov_deg)
+
+
+#: One-sigma errors (degrees) of camera angles the telemetry does not give: a gimbal
+#: pitch assumed, or estimated from the video (``geo.pitch``); a heading taken from the
+#: direction of travel; a field of view from the default preset. Measured on synthetic
+#: GPX-only flights (bench/site_accuracy.py --truth-masks).
+ASSUMED_PITCH_SIGMA_DEG = 10.0
+ESTIMATED_PITCH_SIGMA_DEG = 3.0
+TRACK_HEADING_SIGMA_DEG = 5.0
+DEFAULT_FOV_SIGMA_DEG = 3.0
+
+
+def camera_angle_sigma_deg(poses: FramePoses, fov: FieldOfView, *, pitch_estimated: bool = False) -> float:
+    """How far (one sigma, degrees) the camera's pointing may be off for lack of
+    telemetry: 0 when the telemetry gives gimbal pitch and heading and the field of view
+    is known."""
+    terms = []
+    if poses.pitch_source.startswith("default"):
+        terms.append(ESTIMATED_PITCH_SIGMA_DEG if pitch_estimated else ASSUMED_PITCH_SIGMA_DEG)
+    if poses.heading_source == "track bearing":
+        terms.append(TRACK_HEADING_SIGMA_DEG)
+    if fov.source.startswith("default"):
+        terms.append(DEFAULT_FOV_SIGMA_DEG)
+    return float(math.hypot(*terms)) if terms else 0.0
+
+
+def widen_uncertainty(fused: list, angle_sigma_deg: float) -> list:
+    """Fused sites (``geo.fusion.FusedSite``) with ``uncertainty_m`` grown by a camera
+    angle error of ``angle_sigma_deg`` at each site's median range from its cameras."""
+    from dataclasses import replace
+
+    if angle_sigma_deg <= 0:
+        return fused
+    out = []
+    for site in fused:
+        reach = float(np.median([np.linalg.norm(np.asarray(site.position_m) - m.ray_origin) for m in site.members]))
+        extra = math.radians(angle_sigma_deg) * reach
+        out.append(replace(site, uncertainty_m=float(math.hypot(site.uncertainty_m, extra))))
+    return out

@@ -77,3 +77,28 @@ def test_apply_view_sets_pitch_and_heading():
     poses = apply_view({4: CameraPose(0.0, 0.0, 50.0, 359.0, -45.0)}, view)
     assert poses[4].pitch_deg == -52.0 and poses[4].yaw_deg == pytest.approx(2.0)
     assert apply_view({4: CameraPose(0.0, 0.0, 50.0, 10.0, -45.0)}, view, heading=False)[4].yaw_deg == 10.0
+
+
+def test_uncertainty_carries_the_camera_the_telemetry_does_not_give(flyover):
+    """A GPX map's site uncertainties include the assumed camera's error (metres, like
+    its real errors), an SRT map's (gimbal pitch and heading known) do not; an estimated
+    pitch is less uncertain than an assumed one."""
+    from geo_helpers import map_of
+
+    from geo.mapping import build_damage_map_from
+    from geo.evaluation import detections_from_coco
+    from geo.telemetry import read_telemetry
+
+    srt_map, _ = map_of(flyover)
+    detections, times = detections_from_coco(flyover.paths.annotations)
+    gpx = read_telemetry(flyover.paths.gpx)
+    assumed = build_damage_map_from(detections, times, gpx, video=flyover.video_info, ground_elevation_m=10.0)
+    estimated = build_damage_map_from(detections, times, gpx, video=flyover.video_info, ground_elevation_m=10.0,
+                                      default_pitch_deg=-50.0, hfov_deg=84.0)
+    srt_u = np.median([f.uncertainty_m for f in srt_map.fused])
+    assumed_u = np.median([f.uncertainty_m for f in assumed.fused])
+    estimated_u = np.median([f.uncertainty_m for f in estimated.fused])
+    assert assumed_u > 5.0 > srt_u
+    assert srt_u < estimated_u < assumed_u
+    assert any("camera pointing" in note for note in assumed.notes)
+    assert not any("camera pointing" in note for note in srt_map.notes)
