@@ -174,6 +174,9 @@ CHECKPOINT_EVERY_FRAMES = 10
 _BUSY_TIMEOUT_MS = 10_000
 #: How long closing (or finishing a run) waits for readers to let the log be emptied.
 _CHECKPOINT_WAIT_MS = 2_000
+#: A process that stored a frame of a run this recently (seconds) is taken to be
+#: analysing it still (see :meth:`ProjectStore.active_writer`).
+WRITER_ACTIVE_S = 120.0
 #: SQLite opens paths of at most 512 bytes, its ``-wal`` file's name included.
 _SQLITE_MAX_PATH_BYTES = 512
 
@@ -261,6 +264,25 @@ class EditRecord:
 
 def _this_process() -> dict[str, Any]:
     return {"pid": os.getpid(), "host": socket.gethostname(), "user": current_user(), "since_utc": _utc_now()}
+
+
+def describe_writer(writer: Mapping[str, Any]) -> str:
+    """``another damagemap (process 123 on host, by user, since ...)``, for messages."""
+    return (f"another damagemap (process {writer.get('pid')} on {writer.get('host')}, by {writer.get('user')}, "
+            f"since {writer.get('since_utc')})")
+
+
+def _process_alive(pid: object) -> bool:
+    """Whether process ``pid`` of this machine runs (POSIX; elsewhere assumed so)."""
+    if os.name != "posix" or not isinstance(pid, int) or pid <= 0:
+        return True  # os.kill(pid, 0) would end the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
 
 
 def _utc_now() -> str:
@@ -507,7 +529,7 @@ class ProjectStore:
         self._closed = False
         self._read_only = read_only
         self._frames_since_checkpoint = 0
-        self._writer_runs: set[int] = set()  # runs this store has written frames into
+        self._writer_runs: dict[int, dict[str, Any]] = {}  # run -> this process, as recorded with its frames
 
     # ---------------------------------------------------------------- life cycle
 
@@ -997,21 +1019,40 @@ class ProjectStore:
                 ids = [self._insert_detection(cur, run_id, det) for det in detections]
                 if refined_scores:
                     self._update_refined(cur, run_id, refined_scores)
-                if run_id not in self._writer_runs:  # who is analysing, for a second process to name
-                    cur.execute(
-                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        (f"run_{run_id}_writer", json.dumps(_this_process())),
-                    )
+                # Who is analysing, and when it last stored a frame: for another process to name.
+                writer = self._writer_runs.setdefault(run_id, _this_process())
+                cur.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (f"run_{run_id}_writer", json.dumps({**writer, "last_utc": _utc_now()})),
+                )
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
                 raise StoreError(self._duplicate_frame(run_id, frame.index)) from None
             raise StoreError(f"project {str(self._path)!r}: cannot store frame {frame.index} of run {run_id}: {exc}") from None
-        self._writer_runs.add(run_id)
         self._frames_since_checkpoint += 1
         if self._frames_since_checkpoint >= CHECKPOINT_EVERY_FRAMES:
             self._frames_since_checkpoint = 0
             self.checkpoint(wait=False)
         return ids
+
+    def active_writer(self, run_id: int) -> dict[str, Any] | None:
+        """Another process storing frames into the run now: its record (``pid``, ``host``,
+        ``user``, ``since_utc``, ``last_utc``) when it stored a frame within the last
+        :data:`WRITER_ACTIVE_S` seconds and, on this machine, still runs; else ``None``."""
+        try:
+            rows = self._query("SELECT value FROM meta WHERE key = ?", (f"run_{run_id}_writer",))
+            writer = json.loads(rows[0]["value"]) if rows else None
+            if not isinstance(writer, dict):
+                return None
+            last = _dt.datetime.fromisoformat(str(writer["last_utc"]).replace("Z", "+00:00"))
+        except (StoreError, ValueError, TypeError, KeyError):
+            return None
+        if writer.get("host") == socket.gethostname() and (
+            writer.get("pid") == os.getpid() or not _process_alive(writer.get("pid"))
+        ):
+            return None
+        age_s = (_dt.datetime.now(_dt.timezone.utc) - last).total_seconds()
+        return writer if age_s <= WRITER_ACTIVE_S else None
 
     def _duplicate_frame(self, run_id: int, frame_index: int) -> str:
         message = f"project {str(self._path)!r}: frame {frame_index} is already stored in run {run_id}"
@@ -1021,11 +1062,7 @@ class ProjectStore:
         except (StoreError, ValueError, TypeError):
             writer = None
         if isinstance(writer, dict) and writer.get("pid") != os.getpid():
-            message += (
-                f"; another damagemap is analysing this project now (process {writer.get('pid')} on "
-                f"{writer.get('host')}, by {writer.get('user')}, since {writer.get('since_utc')}): wait for it "
-                "to finish, or analyse into another project"
-            )
+            message += f"; {describe_writer(writer)} is analysing this project now: wait for it to finish"
         return message
 
     def _insert_detection(self, cur: sqlite3.Cursor, run_id: int, det: Detection, *, deleted: bool = False) -> int:
@@ -1327,5 +1364,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SiteDecisionRecord",
     "SiteGroupRecord",
+    "WRITER_ACTIVE_S",
     "current_user",
+    "describe_writer",
 ]

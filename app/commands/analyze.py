@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
     with open_or_create_project(args.video, args.project, telemetry_path=args.track) as store:
         plan = analysis.plan(store, request, model=model)
+        _refuse_a_second_writer(store, plan.run_id)
         print(
             f"{args.video.name}: {info.width_px}x{info.height_px}, {info.frame_count} frames, "
             f"{info.duration_s:.1f} s; analysing {plan.frames_total} frames on {plan.device} "
@@ -163,6 +164,20 @@ def _run_survey(args: argparse.Namespace) -> int:
     print(f"survey {args.project}: {len(names)} flights to analyse; see "
           f"`damagemap survey info {_from_here(args.project)}`", file=sys.stderr)
     return analyse_and_report(args, survey, names)
+
+
+def _refuse_a_second_writer(store, run_id: int) -> None:  # noqa: ANN001 - ProjectStore
+    """Another damagemap analysing the same run now: said before any frame is analysed."""
+    from core.errors import InputError
+    from core.store import describe_writer
+
+    writer = None if store.run(run_id).finished else store.active_writer(run_id)
+    if writer is not None:
+        raise InputError(
+            f"{str(store.path)!r}: run {run_id} is being analysed by {describe_writer(writer)}, which stored a "
+            f"frame at {writer.get('last_utc')}; wait for it to finish (or, if it was stopped on another machine, "
+            "run the same command again in two minutes)"
+        )
 
 
 def _check_paths(args: argparse.Namespace) -> None:

@@ -114,3 +114,27 @@ def test_a_video_and_project_named_with_bytes_that_are_not_utf8(assets, tmp_path
     assert b"caf\xe9.dmproj" in outputs[0] and b"caf\xe9 latin1.mp4" in outputs[1]
     report = json.loads(outputs[2].decode("utf-8"))
     assert report["video"]["path"] == str(video) and report["video"]["exists"]
+
+
+def test_a_second_analysis_of_a_run_being_analysed_is_refused_before_any_frame(assets, tmp_path, capsys,
+                                                                            monkeypatch):
+    import core.store as store_module
+    from core.store import ProjectStore
+    from core.types import Frame
+
+    project = tmp_path / "busy.dmproj"
+    assert main(_analyze(assets, project, "--every", "3")) == 0  # run 1: frames 0 and 3
+    with ProjectStore.open(project) as store:  # now another process is half-way through run 1
+        store._conn.execute("DELETE FROM detections WHERE frame_index = 3")
+        store._conn.execute("DELETE FROM frames WHERE frame_index = 3")
+        store._conn.execute("UPDATE runs SET finished_utc = NULL")
+        mine, other = os.getpid(), os.getppid()
+        monkeypatch.setattr(store_module.os, "getpid", lambda: other)
+        store.write_frame(1, Frame(index=1, pts_s=0.1, width_px=64, height_px=48), [])
+        monkeypatch.setattr(store_module.os, "getpid", lambda: mine)
+    capsys.readouterr()
+    assert main(_analyze(assets, project, "--every", "3")) == 2
+    line = _error(capsys)
+    assert f"run 1 is being analysed by another damagemap (process {other} on" in line
+    with ProjectStore.open(project) as store:
+        assert sorted(store.analysed_frames(1)) == [0, 1]  # nothing analysed by the second one

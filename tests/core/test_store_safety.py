@@ -255,7 +255,7 @@ def test_a_second_analysis_of_the_same_run_names_the_other_process(tmp_path, vid
     mine = os.getpid()
     monkeypatch.setattr(store_module.os, "getpid", lambda: 99999999)  # another process
     with ProjectStore.open(path) as second:
-        with pytest.raises(StoreError, match="another damagemap is analysing this project now") as raised:
+        with pytest.raises(StoreError, match=r"another damagemap \(process .*\) is analysing this project now") as raised:
             second.write_frame(run, _frame(0), _detections(0))
     assert f"process {mine} on " in str(raised.value)
     assert "\n" not in str(raised.value)
@@ -371,3 +371,23 @@ def test_creation_on_a_file_system_without_hard_links(tmp_path, video, monkeypat
     with ProjectStore.open(path) as store:
         assert store.runs()[0].frames_done == 1 and store.video_path == video
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flight.mp4", "stick.dmproj"]
+
+
+def test_the_process_analysing_a_run_is_known_while_it_runs(tmp_path, video, monkeypatch):
+    path = tmp_path / "site.dmproj"
+    mine = os.getpid()
+    other = os.getppid()  # a process of this machine that surely runs
+    with ProjectStore.create(path, video_path=video) as store:
+        run = store.start_run(model={}, settings={})
+        assert store.active_writer(run) is None  # nobody stored a frame yet
+        monkeypatch.setattr(store_module.os, "getpid", lambda: other)
+        store.write_frame(run, _frame(0), _detections(0))
+        monkeypatch.setattr(store_module.os, "getpid", lambda: mine)
+    with ProjectStore.open(path) as store:
+        writer = store.active_writer(run)
+        assert writer is not None and writer["pid"] == other
+        monkeypatch.setattr(store_module, "_process_alive", lambda pid: False)  # it ended (killed)
+        assert store.active_writer(run) is None
+        monkeypatch.undo()
+        monkeypatch.setattr(store_module, "WRITER_ACTIVE_S", -1.0)  # its last frame is long ago
+        assert store.active_writer(run) is None
