@@ -1,8 +1,9 @@
 """Does fine-tuning on a few reviewed frames fix a flight the shipped model handles poorly?
 
 A synthetic flight is rendered in a look the shipped detector was never trained on
-(:data:`engine.synth.style.LOOKS`, default ``ochre-dust``: another palette, orange
-ground under the orange decking of damaged roofs, haze). It is analysed with the
+(:data:`engine.synth.style.LOOKS`; default ``false-colour``: every hue turned to its
+complement, so roofs, bare decking, tarps and lawns all change colour; ``ochre-dust``:
+orange ground under the orange decking of damaged roofs, haze). It is analysed with the
 shipped model; an analyst's review is simulated from the ground truth on K frames
 spread over the flight (each detection accepted when it matches a true damaged part
 with mask IoU >= 0.5, relabelled when its level is wrong, redrawn when its outline is
@@ -11,7 +12,7 @@ for a fixed CPU time budget, the flight is analysed again with the improved mode
 mask AP (the paper's protocol) on the *other* frames of the flight, which nobody
 reviewed, is printed before and after, as a table.
 
-    python bench/bench_finetune.py                       # K = 20, 10 minutes
+    python bench/bench_finetune.py --threads 1           # K = 20, 10 minutes
     python bench/bench_finetune.py --minutes 2 --seconds 8 --k 8   # a quick look
 
 The machine's CPU is named in the table; it is shared with other work, so the number
@@ -105,7 +106,7 @@ def analyse(store, weights: Path | None, *, new_run: bool) -> tuple[int, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--look", default="ochre-dust", help="a look of engine.synth.style.LOOKS")
+    parser.add_argument("--look", default="false-colour", help="a look of engine.synth.style.LOOKS (default false-colour)")
     parser.add_argument("--seconds", type=float, default=15.0, help="flight length (default 15 s)")
     parser.add_argument("--fps", type=float, default=4.0, help="frames per second (default 4: 60 frames)")
     parser.add_argument("--size", default="640x360", help="frame size WxH (default 640x360, the model's)")
