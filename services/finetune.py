@@ -162,8 +162,13 @@ def synthetic_replay(folder: Path, *, seed: int = 0) -> Path:
 
 
 def _device(name: str) -> str:
+    """``auto``: CUDA when present, else the CPU; others checked as for an analysis."""
+    import torch
+
     from engine.analyze import resolve_device
 
+    if name.strip().lower() == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
     return str(resolve_device(name))
 
 
@@ -192,6 +197,8 @@ def plan_finetune(store: ProjectStore, request: FinetuneRequest) -> FinetunePlan
     base = Path(request.base_weights) if request.base_weights is not None else base_weights(store, run_id)
     if not base.is_file():
         raise InputError(f"{base}: the base model's weights are not found")
+    if request.replay is not None and not (Path(request.replay) / "annotations" / "instances_train.json").is_file():
+        raise InputError(f"{request.replay}: not an ISBDA folder (expected annotations/instances_train.json)")
     version = new_version(project)
     data = version.folder / "data"
     exported = export_reviewed_frames(store, data, run_id=run_id, split="train", frame_indices=train, negatives=True)
@@ -200,8 +207,6 @@ def plan_finetune(store: ProjectStore, request: FinetuneRequest) -> FinetunePlan
     document = json.loads(exported.annotations_path.read_text(encoding="utf-8"))
     replay = [str(request.replay)] if request.replay is not None else [
         str(synthetic_replay(models_dir(project) / REPLAY_FOLDER, seed=request.seed))]
-    if request.replay is not None and not (Path(request.replay) / "annotations" / "instances_train.json").is_file():
-        raise InputError(f"{request.replay}: not an ISBDA folder (expected annotations/instances_train.json)")
     minutes = request.minutes
     steps = request.steps or (1_000_000 if minutes is not None else DEFAULT_STEPS)
     card = {

@@ -231,6 +231,9 @@ def test_the_command_line_finetunes_lists_compares_and_exports(project, flyover,
 
     with ProjectStore.open(project) as store:
         _review(store, store.latest_run_id())
+    assert main(["finetune", str(project), "--replay", str(tmp_path), "--device", "cpu"]) == 2
+    assert "not an ISBDA folder" in capsys.readouterr().err
+    assert not list_models(project)  # refused before any version folder is made
     assert main(["finetune", str(project), "--steps", "1", "--holdout-every", "0", "--replay", str(flyover.out_dir),
                  "--device", "cpu", "-q"]) == 0
     out = capsys.readouterr().out
