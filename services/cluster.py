@@ -133,7 +133,9 @@ class RaySession:
                 workers = local_workers(self.options, self.device)
                 kwargs["num_cpus"] = workers * self.options.threads_per_worker
             try:
-                ray.init(address=self.options.address, **kwargs)
+                # "local": always a new instance of our own, never a cluster some
+                # `ray start` left on this machine (which Ray would otherwise join).
+                ray.init(address=self.options.address or "local", **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = self.options.address or "this machine"
                 raise ClusterError(f"cannot start or reach Ray on {where}: {exc}") from None

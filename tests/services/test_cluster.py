@@ -27,7 +27,7 @@ def cluster():
     """One local Ray instance with two worker CPUs for the module."""
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the test's model wrapper, to the workers
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
     yield
     ray.shutdown()
 
