@@ -53,7 +53,7 @@ xvfb=$!
 trap 'kill $xvfb 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -e "$WORK/fb/Xvfb_screen0" ] && break; sleep 0.2; done
 
-xwd_to_png() {  # Xvfb's framebuffer (XWD, 32 bits per pixel) to PNG; prints how many colours it has
+xwd_to_png() {  # Xvfb's framebuffer (XWD, 32 bits per pixel) to PNG, cropped to the window; prints how many colours it has
     python3 - "$1" "$2" <<'PY'
 import struct, sys, zlib
 data = open(sys.argv[1], "rb").read()
@@ -68,7 +68,13 @@ for y in range(height):
     rgb[0::3], rgb[1::3], rgb[2::3] = row[2::4], row[1::4], row[0::4]
     if y % 8 == 0:
         colours.update(bytes(rgb[i:i + 3]) for i in range(0, len(rgb), 24))
-    rows.append(b"\0" + bytes(rgb))
+    rows.append(bytes(rgb))
+# keep the window: trim the empty (black) screen right of and below it
+used = [y for y, row in enumerate(rows) if row.strip(b"\0")]
+height = used[-1] + 1 if used else height
+right = max((len(row.rstrip(b"\0")) for row in rows), default=0)
+width = max(1, (right + 2) // 3)
+rows = [b"\0" + row[:3 * width] for row in rows[:height]]
 def chunk(kind, body):
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
