@@ -5,7 +5,9 @@ frame stored exactly once."""
 
 import os
 import signal
+import sqlite3
 import sys
+from contextlib import closing
 
 import numpy as np
 import pytest
@@ -153,8 +155,9 @@ def test_a_killed_worker_loses_its_segment_only_and_the_run_resumes_each_frame_o
         second = [p.frame_index for p in analyse_on_ray(store, _request(assets), options, model=detector)]
         assert sorted(second) == [6, 7, 8] and len(store.runs()) == 1  # resumed from the store
         assert store.run(1).finished
-        frames = store._query("SELECT frame_index, COUNT(*) AS n FROM frames WHERE run_id = 1 GROUP BY frame_index")
-        assert {r["frame_index"]: r["n"] for r in frames} == {i: 1 for i in range(FRAMES)}
+        with closing(sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)) as db:
+            frames = db.execute("SELECT frame_index, COUNT(*) FROM frames WHERE run_id = 1 GROUP BY frame_index")
+            assert dict(frames.fetchall()) == {i: 1 for i in range(FRAMES)}
         _assert_same(_snapshot(store), reference)  # no detection twice, none missing, same scores
 
 
