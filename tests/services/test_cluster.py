@@ -200,3 +200,20 @@ def test_cli_analyze_on_ray_workers(cluster, assets, reference, tmp_path, capsys
         _assert_same(_snapshot(store), reference)
     assert main(argv + ["--workers", "0"]) == 2
     assert "--workers must be >= 1" in capsys.readouterr().err
+
+
+def test_a_cancelled_ray_run_keeps_what_it_stored_and_resumes(cluster, assets, detector, reference, tmp_path):
+    import threading
+
+    cancel = threading.Event()
+    options = ClusterOptions(segment_frames=3)
+    with ProjectStore.create(tmp_path / "ray.dmproj", video_path=assets / "flight.mp4") as store:
+        first = []
+        for progress in analyse_on_ray(store, _request(assets), options, model=detector, cancel=cancel):
+            first.append(progress.frame_index)
+            cancel.set()  # stops before the next segment is written
+        assert len(first) == 3 and not store.run(1).finished
+        assert sorted(store.analysed_frames(1)) == sorted(first)
+        second = [p.frame_index for p in analyse_on_ray(store, _request(assets), options, model=detector)]
+        assert sorted(first + second) == list(range(FRAMES)) and store.run(1).finished
+        _assert_same(_snapshot(store), reference)
