@@ -5,7 +5,8 @@
 #
 # 1. `damagemap --version`
 # 2. `damagemap demo --no-gui` (renders and analyses the 20-s synthetic flyover, exports the maps;
-#    minutes on a small CPU; DEMO_ARGS="--seconds 6" for a shorter flight)
+#    minutes on a small CPU; DEMO_ARGS="--seconds 6" for a shorter flight), then the relief
+#    package of its project (GeoPackage, print map as PNG and PDF)
 # 3. the window under Xvfb, first with no project (the first-run page), then on the demo
 #    project: a screenshot of each is written to SHOTS (default: the work folder).
 # Every step runs under `env -i` with HOME in a new temporary folder. Needs Xvfb (Debian: xvfb)
@@ -30,10 +31,10 @@ clean() {  # the bundle with nothing of this shell: no PATH to a venv, no PYTHON
 step() { echo; echo "== $*"; }
 seconds() { date +%s; }
 
-step "1/3 damagemap --version"
+step "1/4 damagemap --version"
 clean "$EXE" --version
 
-step "2/3 damagemap demo --no-gui ${DEMO_ARGS:-}"
+step "2/4 damagemap demo --no-gui ${DEMO_ARGS:-}"
 t0=$(seconds)
 # shellcheck disable=SC2086
 clean "$EXE" demo --no-gui ${DEMO_ARGS:-}
@@ -43,8 +44,15 @@ maps=$(find "$WORK/damagemap-demo" -name 'damage_sites.geojson' | head -1)
 [ -n "$project" ] && [ -n "$maps" ] || { echo "FAIL: the demo left no project or no maps"; exit 1; }
 echo "project: $project"
 echo "maps:    $(dirname "$maps")"
+[ -s "$(dirname "$maps")/damage_map.gpkg" ] && grep -q "Leaflet" "$(dirname "$maps")/damage_map.html" \
+    || { echo "FAIL: the demo's GeoPackage or its offline HTML map (Leaflet inlined) is missing"; exit 1; }
 
-step "3/3 the window under Xvfb"
+step "3/4 damagemap export --package (GeoPackage, print map PNG/PDF, zip) with the demo's footprints"
+clean "$EXE" export "$project" --to "$WORK/package" --formats sites --package --event "Smoke test" \
+    --footprints "$WORK/damagemap-demo/flyover/footprints.geojson"
+find "$WORK/package" -name '*_map.pdf' | grep -q . || { echo "FAIL: no print map PDF in the package"; exit 1; }
+
+step "4/4 the window under Xvfb"
 command -v Xvfb >/dev/null || { echo "FAIL: Xvfb not found (Debian/Ubuntu: apt install xvfb)"; exit 1; }
 display=:$(( 90 + RANDOM % 100 ))
 mkdir -p "$WORK/fb"
