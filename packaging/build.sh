@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --venv) VENV=$(cd "$2" && pwd); shift 2 ;;
         --cuda) VARIANT=cuda; shift ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
