@@ -250,12 +250,13 @@ def run(args: argparse.Namespace) -> int:
     if not project.exists():
         print("  not opening the window: there is no project to show", file=sys.stderr)
         return 1 if steps.skipped else 0
-    import os
+    from app.commands.gui import DisplayError, check_display
 
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
-    ):
-        steps.run("4/4 desktop app", lambda: None, needs=False, why_not="no display (set DISPLAY, or use --no-gui)")
+    try:
+        check_display()  # no display, or missing xcb libraries: say so instead of Qt's abort
+    except DisplayError as exc:
+        why_not = str(exc) if "--no-gui" in str(exc) else f"{exc}; or use --no-gui"
+        steps.run("4/4 desktop app", lambda: None, needs=False, why_not=why_not)
         return 0
     status = steps.run("4/4 desktop app", lambda: _open_gui(project))
     return int(status or 0)
