@@ -36,6 +36,11 @@ class StoreError(DamagemapError):
     """A project store cannot be opened, read or written."""
 
 
+class ProjectExistsError(StoreError):
+    """A project could not be created because the file exists (possibly created by
+    another process a moment ago): open it instead."""
+
+
 class ExportError(DamagemapError):
     """An export could not be written (full disk, permissions, bad target)."""
 

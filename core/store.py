@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import StoreError
+from core.errors import ProjectExistsError, StoreError
 from core.masks import RleMask
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
@@ -438,7 +438,7 @@ def _link_exclusively(source: Path, target: Path) -> None:
         os.link(source, target)
         return
     except FileExistsError:
-        raise StoreError(
+        raise ProjectExistsError(
             f"{str(target)!r} already exists (created by someone else a moment ago); open it, or choose another name"
         ) from None
     except OSError as exc:
@@ -449,7 +449,7 @@ def _link_exclusively(source: Path, target: Path) -> None:
     try:
         descriptor = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
     except FileExistsError:
-        raise StoreError(
+        raise ProjectExistsError(
             f"{str(target)!r} already exists (created by someone else a moment ago); open it, or choose another name"
         ) from None
     except OSError as exc:
@@ -553,7 +553,7 @@ class ProjectStore:
         if path.is_dir():
             raise StoreError(f"{str(path)!r} is a folder; give a project file name such as 'site{PROJECT_SUFFIX}' inside it")
         if path.exists():
-            raise StoreError(f"{str(path)!r} already exists; open it with ProjectStore.open() or choose another name")
+            raise ProjectExistsError(f"{str(path)!r} already exists; open it with ProjectStore.open() or choose another name")
         if not path.parent.is_dir():
             raise StoreError(f"cannot create project {str(path)!r}: folder {str(path.parent)!r} does not exist")
         temporary = path.parent / f".dm-{os.getpid()}-{secrets.token_hex(4)}.creating"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import InputError, TelemetryError
+from core.errors import InputError, ProjectExistsError, TelemetryError
 from core.store import PROJECT_SUFFIX, ProjectStore
 
 #: Suffixes opened as videos (anything else is taken for a project file).
@@ -78,16 +78,13 @@ def open_or_create_project(
     if telemetry_path is not None and not Path(telemetry_path).is_file():
         raise TelemetryError(f"{str(telemetry_path)!r}: telemetry file not found")
     if project_path.exists():
-        store = ProjectStore.open(project_path)
-        if Path(store.video_path).resolve() != video_path.resolve():
-            other = store.video_path
-            store.close()
-            raise InputError(
-                f"project {str(project_path)!r} belongs to video {str(other)!r}, not {str(video_path)!r}; "
-                "open the project itself, or choose another project file"
-            )
+        store = _open_for_video(project_path, video_path)
     else:
-        store = ProjectStore.create(project_path, video_path=video_path)
+        try:
+            store = ProjectStore.create(project_path, video_path=video_path)
+        except ProjectExistsError:
+            # another damagemap (the window, a second analyze) created it a moment ago
+            store = _open_for_video(project_path, video_path)
     try:
         if telemetry_path is not None:
             store.set_telemetry(Path(telemetry_path))
@@ -98,6 +95,19 @@ def open_or_create_project(
     except BaseException:
         store.close()
         raise
+    return store
+
+
+def _open_for_video(project_path: Path, video_path: Path) -> ProjectStore:
+    """Open an existing project, refused when it belongs to another video."""
+    store = ProjectStore.open(project_path)
+    if Path(store.video_path).resolve() != video_path.resolve():
+        other = store.video_path
+        store.close()
+        raise InputError(
+            f"project {str(project_path)!r} belongs to video {str(other)!r}, not {str(video_path)!r}; "
+            "open the project itself, or choose another project file"
+        )
     return store
 
 

@@ -56,3 +56,20 @@ def test_a_moved_video_is_reported_then_located(video, tmp_path):
         open_project(tmp_path / "clip.dmproj")
     with open_project(tmp_path / "clip.dmproj", video_path=moved) as store:
         assert store.video_path == moved
+
+
+def test_a_project_created_by_another_process_a_moment_ago_is_opened_not_refused(video, tmp_path, monkeypatch):
+    from core.store import ProjectStore
+
+    project = tmp_path / "race.dmproj"
+    real_create = ProjectStore.create.__func__
+
+    def create_after_someone_else(cls, path, **kwargs):
+        real_create(cls, path, **kwargs).close()  # the other process wins the race
+        return real_create(cls, path, **kwargs)  # this one finds the file there
+
+    monkeypatch.setattr(ProjectStore, "create", classmethod(create_after_someone_else))
+    with open_or_create_project(video, project) as store:
+        assert store.path == project.absolute()
+        assert store.video_path.resolve() == video.resolve()
+    assert project.is_file()
