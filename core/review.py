@@ -658,3 +658,37 @@ __all__ = [
     "encode_state",
     "replay_history",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewSignature:
+    """Who last changed a detection by review, and when (UTC, ISO 8601)."""
+
+    author: str
+    utc: str
+
+
+def review_signatures(history: list[EditRecord]) -> dict[int, ReviewSignature]:
+    """The reviewer and time of the latest edit still in effect on each detection.
+
+    An undone edit no longer counts; a redo counts with its own author and time. So the
+    signature is always that of the person whose decision the detection now shows.
+    """
+    in_effect: dict[int, EditRecord] = {}  # edit id of an applied edit -> the record that put it in effect
+    target_detection: dict[int, int] = {}
+    for record in sorted(history, key=lambda r: r.id):
+        if record.action == "apply":
+            in_effect[record.id] = record
+            target_detection[record.id] = record.detection_id
+        elif record.target_edit_id is not None:
+            if record.action == "undo":
+                in_effect.pop(record.target_edit_id, None)
+            elif record.action == "redo" and record.target_edit_id in target_detection:
+                in_effect[record.target_edit_id] = record
+    latest: dict[int, tuple[int, EditRecord]] = {}
+    for edit_id, record in in_effect.items():
+        detection_id = target_detection[edit_id]
+        order = max(edit_id, record.id)
+        if detection_id not in latest or order > latest[detection_id][0]:
+            latest[detection_id] = (order, record)
+    return {d: ReviewSignature(author=r.author, utc=r.created_utc) for d, (_, r) in latest.items()}

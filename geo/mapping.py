@@ -18,6 +18,7 @@ from core.camera import CameraPose, PinholeCamera, intersect_ground
 from core.errors import GeoreferenceError, TelemetryError
 from core.settings import DEFAULT_MIN_SCORE, ProjectSettings
 from core.store import ProjectStore
+from core.review import ReviewSignature, review_signatures
 from core.types import DamageLevel, DamageSite, Detection, Observation, ReviewState
 from geo.camera import (DEFAULT_PITCH_DEG, FieldOfView, FramePoses, camera_angle_sigma_deg, camera_for, frame_poses,
                         resolve_hfov, widen_uncertainty)
@@ -69,6 +70,9 @@ class DamageMap:
     skipped: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     title: str = "Damage map"
+    #: detection id -> who reviewed it and when (only reviewed detections; filled by the
+    #: caller that has the project's review history)
+    reviews: dict[int, ReviewSignature] = field(default_factory=dict)
 
     # -- convenience views
     @property
@@ -341,12 +345,14 @@ def build_damage_map(
     for detection in detections:  # an added detection on a frame the run did not analyse
         if detection.frame_index not in frame_times and detection.frame_index in video_times:
             frame_times[detection.frame_index] = video_times[detection.frame_index]
-    return build_damage_map_from(
+    built = build_damage_map_from(
         detections, frame_times, track, video=video_info, hfov_deg=settings.hfov_deg,
         offset_s=settings.time_offset_s, min_score=settings.min_score,
         ground_elevation_m=settings.ground_elevation_m, title=f"Damage map: {Path(store.video_path).name}", dem=dem,
         **({} if camera_view is None else {"default_pitch_deg": camera_view[0], "heading_offset_deg": camera_view[1]}),
     )
+    built.reviews = review_signatures(store.edit_history(run_id))
+    return built
 
 
 __all__ = ["DamageMap", "VideoGeometry", "build_damage_map", "build_damage_map_from", "DEFAULT_MIN_SCORE", "TelemetryError"]

@@ -52,6 +52,15 @@ def _ring(points: Iterable[tuple[float, float]]):
     return orient(polygon, 1.0)  # RFC 7946: exterior rings counter-clockwise
 
 
+def _site_reviewers(damage_map: DamageMap, fused) -> dict[str, object]:
+    """Who reviewed a site's sightings (names, comma-separated) and when last (UTC)."""
+    marks = [damage_map.reviews[o.detection_id] for o in fused.observations
+             if o.detection_id is not None and o.detection_id in damage_map.reviews]
+    if not marks:
+        return {"reviewed_by": None, "reviewed_at": None}
+    return {"reviewed_by": ", ".join(sorted({m.author for m in marks})), "reviewed_at": max(m.utc for m in marks)}
+
+
 def site_records(damage_map: DamageMap) -> list[Record]:
     from shapely.geometry import Point
 
@@ -74,6 +83,7 @@ def site_records(damage_map: DamageMap) -> list[Record]:
             "best_frame": s.best_frame,
             "best_detection_id": s.best_detection_id,
             "reviewed": s.reviewed,
+            **_site_reviewers(damage_map, fused),
             "height_m": round(float(fused.position_m[2]), 2) + 0.0,  # + 0.0: never -0.0
             "uncertainty_m": round(float(fused.uncertainty_m), 2) if np.isfinite(fused.uncertainty_m) else None,
             "triangulated": bool(fused.triangulated),
@@ -92,6 +102,11 @@ def footprint_records(damage_map: DamageMap) -> list[Record]:
     return records
 
 
+def _mark(damage_map: DamageMap, detection_id: int | None, field: str) -> str | None:
+    mark = damage_map.reviews.get(detection_id) if detection_id is not None else None
+    return None if mark is None else getattr(mark, field)
+
+
 def observation_records(damage_map: DamageMap) -> list[Record]:
     from shapely.geometry import Point
 
@@ -107,6 +122,8 @@ def observation_records(damage_map: DamageMap) -> list[Record]:
                 "level": level_name(o.level),
                 "score": round(o.score, 4),
                 "review": o.review.value,
+                "reviewed_by": _mark(damage_map, o.detection_id, "author"),
+                "reviewed_at": _mark(damage_map, o.detection_id, "utc"),
                 "origin": o.origin.value,
             }
             records.append((props, Point(round(o.lon_deg, 8), round(o.lat_deg, 8))))

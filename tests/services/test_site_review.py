@@ -160,3 +160,29 @@ def test_the_command_line_keeps_earlier_decisions_on_a_new_run_at_once(store, fl
     assert [s.level for s in decided] == [DamageLevel.DEBRIS] and kept == len(decided[0].sightings)
     assert {e.author for e in store.edit_history(run2)} == {"damagemap"}
     assert keep_earlier_decisions(store, run2) == 0
+
+
+def _sites(folder: Path) -> dict[int, dict]:
+    data = json.loads((folder / "damage_sites.geojson").read_text())
+    return {f["properties"]["id"]: f["properties"] for f in data["features"]}
+
+
+def test_exports_say_who_decided_and_when_and_forget_an_undone_decision(store, tmp_path):
+    review = site_review(store)
+    first, second = [s for s in review.sites if len(s.sightings) > 1][:2]
+    ReviewSession(store, review.run_id, author="ana").apply(site_decision(first, ReviewState.ACCEPTED))
+    bo = ReviewSession(store, review.run_id, author="bo")
+    bo.apply(site_decision(second, DamageLevel.DEBRIS))
+    bo.apply(site_decision(first, DamageLevel.SEVERE))
+    bo.undo()  # bo's change to the first site is taken back: ana's decision stands
+
+    export_project(store, ExportRequest(tmp_path / "out", formats=("observations", "sites"), thumbnails=False))
+    observations = {o["detection_id"]: o for o in _observations(tmp_path / "out")}
+    assert {observations[i]["reviewed_by"] for i in first.detection_ids if i in observations} == {"ana"}
+    assert {observations[i]["reviewed_by"] for i in second.detection_ids if i in observations} == {"bo"}
+    assert all(o["reviewed_at"] and o["reviewed_at"].startswith("20") for o in observations.values()
+               if o["reviewed_by"] is not None)
+    untouched = [o for i, o in observations.items() if i not in first.detection_ids + second.detection_ids]
+    assert untouched and all(o["reviewed_by"] is None and o["reviewed_at"] is None for o in untouched)
+    reviewers = {props["reviewed_by"] for props in _sites(tmp_path / "out").values()}
+    assert {"ana", "bo", None} <= reviewers
