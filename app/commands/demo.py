@@ -40,10 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class _Steps:
-    """Runs named steps, printing what happened to each, and remembers the skips."""
+    """Runs named steps, printing what happened to each, and remembers the skips and
+    the failures (a step whose action raised, as against one skipped for want of an
+    earlier step's result)."""
 
     def __init__(self) -> None:
         self.skipped: list[str] = []
+        self.failed: list[str] = []
 
     def run(self, name: str, action: Callable[[], Any], *, needs: bool = True, why_not: str = "") -> Any:
         from core.errors import DamagemapError
@@ -57,6 +60,7 @@ class _Steps:
             result = action()
         except (DamagemapError, ImportError, OSError) as exc:
             self._skip(name, f"{type(exc).__name__}: {exc}")
+            self.failed.append(name)
             return None
         print(f"   done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         return result
@@ -245,8 +249,8 @@ def run(args: argparse.Namespace) -> int:
     for skipped in steps.skipped:
         print(f"  skipped {skipped}")
 
-    if args.no_gui:
-        return 0
+    if args.no_gui:  # a script (or CI) running the demo learns that a step failed
+        return 1 if steps.failed else 0
     if not project.exists():
         print("  not opening the window: there is no project to show", file=sys.stderr)
         return 1 if steps.skipped else 0

@@ -316,7 +316,7 @@ def test_demo_headless_skips_what_is_missing_then_runs_whole(assets, tmp_path, c
     out = tmp_path / "demo"
     argv = ["demo", "--out", str(out), "--seconds", "1", "--size", "96x64", "--analysis-fps", "5",
             "--device", "cpu", "--no-gui", "--weights"]
-    assert cli_main(argv + [str(tmp_path / "absent.safetensors")]) == 0
+    assert cli_main(argv + [str(tmp_path / "absent.safetensors")]) == 1  # a failed step: rc 1 for scripts
     err = capsys.readouterr().err
     assert "2/4 analysis at 5 frames/s: SKIPPED - ModelError" in err and "absent.safetensors" in err
     assert "3/4 damage maps: SKIPPED - no analysis to map" in err
