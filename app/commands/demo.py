@@ -94,7 +94,10 @@ def _render(out: Path, seconds: float, size: tuple[int, int], seed: int) -> Path
     for suffix in ("", "-wal", "-shm"):
         (out / (_PROJECT + suffix)).unlink(missing_ok=True)
     (out / _ANALYSIS_STAMP).unlink(missing_ok=True)
-    paths = render_flyover(out / "flyover", seconds=seconds, fps=10.0, size=size, seed=seed)
+    from app.commands.synth import frame_progress
+
+    paths = render_flyover(out / "flyover", seconds=seconds, fps=10.0, size=size, seed=seed,
+                           progress=frame_progress("   rendering"))
     stamp_path.write_text(json.dumps(stamp))
     print(f"   {paths.frame_count} frames -> {paths.video}", file=sys.stderr)
     return paths.video

@@ -57,6 +57,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hilly ground up to M metres high, its DEM written as dem.tif (default 0: flat)")
 
 
+def frame_progress(label: str):  # noqa: ANN201 - a callback
+    """A ``progress(done, total)`` callback for rendering: a bar on a terminal, a line at
+    every quarter otherwise (a log file), so minutes of rendering never pass in silence."""
+    import sys
+
+    from tqdm import tqdm
+
+    bar = None
+    quarters_said = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar, quarters_said
+        if sys.stderr.isatty():
+            if bar is None:
+                bar = tqdm(total=total, desc=label, unit="frame", dynamic_ncols=True, file=sys.stderr)
+            bar.update(done - bar.n)
+            if done >= total:
+                bar.close()
+            return
+        quarter = 4 * done // max(total, 1)
+        if quarter > quarters_said:
+            quarters_said = quarter
+            print(f"{label}: {done}/{total} frames", file=sys.stderr, flush=True)
+
+    return progress
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -83,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
                 flight_dir=flight_dir,
                 manoeuvres=args.manoeuvres,
                 terrain_relief_m=args.terrain,
+                progress=frame_progress(f"rendering {split}"),
             )
         except ValueError as exc:
             raise InputError(f"synth: {exc}") from None

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,6 +128,7 @@ def render_flyover(
     manoeuvres: bool = False,
     flight: Flight | None = None,
     terrain_relief_m: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> FlyoverPaths:
     """Render a synthetic oblique drone flyover and write its video, telemetry and ground truth.
 
@@ -139,6 +141,8 @@ def render_flyover(
         ``truth.geojson``, ``camera.json``); ``out_dir`` when None.
     size
         ``(width, height)`` in pixels; both even (H.264 4:2:0).
+    progress
+        Called as ``progress(frames_done, frame_count)`` after each rendered frame.
     annotate_every
         Every k-th frame (0, k, 2k, ...) is saved as a JPEG and annotated.
     manoeuvres
@@ -213,6 +217,8 @@ def render_flyover(
             annotate = i % annotate_every == 0
             frame = renderer.render(pose, frame_index=i, with_ids=annotate, velocity_enu=velocity[i])
             video.write(frame.rgb, i)
+            if progress is not None:
+                progress(i + 1, frame_count)
             if annotate:
                 image_id = len(images) + 1
                 file_name = f"seed{seed:04d}_{i:06d}.jpg"

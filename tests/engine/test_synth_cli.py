@@ -42,3 +42,9 @@ def test_synth_cli_bad_input_is_one_line_error(tmp_path: Path, capsys: pytest.Ca
 def test_synth_cli_rejects_malformed_size(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         main(["synth", str(tmp_path), "--size", "big"])
+
+
+def test_synth_cli_reports_rendering_progress_in_a_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["synth", str(tmp_path), "--seconds", "0.8", "--fps", "10", "--size", "96x64"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "frames" in line]
+    assert lines == [f"rendering train: {n}/8 frames" for n in (2, 4, 6, 8)]
