@@ -944,7 +944,17 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Improving the model from reviews is not available yet", 4000)
             return
         dialog = dialog_class(self.document, self)
+        dialog.model_ready.connect(self.use_improved_model)
         dialog.exec()
+
+    def use_improved_model(self, weights: Any) -> None:
+        """Make a fine-tuned model the one the next analysis uses (Analysis > Analyse…
+        shows it, and can switch back to the shipped model by clearing the field)."""
+        import dataclasses
+
+        self._analysis_options = dataclasses.replace(self._analysis_options, weights=str(weights))
+        self.statusBar().showMessage(
+            f"The next analysis uses the improved model {Path(weights).parent.name} (Analysis > Analyse…)", 8000)
 
     # ------------------------------------------------------------------ help
     def show_shortcuts(self) -> None:

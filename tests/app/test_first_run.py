@@ -109,7 +109,7 @@ def test_a_run_of_the_shipped_model_says_so_in_the_window(qtbot, window, flyover
     assert not window.model_badge.isVisible()
 
 
-def test_improve_the_model_is_disabled_until_its_dialog_exists(qtbot, app_settings, monkeypatch, errors):
+def test_improve_the_model_is_disabled_until_its_dialog_exists(qtbot, app_settings, monkeypatch, errors, tmp_path):
     from app.main_window import MainWindow
 
     monkeypatch.setitem(sys.modules, "app.dialogs.finetune_dialog", None)  # not installed: import fails
@@ -119,12 +119,17 @@ def test_improve_the_model_is_disabled_until_its_dialog_exists(qtbot, app_settin
     assert plain.finetune_action in plain.model_menu.actions()
 
     opened = []
+    from PySide6.QtCore import QObject, Signal
 
-    class FinetuneDialog:
+    class FinetuneDialog(QObject):
+        model_ready = Signal(object)
+
         def __init__(self, document, parent):
+            super().__init__()
             opened.append((document, parent))
 
         def exec(self):
+            self.model_ready.emit(tmp_path / "flight.models" / "ft-001" / "model.safetensors")
             return 0
 
     module = types.ModuleType("app.dialogs.finetune_dialog")
@@ -133,5 +138,8 @@ def test_improve_the_model_is_disabled_until_its_dialog_exists(qtbot, app_settin
     window = MainWindow(settings=app_settings)
     qtbot.addWidget(window)
     assert window.finetune_action.isEnabled()
+    assert window._analysis_options.weights is None  # the shipped model
     window.finetune_action.trigger()
     assert opened == [(window.document, window)]
+    # the improved model is what the next analysis uses
+    assert window._analysis_options.weights == str(tmp_path / "flight.models" / "ft-001" / "model.safetensors")
