@@ -40,7 +40,8 @@ class Projected:
     ``outline_px`` are the mask's outer contours in pixels (re-projected onto another
     plane once fusion knows the damage's height); ``ray_*`` is the ray through the mask's
     pixel centroid, local metres; ``truncated`` marks masks touching the image border
-    (their centroid is biased).
+    (their centroid is biased), ``near_edge`` those touching it or within
+    :data:`EDGE_MARGIN_FRACTION` of it (likely cut off: not a site's best view).
     """
 
     detection: Detection
@@ -53,6 +54,7 @@ class Projected:
     footprint: object = field(default=None, repr=False)
     area_px: float = 0.0
     truncated: bool = False
+    near_edge: bool = False
 
     @property
     def frame_index(self) -> int:
@@ -68,7 +70,12 @@ class Projected:
         return self.detection.confirmed
 
 
-def _mask_outline_and_centroid(detection: Detection) -> tuple[list[np.ndarray], np.ndarray, float, bool] | None:
+#: a detection whose mask comes closer than this share of the frame's short side to the
+#: border is "near the edge": placed normally, but not chosen as a site's best view
+EDGE_MARGIN_FRACTION = 0.03
+
+
+def _mask_outline_and_centroid(detection: Detection) -> tuple[list[np.ndarray], np.ndarray, float, bool, bool] | None:
     import cv2
 
     x1, y1, x2, y2 = detection.box_xyxy_px
@@ -85,13 +92,15 @@ def _mask_outline_and_centroid(detection: Detection) -> tuple[list[np.ndarray], 
         outlines = [c.reshape(-1, 2).astype(np.float64) + (x0, y0) for c in contours if len(c) >= 3]
         h, w = mask.height_px, mask.width_px
         truncated = bool(x0 == 0 or y0 == 0 or x0 + crop.shape[1] == w or y0 + crop.shape[0] == h)
+        gap = min(x0, y0, w - (x0 + crop.shape[1]), h - (y0 + crop.shape[0]))
+        near_edge = truncated or gap < EDGE_MARGIN_FRACTION * min(w, h)
         if not outlines:
             outlines = [np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)]
-        return outlines, centroid, float(len(xs)), truncated
+        return outlines, centroid, float(len(xs)), truncated, near_edge
     if (x2 - x1) * (y2 - y1) < MIN_MASK_AREA_PX:
         return None
     box = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
-    return [box], np.array([(x1 + x2) / 2, (y1 + y2) / 2]), float((x2 - x1) * (y2 - y1)), False
+    return [box], np.array([(x1 + x2) / 2, (y1 + y2) / 2]), float((x2 - x1) * (y2 - y1)), False, False
 
 
 def footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines_px, plane_up_m: float = 0.0):
@@ -145,7 +154,7 @@ def project_detection(
     shape = _mask_outline_and_centroid(detection)
     if shape is None:
         return None
-    outlines, centroid, area, truncated = shape
+    outlines, centroid, area, truncated, near_edge = shape
     direction = pixel_rays(camera, pose, centroid[None, :])[0]
     if terrain is not None:
         # the ground under the damage: for roof damage, where the ray meets the terrain
@@ -172,6 +181,7 @@ def project_detection(
         footprint=footprint,
         area_px=area,
         truncated=truncated,
+        near_edge=near_edge,
     )
 
 
