@@ -24,7 +24,7 @@ from app.undo import ReviewCommand
 from core.errors import InputError, StoreError
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, Frame, ReviewState
-from services.project import MissingVideoError, default_project_path, is_video_path
+from services.project import MissingVideoError, default_project_path, is_video_path, opens_as_video
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.review import Changes
@@ -132,7 +132,9 @@ class ProjectDocument(QObject):
         path = Path(path)
         if not path.exists():
             raise InputError(f"{path}: no such file; pick an existing video or .dmproj project")
-        if is_video_path(path):
+        if path.is_dir():
+            raise InputError(f"{path} is a folder; pick a video or a .dmproj project inside it")
+        if opens_as_video(path):
             self.open_video(path)
         else:
             self.open_project(path)

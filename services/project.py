@@ -38,6 +38,38 @@ def is_video_path(path: Path) -> bool:
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def opens_as_video(path: Path) -> bool:
+    """Whether ``path`` opens as a video (True) or as a project (False).
+
+    A video suffix makes it a video and ``.dmproj`` a project; any other file is a
+    project only if it is an SQLite file (a project saved under another name).
+
+    Raises
+    ------
+    InputError
+        If the file is neither, naming it and what is expected.
+    """
+    path = Path(path)
+    if is_video_path(path):
+        return True
+    if path.suffix.lower() == PROJECT_SUFFIX:
+        return False
+    try:
+        with open(path, "rb") as stream:
+            header = stream.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise InputError(f"{str(path)!r}: cannot read it ({exc.strerror or exc})") from None
+    if header == _SQLITE_HEADER:
+        return False
+    raise InputError(
+        f"{str(path)!r} is neither a video ({', '.join(VIDEO_SUFFIXES)}) nor a damagemap project "
+        f"({PROJECT_SUFFIX}); open a drone video or a project"
+    )
+
+
 def find_telemetry(video_path: Path) -> Path | None:
     """The telemetry beside a video with the same stem (SRT, then GPX, then CSV)."""
     from geo.telemetry import find_telemetry_beside

@@ -38,6 +38,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.path is not None:  # a wrong file is said in one line, before any window
+        from core.errors import InputError
+        from services.project import opens_as_video
+
+        if not args.path.exists():
+            raise InputError(f"{str(args.path)!r}: no such file; give a drone video or a .dmproj project")
+        if args.path.is_dir():
+            raise InputError(f"{str(args.path)!r} is a folder; give a drone video or a .dmproj project inside it")
+        opens_as_video(args.path)
     check_display()
     from app.main_window import launch  # lazy: Qt only when the window is wanted
 

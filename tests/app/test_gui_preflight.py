@@ -73,3 +73,29 @@ def test_the_plugin_qt_would_load_is_found():
     found = [p for p in gui.xcb_plugin_candidates() if p.is_file()]
     assert found and found[0].name == "libqxcb.so"
     assert isinstance(found[0], Path)
+
+
+def test_a_file_that_is_neither_a_video_nor_a_project_is_refused_before_any_window(x11, tmp_path, capsys):
+    x11.setenv("DISPLAY", ":99")  # never reached: the file is checked first
+    notes = tmp_path / "notes.txt"
+    notes.write_text("meeting notes")
+    assert main(["gui", str(notes)]) == 2
+    err = _one_line_error(capsys)
+    assert "notes.txt" in err and "neither a video" in err and ".dmproj" in err
+    assert main(["gui", str(tmp_path)]) == 2
+    assert "is a folder" in _one_line_error(capsys)
+    assert main(["gui", str(tmp_path / "absent.mp4")]) == 2
+    assert "no such file" in _one_line_error(capsys)
+
+
+def test_a_project_saved_under_another_name_still_opens_as_a_project(tmp_path):
+    from core.store import ProjectStore
+    from services.project import opens_as_video
+
+    video = tmp_path / "flight.mp4"
+    video.write_bytes(b"")
+    ProjectStore.create(tmp_path / "p.dmproj", video_path=video).close()
+    renamed = tmp_path / "survey-backup.db"
+    (tmp_path / "p.dmproj").rename(renamed)
+    assert opens_as_video(renamed) is False
+    assert opens_as_video(video) is True
