@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from core.settings import ProjectSettings
 from core.store import ProjectStore
 
 if TYPE_CHECKING:  # pragma: no cover
+    from geo.basemap import Basemap
     from geo.mapping import DamageMap
     from geo.telemetry import Track
 
@@ -223,4 +225,43 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-__all__ = ["CACHE_SIZE", "MapState", "clear_cache", "damage_map", "map_builds", "map_state", "resolve_run", "video_info"]
+#: Longest side of the basemap drawn under the app's map (pixels).
+DISPLAY_BASEMAP_PX = 2048
+
+
+def display_basemap(
+    project_path: Path, bounds_lonlat: tuple[float, float, float, float], crs: str, *,
+    margin_m: float = 60.0, max_px: int = DISPLAY_BASEMAP_PX,
+) -> Basemap | None:
+    """The project's stored basemap (``services.package.product_sources``) over
+    ``bounds_lonlat`` plus ``margin_m``, resampled into ``crs`` by
+    :func:`geo.basemap.read_basemap`; ``None`` when the project stores none. The last
+    few reads are kept (keyed on the file's size and time), so redrawing the map after
+    an edit does not read the raster again.
+
+    Raises
+    ------
+    BasemapError
+        If the stored file cannot be used (naming it).
+    """
+    from services.package import product_sources
+
+    with ProjectStore.open(project_path, read_only=True) as store:
+        _, path = product_sources(store)
+    if path is None:
+        return None
+    stamp = _file_stamp(path)
+    assert stamp is not None
+    bounds = (float(bounds_lonlat[0]), float(bounds_lonlat[1]), float(bounds_lonlat[2]), float(bounds_lonlat[3]))
+    return _read_display_basemap(str(path), stamp[1], stamp[2], bounds, crs, float(margin_m), int(max_px))
+
+
+@lru_cache(maxsize=2)
+def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[float, float, float, float],
+                          crs: str, margin_m: float, max_px: int) -> Basemap:
+    from geo.basemap import read_basemap
+
+    return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
+
+
+__all__ = ["CACHE_SIZE", "DISPLAY_BASEMAP_PX", "MapState", "clear_cache", "damage_map", "display_basemap", "map_builds", "map_state", "resolve_run", "video_info"]

@@ -5,11 +5,15 @@ It follows the document: it rebuilds the map (on the job thread, through the cac
 settings change, the run changes, or detections change while no analysis is running
 (an analysis asks once it ends); it moves the drone with the current frame, rings the
 selected detection's site, and asks the document to show a clicked site's best frame.
+Once a map is drawn it reads the project's offline basemap for it on the job thread
+(:func:`services.maps.display_basemap`, which keeps the last reads) and draws it under
+the map; a basemap that cannot be used is logged and left out.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QTimer, Signal
@@ -19,6 +23,7 @@ from app.document import ProjectDocument
 from app.panels import Panel
 from app.widgets.map_view import MapWidget
 from app.workers import FunctionJob, build_map_job, read_track_job
+from services.maps import display_basemap
 
 _log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ class MapPanel(Panel):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.map_widget)
         self._job: FunctionJob | None = None
+        self._basemap_job: FunctionJob | None = None
         self._dirty = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -123,6 +129,33 @@ class MapPanel(Panel):
         self.map_widget.set_map(content)  # type: ignore[arg-type]  # DamageMap or Track
         self.map_widget.set_time(self.document.current_pts)
         self.map_updated.emit()
+        self.load_basemap()
+
+    @property
+    def basemap_loading(self) -> bool:
+        return self._basemap_job is not None and self._basemap_job.is_running
+
+    def load_basemap(self) -> None:
+        """Read the project's basemap for the map shown, on the job thread."""
+        request = self.map_widget.basemap_request()
+        path = self.document.project_path
+        if request is None or path is None:
+            return
+        bounds, crs = request
+        job = FunctionJob(_basemap_job, path, bounds, crs, parent=self)
+        job.done.connect(self._on_basemap)
+        job.failed.connect(self._on_basemap_failed)
+        self._basemap_job = job
+        job.start()
+
+    def _on_basemap(self, result: tuple[object, str]) -> None:
+        basemap, crs = result
+        if self.document.is_open:
+            self.map_widget.set_basemap(basemap, crs)  # type: ignore[arg-type]  # Basemap or None
+
+    def _on_basemap_failed(self, exc: Exception) -> None:
+        _log.warning("basemap not shown: %s", exc)
+        self.map_widget.set_basemap(None)
 
     def _on_failed(self, exc: Exception) -> None:
         _log.warning("map not built: %s", exc)
@@ -132,6 +165,11 @@ class MapPanel(Panel):
     def _on_job_finished(self) -> None:
         if self._dirty:
             self.rebuild()
+
+
+def _basemap_job(project_path: Path, bounds: tuple[float, float, float, float], crs: str) -> tuple[object, str]:
+    """The project's basemap in the map's plane, and that plane's CRS (job thread)."""
+    return display_basemap(project_path, bounds, crs), crs
 
 
 __all__ = ["MapPanel"]

@@ -8,7 +8,10 @@ shareable artefact; the Export dialog can open it in the browser.
 
 Coordinates are drawn in an equirectangular plane around the track's centre (metres,
 north up). Over the few kilometres of a flight this differs from the UTM plane ``geo``
-computes in by far less than a pixel; it is only for display.
+computes in by far less than a pixel; it is only for display. The project's offline
+basemap (an orthophoto or MBTiles) is resampled by :func:`geo.basemap.read_basemap`
+into the same plane (:meth:`_Plane.crs`, a PROJ equirectangular projection) and drawn
+under everything else.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,6 +41,7 @@ from app.overlay import level_colour
 from core.types import DamageLevel, DamageSite
 
 if TYPE_CHECKING:  # pragma: no cover
+    from geo.basemap import Basemap
     from geo.mapping import DamageMap
     from geo.telemetry import Track
 
@@ -56,6 +61,21 @@ class _Plane:
 
     def polygon(self, lonlat: Sequence[Sequence[float]]) -> QPolygonF:
         return QPolygonF([self.point(float(lon), float(lat)) for lon, lat in lonlat])
+
+    #: PROJ's equirectangular projection on a sphere whose degree of longitude at the
+    #: equator is ``_M_PER_DEG_LON_EQUATOR`` metres: its x is this plane's x exactly,
+    #: its y is this plane's ``-y`` times ``Y_FROM_CRS``'s inverse.
+    SPHERE_RADIUS_M = _M_PER_DEG_LON_EQUATOR * 180.0 / math.pi
+    Y_FROM_CRS = _M_PER_DEG_LAT / _M_PER_DEG_LON_EQUATOR
+
+    def crs(self) -> str:
+        """A CRS whose coordinates map linearly onto this plane (:meth:`from_crs`)."""
+        return (f"+proj=eqc +lat_ts={self.lat0:.9f} +lat_0={self.lat0:.9f} +lon_0={self.lon0:.9f} "
+                f"+x_0=0 +y_0=0 +R={self.SPHERE_RADIUS_M:.4f} +units=m +no_defs +type=crs")
+
+    def from_crs(self, x: float, y: float) -> QPointF:
+        """A point of :meth:`crs` in this plane."""
+        return QPointF(x, -y * self.Y_FROM_CRS)
 
 
 class _SiteItem(QGraphicsEllipseItem):
@@ -166,6 +186,12 @@ class MapLayers:
         return cls(source=track, track_segments=(segment,) if len(segment) > 1 else ())
 
 
+def _basemap_image(basemap: Basemap) -> QImage:
+    rgba = np.ascontiguousarray(basemap.image, dtype=np.uint8)
+    h, w = rgba.shape[:2]
+    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+
+
 class MapWidget(QGraphicsView):
     """Track, drone, footprint, sites and heat of a :class:`geo.mapping.DamageMap` (or
     the track alone), through :class:`MapLayers`.
@@ -194,6 +220,8 @@ class MapWidget(QGraphicsView):
         self._message = "No project open"
         self._drone: QGraphicsEllipseItem | None = None
         self.heat_item: QGraphicsPixmapItem | None = None
+        self.basemap_item: QGraphicsPixmapItem | None = None
+        self._basemap: tuple[str, Basemap, QImage] | None = None  # (plane CRS asked for, basemap, image)
         self._footprint: QGraphicsPolygonItem | None = None
         self.site_items: list[_SiteItem] = []
         self._site_of_detection: dict[int, _SiteItem] = {}
@@ -248,6 +276,7 @@ class MapWidget(QGraphicsView):
         scene.clear()
         self._drone = self._footprint = None
         self.heat_item = None
+        self.basemap_item = None
         self.site_items = []
         self._site_of_detection = {}
         self._highlight = None
@@ -255,6 +284,7 @@ class MapWidget(QGraphicsView):
         self._message = message
         if layers is None:
             self._plane = None
+            self._basemap = None
             self.viewport().update()
             return
         points = np.array([p for segment in layers.track_segments for p in segment], dtype=np.float64).reshape(-1, 2)
@@ -322,8 +352,63 @@ class MapWidget(QGraphicsView):
         bounds = scene.itemsBoundingRect()
         margin = max(bounds.width(), bounds.height()) * 0.06 + 10
         scene.setSceneRect(bounds.adjusted(-margin, -margin, margin, margin))
+        if self._basemap is not None and self._basemap[0] == plane.crs():
+            self._add_basemap()  # the same plane: the basemap read for it still fits
+        else:
+            self._basemap = None
         if self._fit:
             self.fit()
+
+    def basemap_request(self, margin_m: float = 60.0) -> tuple[tuple[float, float, float, float], str] | None:
+        """What to read a basemap for: the ``(west, south, east, north)`` lon/lat of the
+        track and the sites, and the CRS of the map's plane (``None``: nothing shown).
+        ``margin_m`` is what the framing adds around them (the reader adds it)."""
+        if self._layers is None or self._plane is None:
+            return None
+        points = [p for segment in self._layers.track_segments for p in segment]
+        points += [(s.lon_deg, s.lat_deg) for s in self._layers.sites]
+        lonlat = np.array(points, dtype=np.float64).reshape(-1, 2)
+        if not len(lonlat):
+            return None
+        west, south = lonlat.min(axis=0)
+        east, north = lonlat.max(axis=0)
+        return (float(west), float(south), float(east), float(north)), self._plane.crs()
+
+    def set_basemap(self, basemap: Basemap | None, crs: str | None = None) -> bool:
+        """Draw ``basemap`` (read in ``crs``, as :meth:`basemap_request` said) under the
+        map; ``None`` removes it. Returns ``False`` (and draws nothing) when the map's
+        plane is no longer ``crs`` (a basemap read for an earlier map)."""
+        if self.basemap_item is not None:
+            self.scene().removeItem(self.basemap_item)
+            self.basemap_item = None
+        self._basemap = None
+        if basemap is None or self._plane is None or crs != self._plane.crs():
+            self.viewport().update()
+            return basemap is None
+        self._basemap = (crs, basemap, _basemap_image(basemap))
+        self._add_basemap()
+        self.viewport().update()  # the legend names it
+        return True
+
+    @property
+    def basemap(self) -> Basemap | None:
+        return None if self._basemap is None else self._basemap[1]
+
+    def _add_basemap(self) -> None:
+        assert self._basemap is not None and self._plane is not None
+        _crs, basemap, image = self._basemap
+        west, south, east, north = basemap.bounds
+        top_left = self._plane.from_crs(west, north)
+        bottom_right = self._plane.from_crs(east, south)
+        item = QGraphicsPixmapItem(QPixmap.fromImage(image))
+        item.setPos(top_left)
+        item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        item.setTransform(QTransform.fromScale((bottom_right.x() - top_left.x()) / image.width(),
+                                               (bottom_right.y() - top_left.y()) / image.height()))
+        item.setZValue(0)
+        item.setToolTip(f"Basemap: {Path(basemap.source).name}")
+        self.scene().addItem(item)
+        self.basemap_item = item
 
     def _add_heat(self, heat: HeatImage, plane: _Plane) -> None:
         """The heat grid as a translucent image."""
@@ -446,12 +531,20 @@ class MapWidget(QGraphicsView):
     #: The legend's rows, in order.
     LEGEND = ("Slight", "Severe", "Debris", "reviewed site", "flight track", "drone", "camera view", "damage heat")
 
+    def legend_rows(self) -> list[str]:
+        """The legend's rows now: :attr:`LEGEND` and the basemap's file when one is drawn."""
+        rows = list(self.LEGEND)
+        if self._basemap is not None:
+            rows.append(f"basemap: {Path(self._basemap[1].source).name}")
+        return rows
+
     def _draw_legend(self, painter: QPainter) -> None:
         """What each mark means, with the score the sites are shown from."""
         x, y, row = 10, 10, 17
-        rows = list(self.LEGEND)
+        rows = self.legend_rows()
         heading = f"Sites scoring ≥ {self._threshold:.2f}" if self._threshold > 0 else "Sites"
-        width = max(120, painter.fontMetrics().horizontalAdvance(heading) + 12)
+        metrics = painter.fontMetrics()
+        width = max(120, metrics.horizontalAdvance(heading) + 12, metrics.horizontalAdvance(rows[-1]) + 30)
         painter.fillRect(QRectF(x - 4, y - 4, width, (len(rows) + 1) * row + 6), QColor(255, 255, 255, 215))
         painter.setPen(QColor(20, 20, 20))
         painter.drawText(QPointF(x, y + 12), heading)
@@ -478,6 +571,9 @@ class MapWidget(QGraphicsView):
                 painter.setBrush(QColor(255, 255, 255, 50))
                 painter.drawPolygon(QPolygonF([icon.bottomLeft(), icon.topLeft() + QPointF(-1, 0),
                                                icon.topRight() + QPointF(1, 0), icon.bottomRight()]))
+            elif name.startswith("basemap: ") and self._basemap is not None:
+                painter.drawImage(icon, self._basemap[2])
+                painter.drawRect(icon)
             else:
                 painter.fillRect(icon, QColor(255, 120, 0, 150))
             painter.setPen(QColor(20, 20, 20))
