@@ -142,7 +142,7 @@ class MapPanel(Panel):
         if request is None or path is None:
             return
         bounds, crs = request
-        job = FunctionJob(_basemap_job, path, bounds, crs, parent=self)
+        job = FunctionJob(_basemap_job, path, bounds, crs, self.map_widget.BASEMAP_MARGIN_M, parent=self)
         job.done.connect(self._on_basemap)
         job.failed.connect(self._on_basemap_failed)
         self._basemap_job = job
@@ -167,9 +167,10 @@ class MapPanel(Panel):
             self.rebuild()
 
 
-def _basemap_job(project_path: Path, bounds: tuple[float, float, float, float], crs: str) -> tuple[object, str]:
+def _basemap_job(project_path: Path, bounds: tuple[float, float, float, float], crs: str,
+                 margin_m: float) -> tuple[object, str]:
     """The project's basemap in the map's plane, and that plane's CRS (job thread)."""
-    return display_basemap(project_path, bounds, crs), crs
+    return display_basemap(project_path, bounds, crs, margin_m=margin_m), crs
 
 
 __all__ = ["MapPanel"]

@@ -359,14 +359,20 @@ class MapWidget(QGraphicsView):
         if self._fit:
             self.fit()
 
-    def basemap_request(self, margin_m: float = 60.0) -> tuple[tuple[float, float, float, float], str] | None:
+    #: How far around the track the basemap is read: as far as the camera view reaches,
+    #: so every site is on it.
+    BASEMAP_MARGIN_M = FOOTPRINT_RANGE_M + 30.0
+
+    def basemap_request(self) -> tuple[tuple[float, float, float, float], str] | None:
         """What to read a basemap for: the ``(west, south, east, north)`` lon/lat of the
-        track and the sites, and the CRS of the map's plane (``None``: nothing shown).
-        ``margin_m`` is what the framing adds around them (the reader adds it)."""
+        track (of the sites when there is none) and the CRS of the map's plane (``None``:
+        nothing shown). Edits and thresholds do not change it, so a basemap read once
+        serves every rebuild; read it :attr:`BASEMAP_MARGIN_M` wider."""
         if self._layers is None or self._plane is None:
             return None
         points = [p for segment in self._layers.track_segments for p in segment]
-        points += [(s.lon_deg, s.lat_deg) for s in self._layers.sites]
+        if not points:
+            points = [(s.lon_deg, s.lat_deg) for s in self._layers.sites]
         lonlat = np.array(points, dtype=np.float64).reshape(-1, 2)
         if not len(lonlat):
             return None

@@ -54,7 +54,7 @@ def test_the_basemap_lies_under_the_map_in_its_own_plane(qtbot, tmp_path):
     assert request is not None
     bounds, plane_crs = request
     assert bounds == pytest.approx((lon0 - 0.001, lat0 - 0.001, lon0 + 0.001, lat0 + 0.001))
-    basemap = read_basemap(tif, bounds, crs=plane_crs, margin_m=60.0, max_px=256)
+    basemap = read_basemap(tif, bounds, crs=plane_crs, margin_m=widget.BASEMAP_MARGIN_M, max_px=256)
     assert widget.set_basemap(basemap, plane_crs)
     item = widget.basemap_item
     assert item is not None and item.zValue() < 1  # under the heat (1), the track (2) and everything else
@@ -72,7 +72,7 @@ def test_the_basemap_lies_under_the_map_in_its_own_plane(qtbot, tmp_path):
     # North is up and east is right: each quadrant's colour where its lon/lat is drawn.
     widget.fit()
     image = widget.grab().toImage()
-    dlon, dlat = 0.0012, 0.0005  # off the track's diagonal, inside the 60 m margin
+    dlon, dlat = 0.0012, 0.0005  # off the track's diagonal, inside the margin
     for (sx, sy), colour in (((-1, 1), NW), ((1, 1), NE), ((-1, -1), SW), ((1, -1), SE)):
         at = widget.mapFromScene(plane.point(lon0 + sx * dlon, lat0 + sy * dlat))
         pixel = image.pixelColor(at.x(), at.y())
