@@ -359,26 +359,28 @@ class MapWidget(QGraphicsView):
         if self._fit:
             self.fit()
 
-    #: How far around the track the basemap is read: as far as the camera view reaches,
-    #: so every site is on it.
-    BASEMAP_MARGIN_M = FOOTPRINT_RANGE_M + 30.0
+    #: The basemap is read this much wider than the track and the sites.
+    BASEMAP_MARGIN_M = 60.0
+    #: ... over a box rounded out to this grid (degrees, about 100 m), so the small moves
+    #: of sites after an edit keep the basemap already read.
+    BASEMAP_GRID_DEG = 0.001
 
     def basemap_request(self) -> tuple[tuple[float, float, float, float], str] | None:
         """What to read a basemap for: the ``(west, south, east, north)`` lon/lat of the
-        track (of the sites when there is none) and the CRS of the map's plane (``None``:
-        nothing shown). Edits and thresholds do not change it, so a basemap read once
-        serves every rebuild; read it :attr:`BASEMAP_MARGIN_M` wider."""
+        track and the sites, rounded out to :attr:`BASEMAP_GRID_DEG`, and the CRS of the
+        map's plane (``None``: nothing shown); read it :attr:`BASEMAP_MARGIN_M` wider."""
         if self._layers is None or self._plane is None:
             return None
         points = [p for segment in self._layers.track_segments for p in segment]
-        if not points:
-            points = [(s.lon_deg, s.lat_deg) for s in self._layers.sites]
+        points += [(s.lon_deg, s.lat_deg) for s in self._layers.sites]
         lonlat = np.array(points, dtype=np.float64).reshape(-1, 2)
         if not len(lonlat):
             return None
-        west, south = lonlat.min(axis=0)
-        east, north = lonlat.max(axis=0)
-        return (float(west), float(south), float(east), float(north)), self._plane.crs()
+        grid = self.BASEMAP_GRID_DEG
+        west, south = np.floor(lonlat.min(axis=0) / grid) * grid
+        east, north = np.ceil(lonlat.max(axis=0) / grid) * grid
+        return (round(float(west), 6), round(float(south), 6), round(float(east), 6), round(float(north), 6)), \
+            self._plane.crs()
 
     def set_basemap(self, basemap: Basemap | None, crs: str | None = None) -> bool:
         """Draw ``basemap`` (read in ``crs``, as :meth:`basemap_request` said) under the
