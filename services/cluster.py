@@ -6,6 +6,14 @@ per CPU by default; one per GPU with ``device="cuda"``); with ``address`` the ru
 an existing cluster (``ray start --head`` on one machine, ``ray start --address ...``
 on the others; every worker must read the video at the same path).
 
+Ray's token authentication (``RAY_AUTH_MODE=token``; on by default for clusters that
+``ray start --head`` starts where a token exists, e.g. ``~/.ray/auth_token``) needs the
+driver to send the cluster's token. Ray reads it from ``RAY_AUTH_TOKEN``, else the file
+named by ``RAY_AUTH_TOKEN_PATH``, else ``~/.ray/auth_token``, but a driver given an
+explicit address only sends it with ``RAY_AUTH_MODE=token``. :class:`ClusterOptions`
+``token_file`` (or either token variable) switches that on (:func:`token_environment`);
+a refused token is one :class:`ClusterError` line saying what to set.
+
 How a run goes (:func:`analyse_on_ray`):
 
 1. The driver plans the run as a single-process analysis would
@@ -71,6 +79,9 @@ class ClusterOptions:
         Longest segment, in analysed frames (what a dying worker can lose).
     max_retries
         Times Ray runs a segment again whose worker died.
+    token_file
+        A file holding the cluster's authentication token (``ray get-auth-token`` on
+        the head writes it); only with ``address``.
     """
 
     address: str | None = None
@@ -78,6 +89,7 @@ class ClusterOptions:
     threads_per_worker: int = 1
     segment_frames: int = 32
     max_retries: int = 2
+    token_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.workers is not None and self.workers < 1:
@@ -88,6 +100,71 @@ class ClusterOptions:
             raise InputError(f"a segment must hold >= 1 frame; got {self.segment_frames!r}")
         if self.max_retries < 0:
             raise InputError(f"max_retries must be >= 0; got {self.max_retries!r}")
+        if self.token_file is not None:
+            if self.address is None:
+                raise InputError(f"{self.token_file}: a Ray token file is for a cluster: give its address too")
+            try:
+                token = Path(self.token_file).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InputError(f"{self.token_file}: cannot read the Ray token file ({exc.__class__.__name__})") from None
+            if not token:
+                raise InputError(f"{self.token_file}: the Ray token file is empty (ray get-auth-token on the head prints it)")
+
+
+TOKEN_HELP = ("run `ray get-auth-token` on the head node and give damagemap the token: "
+              "--ray-token-file FILE, or the RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH environment variable")
+
+
+def token_environment(options: ClusterOptions, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The Ray authentication variables a driver joining ``options.address`` needs,
+    given the current ``environ`` (default: ``os.environ``): ``{}`` when nothing changes.
+
+    ``options.token_file`` -> ``RAY_AUTH_TOKEN_PATH`` and ``RAY_AUTH_MODE=token`` (and
+    ``RAY_AUTH_TOKEN`` emptied, which Ray would read first). A token in the environment
+    (``RAY_AUTH_TOKEN`` / ``RAY_AUTH_TOKEN_PATH``) -> ``RAY_AUTH_MODE=token`` unless
+    ``RAY_AUTH_MODE`` is set already. A local instance (no address) is left to Ray.
+    """
+    env = os.environ if environ is None else environ
+    if options.address is None:
+        return {}
+    if options.token_file is not None:
+        return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(Path(options.token_file).resolve()),
+                "RAY_AUTH_TOKEN": ""}
+    if "RAY_AUTH_MODE" not in env and (env.get("RAY_AUTH_TOKEN") or env.get("RAY_AUTH_TOKEN_PATH")):
+        return {"RAY_AUTH_MODE": "token"}
+    return {}
+
+
+def _apply_token_environment(changes: dict[str, str]) -> None:
+    """Set ``changes`` in this process's environment (Ray's workers started here
+    inherit it) and make Ray read its configuration and token again (it caches both)."""
+    if not changes:
+        return
+    for name, value in changes.items():
+        if value:
+            os.environ[name] = value
+        else:
+            os.environ.pop(name, None)
+    try:  # what Ray's own ``ray start`` does when it switches token mode on
+        raylet: Any = importlib.import_module("ray._raylet")
+        raylet.Config.initialize("")
+        raylet.AuthenticationTokenLoader.instance().reset_cache()
+    except (ImportError, AttributeError):  # pragma: no cover - a Ray without token authentication
+        pass
+
+
+def is_auth_failure(exc: BaseException) -> bool:
+    """Whether Ray refused the connection for its token (the reason may sit deep in the
+    chain of causes, as text: ``InvalidAuthToken``, ``AuthenticationError``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = f"{type(current).__name__} {current}"
+        if "AuthenticationError" in text or "InvalidAuthToken" in text or "Unauthenticated" in text:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def ray_module() -> Any:
@@ -132,13 +209,17 @@ class RaySession:
             if self.options.address is None:
                 workers = local_workers(self.options, self.device)
                 kwargs["num_cpus"] = workers * self.options.threads_per_worker
+            _apply_token_environment(token_environment(self.options))
             try:
                 # "local": always a new instance of our own, never a cluster some
                 # `ray start` left on this machine (which Ray would otherwise join).
                 ray.init(address=self.options.address or "local", **kwargs)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
+            except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
                 where = self.options.address or "this machine"
-                raise ClusterError(f"cannot start or reach Ray on {where}: {exc}") from None
+                if self.options.address is not None and is_auth_failure(exc):
+                    raise ClusterError(f"the Ray cluster at {where} refused this driver's authentication token "
+                                       f"(missing or wrong): {TOKEN_HELP}") from None
+                raise ClusterError(f"cannot start or reach Ray on {where}: {_first_line(exc)}") from None
             self._started = True
         return self
 
@@ -280,6 +361,11 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _with_ids(detections: tuple[Any, ...], ids: list[int]) -> Iterator[Any]:
     import dataclasses
 
@@ -287,4 +373,5 @@ def _with_ids(detections: tuple[Any, ...], ids: list[int]) -> Iterator[Any]:
         yield dataclasses.replace(detection, id=detection_id)
 
 
-__all__ = ["ClusterError", "ClusterOptions", "RaySession", "analyse_on_ray", "local_workers", "ray_module"]
+__all__ = ["TOKEN_HELP", "ClusterError", "ClusterOptions", "RaySession", "analyse_on_ray", "is_auth_failure",
+           "local_workers", "ray_module", "token_environment"]

@@ -78,6 +78,9 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
                         help="analyse on N local Ray workers (pip install 'damagemap[cluster]')")
     parser.add_argument("--ray", default=None, metavar="ADDRESS",
                         help="analyse on the Ray cluster at ADDRESS (auto, HOST:6379 or ray://HOST:10001)")
+    parser.add_argument("--ray-token-file", type=Path, default=None, metavar="FILE",
+                        help="the cluster's authentication token (`ray get-auth-token` on the head prints it); "
+                             "default: RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH when set")
     parser.add_argument("--segment-frames", type=int, default=32, metavar="N",
                         help="frames per Ray task: what a worker that dies loses at most (default: 32)")
 
@@ -86,7 +89,10 @@ def cluster_options(args: argparse.Namespace):  # noqa: ANN201 - services.cluste
     """The Ray options the flags ask for; ``None`` for the plain single-process run."""
     from core.errors import InputError
 
+    token_file = getattr(args, "ray_token_file", None)
     if args.workers is None and args.ray is None:
+        if token_file is not None:
+            raise InputError(f"{token_file}: --ray-token-file goes with --ray ADDRESS")
         return None
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be >= 1; got {args.workers!r}")
@@ -95,7 +101,7 @@ def cluster_options(args: argparse.Namespace):  # noqa: ANN201 - services.cluste
     from services.cluster import ClusterOptions
 
     return ClusterOptions(address=args.ray, workers=args.workers, segment_frames=args.segment_frames,
-                          threads_per_worker=args.threads or 1)
+                          threads_per_worker=args.threads or 1, token_file=token_file)
 
 
 def run(args: argparse.Namespace) -> int:
