@@ -256,6 +256,48 @@ def display_basemap(
     return _read_display_basemap(str(path), stamp[1], stamp[2], bounds, crs, float(margin_m), int(max_px))
 
 
+@dataclass(frozen=True, slots=True)
+class BuildingOutline:
+    """A graded building footprint to draw: its outer rings (lon/lat) and its grade
+    (a :mod:`geo.grading` level: ``debris``, ``severe``, ``slight``, ``none``,
+    ``not_assessed``)."""
+
+    rings: tuple[tuple[tuple[float, float], ...], ...]
+    level: str
+    label: str
+
+
+def display_buildings(project_path: Path, run_id: int | None = None) -> tuple[BuildingOutline, ...] | None:
+    """The project's stored building footprints around the flight, graded from the
+    damage map of ``run_id`` (the cached :func:`damage_map`) as the exports grade them;
+    ``None`` when the project stores no footprints.
+
+    Raises
+    ------
+    InputError
+        If the footprints file cannot be used (naming it).
+    """
+    from geo.coverage import flown_bounds_lonlat, footprint_coverage
+    from geo.footprints import read_footprints
+    from geo.grading import LABELS, grade_buildings
+    from services.package import FOOTPRINT_MARGIN_M, _padded, product_sources
+
+    with ProjectStore.open(project_path, read_only=True) as store:
+        path, _ = product_sources(store)
+        if path is None:
+            return None
+        built = damage_map(store, run_id)
+    outlines = read_footprints(path, bbox_lonlat=_padded(flown_bounds_lonlat(built), FOOTPRINT_MARGIN_M))
+    grading = grade_buildings(built, outlines, footprint_coverage(built, outlines))
+    found = []
+    for building in grading.buildings:
+        polygon: Any = building.polygon
+        parts = getattr(polygon, "geoms", [polygon])
+        rings = tuple(tuple((float(x), float(y)) for x, y, *_ in part.exterior.coords) for part in parts)
+        found.append(BuildingOutline(rings, building.level, LABELS.get(building.level, building.level)))
+    return tuple(found)
+
+
 @lru_cache(maxsize=2)
 def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[float, float, float, float],
                           crs: str, margin_m: float, max_px: int) -> Basemap:
@@ -264,4 +306,4 @@ def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[f
     return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
 
 
-__all__ = ["CACHE_SIZE", "DISPLAY_BASEMAP_PX", "MapState", "clear_cache", "damage_map", "display_basemap", "map_builds", "map_state", "resolve_run", "video_info"]
+__all__ = ["CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "map_builds", "map_state", "resolve_run", "video_info"]

@@ -7,7 +7,9 @@ settings change, the run changes, or detections change while no analysis is runn
 selected detection's site, and asks the document to show a clicked site's best frame.
 Once a map is drawn it reads the project's offline basemap for it on the job thread
 (:func:`services.maps.display_basemap`, which keeps the last reads) and draws it under
-the map; a basemap that cannot be used is logged and left out.
+the map, and grades the project's building footprints as the exports do
+(:func:`services.maps.display_buildings`); a file that cannot be used is logged and left
+out.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from app.document import ProjectDocument
 from app.panels import Panel
 from app.widgets.map_view import MapWidget
 from app.workers import FunctionJob, build_map_job, read_track_job
-from services.maps import display_basemap
+from services.maps import display_basemap, display_buildings
 
 _log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class MapPanel(Panel):
         layout.addWidget(self.map_widget)
         self._job: FunctionJob | None = None
         self._basemap_job: FunctionJob | None = None
+        self._buildings_job: FunctionJob | None = None
         self._dirty = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -130,10 +133,32 @@ class MapPanel(Panel):
         self.map_widget.set_time(self.document.current_pts)
         self.map_updated.emit()
         self.load_basemap()
+        self.load_buildings()
 
     @property
     def basemap_loading(self) -> bool:
-        return self._basemap_job is not None and self._basemap_job.is_running
+        """The basemap or the graded buildings are being read."""
+        return any(job is not None and job.is_running for job in (self._basemap_job, self._buildings_job))
+
+    def load_buildings(self) -> None:
+        """Grade the project's building footprints for the run shown, on the job thread."""
+        doc = self.document
+        if doc.project_path is None or doc.run_id is None or self.map_widget.basemap_request() is None:
+            self.map_widget.set_buildings(None)
+            return
+        job = FunctionJob(display_buildings, doc.project_path, doc.run_id, parent=self)
+        job.done.connect(self._on_buildings)
+        job.failed.connect(self._on_buildings_failed)
+        self._buildings_job = job
+        job.start()
+
+    def _on_buildings(self, buildings: object) -> None:
+        if self.document.is_open:
+            self.map_widget.set_buildings(buildings)  # type: ignore[arg-type]  # outlines or None
+
+    def _on_buildings_failed(self, exc: Exception) -> None:
+        _log.warning("building footprints not shown: %s", exc)
+        self.map_widget.set_buildings(None)
 
     def load_basemap(self) -> None:
         """Read the project's basemap for the map shown, on the job thread."""

@@ -42,6 +42,7 @@ from core.types import DamageLevel, DamageSite
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.basemap import Basemap
+    from services.maps import BuildingOutline
     from geo.mapping import DamageMap
     from geo.telemetry import Track
 
@@ -222,6 +223,8 @@ class MapWidget(QGraphicsView):
         self.heat_item: QGraphicsPixmapItem | None = None
         self.basemap_item: QGraphicsPixmapItem | None = None
         self._basemap: tuple[str, Basemap, QImage] | None = None  # (plane CRS asked for, basemap, image)
+        self.building_items: list[QGraphicsPolygonItem] = []
+        self._buildings: tuple[BuildingOutline, ...] | None = None
         self._footprint: QGraphicsPolygonItem | None = None
         self.site_items: list[_SiteItem] = []
         self._site_of_detection: dict[int, _SiteItem] = {}
@@ -277,6 +280,7 @@ class MapWidget(QGraphicsView):
         self._drone = self._footprint = None
         self.heat_item = None
         self.basemap_item = None
+        self.building_items = []
         self.site_items = []
         self._site_of_detection = {}
         self._highlight = None
@@ -285,6 +289,7 @@ class MapWidget(QGraphicsView):
         if layers is None:
             self._plane = None
             self._basemap = None
+            self._buildings = None
             self.viewport().update()
             return
         points = np.array([p for segment in layers.track_segments for p in segment], dtype=np.float64).reshape(-1, 2)
@@ -356,6 +361,7 @@ class MapWidget(QGraphicsView):
             self._add_basemap()  # the same plane: the basemap read for it still fits
         else:
             self._basemap = None
+        self._add_buildings()  # the last graded ones until the panel gives the new grades
         if self._fit:
             self.fit()
 
@@ -397,6 +403,40 @@ class MapWidget(QGraphicsView):
         self._add_basemap()
         self.viewport().update()  # the legend names it
         return True
+
+    def set_buildings(self, buildings: Sequence[BuildingOutline] | None) -> None:
+        """Draw graded building footprints (``None``: none) above the basemap, under the
+        heat, track and sites, filled in their grade's colour."""
+        self._buildings = None if buildings is None else tuple(buildings)
+        self._add_buildings()
+        self.viewport().update()  # the legend lists their grades
+
+    @property
+    def buildings(self) -> tuple[BuildingOutline, ...] | None:
+        return self._buildings
+
+    def _add_buildings(self) -> None:
+        from geo.grading import COLOURS
+
+        for item in self.building_items:
+            self.scene().removeItem(item)
+        self.building_items = []
+        if self._buildings is None or self._plane is None:
+            return
+        for building in self._buildings:
+            colour = QColor(COLOURS.get(building.level, "#9e9e9e"))
+            fill = QColor(colour)
+            fill.setAlpha(70)
+            pen = QPen(colour, 1.5)
+            pen.setCosmetic(True)
+            for ring in building.rings:
+                item = QGraphicsPolygonItem(self._plane.polygon(ring))
+                item.setPen(pen)
+                item.setBrush(QBrush(fill))
+                item.setZValue(0.5)
+                item.setToolTip(f"Building: {building.label}")
+                self.scene().addItem(item)
+                self.building_items.append(item)
 
     @property
     def basemap(self) -> Basemap | None:
@@ -542,6 +582,8 @@ class MapWidget(QGraphicsView):
     def legend_rows(self) -> list[str]:
         """The legend's rows now: :attr:`LEGEND` and the basemap's file when one is drawn."""
         rows = list(self.LEGEND)
+        if self._buildings:
+            rows += ["building: no visible damage", "building: not assessed"]
         if self._basemap is not None:
             rows.append(f"basemap: {Path(self._basemap[1].source).name}")
         return rows
@@ -579,6 +621,14 @@ class MapWidget(QGraphicsView):
                 painter.setBrush(QColor(255, 255, 255, 50))
                 painter.drawPolygon(QPolygonF([icon.bottomLeft(), icon.topLeft() + QPointF(-1, 0),
                                                icon.topRight() + QPointF(1, 0), icon.bottomRight()]))
+            elif name.startswith("building: "):
+                from geo.grading import COLOURS, NONE, NOT_ASSESSED
+
+                colour = QColor(COLOURS[NONE if name.endswith("no visible damage") else NOT_ASSESSED])
+                painter.setPen(QPen(colour, 1.5))
+                colour.setAlpha(70)
+                painter.setBrush(colour)
+                painter.drawRect(icon)
             elif name.startswith("basemap: ") and self._basemap is not None:
                 painter.drawImage(icon, self._basemap[2])
                 painter.drawRect(icon)

@@ -128,3 +128,29 @@ def test_the_map_panel_reads_the_projects_basemap(qtbot, flyover, errors, caplog
     doc.close()
     assert panel.map_widget.basemap is None
     assert errors == []
+
+
+def test_graded_buildings_are_drawn_in_their_grades_colour(qtbot):
+    from geo.grading import COLOURS
+    from services.maps import BuildingOutline
+
+    widget = MapWidget()
+    qtbot.addWidget(widget)
+    lon0, lat0 = -85.66, 30.15
+    widget.set_layers(MapLayers(source=None, track_segments=(((lon0, lat0), (lon0 + 0.001, lat0)),)))
+    ring = ((lon0, lat0), (lon0 + 0.0002, lat0), (lon0 + 0.0002, lat0 + 0.0001), (lon0, lat0 + 0.0001), (lon0, lat0))
+    widget.set_buildings([BuildingOutline((ring,), "severe", "Severe"), BuildingOutline((ring,), "none", "No visible damage")])
+    severe, intact = widget.building_items
+    assert severe.pen().color().name() == COLOURS["severe"].lower() and intact.pen().color().name() == COLOURS["none"].lower()
+    corner = severe.polygon()[2]
+    expected = widget._plane.point(lon0 + 0.0002, lat0 + 0.0001)
+    assert (corner.x(), corner.y()) == pytest.approx((expected.x(), expected.y()))
+    first = severe.polygon()[0]
+    assert corner.x() - first.x() == pytest.approx(19.3, abs=0.2)  # 0.0002° east is right
+    assert corner.y() - first.y() == pytest.approx(-11.05, abs=0.1)  # 0.0001° north is up
+    assert "building: not assessed" in widget.legend_rows()
+    widget.set_layers(MapLayers(source=None, track_segments=(((lon0, lat0), (lon0 + 0.001, lat0)),)))
+    assert len(widget.building_items) == 2  # kept over a rebuild until new grades come
+    widget.set_buildings(None)
+    assert widget.building_items == [] and "building: not assessed" not in widget.legend_rows()
+
