@@ -91,6 +91,27 @@ class AlignedTrack:
     def lonlat(self) -> np.ndarray:
         return self.track.lonlat()
 
+    def gap_s(self, t_s) -> np.ndarray:
+        """How far apart the good samples a pose at video times ``t_s`` is read between
+        (seconds): the length of the interval that brackets each time, 0 at a sample, or
+        the distance to the nearest sample outside the track. A measure of interpolation quality: a pose
+        read across a 3 s hole in the log is less sure than one between two 0.1 s samples.
+        """
+        t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
+        ts = self.t_s[self.good]
+        if len(ts) == 0:
+            return np.full(len(t), np.inf)
+        if len(ts) == 1:
+            return np.abs(t - ts[0])
+        k = np.clip(np.searchsorted(ts, t), 1, len(ts) - 1)
+        gaps = ts[k] - ts[k - 1]
+        before, after = t < ts[0], t > ts[-1]
+        gaps[before] = ts[0] - t[before]
+        gaps[after] = t[after] - ts[-1]
+        nearest = np.minimum(np.abs(t - ts[k - 1]), np.abs(t - ts[k]))
+        gaps[nearest < 1e-6] = 0.0  # read at a sample: nothing interpolated
+        return gaps
+
     def interpolate(self, t_s, *, default_pitch_deg: float = -45.0, extrapolate_s: float | None = None) -> FrameState:
         """Telemetry at video times ``t_s`` (float array).
 

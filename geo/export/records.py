@@ -102,6 +102,11 @@ def footprint_records(damage_map: DamageMap) -> list[Record]:
     return records
 
 
+def _telemetry_gap(damage_map: DamageMap, t_s: float) -> float | None:
+    gap = float(damage_map.aligned.gap_s([t_s])[0])
+    return round(gap, 3) if np.isfinite(gap) else None
+
+
 def _mark(damage_map: DamageMap, detection_id: int | None, field: str) -> str | None:
     mark = damage_map.reviews.get(detection_id) if detection_id is not None else None
     return None if mark is None else getattr(mark, field)
@@ -122,6 +127,7 @@ def observation_records(damage_map: DamageMap) -> list[Record]:
                 "level": level_name(o.level),
                 "score": round(o.score, 4),
                 "review": o.review.value,
+                "telemetry_gap_s": _telemetry_gap(damage_map, o.t_s),
                 "reviewed_by": _mark(damage_map, o.detection_id, "author"),
                 "reviewed_at": _mark(damage_map, o.detection_id, "utc"),
                 "origin": o.origin.value,

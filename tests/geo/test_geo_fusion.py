@@ -166,3 +166,16 @@ def test_the_best_view_of_a_site_is_not_one_at_the_frame_edge():
     (site,) = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0).sites
     best = next(d for d in detections if d.id == site.best_detection_id)
     assert best.id != edge.id and _edge_gap(best) >= margin
+
+
+def test_each_observation_says_how_far_apart_the_telemetry_around_it_was():
+    from geo.export.records import observation_records
+
+    detections, times, track, video, _ = fly([(0.0, 0.0, 0.0)], [DamageLevel.SLIGHT], frames=24)
+    hole = 10  # the log misses one sample: frames around it are read across 1 s, not 0.5 s
+    track = replace(track, samples=tuple(s for k, s in enumerate(track.samples) if k != hole))
+    damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    gaps = {props["frame"]: props["telemetry_gap_s"] for props, _ in observation_records(damage_map)}
+    assert hole in gaps and len(gaps) > 3
+    # frames on a sample read it as is; the frame in the hole is read across 1 s
+    assert gaps == {frame: (2.0 / FPS if frame == hole else 0.0) for frame in gaps}
