@@ -797,7 +797,7 @@ class MainWindow(QMainWindow):
         doc = self.document
         if not doc.is_open:
             return
-        dialog = GeoSettingsDialog(doc.settings, self)
+        dialog = GeoSettingsDialog(doc.settings, self, video_path=doc.video_path, telemetry_path=doc.telemetry_path)
         if dialog.exec():
             self.set_georeferencing(dialog.settings())
 

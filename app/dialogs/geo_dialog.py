@@ -4,9 +4,13 @@ elevation and the map's score threshold."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget,
+)
 
 from core.settings import ProjectSettings
 
@@ -33,8 +37,11 @@ def hfov_degrees(hfov: float | str | None) -> float:
 class GeoSettingsDialog(QDialog):
     """Edit a :class:`ProjectSettings`; the map is rebuilt from the stored detections."""
 
-    def __init__(self, settings: ProjectSettings, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: ProjectSettings, parent: QWidget | None = None, *,
+                 video_path: Path | None = None, telemetry_path: Path | None = None) -> None:
         super().__init__(parent)
+        self._sources = (video_path, telemetry_path)
+        self._estimate_job: Any = None
         self.setWindowTitle("Georeferencing")
         self._initial = settings
         self.offset_spin = QDoubleSpinBox()
@@ -64,7 +71,19 @@ class GeoSettingsDialog(QDialog):
         self.min_score_spin.setValue(settings.min_score)
         form = QFormLayout(self)
         form.addRow(QLabel("Changes move the damage on the map; the detections stay as they are."))
-        form.addRow("Telemetry time offset", self.offset_spin)
+        self.estimate_button = QPushButton("Estimate from the video")
+        self.estimate_button.setToolTip(
+            "Match the video's own motion (travel and turns) against the track's speed and turns; "
+            "the offset found is put in the box, to nudge by hand if needed")
+        self.estimate_button.setEnabled(video_path is not None and telemetry_path is not None)
+        self.estimate_button.clicked.connect(self.estimate_offset)
+        self.estimate_label = QLabel("")
+        self.estimate_label.setWordWrap(True)
+        offset_row = QHBoxLayout()
+        offset_row.addWidget(self.offset_spin, 1)
+        offset_row.addWidget(self.estimate_button)
+        form.addRow("Telemetry time offset", offset_row)
+        form.addRow("", self.estimate_label)
         form.addRow("Horizontal field of view", self.hfov_spin)
         form.addRow("Ground elevation (GPX without take-off)", self.elevation_spin)
         form.addRow("Map unreviewed detections scoring at least", self.min_score_spin)
@@ -72,6 +91,31 @@ class GeoSettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def estimate_offset(self) -> None:
+        """Estimate the clock offset from the video off the GUI thread; the result lands
+        in the offset box with how sure it is (the user can still nudge it)."""
+        from app.workers import FunctionJob
+
+        video, telemetry = self._sources
+        if video is None or telemetry is None or (self._estimate_job is not None and self._estimate_job.is_running):
+            return
+        self.estimate_button.setEnabled(False)
+        self.estimate_label.setText("Reading the video's motion…")
+        job = FunctionJob(_estimate_offset, Path(video), Path(telemetry), parent=self)
+        job.done.connect(self._show_estimate)
+        job.failed.connect(lambda exc: self.estimate_label.setText(f"Could not estimate: {exc}"))
+        job.finished.connect(lambda: self.estimate_button.setEnabled(True))
+        self._estimate_job = job
+        job.start()
+
+    def _show_estimate(self, estimate: Any) -> None:
+        self.offset_spin.setValue(float(estimate.offset_s))
+        lines = dict(estimate.describe())
+        text = f"Found {estimate.offset_s:+.2f} s ± {estimate.uncertainty_s:.2f} s; confidence {lines['confidence']}"
+        if estimate.zone_shift_h:
+            text += f"; {lines['time zone / DST']}"
+        self.estimate_label.setText(text)
 
     def settings(self) -> ProjectSettings:
         """The settings as edited (a preset name stays while its value is untouched)."""
@@ -86,3 +130,11 @@ class GeoSettingsDialog(QDialog):
             ground_elevation_m=None if elevation <= _NO_ELEVATION_M else elevation,
             min_score=self.min_score_spin.value(),
         )
+
+
+def _estimate_offset(video_path: Path, telemetry_path: Path) -> Any:
+    """The clock offset of ``telemetry_path`` against ``video_path`` (on the job thread)."""
+    from geo.telemetry import read_telemetry
+    from services.sync import estimate_clock_offset
+
+    return estimate_clock_offset(video_path, read_telemetry(telemetry_path))
