@@ -13,7 +13,6 @@ is then the survey's folder, each video a flight with its own project in it.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import threading
@@ -51,28 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
-def _request(args: argparse.Namespace):  # noqa: ANN202 - services.analysis.AnalysisRequest
-    from core.errors import InputError
-    from services.analysis import AnalysisRequest
-
-    # The flags' names in the messages; the request checks the values again for the app.
-    if args.every is not None and args.every < 1:
-        raise InputError(f"--every must be >= 1; got {args.every!r}")
-    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
-        raise InputError(f"--fps must be a positive, finite number of frames per second; got {args.fps!r}")
-    if args.batch_size is not None and args.batch_size < 1:
-        raise InputError(f"--batch-size must be >= 1; got {args.batch_size!r}")
-    if args.threads is not None and args.threads < 1:
-        raise InputError(f"--threads must be >= 1; got {args.threads!r}")
-    return AnalysisRequest(
-        device=args.device, weights=args.weights, stride=args.every, fps=args.fps, srn=not args.no_srn,
-        srn_weights=args.srn_weights, batch_size=args.batch_size, score_threshold=args.score_threshold,
-        new_run=args.new_run,
-    )
-
-
 def run(args: argparse.Namespace) -> int:
-    from app.commands.survey import cluster_options
+    from app.commands.survey import analysis_request, cluster_options
     from engine.video import probe_video
     from services import analysis
     from services.project import open_or_create_project
@@ -80,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if len(args.video) > 1 or args.video[0].is_dir():
         return _run_survey(args)
     args.video = args.video[0]
-    request = _request(args)
+    request = analysis_request(args)
     options = cluster_options(args)
     _check_paths(args)
     if args.threads is not None:
@@ -139,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_survey(args: argparse.Namespace) -> int:
     """Several videos or a folder: each a flight of the survey in ``--project``."""
-    from app.commands.survey import analyse_and_report, cluster_options
+    from app.commands.survey import analyse_and_report, analysis_request, cluster_options
     from core.errors import InputError
     from core.survey import SURVEY_FILE, Survey
     from services import survey as surveys
@@ -151,7 +130,7 @@ def _run_survey(args: argparse.Namespace) -> int:
     if args.track is not None:
         raise InputError("--track names one video's telemetry; with several videos each one's is found beside it "
                          "(or add them one by one with 'damagemap survey add --track')")
-    _request(args)  # the flags checked before anything is created
+    analysis_request(args)  # the flags checked before anything is created
     cluster_options(args)
     exists = (args.project / SURVEY_FILE).is_file()
     survey = Survey.open(args.project) if exists else surveys.create_survey(args.project)

@@ -136,6 +136,8 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def analysis_request(args: argparse.Namespace):  # noqa: ANN201 - services.analysis.AnalysisRequest
+    """The analysis flags of ``analyze`` and ``survey analyse`` as a request, checked with
+    the flags' names in the messages (the request checks the values again for the app)."""
     import math
 
     from core.errors import InputError
