@@ -277,18 +277,15 @@ def display_buildings(project_path: Path, run_id: int | None = None) -> tuple[Bu
     InputError
         If the footprints file cannot be used (naming it).
     """
-    from geo.coverage import flown_bounds_lonlat, footprint_coverage
-    from geo.footprints import read_footprints
-    from geo.grading import LABELS, grade_buildings
-    from services.package import FOOTPRINT_MARGIN_M, _padded, product_sources
+    from geo.grading import LABELS
+    from services.package import grade_footprints, product_sources
 
     with ProjectStore.open(project_path, read_only=True) as store:
         path, _ = product_sources(store)
         if path is None:
             return None
         built = damage_map(store, run_id)
-    outlines = read_footprints(path, bbox_lonlat=_padded(flown_bounds_lonlat(built), FOOTPRINT_MARGIN_M))
-    grading = grade_buildings(built, outlines, footprint_coverage(built, outlines))
+    grading, _ = grade_footprints(built, path)
     found = []
     for building in grading.buildings:
         polygon: Any = building.polygon

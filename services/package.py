@@ -185,6 +185,25 @@ def has_product_sources(store: ProjectStore) -> bool:
     return any(p is not None for p in product_sources(store))
 
 
+def grade_footprints(built: DamageMap, footprints_path: Path) -> tuple[Any, Any]:
+    """``(grading, coverage)`` of the footprints in ``footprints_path`` around the area
+    ``built`` flew (:data:`FOOTPRINT_MARGIN_M` beyond it), graded from its sites: what
+    the exports and the app's map both show.
+
+    Raises
+    ------
+    InputError
+        Footprints that cannot be used (naming the file).
+    """
+    from geo.coverage import flown_bounds_lonlat, footprint_coverage
+    from geo.footprints import read_footprints
+    from geo.grading import grade_buildings
+
+    outlines = read_footprints(footprints_path, bbox_lonlat=_padded(flown_bounds_lonlat(built), FOOTPRINT_MARGIN_M))
+    coverage = footprint_coverage(built, outlines)
+    return grade_buildings(built, outlines, coverage), coverage
+
+
 def product_layers(store: ProjectStore, built: DamageMap, *, footprints: Path | None = None,
                    basemap: Path | None = None) -> ProductLayers:
     """Grade the project's footprints (``footprints`` replaces them), cover them (or a
@@ -196,9 +215,7 @@ def product_layers(store: ProjectStore, built: DamageMap, *, footprints: Path | 
         Footprints or basemap that cannot be used (naming the file).
     """
     from geo.basemap import read_basemap
-    from geo.coverage import flown_bounds_lonlat, footprint_coverage, grid_coverage
-    from geo.footprints import read_footprints
-    from geo.grading import grade_buildings
+    from geo.coverage import flown_bounds_lonlat, grid_coverage
 
     stored_footprints, stored_basemap = product_sources(store)
     footprints_path = footprints or stored_footprints
@@ -206,9 +223,7 @@ def product_layers(store: ProjectStore, built: DamageMap, *, footprints: Path | 
     grading = None
     area = flown_bounds_lonlat(built)
     if footprints_path is not None:
-        outlines = read_footprints(footprints_path, bbox_lonlat=_padded(area, FOOTPRINT_MARGIN_M))
-        coverage = footprint_coverage(built, outlines)
-        grading = grade_buildings(built, outlines, coverage)
+        grading, coverage = grade_footprints(built, footprints_path)
     else:
         coverage = grid_coverage(built)
     basemap_html = basemap_print = None
@@ -272,6 +287,6 @@ def export_package(
                          thumbnail=thumbnail, provenance=provenance)
 
 
-__all__ = ["BASEMAP_KEY", "FOOTPRINTS_KEY", "PRODUCT_KEY", "PackageRequest", "ProductLayers",
+__all__ = ["BASEMAP_KEY", "FOOTPRINTS_KEY", "PRODUCT_KEY", "PackageRequest", "ProductLayers", "grade_footprints",
            "has_product_sources", "product_layers", "export_package", "product_info",
            "product_sources", "set_product_sources", "update_product_info"]
