@@ -12,7 +12,6 @@ from a throw-away folder on the same disk as the system's temporary files.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import tempfile
@@ -22,20 +21,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _machine import cpu_name  # noqa: E402 - bench/ is on sys.path when a script runs
 
 from core.masks import RleMask  # noqa: E402
 from core.store import ProjectStore  # noqa: E402
 from core.types import DamageLevel, Detection, Frame  # noqa: E402
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _detections(index: int, n: int, mask: RleMask) -> list[Detection]:

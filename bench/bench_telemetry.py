@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
+from _machine import cpu_name  # noqa: E402 - bench/ is on sys.path when a script runs
 from geo.telemetry import read_telemetry
 from geo.telemetry.summary import summarise
 start = time.perf_counter()
@@ -76,16 +77,6 @@ def measure(code: Path, path: Path, runs: int) -> dict:
         results.append(json.loads(out.strip().splitlines()[-1]))
     return {key: statistics.median(r[key] for r in results) for key in ("read_s", "summary_s", "rss_mb")} | {
         "samples": results[0]["samples"]}
-
-
-def cpu_name() -> str:
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:

@@ -15,25 +15,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_name  # noqa: E402 - bench/ is on sys.path when a script runs
 
 SHIFTS_S = [0.0, 4.3, -12.7, 21.9, 29.6, 3600.0 + 3.1, -7200.0 + 15.2, 5 * 3600.0 + 1800.0]
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def shifted_gpx(flight, path: Path, shift_s: float, *, span_s: tuple[float, float]) -> Path:
