@@ -178,7 +178,10 @@ class TelemetrySample:
     ``t_s`` is seconds on the telemetry's own clock: UNIX epoch seconds (UTC) for GPX
     and logs with absolute times, seconds from the video start for per-frame SRT.
     ``gimbal_pitch_deg`` follows DJI: 0 is level, -90 straight down. ``yaw_deg`` is the
-    camera heading, clockwise from true north, where known.
+    camera heading, clockwise from true north, where known. ``h_accuracy_m`` and
+    ``v_accuracy_m`` are the fix's one-sigma horizontal and vertical GPS errors (metres)
+    where the file gives them (accuracy columns, or dilution of precision times
+    ``geo.uncertainty.UERE_M``).
     """
 
     t_s: float
@@ -191,6 +194,8 @@ class TelemetrySample:
     gimbal_yaw_deg: float | None = None
     focal_length_mm: float | None = None
     frame_index: int | None = None
+    h_accuracy_m: float | None = None
+    v_accuracy_m: float | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.lat_deg) and -90.0 <= self.lat_deg <= 90.0):
