@@ -30,6 +30,14 @@ def _origin(text: str) -> tuple[float, float]:
     return lat, lon
 
 
+def _altitudes(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH metres such as 70,120; got {text!r}") from None
+    return low, high
+
+
 def _utc(text: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -53,6 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", type=_utc, default=None, metavar="UTC", help="UTC time of the first frame (default 2018-10-12T15:00:00Z)")
     parser.add_argument("--manoeuvres", action="store_true",
                         help="the drone speeds up, slows down and turns as it flies (clock-offset tests)")
+    parser.add_argument("--altitude", type=_altitudes, default=None, metavar="LOW,HIGH",
+                        help="heights above the ground the flight is drawn between, in metres (default 28,70)")
     parser.add_argument("--terrain", type=float, default=0.0, metavar="M",
                         help="hilly ground up to M metres high, its DEM written as dem.tif (default 0: flat)")
 
@@ -110,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
                 flight_dir=flight_dir,
                 manoeuvres=args.manoeuvres,
                 terrain_relief_m=args.terrain,
+                altitude_range_m=args.altitude,
                 progress=frame_progress(f"rendering {split}"),
             )
         except ValueError as exc:

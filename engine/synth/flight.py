@@ -10,6 +10,10 @@ import numpy as np
 from core.camera import CameraPose, PinholeCamera, intersect_ground
 
 
+#: Heights above the ground a flight is drawn between, unless asked otherwise.
+DEFAULT_ALTITUDE_RANGE_M = (28.0, 70.0)
+
+
 @dataclass(frozen=True)
 class FlightPlan:
     """Parameters of one flight; :meth:`sample` draws them from a seed.
@@ -62,12 +66,22 @@ class FlightPlan:
             heading_swing_deg=float(rng.uniform(0, 12)),
             heading_period_s=float(rng.uniform(25, 60)),
             heading_phase=float(rng.uniform(0, 2 * math.pi)),
-            altitude_m=float(rng.uniform(28, 70)),
+            altitude_m=float(rng.uniform(*DEFAULT_ALTITUDE_RANGE_M)),
             altitude_swing_m=float(rng.uniform(0, 6)),
             camera_yaw_offset_deg=float(rng.normal(0, 6)),
             pitch_deg=float(rng.uniform(-58, -36)),
             pitch_swing_deg=float(rng.uniform(0, 3)),
         )
+
+    def with_altitude_range(self, low_m: float, high_m: float) -> FlightPlan:
+        """The same plan flown between ``low_m`` and ``high_m`` instead of the default
+        range: the drawn height is mapped across linearly, so every other draw of the seed
+        (and so the neighbourhood) stays the same."""
+        import dataclasses
+
+        lo, hi = DEFAULT_ALTITUDE_RANGE_M
+        fraction = (self.altitude_m - lo) / (hi - lo)
+        return dataclasses.replace(self, altitude_m=float(low_m + fraction * (high_m - low_m)))
 
     def heading_at(self, t_s: np.ndarray) -> np.ndarray:
         heading = self.heading_deg + self.heading_swing_deg * np.sin(2 * math.pi * t_s / self.heading_period_s + self.heading_phase)

@@ -65,9 +65,11 @@ TERRAIN_SEED_OFFSET = 9_199_361
 
 
 def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int, hfov_deg: float = DEFAULT_HFOV_DEG,
-                 manoeuvres: bool = False, terrain_relief_m: float = 0.0) -> Flight:
+                 manoeuvres: bool = False, terrain_relief_m: float = 0.0,
+                 altitude_range_m: tuple[float, float] | None = None) -> Flight:
     """Sample the flight path for ``seed`` and generate the neighbourhood it sees.
 
+    ``altitude_range_m``: the heights the flight is drawn between (default 28-70 m).
     ``manoeuvres``: the drone also speeds up, slows down and turns. ``terrain_relief_m``
     above 0: the ground is hilly (hills up to that high, ``engine.synth.terrain``), the
     drone keeps its height over the ground under it, and the houses, trees and poles
@@ -77,6 +79,8 @@ def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int
     frame_count = max(1, int(math.floor(seconds * fps + 1e-9)))
     times = np.arange(frame_count) / fps
     plan = FlightPlan.sample(rng, seconds, manoeuvres=np.random.default_rng(seed + MANOEUVRE_SEED_OFFSET) if manoeuvres else None)
+    if altitude_range_m is not None:
+        plan = plan.with_altitude_range(*altitude_range_m)
     # wide lenses must look further down so the top of the frame stays on the ground
     steepest_allowed = -(camera.vfov_deg / 2 + MIN_TOP_DEPRESSION_DEG + plan.pitch_swing_deg)
     plan = dataclasses.replace(plan, pitch_deg=max(-85.0, min(plan.pitch_deg, steepest_allowed)))
@@ -128,6 +132,7 @@ def render_flyover(
     manoeuvres: bool = False,
     flight: Flight | None = None,
     terrain_relief_m: float = 0.0,
+    altitude_range_m: tuple[float, float] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> FlyoverPaths:
     """Render a synthetic oblique drone flyover and write its video, telemetry and ground truth.
@@ -147,6 +152,9 @@ def render_flyover(
         Every k-th frame (0, k, 2k, ...) is saved as a JPEG and annotated.
     manoeuvres
         The drone speeds up, slows down and turns as it flies.
+    altitude_range_m
+        Lowest and highest height above the ground the flight is drawn between
+        (default 28-70 m); higher flights see many small, distant roofs.
     terrain_relief_m
         Above 0: hilly ground up to this high; its DEM is written as ``dem.tif``
         (GeoTIFF, absolute elevation, the flight's transverse Mercator CRS).
@@ -165,6 +173,9 @@ def render_flyover(
         raise ValueError(f"seconds and fps must be positive; got {seconds} s at {fps} fps")
     if not (math.isfinite(terrain_relief_m) and 0.0 <= terrain_relief_m <= 100.0):
         raise ValueError(f"terrain relief must be between 0 and 100 metres; got {terrain_relief_m}")
+    if altitude_range_m is not None and not (math.isfinite(altitude_range_m[0]) and math.isfinite(altitude_range_m[1])
+                                             and 10.0 <= altitude_range_m[0] <= altitude_range_m[1] <= 200.0):
+        raise ValueError(f"altitude range must be LOW,HIGH metres within 10-200 with LOW <= HIGH; got {altitude_range_m}")
     if annotate_every < 1:
         raise ValueError(f"annotate_every must be >= 1; got {annotate_every}")
     if not split or any(c in split for c in "/\\. "):
@@ -178,7 +189,8 @@ def render_flyover(
     local = LocalFrame(origin_lat, origin_lon)  # checks the origin before any work
     if flight is None:
         flight = build_flight(seconds=seconds, fps=fps, size=(width, height), seed=seed, hfov_deg=hfov_deg,
-                              manoeuvres=manoeuvres, terrain_relief_m=terrain_relief_m)
+                              manoeuvres=manoeuvres, terrain_relief_m=terrain_relief_m,
+                              altitude_range_m=altitude_range_m)
     camera, times, poses, scene = flight.camera, flight.times_s, flight.poses, flight.scene
     frame_count = len(times)
 

@@ -338,3 +338,19 @@ def test_wings_are_part_of_the_house_and_inside_its_footprint() -> None:
             for x, y in f.polygon_enu[:, :2]:
                 assert cv2.pointPolygonTest(footprint, (float(x), float(y)), True) > -0.5  # eaves overhang a little
             assert f.polygon_enu[:, 2].max() <= b.height_m + 1e-6
+
+
+def test_altitude_range_raises_the_flight_and_keeps_the_neighbourhood() -> None:
+    from engine.synth.flyover import build_flight
+
+    default = build_flight(seconds=1.0, fps=2.0, size=SIZE, seed=41)
+    high = build_flight(seconds=1.0, fps=2.0, size=SIZE, seed=41, altitude_range_m=(100.0, 120.0))
+    assert 28.0 - 6.0 <= default.poses[0].up_m <= 70.0 + 6.0  # the drawn height swings by up to 6 m
+    assert 100.0 - 6.0 <= high.poses[0].up_m <= 120.0 + 6.0
+    # same seed, same heading and pitch: only the height was remapped
+    assert high.poses[0].yaw_deg == pytest.approx(default.poses[0].yaw_deg)
+
+
+def test_altitude_range_out_of_bounds_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="altitude range"):
+        render_flyover(tmp_path, seconds=1.0, fps=2.0, size=SIZE, seed=1, altitude_range_m=(120.0, 60.0))
