@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from core.camera import PinholeCamera
 from core.types import DamageLevel, DamageSite, Observation
 from geo.local import LocalFrame
 from geo.observe import Projected, on_plane, point_on_plane, polygon_lonlat
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geo.uncertainty import ErrorBudget
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,10 @@ class FusedSite:
     footprint: object = field(repr=False)
     triangulated: bool = False
     uncertainty_m: float = 0.0
+    #: why: ``geo.uncertainty.ErrorBudget`` of the site and of each member (same order),
+    #: filled by ``geo.uncertainty.budget_sites`` (``None``/empty before)
+    budget: ErrorBudget | None = field(default=None, repr=False)
+    member_budgets: tuple[ErrorBudget, ...] = field(default=(), repr=False)
 
     @property
     def observations(self) -> list[Observation]:
