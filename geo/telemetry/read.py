@@ -10,6 +10,7 @@ from pathlib import Path
 from core.errors import TelemetryError
 from geo.telemetry._text import special_file_kind
 from geo.telemetry.csvlog import read_csv_log
+from geo.telemetry.embedded import VIDEO_SUFFIXES, read_embedded
 from geo.telemetry.gpx import read_gpx
 from geo.telemetry.klv import read_klv
 from geo.telemetry.srt import read_srt
@@ -17,7 +18,8 @@ from geo.telemetry.track import Track
 
 Reader = Callable[[Path], Track]
 
-_BY_SUFFIX: dict[str, Reader] = {".srt": read_srt, ".gpx": read_gpx, ".csv": read_csv_log, ".klv": read_klv}
+_BY_SUFFIX: dict[str, Reader] = {".srt": read_srt, ".gpx": read_gpx, ".csv": read_csv_log, ".klv": read_klv,
+                                  **dict.fromkeys(VIDEO_SUFFIXES, read_embedded)}
 
 #: Telemetry found beside a video, best first: per-frame SRT, then GPX, then a log.
 BESIDE_SUFFIXES = (".srt", ".gpx", ".csv")
@@ -46,8 +48,15 @@ def _sniff(path: Path) -> Reader:
             f"{path}: is an MPEG transport stream; extract its KLV metadata first "
             "(ffmpeg -i VIDEO.ts -map 0:d -c copy -f data VIDEO.klv) and give that"
         )
-    if head[4:8] == b"ftyp" or head.startswith(b"\x1aE\xdf\xa3"):
+    if head[4:8] == b"ftyp":  # MP4/MOV: the telemetry the camera wrote inside it
+        return read_embedded
+    if head.startswith(b"\x1aE\xdf\xa3"):
         raise TelemetryError(f"{path}: is a video file; give its telemetry (.SRT/.gpx/.csv) instead")
+    if b"\x00" in head and path.suffix.lower() == ".txt":
+        raise TelemetryError(
+            f"{path}: is a DJI flight record (.txt), which DJI encrypts and cannot be read; export it as CSV "
+            "(Airdata, PhantomHelp or FlightReader) or use the video's .SRT"
+        )
     if b"\x00" in head:
         raise TelemetryError(f"{path}: binary data, not a telemetry file (supported: GPX, DJI SRT, CSV flight logs)")
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
@@ -66,8 +75,9 @@ def _sniff(path: Path) -> Reader:
 def read_telemetry(path: str | Path) -> Track:
     """Read any supported telemetry file.
 
-    The suffix picks the reader (``.SRT``, ``.gpx``, ``.csv``, any case); other files are
-    recognised by their content.
+    The suffix picks the reader (``.SRT``, ``.gpx``, ``.csv``, ``.klv``, any case; a video,
+    ``.MP4``/``.MOV``/``.360``/``.insv``, for the telemetry the camera wrote inside it); other
+    files are recognised by their content.
 
     Raises
     ------
