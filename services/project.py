@@ -71,10 +71,15 @@ def opens_as_video(path: Path) -> bool:
 
 
 def find_telemetry(video_path: Path) -> Path | None:
-    """The telemetry beside a video with the same stem (SRT, then GPX, then CSV)."""
+    """The telemetry beside a video with the same stem (SRT, then GPX, then CSV); else
+    the video itself when its camera wrote a GPS track inside it (GoPro, Insta360)."""
     from geo.telemetry import find_telemetry_beside
+    from geo.telemetry.embedded import has_embedded_gps
 
-    return find_telemetry_beside(video_path)
+    found = find_telemetry_beside(video_path)
+    if found is None and has_embedded_gps(video_path):
+        return Path(video_path)
+    return found
 
 
 def open_or_create_project(
