@@ -74,16 +74,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
     """Refuse flag values that cannot be right, naming the flag, before any work; the
     formats asked for (``None``: all). The settings check their own ranges too."""
-    import math
-
+    from app.commands import _flags
     from core.errors import InputError
     from geo.export import resolve_formats
 
     if args.project.is_dir():
         raise InputError(f"{str(args.project)!r} is a folder; give the project file (.dmproj) inside it")
-    for flag, value in (("--offset", args.offset), ("--ground-elevation", args.ground_elevation)):
-        if value is not None and value != "auto" and not math.isfinite(value):
-            raise InputError(f"{flag} must be a finite number; got {value!r}")
+    _flags.finite("--offset", None if args.offset == "auto" else args.offset)
+    _flags.finite("--ground-elevation", args.ground_elevation)
+    _flags.fraction("--min-score", args.min_score)
+    _flags.between("--hfov", _hfov_degrees(args.hfov), 1, 170, "degrees", inclusive=False)  # as geo.camera
+    _flags.between("--product-version", args.product_version, 1, 99)
+    _flags.at_least("--run", args.run)
     if args.formats is None:
         return () if getattr(args, "package", False) else None
     formats = tuple(f for f in args.formats.split(",") if f.strip())
@@ -91,6 +93,14 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
         raise InputError(f"--formats: expected a comma-separated list of formats; got {args.formats!r}")
     resolve_formats(formats)  # an unknown format is refused before the map is built
     return formats
+
+
+def _hfov_degrees(text: str | None) -> float | None:
+    """``--hfov`` as degrees; ``None`` when not given or a preset name (checked by name later)."""
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None
 
 
 def _settings(store, args: argparse.Namespace):  # noqa: ANN001, ANN202 - ProjectStore -> ProjectSettings

@@ -63,11 +63,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _request(args: argparse.Namespace):  # noqa: ANN202 - services.finetune.FinetuneRequest
+    from app.commands import _flags
     from core.errors import InputError
     from services.finetune import FinetuneRequest
 
-    if args.lr is not None and not args.lr > 0:
-        raise InputError(f"--lr must be positive; got {args.lr!r}")
+    _flags.at_least("--run", args.run)
+    _flags.at_least("--steps", args.steps)
+    _flags.positive("--minutes", args.minutes, "of minutes")
+    _flags.at_least("--batch-size", args.batch_size)
+    _flags.positive("--lr", args.lr)
+    if args.holdout_every < 0 or args.holdout_every == 1:
+        raise InputError(f"--holdout-every must be 0 (none held out) or >= 2; got {args.holdout_every!r}")
     if args.replay is not None and not args.replay.is_dir():
         raise InputError(f"{args.replay}: --replay must be an ISBDA folder")
     return FinetuneRequest(

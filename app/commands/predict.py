@@ -25,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.commands import _flags
+
+    _flags.fraction("--score-threshold", args.score_threshold)  # before the model loads
+    _flags.fraction("--json-threshold", args.json_threshold)
     import json
     from pathlib import Path
 

@@ -87,17 +87,16 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cluster_options(args: argparse.Namespace):  # noqa: ANN201 - services.cluster.ClusterOptions | None
     """The Ray options the flags ask for; ``None`` for the plain single-process run."""
+    from app.commands import _flags
     from core.errors import InputError
 
     token_file = getattr(args, "ray_token_file", None)
+    _flags.at_least("--workers", args.workers)
+    _flags.at_least("--segment-frames", args.segment_frames)
     if args.workers is None and args.ray is None:
         if token_file is not None:
             raise InputError(f"{token_file}: --ray-token-file goes with --ray ADDRESS")
         return None
-    if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers must be >= 1; got {args.workers!r}")
-    if args.segment_frames < 1:
-        raise InputError(f"--segment-frames must be >= 1; got {args.segment_frames!r}")
     from services.cluster import ClusterOptions
 
     return ClusterOptions(address=args.ray, workers=args.workers, segment_frames=args.segment_frames,
@@ -138,19 +137,14 @@ def _add(args: argparse.Namespace) -> int:
 def analysis_request(args: argparse.Namespace):  # noqa: ANN201 - services.analysis.AnalysisRequest
     """The analysis flags of ``analyze`` and ``survey analyse`` as a request, checked with
     the flags' names in the messages (the request checks the values again for the app)."""
-    import math
-
-    from core.errors import InputError
+    from app.commands import _flags
     from services.analysis import AnalysisRequest
 
-    if args.every is not None and args.every < 1:
-        raise InputError(f"--every must be >= 1; got {args.every!r}")
-    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
-        raise InputError(f"--fps must be a positive, finite number of frames per second; got {args.fps!r}")
-    if args.batch_size is not None and args.batch_size < 1:
-        raise InputError(f"--batch-size must be >= 1; got {args.batch_size!r}")
-    if args.threads is not None and args.threads < 1:
-        raise InputError(f"--threads must be >= 1; got {args.threads!r}")
+    _flags.at_least("--every", args.every)
+    _flags.positive("--fps", args.fps, "of frames per second")
+    _flags.at_least("--batch-size", args.batch_size)
+    _flags.at_least("--threads", args.threads)
+    _flags.fraction("--score-threshold", args.score_threshold)
     return AnalysisRequest(
         device=args.device, weights=args.weights, stride=args.every, fps=args.fps, srn=not args.no_srn,
         srn_weights=args.srn_weights, batch_size=args.batch_size, score_threshold=args.score_threshold,
@@ -161,6 +155,8 @@ def analysis_request(args: argparse.Namespace):  # noqa: ANN201 - services.analy
 def _analyse(args: argparse.Namespace) -> int:
     from core.survey import Survey
 
+    analysis_request(args)  # the flags checked before the survey is read
+    cluster_options(args)
     survey = Survey.open(args.survey)
     return analyse_and_report(args, survey, args.flight)
 

@@ -72,8 +72,8 @@ def test_project_without_telemetry_or_runs_is_refused(flyover, tmp_path, capsys)
 @pytest.mark.parametrize(
     ("flags", "words"),
     [
-        (["--min-score", "nan"], "min_score must be in [0, 1]; got nan"),
-        (["--min-score", "7"], "min_score must be in [0, 1]; got 7.0"),
+        (["--min-score", "nan"], "--min-score must be in [0, 1]; got nan"),
+        (["--min-score", "7"], "--min-score must be in [0, 1]; got 7.0"),
         (["--ground-elevation", "nan"], "--ground-elevation must be a finite number"),
         (["--offset", "inf"], "--offset must be a finite number"),
         (["--formats", "shp"], "unknown export format 'shp'"),

@@ -109,4 +109,4 @@ def test_export_flags_override_the_project_settings_unless_saved(project, tmp_pa
     with ProjectStore.open(project) as store:
         assert store.project_settings() == ProjectSettings(time_offset_s=0.05, hfov_deg="mavic-2-pro", min_score=0.7)
     assert main(["export", str(project), "--to", str(tmp_path / "c"), "--min-score", "2"]) == 2
-    assert "min_score must be in [0, 1]" in capsys.readouterr().err
+    assert "--min-score must be in [0, 1]; got 2.0" in capsys.readouterr().err

@@ -1,0 +1,52 @@
+"""Checks of numeric command-line flags, each refusal naming the flag as the user typed it.
+
+The commands call these before any work (no model loaded, no project created or
+opened), so ``--min-score 7`` is refused as ``--min-score must be in [0, 1]; got 7.0``
+and not with the name of the setting or request field it would have become. The
+settings and requests check their values again for the app, in their own words.
+Every check lets ``None`` (flag not given) through.
+"""
+
+from __future__ import annotations
+
+import math
+
+from core.errors import InputError
+
+
+def finite(flag: str, value: float | None) -> None:
+    """``value`` is a finite number (not nan, not inf)."""
+    if value is not None and not math.isfinite(value):
+        raise InputError(f"{flag} must be a finite number; got {value!r}")
+
+
+def positive(flag: str, value: float | None, unit: str = "") -> None:
+    """``value`` is finite and above 0; ``unit`` (e.g. ``"of minutes"``) ends the phrase."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        described = f"a positive, finite number {unit}".rstrip()
+        raise InputError(f"{flag} must be {described}; got {value!r}")
+
+
+def at_least(flag: str, value: int | None, minimum: int = 1) -> None:
+    """``value`` is at least ``minimum`` (a count, a size)."""
+    if value is not None and value < minimum:
+        raise InputError(f"{flag} must be >= {minimum}; got {value!r}")
+
+
+def fraction(flag: str, value: float | None) -> None:
+    """``value`` is a score or fraction in [0, 1] (nan refused)."""
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise InputError(f"{flag} must be in [0, 1]; got {value!r}")
+
+
+def between(flag: str, value: float | None, low: float, high: float, unit: str = "", *,
+            inclusive: bool = True) -> None:
+    """``value`` lies in [low, high], or in (low, high) when not ``inclusive`` (nan refused);
+    ``unit`` follows the bounds."""
+    if value is None:
+        return
+    inside = low <= value <= high if inclusive else low < value < high
+    if not inside:
+        unit = f" {unit}" if unit else ""
+        bounds = f"from {low:g} to {high:g}{unit}" if inclusive else f"between {low:g} and {high:g}{unit}"
+        raise InputError(f"{flag} must be {bounds}; got {value!r}")

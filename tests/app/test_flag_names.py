@@ -1,0 +1,81 @@
+"""A numeric flag with a value that cannot be right is refused in one line that names the
+flag as the user typed it (``--min-score``, not ``min_score``), before any work: the
+files named need not exist, and nothing is created."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.cli import main
+
+CASES = [
+    ("export", ["--min-score", "7"], "--min-score must be in [0, 1]; got 7.0"),
+    ("export", ["--min-score", "nan"], "--min-score must be in [0, 1]; got nan"),
+    ("export", ["--ground-elevation", "nan"], "--ground-elevation must be a finite number"),
+    ("export", ["--offset", "inf"], "--offset must be a finite number"),
+    ("export", ["--hfov", "500"], "--hfov must be between 1 and 170 degrees"),
+    ("export", ["--hfov", "nan"], "--hfov must be between 1 and 170 degrees"),
+    ("export", ["--product-version", "0"], "--product-version must be from 1 to 99"),
+    ("export", ["--run", "0"], "--run must be >= 1"),
+    ("analyze", ["--score-threshold", "1.5"], "--score-threshold must be in [0, 1]; got 1.5"),
+    ("analyze", ["--score-threshold", "nan"], "--score-threshold must be in [0, 1]; got nan"),
+    ("analyze", ["--every", "0"], "--every must be >= 1"),
+    ("analyze", ["--fps", "inf"], "--fps must be a positive, finite number"),
+    ("analyze", ["--batch-size", "0"], "--batch-size must be >= 1"),
+    ("analyze", ["--threads", "0"], "--threads must be >= 1"),
+    ("analyze", ["--segment-frames", "0"], "--segment-frames must be >= 1"),
+    ("analyze", ["--workers", "0"], "--workers must be >= 1"),
+    ("survey", ["--score-threshold", "-0.1"], "--score-threshold must be in [0, 1]; got -0.1"),
+    ("survey", ["--fps", "nan"], "--fps must be a positive, finite number"),
+    ("survey", ["--workers", "0"], "--workers must be >= 1"),
+    ("predict", ["--score-threshold", "1.5"], "--score-threshold must be in [0, 1]; got 1.5"),
+    ("predict", ["--json-threshold", "nan"], "--json-threshold must be in [0, 1]; got nan"),
+    ("finetune", ["--lr", "inf"], "--lr must be a positive, finite number"),
+    ("finetune", ["--lr", "0"], "--lr must be a positive, finite number"),
+    ("finetune", ["--minutes", "nan"], "--minutes must be a positive, finite number of minutes"),
+    ("finetune", ["--minutes", "0"], "--minutes must be a positive, finite number of minutes"),
+    ("finetune", ["--steps", "0"], "--steps must be >= 1"),
+    ("finetune", ["--batch-size", "0"], "--batch-size must be >= 1"),
+    ("finetune", ["--holdout-every", "1"], "--holdout-every must be 0 (none held out) or >= 2; got 1"),
+    ("finetune", ["--holdout-every", "-3"], "--holdout-every must be 0 (none held out) or >= 2; got -3"),
+    ("finetune", ["--run", "-1"], "--run must be >= 1"),
+]
+
+
+def _argv(command: str, tmp_path) -> list[str]:
+    """The command on files that do not exist: a check that comes after any work fails
+    on them instead, with another message."""
+    return {
+        "export": ["export", str(tmp_path / "missing.dmproj"), "--to", str(tmp_path / "out")],
+        "analyze": ["analyze", str(tmp_path / "missing.mp4"), "--project", str(tmp_path / "p.dmproj"),
+                    "--device", "cpu", "-q"],
+        "survey": ["survey", "analyse", str(tmp_path / "no-survey"), "-q"],
+        "predict": ["predict", str(tmp_path / "missing.png"), "--out", str(tmp_path / "out"),
+                    "--weights", str(tmp_path / "missing.safetensors"), "--device", "cpu"],
+        "finetune": ["finetune", str(tmp_path / "missing.dmproj"), "--device", "cpu"],
+    }[command]
+
+
+@pytest.mark.parametrize(("command", "flags", "words"), CASES, ids=[f"{c}{' '.join(f)}" for c, f, _ in CASES])
+def test_an_impossible_flag_value_is_refused_naming_the_flag(tmp_path, capsys, command, flags, words):
+    work = tmp_path / "work"
+    work.mkdir()
+    assert main([*_argv(command, work), *flags]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith(f"damagemap {command}: error: {words}"), err
+    assert list(work.iterdir()) == []  # nothing created
+
+
+def test_the_values_at_the_edges_are_accepted_by_the_checks():
+    from app.commands import _flags
+
+    _flags.fraction("--min-score", 0.0)
+    _flags.fraction("--min-score", 1.0)
+    _flags.between("--hfov", 169.9, 1, 170, inclusive=False)
+    _flags.between("--product-version", 99, 1, 99)
+    _flags.at_least("--every", 1)
+    _flags.positive("--fps", 1e-3)
+    for check in (_flags.finite, _flags.positive, _flags.at_least, _flags.fraction):
+        check("--flag", None)  # not given
