@@ -174,3 +174,21 @@ def test_a_new_project_takes_the_track_inside_the_video_when_none_is_beside_it(t
     gpx.write_text('<gpx><trk><trkseg><trkpt lat="1" lon="2"><time>2020-01-01T00:00:00Z</time></trkpt></trkseg></trk></gpx>')
     with open_or_create_project(beside) as store:
         assert Path(store.telemetry_path).name == "GOPR0004.gpx"  # a file beside the video wins
+
+
+def test_analyze_without_track_uses_the_gps_inside_the_video_and_says_so(tmp_path, capsys):
+    import torch
+
+    from app.cli import main
+    from engine.msnet import build_msnet
+    from engine.weights import save_model
+
+    torch.manual_seed(0)
+    model = build_msnet(arch="msnet", backbone="resnet18", min_size=64, max_size=128, heads="light",
+                        rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=20, box_detections_per_img=6)
+    save_model(model, tmp_path / "msnet.safetensors", half=True)
+    video = gpmf.write_gopro_mp4(tmp_path / "GOPR0005.MP4", _payloads(1))
+    project = tmp_path / "site.dmproj"
+    assert main(["analyze", str(video), "--project", str(project), "--weights", str(tmp_path / "msnet.safetensors"),
+                 "--no-srn", "--device", "cpu", "-q", "--every", "5"]) == 0
+    assert "telemetry: the GPS track inside the video" in capsys.readouterr().err

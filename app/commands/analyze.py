@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="project file (.dmproj), created when it does not exist; with several videos or a "
                              "folder, the survey's folder")
     parser.add_argument("--track", type=Path, default=None,
-                        help="telemetry (GPX, DJI SRT, CSV); default: same name beside the video")
+                        help="telemetry (GPX, DJI SRT, CSV); default: same name beside the video, else the GPS "
+                             "track inside the video (GoPro, Insta360)")
     rate = parser.add_mutually_exclusive_group()
     rate.add_argument("--every", type=int, metavar="N", default=None, help="analyse every N-th frame")
     rate.add_argument("--fps", type=float, metavar="F", default=None, help="analyse about F frames per second of video")
@@ -80,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         if store.telemetry_path is not None:
-            print(f"telemetry: {store.telemetry_path}", file=sys.stderr)
+            if Path(store.telemetry_path) == Path(args.video).absolute():
+                print("telemetry: the GPS track inside the video (no telemetry file beside it)", file=sys.stderr)
+            else:
+                print(f"telemetry: {store.telemetry_path}", file=sys.stderr)
         for note in plan.notes:
             print(note, file=sys.stderr)
         if not plan.todo and not plan.warmup:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="a GPX track, DJI .SRT subtitle file or CSV flight log")
+    parser.add_argument("file", help="a GPX track, DJI .SRT subtitle file, CSV flight log or MISB KLV file, "
+                                            "or a video with its GPS inside (GoPro, Insta360)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--video", type=Path, default=None, metavar="VIDEO",
                         help="estimate the clock offset (--offset) between this video and the telemetry by matching "
