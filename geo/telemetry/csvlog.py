@@ -21,6 +21,7 @@ from pathlib import Path
 from core.errors import TelemetryError
 from core.types import TelemetrySample
 from geo.telemetry._text import read_text
+from geo.telemetry.accuracy import gps_accuracy_m
 from geo.telemetry.track import TimeBase, Track
 
 FOOT_M = 0.3048
@@ -40,6 +41,13 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "heading": ("compass_heading", "osd.yaw", "heading", "yaw", "course", "bearing"),
     "gimbal_pitch": ("gimbal_pitch", "gimbal.pitch", "gimbalpitch"),
     "gimbal_yaw": ("gimbal_heading", "gimbal.yaw", "gimbal_yaw", "gimbalyaw", "gimbal.yaw360"),
+    # GPS accuracy: metres (one sigma; feet when the header says so), or dilution of precision
+    "h_accuracy": ("accuracy", "hacc", "h_acc", "horizontal_accuracy", "horizontalaccuracy", "gps.hacc",
+                   "gps_accuracy", "position_accuracy"),
+    "v_accuracy": ("vacc", "v_acc", "vertical_accuracy", "verticalaccuracy", "altitude_accuracy", "gps.vacc"),
+    "hdop": ("hdop", "gps.hdop", "gps:hdop", "gps_hdop"),
+    "vdop": ("vdop", "gps.vdop", "gps:vdop", "gps_vdop"),
+    "pdop": ("pdop", "gps.pdop", "gps:pdop", "gps_pdop"),
 }
 _UNIT = re.compile(r"[\(\[]([^\)\]]*)[\)\]]")
 _FILE_NAME_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[_ T]\[?(\d{2})[-:.](\d{2})[-:.](\d{2})\]?")
@@ -124,6 +132,13 @@ def _float(row: list[str], column: _Column | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _scaled(value: float | None, column: _Column | None) -> float | None:
+    """A length in metres (feet converted when the header says so)."""
+    if value is None or column is None:
+        return value
+    return value * _length_scale(column.unit, column.header)
+
+
 def _time_scale(column: _Column) -> float:
     unit = column.unit
     if unit in ("millisecond", "milliseconds", "ms"):
@@ -194,6 +209,11 @@ def read_csv_log(path: str | Path) -> Track:
         absolute = _float(row, columns.get("alt_abs"))
         heading = _float(row, columns.get("heading"))
         gimbal_yaw = _float(row, columns.get("gimbal_yaw"))
+        h_acc, v_acc = gps_accuracy_m(
+            h_acc_m=_scaled(_float(row, columns.get("h_accuracy")), columns.get("h_accuracy")),
+            v_acc_m=_scaled(_float(row, columns.get("v_accuracy")), columns.get("v_accuracy")),
+            hdop=_float(row, columns.get("hdop")), vdop=_float(row, columns.get("vdop")),
+            pdop=_float(row, columns.get("pdop")))
         samples.append(
             TelemetrySample(
                 t_s=t_s,
@@ -204,6 +224,8 @@ def read_csv_log(path: str | Path) -> Track:
                 yaw_deg=None if heading is None else heading % 360.0,
                 gimbal_pitch_deg=_float(row, columns.get("gimbal_pitch")),
                 gimbal_yaw_deg=None if gimbal_yaw is None else gimbal_yaw % 360.0,
+                h_accuracy_m=h_acc,
+                v_accuracy_m=v_acc,
             )
         )
     if not samples:

@@ -7,9 +7,10 @@ so no document tree is kept, and memory stays close to that of the samples thems
 entities are never fetched and entity expansion is bounded.
 
 What is read, as GPX defines it: ``<trkpt>`` (else ``<rtept>``) ``lat``/``lon``
-attributes, ``<ele>``, ``<time>`` (ISO 8601; UTC unless it says otherwise) and, in GPX
-1.0 track points, ``<course>``; elements in the file's own namespace only, as gpxpy
-reads them. Extensions and other fields are ignored. Points with no time, an
+attributes, ``<ele>``, ``<time>`` (ISO 8601; UTC unless it says otherwise), the
+dilution of precision ``<hdop>``/``<vdop>``/``<pdop>`` (as GPS accuracy in metres,
+``geo.telemetry.accuracy``) and, in GPX 1.0 track points, ``<course>``; elements in the
+file's own namespace only, as gpxpy reads them. Extensions and other fields are ignored. Points with no time, an
 unreadable time or impossible coordinates are skipped and counted in the notes.
 """
 
@@ -28,6 +29,7 @@ from pathlib import Path
 from core.errors import TelemetryError
 from core.types import TelemetrySample
 from geo.telemetry._text import read_text
+from geo.telemetry.accuracy import gps_accuracy_m
 from geo.telemetry.track import TimeBase, Track
 
 #: ISO 8601 date-times as GPX writers emit them (the forms gpxpy accepts).
@@ -127,6 +129,7 @@ class _Reader:
         self.trkpt, self.rtept, self.wpt = ns + "trkpt", ns + "rtept", ns + "wpt"
         self.trk, self.trkseg = ns + "trk", ns + "trkseg"
         self.time, self.ele, self.course = ns + "time", ns + "ele", ns + "course"
+        self.hdop, self.vdop, self.pdop = ns + "hdop", ns + "vdop", ns + "pdop"
 
     def handle(self, events) -> None:
         stack = self._stack
@@ -170,6 +173,9 @@ class _Reader:
             return
         ele = _float(_child_text(element, self.ele))
         course = _float(_child_text(element, self.course)) if tag == "trkpt" and self.version != "1.1" else None
+        h_acc, v_acc = gps_accuracy_m(hdop=_float(_child_text(element, self.hdop)),
+                                      vdop=_float(_child_text(element, self.vdop)),
+                                      pdop=_float(_child_text(element, self.pdop)))
         try:
             sample = TelemetrySample(
                 t_s=t_s,
@@ -177,6 +183,8 @@ class _Reader:
                 lon_deg=float(element.get("lon", "nan")),
                 alt_abs_m=ele,
                 yaw_deg=None if course is None else course % 360.0,
+                h_accuracy_m=h_acc,
+                v_accuracy_m=v_acc,
             )
         except (ValueError, TypeError):
             self.bad[tag] += 1

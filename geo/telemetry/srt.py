@@ -10,7 +10,9 @@ Families handled (names after dji-embed's ``docs/SRT_FORMATS.md``):
 - bracketed per-frame cues (Mavic 2, Air 2, Mini 3/4/5, Mavic 3, Neo, Avata...):
   ``<font>FrameCnt|SrtCnt: n, DiffTime: 33ms`` + date line + ``[key: value]`` groups
   such as ``[latitude: ..] [longitude|longtitude: ..]``, ``[rel_alt: .. abs_alt: ..]``,
-  ``[altitude: ..]``, ``[focal_len: ..]``, ``[drone_yaw: ..]``, ``[gb_yaw: .. gb_pitch: ..]``;
+  ``[altitude: ..]``, ``[focal_len: ..]``, ``[drone_yaw: ..]``, ``[gb_yaw: .. gb_pitch: ..]``,
+  GPS accuracy where written (``[hdop: ..]``, ``[vdop: ..]``, ``[pdop: ..]``, ``[hacc: ..]``,
+  ``[vacc: ..]``);
   cues may span several lines and even contain a blank line.
 
 The order of the two numbers in ``GPS(a, b, c)`` differs between families: Phantom,
@@ -37,6 +39,7 @@ from pathlib import Path
 from core.errors import TelemetryError
 from core.types import TelemetrySample
 from geo.telemetry._text import read_text
+from geo.telemetry.accuracy import gps_accuracy_m
 from geo.telemetry.track import TimeBase, Track
 
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
@@ -207,6 +210,11 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
     yaw = _first_float(values, bad, "drone_yaw", units=_ANGLE_UNITS, default=yaw)
     gimbal_yaw = _first_float(values, bad, "gb_yaw", units=_ANGLE_UNITS, default=gimbal_yaw)
     gimbal_pitch = _first_float(values, bad, "gb_pitch", units=_ANGLE_UNITS, default=gimbal_pitch)
+    h_acc, v_acc = gps_accuracy_m(
+        h_acc_m=_first_float(values, bad, "hacc", "h_acc", "gps_hacc", units=_LENGTH_UNITS, default=None),
+        v_acc_m=_first_float(values, bad, "vacc", "v_acc", "gps_vacc", units=_LENGTH_UNITS, default=None),
+        hdop=_first_float(values, bad, "hdop", default=None), vdop=_first_float(values, bad, "vdop", default=None),
+        pdop=_first_float(values, bad, "pdop", default=None))
     if "focal_len" in values:
         if _number(values["focal_len"], ("", "mm")) is None:
             bad.append(f"focal_len: {values['focal_len']}")
@@ -224,6 +232,8 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
         gimbal_yaw_deg=None if gimbal_yaw is None else gimbal_yaw % 360.0,
         focal_length_mm=focal,
         frame_index=cue.ordinal if per_frame else None,
+        h_accuracy_m=h_acc,
+        v_accuracy_m=v_acc,
     )
     return _Parsed(cue, t_s, date_s, per_frame, lat, lon, gps_pair, fields,
                    bad_position=bad_position[0] if bad_position else None, bad_fields=tuple(bad),
