@@ -138,30 +138,27 @@ TRACK_HEADING_SIGMA_DEG = 5.0
 DEFAULT_FOV_SIGMA_DEG = 3.0
 
 
-def camera_angle_sigma_deg(poses: FramePoses, fov: FieldOfView, *, pitch_estimated: bool = False) -> float:
+def camera_angle_sigma_deg(poses: FramePoses, fov: FieldOfView, *, pitch_estimated: bool = False,
+                           pitch_sigma_deg: float | None = None, heading_sigma_deg: float | None = None,
+                           hfov_sigma_deg: float | None = None) -> float:
     """How far (one sigma, degrees) the camera's pointing may be off for lack of
     telemetry: 0 when the telemetry gives gimbal pitch and heading and the field of view
-    is known."""
+    is known.
+
+    The spreads of an estimate from the video (``geo.pitch.FlowView``) replace the
+    defaults where given: ``pitch_sigma_deg`` for a pitch the telemetry lacks,
+    ``heading_sigma_deg`` for a heading from the direction of travel, ``hfov_sigma_deg``
+    for an estimated field of view (counted whatever its source)."""
     terms = []
     if poses.pitch_source.startswith("default"):
-        terms.append(ESTIMATED_PITCH_SIGMA_DEG if pitch_estimated else ASSUMED_PITCH_SIGMA_DEG)
+        if pitch_sigma_deg is not None:
+            terms.append(pitch_sigma_deg)
+        else:
+            terms.append(ESTIMATED_PITCH_SIGMA_DEG if pitch_estimated else ASSUMED_PITCH_SIGMA_DEG)
     if poses.heading_source == "track bearing":
-        terms.append(TRACK_HEADING_SIGMA_DEG)
-    if fov.source.startswith("default"):
+        terms.append(TRACK_HEADING_SIGMA_DEG if heading_sigma_deg is None else heading_sigma_deg)
+    if hfov_sigma_deg is not None:
+        terms.append(hfov_sigma_deg)
+    elif fov.source.startswith("default"):
         terms.append(DEFAULT_FOV_SIGMA_DEG)
     return float(math.hypot(*terms)) if terms else 0.0
-
-
-def widen_uncertainty(fused: list, angle_sigma_deg: float) -> list:
-    """Fused sites (``geo.fusion.FusedSite``) with ``uncertainty_m`` grown by a camera
-    angle error of ``angle_sigma_deg`` at each site's median range from its cameras."""
-    from dataclasses import replace
-
-    if angle_sigma_deg <= 0:
-        return fused
-    out = []
-    for site in fused:
-        reach = float(np.median([np.linalg.norm(np.asarray(site.position_m) - m.ray_origin) for m in site.members]))
-        extra = math.radians(angle_sigma_deg) * reach
-        out.append(replace(site, uncertainty_m=float(math.hypot(site.uncertainty_m, extra))))
-    return out

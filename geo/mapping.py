@@ -21,13 +21,14 @@ from core.store import ProjectStore
 from core.review import ReviewSignature, review_signatures
 from core.types import DamageLevel, DamageSite, Detection, Observation, ReviewState
 from geo.camera import (DEFAULT_PITCH_DEG, FieldOfView, FramePoses, camera_angle_sigma_deg, camera_for, frame_poses,
-                        resolve_hfov, widen_uncertainty)
+                        resolve_hfov)
 from geo.fusion import FusedSite, FusionSettings, fuse_observations
 from geo.heatmap import HeatGrid, heat_grid
 from geo.local import LocalFrame
 from geo.observe import Projected, project_detection
 from geo.sync import AlignedTrack, align_track
 from geo.terrain import Terrain, reference_elevation
+from geo.uncertainty import budget_note, budget_sites
 from geo.telemetry import Track, read_telemetry
 
 
@@ -192,6 +193,10 @@ def build_damage_map_from(
     title: str = "Damage map",
     dem: str | Path | Terrain | None = None,
     heading_offset_deg: float = 0.0,
+    pitch_sigma_deg: float | None = None,
+    heading_sigma_deg: float | None = None,
+    hfov_sigma_deg: float | None = None,
+    offset_sigma_s: float = 0.0,
 ) -> DamageMap:
     """Georeference detections and fuse them into damage sites.
 
@@ -217,6 +222,10 @@ def build_damage_map_from(
     default_pitch_deg, heading_offset_deg
         For telemetry without gimbal pitch or camera heading (GPX): the pitch, and the
         camera's heading from the direction of travel (``geo.pitch`` estimates both).
+    pitch_sigma_deg, heading_sigma_deg, hfov_sigma_deg, offset_sigma_s
+        How sure those estimates are (one sigma: ``geo.pitch.FlowView``'s spreads, the
+        clock offset's ``uncertainty_s``): they enter each site's error budget
+        (``geo.uncertainty``), and so ``uncertainty_m``.
 
     Raises
     ------
@@ -274,8 +283,10 @@ def build_damage_map_from(
         projected.append(p)
 
     fused = fuse_observations(projected, camera=camera, local=aligned.local, settings=fusion)
-    angle_sigma = camera_angle_sigma_deg(poses, fov, pitch_estimated=default_pitch_deg != DEFAULT_PITCH_DEG)
-    fused = widen_uncertainty(fused, angle_sigma)
+    angle_sigma = camera_angle_sigma_deg(poses, fov, pitch_estimated=default_pitch_deg != DEFAULT_PITCH_DEG,
+                                         pitch_sigma_deg=pitch_sigma_deg, heading_sigma_deg=heading_sigma_deg,
+                                         hfov_sigma_deg=hfov_sigma_deg)
+    fused = budget_sites(fused, aligned, camera_sigma_deg=angle_sigma, clock_sigma_s=offset_sigma_s)
     severity = np.array([float(int(f.site.level)) * f.site.confidence for f in fused])
     points = np.array([f.position_m[:2] for f in fused]).reshape(-1, 2)
     heat = heat_grid(points, severity, aligned.local)
@@ -285,10 +296,21 @@ def build_damage_map_from(
     notes.append(f"heading from {poses.heading_source}, pitch from {poses.pitch_source}")
     if angle_sigma:
         notes.append(f"site uncertainties include {angle_sigma:.0f} deg of camera pointing the telemetry does not give")
+    budget = budget_note(fused)
+    if budget:
+        notes.append(budget)
     if poses.missing:
         notes.append(f"{len(poses.missing)} analysed frames have no usable telemetry{_ground_hint(track)}")
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
                      notes, title)
+
+
+def _camera_view_arguments(camera_view: tuple[float, ...] | None) -> dict[str, float]:
+    """``build_damage_map_from`` arguments of a ``camera_view`` tuple."""
+    if camera_view is None:
+        return {}
+    names = ("default_pitch_deg", "heading_offset_deg", "pitch_sigma_deg", "heading_sigma_deg", "hfov_sigma_deg")
+    return {name: float(value) for name, value in zip(names, camera_view)}
 
 
 def _ground_hint(track: Track) -> str:
@@ -306,12 +328,13 @@ def build_damage_map(
     settings: ProjectSettings | None = None,
     track: Track | None = None,
     dem: str | Path | Terrain | None = None,
-    camera_view: tuple[float, float] | None = None,
+    camera_view: tuple[float, ...] | None = None,
 ) -> DamageMap:
     """:func:`build_damage_map_from` over a project store's run (the latest by default).
 
     ``camera_view`` ``(pitch, heading offset)`` in degrees, for telemetry without gimbal
-    pitch (``geo.pitch`` estimates it from the video).
+    pitch (``geo.pitch`` estimates it from the video), optionally followed by the
+    estimate's spreads ``(pitch, heading, field of view)`` (``FlowView.camera_view()``).
 
     ``video_info`` carries ``width_px``, ``height_px``, ``duration_s``,
     ``creation_time_utc`` and optionally ``frame_pts`` (index -> seconds) or ``pts_s``
@@ -349,7 +372,7 @@ def build_damage_map(
         detections, frame_times, track, video=video_info, hfov_deg=settings.hfov_deg,
         offset_s=settings.time_offset_s, min_score=settings.min_score,
         ground_elevation_m=settings.ground_elevation_m, title=f"Damage map: {Path(store.video_path).name}", dem=dem,
-        **({} if camera_view is None else {"default_pitch_deg": camera_view[0], "heading_offset_deg": camera_view[1]}),
+        **_camera_view_arguments(camera_view),
     )
     built.reviews = review_signatures(store.edit_history(run_id))
     return built

@@ -50,6 +50,12 @@ class FlowView:
     rms_px_s: float
     samples: int
 
+    def camera_view(self) -> tuple[float, float, float, float, float]:
+        """``(pitch, heading offset, pitch spread, heading spread, field-of-view spread)``
+        in degrees: the ``camera_view`` that ``geo.mapping.build_damage_map`` and the
+        exports map with, the spreads entering each site's error budget."""
+        return (self.pitch_deg, self.yaw_offset_deg, self.pitch_sigma_deg, self.yaw_sigma_deg, self.hfov_sigma_deg)
+
     def note(self) -> str:
         return (f"camera estimated from the ground's flow through the frame ({self.samples} frame pairs): pitch "
                 f"{self.pitch_deg:.1f} +-{self.pitch_sigma_deg:.1f} deg, heading offset {self.yaw_offset_deg:+.1f} "

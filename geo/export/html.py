@@ -152,6 +152,12 @@ def _detection_marker(damage_map: DamageMap, index: int) -> str:
             'box-sizing:border-box;pointer-events:none"></div>')
 
 
+def _uncertainty_row(fused) -> str:  # noqa: ANN001 - geo.fusion.FusedSite
+    """Why the position is that uncertain (``geo.uncertainty``), when known."""
+    why = fused.budget.describe() if fused.budget is not None else ""
+    return f"<tr><td>Uncertain by</td><td>{escape(why)}</td></tr>" if why else ""
+
+
 def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) -> str:
     fused = damage_map.fused[index]
     s = fused.site
@@ -192,6 +198,7 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) 
         f"<tr><td>Height</td><td>{height:.1f} m above take-off</td></tr>"
         f"<tr><td>Reviewed</td><td>{reviewed}</td></tr>"
         f"<tr><td>Location</td><td>{s.lat_deg:.6f}, {s.lon_deg:.6f} (&plusmn;{fused.uncertainty_m:.1f} m)</td></tr>"
+        f"{_uncertainty_row(fused)}"
         "</table>"
         f"{image}</div>"
     )

@@ -13,6 +13,7 @@ import numpy as np
 
 from core.types import DamageLevel
 from geo.mapping import DamageMap
+from geo.uncertainty import PARTS, ErrorBudget
 
 Record = tuple[dict, object]
 
@@ -86,6 +87,7 @@ def site_records(damage_map: DamageMap) -> list[Record]:
             **_site_reviewers(damage_map, fused),
             "height_m": round(float(fused.position_m[2]), 2) + 0.0,  # + 0.0: never -0.0
             "uncertainty_m": round(float(fused.uncertainty_m), 2) if np.isfinite(fused.uncertainty_m) else None,
+            **uncertainty_fields(fused.budget),
             "triangulated": bool(fused.triangulated),
             "colour": s.level.colour_hex,
         }
@@ -107,6 +109,19 @@ def _telemetry_gap(damage_map: DamageMap, t_s: float) -> float | None:
     return round(gap, 3) if np.isfinite(gap) else None
 
 
+def uncertainty_fields(budget: ErrorBudget | None) -> dict[str, object]:
+    """``uncertainty_parts`` (the components that count, largest first, as text) and one
+    ``uncertainty_<part>_m`` column per component of :mod:`geo.uncertainty`'s budget."""
+    parts = {} if budget is None else budget.parts()
+    return {"uncertainty_parts": None if budget is None else budget.describe(),
+            **{f"uncertainty_{name}_m": parts.get(name) for name in PARTS}}
+
+
+def _observation_uncertainty(fused, k: int) -> dict[str, object]:  # noqa: ANN001 - geo.fusion.FusedSite
+    budget = fused.member_budgets[k] if k < len(fused.member_budgets) else None
+    return {"uncertainty_m": None if budget is None else round(budget.total_m, 2), **uncertainty_fields(budget)}
+
+
 def _mark(damage_map: DamageMap, detection_id: int | None, field: str) -> str | None:
     mark = damage_map.reviews.get(detection_id) if detection_id is not None else None
     return None if mark is None else getattr(mark, field)
@@ -117,7 +132,7 @@ def observation_records(damage_map: DamageMap) -> list[Record]:
 
     records = []
     for fused in damage_map.fused:
-        for o in fused.observations:
+        for k, o in enumerate(fused.observations):
             props = {
                 "site_id": fused.site.id,
                 "detection_id": o.detection_id,
@@ -128,6 +143,7 @@ def observation_records(damage_map: DamageMap) -> list[Record]:
                 "score": round(o.score, 4),
                 "review": o.review.value,
                 "telemetry_gap_s": _telemetry_gap(damage_map, o.t_s),
+                **_observation_uncertainty(fused, k),
                 "reviewed_by": _mark(damage_map, o.detection_id, "author"),
                 "reviewed_at": _mark(damage_map, o.detection_id, "utc"),
                 "origin": o.origin.value,

@@ -16,6 +16,7 @@ from core.types import DamageLevel
 from geo.export._atomic import atomic_path, write_text_atomic
 from geo.export.records import LAYERS, Record, jump_records, site_records, track_records
 from geo.mapping import DamageMap
+from geo.uncertainty import PARTS
 
 
 def _clean(value):
@@ -164,7 +165,7 @@ def write_kml(path: Path, damage_map: DamageMap) -> Path:
 
 CSV_COLUMNS = ("id", "level", "confidence", "observations", "lon", "lat", "first_time", "last_time",
                "first_time_s", "last_time_s", "first_frame", "last_frame", "best_frame", "reviewed", "height_m",
-               "uncertainty_m", "ems_grade")
+               "uncertainty_m", "uncertainty_parts", *(f"uncertainty_{name}_m" for name in PARTS), "ems_grade")
 
 
 def _spreadsheet_safe(value) -> object:

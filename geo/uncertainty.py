@@ -1,0 +1,181 @@
+"""Why a damage site's position is uncertain: one error budget.
+
+A site's ``uncertainty_m`` is the one-sigma horizontal error of its position, the
+components below added in quadrature (:func:`error_budget`). Each is a distance on the
+ground in metres:
+
+``geometry``
+    How well the rays through the mask meet (triangulation, or the ground-plane fit
+    when the views are too alike): ``geo.fusion``.
+``gps``
+    The GPS fix's own horizontal accuracy at the frame, where the telemetry gives it
+    (GPX ``<hdop>``, CSV ``accuracy``/``hacc``, ...; ``geo.telemetry.accuracy``).
+``altitude``
+    The fix's vertical accuracy carried to the ground: a camera ``dz`` too high places a
+    point seen ``d`` metres away at height ``h`` above it ``dz * d / h`` too far.
+``gap``
+    The interpolation gap: the pose is read between two fixes ``gap_s`` apart while the
+    drone flew at ``speed``; ``gap_s * speed``, the distance flown between them, bounds
+    how far it may have strayed from the straight line between them (0 on a fix).
+``clock``
+    The clock offset's uncertainty (``geo.clock_offset``, ``uncertainty_s``) times the
+    speed: the telemetry read that much too early or late.
+``camera``
+    The camera pointing the telemetry does not give (gimbal pitch assumed or estimated
+    from the video, heading along the direction of travel, a default field of view:
+    ``geo.camera.camera_angle_sigma_deg``), in radians, times the slant range.
+
+Per observation the components are computed at its frame; a site's telemetry
+components are the root mean square of its observations' (telemetry errors persist from
+frame to frame, so more sightings do not average them away), its geometry the fusion's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from geo.telemetry.accuracy import UERE_M
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geo.fusion import FusedSite
+    from geo.sync import AlignedTrack
+
+#: The components, in the order exports list them.
+PARTS = ("geometry", "gps", "altitude", "gap", "clock", "camera")
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBudget:
+    """The components of a position's one-sigma horizontal error, metres."""
+
+    geometry: float = 0.0
+    gps: float = 0.0
+    altitude: float = 0.0
+    gap: float = 0.0
+    clock: float = 0.0
+    camera: float = 0.0
+
+    @property
+    def total_m(self) -> float:
+        """The components added in quadrature."""
+        return float(math.hypot(*(getattr(self, f.name) for f in fields(self))))
+
+    def parts(self) -> dict[str, float]:
+        """``{component: metres}`` in :data:`PARTS` order, rounded to centimetres."""
+        return {name: round(float(getattr(self, name)), 2) + 0.0 for name in PARTS}
+
+    def describe(self, *, min_m: float = 0.05) -> str:
+        """The components that count, largest first: ``'camera 8.2 m, gap 6.0 m'``."""
+        named = sorted(((getattr(self, name), name) for name in PARTS), reverse=True)
+        return ", ".join(f"{name} {value:.1f} m" for value, name in named if value >= min_m)
+
+
+def error_budget(*, geometry_m: float = 0.0, gps_accuracy_m: float | None = None,
+                 vertical_accuracy_m: float | None = None, reach_m: float = 0.0, height_m: float = 0.0,
+                 gap_s: float = 0.0, speed_mps: float = 0.0, clock_sigma_s: float = 0.0,
+                 camera_sigma_deg: float = 0.0) -> ErrorBudget:
+    """The error budget of one position (see the module docstring for each term).
+
+    ``reach_m`` is the horizontal distance from the camera to the point and ``height_m``
+    the camera's height above it; absent accuracies count 0.
+    """
+    def finite(value: float | None) -> float:
+        return float(value) if value is not None and math.isfinite(value) and value > 0 else 0.0
+
+    slant = math.hypot(reach_m, height_m)
+    altitude = finite(vertical_accuracy_m) * reach_m / height_m if height_m > 0.5 else 0.0
+    return ErrorBudget(
+        geometry=finite(geometry_m),
+        gps=finite(gps_accuracy_m),
+        altitude=finite(altitude),
+        gap=finite(gap_s) * finite(speed_mps),
+        clock=finite(clock_sigma_s) * finite(speed_mps),
+        camera=math.radians(finite(camera_sigma_deg)) * slant,
+    )
+
+
+def root_mean_square(budgets: Iterable[ErrorBudget], *, geometry_m: float) -> ErrorBudget:
+    """A site's budget from its observations': each telemetry component's root mean
+    square, and ``geometry_m`` from the fusion."""
+    budgets = list(budgets)
+    if not budgets:
+        return ErrorBudget(geometry=geometry_m)
+    rms = {name: float(np.sqrt(np.mean([getattr(b, name) ** 2 for b in budgets]))) for name in PARTS}
+    rms["geometry"] = geometry_m if math.isfinite(geometry_m) else 0.0
+    return ErrorBudget(**rms)
+
+
+def _column(aligned: AlignedTrack, attr: str) -> np.ndarray:
+    """A sample field per sample (NaN where absent)."""
+    return np.array([np.nan if getattr(s, attr, None) is None else float(getattr(s, attr))
+                     for s in aligned.track.samples], dtype=np.float64)
+
+
+def telemetry_at(aligned: AlignedTrack, t_s: Iterable[float]) -> dict[str, np.ndarray]:
+    """Per video time: ``gap_s``, ``speed_mps`` (over the second around it),
+    ``h_accuracy_m`` and ``v_accuracy_m`` (NaN where the track gives none), interpolated
+    between the good fixes."""
+    t = np.atleast_1d(np.asarray(list(t_s), dtype=np.float64))
+    out: dict[str, np.ndarray] = {"gap_s": aligned.gap_s(t) if len(t) else np.zeros(0)}
+    before, after = aligned.interpolate(t - 0.5), aligned.interpolate(t + 0.5)
+    span = np.clip(after.t_s, aligned.t_s[0], aligned.t_s[-1]) - np.clip(before.t_s, aligned.t_s[0], aligned.t_s[-1])
+    distance = np.hypot(after.east_m - before.east_m, after.north_m - before.north_m)
+    out["speed_mps"] = np.where(span > 0.05, distance / np.maximum(span, 0.05), 0.0)
+    good = aligned.good
+    for attr in ("h_accuracy_m", "v_accuracy_m"):
+        values = _column(aligned, attr)[good]
+        ts = aligned.t_s[good]
+        ok = np.isfinite(values)
+        out[attr] = np.interp(t, ts[ok], values[ok]) if ok.any() else np.full(len(t), np.nan)
+    return out
+
+
+def budget_sites(fused: list[FusedSite], aligned: AlignedTrack, *, camera_sigma_deg: float = 0.0,
+                 clock_sigma_s: float = 0.0) -> list[FusedSite]:
+    """The sites with their error budget: per observation (``member_budgets``), per site
+    (``budget``), and ``uncertainty_m`` its total. The sites' own ``uncertainty_m`` (the
+    fusion's) is the geometry component."""
+    members = [m for site in fused for m in site.members]
+    if not members:
+        return fused
+    at = telemetry_at(aligned, [m.observation.t_s for m in members])
+    out = []
+    k = 0
+    for site in fused:
+        position = np.asarray(site.position_m, dtype=np.float64)
+        budgets = []
+        for m in site.members:
+            origin = np.asarray(m.ray_origin, dtype=np.float64)
+            budgets.append(error_budget(
+                gps_accuracy_m=float(at["h_accuracy_m"][k]), vertical_accuracy_m=float(at["v_accuracy_m"][k]),
+                reach_m=float(np.hypot(*(position[:2] - origin[:2]))), height_m=float(origin[2] - position[2]),
+                gap_s=float(at["gap_s"][k]), speed_mps=float(at["speed_mps"][k]), clock_sigma_s=clock_sigma_s,
+                camera_sigma_deg=camera_sigma_deg))
+            k += 1
+        budget = root_mean_square(budgets, geometry_m=float(site.uncertainty_m))
+        out.append(replace(site, uncertainty_m=budget.total_m, budget=budget, member_budgets=tuple(budgets)))
+    return out
+
+
+def budget_note(fused: list[FusedSite]) -> str | None:
+    """One line for the map's notes: the median site uncertainty and what dominates it."""
+    budgets = [s.budget for s in fused if s.budget is not None]
+    if not budgets:
+        return None
+    medians = ErrorBudget(**{name: float(np.median([getattr(b, name) for b in budgets])) for name in PARTS})
+    total = float(np.median([b.total_m for b in budgets]))
+    return f"site uncertainty: median {total:.1f} m ({medians.describe() or 'nothing significant'})"
+
+
+def parts_dict(budget: object) -> Mapping[str, float]:
+    """``budget.parts()`` for an :class:`ErrorBudget`, else empty."""
+    return budget.parts() if isinstance(budget, ErrorBudget) else {}
+
+
+__all__ = ["PARTS", "UERE_M", "ErrorBudget", "budget_note", "budget_sites", "error_budget", "parts_dict",
+           "root_mean_square", "telemetry_at"]

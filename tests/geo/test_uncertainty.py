@@ -1,0 +1,180 @@
+"""The error budget behind each site's uncertainty_m: GPS accuracy, interpolation gaps,
+the clock offset and the camera's pointing, carried into every export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+import sqlite3
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from core.types import DamageLevel
+from geo.export import export_map
+from geo.export.records import observation_records, site_records
+from geo.mapping import build_damage_map_from
+from geo.telemetry import read_telemetry
+from geo.telemetry.accuracy import UERE_M, gps_accuracy_m
+from geo.uncertainty import PARTS, ErrorBudget, error_budget
+from tests.geo.test_geo_fusion import fly
+
+START_UTC = 1_700_000_000.0  # the video's creation time in the GPX tests
+
+
+def test_the_budget_adds_its_components_in_quadrature():
+    budget = error_budget(geometry_m=0.5, gps_accuracy_m=3.0, gap_s=3.0, speed_mps=6.0, clock_sigma_s=0.25,
+                          camera_sigma_deg=2.0, reach_m=30.0, height_m=40.0)
+    assert budget.gap == pytest.approx(18.0)  # a 3 s gap at 6 m/s
+    assert budget.clock == pytest.approx(1.5)
+    assert budget.camera == pytest.approx(math.radians(2.0) * 50.0)  # slant range 50 m
+    assert budget.total_m == pytest.approx(math.sqrt(0.25 + 9.0 + 324.0 + 2.25 + budget.camera ** 2))
+    assert budget.describe() == "gap 18.0 m, gps 3.0 m, camera 1.7 m, clock 1.5 m, geometry 0.5 m"
+    assert list(budget.parts()) == list(PARTS)
+    # a camera 2 m too high, seeing a point 30 m away from 40 m up, puts it 1.5 m too far
+    assert error_budget(vertical_accuracy_m=2.0, reach_m=30.0, height_m=40.0).altitude == pytest.approx(1.5)
+    assert ErrorBudget().total_m == 0.0 and ErrorBudget().describe() == ""
+
+
+def test_gps_accuracy_from_metres_or_dilution_of_precision():
+    assert gps_accuracy_m(hdop=5.0) == (5.0 * UERE_M, None)
+    assert gps_accuracy_m(hdop=1.0)[0] < gps_accuracy_m(hdop=5.0)[0]
+    assert gps_accuracy_m(h_acc_m=2.0, hdop=5.0, vdop=2.0) == (2.0, 2.0 * UERE_M)  # metres win
+    h, v = gps_accuracy_m(hdop=3.0, pdop=5.0)  # VDOP from PDOP and HDOP
+    assert h == 3.0 * UERE_M and v == pytest.approx(4.0 * UERE_M)
+    assert gps_accuracy_m(pdop=2.0) == (2.0 * UERE_M, None)
+    assert gps_accuracy_m(hdop=0.0, vdop=float("nan")) == (None, None)
+
+
+def test_the_sample_gpx_with_dilution_of_precision_reads_it_per_fix(samples):
+    track = read_telemetry(samples / "gpx" / "georust_with_accuracy.gpx")
+    assert [s.h_accuracy_m for s in track.samples] == pytest.approx([15.0, 10.8, None])
+    assert [s.v_accuracy_m for s in track.samples] == pytest.approx([18.6, 15.0, None])
+    assert len(track.samples) == 3 and track.samples[0].lat_deg == pytest.approx(51.120586)  # read as before
+
+
+def test_a_csv_log_with_accuracy_columns_carries_them(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("datetime(utc),latitude,longitude,altitude(m),accuracy(feet),vdop\n"
+                    "2024-05-01 10:00:00,47.1,8.1,500,10,2\n"
+                    "2024-05-01 10:00:01,47.1001,8.1,500,,\n")
+    track = read_telemetry(path)
+    first, second = track.samples
+    assert first.h_accuracy_m == pytest.approx(3.048) and first.v_accuracy_m == pytest.approx(2 * UERE_M)
+    assert second.h_accuracy_m is None and second.v_accuracy_m is None
+
+
+def test_an_srt_with_accuracy_fields_carries_them(tmp_path):
+    path = tmp_path / "clip.SRT"
+    path.write_text("1\n00:00:00,000 --> 00:00:00,033\n<font>FrameCnt: 1, DiffTime: 33ms\n2024-05-01 10:00:00.000\n"
+                    "[latitude: 47.100000] [longitude: 8.100000] [rel_alt: 30.0 abs_alt: 530.0] [hdop: 0.8]"
+                    "</font>\n")
+    (sample,) = read_telemetry(path).samples
+    assert sample.h_accuracy_m == pytest.approx(0.8 * UERE_M) and sample.v_accuracy_m is None
+
+
+def _gpx(path, track, hdop: float, *, ground_m: float = 100.0) -> None:
+    """``track`` (``fly``'s, on the video clock) as a GPX of absolute elevations, UTC
+    times from :data:`START_UTC`, every fix at ``hdop``."""
+    points = "".join(
+        f'<trkpt lat="{s.lat_deg:.9f}" lon="{s.lon_deg:.9f}"><ele>{ground_m + s.alt_rel_m:.2f}</ele>'
+        f"<time>{dt.datetime.fromtimestamp(START_UTC + s.t_s, dt.timezone.utc).isoformat().replace('+00:00', 'Z')}"
+        f"</time><hdop>{hdop}</hdop></trkpt>"
+        for s in track.samples)
+    path.write_text('<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1">'
+                    f"<trk><trkseg>{points}</trkseg></trk></gpx>")
+
+
+def _gpx_map(tmp_path, hdop: float, **kwargs):
+    detections, times, track, video, _ = fly([(0.0, 0.0, 0.0)], [DamageLevel.DEBRIS])
+    path = tmp_path / f"hdop{hdop}.gpx"
+    _gpx(path, track, hdop)
+    video = dict(video, creation_time_utc=START_UTC)
+    return build_damage_map_from(detections, times, read_telemetry(path), video=video, hfov_deg=80.0,
+                                 ground_elevation_m=100.0, default_pitch_deg=-40.0, **kwargs)
+
+
+def test_a_gpx_at_hdop_5_gives_sites_a_larger_uncertainty_than_at_hdop_1(tmp_path):
+    good, poor = _gpx_map(tmp_path, 1.0), _gpx_map(tmp_path, 5.0)
+    (good_site,), (poor_site,) = good.fused, poor.fused
+    assert good_site.budget.gps == pytest.approx(1.0 * UERE_M)
+    assert poor_site.budget.gps == pytest.approx(5.0 * UERE_M)
+    assert poor_site.uncertainty_m > good_site.uncertainty_m + 8.0
+    assert poor_site.uncertainty_m == pytest.approx(poor_site.budget.total_m)
+    assert any("site uncertainty: median" in note and "gps 15.0 m" in note for note in poor.notes)
+
+
+def test_a_3_s_telemetry_gap_at_6_m_s_adds_about_18_m(tmp_path):
+    detections, times, track, video, _ = fly([(0.0, 0.0, 0.0)], [DamageLevel.DEBRIS], frames=30)
+    # a 1 Hz log (the drone flies north at 6 m/s) that misses the fixes at 6 s and 7 s
+    kept = tuple(s for s in track.samples if float(s.t_s).is_integer() and s.t_s not in (6.0, 7.0))
+    holed = replace(track, samples=kept)
+    damage_map = build_damage_map_from(detections, times, holed, video=video, hfov_deg=80.0)
+    rows = {props["frame"]: props for props, _ in observation_records(damage_map)}
+    in_hole = [frame for frame in rows if 5.0 < times[frame] < 8.0]
+    on_fix = [frame for frame in rows if float(times[frame]).is_integer() and frame not in in_hole]
+    assert in_hole and on_fix
+    for frame in in_hole:
+        assert rows[frame]["telemetry_gap_s"] == pytest.approx(3.0)
+        assert rows[frame]["uncertainty_gap_m"] == pytest.approx(18.0, abs=0.5)
+        assert rows[frame]["uncertainty_m"] >= 18.0
+    for frame in on_fix:
+        assert rows[frame]["uncertainty_gap_m"] == 0.0
+    # the same log without the hole: the site is surer
+    whole = build_damage_map_from(detections, times, replace(track, samples=tuple(
+        s for s in track.samples if float(s.t_s).is_integer())), video=video, hfov_deg=80.0)
+    assert damage_map.fused[0].budget.gap > whole.fused[0].budget.gap + 3.0
+    assert damage_map.fused[0].uncertainty_m > whole.fused[0].uncertainty_m
+
+
+def test_the_clock_offsets_uncertainty_and_the_pitch_estimates_spread_enter_the_budget(tmp_path):
+    plain = _gpx_map(tmp_path, 1.0)
+    clocked = _gpx_map(tmp_path, 1.0, offset_sigma_s=0.5)
+    assert plain.fused[0].budget.clock == 0.0
+    assert clocked.fused[0].budget.clock == pytest.approx(3.0, rel=0.05)  # 0.5 s at 6 m/s
+    sure = _gpx_map(tmp_path, 1.0, pitch_sigma_deg=3.0, heading_sigma_deg=5.0, hfov_sigma_deg=0.0)
+    unsure = _gpx_map(tmp_path, 1.0, pitch_sigma_deg=9.0, heading_sigma_deg=5.0, hfov_sigma_deg=0.0)
+    assert unsure.fused[0].budget.camera > 1.5 * sure.fused[0].budget.camera
+    assert unsure.fused[0].uncertainty_m > sure.fused[0].uncertainty_m
+
+
+def test_with_full_telemetry_only_the_geometry_counts():
+    detections, times, track, video, _ = fly([(0.0, 0.0, 0.0)], [DamageLevel.DEBRIS])
+    (site,) = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0).fused
+    assert site.budget.gps == site.budget.camera == site.budget.clock == site.budget.gap == 0.0
+    assert site.uncertainty_m == pytest.approx(site.budget.geometry) and site.uncertainty_m < 1.0
+
+
+def test_every_export_carries_the_uncertainty_and_its_parts(tmp_path):
+    damage_map = _gpx_map(tmp_path, 5.0)
+    (props, _), = site_records(damage_map)
+    assert props["uncertainty_gps_m"] == 15.0 and "gps 15.0 m" in props["uncertainty_parts"]
+    out = tmp_path / "out"
+    export_map(damage_map, out)
+
+    site = json.loads((out / "damage_sites.geojson").read_text())["features"][0]["properties"]
+    assert site["uncertainty_m"] == props["uncertainty_m"] and site["uncertainty_gps_m"] == 15.0
+    assert {f"uncertainty_{name}_m" for name in PARTS} <= set(site)
+    observation = json.loads((out / "observations.geojson").read_text())["features"][0]["properties"]
+    assert observation["uncertainty_gps_m"] == 15.0 and observation["uncertainty_m"] >= 15.0
+    assert "gps 15.0 m" in observation["uncertainty_parts"]
+
+    with (out / "damage_sites.csv").open() as f:
+        row = next(csv.DictReader(f))
+    assert float(row["uncertainty_gps_m"]) == 15.0 and "gps 15.0 m" in row["uncertainty_parts"]
+
+    kml = (out / "damage_sites.kml").read_text()
+    assert '<Data name="uncertainty_parts">' in kml and '<Data name="uncertainty_gps_m">' in kml
+
+    with sqlite3.connect(out / "damage_map.gpkg") as db:
+        sites = db.execute("SELECT uncertainty_m, uncertainty_gps_m, uncertainty_parts FROM damage_sites").fetchall()
+        observations = db.execute("SELECT uncertainty_gps_m FROM observations").fetchall()
+    assert sites[0][1] == 15.0 and "gps 15.0 m" in sites[0][2] and sites[0][0] == props["uncertainty_m"]
+    assert observations and all(value == 15.0 for (value,) in observations)
+
+    page = (out / "damage_map.html").read_text()
+    assert "Uncertain by" in page and "gps 15.0 m" in page
+    assert np.isfinite(props["uncertainty_m"])
