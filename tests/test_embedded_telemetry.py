@@ -59,6 +59,24 @@ def test_payloads_placed_by_their_sample_times_in_the_video(tmp_path):
     assert track.wall_clock_start_utc == pytest.approx(T0 - 0.5, abs=1e-3)
 
 
+def test_the_file_header_gpmf_names_the_model_and_is_not_taken_for_a_payload(tmp_path):
+    video = gpmf.write_gopro_mp4(tmp_path / "GX010007.MP4", _payloads(2), header_model="HERO10 Black")
+    track = read_embedded(video)
+    assert "HERO10 Black" in track.format_detail and len(track) == 2 * ROWS
+    assert track.samples[ROWS].t_s == pytest.approx(1.0, abs=1e-3)
+
+
+def test_payloads_timed_by_the_gps_clock_when_the_sample_times_cannot_be_read(tmp_path, monkeypatch):
+    from geo.telemetry import embedded
+
+    monkeypatch.setattr(embedded, "_gpmd_times", lambda path: None)
+    payloads = _payloads(3)
+    payloads[0].fix = 0
+    track = read_embedded(gpmf.write_gopro_mp4(tmp_path / "clock.mp4", payloads))
+    assert track.samples[0].t_s == pytest.approx(0.0) and track.samples[ROWS].t_s == pytest.approx(1.0, abs=1e-3)
+    assert any("timed by the GPS clock" in note for note in track.notes)
+
+
 def test_payloads_without_a_fix_are_dropped_and_a_2d_fix_keeps_no_altitude(tmp_path):
     payloads = _payloads(3)
     payloads[0].fix = 0

@@ -133,10 +133,14 @@ def write_gopro_mp4(
     payload_s: float = 1.0,
     start_s: float = 0.0,
     seconds: float | None = None,
+    header_model: str | None = None,
 ) -> Path:
     """A video of ``seconds`` (default ``len(payloads) * payload_s``) with one GPMF payload
     per ``payload_s`` (``None``: a payload without a GPS stream, accelerometer only), the
-    first at ``start_s`` on the video's clock; no metadata track when ``payloads`` is empty."""
+    first at ``start_s`` on the video's clock; no metadata track when ``payloads`` is empty.
+    ``header_model`` adds the file-level GPMF box cameras write with their model (``MINF``);
+    real files keep it in ``moov/udta``, here it is a top-level box after ``moov`` (readers
+    find it by its ``GPMFDEVC`` bytes), followed by a ``free`` box."""
     import av
 
     width, height = size
@@ -172,4 +176,8 @@ def write_gopro_mp4(
     for packet in video.encode():
         container.mux(packet)
     container.close()
+    if header_model is not None:
+        body = devc([text(b"MINF", header_model)])
+        with open(path, "ab") as stream:
+            stream.write(struct.pack(">I", 8 + len(body)) + b"GPMF" + body + struct.pack(">I", 8) + b"free")
     return path
