@@ -114,14 +114,18 @@ def test_a_video_without_telemetry_says_so(tmp_path):
     assert str(video) in str(info.value) and "no telemetry in this video" in str(info.value)
 
 
-def test_an_unknown_metadata_track_is_an_unsupported_camera(tmp_path):
-    video = gpmf.write_gopro_mp4(tmp_path / "other.mp4", _payloads(1), handler="Acme META")
+@pytest.mark.parametrize(("handler", "expected"), [
+    ("Acme META", "unsupported camera: its metadata track (Acme META)"),
+    ("TimeCodeHandler", "no telemetry in this video"),  # a timecode track is not telemetry
+])
+def test_an_unknown_metadata_track_is_an_unsupported_camera(tmp_path, handler, expected):
+    video = gpmf.write_gopro_mp4(tmp_path / "other.mp4", _payloads(1), handler=handler)
     raw = video.read_bytes().replace(b"DEVC", b"XXXX")  # nothing GoPro left in it
     video.write_bytes(raw)
     with pytest.raises(TelemetryError) as info:
         read_embedded(video)
     message = str(info.value)
-    assert str(video) in message and "unsupported camera" in message and "Acme META" in message
+    assert str(video) in message and expected in message
 
 
 def test_missing_empty_and_not_a_video(tmp_path):

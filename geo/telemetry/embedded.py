@@ -38,7 +38,7 @@ from geo.telemetry._text import special_file_kind
 from geo.telemetry.track import TimeBase, Track
 
 #: Suffixes of videos that may carry their telemetry inside (read by :func:`read_embedded`).
-VIDEO_SUFFIXES = (".mp4", ".mov", ".360", ".insv", ".lrv")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".360", ".insv")
 
 #: Seconds from the UNIX epoch to 2000-01-01 (GPS9 counts days from there).
 _EPOCH_2000_S = 946684800.0
@@ -73,18 +73,19 @@ def _no_telemetry(path: Path) -> TelemetryError:
 
 
 def _data_tracks(path: Path) -> list[str] | None:
-    """The handler names (or kinds) of the video's data tracks, via PyAV; ``None`` if
-    the file is not a video PyAV opens."""
+    """The handler names (or kinds) of the video's data tracks other than timecode, via
+    PyAV; ``None`` if the file is not a video PyAV opens."""
     try:
         import av
     except ImportError:  # pragma: no cover - PyAV is a dependency
         return []
     try:
         with av.open(str(path)) as container:
-            return [str(s.metadata.get("handler_name") or s.type)
-                    for s in container.streams if s.type in ("data", "subtitle", "attachment")]
+            names = [str(s.metadata.get("handler_name") or s.type)
+                     for s in container.streams if s.type in ("data", "subtitle", "attachment")]
     except (av.error.FFmpegError, OSError, ValueError):
         return None
+    return [name for name in names if "timecode" not in name.lower().replace(" ", "")]
 
 
 def _parse(path: Path) -> tuple[str, str | None, list[dict[str, Any]]]:
