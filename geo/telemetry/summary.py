@@ -75,7 +75,10 @@ def format_summary(summary: dict) -> str:
         ("time span", f"{summary['start']}{unit} to {summary['end']}{unit} ({summary['duration_s']:.1f} s, {clock})"),
     ]
     if summary["wall_clock_start"]:
-        lines.append(("drone clock", f"{summary['wall_clock_start']} at video start (local time as written)"))
+        if summary["format"] == "gopro-gpmf":  # the camera's GPS clock: UTC
+            lines.append(("GPS clock", f"{summary['wall_clock_start']} at video start (UTC)"))
+        else:
+            lines.append(("drone clock", f"{summary['wall_clock_start']} at video start (local time as written)"))
     lines += [
         ("bounding box", f"lon {bbox['min_lon']:.6f} to {bbox['max_lon']:.6f}, lat {bbox['min_lat']:.6f} to {bbox['max_lat']:.6f}"),
         *([("coordinate order", {"lat,lon": "latitude, longitude", "lon,lat": "longitude, latitude"}
