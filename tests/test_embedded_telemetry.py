@@ -176,6 +176,9 @@ def test_the_telemetry_command_reads_the_video(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["format"] == "gopro-gpmf" and summary["samples"] == 2 * ROWS
     assert summary["time_base"] == "video" and summary["wall_clock_start"].startswith("2023-04-15T12:34:05.250")
+    assert main(["telemetry", str(video)]) == 0
+    line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith("GPS clock"))
+    assert line.endswith("2023-04-15T12:34:05.250Z at video start (UTC)")
     off = gpmf.write_gopro_mp4(tmp_path / "off.mp4", [None])
     assert main(["telemetry", str(off)]) == 2
     err = capsys.readouterr().err

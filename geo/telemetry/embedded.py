@@ -341,8 +341,6 @@ def _gopro_track(path: Path, camera: str, model: str | None, samples: list[dict[
         notes.append(f"{no_fix} GPS samples without a fix (GPSF 0) dropped")
     if any(r.alt is None for r in rows):
         notes.append("altitude of 2D fixes left out")
-    if wall_clock is not None:
-        notes.append("the clock shown at video start is the GPS clock (UTC)")
     gps9 = any(isinstance(s.get("GPS9"), Mapping) for s in samples)
     return Track(samples=tuple(out), path=path, format="gopro-gpmf", time_base=TimeBase.VIDEO,
                  format_detail=f"{name}, GPMF {'GPS9' if gps9 else 'GPS5'} inside the video",
