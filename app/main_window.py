@@ -65,7 +65,8 @@ P = TypeVar("P", bound=Panel)
 VIDEO_ONLY_FILTER = "Videos (*.mp4 *.MP4 *.mov *.MOV *.m4v *.avi *.mkv *.mts *.ts *.webm);;All files (*)"
 PROJECT_FILTER = "damagemap projects (*.dmproj);;All files (*)"
 VIDEO_FILTER = "Videos and projects (*.mp4 *.MP4 *.mov *.MOV *.m4v *.avi *.mkv *.dmproj);;All files (*)"
-TELEMETRY_FILTER = "Telemetry (*.gpx *.srt *.SRT *.csv *.txt);;All files (*)"
+TELEMETRY_FILTER = ("Telemetry (*.gpx *.srt *.SRT *.csv *.txt);;Video with GPS inside (GoPro, Insta360) "
+                    "(*.mp4 *.MP4 *.mov *.MOV *.360 *.insv);;All files (*)")
 
 #: What the one score threshold of the window means (its tooltip).
 THRESHOLD_TIP = (

@@ -107,7 +107,7 @@ class MapPanel(Panel):
         if not doc.is_open:
             return
         if doc.telemetry_path is None:
-            self.map_widget.set_map(None, "No telemetry: File > Open Telemetry… (GPX, DJI SRT, CSV)")
+            self.map_widget.set_map(None, "No telemetry: File > Open Telemetry… (GPX, DJI SRT, CSV, a GoPro video)")
             self.map_updated.emit()
             return
         if self._job is not None and self._job.is_running:
