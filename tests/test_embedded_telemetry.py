@@ -107,6 +107,14 @@ def test_a_gopro_with_gps_off_says_its_telemetry_has_no_gps(tmp_path):
     assert not has_embedded_gps(video)
 
 
+def test_a_dji_action_camera_video_says_its_telemetry_has_no_gps(tmp_path):
+    video = gpmf.write_dji_action_mp4(tmp_path / "DJI_0001.MP4")
+    with pytest.raises(TelemetryError) as info:
+        read_embedded(video)
+    message = str(info.value)
+    assert str(video) in message and "DJI telemetry without GPS" in message and ".SRT" in message
+
+
 def test_a_video_without_telemetry_says_so(tmp_path):
     video = gpmf.write_gopro_mp4(tmp_path / "plain.mp4", [], seconds=1.0)
     with pytest.raises(TelemetryError) as info:

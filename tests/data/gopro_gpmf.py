@@ -1,6 +1,7 @@
-"""Writes small GoPro-style MP4 videos for the embedded-telemetry tests.
+"""Writes small camera videos with telemetry inside for the embedded-telemetry tests: GoPro-style
+MP4s with GPS (below), and a DJI action-camera-style one without (:func:`write_dji_action_mp4`).
 
-A few frames of video (MPEG-4 Part 2, PyAV) and a timed-metadata track holding GPMF
+GoPro: a few frames of video (MPEG-4 Part 2, PyAV) and a timed-metadata track holding GPMF
 payloads, one per second of video, as GoPro cameras write them: a ``DEVC`` container
 with the device id and name and one ``STRM`` per sensor. The GPS stream carries
 ``STNM``, ``GPSF`` (fix: 0 none, 2 2D, 3 3D), ``GPSU`` (UTC of the payload's first
@@ -180,4 +181,35 @@ def write_gopro_mp4(
         body = devc([text(b"MINF", header_model)])
         with open(path, "ab") as stream:
             stream.write(struct.pack(">I", 8 + len(body)) + b"GPMF" + body + struct.pack(">I", 8) + b"free")
+    return path
+
+
+def write_dji_action_mp4(path: Path, seconds: float = 1.0, fps: int = 10) -> Path:
+    """A video with a ``DJI meta`` metadata track (as DJI Action / Avata / O3 write, codec
+    ``djmd``): one protobuf payload a half second holding only a field the readers skip,
+    that is, camera metadata without any position. The ``djmd`` tag the readers look for
+    is written in a ``free`` box at the end (PyAV cannot set a data track's codec tag)."""
+    import av
+
+    container = av.open(str(path), "w", format="mp4")
+    video = container.add_stream("mpeg4", rate=fps)
+    video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+    data = container.add_data_stream("bin_data")
+    data.metadata["handler_name"] = "DJI meta"
+    every = max(1, fps // 2)
+    for i in range(round(seconds * fps)):
+        for packet in video.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")):
+            container.mux(packet)
+        if i % every == 0:
+            meta = av.Packet(bytes([0xA0, 0x06, 0xAC, 0x02, 0xA0, 0x06, 0x01]))  # field 100 (unknown) twice
+            meta.stream = data
+            meta.pts = meta.dts = round(i * 1000 / fps)
+            meta.duration = round(every * 1000 / fps)
+            meta.time_base = Fraction(1, 1000)
+            container.mux(meta)
+    for packet in video.encode():
+        container.mux(packet)
+    container.close()
+    with open(path, "ab") as stream:
+        stream.write(struct.pack(">I", 16) + b"free" + b"djmd" + b"\0" * 4)
     return path
