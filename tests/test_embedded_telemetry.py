@@ -13,7 +13,7 @@ import pytest
 
 from core.errors import TelemetryError
 from geo.telemetry import TimeBase, read_telemetry
-from geo.telemetry.embedded import _records_track, has_embedded_gps, read_embedded
+from geo.telemetry.embedded import has_embedded_gps, read_embedded
 
 _spec = importlib.util.spec_from_file_location("gopro_gpmf", Path(__file__).parent / "data" / "gopro_gpmf.py")
 gpmf = importlib.util.module_from_spec(_spec)
@@ -164,16 +164,17 @@ def test_a_dji_flight_record_txt_is_still_refused_in_one_line(tmp_path):
     assert str(record) in message and "DJI flight record" in message and "encrypt" in message and "\n" not in message
 
 
-def test_gps_records_with_their_own_utc_time_make_a_utc_track():
-    """Insta360 GPS records as telemetry-parser hands them back (fix flag, UNIX time)."""
-    records = [{"is_acquired": i != 1, "unix_timestamp": T0 + i, "lat": 10.0 + i * 1e-4, "lon": 20.0, "altitude": 30.0,
-                "speed": 0.0, "track": 0.0} for i in range(4)]
-    track = _records_track(Path("VID.insv"), "Insta360", "OneRS", [{"GPS": {"Data": records}}])
+def test_an_insta360_gps_trailer_makes_a_utc_track(tmp_path):
+    """GPS records in an Insta360 trailer: UTC times, void fixes dropped, S and W kept."""
+    video = gpmf.write_gopro_mp4(tmp_path / "VID_20230415_123405_00_001.insv", [], seconds=1.0)
+    gpmf.append_insta360_gps(video, [(T0 + i, i != 1, -33.9 + i * 1e-4, 151.2 - i * 1e-4, 20.0 + i) for i in range(4)])
+    track = read_telemetry(video)
     assert track.time_base is TimeBase.UTC and track.format == "insta360"
-    assert [s.t_s for s in track.samples] == [T0, T0 + 2, T0 + 3]
-    assert track.samples[1].lat_deg == pytest.approx(10.0002)
+    assert [s.t_s for s in track.samples] == pytest.approx([T0, T0 + 2, T0 + 3], abs=1e-3)
+    assert track.samples[1].lat_deg == pytest.approx(-33.8998, abs=1e-6)
+    assert track.samples[1].lon_deg == pytest.approx(151.1998, abs=1e-6)
+    assert track.samples[2].alt_abs_m == pytest.approx(23.0)
     assert any("1 GPS records without a fix" in note for note in track.notes)
-    assert _records_track(Path("VID.mp4"), "DJI", None, [{"Default": {"Metadata": {}}}]) is None
 
 
 def test_the_telemetry_command_reads_the_video(tmp_path, capsys):

@@ -213,3 +213,31 @@ def write_dji_action_mp4(path: Path, seconds: float = 1.0, fps: int = 10) -> Pat
     with open(path, "ab") as stream:
         stream.write(struct.pack(">I", 16) + b"free" + b"djmd" + b"\0" * 4)
     return path
+
+
+INSTA360_MAGIC = b"8db42d694ccc418790edff439fe026bf"
+
+
+def append_insta360_gps(path: Path, records: list[tuple[float, bool, float, float, float]]) -> Path:
+    """Append an Insta360 trailer holding one GPS record to a video: ``(UNIX time,
+    fix acquired, latitude, longitude, altitude)`` rows.
+
+    Layout, read backwards from the end of the file: the 32-byte magic, a version and the
+    trailer's size (little-endian 32-bit), 32 bytes of padding, then records, each its
+    data followed by a format byte, an id byte (7: GPS) and the data's size. A GPS row is
+    53 bytes: seconds (u64) and milliseconds (u16), ``A``/``V`` (fix or void), latitude
+    (f64) and ``N``/``S``, longitude (f64) and ``E``/``W``, speed, track and altitude (f64).
+    """
+    rows = []
+    for t, acquired, lat, lon, alt in records:
+        seconds = int(t)
+        millis = round((t - seconds) * 1000)
+        rows.append(struct.pack("<QHcdcdcddd", seconds, millis, b"A" if acquired else b"V", abs(lat),
+                                b"N" if lat >= 0 else b"S", abs(lon), b"E" if lon >= 0 else b"W", 2.0, 90.0, alt))
+    data = b"".join(rows)
+    record = data + struct.pack("<BBI", 0, 7, len(data))
+    header_size = 32 + 4 + 4 + 32
+    trailer = record + b"\0" * 32 + struct.pack("<II", header_size + len(record), 3) + INSTA360_MAGIC
+    with open(path, "ab") as stream:
+        stream.write(trailer)
+    return path
