@@ -8,8 +8,8 @@ the GPS out of it into a :class:`Track` on the video's clock:
   second or so. Its GPS stream is ``GPS5`` rows (latitude, longitude, altitude, 2D and
   3D speed, scaled by ``SCAL``) with the payload's fix state ``GPSF`` (0 none, 2 2D,
   3 3D), the UTC of its first row ``GPSU`` and its dilution of precision ``GPSP``
-  (x100); HERO11 and later write ``GPS9`` rows that carry their own UTC time, DOP and
-  fix. A payload's rows are spread evenly over the payload's span on the video clock
+  (x100; it becomes the fix's accuracy as in :mod:`geo.telemetry.accuracy`); HERO11 and
+  later write ``GPS9`` rows that carry their own UTC time, DOP and fix. A payload's rows are spread evenly over the payload's span on the video clock
   (its sample time and duration in the MP4). Rows without a fix are dropped; the
   altitude of a 2D fix is not kept.
 - **Insta360**: GPS records (UTC time, fix flag, position, altitude) from the file's
@@ -35,6 +35,7 @@ from typing import Any
 from core.errors import TelemetryError
 from core.types import TelemetrySample
 from geo.telemetry._text import special_file_kind
+from geo.telemetry.accuracy import gps_accuracy_m
 from geo.telemetry.track import TimeBase, Track
 
 #: Suffixes of videos that may carry their telemetry inside (read by :func:`read_embedded`).
@@ -267,10 +268,6 @@ def _gpmd_times(path: Path) -> list[tuple[float, float]] | None:
     return None
 
 
-#: The one-sigma range error (metres) that turns a dilution of precision into a position error.
-_UERE_M = 3.0
-
-
 def _usable(lat: float, lon: float) -> bool:
     return math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180 and (lat, lon) != (0.0, 0.0)
 
@@ -334,8 +331,9 @@ def _gopro_track(path: Path, camera: str, model: str | None, samples: list[dict[
         utc = _row_utc(r, duration)
         if wall_clock is None and utc is not None:
             wall_clock = utc - t
-        h_acc = None if r.dop is None or r.dop <= 0 else r.dop * _UERE_M
-        out.append(TelemetrySample(t_s=t, lat_deg=r.lat, lon_deg=r.lon, alt_abs_m=r.alt, h_accuracy_m=h_acc))
+        h_acc, v_acc = gps_accuracy_m(pdop=r.dop)  # GoPro's one DOP: taken as PDOP
+        out.append(TelemetrySample(t_s=t, lat_deg=r.lat, lon_deg=r.lon, alt_abs_m=r.alt, h_accuracy_m=h_acc,
+                                   v_accuracy_m=v_acc))
     out.sort(key=lambda s: s.t_s)
     if no_fix:
         notes.append(f"{no_fix} GPS samples without a fix (GPSF 0) dropped")
