@@ -9,9 +9,10 @@ the GPS out of it into a :class:`Track` on the video's clock:
   3D speed, scaled by ``SCAL``) with the payload's fix state ``GPSF`` (0 none, 2 2D,
   3 3D), the UTC of its first row ``GPSU`` and its dilution of precision ``GPSP``
   (x100; it becomes the fix's accuracy as in :mod:`geo.telemetry.accuracy`); HERO11 and
-  later write ``GPS9`` rows that carry their own UTC time, DOP and fix. A payload's rows are spread evenly over the payload's span on the video clock
-  (its sample time and duration in the MP4). Rows without a fix are dropped; the
-  altitude of a 2D fix is not kept.
+  later write ``GPS9`` rows that carry their own UTC time, DOP and fix. A payload's rows
+  are spread evenly over the payload's span on the video clock (its sample time and
+  duration in the MP4). Rows without a fix are dropped; the altitude of a 2D fix is not
+  kept.
 - **Insta360**: GPS records (UTC time, fix flag, position, altitude) from the file's
   trailer, on the UTC clock: put on the video's clock by its creation time like a GPX.
 - **DJI** Action / Avata / O3 / O4 and other cameras whose metadata carries no GPS are
