@@ -27,7 +27,6 @@ progress bar with it, the app a dialog); a ``threading.Event`` cancels it betwee
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -383,10 +382,9 @@ def _learning_rate(config: FinetuneConfig, step: int) -> float:
 
 def _save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, *, step: int,
                      elapsed_s: float, config: FinetuneConfig) -> None:
-    partial = path.with_suffix(".partial")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                "elapsed_s": elapsed_s, "config": dataclasses.asdict(config)}, partial)
-    os.replace(partial, path)
+    from engine.checkpoint import save_checkpoint
+
+    save_checkpoint(path, model, optimizer, step=step, elapsed_s=elapsed_s, config=dataclasses.asdict(config))
 
 
 def load_base(config: FinetuneConfig, device: torch.device) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -409,6 +407,7 @@ def finetune(config: FinetuneConfig, *, cancel: threading.Event | None = None) -
     ModelError
         The base weights do not load; the loss diverged.
     """
+    from engine.checkpoint import read_checkpoint, restore
     from engine.train import check_finite
     from engine.weights import save_model
 
@@ -416,6 +415,8 @@ def finetune(config: FinetuneConfig, *, cancel: threading.Event | None = None) -
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out / CHECKPOINT_NAME
+    # A checkpoint that cannot be resumed fails now, before the frames and the model are read.
+    resumed = read_checkpoint(checkpoint_path, command="finetune") if config.resume else None
 
     sources = [_Source(config.data, config.split, name="review")]
     if len(sources[0]) == 0:
@@ -432,13 +433,10 @@ def finetune(config: FinetuneConfig, *, cancel: threading.Event | None = None) -
     optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
     step, elapsed_before = 0, 0.0
-    if config.resume:
-        if not checkpoint_path.is_file():
-            raise InputError(f"{checkpoint_path}: nothing to resume from")
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, elapsed_before = int(state["step"]), float(state.get("elapsed_s", 0.0))
+    if resumed is not None:
+        step = restore(resumed, model, optimizer, path=checkpoint_path, command="finetune")
+        elapsed_before = float(resumed.get("elapsed_s", 0.0))
+        del resumed
     start_step = step
 
     model.train()

@@ -153,10 +153,10 @@ def _write_log(path: Path, record: dict[str, Any]) -> None:
 def _save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: Any, *,
                      epoch: int, step: int, config: TrainConfig) -> None:
     """Everything ``resume`` needs, written atomically (a kill mid-write keeps the old one)."""
-    partial = path.with_suffix(".partial")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
-                "epoch": epoch, "step": step, "config": dataclasses.asdict(config)}, partial)
-    os.replace(partial, path)
+    from engine.checkpoint import save_checkpoint
+
+    save_checkpoint(path, model, optimizer, scaler=scaler.state_dict(), epoch=epoch, step=step,
+                    config=dataclasses.asdict(config))
 
 
 def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
@@ -179,6 +179,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     from engine.data import ISBDADataset, collate, train_transforms
     from engine.data.isbda import annotation_path
     from engine.evaluate import evaluate_model, format_table
+    from engine.checkpoint import read_checkpoint, restore
     from engine.weights import load_init_weights, save_model
 
     rank, world, local_rank = _distributed()
@@ -201,6 +202,8 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     log_path = out / "log.jsonl"
     checkpoint_path = out / "checkpoint.pt"
     is_main = rank == 0
+    # A checkpoint that cannot be resumed fails now, before the data and the model are set up.
+    resumed = read_checkpoint(checkpoint_path, command="train") if config.resume else None
 
     data_dirs = [config.data] if isinstance(config.data, str) else list(config.data)
     augment = train_transforms(hflip=config.hflip, photometric=config.photometric, seed=config.seed)
@@ -238,14 +241,11 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
     start_epoch, step = 0, 0
-    if config.resume:
-        if not checkpoint_path.is_file():
-            raise InputError(f"{checkpoint_path}: nothing to resume from")
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        start_epoch, step = int(state["epoch"]), int(state["step"])
+    if resumed is not None:
+        step = restore(resumed, model, optimizer, path=checkpoint_path, command="train")
+        scaler.load_state_dict(resumed["scaler"])
+        start_epoch = int(resumed["epoch"])
+        del resumed
 
     train_model: torch.nn.Module = model
     if world > 1:

@@ -84,9 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import pickle
 
-    from core.errors import ModelError
     from engine.train import TrainConfig, train
 
     config = TrainConfig(
@@ -130,16 +128,7 @@ def run(args: argparse.Namespace) -> int:
         save_compact=args.save_compact,
         seed=args.seed,
     )
-    try:
-        summary = train(config, progress=not args.quiet)
-    except pickle.UnpicklingError:  # torch.load(weights_only=True) refused a checkpoint holding Python objects
-        if not args.resume:
-            raise
-        raise ModelError(
-            f"{config.out}/checkpoint.pt: cannot resume: the file holds Python objects, not only tensors and plain "
-            "values, and is refused (loading it could run code from the file); it was not written by damagemap "
-            "train: remove it, or train without --resume"
-        ) from None
+    summary = train(config, progress=not args.quiet)  # a checkpoint holding Python objects: one ModelError line
     print(json.dumps(summary, indent=2, default=str))
     print(f"weights: {config.out}/model.safetensors (+ model.json)")
     return 0

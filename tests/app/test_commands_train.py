@@ -1,6 +1,6 @@
-"""``damagemap train`` and ``evaluate``: every option explained in --help; a checkpoint or
-initialisation file holding Python objects is refused in one line, without torch's advice
-to load it unsafely."""
+"""``damagemap train`` and ``evaluate``: every option explained in --help; a checkpoint (of
+train or finetune) or an initialisation file holding Python objects is refused in one
+line, without torch's advice to load it unsafely."""
 
 from __future__ import annotations
 
@@ -51,14 +51,50 @@ def test_init_weights_holding_python_objects_are_refused_without_unsafe_advice(t
     assert not (tmp_path / "PWNED").exists()
 
 
+def _evil_checkpoint(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        pickle.dump({"model": _Evil(), "optimizer": {}, "step": 1}, f, protocol=2)
+    return path
+
+
 def test_resume_from_a_checkpoint_holding_python_objects_is_one_line(tmp_path, monkeypatch, capsys):
-    import engine.train
-
-    def refused(config, progress=True):
-        raise pickle.UnpicklingError("Weights only load failed. ... Re-running `torch.load` with `weights_only` "
-                                     "set to `False` will likely succeed ...")
-
-    monkeypatch.setattr(engine.train, "train", refused)
-    assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), "--resume", "--quiet"]) == 2
+    monkeypatch.chdir(tmp_path)
+    _evil_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert main(["train", "--data", str(tmp_path / "no-data"), "--out", str(tmp_path / "run"), "--resume",
+                 "--device", "cpu", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "checkpoint.pt" in err[0] and "weights_only" not in err[0], err
+    assert "holds Python objects" in err[0] and "damagemap train without --resume" in err[0]
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_finetune_resume_from_a_checkpoint_holding_python_objects_is_one_line(tmp_path, monkeypatch, capsys):
+    """The same refusal through ``finetune --resume``: the project's unfinished version
+    has a plan and a checkpoint that is not what damagemap wrote."""
+    import dataclasses
+    import json
+
+    from core.store import ProjectStore
+    from engine.finetune import FinetuneConfig
+    from services.finetune import PLAN_NAME
+    from services.models import new_version
+
+    monkeypatch.chdir(tmp_path)
+    project = tmp_path / "flight.dmproj"
+    (tmp_path / "flight.mp4").write_bytes(b"")  # only its presence is checked on the way
+    with ProjectStore.create(project, video_path=tmp_path / "flight.mp4"):
+        pass
+    version = new_version(project)
+    config = FinetuneConfig(base_weights=str(tmp_path / "base.safetensors"), data=str(version.folder / "data"),
+                            out=str(version.folder), steps=3)
+    (version.folder / PLAN_NAME).write_text(json.dumps({
+        "run_id": 1, "train_frames": [0], "heldout_frames": [], "config": dataclasses.asdict(config)}))
+    _evil_checkpoint(version.folder / "checkpoint.pt")
+    assert main(["finetune", str(project), "--resume", "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("resuming ft-001")
+    assert len(err) == 2 and err[1].startswith("damagemap finetune: error: "), err
+    assert str(version.folder / "checkpoint.pt") in err[1] and "weights_only" not in err[1]
+    assert "holds Python objects" in err[1] and "damagemap finetune without --resume" in err[1]
+    assert not (tmp_path / "PWNED").exists()

@@ -1,0 +1,94 @@
+"""Training checkpoints (``engine.checkpoint``), shared by train and finetune: written and
+restored whole; a file that cannot be resumed is refused in one line naming it, and a
+file holding Python objects is never unpickled."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import pytest
+import torch
+
+from core.errors import InputError, ModelError
+from engine.checkpoint import read_checkpoint, restore, save_checkpoint
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def _model_and_optimizer(seed: int = 0):
+    torch.manual_seed(seed)
+    model = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.ones(1, 3)).sum().backward()
+    optimizer.step()  # momentum buffers to save
+    return model, optimizer
+
+
+def _one_line(error: BaseException, name: str) -> str:
+    message = str(error)
+    assert name in message and "\n" not in message and "weights_only" not in message, message
+    return message
+
+
+def test_a_checkpoint_restores_model_optimizer_step_and_values(tmp_path):
+    model, optimizer = _model_and_optimizer(0)
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, model, optimizer, step=7, epoch=2, config={"lr": 0.1})
+    assert not path.with_suffix(".partial").exists()
+    other, other_optimizer = _model_and_optimizer(1)
+    state = read_checkpoint(path, command="train")
+    assert restore(state, other, other_optimizer, path=path, command="train") == 7
+    assert state["epoch"] == 2 and state["config"] == {"lr": 0.1}
+    assert torch.equal(other.weight, model.weight)
+    ours = optimizer.state_dict()["state"][0]["momentum_buffer"]
+    assert torch.equal(other_optimizer.state_dict()["state"][0]["momentum_buffer"], ours)
+
+
+def test_nothing_to_resume_from_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="nothing to resume from"):
+        read_checkpoint(tmp_path / "checkpoint.pt", command="finetune")
+
+
+def test_a_checkpoint_holding_python_objects_is_refused_and_never_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "checkpoint.pt"
+    with path.open("wb") as f:
+        pickle.dump({"model": _Evil(), "optimizer": {}, "step": 1}, f, protocol=2)
+    with pytest.raises(ModelError) as raised:
+        read_checkpoint(path, command="finetune")
+    message = _one_line(raised.value, "checkpoint.pt")
+    assert "holds Python objects" in message and "damagemap finetune without --resume" in message
+    assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"not a checkpoint at all", "cannot be read"),
+        (None, "not a damagemap train checkpoint"),
+    ],
+)
+def test_a_damaged_or_foreign_file_is_one_line(tmp_path, content, words):
+    path = tmp_path / "checkpoint.pt"
+    if content is None:
+        torch.save({"weights": torch.zeros(2)}, path)  # tensors, but not a checkpoint
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ModelError) as raised:
+        read_checkpoint(path, command="train")
+    assert words in _one_line(raised.value, "checkpoint.pt")
+
+
+def test_a_checkpoint_of_another_model_is_one_line(tmp_path):
+    model, optimizer = _model_and_optimizer(0)
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, model, optimizer, step=1)
+    bigger = torch.nn.Linear(3, 5)
+    state = read_checkpoint(path, command="train")
+    with pytest.raises(ModelError) as raised:
+        restore(state, bigger, torch.optim.SGD(bigger.parameters(), lr=0.1), path=path, command="train")
+    assert "another model" in _one_line(raised.value, "checkpoint.pt")
