@@ -19,7 +19,7 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 
-from core.errors import DamagemapError
+from core.errors import DamagemapError, storage_failure_message
 
 #: subcommand -> (module under app.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -69,20 +69,9 @@ def _where(args: argparse.Namespace) -> str:
 
 
 def _database_message(args: argparse.Namespace, exc: sqlite3.Error) -> str:
-    """One line for an SQLite failure that reached the command line: what it means for the user."""
-    text = str(exc) or type(exc).__name__
-    lowered = text.lower()
-    where = _where(args)
-    if "disk is full" in lowered:
-        return (f"{where}: cannot write: the disk is full ({text}); free some space and run the same "
-                "command again (an analysis resumes where it stopped)")
-    if "readonly" in lowered or "read-only" in lowered:
-        return f"{where}: cannot write: the project or its folder is read-only ({text})"
-    if "locked" in lowered or "busy" in lowered:
-        return f"{where}: the project is in use by another damagemap ({text}); wait for it to finish"
-    if "malformed" in lowered or "not a database" in lowered or "decode" in lowered:
-        return f"{where}: the project file is damaged ({text}); restore an earlier copy of it"
-    return f"{where}: the project file cannot be read or written: {text}"
+    """One line for an SQLite failure that reached the command line: what it means for the
+    user (the project store's own wording, :func:`core.errors.storage_failure_message`)."""
+    return storage_failure_message("use", exc, where=_where(args))
 
 
 def _disk_full_message(args: argparse.Namespace, exc: OSError) -> str:

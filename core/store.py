@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import ProjectExistsError, StoreError
+from core.errors import ProjectExistsError, StoreError, storage_failure_message
 from core.masks import RleMask
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
@@ -480,28 +480,12 @@ def _long_path_hint(path: Path, exc: BaseException) -> str:
 
 
 def _creation_failure(path: Path, exc: BaseException) -> str:
-    text = str(exc)
-    if "full" in text.lower():
-        return f"cannot create project {str(path)!r}: the disk is full ({text}); free some space and try again"
-    if "readonly" in text.lower() or "read-only" in text.lower() or isinstance(exc, PermissionError):
-        return f"cannot create project {str(path)!r}: the folder is read-only ({text}); choose a folder you can write to"
-    return f"cannot create project {str(path)!r}: {text}{_long_path_hint(path, exc)}"
+    return storage_failure_message("create", exc, where=repr(str(path)), hint=_long_path_hint(path, exc))
 
 
 def _open_failure(path: Path, exc: sqlite3.DatabaseError, *, read_only: bool) -> str:
-    text = str(exc)
-    lowered = text.lower()
-    if "not a database" in lowered:
-        return (f"{str(path)!r} is not a damagemap project (not an SQLite file); "
-                "create a project with `damagemap analyze VIDEO --project NEW`")
-    if "readonly" in lowered or "read-only" in lowered:
-        return f"{str(path)!r} cannot be opened: it or its folder is read-only ({text})"
-    if "locked" in lowered or "busy" in lowered:
-        return f"{str(path)!r} is in use by another damagemap ({text}); wait for it to finish and try again"
-    if "unable to open" in lowered or "i/o" in lowered:
-        where = "read-only " if read_only else ""
-        return f"cannot open the {where}project {str(path)!r}: {text}{_long_path_hint(path, exc)}"
-    return f"{str(path)!r} is damaged ({text}); restore a copy of it"
+    return storage_failure_message("open", exc, where=repr(str(path)), mode="read-only " if read_only else "",
+                                   hint=_long_path_hint(path, exc))
 
 
 # -------------------------------------------------------------------------- store
@@ -797,21 +781,7 @@ class ProjectStore:
 
     def _failure(self, exc: sqlite3.Error, *, writing: bool) -> str:
         """One line for an SQLite failure: what it means for the user, and what to do."""
-        where = repr(str(self._path))
-        text = str(exc) or type(exc).__name__
-        lowered = text.lower()
-        if "full" in lowered:
-            return (f"{where}: cannot write: the disk is full ({text}); free some space and run the same command "
-                    "again (an analysis resumes where it stopped)")
-        if "readonly" in lowered or "read-only" in lowered:
-            return f"{where} is read-only ({text}): it can be viewed and exported, not changed; copy it to a folder you can write to"
-        if "locked" in lowered or "busy" in lowered:
-            return f"{where} is in use by another damagemap ({text}); wait for it to finish and try again"
-        if "i/o" in lowered or "unable to open" in lowered:
-            return f"{where}: cannot {'write' if writing else 'read'} the file ({text}); is the drive still connected?"
-        if isinstance(exc, sqlite3.DatabaseError):
-            return f"{where} is damaged ({text}); restore a copy of it (nothing more is written into it)"
-        return f"{where}: cannot {'write' if writing else 'read'} the project: {text}"
+        return storage_failure_message("use", exc, where=repr(str(self._path)), verb="write" if writing else "read")
 
     # --------------------------------------------------------- project references
 
