@@ -2,7 +2,9 @@
 # Build the one-folder desktop bundle with PyInstaller: packaging/build.sh [--venv DIR] [--cuda]
 #
 #   (no option)  make a build environment in $DAMAGEMAP_BUILD_DIR/venv with the CPU build of
-#                torch (from PyTorch's CPU wheel index) and damagemap[packaging] in it
+#                torch (from PyTorch's CPU wheel index, TORCH_CPU_INDEX, or from a folder of
+#                downloaded wheels, TORCH_CPU_WHEELS) and damagemap[packaging] in it; stops at
+#                once, saying so, when that CPU build cannot be found
 #   --cuda       the same with PyPI's default torch (CUDA): the bundle runs on NVIDIA GPUs too
 #   --venv DIR   build from an existing environment that has damagemap installed, with the
 #                torch it has (PyInstaller is installed into it when missing)
@@ -20,33 +22,43 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --venv) VENV=$(cd "$2" && pwd); shift 2 ;;
         --cuda) VARIANT=cuda; shift ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "build.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-mkdir -p "$BUILD"
 start=$(date +%s)
 
 if [ -z "$VENV" ]; then
-    VENV="$BUILD/venv"
-    if [ ! -x "$VENV/bin/python" ]; then
-        "$PYTHON" -m venv "$VENV"
-    fi
-    # torch and torchvision at the versions pyproject.toml pins, then everything else
-    read -r TORCH TORCHVISION < <("$VENV/bin/python" - "$ROOT/pyproject.toml" <<'PY'
+    # torch and torchvision at the versions pyproject.toml pins; for the CPU bundle their
+    # exact +cpu builds, found before anything is made (pip must not fall back to another
+    # index's CUDA build of the same version), then everything else
+    if [ "$VARIANT" = cpu ]; then
+        if [ -n "${TORCH_CPU_WHEELS:-}" ]; then
+            WHERE=(--wheels "$TORCH_CPU_WHEELS"); FROM=(--find-links "$TORCH_CPU_WHEELS")
+        else
+            WHERE=(--index "$TORCH_CPU_INDEX"); FROM=(--extra-index-url "$TORCH_CPU_INDEX")
+        fi
+        TORCH_PINS=$("$PYTHON" "$ROOT/packaging/cpu_torch.py" "$ROOT/pyproject.toml" "${WHERE[@]}") || exit 3
+    else
+        TORCH_PINS=$("$PYTHON" - "$ROOT/pyproject.toml" <<'PY'
 import re, sys, tomllib
 deps = tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]
 pins = {re.split(r"[=<>!~ ]", d)[0]: d for d in deps}
 print(pins["torch"], pins["torchvision"])
 PY
 )
-    if [ "$VARIANT" = cpu ]; then
-        "$VENV/bin/pip" install "$TORCH" "$TORCHVISION" --index-url "$TORCH_CPU_INDEX"
-    else
-        "$VENV/bin/pip" install "$TORCH" "$TORCHVISION"
+        FROM=()
     fi
+    mkdir -p "$BUILD"
+    VENV="$BUILD/venv"
+    if [ ! -x "$VENV/bin/python" ]; then
+        "$PYTHON" -m venv "$VENV"
+    fi
+    read -r -a TORCH_REQS <<< "$TORCH_PINS"
+    "$VENV/bin/pip" install "${TORCH_REQS[@]}" ${FROM[@]+"${FROM[@]}"}
     "$VENV/bin/pip" install -e "$ROOT[packaging]"
 else
+    mkdir -p "$BUILD"
     "$VENV/bin/python" -c "import PyInstaller" 2>/dev/null || "$VENV/bin/pip" install "pyinstaller>=6.10"
 fi
 
