@@ -31,6 +31,7 @@ def summarise(track: Track) -> dict:
     fields = [name for name, attr in (
         ("relative altitude", "alt_rel_m"), ("absolute altitude", "alt_abs_m"), ("heading", "yaw_deg"),
         ("gimbal pitch", "gimbal_pitch_deg"), ("gimbal yaw", "gimbal_yaw_deg"), ("focal length", "focal_length_mm"),
+        ("GPS accuracy", "h_accuracy_m"), ("vertical GPS accuracy", "v_accuracy_m"),
     ) if track.has(attr)]
     path_length = float(np.sum(np.hypot(np.diff(east[~jumps]), np.diff(north[~jumps])))) if len(east) > 1 else 0.0
     return {

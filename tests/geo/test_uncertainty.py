@@ -54,6 +54,10 @@ def test_the_sample_gpx_with_dilution_of_precision_reads_it_per_fix(samples):
     assert [s.h_accuracy_m for s in track.samples] == pytest.approx([15.0, 10.8, None])
     assert [s.v_accuracy_m for s in track.samples] == pytest.approx([18.6, 15.0, None])
     assert len(track.samples) == 3 and track.samples[0].lat_deg == pytest.approx(51.120586)  # read as before
+    from geo.telemetry.summary import summarise
+
+    assert {"GPS accuracy", "vertical GPS accuracy"} <= set(summarise(track)["fields"])
+    assert "GPS accuracy" not in summarise(read_telemetry(samples / "gpx" / "cerknicko-jezero.gpx"))["fields"]
 
 
 def test_a_csv_log_with_accuracy_columns_carries_them(tmp_path):
