@@ -189,7 +189,7 @@ def _auto_camera(store, args: argparse.Namespace, settings):  # noqa: ANN001, AN
     print(f"  {view.note()}")
     if hfov is None:
         settings = replace(settings, hfov_deg=round(view.hfov_deg, 1))
-    return (view.pitch_deg, view.yaw_offset_deg), settings
+    return view.camera_view(), settings  # the spreads enter the sites' error budget
 
 
 def run(args: argparse.Namespace) -> int:
