@@ -106,7 +106,7 @@ def root_mean_square(budgets: Iterable[ErrorBudget], *, geometry_m: float) -> Er
     if not budgets:
         return ErrorBudget(geometry=geometry_m)
     rms = {name: float(np.sqrt(np.mean([getattr(b, name) ** 2 for b in budgets]))) for name in PARTS}
-    rms["geometry"] = geometry_m if math.isfinite(geometry_m) else 0.0
+    rms["geometry"] = 0.0 if geometry_m <= 0 else geometry_m  # unbounded (inf) or unknown (NaN) stays so
     return ErrorBudget(**rms)
 
 
