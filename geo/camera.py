@@ -148,7 +148,8 @@ def camera_angle_sigma_deg(poses: FramePoses, fov: FieldOfView, *, pitch_estimat
     The spreads of an estimate from the video (``geo.pitch.FlowView``) replace the
     defaults where given: ``pitch_sigma_deg`` for a pitch the telemetry lacks,
     ``heading_sigma_deg`` for a heading from the direction of travel, ``hfov_sigma_deg``
-    for an estimated field of view (counted whatever its source)."""
+    for an estimated field of view (half of it counts, whatever the field of view's
+    source: the frame's edge moves by half the error, its centre not at all)."""
     terms = []
     if poses.pitch_source.startswith("default"):
         if pitch_sigma_deg is not None:
@@ -157,8 +158,8 @@ def camera_angle_sigma_deg(poses: FramePoses, fov: FieldOfView, *, pitch_estimat
             terms.append(ESTIMATED_PITCH_SIGMA_DEG if pitch_estimated else ASSUMED_PITCH_SIGMA_DEG)
     if poses.heading_source == "track bearing":
         terms.append(TRACK_HEADING_SIGMA_DEG if heading_sigma_deg is None else heading_sigma_deg)
-    if hfov_sigma_deg is not None:
-        terms.append(hfov_sigma_deg)
+    if hfov_sigma_deg is not None:  # a field of view off by d moves the frame's edge by d/2, its centre not at all
+        terms.append(0.5 * hfov_sigma_deg)
     elif fov.source.startswith("default"):
         terms.append(DEFAULT_FOV_SIGMA_DEG)
     return float(math.hypot(*terms)) if terms else 0.0
