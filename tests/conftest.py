@@ -4,6 +4,77 @@ PySide6 6.12 on CPython 3.11 leaks references to ``None``/``True``/``False`` on 
 void Qt call (see ``app/_refcount_guard.py``). ``app`` pins them on import, but the geo
 tests render the HTML map in QtWebEngine without importing ``app``: pin them here too,
 before any test touches Qt.
+
+And the fixtures that three or more test modules share: tiny detector weights, a tiny
+sliding-texture video, and a small synthetic flyover with damaged places.
 """
 
-import app._refcount_guard  # noqa: F401  (side effect: pins the singletons)
+import app._refcount_guard  # noqa: F401, I001  (side effect: pins the singletons)
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_detector(tmp_path_factory) -> Path:
+    """A folder with tiny random weights, built once a session: ``msnet.safetensors`` (a
+    ResNet-18 MSNet with light heads and at most 6 detections a frame, saved in half
+    precision) and ``srn.safetensors`` (an SRN with 32 hidden channels). Use
+    :func:`with_tiny_detector` to put them beside a module's video; never write here."""
+    import torch
+
+    from engine.msnet import build_msnet
+    from engine.srn import build_srn, save_srn
+    from engine.weights import save_model
+
+    root = tmp_path_factory.mktemp("tiny-detector")
+    torch.manual_seed(0)
+    model = build_msnet(arch="msnet", backbone="resnet18", min_size=64, max_size=128, heads="light",
+                        rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=20, box_detections_per_img=6)
+    save_model(model, root / "msnet.safetensors", half=True)
+    torch.manual_seed(1)
+    save_srn(build_srn(hidden_channels=32), root / "srn.safetensors")
+    return root
+
+
+@pytest.fixture(scope="session")
+def with_tiny_detector(tiny_detector) -> Callable[..., Path]:
+    """``with_tiny_detector(folder, srn=False)``: copies the tiny MSNet (and SRN) weights
+    of :func:`tiny_detector` into ``folder`` (a module's assets); returns ``folder``."""
+
+    def copy(folder: Path, *, srn: bool = False) -> Path:
+        for path in tiny_detector.iterdir():  # the weights and the config beside them
+            if path.name.startswith("msnet.") or (srn and path.name.startswith("srn.")):
+                shutil.copyfile(path, folder / path.name)
+        return folder
+
+    return copy
+
+
+@pytest.fixture(scope="session")
+def texture_video() -> Callable[..., Path]:
+    """``texture_video(path, frames, step=2, start=0)``: a 64x48 video at 10 fps of random
+    texture sliding ``step`` pixels a frame (the same texture every time), for the tiny
+    detector to analyse in seconds."""
+    from engine.video import write_video
+
+    texture = np.random.default_rng(0).integers(0, 255, (48, 96, 3), dtype=np.uint8)
+
+    def write(path: Path, frames: int, *, step: int = 2, start: int = 0) -> Path:
+        write_video(path, [texture[:, start + i * step : start + i * step + 64] for i in range(frames)], fps=10.0)
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def sites_flyover(tmp_path_factory):
+    """2 s at 10 fps, 320x180, seed 2: three damaged places seen from the SRT's poses
+    (``engine.synth.render_flyover``'s paths), rendered once a session; read only."""
+    from engine.synth import render_flyover
+
+    return render_flyover(tmp_path_factory.mktemp("sites-flyover"), seconds=2.0, fps=10.0, size=(320, 180), seed=2)

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from app.cli import main
@@ -18,24 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def assets(tmp_path_factory):
+def assets(tmp_path_factory, texture_video, with_tiny_detector):
     """A 64x48 12-frame video and tiny MSNet weights."""
-    import torch
-
-    from engine.msnet import build_msnet
-    from engine.video import write_video
-    from engine.weights import save_model
-
     root = tmp_path_factory.mktemp("cli")
-    texture = np.random.default_rng(0).integers(0, 255, (48, 96, 3), dtype=np.uint8)
-    write_video(root / "flight.mp4", [texture[:, i * 2 : i * 2 + 64] for i in range(12)], fps=10.0)
-    torch.manual_seed(0)
-    model = build_msnet(
-        arch="msnet", backbone="resnet18", min_size=64, max_size=128, heads="light",
-        rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=20, box_detections_per_img=6,
-    )
-    save_model(model, root / "msnet.safetensors", half=True)
-    return root
+    texture_video(root / "flight.mp4", 12)
+    return with_tiny_detector(root)
 
 
 def _analyze(assets, project):

@@ -17,12 +17,9 @@ from core.types import DamageLevel, Frame, ReviewState
 
 
 @pytest.fixture(scope="module")
-def flight(tmp_path_factory) -> Path:
-    """2 s at 10 fps, 320x180: three damaged places."""
-    from engine.synth import render_flyover
-
-    out = tmp_path_factory.mktemp("sites_flight")
-    return render_flyover(out, seconds=2.0, fps=10.0, size=(320, 180), seed=2)
+def flight(sites_flyover) -> Path:
+    """2 s at 10 fps, 320x180: three damaged places (tests/conftest.py)."""
+    return sites_flyover
 
 
 @pytest.fixture

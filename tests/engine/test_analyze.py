@@ -21,31 +21,17 @@ from core.store import ProjectStore
 from engine.analysis.detector import _filter_output
 from engine.analyze import analyze_video, load_detector, plan_analysis
 from engine.convert import to_detections
-from engine.video import iter_frames, write_video
+from engine.video import iter_frames
 
 FRAMES = 12
 
 
 @pytest.fixture(scope="module")
-def assets(tmp_path_factory):
+def assets(tmp_path_factory, texture_video, with_tiny_detector):
     """A 64x48 12-frame video with moving texture, tiny MSNet and SRN weights."""
-    from engine.msnet import build_msnet
-    from engine.srn import build_srn, save_srn
-    from engine.weights import save_model
-
     root = tmp_path_factory.mktemp("analyze")
-    rng = np.random.default_rng(0)
-    texture = rng.integers(0, 255, (48, 96, 3), dtype=np.uint8)
-    write_video(root / "flight.mp4", [texture[:, i * 2 : i * 2 + 64] for i in range(FRAMES)], fps=10.0)
-    torch.manual_seed(0)
-    model = build_msnet(
-        arch="msnet", backbone="resnet18", min_size=64, max_size=128, heads="light",
-        rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=20, box_detections_per_img=6,
-    )
-    save_model(model, root / "msnet.safetensors", half=True)
-    torch.manual_seed(1)
-    save_srn(build_srn(hidden_channels=32), root / "srn.safetensors")
-    return root
+    texture_video(root / "flight.mp4", FRAMES)
+    return with_tiny_detector(root, srn=True)
 
 
 @pytest.fixture(scope="module")

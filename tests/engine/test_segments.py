@@ -1,14 +1,12 @@
 """engine.analysis.segments: cutting a run into segments, and segments analysed apart
 giving exactly the results of one uninterrupted run (tiny MSNet + SRN, CPU)."""
 
-import numpy as np
 import pytest
 import torch
 
 from core.store import ProjectStore
 from engine.analysis.segments import Segment, analyse_segment, split_segments
 from engine.analyze import analyze_video, load_detector, plan_analysis
-from engine.video import write_video
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -46,22 +44,10 @@ def test_bad_arguments_are_refused():
 
 
 @pytest.fixture(scope="module")
-def assets(tmp_path_factory):
-    from engine.msnet import build_msnet
-    from engine.srn import build_srn, save_srn
-    from engine.weights import save_model
-
+def assets(tmp_path_factory, texture_video, with_tiny_detector):
     root = tmp_path_factory.mktemp("segments")
-    rng = np.random.default_rng(0)
-    texture = rng.integers(0, 255, (48, 96, 3), dtype=np.uint8)
-    write_video(root / "flight.mp4", [texture[:, i * 2: i * 2 + 64] for i in range(FRAMES)], fps=10.0)
-    torch.manual_seed(0)
-    model = build_msnet(arch="msnet", backbone="resnet18", min_size=64, max_size=128, heads="light",
-                        rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=20, box_detections_per_img=6)
-    save_model(model, root / "msnet.safetensors", half=True)
-    torch.manual_seed(1)
-    save_srn(build_srn(hidden_channels=32), root / "srn.safetensors")
-    return root
+    texture_video(root / "flight.mp4", FRAMES)
+    return with_tiny_detector(root, srn=True)
 
 
 def _rows(detections):

@@ -9,7 +9,6 @@ import sqlite3
 import sys
 from contextlib import closing
 
-import numpy as np
 import pytest
 import torch
 
@@ -17,7 +16,7 @@ ray = pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".
 
 from core.store import ProjectStore  # noqa: E402
 from engine.analyze import load_detector  # noqa: E402
-from engine.video import VideoReader, write_video  # noqa: E402
+from engine.video import VideoReader  # noqa: E402
 from services import analysis  # noqa: E402
 from services.cluster import ClusterError, ClusterOptions, analyse_on_ray  # noqa: E402
 
@@ -35,22 +34,10 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def assets(tmp_path_factory):
-    from engine.msnet import build_msnet
-    from engine.srn import build_srn, save_srn
-    from engine.weights import save_model
-
+def assets(tmp_path_factory, texture_video, with_tiny_detector):
     root = tmp_path_factory.mktemp("cluster")
-    rng = np.random.default_rng(0)
-    texture = rng.integers(0, 255, (48, 96, 3), dtype=np.uint8)
-    write_video(root / "flight.mp4", [texture[:, i * 2: i * 2 + 64] for i in range(FRAMES)], fps=10.0)
-    torch.manual_seed(0)
-    model = build_msnet(arch="msnet", backbone="resnet18", min_size=64, max_size=128, heads="light",
-                        rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=20, box_detections_per_img=6)
-    save_model(model, root / "msnet.safetensors", half=True)
-    torch.manual_seed(1)
-    save_srn(build_srn(hidden_channels=32), root / "srn.safetensors")
-    return root
+    texture_video(root / "flight.mp4", FRAMES)
+    return with_tiny_detector(root, srn=True)
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(scope="module")
-def flyover(tmp_path_factory) -> Path:
-    """2 s at 10 fps, 320x180: a few annotated damaged parts seen from the SRT's poses."""
-    from engine.synth import render_flyover
-
-    out = tmp_path_factory.mktemp("flyover")
-    return render_flyover(out, seconds=2.0, fps=10.0, size=(320, 180), seed=2)
+def flyover(sites_flyover) -> Path:
+    """2 s at 10 fps, 320x180: a few annotated damaged parts seen from the SRT's poses (tests/conftest.py)."""
+    return sites_flyover
 
 
 @pytest.fixture

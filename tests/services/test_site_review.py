@@ -19,12 +19,9 @@ from services.sites import carry_decisions, site_review
 
 
 @pytest.fixture(scope="module")
-def flyover(tmp_path_factory) -> Path:
-    """2 s at 10 fps, 320x180: three damaged places seen from the SRT's poses."""
-    from engine.synth import render_flyover
-
-    out = tmp_path_factory.mktemp("flyover")
-    return render_flyover(out, seconds=2.0, fps=10.0, size=(320, 180), seed=2)
+def flyover(sites_flyover) -> Path:
+    """2 s at 10 fps, 320x180: three damaged places seen from the SRT's poses (tests/conftest.py)."""
+    return sites_flyover
 
 
 def _write_run(store: ProjectStore, flyover) -> int:

@@ -3,7 +3,6 @@ flight, analysed in turn and resumed (tiny random MSNet, CPU)."""
 
 import json
 
-import numpy as np
 import pytest
 
 from app.cli import main
@@ -12,23 +11,12 @@ from core.survey import Survey
 
 
 @pytest.fixture(scope="module")
-def assets(tmp_path_factory):
-    import torch
-
-    from engine.msnet import build_msnet
-    from engine.video import write_video
-    from engine.weights import save_model
-
+def assets(tmp_path_factory, texture_video, with_tiny_detector):
     root = tmp_path_factory.mktemp("flights")
-    texture = np.random.default_rng(0).integers(0, 255, (48, 96, 3), dtype=np.uint8)
     (root / "videos").mkdir()
     for name, shift in (("monday", 0), ("wednesday", 3)):
-        write_video(root / "videos" / f"{name}.mp4", [texture[:, shift + i: shift + i + 64] for i in range(5)], fps=10.0)
-    torch.manual_seed(0)
-    model = build_msnet(arch="msnet", backbone="resnet18", min_size=64, max_size=128, heads="light",
-                        rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=20, box_detections_per_img=6)
-    save_model(model, root / "msnet.safetensors", half=True)
-    return root
+        texture_video(root / "videos" / f"{name}.mp4", 5, step=1, start=shift)
+    return with_tiny_detector(root)
 
 
 def _analyze(assets, *inputs, project):
