@@ -14,18 +14,27 @@
    where present, outvote the model; ties go to the more severe level), confidence,
    counts, first/last frame, best frame, footprint (union of the members' footprints on
    the site's plane).
+5. **Confirmation** (:func:`count_views`): how many analysed frames showed the site's
+   position (it projects inside the image) and how many of them detected it. Real damage
+   is detected again and again while it stays in view; a detection in one frame of the
+   twenty that showed the spot is the detector firing on an intact roof. A site is
+   *confirmed* when a person confirmed one of its detections, or when it was detected in
+   at least ``min_seen_frames`` of the frames that showed it (every one of them, when
+   fewer showed it) and in at least ``min_seen_ratio`` of them (:func:`is_confirmed`).
+   Unconfirmed sites stay in the project and in the review, but not on the map.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.camera import PinholeCamera
+from core.camera import CameraPose, PinholeCamera, project_points
 from core.types import DamageLevel, DamageSite, Observation
 from geo.local import LocalFrame
 from geo.observe import Projected, on_plane, point_on_plane, polygon_lonlat
@@ -41,7 +50,8 @@ class FusionSettings:
     ``gate_m`` grows with range (``gate_per_range``) since far positions are noisier;
     ``ray_sigma_rad`` is the angular noise of a mask centroid's ray; ``roof_height_m`` is
     the prior height of roof damage (refined from the well-triangulated sites of the same
-    flight), debris lies on the ground.
+    flight), debris lies on the ground. ``min_seen_frames`` and ``min_seen_ratio`` decide
+    which sites are confirmed (:func:`is_confirmed`).
     """
 
     gate_m: float = 4.0
@@ -58,6 +68,8 @@ class FusionSettings:
     min_parallax_deg: float = 5.0
     truncated_weight: float = 0.1
     max_height_m: float = 60.0
+    min_seen_frames: int = 2
+    min_seen_ratio: float = 0.2
 
 
 def prior_height(level: DamageLevel, settings: FusionSettings) -> float:
@@ -69,7 +81,11 @@ def prior_height(level: DamageLevel, settings: FusionSettings) -> float:
 class FusedSite:
     """A :class:`DamageSite` with its members (placed on the site's plane), its local
     3-D position and footprint (local metres), and the 1-sigma horizontal uncertainty of
-    its position (metres)."""
+    its position (metres).
+
+    ``frames_in_view`` analysed frames showed the site's position, ``frames_seen`` of them
+    detected it; ``confirmed`` says whether that is enough (see :func:`count_views`; until
+    it has run, every site counts as confirmed)."""
 
     site: DamageSite
     members: tuple[Projected, ...]
@@ -81,6 +97,14 @@ class FusedSite:
     #: filled by ``geo.uncertainty.budget_sites`` (``None``/empty before)
     budget: ErrorBudget | None = field(default=None, repr=False)
     member_budgets: tuple[ErrorBudget, ...] = field(default=(), repr=False)
+    frames_seen: int = 0
+    frames_in_view: int = 0
+    confirmed: bool = True
+
+    @property
+    def seen_ratio(self) -> float:
+        """``frames_seen / frames_in_view`` (1.0 before :func:`count_views`)."""
+        return self.frames_seen / self.frames_in_view if self.frames_in_view else 1.0
 
     @property
     def observations(self) -> list[Observation]:
@@ -446,3 +470,56 @@ def fuse_observations(
     groups.sort(key=lambda g: (g[0].observation.t_s, g[0].frame_index, -g[0].weight))
     return [build_site(k + 1, g, camera=camera, local=local, settings=settings, heights=heights)
             for k, g in enumerate(groups)]
+
+
+# ----------------------------------------------------------------------------- confirmation
+def is_confirmed(frames_seen: int, frames_in_view: int, settings: FusionSettings | None = None, *,
+                 reviewed: bool = False) -> bool:
+    """Whether a site detected in ``frames_seen`` of the ``frames_in_view`` analysed frames
+    that showed it is real damage (module docstring, step 5): a person confirmed it, or it
+    was detected in at least ``min_seen_frames`` of those frames (all of them when fewer
+    showed it) and in at least ``min_seen_ratio`` of them."""
+    settings = settings or FusionSettings()
+    if reviewed:
+        return True
+    in_view = max(frames_in_view, frames_seen)
+    if frames_seen < min(settings.min_seen_frames, in_view):
+        return False
+    return frames_seen >= settings.min_seen_ratio * in_view - 1e-9
+
+
+def count_views(
+    fused: Sequence[FusedSite],
+    poses: Mapping[int, CameraPose],
+    camera: PinholeCamera,
+    settings: FusionSettings | None = None,
+) -> list[FusedSite]:
+    """Each site with ``frames_in_view`` (the analysed frames, ``poses``, in whose image
+    its 3-D position falls, or that detected it), ``frames_seen`` (those that detected it)
+    and ``confirmed`` (:func:`is_confirmed`).
+
+    A member placed on a terrain carries a pose lowered by the terrain's height there
+    (``geo.observe.project_detection``); the site's position is raised by as much before
+    it is projected into the frames' own poses."""
+    settings = settings or FusionSettings()
+    if not fused:
+        return []
+    frames = sorted(poses)
+    points = np.array([f.position_m for f in fused], dtype=np.float64).reshape(-1, 3)
+    for k, f in enumerate(fused):
+        lifts = [poses[m.frame_index].up_m - m.pose.up_m for m in f.members if m.frame_index in poses]
+        if lifts:
+            points[k, 2] += float(np.median(lifts))
+    seen = [{m.frame_index for m in f.members} for f in fused]
+    in_view = [set(s) for s in seen]
+    w, h = camera.width_px, camera.height_px
+    for frame in frames:
+        uv, front = project_points(camera, poses[frame], points)
+        inside = front & (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
+        for k in np.flatnonzero(inside):
+            in_view[k].add(frame)
+    out = []
+    for f, s, v in zip(fused, seen, in_view):
+        confirmed = is_confirmed(len(s), len(v), settings, reviewed=f.site.reviewed)
+        out.append(replace(f, frames_seen=len(s), frames_in_view=len(v), confirmed=confirmed))
+    return out

@@ -6,8 +6,9 @@ from a project store (``core.store.ProjectStore``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from core.review import ReviewSignature, review_signatures
 from core.types import DamageLevel, DamageSite, Detection, Observation, ReviewState
 from geo.camera import (DEFAULT_PITCH_DEG, FieldOfView, FramePoses, camera_angle_sigma_deg, camera_for, frame_poses,
                         resolve_hfov)
-from geo.fusion import FusedSite, FusionSettings, fuse_observations
+from geo.fusion import FusedSite, FusionSettings, count_views, fuse_observations
 from geo.heatmap import HeatGrid, heat_grid
 from geo.local import LocalFrame
 from geo.observe import Projected, project_detection
@@ -59,7 +60,12 @@ class VideoGeometry:
 
 @dataclass(eq=False)
 class DamageMap:
-    """Everything the exports and the GUI map show, in WGS84 with a local UTM frame."""
+    """Everything the exports and the GUI map show, in WGS84 with a local UTM frame.
+
+    ``fused`` are the sites the map shows: the confirmed ones
+    (:func:`geo.fusion.count_views`); ``unconfirmed`` are the others, kept for the review
+    and for :meth:`with_unconfirmed`. Site ids number both together.
+    """
 
     aligned: AlignedTrack
     camera: PinholeCamera
@@ -74,6 +80,29 @@ class DamageMap:
     #: detection id -> who reviewed it and when (only reviewed detections; filled by the
     #: caller that has the project's review history)
     reviews: dict[int, ReviewSignature] = field(default_factory=dict)
+    #: sites detected in too few of the frames that showed them (not on the map)
+    unconfirmed: list[FusedSite] = field(default_factory=list)
+    #: what decided which sites are confirmed
+    fusion: FusionSettings = field(default_factory=FusionSettings)
+
+    @property
+    def all_fused(self) -> list[FusedSite]:
+        """Confirmed and unconfirmed sites together, by id."""
+        return sorted([*self.fused, *self.unconfirmed], key=lambda f: f.site.id)
+
+    def with_unconfirmed(self) -> DamageMap:
+        """A copy that shows the unconfirmed sites too (their ``confirmed`` stays false)."""
+        return dataclasses.replace(self, fused=self.all_fused, unconfirmed=[])
+
+    def regroup_sites(self, groups: Sequence[Collection[int]]) -> None:
+        """Apply a reviewer's splits and merges (:func:`geo.regroup.regroup`, groups of
+        detection ids) to every site, confirmed or not, and confirm the rebuilt sites
+        again."""
+        from geo.regroup import regroup
+
+        regrouped = regroup(self.all_fused, groups, camera=self.camera, local=self.local, settings=self.fusion)
+        self.fused, self.unconfirmed = _split_confirmed(
+            count_views(regrouped, self.poses, self.camera, self.fusion))
 
     # -- convenience views
     @property
@@ -282,11 +311,13 @@ def build_damage_map_from(
             continue
         projected.append(p)
 
+    fusion = fusion or FusionSettings()
     fused = fuse_observations(projected, camera=camera, local=aligned.local, settings=fusion)
     angle_sigma = camera_angle_sigma_deg(poses, fov, pitch_estimated=default_pitch_deg != DEFAULT_PITCH_DEG,
                                          pitch_sigma_deg=pitch_sigma_deg, heading_sigma_deg=heading_sigma_deg,
                                          hfov_sigma_deg=hfov_sigma_deg)
     fused = budget_sites(fused, aligned, camera_sigma_deg=angle_sigma, clock_sigma_s=offset_sigma_s)
+    fused, unconfirmed = _split_confirmed(count_views(fused, poses.poses, camera, fusion))
     severity = np.array([float(int(f.site.level)) * f.site.confidence for f in fused])
     points = np.array([f.position_m[:2] for f in fused]).reshape(-1, 2)
     heat = heat_grid(points, severity, aligned.local)
@@ -301,8 +332,15 @@ def build_damage_map_from(
         notes.append(budget)
     if poses.missing:
         notes.append(f"{len(poses.missing)} analysed frames have no usable telemetry{_ground_hint(track)}")
+    if unconfirmed:
+        notes.append(f"{len(unconfirmed)} unconfirmed sites left off the map (detected in fewer than "
+                     f"{fusion.min_seen_frames} or under {fusion.min_seen_ratio:.0%} of the frames that showed them)")
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
-                     notes, title)
+                     notes, title, unconfirmed=unconfirmed, fusion=fusion)
+
+
+def _split_confirmed(fused: list[FusedSite]) -> tuple[list[FusedSite], list[FusedSite]]:
+    return [f for f in fused if f.confirmed], [f for f in fused if not f.confirmed]
 
 
 def _camera_view_arguments(camera_view: tuple[float, ...] | None) -> dict[str, float]:

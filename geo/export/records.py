@@ -89,6 +89,9 @@ def site_records(damage_map: DamageMap) -> list[Record]:
             "uncertainty_m": round(float(fused.uncertainty_m), 2) if np.isfinite(fused.uncertainty_m) else None,
             **uncertainty_fields(fused.budget),
             "triangulated": bool(fused.triangulated),
+            "confirmed": bool(fused.confirmed),
+            "frames_seen": int(fused.frames_seen),
+            "frames_in_view": int(fused.frames_in_view),
             "colour": s.level.colour_hex,
         }
         records.append((props, Point(round(s.lon_deg, 8), round(s.lat_deg, 8))))

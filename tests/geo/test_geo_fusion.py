@@ -115,7 +115,7 @@ def test_low_scores_are_left_out_unless_reviewed():
 def test_vote_ties_go_to_the_more_severe_level():
     detections, times, track, video, _ = fly([(0.0, 45.0, 5.0)], [DamageLevel.SLIGHT])
     damage_map = build_damage_map_from(detections[:4], times, track, video=video, hfov_deg=80.0)
-    members = list(damage_map.fused[0].members)
+    members = list(damage_map.all_fused[0].members)  # 4 of the frames that show it: unconfirmed
     members[0] = replace(members[0], detection=replace(members[0].detection, level=DamageLevel.SEVERE))
     members[1] = replace(members[1], detection=replace(members[1].detection, level=DamageLevel.SEVERE))
     level, confidence = vote_level(members)

@@ -1,0 +1,137 @@
+"""Which damage sites are confirmed: detected in enough of the analysed frames whose view
+showed them (geo.fusion.is_confirmed / count_views), on an exactly known scene: a camera
+flying north over marked points."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from core.camera import CameraPose, PinholeCamera, project_points
+from core.masks import RleMask
+from core.types import DamageLevel, Detection, ReviewState, TelemetrySample
+from geo.export import export_map
+from geo.fusion import FusionSettings, is_confirmed
+from geo.local import LocalFrame
+from geo.mapping import build_damage_map_from
+from geo.telemetry import TimeBase, Track
+
+ORIGIN = (-85.66, 30.16)
+CAMERA = PinholeCamera(640, 360, 80.0)
+FPS = 2.0
+
+
+@pytest.mark.parametrize(("seen", "in_view", "confirmed"), [
+    (1, 20, False),  # a one-off: the detector fired once while the spot was in view for 20 frames
+    (8, 10, True),
+    (2, 10, True),  # the boundary: 2 frames and 20%
+    (2, 11, False),  # under 20%
+    (1, 5, False),  # one frame of several is not enough
+    (1, 1, True),  # the only frame that showed it detected it
+    (3, 3, True),
+])
+def test_seen_in_k_of_n_frames(seen, in_view, confirmed):
+    assert is_confirmed(seen, in_view) is confirmed
+
+
+def test_a_person_confirms_and_settings_move_the_bar():
+    assert is_confirmed(1, 20, reviewed=True)
+    assert is_confirmed(1, 20, FusionSettings(min_seen_frames=1, min_seen_ratio=0.05))
+    assert not is_confirmed(5, 10, FusionSettings(min_seen_ratio=0.6))
+    assert is_confirmed(3, 2)  # detected in frames the position fell outside of: counted in view
+
+
+def fly(points, *, frames=24, keep=None):
+    """Detections of a square mask around each point (``keep[j]``: the frames where point j
+    is detected, default every frame that shows it), frame times, telemetry, video."""
+    local = LocalFrame.around(*ORIGIN)
+    poses = [CameraPose(0.0, -90.0 + 3.0 * k, 50.0, 0.0, -40.0) for k in range(frames)]
+    samples = []
+    for k, pose in enumerate(poses):
+        lon, lat = local.to_lonlat(pose.east_m, pose.north_m)
+        samples.append(TelemetrySample(
+            t_s=k / FPS, lat_deg=float(lat), lon_deg=float(lon), alt_rel_m=pose.up_m,
+            gimbal_pitch_deg=pose.pitch_deg, gimbal_yaw_deg=float((pose.yaw_deg - local.convergence_deg) % 360)))
+    track = Track(tuple(samples), path=None, format="dji-srt", time_base=TimeBase.VIDEO)
+    detections, shown = [], [0] * len(points)
+    for k, pose in enumerate(poses):
+        for j, (e, n, u) in enumerate(points):
+            corners = np.array([[e - 0.5, n - 0.5, u], [e + 0.5, n - 0.5, u], [e + 0.5, n + 0.5, u], [e - 0.5, n + 0.5, u]])
+            uv, in_front = project_points(CAMERA, pose, corners)
+            if not in_front.all() or (uv < 1).any() or (uv[:, 0] > 638).any() or (uv[:, 1] > 358).any():
+                continue
+            shown[j] += 1
+            if keep is not None and keep[j] is not None and shown[j] - 1 not in keep[j]:
+                continue
+            mask = RleMask.from_polygon(uv, CAMERA.height_px, CAMERA.width_px)
+            x1, y1 = uv.min(axis=0)
+            x2, y2 = uv.max(axis=0)
+            detections.append(Detection(k, DamageLevel.SLIGHT, 0.9, (float(x1), float(y1), float(x2), float(y2)), mask,
+                                        id=1000 * j + k))
+    video = {"width_px": CAMERA.width_px, "height_px": CAMERA.height_px, "duration_s": frames / FPS,
+             "creation_time_utc": None}
+    return detections, {k: k / FPS for k in range(frames)}, track, video, shown
+
+
+@pytest.fixture(scope="module")
+def one_off():
+    """A roof seen in every frame that shows it, and a spot 25 m east detected once although
+    many frames showed it."""
+    detections, times, track, video, shown = fly([(0.0, 40.0, 5.0), (25.0, 40.0, 5.0)], keep=[None, {6}])
+    assert shown[1] >= 10
+    return build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0), shown
+
+
+def test_the_one_off_is_kept_but_not_on_the_map(one_off):
+    damage_map, shown = one_off
+    assert len(damage_map.fused) == 1 and len(damage_map.unconfirmed) == 1
+    real, ghost = damage_map.fused[0], damage_map.unconfirmed[0]
+    assert real.confirmed and real.frames_seen == shown[0]
+    assert real.frames_in_view == pytest.approx(shown[0], abs=2)  # the square's corners vs its centre
+    assert not ghost.confirmed and ghost.frames_seen == 1
+    assert ghost.frames_in_view == pytest.approx(shown[1], abs=2)
+    assert [f.site.id for f in damage_map.all_fused] == [1, 2]  # one numbering for both
+    assert damage_map.sites == [real.site]
+    assert sum(damage_map.level_counts().values()) == 1
+    assert any("1 unconfirmed site" in note for note in damage_map.notes)
+
+
+def test_a_reviewed_detection_confirms_its_site():
+    detections, times, track, video, _ = fly([(0.0, 40.0, 5.0), (25.0, 40.0, 5.0)], keep=[None, {6}])
+    detections = [replace(d, review=ReviewState.ACCEPTED) if d.id // 1000 == 1 else d for d in detections]
+    damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    assert len(damage_map.fused) == 2 and not damage_map.unconfirmed
+
+
+def test_regrouping_confirms_the_rebuilt_sites_again(one_off):
+    damage_map, _ = one_off
+    copy = replace(damage_map, fused=list(damage_map.fused), unconfirmed=list(damage_map.unconfirmed))
+    real, ghost = damage_map.fused[0], damage_map.unconfirmed[0]
+    # a reviewer merges the one-off into the roof's site: one confirmed site of both
+    copy.regroup_sites([[m.detection.id for m in (*real.members, *ghost.members)]])
+    assert len(copy.fused) == 1 and not copy.unconfirmed
+    merged = copy.fused[0]
+    assert merged.site.observation_count == real.site.observation_count + 1
+    assert merged.frames_seen == real.frames_seen  # the one-off's frame showed the roof too
+
+
+def test_exports_leave_unconfirmed_sites_out_unless_asked(one_off, tmp_path):
+    damage_map, _ = one_off
+    export_map(damage_map, tmp_path / "default", formats=["sites", "csv"])
+    features = json.loads((tmp_path / "default" / "damage_sites.geojson").read_text())["features"]
+    assert [f["properties"]["id"] for f in features] == [1]
+    props = features[0]["properties"]
+    assert props["confirmed"] is True
+    assert props["frames_seen"] == damage_map.fused[0].frames_seen
+    assert props["frames_in_view"] == damage_map.fused[0].frames_in_view
+    header = (tmp_path / "default" / "damage_sites.csv").read_text().splitlines()[0]
+    assert "frames_seen" in header and "frames_in_view" in header and "confirmed" in header
+
+    export_map(damage_map.with_unconfirmed(), tmp_path / "all", formats=["sites"])
+    features = json.loads((tmp_path / "all" / "damage_sites.geojson").read_text())["features"]
+    by_id = {f["properties"]["id"]: f["properties"] for f in features}
+    assert set(by_id) == {1, 2}
+    assert by_id[2]["confirmed"] is False and by_id[2]["frames_seen"] == 1 and by_id[2]["frames_in_view"] >= 10
