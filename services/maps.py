@@ -208,9 +208,7 @@ def damage_map(
         built.notes.insert(0, warning)
     groups = store.site_groups(run_id)
     if groups:  # a reviewer's splits and merges of sites
-        from geo.regroup import regroup
-
-        built.fused = regroup(built.fused, [g.detection_ids for g in groups], camera=built.camera, local=built.local)
+        built.regroup_sites([g.detection_ids for g in groups])
     _CACHE.put(state, built)
     return built
 
