@@ -66,6 +66,7 @@ def truth_masks(seeds: list[int], seconds: float, work: Path) -> int:
     print(f"{'seed':>5}  {'SRT m':>6}  {'GPX m':>6}  {'GPX+est m':>9}  {'+FOV named m':>12}  {'pitch est/true':>15}  "
           f"{'FOV est/true':>13}  {'heading est/true':>16}")
     pooled: dict[str, list[float]] = {"srt": [], "gpx": [], "est": [], "named": []}
+    stated: dict[str, list[float]] = {"gpx": [], "est": [], "named": []}  # each site's uncertainty_m
     for seed in seeds:
         flight = work / f"masks-{seed}"
         if not (flight / "flight.mp4").is_file():
@@ -82,22 +83,27 @@ def truth_masks(seeds: list[int], seconds: float, work: Path) -> int:
         gpx_map = build_damage_map_from(detections, times, gpx, video=video, ground_elevation_m=ground)
         view = estimate_sync(flight / "flight.mp4", gpx, ground_elevation_m=ground).view
         assert view is not None
+        spreads = {"pitch_sigma_deg": view.pitch_sigma_deg, "heading_sigma_deg": view.yaw_sigma_deg,
+                   "hfov_sigma_deg": view.hfov_sigma_deg}
         est_map = build_damage_map_from(detections, times, gpx, video=video, ground_elevation_m=ground,
                                         default_pitch_deg=view.pitch_deg, hfov_deg=view.hfov_deg,
-                                        heading_offset_deg=view.yaw_offset_deg)
+                                        heading_offset_deg=view.yaw_offset_deg, **spreads)
         # the camera named (--hfov, a preset): pitch and heading estimated with its field of view
         hfov = float(camera["intrinsics"]["hfov_deg"])
         named = estimate_sync(flight / "flight.mp4", gpx, ground_elevation_m=ground, hfov_deg=hfov).view
         assert named is not None
         named_map = build_damage_map_from(detections, times, gpx, video=video, ground_elevation_m=ground,
                                           default_pitch_deg=named.pitch_deg, hfov_deg=hfov,
-                                          heading_offset_deg=named.yaw_offset_deg)
+                                          heading_offset_deg=named.yaw_offset_deg,
+                                          pitch_sigma_deg=named.pitch_sigma_deg, heading_sigma_deg=named.yaw_sigma_deg)
         plan = build_flight(seconds=seconds, fps=10.0, size=(640, 360), seed=seed)
         true_pitch = float(np.mean([p.pitch_deg for p in plan.poses]))
         row = {k: nearest_part_m(m, flight) for k, m in (("srt", srt_map), ("gpx", gpx_map), ("est", est_map),
                                                            ("named", named_map))}
         for k, v in row.items():
             pooled[k] += v
+        for k, m in (("gpx", gpx_map), ("est", est_map), ("named", named_map)):
+            stated[k] += [f.uncertainty_m for f in m.fused]
         print(f"{seed:>5}  {statistics.median(row['srt']):>6.1f}  {statistics.median(row['gpx']):>6.1f}  "
               f"{statistics.median(row['est']):>9.1f}  {statistics.median(row['named']):>12.1f}  "
               f"{view.pitch_deg:>7.1f}/{true_pitch:<7.1f}  "
@@ -108,6 +114,10 @@ def truth_masks(seeds: list[int], seconds: float, work: Path) -> int:
           f"{len(pooled['srt'])}, {len(pooled['gpx'])}, {len(pooled['est'])}, {len(pooled['named'])})")
     est = np.array(pooled["est"])
     print(f"GPX+est: {np.mean(est <= 5.0):.0%} of sites within 5 m; 90th percentile {np.percentile(est, 90):.1f} m")
+    for k, label in (("gpx", "GPX"), ("est", "GPX+est"), ("named", "+FOV named")):
+        error, sigma = np.array(pooled[k]), np.array(stated[k])
+        print(f"{label}: uncertainty_m median {np.median(sigma):.1f} m; error within 1x / 2x uncertainty_m: "
+              f"{np.mean(error <= sigma):.0%} / {np.mean(error <= 2 * sigma):.0%} of sites")
     print(f"flights under {work}")
     return 0
 
