@@ -92,7 +92,10 @@ class DamageMap:
 
     def with_unconfirmed(self) -> DamageMap:
         """A copy that shows the unconfirmed sites too (their ``confirmed`` stays false)."""
-        return dataclasses.replace(self, fused=self.all_fused, unconfirmed=[])
+        notes = [n for n in self.notes if not n.endswith(UNCONFIRMED_NOTE)]
+        if self.unconfirmed:
+            notes.append(f"{len(self.unconfirmed)} unconfirmed sites shown (confirmed false)")
+        return dataclasses.replace(self, fused=self.all_fused, unconfirmed=[], notes=notes)
 
     def regroup_sites(self, groups: Sequence[Collection[int]]) -> None:
         """Apply a reviewer's splits and merges (:func:`geo.regroup.regroup`, groups of
@@ -103,6 +106,9 @@ class DamageMap:
         regrouped = regroup(self.all_fused, groups, camera=self.camera, local=self.local, settings=self.fusion)
         self.fused, self.unconfirmed = _split_confirmed(
             count_views(regrouped, self.poses, self.camera, self.fusion))
+        self.notes = [n for n in self.notes if not n.endswith(UNCONFIRMED_NOTE)]
+        if self.unconfirmed:
+            self.notes.append(_unconfirmed_note(len(self.unconfirmed), self.fusion))
 
     # -- convenience views
     @property
@@ -333,10 +339,18 @@ def build_damage_map_from(
     if poses.missing:
         notes.append(f"{len(poses.missing)} analysed frames have no usable telemetry{_ground_hint(track)}")
     if unconfirmed:
-        notes.append(f"{len(unconfirmed)} unconfirmed sites left off the map (detected in fewer than "
-                     f"{fusion.min_seen_frames} or under {fusion.min_seen_ratio:.0%} of the frames that showed them)")
+        notes.append(_unconfirmed_note(len(unconfirmed), fusion))
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
                      notes, title, unconfirmed=unconfirmed, fusion=fusion)
+
+
+#: how the map's notes end when it leaves unconfirmed sites out
+UNCONFIRMED_NOTE = "left off the map"
+
+
+def _unconfirmed_note(count: int, fusion: FusionSettings) -> str:
+    return (f"{count} unconfirmed sites (detected in fewer than {fusion.min_seen_frames} or under "
+            f"{fusion.min_seen_ratio:.0%} of the frames that showed them) {UNCONFIRMED_NOTE}")
 
 
 def _split_confirmed(fused: list[FusedSite]) -> tuple[list[FusedSite], list[FusedSite]]:

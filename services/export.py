@@ -41,6 +41,10 @@ class ExportRequest:
     package
         Also write the relief package (:mod:`services.package`) into ``out_dir``; a
         ``"package"`` among ``formats`` asks for it too.
+    include_unconfirmed
+        The map files show the unconfirmed sites too (``confirmed`` false; see
+        :func:`geo.fusion.count_views`); by default they leave them out. The relief
+        package always does.
     """
 
     out_dir: Path
@@ -49,6 +53,7 @@ class ExportRequest:
     coco: bool = False
     coco_include_pending: bool = False
     package: bool = False
+    include_unconfirmed: bool = False
 
     @property
     def map_formats(self) -> tuple[str, ...] | None:
@@ -131,6 +136,8 @@ def export_project(
         formats: Sequence[str] | None = request.map_formats
         built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
                             camera_view=camera_view)
+        if request.include_unconfirmed:
+            built = built.with_unconfirmed()
         thumbnail = None
         if request.thumbnails and (formats is None or "html" in formats):
             from engine.thumbnails import jpeg_thumbnails

@@ -3,7 +3,9 @@
 :func:`site_review` gives the sites of a run (from :func:`services.maps.damage_map`, so
 the review sees exactly the sites every export writes, the reviewer's splits and merges
 applied), which site each detection belongs to, and the review queue
-(:func:`core.sites.review_queue`). Decisions are edits of :mod:`core.review`
+(:func:`core.sites.review_queue`). The queue holds the unconfirmed sites too (detected in
+too few of the frames that showed them, ``geo.fusion.count_views``; the map leaves them
+out): each says so in its reason, after the confirmed ones still to decide. Decisions are edits of :mod:`core.review`
 (:func:`core.sites.site_decision`): apply them with the run's ``ReviewSession`` (the app
 through its undo stack).
 
@@ -36,9 +38,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def site_summaries(built: DamageMap) -> list[SiteSummary]:
-    """The map's sites as :class:`core.sites.SiteSummary` (sightings in time order)."""
+    """The map's sites, confirmed or not, as :class:`core.sites.SiteSummary` (sightings in
+    time order)."""
     out = []
-    for fused in built.fused:
+    for fused in built.all_fused:
         site = fused.site
         sightings = tuple(
             Sighting(int(m.detection.id), m.frame_index, float(m.observation.t_s), m.detection.level,
@@ -60,6 +63,8 @@ class SiteReview:
     queue: list[QueueItem]
     site_of: dict[int, int] = field(default_factory=dict)
     damage_map: DamageMap | None = field(default=None, repr=False)
+    #: ids of the sites the map leaves out (unconfirmed)
+    unconfirmed: frozenset[int] = frozenset()
     _by_id: dict[int, SiteSummary] = field(init=False, repr=False, compare=False)
 
     _best: dict[int, float] = field(init=False, repr=False, compare=False)
@@ -120,7 +125,21 @@ def site_review(store: ProjectStore, run_id: int | None = None, *, built: Damage
     sites = site_summaries(built)
     min_score = store.project_settings().min_score
     site_of = {s.detection_id: site.site_id for site in sites for s in site.sightings}
-    return SiteReview(run_id, min_score, review_queue(sites, min_score), site_of, built)
+    hidden = {f.site.id: f for f in built.unconfirmed}
+    queue = [
+        QueueItem(item.site, (unconfirmed_reason(hidden[item.site.site_id].frames_seen,
+                                                 hidden[item.site.site_id].frames_in_view), *item.reasons))
+        if item.site.site_id in hidden and not item.site.decided else item
+        for item in review_queue(sites, min_score)
+    ]
+    # the sites on the map first (sort is stable: the queue's own order otherwise)
+    queue.sort(key=lambda item: (item.site.decided, item.site.site_id in hidden))
+    return SiteReview(run_id, min_score, queue, site_of, built, frozenset(hidden))
+
+
+def unconfirmed_reason(frames_seen: int, frames_in_view: int) -> str:
+    """What the review says of an unconfirmed site."""
+    return f"unconfirmed: detected in {frames_seen} of the {frames_in_view} frames that showed it"
 
 
 def carry_decisions(store: ProjectStore, review: SiteReview) -> EditGroup | None:
@@ -159,4 +178,5 @@ def keep_earlier_decisions(store: ProjectStore, run_id: int, *, author: str | No
     return len(edit.edits)
 
 
-__all__ = ["SiteReview", "carry_decisions", "site_kept", "keep_earlier_decisions", "site_review", "site_summaries"]
+__all__ = ["SiteReview", "carry_decisions", "site_kept", "keep_earlier_decisions", "site_review", "site_summaries",
+           "unconfirmed_reason"]
