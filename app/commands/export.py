@@ -52,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="store --offset, --hfov, --ground-elevation and --min-score in the project, so the "
                              "app and later exports use them")
     parser.add_argument("--no-thumbnails", action="store_true", help="no frame thumbnails in the HTML popups")
+    parser.add_argument("--include-unconfirmed", action="store_true",
+                        help="also write the sites detected in too few of the frames that showed them "
+                             "(property confirmed false)")
     package = parser.add_argument_group(
         "relief package", "--package writes it; the event, producer, footprints and basemap given here are stored "
                           "in the project and used by every later package (from here or the app)")
@@ -198,7 +201,8 @@ def run(args: argparse.Namespace) -> int:
     from services.export import ExportRequest, export_project
 
     formats = check_arguments(args)
-    request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails, package=args.package)
+    request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails, package=args.package,
+                            include_unconfirmed=args.include_unconfirmed)
     with ProjectStore.open(args.project) as store:
         if args.offset == "auto":
             args.offset = _auto_offset(store, args.telemetry)
