@@ -225,6 +225,10 @@ def _open_gui(project: Path) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.commands import _flags
+
+    _flags.positive("--seconds", args.seconds, "of seconds")  # before anything is made
+    _flags.positive("--analysis-fps", args.analysis_fps, "of frames per second")
     size = _parse_size(args.size)
     out = args.out.absolute()
     out.mkdir(parents=True, exist_ok=True)

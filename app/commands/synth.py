@@ -97,7 +97,14 @@ def frame_progress(label: str):  # noqa: ANN201 - a callback
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from app.commands import _flags
     from engine.synth import render_flyover
+
+    _flags.positive("--seconds", args.seconds, "of seconds")  # before anything is rendered
+    _flags.positive("--fps", args.fps, "of frames per second")
+    _flags.at_least("--annotate-every", args.annotate_every)
+    _flags.between("--hfov", args.hfov, 1, 170, "degrees", inclusive=False)
+    _flags.between("--terrain", args.terrain, 0, 100, "metres")
 
     splits = [s.strip() for s in args.splits.split(",") if s.strip()] if args.splits else [args.split]
     out = Path(args.out)

@@ -39,6 +39,13 @@ CASES = [
     ("finetune", ["--holdout-every", "1"], "--holdout-every must be 0 (none held out) or >= 2; got 1"),
     ("finetune", ["--holdout-every", "-3"], "--holdout-every must be 0 (none held out) or >= 2; got -3"),
     ("finetune", ["--run", "-1"], "--run must be >= 1"),
+    ("demo", ["--seconds", "-1"], "--seconds must be a positive, finite number of seconds"),
+    ("demo", ["--analysis-fps", "nan"], "--analysis-fps must be a positive, finite number of frames per second"),
+    ("synth", ["--seconds", "nan"], "--seconds must be a positive, finite number of seconds"),
+    ("synth", ["--fps", "0"], "--fps must be a positive, finite number of frames per second"),
+    ("synth", ["--annotate-every", "0"], "--annotate-every must be >= 1"),
+    ("synth", ["--hfov", "180"], "--hfov must be between 1 and 170 degrees"),
+    ("synth", ["--terrain", "-5"], "--terrain must be from 0 to 100 metres"),
 ]
 
 
@@ -53,6 +60,8 @@ def _argv(command: str, tmp_path) -> list[str]:
         "predict": ["predict", str(tmp_path / "missing.png"), "--out", str(tmp_path / "out"),
                     "--weights", str(tmp_path / "missing.safetensors"), "--device", "cpu"],
         "finetune": ["finetune", str(tmp_path / "missing.dmproj"), "--device", "cpu"],
+        "demo": ["demo", "--no-gui", "--out", str(tmp_path / "demo"), "--device", "cpu"],
+        "synth": ["synth", str(tmp_path / "flight")],
     }[command]
 
 
