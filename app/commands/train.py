@@ -82,10 +82,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse numeric flags that cannot be right, naming the flag, before any data is read."""
+    from app.commands import _flags
+
+    for flag in ("--epochs", "--batch-size", "--min-size", "--max-size", "--roi-batch", "--eval-every",
+                 "--eval-every-steps", "--checkpoint-every-steps", "--max-steps", "--schedule-steps"):
+        _flags.at_least(flag, getattr(args, flag[2:].replace("-", "_")))
+    for flag in ("--lr-drop-epoch", "--warmup-steps", "--workers", "--trainable-layers"):
+        _flags.at_least(flag, getattr(args, flag[2:].replace("-", "_")), 0)
+    _flags.at_least("--threads", args.threads)
+    _flags.positive("--lr", args.lr)
+    _flags.finite("--lr-after-drop", args.lr_after_drop)
+    _flags.at_least("--lr-after-drop", args.lr_after_drop, 0)
+    _flags.positive("--time-budget", args.time_budget, "of minutes")
+    _flags.fraction("--gate-threshold", args.gate_threshold)
+    _flags.fraction("--photometric", args.photometric)
+
+
 def run(args: argparse.Namespace) -> int:
     import json
 
     from engine.train import TrainConfig, train
+
+    check_arguments(args)
 
     config = TrainConfig(
         data=args.data,

@@ -46,6 +46,12 @@ CASES = [
     ("synth", ["--annotate-every", "0"], "--annotate-every must be >= 1"),
     ("synth", ["--hfov", "180"], "--hfov must be between 1 and 170 degrees"),
     ("synth", ["--terrain", "-5"], "--terrain must be from 0 to 100 metres"),
+    ("train", ["--lr", "nan"], "--lr must be a positive, finite number"),
+    ("train", ["--epochs", "0"], "--epochs must be >= 1"),
+    ("train", ["--warmup-steps", "-1"], "--warmup-steps must be >= 0"),
+    ("train", ["--photometric", "1.5"], "--photometric must be in [0, 1]"),
+    ("train", ["--time-budget", "inf"], "--time-budget must be a positive, finite number of minutes"),
+    ("train", ["--lr-after-drop", "-0.1"], "--lr-after-drop must be >= 0"),
 ]
 
 
@@ -62,6 +68,8 @@ def _argv(command: str, tmp_path) -> list[str]:
         "finetune": ["finetune", str(tmp_path / "missing.dmproj"), "--device", "cpu"],
         "demo": ["demo", "--no-gui", "--out", str(tmp_path / "demo"), "--device", "cpu"],
         "synth": ["synth", str(tmp_path / "flight")],
+        "train": ["train", "--data", str(tmp_path / "no-data"), "--out", str(tmp_path / "run"), "--device", "cpu",
+                  "--quiet"],
     }[command]
 
 
