@@ -9,6 +9,10 @@ the pooled figures. Targets: recall and precision >= 0.8, median distance <= 5 m
     python bench/site_accuracy.py                           # shipped model, seeds 301 302
     python bench/site_accuracy.py --weights runs/msnet/model.safetensors --seeds 301 --no-srn
     python bench/site_accuracy.py --truth-masks --seeds 301 302 303 304 305 306   # placement only, GPX-only flights
+    python bench/site_accuracy.py --work DIR --reuse --seeds 303 304 305 306      # the export step again, same analyses
+
+Each seed is scored twice: every site (``export --include-unconfirmed``) and the sites
+the map shows (the default export: confirmed sites only, see docs/exports.md).
 """
 
 from __future__ import annotations
@@ -132,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="960x540")
     parser.add_argument("--no-srn", action="store_true")
     parser.add_argument("--work", default=None, help="folder for the flights and projects (default: a temporary one)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the projects already in --work (re-run only the export: tuning the site rules)")
     parser.add_argument("--truth-masks", action="store_true",
                         help="no model: the annotated masks as detections, SRT vs GPX vs GPX with the camera "
                              "estimated from the video (12 s flights)")
@@ -141,35 +147,47 @@ def main(argv: list[str] | None = None) -> int:
         return truth_masks(args.seeds, 12.0, work)
 
     print(f"weights: {args.weights or 'shipped default'}; SRN {'off' if args.no_srn else 'on'}; {args.seconds:g} s at {args.size}, analysed at 2 frames/s")
-    print(f"{'seed':>5}  {'sites':>5}  {'right':>5}  {'filmed':>6}  {'found':>5}  {'precision':>9}  {'recall':>6}  {'median m':>8}")
-    pooled = BuildingEvaluation(0, 0, 0, 0, ())
+    print("'all': every site (export --include-unconfirmed); 'map': the default export (confirmed sites only)")
+    print(f"{'seed':>5}  {'sites':>5}  {'right':>5}  {'filmed':>6}  {'found':>5}  {'precision':>9}  {'recall':>6}  "
+          f"{'median m':>8}  |  {'sites':>5}  {'right':>5}  {'found':>5}  {'precision':>9}  {'recall':>6}  {'median m':>8}")
+    pooled = {"all": BuildingEvaluation(0, 0, 0, 0, ()), "map": BuildingEvaluation(0, 0, 0, 0, ())}
+
+    def row(label: object, every: BuildingEvaluation, shown: BuildingEvaluation) -> str:
+        return (f"{label:>5}  {every.sites:>5}  {every.correct_sites:>5}  {every.filmed_buildings:>6}  "
+                f"{every.found_buildings:>5}  {every.precision:>9.2f}  {every.recall:>6.2f}  {every.median_distance_m:>8.1f}"
+                f"  |  {shown.sites:>5}  {shown.correct_sites:>5}  {shown.found_buildings:>5}  {shown.precision:>9.2f}  "
+                f"{shown.recall:>6.2f}  {shown.median_distance_m:>8.1f}")
+
     for seed in args.seeds:
         flight = work / f"flight-{seed}"
         if not (flight / "flight.mp4").is_file():
             damagemap("synth", str(flight), "--seed", str(seed), "--split", "test", "--seconds", str(args.seconds),
                       "--fps", "10", "--size", args.size, "--annotate-every", "5")
         project = work / f"project-{seed}.damagemap"
-        project.unlink(missing_ok=True)
-        analyze = ["analyze", str(flight / "flight.mp4"), "--project", str(project), "--fps", "2", "--quiet"]
-        if args.weights:
-            analyze += ["--weights", args.weights]
-        if args.no_srn:
-            analyze.append("--no-srn")
-        damagemap(*analyze)
-        out = work / f"export-{seed}"
-        damagemap("export", str(project), "--to", str(out), "--formats", "sites")
-        sites = json.loads((out / "damage_sites.geojson").read_text())["features"]
-        points = [tuple(f["geometry"]["coordinates"][:2]) for f in sites]
+        if not (args.reuse and project.is_file()):
+            project.unlink(missing_ok=True)
+            analyze = ["analyze", str(flight / "flight.mp4"), "--project", str(project), "--fps", "2", "--quiet"]
+            if args.weights:
+                analyze += ["--weights", args.weights]
+            if args.no_srn:
+                analyze.append("--no-srn")
+            damagemap(*analyze)
         filmed, glimpsed = filmed_buildings(flight / "annotations" / "instances_test.json")
-        result = evaluate_buildings(points, flight / "truth.geojson", filmed, glimpsed)
-        pooled = BuildingEvaluation(pooled.sites + result.sites, pooled.correct_sites + result.correct_sites,
-                                    pooled.filmed_buildings + result.filmed_buildings,
-                                    pooled.found_buildings + result.found_buildings,
-                                    pooled.distances_m + result.distances_m)
-        print(f"{seed:>5}  {result.sites:>5}  {result.correct_sites:>5}  {result.filmed_buildings:>6}  "
-              f"{result.found_buildings:>5}  {result.precision:>9.2f}  {result.recall:>6.2f}  {result.median_distance_m:>8.1f}")
-    print(f"{'all':>5}  {pooled.sites:>5}  {pooled.correct_sites:>5}  {pooled.filmed_buildings:>6}  "
-          f"{pooled.found_buildings:>5}  {pooled.precision:>9.2f}  {pooled.recall:>6.2f}  {pooled.median_distance_m:>8.1f}")
+        results = {}
+        for key, extra in (("all", ["--include-unconfirmed"]), ("map", [])):
+            out = work / f"export-{seed}-{key}"
+            damagemap("export", str(project), "--to", str(out), "--formats", "sites", *extra)
+            sites = json.loads((out / "damage_sites.geojson").read_text())["features"]
+            points = [tuple(f["geometry"]["coordinates"][:2]) for f in sites]
+            result = evaluate_buildings(points, flight / "truth.geojson", filmed, glimpsed)
+            results[key] = result
+            total = pooled[key]
+            pooled[key] = BuildingEvaluation(total.sites + result.sites, total.correct_sites + result.correct_sites,
+                                             total.filmed_buildings + result.filmed_buildings,
+                                             total.found_buildings + result.found_buildings,
+                                             total.distances_m + result.distances_m)
+        print(row(seed, results["all"], results["map"]))
+    print(row("all", pooled["all"], pooled["map"]))
     print(f"flights and projects under {work}")
     return 0
 
