@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +108,21 @@ def test_accepting_it_puts_it_on_the_map(store, tmp_path):
     assert not after.unconfirmed
     export_project(store, ExportRequest(tmp_path / "accepted", formats=("sites",)))
     assert len(_sites(tmp_path / "accepted")) == len(after.queue)
+
+
+def test_the_command_line_writes_them_when_asked(store, tmp_path, capsys):
+    from app.cli import main
+
+    path = Path(store.path)
+    review = site_review(store)
+    (ghost_id,) = review.unconfirmed
+    store.close()
+    assert main(["export", str(path), "--to", str(tmp_path / "cli"), "--formats", "sites", "--no-thumbnails"]) == 0
+    out = capsys.readouterr().out
+    assert "note: 1 unconfirmed sites" in out and "left off the map" in out
+    assert ghost_id not in {s["id"] for s in _sites(tmp_path / "cli")}
+    assert main(["export", str(path), "--to", str(tmp_path / "cli-all"), "--formats", "sites", "--no-thumbnails",
+                 "--include-unconfirmed"]) == 0
+    out = capsys.readouterr().out
+    assert "1 unconfirmed sites shown" in out
+    assert {s["id"]: s["confirmed"] for s in _sites(tmp_path / "cli-all")}[ghost_id] is False
