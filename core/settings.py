@@ -27,6 +27,11 @@ class ProjectSettings:
     time_offset_s
         Seconds added to the telemetry times after they are aligned with the video
         (corrects a clock difference between the drone's log and the video).
+    time_offset_sigma_s
+        How sure ``time_offset_s`` is (one sigma, seconds): the estimate's uncertainty
+        when it was read from the video (``geo.clock_offset``); ``None`` when typed or
+        unknown. It enters each site's uncertainty (``geo.uncertainty``, times the
+        drone's speed).
     hfov_deg
         The camera's horizontal field of view in degrees, or a preset name such as
         ``"mavic-2-pro"`` (``geo.camera.HFOV_PRESETS_DEG``); ``None``: from the
@@ -44,6 +49,7 @@ class ProjectSettings:
     hfov_deg: float | str | None = None
     ground_elevation_m: float | None = None
     min_score: float = DEFAULT_MIN_SCORE
+    time_offset_sigma_s: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.time_offset_s, bool) or not isinstance(self.time_offset_s, (int, float)) or not math.isfinite(self.time_offset_s):
@@ -72,6 +78,11 @@ class ProjectSettings:
             0.0 <= self.min_score <= 1.0
         ):
             raise ValueError(f"ProjectSettings.min_score must be in [0, 1]; got {self.min_score!r}")
+        sigma = self.time_offset_sigma_s
+        if sigma is not None and (isinstance(sigma, bool) or not isinstance(sigma, (int, float))
+                                  or not (math.isfinite(sigma) and sigma >= 0)):
+            raise ValueError(
+                f"ProjectSettings.time_offset_sigma_s must be a finite number of seconds >= 0 or None; got {sigma!r}")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ProjectSettings:
