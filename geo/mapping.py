@@ -422,7 +422,8 @@ def build_damage_map(
             frame_times[detection.frame_index] = video_times[detection.frame_index]
     built = build_damage_map_from(
         detections, frame_times, track, video=video_info, hfov_deg=settings.hfov_deg,
-        offset_s=settings.time_offset_s, min_score=settings.min_score,
+        offset_s=settings.time_offset_s, offset_sigma_s=settings.time_offset_sigma_s or 0.0,
+        min_score=settings.min_score,
         ground_elevation_m=settings.ground_elevation_m, title=f"Damage map: {Path(store.video_path).name}", dem=dem,
         **_camera_view_arguments(camera_view),
     )
