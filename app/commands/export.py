@@ -112,9 +112,10 @@ def _settings(store, args: argparse.Namespace):  # noqa: ANN001, ANN202 - Projec
 
     from core.errors import InputError
 
-    changes = {}
+    changes: dict[str, object] = {}
     if args.offset is not None:
         changes["time_offset_s"] = args.offset
+        changes["time_offset_sigma_s"] = None  # typed: its uncertainty is not known
     if args.hfov is not None:
         try:
             changes["hfov_deg"] = float(args.hfov)
@@ -142,7 +143,7 @@ def _store_package_options(store, args: argparse.Namespace) -> None:  # noqa: AN
         set_product_sources(store, footprints=args.footprints, basemap=args.basemap)
 
 
-def _auto_offset(store, telemetry: Path | None) -> float:  # noqa: ANN001 - ProjectStore
+def _auto_offset(store, telemetry: Path | None):  # noqa: ANN001, ANN202 - ProjectStore -> OffsetEstimate
     """``--offset auto``: the offset the video's motion gives (services.sync), printed."""
     from core.errors import TelemetryError
     from geo.telemetry import read_telemetry
@@ -154,7 +155,7 @@ def _auto_offset(store, telemetry: Path | None) -> float:  # noqa: ANN001 - Proj
     estimate = estimate_clock_offset(Path(store.video_path), read_telemetry(Path(path)))
     for label, text in estimate.describe():
         print(f"  {label}: {text}")
-    return estimate.offset_s
+    return estimate
 
 
 def _auto_camera(store, args: argparse.Namespace, settings):  # noqa: ANN001, ANN202 - ProjectStore, ProjectSettings
@@ -196,6 +197,8 @@ def _auto_camera(store, args: argparse.Namespace, settings):  # noqa: ANN001, AN
 
 
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from core.store import ProjectStore
     from core.types import DamageLevel
     from services.export import ExportRequest, export_project
@@ -204,9 +207,13 @@ def run(args: argparse.Namespace) -> int:
     request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails, package=args.package,
                             include_unconfirmed=args.include_unconfirmed)
     with ProjectStore.open(args.project) as store:
+        estimate = None
         if args.offset == "auto":
-            args.offset = _auto_offset(store, args.telemetry)
+            estimate = _auto_offset(store, args.telemetry)
+            args.offset = estimate.offset_s
         settings = _settings(store, args)
+        if estimate is not None:  # how sure the offset is enters the sites' uncertainty
+            settings = replace(settings, time_offset_sigma_s=round(estimate.uncertainty_s, 3))
         camera_view = None
         if args.camera == "auto":
             camera_view, settings = _auto_camera(store, args, settings)

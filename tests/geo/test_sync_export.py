@@ -50,8 +50,11 @@ def test_export_with_offset_auto_and_dem(hilly_project, tmp_path, capsys):
     assert json.loads((out / "damage_sites.geojson").read_text())["features"]
     from core.store import ProjectStore
 
-    with ProjectStore.open(project) as store:  # --save keeps the estimated offset
+    with ProjectStore.open(project) as store:  # --save keeps the estimated offset, and how sure it is
         assert store.project_settings().time_offset_s == pytest.approx(2.5, abs=0.5)
+        assert 0 < store.project_settings().time_offset_sigma_s < 0.5
+    sites = json.loads((out / "damage_sites.geojson").read_text())["features"]
+    assert all(f["properties"]["uncertainty_clock_m"] > 0 for f in sites)  # the offset's uncertainty x speed
 
 
 def test_bad_offset_and_missing_dem_are_one_line(hilly_project, tmp_path, capsys):

@@ -182,3 +182,21 @@ def test_every_export_carries_the_uncertainty_and_its_parts(tmp_path):
     page = (out / "damage_map.html").read_text()
     assert "Uncertain by" in page and "gps 15.0 m" in page
     assert np.isfinite(props["uncertainty_m"])
+
+
+def test_a_typed_offset_forgets_the_uncertainty_of_an_estimated_one(tmp_path):
+    import argparse
+
+    from app.commands.export import _settings
+    from core.settings import ProjectSettings
+    from core.store import ProjectStore
+
+    with pytest.raises(ValueError, match=r"ProjectSettings\.time_offset_sigma_s"):
+        ProjectSettings(time_offset_sigma_s=-0.1)
+    with ProjectStore.create(tmp_path / "p.dmproj", video_path=tmp_path / "v.mp4") as store:
+        store.set_project_settings(ProjectSettings(time_offset_s=2.4, time_offset_sigma_s=0.05))
+        assert store.project_settings().time_offset_sigma_s == 0.05
+        flags = argparse.Namespace(offset=None, hfov=None, ground_elevation=None, min_score=None)
+        assert _settings(store, flags).time_offset_sigma_s == 0.05  # kept while the offset is
+        typed = _settings(store, argparse.Namespace(**{**vars(flags), "offset": 3.0}))
+        assert typed.time_offset_s == 3.0 and typed.time_offset_sigma_s is None
