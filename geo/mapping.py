@@ -84,6 +84,9 @@ class DamageMap:
     unconfirmed: list[FusedSite] = field(default_factory=list)
     #: what decided which sites are confirmed
     fusion: FusionSettings = field(default_factory=FusionSettings)
+    #: ``(camera angle sigma deg, clock offset sigma s)`` of the sites' error budget
+    #: (``geo.uncertainty.budget_sites``), for sites rebuilt later
+    error_sigmas: tuple[float, float] = (0.0, 0.0)
 
     @property
     def all_fused(self) -> list[FusedSite]:
@@ -104,6 +107,8 @@ class DamageMap:
         from geo.regroup import regroup
 
         regrouped = regroup(self.all_fused, groups, camera=self.camera, local=self.local, settings=self.fusion)
+        regrouped = budget_sites(regrouped, self.aligned, camera_sigma_deg=self.error_sigmas[0],
+                                 clock_sigma_s=self.error_sigmas[1])  # the rebuilt sites' uncertainty
         self.fused, self.unconfirmed = _split_confirmed(
             count_views(regrouped, self.poses, self.camera, self.fusion))
         self.notes = [n for n in self.notes if not n.endswith(UNCONFIRMED_NOTE)]
@@ -341,7 +346,7 @@ def build_damage_map_from(
     if unconfirmed:
         notes.append(_unconfirmed_note(len(unconfirmed), fusion))
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
-                     notes, title, unconfirmed=unconfirmed, fusion=fusion)
+                     notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=(angle_sigma, offset_sigma_s))
 
 
 #: how the map's notes end when it leaves unconfirmed sites out

@@ -139,14 +139,19 @@ def budget_sites(fused: list[FusedSite], aligned: AlignedTrack, *, camera_sigma_
                  clock_sigma_s: float = 0.0) -> list[FusedSite]:
     """The sites with their error budget: per observation (``member_budgets``), per site
     (``budget``), and ``uncertainty_m`` its total. The sites' own ``uncertainty_m`` (the
-    fusion's) is the geometry component."""
-    members = [m for site in fused for m in site.members]
+    fusion's) is the geometry component; sites that already have a budget are kept as
+    they are (sites rebuilt by a regrouping get theirs, the others keep theirs)."""
+    todo = [site for site in fused if site.budget is None]
+    members = [m for site in todo for m in site.members]
     if not members:
         return fused
     at = telemetry_at(aligned, [m.observation.t_s for m in members])
     out = []
     k = 0
     for site in fused:
+        if site.budget is not None:
+            out.append(site)
+            continue
         position = np.asarray(site.position_m, dtype=np.float64)
         budgets = []
         for m in site.members:

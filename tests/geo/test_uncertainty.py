@@ -200,3 +200,16 @@ def test_a_typed_offset_forgets_the_uncertainty_of_an_estimated_one(tmp_path):
         assert _settings(store, flags).time_offset_sigma_s == 0.05  # kept while the offset is
         typed = _settings(store, argparse.Namespace(**{**vars(flags), "offset": 3.0}))
         assert typed.time_offset_s == 3.0 and typed.time_offset_sigma_s is None
+
+
+def test_sites_rebuilt_by_a_reviewers_split_get_their_error_budget_too(tmp_path):
+    damage_map = _gpx_map(tmp_path, 5.0, offset_sigma_s=0.5)
+    (site,) = damage_map.fused
+    ids = sorted(o.detection_id for o in site.observations)
+    damage_map.regroup_sites([ids[: len(ids) // 2], ids[len(ids) // 2:]])
+    rebuilt = damage_map.all_fused
+    assert len(rebuilt) == 2
+    for fused in rebuilt:
+        assert fused.budget is not None and len(fused.member_budgets) == len(fused.members)
+        assert fused.budget.gps == pytest.approx(15.0) and fused.budget.clock > 0 and fused.budget.camera > 0
+        assert fused.uncertainty_m == pytest.approx(fused.budget.total_m)
