@@ -33,7 +33,7 @@ frame to frame, so more sightings do not average them away), its geometry the fu
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
@@ -177,10 +177,5 @@ def budget_note(fused: list[FusedSite]) -> str | None:
     return f"site uncertainty: median {total:.1f} m ({medians.describe() or 'nothing significant'})"
 
 
-def parts_dict(budget: object) -> Mapping[str, float]:
-    """``budget.parts()`` for an :class:`ErrorBudget`, else empty."""
-    return budget.parts() if isinstance(budget, ErrorBudget) else {}
-
-
-__all__ = ["PARTS", "UERE_M", "ErrorBudget", "budget_note", "budget_sites", "error_budget", "parts_dict",
-           "root_mean_square", "telemetry_at"]
+__all__ = ["PARTS", "UERE_M", "ErrorBudget", "budget_note", "budget_sites", "error_budget", "root_mean_square",
+           "telemetry_at"]
