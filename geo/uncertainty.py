@@ -14,9 +14,11 @@ ground in metres:
     The fix's vertical accuracy carried to the ground: a camera ``dz`` too high places a
     point seen ``d`` metres away at height ``h`` above it ``dz * d / h`` too far.
 ``gap``
-    The interpolation gap: the pose is read between two fixes ``gap_s`` apart while the
-    drone flew at ``speed``; ``gap_s * speed``, the distance flown between them, bounds
-    how far it may have strayed from the straight line between them (0 on a fix).
+    A hole in the log: the pose is read between two fixes further apart than the track's
+    usual spacing while the drone flew at ``speed``; the distance flown in the extra time
+    bounds how far it may have strayed from the straight line between them. Between two
+    fixes at the log's usual rate it is 0: a smooth flight between 1 Hz fixes strays far
+    less than the 6 m it flies between them, and that is already in the other terms.
 ``clock``
     The clock offset's uncertainty (``geo.clock_offset``, ``uncertainty_s``) times the
     speed: the telemetry read that much too early or late.
@@ -117,11 +119,14 @@ def _column(aligned: AlignedTrack, attr: str) -> np.ndarray:
 
 
 def telemetry_at(aligned: AlignedTrack, t_s: Iterable[float]) -> dict[str, np.ndarray]:
-    """Per video time: ``gap_s``, ``speed_mps`` (over the second around it),
+    """Per video time: ``gap_s``, ``hole_s`` (the gap beyond the track's usual spacing), ``speed_mps`` (over the second around it),
     ``h_accuracy_m`` and ``v_accuracy_m`` (NaN where the track gives none), interpolated
     between the good fixes."""
     t = np.atleast_1d(np.asarray(list(t_s), dtype=np.float64))
     out: dict[str, np.ndarray] = {"gap_s": aligned.gap_s(t) if len(t) else np.zeros(0)}
+    steps = np.diff(aligned.t_s[aligned.good])
+    usual_step_s = float(np.median(steps)) if len(steps) else 0.0
+    out["hole_s"] = np.maximum(out["gap_s"] - usual_step_s, 0.0)
     before, after = aligned.interpolate(t - 0.5), aligned.interpolate(t + 0.5)
     span = np.clip(after.t_s, aligned.t_s[0], aligned.t_s[-1]) - np.clip(before.t_s, aligned.t_s[0], aligned.t_s[-1])
     distance = np.hypot(after.east_m - before.east_m, after.north_m - before.north_m)
@@ -159,7 +164,7 @@ def budget_sites(fused: list[FusedSite], aligned: AlignedTrack, *, camera_sigma_
             budgets.append(error_budget(
                 gps_accuracy_m=float(at["h_accuracy_m"][k]), vertical_accuracy_m=float(at["v_accuracy_m"][k]),
                 reach_m=float(np.hypot(*(position[:2] - origin[:2]))), height_m=float(origin[2] - position[2]),
-                gap_s=float(at["gap_s"][k]), speed_mps=float(at["speed_mps"][k]), clock_sigma_s=clock_sigma_s,
+                gap_s=float(at["hole_s"][k]), speed_mps=float(at["speed_mps"][k]), clock_sigma_s=clock_sigma_s,
                 camera_sigma_deg=camera_sigma_deg))
             k += 1
         budget = root_mean_square(budgets, geometry_m=float(site.uncertainty_m))
