@@ -44,6 +44,8 @@ class GeoSettingsDialog(QDialog):
         self._estimate_job: Any = None
         self.setWindowTitle("Georeferencing")
         self._initial = settings
+        #: the offset last found from the video and its one-sigma uncertainty (seconds)
+        self._estimated: tuple[float, float] | None = None
         self.offset_spin = QDoubleSpinBox()
         self.offset_spin.setRange(-3600.0, 3600.0)
         self.offset_spin.setDecimals(2)
@@ -111,6 +113,7 @@ class GeoSettingsDialog(QDialog):
 
     def _show_estimate(self, estimate: Any) -> None:
         self.offset_spin.setValue(float(estimate.offset_s))
+        self._estimated = (self.offset_spin.value(), float(estimate.uncertainty_s))
         lines = dict(estimate.describe())
         text = f"Found {estimate.offset_s:+.2f} s ± {estimate.uncertainty_s:.2f} s; confidence {lines['confidence']}"
         if estimate.zone_shift_h:
@@ -123,13 +126,25 @@ class GeoSettingsDialog(QDialog):
         if hfov is not None and abs(hfov - hfov_degrees(self._initial.hfov_deg)) < 0.05:
             hfov = self._initial.hfov_deg
         elevation = self.elevation_spin.value()
+        offset = self.offset_spin.value()
         return replace(
             self._initial,
-            time_offset_s=self.offset_spin.value(),
+            time_offset_s=offset,
+            time_offset_sigma_s=self._offset_sigma(offset),
             hfov_deg=hfov,
             ground_elevation_m=None if elevation <= _NO_ELEVATION_M else elevation,
             min_score=self.min_score_spin.value(),
         )
+
+
+    def _offset_sigma(self, offset_s: float) -> float | None:
+        """How sure the offset is: the estimate's uncertainty while the box holds the
+        estimate, the saved one while it holds the saved offset, unknown once nudged."""
+        if self._estimated is not None and abs(offset_s - self._estimated[0]) < 0.005:
+            return round(self._estimated[1], 3)
+        if abs(offset_s - self._initial.time_offset_s) < 0.005:
+            return self._initial.time_offset_sigma_s
+        return None
 
 
 def _estimate_offset(video_path: Path, telemetry_path: Path) -> Any:

@@ -43,8 +43,11 @@ def test_the_offset_is_estimated_from_the_video_into_the_box(qtbot, manoeuvring_
     assert dialog.offset_spin.value() == pytest.approx(-2.0, abs=0.5)
     assert "Found -" in dialog.estimate_label.text() and "confidence" in dialog.estimate_label.text()
     assert dialog.estimate_button.isEnabled()
+    found = dialog.settings()
+    assert found.time_offset_sigma_s is not None and 0.0 < found.time_offset_sigma_s < 0.5  # enters the error budget
     dialog.offset_spin.setValue(dialog.offset_spin.value() + 0.1)  # the nudge: the user's value is what is kept
     assert dialog.settings().time_offset_s == pytest.approx(dialog.offset_spin.value())
+    assert dialog.settings().time_offset_sigma_s is None  # nudged by hand: its uncertainty is not known
 
 
 def test_without_a_track_there_is_nothing_to_estimate(qtbot, manoeuvring_flight):
