@@ -51,7 +51,8 @@ class FusionSettings:
     ``ray_sigma_rad`` is the angular noise of a mask centroid's ray; ``roof_height_m`` is
     the prior height of roof damage (refined from the well-triangulated sites of the same
     flight), debris lies on the ground. ``min_seen_frames`` and ``min_seen_ratio`` decide
-    which sites are confirmed (:func:`is_confirmed`).
+    which sites are confirmed (:func:`is_confirmed`); frames farther from a site than
+    ``view_range_factor`` times its farthest sighting do not count as showing it.
     """
 
     gate_m: float = 4.0
@@ -70,6 +71,7 @@ class FusionSettings:
     max_height_m: float = 60.0
     min_seen_frames: int = 2
     min_seen_ratio: float = 0.2
+    view_range_factor: float = 2.0
 
 
 def prior_height(level: DamageLevel, settings: FusionSettings) -> float:
@@ -498,6 +500,10 @@ def count_views(
     its 3-D position falls, or that detected it), ``frames_seen`` (those that detected it)
     and ``confirmed`` (:func:`is_confirmed`).
 
+    A frame farther from the site than ``view_range_factor`` times its farthest sighting
+    does not count: far towards the horizon the damage is a few pixels, which no detector
+    is expected to see (an oblique camera keeps a spot in view long before it comes near).
+
     A member placed on a terrain carries a pose lowered by the terrain's height there
     (``geo.observe.project_detection``); the site's position is raised by as much before
     it is projected into the frames' own poses."""
@@ -513,9 +519,13 @@ def count_views(
     seen = [{m.frame_index for m in f.members} for f in fused]
     in_view = [set(s) for s in seen]
     w, h = camera.width_px, camera.height_px
+    # the farthest a frame may be and still count: a few times the farthest sighting
+    reach = settings.view_range_factor * np.array(
+        [max(float(np.linalg.norm(f.position_m - m.ray_origin)) for m in f.members) for f in fused])
     for frame in frames:
         uv, front = project_points(camera, poses[frame], points)
         inside = front & (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
+        inside &= np.linalg.norm(points - poses[frame].position, axis=1) <= reach
         for k in np.flatnonzero(inside):
             in_view[k].add(frame)
     out = []

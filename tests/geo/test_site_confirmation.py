@@ -135,3 +135,17 @@ def test_exports_leave_unconfirmed_sites_out_unless_asked(one_off, tmp_path):
     by_id = {f["properties"]["id"]: f["properties"] for f in features}
     assert set(by_id) == {1, 2}
     assert by_id[2]["confirmed"] is False and by_id[2]["frames_seen"] == 1 and by_id[2]["frames_in_view"] >= 10
+
+
+def test_frames_far_beyond_its_sightings_do_not_count():
+    # the roof detected only in the last frames, the closest; the camera had it in view
+    # from much farther away before
+    detections, times, track, video, shown = fly([(0.0, 40.0, 5.0)], keep=[set(range(20, 40))])
+    near = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0,
+                                 fusion=FusionSettings(view_range_factor=1.1))
+    anywhere = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0,
+                                     fusion=FusionSettings(view_range_factor=100.0))
+    (site,), (same,) = near.all_fused, anywhere.all_fused
+    assert site.frames_seen == same.frames_seen == shown[0] - 20
+    assert same.frames_in_view == pytest.approx(shown[0], abs=2)
+    assert site.frames_seen <= site.frames_in_view < same.frames_in_view
