@@ -493,7 +493,9 @@ class SiteReviewPanel(Panel):
             self.threshold_label.setText("")
             return
         kept = review.kept_at(value)
-        self.threshold_label.setText(f"{value:.2f}: {len(kept)} sites")
+        unconfirmed = len(kept & review.unconfirmed)
+        text = f"{value:.2f}: {len(kept) - unconfirmed} sites"
+        self.threshold_label.setText(text + (f" + {unconfirmed} unconfirmed" if unconfirmed else ""))
         if filter_rows:
             self._apply_row_filter(kept=kept)
 

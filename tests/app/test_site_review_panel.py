@@ -325,3 +325,38 @@ def test_the_panel_says_when_the_sites_will_come(qtbot, project, errors):
     assert panel.summary.text() == "Reading the sites…"
     qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
     doc.close()
+
+
+def test_the_threshold_label_counts_unconfirmed_sites_apart(qtbot, flight, project, tmp_path, errors):
+    """A site left with one sighting among the frames that showed it is unconfirmed: the
+    label counts the sites on the map and names the unconfirmed ones apart."""
+    from geo.evaluation import detections_from_coco
+    from services.sites import site_review
+
+    with ProjectStore.open(project) as store:
+        review = site_review(store)
+        target = max(review.sites, key=lambda s: s.frame_count)
+        assert target.frame_count >= 3 and not review.unconfirmed
+        stored = {d.id: d for d in store.detections(review.run_id)}
+        kept = target.sightings[len(target.sightings) // 2].detection_id
+        dropped = {(stored[s.detection_id].frame_index, stored[s.detection_id].box_xyxy_px)
+                   for s in target.sightings if s.detection_id != kept}
+    detections, times = detections_from_coco(flight.annotations)
+    path = tmp_path / "one-off.dmproj"
+    with ProjectStore.create(path, video_path=flight.video, telemetry_path=flight.srt) as store:
+        run = store.start_run(model={"name": "ground truth"}, settings={})
+        mask = next(d.mask for d in detections if d.mask is not None)
+        for index in sorted(times):
+            store.write_frame(run, Frame(index, times[index], mask.width_px, mask.height_px),
+                              [replace(d, id=None) for d in detections if d.frame_index == index
+                               and (d.frame_index, d.box_xyxy_px) not in dropped])
+        store.finish_run(run)
+    doc = ProjectDocument()
+    panel = SiteReviewPanel(doc)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.open_path(path)
+    assert len(panel.review.unconfirmed) == 1
+    assert panel.threshold_label.text().endswith(f": {len(review.sites) - 1} sites + 1 unconfirmed")
+    doc.close()
+    assert errors == []
