@@ -19,12 +19,13 @@ from pathlib import Path
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
 from app.document import ProjectDocument
 from app.panels import Panel
 from app.widgets.map_view import MapWidget
 from app.workers import FunctionJob, build_map_job, read_track_job
+from geo.mapping import DamageMap
 from services.maps import display_basemap, display_buildings
 
 _log = logging.getLogger(__name__)
@@ -50,9 +51,16 @@ class MapPanel(Panel):
     def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
         super().__init__(document, parent)
         self.map_widget = MapWidget()
+        self.show_unconfirmed = QCheckBox("Show unconfirmed sites")
+        self.show_unconfirmed.setToolTip(
+            "Also draw (hollow, dashed) the sites detected in too few of the frames that showed them; "
+            "the Sites panel lists them last")
+        self.show_unconfirmed.toggled.connect(self._show_content)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.show_unconfirmed)
         layout.addWidget(self.map_widget)
+        self._content: object | None = None
         self._job: FunctionJob | None = None
         self._basemap_job: FunctionJob | None = None
         self._buildings_job: FunctionJob | None = None
@@ -98,6 +106,7 @@ class MapPanel(Panel):
 
     def _on_closed(self) -> None:
         self._timer.stop()
+        self._content = None
         self.map_widget.highlight_detection(None)  # no ring for a selection of the closed project
         self.map_widget.set_map(None, "No project open")
 
@@ -129,11 +138,21 @@ class MapPanel(Panel):
     def _on_built(self, content: object) -> None:
         if not self.document.is_open:
             return
-        self.map_widget.set_map(content)  # type: ignore[arg-type]  # DamageMap or Track
-        self.map_widget.set_time(self.document.current_pts)
+        self._content = content
+        self._show_content()
         self.map_updated.emit()
         self.load_basemap()
         self.load_buildings()
+
+    def _show_content(self, *_args: object) -> None:
+        """Draw the built map, with its unconfirmed sites when asked for."""
+        content = self._content
+        if content is None:
+            return
+        if self.show_unconfirmed.isChecked() and isinstance(content, DamageMap):
+            content = content.with_unconfirmed()
+        self.map_widget.set_map(content)  # type: ignore[arg-type]  # DamageMap or Track
+        self.map_widget.set_time(self.document.current_pts)
 
     @property
     def basemap_loading(self) -> bool:

@@ -99,6 +99,15 @@ class _SiteItem(QGraphicsEllipseItem):
             f"Site {site.id}: {site.level.label}, confidence {site.confidence:.2f}, "
             f"{site.observation_count} observations, frames {site.first_frame + 1}–{site.last_frame + 1}"
         )
+        self.confirmed = True
+
+    def show_unconfirmed(self) -> None:
+        """Drawn hollow and dashed: detected in too few of the frames that showed it."""
+        self.confirmed = False
+        pen = QPen(level_colour(self.site.level), 2.0, Qt.PenStyle.DashLine)
+        self.setPen(pen)
+        self.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+        self.setToolTip(self.toolTip() + " (unconfirmed: detected in too few of the frames that showed it)")
 
 
 LonLat = tuple[float, float]
@@ -147,6 +156,9 @@ class MapLayers:
     #: Per site (same order), its best sighting's score (1.0 when a reviewer vouched
     #: for one): the site is shown at a score threshold up to this.
     site_scores: tuple[float, ...] = ()
+    #: per site, whether it is confirmed (``geo.fusion.is_confirmed``); unconfirmed ones
+    #: are drawn hollow, on the map only when asked for (``DamageMap.with_unconfirmed``)
+    site_confirmed: tuple[bool, ...] = ()
     heat: HeatImage | None = None
     position_at: Callable[[float], LonLat | None] = field(default=lambda _t: None, repr=False)
     footprint_at: Callable[[float, float], list[LonLat]] = field(default=lambda _t, _r: [], repr=False)
@@ -174,6 +186,7 @@ class MapLayers:
                     default=1.0)
                 for fused in damage_map.fused
             ),
+            site_confirmed=tuple(bool(fused.confirmed) for fused in damage_map.fused),
             heat=heat,
             position_at=damage_map.position_at,
             footprint_at=lambda t_s, range_m: damage_map.camera_footprint_at(t_s, max_range_m=range_m),
@@ -332,6 +345,9 @@ class MapWidget(QGraphicsView):
             self.site_items.append(item)
         for score, item in zip(layers.site_scores, self.site_items):
             item.score = score
+        for confirmed, item in zip(layers.site_confirmed, self.site_items):
+            if not confirmed:
+                item.show_unconfirmed()
         self.set_score_threshold(self._threshold)
         for detection_ids, item in zip(layers.site_detections, self.site_items):
             for detection_id in detection_ids:

@@ -351,12 +351,25 @@ def test_the_threshold_label_counts_unconfirmed_sites_apart(qtbot, flight, proje
                               [replace(d, id=None) for d in detections if d.frame_index == index
                                and (d.frame_index, d.box_xyxy_px) not in dropped])
         store.finish_run(run)
+    from app.panels.map_panel import MapPanel
+
     doc = ProjectDocument()
-    panel = SiteReviewPanel(doc)
+    panel, map_panel = SiteReviewPanel(doc), MapPanel(doc)
     qtbot.addWidget(panel)
-    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+    qtbot.addWidget(map_panel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000), qtbot.waitSignal(map_panel.map_updated, timeout=30_000):
         doc.open_path(path)
     assert len(panel.review.unconfirmed) == 1
     assert panel.threshold_label.text().endswith(f": {len(review.sites) - 1} sites + 1 unconfirmed")
+    # the map leaves it off until asked, then draws it hollow
+    (ghost_id,) = panel.review.unconfirmed
+    assert ghost_id not in {s.id for s in map_panel.map_widget.visible_sites}
+    map_panel.show_unconfirmed.setChecked(True)
+    assert len(map_panel.map_widget.visible_sites) == len(review.sites)
+    (ghost,) = [item for item in map_panel.map_widget.site_items if item.site.id == ghost_id]
+    assert not ghost.confirmed and ghost.brush().style() == Qt.BrushStyle.NoBrush
+    assert all(item.confirmed for item in map_panel.map_widget.site_items if item is not ghost)
+    map_panel.show_unconfirmed.setChecked(False)
+    assert len(map_panel.map_widget.visible_sites) == len(review.sites) - 1
     doc.close()
     assert errors == []
