@@ -22,20 +22,21 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _origin(text: str) -> tuple[float, float]:
-    try:
-        lat, lon = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected LAT,LON such as 30.1588,-85.6602; got {text!r}") from None
-    return lat, lon
+def _pair(example: str, what: str):  # noqa: ANN202 - an argparse type
+    """An argparse type reading two comma-separated numbers."""
+
+    def parse(text: str) -> tuple[float, float]:
+        try:
+            first, second = (float(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what} such as {example}; got {text!r}") from None
+        return first, second
+
+    return parse
 
 
-def _altitudes(text: str) -> tuple[float, float]:
-    try:
-        low, high = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected LOW,HIGH metres such as 70,120; got {text!r}") from None
-    return low, high
+_origin = _pair("30.1588,-85.6602", "LAT,LON")
+_altitudes = _pair("70,120", "LOW,HIGH metres")
 
 
 def _utc(text: str) -> dt.datetime:

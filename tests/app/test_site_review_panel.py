@@ -22,21 +22,27 @@ def flight(sites_flyover) -> Path:
     return sites_flyover
 
 
-@pytest.fixture
-def project(flight, tmp_path) -> Path:
-    """The flight's ground truth as one analysis run (scores 1.0), telemetry attached."""
+def _ground_truth_project(path: Path, flight, dropped: frozenset = frozenset()) -> Path:
+    """The flight's ground truth as one analysis run (scores 1.0), telemetry attached;
+    ``dropped``: (frame index, box) of detections left out."""
     from geo.evaluation import detections_from_coco
 
     detections, times = detections_from_coco(flight.annotations)
-    path = tmp_path / "flight.dmproj"
     with ProjectStore.create(path, video_path=flight.video, telemetry_path=flight.srt) as store:
         run = store.start_run(model={"name": "ground truth"}, settings={})
         mask = next(d.mask for d in detections if d.mask is not None)
         for index in sorted(times):
             frame = Frame(index, times[index], mask.width_px, mask.height_px)
-            store.write_frame(run, frame, [replace(d, id=None) for d in detections if d.frame_index == index])
+            store.write_frame(run, frame, [replace(d, id=None) for d in detections if d.frame_index == index
+                                           and (d.frame_index, d.box_xyxy_px) not in dropped])
         store.finish_run(run)
     return path
+
+
+@pytest.fixture
+def project(flight, tmp_path) -> Path:
+    """The flight's ground truth as one analysis run (scores 1.0), telemetry attached."""
+    return _ground_truth_project(tmp_path / "flight.dmproj", flight)
 
 
 @pytest.fixture
@@ -330,7 +336,6 @@ def test_the_panel_says_when_the_sites_will_come(qtbot, project, errors):
 def test_the_threshold_label_counts_unconfirmed_sites_apart(qtbot, flight, project, tmp_path, errors):
     """A site left with one sighting among the frames that showed it is unconfirmed: the
     label counts the sites on the map and names the unconfirmed ones apart."""
-    from geo.evaluation import detections_from_coco
     from services.sites import site_review
 
     with ProjectStore.open(project) as store:
@@ -341,16 +346,7 @@ def test_the_threshold_label_counts_unconfirmed_sites_apart(qtbot, flight, proje
         kept = target.sightings[len(target.sightings) // 2].detection_id
         dropped = {(stored[s.detection_id].frame_index, stored[s.detection_id].box_xyxy_px)
                    for s in target.sightings if s.detection_id != kept}
-    detections, times = detections_from_coco(flight.annotations)
-    path = tmp_path / "one-off.dmproj"
-    with ProjectStore.create(path, video_path=flight.video, telemetry_path=flight.srt) as store:
-        run = store.start_run(model={"name": "ground truth"}, settings={})
-        mask = next(d.mask for d in detections if d.mask is not None)
-        for index in sorted(times):
-            store.write_frame(run, Frame(index, times[index], mask.width_px, mask.height_px),
-                              [replace(d, id=None) for d in detections if d.frame_index == index
-                               and (d.frame_index, d.box_xyxy_px) not in dropped])
-        store.finish_run(run)
+    path = _ground_truth_project(tmp_path / "one-off.dmproj", flight, frozenset(dropped))
     from app.panels.map_panel import MapPanel
 
     doc = ProjectDocument()

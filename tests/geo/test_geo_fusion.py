@@ -20,9 +20,14 @@ CAMERA = PinholeCamera(640, 360, 80.0)
 FPS = 2.0
 
 
-def fly(points, levels, *, frames=24, scores=None, half_size_m=0.5):
+def fly(points, levels, *, frames=24, scores=None, half_size_m=0.5, keep=None, shown=None):
     """Detections (a square mask around each point, every frame it is seen), frame times,
-    the telemetry track (video clock, true-north gimbal yaw) and the local frame."""
+    the telemetry track (video clock, true-north gimbal yaw) and the local frame.
+
+    ``keep[j]``: the frames (counted among those that show point j) where point j is
+    detected, default all; ``shown``: a list filled with how many frames showed each point."""
+    shown = shown if shown is not None else []
+    shown[:] = [0] * len(points)
     local = LocalFrame.around(*ORIGIN)
     poses = [CameraPose(0.0, -90.0 + 3.0 * k, 50.0, 0.0, -40.0) for k in range(frames)]
     samples = []
@@ -40,6 +45,9 @@ def fly(points, levels, *, frames=24, scores=None, half_size_m=0.5):
             corners = np.array([[e - d, n - d, u], [e + d, n - d, u], [e + d, n + d, u], [e - d, n + d, u]])
             uv, in_front = project_points(CAMERA, pose, corners)
             if not in_front.all() or (uv < 1).any() or (uv[:, 0] > 638).any() or (uv[:, 1] > 358).any():
+                continue
+            shown[j] += 1
+            if keep is not None and keep[j] is not None and shown[j] - 1 not in keep[j]:
                 continue
             mask = RleMask.from_polygon(uv, CAMERA.height_px, CAMERA.width_px)
             if mask.area_px < 4:

@@ -7,21 +7,13 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
-from core.camera import CameraPose, PinholeCamera, project_points
-from core.masks import RleMask
-from core.types import DamageLevel, Detection, ReviewState, TelemetrySample
+from core.types import DamageLevel, ReviewState
 from geo.export import export_map
 from geo.fusion import FusionSettings, is_confirmed
-from geo.local import LocalFrame
 from geo.mapping import build_damage_map_from
-from geo.telemetry import TimeBase, Track
-
-ORIGIN = (-85.66, 30.16)
-CAMERA = PinholeCamera(640, 360, 80.0)
-FPS = 2.0
+from tests.geo.test_geo_fusion import fly as fly_levels
 
 
 @pytest.mark.parametrize(("seen", "in_view", "confirmed"), [
@@ -45,35 +37,12 @@ def test_a_person_confirms_and_settings_move_the_bar():
 
 
 def fly(points, *, frames=24, keep=None):
-    """Detections of a square mask around each point (``keep[j]``: the frames where point j
-    is detected, default every frame that shows it), frame times, telemetry, video."""
-    local = LocalFrame.around(*ORIGIN)
-    poses = [CameraPose(0.0, -90.0 + 3.0 * k, 50.0, 0.0, -40.0) for k in range(frames)]
-    samples = []
-    for k, pose in enumerate(poses):
-        lon, lat = local.to_lonlat(pose.east_m, pose.north_m)
-        samples.append(TelemetrySample(
-            t_s=k / FPS, lat_deg=float(lat), lon_deg=float(lon), alt_rel_m=pose.up_m,
-            gimbal_pitch_deg=pose.pitch_deg, gimbal_yaw_deg=float((pose.yaw_deg - local.convergence_deg) % 360)))
-    track = Track(tuple(samples), path=None, format="dji-srt", time_base=TimeBase.VIDEO)
-    detections, shown = [], [0] * len(points)
-    for k, pose in enumerate(poses):
-        for j, (e, n, u) in enumerate(points):
-            corners = np.array([[e - 0.5, n - 0.5, u], [e + 0.5, n - 0.5, u], [e + 0.5, n + 0.5, u], [e - 0.5, n + 0.5, u]])
-            uv, in_front = project_points(CAMERA, pose, corners)
-            if not in_front.all() or (uv < 1).any() or (uv[:, 0] > 638).any() or (uv[:, 1] > 358).any():
-                continue
-            shown[j] += 1
-            if keep is not None and keep[j] is not None and shown[j] - 1 not in keep[j]:
-                continue
-            mask = RleMask.from_polygon(uv, CAMERA.height_px, CAMERA.width_px)
-            x1, y1 = uv.min(axis=0)
-            x2, y2 = uv.max(axis=0)
-            detections.append(Detection(k, DamageLevel.SLIGHT, 0.9, (float(x1), float(y1), float(x2), float(y2)), mask,
-                                        id=1000 * j + k))
-    video = {"width_px": CAMERA.width_px, "height_px": CAMERA.height_px, "duration_s": frames / FPS,
-             "creation_time_utc": None}
-    return detections, {k: k / FPS for k in range(frames)}, track, video, shown
+    """Slight damage around each point (``keep[j]``: the frames, among those showing point
+    j, where it is detected), frame times, telemetry, video, and how many frames showed each."""
+    shown: list[int] = []
+    detections, times, track, video, _local = fly_levels(points, [DamageLevel.SLIGHT] * len(points), frames=frames,
+                                                         keep=keep, shown=shown)
+    return detections, times, track, video, shown
 
 
 @pytest.fixture(scope="module")
