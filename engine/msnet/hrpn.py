@@ -27,6 +27,7 @@ from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.rpn import RegionProposalNetwork, RPNHead, concat_box_prediction_layers
 
 from engine.msnet.gating import GateMetric, gate_anchors
+from engine.msnet.inference import bfloat16_applies
 
 
 class RPNPredictor(nn.Module):
@@ -249,6 +250,15 @@ class HierarchicalRPN(nn.Module):
         self.building_rpn = building_rpn
         self.damage_rpn = damage_rpn
         self.gate_with_gt_in_training = gate_with_gt_in_training
+        #: run the shared 3x3 conv in bfloat16 in eval on a native-bfloat16 CPU (its
+        #: output, and so objectness and box deltas, stay float32)
+        self.trunk_bfloat16 = False
+
+    def _trunk(self, feature: Tensor) -> Tensor:
+        if self.training or not bfloat16_applies(self.trunk_bfloat16, feature):
+            return self.trunk(feature)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return self.trunk(feature).float()
 
     def forward(
         self,
@@ -256,7 +266,7 @@ class HierarchicalRPN(nn.Module):
         features: dict[str, Tensor],
         targets: list[dict[str, Tensor]] | None = None,
     ) -> tuple[list[Tensor], list[Tensor], list[Tensor], dict[str, Tensor]]:
-        convolved = OrderedDict((name, self.trunk(feature)) for name, feature in features.items())
+        convolved = OrderedDict((name, self._trunk(feature)) for name, feature in features.items())
         building_targets = None
         if self.training:
             if targets is None:

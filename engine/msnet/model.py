@@ -32,6 +32,7 @@ from engine.msnet.backbones import FPN_CHANNELS, build_fpn_backbone
 from engine.msnet.gating import GateMetric
 from engine.msnet.heads import MaskHead, MaskPredictor
 from engine.msnet.hrpn import HierarchicalRPN, build_hrpn
+from engine.msnet.inference import bfloat16_applies
 from engine.msnet.paste import paste_mask_crops
 
 #: class names by label; 0 is the background
@@ -105,6 +106,9 @@ class MSNet(MaskRCNN):
         self.building_nms_thresh = building_nms_thresh
         self.building_detections_per_img = building_detections_per_img
         self.min_detection_side_px = MIN_DETECTION_SIDE_PX
+        #: test-time settings (:func:`engine.msnet.inference.apply_inference_settings`)
+        self.fpn_bfloat16 = False
+        self.inference_settings = None
 
     @property
     def building_label(self) -> int:
@@ -170,7 +174,7 @@ class MSNet(MaskRCNN):
             for target, original, resized in zip(targets, original_sizes, image_list.image_sizes):
                 if "building_boxes" in target:
                     target["building_boxes"] = resize_boxes(target["building_boxes"], original, resized)
-        features = self.backbone(image_list.tensors)
+        features = self._features(image_list.tensors)
 
         building_boxes: list[Tensor] | None = None
         building_scores: list[Tensor] | None = None
@@ -178,6 +182,10 @@ class MSNet(MaskRCNN):
             proposals, building_boxes, building_scores, proposal_losses = self.rpn(image_list, features, targets)
         else:
             proposals, proposal_losses = self.rpn(image_list, features, targets)
+        if not self.training and next(iter(features.values())).device.type == "cpu":
+            # RoIAlign on a CPU reads NCHW maps (a channels-last map is copied at every
+            # call: box, mask and SRN pooling): lay them out once, the same numbers.
+            features = OrderedDict((name, level.contiguous()) for name, level in features.items())
         detections, detector_losses = self.roi_heads(features, proposals, image_list.image_sizes, targets)
 
         if self.training:
@@ -201,6 +209,17 @@ class MSNet(MaskRCNN):
             if mask_probs is not None:
                 detection["mask_crops"] = paste_mask_crops(mask_probs[index], detection["boxes"], original)
         return detections, features, image_list.image_sizes
+
+    def _features(self, tensors: Tensor) -> "OrderedDict[str, Tensor]":
+        """The FPN maps; with ``fpn_bfloat16`` (eval, native-bfloat16 CPU) the FPN's
+        convolutions run in bfloat16 and the maps come back as float32."""
+        body, fpn = getattr(self.backbone, "body", None), getattr(self.backbone, "fpn", None)
+        if self.training or body is None or fpn is None or not bfloat16_applies(self.fpn_bfloat16, tensors):
+            return self.backbone(tensors)
+        maps = body(tensors)  # the body stays float32
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            features = fpn(maps)
+        return OrderedDict((name, level.float()) for name, level in features.items())
 
     def _prepare_target(self, target: dict[str, Tensor], size: tuple[int, int]) -> dict[str, Tensor]:
         """Co-training: append building boxes as instances of the building class."""

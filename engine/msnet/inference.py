@@ -1,0 +1,177 @@
+"""Test-time settings of a loaded detector: how it runs, never what it learned.
+
+A weights file's JSON config may hold an ``"inference"`` object; any key left out takes
+the default of :class:`InferenceSettings` (the model as built, float32: what a config
+without the object gets). Nothing here changes the stored weights:
+
+``rpn_pre_nms_top_n``
+    Damage proposals kept per FPN level before the RPN's NMS; ``null`` (default): as
+    the model was built (torchvision: 1000).
+``rpn_post_nms_top_n``
+    At most this many damage proposals go to the RoI heads after NMS; ``null``
+    (default): as the model was built (torchvision: 1000). The box branch's cost scales
+    with it, but so does recall: 300 instead of 1000 cost the shipped model 4.3 points
+    of mask AP on its validation flight.
+``detections_per_img``
+    Detections kept per image after the box head; ``null`` (default): as the model was
+    built (torchvision: 100).
+``cpu_bfloat16``
+    Parts that run in bfloat16 on a CPU with native bfloat16 arithmetic (AVX-512 BF16
+    or AMX; elsewhere they stay float32, which is faster there); default none, the
+    shipped model names all four: ``"fpn"`` (the FPN's
+    convolutions), ``"rpn_head"`` (the RPN's shared 3x3 convolution), ``"mask_head"``
+    (mask convolutions and predictor), ``"srn"`` (the SRN encoder). Their outputs are
+    turned back into float32, so scores, boxes, NMS and proposal ranking stay float32.
+    Training and GPUs are unaffected (a GPU analysis uses float16 autocast anyway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from core.errors import ModelError
+
+#: the parts :data:`InferenceSettings.cpu_bfloat16` may name
+BFLOAT16_PARTS = ("fpn", "rpn_head", "mask_head", "srn")
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceSettings:
+    """How a loaded detector runs at test time (see the module docstring)."""
+
+    rpn_pre_nms_top_n: int | None = None
+    rpn_post_nms_top_n: int | None = None
+    detections_per_img: int | None = None
+    cpu_bfloat16: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, section: object, *, source: str) -> InferenceSettings:
+        """Settings from a config's ``"inference"`` object (``None``: all defaults).
+
+        Raises :class:`ModelError` naming ``source`` for an unknown key or a bad value.
+        """
+        if section is None:
+            return cls()
+        if not isinstance(section, Mapping):
+            raise ModelError(f"{source}: 'inference' must be a JSON object; got {type(section).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(section) - known)
+        if unknown:
+            raise ModelError(f"{source}: unknown inference setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        values: dict[str, Any] = {}
+        for key in ("rpn_pre_nms_top_n", "rpn_post_nms_top_n", "detections_per_img"):
+            if key in section:
+                value = section[key]
+                if value is None:
+                    continue
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ModelError(f"{source}: inference setting {key!r} must be a whole number >= 1; got {value!r}")
+                values[key] = value
+        if "cpu_bfloat16" in section:
+            parts = section["cpu_bfloat16"]
+            if not isinstance(parts, list) or any(part not in BFLOAT16_PARTS for part in parts):
+                raise ModelError(
+                    f"{source}: inference setting 'cpu_bfloat16' must be a list of parts among "
+                    f"{', '.join(BFLOAT16_PARTS)}; got {parts!r}"
+                )
+            values["cpu_bfloat16"] = tuple(dict.fromkeys(parts))
+        return cls(**values)
+
+    def as_config(self) -> dict[str, Any]:
+        """The JSON form (what :meth:`from_config` reads back)."""
+        out = dataclasses.asdict(self)
+        out["cpu_bfloat16"] = list(self.cpu_bfloat16)
+        return out
+
+
+@functools.cache
+def cpu_has_native_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (oneDNN's own check: AVX-512 BF16/AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def bfloat16_applies(enabled: bool, tensor: torch.Tensor) -> bool:
+    """Whether a part flagged ``enabled`` runs in bfloat16 on ``tensor``: on a CPU that
+    computes bfloat16 natively, without gradients, and no autocast active already."""
+    return (
+        enabled
+        and tensor.device.type == "cpu"
+        and not torch.is_grad_enabled()
+        and not torch.is_autocast_enabled("cpu")
+        and cpu_has_native_bfloat16()
+    )
+
+
+def reduced_precision(enabled: bool, tensor: torch.Tensor) -> contextlib.AbstractContextManager[Any]:
+    """bfloat16 autocast where :func:`bfloat16_applies`, else nothing."""
+    if bfloat16_applies(enabled, tensor):
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings) -> torch.nn.Module:
+    """Set ``settings`` on an MSNet (in place; returns it). The weights are untouched."""
+    from engine.msnet.hrpn import HierarchicalRPN
+
+    rpn = getattr(model, "rpn", None)
+    damage_rpn = rpn.damage_rpn if isinstance(rpn, HierarchicalRPN) else rpn
+    heads = getattr(model, "roi_heads", None)
+    built = getattr(model, "built_test_settings", None)
+    if not isinstance(built, dict):  # first call: remember what the model was built with
+        built = {
+            "pre": None if damage_rpn is None else damage_rpn._pre_nms_top_n["testing"],
+            "post": None if damage_rpn is None else damage_rpn._post_nms_top_n["testing"],
+            "detections": getattr(heads, "detections_per_img", None),
+        }
+        model.built_test_settings = built  # type: ignore[assignment]
+    if damage_rpn is not None:
+        pre = settings.rpn_pre_nms_top_n or built["pre"]
+        post = built["post"] if settings.rpn_post_nms_top_n is None else min(settings.rpn_post_nms_top_n, built["post"])
+        damage_rpn._pre_nms_top_n = {**damage_rpn._pre_nms_top_n, "testing": pre}
+        damage_rpn._post_nms_top_n = {**damage_rpn._post_nms_top_n, "testing": post}
+    if heads is not None:
+        heads.detections_per_img = settings.detections_per_img or built["detections"]
+    parts = set(settings.cpu_bfloat16)
+    model.fpn_bfloat16 = "fpn" in parts  # type: ignore[assignment]
+    if isinstance(rpn, HierarchicalRPN):
+        rpn.trunk_bfloat16 = "rpn_head" in parts
+    for name, part in (("mask_head", "mask_head"), ("mask_predictor", "mask_head")):
+        module = getattr(heads, name, None)
+        if module is not None and hasattr(module, "cpu_bfloat16"):
+            module.cpu_bfloat16 = part in parts
+    model.inference_settings = settings  # type: ignore[assignment]
+    return model
+
+
+def inference_settings_of(model: object) -> InferenceSettings | None:
+    """The settings applied to ``model`` (``None`` for a model built in code)."""
+    settings = getattr(model, "inference_settings", None)
+    return settings if isinstance(settings, InferenceSettings) else None
+
+
+def srn_in_bfloat16(model: object) -> bool:
+    """Whether the SRN that refines ``model``'s detections should encode in bfloat16."""
+    settings = inference_settings_of(model)
+    return settings is not None and "srn" in settings.cpu_bfloat16
+
+
+__all__ = [
+    "BFLOAT16_PARTS",
+    "InferenceSettings",
+    "apply_inference_settings",
+    "bfloat16_applies",
+    "cpu_has_native_bfloat16",
+    "inference_settings_of",
+    "reduced_precision",
+    "srn_in_bfloat16",
+]
