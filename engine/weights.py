@@ -126,6 +126,7 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> tuple
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from engine.msnet.inference import InferenceSettings, apply_inference_settings
     from engine.msnet.model import build_msnet
 
     path = Path(path)
@@ -157,6 +158,8 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> tuple
         )
     state = {k: v.to(expected[k].dtype) for k, v in state.items()}
     model.load_state_dict(state)
+    # Test-time settings: the config's "inference" object over the code's defaults.
+    apply_inference_settings(model, InferenceSettings.from_config(config.get("inference"), source=str(config_path_for(path))))
     model.to(device).eval()
     return model, config
 
