@@ -139,6 +139,7 @@ def load_refiner(
     if not supports_features(model):
         return None, "skipped: the detector does not return its FPN features (detect_with_features)"
     try:
+        from engine.msnet.inference import srn_in_bfloat16
         from engine.srn import ScoreRefiner
     except ImportError as exc:
         return None, f"skipped: the SRN module is not available ({exc})"
@@ -156,7 +157,8 @@ def load_refiner(
     try:
         # On the CPU encode the RoI-pooled features, not whole FPN maps: the paper's
         # order costs ~100 GFLOP per frame there.
-        refiner = ScoreRefiner.from_weights(path, device=device, encode_rois_first=device.type == "cpu")
+        refiner = ScoreRefiner.from_weights(path, device=device, encode_rois_first=device.type == "cpu",
+                                            cpu_bfloat16=srn_in_bfloat16(model))
     except ModelError as exc:
         return None, f"skipped: {exc}"
     return refiner, f"on ({path})" + (f"; {mismatch}" if mismatch else "")

@@ -124,6 +124,7 @@ def merge_flights(
 
 def main(argv: Sequence[str] | None = None) -> int:
     from engine.evaluate import evaluate_results, format_table
+    from engine.msnet.inference import srn_in_bfloat16
     from engine.srn.encoder import build_srn
     from engine.weights import load_model
 
@@ -145,7 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     detector, _ = load_model(args.weights, device=args.device)
     order = args.order or ("paper" if str(args.device).startswith("cuda") else "rois-first")
-    settings: dict[str, Any] = {"min_similarity": args.min_similarity, "encode_rois_first": order == "rois-first"}
+    settings: dict[str, Any] = {"min_similarity": args.min_similarity, "encode_rois_first": order == "rois-first",
+                                "cpu_bfloat16": srn_in_bfloat16(detector)}  # as the analysis runs it
     if args.score_range is not None:
         settings["score_range"] = tuple(args.score_range)
     refiners = {"with SRN": ScoreRefiner.from_weights(args.srn, device=args.device, **settings)}
