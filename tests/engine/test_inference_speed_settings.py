@@ -1,0 +1,221 @@
+"""Test-time settings (engine.msnet.inference): read from the weights' config over code
+defaults, bad values refused by file, bfloat16 only where asked and only at test time on
+a CPU, results close to float32, and the SRN following the detector's settings."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+import torch
+
+import engine.msnet.inference as inference
+from core.errors import ModelError
+from engine.msnet import build_msnet
+from engine.msnet.inference import BFLOAT16_PARTS, InferenceSettings, apply_inference_settings, srn_in_bfloat16
+from engine.weights import config_path_for, load_model, save_model
+
+TINY = dict(backbone="mobilenet_v3", heads="light", min_size=96, max_size=128)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """Tiny MSNet weights built with torchvision's test-time proposal counts."""
+    torch.manual_seed(3)
+    model = build_msnet(arch="msnet", **TINY).eval()
+    return save_model(model, tmp_path_factory.mktemp("w") / "msnet.safetensors")
+
+
+def _with_inference(tmp_path, saved, section):
+    path = tmp_path / "msnet.safetensors"
+    path.write_bytes(saved.read_bytes())
+    config = json.loads(config_path_for(saved).read_text())
+    config["inference"] = section
+    config_path_for(path).write_text(json.dumps(config))
+    return path
+
+
+@pytest.fixture
+def native_bfloat16(monkeypatch):
+    """Pretend (or not) that the CPU computes bfloat16 natively; the arithmetic is the
+    same either way, only slower without it."""
+
+    def set_to(value: bool) -> None:
+        monkeypatch.setattr(inference, "cpu_has_native_bfloat16", lambda: value)
+
+    return set_to
+
+
+def test_a_config_without_inference_object_runs_the_model_as_built_in_float32(saved):
+    model, config = load_model(saved)
+    assert "inference" not in config
+    assert model.inference_settings == InferenceSettings()
+    assert model.rpn.damage_rpn._post_nms_top_n["testing"] == 1000
+    assert model.rpn.damage_rpn._pre_nms_top_n["testing"] == 1000
+    assert model.roi_heads.detections_per_img == 100
+    assert not model.fpn_bfloat16 and not model.rpn.trunk_bfloat16
+    assert not model.roi_heads.mask_head.cpu_bfloat16 and not srn_in_bfloat16(model)
+
+
+def test_the_shipped_model_runs_its_four_parts_in_bfloat16():
+    from engine.weights import DEFAULT_MSNET_WEIGHTS, read_config
+
+    config = read_config(DEFAULT_MSNET_WEIGHTS)
+    settings = InferenceSettings.from_config(config["inference"], source="shipped")
+    assert set(settings.cpu_bfloat16) == set(BFLOAT16_PARTS)
+    assert settings.rpn_post_nms_top_n is None  # fewer proposals cost mask AP
+
+
+def test_all_parts_are_switched_together_with_the_config(tmp_path, saved):
+    model, _ = load_model(_with_inference(tmp_path, saved, {"cpu_bfloat16": list(BFLOAT16_PARTS)}))
+    assert model.fpn_bfloat16 and model.rpn.trunk_bfloat16
+    assert model.roi_heads.mask_head.cpu_bfloat16 and model.roi_heads.mask_predictor.cpu_bfloat16
+    assert srn_in_bfloat16(model)
+    assert model.rpn.damage_rpn._post_nms_top_n["training"] == 2000  # training untouched
+
+
+def test_config_keys_override_the_defaults(tmp_path, saved):
+    path = _with_inference(tmp_path, saved, {"rpn_pre_nms_top_n": 400, "rpn_post_nms_top_n": 150,
+                                             "detections_per_img": 50, "cpu_bfloat16": ["srn"]})
+    model, _ = load_model(path)
+    assert model.rpn.damage_rpn._pre_nms_top_n["testing"] == 400
+    assert model.rpn.damage_rpn._post_nms_top_n["testing"] == 150
+    assert model.roi_heads.detections_per_img == 50
+    assert not model.fpn_bfloat16 and not model.rpn.trunk_bfloat16 and not model.roi_heads.mask_head.cpu_bfloat16
+    assert srn_in_bfloat16(model)
+
+
+def test_a_model_built_with_fewer_proposals_keeps_its_own():
+    model = build_msnet(arch="msnet", rpn_post_nms_top_n_test=20, box_detections_per_img=6, **TINY)
+    apply_inference_settings(model, InferenceSettings(rpn_post_nms_top_n=300))
+    assert model.rpn.damage_rpn._post_nms_top_n["testing"] == 20
+    assert model.roi_heads.detections_per_img == 6
+    # settings put on again (the bench switches back and forth) start from the built values
+    apply_inference_settings(model, InferenceSettings(rpn_post_nms_top_n=10, detections_per_img=3))
+    apply_inference_settings(model, InferenceSettings())
+    assert model.rpn.damage_rpn._post_nms_top_n["testing"] == 20
+    assert model.roi_heads.detections_per_img == 6
+
+
+@pytest.mark.parametrize(
+    ("section", "words"),
+    [
+        ({"rpn_post_nms_top_n": 0}, "'rpn_post_nms_top_n' must be a whole number >= 1; got 0"),
+        ({"rpn_post_nms_top_n": "300"}, "whole number"),
+        ({"detections_per_img": True}, "whole number"),
+        ({"rpn_pre_nms_top_n": -5}, "whole number"),
+        ({"cpu_bfloat16": "fpn"}, "must be a list of parts among fpn, rpn_head, mask_head, srn"),
+        ({"cpu_bfloat16": ["backbone"]}, "'backbone'"),
+        ({"post_nms": 300}, "unknown inference setting 'post_nms'"),
+        ([300], "'inference' must be a JSON object"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_config(tmp_path, saved, section, words):
+    path = _with_inference(tmp_path, saved, section)
+    with pytest.raises(ModelError) as error:
+        load_model(path)
+    message = str(error.value)
+    assert str(config_path_for(path)) in message and words in message
+    assert "\n" not in message
+
+
+def test_settings_round_trip_through_their_json_form():
+    settings = InferenceSettings(rpn_pre_nms_top_n=500, rpn_post_nms_top_n=200, cpu_bfloat16=("srn", "fpn"))
+    assert InferenceSettings.from_config(json.loads(json.dumps(settings.as_config())), source="x") == settings
+    assert InferenceSettings.from_config(None, source="x") == InferenceSettings()
+    assert InferenceSettings().cpu_bfloat16 == ()
+
+
+def _features_and_outputs(model, images):
+    with torch.inference_mode():
+        features = model._features(model.transform(images)[0].tensors)
+        outputs, _, _ = model.detect_with_features(images, mask_crops=False)
+    return features, outputs
+
+
+def test_bfloat16_parts_stay_close_to_float32_and_hand_back_float32(native_bfloat16):
+    native_bfloat16(True)
+    torch.manual_seed(4)
+    model = build_msnet(arch="msnet", **TINY).eval()
+    images = [torch.rand(3, 96, 128), torch.rand(3, 80, 120)]
+    apply_inference_settings(model, InferenceSettings(cpu_bfloat16=()))
+    exact, _ = _features_and_outputs(model, images)
+    with torch.inference_mode():
+        trunk = model.rpn._trunk(exact["0"])
+        chunk = torch.rand(5, 256, 14, 14)
+        mask_exact = model.roi_heads.mask_predictor(model.roi_heads.mask_head(chunk))
+
+    apply_inference_settings(model, InferenceSettings(cpu_bfloat16=BFLOAT16_PARTS))
+    reduced, outputs = _features_and_outputs(model, images)
+    for name, level in exact.items():
+        assert reduced[name].dtype == torch.float32
+        assert not torch.equal(reduced[name], level)  # bfloat16 did run
+        assert torch.allclose(reduced[name], level, rtol=0.05, atol=0.05 * float(level.abs().max())), name
+    with torch.inference_mode():
+        trunk_reduced = model.rpn._trunk(exact["0"])
+        mask_reduced = model.roi_heads.mask_predictor(model.roi_heads.mask_head(chunk))
+    assert trunk_reduced.dtype == mask_reduced.dtype == torch.float32
+    assert not torch.equal(trunk_reduced, trunk)
+    assert torch.allclose(trunk_reduced, trunk, atol=0.05 * float(trunk.abs().max()))
+    assert torch.allclose(mask_reduced, mask_exact, atol=0.05 * float(mask_exact.abs().max()))
+    for output in outputs:
+        assert all(v.dtype in (torch.float32, torch.int64) for v in output.values())
+
+
+def test_bfloat16_is_off_in_training_with_gradients_and_on_cpus_without_it(native_bfloat16):
+    torch.manual_seed(5)
+    model = build_msnet(arch="msnet", **TINY)
+    apply_inference_settings(model, InferenceSettings(cpu_bfloat16=BFLOAT16_PARTS))
+    x = torch.rand(1, 3, 96, 128)
+    native_bfloat16(True)
+    model.eval()
+    with torch.no_grad():
+        exact = model.backbone(x)
+        assert not torch.equal(model._features(x)["0"], exact["0"])
+    assert torch.equal(model._features(x)["0"], exact["0"])  # gradients on: float32
+    native_bfloat16(False)
+    with torch.no_grad():
+        assert torch.equal(model._features(x)["0"], exact["0"])
+        assert torch.equal(model.rpn._trunk(exact["0"]), model.rpn.trunk(exact["0"]))
+    native_bfloat16(True)
+    model.train()  # (last: BatchNorm statistics move in training)
+    with torch.no_grad():
+        assert torch.equal(model._features(x)["0"], model.backbone(x)["0"])
+
+
+def test_a_model_with_settings_pickles_with_them():
+    """Ray ships the model to its workers by pickling it."""
+    model = build_msnet(arch="msnet", **TINY).eval()
+    apply_inference_settings(model, InferenceSettings(rpn_post_nms_top_n=77, cpu_bfloat16=("fpn",)))
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy.inference_settings == model.inference_settings
+    assert copy.fpn_bfloat16 and not copy.rpn.trunk_bfloat16
+    assert copy.rpn.damage_rpn._post_nms_top_n["testing"] == 77
+
+
+def test_the_analysis_srn_follows_the_detector_settings(tmp_path, saved, native_bfloat16):
+    from engine.analyze import load_refiner
+    from engine.srn import FramePredictions, build_srn, save_srn
+
+    torch.manual_seed(6)
+    save_srn(build_srn(hidden_channels=32), tmp_path / "srn.safetensors")
+    on, _ = load_model(_with_inference(tmp_path, saved, {"cpu_bfloat16": ["srn"]}))
+    off, _ = load_model(saved)
+    refiner_on, status = load_refiner(on, torch.device("cpu"), tmp_path / "srn.safetensors")
+    refiner_off, _ = load_refiner(off, torch.device("cpu"), tmp_path / "srn.safetensors")
+    assert status.startswith("on") and refiner_on.cpu_bfloat16 and not refiner_off.cpu_bfloat16
+
+    native_bfloat16(True)
+    torch.manual_seed(7)
+    frame = FramePredictions(
+        boxes=torch.tensor([[4.0, 4.0, 40.0, 30.0], [50.0, 10.0, 90.0, 60.0]]), scores=torch.tensor([0.3, 0.6]),
+        features={k: torch.rand(1, 256, 24 // 2**i, 32 // 2**i) for i, k in enumerate("0123")}, image_size=(96, 128),
+    )
+    with torch.inference_mode():
+        reduced, exact = refiner_on.describe(frame), refiner_off.describe(frame)
+    assert reduced.descriptors.dtype == torch.float32
+    assert not torch.equal(reduced.descriptors, exact.descriptors)
+    assert torch.allclose(reduced.descriptors, exact.descriptors, atol=2e-3)
