@@ -8,19 +8,28 @@ Measures, on the same video and the same selected frames:
 3. the whole pipeline: :func:`engine.analyze.analyze_video` into a fresh project
    (decode thread, model, writer thread with RLE encoding and SQLite commits).
 
-Prints frames/s (median of ``--repeats`` runs) and the ratios (3)/(1) and (3)/(2). The
-target is (3)/(2) >= 0.85: decoding and writing hide behind the model.
+and, in the same repeats, (3) again with the reference test-time settings
+(``--reference``; default: float32 throughout, as before :mod:`engine.msnet.inference`),
+so a change of settings is judged by a ratio measured under the same machine load. (The
+reference shares the code's other changes, e.g. the mask-branch chunk size.)
+
+Prints frames/s (median of ``--repeats`` runs), the CPU, the ratios (3)/(1) and (3)/(2)
+and the speed-up of (3) over the reference. The target is (3)/(2) >= 0.85: decoding and
+writing hide behind the model.
 
 Examples::
 
     python bench/bench_pipeline.py                       # 60 s 720p flyover at 2 fps, default model
     python bench/bench_pipeline.py --video my.mp4 --fps 5 --device cuda
     python bench/bench_pipeline.py --random-model resnet50 --min-size 800 --synthetic 1920x1080 --every 1
+    python bench/bench_pipeline.py --srn --reference '{"cpu_bfloat16": []}'   # what bfloat16 alone gains
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import statistics
 import sys
 import tempfile
@@ -77,6 +86,9 @@ def build_model(args: argparse.Namespace, device: torch.device):  # noqa: ANN201
         # model finds on a busy frame so mask work is realistic.
         model = build_msnet(arch="msnet", backbone=args.random_model, min_size=args.min_size, max_size=max_size,
                             heads=args.heads, box_detections_per_img=args.detections)
+        from engine.msnet.inference import InferenceSettings, apply_inference_settings
+
+        apply_inference_settings(model, InferenceSettings(detections_per_img=args.detections))
         return model.to(device).eval(), {"random": args.random_model, "heads": args.heads, "min_size": args.min_size,
                                          "max_size": max_size, "detections": args.detections}
     return load_detector(args.weights, device)
@@ -162,6 +174,25 @@ def bench_pipeline(video: Path, args: argparse.Namespace, model, model_info, ref
     return times
 
 
+#: the test-time settings before engine.msnet.inference: float32 throughout
+REFERENCE_SETTINGS = '{"cpu_bfloat16": []}'
+
+
+@dataclasses.dataclass
+class _Settings:
+    """Test-time settings put on the model (and the SRN) for a stretch of the bench."""
+
+    model: object
+    refiner: object
+
+    def use(self, settings) -> None:  # noqa: ANN001
+        from engine.msnet.inference import apply_inference_settings
+
+        apply_inference_settings(self.model, settings)  # type: ignore[arg-type]
+        if self.refiner is not None:
+            self.refiner.cpu_bfloat16 = "srn" in settings.cpu_bfloat16
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--video", type=Path, default=None, help="benchmark this video instead of a synthetic one")
@@ -188,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup-batches", type=int, default=None,
                         help="model batches run before timing (default: all frames once)")
+    parser.add_argument("--reference", default=REFERENCE_SETTINGS, metavar="JSON",
+                        help="test-time settings (keys of engine.msnet.inference) the whole pipeline is also "
+                             f"run with, for the ratio; 'none' skips it (default {REFERENCE_SETTINGS})")
+    parser.add_argument("--no-model-only", action="store_true", help="skip stage (2), model only (saves time)")
     args = parser.parse_args(argv)
     if args.fps is None and args.every is None:
         args.fps = 2.0
@@ -213,6 +248,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp, ProjectStore.create(Path(tmp) / "p.dmproj", video_path=video) as store:
         plan = plan_analysis(store, model=model, model_info=model_info, device=device, stride=args.every,
                              fps=args.fps, srn=refiner is not None, refiner=refiner)
+    from engine.msnet.inference import InferenceSettings, inference_settings_of
+
+    shipped = inference_settings_of(model) or InferenceSettings()
+    reference = None
+    if args.reference.strip().lower() != "none":
+        given = json.loads(args.reference)
+        InferenceSettings.from_config(given, source="--reference")  # checks the keys and values
+        reference = dataclasses.replace(shipped, **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
+    switch = _Settings(model, refiner)
+    switch.use(shipped)
     # Warm up on every frame first. oneDNN (CPU) builds a primitive per tensor shape,
     # and the RoI heads see new shapes on each new frame: a first pass over frames runs
     # up to 2x slower than a second. Without this, whichever stage ran second would
@@ -222,31 +267,57 @@ def main(argv: list[str] | None = None) -> int:
     warmup = frames if args.warmup_batches is None else frames[: args.batch_size * args.warmup_batches]
     with _cpu_clock("first pass"):
         first_pass = bench_model(plan, warmup, args.batch_size, 1)[0]
+    if reference is not None:  # the reference settings meet new shapes too (bfloat16 primitives)
+        switch.use(reference)
+        bench_model(plan, warmup, args.batch_size, 1)
+        switch.use(shipped)
 
     # The stages take turns within each repeat so drifts in machine load hit them alike.
     n = len(indices)
-    times: dict[str, list[float]] = {"decode": [], "model": [], "pipeline": []}
+    times: dict[str, list[float]] = {"decode": [], "model": [], "pipeline": [], "reference": []}
     for _ in range(args.repeats):
         times["decode"] += bench_decode(video, indices, 1)
-        times["model"] += bench_model(plan, frames, args.batch_size, 1)
+        if not args.no_model_only:
+            times["model"] += bench_model(plan, frames, args.batch_size, 1)
         times["pipeline"] += bench_pipeline(video, args, model, model_info, refiner, 1)
+        if reference is not None:
+            switch.use(reference)
+            CPU_SECONDS.setdefault("reference", [])
+            with _cpu_clock("reference"):
+                times["reference"] += bench_pipeline(video, args, model, model_info, refiner, 1)
+            CPU_SECONDS["pipeline"].pop()  # bench_pipeline's own clock: this run is the reference's
+            switch.use(shipped)
     decode = _median_rate(n, times["decode"])
-    model_only = _median_rate(n, times["model"])
+    model_only = _median_rate(n, times["model"]) if times["model"] else None
     pipeline = _median_rate(n, times["pipeline"])
 
-    name = f"{torch.cuda.get_device_name(device)}" if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _machine import cpu_name
+    from engine.msnet.inference import cpu_has_native_bfloat16
+
+    name = f"{torch.cuda.get_device_name(device)}" if device.type == "cuda" else f"{cpu_name()} ({torch.get_num_threads()} threads)"
     print(f"\nmedian of {args.repeats} repeats; video: {video.name} {info.width_px}x{info.height_px} {info.codec}, {info.duration_s:.1f} s; "
           f"{n} frames analysed; device {name}; batch {args.batch_size}, {default_frames_in_flight(device)} in flight; SRN {'on' if refiner else 'off'}; "
           f"model {model_info.get('config', model_info)}")
-    cpu = {stage: statistics.median(values) for stage, values in CPU_SECONDS.items()}
-    print(f"{'stage':<28}{'frames/s':>10}{'wall s':>10}{'CPU s':>10}")
-    print(f"{'(1) decode only':<28}{decode:>10.2f}{n / decode:>10.2f}{cpu['decode']:>10.2f}")
-    print(f"{'(2) model only':<28}{model_only:>10.2f}{n / model_only:>10.2f}{cpu['model']:>10.2f}")
-    print(f"{'(3) whole pipeline':<28}{pipeline:>10.2f}{n / pipeline:>10.2f}{cpu['pipeline']:>10.2f}")
+    print(f"test-time settings: {json.dumps(shipped.as_config())}; native bfloat16 on this CPU: {cpu_has_native_bfloat16()}")
+    if reference is not None:
+        print(f"reference settings: {json.dumps(reference.as_config())}")
+    cpu = {stage: statistics.median(values) for stage, values in CPU_SECONDS.items() if values}
+    print(f"{'stage':<34}{'frames/s':>10}{'wall s':>10}{'CPU s':>10}")
+    print(f"{'(1) decode only':<34}{decode:>10.2f}{n / decode:>10.2f}{cpu['decode']:>10.2f}")
+    if model_only is not None:
+        print(f"{'(2) model only':<34}{model_only:>10.2f}{n / model_only:>10.2f}{cpu['model']:>10.2f}")
+    print(f"{'(3) whole pipeline':<34}{pipeline:>10.2f}{n / pipeline:>10.2f}{cpu['pipeline']:>10.2f}")
+    if reference is not None:
+        ref = _median_rate(n, times["reference"])
+        print(f"{'(3r) whole pipeline, reference':<34}{ref:>10.2f}{n / ref:>10.2f}{cpu['reference']:>10.2f}")
     if args.warmup_batches is None:
-        print(f"{'(0) model, first pass':<28}{n / first_pass:>10.2f}{first_pass:>10.2f}{cpu['first pass']:>10.2f}")
+        print(f"{'(0) model, first pass':<34}{n / first_pass:>10.2f}{first_pass:>10.2f}{cpu['first pass']:>10.2f}")
     print(f"ratio (3)/(1) = {pipeline / decode:.3f}")
-    print(f"ratio (3)/(2) = {pipeline / model_only:.3f}   (target >= 0.85)")
+    if model_only is not None:
+        print(f"ratio (3)/(2) = {pipeline / model_only:.3f}   (target >= 0.85)")
+    if reference is not None:
+        print(f"speed-up (3) over (3r) = {pipeline / ref:.3f}x   (wall; CPU {cpu['reference'] / cpu['pipeline']:.3f}x)")
     print(f"video time / pipeline time = {info.duration_s / (n / pipeline):.2f}x real time")
     return 0
 
