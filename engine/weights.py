@@ -60,6 +60,7 @@ def save_model(model: torch.nn.Module, path: str | Path, config: dict[str, Any] 
     """
     from safetensors.torch import save_file
 
+    from engine.msnet.inference import inference_settings_of
     from engine.msnet.model import DAMAGE_CLASS_NAMES
 
     model = getattr(model, "module", model)
@@ -85,6 +86,9 @@ def save_model(model: torch.nn.Module, path: str | Path, config: dict[str, Any] 
         **(config or {}),
         "stored_dtype": stored_dtype(tensors),
     }
+    settings = inference_settings_of(model)  # a loaded model (e.g. fine-tuned) keeps how it ran
+    if settings is not None and "inference" not in full_config:
+        full_config["inference"] = settings.as_config()
     json_text = json.dumps(full_config, indent=2, sort_keys=False, default=str)
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata={"kind": _KIND, "version": str(FORMAT_VERSION)})
