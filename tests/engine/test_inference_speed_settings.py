@@ -219,3 +219,15 @@ def test_the_analysis_srn_follows_the_detector_settings(tmp_path, saved, native_
     assert reduced.descriptors.dtype == torch.float32
     assert not torch.equal(reduced.descriptors, exact.descriptors)
     assert torch.allclose(reduced.descriptors, exact.descriptors, atol=2e-3)
+
+
+def test_a_loaded_model_saved_again_keeps_its_settings(tmp_path, saved):
+    """Fine-tuning loads the shipped model and saves a new one: it runs the same way."""
+    model, _ = load_model(_with_inference(tmp_path, saved, {"cpu_bfloat16": ["fpn", "srn"]}))
+    again = save_model(model, tmp_path / "tuned" / "msnet.safetensors", {"note": "tuned"})
+    config = json.loads(config_path_for(again).read_text())
+    assert config["inference"]["cpu_bfloat16"] == ["fpn", "srn"] and config["note"] == "tuned"
+    reloaded, _ = load_model(again)
+    assert reloaded.inference_settings == model.inference_settings
+    fresh = save_model(build_msnet(arch="msnet", **TINY), tmp_path / "fresh" / "msnet.safetensors")
+    assert "inference" not in json.loads(config_path_for(fresh).read_text())  # built in code: none
