@@ -598,6 +598,8 @@ class MapWidget(QGraphicsView):
     def legend_rows(self) -> list[str]:
         """The legend's rows now: :attr:`LEGEND` and the basemap's file when one is drawn."""
         rows = list(self.LEGEND)
+        if any(not item.confirmed for item in self.site_items):
+            rows.insert(rows.index("reviewed site") + 1, "unconfirmed site")
         if self._buildings:
             rows += ["building: no visible damage", "building: not assessed"]
         if self._basemap is not None:
@@ -625,6 +627,9 @@ class MapWidget(QGraphicsView):
             elif name == "reviewed site":
                 painter.setBrush(QColor(160, 160, 160))
                 painter.setPen(QPen(QColor(255, 255, 255), 1.5))
+                painter.drawEllipse(icon)
+            elif name == "unconfirmed site":
+                painter.setPen(QPen(QColor(90, 90, 90), 1.5, Qt.PenStyle.DashLine))
                 painter.drawEllipse(icon)
             elif name == "flight track":
                 painter.setPen(QPen(QColor(40, 90, 200), 2))

@@ -365,7 +365,9 @@ def test_the_threshold_label_counts_unconfirmed_sites_apart(qtbot, flight, proje
     (ghost,) = [item for item in map_panel.map_widget.site_items if item.site.id == ghost_id]
     assert not ghost.confirmed and ghost.brush().style() == Qt.BrushStyle.NoBrush
     assert all(item.confirmed for item in map_panel.map_widget.site_items if item is not ghost)
+    assert "unconfirmed site" in map_panel.map_widget.legend_rows()
     map_panel.show_unconfirmed.setChecked(False)
     assert len(map_panel.map_widget.visible_sites) == len(review.sites) - 1
+    assert "unconfirmed site" not in map_panel.map_widget.legend_rows()
     doc.close()
     assert errors == []
