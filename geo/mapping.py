@@ -107,13 +107,9 @@ class DamageMap:
         from geo.regroup import regroup
 
         regrouped = regroup(self.all_fused, groups, camera=self.camera, local=self.local, settings=self.fusion)
-        regrouped = budget_sites(regrouped, self.aligned, camera_sigma_deg=self.error_sigmas[0],
-                                 clock_sigma_s=self.error_sigmas[1])  # the rebuilt sites' uncertainty
-        self.fused, self.unconfirmed = _split_confirmed(
-            count_views(regrouped, self.poses, self.camera, self.fusion))
-        self.notes = [n for n in self.notes if not n.endswith(UNCONFIRMED_NOTE)]
-        if self.unconfirmed:
-            self.notes.append(_unconfirmed_note(len(self.unconfirmed), self.fusion))
+        self.fused, self.unconfirmed = _budget_and_confirm(  # the rebuilt sites get theirs
+            regrouped, self.aligned, self.poses, self.camera, self.fusion, self.error_sigmas)
+        self.notes = _with_unconfirmed_note(self.notes, self.unconfirmed, self.fusion)
 
     # -- convenience views
     @property
@@ -327,8 +323,7 @@ def build_damage_map_from(
     angle_sigma = camera_angle_sigma_deg(poses, fov, pitch_estimated=default_pitch_deg != DEFAULT_PITCH_DEG,
                                          pitch_sigma_deg=pitch_sigma_deg, heading_sigma_deg=heading_sigma_deg,
                                          hfov_sigma_deg=hfov_sigma_deg)
-    fused = budget_sites(fused, aligned, camera_sigma_deg=angle_sigma, clock_sigma_s=offset_sigma_s)
-    fused, unconfirmed = _split_confirmed(count_views(fused, poses.poses, camera, fusion))
+    fused, unconfirmed = _budget_and_confirm(fused, aligned, poses.poses, camera, fusion, (angle_sigma, offset_sigma_s))
     severity = np.array([float(int(f.site.level)) * f.site.confidence for f in fused])
     points = np.array([f.position_m[:2] for f in fused]).reshape(-1, 2)
     heat = heat_grid(points, severity, aligned.local)
@@ -343,8 +338,7 @@ def build_damage_map_from(
         notes.append(budget)
     if poses.missing:
         notes.append(f"{len(poses.missing)} analysed frames have no usable telemetry{_ground_hint(track)}")
-    if unconfirmed:
-        notes.append(_unconfirmed_note(len(unconfirmed), fusion))
+    notes = _with_unconfirmed_note(notes, unconfirmed, fusion)
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
                      notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=(angle_sigma, offset_sigma_s))
 
@@ -353,13 +347,24 @@ def build_damage_map_from(
 UNCONFIRMED_NOTE = "left off the map"
 
 
-def _unconfirmed_note(count: int, fusion: FusionSettings) -> str:
-    return (f"{count} unconfirmed sites (detected in fewer than {fusion.min_seen_frames} or under "
-            f"{fusion.min_seen_ratio:.0%} of the frames that showed them) {UNCONFIRMED_NOTE}")
+def _with_unconfirmed_note(notes: list[str], unconfirmed: Sequence[FusedSite], fusion: FusionSettings) -> list[str]:
+    """``notes`` with the line saying how many unconfirmed sites the map leaves out (if any)."""
+    kept = [n for n in notes if not n.endswith(UNCONFIRMED_NOTE)]
+    if unconfirmed:
+        kept.append(f"{len(unconfirmed)} unconfirmed sites (detected in fewer than {fusion.min_seen_frames} or under "
+                    f"{fusion.min_seen_ratio:.0%} of the frames that showed them) {UNCONFIRMED_NOTE}")
+    return kept
 
 
-def _split_confirmed(fused: list[FusedSite]) -> tuple[list[FusedSite], list[FusedSite]]:
-    return [f for f in fused if f.confirmed], [f for f in fused if not f.confirmed]
+def _budget_and_confirm(
+    fused: list[FusedSite], aligned: AlignedTrack, poses: Mapping[int, CameraPose], camera: PinholeCamera,
+    fusion: FusionSettings, error_sigmas: tuple[float, float],
+) -> tuple[list[FusedSite], list[FusedSite]]:
+    """The sites with their error budget (``error_sigmas``: camera angle sigma in degrees,
+    clock offset sigma in seconds), split into the confirmed and the unconfirmed ones."""
+    fused = budget_sites(fused, aligned, camera_sigma_deg=error_sigmas[0], clock_sigma_s=error_sigmas[1])
+    counted = count_views(fused, poses, camera, fusion)
+    return [f for f in counted if f.confirmed], [f for f in counted if not f.confirmed]
 
 
 def _camera_view_arguments(camera_view: tuple[float, ...] | None) -> dict[str, float]:
