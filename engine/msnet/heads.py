@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 
-from engine.msnet.inference import bfloat16_applies
+from engine.msnet.inference import in_bfloat16
 
 #: detections per mask-branch call in CPU evaluation: small chunks keep the 14x14 and
 #: 28x28 activations in cache (720p flyover, 2-core AMD EPYC, one thread: 4 was 4-5%
@@ -39,13 +39,8 @@ def in_fixed_chunks(forward: Callable[[Tensor], Tensor], x: Tensor, size: int) -
 def _chunked_on_cpu(module: torch.nn.Module, forward: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     if module.training or x.device.type != "cpu":
         return forward(x)
-    if bfloat16_applies(getattr(module, "cpu_bfloat16", False), x):
-        def reduced(chunk: Tensor) -> Tensor:
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                return forward(chunk).float()
-
-        return in_fixed_chunks(reduced, x, CPU_EVAL_CHUNK)
-    return in_fixed_chunks(forward, x, CPU_EVAL_CHUNK)
+    enabled = getattr(module, "cpu_bfloat16", False)
+    return in_fixed_chunks(lambda chunk: in_bfloat16(enabled, forward, chunk), x, CPU_EVAL_CHUNK)
 
 
 class MaskHead(MaskRCNNHeads):

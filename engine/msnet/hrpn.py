@@ -27,7 +27,7 @@ from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.rpn import RegionProposalNetwork, RPNHead, concat_box_prediction_layers
 
 from engine.msnet.gating import GateMetric, gate_anchors
-from engine.msnet.inference import bfloat16_applies
+from engine.msnet.inference import in_bfloat16
 
 
 class RPNPredictor(nn.Module):
@@ -255,10 +255,9 @@ class HierarchicalRPN(nn.Module):
         self.trunk_bfloat16 = False
 
     def _trunk(self, feature: Tensor) -> Tensor:
-        if self.training or not bfloat16_applies(self.trunk_bfloat16, feature):
+        if self.training:
             return self.trunk(feature)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            return self.trunk(feature).float()
+        return in_bfloat16(self.trunk_bfloat16, self.trunk, feature)
 
     def forward(
         self,

@@ -27,10 +27,9 @@ without the object gets). Nothing here changes the stored weights:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,11 +111,13 @@ def bfloat16_applies(enabled: bool, tensor: torch.Tensor) -> bool:
     )
 
 
-def reduced_precision(enabled: bool, tensor: torch.Tensor) -> contextlib.AbstractContextManager[Any]:
-    """bfloat16 autocast where :func:`bfloat16_applies`, else nothing."""
-    if bfloat16_applies(enabled, tensor):
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+def in_bfloat16(enabled: bool, forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """``forward(x)``, under bfloat16 autocast where :func:`bfloat16_applies` (its output
+    back in float32), else as it is."""
+    if not bfloat16_applies(enabled, x):
+        return forward(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        return forward(x).float()
 
 
 def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings) -> torch.nn.Module:
@@ -172,6 +173,6 @@ __all__ = [
     "bfloat16_applies",
     "cpu_has_native_bfloat16",
     "inference_settings_of",
-    "reduced_precision",
+    "in_bfloat16",
     "srn_in_bfloat16",
 ]

@@ -28,7 +28,7 @@ from torch import Tensor
 from torchvision.ops import roi_align
 from torchvision.ops.poolers import LevelMapper
 
-from engine.msnet.inference import bfloat16_applies
+from engine.msnet.inference import in_bfloat16
 from engine.srn.encoder import SRNEncoder
 
 
@@ -269,10 +269,7 @@ class ScoreRefiner:
         return roi_align(self._encode(crop), shifted, size, spatial_scale=scale, sampling_ratio=self.sampling_ratio)
 
     def _encode(self, x: Tensor) -> Tensor:
-        if not bfloat16_applies(self.cpu_bfloat16, x):
-            return self.encoder.encode(x)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            return self.encoder.encode(x).float()
+        return in_bfloat16(self.cpu_bfloat16, self.encoder.encode, x)
 
     # -- a pair -------------------------------------------------------------------------
 
