@@ -14,6 +14,13 @@ class DamagemapError(Exception):
     """Root of every error damagemap raises on purpose."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of what ``exc`` says (its type's name when it says
+    nothing): a library's error inside one line of ours."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 class InputError(DamagemapError):
     """A user-supplied file or value is missing, malformed or unusable."""
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from core.errors import InputError, ModelError
+from core.errors import InputError, ModelError, first_line
 
 #: What every checkpoint holds; the rest is up to the caller.
 REQUIRED_KEYS = ("model", "optimizer", "step")
@@ -39,11 +39,6 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
 
 #: What torch's ``weights_only`` refusal says when the file names a class or a function.
 _PYTHON_OBJECTS = ("global", "allowlisted")
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 def _reason(exc: pickle.UnpicklingError) -> str:
@@ -83,7 +78,7 @@ def read_checkpoint(path: Path, *, command: str) -> dict[str, Any]:
             ) from None
         raise ModelError(f"{path}: cannot resume: the file cannot be read ({_reason(exc)}); {advice}") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure means the same to the user: damaged
-        raise ModelError(f"{path}: cannot resume: the file cannot be read ({_first_line(exc)}); {advice}") from None
+        raise ModelError(f"{path}: cannot resume: the file cannot be read ({first_line(exc)}); {advice}") from None
     if not isinstance(state, dict) or any(key not in state for key in REQUIRED_KEYS):
         raise ModelError(
             f"{path}: cannot resume: not a damagemap {command} checkpoint (it lacks the model, optimizer and step); "
@@ -103,6 +98,6 @@ def restore(state: dict[str, Any], model: torch.nn.Module, optimizer: torch.opti
     except (RuntimeError, ValueError, KeyError) as exc:
         raise ModelError(
             f"{path}: cannot resume: the checkpoint was written for another model or other settings "
-            f"({_first_line(exc)}); remove it, or run damagemap {command} without --resume"
+            f"({first_line(exc)}); remove it, or run damagemap {command} without --resume"
         ) from None
     return int(state["step"])

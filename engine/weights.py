@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from core.errors import ModelError
+from core.errors import ModelError, first_line
 from engine.compact import compact_state, expand_state, stored_dtype
 
 #: the shipped default models (MSNet + SRN) and their model card
@@ -186,11 +186,6 @@ _UNSAFE_PICKLE = (
 )
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
-
-
 def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int]:
     """Initialise from a local torchvision checkpoint (never downloaded).
 
@@ -218,7 +213,7 @@ def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int
     except pickle.UnpicklingError:
         raise ModelError(f"{path}: {_UNSAFE_PICKLE}") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure means the same to the user
-        raise ModelError(f"{path}: cannot read initialisation weights ({_first_line(exc)})") from None
+        raise ModelError(f"{path}: cannot read initialisation weights ({first_line(exc)})") from None
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]  # torchvision reference-script checkpoints
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

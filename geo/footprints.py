@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.errors import InputError
+from core.errors import InputError, first_line
 
 #: Columns tried, in order, for a footprint's id.
 ID_COLUMNS = ("id", "building_id", "osm_id", "osm_way_id", "@id", "fid", "FID", "OBJECTID")
@@ -108,8 +108,7 @@ def read_footprints(path: str | Path, *, bbox_lonlat: tuple[float, float, float,
         else:
             frame = gpd.read_file(path, engine="pyogrio", bbox=_bbox_in_file_crs(path, bbox_lonlat))
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: cannot read footprints ({first})") from None
+        raise InputError(f"{path}: cannot read footprints ({first_line(exc)})") from None
     if frame.crs is None:
         if path.suffix.lower() in (".geojson", ".json"):
             frame = frame.set_crs("EPSG:4326")

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import DamagemapError, InputError
+from core.errors import DamagemapError, InputError, first_line
 from core.store import ProjectStore
 from services.analysis import AnalysisRequest, LoadedModel, plan
 
@@ -219,7 +219,7 @@ class RaySession:
                 if self.options.address is not None and is_auth_failure(exc):
                     raise ClusterError(f"the Ray cluster at {where} refused this driver's authentication token "
                                        f"(missing or wrong): {TOKEN_HELP}") from None
-                raise ClusterError(f"cannot start or reach Ray on {where}: {_first_line(exc)}") from None
+                raise ClusterError(f"cannot start or reach Ray on {where}: {first_line(exc)}") from None
             self._started = True
         return self
 
@@ -357,11 +357,6 @@ def _reason(exc: BaseException) -> str:
     cause = getattr(exc, "cause", None)
     if isinstance(cause, BaseException) and str(cause).strip():
         return f"{type(cause).__name__}: {str(cause).strip().splitlines()[0]}"
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
