@@ -25,10 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.commands import _flags
-
-    _flags.fraction("--score-threshold", args.score_threshold)  # before the model loads
-    _flags.fraction("--json-threshold", args.json_threshold)
     import json
     from pathlib import Path
 
@@ -36,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from PIL import Image
 
+    from app.commands import _flags
     from core.errors import InputError
     from core.types import DamageLevel
     from engine.evaluate import outputs_to_results
@@ -43,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from geo.export._atomic import write_text_atomic
     from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model
 
+    _flags.fraction("--score-threshold", args.score_threshold)  # before the model loads
+    _flags.fraction("--json-threshold", args.json_threshold)
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
