@@ -118,6 +118,9 @@ def load_detector(
         "config": config.get("model", {}),
         "class_names": config.get("class_names"),
     }
+    if "inference" in config:
+        # Test-time settings change results: a run made with others is another run.
+        info["inference"] = config["inference"]
     return model, _json_plain(info)
 
 

@@ -55,7 +55,7 @@ def _plan(store, assets, detector=None, **kwargs):
     kwargs.setdefault("device", "cpu")
     kwargs.setdefault("srn_weights", assets / "srn.safetensors")
     if detector is None:
-        kwargs["weights"] = assets / "msnet.safetensors"
+        kwargs.setdefault("weights", assets / "msnet.safetensors")
     else:
         kwargs["model"], kwargs["model_info"] = detector
     return plan_analysis(store, **kwargs)
@@ -223,6 +223,24 @@ def test_other_settings_start_a_separate_run(assets, detector, tmp_path):
         assert sorted(store.analysed_frames(runs[1].id)) == [0, 5, 10]
         third = _run(store, assets, detector, srn=False, stride=4, new_run=True)
         assert third[0].run_id not in (runs[0].id, runs[1].id)
+
+
+def test_other_test_time_settings_in_the_weights_config_start_a_separate_run(assets, tmp_path):
+    """Same weights file, another ``"inference"`` object beside it: not the same run."""
+    weights = tmp_path / "msnet.safetensors"
+    weights.write_bytes((assets / "msnet.safetensors").read_bytes())
+    config = json.loads((assets / "msnet.json").read_text())
+    config.pop("inference", None)
+    (tmp_path / "msnet.json").write_text(json.dumps(config))
+    with _project(assets, tmp_path) as store:
+        first = _run(store, assets, weights=weights, srn=False, stride=6)
+        assert _run(store, assets, weights=weights, srn=False, stride=6) == []  # same settings: resumed, done
+        config["inference"] = {"detections_per_img": 5}
+        (tmp_path / "msnet.json").write_text(json.dumps(config))
+        second = _run(store, assets, weights=weights, srn=False, stride=6)
+        assert second and second[0].run_id != first[0].run_id
+        assert store.run(second[0].run_id).model["inference"] == {"detections_per_img": 5}
+        assert "inference" not in store.run(first[0].run_id).model
 
 
 def test_missing_srn_weights_are_noted_and_the_run_goes_on(assets, detector, tmp_path):
