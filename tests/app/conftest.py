@@ -72,6 +72,22 @@ def window(qtbot, app_settings, errors):
     win.document.close()
 
 
+@pytest.fixture
+def map_panel(qtbot, flyover):
+    """A map panel of its own (no window) on a document with the flyover open."""
+    from app.document import ProjectDocument
+    from app.panels.map_panel import MapPanel
+
+    doc = ProjectDocument()
+    panel = MapPanel(doc)
+    qtbot.addWidget(panel)
+    panel.resize(300, 300)
+    with qtbot.waitSignal(panel.map_updated, timeout=10_000):
+        doc.open_path(flyover / "flight.mp4")
+    yield panel
+    doc.close()
+
+
 @pytest.fixture(scope="session")
 def tiny_model():
     """A randomly initialised CPU MSNet that yields three full-box masks per frame.

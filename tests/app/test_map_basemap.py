@@ -91,9 +91,7 @@ def test_the_basemap_lies_under_the_map_in_its_own_plane(qtbot, tmp_path):
     assert widget.basemap is None  # elsewhere: dropped
 
 
-def test_the_map_panel_reads_the_projects_basemap(qtbot, flyover, errors, caplog):
-    from app.document import ProjectDocument
-    from app.panels.map_panel import MapPanel
+def test_the_map_panel_reads_the_projects_basemap(qtbot, flyover, map_panel, errors, caplog):
     from core.store import ProjectStore
     from geo.telemetry import read_telemetry
     from services.package import set_product_sources
@@ -101,12 +99,7 @@ def test_the_map_panel_reads_the_projects_basemap(qtbot, flyover, errors, caplog
     lonlat = np.asarray(read_telemetry(flyover / "flight.gpx").lonlat(), dtype=np.float64).reshape(-1, 2)
     (west, south), (east, north) = lonlat.min(axis=0) - 0.003, lonlat.max(axis=0) + 0.003
     tif = _quadrant_geotiff(flyover / "ortho.tif", west, south, east, north)
-    doc = ProjectDocument()
-    panel = MapPanel(doc)
-    qtbot.addWidget(panel)
-    panel.resize(300, 300)
-    with qtbot.waitSignal(panel.map_updated, timeout=10_000):
-        doc.open_path(flyover / "flight.mp4")
+    panel, doc = map_panel, map_panel.document
     qtbot.waitUntil(lambda: not panel.basemap_loading, timeout=10_000)
     assert panel.map_widget.basemap_item is None  # the project stores none yet
     with ProjectStore.open(doc.project_path) as store:

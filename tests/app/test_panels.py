@@ -5,20 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from app.document import ProjectDocument
-from app.panels.map_panel import MapPanel
 from app.panels.review_panel import ReviewPanel
 from core.masks import RleMask
 from core.store import ProjectStore
 from core.types import DamageLevel, Detection, Frame, ReviewState
 
 
-def test_the_map_panel_follows_the_document_without_a_window(qtbot, flyover, errors):
-    doc = ProjectDocument()
-    panel = MapPanel(doc)
-    qtbot.addWidget(panel)
-    panel.resize(300, 300)
-    with qtbot.waitSignal(panel.map_updated, timeout=10_000):
-        doc.open_path(flyover / "flight.mp4")
+def test_the_map_panel_follows_the_document_without_a_window(qtbot, map_panel, errors):
+    panel, doc = map_panel, map_panel.document
     map_widget = panel.map_widget
     assert map_widget.content is not None and len(map_widget.content) > 1  # the track, nothing analysed yet
     with qtbot.waitSignal(panel.map_updated, timeout=10_000):
