@@ -12,7 +12,11 @@ telemetry, camera and time base; its sites fused across its frames by
 2. **Attributes** with :mod:`geo.fusion`'s own rules over the sightings of every
    flight: the level by :func:`geo.fusion.vote_level` (reviewed sightings outvote the
    model), the position by :func:`geo.fusion.locate` (rays from several flights give
-   more parallax), the footprint the union of the flights' footprints.
+   more parallax), the footprint the union of the flights' footprints. The site's
+   error budget (:mod:`geo.uncertainty`) keeps its parts: a site one flight saw has
+   that flight's budget; a fused one the fusion's geometry and, per telemetry part,
+   the root mean square over its flights (each flight's GPS, clock and camera errors
+   are its own, so this is an upper bound, not an average that shrinks).
 3. **Evidence**: each survey site keeps, per flight, the flight's site, its
    detections, frames and date; **coverage**: per flight, the ground its analysed
    frames saw.
@@ -35,6 +39,7 @@ from geo.fusion import FusedSite, FusionSettings, locate, prior_height, vote_lev
 from geo.local import LocalFrame
 from geo.mapping import DamageMap
 from geo.observe import Projected, polygon_lonlat
+from geo.uncertainty import ErrorBudget, root_mean_square, uncertainty_fields
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,8 @@ class SurveySite:
     footprint_lonlat: tuple[tuple[float, float], ...] = ()
     reviewed: bool = False
     uncertainty_m: float = 0.0
+    #: what ``uncertainty_m`` is made of (``None`` when the flights' sites had no budget)
+    budget: ErrorBudget | None = field(default=None, repr=False)
     position_m: np.ndarray = field(default_factory=lambda: np.zeros(3), repr=False)
     members: tuple[Projected, ...] = field(default=(), repr=False)
     member_flights: tuple[str, ...] = field(default=(), repr=False)  # the flight of each member
@@ -178,6 +185,7 @@ class _FlightSite:
     position: np.ndarray  # survey metres
     footprint: object  # survey metres
     sigma_m: float
+    budget: ErrorBudget | None
 
 
 def _flight_sites(flights: Sequence[FlightMap], survey: LocalFrame) -> list[_FlightSite]:
@@ -191,7 +199,7 @@ def _flight_sites(flights: Sequence[FlightMap], survey: LocalFrame) -> list[_Fli
             if footprint is not None and not footprint.is_empty:
                 footprint = translate(footprint, xoff=float(shift[0]), yoff=float(shift[1]))
             out.append(_FlightSite(k, fused, [_moved(m, shift) for m in fused.members], fused.position_m + shift,
-                                   footprint, float(fused.uncertainty_m)))
+                                   footprint, float(fused.uncertainty_m), fused.budget))
     return out
 
 
@@ -269,19 +277,23 @@ def _build(site_id: int, parts: list[_FlightSite], flights: Sequence[FlightMap],
     members = [m for part in parts for m in part.members]
     level, confidence = vote_level(members)
     if len(parts) == 1:
-        position, sigma = parts[0].position, parts[0].sigma_m
+        position, sigma, budget = parts[0].position, parts[0].sigma_m, parts[0].budget
     else:
         heights = [float(p.position[2]) for p in parts]
         z_prior = 0.0 if level == DamageLevel.DEBRIS else float(np.median(heights)) or prior_height(level, settings.fusion)
         location = locate(members, settings.fusion, z_prior)
-        position, sigma = location.point, location.sigma_m
+        position, sigma, budget = location.point, location.sigma_m, None
+        if all(p.budget is not None for p in parts):
+            budget = root_mean_square([p.budget for p in parts], geometry_m=float(location.sigma_m))
+            sigma = budget.total_m
     footprint = unary_union([p.footprint for p in parts if p.footprint is not None and not p.footprint.is_empty])
     lon, lat = survey.to_lonlat(position[0], position[1])
     evidence = tuple(_evidence(flights[p.flight], p.fused) for p in parts)
     return SurveySite(
         id=site_id, level=level, confidence=round(float(confidence), 4), lon_deg=float(lon), lat_deg=float(lat),
         evidence=evidence, footprint_lonlat=polygon_lonlat(footprint, survey, simplify_m=0.1),
-        reviewed=any(m.reviewed for m in members), uncertainty_m=float(sigma), position_m=np.asarray(position),
+        reviewed=any(m.reviewed for m in members), uncertainty_m=float(sigma), budget=budget,
+        position_m=np.asarray(position),
         members=tuple(members),
         member_flights=tuple(flights[p.flight].name for p in parts for _ in p.members),
     )
@@ -345,13 +357,14 @@ def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
             "site_id": site.id, "level": site.level.label, "confidence": site.confidence,
             "flights": ",".join(site.flights), "dates": ",".join(site.dates), "flight_count": len(site.evidence),
             "observations": site.observation_count, "reviewed": site.reviewed,
-            "uncertainty_m": round(site.uncertainty_m, 2),
+            "uncertainty_m": round(site.uncertainty_m, 2) if math.isfinite(site.uncertainty_m) else None,
+            **uncertainty_fields(site.budget),
             "evidence": "; ".join(f"{e.flight} site {e.flight_site_id}: {e.observation_count} sightings, frames "
                                   f"{e.first_frame}-{e.last_frame}, best {e.best_frame}" for e in site.evidence),
             "geometry": Point(site.lon_deg, site.lat_deg),
         })
     columns = ["site_id", "level", "confidence", "flights", "dates", "flight_count", "observations", "reviewed",
-               "uncertainty_m", "evidence", "geometry"]
+               "uncertainty_m", *uncertainty_fields(None), "evidence", "geometry"]
     sites = gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs="EPSG:4326")
     cover = []
     for c in built.coverage:

@@ -172,6 +172,14 @@ def budget_sites(fused: list[FusedSite], aligned: AlignedTrack, *, camera_sigma_
     return out
 
 
+def uncertainty_fields(budget: ErrorBudget | None) -> dict[str, object]:
+    """``uncertainty_parts`` (the components that count, largest first, as text) and one
+    ``uncertainty_<part>_m`` column per component, as every export writes them."""
+    parts = {} if budget is None else budget.parts()
+    return {"uncertainty_parts": None if budget is None else budget.describe(),
+            **{f"uncertainty_{name}_m": parts.get(name) for name in PARTS}}
+
+
 def budget_note(fused: list[FusedSite]) -> str | None:
     """One line for the map's notes: the median site uncertainty and what dominates it."""
     budgets = [s.budget for s in fused if s.budget is not None]
@@ -183,4 +191,4 @@ def budget_note(fused: list[FusedSite]) -> str | None:
 
 
 __all__ = ["PARTS", "UERE_M", "ErrorBudget", "budget_note", "budget_sites", "error_budget", "root_mean_square",
-           "telemetry_at"]
+           "telemetry_at", "uncertainty_fields"]

@@ -13,7 +13,7 @@ import numpy as np
 
 from core.types import DamageLevel
 from geo.mapping import DamageMap
-from geo.uncertainty import PARTS, ErrorBudget
+from geo.uncertainty import uncertainty_fields
 
 Record = tuple[dict, object]
 
@@ -110,14 +110,6 @@ def footprint_records(damage_map: DamageMap) -> list[Record]:
 def _telemetry_gap(damage_map: DamageMap, t_s: float) -> float | None:
     gap = float(damage_map.aligned.gap_s([t_s])[0])
     return round(gap, 3) if np.isfinite(gap) else None
-
-
-def uncertainty_fields(budget: ErrorBudget | None) -> dict[str, object]:
-    """``uncertainty_parts`` (the components that count, largest first, as text) and one
-    ``uncertainty_<part>_m`` column per component of :mod:`geo.uncertainty`'s budget."""
-    parts = {} if budget is None else budget.parts()
-    return {"uncertainty_parts": None if budget is None else budget.describe(),
-            **{f"uncertainty_{name}_m": parts.get(name) for name in PARTS}}
 
 
 def _observation_uncertainty(fused, k: int) -> dict[str, object]:  # noqa: ANN001 - geo.fusion.FusedSite

@@ -6,6 +6,7 @@ per flight, and review decisions kept when a flight is added.
 The flights' detections are the annotations' own (a perfect detector, stored as an
 analysis run), so what is tested is the georeferencing and the fusion across flights."""
 
+import dataclasses
 import datetime as dt
 import json
 from collections import Counter
@@ -19,6 +20,7 @@ from core.store import ProjectStore
 from core.survey import Survey, SurveyError
 from core.types import DamageLevel, Detection, Frame, ReviewState
 from geo.building_evaluation import evaluate_buildings, filmed_buildings
+from geo.uncertainty import PARTS
 from services import survey as surveys
 from services.maps import damage_map
 
@@ -64,12 +66,21 @@ def _oracle_run(store, annotations):
 
 
 def _survey(folder, flights, seeds):
+    """A survey of the flights, each with its oracle run and a clock offset known to
+    +-0.1 s per day number (so the flights' error budgets differ)."""
     survey = surveys.create_survey(folder, "town 7")
     for seed in seeds:
         record = surveys.add_flight(survey, flights[seed].video)
         with ProjectStore.open(survey.project_path(record)) as store:
             _oracle_run(store, flights[seed].annotations)
+            store.set_project_settings(dataclasses.replace(store.project_settings(), time_offset_sigma_s=0.1 * seed))
     return survey
+
+
+def flight_site_of(built, evidence):
+    """The flight's own fused site behind one piece of a survey site's evidence."""
+    flight = next(f for f in built.flights if f.name == evidence.flight)
+    return next(f for f in flight.damage_map.fused if f.site.id == evidence.flight_site_id)
 
 
 def _buildings_of(points, truth, match_m=5.0):
@@ -144,6 +155,20 @@ def test_three_flights_make_one_map_as_good_as_each_flight_and_no_building_twice
     features = json.loads((tmp_path / "out" / "survey_sites.geojson").read_text())["features"]
     assert len(features) == len(built.sites)
     assert any("," in f["properties"]["dates"] for f in features)
+
+    # Each survey site's uncertainty keeps its parts, in the export as in every flight's.
+    assert all(s.budget is not None and s.uncertainty_m == pytest.approx(s.budget.total_m) for s in built.sites)
+    for feature in features:
+        props = feature["properties"]
+        parts = [props[f"uncertainty_{name}_m"] for name in PARTS]
+        assert props["uncertainty_m"] == pytest.approx(float(np.hypot.reduce(parts)), abs=0.02)
+        assert props["uncertainty_parts"] is not None
+    for site in shared:  # a telemetry part of a fused site: the root mean square over its flights
+        budgets = [flight_site_of(built, e).budget for e in site.evidence]
+        for name in PARTS[1:]:
+            values = [getattr(b, name) for b in budgets]
+            assert getattr(site.budget, name) == pytest.approx(float(np.sqrt(np.mean(np.square(values)))), abs=1e-6)
+    assert all(s.budget.clock > 0 for s in shared)
 
 
 def test_adding_a_flight_to_a_reviewed_survey_keeps_every_decision(flights, tmp_path):
