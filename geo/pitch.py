@@ -8,9 +8,18 @@ view a preset, each off by degrees, which moves damage metres. Flying forward at
 ``v sin^2(alpha) / h`` radians a second, and a row ``beta`` from the image centre spans
 ``f / cos^2(beta)`` pixels a radian. So how fast the ground slides down each horizontal
 band of the frame (``engine.motion``), against the track's speed and height, fixes the
-pitch and the focal length (:func:`view_from_flow`, a least-squares grid search); the
-sideways slide of the middle bands, less what the drone's turns explain, the heading
-offset. The spread is the difference between the fits on the flight's two halves.
+pitch and the focal length (:func:`view_from_flow`, a least-squares grid search).
+
+That forward flow alone hardly tells a steeper, narrower camera from a shallower, wider
+one (near 45 degrees down the two trade almost freely), and houses, nearer than the
+ground, tip the balance. Turns break the tie: turning at ``w`` rad/s slides the row ``y``
+pixels below the centre sideways by ``w (f cos(pitch) + y sin(pitch))`` pixels a second
+whatever the ground's distance, so wherever the track's turn rate changes, the sideways
+flow measures the focal length and the pitch directly. Both flows enter one fit; on a
+straight flight the sideways part carries no information and the fit is the forward
+flow's alone. The sideways slide of the middle bands, less what the turns explain,
+gives the heading offset. The spread is the difference between the fits on the
+flight's two halves.
 
 Houses make the ground nearer than the track's height says, so the fit leans a little
 steep; the heading offset is the least sure of the three.
@@ -33,13 +42,16 @@ MIN_YAW_SIGMA_DEG = 5.0
 #: Search ranges (degrees).
 PITCH_RANGE = (-88.0, -15.0)
 HFOV_RANGE = (50.0, 110.0)
+#: :attr:`FlowView.hfov_source` of a field of view fitted from the flow.
+ESTIMATED_FOV_SOURCE = "estimated from the image flow"
 
 
 @dataclass(frozen=True)
 class FlowView:
     """Pitch, heading offset and field of view read from how the ground flows through the
-    frame (:func:`view_from_flow`); ``*_sigma_deg`` from the fit's curvature and the
-    spread over the flight's halves; ``rms_px_s`` the flow misfit; ``samples`` used."""
+    frame (:func:`view_from_flow`); ``*_sigma_deg`` from the spread over the flight's
+    halves (with floors), or for a field of view held, how sure its source is;
+    ``rms_px_s`` the flow misfit; ``samples`` used."""
 
     pitch_deg: float
     yaw_offset_deg: float
@@ -49,6 +61,13 @@ class FlowView:
     hfov_sigma_deg: float
     rms_px_s: float
     samples: int
+    #: where the field of view came from: :data:`ESTIMATED_FOV_SOURCE`, or what named it
+    #: (given, the video's metadata) when it was held
+    hfov_source: str = "given"
+    #: how much the track's turn rate varied over the frame pairs used (standard
+    #: deviation, degrees a second): near 0 on a straight flight, where only the forward
+    #: flow fixed the field of view
+    turn_spread_deg_s: float = 0.0
 
     def camera_view(self) -> tuple[float, float, float, float, float]:
         """``(pitch, heading offset, pitch spread, heading spread, field-of-view spread)``
@@ -57,33 +76,72 @@ class FlowView:
         return (self.pitch_deg, self.yaw_offset_deg, self.pitch_sigma_deg, self.yaw_sigma_deg, self.hfov_sigma_deg)
 
     def note(self) -> str:
-        return (f"camera estimated from the ground's flow through the frame ({self.samples} frame pairs): pitch "
-                f"{self.pitch_deg:.1f} +-{self.pitch_sigma_deg:.1f} deg, heading offset {self.yaw_offset_deg:+.1f} "
-                f"+-{self.yaw_sigma_deg:.1f} deg, horizontal FOV {self.hfov_deg:.1f} +-{self.hfov_sigma_deg:.1f} deg")
+        return (f"camera estimated from the ground's flow through the frame ({self.samples} frame pairs, turn rate "
+                f"varying by {self.turn_spread_deg_s:.1f} deg/s): pitch {self.pitch_deg:.1f} "
+                f"+-{self.pitch_sigma_deg:.1f} deg, heading offset {self.yaw_offset_deg:+.1f} "
+                f"+-{self.yaw_sigma_deg:.1f} deg, horizontal FOV {self.hfov_deg:.1f} +-{self.hfov_sigma_deg:.1f} deg "
+                f"({self.hfov_source})")
 
 
 def _fit_pitch_fov(rows: np.ndarray, dy: np.ndarray, speed: np.ndarray, height: np.ndarray, width_px: int,
-                   height_px: int, hfov_range: tuple[float, float] = HFOV_RANGE) -> tuple[float, float, float]:
+                   height_px: int, hfov_range: tuple[float, float] = HFOV_RANGE,
+                   turns: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, float, float]:
     """Least-squares pitch and hfov for the downward flow ``dy[k, b]`` of bands at image
     rows ``rows[b]`` (pixels) while flying at ``speed[k]`` m/s ``height[k]`` m above the
     ground: a ground point seen ``alpha`` below the horizon moves at
     ``v sin^2(alpha) / h`` rad/s, ``f / cos^2(beta)`` pixels per radian ``beta`` from the
-    centre row. Returns ``(pitch, hfov, rms)``."""
+    centre row. With ``turns = (dx[k, b], yaw_rate[k])`` (sideways flow, px/s; the
+    track's turn rate, rad/s) the sideways flow enters too: turning at ``w`` slides row
+    ``y`` (pixels below the centre) sideways by ``-w (f cos(pitch) + y sin(pitch))``,
+    whatever the ground's distance, and travel slides each band by its own multiple of
+    ``v / h`` (fitted per band). Returns ``(pitch, hfov, rms)``."""
     ok = np.isfinite(dy)
     ratio = (speed / height)[:, None]
+    count = max(int(ok.sum()), 1)
+    sums = None
+    if turns is not None:
+        sums, sideways_count = _turn_sums(turns[0], turns[1], speed / height)
+        count += sideways_count
+    y = rows - 0.5 * height_px
     best = (math.inf, -45.0, 70.0)
     for hfov in np.arange(hfov_range[0], hfov_range[1] + 1e-9, 1.0):
         f = 0.5 * width_px / math.tan(math.radians(hfov) / 2)
-        beta = np.arctan((rows - 0.5 * height_px) / f)  # [B]
+        beta = np.arctan(y / f)  # [B]
         gain = f / np.cos(beta) ** 2
         for pitch in np.arange(PITCH_RANGE[0], PITCH_RANGE[1] + 1e-9, 0.5):
             alpha = np.radians(-pitch) + beta
             predicted = ratio * (gain * np.sin(np.clip(alpha, 0.0, math.pi / 2)) ** 2)[None, :]
             residual = np.where(ok, dy - predicted, 0.0)
-            rms = float(np.sqrt(np.sum(residual**2) / max(int(ok.sum()), 1)))
+            total = float(np.sum(residual**2))
+            if sums is not None:
+                p = math.radians(pitch)
+                total += _turn_misfit(sums, -(f * math.cos(p) + y * math.sin(p)))
+            rms = math.sqrt(total / count)
             if rms < best[0]:
                 best = (rms, float(pitch), float(hfov))
     return best[1], best[2], best[0]
+
+
+def _turn_sums(dx: np.ndarray, turn: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, int]:
+    """Per band the sums the sideways misfit needs (:func:`_turn_misfit`): of ``dx^2``,
+    ``dx w``, ``dx q``, ``w^2``, ``w q``, ``q^2`` over the frame pairs where ``dx`` is
+    known; ``q = v / h``. And how many values entered."""
+    ok = np.isfinite(dx) & np.isfinite(turn)[:, None] & np.isfinite(q)[:, None]
+    x = np.where(ok, dx, 0.0)
+    w = np.where(ok, turn[:, None], 0.0)
+    r = np.where(ok, q[:, None], 0.0)
+    sums = np.stack([np.sum(x * x, 0), np.sum(x * w, 0), np.sum(x * r, 0), np.sum(w * w, 0), np.sum(w * r, 0),
+                     np.sum(r * r, 0)])
+    return sums, int(ok.sum())
+
+
+def _turn_misfit(sums: np.ndarray, gain: np.ndarray) -> float:
+    """Sum of squares of ``dx - gain[b] w - c[b] q`` over the frame pairs, ``c[b]`` (the
+    travel's share) fitted per band in closed form."""
+    xx, xw, xq, ww, wq, qq = sums
+    first = xx - 2.0 * gain * xw + gain**2 * ww
+    cross = xq - gain * wq
+    return float(np.sum(first - np.where(qq > 0, cross**2 / np.maximum(qq, 1e-12), 0.0)))
 
 
 def view_from_flow(
@@ -94,15 +152,20 @@ def view_from_flow(
     aligned,
     *,
     hfov_deg: float | None = None,
+    hfov_sigma_deg: float = 0.0,
+    hfov_source: str = "given",
     min_speed_mps: float = 2.0,
+    turns: bool = True,
 ) -> FlowView | None:
     """The camera's pitch, heading offset and field of view from the image flow of a
     video (``engine.motion``) and its track on the video clock (``aligned``, a
     :class:`geo.sync.AlignedTrack`): how fast the ground slides down each band of the
-    frame, given the drone's speed and height, fixes pitch and field of view; the
-    sideways slide of the middle band, less what the drone's turns explain, the heading
-    offset. ``hfov_deg`` known: only the pitch is fitted with it. ``None`` with fewer
-    than 10 usable frame pairs (hovering, no height)."""
+    frame, given the drone's speed and height, and (``turns``) the sideways slide while
+    the track turns, fix pitch and field of view; the sideways slide of the middle
+    band, less what the drone's turns explain, the heading offset. ``hfov_deg`` known:
+    only the pitch is fitted with it, and ``hfov_sigma_deg`` (how sure it is) and
+    ``hfov_source`` travel with the view. ``None`` with fewer than 10 usable frame pairs
+    (hovering, no height)."""
     t = np.asarray(t_s, dtype=np.float64)
     flow = np.asarray(band_flow_px_s, dtype=np.float64)
     bands = flow.shape[1]
@@ -119,13 +182,16 @@ def view_from_flow(
     dy = flow[usable, :, 1]
     v, h = speed[usable], state.height_m[usable]
     hfov_range = HFOV_RANGE if hfov_deg is None else (hfov_deg, hfov_deg)
-    pitch, hfov, rms = _fit_pitch_fov(rows, dy, v, h, width_px, height_px, hfov_range)
+    dx_all, w = flow[usable, :, 0], turn[usable]
+    pitch, hfov, rms = _fit_pitch_fov(rows, dy, v, h, width_px, height_px, hfov_range,
+                                      (dx_all, w) if turns else None)
     # spread: the same fit on each half of the flight
-    fits = [_fit_pitch_fov(rows, dy[half], v[half], h[half], width_px, height_px, hfov_range)
+    fits = [_fit_pitch_fov(rows, dy[half], v[half], h[half], width_px, height_px, hfov_range,
+                           (dx_all[half], w[half]) if turns else None)
             for half in np.array_split(np.arange(len(v)), 2) if len(half) >= 5]
     # floors: houses bias the fit by about this much on synthetic flights (see the docs)
     pitch_sigma = max(MIN_PITCH_SIGMA_DEG, float(np.std([f[0] for f in fits]))) if len(fits) == 2 else 5.0
-    hfov_sigma = 0.0 if hfov_deg is not None else (
+    hfov_sigma = hfov_sigma_deg if hfov_deg is not None else (
         max(MIN_HFOV_SIGMA_DEG, float(np.std([f[1] for f in fits]))) if len(fits) == 2 else 10.0)
     # heading offset: the middle bands' sideways flow is f v sin(d) sin(alpha) / (h cos beta)
     # from travelling d off the camera's heading, less f w cos(pitch) from turning at w
@@ -146,7 +212,9 @@ def view_from_flow(
     halves = [ok & np.isin(np.arange(len(ok)), half) for half in np.array_split(np.arange(len(ok)), 2)]
     yaw_halves = [heading_offset(sel) for sel in halves if sel.sum() >= 5]
     yaw_sigma = max(MIN_YAW_SIGMA_DEG, float(np.std(yaw_halves))) if len(yaw_halves) == 2 else 10.0
-    return FlowView(pitch, yaw, hfov, pitch_sigma, yaw_sigma, hfov_sigma, rms, int(usable.sum()))
+    source = hfov_source if hfov_deg is not None else ESTIMATED_FOV_SOURCE
+    spread = float(np.degrees(np.nanstd(w))) if np.isfinite(w).any() else 0.0
+    return FlowView(pitch, yaw, hfov, pitch_sigma, yaw_sigma, hfov_sigma, rms, int(usable.sum()), source, spread)
 
 
 def apply_view(poses: Mapping[int, CameraPose], view: FlowView, *, heading: bool = True) -> dict[int, CameraPose]:
@@ -155,4 +223,4 @@ def apply_view(poses: Mapping[int, CameraPose], view: FlowView, *, heading: bool
     return {i: replace(p, pitch_deg=view.pitch_deg, yaw_deg=(p.yaw_deg + offset) % 360.0) for i, p in poses.items()}
 
 
-__all__ = ["FlowView", "apply_view", "view_from_flow"]
+__all__ = ["ESTIMATED_FOV_SOURCE", "FlowView", "apply_view", "view_from_flow"]
