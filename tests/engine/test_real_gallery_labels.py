@@ -78,3 +78,34 @@ def test_images_are_the_source_files_byte_for_byte(split):
     for name, (_, blob) in documented()[split].items():
         data = (GALLERY / split / name).read_bytes()
         assert hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == blob, name
+
+
+def test_the_labelling_script_writes_a_split_that_reads_back(tmp_path):
+    import importlib.util
+
+    from PIL import Image
+
+    spec = importlib.util.spec_from_file_location("label_gallery", Path(__file__).resolve().parents[2] / "bench" / "label_gallery.py")
+    label_gallery = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(label_gallery)
+    Image.new("RGB", (64, 48), (90, 120, 60)).save(tmp_path / "photo.png")
+    labels = {
+        "description": "one tarp and one pile",
+        "images": [
+            {
+                "file": str(tmp_path / "photo.png"),
+                "parts": [
+                    {"level": "slight", "polygons": [[[10, 10], [30, 10], [30, 20], [10, 20]]]},
+                    {"level": "debris", "polygons": [[[50, 30], [70, 30], [70, 40], [50, 40]]], "house_bbox": [40, 25, 24, 23]},
+                ],
+            }
+        ],
+    }
+    coco = label_gallery.build(labels, tmp_path / "out", "test")
+    tarp, pile = coco["annotations"]
+    assert tarp["damage_bbox"] == [10.0, 10.0, 20.0, 10.0] and tarp["house_bbox"] == [5.0, 7.5, 30.0, 15.0]
+    assert pile["damage_bbox"] == [50.0, 30.0, 14.0, 10.0]  # clipped to the 64 px wide image
+    assert (tmp_path / "out" / "test" / "photo.png").read_bytes() == (tmp_path / "photo.png").read_bytes()
+    _, target = ISBDADataset(tmp_path / "out", "test")[0]
+    assert target["labels"].tolist() == [1, 3]
+    assert target["masks"][0].sum() == pytest.approx(200, abs=40)
