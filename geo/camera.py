@@ -2,12 +2,14 @@
 
 Intrinsics are a :class:`core.camera.PinholeCamera` (the same model the synthetic
 renderer uses): the video size and a horizontal field of view, taken from the user, else
-from the focal length the telemetry reports, else from a per-drone preset.
+from the focal length the telemetry reports, else from the preset of the drone the video
+names in its metadata (``engine.video_metadata``), else a default preset.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -34,6 +36,21 @@ HFOV_PRESETS_DEG: dict[str, float] = {
     "generic": 73.7,
 }
 DEFAULT_HFOV_DEG = HFOV_PRESETS_DEG["generic"]
+#: Camera names DJI writes as a model instead of the drone's name (the ``Model`` of its
+#: photos' EXIF and of some videos' user data), for the presets above.
+DJI_CAMERA_PRESETS: dict[str, str] = {
+    "fc220": "mavic-pro",
+    "fc2103": "mavic-air",
+    "l1d-20c": "mavic-2-pro",
+    "fc2204": "mavic-2-zoom",
+    "fc3170": "mavic-air-2",
+    "l2d-20c": "mavic-3",
+    "fc7303": "mini-2",
+    "fc3582": "mini-3-pro",
+    "fc6310": "phantom-4-pro",
+    "fc6310s": "phantom-4-pro",
+    "fc6310r": "phantom-4-rtk",
+}
 #: Gimbal pitch assumed when the telemetry has none (ISBDA footage is about 45 deg down).
 DEFAULT_PITCH_DEG = -45.0
 
@@ -43,15 +60,43 @@ def hfov_from_focal_35mm(focal_mm: float) -> float:
     return math.degrees(2.0 * math.atan(18.0 / focal_mm))
 
 
+def _plain(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def preset_for_model(model: str | None) -> str | None:
+    """The :data:`HFOV_PRESETS_DEG` key of a camera model as a video or photo names it
+    ("DJI Mavic 3", "DJIMavic3", "Mini 4 Pro", "FC3170"), ignoring case, spaces,
+    dashes and a leading "DJI" (a version suffix such as "V2" too); ``None`` for a model
+    without a preset (another lens, another maker): guessing would be worse than the
+    default."""
+    if not model:
+        return None
+    known = {_plain(key): key for key in HFOV_PRESETS_DEG if key != "generic"}
+    known.update({_plain(code): preset for code, preset in DJI_CAMERA_PRESETS.items()})
+    plain = _plain(model).removeprefix("dji")
+    for candidate in (plain, re.sub(r"v\d+$", "", plain)):
+        if candidate in known:
+            return known[candidate]
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class FieldOfView:
     hfov_deg: float
     source: str
 
 
-def resolve_hfov(hfov_deg: float | str | None, focal_lengths_mm: list[float] | None = None) -> FieldOfView:
+#: :attr:`FieldOfView.source` of a preset found from the video's metadata starts so.
+VIDEO_METADATA_SOURCE = "video metadata"
+
+
+def resolve_hfov(hfov_deg: float | str | None, focal_lengths_mm: list[float] | None = None,
+                 video_model: str | None = None) -> FieldOfView:
     """The field of view to use: ``hfov_deg`` (a number or a preset name) if given, else
-    the median 35 mm-equivalent focal length of the telemetry when plausible, else
+    the median 35 mm-equivalent focal length of the telemetry when plausible, else the
+    preset of the camera the video's metadata names (``video_model``,
+    :func:`preset_for_model`; source "video metadata: <model>"), else
     :data:`DEFAULT_HFOV_DEG`.
 
     Raises
@@ -77,6 +122,9 @@ def resolve_hfov(hfov_deg: float | str | None, focal_lengths_mm: list[float] | N
     if focal:
         median = float(np.median(focal))
         return FieldOfView(hfov_from_focal_35mm(median), f"telemetry focal length {median:g} mm (35 mm equiv.)")
+    preset = preset_for_model(video_model)
+    if preset is not None:
+        return FieldOfView(HFOV_PRESETS_DEG[preset], f"{VIDEO_METADATA_SOURCE}: {video_model}")
     return FieldOfView(DEFAULT_HFOV_DEG, "default (DJI 24 mm equiv.)")
 
 
@@ -136,6 +184,9 @@ ASSUMED_PITCH_SIGMA_DEG = 10.0
 ESTIMATED_PITCH_SIGMA_DEG = 3.0
 TRACK_HEADING_SIGMA_DEG = 5.0
 DEFAULT_FOV_SIGMA_DEG = 3.0
+#: One-sigma error (degrees) of a preset found from the video's metadata: the preset is
+#: the full-width 16:9 view, and some video modes crop the sensor.
+METADATA_FOV_SIGMA_DEG = 3.0
 
 
 def camera_angle_sigma_deg(poses: FramePoses, fov: FieldOfView, *, pitch_estimated: bool = False,
@@ -149,7 +200,8 @@ def camera_angle_sigma_deg(poses: FramePoses, fov: FieldOfView, *, pitch_estimat
     defaults where given: ``pitch_sigma_deg`` for a pitch the telemetry lacks,
     ``heading_sigma_deg`` for a heading from the direction of travel, ``hfov_sigma_deg``
     for an estimated field of view (half of it counts, whatever the field of view's
-    source: the frame's edge moves by half the error, its centre not at all)."""
+    source: the frame's edge moves by half the error, its centre not at all); a preset
+    from the video's metadata counts half of :data:`METADATA_FOV_SIGMA_DEG`."""
     terms = []
     if poses.pitch_source.startswith("default"):
         if pitch_sigma_deg is not None:
@@ -162,4 +214,6 @@ def camera_angle_sigma_deg(poses: FramePoses, fov: FieldOfView, *, pitch_estimat
         terms.append(0.5 * hfov_sigma_deg)
     elif fov.source.startswith("default"):
         terms.append(DEFAULT_FOV_SIGMA_DEG)
+    elif fov.source.startswith(VIDEO_METADATA_SOURCE):
+        terms.append(0.5 * METADATA_FOV_SIGMA_DEG)
     return float(math.hypot(*terms)) if terms else 0.0

@@ -1,7 +1,8 @@
 """Putting telemetry on the video's clock without typing the offset: the video's own
 motion (``engine.motion``) matched against the track's (``geo.clock_offset``); and, for
 a track of positions only, the camera's pitch and field of view from the same motion
-(``geo.pitch``)."""
+(``geo.pitch``), the field of view held when the telemetry or the video's metadata
+(``engine.video_metadata``) names it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from core.errors import TelemetryError
 if TYPE_CHECKING:  # pragma: no cover
     from engine.motion import ImageMotion
     from engine.video import VideoInfo
+    from geo.camera import FieldOfView
     from geo.clock_offset import OffsetEstimate
     from geo.pitch import FlowView
     from geo.telemetry import Track
@@ -34,7 +36,9 @@ def estimate_sync(
 ) -> SyncReport:
     """:func:`estimate_clock_offset`, and the camera's view from the image flow
     (``geo.pitch``) when ``track`` has no gimbal pitch, on the estimated clock (the
-    video decoded once).
+    video decoded once). Without ``hfov_deg``, a field of view the telemetry or the
+    video's metadata gives (:func:`known_field_of_view`) is held and only the pitch is
+    fitted.
 
     Raises
     ------
@@ -53,9 +57,35 @@ def estimate_sync(
     if not track.has("gimbal_pitch_deg") and motion.band_flow_px_s is not None:
         aligned = align_track(track, duration_s=info.duration_s, creation_time_utc=info.creation_time_utc,
                               offset_s=offset.offset_s if offset.reliable else 0.0, ground_elevation_m=ground_elevation_m)
+        hfov_sigma, hfov_source = 0.0, "given"
+        known = known_field_of_view(video_path, track) if hfov_deg is None else None
+        if known is not None:
+            from geo.camera import METADATA_FOV_SIGMA_DEG, VIDEO_METADATA_SOURCE
+
+            hfov_deg, hfov_source = known.hfov_deg, known.source
+            hfov_sigma = METADATA_FOV_SIGMA_DEG if known.source.startswith(VIDEO_METADATA_SOURCE) else 0.0
         view = view_from_flow(motion.t_s, motion.band_flow_px_s, motion.width_px, motion.height_px, aligned,
-                              hfov_deg=hfov_deg)
+                              hfov_deg=hfov_deg, hfov_sigma_deg=hfov_sigma, hfov_source=hfov_source)
     return SyncReport(offset, view)
+
+
+def known_field_of_view(video_path: Path, track: Track) -> FieldOfView | None:
+    """The field of view that ``track``'s focal lengths or, without them, the camera
+    model in ``video_path``'s metadata (``engine.video_metadata``, a known preset) give;
+    ``None`` when neither does (the field of view is then estimated).
+
+    Raises
+    ------
+    core.errors.VideoError
+        When the video cannot be read.
+    """
+    from engine.video_metadata import video_camera
+    from geo.camera import resolve_hfov
+
+    focal = [s.focal_length_mm for s in track.samples if s.focal_length_mm is not None]
+    camera = video_camera(video_path)
+    fov = resolve_hfov(None, focal, video_model=camera.describe() if camera is not None and camera.model else None)
+    return None if fov.source.startswith("default") else fov
 
 
 def estimate_clock_offset(
@@ -95,4 +125,4 @@ def _offset(track: Track, motion: ImageMotion, info: VideoInfo, search_s: tuple[
     return estimate
 
 
-__all__ = ["SyncReport", "estimate_clock_offset", "estimate_sync"]
+__all__ = ["SyncReport", "estimate_clock_offset", "estimate_sync", "known_field_of_view"]
