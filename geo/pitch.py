@@ -18,7 +18,7 @@ whatever the ground's distance, so wherever the track's turn rate changes, the s
 flow measures the focal length and the pitch directly. Both flows enter one fit; on a
 straight flight the sideways part carries no information and the fit is the forward
 flow's alone. The sideways slide of the middle bands, less what the turns explain,
-gives the heading offset. The spread is the difference between the fits on the
+against their downward slide gives the heading offset. The spread is the difference between the fits on the
 flight's two halves.
 
 Houses make the ground nearer than the track's height says, so the fit leans a little
@@ -193,20 +193,23 @@ def view_from_flow(
     pitch_sigma = max(MIN_PITCH_SIGMA_DEG, float(np.std([f[0] for f in fits]))) if len(fits) == 2 else 5.0
     hfov_sigma = hfov_sigma_deg if hfov_deg is not None else (
         max(MIN_HFOV_SIGMA_DEG, float(np.std([f[1] for f in fits]))) if len(fits) == 2 else 10.0)
-    # heading offset: the middle bands' sideways flow is f v sin(d) sin(alpha) / (h cos beta)
-    # from travelling d off the camera's heading, less f w cos(pitch) from turning at w
+    # heading offset: travelling d off the camera's heading slides the ground sideways by
+    # tan(d) cos(beta) / sin(alpha) times its downward flow, measured in the same bands
+    # (not the flow the fit predicts from the track's height: both shrink alike with the
+    # ground's distance); turning at w adds -w f cos(pitch) in the middle bands, taken off
+    # first
     f = 0.5 * width_px / math.tan(math.radians(hfov) / 2)
     middle = [bands // 2 - 1, bands // 2]
     dx = np.nanmean(flow[usable][:, middle, 0], axis=1)
     beta = float(np.arctan((rows[middle] - 0.5 * height_px) / f).mean())
     alpha = math.radians(-pitch) + beta
-    lateral = f * v * math.sin(alpha) / (h * math.cos(beta))
+    lateral = np.nanmean(flow[usable][:, middle, 1], axis=1) * math.cos(beta) / math.sin(alpha)
     sideways = dx + f * turn[usable] * math.cos(math.radians(pitch))
-    ok = np.isfinite(sideways)
+    ok = np.isfinite(sideways) & np.isfinite(lateral)
 
     def heading_offset(sel: np.ndarray) -> float:
-        sin_offset = float(np.sum(lateral[sel] * sideways[sel]) / max(float(np.sum(lateral[sel] ** 2)), 1e-12))
-        return math.degrees(math.asin(float(np.clip(sin_offset, -0.5, 0.5))))
+        tan_offset = float(np.sum(lateral[sel] * sideways[sel]) / max(float(np.sum(lateral[sel] ** 2)), 1e-12))
+        return math.degrees(math.atan(float(np.clip(tan_offset, -0.5, 0.5))))
 
     yaw = heading_offset(ok)
     halves = [ok & np.isin(np.arange(len(ok)), half) for half in np.array_split(np.arange(len(ok)), 2)]
