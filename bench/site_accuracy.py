@@ -9,6 +9,7 @@ the pooled figures. Targets: recall and precision >= 0.8, median distance <= 5 m
     python bench/site_accuracy.py                           # shipped model, seeds 301 302
     python bench/site_accuracy.py --weights runs/msnet/model.safetensors --seeds 301 --no-srn
     python bench/site_accuracy.py --truth-masks --seeds 301 302 303 304 305 306   # placement only, GPX-only flights
+    python bench/site_accuracy.py --truth-masks --manoeuvres --hfov 70 --seeds 305 306   # turning flights, another lens
     python bench/site_accuracy.py --work DIR --reuse --seeds 303 304 305 306      # the export step again, same analyses
 
 Each seed is scored twice: every site (``export --include-unconfirmed``) and the sites
@@ -51,10 +52,12 @@ def nearest_part_m(damage_map, flight: Path) -> list[float]:
     return out
 
 
-def truth_masks(seeds: list[int], seconds: float, work: Path) -> int:
+def truth_masks(seeds: list[int], seconds: float, work: Path, *, manoeuvres: bool = False,
+                hfov_deg: float | None = None) -> int:
     """Placement alone: the annotated masks as detections, mapped from the SRT, from the
     GPX with the assumed camera, and from the GPX with the camera estimated from the
-    video (``services.sync.estimate_sync``)."""
+    video (``services.sync.estimate_sync``). Each median twice: over every site
+    (confirmed or not) / over the confirmed sites (the map's)."""
     import datetime as dt
     import statistics
 
@@ -66,16 +69,22 @@ def truth_masks(seeds: list[int], seconds: float, work: Path) -> int:
 
     import numpy as np
 
-    print(f"annotated masks as detections (2 frames/s), {seconds:g} s at 640x360; median distance site -> nearest part")
-    print(f"{'seed':>5}  {'SRT m':>6}  {'GPX m':>6}  {'GPX+est m':>9}  {'+FOV named m':>12}  {'pitch est/true':>15}  "
-          f"{'FOV est/true':>13}  {'heading est/true':>16}")
-    pooled: dict[str, list[float]] = {"srt": [], "gpx": [], "est": [], "named": []}
+    kind = (" manoeuvring" if manoeuvres else "") + (f", {hfov_deg:g} deg FOV" if hfov_deg else "")
+    print(f"annotated masks as detections (2 frames/s), {seconds:g} s at 640x360{kind}; median distance site -> "
+          "nearest part, every site / confirmed sites (m)")
+    print(f"{'seed':>5}  {'SRT':>9}  {'GPX':>11}  {'GPX+est':>11}  {'+FOV named':>11}  {'pitch est/true':>15}  "
+          f"{'FOV est/true':>13}  {'heading est/true':>16}  {'turns deg/s':>11}")
+    keys = ("srt", "gpx", "est", "named")
+    pooled: dict[str, list[float]] = {k: [] for k in keys}
+    confirmed: dict[str, list[float]] = {k: [] for k in keys}
     stated: dict[str, list[float]] = {"gpx": [], "est": [], "named": []}  # each site's uncertainty_m
+    suffix = ("-manoeuvres" if manoeuvres else "") + (f"-fov{hfov_deg:g}" if hfov_deg else "")
     for seed in seeds:
-        flight = work / f"masks-{seed}"
+        flight = work / f"masks-{seed}{suffix}"
         if not (flight / "flight.mp4").is_file():
             damagemap("synth", str(flight), "--seed", str(seed), "--split", "test", "--seconds", str(seconds),
-                      "--fps", "10", "--size", "640x360", "--annotate-every", "5")
+                      "--fps", "10", "--size", "640x360", "--annotate-every", "5",
+                      *(["--manoeuvres"] if manoeuvres else []), *(["--hfov", str(hfov_deg)] if hfov_deg else []))
         camera = json.loads((flight / "camera.json").read_text())
         start = dt.datetime.fromisoformat(camera["start_utc"].replace("Z", "+00:00")).timestamp()
         video = {"width_px": 640, "height_px": 360, "duration_s": len(camera["frames"]) / camera["fps"],
@@ -100,28 +109,37 @@ def truth_masks(seeds: list[int], seconds: float, work: Path) -> int:
                                           default_pitch_deg=named.pitch_deg, hfov_deg=hfov,
                                           heading_offset_deg=named.yaw_offset_deg,
                                           pitch_sigma_deg=named.pitch_sigma_deg, heading_sigma_deg=named.yaw_sigma_deg)
-        plan = build_flight(seconds=seconds, fps=10.0, size=(640, 360), seed=seed)
+        plan = build_flight(seconds=seconds, fps=10.0, size=(640, 360), seed=seed, manoeuvres=manoeuvres, hfov_deg=hfov)
         true_pitch = float(np.mean([p.pitch_deg for p in plan.poses]))
-        row = {k: nearest_part_m(m, flight) for k, m in (("srt", srt_map), ("gpx", gpx_map), ("est", est_map),
-                                                           ("named", named_map))}
-        for k, v in row.items():
-            pooled[k] += v
-        for k, m in (("gpx", gpx_map), ("est", est_map), ("named", named_map)):
-            stated[k] += [f.uncertainty_m for f in m.fused]
-        print(f"{seed:>5}  {statistics.median(row['srt']):>6.1f}  {statistics.median(row['gpx']):>6.1f}  "
-              f"{statistics.median(row['est']):>9.1f}  {statistics.median(row['named']):>12.1f}  "
-              f"{view.pitch_deg:>7.1f}/{true_pitch:<7.1f}  "
-              f"{view.hfov_deg:>6.1f}/{camera['intrinsics']['hfov_deg']:<6.1f}  "
-              f"{view.yaw_offset_deg:>+8.1f}/{plan.plan.camera_yaw_offset_deg:<+7.1f}")
-    print(f"{'all':>5}  {statistics.median(pooled['srt']):>6.1f}  {statistics.median(pooled['gpx']):>6.1f}  "
-          f"{statistics.median(pooled['est']):>9.1f}  {statistics.median(pooled['named']):>12.1f}   (sites: "
-          f"{len(pooled['srt'])}, {len(pooled['gpx'])}, {len(pooled['est'])}, {len(pooled['named'])})")
-    est = np.array(pooled["est"])
-    print(f"GPX+est: {np.mean(est <= 5.0):.0%} of sites within 5 m; 90th percentile {np.percentile(est, 90):.1f} m")
+        maps = dict(zip(keys, (srt_map, gpx_map, est_map, named_map)))
+        every = {k: nearest_part_m(m.with_unconfirmed(), flight) for k, m in maps.items()}
+        shown = {k: nearest_part_m(m, flight) for k, m in maps.items()}
+        for k in keys:
+            pooled[k] += every[k]
+            confirmed[k] += shown[k]
+        for k in ("gpx", "est", "named"):
+            stated[k] += [f.uncertainty_m for f in maps[k].with_unconfirmed().fused]
+
+        def cell(k: str, width: int) -> str:
+            return f"{statistics.median(every[k]):.1f}/{statistics.median(shown[k]):.1f}".rjust(width)
+
+        print(f"{seed:>5}  {cell('srt', 9)}  {cell('gpx', 11)}  {cell('est', 11)}  {cell('named', 11)}  "
+              f"{view.pitch_deg:>7.1f}/{true_pitch:<7.1f}  {view.hfov_deg:>6.1f}/{hfov:<6.1f}  "
+              f"{view.yaw_offset_deg:>+8.1f}/{plan.plan.camera_yaw_offset_deg:<+7.1f}  {view.turn_spread_deg_s:>11.2f}")
+
+    def pooled_cell(k: str, width: int) -> str:
+        return f"{statistics.median(pooled[k]):.1f}/{statistics.median(confirmed[k]):.1f}".rjust(width)
+
+    print(f"{'all':>5}  {pooled_cell('srt', 9)}  {pooled_cell('gpx', 11)}  {pooled_cell('est', 11)}  "
+          f"{pooled_cell('named', 11)}   (sites, every/confirmed: "
+          + ", ".join(f"{len(pooled[k])}/{len(confirmed[k])}" for k in keys) + ")")
+    for label, values in (("every site", pooled["est"]), ("confirmed sites", confirmed["est"])):
+        est = np.array(values)
+        print(f"GPX+est, {label}: {np.mean(est <= 5.0):.0%} within 5 m; 90th percentile {np.percentile(est, 90):.1f} m")
     for k, label in (("gpx", "GPX"), ("est", "GPX+est"), ("named", "+FOV named")):
         error, sigma = np.array(pooled[k]), np.array(stated[k])
         print(f"{label}: uncertainty_m median {np.median(sigma):.1f} m; error within 1x / 2x uncertainty_m: "
-              f"{np.mean(error <= sigma):.0%} / {np.mean(error <= 2 * sigma):.0%} of sites")
+              f"{np.mean(error <= sigma):.0%} / {np.mean(error <= 2 * sigma):.0%} of sites (every site)")
     print(f"flights under {work}")
     return 0
 
@@ -141,10 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--truth-masks", action="store_true",
                         help="no model: the annotated masks as detections, SRT vs GPX vs GPX with the camera "
                              "estimated from the video (12 s flights)")
+    parser.add_argument("--manoeuvres", action="store_true",
+                        help="with --truth-masks: flights that speed up, slow down and turn (synth --manoeuvres)")
+    parser.add_argument("--hfov", type=float, default=None,
+                        help="with --truth-masks: the synthetic camera's field of view (default synth's 84 deg)")
     args = parser.parse_args(argv)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="site-accuracy-"))
     if args.truth_masks:
-        return truth_masks(args.seeds, 12.0, work)
+        return truth_masks(args.seeds, 12.0, work, manoeuvres=args.manoeuvres, hfov_deg=args.hfov)
 
     print(f"weights: {args.weights or 'shipped default'}; SRN {'off' if args.no_srn else 'on'}; {args.seconds:g} s at {args.size}, analysed at 2 frames/s")
     print("'all': every site (export --include-unconfirmed); 'map': the default export (confirmed sites only)")
