@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
                 "pitch_deg": round(view.pitch_deg, 1), "pitch_sigma_deg": round(view.pitch_sigma_deg, 1),
                 "hfov_deg": round(view.hfov_deg, 1), "hfov_sigma_deg": round(view.hfov_sigma_deg, 1),
                 "heading_offset_deg": round(view.yaw_offset_deg, 1), "heading_sigma_deg": round(view.yaw_sigma_deg, 1),
-                "frame_pairs": view.samples,
+                "frame_pairs": view.samples, "hfov_source": view.hfov_source,
             }
     if args.json:
         text = json.dumps(summary, indent=2)
@@ -61,8 +61,11 @@ def run(args: argparse.Namespace) -> int:
             if camera:
                 lines.append(("camera pitch", f"{camera['pitch_deg']:.1f} +-{camera['pitch_sigma_deg']:.1f} deg "
                                               "(from the ground's flow; the track has none)"))
-                lines.append(("camera FOV", f"{camera['hfov_deg']:.1f} +-{camera['hfov_sigma_deg']:.1f} deg "
-                                            f"(give --hfov {camera['hfov_deg']:.0f})"))
+                from geo.pitch import ESTIMATED_FOV_SOURCE
+
+                where = (f"give --hfov {camera['hfov_deg']:.0f}" if camera["hfov_source"] == ESTIMATED_FOV_SOURCE
+                         else camera["hfov_source"])
+                lines.append(("camera FOV", f"{camera['hfov_deg']:.1f} +-{camera['hfov_sigma_deg']:.1f} deg ({where})"))
                 lines.append(("heading offset", f"{camera['heading_offset_deg']:+.1f} +-{camera['heading_sigma_deg']:.1f} deg "
                                                 "from the direction of travel"))
             width = max(len(k) for k, _ in lines)

@@ -103,3 +103,4 @@ def test_telemetry_command_prints_the_offset(manoeuvring_flight, tmp_path, capsy
     camera = doc["camera_from_video"]  # a GPX has no gimbal pitch: the camera read from the video
     assert -80.0 < camera["pitch_deg"] < -20.0 and camera["pitch_sigma_deg"] >= 3.0
     assert 50.0 <= camera["hfov_deg"] <= 110.0
+    assert camera["hfov_source"] == "estimated from the image flow"  # the synthetic video names no drone
