@@ -42,6 +42,9 @@ class VideoGeometry:
     height_px: int
     duration_s: float
     creation_time_utc: float | None = None
+    #: the camera the video's metadata names (``engine.video_metadata``), if any: a known
+    #: model gives its preset field of view when neither the user nor the telemetry does
+    camera_model: str | None = None
 
     @classmethod
     def from_dict(cls, info: Mapping) -> VideoGeometry:
@@ -51,6 +54,7 @@ class VideoGeometry:
                 int(info["height_px"]),
                 float(info["duration_s"]),
                 None if info.get("creation_time_utc") is None else float(info["creation_time_utc"]),
+                None if not info.get("camera_model") else str(info["camera_model"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(
@@ -273,9 +277,12 @@ def build_damage_map_from(
     if not isinstance(video, VideoGeometry):
         video = VideoGeometry.from_dict(video)
     try:
-        fov = resolve_hfov(hfov_deg, [s.focal_length_mm for s in track.samples if s.focal_length_mm is not None])
+        fov = resolve_hfov(hfov_deg, [s.focal_length_mm for s in track.samples if s.focal_length_mm is not None],
+                           video_model=video.camera_model)
     except ValueError as exc:
         raise GeoreferenceError(str(exc)) from None
+    if fov.source == "given" and hfov_sigma_deg:  # the number an estimate from the video gave, with its spread
+        fov = FieldOfView(fov.hfov_deg, f"estimated from the video, +-{hfov_sigma_deg:.1f} deg")
     camera = camera_for(video.width_px, video.height_px, fov)
     aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
                           offset_s=offset_s, ground_elevation_m=ground_elevation_m)

@@ -78,3 +78,22 @@ def sites_flyover(tmp_path_factory):
     from engine.synth import render_flyover
 
     return render_flyover(tmp_path_factory.mktemp("sites-flyover"), seconds=2.0, fps=10.0, size=(320, 180), seed=2)
+
+
+@pytest.fixture(scope="session")
+def tagged_copy() -> Callable[..., Path]:
+    """``tagged_copy(video, out, tags)``: ``video``'s video stream remuxed (not re-encoded)
+    into ``out`` with container ``tags`` added, e.g. the drone model a DJI file names."""
+    def write(video: Path, out: Path, tags: dict[str, str]) -> Path:
+        import av
+
+        with av.open(str(video)) as source, av.open(str(out), "w", options={"movflags": "use_metadata_tags"}) as sink:
+            sink.metadata.update({**source.metadata, **tags})
+            stream = sink.add_stream_from_template(source.streams.video[0])
+            for packet in source.demux(source.streams.video[0]):
+                if packet.dts is not None:
+                    packet.stream = stream
+                    sink.mux(packet)
+        return out
+
+    return write

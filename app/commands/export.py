@@ -165,6 +165,7 @@ def _auto_camera(store, args: argparse.Namespace, settings):  # noqa: ANN001, AN
     from dataclasses import replace
 
     from core.errors import TelemetryError
+    from geo.pitch import ESTIMATED_FOV_SOURCE
     from geo.telemetry import read_telemetry
     from services.sync import estimate_sync
 
@@ -191,7 +192,7 @@ def _auto_camera(store, args: argparse.Namespace, settings):  # noqa: ANN001, AN
         print("  camera: too little motion over the ground to read the camera from the video; assumed as before")
         return None, settings
     print(f"  {view.note()}")
-    if hfov is None:
+    if hfov is None and view.hfov_source == ESTIMATED_FOV_SOURCE:  # a held one the map finds itself, source and all
         settings = replace(settings, hfov_deg=round(view.hfov_deg, 1))
     return view.camera_view(), settings  # the spreads enter the sites' error budget
 

@@ -106,25 +106,15 @@ def test_telemetry_command_prints_the_offset(manoeuvring_flight, tmp_path, capsy
     assert camera["hfov_source"] == "estimated from the image flow"  # the synthetic video names no drone
 
 
-def test_a_video_naming_its_drone_holds_the_field_of_view(manoeuvring_flight, tmp_path, capsys):
+def test_a_video_naming_its_drone_holds_the_field_of_view(manoeuvring_flight, tagged_copy, tmp_path, capsys):
     """The same flight remuxed with a model tag: the preset's field of view is held (its
     source and spread travel with the view) and only pitch and heading are fitted."""
-    import av
-
     from app.cli import main
     from geo.camera import HFOV_PRESETS_DEG, METADATA_FOV_SIGMA_DEG
     from geo.telemetry import read_telemetry
     from services.sync import estimate_sync
 
-    tagged = tmp_path / "DJI_0001.MP4"
-    with av.open(str(manoeuvring_flight.video)) as source, \
-            av.open(str(tagged), "w", options={"movflags": "use_metadata_tags"}) as out:
-        out.metadata.update({**source.metadata, "make": "DJI", "model": "Mavic 3"})
-        stream = out.add_stream_from_template(source.streams.video[0])
-        for packet in source.demux(source.streams.video[0]):
-            if packet.dts is not None:
-                packet.stream = stream
-                out.mux(packet)
+    tagged = tagged_copy(manoeuvring_flight.video, tmp_path / "DJI_0001.MP4", {"make": "DJI", "model": "Mavic 3"})
     view = estimate_sync(tagged, read_telemetry(manoeuvring_flight.gpx), ground_elevation_m=10.0).view
     assert view is not None
     assert view.hfov_deg == HFOV_PRESETS_DEG["mavic-3"] and view.hfov_sigma_deg == METADATA_FOV_SIGMA_DEG

@@ -8,9 +8,11 @@ import json
 from dataclasses import replace
 
 import gpxpy
+import numpy as np
 import pytest
 
 from app.cli import main
+from core.types import Frame
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +79,42 @@ def test_export_with_the_camera_read_from_the_video(hilly_project, tmp_path, cap
     assert "camera estimated from the ground's flow" in printed and "horizontal FOV 84.0 +-0.0 deg" in printed
     assert "pitch from default" in printed  # the map's note: the pitch given, not the telemetry's
     assert json.loads((out / "damage_sites.geojson").read_text())["features"]
+    assert "horizontal FOV 84.0 deg (given)" in printed  # the map's note: held as given
+    assert main(["export", str(project), "--to", str(tmp_path / "fov"), "--formats", "sites", "--offset", "2.5",
+                 "--ground-elevation", "10", "--camera", "auto"]) == 0
+    printed = capsys.readouterr().out
+    assert "(estimated from the image flow)" in printed  # the estimate's own line
+    assert "deg (estimated from the video, +-" in printed  # and the map's note says so too, not "given"
     assert main(["export", str(project), "--to", str(tmp_path / "srt"), "--formats", "sites", "--camera", "auto",
                  "--telemetry", str(paths.srt)]) == 0
     assert "gives the gimbal pitch" in capsys.readouterr().out
+
+
+def test_a_plain_export_uses_the_field_of_view_of_the_drone_the_video_names(hilly_project, tagged_copy, tmp_path,
+                                                                            capsys):
+    """No --hfov, no focal length in the GPX: the preset of the model in the video's tags,
+    its source in the map's notes and its share in the sites' camera uncertainty."""
+    from core.store import ProjectStore
+
+    project, paths = hilly_project
+    tagged = tagged_copy(paths.video, tmp_path / "DJI_0001.MP4", {"make": "DJI", "model": "Mavic 2 Pro"})
+    copy = tmp_path / "tagged.dmproj"
+    with ProjectStore.open(project) as source, \
+            ProjectStore.create(copy, video_path=tagged, telemetry_path=source.telemetry_path) as store:
+        run = store.start_run(model={"name": "ground truth"}, settings={})
+        frames = source.analysed_frames(source.latest_run_id())
+        detections = source.detections(source.latest_run_id())
+        for index, t in sorted(frames.items()):
+            store.write_frame(run, Frame(index, t, 320, 180),
+                              [replace(d, id=None) for d in detections if d.frame_index == index])
+        store.finish_run(run)
+    camera_m = {}
+    for target, fov in ((project, "73.7 deg (default (DJI 24 mm equiv.))"),
+                        (copy, "65.5 deg (video metadata: DJI Mavic 2 Pro)")):
+        out = tmp_path / target.stem
+        assert main(["export", str(target), "--to", str(out), "--formats", "sites", "--offset", "2.5",
+                     "--ground-elevation", "10"]) == 0
+        assert f"horizontal FOV {fov}" in capsys.readouterr().out
+        sites = json.loads((out / "damage_sites.geojson").read_text())["features"]
+        camera_m[target] = np.median([f["properties"]["uncertainty_camera_m"] for f in sites])
+    assert camera_m[copy] < camera_m[project]  # a named camera's preset is surer than the default
