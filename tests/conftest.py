@@ -97,3 +97,30 @@ def tagged_copy() -> Callable[..., Path]:
         return out
 
     return write
+
+
+@pytest.fixture(scope="session")
+def tagged_video() -> Callable[..., Path]:
+    """``tagged_video(path, tags, stream_tags=None)``: a 3-frame 32x32 video whose
+    container (and stream) carry the tags a camera writes."""
+    import numpy as np
+
+    def write(path: Path, tags: dict[str, str], *, stream_tags: dict[str, str] | None = None) -> Path:
+        """A 3-frame 32x32 video whose container carries ``tags``: ``.mp4`` as QuickTime
+        ``mdta`` keys (``movflags use_metadata_tags``), ``.mov`` as user-data atoms."""
+        import av
+
+        options = {"movflags": "use_metadata_tags"} if path.suffix.lower() == ".mp4" else {}
+        with av.open(str(path), "w", options=options) as container:
+            container.metadata.update(tags)
+            stream = container.add_stream("mpeg4", rate=5)
+            stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+            stream.metadata.update(stream_tags or {})
+            for _ in range(3):
+                for packet in stream.encode(av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        return path
+
+    return write

@@ -3,42 +3,21 @@ tiny videos written with those tags (PyAV), and the tags alone."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from core.errors import VideoError
 from engine.video_metadata import VideoCamera, camera_from_tags, video_camera
 
 
-def tagged_video(path: Path, tags: dict[str, str], *, stream_tags: dict[str, str] | None = None) -> Path:
-    """A 3-frame 32x32 video whose container carries ``tags``: ``.mp4`` as QuickTime
-    ``mdta`` keys (``movflags use_metadata_tags``), ``.mov`` as user-data atoms."""
-    import av
-
-    options = {"movflags": "use_metadata_tags"} if path.suffix == ".mp4" else {}
-    with av.open(str(path), "w", options=options) as container:
-        container.metadata.update(tags)
-        stream = container.add_stream("mpeg4", rate=5)
-        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
-        stream.metadata.update(stream_tags or {})
-        for _ in range(3):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
-def test_model_and_make_read_from_an_mp4(tmp_path):
+def test_model_and_make_read_from_an_mp4(tmp_path, tagged_video):
     path = tagged_video(tmp_path / "DJI_0001.mp4", {"make": "DJI", "model": "FC3170"},
                         stream_tags={"handler_name": "DJI.AVC"})
     assert video_camera(path) == VideoCamera("DJI", "FC3170", "model")
     assert video_camera(path).describe() == "DJI FC3170"
 
 
-def test_quicktime_keys_and_user_data_atoms(tmp_path):
+def test_quicktime_keys_and_user_data_atoms(tmp_path, tagged_video):
     apple = tagged_video(tmp_path / "a.mp4", {"com.apple.quicktime.make": "Apple",
                                               "com.apple.quicktime.model": "iPhone 12"})
     assert video_camera(apple) == VideoCamera("Apple", "iPhone 12", "com.apple.quicktime.model")
@@ -48,7 +27,7 @@ def test_quicktime_keys_and_user_data_atoms(tmp_path):
     assert camera.describe() == "DJI Mini 4 Pro"
 
 
-def test_a_video_naming_nothing(tmp_path):
+def test_a_video_naming_nothing(tmp_path, tagged_video):
     assert video_camera(tagged_video(tmp_path / "plain.mp4", {})) is None  # only FFmpeg's own "encoder: Lavf..."
 
 

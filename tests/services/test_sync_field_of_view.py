@@ -4,9 +4,7 @@ first; geo.camera's presets by model name and the error budget's share."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from core.types import TelemetrySample
@@ -16,43 +14,28 @@ from geo.telemetry.track import TimeBase, Track
 from services.sync import known_field_of_view
 
 
-def mp4_with_tags(path: Path, tags: dict[str, str]) -> Path:
-    import av
-
-    with av.open(str(path), "w", options={"movflags": "use_metadata_tags"}) as container:
-        container.metadata.update(tags)
-        stream = container.add_stream("mpeg4", rate=5)
-        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
-        for _ in range(2):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
 def track(focal_length_mm: float | None = None) -> Track:
     samples = tuple(TelemetrySample(t_s=float(t), lat_deg=30.16 + t * 5e-5, lon_deg=-85.66, alt_rel_m=50.0,
                                     focal_length_mm=focal_length_mm) for t in range(10))
     return Track(samples, None, "gpx", TimeBase.VIDEO)
 
 
-def test_the_video_names_the_drone(tmp_path):
-    video = mp4_with_tags(tmp_path / "DJI_0001.MP4", {"make": "DJI", "model": "Mavic 3"})
+def test_the_video_names_the_drone(tmp_path, tagged_video):
+    video = tagged_video(tmp_path / "DJI_0001.MP4", {"make": "DJI", "model": "Mavic 3"})
     fov = known_field_of_view(video, track())
     assert fov == FieldOfView(HFOV_PRESETS_DEG["mavic-3"], "video metadata: DJI Mavic 3")
 
 
-def test_the_telemetry_focal_length_comes_first(tmp_path):
-    video = mp4_with_tags(tmp_path / "DJI_0001.MP4", {"model": "DJI Mavic 2 Pro"})
+def test_the_telemetry_focal_length_comes_first(tmp_path, tagged_video):
+    video = tagged_video(tmp_path / "DJI_0001.MP4", {"model": "DJI Mavic 2 Pro"})
     fov = known_field_of_view(video, track(focal_length_mm=24.0))
     assert fov is not None and fov.source.startswith("telemetry focal length")
     assert fov.hfov_deg == pytest.approx(73.7, abs=0.1)
 
 
-def test_nothing_known_leaves_it_to_the_flow(tmp_path):
-    assert known_field_of_view(mp4_with_tags(tmp_path / "plain.mp4", {}), track()) is None
-    phone = mp4_with_tags(tmp_path / "phone.mp4", {"com.apple.quicktime.make": "Apple",
+def test_nothing_known_leaves_it_to_the_flow(tmp_path, tagged_video):
+    assert known_field_of_view(tagged_video(tmp_path / "plain.mp4", {}), track()) is None
+    phone = tagged_video(tmp_path / "phone.mp4", {"com.apple.quicktime.make": "Apple",
                                                    "com.apple.quicktime.model": "iPhone 12"})
     assert known_field_of_view(phone, track()) is None  # no preset: no guess
 
