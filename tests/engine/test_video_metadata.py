@@ -3,7 +3,6 @@ tiny videos written with those tags (PyAV), and the tags alone."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from core.errors import VideoError

@@ -4,7 +4,6 @@ first; geo.camera's presets by model name and the error budget's share."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from core.types import TelemetrySample
