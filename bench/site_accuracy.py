@@ -8,6 +8,7 @@ the pooled figures. Targets: recall and precision >= 0.8, median distance <= 5 m
 
     python bench/site_accuracy.py                           # shipped model, seeds 301 302
     python bench/site_accuracy.py --weights runs/msnet/model.safetensors --seeds 301 --no-srn
+    python bench/site_accuracy.py --weights runs/msnet/model.safetensors --srn-weights runs/srn.safetensors
     python bench/site_accuracy.py --truth-masks --seeds 301 302 303 304 305 306   # placement only, GPX-only flights
     python bench/site_accuracy.py --truth-masks --manoeuvres --hfov 70 --seeds 305 306   # turning flights, another lens
     python bench/site_accuracy.py --work DIR --reuse --seeds 303 304 305 306      # the export step again, same analyses
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--size", default="960x540")
     parser.add_argument("--no-srn", action="store_true")
+    parser.add_argument("--srn-weights", default=None, help="SRN .safetensors for --weights (default: the shipped SRN)")
     parser.add_argument("--work", default=None, help="folder for the flights and projects (default: a temporary one)")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the projects already in --work (re-run only the export: tuning the site rules)")
@@ -191,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
             analyze = ["analyze", str(flight / "flight.mp4"), "--project", str(project), "--fps", "2", "--quiet"]
             if args.weights:
                 analyze += ["--weights", args.weights]
+            if args.srn_weights:
+                analyze += ["--srn-weights", args.srn_weights]
             if args.no_srn:
                 analyze.append("--no-srn")
             damagemap(*analyze)
