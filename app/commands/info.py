@@ -83,11 +83,23 @@ def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.Proj
     return {
         "project": str(store.path),
         "read_only": store.read_only,
-        "video": {"path": str(video), "exists": video.exists()},
+        "video": {"path": str(video), "exists": video.exists(), "camera": _video_camera(video)},
         "telemetry": None if telemetry is None else {"path": str(telemetry), "exists": telemetry.exists()},
         "settings": store.settings(),
         "runs": runs,
     }
+
+
+def _video_camera(video: Path) -> str | None:
+    """The camera the video's metadata names ("DJI Mavic 3"), if any and readable."""
+    from core.errors import VideoError
+    from engine.video_metadata import video_camera
+
+    try:
+        camera = video_camera(video)
+    except VideoError:
+        return None  # missing or unreadable: the video line says so
+    return camera.describe() if camera is not None else None
 
 
 def _model_name(model: dict) -> str:
@@ -117,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
     missing = lambda entry: "" if entry["exists"] else "  (missing!)"  # noqa: E731
     read_only = "  (read-only: it can be viewed and exported, not changed)" if report["read_only"] else ""
     print(f"project:   {report['project']}{read_only}")
-    print(f"video:     {report['video']['path']}{missing(report['video'])}")
+    camera = f"  (camera: {report['video']['camera']})" if report["video"]["camera"] else ""
+    print(f"video:     {report['video']['path']}{missing(report['video'])}{camera}")
     telemetry = report["telemetry"]
     print(f"telemetry: {'none' if telemetry is None else telemetry['path'] + missing(telemetry)}")
     if report["settings"]:

@@ -118,3 +118,9 @@ def test_a_plain_export_uses_the_field_of_view_of_the_drone_the_video_names(hill
         sites = json.loads((out / "damage_sites.geojson").read_text())["features"]
         camera_m[target] = np.median([f["properties"]["uncertainty_camera_m"] for f in sites])
     assert camera_m[copy] < camera_m[project]  # a named camera's preset is surer than the default
+    # damagemap info names the camera the video names
+    assert main(["info", str(copy)]) == 0
+    assert "DJI_0001.MP4  (camera: DJI Mavic 2 Pro)" in capsys.readouterr().out
+    for target, camera in ((copy, "DJI Mavic 2 Pro"), (project, None)):
+        assert main(["info", str(target), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["video"]["camera"] == camera
