@@ -30,6 +30,7 @@ import numpy as np
 
 from core.errors import VideoError
 from core.types import Frame
+from engine.video_metadata import camera_from_tags
 
 #: Timestamps closer than this (seconds) count as equal when sampling by frame rate.
 _TIME_TOLERANCE_S = 1e-4
@@ -47,6 +48,8 @@ class VideoInfo:
     ``rotation_deg`` is the display rotation found in the file, counter-clockwise as
     FFmpeg reports it (0, 90, 180 or 270); frames are returned already rotated.
     ``pts_s`` holds every frame's timestamp, in presentation order.
+    ``camera_model`` is the camera model the tags name (``engine.video_metadata``), or
+    ``None``.
     """
 
     path: Path
@@ -59,6 +62,7 @@ class VideoInfo:
     rotation_deg: int
     codec: str
     pts_s: tuple[float, ...] = field(default=(), repr=False)
+    camera_model: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values for JSON and for ``geo.mapping.build_damage_map(video_info=...)``."""
@@ -73,6 +77,7 @@ class VideoInfo:
             "rotation_deg": self.rotation_deg,
             "codec": self.codec,
             "pts_s": list(self.pts_s),
+            "camera_model": self.camera_model,
         }
 
 
@@ -224,6 +229,7 @@ class VideoReader:
         duration = self.pts_s[-1] - self.pts_s[0] + step
         fps = float(rate) if rate else (count / duration if duration > 0 else 0.0)
         tags = {**self._container.metadata, **stream.metadata}
+        camera = camera_from_tags(self._container.metadata, [s.metadata for s in self._container.streams])
         return VideoInfo(
             path=self.path,
             width_px=int(width),
@@ -235,6 +241,7 @@ class VideoReader:
             rotation_deg=self._rotation,
             codec=ctx.name,
             pts_s=self.pts_s,
+            camera_model=camera.named_model if camera is not None else None,
         )
 
     # ------------------------------------------------------------------ access

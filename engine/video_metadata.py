@@ -48,6 +48,12 @@ class VideoCamera:
             return f"{self.make} {model}".strip()
         return model or (self.make or "")
 
+    @property
+    def named_model(self) -> str | None:
+        """:meth:`describe` when the tags name a model; ``None`` when they name only the
+        maker (a maker alone says nothing about the lens)."""
+        return self.describe() if self.model else None
+
 
 def _first(tags: Sequence[Mapping[str, str]], names: Sequence[str]) -> tuple[str, str] | None:
     for mapping in tags:

@@ -108,17 +108,13 @@ def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | 
     -------
     (info, warning)
         ``info`` as :meth:`engine.video.VideoInfo.as_dict` gives it (size, duration,
-        creation time, frame times), with ``camera_model``: the camera the video's
-        metadata names, if any; ``warning`` says why the stored size was used.
+        creation time, frame times, the camera model its metadata names); ``warning``
+        says why the stored size was used.
     """
     from engine.video import probe_video
-    from engine.video_metadata import video_camera
 
     try:
-        info = probe_video(store.video_path).as_dict()
-        camera = video_camera(store.video_path)
-        info["camera_model"] = camera.describe() if camera is not None and camera.model else None
-        return info, None
+        return probe_video(store.video_path).as_dict(), None
     except VideoError as exc:
         detections = [d for d in store.detections(run_id) if d.mask is not None]
         frames = store.analysed_frames(run_id)

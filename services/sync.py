@@ -58,7 +58,7 @@ def estimate_sync(
         aligned = align_track(track, duration_s=info.duration_s, creation_time_utc=info.creation_time_utc,
                               offset_s=offset.offset_s if offset.reliable else 0.0, ground_elevation_m=ground_elevation_m)
         hfov_sigma, hfov_source = 0.0, "given"
-        known = known_field_of_view(video_path, track) if hfov_deg is None else None
+        known = _held_field_of_view(info.camera_model, track) if hfov_deg is None else None
         if known is not None:
             from geo.camera import METADATA_FOV_SIGMA_DEG, VIDEO_METADATA_SOURCE
 
@@ -80,11 +80,17 @@ def known_field_of_view(video_path: Path, track: Track) -> FieldOfView | None:
         When the video cannot be read.
     """
     from engine.video_metadata import video_camera
+
+    camera = video_camera(video_path)
+    return _held_field_of_view(camera.named_model if camera is not None else None, track)
+
+
+def _held_field_of_view(camera_model: str | None, track: Track) -> FieldOfView | None:
+    """:func:`known_field_of_view` of a camera model already read from the video."""
     from geo.camera import resolve_hfov
 
     focal = [s.focal_length_mm for s in track.samples if s.focal_length_mm is not None]
-    camera = video_camera(video_path)
-    fov = resolve_hfov(None, focal, video_model=camera.describe() if camera is not None and camera.model else None)
+    fov = resolve_hfov(None, focal, video_model=camera_model)
     return None if fov.source.startswith("default") else fov
 
 

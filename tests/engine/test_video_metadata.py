@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import VideoError
+from engine.video import probe_video
 from engine.video_metadata import VideoCamera, camera_from_tags, video_camera
 
 
@@ -14,6 +15,9 @@ def test_model_and_make_read_from_an_mp4(tmp_path, tagged_video):
                         stream_tags={"handler_name": "DJI.AVC"})
     assert video_camera(path) == VideoCamera("DJI", "FC3170", "model")
     assert video_camera(path).describe() == "DJI FC3170"
+    assert probe_video(path).camera_model == "DJI FC3170"  # what the maps and the camera estimate read
+    handler_only = tagged_video(tmp_path / "b.mp4", {}, stream_tags={"handler_name": "DJI.AVC"})
+    assert video_camera(handler_only).named_model is None and probe_video(handler_only).camera_model is None
 
 
 def test_quicktime_keys_and_user_data_atoms(tmp_path, tagged_video):
