@@ -200,10 +200,10 @@ def view_from_flow(
     # first
     f = 0.5 * width_px / math.tan(math.radians(hfov) / 2)
     middle = [bands // 2 - 1, bands // 2]
-    dx = np.nanmean(flow[usable][:, middle, 0], axis=1)
+    dx = np.nanmean(dx_all[:, middle], axis=1)
     beta = float(np.arctan((rows[middle] - 0.5 * height_px) / f).mean())
     alpha = math.radians(-pitch) + beta
-    lateral = np.nanmean(flow[usable][:, middle, 1], axis=1) * math.cos(beta) / math.sin(alpha)
+    lateral = np.nanmean(dy[:, middle], axis=1) * math.cos(beta) / math.sin(alpha)
     sideways = dx + f * turn[usable] * math.cos(math.radians(pitch))
     ok = np.isfinite(sideways) & np.isfinite(lateral)
 
