@@ -27,6 +27,7 @@ from geo.fusion import FusedSite, FusionSettings, count_views, fuse_observations
 from geo.heatmap import HeatGrid, heat_grid
 from geo.local import LocalFrame
 from geo.observe import Projected, project_detection
+from geo.pitch import FlowView
 from geo.sync import AlignedTrack, align_track
 from geo.terrain import Terrain, reference_elevation
 from geo.uncertainty import budget_note, budget_sites
@@ -236,6 +237,7 @@ def build_damage_map_from(
     pitch_sigma_deg: float | None = None,
     heading_sigma_deg: float | None = None,
     hfov_sigma_deg: float | None = None,
+    hfov_estimated: bool = False,
     offset_sigma_s: float = 0.0,
 ) -> DamageMap:
     """Georeference detections and fuse them into damage sites.
@@ -266,6 +268,9 @@ def build_damage_map_from(
         How sure those estimates are (one sigma: ``geo.pitch.FlowView``'s spreads, the
         clock offset's ``uncertainty_s``): they enter each site's error budget
         (``geo.uncertainty``), and so ``uncertainty_m``.
+    hfov_estimated
+        ``hfov_deg`` is the field of view an estimate from the video gave (the map's
+        notes say so, with ``hfov_sigma_deg``), not one the user or the drone gave.
 
     Raises
     ------
@@ -281,8 +286,8 @@ def build_damage_map_from(
                            video_model=video.camera_model)
     except ValueError as exc:
         raise GeoreferenceError(str(exc)) from None
-    if fov.source == "given" and hfov_sigma_deg:  # the number an estimate from the video gave, with its spread
-        fov = FieldOfView(fov.hfov_deg, f"estimated from the video, +-{hfov_sigma_deg:.1f} deg")
+    if hfov_estimated and fov.source == "given":  # the number an estimate from the video gave, with its spread
+        fov = FieldOfView(fov.hfov_deg, f"estimated from the video, +-{hfov_sigma_deg or 0.0:.1f} deg")
     camera = camera_for(video.width_px, video.height_px, fov)
     aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
                           offset_s=offset_s, ground_elevation_m=ground_elevation_m)
@@ -374,12 +379,13 @@ def _budget_and_confirm(
     return [f for f in counted if f.confirmed], [f for f in counted if not f.confirmed]
 
 
-def _camera_view_arguments(camera_view: tuple[float, ...] | None) -> dict[str, float]:
-    """``build_damage_map_from`` arguments of a ``camera_view`` tuple."""
+def _camera_view_arguments(camera_view: FlowView | None) -> dict[str, Any]:
+    """``build_damage_map_from`` arguments of a camera estimated from the video."""
     if camera_view is None:
         return {}
-    names = ("default_pitch_deg", "heading_offset_deg", "pitch_sigma_deg", "heading_sigma_deg", "hfov_sigma_deg")
-    return {name: float(value) for name, value in zip(names, camera_view)}
+    return {"default_pitch_deg": camera_view.pitch_deg, "heading_offset_deg": camera_view.yaw_offset_deg,
+            "pitch_sigma_deg": camera_view.pitch_sigma_deg, "heading_sigma_deg": camera_view.yaw_sigma_deg,
+            "hfov_sigma_deg": camera_view.hfov_sigma_deg, "hfov_estimated": camera_view.hfov_estimated}
 
 
 def _ground_hint(track: Track) -> str:
@@ -397,13 +403,13 @@ def build_damage_map(
     settings: ProjectSettings | None = None,
     track: Track | None = None,
     dem: str | Path | Terrain | None = None,
-    camera_view: tuple[float, ...] | None = None,
+    camera_view: FlowView | None = None,
 ) -> DamageMap:
     """:func:`build_damage_map_from` over a project store's run (the latest by default).
 
-    ``camera_view`` ``(pitch, heading offset)`` in degrees, for telemetry without gimbal
-    pitch (``geo.pitch`` estimates it from the video), optionally followed by the
-    estimate's spreads ``(pitch, heading, field of view)`` (``FlowView.camera_view()``).
+    ``camera_view``: the camera ``geo.pitch`` estimated from the video, for telemetry
+    without gimbal pitch: its pitch and heading offset place the detections, its spreads
+    enter each site's error budget, and a field of view it fitted is noted as such.
 
     ``video_info`` carries ``width_px``, ``height_px``, ``duration_s``,
     ``creation_time_utc`` and optionally ``frame_pts`` (index -> seconds) or ``pts_s``

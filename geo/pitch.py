@@ -69,11 +69,10 @@ class FlowView:
     #: flow fixed the field of view
     turn_spread_deg_s: float = 0.0
 
-    def camera_view(self) -> tuple[float, float, float, float, float]:
-        """``(pitch, heading offset, pitch spread, heading spread, field-of-view spread)``
-        in degrees: the ``camera_view`` that ``geo.mapping.build_damage_map`` and the
-        exports map with, the spreads entering each site's error budget."""
-        return (self.pitch_deg, self.yaw_offset_deg, self.pitch_sigma_deg, self.yaw_sigma_deg, self.hfov_sigma_deg)
+    @property
+    def hfov_estimated(self) -> bool:
+        """Whether the field of view was fitted from the flow (not held from a source)."""
+        return self.hfov_source == ESTIMATED_FOV_SOURCE
 
     def note(self) -> str:
         return (f"camera estimated from the ground's flow through the frame ({self.samples} frame pairs, turn rate "

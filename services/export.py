@@ -18,6 +18,7 @@ from services.maps import damage_map as _damage_map
 from services.maps import resolve_run
 
 if TYPE_CHECKING:  # pragma: no cover
+    from geo.pitch import FlowView
     from geo.export.package import PackageResult
     from geo.mapping import DamageMap
 
@@ -111,13 +112,13 @@ def export_project(
     settings: ProjectSettings | None = None,
     telemetry_path: Path | None = None,
     dem_path: Path | None = None,
-    camera_view: tuple[float, float] | None = None,
+    camera_view: FlowView | None = None,
 ) -> ExportResult:
     """Write a run's exports (the latest run by default).
 
     ``settings`` and ``telemetry_path`` replace the project's for this export only;
     ``dem_path`` (a GeoTIFF DEM/DSM) puts detections on the terrain; ``camera_view``
-    ``(pitch, heading offset)`` sets the camera of telemetry without gimbal pitch
+    (a ``geo.pitch.FlowView``) sets the camera of telemetry without gimbal pitch
     (see :func:`services.maps.damage_map`).
 
     Raises

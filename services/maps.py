@@ -21,6 +21,7 @@ from core.settings import ProjectSettings
 from core.store import ProjectStore
 
 if TYPE_CHECKING:  # pragma: no cover
+    from geo.pitch import FlowView
     from geo.basemap import Basemap
     from geo.mapping import DamageMap
     from geo.telemetry import Track
@@ -47,7 +48,7 @@ class MapState:
     video: Path
     telemetry: tuple[str, int, int] | None  # (path, mtime ns, size)
     dem: tuple[str, int, int] | None = None  # (path, mtime ns, size) of an elevation model
-    camera_view: tuple[float, float] | None = None  # (pitch, heading offset) for telemetry without them
+    camera_view: FlowView | None = None  # the camera estimated from the video, for telemetry without one
 
 
 def resolve_run(store: ProjectStore, run_id: int | None = None) -> int:
@@ -81,7 +82,7 @@ def _file_stamp(path: Path | None) -> tuple[str, int, int] | None:
 def map_state(
     store: ProjectStore, run_id: int, *, settings: ProjectSettings | None = None, telemetry_path: Path | None = None,
     dem_path: Path | None = None,
-    camera_view: tuple[float, float] | None = None,
+    camera_view: FlowView | None = None,
 ) -> MapState:
     """The state of the project the map of ``run_id`` depends on (a few cheap queries)."""
     run = store.run(run_id)
@@ -168,7 +169,7 @@ def damage_map(
     settings: ProjectSettings | None = None,
     telemetry_path: Path | None = None,
     dem_path: Path | None = None,
-    camera_view: tuple[float, float] | None = None,
+    camera_view: FlowView | None = None,
 ) -> DamageMap:
     """The damage map of a run (the latest by default), from the cache when the project
     has not changed since it was built.
@@ -182,8 +183,9 @@ def damage_map(
     dem_path
         A GeoTIFF DEM/DSM: detections are placed on it instead of the take-off plane.
     camera_view
-        ``(pitch, heading offset)`` degrees for telemetry without gimbal pitch
-        (``services.sync.estimate_sync`` reads them from the video).
+        The camera ``services.sync.estimate_sync`` read from the video, for telemetry
+        without gimbal pitch: its pitch and heading offset, their spreads, and whether
+        it fitted the field of view (``geo.pitch.FlowView``).
 
     Raises
     ------

@@ -194,7 +194,7 @@ def _auto_camera(store, args: argparse.Namespace, settings):  # noqa: ANN001, AN
     print(f"  {view.note()}")
     if hfov is None and view.hfov_source == ESTIMATED_FOV_SOURCE:  # a held one the map finds itself, source and all
         settings = replace(settings, hfov_deg=round(view.hfov_deg, 1))
-    return view.camera_view(), settings  # the spreads enter the sites' error budget
+    return view, settings  # its spreads enter the sites' error budget
 
 
 def run(args: argparse.Namespace) -> int:

@@ -111,6 +111,15 @@ def test_a_gpx_at_hdop_5_gives_sites_a_larger_uncertainty_than_at_hdop_1(tmp_pat
     assert any("site uncertainty: median" in note and "gps 15.0 m" in note for note in poor.notes)
 
 
+def test_the_map_notes_a_field_of_view_as_estimated_only_when_the_video_gave_it(tmp_path):
+    given = _gpx_map(tmp_path, 1.0, hfov_sigma_deg=1.5)  # a number with a spread, from the user or a preset
+    estimated = _gpx_map(tmp_path, 1.0, hfov_sigma_deg=4.0, hfov_estimated=True)
+    assert given.fov.source == "given"
+    assert estimated.fov.source == "estimated from the video, +-4.0 deg"
+    assert any("horizontal FOV 80.0 deg (estimated from the video, +-4.0 deg)" in note for note in estimated.notes)
+    assert estimated.fused[0].budget.camera > given.fused[0].budget.camera  # the spread enters the budget either way
+
+
 def test_a_3_s_hole_in_a_1_hz_log_at_6_m_s_adds_about_12_m(tmp_path):
     detections, times, track, video, _ = fly([(0.0, 0.0, 0.0)], [DamageLevel.DEBRIS], frames=30)
     # a 1 Hz log (the drone flies north at 6 m/s) that misses the fixes at 6 s and 7 s
