@@ -78,12 +78,12 @@ def mean_sd(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} +- {statistics.stdev(values):.1f}"
 
 
-def table(out: Path, vals: list[str], seeds: list[int], kind: str) -> list[str]:
+def table(out: Path, vals: list[str], archs: list[str], seeds: list[int], kind: str) -> list[str]:
     """Markdown rows: per held-out set and model, mean +- sd of each metric (percent)."""
     lines = ["| held-out | model | seeds | " + " | ".join(METRICS) + " | per seed (AP) |",
              "|---|---|---|" + "---|" * (len(METRICS) + 1)]
     for val in vals:
-        for arch in ARCHS:
+        for arch in archs:
             scores: dict[str, list[float]] = {m: [] for m in METRICS}
             per_seed = []
             for seed in seeds:
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(args.seeds)} seeds, {args.steps} steps each; CPU: {cpu_name()}")
     for kind in ("segm", "bbox"):
         print(f"\n{'mask' if kind == 'segm' else 'box'} (percent, mean +- sd over seeds)")
-        print("\n".join(table(args.out, vals, args.seeds, kind)))
+        print("\n".join(table(args.out, vals, args.archs, args.seeds, kind)))
     return 0
 
 
