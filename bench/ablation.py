@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             for future in [pool.submit(run_cell, args, arch, seed) for arch, seed in cells]:
                 future.result()
     vals = [v.name for v in args.val]
-    print(f"\n{len(args.seeds)} seeds, {args.steps} steps each; CPU: {cpu_name()}")
+    steps = sorted({json.loads(path.read_text()).get("summary", {}).get("steps", "?")
+                    for path in args.out.glob("*-s*/model.json")}, key=str)
+    print(f"\n{len(args.seeds)} seeds, steps trained: {', '.join(map(str, steps)) or 'none yet'}; CPU: {cpu_name()}")
     for kind in ("segm", "bbox"):
         print(f"\n{'mask' if kind == 'segm' else 'box'} (percent, mean +- sd over seeds)")
         print("\n".join(table(args.out, vals, args.archs, args.seeds, kind)))
