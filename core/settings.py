@@ -16,6 +16,8 @@ from typing import Any
 
 #: Unreviewed detections whose final score is below this are left off the map.
 DEFAULT_MIN_SCORE = 0.5
+#: The smallest short side (pixels) a detector may be run at: its coarsest FPN level is 1/64.
+MIN_INPUT_SIZE = 64
 
 
 @dataclass(frozen=True, slots=True)

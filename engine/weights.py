@@ -11,6 +11,7 @@ largest in int8 (:mod:`engine.compact`), to keep the shipped model small;
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 import pickle
 from pathlib import Path
 from typing import Any
@@ -117,8 +118,14 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return config
 
 
-def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict[str, Any]]:
+def load_model(
+    path: str | Path, *, device: str | torch.device = "cpu", inference: Mapping[str, Any] | None = None
+) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Rebuild the model described beside ``path`` and load its weights, in eval mode.
+
+    ``inference`` overrides keys of the config's test-time settings (its ``"inference"``
+    object, :mod:`engine.msnet.inference`) for this load, e.g. ``{"input_size": 480}``;
+    the config returned holds the settings the model runs with.
 
     Raises
     ------
@@ -137,6 +144,8 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> tuple
     if not path.is_file():
         raise ModelError(f"{path}: model weights not found")
     config = read_config(path)
+    if inference:
+        config["inference"] = {**(config.get("inference") or {}), **inference}
     try:
         state = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:

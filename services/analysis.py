@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
+from core.settings import MIN_INPUT_SIZE
 from core.store import ProjectStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,6 +46,9 @@ class AnalysisRequest:
         ``engine.analyze.DEFAULT_SCORE_THRESHOLD``.
     new_run
         Start a new run even when one with the same model and settings exists.
+    input_size
+        Short side (pixels) the model sees, over the weights' own (``None``); a run made
+        at another size is another run.
     """
 
     device: str = "auto"
@@ -56,6 +60,7 @@ class AnalysisRequest:
     batch_size: int | None = None
     score_threshold: float | None = None
     new_run: bool = False
+    input_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.stride is not None and self.fps is not None:
@@ -69,6 +74,12 @@ class AnalysisRequest:
             raise InputError(f"the batch size must be >= 1; got {self.batch_size!r}")
         if self.score_threshold is not None and not 0.0 <= self.score_threshold <= 1.0:
             raise InputError(f"the score threshold must be in [0, 1]; got {self.score_threshold!r}")
+        if self.input_size is not None and self.input_size < MIN_INPUT_SIZE:
+            raise InputError(f"the input size must be >= {MIN_INPUT_SIZE} pixels; got {self.input_size!r}")
+
+    def inference(self) -> dict[str, Any]:
+        """The detector's test-time settings this request sets over the weights' own."""
+        return {} if self.input_size is None else {"input_size": self.input_size}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +97,7 @@ def load_model(request: AnalysisRequest) -> LoadedModel:
     from engine.analyze import load_detector, resolve_device
 
     device = resolve_device(request.device)
-    model, info = load_detector(request.weights, device)
+    model, info = load_detector(request.weights, device, request.inference())
     return LoadedModel(model, info, device)
 
 
@@ -106,7 +117,7 @@ def plan(
     elif model is not None:
         given = dict(model=model, device=request.device)
     else:
-        given = dict(weights=request.weights, device=request.device)
+        given = dict(weights=request.weights, device=request.device, inference=request.inference())
     return plan_analysis(
         store, stride=request.stride, fps=request.fps, srn=request.srn, srn_weights=request.srn_weights,
         score_threshold=threshold, new_run=request.new_run, **given,

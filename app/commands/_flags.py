@@ -9,9 +9,11 @@ Every check lets ``None`` (flag not given) through.
 
 from __future__ import annotations
 
+import argparse
 import math
 
 from core.errors import InputError
+from core.settings import MIN_INPUT_SIZE
 
 
 def finite(flag: str, value: float | None) -> None:
@@ -50,3 +52,19 @@ def between(flag: str, value: float | None, low: float, high: float, unit: str =
         unit = f" {unit}" if unit else ""
         bounds = f"from {low:g} to {high:g}{unit}" if inclusive else f"between {low:g} and {high:g}{unit}"
         raise InputError(f"{flag} must be {bounds}; got {value!r}")
+
+
+def add_input_size(parser: argparse.ArgumentParser) -> None:
+    """``--input-size PX``: the short side the model sees, over the weights' own."""
+    parser.add_argument(
+        "--input-size", type=int, metavar="PX", default=None,
+        help="short side in pixels each frame is resized to for the model (default: the weights' own, 360 for the "
+             "shipped model); larger finds smaller, farther damage (footage flown high) but raises more false "
+             "alarms, misses some large damage and costs about (PX/360)^2 the time",
+    )
+
+
+def input_size(value: int | None) -> dict[str, int]:
+    """The model's test-time settings ``--input-size`` asks for, checked."""
+    at_least("--input-size", value, MIN_INPUT_SIZE)
+    return {} if value is None else {"input_size": value}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from app.commands import _flags
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="dataset folder: annotations/instances_<split>.json + <split>/")
@@ -16,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-predictions", metavar="FILE", help="write the model's COCO results (with --weights)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N] (default auto)")
     parser.add_argument("--batch-size", type=int, default=2, help="images per model call with --weights (default 2)")
+    _flags.add_input_size(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         device = args.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        model, _ = load_model(args.weights, device=device)
+        model, _ = load_model(args.weights, device=device, inference=_flags.input_size(args.input_size))
         dataset = ISBDADataset(args.data, args.split)
         results = predict_dataset(model, dataset, device=device, batch_size=args.batch_size, progress=True)
         annotations = dataset.coco

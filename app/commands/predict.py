@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from app.commands import _flags
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
@@ -21,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json-threshold", type=float, default=0.05,
                         help="keep predictions from this score in predictions.json (default 0.05, the paper's test threshold)")
     parser.add_argument("--buildings", action="store_true", help="also outline the building proposals")
+    _flags.add_input_size(parser)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
 
 
@@ -32,7 +35,6 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from PIL import Image
 
-    from app.commands import _flags
     from core.errors import InputError
     from core.types import DamageLevel
     from engine.evaluate import outputs_to_results
@@ -42,10 +44,11 @@ def run(args: argparse.Namespace) -> int:
 
     _flags.fraction("--score-threshold", args.score_threshold)  # before the model loads
     _flags.fraction("--json-threshold", args.json_threshold)
+    inference = _flags.input_size(args.input_size)
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    model, _ = load_model(args.weights or DEFAULT_MSNET_WEIGHTS, device=device)
+    model, _ = load_model(args.weights or DEFAULT_MSNET_WEIGHTS, device=device, inference=inference)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results: list[dict] = []

@@ -101,9 +101,11 @@ def _json_plain(value: Any) -> Any:
 
 
 def load_detector(
-    weights: str | Path | None, device: torch.device
+    weights: str | Path | None, device: torch.device, inference: Mapping[str, Any] | None = None
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The detector and what identifies it in a run's record (path, hash, config)."""
+    """The detector and what identifies it in a run's record (path, hash, config, and
+    test-time settings, ``inference`` overriding the config's: see
+    :func:`engine.weights.load_model`)."""
     from engine.weights import load_model
 
     path = Path(weights) if weights is not None else default_weights()
@@ -111,7 +113,7 @@ def load_detector(
         raise ModelError(
             f"{path}: the default model is not installed; pass your own with --weights FILE.safetensors"
         )
-    model, config = load_model(path, device=device)
+    model, config = load_model(path, device=device, inference=inference)
     info = {
         "weights": str(path.resolve()),
         "sha256": _sha256(path),
@@ -203,6 +205,7 @@ def plan_analysis(
     score_threshold: float = DEFAULT_SCORE_THRESHOLD,
     new_run: bool = False,
     reader: VideoReader | None = None,
+    inference: Mapping[str, Any] | None = None,
 ) -> AnalysisPlan:
     """Load the model, pick (or start) the run, and list the frames still to analyse:
     what :func:`engine.analysis.run.analyze_video` then does.
@@ -233,10 +236,13 @@ def plan_analysis(
         Start a new run even when one with the same model and settings exists.
     reader
         An open reader of the project's video (saves opening it again).
+    inference
+        Test-time settings over the weights' own when ``weights`` are loaded here (e.g.
+        ``{"input_size": 480}``); they are part of the run's identity.
     """
     target = resolve_device(device)
     if model is None:
-        model, info = load_detector(weights, target)
+        model, info = load_detector(weights, target, inference)
     else:
         info = _describe_injected(model, model_info)
         model = model.to(target)

@@ -15,6 +15,13 @@ without the object gets). Nothing here changes the stored weights:
 ``detections_per_img``
     Detections kept per image after the box head; ``null`` (default): as the model was
     built (torchvision: 100).
+``input_size``
+    The short side, in pixels, each image is resized to before the model sees it (the
+    long side scaled as the model was built: 640 for 360); ``null`` (default): as the
+    model was built. Larger finds smaller, farther damage and raises more false alarms,
+    misses large damage it was not trained to see at that size, and costs about
+    ``(input_size / built size)**2`` the time (``analyze``/``predict``/``evaluate``
+    ``--input-size``).
 ``cpu_bfloat16``
     Parts that run in bfloat16 on a CPU with native bfloat16 arithmetic (AVX-512 BF16
     or AMX; elsewhere they stay float32, which is faster there); default none, the
@@ -36,6 +43,7 @@ from typing import Any
 import torch
 
 from core.errors import ModelError
+from core.settings import MIN_INPUT_SIZE
 
 #: the parts :data:`InferenceSettings.cpu_bfloat16` may name
 BFLOAT16_PARTS = ("fpn", "rpn_head", "mask_head", "srn")
@@ -48,6 +56,7 @@ class InferenceSettings:
     rpn_pre_nms_top_n: int | None = None
     rpn_post_nms_top_n: int | None = None
     detections_per_img: int | None = None
+    input_size: int | None = None
     cpu_bfloat16: tuple[str, ...] = ()
 
     @classmethod
@@ -65,13 +74,16 @@ class InferenceSettings:
         if unknown:
             raise ModelError(f"{source}: unknown inference setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
         values: dict[str, Any] = {}
-        for key in ("rpn_pre_nms_top_n", "rpn_post_nms_top_n", "detections_per_img"):
+        for key in ("rpn_pre_nms_top_n", "rpn_post_nms_top_n", "detections_per_img", "input_size"):
             if key in section:
                 value = section[key]
                 if value is None:
                     continue
-                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    raise ModelError(f"{source}: inference setting {key!r} must be a whole number >= 1; got {value!r}")
+                least = MIN_INPUT_SIZE if key == "input_size" else 1
+                if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                    raise ModelError(
+                        f"{source}: inference setting {key!r} must be a whole number >= {least}; got {value!r}"
+                    )
                 values[key] = value
         if "cpu_bfloat16" in section:
             parts = section["cpu_bfloat16"]
@@ -127,14 +139,23 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
     rpn = getattr(model, "rpn", None)
     damage_rpn = rpn.damage_rpn if isinstance(rpn, HierarchicalRPN) else rpn
     heads = getattr(model, "roi_heads", None)
+    transform = getattr(model, "transform", None)
     built = getattr(model, "built_test_settings", None)
     if not isinstance(built, dict):  # first call: remember what the model was built with
         built = {
             "pre": None if damage_rpn is None else damage_rpn._pre_nms_top_n["testing"],
             "post": None if damage_rpn is None else damage_rpn._post_nms_top_n["testing"],
             "detections": getattr(heads, "detections_per_img", None),
+            "min_size": None if transform is None else tuple(transform.min_size),
+            "max_size": None if transform is None else transform.max_size,
         }
         model.built_test_settings = built  # type: ignore[assignment]
+    if transform is not None and built.get("min_size"):
+        if settings.input_size is None:
+            transform.min_size, transform.max_size = built["min_size"], built["max_size"]
+        else:  # the long side's limit keeps the built proportion (640 for 360)
+            scale = settings.input_size / max(built["min_size"])
+            transform.min_size, transform.max_size = (settings.input_size,), round(built["max_size"] * scale)
     if damage_rpn is not None:
         pre = settings.rpn_pre_nms_top_n or built["pre"]
         post = built["post"] if settings.rpn_post_nms_top_n is None else min(settings.rpn_post_nms_top_n, built["post"])

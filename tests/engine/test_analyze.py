@@ -243,6 +243,18 @@ def test_other_test_time_settings_in_the_weights_config_start_a_separate_run(ass
         assert "inference" not in store.run(first[0].run_id).model
 
 
+def test_another_input_size_is_another_run_and_the_model_sees_frames_at_it(assets, tmp_path):
+    with _project(assets, tmp_path) as store:
+        first = _run(store, assets, srn=False, stride=6)
+        analysis_plan = _plan(store, assets, srn=False, stride=6, inference={"input_size": 128})
+        assert analysis_plan.model.transform.min_size == (128,)
+        second = list(analyze_video(store, analysis_plan))
+        assert second and second[0].run_id != first[0].run_id
+        assert store.run(second[0].run_id).model["inference"]["input_size"] == 128
+        assert "input_size" not in store.run(first[0].run_id).model.get("inference", {})
+        assert _run(store, assets, srn=False, stride=6, inference={"input_size": 128}) == []  # same size: resumed
+
+
 def test_missing_srn_weights_are_noted_and_the_run_goes_on(assets, detector, tmp_path):
     with _project(assets, tmp_path) as store:
         progress = _run(store, assets, detector, stride=6, srn_weights=tmp_path / "nowhere.safetensors")

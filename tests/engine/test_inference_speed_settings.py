@@ -231,3 +231,24 @@ def test_a_loaded_model_saved_again_keeps_its_settings(tmp_path, saved):
     assert reloaded.inference_settings == model.inference_settings
     fresh = save_model(build_msnet(arch="msnet", **TINY), tmp_path / "fresh" / "msnet.safetensors")
     assert "inference" not in json.loads(config_path_for(fresh).read_text())  # built in code: none
+
+
+def test_an_input_size_resizes_what_the_model_sees_and_keeps_the_built_proportion(saved):
+    model, config = load_model(saved, inference={"input_size": 192})
+    assert config["inference"]["input_size"] == 192
+    assert model.transform.min_size == (192,) and model.transform.max_size == 256  # built 96/128
+    seen = []
+    model.backbone.register_forward_hook(lambda module, args, out: seen.append(tuple(args[0].shape[-2:])))
+    with torch.no_grad():
+        (output,) = model([torch.rand(3, 60, 80)])
+    assert seen == [(192, 256)]
+    assert output["boxes"].numel() == 0 or float(output["boxes"][:, 2].max()) <= 80.0  # boxes in the image's pixels
+    apply_inference_settings(model, InferenceSettings())
+    assert model.transform.min_size == (96,) and model.transform.max_size == 128  # back to as built
+
+
+@pytest.mark.parametrize("size", [32, 0, 480.5, True])
+def test_a_bad_input_size_in_the_config_is_refused_naming_the_file(tmp_path, saved, size):
+    path = _with_inference(tmp_path, saved, {"input_size": size})
+    with pytest.raises(ModelError, match=r"msnet\.json: inference setting 'input_size' must be a whole number >= 64"):
+        load_model(path)
