@@ -24,6 +24,8 @@ from app.workers import AnalysisOptions
 
 #: The field-of-view spin box's lowest value, shown as "from metadata" (no value).
 _NO_HFOV = 1.0
+#: Detector input sizes offered (short side, pixels); None: the weights' own.
+INPUT_SIZES: tuple[int | None, ...] = (None, 480, 600, 720)
 
 
 def available_devices() -> list[str]:
@@ -82,6 +84,18 @@ class AnalysisDialog(QDialog):
         self.batch_spin.setSpecialValueText("automatic (4 on a GPU, 1 on a CPU)")
         self.batch_spin.setValue(initial.batch_size or 0)
 
+        self.input_size_combo = QComboBox()
+        sizes = INPUT_SIZES if initial.input_size in INPUT_SIZES else (*INPUT_SIZES, initial.input_size)
+        for size in sizes:
+            self.input_size_combo.addItem("the model's own (360 px for the shipped model)" if size is None
+                                          else f"{size} px", size)
+        self.input_size_combo.setCurrentIndex(sizes.index(initial.input_size))
+        self.input_size_combo.setToolTip(
+            "Short side each frame is resized to for the detector. Larger finds smaller, farther damage "
+            "(footage flown high) but raises more false alarms, misses some large damage, and costs about "
+            "(size / 360)^2 the time."
+        )
+
         self.offset_spin = QDoubleSpinBox()
         self.offset_spin.setRange(-3600.0, 3600.0)
         self.offset_spin.setDecimals(2)
@@ -102,6 +116,7 @@ class AnalysisDialog(QDialog):
         form.addRow("Analysis frame rate", self.fps_spin)
         form.addRow("", self.srn_check)
         form.addRow("Batch size", self.batch_spin)
+        form.addRow("Detector input size", self.input_size_combo)
         form.addRow("Time offset", self.offset_spin)
         form.addRow("Horizontal field of view", self.hfov_spin)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -123,6 +138,7 @@ class AnalysisDialog(QDialog):
             fps=self.fps_spin.value() or None,
             srn=self.srn_check.isChecked(),
             batch_size=self.batch_spin.value() or None,
+            input_size=self.input_size_combo.currentData(),
             time_offset_s=self.offset_spin.value(),
             hfov_deg=self.hfov_spin.value() if self.hfov_spin.value() > _NO_HFOV else None,
         )

@@ -15,7 +15,8 @@ from app.workers import AnalysisOptions
 
 
 def test_analysis_dialog_round_trips_options(qtbot):
-    initial = AnalysisOptions(device="cpu", fps=2.5, srn=False, batch_size=2, time_offset_s=-1.5, hfov_deg=70.0)
+    initial = AnalysisOptions(device="cpu", fps=2.5, srn=False, batch_size=2, input_size=600, time_offset_s=-1.5,
+                              hfov_deg=70.0)
     dialog = AnalysisDialog(initial, video_fps=30.0)
     qtbot.addWidget(dialog)
     assert dialog.options() == initial
@@ -27,6 +28,12 @@ def test_analysis_dialog_round_trips_options(qtbot):
     options = dialog.options()
     assert options.fps is None and options.hfov_deg is None
     assert options.batch_size is None  # "automatic": the engine picks by device
+    assert options.input_size is None  # the model's own
+    dialog.input_size_combo.setCurrentIndex(dialog.input_size_combo.findData(480))
+    assert dialog.options().input_size == 480 and dialog.options().request().input_size == 480
+    odd = AnalysisDialog(AnalysisOptions(input_size=512), video_fps=30.0)  # a size from an earlier run stays
+    qtbot.addWidget(odd)
+    assert odd.options().input_size == 512 and odd.input_size_combo.currentText() == "512 px"
 
 
 def test_export_dialog_without_telemetry_offers_training_data_only(qtbot, tmp_path):
