@@ -107,7 +107,8 @@ def _model_name(model: dict) -> str:
     name = "/".join(str(config[k]) for k in ("arch", "backbone") if config.get(k))
     weights = model.get("weights")
     where = Path(weights).name if weights else model.get("class", "given model")
-    return f"{name or 'model'} ({where})"
+    size = (model.get("inference") or {}).get("input_size") or config.get("min_size")
+    return f"{name or 'model'} ({where}{f', input {size} px' if size else ''})"
 
 
 def _ranges_text(ranges: list[list[int]]) -> str:
