@@ -20,6 +20,7 @@ The aim for a useful model: 3 of the 4 marked parts found at score >= 0.3, and a
 
     python bench/real_frames.py                          # the shipped model
     python bench/real_frames.py --weights runs/msnet/model.safetensors --out /tmp/real
+    python bench/real_frames.py --input-size 480                          # the shipped model, larger input
 """
 
 from __future__ import annotations
@@ -38,22 +39,21 @@ GALLERY = ROOT / "tests" / "data" / "real-gallery"
 LEVELS = {1: "slight", 2: "severe", 3: "debris"}
 
 
-def predict(images: list[Path], weights: str | None, out: Path) -> list[dict]:
+def predict(images: list[Path], model_args: list[str], out: Path) -> list[dict]:
+    """``damagemap predict`` on ``images`` with ``model_args`` (``--weights``, ``--input-size``)."""
     command = [sys.executable, "-m", "app.cli", "predict", *map(str, images), "--out", str(out),
-               "--json-threshold", "0.05", "--score-threshold", "0.3"]
-    if weights:
-        command += ["--weights", weights]
+               "--json-threshold", "0.05", "--score-threshold", "0.3", *model_args]
     subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     return json.loads((out / "predictions.json").read_text())
 
 
-def report_gallery(split: str, weights: str | None, out: Path) -> None:
+def report_gallery(split: str, model_args: list[str], out: Path) -> None:
     """One row per labelled gallery image: parts found per level, and false alarms."""
     from engine.marked_frames import false_alarms, find_parts, marked_parts
 
     annotations = json.loads((GALLERY / "annotations" / f"instances_{split}.json").read_text())
     images = annotations["images"]
-    results = predict([GALLERY / split / image["file_name"] for image in images], weights, out)
+    results = predict([GALLERY / split / image["file_name"] for image in images], model_args, out)
     note = " (the fine-tuning images: not a measure of a model trained on them)" if split == "train" else ""
     print(f"\nreal gallery, split {split!r}{note}")
     print(f"{'image':<48} {'found >= 0.3 (slight/severe/debris)':<36} {'false alarms >= 0.5':>19}")
@@ -80,15 +80,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", default=None, help="MSNet .safetensors (default: the shipped model)")
     parser.add_argument("--out", default=None, help="folder for the overlays and predictions.json files")
+    parser.add_argument("--input-size", type=int, default=None, help="the detector's short side (default: its own)")
     args = parser.parse_args(argv)
+    model_args = (["--weights", args.weights] if args.weights else []) + (
+        ["--input-size", str(args.input_size)] if args.input_size else [])
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="real-frames-"))
 
     annotations = json.loads((MARKED / "annotations" / "instances_test.json").read_text())
     image = annotations["images"][0]
-    results = predict([MARKED / "test" / image["file_name"]], args.weights, out / "marked")
+    results = predict([MARKED / "test" / image["file_name"]], model_args, out / "marked")
     parts = marked_parts(annotations, image["id"])
     findings = find_parts(results, parts)
-    print(f"weights: {args.weights or 'shipped default'}")
+    print(f"weights: {args.weights or 'shipped default'}, input size: {args.input_size or 'its own'}")
     print(f"\nmarked ISBDA frame ({image['width']}x{image['height']}): {len(results)} detections >= 0.05")
     print(f"{'part':>4}  {'marked as':<9}  {'best score':>10}  {'found as':<9}  found >= 0.3")
     for finding in findings:
@@ -100,14 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"found {found} of {len(parts)} at >= 0.3; other detections >= 0.5 on this frame: {others}")
 
     intact_images = sorted(p for p in INTACT.iterdir() if p.suffix.lower() in {".jpg", ".png"})
-    intact = predict(intact_images, args.weights, out / "intact")
+    intact = predict(intact_images, model_args, out / "intact")
     print(f"\nintact frames: {len(intact_images)}")
     for path in intact_images:
         scores = [r["score"] for r in intact if r["file_name"] == path.name]
         print(f"  {path.name}: false alarms >= 0.5: {sum(s >= 0.5 for s in scores)}, >= 0.3: {sum(s >= 0.3 for s in scores)}")
     for split in ("test", "train"):
         if (GALLERY / "annotations" / f"instances_{split}.json").is_file():
-            report_gallery(split, args.weights, out / f"gallery-{split}")
+            report_gallery(split, model_args, out / f"gallery-{split}")
     print(f"\noverlays and predictions.json under {out}")
     return 0
 
