@@ -30,11 +30,6 @@ def test_the_request_s_input_size_reaches_the_model_and_the_run_record(tiny_dete
         assert first != second
         assert store.run(second).model["inference"]["input_size"] == 96
         assert "input_size" not in (store.run(first).model.get("inference") or {})
-    from app.commands.info import _model_name
-
-    with ProjectStore.open(tmp_path / "p.dmproj") as store:
-        assert _model_name(store.run(second).model).endswith("(msnet.safetensors, input 96 px)")
-        assert _model_name(store.run(first).model).endswith(f"input {store.run(first).model['config']['min_size']} px)")
 
 
 def test_an_input_size_too_small_for_the_network_is_refused():
