@@ -25,6 +25,16 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from core.errors import InputError
+
+    if args.predictions:
+        # These flags steer a model run; a results file has none, and ignoring them
+        # would print a table the user believes was made at their settings.
+        model_only = [flag for flag, given in (("--input-size", args.input_size is not None),
+                                               ("--save-predictions", bool(args.save_predictions))) if given]
+        if model_only:
+            raise InputError(f"{', '.join(model_only)}: only with --weights (a model to run); "
+                             f"--predictions {args.predictions!r} scores results already made")
     from engine.data.isbda import ISBDADataset, annotation_path, read_coco_json
     from engine.evaluate import evaluate_results, format_table, predict_dataset, read_results
 

@@ -1,6 +1,7 @@
 """``damagemap train`` and ``evaluate``: every option explained in --help; a checkpoint (of
 train or finetune) or an initialisation file holding Python objects is refused in one
-line, without torch's advice to load it unsafely."""
+line, without torch's advice to load it unsafely; evaluate refuses a model's flags on a
+results file."""
 
 from __future__ import annotations
 
@@ -98,3 +99,18 @@ def test_finetune_resume_from_a_checkpoint_holding_python_objects_is_one_line(tm
     assert str(version.folder / "checkpoint.pt") in err[1] and "weights_only" not in err[1]
     assert "holds Python objects" in err[1] and "damagemap finetune without --resume" in err[1]
     assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("flags", [["--input-size", "480"], ["--save-predictions", "again.json"],
+                                   ["--input-size", "480", "--save-predictions", "again.json"]])
+def test_evaluate_refuses_model_flags_when_scoring_a_results_file(tmp_path, capsys, flags):
+    """A results file has no model to resize or re-save; a table printed as if it had would mislead."""
+    results = tmp_path / "results.json"
+    results.write_text("[]", encoding="utf-8")
+    assert main(["evaluate", "--data", str(tmp_path / "no-data"), "--predictions", str(results), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    named = [flag for flag in ("--input-size", "--save-predictions") if flag in flags]
+    assert err.startswith(f"damagemap evaluate: error: {', '.join(named)}: only with --weights"), err
+    assert "results.json" in err
+    assert not (tmp_path / "again.json").exists()
