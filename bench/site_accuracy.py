@@ -9,6 +9,7 @@ the pooled figures. Targets: recall and precision >= 0.8, median distance <= 5 m
     python bench/site_accuracy.py                           # shipped model, seeds 301 302
     python bench/site_accuracy.py --weights runs/msnet/model.safetensors --seeds 301 --no-srn
     python bench/site_accuracy.py --weights runs/msnet/model.safetensors --srn-weights runs/srn.safetensors
+    python bench/site_accuracy.py --input-size 480 --work DIR               # the detector at another input size
     python bench/site_accuracy.py --truth-masks --seeds 301 302 303 304 305 306   # placement only, GPX-only flights
     python bench/site_accuracy.py --truth-masks --manoeuvres --hfov 70 --seeds 305 306   # turning flights, another lens
     python bench/site_accuracy.py --work DIR --reuse --seeds 303 304 305 306      # the export step again, same analyses
@@ -154,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--size", default="960x540")
     parser.add_argument("--no-srn", action="store_true")
+    parser.add_argument("--input-size", type=int, default=None, help="the detector's short side (default: its own)")
     parser.add_argument("--srn-weights", default=None, help="SRN .safetensors for --weights (default: the shipped SRN)")
     parser.add_argument("--work", default=None, help="folder for the flights and projects (default: a temporary one)")
     parser.add_argument("--reuse", action="store_true",
@@ -170,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.truth_masks:
         return truth_masks(args.seeds, 12.0, work, manoeuvres=args.manoeuvres, hfov_deg=args.hfov)
 
-    print(f"weights: {args.weights or 'shipped default'}; SRN {'off' if args.no_srn else 'on'}; {args.seconds:g} s at {args.size}, analysed at 2 frames/s")
+    size = f"input {args.input_size} px" if args.input_size else "its own input size"
+    print(f"weights: {args.weights or 'shipped default'} ({size}); SRN {'off' if args.no_srn else 'on'}; "
+          f"{args.seconds:g} s at {args.size}, analysed at 2 frames/s")
     print("'all': every site (export --include-unconfirmed); 'map': the default export (confirmed sites only)")
     print(f"{'seed':>5}  {'sites':>5}  {'right':>5}  {'filmed':>6}  {'found':>5}  {'precision':>9}  {'recall':>6}  "
           f"{'median m':>8}  |  {'sites':>5}  {'right':>5}  {'found':>5}  {'precision':>9}  {'recall':>6}  {'median m':>8}")
@@ -197,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                 analyze += ["--srn-weights", args.srn_weights]
             if args.no_srn:
                 analyze.append("--no-srn")
+            if args.input_size:
+                analyze += ["--input-size", str(args.input_size)]
             damagemap(*analyze)
         filmed, glimpsed = filmed_buildings(flight / "annotations" / "instances_test.json")
         results = {}
