@@ -189,6 +189,13 @@ DEFAULT_FOV_SIGMA_DEG = 3.0
 METADATA_FOV_SIGMA_DEG = 3.0
 
 
+def held_fov_sigma_deg(fov: FieldOfView) -> float:
+    """How sure a field of view that is held, not estimated, is (one sigma, degrees):
+    a preset found from the video's metadata is :data:`METADATA_FOV_SIGMA_DEG` off at
+    most likely; one the user or the telemetry's focal length gives is taken as exact."""
+    return METADATA_FOV_SIGMA_DEG if fov.source.startswith(VIDEO_METADATA_SOURCE) else 0.0
+
+
 def camera_angle_sigma_deg(poses: FramePoses, fov: FieldOfView, *, pitch_estimated: bool = False,
                            pitch_sigma_deg: float | None = None, heading_sigma_deg: float | None = None,
                            hfov_sigma_deg: float | None = None) -> float:
@@ -215,5 +222,5 @@ def camera_angle_sigma_deg(poses: FramePoses, fov: FieldOfView, *, pitch_estimat
     elif fov.source.startswith("default"):
         terms.append(DEFAULT_FOV_SIGMA_DEG)
     elif fov.source.startswith(VIDEO_METADATA_SOURCE):
-        terms.append(0.5 * METADATA_FOV_SIGMA_DEG)
+        terms.append(0.5 * held_fov_sigma_deg(fov))
     return float(math.hypot(*terms)) if terms else 0.0

@@ -60,10 +60,9 @@ def estimate_sync(
         hfov_sigma, hfov_source = 0.0, "given"
         known = _held_field_of_view(info.camera_model, track) if hfov_deg is None else None
         if known is not None:
-            from geo.camera import METADATA_FOV_SIGMA_DEG, VIDEO_METADATA_SOURCE
+            from geo.camera import held_fov_sigma_deg
 
-            hfov_deg, hfov_source = known.hfov_deg, known.source
-            hfov_sigma = METADATA_FOV_SIGMA_DEG if known.source.startswith(VIDEO_METADATA_SOURCE) else 0.0
+            hfov_deg, hfov_source, hfov_sigma = known.hfov_deg, known.source, held_fov_sigma_deg(known)
         view = view_from_flow(motion.t_s, motion.band_flow_px_s, motion.width_px, motion.height_px, aligned,
                               hfov_deg=hfov_deg, hfov_sigma_deg=hfov_sigma, hfov_source=hfov_source)
     return SyncReport(offset, view)
