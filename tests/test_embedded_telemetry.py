@@ -137,7 +137,7 @@ def test_an_unknown_metadata_track_is_an_unsupported_camera(tmp_path, handler, e
 
 
 def test_missing_empty_and_not_a_video(tmp_path):
-    with pytest.raises(TelemetryError, match="video not found"):
+    with pytest.raises(TelemetryError, match="video file not found"):
         read_embedded(tmp_path / "nope.mp4")
     (tmp_path / "empty.mp4").write_bytes(b"")
     with pytest.raises(TelemetryError, match="empty"):

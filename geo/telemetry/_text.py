@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -24,6 +25,23 @@ def special_file_kind(mode: int) -> str:
     return "a special file"
 
 
+def regular_file(path: Path, what: str) -> os.stat_result:
+    """``path``'s stat, or a :class:`TelemetryError` naming it and ``what`` it should be
+    (``"telemetry file"``, ``"video file"``): missing, unreadable, a folder, or another
+    file that is not a regular one (a named pipe would block a read for ever)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise TelemetryError(f"{path}: {what} not found") from None
+    except OSError as exc:
+        raise TelemetryError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise TelemetryError(f"{path}: is a folder, not a {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise TelemetryError(f"{path}: {special_file_kind(info.st_mode)}, not a regular file; give the {what} itself")
+    return info
+
+
 def read_text(path: Path, what: str) -> str:
     """Decode a text telemetry file: UTF-8 (BOM allowed), else Latin-1.
 
@@ -33,13 +51,7 @@ def read_text(path: Path, what: str) -> str:
         If the file is missing, not a regular file (a named pipe would block the read
         for ever), unreadable, empty, too large or binary.
     """
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise TelemetryError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise TelemetryError(f"{path}: {special_file_kind(info.st_mode)}, not a regular file; give the {what} file itself")
-    size = info.st_size
+    size = regular_file(path, f"{what} file").st_size
     if size == 0:
         raise TelemetryError(f"{path}: the {what} file is empty")
     if size > MAX_TEXT_BYTES:

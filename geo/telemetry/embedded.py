@@ -26,7 +26,6 @@ are not read.
 from __future__ import annotations
 
 import math
-import stat
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from typing import Any
 
 from core.errors import TelemetryError
 from core.types import TelemetrySample
-from geo.telemetry._text import special_file_kind
+from geo.telemetry._text import regular_file
 from geo.telemetry.accuracy import gps_accuracy_m
 from geo.telemetry.track import TimeBase, Track
 
@@ -388,14 +387,7 @@ def read_embedded(path: str | Path) -> Track:
         an unsupported camera, telemetry without GPS, or GPS without a fix.
     """
     path = Path(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise TelemetryError(f"{path}: video not found") from None
-    except OSError as exc:
-        raise TelemetryError(f"{path}: cannot read the video: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode):
-        raise TelemetryError(f"{path}: {special_file_kind(mode)}, not a video file")
+    regular_file(path, "video file")
     camera, model, samples = _parse(path)
     track = _gopro_track(path, camera, model, samples) if camera == "GoPro" else None
     if track is None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import stat
 from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import TelemetryError
-from geo.telemetry._text import special_file_kind
+from geo.telemetry._text import regular_file
 from geo.telemetry.csvlog import read_csv_log
 from geo.telemetry.embedded import VIDEO_SUFFIXES, read_embedded
 from geo.telemetry.gpx import read_gpx
@@ -85,16 +84,7 @@ def read_telemetry(path: str | Path) -> Track:
         Naming the file: missing, unsupported, or unreadable as what it claims to be.
     """
     path = Path(path)
-    if not path.exists():
-        raise TelemetryError(f"{path}: telemetry file not found")
-    if path.is_dir():
-        raise TelemetryError(f"{path}: is a folder, not a telemetry file")
-    try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        raise TelemetryError(f"{path}: cannot read telemetry: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(mode):  # a named pipe would block the sniffing read for ever
-        raise TelemetryError(f"{path}: {special_file_kind(mode)}, not a regular file; give the telemetry file itself")
+    regular_file(path, "telemetry file")
     reader = _BY_SUFFIX.get(path.suffix.lower())
     if reader is None:
         reader = _sniff(path)
