@@ -42,6 +42,7 @@ class AnalysisOptions:
     srn: bool = True
     batch_size: int | None = None  # engine.analyze.default_batch_size
     input_size: int | None = None  # the detector's short side in pixels; None: the weights' own
+    building_gate: float | None = None  # the detector's building gate S; None: the weights' own
     time_offset_s: float = 0.0
     hfov_deg: float | None = None
 
@@ -54,7 +55,7 @@ class AnalysisOptions:
 
         return AnalysisRequest(
             device=self.device, weights=None if self.weights is None else Path(self.weights), fps=self.fps,
-            srn=self.srn, batch_size=self.batch_size, input_size=self.input_size,
+            srn=self.srn, batch_size=self.batch_size, input_size=self.input_size, building_gate=self.building_gate,
         )
 
 

@@ -20,6 +20,13 @@ DEFAULT_MIN_SCORE = 0.5
 MIN_INPUT_SIZE = 64
 
 
+def detector_overrides(*, input_size: int | None = None, building_gate: float | None = None) -> dict[str, float]:
+    """The detector's test-time settings (the weights' ``"inference"`` keys,
+    ``engine.msnet.inference``) a user sets over the weights' own: only those given."""
+    given = {"input_size": input_size, "gate_threshold": building_gate}
+    return {key: value for key, value in given.items() if value is not None}
+
+
 @dataclass(frozen=True, slots=True)
 class ProjectSettings:
     """How a project's detections are placed on the ground and filtered for the map.

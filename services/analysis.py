@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
-from core.settings import MIN_INPUT_SIZE
+from core.settings import MIN_INPUT_SIZE, detector_overrides
 from core.store import ProjectStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,6 +49,9 @@ class AnalysisRequest:
     input_size
         Short side (pixels) the model sees, over the weights' own (``None``); a run made
         at another size is another run.
+    building_gate
+        The building gate ``S`` in [0, 1) over the weights' own (``None``): the share of a
+        damage candidate that must lie inside a building the model found. Another run, too.
     """
 
     device: str = "auto"
@@ -61,6 +64,7 @@ class AnalysisRequest:
     score_threshold: float | None = None
     new_run: bool = False
     input_size: int | None = None
+    building_gate: float | None = None
 
     def __post_init__(self) -> None:
         if self.stride is not None and self.fps is not None:
@@ -76,10 +80,12 @@ class AnalysisRequest:
             raise InputError(f"the score threshold must be in [0, 1]; got {self.score_threshold!r}")
         if self.input_size is not None and self.input_size < MIN_INPUT_SIZE:
             raise InputError(f"the input size must be >= {MIN_INPUT_SIZE} pixels; got {self.input_size!r}")
+        if self.building_gate is not None and not 0.0 <= self.building_gate < 1.0:
+            raise InputError(f"the building gate must be in [0, 1); got {self.building_gate!r}")
 
     def inference(self) -> dict[str, Any]:
         """The detector's test-time settings this request sets over the weights' own."""
-        return {} if self.input_size is None else {"input_size": self.input_size}
+        return detector_overrides(input_size=self.input_size, building_gate=self.building_gate)
 
 
 @dataclass(frozen=True, slots=True)

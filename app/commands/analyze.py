@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--score-threshold", type=float, default=None,
                         help="store detections scoring at least this (default: 0.2)")
-    _flags.add_input_size(parser)
+    _flags.add_detector_settings(parser)
     parser.add_argument("--new-run", action="store_true",
                         help="start a new run even if one with the same settings exists")
     parser.add_argument("--threads", type=int, default=None,

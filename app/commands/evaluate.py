@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-predictions", metavar="FILE", help="write the model's COCO results (with --weights)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N] (default auto)")
     parser.add_argument("--batch-size", type=int, default=2, help="images per model call with --weights (default 2)")
-    _flags.add_input_size(parser)
+    _flags.add_detector_settings(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         # These flags steer a model run; a results file has none, and ignoring them
         # would print a table the user believes was made at their settings.
         model_only = [flag for flag, given in (("--input-size", args.input_size is not None),
+                                               ("--building-gate", args.building_gate is not None),
                                                ("--save-predictions", bool(args.save_predictions))) if given]
         if model_only:
             raise InputError(f"{', '.join(model_only)}: only with --weights (a model to run); "
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         device = args.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        model, _ = load_model(args.weights, device=device, inference=_flags.input_size(args.input_size))
+        model, _ = load_model(args.weights, device=device, inference=_flags.detector_settings(args))
         dataset = ISBDADataset(args.data, args.split)
         results = predict_dataset(model, dataset, device=device, batch_size=args.batch_size, progress=True)
         annotations = dataset.coco

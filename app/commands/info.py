@@ -107,8 +107,13 @@ def _model_name(model: dict) -> str:
     name = "/".join(str(config[k]) for k in ("arch", "backbone") if config.get(k))
     weights = model.get("weights")
     where = Path(weights).name if weights else model.get("class", "given model")
-    size = (model.get("inference") or {}).get("input_size") or config.get("min_size")
-    return f"{name or 'model'} ({where}{f', input {size} px' if size else ''})"
+    inference = model.get("inference") or {}
+    size = inference.get("input_size") or config.get("min_size")
+    if isinstance(size, list):  # trained at several sizes: it runs at the largest
+        size = max(size)
+    gate = inference.get("gate_threshold")
+    settings = (f", input {size} px" if size else "") + (f", building gate {gate:g}" if gate is not None else "")
+    return f"{name or 'model'} ({where}{settings})"
 
 
 def _ranges_text(ranges: list[list[int]]) -> str:

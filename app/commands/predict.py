@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json-threshold", type=float, default=0.05,
                         help="keep predictions from this score in predictions.json (default 0.05, the paper's test threshold)")
     parser.add_argument("--buildings", action="store_true", help="also outline the building proposals")
-    _flags.add_input_size(parser)
+    _flags.add_detector_settings(parser)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
 
 
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     _flags.fraction("--score-threshold", args.score_threshold)  # before the model loads
     _flags.fraction("--json-threshold", args.json_threshold)
-    inference = _flags.input_size(args.input_size)
+    inference = _flags.detector_settings(args)
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -68,7 +68,7 @@ def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-srn", action="store_true", help="do not refine scores across frames")
     parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
     parser.add_argument("--score-threshold", type=float, default=None, help="store detections scoring at least this")
-    _flags.add_input_size(parser)
+    _flags.add_detector_settings(parser)
     parser.add_argument("--new-run", action="store_true", help="start new runs even if runs with these settings exist")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for the model")
     add_cluster_arguments(parser)
@@ -148,11 +148,11 @@ def analysis_request(args: argparse.Namespace):  # noqa: ANN201 - services.analy
     _flags.at_least("--batch-size", args.batch_size)
     _flags.at_least("--threads", args.threads)
     _flags.fraction("--score-threshold", args.score_threshold)
-    _flags.input_size(args.input_size)
+    _flags.detector_settings(args)
     return AnalysisRequest(
         device=args.device, weights=args.weights, stride=args.every, fps=args.fps, srn=not args.no_srn,
         srn_weights=args.srn_weights, batch_size=args.batch_size, score_threshold=args.score_threshold,
-        new_run=args.new_run, input_size=args.input_size,
+        new_run=args.new_run, input_size=args.input_size, building_gate=args.building_gate,
     )
 
 

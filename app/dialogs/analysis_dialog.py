@@ -26,6 +26,7 @@ from app.workers import AnalysisOptions
 _NO_HFOV = 1.0
 #: Detector input sizes offered (short side, pixels); None: the weights' own.
 INPUT_SIZES: tuple[int | None, ...] = (None, 480, 600, 720)
+BUILDING_GATES: tuple[float | None, ...] = (None, 0.5, 0.8)
 
 
 def available_devices() -> list[str]:
@@ -96,6 +97,18 @@ class AnalysisDialog(QDialog):
             "(size / 360)^2 the time."
         )
 
+        self.building_gate_combo = QComboBox()
+        gates = BUILDING_GATES if initial.building_gate in BUILDING_GATES else (*BUILDING_GATES, initial.building_gate)
+        for gate in gates:
+            self.building_gate_combo.addItem("the model's own (0.1 for the shipped model)" if gate is None
+                                             else f"{gate:g}: stricter", gate)
+        self.building_gate_combo.setCurrentIndex(gates.index(initial.building_gate))
+        self.building_gate_combo.setToolTip(
+            "Share of a damage candidate that must lie inside a building the detector found. Stricter drops "
+            "candidates off buildings (fallen trees, bright ground) and false alarms on real footage, but misses "
+            "some damage at roof edges and debris beside houses."
+        )
+
         self.offset_spin = QDoubleSpinBox()
         self.offset_spin.setRange(-3600.0, 3600.0)
         self.offset_spin.setDecimals(2)
@@ -117,6 +130,7 @@ class AnalysisDialog(QDialog):
         form.addRow("", self.srn_check)
         form.addRow("Batch size", self.batch_spin)
         form.addRow("Detector input size", self.input_size_combo)
+        form.addRow("Building gate", self.building_gate_combo)
         form.addRow("Time offset", self.offset_spin)
         form.addRow("Horizontal field of view", self.hfov_spin)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -139,6 +153,7 @@ class AnalysisDialog(QDialog):
             srn=self.srn_check.isChecked(),
             batch_size=self.batch_spin.value() or None,
             input_size=self.input_size_combo.currentData(),
+            building_gate=self.building_gate_combo.currentData(),
             time_offset_s=self.offset_spin.value(),
             hfov_deg=self.hfov_spin.value() if self.hfov_spin.value() > _NO_HFOV else None,
         )

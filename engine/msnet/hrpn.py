@@ -80,6 +80,10 @@ class GatedRegionProposalNetwork(RegionProposalNetwork):
     gate_threshold : float
         ``S``: anchors scoring strictly above it are kept.
 
+    ``test_gate_threshold`` (``None``: ``gate_threshold``) is the ``S`` used in eval mode
+    only, a test-time setting (``engine.msnet.inference``); training always gates with
+    the ``S`` the model is trained with.
+
     Without ``gate_regions`` it behaves exactly as torchvision's RPN, and also returns the
     proposal scores (the building RPN uses that to report building boxes).
     """
@@ -88,6 +92,7 @@ class GatedRegionProposalNetwork(RegionProposalNetwork):
         super().__init__(*args, **kwargs)
         self.gate_metric = GateMetric.parse(gate_metric)
         self.gate_threshold = float(gate_threshold)
+        self.test_gate_threshold: float | None = None
         self.proposal_matcher = _PositiveQualityMatcher(
             self.proposal_matcher.high_threshold, self.proposal_matcher.low_threshold, allow_low_quality_matches=True
         )
@@ -142,10 +147,10 @@ class GatedRegionProposalNetwork(RegionProposalNetwork):
         if gate_regions is None:
             keeps = [torch.ones(a.shape[0], dtype=torch.bool, device=a.device) for a in anchors]
         else:
-            keeps = [
-                gate_anchors(a, r, metric=self.gate_metric, threshold=self.gate_threshold)
-                for a, r in zip(anchors, gate_regions)
-            ]
+            threshold = self.gate_threshold
+            if not self.training and self.test_gate_threshold is not None:
+                threshold = self.test_gate_threshold
+            keeps = [gate_anchors(a, r, metric=self.gate_metric, threshold=threshold) for a, r in zip(anchors, gate_regions)]
         level_of_anchor = torch.repeat_interleave(
             torch.arange(len(num_anchors_per_level), device=objectness.device),
             torch.tensor(num_anchors_per_level, device=objectness.device),

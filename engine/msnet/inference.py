@@ -22,6 +22,14 @@ without the object gets). Nothing here changes the stored weights:
     misses large damage it was not trained to see at that size, and costs about
     ``(input_size / built size)**2`` the time (``analyze``/``predict``/``evaluate``
     ``--input-size``).
+``gate_threshold``
+    The building gate ``S`` at test time: a damage anchor takes part only when more than
+    this share of it lies inside one of the top building proposals (inner intersection;
+    IoU for a model built with that metric); ``null`` (default): the ``S`` the model was
+    trained with (0.1, the paper's best). Higher drops damage candidates that are not on
+    a building the model found (fallen trees on lawns, bright ground) and with them some
+    damage at roof edges and debris beside houses (``--building-gate``). Only MSNet
+    has a building gate. Training always uses the trained ``S``.
 ``cpu_bfloat16``
     Parts that run in bfloat16 on a CPU with native bfloat16 arithmetic (AVX-512 BF16
     or AMX; elsewhere they stay float32, which is faster there); default none, the
@@ -57,6 +65,7 @@ class InferenceSettings:
     rpn_post_nms_top_n: int | None = None
     detections_per_img: int | None = None
     input_size: int | None = None
+    gate_threshold: float | None = None
     cpu_bfloat16: tuple[str, ...] = ()
 
     @classmethod
@@ -85,6 +94,11 @@ class InferenceSettings:
                         f"{source}: inference setting {key!r} must be a whole number >= {least}; got {value!r}"
                     )
                 values[key] = value
+        gate = section.get("gate_threshold")
+        if gate is not None:
+            if isinstance(gate, bool) or not isinstance(gate, (int, float)) or not 0.0 <= gate < 1.0:
+                raise ModelError(f"{source}: inference setting 'gate_threshold' must be a number in [0, 1); got {gate!r}")
+            values["gate_threshold"] = float(gate)
         if "cpu_bfloat16" in section:
             parts = section["cpu_bfloat16"]
             if not isinstance(parts, list) or any(part not in BFLOAT16_PARTS for part in parts):
@@ -163,6 +177,11 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
         damage_rpn._post_nms_top_n = {**damage_rpn._post_nms_top_n, "testing": post}
     if heads is not None:
         heads.detections_per_img = settings.detections_per_img or built["detections"]
+    if settings.gate_threshold is not None and not isinstance(rpn, HierarchicalRPN):
+        raise ModelError(f"the building gate is MSNet's; this {type(model).__name__} has none "
+                         f"(inference setting 'gate_threshold' {settings.gate_threshold!r})")
+    if isinstance(rpn, HierarchicalRPN):
+        rpn.damage_rpn.test_gate_threshold = settings.gate_threshold
     parts = set(settings.cpu_bfloat16)
     model.fpn_bfloat16 = "fpn" in parts  # type: ignore[assignment]
     if isinstance(rpn, HierarchicalRPN):

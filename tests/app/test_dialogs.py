@@ -15,8 +15,8 @@ from app.workers import AnalysisOptions
 
 
 def test_analysis_dialog_round_trips_options(qtbot):
-    initial = AnalysisOptions(device="cpu", fps=2.5, srn=False, batch_size=2, input_size=600, time_offset_s=-1.5,
-                              hfov_deg=70.0)
+    initial = AnalysisOptions(device="cpu", fps=2.5, srn=False, batch_size=2, input_size=600, building_gate=0.8,
+                              time_offset_s=-1.5, hfov_deg=70.0)
     dialog = AnalysisDialog(initial, video_fps=30.0)
     qtbot.addWidget(dialog)
     assert dialog.options() == initial
@@ -34,6 +34,10 @@ def test_analysis_dialog_round_trips_options(qtbot):
     odd = AnalysisDialog(AnalysisOptions(input_size=512), video_fps=30.0)  # a size from an earlier run stays
     qtbot.addWidget(odd)
     assert odd.options().input_size == 512 and odd.input_size_combo.currentText() == "512 px"
+    assert dialog.options().building_gate is None  # the model's own
+    dialog.building_gate_combo.setCurrentIndex(dialog.building_gate_combo.findData(0.5))
+    assert dialog.options().building_gate == 0.5
+    assert dialog.options().request().inference() == {"input_size": 480, "gate_threshold": 0.5}
 
 
 def test_export_dialog_without_telemetry_offers_training_data_only(qtbot, tmp_path):

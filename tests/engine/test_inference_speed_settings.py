@@ -252,3 +252,27 @@ def test_a_bad_input_size_in_the_config_is_refused_naming_the_file(tmp_path, sav
     path = _with_inference(tmp_path, saved, {"input_size": size})
     with pytest.raises(ModelError, match=r"msnet\.json: inference setting 'input_size' must be a whole number >= 64"):
         load_model(path)
+
+
+def test_a_building_gate_is_set_on_the_damage_rpn_and_undone(saved):
+    model, config = load_model(saved, inference={"gate_threshold": 0.6})
+    assert config["inference"]["gate_threshold"] == 0.6 and config["model"]["gate_threshold"] == 0.1
+    assert model.rpn.damage_rpn.test_gate_threshold == 0.6
+    assert model.rpn.damage_rpn.gate_threshold == 0.1  # what it trains with is untouched
+    assert model.rpn.building_rpn.test_gate_threshold is None
+    apply_inference_settings(model, InferenceSettings())
+    assert model.rpn.damage_rpn.test_gate_threshold is None
+
+
+@pytest.mark.parametrize("gate", [1.0, -0.1, "0.5", True])
+def test_a_bad_building_gate_in_the_config_is_refused_naming_the_file(tmp_path, saved, gate):
+    path = _with_inference(tmp_path, saved, {"gate_threshold": gate})
+    with pytest.raises(ModelError, match=r"msnet\.json: inference setting 'gate_threshold' must be a number in \[0, 1\)"):
+        load_model(path)
+
+
+def test_a_building_gate_on_a_model_without_one_is_refused():
+    torch.manual_seed(3)
+    baseline = build_msnet(arch="maskrcnn", **TINY).eval()
+    with pytest.raises(ModelError, match="the building gate is MSNet's"):
+        apply_inference_settings(baseline, InferenceSettings(gate_threshold=0.5))

@@ -139,3 +139,28 @@ def test_everything_gated_out_gives_zero_finite_loss():
     assert all(torch.isfinite(v) and v.item() == 0.0 for v in losses.values())
     sum(losses.values()).backward()  # still part of the graph
     assert (head.logits.grad == 0).all()
+
+
+def test_a_test_time_gate_applies_in_eval_only():
+    """The building gate set at test time keeps fewer anchors in eval; training keeps the
+    S the model is trained with."""
+    images = ImageList(torch.zeros(1, 3, 64, 64), [(64, 64)])
+    features = {"0": torch.zeros(1, 4, 8, 8)}
+    rpn = _rpn(_FixedHead(8, 8))
+    region = [torch.tensor([[0.0, 0.0, 30.0, 64.0]])]  # anchors straddling x = 30 lie partly inside
+    anchors = rpn.anchor_generator(images, [features["0"]])[0]
+    trained = int(gate_anchors(anchors, region[0], metric="ii", threshold=0.1).sum())
+    strict = int(gate_anchors(anchors, region[0], metric="ii", threshold=0.8).sum())
+    assert 0 < strict < trained
+
+    rpn.test_gate_threshold = 0.8
+    with torch.no_grad():
+        boxes, _, _ = rpn.eval().propose(images, features, gate_regions=region)
+    assert len(boxes[0]) == strict
+    targets = [{"boxes": torch.tensor([[4.0, 4.0, 20.0, 20.0]])}]
+    boxes, _, _ = rpn.train().propose(images, features, targets, gate_regions=region)
+    assert len(boxes[0]) == trained
+    rpn.test_gate_threshold = None
+    with torch.no_grad():
+        boxes, _, _ = rpn.eval().propose(images, features, gate_regions=region)
+    assert len(boxes[0]) == trained
