@@ -21,6 +21,7 @@ The aim for a useful model: 3 of the 4 marked parts found at score >= 0.3, and a
     python bench/real_frames.py                          # the shipped model
     python bench/real_frames.py --weights runs/msnet/model.safetensors --out /tmp/real
     python bench/real_frames.py --input-size 480                          # the shipped model, larger input
+    python bench/real_frames.py --building-gate 0.8                       # the shipped model, stricter gate
 """
 
 from __future__ import annotations
@@ -81,9 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", default=None, help="MSNet .safetensors (default: the shipped model)")
     parser.add_argument("--out", default=None, help="folder for the overlays and predictions.json files")
     parser.add_argument("--input-size", type=int, default=None, help="the detector's short side (default: its own)")
+    parser.add_argument("--building-gate", type=float, default=None,
+                        help="the detector's building gate S (default: its own)")
     args = parser.parse_args(argv)
     model_args = (["--weights", args.weights] if args.weights else []) + (
-        ["--input-size", str(args.input_size)] if args.input_size else [])
+        ["--input-size", str(args.input_size)] if args.input_size else []) + (
+        ["--building-gate", str(args.building_gate)] if args.building_gate is not None else [])
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="real-frames-"))
 
     annotations = json.loads((MARKED / "annotations" / "instances_test.json").read_text())
@@ -91,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     results = predict([MARKED / "test" / image["file_name"]], model_args, out / "marked")
     parts = marked_parts(annotations, image["id"])
     findings = find_parts(results, parts)
-    print(f"weights: {args.weights or 'shipped default'}, input size: {args.input_size or 'its own'}")
+    gate = "its own" if args.building_gate is None else f"{args.building_gate:g}"
+    print(f"weights: {args.weights or 'shipped default'}, input size: {args.input_size or 'its own'}, building gate: {gate}")
     print(f"\nmarked ISBDA frame ({image['width']}x{image['height']}): {len(results)} detections >= 0.05")
     print(f"{'part':>4}  {'marked as':<9}  {'best score':>10}  {'found as':<9}  found >= 0.3")
     for finding in findings:

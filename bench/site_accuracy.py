@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="960x540")
     parser.add_argument("--no-srn", action="store_true")
     parser.add_argument("--input-size", type=int, default=None, help="the detector's short side (default: its own)")
+    parser.add_argument("--building-gate", type=float, default=None,
+                        help="the detector's building gate S (default: its own)")
     parser.add_argument("--srn-weights", default=None, help="SRN .safetensors for --weights (default: the shipped SRN)")
     parser.add_argument("--work", default=None, help="folder for the flights and projects (default: a temporary one)")
     parser.add_argument("--reuse", action="store_true",
@@ -173,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         return truth_masks(args.seeds, 12.0, work, manoeuvres=args.manoeuvres, hfov_deg=args.hfov)
 
     size = f"input {args.input_size} px" if args.input_size else "its own input size"
+    if args.building_gate is not None:
+        size += f", building gate {args.building_gate:g}"
     print(f"weights: {args.weights or 'shipped default'} ({size}); SRN {'off' if args.no_srn else 'on'}; "
           f"{args.seconds:g} s at {args.size}, analysed at 2 frames/s")
     print("'all': every site (export --include-unconfirmed); 'map': the default export (confirmed sites only)")
@@ -203,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
                 analyze.append("--no-srn")
             if args.input_size:
                 analyze += ["--input-size", str(args.input_size)]
+            if args.building_gate is not None:
+                analyze += ["--building-gate", str(args.building_gate)]
             damagemap(*analyze)
         filmed, glimpsed = filmed_buildings(flight / "annotations" / "instances_test.json")
         results = {}
