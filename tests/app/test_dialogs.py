@@ -38,6 +38,9 @@ def test_analysis_dialog_round_trips_options(qtbot):
     dialog.building_gate_combo.setCurrentIndex(dialog.building_gate_combo.findData(0.5))
     assert dialog.options().building_gate == 0.5
     assert dialog.options().request().inference() == {"input_size": 480, "gate_threshold": 0.5}
+    earlier = AnalysisDialog(AnalysisOptions(building_gate=0.3), video_fps=30.0)  # a gate from an earlier run stays
+    qtbot.addWidget(earlier)
+    assert earlier.options().building_gate == 0.3 and earlier.building_gate_combo.currentText() == "0.3"
 
 
 def test_export_dialog_without_telemetry_offers_training_data_only(qtbot, tmp_path):
