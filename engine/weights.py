@@ -172,7 +172,12 @@ def load_model(
     state = {k: v.to(expected[k].dtype) for k, v in state.items()}
     model.load_state_dict(state)
     # Test-time settings: the config's "inference" object over the code's defaults.
-    apply_inference_settings(model, InferenceSettings.from_config(config.get("inference"), source=str(config_path_for(path))))
+    try:
+        apply_inference_settings(model, InferenceSettings.from_config(config.get("inference"),
+                                                                      source=str(config_path_for(path))))
+    except ModelError as exc:
+        message = str(exc)
+        raise ModelError(message if message.startswith(str(config_path_for(path))) else f"{path}: {message}") from None
     model.to(device).eval()
     return model, config
 

@@ -276,3 +276,11 @@ def test_a_building_gate_on_a_model_without_one_is_refused():
     baseline = build_msnet(arch="maskrcnn", **TINY).eval()
     with pytest.raises(ModelError, match="the building gate is MSNet's"):
         apply_inference_settings(baseline, InferenceSettings(gate_threshold=0.5))
+
+
+def test_a_building_gate_asked_of_a_baseline_names_its_weights(tmp_path):
+    torch.manual_seed(3)
+    path = save_model(build_msnet(arch="maskrcnn", **TINY), tmp_path / "baseline.safetensors")
+    with pytest.raises(ModelError) as error:
+        load_model(path, inference={"gate_threshold": 0.5})
+    assert str(error.value).startswith(f"{path}: the building gate is MSNet's")
