@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtWidgets import (
@@ -26,6 +28,7 @@ from app.workers import AnalysisOptions
 _NO_HFOV = 1.0
 #: Detector input sizes offered (short side, pixels); None: the weights' own.
 INPUT_SIZES: tuple[int | None, ...] = (None, 480, 600, 720)
+#: Building gates offered (S); None: the weights' own.
 BUILDING_GATES: tuple[float | None, ...] = (None, 0.5, 0.8)
 GATE_LABELS = {
     None: "the model's own (0.1 for the shipped model)",
@@ -45,6 +48,18 @@ def available_devices() -> list[str]:
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
     return devices
+
+
+def _choice_combo(choices: Sequence[Any], current: Any, label: Callable[[Any], str], tip: str) -> QComboBox:
+    """A combo box of ``choices`` (each item's data the choice) with ``current`` selected;
+    a ``current`` not among them (from an earlier run) is added, so it stays selectable."""
+    items = list(choices) if current in choices else [*choices, current]
+    combo = QComboBox()
+    for choice in items:
+        combo.addItem(label(choice), choice)
+    combo.setCurrentIndex(items.index(current))
+    combo.setToolTip(tip)
+    return combo
 
 
 class AnalysisDialog(QDialog):
@@ -90,27 +105,19 @@ class AnalysisDialog(QDialog):
         self.batch_spin.setSpecialValueText("automatic (4 on a GPU, 1 on a CPU)")
         self.batch_spin.setValue(initial.batch_size or 0)
 
-        self.input_size_combo = QComboBox()
-        sizes = INPUT_SIZES if initial.input_size in INPUT_SIZES else (*INPUT_SIZES, initial.input_size)
-        for size in sizes:
-            self.input_size_combo.addItem("the model's own (360 px for the shipped model)" if size is None
-                                          else f"{size} px", size)
-        self.input_size_combo.setCurrentIndex(sizes.index(initial.input_size))
-        self.input_size_combo.setToolTip(
+        self.input_size_combo = _choice_combo(
+            INPUT_SIZES, initial.input_size,
+            lambda size: "the model's own (360 px for the shipped model)" if size is None else f"{size} px",
             "Short side each frame is resized to for the detector. Larger finds smaller, farther damage "
             "(footage flown high) but raises more false alarms, misses some large damage, and costs about "
-            "(size / 360)^2 the time."
+            "(size / 360)^2 the time.",
         )
-
-        self.building_gate_combo = QComboBox()
-        gates = BUILDING_GATES if initial.building_gate in BUILDING_GATES else (*BUILDING_GATES, initial.building_gate)
-        for gate in gates:
-            self.building_gate_combo.addItem(GATE_LABELS[gate] if gate in GATE_LABELS else f"{gate:g}", gate)
-        self.building_gate_combo.setCurrentIndex(gates.index(initial.building_gate))
-        self.building_gate_combo.setToolTip(
+        self.building_gate_combo = _choice_combo(
+            BUILDING_GATES, initial.building_gate,
+            lambda gate: GATE_LABELS[gate] if gate in GATE_LABELS else f"{gate:g}",
             "Share of a damage candidate that must lie inside a building the detector found. Stricter drops "
             "candidates off buildings (fallen trees, bright ground) and false alarms on real footage, but misses "
-            "some damage at roof edges and debris beside houses."
+            "some damage at roof edges and debris beside houses.",
         )
 
         self.offset_spin = QDoubleSpinBox()
