@@ -172,12 +172,11 @@ def load_model(
     state = {k: v.to(expected[k].dtype) for k, v in state.items()}
     model.load_state_dict(state)
     # Test-time settings: the config's "inference" object over the code's defaults.
+    settings = InferenceSettings.from_config(config.get("inference"), source=str(config_path_for(path)))
     try:
-        apply_inference_settings(model, InferenceSettings.from_config(config.get("inference"),
-                                                                      source=str(config_path_for(path))))
-    except ModelError as exc:
-        message = str(exc)
-        raise ModelError(message if message.startswith(str(config_path_for(path))) else f"{path}: {message}") from None
+        apply_inference_settings(model, settings)
+    except ModelError as exc:  # settings this model cannot take (a building gate on a baseline)
+        raise ModelError(f"{path}: {exc}") from None
     model.to(device).eval()
     return model, config
 

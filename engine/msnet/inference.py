@@ -151,6 +151,9 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
     from engine.msnet.hrpn import HierarchicalRPN
 
     rpn = getattr(model, "rpn", None)
+    if settings.gate_threshold is not None and not isinstance(rpn, HierarchicalRPN):  # refused before any change
+        raise ModelError(f"the building gate is MSNet's; this {type(model).__name__} has none "
+                         f"(inference setting 'gate_threshold' {settings.gate_threshold!r})")
     damage_rpn = rpn.damage_rpn if isinstance(rpn, HierarchicalRPN) else rpn
     heads = getattr(model, "roi_heads", None)
     transform = getattr(model, "transform", None)
@@ -177,9 +180,6 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
         damage_rpn._post_nms_top_n = {**damage_rpn._post_nms_top_n, "testing": post}
     if heads is not None:
         heads.detections_per_img = settings.detections_per_img or built["detections"]
-    if settings.gate_threshold is not None and not isinstance(rpn, HierarchicalRPN):
-        raise ModelError(f"the building gate is MSNet's; this {type(model).__name__} has none "
-                         f"(inference setting 'gate_threshold' {settings.gate_threshold!r})")
     if isinstance(rpn, HierarchicalRPN):
         rpn.damage_rpn.test_gate_threshold = settings.gate_threshold
     parts = set(settings.cpu_bfloat16)
