@@ -64,6 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the drone speeds up, slows down and turns as it flies (clock-offset tests)")
     parser.add_argument("--altitude", type=_altitudes, default=None, metavar="LOW,HIGH",
                         help="heights above the ground the flight is drawn between, in metres (default 28,70)")
+    parser.add_argument("--light-roofs", type=float, default=0.2, metavar="SHARE",
+                        help="share of houses with light, tan or tile roofs, intact roofs the colour of bare "
+                             "decking (default 0.2, at most 0.88): raise it for tile-roofed neighbourhoods or "
+                             "for training flights rich in such hard negatives")
     parser.add_argument("--terrain", type=float, default=0.0, metavar="M",
                         help="hilly ground up to M metres high, its DEM written as dem.tif (default 0: flat)")
 
@@ -100,12 +104,14 @@ def run(args: argparse.Namespace) -> int:
 
     from app.commands import _flags
     from engine.synth import render_flyover
+    from engine.synth.style import MAX_LIGHT_ROOF_SHARE
 
     _flags.positive("--seconds", args.seconds, "of seconds")  # before anything is rendered
     _flags.positive("--fps", args.fps, "of frames per second")
     _flags.at_least("--annotate-every", args.annotate_every)
     _flags.between("--hfov", args.hfov, 1, 170, "degrees", inclusive=False)
     _flags.between("--terrain", args.terrain, 0, 100, "metres")
+    _flags.between("--light-roofs", args.light_roofs, 0, MAX_LIGHT_ROOF_SHARE, "(a share of the houses)")
 
     splits = [s.strip() for s in args.splits.split(",") if s.strip()] if args.splits else [args.split]
     out = Path(args.out)
@@ -129,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
                 manoeuvres=args.manoeuvres,
                 terrain_relief_m=args.terrain,
                 altitude_range_m=args.altitude,
+                light_roof_share=args.light_roofs,
                 progress=frame_progress(f"rendering {split}"),
             )
         except ValueError as exc:

@@ -23,7 +23,7 @@ from core.types import DamageLevel
 from engine.synth import textures
 from engine.synth.geometry import Face
 from engine.synth.layout import HouseSite
-from engine.synth.style import Style
+from engine.synth.style import METAL_ROOF_SHARE, Style
 
 ROOF_PX_PER_M = 20.0  # texture detail for full-HD-ish frames; smaller frames pass less
 WALL_SHARE = 0.6  # walls are seen at a grazing angle: coarser textures do
@@ -235,8 +235,8 @@ def _house_faces(
         ]
     if "roof" not in look:
         kind = rng.random()
-        metal = kind < 0.12
-        light = not metal and kind < 0.32
+        metal = kind < METAL_ROOF_SHARE
+        light = not metal and kind < METAL_ROOF_SHARE + style.light_roof_share
         tiles = light and rng.random() < 0.4  # clay/concrete tiles
         palette = METAL_ROOF_COLOURS if metal else LIGHT_ROOF_COLOURS if light else SHINGLE_COLOURS
         look["roof"] = (metal, tiles, textures.jitter_colour(rng, palette[rng.integers(len(palette))], 0.10))

@@ -20,6 +20,7 @@ from engine.synth.geodesy import LocalFrame
 from engine.synth.render import FrameRenderer
 from engine.synth.buildings import ROOF_PX_PER_M
 from engine.synth.scene import Scene, generate_scene
+from engine.synth.style import DEFAULT_LIGHT_ROOF_SHARE, MAX_LIGHT_ROOF_SHARE
 from engine.synth.terrain import Hills, ground_bounds_on_hills, lift_scene
 
 DEFAULT_START_UTC = dt.datetime(2018, 10, 12, 15, 0, 0, tzinfo=dt.timezone.utc)  # two days after hurricane Michael
@@ -66,10 +67,12 @@ TERRAIN_SEED_OFFSET = 9_199_361
 
 def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int, hfov_deg: float = DEFAULT_HFOV_DEG,
                  manoeuvres: bool = False, terrain_relief_m: float = 0.0,
-                 altitude_range_m: tuple[float, float] | None = None) -> Flight:
+                 altitude_range_m: tuple[float, float] | None = None,
+                 light_roof_share: float = DEFAULT_LIGHT_ROOF_SHARE) -> Flight:
     """Sample the flight path for ``seed`` and generate the neighbourhood it sees.
 
     ``altitude_range_m``: the heights the flight is drawn between (default 28-70 m).
+    ``light_roof_share``: the share of houses with light, tan or tile roofs.
     ``manoeuvres``: the drone also speeds up, slows down and turns. ``terrain_relief_m``
     above 0: the ground is hilly (hills up to that high, ``engine.synth.terrain``), the
     drone keeps its height over the ground under it, and the houses, trees and poles
@@ -107,6 +110,7 @@ def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int
         street_offset_m=float(rng.uniform(-15, 15)),
         m_per_px=m_per_px,
         roof_px_per_m=roof_px_per_m,
+        light_roof_share=light_roof_share,
     )
     if hills is not None:
         lift_scene(scene, hills)
@@ -133,6 +137,7 @@ def render_flyover(
     flight: Flight | None = None,
     terrain_relief_m: float = 0.0,
     altitude_range_m: tuple[float, float] | None = None,
+    light_roof_share: float = DEFAULT_LIGHT_ROOF_SHARE,
     progress: Callable[[int, int], None] | None = None,
 ) -> FlyoverPaths:
     """Render a synthetic oblique drone flyover and write its video, telemetry and ground truth.
@@ -155,6 +160,10 @@ def render_flyover(
     altitude_range_m
         Lowest and highest height above the ground the flight is drawn between
         (default 28-70 m); higher flights see many small, distant roofs.
+    light_roof_share
+        Share of the houses with light, tan, beige or tile roofs (default 0.2, at most
+        0.88): intact roofs the colour of bare decking. Raise it to render
+        neighbourhoods of tile roofs, or flights rich in such hard negatives to train on.
     terrain_relief_m
         Above 0: hilly ground up to this high; its DEM is written as ``dem.tif``
         (GeoTIFF, absolute elevation, the flight's transverse Mercator CRS).
@@ -176,6 +185,8 @@ def render_flyover(
     if altitude_range_m is not None and not (math.isfinite(altitude_range_m[0]) and math.isfinite(altitude_range_m[1])
                                              and 10.0 <= altitude_range_m[0] <= altitude_range_m[1] <= 200.0):
         raise ValueError(f"altitude range must be LOW,HIGH metres within 10-200 with LOW <= HIGH; got {altitude_range_m}")
+    if not (math.isfinite(light_roof_share) and 0.0 <= light_roof_share <= MAX_LIGHT_ROOF_SHARE):
+        raise ValueError(f"light roof share must be between 0 and {MAX_LIGHT_ROOF_SHARE:g}; got {light_roof_share}")
     if annotate_every < 1:
         raise ValueError(f"annotate_every must be >= 1; got {annotate_every}")
     if not split or any(c in split for c in "/\\. "):
@@ -190,7 +201,7 @@ def render_flyover(
     if flight is None:
         flight = build_flight(seconds=seconds, fps=fps, size=(width, height), seed=seed, hfov_deg=hfov_deg,
                               manoeuvres=manoeuvres, terrain_relief_m=terrain_relief_m,
-                              altitude_range_m=altitude_range_m)
+                              altitude_range_m=altitude_range_m, light_roof_share=light_roof_share)
     camera, times, poses, scene = flight.camera, flight.times_s, flight.poses, flight.scene
     frame_count = len(times)
 

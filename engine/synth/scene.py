@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -25,7 +25,7 @@ from engine.synth.buildings import ROOF_PX_PER_M, Building, DamagePart, build_bu
 from engine.synth.geometry import Face
 from engine.synth.ground import GroundMap, paint_ground
 from engine.synth.layout import TreeSite, plan_layout
-from engine.synth.style import Style
+from engine.synth.style import DEFAULT_LIGHT_ROOF_SHARE, Style
 
 CANOPY_PX_PER_M = 10.0
 
@@ -101,14 +101,17 @@ def generate_scene(
     street_offset_m: float,
     m_per_px: float,
     roof_px_per_m: float = ROOF_PX_PER_M,
+    light_roof_share: float = DEFAULT_LIGHT_ROOF_SHARE,
 ) -> Scene:
     """Lay out, build and paint a neighbourhood covering ``bounds_en`` (east0, north0, east1, north1).
 
     ``street_heading_deg`` (clockwise from north) is the direction of the main streets;
     ``street_offset_m`` puts one of them that far sideways of the ENU origin.
     ``m_per_px`` is the ground texture's resolution, ``roof_px_per_m`` the houses'.
+    About ``light_roof_share`` of the houses get light, tan or tile roofs, intact roofs
+    the colour of bare decking (hard negatives).
     """
-    style = Style.sample(rng)
+    style = replace(Style.sample(rng), light_roof_share=light_roof_share)
     layout = plan_layout(rng, bounds_en, street_heading_deg=street_heading_deg, street_offset_m=street_offset_m)
     weights = DAMAGE_WEIGHTS * rng.uniform(0.7, 1.3, 4)
     weights /= weights.sum()

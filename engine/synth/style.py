@@ -16,6 +16,12 @@ from typing import Any
 
 import numpy as np
 
+#: share of light-roofed houses in a neighbourhood unless a flight asks for another
+DEFAULT_LIGHT_ROOF_SHARE = 0.2
+#: share of metal roofs (drawn first); light roofs take the next ``light_roof_share``
+METAL_ROOF_SHARE = 0.12
+MAX_LIGHT_ROOF_SHARE = 1.0 - METAL_ROOF_SHARE
+
 LAWN_COLOURS = [(86, 118, 60), (104, 116, 68), (122, 124, 78), (64, 98, 48), (92, 110, 72)]
 
 
@@ -37,6 +43,9 @@ class Style:
     saturation: float
     exposure: float
     haze: float
+    #: share of houses with light, tan, beige or tile roofs (the colour of bare decking:
+    #: hard negatives); not drawn per seed, set for a flight with ``render_flyover(light_roof_share=)``
+    light_roof_share: float = DEFAULT_LIGHT_ROOF_SHARE
 
     @classmethod
     def sample(cls, rng: np.random.Generator) -> Style:

@@ -354,3 +354,30 @@ def test_altitude_range_raises_the_flight_and_keeps_the_neighbourhood() -> None:
 def test_altitude_range_out_of_bounds_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="altitude range"):
         render_flyover(tmp_path, seconds=1.0, fps=2.0, size=SIZE, seed=1, altitude_range_m=(120.0, 60.0))
+
+
+def _light_roofed_houses(flight) -> int:
+    """Houses whose roof texture is tan, beige or terracotta (red well above blue, bright)."""
+    count = 0
+    for b in flight.scene.buildings:
+        roofs = [f for f in b.faces if f.negatives is not None]
+        if roofs:
+            mean = np.mean([f.texture.reshape(-1, 3).mean(axis=0) for f in roofs], axis=0)
+            count += bool(mean[0] > mean[2] * 1.25 and mean[0] > 110)
+    return count
+
+
+def test_light_roof_share_fills_a_neighbourhood_with_decking_coloured_roofs() -> None:
+    """A higher share gives more intact roofs the colour of bare decking, on the same streets."""
+    from engine.synth.flyover import build_flight
+
+    usual = build_flight(seconds=1.0, fps=2.0, size=SIZE, seed=51)
+    tiled = build_flight(seconds=1.0, fps=2.0, size=SIZE, seed=51, light_roof_share=0.8)
+    assert [b.site.centre_en.tolist() for b in tiled.scene.buildings] == [b.site.centre_en.tolist() for b in usual.scene.buildings]
+    assert len(usual.scene.buildings) >= 8
+    assert _light_roofed_houses(tiled) >= _light_roofed_houses(usual) + 3
+
+
+def test_light_roof_share_out_of_bounds_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="light roof share must be between 0 and 0.88"):
+        render_flyover(tmp_path, seconds=1.0, fps=2.0, size=SIZE, seed=1, light_roof_share=0.9)

@@ -32,7 +32,8 @@ def test_synth_cli_single_split_writes_flight_files_in_out(tmp_path: Path) -> No
     assert (tmp_path / "flight.gpx").is_file() and (tmp_path / "annotations" / "instances_train.json").is_file()
 
 
-@pytest.mark.parametrize("args, message", [(["--size", "161x96"], "even"), (["--origin", "95,0"], "origin")])
+@pytest.mark.parametrize("args, message", [(["--size", "161x96"], "even"), (["--origin", "95,0"], "origin"),
+                                           (["--light-roofs", "0.95"], "--light-roofs must be from 0 to 0.88")])
 def test_synth_cli_bad_input_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     assert main(["synth", str(tmp_path), "--seconds", "0.1", *args]) == 2
     err = capsys.readouterr().err
