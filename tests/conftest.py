@@ -5,8 +5,9 @@ void Qt call (see ``app/_refcount_guard.py``). ``app`` pins them on import, but 
 tests render the HTML map in QtWebEngine without importing ``app``: pin them here too,
 before any test touches Qt.
 
-And the fixtures that three or more test modules share: tiny detector weights, a tiny
-sliding-texture video, and a small synthetic flyover with damaged places.
+And the fixtures that several test modules share: tiny detector weights, a tiny
+sliding-texture video, a small synthetic flyover with damaged places, and a two-image
+training set.
 """
 
 import app._refcount_guard  # noqa: F401, I001  (side effect: pins the singletons)
@@ -53,6 +54,34 @@ def with_tiny_detector(tiny_detector) -> Callable[..., Path]:
         return folder
 
     return copy
+
+
+@pytest.fixture(scope="session")
+def damage_dataset() -> Callable[..., Path]:
+    """``damage_dataset(root, split="train")``: two 64x80 images in ``root``, each with one
+    damaged roof patch on a house (ISBDA layout, Slight then Severe); returns ``root``."""
+    import json
+
+    from PIL import Image
+
+    def write(root: Path, split: str = "train") -> Path:
+        (root / split).mkdir(parents=True)
+        (root / "annotations").mkdir(exist_ok=True)
+        images, annotations = [], []
+        for index in range(2):
+            frame = np.full((64, 80, 3), 40, dtype=np.uint8)
+            frame[10:50, 10:60] = 140
+            frame[20:36, 20:40] = (230, 60, 40)
+            Image.fromarray(frame).save(root / split / f"f{index}.png")
+            images.append({"id": index + 1, "file_name": f"f{index}.png", "height": 64, "width": 80})
+            annotations.append({"id": index + 1, "image_id": index + 1, "category_id": 1 + index,
+                                "segmentation": [[20, 20, 40, 20, 40, 36, 20, 36]], "area": 320,
+                                "damage_bbox": [20, 20, 20, 16], "house_bbox": [10, 10, 50, 40], "iscrowd": 0})
+        (root / "annotations" / f"instances_{split}.json").write_text(
+            json.dumps({"images": images, "annotations": annotations, "categories": []}))
+        return root
+
+    return write
 
 
 @pytest.fixture(scope="session")

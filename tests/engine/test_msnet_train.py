@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from engine.train import TrainConfig, learning_rate, train
 from engine.weights import load_model
@@ -15,27 +13,8 @@ from engine.weights import load_model
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def _write_dataset(root, split="train"):
-    (root / split).mkdir(parents=True)
-    (root / "annotations").mkdir(exist_ok=True)
-    images, annotations = [], []
-    for index in range(2):
-        frame = np.full((64, 80, 3), 40, dtype=np.uint8)
-        frame[10:50, 10:60] = 140
-        frame[20:36, 20:40] = (230, 60, 40)
-        Image.fromarray(frame).save(root / split / f"f{index}.png")
-        images.append({"id": index + 1, "file_name": f"f{index}.png", "height": 64, "width": 80})
-        annotations.append({"id": index + 1, "image_id": index + 1, "category_id": 1 + index,
-                            "segmentation": [[20, 20, 40, 20, 40, 36, 20, 36]], "area": 320,
-                            "damage_bbox": [20, 20, 20, 16], "house_bbox": [10, 10, 50, 40], "iscrowd": 0})
-    (root / "annotations" / f"instances_{split}.json").write_text(
-        json.dumps({"images": images, "annotations": annotations, "categories": []})
-    )
-
-
-def test_train_saves_loadable_weights_and_resumes(tmp_path):
-    data = tmp_path / "data"
-    _write_dataset(data)
+def test_train_saves_loadable_weights_and_resumes(tmp_path, damage_dataset):
+    data = damage_dataset(tmp_path / "data")
     config = TrainConfig(
         data=[str(data)], out=str(tmp_path / "run"), arch="msnet", backbone="mobilenet_v3", heads="light",
         val_split=None, epochs=5, batch_size=2, lr=0.01, warmup_steps=0, min_size=64, max_size=96,
@@ -76,10 +55,10 @@ def test_cosine_schedule_decays_to_the_floor_over_max_steps():
     assert learning_rate(staged, epoch=0, step=200) == learning_rate(config, epoch=0, step=200)
 
 
-def test_step_checkpoints_and_held_out_evaluations_are_logged(tmp_path):
+def test_step_checkpoints_and_held_out_evaluations_are_logged(tmp_path, damage_dataset):
     data = tmp_path / "data"
-    _write_dataset(data)
-    _write_dataset(data, split="val")
+    damage_dataset(data)
+    damage_dataset(data, split="val")
     config = TrainConfig(
         data=[str(data)], out=str(tmp_path / "run"), arch="msnet", backbone="mobilenet_v3", heads="light",
         val_split="val", epochs=5, batch_size=1, lr=0.01, warmup_steps=0, min_size=64, max_size=96,
