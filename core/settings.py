@@ -20,10 +20,13 @@ DEFAULT_MIN_SCORE = 0.5
 MIN_INPUT_SIZE = 64
 
 
-def detector_overrides(*, input_size: int | None = None, building_gate: float | None = None) -> dict[str, float]:
+def detector_overrides(*, input_size: int | None = None, building_gate: float | None = None,
+                       flip_check: bool = False) -> dict[str, float | bool]:
     """The detector's test-time settings (the weights' ``"inference"`` keys,
-    ``engine.msnet.inference``) a user sets over the weights' own: only those given."""
-    given = {"input_size": input_size, "gate_threshold": building_gate}
+    ``engine.msnet.inference``) a user sets over the weights' own: only those given
+    (the mirror check only when asked for)."""
+    given: dict[str, float | bool | None] = {"input_size": input_size, "gate_threshold": building_gate,
+                                             "flip_check": flip_check or None}
     return {key: value for key, value in given.items() if value is not None}
 
 

@@ -52,6 +52,10 @@ class AnalysisRequest:
     building_gate
         The building gate ``S`` in [0, 1) over the weights' own (``None``): the share of a
         damage candidate that must lie inside a building the model found. Another run, too.
+    flip_check
+        The mirror check over the weights' own setting (``False``: theirs): each frame is
+        also seen mirrored and a detection's score is its mean over the two views. Another
+        run, too.
     """
 
     device: str = "auto"
@@ -65,6 +69,7 @@ class AnalysisRequest:
     new_run: bool = False
     input_size: int | None = None
     building_gate: float | None = None
+    flip_check: bool = False
 
     def __post_init__(self) -> None:
         if self.stride is not None and self.fps is not None:
@@ -85,7 +90,8 @@ class AnalysisRequest:
 
     def inference(self) -> dict[str, Any]:
         """The detector's test-time settings this request sets over the weights' own."""
-        return detector_overrides(input_size=self.input_size, building_gate=self.building_gate)
+        return detector_overrides(input_size=self.input_size, building_gate=self.building_gate,
+                                  flip_check=self.flip_check)
 
 
 @dataclass(frozen=True, slots=True)

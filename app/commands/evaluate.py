@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
         # would print a table the user believes was made at their settings.
         model_only = [flag for flag, given in (("--input-size", args.input_size is not None),
                                                ("--building-gate", args.building_gate is not None),
+                                               ("--flip-check", args.flip_check),
                                                ("--save-predictions", bool(args.save_predictions))) if given]
         if model_only:
             raise InputError(f"{', '.join(model_only)}: only with --weights (a model to run); "

@@ -112,7 +112,8 @@ def _model_name(model: dict) -> str:
     if isinstance(size, list):  # trained at several sizes: it runs at the largest
         size = max(size)
     gate = inference.get("gate_threshold")
-    settings = (f", input {size} px" if size else "") + (f", building gate {gate:g}" if gate is not None else "")
+    settings = (f", input {size} px" if size else "") + (f", building gate {gate:g}" if gate is not None else "") + (
+        ", mirror check" if inference.get("flip_check") else "")
     return f"{name or 'model'} ({where}{settings})"
 
 

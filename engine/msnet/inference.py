@@ -30,6 +30,12 @@ without the object gets). Nothing here changes the stored weights:
     a building the model found (fallen trees on lawns, bright ground) and with them some
     damage at roof edges and debris beside houses (``--building-gate``). Only MSNet
     has a building gate. Training always uses the trained ``S``.
+``flip_check``
+    The mirror check (``true``/``false``, default ``false``): each image also goes
+    through the model mirrored left to right, and a detection's score becomes the mean
+    of its scores in the two views (0 in a view that misses it; :mod:`engine.msnet.flip_check`).
+    Damage is found in both views; many false alarms on real footage are not, and fall
+    to half their score. Twice the model's time (``--flip-check``).
 ``cpu_bfloat16``
     Parts that run in bfloat16 on a CPU with native bfloat16 arithmetic (AVX-512 BF16
     or AMX; elsewhere they stay float32, which is faster there); default none, the
@@ -66,6 +72,7 @@ class InferenceSettings:
     detections_per_img: int | None = None
     input_size: int | None = None
     gate_threshold: float | None = None
+    flip_check: bool = False
     cpu_bfloat16: tuple[str, ...] = ()
 
     @classmethod
@@ -99,6 +106,11 @@ class InferenceSettings:
             if isinstance(gate, bool) or not isinstance(gate, (int, float)) or not 0.0 <= gate < 1.0:
                 raise ModelError(f"{source}: inference setting 'gate_threshold' must be a number in [0, 1); got {gate!r}")
             values["gate_threshold"] = float(gate)
+        flip = section.get("flip_check")
+        if flip is not None:
+            if not isinstance(flip, bool):
+                raise ModelError(f"{source}: inference setting 'flip_check' must be true or false; got {flip!r}")
+            values["flip_check"] = flip
         if "cpu_bfloat16" in section:
             parts = section["cpu_bfloat16"]
             if not isinstance(parts, list) or any(part not in BFLOAT16_PARTS for part in parts):
@@ -182,6 +194,7 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
         heads.detections_per_img = settings.detections_per_img or built["detections"]
     if isinstance(rpn, HierarchicalRPN):
         rpn.damage_rpn.test_gate_threshold = settings.gate_threshold
+    model.flip_check = settings.flip_check  # type: ignore[assignment]
     parts = set(settings.cpu_bfloat16)
     model.fpn_bfloat16 = "fpn" in parts  # type: ignore[assignment]
     if isinstance(rpn, HierarchicalRPN):

@@ -28,6 +28,7 @@ from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import boxes as box_ops
 
 from engine.msnet.choices import Choice
+from engine.msnet.flip_check import flip_checked
 from engine.msnet.backbones import FPN_CHANNELS, build_fpn_backbone
 from engine.msnet.gating import GateMetric
 from engine.msnet.heads import MaskHead, MaskPredictor
@@ -108,6 +109,7 @@ class MSNet(MaskRCNN):
         self.min_detection_side_px = MIN_DETECTION_SIDE_PX
         #: test-time settings (:func:`engine.msnet.inference.apply_inference_settings`)
         self.fpn_bfloat16 = False
+        self.flip_check = False
         self.inference_settings = None
 
     @property
@@ -163,6 +165,18 @@ class MSNet(MaskRCNN):
     # -- the pipeline -----------------------------------------------------------------
 
     def _run(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None, *, mask_crops: bool = False):
+        if self.training or not self.flip_check:
+            return self._run_once(images, targets, mask_crops=mask_crops)
+        # the mirror check: the images and their mirror images in one batch
+        count = len(images)
+        detections, features, image_sizes = self._run_once(
+            [*images, *(image.flip(-1) for image in images)], None, mask_crops=mask_crops)
+        checked = [flip_checked(detections[i], detections[count + i], int(images[i].shape[-1]),
+                                score_floor=self.roi_heads.score_thresh) for i in range(count)]
+        features = OrderedDict((name, level[:count]) for name, level in features.items())
+        return checked, features, image_sizes[:count]
+
+    def _run_once(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None, *, mask_crops: bool = False):
         for image in images:
             if image.dim() != 3:
                 raise ValueError(f"images is expected to be a list of 3d tensors of shape [C, H, W], got {image.shape}")

@@ -77,13 +77,14 @@ def test_the_summary_names_the_project_as_typed_from_the_current_folder(assets, 
     assert f"damagemap info {os.path.join('out', 'site.dmproj')}" in out, out
 
 
-def test_analyze_at_another_input_size_or_building_gate_makes_a_run_that_info_names(assets, tmp_path, capsys):
+def test_analyze_with_other_detector_settings_makes_a_run_that_info_names(assets, tmp_path, capsys):
     import json
 
     project = tmp_path / "p.dmproj"
     assert main(_analyze(assets, project, "--every", "3")) == 0
     assert main(_analyze(assets, project, "--every", "3", "--input-size", "96")) == 0
     assert main(_analyze(assets, project, "--every", "3", "--building-gate", "0.99")) == 0
+    assert main(_analyze(assets, project, "--every", "3", "--flip-check")) == 0
     capsys.readouterr()
     assert main(["info", str(project)]) == 0
     out = capsys.readouterr().out
@@ -91,7 +92,8 @@ def test_analyze_at_another_input_size_or_building_gate_makes_a_run_that_info_na
     built = json.loads((assets / "msnet.json").read_text())["model"]["min_size"]
     assert models == [f"model:      msnet/resnet18 (msnet.safetensors, input {built} px)",
                       "model:      msnet/resnet18 (msnet.safetensors, input 96 px)",
-                      f"model:      msnet/resnet18 (msnet.safetensors, input {built} px, building gate 0.99)"]
+                      f"model:      msnet/resnet18 (msnet.safetensors, input {built} px, building gate 0.99)",
+                      f"model:      msnet/resnet18 (msnet.safetensors, input {built} px, mirror check)"]
     assert main(["info", str(project), "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)["runs"]
     counts = [run["detections_total"] for run in runs]

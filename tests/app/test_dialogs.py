@@ -16,7 +16,7 @@ from app.workers import AnalysisOptions
 
 def test_analysis_dialog_round_trips_options(qtbot):
     initial = AnalysisOptions(device="cpu", fps=2.5, srn=False, batch_size=2, input_size=600, building_gate=0.8,
-                              time_offset_s=-1.5, hfov_deg=70.0)
+                              flip_check=True, time_offset_s=-1.5, hfov_deg=70.0)
     dialog = AnalysisDialog(initial, video_fps=30.0)
     qtbot.addWidget(dialog)
     assert dialog.options() == initial
@@ -38,6 +38,9 @@ def test_analysis_dialog_round_trips_options(qtbot):
     dialog.building_gate_combo.setCurrentIndex(dialog.building_gate_combo.findData(0.5))
     assert dialog.options().building_gate == 0.5
     assert dialog.options().request().inference() == {"input_size": 480, "gate_threshold": 0.5}
+    assert not dialog.options().flip_check  # off unless asked for
+    dialog.flip_check.setChecked(True)
+    assert dialog.options().request().inference() == {"input_size": 480, "gate_threshold": 0.5, "flip_check": True}
     earlier = AnalysisDialog(AnalysisOptions(building_gate=0.3), video_fps=30.0)  # a gate from an earlier run stays
     qtbot.addWidget(earlier)
     assert earlier.options().building_gate == 0.3 and earlier.building_gate_combo.currentText() == "0.3"
