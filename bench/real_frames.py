@@ -22,6 +22,7 @@ The aim for a useful model: 3 of the 4 marked parts found at score >= 0.3, and a
     python bench/real_frames.py --weights runs/msnet/model.safetensors --out /tmp/real
     python bench/real_frames.py --input-size 480                          # the shipped model, larger input
     python bench/real_frames.py --building-gate 0.8                       # the shipped model, stricter gate
+    python bench/real_frames.py --flip-check                              # the shipped model, mirror check
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _detector_flags import add_detector_flags, describe, detector_arguments  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 MARKED = ROOT / "tests" / "data" / "isbda-frame"
 INTACT = ROOT / "tests" / "data" / "real-intact"
@@ -41,7 +45,7 @@ LEVELS = {1: "slight", 2: "severe", 3: "debris"}
 
 
 def predict(images: list[Path], model_args: list[str], out: Path) -> list[dict]:
-    """``damagemap predict`` on ``images`` with ``model_args`` (``--weights``, ``--input-size``)."""
+    """``damagemap predict`` on ``images`` with ``model_args`` (``--weights`` and the detector's flags)."""
     command = [sys.executable, "-m", "app.cli", "predict", *map(str, images), "--out", str(out),
                "--json-threshold", "0.05", "--score-threshold", "0.3", *model_args]
     subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
@@ -81,13 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", default=None, help="MSNet .safetensors (default: the shipped model)")
     parser.add_argument("--out", default=None, help="folder for the overlays and predictions.json files")
-    parser.add_argument("--input-size", type=int, default=None, help="the detector's short side (default: its own)")
-    parser.add_argument("--building-gate", type=float, default=None,
-                        help="the detector's building gate S (default: its own)")
+    add_detector_flags(parser)
     args = parser.parse_args(argv)
-    model_args = (["--weights", args.weights] if args.weights else []) + (
-        ["--input-size", str(args.input_size)] if args.input_size else []) + (
-        ["--building-gate", str(args.building_gate)] if args.building_gate is not None else [])
+    model_args = (["--weights", args.weights] if args.weights else []) + detector_arguments(args)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="real-frames-"))
 
     annotations = json.loads((MARKED / "annotations" / "instances_test.json").read_text())
@@ -95,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     results = predict([MARKED / "test" / image["file_name"]], model_args, out / "marked")
     parts = marked_parts(annotations, image["id"])
     findings = find_parts(results, parts)
-    gate = "its own" if args.building_gate is None else f"{args.building_gate:g}"
-    print(f"weights: {args.weights or 'shipped default'}, input size: {args.input_size or 'its own'}, building gate: {gate}")
+    print(f"weights: {args.weights or 'shipped default'} ({describe(args)})")
     print(f"\nmarked ISBDA frame ({image['width']}x{image['height']}): {len(results)} detections >= 0.05")
     print(f"{'part':>4}  {'marked as':<9}  {'best score':>10}  {'found as':<9}  found >= 0.3")
     for finding in findings:

@@ -10,6 +10,7 @@ the pooled figures. Targets: recall and precision >= 0.8, median distance <= 5 m
     python bench/site_accuracy.py --weights runs/msnet/model.safetensors --seeds 301 --no-srn
     python bench/site_accuracy.py --weights runs/msnet/model.safetensors --srn-weights runs/srn.safetensors
     python bench/site_accuracy.py --input-size 480 --work DIR               # the detector at another input size
+    python bench/site_accuracy.py --flip-check                              # the shipped model, mirror check
     python bench/site_accuracy.py --truth-masks --seeds 301 302 303 304 305 306   # placement only, GPX-only flights
     python bench/site_accuracy.py --truth-masks --manoeuvres --hfov 70 --seeds 305 306   # turning flights, another lens
     python bench/site_accuracy.py --work DIR --reuse --seeds 303 304 305 306      # the export step again, same analyses
@@ -26,6 +27,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _detector_flags import add_detector_flags, describe, detector_arguments  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,9 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--size", default="960x540")
     parser.add_argument("--no-srn", action="store_true")
-    parser.add_argument("--input-size", type=int, default=None, help="the detector's short side (default: its own)")
-    parser.add_argument("--building-gate", type=float, default=None,
-                        help="the detector's building gate S (default: its own)")
+    add_detector_flags(parser)
     parser.add_argument("--srn-weights", default=None, help="SRN .safetensors for --weights (default: the shipped SRN)")
     parser.add_argument("--work", default=None, help="folder for the flights and projects (default: a temporary one)")
     parser.add_argument("--reuse", action="store_true",
@@ -174,10 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.truth_masks:
         return truth_masks(args.seeds, 12.0, work, manoeuvres=args.manoeuvres, hfov_deg=args.hfov)
 
-    size = f"input {args.input_size} px" if args.input_size else "its own input size"
-    if args.building_gate is not None:
-        size += f", building gate {args.building_gate:g}"
-    print(f"weights: {args.weights or 'shipped default'} ({size}); SRN {'off' if args.no_srn else 'on'}; "
+    print(f"weights: {args.weights or 'shipped default'} ({describe(args)}); SRN {'off' if args.no_srn else 'on'}; "
           f"{args.seconds:g} s at {args.size}, analysed at 2 frames/s")
     print("'all': every site (export --include-unconfirmed); 'map': the default export (confirmed sites only)")
     print(f"{'seed':>5}  {'sites':>5}  {'right':>5}  {'filmed':>6}  {'found':>5}  {'precision':>9}  {'recall':>6}  "
@@ -205,10 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                 analyze += ["--srn-weights", args.srn_weights]
             if args.no_srn:
                 analyze.append("--no-srn")
-            if args.input_size:
-                analyze += ["--input-size", str(args.input_size)]
-            if args.building_gate is not None:
-                analyze += ["--building-gate", str(args.building_gate)]
+            analyze += detector_arguments(args)
             damagemap(*analyze)
         filmed, glimpsed = filmed_buildings(flight / "annotations" / "instances_test.json")
         results = {}

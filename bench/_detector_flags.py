@@ -1,0 +1,31 @@
+"""The detector's test-time flags of ``damagemap analyze``/``predict``, for bench scripts
+that run those commands: added to a parser, turned back into arguments, and described."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_detector_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input-size", type=int, default=None, help="the detector's short side (default: its own)")
+    parser.add_argument("--building-gate", type=float, default=None,
+                        help="the detector's building gate S (default: its own)")
+    parser.add_argument("--flip-check", action="store_true", help="the detector's mirror check (default: off)")
+
+
+def detector_arguments(args: argparse.Namespace) -> list[str]:
+    """The ``damagemap`` arguments for the flags given (none for those left out)."""
+    out = ["--input-size", str(args.input_size)] if args.input_size else []
+    if args.building_gate is not None:
+        out += ["--building-gate", str(args.building_gate)]
+    return out + (["--flip-check"] if args.flip_check else [])
+
+
+def describe(args: argparse.Namespace) -> str:
+    """e.g. ``input 480 px, building gate 0.5, mirror check`` (``its own settings`` when none)."""
+    parts = [f"input {args.input_size} px"] if args.input_size else []
+    if args.building_gate is not None:
+        parts.append(f"building gate {args.building_gate:g}")
+    if args.flip_check:
+        parts.append("mirror check")
+    return ", ".join(parts) or "its own settings"
