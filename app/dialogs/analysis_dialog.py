@@ -120,7 +120,7 @@ class AnalysisDialog(QDialog):
             "some damage at roof edges and debris beside houses.",
         )
 
-        self.flip_check = QCheckBox("Mirror check (twice the time)")
+        self.flip_check = QCheckBox("Mirror check (about twice the time)")
         self.flip_check.setChecked(initial.flip_check)
         self.flip_check.setToolTip(
             "Also run each frame mirrored left to right and average a detection's score over the two views. "
