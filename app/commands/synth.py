@@ -68,6 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of houses with light, tan or tile roofs, intact roofs the colour of bare "
                              "decking (default 0.2, at most 0.88): raise it for tile-roofed neighbourhoods or "
                              "for training flights rich in such hard negatives")
+    parser.add_argument("--no-orthophoto", action="store_true",
+                        help="do not write nadir.tif, the offline basemap (about 8 MB a flight): "
+                             "a training set needs only its frames")
     parser.add_argument("--terrain", type=float, default=0.0, metavar="M",
                         help="hilly ground up to M metres high, its DEM written as dem.tif (default 0: flat)")
 
@@ -136,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
                 terrain_relief_m=args.terrain,
                 altitude_range_m=args.altitude,
                 light_roof_share=args.light_roofs,
+                orthophoto=not args.no_orthophoto,
                 progress=frame_progress(f"rendering {split}"),
             )
         except ValueError as exc:
@@ -145,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
               f"{paths.annotated_count} annotated frames with {paths.annotation_count} damage instances")
         for label, path in [("video", paths.video), ("gpx", paths.gpx), ("srt", paths.srt), ("truth", paths.truth),
                             ("camera", paths.camera), ("annotations", paths.annotations), ("images", paths.images_dir),
+                            ("footprints", paths.footprints),
+                            *([("orthophoto", paths.orthophoto)] if paths.orthophoto is not None else []),
                             *([("dem", paths.dem)] if paths.dem is not None else [])]:
             print(f"  {label:12s} {path}")
     return 0

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera
-from engine.synth import outputs
+from engine.synth import nadir, outputs
 from engine.synth.flight import FlightPlan, ground_bounds, nearest_ground_pixel_m
 from engine.synth.geodesy import LocalFrame
 from engine.synth.render import FrameRenderer
@@ -46,6 +46,8 @@ class FlyoverPaths:
     annotated_count: int
     annotation_count: int
     dem: Path | None = None
+    footprints: Path | None = None
+    orthophoto: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ def render_flyover(
     terrain_relief_m: float = 0.0,
     altitude_range_m: tuple[float, float] | None = None,
     light_roof_share: float = DEFAULT_LIGHT_ROOF_SHARE,
+    orthophoto: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> FlyoverPaths:
     """Render a synthetic oblique drone flyover and write its video, telemetry and ground truth.
@@ -148,7 +151,8 @@ def render_flyover(
         Dataset root: ``annotations/instances_<split>.json`` and ``<split>/`` go here.
     flight_dir
         Where the flight files go (``flight.mp4``, ``flight.gpx``, ``flight.SRT``,
-        ``truth.geojson``, ``camera.json``); ``out_dir`` when None.
+        ``truth.geojson``, ``camera.json``, ``footprints.geojson``, ``nadir.tif``);
+        ``out_dir`` when None.
     size
         ``(width, height)`` in pixels; both even (H.264 4:2:0).
     progress
@@ -164,6 +168,9 @@ def render_flyover(
         Share of the houses with light, tan, beige or tile roofs (default 0.2, at most
         0.88): intact roofs the colour of bare decking. Raise it to render
         neighbourhoods of tile roofs, or flights rich in such hard negatives to train on.
+    orthophoto
+        Write ``nadir.tif``, the scene seen from straight above as an offline basemap
+        (GeoTIFF, about 8 MB). A training set needs only the frames: leave it out there.
     terrain_relief_m
         Above 0: hilly ground up to this high; its DEM is written as ``dem.tif``
         (GeoTIFF, absolute elevation, the flight's transverse Mercator CRS).
@@ -255,10 +262,14 @@ def render_flyover(
     outputs.write_gpx(paths["gpx"], records, name=f"damagemap synth seed {seed}")
     outputs.write_srt(paths["srt"], records, fps=fps, hfov_deg=hfov_deg)
     outputs.write_truth_geojson(paths["truth"], scene, local)
+    # The scene as a relief team would have it: building outlines without damage, and an
+    # orthophoto (a nadir rendering) to use as the offline basemap.
+    footprints = nadir.write_footprints_geojson(flight_dir / "footprints.geojson", scene, local)
+    ortho = nadir.write_nadir_geotiff(flight_dir / "nadir.tif", scene, local) if orthophoto else None
     outputs.write_camera_json(paths["camera"], camera, records, frame=local, ground_alt_m=ground_alt_m, fps=fps, seed=seed, split=split)
     dem = None
     if flight.hills is not None:
         e0, n0, e1, n1 = scene.bounds_en
         dem = flight.hills.write_geotiff(flight_dir / "dem.tif", local, (e0 - 50.0, n0 - 50.0, e1 + 50.0, n1 + 50.0),
                                          ground_alt_m=ground_alt_m, resolution_m=1.0)
-    return FlyoverPaths(dem=dem, out_dir=out_dir, images_dir=images_dir, frame_count=frame_count, annotated_count=len(images), annotation_count=len(annotations), **paths)
+    return FlyoverPaths(dem=dem, footprints=footprints, orthophoto=ortho, out_dir=out_dir, images_dir=images_dir, frame_count=frame_count, annotated_count=len(images), annotation_count=len(annotations), **paths)

@@ -176,12 +176,6 @@ def write_truth_geojson(path: Path, scene: Scene, frame: LocalFrame) -> None:
         }
         features.append({"type": "Feature", "id": b.building_id, "properties": props, "geometry": {"type": "Polygon", "coordinates": [[[float(x), float(y)] for x, y in zip(lon, lat)]]}})
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
-    # The scene as a relief team would have it: building outlines without damage, and an
-    # orthophoto (a nadir rendering) to use as the offline basemap.
-    from engine.synth import nadir
-
-    nadir.write_footprints_geojson(path.with_name("footprints.geojson"), scene, frame)
-    nadir.write_nadir_geotiff(path.with_name("nadir.tif"), scene, frame)
 
 
 # ------------------------------------------------------------------ ISBDA / COCO

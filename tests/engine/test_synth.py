@@ -39,7 +39,8 @@ def _xyxy(box: list[float]) -> np.ndarray:
 
 
 def test_writes_every_promised_file(flyover: FlyoverPaths) -> None:
-    for path in (flyover.video, flyover.gpx, flyover.srt, flyover.annotations, flyover.truth, flyover.camera):
+    for path in (flyover.video, flyover.gpx, flyover.srt, flyover.annotations, flyover.truth, flyover.camera,
+                 flyover.footprints, flyover.orthophoto):
         assert path.is_file() and path.stat().st_size > 0, path
     assert flyover.frame_count == int(SECONDS * FPS)
     assert flyover.annotated_count == int(SECONDS * FPS) // 5

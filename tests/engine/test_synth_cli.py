@@ -32,6 +32,19 @@ def test_synth_cli_single_split_writes_flight_files_in_out(tmp_path: Path) -> No
     assert (tmp_path / "flight.gpx").is_file() and (tmp_path / "annotations" / "instances_train.json").is_file()
 
 
+def test_synth_cli_leaves_the_orthophoto_out_of_a_training_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The basemap is written by default; ``--no-orthophoto`` leaves out only it."""
+    assert main(["synth", str(tmp_path / "map"), "--seconds", "0.1", "--size", "160x96"]) == 0
+    assert "orthophoto" in capsys.readouterr().out
+    assert (tmp_path / "map" / "nadir.tif").is_file()
+    assert main(["synth", str(tmp_path / "train"), "--seconds", "0.1", "--size", "160x96", "--no-orthophoto"]) == 0
+    printed = capsys.readouterr().out
+    assert "orthophoto" not in printed and "footprints" in printed
+    assert not (tmp_path / "train" / "nadir.tif").exists()
+    for name in ("flight.mp4", "footprints.geojson", "truth.geojson", "annotations/instances_train.json"):
+        assert (tmp_path / "train" / name).is_file(), name
+
+
 @pytest.mark.parametrize("args, message", [(["--size", "161x96"], "even"), (["--origin", "95,0"], "origin"),
                                            (["--light-roofs", "0.95"], "--light-roofs must be from 0 to 0.88")])
 def test_synth_cli_bad_input_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
