@@ -7,7 +7,8 @@
 #      its resume, SRN training);
 #   2. the pipeline's speed there: bench/bench_pipeline.py --srn --device cuda on a 60 s
 #      1280x720 flyover analysed at 2 frames/s (120 frames; the video is rendered at
-#      2 frames/s to save time, so decoding has 120 frames to read instead of 600);
+#      2 frames/s to save time, so decoding has 120 frames to read instead of 600), and
+#      in the same repeats with the mirror check (--flip-check), its (3r) row;
 #   3. the paper's ablation (bench/ablation.py) at the shipped model's budget: Mask R-CNN,
 #      co-trained Mask R-CNN and MSNet, 1,350 steps each from the ImageNet initialisation,
 #      seeds 1-3, trained on flights 21-28 and scored on flight 103 (docs/ablation.md),
@@ -88,7 +89,7 @@ say "2. speed: whole pipeline on the $DEVICE"
 wait $bench_render
 if [ -f "$WORK/bench/annotations/done" ]; then
   timeout $(( $(left) / 3 )) $PY bench/bench_pipeline.py --video "$WORK/bench/flight.mp4" --fps 2 --srn \
-    --device "$DEVICE" --repeats 3
+    --device "$DEVICE" --repeats 3 --reference '{"flip_check": true}'
   echo "bench exit status: $?"
 else
   tail -3 "$WORK/bench.log"
