@@ -40,7 +40,8 @@ left() { echo $((TOTAL - (SECONDS - START))); }
 
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 if [ -f "$SITE" ]; then
-  mkdir -p "$WORK/site" && tar -xJf "$SITE" -C "$WORK/site" && export PYTHONPATH=$PWD:$WORK/site
+  $PY -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], filter='data')" "$SITE" "$WORK/site" \
+    && export PYTHONPATH=$PWD:$WORK/site
 fi
 say "machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
