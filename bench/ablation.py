@@ -44,6 +44,8 @@ def train_arguments(args: argparse.Namespace, arch: str, seed: int, out: Path) -
                "--out", str(out), "--quiet"]
     if args.init is not None:
         command += ["--init", str(args.init)]
+    if args.time_budget is not None:
+        command += ["--time-budget", f"{args.time_budget:g}"]
     if (out / "checkpoint.pt").exists():
         command.append("--resume")
     return command
@@ -68,6 +70,17 @@ def run_cell(args: argparse.Namespace, arch: str, seed: int) -> None:
             damagemap(["evaluate", "--data", str(val), "--split", args.val_split, "--weights",
                        str(cell / "model.safetensors"), "--json", str(result)], log)
     print(f"done {arch} seed {seed}", flush=True)
+
+
+def trained_on(out: Path) -> str:
+    """The devices the models were trained on (their ``model.json`` summaries), and this CPU."""
+    devices = set()
+    for path in out.glob("*-s*/model.json"):
+        device = json.loads(path.read_text()).get("summary", {}).get("device")
+        if device:
+            devices.add(str(device))
+    where = f"trained on {', '.join(sorted(devices))}; " if devices else ""
+    return f"{where}CPU: {cpu_name()}"
 
 
 def mean_sd(values: list[float]) -> str:
@@ -110,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--archs", nargs="+", choices=ARCHS, default=list(ARCHS))
     parser.add_argument("--jobs", type=int, default=1, help="models trained at once, one thread each")
+    parser.add_argument("--time-budget", type=float, default=None, metavar="MIN",
+                        help="minutes each model may train: one stopped early is scored at the step it reached "
+                             "(the table lists the steps trained)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--table-only", action="store_true", help="print the table of what --out holds")
     args = parser.parse_args(argv)
@@ -123,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     vals = [v.name for v in args.val]
     steps = sorted({json.loads(path.read_text()).get("summary", {}).get("steps", "?")
                     for path in args.out.glob("*-s*/model.json")}, key=str)
-    print(f"\n{len(args.seeds)} seeds, steps trained: {', '.join(map(str, steps)) or 'none yet'}; CPU: {cpu_name()}")
+    print(f"\n{len(args.seeds)} seeds, steps trained: {', '.join(map(str, steps)) or 'none yet'}; "
+          f"{trained_on(args.out)}")
     for kind in ("segm", "bbox"):
         print(f"\n{'mask' if kind == 'segm' else 'box'} (percent, mean +- sd over seeds)")
         print("\n".join(table(args.out, vals, args.archs, args.seeds, kind)))

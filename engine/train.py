@@ -320,6 +320,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         "epochs_completed": epoch + (0 if stop else 1) if config.epochs > start_epoch else start_epoch,
         "train_images": len(train_set),
         "elapsed_min": round((time.monotonic() - started) / 60, 2),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else device.type,
         "last_losses": last_losses,
         "val_metrics": metrics,
         "init": config.init,

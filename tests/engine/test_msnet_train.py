@@ -27,6 +27,7 @@ def test_train_saves_loadable_weights_and_resumes(tmp_path, damage_dataset):
     model, saved_config = load_model(tmp_path / "run" / "model.safetensors")
     assert saved_config["model"]["arch"] == "msnet" and saved_config["training"]["batch_size"] == 2
     assert saved_config["summary"]["steps"] == 2
+    assert saved_config["summary"]["device"] == "cpu"  # where it trained, whatever --device said ("auto")
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [record["step"] for record in log] == [1, 2]
 
