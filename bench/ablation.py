@@ -72,15 +72,9 @@ def run_cell(args: argparse.Namespace, arch: str, seed: int) -> None:
     print(f"done {arch} seed {seed}", flush=True)
 
 
-def trained_on(out: Path) -> str:
-    """The devices the models were trained on (their ``model.json`` summaries), and this CPU."""
-    devices = set()
-    for path in out.glob("*-s*/model.json"):
-        device = json.loads(path.read_text()).get("summary", {}).get("device")
-        if device:
-            devices.add(str(device))
-    where = f"trained on {', '.join(sorted(devices))}; " if devices else ""
-    return f"{where}CPU: {cpu_name()}"
+def run_summaries(out: Path) -> list[dict]:
+    """The ``summary`` of every model trained in ``out`` (its ``model.json``)."""
+    return [json.loads(path.read_text()).get("summary", {}) for path in out.glob("*-s*/model.json")]
 
 
 def mean_sd(values: list[float]) -> str:
@@ -137,10 +131,12 @@ def main(argv: list[str] | None = None) -> int:
             for future in [pool.submit(run_cell, args, arch, seed) for arch, seed in cells]:
                 future.result()
     vals = [v.name for v in args.val]
-    steps = sorted({json.loads(path.read_text()).get("summary", {}).get("steps", "?")
-                    for path in args.out.glob("*-s*/model.json")}, key=str)
+    summaries = run_summaries(args.out)
+    steps = sorted({summary.get("steps", "?") for summary in summaries}, key=str)
+    devices = sorted({str(summary["device"]) for summary in summaries if summary.get("device")})
+    trained_on = f"trained on {', '.join(devices)}; " if devices else ""
     print(f"\n{len(args.seeds)} seeds, steps trained: {', '.join(map(str, steps)) or 'none yet'}; "
-          f"{trained_on(args.out)}")
+          f"{trained_on}CPU: {cpu_name()}")
     for kind in ("segm", "bbox"):
         print(f"\n{'mask' if kind == 'segm' else 'box'} (percent, mean +- sd over seeds)")
         print("\n".join(table(args.out, vals, args.archs, args.seeds, kind)))

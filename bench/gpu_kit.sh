@@ -6,7 +6,8 @@
 #                                       this venv's versions, as wheels for CPython 3.12
 #                                       on x86-64 Linux, unpacked and packed with xz
 #   .gpu/mnv2_imagenet_f16.safetensors  the ImageNet MobileNetV2 initialisation in float16
-#                                       (half the size; gpu_run.sh turns it back to float32)
+#                                       (half the size; damagemap train --init loads it
+#                                       into the float32 model)
 #
 # and checks that the working tree and .gpu/ together stay under the 64 MiB such a call
 # carries (about 27 MB of tree, 33 MB of packages, 4 MB of weights).
@@ -57,7 +58,7 @@ with safe_open(source, "pt") as f:
     for key in f.keys():
         tensor = f.get_tensor(key)
         tensors[key] = tensor.half() if tensor.is_floating_point() else tensor
-metadata["stored_as"] = "float16 for the GPU run's transfer; bench/gpu_run.sh restores float32"
+metadata["stored_as"] = "float16 for the GPU run's transfer"
 save_file(tensors, target, metadata=metadata)
 print(f"  {len(tensors)} ImageNet tensors -> {target}")
 PY

@@ -53,19 +53,10 @@ $PY -c "import torch, torchvision, cv2, numpy, av, pyproj, shapely, pycocotools
 print('python', __import__('sys').version.split()[0], '| torch', torch.__version__, '| torchvision', torchvision.__version__,
       '| CUDA', torch.cuda.is_available() and torch.cuda.get_device_name(0))" || { echo "packages missing"; exit 1; }
 
-imagenet=$WORK/mnv2_imagenet.safetensors
-$PY - .gpu/mnv2_imagenet_f16.safetensors "$imagenet" <<'PY' || echo "no ImageNet file: step 3 will not run"
-import sys
-from safetensors import safe_open
-from safetensors.torch import save_file
-
-source, target = sys.argv[1:]
-with safe_open(source, "pt") as f:
-    metadata = dict(f.metadata() or {})
-    tensors = {k: f.get_tensor(k).float() for k in f.keys()}
-metadata.pop("stored_as", None)
-save_file(tensors, target, metadata=metadata)
-PY
+# damagemap train --init loads the float16 tensors into the float32 model as they are
+imagenet=.gpu/mnv2_imagenet_f16.safetensors
+[ -f "$imagenet" ] || echo "no $imagenet: step 2 will not run (bench/gpu_kit.sh makes it)"
+TRAIN_SEEDS="21 22 23 24 25 26 27 28"
 
 say "rendering the flights on the CPUs, in the background"
 render() {  # folder, then damagemap synth's arguments
@@ -75,7 +66,7 @@ render() {  # folder, then damagemap synth's arguments
     && touch "$folder/annotations/done"
 }
 renders=()
-for seed in 21 22 23 24 25 26 27 28; do
+for seed in $TRAIN_SEEDS; do
   render "$WORK/train-s$seed" --seed $seed --split train --seconds $FLIGHT_SECONDS --fps 4 --size 960x540 --annotate-every 2 &
   renders+=($!)
 done
@@ -92,7 +83,7 @@ echo "CUDA checks exit status: $?"
 say "2. ablation at $STEPS steps, 3 seeds"
 wait "${renders[@]}"
 trains=()
-for seed in 21 22 23 24 25 26 27 28; do
+for seed in $TRAIN_SEEDS; do
   [ -f "$WORK/train-s$seed/annotations/done" ] && trains+=("$WORK/train-s$seed") || tail -3 "$WORK/train-s$seed.log"
 done
 if [ $(( $(left) - RESERVE )) -lt 60 ]; then

@@ -56,15 +56,13 @@ done
 mkdir -p "$out/default"
 cp "$out/msnet/model.safetensors" "$out/default/msnet.safetensors"
 cp "$out/msnet/model.json" "$out/default/msnet.json"
-# the shipped test-time settings (MODEL_CARD.md, "Model"): bfloat16 parts on CPUs that
-# compute it natively, 500 damage proposals
-python - "$out/default/msnet.json" <<'PY'
+# the shipped test-time settings (MODEL_CARD.md, "Model"), from the msnet.json beside this script
+python - "$(dirname "$0")/msnet.json" "$out/default/msnet.json" <<'PY'
 import json, sys
-path = sys.argv[1]
-config = json.load(open(path))
-config["inference"] = {"rpn_pre_nms_top_n": None, "rpn_post_nms_top_n": 500, "detections_per_img": None,
-                       "cpu_bfloat16": ["fpn", "rpn_head", "mask_head", "srn"]}
-json.dump(config, open(path, "w"), indent=2)
+shipped, rebuilt = sys.argv[1:]
+config = json.load(open(rebuilt))
+config["inference"] = json.load(open(shipped))["inference"]
+json.dump(config, open(rebuilt, "w"), indent=2)
 PY
 damagemap train-srn "$out/srn-train201/flight.mp4" "$out/srn-train202/flight.mp4" \
   --weights "$out/default/msnet.safetensors" --out "$out/default/srn.safetensors" \
