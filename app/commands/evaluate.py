@@ -1,5 +1,6 @@
 """``damagemap evaluate``: the MSNet paper's protocol (COCOeval, IoU 0.25:0.05:0.5) on
-weights or on a COCO results file, printed as the paper's table."""
+weights (the shipped model by default) or on a COCO results file, printed as the paper's
+table."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from app.commands import _flags
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="dataset folder: annotations/instances_<split>.json + <split>/")
     parser.add_argument("--split", default="val", help="split to evaluate (default val)")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--weights", help="MSNet .safetensors to run over the split")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--weights", help="MSNet .safetensors to run over the split (default: the shipped model)")
     source.add_argument("--predictions", metavar="RESULTS.json", help="COCO results file to score (any model)")
     parser.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
-    parser.add_argument("--save-predictions", metavar="FILE", help="write the model's COCO results (with --weights)")
+    parser.add_argument("--save-predictions", metavar="FILE", help="write the model's COCO results (not with --predictions)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N] (default auto)")
-    parser.add_argument("--batch-size", type=int, default=2, help="images per model call with --weights (default 2)")
+    parser.add_argument("--batch-size", type=int, default=2, help="images per model call (default 2)")
     _flags.add_detector_settings(parser)
 
 
@@ -35,26 +36,27 @@ def run(args: argparse.Namespace) -> int:
                                                ("--flip-check", args.flip_check),
                                                ("--save-predictions", bool(args.save_predictions))) if given]
         if model_only:
-            raise InputError(f"{', '.join(model_only)}: only with --weights (a model to run); "
+            raise InputError(f"{', '.join(model_only)}: only when a model runs (--weights, or the shipped model); "
                              f"--predictions {args.predictions!r} scores results already made")
     from engine.data.isbda import ISBDADataset, annotation_path, read_coco_json
     from engine.evaluate import evaluate_results, format_table, predict_dataset, read_results
 
-    if args.weights:
+    if not args.predictions:
         import torch
 
-        from engine.weights import load_model
+        from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model
 
         device = args.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        model, _ = load_model(args.weights, device=device, inference=_flags.detector_settings(args))
+        weights = args.weights or DEFAULT_MSNET_WEIGHTS
+        model, _ = load_model(weights, device=device, inference=_flags.detector_settings(args))
         dataset = ISBDADataset(args.data, args.split)
         results = predict_dataset(model, dataset, device=device, batch_size=args.batch_size, progress=True)
         annotations = dataset.coco
         if args.save_predictions:
             Path(args.save_predictions).write_text(json.dumps(results), encoding="utf-8")
-        source = args.weights
+        source = weights
     else:
         annotations = read_coco_json(annotation_path(args.data, args.split))
         results = read_results(args.predictions)

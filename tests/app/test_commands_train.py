@@ -112,6 +112,23 @@ def test_evaluate_refuses_model_flags_when_scoring_a_results_file(tmp_path, caps
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
     named = [flag for flag in ("--input-size", "--building-gate", "--flip-check", "--save-predictions") if flag in flags]
-    assert err.startswith(f"damagemap evaluate: error: {', '.join(named)}: only with --weights"), err
+    assert err.startswith(f"damagemap evaluate: error: {', '.join(named)}: only when a model runs"), err
     assert "results.json" in err
     assert not (tmp_path / "again.json").exists()
+
+
+def test_evaluate_without_weights_scores_the_shipped_model(tmp_path, capsys):
+    """As ``predict`` and ``analyze`` do, ``evaluate`` runs the shipped detector when no
+    weights are named: here on the hand-marked real ISBDA frame, where it finds damage."""
+    import json
+    from pathlib import Path
+
+    from engine.weights import DEFAULT_MSNET_WEIGHTS
+
+    marked = Path(__file__).resolve().parents[1] / "data" / "isbda-frame"
+    record = tmp_path / "metrics.json"
+    assert main(["evaluate", "--data", str(marked), "--split", "test", "--device", "cpu", "--json", str(record)]) == 0
+    written = json.loads(record.read_text(encoding="utf-8"))
+    assert written["source"] == str(DEFAULT_MSNET_WEIGHTS)
+    assert written["metrics"]["bbox"]["AP25"] > 0  # the exposed decking is found
+    assert str(DEFAULT_MSNET_WEIGHTS) in capsys.readouterr().out
