@@ -17,17 +17,15 @@ from core.types import DamageLevel, Frame, ReviewState
 
 
 @pytest.fixture(scope="module")
-def flight(sites_flyover) -> Path:
+def flight(sites_truth):
     """2 s at 10 fps, 320x180: three damaged places (tests/conftest.py)."""
-    return sites_flyover
+    return sites_truth
 
 
 def _ground_truth_project(path: Path, flight, dropped: frozenset = frozenset()) -> Path:
     """The flight's ground truth as one analysis run (scores 1.0), telemetry attached;
     ``dropped``: (frame index, box) of detections left out."""
-    from geo.evaluation import detections_from_coco
-
-    detections, times = detections_from_coco(flight.annotations)
+    detections, times = flight.detections, flight.times
     with ProjectStore.create(path, video_path=flight.video, telemetry_path=flight.srt) as store:
         run = store.start_run(model={"name": "ground truth"}, settings={})
         mask = next(d.mask for d in detections if d.mask is not None)

@@ -19,15 +19,13 @@ from services.sites import carry_decisions, site_review
 
 
 @pytest.fixture(scope="module")
-def flyover(sites_flyover) -> Path:
+def flyover(sites_truth):
     """2 s at 10 fps, 320x180: three damaged places seen from the SRT's poses (tests/conftest.py)."""
-    return sites_flyover
+    return sites_truth
 
 
 def _write_run(store: ProjectStore, flyover) -> int:
-    from geo.evaluation import detections_from_coco
-
-    detections, times = detections_from_coco(flyover.annotations)
+    detections, times = flyover.detections, flyover.times
     run = store.start_run(model={"name": "ground truth"}, settings={"n": len(store.runs())})
     mask = next(d.mask for d in detections if d.mask is not None)
     for index in sorted(times):
