@@ -205,6 +205,8 @@ def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int
     Accepts a detection checkpoint (keys ``backbone.*``, ``rpn.*``, ``roi_heads.*``, e.g.
     ``maskrcnn_resnet50_fpn`` COCO weights) or a classification one (ImageNet ResNet /
     MobileNetV3), as ``.safetensors`` or a ``.pth`` read with ``weights_only=True``.
+    A damagemap weights file works too, compact ones included (int8 tensors come back
+    scaled to floats), so training can go on from the shipped model.
     Tensors whose names or shapes do not fit (the class-specific predictors) are skipped.
     The stock RPN head initialises both HRPN branches.
 
@@ -231,6 +233,7 @@ def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int
         state = state["model"]  # torchvision reference-script checkpoints
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ModelError(f"{path}: expected a state dict of tensors")
+    state = expand_state(state, source=path)  # a compact damagemap file (e.g. the shipped model)
     model = getattr(model, "module", model)
     if not any(key.startswith("backbone.") for key in state):
         # classification checkpoint: the body of the FPN backbone

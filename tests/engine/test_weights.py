@@ -95,6 +95,27 @@ def test_init_from_a_local_torchvision_style_checkpoint(tmp_path):
         load_init_weights(target, tmp_path / "missing.pth")
 
 
+def test_init_from_a_compact_damagemap_file_takes_its_values_not_its_int8_steps(tmp_path, saved):
+    """Training can go on from the shipped model: its int8 tensors come back scaled."""
+    from safetensors.torch import save_file
+
+    from engine.compact import SCALE_SUFFIX, compact_state, expand_state
+
+    model, _ = saved
+    stored = compact_state(model.state_dict(), int8_min_elements=10_000)
+    assert any(name.endswith(SCALE_SUFFIX) for name in stored)  # some tensors went to int8
+    compact = tmp_path / "compact.safetensors"
+    save_file(stored, str(compact))
+    torch.manual_seed(3)
+    target = build_msnet(arch="msnet", **TINY)
+    load_init_weights(target, compact)
+    expected = expand_state(stored, source=compact)
+    for name, value in target.state_dict().items():
+        torch.testing.assert_close(value, expected[name].to(value.dtype), msg=name)
+        if name in model.state_dict() and value.is_floating_point():
+            torch.testing.assert_close(value, model.state_dict()[name], atol=0.02, rtol=0.01, msg=name)
+
+
 def _with_state(tmp_path, good, name, change):
     from safetensors.torch import load_file, save_file
 
