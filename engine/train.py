@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from core.errors import InputError, ModelError
+from engine.device import resolve_device
 
 
 class NonFiniteLossError(ModelError, FloatingPointError):
@@ -80,12 +81,6 @@ class TrainConfig:
     threads: int | None = None
     log_every: int = 10
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _distributed() -> tuple[int, int, int]:
@@ -191,7 +186,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         if device.type == "cuda":
             torch.cuda.set_device(device)
     else:
-        device = _resolve_device(config.device)
+        device = resolve_device(config.device)
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed + rank)

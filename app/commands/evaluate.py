@@ -42,13 +42,10 @@ def run(args: argparse.Namespace) -> int:
     from engine.evaluate import evaluate_results, format_table, predict_dataset, read_results
 
     if not args.predictions:
-        import torch
-
+        from engine.device import resolve_device
         from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model
 
-        device = args.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = resolve_device(args.device)
         weights = args.weights or DEFAULT_MSNET_WEIGHTS
         model, _ = load_model(weights, device=device, inference=_flags.detector_settings(args))
         dataset = ISBDADataset(args.data, args.split)

@@ -40,14 +40,13 @@ def run(args: argparse.Namespace) -> int:
     from engine.evaluate import outputs_to_results
     from engine.visualize import prediction_figure
     from geo.export._atomic import write_text_atomic
+    from engine.device import resolve_device
     from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model
 
     _flags.fraction("--score-threshold", args.score_threshold)  # before the model loads
     _flags.fraction("--json-threshold", args.json_threshold)
     inference = _flags.detector_settings(args)
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device(args.device)
     model, _ = load_model(args.weights or DEFAULT_MSNET_WEIGHTS, device=device, inference=inference)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

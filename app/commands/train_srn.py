@@ -56,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from engine.device import resolve_device
     from engine.srn import FrameBank, SRNConfig, SRNTrainingConfig, build_srn, load_frozen_fpn, save_srn, train_srn
     from engine.weights import DEFAULT_MSNET_WEIGHTS
 
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--top-k ({args.top_k}) cannot exceed --negatives ({args.negatives})")
     if args.out.suffix != ".safetensors":
         raise InputError(f"--out must end in .safetensors; got {str(args.out)!r}")
-    device = _device(args.device)
+    device = str(resolve_device(args.device))
 
     weights = args.weights or DEFAULT_MSNET_WEIGHTS
     extractor, provenance = load_frozen_fpn(weights, device=device)
@@ -111,16 +112,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"train-srn: loss {losses[0]:.4f} -> {training['final_loss']:.4f}; wrote {path}")
     return 0
-
-
-def _device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"--device {name!r}: CUDA is not available here; use --device cpu")
-    return name
 
 
 def _video_names(paths: list[Path]) -> list[str]:

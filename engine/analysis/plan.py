@@ -21,6 +21,7 @@ import torch
 from core.errors import ModelError
 from core.store import ProjectStore
 from engine.analysis.detector import supports_features
+from engine.device import resolve_device
 from engine.video import VideoReader, select_frame_indices
 
 _log = logging.getLogger("engine.analyze")
@@ -31,7 +32,6 @@ DEFAULT_SCORE_THRESHOLD = 0.2
 #: Settings that change a run's results; a run with other values is another run.
 RUN_IDENTITY_KEYS = ("stride", "fps", "score_threshold", "srn")
 
-_CPU_NOTICE_GIVEN = False
 
 
 @dataclass(slots=True)
@@ -59,27 +59,6 @@ class AnalysisPlan:
         return len(self.selected) - len(self.todo)
 
 # --------------------------------------------------------------------------- setup
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` is CUDA when present, else the CPU (said once per process)."""
-    global _CPU_NOTICE_GIVEN
-    if isinstance(device, torch.device):
-        return device
-    name = str(device).strip().lower()
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if not _CPU_NOTICE_GIVEN:
-            _CPU_NOTICE_GIVEN = True
-            _log.warning("no CUDA GPU found: analysing on the CPU (slow; analyse fewer frames with --fps or --every)")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelError(f"device {device!r} asked for, but no CUDA GPU is available; use --device cpu or auto")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise ModelError(f"device: expected 'auto', 'cpu' or 'cuda[:N]'; got {device!r}") from None
 
 
 def default_weights() -> Path:

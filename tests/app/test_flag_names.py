@@ -106,3 +106,32 @@ def test_the_values_at_the_edges_are_accepted_by_the_checks():
     _flags.positive("--fps", 1e-3)
     for check in (_flags.finite, _flags.positive, _flags.at_least, _flags.fraction):
         check("--flag", None)  # not given
+
+
+DEVICE_COMMANDS = ["predict", "evaluate", "train-srn"]
+
+
+def _device_argv(command: str, tmp_path) -> list[str]:
+    if command == "train-srn":
+        return ["train-srn", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "srn.safetensors"), "--quiet"]
+    return _argv(command, tmp_path)
+
+
+@pytest.mark.parametrize("command", DEVICE_COMMANDS)
+def test_a_device_torch_does_not_know_is_refused_before_the_weights_load(tmp_path, capsys, command):
+    """Every command resolves ``--device`` by one rule; a misspelt device is named, not a
+    torch traceback, and comes before any file is read."""
+    argv = [*_device_argv(command, tmp_path), "--device", "gpu0"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "expected 'auto', 'cpu' or 'cuda[:N]'; got 'gpu0'" in err, err
+
+
+@pytest.mark.parametrize("command", DEVICE_COMMANDS)
+def test_cuda_asked_for_without_a_gpu_says_what_to_pass(tmp_path, capsys, command):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    assert main([*_device_argv(command, tmp_path), "--device", "cuda:0"]) == 2
+    assert "no CUDA GPU is available; use --device cpu or auto" in capsys.readouterr().err
