@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         evals += e
         losses += l
     evals = sorted({e[0]: e for e in evals}.values())  # the end-of-run evaluation may repeat the last step's
-    losses.sort()
+    losses = sorted({step: (step, loss) for step, loss in losses}.values())  # a resumed run repeats a few steps
     plot(evals, losses, args.out, args.title)
     for step, mask_ap, box_ap in evals:
         print(f"step {step:>5}: mask AP {mask_ap:5.1f}  box AP {box_ap:5.1f}")

