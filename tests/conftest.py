@@ -124,9 +124,10 @@ class GroundTruthFlight:
 @pytest.fixture(scope="session")
 def sites_truth(sites_flyover) -> GroundTruthFlight:
     """``sites_flyover`` with its ground truth as detections, the damaged part seen in the
-    fewest frames kept in only the first of them. Whether a part of a few pixels at the frame's edge is annotated in one frame
-    or two can change with the CPU's floating-point paths; the review tests need one site
-    that a single frame supports, whatever machine rendered it."""
+    fewest frames kept in only the first of them. Whether a part of a few pixels at the
+    frame's edge is annotated in one frame or two can change with the CPU's floating-point
+    paths; the review tests need one site that a single frame supports, whatever machine
+    rendered it."""
     import json
 
     from geo.evaluation import detections_from_coco

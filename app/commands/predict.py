@@ -37,11 +37,11 @@ def run(args: argparse.Namespace) -> int:
 
     from core.errors import InputError
     from core.types import DamageLevel
+    from engine.device import resolve_device
     from engine.evaluate import outputs_to_results
     from engine.visualize import prediction_figure
-    from geo.export._atomic import write_text_atomic
-    from engine.device import resolve_device
     from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model
+    from geo.export._atomic import write_text_atomic
 
     _flags.fraction("--score-threshold", args.score_threshold)  # before the model loads
     _flags.fraction("--json-threshold", args.json_threshold)

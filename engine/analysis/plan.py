@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +23,12 @@ from engine.analysis.detector import supports_features
 from engine.device import resolve_device
 from engine.video import VideoReader, select_frame_indices
 
-_log = logging.getLogger("engine.analyze")
 
 #: Detections below this score are not stored (the SRN's lower bound C0 in the paper:
 #: scores under it are never refined up, so they could never be shown).
 DEFAULT_SCORE_THRESHOLD = 0.2
 #: Settings that change a run's results; a run with other values is another run.
 RUN_IDENTITY_KEYS = ("stride", "fps", "score_threshold", "srn")
-
 
 
 @dataclass(slots=True)

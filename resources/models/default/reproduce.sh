@@ -52,12 +52,13 @@ for seed in 31 32 33 34; do stage3+=("$out/train-s$seed"); done
 [ "$(grep -c '"step": 1350' "$out/msnet/log.jsonl" 2>/dev/null || true)" != 0 ] || \
   SCHEDULE=1350 train --data "${stage3[@]}" --max-steps 1350 --seed 5 --resume
 # stage 4: training goes on from stage 3's weights (a new optimiser) with 4 more flights,
-# lr 0.005 after 50 warm-up steps, cosine down to 0.0002 over 1,600 steps
+# lr 0.005 after 50 warm-up steps on a cosine planned down to 0.0002 over 1,600 steps,
+# stopped at 1,200 (as shipped)
 stage4=("${stage3[@]}")
 for seed in 35 36 37 38; do stage4+=("$out/train-s$seed"); done
 resume4=()
 [ ! -f "$out/msnet4/checkpoint.pt" ] || resume4=(--resume)
-SCHEDULE=1600 train --data "${stage4[@]}" --max-steps 1600 --seed 7 --init "$out/msnet/model.safetensors" \
+SCHEDULE=1600 train --data "${stage4[@]}" --max-steps 1200 --seed 7 --init "$out/msnet/model.safetensors" \
   --lr 0.005 --lr-after-drop 0.0002 --out "$out/msnet4" "${resume4[@]}"
 
 for seed in 201 202; do
