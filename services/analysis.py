@@ -106,9 +106,10 @@ class LoadedModel:
 def load_model(request: AnalysisRequest) -> LoadedModel:
     """The request's device and detector (:class:`core.errors.ModelError` naming the
     weights when they do not load), before any project is touched."""
-    from engine.analyze import load_detector, resolve_device
+    from engine.analyze import load_detector
+    from engine.device import ANALYSIS_CPU_HINT, resolve_device
 
-    device = resolve_device(request.device)
+    device = resolve_device(request.device, cpu_hint=ANALYSIS_CPU_HINT)
     model, info = load_detector(request.weights, device, request.inference())
     return LoadedModel(model, info, device)
 

@@ -20,7 +20,7 @@ import torch
 from core.errors import ModelError
 from core.store import ProjectStore
 from engine.analysis.detector import supports_features
-from engine.device import resolve_device
+from engine.device import ANALYSIS_CPU_HINT, resolve_device
 from engine.video import VideoReader, select_frame_indices
 
 
@@ -216,7 +216,7 @@ def plan_analysis(
         Test-time settings over the weights' own when ``weights`` are loaded here (e.g.
         ``{"input_size": 480}``); they are part of the run's identity.
     """
-    target = resolve_device(device)
+    target = resolve_device(device, cpu_hint=ANALYSIS_CPU_HINT)
     if model is None:
         model, info = load_detector(weights, target, inference)
     else:
