@@ -92,6 +92,10 @@ class DamageMap:
     #: ``(camera angle sigma deg, clock offset sigma s)`` of the sites' error budget
     #: (``geo.uncertainty.budget_sites``), for sites rebuilt later
     error_sigmas: tuple[float, float] = (0.0, 0.0)
+    #: what a reader should weigh before trusting the map (a flight flown unlike the
+    #: detector's training footage, ``geo.footage``); each is among ``notes`` too, and the
+    #: desktop app shows them above its map
+    cautions: list[str] = field(default_factory=list)
 
     @property
     def all_fused(self) -> list[FusedSite]:

@@ -209,11 +209,35 @@ def damage_map(
                              camera_view=camera_view)
     if warning is not None:
         built.notes.insert(0, warning)
+    height_note = _flight_height_note(store, run_id, built)
+    if height_note is not None:
+        built.notes.append(height_note)
+        built.cautions.append(height_note)
     groups = store.site_groups(run_id)
     if groups:  # a reviewer's splits and merges of sites
         built.regroup_sites([g.detection_ids for g in groups])
     _CACHE.put(state, built)
     return built
+
+
+def _flight_height_note(store: ProjectStore, run_id: int, built: DamageMap) -> str | None:
+    """A note when the flight was flown well above or below the heights the run's
+    detector was trained on (``geo.footage``), as its weights' JSON states them."""
+    import json
+
+    from geo.footage import flight_height_note, trained_height_range
+
+    weights = store.run(run_id).model.get("weights")
+    if not weights:
+        return None
+    try:  # the JSON beside the weights (engine.weights.config_path_for), read without torch
+        metadata = json.loads(Path(weights).with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # weights moved or from another machine: nothing to compare with
+    trained = trained_height_range(metadata) if isinstance(metadata, dict) else None
+    if trained is None:
+        return None
+    return flight_height_note((pose.up_m for pose in built.frame_poses.poses.values()), trained)
 
 
 def map_builds() -> int:

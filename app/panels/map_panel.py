@@ -19,7 +19,7 @@ from pathlib import Path
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 
 from app.document import ProjectDocument
 from app.panels import Panel
@@ -56,9 +56,17 @@ class MapPanel(Panel):
             "Also draw (hollow, dashed) the sites detected in too few of the frames that showed them; "
             "the Sites panel lists them last")
         self.show_unconfirmed.toggled.connect(self._show_content)
+        #: the map's cautions (``DamageMap.cautions``: a flight flown unlike the detector's
+        #: training footage), hidden when it has none
+        self.caution_label = QLabel()
+        self.caution_label.setObjectName("map_caution")
+        self.caution_label.setWordWrap(True)
+        self.caution_label.setStyleSheet("QLabel#map_caution { background: #fff3cd; color: #664d03; padding: 4px; }")
+        self.caution_label.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.show_unconfirmed)
+        layout.addWidget(self.caution_label)
         layout.addWidget(self.map_widget)
         self._content: object | None = None
         self._job: FunctionJob | None = None
@@ -107,6 +115,7 @@ class MapPanel(Panel):
     def _on_closed(self) -> None:
         self._timer.stop()
         self._content = None
+        self._show_cautions([])
         self.map_widget.highlight_detection(None)  # no ring for a selection of the closed project
         self.map_widget.set_map(None, "No project open")
 
@@ -125,6 +134,8 @@ class MapPanel(Panel):
         self._dirty = False
         if self.map_widget.content is None:
             self.map_widget.set_map(None, "Building the map…")
+        if doc.run_id is None:
+            self._show_cautions([])
         if doc.run_id is None:  # nothing analysed yet: show where the drone flew
             job = FunctionJob(read_track_job, doc.telemetry_path, parent=self)
         else:
@@ -149,10 +160,16 @@ class MapPanel(Panel):
         content = self._content
         if content is None:
             return
+        self._show_cautions(content.cautions if isinstance(content, DamageMap) else [])
         if self.show_unconfirmed.isChecked() and isinstance(content, DamageMap):
             content = content.with_unconfirmed()
         self.map_widget.set_map(content)  # type: ignore[arg-type]  # DamageMap or Track
         self.map_widget.set_time(self.document.current_pts)
+
+    def _show_cautions(self, cautions: list[str]) -> None:
+        text = "\n".join(c[:1].upper() + c[1:] + ("" if c.endswith(".") else ".") for c in cautions)
+        self.caution_label.setText(text)
+        self.caution_label.setVisible(bool(text))
 
     @property
     def basemap_loading(self) -> bool:
@@ -204,6 +221,7 @@ class MapPanel(Panel):
     def _on_failed(self, exc: Exception) -> None:
         _log.warning("map not built: %s", exc)
         self.map_widget.set_map(None, f"No map: {exc}")
+        self._show_cautions([])
         self.map_updated.emit()
 
     def _on_job_finished(self) -> None:

@@ -70,3 +70,47 @@ def test_the_review_panel_follows_the_document_without_a_window(qtbot, flyover, 
     assert requested.args == [2, first]
     doc.close()
     assert view.model.rowCount() == 0 and errors == []
+
+
+def _project_of_a_detector_trained_lower(flyover, tmp_path, low_m: float, high_m: float):
+    """A project of the flyover (its SRT) whose run's detector states it was trained on
+    footage from ``low_m``-``high_m`` metres up (the weights' JSON)."""
+    import json
+
+    from engine.video import probe_video
+
+    weights = tmp_path / "detector.safetensors"
+    weights.write_bytes(b"")
+    weights.with_suffix(".json").write_text(json.dumps({"footage": {"altitude_above_ground_m": [low_m, high_m]}}))
+    video = flyover / "flight.mp4"
+    info = probe_video(video)
+    w, h = info.width_px, info.height_px
+    mask = np.zeros((h, w), bool)
+    mask[h // 2 - 5:h // 2 + 5, w // 2 - 5:w // 2 + 5] = True
+    with ProjectStore.create(flyover / "flight.dmproj", video_path=video, telemetry_path=flyover / "flight.SRT") as store:
+        run = store.start_run(model={"weights": str(weights)}, settings={})
+        for index in (2, 4):
+            detection = Detection(index, DamageLevel.SEVERE, 0.9, (w / 2 - 5, h / 2 - 5, w / 2 + 5, h / 2 + 5),
+                                  RleMask.from_array(mask))
+            store.write_frame(run, Frame(index, info.pts_s[index], w, h), [detection])
+        store.finish_run(run)
+    return flyover / "flight.dmproj"
+
+
+def test_the_map_panel_shows_the_maps_cautions_and_clears_them(qtbot, flyover, tmp_path, errors):
+    from app.panels.map_panel import MapPanel
+
+    doc = ProjectDocument()
+    panel = MapPanel(doc)
+    qtbot.addWidget(panel)
+    panel.show()
+    label = panel.caution_label
+    assert label.isHidden()
+    with qtbot.waitSignal(panel.map_updated, timeout=10_000):
+        doc.open_path(_project_of_a_detector_trained_lower(flyover, tmp_path, 2.0, 8.0))
+    assert not label.isHidden()
+    assert "higher than the 2-8 m of the footage the detector was trained on" in label.text()
+    assert label.text().startswith("The drone flew about")
+    doc.close()
+    assert label.isHidden() and label.text() == ""
+    assert errors == []

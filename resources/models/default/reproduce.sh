@@ -68,12 +68,13 @@ done
 mkdir -p "$out/default"
 cp "$out/msnet4/model.safetensors" "$out/default/msnet.safetensors"
 cp "$out/msnet4/model.json" "$out/default/msnet.json"
-# the shipped test-time settings (MODEL_CARD.md, "Model"), from the msnet.json beside this script
+# the shipped test-time settings (MODEL_CARD.md, "Model") and footage heights, from the msnet.json beside this script
 python - "$(dirname "$0")/msnet.json" "$out/default/msnet.json" <<'PY'
 import json, sys
 shipped, rebuilt = sys.argv[1:]
 config = json.load(open(rebuilt))
-config["inference"] = json.load(open(shipped))["inference"]
+for key in ("inference", "footage"):  # test-time settings; the heights it was trained on
+    config[key] = json.load(open(shipped))[key]
 json.dump(config, open(rebuilt, "w"), indent=2)
 PY
 damagemap train-srn "$out/srn-train201/flight.mp4" "$out/srn-train202/flight.mp4" \

@@ -1,0 +1,63 @@
+"""The damage map of a project notes a flight flown above the heights its detector was
+trained on, from the range in the weights' JSON; a detector without one gets no note."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from core.store import ProjectStore
+from core.types import Frame
+from services.maps import clear_cache, damage_map
+
+
+def _project(tmp_path, flyover, truth, model: dict) -> ProjectStore:
+    store = ProjectStore.create(tmp_path / "flight.dmproj", video_path=flyover.video, telemetry_path=flyover.srt)
+    run = store.start_run(model=model, settings={})
+    mask = next(d.mask for d in truth.detections if d.mask is not None)
+    for index in sorted(truth.times):
+        store.write_frame(run, Frame(index, truth.times[index], mask.width_px, mask.height_px),
+                          [replace(d, id=None) for d in truth.detections if d.frame_index == index])
+    store.finish_run(run)
+    return store
+
+
+def _weights(tmp_path, footage: dict | None) -> str:
+    weights = tmp_path / "detector.safetensors"
+    weights.write_bytes(b"")  # only its JSON is read for the note
+    metadata = {"kind": "damagemap.msnet", "version": 1} | ({"footage": footage} if footage else {})
+    weights.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    return str(weights)
+
+
+@pytest.fixture(autouse=True)
+def fresh_maps():
+    clear_cache()
+    yield
+    clear_cache()
+
+
+def test_a_flight_above_the_trained_heights_is_noted(tmp_path, sites_flyover, sites_truth):
+    heights = [frame["alt_rel_m"] for frame in json.loads((sites_flyover.video.parent / "camera.json").read_text())["frames"]]
+    assert min(heights) > 10.0  # flown higher than the range below
+    weights = _weights(tmp_path, {"altitude_above_ground_m": [2, 8]})
+    with _project(tmp_path, sites_flyover, sites_truth, {"weights": weights}) as store:
+        notes = damage_map(store).notes
+    [note] = [n for n in notes if "higher than the 2-8 m" in n]
+    assert "more of it is missed" in note
+
+
+@pytest.mark.parametrize("footage", [{"altitude_above_ground_m": [1, 500]}, None])
+def test_no_note_within_the_range_or_without_one(tmp_path, sites_flyover, sites_truth, footage):
+    weights = _weights(tmp_path, footage)
+    with _project(tmp_path, sites_flyover, sites_truth, {"weights": weights}) as store:
+        notes = damage_map(store).notes
+    assert not [n for n in notes if "the footage the detector was trained on" in n]
+
+
+def test_weights_no_longer_on_disk_give_no_note_and_no_error(tmp_path, sites_flyover, sites_truth):
+    with _project(tmp_path, sites_flyover, sites_truth, {"weights": str(tmp_path / "gone.safetensors")}) as store:
+        notes = damage_map(store).notes
+    assert not [n for n in notes if "trained on" in n]
