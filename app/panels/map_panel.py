@@ -134,9 +134,8 @@ class MapPanel(Panel):
         self._dirty = False
         if self.map_widget.content is None:
             self.map_widget.set_map(None, "Building the map…")
-        if doc.run_id is None:
-            self._show_cautions([])
         if doc.run_id is None:  # nothing analysed yet: show where the drone flew
+            self._show_cautions([])
             job = FunctionJob(read_track_job, doc.telemetry_path, parent=self)
         else:
             job = FunctionJob(build_map_job, doc.project_path, doc.run_id, parent=self)
