@@ -10,6 +10,7 @@ from the heights the telemetry gives and the range the weights' metadata states
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,7 +20,7 @@ HEIGHT_TOLERANCE = 0.1
 
 def trained_height_range(metadata: Mapping[str, Any]) -> tuple[float, float] | None:
     """``(low, high)`` metres above the ground from a weights' metadata, or ``None`` when
-    it states none (or states something that is not two increasing positive numbers)."""
+    it states none (or states something that is not two increasing non-negative numbers)."""
     footage = metadata.get("footage")
     if not isinstance(footage, Mapping):
         return None
@@ -38,11 +39,10 @@ def trained_height_range(metadata: Mapping[str, Any]) -> tuple[float, float] | N
 def flight_height_note(heights_m: Iterable[float], trained_m: tuple[float, float]) -> str | None:
     """A note when the flight's median height above the ground (over the analysed
     frames) lies outside ``trained_m`` by more than :data:`HEIGHT_TOLERANCE`; else ``None``."""
-    heights = sorted(h for h in heights_m if math.isfinite(h))
+    heights = [h for h in heights_m if math.isfinite(h)]
     if not heights:
         return None
-    middle = len(heights) // 2
-    median = heights[middle] if len(heights) % 2 else 0.5 * (heights[middle - 1] + heights[middle])
+    median = statistics.median(heights)
     low, high = trained_m
     trained = f"the {low:g}-{high:g} m of the footage the detector was trained on"
     if median > high * (1.0 + HEIGHT_TOLERANCE):
