@@ -9,7 +9,11 @@
    projecting it onto the ground plane would throw it metres beyond). With too little
    parallax the site stays on the ground plane.
 3. **Merging**: sites that never share a frame and sit within ``merge_m`` of each other
-   are one damage seen twice (e.g. before and after an occlusion).
+   are one damage seen twice (e.g. before and after an occlusion). Sites that do share
+   frames are one damage when, in most of those frames, their detections overlap by
+   ``same_frame_overlap`` of the smaller one and they lie within ``same_damage_m``: the
+   detector often draws a box on a whole damaged roof and others on its parts, or two
+   levels on one patch, and an analyst reviews that damage once.
 4. **Attributes**: level by a confidence-weighted vote (reviewed detections weigh 1 and,
    where present, outvote the model; ties go to the more severe level), confidence,
    counts, first/last frame, best frame, footprint (union of the members' footprints on
@@ -53,6 +57,9 @@ class FusionSettings:
     flight), debris lies on the ground. ``min_seen_frames`` and ``min_seen_ratio`` decide
     which sites are confirmed (:func:`is_confirmed`); frames farther from a site than
     ``view_range_factor`` times its farthest sighting do not count as showing it.
+    ``same_frame_overlap``: the share of the smaller of two detections in one frame that
+    must lie inside the other for both to be one damage, when the two sites lie within
+    ``same_damage_m`` of each other (see the module docstring).
     """
 
     gate_m: float = 4.0
@@ -72,6 +79,8 @@ class FusionSettings:
     min_seen_frames: int = 2
     min_seen_ratio: float = 0.2
     view_range_factor: float = 2.0
+    same_frame_overlap: float = 0.5
+    same_damage_m: float = 4.0
 
 
 def prior_height(level: DamageLevel, settings: FusionSettings) -> float:
@@ -312,14 +321,32 @@ def _distance_to_site(member: Projected, position: np.ndarray) -> float:
     return float(np.linalg.norm(offset - along * member.ray_direction))
 
 
+def overlap_in_shared_frames(a: list[Projected], b: list[Projected], settings: FusionSettings) -> bool:
+    """Whether groups ``a`` and ``b`` overlap (``same_frame_overlap`` of the smaller
+    footprint) in at least half of the frames that detected both: one damage the detector
+    boxed twice."""
+    by_frame: dict[int, list[Projected]] = defaultdict(list)
+    for m in b:
+        by_frame[m.frame_index].append(m)
+    shared = overlapping = 0
+    for frame in sorted({m.frame_index for m in a} & set(by_frame)):
+        shared += 1
+        ours = [m for m in a if m.frame_index == frame]
+        if any(_overlap(p, q) >= settings.same_frame_overlap for p in ours for q in by_frame[frame]):
+            overlapping += 1
+    return shared > 0 and 2 * overlapping >= shared
+
+
 def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict[DamageLevel, float]) -> list[list[Projected]]:
-    """Join groups of one voted level that never share a frame and whose rays pass
-    within ``merge_m`` (plus ``merge_per_range`` of the range) of each other's position
-    (step 3)."""
+    """Join groups that are one damage (step 3): of one voted level, never sharing a
+    frame, with rays passing within ``merge_m`` (plus ``merge_per_range`` of the range) of
+    each other's position; or, of any level, overlapping in the frames they share
+    (:func:`overlap_in_shared_frames`)."""
     levels = [vote_level(g)[0] for g in groups]
     located = [locate(g, settings, heights[lv]).point for g, lv in zip(groups, levels)]
     parent = list(range(len(groups)))
-    frames = [set(m.frame_index for m in g) for g in groups]
+    own_frames = [frozenset(m.frame_index for m in g) for g in groups]
+    frames = [set(f) for f in own_frames]
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -349,9 +376,15 @@ def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict
                             pairs.add((rank[i], rank[j], i, j))
     for _ri, _rj, i, j in sorted(pairs):
         ri, rj = find(i), find(j)
-        if ri == rj or levels[i] != levels[j] or frames[ri] & frames[rj]:
+        if ri == rj or math.hypot(*(located[i][:2] - located[j][:2])) > reach:
             continue
-        if math.hypot(*(located[i][:2] - located[j][:2])) > reach:
+        if frames[ri] & frames[rj]:
+            near = math.hypot(*(located[i][:2] - located[j][:2])) <= settings.same_damage_m
+            if near and own_frames[i] & own_frames[j] and overlap_in_shared_frames(groups[i], groups[j], settings):
+                parent[rj] = ri
+                frames[ri] |= frames[rj]
+            continue
+        if levels[i] != levels[j]:
             continue
         if (rays_pass(groups[j], located[i]) and rays_pass(groups[i], located[j])) or (
             heights[levels[i]] == 0.0 and _ground_touch(groups[i], groups[j], settings)

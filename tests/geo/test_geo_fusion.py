@@ -94,6 +94,31 @@ def test_neighbours_seen_in_the_same_frames_stay_apart():
         assert len(frames) == len(set(frames))
 
 
+def _boxed_twice(whole, part, *, part_level=DamageLevel.SEVERE):
+    """One damage detected, in every frame, as a whole (``whole``: point, half size) and
+    again as a part of it (``part``), the part at ``part_level``."""
+    big, times, track, video, local = fly([whole[0]], [DamageLevel.SLIGHT], half_size_m=whole[1])
+    small = fly([part[0]], [part_level], half_size_m=part[1])[0]
+    return big + [replace(d, id=d.id + 500) for d in small], times, track, video, local
+
+
+def test_one_damage_boxed_twice_in_each_frame_is_one_site():
+    detections, times, track, video, _ = _boxed_twice(((0.0, 45.0, 4.0), 1.5), ((0.6, 45.4, 4.0), 0.4))
+    damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    assert len(damage_map.sites) == 1
+    site = damage_map.sites[0]
+    assert site.observation_count == len(detections)
+    frames = [o.frame_index for o in damage_map.fused[0].observations]
+    assert len(set(frames)) < len(frames)  # two sightings in a frame, one site to review
+
+
+def test_overlapping_boxes_far_apart_stay_two_sites():
+    # a wide box whose centre lies 6 m from a small one inside its edge: two damages
+    detections, times, track, video, _ = _boxed_twice(((0.0, 45.0, 4.0), 6.5), ((6.0, 45.0, 4.0), 0.4))
+    damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    assert len(damage_map.all_fused) == 2
+
+
 def test_review_decisions_override_the_model():
     points = [(0.0, 45.0, 5.0), (-10.0, 50.0, 5.0)]
     detections, times, track, video, _ = fly(points, [DamageLevel.SEVERE, DamageLevel.SLIGHT])
