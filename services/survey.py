@@ -169,7 +169,7 @@ def _analyse_flights(
 
 def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> SurveyMap:
     """Every analysed flight's map fused into one (flights without a run or without
-    telemetry are left out, with a note)."""
+    telemetry are left out, with a note; each flight's cautions are noted, naming it)."""
     from geo.survey_fusion import FlightMap, fuse_flights
     from services.maps import damage_map
 
@@ -189,6 +189,8 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> Sur
         raise SurveyError(f"survey {survey.name!r}: no flight can be mapped yet" + (f" ({'; '.join(notes)})" if notes else ""))
     built = fuse_flights(flights, settings)
     built.notes[:0] = notes
+    # what each flight's own map cautions about (a flight flown unlike the detector's footage)
+    built.notes.extend(f"flight {f.name}: {caution}" for f in flights for caution in f.damage_map.cautions)
     return built
 
 

@@ -288,6 +288,8 @@ def _export(args: argparse.Namespace) -> int:
     built = survey_map(survey)
     for path in export_survey(built, args.to, formats=formats):
         print(path)
+    for note in built.notes:
+        print(f"note: {note}", file=sys.stderr)
     counts = ", ".join(f"{level.label} {n}" for level, n in built.level_counts().items())
     print(f"{len(built.sites)} sites ({counts}) from {len(built.coverage)} flights", file=sys.stderr)
     return 0

@@ -44,10 +44,11 @@ def flights(tmp_path_factory):
     return out
 
 
-def _oracle_run(store, annotations):
-    """The annotations as a finished analysis run (score 0.9 each)."""
+def _oracle_run(store, annotations, model=None):
+    """The annotations as a finished analysis run (score 0.9 each); ``model`` is the run's
+    model record."""
     doc = json.loads(annotations.read_text())
-    run_id = store.start_run(model={"oracle": "annotations"}, settings={"score_threshold": 0.2, "srn": False})
+    run_id = store.start_run(model=model or {"oracle": "annotations"}, settings={"score_threshold": 0.2, "srn": False})
     by_image = {}
     for ann in doc["annotations"]:
         by_image.setdefault(ann["image_id"], []).append(ann)
@@ -65,14 +66,15 @@ def _oracle_run(store, annotations):
     store.finish_run(run_id)
 
 
-def _survey(folder, flights, seeds):
-    """A survey of the flights, each with its oracle run and a clock offset known to
-    +-0.1 s per day number (so the flights' error budgets differ)."""
+def _survey(folder, flights, seeds, models=None):
+    """A survey of the flights, each with its oracle run (``models[seed]``: the run's model
+    record) and a clock offset known to +-0.1 s per day number (so the flights' error
+    budgets differ)."""
     survey = surveys.create_survey(folder, "town 7")
     for seed in seeds:
         record = surveys.add_flight(survey, flights[seed].video)
         with ProjectStore.open(survey.project_path(record)) as store:
-            _oracle_run(store, flights[seed].annotations)
+            _oracle_run(store, flights[seed].annotations, (models or {}).get(seed))
             store.set_project_settings(dataclasses.replace(store.project_settings(), time_offset_sigma_s=0.1 * seed))
     return survey
 
@@ -200,6 +202,17 @@ def test_adding_a_flight_to_a_reviewed_survey_keeps_every_decision(flights, tmp_
     new_flight_saw = [s for s in before.sites if record.name in s.flights and (near(s, rejected) or near(s, relabelled))]
     assert carried == sum(len(surveys.site_summary(s, record.name).sightings) for s in new_flight_saw)
     assert len(Survey.open(survey.folder).decisions) == 2
+
+
+def test_a_flight_flown_unlike_its_detector_s_footage_is_named_in_the_survey_notes(flights, tmp_path):
+    weights = tmp_path / "detector.safetensors"
+    weights.write_bytes(b"")  # only its JSON is read for the note
+    weights.with_suffix(".json").write_text(json.dumps({"footage": {"altitude_above_ground_m": [2, 8]}}))
+    survey = _survey(tmp_path / "s", flights, [1, 2], models={2: {"weights": str(weights)}})
+    built = surveys.survey_map(survey)
+    cautions = [n for n in built.notes if "the footage the detector was trained on" in n]
+    assert len(cautions) == 1
+    assert cautions[0].startswith(f"flight {survey.flights[1].name}: the drone flew about")
 
 
 def test_a_survey_refuses_what_it_cannot_use(flights, tmp_path):
