@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from core.errors import ModelError, first_line
+from core.model_files import config_path_for
 from engine.compact import compact_state, expand_state, stored_dtype
 
 #: the shipped default models (MSNet + SRN) and their model card
@@ -28,11 +29,6 @@ DEFAULT_MSNET_WEIGHTS = DEFAULT_MODEL_DIR / "msnet.safetensors"
 #: bumped when the JSON layout changes in a way old readers cannot follow
 FORMAT_VERSION = 1
 _KIND = "damagemap.msnet"
-
-
-def config_path_for(weights_path: str | Path) -> Path:
-    """The JSON config that belongs beside a weights file."""
-    return Path(weights_path).with_suffix(".json")
 
 
 def save_model(model: torch.nn.Module, path: str | Path, config: dict[str, Any] | None = None, *,

@@ -223,18 +223,14 @@ def damage_map(
 def _flight_height_note(store: ProjectStore, run_id: int, built: DamageMap) -> str | None:
     """A note when the flight was flown well above or below the heights the run's
     detector was trained on (``geo.footage``), as its weights' JSON states them."""
-    import json
-
+    from core.model_files import read_model_metadata
     from geo.footage import flight_height_note, trained_height_range
 
     weights = store.run(run_id).model.get("weights")
-    if not weights:
-        return None
-    try:  # the JSON beside the weights (engine.weights.config_path_for), read without torch
-        metadata = json.loads(Path(weights).with_suffix(".json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    metadata = read_model_metadata(weights) if weights else None
+    if metadata is None:
         return None  # weights moved or from another machine: nothing to compare with
-    trained = trained_height_range(metadata) if isinstance(metadata, dict) else None
+    trained = trained_height_range(metadata)
     if trained is None:
         return None
     return flight_height_note((pose.up_m for pose in built.frame_poses.poses.values()), trained)

@@ -136,7 +136,7 @@ def export_model(source: Path, target: Path) -> Path:
     if not Path(source).is_file():
         raise ModelError(f"{source}: model weights not found")
     card = model_card(source)  # refuses a file without its card
-    from engine.weights import config_path_for
+    from core.model_files import config_path_for
 
     shutil.copyfile(source, target)
     config_path_for(target).write_text(_card_json(card, source), encoding="utf-8")

@@ -150,7 +150,7 @@ def _srn_detector_mismatch(srn_path: Path, detector_info: Mapping[str, Any] | No
     if not detector_info:
         return None
     try:
-        from engine.weights import config_path_for
+        from core.model_files import config_path_for
 
         trained = json.loads(config_path_for(srn_path).read_text(encoding="utf-8")).get("training", {})
     except (OSError, ValueError):

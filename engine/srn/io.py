@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from core.errors import ModelError
+from core.model_files import config_path_for
 from engine.compact import compact_state, expand_state
 from engine.srn.encoder import FPN_LEVELS, SRNEncoder
 
@@ -90,11 +91,6 @@ class SRNConfig:
 
     def build(self) -> SRNEncoder:
         return SRNEncoder(self.in_channels, self.hidden_channels, self.num_layers, self.levels)
-
-
-def config_path_for(weights_path: str | Path) -> Path:
-    """The JSON config that sits beside ``weights_path`` (same stem, ``.json``)."""
-    return Path(weights_path).with_suffix(".json")
 
 
 def save_srn(encoder: SRNEncoder, path: str | Path, config: SRNConfig | None = None, *,

@@ -12,9 +12,10 @@ import torch
 
 import engine.msnet.inference as inference
 from core.errors import ModelError
+from core.model_files import config_path_for
 from engine.msnet import build_msnet
 from engine.msnet.inference import BFLOAT16_PARTS, InferenceSettings, apply_inference_settings, srn_in_bfloat16
-from engine.weights import config_path_for, load_model, save_model
+from engine.weights import load_model, save_model
 
 TINY = dict(backbone="mobilenet_v3", heads="light", min_size=96, max_size=128)
 

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from core.errors import ModelError
+from core.model_files import config_path_for
 from engine.msnet import build_msnet
-from engine.weights import config_path_for, load_init_weights, load_model, save_model
+from engine.weights import load_init_weights, load_model, save_model
 
 TINY = dict(backbone="mobilenet_v3", heads="light", min_size=96, max_size=128)
 
