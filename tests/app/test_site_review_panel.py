@@ -13,7 +13,8 @@ from PySide6.QtCore import Qt
 from app.document import ProjectDocument
 from app.panels.site_review_panel import SiteReviewPanel
 from core.store import ProjectStore
-from core.types import DamageLevel, Frame, ReviewState
+from core.types import DamageLevel, ReviewState
+from tests.truth_runs import write_run
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +28,7 @@ def _ground_truth_project(path: Path, flight, dropped: frozenset = frozenset()) 
     ``dropped``: (frame index, box) of detections left out."""
     detections, times = flight.detections, flight.times
     with ProjectStore.create(path, video_path=flight.video, telemetry_path=flight.srt) as store:
-        run = store.start_run(model={"name": "ground truth"}, settings={})
-        mask = next(d.mask for d in detections if d.mask is not None)
-        for index in sorted(times):
-            frame = Frame(index, times[index], mask.width_px, mask.height_px)
-            store.write_frame(run, frame, [replace(d, id=None) for d in detections if d.frame_index == index
-                                           and (d.frame_index, d.box_xyxy_px) not in dropped])
-        store.finish_run(run)
+        write_run(store, [d for d in detections if (d.frame_index, d.box_xyxy_px) not in dropped], times)
     return path
 
 

@@ -12,6 +12,7 @@ import pytest
 from app.cli import main
 from core.settings import ProjectSettings
 from core.store import ProjectStore
+from tests.truth_runs import write_run
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -25,18 +26,12 @@ def flyover(sites_flyover) -> Path:
 @pytest.fixture
 def project(flyover, tmp_path) -> Path:
     """A project holding the flyover's ground truth as one run, with non-default settings."""
-    from core.types import Frame
     from geo.evaluation import detections_from_coco
 
     detections, times = detections_from_coco(flyover.annotations)
     path = tmp_path / "flyover.dmproj"
     with ProjectStore.create(path, video_path=flyover.video, telemetry_path=flyover.srt) as store:
-        run = store.start_run(model={"name": "ground truth"}, settings={})
-        for index in sorted(times):
-            mask = next(d.mask for d in detections if d.mask is not None)
-            frame = Frame(index, times[index], mask.width_px, mask.height_px)
-            store.write_frame(run, frame, [replace(d, id=None) for d in detections if d.frame_index == index])
-        store.finish_run(run)
+        write_run(store, detections, times)
         store.set_project_settings(ProjectSettings(time_offset_s=0.05, hfov_deg=84.0, min_score=0.4))
     return path
 

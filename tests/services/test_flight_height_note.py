@@ -4,23 +4,17 @@ trained on, from the range in the weights' JSON; a detector without one gets no 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
 from core.store import ProjectStore
-from core.types import Frame
 from services.maps import clear_cache, damage_map
+from tests.truth_runs import write_run
 
 
 def _project(tmp_path, flyover, truth, model: dict) -> ProjectStore:
     store = ProjectStore.create(tmp_path / "flight.dmproj", video_path=flyover.video, telemetry_path=flyover.srt)
-    run = store.start_run(model=model, settings={})
-    mask = next(d.mask for d in truth.detections if d.mask is not None)
-    for index in sorted(truth.times):
-        store.write_frame(run, Frame(index, truth.times[index], mask.width_px, mask.height_px),
-                          [replace(d, id=None) for d in truth.detections if d.frame_index == index])
-    store.finish_run(run)
+    write_run(store, truth.detections, truth.times, model=model)
     return store
 
 

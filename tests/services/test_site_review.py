@@ -5,7 +5,6 @@ keeps the decisions made at the same place."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,10 @@ import pytest
 from core.review import RegroupSite, ReviewSession
 from core.sites import site_decision
 from core.store import ProjectStore
-from core.types import DamageLevel, Frame, ReviewState
+from core.types import DamageLevel, ReviewState
 from services.export import ExportRequest, export_project
 from services.sites import carry_decisions, site_review
+from tests.truth_runs import write_run
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +25,7 @@ def flyover(sites_truth):
 
 
 def _write_run(store: ProjectStore, flyover) -> int:
-    detections, times = flyover.detections, flyover.times
-    run = store.start_run(model={"name": "ground truth"}, settings={"n": len(store.runs())})
-    mask = next(d.mask for d in detections if d.mask is not None)
-    for index in sorted(times):
-        frame = Frame(index, times[index], mask.width_px, mask.height_px)
-        store.write_frame(run, frame, [replace(d, id=None) for d in detections if d.frame_index == index])
-    store.finish_run(run)
-    return run
+    return write_run(store, flyover.detections, flyover.times, settings={"n": len(store.runs())})
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ export; in an export that asks for it; confirmed once a reviewer accepts it."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,23 +12,18 @@ import pytest
 from core.review import ReviewSession
 from core.sites import site_decision
 from core.store import ProjectStore
-from core.types import Frame, ReviewState
+from core.types import ReviewState
 from services.export import ExportRequest, export_project
 from services.sites import site_review
+from tests.truth_runs import write_run
 
 
 def _write_run(store: ProjectStore, flyover, drop: set[int] = frozenset()) -> int:
+    """The flyover's annotations as a run, those at the indices ``drop`` left out."""
     from geo.evaluation import detections_from_coco
 
     detections, times = detections_from_coco(flyover.annotations)
-    run = store.start_run(model={"name": "ground truth"}, settings={})
-    mask = next(d.mask for d in detections if d.mask is not None)
-    for index in sorted(times):
-        frame = Frame(index, times[index], mask.width_px, mask.height_px)
-        store.write_frame(run, frame, [replace(d, id=None) for k, d in enumerate(detections)
-                                       if d.frame_index == index and k not in drop])
-    store.finish_run(run)
-    return run
+    return write_run(store, [d for k, d in enumerate(detections) if k not in drop], times)
 
 
 @pytest.fixture(scope="module")
