@@ -131,10 +131,17 @@ def plan(
         given = dict(model=model, device=request.device)
     else:
         given = dict(weights=request.weights, device=request.device, inference=request.inference())
-    return plan_analysis(
+    planned = plan_analysis(
         store, stride=request.stride, fps=request.fps, srn=request.srn, srn_weights=request.srn_weights,
         score_threshold=threshold, new_run=request.new_run, **given,
     )
+    if planned.todo:  # said before the time is spent; the map says it again
+        from services.footage import telemetry_height_caution
+
+        caution = telemetry_height_caution(store, planned.run_id)
+        if caution is not None:
+            planned.notes.append(f"caution: {caution}")
+    return planned
 
 
 def analyse(

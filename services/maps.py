@@ -222,18 +222,10 @@ def damage_map(
 
 def _flight_height_note(store: ProjectStore, run_id: int, built: DamageMap) -> str | None:
     """A note when the flight was flown well above or below the heights the run's
-    detector was trained on (``geo.footage``), as its weights' JSON states them."""
-    from core.model_files import read_model_metadata
-    from geo.footage import flight_height_note, trained_height_range
+    detector was trained on (``services.footage``), from the analysed frames' heights."""
+    from services.footage import flight_height_caution
 
-    weights = store.run(run_id).model.get("weights")
-    metadata = read_model_metadata(weights) if weights else None
-    if metadata is None:
-        return None  # weights moved or from another machine: nothing to compare with
-    trained = trained_height_range(metadata)
-    if trained is None:
-        return None
-    return flight_height_note((pose.up_m for pose in built.frame_poses.poses.values()), trained)
+    return flight_height_caution(store, run_id, (pose.up_m for pose in built.frame_poses.poses.values()))
 
 
 def map_builds() -> int:

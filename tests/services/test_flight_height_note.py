@@ -55,3 +55,32 @@ def test_weights_no_longer_on_disk_give_no_note_and_no_error(tmp_path, sites_fly
     with _project(tmp_path, sites_flyover, sites_truth, {"weights": str(tmp_path / "gone.safetensors")}) as store:
         notes = damage_map(store).notes
     assert not [n for n in notes if "trained on" in n]
+
+
+def _tiny_detector_trained_at(tmp_path, tiny_detector, footage: dict | None) -> str:
+    """A copy of the session's tiny detector whose JSON states ``footage``."""
+    import shutil
+
+    from core.model_files import config_path_for
+
+    weights = tmp_path / "tiny.safetensors"
+    shutil.copyfile(tiny_detector / "msnet.safetensors", weights)
+    metadata = json.loads(config_path_for(tiny_detector / "msnet.safetensors").read_text(encoding="utf-8"))
+    metadata.pop("footage", None)
+    config_path_for(weights).write_text(json.dumps(metadata | ({"footage": footage} if footage else {})))
+    return str(weights)
+
+
+@pytest.mark.parametrize("footage, cautioned", [({"altitude_above_ground_m": [2, 8]}, True), (None, False)])
+def test_the_analysis_plan_cautions_before_the_time_is_spent(tmp_path, sites_flyover, tiny_detector,
+                                                              footage, cautioned):
+    from services.analysis import AnalysisRequest, plan
+
+    weights = _tiny_detector_trained_at(tmp_path, tiny_detector, footage)
+    with ProjectStore.create(tmp_path / "p.dmproj", video_path=sites_flyover.video,
+                             telemetry_path=sites_flyover.srt) as store:
+        planned = plan(store, AnalysisRequest(device="cpu", weights=weights, srn=False, stride=5))
+    cautions = [n for n in planned.notes if n.startswith("caution: the drone flew about")]
+    assert len(cautions) == int(cautioned)
+    if cautioned:
+        assert "higher than the 2-8 m of the footage the detector was trained on" in cautions[0]

@@ -1,0 +1,54 @@
+"""Whether a project's flight was flown like the footage its run's detector learnt from.
+
+The detector's weights state the heights above the ground it was trained on (the JSON
+beside them, ``geo.footage.trained_height_range``). A map compares them with the heights
+of its analysed frames; before an analysis starts, the telemetry's own heights give the
+same caution early, so an analyst does not spend an hour on a flight the detector will
+mostly miss without being told.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from pathlib import Path
+
+from core.errors import DamagemapError
+from core.model_files import read_model_metadata
+from core.store import ProjectStore
+from geo.footage import flight_height_note, trained_height_range
+
+
+def trained_heights(store: ProjectStore, run_id: int) -> tuple[float, float] | None:
+    """The heights above the ground (m) the run's detector was trained on, from the JSON
+    beside its weights; ``None`` when the run names no weights, they moved, or their
+    JSON states no range."""
+    weights = store.run(run_id).model.get("weights")
+    metadata = read_model_metadata(weights) if weights else None
+    return trained_height_range(metadata) if metadata is not None else None
+
+
+def flight_height_caution(store: ProjectStore, run_id: int, heights_m: Iterable[float]) -> str | None:
+    """``geo.footage.flight_height_note`` for the run's detector and these heights."""
+    trained = trained_heights(store, run_id)
+    return flight_height_note(heights_m, trained) if trained is not None else None
+
+
+def telemetry_height_caution(store: ProjectStore, run_id: int) -> str | None:
+    """The caution from the project's telemetry before any frame is mapped: the heights
+    above the take-off point its fixes give. ``None`` when there is nothing to compare:
+    no range stated, no telemetry, a log without relative heights, or one that cannot be
+    read (the map reports that)."""
+    from geo.telemetry import read_telemetry
+
+    if store.telemetry_path is None or trained_heights(store, run_id) is None:
+        return None
+    try:
+        track = read_telemetry(Path(store.telemetry_path))
+    except DamagemapError:
+        return None
+    heights = [s.alt_rel_m for s in track.samples if s.alt_rel_m is not None and math.isfinite(s.alt_rel_m)]
+    return flight_height_caution(store, run_id, heights) if heights else None
+
+
+__all__ = ["flight_height_caution", "telemetry_height_caution", "trained_heights"]
