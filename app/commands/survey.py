@@ -186,6 +186,9 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
         where = f"Ray ({options.address or 'local'})" if options is not None else str(plan.device)
         print(f"flight {flight.name}: {plan.frames_total} frames, {plan.frames_done} stored already; on {where}",
               file=sys.stderr)
+        for note in plan.notes:
+            if note.startswith("caution: "):  # a flight flown unlike the detector's footage
+                print(f"flight {flight.name}: {note}", file=sys.stderr)
         bars[flight.name] = tqdm(total=plan.frames_total, initial=plan.frames_done, unit="frame", desc=flight.name,
                                  dynamic_ncols=True, disable=args.quiet, file=sys.stderr)
 

@@ -84,3 +84,19 @@ def test_the_analysis_plan_cautions_before_the_time_is_spent(tmp_path, sites_fly
     assert len(cautions) == int(cautioned)
     if cautioned:
         assert "higher than the 2-8 m of the footage the detector was trained on" in cautions[0]
+
+
+def test_analysing_a_survey_names_the_flight_the_caution_is_about(tmp_path, sites_flyover, tiny_detector, capsys):
+    import shutil
+
+    from app.cli import main
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copyfile(sites_flyover.video, videos / "monday.mp4")
+    shutil.copyfile(sites_flyover.srt, videos / "monday.SRT")
+    weights = _tiny_detector_trained_at(tmp_path, tiny_detector, {"altitude_above_ground_m": [2, 8]})
+    assert main(["analyze", str(videos), "--project", str(tmp_path / "town"), "--weights", weights, "--no-srn",
+                 "--device", "cpu", "--every", "10", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "flight monday: caution: the drone flew about" in err
