@@ -15,7 +15,8 @@
    detector often draws a box on a whole damaged roof and others on its parts, or two
    levels on one patch, and an analyst reviews that damage once.
 4. **Attributes**: level by a confidence-weighted vote (reviewed detections weigh 1 and,
-   where present, outvote the model; ties go to the more severe level), confidence,
+   where present, alone vote; otherwise the most severe level with a third of the votes
+   wins, see :func:`vote_level`), confidence,
    counts, first/last frame, best frame, footprint (union of the members' footprints on
    the site's plane).
 5. **Confirmation** (:func:`count_views`): how many analysed frames showed the site's
@@ -427,16 +428,31 @@ def site_heights(groups: list[list[Projected]], settings: FusionSettings) -> dic
 
 
 # ----------------------------------------------------------------------------- attributes
+#: The share of a site's model votes (summed scores) that a more severe level needs to
+#: win over a more common, milder one (see :func:`vote_level`).
+SEVERE_VOTE_SHARE = 1.0 / 3.0
+
+
 def vote_level(members: list[Projected]) -> tuple[DamageLevel, float]:
-    """Confidence-weighted vote: reviewed members alone when there are any; ties go to
-    the more severe level. Returns the level and the confidence (the winner's summed
-    weight over the number of voters, in [0, 1])."""
-    voters = [m for m in members if m.reviewed] or members
+    """A site's level and confidence from its members' votes.
+
+    Reviewed members alone vote when there are any, and the level most of their weight
+    names wins (ties go to the more severe). Otherwise each detection votes with its
+    score and the site takes the most severe level holding at least
+    :data:`SEVERE_VOTE_SHARE` of the votes: the detector often boxes a damaged roof as
+    Slight and its worst patch again as Severe, and a building graded too mild costs a
+    relief team more than one looked at for nothing. The confidence is the level's summed
+    weight over the number of voters, in [0, 1]."""
+    reviewed = [m for m in members if m.reviewed]
+    voters = reviewed or members
     totals: dict[DamageLevel, float] = defaultdict(float)
     for m in voters:
         totals[m.detection.level] += m.weight
-    best = max(totals.values())
-    level = max(lv for lv, total in totals.items() if total >= best - 1e-9)
+    if reviewed:
+        floor = max(totals.values())
+    else:
+        floor = SEVERE_VOTE_SHARE * sum(totals.values())
+    level = max(lv for lv, total in totals.items() if total >= floor - 1e-9)
     return level, min(1.0, totals[level] / len(voters))
 
 

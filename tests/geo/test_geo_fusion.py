@@ -155,6 +155,30 @@ def test_vote_ties_go_to_the_more_severe_level():
     assert level == DamageLevel.SEVERE and confidence == pytest.approx(0.45)
 
 
+def _votes(levels, *, reviewed=False):
+    """Members of one site whose detections (score 0.9) name ``levels``."""
+    detections, times, track, video, _ = fly([(0.0, 45.0, 5.0)], [DamageLevel.SLIGHT])
+    damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    member = damage_map.all_fused[0].members[0]
+    review = ReviewState.ACCEPTED if reviewed else ReviewState.PENDING
+    return [replace(member, detection=replace(member.detection, level=level, review=review)) for level in levels]
+
+
+@pytest.mark.parametrize("levels, expected", [
+    ([DamageLevel.SLIGHT, DamageLevel.SLIGHT, DamageLevel.SEVERE], DamageLevel.SEVERE),  # a third
+    ([DamageLevel.SLIGHT] * 3 + [DamageLevel.SEVERE], DamageLevel.SLIGHT),  # a quarter
+    ([DamageLevel.SLIGHT, DamageLevel.SEVERE, DamageLevel.SEVERE, DamageLevel.DEBRIS, DamageLevel.DEBRIS,
+      DamageLevel.SLIGHT], DamageLevel.DEBRIS),
+])
+def test_a_more_severe_level_wins_with_a_third_of_the_model_s_votes(levels, expected):
+    assert vote_level(_votes(levels))[0] == expected
+
+
+def test_reviewed_votes_follow_the_majority():
+    votes = _votes([DamageLevel.SLIGHT, DamageLevel.SLIGHT, DamageLevel.SEVERE], reviewed=True)
+    assert vote_level(votes) == (DamageLevel.SLIGHT, pytest.approx(2 / 3))
+
+
 def test_position_and_camera_footprint_for_the_map_view():
     detections, times, track, video, local = fly([(0.0, 45.0, 5.0)], [DamageLevel.SLIGHT])
     damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
