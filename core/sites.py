@@ -36,6 +36,10 @@ CARRY_RADIUS_M = 3.0
 #: A site whose sightings' mean score lies within this of the map's minimum score is
 #: "near the threshold".
 NEAR_THRESHOLD = 0.1
+#: A site's sightings "disagree on the level" when a level other than the most common
+#: one names at least this share of them: a stray box of another level among forty
+#: (the detector often boxes one damage twice) leaves the level in no doubt.
+DISAGREEMENT_SHARE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +121,7 @@ def review_reasons(site: SiteSummary, min_score: float) -> tuple[str, ...]:
     """Why a pending site needs a human, most telling first (empty: nothing doubtful)."""
     reasons = []
     votes = site.level_votes()
-    if len(votes) > 1:
+    if len(votes) > 1 and sorted(votes.values())[-2] >= DISAGREEMENT_SHARE * sum(votes.values()):
         reasons.append("levels disagree: " + " / ".join(f"{n} {level.label}" for level, n in votes.items()))
     if abs(site.mean_score - min_score) <= NEAR_THRESHOLD:
         reasons.append(f"score {site.mean_score:.2f} near threshold {min_score:.2f}")
@@ -145,7 +149,8 @@ class QueueItem:
 
 def review_queue(sites: Iterable[SiteSummary], min_score: float) -> list[QueueItem]:
     """Sites in review order: undecided before decided; among them the ones with more
-    doubts (levels disagree, score near ``min_score``, a single frame) first; then the
+    doubts (levels disagree, :data:`DISAGREEMENT_SHARE`; score near ``min_score``; a
+    single frame) first; then the
     more severe level; then the lower confidence; then first seen."""
     items = [QueueItem(s, () if s.decided else review_reasons(s, min_score)) for s in sites]
     items.sort(key=lambda it: (it.site.decided, -len(it.reasons), -int(it.site.level), it.site.confidence,

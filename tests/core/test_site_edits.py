@@ -147,14 +147,16 @@ def test_queue_puts_doubtful_and_severe_sites_first_with_a_reason():
         _summary(4, [S], [0.45]),                                         # one frame, near threshold
         _summary(5, [D, D], [0.9, 0.9], review=ReviewState.ACCEPTED),     # decided
         _summary(6, [D], [0.9]),                                          # one frame, debris
+        _summary(7, [S] * 9 + [V], [0.9] * 10, level=S),                  # one stray Severe box: clear
     ]
     queue = review_queue(sites, min_score=0.4)
-    assert [it.site.site_id for it in queue] == [4, 6, 3, 2, 1, 5]
+    assert [it.site.site_id for it in queue] == [4, 6, 3, 2, 1, 7, 5]
     reasons = {it.site.site_id: it.reason for it in queue}
     assert reasons[4] == "score 0.45 near threshold 0.40; seen in one frame"
     assert reasons[3] == "levels disagree: 2 Severe / 1 Slight"
     assert reasons[6] == "seen in one frame"
     assert reasons[2] == "clear: 3 frames, score 0.90"
+    assert reasons[7] == "clear: 10 frames, score 0.90"
     assert reasons[5] == "decided: accepted"
 
 
