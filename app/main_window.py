@@ -155,6 +155,8 @@ class MainWindow(QMainWindow):
         self._default_layout()
 
         self._build_overlay_toolbar()
+        # the sites decide which boxes "One per site" leaves out
+        self.panel(SiteReviewPanel).sites_updated.connect(self._style_changed)
         self._build_status_bar()
         build_actions(self)
         build_menus(self)
@@ -281,8 +283,13 @@ class MainWindow(QMainWindow):
             ("show_building_boxes", "Buildings"),
             ("show_labels", "Labels"),
             ("show_rejected", "Rejected"),
+            ("one_per_site", "One per site"),
         ):
             check = QCheckBox(label)
+            if key == "one_per_site":
+                check.setToolTip("Draw only the best box of each damage site in a frame: the detector often "
+                                 "boxes one damage twice (a roof and a patch in it). The others stay in the "
+                                 "table and are drawn when selected.")
             check.setChecked(self.settings.bool_value(f"overlay/{key}", getattr(OverlayStyle(), key)))
             check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             check.toggled.connect(self._style_changed)
@@ -560,7 +567,11 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ frames
     def overlay_style(self) -> OverlayStyle:
         kwargs = {key: check.isChecked() for key, check in self.layer_checks.items()}
-        return OverlayStyle(score_threshold=self.document.score_threshold, **kwargs)
+        hidden: frozenset[int] = frozenset()
+        review = self.panel(SiteReviewPanel).review
+        if kwargs["one_per_site"] and review is not None:
+            hidden = review.second_sightings() - {self.document.selected_id}
+        return OverlayStyle(score_threshold=self.document.score_threshold, hidden_ids=hidden, **kwargs)
 
     def _show_threshold(self, value: float) -> None:
         for widget in (self.threshold_slider, self.threshold_spin):
@@ -670,6 +681,8 @@ class MainWindow(QMainWindow):
         self.document.set_selection(detection_id)  # the panels and _on_selection_changed follow
 
     def _on_selection_changed(self, detection_id: object) -> None:
+        if self.overlay_style().hidden_ids != self.frame_view.style.hidden_ids:
+            self._style_changed()  # a site's second box is drawn while it is selected
         self.frame_view.select_detection(detection_id if isinstance(detection_id, int) else None)
         self._update_actions()
 

@@ -32,11 +32,19 @@ class OverlayStyle:
     show_building_boxes: bool = True
     show_labels: bool = True
     show_rejected: bool = False
+    #: draw only each damage site's best box in a frame (see ``hidden_ids``)
+    one_per_site: bool = True
     score_threshold: float = 0.3
     mask_alpha: int = 110
+    #: detections not drawn: with ``one_per_site``, the second boxes of a site in a frame
+    #: (``services.sites.SiteReview.second_sightings``), the selected one excepted
+    hidden_ids: frozenset[int] = frozenset()
 
     def visible(self, detection: Detection) -> bool:
-        """Whether a detection passes the threshold and the rejected filter."""
+        """Whether a detection passes the threshold, the rejected filter and, with
+        ``one_per_site``, is its site's best box in its frame."""
+        if self.one_per_site and detection.id in self.hidden_ids:
+            return False
         if detection.review is ReviewState.REJECTED and not self.show_rejected:
             return False
         if detection.review is ReviewState.ACCEPTED:

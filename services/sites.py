@@ -68,6 +68,7 @@ class SiteReview:
     _by_id: dict[int, SiteSummary] = field(init=False, repr=False, compare=False)
 
     _best: dict[int, float] = field(init=False, repr=False, compare=False)
+    _second: frozenset[int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_id = {item.site.site_id: item.site for item in self.queue}
@@ -81,6 +82,28 @@ class SiteReview:
     @property
     def sites(self) -> list[SiteSummary]:
         return [item.site for item in self.queue]
+
+    def second_sightings(self) -> frozenset[int]:
+        """Ids of the detections that are not their site's best in their frame: the
+        detector's second boxes on one damage (the whole roof and a patch in it, one patch
+        at two levels). An accepted sighting counts as the best."""
+        if self._second is None:
+            self._second = self._find_second_sightings()
+        return self._second
+
+    def _find_second_sightings(self) -> frozenset[int]:
+        hidden: set[int] = set()
+        for site in self.sites:
+            best: dict[int, Sighting] = {}
+            for sighting in site.sightings:
+                kept = best.get(sighting.frame_index)
+                if kept is None or _rank(sighting) > _rank(kept):
+                    if kept is not None:
+                        hidden.add(kept.detection_id)
+                    best[sighting.frame_index] = sighting
+                else:
+                    hidden.add(sighting.detection_id)
+        return frozenset(hidden)
 
     def site(self, site_id: int) -> SiteSummary | None:
         return self._by_id.get(site_id)
@@ -106,6 +129,10 @@ class SiteReview:
     def count_at(self, threshold: float) -> int:
         """How many sites :meth:`kept_at` ``threshold``."""
         return len(self.kept_at(threshold))
+
+
+def _rank(sighting: Sighting) -> tuple[bool, float]:
+    return sighting.review is ReviewState.ACCEPTED, sighting.score
 
 
 def site_kept(sighting: Sighting, threshold: float) -> bool:
