@@ -149,9 +149,9 @@ class QueueItem:
 
 def review_queue(sites: Iterable[SiteSummary], min_score: float) -> list[QueueItem]:
     """Sites in review order: undecided before decided; among them the ones with more
-    doubts (levels disagree, :data:`DISAGREEMENT_SHARE`; score near ``min_score``; a
-    single frame) first; then the
-    more severe level; then the lower confidence; then first seen."""
+    doubts (levels disagree by :data:`DISAGREEMENT_SHARE`, score near ``min_score``, a
+    single frame) first; then the more severe level; then the lower confidence; then
+    first seen."""
     items = [QueueItem(s, () if s.decided else review_reasons(s, min_score)) for s in sites]
     items.sort(key=lambda it: (it.site.decided, -len(it.reasons), -int(it.site.level), it.site.confidence,
                                it.site.first_time_s, it.site.site_id))

@@ -377,10 +377,11 @@ def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict
                             pairs.add((rank[i], rank[j], i, j))
     for _ri, _rj, i, j in sorted(pairs):
         ri, rj = find(i), find(j)
-        if ri == rj or math.hypot(*(located[i][:2] - located[j][:2])) > reach:
+        distance = math.hypot(*(located[i][:2] - located[j][:2]))
+        if ri == rj or distance > reach:
             continue
         if frames[ri] & frames[rj]:
-            near = math.hypot(*(located[i][:2] - located[j][:2])) <= settings.same_damage_m
+            near = distance <= settings.same_damage_m
             if near and own_frames[i] & own_frames[j] and overlap_in_shared_frames(groups[i], groups[j], settings):
                 parent[rj] = ri
                 frames[ri] |= frames[rj]
