@@ -265,6 +265,21 @@ class Location:
     sigma_m: float
 
 
+def best_per_frame(members: list[Projected]) -> list[Projected]:
+    """The highest-scoring member of each frame, in the members' order."""
+    best: dict[int, Projected] = {}
+    for m in members:
+        if m.frame_index not in best or m.weight > best[m.frame_index].weight:
+            best[m.frame_index] = m
+    kept = {id(m) for m in best.values()}
+    return [m for m in members if id(m) in kept]
+
+
+def _parallax_ok(members: list[Projected], settings: FusionSettings) -> bool:
+    directions = np.array([m.ray_direction for m in members])
+    return len(members) >= 2 and _parallax_deg(directions) >= settings.min_parallax_deg
+
+
 def locate(members: list[Projected], settings: FusionSettings, z_prior: float) -> Location:
     """3-D position of one damage.
 
@@ -273,17 +288,19 @@ def locate(members: list[Projected], settings: FusionSettings, z_prior: float) -
     field even when each view sees only part of it. Elsewhere it is the rays' meeting
     point with a weak prior on its height (``z_prior``, ``height_sigma_m``), kept between
     the ground and ``max_height_m``; far, oblique sightings with little parallax leave
-    the height, and so the position, uncertain (``sigma_m``).
+    the height, and so the position, uncertain (``sigma_m``). A site joined from boxes
+    of one damage (step 3) is located from its best box in each frame: the rays through
+    a roof's box and a patch in it point at different spots.
     """
-    directions = np.array([m.ray_direction for m in members])
-    parallax_ok = len(members) >= 2 and _parallax_deg(directions) >= settings.min_parallax_deg
     if z_prior == 0.0:
         union = ground_union(members)
         if not union.is_empty:
             centre = union.centroid
             sigma = max(0.1, settings.ray_sigma_rad * float(np.median(
                 [np.linalg.norm(m.ray_origin[:2] - m.ground_xy) for m in members])))
-            return Location(np.array([centre.x, centre.y, 0.0]), parallax_ok, sigma)
+            return Location(np.array([centre.x, centre.y, 0.0]), _parallax_ok(members, settings), sigma)
+    members = best_per_frame(members)
+    parallax_ok = _parallax_ok(members, settings)
     whole = [m for m in members if not m.truncated]
     if len(whole) < 2 or len(whole) < len(members) / 2:
         # Mostly cut by the image border: each ray points at a different piece of the

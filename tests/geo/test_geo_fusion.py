@@ -94,11 +94,11 @@ def test_neighbours_seen_in_the_same_frames_stay_apart():
         assert len(frames) == len(set(frames))
 
 
-def _boxed_twice(whole, part, *, part_level=DamageLevel.SEVERE):
-    """One damage detected, in every frame, as a whole (``whole``: point, half size) and
-    again as a part of it (``part``), the part at ``part_level``."""
+def _boxed_twice(whole, part, *, part_level=DamageLevel.SEVERE, part_score=0.9):
+    """One damage detected, in every frame, as a whole (``whole``: point, half size, score
+    0.9) and again as a part of it (``part``), the part at ``part_level``."""
     big, times, track, video, local = fly([whole[0]], [DamageLevel.SLIGHT], half_size_m=whole[1])
-    small = fly([part[0]], [part_level], half_size_m=part[1])[0]
+    small = fly([part[0]], [part_level], half_size_m=part[1], scores=[part_score])[0]
     return big + [replace(d, id=d.id + 500) for d in small], times, track, video, local
 
 
@@ -110,6 +110,15 @@ def test_one_damage_boxed_twice_in_each_frame_is_one_site():
     assert site.observation_count == len(detections)
     frames = [o.frame_index for o in damage_map.fused[0].observations]
     assert len(set(frames)) < len(frames)  # two sightings in a frame, one site to review
+
+
+def test_a_damage_boxed_twice_is_placed_from_its_best_box_in_each_frame():
+    whole = (0.0, 45.0, 4.0)
+    detections, times, track, video, local = _boxed_twice((whole, 1.5), ((1.0, 45.8, 4.0), 0.4), part_score=0.6)
+    damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    [site] = damage_map.sites
+    e, n = local.to_local([site.lon_deg], [site.lat_deg])
+    assert np.hypot(e[0] - whole[0], n[0] - whole[1]) < 0.15  # not pulled towards the patch
 
 
 def test_overlapping_boxes_far_apart_stay_two_sites():
