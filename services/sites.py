@@ -86,24 +86,17 @@ class SiteReview:
     def second_sightings(self) -> frozenset[int]:
         """Ids of the detections that are not their site's best in their frame: the
         detector's second boxes on one damage (the whole roof and a patch in it, one patch
-        at two levels). An accepted sighting counts as the best."""
+        at two levels). The best is the box the site is placed from
+        (:func:`geo.fusion.best_per_frame`: a reviewed one outweighs the model's)."""
         if self._second is None:
-            self._second = self._find_second_sightings()
-        return self._second
+            from geo.fusion import best_per_frame
 
-    def _find_second_sightings(self) -> frozenset[int]:
-        hidden: set[int] = set()
-        for site in self.sites:
-            best: dict[int, Sighting] = {}
-            for sighting in site.sightings:
-                kept = best.get(sighting.frame_index)
-                if kept is None or _rank(sighting) > _rank(kept):
-                    if kept is not None:
-                        hidden.add(kept.detection_id)
-                    best[sighting.frame_index] = sighting
-                else:
-                    hidden.add(sighting.detection_id)
-        return frozenset(hidden)
+            fused = self.damage_map.all_fused if self.damage_map is not None else []
+            best = {m.detection.id for f in fused for m in best_per_frame(list(f.members))}
+            self._second = frozenset(
+                m.detection.id for f in fused for m in f.members
+                if m.detection.id is not None and m.detection.id not in best)
+        return self._second
 
     def site(self, site_id: int) -> SiteSummary | None:
         return self._by_id.get(site_id)
@@ -129,10 +122,6 @@ class SiteReview:
     def count_at(self, threshold: float) -> int:
         """How many sites :meth:`kept_at` ``threshold``."""
         return len(self.kept_at(threshold))
-
-
-def _rank(sighting: Sighting) -> tuple[bool, float]:
-    return sighting.review is ReviewState.ACCEPTED, sighting.score
 
 
 def site_kept(sighting: Sighting, threshold: float) -> bool:

@@ -158,12 +158,6 @@ def _uncertainty_row(fused) -> str:  # noqa: ANN001 - geo.fusion.FusedSite
     return f"<tr><td>Uncertain by</td><td>{escape(why)}</td></tr>" if why else ""
 
 
-def _frames_seen(fused) -> int:  # noqa: ANN001 - geo.fusion.FusedSite
-    """Frames that detected the site: a site may hold two boxes of one frame (its
-    sightings count both)."""
-    return len({m.frame_index for m in fused.members})
-
-
 def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) -> str:
     fused = damage_map.fused[index]
     s = fused.site
@@ -177,8 +171,8 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) 
         when = f"{s.first_time_s:.1f} s into the video"
     else:
         when = f"{s.first_time_s:.1f} s to {s.last_time_s:.1f} s of the video"
-    seen = _frames_seen(fused)
-    frames = f"{seen} frame" + ("" if seen == 1 else "s")
+    # frames, not boxes: a site may hold two boxes of one frame
+    frames = f"{fused.frames_seen} frame" + ("" if fused.frames_seen == 1 else "s")
     height = round(float(fused.position_m[2]), 1) + 0.0  # + 0.0: never "-0.0 m"
     image = ""
     if thumbnail is not None:
@@ -317,7 +311,7 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
         if len(s.footprint_lonlat) >= 4:
             folium.Polygon([(lat, lon) for lon, lat in s.footprint_lonlat], color=s.level.colour_hex, weight=1,
                            fill=True, fill_opacity=0.25, interactive=False).add_to(footprint_group)
-        radius = 6 + min(6.0, float(np.log2(max(1, _frames_seen(fused)))))
+        radius = 6 + min(6.0, float(np.log2(max(1, fused.frames_seen))))
         folium.CircleMarker(
             (s.lat_deg, s.lon_deg), radius=radius, color="#222", weight=1.5, fill=True,
             fill_color=s.level.colour_hex, fill_opacity=0.92,

@@ -166,7 +166,7 @@ def test_popup_and_records_of_a_site_seen_once_at_ground_level_read_naturally(fl
     position = np.array([fused.position_m[0], fused.position_m[1], -0.001])
     # seen once, by two boxes of one frame (a site joined from the detector's double boxes)
     members = (fused.members[0], fused.members[0])
-    once = replace(damage_map, fused=[replace(fused, site=site, members=members, position_m=position)])
+    once = replace(damage_map, fused=[replace(fused, site=site, members=members, frames_seen=1, position_m=position)])
     popup = _popup_html(once, 0, None)
     assert "1 frame<" in popup and "1 frames" not in popup and "2 frame" not in popup
     assert "-0.0" not in popup and "0.0 m above take-off" in popup
