@@ -343,16 +343,17 @@ def overlap_in_shared_frames(a: list[Projected], b: list[Projected], settings: F
     """Whether groups ``a`` and ``b`` overlap (``same_frame_overlap`` of the smaller
     footprint) in at least half of the frames that detected both: one damage the detector
     boxed twice."""
-    by_frame: dict[int, list[Projected]] = defaultdict(list)
-    for m in b:
-        by_frame[m.frame_index].append(m)
-    shared = overlapping = 0
-    for frame in sorted({m.frame_index for m in a} & set(by_frame)):
-        shared += 1
-        ours = [m for m in a if m.frame_index == frame]
-        if any(_overlap(p, q) >= settings.same_frame_overlap for p in ours for q in by_frame[frame]):
-            overlapping += 1
-    return shared > 0 and 2 * overlapping >= shared
+    ours: dict[int, list[Projected]] = defaultdict(list)
+    theirs: dict[int, list[Projected]] = defaultdict(list)
+    for group, by_frame in ((a, ours), (b, theirs)):
+        for m in group:
+            by_frame[m.frame_index].append(m)
+    shared = ours.keys() & theirs.keys()
+    overlapping = sum(
+        any(_overlap(p, q) >= settings.same_frame_overlap for p in ours[frame] for q in theirs[frame])
+        for frame in shared
+    )
+    return bool(shared) and 2 * overlapping >= len(shared)
 
 
 def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict[DamageLevel, float]) -> list[list[Projected]]:

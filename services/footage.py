@@ -41,14 +41,16 @@ def telemetry_height_caution(store: ProjectStore, run_id: int) -> str | None:
     read (the map reports that)."""
     from geo.telemetry import read_telemetry
 
-    if store.telemetry_path is None or trained_heights(store, run_id) is None:
+    telemetry = store.telemetry_path
+    trained = trained_heights(store, run_id) if telemetry is not None else None
+    if telemetry is None or trained is None:
         return None
     try:
-        track = read_telemetry(Path(store.telemetry_path))
+        track = read_telemetry(Path(telemetry))
     except DamagemapError:
         return None
     heights = [s.alt_rel_m for s in track.samples if s.alt_rel_m is not None and math.isfinite(s.alt_rel_m)]
-    return flight_height_caution(store, run_id, heights) if heights else None
+    return flight_height_note(heights, trained)
 
 
 __all__ = ["flight_height_caution", "telemetry_height_caution", "trained_heights"]
