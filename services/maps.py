@@ -196,6 +196,7 @@ def damage_map(
     """
     from geo.mapping import build_damage_map
     from geo.telemetry import read_telemetry
+    from services.footage import flight_height_caution
 
     run_id = resolve_run(store, run_id)
     state = map_state(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
@@ -209,7 +210,8 @@ def damage_map(
                              camera_view=camera_view)
     if warning is not None:
         built.notes.insert(0, warning)
-    height_note = _flight_height_note(store, run_id, built)
+    # flown well above or below the heights the detector was trained on (services.footage)
+    height_note = flight_height_caution(store, run_id, (pose.up_m for pose in built.frame_poses.poses.values()))
     if height_note is not None:
         built.notes.append(height_note)
         built.cautions.append(height_note)
@@ -218,14 +220,6 @@ def damage_map(
         built.regroup_sites([g.detection_ids for g in groups])
     _CACHE.put(state, built)
     return built
-
-
-def _flight_height_note(store: ProjectStore, run_id: int, built: DamageMap) -> str | None:
-    """A note when the flight was flown well above or below the heights the run's
-    detector was trained on (``services.footage``), from the analysed frames' heights."""
-    from services.footage import flight_height_caution
-
-    return flight_height_caution(store, run_id, (pose.up_m for pose in built.frame_poses.poses.values()))
 
 
 def map_builds() -> int:
