@@ -19,8 +19,6 @@ import threading
 import time
 from pathlib import Path
 
-from app.commands import _flags
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", type=Path, nargs="+",
@@ -31,27 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--track", type=Path, default=None,
                         help="telemetry (GPX, DJI SRT, CSV); default: same name beside the video, else the GPS "
                              "track inside the video (GoPro, Insta360)")
-    rate = parser.add_mutually_exclusive_group()
-    rate.add_argument("--every", type=int, metavar="N", default=None, help="analyse every N-th frame")
-    rate.add_argument("--fps", type=float, metavar="F", default=None, help="analyse about F frames per second of video")
-    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N] (default: auto)")
-    parser.add_argument("--weights", type=Path, default=None, help="MSNet .safetensors (default: the shipped model)")
-    parser.add_argument("--srn-weights", type=Path, default=None, help="SRN .safetensors (default: the shipped SRN)")
-    parser.add_argument("--no-srn", action="store_true", help="do not refine scores across frames")
-    parser.add_argument(
-        "--batch-size", type=int, default=None, help="frames per model call (default: 4 on a GPU, 1 on a CPU)"
-    )
-    parser.add_argument("--score-threshold", type=float, default=None,
-                        help="store detections scoring at least this (default: 0.2)")
-    _flags.add_detector_settings(parser)
-    parser.add_argument("--new-run", action="store_true",
-                        help="start a new run even if one with the same settings exists")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for the model (default: torch's; on a busy machine 1 can be faster)")
-    from app.commands.survey import add_cluster_arguments
+    from app.commands.survey import add_analysis_arguments
 
-    add_cluster_arguments(parser)
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_analysis_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

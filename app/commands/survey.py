@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
-    """The analysis flags of ``damagemap analyze``, and where to run."""
+    """The analysis flags of ``damagemap analyze`` and ``survey analyse``, and where to run."""
     rate = parser.add_mutually_exclusive_group()
     rate.add_argument("--every", type=int, metavar="N", default=None, help="analyse every N-th frame")
     rate.add_argument("--fps", type=float, metavar="F", default=None, help="analyse about F frames per second of video")
@@ -66,11 +66,15 @@ def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, default=None, help="MSNet .safetensors (default: the shipped model)")
     parser.add_argument("--srn-weights", type=Path, default=None, help="SRN .safetensors (default: the shipped SRN)")
     parser.add_argument("--no-srn", action="store_true", help="do not refine scores across frames")
-    parser.add_argument("--batch-size", type=int, default=None, help="frames per model call")
-    parser.add_argument("--score-threshold", type=float, default=None, help="store detections scoring at least this")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="frames per model call (default: 4 on a GPU, 1 on a CPU)")
+    parser.add_argument("--score-threshold", type=float, default=None,
+                        help="store detections scoring at least this (default: 0.2)")
     _flags.add_detector_settings(parser)
-    parser.add_argument("--new-run", action="store_true", help="start new runs even if runs with these settings exist")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for the model")
+    parser.add_argument("--new-run", action="store_true",
+                        help="start a new run even if one with the same settings exists (in a survey: each flight's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for the model (default: torch's; on a busy machine 1 can be faster)")
     add_cluster_arguments(parser)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
