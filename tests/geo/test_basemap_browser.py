@@ -4,28 +4,13 @@ with every network request blocked."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
-QtWebEngineWidgets = pytest.importorskip("PySide6.QtWebEngineWidgets")
-QtWebEngineCore = pytest.importorskip("PySide6.QtWebEngineCore")
+pytest.importorskip("PySide6.QtWebEngineWidgets")
 
-from PySide6.QtCore import QUrl  # noqa: E402
-
-
-class BlockNetwork(QtWebEngineCore.QWebEngineUrlRequestInterceptor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.blocked: list[str] = []
-
-    def interceptRequest(self, info) -> None:  # noqa: N802 - Qt's name
-        url = info.requestUrl()
-        if url.scheme() in ("http", "https"):
-            self.blocked.append(url.toString())
-            info.block(True)
+from tests.offline_browser import open_offline  # noqa: E402
 
 
 def test_graded_buildings_on_the_basemap_offline(qtbot, flyover, flyover_map, tmp_path):
@@ -45,15 +30,7 @@ def test_graded_buildings_on_the_basemap_offline(qtbot, flyover, flyover_map, tm
     html = write_html(tmp_path / "map.html", damage_map, extra_layers=html_layers(
         grading=grading, coverage=coverage, basemap=basemap, info=ProductInfo(event="Test storm")))
 
-    view = QtWebEngineWidgets.QWebEngineView()
-    qtbot.addWidget(view)
-    interceptor = BlockNetwork()
-    view.page().profile().setUrlRequestInterceptor(interceptor)
-    view.resize(1100, 750)
-    view.show()
-    with qtbot.waitSignal(view.loadFinished, timeout=60_000) as loaded:
-        view.load(QUrl.fromLocalFile(str(html)))
-    assert loaded.args == [True]
+    view, interceptor = open_offline(qtbot, html)
     probe = (
         "JSON.stringify({buildings: document.querySelectorAll('path.dm-building').length,"
         " basemap: Array.from(document.querySelectorAll('.leaflet-dm-basemap-pane img'))"

@@ -6,28 +6,12 @@ Only this test (not the geo package) uses Qt: PySide6's QWebEngineView, offscree
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
-QtWebEngineWidgets = pytest.importorskip("PySide6.QtWebEngineWidgets")
-QtWebEngineCore = pytest.importorskip("PySide6.QtWebEngineCore")
+pytest.importorskip("PySide6.QtWebEngineWidgets")
 
-from PySide6.QtCore import QUrl  # noqa: E402
-
-class BlockNetwork(QtWebEngineCore.QWebEngineUrlRequestInterceptor):
-    """Refuses every http(s) request, as a machine without network would."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.blocked: list[str] = []
-
-    def interceptRequest(self, info) -> None:  # noqa: N802 - Qt's name
-        url = info.requestUrl()
-        if url.scheme() in ("http", "https"):
-            self.blocked.append(url.toString())
-            info.block(True)
+from tests.offline_browser import open_offline  # noqa: E402
 
 
 @pytest.fixture
@@ -40,15 +24,7 @@ def html_path(flyover_map, tmp_path):
 
 def test_map_renders_offline(qtbot, html_path, flyover_map, tmp_path):
     damage_map, _ = flyover_map
-    view = QtWebEngineWidgets.QWebEngineView()
-    qtbot.addWidget(view)
-    interceptor = BlockNetwork()
-    view.page().profile().setUrlRequestInterceptor(interceptor)
-    view.resize(1100, 750)
-    view.show()
-    with qtbot.waitSignal(view.loadFinished, timeout=60_000) as loaded:
-        view.load(QUrl.fromLocalFile(str(html_path)))
-    assert loaded.args == [True]
+    view, interceptor = open_offline(qtbot, html_path)
 
     result: dict = {}
     probe = (
@@ -97,14 +73,7 @@ def level_pixels(image, colours) -> int:
 
 
 def test_without_network_the_map_switches_to_the_plain_background(qtbot, html_path):
-    view = QtWebEngineWidgets.QWebEngineView()
-    qtbot.addWidget(view)
-    interceptor = BlockNetwork()
-    view.page().profile().setUrlRequestInterceptor(interceptor)
-    view.resize(800, 600)
-    view.show()
-    with qtbot.waitSignal(view.loadFinished, timeout=60_000):
-        view.load(QUrl.fromLocalFile(str(html_path)))
+    view, _ = open_offline(qtbot, html_path, size=(800, 600))
     probe = (
         "JSON.stringify(Array.from(document.querySelectorAll('.leaflet-control-layers-base label'))"
         ".filter(l => l.querySelector('input').checked).map(l => l.textContent.trim()))"

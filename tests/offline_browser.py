@@ -1,0 +1,44 @@
+"""A real browser engine (QtWebEngine, offscreen) that opens a local page with every
+network request refused, as on a field laptop with no network.
+
+Import it after ``pytest.importorskip("PySide6.QtWebEngineWidgets")``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
+
+from PySide6.QtCore import QUrl  # noqa: E402
+from PySide6.QtWebEngineCore import QWebEngineUrlRequestInterceptor  # noqa: E402
+from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: E402
+
+
+class BlockNetwork(QWebEngineUrlRequestInterceptor):
+    """Refuses every http(s) request and remembers what was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocked: list[str] = []
+
+    def interceptRequest(self, info) -> None:  # noqa: N802 - Qt's name
+        url = info.requestUrl()
+        if url.scheme() in ("http", "https"):
+            self.blocked.append(url.toString())
+            info.block(True)
+
+
+def open_offline(qtbot, page: Path, size: tuple[int, int] = (1100, 750)) -> tuple[QWebEngineView, BlockNetwork]:  # noqa: ANN001
+    """A shown view that has finished loading ``page``, and the interceptor that kept it offline."""
+    view = QWebEngineView()
+    qtbot.addWidget(view)
+    interceptor = BlockNetwork()
+    view.page().profile().setUrlRequestInterceptor(interceptor)
+    view.resize(*size)
+    view.show()
+    with qtbot.waitSignal(view.loadFinished, timeout=60_000) as loaded:
+        view.load(QUrl.fromLocalFile(str(page)))
+    assert loaded.args == [True], f"{page} did not load"
+    return view, interceptor
