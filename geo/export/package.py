@@ -72,9 +72,7 @@ def package_layers(damage_map, *, grading=None, coverage=None, info: ProductInfo
 
 def write_layers(path: Path, layers: Mapping[str, list[Record]], *, last_change: str) -> list[str]:
     """The non-empty layers into one GeoPackage (EPSG:4326); returns their names."""
-    import geopandas as gpd
-
-    from geo.export.vector import _gdal_option
+    from geo.export.vector import _gdal_option, write_gpkg_layer
 
     written: list[str] = []
     with atomic_path(path) as temp, _gdal_option("OGR_CURRENT_DATE", last_change):
@@ -82,11 +80,7 @@ def write_layers(path: Path, layers: Mapping[str, list[Record]], *, last_change:
             records = layers.get(name) or []
             if not records:
                 continue
-            frame = gpd.GeoDataFrame([dict(p) for p, _ in records], geometry=[g for _, g in records], crs="EPSG:4326")
-            for column in frame.columns:
-                if column != "geometry" and frame[column].dtype == object:
-                    frame[column] = frame[column].astype("string")
-            frame.to_file(temp, layer=name, driver="GPKG", engine="pyogrio", mode="a" if written else "w")
+            write_gpkg_layer(temp, name, records, append=bool(written))
             written.append(name)
     return written
 

@@ -66,6 +66,18 @@ def _gdal_option(name: str, value: str) -> Iterator[None]:
         pyogrio.set_gdal_config_options({name: previous})
 
 
+def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: bool) -> None:
+    """``records`` as the GeoPackage layer ``layer`` (EPSG:4326), text columns as strings;
+    ``append`` adds it to the file, otherwise the file is started anew."""
+    import geopandas as gpd
+
+    frame = gpd.GeoDataFrame([dict(p) for p, _ in records], geometry=[g for _, g in records], crs="EPSG:4326")
+    for column in frame.columns:
+        if column != "geometry" and frame[column].dtype == object:
+            frame[column] = frame[column].astype("string")
+    frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w")
+
+
 def write_geopackage(path: Path, damage_map: DamageMap) -> Path:
     """Every non-empty layer of :data:`LAYERS` in one GeoPackage (EPSG:4326).
 
@@ -80,11 +92,7 @@ def write_geopackage(path: Path, damage_map: DamageMap) -> Path:
             records = build(damage_map)
             if not records:
                 continue
-            frame = gpd.GeoDataFrame([dict(p) for p, _ in records], geometry=[g for _, g in records], crs="EPSG:4326")
-            for column in frame.columns:
-                if column != "geometry" and frame[column].dtype == object:
-                    frame[column] = frame[column].astype("string")
-            frame.to_file(temp, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if written else "w")
+            write_gpkg_layer(temp, layer, records, append=bool(written))
             written += 1
         if not written:  # an empty map still gets a valid file with the track's layer schema
             empty = gpd.GeoDataFrame({"id": []}, geometry=[], crs="EPSG:4326")
