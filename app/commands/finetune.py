@@ -122,6 +122,8 @@ def _finetune(args: argparse.Namespace) -> int:
           f"weights {last.weights}")
     print(f"analyse with it:  damagemap analyze VIDEO --project {args.project} --weights {last.weights}")
     print(f"then compare:     damagemap finetune {args.project} --compare {plan.run_id} NEW_RUN")
+    print("a fine-tuned model is often more cautious than the one it started from: look at the new run's sites "
+          "with a lower score threshold too (0.3) before relying on it (docs/finetune.md)")
     return 0
 
 

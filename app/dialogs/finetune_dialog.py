@@ -289,7 +289,9 @@ class FinetuneDialog(QDialog):
             self.progress_bar.setValue(1000)
             self.eta_label.setText(f"Done in {last.elapsed_s:.0f} s.")
             self.result_label.setText(
-                f"New model {self.weights.parent.name}: {self.weights}. Analyse the video with it to compare the runs.")
+                f"New model {self.weights.parent.name}: {self.weights}. Analyse the video with it to compare the runs. "
+                "A fine-tuned model is often more cautious than the one it started from: look at its sites with "
+                "the score slider lower too (0.3) before relying on it.")
             self.model_ready.emit(self.weights)
         elif last is not None and last.state == "cancelled":
             self.eta_label.setText("Cancelled.")
