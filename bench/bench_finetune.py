@@ -94,6 +94,25 @@ def analyse(store, weights: Path | None, *, new_run: bool) -> tuple[int, float]:
     return store.latest_run_id(), time.perf_counter() - started
 
 
+def render_test_flight(args: argparse.Namespace, prefix: str):  # noqa: ANN201 - engine.synth's flight
+    """Set the torch threads, then render the flight the options ask for (``--look``, ``--seconds``,
+    ``--fps``, ``--size``, ``--seed``, ``--out``; every frame annotated). Returns (folder, flight)."""
+    import torch
+
+    from engine.synth import render_flyover
+    from engine.synth.style import forced_look
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    out = args.out or Path(tempfile.mkdtemp(prefix=prefix))
+    out.mkdir(parents=True, exist_ok=True)
+    with forced_look(args.look):
+        flight = render_flyover(out / "flight", seconds=args.seconds, fps=args.fps, size=(width, height),
+                                seed=args.seed, annotate_every=1, split="test")
+    return out, flight
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--look", default="false-colour", help="a look of engine.synth.style.LOOKS (default false-colour)")
@@ -112,23 +131,14 @@ def main() -> int:
 
     from core.store import ProjectStore
     from engine.evaluate import evaluate_results
-    from engine.synth import render_flyover
-    from engine.synth.style import forced_look
     from geo.evaluation import detections_from_coco
     from services.finetune import FinetuneRequest, finetune_project, model_output, results_for
     from services.models import find_model
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    width, height = (int(v) for v in args.size.lower().split("x"))
-    out = args.out or Path(tempfile.mkdtemp(prefix="bench-finetune-"))
-    out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
-
     started = time.perf_counter()
-    with forced_look(args.look):
-        flight = render_flyover(out / "flight", seconds=args.seconds, fps=args.fps, size=(width, height),
-                                seed=args.seed, annotate_every=1, split="test")
+    out, flight = render_test_flight(args, "bench-finetune-")
+    width, height = (int(v) for v in args.size.lower().split("x"))
     timings["render"] = time.perf_counter() - started
     detections, _ = detections_from_coco(flight.annotations)
     truth: dict[int, list] = {}

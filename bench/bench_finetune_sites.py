@@ -26,14 +26,13 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import cpu_name  # noqa: E402
-from bench_finetune import analyse  # noqa: E402
+from bench_finetune import analyse, render_test_flight  # noqa: E402
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6)
 
@@ -104,19 +103,11 @@ def main() -> int:
     import torch
 
     from core.store import ProjectStore
-    from engine.synth import render_flyover
-    from engine.synth.style import forced_look
     from services.finetune import FinetuneRequest, finetune_project
     from services.models import find_model
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    out, flight = render_test_flight(args, "bench-finetune-sites-")
     width, height = (int(v) for v in args.size.lower().split("x"))
-    out = args.out or Path(tempfile.mkdtemp(prefix="bench-finetune-sites-"))
-    out.mkdir(parents=True, exist_ok=True)
-    with forced_look(args.look):
-        flight = render_flyover(out / "flight", seconds=args.seconds, fps=args.fps, size=(width, height),
-                                seed=args.seed, annotate_every=1, split="test")
     frames = flight.frame_count
     last_reviewed, first_measured = int(frames * args.review_share), int(frames * args.measure_from)
 
