@@ -277,19 +277,18 @@ class MainWindow(QMainWindow):
         bar.setObjectName("overlay_toolbar")
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.layer_checks: dict[str, QCheckBox] = {}
-        for key, label in (
-            ("show_masks", "Masks"),
-            ("show_boxes", "Boxes"),
-            ("show_building_boxes", "Buildings"),
-            ("show_labels", "Labels"),
-            ("show_rejected", "Rejected"),
-            ("one_per_site", "One per site"),
+        for key, label, tip in (
+            ("show_masks", "Masks", ""),
+            ("show_boxes", "Boxes", ""),
+            ("show_building_boxes", "Buildings", ""),
+            ("show_labels", "Labels", ""),
+            ("show_rejected", "Rejected", ""),
+            ("one_per_site", "One per site",
+             "Draw only the best box of each damage site in a frame: the detector often boxes one damage "
+             "twice (a roof and a patch in it). The others stay in the table and are drawn when selected."),
         ):
             check = QCheckBox(label)
-            if key == "one_per_site":
-                check.setToolTip("Draw only the best box of each damage site in a frame: the detector often "
-                                 "boxes one damage twice (a roof and a patch in it). The others stay in the "
-                                 "table and are drawn when selected.")
+            check.setToolTip(tip)
             check.setChecked(self.settings.bool_value(f"overlay/{key}", getattr(OverlayStyle(), key)))
             check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             check.toggled.connect(self._style_changed)

@@ -9,7 +9,6 @@ mostly miss without being told.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -41,16 +40,16 @@ def telemetry_height_caution(store: ProjectStore, run_id: int) -> str | None:
     read (the map reports that)."""
     from geo.telemetry import read_telemetry
 
-    telemetry = store.telemetry_path
-    trained = trained_heights(store, run_id) if telemetry is not None else None
-    if telemetry is None or trained is None:
+    if store.telemetry_path is None:
+        return None
+    trained = trained_heights(store, run_id)
+    if trained is None:
         return None
     try:
-        track = read_telemetry(Path(telemetry))
+        track = read_telemetry(Path(store.telemetry_path))
     except DamagemapError:
         return None
-    heights = [s.alt_rel_m for s in track.samples if s.alt_rel_m is not None and math.isfinite(s.alt_rel_m)]
-    return flight_height_note(heights, trained)
+    return flight_height_note((s.alt_rel_m for s in track.samples if s.alt_rel_m is not None), trained)
 
 
 __all__ = ["flight_height_caution", "telemetry_height_caution", "trained_heights"]
