@@ -138,7 +138,6 @@ def main() -> int:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     out, flight = render_test_flight(args, "bench-finetune-")
-    width, height = (int(v) for v in args.size.lower().split("x"))
     timings["render"] = time.perf_counter() - started
     detections, _ = detections_from_coco(flight.annotations)
     truth: dict[int, list] = {}
@@ -147,7 +146,7 @@ def main() -> int:
     frames = list(range(flight.frame_count))
     reviewed = sorted({int(round(v)) for v in np.linspace(0, len(frames) - 1, args.k)})
     others = [f for f in frames if f not in set(reviewed)]
-    print(f"flight: {flight.frame_count} frames {width}x{height}, look {args.look}, {len(detections)} damaged parts; "
+    print(f"flight: {flight.frame_count} frames {args.size}, look {args.look}, {len(detections)} damaged parts; "
           f"reviewing {len(reviewed)} frames, measuring on {len(others)}", file=sys.stderr)
 
     document = json.loads(flight.annotations.read_text())
@@ -187,7 +186,7 @@ def main() -> int:
 
     print()
     print(f"Fine-tune on {len(reviewed)} reviewed frames, measured on the {len(others)} other frames of the flight")
-    print(f"flight: look {args.look!r}, seed {args.seed}, {flight.frame_count} frames {width}x{height}; "
+    print(f"flight: look {args.look!r}, seed {args.seed}, {flight.frame_count} frames {args.size}; "
           f"review: {', '.join(f'{k} {v}' for k, v in counts.items())}")
     print(f"fine-tune: {last.step} steps in {last.summary['elapsed_s']:.0f} s (budget {args.minutes:g} min), "
           f"scope {last.summary['scope']}, lr {args.lr:g}, batch 2 (1 reviewed + 1 synthetic replay frame)")

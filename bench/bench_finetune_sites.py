@@ -107,7 +107,6 @@ def main() -> int:
     from services.models import find_model
 
     out, flight = render_test_flight(args, "bench-finetune-sites-")
-    width, height = (int(v) for v in args.size.lower().split("x"))
     frames = flight.frame_count
     last_reviewed, first_measured = int(frames * args.review_share), int(frames * args.measure_from)
 
@@ -132,7 +131,7 @@ def main() -> int:
 
     print()
     print(f"Sites of the flight's last part after a review by site of its first part (seed {args.seed}, "
-          f"look {args.look or 'usual'}, {frames} frames {width}x{height} analysed)")
+          f"look {args.look or 'usual'}, {frames} frames {args.size} analysed)")
     print(f"review: {decisions['accepted']} sites accepted, {decisions['rejected']} rejected "
           f"(frames 0-{last_reviewed}, sites scoring >= {args.shown}); scored: confirmed sites sighted from "
           f"frame {first_measured} on")
