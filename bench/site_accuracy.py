@@ -14,9 +14,14 @@ the pooled figures. Targets: recall and precision >= 0.8, median distance <= 5 m
     python bench/site_accuracy.py --truth-masks --seeds 301 302 303 304 305 306   # placement only, GPX-only flights
     python bench/site_accuracy.py --truth-masks --manoeuvres --hfov 70 --seeds 305 306   # turning flights, another lens
     python bench/site_accuracy.py --work DIR --reuse --seeds 303 304 305 306      # the export step again, same analyses
+    python bench/site_accuracy.py --work DIR --reuse --thresholds 0.3 0.5 0.7     # the map at other slider settings
 
 Each seed is scored twice: every site (``export --include-unconfirmed``) and the sites
-the map shows (the default export: confirmed sites only, see docs/exports.md).
+the map shows (the default export: confirmed sites only, see docs/exports.md). With
+``--thresholds`` the map's sites are also scored at each of those score thresholds (the
+app's slider, ``export --min-score``), pooled over the seeds: two models compared at the
+same recall, not only at the default threshold, tell a better ranking from a shift of
+their scores.
 """
 
 from __future__ import annotations
@@ -164,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", default=None, help="folder for the flights and projects (default: a temporary one)")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the projects already in --work (re-run only the export: tuning the site rules)")
+    parser.add_argument("--thresholds", type=float, nargs="+", default=[], metavar="P",
+                        help="also score the map's sites at these score thresholds (export --min-score), pooled")
     parser.add_argument("--truth-masks", action="store_true",
                         help="no model: the annotated masks as detections, SRT vs GPX vs GPX with the camera "
                              "estimated from the video (12 s flights)")
@@ -181,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     print("'all': every site (export --include-unconfirmed); 'map': the default export (confirmed sites only)")
     print(f"{'seed':>5}  {'sites':>5}  {'right':>5}  {'filmed':>6}  {'found':>5}  {'precision':>9}  {'recall':>6}  "
           f"{'median m':>8}  |  {'sites':>5}  {'right':>5}  {'found':>5}  {'precision':>9}  {'recall':>6}  {'median m':>8}")
-    pooled = {"all": BuildingEvaluation(0, 0, 0, 0, ()), "map": BuildingEvaluation(0, 0, 0, 0, ())}
+    keys = [("all", ["--include-unconfirmed"]), ("map", [])]
+    keys += [(f"map>={t:g}", ["--min-score", f"{t:g}"]) for t in args.thresholds]
+    pooled = {key: BuildingEvaluation(0, 0, 0, 0, ()) for key, _ in keys}
 
     def row(label: object, every: BuildingEvaluation, shown: BuildingEvaluation) -> str:
         return (f"{label:>5}  {every.sites:>5}  {every.correct_sites:>5}  {every.filmed_buildings:>6}  "
@@ -208,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             damagemap(*analyze)
         filmed, glimpsed = filmed_buildings(flight / "annotations" / "instances_test.json")
         results = {}
-        for key, extra in (("all", ["--include-unconfirmed"]), ("map", [])):
-            out = work / f"export-{seed}-{key}"
+        for key, extra in keys:
+            out = work / f"export-{seed}-{key.replace('>=', '-')}"
             damagemap("export", str(project), "--to", str(out), "--formats", "sites", *extra)
             sites = json.loads((out / "damage_sites.geojson").read_text())["features"]
             points = [tuple(f["geometry"]["coordinates"][:2]) for f in sites]
@@ -222,6 +231,13 @@ def main(argv: list[str] | None = None) -> int:
                                              total.distances_m + result.distances_m)
         print(row(seed, results["all"], results["map"]))
     print(row("all", pooled["all"], pooled["map"]))
+    if args.thresholds:
+        print("\nthe map's sites by score threshold (pooled):")
+        print(f"{'score >=':>8}  {'sites':>5}  {'right':>5}  {'found':>5}  {'precision':>9}  {'recall':>6}  {'median m':>8}")
+        for threshold in args.thresholds:
+            score = pooled[f"map>={threshold:g}"]
+            print(f"{threshold:>8.2f}  {score.sites:>5}  {score.correct_sites:>5}  {score.found_buildings:>5}  "
+                  f"{score.precision:>9.2f}  {score.recall:>6.2f}  {score.median_distance_m:>8.1f}")
     print(f"flights and projects under {work}")
     return 0
 
