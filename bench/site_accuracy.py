@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'seed':>5}  {'sites':>5}  {'right':>5}  {'filmed':>6}  {'found':>5}  {'precision':>9}  {'recall':>6}  "
           f"{'median m':>8}  |  {'sites':>5}  {'right':>5}  {'found':>5}  {'precision':>9}  {'recall':>6}  {'median m':>8}")
     keys = [("all", ["--include-unconfirmed"]), ("map", [])]
-    keys += [(f"map>={t:g}", ["--min-score", f"{t:g}"]) for t in args.thresholds]
+    keys += [(f"map-{t:g}", ["--min-score", f"{t:g}"]) for t in args.thresholds]  # the export folders' names too
     pooled = {key: BuildingEvaluation(0, 0, 0, 0, ()) for key, _ in keys}
 
     def row(label: object, every: BuildingEvaluation, shown: BuildingEvaluation) -> str:
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         filmed, glimpsed = filmed_buildings(flight / "annotations" / "instances_test.json")
         results = {}
         for key, extra in keys:
-            out = work / f"export-{seed}-{key.replace('>=', '-')}"
+            out = work / f"export-{seed}-{key}"
             damagemap("export", str(project), "--to", str(out), "--formats", "sites", *extra)
             sites = json.loads((out / "damage_sites.geojson").read_text())["features"]
             points = [tuple(f["geometry"]["coordinates"][:2]) for f in sites]
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nthe map's sites by score threshold (pooled):")
         print(f"{'score >=':>8}  {'sites':>5}  {'right':>5}  {'found':>5}  {'precision':>9}  {'recall':>6}  {'median m':>8}")
         for threshold in args.thresholds:
-            score = pooled[f"map>={threshold:g}"]
+            score = pooled[f"map-{threshold:g}"]
             print(f"{threshold:>8.2f}  {score.sites:>5}  {score.correct_sites:>5}  {score.found_buildings:>5}  "
                   f"{score.precision:>9.2f}  {score.recall:>6.2f}  {score.median_distance_m:>8.1f}")
     print(f"flights and projects under {work}")
