@@ -15,6 +15,8 @@ import torch
 from torch import Tensor
 from torchvision.ops import box_iou
 
+from engine.msnet.rescore import rescored
+
 #: box IoU at which a detection of the mirrored view counts as the same damage
 MATCH_IOU = 0.5
 
@@ -39,24 +41,9 @@ def mirrored_scores(original: dict[str, Tensor], mirrored: dict[str, Tensor], wi
 def flip_checked(
     original: dict[str, object], mirrored: dict[str, Tensor], width: int, *, score_floor: float
 ) -> dict[str, object]:
-    """``original`` with each score the mean of its own and :func:`mirrored_scores`,
-    sorted by the new scores, those below ``score_floor`` dropped (the box head's own
-    floor). Per-detection tensors and lists (``mask_crops``) follow; other keys (the
-    building boxes) are left as they are."""
+    """``original`` with each score the mean of its own and :func:`mirrored_scores`
+    (:func:`engine.msnet.rescore.rescored`: re-sorted, those under ``score_floor`` dropped)."""
     scores = original["scores"]
     assert isinstance(scores, Tensor)
-    count = len(scores)
     new_scores = (scores + mirrored_scores(original, mirrored, width).to(scores.dtype)) / 2  # type: ignore[arg-type]
-    order = torch.argsort(new_scores, descending=True)
-    order = order[new_scores[order] >= score_floor]
-    checked: dict[str, object] = {}
-    for key, value in original.items():
-        if key == "scores":
-            checked[key] = new_scores[order]
-        elif isinstance(value, Tensor) and len(value) == count and not key.startswith("building_"):
-            checked[key] = value[order]
-        elif isinstance(value, list) and len(value) == count:
-            checked[key] = [value[int(i)] for i in order]
-        else:
-            checked[key] = value
-    return checked
+    return rescored(original, new_scores, score_floor=score_floor)
