@@ -11,6 +11,8 @@ def add_detector_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--building-gate", type=float, default=None,
                         help="the detector's building gate S (default: its own)")
     parser.add_argument("--flip-check", action="store_true", help="the detector's mirror check (default: off)")
+    parser.add_argument("--close-look", action=argparse.BooleanOptionalAction, default=None,
+                        help="the detector's close look (default: the weights' own)")
 
 
 def detector_arguments(args: argparse.Namespace) -> list[str]:
@@ -18,6 +20,8 @@ def detector_arguments(args: argparse.Namespace) -> list[str]:
     out = ["--input-size", str(args.input_size)] if args.input_size else []
     if args.building_gate is not None:
         out += ["--building-gate", str(args.building_gate)]
+    if args.close_look is not None:
+        out.append("--close-look" if args.close_look else "--no-close-look")
     return out + (["--flip-check"] if args.flip_check else [])
 
 
@@ -28,4 +32,6 @@ def describe(args: argparse.Namespace) -> str:
         parts.append(f"building gate {args.building_gate:g}")
     if args.flip_check:
         parts.append("mirror check")
+    if args.close_look is not None:
+        parts.append("close look" if args.close_look else "no close look")
     return ", ".join(parts) or "its own settings"

@@ -56,6 +56,9 @@ class AnalysisRequest:
         The mirror check over the weights' own setting (``False``: theirs): each frame is
         also seen mirrored and a detection's score is its mean over the two views. Another
         run, too.
+    close_look
+        The close look on or off over the weights' own setting (``None``: theirs): each
+        detection seen again in a full-resolution crop. Another run, too.
     """
 
     device: str = "auto"
@@ -70,6 +73,7 @@ class AnalysisRequest:
     input_size: int | None = None
     building_gate: float | None = None
     flip_check: bool = False
+    close_look: bool | None = None
 
     def __post_init__(self) -> None:
         if self.stride is not None and self.fps is not None:
@@ -91,7 +95,7 @@ class AnalysisRequest:
     def inference(self) -> dict[str, Any]:
         """The detector's test-time settings this request sets over the weights' own."""
         return detector_overrides(input_size=self.input_size, building_gate=self.building_gate,
-                                  flip_check=self.flip_check)
+                                  flip_check=self.flip_check, close_look=self.close_look)
 
 
 @dataclass(frozen=True, slots=True)

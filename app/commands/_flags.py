@@ -55,7 +55,8 @@ def between(flag: str, value: float | None, low: float, high: float, unit: str =
 
 
 def add_detector_settings(parser: argparse.ArgumentParser) -> None:
-    """``--input-size PX``, ``--building-gate S`` and ``--flip-check``: how the detector runs, over the weights' own."""
+    """``--input-size PX``, ``--building-gate S``, ``--flip-check`` and ``--[no-]close-look``: how the
+    detector runs, over the weights' own."""
     parser.add_argument(
         "--input-size", type=int, metavar="PX", default=None,
         help="short side in pixels each frame is resized to for the model (default: the weights' own, 360 for the "
@@ -75,6 +76,11 @@ def add_detector_settings(parser: argparse.ArgumentParser) -> None:
              "(0 where a view misses it): damage is found in both, many false alarms on real footage are not and "
              "fall to half their score; about twice the analysis time",
     )
+    parser.add_argument(
+        "--close-look", action=argparse.BooleanOptionalAction, default=None,
+        help="look at each detection again in a full-resolution crop and lower the scores of those that do not "
+             "look like damage there (default: the weights' own; weights without a close-look head refuse it)",
+    )
 
 
 def detector_settings(args: argparse.Namespace) -> dict[str, float | bool]:
@@ -82,4 +88,5 @@ def detector_settings(args: argparse.Namespace) -> dict[str, float | bool]:
     at_least("--input-size", args.input_size, MIN_INPUT_SIZE)
     if args.building_gate is not None and not 0.0 <= args.building_gate < 1.0:
         raise InputError(f"--building-gate must be in [0, 1); got {args.building_gate!r}")
-    return detector_overrides(input_size=args.input_size, building_gate=args.building_gate, flip_check=args.flip_check)
+    return detector_overrides(input_size=args.input_size, building_gate=args.building_gate, flip_check=args.flip_check,
+                              close_look=args.close_look)

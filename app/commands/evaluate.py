@@ -34,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
         model_only = [flag for flag, given in (("--input-size", args.input_size is not None),
                                                ("--building-gate", args.building_gate is not None),
                                                ("--flip-check", args.flip_check),
+                                               ("--close-look" if args.close_look else "--no-close-look",
+                                                args.close_look is not None),
                                                ("--save-predictions", bool(args.save_predictions))) if given]
         if model_only:
             raise InputError(f"{', '.join(model_only)}: only when a model runs (--weights, or the shipped model); "

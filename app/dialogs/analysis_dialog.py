@@ -35,6 +35,9 @@ GATE_LABELS = {
     0.5: "0.5: fewer false alarms off buildings",
     0.8: "0.8: fewer still, misses some damage at roof edges",
 }
+#: The close look: None, the weights' own; on; off.
+CLOSE_LOOK: tuple[bool | None, ...] = (None, True, False)
+CLOSE_LOOK_LABELS = {None: "the model's own", True: "on", False: "off"}
 
 
 def available_devices() -> list[str]:
@@ -126,6 +129,13 @@ class AnalysisDialog(QDialog):
             "Also run each frame mirrored left to right and average a detection's score over the two views. "
             "Damage is found in both; many false alarms on real footage are not, and fall to half their score.")
 
+        self.close_look_combo = _choice_combo(
+            CLOSE_LOOK, initial.close_look, CLOSE_LOOK_LABELS.__getitem__,
+            "Look at each detection again in a crop of the full-resolution frame, and lower the scores of those "
+            "that do not look like damage there (intact tan or tile roofs, bright patches). Only models with a "
+            "close-look head have it; it adds to the analysis time.",
+        )
+
         self.offset_spin = QDoubleSpinBox()
         self.offset_spin.setRange(-3600.0, 3600.0)
         self.offset_spin.setDecimals(2)
@@ -149,6 +159,7 @@ class AnalysisDialog(QDialog):
         form.addRow("Detector input size", self.input_size_combo)
         form.addRow("Building gate", self.building_gate_combo)
         form.addRow("", self.flip_check)
+        form.addRow("Close look", self.close_look_combo)
         form.addRow("Time offset", self.offset_spin)
         form.addRow("Horizontal field of view", self.hfov_spin)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -173,6 +184,7 @@ class AnalysisDialog(QDialog):
             input_size=self.input_size_combo.currentData(),
             building_gate=self.building_gate_combo.currentData(),
             flip_check=self.flip_check.isChecked(),
+            close_look=self.close_look_combo.currentData(),
             time_offset_s=self.offset_spin.value(),
             hfov_deg=self.hfov_spin.value() if self.hfov_spin.value() > _NO_HFOV else None,
         )

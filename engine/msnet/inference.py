@@ -36,6 +36,13 @@ without the object gets). Nothing here changes the stored weights:
     of its scores in the two views (0 in a view that misses it; :mod:`engine.msnet.flip_check`).
     Damage is found in both views; many false alarms on real footage are not, and fall
     to half their score. Twice the model's time (``--flip-check``).
+``close_look``
+    The close look (``true``/``false``, default ``false``): each detection is seen again
+    in a crop of the full-resolution image by the detector's own backbone, and a small
+    head fitted on its detections says how likely that crop shows damage (``p``); the
+    score becomes ``score * p`` (:mod:`engine.msnet.close_look`). Fewer false alarms on
+    real footage, every score somewhat lower. Only weights with a close-look head can
+    take it (``--close-look``).
 ``cpu_bfloat16``
     Parts that run in bfloat16 on a CPU with native bfloat16 arithmetic (AVX-512 BF16
     or AMX; elsewhere they stay float32, which is faster there); default none, the
@@ -73,6 +80,7 @@ class InferenceSettings:
     input_size: int | None = None
     gate_threshold: float | None = None
     flip_check: bool = False
+    close_look: bool = False
     cpu_bfloat16: tuple[str, ...] = ()
 
     @classmethod
@@ -106,11 +114,12 @@ class InferenceSettings:
             if isinstance(gate, bool) or not isinstance(gate, (int, float)) or not 0.0 <= gate < 1.0:
                 raise ModelError(f"{source}: inference setting 'gate_threshold' must be a number in [0, 1); got {gate!r}")
             values["gate_threshold"] = float(gate)
-        flip = section.get("flip_check")
-        if flip is not None:
-            if not isinstance(flip, bool):
-                raise ModelError(f"{source}: inference setting 'flip_check' must be true or false; got {flip!r}")
-            values["flip_check"] = flip
+        for key in ("flip_check", "close_look"):
+            flag = section.get(key)
+            if flag is not None:
+                if not isinstance(flag, bool):
+                    raise ModelError(f"{source}: inference setting {key!r} must be true or false; got {flag!r}")
+                values[key] = flag
         if "cpu_bfloat16" in section:
             parts = section["cpu_bfloat16"]
             if not isinstance(parts, list) or any(part not in BFLOAT16_PARTS for part in parts):
@@ -166,6 +175,9 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
     if settings.gate_threshold is not None and not isinstance(rpn, HierarchicalRPN):  # refused before any change
         raise ModelError(f"the building gate is MSNet's; this {type(model).__name__} has none "
                          f"(inference setting 'gate_threshold' {settings.gate_threshold!r})")
+    if settings.close_look and getattr(model, "close_look_head", None) is None:
+        raise ModelError("these weights have no close-look head (inference setting 'close_look'); "
+                         "fit one with python -m engine.msnet.close_look_fit")
     damage_rpn = rpn.damage_rpn if isinstance(rpn, HierarchicalRPN) else rpn
     heads = getattr(model, "roi_heads", None)
     transform = getattr(model, "transform", None)
@@ -195,6 +207,7 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
     if isinstance(rpn, HierarchicalRPN):
         rpn.damage_rpn.test_gate_threshold = settings.gate_threshold
     model.flip_check = settings.flip_check  # type: ignore[assignment]
+    model.close_look = settings.close_look  # type: ignore[assignment]
     parts = set(settings.cpu_bfloat16)
     model.fpn_bfloat16 = "fpn" in parts  # type: ignore[assignment]
     if isinstance(rpn, HierarchicalRPN):

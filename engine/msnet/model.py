@@ -28,6 +28,7 @@ from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import boxes as box_ops
 
 from engine.msnet.choices import Choice
+from engine.msnet.close_look import CloseLookHead, combined_scores, damage_probabilities, pooled_features
 from engine.msnet.flip_check import flip_checked
 from engine.msnet.backbones import FPN_CHANNELS, build_fpn_backbone
 from engine.msnet.gating import GateMetric
@@ -35,6 +36,7 @@ from engine.msnet.heads import MaskHead, MaskPredictor
 from engine.msnet.hrpn import HierarchicalRPN, build_hrpn
 from engine.msnet.inference import bfloat16_applies
 from engine.msnet.paste import paste_mask_crops
+from engine.msnet.rescore import rescored
 
 #: class names by label; 0 is the background
 DAMAGE_CLASS_NAMES = ("__background__", "Slight", "Severe", "Debris")
@@ -110,7 +112,22 @@ class MSNet(MaskRCNN):
         #: test-time settings (:func:`engine.msnet.inference.apply_inference_settings`)
         self.fpn_bfloat16 = False
         self.flip_check = False
+        #: the close look (:mod:`engine.msnet.close_look`): its head, when the weights have
+        #: one (:meth:`add_close_look`), and whether it runs (a test-time setting)
+        self.close_look_head: CloseLookHead | None = None
+        self.close_look = False
         self.inference_settings = None
+
+    def add_close_look(self, crop_px: int) -> CloseLookHead:
+        """Give the model a close-look head (untrained) for crops of ``crop_px`` pixels."""
+        with torch.no_grad():
+            probe = torch.zeros(1, 3, crop_px, crop_px)
+            was_training = self.backbone.body.training
+            self.backbone.body.eval()
+            in_features = pooled_features(self.backbone.body, probe).shape[1]
+            self.backbone.body.train(was_training)
+        self.close_look_head = CloseLookHead(in_features, crop_px)
+        return self.close_look_head
 
     @property
     def building_label(self) -> int:
@@ -165,16 +182,30 @@ class MSNet(MaskRCNN):
     # -- the pipeline -----------------------------------------------------------------
 
     def _run(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None, *, mask_crops: bool = False):
-        if self.training or not self.flip_check:
+        if self.training:
             return self._run_once(images, targets, mask_crops=mask_crops)
-        # the mirror check: the images and their mirror images in one batch
-        count = len(images)
-        detections, features, image_sizes = self._run_once(
-            [*images, *(image.flip(-1) for image in images)], None, mask_crops=mask_crops)
-        checked = [flip_checked(detections[i], detections[count + i], int(images[i].shape[-1]),
-                                score_floor=self.roi_heads.score_thresh) for i in range(count)]
-        features = OrderedDict((name, level[:count]) for name, level in features.items())
-        return checked, features, image_sizes[:count]
+        if not self.flip_check:
+            detections, features, image_sizes = self._run_once(images, targets, mask_crops=mask_crops)
+        else:  # the mirror check: the images and their mirror images in one batch
+            count = len(images)
+            detections, features, image_sizes = self._run_once(
+                [*images, *(image.flip(-1) for image in images)], None, mask_crops=mask_crops)
+            detections = [flip_checked(detections[i], detections[count + i], int(images[i].shape[-1]),
+                                       score_floor=self.roi_heads.score_thresh) for i in range(count)]
+            features = OrderedDict((name, level[:count]) for name, level in features.items())
+            image_sizes = image_sizes[:count]
+        if self.close_look and self.close_look_head is not None:
+            detections = self._close_looked(images, detections)
+        return detections, features, image_sizes
+
+    def _close_looked(self, images: list[Tensor], detections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each detection's score combined with the close look's (:mod:`engine.msnet.close_look`)."""
+        assert self.close_look_head is not None
+        probabilities = damage_probabilities(
+            images, [d["boxes"] for d in detections], self.backbone.body, self.close_look_head,
+            list(self.transform.image_mean), list(self.transform.image_std))
+        return [rescored(d, combined_scores(d["scores"], p), score_floor=self.roi_heads.score_thresh)
+                for d, p in zip(detections, probabilities)]
 
     def _run_once(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None, *, mask_crops: bool = False):
         for image in images:
@@ -309,6 +340,7 @@ def build_msnet(
     heads: str = "standard",
     trainable_backbone_layers: int | None = None,
     anchor_sizes: tuple[int, ...] = (32, 64, 128, 256, 512),
+    close_look_px: int | None = None,
     **overrides: Any,
 ) -> MSNet:
     """Build MSNet or a baseline, randomly initialised (nothing is downloaded, ever).
@@ -333,6 +365,9 @@ def build_msnet(
     anchor_sizes : tuple of int
         One anchor size per FPN level (P2..P6), ratios 0.5, 1, 2; the paper's
         (32, ..., 512) by default, (16, ..., 256) suits small damage in small frames.
+    close_look_px : int, optional
+        Give the model a close-look head for crops of this many pixels
+        (:mod:`engine.msnet.close_look`); none by default.
     heads : {"standard", "light"}
         torchvision's box (1024-d MLP) and mask (4 convs) heads, or lighter ones (256-d
         MLP, 2 convs) for CPU use and a small shipped model.
@@ -389,6 +424,9 @@ def build_msnet(
         "heads": heads,
         "trainable_backbone_layers": trainable_backbone_layers,
         "anchor_sizes": [int(size) for size in anchor_sizes],
+        **({"close_look_px": int(close_look_px)} if close_look_px else {}),
         **overrides,
     }
+    if close_look_px:
+        model.add_close_look(int(close_look_px))
     return model

@@ -147,3 +147,12 @@ def test_a_second_analysis_of_a_run_being_analysed_is_refused_before_any_frame(a
     assert f"run 1 is being analysed by another damagemap (process {other} on" in line
     with ProjectStore.open(project) as store:
         assert sorted(store.analysed_frames(1)) == [0, 1]  # nothing analysed by the second one
+
+
+def test_analyze_asking_a_close_look_of_weights_without_one_names_them(assets, tmp_path, capsys):
+    project = tmp_path / "p.dmproj"
+    assert main(_analyze(assets, project, "--every", "3", "--close-look")) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "msnet.safetensors" in err and "no close-look head" in err, err
+    assert main(_analyze(assets, project, "--every", "3", "--no-close-look")) == 0

@@ -16,7 +16,7 @@ from app.workers import AnalysisOptions
 
 def test_analysis_dialog_round_trips_options(qtbot):
     initial = AnalysisOptions(device="cpu", fps=2.5, srn=False, batch_size=2, input_size=600, building_gate=0.8,
-                              flip_check=True, time_offset_s=-1.5, hfov_deg=70.0)
+                              flip_check=True, close_look=False, time_offset_s=-1.5, hfov_deg=70.0)
     dialog = AnalysisDialog(initial, video_fps=30.0)
     qtbot.addWidget(dialog)
     assert dialog.options() == initial
@@ -41,6 +41,12 @@ def test_analysis_dialog_round_trips_options(qtbot):
     assert not dialog.options().flip_check  # off unless asked for
     dialog.flip_check.setChecked(True)
     assert dialog.options().request().inference() == {"input_size": 480, "gate_threshold": 0.5, "flip_check": True}
+    assert dialog.options().close_look is None  # the model's own
+    dialog.close_look_combo.setCurrentIndex(dialog.close_look_combo.findData(True))
+    assert dialog.options().request().inference()["close_look"] is True
+    dialog.close_look_combo.setCurrentIndex(dialog.close_look_combo.findData(False))
+    assert dialog.close_look_combo.currentText() == "off"
+    assert dialog.options().request().inference()["close_look"] is False
     earlier = AnalysisDialog(AnalysisOptions(building_gate=0.3), video_fps=30.0)  # a gate from an earlier run stays
     qtbot.addWidget(earlier)
     assert earlier.options().building_gate == 0.3 and earlier.building_gate_combo.currentText() == "0.3"

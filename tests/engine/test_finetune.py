@@ -196,3 +196,25 @@ def test_the_dataset_carries_rejected_and_unreviewed_regions_through_a_flip(revi
     assert flipped["ignore_boxes"].tolist() == [[26.0, 30.0, 56.0, 50.0]]
     _, plain = ISBDADataset(flyover, "train")[0]  # a file without the lists: targets as before
     assert "negative_boxes" not in plain and "ignore_boxes" not in plain
+
+
+def test_a_fine_tune_of_the_backbone_turns_a_close_look_off(reviewed, tmp_path):
+    """The close-look head reads the backbone's features: once they change, it is stale."""
+    from engine.msnet import build_msnet
+    from engine.weights import load_model, save_model
+
+    torch.manual_seed(0)
+    model = build_msnet(backbone="mobilenet_v3", heads="light", min_size=64, max_size=96, close_look_px=32,
+                        anchor_sizes=(16, 32, 64, 128, 256), box_batch_size_per_image=32)
+    base = save_model(model, tmp_path / "base" / "msnet.safetensors")
+    config = json.loads(base.with_suffix(".json").read_text())
+    config["inference"] = {"close_look": True}
+    base.with_suffix(".json").write_text(json.dumps(config))
+    head_only = run_to_end(_config(base, reviewed, tmp_path / "roi", scope="roi"))
+    assert load_model(head_only.weights)[0].close_look is True  # the backbone is as it was
+    assert "close_look" not in head_only.summary
+    last = run_to_end(_config(base, reviewed, tmp_path / "last", scope="last"))
+    tuned, tuned_config = load_model(last.weights)
+    assert tuned.close_look is False and tuned.close_look_head is not None
+    assert tuned_config["inference"]["close_look"] is False
+    assert last.summary["close_look"].startswith("off: this fine-tune changed the backbone")

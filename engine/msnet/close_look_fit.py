@@ -1,0 +1,210 @@
+"""Fit a detector's close-look head on annotated frames (:mod:`engine.msnet.close_look`).
+
+The detector runs on every ``every``-th frame of each ISBDA folder given; each of its
+detections scoring at least ``min_score`` becomes an example: damage when its box
+overlaps annotated damage (IoU >= 0.25) or its centre lies inside an annotated damage
+box, not damage when it touches no annotated damage and lies mostly (half its area or
+more) outside every damaged building's box; the ones in between (on a damaged building
+beside its damage) are left out. Each example's crop goes through the detector's
+backbone, and a logistic regression (features standardised, L2-penalised, both classes
+weighted equally) is fitted on the pooled maps. The detector's weights are copied
+unchanged; the head is added and the config says what it was fitted on::
+
+    python -m engine.msnet.close_look_fit --weights msnet.safetensors \\
+        --data flights/train-s21:train:3 flights/train-s22:train:3 \\
+        --val flights/val-s103:val --out with-close-look/msnet.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from torchvision.ops import box_iou
+
+from engine.msnet.close_look import CloseLookHead, crops, normalised, pooled_features
+
+#: a detection is damage when its box overlaps annotated damage at least this much
+MATCH_IOU = 0.25
+
+
+@dataclass
+class Examples:
+    """Pooled features of detections' crops, their labels (1 damage, 0 not) and scores."""
+
+    features: Tensor
+    labels: Tensor
+    scores: Tensor
+
+    @classmethod
+    def joined(cls, parts: list[Examples]) -> Examples:
+        return cls(torch.cat([p.features for p in parts]), torch.cat([p.labels for p in parts]),
+                   torch.cat([p.scores for p in parts]))
+
+
+def label_detections(boxes: Tensor, damage: Tensor, houses: Tensor) -> Tensor:
+    """Per detection: 1 on annotated damage, 0 clear of every damaged building, -1 between."""
+    labels = torch.full((len(boxes),), -1, dtype=torch.long)
+    if len(boxes) == 0:
+        return labels
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    if len(damage):
+        matched = box_iou(boxes, damage).max(dim=1).values >= MATCH_IOU
+        inside = ((damage[None, :, 0] <= centres[:, None, 0]) & (centres[:, None, 0] <= damage[None, :, 2])
+                  & (damage[None, :, 1] <= centres[:, None, 1]) & (centres[:, None, 1] <= damage[None, :, 3])).any(1)
+        touching = _intersections(boxes, damage).gt(0).any(dim=1)
+    else:
+        matched = inside = touching = torch.zeros(len(boxes), dtype=torch.bool)
+    areas = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).clamp(min=1.0)
+    on_house = (_intersections(boxes, houses).max(dim=1).values / areas if len(houses)
+                else torch.zeros(len(boxes)))
+    labels[~touching & (on_house < 0.5)] = 0
+    labels[matched | inside] = 1
+    return labels
+
+
+def _intersections(a: Tensor, b: Tensor) -> Tensor:
+    width = (torch.minimum(a[:, None, 2], b[None, :, 2]) - torch.maximum(a[:, None, 0], b[None, :, 0])).clamp(min=0)
+    height = (torch.minimum(a[:, None, 3], b[None, :, 3]) - torch.maximum(a[:, None, 1], b[None, :, 1])).clamp(min=0)
+    return width * height
+
+
+def _frames(spec: str) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+    """``ROOT[:SPLIT[:EVERY]]`` -> (image, damage boxes, damaged buildings' boxes) per frame."""
+    from engine.data import ISBDADataset
+
+    root, _, rest = spec.partition(":")
+    split, _, every = rest.partition(":")
+    dataset = ISBDADataset(Path(root), split or "train")
+    for index in range(0, len(dataset), int(every or 1)):
+        image, target = dataset[index]
+        yield image, target["boxes"], target.get("building_boxes", target["boxes"].new_zeros((0, 4)))
+
+
+@torch.no_grad()
+def collect(model: torch.nn.Module, specs: list[str], *, crop_px: int, min_score: float) -> Examples:
+    """The labelled examples of the detector's detections on ``specs``' frames."""
+    body = model.backbone.body
+    mean, std = list(model.transform.image_mean), list(model.transform.image_std)
+    parts: list[Examples] = []
+    for spec in specs:
+        for image, damage, houses in _frames(spec):
+            output = model([image])[0]
+            keep = output["scores"] >= min_score
+            boxes, scores = output["boxes"][keep], output["scores"][keep]
+            labels = label_detections(boxes, damage, houses)
+            known = labels >= 0
+            if known.any():
+                batch = normalised(crops(image, boxes[known], crop_px), mean, std)
+                parts.append(Examples(pooled_features(body, batch), labels[known], scores[known]))
+    if not parts:
+        raise ValueError(f"no detections >= {min_score} to learn from in {', '.join(specs)}")
+    return Examples.joined(parts)
+
+
+def fit_head(examples: Examples, crop_px: int, *, l2: float = 0.01, iterations: int = 200) -> CloseLookHead:
+    """A logistic regression on standardised features, both classes weighted equally."""
+    features, labels = examples.features.double(), examples.labels.double()
+    if labels.min() == labels.max():
+        raise ValueError("the close look needs detections of both kinds (on damage and clear of it)")
+    mean, std = features.mean(dim=0), features.std(dim=0).clamp(min=1e-6)
+    x = (features - mean) / std
+    positives = labels.mean()
+    weights = torch.where(labels > 0, 0.5 / positives, 0.5 / (1 - positives))
+    w = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
+    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([w, b], max_iter=iterations, line_search_fn="strong_wolfe")
+
+    def closure() -> Tensor:
+        optimizer.zero_grad()
+        loss = (weights * torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, labels, reduction="none")).mean()
+        loss = loss + l2 / 2 * w.square().sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    head = CloseLookHead(x.shape[1], crop_px)
+    with torch.no_grad():
+        head.mean.copy_(mean.float())
+        head.std.copy_(std.float())
+        head.linear.weight.copy_(w.detach().float()[None])
+        head.linear.bias.copy_(b.detach().float()[None])
+    return head
+
+
+def auc(labels: Tensor, scores: Tensor) -> float:
+    """Area under the ROC curve: how often a damage example outscores a non-damage one."""
+    positive, negative = scores[labels == 1], scores[labels == 0]
+    if len(positive) == 0 or len(negative) == 0:
+        return float("nan")
+    greater = (positive[:, None] > negative[None, :]).double().mean()
+    ties = (positive[:, None] == negative[None, :]).double().mean()
+    return float(greater + ties / 2)
+
+
+def spec_name(spec: str) -> str:
+    """``ROOT[:SPLIT[:EVERY]]`` with the folder's name alone, for the model card."""
+    root, colon, rest = spec.partition(":")
+    return Path(root).name + colon + rest
+
+
+def main(argv: list[str] | None = None) -> int:
+    from engine.msnet.close_look import combined_scores
+    from engine.weights import load_model, save_model
+
+    parser = argparse.ArgumentParser(prog="python -m engine.msnet.close_look_fit", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--weights", required=True, help="the detector (safetensors with its JSON beside it)")
+    parser.add_argument("--data", nargs="+", required=True, metavar="ROOT[:SPLIT[:EVERY]]",
+                        help="ISBDA folders to fit on (split 'train', every frame by default)")
+    parser.add_argument("--val", nargs="*", default=[], metavar="ROOT[:SPLIT[:EVERY]]",
+                        help="held-out ISBDA folders: the AUCs printed and written into the config")
+    parser.add_argument("--out", required=True, help="the detector with its close-look head (.safetensors)")
+    parser.add_argument("--crop-px", type=int, default=128)
+    parser.add_argument("--min-score", type=float, default=0.3)
+    parser.add_argument("--l2", type=float, default=0.01)
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    model, config = load_model(args.weights, inference={"close_look": False})
+    train = collect(model, args.data, crop_px=args.crop_px, min_score=args.min_score)
+    print(f"fitting on {len(train.labels)} detections ({int(train.labels.sum())} on damage)", flush=True)
+    head = fit_head(train, args.crop_px, l2=args.l2)
+    fitted: dict[str, Any] = {
+        "data": [spec_name(spec) for spec in args.data], "crop_px": args.crop_px, "min_score": args.min_score, "l2": args.l2,
+        "examples": len(train.labels), "on_damage": int(train.labels.sum()),
+    }
+    if args.val:
+        val = collect(model, args.val, crop_px=args.crop_px, min_score=args.min_score)
+        with torch.no_grad():
+            p = head(val.features)
+        fitted["val"] = {
+            "data": [spec_name(spec) for spec in args.val], "examples": len(val.labels), "on_damage": int(val.labels.sum()),
+            "auc_detector_score": round(auc(val.labels, val.scores), 3),
+            "auc_close_look": round(auc(val.labels, p), 3),
+            "auc_combined": round(auc(val.labels, combined_scores(val.scores, p)), 3),
+        }
+        print("held out:", fitted["val"], flush=True)
+    config["model"] = {**config["model"], "close_look_px": args.crop_px}
+    model.build_config = config["model"]
+    model.close_look_head = head
+    inference = config.get("inference") or {}
+    config["inference"] = {**inference, "close_look": True}
+    model.inference_settings = None  # the config's (with the close look on) is written as it is
+    extra = {k: v for k, v in config.items() if k not in ("kind", "version", "model", "class_names", "stored_dtype")}
+    extra["close_look"] = fitted
+    compact = str(config.get("stored_dtype", "")).startswith("float16+int8")
+    save_model(model, args.out, extra, compact=compact)
+    print(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

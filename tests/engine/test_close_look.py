@@ -1,0 +1,149 @@
+"""The close look: each detection seen again in a full-resolution crop, its score combined
+with the crop's probability of damage; the head fitted on a detector's own detections."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from core.errors import ModelError
+from engine.msnet.close_look import (
+    MIN_CROP_PX,
+    CloseLookHead,
+    combined_scores,
+    crop_boxes,
+    crops,
+)
+from engine.msnet.close_look_fit import Examples, auc, fit_head, label_detections, main
+from engine.msnet.rescore import rescored
+from engine.weights import load_model
+
+
+def test_a_crop_is_a_square_around_the_box_with_a_margin_and_a_least_size() -> None:
+    squares = crop_boxes(torch.tensor([[10.0, 20.0, 50.0, 40.0], [100.0, 100.0, 102.0, 103.0]]))
+    # 40 x 20 box: a 60-pixel square on its centre (30, 30)
+    assert squares[0].tolist() == pytest.approx([0.0, 0.0, 60.0, 60.0])
+    # a tiny box is seen with its surroundings
+    assert (squares[1, 2] - squares[1, 0]).item() == pytest.approx(MIN_CROP_PX)
+    assert ((squares[1, :2] + squares[1, 2:]) / 2).tolist() == pytest.approx([101.0, 101.5])
+
+
+def test_crops_show_what_lies_around_each_box_at_the_crop_size() -> None:
+    image = torch.zeros(3, 120, 160)
+    image[0, 40:80, 60:100] = 1.0  # a red square
+    cut = crops(image, torch.tensor([[60.0, 40.0, 100.0, 80.0], [0.0, 0.0, 20.0, 20.0]]), 30)
+    assert cut.shape == (2, 3, 30, 30)
+    # the red square fills the middle two thirds of the first crop (a quarter margin each side)
+    assert cut[0, 0, 10:20, 10:20].min().item() == pytest.approx(1.0)
+    assert cut[0, 0, :3].max().item() == pytest.approx(0.0)
+    assert cut[0, 1:].abs().max().item() == 0.0
+    assert cut[1].abs().max().item() == 0.0  # a corner far from the square; black past the edge
+    assert crops(image, torch.zeros((0, 4)), 30).shape == (0, 3, 30, 30)
+
+
+def test_a_rejected_detection_falls_below_an_accepted_one_and_under_the_floor() -> None:
+    detections = {"boxes": torch.tensor([[0.0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]]),
+                  "labels": torch.tensor([1, 2, 3]), "scores": torch.tensor([0.9, 0.6, 0.3]),
+                  "mask_crops": ["a", "b", "c"], "building_boxes": torch.zeros((3, 4))}
+    probabilities = torch.tensor([0.25, 0.9, 0.5])
+    new = combined_scores(detections["scores"], probabilities)
+    assert new.tolist() == pytest.approx([0.225, 0.54, 0.15])
+    looked = rescored(detections, new, score_floor=0.2)
+    assert looked["scores"].tolist() == pytest.approx([0.54, 0.225])
+    assert looked["labels"].tolist() == [2, 1]
+    assert looked["mask_crops"] == ["b", "a"]
+    assert looked["building_boxes"].shape == (3, 4)  # buildings are not damage: left as they are
+
+
+def test_detections_are_labelled_by_the_annotated_damage_and_buildings() -> None:
+    damage = torch.tensor([[10.0, 10.0, 30.0, 30.0]])
+    houses = torch.tensor([[0.0, 0.0, 60.0, 40.0]])
+    boxes = torch.tensor([
+        [12.0, 12.0, 28.0, 28.0],    # on the damage
+        [5.0, 5.0, 60.0, 35.0],      # the whole roof: its centre is outside the damage, IoU < 0.25
+        [100.0, 100.0, 120.0, 120.0],  # far from any damaged building
+        [40.0, 20.0, 60.0, 40.0],    # on the damaged house beside its damage: neither
+    ])
+    assert label_detections(boxes, damage, houses).tolist() == [1, -1, 0, -1]
+    assert label_detections(boxes[2:3], damage[:0], houses[:0]).tolist() == [0]
+
+
+def test_the_fitted_head_separates_what_the_features_separate() -> None:
+    generator = torch.Generator().manual_seed(0)
+    features = torch.randn(400, 5, generator=generator)
+    labels = (features[:, 0] + 0.3 * features[:, 1] > 0.8).long()  # a minority of positives
+    features[:, 2] = features[:, 2] * 100 + 50  # an unscaled, useless feature
+    head = fit_head(Examples(features, labels, torch.rand(400, generator=generator)), crop_px=32)
+    with torch.no_grad():
+        p = head(features)
+    assert auc(labels, p) > 0.97
+    assert ((p > 0.5).long() == labels).float().mean() > 0.9
+    assert head.std[2] > 50  # standardised inside the head
+    with pytest.raises(ValueError, match="both kinds"):
+        fit_head(Examples(features, torch.ones(400, dtype=torch.long), torch.rand(400)), crop_px=32)
+
+
+def test_auc_counts_pairs_ranked_right() -> None:
+    labels = torch.tensor([1, 1, 0, 0])
+    assert auc(labels, torch.tensor([0.9, 0.8, 0.1, 0.2])) == 1.0
+    assert auc(labels, torch.tensor([0.1, 0.2, 0.9, 0.8])) == 0.0
+    assert auc(labels, torch.tensor([0.5, 0.5, 0.5, 0.5])) == 0.5
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_detector, damage_dataset, tmp_path_factory):
+    """The tiny detector with a close-look head fitted on two frames (every score kept)."""
+    root = tmp_path_factory.mktemp("close-look")
+    data = damage_dataset(root / "data")
+    out = root / "model" / "msnet.safetensors"
+    assert main(["--weights", str(tiny_detector / "msnet.safetensors"), "--data", f"{data}:train",
+                 "--out", str(out), "--crop-px", "32", "--min-score", "0.0"]) == 0
+    return out
+
+
+def test_the_fit_keeps_the_detector_and_adds_a_head_that_runs(fitted, tiny_detector) -> None:
+    config = json.loads(fitted.with_suffix(".json").read_text())
+    assert config["model"]["close_look_px"] == 32
+    assert config["inference"]["close_look"] is True
+    assert config["close_look"]["examples"] > 0
+    model, _ = load_model(fitted)
+    base, _ = load_model(tiny_detector / "msnet.safetensors")
+    assert isinstance(model.close_look_head, CloseLookHead) and model.close_look is True
+    head_keys = {k for k in model.state_dict() if k.startswith("close_look_head.")}
+    assert head_keys == {"close_look_head.mean", "close_look_head.std", "close_look_head.linear.weight",
+                         "close_look_head.linear.bias"}
+    for key, value in base.state_dict().items():  # the detector itself is unchanged
+        assert torch.equal(model.state_dict()[key], value), key
+
+    torch.manual_seed(3)
+    images = [torch.rand(3, 64, 80)]
+    model.roi_heads.score_thresh = base.roi_heads.score_thresh = 0.0
+    with torch.no_grad():
+        plain = base(images)[0]
+        looked = model(images)[0]
+        model.close_look = False
+        off = model(images)[0]
+    assert torch.equal(off["scores"], plain["scores"])
+    assert len(plain["scores"]) > 0 and len(looked["scores"]) == len(plain["scores"])
+    # each looked score is score * p of a plain detection with the same box
+    for box, score in zip(looked["boxes"], looked["scores"]):
+        match = (plain["boxes"] - box).abs().sum(dim=1).argmin()
+        assert score <= plain["scores"][match] + 1e-6
+    assert not torch.allclose(looked["scores"].sort().values, plain["scores"].sort().values)
+
+
+def test_weights_without_a_head_refuse_the_close_look_by_name(tiny_detector, tmp_path) -> None:
+    for name in ("msnet.safetensors", "msnet.json"):
+        shutil.copyfile(tiny_detector / name, tmp_path / name)
+    with pytest.raises(ModelError, match="no close-look head") as error:
+        load_model(tmp_path / "msnet.safetensors", inference={"close_look": True})
+    assert "msnet.safetensors" in str(error.value)
+    assert load_model(tmp_path / "msnet.safetensors", inference={"close_look": False})[0].close_look is False
+    config = json.loads((tmp_path / "msnet.json").read_text())
+    config["inference"] = {"close_look": 1}
+    (tmp_path / "msnet.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="inference setting 'close_look' must be true or false; got 1"):
+        load_model(tmp_path / "msnet.safetensors")
