@@ -37,7 +37,11 @@ GATE_LABELS = {
 }
 #: The close look: None, the weights' own; on; off.
 CLOSE_LOOK: tuple[bool | None, ...] = (None, True, False)
-CLOSE_LOOK_LABELS = {None: "the model's own", True: "on", False: "off"}
+CLOSE_LOOK_LABELS = {
+    None: "the model's own (off for the shipped model)",
+    True: "on: fewer false alarms on real footage, about 1.6x the time",
+    False: "off",
+}
 
 
 def available_devices() -> list[str]:

@@ -14,8 +14,9 @@ masks are kept.
 
 The head is fitted on the detector's own detections of annotated frames
 (:mod:`engine.msnet.close_look_fit`): those on annotated damage against those far from
-any damaged building. It reads the backbone's features, so a fine-tune that changes the
-backbone leaves it stale (:mod:`engine.finetune` by default trains the RoI heads only).
+any damaged building. It reads the backbone's features, so a fine-tune that trains the
+backbone turns it off (:mod:`engine.finetune`; on a CPU it trains the RoI heads only by
+default).
 """
 
 from __future__ import annotations

@@ -178,15 +178,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fitting on {len(train.labels)} detections ({int(train.labels.sum())} on damage)", flush=True)
     head = fit_head(train, args.crop_px, l2=args.l2)
     fitted: dict[str, Any] = {
-        "data": [spec_name(spec) for spec in args.data], "crop_px": args.crop_px, "min_score": args.min_score, "l2": args.l2,
-        "examples": len(train.labels), "on_damage": int(train.labels.sum()),
+        "data": [spec_name(spec) for spec in args.data], "crop_px": args.crop_px, "min_score": args.min_score,
+        "l2": args.l2, "examples": len(train.labels), "on_damage": int(train.labels.sum()),
     }
     if args.val:
         val = collect(model, args.val, crop_px=args.crop_px, min_score=args.min_score)
         with torch.no_grad():
             p = head(val.features)
         fitted["val"] = {
-            "data": [spec_name(spec) for spec in args.val], "examples": len(val.labels), "on_damage": int(val.labels.sum()),
+            "data": [spec_name(spec) for spec in args.val], "examples": len(val.labels),
+            "on_damage": int(val.labels.sum()),
             "auc_detector_score": round(auc(val.labels, val.scores), 3),
             "auc_close_look": round(auc(val.labels, p), 3),
             "auc_combined": round(auc(val.labels, combined_scores(val.scores, p)), 3),
