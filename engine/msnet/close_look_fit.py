@@ -196,13 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     config["model"] = {**config["model"], "close_look_px": args.crop_px}
     model.build_config = config["model"]
     model.close_look_head = head
-    inference = config.get("inference") or {}
-    config["inference"] = {**inference, "close_look": True}
-    model.inference_settings = None  # the config's (with the close look on) is written as it is
-    extra = {k: v for k, v in config.items() if k not in ("kind", "version", "model", "class_names", "stored_dtype")}
-    extra["close_look"] = fitted
+    config["inference"] = {**(config.get("inference") or {}), "close_look": True}
     compact = str(config.get("stored_dtype", "")).startswith("float16+int8")
-    save_model(model, args.out, extra, compact=compact)
+    save_model(model, args.out, {**config, "close_look": fitted}, compact=compact)
     print(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
     return 0
 
