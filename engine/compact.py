@@ -23,17 +23,23 @@ from core.errors import ModelError
 
 #: tensors with at least this many elements (and two or more dimensions) go to int8
 INT8_MIN_ELEMENTS = 1_000_000
+#: and every tensor of two or more dimensions under these prefixes: the close look's
+#: classifier is a whole backbone of small tensors (:mod:`engine.msnet.close_look`), 4.5 MB
+#: in float16 and 2.4 MB so
+INT8_PREFIXES = ("close_look_head.",)
 SCALE_SUFFIX = ".int8_scale"
 
 
-def compact_state(state: Mapping[str, Tensor], *, int8_min_elements: int = INT8_MIN_ELEMENTS) -> dict[str, Tensor]:
-    """``state`` for storage: floats as float16, the largest as int8 plus per-row scales."""
+def compact_state(state: Mapping[str, Tensor], *, int8_min_elements: int = INT8_MIN_ELEMENTS,
+                  int8_prefixes: tuple[str, ...] = INT8_PREFIXES) -> dict[str, Tensor]:
+    """``state`` for storage: floats as float16, the largest (and those under
+    ``int8_prefixes``) as int8 plus per-row scales."""
     stored: dict[str, Tensor] = {}
     for name, tensor in state.items():
         tensor = tensor.detach().cpu()
         if not tensor.is_floating_point():
             stored[name] = tensor.contiguous()
-        elif tensor.dim() >= 2 and tensor.numel() >= int8_min_elements:
+        elif tensor.dim() >= 2 and (tensor.numel() >= int8_min_elements or name.startswith(int8_prefixes)):
             rows = tensor.float().reshape(tensor.shape[0], -1)
             # the scale as stored (float16) is the one used to round
             scale = (rows.abs().amax(dim=1) / 127).clamp(min=1e-8).half()
@@ -81,4 +87,4 @@ def stored_dtype(stored: Mapping[str, Tensor]) -> str:
     return "+".join(sorted(kinds))
 
 
-__all__ = ["INT8_MIN_ELEMENTS", "SCALE_SUFFIX", "compact_state", "expand_state", "stored_dtype"]
+__all__ = ["INT8_MIN_ELEMENTS", "INT8_PREFIXES", "SCALE_SUFFIX", "compact_state", "expand_state", "stored_dtype"]

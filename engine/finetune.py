@@ -157,6 +157,9 @@ def trainable_scope(model: torch.nn.Module, scope: str) -> list[str]:
                         child.requires_grad_(True)
             elif children:  # ResNet: layer1..layer4; the last one
                 children[-1][1].requires_grad_(True)
+    close_look = getattr(model, "close_look_head", None)
+    if close_look is not None:  # its own classifier, not trained by the detection losses
+        close_look.requires_grad_(False)
     return [name for name, p in model.named_parameters() if p.requires_grad]
 
 
@@ -503,25 +506,12 @@ def finetune(config: FinetuneConfig, *, cancel: threading.Event | None = None) -
         "frames_seen_this_session": sorted(seen),
     }
     model.eval()
-    if scope in ("last", "all") and getattr(model, "close_look_head", None) is not None:
-        summary["close_look"] = _close_look_off(model)
     weights = save_model(model, out / WEIGHTS_NAME, {
         "fine_tuned_on": config.card, "base_model": _base_summary(base_card),
         "finetune": {k: v for k, v in dataclasses.asdict(config).items() if k != "card"}, "summary": summary,
     })
     _save_checkpoint(checkpoint_path, model, optimizer, step=step, elapsed_s=elapsed, config=config)
     yield FinetuneProgress(step, config.steps, elapsed, 0.0, last, state="finished", weights=weights, summary=summary)
-
-
-def _close_look_off(model: torch.nn.Module) -> str:
-    """Turn the close look off on a model whose backbone was trained: its head reads the
-    backbone's features as they were (:mod:`engine.msnet.close_look`). Returns the note."""
-    from engine.msnet.inference import InferenceSettings, apply_inference_settings, inference_settings_of
-
-    settings = inference_settings_of(model) or InferenceSettings()
-    apply_inference_settings(model, dataclasses.replace(settings, close_look=False))
-    return ("off: this fine-tune changed the backbone its head reads; fit it again with "
-            "python -m engine.msnet.close_look_fit")
 
 
 def _base_summary(card: dict[str, Any]) -> dict[str, Any]:

@@ -4,19 +4,19 @@ The detector sees a frame shrunk to its input size (360 px on the short side for
 shipped model), where bare roof decking and an intact tan or terracotta roof are patches
 of the same colour a few pixels wide. The close look cuts each detection's box out of
 the frame as it came (a square around the box, :data:`CROP_MARGIN` of its side added on
-every side, at least :data:`MIN_CROP_PX` pixels), resizes it to ``crop_px`` and runs the
-detector's own backbone on it, so sheet seams, shingle rows and tile courses are seen at
-several times the scale. A linear head (:class:`CloseLookHead`) on the pooled backbone
-maps gives the probability ``p`` that the crop shows damage, and the detection's score
-becomes ``score * p``: a detection the close look is sure of keeps its score, one it
-doubts falls, and every score runs somewhat lower than without it. Boxes, levels and
-masks are kept.
+every side, at least :data:`MIN_CROP_PX` pixels), resizes it to ``crop_px`` and runs a
+small classifier of its own on it (:class:`CloseLookHead`: a copy of the detector's
+backbone, fine-tuned on such crops, its last map averaged into one logit), so sheet
+seams, shingle rows and tile courses are seen at several times the scale. It gives the
+probability ``p`` that the crop shows damage, and the detection's score becomes
+``score * p``: a detection the close look is sure of keeps its score, one it doubts
+falls, and every score runs somewhat lower than without it. Boxes, levels and masks are
+kept.
 
-The head is fitted on the detector's own detections of annotated frames
+The classifier is trained on the detector's own detections of annotated frames
 (:mod:`engine.msnet.close_look_fit`): those on annotated damage against those far from
-any damaged building. It reads the backbone's features, so a fine-tune that trains the
-backbone turns it off (:mod:`engine.finetune`; on a CPU it trains the RoI heads only by
-default).
+any damaged building. It has its own weights, so a fine-tune of the detector leaves it
+as it is.
 """
 
 from __future__ import annotations
@@ -32,21 +32,36 @@ MIN_CROP_PX = 24
 
 
 class CloseLookHead(nn.Module):
-    """Standardised pooled backbone features -> probability of damage.
+    """Normalised crops -> probability of damage.
 
-    ``mean``/``std`` standardise the features (fitted with the head); ``crop_px`` is the
-    side each crop is resized to.
+    ``body`` is a backbone body (an ``IntermediateLayerGetter`` giving an ordered dict
+    of maps, as the detector's ``backbone.body``); its last map is averaged over space
+    into one logit. ``crop_px`` is the side each crop is resized to.
+
+    The classifier is trained with both kinds weighted equally (:meth:`logits`), so its
+    odds are those of a crop drawn half from damage, half not. ``prior_logit`` (the log
+    odds of damage among the detections it was trained on) is added at test time, so
+    ``p`` is the probability that a detection of the detector shows damage.
     """
 
-    def __init__(self, in_features: int, crop_px: int) -> None:
+    def __init__(self, body: nn.Module, crop_px: int) -> None:
         super().__init__()
         self.crop_px = int(crop_px)
-        self.register_buffer("mean", torch.zeros(in_features))
-        self.register_buffer("std", torch.ones(in_features))
-        self.linear = nn.Linear(in_features, 1)
+        self.body = body
+        with torch.no_grad():
+            was_training = body.training
+            body.eval()
+            channels = list(body(torch.zeros(1, 3, self.crop_px, self.crop_px)).values())[-1].shape[1]
+            body.train(was_training)
+        self.linear = nn.Linear(channels, 1)
+        self.register_buffer("prior_logit", torch.zeros(()))
 
-    def forward(self, features: Tensor) -> Tensor:
-        return torch.sigmoid(self.linear((features - self.mean) / self.std)).squeeze(1)
+    def logits(self, batch: Tensor) -> Tensor:
+        last = list(self.body(batch).values())[-1]
+        return self.linear(last.mean(dim=(2, 3)).float()).squeeze(1)
+
+    def forward(self, batch: Tensor) -> Tensor:
+        return torch.sigmoid(self.logits(batch) + self.prior_logit)
 
 
 def crop_boxes(boxes: Tensor) -> Tensor:
@@ -68,14 +83,6 @@ def crops(image: Tensor, boxes: Tensor, crop_px: int) -> Tensor:
                      sampling_ratio=2, aligned=True)
 
 
-def pooled_features(body: nn.Module, batch: Tensor) -> Tensor:
-    """The backbone's maps of ``batch`` (normalised images), each but the finest averaged
-    over space, and the coarsest also maxed: ``[N, F]``."""
-    maps = list(body(batch).values())
-    pooled = [level.mean(dim=(2, 3)) for level in maps[1:]] + [maps[-1].amax(dim=(2, 3))]
-    return torch.cat(pooled, dim=1).float()
-
-
 def normalised(batch: Tensor, mean: list[float], std: list[float]) -> Tensor:
     """``batch`` in [0, 1] normalised as the detector's transform does."""
     m = batch.new_tensor(mean).view(1, 3, 1, 1)
@@ -83,7 +90,7 @@ def normalised(batch: Tensor, mean: list[float], std: list[float]) -> Tensor:
     return (batch - m) / s
 
 
-def damage_probabilities(images: list[Tensor], boxes: list[Tensor], body: nn.Module, head: CloseLookHead,
+def damage_probabilities(images: list[Tensor], boxes: list[Tensor], head: CloseLookHead,
                          mean: list[float], std: list[float], *, batch_size: int = 64) -> list[Tensor]:
     """Per image, the close look's probability of damage of each box."""
     counts = [len(b) for b in boxes]
@@ -91,7 +98,7 @@ def damage_probabilities(images: list[Tensor], boxes: list[Tensor], body: nn.Mod
         return [b.new_zeros((0,)) for b in boxes]
     every = torch.cat([crops(image, b, head.crop_px) for image, b in zip(images, boxes)])
     probabilities = torch.cat([
-        head(pooled_features(body, normalised(every[i:i + batch_size], mean, std)))
+        head(normalised(every[i:i + batch_size], mean, std))
         for i in range(0, len(every), batch_size)
     ])
     return list(probabilities.split(counts))

@@ -5,10 +5,13 @@ detections scoring at least ``min_score`` becomes an example: damage when its bo
 overlaps annotated damage (IoU >= 0.25) or its centre lies inside an annotated damage
 box, not damage when it touches no annotated damage and lies mostly (half its area or
 more) outside every damaged building's box; the ones in between (on a damaged building
-beside its damage) are left out. Each example's crop goes through the detector's
-backbone, and a logistic regression (features standardised, L2-penalised, both classes
-weighted equally) is fitted on the pooled maps. The detector's weights are copied
-unchanged; the head is added and the config says what it was fitted on::
+beside its damage) are left out. The head starts as a copy of the detector's backbone
+and is fine-tuned on the examples' crops (AdamW with a one-cycle schedule, both classes
+weighted equally, crops mirrored, turned and their brightness and colour jittered); at
+test time its odds are multiplied by those of damage among the examples, so that it
+gives the probability that one of the detector's detections shows damage. The
+detector's weights are copied unchanged; the head is added and the config says what it
+was fitted on::
 
     python -m engine.msnet.close_look_fit --weights msnet.safetensors \\
         --data flights/train-s21:train:3 flights/train-s22:train:3 \\
@@ -28,7 +31,7 @@ import torch
 from torch import Tensor
 from torchvision.ops import box_iou
 
-from engine.msnet.close_look import CloseLookHead, crops, normalised, pooled_features
+from engine.msnet.close_look import CloseLookHead, crops, normalised
 
 #: a detection is damage when its box overlaps annotated damage at least this much
 MATCH_IOU = 0.25
@@ -36,15 +39,15 @@ MATCH_IOU = 0.25
 
 @dataclass
 class Examples:
-    """Pooled features of detections' crops, their labels (1 damage, 0 not) and scores."""
+    """Detections' crops (uint8 ``[N, 3, px, px]``), their labels (1 damage, 0 not) and scores."""
 
-    features: Tensor
+    crops: Tensor
     labels: Tensor
     scores: Tensor
 
     @classmethod
     def joined(cls, parts: list[Examples]) -> Examples:
-        return cls(torch.cat([p.features for p in parts]), torch.cat([p.labels for p in parts]),
+        return cls(torch.cat([p.crops for p in parts]), torch.cat([p.labels for p in parts]),
                    torch.cat([p.scores for p in parts]))
 
 
@@ -90,8 +93,6 @@ def _frames(spec: str) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
 @torch.no_grad()
 def collect(model: torch.nn.Module, specs: list[str], *, crop_px: int, min_score: float) -> Examples:
     """The labelled examples of the detector's detections on ``specs``' frames."""
-    body = model.backbone.body
-    mean, std = list(model.transform.image_mean), list(model.transform.image_std)
     parts: list[Examples] = []
     for spec in specs:
         for image, damage, houses in _frames(spec):
@@ -101,41 +102,67 @@ def collect(model: torch.nn.Module, specs: list[str], *, crop_px: int, min_score
             labels = label_detections(boxes, damage, houses)
             known = labels >= 0
             if known.any():
-                batch = normalised(crops(image, boxes[known], crop_px), mean, std)
-                parts.append(Examples(pooled_features(body, batch), labels[known], scores[known]))
+                cut = crops(image, boxes[known], crop_px).mul(255).round().clamp(0, 255).to(torch.uint8)
+                parts.append(Examples(cut, labels[known], scores[known]))
     if not parts:
         raise ValueError(f"no detections >= {min_score} to learn from in {', '.join(specs)}")
     return Examples.joined(parts)
 
 
-def fit_head(examples: Examples, crop_px: int, *, l2: float = 0.01, iterations: int = 200) -> CloseLookHead:
-    """A logistic regression on standardised features, both classes weighted equally."""
-    features, labels = examples.features.double(), examples.labels.double()
+def _augmented(batch: Tensor, generator: torch.Generator) -> Tensor:
+    """Crops in [0, 1], mirrored, turned by a multiple of 90 degrees and with their
+    brightness and colour jittered (a crop has no up or left)."""
+    if torch.rand((), generator=generator) < 0.5:
+        batch = batch.flip(3)
+    batch = torch.rot90(batch, int(torch.randint(4, (), generator=generator)), (2, 3))
+    gain = 0.8 + 0.4 * torch.rand(len(batch), 1, 1, 1, generator=generator)
+    shift = 0.1 * (torch.rand(len(batch), 3, 1, 1, generator=generator) - 0.5)
+    return (batch * gain + shift).clamp(0, 1)
+
+
+def fit_head(head: CloseLookHead, examples: Examples, mean: list[float], std: list[float], *,
+             epochs: int = 6, lr: float = 3e-4, batch_size: int = 64, seed: int = 0,
+             log_every: int = 50) -> CloseLookHead:
+    """Fine-tune ``head`` (in place) on ``examples``' crops: binary cross-entropy with both
+    classes weighted equally, AdamW, one-cycle learning rate; then set its prior to the
+    share of damage among the examples."""
+    labels = examples.labels.float()
     if labels.min() == labels.max():
         raise ValueError("the close look needs detections of both kinds (on damage and clear of it)")
-    mean, std = features.mean(dim=0), features.std(dim=0).clamp(min=1e-6)
-    x = (features - mean) / std
+    generator = torch.Generator().manual_seed(seed)
+    head.requires_grad_(True)  # the whole copy learns, also the layers the detector kept frozen
     positives = labels.mean()
-    weights = torch.where(labels > 0, 0.5 / positives, 0.5 / (1 - positives))
-    w = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
-    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([w, b], max_iter=iterations, line_search_fn="strong_wolfe")
-
-    def closure() -> Tensor:
-        optimizer.zero_grad()
-        loss = (weights * torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, labels, reduction="none")).mean()
-        loss = loss + l2 / 2 * w.square().sum()
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
-    head = CloseLookHead(x.shape[1], crop_px)
-    with torch.no_grad():
-        head.mean.copy_(mean.float())
-        head.std.copy_(std.float())
-        head.linear.weight.copy_(w.detach().float()[None])
-        head.linear.bias.copy_(b.detach().float()[None])
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=(1 - positives) / positives)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
+    batches = max(1, len(labels) // batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=epochs * batches)
+    head.train()
+    step = 0
+    for epoch in range(epochs):
+        order = torch.randperm(len(labels), generator=generator)
+        for first in range(0, batches * batch_size, batch_size):
+            chosen = order[first:first + batch_size]
+            batch = _augmented(examples.crops[chosen].float() / 255, generator)
+            loss = loss_fn(head.logits(normalised(batch, mean, std)), labels[chosen])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            step += 1
+            if log_every and step % log_every == 0:
+                print(f"epoch {epoch + 1}/{epochs}, step {step}/{epochs * batches}: loss {loss.item():.3f}", flush=True)
+    head.eval()
+    head.prior_logit.fill_(float(torch.log(positives / (1 - positives))))
     return head
+
+
+@torch.no_grad()
+def probabilities(head: CloseLookHead, examples: Examples, mean: list[float], std: list[float],
+                  *, batch_size: int = 256) -> Tensor:
+    """The close look's probability of damage for each example."""
+    head.eval()
+    return torch.cat([head(normalised(examples.crops[i:i + batch_size].float() / 255, mean, std))
+                      for i in range(0, len(examples.labels), batch_size)])
 
 
 def auc(labels: Tensor, scores: Tensor) -> float:
@@ -165,9 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--val", nargs="*", default=[], metavar="ROOT[:SPLIT[:EVERY]]",
                         help="held-out ISBDA folders: the AUCs printed and written into the config")
     parser.add_argument("--out", required=True, help="the detector with its close-look head (.safetensors)")
-    parser.add_argument("--crop-px", type=int, default=128)
+    parser.add_argument("--crop-px", type=int, default=96)
     parser.add_argument("--min-score", type=float, default=0.3)
-    parser.add_argument("--l2", type=float, default=0.01)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     if args.threads:
@@ -176,15 +205,18 @@ def main(argv: list[str] | None = None) -> int:
     model, config = load_model(args.weights, inference={"close_look": False})
     train = collect(model, args.data, crop_px=args.crop_px, min_score=args.min_score)
     print(f"fitting on {len(train.labels)} detections ({int(train.labels.sum())} on damage)", flush=True)
-    head = fit_head(train, args.crop_px, l2=args.l2)
+    torch.manual_seed(args.seed)
+    mean, std = list(model.transform.image_mean), list(model.transform.image_std)
+    head = fit_head(model.add_close_look(args.crop_px), train, mean, std, epochs=args.epochs, lr=args.lr, seed=args.seed)
     fitted: dict[str, Any] = {
         "data": [spec_name(spec) for spec in args.data], "crop_px": args.crop_px, "min_score": args.min_score,
-        "l2": args.l2, "examples": len(train.labels), "on_damage": int(train.labels.sum()),
+        "epochs": args.epochs, "lr": args.lr, "seed": args.seed,
+        "examples": len(train.labels), "on_damage": int(train.labels.sum()),
+        "prior": round(float(train.labels.float().mean()), 3),
     }
     if args.val:
         val = collect(model, args.val, crop_px=args.crop_px, min_score=args.min_score)
-        with torch.no_grad():
-            p = head(val.features)
+        p = probabilities(head, val, mean, std)
         fitted["val"] = {
             "data": [spec_name(spec) for spec in args.val], "examples": len(val.labels),
             "on_damage": int(val.labels.sum()),
@@ -195,7 +227,6 @@ def main(argv: list[str] | None = None) -> int:
         print("held out:", fitted["val"], flush=True)
     config["model"] = {**config["model"], "close_look_px": args.crop_px}
     model.build_config = config["model"]
-    model.close_look_head = head
     config["inference"] = {**(config.get("inference") or {}), "close_look": True}
     compact = str(config.get("stored_dtype", "")).startswith("float16+int8")
     save_model(model, args.out, {**config, "close_look": fitted}, compact=compact)

@@ -38,10 +38,11 @@ without the object gets). Nothing here changes the stored weights:
     to half their score. Twice the model's time (``--flip-check``).
 ``close_look``
     The close look (``true``/``false``, default ``false``): each detection is seen again
-    in a crop of the full-resolution image by the detector's own backbone, and a small
-    head fitted on its detections says how likely that crop shows damage (``p``); the
-    score becomes ``score * p`` (:mod:`engine.msnet.close_look`). Fewer false alarms on
-    real footage, every score somewhat lower. Only weights with a close-look head can
+    in a crop of the full-resolution image by a small classifier of its own (a copy of
+    the detector's backbone fine-tuned on its detections), which says how likely that
+    crop shows damage (``p``); the score becomes ``score * p``
+    (:mod:`engine.msnet.close_look`). Fewer false alarms on real footage, every score
+    somewhat lower. Only weights with a close-look head can
     take it (``--close-look``).
 ``cpu_bfloat16``
     Parts that run in bfloat16 on a CPU with native bfloat16 arithmetic (AVX-512 BF16

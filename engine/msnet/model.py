@@ -16,6 +16,7 @@ and add ``building_boxes`` / ``building_scores`` to each eval output (empty for
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from typing import Any
 
@@ -28,7 +29,7 @@ from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import boxes as box_ops
 
 from engine.msnet.choices import Choice
-from engine.msnet.close_look import CloseLookHead, combined_scores, damage_probabilities, pooled_features
+from engine.msnet.close_look import CloseLookHead, combined_scores, damage_probabilities
 from engine.msnet.flip_check import flip_checked
 from engine.msnet.backbones import FPN_CHANNELS, build_fpn_backbone
 from engine.msnet.gating import GateMetric
@@ -119,14 +120,9 @@ class MSNet(MaskRCNN):
         self.inference_settings = None
 
     def add_close_look(self, crop_px: int) -> CloseLookHead:
-        """Give the model a close-look head (untrained) for crops of ``crop_px`` pixels."""
-        with torch.no_grad():
-            probe = torch.zeros(1, 3, crop_px, crop_px)
-            was_training = self.backbone.body.training
-            self.backbone.body.eval()
-            in_features = pooled_features(self.backbone.body, probe).shape[1]
-            self.backbone.body.train(was_training)
-        self.close_look_head = CloseLookHead(in_features, crop_px)
+        """Give the model a close-look head for crops of ``crop_px`` pixels: a copy of its
+        backbone's body (as it is now) and an untrained linear layer."""
+        self.close_look_head = CloseLookHead(copy.deepcopy(self.backbone.body), crop_px)
         return self.close_look_head
 
     @property
@@ -202,7 +198,7 @@ class MSNet(MaskRCNN):
         """Each detection's score combined with the close look's (:mod:`engine.msnet.close_look`)."""
         assert self.close_look_head is not None
         probabilities = damage_probabilities(
-            images, [d["boxes"] for d in detections], self.backbone.body, self.close_look_head,
+            images, [d["boxes"] for d in detections], self.close_look_head,
             list(self.transform.image_mean), list(self.transform.image_std))
         return [rescored(d, combined_scores(d["scores"], p), score_floor=self.roi_heads.score_thresh)
                 for d, p in zip(detections, probabilities)]

@@ -4,6 +4,7 @@ with the crop's probability of damage; the head fitted on a detector's own detec
 from __future__ import annotations
 
 import json
+import math
 import shutil
 
 import pytest
@@ -71,19 +72,48 @@ def test_detections_are_labelled_by_the_annotated_damage_and_buildings() -> None
     assert label_detections(boxes[2:3], damage[:0], houses[:0]).tolist() == [0]
 
 
-def test_the_fitted_head_separates_what_the_features_separate() -> None:
+def _tiny_body() -> torch.nn.Module:
+    """A two-conv stand-in for a backbone body: an ordered dict of maps, like the detector's."""
+    from torchvision.models._utils import IntermediateLayerGetter
+
+    layers = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2, padding=1), torch.nn.ReLU(),
+                                 torch.nn.Conv2d(8, 8, 3, stride=2, padding=1), torch.nn.ReLU())
+    return IntermediateLayerGetter(layers, return_layers={"1": "0", "3": "1"})
+
+
+def _blob_crops(count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grey crops (uint8, 24 px), every other one with an orange patch somewhere: label 1."""
+    batch = 0.45 + 0.1 * torch.rand(count, 3, 24, 24, generator=generator)
+    labels = torch.arange(count) % 2
+    for i in range(1, count, 2):
+        x, y = torch.randint(0, 16, (2,), generator=generator).tolist()
+        batch[i, :, y:y + 8, x:x + 8] = torch.tensor([0.9, 0.55, 0.2])[:, None, None]
+    return (batch * 255).round().to(torch.uint8), labels
+
+
+def test_the_fitted_head_learns_to_tell_the_crops_apart() -> None:
+    from engine.msnet.close_look_fit import probabilities
+
+    torch.manual_seed(0)
     generator = torch.Generator().manual_seed(0)
-    features = torch.randn(400, 5, generator=generator)
-    labels = (features[:, 0] + 0.3 * features[:, 1] > 0.8).long()  # a minority of positives
-    features[:, 2] = features[:, 2] * 100 + 50  # an unscaled, useless feature
-    head = fit_head(Examples(features, labels, torch.rand(400, generator=generator)), crop_px=32)
-    with torch.no_grad():
-        p = head(features)
-    assert auc(labels, p) > 0.97
-    assert ((p > 0.5).long() == labels).float().mean() > 0.9
-    assert head.std[2] > 50  # standardised inside the head
+    mean, std = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
+    train_crops, train_labels = _blob_crops(256, generator)
+    head = CloseLookHead(_tiny_body(), crop_px=24)
+    head.requires_grad_(False)  # frozen layers of a detector's body are trained all the same
+    before = probabilities(head, Examples(*_blob_crops(64, generator), torch.rand(64)), mean, std)
+    fit_head(head, Examples(train_crops, train_labels, torch.rand(256)), mean, std, epochs=8, lr=1e-2,
+             batch_size=32, log_every=0)
+    held_out = Examples(*_blob_crops(64, generator), torch.rand(64))
+    p = probabilities(head, held_out, mean, std)
+    assert auc(held_out.labels, p) > 0.95
+    assert ((p > 0.5).long() == held_out.labels).float().mean() > 0.9
+    assert before.std() < p.std()  # it learnt: untrained, every crop got about the same
+    assert head.prior_logit.item() == pytest.approx(0.0)  # half the examples were damage
+    head.prior_logit.fill_(math.log(3.0))  # three in four: the odds of each crop tripled
+    odds = p / (1 - p)
+    assert probabilities(head, held_out, mean, std) == pytest.approx(3 * odds / (1 + 3 * odds), abs=1e-4)
     with pytest.raises(ValueError, match="both kinds"):
-        fit_head(Examples(features, torch.ones(400, dtype=torch.long), torch.rand(400)), crop_px=32)
+        fit_head(head, Examples(train_crops, torch.ones(256, dtype=torch.long), torch.rand(256)), mean, std)
 
 
 def test_auc_counts_pairs_ranked_right() -> None:
@@ -100,7 +130,7 @@ def fitted(tiny_detector, damage_dataset, tmp_path_factory):
     data = damage_dataset(root / "data")
     out = root / "model" / "msnet.safetensors"
     assert main(["--weights", str(tiny_detector / "msnet.safetensors"), "--data", f"{data}:train",
-                 "--out", str(out), "--crop-px", "32", "--min-score", "0.0"]) == 0
+                 "--out", str(out), "--crop-px", "32", "--min-score", "0.0", "--epochs", "1"]) == 0
     return out
 
 
@@ -109,12 +139,20 @@ def test_the_fit_keeps_the_detector_and_adds_a_head_that_runs(fitted, tiny_detec
     assert config["model"]["close_look_px"] == 32
     assert config["inference"]["close_look"] is True
     assert config["close_look"]["examples"] > 0
+    prior = config["close_look"]["on_damage"] / config["close_look"]["examples"]
+    assert config["close_look"]["prior"] == pytest.approx(prior, abs=1e-3)
     model, _ = load_model(fitted)
     base, _ = load_model(tiny_detector / "msnet.safetensors")
     assert isinstance(model.close_look_head, CloseLookHead) and model.close_look is True
+    # its odds are those of damage among the detections it learnt from, not half and half
+    assert model.close_look_head.prior_logit.item() == pytest.approx(math.log(prior / (1 - prior)), abs=1e-3)
     head_keys = {k for k in model.state_dict() if k.startswith("close_look_head.")}
-    assert head_keys == {"close_look_head.mean", "close_look_head.std", "close_look_head.linear.weight",
-                         "close_look_head.linear.bias"}
+    assert {"close_look_head.linear.weight", "close_look_head.linear.bias"} <= head_keys
+    # a backbone of its own, started from the detector's and fine-tuned on the crops
+    body_keys = {k.removeprefix("close_look_head.") for k in head_keys if k.startswith("close_look_head.body.")}
+    assert body_keys == {k.removeprefix("backbone.") for k in base.state_dict() if k.startswith("backbone.body.")}
+    assert any(not torch.equal(model.state_dict()["close_look_head." + k], base.state_dict()["backbone." + k])
+               for k in body_keys)
     for key, value in base.state_dict().items():  # the detector itself is unchanged
         assert torch.equal(model.state_dict()[key], value), key
 

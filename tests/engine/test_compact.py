@@ -30,6 +30,17 @@ def test_large_tensors_go_to_int8_within_half_a_step_per_row():
     assert torch.equal(restored["small.weight"], state["small.weight"].half())
 
 
+def test_every_weight_of_the_close_look_goes_to_int8_however_small():
+    state = {**_state(), "close_look_head.body.0.weight": torch.randn(8, 3, 3, 3),
+             "close_look_head.body.0.bias": torch.randn(8), "close_look_head.prior_logit": torch.tensor(1.4)}
+    stored = compact_state(state, int8_min_elements=1000)
+    assert stored["close_look_head.body.0.weight"].dtype == torch.int8
+    assert stored["close_look_head.body.0.bias"].dtype == torch.float16  # one dimension: float16
+    assert stored["small.weight"].dtype == torch.float16  # elsewhere, small tensors stay float16
+    restored = expand_state(stored, source="x.safetensors")
+    assert restored["close_look_head.prior_logit"].item() == pytest.approx(1.4, abs=1e-3)
+
+
 def test_plain_states_pass_through():
     state = _state()
     assert expand_state(state, source="x") == state
