@@ -26,6 +26,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+def _palette(path: Path) -> None:
+    """Rewrite a screenshot with 256 colours (a third of the bytes; the tree that a GPU
+    run carries has a size limit, docs/pipeline.md)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        quantized = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                                  dither=Image.Dither.NONE)
+    quantized.save(path, optimize=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, required=True, help="the analysed demo project (demo.dmproj)")
@@ -99,6 +110,7 @@ def main() -> int:
         qapp.processEvents()
     window.grab().save(str(args.out / "start_page.png"))
     for name in ("main_window.png", "site_review_panel.png", "start_page.png"):
+        _palette(args.out / name)
         print("wrote", args.out / name)
     window.close()
     shutil.rmtree(work, ignore_errors=True)
