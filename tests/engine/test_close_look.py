@@ -116,6 +116,25 @@ def test_the_fitted_head_learns_to_tell_the_crops_apart() -> None:
         fit_head(head, Examples(train_crops, torch.ones(256, dtype=torch.long), torch.rand(256)), mean, std)
 
 
+def test_a_head_rounded_as_stored_is_what_compact_storage_gives_back() -> None:
+    """The fit measures its held-out AUCs on the head as the file will hold it."""
+    from engine.compact import compact_state, expand_state
+    from engine.msnet.close_look_fit import round_as_stored
+
+    torch.manual_seed(0)
+    head = CloseLookHead(_tiny_body(), crop_px=24)
+
+    def stored_and_loaded() -> dict[str, torch.Tensor]:
+        state = {"close_look_head." + name: value for name, value in head.state_dict().items()}
+        return {name: value.float() for name, value in expand_state(compact_state(state), source="x").items()}
+
+    weight = "close_look_head.body.0.weight"
+    assert not torch.equal(stored_and_loaded()[weight], head.state_dict()["body.0.weight"])  # int8 rounds it
+    round_as_stored(head)
+    assert all(torch.equal(value, head.state_dict()[name.removeprefix("close_look_head.")].float())
+               for name, value in stored_and_loaded().items())
+
+
 def test_auc_counts_pairs_ranked_right() -> None:
     labels = torch.tensor([1, 1, 0, 0])
     assert auc(labels, torch.tensor([0.9, 0.8, 0.1, 0.2])) == 1.0
