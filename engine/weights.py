@@ -57,10 +57,14 @@ def save_model(model: torch.nn.Module, path: str | Path, config: dict[str, Any] 
     """
     from safetensors.torch import save_file
 
+    from engine.msnet.fold import FOLDED_ATTRIBUTE
     from engine.msnet.inference import inference_settings_of
     from engine.msnet.model import DAMAGE_CLASS_NAMES
 
     model = getattr(model, "module", model)
+    if getattr(model, FOLDED_ATTRIBUTE, False):
+        raise ModelError(f"save_model: this {type(model).__name__} has its batch norms folded for analysis "
+                         "(engine.msnet.fold) and no longer fits its weights file; save the model as loaded")
     build_config = getattr(model, "build_config", None)
     if build_config is None:
         raise ModelError(f"save_model: {type(model).__name__} was not made by build_msnet (no build_config)")

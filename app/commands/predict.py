@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from core.types import DamageLevel
     from engine.device import resolve_device
     from engine.evaluate import outputs_to_results
+    from engine.msnet.fold import fold_batch_norms
     from engine.visualize import prediction_figure
     from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model
     from geo.export._atomic import write_text_atomic
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     inference = _flags.detector_settings(args)
     device = resolve_device(args.device)
     model, _ = load_model(args.weights or DEFAULT_MSNET_WEIGHTS, device=device, inference=inference)
+    fold_batch_norms(model)  # as the analysis runs it
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results: list[dict] = []

@@ -81,7 +81,9 @@ def load_detector(
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The detector and what identifies it in a run's record (path, hash, config, and
     test-time settings, ``inference`` overriding the config's: see
-    :func:`engine.weights.load_model`)."""
+    :func:`engine.weights.load_model`), its batch norms folded for analysis
+    (:mod:`engine.msnet.fold`: not to be trained or saved)."""
+    from engine.msnet.fold import fold_batch_norms
     from engine.weights import load_model
 
     path = Path(weights) if weights is not None else default_weights()
@@ -90,6 +92,7 @@ def load_detector(
             f"{path}: the default model is not installed; pass your own with --weights FILE.safetensors"
         )
     model, config = load_model(path, device=device, inference=inference)
+    fold_batch_norms(model)  # analysis only: the same function, fewer passes over memory
     info = {
         "weights": str(path.resolve()),
         "sha256": _sha256(path),
