@@ -23,6 +23,7 @@ Examples::
     python bench/bench_pipeline.py --video my.mp4 --fps 5 --device cuda
     python bench/bench_pipeline.py --random-model resnet50 --min-size 800 --synthetic 1920x1080 --every 1
     python bench/bench_pipeline.py --srn --reference '{"cpu_bfloat16": []}'   # what bfloat16 alone gains
+    python bench/bench_pipeline.py --srn --reference '{}' --reference-unfolded   # what folding the batch norms gains
 """
 
 from __future__ import annotations
@@ -222,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference", default=REFERENCE_SETTINGS, metavar="JSON",
                         help="test-time settings (keys of engine.msnet.inference) the whole pipeline is also "
                              f"run with, for the ratio; 'none' skips it (default {REFERENCE_SETTINGS})")
+    parser.add_argument("--reference-unfolded", action="store_true",
+                        help="run the reference on a second copy of the detector whose batch norms are not folded "
+                             "(engine.msnet.fold); with --reference '{}' this measures the folding alone")
     parser.add_argument("--no-model-only", action="store_true", help="skip stage (2), model only (saves time)")
     args = parser.parse_args(argv)
     if args.fps is None and args.every is None:
@@ -245,9 +249,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.srn:
         refiner, status = load_refiner(model, device, None)
         print(f"SRN {status}", file=sys.stderr)
+    reference_model = model
+    if args.reference_unfolded:
+        if args.random_model:
+            parser.error("--reference-unfolded needs weights, not --random-model")
+        from engine.analyze import default_weights
+        from engine.weights import load_model
+
+        reference_model, _ = load_model(args.weights or default_weights(), device=device)
     with tempfile.TemporaryDirectory() as tmp, ProjectStore.create(Path(tmp) / "p.dmproj", video_path=video) as store:
         plan = plan_analysis(store, model=model, model_info=model_info, device=device, stride=args.every,
                              fps=args.fps, srn=refiner is not None, refiner=refiner)
+        reference_plan = plan if reference_model is model else plan_analysis(
+            store, model=reference_model, model_info=model_info, device=device, stride=args.every,
+            fps=args.fps, srn=refiner is not None, refiner=refiner, new_run=True)
     from engine.msnet.inference import InferenceSettings, inference_settings_of
 
     shipped = inference_settings_of(model) or InferenceSettings()
@@ -258,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         reference = dataclasses.replace(shipped, **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
     switch = _Settings(model, refiner)
     switch.use(shipped)
+    reference_switch = _Settings(reference_model, refiner)
     # Warm up on every frame first. oneDNN (CPU) builds a primitive per tensor shape,
     # and the RoI heads see new shapes on each new frame: a first pass over frames runs
     # up to 2x slower than a second. Without this, whichever stage ran second would
@@ -268,8 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     with _cpu_clock("first pass"):
         first_pass = bench_model(plan, warmup, args.batch_size, 1)[0]
     if reference is not None:  # the reference settings meet new shapes too (bfloat16 primitives)
-        switch.use(reference)
-        bench_model(plan, warmup, args.batch_size, 1)
+        reference_switch.use(reference)
+        bench_model(reference_plan, warmup, args.batch_size, 1)
         switch.use(shipped)
 
     # The stages take turns within each repeat so drifts in machine load hit them alike.
@@ -281,10 +297,10 @@ def main(argv: list[str] | None = None) -> int:
             times["model"] += bench_model(plan, frames, args.batch_size, 1)
         times["pipeline"] += bench_pipeline(video, args, model, model_info, refiner, 1)
         if reference is not None:
-            switch.use(reference)
+            reference_switch.use(reference)
             CPU_SECONDS.setdefault("reference", [])
             with _cpu_clock("reference"):
-                times["reference"] += bench_pipeline(video, args, model, model_info, refiner, 1)
+                times["reference"] += bench_pipeline(video, args, reference_model, model_info, refiner, 1)
             CPU_SECONDS["pipeline"].pop()  # bench_pipeline's own clock: this run is the reference's
             switch.use(shipped)
     decode = _median_rate(n, times["decode"])
@@ -301,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
           f"model {model_info.get('config', model_info)}")
     print(f"test-time settings: {json.dumps(shipped.as_config())}; native bfloat16 on this CPU: {cpu_has_native_bfloat16()}")
     if reference is not None:
-        print(f"reference settings: {json.dumps(reference.as_config())}")
+        print(f"reference settings: {json.dumps(reference.as_config())}"
+              + ("; reference detector unfolded (batch norms kept)" if reference_model is not model else ""))
     cpu = {stage: statistics.median(values) for stage, values in CPU_SECONDS.items() if values}
     print(f"{'stage':<34}{'frames/s':>10}{'wall s':>10}{'CPU s':>10}")
     print(f"{'(1) decode only':<34}{decode:>10.2f}{n / decode:>10.2f}{cpu['decode']:>10.2f}")
