@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--val", nargs="*", default=[], metavar="ROOT[:SPLIT[:EVERY]]",
                         help="held-out ISBDA folders: the AUCs printed and written into the config")
     parser.add_argument("--out", required=True, help="the detector with its close-look head (.safetensors)")
-    parser.add_argument("--crop-px", type=int, default=96)
+    parser.add_argument("--crop-px", type=int, default=64)
     parser.add_argument("--min-score", type=float, default=0.3)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--lr", type=float, default=3e-4)

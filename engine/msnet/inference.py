@@ -43,7 +43,8 @@ without the object gets). Nothing here changes the stored weights:
     crop shows damage (``p``); the score becomes ``score * p``
     (:mod:`engine.msnet.close_look`). Fewer false alarms on real footage, every score
     somewhat lower. Only weights with a close-look head can
-    take it (``--close-look``).
+    take it (``--close-look``; the shipped model's ``msnet.json`` turns it on,
+    ``--no-close-look`` turns it off).
 ``cpu_bfloat16``
     Parts that run in bfloat16 on a CPU with native bfloat16 arithmetic (AVX-512 BF16
     or AMX; elsewhere they stay float32, which is faster there); default none, the
