@@ -11,7 +11,10 @@ seams, shingle rows and tile courses are seen at several times the scale. It giv
 probability ``p`` that the crop shows damage, and the detection's score becomes
 ``score * p``: a detection the close look is sure of keeps its score, one it doubts
 falls, and every score runs somewhat lower than without it. Boxes, levels and masks are
-kept.
+kept. MSNet runs it between its box branch and its mask branch
+(:class:`engine.msnet.heads.RoIHeadsWithHook`), so no mask is computed for a detection it
+drops (about half of them on the synthetic flights); with the mirror check on, it runs
+after both views are merged.
 
 The classifier is trained on the detector's own detections of annotated frames
 (:mod:`engine.msnet.close_look_fit`): those on annotated damage against those far from

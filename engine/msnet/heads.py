@@ -1,4 +1,5 @@
-"""torchvision's mask head and predictor, evaluated in fixed-size chunks on the CPU.
+"""torchvision's mask head and predictor, evaluated in fixed-size chunks on the CPU; its
+RoI heads with a hook before the mask branch.
 
 The mask branch sees a different number of detections in every frame. On the CPU,
 oneDNN builds a convolution primitive for every new input shape, so a video pays that
@@ -12,10 +13,12 @@ are torchvision's, unchanged; the parameters (and so the weights files) are the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 
 import torch
 from torch import Tensor
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
+from torchvision.models.detection.roi_heads import RoIHeads
 
 from engine.msnet.inference import in_bfloat16
 
@@ -64,3 +67,25 @@ class MaskPredictor(MaskRCNNPredictor):
 
 
 __all__ = ["CPU_EVAL_CHUNK", "MaskHead", "MaskPredictor", "in_fixed_chunks"]
+
+
+#: ``(boxes, scores, labels) -> (boxes, scores, labels)`` per image, applied between the
+#: box branch's postprocess and the mask branch (:class:`RoIHeadsWithHook`); set for the
+#: length of one call. A context variable, so that calls in flight on other threads
+#: (the analysis runs two) neither see nor undo it.
+Detections = tuple[list[Tensor], list[Tensor], list[Tensor]]
+BEFORE_MASKS: ContextVar[Callable[[list[Tensor], list[Tensor], list[Tensor]], Detections] | None] = ContextVar(
+    "before_masks", default=None)
+
+
+class RoIHeadsWithHook(RoIHeads):
+    """torchvision's RoI heads, with :data:`BEFORE_MASKS` applied to the detections of an
+    eval call before their masks are computed: the close look drops about half of them,
+    and a mask computed for a dropped detection is work thrown away. Same parameters,
+    same training; unset, exactly torchvision's."""
+
+    def postprocess_detections(self, class_logits: Tensor, box_regression: Tensor, proposals: list[Tensor],
+                               image_shapes: list[tuple[int, int]]) -> Detections:
+        boxes, scores, labels = super().postprocess_detections(class_logits, box_regression, proposals, image_shapes)
+        hook = BEFORE_MASKS.get()
+        return (boxes, scores, labels) if hook is None else hook(boxes, scores, labels)

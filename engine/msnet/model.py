@@ -33,7 +33,7 @@ from engine.msnet.close_look import CloseLookHead, combined_scores, damage_proba
 from engine.msnet.flip_check import flip_checked
 from engine.msnet.backbones import FPN_CHANNELS, build_fpn_backbone
 from engine.msnet.gating import GateMetric
-from engine.msnet.heads import MaskHead, MaskPredictor
+from engine.msnet.heads import BEFORE_MASKS, Detections, MaskHead, MaskPredictor, RoIHeadsWithHook
 from engine.msnet.hrpn import HierarchicalRPN, build_hrpn
 from engine.msnet.inference import bfloat16_applies
 from engine.msnet.paste import paste_mask_crops
@@ -95,6 +95,9 @@ class MSNet(MaskRCNN):
         total_classes = num_classes + (self.arch is Arch.MASKRCNN_COTRAIN)
         given_predictor = kwargs.get("box_predictor") is not None
         super().__init__(backbone, num_classes=None if given_predictor else total_classes, **kwargs)
+        # torchvision builds a RoIHeads; the subclass only adds a hook before the mask
+        # branch (the close look runs there), same parameters and state dict
+        self.roi_heads.__class__ = RoIHeadsWithHook
         if self.arch is Arch.MSNET:
             self.rpn = build_hrpn(
                 self.rpn.anchor_generator,
@@ -180,8 +183,10 @@ class MSNet(MaskRCNN):
     def _run(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None, *, mask_crops: bool = False):
         if self.training:
             return self._run_once(images, targets, mask_crops=mask_crops)
+        looks_early = self.close_look and self.close_look_head is not None and not self.flip_check
         if not self.flip_check:
-            detections, features, image_sizes = self._run_once(images, targets, mask_crops=mask_crops)
+            detections, features, image_sizes = self._run_once(images, targets, mask_crops=mask_crops,
+                                                               close_look=looks_early)
         else:  # the mirror check: the images and their mirror images in one batch
             count = len(images)
             detections, features, image_sizes = self._run_once(
@@ -190,7 +195,7 @@ class MSNet(MaskRCNN):
                                        score_floor=self.roi_heads.score_thresh) for i in range(count)]
             features = OrderedDict((name, level[:count]) for name, level in features.items())
             image_sizes = image_sizes[:count]
-        if self.close_look and self.close_look_head is not None:
+        if self.close_look and self.close_look_head is not None and not looks_early:
             detections = self._close_looked(images, detections)
         return detections, features, image_sizes
 
@@ -203,7 +208,28 @@ class MSNet(MaskRCNN):
         return [rescored(d, combined_scores(d["scores"], p), score_floor=self.roi_heads.score_thresh)
                 for d, p in zip(detections, probabilities)]
 
-    def _run_once(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None, *, mask_crops: bool = False):
+    def _close_look_before_masks(self, images: list[Tensor], image_sizes: list[tuple[int, int]],
+                                 original_sizes: list[tuple[int, int]]):
+        """:meth:`_close_looked` as a hook on the RoI heads (:data:`engine.msnet.heads.BEFORE_MASKS`):
+        the same scores, order and survivors, on boxes still in input pixels (cropped
+        where the transform's postprocess will put them), before any mask is computed."""
+        head = self.close_look_head
+        assert head is not None
+        mean, std = list(self.transform.image_mean), list(self.transform.image_std)
+
+        def look(boxes: list[Tensor], scores: list[Tensor], labels: list[Tensor]) -> Detections:
+            in_original = [resize_boxes(b, resized, original)
+                           for b, resized, original in zip(boxes, image_sizes, original_sizes)]
+            probabilities = damage_probabilities(images, in_original, head, mean, std)
+            kept = [rescored({"boxes": b, "scores": s, "labels": l}, combined_scores(s, p),
+                             score_floor=self.roi_heads.score_thresh)
+                    for b, s, l, p in zip(boxes, scores, labels, probabilities)]
+            return [k["boxes"] for k in kept], [k["scores"] for k in kept], [k["labels"] for k in kept]  # type: ignore[misc]
+
+        return look
+
+    def _run_once(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None, *, mask_crops: bool = False,
+                  close_look: bool = False):
         for image in images:
             if image.dim() != 3:
                 raise ValueError(f"images is expected to be a list of 3d tensors of shape [C, H, W], got {image.shape}")
@@ -227,7 +253,13 @@ class MSNet(MaskRCNN):
             # RoIAlign on a CPU reads NCHW maps (a channels-last map is copied at every
             # call: box, mask and SRN pooling): lay them out once, the same numbers.
             features = OrderedDict((name, level.contiguous()) for name, level in features.items())
-        detections, detector_losses = self.roi_heads(features, proposals, image_list.image_sizes, targets)
+        hook = (self._close_look_before_masks(images, image_list.image_sizes, original_sizes)
+                if close_look and not self.training else None)
+        token = BEFORE_MASKS.set(hook)
+        try:
+            detections, detector_losses = self.roi_heads(features, proposals, image_list.image_sizes, targets)
+        finally:
+            BEFORE_MASKS.reset(token)
 
         if self.training:
             return {**detector_losses, **proposal_losses}, features, image_list.image_sizes
