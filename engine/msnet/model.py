@@ -183,7 +183,10 @@ class MSNet(MaskRCNN):
     def _run(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None, *, mask_crops: bool = False):
         if self.training:
             return self._run_once(images, targets, mask_crops=mask_crops)
-        looks_early = self.close_look and self.close_look_head is not None and not self.flip_check
+        # the close look before the masks; after them with the mirror check (both views
+        # merged first) and for the co-trained baseline (its buildings are detections)
+        looks_early = (self.close_look and self.close_look_head is not None and not self.flip_check
+                       and self.arch is not Arch.MASKRCNN_COTRAIN)
         if not self.flip_check:
             detections, features, image_sizes = self._run_once(images, targets, mask_crops=mask_crops,
                                                                close_look=looks_early)
@@ -211,8 +214,9 @@ class MSNet(MaskRCNN):
     def _close_look_before_masks(self, images: list[Tensor], image_sizes: list[tuple[int, int]],
                                  original_sizes: list[tuple[int, int]]):
         """:meth:`_close_looked` as a hook on the RoI heads (:data:`engine.msnet.heads.BEFORE_MASKS`):
-        the same scores, order and survivors, on boxes still in input pixels (cropped
-        where the transform's postprocess will put them), before any mask is computed."""
+        the same scores, order and survivors, before any mask is computed. The boxes are
+        still in input pixels; their crops are cut where the transform's postprocess will
+        put them in the original image."""
         head = self.close_look_head
         assert head is not None
         mean, std = list(self.transform.image_mean), list(self.transform.image_std)

@@ -11,9 +11,9 @@ from engine.msnet import build_msnet
 from engine.msnet.heads import BEFORE_MASKS, RoIHeadsWithHook
 
 
-def _tiny_model_with_close_look() -> torch.nn.Module:
+def _tiny_model_with_close_look(arch: str = "msnet") -> torch.nn.Module:
     torch.manual_seed(0)
-    model = build_msnet(arch="msnet", backbone="mobilenet_v2", min_size=64, max_size=96, heads="light",
+    model = build_msnet(arch=arch, backbone="mobilenet_v2", min_size=64, max_size=96, heads="light",
                         norm="frozen_bn", rpn_pre_nms_top_n_test=60, rpn_post_nms_top_n_test=30,
                         box_detections_per_img=30, box_score_thresh=0.0)
     model.add_close_look(32)
@@ -55,6 +55,21 @@ def test_looking_before_the_masks_gives_the_detections_of_looking_after_with_few
         assert torch.allclose(early["boxes"], late["boxes"])
         assert torch.allclose(early["masks"], late["masks"])
         assert torch.equal(early["building_boxes"], late["building_boxes"])
+
+
+def test_the_co_trained_baseline_looks_after_separating_its_buildings() -> None:
+    model = _tiny_model_with_close_look("maskrcnn-cotrain")
+    model.roi_heads.detections_per_img = 200  # every class of every proposal, buildings among them
+    images = [torch.rand(3, 72, 96, generator=torch.Generator().manual_seed(3))]
+    with torch.no_grad():
+        after = model._close_looked(images, model(images))
+        model.close_look = True
+        before = model(images)
+    assert len(before[0]["building_boxes"]) > 0
+    # buildings are not looked at: neither rescored nor dropped
+    assert torch.equal(before[0]["building_boxes"], after[0]["building_boxes"])
+    assert torch.equal(before[0]["building_scores"], after[0]["building_scores"])
+    assert torch.equal(before[0]["scores"], after[0]["scores"])
 
 
 def test_the_hook_of_one_call_is_not_seen_by_a_call_on_another_thread() -> None:
