@@ -228,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(engine.msnet.fold); with --reference '{}' this measures the folding alone")
     parser.add_argument("--no-model-only", action="store_true", help="skip stage (2), model only (saves time)")
     args = parser.parse_args(argv)
+    if args.reference_unfolded and args.random_model:
+        parser.error("--reference-unfolded needs weights, not --random-model")
     if args.fps is None and args.every is None:
         args.fps = 2.0
 
@@ -251,8 +253,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"SRN {status}", file=sys.stderr)
     reference_model = model
     if args.reference_unfolded:
-        if args.random_model:
-            parser.error("--reference-unfolded needs weights, not --random-model")
         from engine.analyze import default_weights
         from engine.weights import load_model
 

@@ -49,7 +49,7 @@ def fold_batch_norms(module: nn.Module) -> int:
             assert isinstance(conv, nn.Conv2d)
             weight, bias = fuse_conv_bn_weights(
                 conv.weight, conv.bias, norm.running_mean, norm.running_var,
-                getattr(norm, "eps", 1e-5), norm.weight, norm.bias,
+                norm.eps, norm.weight, norm.bias,
             )
             conv.weight, conv.bias = weight, bias
             sequential._modules[second] = nn.Identity()

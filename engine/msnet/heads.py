@@ -66,14 +66,12 @@ class MaskPredictor(MaskRCNNPredictor):
         return _chunked_on_cpu(self, super().forward, x)
 
 
-__all__ = ["CPU_EVAL_CHUNK", "MaskHead", "MaskPredictor", "in_fixed_chunks"]
-
-
+#: per image, the boxes, scores and labels of the box branch's detections
+Detections = tuple[list[Tensor], list[Tensor], list[Tensor]]
 #: ``(boxes, scores, labels) -> (boxes, scores, labels)`` per image, applied between the
 #: box branch's postprocess and the mask branch (:class:`RoIHeadsWithHook`); set for the
 #: length of one call. A context variable, so that calls in flight on other threads
 #: (the analysis runs two) neither see nor undo it.
-Detections = tuple[list[Tensor], list[Tensor], list[Tensor]]
 BEFORE_MASKS: ContextVar[Callable[[list[Tensor], list[Tensor], list[Tensor]], Detections] | None] = ContextVar(
     "before_masks", default=None)
 
@@ -89,3 +87,7 @@ class RoIHeadsWithHook(RoIHeads):
         boxes, scores, labels = super().postprocess_detections(class_logits, box_regression, proposals, image_shapes)
         hook = BEFORE_MASKS.get()
         return (boxes, scores, labels) if hook is None else hook(boxes, scores, labels)
+
+
+__all__ = ["BEFORE_MASKS", "CPU_EVAL_CHUNK", "Detections", "MaskHead", "MaskPredictor", "RoIHeadsWithHook",
+           "in_fixed_chunks"]

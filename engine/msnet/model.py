@@ -185,8 +185,8 @@ class MSNet(MaskRCNN):
             return self._run_once(images, targets, mask_crops=mask_crops)
         # the close look before the masks; after them with the mirror check (both views
         # merged first) and for the co-trained baseline (its buildings are detections)
-        looks_early = (self.close_look and self.close_look_head is not None and not self.flip_check
-                       and self.arch is not Arch.MASKRCNN_COTRAIN)
+        looks = self.close_look and self.close_look_head is not None
+        looks_early = looks and not self.flip_check and self.arch is not Arch.MASKRCNN_COTRAIN
         if not self.flip_check:
             detections, features, image_sizes = self._run_once(images, targets, mask_crops=mask_crops,
                                                                close_look=looks_early)
@@ -198,15 +198,19 @@ class MSNet(MaskRCNN):
                                        score_floor=self.roi_heads.score_thresh) for i in range(count)]
             features = OrderedDict((name, level[:count]) for name, level in features.items())
             image_sizes = image_sizes[:count]
-        if self.close_look and self.close_look_head is not None and not looks_early:
+        if looks and not looks_early:
             detections = self._close_looked(images, detections)
         return detections, features, image_sizes
 
-    def _close_looked(self, images: list[Tensor], detections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Each detection's score combined with the close look's (:mod:`engine.msnet.close_look`)."""
+    def _close_looked(self, images: list[Tensor], detections: list[dict[str, Any]],
+                      boxes_in_images: list[Tensor] | None = None) -> list[dict[str, Any]]:
+        """Each detection's score combined with the close look's (:mod:`engine.msnet.close_look`).
+
+        ``boxes_in_images``: where the detections lie in ``images`` (default: their own
+        boxes, in the images' pixels)."""
         assert self.close_look_head is not None
         probabilities = damage_probabilities(
-            images, [d["boxes"] for d in detections], self.close_look_head,
+            images, boxes_in_images or [d["boxes"] for d in detections], self.close_look_head,
             list(self.transform.image_mean), list(self.transform.image_std))
         return [rescored(d, combined_scores(d["scores"], p), score_floor=self.roi_heads.score_thresh)
                 for d, p in zip(detections, probabilities)]
@@ -217,18 +221,13 @@ class MSNet(MaskRCNN):
         the same scores, order and survivors, before any mask is computed. The boxes are
         still in input pixels; their crops are cut where the transform's postprocess will
         put them in the original image."""
-        head = self.close_look_head
-        assert head is not None
-        mean, std = list(self.transform.image_mean), list(self.transform.image_std)
 
         def look(boxes: list[Tensor], scores: list[Tensor], labels: list[Tensor]) -> Detections:
             in_original = [resize_boxes(b, resized, original)
                            for b, resized, original in zip(boxes, image_sizes, original_sizes)]
-            probabilities = damage_probabilities(images, in_original, head, mean, std)
-            kept = [rescored({"boxes": b, "scores": s, "labels": l}, combined_scores(s, p),
-                             score_floor=self.roi_heads.score_thresh)
-                    for b, s, l, p in zip(boxes, scores, labels, probabilities)]
-            return [k["boxes"] for k in kept], [k["scores"] for k in kept], [k["labels"] for k in kept]  # type: ignore[misc]
+            kept = self._close_looked(
+                images, [{"boxes": b, "scores": s, "labels": l} for b, s, l in zip(boxes, scores, labels)], in_original)
+            return [k["boxes"] for k in kept], [k["scores"] for k in kept], [k["labels"] for k in kept]
 
         return look
 
