@@ -21,7 +21,9 @@ the map shows (the default export: confirmed sites only, see docs/exports.md). W
 ``--thresholds`` the map's sites are also scored at each of those score thresholds (the
 app's slider, ``export --min-score``), pooled over the seeds: two models compared at the
 same recall, not only at the default threshold, tell a better ranking from a shift of
-their scores.
+their scores. Recall is also given by how large the flight showed each building's damage
+(its largest part in one analysed frame): a building counts as filmed from 64 pixels,
+which is about 5 pixels across at the detector's input size.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _detector_flags import add_detector_flags, describe, detector_arguments  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+#: apparent sizes of a building's damage (its largest part in one frame, pixels) for recall
+#: by size: about 8-17 px across, 17-32 px, and larger
+SIZE_BANDS_PX = ((64.0, 300.0), (300.0, 1000.0), (1000.0, float("inf")))
 
 
 def damagemap(*args: str) -> None:
@@ -156,7 +161,7 @@ def truth_masks(seeds: list[int], seconds: float, work: Path, *, manoeuvres: boo
 
 
 def main(argv: list[str] | None = None) -> int:
-    from geo.building_evaluation import BuildingEvaluation, evaluate_buildings, filmed_buildings
+    from geo.building_evaluation import BuildingEvaluation, evaluate_buildings, filmed_buildings, largest_views
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", default=None, help="MSNet .safetensors (default: the shipped model)")
@@ -191,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     keys = [("all", ["--include-unconfirmed"]), ("map", [])]
     keys += [(f"map-{t:g}", ["--min-score", f"{t:g}"]) for t in args.thresholds]  # the export folders' names too
     pooled = {key: BuildingEvaluation(0, 0, 0, 0, ()) for key, _ in keys}
+    # recall by how large the damage appeared: [filmed, found in 'all', found in 'map'] per band
+    by_size = {band: [0, 0, 0] for band in SIZE_BANDS_PX}
 
     def row(label: object, every: BuildingEvaluation, shown: BuildingEvaluation) -> str:
         return (f"{label:>5}  {every.sites:>5}  {every.correct_sites:>5}  {every.filmed_buildings:>6}  "
@@ -216,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             analyze += detector_arguments(args)
             damagemap(*analyze)
         filmed, glimpsed = filmed_buildings(flight / "annotations" / "instances_test.json")
+        largest = largest_views(flight / "annotations" / "instances_test.json")
         results = {}
         for key, extra in keys:
             out = work / f"export-{seed}-{key}"
@@ -224,6 +232,12 @@ def main(argv: list[str] | None = None) -> int:
             points = [tuple(f["geometry"]["coordinates"][:2]) for f in sites]
             result = evaluate_buildings(points, flight / "truth.geojson", filmed, glimpsed)
             results[key] = result
+            if key in ("all", "map"):
+                for (low, high), counts in by_size.items():
+                    band = {b for b in filmed if low <= largest[b] < high}
+                    counts[1 if key == "all" else 2] += evaluate_buildings(
+                        points, flight / "truth.geojson", band, glimpsed).found_buildings
+                    counts[0] += len(band) if key == "all" else 0
             total = pooled[key]
             pooled[key] = BuildingEvaluation(total.sites + result.sites, total.correct_sites + result.correct_sites,
                                              total.filmed_buildings + result.filmed_buildings,
@@ -231,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
                                              total.distances_m + result.distances_m)
         print(row(seed, results["all"], results["map"]))
     print(row("all", pooled["all"], pooled["map"]))
+    print(f"\nrecall by how large the flight showed the damage (its largest part in one analysed frame, "
+          f"pixels of the {args.size} video):")
+    print(f"{'largest part':>17}  {'buildings':>9}  {'found (all)':>11}  {'recall':>6}  {'found (map)':>11}  {'recall':>6}")
+    for (low, high), (filmed_count, found_all, found_map) in by_size.items():
+        label = f"{low:g}-{high:g} px" if high != float("inf") else f">= {low:g} px"
+        print(f"{label:>17}  {filmed_count:>9}  {found_all:>11}  {found_all / max(filmed_count, 1):>6.2f}  "
+              f"{found_map:>11}  {found_map / max(filmed_count, 1):>6.2f}")
     if args.thresholds:
         print("\nthe map's sites by score threshold (pooled):")
         print(f"{'score >=':>8}  {'sites':>5}  {'right':>5}  {'found':>5}  {'precision':>9}  {'recall':>6}  {'median m':>8}")

@@ -50,15 +50,24 @@ def filmed_buildings(annotations_path: str | Path, frame_indices: set[int] | Non
 
     ``frame_indices`` limits the count to the analysed frames (None: every annotated frame).
     """
+    largest = largest_views(annotations_path, frame_indices)
+    seen = {building for building, area in largest.items() if area >= min_area_px}
+    return seen, set(largest) - seen
+
+
+def largest_views(annotations_path: str | Path, frame_indices: set[int] | None = None) -> dict[int, float]:
+    """Per damaged building, the most pixels one of its damaged parts covered in one frame
+    (``frame_indices`` as in :func:`filmed_buildings`): how large the flight showed its
+    damage, for recall by apparent size."""
     doc = json.loads(Path(annotations_path).read_text(encoding="utf-8"))
     frame_of = {img["id"]: int(img["frame_index"]) for img in doc["images"]}
-    seen: set[int] = set()
-    glimpsed: set[int] = set()
+    largest: dict[int, float] = {}
     for ann in doc["annotations"]:
         if frame_indices is not None and frame_of[ann["image_id"]] not in frame_indices:
             continue
-        (seen if ann["area"] >= min_area_px else glimpsed).add(int(ann["building_id"]))
-    return seen, glimpsed - seen
+        building = int(ann["building_id"])
+        largest[building] = max(largest.get(building, 0.0), float(ann["area"]))
+    return largest
 
 
 def evaluate_buildings(

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from geo.building_evaluation import evaluate_buildings, filmed_buildings
+from geo.building_evaluation import evaluate_buildings, filmed_buildings, largest_views
 from geo.local import LocalFrame
 
 ORIGIN = (-85.66, 30.15)
@@ -66,3 +66,5 @@ def test_filmed_means_a_part_large_enough_in_an_analysed_frame(tmp_path):
     path.write_text(json.dumps(doc))
     assert filmed_buildings(path) == ({1, 3}, {2})
     assert filmed_buildings(path, {5}) == ({3}, {1})
+    assert largest_views(path) == {1: 500.0, 2: 10.0, 3: 900.0}
+    assert largest_views(path, {5}) == {1: 20.0, 3: 900.0}
