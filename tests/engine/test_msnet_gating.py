@@ -64,6 +64,26 @@ def test_degenerate_boxes_score_zero_not_nan():
     assert only_degenerate.tolist() == [0.0]
 
 
+def test_on_an_anchor_grid_the_scores_are_exactly_the_full_matrix_maxima(monkeypatch):
+    """Widths and heights are computed once per distinct span of the grid: the same floats."""
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+
+    from engine.msnet import gating
+
+    generator = AnchorGenerator(((16,), (32,)), ((0.5, 1.0, 2.0),) * 2)
+    maps = [torch.zeros(1, 8, 24, 40), torch.zeros(1, 8, 12, 20)]
+    anchors = generator(ImageList(torch.zeros(1, 3, 96, 160), [(90, 160)]), maps)[0]
+    generator_ = torch.Generator().manual_seed(0)
+    corners = torch.rand(37, 2, generator=generator_) * torch.tensor([150.0, 85.0])
+    proposals = torch.cat([corners, corners + 3 + 60 * torch.rand(37, 2, generator=generator_)], dim=1)
+    proposals[0] = torch.tensor([-7.5, 3.25, 40.0, 12.0])  # spans starting off the image, as proposals may
+    expected = inner_intersection(anchors, proposals).amax(dim=1)
+    monkeypatch.setattr(gating, "_PAIRS_PER_CHUNK", 37 * 500)  # several chunks, the last one short
+    scores = anchor_gate_scores(anchors, proposals, "ii")
+    assert len(anchors) == 3 * (24 * 40 + 12 * 20) and (expected > 0).any() and (expected == 0).any()
+    assert torch.equal(scores, expected)
+
+
 def test_unknown_metric_lists_the_valid_ones():
     with pytest.raises(ValueError, match="ii, iou"):
         anchor_gate_scores(BUILDING, BUILDING, "giou")
