@@ -28,6 +28,8 @@ import torch
 from torch import Tensor, nn
 from torchvision.ops import roi_align
 
+from engine.msnet.inference import in_bfloat16
+
 #: share of the box's longer side added around it on every side
 CROP_MARGIN = 0.25
 #: the smallest crop, in pixels of the image (tiny boxes are seen with their surroundings)
@@ -58,9 +60,11 @@ class CloseLookHead(nn.Module):
             body.train(was_training)
         self.linear = nn.Linear(channels, 1)
         self.register_buffer("prior_logit", torch.zeros(()))
+        #: the body in bfloat16 at test time (:mod:`engine.msnet.inference`, ``"close_look"``)
+        self.cpu_bfloat16 = False
 
     def logits(self, batch: Tensor) -> Tensor:
-        last = list(self.body(batch).values())[-1]
+        last = in_bfloat16(self.cpu_bfloat16, lambda crops: list(self.body(crops).values())[-1], batch)
         return self.linear(last.mean(dim=(2, 3)).float()).squeeze(1)
 
     def forward(self, batch: Tensor) -> Tensor:

@@ -48,10 +48,11 @@ without the object gets). Nothing here changes the stored weights:
 ``cpu_bfloat16``
     Parts that run in bfloat16 on a CPU with native bfloat16 arithmetic (AVX-512 BF16
     or AMX; elsewhere they stay float32, which is faster there); default none, the
-    shipped model names all four: ``"fpn"`` (the FPN's
-    convolutions), ``"rpn_head"`` (the RPN's shared 3x3 convolution), ``"mask_head"``
-    (mask convolutions and predictor), ``"srn"`` (the SRN encoder). Their outputs are
-    turned back into float32, so scores, boxes, NMS and proposal ranking stay float32.
+    shipped model names all six: ``"backbone"`` (the backbone body's convolutions),
+    ``"fpn"`` (the FPN's convolutions), ``"rpn_head"`` (the RPN's shared 3x3
+    convolution), ``"mask_head"`` (mask convolutions and predictor), ``"close_look"``
+    (the close look's backbone, on its crops), ``"srn"`` (the SRN encoder). Their outputs
+    are turned back into float32, so scores, boxes, NMS and proposal ranking stay float32.
     Training and GPUs are unaffected (a GPU analysis uses float16 autocast anyway).
 """
 
@@ -69,7 +70,7 @@ from core.errors import ModelError
 from core.settings import MIN_INPUT_SIZE
 
 #: the parts :data:`InferenceSettings.cpu_bfloat16` may name
-BFLOAT16_PARTS = ("fpn", "rpn_head", "mask_head", "srn")
+BFLOAT16_PARTS = ("backbone", "fpn", "rpn_head", "mask_head", "close_look", "srn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +212,11 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
     model.flip_check = settings.flip_check  # type: ignore[assignment]
     model.close_look = settings.close_look  # type: ignore[assignment]
     parts = set(settings.cpu_bfloat16)
+    model.backbone_bfloat16 = "backbone" in parts  # type: ignore[assignment]
     model.fpn_bfloat16 = "fpn" in parts  # type: ignore[assignment]
+    close_look_head = getattr(model, "close_look_head", None)
+    if close_look_head is not None:
+        close_look_head.cpu_bfloat16 = "close_look" in parts
     if isinstance(rpn, HierarchicalRPN):
         rpn.trunk_bfloat16 = "rpn_head" in parts
     for name, part in (("mask_head", "mask_head"), ("mask_predictor", "mask_head")):

@@ -114,6 +114,7 @@ class MSNet(MaskRCNN):
         self.building_detections_per_img = building_detections_per_img
         self.min_detection_side_px = MIN_DETECTION_SIDE_PX
         #: test-time settings (:func:`engine.msnet.inference.apply_inference_settings`)
+        self.backbone_bfloat16 = False
         self.fpn_bfloat16 = False
         self.flip_check = False
         #: the close look (:mod:`engine.msnet.close_look`): its head, when the weights have
@@ -287,13 +288,21 @@ class MSNet(MaskRCNN):
         return detections, features, image_list.image_sizes
 
     def _features(self, tensors: Tensor) -> "OrderedDict[str, Tensor]":
-        """The FPN maps; with ``fpn_bfloat16`` (eval, native-bfloat16 CPU) the FPN's
-        convolutions run in bfloat16 and the maps come back as float32."""
+        """The FPN maps; with ``backbone_bfloat16`` / ``fpn_bfloat16`` (eval,
+        native-bfloat16 CPU) the body's / the FPN's convolutions run in bfloat16, and the
+        maps come back as float32."""
         body, fpn = getattr(self.backbone, "body", None), getattr(self.backbone, "fpn", None)
-        if self.training or body is None or fpn is None or not bfloat16_applies(self.fpn_bfloat16, tensors):
+        if self.training or body is None or fpn is None:
             return self.backbone(tensors)
-        maps = body(tensors)  # the body stays float32
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        body_bfloat16 = bfloat16_applies(self.backbone_bfloat16, tensors)
+        fpn_bfloat16 = bfloat16_applies(self.fpn_bfloat16, tensors)
+        if not (body_bfloat16 or fpn_bfloat16):
+            return self.backbone(tensors)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=body_bfloat16):
+            maps = body(tensors)
+        if not fpn_bfloat16:
+            maps = OrderedDict((name, level.float()) for name, level in maps.items())
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=fpn_bfloat16):
             features = fpn(maps)
         return OrderedDict((name, level.float()) for name, level in features.items())
 
