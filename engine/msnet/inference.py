@@ -48,7 +48,7 @@ without the object gets). Nothing here changes the stored weights:
 ``cpu_bfloat16``
     Parts that run in bfloat16 on a CPU with native bfloat16 arithmetic (AVX-512 BF16
     or AMX; elsewhere they stay float32, which is faster there); default none, the
-    shipped model names all six: ``"backbone"`` (the backbone body's convolutions),
+    shipped model names all but the first: ``"backbone"`` (the backbone body's convolutions),
     ``"fpn"`` (the FPN's convolutions), ``"rpn_head"`` (the RPN's shared 3x3
     convolution), ``"mask_head"`` (mask convolutions and predictor), ``"close_look"``
     (the close look's backbone, on its crops), ``"srn"`` (the SRN encoder). Their outputs
