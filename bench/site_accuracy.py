@@ -161,7 +161,7 @@ def truth_masks(seeds: list[int], seconds: float, work: Path, *, manoeuvres: boo
 
 
 def main(argv: list[str] | None = None) -> int:
-    from geo.building_evaluation import BuildingEvaluation, evaluate_buildings, filmed_buildings, largest_views
+    from geo.building_evaluation import BuildingEvaluation, evaluate_buildings, filmed_in, largest_views
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", default=None, help="MSNet .safetensors (default: the shipped model)")
@@ -222,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
                 analyze.append("--no-srn")
             analyze += detector_arguments(args)
             damagemap(*analyze)
-        filmed, glimpsed = filmed_buildings(flight / "annotations" / "instances_test.json")
         largest = largest_views(flight / "annotations" / "instances_test.json")
+        filmed, glimpsed = filmed_in(largest)
         results = {}
         for key, extra in keys:
             out = work / f"export-{seed}-{key}"

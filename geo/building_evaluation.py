@@ -50,7 +50,11 @@ def filmed_buildings(annotations_path: str | Path, frame_indices: set[int] | Non
 
     ``frame_indices`` limits the count to the analysed frames (None: every annotated frame).
     """
-    largest = largest_views(annotations_path, frame_indices)
+    return filmed_in(largest_views(annotations_path, frame_indices), min_area_px=min_area_px)
+
+
+def filmed_in(largest: dict[int, float], *, min_area_px: float = 64.0) -> tuple[set[int], set[int]]:
+    """:func:`filmed_buildings` from :func:`largest_views` already read."""
     seen = {building for building, area in largest.items() if area >= min_area_px}
     return seen, set(largest) - seen
 
