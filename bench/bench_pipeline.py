@@ -24,6 +24,7 @@ Examples::
     python bench/bench_pipeline.py --random-model resnet50 --min-size 800 --synthetic 1920x1080 --every 1
     python bench/bench_pipeline.py --srn --reference '{"cpu_bfloat16": []}'   # what bfloat16 alone gains
     python bench/bench_pipeline.py --srn --reference '{}' --reference-unfolded   # what folding the batch norms gains
+    python bench/bench_pipeline.py --srn --reference '{}' --reference-torchvision-pooling   # the RoI pooling as a gather
 """
 
 from __future__ import annotations
@@ -185,13 +186,21 @@ class _Settings:
 
     model: object
     refiner: object
+    #: pool RoIs with torchvision's own kernel rather than the weighted gather
+    torchvision_pooling: bool = False
 
     def use(self, settings) -> None:  # noqa: ANN001
+        from torchvision.ops import MultiScaleRoIAlign
+
         from engine.msnet.inference import apply_inference_settings
+        from engine.msnet.roi_align import GatherMultiScaleRoIAlign
 
         apply_inference_settings(self.model, settings)  # type: ignore[arg-type]
         if self.refiner is not None:
             self.refiner.cpu_bfloat16 = "srn" in settings.cpu_bfloat16
+        for module in self.model.modules():  # type: ignore[attr-defined]
+            if isinstance(module, MultiScaleRoIAlign):
+                module.__class__ = MultiScaleRoIAlign if self.torchvision_pooling else GatherMultiScaleRoIAlign
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-unfolded", action="store_true",
                         help="run the reference on a second copy of the detector whose batch norms are not folded "
                              "(engine.msnet.fold); with --reference '{}' this measures the folding alone")
+    parser.add_argument("--reference-torchvision-pooling", action="store_true",
+                        help="the reference pools RoIs with torchvision's roi_align kernel (engine.msnet.roi_align); "
+                             "with --reference '{}' this measures the gather pooling alone")
     parser.add_argument("--no-model-only", action="store_true", help="skip stage (2), model only (saves time)")
     args = parser.parse_args(argv)
     if args.reference_unfolded and args.random_model:
@@ -273,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         reference = dataclasses.replace(shipped, **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
     switch = _Settings(model, refiner)
     switch.use(shipped)
-    reference_switch = _Settings(reference_model, refiner)
+    reference_switch = _Settings(reference_model, refiner, torchvision_pooling=args.reference_torchvision_pooling)
     # Warm up on every frame first. oneDNN (CPU) builds a primitive per tensor shape,
     # and the RoI heads see new shapes on each new frame: a first pass over frames runs
     # up to 2x slower than a second. Without this, whichever stage ran second would
@@ -318,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"test-time settings: {json.dumps(shipped.as_config())}; native bfloat16 on this CPU: {cpu_has_native_bfloat16()}")
     if reference is not None:
         print(f"reference settings: {json.dumps(reference.as_config())}"
-              + ("; reference detector unfolded (batch norms kept)" if reference_model is not model else ""))
+              + ("; reference detector unfolded (batch norms kept)" if reference_model is not model else "")
+              + ("; reference pools RoIs with torchvision's kernel" if args.reference_torchvision_pooling else ""))
     cpu = {stage: statistics.median(values) for stage, values in CPU_SECONDS.items() if values}
     print(f"{'stage':<34}{'frames/s':>10}{'wall s':>10}{'CPU s':>10}")
     print(f"{'(1) decode only':<34}{decode:>10.2f}{n / decode:>10.2f}{cpu['decode']:>10.2f}")

@@ -38,6 +38,7 @@ from engine.msnet.hrpn import HierarchicalRPN, build_hrpn
 from engine.msnet.inference import bfloat16_applies
 from engine.msnet.paste import paste_mask_crops
 from engine.msnet.rescore import rescored
+from engine.msnet.roi_align import use_gather_roi_align
 
 #: class names by label; 0 is the background
 DAMAGE_CLASS_NAMES = ("__background__", "Slight", "Severe", "Debris")
@@ -98,6 +99,8 @@ class MSNet(MaskRCNN):
         # torchvision builds a RoIHeads; the subclass only adds a hook before the mask
         # branch (the close look runs there), same parameters and state dict
         self.roi_heads.__class__ = RoIHeadsWithHook
+        # the RoI poolers: CPU inference as one weighted gather (torchvision's numbers, faster)
+        use_gather_roi_align(self.roi_heads)
         if self.arch is Arch.MSNET:
             self.rpn = build_hrpn(
                 self.rpn.anchor_generator,
