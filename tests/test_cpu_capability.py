@@ -4,8 +4,8 @@ torch picks its CPU kernels by instruction set (AVX-512, AVX2, or plain code), a
 round differently: a test tuned on an AVX-512 machine once failed on every run on an
 AVX2-only one. ``ATEN_CPU_CAPABILITY=default`` makes a capable machine use the plain
 kernels, so here a few engine tests that compare numbers (a training curve, chunked
-against torchvision's heads, the HRPN gating, the SRN's loss and matching) run again in a
-subprocess with them. ``ATEN_CPU_CAPABILITY=avx2 python -m pytest tests/engine`` checks
+against torchvision's heads, the HRPN gating, the SRN's loss and matching, the RoI pooling
+against torchvision's kernel) run again in a subprocess with them. ``ATEN_CPU_CAPABILITY=avx2 python -m pytest tests/engine`` checks
 the AVX2 set the same way, by hand.
 """
 
@@ -28,6 +28,7 @@ NUMERIC_TESTS = [
     "tests/engine/test_srn_loss.py",
     "tests/engine/test_srn_refine.py::test_refinement_is_symmetric_for_a_pair",
     "tests/engine/test_srn_refine.py::test_encoding_only_around_the_boxes_is_exact",
+    "tests/engine/test_gather_roi_align.py::test_multiscale_pooling_equals_torchvision_and_trains_through_torchvision",
 ]
 
 # the child checks that torch really took the plain kernels before running the tests
