@@ -5,8 +5,9 @@ round differently: a test tuned on an AVX-512 machine once failed on every run o
 AVX2-only one. ``ATEN_CPU_CAPABILITY=default`` makes a capable machine use the plain
 kernels, so here a few engine tests that compare numbers (a training curve, chunked
 against torchvision's heads, the HRPN gating, the SRN's loss and matching, the RoI pooling
-against torchvision's kernel) run again in a subprocess with them. ``ATEN_CPU_CAPABILITY=avx2 python -m pytest tests/engine`` checks
-the AVX2 set the same way, by hand.
+against torchvision's kernel) run again in a subprocess with them.
+``ATEN_CPU_CAPABILITY=avx2 python -m pytest tests/engine`` checks the AVX2 set the same
+way, by hand.
 """
 
 from __future__ import annotations
