@@ -39,7 +39,7 @@ class AnalysisOptions:
     device: str = "auto"
     weights: str | None = None
     fps: float | None = None
-    srn: bool = True
+    srn: bool | None = None  # refine scores across frames with the SRN; None: the weights' own
     batch_size: int | None = None  # engine.analyze.default_batch_size
     input_size: int | None = None  # the detector's short side in pixels; None: the weights' own
     building_gate: float | None = None  # the detector's building gate S; None: the weights' own

@@ -25,6 +25,7 @@ Examples::
     python bench/bench_pipeline.py --srn --reference '{"cpu_bfloat16": []}'   # what bfloat16 alone gains
     python bench/bench_pipeline.py --srn --reference '{}' --reference-unfolded   # what folding the batch norms gains
     python bench/bench_pipeline.py --srn --reference '{}' --reference-torchvision-pooling   # the RoI pooling as a gather
+    python bench/bench_pipeline.py --reference '{}' --reference-srn   # what turning the SRN on costs
 """
 
 from __future__ import annotations
@@ -238,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-torchvision-pooling", action="store_true",
                         help="the reference pools RoIs with torchvision's roi_align kernel (engine.msnet.roi_align); "
                              "with --reference '{}' this measures the gather pooling alone")
+    parser.add_argument("--reference-srn", action="store_true",
+                        help="the reference also refines scores with the shipped SRN; with --reference '{}' and "
+                             "without --srn this measures what the SRN costs")
     parser.add_argument("--no-model-only", action="store_true", help="skip stage (2), model only (saves time)")
     args = parser.parse_args(argv)
     if args.reference_unfolded and args.random_model:
@@ -263,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.srn:
         refiner, status = load_refiner(model, device, None)
         print(f"SRN {status}", file=sys.stderr)
+    reference_refiner = refiner
+    if args.reference_srn and refiner is None:
+        reference_refiner, status = load_refiner(model, device, None)
+        print(f"reference: SRN {status}", file=sys.stderr)
     reference_model = model
     if args.reference_unfolded:
         from engine.analyze import default_weights
@@ -272,9 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp, ProjectStore.create(Path(tmp) / "p.dmproj", video_path=video) as store:
         plan = plan_analysis(store, model=model, model_info=model_info, device=device, stride=args.every,
                              fps=args.fps, srn=refiner is not None, refiner=refiner)
-        reference_plan = plan if reference_model is model else plan_analysis(
+        reference_plan = plan if reference_model is model and reference_refiner is refiner else plan_analysis(
             store, model=reference_model, model_info=model_info, device=device, stride=args.every,
-            fps=args.fps, srn=refiner is not None, refiner=refiner, new_run=True)
+            fps=args.fps, srn=reference_refiner is not None, refiner=reference_refiner, new_run=True)
     from engine.msnet.inference import InferenceSettings, inference_settings_of
 
     shipped = inference_settings_of(model) or InferenceSettings()
@@ -285,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         reference = dataclasses.replace(shipped, **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
     switch = _Settings(model, refiner)
     switch.use(shipped)
-    reference_switch = _Settings(reference_model, refiner, torchvision_pooling=args.reference_torchvision_pooling)
+    reference_switch = _Settings(reference_model, reference_refiner,
+                                 torchvision_pooling=args.reference_torchvision_pooling)
     # Warm up on every frame first. oneDNN (CPU) builds a primitive per tensor shape,
     # and the RoI heads see new shapes on each new frame: a first pass over frames runs
     # up to 2x slower than a second. Without this, whichever stage ran second would
@@ -312,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             reference_switch.use(reference)
             CPU_SECONDS.setdefault("reference", [])
             with _cpu_clock("reference"):
-                times["reference"] += bench_pipeline(video, args, reference_model, model_info, refiner, 1)
+                times["reference"] += bench_pipeline(video, args, reference_model, model_info, reference_refiner, 1)
             CPU_SECONDS["pipeline"].pop()  # bench_pipeline's own clock: this run is the reference's
             switch.use(shipped)
     decode = _median_rate(n, times["decode"])
@@ -331,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     if reference is not None:
         print(f"reference settings: {json.dumps(reference.as_config())}"
               + ("; reference detector unfolded (batch norms kept)" if reference_model is not model else "")
-              + ("; reference pools RoIs with torchvision's kernel" if args.reference_torchvision_pooling else ""))
+              + ("; reference pools RoIs with torchvision's kernel" if args.reference_torchvision_pooling else "")
+              + ("; reference refines with the SRN" if reference_refiner is not refiner else ""))
     cpu = {stage: statistics.median(values) for stage, values in CPU_SECONDS.items() if values}
     print(f"{'stage':<34}{'frames/s':>10}{'wall s':>10}{'CPU s':>10}")
     print(f"{'(1) decode only':<34}{decode:>10.2f}{n / decode:>10.2f}{cpu['decode']:>10.2f}")

@@ -69,18 +69,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fps", type=float, default=2.0, help="frames analysed per second of video")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--segment-frames", type=int, default=8)
-    parser.add_argument("--no-srn", action="store_true")
+    parser.add_argument("--srn", action=argparse.BooleanOptionalAction, default=None,
+                        help="refine scores with the SRN (default: the weights' own setting)")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "damagemap-bench")
     args = parser.parse_args(argv)
 
     videos = make_videos(args, args.cache)
-    request = analysis.AnalysisRequest(device="cpu", fps=args.fps, srn=not args.no_srn)
+    request = analysis.AnalysisRequest(device="cpu", fps=args.fps, srn=args.srn)
     model = analysis.load_model(request)
     threads = torch.get_num_threads()
     cores = len(os.sched_getaffinity(0))
     print(f"CPU: {cpu_name()}, {cores} cores available (shared machine: other work runs alongside)")
+    srn = "as the weights say" if args.srn is None else "on" if args.srn else "off"
     print(f"videos: {len(videos)} x {args.seconds:g} s at {args.size}, {args.fps:g} frames/s analysed; shipped model; "
-          f"SRN {'off' if args.no_srn else 'on'}; segments of {args.segment_frames} frames")
+          f"SRN {srn}; segments of {args.segment_frames} frames")
 
     rates: dict[str, list[float]] = {}
     startup: dict[str, float] = {}

@@ -160,6 +160,10 @@ def truth_masks(seeds: list[int], seconds: float, work: Path, *, manoeuvres: boo
     return 0
 
 
+def _srn_words(srn: bool | None) -> str:
+    return "the weights' own setting" if srn is None else "on" if srn else "off"
+
+
 def main(argv: list[str] | None = None) -> int:
     from geo.building_evaluation import BuildingEvaluation, evaluate_buildings, filmed_in, largest_views
 
@@ -168,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[301, 302])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--size", default="960x540")
-    parser.add_argument("--no-srn", action="store_true")
+    parser.add_argument("--srn", action=argparse.BooleanOptionalAction, default=None,
+                        help="refine scores with the SRN (default: the weights' own setting)")
     add_detector_flags(parser)
     parser.add_argument("--srn-weights", default=None, help="SRN .safetensors for --weights (default: the shipped SRN)")
     parser.add_argument("--work", default=None, help="folder for the flights and projects (default: a temporary one)")
@@ -188,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.truth_masks:
         return truth_masks(args.seeds, 12.0, work, manoeuvres=args.manoeuvres, hfov_deg=args.hfov)
 
-    print(f"weights: {args.weights or 'shipped default'} ({describe(args)}); SRN {'off' if args.no_srn else 'on'}; "
+    print(f"weights: {args.weights or 'shipped default'} ({describe(args)}); SRN {_srn_words(args.srn)}; "
           f"{args.seconds:g} s at {args.size}, analysed at 2 frames/s")
     print("'all': every site (export --include-unconfirmed); 'map': the default export (confirmed sites only)")
     print(f"{'seed':>5}  {'sites':>5}  {'right':>5}  {'filmed':>6}  {'found':>5}  {'precision':>9}  {'recall':>6}  "
@@ -218,8 +223,8 @@ def main(argv: list[str] | None = None) -> int:
                 analyze += ["--weights", args.weights]
             if args.srn_weights:
                 analyze += ["--srn-weights", args.srn_weights]
-            if args.no_srn:
-                analyze.append("--no-srn")
+            if args.srn is not None:
+                analyze.append("--srn" if args.srn else "--no-srn")
             analyze += detector_arguments(args)
             damagemap(*analyze)
         largest = largest_views(flight / "annotations" / "instances_test.json")

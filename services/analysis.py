@@ -38,7 +38,8 @@ class AnalysisRequest:
         Every ``stride``-th frame, or about ``fps`` frames per second of video; neither
         means every frame. At most one is given.
     srn, srn_weights
-        Refine scores across frames with the SRN (``srn_weights`` ``None``: the shipped one).
+        Refine scores across frames with the SRN (``srn`` ``None``: the weights' own
+        setting; ``srn_weights`` ``None``: the shipped SRN).
     batch_size
         Frames per model call; ``None``: 4 on a GPU, 1 on a CPU.
     score_threshold
@@ -65,7 +66,7 @@ class AnalysisRequest:
     weights: Path | None = None
     stride: int | None = None
     fps: float | None = None
-    srn: bool = True
+    srn: bool | None = None
     srn_weights: Path | None = None
     batch_size: int | None = None
     score_threshold: float | None = None

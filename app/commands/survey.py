@@ -64,8 +64,13 @@ def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
     rate.add_argument("--fps", type=float, metavar="F", default=None, help="analyse about F frames per second of video")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N] (default: auto)")
     parser.add_argument("--weights", type=Path, default=None, help="MSNet .safetensors (default: the shipped model)")
-    parser.add_argument("--srn-weights", type=Path, default=None, help="SRN .safetensors (default: the shipped SRN)")
-    parser.add_argument("--no-srn", action="store_true", help="do not refine scores across frames")
+    parser.add_argument(
+        "--srn", action=argparse.BooleanOptionalAction, default=None,
+        help="refine scores across frames with the Score Refinement Network (default: the weights' own; off for the "
+             "shipped model, whose close look already steadies its scores)",
+    )
+    parser.add_argument("--srn-weights", type=Path, default=None,
+                        help="SRN .safetensors (default: the shipped SRN); implies --srn")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="frames per model call (default: 4 on a GPU, 1 on a CPU)")
     parser.add_argument("--score-threshold", type=float, default=None,
@@ -153,8 +158,12 @@ def analysis_request(args: argparse.Namespace):  # noqa: ANN201 - services.analy
     _flags.at_least("--threads", args.threads)
     _flags.fraction("--score-threshold", args.score_threshold)
     _flags.detector_settings(args)
+    if args.srn is False and args.srn_weights is not None:
+        from core.errors import InputError
+
+        raise InputError(f"--no-srn and --srn-weights {args.srn_weights} contradict each other; drop one")
     return AnalysisRequest(
-        device=args.device, weights=args.weights, stride=args.every, fps=args.fps, srn=not args.no_srn,
+        device=args.device, weights=args.weights, stride=args.every, fps=args.fps, srn=args.srn,
         srn_weights=args.srn_weights, batch_size=args.batch_size, score_threshold=args.score_threshold,
         new_run=args.new_run, input_size=args.input_size, building_gate=args.building_gate,
         flip_check=args.flip_check, close_look=args.close_look,

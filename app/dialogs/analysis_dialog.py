@@ -36,6 +36,12 @@ GATE_LABELS = {
     0.8: "0.8: fewer still, misses some damage at roof edges",
 }
 #: The close look: None, the weights' own; on; off.
+SRN: tuple[bool | None, ...] = (None, True, False)
+SRN_LABELS = {
+    None: "the model's own (off for the shipped model)",
+    True: "on: scores steadied by the frames before and after",
+    False: "off",
+}
 CLOSE_LOOK: tuple[bool | None, ...] = (None, True, False)
 CLOSE_LOOK_LABELS = {
     None: "the model's own (on for the shipped model)",
@@ -104,8 +110,12 @@ class AnalysisDialog(QDialog):
         self.fps_spin.setValue(suggested or 0.0)
         self.fps_spin.setToolTip("Frames per second to analyse; fewer is faster on a CPU")
 
-        self.srn_check = QCheckBox("Refine scores across frames (SRN)")
-        self.srn_check.setChecked(initial.srn)
+        self.srn_combo = _choice_combo(
+            SRN, initial.srn, SRN_LABELS.__getitem__,
+            "Refine each detection's score with the Score Refinement Network, from the same damage in the "
+            "frames before and after. It helps a detector whose scores flicker from frame to frame; with the "
+            "shipped model's close look it added more wrong sites than right ones, so that model leaves it off.",
+        )
 
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(0, 32)
@@ -158,7 +168,7 @@ class AnalysisDialog(QDialog):
         form.addRow("Device", self.device_combo)
         form.addRow("Model weights", weights_row)
         form.addRow("Analysis frame rate", self.fps_spin)
-        form.addRow("", self.srn_check)
+        form.addRow("Score refinement (SRN)", self.srn_combo)
         form.addRow("Batch size", self.batch_spin)
         form.addRow("Detector input size", self.input_size_combo)
         form.addRow("Building gate", self.building_gate_combo)
@@ -183,7 +193,7 @@ class AnalysisDialog(QDialog):
             device=self.device_combo.currentText(),
             weights=str(Path(weights)) if weights else None,
             fps=self.fps_spin.value() or None,
-            srn=self.srn_check.isChecked(),
+            srn=self.srn_combo.currentData(),
             batch_size=self.batch_spin.value() or None,
             input_size=self.input_size_combo.currentData(),
             building_gate=self.building_gate_combo.currentData(),

@@ -21,6 +21,7 @@ from core.errors import ModelError
 from core.store import ProjectStore
 from engine.analysis.detector import supports_features
 from engine.device import ANALYSIS_CPU_HINT, resolve_device
+from engine.msnet.inference import inference_settings_of
 from engine.video import VideoReader, select_frame_indices
 
 
@@ -148,6 +149,13 @@ def load_refiner(
     return refiner, f"on ({path})" + (f"; {mismatch}" if mismatch else "")
 
 
+def srn_by_default(model: torch.nn.Module) -> bool:
+    """Whether analyses with ``model`` refine scores with the SRN unless told: its
+    weights' own setting (``"srn"`` in the config's ``"inference"`` object), else yes."""
+    settings = inference_settings_of(model)
+    return True if settings is None else settings.srn
+
+
 def _srn_detector_mismatch(srn_path: Path, detector_info: Mapping[str, Any] | None) -> str | None:
     """Why ``srn_path`` does not belong to the detector, or ``None`` when it may."""
     if not detector_info:
@@ -178,7 +186,7 @@ def plan_analysis(
     device: str | torch.device = "auto",
     stride: int | None = None,
     fps: float | None = None,
-    srn: bool = True,
+    srn: bool | None = None,
     srn_weights: str | Path | None = None,
     refiner: Any | None = None,
     score_threshold: float = DEFAULT_SCORE_THRESHOLD,
@@ -204,9 +212,10 @@ def plan_analysis(
         Analyse every ``stride``-th frame, or about ``fps`` frames per second of video
         (by timestamps); neither means every frame.
     srn
-        Refine scores across consecutive analysed frames with the SRN; skipped, with a
-        note in the run's settings, when the detector gives no features or the SRN
-        weights are missing.
+        Refine scores across consecutive analysed frames with the SRN; ``None``: the
+        detector's own setting (:func:`srn_by_default`), or on when ``srn_weights`` or
+        ``refiner`` is given. Skipped, with a note in the run's settings, when the
+        detector gives no features or the SRN weights are missing.
     srn_weights, refiner
         Other SRN weights, or a ready :class:`engine.srn.ScoreRefiner`.
     score_threshold
@@ -231,8 +240,11 @@ def plan_analysis(
     model = model.to(memory_format=torch.channels_last)
 
     notes: list[str] = []
+    own_setting = srn is None
+    if own_setting:
+        srn = refiner is not None or srn_weights is not None or srn_by_default(model)
     if not srn:
-        refiner, srn_note = None, "off"
+        refiner, srn_note = None, "off (the model's own setting)" if own_setting else "off"
     elif refiner is not None:
         srn_note = "on (given)"
     else:
@@ -296,4 +308,5 @@ __all__ = [
     "load_refiner",
     "plan_analysis",
     "resolve_device",
+    "srn_by_default",
 ]

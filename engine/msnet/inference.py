@@ -45,6 +45,12 @@ without the object gets). Nothing here changes the stored weights:
     somewhat lower. Only weights with a close-look head can
     take it (``--close-look``; the shipped model's ``msnet.json`` turns it on,
     ``--no-close-look`` turns it off).
+``srn``
+    Whether an analysis refines scores across frames with the Score Refinement Network
+    unless told (``true``/``false``, default ``true``; ``analyze``/``survey``
+    ``--srn``/``--no-srn``, the Analyse dialog). The SRN helps a detector whose scores
+    flicker between frames; the shipped model's ``msnet.json`` turns it off, because with
+    its close look the SRN added more wrong sites than right ones (``docs/srn.md``).
 ``cpu_bfloat16``
     Parts that run in bfloat16 on a CPU with native bfloat16 arithmetic (AVX-512 BF16
     or AMX; elsewhere they stay float32, which is faster there); default none, the
@@ -84,6 +90,7 @@ class InferenceSettings:
     gate_threshold: float | None = None
     flip_check: bool = False
     close_look: bool = False
+    srn: bool = True
     cpu_bfloat16: tuple[str, ...] = ()
 
     @classmethod
@@ -117,7 +124,7 @@ class InferenceSettings:
             if isinstance(gate, bool) or not isinstance(gate, (int, float)) or not 0.0 <= gate < 1.0:
                 raise ModelError(f"{source}: inference setting 'gate_threshold' must be a number in [0, 1); got {gate!r}")
             values["gate_threshold"] = float(gate)
-        for key in ("flip_check", "close_look"):
+        for key in ("flip_check", "close_look", "srn"):
             flag = section.get(key)
             if flag is not None:
                 if not isinstance(flag, bool):

@@ -156,3 +156,21 @@ def test_analyze_asking_a_close_look_of_weights_without_one_names_them(assets, t
     assert len(err.splitlines()) == 1, err
     assert "msnet.safetensors" in err and "no close-look head" in err, err
     assert main(_analyze(assets, project, "--every", "3", "--no-close-look")) == 0
+
+
+def test_no_srn_with_srn_weights_is_refused_before_the_model_loads(assets, tmp_path, capsys, no_model):
+    assert main(_analyze(assets, tmp_path / "p.dmproj", "--srn-weights", str(tmp_path / "srn.safetensors"))) == 2
+    line = _error(capsys)
+    assert "--no-srn" in line and "--srn-weights" in line
+    assert not (tmp_path / "p.dmproj").exists()
+
+
+@pytest.mark.parametrize(("flags", "srn"), [((), None), (("--srn",), True), (("--no-srn",), False)])
+def test_the_srn_flags_leave_the_default_to_the_weights(flags, srn):
+    import argparse
+
+    from app.commands.survey import add_analysis_arguments, analysis_request
+
+    parser = argparse.ArgumentParser()
+    add_analysis_arguments(parser)
+    assert analysis_request(parser.parse_args(list(flags))).srn is srn

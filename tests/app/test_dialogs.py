@@ -41,6 +41,9 @@ def test_analysis_dialog_round_trips_options(qtbot):
     assert not dialog.options().flip_check  # off unless asked for
     dialog.flip_check.setChecked(True)
     assert dialog.options().request().inference() == {"input_size": 480, "gate_threshold": 0.5, "flip_check": True}
+    assert dialog.options().srn is None and dialog.options().request().srn is None  # the model's own
+    dialog.srn_combo.setCurrentIndex(dialog.srn_combo.findData(True))
+    assert dialog.options().request().srn is True
     assert dialog.options().close_look is None  # the model's own
     dialog.close_look_combo.setCurrentIndex(dialog.close_look_combo.findData(True))
     assert dialog.options().request().inference()["close_look"] is True

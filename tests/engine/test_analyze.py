@@ -19,6 +19,7 @@ import torch
 from app.cli import main as cli_main
 from core.store import ProjectStore
 from engine.analysis.detector import _filter_output
+from engine.analysis.plan import srn_by_default
 from engine.analyze import analyze_video, load_detector, plan_analysis
 from engine.convert import to_detections
 from engine.video import iter_frames
@@ -262,6 +263,29 @@ def test_missing_srn_weights_are_noted_and_the_run_goes_on(assets, detector, tmp
         assert run.settings["srn"] is True
         assert run.settings["srn_status"].startswith("skipped: no SRN weights at") and "nowhere" in run.settings["srn_status"]
         assert all(d.refined_score is None for d in store.detections(run.id))
+
+
+def test_the_weights_say_whether_the_srn_runs_unless_told(assets, tmp_path):
+    from core.model_files import config_path_for
+
+    srn_off = tmp_path / "srn-off" / "msnet.safetensors"
+    srn_off.parent.mkdir()
+    srn_off.write_bytes((assets / "msnet.safetensors").read_bytes())
+    config = json.loads(config_path_for(assets / "msnet.safetensors").read_text())
+    config["inference"] = {**(config.get("inference") or {}), "srn": False}
+    config_path_for(srn_off).write_text(json.dumps(config))
+    with _project(assets, tmp_path) as store:
+        own = plan_analysis(store, weights=srn_off, device="cpu", stride=6)
+        assert own.refiner is None
+        assert own.settings["srn"] is False and own.settings["srn_status"] == "off (the model's own setting)"
+        asked = plan_analysis(store, weights=srn_off, device="cpu", stride=6, srn=True,
+                              srn_weights=assets / "srn.safetensors")
+        assert asked.refiner is not None and asked.settings["srn"] is True and asked.run_id != own.run_id
+        given = plan_analysis(store, weights=srn_off, device="cpu", stride=6, srn_weights=assets / "srn.safetensors")
+        assert given.refiner is not None and given.run_id == asked.run_id  # other SRN weights: the SRN is wanted
+        assert own.model is not None and not srn_by_default(own.model)
+    plain, _ = load_detector(assets / "msnet.safetensors", torch.device("cpu"))
+    assert srn_by_default(plain)  # weights that do not say: on, as before
 
 
 def test_cli_analyze_then_info_end_to_end(assets, tmp_path, capsys):
