@@ -77,7 +77,7 @@ bench_render=$!
 
 say "1. CUDA checks"
 DAMAGEMAP_TEST_DEVICE=${DAMAGEMAP_TEST_DEVICE:-$DEVICE} timeout $(( $(left) * 2 / 5 )) \
-  $PY -m pytest -v -p no:cacheprovider -rs tests/test_cuda.py --junitxml="$OUT/test_cuda.xml"
+  $PY -m pytest -v -p no:cacheprovider -n 0 -rs tests/test_cuda.py --junitxml="$OUT/test_cuda.xml"
 echo "CUDA checks exit status: $?"
 
 say "2. ablation at $STEPS steps, 3 seeds"

@@ -6,19 +6,33 @@ tests render the HTML map in QtWebEngine without importing ``app``: pin them her
 before any test touches Qt.
 
 And the fixtures that several test modules share: tiny detector weights, a tiny
-sliding-texture video, a small synthetic flyover with damaged places, and a two-image
-training set.
+sliding-texture video, a small synthetic flyover with damaged places, a flight that
+manoeuvres (for the clock-offset estimate), and a two-image training set.
 """
 
 import app._refcount_guard  # noqa: F401, I001  (side effect: pins the singletons)
 
+import dataclasses
+import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each pytest-xdist worker gets its share of the cores for torch's threads: two
+    workers of two threads each on two cores spend their time waiting on each other."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        import torch
+
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // int(workers)))
 
 
 @pytest.fixture(scope="session")
@@ -61,8 +75,6 @@ def with_tiny_detector(tiny_detector) -> Callable[..., Path]:
 def damage_dataset() -> Callable[..., Path]:
     """``damage_dataset(root, split="train")``: two 64x80 images in ``root``, each with one
     damaged roof patch on a house (ISBDA layout, Slight then Severe); returns ``root``."""
-    import json
-
     from PIL import Image
 
     def write(root: Path, split: str = "train") -> Path:
@@ -102,12 +114,69 @@ def texture_video() -> Callable[..., Path]:
 
 
 @pytest.fixture(scope="session")
-def sites_flyover(tmp_path_factory):
-    """2 s at 10 fps, 320x180, seed 2: three damaged places seen from the SRT's poses
-    (``engine.synth.render_flyover``'s paths), rendered once a session; read only."""
-    from engine.synth import render_flyover
+def flyover_once(tmp_path_factory) -> Callable[..., Any]:
+    """``flyover_once(name, **kwargs)``: ``engine.synth.render_flyover(folder, **kwargs)``,
+    rendered once a test run and read only.
 
-    return render_flyover(tmp_path_factory.mktemp("sites-flyover"), seconds=2.0, fps=10.0, size=(320, 180), seed=2)
+    Under pytest-xdist each worker process has its own session, so a session fixture
+    would render the same flight once per worker. Here the first worker to ask renders
+    into a folder the workers share, holding a lock, and writes the paths beside it; the
+    others wait for the lock and read the paths."""
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # this run's, shared by its workers
+
+    def render(name: str, **kwargs: Any):  # noqa: ANN202 - engine.synth.FlyoverPaths
+        from engine.synth import FlyoverPaths, render_flyover
+
+        out, record = root / f"flyover-{name}", root / f"flyover-{name}.json"
+        with FileLock(str(root / f"flyover-{name}.lock")):
+            if record.is_file():
+                saved = json.loads(record.read_text(encoding="utf-8"))
+                return FlyoverPaths(**{key: Path(value) if isinstance(value, str) else value
+                                       for key, value in saved.items()})
+            shutil.rmtree(out, ignore_errors=True)  # what a worker killed mid-render left
+            paths = render_flyover(out, **kwargs)
+            record.write_text(json.dumps(dataclasses.asdict(paths), default=str), encoding="utf-8")
+            return paths
+
+    return render
+
+
+@pytest.fixture(scope="session")
+def sites_flyover(flyover_once):
+    """2 s at 10 fps, 320x180, seed 2: three damaged places seen from the SRT's poses
+    (``engine.synth.render_flyover``'s paths), rendered once a test run; read only."""
+    return flyover_once("sites", seconds=2.0, fps=10.0, size=(320, 180), seed=2)
+
+
+@pytest.fixture(scope="session")
+def manoeuvring_flight(flyover_once):
+    """12 s at 10 fps, 320x180, seed 6, flown speeding up, slowing down and turning (the
+    motion the clock-offset estimate matches), rendered once a test run; read only."""
+    return flyover_once("manoeuvring", seconds=12.0, fps=10.0, size=(320, 180), seed=6, annotate_every=60,
+                        manoeuvres=True)
+
+
+@pytest.fixture(scope="session")
+def gpx_clock_shifted() -> Callable[..., Path]:
+    """``gpx_clock_shifted(flight, out, seconds)``: writes the flight's GPX with its clock
+    ``seconds`` fast (slow when negative) to ``out``."""
+
+    def write(flight, out: Path, seconds: float) -> Path:
+        import datetime as dt
+
+        import gpxpy
+
+        gpx = gpxpy.parse(Path(flight.gpx).read_text())
+        for point in gpx.tracks[0].segments[0].points:
+            point.time = point.time + dt.timedelta(seconds=seconds)
+        out.write_text(gpx.to_xml(version="1.1"))
+        return out
+
+    return write
 
 
 @dataclass(frozen=True)
@@ -130,8 +199,6 @@ def sites_truth(sites_flyover) -> GroundTruthFlight:
     analysed in two frames but detected in one is an unconfirmed site, listed after the
     map's; the review tests need a site on the map that a single frame supports,
     whatever machine rendered it."""
-    import json
-
     from geo.evaluation import detections_from_coco
 
     detections, times = detections_from_coco(sites_flyover.annotations)

@@ -38,7 +38,7 @@ import sys, torch, pytest
 capability = torch.backends.cpu.get_cpu_capability()
 if capability != "DEFAULT":
     sys.exit(f"ATEN_CPU_CAPABILITY=default was not taken: torch uses {capability}")
-sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", *sys.argv[1:]]))
+sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "-n", "0", *sys.argv[1:]]))
 """
 
 

@@ -3,35 +3,16 @@ the GUI thread and puts it in the offset box, where the user can still nudge it.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from core.settings import ProjectSettings
 
 
-@pytest.fixture(scope="module")
-def manoeuvring_flight(tmp_path_factory):
-    from engine.synth import render_flyover
-
-    out = tmp_path_factory.mktemp("offset-flight")
-    return render_flyover(out, seconds=12.0, fps=10.0, size=(320, 180), seed=6, annotate_every=60, manoeuvres=True)
-
-
-def _gpx_fast_by(paths, out, seconds):
-    import gpxpy
-
-    gpx = gpxpy.parse(paths.gpx.read_text())
-    for point in gpx.tracks[0].segments[0].points:
-        point.time = point.time + dt.timedelta(seconds=seconds)
-    out.write_text(gpx.to_xml(version="1.1"))
-    return out
-
-
-def test_the_offset_is_estimated_from_the_video_into_the_box(qtbot, manoeuvring_flight, tmp_path):
+def test_the_offset_is_estimated_from_the_video_into_the_box(qtbot, manoeuvring_flight, gpx_clock_shifted,
+                                                               tmp_path):
     from app.dialogs.geo_dialog import GeoSettingsDialog
 
-    gpx = _gpx_fast_by(manoeuvring_flight, tmp_path / "fast.gpx", 2.0)
+    gpx = gpx_clock_shifted(manoeuvring_flight, tmp_path / "fast.gpx", 2.0)
     dialog = GeoSettingsDialog(ProjectSettings(), None, video_path=manoeuvring_flight.video, telemetry_path=gpx)
     qtbot.addWidget(dialog)
     assert dialog.estimate_button.isEnabled() and dialog.offset_spin.value() == 0.0

@@ -3,7 +3,6 @@ synthetic flight's telemetry (services.sync, ``damagemap telemetry --video``).""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import cv2
@@ -56,30 +55,11 @@ def test_motion_series_in_pixels_per_second():
     assert list(motion.valid) == [True, True, True, True, False]
 
 
-@pytest.fixture(scope="module")
-def manoeuvring_flight(tmp_path_factory):
-    from engine.synth import render_flyover
-
-    out = tmp_path_factory.mktemp("motion-flight")
-    return render_flyover(out, seconds=12.0, fps=10.0, size=(320, 180), seed=6, annotate_every=60, manoeuvres=True)
-
-
-def shifted_gpx(paths, out, seconds: float):
-    """The flight's GPX with its clock ``seconds`` fast."""
-    import gpxpy
-
-    gpx = gpxpy.parse(paths.gpx.read_text())
-    for point in gpx.tracks[0].segments[0].points:
-        point.time = point.time + dt.timedelta(seconds=seconds)
-    out.write_text(gpx.to_xml(version="1.1"))
-    return out
-
-
-def test_clock_offset_of_a_rendered_flight(manoeuvring_flight, tmp_path):
+def test_clock_offset_of_a_rendered_flight(manoeuvring_flight, gpx_clock_shifted, tmp_path):
     from geo.telemetry import read_telemetry
     from services.sync import estimate_clock_offset
 
-    track = read_telemetry(shifted_gpx(manoeuvring_flight, tmp_path / "fast.gpx", 2.0))
+    track = read_telemetry(gpx_clock_shifted(manoeuvring_flight, tmp_path / "fast.gpx", 2.0))
     estimate = estimate_clock_offset(manoeuvring_flight.video, track)
     assert estimate.offset_s == pytest.approx(-2.0, abs=0.5)
     assert estimate.reliable
@@ -87,10 +67,10 @@ def test_clock_offset_of_a_rendered_flight(manoeuvring_flight, tmp_path):
     assert srt.offset_s == pytest.approx(0.0, abs=0.5)
 
 
-def test_telemetry_command_prints_the_offset(manoeuvring_flight, tmp_path, capsys):
+def test_telemetry_command_prints_the_offset(manoeuvring_flight, gpx_clock_shifted, tmp_path, capsys):
     from app.cli import main
 
-    gpx = shifted_gpx(manoeuvring_flight, tmp_path / "slow.gpx", -1.5)
+    gpx = gpx_clock_shifted(manoeuvring_flight, tmp_path / "slow.gpx", -1.5)
     assert main(["telemetry", str(gpx), "--video", str(manoeuvring_flight.video)]) == 0
     out = capsys.readouterr().out
     assert "clock offset  +1.5 s (give --offset 1.5)" in out or "clock offset  +1.4 s" in out or "+1.6 s" in out

@@ -18,15 +18,15 @@ def samples() -> Path:
 
 
 @pytest.fixture(scope="session")
-def flyover(tmp_path_factory) -> Flyover:
+def flyover(flyover_once) -> Flyover:
     """12 s at 10 fps, 640x360, seed 2: some 20 damaged parts seen in 24 annotated frames."""
-    return render(tmp_path_factory, seed=2)
+    return render(flyover_once, seed=2)
 
 
 @pytest.fixture(scope="session")
-def second_flyover(tmp_path_factory) -> Flyover:
+def second_flyover(flyover_once) -> Flyover:
     """Another neighbourhood and flight (seed 1), so the accuracy bounds rest on more sites."""
-    return render(tmp_path_factory, seed=1)
+    return render(flyover_once, seed=1)
 
 
 @pytest.fixture(scope="session")

@@ -37,10 +37,10 @@ class Flyover:
         return {a["part_id"] for a in doc["annotations"]}
 
 
-def render(tmp_path_factory, seed: int) -> Flyover:
-    synth = pytest.importorskip("engine.synth")
-    out = tmp_path_factory.mktemp(f"flyover{seed}")
-    paths = synth.render_flyover(out, seconds=12.0, fps=10.0, size=(640, 360), seed=seed)
+def render(flyover_once, seed: int) -> Flyover:
+    """The 12 s 640x360 flyover of ``seed``, rendered once a test run (``flyover_once``)."""
+    pytest.importorskip("engine.synth")
+    paths = flyover_once(f"geo-{seed}", seconds=12.0, fps=10.0, size=(640, 360), seed=seed)
     return Flyover(paths, json.loads(Path(paths.camera).read_text()))
 
 
