@@ -67,7 +67,7 @@ def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--srn", action=argparse.BooleanOptionalAction, default=None,
         help="refine scores across frames with the Score Refinement Network (default: the weights' own; off for the "
-             "shipped model, whose close look already steadies its scores)",
+             "shipped model, whose sites were more often right without it)",
     )
     parser.add_argument("--srn-weights", type=Path, default=None,
                         help="SRN .safetensors (default: the shipped SRN); implies --srn")

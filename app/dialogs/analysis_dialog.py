@@ -35,13 +35,14 @@ GATE_LABELS = {
     0.5: "0.5: fewer false alarms off buildings",
     0.8: "0.8: fewer still, misses some damage at roof edges",
 }
-#: The close look: None, the weights' own; on; off.
+#: The score refinement (SRN): None, the weights' own; on; off.
 SRN: tuple[bool | None, ...] = (None, True, False)
 SRN_LABELS = {
     None: "the model's own (off for the shipped model)",
     True: "on: scores steadied by the frames before and after",
     False: "off",
 }
+#: The close look: None, the weights' own; on; off.
 CLOSE_LOOK: tuple[bool | None, ...] = (None, True, False)
 CLOSE_LOOK_LABELS = {
     None: "the model's own (on for the shipped model)",
