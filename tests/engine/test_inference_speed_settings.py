@@ -113,6 +113,7 @@ def test_a_model_built_with_fewer_proposals_keeps_its_own():
         ({"rpn_pre_nms_top_n": -5}, "whole number"),
         ({"cpu_bfloat16": "fpn"}, "must be a list of parts among backbone, fpn, rpn_head, mask_head, close_look, srn"),
         ({"cpu_bfloat16": ["box_head"]}, "'box_head'"),
+        ({"srn": "no"}, "inference setting 'srn' must be true or false; got 'no'"),
         ({"post_nms": 300}, "unknown inference setting 'post_nms'"),
         ([300], "'inference' must be a JSON object"),
     ],
@@ -127,7 +128,7 @@ def test_bad_settings_are_refused_naming_the_config(tmp_path, saved, section, wo
 
 
 def test_settings_round_trip_through_their_json_form():
-    settings = InferenceSettings(rpn_pre_nms_top_n=500, rpn_post_nms_top_n=200, cpu_bfloat16=("srn", "fpn"))
+    settings = InferenceSettings(rpn_pre_nms_top_n=500, rpn_post_nms_top_n=200, srn=False, cpu_bfloat16=("srn", "fpn"))
     assert InferenceSettings.from_config(json.loads(json.dumps(settings.as_config())), source="x") == settings
     assert InferenceSettings.from_config(None, source="x") == InferenceSettings()
     assert InferenceSettings().cpu_bfloat16 == ()
