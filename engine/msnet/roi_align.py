@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torchvision.ops import MultiScaleRoIAlign
-from torchvision.ops.poolers import _setup_scales
+from torchvision.ops.poolers import _convert_to_roi_format, _setup_scales
 
 
 def _axis_samples(start: Tensor, length: Tensor, bins: int, ratio: int, size: int) -> tuple[Tensor, Tensor]:
@@ -104,7 +104,7 @@ class GatherMultiScaleRoIAlign(MultiScaleRoIAlign):
         if self.scales is None or self.map_levels is None:
             self.scales, self.map_levels = _setup_scales(maps, image_shapes, self.canonical_scale,
                                                          self.canonical_level)
-        rois = torch.cat([torch.cat([b.new_full((len(b), 1), i), b], dim=1) for i, b in enumerate(boxes)])
+        rois = _convert_to_roi_format(boxes)
         output_size = (int(self.output_size[0]), int(self.output_size[1]))
         if len(maps) == 1:
             return gather_roi_align(maps[0], rois, output_size, self.scales[0], self.sampling_ratio)
