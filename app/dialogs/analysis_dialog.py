@@ -47,7 +47,7 @@ CLOSE_LOOK: tuple[bool | None, ...] = (None, True, False)
 CLOSE_LOOK_LABELS = {
     None: "the model's own (on for the shipped model)",
     True: "on: fewer false alarms on real footage, no slower on a CPU",
-    False: "off",
+    False: "off: more damage kept, small damage above all; for soft or hazy footage",
 }
 
 
@@ -148,7 +148,8 @@ class AnalysisDialog(QDialog):
             CLOSE_LOOK, initial.close_look, CLOSE_LOOK_LABELS.__getitem__,
             "Look at each detection again in a crop of the full-resolution frame, and lower the scores of those "
             "that do not look like damage there (intact tan or tile roofs, bright patches). Only models with a "
-            "close-look head have it; it adds to the analysis time.",
+            "close-look head have it; it adds to the analysis time. On soft-focus, overcast or hazy footage it "
+            "doubts real damage too: turn it off there, and expect more false alarms to review.",
         )
 
         self.offset_spin = QDoubleSpinBox()

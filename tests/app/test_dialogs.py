@@ -48,7 +48,8 @@ def test_analysis_dialog_round_trips_options(qtbot):
     dialog.close_look_combo.setCurrentIndex(dialog.close_look_combo.findData(True))
     assert dialog.options().request().inference()["close_look"] is True
     dialog.close_look_combo.setCurrentIndex(dialog.close_look_combo.findData(False))
-    assert dialog.close_look_combo.currentText() == "off"
+    assert dialog.close_look_combo.currentText().startswith("off: ")
+    assert "soft or hazy footage" in dialog.close_look_combo.currentText()
     assert dialog.options().request().inference()["close_look"] is False
     earlier = AnalysisDialog(AnalysisOptions(building_gate=0.3), video_fps=30.0)  # a gate from an earlier run stays
     qtbot.addWidget(earlier)
