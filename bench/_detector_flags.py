@@ -10,6 +10,8 @@ def add_detector_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-size", type=int, default=None, help="the detector's short side (default: its own)")
     parser.add_argument("--building-gate", type=float, default=None,
                         help="the detector's building gate S (default: its own)")
+    parser.add_argument("--sharpness-ceiling", type=float, default=None,
+                        help="soften frames sharper than this (default: the detector's own; 0: as they come)")
     parser.add_argument("--flip-check", action="store_true", help="the detector's mirror check (default: off)")
     parser.add_argument("--close-look", action=argparse.BooleanOptionalAction, default=None,
                         help="the detector's close look (default: the weights' own)")
@@ -20,6 +22,8 @@ def detector_arguments(args: argparse.Namespace) -> list[str]:
     out = ["--input-size", str(args.input_size)] if args.input_size else []
     if args.building_gate is not None:
         out += ["--building-gate", str(args.building_gate)]
+    if args.sharpness_ceiling is not None:
+        out += ["--sharpness-ceiling", f"{args.sharpness_ceiling:g}"]
     if args.close_look is not None:
         out.append("--close-look" if args.close_look else "--no-close-look")
     return out + (["--flip-check"] if args.flip_check else [])
@@ -30,6 +34,8 @@ def describe(args: argparse.Namespace) -> str:
     parts = [f"input {args.input_size} px"] if args.input_size else []
     if args.building_gate is not None:
         parts.append(f"building gate {args.building_gate:g}")
+    if args.sharpness_ceiling is not None:
+        parts.append(f"sharpness ceiling {args.sharpness_ceiling:g}" if args.sharpness_ceiling else "frames as they come")
     if args.flip_check:
         parts.append("mirror check")
     if args.close_look is not None:

@@ -21,13 +21,15 @@ MIN_INPUT_SIZE = 64
 
 
 def detector_overrides(*, input_size: int | None = None, building_gate: float | None = None,
-                       flip_check: bool = False, close_look: bool | None = None) -> dict[str, float | bool]:
+                       flip_check: bool = False, close_look: bool | None = None,
+                       sharpness_ceiling: float | None = None) -> dict[str, float | bool]:
     """The detector's test-time settings (the weights' ``"inference"`` keys,
     ``engine.msnet.inference``) a user sets over the weights' own: only those given
     (the mirror check only when asked for; the close look on or off, or ``None``: the
-    weights' own)."""
+    weights' own; a sharpness ceiling of 0: frames as they come)."""
     given: dict[str, float | bool | None] = {"input_size": input_size, "gate_threshold": building_gate,
-                                             "flip_check": flip_check or None, "close_look": close_look}
+                                             "flip_check": flip_check or None, "close_look": close_look,
+                                             "sharpness_ceiling": sharpness_ceiling}
     return {key: value for key, value in given.items() if value is not None}
 
 

@@ -57,6 +57,9 @@ class AnalysisRequest:
         The mirror check over the weights' own setting (``False``: theirs): each frame is
         also seen mirrored and a detection's score is its mean over the two views. Another
         run, too.
+    sharpness_ceiling
+        Frames sharper than this are softened down to it before the model sees them, over
+        the weights' own (``None``: theirs; 0: frames as they come). Another run, too.
     close_look
         The close look on or off over the weights' own setting (``None``: theirs): each
         detection seen again in a full-resolution crop. Another run, too.
@@ -75,6 +78,7 @@ class AnalysisRequest:
     building_gate: float | None = None
     flip_check: bool = False
     close_look: bool | None = None
+    sharpness_ceiling: float | None = None
 
     def __post_init__(self) -> None:
         if self.stride is not None and self.fps is not None:
@@ -92,11 +96,15 @@ class AnalysisRequest:
             raise InputError(f"the input size must be >= {MIN_INPUT_SIZE} pixels; got {self.input_size!r}")
         if self.building_gate is not None and not 0.0 <= self.building_gate < 1.0:
             raise InputError(f"the building gate must be in [0, 1); got {self.building_gate!r}")
+        ceiling = self.sharpness_ceiling
+        if ceiling is not None and not (math.isfinite(ceiling) and ceiling >= 0):
+            raise InputError(f"the sharpness ceiling must be a number >= 0 (0: frames as they come); got {ceiling!r}")
 
     def inference(self) -> dict[str, Any]:
         """The detector's test-time settings this request sets over the weights' own."""
         return detector_overrides(input_size=self.input_size, building_gate=self.building_gate,
-                                  flip_check=self.flip_check, close_look=self.close_look)
+                                  flip_check=self.flip_check, close_look=self.close_look,
+                                  sharpness_ceiling=self.sharpness_ceiling)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
         # would print a table the user believes was made at their settings.
         model_only = [flag for flag, given in (("--input-size", args.input_size is not None),
                                                ("--building-gate", args.building_gate is not None),
+                                               ("--sharpness-ceiling", args.sharpness_ceiling is not None),
                                                ("--flip-check", args.flip_check),
                                                ("--close-look" if args.close_look else "--no-close-look",
                                                 args.close_look is not None),

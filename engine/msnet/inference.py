@@ -51,6 +51,13 @@ without the object gets). Nothing here changes the stored weights:
     ``--srn``/``--no-srn``, the Analyse dialog). The SRN helps a detector whose scores
     flicker between frames; the shipped model's ``msnet.json`` turns it off, because with
     its close look the SRN added more wrong sites than right ones (``docs/srn.md``).
+``sharpness_ceiling``
+    Frames sharper than this are blurred down to it before the model sees them
+    (:mod:`engine.msnet.sharpness`: the variance of the Laplacian of the grey frame at
+    the model's input size); ``null`` or 0 (default): frames as they come. The shipped model,
+    trained on soft rendered flights, raises many false alarms on the fine texture of
+    crisp real footage; its ``msnet.json`` sets the top of its training flights' range.
+    Frames at or under the ceiling are left exactly as they are.
 ``cpu_bfloat16``
     Parts that run in bfloat16 on a CPU with native bfloat16 arithmetic (AVX-512 BF16
     or AMX; elsewhere they stay float32, which is faster there); default none, the
@@ -66,6 +73,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +96,7 @@ class InferenceSettings:
     detections_per_img: int | None = None
     input_size: int | None = None
     gate_threshold: float | None = None
+    sharpness_ceiling: float | None = None
     flip_check: bool = False
     close_look: bool = False
     srn: bool = True
@@ -124,6 +133,14 @@ class InferenceSettings:
             if isinstance(gate, bool) or not isinstance(gate, (int, float)) or not 0.0 <= gate < 1.0:
                 raise ModelError(f"{source}: inference setting 'gate_threshold' must be a number in [0, 1); got {gate!r}")
             values["gate_threshold"] = float(gate)
+        ceiling = section.get("sharpness_ceiling")
+        if ceiling is not None:
+            if isinstance(ceiling, bool) or not isinstance(ceiling, (int, float)) or not (
+                    math.isfinite(ceiling) and ceiling >= 0):
+                raise ModelError(f"{source}: inference setting 'sharpness_ceiling' must be a number >= 0 "
+                                 f"(0 or null: frames as they come); got {ceiling!r}")
+            if ceiling > 0:
+                values["sharpness_ceiling"] = float(ceiling)
         for key in ("flip_check", "close_look", "srn"):
             flag = section.get(key)
             if flag is not None:
@@ -217,6 +234,7 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
     if isinstance(rpn, HierarchicalRPN):
         rpn.damage_rpn.test_gate_threshold = settings.gate_threshold
     model.flip_check = settings.flip_check  # type: ignore[assignment]
+    model.sharpness_ceiling = settings.sharpness_ceiling  # type: ignore[assignment]
     model.close_look = settings.close_look  # type: ignore[assignment]
     parts = set(settings.cpu_bfloat16)
     model.backbone_bfloat16 = "backbone" in parts  # type: ignore[assignment]

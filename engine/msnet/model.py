@@ -38,6 +38,7 @@ from engine.msnet.hrpn import HierarchicalRPN, build_hrpn
 from engine.msnet.inference import bfloat16_applies
 from engine.msnet.paste import paste_mask_crops
 from engine.msnet.rescore import rescored
+from engine.msnet.sharpness import softened
 from engine.msnet.roi_align import use_gather_roi_align
 
 #: class names by label; 0 is the background
@@ -120,6 +121,8 @@ class MSNet(MaskRCNN):
         self.backbone_bfloat16 = False
         self.fpn_bfloat16 = False
         self.flip_check = False
+        #: frames sharper than this are softened first (:mod:`engine.msnet.sharpness`)
+        self.sharpness_ceiling: float | None = None
         #: the close look (:mod:`engine.msnet.close_look`): its head, when the weights have
         #: one (:meth:`add_close_look`), and whether it runs (a test-time setting)
         self.close_look_head: CloseLookHead | None = None
@@ -187,6 +190,9 @@ class MSNet(MaskRCNN):
     def _run(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None, *, mask_crops: bool = False):
         if self.training:
             return self._run_once(images, targets, mask_crops=mask_crops)
+        if self.sharpness_ceiling is not None:
+            short_side = int(self.transform.min_size[-1])
+            images = [softened(image, self.sharpness_ceiling, short_side) for image in images]
         # the close look before the masks; after them with the mirror check (both views
         # merged first) and for the co-trained baseline (its buildings are detections)
         looks = self.close_look and self.close_look_head is not None

@@ -76,7 +76,7 @@ for seed in 11 12 13 14 15 16 17 18 21 22 23 24 25 26 27 28 31 32 33 34 35 36 37
 done
 python -m engine.msnet.close_look_fit --weights "$out/default/msnet.safetensors" --data "${close_look[@]}" \
   --val "$out/val-s103:val" --out "$out/default/msnet.safetensors"
-# the shipped test-time settings (MODEL_CARD.md, "Model": the close look on, the SRN off) and footage heights,
+# the shipped test-time settings (MODEL_CARD.md, "Model": the close look on, the SRN off, the sharpness ceiling) and footage heights,
 # from the msnet.json beside this script
 python - "$(dirname "$0")/msnet.json" "$out/default/msnet.json" <<'PY'
 import json, sys

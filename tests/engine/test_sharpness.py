@@ -1,0 +1,139 @@
+"""Frames softened to the sharpness the detector was trained on (engine.msnet.sharpness)."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from core.errors import ModelError
+from engine.msnet import build_msnet
+from engine.msnet.inference import InferenceSettings
+from engine.msnet.sharpness import gaussian_blurred, laplacian_variance, sharpness_at, softened
+from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model, read_config, save_model
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+TINY = dict(backbone="mobilenet_v3", heads="light", min_size=96, max_size=128)
+
+
+def _crisp(height: int = 240, width: int = 320, seed: int = 0) -> torch.Tensor:
+    """Fine texture (shingle-like stripes and noise), far sharper than any rendered frame."""
+    rng = np.random.default_rng(seed)
+    rows = (np.arange(height)[:, None] // 2 % 2).astype(np.float32)
+    texture = 0.35 + 0.3 * rows + 0.25 * rng.random((height, width), dtype=np.float32)
+    image = np.stack([texture, texture * 0.9, texture * 0.8])
+    return torch.from_numpy(image).clamp(0, 1)
+
+
+def _smooth(height: int = 240, width: int = 320) -> torch.Tensor:
+    """A soft gradient: almost no Laplacian at all."""
+    y = torch.linspace(0.2, 0.8, height)[:, None].expand(height, width)
+    return torch.stack([y, y.flip(0), torch.full_like(y, 0.5)])
+
+
+def test_the_laplacian_variance_is_opencvs():
+    grey = (np.random.default_rng(1).random((50, 70)) * 255).astype(np.float32)
+    expected = cv2.Laplacian(grey, cv2.CV_32F, borderType=cv2.BORDER_REPLICATE).var()
+    assert laplacian_variance(torch.from_numpy(grey)) == pytest.approx(float(expected), rel=1e-3)
+
+
+@pytest.mark.parametrize("sigma", [0.7, 1.6, 3.2])
+def test_the_blur_is_opencvs_gaussian(sigma):
+    image = torch.rand(3, 40, 60, generator=torch.Generator().manual_seed(2))
+    ksize = 2 * max(1, math.ceil(3 * sigma)) + 1
+    expected = cv2.GaussianBlur(image.permute(1, 2, 0).numpy(), (ksize, ksize), sigma, borderType=cv2.BORDER_REFLECT_101)
+    got = gaussian_blurred(image, sigma).permute(1, 2, 0).numpy()
+    assert np.abs(got - expected).max() < 1e-5
+    assert gaussian_blurred(image, 0.0) is image
+
+
+def test_a_frame_no_sharper_than_the_ceiling_is_left_exactly_as_it_is():
+    image = _smooth()
+    before, _ = sharpness_at(image, 96)
+    assert softened(image, before + 1.0, 96) is image
+    crisp = _crisp()
+    assert softened(crisp, sharpness_at(crisp, 96)[0] * 1.01, 96) is crisp
+
+
+@pytest.mark.parametrize("scale", [1, 3])
+def test_a_sharper_frame_is_softened_down_to_the_ceiling_where_the_model_looks(scale):
+    """The same scene filmed at three times the resolution gets a blur three times wider:
+    what the model sees at its input size is as sharp either way, at the ceiling."""
+    image = torch.nn.functional.interpolate(_crisp()[None], scale_factor=scale, mode="nearest")[0]
+    before, _ = sharpness_at(image, 120)
+    ceiling = before / 8
+    out = softened(image, ceiling, 120)
+    after, _ = sharpness_at(out, 120)
+    assert after == pytest.approx(ceiling, rel=0.05)
+    assert out.shape == image.shape and out.dtype == image.dtype
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+    assert float((out.mean() - image.mean()).abs()) < 0.01  # blurred, not darkened
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    torch.manual_seed(3)
+    return save_model(build_msnet(arch="msnet", **TINY).eval(), tmp_path_factory.mktemp("w") / "msnet.safetensors")
+
+
+def _seen_by_the_transform(model, image):
+    seen = []
+    handle = model.transform.register_forward_pre_hook(lambda module, args: seen.append(args[0][0].clone()))
+    try:
+        with torch.no_grad():
+            model([image])
+    finally:
+        handle.remove()
+    return seen[0]
+
+
+def test_the_model_softens_crisp_frames_before_it_looks_and_leaves_soft_ones(tiny_weights):
+    crisp, soft = _crisp(), _smooth()
+    ceiling = sharpness_at(crisp, 96)[0] / 6
+    model, config = load_model(tiny_weights, inference={"sharpness_ceiling": ceiling})
+    assert model.inference_settings.sharpness_ceiling == pytest.approx(ceiling)
+    seen = _seen_by_the_transform(model, crisp)
+    assert sharpness_at(seen, 96)[0] == pytest.approx(ceiling, rel=0.05)
+    assert torch.equal(_seen_by_the_transform(model, soft), soft)
+    # 0 (the command line's "frames as they come") turns it off
+    model, _ = load_model(tiny_weights, inference={"sharpness_ceiling": 0})
+    assert model.sharpness_ceiling is None and torch.equal(_seen_by_the_transform(model, crisp), crisp)
+
+
+def test_training_sees_frames_as_they_come(tiny_weights):
+    model, _ = load_model(tiny_weights, inference={"sharpness_ceiling": 1.0})
+    model.train()
+    seen = []
+    model.transform.register_forward_pre_hook(lambda module, args: seen.append(args[0][0].clone()))
+    crisp = _crisp(96, 128)
+    target = {"boxes": torch.tensor([[10.0, 10.0, 40.0, 40.0]]), "labels": torch.tensor([1]),
+              "masks": torch.zeros(1, 96, 128, dtype=torch.uint8), "building_boxes": torch.tensor([[5.0, 5.0, 60.0, 60.0]])}
+    model([crisp], [target])
+    assert torch.equal(seen[0], crisp)
+
+
+@pytest.mark.parametrize("ceiling", [-1, "200", True, float("inf")])
+def test_a_bad_sharpness_ceiling_is_refused_naming_the_config(ceiling):
+    with pytest.raises(ModelError, match=r"msnet\.json: inference setting 'sharpness_ceiling' must be a number >= 0"):
+        InferenceSettings.from_config({"sharpness_ceiling": ceiling}, source="msnet.json")
+
+
+def test_the_shipped_model_softens_frames_sharper_than_its_training_flights():
+    settings = InferenceSettings.from_config(read_config(DEFAULT_MSNET_WEIGHTS)["inference"], source="shipped")
+    # the sharpest frame of its 24 training flights measures 198 (MODEL_CARD.md)
+    assert settings.sharpness_ceiling == 200.0
+
+
+def test_an_analysis_request_sets_the_ceiling_over_the_weights_own():
+    from core.errors import InputError
+    from services.analysis import AnalysisRequest
+
+    assert AnalysisRequest(sharpness_ceiling=120.0).inference() == {"sharpness_ceiling": 120.0}
+    assert AnalysisRequest(sharpness_ceiling=0.0).inference() == {"sharpness_ceiling": 0.0}  # off, over the weights'
+    assert "sharpness_ceiling" not in AnalysisRequest().inference()  # the weights' own
+    with pytest.raises(InputError, match="the sharpness ceiling must be a number >= 0"):
+        AnalysisRequest(sharpness_ceiling=-3.0)
