@@ -50,6 +50,13 @@ CLOSE_LOOK_LABELS = {
     False: "off: more damage kept, small damage above all; for soft or hazy footage",
 }
 
+#: Crisp footage softened first: None, the weights' own ceiling; 0, frames as they come.
+SHARPNESS_CEILINGS: tuple[float | None, ...] = (None, 0.0)
+SHARPNESS_LABELS = {
+    None: "the model's own (crisp frames softened for the shipped model)",
+    0.0: "frames as they come: some more small debris, twice the false alarms",
+}
+
 
 def available_devices() -> list[str]:
     """``auto`` and ``cpu`` always; ``cuda`` when torch sees a GPU."""
@@ -152,6 +159,14 @@ class AnalysisDialog(QDialog):
             "doubts real damage too: turn it off there, and expect more false alarms to review.",
         )
 
+        self.sharpness_combo = _choice_combo(
+            SHARPNESS_CEILINGS, initial.sharpness_ceiling,
+            lambda ceiling: SHARPNESS_LABELS[ceiling] if ceiling in SHARPNESS_LABELS else f"softened to {ceiling:g}",
+            "The shipped model learned from soft rendered flights. Frames sharper than the sharpest of them are "
+            "blurred down to that sharpness before the model looks: half the false alarms on crisp real footage, "
+            "some small debris missed. Frames no sharper are left as they are.",
+        )
+
         self.offset_spin = QDoubleSpinBox()
         self.offset_spin.setRange(-3600.0, 3600.0)
         self.offset_spin.setDecimals(2)
@@ -176,6 +191,7 @@ class AnalysisDialog(QDialog):
         form.addRow("Building gate", self.building_gate_combo)
         form.addRow("", self.flip_check)
         form.addRow("Close look", self.close_look_combo)
+        form.addRow("Crisp footage", self.sharpness_combo)
         form.addRow("Time offset", self.offset_spin)
         form.addRow("Horizontal field of view", self.hfov_spin)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -201,6 +217,7 @@ class AnalysisDialog(QDialog):
             building_gate=self.building_gate_combo.currentData(),
             flip_check=self.flip_check.isChecked(),
             close_look=self.close_look_combo.currentData(),
+            sharpness_ceiling=self.sharpness_combo.currentData(),
             time_offset_s=self.offset_spin.value(),
             hfov_deg=self.hfov_spin.value() if self.hfov_spin.value() > _NO_HFOV else None,
         )

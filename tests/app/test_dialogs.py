@@ -16,7 +16,8 @@ from app.workers import AnalysisOptions
 
 def test_analysis_dialog_round_trips_options(qtbot):
     initial = AnalysisOptions(device="cpu", fps=2.5, srn=False, batch_size=2, input_size=600, building_gate=0.8,
-                              flip_check=True, close_look=False, time_offset_s=-1.5, hfov_deg=70.0)
+                              flip_check=True, close_look=False, sharpness_ceiling=0.0, time_offset_s=-1.5,
+                              hfov_deg=70.0)
     dialog = AnalysisDialog(initial, video_fps=30.0)
     qtbot.addWidget(dialog)
     assert dialog.options() == initial
@@ -51,6 +52,11 @@ def test_analysis_dialog_round_trips_options(qtbot):
     assert dialog.close_look_combo.currentText().startswith("off: ")
     assert "soft or hazy footage" in dialog.close_look_combo.currentText()
     assert dialog.options().request().inference()["close_look"] is False
+    assert dialog.options().sharpness_ceiling is None  # the model's own
+    assert "sharpness_ceiling" not in dialog.options().request().inference()
+    dialog.sharpness_combo.setCurrentIndex(dialog.sharpness_combo.findData(0.0))
+    assert dialog.sharpness_combo.currentText().startswith("frames as they come")
+    assert dialog.options().request().inference()["sharpness_ceiling"] == 0.0
     earlier = AnalysisDialog(AnalysisOptions(building_gate=0.3), video_fps=30.0)  # a gate from an earlier run stays
     qtbot.addWidget(earlier)
     assert earlier.options().building_gate == 0.3 and earlier.building_gate_combo.currentText() == "0.3"
