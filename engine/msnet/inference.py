@@ -54,7 +54,8 @@ without the object gets). Nothing here changes the stored weights:
 ``sharpness_ceiling``
     Frames sharper than this are blurred down to it before the model sees them
     (:mod:`engine.msnet.sharpness`: the variance of the Laplacian of the grey frame at
-    the model's input size); ``null`` or 0 (default): frames as they come. The shipped model,
+    the input size the model was built with, whatever ``input_size`` says); ``null`` or 0
+    (default): frames as they come. The shipped model,
     trained on soft rendered flights, raises many false alarms on the fine texture of
     crisp real footage; its ``msnet.json`` sets the top of its training flights' range.
     Frames at or under the ceiling are left exactly as they are.
@@ -235,6 +236,8 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
         rpn.damage_rpn.test_gate_threshold = settings.gate_threshold
     model.flip_check = settings.flip_check  # type: ignore[assignment]
     model.sharpness_ceiling = settings.sharpness_ceiling  # type: ignore[assignment]
+    # measured where the model was trained to look, whatever input size it runs at now
+    model.sharpness_short_side = int(built["min_size"][-1]) if built.get("min_size") else None  # type: ignore[assignment]
     model.close_look = settings.close_look  # type: ignore[assignment]
     parts = set(settings.cpu_bfloat16)
     model.backbone_bfloat16 = "backbone" in parts  # type: ignore[assignment]

@@ -123,6 +123,8 @@ class MSNet(MaskRCNN):
         self.flip_check = False
         #: frames sharper than this are softened first (:mod:`engine.msnet.sharpness`)
         self.sharpness_ceiling: float | None = None
+        #: the short side it is measured at (``None``: the transform's)
+        self.sharpness_short_side: int | None = None
         #: the close look (:mod:`engine.msnet.close_look`): its head, when the weights have
         #: one (:meth:`add_close_look`), and whether it runs (a test-time setting)
         self.close_look_head: CloseLookHead | None = None
@@ -191,7 +193,7 @@ class MSNet(MaskRCNN):
         if self.training:
             return self._run_once(images, targets, mask_crops=mask_crops)
         if self.sharpness_ceiling is not None:
-            short_side = int(self.transform.min_size[-1])
+            short_side = self.sharpness_short_side or int(self.transform.min_size[-1])
             images = [softened(image, self.sharpness_ceiling, short_side) for image in images]
         # the close look before the masks; after them with the mirror check (both views
         # merged first) and for the co-trained baseline (its buildings are detections)

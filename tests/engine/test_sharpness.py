@@ -137,3 +137,14 @@ def test_an_analysis_request_sets_the_ceiling_over_the_weights_own():
     assert "sharpness_ceiling" not in AnalysisRequest().inference()  # the weights' own
     with pytest.raises(InputError, match="the sharpness ceiling must be a number >= 0"):
         AnalysisRequest(sharpness_ceiling=-3.0)
+
+
+def test_the_sharpness_is_measured_at_the_built_input_size_whatever_the_input_size(tiny_weights):
+    """A larger input size shows the model a sharper frame; the ceiling still means the
+    training frames' sharpness, as the model saw them when it was trained."""
+    crisp = _crisp()
+    ceiling = sharpness_at(crisp, 96)[0] / 6
+    at_built, _ = load_model(tiny_weights, inference={"sharpness_ceiling": ceiling})
+    larger, _ = load_model(tiny_weights, inference={"sharpness_ceiling": ceiling, "input_size": 192})
+    assert larger.sharpness_short_side == 96 and larger.transform.min_size == (192,)
+    assert torch.allclose(_seen_by_the_transform(larger, crisp), _seen_by_the_transform(at_built, crisp))
