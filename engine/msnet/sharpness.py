@@ -109,7 +109,7 @@ def softened(image: Tensor, ceiling: float, short_side: int) -> Tensor:
     measured where the model looks and the width refined when it misses.
     """
     before, grey = sharpness_at(image, short_side)
-    if before <= ceiling:
+    if not before > ceiling:  # also a frame with no finite sharpness: nothing to soften toward
         return image
     scale = min(image.shape[-2:]) / min(grey.shape)
     sigma = max(blur_to(grey, ceiling) * scale, 1e-3)

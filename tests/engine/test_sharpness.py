@@ -148,3 +148,14 @@ def test_the_sharpness_is_measured_at_the_built_input_size_whatever_the_input_si
     larger, _ = load_model(tiny_weights, inference={"sharpness_ceiling": ceiling, "input_size": 192})
     assert larger.sharpness_short_side == 96 and larger.transform.min_size == (192,)
     assert torch.allclose(_seen_by_the_transform(larger, crisp), _seen_by_the_transform(at_built, crisp))
+
+
+def test_tiny_and_odd_frames_are_softened_or_passed_on_without_error():
+    tiny = _crisp(12, 9)
+    out = softened(tiny, sharpness_at(tiny, 96)[0] / 4, 96)  # narrower than the blur's kernel
+    assert out.shape == tiny.shape and torch.isfinite(out).all()
+    broken = _crisp()
+    broken[:, 5, 5] = float("nan")
+    assert softened(broken, 1.0, 96) is broken
+    flat = torch.full((3, 50, 60), 0.4)
+    assert softened(flat, 1.0, 96) is flat
