@@ -235,7 +235,7 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
     if isinstance(rpn, HierarchicalRPN):
         rpn.damage_rpn.test_gate_threshold = settings.gate_threshold
     model.flip_check = settings.flip_check  # type: ignore[assignment]
-    model.sharpness_ceiling = settings.sharpness_ceiling  # type: ignore[assignment]
+    model.sharpness_ceiling = settings.sharpness_ceiling or None  # type: ignore[assignment]  # 0: off
     # measured where the model was trained to look, whatever input size it runs at now
     model.sharpness_short_side = int(built["min_size"][-1]) if built.get("min_size") else None  # type: ignore[assignment]
     model.close_look = settings.close_look  # type: ignore[assignment]

@@ -159,3 +159,12 @@ def test_tiny_and_odd_frames_are_softened_or_passed_on_without_error():
     assert softened(broken, 1.0, 96) is broken
     flat = torch.full((3, 50, 60), 0.4)
     assert softened(flat, 1.0, 96) is flat
+
+
+def test_a_ceiling_of_zero_set_in_code_is_off_too(tiny_weights):
+    from engine.msnet.inference import apply_inference_settings
+
+    model, _ = load_model(tiny_weights)
+    apply_inference_settings(model, InferenceSettings(sharpness_ceiling=0.0))  # as a bench's dataclasses.replace does
+    crisp = _crisp()
+    assert model.sharpness_ceiling is None and torch.equal(_seen_by_the_transform(model, crisp), crisp)
