@@ -1,17 +1,17 @@
 """Frames softened to the sharpness the detector was trained on.
 
 The shipped detector learned from rendered flights, whose frames are soft: at the
-model's input size (360 px on the short side) the variance of their Laplacian lies
-between about 20 and 260. Real aerial footage is far sharper: 380 for an ISBDA drone
-frame, 700-2,500 for the public-domain photos of the real gallery. On such frames the
+model's input size (360 px on the short side) the variance of their Laplacian is at most
+198. Real aerial footage is far sharper: 286 for an ISBDA drone frame, 600-2,000 for the
+public-domain photos of the real gallery. On such frames the
 detector and its close look raise false alarms on the fine texture (gravel, leaves,
 shingle rows) they never saw that crisp. Blurring a frame that is sharper than
 ``ceiling`` down to it, before the model sees it, brings it into the range the model
 knows; a frame at or under the ceiling is left exactly as it is.
 
 The sharpness is measured as image processing usually does (the variance of the 3x3
-Laplacian of the grey image, in 0-255 units), on the frame resized to the model's input
-size, where the detector looks. The blur that brings it to the ceiling is found there by
+Laplacian of the grey image, in 0-255 units), on the frame resized to the input size the
+model was built with, where it was trained to look. The blur that brings it to the ceiling is found there by
 bisection, then applied to the full-resolution frame (the close look cuts its crops from
 it) with the width scaled to that resolution, and checked: measured again at the input
 size, refined when it misses the ceiling by more than :data:`TOLERANCE`.
