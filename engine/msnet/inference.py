@@ -68,6 +68,11 @@ without the object gets). Nothing here changes the stored weights:
     (the close look's backbone, on its crops), ``"srn"`` (the SRN encoder). Their outputs
     are turned back into float32, so scores, boxes, NMS and proposal ranking stay float32.
     Training and GPUs are unaffected (a GPU analysis uses float16 autocast anyway).
+``cpu_int8``
+    Calibrated ranges (per convolution, the input's and the output's ``[min, max]``) of
+    the 256-channel 3x3 convolutions that run in int8 on a CPU *without* native bfloat16
+    (:mod:`engine.msnet.int8`: the FPN's output convolutions, the RPN's shared one, the
+    mask head's two); default none (float32). Written by ``python -m engine.msnet.int8``.
 """
 
 from __future__ import annotations
@@ -102,6 +107,7 @@ class InferenceSettings:
     close_look: bool = False
     srn: bool = True
     cpu_bfloat16: tuple[str, ...] = ()
+    cpu_int8: tuple[tuple[str, tuple[float, float, float, float]], ...] = ()
 
     @classmethod
     def from_config(cls, section: object, *, source: str) -> InferenceSettings:
@@ -156,13 +162,37 @@ class InferenceSettings:
                     f"{', '.join(BFLOAT16_PARTS)}; got {parts!r}"
                 )
             values["cpu_bfloat16"] = tuple(dict.fromkeys(parts))
+        if section.get("cpu_int8") is not None:
+            values["cpu_int8"] = _int8_ranges(section["cpu_int8"], source)
         return cls(**values)
 
     def as_config(self) -> dict[str, Any]:
         """The JSON form (what :meth:`from_config` reads back)."""
         out = dataclasses.asdict(self)
         out["cpu_bfloat16"] = list(self.cpu_bfloat16)
+        out["cpu_int8"] = {name: list(ranges) for name, ranges in self.cpu_int8}
         return out
+
+
+def _int8_ranges(section: object, source: str) -> tuple[tuple[str, tuple[float, float, float, float]], ...]:
+    from engine.msnet.int8 import ALLOWED
+
+    if not isinstance(section, Mapping):
+        raise ModelError(f"{source}: inference setting 'cpu_int8' must be an object of convolution: "
+                         f"[input min, input max, output min, output max]; got {type(section).__name__}")
+    out = []
+    for name, ranges in section.items():
+        if name not in ALLOWED:
+            raise ModelError(f"{source}: inference setting 'cpu_int8': {name!r} cannot run in int8 "
+                             f"(one of {', '.join(ALLOWED)})")
+        ok = (isinstance(ranges, list) and len(ranges) == 4
+              and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in ranges)
+              and ranges[0] <= ranges[1] and ranges[2] <= ranges[3])
+        if not ok:
+            raise ModelError(f"{source}: inference setting 'cpu_int8': {name!r} needs [input min, input max, "
+                             f"output min, output max], finite and in order; got {ranges!r}")
+        out.append((name, tuple(float(v) for v in ranges)))
+    return tuple(out)
 
 
 @functools.cache
@@ -235,6 +265,10 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
     if isinstance(rpn, HierarchicalRPN):
         rpn.damage_rpn.test_gate_threshold = settings.gate_threshold
     model.flip_check = settings.flip_check  # type: ignore[assignment]
+    if settings.cpu_int8 or any(hasattr(m, "int8_ranges") for m in model.modules()):
+        from engine.msnet.int8 import set_int8_ranges
+
+        set_int8_ranges(model, dict(settings.cpu_int8))
     model.sharpness_ceiling = settings.sharpness_ceiling or None  # type: ignore[assignment]  # 0: off
     # measured where the model was trained to look, whatever input size it runs at now
     model.sharpness_short_side = int(built["min_size"][-1]) if built.get("min_size") else None  # type: ignore[assignment]

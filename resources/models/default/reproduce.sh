@@ -86,6 +86,8 @@ for key in ("inference", "footage"):  # test-time settings; the heights it was t
     config[key] = json.load(open(shipped))[key]
 json.dump(config, open(rebuilt, "w"), indent=2)
 PY
+# the int8 convolutions' ranges (CPUs without native bfloat16), measured on these weights
+python -m engine.msnet.int8 --weights "$out/default/msnet.safetensors" --data "${close_look[@]%%:*}" --frames 60
 damagemap train-srn "$out/srn-train201/flight.mp4" "$out/srn-train202/flight.mp4" \
   --weights "$out/default/msnet.safetensors" --out "$out/default/srn.safetensors" \
   --steps 120 --batch-size 2 --short-side 352 --sample-fps 2.5 --locations 64 \
