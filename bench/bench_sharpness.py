@@ -17,23 +17,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _machine import cpu_name  # noqa: E402
+from _timing import median_seconds  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
-
-
-def _median_s(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,9 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch.nn.functional as F
     from PIL import Image
 
-    from engine.msnet.inference import InferenceSettings
     from engine.msnet.sharpness import sharpness_at, softened
-    from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model, read_config
+    from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="1280x720", help="each photo resized to this (default 1280x720)")
@@ -55,13 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     width, height = (int(v) for v in args.size.lower().split("x"))
 
-    model, _ = load_model(DEFAULT_MSNET_WEIGHTS, inference={"sharpness_ceiling": 0})
-    model.eval()
-    ceiling = InferenceSettings.from_config(read_config(DEFAULT_MSNET_WEIGHTS)["inference"], source="shipped").sharpness_ceiling
+    model, _ = load_model(DEFAULT_MSNET_WEIGHTS)
+    ceiling, short_side = model.sharpness_ceiling, model.sharpness_short_side
     if ceiling is None:
         print("the shipped model softens no frame: nothing to measure", file=sys.stderr)
         return 1
-    short_side = int(model.transform.min_size[-1])
+    model.sharpness_ceiling = None  # the detector timed on frames softened beforehand
     photos = sorted([*DATA.glob("isbda-frame/test/*.png"), *DATA.glob("real-intact/*.jpg"),
                      *DATA.glob("real-gallery/*/*.jpg")])[: args.photos]
     print(f"CPU: {cpu_name()}; torch threads {args.threads}; photos resized to {width}x{height}; "
@@ -77,14 +66,14 @@ def main(argv: list[str] | None = None) -> int:
         after = sharpness_at(soft, short_side)[0]
         with torch.inference_mode():
             model([soft])  # warm
-            soften_s = _median_s(lambda: softened(image, ceiling, short_side), args.repeats)
-            detect_s = _median_s(lambda: model([soft]), args.repeats)
+            soften_s = median_seconds(lambda: softened(image, ceiling, short_side), args.repeats)
+            detect_s = median_seconds(lambda: model([soft]), args.repeats)
         ratios.append(soften_s / detect_s)
         print(f"{path.name[:40]:>40}  {before:>6.0f} -> {after:>5.0f}  {soften_s * 1000:>12.1f}  "
               f"{detect_s * 1000:>11.1f}  {soften_s / detect_s:>5.1%}")
     soft_frame = F.avg_pool2d(torch.rand(1, 3, height, width), 9, stride=1, padding=4)[0]  # under any ceiling
     assert sharpness_at(soft_frame, short_side)[0] <= ceiling
-    measure_s = _median_s(lambda: softened(soft_frame, ceiling, short_side), args.repeats)
+    measure_s = median_seconds(lambda: softened(soft_frame, ceiling, short_side), args.repeats)
     print(f"{'a frame under the ceiling (measured only)':>40}  {'':>15}  {measure_s * 1000:>12.1f}")
     print(f"softening / detector: median {statistics.median(ratios):.1%}")
     return 0

@@ -79,7 +79,7 @@ def add_detector_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sharpness-ceiling", type=float, metavar="V", default=None,
         help="soften frames sharper than V (variance of the Laplacian of the grey frame at the model's input size) "
-             "down to V before the model sees them (default: the weights' own, 250 for the shipped model, trained on "
+             "down to V before the model sees them (default: the weights' own, 200 for the shipped model, trained on "
              "soft rendered flights: crisp real footage raises false alarms on fine texture); 0: frames as they come",
     )
     parser.add_argument(
@@ -94,7 +94,7 @@ def detector_settings(args: argparse.Namespace) -> dict[str, float | bool]:
     at_least("--input-size", args.input_size, MIN_INPUT_SIZE)
     if args.building_gate is not None and not 0.0 <= args.building_gate < 1.0:
         raise InputError(f"--building-gate must be in [0, 1); got {args.building_gate!r}")
-    ceiling = getattr(args, "sharpness_ceiling", None)
+    ceiling = args.sharpness_ceiling
     if ceiling is not None and not (math.isfinite(ceiling) and ceiling >= 0):
         raise InputError(f"--sharpness-ceiling must be a number >= 0 (0: frames as they come); got {ceiling!r}")
     return detector_overrides(input_size=args.input_size, building_gate=args.building_gate, flip_check=args.flip_check,

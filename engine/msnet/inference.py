@@ -228,6 +228,7 @@ def in_bfloat16(enabled: bool, forward: Callable[[torch.Tensor], torch.Tensor], 
 def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings) -> torch.nn.Module:
     """Set ``settings`` on an MSNet (in place; returns it). The weights are untouched."""
     from engine.msnet.hrpn import HierarchicalRPN
+    from engine.msnet.int8 import set_int8_ranges
 
     rpn = getattr(model, "rpn", None)
     if settings.gate_threshold is not None and not isinstance(rpn, HierarchicalRPN):  # refused before any change
@@ -265,10 +266,7 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
     if isinstance(rpn, HierarchicalRPN):
         rpn.damage_rpn.test_gate_threshold = settings.gate_threshold
     model.flip_check = settings.flip_check  # type: ignore[assignment]
-    if settings.cpu_int8 or any(hasattr(m, "int8_ranges") for m in model.modules()):
-        from engine.msnet.int8 import set_int8_ranges
-
-        set_int8_ranges(model, dict(settings.cpu_int8))
+    set_int8_ranges(model, dict(settings.cpu_int8))
     model.sharpness_ceiling = settings.sharpness_ceiling or None  # type: ignore[assignment]  # 0: off
     # measured where the model was trained to look, whatever input size it runs at now
     model.sharpness_short_side = int(built["min_size"][-1]) if built.get("min_size") else None  # type: ignore[assignment]

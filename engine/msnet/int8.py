@@ -138,12 +138,12 @@ def set_int8_ranges(model: nn.Module, ranges: Mapping[str, Sequence[float]]) -> 
     count = 0
     for name in ALLOWED:
         conv = modules.get(name)
-        if not isinstance(conv, nn.Conv2d):
-            continue
-        if type(conv) is nn.Conv2d:
-            conv.__class__ = Int8ReadyConv2d
         given = ranges.get(name)
-        conv.int8_ranges = None if given is None else tuple(float(v) for v in given)  # type: ignore[union-attr]
+        if type(conv) is nn.Conv2d and given is not None:
+            conv.__class__ = Int8ReadyConv2d
+        if not isinstance(conv, Int8ReadyConv2d):
+            continue
+        conv.int8_ranges = None if given is None else tuple(float(v) for v in given)
         conv.__dict__.pop("_int8_copy", None)
         count += given is not None
     return count
@@ -189,7 +189,7 @@ def calibrate(model: nn.Module, images: Iterable[Tensor], parts: Sequence[str] =
 
 
 def _flight_images(folders: Sequence[Path], frames: int) -> list[Path]:
-    paths = sorted(p for folder in folders for p in Path(folder).glob("*/*.jpg") if p.parent.name != "annotations")
+    paths = sorted(p for folder in folders for p in Path(folder).glob("*/*.jpg"))
     if not paths:
         raise SystemExit(f"no frames (*/*.jpg) under {', '.join(map(str, folders))}")
     step = max(1, len(paths) // frames)
@@ -211,7 +211,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="flights in ISBDA format (their frames)")
     parser.add_argument("--frames", type=int, default=60, help="frames spread over the flights (default 60)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     model, _ = load_model(args.weights, inference={"sharpness_ceiling": 0, "close_look": False})
 
     def images():

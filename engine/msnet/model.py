@@ -38,8 +38,8 @@ from engine.msnet.hrpn import HierarchicalRPN, build_hrpn
 from engine.msnet.inference import bfloat16_applies
 from engine.msnet.paste import paste_mask_crops
 from engine.msnet.rescore import rescored
-from engine.msnet.sharpness import softened
 from engine.msnet.roi_align import use_gather_roi_align
+from engine.msnet.sharpness import softened
 
 #: class names by label; 0 is the background
 DAMAGE_CLASS_NAMES = ("__background__", "Slight", "Severe", "Debris")

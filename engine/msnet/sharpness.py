@@ -85,10 +85,8 @@ def sharpness_at(image: Tensor, short_side: int) -> tuple[float, Tensor]:
 
 
 def blur_to(grey: Tensor, ceiling: float) -> float:
-    """The Gaussian width (pixels of ``grey``) that brings its Laplacian variance down to
-    ``ceiling`` (0 when it is at or under it already)."""
-    if laplacian_variance(grey) <= ceiling:
-        return 0.0
+    """The Gaussian width (pixels of ``grey``, a grey image sharper than ``ceiling``) that
+    brings its Laplacian variance down to ``ceiling``."""
     low, high = 0.0, MAX_SIGMA_PX
     for _ in range(SEARCH_STEPS):
         middle = (low + high) / 2

@@ -81,11 +81,19 @@ def test_int8_runs_close_to_float_where_the_cpu_has_no_native_bfloat16(calibrate
         set_int8_ranges(model, {})
 
 
-def test_training_and_gradients_run_the_float_convolution(calibrated, native_bfloat16):
+@pytest.fixture
+def in_int8(calibrated, native_bfloat16):
+    """The calibrated model with its ranges set, on a CPU without native bfloat16;
+    the ranges taken away again afterwards."""
     model, ranges = calibrated
     set_int8_ranges(model, ranges)
     native_bfloat16(False)
-    conv = dict(model.named_modules())["rpn.trunk.0.0"]
+    yield model
+    set_int8_ranges(model, {})
+
+
+def test_training_and_gradients_run_the_float_convolution(in_int8):
+    conv = dict(in_int8.named_modules())["rpn.trunk.0.0"]
     x = torch.rand(1, conv.in_channels, 8, 8)
     try:
         with torch.enable_grad():
@@ -95,28 +103,21 @@ def test_training_and_gradients_run_the_float_convolution(calibrated, native_bfl
             assert torch.equal(conv(x), torch.nn.functional.conv2d(x, conv.weight, conv.bias, padding=1))
     finally:
         conv.eval()
-        set_int8_ranges(model, {})
 
 
-def test_the_int8_copy_follows_the_weights_and_is_never_saved_or_pickled(calibrated, native_bfloat16, tmp_path):
-    model, ranges = calibrated
-    keys = set(model.state_dict())
-    set_int8_ranges(model, ranges)
-    native_bfloat16(False)
-    conv = dict(model.named_modules())["roi_heads.mask_head.0.0"]
+def test_the_int8_copy_follows_the_weights_and_is_never_saved_or_pickled(in_int8):
+    keys = set(in_int8.state_dict())
+    conv = dict(in_int8.named_modules())["roi_heads.mask_head.0.0"]
     x = torch.rand(2, conv.in_channels, 14, 14)
-    try:
-        with torch.no_grad():
-            before = conv(x)
-            conv.weight.mul_(0.5)  # a fine-tune changed it: the int8 copy is built again
-            after = conv(x)
-            conv.weight.mul_(2.0)
-        assert float((after - before).abs().mean()) > 0.01
-        assert set(model.state_dict()) == keys
-        clone = pickle.loads(pickle.dumps(model))
-        assert "_int8_copy" not in dict(clone.named_modules())["roi_heads.mask_head.0.0"].__dict__
-    finally:
-        set_int8_ranges(model, {})
+    with torch.no_grad():
+        before = conv(x)
+        conv.weight.mul_(0.5)  # a fine-tune changed it: the int8 copy is built again
+        after = conv(x)
+        conv.weight.mul_(2.0)
+    assert float((after - before).abs().mean()) > 0.01
+    assert set(in_int8.state_dict()) == keys
+    clone = pickle.loads(pickle.dumps(in_int8))
+    assert "_int8_copy" not in dict(clone.named_modules())["roi_heads.mask_head.0.0"].__dict__
 
 
 def test_the_ranges_travel_in_the_weights_config(tmp_path, calibrated):
