@@ -57,6 +57,7 @@ class TrainConfig:
     multiscale: bool = True
     hflip: float = 0.5
     photometric: float = 0.0
+    fine_detail: float = 0.0
     gate_metric: str = "ii"
     gate_threshold: float = 0.1
     anchor_sizes: tuple[int, ...] = (32, 64, 128, 256, 512)
@@ -201,7 +202,8 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     resumed = read_checkpoint(checkpoint_path, command="train") if config.resume else None
 
     data_dirs = [config.data] if isinstance(config.data, str) else list(config.data)
-    augment = train_transforms(hflip=config.hflip, photometric=config.photometric, seed=config.seed)
+    augment = train_transforms(hflip=config.hflip, photometric=config.photometric,
+                               fine_detail=config.fine_detail, seed=config.seed)
     parts = [ISBDADataset(folder, config.train_split, transforms=augment) for folder in data_dirs]
     train_set = parts[0] if len(parts) == 1 else ConcatDataset(parts)
     if len(train_set) == 0:

@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--photometric", type=float, default=0.0, metavar="P",
                         help="probability of camera/codec distortions per training image (exposure, colour, blur, "
                         "noise, JPEG artefacts); 0 = none")
+    parser.add_argument("--fine-detail", type=float, default=0.0, metavar="P",
+                        help="probability of crisp edges and fine grain per training image, as real footage has and "
+                        "renders lack (before the camera/codec distortions); 0 = none")
     parser.add_argument("--lr-schedule", default="step", choices=["step", "cosine"],
                         help="step: the paper's drop after --lr-drop-epoch; cosine: --lr down to --lr-after-drop over --max-steps")
     parser.add_argument("--schedule-steps", type=int, default=None, metavar="N",
@@ -98,6 +101,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     _flags.positive("--time-budget", args.time_budget, "of minutes")
     _flags.fraction("--gate-threshold", args.gate_threshold)
     _flags.fraction("--photometric", args.photometric)
+    _flags.fraction("--fine-detail", args.fine_detail)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -132,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         init=args.init,
         trainable_backbone_layers=args.trainable_layers,
         photometric=args.photometric,
+        fine_detail=args.fine_detail,
         lr_schedule=args.lr_schedule,
         schedule_steps=args.schedule_steps,
         resume=args.resume,
