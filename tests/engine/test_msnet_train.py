@@ -64,7 +64,7 @@ def test_step_checkpoints_and_held_out_evaluations_are_logged(tmp_path, damage_d
         data=[str(data)], out=str(tmp_path / "run"), arch="msnet", backbone="mobilenet_v3", heads="light",
         val_split="val", epochs=5, batch_size=1, lr=0.01, warmup_steps=0, min_size=64, max_size=96,
         multiscale=False, anchor_sizes=(16, 32, 64, 128, 256), roi_batch_size=32, workers=0, max_steps=3,
-        eval_every=100, eval_every_steps=2, checkpoint_every_steps=1, photometric=1.0, log_every=1,
+        eval_every=100, eval_every_steps=2, checkpoint_every_steps=1, photometric=1.0, fine_detail=1.0, log_every=1,
     )
     train(config, progress=False)
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
