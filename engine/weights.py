@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 import pickle
 from pathlib import Path
 from typing import Any
@@ -256,3 +257,42 @@ def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int
         raise ModelError(f"{path}: none of its tensors fit this model (is it for another backbone?)")
     model.load_state_dict(fitting, strict=False)
     return {"loaded": len(fitting), "skipped": len(state) - len(fitting)}
+
+
+@dataclass(frozen=True)
+class CloseLookCarried:
+    """A damagemap weights file's close look, as training on from that file keeps it.
+
+    The close look (:mod:`engine.msnet.close_look`) has weights of its own that the
+    detection losses never train, so a detector trained on from a file that has one keeps
+    it, with its record (``"close_look"`` in the config) and the file's test-time
+    settings. The int8 ranges (``"cpu_int8"``) are left behind: they were measured on the
+    old detector's activations (``python -m engine.msnet.int8`` measures them again)."""
+
+    crop_px: int
+    state: dict[str, torch.Tensor]
+    record: dict[str, Any]
+    inference: dict[str, Any]
+
+
+def close_look_of(path: str | Path) -> CloseLookCarried | None:
+    """The close look of the damagemap weights file ``path``; ``None`` for any other
+    initialisation file (ImageNet, torchvision) or a damagemap file without one."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if path.suffix != ".safetensors" or not config_path_for(path).is_file():
+        return None
+    config = read_config(path)
+    crop_px = config["model"].get("close_look_px")
+    if not crop_px:
+        return None
+    prefix = "close_look_head."
+    with safe_open(str(path), framework="pt") as stored:
+        names = [name for name in stored.keys() if name.startswith(prefix)]
+        state = expand_state({name: stored.get_tensor(name) for name in names}, source=path)
+    state = {name[len(prefix):]: tensor for name, tensor in state.items() if name.startswith(prefix)}
+    if not state:
+        raise ModelError(f"{path}: its config names a close look but the file holds no close-look weights")
+    inference = {key: value for key, value in (config.get("inference") or {}).items() if key != "cpu_int8"}
+    return CloseLookCarried(int(crop_px), state, dict(config.get("close_look") or {}), inference)

@@ -51,8 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--roi-batch", type=int, default=512, help="RoIs sampled per image for the box/mask heads")
     parser.add_argument("--gate-metric", default="ii", choices=["ii", "iou"], help="HRPN anchor gating metric")
     parser.add_argument("--gate-threshold", type=float, default=0.1, help="HRPN gating threshold S")
-    parser.add_argument("--init", default=None, help="local weights (torchvision COCO or ImageNet, or the MobileNetV2 "
-                        "ImageNet file `python -m engine.msnet.imagenet_init` makes) to start from")
+    parser.add_argument("--init", default=None, help="local weights (torchvision COCO or ImageNet, the MobileNetV2 "
+                        "ImageNet file `python -m engine.msnet.imagenet_init` makes, or a damagemap model, whose close "
+                        "look and test-time settings the result keeps) to start from")
     parser.add_argument("--trainable-layers", type=int, default=None,
                         help="backbone stages left trainable, from the top (default: all from scratch, 3 with --init)")
     parser.add_argument("--photometric", type=float, default=0.0, metavar="P",

@@ -72,3 +72,54 @@ def test_step_checkpoints_and_held_out_evaluations_are_logged(tmp_path, damage_d
     assert evaluated == [2, 3]  # every 2 steps, and at the end
     assert set(log[-1]["eval"]) == {"segm", "bbox"}
     assert not (tmp_path / "run" / "checkpoint.partial").exists()
+
+
+def _tiny_config(data, out, **changes) -> TrainConfig:
+    settings = dict(
+        data=[str(data)], out=str(out), arch="msnet", backbone="mobilenet_v3", heads="light",
+        val_split=None, epochs=5, batch_size=2, lr=0.01, warmup_steps=0, min_size=64, max_size=96,
+        multiscale=False, anchor_sizes=(16, 32, 64, 128, 256), roi_batch_size=32, workers=0, max_steps=1,
+        log_every=1,
+    )
+    return TrainConfig(**{**settings, **changes})
+
+
+def test_training_on_from_a_model_with_a_close_look_keeps_it_and_its_settings(tmp_path, damage_dataset):
+    """The close look's weights are its own (the detection losses never train them): a
+    detector trained on from such a model keeps them, with the file's test-time settings,
+    but not the int8 ranges measured on the old detector."""
+    import torch
+
+    from engine.weights import save_model
+
+    data = damage_dataset(tmp_path / "data")
+    train(_tiny_config(data, tmp_path / "first"), progress=False)
+    first, first_config = load_model(tmp_path / "first" / "model.safetensors")
+    head = first.add_close_look(32)
+    with torch.no_grad():
+        head.linear.weight.fill_(0.25)
+        head.prior_logit.fill_(-1.5)
+    first.build_config = {**first.build_config, "close_look_px": 32}
+    looked = tmp_path / "looked.safetensors"
+    save_model(first, looked, {"close_look": {"auc": 0.9},
+                               "inference": {"close_look": True, "sharpness_ceiling": 150,
+                                             "cpu_int8": {"rpn.trunk.0.0": [-1.0, 1.0, -1.0, 1.0]}}})
+
+    train(_tiny_config(data, tmp_path / "on", init=str(looked), lr=0.05), progress=False)
+    model, config = load_model(tmp_path / "on" / "model.safetensors")
+    assert model.close_look_head is not None and model.close_look
+    kept = model.close_look_head.state_dict()
+    original = head.state_dict()
+    assert len(kept) > 10
+    for name, tensor in kept.items():
+        assert torch.equal(tensor, original[name]), name
+    # the detector itself did train (the close look is not a copy of the new backbone)
+    trained, before = model.backbone.fpn.state_dict(), first.backbone.fpn.state_dict()
+    assert any(not torch.equal(trained[name], before[name]) for name in trained)
+    assert config["close_look"] == {"auc": 0.9, "carried_from": str(looked)}
+    assert config["inference"]["sharpness_ceiling"] == 150 and "cpu_int8" not in config["inference"]
+
+    # an initialisation without a close look (the first model's own file) gives none
+    train(_tiny_config(data, tmp_path / "plain", init=str(tmp_path / "first" / "model.safetensors")), progress=False)
+    plain, plain_config = load_model(tmp_path / "plain" / "model.safetensors")
+    assert plain.close_look_head is None and "close_look" not in plain_config
