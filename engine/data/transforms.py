@@ -11,9 +11,14 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from typing import TYPE_CHECKING
+
 from torch import Tensor
 
 from engine.data.isbda import Target, Transform
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Compose:
@@ -54,7 +59,28 @@ class RandomHorizontalFlip:
         return image.flip(-1), target
 
 
-class PhotometricDistort:
+class _PixelTransform:
+    """A change of pixels only, applied with probability ``p``: boxes and masks stay
+    valid. Subclasses change ``float32[H, W, 3]`` RGB in [0, 1] in :meth:`apply`."""
+
+    def __init__(self, p: float, *, rng: random.Random | None = None) -> None:
+        self.p = p
+        self.rng = rng or random.Random()
+
+    def apply(self, rgb: "np.ndarray") -> "np.ndarray":
+        raise NotImplementedError
+
+    def __call__(self, image: Tensor, target: Target) -> tuple[Tensor, Target]:
+        if self.rng.random() >= self.p:
+            return image, target
+        import numpy as np
+        import torch
+
+        rgb = self.apply(image.permute(1, 2, 0).numpy().astype(np.float32))
+        return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous(), target
+
+
+class PhotometricDistort(_PixelTransform):
     """What a drone camera and its codec do to a frame, at random (domain randomisation).
 
     Applied with probability ``p``, each effect drawn independently: exposure, contrast,
@@ -64,17 +90,13 @@ class PhotometricDistort:
     """
 
     def __init__(self, p: float = 0.8, *, rng: random.Random | None = None) -> None:
-        self.p = p
-        self.rng = rng or random.Random()
+        super().__init__(p, rng=rng)
 
-    def __call__(self, image: Tensor, target: Target) -> tuple[Tensor, Target]:
-        if self.rng.random() >= self.p:
-            return image, target
+    def apply(self, rgb: "np.ndarray") -> "np.ndarray":
         import cv2
         import numpy as np
 
         rng = self.rng
-        rgb = image.permute(1, 2, 0).numpy().astype(np.float32)
         if rng.random() < 0.8:  # exposure and contrast
             mean = rgb.mean()
             rgb = (rgb - mean) * rng.uniform(0.7, 1.3) + mean * rng.uniform(0.7, 1.3)
@@ -107,12 +129,10 @@ class PhotometricDistort:
         if rng.random() < 0.6:  # codec block artefacts
             encoded = cv2.imencode(".jpg", (rgb * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, rng.randint(25, 85)])[1]
             rgb = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED).astype(np.float32) / 255.0
-        import torch
-
-        return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous(), target
+        return rgb
 
 
-class FineDetail:
+class FineDetail(_PixelTransform):
     """Fine texture and crisp edges of the kind real drone footage has and renders lack.
 
     Rendered frames are soft: at the detector's input size the variance of their
@@ -126,19 +146,14 @@ class FineDetail:
     """
 
     def __init__(self, p: float = 0.5, *, rng: random.Random | None = None) -> None:
-        self.p = p
-        self.rng = rng or random.Random()
+        super().__init__(p, rng=rng)
 
-    def __call__(self, image: Tensor, target: Target) -> tuple[Tensor, Target]:
-        if self.rng.random() >= self.p:
-            return image, target
+    def apply(self, rgb: "np.ndarray") -> "np.ndarray":
         import cv2
         import numpy as np
-        import torch
 
         rng = self.rng
         noise_rng = np.random.default_rng(rng.getrandbits(32))
-        rgb = image.permute(1, 2, 0).numpy().astype(np.float32)
         height, width = rgb.shape[:2]
         if rng.random() < 0.8:  # unsharp mask
             soft = cv2.GaussianBlur(rgb, (0, 0), rng.uniform(0.8, 2.0))
@@ -152,8 +167,7 @@ class FineDetail:
             grain = cv2.GaussianBlur(grain, (0, 0), rng.uniform(0.4, 1.0))
             grain /= max(float(grain.std()), 1e-6)
             rgb = rgb * (1.0 + rng.uniform(0.05, 0.25) * (mask * grain)[..., None])
-        rgb = np.clip(rgb, 0, 1)
-        return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous(), target
+        return np.clip(rgb, 0, 1)
 
 
 def multiscale_sizes(short_side: int, *, steps: int = 5, smallest_fraction: float = 0.6) -> tuple[int, ...]:
