@@ -11,6 +11,7 @@ weights), ``checkpoint.pt`` (for ``resume``; tensors and plain values only, read
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -176,7 +177,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     from engine.data.isbda import annotation_path
     from engine.evaluate import evaluate_model, format_table
     from engine.checkpoint import read_checkpoint, restore
-    from engine.weights import close_look_of, load_init_weights, save_model
+    from engine.weights import attach_close_look, close_look_of, load_init_weights, save_model
 
     rank, world, local_rank = _distributed()
     if world > 1:
@@ -232,6 +233,8 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     init_report = None
     # a damagemap model trained on keeps its close look (read now: a bad file fails first)
     carried = close_look_of(config.init) if config.init else None
+    if carried is not None:  # and fits: checked on a copy, before hours of training
+        attach_close_look(copy.deepcopy(model), carried, source=config.init)
     if config.init and not config.resume:
         init_report = load_init_weights(model, config.init)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -328,9 +331,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     if is_main:
         extra: dict[str, Any] = {"training": dataclasses.asdict(config), "summary": summary}
         if carried is not None:  # trained on from a damagemap model: its close look stays
-            head = model.add_close_look(carried.crop_px)
-            head.load_state_dict(carried.state)
-            model.build_config = {**model.build_config, "close_look_px": carried.crop_px}
+            attach_close_look(model, carried, source=config.init)
             extra.update(close_look={**carried.record, "carried_from": config.init}, inference=carried.inference)
         save_model(model, out / "model.safetensors", extra, half=config.save_half, compact=config.save_compact)
     if world > 1:

@@ -288,11 +288,29 @@ def close_look_of(path: str | Path) -> CloseLookCarried | None:
     if not crop_px:
         return None
     prefix = "close_look_head."
-    with safe_open(str(path), framework="pt") as stored:
-        names = [name for name in stored.keys() if name.startswith(prefix)]
-        state = expand_state({name: stored.get_tensor(name) for name in names}, source=path)
+    try:
+        with safe_open(str(path), framework="pt") as stored:
+            names = [name for name in stored.keys() if name.startswith(prefix)]
+            stored_state = {name: stored.get_tensor(name) for name in names}
+    except Exception as exc:  # noqa: BLE001 - any reader failure means the same to the user
+        raise ModelError(f"{path}: cannot read its close-look weights ({first_line(exc)})") from None
+    state = expand_state(stored_state, source=path)
     state = {name[len(prefix):]: tensor for name, tensor in state.items() if name.startswith(prefix)}
     if not state:
         raise ModelError(f"{path}: its config names a close look but the file holds no close-look weights")
     inference = {key: value for key, value in (config.get("inference") or {}).items() if key != "cpu_int8"}
     return CloseLookCarried(int(crop_px), state, dict(config.get("close_look") or {}), inference)
+
+
+def attach_close_look(model: torch.nn.Module, carried: CloseLookCarried, *, source: object) -> None:
+    """Give ``model`` the close look ``carried`` (its head and ``close_look_px`` in its
+    build config); :class:`ModelError` naming ``source`` when the head does not fit the
+    model's backbone."""
+    model = getattr(model, "module", model)
+    head = model.add_close_look(carried.crop_px)
+    try:
+        head.load_state_dict(carried.state)
+    except RuntimeError as exc:
+        model.close_look_head = None
+        raise ModelError(f"{source}: its close look does not fit this model's backbone ({first_line(exc)})") from None
+    model.build_config = {**model.build_config, "close_look_px": carried.crop_px}

@@ -123,3 +123,19 @@ def test_training_on_from_a_model_with_a_close_look_keeps_it_and_its_settings(tm
     train(_tiny_config(data, tmp_path / "plain", init=str(tmp_path / "first" / "model.safetensors")), progress=False)
     plain, plain_config = load_model(tmp_path / "plain" / "model.safetensors")
     assert plain.close_look_head is None and "close_look" not in plain_config
+
+
+def test_a_close_look_that_does_not_fit_is_refused_before_training(tmp_path, damage_dataset):
+    from core.errors import ModelError
+    from engine.weights import save_model
+
+    data = damage_dataset(tmp_path / "data")
+    train(_tiny_config(data, tmp_path / "first"), progress=False)
+    first, _ = load_model(tmp_path / "first" / "model.safetensors")
+    first.add_close_look(32)
+    first.build_config = {**first.build_config, "close_look_px": 32}
+    looked = tmp_path / "looked.safetensors"
+    save_model(first, looked)
+    with pytest.raises(ModelError, match="looked.safetensors: its close look does not fit"):
+        train(_tiny_config(data, tmp_path / "other", init=str(looked), backbone="mobilenet_v2"), progress=False)
+    assert not (tmp_path / "other" / "log.jsonl").exists()  # refused before the first step
