@@ -11,7 +11,6 @@ weights), ``checkpoint.pt`` (for ``resume``; tensors and plain values only, read
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import math
@@ -177,7 +176,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     from engine.data.isbda import annotation_path
     from engine.evaluate import evaluate_model, format_table
     from engine.checkpoint import read_checkpoint, restore
-    from engine.weights import attach_close_look, close_look_of, load_init_weights, save_model
+    from engine.weights import close_look_of, load_init_weights, save_model
 
     rank, world, local_rank = _distributed()
     if world > 1:
@@ -231,10 +230,9 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
 
     model = build_model_for(config).to(device)
     init_report = None
-    # a damagemap model trained on keeps its close look (read now: a bad file fails first)
-    carried = close_look_of(config.init) if config.init else None
-    if carried is not None:  # and fits: checked on a copy, before hours of training
-        attach_close_look(copy.deepcopy(model), carried, source=config.init)
+    # a damagemap model trained on keeps its close look: read and fitted to this model now,
+    # so a bad file fails before the first step; kept out of training, put back at the end
+    carried = close_look_of(config.init, model) if config.init else None
     if config.init and not config.resume:
         init_report = load_init_weights(model, config.init)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -331,7 +329,8 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     if is_main:
         extra: dict[str, Any] = {"training": dataclasses.asdict(config), "summary": summary}
         if carried is not None:  # trained on from a damagemap model: its close look stays
-            attach_close_look(model, carried, source=config.init)
+            model.close_look_head = carried.head
+            model.build_config = {**model.build_config, "close_look_px": carried.head.crop_px}
             extra.update(close_look={**carried.record, "carried_from": config.init}, inference=carried.inference)
         save_model(model, out / "model.safetensors", extra, half=config.save_half, compact=config.save_compact)
     if world > 1:

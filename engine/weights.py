@@ -10,18 +10,22 @@ largest in int8 (:mod:`engine.compact`), to keep the shipped model small;
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from core.errors import ModelError, first_line
 from core.model_files import config_path_for
 from engine.compact import compact_state, expand_state, stored_dtype
+
+if TYPE_CHECKING:
+    from engine.msnet.close_look import CloseLookHead
 
 #: the shipped default models (MSNet + SRN) and their model card
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "resources" / "models" / "default"
@@ -269,16 +273,19 @@ class CloseLookCarried:
     settings. The int8 ranges (``"cpu_int8"``) are left behind: they were measured on the
     old detector's activations (``python -m engine.msnet.int8`` measures them again)."""
 
-    crop_px: int
-    state: dict[str, torch.Tensor]
+    head: CloseLookHead
     record: dict[str, Any]
     inference: dict[str, Any]
 
 
-def close_look_of(path: str | Path) -> CloseLookCarried | None:
-    """The close look of the damagemap weights file ``path``; ``None`` for any other
-    initialisation file (ImageNet, torchvision) or a damagemap file without one."""
+def close_look_of(path: str | Path, model: torch.nn.Module) -> CloseLookCarried | None:
+    """The close look of the damagemap weights file ``path``, its head built for
+    ``model``'s backbone; ``None`` for any other initialisation file (ImageNet,
+    torchvision) or a damagemap file without one. :class:`ModelError` naming the file
+    when it cannot be read or its close look does not fit ``model``."""
     from safetensors import safe_open
+
+    from engine.msnet.close_look import CloseLookHead
 
     path = Path(path)
     if path.suffix != ".safetensors" or not config_path_for(path).is_file():
@@ -298,19 +305,11 @@ def close_look_of(path: str | Path) -> CloseLookCarried | None:
     state = {name[len(prefix):]: tensor for name, tensor in state.items() if name.startswith(prefix)}
     if not state:
         raise ModelError(f"{path}: its config names a close look but the file holds no close-look weights")
-    inference = {key: value for key, value in (config.get("inference") or {}).items() if key != "cpu_int8"}
-    return CloseLookCarried(int(crop_px), state, dict(config.get("close_look") or {}), inference)
-
-
-def attach_close_look(model: torch.nn.Module, carried: CloseLookCarried, *, source: object) -> None:
-    """Give ``model`` the close look ``carried`` (its head and ``close_look_px`` in its
-    build config); :class:`ModelError` naming ``source`` when the head does not fit the
-    model's backbone."""
     model = getattr(model, "module", model)
-    head = model.add_close_look(carried.crop_px)
+    head = CloseLookHead(copy.deepcopy(model.backbone.body), int(crop_px))
     try:
-        head.load_state_dict(carried.state)
+        head.load_state_dict(state)
     except RuntimeError as exc:
-        model.close_look_head = None
-        raise ModelError(f"{source}: its close look does not fit this model's backbone ({first_line(exc)})") from None
-    model.build_config = {**model.build_config, "close_look_px": carried.crop_px}
+        raise ModelError(f"{path}: its close look does not fit this model's backbone ({first_line(exc)})") from None
+    inference = {key: value for key, value in (config.get("inference") or {}).items() if key != "cpu_int8"}
+    return CloseLookCarried(head, dict(config.get("close_look") or {}), inference)
