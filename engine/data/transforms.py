@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-
 from typing import TYPE_CHECKING
 
 from torch import Tensor
@@ -152,6 +151,8 @@ class FineDetail(_PixelTransform):
         import cv2
         import numpy as np
 
+        from engine.synth.textures import smooth_noise
+
         rng = self.rng
         noise_rng = np.random.default_rng(rng.getrandbits(32))
         height, width = rgb.shape[:2]
@@ -159,9 +160,7 @@ class FineDetail(_PixelTransform):
             soft = cv2.GaussianBlur(rgb, (0, 0), rng.uniform(0.8, 2.0))
             rgb = rgb + rng.uniform(1.0, 4.0) * (rgb - soft)
         if rng.random() < 0.8:  # grain in patches: gravel, leaves, shingle granules
-            cell = rng.uniform(20.0, 80.0)
-            grid = noise_rng.standard_normal((int(height / cell) + 2, int(width / cell) + 2)).astype(np.float32)
-            patches = cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
+            patches = smooth_noise(noise_rng, height, width, rng.uniform(20.0, 80.0))
             mask = np.clip(patches - rng.uniform(-1.0, 0.5), 0.0, 1.0)
             grain = noise_rng.standard_normal((height, width)).astype(np.float32)
             grain = cv2.GaussianBlur(grain, (0, 0), rng.uniform(0.4, 1.0))
