@@ -13,14 +13,38 @@ from engine.weights import load_model
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
+def _tiny_config(data, out, **changes) -> TrainConfig:
+    settings = dict(
+        data=[str(data)], out=str(out), arch="msnet", backbone="mobilenet_v3", heads="light",
+        val_split=None, epochs=5, batch_size=2, lr=0.01, warmup_steps=0, min_size=64, max_size=96,
+        multiscale=False, anchor_sizes=(16, 32, 64, 128, 256), roi_batch_size=32, workers=0, max_steps=1,
+        log_every=1,
+    )
+    return TrainConfig(**{**settings, **changes})
+
+
+def _with_close_look(tmp_path, data, config: dict | None = None):
+    """A tiny trained model given a close-look head for 32 px crops (weights no fresh head
+    has), saved with ``config``: the model and its file."""
+    import torch
+
+    from engine.weights import save_model
+
+    train(_tiny_config(data, tmp_path / "first"), progress=False)
+    model, _ = load_model(tmp_path / "first" / "model.safetensors")
+    head = model.add_close_look(32)
+    with torch.no_grad():
+        head.linear.weight.fill_(0.25)
+        head.prior_logit.fill_(-1.5)
+    model.build_config = {**model.build_config, "close_look_px": 32}
+    looked = tmp_path / "looked.safetensors"
+    save_model(model, looked, config)
+    return model, looked
+
+
 def test_train_saves_loadable_weights_and_resumes(tmp_path, damage_dataset):
     data = damage_dataset(tmp_path / "data")
-    config = TrainConfig(
-        data=[str(data)], out=str(tmp_path / "run"), arch="msnet", backbone="mobilenet_v3", heads="light",
-        val_split=None, epochs=5, batch_size=2, lr=0.01, warmup_steps=0, min_size=64, max_size=96,
-        multiscale=False, anchor_sizes=(16, 32, 64, 128, 256), roi_batch_size=32, workers=0, max_steps=2,
-        log_every=1, save_half=True,
-    )
+    config = _tiny_config(data, tmp_path / "run", max_steps=2, save_half=True)
     summary = train(config, progress=False)
     assert summary["steps"] == 2
     assert set(summary["last_losses"]) >= {"loss", "loss_objectness_building", "loss_mask"}
@@ -60,12 +84,8 @@ def test_step_checkpoints_and_held_out_evaluations_are_logged(tmp_path, damage_d
     data = tmp_path / "data"
     damage_dataset(data)
     damage_dataset(data, split="val")
-    config = TrainConfig(
-        data=[str(data)], out=str(tmp_path / "run"), arch="msnet", backbone="mobilenet_v3", heads="light",
-        val_split="val", epochs=5, batch_size=1, lr=0.01, warmup_steps=0, min_size=64, max_size=96,
-        multiscale=False, anchor_sizes=(16, 32, 64, 128, 256), roi_batch_size=32, workers=0, max_steps=3,
-        eval_every=100, eval_every_steps=2, checkpoint_every_steps=1, photometric=1.0, fine_detail=1.0, log_every=1,
-    )
+    config = _tiny_config(data, tmp_path / "run", val_split="val", batch_size=1, max_steps=3, eval_every=100,
+                          eval_every_steps=2, checkpoint_every_steps=1, photometric=1.0, fine_detail=1.0)
     train(config, progress=False)
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     evaluated = [record["step"] for record in log if "eval" in record]
@@ -74,36 +94,18 @@ def test_step_checkpoints_and_held_out_evaluations_are_logged(tmp_path, damage_d
     assert not (tmp_path / "run" / "checkpoint.partial").exists()
 
 
-def _tiny_config(data, out, **changes) -> TrainConfig:
-    settings = dict(
-        data=[str(data)], out=str(out), arch="msnet", backbone="mobilenet_v3", heads="light",
-        val_split=None, epochs=5, batch_size=2, lr=0.01, warmup_steps=0, min_size=64, max_size=96,
-        multiscale=False, anchor_sizes=(16, 32, 64, 128, 256), roi_batch_size=32, workers=0, max_steps=1,
-        log_every=1,
-    )
-    return TrainConfig(**{**settings, **changes})
-
-
 def test_training_on_from_a_model_with_a_close_look_keeps_it_and_its_settings(tmp_path, damage_dataset):
     """The close look's weights are its own (the detection losses never train them): a
     detector trained on from such a model keeps them, with the file's test-time settings,
     but not the int8 ranges measured on the old detector."""
     import torch
 
-    from engine.weights import save_model
-
     data = damage_dataset(tmp_path / "data")
-    train(_tiny_config(data, tmp_path / "first"), progress=False)
-    first, first_config = load_model(tmp_path / "first" / "model.safetensors")
-    head = first.add_close_look(32)
-    with torch.no_grad():
-        head.linear.weight.fill_(0.25)
-        head.prior_logit.fill_(-1.5)
-    first.build_config = {**first.build_config, "close_look_px": 32}
-    looked = tmp_path / "looked.safetensors"
-    save_model(first, looked, {"close_look": {"auc": 0.9},
-                               "inference": {"close_look": True, "sharpness_ceiling": 150,
-                                             "cpu_int8": {"rpn.trunk.0.0": [-1.0, 1.0, -1.0, 1.0]}}})
+    first, looked = _with_close_look(tmp_path, data, {
+        "close_look": {"auc": 0.9},
+        "inference": {"close_look": True, "sharpness_ceiling": 150,
+                      "cpu_int8": {"rpn.trunk.0.0": [-1.0, 1.0, -1.0, 1.0]}}})
+    head = first.close_look_head
 
     train(_tiny_config(data, tmp_path / "on", init=str(looked), lr=0.05), progress=False)
     model, config = load_model(tmp_path / "on" / "model.safetensors")
@@ -127,15 +129,9 @@ def test_training_on_from_a_model_with_a_close_look_keeps_it_and_its_settings(tm
 
 def test_a_close_look_that_does_not_fit_is_refused_before_training(tmp_path, damage_dataset):
     from core.errors import ModelError
-    from engine.weights import save_model
 
     data = damage_dataset(tmp_path / "data")
-    train(_tiny_config(data, tmp_path / "first"), progress=False)
-    first, _ = load_model(tmp_path / "first" / "model.safetensors")
-    first.add_close_look(32)
-    first.build_config = {**first.build_config, "close_look_px": 32}
-    looked = tmp_path / "looked.safetensors"
-    save_model(first, looked)
+    _, looked = _with_close_look(tmp_path, data)
     with pytest.raises(ModelError, match="looked.safetensors: its close look does not fit"):
         train(_tiny_config(data, tmp_path / "other", init=str(looked), backbone="mobilenet_v2"), progress=False)
     assert not (tmp_path / "other" / "log.jsonl").exists()  # refused before the first step
