@@ -29,10 +29,7 @@ ROOF_PX_PER_M = 20.0  # texture detail for full-HD-ish frames; smaller frames pa
 WALL_SHARE = 0.6  # walls are seen at a grazing angle: coarser textures do
 EAVE_OVERHANG_M = 0.45
 
-#: galvanised, red, green, beige, slate, white, copper, and the blues and teals of painted
-#: steel (intact roofs the colour of a tarp: their seams and even tone tell them apart)
-METAL_ROOF_COLOURS = [(150, 154, 158), (120, 60, 50), (70, 100, 80), (175, 170, 160), (80, 95, 120), (196, 192, 182), (160, 110, 70),
-                      (58, 108, 158), (48, 118, 128), (72, 132, 178)]
+METAL_ROOF_COLOURS = [(150, 154, 158), (120, 60, 50), (70, 100, 80), (175, 170, 160), (80, 95, 120), (196, 192, 182), (160, 110, 70)]
 SHINGLE_COLOURS = [(62, 62, 66), (48, 48, 52), (92, 84, 76), (70, 60, 52), (84, 88, 96), (58, 70, 62), (110, 104, 98), (96, 70, 58)]
 #: light, tan, beige and terracotta roofs: intact roofs the colour of bare decking, so a
 #: model cannot learn "tan = damage" (hard negatives)
