@@ -116,9 +116,6 @@ def build_building(
             surface_id = next(surface_ids)
             if part_level == DamageLevel.SLIGHT and len(roofs) >= 2 and rng.random() < 0.15:
                 centroid = _paint_ridge_caps(rng, roofs[:2], surface_id)
-            elif part_level == DamageLevel.SLIGHT and rng.random() < TARP_COVER_SHARE:
-                covered = roofs if rng.random() < 0.2 else roofs[:2] if rng.random() < 0.6 else [face]
-                centroid = _paint_tarp_cover(rng, covered, surface_id)
             else:
                 centroid = _paint_roof_damage(rng, face, part_level, surface_id)
             if centroid is not None:
@@ -289,11 +286,6 @@ def _debris_stubs(rng: np.random.Generator, style: Style, site: HouseSite, label
 
 # ----------------------------------------------------------------------------- roof damage
 
-#: share of a slightly damaged house's main damage that is a tarp over most of the roof
-#: (the commonest sign of roof damage weeks after a hurricane; a patch-sized tarp is one
-#: of :func:`_paint_roof_damage`'s kinds)
-TARP_COVER_SHARE = 0.2
-
 
 def _face_mask(face: Face) -> np.ndarray:
     """``bool[H, W]``: the texture pixels inside the face outline."""
@@ -351,46 +343,6 @@ def _paint_ridge_caps(rng: np.random.Generator, roofs: list[Face], surface_id: i
     mids = [a + (b - a) * (t0 + t1) / 2 for t0, t1 in runs]
     weights = [t1 - t0 for t0, t1 in runs]
     return np.average(np.array(mids), axis=0, weights=weights)
-
-
-def _paint_tarp_cover(rng: np.random.Generator, faces: list[Face], surface_id: int) -> np.ndarray | None:
-    """A tarp of one colour nailed down over most of each face in ``faces`` (draped over the
-    ridge when there are two): one part, however many faces it covers. The battens that hold
-    it down run along its edges and across it. Its ENU centroid, or None if nothing was free."""
-    colour = textures.tarp_colour(rng)
-    centres, weights = [], []
-    for face in faces:
-        h, w = face.texture.shape[:2]
-        px = face.px_per_m
-        if face.labels is None:
-            face.labels = np.zeros((h, w), np.uint16)
-        inset = max(1, int(round(rng.uniform(0.1, 0.5) * px)))
-        inside = cv2.erode(_face_mask(face).astype(np.uint8), np.ones((2 * inset + 1, 2 * inset + 1), np.uint8))
-        # a tarp seldom reaches every edge: it ends short of the eave or a gable end
-        r0, r1 = int(rng.uniform(0.0, 0.15) * h), int(rng.uniform(0.7, 1.0) * h)
-        c0, c1 = int(rng.uniform(0.0, 0.2) * w), int(rng.uniform(0.8, 1.0) * w)
-        band = np.zeros((h, w), np.uint8)
-        band[r0:r1, c0:c1] = 1
-        mask = (inside & band).astype(bool) & (face.labels == 0)
-        if mask.sum() < 4:
-            continue
-        paint = textures.tarp(rng, h, w, px, colour, folds=rng.uniform(0.05, 0.14))
-        wood = tuple(float(v) for v in textures.jitter_colour(rng, (176, 146, 104), 0.12))
-        batten = max(1, int(round(0.1 * px)))
-        ys, xs = np.nonzero(mask)
-        edge = mask & ~cv2.erode(mask.astype(np.uint8), np.ones((2 * batten + 1, 2 * batten + 1), np.uint8)).astype(bool)
-        paint[edge] = wood  # boards nailed along its edges
-        top, bottom, left, right = ys.min(), ys.max(), xs.min(), xs.max()
-        for _ in range(int(rng.integers(0, 4))):  # and across it
-            y = int(rng.uniform(top, bottom))
-            cv2.line(paint, (int(left), y), (int(right), y), wood, batten)
-        face.texture[mask] = paint[mask]
-        face.labels[mask] = surface_id
-        centres.append(face.origin + (xs.mean() + 0.5) / px * face.axis_u + (ys.mean() + 0.5) / px * face.axis_v)
-        weights.append(len(xs))
-    if not centres:
-        return None
-    return np.average(np.array(centres), axis=0, weights=weights)
 
 
 def _paint_roof_damage(rng: np.random.Generator, face: Face, level: DamageLevel, surface_id: int) -> np.ndarray | None:

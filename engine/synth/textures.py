@@ -14,9 +14,6 @@ Colour = tuple[float, float, float]
 
 #: fresh OSB/plywood is bright tan-orange; weathered or wet sheets are darker
 DECKING_COLOURS: list[Colour] = [(196, 142, 86), (222, 166, 104), (210, 150, 84), (176, 128, 80)]
-#: blue poly tarps as aerial photos of storm-hit towns show them: mostly a light, slightly
-#: green-leaning blue (about (56, 134, 184) in sunlit photos), some a deeper royal blue
-TARP_COLOURS: list[Colour] = [(56, 134, 184), (70, 150, 200), (45, 120, 175), (40, 110, 200), (30, 92, 196), (84, 146, 180)]
 
 
 def smooth_noise(rng: np.random.Generator, height: int, width: int, cell_px: float) -> np.ndarray:
@@ -130,18 +127,12 @@ def decking(rng: np.random.Generator, height: int, width: int, px_per_m: float) 
     return np.clip(shaded(base, tone), 0, 255)
 
 
-def tarp_colour(rng: np.random.Generator) -> np.ndarray:
-    """One tarp's colour (float RGB, unlit), drawn from :data:`TARP_COLOURS`."""
-    return jitter_colour(rng, TARP_COLOURS[rng.integers(len(TARP_COLOURS))], 0.10)
-
-
-def tarp(rng: np.random.Generator, height: int, width: int, px_per_m: float, colour: np.ndarray | None = None,
-         *, folds: float = 0.22) -> np.ndarray:
-    """A blue tarp with wrinkles (``folds``: their contrast) and a few battens holding it down."""
-    base = tarp_colour(rng) if colour is None else colour
+def tarp(rng: np.random.Generator, height: int, width: int, px_per_m: float) -> np.ndarray:
+    """A blue tarp with wrinkles and a few battens holding it down."""
+    base = jitter_colour(rng, (30, 92, 196), 0.12)
     wrinkles = smooth_noise(rng, height, max(2, width // 3), 0.4 * px_per_m)
     wrinkles = cv2.resize(wrinkles, (width, height), interpolation=cv2.INTER_LINEAR)
-    tone = folds * wrinkles + 0.04 * rng.standard_normal((height, width), dtype=np.float32)
+    tone = 0.22 * wrinkles + 0.04 * rng.standard_normal((height, width), dtype=np.float32)
     out = shaded(base, tone)
     for _ in range(rng.integers(0, 3)):
         y = int(rng.uniform(0.1, 0.9) * height)

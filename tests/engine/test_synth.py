@@ -317,29 +317,6 @@ def test_missing_ridge_caps_straddle_the_ridge_as_one_part() -> None:
     assert all((f.labels == 99).sum() > 4 for f in roofs[:2])
 
 
-def test_a_tarp_cover_is_one_blue_part_over_most_of_the_roof() -> None:
-    from engine.synth.buildings import _face_mask, _house_faces, _paint_tarp_cover
-    from engine.synth.layout import HouseSite
-    from engine.synth.style import Style
-
-    rng = np.random.default_rng(3)
-    style = Style.sample(rng)
-    site = HouseSite(np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]), 7.0, 5.0)
-    _, roofs, _ = _house_faces(rng, style, site, 3.0, "gable", 25.0, 1, 10.0)
-    centroid = _paint_tarp_cover(rng, roofs[:2], 42)
-    assert centroid is not None and abs(centroid[0]) < 2.0 and abs(centroid[1]) < 2.0  # over the house
-    for face in roofs[:2]:
-        covered = face.labels == 42
-        # a large share of each 15 x 6 m face: more than a patch tarp (at most 7 x 4.5 m) covers
-        assert covered.sum() > 0.35 * _face_mask(face).sum()
-        red, green, blue = (face.texture[covered][:, c].astype(float) for c in range(3))
-        assert np.median(blue) > np.median(red) + 60 and np.median(green) > np.median(red)  # a blue tarp
-    # another part painted later never covers this one
-    before = [(face.labels == 42).sum() for face in roofs[:2]]
-    _paint_tarp_cover(rng, roofs[:2], 43)
-    assert [(face.labels == 42).sum() for face in roofs[:2]] == before
-
-
 def test_wings_are_part_of_the_house_and_inside_its_footprint() -> None:
     import itertools
 
