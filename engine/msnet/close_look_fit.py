@@ -79,24 +79,48 @@ def _intersections(a: Tensor, b: Tensor) -> Tensor:
     return width * height
 
 
-def _frames(spec: str) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
-    """``ROOT[:SPLIT[:EVERY]]`` -> (image, damage boxes, damaged buildings' boxes) per frame."""
+def _frames(spec: str, *, from_video: bool = False) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+    """``ROOT[:SPLIT[:EVERY]]`` -> (image, damage boxes, damaged buildings' boxes) per frame.
+
+    ``from_video``: each annotated frame as the flight's video gives it (``ROOT/flight.mp4``
+    decoded at the image's ``frame_index``), with the H.264 artefacts the analysis sees,
+    instead of the still image the annotations were written beside."""
     from engine.data import ISBDADataset
 
     root, _, rest = spec.partition(":")
     split, _, every = rest.partition(":")
     dataset = ISBDADataset(Path(root), split or "train")
-    for index in range(0, len(dataset), int(every or 1)):
-        image, target = dataset[index]
-        yield image, target["boxes"], target.get("building_boxes", target["boxes"].new_zeros((0, 4)))
+    indices = range(0, len(dataset), int(every or 1))
+    if not from_video:
+        for index in indices:
+            image, target = dataset[index]
+            yield image, target["boxes"], target["building_boxes"]
+        return
+    from engine.video import VideoReader
+
+    video = Path(root) / "flight.mp4"
+    by_frame = {}
+    for index in indices:
+        frame_index = dataset.images[index].get("frame_index")
+        if frame_index is None:
+            raise ValueError(f"{dataset.image_path(index)}: no 'frame_index' in the annotations, so no video frame to take")
+        by_frame[int(frame_index)] = index
+    with VideoReader(video) as reader:
+        for frame in reader.iter_frames(sorted(by_frame)):
+            assert frame.image is not None
+            height, width = frame.image.shape[:2]
+            target = dataset.target(by_frame[frame.index], height, width)
+            image = torch.from_numpy(frame.image).permute(2, 0, 1).float().div_(255.0)
+            yield image, target["boxes"], target["building_boxes"]
 
 
 @torch.no_grad()
-def collect(model: torch.nn.Module, specs: list[str], *, crop_px: int, min_score: float) -> Examples:
-    """The labelled examples of the detector's detections on ``specs``' frames."""
+def collect(model: torch.nn.Module, specs: list[str], *, crop_px: int, min_score: float,
+            from_video: bool = False) -> Examples:
+    """The labelled examples of the detector's detections on ``specs``' frames (:func:`_frames`)."""
     parts: list[Examples] = []
     for spec in specs:
-        for image, damage, houses in _frames(spec):
+        for image, damage, houses in _frames(spec, from_video=from_video):
             output = model([image])[0]
             keep = output["scores"] >= min_score
             boxes, scores = output["boxes"][keep], output["scores"][keep]
@@ -203,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--val", nargs="*", default=[], metavar="ROOT[:SPLIT[:EVERY]]",
                         help="held-out ISBDA folders: the AUCs printed and written into the config")
     parser.add_argument("--out", required=True, help="the detector with its close-look head (.safetensors)")
+    parser.add_argument("--frames", choices=("images", "video"), default="images",
+                        help="where the frames come from: the annotated images, or the same frames of "
+                             "each folder's flight.mp4 as the analysis decodes them (synthetic flights)")
     parser.add_argument("--crop-px", type=int, default=64)
     parser.add_argument("--min-score", type=float, default=0.3)
     parser.add_argument("--epochs", type=int, default=6)
@@ -214,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
     model, config = load_model(args.weights, inference={"close_look": False})
-    train = collect(model, args.data, crop_px=args.crop_px, min_score=args.min_score)
+    from_video = args.frames == "video"
+    train = collect(model, args.data, crop_px=args.crop_px, min_score=args.min_score, from_video=from_video)
     print(f"fitting on {len(train.labels)} detections ({int(train.labels.sum())} on damage)", flush=True)
     torch.manual_seed(args.seed)
     mean, std = list(model.transform.image_mean), list(model.transform.image_std)
@@ -223,13 +251,14 @@ def main(argv: list[str] | None = None) -> int:
     if compact:
         round_as_stored(head)  # the held-out figures below are those of the file written
     fitted: dict[str, Any] = {
-        "data": [spec_name(spec) for spec in args.data], "crop_px": args.crop_px, "min_score": args.min_score,
+        "data": [spec_name(spec) for spec in args.data], "frames": args.frames,
+        "crop_px": args.crop_px, "min_score": args.min_score,
         "epochs": args.epochs, "lr": args.lr, "seed": args.seed,
         "examples": len(train.labels), "on_damage": int(train.labels.sum()),
         "prior": round(float(train.labels.float().mean()), 3),
     }
     if args.val:
-        val = collect(model, args.val, crop_px=args.crop_px, min_score=args.min_score)
+        val = collect(model, args.val, crop_px=args.crop_px, min_score=args.min_score, from_video=from_video)
         p = probabilities(head, val, mean, std)
         fitted["val"] = {
             "data": [spec_name(spec) for spec in args.val], "examples": len(val.labels),

@@ -204,3 +204,20 @@ def test_weights_without_a_head_refuse_the_close_look_by_name(tiny_detector, tmp
     (tmp_path / "msnet.json").write_text(json.dumps(config))
     with pytest.raises(ModelError, match="inference setting 'close_look' must be true or false; got 1"):
         load_model(tmp_path / "msnet.safetensors")
+
+
+def test_frames_can_come_from_the_flights_video_as_the_analysis_decodes_it(sites_flyover) -> None:
+    from engine.msnet.close_look_fit import _frames
+
+    spec = f"{sites_flyover.out_dir}:train:2"
+    stills = list(_frames(spec))
+    decoded = list(_frames(spec, from_video=True))
+    assert len(decoded) == len(stills) > 1
+    for (still, damage, houses), (frame, video_damage, video_houses) in zip(stills, decoded):
+        assert frame.shape == still.shape
+        assert torch.equal(video_damage, damage) and torch.equal(video_houses, houses)
+        # the same picture, with the video's compression in place of the still's
+        difference = (frame - still).abs().mean().item()
+        assert 0 < difference < 0.05
+    # each decoded frame is the one its still was taken from, not a neighbour
+    assert (decoded[0][0] - stills[0][0]).abs().mean() < (decoded[0][0] - stills[1][0]).abs().mean()
