@@ -1,6 +1,8 @@
 """Fit a detector's close-look head on annotated frames (:mod:`engine.msnet.close_look`).
 
-The detector runs on every ``every``-th frame of each ISBDA folder given; each of its
+The detector runs on every ``every``-th frame of each ISBDA folder given (the annotated
+images, or with ``--frames video`` or ``both`` the same frames decoded from the folder's
+``flight.mp4``, as the analysis sees them: :func:`collect`); each of its
 detections scoring at least ``min_score`` becomes an example: damage when its box
 overlaps annotated damage (IoU >= 0.25) or its centre lies inside an annotated damage
 box, not damage when it touches no annotated damage and lies mostly (half its area or
@@ -14,7 +16,7 @@ detector's weights are copied unchanged; the head is added and the config says w
 was fitted on::
 
     python -m engine.msnet.close_look_fit --weights msnet.safetensors \\
-        --data flights/train-s21:train:3 flights/train-s22:train:3 \\
+        --data flights/train-s21:train:3 flights/train-s22:train:3 --frames both \\
         --val flights/val-s103:val --out with-close-look/msnet.safetensors
 """
 
@@ -79,12 +81,17 @@ def _intersections(a: Tensor, b: Tensor) -> Tensor:
     return width * height
 
 
-def _frames(spec: str, *, from_video: bool = False) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
-    """``ROOT[:SPLIT[:EVERY]]`` -> (image, damage boxes, damaged buildings' boxes) per frame.
+#: where the examples' crops come from (``--frames``)
+FRAME_SOURCES = ("images", "video", "both")
 
-    ``from_video``: each annotated frame as the flight's video gives it (``ROOT/flight.mp4``
-    decoded at the image's ``frame_index``), with the H.264 artefacts the analysis sees,
-    instead of the still image the annotations were written beside."""
+
+def _frames(spec: str, *, from_video: bool = False) -> Iterator[tuple[Tensor, Tensor, Tensor, Tensor]]:
+    """``ROOT[:SPLIT[:EVERY]]`` -> (frame, annotated image, damage boxes, damaged buildings'
+    boxes) per annotated frame.
+
+    The frame is the annotated image itself, or with ``from_video`` the same frame as the
+    flight's video gives it (``ROOT/flight.mp4`` decoded at the image's ``frame_index``),
+    with the H.264 artefacts the analysis sees."""
     from engine.data import ISBDADataset
 
     root, _, rest = spec.partition(":")
@@ -94,44 +101,59 @@ def _frames(spec: str, *, from_video: bool = False) -> Iterator[tuple[Tensor, Te
     if not from_video:
         for index in indices:
             image, target = dataset[index]
-            yield image, target["boxes"], target["building_boxes"]
+            yield image, image, target["boxes"], target["building_boxes"]
         return
     from engine.video import VideoReader
 
-    video = Path(root) / "flight.mp4"
     by_frame = {}
     for index in indices:
         frame_index = dataset.images[index].get("frame_index")
         if frame_index is None:
             raise ValueError(f"{dataset.image_path(index)}: no 'frame_index' in the annotations, so no video frame to take")
         by_frame[int(frame_index)] = index
-    with VideoReader(video) as reader:
+    with VideoReader(Path(root) / "flight.mp4") as reader:
         for frame in reader.iter_frames(sorted(by_frame)):
             assert frame.image is not None
-            height, width = frame.image.shape[:2]
-            target = dataset.target(by_frame[frame.index], height, width)
-            image = torch.from_numpy(frame.image).permute(2, 0, 1).float().div_(255.0)
-            yield image, target["boxes"], target["building_boxes"]
+            image, target = dataset[by_frame[frame.index]]
+            if tuple(image.shape[1:]) != frame.image.shape[:2]:
+                raise ValueError(f"{dataset.image_path(by_frame[frame.index])} is not the size of frame "
+                                 f"{frame.index} of {reader.path}")
+            decoded = torch.from_numpy(frame.image).permute(2, 0, 1).float().div_(255.0)
+            yield decoded, image, target["boxes"], target["building_boxes"]
 
 
 @torch.no_grad()
 def collect(model: torch.nn.Module, specs: list[str], *, crop_px: int, min_score: float,
-            from_video: bool = False) -> Examples:
-    """The labelled examples of the detector's detections on ``specs``' frames (:func:`_frames`)."""
+            frames: str = "images") -> Examples:
+    """The labelled examples of the detector's detections on ``specs``' frames.
+
+    ``frames`` (:data:`FRAME_SOURCES`): ``"images"`` runs the detector on the annotated
+    images and cuts the crops from them; ``"video"`` does both on the flight's video frames
+    (:func:`_frames`); ``"both"`` runs it on the video frames and cuts each detection's
+    crop from the video frame and from the image, so the close look learns the same
+    detections with and without the video's compression (all video crops first)."""
+    if frames not in FRAME_SOURCES:
+        raise ValueError(f"frames must be one of {', '.join(FRAME_SOURCES)}; got {frames!r}")
     parts: list[Examples] = []
+    stills: list[Examples] = []
     for spec in specs:
-        for image, damage, houses in _frames(spec, from_video=from_video):
-            output = model([image])[0]
+        for frame, image, damage, houses in _frames(spec, from_video=frames != "images"):
+            output = model([frame])[0]
             keep = output["scores"] >= min_score
             boxes, scores = output["boxes"][keep], output["scores"][keep]
             labels = label_detections(boxes, damage, houses)
             known = labels >= 0
             if known.any():
-                cut = crops(image, boxes[known], crop_px).mul(255).round().clamp(0, 255).to(torch.uint8)
-                parts.append(Examples(cut, labels[known], scores[known]))
+                parts.append(Examples(_cut(frame, boxes[known], crop_px), labels[known], scores[known]))
+                if frames == "both":
+                    stills.append(Examples(_cut(image, boxes[known], crop_px), labels[known], scores[known]))
     if not parts:
         raise ValueError(f"no detections >= {min_score} to learn from in {', '.join(specs)}")
-    return Examples.joined(parts)
+    return Examples.joined(parts + stills)
+
+
+def _cut(image: Tensor, boxes: Tensor, crop_px: int) -> Tensor:
+    return crops(image, boxes, crop_px).mul(255).round().clamp(0, 255).to(torch.uint8)
 
 
 def _augmented(batch: Tensor, generator: torch.Generator) -> Tensor:
@@ -227,9 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--val", nargs="*", default=[], metavar="ROOT[:SPLIT[:EVERY]]",
                         help="held-out ISBDA folders: the AUCs printed and written into the config")
     parser.add_argument("--out", required=True, help="the detector with its close-look head (.safetensors)")
-    parser.add_argument("--frames", choices=("images", "video"), default="images",
-                        help="where the frames come from: the annotated images, or the same frames of "
-                             "each folder's flight.mp4 as the analysis decodes them (synthetic flights)")
+    parser.add_argument("--frames", choices=FRAME_SOURCES, default="images",
+                        help="where the crops come from: the annotated images; the same frames of each "
+                             "folder's flight.mp4 as the analysis decodes them (synthetic flights); or "
+                             "both, each detection on the video frame cut from either")
     parser.add_argument("--crop-px", type=int, default=64)
     parser.add_argument("--min-score", type=float, default=0.3)
     parser.add_argument("--epochs", type=int, default=6)
@@ -241,8 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
     model, config = load_model(args.weights, inference={"close_look": False})
-    from_video = args.frames == "video"
-    train = collect(model, args.data, crop_px=args.crop_px, min_score=args.min_score, from_video=from_video)
+    train = collect(model, args.data, crop_px=args.crop_px, min_score=args.min_score, frames=args.frames)
     print(f"fitting on {len(train.labels)} detections ({int(train.labels.sum())} on damage)", flush=True)
     torch.manual_seed(args.seed)
     mean, std = list(model.transform.image_mean), list(model.transform.image_std)
@@ -258,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         "prior": round(float(train.labels.float().mean()), 3),
     }
     if args.val:
-        val = collect(model, args.val, crop_px=args.crop_px, min_score=args.min_score, from_video=from_video)
+        val = collect(model, args.val, crop_px=args.crop_px, min_score=args.min_score,
+                      frames="video" if args.frames == "both" else args.frames)
         p = probabilities(head, val, mean, std)
         fitted["val"] = {
             "data": [spec_name(spec) for spec in args.val], "examples": len(val.labels),

@@ -213,11 +213,30 @@ def test_frames_can_come_from_the_flights_video_as_the_analysis_decodes_it(sites
     stills = list(_frames(spec))
     decoded = list(_frames(spec, from_video=True))
     assert len(decoded) == len(stills) > 1
-    for (still, damage, houses), (frame, video_damage, video_houses) in zip(stills, decoded):
-        assert frame.shape == still.shape
+    for (still, _, damage, houses), (frame, image, video_damage, video_houses) in zip(stills, decoded):
+        assert frame.shape == still.shape and torch.equal(image, still)
         assert torch.equal(video_damage, damage) and torch.equal(video_houses, houses)
         # the same picture, with the video's compression in place of the still's
         difference = (frame - still).abs().mean().item()
         assert 0 < difference < 0.05
     # each decoded frame is the one its still was taken from, not a neighbour
     assert (decoded[0][0] - stills[0][0]).abs().mean() < (decoded[0][0] - stills[1][0]).abs().mean()
+
+
+def test_both_sources_give_each_video_detection_twice_video_crops_first(sites_flyover, tiny_detector) -> None:
+    from engine.msnet.close_look_fit import collect
+
+    model, _ = load_model(tiny_detector / "msnet.safetensors", inference={"close_look": False})
+    model.roi_heads.score_thresh = 0.0
+    spec = f"{sites_flyover.out_dir}:train:2"
+    video = collect(model, [spec], crop_px=16, min_score=0.0, frames="video")
+    both = collect(model, [spec], crop_px=16, min_score=0.0, frames="both")
+    count = len(video.labels)
+    assert count > 0 and len(both.labels) == 2 * count
+    assert torch.equal(both.crops[:count], video.crops)
+    assert torch.equal(both.labels[count:], video.labels) and torch.equal(both.scores[count:], video.scores)
+    # the second half: the same boxes cut from the stills, close to the video's but not equal
+    difference = (both.crops[count:].float() - video.crops.float()).abs().mean().item()
+    assert 0 < difference < 0.05 * 255
+    with pytest.raises(ValueError, match="frames must be one of images, video, both"):
+        collect(model, [spec], crop_px=16, min_score=0.0, frames="stills")
