@@ -69,13 +69,14 @@ mkdir -p "$out/default"
 cp "$out/msnet4/model.safetensors" "$out/default/msnet.safetensors"
 cp "$out/msnet4/model.json" "$out/default/msnet.json"
 # the close look's head (MODEL_CARD.md, "The close look"): fitted on the detector's own
-# detections of every third frame of the training flights; the detector is copied unchanged
+# detections of every third frame of the training flights, as their video gives them, each
+# crop cut from the video frame and from the still image; the detector is copied unchanged
 close_look=()
 for seed in 11 12 13 14 15 16 17 18 21 22 23 24 25 26 27 28 31 32 33 34 35 36 37 38; do
   close_look+=("$out/train-s$seed:train:3")
 done
 python -m engine.msnet.close_look_fit --weights "$out/default/msnet.safetensors" --data "${close_look[@]}" \
-  --val "$out/val-s103:val" --out "$out/default/msnet.safetensors"
+  --frames both --val "$out/val-s103:val" --out "$out/default/msnet.safetensors"
 # the shipped test-time settings (MODEL_CARD.md, "Model": the close look on, the SRN off, the sharpness ceiling) and footage heights,
 # from the msnet.json beside this script
 python - "$(dirname "$0")/msnet.json" "$out/default/msnet.json" <<'PY'
