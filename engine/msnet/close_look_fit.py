@@ -247,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", nargs="+", required=True, metavar="ROOT[:SPLIT[:EVERY]]",
                         help="ISBDA folders to fit on (split 'train', every frame by default)")
     parser.add_argument("--val", nargs="*", default=[], metavar="ROOT[:SPLIT[:EVERY]]",
-                        help="held-out ISBDA folders: the AUCs printed and written into the config")
+                        help="held-out ISBDA folders: the AUCs printed and written into the config "
+                             "(on the video frames with --frames both)")
     parser.add_argument("--out", required=True, help="the detector with its close-look head (.safetensors)")
     parser.add_argument("--frames", choices=FRAME_SOURCES, default="images",
                         help="where the crops come from: the annotated images; the same frames of each "
@@ -280,11 +281,11 @@ def main(argv: list[str] | None = None) -> int:
         "prior": round(float(train.labels.float().mean()), 3),
     }
     if args.val:
-        val = collect(model, args.val, crop_px=args.crop_px, min_score=args.min_score,
-                      frames="video" if args.frames == "both" else args.frames)
+        val_frames = "video" if args.frames == "both" else args.frames  # as the analysis will see them
+        val = collect(model, args.val, crop_px=args.crop_px, min_score=args.min_score, frames=val_frames)
         p = probabilities(head, val, mean, std)
         fitted["val"] = {
-            "data": [spec_name(spec) for spec in args.val], "examples": len(val.labels),
+            "data": [spec_name(spec) for spec in args.val], "frames": val_frames, "examples": len(val.labels),
             "on_damage": int(val.labels.sum()),
             "auc_detector_score": round(auc(val.labels, val.scores), 3),
             "auc_close_look": round(auc(val.labels, p), 3),
