@@ -58,6 +58,7 @@ class TrainConfig:
     hflip: float = 0.5
     photometric: float = 0.0
     fine_detail: float = 0.0
+    video_frames: float = 0.0  # probability of training on the video's frame instead of the still
     gate_metric: str = "ii"
     gate_threshold: float = 0.1
     anchor_sizes: tuple[int, ...] = (32, 64, 128, 256, 512)
@@ -204,7 +205,9 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     data_dirs = [config.data] if isinstance(config.data, str) else list(config.data)
     augment = train_transforms(hflip=config.hflip, photometric=config.photometric,
                                fine_detail=config.fine_detail, seed=config.seed)
-    parts = [ISBDADataset(folder, config.train_split, transforms=augment) for folder in data_dirs]
+    parts = [ISBDADataset(folder, config.train_split, transforms=augment, video_frames=config.video_frames,
+                          seed=config.seed + 3 + number)
+             for number, folder in enumerate(data_dirs)]
     train_set = parts[0] if len(parts) == 1 else ConcatDataset(parts)
     if len(train_set) == 0:
         raise InputError(f"{', '.join(data_dirs)}: no {config.train_split!r} images to train on")

@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-predictions", metavar="FILE", help="write the model's COCO results (not with --predictions)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N] (default auto)")
     parser.add_argument("--batch-size", type=int, default=2, help="images per model call (default 2)")
+    parser.add_argument("--frames", choices=["images", "video"], default="images",
+                        help="run the model on the annotated images (default) or on the same frames as the flight's "
+                        "video gives them (DIR/flight.mp4, with the codec's artefacts the analysis sees; flyover folders)")
     _flags.add_detector_settings(parser)
 
 
@@ -35,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
                                                ("--building-gate", args.building_gate is not None),
                                                ("--sharpness-ceiling", args.sharpness_ceiling is not None),
                                                ("--flip-check", args.flip_check),
+                                               ("--frames video", args.frames == "video"),
                                                ("--close-look" if args.close_look else "--no-close-look",
                                                 args.close_look is not None),
                                                ("--save-predictions", bool(args.save_predictions))) if given]
@@ -51,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         device = resolve_device(args.device)
         weights = args.weights or DEFAULT_MSNET_WEIGHTS
         model, _ = load_model(weights, device=device, inference=_flags.detector_settings(args))
-        dataset = ISBDADataset(args.data, args.split)
+        dataset = ISBDADataset(args.data, args.split, video_frames=1.0 if args.frames == "video" else 0.0)
         results = predict_dataset(model, dataset, device=device, batch_size=args.batch_size, progress=True)
         annotations = dataset.coco
         if args.save_predictions:
@@ -62,9 +66,10 @@ def run(args: argparse.Namespace) -> int:
         results = read_results(args.predictions)
         source = args.predictions
     metrics = evaluate_results(annotations, results)
-    print(format_table(metrics, title=f"{source} on {args.data} [{args.split}], IoU 0.25:0.05:0.5 (percent)"))
+    frames = ", video frames" if args.frames == "video" else ""
+    print(format_table(metrics, title=f"{source} on {args.data} [{args.split}{frames}], IoU 0.25:0.05:0.5 (percent)"))
     if args.json:
-        record = {"source": str(source), "data": str(args.data), "split": args.split,
+        record = {"source": str(source), "data": str(args.data), "split": args.split, "frames": args.frames,
                   "iou_thresholds": [0.25, 0.3, 0.35, 0.4, 0.45, 0.5], "metrics": metrics}
         Path(args.json).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -62,6 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fine-detail", type=float, default=0.0, metavar="P",
                         help="probability of crisp edges and fine grain per training image, as real footage has and "
                         "renders lack (before the camera/codec distortions); 0 = none")
+    parser.add_argument("--video-frames", type=float, default=0.0, metavar="P",
+                        help="probability of training on the frame as the flight's video gives it (DIR/flight.mp4 at "
+                        "the image's frame_index, with the codec's artefacts the analysis sees) instead of the still; "
+                        "flyover folders only; 0 = the stills")
     parser.add_argument("--lr-schedule", default="step", choices=["step", "cosine"],
                         help="step: the paper's drop after --lr-drop-epoch; cosine: --lr down to --lr-after-drop over --max-steps")
     parser.add_argument("--schedule-steps", type=int, default=None, metavar="N",
@@ -103,6 +107,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     _flags.fraction("--gate-threshold", args.gate_threshold)
     _flags.fraction("--photometric", args.photometric)
     _flags.fraction("--fine-detail", args.fine_detail)
+    _flags.fraction("--video-frames", args.video_frames)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         trainable_backbone_layers=args.trainable_layers,
         photometric=args.photometric,
         fine_detail=args.fine_detail,
+        video_frames=args.video_frames,
         lr_schedule=args.lr_schedule,
         schedule_steps=args.schedule_steps,
         resume=args.resume,

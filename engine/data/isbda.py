@@ -10,6 +10,7 @@ flyovers (:mod:`engine.synth`) write the same format.
 from __future__ import annotations
 
 import json
+import random
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,6 +77,11 @@ class ISBDADataset(Dataset):
         ``"train"``, ``"val"``, ...
     transforms : callable, optional
         ``(image, target) -> (image, target)``, e.g. :func:`engine.data.transforms.train_transforms`.
+    video_frames : float
+        Probability that an item's image is the frame as the flight's video gives it
+        (``DIR/flight.mp4`` decoded at the image's ``frame_index``, with the codec's
+        artefacts the analysis sees) instead of the still beside it; 1: always. Needs a
+        flyover folder (:mod:`engine.synth` writes both). ``seed`` seeds the choice.
 
     Items are ``(image, target)``: ``image`` FloatTensor[3, H, W] in ``[0, 1]``; ``target``
     with ``boxes`` FloatTensor[N, 4] (xyxy pixels, from ``damage_bbox``, else ``bbox``),
@@ -89,13 +95,21 @@ class ISBDADataset(Dataset):
     annotation left with no polygon, or with an empty box, is dropped likewise.
     """
 
-    def __init__(self, root: str | Path, split: str = "train", transforms: Transform | None = None) -> None:
+    def __init__(self, root: str | Path, split: str = "train", transforms: Transform | None = None, *,
+                 video_frames: float = 0.0, seed: int | None = None) -> None:
+        if not 0.0 <= video_frames <= 1.0:
+            raise ValueError(f"video_frames must be a probability in [0, 1], got {video_frames!r}")
         self.root = Path(root)
         self.split = split
         self.transforms = transforms
         self.annotation_file = annotation_path(root, split)
         self.coco = read_coco_json(self.annotation_file)
         self.images = sorted(self.coco["images"], key=lambda image: image["id"])
+        self.video_frames = video_frames
+        self._video_choice = random.Random(seed)
+        self._decoded: dict[int, np.ndarray] | None = None
+        if video_frames > 0:
+            self._check_video()
         self._instances: dict[int, list[_Instance]] = {image["id"]: [] for image in self.images}
         self._buildings: dict[int, list[list[float]]] = {image["id"]: [] for image in self.images}
         for annotation in self.coco["annotations"]:
@@ -175,6 +189,47 @@ class ISBDADataset(Dataset):
             raise InputError(f"{path}: image is {array.shape[1]}x{array.shape[0]}, annotations say {expected[1]}x{expected[0]}")
         return array
 
+    @property
+    def video_path(self) -> Path:
+        return self.root / "flight.mp4"
+
+    def _check_video(self) -> None:
+        if not self.video_path.is_file():
+            raise InputError(f"{self.root}: no flight.mp4 to take video frames from (a flyover folder holds its video)")
+        missing = [image.get("file_name") for image in self.images if image.get("frame_index") is None]
+        if missing:
+            raise InputError(f"{self.annotation_file}: {len(missing)} image(s) without a 'frame_index' "
+                             f"(e.g. {missing[0]!r}), so no video frame to take")
+
+    def read_video_frame(self, index: int) -> np.ndarray:
+        """``uint8[H, W, 3]`` RGB: image ``index`` as the flight's video gives it.
+
+        The first call decodes every annotated frame in one pass and keeps them (about
+        90 MB for a 60-image 960x540 flight), as random seeks into H.264 would decode
+        each group of pictures again and again."""
+        if self._decoded is None:
+            self._check_video()
+            self._decoded = self._decode_annotated_frames()
+        return self._decoded[index]
+
+    def _decode_annotated_frames(self) -> dict[int, np.ndarray]:
+        from engine.video import VideoReader
+
+        by_frame = {int(image["frame_index"]): index for index, image in enumerate(self.images)}
+        decoded: dict[int, np.ndarray] = {}
+        with VideoReader(self.video_path) as reader:
+            for frame in reader.iter_frames(sorted(by_frame)):
+                assert frame.image is not None
+                index = by_frame[frame.index]
+                info = self.images[index]
+                expected = (info.get("height"), info.get("width"))
+                if None not in expected and tuple(frame.image.shape[:2]) != expected:
+                    raise InputError(f"{self.video_path}: frame {frame.index} is {frame.image.shape[1]}x"
+                                     f"{frame.image.shape[0]}, the annotations of {info.get('file_name')!r} say "
+                                     f"{expected[1]}x{expected[0]}")
+                decoded[index] = frame.image
+        return decoded
+
     def target(self, index: int, height: int, width: int) -> Target:
         from pycocotools import mask as mask_utils
 
@@ -209,7 +264,8 @@ class ISBDADataset(Dataset):
         return target
 
     def __getitem__(self, index: int) -> tuple[Tensor, Target]:
-        array = self.read_image(index)
+        from_video = self.video_frames > 0 and (self.video_frames >= 1 or self._video_choice.random() < self.video_frames)
+        array = self.read_video_frame(index) if from_video else self.read_image(index)
         height, width = array.shape[:2]
         image = torch.from_numpy(array).permute(2, 0, 1).float().div_(255.0)
         target = self.target(index, height, width)

@@ -98,28 +98,12 @@ def _frames(spec: str, *, from_video: bool = False) -> Iterator[tuple[Tensor, Te
     split, _, every = rest.partition(":")
     dataset = ISBDADataset(Path(root), split or "train")
     indices = range(0, len(dataset), int(every or 1))
-    if not from_video:
-        for index in indices:
-            image, target = dataset[index]
-            yield image, image, target["boxes"], target["building_boxes"]
-        return
-    from engine.video import VideoReader
-
-    by_frame = {}
     for index in indices:
-        frame_index = dataset.images[index].get("frame_index")
-        if frame_index is None:
-            raise ValueError(f"{dataset.image_path(index)}: no 'frame_index' in the annotations, so no video frame to take")
-        by_frame[int(frame_index)] = index
-    with VideoReader(Path(root) / "flight.mp4") as reader:
-        for frame in reader.iter_frames(sorted(by_frame)):
-            assert frame.image is not None
-            image, target = dataset[by_frame[frame.index]]
-            if tuple(image.shape[1:]) != frame.image.shape[:2]:
-                raise ValueError(f"{dataset.image_path(by_frame[frame.index])} is not the size of frame "
-                                 f"{frame.index} of {reader.path}")
-            decoded = torch.from_numpy(frame.image).permute(2, 0, 1).float().div_(255.0)
-            yield decoded, image, target["boxes"], target["building_boxes"]
+        image, target = dataset[index]
+        frame = image
+        if from_video:
+            frame = torch.from_numpy(dataset.read_video_frame(index)).permute(2, 0, 1).float().div_(255.0)
+        yield frame, image, target["boxes"], target["building_boxes"]
 
 
 @torch.no_grad()

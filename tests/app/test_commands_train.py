@@ -103,7 +103,7 @@ def test_finetune_resume_from_a_checkpoint_holding_python_objects_is_one_line(tm
 
 @pytest.mark.parametrize("flags", [["--input-size", "480"], ["--save-predictions", "again.json"],
                                    ["--building-gate", "0.5"], ["--flip-check"], ["--no-close-look"],
-                                   ["--sharpness-ceiling", "200"],
+                                   ["--sharpness-ceiling", "200"], ["--frames", "video"],
                                    ["--input-size", "480", "--save-predictions", "again.json"]])
 def test_evaluate_refuses_model_flags_when_scoring_a_results_file(tmp_path, capsys, flags):
     """A results file has no model to resize or re-save; a table printed as if it had would mislead."""
@@ -112,8 +112,9 @@ def test_evaluate_refuses_model_flags_when_scoring_a_results_file(tmp_path, caps
     assert main(["evaluate", "--data", str(tmp_path / "no-data"), "--predictions", str(results), *flags]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
-    named = [flag for flag in ("--input-size", "--building-gate", "--sharpness-ceiling", "--flip-check", "--no-close-look",
-                               "--save-predictions")
+    named = [flag.replace("--frames", "--frames video")
+             for flag in ("--input-size", "--building-gate", "--sharpness-ceiling", "--flip-check", "--frames",
+                          "--no-close-look", "--save-predictions")
              if flag in flags]
     assert err.startswith(f"damagemap evaluate: error: {', '.join(named)}: only when a model runs"), err
     assert "results.json" in err

@@ -63,6 +63,7 @@ CASES = [
     ("train", ["--warmup-steps", "-1"], "--warmup-steps must be >= 0"),
     ("train", ["--photometric", "1.5"], "--photometric must be in [0, 1]"),
     ("train", ["--fine-detail", "-0.1"], "--fine-detail must be in [0, 1]"),
+    ("train", ["--video-frames", "2"], "--video-frames must be in [0, 1]"),
     ("train", ["--time-budget", "inf"], "--time-budget must be a positive, finite number of minutes"),
     ("train", ["--lr-after-drop", "-0.1"], "--lr-after-drop must be >= 0"),
 ]

@@ -100,3 +100,48 @@ def test_multiscale_sizes_end_at_the_eval_size():
     assert multiscale_sizes(800) == (480, 576, 640, 704, 800)
     assert multiscale_sizes(800, steps=1) == (800,)
     assert all(s % 32 == 0 for s in multiscale_sizes(416)[:-1])
+
+
+def test_video_frames_are_the_flights_video_at_each_images_frame_index(sites_flyover):
+    stills = ISBDADataset(sites_flyover.out_dir, "train")
+    video = ISBDADataset(sites_flyover.out_dir, "train", video_frames=1.0)
+    assert len(video) == len(stills) > 1
+    for index in range(len(stills)):
+        still, target = stills[index]
+        frame, video_target = video[index]
+        assert frame.shape == still.shape
+        assert all(torch.equal(target[key], video_target[key]) for key in ("boxes", "labels", "masks", "building_boxes"))
+        # the same picture, with the codec's artefacts in place of the still's
+        assert 0 < (frame - still).abs().mean().item() < 0.05
+    # each frame is its still's, not a neighbour's
+    first, second = stills[0][0], stills[1][0]
+    assert (video[0][0] - first).abs().mean() < (video[0][0] - second).abs().mean()
+
+
+def test_a_share_of_video_frames_mixes_both_sources_as_the_seed_says(sites_flyover):
+    def sources(seed: int) -> list[bool]:
+        dataset = ISBDADataset(sites_flyover.out_dir, "train", video_frames=0.5, seed=seed)
+        return [not torch.equal(dataset[index][0], stills[index][0]) for index in range(len(dataset)) for _ in range(4)]
+
+    stills = ISBDADataset(sites_flyover.out_dir, "train")
+    chosen = sources(1)
+    assert any(chosen) and not all(chosen)
+    assert sources(1) == chosen
+
+
+def test_video_frames_need_a_flyover_folder(dataset_dir, sites_flyover, tmp_path):
+    with pytest.raises(InputError, match=rf"{dataset_dir}: no flight\.mp4 to take video frames from"):
+        ISBDADataset(dataset_dir, "train", video_frames=0.5)
+    with pytest.raises(ValueError, match="video_frames must be a probability in"):
+        ISBDADataset(dataset_dir, "train", video_frames=1.5)
+    # a flyover whose annotations lost their frame indices
+    import shutil
+
+    copy = tmp_path / "flight"
+    shutil.copytree(sites_flyover.out_dir, copy)
+    annotations = copy / "annotations" / "instances_train.json"
+    data = json.loads(annotations.read_text())
+    del data["images"][1]["frame_index"]
+    annotations.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=r"instances_train\.json: 1 image\(s\) without a 'frame_index'"):
+        ISBDADataset(copy, "train", video_frames=1.0)
