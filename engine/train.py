@@ -156,6 +156,21 @@ def _save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.
                     config=dataclasses.asdict(config))
 
 
+def reseed_worker(worker_id: int) -> None:
+    """A DataLoader worker's own random choices: each dataset part (the choice of video
+    frame or still, the flips and distortions) seeded from the worker's seed, which the
+    loader derives from its generator, so runs repeat and workers differ."""
+    info = torch.utils.data.get_worker_info()
+    if info is None:
+        return
+    dataset = info.dataset
+    parts = dataset.datasets if isinstance(dataset, torch.utils.data.ConcatDataset) else [dataset]
+    seeds = random.Random(info.seed)
+    for part in parts:
+        if hasattr(part, "reseed"):
+            part.reseed(seeds.getrandbits(32))
+
+
 def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     """Train as ``config`` says; returns a summary (steps, last losses, final metrics).
 
@@ -227,6 +242,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         collate_fn=collate,
         num_workers=config.workers,
         generator=generator,
+        worker_init_fn=reseed_worker,
         drop_last=len(train_set) >= config.batch_size * world,
         persistent_workers=config.workers > 0,
     )

@@ -201,6 +201,16 @@ class ISBDADataset(Dataset):
             raise InputError(f"{self.annotation_file}: {len(missing)} image(s) without a 'frame_index' "
                              f"(e.g. {missing[0]!r}), so no video frame to take")
 
+    def reseed(self, seed: int) -> None:
+        """Seed the choice of video frame or still, and the transforms, afresh from
+        ``seed``: each DataLoader worker's copy chooses on its own
+        (:func:`engine.train.reseed_worker`)."""
+        from engine.data.transforms import reseed
+
+        self._video_choice.seed(seed)
+        if self.transforms is not None:
+            reseed(self.transforms, seed + 1)
+
     def read_video_frame(self, index: int) -> np.ndarray:
         """``uint8[H, W, 3]`` RGB: image ``index`` as the flight's video gives it.
 

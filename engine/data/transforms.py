@@ -29,6 +29,23 @@ class Compose:
             image, target = transform(image, target)
         return image, target
 
+    def reseed(self, seed: int) -> None:
+        """Seed each random transform afresh from ``seed`` (see :func:`reseed`)."""
+        for number, transform in enumerate(self.transforms):
+            reseed(transform, seed + number)
+
+
+def reseed(transform: object, seed: int) -> None:
+    """Seed ``transform``'s random choices afresh, if it makes any.
+
+    A DataLoader worker starts with a copy of the dataset and its transforms, random
+    number generators included, so without this every worker would flip, distort and
+    pick the same way as the others (:func:`engine.train.reseed_worker`)."""
+    if hasattr(transform, "reseed"):
+        transform.reseed(seed)  # type: ignore[attr-defined]
+    elif isinstance(getattr(transform, "rng", None), random.Random):
+        transform.rng.seed(seed)  # type: ignore[attr-defined]
+
 
 def _flip_boxes(boxes: Tensor, width: int) -> Tensor:
     flipped = boxes.clone()

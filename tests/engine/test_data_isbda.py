@@ -145,3 +145,34 @@ def test_video_frames_need_a_flyover_folder(dataset_dir, sites_flyover, tmp_path
     annotations.write_text(json.dumps(data))
     with pytest.raises(InputError, match=r"instances_train\.json: 1 image\(s\) without a 'frame_index'"):
         ISBDADataset(copy, "train", video_frames=1.0)
+
+
+def test_each_dataloader_worker_flips_on_its_own_and_runs_repeat(dataset_dir):
+    """Workers start with copies of the dataset's random generators: reseeded from the
+    loader's generator, their choices differ from one another and repeat run to run."""
+    from torch.utils.data import DataLoader
+
+    from engine.data import train_transforms
+    from engine.train import reseed_worker
+
+    def flips(reseed: bool) -> list[list[bool]]:
+        with pytest.warns(DamagemapWarning):
+            dataset = ISBDADataset(dataset_dir, "train", transforms=train_transforms(hflip=0.5, seed=3))
+        loader = DataLoader(dataset, batch_size=1, sampler=[0] * 24, num_workers=2, collate_fn=collate,
+                            worker_init_fn=reseed_worker if reseed else None,
+                            generator=torch.Generator().manual_seed(7))
+        flipped = [bool(targets[0]["boxes"][0, 0] != 4) for _, targets in loader]
+        return [flipped[0::2], flipped[1::2]]  # the two workers take turns
+
+    copied = flips(reseed=False)
+    assert copied[0] == copied[1]  # the defect: both workers draw the same flips
+    first = flips(reseed=True)
+    assert first[0] != first[1]
+    assert flips(reseed=True) == first
+
+
+def test_reseeding_a_dataset_repeats_its_choice_of_video_frames(sites_flyover):
+    fresh = ISBDADataset(sites_flyover.out_dir, "train", video_frames=0.5, seed=5)
+    reseeded = ISBDADataset(sites_flyover.out_dir, "train", video_frames=0.5, seed=1)
+    reseeded.reseed(5)
+    assert [fresh._video_choice.random() for _ in range(8)] == [reseeded._video_choice.random() for _ in range(8)]
