@@ -17,6 +17,8 @@ from contextvars import ContextVar
 
 import torch
 from torch import Tensor
+from torch.nn import functional as F
+from torchvision.models.detection.faster_rcnn import TwoMLPHead
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 from torchvision.models.detection.roi_heads import RoIHeads
 
@@ -44,6 +46,38 @@ def _chunked_on_cpu(module: torch.nn.Module, forward: Callable[[Tensor], Tensor]
         return forward(x)
     enabled = getattr(module, "cpu_bfloat16", False)
     return in_fixed_chunks(lambda chunk: in_bfloat16(enabled, forward, chunk), x, CPU_EVAL_CHUNK)
+
+
+class BoxHead(TwoMLPHead):
+    """:class:`~torchvision.models.detection.faster_rcnn.TwoMLPHead` that, in CPU inference,
+    reads a channels-last input as it lies (the layout of the CPU's RoI pooling,
+    :mod:`engine.msnet.roi_align`): its first layer's columns are put in (y, x, channel)
+    order once, instead of copying every frame's ``[proposals, 256, 7, 7]`` to NCHW to
+    flatten it. The same parameters and state dict; training and GPUs are torchvision's."""
+
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        if (self.training or torch.is_grad_enabled() or x.device.type != "cpu" or x.dim() != 4
+                or x.is_contiguous() or not x.is_contiguous(memory_format=torch.channels_last)):
+            return super().forward(x)
+        rows = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)  # a view: no copy
+        x = F.relu(F.linear(rows, self._fc6_weight_channels_last(x.shape[1:]), self.fc6.bias))
+        return F.relu(self.fc7(x))
+
+    def _fc6_weight_channels_last(self, chw: torch.Size) -> Tensor:
+        weight = self.fc6.weight
+        key = (weight.data_ptr(), weight._version, weight.dtype, tuple(chw))
+        cached = self.__dict__.get("_fc6_channels_last")
+        if cached is None or cached[0] != key:
+            channels, height, width = chw
+            reordered = weight.detach().view(-1, channels, height, width).permute(0, 2, 3, 1).reshape(weight.shape[0], -1)
+            cached = (key, reordered.contiguous())
+            self.__dict__["_fc6_channels_last"] = cached
+        return cached[1]
+
+    def __getstate__(self):  # the reordered copy is rebuilt where it runs, never pickled
+        state = dict(super().__getstate__())
+        state.pop("_fc6_channels_last", None)
+        return state
 
 
 class MaskHead(MaskRCNNHeads):

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor
 from torchvision.models.detection.anchor_utils import AnchorGenerator
-from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
 from torchvision.models.detection.mask_rcnn import MaskRCNN
 from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import boxes as box_ops
@@ -33,7 +33,7 @@ from engine.msnet.close_look import CloseLookHead, combined_scores, damage_proba
 from engine.msnet.flip_check import flip_checked
 from engine.msnet.backbones import FPN_CHANNELS, build_fpn_backbone
 from engine.msnet.gating import GateMetric
-from engine.msnet.heads import BEFORE_MASKS, Detections, MaskHead, MaskPredictor, RoIHeadsWithHook
+from engine.msnet.heads import BEFORE_MASKS, BoxHead, Detections, MaskHead, MaskPredictor, RoIHeadsWithHook
 from engine.msnet.hrpn import HierarchicalRPN, build_hrpn
 from engine.msnet.inference import bfloat16_applies
 from engine.msnet.paste import paste_mask_crops
@@ -265,9 +265,11 @@ class MSNet(MaskRCNN):
         else:
             proposals, proposal_losses = self.rpn(image_list, features, targets)
         if not self.training and next(iter(features.values())).device.type == "cpu":
-            # RoIAlign on a CPU reads NCHW maps (a channels-last map is copied at every
-            # call: box, mask and SRN pooling): lay them out once, the same numbers.
-            features = OrderedDict((name, level.contiguous()) for name, level in features.items())
+            # The CPU's RoI pooling (engine.msnet.roi_align) reads each map as a table of
+            # locations x channels, i.e. channels-last: the layout the int8 convolutions
+            # already give; lay out any other map once, the same numbers.
+            features = OrderedDict((name, level.contiguous(memory_format=torch.channels_last))
+                                   for name, level in features.items())
         hook = (self._close_look_before_masks(images, image_list.image_sizes, original_sizes)
                 if close_look and not self.training else None)
         token = BEFORE_MASKS.set(hook)
@@ -439,7 +441,7 @@ def build_msnet(
     resolution = 7  # torchvision's box RoIAlign output size
     representation, mask_layers = _HEADS[heads]["box_representation_size"], list(_HEADS[heads]["mask_layers"])
     head_kwargs: dict[str, Any] = {
-        "box_head": TwoMLPHead(FPN_CHANNELS * resolution**2, representation),
+        "box_head": BoxHead(FPN_CHANNELS * resolution**2, representation),
         "box_predictor": FastRCNNPredictor(representation, total_classes),
         "mask_head": MaskHead(FPN_CHANNELS, mask_layers, 1),
         "mask_predictor": MaskPredictor(mask_layers[-1], mask_layers[-1], total_classes),

@@ -81,7 +81,8 @@ def gather_roi_align(features: Tensor, rois: Tensor, output_size: tuple[int, int
     table = features.permute(0, 2, 3, 1).reshape(batch * height * width, channels).contiguous()
     pooled = F.embedding_bag(locations.reshape(-1, per_bin), table, mode="sum",
                              per_sample_weights=weights.reshape(-1, per_bin))  # [K * bins, C]
-    return pooled.view(count, out_h, out_w, channels).permute(0, 3, 1, 2).contiguous()
+    # channels-last, as the table: the heads read it as it lies (engine.msnet.heads)
+    return pooled.view(count, out_h, out_w, channels).permute(0, 3, 1, 2)
 
 
 def _gather_applies(features: list[Tensor], sampling_ratio: int) -> bool:
@@ -112,7 +113,8 @@ class GatherMultiScaleRoIAlign(MultiScaleRoIAlign):
         if len(rois) and bool((levels == levels[0]).all()):  # all on one level (most frames: the stride-4 map)
             level = int(levels[0])
             return gather_roi_align(maps[level], rois, output_size, self.scales[level], self.sampling_ratio)
-        result = maps[0].new_zeros((len(rois), maps[0].shape[1]) + output_size)
+        result = maps[0].new_zeros((len(rois), maps[0].shape[1]) + output_size).contiguous(
+            memory_format=torch.channels_last)
         for level, (feature_map, scale) in enumerate(zip(maps, self.scales)):
             index = torch.where(levels == level)[0]
             if index.numel():

@@ -1,7 +1,10 @@
+import pickle
+
 import torch
+from torchvision.models.detection.faster_rcnn import TwoMLPHead
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 
-from engine.msnet.heads import CPU_EVAL_CHUNK, MaskHead, MaskPredictor, in_fixed_chunks
+from engine.msnet.heads import CPU_EVAL_CHUNK, BoxHead, MaskHead, MaskPredictor, in_fixed_chunks
 
 
 def _pair(kind_ours, kind_theirs, *args):
@@ -45,3 +48,28 @@ def test_in_fixed_chunks_pads_and_trims():
     x = torch.arange(10.0).reshape(5, 2)
     torch.testing.assert_close(in_fixed_chunks(double, x, 4), x * 2)
     assert seen == [4, 4]
+
+
+def test_box_head_reads_channels_last_pooling_without_copying_it():
+    head, stock_head = _pair(BoxHead, TwoMLPHead, 8 * 7 * 7, 16)
+    pooled = torch.randn(30, 7, 7, 8, generator=torch.Generator().manual_seed(2)).permute(0, 3, 1, 2)  # channels-last
+    assert pooled.is_contiguous(memory_format=torch.channels_last) and not pooled.is_contiguous()
+    copies = []
+    hook = head.fc6.register_forward_hook(lambda module, args, out: copies.append(True))  # the stock path runs fc6
+    with torch.no_grad():
+        torch.testing.assert_close(head(pooled), stock_head(pooled.contiguous()), rtol=1e-5, atol=1e-5)
+        assert copies == []  # it read the layout as it lies: fc6's reordered weights, no flatten copy
+        head.fc6.weight.mul_(0.5)  # a fine-tune changed the weights: the reordered copy follows
+        stock_head.fc6.weight.mul_(0.5)
+        torch.testing.assert_close(head(pooled), stock_head(pooled.contiguous()), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(head(pooled.contiguous()), stock_head(pooled.contiguous()), rtol=1e-5, atol=1e-5)
+    hook.remove()
+    assert "_fc6_channels_last" not in pickle.loads(pickle.dumps(head)).__dict__
+
+
+def test_box_head_trains_through_torchvision():
+    head, stock_head = _pair(BoxHead, TwoMLPHead, 8 * 7 * 7, 16)
+    head.train()
+    pooled = torch.randn(5, 8, 7, 7).contiguous(memory_format=torch.channels_last)
+    head(pooled).sum().backward()
+    assert head.fc6.weight.grad is not None and "_fc6_channels_last" not in head.__dict__
