@@ -70,9 +70,10 @@ without the object gets). Nothing here changes the stored weights:
     Training and GPUs are unaffected (a GPU analysis uses float16 autocast anyway).
 ``cpu_int8``
     Calibrated ranges (per convolution, the input's and the output's ``[min, max]``) of
-    the 256-channel 3x3 convolutions that run in int8 on a CPU *without* native bfloat16
+    the 256-channel convolutions that run in int8 on a CPU *without* native bfloat16
     (:mod:`engine.msnet.int8`: the FPN's output convolutions, the RPN's shared one, the
-    mask head's two); default none (float32). Written by ``python -m engine.msnet.int8``.
+    mask head's two and the mask predictor's 2x2 transposed one); default none (float32);
+    a convolution left out stays float32. Written by ``python -m engine.msnet.int8``.
 """
 
 from __future__ import annotations

@@ -2,13 +2,19 @@
 
 Three 256-channel 3x3 convolutions take most of a frame on a CPU: the FPN's output
 convolutions, the RPN's shared convolution and the mask head's two (58% of a 720p frame
-on an AVX2 CPU, one thread). A CPU that computes bfloat16 natively runs them in bfloat16
-(:mod:`engine.msnet.inference`); elsewhere they run here in int8 through torch's x86
-quantized kernels (fbgemm / oneDNN), about twice as fast: weights quantized per output
-channel, the input and output quantized per tensor with ranges measured once on
-training frames (:func:`calibrate`) and shipped in the weights' JSON
-(``"inference"``, ``"cpu_int8"``: per convolution, the input's and the output's
-``[min, max]``), widened by :data:`RANGE_MARGIN`.
+on an AVX2 CPU, one thread); the mask predictor's 2x2 transposed convolution, which
+doubles each detection's 14x14 map, takes another 8%. A CPU that computes bfloat16
+natively runs them in bfloat16 (:mod:`engine.msnet.inference`); elsewhere they run here
+in int8 through torch's x86 quantized kernels (fbgemm / oneDNN), two to eight times as
+fast: weights quantized per output channel, the input and output quantized per tensor
+with ranges measured once on training frames (:func:`calibrate`) and shipped in the
+weights' JSON (``"inference"``, ``"cpu_int8"``: per convolution, the input's and the
+output's ``[min, max]``), widened by :data:`RANGE_MARGIN`.
+
+A transposed convolution whose kernel equals its stride (no overlap) is a 1x1
+convolution to ``out * k * k`` channels followed by a pixel shuffle; it runs as that, so
+its weights too are quantized per output channel (torch's quantized transposed
+convolution takes one scale for all).
 
 The float weights stay the model's: the int8 copy of a convolution is built the first
 time it runs and again if its weights change, never saved, and training, gradients, a
@@ -36,6 +42,7 @@ INT8_CONVS: dict[str, tuple[str, ...]] = {
     "fpn": tuple(f"backbone.fpn.layer_blocks.{i}.0" for i in range(4)),
     "rpn_head": ("rpn.trunk.0.0",),
     "mask_head": ("roi_heads.mask_head.0.0", "roi_heads.mask_head.1.0"),
+    "mask_predictor": ("roi_heads.mask_predictor.conv5_mask",),
 }
 ALLOWED = tuple(name for names in INT8_CONVS.values() for name in names)
 #: calibrated ranges are widened by this factor, so brighter or busier frames than the
@@ -71,37 +78,50 @@ def _qparams(low: float, high: float, qmax: int) -> tuple[float, int]:
 class _Int8Copy:
     """The int8 copy of one float convolution, for its weights at one version."""
 
-    def __init__(self, conv: nn.Conv2d, ranges: Sequence[float]) -> None:
+    def __init__(self, conv: nn.Conv2d | nn.ConvTranspose2d, ranges: Sequence[float]) -> None:
         from torch.ao.nn import quantized as nnq
 
         weight = conv.weight.detach().float().cpu()
+        bias = None if conv.bias is None else conv.bias.detach().float().cpu()
+        self.shuffle = 1
+        if isinstance(conv, nn.ConvTranspose2d):  # as a 1x1 convolution, then a pixel shuffle
+            self.shuffle = conv.kernel_size[0]
+            weight = weight.permute(1, 2, 3, 0).reshape(-1, conv.in_channels, 1, 1)  # (out, ky, kx) x in
+            bias = None if bias is None else bias.repeat_interleave(self.shuffle**2)
+            shape = (conv.in_channels, weight.shape[0], 1, 1, 0, 1, 1)
+        else:
+            shape = (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation,
+                     conv.groups)
         scales = weight.abs().amax(dim=(1, 2, 3)).clamp(min=1e-8) / 127.0
         qweight = torch.quantize_per_channel(weight, scales.double(), torch.zeros(len(scales), dtype=torch.long), 0,
                                              torch.qint8)
-        bias = None if conv.bias is None else conv.bias.detach().float().cpu()
         with warnings.catch_warnings():  # torch.ao's deprecation notice, once per copy
             warnings.simplefilter("ignore")
-            self.conv = nnq.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                                   conv.dilation, conv.groups, bias=bias is not None)
+            self.conv = nnq.Conv2d(*shape, bias=bias is not None)
         self.conv.set_weight_bias(qweight, bias)
         self.conv.scale, self.conv.zero_point = _qparams(ranges[2], ranges[3], 255)
         self.input_scale, self.input_zero_point = _qparams(ranges[0], ranges[1], ACTIVATION_QMAX)
         self.version = conv.weight._version
 
     def __call__(self, x: Tensor) -> Tensor:
-        quantized = torch.quantize_per_tensor(x.contiguous(), self.input_scale, self.input_zero_point, torch.quint8)
-        return self.conv(quantized).dequantize()
+        # channels-last: the layout the x86 kernels compute in (an NCHW input is
+        # transposed on the way in and its output is channels-last anyway)
+        layout = torch.channels_last if x.dim() == 4 else torch.contiguous_format
+        quantized = torch.quantize_per_tensor(x.contiguous(memory_format=layout), self.input_scale,
+                                              self.input_zero_point, torch.quint8)
+        out = self.conv(quantized).dequantize()
+        return out if self.shuffle == 1 else torch.nn.functional.pixel_shuffle(out, self.shuffle)
 
 
-class Int8ReadyConv2d(nn.Conv2d):
-    """An ``nn.Conv2d`` (same parameters and state dict) that runs an int8 copy of itself
-    when :func:`int8_applies` and it has calibrated ranges (``int8_ranges``)."""
+class _Int8Ready:
+    """Runs an int8 copy of the convolution when :func:`int8_applies` and it has
+    calibrated ranges (``int8_ranges``); its float self otherwise."""
 
     int8_ranges: tuple[float, float, float, float] | None = None
 
-    def forward(self, x: Tensor) -> Tensor:
+    def _int8_or_float(self, x: Tensor, forward_float) -> Tensor:  # noqa: ANN001
         if self.int8_ranges is None or not int8_applies(self, x):
-            return super().forward(x)
+            return forward_float(x)
         copy = self.__dict__.get("_int8_copy")
         if copy is None or copy.version != self.weight._version:
             copy = _Int8Copy(self, self.int8_ranges)
@@ -109,10 +129,38 @@ class Int8ReadyConv2d(nn.Conv2d):
         return copy(x)
 
     def __getstate__(self):  # the int8 copy is rebuilt where it runs, never pickled
-        state = super().__getstate__()
-        state = dict(state)
+        state = dict(super().__getstate__())
         state.pop("_int8_copy", None)
         return state
+
+
+class Int8ReadyConv2d(_Int8Ready, nn.Conv2d):
+    """An ``nn.Conv2d`` (same parameters and state dict) that runs an int8 copy of itself
+    when :func:`int8_applies` and it has calibrated ranges (``int8_ranges``)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._int8_or_float(x, super().forward)
+
+
+class Int8ReadyConvTranspose2d(_Int8Ready, nn.ConvTranspose2d):
+    """An ``nn.ConvTranspose2d`` whose kernel equals its stride (the mask predictor's 2x2),
+    run in int8 as a 1x1 convolution and a pixel shuffle where :func:`int8_applies`."""
+
+    def forward(self, x: Tensor, output_size: list[int] | None = None) -> Tensor:
+        if output_size is not None:
+            return super().forward(x, output_size)
+        return self._int8_or_float(x, super().forward)
+
+
+def _int8_class(conv: nn.Module | None) -> type | None:
+    """The int8-ready class a plain convolution becomes (``None``: it cannot)."""
+    if type(conv) is nn.Conv2d:
+        return Int8ReadyConv2d
+    if (type(conv) is nn.ConvTranspose2d and conv.kernel_size == conv.stride and conv.kernel_size[0] == conv.kernel_size[1]
+            and conv.padding == (0, 0) and conv.output_padding == (0, 0) and conv.dilation == (1, 1)
+            and conv.groups == 1 and conv.padding_mode == "zeros"):
+        return Int8ReadyConvTranspose2d
+    return None
 
 
 def int8_applies(module: nn.Module, x: Tensor) -> bool:
@@ -139,9 +187,10 @@ def set_int8_ranges(model: nn.Module, ranges: Mapping[str, Sequence[float]]) -> 
     for name in ALLOWED:
         conv = modules.get(name)
         given = ranges.get(name)
-        if type(conv) is nn.Conv2d and given is not None:
-            conv.__class__ = Int8ReadyConv2d
-        if not isinstance(conv, Int8ReadyConv2d):
+        ready = _int8_class(conv)
+        if ready is not None and given is not None:
+            conv.__class__ = ready
+        if not isinstance(conv, _Int8Ready):
             continue
         conv.int8_ranges = None if given is None else tuple(float(v) for v in given)
         conv.__dict__.pop("_int8_copy", None)
@@ -154,7 +203,8 @@ def calibrate(model: nn.Module, images: Iterable[Tensor], parts: Sequence[str] =
     """Each of ``parts``' convolutions' input and output ``[min, max]`` over the float
     model's passes on ``images`` (RGB in [0, 1])."""
     modules = dict(model.named_modules())
-    names = [name for part in parts for name in INT8_CONVS[part] if isinstance(modules.get(name), nn.Conv2d)]
+    names = [name for part in parts for name in INT8_CONVS[part]
+             if isinstance(modules.get(name), _Int8Ready) or _int8_class(modules.get(name)) is not None]
     ranges = {name: [math.inf, -math.inf, math.inf, -math.inf] for name in names}
 
     def hook(name: str):
@@ -170,7 +220,7 @@ def calibrate(model: nn.Module, images: Iterable[Tensor], parts: Sequence[str] =
     handles = [modules[name].register_forward_hook(hook(name)) for name in names]
     try:
         for name in names:  # the float convolutions, measured
-            if isinstance(modules[name], Int8ReadyConv2d):
+            if isinstance(modules[name], _Int8Ready):
                 modules[name].int8_ranges = None
         seen = 0
         for image in images:
@@ -182,7 +232,7 @@ def calibrate(model: nn.Module, images: Iterable[Tensor], parts: Sequence[str] =
         for handle in handles:
             handle.remove()
         for name, value in saved.items():
-            if isinstance(modules[name], Int8ReadyConv2d):
+            if isinstance(modules[name], _Int8Ready):
                 modules[name].int8_ranges = value
         model.train(was_training)
     return {name: [float(f"{v:.6g}") for v in r] for name, r in ranges.items()}

@@ -15,7 +15,14 @@ import engine.msnet.inference as inference
 from core.errors import ModelError
 from core.model_files import config_path_for
 from engine.msnet.inference import InferenceSettings
-from engine.msnet.int8 import ALLOWED, Int8ReadyConv2d, calibrate, int8_available, set_int8_ranges
+from engine.msnet.int8 import (
+    ALLOWED,
+    Int8ReadyConv2d,
+    Int8ReadyConvTranspose2d,
+    calibrate,
+    int8_available,
+    set_int8_ranges,
+)
 from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model, read_config, save_model
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"),
@@ -103,6 +110,44 @@ def test_training_and_gradients_run_the_float_convolution(in_int8):
             assert torch.equal(conv(x), torch.nn.functional.conv2d(x, conv.weight, conv.bias, padding=1))
     finally:
         conv.eval()
+
+
+def test_int8_gives_the_same_numbers_for_either_memory_layout(in_int8):
+    conv = dict(in_int8.named_modules())["backbone.fpn.layer_blocks.0.0"]
+    x = torch.randn(1, conv.in_channels, 24, 40, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        from_nchw = conv(x)
+        from_channels_last = conv(x.contiguous(memory_format=torch.channels_last))
+    assert "_int8_copy" in conv.__dict__  # it ran in int8
+    assert torch.equal(from_nchw, from_channels_last)
+    # the kernels compute channels-last, and so hand their maps on (no copy to NCHW)
+    assert from_channels_last.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_the_mask_predictors_transposed_convolution_runs_in_int8_close_to_float(in_int8):
+    conv = dict(in_int8.named_modules())["roi_heads.mask_predictor.conv5_mask"]
+    assert isinstance(conv, Int8ReadyConvTranspose2d)
+    seen = []
+    hook = conv.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    try:
+        with torch.no_grad():
+            in_int8([_images(1, 5)[0]])  # the detections of a real frame: the activations it is calibrated for
+    finally:
+        hook.remove()
+    x = torch.cat(seen)
+    assert x.shape[0] > 0
+    ranges, conv.int8_ranges = conv.int8_ranges, None
+    try:
+        with torch.no_grad():
+            float_out = conv(x)
+    finally:
+        conv.int8_ranges = ranges
+    with torch.no_grad():
+        int8_out = conv(x)
+    assert "_int8_copy" in conv.__dict__ and int8_out.shape == float_out.shape == (x.shape[0], conv.out_channels, 28, 28)
+    # each 2x2 output block comes from its own input location, as in the float one
+    error = (int8_out - float_out).abs().mean() / float_out.abs().mean()
+    assert 0 < float(error) < 0.05
 
 
 def test_the_int8_copy_follows_the_weights_and_is_never_saved_or_pickled(in_int8):
