@@ -289,8 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     reference = None
     if args.reference.strip().lower() != "none":
         given = json.loads(args.reference)
-        InferenceSettings.from_config(given, source="--reference")  # checks the keys and values
-        reference = dataclasses.replace(shipped, **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
+        parsed = InferenceSettings.from_config(given, source="--reference")  # checks the keys and values
+        # the given keys as parsed (e.g. "cpu_int8", an object, becomes its ranges), the rest the model's own
+        reference = dataclasses.replace(shipped, **{key: getattr(parsed, key) for key in given})
     switch = _Settings(model, refiner)
     switch.use(shipped)
     reference_switch = _Settings(reference_model, reference_refiner,
