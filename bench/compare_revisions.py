@@ -76,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{video}: no such video")
     with tempfile.TemporaryDirectory(prefix="damagemap-base-") as tmp:
         base = Path(tmp) / "tree"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), args.base], check=True,
-                       capture_output=True)
+        added = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), args.base],
+                               capture_output=True, text=True, check=False)
+        if added.returncode != 0:
+            raise SystemExit(f"--base {args.base}: cannot check it out: {added.stderr.strip()}")
         try:
             runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
             for pair in range(args.pairs):
