@@ -48,42 +48,56 @@ def _boxes(annotations: list[dict]) -> torch.Tensor:
 
 
 def measure(model: torch.nn.Module, flights: list[Path], split: str) -> dict[tuple[float, float], dict[str, int]]:
-    from engine.analysis.detector import _score_floor
     from engine.msnet.hrpn import HierarchicalRPN
 
     if not isinstance(getattr(model, "rpn", None), HierarchicalRPN):
         raise SystemExit("bench/part_recall.py reads MSNet's hierarchical RPN; this model has none")
     counts: dict[tuple[float, float], dict[str, int]] = {band: defaultdict(int) for band in AREA_BANDS}
-    for flight in flights:
-        coco = json.loads((flight / "annotations" / f"instances_{split}.json").read_text())
-        parts = defaultdict(list)
-        for annotation in coco["annotations"]:
-            parts[annotation["image_id"]].append(annotation)
-        frames = _frames(flight, {image["frame_index"] for image in coco["images"]})
-        for image in coco["images"]:
-            truth = parts[image["id"]]
-            if not truth:
-                continue
-            frame = frames[image["frame_index"]]
-            with torch.inference_mode(), _score_floor(model, min(SCORES)):
-                image_list, _ = model.transform([frame])
-                proposals = model.rpn(image_list, model._features(image_list.tensors), None)[0][0]
-                proposals = proposals * (frame.shape[-1] / image_list.image_sizes[0][1])
-                detection = model.detect_with_features([frame], mask_crops=True)[0][0]
-            boxes = _boxes(truth)
-            proposed = box_iou(boxes, proposals).max(1).values if len(proposals) else torch.zeros(len(boxes))
-            overlaps = box_iou(boxes, detection["boxes"]) >= 0.3
-            for k, part in enumerate(truth):
-                band = next(b for b in AREA_BANDS if b[0] <= part["area"] < b[1])
-                tally = counts[band]
-                tally["parts"] += 1
-                tally["proposed 0.5"] += int(proposed[k] >= 0.5)
-                tally["proposed 0.3"] += int(proposed[k] >= 0.3)
-                best = float(detection["scores"][overlaps[k]].max()) if bool(overlaps[k].any()) else 0.0
-                for score in SCORES:
-                    tally[f"detected {score:g}"] += int(best >= score)
-        print(f"{flight.name}: {len(coco['images'])} frames", flush=True)
+    # the proposals of the detector's own pass (its softened frame, at its input size)
+    # and the width of the image they lie in
+    seen: list[tuple[torch.Tensor, int]] = []
+    hook = model.rpn.register_forward_hook(
+        lambda module, args, output: seen.append((output[0][0], args[0].image_sizes[0][1])))
+    try:
+        for flight in flights:
+            _measure_flight(model, flight, split, counts, seen)
+    finally:
+        hook.remove()
     return counts
+
+
+def _measure_flight(model: torch.nn.Module, flight: Path, split: str,
+                    counts: dict[tuple[float, float], dict[str, int]], seen: list[tuple[torch.Tensor, int]]) -> None:
+    from engine.analysis.detector import _score_floor
+
+    coco = json.loads((flight / "annotations" / f"instances_{split}.json").read_text())
+    parts = defaultdict(list)
+    for annotation in coco["annotations"]:
+        parts[annotation["image_id"]].append(annotation)
+    frames = _frames(flight, {image["frame_index"] for image in coco["images"]})
+    for image in coco["images"]:
+        truth = parts[image["id"]]
+        if not truth:
+            continue
+        frame = frames[image["frame_index"]]
+        seen.clear()
+        with torch.inference_mode(), _score_floor(model, min(SCORES)):
+            detection = model.detect_with_features([frame], mask_crops=True)[0][0]
+        proposals, resized_width = seen[0]
+        proposals = proposals * (frame.shape[-1] / resized_width)
+        boxes = _boxes(truth)
+        proposed = box_iou(boxes, proposals).max(1).values if len(proposals) else torch.zeros(len(boxes))
+        overlaps = box_iou(boxes, detection["boxes"]) >= 0.3
+        for k, part in enumerate(truth):
+            band = next(b for b in AREA_BANDS if b[0] <= part["area"] < b[1])
+            tally = counts[band]
+            tally["parts"] += 1
+            tally["proposed 0.5"] += int(proposed[k] >= 0.5)
+            tally["proposed 0.3"] += int(proposed[k] >= 0.3)
+            best = float(detection["scores"][overlaps[k]].max()) if bool(overlaps[k].any()) else 0.0
+            for score in SCORES:
+                tally[f"detected {score:g}"] += int(best >= score)
+    print(f"{flight.name}: {len(coco['images'])} frames", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
