@@ -22,12 +22,12 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
 from torchvision.models.detection.mask_rcnn import MaskRCNN
 from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import boxes as box_ops
 
+from engine.msnet.anchors import SIZE_DIVISIBLE, FPNAnchorGenerator
 from engine.msnet.choices import Choice
 from engine.msnet.close_look import CloseLookHead, combined_scores, damage_probabilities
 from engine.msnet.flip_check import flip_checked
@@ -448,7 +448,7 @@ def build_msnet(
     }
     if len(anchor_sizes) != 5:
         raise ValueError(f"anchor_sizes: expected one size per FPN level (5); got {anchor_sizes!r}")
-    head_kwargs["rpn_anchor_generator"] = AnchorGenerator(
+    head_kwargs["rpn_anchor_generator"] = FPNAnchorGenerator(
         tuple((int(size),) for size in anchor_sizes), ((0.5, 1.0, 2.0),) * len(anchor_sizes)
     )
     sizes = tuple(min_size) if isinstance(min_size, (tuple, list)) else min_size
@@ -462,7 +462,7 @@ def build_msnet(
         min_size=sizes,
         max_size=max_size,
         **head_kwargs,
-        **overrides,
+        **{"size_divisible": SIZE_DIVISIBLE, **overrides},
     )
     model.build_config = {
         "arch": arch.value,
