@@ -22,7 +22,8 @@ from torchvision.models.detection.image_list import ImageList
 #: the padding of the batched images. The anchors no longer need the coarsest stride
 #: (32); padding to 8 (360 rows) cost the shipped model a point of held-out mask AP
 #: (53.1 against 54.2), as damage at the bottom edge then meets the convolutions' zero
-#: padding instead of the grey band it was trained with; 16 (368 rows) keeps it (53.9)
+#: padding instead of the grey band it was trained with, and was no faster than 16 (368
+#: rows), which keeps the AP (53.9) and takes 5% off the detector's time on one thread
 SIZE_DIVISIBLE = 16
 
 

@@ -19,10 +19,6 @@ from torchvision.models.detection.transform import GeneralizedRCNNTransform
 
 from engine.srn.encoder import FPN_LEVELS
 
-#: torchvision's detectors pad batches to a multiple of this
-_SIZE_DIVISIBLE = 32
-
-
 class FrozenFPN(nn.Module):
     """A detector's backbone + FPN with frozen weights, fed equally sized image batches.
 
@@ -31,8 +27,8 @@ class FrozenFPN(nn.Module):
     backbone
         A torchvision ``BackboneWithFPN`` (output keys ``'0'..'3'`` and ``'pool'``).
     transform
-        The detector's ``GeneralizedRCNNTransform``; only its normalisation is used:
-        training frames arrive already resized to one size (see
+        The detector's ``GeneralizedRCNNTransform``; only its normalisation and batch
+        padding are used: training frames arrive already resized to one size (see
         :class:`engine.srn.frames.FrameBank`).
     levels
         FPN levels returned.
@@ -76,8 +72,9 @@ class FrozenFPN(nn.Module):
         std = torch.as_tensor(self.transform.image_std, dtype=images.dtype, device=images.device)
         x = (images - mean[:, None, None]) / std[:, None, None]
         height, width = x.shape[-2:]
-        pad_h = -height % _SIZE_DIVISIBLE
-        pad_w = -width % _SIZE_DIVISIBLE
+        divisible = int(self.transform.size_divisible)  # pad as the detector pads its batches
+        pad_h = -height % divisible
+        pad_w = -width % divisible
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h))
         features = self.backbone(x)
