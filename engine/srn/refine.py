@@ -28,6 +28,7 @@ from torch import Tensor
 from torchvision.ops import roi_align
 from torchvision.ops.poolers import LevelMapper
 
+from engine.msnet.anchors import fpn_stride
 from engine.msnet.inference import in_bfloat16
 from engine.srn.encoder import SRNEncoder
 
@@ -405,7 +406,5 @@ def _batched(feature_map: Tensor) -> Tensor:
 
 
 def _infer_scale(feature_map: Tensor, image_size: tuple[int, int]) -> float:
-    # as torchvision's MultiScaleRoIAlign: FPN strides are powers of two, and rounding
-    # the log absorbs the batch padding
-    approx = feature_map.shape[-2] / float(image_size[0])
-    return 2.0 ** round(math.log2(approx))
+    # FPN strides are powers of two: the detector's anchors infer them the same way
+    return 1.0 / fpn_stride(int(image_size[0]), int(feature_map.shape[-2]))

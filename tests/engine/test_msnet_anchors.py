@@ -1,4 +1,4 @@
-"""Anchors on FPN maps of images padded only to a multiple of 8, not of the coarsest stride."""
+"""Anchors on FPN maps of images padded only to a multiple of 16, not of the coarsest stride."""
 
 from __future__ import annotations
 
