@@ -171,6 +171,13 @@ def reseed_worker(worker_id: int) -> None:
             part.reseed(seeds.getrandbits(32))
 
 
+def planned_steps(config: TrainConfig, batches_per_epoch: int) -> int:
+    """The steps a run takes: every batch of ``config.epochs`` epochs, or ``max_steps``
+    where that comes first (a time budget may still end it sooner)."""
+    steps = config.epochs * batches_per_epoch
+    return min(steps, config.max_steps) if config.max_steps else steps
+
+
 def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     """Train as ``config`` says; returns a summary (steps, last losses, final metrics).
 
@@ -278,16 +285,19 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     last_losses: dict[str, float] = {}
     stop = False
     epoch = start_epoch
+    bar = None
+    if progress and is_main:
+        from tqdm import tqdm
+
+        # one bar over the steps the run will take (--max-steps ends most runs long
+        # before --epochs would), so its count and time left are the run's own
+        bar = tqdm(total=planned_steps(config, len(loader)), initial=step, unit="step", desc="training",
+                   dynamic_ncols=True)
     for epoch in range(start_epoch, config.epochs):
         if sampler is not None:
             sampler.set_epoch(epoch)
         model.train()
-        batches = loader
-        if progress and is_main:
-            from tqdm import tqdm
-
-            batches = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", dynamic_ncols=True)
-        for images, targets in batches:
+        for images, targets in loader:
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, epoch, step)
             images = [image.to(device, non_blocking=True) for image in images]
@@ -307,8 +317,10 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
             last_losses = {name: round(float(value.detach()), 4) for name, value in losses.items()}
             last_losses["loss"] = round(float(total.detach()), 4)
             if is_main:
-                if progress:
-                    batches.set_postfix(loss=f"{float(total.detach()):.3f}", lr=f"{optimizer.param_groups[0]['lr']:.4g}")  # type: ignore[union-attr]
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{float(total.detach()):.3f}",
+                                    lr=f"{optimizer.param_groups[0]['lr']:.4g}")
                 if step % config.log_every == 0 or step == 1:
                     _write_log(log_path, {"step": step, "epoch": epoch, "lr": optimizer.param_groups[0]["lr"],
                                           "elapsed_s": round(time.monotonic() - started, 1), **last_losses})
@@ -330,9 +342,15 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
                                          progress=progress)
                 _write_log(log_path, {"step": step, "epoch": finished_epoch, "eval": metrics})
                 if progress:
-                    print(format_table(metrics, title=f"{config.val_split} after epoch {finished_epoch} (step {step})"))
+                    table = format_table(metrics, title=f"{config.val_split} after epoch {finished_epoch} (step {step})")
+                    if bar is not None:
+                        bar.write(table)
+                    else:
+                        print(table)
         if stop:
             break
+    if bar is not None:
+        bar.close()
 
     summary = {
         "steps": step,

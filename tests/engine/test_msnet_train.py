@@ -135,3 +135,26 @@ def test_a_close_look_that_does_not_fit_is_refused_before_training(tmp_path, dam
     with pytest.raises(ModelError, match="looked.safetensors: its close look does not fit"):
         train(_tiny_config(data, tmp_path / "other", init=str(looked), backbone="mobilenet_v2"), progress=False)
     assert not (tmp_path / "other" / "log.jsonl").exists()  # refused before the first step
+
+
+def test_planned_steps_end_at_max_steps_or_the_last_epoch():
+    from engine.train import planned_steps
+
+    assert planned_steps(TrainConfig(data=["x"], epochs=100, max_steps=800), batches_per_epoch=720) == 800
+    assert planned_steps(TrainConfig(data=["x"], epochs=2, max_steps=800), batches_per_epoch=300) == 600
+    assert planned_steps(TrainConfig(data=["x"], epochs=3, max_steps=None), batches_per_epoch=10) == 30
+
+
+def test_progress_counts_the_steps_of_the_run_not_the_epochs(tmp_path, damage_dataset, capsys):
+    """With --max-steps the bar counts to it (not "epoch 1/5" with an epoch's batches),
+    and a resumed run's bar starts at the checkpoint's step."""
+    data = damage_dataset(tmp_path / "data")
+    config = _tiny_config(data, tmp_path / "run", max_steps=2)
+    train(config, progress=True)
+    first = capsys.readouterr().err
+    assert "2/2" in first and "epoch 1/5:" not in first
+
+    config.resume, config.max_steps = True, 3
+    train(config, progress=True)
+    resumed = capsys.readouterr().err
+    assert "3/3" in resumed and "1/3" not in resumed
