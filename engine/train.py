@@ -341,12 +341,8 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
                 metrics = evaluate_model(model, val_set, device=str(device), batch_size=config.eval_batch_size,
                                          progress=progress)
                 _write_log(log_path, {"step": step, "epoch": finished_epoch, "eval": metrics})
-                if progress:
-                    table = format_table(metrics, title=f"{config.val_split} after epoch {finished_epoch} (step {step})")
-                    if bar is not None:
-                        bar.write(table)
-                    else:
-                        print(table)
+                if bar is not None:  # progress is on (and this is the main process)
+                    bar.write(format_table(metrics, title=f"{config.val_split} after epoch {finished_epoch} (step {step})"))
         if stop:
             break
     if bar is not None:
