@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 #: the analysis's floor: every stored detection enters the sites
-FLOOR = 0.2
+DEFAULT_FLOOR = 0.2
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Flight:
     sites: list[SiteRow]
 
 
-def read_flight(work: Path, seed: int) -> Flight:
+def read_flight(work: Path, seed: int, floor: float = DEFAULT_FLOOR) -> Flight:
     from core.store import ProjectStore
     from geo.building_evaluation import evaluate_buildings, filmed_in, largest_views
     from services.maps import damage_map
@@ -61,7 +61,7 @@ def read_flight(work: Path, seed: int) -> Flight:
     filmed, glimpsed = filmed_in(largest_views(flight / "annotations" / "instances_test.json"))
     store = ProjectStore.open(work / f"project-{seed}.damagemap", read_only=True)
     try:
-        built = damage_map(store, settings=dataclasses.replace(store.project_settings(), min_score=FLOOR))
+        built = damage_map(store, settings=dataclasses.replace(store.project_settings(), min_score=floor))
     finally:
         store.close()
     rows = []
@@ -110,11 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", required=True, help="the folder bench/site_accuracy.py --work filled")
     parser.add_argument("--fit", type=int, nargs="+", required=True, metavar="SEED")
     parser.add_argument("--test", type=int, nargs="+", required=True, metavar="SEED")
+    parser.add_argument("--floor", type=float, default=DEFAULT_FLOOR,
+                        help="the lowest detection score that enters the sites (the analysis stores >= 0.2 "
+                             "unless run with another --score-threshold)")
     parser.add_argument("--cutoffs", type=float, nargs="+", default=[0.4, 0.5, 0.55, 0.6, 0.65, 0.7])
     args = parser.parse_args(argv)
     work = Path(args.work)
-    fit = [read_flight(work, seed) for seed in args.fit]
-    test = [read_flight(work, seed) for seed in args.test]
+    fit = [read_flight(work, seed, args.floor) for seed in args.fit]
+    test = [read_flight(work, seed, args.floor) for seed in args.test]
     counted = [row for flight in fit for row in flight.sites if row.right is not None]
     w, mean, spread = fit_logistic(np.array([r.features for r in counted]),
                                    np.array([float(bool(r.right)) for r in counted]))
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:>34}  {cells[0]:>18}  {cells[1]:>18}")
 
     line("every site", lambda row: True)
-    for slider in (0.2, 0.3, 0.4, 0.5):
+    for slider in sorted({args.floor, 0.2, 0.3, 0.4, 0.5}):
         line(f"confirmed, best score >= {slider:g}", lambda row, s=slider: row.confirmed and row.best_score >= s)
     for cutoff in args.cutoffs:
         line(f"fitted site score >= {cutoff:g}", lambda row, c=cutoff: probability(row) >= c)
