@@ -42,18 +42,19 @@ def review_sites_by_truth(store, run_id: int, flight, last_frame: int, shown: fl
     from core.review import ReviewSession
     from core.sites import site_decision
     from core.types import ReviewState
-    from geo.building_evaluation import evaluate_buildings, filmed_buildings
+    from geo.building_evaluation import evaluate_buildings, filmed_buildings, read_damaged_buildings
     from services.maps import clear_cache
     from services.sites import site_review
 
     clear_cache()
     filmed, glimpsed = filmed_buildings(flight.annotations)
+    truth = read_damaged_buildings(flight.truth)
     session = ReviewSession(store, run_id, author="bench")
     counts = {"accepted": 0, "rejected": 0}
     for site in site_review(store, run_id).sites:
         if site.confidence < shown or max(s.frame_index for s in site.sightings) > last_frame:
             continue
-        score = evaluate_buildings([(site.lon_deg, site.lat_deg)], flight.truth, filmed, glimpsed)
+        score = evaluate_buildings([(site.lon_deg, site.lat_deg)], truth, filmed, glimpsed)
         if score.sites == 0:
             continue  # beside a barely-seen damaged building: an analyst could not tell
         right = score.correct_sites == 1

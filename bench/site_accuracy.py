@@ -165,7 +165,8 @@ def _srn_words(srn: bool | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from geo.building_evaluation import BuildingEvaluation, evaluate_buildings, filmed_in, largest_views
+    from geo.building_evaluation import (BuildingEvaluation, evaluate_buildings, filmed_in, largest_views,
+                                         read_damaged_buildings)
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", default=None, help="MSNet .safetensors (default: the shipped model)")
@@ -229,25 +230,22 @@ def main(argv: list[str] | None = None) -> int:
             damagemap(*analyze)
         largest = largest_views(flight / "annotations" / "instances_test.json")
         filmed, glimpsed = filmed_in(largest)
+        truth = read_damaged_buildings(flight / "truth.geojson")
         results = {}
         for key, extra in keys:
             out = work / f"export-{seed}-{key}"
             damagemap("export", str(project), "--to", str(out), "--formats", "sites", *extra)
             sites = json.loads((out / "damage_sites.geojson").read_text())["features"]
             points = [tuple(f["geometry"]["coordinates"][:2]) for f in sites]
-            result = evaluate_buildings(points, flight / "truth.geojson", filmed, glimpsed)
+            result = evaluate_buildings(points, truth, filmed, glimpsed)
             results[key] = result
             if key in ("all", "map"):
                 for (low, high), counts in by_size.items():
                     band = {b for b in filmed if low <= largest[b] < high}
                     counts[1 if key == "all" else 2] += evaluate_buildings(
-                        points, flight / "truth.geojson", band, glimpsed).found_buildings
+                        points, truth, band, glimpsed).found_buildings
                     counts[0] += len(band) if key == "all" else 0
-            total = pooled[key]
-            pooled[key] = BuildingEvaluation(total.sites + result.sites, total.correct_sites + result.correct_sites,
-                                             total.filmed_buildings + result.filmed_buildings,
-                                             total.found_buildings + result.found_buildings,
-                                             total.distances_m + result.distances_m)
+            pooled[key] += result
         print(row(seed, results["all"], results["map"]))
     print(row("all", pooled["all"], pooled["map"]))
     print(f"\nrecall by how large the flight showed the damage (its largest part in one analysed frame, "

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from geo.building_evaluation import BuildingEvaluation, DamagedBuildings, evaluate_buildings  # noqa: E402
 
 #: the analysis's floor: every stored detection enters the sites
 DEFAULT_FLOOR = 0.2
@@ -39,14 +41,17 @@ DEFAULT_FLOOR = 0.2
 class SiteRow:
     lonlat: tuple[float, float]
     features: np.ndarray  # log(1 + frames seen), seen share, best and mean per-frame score
-    best_score: float
     confirmed: bool
     right: bool | None  # None: on a barely filmed damaged building (not counted)
+
+    @property
+    def best_score(self) -> float:
+        return float(self.features[2])
 
 
 @dataclass(frozen=True)
 class Flight:
-    truth: Path
+    truth: DamagedBuildings
     filmed: set[int]
     glimpsed: set[int]
     sites: list[SiteRow]
@@ -54,11 +59,12 @@ class Flight:
 
 def read_flight(work: Path, seed: int, floor: float = DEFAULT_FLOOR) -> Flight:
     from core.store import ProjectStore
-    from geo.building_evaluation import evaluate_buildings, filmed_in, largest_views
+    from geo.building_evaluation import filmed_in, largest_views, read_damaged_buildings
     from services.maps import damage_map
 
     flight = work / f"flight-{seed}"
     filmed, glimpsed = filmed_in(largest_views(flight / "annotations" / "instances_test.json"))
+    truth = read_damaged_buildings(flight / "truth.geojson")
     store = ProjectStore.open(work / f"project-{seed}.damagemap", read_only=True)
     try:
         built = damage_map(store, settings=dataclasses.replace(store.project_settings(), min_score=floor))
@@ -72,11 +78,10 @@ def read_flight(work: Path, seed: int, floor: float = DEFAULT_FLOOR) -> Flight:
         scores = np.array(list(per_frame.values()))
         share = fused.frames_seen / max(fused.frames_in_view, fused.frames_seen, 1)
         point = (fused.site.lon_deg, fused.site.lat_deg)
-        evaluation = evaluate_buildings([point], flight / "truth.geojson", filmed, glimpsed)
+        evaluation = evaluate_buildings([point], truth, filmed, glimpsed)
         rows.append(SiteRow(point, np.array([np.log1p(fused.frames_seen), share, scores.max(), scores.mean()]),
-                            float(scores.max()), fused.confirmed,
-                            bool(evaluation.correct_sites) if evaluation.sites else None))
-    return Flight(flight / "truth.geojson", filmed, glimpsed, rows)
+                            fused.confirmed, bool(evaluation.correct_sites) if evaluation.sites else None))
+    return Flight(truth, filmed, glimpsed, rows)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,18 +96,13 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float = 1e-2) -> tuple[np.
     return w, mean, spread
 
 
-def pooled(flights: list[Flight], keep) -> tuple[float, float, int]:
-    from geo.building_evaluation import evaluate_buildings
-
-    sites = right = filmed = found = 0
+def pooled(flights: list[Flight], keep: Callable[[SiteRow], bool]) -> BuildingEvaluation:
+    """The sites ``keep`` keeps, scored on each flight and pooled."""
+    total = BuildingEvaluation(0, 0, 0, 0, ())
     for flight in flights:
         points = [row.lonlat for row in flight.sites if keep(row)]
-        evaluation = evaluate_buildings(points, flight.truth, flight.filmed, flight.glimpsed)
-        sites += evaluation.sites
-        right += evaluation.correct_sites
-        filmed += evaluation.filmed_buildings
-        found += evaluation.found_buildings
-    return right / max(sites, 1), found / max(filmed, 1), sites
+        total += evaluate_buildings(points, flight.truth, flight.filmed, flight.glimpsed)
+    return total
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,15 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     def probability(row: SiteRow) -> float:
         return float(1.0 / (1.0 + np.exp(-(w[0] + ((row.features - mean) / spread) @ w[1:]))))
 
-    print(f"\nseeds {args.test}, pooled: precision / recall of the damaged buildings (sites)")
+    print(f"\nprecision / recall of the damaged buildings (sites), pooled over the fit seeds and over the test "
+          f"seeds {args.test}")
     print(f"{'rule':>34}  {'fit seeds':>18}  {'test seeds':>18}")
 
-    def line(label: str, keep) -> None:
-        cells = [f"{p:.2f} / {r:.2f} ({n:>3})" for p, r, n in (pooled(fit, keep), pooled(test, keep))]
+    def line(label: str, keep: Callable[[SiteRow], bool]) -> None:
+        cells = [f"{e.precision:.2f} / {e.recall:.2f} ({e.sites:>3})" for e in (pooled(fit, keep), pooled(test, keep))]
         print(f"{label:>34}  {cells[0]:>18}  {cells[1]:>18}")
 
     line("every site", lambda row: True)
-    for slider in sorted({args.floor, 0.2, 0.3, 0.4, 0.5}):
+    for slider in sorted({args.floor} | {s for s in (0.2, 0.3, 0.4, 0.5) if s > args.floor}):
         line(f"confirmed, best score >= {slider:g}", lambda row, s=slider: row.confirmed and row.best_score >= s)
     for cutoff in args.cutoffs:
         line(f"fitted site score >= {cutoff:g}", lambda row, c=cutoff: probability(row) >= c)

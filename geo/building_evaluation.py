@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from shapely.geometry import Point, shape
+from shapely.geometry.base import BaseGeometry
 
 from geo.local import LocalFrame
 
@@ -42,6 +43,12 @@ class BuildingEvaluation:
     @property
     def median_distance_m(self) -> float:
         return float(np.median(self.distances_m)) if self.distances_m else float("inf")
+
+    def __add__(self, other: BuildingEvaluation) -> BuildingEvaluation:
+        """Two flights' (or site sets') evaluations pooled."""
+        return BuildingEvaluation(self.sites + other.sites, self.correct_sites + other.correct_sites,
+                                  self.filmed_buildings + other.filmed_buildings,
+                                  self.found_buildings + other.found_buildings, self.distances_m + other.distances_m)
 
 
 def filmed_buildings(annotations_path: str | Path, frame_indices: set[int] | None = None, *,
@@ -74,38 +81,58 @@ def largest_views(annotations_path: str | Path, frame_indices: set[int] | None =
     return largest
 
 
+@dataclass(frozen=True)
+class DamagedBuildings:
+    """``truth.geojson``'s damaged buildings in local metres: read once, score many site sets.
+
+    ``buildings`` holds (building id, footprint, damaged parts' positions) per building."""
+
+    local: LocalFrame | None
+    buildings: tuple[tuple[int, BaseGeometry, tuple[tuple[float, float], ...]], ...]
+
+    def to_local(self, lon: float, lat: float) -> tuple[float, float]:
+        assert self.local is not None
+        east, north = self.local.to_local([lon], [lat])
+        return float(east[0]), float(north[0])
+
+
+def read_damaged_buildings(truth_path: str | Path) -> DamagedBuildings:
+    """The damaged buildings of a flyover's ``truth.geojson``."""
+    doc = json.loads(Path(truth_path).read_text(encoding="utf-8"))
+    damaged = [f for f in doc["features"] if f["properties"].get("damaged")]
+    if not damaged:
+        return DamagedBuildings(None, ())
+    first = damaged[0]["properties"]["parts"][0]
+    truth = DamagedBuildings(LocalFrame.around(first["lon"], first["lat"]), ())
+    buildings = []
+    for feature in damaged:
+        ring = shape(feature["geometry"]).exterior.coords
+        footprint = shape({"type": "Polygon", "coordinates": [[truth.to_local(lon, lat) for lon, lat in ring]]})
+        parts = tuple(truth.to_local(p["lon"], p["lat"]) for p in feature["properties"]["parts"])
+        buildings.append((int(feature["properties"]["id"]), footprint, parts))
+    return DamagedBuildings(truth.local, tuple(buildings))
+
+
 def evaluate_buildings(
     site_points_lonlat: list[tuple[float, float]],
-    truth_path: str | Path,
+    truth: str | Path | DamagedBuildings,
     filmed: set[int],
     glimpsed: set[int] = frozenset(),  # type: ignore[assignment]
     *,
     match_m: float = 5.0,
 ) -> BuildingEvaluation:
-    """Score sites (lon, lat) against ``truth.geojson``'s damaged buildings."""
-    doc = json.loads(Path(truth_path).read_text(encoding="utf-8"))
-    damaged = [f for f in doc["features"] if f["properties"].get("damaged")]
-    if not damaged:
+    """Score sites (lon, lat) against ``truth.geojson``'s damaged buildings (its path, or
+    :func:`read_damaged_buildings` of it when many site sets are scored on one flight)."""
+    if not isinstance(truth, DamagedBuildings):
+        truth = read_damaged_buildings(truth)
+    if not truth.buildings:
         return BuildingEvaluation(len(site_points_lonlat), 0, 0, 0, ())
-    first = damaged[0]["properties"]["parts"][0]
-    local = LocalFrame.around(first["lon"], first["lat"])
-
-    def to_local(lon: float, lat: float) -> tuple[float, float]:
-        east, north = local.to_local([lon], [lat])
-        return float(east[0]), float(north[0])
-
-    buildings = []
-    for feature in damaged:
-        ring = shape(feature["geometry"]).exterior.coords
-        footprint = shape({"type": "Polygon", "coordinates": [[to_local(lon, lat) for lon, lat in ring]]})
-        parts = [to_local(p["lon"], p["lat"]) for p in feature["properties"]["parts"]]
-        buildings.append((int(feature["properties"]["id"]), footprint, parts))
 
     counted, correct, distances, found = 0, 0, [], set()
     for lon, lat in site_points_lonlat:
-        point = Point(to_local(lon, lat))
-        near = sorted((footprint.distance(point), building_id, parts) for building_id, footprint, parts in buildings
-                      if footprint.distance(point) <= match_m)
+        point = Point(truth.to_local(lon, lat))
+        near = sorted((footprint.distance(point), building_id, parts)
+                      for building_id, footprint, parts in truth.buildings if footprint.distance(point) <= match_m)
         hit = next(((bid, parts) for _, bid, parts in near if bid in filmed), None)
         if hit is None and any(bid in glimpsed for _, bid, _ in near):
             continue  # a barely-seen damaged building: neither right nor wrong

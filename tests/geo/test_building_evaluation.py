@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from geo.building_evaluation import evaluate_buildings, filmed_buildings, largest_views
+from geo.building_evaluation import (
+    BuildingEvaluation,
+    evaluate_buildings,
+    filmed_buildings,
+    largest_views,
+    read_damaged_buildings,
+)
 from geo.local import LocalFrame
 
 ORIGIN = (-85.66, 30.15)
@@ -56,6 +62,18 @@ def test_a_site_a_few_metres_off_the_roof_still_counts_but_not_beyond_match_m(tr
     local, path = truth
     assert evaluate_buildings([_site(local, 9, 0)], path, filmed={1}).correct_sites == 1  # 4 m off the wall
     assert evaluate_buildings([_site(local, 12, 0)], path, filmed={1}).correct_sites == 0  # 7 m off
+
+
+def test_truth_read_once_scores_as_the_file_does_and_evaluations_pool(truth):
+    local, path = truth
+    buildings = read_damaged_buildings(path)
+    assert sorted(b[0] for b in buildings.buildings) == [1, 2, 4]  # the intact building is not one
+    flights = [[_site(local, 3, 1), _site(local, 200, 200)], [_site(local, 80, 1), _site(local, 41, 0)]]
+    from_file = [evaluate_buildings(sites, path, filmed={1, 4}, glimpsed={2}) for sites in flights]
+    assert [evaluate_buildings(sites, buildings, filmed={1, 4}, glimpsed={2}) for sites in flights] == from_file
+    pooled = sum(from_file, BuildingEvaluation(0, 0, 0, 0, ()))
+    assert (pooled.sites, pooled.correct_sites, pooled.filmed_buildings, pooled.found_buildings) == (3, 2, 4, 2)
+    assert pooled.distances_m == from_file[0].distances_m + from_file[1].distances_m
 
 
 def test_filmed_means_a_part_large_enough_in_an_analysed_frame(tmp_path):
