@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from app.dialogs.analysis_dialog import AnalysisDialog
 from app.dialogs.export_dialog import ExportChoice, ExportDialog
-from app.dialogs.help_dialogs import TextDialog, about_html, model_card_text, shortcuts_html
+from app.dialogs.help_dialogs import TextDialog, about_html, model_card_dialog, shortcuts_html
 from app.document import MissingVideoError, ProjectDocument, is_video_path
 from app.errors import show_error
 from app.overlay import OverlayStyle
@@ -978,7 +978,7 @@ class MainWindow(QMainWindow):
         if weights is None and self.document.is_open and self.document.run_id is not None:
             model = self.document.store.run(self.document.run_id).model
             weights = model.get("weights") or model.get("path") if isinstance(model, dict) else None
-        TextDialog("Model card", markdown=model_card_text(weights), parent=self).exec()
+        model_card_dialog(weights, parent=self).exec()
 
     def show_about(self) -> None:
         from importlib.metadata import PackageNotFoundError, version

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Space", "play / pause"),
@@ -41,26 +43,43 @@ def shortcuts_html() -> str:
 
 
 class TextDialog(QDialog):
-    """A read-only text (HTML or Markdown) with a Close button."""
+    """A read-only text (HTML, Markdown, or a Markdown file) with a Close button.
 
-    def __init__(self, title: str, *, html: str | None = None, markdown: str | None = None, parent: QWidget | None = None):
+    A file (``source``) is shown in place, so that its relative links (the model card's
+    to the measurements beside it) and images open in the same window, with a Back button
+    to return."""
+
+    def __init__(self, title: str, *, html: str | None = None, markdown: str | None = None,
+                 source: Path | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.browser = QTextBrowser()
         self.browser.setOpenExternalLinks(True)
-        if markdown is not None:
+        if source is not None:
+            self.browser.setSource(QUrl.fromLocalFile(str(Path(source).resolve())),
+                                   QTextDocument.ResourceType.MarkdownResource)
+        elif markdown is not None:
             self.browser.setMarkdown(markdown)
         else:
             self.browser.setHtml(html or "")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        self.back_button = QPushButton("Back")
+        self.back_button.setEnabled(False)
+        self.back_button.clicked.connect(self.browser.backward)
+        self.browser.backwardAvailable.connect(self.back_button.setEnabled)
+        buttons.addButton(self.back_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.back_button.setVisible(source is not None)  # only a file has links to follow
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser)
         layout.addWidget(buttons)
         self.resize(620, 520)
 
 
-def model_card_text(weights: str | None) -> str:
+NO_MODEL_CARD = "# No model card\n\nNo `MODEL_CARD.md` was found beside the model weights."
+
+
+def model_card_path(weights: str | None) -> Path | None:
     """The MODEL_CARD.md beside the weights in use (the shipped model's by default)."""
     candidates = []
     if weights:
@@ -72,10 +91,21 @@ def model_card_text(weights: str | None) -> str:
     except ImportError:  # the weights module is not there yet
         pass
     candidates.append(Path(__file__).resolve().parents[2] / "resources" / "models" / "default" / "MODEL_CARD.md")
-    for path in candidates:
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-    return "# No model card\n\nNo `MODEL_CARD.md` was found beside the model weights."
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def model_card_text(weights: str | None) -> str:
+    """The text of :func:`model_card_path`'s card, or a note saying there is none."""
+    path = model_card_path(weights)
+    return path.read_text(encoding="utf-8") if path is not None else NO_MODEL_CARD
+
+
+def model_card_dialog(weights: str | None, parent: QWidget | None = None) -> TextDialog:
+    """The model card of ``weights`` (the shipped model's by default), its links followable."""
+    path = model_card_path(weights)
+    if path is None:
+        return TextDialog("Model card", markdown=NO_MODEL_CARD, parent=parent)
+    return TextDialog("Model card", source=path, parent=parent)
 
 
 def about_html(version: str) -> str:

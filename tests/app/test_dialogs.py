@@ -9,7 +9,7 @@ from PySide6.QtGui import QDropEvent
 
 from app.dialogs.analysis_dialog import AnalysisDialog
 from app.dialogs.export_dialog import ExportDialog
-from app.dialogs.help_dialogs import SHORTCUTS, TextDialog, model_card_text, shortcuts_html
+from app.dialogs.help_dialogs import SHORTCUTS, TextDialog, model_card_dialog, model_card_text, shortcuts_html
 from app.panels.map_panel import MapPanel
 from app.workers import AnalysisOptions
 
@@ -84,6 +84,31 @@ def test_help_texts(qtbot, tmp_path):
     dialog = TextDialog("Model card", markdown=model_card_text(str(tmp_path / "w.safetensors")))
     qtbot.addWidget(dialog)
     assert "Tiny model" in dialog.browser.toPlainText()
+
+
+def test_model_card_links_open_in_the_dialog(qtbot, tmp_path):
+    (tmp_path / "MODEL_CARD.md").write_text(
+        "# Tiny model\n\nEvery table is in [the measurements](MEASUREMENTS.md).\n", encoding="utf-8")
+    (tmp_path / "MEASUREMENTS.md").write_text("# Measurements\n\nAP 12.3 on seed 7.\n", encoding="utf-8")
+    dialog = model_card_dialog(str(tmp_path / "w.safetensors"))
+    qtbot.addWidget(dialog)
+    assert "Tiny model" in dialog.browser.toPlainText() and not dialog.back_button.isEnabled()
+    assert not dialog.back_button.isHidden()
+    qtbot.keyClick(dialog.browser, Qt.Key.Key_Tab)  # to the link, as a keyboard user would
+    qtbot.keyClick(dialog.browser, Qt.Key.Key_Return)
+    assert "AP 12.3 on seed 7." in dialog.browser.toPlainText()
+    assert dialog.back_button.isEnabled()
+    qtbot.mouseClick(dialog.back_button, Qt.MouseButton.LeftButton)
+    assert "Tiny model" in dialog.browser.toPlainText()
+
+
+def test_model_card_dialog_without_a_card(qtbot, tmp_path, monkeypatch):
+    import app.dialogs.help_dialogs as help_dialogs
+
+    monkeypatch.setattr(help_dialogs, "model_card_path", lambda weights: None)
+    dialog = help_dialogs.model_card_dialog(str(tmp_path / "w.safetensors"))
+    qtbot.addWidget(dialog)
+    assert "No model card" in dialog.browser.toPlainText() and dialog.back_button.isHidden()
 
 
 def test_overlay_choices_are_remembered(qtbot, app_settings, errors):

@@ -124,7 +124,7 @@ def test_a_bad_sharpness_ceiling_is_refused_naming_the_config(ceiling):
 
 def test_the_shipped_model_softens_frames_sharper_than_its_training_flights():
     settings = InferenceSettings.from_config(read_config(DEFAULT_MSNET_WEIGHTS)["inference"], source="shipped")
-    # the sharpest frame of its 24 training flights measures 198 (MODEL_CARD.md)
+    # the sharpest frame of its 24 training flights measures 198 (MEASUREMENTS.md beside the model card)
     assert settings.sharpness_ceiling == 200.0
 
 

@@ -68,7 +68,7 @@ done
 mkdir -p "$out/default"
 cp "$out/msnet4/model.safetensors" "$out/default/msnet.safetensors"
 cp "$out/msnet4/model.json" "$out/default/msnet.json"
-# the close look's head (MODEL_CARD.md, "The close look"): fitted on the detector's own
+# the close look's head (MEASUREMENTS.md, "The close look"): fitted on the detector's own
 # detections of every third frame of the training flights, as their video gives them, each
 # crop cut from the video frame and from the still image; the detector is copied unchanged
 close_look=()
