@@ -94,12 +94,6 @@ def model_card_path(weights: str | None) -> Path | None:
     return next((path for path in candidates if path.is_file()), None)
 
 
-def model_card_text(weights: str | None) -> str:
-    """The text of :func:`model_card_path`'s card, or a note saying there is none."""
-    path = model_card_path(weights)
-    return path.read_text(encoding="utf-8") if path is not None else NO_MODEL_CARD
-
-
 def model_card_dialog(weights: str | None, parent: QWidget | None = None) -> TextDialog:
     """The model card of ``weights`` (the shipped model's by default), its links followable."""
     path = model_card_path(weights)

@@ -9,7 +9,7 @@ from PySide6.QtGui import QDropEvent
 
 from app.dialogs.analysis_dialog import AnalysisDialog
 from app.dialogs.export_dialog import ExportDialog
-from app.dialogs.help_dialogs import SHORTCUTS, TextDialog, model_card_dialog, model_card_text, shortcuts_html
+from app.dialogs.help_dialogs import SHORTCUTS, TextDialog, model_card_dialog, model_card_path, shortcuts_html
 from app.panels.map_panel import MapPanel
 from app.workers import AnalysisOptions
 
@@ -80,8 +80,8 @@ def test_help_texts(qtbot, tmp_path):
     assert all(key in html for key, _ in SHORTCUTS)
     card = tmp_path / "MODEL_CARD.md"
     card.write_text("# Tiny model\n\nFor tests.", encoding="utf-8")
-    assert model_card_text(str(tmp_path / "w.safetensors")).startswith("# Tiny model")
-    dialog = TextDialog("Model card", markdown=model_card_text(str(tmp_path / "w.safetensors")))
+    assert model_card_path(str(tmp_path / "w.safetensors")) == card  # the card beside the weights
+    dialog = TextDialog("Model card", markdown=card.read_text(encoding="utf-8"))
     qtbot.addWidget(dialog)
     assert "Tiny model" in dialog.browser.toPlainText()
 
