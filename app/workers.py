@@ -44,6 +44,7 @@ class AnalysisOptions:
     input_size: int | None = None  # the detector's short side in pixels; None: the weights' own
     building_gate: float | None = None  # the detector's building gate S; None: the weights' own
     flip_check: bool = False  # the mirror check (each frame also seen mirrored); False: the weights' own
+    tiles: int | None = None  # the tiled look's grid (N x N tiles, 1: off); None: the weights' own
     close_look: bool | None = None  # each detection seen again in a full-resolution crop; None: the weights' own
     sharpness_ceiling: float | None = None  # frames sharper are softened to it; None: the weights' own; 0: none
     time_offset_s: float = 0.0
@@ -60,6 +61,7 @@ class AnalysisOptions:
             device=self.device, weights=None if self.weights is None else Path(self.weights), fps=self.fps,
             srn=self.srn, batch_size=self.batch_size, input_size=self.input_size, building_gate=self.building_gate,
             flip_check=self.flip_check, close_look=self.close_look, sharpness_ceiling=self.sharpness_ceiling,
+            tiles=self.tiles,
         )
 
 

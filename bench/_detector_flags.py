@@ -13,6 +13,7 @@ def add_detector_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sharpness-ceiling", type=float, default=None,
                         help="soften frames sharper than this (default: the detector's own; 0: as they come)")
     parser.add_argument("--flip-check", action="store_true", help="the detector's mirror check (default: off)")
+    parser.add_argument("--tiles", type=int, default=None, help="the detector's tiled look, N x N tiles (default: its own)")
     parser.add_argument("--close-look", action=argparse.BooleanOptionalAction, default=None,
                         help="the detector's close look (default: the weights' own)")
     parser.add_argument("--score-threshold", type=float, default=None,
@@ -28,6 +29,8 @@ def detector_arguments(args: argparse.Namespace) -> list[str]:
         out += ["--sharpness-ceiling", f"{args.sharpness_ceiling:g}"]
     if args.close_look is not None:
         out.append("--close-look" if args.close_look else "--no-close-look")
+    if args.tiles is not None:
+        out += ["--tiles", str(args.tiles)]
     if args.score_threshold is not None:
         out += ["--score-threshold", f"{args.score_threshold:g}"]
     return out + (["--flip-check"] if args.flip_check else [])
@@ -44,6 +47,8 @@ def describe(args: argparse.Namespace) -> str:
         parts.append("mirror check")
     if args.close_look is not None:
         parts.append("close look" if args.close_look else "no close look")
+    if args.tiles is not None:
+        parts.append(f"tiles {args.tiles} x {args.tiles}" if args.tiles > 1 else "no tiles")
     if args.score_threshold is not None:
         parts.append(f"detections >= {args.score_threshold:g} stored")
     return ", ".join(parts) or "its own settings"

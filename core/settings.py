@@ -18,18 +18,21 @@ from typing import Any
 DEFAULT_MIN_SCORE = 0.5
 #: The smallest short side (pixels) a detector may be run at: its coarsest FPN level is 1/64.
 MIN_INPUT_SIZE = 64
+#: The largest grid a detector's tiled look may take (N x N tiles; 1: off).
+MAX_TILES = 4
 
 
 def detector_overrides(*, input_size: int | None = None, building_gate: float | None = None,
                        flip_check: bool = False, close_look: bool | None = None,
-                       sharpness_ceiling: float | None = None) -> dict[str, float | bool]:
+                       sharpness_ceiling: float | None = None, tiles: int | None = None) -> dict[str, float | bool]:
     """The detector's test-time settings (the weights' ``"inference"`` keys,
     ``engine.msnet.inference``) a user sets over the weights' own: only those given
     (the mirror check only when asked for; the close look on or off, or ``None``: the
-    weights' own; a sharpness ceiling of 0: frames as they come)."""
+    weights' own; a sharpness ceiling of 0: frames as they come; the tiled look's grid,
+    1: off)."""
     given: dict[str, float | bool | None] = {"input_size": input_size, "gate_threshold": building_gate,
                                              "flip_check": flip_check or None, "close_look": close_look,
-                                             "sharpness_ceiling": sharpness_ceiling}
+                                             "sharpness_ceiling": sharpness_ceiling, "tiles": tiles}
     return {key: value for key, value in given.items() if value is not None}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
-from core.settings import MIN_INPUT_SIZE, detector_overrides
+from core.settings import MAX_TILES, MIN_INPUT_SIZE, detector_overrides
 from core.store import ProjectStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,6 +63,9 @@ class AnalysisRequest:
     close_look
         The close look on or off over the weights' own setting (``None``: theirs): each
         detection seen again in a full-resolution crop. Another run, too.
+    tiles
+        The tiled look's grid over the weights' own (``None``: theirs; 1: off): each frame
+        also seen in N x N overlapping tiles, for small damage. Another run, too.
     """
 
     device: str = "auto"
@@ -79,6 +82,7 @@ class AnalysisRequest:
     flip_check: bool = False
     close_look: bool | None = None
     sharpness_ceiling: float | None = None
+    tiles: int | None = None
 
     def __post_init__(self) -> None:
         if self.stride is not None and self.fps is not None:
@@ -99,12 +103,14 @@ class AnalysisRequest:
         ceiling = self.sharpness_ceiling
         if ceiling is not None and not (math.isfinite(ceiling) and ceiling >= 0):
             raise InputError(f"the sharpness ceiling must be a number >= 0 (0: frames as they come); got {ceiling!r}")
+        if self.tiles is not None and not 1 <= self.tiles <= MAX_TILES:
+            raise InputError(f"the tiled look takes 1 (off) to {MAX_TILES} tiles a side; got {self.tiles!r}")
 
     def inference(self) -> dict[str, Any]:
         """The detector's test-time settings this request sets over the weights' own."""
         return detector_overrides(input_size=self.input_size, building_gate=self.building_gate,
                                   flip_check=self.flip_check, close_look=self.close_look,
-                                  sharpness_ceiling=self.sharpness_ceiling)
+                                  sharpness_ceiling=self.sharpness_ceiling, tiles=self.tiles)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import argparse
 import math
 
 from core.errors import InputError
-from core.settings import MIN_INPUT_SIZE, detector_overrides
+from core.settings import MAX_TILES, MIN_INPUT_SIZE, detector_overrides
 
 
 def finite(flag: str, value: float | None) -> None:
@@ -55,8 +55,8 @@ def between(flag: str, value: float | None, low: float, high: float, unit: str =
 
 
 def add_detector_settings(parser: argparse.ArgumentParser) -> None:
-    """``--input-size PX``, ``--building-gate S``, ``--flip-check`` and ``--[no-]close-look``: how the
-    detector runs, over the weights' own."""
+    """``--input-size PX``, ``--building-gate S``, ``--flip-check``, ``--tiles N`` and ``--[no-]close-look``:
+    how the detector runs, over the weights' own."""
     parser.add_argument(
         "--input-size", type=int, metavar="PX", default=None,
         help="short side in pixels each frame is resized to for the model (default: the weights' own, 360 for the "
@@ -75,6 +75,13 @@ def add_detector_settings(parser: argparse.ArgumentParser) -> None:
         help="also run each frame mirrored left to right and average a detection's score over the two views "
              "(0 where a view misses it): damage is found in both, many false alarms on real footage are not and "
              "fall to half their score; about twice the analysis time",
+    )
+    parser.add_argument(
+        "--tiles", type=int, metavar="N", default=None,
+        help=f"also look at each frame in an N x N grid of overlapping tiles, each at the model's input size, and "
+             f"add the small damage they find (2 to {MAX_TILES}; default: the weights' own, 1 (off) for the shipped "
+             f"model): finds more of the damage only a few pixels across, with some more false alarms; about "
+             f"N*N + 1 times the detector's time",
     )
     parser.add_argument(
         "--sharpness-ceiling", type=float, metavar="V", default=None,
@@ -97,5 +104,7 @@ def detector_settings(args: argparse.Namespace) -> dict[str, float | bool]:
     ceiling = args.sharpness_ceiling
     if ceiling is not None and not (math.isfinite(ceiling) and ceiling >= 0):
         raise InputError(f"--sharpness-ceiling must be a number >= 0 (0: frames as they come); got {ceiling!r}")
+    if args.tiles is not None and not 1 <= args.tiles <= MAX_TILES:
+        raise InputError(f"--tiles must be a whole number from 1 (off) to {MAX_TILES}; got {args.tiles!r}")
     return detector_overrides(input_size=args.input_size, building_gate=args.building_gate, flip_check=args.flip_check,
-                              close_look=args.close_look, sharpness_ceiling=ceiling)
+                              close_look=args.close_look, sharpness_ceiling=ceiling, tiles=args.tiles)

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
                                                ("--building-gate", args.building_gate is not None),
                                                ("--sharpness-ceiling", args.sharpness_ceiling is not None),
                                                ("--flip-check", args.flip_check),
+                                               ("--tiles", args.tiles is not None),
                                                ("--frames video", args.frames == "video"),
                                                ("--close-look" if args.close_look else "--no-close-look",
                                                 args.close_look is not None),

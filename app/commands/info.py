@@ -113,7 +113,9 @@ def _model_name(model: dict) -> str:
         size = max(size)
     gate = inference.get("gate_threshold")
     settings = (f", input {size} px" if size else "") + (f", building gate {gate:g}" if gate is not None else "") + (
-        ", mirror check" if inference.get("flip_check") else "") + (", close look" if inference.get("close_look") else "") + (
+        ", mirror check" if inference.get("flip_check") else "") + (
+        f", {inference['tiles']} x {inference['tiles']} tiles" if (inference.get("tiles") or 1) > 1 else "") + (
+        ", close look" if inference.get("close_look") else "") + (
         f", sharpness ceiling {inference['sharpness_ceiling']:g}" if inference.get("sharpness_ceiling") else "")
     return f"{name or 'model'} ({where}{settings})"
 

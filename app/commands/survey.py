@@ -167,6 +167,7 @@ def analysis_request(args: argparse.Namespace):  # noqa: ANN201 - services.analy
         srn_weights=args.srn_weights, batch_size=args.batch_size, score_threshold=args.score_threshold,
         new_run=args.new_run, input_size=args.input_size, building_gate=args.building_gate,
         flip_check=args.flip_check, close_look=args.close_look, sharpness_ceiling=args.sharpness_ceiling,
+        tiles=args.tiles,
     )
 
 

@@ -50,6 +50,15 @@ CLOSE_LOOK_LABELS = {
     False: "off: more damage kept, small damage above all; for soft or hazy footage",
 }
 
+#: The tiled look's grid (N x N tiles): None, the weights' own; 1, off.
+TILES: tuple[int | None, ...] = (None, 1, 2, 3)
+TILES_LABELS = {
+    None: "the model's own (off for the shipped model)",
+    1: "off: each frame whole",
+    2: "2 x 2 tiles: more small, far damage; about 4x the analysis time",
+    3: "3 x 3 tiles: smaller still; about twice as long again",
+}
+
 #: Crisp footage softened first: None, the weights' own ceiling; 0, frames as they come.
 SHARPNESS_CEILINGS: tuple[float | None, ...] = (None, 0.0)
 SHARPNESS_LABELS = {
@@ -151,6 +160,14 @@ class AnalysisDialog(QDialog):
             "Also run each frame mirrored left to right and average a detection's score over the two views. "
             "Damage is found in both; many false alarms on real footage are not, and fall to half their score.")
 
+        self.tiles_combo = _choice_combo(
+            TILES, initial.tiles, lambda grid: TILES_LABELS.get(grid, f"{grid} x {grid} tiles"),
+            "Also look at each frame in a grid of overlapping tiles, each shown to the detector at its input size, "
+            "and add the small damage the tiles find to what the whole frame gives. Damage only a few pixels "
+            "across (footage flown high or wide) is then seen larger: more of it is found, with some more false "
+            "alarms to review. The detector's time grows with the number of tiles, plus one.",
+        )
+
         self.close_look_combo = _choice_combo(
             CLOSE_LOOK, initial.close_look, CLOSE_LOOK_LABELS.__getitem__,
             "Look at each detection again in a crop of the full-resolution frame, and lower the scores of those "
@@ -190,6 +207,7 @@ class AnalysisDialog(QDialog):
         form.addRow("Detector input size", self.input_size_combo)
         form.addRow("Building gate", self.building_gate_combo)
         form.addRow("", self.flip_check)
+        form.addRow("Tiled look", self.tiles_combo)
         form.addRow("Close look", self.close_look_combo)
         form.addRow("Crisp footage", self.sharpness_combo)
         form.addRow("Time offset", self.offset_spin)
@@ -216,6 +234,7 @@ class AnalysisDialog(QDialog):
             input_size=self.input_size_combo.currentData(),
             building_gate=self.building_gate_combo.currentData(),
             flip_check=self.flip_check.isChecked(),
+            tiles=self.tiles_combo.currentData(),
             close_look=self.close_look_combo.currentData(),
             sharpness_ceiling=self.sharpness_combo.currentData(),
             time_offset_s=self.offset_spin.value(),

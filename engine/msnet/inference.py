@@ -36,6 +36,13 @@ without the object gets). Nothing here changes the stored weights:
     of its scores in the two views (0 in a view that misses it; :mod:`engine.msnet.flip_check`).
     Damage is found in both views; many false alarms on real footage are not, and fall
     to half their score. Twice the model's time (``--flip-check``).
+``tiles``
+    The tiled look (a whole number from 1 to :data:`MAX_TILES`, default 1: off): each
+    image is also seen in an N x N grid of overlapping tiles, each resized to the input
+    size, and the small damage the tiles find joins the image's own detections
+    (:mod:`engine.msnet.tiling`). Finds more of the damage only a few pixels across
+    (footage flown high or wide), with some more false alarms; about N*N + 1 times the
+    model's time (``--tiles N``).
 ``close_look``
     The close look (``true``/``false``, default ``false``): each detection is seen again
     in a crop of the full-resolution image by a small classifier of its own (a copy of
@@ -88,7 +95,7 @@ from typing import Any
 import torch
 
 from core.errors import ModelError
-from core.settings import MIN_INPUT_SIZE
+from core.settings import MAX_TILES, MIN_INPUT_SIZE
 
 #: the parts :data:`InferenceSettings.cpu_bfloat16` may name
 BFLOAT16_PARTS = ("backbone", "fpn", "rpn_head", "mask_head", "close_look", "srn")
@@ -105,6 +112,7 @@ class InferenceSettings:
     gate_threshold: float | None = None
     sharpness_ceiling: float | None = None
     flip_check: bool = False
+    tiles: int = 1
     close_look: bool = False
     srn: bool = True
     cpu_bfloat16: tuple[str, ...] = ()
@@ -149,6 +157,12 @@ class InferenceSettings:
                                  f"(0 or null: frames as they come); got {ceiling!r}")
             if ceiling > 0:
                 values["sharpness_ceiling"] = float(ceiling)
+        tiles = section.get("tiles")
+        if tiles is not None:
+            if isinstance(tiles, bool) or not isinstance(tiles, int) or not 1 <= tiles <= MAX_TILES:
+                raise ModelError(f"{source}: inference setting 'tiles' must be a whole number from 1 (off) "
+                                 f"to {MAX_TILES}; got {tiles!r}")
+            values["tiles"] = tiles
         for key in ("flip_check", "close_look", "srn"):
             flag = section.get(key)
             if flag is not None:
@@ -267,6 +281,7 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
     if isinstance(rpn, HierarchicalRPN):
         rpn.damage_rpn.test_gate_threshold = settings.gate_threshold
     model.flip_check = settings.flip_check  # type: ignore[assignment]
+    model.tiles = settings.tiles  # type: ignore[assignment]
     set_int8_ranges(model, dict(settings.cpu_int8))
     model.sharpness_ceiling = settings.sharpness_ceiling or None  # type: ignore[assignment]  # 0: off
     # measured where the model was trained to look, whatever input size it runs at now
@@ -303,6 +318,7 @@ def srn_in_bfloat16(model: object) -> bool:
 __all__ = [
     "BFLOAT16_PARTS",
     "InferenceSettings",
+    "MAX_TILES",
     "apply_inference_settings",
     "bfloat16_applies",
     "cpu_has_native_bfloat16",

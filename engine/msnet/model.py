@@ -40,6 +40,7 @@ from engine.msnet.paste import paste_mask_crops
 from engine.msnet.rescore import rescored
 from engine.msnet.roi_align import use_gather_roi_align
 from engine.msnet.sharpness import softened
+from engine.msnet.tiling import in_image, merged, tile_windows
 
 #: class names by label; 0 is the background
 DAMAGE_CLASS_NAMES = ("__background__", "Slight", "Severe", "Debris")
@@ -121,6 +122,9 @@ class MSNet(MaskRCNN):
         self.backbone_bfloat16 = False
         self.fpn_bfloat16 = False
         self.flip_check = False
+        #: the tiled look (:mod:`engine.msnet.tiling`): each image also seen in a grid of
+        #: this many tiles a side; below 2, the images only as they are
+        self.tiles = 1
         #: frames sharper than this are softened first (:mod:`engine.msnet.sharpness`)
         self.sharpness_ceiling: float | None = None
         #: the short side it is measured at (``None``: the transform's)
@@ -195,12 +199,21 @@ class MSNet(MaskRCNN):
         if self.sharpness_ceiling is not None:
             short_side = self.sharpness_short_side or int(self.transform.min_size[-1])
             images = [softened(image, self.sharpness_ceiling, short_side) for image in images]
+        detections, features, image_sizes = self._look(images, mask_crops=mask_crops)
+        if self.tiles >= 2:
+            detections = [self._with_tiles(image, detection, mask_crops=mask_crops)
+                          for image, detection in zip(images, detections)]
+        return detections, features, image_sizes
+
+    def _look(self, images: list[Tensor], *, mask_crops: bool):
+        """Eval detections of ``images`` as they are: the mirror check and the close look
+        where set."""
         # the close look before the masks; after them with the mirror check (both views
         # merged first) and for the co-trained baseline (its buildings are detections)
         looks = self.close_look and self.close_look_head is not None
         looks_early = looks and not self.flip_check and self.arch is not Arch.MASKRCNN_COTRAIN
         if not self.flip_check:
-            detections, features, image_sizes = self._run_once(images, targets, mask_crops=mask_crops,
+            detections, features, image_sizes = self._run_once(images, None, mask_crops=mask_crops,
                                                                close_look=looks_early)
         else:  # the mirror check: the images and their mirror images in one batch
             count = len(images)
@@ -213,6 +226,16 @@ class MSNet(MaskRCNN):
         if looks and not looks_early:
             detections = self._close_looked(images, detections)
         return detections, features, image_sizes
+
+    def _with_tiles(self, image: Tensor, detection: dict[str, Any], *, mask_crops: bool) -> dict[str, Any]:
+        """``detection`` (of the whole ``image``) joined with the small detections of the
+        image's tiles (:mod:`engine.msnet.tiling`)."""
+        size = (int(image.shape[-2]), int(image.shape[-1]))
+        windows = tile_windows(*size, self.tiles)
+        tile_detections, _, _ = self._look([image[:, y0:y1, x0:x1] for x0, y0, x1, y1 in windows],
+                                           mask_crops=mask_crops)
+        return merged(detection, [in_image(d, window, size) for d, window in zip(tile_detections, windows)],
+                      limit=int(self.roi_heads.detections_per_img))
 
     def _close_looked(self, images: list[Tensor], detections: list[dict[str, Any]],
                       boxes_in_images: list[Tensor] | None = None) -> list[dict[str, Any]]:

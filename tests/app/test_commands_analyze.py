@@ -85,6 +85,7 @@ def test_analyze_with_other_detector_settings_makes_a_run_that_info_names(assets
     assert main(_analyze(assets, project, "--every", "3", "--input-size", "96")) == 0
     assert main(_analyze(assets, project, "--every", "3", "--building-gate", "0.99")) == 0
     assert main(_analyze(assets, project, "--every", "3", "--flip-check")) == 0
+    assert main(_analyze(assets, project, "--every", "3", "--tiles", "2")) == 0
     capsys.readouterr()
     assert main(["info", str(project)]) == 0
     out = capsys.readouterr().out
@@ -93,11 +94,13 @@ def test_analyze_with_other_detector_settings_makes_a_run_that_info_names(assets
     assert models == [f"model:      msnet/resnet18 (msnet.safetensors, input {built} px)",
                       "model:      msnet/resnet18 (msnet.safetensors, input 96 px)",
                       f"model:      msnet/resnet18 (msnet.safetensors, input {built} px, building gate 0.99)",
-                      f"model:      msnet/resnet18 (msnet.safetensors, input {built} px, mirror check)"]
+                      f"model:      msnet/resnet18 (msnet.safetensors, input {built} px, mirror check)",
+                      f"model:      msnet/resnet18 (msnet.safetensors, input {built} px, 2 x 2 tiles)"]
     assert main(["info", str(project), "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)["runs"]
     counts = [run["detections_total"] for run in runs]
     assert counts[2] <= counts[0]  # a stricter gate lets fewer damage candidates through
+    assert counts[4] >= counts[0]  # the tiles add to what the whole frames give
 
 
 def test_a_video_and_project_named_with_bytes_that_are_not_utf8(assets, tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ from app.workers import AnalysisOptions
 
 def test_analysis_dialog_round_trips_options(qtbot):
     initial = AnalysisOptions(device="cpu", fps=2.5, srn=False, batch_size=2, input_size=600, building_gate=0.8,
-                              flip_check=True, close_look=False, sharpness_ceiling=0.0, time_offset_s=-1.5,
+                              flip_check=True, tiles=2, close_look=False, sharpness_ceiling=0.0, time_offset_s=-1.5,
                               hfov_deg=70.0)
     dialog = AnalysisDialog(initial, video_fps=30.0)
     qtbot.addWidget(dialog)
@@ -42,6 +42,12 @@ def test_analysis_dialog_round_trips_options(qtbot):
     assert not dialog.options().flip_check  # off unless asked for
     dialog.flip_check.setChecked(True)
     assert dialog.options().request().inference() == {"input_size": 480, "gate_threshold": 0.5, "flip_check": True}
+    assert dialog.options().tiles is None and "tiles" not in dialog.options().request().inference()  # its own
+    dialog.tiles_combo.setCurrentIndex(dialog.tiles_combo.findData(2))
+    assert dialog.tiles_combo.currentText().startswith("2 x 2 tiles")
+    assert dialog.options().request().inference()["tiles"] == 2
+    dialog.tiles_combo.setCurrentIndex(dialog.tiles_combo.findData(1))
+    assert dialog.options().request().inference()["tiles"] == 1  # off, over weights that might turn it on
     assert dialog.options().srn is None and dialog.options().request().srn is None  # the model's own
     dialog.srn_combo.setCurrentIndex(dialog.srn_combo.findData(True))
     assert dialog.options().request().srn is True

@@ -51,32 +51,22 @@ def test_scores_are_averaged_reordered_and_floored_with_every_per_detection_fiel
     assert checked["building_scores"].tolist() == [1.0, 1.0, 1.0]  # the buildings are not damage
 
 
-@pytest.fixture(scope="module")
-def model():
-    from engine.msnet import build_msnet
-
-    torch.manual_seed(0)
-    return build_msnet(arch="msnet", backbone="resnet18", min_size=64, max_size=96, heads="light",
-                       rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=50, box_detections_per_img=20,
-                       box_score_thresh=0.0).eval()
-
-
-def test_the_model_checks_each_image_against_its_own_mirror_image(model) -> None:
+def test_the_model_checks_each_image_against_its_own_mirror_image(random_msnet) -> None:
     """With the check on, the outputs are those of two plain runs (the images, their
     mirror images) merged by :func:`flip_checked`; the SRN's features stay the images'."""
     torch.manual_seed(1)
     images = [torch.rand(3, 64, 96), torch.rand(3, 64, 96)]
     with torch.no_grad():
-        plain, features, sizes = model.detect_with_features(images)
-        mirrored = model([image.flip(-1) for image in images])
-        model.flip_check = True
+        plain, features, sizes = random_msnet.detect_with_features(images)
+        mirrored = random_msnet([image.flip(-1) for image in images])
+        random_msnet.flip_check = True
         try:
-            checked, checked_features, checked_sizes = model.detect_with_features(images)
+            checked, checked_features, checked_sizes = random_msnet.detect_with_features(images)
         finally:
-            model.flip_check = False
+            random_msnet.flip_check = False
     assert all(len(p["scores"]) > 0 for p in plain)
     for image, p, m, c in zip(images, plain, mirrored, checked):
-        expected = flip_checked(p, m, image.shape[-1], score_floor=model.roi_heads.score_thresh)
+        expected = flip_checked(p, m, image.shape[-1], score_floor=random_msnet.roi_heads.score_thresh)
         assert torch.allclose(c["scores"], expected["scores"], atol=1e-4)
         assert torch.allclose(c["boxes"], expected["boxes"], atol=1e-3)
         assert c["masks"].shape[1:] == (1, 64, 96)
