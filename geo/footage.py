@@ -36,9 +36,11 @@ def trained_height_range(metadata: Mapping[str, Any]) -> tuple[float, float] | N
     return low, high
 
 
-def flight_height_note(heights_m: Iterable[float], trained_m: tuple[float, float]) -> str | None:
+def flight_height_note(heights_m: Iterable[float], trained_m: tuple[float, float], *,
+                       too_high_advice: str = "") -> str | None:
     """A note when the flight's median height above the ground (over the analysed
-    frames) lies outside ``trained_m`` by more than :data:`HEIGHT_TOLERANCE`; else ``None``."""
+    frames) lies outside ``trained_m`` by more than :data:`HEIGHT_TOLERANCE`; else ``None``.
+    ``too_high_advice`` ends the note of a flight flown too high (what to do about it)."""
     heights = [h for h in heights_m if math.isfinite(h)]
     if not heights:
         return None
@@ -47,7 +49,7 @@ def flight_height_note(heights_m: Iterable[float], trained_m: tuple[float, float
     trained = f"the {low:g}-{high:g} m of the footage the detector was trained on"
     if median > high * (1.0 + HEIGHT_TOLERANCE):
         return (f"the drone flew about {median:.0f} m above the ground, higher than {trained}: "
-                "damage is smaller in the frame, and more of it is missed")
+                "damage is smaller in the frame, and more of it is missed" + too_high_advice)
     if median < low * (1.0 - HEIGHT_TOLERANCE):
         return (f"the drone flew about {median:.0f} m above the ground, lower than {trained}: "
                 "damage is larger in the frame than the detector has seen, and may be missed or split")

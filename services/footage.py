@@ -27,10 +27,24 @@ def trained_heights(store: ProjectStore, run_id: int) -> tuple[float, float] | N
     return trained_height_range(metadata) if metadata is not None else None
 
 
+#: how a flight flown too high can be analysed for more of its small damage
+TILES_ADVICE = ("; analysing it with the tiled look (Analyse... > Tiled look, or --tiles 2) finds more of it, "
+                "with more false sites to review, in about 4x the time")
+
+
+def _advice(store: ProjectStore, run_id: int) -> str:
+    """:data:`TILES_ADVICE` unless the run already looked at its frames in tiles."""
+    inference = store.run(run_id).model.get("inference")
+    tiles = inference.get("tiles") if isinstance(inference, dict) else None
+    return "" if isinstance(tiles, int) and tiles >= 2 else TILES_ADVICE
+
+
 def flight_height_caution(store: ProjectStore, run_id: int, heights_m: Iterable[float]) -> str | None:
     """``geo.footage.flight_height_note`` for the run's detector and these heights."""
     trained = trained_heights(store, run_id)
-    return flight_height_note(heights_m, trained) if trained is not None else None
+    if trained is None:
+        return None
+    return flight_height_note(heights_m, trained, too_high_advice=_advice(store, run_id))
 
 
 def telemetry_height_caution(store: ProjectStore, run_id: int) -> str | None:
@@ -49,7 +63,8 @@ def telemetry_height_caution(store: ProjectStore, run_id: int) -> str | None:
         track = read_telemetry(Path(store.telemetry_path))
     except DamagemapError:
         return None
-    return flight_height_note((s.alt_rel_m for s in track.samples if s.alt_rel_m is not None), trained)
+    return flight_height_note((s.alt_rel_m for s in track.samples if s.alt_rel_m is not None), trained,
+                              too_high_advice=_advice(store, run_id))
 
 
-__all__ = ["flight_height_caution", "telemetry_height_caution", "trained_heights"]
+__all__ = ["TILES_ADVICE", "flight_height_caution", "telemetry_height_caution", "trained_heights"]

@@ -41,6 +41,16 @@ def test_a_flight_above_the_trained_heights_is_noted(tmp_path, sites_flyover, si
         notes = damage_map(store).notes
     [note] = [n for n in notes if "higher than the 2-8 m" in n]
     assert "more of it is missed" in note
+    assert "--tiles 2" in note  # what to do about it
+
+
+def test_a_run_that_looked_in_tiles_is_not_told_to(tmp_path, sites_flyover, sites_truth):
+    weights = _weights(tmp_path, {"altitude_above_ground_m": [2, 8]})
+    model = {"weights": weights, "inference": {"tiles": 2}}
+    with _project(tmp_path, sites_flyover, sites_truth, model) as store:
+        notes = damage_map(store).notes
+    [note] = [n for n in notes if "higher than the 2-8 m" in n]
+    assert "more of it is missed" in note and "tiled look" not in note
 
 
 @pytest.mark.parametrize("footage", [{"altitude_above_ground_m": [1, 500]}, None])
@@ -84,6 +94,7 @@ def test_the_analysis_plan_cautions_before_the_time_is_spent(tmp_path, sites_fly
     assert len(cautions) == int(cautioned)
     if cautioned:
         assert "higher than the 2-8 m of the footage the detector was trained on" in cautions[0]
+        assert "tiled look" in cautions[0]
 
 
 def test_analysing_a_survey_names_the_flight_the_caution_is_about(tmp_path, sites_flyover, tiny_detector, capsys):
