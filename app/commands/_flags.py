@@ -79,9 +79,9 @@ def add_detector_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tiles", type=int, metavar="N", default=None,
         help=f"also look at each frame in an N x N grid of overlapping tiles, each at the model's input size, and "
-             f"add the small damage they find (2 to {MAX_TILES}; default: the weights' own, 1 (off) for the shipped "
-             f"model): finds more of the damage only a few pixels across, with some more false alarms; about "
-             f"N*N + 1 times the detector's time",
+             f"add the small damage they find (up to {MAX_TILES}; 1: off; default: the weights' own, off for the "
+             f"shipped model): finds more of the damage only a few pixels across (footage flown high), with more false "
+             f"alarms; N*N + 1 passes of the detector a frame (2: about 4x the analysis time)",
     )
     parser.add_argument(
         "--sharpness-ceiling", type=float, metavar="V", default=None,
