@@ -23,6 +23,7 @@ The aim for a useful model: 3 of the 4 marked parts found at score >= 0.3, and a
     python bench/real_frames.py --input-size 480                          # the shipped model, larger input
     python bench/real_frames.py --building-gate 0.8                       # the shipped model, stricter gate
     python bench/real_frames.py --flip-check                              # the shipped model, mirror check
+    python bench/real_frames.py --tiles 2                                 # the shipped model, tiled look
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ the pooled figures. Targets: recall and precision >= 0.8, median distance <= 5 m
     python bench/site_accuracy.py --weights runs/msnet/model.safetensors --srn-weights runs/srn.safetensors
     python bench/site_accuracy.py --input-size 480 --work DIR               # the detector at another input size
     python bench/site_accuracy.py --flip-check                              # the shipped model, mirror check
+    python bench/site_accuracy.py --tiles 2 --thresholds 0.2 0.3 0.4 0.5    # the tiled look, along the slider
     python bench/site_accuracy.py --truth-masks --seeds 301 302 303 304 305 306   # placement only, GPX-only flights
     python bench/site_accuracy.py --truth-masks --manoeuvres --hfov 70 --seeds 305 306   # turning flights, another lens
     python bench/site_accuracy.py --work DIR --reuse --seeds 303 304 305 306      # the export step again, same analyses
