@@ -28,8 +28,8 @@ def trained_heights(store: ProjectStore, run_id: int) -> tuple[float, float] | N
 
 
 #: how a flight flown too high can be analysed for more of its small damage
-TILES_ADVICE = ("; analysing it with the tiled look (Analyse... > Tiled look, or --tiles 2) finds more of it, "
-                "with more false sites to review, in about 4x the time")
+TILES_ADVICE = ("; analysing it with the tiled look (Analysis > Analyse... > Tiled look, or --tiles 2) finds more "
+                "of it, with more false sites to review, in about 4x the time")
 
 
 def _advice(store: ProjectStore, run_id: int) -> str:

@@ -56,7 +56,7 @@ TILES_LABELS = {
     None: "the model's own (off for the shipped model)",
     1: "off: each frame whole",
     2: "2 x 2 tiles: more small, far damage; about 4x the analysis time",
-    3: "3 x 3 tiles: smaller still; about twice as long again",
+    3: "3 x 3 tiles: smaller still; about 10x the analysis time",
 }
 
 #: Crisp footage softened first: None, the weights' own ceiling; 0, frames as they come.
