@@ -48,6 +48,10 @@ def test_analysis_dialog_round_trips_options(qtbot):
     assert dialog.options().request().inference()["tiles"] == 2
     dialog.tiles_combo.setCurrentIndex(dialog.tiles_combo.findData(1))
     assert dialog.options().request().inference()["tiles"] == 1  # off, over weights that might turn it on
+    assert dialog.tiles_combo.findData(3) == -1  # 3 x 3 found no more than 2 x 2: the command line has it
+    from_cli = AnalysisDialog(AnalysisOptions(tiles=3), video_fps=30.0)  # a grid from an earlier run stays
+    qtbot.addWidget(from_cli)
+    assert from_cli.options().tiles == 3 and from_cli.tiles_combo.currentText() == "3 x 3 tiles"
     assert dialog.options().srn is None and dialog.options().request().srn is None  # the model's own
     dialog.srn_combo.setCurrentIndex(dialog.srn_combo.findData(True))
     assert dialog.options().request().srn is True
