@@ -76,7 +76,9 @@ def damaged_flight(tmp_path_factory) -> Path:
     """3 s at 10 fps, 640x360, seed 301 (a flight the shipped model never saw)."""
     from engine.synth import render_flyover
 
-    return render_flyover(tmp_path_factory.mktemp("flight"), seconds=3.0, fps=10.0, size=(640, 360), seed=301).video
+    # no orthophoto: the analysis needs none, and rasterio is not in the GPU kit (bench/gpu_kit.sh)
+    return render_flyover(tmp_path_factory.mktemp("flight"), seconds=3.0, fps=10.0, size=(640, 360), seed=301,
+                          orthophoto=False).video
 
 
 def _sites(project: Path, out: Path) -> list[tuple[float, float]]:
