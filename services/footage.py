@@ -9,8 +9,9 @@ mostly miss without being told.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from core.errors import DamagemapError
 from core.model_files import read_model_metadata
@@ -22,7 +23,12 @@ def trained_heights(store: ProjectStore, run_id: int) -> tuple[float, float] | N
     """The heights above the ground (m) the run's detector was trained on, from the JSON
     beside its weights; ``None`` when the run names no weights, they moved, or their
     JSON states no range."""
-    weights = store.run(run_id).model.get("weights")
+    return _trained_heights(store.run(run_id).model)
+
+
+def _trained_heights(model: Mapping[str, Any]) -> tuple[float, float] | None:
+    """:func:`trained_heights` of a run's model record."""
+    weights = model.get("weights")
     metadata = read_model_metadata(weights) if weights else None
     return trained_height_range(metadata) if metadata is not None else None
 
@@ -32,19 +38,20 @@ TILES_ADVICE = ("; analysing it with the tiled look (Analysis > Analyse... > Til
                 "of it, with more false sites to review, in about 4x the time")
 
 
-def _advice(store: ProjectStore, run_id: int) -> str:
-    """:data:`TILES_ADVICE` unless the run already looked at its frames in tiles."""
-    inference = store.run(run_id).model.get("inference")
-    tiles = inference.get("tiles") if isinstance(inference, dict) else None
+def _advice(model: Mapping[str, Any]) -> str:
+    """:data:`TILES_ADVICE` unless the run (its model record) already looked at its frames in tiles."""
+    inference = model.get("inference")
+    tiles = inference.get("tiles") if isinstance(inference, Mapping) else None
     return "" if isinstance(tiles, int) and tiles >= 2 else TILES_ADVICE
 
 
 def flight_height_caution(store: ProjectStore, run_id: int, heights_m: Iterable[float]) -> str | None:
     """``geo.footage.flight_height_note`` for the run's detector and these heights."""
-    trained = trained_heights(store, run_id)
+    model = store.run(run_id).model
+    trained = _trained_heights(model)
     if trained is None:
         return None
-    return flight_height_note(heights_m, trained, too_high_advice=_advice(store, run_id))
+    return flight_height_note(heights_m, trained, too_high_advice=_advice(model))
 
 
 def telemetry_height_caution(store: ProjectStore, run_id: int) -> str | None:
@@ -56,7 +63,8 @@ def telemetry_height_caution(store: ProjectStore, run_id: int) -> str | None:
 
     if store.telemetry_path is None:
         return None
-    trained = trained_heights(store, run_id)
+    model = store.run(run_id).model
+    trained = _trained_heights(model)
     if trained is None:
         return None
     try:
@@ -64,7 +72,7 @@ def telemetry_height_caution(store: ProjectStore, run_id: int) -> str | None:
     except DamagemapError:
         return None
     return flight_height_note((s.alt_rel_m for s in track.samples if s.alt_rel_m is not None), trained,
-                              too_high_advice=_advice(store, run_id))
+                              too_high_advice=_advice(model))
 
 
 __all__ = ["TILES_ADVICE", "flight_height_caution", "telemetry_height_caution", "trained_heights"]
