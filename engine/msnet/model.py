@@ -201,8 +201,7 @@ class MSNet(MaskRCNN):
             images = [softened(image, self.sharpness_ceiling, short_side) for image in images]
         detections, features, image_sizes = self._look(images, mask_crops=mask_crops)
         if self.tiles >= 2:
-            detections = [self._with_tiles(image, detection, mask_crops=mask_crops)
-                          for image, detection in zip(images, detections)]
+            detections = self._with_tiles(images, detections, mask_crops=mask_crops)
         return detections, features, image_sizes
 
     def _look(self, images: list[Tensor], *, mask_crops: bool):
@@ -227,15 +226,21 @@ class MSNet(MaskRCNN):
             detections = self._close_looked(images, detections)
         return detections, features, image_sizes
 
-    def _with_tiles(self, image: Tensor, detection: dict[str, Any], *, mask_crops: bool) -> dict[str, Any]:
-        """``detection`` (of the whole ``image``) joined with the small detections of the
-        image's tiles (:mod:`engine.msnet.tiling`)."""
-        size = (int(image.shape[-2]), int(image.shape[-1]))
-        windows = tile_windows(*size, self.tiles)
-        tile_detections, _, _ = self._look([image[:, y0:y1, x0:x1] for x0, y0, x1, y1 in windows],
-                                           mask_crops=mask_crops)
-        return merged(detection, [in_image(d, window, size) for d, window in zip(tile_detections, windows)],
-                      limit=int(self.roi_heads.detections_per_img))
+    def _with_tiles(self, images: list[Tensor], detections: list[dict[str, Any]], *,
+                    mask_crops: bool) -> list[dict[str, Any]]:
+        """Each image's ``detections`` (of the whole image) joined with the small detections
+        of its tiles (:mod:`engine.msnet.tiling`); every image's tiles go through the
+        detector in one batch."""
+        sizes = [(int(image.shape[-2]), int(image.shape[-1])) for image in images]
+        windows = [tile_windows(*size, self.tiles) for size in sizes]
+        crops = [image[:, y0:y1, x0:x1] for image, own in zip(images, windows) for x0, y0, x1, y1 in own]
+        tile_detections, _, _ = self._look(crops, mask_crops=mask_crops)
+        joined, first = [], 0
+        for detection, size, own in zip(detections, sizes, windows):
+            tiles = [in_image(d, window, size) for d, window in zip(tile_detections[first:first + len(own)], own)]
+            joined.append(merged(detection, tiles, limit=int(self.roi_heads.detections_per_img)))
+            first += len(own)
+        return joined
 
     def _close_looked(self, images: list[Tensor], detections: list[dict[str, Any]],
                       boxes_in_images: list[Tensor] | None = None) -> list[dict[str, Any]]:

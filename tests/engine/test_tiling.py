@@ -106,6 +106,20 @@ def test_the_model_joins_what_its_tiles_find_to_what_the_whole_image_gives(rando
         assert width <= 1.5 * (x1 - x0) + 4 and height <= 1.5 * (y1 - y0) + 4
     assert tiled_sizes == sizes  # the SRN's features stay the whole image's
     assert all(torch.equal(tiled_features[k], features[k]) for k in features)
+    # a batch of frames: every frame's tiles go through the detector together, each
+    # frame's output as when it comes alone
+    other = torch.rand(3, 128, 192)
+    with torch.no_grad():
+        random_msnet.tiles = 2
+        try:
+            alone = random_msnet.detect_with_features([other], mask_crops=True)[0][0]
+            batch = random_msnet.detect_with_features([image, other], mask_crops=True)[0]
+        finally:
+            random_msnet.tiles = 1
+    for together, by_itself in zip(batch, (tiled[0], alone)):
+        assert torch.allclose(together["scores"], by_itself["scores"], atol=1e-4)
+        assert torch.allclose(together["boxes"], by_itself["boxes"], atol=1e-3)
+        assert len(together["mask_crops"]) == len(together["boxes"])
 
 
 def test_the_weights_config_and_the_overrides_set_the_grid_and_refuse_a_bad_one(tiny_detector, tmp_path) -> None:
