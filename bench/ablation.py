@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -51,10 +52,15 @@ def train_arguments(args: argparse.Namespace, arch: str, seed: int, out: Path) -
     return command
 
 
-def damagemap(arguments: list[str], log: Path) -> None:
+def damagemap(arguments: list[str], log: Path, threads: int | None = None) -> None:
+    """Run one ``damagemap`` command, its output appended to ``log``; ``threads`` caps the
+    CPU threads it may use, so that models scored at once do not crowd the CPUs."""
+    env = dict(os.environ)
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
     with log.open("a") as sink:
         subprocess.run([sys.executable, "-m", "app.cli", *arguments], check=True, cwd=ROOT, stdout=sink,
-                       stderr=subprocess.STDOUT)
+                       stderr=subprocess.STDOUT, env=env)
 
 
 def run_cell(args: argparse.Namespace, arch: str, seed: int) -> None:
@@ -68,7 +74,8 @@ def run_cell(args: argparse.Namespace, arch: str, seed: int) -> None:
         result = cell / f"eval-{val.name}.json"
         if not result.exists():
             damagemap(["evaluate", "--data", str(val), "--split", args.val_split, "--weights",
-                       str(cell / "model.safetensors"), "--json", str(result)], log)
+                       str(cell / "model.safetensors"), "--batch-size", "4", "--json", str(result)], log,
+                      threads=max(1, (os.cpu_count() or 1) // max(1, args.jobs)))
     print(f"done {arch} seed {seed}", flush=True)
 
 
