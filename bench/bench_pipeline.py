@@ -107,14 +107,22 @@ CPU_SECONDS: dict[str, list[float]] = {}
 
 
 class _cpu_clock:
+    """Records a stretch's process CPU seconds under ``stage`` and prints its wall and CPU
+    seconds to stderr as it ends, so a run cut short (a lent machine's time limit) still
+    tells how far it got and how fast."""
+
     def __init__(self, stage: str) -> None:
         self.stage = stage
 
     def __enter__(self) -> None:
         self.started = time.process_time()
+        self.wall_started = time.perf_counter()
 
     def __exit__(self, *exc: object) -> None:
-        CPU_SECONDS.setdefault(self.stage, []).append(time.process_time() - self.started)
+        cpu = time.process_time() - self.started
+        CPU_SECONDS.setdefault(self.stage, []).append(cpu)
+        print(f"  {self.stage}: {time.perf_counter() - self.wall_started:.2f} s wall, {cpu:.2f} s CPU",
+              file=sys.stderr, flush=True)
 
 
 def bench_decode(video: Path, indices: list[int], repeats: int) -> list[float]:
