@@ -1,7 +1,8 @@
 """The CUDA paths, checked against the CPU: skipped on a machine without a CUDA GPU.
 
 On a machine with one these run with the rest of the suite (``pytest tests/test_cuda.py``
-runs them alone): the shipped detector on a real frame, a whole analysis with the SRN
+runs them alone): the shipped detector on a real frame, the fixed batch shapes of its
+mask branch and close look, a whole analysis with the SRN
 (half-precision autocast, pinned transfers, batches of 4), detector training with mixed
 precision and SRN training. ``DAMAGEMAP_TEST_DEVICE=cuda:1`` picks another GPU;
 ``DAMAGEMAP_TEST_DEVICE=cpu`` dry-runs the checks on the CPU, each comparison then
@@ -53,6 +54,37 @@ def test_the_shipped_detector_finds_on_the_gpu_what_it_finds_on_the_cpu(tmp_path
     )
     assert matched >= 0.9 * len(cpu)
     assert abs(len(gpu) - len(cpu)) <= max(2, 0.2 * len(cpu))
+
+
+def test_on_the_gpu_the_varying_parts_of_the_detector_see_one_batch_shape() -> None:
+    """cuDNN builds a plan for every new input shape: the mask branch and the close look,
+    which see a different number of detections in every call, run in fixed batches off
+    the CPU, so frames with different numbers of detections make no new shapes there."""
+    import numpy as np
+    from PIL import Image
+
+    from engine.analysis.plan import load_detector
+    from engine.msnet.heads import CPU_EVAL_CHUNK, DEVICE_EVAL_CHUNK
+
+    device = torch.device(DEVICE)
+    model, _ = load_detector(None, device)
+    seen: dict[str, set[int]] = {"mask branch": set(), "close look": set()}
+    for part, module in (("mask branch", model.roi_heads.mask_head), ("mask branch", model.roi_heads.mask_predictor),
+                         ("close look", model.close_look_head.body)):
+        for conv in module.modules():
+            if isinstance(conv, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+                conv.register_forward_hook(lambda m, args, out, part=part: seen[part].add(args[0].shape[0]))
+    image = torch.from_numpy(np.asarray(Image.open(ISBDA_FRAME).convert("RGB")).copy()).permute(2, 0, 1).float() / 255
+    frames = [image, image[:, : image.shape[1] // 2], image[:, :, : image.shape[2] // 2]]
+    counts = []
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+        for frame in frames:
+            counts.append(len(model([frame.to(device)])[0]["scores"]))
+    assert len(set(counts)) > 1 and min(counts) > 0  # different numbers of detections
+    if device.type == "cpu":  # a dry run: the CPU's own chunks for the mask branch
+        assert seen["mask branch"] == {CPU_EVAL_CHUNK}
+    else:
+        assert seen == {"mask branch": {DEVICE_EVAL_CHUNK}, "close look": {DEVICE_EVAL_CHUNK}}
 
 
 def test_crisp_frames_are_softened_on_the_gpu_as_on_the_cpu() -> None:

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 from torchvision.ops import roi_align
 
+from engine.msnet.heads import in_fixed_chunks
 from engine.msnet.inference import in_bfloat16
 
 #: share of the box's longer side added around it on every side
@@ -98,16 +99,27 @@ def normalised(batch: Tensor, mean: list[float], std: list[float]) -> Tensor:
 
 
 def damage_probabilities(images: list[Tensor], boxes: list[Tensor], head: CloseLookHead,
-                         mean: list[float], std: list[float], *, batch_size: int = 64) -> list[Tensor]:
-    """Per image, the close look's probability of damage of each box."""
+                         mean: list[float], std: list[float], *, batch_size: int = 64,
+                         fixed_batches: bool | None = None) -> list[Tensor]:
+    """Per image, the close look's probability of damage of each box.
+
+    ``fixed_batches``: every call of the head gets ``batch_size`` crops, the last batch
+    zero-padded; ``None``: off the CPU only. A GPU builds a cuDNN plan for every new input
+    shape, which costs more than the crops' convolutions, and the number of detections
+    changes from frame to frame; on the CPU the padding would be work thrown away."""
     counts = [len(b) for b in boxes]
     if sum(counts) == 0:
         return [b.new_zeros((0,)) for b in boxes]
     every = torch.cat([crops(image, b, head.crop_px) for image, b in zip(images, boxes)])
-    probabilities = torch.cat([
-        head(normalised(every[i:i + batch_size], mean, std))
-        for i in range(0, len(every), batch_size)
-    ])
+    if fixed_batches is None:
+        fixed_batches = every.device.type != "cpu"
+    if fixed_batches:
+        probabilities = in_fixed_chunks(lambda chunk: head(normalised(chunk, mean, std)), every, batch_size)
+    else:
+        probabilities = torch.cat([
+            head(normalised(every[i:i + batch_size], mean, std))
+            for i in range(0, len(every), batch_size)
+        ])
     return list(probabilities.split(counts))
 
 

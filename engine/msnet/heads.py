@@ -1,13 +1,16 @@
-"""torchvision's mask head and predictor, evaluated in fixed-size chunks on the CPU; its
-RoI heads with a hook before the mask branch.
+"""torchvision's mask head and predictor, evaluated in fixed-size chunks; its RoI heads
+with a hook before the mask branch.
 
 The mask branch sees a different number of detections in every frame. On the CPU,
 oneDNN builds a convolution primitive for every new input shape, so a video pays that
 cost again and again, and the upsampled ``[N, 256, 28, 28]`` activations (~50 MB for 60
-detections) are fresh pages each time. Evaluating in chunks of :data:`CPU_EVAL_CHUNK`
-(the last one zero-padded) keeps one shape and small buffers: each detection's mask is
-computed exactly as before, independently of the others. Training and GPU evaluation
-are torchvision's, unchanged; the parameters (and so the weights files) are the same.
+detections) are fresh pages each time. On a GPU, cuDNN builds (and may compile) an
+execution plan for every new input shape, which costs far more than the convolution
+itself. Evaluating in chunks (the last one zero-padded) keeps one shape: of
+:data:`CPU_EVAL_CHUNK` on the CPU, which also keeps the buffers small, and of
+:data:`DEVICE_EVAL_CHUNK` on a GPU. Each detection's mask is computed exactly as before,
+independently of the others. Training is torchvision's, unchanged; the parameters (and
+so the weights files) are the same.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ from engine.msnet.inference import in_bfloat16
 #: faster per frame than 16 in float32 and in bfloat16; 1, 2 and 32 slower)
 CPU_EVAL_CHUNK = 4
 
+#: rows per call of a head that sees a varying number of detections, on a GPU (or any
+#: device but the CPU) in evaluation: one input shape, so one cuDNN plan, for a whole
+#: video; large enough that a batch of frames takes a few calls
+DEVICE_EVAL_CHUNK = 64
+
 
 def in_fixed_chunks(forward: Callable[[Tensor], Tensor], x: Tensor, size: int) -> Tensor:
     """``forward(x)`` computed ``size`` rows at a time, the last chunk zero-padded."""
@@ -41,9 +49,16 @@ def in_fixed_chunks(forward: Callable[[Tensor], Tensor], x: Tensor, size: int) -
     return torch.cat([forward(chunk) for chunk in x.split(size)])[:count]
 
 
-def _chunked_on_cpu(module: torch.nn.Module, forward: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
-    if module.training or x.device.type != "cpu":
+def eval_chunk(device: torch.device) -> int:
+    """Rows per call, in evaluation, of a head whose number of rows varies from frame to frame."""
+    return CPU_EVAL_CHUNK if device.type == "cpu" else DEVICE_EVAL_CHUNK
+
+
+def _chunked_in_eval(module: torch.nn.Module, forward: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    if module.training:
         return forward(x)
+    if x.device.type != "cpu":
+        return in_fixed_chunks(forward, x, DEVICE_EVAL_CHUNK)
     enabled = getattr(module, "cpu_bfloat16", False)
     return in_fixed_chunks(lambda chunk: in_bfloat16(enabled, forward, chunk), x, CPU_EVAL_CHUNK)
 
@@ -81,23 +96,23 @@ class BoxHead(TwoMLPHead):
 
 
 class MaskHead(MaskRCNNHeads):
-    """:class:`~torchvision.models.detection.mask_rcnn.MaskRCNNHeads`, chunked on the CPU in eval
-    (in bfloat16 when ``cpu_bfloat16`` is set, see :mod:`engine.msnet.inference`)."""
+    """:class:`~torchvision.models.detection.mask_rcnn.MaskRCNNHeads`, in fixed chunks in eval
+    (on the CPU in bfloat16 when ``cpu_bfloat16`` is set, see :mod:`engine.msnet.inference`)."""
 
     cpu_bfloat16 = False
 
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
-        return _chunked_on_cpu(self, super().forward, x)
+        return _chunked_in_eval(self, super().forward, x)
 
 
 class MaskPredictor(MaskRCNNPredictor):
-    """:class:`~torchvision.models.detection.mask_rcnn.MaskRCNNPredictor`, chunked on the CPU in eval
-    (in bfloat16 when ``cpu_bfloat16`` is set)."""
+    """:class:`~torchvision.models.detection.mask_rcnn.MaskRCNNPredictor`, in fixed chunks in eval
+    (on the CPU in bfloat16 when ``cpu_bfloat16`` is set)."""
 
     cpu_bfloat16 = False
 
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
-        return _chunked_on_cpu(self, super().forward, x)
+        return _chunked_in_eval(self, super().forward, x)
 
 
 #: per image, the boxes, scores and labels of the box branch's detections
@@ -123,5 +138,5 @@ class RoIHeadsWithHook(RoIHeads):
         return (boxes, scores, labels) if hook is None else hook(boxes, scores, labels)
 
 
-__all__ = ["BEFORE_MASKS", "CPU_EVAL_CHUNK", "Detections", "MaskHead", "MaskPredictor", "RoIHeadsWithHook",
-           "in_fixed_chunks"]
+__all__ = ["BEFORE_MASKS", "CPU_EVAL_CHUNK", "DEVICE_EVAL_CHUNK", "Detections", "MaskHead", "MaskPredictor",
+           "RoIHeadsWithHook", "eval_chunk", "in_fixed_chunks"]

@@ -17,6 +17,7 @@ from engine.msnet.close_look import (
     combined_scores,
     crop_boxes,
     crops,
+    damage_probabilities,
 )
 from engine.msnet.close_look_fit import Examples, auc, fit_head, label_detections, main
 from engine.msnet.rescore import rescored
@@ -79,6 +80,29 @@ def _tiny_body() -> torch.nn.Module:
     layers = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2, padding=1), torch.nn.ReLU(),
                                  torch.nn.Conv2d(8, 8, 3, stride=2, padding=1), torch.nn.ReLU())
     return IntermediateLayerGetter(layers, return_layers={"1": "0", "3": "1"})
+
+
+def test_fixed_batches_give_the_same_probabilities_with_one_batch_shape() -> None:
+    """Off the CPU the close look pads its last batch, so a video has one batch shape
+    (one cuDNN plan); each crop's probability is what it is in a batch of its own size."""
+    torch.manual_seed(0)
+    head = CloseLookHead(_tiny_body(), crop_px=24).eval()
+    seen: list[int] = []
+    head.body.register_forward_hook(lambda module, args, out: seen.append(args[0].shape[0]))
+    generator = torch.Generator().manual_seed(4)
+    images = [torch.rand(3, 90, 120, generator=generator) for _ in range(2)]
+    boxes = [torch.tensor([[10.0, 10.0, 40.0, 30.0], [50.0, 20.0, 90.0, 70.0], [0.0, 60.0, 20.0, 90.0]]),
+             torch.tensor([[30.0, 30.0, 60.0, 60.0], [70.0, 5.0, 110.0, 45.0]])]
+    mean, std = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
+    with torch.no_grad():
+        as_they_come = damage_probabilities(images, boxes, head, mean, std, batch_size=4, fixed_batches=False)
+        assert seen == [4, 1]
+        seen.clear()
+        fixed = damage_probabilities(images, boxes, head, mean, std, batch_size=4, fixed_batches=True)
+    assert seen == [4, 4]
+    assert [len(p) for p in fixed] == [3, 2]
+    for ours, theirs in zip(fixed, as_they_come):
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
 def _blob_crops(count: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

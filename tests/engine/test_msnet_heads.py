@@ -4,7 +4,7 @@ import torch
 from torchvision.models.detection.faster_rcnn import TwoMLPHead
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 
-from engine.msnet.heads import CPU_EVAL_CHUNK, BoxHead, MaskHead, MaskPredictor, in_fixed_chunks
+from engine.msnet.heads import CPU_EVAL_CHUNK, DEVICE_EVAL_CHUNK, BoxHead, MaskHead, MaskPredictor, in_fixed_chunks
 
 
 def _pair(kind_ours, kind_theirs, *args):
@@ -28,6 +28,22 @@ def test_chunked_cpu_eval_equals_torchvision_for_any_count():
             torch.testing.assert_close(predictor(features), stock_predictor(features), rtol=1e-5, atol=1e-5)
     # one shape only: every call but the empty one saw exactly a chunk
     assert set(calls) == {0, CPU_EVAL_CHUNK}
+
+
+def test_off_the_cpu_the_mask_branch_sees_one_shape_for_any_count():
+    """A GPU builds a cuDNN plan per new input shape: in evaluation off the CPU every
+    convolution of the mask branch gets DEVICE_EVAL_CHUNK rows, whatever a frame has.
+    (Run on the meta device, which computes shapes only, as a stand-in for a GPU.)"""
+    head = MaskHead(8, [8, 8], 1).eval().to("meta")
+    predictor = MaskPredictor(8, 8, 4).eval().to("meta")
+    seen = set()
+    for module in [*head.modules(), *predictor.modules()]:
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+            module.register_forward_hook(lambda module, args, out: seen.add(args[0].shape[0]))
+    with torch.no_grad():
+        for count in (1, DEVICE_EVAL_CHUNK - 1, DEVICE_EVAL_CHUNK + 1, 3 * DEVICE_EVAL_CHUNK):
+            assert predictor(head(torch.empty(count, 8, 14, 14, device="meta"))).shape == (count, 4, 28, 28)
+    assert seen == {DEVICE_EVAL_CHUNK}
 
 
 def test_training_runs_the_whole_batch_at_once():
