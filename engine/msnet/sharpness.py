@@ -50,23 +50,32 @@ def laplacian_variance(grey: Tensor) -> float:
     return float(F.conv2d(padded, kernel[None, None]).var())
 
 
-def gaussian_blurred(image: Tensor, sigma: float) -> Tensor:
+def gaussian_blurred(image: Tensor, sigma: float, *, bucketed: bool | None = None) -> Tensor:
     """``image`` ([C, H, W]) blurred by a Gaussian of ``sigma`` pixels, as two 1-D passes
-    (edges reflected); ``sigma <= 0`` returns it unchanged."""
+    (edges reflected); ``sigma <= 0`` returns it unchanged.
+
+    ``bucketed``: the kernel is as long as the next power of two of its radius, the taps
+    past the radius zero, so that the few kernel shapes a video needs are met again and
+    again (a GPU builds a cuDNN plan per new shape, and the search for a frame's blur
+    tries a new width at every step); the same numbers. ``None``: off the CPU only."""
     if sigma <= 0:
         return image
     radius = max(1, math.ceil(3.0 * sigma))
-    offsets = torch.arange(-radius, radius + 1, dtype=image.dtype, device=image.device)
-    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
-    kernel = kernel / kernel.sum()
     channels = image.shape[0]
     height, width = image.shape[-2:]
-    pad_x, pad_y = min(radius, width - 1), min(radius, height - 1)
+    if bucketed is None:
+        bucketed = image.device.type != "cpu"
+    taps = radius
+    if bucketed and (1 << (radius - 1).bit_length()) < min(height, width):
+        taps = 1 << (radius - 1).bit_length()
+    offsets = torch.arange(-taps, taps + 1, dtype=image.dtype, device=image.device)
+    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2) * (offsets.abs() <= radius)
+    kernel = kernel / kernel.sum()
     x = image[None]
-    if pad_x < radius or pad_y < radius:  # an image narrower than the kernel: replicate instead
-        x = F.pad(x, (radius, radius, radius, radius), mode="replicate")
+    if radius > width - 1 or radius > height - 1:  # an image narrower than the kernel: replicate instead
+        x = F.pad(x, (taps, taps, taps, taps), mode="replicate")
     else:
-        x = F.pad(x, (radius, radius, radius, radius), mode="reflect")
+        x = F.pad(x, (taps, taps, taps, taps), mode="reflect")
     x = F.conv2d(x, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
     x = F.conv2d(x, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
     return x[0]

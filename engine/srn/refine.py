@@ -248,8 +248,13 @@ class ScoreRefiner:
         The encoder works location by location, so encoding only the rectangle around
         the RoIs (with the one-location margin bilinear sampling reads) gives the same
         numbers as encoding the whole map, at a fraction of the cost when the boxes
-        cover part of the frame.
+        cover part of the frame. Off the CPU the whole map is encoded: a GPU builds a
+        cuDNN plan for every new input shape, and the rectangle changes every frame.
         """
+        size = (self.roi_size, self.roi_size)
+        if feature_map.device.type != "cpu":
+            return roi_align(self._encode(feature_map), rois, size, spatial_scale=scale,
+                             sampling_ratio=self.sampling_ratio)
         height, width = feature_map.shape[-2:]
         x = rois[:, [1, 3]] * scale
         y = rois[:, [2, 4]] * scale
@@ -266,7 +271,6 @@ class ScoreRefiner:
         shifted = rois.clone()
         shifted[:, [1, 3]] -= left / scale
         shifted[:, [2, 4]] -= top / scale
-        size = (self.roi_size, self.roi_size)
         return roi_align(self._encode(crop), shifted, size, spatial_scale=scale, sampling_ratio=self.sampling_ratio)
 
     def _encode(self, x: Tensor) -> Tensor:

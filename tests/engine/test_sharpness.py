@@ -51,6 +51,26 @@ def test_the_blur_is_opencvs_gaussian(sigma):
     assert gaussian_blurred(image, 0.0) is image
 
 
+def test_bucketed_blurs_are_the_same_with_a_few_kernel_shapes(monkeypatch):
+    """Off the CPU the kernels come in lengths of 2**k + 1 (zero taps past the radius), so
+    the search for a frame's blur meets a few shapes again and again; the same pixels."""
+    image = torch.rand(3, 48, 64, generator=torch.Generator().manual_seed(7))
+    lengths = set()
+    conv2d = torch.nn.functional.conv2d
+    monkeypatch.setattr(torch.nn.functional, "conv2d",
+                        lambda x, w, *a, **k: lengths.add(max(w.shape[-2:])) or conv2d(x, w, *a, **k))
+    sigmas = [0.3 * step for step in range(1, 40)]  # radii 1..36
+    for sigma in sigmas:
+        torch.testing.assert_close(gaussian_blurred(image, sigma, bucketed=True),
+                                   gaussian_blurred(image, sigma, bucketed=False), rtol=1e-5, atol=1e-6)
+    lengths.clear()
+    for sigma in sigmas:
+        gaussian_blurred(image, sigma, bucketed=True)
+    # radii past the image's short side keep their own length (replicated edges)
+    assert {n for n in lengths if n < 48} == {3, 5, 9, 17, 33}
+    assert len(lengths) < len(sigmas) // 2
+
+
 def test_a_frame_no_sharper_than_the_ceiling_is_left_exactly_as_it_is():
     image = _smooth()
     before, _ = sharpness_at(image, 96)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -191,3 +193,23 @@ def test_encoding_only_around_the_boxes_is_exact(refiner: ScoreRefiner) -> None:
     for subset in ([0], [1], [2, 3], list(range(6))):
         cropped = refiner._encode_and_align(feature_map, rois[subset], 0.25)
         torch.testing.assert_close(cropped, whole[subset], rtol=1e-4, atol=1e-5)
+
+
+def test_off_the_cpu_the_whole_map_is_encoded(refiner: ScoreRefiner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GPU builds a cuDNN plan per new input shape: there the encoder gets each level's
+    whole map, whose shape a video keeps, not the rectangle around each frame's boxes.
+    (The meta device, which computes shapes only, stands in for a GPU.)"""
+    meta_refiner = copy.deepcopy(refiner)
+    meta_refiner.encoder.to("meta")
+    seen: list[tuple[int, ...]] = []
+    for which in (refiner, meta_refiner):
+        encode = which._encode
+        monkeypatch.setattr(which, "_encode", lambda x, encode=encode: seen.append(tuple(x.shape)) or encode(x))
+    frame = _random_frame(6, seed=31)
+    feature_map = frame.features["0"]
+    rois = torch.cat([torch.zeros(6, 1), frame.boxes], dim=1)
+    refiner._encode_and_align(feature_map, rois[[1, 2]], 0.25)
+    assert seen[0][-2:] != tuple(feature_map.shape[-2:])  # on the CPU: the rectangle only
+    pooled = meta_refiner._encode_and_align(feature_map.to("meta"), rois[[1, 2]].to("meta"), 0.25)
+    assert seen[1:] == [tuple(feature_map.shape)]
+    assert pooled.shape == (2, refiner.encoder.out_channels, 7, 7)
