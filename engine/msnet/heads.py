@@ -49,11 +49,6 @@ def in_fixed_chunks(forward: Callable[[Tensor], Tensor], x: Tensor, size: int) -
     return torch.cat([forward(chunk) for chunk in x.split(size)])[:count]
 
 
-def eval_chunk(device: torch.device) -> int:
-    """Rows per call, in evaluation, of a head whose number of rows varies from frame to frame."""
-    return CPU_EVAL_CHUNK if device.type == "cpu" else DEVICE_EVAL_CHUNK
-
-
 def _chunked_in_eval(module: torch.nn.Module, forward: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     if module.training:
         return forward(x)
@@ -139,4 +134,4 @@ class RoIHeadsWithHook(RoIHeads):
 
 
 __all__ = ["BEFORE_MASKS", "CPU_EVAL_CHUNK", "DEVICE_EVAL_CHUNK", "Detections", "MaskHead", "MaskPredictor",
-           "RoIHeadsWithHook", "eval_chunk", "in_fixed_chunks"]
+           "RoIHeadsWithHook", "in_fixed_chunks"]
