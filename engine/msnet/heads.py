@@ -1,16 +1,17 @@
-"""torchvision's mask head and predictor, evaluated in fixed-size chunks; its RoI heads
-with a hook before the mask branch.
+"""torchvision's mask head and predictor, run in fixed-size chunks; its RoI heads with a
+hook before the mask branch.
 
 The mask branch sees a different number of detections in every frame. On the CPU,
 oneDNN builds a convolution primitive for every new input shape, so a video pays that
 cost again and again, and the upsampled ``[N, 256, 28, 28]`` activations (~50 MB for 60
 detections) are fresh pages each time. On a GPU, cuDNN builds (and may compile) an
 execution plan for every new input shape, which costs far more than the convolution
-itself. Evaluating in chunks (the last one zero-padded) keeps one shape: of
-:data:`CPU_EVAL_CHUNK` on the CPU, which also keeps the buffers small, and of
-:data:`DEVICE_EVAL_CHUNK` on a GPU. Each detection's mask is computed exactly as before,
-independently of the others. Training is torchvision's, unchanged; the parameters (and
-so the weights files) are the same.
+itself, in training (where the positives sampled change in number every step) as in
+evaluation. Running in chunks (the last one zero-padded) keeps one shape: of
+:data:`CPU_EVAL_CHUNK` in evaluation on the CPU, which also keeps the buffers small, and
+of :data:`DEVICE_EVAL_CHUNK` on a GPU. Each detection's mask, and its gradient, is
+computed exactly as before, independently of the others. Training on the CPU is
+torchvision's, unchanged; the parameters (and so the weights files) are the same.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ from engine.msnet.inference import in_bfloat16
 #: faster per frame than 16 in float32 and in bfloat16; 1, 2 and 32 slower)
 CPU_EVAL_CHUNK = 4
 
-#: rows per call of a head that sees a varying number of detections, on a GPU (or any
-#: device but the CPU) in evaluation: one input shape, so one cuDNN plan, for a whole
-#: video; large enough that a batch of frames takes a few calls
+#: rows per call of the mask branch on a GPU (or any device but the CPU), in training
+#: and evaluation: one input shape, so one cuDNN plan, for a whole video or training
+#: run; large enough that a batch of frames, or a step's positives, take a call or a few
 DEVICE_EVAL_CHUNK = 64
 
 
@@ -49,11 +50,14 @@ def in_fixed_chunks(forward: Callable[[Tensor], Tensor], x: Tensor, size: int) -
     return torch.cat([forward(chunk) for chunk in x.split(size)])[:count]
 
 
-def _chunked_in_eval(module: torch.nn.Module, forward: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+def _chunked(module: torch.nn.Module, forward: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    if x.device.type != "cpu":
+        # in training too: the positives sampled change in number every step, and the
+        # padding is exact there as well (no layer mixes rows; a padded row's output is
+        # dropped, so nothing flows back through it)
+        return in_fixed_chunks(forward, x, DEVICE_EVAL_CHUNK)
     if module.training:
         return forward(x)
-    if x.device.type != "cpu":
-        return in_fixed_chunks(forward, x, DEVICE_EVAL_CHUNK)
     enabled = getattr(module, "cpu_bfloat16", False)
     return in_fixed_chunks(lambda chunk: in_bfloat16(enabled, forward, chunk), x, CPU_EVAL_CHUNK)
 
@@ -91,23 +95,24 @@ class BoxHead(TwoMLPHead):
 
 
 class MaskHead(MaskRCNNHeads):
-    """:class:`~torchvision.models.detection.mask_rcnn.MaskRCNNHeads`, in fixed chunks in eval
-    (on the CPU in bfloat16 when ``cpu_bfloat16`` is set, see :mod:`engine.msnet.inference`)."""
+    """:class:`~torchvision.models.detection.mask_rcnn.MaskRCNNHeads`, in fixed chunks off the
+    CPU and in evaluation on it (there in bfloat16 when ``cpu_bfloat16`` is set, see
+    :mod:`engine.msnet.inference`)."""
 
     cpu_bfloat16 = False
 
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
-        return _chunked_in_eval(self, super().forward, x)
+        return _chunked(self, super().forward, x)
 
 
 class MaskPredictor(MaskRCNNPredictor):
-    """:class:`~torchvision.models.detection.mask_rcnn.MaskRCNNPredictor`, in fixed chunks in eval
-    (on the CPU in bfloat16 when ``cpu_bfloat16`` is set)."""
+    """:class:`~torchvision.models.detection.mask_rcnn.MaskRCNNPredictor`, in fixed chunks off the
+    CPU and in evaluation on it (there in bfloat16 when ``cpu_bfloat16`` is set)."""
 
     cpu_bfloat16 = False
 
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
-        return _chunked_in_eval(self, super().forward, x)
+        return _chunked(self, super().forward, x)
 
 
 #: per image, the boxes, scores and labels of the box branch's detections

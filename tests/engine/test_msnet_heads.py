@@ -1,5 +1,7 @@
 import pickle
 
+import pytest
+
 import torch
 from torchvision.models.detection.faster_rcnn import TwoMLPHead
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
@@ -30,20 +32,40 @@ def test_chunked_cpu_eval_equals_torchvision_for_any_count():
     assert set(calls) == {0, CPU_EVAL_CHUNK}
 
 
-def test_off_the_cpu_the_mask_branch_sees_one_shape_for_any_count():
-    """A GPU builds a cuDNN plan per new input shape: in evaluation off the CPU every
-    convolution of the mask branch gets DEVICE_EVAL_CHUNK rows, whatever a frame has.
-    (Run on the meta device, which computes shapes only, as a stand-in for a GPU.)"""
-    head = MaskHead(8, [8, 8], 1).eval().to("meta")
-    predictor = MaskPredictor(8, 8, 4).eval().to("meta")
+@pytest.mark.parametrize("training", [False, True])
+def test_off_the_cpu_the_mask_branch_sees_one_shape_for_any_count(training):
+    """A GPU builds a cuDNN plan per new input shape: off the CPU, in evaluation and in
+    training, every convolution of the mask branch gets DEVICE_EVAL_CHUNK rows, whatever
+    a frame or a step has. (Run on the meta device, which computes shapes only, as a
+    stand-in for a GPU.)"""
+    head = MaskHead(8, [8, 8], 1).train(training).to("meta")
+    predictor = MaskPredictor(8, 8, 4).train(training).to("meta")
     seen = set()
     for module in [*head.modules(), *predictor.modules()]:
         if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
             module.register_forward_hook(lambda module, args, out: seen.add(args[0].shape[0]))
-    with torch.no_grad():
+    with torch.set_grad_enabled(training):
         for count in (1, DEVICE_EVAL_CHUNK - 1, DEVICE_EVAL_CHUNK + 1, 3 * DEVICE_EVAL_CHUNK):
             assert predictor(head(torch.empty(count, 8, 14, 14, device="meta"))).shape == (count, 4, 28, 28)
     assert seen == {DEVICE_EVAL_CHUNK}
+
+
+def test_padded_chunks_give_the_mask_branch_the_same_gradients():
+    """Training off the CPU pads the positives: the loss and every parameter's gradient
+    are those of the rows alone."""
+    torch.manual_seed(0)
+    head = MaskRCNNHeads(8, [8, 8], 1).train()
+    x = torch.randn(5, 8, 14, 14)
+    target = torch.randn(5, 8, 14, 14)
+    grads = []
+    for forward in (head, lambda rows: in_fixed_chunks(head, rows, 4)):
+        head.zero_grad()
+        loss = ((forward(x) - target) ** 2).mean()
+        loss.backward()
+        grads.append((loss.detach(), [p.grad.clone() for p in head.parameters()]))
+    torch.testing.assert_close(grads[0][0], grads[1][0])
+    for ours, theirs in zip(grads[1][1], grads[0][1]):
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
 def test_training_runs_the_whole_batch_at_once():
