@@ -15,13 +15,14 @@
 #      co-trained Mask R-CNN and MSNet, 1,350 steps each from the ImageNet initialisation,
 #      seeds 1-3, trained on flights 21-28 and scored on flight 103 (docs/ablation.md),
 #      nine models at once on the one GPU, each stopped early (and scored where it
-#      stopped) when the time runs short.
+#      stopped) when the time runs short; ABLATION=0 leaves it out, and renders only what
+#      the speed needs, so that nothing else loads the CPUs while it is measured.
 #
 # The flights are rendered on the CPUs while step 1 runs. Each step has its own time
 # limit, and what a step finished is kept: $OUT gets gpu_run.log (everything printed),
 # test_cuda.xml, evaluate.prof (the profile) and ablation.tar.gz (each model's evaluations
 # and logs). Environment: OUT (default ./gpu-out), PYTHON (python3), DEVICE (cuda), STEPS
-# (1350), SECONDS_TOTAL (540), CHECKS (1), SPEED_SECONDS (150: the most step 2 may take),
+# (1350), SECONDS_TOTAL (540), CHECKS (1), ABLATION (1), SPEED_SECONDS (150: the most step 2 may take),
 # SCORE_SECONDS (90: kept for scoring the nine models), FLIGHT_SECONDS (30), BENCH_SECONDS
 # (20), SITE (.gpu/site.tar.xz; none: the installed packages), GPU_WORK
 # (/tmp/damagemap-gpu). A dry run on a CPU, with the venv:
@@ -34,6 +35,7 @@ STEPS=${STEPS:-1350}
 DEVICE=${DEVICE:-cuda}
 TOTAL=${SECONDS_TOTAL:-540}
 CHECKS=${CHECKS:-1}
+ABLATION=${ABLATION:-1}
 SPEED_SECONDS=${SPEED_SECONDS:-150}
 SCORE_SECONDS=${SCORE_SECONDS:-90}
 FLIGHT_SECONDS=${FLIGHT_SECONDS:-30}
@@ -62,6 +64,7 @@ print('python', __import__('sys').version.split()[0], '| torch', torch.__version
 imagenet=.gpu/mnv2_imagenet_f16.safetensors
 [ -f "$imagenet" ] || echo "no $imagenet: step 2 will not run (bench/gpu_kit.sh makes it)"
 TRAIN_SEEDS="21 22 23 24 25 26 27 28"
+[ "$ABLATION" = 1 ] || TRAIN_SEEDS=""  # nothing rendered beside the speed bench
 
 say "rendering the flights on the CPUs, in the background"
 render() {  # folder, then damagemap synth's arguments
@@ -115,7 +118,9 @@ trains=()
 for seed in $TRAIN_SEEDS; do
   [ -f "$WORK/train-s$seed/annotations/done" ] && trains+=("$WORK/train-s$seed") || tail -3 "$WORK/train-s$seed.log"
 done
-if [ $(( $(left) - SCORE_SECONDS )) -lt 60 ]; then
+if [ "$ABLATION" != 1 ]; then
+  echo "left out (ABLATION=0)"
+elif [ $(( $(left) - SCORE_SECONDS )) -lt 60 ]; then
   echo "no time left for the ablation"
 elif [ -f "$imagenet" ] && [ -f "$WORK/val-s103/annotations/done" ] && [ ${#trains[@]} -gt 0 ]; then
   echo "training flights: ${#trains[@]}; time left: $(left) s"
