@@ -6,7 +6,8 @@
 # they are shipped (--save-compact). See MODEL_CARD.md.
 #
 #   bash resources/models/default/reproduce.sh OUT_DIR            # hours on a 2-core CPU
-#   DEVICE=cuda bash resources/models/default/reproduce.sh OUT_DIR  # minutes on a GPU
+#   DEVICE=cuda bash resources/models/default/reproduce.sh OUT_DIR  # training on a GPU
+#                                       (the close look's fit and the int8 ranges run on the CPU)
 #
 # The results land in OUT_DIR/default/ (msnet.safetensors/.json, srn.safetensors/.json).
 # Training is seeded, but float results differ between machines and thread counts, so
