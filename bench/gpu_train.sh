@@ -44,6 +44,7 @@ exec > >(tee "$OUT/gpu_train.log") 2>&1
 START=$SECONDS
 say() { echo; echo "== $((SECONDS - START)) s: $*"; }
 left() { echo $((TOTAL - (SECONDS - START))); }
+atleast5() { [ "$1" -ge 5 ] && echo "$1" || echo 5; }  # timeout 0 would mean no limit
 
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 if [ -f "$SITE" ]; then
@@ -102,9 +103,9 @@ fi
 say "3. the shipped and the new detector on flights 103 and 104"
 for val in val-s103 val-s104; do
   [ -f "$WORK/$val/annotations/done" ] || continue
-  timeout $(( $(left) / 2 )) $PY -m app.cli evaluate --data "$WORK/$val" --split val --weights "$SHIPPED" \
+  timeout "$(atleast5 $(( $(left) / 2 )))" $PY -m app.cli evaluate --data "$WORK/$val" --split val --weights "$SHIPPED" \
     --device "$DEVICE" --batch-size 4 --json "$WORK/eval-shipped-$val.json"
-  [ -f "$WORK/stage5/model.safetensors" ] && timeout $(( $(left) - 5 )) $PY -m app.cli evaluate --data "$WORK/$val" \
+  [ -f "$WORK/stage5/model.safetensors" ] && timeout "$(atleast5 $(( $(left) - 5 )))" $PY -m app.cli evaluate --data "$WORK/$val" \
     --split val --weights "$WORK/stage5/model.safetensors" --device "$DEVICE" --batch-size 4 \
     --json "$WORK/eval-stage5-$val.json"
 done
