@@ -2,8 +2,8 @@
 
 On a machine with one these run with the rest of the suite (``pytest tests/test_cuda.py``
 runs them alone): the shipped detector on a real frame, the fixed batch shapes of its
-mask branch and close look, a whole analysis with the SRN
-(half-precision autocast, pinned transfers, batches of 4), detector training with mixed
+mask branch and close look, a whole analysis with the SRN (half-precision autocast,
+pinned transfers, batches of 4), the close look's fit, detector training with mixed
 precision and SRN training. ``DAMAGEMAP_TEST_DEVICE=cuda:1`` picks another GPU;
 ``DAMAGEMAP_TEST_DEVICE=cpu`` dry-runs the checks on the CPU, each comparison then
 comparing the CPU with itself.
@@ -178,3 +178,28 @@ def test_srn_training_on_the_gpu(tiny_detector, texture_video, tmp_path) -> None
     encoder, config = load_srn(out)
     assert config.training["steps"] == 3
     assert all(torch.isfinite(p).all() for p in encoder.parameters())
+
+
+def test_the_close_look_is_fitted_on_the_gpu_as_on_the_cpu(tiny_detector, damage_dataset, tmp_path) -> None:
+    """``python -m engine.msnet.close_look_fit --device``: the same examples (the detector's
+    detections, labelled against the truth) and a head that loads and runs on the CPU,
+    with the same prior; the detector itself unchanged."""
+    from engine.msnet.close_look_fit import main as fit
+    from engine.weights import load_model
+
+    data = damage_dataset(tmp_path / "data")
+    base, _ = load_model(tiny_detector / "msnet.safetensors", device=torch.device("cpu"))
+    configs = {}
+    for device in ("cpu", DEVICE):
+        out = tmp_path / device.replace(":", "-") / "msnet.safetensors"
+        assert fit(["--weights", str(tiny_detector / "msnet.safetensors"), "--data", f"{data}:train", "--out", str(out),
+                    "--crop-px", "32", "--min-score", "0.0", "--epochs", "1", "--device", device]) == 0
+        configs[device] = json.loads(out.with_suffix(".json").read_text())["close_look"]
+        model, _ = load_model(out, device=torch.device("cpu"))
+        assert all(torch.isfinite(p).all() for p in model.close_look_head.parameters())
+        for key, value in base.state_dict().items():
+            assert torch.equal(model.state_dict()[key], value), key
+    cpu, gpu = configs["cpu"], configs[DEVICE]
+    assert cpu["examples"] > 0
+    assert abs(gpu["examples"] - cpu["examples"]) <= max(2, 0.1 * cpu["examples"])
+    assert gpu["prior"] == pytest.approx(cpu["prior"], abs=0.1)

@@ -115,16 +115,18 @@ def collect(model: torch.nn.Module, specs: list[str], *, crop_px: int, min_score
     images and cuts the crops from them; ``"video"`` does both on the flight's video frames
     (:func:`_frames`); ``"both"`` runs it on the video frames and cuts each detection's
     crop from the video frame and from the image, so the close look learns the same
-    detections with and without the video's compression (all video crops first)."""
+    detections with and without the video's compression (all video crops first). The
+    detector runs where its parameters are; the examples are kept on the CPU."""
     if frames not in FRAME_SOURCES:
         raise ValueError(f"frames must be one of {', '.join(FRAME_SOURCES)}; got {frames!r}")
+    device = next(model.parameters()).device
     parts: list[Examples] = []
     stills: list[Examples] = []
     for spec in specs:
         for frame, image, damage, houses in _frames(spec, from_video=frames != "images"):
-            output = model([frame])[0]
+            output = model([frame.to(device)])[0]
             keep = output["scores"] >= min_score
-            boxes, scores = output["boxes"][keep], output["scores"][keep]
+            boxes, scores = output["boxes"][keep].cpu(), output["scores"][keep].cpu()
             labels = label_detections(boxes, damage, houses)
             known = labels >= 0
             if known.any():
@@ -148,7 +150,7 @@ def _augmented(batch: Tensor, generator: torch.Generator) -> Tensor:
     batch = torch.rot90(batch, int(torch.randint(4, (), generator=generator)), (2, 3))
     gain = 0.8 + 0.4 * torch.rand(len(batch), 1, 1, 1, generator=generator)
     shift = 0.1 * (torch.rand(len(batch), 3, 1, 1, generator=generator) - 0.5)
-    return (batch * gain + shift).clamp(0, 1)
+    return (batch * gain.to(batch.device) + shift.to(batch.device)).clamp(0, 1)
 
 
 def fit_head(head: CloseLookHead, examples: Examples, mean: list[float], std: list[float], *,
@@ -156,8 +158,10 @@ def fit_head(head: CloseLookHead, examples: Examples, mean: list[float], std: li
              log_every: int = 50) -> CloseLookHead:
     """Fine-tune ``head`` (in place) on ``examples``' crops: binary cross-entropy with both
     classes weighted equally, AdamW, one-cycle learning rate; then set its prior to the
-    share of damage among the examples."""
-    labels = examples.labels.float()
+    share of damage among the examples. It learns where its parameters are; the random
+    draws (order, augmentation) are the CPU's, the same on any device."""
+    device = next(head.parameters()).device
+    labels = examples.labels.float().to(device)
     if labels.min() == labels.max():
         raise ValueError("the close look needs detections of both kinds (on damage and clear of it)")
     generator = torch.Generator().manual_seed(seed)
@@ -173,7 +177,7 @@ def fit_head(head: CloseLookHead, examples: Examples, mean: list[float], std: li
         order = torch.randperm(len(labels), generator=generator)
         for first in range(0, batches * batch_size, batch_size):
             chosen = order[first:first + batch_size]
-            batch = _augmented(examples.crops[chosen].float() / 255, generator)
+            batch = _augmented(examples.crops[chosen].to(device).float() / 255, generator)
             loss = loss_fn(head.logits(normalised(batch, mean, std)), labels[chosen])
             optimizer.zero_grad()
             loss.backward()
@@ -200,9 +204,10 @@ def round_as_stored(head: CloseLookHead) -> None:
 @torch.no_grad()
 def probabilities(head: CloseLookHead, examples: Examples, mean: list[float], std: list[float],
                   *, batch_size: int = 256) -> Tensor:
-    """The close look's probability of damage for each example."""
+    """The close look's probability of damage for each example (on the CPU)."""
     head.eval()
-    return torch.cat([head(normalised(examples.crops[i:i + batch_size].float() / 255, mean, std))
+    device = next(head.parameters()).device
+    return torch.cat([head(normalised(examples.crops[i:i + batch_size].to(device).float() / 255, mean, std)).cpu()
                       for i in range(0, len(examples.labels), batch_size)])
 
 
@@ -244,11 +249,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default="cpu",
+                        help="cpu (default), cuda[:N] or auto: where the detector runs and the head learns")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    from engine.device import resolve_device
+
+    device = resolve_device(args.device)
     started = time.perf_counter()
-    model, config = load_model(args.weights, inference={"close_look": False})
+    model, config = load_model(args.weights, device=device, inference={"close_look": False})
     train = collect(model, args.data, crop_px=args.crop_px, min_score=args.min_score, frames=args.frames)
     print(f"fitting on {len(train.labels)} detections ({int(train.labels.sum())} on damage)", flush=True)
     torch.manual_seed(args.seed)
@@ -279,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     config["model"] = {**config["model"], "close_look_px": args.crop_px}
     model.build_config = config["model"]
     config["inference"] = {**(config.get("inference") or {}), "close_look": True}
-    save_model(model, args.out, {**config, "close_look": fitted}, compact=compact)
+    save_model(model.cpu(), args.out, {**config, "close_look": fitted}, compact=compact)
     print(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
     return 0
 

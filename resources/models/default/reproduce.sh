@@ -6,8 +6,8 @@
 # they are shipped (--save-compact). See MODEL_CARD.md.
 #
 #   bash resources/models/default/reproduce.sh OUT_DIR            # hours on a 2-core CPU
-#   DEVICE=cuda bash resources/models/default/reproduce.sh OUT_DIR  # training on a GPU
-#                                       (the close look's fit and the int8 ranges run on the CPU)
+#   DEVICE=cuda bash resources/models/default/reproduce.sh OUT_DIR  # minutes on a GPU
+#                                       (the rendering and the int8 ranges run on the CPU)
 #
 # The results land in OUT_DIR/default/ (msnet.safetensors/.json, srn.safetensors/.json).
 # Training is seeded, but float results differ between machines and thread counts, so
@@ -77,7 +77,7 @@ for seed in 11 12 13 14 15 16 17 18 21 22 23 24 25 26 27 28 31 32 33 34 35 36 37
   close_look+=("$out/train-s$seed:train:3")
 done
 python -m engine.msnet.close_look_fit --weights "$out/default/msnet.safetensors" --data "${close_look[@]}" \
-  --frames both --val "$out/val-s103:val" --out "$out/default/msnet.safetensors"
+  --frames both --val "$out/val-s103:val" --out "$out/default/msnet.safetensors" --device "$device"
 # the shipped test-time settings (MODEL_CARD.md, "Model": the close look on, the SRN off, the sharpness ceiling) and footage heights,
 # from the msnet.json beside this script
 python - "$(dirname "$0")/msnet.json" "$out/default/msnet.json" <<'PY'
