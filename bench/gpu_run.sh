@@ -85,7 +85,10 @@ bench_render=$!
 
 say "1. CUDA checks"
 if [ "$CHECKS" = 1 ]; then
-  DAMAGEMAP_TEST_DEVICE=${DAMAGEMAP_TEST_DEVICE:-$DEVICE} timeout $(( $(left) * 2 / 5 )) \
+  check_limit=$(( $(left) * 2 / 5 ))
+  [ "$ABLATION" = 1 ] || check_limit=$(( $(left) - SPEED_SECONDS ))  # all but the speed's share
+  [ $check_limit -ge 10 ] || check_limit=10
+  DAMAGEMAP_TEST_DEVICE=${DAMAGEMAP_TEST_DEVICE:-$DEVICE} timeout $check_limit \
     $PY -m pytest -v -p no:cacheprovider -n 0 -rs tests/test_cuda.py --junitxml="$OUT/test_cuda.xml"
   echo "CUDA checks exit status: $?"
 else
