@@ -42,23 +42,8 @@ FLIGHT_SECONDS=${FLIGHT_SECONDS:-30}
 BENCH_SECONDS=${BENCH_SECONDS:-20}
 SITE=${SITE:-.gpu/site.tar.xz}
 WORK=${GPU_WORK:-/tmp/damagemap-gpu}
-mkdir -p "$OUT" "$WORK"
-exec > >(tee "$OUT/gpu_run.log") 2>&1
-START=$SECONDS
-say() { echo; echo "== $((SECONDS - START)) s: $*"; }
-left() { echo $((TOTAL - (SECONDS - START))); }
-
-export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
-if [ -f "$SITE" ]; then
-  $PY -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], filter='data')" "$SITE" "$WORK/site" \
-    && export PYTHONPATH=$PWD:$WORK/site
-fi
-say "machine"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
-nproc
-$PY -c "import torch, torchvision, cv2, numpy, av, pyproj, shapely, pycocotools
-print('python', __import__('sys').version.split()[0], '| torch', torch.__version__, '| torchvision', torchvision.__version__,
-      '| CUDA', torch.cuda.is_available() and torch.cuda.get_device_name(0))" || { echo "packages missing"; exit 1; }
+LOG=gpu_run.log
+source bench/_gpu_common.sh
 
 # damagemap train --init loads the float16 tensors into the float32 model as they are
 imagenet=.gpu/mnv2_imagenet_f16.safetensors
@@ -67,18 +52,13 @@ TRAIN_SEEDS="21 22 23 24 25 26 27 28"
 [ "$ABLATION" = 1 ] || TRAIN_SEEDS=""  # nothing rendered beside the speed bench
 
 say "rendering the flights on the CPUs, in the background"
-render() {  # folder, then damagemap synth's arguments
-  local folder=$1; shift
-  [ -f "$folder/annotations/done" ] && return
-  OMP_NUM_THREADS=1 $PY -m app.cli synth "$folder" --no-orthophoto "$@" > "$folder.log" 2>&1 \
-    && touch "$folder/annotations/done"
-}
+flight=(--seconds "$FLIGHT_SECONDS" --fps 4 --size 960x540 --annotate-every 2)
 renders=()
 for seed in $TRAIN_SEEDS; do
-  render "$WORK/train-s$seed" --seed $seed --split train --seconds $FLIGHT_SECONDS --fps 4 --size 960x540 --annotate-every 2 &
+  render "$WORK/train-s$seed" --seed $seed --split train "${flight[@]}" &
   renders+=($!)
 done
-render "$WORK/val-s103" --seed 103 --split val --seconds $FLIGHT_SECONDS --fps 4 --size 960x540 --annotate-every 2 &
+render "$WORK/val-s103" --seed 103 --split val "${flight[@]}" &
 val_render=$!
 render "$WORK/bench" --seed 0 --seconds $BENCH_SECONDS --fps 2 --size 1280x720 --annotate-every 1000 &
 bench_render=$!
@@ -87,8 +67,7 @@ say "1. CUDA checks"
 if [ "$CHECKS" = 1 ]; then
   check_limit=$(( $(left) * 2 / 5 ))
   [ "$ABLATION" = 1 ] || check_limit=$(( $(left) - SPEED_SECONDS ))  # all but the speed's share
-  [ $check_limit -ge 10 ] || check_limit=10
-  DAMAGEMAP_TEST_DEVICE=${DAMAGEMAP_TEST_DEVICE:-$DEVICE} timeout $check_limit \
+  DAMAGEMAP_TEST_DEVICE=${DAMAGEMAP_TEST_DEVICE:-$DEVICE} timeout "$(at_least 10 $check_limit)" \
     $PY -m pytest -v -p no:cacheprovider -n 0 -rs tests/test_cuda.py --junitxml="$OUT/test_cuda.xml"
   echo "CUDA checks exit status: $?"
 else
@@ -108,9 +87,7 @@ if [ -f "$WORK/bench/annotations/done" ]; then
     [ -f "$OUT/evaluate.prof" ] && $PY -c "import pstats, sys; pstats.Stats(sys.argv[1]).sort_stats('tottime').print_stats(30)" \
       "$OUT/evaluate.prof" | tail -n 45
   fi
-  bench_limit=$(( speed_end - (SECONDS - START) ))
-  [ $bench_limit -ge 10 ] || bench_limit=10  # timeout 0 would mean no limit
-  timeout $bench_limit $PY bench/bench_pipeline.py --video "$WORK/bench/flight.mp4" --fps 2 --srn \
+  timeout "$(at_least 10 $(( speed_end - (SECONDS - START) )))" $PY bench/bench_pipeline.py --video "$WORK/bench/flight.mp4" --fps 2 --srn \
     --device "$DEVICE" --repeats 2 --reference '{"flip_check": true}'
   echo "bench exit status: $?"
 else

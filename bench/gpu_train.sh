@@ -43,45 +43,24 @@ WORKERS=${WORKERS:-6}
 SITE=${SITE:-.gpu/site.tar.xz}
 WORK=${GPU_WORK:-/tmp/damagemap-gpu-train}
 SHIPPED=resources/models/default/msnet.safetensors
-mkdir -p "$OUT" "$WORK"
-exec > >(tee "$OUT/gpu_train.log") 2>&1
-START=$SECONDS
-say() { echo; echo "== $((SECONDS - START)) s: $*"; }
-left() { echo $((TOTAL - (SECONDS - START))); }
-atleast5() { [ "$1" -ge 5 ] && echo "$1" || echo 5; }  # timeout 0 would mean no limit
-
-export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
-if [ -f "$SITE" ]; then
-  $PY -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], filter='data')" "$SITE" "$WORK/site" \
-    && export PYTHONPATH=$PWD:$WORK/site
-fi
-say "machine"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
-nproc
-$PY -c "import torch, torchvision, cv2, numpy, av, pyproj, shapely, pycocotools
-print('python', __import__('sys').version.split()[0], '| torch', torch.__version__, '| torchvision', torchvision.__version__,
-      '| CUDA', torch.cuda.is_available() and torch.cuda.get_device_name(0))" || { echo "packages missing"; exit 1; }
+LOG=gpu_train.log
+source bench/_gpu_common.sh
 
 say "1. rendering the flights on the CPUs"
-render() {  # folder, then damagemap synth's arguments
-  local folder=$1; shift
-  [ -f "$folder/annotations/done" ] && return
-  OMP_NUM_THREADS=1 $PY -m app.cli synth "$folder" --no-orthophoto --seconds $FLIGHT_SECONDS --fps 4 --size 960x540 \
-    --annotate-every 2 "$@" > "$folder.log" 2>&1 && touch "$folder/annotations/done"
-}
+flight=(--seconds "$FLIGHT_SECONDS" --fps 4 --size 960x540 --annotate-every 2)
 renders=()
 for seed in 41 42 43 44 45 46 47 48; do
   roofs=(); [ $((seed % 2)) = 1 ] && roofs=(--light-roofs 0.45)
-  render "$WORK/train-s$seed" --seed $seed --split train --altitude 70,120 "${roofs[@]}" &
+  render "$WORK/train-s$seed" --seed $seed --split train --altitude 70,120 "${roofs[@]}" "${flight[@]}" &
   renders+=($!)
 done
 for seed in 51 52 53 54 55 56 57 58; do
-  render "$WORK/train-s$seed" --seed $seed --split train &
+  render "$WORK/train-s$seed" --seed $seed --split train "${flight[@]}" &
   renders+=($!)
 done
-render "$WORK/val-s103" --seed 103 --split val &
+render "$WORK/val-s103" --seed 103 --split val "${flight[@]}" &
 renders+=($!)
-render "$WORK/val-s104" --seed 104 --split val --altitude 70,120 &
+render "$WORK/val-s104" --seed 104 --split val --altitude 70,120 "${flight[@]}" &
 renders+=($!)
 wait "${renders[@]}"
 trains=()
@@ -111,7 +90,7 @@ candidate=$WORK/stage5/model.safetensors
 if [ -f "$candidate" ]; then
   close_look=()
   for folder in "${trains[@]}"; do close_look+=("$folder:train:3"); done
-  timeout "$(atleast5 $(( $(left) - SCORE_SECONDS )))" $PY -m engine.msnet.close_look_fit --weights "$candidate" \
+  timeout "$(at_least 5 $(( $(left) - SCORE_SECONDS )))" $PY -m engine.msnet.close_look_fit --weights "$candidate" \
     --data "${close_look[@]}" --frames both --val "$WORK/val-s103:val" --out "$WORK/stage5-fitted/model.safetensors" \
     --device "$DEVICE"
   echo "close look exit status: $?"
@@ -122,9 +101,9 @@ echo "candidate: $candidate"
 say "4. the shipped and the new detector on flights 103 and 104"
 for val in val-s103 val-s104; do
   [ -f "$WORK/$val/annotations/done" ] || continue
-  timeout "$(atleast5 $(( $(left) / 2 )))" $PY -m app.cli evaluate --data "$WORK/$val" --split val --weights "$SHIPPED" \
+  timeout "$(at_least 5 $(( $(left) / 2 )))" $PY -m app.cli evaluate --data "$WORK/$val" --split val --weights "$SHIPPED" \
     --device "$DEVICE" --batch-size 4 --json "$WORK/eval-shipped-$val.json"
-  [ -f "$candidate" ] && timeout "$(atleast5 $(( $(left) - 5 )))" $PY -m app.cli evaluate --data "$WORK/$val" \
+  [ -f "$candidate" ] && timeout "$(at_least 5 $(( $(left) - 5 )))" $PY -m app.cli evaluate --data "$WORK/$val" \
     --split val --weights "$candidate" --device "$DEVICE" --batch-size 4 \
     --json "$WORK/eval-stage5-$val.json"
 done
