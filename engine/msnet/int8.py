@@ -205,6 +205,8 @@ def calibrate(model: nn.Module, images: Iterable[Tensor], parts: Sequence[str] =
     modules = dict(model.named_modules())
     names = [name for part in parts for name in INT8_CONVS[part]
              if isinstance(modules.get(name), _Int8Ready) or _int8_class(modules.get(name)) is not None]
+    if not names:
+        raise ValueError("int8 calibration: the model has none of the convolutions that may run in int8")
     ranges = {name: [math.inf, -math.inf, math.inf, -math.inf] for name in names}
 
     def hook(name: str):
@@ -277,4 +279,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run as ``python -m``, this file is ``__main__``, a second copy of the module whose
+    # classes are not those the weights' loader gave the model: its main() would find no
+    # int8-ready convolution in a model whose weights already carry ranges.
+    from engine.msnet.int8 import main as package_main
+
+    raise SystemExit(package_main())

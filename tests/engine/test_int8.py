@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -194,3 +195,30 @@ def test_bad_int8_ranges_are_refused_naming_the_config(section, words):
 def test_the_shipped_model_carries_ranges_for_every_wide_convolution():
     settings = InferenceSettings.from_config(read_config(DEFAULT_MSNET_WEIGHTS)["inference"], source="shipped")
     assert {name for name, _ in settings.cpu_int8} == set(ALLOWED)
+
+
+def test_measuring_again_replaces_the_ranges_a_model_already_carries(tmp_path):
+    """``python -m engine.msnet.int8`` on weights that carry ranges (a model trained on
+    from the shipped one) measures every wide convolution again, not none of them."""
+    import shutil
+    import subprocess
+    import sys
+
+    weights = tmp_path / "msnet.safetensors"
+    shutil.copy(DEFAULT_MSNET_WEIGHTS, weights)
+    shutil.copy(config_path_for(DEFAULT_MSNET_WEIGHTS), config_path_for(weights))
+    shipped = read_config(weights)["inference"]["cpu_int8"]
+    frames = tmp_path / "flight" / "test"
+    frames.mkdir(parents=True)
+    Image.fromarray((_images(1, 3)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(frames / "0.jpg")
+    subprocess.run([sys.executable, "-m", "engine.msnet.int8", "--weights", str(weights), "--data",
+                    str(tmp_path / "flight"), "--frames", "1"], check=True, capture_output=True,
+                   cwd=Path(__file__).resolve().parents[2], env={**os.environ, "OMP_NUM_THREADS": "1"})
+    measured = read_config(weights)["inference"]["cpu_int8"]
+    assert set(measured) == set(shipped) == set(ALLOWED)
+    assert measured != shipped  # measured on this one frame, not the shipped ranges kept
+
+
+def test_calibration_refuses_a_model_without_int8_convolutions():
+    with pytest.raises(ValueError, match="none of the convolutions"):
+        calibrate(torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1)), _images(1, 0))
