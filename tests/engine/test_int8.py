@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -200,10 +203,6 @@ def test_the_shipped_model_carries_ranges_for_every_wide_convolution():
 def test_measuring_again_replaces_the_ranges_a_model_already_carries(tmp_path):
     """``python -m engine.msnet.int8`` on weights that carry ranges (a model trained on
     from the shipped one) measures every wide convolution again, not none of them."""
-    import shutil
-    import subprocess
-    import sys
-
     weights = tmp_path / "msnet.safetensors"
     shutil.copy(DEFAULT_MSNET_WEIGHTS, weights)
     shutil.copy(config_path_for(DEFAULT_MSNET_WEIGHTS), config_path_for(weights))
