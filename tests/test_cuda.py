@@ -64,7 +64,7 @@ def test_on_the_gpu_the_varying_parts_of_the_detector_see_one_batch_shape() -> N
     from PIL import Image
 
     from engine.analysis.plan import load_detector
-    from engine.msnet.heads import CPU_EVAL_CHUNK, DEVICE_EVAL_CHUNK
+    from engine.msnet.heads import CPU_EVAL_CHUNK, DEVICE_CHUNK
 
     device = torch.device(DEVICE)
     model, _ = load_detector(None, device)
@@ -84,7 +84,7 @@ def test_on_the_gpu_the_varying_parts_of_the_detector_see_one_batch_shape() -> N
     if device.type == "cpu":  # a dry run: the CPU's own chunks for the mask branch
         assert seen["mask branch"] == {CPU_EVAL_CHUNK}
     else:
-        assert seen == {"mask branch": {DEVICE_EVAL_CHUNK}, "close look": {DEVICE_EVAL_CHUNK}}
+        assert seen == {"mask branch": {DEVICE_CHUNK}, "close look": {DEVICE_CHUNK}}
 
 
 def test_crisp_frames_are_softened_on_the_gpu_as_on_the_cpu() -> None:

@@ -9,7 +9,7 @@ execution plan for every new input shape, which costs far more than the convolut
 itself, in training (where the positives sampled change in number every step) as in
 evaluation. Running in chunks (the last one zero-padded) keeps one shape: of
 :data:`CPU_EVAL_CHUNK` in evaluation on the CPU, which also keeps the buffers small, and
-of :data:`DEVICE_EVAL_CHUNK` on a GPU. Each detection's mask, and its gradient, is
+of :data:`DEVICE_CHUNK` on a GPU. Each detection's mask, and its gradient, is
 computed exactly as before, independently of the others. Training on the CPU is
 torchvision's, unchanged; the parameters (and so the weights files) are the same.
 """
@@ -36,7 +36,7 @@ CPU_EVAL_CHUNK = 4
 #: rows per call of the mask branch on a GPU (or any device but the CPU), in training
 #: and evaluation: one input shape, so one cuDNN plan, for a whole video or training
 #: run; large enough that a batch of frames, or a step's positives, take a call or a few
-DEVICE_EVAL_CHUNK = 64
+DEVICE_CHUNK = 64
 
 
 def in_fixed_chunks(forward: Callable[[Tensor], Tensor], x: Tensor, size: int) -> Tensor:
@@ -55,7 +55,7 @@ def _chunked(module: torch.nn.Module, forward: Callable[[Tensor], Tensor], x: Te
         # in training too: the positives sampled change in number every step, and the
         # padding is exact there as well (no layer mixes rows; a padded row's output is
         # dropped, so nothing flows back through it)
-        return in_fixed_chunks(forward, x, DEVICE_EVAL_CHUNK)
+        return in_fixed_chunks(forward, x, DEVICE_CHUNK)
     if module.training:
         return forward(x)
     enabled = getattr(module, "cpu_bfloat16", False)
@@ -138,5 +138,5 @@ class RoIHeadsWithHook(RoIHeads):
         return (boxes, scores, labels) if hook is None else hook(boxes, scores, labels)
 
 
-__all__ = ["BEFORE_MASKS", "CPU_EVAL_CHUNK", "DEVICE_EVAL_CHUNK", "Detections", "MaskHead", "MaskPredictor",
+__all__ = ["BEFORE_MASKS", "CPU_EVAL_CHUNK", "DEVICE_CHUNK", "Detections", "MaskHead", "MaskPredictor",
            "RoIHeadsWithHook", "in_fixed_chunks"]

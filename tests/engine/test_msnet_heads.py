@@ -6,7 +6,7 @@ import torch
 from torchvision.models.detection.faster_rcnn import TwoMLPHead
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 
-from engine.msnet.heads import CPU_EVAL_CHUNK, DEVICE_EVAL_CHUNK, BoxHead, MaskHead, MaskPredictor, in_fixed_chunks
+from engine.msnet.heads import CPU_EVAL_CHUNK, DEVICE_CHUNK, BoxHead, MaskHead, MaskPredictor, in_fixed_chunks
 
 
 def _pair(kind_ours, kind_theirs, *args):
@@ -35,7 +35,7 @@ def test_chunked_cpu_eval_equals_torchvision_for_any_count():
 @pytest.mark.parametrize("training", [False, True])
 def test_off_the_cpu_the_mask_branch_sees_one_shape_for_any_count(training):
     """A GPU builds a cuDNN plan per new input shape: off the CPU, in evaluation and in
-    training, every convolution of the mask branch gets DEVICE_EVAL_CHUNK rows, whatever
+    training, every convolution of the mask branch gets DEVICE_CHUNK rows, whatever
     a frame or a step has. (Run on the meta device, which computes shapes only, as a
     stand-in for a GPU.)"""
     head = MaskHead(8, [8, 8], 1).train(training).to("meta")
@@ -45,9 +45,9 @@ def test_off_the_cpu_the_mask_branch_sees_one_shape_for_any_count(training):
         if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
             module.register_forward_hook(lambda module, args, out: seen.add(args[0].shape[0]))
     with torch.set_grad_enabled(training):
-        for count in (1, DEVICE_EVAL_CHUNK - 1, DEVICE_EVAL_CHUNK + 1, 3 * DEVICE_EVAL_CHUNK):
+        for count in (1, DEVICE_CHUNK - 1, DEVICE_CHUNK + 1, 3 * DEVICE_CHUNK):
             assert predictor(head(torch.empty(count, 8, 14, 14, device="meta"))).shape == (count, 4, 28, 28)
-    assert seen == {DEVICE_EVAL_CHUNK}
+    assert seen == {DEVICE_CHUNK}
 
 
 def test_padded_chunks_give_the_mask_branch_the_same_gradients():
