@@ -356,10 +356,10 @@ class MainWindow(QMainWindow):
         demo = is_shipped_model(model)
         self.model_badge.setVisible(demo)
         if demo:
-            self.model_badge.setText("Demo model: trained on synthetic data only")
+            self.model_badge.setText("Demo model: trained mostly on synthetic data")
             self.model_badge.setToolTip(
-                "The analysis used the shipped demo model. It was trained on synthetic flyovers only and "
-                "has never been measured on real labelled video: treat what it finds as candidates to "
+                "The analysis used the shipped demo model. It was trained on synthetic flyovers and five "
+                "labelled real photos, and has never been measured on real labelled video: treat what it finds as candidates to "
                 "review, never as an assessment. Help > Model Card tells more."
             )
 
