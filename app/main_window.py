@@ -359,8 +359,8 @@ class MainWindow(QMainWindow):
             self.model_badge.setText("Demo model: trained mostly on synthetic data")
             self.model_badge.setToolTip(
                 "The analysis used the shipped demo model. It was trained on synthetic flyovers and five "
-                "labelled real photos, and has never been measured on real labelled video: treat what it finds as candidates to "
-                "review, never as an assessment. Help > Model Card tells more."
+                "labelled real photos, and has never been measured on real labelled video: treat what it "
+                "finds as candidates to review, never as an assessment. Help > Model Card tells more."
             )
 
     def _on_undo_index_changed(self, _index: int) -> None:
