@@ -12,7 +12,7 @@ Works on the files as stored (:mod:`engine.compact`): each input is expanded to 
 the floating tensors averaged with the given weights (integer tensors must agree), and
 the result stored the way the first input was (compact or float16 or float32). The JSON
 beside the output is the first input's, with ``"averaged_from"`` naming the inputs and
-their weights. The int8 convolutions' ranges in that JSON are the first input's: measure
+their weights (normalised to sum to 1). The int8 convolutions' ranges in that JSON are the first input's: measure
 them again on the average (``python -m engine.msnet.int8``) before shipping it.
 
     python -m engine.weight_average A.safetensors B.safetensors --out SOUP.safetensors
@@ -102,7 +102,8 @@ def average_weight_files(paths: Sequence[str | Path], out: str | Path, *,
         tensors = {name: t.to(first[name].dtype).contiguous() for name, t in averaged.items()}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    config = {**configs[0], "averaged_from": [{"weights": str(p), "weight": w} for p, w in zip(paths, weights)],
+    total = float(sum(weights))
+    config = {**configs[0], "averaged_from": [{"weights": str(p), "weight": w / total} for p, w in zip(paths, weights)],
               "stored_dtype": stored_dtype(tensors)}
     tmp = out.with_name(out.name + ".tmp")
     save_file(tensors, str(tmp), metadata=metadata)

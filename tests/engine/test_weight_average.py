@@ -49,7 +49,7 @@ def test_the_average_holds_the_weighted_mean_of_each_tensor(tmp_path, two_runs):
     assert moved > 10
     assert config["note"] == "run a"
     assert [(entry["weights"], entry["weight"]) for entry in config["averaged_from"]] == \
-        [(str(path_a), 3.0), (str(path_b), 1.0)]
+        [(str(path_a), 0.75), (str(path_b), 0.25)]
 
 
 def test_compact_files_average_into_a_compact_file(tmp_path, two_runs):
