@@ -13,8 +13,10 @@
 #      if the time runs short;
 #   3. the close look is fitted again on the new detector's detections (as reproduce.sh
 #      fits it, on the new flights), on the GPU;
-#   4. the shipped and the new detector are scored on flights 103 and 104 (the paper's
-#      protocol) on the GPU, in one table.
+#   4. the shipped and the new detector, and the two averaged (python -m
+#      engine.weight_average, as the shipped detector was made: the new detector as
+#      trained, with the shipped close look), are scored on flights 103 and 104 (the
+#      paper's protocol) on the GPU, in one table.
 #
 # $OUT gets gpu_train.log (everything printed), the new detector (msnet.json, and
 # msnet.safetensors in parts under the 16 MiB a file may have to come back: cat
@@ -24,7 +26,7 @@
 # flights, the real frames), measure its int8 ranges again (python -m engine.msnet.int8)
 # and give it the shipped msnet.json's "footage" heights, widened to the 28-120 m it saw.
 # Environment: OUT (./gpu-out), PYTHON (python3), DEVICE (cuda), STEPS (1500),
-# SECONDS_TOTAL (540), SCORE_SECONDS (100: kept for scoring), REFIT_SECONDS (90: kept for
+# SECONDS_TOTAL (540), SCORE_SECONDS (130: kept for scoring), REFIT_SECONDS (90: kept for
 # the close look), FLIGHT_SECONDS (30),
 # WORKERS (6: data loader processes), SITE (.gpu/site.tar.xz; none: the installed
 # packages), GPU_WORK (/tmp/damagemap-gpu-train). A dry run on a CPU, with the venv:
@@ -36,7 +38,7 @@ PY=${PYTHON:-python3}
 STEPS=${STEPS:-1500}
 DEVICE=${DEVICE:-cuda}
 TOTAL=${SECONDS_TOTAL:-540}
-SCORE_SECONDS=${SCORE_SECONDS:-100}
+SCORE_SECONDS=${SCORE_SECONDS:-130}
 REFIT_SECONDS=${REFIT_SECONDS:-90}
 FLIGHT_SECONDS=${FLIGHT_SECONDS:-30}
 WORKERS=${WORKERS:-6}
@@ -98,14 +100,19 @@ if [ -f "$candidate" ]; then
 fi
 echo "candidate: $candidate"
 
-say "4. the shipped and the new detector on flights 103 and 104"
+say "4. the shipped, the new and the averaged detector on flights 103 and 104"
+averaged=$WORK/averaged/model.safetensors
+[ -f "$WORK/stage5/model.safetensors" ] && $PY -m engine.weight_average "$SHIPPED" "$WORK/stage5/model.safetensors" \
+  --out "$averaged"
 for val in val-s103 val-s104; do
   [ -f "$WORK/$val/annotations/done" ] || continue
-  timeout "$(at_least 5 $(( $(left) / 2 )))" $PY -m app.cli evaluate --data "$WORK/$val" --split val --weights "$SHIPPED" \
+  timeout "$(at_least 5 $(( $(left) / 3 )))" $PY -m app.cli evaluate --data "$WORK/$val" --split val --weights "$SHIPPED" \
     --device "$DEVICE" --batch-size 4 --json "$WORK/eval-shipped-$val.json"
-  [ -f "$candidate" ] && timeout "$(at_least 5 $(( $(left) - 5 )))" $PY -m app.cli evaluate --data "$WORK/$val" \
+  [ -f "$candidate" ] && timeout "$(at_least 5 $(( $(left) / 2 )))" $PY -m app.cli evaluate --data "$WORK/$val" \
     --split val --weights "$candidate" --device "$DEVICE" --batch-size 4 \
     --json "$WORK/eval-stage5-$val.json"
+  [ -f "$averaged" ] && timeout "$(at_least 5 $(( $(left) - 5 )))" $PY -m app.cli evaluate --data "$WORK/$val" \
+    --split val --weights "$averaged" --device "$DEVICE" --batch-size 4 --json "$WORK/eval-averaged-$val.json"
 done
 if [ -f "$candidate" ]; then
   # a file comes back from a lent machine only under 16 MiB: the weights in 15 MB parts
