@@ -15,6 +15,7 @@ The files stay plain safetensors: an int8 tensor ``name`` comes with ``name`` +
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -77,6 +78,18 @@ def expand_state(stored: Mapping[str, Tensor], *, source: object) -> dict[str, T
     return state
 
 
+def read_stored(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """A safetensors file's tensors as stored (pass them to :func:`expand_state`) and its
+    metadata; :class:`ModelError` naming the file when it cannot be read."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            return {name: handle.get_tensor(name) for name in handle.keys()}, dict(handle.metadata() or {})
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"{path}: not a readable safetensors file ({exc})") from exc
+
+
 def stored_dtype(stored: Mapping[str, Tensor]) -> str:
     """How a stored state keeps its floats, for the JSON beside it."""
     kinds = {
@@ -87,4 +100,5 @@ def stored_dtype(stored: Mapping[str, Tensor]) -> str:
     return "+".join(sorted(kinds))
 
 
-__all__ = ["INT8_MIN_ELEMENTS", "INT8_PREFIXES", "SCALE_SUFFIX", "compact_state", "expand_state", "stored_dtype"]
+__all__ = ["INT8_MIN_ELEMENTS", "INT8_PREFIXES", "SCALE_SUFFIX", "compact_state", "expand_state", "read_stored",
+           "stored_dtype"]

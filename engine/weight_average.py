@@ -12,8 +12,9 @@ Works on the files as stored (:mod:`engine.compact`): each input is expanded to 
 the floating tensors averaged with the given weights (integer tensors must agree), and
 the result stored the way the first input was (compact or float16 or float32). The JSON
 beside the output is the first input's, with ``"averaged_from"`` naming the inputs and
-their weights (normalised to sum to 1). The int8 convolutions' ranges in that JSON are the first input's: measure
-them again on the average (``python -m engine.msnet.int8``) before shipping it.
+their weights (normalised to sum to 1). The int8 convolutions' ranges in that JSON are
+the first input's: measure them again on the average (``python -m engine.msnet.int8``)
+before shipping it.
 
     python -m engine.weight_average A.safetensors B.safetensors --out SOUP.safetensors
     python -m engine.weight_average A.safetensors B.safetensors --weights 0.7 0.3 --out SOUP.safetensors
@@ -31,7 +32,7 @@ from torch import Tensor
 
 from core.errors import ModelError
 from core.model_files import config_path_for
-from engine.compact import SCALE_SUFFIX, compact_state, expand_state, stored_dtype
+from engine.compact import SCALE_SUFFIX, compact_state, expand_state, read_stored, stored_dtype
 
 
 def average_states(states: Sequence[dict[str, Tensor]], weights: Sequence[float], *,
@@ -72,7 +73,6 @@ def average_states(states: Sequence[dict[str, Tensor]], weights: Sequence[float]
 def average_weight_files(paths: Sequence[str | Path], out: str | Path, *,
                          weights: Sequence[float] | None = None) -> Path:
     """Average the weight files ``paths`` (safetensors + JSON each) into ``out``."""
-    from safetensors import SafetensorError, safe_open
     from safetensors.torch import save_file
 
     from engine.weights import read_config
@@ -84,14 +84,7 @@ def average_weight_files(paths: Sequence[str | Path], out: str | Path, *,
         if config["model"] != configs[0]["model"]:
             raise ModelError(f"{config_path_for(path)}: builds another model than {config_path_for(paths[0])} "
                              "(its \"model\" differs): weights of different models cannot be averaged")
-    stored, metadata = [], {}
-    for path in paths:
-        try:
-            with safe_open(str(path), "pt") as handle:
-                stored.append({name: handle.get_tensor(name) for name in handle.keys()})
-                metadata = metadata or dict(handle.metadata() or {})
-        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-            raise ModelError(f"{path}: not a readable safetensors weights file ({exc})") from None
+    stored, metadata = zip(*(read_stored(path) for path in paths))
     states = [expand_state(s, source=p) for s, p in zip(stored, paths)]
     averaged = average_states(states, weights, sources=paths)
 
@@ -102,11 +95,11 @@ def average_weight_files(paths: Sequence[str | Path], out: str | Path, *,
         tensors = {name: t.to(first[name].dtype).contiguous() for name, t in averaged.items()}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    total = float(sum(weights))
-    config = {**configs[0], "averaged_from": [{"weights": str(p), "weight": w / total} for p, w in zip(paths, weights)],
+    applied = [w / float(sum(weights)) for w in weights]
+    config = {**configs[0], "averaged_from": [{"weights": str(p), "weight": w} for p, w in zip(paths, applied)],
               "stored_dtype": stored_dtype(tensors)}
     tmp = out.with_name(out.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
+    save_file(tensors, str(tmp), metadata=metadata[0])
     tmp.replace(out)
     config_path_for(out).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     return out

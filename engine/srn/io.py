@@ -17,7 +17,7 @@ import torch
 
 from core.errors import ModelError
 from core.model_files import config_path_for
-from engine.compact import compact_state, expand_state
+from engine.compact import compact_state, expand_state, read_stored
 from engine.srn.encoder import FPN_LEVELS, SRNEncoder
 
 #: value of the ``format`` key that marks an SRN config
@@ -128,17 +128,10 @@ def load_srn(path: str | Path, *, device: str | torch.device = "cpu") -> tuple[S
         Naming the file, when it is missing, not safetensors, not SRN weights, or its
         tensors do not fit its config.
     """
-    from safetensors import SafetensorError, safe_open
-
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: SRN weights not found; train them with 'damagemap train-srn'")
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as handle:
-            metadata = handle.metadata() or {}
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise ModelError(f"{path}: not a readable safetensors file ({exc})") from exc
+    tensors, metadata = read_stored(path)
     tensors = expand_state(tensors, source=path)
 
     config_path = config_path_for(path)
