@@ -100,12 +100,9 @@ for _ in $(seq 30); do gallery+=("$repo/tests/data/real-gallery"); done
 resume_real=()
 [ ! -f "$out/msnet4-real/checkpoint.pt" ] || resume_real=(--resume)
 [ "$(grep -c '"step": 600' "$out/msnet4-real/log.jsonl" 2>/dev/null || true)" != 0 ] || \
-  damagemap train --data "${stage4[@]}" "${gallery[@]}" --val-data "$out/val-s103" --val-split val --arch msnet \
-    --backbone mobilenet_v2 --heads light --min-size 360 --max-size 640 --no-multiscale \
-    --anchor-sizes 16,32,64,128,256 --init "$out/default/msnet.safetensors" --photometric 0.8 --batch-size 2 \
-    --lr 0.001 --lr-after-drop 0.0002 --lr-schedule cosine --schedule-steps 600 --max-steps 600 --warmup-steps 20 \
-    --roi-batch 128 --eval-every 1000 --eval-every-steps 5000 --checkpoint-every-steps 50 --workers 0 \
-    --threads 2 --device "$device" --seed 13 --save-compact --out "$out/msnet4-real" "${resume_real[@]}"
+  SCHEDULE=600 train --data "${stage4[@]}" "${gallery[@]}" --max-steps 600 --seed 13 \
+    --init "$out/default/msnet.safetensors" --lr 0.001 --lr-after-drop 0.0002 --warmup-steps 20 \
+    --val-data "$out/val-s103" --eval-every-steps 5000 --threads 2 --out "$out/msnet4-real" "${resume_real[@]}"
 python -m engine.weight_average "$out/default/msnet.safetensors" "$out/msnet4-real/model.safetensors" \
   --out "$out/default/msnet.safetensors"
 # the int8 convolutions' ranges (CPUs without native bfloat16), measured on these weights
