@@ -115,15 +115,18 @@ def collect(model: torch.nn.Module, specs: list[str], *, crop_px: int, min_score
     images and cuts the crops from them; ``"video"`` does both on the flight's video frames
     (:func:`_frames`); ``"both"`` runs it on the video frames and cuts each detection's
     crop from the video frame and from the image, so the close look learns the same
-    detections with and without the video's compression (all video crops first). The
-    detector runs where its parameters are; the examples are kept on the CPU."""
+    detections with and without the video's compression (all video crops first); with
+    ``"both"`` a folder of photos (no ``flight.mp4``: labelled real images) gives its
+    images' crops once. The detector runs where its parameters are; the examples are kept
+    on the CPU."""
     if frames not in FRAME_SOURCES:
         raise ValueError(f"frames must be one of {', '.join(FRAME_SOURCES)}; got {frames!r}")
     device = next(model.parameters()).device
     parts: list[Examples] = []
     stills: list[Examples] = []
     for spec in specs:
-        for frame, image, damage, houses in _frames(spec, from_video=frames != "images"):
+        from_video = frames == "video" or (frames == "both" and _has_video(spec))
+        for frame, image, damage, houses in _frames(spec, from_video=from_video):
             output = model([frame.to(device)])[0]
             keep = output["scores"] >= min_score
             boxes, scores = output["boxes"][keep].cpu(), output["scores"][keep].cpu()
@@ -131,11 +134,16 @@ def collect(model: torch.nn.Module, specs: list[str], *, crop_px: int, min_score
             known = labels >= 0
             if known.any():
                 parts.append(Examples(_cut(frame, boxes[known], crop_px), labels[known], scores[known]))
-                if frames == "both":
+                if frames == "both" and from_video:
                     stills.append(Examples(_cut(image, boxes[known], crop_px), labels[known], scores[known]))
     if not parts:
         raise ValueError(f"no detections >= {min_score} to learn from in {', '.join(specs)}")
     return Examples.joined(parts + stills)
+
+
+def _has_video(spec: str) -> bool:
+    """Whether ``ROOT[:SPLIT[:EVERY]]`` is a flyover folder with its video."""
+    return (Path(spec.partition(":")[0]) / "flight.mp4").is_file()
 
 
 def _cut(image: Tensor, boxes: Tensor, crop_px: int) -> Tensor:
@@ -242,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", choices=FRAME_SOURCES, default="images",
                         help="where the crops come from: the annotated images; the same frames of each "
                              "folder's flight.mp4 as the analysis decodes them (synthetic flights); or "
-                             "both, each detection on the video frame cut from either")
+                             "both, each detection on the video frame cut from either (a folder of photos, with no "
+                             "flight.mp4, gives its images)")
     parser.add_argument("--crop-px", type=int, default=64)
     parser.add_argument("--min-score", type=float, default=0.3)
     parser.add_argument("--epochs", type=int, default=6)

@@ -10,7 +10,7 @@ import shutil
 import pytest
 import torch
 
-from core.errors import ModelError
+from core.errors import InputError, ModelError
 from engine.msnet.close_look import (
     MIN_CROP_PX,
     CloseLookHead,
@@ -264,3 +264,26 @@ def test_both_sources_give_each_video_detection_twice_video_crops_first(sites_fl
     assert 0 < difference < 0.05 * 255
     with pytest.raises(ValueError, match="frames must be one of images, video, both"):
         collect(model, [spec], crop_px=16, min_score=0.0, frames="stills")
+
+
+def test_both_sources_take_a_folder_of_photos_as_its_images(sites_flyover, tiny_detector, damage_dataset,
+                                                            tmp_path) -> None:
+    # labelled real photos (no flight.mp4) fitted beside flights: their crops once, from the images
+    from engine.msnet.close_look_fit import collect
+
+    model, _ = load_model(tiny_detector / "msnet.safetensors", inference={"close_look": False})
+    model.roi_heads.score_thresh = 0.0
+    photos = f"{damage_dataset(tmp_path / 'photos')}:train"
+    flight = f"{sites_flyover.out_dir}:train:2"
+    from_images = collect(model, [photos], crop_px=16, min_score=0.0, frames="images")
+    assert len(from_images.labels) > 0
+    alone = collect(model, [photos], crop_px=16, min_score=0.0, frames="both")
+    assert torch.equal(alone.crops, from_images.crops) and torch.equal(alone.labels, from_images.labels)
+    video = collect(model, [flight], crop_px=16, min_score=0.0, frames="video")
+    mixed = collect(model, [flight, photos], crop_px=16, min_score=0.0, frames="both")
+    count, photo_count = len(video.labels), len(from_images.labels)
+    assert len(mixed.labels) == 2 * count + photo_count
+    assert torch.equal(mixed.crops[:count], video.crops)
+    assert torch.equal(mixed.crops[count:count + photo_count], from_images.crops)
+    with pytest.raises(InputError, match="no flight.mp4"):
+        collect(model, [photos], crop_px=16, min_score=0.0, frames="video")
