@@ -1,8 +1,9 @@
-"""``damagemap analyze VIDEO --project P``: run MSNet (+SRN) over a video into a project.
+"""``damagemap analyze VIDEO [--project P]``: run MSNet (+SRN) over a video into a project.
 
 Argument parsing over :mod:`services.project` and :mod:`services.analysis`. Creates the
-project when it does not exist (with the telemetry given by ``--track`` or found beside
-the video), resumes an interrupted run with the same settings, and starts a separate run
+project when it does not exist (by default beside the video, ``flight.mp4`` ->
+``flight.dmproj``, as the app does; with the telemetry given by ``--track`` or found
+beside the video), resumes an interrupted run with the same settings, and starts a separate run
 when the settings differ. Progress bar with frames/s and ETA; a summary at the end.
 
 Several videos, or a folder of them, make a survey (:mod:`services.survey`): ``--project``
@@ -23,9 +24,10 @@ from pathlib import Path
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", type=Path, nargs="+",
                         help="drone video (MP4, MOV, ...); several, or a folder of them, make a survey")
-    parser.add_argument("--project", "-p", type=Path, required=True,
-                        help="project file (.dmproj), created when it does not exist; with several videos or a "
-                             "folder, the survey's folder")
+    parser.add_argument("--project", "-p", type=Path, default=None,
+                        help="project file (.dmproj), created when it does not exist; default: beside the video "
+                             "(flight.mp4 -> flight.dmproj, as the app does); with several videos or a folder, the "
+                             "survey's folder (required)")
     parser.add_argument("--track", type=Path, default=None,
                         help="telemetry (GPX, DJI SRT, CSV); default: same name beside the video, else the GPS "
                              "track inside the video (GoPro, Insta360)")
@@ -45,13 +47,18 @@ def run(args: argparse.Namespace) -> int:
     args.video = args.video[0]
     request = analysis_request(args)
     options = cluster_options(args)
+    # A bad video or model fails before a project is created.
+    info = probe_video(args.video)
+    if args.project is None:
+        from services.project import default_project_path
+
+        args.project = default_project_path(args.video)
+        print(f"project: {args.project} (beside the video; --project names another)", file=sys.stderr)
     _check_paths(args)
     if args.threads is not None:
         import torch
 
         torch.set_num_threads(args.threads)
-    # A bad video or model fails before a project is created.
-    info = probe_video(args.video)
     model = analysis.load_model(request)
 
     with open_or_create_project(args.video, args.project, telemetry_path=args.track) as store:
@@ -111,6 +118,9 @@ def _run_survey(args: argparse.Namespace) -> int:
     from services import survey as surveys
 
     videos = surveys.videos_in(args.video)
+    if args.project is None:
+        raise InputError("with several videos or a folder, give --project FOLDER: the survey's folder (created "
+                         "when missing); each video becomes a flight with its own project in it")
     if args.project.suffix.lower() == ".dmproj" or args.project.is_file():
         raise InputError(f"--project {str(args.project)!r}: with several videos give a folder for the survey "
                          "(created when missing); each video becomes a flight with its own project in it")

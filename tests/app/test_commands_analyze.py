@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -75,6 +76,36 @@ def test_the_summary_names_the_project_as_typed_from_the_current_folder(assets, 
     assert main(_analyze(assets, "out/site.dmproj", "--every", "3")) == 0
     out = capsys.readouterr().out
     assert f"damagemap info {os.path.join('out', 'site.dmproj')}" in out, out
+
+
+def test_without_a_project_the_project_is_made_beside_the_video_as_the_app_does(assets, tmp_path, capsys):
+    import shutil
+
+    from core.store import ProjectStore
+
+    video = tmp_path / "flight.mp4"
+    shutil.copyfile(assets / "flight.mp4", video)
+    argv = _analyze(assets, "unused", "--every", "3")
+    argv[1] = str(video)
+    del argv[2:4]  # no --project
+    assert main(argv) == 0
+    project = tmp_path / "flight.dmproj"
+    assert f"project: {project}" in capsys.readouterr().err
+    with ProjectStore.open(project, read_only=True) as store:
+        assert Path(store.video_path).resolve() == video.resolve()
+        assert store.run(1).finished
+    assert main(argv) == 0  # the same command again reuses it: the run is complete already
+    assert "complete already" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".dmproj") == ["flight.dmproj"]
+
+
+def test_several_videos_without_a_project_ask_for_the_survey_folder(assets, tmp_path, capsys, no_model):
+    argv = _analyze(assets, "unused")
+    del argv[2:4]
+    argv.insert(2, str(assets / "flight.mp4"))
+    assert main(argv) == 2
+    line = _error(capsys)
+    assert "--project FOLDER" in line and "survey" in line
 
 
 def test_analyze_with_other_detector_settings_makes_a_run_that_info_names(assets, tmp_path, capsys):
