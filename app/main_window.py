@@ -57,6 +57,7 @@ from app.panels.site_review_panel import SiteReviewPanel
 from app.workers import AnalysisJob, AnalysisOptions, FunctionJob, export_job
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, ReviewState
+from services.project import default_export_dir
 
 _log = logging.getLogger(__name__)
 
@@ -904,8 +905,7 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc.run_id is None:
             return
-        default_dir = doc.project_path.with_name(doc.project_path.stem + "_export")
-        dialog = ExportDialog(default_dir, has_telemetry=doc.telemetry_path is not None, parent=self)
+        dialog = ExportDialog(default_export_dir(doc.project_path), has_telemetry=doc.telemetry_path is not None, parent=self)
         if dialog.exec():
             self.start_export(dialog.choice())
 

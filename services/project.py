@@ -33,6 +33,13 @@ def default_project_path(video_path: Path) -> Path:
     return Path(video_path).with_suffix(PROJECT_SUFFIX)
 
 
+def default_export_dir(project_path: Path) -> Path:
+    """``flight.dmproj`` -> ``flight_export`` beside it: where the app's Export dialog and
+    ``damagemap export`` without ``--to`` write."""
+    project_path = Path(project_path)
+    return project_path.with_name(project_path.stem + "_export")
+
+
 def is_video_path(path: Path) -> bool:
     """Whether ``path`` is opened as a video (by its suffix, any case)."""
     return Path(path).suffix.lower() in VIDEO_SUFFIXES
@@ -187,6 +194,7 @@ def review_history_steps(store: ProjectStore, run_id: int) -> tuple[int, int]:
 __all__ = [
     "MissingVideoError",
     "VIDEO_SUFFIXES",
+    "default_export_dir",
     "default_project_path",
     "find_telemetry",
     "is_video_path",

@@ -24,7 +24,9 @@ def _offset(text: str) -> float | str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", type=Path, help="project file")
-    parser.add_argument("--to", dest="out_dir", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--to", dest="out_dir", type=Path, default=None, metavar="DIR",
+                        help="output folder; default: PROJECT_export beside the project (flight.dmproj -> "
+                             "flight_export), as the app's Export dialog")
     parser.add_argument("--run", type=int, default=None, metavar="N", help="analysis run (default: the latest)")
     parser.add_argument("--offset", type=_offset, default=None, metavar="S",
                         help="seconds added to telemetry times after alignment, or 'auto' to estimate them from "
@@ -205,6 +207,11 @@ def run(args: argparse.Namespace) -> int:
     from services.export import ExportRequest, export_project
 
     formats = check_arguments(args)
+    if args.out_dir is None:
+        from services.project import default_export_dir
+
+        args.out_dir = default_export_dir(args.project)
+        print(f"exporting to {args.out_dir} (beside the project; --to names another folder)")
     request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails, package=args.package,
                             include_unconfirmed=args.include_unconfirmed)
     with ProjectStore.open(args.project) as store:

@@ -37,6 +37,20 @@ def test_export_writes_every_file_with_thumbnails(project, tmp_path, capsys):
     assert "data:image/jpeg;base64," in (out / "damage_map.html").read_text()
 
 
+def test_export_without_a_folder_writes_beside_the_project_as_the_app_does(project, tmp_path, capsys):
+    import shutil
+
+    from services.project import default_export_dir
+
+    copy = tmp_path / "survey day 1.dmproj"
+    shutil.copyfile(project, copy)
+    assert main(["export", str(copy), "--formats", "sites,csv", "--no-thumbnails"]) == 0
+    out = tmp_path / "survey day 1_export"
+    assert default_export_dir(copy) == out
+    assert f"exporting to {out}" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} >= {"damage_sites.geojson", "damage_sites.csv"}
+
+
 def test_export_options_and_errors_are_one_line(project, tmp_path, capsys):
     assert main(["export", str(project), "--to", str(tmp_path / "a"), "--formats", "sites,csv",
                  "--hfov", "84", "--offset", "0.0", "--no-thumbnails"]) == 0
