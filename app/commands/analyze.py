@@ -118,12 +118,10 @@ def _run_survey(args: argparse.Namespace) -> int:
     from services import survey as surveys
 
     videos = surveys.videos_in(args.video)
-    if args.project is None:
-        raise InputError("with several videos or a folder, give --project FOLDER: the survey's folder (created "
+    if args.project is None or args.project.suffix.lower() == ".dmproj" or args.project.is_file():
+        given = "" if args.project is None else f"--project {str(args.project)!r}: "
+        raise InputError(f"{given}with several videos give a folder for the survey (--project FOLDER, created "
                          "when missing); each video becomes a flight with its own project in it")
-    if args.project.suffix.lower() == ".dmproj" or args.project.is_file():
-        raise InputError(f"--project {str(args.project)!r}: with several videos give a folder for the survey "
-                         "(created when missing); each video becomes a flight with its own project in it")
     if args.track is not None:
         raise InputError("--track names one video's telemetry; with several videos each one's is found beside it "
                          "(or add them one by one with 'damagemap survey add --track')")
