@@ -95,6 +95,9 @@ class ISBDADataset(Dataset):
     annotation left with no polygon, or with an empty box, is dropped likewise.
     """
 
+    #: a flyover folder's video, beside ``annotations/``
+    VIDEO_NAME = "flight.mp4"
+
     def __init__(self, root: str | Path, split: str = "train", transforms: Transform | None = None, *,
                  video_frames: float = 0.0, seed: int | None = None) -> None:
         if not 0.0 <= video_frames <= 1.0:
@@ -191,7 +194,7 @@ class ISBDADataset(Dataset):
 
     @property
     def video_path(self) -> Path:
-        return self.root / "flight.mp4"
+        return self.root / self.VIDEO_NAME
 
     def _check_video(self) -> None:
         if not self.video_path.is_file():

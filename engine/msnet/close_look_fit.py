@@ -142,8 +142,11 @@ def collect(model: torch.nn.Module, specs: list[str], *, crop_px: int, min_score
 
 
 def _has_video(spec: str) -> bool:
-    """Whether ``ROOT[:SPLIT[:EVERY]]`` is a flyover folder with its video."""
-    return (Path(spec.partition(":")[0]) / "flight.mp4").is_file()
+    """Whether ``ROOT[:SPLIT[:EVERY]]`` is a flyover folder with its video (where
+    :attr:`ISBDADataset.video_path` looks, without reading the folder's annotations)."""
+    from engine.data import ISBDADataset
+
+    return (Path(spec.partition(":")[0]) / ISBDADataset.VIDEO_NAME).is_file()
 
 
 def _cut(image: Tensor, boxes: Tensor, crop_px: int) -> Tensor:
