@@ -63,6 +63,8 @@ class TrainConfig:
     gate_threshold: float = 0.1
     anchor_sizes: tuple[int, ...] = (32, 64, 128, 256, 512)
     roi_batch_size: int = 512
+    damage_positive_iou: float = 0.7  # the damage RPN's positive anchors (torchvision's)
+    box_positive_iou: float = 0.5  # the box head's positive proposals (torchvision's)
     init: str | None = None
     trainable_backbone_layers: int | None = None
     lr_schedule: str = "step"
@@ -122,12 +124,12 @@ def check_finite(losses: dict[str, torch.Tensor], step: int) -> None:
 
 def build_model_for(config: TrainConfig):  # type: ignore[no-untyped-def]
     from engine.data.transforms import multiscale_sizes
-    from engine.msnet import build_msnet
+    from engine.msnet import build_msnet, set_training_matches
 
     min_size: int | tuple[int, ...] = config.min_size
     if config.multiscale:
         min_size = multiscale_sizes(config.min_size)
-    return build_msnet(
+    model = build_msnet(
         arch=config.arch,
         backbone=config.backbone,
         heads=config.heads,
@@ -140,6 +142,9 @@ def build_model_for(config: TrainConfig):  # type: ignore[no-untyped-def]
         norm="frozen_bn" if config.init else "bn",
         trainable_backbone_layers=config.trainable_backbone_layers,
     )
+    set_training_matches(model, damage_positive_iou=config.damage_positive_iou,
+                         box_positive_iou=config.box_positive_iou)
+    return model
 
 
 def _write_log(path: Path, record: dict[str, Any]) -> None:

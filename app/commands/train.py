@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--anchor-sizes", type=_anchor_sizes, default=(32, 64, 128, 256, 512),
                         help="anchor size per FPN level P2..P6 (default 32,64,128,256,512)")
     parser.add_argument("--roi-batch", type=int, default=512, help="RoIs sampled per image for the box/mask heads")
+    parser.add_argument("--damage-positive-iou", type=float, default=0.7,
+                        help="overlap with a damaged part from which the damage RPN trains an anchor as that damage "
+                        "(default 0.7, torchvision's; lower trains small damage on more anchors)")
+    parser.add_argument("--box-positive-iou", type=float, default=0.5,
+                        help="overlap with a damaged part from which the box head trains a proposal as that damage "
+                        "(default 0.5, torchvision's)")
     parser.add_argument("--gate-metric", default="ii", choices=["ii", "iou"], help="HRPN anchor gating metric")
     parser.add_argument("--gate-threshold", type=float, default=0.1, help="HRPN gating threshold S")
     parser.add_argument("--init", default=None, help="local weights (torchvision COCO or ImageNet, the MobileNetV2 "
@@ -105,6 +111,9 @@ def check_arguments(args: argparse.Namespace) -> None:
     _flags.at_least("--lr-after-drop", args.lr_after_drop, 0)
     _flags.positive("--time-budget", args.time_budget, "of minutes")
     _flags.fraction("--gate-threshold", args.gate_threshold)
+    # anchors under 0.3 are trained as background; a box head with no positives learns nothing
+    _flags.between("--damage-positive-iou", args.damage_positive_iou, 0.3, 1.0)
+    _flags.between("--box-positive-iou", args.box_positive_iou, 0.05, 1.0)
     _flags.fraction("--photometric", args.photometric)
     _flags.fraction("--fine-detail", args.fine_detail)
     _flags.fraction("--video-frames", args.video_frames)
@@ -137,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
         multiscale=not args.no_multiscale,
         anchor_sizes=tuple(args.anchor_sizes),
         roi_batch_size=args.roi_batch,
+        damage_positive_iou=args.damage_positive_iou,
+        box_positive_iou=args.box_positive_iou,
         gate_metric=args.gate_metric,
         gate_threshold=args.gate_threshold,
         init=args.init,

@@ -2,7 +2,7 @@
 
 from engine.msnet.gating import GateMetric, anchor_gate_scores, gate_anchors, inner_intersection
 from engine.msnet.hrpn import GatedRegionProposalNetwork, HierarchicalRPN, build_hrpn
-from engine.msnet.model import DAMAGE_CLASS_NAMES, Arch, MSNet, build_msnet
+from engine.msnet.model import DAMAGE_CLASS_NAMES, Arch, MSNet, build_msnet, set_training_matches
 
 __all__ = [
     "DAMAGE_CLASS_NAMES",
@@ -14,6 +14,7 @@ __all__ = [
     "anchor_gate_scores",
     "build_hrpn",
     "build_msnet",
+    "set_training_matches",
     "gate_anchors",
     "inner_intersection",
 ]

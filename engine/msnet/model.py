@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torchvision.models.detection._utils import Matcher
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
 from torchvision.models.detection.mask_rcnn import MaskRCNN
 from torchvision.models.detection.transform import resize_boxes
@@ -405,6 +406,30 @@ _HEADS: dict[str, dict[str, Any]] = {
     "standard": {"box_representation_size": 1024, "mask_layers": (256, 256, 256, 256)},
     "light": {"box_representation_size": 256, "mask_layers": (256, 256)},
 }
+
+
+def set_training_matches(model: MaskRCNN, *, damage_positive_iou: float = 0.7,
+                         box_positive_iou: float = 0.5) -> None:
+    """Set how closely an anchor or a proposal must overlap a damaged part to be trained
+    on as that damage (training only: inference never matches).
+
+    ``damage_positive_iou`` is the damage RPN's positive overlap (torchvision's 0.7;
+    negatives stay below 0.3, and each part keeps its best anchor however low);
+    ``box_positive_iou`` the box head's, which is also its negatives' ceiling
+    (torchvision's 0.5). Damage a few pixels across meets a 16 px anchor at an IoU of
+    0.1-0.3 and a proposal one pixel off at under 0.5, so the defaults train it on few
+    examples; the paper scores at IoU 0.25-0.5. The building RPN keeps torchvision's.
+    """
+    for name, value in (("damage_positive_iou", damage_positive_iou), ("box_positive_iou", box_positive_iou)):
+        if not 0.0 < value <= 1.0:
+            raise ValueError(f"{name}: expected an overlap in (0, 1]; got {value!r}")
+    rpn = model.rpn.damage_rpn if isinstance(model.rpn, HierarchicalRPN) else model.rpn
+    negatives_below = rpn.proposal_matcher.low_threshold
+    if damage_positive_iou < negatives_below:
+        raise ValueError(f"damage_positive_iou: expected at least the negatives' {negatives_below}; "
+                         f"got {damage_positive_iou!r}")
+    rpn.proposal_matcher = Matcher(damage_positive_iou, negatives_below, allow_low_quality_matches=True)
+    model.roi_heads.proposal_matcher = Matcher(box_positive_iou, box_positive_iou, allow_low_quality_matches=False)
 
 
 def build_msnet(

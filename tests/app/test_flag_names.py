@@ -69,6 +69,8 @@ CASES = [
     ("train", ["--video-frames", "2"], "--video-frames must be in [0, 1]"),
     ("train", ["--time-budget", "inf"], "--time-budget must be a positive, finite number of minutes"),
     ("train", ["--lr-after-drop", "-0.1"], "--lr-after-drop must be >= 0"),
+    ("train", ["--damage-positive-iou", "0.2"], "--damage-positive-iou must be from 0.3 to 1"),
+    ("train", ["--box-positive-iou", "0"], "--box-positive-iou must be from 0.05 to 1"),
 ]
 
 

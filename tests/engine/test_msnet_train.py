@@ -158,3 +158,40 @@ def test_progress_counts_the_steps_of_the_run_not_the_epochs(tmp_path, damage_da
     train(config, progress=True)
     resumed = capsys.readouterr().err
     assert "3/3" in resumed and "1/3" not in resumed
+
+
+def test_looser_positive_overlaps_train_small_damage_on_more_anchors_and_proposals():
+    """``damage_positive_iou`` / ``box_positive_iou`` reach the damage RPN's and the box
+    head's matchers and nothing else: a 7 px part at 0.5 has positive anchors beyond the best ones
+    every part keeps, the building RPN still asks 0.7."""
+    import torch
+    from torchvision.ops import box_iou
+
+    from engine.train import build_model_for
+
+    small_part = torch.tensor([[20.0, 20.0, 27.0, 27.0]])
+    ys, xs = torch.meshgrid(torch.arange(0.0, 40.0), torch.arange(0.0, 40.0), indexing="ij")
+    anchors = torch.stack([xs.flatten(), ys.flatten(), xs.flatten() + 8, ys.flatten() + 8], dim=1)  # 8 px, every pixel
+    quality = box_iou(small_part, anchors)
+
+    def positives(matcher) -> int:
+        return int((matcher(quality) >= 0).sum())
+
+    default = build_model_for(_tiny_config("unused", "unused"))
+    loose = build_model_for(_tiny_config("unused", "unused", damage_positive_iou=0.5, box_positive_iou=0.4))
+    assert positives(loose.rpn.damage_rpn.proposal_matcher) > positives(default.rpn.damage_rpn.proposal_matcher)
+    assert positives(loose.roi_heads.proposal_matcher) > positives(default.roi_heads.proposal_matcher)
+    assert loose.rpn.damage_rpn.proposal_matcher.low_threshold == 0.3  # negatives as before
+    assert loose.rpn.building_rpn.proposal_matcher.high_threshold == 0.7
+    assert loose.roi_heads.proposal_matcher.high_threshold == loose.roi_heads.proposal_matcher.low_threshold == 0.4
+
+
+def test_a_positive_overlap_under_the_negatives_is_refused():
+    from engine.msnet import set_training_matches
+    from engine.train import build_model_for
+
+    model = build_model_for(_tiny_config("unused", "unused"))
+    with pytest.raises(ValueError, match="damage_positive_iou"):
+        set_training_matches(model, damage_positive_iou=0.2)
+    with pytest.raises(ValueError, match="box_positive_iou"):
+        set_training_matches(model, box_positive_iou=0.0)
