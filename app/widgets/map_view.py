@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap, QPolygonF, QTransform
+from PySide6.QtGui import (
+    QBrush, QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPen, QPixmap, QPolygonF, QTransform,
+)
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
@@ -246,6 +248,8 @@ class MapWidget(QGraphicsView):
         self._time_s: float | None = None
         self._threshold = 0.0
         self._fit = True
+        self._legend_choice: bool | None = None  # open / folded by a click; None: open when it fits
+        self._press_on_legend = False
 
     def set_score_threshold(self, threshold: float) -> None:
         """Hide the sites whose best sighting scores below ``threshold``."""
@@ -563,7 +567,20 @@ class MapWidget(QGraphicsView):
             self.scale(1.25**steps, 1.25**steps)
         event.accept()
 
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        self._press_on_legend = (event.button() == Qt.MouseButton.LeftButton and self._plane is not None
+                                 and self.legend_rect().contains(event.position()))
+        if self._press_on_legend:  # a click on the legend folds or opens it, and drags nothing
+            self.toggle_legend()
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._press_on_legend:
+            self._press_on_legend = False
+            event.accept()
+            return
         super().mouseReleaseEvent(event)
         if event.button() != Qt.MouseButton.LeftButton:
             return
@@ -606,16 +623,46 @@ class MapWidget(QGraphicsView):
             rows.append(f"basemap: {Path(self._basemap[1].source).name}")
         return rows
 
+    #: where the legend's box starts (viewport pixels) and the height of one of its rows
+    _LEGEND_ORIGIN = (10, 10)
+    _LEGEND_ROW = 17
+    @property
+    def legend_open(self) -> bool:
+        """Whether the legend shows its rows or only its heading. Until it is clicked it is
+        open where it takes at most half the map's height, so a short map panel keeps its
+        map (and its scale bar) in view."""
+        if self._legend_choice is not None:
+            return self._legend_choice
+        rows = len(self.legend_rows()) + 1
+        return 2 * (self._LEGEND_ORIGIN[1] + rows * self._LEGEND_ROW) <= self.viewport().height()
+
+    def toggle_legend(self) -> None:
+        """Fold an open legend to its heading, or open a folded one (what a click on it does)."""
+        self._legend_choice = not self.legend_open
+        self.viewport().update()
+
+    def _legend_heading(self) -> str:
+        heading = f"Sites scoring ≥ {self._threshold:.2f}" if self._threshold > 0 else "Sites"
+        return ("▾ " if self.legend_open else "▸ ") + heading + ("" if self.legend_open else " · legend")
+
+    def legend_rect(self) -> QRectF:
+        """The legend's box in viewport pixels (its heading alone when folded)."""
+        font = QFont()
+        font.setPixelSize(12)
+        metrics = QFontMetrics(font)
+        x, y = self._LEGEND_ORIGIN
+        rows = self.legend_rows() if self.legend_open else []
+        width = max(120, metrics.horizontalAdvance(self._legend_heading()) + 12,
+                    *(metrics.horizontalAdvance(name) + 30 for name in rows))
+        return QRectF(x - 4, y - 4, width, (len(rows) + 1) * self._LEGEND_ROW + 6)
+
     def _draw_legend(self, painter: QPainter) -> None:
         """What each mark means, with the score the sites are shown from."""
-        x, y, row = 10, 10, 17
-        rows = self.legend_rows()
-        heading = f"Sites scoring ≥ {self._threshold:.2f}" if self._threshold > 0 else "Sites"
-        metrics = painter.fontMetrics()
-        width = max(120, metrics.horizontalAdvance(heading) + 12, metrics.horizontalAdvance(rows[-1]) + 30)
-        painter.fillRect(QRectF(x - 4, y - 4, width, (len(rows) + 1) * row + 6), QColor(255, 255, 255, 215))
+        (x, y), row = self._LEGEND_ORIGIN, self._LEGEND_ROW
+        rows = self.legend_rows() if self.legend_open else []
+        painter.fillRect(self.legend_rect(), QColor(255, 255, 255, 215))
         painter.setPen(QColor(20, 20, 20))
-        painter.drawText(QPointF(x, y + 12), heading)
+        painter.drawText(QPointF(x, y + 12), self._legend_heading())
         for i, name in enumerate(rows, start=1):
             top = y + i * row
             icon = QRectF(x, top + 2, 11, 11)

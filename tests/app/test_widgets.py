@@ -265,18 +265,11 @@ def test_a_click_between_overlapping_site_dots_opens_the_nearest_one(qtbot):
 
 
 def test_the_map_legend_names_every_mark_and_the_threshold(qtbot):
-    panel = MapWidget()
-    qtbot.addWidget(panel)
-    panel.resize(300, 300)
-    panel.show()
-    panel.set_layers(MapLayers(source=None, track_segments=(((-85.66, 30.15), (-85.658, 30.1505)),)))
+    panel = _map_with_a_track(qtbot, 400)
     panel.set_score_threshold(0.5)
-    qtbot.waitExposed(panel)
     assert {"flight track", "camera view", "damage heat", "reviewed site"} <= set(panel.LEGEND)
-    image = panel.viewport().grab().toImage()
-    row = 1 + panel.LEGEND.index("flight track")
-    track = image.pixelColor(15, 10 + row * 17 + 7)
-    assert (track.red(), track.green(), track.blue()) == (40, 90, 200)  # the track's own colour
+    assert _legend_covers(panel, "flight track")  # the track's own colour
+    assert panel._legend_heading().endswith("Sites scoring ≥ 0.50")
 
 
 def test_an_edit_of_one_row_does_not_read_the_whole_table_again(qtbot, monkeypatch):
@@ -307,3 +300,47 @@ def test_an_edit_of_one_row_does_not_read_the_whole_table_again(qtbot, monkeypat
     assert len(reads) < 2000  # the rows shown, not every row (48,000 reads before)
     row = panel.proxy.mapFromSource(panel.model.index(panel.model.row_of(101), 3))
     assert row.data() == "Debris"
+
+
+def _map_with_a_track(qtbot, height: int) -> MapWidget:
+    panel = MapWidget()
+    qtbot.addWidget(panel)
+    panel.resize(400, height)
+    panel.show()
+    panel.set_layers(MapLayers(source=None, track_segments=(((-85.66, 30.15), (-85.658, 30.1505)),)))
+    qtbot.waitExposed(panel)
+    return panel
+
+
+def _legend_covers(panel: MapWidget, row: str) -> bool:
+    """Whether the legend's row is drawn: its icon's pixel has the row's own colour."""
+    image = panel.viewport().grab().toImage()
+    colour = image.pixelColor(15, 10 + (1 + panel.LEGEND.index(row)) * 17 + 7)
+    return (colour.red(), colour.green(), colour.blue()) == (40, 90, 200)
+
+
+def test_a_click_on_the_map_legend_folds_it_to_its_heading_and_opens_it_again(qtbot):
+    panel = _map_with_a_track(qtbot, 400)
+    assert panel.legend_open and _legend_covers(panel, "flight track")
+    open_height = panel.legend_rect().height()
+    centre = panel.mapToScene(panel.viewport().rect().center())
+    heading = panel.legend_rect().topLeft().toPoint() + QPoint(20, 10)
+    qtbot.mouseClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=heading)
+    assert not panel.legend_open and not _legend_covers(panel, "flight track")
+    assert panel.legend_rect().height() < open_height / 4  # the heading alone
+    assert panel.mapToScene(panel.viewport().rect().center()) == centre  # the click dragged nothing
+    qtbot.mouseClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=heading)
+    assert panel.legend_open and _legend_covers(panel, "flight track")
+
+
+def test_a_short_map_panel_starts_with_its_legend_folded_so_the_map_shows(qtbot):
+    panel = _map_with_a_track(qtbot, 250)  # the legend's 9 rows would cover 163 of its 248 px
+    assert not panel.legend_open and not _legend_covers(panel, "flight track")
+    assert panel.legend_rect().bottom() < 40
+    panel.resize(400, 400)
+    qtbot.waitUntil(lambda: panel.viewport().height() > 300)
+    assert panel.legend_open  # room again: open until the analyst chooses otherwise
+    panel.toggle_legend()
+    panel.resize(400, 600)
+    qtbot.waitUntil(lambda: panel.viewport().height() > 500)
+    assert not panel.legend_open  # folded by choice stays folded
