@@ -250,9 +250,9 @@ class SiteReviewPanel(Panel):
         for name, text, tip in (
             ("accept", "Accept (A)", "Accept every sighting of the site"),
             ("reject", "Reject (X)", "Reject every sighting of the site"),
-            ("slight", "1", "Relabel the site as Slight"),
-            ("severe", "2", "Relabel the site as Severe"),
-            ("debris", "3", "Relabel the site as Debris"),
+            ("slight", "Slight (1)", "Relabel the site as Slight"),
+            ("severe", "Severe (2)", "Relabel the site as Severe"),
+            ("debris", "Debris (3)", "Relabel the site as Debris"),
             ("previous", "◀ (P)", "Previous site"),
             ("next", "(N) ▶", "Next site"),
             ("split", "Split (S)", "The selected crops become a site of their own"),

@@ -123,6 +123,16 @@ def test_accept_and_relabel_keys_and_the_queue_moves_on(qtbot, panel):
     assert panel.site_list.currentRow() == 0
 
 
+def test_each_action_button_names_what_it_does_and_its_key(qtbot, panel):
+    """"1", "2" and "3" alone said nothing to someone who had not read the docs."""
+    for name, key in (("accept", "A"), ("reject", "X"), ("slight", "1"), ("severe", "2"), ("debris", "3"),
+                      ("split", "S"), ("merge", "M")):
+        text = panel.buttons[name].text()
+        assert text.endswith(f"({key})") and name.lower() in text.lower()
+    site = panel.current_site()
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        qtbot.mouseClick(panel.buttons["severe"], Qt.MouseButton.LeftButton)
+    assert {panel.document.store.detection(i).level for i in site.detection_ids} == {DamageLevel.SEVERE}
 def test_split_and_merge_keys_round_trip_with_undo(qtbot, panel):
     doc = panel.document
     site = max(panel.review.sites, key=lambda s: len(s.sightings))
