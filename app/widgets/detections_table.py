@@ -268,9 +268,8 @@ class DetectionsPanel(QWidget):
         self.delete_button = QPushButton("Delete")
         self.relabel_buttons = {}
         for level in DamageLevel:
-            button = QPushButton(_level_icon(level), f"{int(level)}")
-            button.setToolTip(f"Relabel as {level.label} ({int(level)})")
-            button.setMaximumWidth(44)
+            button = QPushButton(_level_icon(level), f"{level.label} ({int(level)})")
+            button.setToolTip(f"Relabel as {level.label}")
             self.relabel_buttons[level] = button
         self.next_button = QPushButton("Next unreviewed (N)")
         self.pending_label = QLabel("no detections")

@@ -68,6 +68,10 @@ def test_the_review_panel_follows_the_document_without_a_window(qtbot, flyover, 
     with qtbot.waitSignal(doc.detection_requested) as requested:
         view.next_button.click()
     assert requested.args == [2, first]
+    debris = view.relabel_buttons[DamageLevel.DEBRIS]
+    assert debris.text() == "Debris (3)"  # the level it sets, and the key that does the same
+    debris.click()
+    assert doc.detection(second).level is DamageLevel.DEBRIS
     doc.close()
     assert view.model.rowCount() == 0 and errors == []
 
