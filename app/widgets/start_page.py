@@ -62,7 +62,7 @@ class StartPage(QWidget):
         self.demo_button = QPushButton("Try the demo")
         self.demo_button.setToolTip(
             "Render a 20-second synthetic flight, analyse it with the shipped demo model and open it "
-            "(a few minutes on a laptop CPU; the window stays usable)"
+            "(a minute or two on a laptop CPU; the window stays usable)"
         )
         for button in (self.open_video_button, self.open_project_button, self.demo_button):
             button.setMinimumHeight(40)
@@ -73,7 +73,7 @@ class StartPage(QWidget):
 
         self.demo_note = QLabel(
             "The demo renders a 20-second synthetic flight and analyses it with the shipped demo model "
-            "(trained on synthetic flights only), a few minutes on a laptop CPU."
+            "(trained mostly on synthetic flights), a minute or two on a laptop CPU."
         )
         self.demo_note.setWordWrap(True)
         self.demo_note.setStyleSheet("color: #666;")
@@ -108,7 +108,8 @@ class StartPage(QWidget):
         column.addSpacing(16)
         column.addWidget(self.recent_label)
         column.addWidget(self.no_recent)
-        column.addWidget(self.recent_list, 1)
+        column.addWidget(self.recent_list, 10)
+        column.addStretch(1)  # with no recent files, the page keeps together at the top
         box = QWidget()
         box.setLayout(column)
         box.setMaximumWidth(760)

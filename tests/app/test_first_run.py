@@ -50,6 +50,21 @@ def test_with_no_project_the_window_offers_the_ways_in_and_the_recent_files(qtbo
     assert window.pages.currentWidget() is page and window.windowTitle() == "damagemap"
 
 
+def test_the_start_page_keeps_together_at_the_top_of_a_tall_window(qtbot):
+    """With no recent files its rows were spread over the whole height, the recent files'
+    heading hundreds of pixels under the buttons."""
+    from app.widgets.start_page import StartPage
+
+    page = StartPage()
+    qtbot.addWidget(page)
+    page.set_recent_files([])
+    page.resize(1200, 1000)
+    page.show()
+    qtbot.waitExposed(page)
+    buttons_bottom = page.demo_button.mapTo(page, page.demo_button.rect().bottomLeft()).y()
+    heading_top = page.recent_label.mapTo(page, page.recent_label.rect().topLeft()).y()
+    assert 0 < heading_top - buttons_bottom < 150
+    assert "synthetic flights only" not in page.demo_note.text()  # it has seen five real photos too
 def test_the_default_layout_gives_the_sites_queue_room(qtbot, window, project, app_settings):
     from app.main_window import MainWindow
     from app.panels.map_panel import MapPanel
