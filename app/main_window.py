@@ -905,14 +905,33 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc.run_id is None:
             return
-        dialog = ExportDialog(default_export_dir(doc.project_path), has_telemetry=doc.telemetry_path is not None, parent=self)
+        dialog = ExportDialog(default_export_dir(doc.project_path), has_telemetry=doc.telemetry_path is not None,
+                              parent=self, sites_note=self.export_sites_note())
         if dialog.exec():
             self.start_export(dialog.choice())
+
+    def export_sites_note(self) -> str:
+        """Which sites a map export holds: those the window's score threshold keeps."""
+        review = self.panel(SiteReviewPanel).review
+        if review is None:
+            return ""
+        threshold = self.document.score_threshold
+        where = f"scoring ≥ {threshold:.2f}, the window's score threshold (move it to export more or fewer)"
+        if threshold < review.min_score - 1e-9:  # the sites under the old threshold are still being fused
+            return f"The damage map keeps the sites {where}."
+        kept = review.kept_at(threshold)
+        unconfirmed = len(kept & review.unconfirmed)
+        confirmed = len(kept) - unconfirmed
+        note = f"The damage map keeps the {confirmed} site{'' if confirmed == 1 else 's'} {where}"
+        if unconfirmed:
+            note += f"; {unconfirmed} unconfirmed stay in the project and out of the exports"
+        return note + "."
 
     def start_export(self, choice: ExportChoice) -> FunctionJob | None:
         doc = self.document
         if doc.run_id is None or (self._export_job is not None and self._export_job.is_running):
             return None
+        doc.save_score_threshold()  # the threshold just moved is the one the export keeps
         job = FunctionJob(export_job, doc.project_path, doc.run_id, choice, parent=self)
         job.done.connect(lambda paths: self._on_export_done(choice, paths))
         job.failed.connect(lambda exc: (show_error(self, exc, title="Export failed"), self.export_finished.emit([])))

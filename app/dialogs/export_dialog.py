@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
@@ -55,9 +56,13 @@ class ExportDialog(QDialog):
     """
 
     def __init__(self, default_dir: Path, *, has_telemetry: bool, parent: QWidget | None = None,
-                 project: Path | None = None) -> None:
+                 project: Path | None = None, sites_note: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
+        #: which sites the map formats will hold (the window's score threshold), when known
+        self.sites_note = QLabel(sites_note)
+        self.sites_note.setWordWrap(True)
+        self.sites_note.setVisible(bool(sites_note) and has_telemetry)
         if project is None:
             project = getattr(getattr(parent, "document", None), "project_path", None)
         self.project = Path(project) if project else None
@@ -120,6 +125,7 @@ class ExportDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.sites_note)
         layout.addWidget(maps)
         layout.addWidget(self.package_box)
         layout.addWidget(training)

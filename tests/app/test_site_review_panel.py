@@ -374,3 +374,35 @@ def test_the_threshold_label_counts_unconfirmed_sites_apart(qtbot, flight, proje
     assert "unconfirmed site" not in map_panel.map_widget.legend_rows()
     doc.close()
     assert errors == []
+
+
+def test_the_export_dialog_says_which_sites_the_map_keeps_and_the_export_keeps_them(qtbot, window, flight, tmp_path):
+    import json
+
+    from app.dialogs.export_dialog import ExportChoice, ExportDialog
+    from core.store import ProjectStore
+
+    # the Debris scored 0.9, the Slight damage 0.3: the map's default threshold (0.5)
+    # keeps fewer sites than 0.25 does
+    scored = replace(flight, detections=[replace(d, score=0.9 if d.level is DamageLevel.DEBRIS else 0.3)
+                                         for d in flight.detections])
+    project = _ground_truth_project(tmp_path / "flight.dmproj", scored)
+    panel = window.panel(SiteReviewPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    assert window.export_sites_note().startswith("The damage map keeps the 1 site scoring ≥ 0.50")
+    window.threshold_spin.setValue(0.25)  # and export at once, before the threshold's own save
+    note = window.export_sites_note()
+    assert note.startswith("The damage map keeps the sites scoring ≥ 0.25")  # not counted until fused again
+    dialog = ExportDialog(tmp_path / "out", has_telemetry=True, sites_note=note)
+    qtbot.addWidget(dialog)
+    assert not dialog.sites_note.isHidden() and dialog.sites_note.text() == note
+    with qtbot.waitSignal(window.export_finished, timeout=30_000):
+        window.start_export(ExportChoice(out_dir=tmp_path / "out", formats=("geojson",)))
+    with ProjectStore.open(project) as store:
+        assert store.project_settings().min_score == 0.25
+    qtbot.waitUntil(lambda: panel.review.min_score == 0.25, timeout=30_000)  # fused again
+    kept = panel.review.kept_at(0.25) - panel.review.unconfirmed
+    assert len(kept) > 1 and window.export_sites_note().startswith(f"The damage map keeps the {len(kept)} sites")
+    sites = json.loads((tmp_path / "out" / "damage_sites.geojson").read_text())["features"]
+    assert len(sites) == len(kept)  # the Slight sites too: what the window showed is what went out
