@@ -801,7 +801,8 @@ class MainWindow(QMainWindow):
                 "hfov_deg": hfov_degrees(settings.hfov_deg) or None,
             }
         )
-        dialog = AnalysisDialog(initial, self.document.fps, self, suggest_cpu_rate=self._analysis is None)
+        dialog = AnalysisDialog(initial, self.document.fps, self, suggest_cpu_rate=self._analysis is None,
+                                frame_times_s=list(self.document.frame_times().values()))
         if dialog.exec():
             self.start_analysis(dialog.options())
 

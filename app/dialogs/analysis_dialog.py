@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -100,9 +101,11 @@ class AnalysisDialog(QDialog):
     """
 
     def __init__(
-        self, initial: AnalysisOptions, video_fps: float, parent: QWidget | None = None, *, suggest_cpu_rate: bool = True
+        self, initial: AnalysisOptions, video_fps: float, parent: QWidget | None = None, *, suggest_cpu_rate: bool = True,
+        frame_times_s: Sequence[float] = (),
     ) -> None:
         super().__init__(parent)
+        self._frame_times_s = list(frame_times_s)
         self.setWindowTitle("Analyse video")
         self.device_combo = QComboBox()
         for device in available_devices():
@@ -126,6 +129,10 @@ class AnalysisDialog(QDialog):
             suggested = min(2.0, video_fps)  # a CPU manages a frame or two per second
         self.fps_spin.setValue(suggested or 0.0)
         self.fps_spin.setToolTip("Frames per second to analyse; fewer is faster on a CPU")
+        #: how many of the video's frames that rate analyses (the analysis picks them the same way)
+        self.frames_label = QLabel()
+        self.fps_spin.valueChanged.connect(self._update_frames_label)
+        self._update_frames_label()
 
         self.srn_combo = _choice_combo(
             SRN, initial.srn, SRN_LABELS.__getitem__,
@@ -201,7 +208,10 @@ class AnalysisDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("Device", self.device_combo)
         form.addRow("Model weights", weights_row)
-        form.addRow("Analysis frame rate", self.fps_spin)
+        fps_row = QHBoxLayout()
+        fps_row.addWidget(self.fps_spin, 1)
+        fps_row.addWidget(self.frames_label)
+        form.addRow("Analysis frame rate", fps_row)
         form.addRow("Score refinement (SRN)", self.srn_combo)
         form.addRow("Batch size", self.batch_spin)
         form.addRow("Detector input size", self.input_size_combo)
@@ -217,6 +227,21 @@ class AnalysisDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def frames_to_analyse(self) -> int | None:
+        """How many frames the chosen rate analyses (None: the video's frame times are not known)."""
+        if not self._frame_times_s:
+            return None
+        from engine.video import select_frame_indices
+
+        fps = self.fps_spin.value() or None
+        return len(select_frame_indices(self._frame_times_s, fps=fps))
+
+    def _update_frames_label(self) -> None:
+        count = self.frames_to_analyse()
+        self.frames_label.setVisible(count is not None)
+        if count is not None:
+            self.frames_label.setText(f"{count:,} of {len(self._frame_times_s):,} frames")
 
     def _browse_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Model weights", "", "safetensors (*.safetensors)")

@@ -189,6 +189,19 @@ def test_analysis_dialog_suggests_a_cpu_frame_rate(qtbot, monkeypatch):
     dialog = AnalysisDialog(AnalysisOptions(), video_fps=30.0)
     qtbot.addWidget(dialog)
     assert dialog.options().fps == 2.0
+    assert dialog.frames_to_analyse() is None and dialog.frames_label.isHidden()  # frame times not given
+
+
+def test_analysis_dialog_says_how_many_frames_the_rate_analyses(qtbot):
+    from engine.video import select_frame_indices
+
+    times = [i / 30.0 for i in range(30 * 60)]  # a minute at 30 fps
+    dialog = AnalysisDialog(AnalysisOptions(fps=2.0), video_fps=30.0, frame_times_s=times)
+    qtbot.addWidget(dialog)
+    assert dialog.frames_to_analyse() == len(select_frame_indices(times, fps=2.0)) == 120
+    assert dialog.frames_label.text() == "120 of 1,800 frames"
+    dialog.fps_spin.setValue(0.0)  # every frame
+    assert dialog.frames_label.text() == "1,800 of 1,800 frames"
 
 
 def test_thumbnails_for_the_html_map_are_small_jpegs(flyover):
