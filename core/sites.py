@@ -84,6 +84,11 @@ class SiteSummary:
         return len({s.frame_index for s in self.sightings})
 
     @property
+    def best_score(self) -> float:
+        """The highest score among the sightings: what the score threshold compares."""
+        return max((s.score for s in self.sightings), default=0.0)
+
+    @property
     def mean_score(self) -> float:
         return sum(s.score for s in self.sightings) / len(self.sightings) if self.sightings else 0.0
 

@@ -470,7 +470,7 @@ class SiteReviewPanel(Panel):
     @staticmethod
     def _row_text(site: SiteSummary, reason: str) -> str:
         frames = site.frame_count
-        return (f"#{site.site_id}  {site.level.label}  conf {site.confidence:.2f} · {len(site.sightings)} sightings"
+        return (f"#{site.site_id}  {site.level.label}  best score {site.best_score:.2f} · {len(site.sightings)} sightings"
                 f"{'' if frames == len(site.sightings) else f' in {frames} frames'} · "
                 f"{_time(site.first_time_s)}–{_time(site.last_time_s)}\n{reason}")
 

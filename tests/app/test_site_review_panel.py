@@ -71,6 +71,8 @@ def test_sites_are_listed_in_queue_order_with_reason_and_crops(qtbot, panel):
     first = panel.site_list.item(0).text()
     assert first.startswith(f"#{review.queue[0].site.site_id} ") and first.endswith("seen in one frame")
     assert "sightings" in first and "0:0" in first
+    # the score the threshold compares, not the share of sightings that voted for the level
+    assert f"best score {review.queue[0].site.best_score:.2f} · " in first and "conf " not in first
     assert panel.summary.text() == "3 sites · 3 to decide · 0 decided"
     assert panel.current_site() == review.queue[0].site  # the first site in need is selected
     site = max(review.sites, key=lambda s: len(s.sightings))
