@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -13,12 +14,28 @@ from core.errors import DamagemapError
 from engine.video import VideoReader
 
 _log = logging.getLogger(__name__)
+K = TypeVar("K", bound=Hashable)
 
 
 def jpeg_thumbnails(
     video_path: str | os.PathLike, frame_indices: Iterable[int], *, max_side_px: int = 320, quality: int = 85
 ) -> dict[int, bytes]:
-    """JPEGs of the frames at ``frame_indices``, decoded in one pass in frame order.
+    """JPEGs of the frames at ``frame_indices`` (:func:`jpeg_site_pictures` without close-ups)."""
+    return jpeg_site_pictures(video_path, frame_indices, {}, max_side_px=max_side_px, quality=quality)[0]
+
+
+def jpeg_site_pictures(
+    video_path: str | os.PathLike,
+    frame_indices: Iterable[int],
+    closeups: Mapping[K, tuple[int, tuple[int, int, int, int]]],
+    *,
+    max_side_px: int = 320,
+    closeup_px: int = 160,
+    quality: int = 85,
+) -> tuple[dict[int, bytes], dict[K, bytes]]:
+    """JPEGs of the frames at ``frame_indices``, and of the parts of frames ``closeups``
+    names (key -> frame index and pixels ``(x0, y0, x1, y1)``, scaled to ``closeup_px`` on
+    their longer side), decoded in one pass in frame order.
 
     Damage sites name their best frames in any order; fetching them one at a time makes
     the decoder seek back to a keyframe for nearly each one (0.17 s per 720p thumbnail,
@@ -30,19 +47,43 @@ def jpeg_thumbnails(
     Indices past the end, and frames that cannot be decoded, get no thumbnail (a
     warning is logged): a thumbnail is a nicety and never fails an export.
     """
-    wanted = sorted({int(i) for i in frame_indices if int(i) >= 0})
+    whole = {int(i) for i in frame_indices if int(i) >= 0}
+    parts: dict[int, list[tuple[K, tuple[int, int, int, int]]]] = {}
+    for key, (index, rect) in closeups.items():
+        if int(index) >= 0:
+            parts.setdefault(int(index), []).append((key, rect))
+    wanted = sorted(whole | set(parts))
     thumbnails: dict[int, bytes] = {}
+    pictures: dict[K, bytes] = {}
     if not wanted:
-        return thumbnails
+        return thumbnails, pictures
     try:
         with VideoReader(video_path) as reader:
             for frame in reader.iter_frames([i for i in wanted if i < reader.frame_count]):
-                data = encode_jpeg(frame.image, max_side_px=max_side_px, quality=quality)
-                if data is not None:
-                    thumbnails[frame.index] = data
+                if frame.index in whole:
+                    data = encode_jpeg(frame.image, max_side_px=max_side_px, quality=quality)
+                    if data is not None:
+                        thumbnails[frame.index] = data
+                for key, rect in parts.get(frame.index, ()):
+                    data = _closeup_jpeg(frame.image, rect, side_px=closeup_px, quality=quality)
+                    if data is not None:
+                        pictures[key] = data
     except (DamagemapError, OSError) as exc:
-        _log.warning("thumbnails: %s (%d of %d made)", exc, len(thumbnails), len(wanted))
-    return thumbnails
+        _log.warning("thumbnails: %s (%d of %d made)", exc, len(thumbnails), len(whole))
+    return thumbnails, pictures
+
+
+def _closeup_jpeg(image: np.ndarray, rect: tuple[int, int, int, int], *, side_px: int, quality: int) -> bytes | None:
+    """The pixels ``rect`` of an RGB frame, scaled to ``side_px`` on the longer side (up or down)."""
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = max(0, int(rect[0])), max(0, int(rect[1])), min(width, int(rect[2])), min(height, int(rect[3]))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    part = image[y0:y1, x0:x1]
+    scale = side_px / max(x1 - x0, y1 - y0)
+    size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+    part = cv2.resize(part, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    return encode_jpeg(part, max_side_px=side_px, quality=quality)
 
 
 def encode_jpeg(image: np.ndarray, *, max_side_px: int = 320, quality: int = 85) -> bytes | None:
@@ -56,4 +97,4 @@ def encode_jpeg(image: np.ndarray, *, max_side_px: int = 320, quality: int = 85)
     return data.tobytes() if ok else None
 
 
-__all__ = ["encode_jpeg", "jpeg_thumbnails"]
+__all__ = ["encode_jpeg", "jpeg_site_pictures", "jpeg_thumbnails"]

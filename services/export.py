@@ -83,8 +83,22 @@ class ExportResult:
     package: PackageResult | None = None
 
 
+Picture = Callable[[int], "bytes | None"]
+
+
+def _site_pictures(store: ProjectStore, built: DamageMap) -> tuple[Picture, Picture]:
+    """The HTML map's popup pictures, decoded in one pass: each site's best frame by frame
+    index, and its close-up (:func:`geo.export.html.closeup_requests`) by site id."""
+    from engine.thumbnails import jpeg_site_pictures
+    from geo.export.html import closeup_requests
+
+    frames, closeups = jpeg_site_pictures(store.video_path, [site.best_frame for site in built.sites],
+                                          closeup_requests(built))
+    return frames.get, closeups.get
+
+
 def _export_map(store: ProjectStore, built: DamageMap, out_dir: Path, formats: Sequence[str] | None,
-                thumbnail: Callable[[int], bytes | None] | None) -> list[Path]:
+                thumbnail: Picture | None, closeup: Picture | None = None) -> list[Path]:
     """``geo.export.export_map``; when the project has building footprints or a basemap
     (:mod:`services.package`), the HTML map shows the graded buildings, the coverage
     and the basemap too."""
@@ -93,13 +107,13 @@ def _export_map(store: ProjectStore, built: DamageMap, out_dir: Path, formats: S
 
     chosen = resolve_formats(formats)
     if "html" not in chosen or not has_product_sources(store):
-        return [Path(p) for p in export_map(built, out_dir, formats=chosen, thumbnail=thumbnail)]
+        return [Path(p) for p in export_map(built, out_dir, formats=chosen, thumbnail=thumbnail, closeup=closeup)]
     from geo.export.html import write_html
 
     layers = product_layers(store, built).html_layers()
     others = [f for f in chosen if f != "html"]
     written = [Path(p) for p in export_map(built, out_dir, formats=others, thumbnail=thumbnail)]
-    html = write_html(Path(out_dir) / FILES["html"], built, thumbnail=thumbnail, extra_layers=layers)
+    html = write_html(Path(out_dir) / FILES["html"], built, thumbnail=thumbnail, extra_layers=layers, closeup=closeup)
     written.insert(chosen.index("html"), Path(html))
     return written
 
@@ -139,13 +153,11 @@ def export_project(
                             camera_view=camera_view)
         if request.include_unconfirmed:
             built = built.with_unconfirmed()
-        thumbnail = None
+        thumbnail = closeup = None
         if request.thumbnails and (formats is None or "html" in formats):
-            from engine.thumbnails import jpeg_thumbnails
-
-            thumbnail = jpeg_thumbnails(store.video_path, [site.best_frame for site in built.sites]).get
+            thumbnail, closeup = _site_pictures(store, built)
         try:
-            written += _export_map(store, built, request.out_dir, formats, thumbnail)
+            written += _export_map(store, built, request.out_dir, formats, thumbnail, closeup)
         except ValueError as exc:
             raise ExportError(str(exc)) from None
     if request.coco:
@@ -159,16 +171,14 @@ def export_project(
     if request.writes_package:
         from services.package import PackageRequest, export_package
 
-        package_thumbnail = None
+        package_thumbnail = package_closeup = None
         if request.thumbnails:
-            from engine.thumbnails import jpeg_thumbnails
-
             built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path,
                                          dem_path=dem_path, camera_view=camera_view)
-            package_thumbnail = jpeg_thumbnails(store.video_path, [site.best_frame for site in built.sites]).get
+            package_thumbnail, package_closeup = _site_pictures(store, built)
         package = export_package(store, PackageRequest(Path(request.out_dir), thumbnails=request.thumbnails),
                                  run_id=run_id, settings=settings, telemetry_path=telemetry_path,
-                                 thumbnail=package_thumbnail)
+                                 thumbnail=package_thumbnail, closeup=package_closeup)
         written += package.files
         built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path,
                                      dem_path=dem_path, camera_view=camera_view)

@@ -242,8 +242,10 @@ def export_package(
     settings: ProjectSettings | None = None,
     telemetry_path: Path | None = None,
     thumbnail: Callable[[int], bytes | None] | None = None,
+    closeup: Callable[[int], bytes | None] | None = None,
 ) -> PackageResult:
-    """Write the run's relief package (the latest run by default) into ``request.out_dir``.
+    """Write the run's relief package (the latest run by default) into ``request.out_dir``
+    (``thumbnail`` and ``closeup``: the HTML map's pictures, as :func:`geo.export.export_map` takes them).
 
     Raises
     ------
@@ -284,7 +286,7 @@ def export_package(
     }
     return write_package(built, request.out_dir, info=info, grading=products.grading, coverage=products.coverage,
                          basemap_html=products.basemap_html, basemap_print=products.basemap_print,
-                         thumbnail=thumbnail, provenance=provenance)
+                         thumbnail=thumbnail, provenance=provenance, closeup=closeup)
 
 
 __all__ = ["BASEMAP_KEY", "FOOTPRINTS_KEY", "PRODUCT_KEY", "PackageRequest", "ProductLayers", "grade_footprints",

@@ -62,11 +62,14 @@ def export_map(
     *,
     formats: Iterable[str] | None = None,
     thumbnail: Callable[[int], bytes | None] | None = None,
+    closeup: Callable[[int], bytes | None] | None = None,
 ) -> list[Path]:
     """Write the chosen ``formats`` (all by default) into ``out_dir``.
 
     ``thumbnail(frame_index)`` returns a JPEG of a frame (or ``None``) for the HTML
-    popups; the caller supplies it, since ``geo`` does not decode video.
+    popups, and ``closeup(site_id)`` one of the part of its best frame that
+    :func:`geo.export.html.closeup_requests` names; the caller supplies them, since
+    ``geo`` does not decode video.
 
     Raises
     ------
@@ -95,7 +98,7 @@ def export_map(
         elif fmt == "csv":
             write_sites_csv(target, damage_map)
         elif fmt == "html":
-            write_html(target, damage_map, thumbnail=thumbnail)
+            write_html(target, damage_map, thumbnail=thumbnail, closeup=closeup)
         written.append(target)
     return written
 

@@ -152,13 +152,82 @@ def _detection_marker(damage_map: DamageMap, index: int) -> str:
             'box-sizing:border-box;pointer-events:none"></div>')
 
 
+#: A close-up shows the best detection with its surroundings: a square this many times
+#: the detection's longer side, and never under ``CLOSEUP_MIN_PX`` of the frame (a roof or two).
+CLOSEUP_CONTEXT = 3.0
+CLOSEUP_MIN_PX = 96
+
+
+def _closeup_rect(damage_map: DamageMap, index: int) -> tuple[int, int, int, int] | None:
+    """The frame pixels ``(x0, y0, x1, y1)`` of the site's close-up: a square around its best
+    detection, moved inside the frame (cut where the frame is smaller than the square)."""
+    best = _best_member(damage_map, index)
+    width, height = damage_map.video.width_px, damage_map.video.height_px
+    if best is None or width <= 0 or height <= 0:
+        return None
+    x1, y1, x2, y2 = (float(v) for v in best.detection.box_xyxy_px)
+    side = max(CLOSEUP_MIN_PX, CLOSEUP_CONTEXT * max(x2 - x1, y2 - y1))
+    edges = []
+    for low, high, limit in ((x1, x2, width), (y1, y2, height)):
+        extent = min(side, limit)
+        start = min(max(0.0, (low + high - extent) / 2), limit - extent)
+        edges.append((int(round(start)), int(round(start + extent))))
+    (left, right), (top, bottom) = edges
+    return (left, top, right, bottom) if right > left and bottom > top else None
+
+
+def closeup_requests(damage_map: DamageMap) -> dict[int, tuple[int, tuple[int, int, int, int]]]:
+    """Per site id, its best frame and the pixels of that frame its popup's close-up
+    shows (for the caller that decodes the video; see :func:`render_html`)."""
+    requests = {}
+    for index, fused in enumerate(damage_map.fused):
+        rect = _closeup_rect(damage_map, index)
+        if rect is not None:
+            requests[fused.site.id] = (fused.site.best_frame, rect)
+    return requests
+
+
+def _closeup_marker(damage_map: DamageMap, index: int) -> str:
+    """The best detection's outline over the close-up, placed in percent of it."""
+    best, rect = _best_member(damage_map, index), _closeup_rect(damage_map, index)
+    if best is None or rect is None:
+        return ""
+    left, top, right, bottom = rect
+    x1, y1, x2, y2 = (float(v) for v in best.detection.box_xyxy_px)
+    place = [((max(x1, left) - left) / (right - left), (min(x2, right) - left) / (right - left)),
+             ((max(y1, top) - top) / (bottom - top), (min(y2, bottom) - top) / (bottom - top))]
+    (a, b), (c, d) = place
+    colour = damage_map.fused[index].site.level.colour_hex
+    return (f'<div class="dm-mark" style="position:absolute;left:{a:.2%};top:{c:.2%};width:{b - a:.2%};'
+            f"height:{d - c:.2%};border:2px solid {colour};box-shadow:0 0 0 1px #000,inset 0 0 0 1px #000;"
+            'box-sizing:border-box;pointer-events:none"></div>')
+
+
+def _picture(source: Thumbnail | None, key: int, css_class: str, width_px: int, alt: str,
+             marker: Callable[[], str]) -> str:
+    """An inline JPEG of ``source(key)`` with ``marker()`` drawn over it ("" without one)."""
+    if source is None:
+        return ""
+    try:
+        jpeg = source(key)
+    except Exception:  # a picture is a nicety: never fail the export for it
+        jpeg = None
+    if not jpeg:
+        return ""
+    data = base64.b64encode(jpeg).decode("ascii")
+    return (f'<div class="{css_class}" style="position:relative;width:{width_px}px;margin-top:6px">'
+            f'<img src="data:image/jpeg;base64,{data}" alt="{escape(alt)}" '
+            f'style="width:{width_px}px;display:block;border-radius:3px">{marker()}</div>')
+
+
 def _uncertainty_row(fused) -> str:  # noqa: ANN001 - geo.fusion.FusedSite
     """Why the position is that uncertain (``geo.uncertainty``), when known."""
     why = fused.budget.describe() if fused.budget is not None else ""
     return f"<tr><td>Uncertain by</td><td>{escape(why)}</td></tr>" if why else ""
 
 
-def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) -> str:
+def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
+                closeup: Thumbnail | None = None) -> str:
     fused = damage_map.fused[index]
     s = fused.site
     start = damage_map.video.creation_time_utc
@@ -174,18 +243,11 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None) 
     # frames, not boxes: a site may hold two boxes of one frame
     frames = f"{fused.frames_seen} frame" + ("" if fused.frames_seen == 1 else "s")
     height = round(float(fused.position_m[2]), 1) + 0.0  # + 0.0: never "-0.0 m"
-    image = ""
-    if thumbnail is not None:
-        try:
-            jpeg = thumbnail(s.best_frame)
-        except Exception:  # a thumbnail is a nicety: never fail the export for it
-            jpeg = None
-        if jpeg:
-            data = base64.b64encode(jpeg).decode("ascii")
-            image = (f'<div class="dm-thumb" style="position:relative;width:300px;margin-top:6px">'
-                     f'<img src="data:image/jpeg;base64,{data}" alt="best frame {s.best_frame}" '
-                     'style="width:300px;display:block;border-radius:3px">'
-                     f"{_detection_marker(damage_map, index)}</div>")
+    closeup_picture = _picture(closeup, s.id, "dm-closeup", 160, f"close-up of site {s.id}",
+                               lambda: _closeup_marker(damage_map, index))
+    frame_picture = _picture(thumbnail, s.best_frame, "dm-thumb", 300, f"best frame {s.best_frame}",
+                             lambda: _detection_marker(damage_map, index))
+    image = closeup_picture + frame_picture
     edge = " (cut off by the frame's edge)" if _at_frame_edge(damage_map, index) else ""
     reviewed = "yes" if s.reviewed else "no"
     return (
@@ -261,8 +323,12 @@ details { font-size: 11px; color: #444; margin-top: 4px; }
 
 
 def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
-                extra_layers: ExtraLayers | None = None) -> str:
-    """The whole HTML page as a string (see the module docstring)."""
+                extra_layers: ExtraLayers | None = None, closeup: Thumbnail | None = None) -> str:
+    """The whole HTML page as a string (see the module docstring).
+
+    ``thumbnail(frame_index)`` and ``closeup(site_id)`` return JPEGs for the popups (or
+    ``None``): the whole best frame, and the part of it :func:`closeup_requests` names.
+    """
     import folium
     from branca.element import Element
     from folium.raster_layers import ImageOverlay
@@ -315,7 +381,7 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
         folium.CircleMarker(
             (s.lat_deg, s.lon_deg), radius=radius, color="#222", weight=1.5, fill=True,
             fill_color=s.level.colour_hex, fill_opacity=0.92,
-            popup=folium.Popup(_popup_html(damage_map, k, thumbnail), max_width=330),
+            popup=folium.Popup(_popup_html(damage_map, k, thumbnail, closeup), max_width=330),
             tooltip=escape(f"Site {s.id}: {s.level.label}, {s.confidence:.0%}"),
             class_name=f"dm-site dm-site-{s.level.name.lower()}",
         ).add_to(groups[s.level])
@@ -370,7 +436,8 @@ def _stable_ids(html: str) -> str:
 
 
 def write_html(path: Path, damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
-               extra_layers: ExtraLayers | None = None) -> Path:
+               extra_layers: ExtraLayers | None = None, closeup: Thumbnail | None = None) -> Path:
     from geo.export._atomic import write_text_atomic
 
-    return write_text_atomic(path, render_html(damage_map, thumbnail=thumbnail, extra_layers=extra_layers))
+    return write_text_atomic(path, render_html(damage_map, thumbnail=thumbnail, extra_layers=extra_layers,
+                                               closeup=closeup))

@@ -176,6 +176,7 @@ def write_package(
     basemap_print=None,  # noqa: ANN001 - the same in the map's CRS
     thumbnail: Callable[[int], bytes | None] | None = None,
     provenance: Mapping[str, Any] | None = None,
+    closeup: Callable[[int], bytes | None] | None = None,
 ) -> PackageResult:
     """Write the package folder and its zip into ``out_dir`` (see the module docstring)."""
     from geo.export.html import write_html
@@ -199,7 +200,7 @@ def write_package(
     written_layers = write_layers(targets["gpkg"], layers, last_change=_gpkg_timestamp(damage_map))
     extra = html_layers(grading=grading, coverage=coverage, basemap=basemap_html,
                         camera=layers["camera_footprints"], info=info)
-    write_html(targets["html"], damage_map, thumbnail=thumbnail, extra_layers=extra)
+    write_html(targets["html"], damage_map, thumbnail=thumbnail, extra_layers=extra, closeup=closeup)
     write_print_map(targets["png"], targets["pdf"], damage_map, grading=grading, camera=layers["camera_footprints"],
                     basemap=basemap_print, info=info, provenance=provenance)
     files = [targets[k].name for k in ("gpkg", "html", "pdf", "png")]

@@ -1,10 +1,12 @@
 """The HTML map's popup thumbnails mark the site's best detection, and say when it is cut
-off by the frame's edge."""
+off by the frame's edge; a close-up shows the detection itself."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
+
+import pytest
 
 from geo.export.html import _popup_html
 
@@ -55,3 +57,39 @@ def test_a_best_detection_cut_off_by_the_frame_edge_is_said(flyover_map):
     assert "cut off" not in _popup_html(inside, 0, None)
     near_edge = replace(damage_map, fused=[replace(fused, members=best_at(width - 40.0, width - 3.0))])
     assert "cut off by the frame's edge" in _popup_html(near_edge, 0, None)  # a few pixels short of it
+
+
+def test_each_site_gets_a_close_up_of_its_best_detection_inside_the_frame(flyover_map):
+    from geo.export.html import CLOSEUP_CONTEXT, CLOSEUP_MIN_PX, closeup_requests
+
+    damage_map, _ = flyover_map
+    video = damage_map.video
+    requests = closeup_requests(damage_map)
+    assert sorted(requests) == sorted(f.site.id for f in damage_map.fused)
+    for fused in damage_map.fused:
+        frame, (x0, y0, x1, y1) = requests[fused.site.id]
+        best = next(m for m in fused.members if m.detection.id == fused.site.best_detection_id)
+        bx1, by1, bx2, by2 = best.detection.box_xyxy_px
+        assert frame == fused.site.best_frame == best.frame_index
+        assert 0 <= x0 <= bx1 + 1 and bx2 - 1 <= x1 <= video.width_px  # the detection, whole, in the frame
+        assert 0 <= y0 <= by1 + 1 and by2 - 1 <= y1 <= video.height_px
+        side = max(CLOSEUP_MIN_PX, CLOSEUP_CONTEXT * max(bx2 - bx1, by2 - by1))
+        assert abs((x1 - x0) - min(side, video.width_px)) <= 1 and abs((y1 - y0) - min(side, video.height_px)) <= 1
+
+
+def test_the_popup_shows_the_close_up_with_the_detection_marked_on_it(flyover_map):
+    from geo.export.html import closeup_requests
+
+    damage_map, _ = flyover_map
+    fused = damage_map.fused[0]
+    asked = []
+    popup = _popup_html(damage_map, 0, None, lambda site_id: asked.append(site_id) or _FAKE_JPEG)
+    assert asked == [fused.site.id] and f'alt="close-up of site {fused.site.id}"' in popup
+    _, (x0, y0, x1, y1) = closeup_requests(damage_map)[fused.site.id]
+    best = next(m for m in fused.members if m.detection.id == fused.site.best_detection_id)
+    bx1, by1, bx2, by2 = best.detection.box_xyxy_px
+    mark = _marker(popup.split('class="dm-closeup"')[1])
+    assert mark["left"] == pytest.approx(100 * (bx1 - x0) / (x1 - x0), abs=0.02)
+    assert mark["width"] == pytest.approx(100 * (bx2 - bx1) / (x1 - x0), abs=0.02)
+    assert mark["top"] == pytest.approx(100 * (by1 - y0) / (y1 - y0), abs=0.02)
+    assert "dm-closeup" not in _popup_html(damage_map, 0, None, lambda site_id: None)  # no picture, no frame

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -34,7 +35,11 @@ def test_export_writes_every_file_with_thumbnails(project, tmp_path, capsys):
     assert "damage sites" in printed and "EPSG:326" in printed
     names = {p.name for p in out.iterdir()}
     assert {"damage_sites.geojson", "damage_map.html", "damage_map.gpkg", "damage_sites.kml"} <= names
-    assert "data:image/jpeg;base64," in (out / "damage_map.html").read_text()
+    html = (out / "damage_map.html").read_text()
+    assert "data:image/jpeg;base64," in html
+    sites = json.loads((out / "damage_sites.geojson").read_text())["features"]
+    # every site's popup: its best frame and a close-up of its best detection
+    assert html.count('alt="close-up of site ') == html.count('alt="best frame ') == len(sites) > 0
 
 
 def test_export_without_a_folder_writes_beside_the_project_as_the_app_does(project, tmp_path, capsys):
