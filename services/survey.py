@@ -271,13 +271,19 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
     return count
 
 
-def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] = ("geojson", "gpkg", "csv")) -> list[Path]:
-    """Write the survey's sites and each flight's coverage; the files written."""
+#: What ``survey export`` can write, and writes unless told otherwise.
+SURVEY_FORMATS = ("geojson", "gpkg", "csv", "html")
+
+
+def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] = SURVEY_FORMATS,
+                  title: str = "Damage survey") -> list[Path]:
+    """Write the survey's sites and each flight's coverage, and the offline HTML map of
+    both (``title`` at its top); the files written."""
     from geo.survey_fusion import survey_layers
 
-    unknown = sorted(set(formats) - {"geojson", "gpkg", "csv"})
+    unknown = sorted(set(formats) - set(SURVEY_FORMATS))
     if unknown:
-        raise InputError(f"--formats: unknown format {', '.join(unknown)}; choose from geojson, gpkg, csv")
+        raise InputError(f"--formats: unknown format {', '.join(unknown)}; choose from {', '.join(SURVEY_FORMATS)}")
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -304,11 +310,16 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] = (
         table.insert(2, "lon_deg", [s.lon_deg for s in built.sites])
         table.to_csv(path, index=False)
         written.append(path)
+    if "html" in formats:
+        from geo.export.survey_html import write_survey_html
+
+        written.append(write_survey_html(out_dir / "survey_map.html", built, title=title))
     return written
 
 
 __all__ = [
     "FlightProgress",
+    "SURVEY_FORMATS",
     "VIDEO_SUFFIXES",
     "add_flight",
     "analyse_survey",

@@ -54,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export = sub.add_parser("export", help="write the survey's sites and coverage")
     export.add_argument("survey", type=Path)
     export.add_argument("--to", type=Path, required=True, help="output folder")
-    export.add_argument("--formats", default="geojson,gpkg,csv", help="comma-separated: geojson, gpkg, csv")
+    export.add_argument("--formats", default="geojson,gpkg,csv,html",
+                        help="comma-separated: geojson, gpkg, csv, html (the offline map); default all")
 
 
 def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
@@ -303,7 +304,7 @@ def _export(args: argparse.Namespace) -> int:
     formats = [f.strip().lower() for f in args.formats.split(",") if f.strip()]
     survey = Survey.open(args.survey)
     built = survey_map(survey)
-    for path in export_survey(built, args.to, formats=formats):
+    for path in export_survey(built, args.to, formats=formats, title=f"Damage survey: {survey.name}"):
         print(path)
     for note in built.notes:
         print(f"note: {note}", file=sys.stderr)

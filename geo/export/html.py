@@ -267,13 +267,23 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
     )
 
 
-def _panel_html(damage_map: DamageMap) -> str:
-    counts = damage_map.level_counts()
-    rows = "".join(
+def level_count_rows(counts: dict[DamageLevel, int]) -> str:
+    """The summary panel's rows: a swatch, the level and its count, most severe first."""
+    return "".join(
         f'<div class="dm-row"><span class="dm-swatch" style="background:{level.colour_hex}"></span>'
         f'{escape(level.label)}<span class="dm-count" id="dm-count-{level.name.lower()}">{counts[level]}</span></div>'
         for level in sorted(DamageLevel, reverse=True)
     )
+
+
+def level_legend_rows() -> str:
+    """The legend's rows for the site circles, a dot per level."""
+    return "".join(f'<div class="dm-row"><span class="dm-dot" style="background:{lv.colour_hex}"></span>'
+                   f"{escape(lv.label)}</div>" for lv in DamageLevel)
+
+
+def _panel_html(damage_map: DamageMap) -> str:
+    rows = level_count_rows(damage_map.level_counts())
     observations = sum(s.observation_count for s in damage_map.sites)
     start = damage_map.video.creation_time_utc
     recorded = (dt.datetime.fromtimestamp(start, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -291,8 +301,7 @@ def _panel_html(damage_map: DamageMap) -> str:
 </div>
 <div id="dm-legend" class="dm-panel dm-legend">
   <div class="dm-title">Legend</div>
-  {''.join(f'<div class="dm-row"><span class="dm-dot" style="background:{lv.colour_hex}"></span>{escape(lv.label)}</div>'
-           for lv in DamageLevel)}
+  {level_legend_rows()}
   <div class="dm-row"><span class="dm-line"></span>Flight track</div>
   <div class="dm-row"><span class="dm-heat"></span>Damage density</div>
   <div class="dm-small">Circle size grows with times seen.</div>
@@ -333,22 +342,7 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
     from branca.element import Element
     from folium.raster_layers import ImageOverlay
 
-    leaflet_js, leaflet_css = leaflet_assets()
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_start=17)
-    m.default_js = []
-    m.default_css = []
-    root = m.get_root()
-    root.title = escape(damage_map.title)
-    root.header.add_child(Element(f"<style>{leaflet_css}</style>"), name="leaflet_css_inline")
-    root.header.add_child(Element(f"<script>{leaflet_js}</script>"), name="leaflet_js_inline")
-    root.header.add_child(Element(f"<script>{_DOLLAR_SHIM}</script>"), name="dollar_shim")
-    root.header.add_child(Element(f"<style>{_STYLE}</style>"), name="damagemap_style")
-
-    online = folium.TileLayer(
-        "OpenStreetMap", name="OpenStreetMap (online)", max_zoom=21, max_native_zoom=19,
-    ).add_to(m)
-    plain = folium.TileLayer(tiles=_BLANK_TILE, attr="damagemap (offline)", name="Plain background (offline)",
-                             max_zoom=21, show=False).add_to(m)
+    m, root = offline_page(damage_map.title)
 
     bounds: list[tuple[float, float]] = []
     picture = heat_image(damage_map)
@@ -392,14 +386,47 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
 
     if extra_layers is not None:
         bounds += extra_layers(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    _offline_fallback(m, online, plain).add_to(m)  # last, so the layers it names exist
     root.html.add_child(Element(_panel_html(damage_map)), name="damagemap_panels")
+    return finish_page(m, bounds)
+
+
+def offline_page(title: str):  # noqa: ANN201 - (folium.Map, its root Figure)
+    """A folium map that works with no network: Leaflet inlined (no CDN), damagemap's
+    style, an online OpenStreetMap layer and a plain offline one to fall back on.
+    Finish it with :func:`finish_page`."""
+    import folium
+    from branca.element import Element
+
+    leaflet_js, leaflet_css = leaflet_assets()
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_start=17)
+    m.default_js = []
+    m.default_css = []
+    root = m.get_root()
+    root.title = escape(title)
+    root.header.add_child(Element(f"<style>{leaflet_css}</style>"), name="leaflet_css_inline")
+    root.header.add_child(Element(f"<script>{leaflet_js}</script>"), name="leaflet_js_inline")
+    root.header.add_child(Element(f"<script>{_DOLLAR_SHIM}</script>"), name="dollar_shim")
+    root.header.add_child(Element(f"<style>{_STYLE}</style>"), name="damagemap_style")
+    m._damagemap_backgrounds = (
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", max_zoom=21, max_native_zoom=19).add_to(m),
+        folium.TileLayer(tiles=_BLANK_TILE, attr="damagemap (offline)", name="Plain background (offline)",
+                         max_zoom=21, show=False).add_to(m),
+    )
+    return m, root
+
+
+def finish_page(m, bounds: list[tuple[float, float]]) -> str:  # noqa: ANN001 - folium.Map
+    """The page of :func:`offline_page` as HTML: the layer control, the offline fallback,
+    the view fitted to ``bounds`` ``(lat, lon)``, element ids stable."""
+    import folium
+
+    folium.LayerControl(collapsed=False).add_to(m)
+    _offline_fallback(m, *m._damagemap_backgrounds).add_to(m)  # last, so the layers it names exist
     if bounds:
         lats = [b[0] for b in bounds]
         lons = [b[1] for b in bounds]
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))
-    return _stable_ids(root.render())
+    return _stable_ids(m.get_root().render())
 
 
 def _offline_fallback(m, online, plain):  # noqa: ANN001, ANN202 - folium objects

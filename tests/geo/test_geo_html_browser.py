@@ -85,3 +85,31 @@ def test_without_network_the_map_switches_to_the_plain_background(qtbot, html_pa
         return bool(checked) and checked[-1] == ["Plain background (offline)"]
 
     qtbot.waitUntil(base_layer_is_plain, timeout=30_000)
+
+
+def test_the_survey_map_renders_offline_with_every_flight_and_site(qtbot, flyover_map, tmp_path):
+    from geo.export.survey_html import write_survey_html
+    from geo.survey_fusion import FlightMap, fuse_flights
+
+    damage_map, _ = flyover_map
+    built = fuse_flights([FlightMap("monday", damage_map, "2018-10-12"), FlightMap("wednesday", damage_map, "2018-10-14")])
+    assert built.sites and all(len(s.evidence) == 2 for s in built.sites)  # the same flight twice: every site shared
+    path = write_survey_html(tmp_path / "survey_map.html", built, title="Damage survey: town")
+    view, interceptor = open_offline(qtbot, path)
+    result: dict = {}
+    probe = (
+        "JSON.stringify({sites: document.querySelectorAll('path.dm-site').length,"
+        " tracks: document.querySelectorAll('path.leaflet-interactive:not(.dm-site)').length,"
+        " layers: Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".map(l => l.textContent.trim()),"
+        " total: (document.getElementById('dm-site-total') || {}).textContent})"
+    )
+
+    def markers_drawn() -> bool:
+        view.page().runJavaScript(probe, 0, lambda value: result.update(json.loads(value)))
+        return result.get("sites", 0) == len(built.sites)
+
+    qtbot.waitUntil(markers_drawn, timeout=30_000)
+    assert result["total"] == str(len(built.sites)) and result["tracks"] >= 2
+    assert {"Flight monday (2018-10-12)", "Flight wednesday (2018-10-14)"} <= set(result["layers"])
+    assert all("openstreetmap" in url for url in interceptor.blocked)  # only the online tiles were tried

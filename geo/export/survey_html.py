@@ -1,0 +1,123 @@
+"""The survey's offline HTML map: every flight's track and coverage, and the sites fused
+across flights, each with what every flight saw of it.
+
+The page is built the way the single-flight map is (:func:`geo.export.html.offline_page`:
+Leaflet inlined, no CDN, a plain background when no tile loads), so a relief team opens
+it with no network; its popups list each site's evidence per flight and date, the
+question a survey answers ("seen Monday and Wednesday by two drones").
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from core.types import DamageLevel
+from geo.export.html import escape, finish_page, level_count_rows, level_legend_rows, offline_page
+from geo.survey_fusion import SurveyMap, SurveySite
+
+#: Flights' tracks and coverage outlines, in turn (a survey rarely has more flights than this).
+FLIGHT_COLOURS = ("#1f6fd1", "#7b1fa2", "#00838f", "#5d4037", "#c2185b", "#455a64", "#2e7d32", "#f57c00")
+
+
+def _popup_html(site: SurveySite) -> str:
+    flights = len(site.evidence)
+    uncertainty = f" (&plusmn;{site.uncertainty_m:.1f} m)" if math.isfinite(site.uncertainty_m) else ""
+    rows = "".join(
+        f"<tr><td>{escape(e.flight)}</td><td style=\"white-space:nowrap\">{escape(e.date or '')}</td>"
+        f"<td>site {e.flight_site_id}: {escape(e.level.label)}, {e.observation_count} sightings, "
+        f"frames {e.first_frame}-{e.last_frame}</td></tr>"
+        for e in site.evidence
+    )
+    return (
+        '<div class="dm-popup">'
+        f'<b style="color:{site.level.colour_hex}">Site {site.id}: {escape(site.level.label)}</b>'
+        "<table>"
+        f"<tr><td>Confidence</td><td>{site.confidence:.0%}</td></tr>"
+        f"<tr><td>Seen by</td><td>{flights} flight{'' if flights == 1 else 's'}, "
+        f"{site.observation_count} sightings</td></tr>"
+        f"<tr><td>Dates</td><td>{escape(', '.join(site.dates) or 'unknown')}</td></tr>"
+        f"<tr><td>Reviewed</td><td>{'yes' if site.reviewed else 'no'}</td></tr>"
+        f"<tr><td>Location</td><td>{site.lat_deg:.6f}, {site.lon_deg:.6f}{uncertainty}</td></tr>"
+        "</table>"
+        f'<table class="dm-evidence"><tr><th>Flight</th><th>Date</th><th>What it saw</th></tr>{rows}</table>'
+        "</div>"
+    )
+
+
+def _panels_html(built: SurveyMap, title: str) -> str:
+    rows = level_count_rows(built.level_counts())
+    flights = "".join(
+        f'<div class="dm-row"><span class="dm-line" style="background:{FLIGHT_COLOURS[k % len(FLIGHT_COLOURS)]}">'
+        f"</span>{escape(c.flight)}{escape(f' ({c.date})' if c.date else '')}: {c.sites} sites, "
+        f"{c.area_m2 / 10_000:.1f} ha</div>"
+        for k, c in enumerate(built.coverage)
+    )
+    notes = "".join(f"<li>{escape(n)}</li>" for n in built.notes)
+    return f"""
+<div id="dm-summary" class="dm-panel dm-summary">
+  <div class="dm-title">{escape(title)}</div>
+  <div class="dm-total"><span id="dm-site-total">{len(built.sites)}</span> damage sites
+   from {len(built.coverage)} flights</div>
+  {rows}
+  <div class="dm-meta">Flights (track and ground seen):</div>
+  {flights}
+  <details><summary>Processing notes</summary><ul>{notes}</ul></details>
+</div>
+<div id="dm-legend" class="dm-panel dm-legend">
+  <div class="dm-title">Legend</div>
+  {level_legend_rows()}
+  <div class="dm-small">Circle size grows with the flights that saw the site.<br>
+  Preliminary analysis: not yet validated in the field.</div>
+</div>
+"""
+
+
+def render_survey_html(built: SurveyMap, *, title: str = "Damage survey") -> str:
+    """The whole page as a string (see the module docstring)."""
+    import folium
+    from branca.element import Element
+
+    m, root = offline_page(title)
+    bounds: list[tuple[float, float]] = []
+    for k, flight in enumerate(built.flights):
+        colour = FLIGHT_COLOURS[k % len(FLIGHT_COLOURS)]
+        label = flight.name + (f" ({flight.date})" if flight.date else "")
+        group = folium.FeatureGroup(name=escape(f"Flight {label}"), show=True)
+        damage_map = flight.damage_map
+        for segment in damage_map.track_segments_lonlat(video_only=True) or damage_map.track_segments_lonlat():
+            folium.PolyLine([(lat, lon) for lon, lat in segment], color=colour, weight=3, opacity=0.85,
+                            tooltip=escape(f"Flight {label}")).add_to(group)
+            bounds += [(lat, lon) for lon, lat in segment]
+        coverage = next((c for c in built.coverage if c.flight == flight.name), None)
+        for ring in coverage.footprint_lonlat if coverage is not None else ():
+            if len(ring) >= 4:
+                folium.Polygon([(lat, lon) for lon, lat in ring], color=colour, weight=1.5, dash_array="6 4",
+                               fill=True, fill_opacity=0.04, interactive=False).add_to(group)
+        group.add_to(m)
+
+    groups = {level: folium.FeatureGroup(name=f"{level.label} sites ({count})", show=True)
+              for level, count in built.level_counts().items()}
+    for site in built.sites:
+        folium.CircleMarker(
+            (site.lat_deg, site.lon_deg), radius=6 + min(6.0, 2.0 * (len(site.evidence) - 1)), color="#222",
+            weight=1.5, fill=True, fill_color=site.level.colour_hex, fill_opacity=0.92,
+            popup=folium.Popup(_popup_html(site), max_width=380),
+            tooltip=escape(f"Site {site.id}: {site.level.label}, {len(site.evidence)} flight(s)"),
+            class_name=f"dm-site dm-site-{site.level.name.lower()}",
+        ).add_to(groups[site.level])
+        bounds.append((site.lat_deg, site.lon_deg))
+    for level in sorted(DamageLevel):
+        groups[level].add_to(m)
+    root.html.add_child(Element(_panels_html(built, title)), name="damagemap_panels")
+    return finish_page(m, bounds)
+
+
+def write_survey_html(path: Path, built: SurveyMap, *, title: str = "Damage survey") -> Path:
+    """:func:`render_survey_html` written atomically (no partial file is ever left)."""
+    from geo.export._atomic import write_text_atomic
+
+    return write_text_atomic(path, render_survey_html(built, title=title))
+
+
+__all__ = ["FLIGHT_COLOURS", "render_survey_html", "write_survey_html"]
