@@ -626,6 +626,7 @@ class MapWidget(QGraphicsView):
     #: where the legend's box starts (viewport pixels) and the height of one of its rows
     _LEGEND_ORIGIN = (10, 10)
     _LEGEND_ROW = 17
+
     @property
     def legend_open(self) -> bool:
         """Whether the legend shows its rows or only its heading. Until it is clicked it is
