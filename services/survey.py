@@ -278,43 +278,21 @@ SURVEY_FORMATS = ("geojson", "gpkg", "csv", "html")
 def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] = SURVEY_FORMATS,
                   title: str = "Damage survey") -> list[Path]:
     """Write the survey's sites and each flight's coverage, and the offline HTML map of
-    both (``title`` at its top); the files written."""
-    from geo.survey_fusion import survey_layers
+    both (``title`` at its top); the files written (:func:`geo.export.survey_files.write_survey_files`).
+
+    Raises
+    ------
+    InputError
+        An unknown format.
+    ExportError
+        Naming the folder or file that could not be written.
+    """
+    from geo.export.survey_files import write_survey_files
 
     unknown = sorted(set(formats) - set(SURVEY_FORMATS))
     if unknown:
         raise InputError(f"--formats: unknown format {', '.join(unknown)}; choose from {', '.join(SURVEY_FORMATS)}")
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{str(out_dir)!r}: cannot create the export folder: {exc.strerror or exc}") from None
-    sites, coverage = survey_layers(built)
-    written: list[Path] = []
-    if "geojson" in formats:
-        for frame, name in ((sites, "survey_sites.geojson"), (coverage, "survey_coverage.geojson")):
-            path = out_dir / name
-            path.unlink(missing_ok=True)
-            frame.to_file(path, driver="GeoJSON")
-            written.append(path)
-    if "gpkg" in formats:
-        path = out_dir / "survey.gpkg"
-        path.unlink(missing_ok=True)
-        sites.to_file(path, layer="sites", driver="GPKG")
-        coverage.to_file(path, layer="coverage", driver="GPKG")
-        written.append(path)
-    if "csv" in formats:
-        path = out_dir / "survey_sites.csv"
-        table = sites.drop(columns="geometry")
-        table.insert(2, "lat_deg", [s.lat_deg for s in built.sites])
-        table.insert(2, "lon_deg", [s.lon_deg for s in built.sites])
-        table.to_csv(path, index=False)
-        written.append(path)
-    if "html" in formats:
-        from geo.export.survey_html import write_survey_html
-
-        written.append(write_survey_html(out_dir / "survey_map.html", built, title=title))
-    return written
+    return write_survey_files(built, Path(out_dir), formats, title=title)
 
 
 __all__ = [

@@ -177,7 +177,7 @@ CSV_COLUMNS = ("id", "level", "confidence", "observations", "lon", "lat", "first
                "confirmed", "frames_seen", "frames_in_view")
 
 
-def _spreadsheet_safe(value) -> object:
+def spreadsheet_safe(value) -> object:
     """Text starting with = + - @ is a formula to a spreadsheet: quote it (numbers stay numbers)."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -191,5 +191,5 @@ def write_sites_csv(path: Path, damage_map: DamageMap) -> Path:
     for props, point in site_records(damage_map):
         # Numbers, not text: the formula guard below quotes text starting with "-".
         row = dict(props, lon=round(point.x, 8), lat=round(point.y, 8))
-        writer.writerow([_spreadsheet_safe(row.get(column)) for column in CSV_COLUMNS])
+        writer.writerow([spreadsheet_safe(row.get(column)) for column in CSV_COLUMNS])
     return write_text_atomic(path, buffer.getvalue())

@@ -1,0 +1,75 @@
+"""A survey's files: its sites and each flight's coverage as GeoJSON, GeoPackage and CSV,
+and its offline map (:mod:`geo.export.survey_html`).
+
+Written as a flight's exports are: each file whole or not at all (a temporary file beside
+it, renamed), what a killed export left behind cleared first, and CSV text that a
+spreadsheet would run as a formula (a flight named ``=HYPERLINK(...)``) quoted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
+from geo.export.vector import spreadsheet_safe
+from geo.survey_fusion import SurveyMap, survey_layers
+
+#: file names by format (``geojson`` writes two)
+SURVEY_FILES = {
+    "geojson": ("survey_sites.geojson", "survey_coverage.geojson"),
+    "gpkg": ("survey.gpkg",),
+    "csv": ("survey_sites.csv",),
+    "html": ("survey_map.html",),
+}
+
+
+def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], *,
+                       title: str = "Damage survey") -> list[Path]:
+    """Write ``formats`` (keys of :data:`SURVEY_FILES`) into ``out_dir``; the files written.
+
+    Raises
+    ------
+    ExportError
+        Naming the folder or file that could not be written; no partial file is left.
+    """
+    out = ensure_dir(Path(out_dir))
+    remove_abandoned_temp_files(out, [out / name for names in SURVEY_FILES.values() for name in names])
+    sites, coverage = survey_layers(built)
+    written: list[Path] = []
+    if "geojson" in formats:
+        for frame, name in ((sites, "survey_sites.geojson"), (coverage, "survey_coverage.geojson")):
+            with atomic_path(out / name) as temp:
+                frame.to_file(temp, driver="GeoJSON")
+            written.append(out / name)
+    if "gpkg" in formats:
+        with atomic_path(out / "survey.gpkg") as temp:
+            sites.to_file(temp, layer="sites", driver="GPKG")
+            coverage.to_file(temp, layer="coverage", driver="GPKG")
+        written.append(out / "survey.gpkg")
+    if "csv" in formats:
+        table = sites.drop(columns="geometry")
+        table.insert(2, "lat_deg", [s.lat_deg for s in built.sites])
+        table.insert(2, "lon_deg", [s.lon_deg for s in built.sites])
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(table.columns)
+        for row in table.itertuples(index=False):
+            writer.writerow([spreadsheet_safe(None if _missing(value) else value) for value in row])
+        written.append(write_text_atomic(out / "survey_sites.csv", buffer.getvalue()))
+    if "html" in formats:
+        from geo.export.survey_html import write_survey_html
+
+        written.append(write_survey_html(out / "survey_map.html", built, title=title))
+    return written
+
+
+def _missing(value: object) -> bool:
+    """A table's empty cell (pandas' NaN or None): written as nothing, as a flight's CSV does."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+__all__ = ["SURVEY_FILES", "write_survey_files"]

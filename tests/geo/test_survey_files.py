@@ -1,0 +1,39 @@
+"""A survey's files are written as a flight's are: whole or not at all, and a CSV a
+spreadsheet opens without running anything."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from core.errors import ExportError
+from geo.export.survey_files import SURVEY_FILES, write_survey_files
+from geo.survey_fusion import FlightMap, fuse_flights
+
+
+@pytest.fixture
+def built(flyover_map):
+    damage_map, _ = flyover_map
+    return fuse_flights([FlightMap('=HYPERLINK("http://x","a")', damage_map, "2018-10-12"),
+                         FlightMap("-wednesday", damage_map, "2018-10-14")])
+
+
+def test_every_format_is_written_whole_with_text_a_spreadsheet_will_not_run(built, tmp_path):
+    written = write_survey_files(built, tmp_path, list(SURVEY_FILES))
+    assert sorted(p.name for p in written) == sorted(n for names in SURVEY_FILES.values() for n in names)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)  # no temporary file left
+    rows = list(csv.DictReader((tmp_path / "survey_sites.csv").open(encoding="utf-8")))
+    assert len(rows) == len(built.sites)
+    assert all(r["flights"].startswith("'=HYPERLINK") for r in rows)  # quoted: text, not a formula
+    assert all(float(r["lon_deg"]) < 0 for r in rows)  # a negative number stays a number
+    features = json.loads((tmp_path / "survey_sites.geojson").read_text())["features"]
+    assert features[0]["properties"]["flights"].startswith("=HYPERLINK")  # GeoJSON keeps the name as it is
+
+
+def test_a_folder_that_cannot_be_created_is_named_in_the_error(built, tmp_path):
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(ExportError, match="out"):
+        write_survey_files(built, blocker / "maps", ["csv"])
