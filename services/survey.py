@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -276,9 +276,11 @@ SURVEY_FORMATS = ("geojson", "gpkg", "csv", "html")
 
 
 def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] = SURVEY_FORMATS,
-                  title: str = "Damage survey") -> list[Path]:
+                  title: str = "Damage survey", videos: Mapping[str, Path] | None = None) -> list[Path]:
     """Write the survey's sites and each flight's coverage, and the offline HTML map of
     both (``title`` at its top); the files written (:func:`geo.export.survey_files.write_survey_files`).
+    With ``videos`` (flight name -> its video, :func:`flight_videos`), each site's popup
+    shows what every flight saw of it, close up.
 
     Raises
     ------
@@ -292,7 +294,37 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] = S
     unknown = sorted(set(formats) - set(SURVEY_FORMATS))
     if unknown:
         raise InputError(f"--formats: unknown format {', '.join(unknown)}; choose from {', '.join(SURVEY_FORMATS)}")
-    return write_survey_files(built, Path(out_dir), formats, title=title)
+    closeup = _flight_closeups(built, videos) if videos and "html" in formats else None
+    return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup)
+
+
+def flight_videos(survey: Survey) -> dict[str, Path]:
+    """Each flight's video, as its project names it (flights whose project cannot be read
+    are left out: their pictures are a nicety)."""
+    videos: dict[str, Path] = {}
+    for flight in survey.flights:
+        try:
+            with ProjectStore.open(survey.project_path(flight)) as store:
+                videos[flight.name] = Path(store.video_path)
+        except DamagemapError:
+            continue
+    return videos
+
+
+def _flight_closeups(built: SurveyMap, videos: Mapping[str, Path]) -> Callable[[str, int], bytes | None]:
+    """Close-ups of every flight's sites (``geo.export.html.closeup_requests`` of the
+    flight's own map), each video decoded once: ``(flight, flight_site_id) -> JPEG``."""
+    from engine.thumbnails import jpeg_site_pictures
+    from geo.export.html import closeup_requests
+
+    pictures: dict[tuple[str, int], bytes] = {}
+    for flight in built.flights:
+        video = videos.get(flight.name)
+        if video is None:
+            continue
+        _, closeups = jpeg_site_pictures(video, [], closeup_requests(flight.damage_map))
+        pictures.update(((flight.name, site_id), jpeg) for site_id, jpeg in closeups.items())
+    return lambda flight, site_id: pictures.get((flight, site_id))
 
 
 __all__ = [
@@ -305,6 +337,7 @@ __all__ = [
     "create_survey",
     "decide",
     "export_survey",
+    "flight_videos",
     "site_summary",
     "survey_map",
     "videos_in",

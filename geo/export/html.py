@@ -187,7 +187,7 @@ def closeup_requests(damage_map: DamageMap) -> dict[int, tuple[int, tuple[int, i
     return requests
 
 
-def _closeup_marker(damage_map: DamageMap, index: int) -> str:
+def closeup_marker(damage_map: DamageMap, index: int) -> str:
     """The best detection's outline over the close-up, placed in percent of it."""
     best, rect = _best_member(damage_map, index), _closeup_rect(damage_map, index)
     if best is None or rect is None:
@@ -244,7 +244,7 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
     frames = f"{fused.frames_seen} frame" + ("" if fused.frames_seen == 1 else "s")
     height = round(float(fused.position_m[2]), 1) + 0.0  # + 0.0: never "-0.0 m"
     closeup_picture = _picture(closeup, s.id, "dm-closeup", 160, f"close-up of site {s.id}",
-                               lambda: _closeup_marker(damage_map, index))
+                               lambda: closeup_marker(damage_map, index))
     frame_picture = _picture(thumbnail, s.best_frame, "dm-thumb", 300, f"best frame {s.best_frame}",
                              lambda: _detection_marker(damage_map, index))
     image = closeup_picture + frame_picture

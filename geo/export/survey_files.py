@@ -16,6 +16,7 @@ from pathlib import Path
 
 from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
 from geo.export.vector import spreadsheet_safe
+from geo.export.survey_html import FlightCloseup
 from geo.survey_fusion import SurveyMap, survey_layers
 
 #: file names by format (``geojson`` writes two)
@@ -28,8 +29,9 @@ SURVEY_FILES = {
 
 
 def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], *,
-                       title: str = "Damage survey") -> list[Path]:
-    """Write ``formats`` (keys of :data:`SURVEY_FILES`) into ``out_dir``; the files written.
+                       title: str = "Damage survey", closeup: FlightCloseup | None = None) -> list[Path]:
+    """Write ``formats`` (keys of :data:`SURVEY_FILES`) into ``out_dir``; the files written
+    (``closeup``: the map's pictures, see :func:`geo.export.survey_html.render_survey_html`).
 
     Raises
     ------
@@ -63,7 +65,7 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     if "html" in formats:
         from geo.export.survey_html import write_survey_html
 
-        written.append(write_survey_html(out / "survey_map.html", built, title=title))
+        written.append(write_survey_html(out / "survey_map.html", built, title=title, closeup=closeup))
     return written
 
 

@@ -9,18 +9,47 @@ question a survey answers ("seen Monday and Wednesday by two drones").
 
 from __future__ import annotations
 
+import base64
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from core.types import DamageLevel
-from geo.export.html import escape, finish_page, level_count_rows, level_legend_rows, offline_page
-from geo.survey_fusion import SurveyMap, SurveySite
+from geo.export.html import closeup_marker, escape, finish_page, level_count_rows, level_legend_rows, offline_page
+from geo.survey_fusion import Evidence, SurveyMap, SurveySite
+
+#: ``closeup(flight, flight_site_id)``: a JPEG of that flight's site, as
+#: :func:`geo.export.html.closeup_requests` names it for the flight's own map (or None)
+FlightCloseup = Callable[[str, int], "bytes | None"]
 
 #: Flights' tracks and coverage outlines, in turn (a survey rarely has more flights than this).
 FLIGHT_COLOURS = ("#1f6fd1", "#7b1fa2", "#00838f", "#5d4037", "#c2185b", "#455a64", "#2e7d32", "#f57c00")
 
 
-def _popup_html(site: SurveySite) -> str:
+def _evidence_picture(built: SurveyMap, evidence: Evidence, closeup: FlightCloseup | None) -> str:
+    """What one flight saw of the site, close up, with the flight and date under it."""
+    if closeup is None:
+        return ""
+    try:
+        jpeg = closeup(evidence.flight, evidence.flight_site_id)
+    except Exception:  # a picture is a nicety: never fail the export for it
+        jpeg = None
+    flight = next((f for f in built.flights if f.name == evidence.flight), None)
+    index = None if flight is None else next(
+        (k for k, fused in enumerate(flight.damage_map.fused) if fused.site.id == evidence.flight_site_id), None)
+    if not jpeg or flight is None or index is None:
+        return ""
+    data = base64.b64encode(jpeg).decode("ascii")
+    caption = evidence.flight + (f" · {evidence.date}" if evidence.date else "")
+    return (f'<figure class="dm-closeup" style="display:inline-block;vertical-align:top;margin:6px 6px 0 0;width:120px">'
+            f'<div style="position:relative"><img src="data:image/jpeg;base64,{data}" '
+            f'alt="{escape(f"close-up of site {evidence.flight_site_id} of flight {evidence.flight}")}" '
+            'style="width:120px;display:block;border-radius:3px">'
+            f"{closeup_marker(flight.damage_map, index)}</div>"
+            f'<figcaption class="dm-small">{escape(caption)}</figcaption></figure>')
+
+
+def _popup_html(site: SurveySite, built: SurveyMap | None = None, closeup: FlightCloseup | None = None) -> str:
     flights = len(site.evidence)
     uncertainty = f" (&plusmn;{site.uncertainty_m:.1f} m)" if math.isfinite(site.uncertainty_m) else ""
     rows = "".join(
@@ -29,6 +58,7 @@ def _popup_html(site: SurveySite) -> str:
         f"frames {e.first_frame}-{e.last_frame}</td></tr>"
         for e in site.evidence
     )
+    pictures = "".join(_evidence_picture(built, e, closeup) for e in site.evidence) if built is not None else ""
     return (
         '<div class="dm-popup">'
         f'<b style="color:{site.level.colour_hex}">Site {site.id}: {escape(site.level.label)}</b>'
@@ -41,7 +71,7 @@ def _popup_html(site: SurveySite) -> str:
         f"<tr><td>Location</td><td>{site.lat_deg:.6f}, {site.lon_deg:.6f}{uncertainty}</td></tr>"
         "</table>"
         f'<table class="dm-evidence"><tr><th>Flight</th><th>Date</th><th>What it saw</th></tr>{rows}</table>'
-        "</div>"
+        f"{pictures}</div>"
     )
 
 
@@ -73,8 +103,9 @@ def _panels_html(built: SurveyMap, title: str) -> str:
 """
 
 
-def render_survey_html(built: SurveyMap, *, title: str = "Damage survey") -> str:
-    """The whole page as a string (see the module docstring)."""
+def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeup: FlightCloseup | None = None) -> str:
+    """The whole page as a string (see the module docstring); with ``closeup``, each
+    site's popup shows what every flight saw of it, close up."""
     import folium
     from branca.element import Element
 
@@ -102,7 +133,7 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey") -> str
         folium.CircleMarker(
             (site.lat_deg, site.lon_deg), radius=6 + min(6.0, 2.0 * (len(site.evidence) - 1)), color="#222",
             weight=1.5, fill=True, fill_color=site.level.colour_hex, fill_opacity=0.92,
-            popup=folium.Popup(_popup_html(site), max_width=380),
+            popup=folium.Popup(_popup_html(site, built, closeup), max_width=400),
             tooltip=escape(f"Site {site.id}: {site.level.label}, {len(site.evidence)} flight(s)"),
             class_name=f"dm-site dm-site-{site.level.name.lower()}",
         ).add_to(groups[site.level])
@@ -113,11 +144,12 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey") -> str
     return finish_page(m, bounds)
 
 
-def write_survey_html(path: Path, built: SurveyMap, *, title: str = "Damage survey") -> Path:
+def write_survey_html(path: Path, built: SurveyMap, *, title: str = "Damage survey",
+                      closeup: FlightCloseup | None = None) -> Path:
     """:func:`render_survey_html` written atomically (no partial file is ever left)."""
     from geo.export._atomic import write_text_atomic
 
-    return write_text_atomic(path, render_survey_html(built, title=title))
+    return write_text_atomic(path, render_survey_html(built, title=title, closeup=closeup))
 
 
-__all__ = ["FLIGHT_COLOURS", "render_survey_html", "write_survey_html"]
+__all__ = ["FLIGHT_COLOURS", "FlightCloseup", "render_survey_html", "write_survey_html"]

@@ -151,14 +151,16 @@ def test_three_flights_make_one_map_as_good_as_each_flight_and_no_building_twice
     assert all(c.area_m2 > 100 and c.frames == 8 and c.footprint_lonlat for c in built.coverage)
     assert sum(c.sites for c in built.coverage) == sum(len(s.evidence) for s in built.sites)
 
-    written = surveys.export_survey(built, tmp_path / "out", title="Damage survey: <town>")
+    written = surveys.export_survey(built, tmp_path / "out", title="Damage survey: <town>",
+                                    videos=surveys.flight_videos(survey))
     assert {p.name for p in written} == {"survey_sites.geojson", "survey_coverage.geojson", "survey.gpkg",
                                          "survey_sites.csv", "survey_map.html"}
     page = (tmp_path / "out" / "survey_map.html").read_text()
     assert f'<span id="dm-site-total">{len(built.sites)}</span>' in page and "&lt;town&gt;" in page
     assert page.count("dm-site dm-site-") == len(built.sites)  # one circle a site
-    for site in shared:  # its popup lists what each flight saw of it, with the flight's date
+    for site in shared:  # its popup lists what each flight saw of it, with the flight's date, close up
         for evidence in site.evidence:
+            assert f'alt="close-up of site {evidence.flight_site_id} of flight {evidence.flight}"' in page
             assert (f'<td>{evidence.flight}</td><td style="white-space:nowrap">{evidence.date}</td>'
                     f"<td>site {evidence.flight_site_id}:") in page
     assert "<script src=" not in page and 'rel="stylesheet" href="http' not in page  # opens with no network
