@@ -272,7 +272,7 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
 
 
 #: What ``survey export`` can write, and writes unless told otherwise.
-SURVEY_FORMATS = ("geojson", "gpkg", "csv", "html")
+SURVEY_FORMATS = ("geojson", "gpkg", "csv", "kml", "html")
 
 
 def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] = SURVEY_FORMATS,

@@ -54,8 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export = sub.add_parser("export", help="write the survey's sites and coverage")
     export.add_argument("survey", type=Path)
     export.add_argument("--to", type=Path, required=True, help="output folder")
-    export.add_argument("--formats", default="geojson,gpkg,csv,html",
-                        help="comma-separated: geojson, gpkg, csv, html (the offline map); default all")
+    export.add_argument("--formats", default="geojson,gpkg,csv,kml,html",
+                        help="comma-separated: geojson, gpkg, csv, kml, html (the offline map); default all")
 
 
 def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:

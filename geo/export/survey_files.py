@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
-from geo.export.vector import spreadsheet_safe
+from geo.export.vector import kml_document, spreadsheet_safe
 from geo.export.survey_html import FlightCloseup
 from geo.survey_fusion import SurveyMap, survey_layers
 
@@ -24,6 +24,7 @@ SURVEY_FILES = {
     "geojson": ("survey_sites.geojson", "survey_coverage.geojson"),
     "gpkg": ("survey.gpkg",),
     "csv": ("survey_sites.csv",),
+    "kml": ("survey_sites.kml",),
     "html": ("survey_map.html",),
 }
 
@@ -62,11 +63,27 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         for row in table.itertuples(index=False):
             writer.writerow([spreadsheet_safe(None if _missing(value) else value) for value in row])
         written.append(write_text_atomic(out / "survey_sites.csv", buffer.getvalue()))
+    if "kml" in formats:
+        written.append(write_text_atomic(out / "survey_sites.kml", _survey_kml(built, sites, title)))
     if "html" in formats:
         from geo.export.survey_html import write_survey_html
 
         written.append(write_survey_html(out / "survey_map.html", built, title=title, closeup=closeup))
     return written
+
+
+def _survey_kml(built: SurveyMap, sites, title: str) -> str:  # noqa: ANN001 - the sites' GeoDataFrame
+    """The survey's sites (their attributes as in the GeoJSON) and every flight's track."""
+    from geo.export.records import track_records
+
+    placemarks = []
+    for site, (_, row) in zip(built.sites, sites.iterrows()):
+        props = {key: (None if _missing(value) else value) for key, value in row.drop("geometry").items()}
+        placemarks.append((str(site.id), f"Site {site.id}: {site.level.label} ({len(site.evidence)} flights)",
+                           site.level, props, row.geometry))
+    lines = [(f"Flight {flight.name}" + (f" ({flight.date})" if flight.date else "") + f", segment {props['segment']}",
+              line) for flight in built.flights for props, line in track_records(flight.damage_map)]
+    return kml_document(title, placemarks, lines=lines)
 
 
 def _missing(value: object) -> bool:

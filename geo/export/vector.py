@@ -8,15 +8,19 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from core.types import DamageLevel
 from geo.export._atomic import atomic_path, write_text_atomic
 from geo.export.records import LAYERS, Record, jump_records, site_records, track_records
 from geo.mapping import DamageMap
 from geo.uncertainty import PARTS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from shapely.geometry import LineString, Point
 
 
 def _clean(value):
@@ -121,14 +125,21 @@ def _kml_colour(level: DamageLevel, alpha: int = 255) -> str:
     return f"{alpha:02x}{b:02x}{g:02x}{r:02x}"  # KML: aabbggrr
 
 
-def write_kml(path: Path, damage_map: DamageMap) -> Path:
-    """Sites as placemarks styled by level, plus the flight track (ElementTree escapes;
-    characters XML cannot hold, such as control characters in a file name, become U+FFFD)."""
+#: A KML placemark of a site: its id, name, level (a :class:`DamageLevel`), attributes and point.
+KmlSite = tuple[str, str, DamageLevel, "Mapping[str, Any]", "Point"]
+
+
+def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[str, LineString]] = (),
+                 marks: Iterable[tuple[str, Point]] = ()) -> str:
+    """A KML document: ``sites`` as placemarks styled by level in a "Damage sites" folder,
+    ``lines`` (a flight track: name, line) and ``marks`` (name, point) beside it
+    (ElementTree escapes; characters XML cannot hold, such as control characters in a file
+    name, become U+FFFD)."""
     ns = "http://www.opengis.net/kml/2.2"
     ET.register_namespace("", ns)
     kml = ET.Element(f"{{{ns}}}kml")
     doc = ET.SubElement(kml, f"{{{ns}}}Document")
-    ET.SubElement(doc, f"{{{ns}}}name").text = damage_map.title
+    ET.SubElement(doc, f"{{{ns}}}name").text = title
     for level in DamageLevel:
         style = ET.SubElement(doc, f"{{{ns}}}Style", id=f"level-{level.name.lower()}")
         icon_style = ET.SubElement(style, f"{{{ns}}}IconStyle")
@@ -143,32 +154,41 @@ def write_kml(path: Path, damage_map: DamageMap) -> Path:
 
     folder = ET.SubElement(doc, f"{{{ns}}}Folder")
     ET.SubElement(folder, f"{{{ns}}}name").text = "Damage sites"
-    for props, point in site_records(damage_map):
-        placemark = ET.SubElement(folder, f"{{{ns}}}Placemark", id=f"site-{props['id']}")
-        ET.SubElement(placemark, f"{{{ns}}}name").text = f"Site {props['id']}: {props['level'].capitalize()}"
-        ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = f"#level-{props['level']}"
+    for site_id, name, level, props, point in sites:
+        placemark = ET.SubElement(folder, f"{{{ns}}}Placemark", id=f"site-{site_id}")
+        ET.SubElement(placemark, f"{{{ns}}}name").text = name
+        ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = f"#level-{level.name.lower()}"
         extended = ET.SubElement(placemark, f"{{{ns}}}ExtendedData")
         for key, value in props.items():
             data = ET.SubElement(extended, f"{{{ns}}}Data", name=key)
             ET.SubElement(data, f"{{{ns}}}value").text = "" if value is None else str(value)
         geometry = ET.SubElement(placemark, f"{{{ns}}}Point")
         ET.SubElement(geometry, f"{{{ns}}}coordinates").text = f"{point.x:.8f},{point.y:.8f}"
-    for props, linestring in track_records(damage_map):
+    for name, linestring in lines:
         placemark = ET.SubElement(doc, f"{{{ns}}}Placemark")
-        ET.SubElement(placemark, f"{{{ns}}}name").text = f"Flight track ({props['source']}), segment {props['segment']}"
+        ET.SubElement(placemark, f"{{{ns}}}name").text = name
         ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = "#track"
         geometry = ET.SubElement(placemark, f"{{{ns}}}LineString")
         ET.SubElement(geometry, f"{{{ns}}}tessellate").text = "1"
         ET.SubElement(geometry, f"{{{ns}}}coordinates").text = " ".join(f"{x:.8f},{y:.8f}" for x, y in linestring.coords)
-    for props, point in jump_records(damage_map):
+    for name, point in marks:
         placemark = ET.SubElement(doc, f"{{{ns}}}Placemark")
-        ET.SubElement(placemark, f"{{{ns}}}name").text = f"GPS jump at {props['time_s']} s (not used)"
+        ET.SubElement(placemark, f"{{{ns}}}name").text = name
         geometry = ET.SubElement(placemark, f"{{{ns}}}Point")
         ET.SubElement(geometry, f"{{{ns}}}coordinates").text = f"{point.x:.8f},{point.y:.8f}"
     _xml_safe(kml)
     ET.indent(kml)
-    text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(kml, encoding="unicode")
-    return write_text_atomic(path, text)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(kml, encoding="unicode")
+
+
+def write_kml(path: Path, damage_map: DamageMap) -> Path:
+    """The flight's sites as placemarks styled by level, its track and its GPS jumps (:func:`kml_document`)."""
+    sites = [(str(props["id"]), f"Site {props['id']}: {props['level'].capitalize()}",
+              DamageLevel.parse(props["level"]), props, point) for props, point in site_records(damage_map)]
+    lines = [(f"Flight track ({props['source']}), segment {props['segment']}", linestring)
+             for props, linestring in track_records(damage_map)]
+    marks = [(f"GPS jump at {props['time_s']} s (not used)", point) for props, point in jump_records(damage_map)]
+    return write_text_atomic(path, kml_document(damage_map.title, sites, lines=lines, marks=marks))
 
 
 CSV_COLUMNS = ("id", "level", "confidence", "observations", "lon", "lat", "first_time", "last_time",

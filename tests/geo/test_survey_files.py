@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -30,6 +31,19 @@ def test_every_format_is_written_whole_with_text_a_spreadsheet_will_not_run(buil
     assert all(float(r["lon_deg"]) < 0 for r in rows)  # a negative number stays a number
     features = json.loads((tmp_path / "survey_sites.geojson").read_text())["features"]
     assert features[0]["properties"]["flights"].startswith("=HYPERLINK")  # GeoJSON keeps the name as it is
+    # KML: a placemark a site, styled by its level, its attributes as the GeoJSON's; each flight's track
+    kml = ET.parse(tmp_path / "survey_sites.kml").getroot()
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    placemarks = kml.findall(".//k:Folder/k:Placemark", ns)
+    assert len(placemarks) == len(built.sites)
+    for placemark, site, feature in zip(placemarks, built.sites, features):
+        assert placemark.find("k:styleUrl", ns).text == f"#level-{site.level.name.lower()}"
+        lon, lat = (float(v) for v in placemark.find(".//k:coordinates", ns).text.split(","))
+        assert (lon, lat) == pytest.approx(tuple(feature["geometry"]["coordinates"]), abs=1e-7)
+        data = {d.get("name"): d.find("k:value", ns).text for d in placemark.findall(".//k:Data", ns)}
+        assert data["flights"] == feature["properties"]["flights"] and data["site_id"] == str(site.id)
+    tracks = [p.find("k:name", ns).text for p in kml.findall("k:Document/k:Placemark", ns)]
+    assert any(name.startswith("Flight -wednesday (2018-10-14)") for name in tracks)
 
 
 def test_a_folder_that_cannot_be_created_is_named_in_the_error(built, tmp_path):

@@ -154,7 +154,7 @@ def test_three_flights_make_one_map_as_good_as_each_flight_and_no_building_twice
     written = surveys.export_survey(built, tmp_path / "out", title="Damage survey: <town>",
                                     videos=surveys.flight_videos(survey))
     assert {p.name for p in written} == {"survey_sites.geojson", "survey_coverage.geojson", "survey.gpkg",
-                                         "survey_sites.csv", "survey_map.html"}
+                                         "survey_sites.csv", "survey_sites.kml", "survey_map.html"}
     page = (tmp_path / "out" / "survey_map.html").read_text()
     assert f'<span id="dm-site-total">{len(built.sites)}</span>' in page and "&lt;town&gt;" in page
     assert page.count("dm-site dm-site-") == len(built.sites)  # one circle a site
@@ -276,5 +276,5 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     decided = [f for f in features if f["properties"]["reviewed"]]
     assert len(decided) == 1 and decided[0]["properties"]["level"] == "Severe"
     assert (tmp_path / "out" / "survey_sites.csv").read_text().startswith("site_id,level,lon_deg,lat_deg")
-    assert main(["survey", "export", str(folder), "--to", str(tmp_path / "x"), "--formats", "kml"]) == 2
-    assert "unknown format kml" in capsys.readouterr().err
+    assert main(["survey", "export", str(folder), "--to", str(tmp_path / "x"), "--formats", "shp"]) == 2
+    assert "unknown format shp" in capsys.readouterr().err
