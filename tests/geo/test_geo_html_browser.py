@@ -96,20 +96,26 @@ def test_the_survey_map_renders_offline_with_every_flight_and_site(qtbot, flyove
     assert built.sites and all(len(s.evidence) == 2 for s in built.sites)  # the same flight twice: every site shared
     path = write_survey_html(tmp_path / "survey_map.html", built, title="Damage survey: town")
     view, interceptor = open_offline(qtbot, path)
-    result: dict = {}
-    probe = (
-        "JSON.stringify({sites: document.querySelectorAll('path.dm-site').length,"
+    result = _probe_until_drawn(qtbot, view, len(built.sites), (
+        "{sites: document.querySelectorAll('path.dm-site').length,"
         " tracks: document.querySelectorAll('path.leaflet-interactive:not(.dm-site)').length,"
         " layers: Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
         ".map(l => l.textContent.trim()),"
-        " total: (document.getElementById('dm-site-total') || {}).textContent})"
-    )
-
-    def markers_drawn() -> bool:
-        view.page().runJavaScript(probe, 0, lambda value: result.update(json.loads(value)))
-        return result.get("sites", 0) == len(built.sites)
-
-    qtbot.waitUntil(markers_drawn, timeout=30_000)
+        " total: (document.getElementById('dm-site-total') || {}).textContent}"
+    ))
     assert result["total"] == str(len(built.sites)) and result["tracks"] >= 2
     assert {"Flight monday (2018-10-12)", "Flight wednesday (2018-10-14)"} <= set(result["layers"])
     assert all("openstreetmap" in url for url in interceptor.blocked)  # only the online tiles were tried
+
+
+def _probe_until_drawn(qtbot, view, sites: int, fields: str) -> dict:
+    """``fields`` (a JavaScript object literal with a ``sites`` count) read from the page
+    until that many site circles are drawn."""
+    result: dict = {}
+
+    def drawn() -> bool:
+        view.page().runJavaScript(f"JSON.stringify({fields})", 0, lambda value: result.update(json.loads(value)))
+        return result.get("sites", 0) == sites
+
+    qtbot.waitUntil(drawn, timeout=30_000)
+    return result
