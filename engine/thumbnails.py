@@ -69,7 +69,8 @@ def jpeg_site_pictures(
                     if data is not None:
                         pictures[key] = data
     except (DamagemapError, OSError) as exc:
-        _log.warning("thumbnails: %s (%d of %d made)", exc, len(thumbnails), len(whole))
+        _log.warning("thumbnails: %s (%d of %d pictures made)", exc, len(thumbnails) + len(pictures),
+                     len(whole) + len(closeups))
     return thumbnails, pictures
 
 
