@@ -187,16 +187,24 @@ def closeup_requests(damage_map: DamageMap) -> dict[int, tuple[int, tuple[int, i
     return requests
 
 
-def closeup_marker(damage_map: DamageMap, index: int) -> str:
-    """The best detection's outline over the close-up, placed in percent of it."""
+def closeup_box(damage_map: DamageMap, index: int) -> tuple[float, float, float, float] | None:
+    """The best detection's box in the close-up, as shares of its width and height
+    ``(left, top, right, bottom)`` (None without a close-up)."""
     best, rect = _best_member(damage_map, index), _closeup_rect(damage_map, index)
     if best is None or rect is None:
-        return ""
+        return None
     left, top, right, bottom = rect
     x1, y1, x2, y2 = (float(v) for v in best.detection.box_xyxy_px)
-    place = [((max(x1, left) - left) / (right - left), (min(x2, right) - left) / (right - left)),
-             ((max(y1, top) - top) / (bottom - top), (min(y2, bottom) - top) / (bottom - top))]
-    (a, b), (c, d) = place
+    return ((max(x1, left) - left) / (right - left), (max(y1, top) - top) / (bottom - top),
+            (min(x2, right) - left) / (right - left), (min(y2, bottom) - top) / (bottom - top))
+
+
+def closeup_marker(damage_map: DamageMap, index: int) -> str:
+    """The best detection's outline over the close-up, placed in percent of it."""
+    box = closeup_box(damage_map, index)
+    if box is None:
+        return ""
+    a, c, b, d = box
     colour = damage_map.fused[index].site.level.colour_hex
     return (f'<div class="dm-mark" style="position:absolute;left:{a:.2%};top:{c:.2%};width:{b - a:.2%};'
             f"height:{d - c:.2%};border:2px solid {colour};box-shadow:0 0 0 1px #000,inset 0 0 0 1px #000;"

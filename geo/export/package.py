@@ -8,7 +8,8 @@ Named after the Copernicus EMS convention (``<event>_<area>_<product>_DRONE_v<NN
   (buildings, or grid cells without footprints), ``camera_footprints``, ``track``,
   ``area_of_interest`` (and ``gps_jumps`` when the track had any);
 - ``<name>_map.html``: the offline HTML map, with the basemap when one was given;
-- ``<name>_map.png`` and ``<name>_map.pdf``: the print-ready A4 map;
+- ``<name>_map.png`` and ``<name>_map.pdf``: the print-ready A4 map (sites numbered), the PDF
+  followed by the site atlas: a card per site, most severe first, with its close-up;
 - ``README.txt``: what each file is, where the data came from, how it was made.
 
 and ``<name>.zip`` beside it holds the same folder.
@@ -133,8 +134,10 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         "-----",
         f"{name}.gpkg        GeoPackage, WGS84 (EPSG:4326), layers: {', '.join(layers)}",
         f"{name}_map.html    offline web map (open in any browser; works without network)",
-        f"{name}_map.pdf     print-ready A4 map (vector)",
-        f"{name}_map.png     the same map as an image",
+        f"{name}_map.pdf     print-ready A4 map (vector), sites numbered; then the site atlas:",
+        "                    a card per site, most severe first (close-up, level, position,",
+        "                    when seen, a box to tick once checked on the ground)",
+        f"{name}_map.png     the same map (first page) as an image",
         "README.txt          this file",
         "",
         "Damage scale",
@@ -202,7 +205,7 @@ def write_package(
                         camera=layers["camera_footprints"], info=info)
     write_html(targets["html"], damage_map, thumbnail=thumbnail, extra_layers=extra, closeup=closeup)
     write_print_map(targets["png"], targets["pdf"], damage_map, grading=grading, camera=layers["camera_footprints"],
-                    basemap=basemap_print, info=info, provenance=provenance)
+                    basemap=basemap_print, info=info, provenance=provenance, closeup=closeup)
     files = [targets[k].name for k in ("gpkg", "html", "pdf", "png")]
     write_text_atomic(targets["readme"], readme_text(name, damage_map, info=info, layers=written_layers, files=files,
                                                      provenance=provenance, grading=grading, coverage=coverage))

@@ -122,6 +122,9 @@ def draw_map(
     if len(site_xy):
         colours = [s.level.colour_hex for s in damage_map.sites]
         ax.scatter(site_xy[:, 0], site_xy[:, 1], s=22, c=colours, edgecolors="black", linewidths=0.6, zorder=5)
+        for site, (x, y) in zip(damage_map.sites, site_xy):  # the numbers the site atlas pages use
+            ax.annotate(str(site.id), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=5, zorder=6,
+                        color="#111111", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
     ax.set_xlim(west, east)
     ax.set_ylim(south, north)
     ax.set_aspect("equal")
@@ -214,17 +217,110 @@ def draw_map(
     return fig
 
 
-def write_print_map(png: Path, pdf: Path, damage_map, **kwargs) -> list[Path]:  # noqa: ANN001
-    """:func:`draw_map` saved as a 150-dpi PNG and a vector PDF (same page)."""
+#: Site cards on an atlas page: columns, rows.
+ATLAS_GRID = (3, 4)
+
+
+def _atlas_order(damage_map) -> list[int]:  # noqa: ANN001 - geo.mapping.DamageMap
+    """Indices of the map's sites, most severe first, then by number: the order a field
+    team checks them in."""
+    return sorted(range(len(damage_map.fused)),
+                  key=lambda k: (-int(damage_map.fused[k].site.level), damage_map.fused[k].site.id))
+
+
+def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None) -> list:  # noqa: ANN001
+    """Pages of site cards, most severe first (a list of matplotlib Figures; none without
+    sites): each site's number (as on the map page), level and grade, position and its
+    uncertainty, when and how often it was seen, whether a reviewer checked it, and with
+    ``closeup(site_id)`` (a JPEG, or None) the close-up of its best detection, outlined."""
+    import io
+
+    from matplotlib.figure import Figure
+    from matplotlib.image import imread
+    from matplotlib.patches import Rectangle
+
+    from geo.export.html import closeup_box
+    from geo.grading import EMS_GRADE
+
+    info = info or ProductInfo()
+    order = _atlas_order(damage_map)
+    columns, rows = ATLAS_GRID
+    per_page = columns * rows
+    pages = []
+    for start in range(0, len(order), per_page):
+        fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=150)
+        number = start // per_page + 1
+        total = math.ceil(len(order) / per_page)
+        fig.text(0.04, 0.965, f"Site atlas ({number} of {total}): {info.event or 'damage sites'}, most severe first",
+                 fontsize=10, fontweight="bold", va="top")
+        fig.text(0.96, 0.965, PRELIMINARY.split(":")[0], fontsize=7, ha="right", va="top", color="#5c4400")
+        for slot, index in enumerate(order[start:start + per_page]):
+            fused = damage_map.fused[index]
+            site = fused.site
+            col, row = slot % columns, slot // columns
+            left, bottom = 0.04 + col * 0.32, 0.93 - (row + 1) * 0.225
+            image_ax = fig.add_axes((left, bottom + 0.05, 0.11, 0.155))
+            image_ax.set_xticks([])
+            image_ax.set_yticks([])
+            jpeg = None
+            if closeup is not None:
+                try:
+                    jpeg = closeup(site.id)
+                except Exception:  # a picture is a nicety: never fail the export for it
+                    jpeg = None
+            box = closeup_box(damage_map, index)
+            if jpeg and box is not None:
+                picture = imread(io.BytesIO(jpeg), format="jpeg")
+                height, width = picture.shape[:2]
+                image_ax.imshow(picture, extent=(0, 1, 1, 0), aspect="auto")
+                x0, y0, x1, y1 = box
+                image_ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=1.2,
+                                             edgecolor=site.level.colour_hex))
+                image_ax.set_xlim(0, 1)
+                image_ax.set_ylim(1, 0)
+            else:
+                image_ax.set_facecolor("#eeeeee")
+                image_ax.text(0.5, 0.5, "no picture", ha="center", va="center", fontsize=6, color="#777777",
+                              transform=image_ax.transAxes)
+            for spine in image_ax.spines.values():
+                spine.set_edgecolor(site.level.colour_hex)
+                spine.set_linewidth(2.0)
+            seen = f"{fused.frames_seen} frame" + ("" if fused.frames_seen == 1 else "s")
+            lines = [
+                (f"Site {site.id}: {site.level.label}", 9, "bold"),
+                (f"Copernicus EMS: {EMS_GRADE[site.level.name.lower()]}", 7, "normal"),
+                (f"{site.lat_deg:.6f}, {site.lon_deg:.6f}", 7, "normal"),
+                (f"\u00b1{fused.uncertainty_m:.1f} m" if math.isfinite(fused.uncertainty_m) else "", 7, "normal"),
+                (f"seen in {seen}, {site.first_time_s:.1f}-{site.last_time_s:.1f} s", 7, "normal"),
+                (f"confidence {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}", 7, "normal"),
+                ("checked on the ground: \u25a1 yes  \u25a1 no", 7, "normal"),
+            ]
+            y = bottom + 0.205
+            for text, size, weight in lines:
+                if text:
+                    fig.text(left + 0.12, y, text, fontsize=size, fontweight=weight, va="top")
+                y -= 0.022 if size < 9 else 0.028
+        pages.append(fig)
+    return pages
+
+
+def write_print_map(png: Path, pdf: Path, damage_map, *, closeup=None, **kwargs) -> list[Path]:  # noqa: ANN001
+    """:func:`draw_map` saved as a 150-dpi PNG and a vector PDF, the PDF followed by the
+    :func:`draw_site_atlas` pages (``closeup``: the sites' close-ups, as the HTML map takes them)."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
     from geo.export._atomic import atomic_path
 
     fig = draw_map(damage_map, **kwargs)
     with atomic_path(png) as temp:
         fig.savefig(temp, format="png", dpi=150, pil_kwargs={"compress_level": 3})
+    atlas = draw_site_atlas(damage_map, closeup, info=kwargs.get("info"))
     with atomic_path(pdf) as temp:
-        fig.savefig(temp, format="pdf", metadata={"Creator": "damagemap", "Producer": "damagemap (matplotlib)",
-                                                  "CreationDate": None})
+        metadata = {"Creator": "damagemap", "Producer": "damagemap (matplotlib)", "CreationDate": None}
+        with PdfPages(temp, metadata=metadata) as document:
+            for page in (fig, *atlas):
+                document.savefig(page)
     return [png, pdf]
 
 
-__all__ = ["draw_map", "write_print_map"]
+__all__ = ["ATLAS_GRID", "draw_map", "draw_site_atlas", "write_print_map"]

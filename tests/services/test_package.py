@@ -4,6 +4,7 @@ the same from the command line and the app."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -90,7 +91,9 @@ def test_cli_package_layers_maps_and_provenance(flyover, project, tmp_path, caps
     html = (folder / f"{NAME}_map.html").read_text()
     assert '"pane": "dm-basemap"' in html and "data:image/webp;base64," in html  # the basemap, inline
     assert "dm-building-not_assessed" in html and "Hurricane Michael" in html
-    assert (folder / f"{NAME}_map.pdf").read_bytes().startswith(b"%PDF")
+    pdf_bytes = (folder / f"{NAME}_map.pdf").read_bytes()
+    assert pdf_bytes.startswith(b"%PDF") and len(re.findall(rb"/Type /Page\b(?!s)", pdf_bytes)) >= 2  # map + atlas
+    assert "site atlas" in readme
     if shutil.which("pdftoppm"):  # the PDF renders (poppler)
         from PIL import Image
 

@@ -1,0 +1,54 @@
+"""The relief package's site atlas: a card per site, most severe first, its close-up
+outlined, after the map page of the PDF."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import cv2
+import numpy as np
+
+from geo.export.print_map import ATLAS_GRID, _atlas_order, draw_site_atlas, write_print_map
+
+
+def _jpeg(colour: tuple[int, int, int]) -> bytes:
+    image = np.zeros((48, 48, 3), np.uint8)
+    image[:] = colour[::-1]  # BGR
+    return cv2.imencode(".jpg", image)[1].tobytes()
+
+
+def test_the_atlas_lists_every_site_most_severe_first_on_pages_of_cards(flyover_map):
+    damage_map, _ = flyover_map
+    order = _atlas_order(damage_map)
+    assert sorted(order) == list(range(len(damage_map.fused)))
+    keys = [(-int(damage_map.fused[k].site.level), damage_map.fused[k].site.id) for k in order]
+    assert keys == sorted(keys)  # Debris first, then Severe, then Slight; by number within a level
+    pages = draw_site_atlas(damage_map, lambda site_id: _jpeg((200, 40, 40)))
+    per_page = ATLAS_GRID[0] * ATLAS_GRID[1]
+    assert len(pages) == math.ceil(len(order) / per_page)
+    titles = [t.get_text() for page in pages for t in page.texts if re.match(r"Site \d+: ", t.get_text())]
+    assert titles == [f"Site {damage_map.fused[k].site.id}: {damage_map.fused[k].site.level.label}" for k in order]
+    first = pages[0]
+    assert len([ax for ax in first.axes if ax.images]) == min(per_page, len(order))  # a picture a card
+    assert all(ax.patches for ax in first.axes if ax.images)  # the best detection outlined on it
+
+
+def test_without_pictures_each_card_says_so_and_no_sites_no_pages(flyover_map):
+    from dataclasses import replace
+
+    damage_map, _ = flyover_map
+    pages = draw_site_atlas(damage_map, None)
+    assert pages and not any(ax.images for ax in pages[0].axes)
+    assert sum(t.get_text() == "no picture" for ax in pages[0].axes for t in ax.texts) == min(
+        ATLAS_GRID[0] * ATLAS_GRID[1], len(damage_map.fused))
+    assert draw_site_atlas(replace(damage_map, fused=[]), None) == []
+
+
+def test_the_pdf_holds_the_map_then_the_atlas_and_the_png_the_map_alone(flyover_map, tmp_path):
+    damage_map, _ = flyover_map
+    png, pdf = write_print_map(tmp_path / "map.png", tmp_path / "map.pdf", damage_map,
+                               closeup=lambda site_id: _jpeg((40, 200, 40)))
+    pages = len(re.findall(rb"/Type /Page\b(?!s)", pdf.read_bytes()))
+    assert pages == 1 + math.ceil(len(damage_map.fused) / (ATLAS_GRID[0] * ATLAS_GRID[1]))
+    assert png.read_bytes().startswith(b"\x89PNG")
