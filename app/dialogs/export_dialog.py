@@ -82,7 +82,8 @@ class ExportDialog(QDialog):
         self.open_html_check = QCheckBox("Open the HTML map in the browser afterwards")
         maps_layout.addWidget(self.open_html_check)
 
-        self.package_box = QGroupBox("Relief package (graded buildings, coverage, print map, README, zip)")
+        self.package_box = QGroupBox(
+            "Relief package (graded buildings, coverage, print map and site atlas, README, zip)")
         self.package_box.setCheckable(True)
         self.package_box.setChecked(False)
         form = QFormLayout(self.package_box)
