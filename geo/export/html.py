@@ -290,6 +290,47 @@ def level_legend_rows() -> str:
                    f"{escape(lv.label)}</div>" for lv in DamageLevel)
 
 
+def _site_list_html(damage_map: DamageMap) -> str:
+    """Every site in a list, most severe first then by number (the order a field team
+    checks them in, as the package's site atlas): a click flies the map to it."""
+    sites = sorted(damage_map.sites, key=lambda s: (-int(s.level), s.id))
+    items = "".join(
+        f'<div class="dm-row dm-item" data-site="{s.id}" title="show it on the map">'
+        f'<span class="dm-dot" style="background:{s.level.colour_hex}"></span>'
+        f"Site {s.id}: {escape(s.level.label)}<span class=\"dm-count\">{s.confidence:.0%}</span></div>"
+        for s in sites
+    )
+    return (f'<details id="dm-site-list"><summary>Sites, most severe first ({len(sites)})</summary>'
+            f'<div class="dm-list">{items}</div></details>') if sites else ""
+
+
+def _site_list_script(m, markers: dict[int, object]):  # noqa: ANN001, ANN202 - folium objects
+    """Clicking a site of the list zooms the map to it and opens its popup."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    table = ", ".join(f"{site_id}: {marker.get_name()}" for site_id, marker in markers.items())
+    element = MacroElement()
+    element._name = "SiteList"
+    element._template = Template(
+        "{% macro script(this, kwargs) %}"
+        f"(function () {{ var map = {m.get_name()}, markers = {{{table}}};"
+        " document.querySelectorAll('#dm-site-list .dm-item').forEach(function (item) {"
+        "  item.addEventListener('click', function () {"
+        "   var marker = markers[item.dataset.site]; if (!marker) { return; }"
+        "   var zoom = Math.max(map.getZoom(), 19);"
+        # the site low in the view, so its popup (pictures and all) fits above it
+        "   var centre = map.project(marker.getLatLng(), zoom).subtract([0, map.getSize().y * 0.4]);"
+        "   map.setView(map.unproject(centre, zoom), zoom, {animate: false});"
+        "   if (map.hasLayer(marker)) { marker.openPopup(); }"
+        "  });"
+        " });"
+        " })();"
+        "{% endmacro %}"
+    )
+    return element
+
+
 def _panel_html(damage_map: DamageMap) -> str:
     rows = level_count_rows(damage_map.level_counts())
     observations = sum(s.observation_count for s in damage_map.sites)
@@ -305,6 +346,7 @@ def _panel_html(damage_map: DamageMap) -> str:
   {rows}
   <div class="dm-meta">Recorded {escape(recorded)} &middot; telemetry {escape(damage_map.track.name)}
    ({escape(damage_map.track.format)})</div>
+  {_site_list_html(damage_map)}
   <details><summary>Processing notes</summary><ul>{notes}</ul></details>
 </div>
 <div id="dm-legend" class="dm-panel dm-legend">
@@ -336,6 +378,9 @@ _STYLE = """
 .dm-popup table { border-collapse: collapse; margin-top: 4px; }
 .dm-popup td { padding: 1px 6px 1px 0; vertical-align: top; }
 details { font-size: 11px; color: #444; margin-top: 4px; }
+.dm-list { max-height: 40vh; overflow-y: auto; margin-top: 2px; }
+.dm-item { cursor: pointer; padding: 1px 2px; border-radius: 3px; }
+.dm-item:hover { background: #e3ecfa; }
 """
 
 
@@ -372,6 +417,7 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
     track_group.add_to(m)
 
     footprint_group = folium.FeatureGroup(name="Site footprints", show=True)
+    site_markers: dict[int, object] = {}
     groups = {level: folium.FeatureGroup(name=f"{level.label} sites ({count})", show=True)
               for level, count in damage_map.level_counts().items()}
     for k, fused in enumerate(damage_map.fused):
@@ -380,7 +426,7 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
             folium.Polygon([(lat, lon) for lon, lat in s.footprint_lonlat], color=s.level.colour_hex, weight=1,
                            fill=True, fill_opacity=0.25, interactive=False).add_to(footprint_group)
         radius = 6 + min(6.0, float(np.log2(max(1, fused.frames_seen))))
-        folium.CircleMarker(
+        site_markers[s.id] = folium.CircleMarker(
             (s.lat_deg, s.lon_deg), radius=radius, color="#222", weight=1.5, fill=True,
             fill_color=s.level.colour_hex, fill_opacity=0.92,
             popup=folium.Popup(_popup_html(damage_map, k, thumbnail, closeup), max_width=330),
@@ -391,6 +437,7 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
     footprint_group.add_to(m)
     for level in sorted(DamageLevel):
         groups[level].add_to(m)
+    _site_list_script(m, site_markers).add_to(m)
 
     if extra_layers is not None:
         bounds += extra_layers(m)

@@ -119,3 +119,26 @@ def _probe_until_drawn(qtbot, view, sites: int, fields: str) -> dict:
 
     qtbot.waitUntil(drawn, timeout=30_000)
     return result
+
+
+def test_a_site_of_the_list_opens_on_the_map_when_clicked(qtbot, html_path, flyover_map):
+    damage_map, _ = flyover_map
+    first = min(damage_map.sites, key=lambda s: (-int(s.level), s.id))  # the list's first: most severe
+    view, _ = open_offline(qtbot, html_path)
+    _probe_until_drawn(qtbot, view, len(damage_map.sites), "{sites: document.querySelectorAll('path.dm-site').length}")
+    listed: dict = {}
+    view.page().runJavaScript(
+        "JSON.stringify(Array.from(document.querySelectorAll('#dm-site-list .dm-item')).map(i => i.dataset.site))", 0,
+        lambda value: listed.update(ids=json.loads(value)))
+    qtbot.waitUntil(lambda: "ids" in listed, timeout=10_000)
+    assert listed["ids"][0] == str(first.id) and len(listed["ids"]) == len(damage_map.sites)
+    view.page().runJavaScript("document.querySelector('#dm-site-list .dm-item').click()")
+    popup: dict = {}
+
+    def opened() -> bool:
+        view.page().runJavaScript("(document.querySelector('.leaflet-popup-content b') || {}).textContent || ''", 0,
+                                  lambda value: popup.update(title=value))
+        return bool(popup.get("title"))
+
+    qtbot.waitUntil(opened, timeout=10_000)
+    assert popup["title"] == f"Site {first.id}: {first.level.label}"
