@@ -290,10 +290,15 @@ def level_legend_rows() -> str:
                    f"{escape(lv.label)}</div>" for lv in DamageLevel)
 
 
+def most_severe_first(site) -> tuple[int, int]:  # noqa: ANN001 - core.types.DamageSite
+    """Sort key of the order a field team checks sites in: most severe first, then by
+    number (the HTML map's site list and the relief package's site atlas)."""
+    return -int(site.level), int(site.id)
+
+
 def _site_list_html(damage_map: DamageMap) -> str:
-    """Every site in a list, most severe first then by number (the order a field team
-    checks them in, as the package's site atlas): a click flies the map to it."""
-    sites = sorted(damage_map.sites, key=lambda s: (-int(s.level), s.id))
+    """Every site in a list, :func:`most_severe_first`: a click flies the map to it."""
+    sites = sorted(damage_map.sites, key=most_severe_first)
     items = "".join(
         f'<div class="dm-row dm-item" data-site="{s.id}" title="show it on the map">'
         f'<span class="dm-dot" style="background:{s.level.colour_hex}"></span>'

@@ -222,10 +222,11 @@ ATLAS_GRID = (3, 4)
 
 
 def _atlas_order(damage_map) -> list[int]:  # noqa: ANN001 - geo.mapping.DamageMap
-    """Indices of the map's sites, most severe first, then by number: the order a field
-    team checks them in."""
-    return sorted(range(len(damage_map.fused)),
-                  key=lambda k: (-int(damage_map.fused[k].site.level), damage_map.fused[k].site.id))
+    """Indices of the map's sites in the order a field team checks them in
+    (:func:`geo.export.html.most_severe_first`)."""
+    from geo.export.html import most_severe_first
+
+    return sorted(range(len(damage_map.fused)), key=lambda k: most_severe_first(damage_map.fused[k].site))
 
 
 def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None) -> list:  # noqa: ANN001
