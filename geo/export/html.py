@@ -296,9 +296,10 @@ def most_severe_first(site) -> tuple[int, int]:  # noqa: ANN001 - core.types.Dam
     return -int(site.level), int(site.id)
 
 
-def _site_list_html(damage_map: DamageMap) -> str:
-    """Every site in a list, :func:`most_severe_first`: a click flies the map to it."""
-    sites = sorted(damage_map.sites, key=most_severe_first)
+def site_list_html(sites) -> str:  # noqa: ANN001 - DamageSite or SurveySite, each with id, level, confidence
+    """Every site in a list, :func:`most_severe_first`: a click flies the map to it
+    (with :func:`site_list_script`)."""
+    sites = sorted(sites, key=most_severe_first)
     items = "".join(
         f'<div class="dm-row dm-item" data-site="{s.id}" title="show it on the map">'
         f'<span class="dm-dot" style="background:{s.level.colour_hex}"></span>'
@@ -309,7 +310,7 @@ def _site_list_html(damage_map: DamageMap) -> str:
             f'<div class="dm-list">{items}</div></details>') if sites else ""
 
 
-def _site_list_script(m, markers: dict[int, object]):  # noqa: ANN001, ANN202 - folium objects
+def site_list_script(m, markers: dict[int, object]):  # noqa: ANN001, ANN202 - folium objects
     """Clicking a site of the list zooms the map to it and opens its popup."""
     from branca.element import MacroElement
     from jinja2 import Template
@@ -351,7 +352,7 @@ def _panel_html(damage_map: DamageMap) -> str:
   {rows}
   <div class="dm-meta">Recorded {escape(recorded)} &middot; telemetry {escape(damage_map.track.name)}
    ({escape(damage_map.track.format)})</div>
-  {_site_list_html(damage_map)}
+  {site_list_html(damage_map.sites)}
   <details><summary>Processing notes</summary><ul>{notes}</ul></details>
 </div>
 <div id="dm-legend" class="dm-panel dm-legend">
@@ -442,7 +443,7 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
     footprint_group.add_to(m)
     for level in sorted(DamageLevel):
         groups[level].add_to(m)
-    _site_list_script(m, site_markers).add_to(m)
+    site_list_script(m, site_markers).add_to(m)
 
     if extra_layers is not None:
         bounds += extra_layers(m)

@@ -15,7 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.types import DamageLevel
-from geo.export.html import closeup_marker, escape, finish_page, level_count_rows, level_legend_rows, offline_page
+from geo.export.html import (
+    closeup_marker,
+    escape,
+    finish_page,
+    level_count_rows,
+    level_legend_rows,
+    offline_page,
+    site_list_html,
+    site_list_script,
+)
 from geo.survey_fusion import Evidence, SurveyMap, SurveySite
 
 #: ``closeup(flight, flight_site_id)``: a JPEG of that flight's site, as
@@ -92,6 +101,7 @@ def _panels_html(built: SurveyMap, title: str) -> str:
   {rows}
   <div class="dm-meta">Flights (track and ground seen):</div>
   {flights}
+  {site_list_html(built.sites)}
   <details><summary>Processing notes</summary><ul>{notes}</ul></details>
 </div>
 <div id="dm-legend" class="dm-panel dm-legend">
@@ -129,8 +139,9 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
 
     groups = {level: folium.FeatureGroup(name=f"{level.label} sites ({count})", show=True)
               for level, count in built.level_counts().items()}
+    markers: dict[int, object] = {}
     for site in built.sites:
-        folium.CircleMarker(
+        markers[site.id] = folium.CircleMarker(
             (site.lat_deg, site.lon_deg), radius=6 + min(6.0, 2.0 * (len(site.evidence) - 1)), color="#222",
             weight=1.5, fill=True, fill_color=site.level.colour_hex, fill_opacity=0.92,
             popup=folium.Popup(_popup_html(site, built, closeup), max_width=400),
@@ -140,6 +151,7 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
         bounds.append((site.lat_deg, site.lon_deg))
     for level in sorted(DamageLevel):
         groups[level].add_to(m)
+    site_list_script(m, markers).add_to(m)
     root.html.add_child(Element(_panels_html(built, title)), name="damagemap_panels")
     return finish_page(m, bounds)
 

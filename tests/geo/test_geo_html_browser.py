@@ -105,6 +105,8 @@ def test_the_survey_map_renders_offline_with_every_flight_and_site(qtbot, flyove
     ))
     assert result["total"] == str(len(built.sites)) and result["tracks"] >= 2
     assert {"Flight monday (2018-10-12)", "Flight wednesday (2018-10-14)"} <= set(result["layers"])
+    assert _open_first_listed(qtbot, view) == "Site {0.id}: {0.level.label}".format(
+        min(built.sites, key=lambda s: (-int(s.level), s.id)))  # the list works on the survey's map too
     assert all("openstreetmap" in url for url in interceptor.blocked)  # only the online tiles were tried
 
 
@@ -132,6 +134,11 @@ def test_a_site_of_the_list_opens_on_the_map_when_clicked(qtbot, html_path, flyo
         lambda value: listed.update(ids=json.loads(value)))
     qtbot.waitUntil(lambda: "ids" in listed, timeout=10_000)
     assert listed["ids"][0] == str(first.id) and len(listed["ids"]) == len(damage_map.sites)
+    assert _open_first_listed(qtbot, view) == f"Site {first.id}: {first.level.label}"
+
+
+def _open_first_listed(qtbot, view) -> str:
+    """Click the first site of the page's list; the title of the popup that opens."""
     view.page().runJavaScript("document.querySelector('#dm-site-list .dm-item').click()")
     popup: dict = {}
 
@@ -141,4 +148,4 @@ def test_a_site_of_the_list_opens_on_the_map_when_clicked(qtbot, html_path, flyo
         return bool(popup.get("title"))
 
     qtbot.waitUntil(opened, timeout=10_000)
-    assert popup["title"] == f"Site {first.id}: {first.level.label}"
+    return popup["title"]
