@@ -146,8 +146,6 @@ def export_project(
     written: list[Path] = []
     built = None
     if request.writes_map:
-        from geo.export import export_map
-
         formats: Sequence[str] | None = request.map_formats
         built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
                             camera_view=camera_view)

@@ -272,7 +272,6 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
             box = closeup_box(damage_map, index)
             if jpeg and box is not None:
                 picture = imread(io.BytesIO(jpeg), format="jpeg")
-                height, width = picture.shape[:2]
                 image_ax.imshow(picture, extent=(0, 1, 1, 0), aspect="auto")
                 x0, y0, x1, y1 = box
                 image_ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=1.2,

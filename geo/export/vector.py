@@ -8,10 +8,10 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.types import DamageLevel
 from geo.export._atomic import atomic_path, write_text_atomic
@@ -20,6 +20,9 @@ from geo.mapping import DamageMap
 from geo.uncertainty import PARTS
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Mapping
+    from typing import Any
+
     from shapely.geometry import LineString, Point
 
 
