@@ -83,8 +83,9 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
     from core.errors import InputError
     from geo.export import resolve_formats
 
-    if args.project.is_dir():
-        raise InputError(f"{str(args.project)!r} is a folder; give the project file (.dmproj) inside it")
+    from app.commands._paths import refuse_folder
+
+    refuse_folder(args.project, "the project file (.dmproj)")
     _flags.finite("--offset", None if args.offset == "auto" else args.offset)
     _flags.finite("--ground-elevation", args.ground_elevation)
     _flags.fraction("--min-score", args.min_score)

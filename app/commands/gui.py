@@ -44,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.path.exists():
             raise InputError(f"{str(args.path)!r}: no such file; give a drone video or a .dmproj project")
-        if args.path.is_dir():
-            raise InputError(f"{str(args.path)!r} is a folder; give a drone video or a .dmproj project inside it")
+        from app.commands._paths import refuse_folder
+
+        refuse_folder(args.path, "a drone video or a .dmproj project")
         opens_as_video(args.path)
     check_display()
     from app.main_window import launch  # lazy: Qt only when the window is wanted

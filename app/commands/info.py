@@ -126,11 +126,10 @@ def _ranges_text(ranges: list[list[int]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.errors import InputError
+    from app.commands._paths import refuse_folder
     from core.store import ProjectStore
 
-    if args.project.is_dir():
-        raise InputError(f"{str(args.project)!r} is a folder; give the project file (.dmproj) inside it")
+    refuse_folder(args.project, "the project file (.dmproj)")
     with ProjectStore.open(args.project) as store:
         report = describe_project(store)
     if args.json:

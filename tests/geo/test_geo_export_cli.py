@@ -111,3 +111,16 @@ def test_a_folder_given_as_the_project_is_named_as_a_folder(tmp_path, capsys):
     assert "is a folder; give the project file (.dmproj)" in capsys.readouterr().err
     assert main(["info", str(tmp_path)]) == 2
     assert "is a folder; give the project file (.dmproj)" in capsys.readouterr().err
+
+
+def test_a_survey_folder_given_as_the_project_is_named_as_a_survey(tmp_path, capsys):
+    from core.survey import Survey
+
+    folder = tmp_path / "town"
+    Survey.create(folder, "town")
+    for command in (["export", str(folder), "--to", str(tmp_path / "out")], ["info", str(folder)]):
+        assert main(command) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "is a survey folder" in err
+        assert f"damagemap survey info|export {folder}" in err  # where the whole survey is read
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,34 @@
+"""What the commands say when given a folder where they want a file.
+
+A survey's folder is the likeliest one (``damagemap info town/`` after ``damagemap survey
+create town/``): it is named as a survey, with the projects of its flights and the survey
+commands that read it whole, instead of a bare "is a folder".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.errors import InputError
+
+
+def refuse_folder(path: Path, wanted: str) -> None:
+    """Raise an :class:`InputError` when ``path`` is a folder; ``wanted`` ("the project
+    file (.dmproj)", "a drone video or a .dmproj project") says what to give instead."""
+    if not path.is_dir():
+        return
+    from core.survey import SURVEY_FILE, Survey, SurveyError
+
+    if (path / SURVEY_FILE).is_file():
+        try:
+            survey = Survey.open(path)
+            projects = [str(survey.project_path(flight)) for flight in survey.flights]
+        except SurveyError:
+            projects = []
+        flights = f"; one of its flights is {projects[0]!r}" if projects else ""
+        raise InputError(f"{str(path)!r} is a survey folder: give {wanted} of one flight{flights}, "
+                         f"or read the whole survey with `damagemap survey info|export {path}`")
+    raise InputError(f"{str(path)!r} is a folder; give {wanted} inside it")
+
+
+__all__ = ["refuse_folder"]
