@@ -334,7 +334,16 @@ class MainWindow(QMainWindow):
             "QLabel#model_badge { background: #f6d365; color: #222; border-radius: 3px; padding: 1px 6px; }"
         )
         self.model_badge.setVisible(False)
+        #: after an export, until the project closes: the folder it wrote into, one click away
+        self.open_export_button = QPushButton("Open export folder")
+        self.open_export_button.setFlat(True)
+        self.open_export_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.open_export_button.setStyleSheet("QPushButton { color: #1a5fb4; text-decoration: underline; border: none; }")
+        self.open_export_button.setVisible(False)
+        self.open_export_button.clicked.connect(self.open_export_folder)
+        self._export_folder: Path | None = None
         status.addWidget(self.project_label, 1)
+        status.addPermanentWidget(self.open_export_button)
         status.addPermanentWidget(self.model_badge)
         status.addPermanentWidget(self.eta_label)
         status.addPermanentWidget(self.progress_bar)
@@ -554,6 +563,8 @@ class MainWindow(QMainWindow):
 
     def _on_closed(self) -> None:
         self.setWindowTitle("damagemap")
+        self._export_folder = None
+        self.open_export_button.setVisible(False)
         self.project_label.setText("no project")
         self.transport.set_video(0, 25.0, 0.0)
         self.timeline.set_frame_count(0)
@@ -943,11 +954,19 @@ class MainWindow(QMainWindow):
 
     def _on_export_done(self, choice: ExportChoice, paths: list[Path]) -> None:
         self.statusBar().showMessage(f"Exported {len(paths)} files to {choice.out_dir}", 8000)
+        self._export_folder = Path(choice.out_dir)
+        self.open_export_button.setToolTip(str(self._export_folder))
+        self.open_export_button.setVisible(True)
         if choice.open_html:
             html = next((p for p in paths if Path(p).suffix == ".html"), None)
             if html is not None:
                 QDesktopServices.openUrl(QUrl.fromLocalFile(str(html)))
         self.export_finished.emit(paths)
+
+    def open_export_folder(self) -> None:
+        """Show the folder the last export wrote into (the system's file manager)."""
+        if self._export_folder is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._export_folder)))
 
     def reviewer_dialog(self) -> None:
         """Edit > Reviewer Name…: who the edits are recorded under."""

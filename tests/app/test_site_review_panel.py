@@ -408,3 +408,23 @@ def test_the_export_dialog_says_which_sites_the_map_keeps_and_the_export_keeps_t
     assert len(kept) > 1 and window.export_sites_note().startswith(f"The damage map keeps the {len(kept)} sites")
     sites = json.loads((tmp_path / "out" / "damage_sites.geojson").read_text())["features"]
     assert len(sites) == len(kept)  # the Slight sites too: what the window showed is what went out
+
+
+def test_after_an_export_its_folder_is_one_click_away_until_the_project_closes(qtbot, window, project, tmp_path,
+                                                                               monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    from app.dialogs.export_dialog import ExportChoice
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    with qtbot.waitSignal(window.panel(SiteReviewPanel).sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    assert window.open_export_button.isHidden()
+    with qtbot.waitSignal(window.export_finished, timeout=30_000):
+        window.start_export(ExportChoice(out_dir=tmp_path / "maps", formats=("geojson",)))
+    assert not window.open_export_button.isHidden()
+    qtbot.mouseClick(window.open_export_button, Qt.MouseButton.LeftButton)
+    assert opened == [str(tmp_path / "maps")]
+    window.close_project()
+    assert window.open_export_button.isHidden()  # another project's exports go elsewhere
