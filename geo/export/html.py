@@ -290,6 +290,11 @@ def level_legend_rows() -> str:
                    f"{escape(lv.label)}</div>" for lv in DamageLevel)
 
 
+#: The ring of a site a reviewer decided on (accepted or relabelled): the analyst's
+#: word, told apart from the model's at a glance.
+REVIEWED_RING = "#ffffff"
+
+
 def most_severe_first(site) -> tuple[int, int]:  # noqa: ANN001 - core.types.DamageSite
     """Sort key of the order a field team checks sites in: most severe first, then by
     number (the HTML map's site list and the relief package's site atlas)."""
@@ -303,7 +308,8 @@ def site_list_html(sites) -> str:  # noqa: ANN001 - DamageSite or SurveySite, ea
     items = "".join(
         f'<div class="dm-row dm-item" data-site="{s.id}" title="show it on the map">'
         f'<span class="dm-dot" style="background:{s.level.colour_hex}"></span>'
-        f"Site {s.id}: {escape(s.level.label)}<span class=\"dm-count\">{s.confidence:.0%}</span></div>"
+        f"Site {s.id}: {escape(s.level.label)}{' &#10003;' if getattr(s, 'reviewed', False) else ''}"
+        f"<span class=\"dm-count\">{s.confidence:.0%}</span></div>"
         for s in sites
     )
     return (f'<details id="dm-site-list"><summary>Sites, most severe first ({len(sites)})</summary>'
@@ -358,6 +364,8 @@ def _panel_html(damage_map: DamageMap) -> str:
 <div id="dm-legend" class="dm-panel dm-legend">
   <div class="dm-title">Legend</div>
   {level_legend_rows()}
+  <div class="dm-row"><span class="dm-dot" style="background:#999;border:2px solid {REVIEWED_RING};box-shadow:0 0 0 1px #333"></span>
+   reviewed by an analyst (&#10003; in the list)</div>
   <div class="dm-row"><span class="dm-line"></span>Flight track</div>
   <div class="dm-row"><span class="dm-heat"></span>Damage density</div>
   <div class="dm-small">Circle size grows with times seen.</div>
@@ -433,10 +441,11 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
                            fill=True, fill_opacity=0.25, interactive=False).add_to(footprint_group)
         radius = 6 + min(6.0, float(np.log2(max(1, fused.frames_seen))))
         site_markers[s.id] = folium.CircleMarker(
-            (s.lat_deg, s.lon_deg), radius=radius, color="#222", weight=1.5, fill=True,
+            (s.lat_deg, s.lon_deg), radius=radius, color=REVIEWED_RING if s.reviewed else "#222",
+            weight=3.0 if s.reviewed else 1.5, fill=True,
             fill_color=s.level.colour_hex, fill_opacity=0.92,
             popup=folium.Popup(_popup_html(damage_map, k, thumbnail, closeup), max_width=330),
-            tooltip=escape(f"Site {s.id}: {s.level.label}, {s.confidence:.0%}"),
+            tooltip=escape(f"Site {s.id}: {s.level.label}, {s.confidence:.0%}" + (", reviewed" if s.reviewed else "")),
             class_name=f"dm-site dm-site-{s.level.name.lower()}",
         ).add_to(groups[s.level])
         bounds.append((s.lat_deg, s.lon_deg))

@@ -93,3 +93,19 @@ def test_the_popup_shows_the_close_up_with_the_detection_marked_on_it(flyover_ma
     assert mark["width"] == pytest.approx(100 * (bx2 - bx1) / (x1 - x0), abs=0.02)
     assert mark["top"] == pytest.approx(100 * (by1 - y0) / (y1 - y0), abs=0.02)
     assert "dm-closeup" not in _popup_html(damage_map, 0, None, lambda site_id: None)  # no picture, no frame
+
+
+def test_a_reviewed_site_wears_the_analysts_ring_on_the_map_and_a_tick_in_the_list(flyover_map):
+    from geo.export.html import REVIEWED_RING, render_html
+
+    damage_map, _ = flyover_map
+    fused = damage_map.fused[0]
+    reviewed = replace(damage_map, fused=[replace(fused, site=replace(fused.site, reviewed=True)),
+                                          *damage_map.fused[1:]])
+    assert not any(f.site.reviewed for f in damage_map.fused[1:])
+    before, after = render_html(damage_map), render_html(reviewed)
+    ring = f'"color": "{REVIEWED_RING}"'
+    assert after.count(ring) == before.count(ring) + 1  # that one circle
+    item = re.search(rf'data-site="{fused.site.id}"[^>]*>.*?</div>', after).group(0)
+    assert "&#10003;" in item and "&#10003;" not in re.search(rf'data-site="{fused.site.id}"[^>]*>.*?</div>',
+                                                              before).group(0)
