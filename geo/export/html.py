@@ -293,6 +293,11 @@ def level_legend_rows() -> str:
 #: The ring of a site a reviewer decided on (accepted or relabelled): the analyst's
 #: word, told apart from the model's at a glance.
 REVIEWED_RING = "#ffffff"
+#: the legend's row for that ring
+REVIEWED_LEGEND_ROW = (
+    f'<div class="dm-row"><span class="dm-dot" style="background:#999;border:2px solid {REVIEWED_RING};'
+    'box-shadow:0 0 0 1px #333"></span>reviewed by an analyst (&#10003; in the list)</div>'
+)
 
 
 def most_severe_first(site) -> tuple[int, int]:  # noqa: ANN001 - core.types.DamageSite
@@ -364,8 +369,7 @@ def _panel_html(damage_map: DamageMap) -> str:
 <div id="dm-legend" class="dm-panel dm-legend">
   <div class="dm-title">Legend</div>
   {level_legend_rows()}
-  <div class="dm-row"><span class="dm-dot" style="background:#999;border:2px solid {REVIEWED_RING};box-shadow:0 0 0 1px #333"></span>
-   reviewed by an analyst (&#10003; in the list)</div>
+  {REVIEWED_LEGEND_ROW}
   <div class="dm-row"><span class="dm-line"></span>Flight track</div>
   <div class="dm-row"><span class="dm-heat"></span>Damage density</div>
   <div class="dm-small">Circle size grows with times seen.</div>

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from core.types import DamageLevel
 from geo.export.html import (
+    REVIEWED_LEGEND_ROW,
+    REVIEWED_RING,
     closeup_marker,
     escape,
     finish_page,
@@ -107,6 +109,7 @@ def _panels_html(built: SurveyMap, title: str) -> str:
 <div id="dm-legend" class="dm-panel dm-legend">
   <div class="dm-title">Legend</div>
   {level_legend_rows()}
+  {REVIEWED_LEGEND_ROW}
   <div class="dm-small">Circle size grows with the flights that saw the site.<br>
   Preliminary analysis: not yet validated in the field.</div>
 </div>
@@ -142,8 +145,9 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
     markers: dict[int, object] = {}
     for site in built.sites:
         markers[site.id] = folium.CircleMarker(
-            (site.lat_deg, site.lon_deg), radius=6 + min(6.0, 2.0 * (len(site.evidence) - 1)), color="#222",
-            weight=1.5, fill=True, fill_color=site.level.colour_hex, fill_opacity=0.92,
+            (site.lat_deg, site.lon_deg), radius=6 + min(6.0, 2.0 * (len(site.evidence) - 1)),
+            color=REVIEWED_RING if site.reviewed else "#222", weight=3.0 if site.reviewed else 1.5,
+            fill=True, fill_color=site.level.colour_hex, fill_opacity=0.92,
             popup=folium.Popup(_popup_html(site, built, closeup), max_width=400),
             tooltip=escape(f"Site {site.id}: {site.level.label}, {len(site.evidence)} flight(s)"),
             class_name=f"dm-site dm-site-{site.level.name.lower()}",
