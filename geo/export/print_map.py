@@ -121,7 +121,9 @@ def draw_map(
         ax.plot(seg[:, 0], seg[:, 1], color="#1f6fd1", lw=1.6, zorder=4)
     if len(site_xy):
         colours = [s.level.colour_hex for s in damage_map.sites]
-        ax.scatter(site_xy[:, 0], site_xy[:, 1], s=22, c=colours, edgecolors="black", linewidths=0.6, zorder=5)
+        rings = ["white" if s.reviewed else "black" for s in damage_map.sites]  # the analyst's word, as online
+        ax.scatter(site_xy[:, 0], site_xy[:, 1], s=22, c=colours, edgecolors=rings,
+                   linewidths=[1.4 if s.reviewed else 0.6 for s in damage_map.sites], zorder=5)
         for site, (x, y) in zip(damage_map.sites, site_xy):  # the numbers the site atlas pages use
             ax.annotate(str(site.id), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=5, zorder=6,
                         color="#111111", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
@@ -182,6 +184,10 @@ def draw_map(
         n = sum(1 for s in damage_map.sites if s.level is level)
         handles.append(Line2D([], [], marker="o", ls="", markerfacecolor=level.colour_hex, markeredgecolor="black",
                               label=f"{level.label} damage site ({n})"))
+    reviewed = sum(1 for s in damage_map.sites if s.reviewed)
+    if reviewed:
+        handles.append(Line2D([], [], marker="o", ls="", markerfacecolor="#999999", markeredgecolor="white",
+                              markeredgewidth=1.4, label=f"reviewed by an analyst ({reviewed})"))
     handles.append(Line2D([], [], color="#1f6fd1", lw=1.6, label="Flight track"))
     if filmed is not None:
         handles.append(Line2D([], [], color="#6a3d9a", lw=1.0, ls="--", label="Area filmed (camera footprints)"))

@@ -52,3 +52,19 @@ def test_the_pdf_holds_the_map_then_the_atlas_and_the_png_the_map_alone(flyover_
     pages = len(re.findall(rb"/Type /Page\b(?!s)", pdf.read_bytes()))
     assert pages == 1 + math.ceil(len(damage_map.fused) / (ATLAS_GRID[0] * ATLAS_GRID[1]))
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_map_page_rings_reviewed_sites_and_counts_them_in_its_legend(flyover_map):
+    from dataclasses import replace
+
+    from geo.export.print_map import draw_map
+
+    damage_map, _ = flyover_map
+    fused = damage_map.fused[0]
+    reviewed = replace(damage_map, fused=[replace(fused, site=replace(fused.site, reviewed=True)),
+                                          *damage_map.fused[1:]])
+    def legend_labels(figure) -> list[str]:
+        return [t.get_text() for ax in figure.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+
+    assert "reviewed by an analyst (1)" in legend_labels(draw_map(reviewed))
+    assert not any(label.startswith("reviewed") for label in legend_labels(draw_map(damage_map)))
