@@ -348,33 +348,42 @@ def site_list_script(m, markers: dict[int, object]):  # noqa: ANN001, ANN202 - f
     return element
 
 
-def _panel_html(damage_map: DamageMap) -> str:
-    rows = level_count_rows(damage_map.level_counts())
-    observations = sum(s.observation_count for s in damage_map.sites)
-    start = damage_map.video.creation_time_utc
-    recorded = (dt.datetime.fromtimestamp(start, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-                if start is not None else "unknown")
-    notes = "".join(f"<li>{escape(n)}</li>" for n in damage_map.notes)
+def panels_html(title: str, total: str, details: str, sites, notes: list[str], legend: str) -> str:  # noqa: ANN001
+    """The summary panel (title, ``total``, the count per level, ``details``, the site
+    list, the processing notes) and the legend (the levels, the reviewed ring, then
+    ``legend``) of a flight's or a survey's map; ``sites`` those the map shows."""
+    counts = {level: sum(1 for s in sites if s.level is level) for level in DamageLevel}
+    items = "".join(f"<li>{escape(n)}</li>" for n in notes)
     return f"""
 <div id="dm-summary" class="dm-panel dm-summary">
-  <div class="dm-title">{escape(damage_map.title)}</div>
-  <div class="dm-total"><span id="dm-site-total">{len(damage_map.sites)}</span> damage sites
-   from {observations} observations</div>
-  {rows}
-  <div class="dm-meta">Recorded {escape(recorded)} &middot; telemetry {escape(damage_map.track.name)}
-   ({escape(damage_map.track.format)})</div>
-  {site_list_html(damage_map.sites)}
-  <details><summary>Processing notes</summary><ul>{notes}</ul></details>
+  <div class="dm-title">{escape(title)}</div>
+  <div class="dm-total"><span id="dm-site-total">{len(sites)}</span> damage sites {total}</div>
+  {level_count_rows(counts)}
+  {details}
+  {site_list_html(sites)}
+  <details><summary>Processing notes</summary><ul>{items}</ul></details>
 </div>
 <div id="dm-legend" class="dm-panel dm-legend">
   <div class="dm-title">Legend</div>
   {level_legend_rows()}
   {REVIEWED_LEGEND_ROW}
-  <div class="dm-row"><span class="dm-line"></span>Flight track</div>
-  <div class="dm-row"><span class="dm-heat"></span>Damage density</div>
-  <div class="dm-small">Circle size grows with times seen.</div>
+  {legend}
 </div>
 """
+
+
+def _panel_html(damage_map: DamageMap) -> str:
+    observations = sum(s.observation_count for s in damage_map.sites)
+    start = damage_map.video.creation_time_utc
+    recorded = (dt.datetime.fromtimestamp(start, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+                if start is not None else "unknown")
+    details = (f'<div class="dm-meta">Recorded {escape(recorded)} &middot; telemetry {escape(damage_map.track.name)}'
+               f" ({escape(damage_map.track.format)})</div>")
+    legend = ('<div class="dm-row"><span class="dm-line"></span>Flight track</div>'
+              '<div class="dm-row"><span class="dm-heat"></span>Damage density</div>'
+              '<div class="dm-small">Circle size grows with times seen.</div>')
+    return panels_html(damage_map.title, f"from {observations} observations", details, damage_map.sites,
+                       list(damage_map.notes), legend)
 
 
 _STYLE = """

@@ -16,15 +16,12 @@ from pathlib import Path
 
 from core.types import DamageLevel
 from geo.export.html import (
-    REVIEWED_LEGEND_ROW,
     REVIEWED_RING,
     closeup_marker,
     escape,
     finish_page,
-    level_count_rows,
-    level_legend_rows,
     offline_page,
-    site_list_html,
+    panels_html,
     site_list_script,
 )
 from geo.survey_fusion import Evidence, SurveyMap, SurveySite
@@ -87,33 +84,16 @@ def _popup_html(site: SurveySite, built: SurveyMap | None = None, closeup: Fligh
 
 
 def _panels_html(built: SurveyMap, title: str) -> str:
-    rows = level_count_rows(built.level_counts())
     flights = "".join(
         f'<div class="dm-row"><span class="dm-line" style="background:{FLIGHT_COLOURS[k % len(FLIGHT_COLOURS)]}">'
         f"</span>{escape(c.flight)}{escape(f' ({c.date})' if c.date else '')}: {c.sites} sites, "
         f"{c.area_m2 / 10_000:.1f} ha</div>"
         for k, c in enumerate(built.coverage)
     )
-    notes = "".join(f"<li>{escape(n)}</li>" for n in built.notes)
-    return f"""
-<div id="dm-summary" class="dm-panel dm-summary">
-  <div class="dm-title">{escape(title)}</div>
-  <div class="dm-total"><span id="dm-site-total">{len(built.sites)}</span> damage sites
-   from {len(built.coverage)} flights</div>
-  {rows}
-  <div class="dm-meta">Flights (track and ground seen):</div>
-  {flights}
-  {site_list_html(built.sites)}
-  <details><summary>Processing notes</summary><ul>{notes}</ul></details>
-</div>
-<div id="dm-legend" class="dm-panel dm-legend">
-  <div class="dm-title">Legend</div>
-  {level_legend_rows()}
-  {REVIEWED_LEGEND_ROW}
-  <div class="dm-small">Circle size grows with the flights that saw the site.<br>
-  Preliminary analysis: not yet validated in the field.</div>
-</div>
-"""
+    details = f'<div class="dm-meta">Flights (track and ground seen):</div>{flights}'
+    legend = ('<div class="dm-small">Circle size grows with the flights that saw the site.<br>'
+              "Preliminary analysis: not yet validated in the field.</div>")
+    return panels_html(title, f"from {len(built.coverage)} flights", details, built.sites, list(built.notes), legend)
 
 
 def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeup: FlightCloseup | None = None) -> str:
