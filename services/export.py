@@ -145,15 +145,16 @@ def export_project(
     run_id = resolve_run(store, run_id)
     written: list[Path] = []
     built = None
+    pictures: tuple[Picture, Picture] | None = None  # the popups' pictures, decoded once for the map and the package alike
     if request.writes_map:
         formats: Sequence[str] | None = request.map_formats
         built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
                             camera_view=camera_view)
         if request.include_unconfirmed:
             built = built.with_unconfirmed()
-        thumbnail = closeup = None
         if request.thumbnails and (formats is None or "html" in formats):
-            thumbnail, closeup = _site_pictures(store, built)
+            pictures = _site_pictures(store, built)
+        thumbnail, closeup = pictures or (None, None)
         try:
             written += _export_map(store, built, request.out_dir, formats, thumbnail, closeup)
         except ValueError as exc:
@@ -169,14 +170,15 @@ def export_project(
     if request.writes_package:
         from services.package import PackageRequest, export_package
 
-        package_thumbnail = package_closeup = None
-        if request.thumbnails:
+        if request.thumbnails and pictures is None:
+            # (the map's pictures, when made, cover the package's sites: its unconfirmed sites are extra)
             built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path,
                                          dem_path=dem_path, camera_view=camera_view)
-            package_thumbnail, package_closeup = _site_pictures(store, built)
+            pictures = _site_pictures(store, built)
+        thumbnail, closeup = pictures or (None, None)
         package = export_package(store, PackageRequest(Path(request.out_dir), thumbnails=request.thumbnails),
                                  run_id=run_id, settings=settings, telemetry_path=telemetry_path,
-                                 thumbnail=package_thumbnail, closeup=package_closeup)
+                                 thumbnail=thumbnail, closeup=closeup)
         written += package.files
         built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path,
                                      dem_path=dem_path, camera_view=camera_view)

@@ -145,8 +145,14 @@ def _detection_marker(damage_map: DamageMap, index: int) -> str:
         a, b = max(0.0, a - grow), min(1.0, b + grow)
         edges.append((a, b))
     (left, right), (top, bottom) = edges
-    colour = damage_map.fused[index].site.level.colour_hex
-    return (f'<div class="dm-mark" title="detection {best.detection.id}" style="position:absolute;'
+    return _mark(left, top, right, bottom, damage_map.fused[index].site.level.colour_hex,
+                 f' title="detection {best.detection.id}"')
+
+
+def _mark(left: float, top: float, right: float, bottom: float, colour: str, attributes: str = "") -> str:
+    """An outline over a picture, its edges as shares of the picture's width and height (in
+    the level's colour, with a dark halo so it shows on any roof)."""
+    return (f'<div class="dm-mark"{attributes} style="position:absolute;'
             f"left:{left:.2%};top:{top:.2%};width:{right - left:.2%};height:{bottom - top:.2%};"
             f"border:2px solid {colour};box-shadow:0 0 0 1px #000,inset 0 0 0 1px #000;"
             'box-sizing:border-box;pointer-events:none"></div>')
@@ -202,16 +208,10 @@ def closeup_box(damage_map: DamageMap, index: int) -> tuple[float, float, float,
 def closeup_marker(damage_map: DamageMap, index: int) -> str:
     """The best detection's outline over the close-up, placed in percent of it."""
     box = closeup_box(damage_map, index)
-    if box is None:
-        return ""
-    a, c, b, d = box
-    colour = damage_map.fused[index].site.level.colour_hex
-    return (f'<div class="dm-mark" style="position:absolute;left:{a:.2%};top:{c:.2%};width:{b - a:.2%};'
-            f"height:{d - c:.2%};border:2px solid {colour};box-shadow:0 0 0 1px #000,inset 0 0 0 1px #000;"
-            'box-sizing:border-box;pointer-events:none"></div>')
+    return "" if box is None else _mark(*box, damage_map.fused[index].site.level.colour_hex)
 
 
-def _picture(source: Thumbnail | None, key: int, css_class: str, width_px: int, alt: str,
+def picture(source: Thumbnail | None, key: int, css_class: str, width_px: int, alt: str,
              marker: Callable[[], str]) -> str:
     """An inline JPEG of ``source(key)`` with ``marker()`` drawn over it ("" without one)."""
     if source is None:
@@ -251,9 +251,9 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
     # frames, not boxes: a site may hold two boxes of one frame
     frames = f"{fused.frames_seen} frame" + ("" if fused.frames_seen == 1 else "s")
     height = round(float(fused.position_m[2]), 1) + 0.0  # + 0.0: never "-0.0 m"
-    closeup_picture = _picture(closeup, s.id, "dm-closeup", 160, f"close-up of site {s.id}",
+    closeup_picture = picture(closeup, s.id, "dm-closeup", 160, f"close-up of site {s.id}",
                                lambda: closeup_marker(damage_map, index))
-    frame_picture = _picture(thumbnail, s.best_frame, "dm-thumb", 300, f"best frame {s.best_frame}",
+    frame_picture = picture(thumbnail, s.best_frame, "dm-thumb", 300, f"best frame {s.best_frame}",
                              lambda: _detection_marker(damage_map, index))
     image = closeup_picture + frame_picture
     edge = " (cut off by the frame's edge)" if _at_frame_edge(damage_map, index) else ""
@@ -490,21 +490,19 @@ def offline_page(title: str):  # noqa: ANN201 - (folium.Map, its root Figure)
     root.header.add_child(Element(f"<script>{leaflet_js}</script>"), name="leaflet_js_inline")
     root.header.add_child(Element(f"<script>{_DOLLAR_SHIM}</script>"), name="dollar_shim")
     root.header.add_child(Element(f"<style>{_STYLE}</style>"), name="damagemap_style")
-    m._damagemap_backgrounds = (
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", max_zoom=21, max_native_zoom=19).add_to(m),
-        folium.TileLayer(tiles=_BLANK_TILE, attr="damagemap (offline)", name="Plain background (offline)",
-                         max_zoom=21, show=False).add_to(m),
-    )
+    online = folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", max_zoom=21, max_native_zoom=19).add_to(m)
+    plain = folium.TileLayer(tiles=_BLANK_TILE, attr="damagemap (offline)", name="Plain background (offline)",
+                             max_zoom=21, show=False).add_to(m)
+    _offline_fallback(m, online, plain).add_to(m)  # after the layers it names
     return m, root
 
 
 def finish_page(m, bounds: list[tuple[float, float]]) -> str:  # noqa: ANN001 - folium.Map
-    """The page of :func:`offline_page` as HTML: the layer control, the offline fallback,
-    the view fitted to ``bounds`` ``(lat, lon)``, element ids stable."""
+    """The page of :func:`offline_page` as HTML: the layer control (last, so that it lists
+    every layer), the view fitted to ``bounds`` ``(lat, lon)``, element ids stable."""
     import folium
 
     folium.LayerControl(collapsed=False).add_to(m)
-    _offline_fallback(m, *m._damagemap_backgrounds).add_to(m)  # last, so the layers it names exist
     if bounds:
         lats = [b[0] for b in bounds]
         lons = [b[1] for b in bounds]

@@ -9,7 +9,6 @@ question a survey answers ("seen Monday and Wednesday by two drones").
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from geo.export.html import (
     finish_page,
     offline_page,
     panels_html,
+    picture,
     site_list_script,
 )
 from geo.survey_fusion import Evidence, SurveyMap, SurveySite
@@ -36,25 +36,19 @@ FLIGHT_COLOURS = ("#1f6fd1", "#7b1fa2", "#00838f", "#5d4037", "#c2185b", "#455a6
 
 def _evidence_picture(built: SurveyMap, evidence: Evidence, closeup: FlightCloseup | None) -> str:
     """What one flight saw of the site, close up, with the flight and date under it."""
-    if closeup is None:
-        return ""
-    try:
-        jpeg = closeup(evidence.flight, evidence.flight_site_id)
-    except Exception:  # a picture is a nicety: never fail the export for it
-        jpeg = None
     flight = next((f for f in built.flights if f.name == evidence.flight), None)
     index = None if flight is None else next(
         (k for k, fused in enumerate(flight.damage_map.fused) if fused.site.id == evidence.flight_site_id), None)
-    if not jpeg or flight is None or index is None:
+    if closeup is None or flight is None or index is None:
         return ""
-    data = base64.b64encode(jpeg).decode("ascii")
+    image = picture(lambda site_id: closeup(evidence.flight, site_id), evidence.flight_site_id, "dm-closeup-image",
+                    120, f"close-up of site {evidence.flight_site_id} of flight {evidence.flight}",
+                    lambda: closeup_marker(flight.damage_map, index))
+    if not image:
+        return ""
     caption = evidence.flight + (f" · {evidence.date}" if evidence.date else "")
-    return (f'<figure class="dm-closeup" style="display:inline-block;vertical-align:top;margin:6px 6px 0 0;width:120px">'
-            f'<div style="position:relative"><img src="data:image/jpeg;base64,{data}" '
-            f'alt="{escape(f"close-up of site {evidence.flight_site_id} of flight {evidence.flight}")}" '
-            'style="width:120px;display:block;border-radius:3px">'
-            f"{closeup_marker(flight.damage_map, index)}</div>"
-            f'<figcaption class="dm-small">{escape(caption)}</figcaption></figure>')
+    return (f'<figure class="dm-closeup" style="display:inline-block;vertical-align:top;margin:0 6px 0 0;width:120px">'
+            f'{image}<figcaption class="dm-small">{escape(caption)}</figcaption></figure>')
 
 
 def _popup_html(site: SurveySite, built: SurveyMap | None = None, closeup: FlightCloseup | None = None) -> str:
