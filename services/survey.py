@@ -271,14 +271,12 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
     return count
 
 
-#: What ``survey export`` can write, and writes unless told otherwise.
-SURVEY_FORMATS = ("geojson", "gpkg", "csv", "kml", "html")
-
-
-def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] = SURVEY_FORMATS,
+def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | None = None,
                   title: str = "Damage survey", videos: Mapping[str, Path] | None = None) -> list[Path]:
     """Write the survey's sites and each flight's coverage, and the offline HTML map of
-    both (``title`` at its top); the files written (:func:`geo.export.survey_files.write_survey_files`).
+    both (``title`` at its top), in ``formats`` (keys of
+    :data:`geo.export.survey_files.SURVEY_FILES`; None: all); the files written
+    (:func:`geo.export.survey_files.write_survey_files`).
     With ``videos`` (flight name -> its video, :func:`flight_videos`), each site's popup
     shows what every flight saw of it, close up.
 
@@ -289,11 +287,12 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] = S
     ExportError
         Naming the folder or file that could not be written.
     """
-    from geo.export.survey_files import write_survey_files
+    from geo.export.survey_files import SURVEY_FILES, write_survey_files
 
-    unknown = sorted(set(formats) - set(SURVEY_FORMATS))
+    formats = list(SURVEY_FILES) if formats is None else list(formats)
+    unknown = sorted(set(formats) - set(SURVEY_FILES))
     if unknown:
-        raise InputError(f"--formats: unknown format {', '.join(unknown)}; choose from {', '.join(SURVEY_FORMATS)}")
+        raise InputError(f"--formats: unknown format {', '.join(unknown)}; choose from {', '.join(SURVEY_FILES)}")
     closeup = _flight_closeups(built, videos) if videos and "html" in formats else None
     return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup)
 
@@ -329,7 +328,6 @@ def _flight_closeups(built: SurveyMap, videos: Mapping[str, Path]) -> Callable[[
 
 __all__ = [
     "FlightProgress",
-    "SURVEY_FORMATS",
     "VIDEO_SUFFIXES",
     "add_flight",
     "analyse_survey",

@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export = sub.add_parser("export", help="write the survey's sites and coverage")
     export.add_argument("survey", type=Path)
     export.add_argument("--to", type=Path, required=True, help="output folder")
-    export.add_argument("--formats", default="geojson,gpkg,csv,kml,html",
+    export.add_argument("--formats", default=None,
                         help="comma-separated: geojson, gpkg, csv, kml, html (the offline map); default all")
 
 
@@ -301,7 +301,7 @@ def _export(args: argparse.Namespace) -> int:
     from core.survey import Survey
     from services.survey import export_survey, flight_videos, survey_map
 
-    formats = [f.strip().lower() for f in args.formats.split(",") if f.strip()]
+    formats = None if args.formats is None else [f.strip().lower() for f in args.formats.split(",") if f.strip()]
     survey = Survey.open(args.survey)
     built = survey_map(survey)
     for path in export_survey(built, args.to, formats=formats, title=f"Damage survey: {survey.name}",
