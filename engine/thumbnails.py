@@ -17,13 +17,6 @@ _log = logging.getLogger(__name__)
 K = TypeVar("K", bound=Hashable)
 
 
-def jpeg_thumbnails(
-    video_path: str | os.PathLike, frame_indices: Iterable[int], *, max_side_px: int = 320, quality: int = 85
-) -> dict[int, bytes]:
-    """JPEGs of the frames at ``frame_indices`` (:func:`jpeg_site_pictures` without close-ups)."""
-    return jpeg_site_pictures(video_path, frame_indices, {}, max_side_px=max_side_px, quality=quality)[0]
-
-
 def jpeg_site_pictures(
     video_path: str | os.PathLike,
     frame_indices: Iterable[int],
@@ -98,4 +91,4 @@ def encode_jpeg(image: np.ndarray, *, max_side_px: int = 320, quality: int = 85)
     return data.tobytes() if ok else None
 
 
-__all__ = ["encode_jpeg", "jpeg_site_pictures", "jpeg_thumbnails"]
+__all__ = ["encode_jpeg", "jpeg_site_pictures"]

@@ -166,7 +166,7 @@ def _from_frame(frame, id_column: str | None, source: str, notes: list[str]) -> 
         ids.append(str(row[id_column]) if id_column else str(k + 1))
         polygons.append(orient(polygon, 1.0))
         heights.append(_height(row))
-        attributes.append({c: (None if _missing(row[c]) else str(row[c])) for c in frame.columns
+        attributes.append({c: (None if is_missing(row[c]) else str(row[c])) for c in frame.columns
                            if c not in ("geometry", id_column)})
     if too_large:
         notes.append(f"{too_large} polygons larger than {MAX_AREA_M2:,.0f} m^2 left out (not buildings)")
@@ -175,7 +175,8 @@ def _from_frame(frame, id_column: str | None, source: str, notes: list[str]) -> 
     return Footprints(source, tuple(ids), tuple(polygons), tuple(heights), tuple(attributes), tuple(notes))
 
 
-def _missing(value) -> bool:  # noqa: ANN001
+def is_missing(value) -> bool:  # noqa: ANN001
+    """A table's empty cell: None, NaN, pandas' NA or NaT (anything else, a list too, is a value)."""
     try:
         import pandas as pd
 
@@ -184,4 +185,4 @@ def _missing(value) -> bool:  # noqa: ANN001
         return False
 
 
-__all__ = ["Footprints", "read_footprints"]
+__all__ = ["Footprints", "is_missing", "read_footprints"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
 from geo.export.vector import kml_document, spreadsheet_safe
+from geo.footprints import is_missing
 from geo.export.survey_html import FlightCloseup
 from geo.survey_fusion import SurveyMap, survey_layers
 
@@ -61,7 +61,7 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(table.columns)
         for row in table.itertuples(index=False):
-            writer.writerow([spreadsheet_safe(None if _missing(value) else value) for value in row])
+            writer.writerow([spreadsheet_safe(None if is_missing(value) else value) for value in row])
         written.append(write_text_atomic(out / "survey_sites.csv", buffer.getvalue()))
     if "kml" in formats:
         written.append(write_text_atomic(out / "survey_sites.kml", _survey_kml(built, sites, title)))
@@ -78,17 +78,12 @@ def _survey_kml(built: SurveyMap, sites, title: str) -> str:  # noqa: ANN001 - t
 
     placemarks = []
     for site, (_, row) in zip(built.sites, sites.iterrows()):
-        props = {key: (None if _missing(value) else value) for key, value in row.drop("geometry").items()}
+        props = {key: (None if is_missing(value) else value) for key, value in row.drop("geometry").items()}
         placemarks.append((str(site.id), f"Site {site.id}: {site.level.label} ({len(site.evidence)} flights)",
                            site.level, props, row.geometry))
     lines = [(f"Flight {flight.name}" + (f" ({flight.date})" if flight.date else "") + f", segment {props['segment']}",
               line) for flight in built.flights for props, line in track_records(flight.damage_map)]
     return kml_document(title, placemarks, lines=lines)
-
-
-def _missing(value: object) -> bool:
-    """A table's empty cell (pandas' NaN or None): written as nothing, as a flight's CSV does."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 __all__ = ["SURVEY_FILES", "write_survey_files"]

@@ -208,10 +208,10 @@ def test_thumbnails_for_the_html_map_are_small_jpegs(flyover):
     import cv2
     import numpy as np
 
-    from engine.thumbnails import jpeg_thumbnails
+    from engine.thumbnails import jpeg_site_pictures
 
     # Asked out of order, with a repeat and one past the end: one pass, no exception.
-    thumbnails = jpeg_thumbnails(flyover / "flight.mp4", [7, 3, 7, 10_000], max_side_px=64)
+    thumbnails, _ = jpeg_site_pictures(flyover / "flight.mp4", [7, 3, 7, 10_000], {}, max_side_px=64)
     assert sorted(thumbnails) == [3, 7]
     for data in thumbnails.values():
         assert data[:2] == b"\xff\xd8"  # JPEG start of image
