@@ -6,7 +6,7 @@ and from the desktop app gives the same files.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +18,7 @@ from services.maps import damage_map as _damage_map
 from services.maps import resolve_run
 
 if TYPE_CHECKING:  # pragma: no cover
+    from geo.export.html import Thumbnail
     from geo.pitch import FlowView
     from geo.export.package import PackageResult
     from geo.mapping import DamageMap
@@ -83,10 +84,7 @@ class ExportResult:
     package: PackageResult | None = None
 
 
-Picture = Callable[[int], "bytes | None"]
-
-
-def _site_pictures(store: ProjectStore, built: DamageMap) -> tuple[Picture, Picture]:
+def _site_pictures(store: ProjectStore, built: DamageMap) -> tuple[Thumbnail, Thumbnail]:
     """The HTML map's popup pictures, decoded in one pass: each site's best frame by frame
     index, and its close-up (:func:`geo.export.html.closeup_requests`) by site id."""
     from engine.thumbnails import jpeg_site_pictures
@@ -98,7 +96,7 @@ def _site_pictures(store: ProjectStore, built: DamageMap) -> tuple[Picture, Pict
 
 
 def _export_map(store: ProjectStore, built: DamageMap, out_dir: Path, formats: Sequence[str] | None,
-                thumbnail: Picture | None, closeup: Picture | None = None) -> list[Path]:
+                thumbnail: Thumbnail | None, closeup: Thumbnail | None = None) -> list[Path]:
     """``geo.export.export_map``; when the project has building footprints or a basemap
     (:mod:`services.package`), the HTML map shows the graded buildings, the coverage
     and the basemap too."""
@@ -145,7 +143,7 @@ def export_project(
     run_id = resolve_run(store, run_id)
     written: list[Path] = []
     built = None
-    pictures: tuple[Picture, Picture] | None = None  # the popups' pictures, decoded once for the map and the package alike
+    pictures: tuple[Thumbnail, Thumbnail] | None = None  # the popups' pictures, decoded once for the map and the package alike
     if request.writes_map:
         formats: Sequence[str] | None = request.map_formats
         built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
