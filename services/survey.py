@@ -167,6 +167,42 @@ def _analyse_flights(
                 return
 
 
+@dataclass(frozen=True, slots=True)
+class FlightStatus:
+    """Where one flight of a survey stands: its record, its project, the telemetry its
+    project uses now (``None``: none, so the flight is left off the map), how much of it
+    is analysed (its latest run), and why its project cannot be read (``problem``)."""
+
+    record: FlightRecord
+    project: Path
+    telemetry: Path | None = None
+    frames_analysed: int = 0
+    complete: bool = False
+    problem: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+
+def flight_statuses(survey: Survey) -> list[FlightStatus]:
+    """Every flight of the survey, in its order, as :class:`FlightStatus`."""
+    statuses: list[FlightStatus] = []
+    for flight in survey.flights:
+        project = survey.project_path(flight)
+        try:
+            with ProjectStore.open(project) as store:
+                run_id = store.latest_run_id()
+                run = None if run_id is None else store.run(run_id)
+                telemetry = store.telemetry_path
+        except DamagemapError as exc:
+            statuses.append(FlightStatus(flight, project, problem=str(exc)))
+            continue
+        statuses.append(FlightStatus(flight, project, None if telemetry is None else Path(telemetry),
+                                     0 if run is None else run.frames_done, run is not None and run.finished))
+    return statuses
+
+
 def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> SurveyMap:
     """Every analysed flight's map fused into one (flights without a run or without
     telemetry are left out, with a note; each flight's cautions are noted, naming it)."""
@@ -328,6 +364,7 @@ def _flight_closeups(built: SurveyMap, videos: Mapping[str, Path]) -> Callable[[
 
 __all__ = [
     "FlightProgress",
+    "FlightStatus",
     "VIDEO_SUFFIXES",
     "add_flight",
     "analyse_survey",
@@ -335,6 +372,7 @@ __all__ = [
     "create_survey",
     "decide",
     "export_survey",
+    "flight_statuses",
     "flight_videos",
     "site_summary",
     "survey_map",

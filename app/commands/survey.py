@@ -231,24 +231,18 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
 
 def _info(args: argparse.Namespace) -> int:
     from core.errors import DamagemapError
-    from core.store import ProjectStore
     from core.survey import Survey
-    from services.survey import survey_map
+    from services.survey import flight_statuses, survey_map
 
     survey = Survey.open(args.survey)
     flights = []
-    for flight in survey.flights:
-        try:
-            with ProjectStore.open(survey.project_path(flight)) as store:
-                run_id = store.latest_run_id()
-                frames = 0 if run_id is None else store.run(run_id).frames_done
-                finished = run_id is not None and store.run(run_id).finished
-        except DamagemapError as exc:
-            frames, finished = 0, False
-            print(f"flight {flight.name}: {exc}", file=sys.stderr)
+    for status in flight_statuses(survey):
+        if status.problem is not None:
+            print(f"flight {status.name}: {status.problem}", file=sys.stderr)
+        flight = status.record
         flights.append({"name": flight.name, "date": flight.date, "drone": flight.drone, "video": flight.video,
-                        "project": str(survey.project_path(flight)), "frames_analysed": frames,
-                        "analysis_complete": finished})
+                        "project": str(status.project), "frames_analysed": status.frames_analysed,
+                        "analysis_complete": status.complete})
     built = None
     try:
         built = survey_map(survey)
