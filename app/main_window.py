@@ -119,6 +119,9 @@ class MainWindow(QMainWindow):
         self._export_job: FunctionJob | None = None
         self._analysis_options = AnalysisOptions()
         self.last_model_override: Any = None
+        #: the survey last opened (File > Survey Flights… shows it again) and its dialog
+        self.survey: Any = None
+        self.survey_dialog: Any = None
 
         self.frame_view = FrameView()
         self.transport = TransportBar()
@@ -135,6 +138,7 @@ class MainWindow(QMainWindow):
         self.start_page = StartPage()
         self.start_page.open_video_requested.connect(self.open_video_dialog)
         self.start_page.open_project_requested.connect(self.open_project_dialog)
+        self.start_page.open_survey_requested.connect(self.open_survey_dialog)
         self.start_page.demo_requested.connect(self.try_demo)
         self.start_page.recent_requested.connect(self.open_path)
         self.pages = QStackedWidget()
@@ -388,6 +392,7 @@ class MainWindow(QMainWindow):
         self.geo_action.setEnabled(is_open)
         self.cancel_action.setEnabled(running)
         self.export_action.setEnabled(has_run and not running)
+        self.survey_flights_action.setEnabled(self.survey is not None)
         for action in (self.accept_action, self.reject_action, self.delete_action, *self.relabel_actions):
             action.setEnabled(selected)
         self.draw_action.setEnabled(has_run)
@@ -408,6 +413,43 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open a project", self.settings.last_directory(), PROJECT_FILTER)
         if path:
             self.open_path(Path(path))
+
+    def open_survey_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a survey folder", self.settings.last_directory())
+        if folder:
+            self.open_path(Path(folder))
+
+    def open_survey(self, folder: Path | str) -> Any:
+        """Show a survey's flights (:class:`app.dialogs.survey_dialog.SurveyDialog`) to
+        open one by one and its map to export; returns the dialog (``None``: the survey
+        could not be read, which is shown)."""
+        from app.dialogs.survey_dialog import SurveyDialog
+        from core.survey import Survey
+
+        folder = Path(folder)
+        try:
+            survey = Survey.open(folder)
+        except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the window
+            show_error(self, exc, title="Cannot open the survey")
+            return None
+        self.survey = survey
+        self.settings.add_recent_file(folder)
+        self.settings.set_last_directory(folder.parent)
+        if self.survey_dialog is not None:
+            self.survey_dialog.close()
+        dialog = SurveyDialog(survey, self, current_project=self.document.project_path)
+        dialog.flight_chosen.connect(lambda project: self.open_path(project) and dialog.accept())
+        dialog.exported.connect(lambda _paths: self._offer_export_folder(dialog.export_folder))
+        self.survey_dialog = dialog
+        dialog.open()
+        self._update_project_label()
+        self._update_actions()
+        return dialog
+
+    def survey_flights_dialog(self) -> None:
+        """File > Survey Flights…: the last survey's flights again."""
+        if self.survey is not None:
+            self.open_survey(self.survey.folder)
 
     # ------------------------------------------------------------------ first run
     def _show_start_page(self) -> None:
@@ -467,8 +509,14 @@ class MainWindow(QMainWindow):
             self.start_analysis(AnalysisOptions(fps=DEMO_ANALYSIS_FPS, hfov_deg=flight.hfov_deg), model=model)
 
     def open_path(self, path: Path | str) -> bool:
-        """Open a video or project; errors go to :func:`show_error`. Returns success."""
+        """Open a video, a project or a survey folder (its flights listed to choose from);
+        errors go to :func:`show_error`. Returns success."""
+        from core.survey import survey_folder_of
+
         path = Path(path)
+        survey_folder = survey_folder_of(path)
+        if survey_folder is not None:
+            return self.open_survey(survey_folder) is not None
         if self._analysis is not None and self._analysis.is_running:
             show_error(self, "An analysis is running; cancel it before opening another project.")
             return False
@@ -559,7 +607,20 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc.is_open:
             telemetry = doc.telemetry_path.name if doc.telemetry_path else "none (File > Open Telemetry…)"
-            self.project_label.setText(f"{doc.project_path}   ·   telemetry: {telemetry}")
+            self.project_label.setText(f"{doc.project_path}   ·   telemetry: {telemetry}{self._survey_text()}")
+
+    def _survey_text(self) -> str:
+        """The open project's place in the last survey opened ("" when it is not one of its flights)."""
+        survey, project = self.survey, self.document.project_path
+        if survey is None or project is None:
+            return ""
+        for number, flight in enumerate(survey.flights, 1):
+            try:
+                if survey.project_path(flight).resolve() == Path(project).resolve():
+                    return f"   ·   survey {survey.name}: flight {flight.name} ({number} of {len(survey.flights)})"
+            except OSError:
+                continue
+        return ""
 
     def _on_closed(self) -> None:
         self.setWindowTitle("damagemap")
@@ -954,14 +1015,20 @@ class MainWindow(QMainWindow):
 
     def _on_export_done(self, choice: ExportChoice, paths: list[Path]) -> None:
         self.statusBar().showMessage(f"Exported {len(paths)} files to {choice.out_dir}", 8000)
-        self._export_folder = Path(choice.out_dir)
-        self.open_export_button.setToolTip(str(self._export_folder))
-        self.open_export_button.setVisible(True)
+        self._offer_export_folder(Path(choice.out_dir))
         if choice.open_html:
             html = next((p for p in paths if Path(p).suffix == ".html"), None)
             if html is not None:
                 QDesktopServices.openUrl(QUrl.fromLocalFile(str(html)))
         self.export_finished.emit(paths)
+
+    def _offer_export_folder(self, folder: Path | None) -> None:
+        """The status bar's "Open export folder" link, to ``folder``, until the project closes."""
+        if folder is None:
+            return
+        self._export_folder = Path(folder)
+        self.open_export_button.setToolTip(str(self._export_folder))
+        self.open_export_button.setVisible(True)
 
     def open_export_folder(self) -> None:
         """Show the folder the last export wrote into (the system's file manager)."""

@@ -58,6 +58,8 @@ def build_actions(window: MainWindow) -> None:
     t = window.transport
     window.open_action = _action(window, "&Open Video or Project…", window.open_dialog, QKeySequence.StandardKey.Open)
     window.open_telemetry_action = _action(window, "Open &Telemetry…", window.open_telemetry_dialog)
+    window.open_survey_action = _action(window, "Open &Survey…", window.open_survey_dialog)
+    window.survey_flights_action = _action(window, "Survey &Flights…", window.survey_flights_dialog)
     window.save_as_action = _action(window, "Save Project &As…", window.save_as_dialog, "Ctrl+Shift+S")
     window.close_action = _action(window, "&Close Project", window.close_project, QKeySequence.StandardKey.Close)
     window.export_action = _action(window, "&Export…", window.export_dialog, "Ctrl+E")
@@ -119,6 +121,8 @@ def build_menus(window: MainWindow) -> None:
     window.recent_menu = file_menu.addMenu("Open &Recent")
     window.recent_menu.aboutToShow.connect(lambda: fill_recent_menu(window))
     file_menu.addAction(window.open_telemetry_action)
+    file_menu.addAction(window.open_survey_action)
+    file_menu.addAction(window.survey_flights_action)
     file_menu.addAction(window.save_as_action)
     file_menu.addSeparator()
     file_menu.addAction(window.export_action)

@@ -283,3 +283,23 @@ def export_job(project_path: Path, run_id: int | None, choice: ExportChoice) -> 
     )
     with ProjectStore.open(project_path) as store:
         return export_project(store, request, run_id=run_id).written
+
+
+def survey_map_job(folder: Path) -> Any:
+    """The survey's one map of its flights (:func:`services.survey.survey_map`), read afresh."""
+    from core.survey import Survey
+    from services.survey import survey_map
+
+    return survey_map(Survey.open(folder))
+
+
+def survey_export_job(folder: Path, out_dir: Path) -> tuple[list[Path], Any]:
+    """Every survey file into ``out_dir``, as ``damagemap survey export`` writes them (each
+    flight's reviews as they stand now); returns the files written and the survey's map."""
+    from core.survey import Survey
+    from services.survey import export_survey, flight_videos, survey_map
+
+    survey = Survey.open(folder)
+    built = survey_map(survey)
+    written = export_survey(built, Path(out_dir), title=f"Damage survey: {survey.name}", videos=flight_videos(survey))
+    return written, built

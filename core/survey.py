@@ -225,4 +225,15 @@ class Survey:
         return [d.mark() for d in self.decisions]
 
 
-__all__ = ["FlightRecord", "PlaceDecision", "SURVEY_FILE", "Survey", "SurveyError"]
+def survey_folder_of(path: str | os.PathLike[str]) -> Path | None:
+    """The survey folder ``path`` names (the folder itself or its ``survey.json``), or
+    ``None`` when it names no survey."""
+    path = Path(path)
+    if path.name == SURVEY_FILE and path.is_file():
+        return path.parent
+    if path.is_dir() and (path / SURVEY_FILE).is_file():
+        return path
+    return None
+
+
+__all__ = ["FlightRecord", "PlaceDecision", "SURVEY_FILE", "Survey", "SurveyError", "survey_folder_of"]

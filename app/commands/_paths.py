@@ -17,9 +17,9 @@ def refuse_folder(path: Path, wanted: str) -> None:
     file (.dmproj)", "a drone video or a .dmproj project") says what to give instead."""
     if not path.is_dir():
         return
-    from core.survey import SURVEY_FILE, Survey, SurveyError
+    from core.survey import Survey, SurveyError, survey_folder_of
 
-    if (path / SURVEY_FILE).is_file():
+    if survey_folder_of(path) is not None:
         try:
             survey = Survey.open(path)
             projects = [str(survey.project_path(flight)) for flight in survey.flights]

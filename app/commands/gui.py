@@ -1,4 +1,4 @@
-"""``damagemap gui [VIDEO_OR_PROJECT]``: open the desktop application.
+"""``damagemap gui [VIDEO_OR_PROJECT_OR_SURVEY]``: open the desktop application.
 
 Before Qt starts, a Linux machine is checked for what Qt's X11 platform needs: a
 ``DISPLAY`` that answers, and the xcb libraries its ``libqxcb`` plugin links to. Qt
@@ -33,21 +33,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "path",
         nargs="?",
         type=Path,
-        help="a drone video (its project is created or reused beside it) or a .dmproj project",
+        help="a drone video (its project is created or reused beside it), a .dmproj project, or a survey "
+             "folder (its flights listed to open one by one)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.path is not None:  # a wrong file is said in one line, before any window
         from core.errors import InputError
+        from core.survey import Survey, survey_folder_of
         from services.project import opens_as_video
 
         if not args.path.exists():
-            raise InputError(f"{str(args.path)!r}: no such file; give a drone video or a .dmproj project")
-        from app.commands._paths import refuse_folder
+            raise InputError(f"{str(args.path)!r}: no such file; give a drone video, a .dmproj project or a survey folder")
+        survey = survey_folder_of(args.path)
+        if survey is not None:
+            Survey.open(survey)  # a damaged manifest is said here, not in a box
+        else:
+            from app.commands._paths import refuse_folder
 
-        refuse_folder(args.path, "a drone video or a .dmproj project")
-        opens_as_video(args.path)
+            refuse_folder(args.path, "a drone video or a .dmproj project")
+            opens_as_video(args.path)
     check_display()
     from app.main_window import launch  # lazy: Qt only when the window is wanted
 

@@ -32,6 +32,7 @@ class StartPage(QWidget):
     -------
     open_video_requested()
     open_project_requested()
+    open_survey_requested()
     demo_requested()
     recent_requested(object)
         A recent file was clicked (its ``Path``).
@@ -39,6 +40,7 @@ class StartPage(QWidget):
 
     open_video_requested = Signal()
     open_project_requested = Signal()
+    open_survey_requested = Signal()
     demo_requested = Signal()
     recent_requested = Signal(object)
 
@@ -59,16 +61,22 @@ class StartPage(QWidget):
         )
         self.open_project_button = QPushButton("Open a project…")
         self.open_project_button.setToolTip("A damagemap project (.dmproj) with its analysis and your review")
+        self.open_survey_button = QPushButton("Open a survey…")
+        self.open_survey_button.setToolTip(
+            "A survey folder (damagemap survey create): many flights over one area, opened one by one "
+            "for review, exported as one map"
+        )
         self.demo_button = QPushButton("Try the demo")
         self.demo_button.setToolTip(
             "Render a 20-second synthetic flight, analyse it with the shipped demo model and open it "
             "(a minute or two on a laptop CPU; the window stays usable)"
         )
-        for button in (self.open_video_button, self.open_project_button, self.demo_button):
+        for button in (self.open_video_button, self.open_project_button, self.open_survey_button, self.demo_button):
             button.setMinimumHeight(40)
-            button.setMinimumWidth(180)
+            button.setMinimumWidth(160)
         self.open_video_button.clicked.connect(self.open_video_requested)
         self.open_project_button.clicked.connect(self.open_project_requested)
+        self.open_survey_button.clicked.connect(self.open_survey_requested)
         self.demo_button.clicked.connect(self.demo_requested)
 
         self.demo_note = QLabel(
@@ -95,6 +103,7 @@ class StartPage(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_video_button)
         buttons.addWidget(self.open_project_button)
+        buttons.addWidget(self.open_survey_button)
         buttons.addWidget(self.demo_button)
         buttons.addStretch(1)
         column = QVBoxLayout()
@@ -124,7 +133,8 @@ class StartPage(QWidget):
         for path in paths:
             if not Path(path).exists():
                 continue
-            item = QListWidgetItem(f"{Path(path).name}    —    {Path(path).parent}")
+            kind = "    (survey)" if Path(path).is_dir() else ""
+            item = QListWidgetItem(f"{Path(path).name}{kind}    —    {Path(path).parent}")
             item.setData(PATH_ROLE, str(path))
             item.setToolTip(str(path))
             self.recent_list.addItem(item)

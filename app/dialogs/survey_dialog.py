@@ -1,0 +1,265 @@
+"""A survey in the app: its flights to open one by one, and its one map to export.
+
+A survey (``damagemap survey create``, docs/survey.md) is a folder of flights, each an
+ordinary project. The dialog lists them with how far each is analysed; the survey's
+map (:func:`services.survey.survey_map`) is built off the GUI thread and adds, per
+flight, the ground it saw and the survey sites it contributed to. "Open Flight" opens
+the flight's project in the window for review; "Export Survey Map…" writes what
+``damagemap survey export`` writes, with each flight's reviews as they stand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import error_text
+from app.workers import FunctionJob, survey_export_job, survey_map_job
+from core.survey import Survey
+from services.survey import FlightStatus, flight_statuses
+
+COLUMNS = ("Flight", "Date", "Drone", "Telemetry", "Analysed", "Ground seen", "Sites")
+SITES_COLUMN = COLUMNS.index("Sites")
+SEEN_COLUMN = COLUMNS.index("Ground seen")
+
+
+def analysed_text(status: FlightStatus) -> str:
+    """How far a flight is analysed, in a table cell."""
+    if status.problem is not None:
+        return "cannot be read"
+    if status.frames_analysed == 0:
+        return "not analysed yet"
+    return f"{status.frames_analysed} frames" + ("" if status.complete else " (not finished)")
+
+
+class SurveyDialog(QDialog):
+    """The flights of ``survey``, one to open in the window, and the survey's export.
+
+    Signals
+    -------
+    flight_chosen(object)
+        The project (``Path``) of the flight to open; whoever opens it closes the dialog.
+    map_ready(object)
+        The survey's :class:`geo.survey_fusion.SurveyMap` (or ``None`` when no flight can
+        be mapped yet), once built.
+    exported(object)
+        The files an export wrote (``list[Path]``).
+    """
+
+    flight_chosen = Signal(object)
+    map_ready = Signal(object)
+    exported = Signal(object)
+
+    def __init__(self, survey: Survey, parent: QWidget | None = None, *, current_project: Path | None = None) -> None:
+        super().__init__(parent)
+        self.survey = survey
+        self.setWindowTitle(f"Survey: {survey.name}")
+        self.statuses = flight_statuses(survey)
+        self.survey_map = None
+        self.export_folder: Path | None = None
+        self._map_job: FunctionJob | None = None
+        self._export_job: FunctionJob | None = None
+
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(len(self.statuses), len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for row, status in enumerate(self.statuses):
+            record = status.record
+            telemetry = "" if status.problem else status.telemetry.name if status.telemetry else "none: not on the map"
+            cells = (record.name, (record.date or "unknown")[:16].replace("T", " "), record.drone or "", telemetry,
+                     analysed_text(status), "…" if status.frames_analysed else "", "…" if status.frames_analysed else "")
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column >= COLUMNS.index("Analysed"):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                item.setToolTip(status.problem or str(status.project))
+                self.table.setItem(row, column, item)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.activated.connect(lambda index: self.open_flight(index.row()))  # Enter, or a double-click
+
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setStyleSheet("color: #666;")
+        self.export_status = QLabel()
+        self.export_status.setWordWrap(True)
+        self.export_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.export_status.linkActivated.connect(self._open_link)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        self.open_button = QPushButton("Open Flight")
+        self.open_button.setToolTip("Open the flight's project in the window to play, analyse and review it")
+        self.open_button.setDefault(True)
+        self.export_button = QPushButton("Export Survey Map…")
+        self.export_button.setToolTip(
+            "One map of every analysed flight, as `damagemap survey export` writes it: sites and coverage as "
+            "GeoJSON, GeoPackage, CSV and KML, and the offline HTML map with each flight's close-ups")
+        buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_button.clicked.connect(lambda: self.open_flight(self.table.currentRow()))
+        self.export_button.clicked.connect(self.export_dialog)
+
+        hint = QLabel(
+            "Review each flight in the window; the survey's map joins what every flight saw of one place "
+            "into one site. <i>damagemap survey decide</i> applies one decision to every flight at once.")
+        hint.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.notes)
+        layout.addWidget(hint)
+        layout.addWidget(self.export_status)
+        layout.addWidget(buttons)
+        self.resize(760, 380)
+
+        current = next((row for row, s in enumerate(self.statuses)
+                        if current_project is not None and _same_file(s.project, current_project)), 0)
+        if self.statuses:
+            self.table.selectRow(current)
+        self.table.setFocus()
+        self._show_summary()
+        self._update_buttons()
+        self.build_map()
+
+    # ------------------------------------------------------------------ the survey's map
+    def build_map(self) -> FunctionJob | None:
+        """Build the survey's map off the GUI thread (flights' ground and sites)."""
+        if not any(s.frames_analysed for s in self.statuses):
+            self.notes.setText("No flight is analysed yet: open one and choose Analysis > Analyse…, "
+                               "or run `damagemap survey analyse` on the survey.")
+            self.map_ready.emit(None)
+            return None
+        job = FunctionJob(survey_map_job, self.survey.folder, parent=self)
+        job.done.connect(self._on_map)
+        job.failed.connect(self._on_map_failed)
+        self._map_job = job
+        job.start()
+        return job
+
+    def _on_map(self, built: object) -> None:
+        self.survey_map = built
+        coverage = {c.flight: c for c in built.coverage}
+        for row, status in enumerate(self.statuses):
+            seen = coverage.get(status.name)
+            self.table.item(row, SEEN_COLUMN).setText("" if seen is None else f"{seen.area_m2 / 1e4:.2f} ha")
+            self.table.item(row, SITES_COLUMN).setText("" if seen is None else str(seen.sites))
+        self.notes.setText("<br>".join(_escape(note) for note in built.notes))
+        self._show_summary()
+        self.map_ready.emit(built)
+
+    def _on_map_failed(self, exc: Exception) -> None:
+        for row in range(self.table.rowCount()):
+            for column in (SEEN_COLUMN, SITES_COLUMN):
+                self.table.item(row, column).setText("")
+        self.notes.setText(_escape(f"The survey's map could not be built: {error_text(exc)}"))
+        self.map_ready.emit(None)
+
+    def _show_summary(self) -> None:
+        flights = len(self.statuses)
+        analysed = sum(1 for s in self.statuses if s.frames_analysed)
+        text = (f"<b>{_escape(self.survey.name)}</b> · {flights} flight{'' if flights == 1 else 's'}, "
+                f"{analysed} analysed · {_escape(str(self.survey.folder.resolve()))}")
+        if self.survey_map is not None:
+            counts = ", ".join(f"{n} {level.label}" for level, n in self.survey_map.level_counts().items() if n)
+            sites = len(self.survey_map.sites)
+            several = sum(1 for s in self.survey_map.sites if len(s.flights) > 1)
+            text += (f"<br>{sites} damage site{'' if sites == 1 else 's'} on the survey's map"
+                     f"{f' ({counts})' if counts else ''}; {several} seen by more than one flight")
+        self.summary.setText(text)
+
+    # ------------------------------------------------------------------ actions
+    def _update_buttons(self) -> None:
+        row = self.table.currentRow()
+        ok = 0 <= row < len(self.statuses) and self.statuses[row].problem is None
+        self.open_button.setEnabled(ok)
+        busy = self._export_job is not None and self._export_job.is_running
+        self.export_button.setEnabled(not busy and any(s.frames_analysed for s in self.statuses))
+
+    def open_flight(self, row: int) -> None:
+        """Ask for the flight of ``row`` to be opened (the window closes the dialog once
+        it is open)."""
+        if not (0 <= row < len(self.statuses)) or self.statuses[row].problem is not None:
+            return
+        self.flight_chosen.emit(self.statuses[row].project)
+
+    def export_dialog(self) -> None:
+        start = self.export_folder or self.survey.folder / "export"
+        folder = QFileDialog.getExistingDirectory(self, "Export the survey's map into", str(start))
+        if folder:
+            self.export_to(Path(folder))
+
+    def export_to(self, folder: Path) -> FunctionJob | None:
+        """Write every survey file into ``folder`` off the GUI thread."""
+        if self._export_job is not None and self._export_job.is_running:
+            return None
+        job = FunctionJob(survey_export_job, self.survey.folder, Path(folder), parent=self)
+        job.done.connect(lambda result: self._on_exported(Path(folder), result))
+        job.failed.connect(self._on_export_failed)
+        self._export_job = job
+        self.export_status.setText(_escape(f"Exporting the survey's map to {folder}…"))
+        job.start()
+        self._update_buttons()
+        return job
+
+    def _on_exported(self, folder: Path, result: tuple[list[Path], object]) -> None:
+        written, built = result
+        self.export_folder = folder
+        html = next((p for p in written if Path(p).suffix == ".html"), None)
+        links = f'<a href="{QUrl.fromLocalFile(str(folder)).toString()}">open the folder</a>'
+        if html is not None:
+            links = f'<a href="{QUrl.fromLocalFile(str(html)).toString()}">open the map</a> · ' + links
+        sites = len(built.sites)
+        self.export_status.setText(
+            f"Wrote {len(written)} files with {sites} site{'' if sites == 1 else 's'} to "
+            f"{_escape(str(folder))}: {links}")
+        self._on_map(built)
+        self._update_buttons()
+        self.exported.emit(written)
+
+    def _on_export_failed(self, exc: Exception) -> None:
+        self.export_status.setText(f'<span style="color: #b00020;">Export failed: {_escape(error_text(exc))}</span>')
+        self._update_buttons()
+
+    @staticmethod
+    def _open_link(url: str) -> None:
+        QDesktopServices.openUrl(QUrl(url))
+
+
+def _escape(text: str) -> str:
+    from html import escape
+
+    return escape(text, quote=False)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+__all__ = ["SurveyDialog", "analysed_text"]

@@ -1,0 +1,158 @@
+"""A survey in the window: its flights listed with how far each is analysed and what it
+adds to the survey's map, one opened for review with the survey named in the status
+bar, and the survey's map exported with each flight's reviews as they stand.
+
+The survey is two copies of one small rendered flight (tests/conftest.py's
+``sites_truth``): "monday" holds its ground truth as a finished run, "tuesday" is not
+analysed yet."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from PySide6.QtCore import Qt
+
+from core.review import ReviewSession
+from core.sites import site_decision
+from core.store import ProjectStore
+from core.types import ReviewState
+from services import survey as surveys
+from services.sites import site_review
+from tests.truth_runs import write_run
+
+
+@pytest.fixture
+def town(sites_truth, tmp_path):
+    """A survey of two flights, the first analysed (its ground truth), the second not."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for day in ("monday", "tuesday"):
+        shutil.copy2(sites_truth.video, videos / f"{day}.mp4")
+        shutil.copy2(sites_truth.srt, videos / f"{day}.SRT")
+    survey = surveys.create_survey(tmp_path / "town", "town")
+    monday = surveys.add_flight(survey, videos / "monday.mp4", date="2018-10-12", drone="Mavic 3")
+    surveys.add_flight(survey, videos / "tuesday.mp4", date="2018-10-13")
+    with ProjectStore.open(survey.project_path(monday)) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    return survey
+
+
+def _open(window, qtbot, path):
+    """Open ``path`` in the window and wait for its survey dialog's map."""
+    assert window.open_path(path)
+    dialog = window.survey_dialog
+    with qtbot.waitSignal(dialog.map_ready, timeout=60_000) as ready:
+        pass
+    return dialog, ready.args[0]
+
+
+def _column(dialog, name):
+    from app.dialogs.survey_dialog import COLUMNS
+
+    column = COLUMNS.index(name)
+    return [dialog.table.item(row, column).text() for row in range(dialog.table.rowCount())]
+
+
+def test_a_survey_folder_opens_as_its_flights_with_what_each_adds_to_the_map(window, qtbot, town, sites_truth):
+    dialog, built = _open(window, qtbot, town.folder)
+    expected = surveys.survey_map(town)  # the map `damagemap survey info` reports
+    assert dialog.isVisible() and dialog.windowTitle() == "Survey: town"
+    assert _column(dialog, "Flight") == ["monday", "tuesday"]
+    assert _column(dialog, "Drone") == ["Mavic 3", ""]
+    assert _column(dialog, "Telemetry") == ["monday.SRT", "tuesday.SRT"]
+    assert _column(dialog, "Analysed") == [f"{len(sites_truth.times)} frames", "not analysed yet"]
+    monday_sites = next(c.sites for c in expected.coverage if c.flight == "monday")
+    assert monday_sites > 0
+    assert _column(dialog, "Sites") == [str(monday_sites), ""]
+    assert _column(dialog, "Ground seen")[0].endswith(" ha") and _column(dialog, "Ground seen")[1] == ""
+    assert len(built.sites) == len(expected.sites)
+    assert f"{len(expected.sites)} damage site" in dialog.summary.text()
+    assert "flight tuesday: not analysed yet" in dialog.notes.text()
+    # the folder opened is remembered with the recent files
+    assert window.settings.recent_files()[0] == town.folder.resolve()
+
+
+def test_a_chosen_flight_opens_for_review_with_the_survey_named_in_the_status_bar(window, qtbot, town):
+    dialog, _ = _open(window, qtbot, town.folder / "survey.json")  # the manifest names its survey too
+    dialog.table.selectRow(1)
+    with qtbot.waitSignal(window.document.opened, timeout=30_000):
+        qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
+    tuesday = town.flight("tuesday")
+    assert window.document.project_path.resolve() == town.project_path(tuesday).resolve()
+    assert not dialog.isVisible()
+    assert "survey town: flight tuesday (2 of 2)" in window.project_label.text()
+
+    # File > Survey Flights… lists the flights again, the open one chosen
+    assert window.survey_flights_action.isEnabled()
+    window.survey_flights_action.trigger()
+    again = window.survey_dialog
+    assert again is not dialog and again.isVisible()
+    assert again.table.currentRow() == 1
+
+
+def test_a_flight_whose_project_is_gone_is_listed_and_cannot_be_opened(window, qtbot, town, errors):
+    town.project_path(town.flight("tuesday")).unlink()
+    dialog, _ = _open(window, qtbot, town.folder)
+    assert _column(dialog, "Analysed") == [_column(dialog, "Analysed")[0], "cannot be read"]
+    dialog.table.selectRow(1)
+    assert not dialog.open_button.isEnabled()
+    dialog.open_flight(1)
+    assert not window.document.is_open and not errors
+    dialog.table.selectRow(0)
+    assert dialog.open_button.isEnabled()
+
+
+def test_the_survey_map_exports_from_the_window_with_each_flights_reviews(window, qtbot, town, tmp_path):
+    from geo.export.survey_files import SURVEY_FILES
+
+    before = len(surveys.survey_map(town).sites)
+    # a reviewer rejects one of monday's sites in its project, as the Sites panel does
+    with ProjectStore.open(town.project_path(town.flight("monday"))) as store:
+        review = site_review(store)
+        rejected = max(review.sites, key=lambda s: len(s.sightings))
+        ReviewSession(store, review.run_id, author="analyst").apply(site_decision(rejected, ReviewState.REJECTED))
+    expected = surveys.survey_map(town)
+    assert len(expected.sites) == before - 1  # the rejected site is off the survey's map
+
+    dialog, _ = _open(window, qtbot, town.folder)
+    out = tmp_path / "out"
+    with qtbot.waitSignal(dialog.exported, timeout=60_000) as done:
+        dialog.export_to(out)
+    written = {p.name for p in done.args[0]}
+    assert written == {name for names in SURVEY_FILES.values() for name in names}
+    features = json.loads((out / "survey_sites.geojson").read_text())["features"]
+    assert len(features) == len(expected.sites) > 0
+    assert "Wrote" in dialog.export_status.text() and "open the map" in dialog.export_status.text()
+    # the window's status bar offers the folder, as after a flight's export
+    assert window.open_export_button.isVisible() and window.open_export_button.toolTip() == str(out)
+
+
+def test_damagemap_gui_takes_a_survey_folder_and_names_a_broken_one(town, monkeypatch, capsys):
+    import app.main_window
+    from app.cli import main
+    from app.commands import gui
+
+    opened = []
+    monkeypatch.setattr(gui, "check_display", lambda: None)
+    monkeypatch.setattr(app.main_window, "launch", lambda path: opened.append(path) or 0)
+    assert main(["gui", str(town.folder)]) == 0
+    assert opened == [town.folder]
+
+    town.manifest_path.write_text("{not json")
+    assert main(["gui", str(town.folder)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "survey.json" in err and "not a readable survey manifest" in err
+    assert opened == [town.folder]  # no window for a survey that cannot be read
+
+
+def test_a_flight_chosen_while_an_analysis_runs_leaves_the_list_open(window, qtbot, town, errors):
+    dialog, _ = _open(window, qtbot, town.folder)
+    window._analysis = type("Running", (), {"is_running": True})()
+    try:
+        dialog.open_flight(0)
+    finally:
+        window._analysis = None
+    assert dialog.isVisible() and not window.document.is_open
+    assert errors and "analysis is running" in str(errors[-1])
