@@ -10,7 +10,9 @@ It works on a copy of the project (the demo's stays as it was): it decides the f
 two sites of the queue (one rejected, one accepted), selects the site seen in the most
 frames, and saves ``main_window.png`` (the whole window), ``site_review_panel.png`` (the
 Sites panel) and ``start_page.png`` (the window with no project, the project among
-the recent files) into ``docs/screenshots/``.
+the recent files) into ``docs/screenshots/``; with ``--survey DIR`` (an analysed survey,
+``damagemap survey create|add|analyse``) also ``survey_dialog.png``, its flights as the
+window lists them.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def main() -> int:
     parser.add_argument("--project", type=Path, required=True, help="the analysed demo project (demo.dmproj)")
     parser.add_argument("--out", type=Path, default=HERE)
     parser.add_argument("--size", default="1480x900", help="window size (default: 1480x900)")
+    parser.add_argument("--survey", type=Path, help="an analysed survey folder: also survey_dialog.png")
     args = parser.parse_args()
 
     from app.main_window import _prepare_environment
@@ -109,7 +112,19 @@ def main() -> int:
     for _ in range(20):
         qapp.processEvents()
     window.grab().save(str(args.out / "start_page.png"))
-    for name in ("main_window.png", "site_review_panel.png", "start_page.png"):
+    names = ["main_window.png", "site_review_panel.png", "start_page.png"]
+    if args.survey is not None:
+        dialog = window.open_survey(args.survey)
+        if dialog is None:
+            print(app.errors.error_sink, file=sys.stderr)
+            return 1
+        wait(lambda: dialog.survey_map is not None or bool(dialog.notes.text()))
+        for _ in range(20):
+            qapp.processEvents()
+        dialog.grab().save(str(args.out / "survey_dialog.png"))
+        dialog.close()
+        names.append("survey_dialog.png")
+    for name in names:
         _palette(args.out / name)
         print("wrote", args.out / name)
     window.close()
