@@ -100,6 +100,9 @@ class ProjectDocument(QObject):
         self._selected_id: int | None = None
         self._analysis_running = False
         self._author: str | None = None
+        #: the survey (core.survey.Survey) the open project is a flight of, or None: the
+        #: Sites panel carries the decisions its other flights made at the same places
+        self.survey = None
         from core.settings import DEFAULT_MIN_SCORE
 
         self._score_threshold = float(DEFAULT_MIN_SCORE)
@@ -225,6 +228,7 @@ class ProjectDocument(QObject):
         self.video_info = None
         self.store.close()
         self.store = None
+        self.survey = None
         self.closed.emit()
 
     # -- what the window shows ---------------------------------------------------------

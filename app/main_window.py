@@ -587,6 +587,8 @@ class MainWindow(QMainWindow):
         self.document.close()
 
     def _on_opened(self) -> None:
+        # a flight of the open survey: its Sites panel carries the other flights' decisions
+        self.document.survey = self.survey if self._survey_flight() is not None else None
         self.pages.setCurrentWidget(self.player_page)
         self._park_docks(False)
         self._update_model_badge()
@@ -611,16 +613,24 @@ class MainWindow(QMainWindow):
 
     def _survey_text(self) -> str:
         """The open project's place in the last survey opened ("" when it is not one of its flights)."""
+        flight = self._survey_flight()
+        if flight is None:
+            return ""
+        number, name = flight
+        return f"   ·   survey {self.survey.name}: flight {name} ({number} of {len(self.survey.flights)})"
+
+    def _survey_flight(self) -> tuple[int, str] | None:
+        """The open project's number and name among the last survey's flights, or ``None``."""
         survey, project = self.survey, self.document.project_path
         if survey is None or project is None:
-            return ""
+            return None
         for number, flight in enumerate(survey.flights, 1):
             try:
                 if survey.project_path(flight).resolve() == Path(project).resolve():
-                    return f"   ·   survey {survey.name}: flight {flight.name} ({number} of {len(survey.flights)})"
+                    return number, flight.name
             except OSError:
                 continue
-        return ""
+        return None
 
     def _on_closed(self) -> None:
         self.setWindowTitle("damagemap")

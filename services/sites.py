@@ -16,6 +16,7 @@ earlier run within :data:`core.sites.CARRY_RADIUS_M` metres, as one edit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -158,10 +159,14 @@ def unconfirmed_reason(frames_seen: int, frames_in_view: int) -> str:
     return f"unconfirmed: detected in {frames_seen} of the {frames_in_view} frames that showed it"
 
 
-def carry_decisions(store: ProjectStore, review: SiteReview) -> EditGroup | None:
+def carry_decisions(store: ProjectStore, review: SiteReview, *,
+                    elsewhere: Sequence[SiteMark] = ()) -> EditGroup | None:
     """One edit giving the run's undecided sites the decisions made at the same place in
-    earlier runs (``None``: nothing to carry). Apply it with the run's review session."""
-    earlier = [
+    earlier runs, or ``elsewhere`` (the other flights of a survey:
+    :func:`services.survey.decisions_elsewhere`; an earlier run's decision wins over
+    theirs at one place). ``None``: nothing to carry. Apply it with the run's review
+    session."""
+    earlier = [*elsewhere] + [
         SiteMark(d.lon_deg, d.lat_deg, d.review, d.level)
         for d in store.site_decisions()
         if d.run_id != review.run_id

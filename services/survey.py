@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import DamagemapError, InputError
-from core.review import ReviewSession
+from core.review import ReviewSession, SiteMark
 from core.sites import Sighting, SiteSummary, match_decisions, site_decision
 from core.store import ProjectStore
 from core.survey import FlightRecord, PlaceDecision, Survey, SurveyError
@@ -191,7 +191,7 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
     for flight in survey.flights:
         project = survey.project_path(flight)
         try:
-            with ProjectStore.open(project) as store:
+            with ProjectStore.open(project, read_only=True) as store:
                 run_id = store.latest_run_id()
                 run = None if run_id is None else store.run(run_id)
                 telemetry = store.telemetry_path
@@ -201,6 +201,33 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
         statuses.append(FlightStatus(flight, project, None if telemetry is None else Path(telemetry),
                                      0 if run is None else run.frames_done, run is not None and run.finished))
     return statuses
+
+
+def decisions_elsewhere(survey: Survey, project: Path) -> list[SiteMark]:
+    """The review decisions that bear on ``project`` from the rest of its survey: the
+    survey's own (``survey decide``) and the site decisions made in every other flight's
+    project, as places (:class:`core.review.SiteMark`) for
+    :func:`services.sites.carry_decisions`. A flight whose project cannot be read adds
+    none."""
+    marks = list(survey.marks())
+    own = _resolved(project)
+    for flight in survey.flights:
+        other = survey.project_path(flight)
+        if _resolved(other) == own:
+            continue
+        try:
+            with ProjectStore.open(other, read_only=True) as store:
+                marks += [SiteMark(d.lon_deg, d.lat_deg, d.review, d.level) for d in store.site_decisions()]
+        except DamagemapError:
+            continue
+    return marks
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return Path(path).resolve()
+    except OSError:
+        return Path(path)
 
 
 def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> SurveyMap:
@@ -371,6 +398,7 @@ __all__ = [
     "apply_decisions",
     "create_survey",
     "decide",
+    "decisions_elsewhere",
     "export_survey",
     "flight_statuses",
     "flight_videos",

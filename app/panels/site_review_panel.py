@@ -210,7 +210,8 @@ class SiteReviewPanel(Panel):
         self.review: SiteReview | None = None
         self._job: FunctionJob | None = None
         self._dirty = False
-        self._carried_runs: set[int] = set()
+        #: (project, run) whose sites got the earlier decisions at their places, once
+        self._carried_runs: set[tuple[str, int]] = set()
         self._decided: dict[int, str] = {}  # site id -> decision shown before the rebuild
         self._rows: list[tuple[QListWidgetItem, int, bool]] = []  # list row, site id, decided when read
         self._follow_key: int | None = None  # a detection id of the site to keep selected
@@ -416,15 +417,22 @@ class SiteReviewPanel(Panel):
         except Exception as exc:  # noqa: BLE001 - shown in the panel, never a crash
             self._on_failed(exc)
             return
-        if review.run_id not in self._carried_runs:
-            self._carried_runs.add(review.run_id)
-            edit = carry_decisions(doc.store, review)
+        run_key = (str(doc.project_path), review.run_id)
+        if run_key not in self._carried_runs:
+            self._carried_runs.add(run_key)
+            elsewhere = []
+            if doc.survey is not None:
+                from services.survey import decisions_elsewhere
+
+                elsewhere = decisions_elsewhere(doc.survey, doc.project_path)
+            edit = carry_decisions(doc.store, review, elsewhere=elsewhere)
             if edit is not None:
                 try:
                     doc.apply_edit(edit, f"Keep earlier decisions on {len(edit.edits)} sightings")
                 except Exception as exc:  # noqa: BLE001
                     show_error(self, exc, title="Earlier decisions not kept")
-                doc.notice.emit("Kept the decisions of earlier runs at the same places")
+                where = "earlier runs or the survey's other flights" if elsewhere else "earlier runs"
+                doc.notice.emit(f"Kept the decisions made at the same places in {where}")
         self._show(review)
 
     def _show(self, review: SiteReview) -> None:

@@ -156,3 +156,64 @@ def test_a_flight_chosen_while_an_analysis_runs_leaves_the_list_open(window, qtb
         window._analysis = None
     assert dialog.isVisible() and not window.document.is_open
     assert errors and "analysis is running" in str(errors[-1])
+
+
+def _open_flight(window, qtbot, dialog, row):
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    sites = window.panel(SiteReviewPanel)
+    dialog.table.selectRow(row)
+    with qtbot.waitSignal(sites.sites_updated, timeout=60_000):
+        dialog.open_flight(row)
+    qtbot.waitUntil(lambda: sites.review is not None and not sites.busy, timeout=60_000)
+    return sites
+
+
+def test_a_site_decided_on_one_flight_is_decided_when_another_flight_of_it_opens(window, qtbot, town, sites_truth):
+    with ProjectStore.open(town.project_path(town.flight("tuesday"))) as store:  # tuesday filmed it too
+        write_run(store, sites_truth.detections, sites_truth.times)
+    notices = []
+    window.document.notice.connect(notices.append)
+
+    dialog, _ = _open(window, qtbot, town.folder)
+    sites = _open_flight(window, qtbot, dialog, 0)
+    assert not notices  # monday has nothing to carry yet
+    rejected = max(sites.review.sites, key=lambda s: len(s.sightings))
+    sites.select_site(rejected.site_id)
+    with qtbot.waitSignal(sites.sites_updated, timeout=60_000):
+        sites.decide(ReviewState.REJECTED)
+
+    window.survey_flights_action.trigger()
+    sites = _open_flight(window, qtbot, window.survey_dialog, 1)
+    assert "survey town: flight tuesday" in window.project_label.text()
+    assert notices and "the survey's other flights" in notices[-1]
+    # the carried decision is one edit: the rejected place leaves tuesday's sites too
+    def at_rejected_place():
+        return [s for s in sites.review.sites
+                if abs(s.lon_deg - rejected.lon_deg) < 1e-5 and abs(s.lat_deg - rejected.lat_deg) < 1e-5]
+
+    qtbot.waitUntil(lambda: not at_rejected_place(), timeout=60_000)
+    store = window.document.store
+    run_detections = store.detections(window.document.run_id)
+    assert sum(d.review is ReviewState.REJECTED for d in run_detections) == len(rejected.detection_ids)
+    assert all(d.review is ReviewState.PENDING for d in run_detections if d.review is not ReviewState.REJECTED)
+    # one step on tuesday's undo stack gives the site back to the analyst
+    window.document.undo_stack.undo()
+    qtbot.waitUntil(lambda: bool(at_rejected_place()), timeout=60_000)
+    assert all(d.review is ReviewState.PENDING for d in store.detections(window.document.run_id))
+
+
+def test_a_project_outside_the_survey_carries_nothing_from_it(window, qtbot, town, sites_truth, tmp_path):
+    dialog, _ = _open(window, qtbot, town.folder)
+    sites = _open_flight(window, qtbot, dialog, 0)
+    with qtbot.waitSignal(sites.sites_updated, timeout=60_000):
+        sites.decide(ReviewState.REJECTED)
+    window.document.close()
+    with ProjectStore.create(tmp_path / "other.dmproj", video_path=sites_truth.video,
+                             telemetry_path=sites_truth.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    with qtbot.waitSignal(sites.sites_updated, timeout=60_000):
+        assert window.open_path(tmp_path / "other.dmproj")
+    qtbot.waitUntil(lambda: sites.review is not None and not sites.busy, timeout=60_000)
+    assert window.document.survey is None and "survey" not in window.project_label.text()
+    assert not any(s.decided for s in sites.review.sites)
