@@ -9,8 +9,11 @@ with :mod:`services.cluster`) and mapped on its own (:func:`services.maps.damage
 Review decisions are the survey's, keyed by place: :func:`decide` records one in the
 manifest and applies it, as one edit per flight (:func:`core.sites.site_decision`), to
 the sightings every flight has of that site, so each flight's project and exports
-agree with the survey. :func:`apply_decisions` gives the sightings of flights added
-later the decisions made at their places: adding a flight keeps every decision.
+agree with the survey. A reviewer's site decision in one flight's project (the app's
+Sites panel) is kept by place too. :func:`apply_decisions` gives the undecided
+sightings of every flight the decisions made at their places, the survey's and the
+flights' (:func:`survey_decisions`): adding a flight keeps every decision, and a place
+is reviewed once.
 """
 
 from __future__ import annotations
@@ -204,23 +207,31 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
 
 
 def decisions_elsewhere(survey: Survey, project: Path) -> list[SiteMark]:
-    """The review decisions that bear on ``project`` from the rest of its survey: the
-    survey's own (``survey decide``) and the site decisions made in every other flight's
-    project, as places (:class:`core.review.SiteMark`) for
-    :func:`services.sites.carry_decisions`. A flight whose project cannot be read adds
-    none."""
-    marks = list(survey.marks())
-    own = _resolved(project)
+    """The review decisions that bear on ``project`` from the rest of its survey, as
+    places (:class:`core.review.SiteMark`) for :func:`services.sites.carry_decisions`."""
+    return survey_decisions(survey, except_project=project)
+
+
+def survey_decisions(survey: Survey, *, except_project: Path | None = None) -> list[SiteMark]:
+    """Every review decision of the survey as a place, oldest first (at one place the
+    latest wins): the survey's own (``survey decide``) and the site decisions a reviewer
+    made in each flight's project (but ``except_project``'s). A flight whose project
+    cannot be read adds none."""
+    dated: list[tuple[str, SiteMark]] = [(d.created_utc, d.mark()) for d in survey.decisions]
+    skip = None if except_project is None else _resolved(except_project)
     for flight in survey.flights:
-        other = survey.project_path(flight)
-        if _resolved(other) == own:
+        path = survey.project_path(flight)
+        if skip is not None and _resolved(path) == skip:
             continue
         try:
-            with ProjectStore.open(other, read_only=True) as store:
-                marks += [SiteMark(d.lon_deg, d.lat_deg, d.review, d.level) for d in store.site_decisions()]
+            with ProjectStore.open(path, read_only=True) as store:
+                dated += [(d.created_utc, SiteMark(d.lon_deg, d.lat_deg, d.review, d.level))
+                          for d in store.site_decisions()]
         except DamagemapError:
             continue
-    return marks
+    # both write ISO 8601 UTC times; to the second they compare as text
+    dated.sort(key=lambda pair: pair[0][:19])
+    return [mark for _, mark in dated]
 
 
 def _resolved(path: Path) -> Path:
@@ -318,13 +329,14 @@ def decide(
 
 
 def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: str | None = None) -> int:
-    """Give every undecided sighting of a site the survey decision made at its place
-    (within :data:`core.sites.CARRY_RADIUS_M`): what a flight added after review needs.
+    """Give every undecided sighting of a site the decision made at its place (within
+    :data:`core.sites.CARRY_RADIUS_M`) in the survey or in any of its flights
+    (:func:`survey_decisions`): what a flight added, or analysed, after review needs.
     Returns the number of sightings decided (0: nothing to carry)."""
-    if not survey.decisions:
+    marks = survey_decisions(survey)
+    if not marks:
         return 0
     built = built or survey_map(survey)
-    marks = survey.marks()
     matches = match_decisions(marks, [site_summary(site) for site in built.sites])
     count = 0
     for site in built.sites:
@@ -403,6 +415,7 @@ __all__ = [
     "flight_statuses",
     "flight_videos",
     "site_summary",
+    "survey_decisions",
     "survey_map",
     "videos_in",
 ]

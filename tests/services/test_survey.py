@@ -278,3 +278,35 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     assert (tmp_path / "out" / "survey_sites.csv").read_text().startswith("site_id,level,lon_deg,lat_deg")
     assert main(["survey", "export", str(folder), "--to", str(tmp_path / "x"), "--formats", "shp"]) == 2
     assert "unknown format shp" in capsys.readouterr().err
+
+
+def test_a_site_a_reviewer_decided_on_one_flight_is_decided_on_the_others(flights, tmp_path):
+    from core.review import ReviewSession
+    from core.sites import site_decision
+    from services.sites import site_review
+
+    survey = _survey(tmp_path / "survey", flights, [2, 3])
+    built = surveys.survey_map(survey)
+    shared = sorted((s for s in built.sites if len(s.evidence) == 2), key=lambda s: s.id)
+    assert shared
+    target = shared[0]
+    first, second = target.evidence[0].flight, target.evidence[1].flight
+    # a reviewer rejects the place in the first flight's own project (as the app's Sites panel does)
+    with ProjectStore.open(survey.project_path(survey.flight(first))) as store:
+        review = site_review(store)
+        (own,) = [s for s in review.sites if s.site_id == target.evidence[0].flight_site_id]
+        ReviewSession(store, review.run_id, author="analyst").apply(site_decision(own, ReviewState.REJECTED))
+    assert len(surveys.decisions_elsewhere(survey, survey.project_path(survey.flight(second)))) == 1
+    assert surveys.decisions_elsewhere(survey, survey.project_path(survey.flight(first))) == []
+
+    second_sightings = surveys.site_summary(target, second).sightings
+    assert surveys.apply_decisions(survey) == len(second_sightings) > 0
+    with ProjectStore.open(survey.project_path(survey.flight(second))) as store:
+        assert {store.detection(s.detection_id).review for s in second_sightings} == {ReviewState.REJECTED}
+    from core.sites import distance_m
+
+    # rejected in both flights, the place is off the survey's map
+    assert not any(distance_m(s.lon_deg, s.lat_deg, target.lon_deg, target.lat_deg) <= 3.0
+                   for s in surveys.survey_map(survey).sites)
+    assert surveys.apply_decisions(survey) == 0  # nothing left undecided at that place
+    assert Survey.open(survey.folder).decisions == []  # the flights' decisions stay the flights'
