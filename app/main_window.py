@@ -440,11 +440,39 @@ class MainWindow(QMainWindow):
         dialog = SurveyDialog(survey, self, current_project=self.document.project_path)
         dialog.flight_chosen.connect(lambda project: self.open_path(project) and dialog.accept())
         dialog.exported.connect(lambda _paths: self._offer_export_folder(dialog.export_folder))
+        dialog.survey_changed.connect(self._on_survey_changed)
         self.survey_dialog = dialog
         dialog.open()
         self._update_project_label()
         self._update_actions()
         return dialog
+
+    def _on_survey_changed(self, survey: Any) -> None:
+        self.survey = survey
+        if self.document.survey is not None:
+            self.document.survey = survey
+        self._update_project_label()
+
+    def new_survey_dialog(self) -> None:
+        """File > New Survey…: a folder for the survey (one holding a survey opens it)."""
+        folder = QFileDialog.getExistingDirectory(self, "Choose or make an empty folder for the survey",
+                                                  self.settings.last_directory())
+        if folder:
+            self.new_survey(Path(folder))
+
+    def new_survey(self, folder: Path) -> Any:
+        """Create a survey in ``folder`` (named after it) and show it, to add flights to;
+        a folder that holds a survey already shows that one. Returns the dialog."""
+        from core.survey import survey_folder_of
+        from services.survey import create_survey
+
+        if survey_folder_of(folder) is None:
+            try:
+                create_survey(Path(folder))
+            except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the window
+                show_error(self, exc, title="Cannot create the survey")
+                return None
+        return self.open_survey(folder)
 
     def survey_flights_dialog(self) -> None:
         """File > Survey Flights…: the last survey's flights again."""

@@ -293,6 +293,24 @@ def survey_map_job(folder: Path) -> Any:
     return survey_map(Survey.open(folder))
 
 
+def survey_add_job(folder: Path, videos: list[Path]) -> tuple[list[str], list[str]]:
+    """Add each video as a flight (:func:`services.survey.add_flight`, as ``damagemap
+    survey add`` does); returns the names added and, for those that could not be, why."""
+    from core.errors import DamagemapError
+    from core.survey import Survey
+    from services.survey import add_flight
+
+    survey = Survey.open(folder)
+    added: list[str] = []
+    problems: list[str] = []
+    for video in videos:
+        try:
+            added.append(add_flight(survey, Path(video)).name)
+        except DamagemapError as exc:
+            problems.append(f"{Path(video).name}: {exc}")
+    return added, problems
+
+
 def survey_export_job(folder: Path, out_dir: Path) -> tuple[list[Path], Any]:
     """Every survey file into ``out_dir``, as ``damagemap survey export`` writes them (each
     flight's reviews as they stand now); returns the files written and the survey's map."""

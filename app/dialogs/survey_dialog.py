@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import error_text
-from app.workers import FunctionJob, survey_export_job, survey_map_job
+from app.workers import FunctionJob, survey_add_job, survey_export_job, survey_map_job
 from core.survey import Survey
 from services.survey import FlightStatus, flight_statuses
 
@@ -60,11 +60,17 @@ class SurveyDialog(QDialog):
         be mapped yet), once built.
     exported(object)
         The files an export wrote (``list[Path]``).
+    flights_added(object)
+        The names of the flights just added (``list[str]``).
+    survey_changed(object)
+        The survey (:class:`core.survey.Survey`) as read again after a change.
     """
 
     flight_chosen = Signal(object)
     map_ready = Signal(object)
     exported = Signal(object)
+    flights_added = Signal(object)
+    survey_changed = Signal(object)
 
     def __init__(self, survey: Survey, parent: QWidget | None = None, *, current_project: Path | None = None) -> None:
         super().__init__(parent)
@@ -75,10 +81,11 @@ class SurveyDialog(QDialog):
         self.export_folder: Path | None = None
         self._map_job: FunctionJob | None = None
         self._export_job: FunctionJob | None = None
+        self._add_job: FunctionJob | None = None
 
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        self.table = QTableWidget(len(self.statuses), len(COLUMNS))
+        self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -87,17 +94,7 @@ class SurveyDialog(QDialog):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for row, status in enumerate(self.statuses):
-            record = status.record
-            telemetry = "" if status.problem else status.telemetry.name if status.telemetry else "none: not on the map"
-            cells = (record.name, (record.date or "unknown")[:16].replace("T", " "), record.drone or "", telemetry,
-                     analysed_text(status), "…" if status.frames_analysed else "", "…" if status.frames_analysed else "")
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if column >= COLUMNS.index("Analysed"):
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                item.setToolTip(status.problem or str(status.project))
-                self.table.setItem(row, column, item)
+        self._fill_table()
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.activated.connect(lambda index: self.open_flight(index.row()))  # Enter, or a double-click
 
@@ -114,18 +111,24 @@ class SurveyDialog(QDialog):
         self.open_button = QPushButton("Open Flight")
         self.open_button.setToolTip("Open the flight's project in the window to play, analyse and review it")
         self.open_button.setDefault(True)
+        self.add_button = QPushButton("Add Flights…")
+        self.add_button.setToolTip(
+            "Add drone videos to the survey: each gets its project in the survey's flights/ folder, with the "
+            "telemetry found beside it (same name: .SRT, .gpx, flight-log .csv)")
         self.export_button = QPushButton("Export Survey Map…")
         self.export_button.setToolTip(
             "One map of every analysed flight, as `damagemap survey export` writes it: sites and coverage as "
             "GeoJSON, GeoPackage, CSV and KML, and the offline HTML map with each flight's close-ups")
+        buttons.addButton(self.add_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.add_button.clicked.connect(self.add_flights_dialog)
         self.open_button.clicked.connect(lambda: self.open_flight(self.table.currentRow()))
         self.export_button.clicked.connect(self.export_dialog)
 
         hint = QLabel(
-            "Review each flight in the window; the survey's map joins what every flight saw of one place "
-            "into one site. <i>damagemap survey decide</i> applies one decision to every flight at once.")
+            "Open a flight to analyse and review it in the window. A place decided on one flight is decided "
+            "on the others when they open; the survey's map joins what every flight saw of one place into one site.")
         hint.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
@@ -145,9 +148,72 @@ class SurveyDialog(QDialog):
         self._update_buttons()
         self.build_map()
 
+    def _fill_table(self) -> None:
+        self.table.setRowCount(len(self.statuses))
+        for row, status in enumerate(self.statuses):
+            record = status.record
+            telemetry = "" if status.problem else status.telemetry.name if status.telemetry else "none: not on the map"
+            cells = (record.name, (record.date or "unknown")[:16].replace("T", " "), record.drone or "", telemetry,
+                     analysed_text(status), "…" if status.frames_analysed else "", "…" if status.frames_analysed else "")
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column >= COLUMNS.index("Analysed"):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                item.setToolTip(status.problem or str(status.project))
+                self.table.setItem(row, column, item)
+
+    def refresh(self) -> None:
+        """Read the survey and its flights again, and build its map again."""
+        self.survey = Survey.open(self.survey.folder)
+        self.statuses = flight_statuses(self.survey)
+        self.survey_map = None
+        self._fill_table()
+        self._show_summary()
+        self._update_buttons()
+        self.survey_changed.emit(self.survey)
+        self.build_map()
+
+    # ------------------------------------------------------------------ adding flights
+    def add_flights_dialog(self) -> None:
+        from app.main_window import VIDEO_ONLY_FILTER
+
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add flights: drone videos", str(self.survey.folder),
+                                                VIDEO_ONLY_FILTER)
+        if paths:
+            self.add_flights([Path(p) for p in paths])
+
+    def add_flights(self, videos: list[Path]) -> FunctionJob | None:
+        """Add ``videos`` as flights off the GUI thread (each video's project is created and
+        its telemetry looked for), then list them."""
+        if self._add_job is not None and self._add_job.is_running:
+            return None
+        job = FunctionJob(survey_add_job, self.survey.folder, list(videos), parent=self)
+        job.done.connect(self._on_added)
+        job.failed.connect(lambda exc: self.export_status.setText(
+            f'<span style="color: #b00020;">Flights not added: {_escape(error_text(exc))}</span>'))
+        self._add_job = job
+        self.export_status.setText(f"Adding {len(videos)} flight{'' if len(videos) == 1 else 's'}…")
+        job.start()
+        return job
+
+    def _on_added(self, result: tuple[list[str], list[str]]) -> None:
+        added, problems = result
+        text = f"Added {len(added)} flight{'' if len(added) == 1 else 's'}" + (f": {', '.join(added)}" if added else "")
+        if problems:
+            text += '.<br><span style="color: #b00020;">Not added: ' + "<br>".join(_escape(p) for p in problems) + "</span>"
+        self.export_status.setText(text)
+        self.refresh()
+        if added:
+            self.table.selectRow(next(row for row, s in enumerate(self.statuses) if s.name == added[0]))
+        self.flights_added.emit(added)
+
     # ------------------------------------------------------------------ the survey's map
     def build_map(self) -> FunctionJob | None:
         """Build the survey's map off the GUI thread (flights' ground and sites)."""
+        if not self.statuses:
+            self.notes.setText("No flights yet: Add Flights… adds drone videos.")
+            self.map_ready.emit(None)
+            return None
         if not any(s.frames_analysed for s in self.statuses):
             self.notes.setText("No flight is analysed yet: open one and choose Analysis > Analyse…, "
                                "or run `damagemap survey analyse` on the survey.")

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from core.review import ReviewSession
 from core.sites import site_decision
 from core.store import ProjectStore
+from core.survey import Survey
 from core.types import ReviewState
 from services import survey as surveys
 from services.sites import site_review
@@ -217,3 +218,33 @@ def test_a_project_outside_the_survey_carries_nothing_from_it(window, qtbot, tow
     qtbot.waitUntil(lambda: sites.review is not None and not sites.busy, timeout=60_000)
     assert window.document.survey is None and "survey" not in window.project_label.text()
     assert not any(s.decided for s in sites.review.sites)
+
+
+def test_a_survey_made_in_the_window_gets_its_flights_from_videos(window, qtbot, sites_truth, tmp_path, errors):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy2(sites_truth.video, videos / "north.mp4")
+    shutil.copy2(sites_truth.srt, videos / "north.SRT")
+    shutil.copy2(sites_truth.video, videos / "south.mp4")  # its telemetry still to come
+    (videos / "notes.mp4").write_text("not a video")
+
+    dialog = window.new_survey(tmp_path / "bay")
+    assert dialog is not None and dialog.table.rowCount() == 0
+    assert (tmp_path / "bay" / "survey.json").is_file() and dialog.windowTitle() == "Survey: bay"
+    assert "No flights yet" in dialog.notes.text() and not dialog.export_button.isEnabled()
+
+    with qtbot.waitSignal(dialog.flights_added, timeout=60_000) as added:
+        dialog.add_flights([videos / "north.mp4", videos / "south.mp4", videos / "notes.mp4"])
+    assert added.args[0] == ["north", "south"]
+    assert _column(dialog, "Flight") == ["north", "south"]
+    assert _column(dialog, "Telemetry") == ["north.SRT", "none: not on the map"]
+    assert _column(dialog, "Analysed") == ["not analysed yet"] * 2
+    assert "Not added" in dialog.export_status.text() and "notes.mp4" in dialog.export_status.text()
+    reread = Survey.open(tmp_path / "bay")
+    assert [f.name for f in reread.flights] == ["north", "south"]
+    assert window.survey.flights == reread.flights  # the window knows the flights added
+    assert dialog.table.currentRow() == 0
+
+    # the same folder again opens that survey, with its flights
+    again = window.new_survey(tmp_path / "bay")
+    assert _column(again, "Flight") == ["north", "south"] and not errors
