@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -122,6 +123,9 @@ class MainWindow(QMainWindow):
         #: the survey last opened (File > Survey Flights… shows it again) and its dialog
         self.survey: Any = None
         self.survey_dialog: Any = None
+        #: flights still to analyse one after the other (Analyse Flights… in the survey's list)
+        self._flight_queue: list[Path] = []
+        self._flight_queue_run: tuple[AnalysisOptions, Any] | None = None
 
         self.frame_view = FrameView()
         self.transport = TransportBar()
@@ -441,6 +445,8 @@ class MainWindow(QMainWindow):
         dialog.flight_chosen.connect(lambda project: self.open_path(project) and dialog.accept())
         dialog.exported.connect(lambda _paths: self._offer_export_folder(dialog.export_folder))
         dialog.survey_changed.connect(self._on_survey_changed)
+        dialog.analyse_requested.connect(
+            lambda projects, fps: self.analyse_flights(projects, AnalysisOptions(fps=fps or None)) and dialog.accept())
         self.survey_dialog = dialog
         dialog.open()
         self._update_project_label()
@@ -473,6 +479,43 @@ class MainWindow(QMainWindow):
                 show_error(self, exc, title="Cannot create the survey")
                 return None
         return self.open_survey(folder)
+
+    def analyse_flights(self, projects: list[Path], options: AnalysisOptions, *, model: Any = None) -> bool:
+        """Analyse projects one after the other in the window: each opens and is analysed
+        as Analysis > Analyse… does (with its own georeferencing), then the next; Cancel
+        stops the queue after the frame it is on. ``model`` injects one (tests)."""
+        if self._analysis is not None and self._analysis.is_running:
+            show_error(self, "An analysis is running; cancel it before analysing other flights.")
+            return False
+        self._flight_queue = [Path(p) for p in projects]
+        self._flight_queue_run = (options, model)
+        return self._analyse_next_flight()
+
+    @property
+    def queued_flights(self) -> list[Path]:
+        """The projects still to analyse after the one analysing now (Analyse Flights…)."""
+        return list(self._flight_queue)
+
+    def _analyse_next_flight(self) -> bool:
+        from app.dialogs.geo_dialog import hfov_degrees
+
+        if not self._flight_queue or self._flight_queue_run is None:
+            return False
+        project = self._flight_queue.pop(0)
+        options, model = self._flight_queue_run
+        if not self.open_path(project):
+            self._flight_queue.clear()
+            return False
+        settings = self.document.settings
+        options = replace(options, time_offset_s=settings.time_offset_s,
+                          hfov_deg=hfov_degrees(settings.hfov_deg) or None)
+        if self.start_analysis(options, model=model) is None:
+            self._flight_queue.clear()
+            return False
+        left = len(self._flight_queue)
+        if left:
+            self.statusBar().showMessage(f"{left} more flight{'' if left == 1 else 's'} to analyse after this one", 10_000)
+        return True
 
     def survey_flights_dialog(self) -> None:
         """File > Survey Flights…: the last survey's flights again."""
@@ -1010,6 +1053,11 @@ class MainWindow(QMainWindow):
         self.document.set_analysis_running(False)
         self._update_actions()
         self.analysis_finished.emit(cancelled)
+        if self._flight_queue:
+            if cancelled or failed:
+                self._flight_queue.clear()
+            else:
+                QTimer.singleShot(0, self._analyse_next_flight)
 
     # ------------------------------------------------------------------ export
     def export_dialog(self) -> None:

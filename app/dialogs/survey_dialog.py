@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -64,6 +64,10 @@ class SurveyDialog(QDialog):
         The names of the flights just added (``list[str]``).
     survey_changed(object)
         The survey (:class:`core.survey.Survey`) as read again after a change.
+    analyse_requested(object, float)
+        The projects (``list[Path]``) of the flights to analyse one after the other, and
+        the frames per second of video to analyse (0: every frame); whoever starts it
+        closes the dialog.
     """
 
     flight_chosen = Signal(object)
@@ -71,6 +75,7 @@ class SurveyDialog(QDialog):
     exported = Signal(object)
     flights_added = Signal(object)
     survey_changed = Signal(object)
+    analyse_requested = Signal(object, float)
 
     def __init__(self, survey: Survey, parent: QWidget | None = None, *, current_project: Path | None = None) -> None:
         super().__init__(parent)
@@ -115,14 +120,20 @@ class SurveyDialog(QDialog):
         self.add_button.setToolTip(
             "Add drone videos to the survey: each gets its project in the survey's flights/ folder, with the "
             "telemetry found beside it (same name: .SRT, .gpx, flight-log .csv)")
+        self.analyse_button = QPushButton("Analyse Flights…")
+        self.analyse_button.setToolTip(
+            "Analyse the flights not analysed to the end, one after the other in the window (each resumes where "
+            "it stopped); Cancel in the status bar stops after the frame it is on")
         self.export_button = QPushButton("Export Survey Map…")
         self.export_button.setToolTip(
             "One map of every analysed flight, as `damagemap survey export` writes it: sites and coverage as "
             "GeoJSON, GeoPackage, CSV and KML, and the offline HTML map with each flight's close-ups")
         buttons.addButton(self.add_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.analyse_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.add_button.clicked.connect(self.add_flights_dialog)
+        self.analyse_button.clicked.connect(self.analyse_dialog)
         self.open_button.clicked.connect(lambda: self.open_flight(self.table.currentRow()))
         self.export_button.clicked.connect(self.export_dialog)
 
@@ -207,17 +218,45 @@ class SurveyDialog(QDialog):
             self.table.selectRow(next(row for row, s in enumerate(self.statuses) if s.name == added[0]))
         self.flights_added.emit(added)
 
+    # ------------------------------------------------------------------ analysing
+    def flights_to_analyse(self) -> list[FlightStatus]:
+        """The flights whose analysis has not run to the end (readable projects only)."""
+        return [s for s in self.statuses if s.problem is None and not s.complete]
+
+    def analyse_dialog(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        todo = self.flights_to_analyse()
+        if not todo:
+            return
+        names = ", ".join(s.name for s in todo)
+        what = (f"Analyse flight {names} in the window" if len(todo) == 1 else
+                f"Analyse {len(todo)} flights ({names}) in the window, one after the other")
+        fps, ok = QInputDialog.getDouble(
+            self, "Analyse flights",
+            f"{what}, each resuming where it stopped, with its own telemetry settings.\n\n"
+            "Frames per second of video to analyse (0: every frame; a laptop CPU keeps up with about 2):",
+            2.0, 0.0, 120.0, 2)
+        if ok:
+            self.analyse(fps)
+
+    def analyse(self, fps: float) -> None:
+        """Ask the window to analyse the flights not analysed to the end."""
+        todo = self.flights_to_analyse()
+        if todo:
+            self.analyse_requested.emit([s.project for s in todo], float(fps))
+
     # ------------------------------------------------------------------ the survey's map
     def build_map(self) -> FunctionJob | None:
         """Build the survey's map off the GUI thread (flights' ground and sites)."""
         if not self.statuses:
             self.notes.setText("No flights yet: Add Flights… adds drone videos.")
-            self.map_ready.emit(None)
+            QTimer.singleShot(0, lambda: self.map_ready.emit(None))  # after whoever listens is connected
             return None
         if not any(s.frames_analysed for s in self.statuses):
             self.notes.setText("No flight is analysed yet: open one and choose Analysis > Analyse…, "
                                "or run `damagemap survey analyse` on the survey.")
-            self.map_ready.emit(None)
+            QTimer.singleShot(0, lambda: self.map_ready.emit(None))
             return None
         job = FunctionJob(survey_map_job, self.survey.folder, parent=self)
         job.done.connect(self._on_map)
@@ -264,6 +303,7 @@ class SurveyDialog(QDialog):
         self.open_button.setEnabled(ok)
         busy = self._export_job is not None and self._export_job.is_running
         self.export_button.setEnabled(not busy and any(s.frames_analysed for s in self.statuses))
+        self.analyse_button.setEnabled(bool(self.flights_to_analyse()))
 
     def open_flight(self, row: int) -> None:
         """Ask for the flight of ``row`` to be opened (the window closes the dialog once

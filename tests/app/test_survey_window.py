@@ -248,3 +248,53 @@ def test_a_survey_made_in_the_window_gets_its_flights_from_videos(window, qtbot,
     # the same folder again opens that survey, with its flights
     again = window.new_survey(tmp_path / "bay")
     assert _column(again, "Flight") == ["north", "south"] and not errors
+
+
+@pytest.fixture
+def unanalysed_town(flyover, tmp_path):
+    """A survey of two copies of the tiny GUI flyover (tests/app/conftest.py), neither analysed."""
+    survey = surveys.create_survey(tmp_path / "tiny-town", "tiny town")
+    for day in ("monday", "tuesday"):
+        for suffix in (".mp4", ".SRT"):
+            shutil.copy2(flyover / f"flight{suffix}", flyover / f"{day}{suffix}")
+        surveys.add_flight(survey, flyover / f"{day}.mp4")
+    return survey
+
+
+def test_analyse_flights_runs_each_flight_in_the_window_one_after_the_other(window, qtbot, unanalysed_town,
+                                                                             tiny_model, errors):
+    from app.workers import AnalysisOptions
+
+    dialog, _ = _open(window, qtbot, unanalysed_town.folder)
+    assert dialog.analyse_button.isEnabled()
+    assert [s.name for s in dialog.flights_to_analyse()] == ["monday", "tuesday"]
+    projects = [s.project for s in dialog.flights_to_analyse()]
+    dialog.analyse_requested.disconnect()  # the window's own run below takes the test's tiny model
+    with qtbot.waitSignal(dialog.analyse_requested) as asked:
+        dialog.analyse(5.0)
+    assert asked.args == [projects, 5.0]
+    finished = []
+    window.analysis_finished.connect(finished.append)
+    assert window.analyse_flights(projects, AnalysisOptions(fps=5.0), model=tiny_model)
+    qtbot.waitUntil(lambda: len(finished) == 2 and not window.analysis_job.is_running, timeout=120_000)
+    assert finished == [False, False] and not errors
+    statuses = surveys.flight_statuses(unanalysed_town)
+    assert all(s.complete and s.frames_analysed > 0 for s in statuses)
+    # the last flight analysed is the one open, named in the status bar
+    assert window.document.project_path.resolve() == projects[1].resolve()
+    assert "survey tiny town: flight tuesday (2 of 2)" in window.project_label.text()
+
+
+def test_cancel_stops_the_flights_still_to_analyse(window, qtbot, unanalysed_town, tiny_model, errors):
+    from app.workers import AnalysisOptions
+
+    projects = [s.project for s in surveys.flight_statuses(unanalysed_town)]
+    finished = []
+    window.analysis_finished.connect(finished.append)
+    assert window.analyse_flights(projects, AnalysisOptions(fps=5.0), model=tiny_model)
+    assert window.queued_flights == projects[1:]
+    window.cancel_analysis()
+    qtbot.waitUntil(lambda: finished == [True], timeout=60_000)
+    assert window.queued_flights == [] and not window.analysis_job.is_running
+    tuesday = surveys.flight_statuses(unanalysed_town)[1]
+    assert tuesday.frames_analysed == 0 and window.document.project_path.resolve() == projects[0].resolve()
