@@ -205,6 +205,13 @@ class Survey:
         self.flights.append(flight)
         return flight
 
+    def remove_flight(self, name: str) -> FlightRecord:
+        """Take a flight out of the survey (its project stays where it is); the survey's
+        decisions stay, as they are places, not flights."""
+        flight = self.flight(name)
+        self.flights.remove(flight)
+        return flight
+
     def relative(self, path: Path) -> str:
         """``path`` as the manifest records it: relative to the folder when inside it."""
         try:

@@ -109,6 +109,15 @@ def add_flight(
     return record
 
 
+def remove_flight(survey: Survey, name: str) -> FlightRecord:
+    """Take flight ``name`` out of the survey and save it; its project and video stay on
+    disk (``survey add`` of its video under the same name brings it back, analysis and
+    reviews included)."""
+    flight = survey.remove_flight(name)
+    survey.save()
+    return flight
+
+
 @dataclass(frozen=True, slots=True)
 class FlightProgress:
     """A frame of one flight stored (``progress``), for a progress bar per flight."""
@@ -413,6 +422,7 @@ __all__ = [
     "decisions_elsewhere",
     "export_survey",
     "flight_statuses",
+    "remove_flight",
     "flight_videos",
     "site_summary",
     "survey_decisions",

@@ -2,6 +2,7 @@
 
     damagemap survey create SURVEY                      a folder with survey.json
     damagemap survey add SURVEY VIDEO|FOLDER ...        one project per flight
+    damagemap survey remove SURVEY FLIGHT               out of the survey (its project stays)
     damagemap survey analyse SURVEY [--workers N | --ray ADDRESS]
     damagemap survey info SURVEY                        flights, coverage, sites
     damagemap survey decide SURVEY SITE accept|reject|slight|severe|debris
@@ -36,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--name", default=None, help="the flight's name (one video; default: from its file name)")
     add.add_argument("--date", default=None, help="the flight's date, ISO (default: the video's creation time)")
     add.add_argument("--drone", default=None, help="which drone flew it (free text)")
+
+    remove = sub.add_parser("remove", help="take a flight out of the survey (its project stays on disk)")
+    remove.add_argument("survey", type=Path)
+    remove.add_argument("flight", help="the flight's name (see 'survey info')")
 
     analyse = sub.add_parser("analyse", aliases=["analyze"], help="analyse the flights (resumes where it stopped)")
     analyse.add_argument("survey", type=Path)
@@ -117,8 +122,20 @@ def cluster_options(args: argparse.Namespace):  # noqa: ANN201 - services.cluste
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"create": _create, "add": _add, "analyse": _analyse, "analyze": _analyse, "info": _info,
+    return {"create": _create, "add": _add, "remove": _remove, "analyse": _analyse, "analyze": _analyse, "info": _info,
             "decide": _decide, "export": _export}[args.survey_command](args)
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from core.survey import Survey
+    from services.survey import remove_flight
+
+    survey = Survey.open(args.survey)
+    flight = remove_flight(survey, args.flight)
+    print(f"flight {flight.name} taken out of survey {survey.name!r}; its project stays at "
+          f"{survey.project_path(flight)} (`damagemap survey add {args.survey} {flight.video} --name {flight.name}` "
+          "brings it back)")
+    return 0
 
 
 def _create(args: argparse.Namespace) -> int:

@@ -120,6 +120,8 @@ class SurveyDialog(QDialog):
         self.add_button.setToolTip(
             "Add drone videos to the survey: each gets its project in the survey's flights/ folder, with the "
             "telemetry found beside it (same name: .SRT, .gpx, flight-log .csv)")
+        self.remove_button = QPushButton("Remove Flight…")
+        self.remove_button.setToolTip("Take the flight out of the survey; its project, analysis and reviews stay on disk")
         self.analyse_button = QPushButton("Analyse Flights…")
         self.analyse_button.setToolTip(
             "Analyse the flights not analysed to the end, one after the other in the window (each resumes where "
@@ -129,11 +131,13 @@ class SurveyDialog(QDialog):
             "One map of every analysed flight, as `damagemap survey export` writes it: sites and coverage as "
             "GeoJSON, GeoPackage, CSV and KML, and the offline HTML map with each flight's close-ups")
         buttons.addButton(self.add_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.remove_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.analyse_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.add_button.clicked.connect(self.add_flights_dialog)
         self.analyse_button.clicked.connect(self.analyse_dialog)
+        self.remove_button.clicked.connect(self.remove_dialog)
         self.open_button.clicked.connect(lambda: self.open_flight(self.table.currentRow()))
         self.export_button.clicked.connect(self.export_dialog)
 
@@ -218,6 +222,32 @@ class SurveyDialog(QDialog):
             self.table.selectRow(next(row for row, s in enumerate(self.statuses) if s.name == added[0]))
         self.flights_added.emit(added)
 
+    def remove_dialog(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        row = self.table.currentRow()
+        if not 0 <= row < len(self.statuses):
+            return
+        status = self.statuses[row]
+        answer = QMessageBox.question(
+            self, "Remove flight",
+            f"Take flight {status.name} out of survey {self.survey.name}?\n\nIts project stays at {status.project}, "
+            "with its analysis and reviews; adding its video again under the same name brings it back.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.remove_flight(status.name)
+
+    def remove_flight(self, name: str) -> None:
+        """Take flight ``name`` out of the survey (its project stays) and list the rest."""
+        from services.survey import remove_flight
+
+        try:
+            remove_flight(self.survey, name)
+        except Exception as exc:  # noqa: BLE001 - said in the dialog, never a crash
+            self.export_status.setText(f'<span style="color: #b00020;">{_escape(error_text(exc))}</span>')
+            return
+        self.export_status.setText(_escape(f"Flight {name} taken out of the survey; its project stays on disk."))
+        self.refresh()
+
     # ------------------------------------------------------------------ analysing
     def flights_to_analyse(self) -> list[FlightStatus]:
         """The flights whose analysis has not run to the end (readable projects only)."""
@@ -301,6 +331,7 @@ class SurveyDialog(QDialog):
         row = self.table.currentRow()
         ok = 0 <= row < len(self.statuses) and self.statuses[row].problem is None
         self.open_button.setEnabled(ok)
+        self.remove_button.setEnabled(0 <= row < len(self.statuses))
         busy = self._export_job is not None and self._export_job.is_running
         self.export_button.setEnabled(not busy and any(s.frames_analysed for s in self.statuses))
         self.analyse_button.setEnabled(bool(self.flights_to_analyse()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -298,3 +299,24 @@ def test_cancel_stops_the_flights_still_to_analyse(window, qtbot, unanalysed_tow
     assert window.queued_flights == [] and not window.analysis_job.is_running
     tuesday = surveys.flight_statuses(unanalysed_town)[1]
     assert tuesday.frames_analysed == 0 and window.document.project_path.resolve() == projects[0].resolve()
+
+
+def test_a_flight_taken_out_of_the_survey_leaves_its_map_and_keeps_its_project(window, qtbot, town):
+    monday = town.flight("monday")
+    dialog, built = _open(window, qtbot, town.folder)
+    assert len(built.sites) > 0
+    dialog.table.selectRow(0)
+    assert dialog.remove_button.isEnabled()
+    with qtbot.waitSignal(dialog.map_ready, timeout=60_000):
+        dialog.remove_flight("monday")
+    assert _column(dialog, "Flight") == ["tuesday"]
+    assert [f.name for f in Survey.open(town.folder).flights] == ["tuesday"]
+    assert town.project_path(monday).is_file()  # the analysis and reviews stay on disk
+    assert "No flight is analysed yet" in dialog.notes.text() and not dialog.export_button.isEnabled()
+    assert [f.name for f in window.survey.flights] == ["tuesday"]
+
+    # adding its video again under the same name brings the analysed project back
+    with qtbot.waitSignal(dialog.flights_added, timeout=60_000):
+        dialog.add_flights([Path(monday.video)])
+    assert _column(dialog, "Flight") == ["tuesday", "monday"]
+    assert _column(dialog, "Analysed")[1].endswith("frames")

@@ -310,3 +310,18 @@ def test_a_site_a_reviewer_decided_on_one_flight_is_decided_on_the_others(flight
                    for s in surveys.survey_map(survey).sites)
     assert surveys.apply_decisions(survey) == 0  # nothing left undecided at that place
     assert Survey.open(survey.folder).decisions == []  # the flights' decisions stay the flights'
+
+
+def test_the_cli_takes_a_flight_out_of_a_survey_and_names_an_unknown_one(flights, tmp_path, capsys):
+    from app.cli import main
+
+    survey = _survey(tmp_path / "survey", flights, [1, 2])
+    first, second = (f.name for f in survey.flights)
+    assert main(["survey", "remove", str(survey.folder), first]) == 0
+    out = capsys.readouterr().out
+    assert f"--name {first}" in out and str(survey.project_path(survey.flight(first))) in out
+    assert [f.name for f in Survey.open(survey.folder).flights] == [second]
+    assert survey.project_path(survey.flight(first)).is_file()
+    assert main(["survey", "remove", str(survey.folder), first]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"has no flight {first!r}" in err and second in err
