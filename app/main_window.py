@@ -13,7 +13,6 @@ import logging
 import os
 import sys
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,6 +45,7 @@ from app.document import MissingVideoError, ProjectDocument, is_video_path
 from app.errors import show_error
 from app.overlay import OverlayStyle
 from app.settings import AppSettings
+from app.survey_controller import SurveyController
 from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
 from app.widgets.player import TransportBar, format_time
 from app.widgets.start_page import StartPage
@@ -120,12 +120,8 @@ class MainWindow(QMainWindow):
         self._export_job: FunctionJob | None = None
         self._analysis_options = AnalysisOptions()
         self.last_model_override: Any = None
-        #: the survey last opened (File > Survey Flights… shows it again) and its dialog
-        self.survey: Any = None
-        self.survey_dialog: Any = None
-        #: flights still to analyse one after the other (Analyse Flights… in the survey's list)
-        self._flight_queue: list[Path] = []
-        self._flight_queue_run: tuple[AnalysisOptions, Any] | None = None
+        #: the survey the open project is a flight of, its list of flights, Analyse Flights…
+        self.surveys = SurveyController(self)
 
         self.frame_view = FrameView()
         self.transport = TransportBar()
@@ -142,7 +138,7 @@ class MainWindow(QMainWindow):
         self.start_page = StartPage()
         self.start_page.open_video_requested.connect(self.open_video_dialog)
         self.start_page.open_project_requested.connect(self.open_project_dialog)
-        self.start_page.open_survey_requested.connect(self.open_survey_dialog)
+        self.start_page.open_survey_requested.connect(self.surveys.open_dialog)
         self.start_page.demo_requested.connect(self.try_demo)
         self.start_page.recent_requested.connect(self.open_path)
         self.pages = QStackedWidget()
@@ -396,7 +392,7 @@ class MainWindow(QMainWindow):
         self.geo_action.setEnabled(is_open)
         self.cancel_action.setEnabled(running)
         self.export_action.setEnabled(has_run and not running)
-        self.survey_flights_action.setEnabled(self.survey is not None)
+        self.survey_flights_action.setEnabled(self.surveys.survey is not None)
         for action in (self.accept_action, self.reject_action, self.delete_action, *self.relabel_actions):
             action.setEnabled(selected)
         self.draw_action.setEnabled(has_run)
@@ -417,110 +413,6 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open a project", self.settings.last_directory(), PROJECT_FILTER)
         if path:
             self.open_path(Path(path))
-
-    def open_survey_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a survey folder", self.settings.last_directory())
-        if folder:
-            self.open_path(Path(folder))
-
-    def open_survey(self, folder: Path | str) -> Any:
-        """Show a survey's flights (:class:`app.dialogs.survey_dialog.SurveyDialog`) to
-        open one by one and its map to export; returns the dialog (``None``: the survey
-        could not be read, which is shown)."""
-        from app.dialogs.survey_dialog import SurveyDialog
-        from core.survey import Survey
-
-        folder = Path(folder)
-        try:
-            survey = Survey.open(folder)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the window
-            show_error(self, exc, title="Cannot open the survey")
-            return None
-        self.survey = survey
-        self.settings.add_recent_file(folder)
-        self.settings.set_last_directory(folder.parent)
-        if self.survey_dialog is not None:
-            self.survey_dialog.close()
-        dialog = SurveyDialog(survey, self, current_project=self.document.project_path)
-        dialog.flight_chosen.connect(lambda project: self.open_path(project) and dialog.accept())
-        dialog.exported.connect(lambda _paths: self._offer_export_folder(dialog.export_folder))
-        dialog.survey_changed.connect(self._on_survey_changed)
-        dialog.analyse_requested.connect(
-            lambda projects, fps: self.analyse_flights(projects, AnalysisOptions(fps=fps or None)) and dialog.accept())
-        self.survey_dialog = dialog
-        dialog.open()
-        self._update_project_label()
-        self._update_actions()
-        return dialog
-
-    def _on_survey_changed(self, survey: Any) -> None:
-        self.survey = survey
-        if self.document.survey is not None:
-            self.document.survey = survey
-        self._update_project_label()
-
-    def new_survey_dialog(self) -> None:
-        """File > New Survey…: a folder for the survey (one holding a survey opens it)."""
-        folder = QFileDialog.getExistingDirectory(self, "Choose or make an empty folder for the survey",
-                                                  self.settings.last_directory())
-        if folder:
-            self.new_survey(Path(folder))
-
-    def new_survey(self, folder: Path) -> Any:
-        """Create a survey in ``folder`` (named after it) and show it, to add flights to;
-        a folder that holds a survey already shows that one. Returns the dialog."""
-        from core.survey import survey_folder_of
-        from services.survey import create_survey
-
-        if survey_folder_of(folder) is None:
-            try:
-                create_survey(Path(folder))
-            except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the window
-                show_error(self, exc, title="Cannot create the survey")
-                return None
-        return self.open_survey(folder)
-
-    def analyse_flights(self, projects: list[Path], options: AnalysisOptions, *, model: Any = None) -> bool:
-        """Analyse projects one after the other in the window: each opens and is analysed
-        as Analysis > Analyse… does (with its own georeferencing), then the next; Cancel
-        stops the queue after the frame it is on. ``model`` injects one (tests)."""
-        if self._analysis is not None and self._analysis.is_running:
-            show_error(self, "An analysis is running; cancel it before analysing other flights.")
-            return False
-        self._flight_queue = [Path(p) for p in projects]
-        self._flight_queue_run = (options, model)
-        return self._analyse_next_flight()
-
-    @property
-    def queued_flights(self) -> list[Path]:
-        """The projects still to analyse after the one analysing now (Analyse Flights…)."""
-        return list(self._flight_queue)
-
-    def _analyse_next_flight(self) -> bool:
-        from app.dialogs.geo_dialog import hfov_degrees
-
-        if not self._flight_queue or self._flight_queue_run is None:
-            return False
-        project = self._flight_queue.pop(0)
-        options, model = self._flight_queue_run
-        if not self.open_path(project):
-            self._flight_queue.clear()
-            return False
-        settings = self.document.settings
-        options = replace(options, time_offset_s=settings.time_offset_s,
-                          hfov_deg=hfov_degrees(settings.hfov_deg) or None)
-        if self.start_analysis(options, model=model) is None:
-            self._flight_queue.clear()
-            return False
-        left = len(self._flight_queue)
-        if left:
-            self.statusBar().showMessage(f"{left} more flight{'' if left == 1 else 's'} to analyse after this one", 10_000)
-        return True
-
-    def survey_flights_dialog(self) -> None:
-        """File > Survey Flights…: the last survey's flights again."""
-        if self.survey is not None:
-            self.open_survey(self.survey.folder)
 
     # ------------------------------------------------------------------ first run
     def _show_start_page(self) -> None:
@@ -587,7 +479,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
         survey_folder = survey_folder_of(path)
         if survey_folder is not None:
-            return self.open_survey(survey_folder) is not None
+            return self.surveys.open(survey_folder) is not None
         if self._analysis is not None and self._analysis.is_running:
             show_error(self, "An analysis is running; cancel it before opening another project.")
             return False
@@ -658,8 +550,7 @@ class MainWindow(QMainWindow):
         self.document.close()
 
     def _on_opened(self) -> None:
-        # a flight of the open survey: its Sites panel carries the other flights' decisions
-        self.document.survey = self.survey if self._survey_flight() is not None else None
+        self.surveys.project_opened()
         self.pages.setCurrentWidget(self.player_page)
         self._park_docks(False)
         self._update_model_badge()
@@ -680,28 +571,14 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc.is_open:
             telemetry = doc.telemetry_path.name if doc.telemetry_path else "none (File > Open Telemetry…)"
-            self.project_label.setText(f"{doc.project_path}   ·   telemetry: {telemetry}{self._survey_text()}")
+            survey = self.surveys.status_text()
+            self.project_label.setText(f"{doc.project_path}   ·   telemetry: {telemetry}"
+                                       + (f"   ·   {survey}" if survey else ""))
 
-    def _survey_text(self) -> str:
-        """The open project's place in the last survey opened ("" when it is not one of its flights)."""
-        flight = self._survey_flight()
-        if flight is None:
-            return ""
-        number, name = flight
-        return f"   ·   survey {self.survey.name}: flight {name} ({number} of {len(self.survey.flights)})"
-
-    def _survey_flight(self) -> tuple[int, str] | None:
-        """The open project's number and name among the last survey's flights, or ``None``."""
-        survey, project = self.survey, self.document.project_path
-        if survey is None or project is None:
-            return None
-        for number, flight in enumerate(survey.flights, 1):
-            try:
-                if survey.project_path(flight).resolve() == Path(project).resolve():
-                    return number, flight.name
-            except OSError:
-                continue
-        return None
+    def survey_changed(self) -> None:
+        """The survey opened or its flights changed: the status bar and the menu follow."""
+        self._update_project_label()
+        self._update_actions()
 
     def _on_closed(self) -> None:
         self.setWindowTitle("damagemap")
@@ -1053,11 +930,6 @@ class MainWindow(QMainWindow):
         self.document.set_analysis_running(False)
         self._update_actions()
         self.analysis_finished.emit(cancelled)
-        if self._flight_queue:
-            if cancelled or failed:
-                self._flight_queue.clear()
-            else:
-                QTimer.singleShot(0, self._analyse_next_flight)
 
     # ------------------------------------------------------------------ export
     def export_dialog(self) -> None:
@@ -1101,14 +973,14 @@ class MainWindow(QMainWindow):
 
     def _on_export_done(self, choice: ExportChoice, paths: list[Path]) -> None:
         self.statusBar().showMessage(f"Exported {len(paths)} files to {choice.out_dir}", 8000)
-        self._offer_export_folder(Path(choice.out_dir))
+        self.offer_export_folder(Path(choice.out_dir))
         if choice.open_html:
             html = next((p for p in paths if Path(p).suffix == ".html"), None)
             if html is not None:
                 QDesktopServices.openUrl(QUrl.fromLocalFile(str(html)))
         self.export_finished.emit(paths)
 
-    def _offer_export_folder(self, folder: Path | None) -> None:
+    def offer_export_folder(self, folder: Path | None) -> None:
         """The status bar's "Open export folder" link, to ``folder``, until the project closes."""
         if folder is None:
             return

@@ -58,9 +58,9 @@ def build_actions(window: MainWindow) -> None:
     t = window.transport
     window.open_action = _action(window, "&Open Video or Project…", window.open_dialog, QKeySequence.StandardKey.Open)
     window.open_telemetry_action = _action(window, "Open &Telemetry…", window.open_telemetry_dialog)
-    window.new_survey_action = _action(window, "&New Survey…", window.new_survey_dialog)
-    window.open_survey_action = _action(window, "Open &Survey…", window.open_survey_dialog)
-    window.survey_flights_action = _action(window, "Survey &Flights…", window.survey_flights_dialog)
+    window.new_survey_action = _action(window, "&New Survey…", window.surveys.new_dialog)
+    window.open_survey_action = _action(window, "Open &Survey…", window.surveys.open_dialog)
+    window.survey_flights_action = _action(window, "Survey &Flights…", window.surveys.flights_dialog)
     window.save_as_action = _action(window, "Save Project &As…", window.save_as_dialog, "Ctrl+Shift+S")
     window.close_action = _action(window, "&Close Project", window.close_project, QKeySequence.StandardKey.Close)
     window.export_action = _action(window, "&Export…", window.export_dialog, "Ctrl+E")

@@ -114,7 +114,7 @@ def main() -> int:
     window.grab().save(str(args.out / "start_page.png"))
     names = ["main_window.png", "site_review_panel.png", "start_page.png"]
     if args.survey is not None:
-        dialog = window.open_survey(args.survey)
+        dialog = window.surveys.open(args.survey)
         if dialog is None:
             print(app.errors.error_sink, file=sys.stderr)
             return 1

@@ -44,7 +44,7 @@ def town(sites_truth, tmp_path):
 def _open(window, qtbot, path):
     """Open ``path`` in the window and wait for its survey dialog's map."""
     assert window.open_path(path)
-    dialog = window.survey_dialog
+    dialog = window.surveys.dialog
     with qtbot.waitSignal(dialog.map_ready, timeout=60_000) as ready:
         pass
     return dialog, ready.args[0]
@@ -89,7 +89,7 @@ def test_a_chosen_flight_opens_for_review_with_the_survey_named_in_the_status_ba
     # File > Survey Flights… lists the flights again, the open one chosen
     assert window.survey_flights_action.isEnabled()
     window.survey_flights_action.trigger()
-    again = window.survey_dialog
+    again = window.surveys.dialog
     assert again is not dialog and again.isVisible()
     assert again.table.currentRow() == 1
 
@@ -186,7 +186,7 @@ def test_a_site_decided_on_one_flight_is_decided_when_another_flight_of_it_opens
         sites.decide(ReviewState.REJECTED)
 
     window.survey_flights_action.trigger()
-    sites = _open_flight(window, qtbot, window.survey_dialog, 1)
+    sites = _open_flight(window, qtbot, window.surveys.dialog, 1)
     assert "survey town: flight tuesday" in window.project_label.text()
     assert notices and "the survey's other flights" in notices[-1]
     # the carried decision is one edit: the rejected place leaves tuesday's sites too
@@ -229,7 +229,7 @@ def test_a_survey_made_in_the_window_gets_its_flights_from_videos(window, qtbot,
     shutil.copy2(sites_truth.video, videos / "south.mp4")  # its telemetry still to come
     (videos / "notes.mp4").write_text("not a video")
 
-    dialog = window.new_survey(tmp_path / "bay")
+    dialog = window.surveys.new(tmp_path / "bay")
     assert dialog is not None and dialog.table.rowCount() == 0
     assert (tmp_path / "bay" / "survey.json").is_file() and dialog.windowTitle() == "Survey: bay"
     assert "No flights yet" in dialog.notes.text() and not dialog.export_button.isEnabled()
@@ -243,11 +243,11 @@ def test_a_survey_made_in_the_window_gets_its_flights_from_videos(window, qtbot,
     assert "Not added" in dialog.export_status.text() and "notes.mp4" in dialog.export_status.text()
     reread = Survey.open(tmp_path / "bay")
     assert [f.name for f in reread.flights] == ["north", "south"]
-    assert window.survey.flights == reread.flights  # the window knows the flights added
+    assert window.surveys.survey.flights == reread.flights  # the window knows the flights added
     assert dialog.table.currentRow() == 0
 
     # the same folder again opens that survey, with its flights
-    again = window.new_survey(tmp_path / "bay")
+    again = window.surveys.new(tmp_path / "bay")
     assert _column(again, "Flight") == ["north", "south"] and not errors
 
 
@@ -276,7 +276,7 @@ def test_analyse_flights_runs_each_flight_in_the_window_one_after_the_other(wind
     assert asked.args == [projects, 5.0]
     finished = []
     window.analysis_finished.connect(finished.append)
-    assert window.analyse_flights(projects, AnalysisOptions(fps=5.0), model=tiny_model)
+    assert window.surveys.analyse_flights(projects, AnalysisOptions(fps=5.0), model=tiny_model)
     qtbot.waitUntil(lambda: len(finished) == 2 and not window.analysis_job.is_running, timeout=120_000)
     assert finished == [False, False] and not errors
     statuses = surveys.flight_statuses(unanalysed_town)
@@ -292,11 +292,11 @@ def test_cancel_stops_the_flights_still_to_analyse(window, qtbot, unanalysed_tow
     projects = [s.project for s in surveys.flight_statuses(unanalysed_town)]
     finished = []
     window.analysis_finished.connect(finished.append)
-    assert window.analyse_flights(projects, AnalysisOptions(fps=5.0), model=tiny_model)
-    assert window.queued_flights == projects[1:]
+    assert window.surveys.analyse_flights(projects, AnalysisOptions(fps=5.0), model=tiny_model)
+    assert window.surveys.queued_flights == projects[1:]
     window.cancel_analysis()
     qtbot.waitUntil(lambda: finished == [True], timeout=60_000)
-    assert window.queued_flights == [] and not window.analysis_job.is_running
+    assert window.surveys.queued_flights == [] and not window.analysis_job.is_running
     tuesday = surveys.flight_statuses(unanalysed_town)[1]
     assert tuesday.frames_analysed == 0 and window.document.project_path.resolve() == projects[0].resolve()
 
@@ -313,7 +313,7 @@ def test_a_flight_taken_out_of_the_survey_leaves_its_map_and_keeps_its_project(w
     assert [f.name for f in Survey.open(town.folder).flights] == ["tuesday"]
     assert town.project_path(monday).is_file()  # the analysis and reviews stay on disk
     assert "No flight is analysed yet" in dialog.notes.text() and not dialog.export_button.isEnabled()
-    assert [f.name for f in window.survey.flights] == ["tuesday"]
+    assert [f.name for f in window.surveys.survey.flights] == ["tuesday"]
 
     # adding its video again under the same name brings the analysed project back
     with qtbot.waitSignal(dialog.flights_added, timeout=60_000):

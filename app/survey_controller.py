@@ -1,0 +1,188 @@
+"""The window's surveys: the survey last opened, its list of flights, and flights
+analysed one after the other.
+
+A survey (docs/survey.md) is a folder of flights, each an ordinary project; the window
+opens one flight at a time. :class:`SurveyController` keeps which survey that flight
+belongs to (the status bar names it, the Sites panel carries its other flights'
+decisions through ``ProjectDocument.survey``), shows the survey's
+:class:`app.dialogs.survey_dialog.SurveyDialog`, and runs Analyse Flights…: each
+flight opens and is analysed as Analysis > Analyse… does, then the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QFileDialog
+
+from app.errors import show_error
+from app.workers import AnalysisOptions
+
+if TYPE_CHECKING:  # pragma: no cover
+    from app.dialogs.survey_dialog import SurveyDialog
+    from app.main_window import MainWindow
+    from core.survey import Survey
+
+
+class SurveyController(QObject):
+    """The surveys of one window (``window.surveys``)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        #: the survey last opened (File > Survey Flights… shows it again) and its dialog
+        self.survey: Survey | None = None
+        self.dialog: SurveyDialog | None = None
+        self._queue: list[Path] = []
+        self._queue_run: tuple[AnalysisOptions, Any] | None = None
+        window.analysis_finished.connect(self._on_analysis_finished)
+
+    # ------------------------------------------------------------------ opening
+    def open_dialog(self) -> None:
+        """File > Open Survey…: choose a survey folder."""
+        folder = QFileDialog.getExistingDirectory(self.window, "Open a survey folder",
+                                                  self.window.settings.last_directory())
+        if folder:
+            self.open(Path(folder))
+
+    def open(self, folder: Path | str) -> SurveyDialog | None:
+        """Show a survey's flights to open one by one, analyse and export; returns the
+        dialog (``None``: the survey could not be read, which is shown)."""
+        from app.dialogs.survey_dialog import SurveyDialog
+        from core.survey import Survey
+
+        window, folder = self.window, Path(folder)
+        try:
+            survey = Survey.open(folder)
+        except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the window
+            show_error(window, exc, title="Cannot open the survey")
+            return None
+        self.survey = survey
+        window.settings.add_recent_file(folder)
+        window.settings.set_last_directory(folder.parent)
+        if self.dialog is not None:
+            self.dialog.close()
+        dialog = SurveyDialog(survey, window, current_project=window.document.project_path)
+        dialog.flight_chosen.connect(lambda project: window.open_path(project) and dialog.accept())
+        dialog.exported.connect(lambda _paths: window.offer_export_folder(dialog.export_folder))
+        dialog.survey_changed.connect(self._on_survey_changed)
+        dialog.analyse_requested.connect(
+            lambda projects, fps: self.analyse_flights(projects, AnalysisOptions(fps=fps or None)) and dialog.accept())
+        self.dialog = dialog
+        dialog.open()
+        window.survey_changed()
+        return dialog
+
+    def new_dialog(self) -> None:
+        """File > New Survey…: a folder for the survey (one holding a survey opens it)."""
+        folder = QFileDialog.getExistingDirectory(self.window, "Choose or make an empty folder for the survey",
+                                                  self.window.settings.last_directory())
+        if folder:
+            self.new(Path(folder))
+
+    def new(self, folder: Path) -> SurveyDialog | None:
+        """Create a survey in ``folder`` (named after it) and show it, to add flights to;
+        a folder that holds a survey already shows that one. Returns the dialog."""
+        from core.survey import survey_folder_of
+        from services.survey import create_survey
+
+        if survey_folder_of(folder) is None:
+            try:
+                create_survey(Path(folder))
+            except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the window
+                show_error(self.window, exc, title="Cannot create the survey")
+                return None
+        return self.open(folder)
+
+    def flights_dialog(self) -> None:
+        """File > Survey Flights…: the last survey's flights again."""
+        if self.survey is not None:
+            self.open(self.survey.folder)
+
+    def _on_survey_changed(self, survey: Survey) -> None:
+        self.survey = survey
+        if self.window.document.survey is not None:
+            self.window.document.survey = survey
+        self.window.survey_changed()
+
+    # ------------------------------------------------------------------ the open project
+    def flight_of_open_project(self) -> tuple[int, str] | None:
+        """The open project's number (from 1) and name among the survey's flights, or ``None``."""
+        survey, project = self.survey, self.window.document.project_path
+        if survey is None or project is None:
+            return None
+        for number, flight in enumerate(survey.flights, 1):
+            try:
+                if survey.project_path(flight).resolve() == Path(project).resolve():
+                    return number, flight.name
+            except OSError:
+                continue
+        return None
+
+    def status_text(self) -> str:
+        """The open project's place in the survey, for the status bar ("" when it is not a flight of it)."""
+        flight = self.flight_of_open_project()
+        if flight is None or self.survey is None:
+            return ""
+        number, name = flight
+        return f"survey {self.survey.name}: flight {name} ({number} of {len(self.survey.flights)})"
+
+    def project_opened(self) -> None:
+        """A flight of the survey carries its other flights' decisions (the Sites panel)."""
+        self.window.document.survey = self.survey if self.flight_of_open_project() is not None else None
+
+    # ------------------------------------------------------------------ Analyse Flights…
+    def analyse_flights(self, projects: list[Path], options: AnalysisOptions, *, model: Any = None) -> bool:
+        """Analyse projects one after the other in the window: each opens and is analysed
+        as Analysis > Analyse… does (with its own georeferencing), then the next; Cancel
+        stops the rest after the frame it is on. ``model`` injects one (tests)."""
+        job = self.window.analysis_job
+        if job is not None and job.is_running:
+            show_error(self.window, "An analysis is running; cancel it before analysing other flights.")
+            return False
+        self._queue = [Path(p) for p in projects]
+        self._queue_run = (options, model)
+        return self._analyse_next()
+
+    @property
+    def queued_flights(self) -> list[Path]:
+        """The projects still to analyse after the one analysing now."""
+        return list(self._queue)
+
+    def _analyse_next(self) -> bool:
+        from app.dialogs.geo_dialog import hfov_degrees
+
+        window = self.window
+        if not self._queue or self._queue_run is None:
+            return False
+        project = self._queue.pop(0)
+        options, model = self._queue_run
+        if not window.open_path(project):
+            self._queue.clear()
+            return False
+        settings = window.document.settings
+        options = replace(options, time_offset_s=settings.time_offset_s, hfov_deg=hfov_degrees(settings.hfov_deg) or None)
+        if window.start_analysis(options, model=model) is None:
+            self._queue.clear()
+            return False
+        left = len(self._queue)
+        if left:
+            window.statusBar().showMessage(f"{left} more flight{'' if left == 1 else 's'} to analyse after this one",
+                                           10_000)
+        return True
+
+    def _on_analysis_finished(self, cancelled: bool) -> None:
+        if not self._queue:
+            return
+        job = self.window.analysis_job
+        if cancelled or (job is not None and job.error is not None):
+            self._queue.clear()
+        else:
+            QTimer.singleShot(0, self._analyse_next)  # after the window has finished with this run
+
+
+__all__ = ["SurveyController"]
