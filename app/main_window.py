@@ -393,6 +393,8 @@ class MainWindow(QMainWindow):
         self.cancel_action.setEnabled(running)
         self.export_action.setEnabled(has_run and not running)
         self.survey_flights_action.setEnabled(self.surveys.survey is not None)
+        self.next_flight_action.setEnabled(self.surveys.neighbour_flight(1) is not None and not running)
+        self.previous_flight_action.setEnabled(self.surveys.neighbour_flight(-1) is not None and not running)
         for action in (self.accept_action, self.reject_action, self.delete_action, *self.relabel_actions):
             action.setEnabled(selected)
         self.draw_action.setEnabled(has_run)

@@ -131,6 +131,22 @@ class SurveyController(QObject):
         number, name = flight
         return f"survey {self.survey.name}: flight {name} ({number} of {len(self.survey.flights)})"
 
+    def neighbour_flight(self, step: int) -> Path | None:
+        """The project of the flight ``step`` places after (before, when negative) the open
+        one in the survey's order, or ``None``."""
+        flight = self.flight_of_open_project()
+        if flight is None or self.survey is None:
+            return None
+        index = flight[0] - 1 + step
+        if not 0 <= index < len(self.survey.flights):
+            return None
+        return self.survey.project_path(self.survey.flights[index])
+
+    def step_flight(self, step: int) -> bool:
+        """File > Next/Previous Survey Flight: open the neighbouring flight of the survey."""
+        project = self.neighbour_flight(step)
+        return project is not None and self.window.open_path(project)
+
     def project_opened(self) -> None:
         """A flight of the survey carries its other flights' decisions (the Sites panel)."""
         self.window.document.survey = self.survey if self.flight_of_open_project() is not None else None

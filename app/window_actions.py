@@ -61,6 +61,10 @@ def build_actions(window: MainWindow) -> None:
     window.new_survey_action = _action(window, "&New Survey…", window.surveys.new_dialog)
     window.open_survey_action = _action(window, "Open &Survey…", window.surveys.open_dialog)
     window.survey_flights_action = _action(window, "Survey &Flights…", window.surveys.flights_dialog)
+    window.next_flight_action = _action(window, "Next Survey Flight", lambda: window.surveys.step_flight(1),
+                                        "Ctrl+PgDown")
+    window.previous_flight_action = _action(window, "Previous Survey Flight", lambda: window.surveys.step_flight(-1),
+                                            "Ctrl+PgUp")
     window.save_as_action = _action(window, "Save Project &As…", window.save_as_dialog, "Ctrl+Shift+S")
     window.close_action = _action(window, "&Close Project", window.close_project, QKeySequence.StandardKey.Close)
     window.export_action = _action(window, "&Export…", window.export_dialog, "Ctrl+E")
@@ -126,6 +130,8 @@ def build_menus(window: MainWindow) -> None:
     file_menu.addAction(window.new_survey_action)
     file_menu.addAction(window.open_survey_action)
     file_menu.addAction(window.survey_flights_action)
+    file_menu.addAction(window.next_flight_action)
+    file_menu.addAction(window.previous_flight_action)
     file_menu.addSeparator()
     file_menu.addAction(window.save_as_action)
     file_menu.addSeparator()

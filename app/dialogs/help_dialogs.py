@@ -34,6 +34,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+Shift+S", "save the project as a copy and go on in it"),
     ("Ctrl+R", "analyse"),
     ("Ctrl+E", "export"),
+    ("Ctrl+PgDown / Ctrl+PgUp", "next / previous flight of the survey"),
 )
 
 

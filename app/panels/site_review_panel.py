@@ -173,7 +173,8 @@ class _KeyFilter(QObject):
                 if kind == QEvent.Type.KeyPress:
                     self._panel.trigger(KEYS[key])
                 return True
-            if key in _NAVIGATION and kind == QEvent.Type.ShortcutOverride:
+            if (key in _NAVIGATION and kind == QEvent.Type.ShortcutOverride
+                    and not modifiers & Qt.KeyboardModifier.ControlModifier):  # Ctrl+PgDown: the next flight
                 event.accept()  # the list moves its cursor instead of the window stepping frames
                 return True
         return False

@@ -320,3 +320,21 @@ def test_a_flight_taken_out_of_the_survey_leaves_its_map_and_keeps_its_project(w
         dialog.add_flights([Path(monday.video)])
     assert _column(dialog, "Flight") == ["tuesday", "monday"]
     assert _column(dialog, "Analysed")[1].endswith("frames")
+
+
+def test_ctrl_page_down_and_up_step_through_the_survey_s_flights(window, qtbot, town, sites_truth):
+    with ProjectStore.open(town.project_path(town.flight("tuesday"))) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    dialog, _ = _open(window, qtbot, town.folder)
+    sites = _open_flight(window, qtbot, dialog, 0)
+    assert window.next_flight_action.isEnabled() and not window.previous_flight_action.isEnabled()
+    with qtbot.waitActive(window):  # the survey's list, a window of its own, had the keys
+        window.activateWindow()
+    sites.site_list.setFocus()  # the keys reach the window from the Sites panel's list too
+    with qtbot.waitSignal(window.document.opened, timeout=30_000):
+        qtbot.keyClick(sites.site_list, Qt.Key.Key_PageDown, Qt.KeyboardModifier.ControlModifier)
+    assert "flight tuesday (2 of 2)" in window.project_label.text()
+    assert not window.next_flight_action.isEnabled() and window.previous_flight_action.isEnabled()
+    with qtbot.waitSignal(window.document.opened, timeout=30_000):
+        window.previous_flight_action.trigger()
+    assert "flight monday (1 of 2)" in window.project_label.text()
