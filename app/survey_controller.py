@@ -67,7 +67,7 @@ class SurveyController(QObject):
         if self.dialog is not None:
             self.dialog.close()
         dialog = SurveyDialog(survey, window, current_project=window.document.project_path)
-        dialog.flight_chosen.connect(lambda project: window.open_path(project) and dialog.accept())
+        dialog.flight_chosen.connect(lambda project: self._open_chosen(dialog, project))
         dialog.exported.connect(lambda _paths: window.offer_export_folder(dialog.export_folder))
         dialog.survey_changed.connect(self._on_survey_changed)
         dialog.analyse_requested.connect(
@@ -76,6 +76,11 @@ class SurveyController(QObject):
         dialog.open()
         window.survey_changed()
         return dialog
+
+    def _open_chosen(self, dialog: SurveyDialog, project: Path) -> None:
+        if self.window.open_path(project):
+            dialog.accept()
+            self.window.activateWindow()  # the keys go to the flight now, not to the closed list
 
     def new_dialog(self) -> None:
         """File > New Survey…: a folder for the survey (one holding a survey opens it)."""

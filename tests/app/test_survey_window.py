@@ -328,8 +328,7 @@ def test_ctrl_page_down_and_up_step_through_the_survey_s_flights(window, qtbot, 
     dialog, _ = _open(window, qtbot, town.folder)
     sites = _open_flight(window, qtbot, dialog, 0)
     assert window.next_flight_action.isEnabled() and not window.previous_flight_action.isEnabled()
-    with qtbot.waitActive(window):  # the survey's list, a window of its own, had the keys
-        window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)  # the keys go to the flight once the list has opened it
     sites.site_list.setFocus()  # the keys reach the window from the Sites panel's list too
     with qtbot.waitSignal(window.document.opened, timeout=30_000):
         qtbot.keyClick(sites.site_list, Qt.Key.Key_PageDown, Qt.KeyboardModifier.ControlModifier)
