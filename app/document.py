@@ -66,6 +66,8 @@ class ProjectDocument(QObject):
         map's minimum score, so the exports keep what the window shows.
     notice(str)
         A short message for the status bar.
+    sites_changed()
+        The run's damage sites were read again (:meth:`site_of` answers from them).
     """
 
     opened = Signal()
@@ -80,6 +82,7 @@ class ProjectDocument(QObject):
     highlight_requested = Signal(object)
     score_threshold_changed = Signal(float)
     notice = Signal(str)
+    sites_changed = Signal()
 
     #: A burst of threshold changes (a slider drag) is saved to the project once, this
     #: long after the last one (saving rebuilds the map).
@@ -100,6 +103,8 @@ class ProjectDocument(QObject):
         self._selected_id: int | None = None
         self._analysis_running = False
         self._author: str | None = None
+        self._site_of: dict[int, int] = {}
+        self._unconfirmed_sites: frozenset[int] = frozenset()
         #: the survey (core.survey.Survey) the open project is a flight of, or None: the
         #: Sites panel carries the decisions its other flights made at the same places
         self.survey = None
@@ -229,7 +234,25 @@ class ProjectDocument(QObject):
         self.store.close()
         self.store = None
         self.survey = None
+        self.set_sites({})
         self.closed.emit()
+
+    # -- the run's damage sites (the Sites panel reads them; the review table shows them) --
+    def set_sites(self, site_of: dict[int, int], unconfirmed: frozenset[int] = frozenset()) -> None:
+        """Which site each detection is in (detection id -> site id), and the sites the map
+        leaves out as unconfirmed."""
+        if site_of == self._site_of and unconfirmed == self._unconfirmed_sites:
+            return
+        self._site_of, self._unconfirmed_sites = dict(site_of), frozenset(unconfirmed)
+        self.sites_changed.emit()
+
+    def site_of(self, detection_id: int) -> int | None:
+        """The site a detection is in (``None``: in none, or the sites are not read yet)."""
+        return self._site_of.get(detection_id)
+
+    def site_assignments(self) -> tuple[dict[int, int], frozenset[int]]:
+        """Every detection's site (detection id -> site id) and the unconfirmed sites' ids."""
+        return dict(self._site_of), self._unconfirmed_sites
 
     # -- what the window shows ---------------------------------------------------------
     @property
@@ -322,6 +345,7 @@ class ProjectDocument(QObject):
             self._restore_undo_stack(self.session)
         self._frame_detections.clear()
         self._analysed = {} if run_id is None else dict(self.store.analysed_frames(run_id))
+        self.set_sites({})
         self.run_changed.emit(run_id)
 
     def _restore_undo_stack(self, session) -> None:  # noqa: ANN001 - core.review.ReviewSession

@@ -42,6 +42,7 @@ class ReviewPanel(Panel):
         document.detections_changed.connect(self._on_detections_changed)
         document.selection_changed.connect(self._on_selection_changed)
         document.score_threshold_changed.connect(self._on_threshold_changed)
+        document.sites_changed.connect(self._on_sites_changed)
         view = self.view
         view.score_filter.setToolTip("The window's score threshold (the toolbar's): rows scoring below it are hidden")
         view.score_filter.valueChanged.connect(document.set_score_threshold)
@@ -93,6 +94,9 @@ class ReviewPanel(Panel):
         elif doc.selected_id is not None:
             self.view.select_detection(doc.selected_id)
         self._update_pending()
+
+    def _on_sites_changed(self) -> None:
+        self.view.model.set_sites(*self.document.site_assignments())
 
     def _on_threshold_changed(self, value: float) -> None:
         box = self.view.score_filter

@@ -394,6 +394,7 @@ class SiteReviewPanel(Panel):
 
     def _show_message(self, text: str) -> None:
         self.review = None
+        self.document.set_sites({})
         self._thumb_queue.clear()
         self._grid_queue.clear()
         self.site_list.clear()
@@ -441,6 +442,7 @@ class SiteReviewPanel(Panel):
         key = self._follow_key if self._follow_key is not None else (
             None if current is None else (current.best_detection_id or current.detection_ids[0]))
         self.review = review
+        self.document.set_sites(review.site_of, review.unconfirmed)
         self._decided.clear()
         self._thumb_queue.clear()
         self.site_list.blockSignals(True)

@@ -31,7 +31,8 @@ from core.types import DamageLevel, Detection, ReviewState
 SORT_ROLE = Qt.ItemDataRole.UserRole
 DETECTION_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
-COLUMNS = ("ID", "Frame", "Time (s)", "Level", "Score", "State", "Origin")
+COLUMNS = ("ID", "Frame", "Time (s)", "Level", "Score", "State", "Origin", "Site")
+SITE_COLUMN = COLUMNS.index("Site")
 
 
 def _level_icon(level: DamageLevel) -> QIcon:
@@ -49,6 +50,8 @@ class DetectionTableModel(QAbstractTableModel):
         self._row_of: dict[int, int] = {}
         self._pts_s: dict[int, float] = {}
         self._icons: dict[DamageLevel, QIcon] = {}
+        self._site_of: dict[int, int] = {}
+        self._unconfirmed: frozenset[int] = frozenset()
 
     # -- filling ---------------------------------------------------------------------
     def set_detections(self, detections: Iterable[Detection], pts_s: dict[int, float] | None = None) -> None:
@@ -61,6 +64,12 @@ class DetectionTableModel(QAbstractTableModel):
 
     def set_frame_times(self, pts_s: dict[int, float]) -> None:
         self._pts_s.update(pts_s)
+
+    def set_sites(self, site_of: dict[int, int], unconfirmed: frozenset[int] = frozenset()) -> None:
+        """Which site each detection is in (its id -> the site's), for the Site column."""
+        self._site_of, self._unconfirmed = dict(site_of), frozenset(unconfirmed)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, SITE_COLUMN), self.index(len(self._rows) - 1, SITE_COLUMN))
 
     def replace_frames(self, frame_detections: dict[int, Sequence[Detection]]) -> None:
         """Make the rows of these frames equal the given detections (edit, add, delete)."""
@@ -128,6 +137,9 @@ class DetectionTableModel(QAbstractTableModel):
                 return QColor(140, 140, 140)
             if det.review is ReviewState.ACCEPTED and column == 5:
                 return QColor(30, 130, 60)
+        if role == Qt.ItemDataRole.ToolTipRole and column == SITE_COLUMN:
+            return ("the damage site this detection is a sighting of (the Sites panel); empty: in no site "
+                    "(rejected, or under the map's score)")
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (0, 1, 2, 4):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -146,6 +158,11 @@ class DetectionTableModel(QAbstractTableModel):
             return f"{det.final_score:.2f}"
         if column == 5:
             return det.review.value
+        if column == SITE_COLUMN:
+            site = self._site_of.get(det.id)
+            if site is None:
+                return ""
+            return f"#{site}" + (" unconfirmed" if site in self._unconfirmed else "")
         return det.origin.value
 
     def _sort_value(self, det: Detection, column: int):
@@ -157,6 +174,7 @@ class DetectionTableModel(QAbstractTableModel):
             det.final_score,
             det.review.value,
             det.origin.value,
+            self._site_of.get(det.id, 1 << 62),  # detections in no site sort last
         )[column]
 
 

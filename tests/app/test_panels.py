@@ -118,3 +118,50 @@ def test_the_map_panel_shows_the_maps_cautions_and_clears_them(qtbot, flyover, t
     doc.close()
     assert label.isHidden() and label.text() == ""
     assert errors == []
+
+
+def test_the_review_table_names_the_site_of_each_detection(qtbot, sites_truth, tmp_path, errors):
+    from PySide6.QtCore import Qt
+
+    from app.panels.site_review_panel import SiteReviewPanel
+    from app.widgets.detections_table import SITE_COLUMN
+    from services.sites import site_review
+    from tests.truth_runs import write_run
+
+    project = tmp_path / "flight.dmproj"
+    with ProjectStore.create(project, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+        expected = site_review(store).site_of
+    doc = ProjectDocument()
+    sites, review = SiteReviewPanel(doc), ReviewPanel(doc)
+    for panel in (sites, review):
+        qtbot.addWidget(panel)
+    with qtbot.waitSignal(sites.sites_updated, timeout=30_000):
+        doc.open_path(project)
+    model = review.view.model
+
+    def site_cells() -> dict[int, str]:
+        return {model.detection(r).id: model.index(r, SITE_COLUMN).data() for r in range(model.rowCount())}
+
+    cells = site_cells()
+    assert model.headerData(SITE_COLUMN, Qt.Orientation.Horizontal) == "Site"
+    assert len(set(expected.values())) >= 3 and set(expected) <= set(cells)
+    assert all(cells[detection] == f"#{site}" for detection, site in expected.items())
+    assert all(cells[d] == "" for d in set(cells) - set(expected))
+
+    # sorted by site, each site's sightings are together
+    review.view.table.sortByColumn(SITE_COLUMN, Qt.SortOrder.AscendingOrder)
+    proxy = review.view.proxy
+    order = [proxy.index(r, SITE_COLUMN).data() for r in range(proxy.rowCount())]
+    assert order == sorted(order, key=lambda text: int(text[1:]) if text else 1 << 62)
+
+    # a rejected site leaves the map: its sightings are in no site any more
+    rejected = max(sites.review.sites, key=lambda s: len(s.sightings))
+    sites.select_site(rejected.site_id)
+    with qtbot.waitSignal(sites.sites_updated, timeout=30_000):
+        sites.decide(ReviewState.REJECTED)
+    cells = site_cells()
+    assert all(cells[d] == "" for d in rejected.detection_ids)
+    assert any(cells.values())  # the other sites keep theirs
+    doc.close()
+    assert doc.site_assignments() == ({}, frozenset())  # a next project starts with no sites
