@@ -113,8 +113,13 @@ def remove_flight(survey: Survey, name: str) -> FlightRecord:
     """Take flight ``name`` out of the survey and save it; its project and video stay on
     disk (``survey add`` of its video under the same name brings it back, analysis and
     reviews included)."""
+    index = survey.flights.index(survey.flight(name))
     flight = survey.remove_flight(name)
-    survey.save()
+    try:
+        survey.save()
+    except SurveyError:
+        survey.flights.insert(index, flight)  # the survey in memory stays the one on disk
+        raise
     return flight
 
 

@@ -177,9 +177,14 @@ class SurveyDialog(QDialog):
                 item.setToolTip(status.problem or str(status.project))
                 self.table.setItem(row, column, item)
 
-    def refresh(self) -> None:
-        """Read the survey and its flights again, and build its map again."""
-        self.survey = Survey.open(self.survey.folder)
+    def refresh(self) -> bool:
+        """Read the survey and its flights again, and build its map again; ``False`` (and
+        why, in the dialog) when the survey cannot be read any more."""
+        try:
+            self.survey = Survey.open(self.survey.folder)
+        except Exception as exc:  # noqa: BLE001 - said in the dialog, never a crash
+            self.export_status.setText(f'<span style="color: #b00020;">{_escape(error_text(exc))}</span>')
+            return False
         self.statuses = flight_statuses(self.survey)
         self.survey_map = None
         self._fill_table()
@@ -187,6 +192,7 @@ class SurveyDialog(QDialog):
         self._update_buttons()
         self.survey_changed.emit(self.survey)
         self.build_map()
+        return True
 
     # ------------------------------------------------------------------ adding flights
     def add_flights_dialog(self) -> None:
@@ -216,10 +222,11 @@ class SurveyDialog(QDialog):
         text = f"Added {len(added)} flight{'' if len(added) == 1 else 's'}" + (f": {', '.join(added)}" if added else "")
         if problems:
             text += '.<br><span style="color: #b00020;">Not added: ' + "<br>".join(_escape(p) for p in problems) + "</span>"
-        self.export_status.setText(text)
-        self.refresh()
-        if added:
-            self.table.selectRow(next(row for row, s in enumerate(self.statuses) if s.name == added[0]))
+        if self.refresh():
+            self.export_status.setText(text)
+            rows = [row for row, s in enumerate(self.statuses) if s.name in added]
+            if rows:
+                self.table.selectRow(rows[0])
         self.flights_added.emit(added)
 
     def remove_dialog(self) -> None:
@@ -245,8 +252,8 @@ class SurveyDialog(QDialog):
         except Exception as exc:  # noqa: BLE001 - said in the dialog, never a crash
             self.export_status.setText(f'<span style="color: #b00020;">{_escape(error_text(exc))}</span>')
             return
-        self.export_status.setText(_escape(f"Flight {name} taken out of the survey; its project stays on disk."))
-        self.refresh()
+        if self.refresh():
+            self.export_status.setText(_escape(f"Flight {name} taken out of the survey; its project stays on disk."))
 
     # ------------------------------------------------------------------ analysing
     def flights_to_analyse(self) -> list[FlightStatus]:

@@ -337,3 +337,12 @@ def test_ctrl_page_down_and_up_step_through_the_survey_s_flights(window, qtbot, 
     with qtbot.waitSignal(window.document.opened, timeout=30_000):
         window.previous_flight_action.trigger()
     assert "flight monday (1 of 2)" in window.project_label.text()
+
+
+def test_a_survey_whose_folder_went_away_is_said_in_its_list(window, qtbot, town, errors):
+    dialog, _ = _open(window, qtbot, town.folder)
+    shutil.rmtree(town.folder)
+    dialog.remove_flight("monday")
+    assert "survey.json" in dialog.export_status.text()
+    assert _column(dialog, "Flight") == ["monday", "tuesday"] and not errors  # the list as it was, no crash
+    assert [f.name for f in dialog.survey.flights] == ["monday", "tuesday"]
