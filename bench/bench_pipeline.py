@@ -26,6 +26,7 @@ Examples::
     python bench/bench_pipeline.py --srn --reference '{}' --reference-unfolded   # what folding the batch norms gains
     python bench/bench_pipeline.py --srn --reference '{}' --reference-torchvision-pooling   # the RoI pooling as a gather
     python bench/bench_pipeline.py --reference '{}' --reference-srn   # what turning the SRN on costs
+    python bench/bench_pipeline.py --video crisp.mp4 --reference '{}' --reference-torch-blur   # the OpenCV blur
 """
 
 from __future__ import annotations
@@ -197,6 +198,8 @@ class _Settings:
     refiner: object
     #: pool RoIs with torchvision's own kernel rather than the weighted gather
     torchvision_pooling: bool = False
+    #: soften crisp frames with torch's grouped convolutions rather than OpenCV's
+    torch_blur: bool = False
 
     def use(self, settings) -> None:  # noqa: ANN001
         from torchvision.ops import MultiScaleRoIAlign
@@ -204,7 +207,10 @@ class _Settings:
         from engine.msnet.inference import apply_inference_settings
         from engine.msnet.roi_align import GatherMultiScaleRoIAlign
 
+        from engine.msnet import sharpness
+
         apply_inference_settings(self.model, settings)  # type: ignore[arg-type]
+        sharpness.CPU_BLUR_BY_OPENCV = not self.torch_blur
         if self.refiner is not None:
             self.refiner.cpu_bfloat16 = "srn" in settings.cpu_bfloat16
         for module in self.model.modules():  # type: ignore[attr-defined]
@@ -247,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-torchvision-pooling", action="store_true",
                         help="the reference pools RoIs with torchvision's roi_align kernel (engine.msnet.roi_align); "
                              "with --reference '{}' this measures the gather pooling alone")
+    parser.add_argument("--reference-torch-blur", action="store_true",
+                        help="the reference softens crisp frames with torch's grouped convolutions "
+                             "(engine.msnet.sharpness) instead of OpenCV's; with --reference '{}' and a crisp video "
+                             "this measures the OpenCV blur alone")
     parser.add_argument("--reference-srn", action="store_true",
                         help="the reference also refines scores with the shipped SRN; with --reference '{}' and "
                              "without --srn this measures what the SRN costs")
@@ -303,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     switch = _Settings(model, refiner)
     switch.use(shipped)
     reference_switch = _Settings(reference_model, reference_refiner,
-                                 torchvision_pooling=args.reference_torchvision_pooling)
+                                 torchvision_pooling=args.reference_torchvision_pooling,
+                                 torch_blur=args.reference_torch_blur)
     # Warm up on every frame first. oneDNN (CPU) builds a primitive per tensor shape,
     # and the RoI heads see new shapes on each new frame: a first pass over frames runs
     # up to 2x slower than a second. Without this, whichever stage ran second would
@@ -350,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reference settings: {json.dumps(reference.as_config())}"
               + ("; reference detector unfolded (batch norms kept)" if reference_model is not model else "")
               + ("; reference pools RoIs with torchvision's kernel" if args.reference_torchvision_pooling else "")
+              + ("; reference softens frames with torch's convolutions" if args.reference_torch_blur else "")
               + ("; reference refines with the SRN" if reference_refiner is not refiner else ""))
     cpu = {stage: statistics.median(values) for stage, values in CPU_SECONDS.items() if values}
     print(f"{'stage':<34}{'frames/s':>10}{'wall s':>10}{'CPU s':>10}")
