@@ -39,6 +39,8 @@ class SurveyController(QObject):
         self.dialog: SurveyDialog | None = None
         self._queue: list[Path] = []
         self._queue_run: tuple[AnalysisOptions, Any] | None = None
+        #: the last Analyse Flights…: how many flights, how many analysed, which skipped and why
+        self._batch: dict[str, Any] = {}
         window.analysis_finished.connect(self._on_analysis_finished)
 
     # ------------------------------------------------------------------ opening
@@ -159,14 +161,16 @@ class SurveyController(QObject):
     # ------------------------------------------------------------------ Analyse Flights…
     def analyse_flights(self, projects: list[Path], options: AnalysisOptions, *, model: Any = None) -> bool:
         """Analyse projects one after the other in the window: each opens and is analysed
-        as Analysis > Analyse… does (with its own georeferencing), then the next; Cancel
-        stops the rest after the frame it is on. ``model`` injects one (tests)."""
+        as Analysis > Analyse… does (with its own georeferencing), then the next. A flight
+        that cannot be opened or whose analysis fails is skipped, and named at the end;
+        Cancel stops the rest after the frame it is on. ``model`` injects one (tests)."""
         job = self.window.analysis_job
         if job is not None and job.is_running:
             show_error(self.window, "An analysis is running; cancel it before analysing other flights.")
             return False
         self._queue = [Path(p) for p in projects]
         self._queue_run = (options, model)
+        self._batch = {"total": len(self._queue), "done": 0, "skipped": []}
         return self._analyse_next()
 
     @property
@@ -174,36 +178,71 @@ class SurveyController(QObject):
         """The projects still to analyse after the one analysing now."""
         return list(self._queue)
 
+    @property
+    def skipped_flights(self) -> list[str]:
+        """The flights of the last Analyse Flights… that were skipped, each with why."""
+        return list(self._batch["skipped"]) if self._batch else []
+
     def _analyse_next(self) -> bool:
         from app.dialogs.geo_dialog import hfov_degrees
 
         window = self.window
-        if not self._queue or self._queue_run is None:
-            return False
-        project = self._queue.pop(0)
-        options, model = self._queue_run
-        if not window.open_path(project):
-            self._queue.clear()
-            return False
-        settings = window.document.settings
-        options = replace(options, time_offset_s=settings.time_offset_s, hfov_deg=hfov_degrees(settings.hfov_deg) or None)
-        if window.start_analysis(options, model=model) is None:
-            self._queue.clear()
-            return False
-        left = len(self._queue)
-        if left:
-            window.statusBar().showMessage(f"{left} more flight{'' if left == 1 else 's'} to analyse after this one",
-                                           10_000)
-        return True
+        while self._queue and self._queue_run is not None:
+            project = self._queue.pop(0)
+            options, model = self._queue_run
+            if not window.open_path(project):
+                self._skip(project, "could not be opened")
+                continue
+            settings = window.document.settings
+            options = replace(options, time_offset_s=settings.time_offset_s,
+                              hfov_deg=hfov_degrees(settings.hfov_deg) or None)
+            if window.start_analysis(options, model=model) is None:
+                self._skip(project, "could not start")
+                continue
+            left = len(self._queue)
+            if left:
+                window.statusBar().showMessage(f"{left} more flight{'' if left == 1 else 's'} to analyse after this one",
+                                               10_000)
+            return True
+        self._finish_batch()
+        return False
+
+    def _skip(self, project: Path, why: str) -> None:
+        if self._batch:
+            self._batch["skipped"].append(f"{self._flight_name(project)} ({why})")
+
+    def _flight_name(self, project: Path) -> str:
+        if self.survey is not None:
+            for flight in self.survey.flights:
+                if self.survey.project_path(flight).resolve() == Path(project).resolve():
+                    return flight.name
+        return Path(project).stem
+
+    def _finish_batch(self) -> None:
+        """Say how the batch went (the status bar), and end it."""
+        batch, self._queue_run, self._queue = self._batch, None, []
+        if not batch:
+            return
+        text = f"Analysed {batch['done']} of {batch['total']} flight{'' if batch['total'] == 1 else 's'}"
+        if batch["skipped"]:
+            text += "; not analysed: " + ", ".join(batch["skipped"])
+        self.window.statusBar().showMessage(text)
 
     def _on_analysis_finished(self, cancelled: bool) -> None:
-        if not self._queue:
+        if self._queue_run is None or not self._batch:
             return
         job = self.window.analysis_job
-        if cancelled or (job is not None and job.error is not None):
-            self._queue.clear()
+        project = self.window.document.project_path
+        if cancelled:
+            self._batch["skipped"] += [f"{self._flight_name(p)} (cancelled)" for p in self._queue]
+            self._finish_batch()
+            return
+        if job is not None and job.error is not None:
+            self._skip(project, f"analysis failed: {job.error}")
         else:
-            QTimer.singleShot(0, self._analyse_next)  # after the window has finished with this run
+            self._batch["done"] += 1
+        # the next flight after the window has finished with this run
+        QTimer.singleShot(0, self._analyse_next)
 
 
 __all__ = ["SurveyController"]

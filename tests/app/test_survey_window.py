@@ -279,6 +279,8 @@ def test_analyse_flights_runs_each_flight_in_the_window_one_after_the_other(wind
     assert window.surveys.analyse_flights(projects, AnalysisOptions(fps=5.0), model=tiny_model)
     qtbot.waitUntil(lambda: len(finished) == 2 and not window.analysis_job.is_running, timeout=120_000)
     assert finished == [False, False] and not errors
+    assert window.surveys.skipped_flights == []
+    assert window.statusBar().currentMessage() == "Analysed 2 of 2 flights"
     statuses = surveys.flight_statuses(unanalysed_town)
     assert all(s.complete and s.frames_analysed > 0 for s in statuses)
     # the last flight analysed is the one open, named in the status bar
@@ -297,6 +299,8 @@ def test_cancel_stops_the_flights_still_to_analyse(window, qtbot, unanalysed_tow
     window.cancel_analysis()
     qtbot.waitUntil(lambda: finished == [True], timeout=60_000)
     assert window.surveys.queued_flights == [] and not window.analysis_job.is_running
+    assert window.surveys.skipped_flights == ["tuesday (cancelled)"]
+    assert "Analysed 0 of 2 flights; not analysed: tuesday (cancelled)" in window.statusBar().currentMessage()
     tuesday = surveys.flight_statuses(unanalysed_town)[1]
     assert tuesday.frames_analysed == 0 and window.document.project_path.resolve() == projects[0].resolve()
 
@@ -346,3 +350,20 @@ def test_a_survey_whose_folder_went_away_is_said_in_its_list(window, qtbot, town
     assert "survey.json" in dialog.export_status.text()
     assert _column(dialog, "Flight") == ["monday", "tuesday"] and not errors  # the list as it was, no crash
     assert [f.name for f in dialog.survey.flights] == ["monday", "tuesday"]
+
+
+def test_a_flight_that_cannot_be_opened_is_skipped_and_named_and_the_next_one_analysed(
+        window, qtbot, unanalysed_town, tiny_model, errors):
+    from app.workers import AnalysisOptions
+
+    statuses = surveys.flight_statuses(unanalysed_town)
+    Path(statuses[0].record.video).write_bytes(b"not a video any more")  # monday's video is damaged
+    finished = []
+    window.analysis_finished.connect(finished.append)
+    assert window.surveys.analyse_flights([s.project for s in statuses], AnalysisOptions(fps=5.0), model=tiny_model)
+    qtbot.waitUntil(lambda: finished == [False] and not window.analysis_job.is_running, timeout=60_000)
+    qtbot.waitUntil(lambda: window.surveys.queued_flights == [] and "Analysed" in window.statusBar().currentMessage())
+    assert window.surveys.skipped_flights == ["monday (could not be opened)"]
+    assert len(errors) == 1 and "monday.mp4" in str(errors[0])  # said once, naming the file
+    assert surveys.flight_statuses(unanalysed_town)[1].complete
+    assert "Analysed 1 of 2 flights; not analysed: monday (could not be opened)" in window.statusBar().currentMessage()
