@@ -319,5 +319,6 @@ def survey_export_job(folder: Path, out_dir: Path) -> tuple[list[Path], Any]:
 
     survey = Survey.open(folder)
     built = survey_map(survey)
-    written = export_survey(built, Path(out_dir), title=f"Damage survey: {survey.name}", videos=flight_videos(survey))
+    written = export_survey(built, Path(out_dir), title=f"Damage survey: {survey.name}", videos=flight_videos(survey),
+                            survey=survey)
     return written, built

@@ -116,7 +116,8 @@ class PackageRequest:
     produced: dt.datetime | None = None
 
 
-def _software() -> str:
+def software_version() -> str:
+    """The installed version ("damagemap X.Y.Z"), for provenance."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -125,7 +126,8 @@ def _software() -> str:
         return "damagemap (version unknown)"
 
 
-def _model_text(model: Any) -> str:
+def model_text(model: Any) -> str:
+    """A run's model record in a few words (name, weights file, digest, version), for provenance."""
     if not isinstance(model, dict):
         return str(model) if model else "unknown"
     parts = []
@@ -264,7 +266,7 @@ def export_package(
     products = product_layers(store, built, footprints=request.footprints, basemap=request.basemap)
     footprints_path, basemap_path = products.footprints_path, products.basemap_path
     produced = (request.produced or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    credits = [f"Analysis and map: {_software()} (MIT licence), map rendering with Leaflet and matplotlib"]
+    credits = [f"Analysis and map: {software_version()} (MIT licence), map rendering with Leaflet and matplotlib"]
     if footprints_path is not None:
         osm = footprints_path.name.lower().endswith((".osm", ".pbf"))
         credits.append(f"Building footprints: {footprints_path.name}" + (" (c) OpenStreetMap contributors, ODbL" if osm else ""))
@@ -275,8 +277,8 @@ def export_package(
         credits.append(f"Produced by {info.organisation}")
     provenance: dict[str, Any] = {
         "video": Path(store.video_path).name,
-        "model": _model_text(store.run(run_id).model),
-        "software": _software(),
+        "model": model_text(store.run(run_id).model),
+        "software": software_version(),
         "project": Path(store.path).name,
         "run": run_id,
         "footprints": str(footprints_path) if footprints_path else None,
@@ -290,5 +292,5 @@ def export_package(
 
 
 __all__ = ["BASEMAP_KEY", "FOOTPRINTS_KEY", "PRODUCT_KEY", "PackageRequest", "ProductLayers", "grade_footprints",
-           "has_product_sources", "product_layers", "export_package", "product_info",
-           "product_sources", "set_product_sources", "update_product_info"]
+           "has_product_sources", "model_text", "product_layers", "export_package", "product_info",
+           "product_sources", "set_product_sources", "software_version", "update_product_info"]

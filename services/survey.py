@@ -361,13 +361,15 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
 
 
 def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | None = None,
-                  title: str = "Damage survey", videos: Mapping[str, Path] | None = None) -> list[Path]:
-    """Write the survey's sites and each flight's coverage, and the offline HTML map of
-    both (``title`` at its top), in ``formats`` (keys of
+                  title: str = "Damage survey", videos: Mapping[str, Path] | None = None,
+                  survey: Survey | None = None) -> list[Path]:
+    """Write the survey's sites and each flight's coverage, the offline HTML map of both
+    (``title`` at its top) and a README, in ``formats`` (keys of
     :data:`geo.export.survey_files.SURVEY_FILES`; None: all); the files written
     (:func:`geo.export.survey_files.write_survey_files`).
     With ``videos`` (flight name -> its video, :func:`flight_videos`), each site's popup
-    shows what every flight saw of it, close up.
+    shows what every flight saw of it, close up. With ``survey``, the README says how each
+    flight was flown and analysed (:func:`survey_provenance`).
 
     Raises
     ------
@@ -383,7 +385,30 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     if unknown:
         raise InputError(f"--formats: unknown format {', '.join(unknown)}; choose from {', '.join(SURVEY_FILES)}")
     closeup = _flight_closeups(built, videos) if videos and "html" in formats else None
-    return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup)
+    provenance = survey_provenance(survey) if survey is not None and "readme" in formats else None
+    return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup, provenance=provenance)
+
+
+def survey_provenance(survey: Survey) -> dict[str, Any]:
+    """What the README of a survey's export says of its making: the software, when, and
+    per flight its drone, video, telemetry, the model of its latest run and the frames it
+    analysed."""
+    from services.package import model_text, software_version
+
+    flights: dict[str, dict[str, Any]] = {}
+    for status in flight_statuses(survey):
+        record = status.record
+        about: dict[str, Any] = {"drone": record.drone, "video": Path(record.video).name,
+                                 "telemetry": status.telemetry.name if status.telemetry else None,
+                                 "frames": status.frames_analysed}
+        if status.problem is None:
+            with ProjectStore.open(status.project, read_only=True) as store:
+                run_id = store.latest_run_id()
+                if run_id is not None:
+                    about["model"] = model_text(store.run(run_id).model)
+        flights[record.name] = about
+    produced = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return {"software": software_version(), "produced": produced, "flights": flights}
 
 
 def flight_videos(survey: Survey) -> dict[str, Path]:
@@ -432,5 +457,6 @@ __all__ = [
     "site_summary",
     "survey_decisions",
     "survey_map",
+    "survey_provenance",
     "videos_in",
 ]

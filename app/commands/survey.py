@@ -60,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument("survey", type=Path)
     export.add_argument("--to", type=Path, required=True, help="output folder")
     export.add_argument("--formats", default=None,
-                        help="comma-separated: geojson, gpkg, csv, kml, html (the offline map); default all")
+                        help="comma-separated: geojson, gpkg, csv, kml, html (the offline map), readme "
+                             "(provenance, files, damage scale); default all")
 
 
 def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
@@ -316,7 +317,7 @@ def _export(args: argparse.Namespace) -> int:
     survey = Survey.open(args.survey)
     built = survey_map(survey)
     for path in export_survey(built, args.to, formats=formats, title=f"Damage survey: {survey.name}",
-                              videos=flight_videos(survey)):
+                              videos=flight_videos(survey), survey=survey):
         print(path)
     for note in built.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -86,9 +86,21 @@ def write_layers(path: Path, layers: Mapping[str, list[Record]], *, last_change:
     return written
 
 
+def damage_scale_lines() -> list[str]:
+    """The README's table of our levels against Copernicus EMS, xBD and OSM's tags."""
+    from geo.grading import EMS_GRADE, LABELS, ORDER, OSM_DAMAGE, XBD
+
+    lines = ["Damage scale", "------------", "level (damagemap) | Copernicus EMS | xBD | OSM damage:<event>"]
+    for level in ORDER:
+        xbd = XBD[level]
+        lines.append(f"{LABELS[level]:<17} | {EMS_GRADE[level]:<17} | {xbd[0] if xbd[0] is not None else '-'} "
+                     f"{xbd[1]:<13} | {OSM_DAMAGE[level] or '-'}")
+    return lines
+
+
 def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], files: list[str],  # noqa: ANN001
                 provenance: Mapping[str, Any], grading=None, coverage=None) -> str:  # noqa: ANN001
-    from geo.grading import EMS_GRADE, LABELS, ORDER
+    from geo.grading import LABELS, ORDER
     from geo.export.products import utc_text
 
     first, last = provenance.get("imagery_start"), provenance.get("imagery_end")
@@ -140,16 +152,8 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         f"{name}_map.png     the same map (first page) as an image",
         "README.txt          this file",
         "",
-        "Damage scale",
-        "------------",
-        "level (damagemap) | Copernicus EMS | xBD | OSM damage:<event>",
+        *damage_scale_lines(),
     ]
-    from geo.grading import OSM_DAMAGE, XBD
-
-    for level in ORDER:
-        xbd = XBD[level]
-        lines.append(f"{LABELS[level]:<17} | {EMS_GRADE[level]:<17} | {xbd[0] if xbd[0] is not None else '-'} "
-                     f"{xbd[1]:<13} | {OSM_DAMAGE[level] or '-'}")
     lines += [
         "",
         "A building is 'No visible damage' only when the flight saw it well (two or more frames showing at",
@@ -217,4 +221,5 @@ def write_package(
                          name)
 
 
-__all__ = ["LAYER_ORDER", "PackageResult", "package_layers", "readme_text", "write_layers", "write_package"]
+__all__ = ["LAYER_ORDER", "PackageResult", "damage_scale_lines", "package_layers", "readme_text", "write_layers",
+           "write_package"]

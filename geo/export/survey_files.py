@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
 from geo.export.vector import kml_document, spreadsheet_safe
@@ -26,13 +27,17 @@ SURVEY_FILES = {
     "csv": ("survey_sites.csv",),
     "kml": ("survey_sites.kml",),
     "html": ("survey_map.html",),
+    "readme": ("survey_README.txt",),
 }
 
 
 def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], *,
-                       title: str = "Damage survey", closeup: FlightCloseup | None = None) -> list[Path]:
+                       title: str = "Damage survey", closeup: FlightCloseup | None = None,
+                       provenance: Mapping[str, Any] | None = None) -> list[Path]:
     """Write ``formats`` (keys of :data:`SURVEY_FILES`) into ``out_dir``; the files written
-    (``closeup``: the map's pictures, see :func:`geo.export.survey_html.render_survey_html`).
+    (``closeup``: the map's pictures, see :func:`geo.export.survey_html.render_survey_html`;
+    ``provenance``: what the README says of the flights and the software, see
+    :func:`readme_text`).
 
     Raises
     ------
@@ -69,7 +74,68 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         from geo.export.survey_html import write_survey_html
 
         written.append(write_survey_html(out / "survey_map.html", built, title=title, closeup=closeup))
+    if "readme" in formats:
+        names = [p.name for p in written]
+        written.append(write_text_atomic(out / "survey_README.txt",
+                                         readme_text(built, title=title, files=names, provenance=provenance or {})))
     return written
+
+
+#: what each file of a survey's export is, for its README
+_FILE_TEXT = {
+    "survey_sites.geojson": "the sites, WGS84 (EPSG:4326): level, confidence, flights and dates, reviewed, "
+                            "position uncertainty, each flight's evidence",
+    "survey_coverage.geojson": "the ground each flight's analysed frames saw, a polygon per flight",
+    "survey.gpkg": "GeoPackage with both layers (sites, coverage)",
+    "survey_sites.csv": "the sites as a table, one row each, with lon_deg / lat_deg",
+    "survey_sites.kml": "the sites by level and every flight's track, for Google Earth",
+    "survey_map.html": "offline web map: every flight's track and ground seen, the sites with each flight's close-up",
+}
+
+
+def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenance: Mapping[str, Any]) -> str:
+    """The export's README: what it is (preliminary, to be checked on the ground), the
+    flights it fuses and how each was analysed, the counts by level, the files, and the
+    damage scale. ``provenance``: ``software``, ``produced`` (ISO time) and ``flights``
+    (name -> ``drone``, ``video``, ``telemetry``, ``model``, ``frames``)."""
+    from geo.export.package import damage_scale_lines
+    from geo.grading import EMS_GRADE
+
+    flights = provenance.get("flights") or {}
+    coverage = {c.flight: c for c in built.coverage}
+    lines = [
+        title, "=" * len(title), "",
+        "Building damage from drone video, several flights fused into one map: the same damage seen",
+        "by several flights (days, drones) is one site, with every flight's evidence.",
+        "PRELIMINARY analysis, not yet validated in the field. Levels come from an automatic analysis",
+        "of oblique drone video, reviewed where a reviewer decided (the 'reviewed' attribute);",
+        "check on the ground before acting on a single building, and send corrections back.",
+        "", "Flights (provenance)", "--------------------",
+    ]
+    for flight in built.flights:
+        about = flights.get(flight.name, {})
+        seen = coverage.get(flight.name)
+        lines += [
+            f"{flight.name}: {flight.date or 'date unknown'}" + (f", {about['drone']}" if about.get("drone") else ""),
+            f"  video: {about.get('video') or '-'}; telemetry: {about.get('telemetry') or '-'}",
+            f"  model: {about.get('model') or 'unknown'}; frames analysed: {about.get('frames', '-')}",
+        ]
+        if seen is not None:
+            lines.append(f"  ground seen: {seen.area_m2 / 1e4:.2f} ha; survey sites it saw: {seen.sites}")
+    lines += [
+        f"Software: {provenance.get('software') or 'damagemap'}",
+        f"Produced: {provenance.get('produced') or '-'}",
+    ]
+    if built.notes:
+        lines += ["Processing notes:", *[f"  - {note}" for note in built.notes]]
+    counts = built.level_counts()
+    lines += ["", "Sites", "-----"]
+    lines += [f"{level.label}: {counts[level]} ({EMS_GRADE[level.label.lower()]})" for level in sorted(counts, reverse=True)]
+    lines += [f"Reviewed by an analyst: {sum(1 for s in built.sites if s.reviewed)} of {len(built.sites)}"]
+    lines += ["", "Files", "-----"]
+    lines += [f"{name:<24} {_FILE_TEXT.get(name, '')}".rstrip() for name in files]
+    lines += [f"{'survey_README.txt':<24} this file", "", *damage_scale_lines()]
+    return "\n".join(lines) + "\n"
 
 
 def _survey_kml(built: SurveyMap, sites, title: str) -> str:  # noqa: ANN001 - the sites' GeoDataFrame
@@ -86,4 +152,4 @@ def _survey_kml(built: SurveyMap, sites, title: str) -> str:  # noqa: ANN001 - t
     return kml_document(title, placemarks, lines=lines)
 
 
-__all__ = ["SURVEY_FILES", "write_survey_files"]
+__all__ = ["SURVEY_FILES", "readme_text", "write_survey_files"]

@@ -14,6 +14,7 @@ from collections import Counter
 import cv2
 import numpy as np
 import pytest
+from pathlib import Path
 
 from core.masks import RleMask
 from core.store import ProjectStore
@@ -152,9 +153,21 @@ def test_three_flights_make_one_map_as_good_as_each_flight_and_no_building_twice
     assert sum(c.sites for c in built.coverage) == sum(len(s.evidence) for s in built.sites)
 
     written = surveys.export_survey(built, tmp_path / "out", title="Damage survey: <town>",
-                                    videos=surveys.flight_videos(survey))
+                                    videos=surveys.flight_videos(survey), survey=survey)
     assert {p.name for p in written} == {"survey_sites.geojson", "survey_coverage.geojson", "survey.gpkg",
-                                         "survey_sites.csv", "survey_sites.kml", "survey_map.html"}
+                                         "survey_sites.csv", "survey_sites.kml", "survey_map.html",
+                                         "survey_README.txt"}
+    readme = (tmp_path / "out" / "survey_README.txt").read_text()
+    assert "PRELIMINARY analysis, not yet validated in the field" in readme
+    for flight, seen in zip(survey.flights, built.coverage):  # how each flight was flown, analysed, and what it saw
+        assert f"{flight.name}: {flight.date}" in readme
+        assert f"video: {Path(flight.video).name}; telemetry: {Path(flight.video).with_suffix('.SRT').name}" in readme
+        assert f"frames analysed: {seen.frames}\n" in readme
+        assert f"ground seen: {seen.area_m2 / 1e4:.2f} ha; survey sites it saw: {seen.sites}" in readme
+    counts = built.level_counts()
+    assert all(f"{level.label}: {counts[level]} (" in readme for level in DamageLevel)
+    assert all(f"\n{p.name} " in readme for p in written if p.name != "survey_README.txt")
+    assert "Copernicus EMS" in readme and "software: damagemap".lower() in readme.lower()
     page = (tmp_path / "out" / "survey_map.html").read_text()
     assert f'<span id="dm-site-total">{len(built.sites)}</span>' in page and "&lt;town&gt;" in page
     assert page.count("dm-site dm-site-") == len(built.sites)  # one circle a site
