@@ -106,10 +106,11 @@ class SurveyDialog(QDialog):
         self.notes = QLabel()
         self.notes.setWordWrap(True)
         self.notes.setStyleSheet("color: #666;")
-        self.export_status = QLabel()
-        self.export_status.setWordWrap(True)
-        self.export_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self.export_status.linkActivated.connect(self._open_link)
+        #: what the last add, removal or export did (links to the map and the folder after an export)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.message.linkActivated.connect(self._open_link)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
@@ -150,7 +151,7 @@ class SurveyDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.notes)
         layout.addWidget(hint)
-        layout.addWidget(self.export_status)
+        layout.addWidget(self.message)
         layout.addWidget(buttons)
         self.resize(760, 380)
 
@@ -183,7 +184,7 @@ class SurveyDialog(QDialog):
         try:
             self.survey = Survey.open(self.survey.folder)
         except Exception as exc:  # noqa: BLE001 - said in the dialog, never a crash
-            self.export_status.setText(f'<span style="color: #b00020;">{_escape(error_text(exc))}</span>')
+            self.message.setText(f'<span style="color: #b00020;">{_escape(error_text(exc))}</span>')
             return False
         self.statuses = flight_statuses(self.survey)
         self.survey_map = None
@@ -210,10 +211,10 @@ class SurveyDialog(QDialog):
             return None
         job = FunctionJob(survey_add_job, self.survey.folder, list(videos), parent=self)
         job.done.connect(self._on_added)
-        job.failed.connect(lambda exc: self.export_status.setText(
+        job.failed.connect(lambda exc: self.message.setText(
             f'<span style="color: #b00020;">Flights not added: {_escape(error_text(exc))}</span>'))
         self._add_job = job
-        self.export_status.setText(f"Adding {len(videos)} flight{'' if len(videos) == 1 else 's'}…")
+        self.message.setText(f"Adding {len(videos)} flight{'' if len(videos) == 1 else 's'}…")
         job.start()
         return job
 
@@ -223,7 +224,7 @@ class SurveyDialog(QDialog):
         if problems:
             text += '.<br><span style="color: #b00020;">Not added: ' + "<br>".join(_escape(p) for p in problems) + "</span>"
         if self.refresh():
-            self.export_status.setText(text)
+            self.message.setText(text)
             rows = [row for row, s in enumerate(self.statuses) if s.name in added]
             if rows:
                 self.table.selectRow(rows[0])
@@ -250,10 +251,10 @@ class SurveyDialog(QDialog):
         try:
             remove_flight(self.survey, name)
         except Exception as exc:  # noqa: BLE001 - said in the dialog, never a crash
-            self.export_status.setText(f'<span style="color: #b00020;">{_escape(error_text(exc))}</span>')
+            self.message.setText(f'<span style="color: #b00020;">{_escape(error_text(exc))}</span>')
             return
         if self.refresh():
-            self.export_status.setText(_escape(f"Flight {name} taken out of the survey; its project stays on disk."))
+            self.message.setText(_escape(f"Flight {name} taken out of the survey; its project stays on disk."))
 
     # ------------------------------------------------------------------ analysing
     def flights_to_analyse(self) -> list[FlightStatus]:
@@ -364,7 +365,7 @@ class SurveyDialog(QDialog):
         job.done.connect(lambda result: self._on_exported(Path(folder), result))
         job.failed.connect(self._on_export_failed)
         self._export_job = job
-        self.export_status.setText(_escape(f"Exporting the survey's map to {folder}…"))
+        self.message.setText(_escape(f"Exporting the survey's map to {folder}…"))
         job.start()
         self._update_buttons()
         return job
@@ -377,7 +378,7 @@ class SurveyDialog(QDialog):
         if html is not None:
             links = f'<a href="{QUrl.fromLocalFile(str(html)).toString()}">open the map</a> · ' + links
         sites = len(built.sites)
-        self.export_status.setText(
+        self.message.setText(
             f"Wrote {len(written)} files with {sites} site{'' if sites == 1 else 's'} to "
             f"{_escape(str(folder))}: {links}")
         self._on_map(built)
@@ -385,7 +386,7 @@ class SurveyDialog(QDialog):
         self.exported.emit(written)
 
     def _on_export_failed(self, exc: Exception) -> None:
-        self.export_status.setText(f'<span style="color: #b00020;">Export failed: {_escape(error_text(exc))}</span>')
+        self.message.setText(f'<span style="color: #b00020;">Export failed: {_escape(error_text(exc))}</span>')
         self._update_buttons()
 
     @staticmethod

@@ -126,7 +126,7 @@ def test_the_survey_map_exports_from_the_window_with_each_flights_reviews(window
     assert written == {name for names in SURVEY_FILES.values() for name in names}
     features = json.loads((out / "survey_sites.geojson").read_text())["features"]
     assert len(features) == len(expected.sites) > 0
-    assert "Wrote" in dialog.export_status.text() and "open the map" in dialog.export_status.text()
+    assert "Wrote" in dialog.message.text() and "open the map" in dialog.message.text()
     # the window's status bar offers the folder, as after a flight's export
     assert window.open_export_button.isVisible() and window.open_export_button.toolTip() == str(out)
 
@@ -240,7 +240,7 @@ def test_a_survey_made_in_the_window_gets_its_flights_from_videos(window, qtbot,
     assert _column(dialog, "Flight") == ["north", "south"]
     assert _column(dialog, "Telemetry") == ["north.SRT", "none: not on the map"]
     assert _column(dialog, "Analysed") == ["not analysed yet"] * 2
-    assert "Not added" in dialog.export_status.text() and "notes.mp4" in dialog.export_status.text()
+    assert "Not added" in dialog.message.text() and "notes.mp4" in dialog.message.text()
     reread = Survey.open(tmp_path / "bay")
     assert [f.name for f in reread.flights] == ["north", "south"]
     assert window.surveys.survey.flights == reread.flights  # the window knows the flights added
@@ -347,7 +347,7 @@ def test_a_survey_whose_folder_went_away_is_said_in_its_list(window, qtbot, town
     dialog, _ = _open(window, qtbot, town.folder)
     shutil.rmtree(town.folder)
     dialog.remove_flight("monday")
-    assert "survey.json" in dialog.export_status.text()
+    assert "survey.json" in dialog.message.text()
     assert _column(dialog, "Flight") == ["monday", "tuesday"] and not errors  # the list as it was, no crash
     assert [f.name for f in dialog.survey.flights] == ["monday", "tuesday"]
 
