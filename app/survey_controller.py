@@ -11,7 +11,7 @@ flight opens and is analysed as Analysis > Analyse… does, then the next.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.survey import Survey
 
 
+@dataclass
+class FlightBatch:
+    """One Analyse Flights…: the projects still to analyse, with what, and how it went."""
+
+    queue: list[Path]
+    options: AnalysisOptions
+    model: Any = None
+    total: int = 0
+    done: int = 0
+    #: the flights not analysed, each with why ("east (could not be opened)")
+    skipped: list[str] = field(default_factory=list)
+
+
 class SurveyController(QObject):
     """The surveys of one window (``window.surveys``)."""
 
@@ -37,10 +50,9 @@ class SurveyController(QObject):
         #: the survey last opened (File > Survey Flights… shows it again) and its dialog
         self.survey: Survey | None = None
         self.dialog: SurveyDialog | None = None
-        self._queue: list[Path] = []
-        self._queue_run: tuple[AnalysisOptions, Any] | None = None
-        #: the last Analyse Flights…: how many flights, how many analysed, which skipped and why
-        self._batch: dict[str, Any] = {}
+        #: the last Analyse Flights… (``None`` before the first)
+        self.batch: FlightBatch | None = None
+        self._running_batch = False
         window.analysis_finished.connect(self._on_analysis_finished)
 
     # ------------------------------------------------------------------ opening
@@ -168,48 +180,42 @@ class SurveyController(QObject):
         if job is not None and job.is_running:
             show_error(self.window, "An analysis is running; cancel it before analysing other flights.")
             return False
-        self._queue = [Path(p) for p in projects]
-        self._queue_run = (options, model)
-        self._batch = {"total": len(self._queue), "done": 0, "skipped": []}
+        self.batch = FlightBatch([Path(p) for p in projects], options, model, total=len(projects))
+        self._running_batch = True
         return self._analyse_next()
 
     @property
     def queued_flights(self) -> list[Path]:
         """The projects still to analyse after the one analysing now."""
-        return list(self._queue)
+        return list(self.batch.queue) if self.batch is not None and self._running_batch else []
 
     @property
     def skipped_flights(self) -> list[str]:
-        """The flights of the last Analyse Flights… that were skipped, each with why."""
-        return list(self._batch["skipped"]) if self._batch else []
+        """The flights of the last Analyse Flights… that were not analysed, each with why."""
+        return list(self.batch.skipped) if self.batch is not None else []
 
     def _analyse_next(self) -> bool:
         from app.dialogs.geo_dialog import hfov_degrees
 
-        window = self.window
-        while self._queue and self._queue_run is not None:
-            project = self._queue.pop(0)
-            options, model = self._queue_run
+        window, batch = self.window, self.batch
+        while batch is not None and self._running_batch and batch.queue:
+            project = batch.queue.pop(0)
             if not window.open_path(project):
-                self._skip(project, "could not be opened")
+                batch.skipped.append(f"{self._flight_name(project)} (could not be opened)")
                 continue
             settings = window.document.settings
-            options = replace(options, time_offset_s=settings.time_offset_s,
+            options = replace(batch.options, time_offset_s=settings.time_offset_s,
                               hfov_deg=hfov_degrees(settings.hfov_deg) or None)
-            if window.start_analysis(options, model=model) is None:
-                self._skip(project, "could not start")
+            if window.start_analysis(options, model=batch.model) is None:
+                batch.skipped.append(f"{self._flight_name(project)} (could not start)")
                 continue
-            left = len(self._queue)
+            left = len(batch.queue)
             if left:
                 window.statusBar().showMessage(f"{left} more flight{'' if left == 1 else 's'} to analyse after this one",
                                                10_000)
             return True
         self._finish_batch()
         return False
-
-    def _skip(self, project: Path, why: str) -> None:
-        if self._batch:
-            self._batch["skipped"].append(f"{self._flight_name(project)} ({why})")
 
     def _flight_name(self, project: Path) -> str:
         if self.survey is not None:
@@ -220,29 +226,31 @@ class SurveyController(QObject):
 
     def _finish_batch(self) -> None:
         """Say how the batch went (the status bar), and end it."""
-        batch, self._queue_run, self._queue = self._batch, None, []
-        if not batch:
+        batch = self.batch
+        if batch is None or not self._running_batch:
             return
-        text = f"Analysed {batch['done']} of {batch['total']} flight{'' if batch['total'] == 1 else 's'}"
-        if batch["skipped"]:
-            text += "; not analysed: " + ", ".join(batch["skipped"])
+        self._running_batch = False
+        batch.skipped += [f"{self._flight_name(p)} (cancelled)" for p in batch.queue]
+        batch.queue.clear()
+        text = f"Analysed {batch.done} of {batch.total} flight{'' if batch.total == 1 else 's'}"
+        if batch.skipped:
+            text += "; not analysed: " + ", ".join(batch.skipped)
         self.window.statusBar().showMessage(text)
 
     def _on_analysis_finished(self, cancelled: bool) -> None:
-        if self._queue_run is None or not self._batch:
+        batch = self.batch
+        if batch is None or not self._running_batch:
             return
-        job = self.window.analysis_job
-        project = self.window.document.project_path
         if cancelled:
-            self._batch["skipped"] += [f"{self._flight_name(p)} (cancelled)" for p in self._queue]
             self._finish_batch()
             return
+        job = self.window.analysis_job
         if job is not None and job.error is not None:
-            self._skip(project, f"analysis failed: {job.error}")
+            batch.skipped.append(f"{self._flight_name(self.window.document.project_path)} (analysis failed: {job.error})")
         else:
-            self._batch["done"] += 1
+            batch.done += 1
         # the next flight after the window has finished with this run
         QTimer.singleShot(0, self._analyse_next)
 
 
-__all__ = ["SurveyController"]
+__all__ = ["FlightBatch", "SurveyController"]
