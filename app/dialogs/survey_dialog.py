@@ -34,9 +34,15 @@ from app.workers import FunctionJob, survey_add_job, survey_export_job, survey_m
 from core.survey import Survey
 from services.survey import FlightStatus, flight_statuses
 
-COLUMNS = ("Flight", "Date", "Drone", "Telemetry", "Analysed", "Ground seen", "Sites")
+COLUMNS = ("Flight", "Date", "Drone", "Telemetry", "Analysed", "Ground seen", "Sites", "To review")
 SITES_COLUMN = COLUMNS.index("Sites")
 SEEN_COLUMN = COLUMNS.index("Ground seen")
+#: the flight's own sites on its map that no reviewer has decided yet
+TO_REVIEW_COLUMN = COLUMNS.index("To review")
+
+
+_TO_REVIEW_TIP = ("the flight's sites on its map that no reviewer has decided yet (a decision made on another "
+                  "flight at the same place is carried to this one when it opens)")
 
 
 def analysed_text(status: FlightStatus) -> str:
@@ -169,13 +175,14 @@ class SurveyDialog(QDialog):
         for row, status in enumerate(self.statuses):
             record = status.record
             telemetry = "" if status.problem else status.telemetry.name if status.telemetry else "none: not on the map"
+            pending = "…" if status.frames_analysed else ""
             cells = (record.name, (record.date or "unknown")[:16].replace("T", " "), record.drone or "", telemetry,
-                     analysed_text(status), "…" if status.frames_analysed else "", "…" if status.frames_analysed else "")
+                     analysed_text(status), pending, pending, pending)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if column >= COLUMNS.index("Analysed"):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                item.setToolTip(status.problem or str(status.project))
+                item.setToolTip(status.problem or (_TO_REVIEW_TIP if column == TO_REVIEW_COLUMN else str(status.project)))
                 self.table.setItem(row, column, item)
 
     def refresh(self) -> bool:
@@ -306,17 +313,19 @@ class SurveyDialog(QDialog):
     def _on_map(self, built: object) -> None:
         self.survey_map = built
         coverage = {c.flight: c for c in built.coverage}
+        undecided = {f.name: sum(1 for site in f.damage_map.sites if not site.reviewed) for f in built.flights}
         for row, status in enumerate(self.statuses):
             seen = coverage.get(status.name)
             self.table.item(row, SEEN_COLUMN).setText("" if seen is None else f"{seen.area_m2 / 1e4:.2f} ha")
             self.table.item(row, SITES_COLUMN).setText("" if seen is None else str(seen.sites))
+            self.table.item(row, TO_REVIEW_COLUMN).setText(str(undecided[status.name]) if status.name in undecided else "")
         self.notes.setText("<br>".join(_escape(note) for note in built.notes))
         self._show_summary()
         self.map_ready.emit(built)
 
     def _on_map_failed(self, exc: Exception) -> None:
         for row in range(self.table.rowCount()):
-            for column in (SEEN_COLUMN, SITES_COLUMN):
+            for column in (SEEN_COLUMN, SITES_COLUMN, TO_REVIEW_COLUMN):
                 self.table.item(row, column).setText("")
         self.notes.setText(_escape(f"The survey's map could not be built: {error_text(exc)}"))
         self.map_ready.emit(None)

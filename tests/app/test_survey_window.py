@@ -68,6 +68,8 @@ def test_a_survey_folder_opens_as_its_flights_with_what_each_adds_to_the_map(win
     monday_sites = next(c.sites for c in expected.coverage if c.flight == "monday")
     assert monday_sites > 0
     assert _column(dialog, "Sites") == [str(monday_sites), ""]
+    monday_map = next(f.damage_map for f in expected.flights if f.name == "monday")
+    assert _column(dialog, "To review") == [str(len(monday_map.sites)), ""]  # nothing decided yet
     assert _column(dialog, "Ground seen")[0].endswith(" ha") and _column(dialog, "Ground seen")[1] == ""
     assert len(built.sites) == len(expected.sites)
     assert f"{len(expected.sites)} damage site" in dialog.summary.text()
@@ -109,7 +111,9 @@ def test_a_flight_whose_project_is_gone_is_listed_and_cannot_be_opened(window, q
 def test_the_survey_map_exports_from_the_window_with_each_flights_reviews(window, qtbot, town, tmp_path):
     from geo.export.survey_files import SURVEY_FILES
 
-    before = len(surveys.survey_map(town).sites)
+    before_map = surveys.survey_map(town)
+    before = len(before_map.sites)
+    monday_before = len(next(f.damage_map for f in before_map.flights if f.name == "monday").sites)
     # a reviewer rejects one of monday's sites in its project, as the Sites panel does
     with ProjectStore.open(town.project_path(town.flight("monday"))) as store:
         review = site_review(store)
@@ -119,6 +123,8 @@ def test_the_survey_map_exports_from_the_window_with_each_flights_reviews(window
     assert len(expected.sites) == before - 1  # the rejected site is off the survey's map
 
     dialog, _ = _open(window, qtbot, town.folder)
+    # the rejected site is decided: one fewer of monday's sites to review
+    assert _column(dialog, "To review")[0] == str(monday_before - 1)
     out = tmp_path / "out"
     with qtbot.waitSignal(dialog.exported, timeout=60_000) as done:
         dialog.export_to(out)
