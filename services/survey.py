@@ -282,6 +282,12 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> Sur
     return built
 
 
+def sites_to_review(built: SurveyMap) -> dict[str, int]:
+    """Per flight of the map, how many of its own sites on its map no reviewer has decided
+    yet: what is left to review, flight by flight."""
+    return {flight.name: sum(1 for site in flight.damage_map.sites if not site.reviewed) for flight in built.flights}
+
+
 def site_summary(site: SurveySite, flight: str | None = None) -> SiteSummary:
     """A survey site as :class:`core.sites.SiteSummary` (its sightings in every flight,
     or in one flight's only): what the review queue and decisions work on."""
@@ -455,6 +461,7 @@ __all__ = [
     "remove_flight",
     "flight_videos",
     "site_summary",
+    "sites_to_review",
     "survey_decisions",
     "survey_map",
     "survey_provenance",

@@ -250,7 +250,7 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
 def _info(args: argparse.Namespace) -> int:
     from core.errors import DamagemapError
     from core.survey import Survey
-    from services.survey import flight_statuses, survey_map
+    from services.survey import flight_statuses, sites_to_review, survey_map
 
     survey = Survey.open(args.survey)
     flights = []
@@ -269,12 +269,14 @@ def _info(args: argparse.Namespace) -> int:
     else:
         note = "; ".join(built.notes)
     coverage = {c.flight: c for c in built.coverage} if built else {}
+    to_review = sites_to_review(built) if built else {}
     sites = built.sites if built else []
     if args.json:
         print(json.dumps({
             "name": survey.name, "flights": [
                 dict(f, coverage_m2=round(coverage[f["name"]].area_m2, 1) if f["name"] in coverage else None,
-                     sites=coverage[f["name"]].sites if f["name"] in coverage else None) for f in flights],
+                     sites=coverage[f["name"]].sites if f["name"] in coverage else None,
+                     sites_to_review=to_review.get(f["name"])) for f in flights],
             "sites": [{"id": s.id, "level": s.level.label, "confidence": s.confidence, "lon_deg": s.lon_deg,
                        "lat_deg": s.lat_deg, "flights": list(s.flights), "dates": list(s.dates),
                        "observations": s.observation_count, "reviewed": s.reviewed} for s in sites],
@@ -284,7 +286,7 @@ def _info(args: argparse.Namespace) -> int:
     print(f"survey {survey.name!r}: {len(flights)} flights, {len(sites)} sites, {len(survey.decisions)} decisions")
     for f in flights:
         c = coverage.get(f["name"])
-        seen = f", {c.area_m2 / 1e4:.2f} ha seen, {c.sites} sites" if c else ""
+        seen = f", {c.area_m2 / 1e4:.2f} ha seen, {c.sites} sites, {to_review.get(f['name'], 0)} to review" if c else ""
         state = "complete" if f["analysis_complete"] else "not complete"
         print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} {f['frames_analysed']:>6} frames ({state}){seen}")
     for s in sites:

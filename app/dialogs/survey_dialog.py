@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from app.errors import error_text
 from app.workers import FunctionJob, survey_add_job, survey_export_job, survey_map_job
 from core.survey import Survey
-from services.survey import FlightStatus, flight_statuses
+from services.survey import FlightStatus, flight_statuses, sites_to_review
 
 COLUMNS = ("Flight", "Date", "Drone", "Telemetry", "Analysed", "Ground seen", "Sites", "To review")
 SITES_COLUMN = COLUMNS.index("Sites")
@@ -313,7 +313,7 @@ class SurveyDialog(QDialog):
     def _on_map(self, built: object) -> None:
         self.survey_map = built
         coverage = {c.flight: c for c in built.coverage}
-        undecided = {f.name: sum(1 for site in f.damage_map.sites if not site.reviewed) for f in built.flights}
+        undecided = sites_to_review(built)
         for row, status in enumerate(self.statuses):
             seen = coverage.get(status.name)
             self.table.item(row, SEEN_COLUMN).setText("" if seen is None else f"{seen.area_m2 / 1e4:.2f} ha")

@@ -279,8 +279,16 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     shared = [s for s in info["sites"] if len(s["flights"]) == 2]
     assert shared
 
+    to_review = [f["sites_to_review"] for f in info["flights"]]
+    assert all(n > 0 for n in to_review)  # nothing decided yet
+
     assert main(["survey", "decide", str(folder), str(shared[0]["id"]), "severe"]) == 0
     assert "severe on" in capsys.readouterr().out
+    assert main(["survey", "info", str(folder), "--json"]) == 0
+    # the decided site was each flight's own site once: one fewer to review in each
+    assert [f["sites_to_review"] for f in json.loads(capsys.readouterr().out)["flights"]] == [n - 1 for n in to_review]
+    assert main(["survey", "info", str(folder)]) == 0
+    assert f"sites, {to_review[0] - 1} to review" in capsys.readouterr().out
     assert main(["survey", "decide", str(folder), "999", "reject"]) == 2
     assert "has no site 999" in capsys.readouterr().err
 
