@@ -132,15 +132,8 @@ class SurveyController(QObject):
     def flight_of_open_project(self) -> tuple[int, str] | None:
         """The open project's number (from 1) and name among the survey's flights, or ``None``."""
         survey, project = self.survey, self.window.document.project_path
-        if survey is None or project is None:
-            return None
-        for number, flight in enumerate(survey.flights, 1):
-            try:
-                if survey.project_path(flight).resolve() == Path(project).resolve():
-                    return number, flight.name
-            except OSError:
-                continue
-        return None
+        flight = None if survey is None or project is None else survey.flight_of_project(project)
+        return None if flight is None else (survey.flights.index(flight) + 1, flight.name)
 
     def status_text(self) -> str:
         """The open project's place in the survey, for the status bar ("" when it is not a flight of it)."""
@@ -218,11 +211,8 @@ class SurveyController(QObject):
         return False
 
     def _flight_name(self, project: Path) -> str:
-        if self.survey is not None:
-            for flight in self.survey.flights:
-                if self.survey.project_path(flight).resolve() == Path(project).resolve():
-                    return flight.name
-        return Path(project).stem
+        flight = None if self.survey is None else self.survey.flight_of_project(project)
+        return Path(project).stem if flight is None else flight.name
 
     def _finish_batch(self) -> None:
         """Say how the batch went (the status bar), and end it."""

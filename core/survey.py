@@ -182,6 +182,11 @@ class Survey:
         path = Path(flight.project)
         return path if path.is_absolute() else self.folder / path
 
+    def flight_of_project(self, project: str | os.PathLike[str]) -> FlightRecord | None:
+        """The flight whose project ``project`` is (however the path is written), or ``None``."""
+        wanted = _resolved(Path(project))
+        return next((f for f in self.flights if _resolved(self.project_path(f)) == wanted), None)
+
     def new_flight_name(self, stem: str) -> str:
         """A free flight name from a file stem (``flight``, ``flight-2``, ...)."""
         base = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._") or "flight"
@@ -198,10 +203,10 @@ class Survey:
             raise SurveyError(f"flight name {flight.name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
         if any(f.name == flight.name for f in self.flights):
             raise SurveyError(f"survey {self.name!r} has a flight named {flight.name!r} already")
-        project = self.project_path(flight).resolve()
-        for other in self.flights:
-            if self.project_path(other).resolve() == project:
-                raise SurveyError(f"{str(project)!r} is flight {other.name!r} of the survey already")
+        other = self.flight_of_project(self.project_path(flight))
+        if other is not None:
+            raise SurveyError(f"{str(self.project_path(flight).resolve())!r} is flight {other.name!r} of the survey "
+                              "already")
         self.flights.append(flight)
         return flight
 
@@ -230,6 +235,13 @@ class Survey:
     def marks(self) -> list[SiteMark]:
         """The decisions as :class:`core.review.SiteMark`, oldest first."""
         return [d.mark() for d in self.decisions]
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:  # a path that cannot be resolved is compared as written
+        return path
 
 
 def survey_folder_of(path: str | os.PathLike[str]) -> Path | None:

@@ -232,13 +232,12 @@ def survey_decisions(survey: Survey, *, except_project: Path | None = None) -> l
     made in each flight's project (but ``except_project``'s). A flight whose project
     cannot be read adds none."""
     dated: list[tuple[str, SiteMark]] = [(d.created_utc, d.mark()) for d in survey.decisions]
-    skip = None if except_project is None else _resolved(except_project)
+    skip = None if except_project is None else survey.flight_of_project(except_project)
     for flight in survey.flights:
-        path = survey.project_path(flight)
-        if skip is not None and _resolved(path) == skip:
+        if flight is skip:
             continue
         try:
-            with ProjectStore.open(path, read_only=True) as store:
+            with ProjectStore.open(survey.project_path(flight), read_only=True) as store:
                 dated += [(d.created_utc, SiteMark(d.lon_deg, d.lat_deg, d.review, d.level))
                           for d in store.site_decisions()]
         except DamagemapError:
@@ -246,13 +245,6 @@ def survey_decisions(survey: Survey, *, except_project: Path | None = None) -> l
     # both write ISO 8601 UTC times; to the second they compare as text
     dated.sort(key=lambda pair: pair[0][:19])
     return [mark for _, mark in dated]
-
-
-def _resolved(path: Path) -> Path:
-    try:
-        return Path(path).resolve()
-    except OSError:
-        return Path(path)
 
 
 def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> SurveyMap:

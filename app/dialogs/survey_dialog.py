@@ -161,8 +161,8 @@ class SurveyDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(760, 380)
 
-        current = next((row for row, s in enumerate(self.statuses)
-                        if current_project is not None and _same_file(s.project, current_project)), 0)
+        flight = None if current_project is None else survey.flight_of_project(current_project)
+        current = next((row for row, s in enumerate(self.statuses) if s.record is flight), 0)
         if self.statuses:
             self.table.selectRow(current)
         self.table.setFocus()
@@ -407,13 +407,6 @@ def _escape(text: str) -> str:
     from html import escape
 
     return escape(text, quote=False)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return False
 
 
 __all__ = ["SurveyDialog", "analysed_text"]
