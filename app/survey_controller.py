@@ -239,8 +239,10 @@ class SurveyController(QObject):
             batch.skipped.append(f"{self._flight_name(self.window.document.project_path)} (analysis failed: {job.error})")
         else:
             batch.done += 1
-        # the next flight after the window has finished with this run
-        QTimer.singleShot(0, self._analyse_next)
+        if batch.queue:  # the next flight once the window has finished with this run
+            QTimer.singleShot(0, self._analyse_next)
+        else:
+            self._finish_batch()
 
 
 __all__ = ["FlightBatch", "SurveyController"]
