@@ -315,10 +315,9 @@ def survey_export_job(folder: Path, out_dir: Path) -> tuple[list[Path], Any]:
     """Every survey file into ``out_dir``, as ``damagemap survey export`` writes them (each
     flight's reviews as they stand now); returns the files written and the survey's map."""
     from core.survey import Survey
-    from services.survey import export_survey, flight_videos, survey_map
+    from services.survey import export_survey, survey_map
 
     survey = Survey.open(folder)
     built = survey_map(survey)
-    written = export_survey(built, Path(out_dir), title=f"Damage survey: {survey.name}", videos=flight_videos(survey),
-                            survey=survey)
+    written = export_survey(built, Path(out_dir), title=f"Damage survey: {survey.name}", survey=survey)
     return written, built

@@ -163,7 +163,7 @@ def carry_decisions(store: ProjectStore, review: SiteReview, *,
                     elsewhere: Sequence[SiteMark] = ()) -> EditGroup | None:
     """One edit giving the run's undecided sites the decisions made at the same place in
     earlier runs, or ``elsewhere`` (the other flights of a survey:
-    :func:`services.survey.decisions_elsewhere`; an earlier run's decision wins over
+    :func:`services.survey.survey_decisions`; an earlier run's decision wins over
     theirs at one place). ``None``: nothing to carry. Apply it with the run's review
     session."""
     earlier = [*elsewhere] + [

@@ -186,9 +186,10 @@ def _analyse_flights(
 
 @dataclass(frozen=True, slots=True)
 class FlightStatus:
-    """Where one flight of a survey stands: its record, its project, the telemetry its
-    project uses now (``None``: none, so the flight is left off the map), how much of it
-    is analysed (its latest run), and why its project cannot be read (``problem``)."""
+    """Where one flight of a survey stands: its record, its project, the video and the
+    telemetry its project uses now (telemetry ``None``: none, so the flight is left off
+    the map), how much of it is analysed and with what model (its latest run), and why
+    its project cannot be read (``problem``)."""
 
     record: FlightRecord
     project: Path
@@ -196,6 +197,8 @@ class FlightStatus:
     frames_analysed: int = 0
     complete: bool = False
     problem: str | None = None
+    video: Path | None = None
+    model: Any = None
 
     @property
     def name(self) -> str:
@@ -211,26 +214,22 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
             with ProjectStore.open(project, read_only=True) as store:
                 run_id = store.latest_run_id()
                 run = None if run_id is None else store.run(run_id)
-                telemetry = store.telemetry_path
+                telemetry, video = store.telemetry_path, store.video_path
         except DamagemapError as exc:
             statuses.append(FlightStatus(flight, project, problem=str(exc)))
             continue
         statuses.append(FlightStatus(flight, project, None if telemetry is None else Path(telemetry),
-                                     0 if run is None else run.frames_done, run is not None and run.finished))
+                                     0 if run is None else run.frames_done, run is not None and run.finished,
+                                     video=Path(video), model=None if run is None else run.model))
     return statuses
-
-
-def decisions_elsewhere(survey: Survey, project: Path) -> list[SiteMark]:
-    """The review decisions that bear on ``project`` from the rest of its survey, as
-    places (:class:`core.review.SiteMark`) for :func:`services.sites.carry_decisions`."""
-    return survey_decisions(survey, except_project=project)
 
 
 def survey_decisions(survey: Survey, *, except_project: Path | None = None) -> list[SiteMark]:
     """Every review decision of the survey as a place, oldest first (at one place the
     latest wins): the survey's own (``survey decide``) and the site decisions a reviewer
-    made in each flight's project (but ``except_project``'s). A flight whose project
-    cannot be read adds none."""
+    made in each flight's project (but ``except_project``'s: what bears on that flight from
+    the rest of its survey, for :func:`services.sites.carry_decisions`). A flight whose
+    project cannot be read adds none."""
     dated: list[tuple[str, SiteMark]] = [(d.created_utc, d.mark()) for d in survey.decisions]
     skip = None if except_project is None else survey.flight_of_project(except_project)
     for flight in survey.flights:
@@ -365,9 +364,10 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     (``title`` at its top) and a README, in ``formats`` (keys of
     :data:`geo.export.survey_files.SURVEY_FILES`; None: all); the files written
     (:func:`geo.export.survey_files.write_survey_files`).
-    With ``videos`` (flight name -> its video, :func:`flight_videos`), each site's popup
-    shows what every flight saw of it, close up. With ``survey``, the README says how each
-    flight was flown and analysed (:func:`survey_provenance`).
+    With ``videos`` (flight name -> its video), each site's popup
+    shows what every flight saw of it, close up. With ``survey``, the videos are its
+    flights' (unless given) and the README says how each flight was flown and analysed
+    (:func:`survey_provenance`); each flight's project is read once for both.
 
     Raises
     ------
@@ -382,44 +382,37 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     unknown = sorted(set(formats) - set(SURVEY_FILES))
     if unknown:
         raise InputError(f"--formats: unknown format {', '.join(unknown)}; choose from {', '.join(SURVEY_FILES)}")
+    statuses = flight_statuses(survey) if survey is not None else []
+    if videos is None:
+        videos = _videos(statuses)
     closeup = _flight_closeups(built, videos) if videos and "html" in formats else None
-    provenance = survey_provenance(survey) if survey is not None and "readme" in formats else None
+    provenance = survey_provenance(statuses) if survey is not None and "readme" in formats else None
     return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup, provenance=provenance)
 
 
-def survey_provenance(survey: Survey) -> dict[str, Any]:
+def survey_provenance(statuses: Sequence[FlightStatus]) -> dict[str, Any]:
     """What the README of a survey's export says of its making: the software, when, and
-    per flight its drone, video, telemetry, the model of its latest run and the frames it
-    analysed."""
+    per flight (``statuses``: :func:`flight_statuses`) its drone, video, telemetry, the
+    model of its latest run and the frames it analysed."""
     from services.package import model_text, software_version
 
     flights: dict[str, dict[str, Any]] = {}
-    for status in flight_statuses(survey):
+    for status in statuses:
         record = status.record
         about: dict[str, Any] = {"drone": record.drone, "video": Path(record.video).name,
                                  "telemetry": status.telemetry.name if status.telemetry else None,
                                  "frames": status.frames_analysed}
-        if status.problem is None:
-            with ProjectStore.open(status.project, read_only=True) as store:
-                run_id = store.latest_run_id()
-                if run_id is not None:
-                    about["model"] = model_text(store.run(run_id).model)
+        if status.model is not None:
+            about["model"] = model_text(status.model)
         flights[record.name] = about
     produced = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return {"software": software_version(), "produced": produced, "flights": flights}
 
 
-def flight_videos(survey: Survey) -> dict[str, Path]:
+def _videos(statuses: Sequence[FlightStatus]) -> dict[str, Path]:
     """Each flight's video, as its project names it (flights whose project cannot be read
     are left out: their pictures are a nicety)."""
-    videos: dict[str, Path] = {}
-    for flight in survey.flights:
-        try:
-            with ProjectStore.open(survey.project_path(flight)) as store:
-                videos[flight.name] = Path(store.video_path)
-        except DamagemapError:
-            continue
-    return videos
+    return {status.name: status.video for status in statuses if status.video is not None}
 
 
 def _flight_closeups(built: SurveyMap, videos: Mapping[str, Path]) -> Callable[[str, int], bytes | None]:
@@ -447,11 +440,9 @@ __all__ = [
     "apply_decisions",
     "create_survey",
     "decide",
-    "decisions_elsewhere",
     "export_survey",
     "flight_statuses",
     "remove_flight",
-    "flight_videos",
     "site_summary",
     "sites_to_review",
     "survey_decisions",

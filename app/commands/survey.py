@@ -313,13 +313,13 @@ def _decide(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from core.survey import Survey
-    from services.survey import export_survey, flight_videos, survey_map
+    from services.survey import export_survey, survey_map
 
     formats = None if args.formats is None else [f.strip().lower() for f in args.formats.split(",") if f.strip()]
     survey = Survey.open(args.survey)
     built = survey_map(survey)
     for path in export_survey(built, args.to, formats=formats, title=f"Damage survey: {survey.name}",
-                              videos=flight_videos(survey), survey=survey):
+                              survey=survey):
         print(path)
     for note in built.notes:
         print(f"note: {note}", file=sys.stderr)

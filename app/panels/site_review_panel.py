@@ -424,9 +424,9 @@ class SiteReviewPanel(Panel):
             self._carried_runs.add(run_key)
             elsewhere = []
             if doc.survey is not None:
-                from services.survey import decisions_elsewhere
+                from services.survey import survey_decisions
 
-                elsewhere = decisions_elsewhere(doc.survey, doc.project_path)
+                elsewhere = survey_decisions(doc.survey, except_project=doc.project_path)
             edit = carry_decisions(doc.store, review, elsewhere=elsewhere)
             if edit is not None:
                 try:

@@ -153,7 +153,7 @@ def test_three_flights_make_one_map_as_good_as_each_flight_and_no_building_twice
     assert sum(c.sites for c in built.coverage) == sum(len(s.evidence) for s in built.sites)
 
     written = surveys.export_survey(built, tmp_path / "out", title="Damage survey: <town>",
-                                    videos=surveys.flight_videos(survey), survey=survey)
+                                    survey=survey)  # the close-ups come from each flight's own video
     assert {p.name for p in written} == {"survey_sites.geojson", "survey_coverage.geojson", "survey.gpkg",
                                          "survey_sites.csv", "survey_sites.kml", "survey_map.html",
                                          "survey_README.txt"}
@@ -317,8 +317,8 @@ def test_a_site_a_reviewer_decided_on_one_flight_is_decided_on_the_others(flight
         review = site_review(store)
         (own,) = [s for s in review.sites if s.site_id == target.evidence[0].flight_site_id]
         ReviewSession(store, review.run_id, author="analyst").apply(site_decision(own, ReviewState.REJECTED))
-    assert len(surveys.decisions_elsewhere(survey, survey.project_path(survey.flight(second)))) == 1
-    assert surveys.decisions_elsewhere(survey, survey.project_path(survey.flight(first))) == []
+    assert len(surveys.survey_decisions(survey, except_project=survey.project_path(survey.flight(second)))) == 1
+    assert surveys.survey_decisions(survey, except_project=survey.project_path(survey.flight(first))) == []
 
     second_sightings = surveys.site_summary(target, second).sightings
     assert surveys.apply_decisions(survey) == len(second_sightings) > 0
