@@ -74,27 +74,23 @@ def gaussian_blurred(image: Tensor, sigma: float, *, bucketed: bool | None = Non
     offsets = torch.arange(-taps, taps + 1, dtype=image.dtype, device=image.device)
     kernel = torch.exp(-0.5 * (offsets / sigma) ** 2) * (offsets.abs() <= radius)
     kernel = kernel / kernel.sum()
+    narrow = radius > width - 1 or radius > height - 1  # an image narrower than the kernel: replicate instead
     if CPU_BLUR_BY_OPENCV and not bucketed and image.device.type == "cpu" and image.dtype == torch.float32:
-        return _blurred_by_opencv(image, kernel)
-    x = image[None]
-    if radius > width - 1 or radius > height - 1:  # an image narrower than the kernel: replicate instead
-        x = F.pad(x, (taps, taps, taps, taps), mode="replicate")
-    else:
-        x = F.pad(x, (taps, taps, taps, taps), mode="reflect")
+        return _blurred_by_opencv(image, kernel, replicate=narrow)
+    x = F.pad(image[None], (taps, taps, taps, taps), mode="replicate" if narrow else "reflect")
     x = F.conv2d(x, kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
     x = F.conv2d(x, kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
     return x[0]
 
 
-def _blurred_by_opencv(image: Tensor, kernel: Tensor) -> Tensor:
-    """:func:`gaussian_blurred`'s two passes by OpenCV, plane by plane: the same pixels
-    (to float rounding) four to six times as fast on a CPU as the grouped convolutions,
-    which is most of what softening a crisp 1080p or 4K frame costs."""
+def _blurred_by_opencv(image: Tensor, kernel: Tensor, *, replicate: bool) -> Tensor:
+    """:func:`gaussian_blurred`'s two passes by OpenCV, plane by plane (edges replicated
+    or reflected as there): the same pixels (to float rounding) four to six times as fast
+    on a CPU as the grouped convolutions, which is most of what softening a crisp 1080p or
+    4K frame costs."""
     import cv2  # lazy: only a CPU blur needs it
 
-    radius = (kernel.shape[0] - 1) // 2
-    height, width = image.shape[-2:]
-    border = cv2.BORDER_REPLICATE if radius > width - 1 or radius > height - 1 else cv2.BORDER_REFLECT_101
+    border = cv2.BORDER_REPLICATE if replicate else cv2.BORDER_REFLECT_101
     taps = kernel.numpy()
     planes = image.detach().contiguous().numpy()
     out = torch.empty_like(image, memory_format=torch.contiguous_format)
