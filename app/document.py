@@ -67,7 +67,7 @@ class ProjectDocument(QObject):
     notice(str)
         A short message for the status bar.
     sites_changed()
-        The run's damage sites were read again (:meth:`site_of` answers from them).
+        The run's damage sites were read again (:meth:`site_assignments` gives them).
     """
 
     opened = Signal()
@@ -245,10 +245,6 @@ class ProjectDocument(QObject):
             return
         self._site_of, self._unconfirmed_sites = dict(site_of), frozenset(unconfirmed)
         self.sites_changed.emit()
-
-    def site_of(self, detection_id: int) -> int | None:
-        """The site a detection is in (``None``: in none, or the sites are not read yet)."""
-        return self._site_of.get(detection_id)
 
     def site_assignments(self) -> tuple[dict[int, int], frozenset[int]]:
         """Every detection's site (detection id -> site id) and the unconfirmed sites' ids."""

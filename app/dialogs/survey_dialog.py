@@ -191,7 +191,7 @@ class SurveyDialog(QDialog):
         try:
             self.survey = Survey.open(self.survey.folder)
         except Exception as exc:  # noqa: BLE001 - said in the dialog, never a crash
-            self.message.setText(f'<span style="color: #b00020;">{_escape(error_text(exc))}</span>')
+            self.message.setText(_failure(error_text(exc)))
             return False
         self.statuses = flight_statuses(self.survey)
         self.survey_map = None
@@ -218,8 +218,7 @@ class SurveyDialog(QDialog):
             return None
         job = FunctionJob(survey_add_job, self.survey.folder, list(videos), parent=self)
         job.done.connect(self._on_added)
-        job.failed.connect(lambda exc: self.message.setText(
-            f'<span style="color: #b00020;">Flights not added: {_escape(error_text(exc))}</span>'))
+        job.failed.connect(lambda exc: self.message.setText(_failure(f"Flights not added: {error_text(exc)}")))
         self._add_job = job
         self.message.setText(f"Adding {len(videos)} flight{'' if len(videos) == 1 else 's'}…")
         job.start()
@@ -229,7 +228,7 @@ class SurveyDialog(QDialog):
         added, problems = result
         text = f"Added {len(added)} flight{'' if len(added) == 1 else 's'}" + (f": {', '.join(added)}" if added else "")
         if problems:
-            text += '.<br><span style="color: #b00020;">Not added: ' + "<br>".join(_escape(p) for p in problems) + "</span>"
+            text += ".<br>" + _failure("Not added: " + "\n".join(problems))
         if self.refresh():
             self.message.setText(text)
             rows = [row for row, s in enumerate(self.statuses) if s.name in added]
@@ -258,7 +257,7 @@ class SurveyDialog(QDialog):
         try:
             remove_flight(self.survey, name)
         except Exception as exc:  # noqa: BLE001 - said in the dialog, never a crash
-            self.message.setText(f'<span style="color: #b00020;">{_escape(error_text(exc))}</span>')
+            self.message.setText(_failure(error_text(exc)))
             return
         if self.refresh():
             self.message.setText(_escape(f"Flight {name} taken out of the survey; its project stays on disk."))
@@ -395,7 +394,7 @@ class SurveyDialog(QDialog):
         self.exported.emit(written)
 
     def _on_export_failed(self, exc: Exception) -> None:
-        self.message.setText(f'<span style="color: #b00020;">Export failed: {_escape(error_text(exc))}</span>')
+        self.message.setText(_failure(f"Export failed: {error_text(exc)}"))
         self._update_buttons()
 
     @staticmethod
@@ -407,6 +406,12 @@ def _escape(text: str) -> str:
     from html import escape
 
     return escape(text, quote=False)
+
+
+def _failure(text: str) -> str:
+    """``text`` (plain; its lines kept) as the message line shows what went wrong."""
+    lines = "<br>".join(_escape(line) for line in text.split("\n"))
+    return f'<span style="color: #b00020;">{lines}</span>'
 
 
 __all__ = ["SurveyDialog", "analysed_text"]
