@@ -405,7 +405,7 @@ def survey_provenance(statuses: Sequence[FlightStatus]) -> dict[str, Any]:
         if status.model is not None:
             about["model"] = model_text(status.model)
         flights[record.name] = about
-    produced = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    produced = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")  # as the relief package's README
     return {"software": software_version(), "produced": produced, "flights": flights}
 
 

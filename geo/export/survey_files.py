@@ -96,7 +96,7 @@ _FILE_TEXT = {
 def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenance: Mapping[str, Any]) -> str:
     """The export's README: what it is (preliminary, to be checked on the ground), the
     flights it fuses and how each was analysed, the counts by level, the files, and the
-    damage scale. ``provenance``: ``software``, ``produced`` (ISO time) and ``flights``
+    damage scale. ``provenance``: ``software``, ``produced`` (when, as text) and ``flights``
     (name -> ``drone``, ``video``, ``telemetry``, ``model``, ``frames``)."""
     from geo.export.package import damage_scale_lines
     from geo.grading import EMS_GRADE
