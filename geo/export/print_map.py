@@ -10,7 +10,8 @@ versions, the producer, "preliminary, not field-validated" and the credits.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,136 @@ def _extent(points: np.ndarray, aspect: float, pad: float = 0.08) -> tuple[float
     return cx - width / 2, cx + width / 2, cy - height / 2, cy + height / 2
 
 
+#: Where the map and the panel beside it sit on the page (figure fractions).
+MAP_BOX = (0.055, 0.07, 0.60, 0.86)
+PANEL_BOX = (0.685, 0.04, 0.30, 0.92)
+
+
+def new_page():  # noqa: ANN201 - (Figure, map Axes, panel Axes)
+    """An A4 landscape page (Agg; no window): the map's axes and the panel beside it."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=150)
+    ax = fig.add_axes(MAP_BOX)
+    panel = fig.add_axes(PANEL_BOX)
+    panel.axis("off")
+    return fig, ax, panel
+
+
+def map_extent(points: list[np.ndarray]) -> tuple[float, float, float, float]:
+    """West, east, south, north (grid metres) showing every point, with the map box's aspect."""
+    box_w, box_h = MAP_BOX[2] * A4_LANDSCAPE_IN[0], MAP_BOX[3] * A4_LANDSCAPE_IN[1]
+    return _extent(np.concatenate(points), box_w / box_h)
+
+
+def draw_sites(ax, sites, xy: np.ndarray) -> None:  # noqa: ANN001 - Axes; sites with id, level, reviewed
+    """The sites as dots coloured by level, reviewed ones ringed white (the analyst's word,
+    as online), each with the number the site atlas uses."""
+    colours = [s.level.colour_hex for s in sites]
+    rings = ["white" if s.reviewed else "black" for s in sites]
+    ax.scatter(xy[:, 0], xy[:, 1], s=22, c=colours, edgecolors=rings,
+               linewidths=[1.4 if s.reviewed else 0.6 for s in sites], zorder=5)
+    for site, (x, y) in zip(sites, xy):
+        ax.annotate(str(site.id), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=5, zorder=6,
+                    color="#111111", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+
+
+def site_legend(sites) -> list:  # noqa: ANN001 - sites with level and reviewed
+    """Legend entries for the sites: one per level with its count, and the reviewed ones."""
+    from matplotlib.lines import Line2D
+
+    handles = []
+    for level in sorted(DamageLevel, reverse=True):
+        n = sum(1 for s in sites if s.level is level)
+        handles.append(Line2D([], [], marker="o", ls="", markerfacecolor=level.colour_hex, markeredgecolor="black",
+                              label=f"{level.label} damage site ({n})"))
+    reviewed = sum(1 for s in sites if s.reviewed)
+    if reviewed:
+        handles.append(Line2D([], [], marker="o", ls="", markerfacecolor="#999999", markeredgecolor="white",
+                              markeredgewidth=1.4, label=f"reviewed by an analyst ({reviewed})"))
+    return handles
+
+
+def frame_axes(fig, ax, extent: tuple[float, float, float, float], crs: str,  # noqa: ANN001 - Figure, Axes
+               convergence_deg: float) -> None:
+    """The map's frame: its extent, the coordinate grid, a scale bar (lower left) and a north
+    arrow (upper right) pointing to true north, ``convergence_deg`` off grid north."""
+    from matplotlib.patches import FancyArrow, Rectangle
+    from matplotlib.ticker import FuncFormatter
+
+    west, east, south, north = extent
+    ax.set_xlim(west, east)
+    ax.set_ylim(south, north)
+    ax.set_aspect("equal")
+    ax.grid(True, color="#555555", lw=0.4, alpha=0.6)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.tick_params(labelsize=6)
+    for label in ax.get_yticklabels():
+        label.set_rotation(90)
+        label.set_va("center")
+    ax.set_xlabel(f"Easting (m), {crs}", fontsize=7)
+    ax.set_ylabel("Northing (m)", fontsize=7)
+
+    span = east - west
+    length = _nice_length(span)
+    x0, y0 = west + 0.04 * span, south + 0.04 * (north - south)
+    bar_h = 0.012 * (north - south)
+    ax.add_patch(Rectangle((x0 - 0.01 * span, y0 - 2.2 * bar_h), length + 0.02 * span, 5.2 * bar_h,
+                           facecolor="white", alpha=0.8, edgecolor="none", zorder=6))
+    for k in range(4):
+        ax.add_patch(Rectangle((x0 + k * length / 4, y0), length / 4, bar_h, facecolor="black" if k % 2 == 0 else "white",
+                               edgecolor="black", lw=0.6, zorder=7))
+    for value, x in ((0, x0), (length / 2, x0 + length / 2), (length, x0 + length)):
+        ax.text(x, y0 + 1.4 * bar_h, f"{value:g}", ha="center", va="bottom", fontsize=6, zorder=7)
+    ax.text(x0 + length + 0.012 * span, y0 + bar_h / 2, "m", va="center", fontsize=6, zorder=7)
+    convergence = math.radians(convergence_deg)
+    ax_n = fig.add_axes((0.60, 0.83, 0.045, 0.09))
+    ax_n.axis("off")
+    ax_n.set_xlim(-1, 1)
+    ax_n.set_ylim(-1, 1)
+    dx, dy = 0.9 * math.sin(convergence), 0.9 * math.cos(convergence)
+    ax_n.add_patch(FancyArrow(-dx * 0.6, -dy * 0.6, dx * 1.2, dy * 1.2, width=0.16, head_width=0.5, head_length=0.45,
+                              length_includes_head=True, color="black"))
+    ax_n.text(0, -1.0, "N", ha="center", va="center", fontsize=10, fontweight="bold")
+
+
+def panel_heading(panel, lines: list[tuple[str, float, str]]) -> float:  # noqa: ANN001 - Axes
+    """The panel's heading lines (text, font size, weight) from its top; where the next part starts."""
+    y = 0.985
+    for text, size, weight in lines:
+        panel.text(0, y, text, fontsize=size, fontweight=weight, va="top", transform=panel.transAxes, wrap=True)
+        y -= 0.035 if size > 10 else 0.03
+    return y
+
+
+def panel_legend(panel, y: float, handles: list) -> float:  # noqa: ANN001 - Axes
+    """The legend at ``y`` in the panel; where the next part starts."""
+    legend = panel.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, y - 0.005), fontsize=7,
+                          title="Legend", title_fontsize=8, frameon=False, alignment="left")
+    legend._legend_box.align = "left"
+    return y - (0.03 * (len(handles) + 1) + 0.03)
+
+
+def panel_footer(panel, y: float, facts: list[tuple[str, str]], credits: list[str]) -> None:  # noqa: ANN001 - Axes
+    """The panel from ``y`` down: the facts (key, value), the preliminary warning and the credits."""
+    from matplotlib.patches import Rectangle
+
+    for key, value in facts:
+        panel.text(0, y, f"{key}:", fontsize=7, fontweight="bold", va="top", transform=panel.transAxes)
+        panel.text(0.22, y, value, fontsize=7, va="top", transform=panel.transAxes, wrap=True)
+        y -= 0.028
+    y -= 0.01
+    panel.add_patch(Rectangle((0, y - 0.075), 1.0, 0.075, transform=panel.transAxes, facecolor="#fff3cd",
+                              edgecolor="#b38600", lw=0.8))
+    panel.text(0.03, y - 0.0375, "PRELIMINARY, not field-validated: an automatic analysis\n"
+               "of drone video. Please send ground feedback to the producer.",
+               fontsize=7, va="center", transform=panel.transAxes, color="#5c4400")
+    y -= 0.1
+    panel.text(0, y, "Credits: " + "; ".join(credits), fontsize=6, va="top", transform=panel.transAxes, wrap=True,
+               color="#333")
+
+
 def draw_map(
     damage_map,  # noqa: ANN001 - geo.mapping.DamageMap
     *,
@@ -60,11 +191,9 @@ def draw_map(
     """The page as a matplotlib Figure (Agg; no window)."""
     import shapely
     from matplotlib.collections import PatchCollection
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
-    from matplotlib.patches import FancyArrow, Patch, Rectangle
+    from matplotlib.patches import Patch
     from matplotlib.patches import Polygon as MplPolygon
-    from matplotlib.ticker import FuncFormatter
     from pyproj import Transformer
 
     from geo.grading import COLOURS, EMS_GRADE, LABELS, ORDER
@@ -72,10 +201,7 @@ def draw_map(
     info = info or ProductInfo()
     provenance = dict(provenance or {})
     to_utm = Transformer.from_crs("EPSG:4326", damage_map.crs, always_xy=True)
-    fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=150)
-    ax = fig.add_axes((0.055, 0.07, 0.60, 0.86))
-    panel = fig.add_axes((0.685, 0.04, 0.30, 0.92))
-    panel.axis("off")
+    fig, ax, panel = new_page()
 
     # What the page must show: the buildings assessed or damaged, the sites, the track.
     points = []
@@ -96,8 +222,7 @@ def draw_map(
         points.append(np.column_stack(to_utm.transform(*filmed.envelope.exterior.xy)))
     if not points:
         points.append(np.array([to_utm.transform(*damage_map.local.to_lonlat(0.0, 0.0))]))
-    box_w, box_h = 0.60 * A4_LANDSCAPE_IN[0], 0.86 * A4_LANDSCAPE_IN[1]
-    west, east, south, north = _extent(np.concatenate(points), box_w / box_h)
+    west, east, south, north = map_extent(points)
 
     ax.set_facecolor("#f2f2ee")
     if basemap is not None:
@@ -120,48 +245,9 @@ def draw_map(
     for seg in segments:
         ax.plot(seg[:, 0], seg[:, 1], color="#1f6fd1", lw=1.6, zorder=4)
     if len(site_xy):
-        colours = [s.level.colour_hex for s in damage_map.sites]
-        rings = ["white" if s.reviewed else "black" for s in damage_map.sites]  # the analyst's word, as online
-        ax.scatter(site_xy[:, 0], site_xy[:, 1], s=22, c=colours, edgecolors=rings,
-                   linewidths=[1.4 if s.reviewed else 0.6 for s in damage_map.sites], zorder=5)
-        for site, (x, y) in zip(damage_map.sites, site_xy):  # the numbers the site atlas pages use
-            ax.annotate(str(site.id), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=5, zorder=6,
-                        color="#111111", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
-    ax.set_xlim(west, east)
-    ax.set_ylim(south, north)
-    ax.set_aspect("equal")
-    ax.grid(True, color="#555555", lw=0.4, alpha=0.6)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.tick_params(labelsize=6)
-    for label in ax.get_yticklabels():
-        label.set_rotation(90)
-        label.set_va("center")
-    ax.set_xlabel(f"Easting (m), {damage_map.crs}", fontsize=7)
-    ax.set_ylabel("Northing (m)", fontsize=7)
-
-    # Scale bar (lower left) and north arrow (upper right), in axes coordinates.
-    span = east - west
-    length = _nice_length(span)
-    x0, y0 = west + 0.04 * span, south + 0.04 * (north - south)
-    bar_h = 0.012 * (north - south)
-    ax.add_patch(Rectangle((x0 - 0.01 * span, y0 - 2.2 * bar_h), length + 0.02 * span, 5.2 * bar_h,
-                           facecolor="white", alpha=0.8, edgecolor="none", zorder=6))
-    for k in range(4):
-        ax.add_patch(Rectangle((x0 + k * length / 4, y0), length / 4, bar_h, facecolor="black" if k % 2 == 0 else "white",
-                               edgecolor="black", lw=0.6, zorder=7))
-    for value, x in ((0, x0), (length / 2, x0 + length / 2), (length, x0 + length)):
-        ax.text(x, y0 + 1.4 * bar_h, f"{value:g}", ha="center", va="bottom", fontsize=6, zorder=7)
-    ax.text(x0 + length + 0.012 * span, y0 + bar_h / 2, "m", va="center", fontsize=6, zorder=7)
-    convergence = math.radians(getattr(damage_map.local, "convergence_deg", 0.0))
-    ax_n = fig.add_axes((0.60, 0.83, 0.045, 0.09))
-    ax_n.axis("off")
-    ax_n.set_xlim(-1, 1)
-    ax_n.set_ylim(-1, 1)
-    dx, dy = 0.9 * math.sin(convergence), 0.9 * math.cos(convergence)
-    ax_n.add_patch(FancyArrow(-dx * 0.6, -dy * 0.6, dx * 1.2, dy * 1.2, width=0.16, head_width=0.5, head_length=0.45,
-                              length_includes_head=True, color="black"))
-    ax_n.text(0, -1.0, "N", ha="center", va="center", fontsize=10, fontweight="bold")
+        draw_sites(ax, damage_map.sites, site_xy)
+    frame_axes(fig, ax, (west, east, south, north), damage_map.crs,
+               getattr(damage_map.local, "convergence_deg", 0.0))
 
     # The panel: title, legend, facts, the warning and the credits.
     title = "Building damage grading" if grading is not None else "Damage sites (first estimate)"
@@ -169,10 +255,7 @@ def draw_map(
     if info.event or info.glide:
         lines.append((" · ".join(x for x in (info.event, info.glide and f"GLIDE {info.glide}") if x), 9.5, "normal"))
     lines.append((f"{info.area} · product version {info.version:02d} · from drone video", 8, "normal"))
-    y = 0.985
-    for text, size, weight in lines:
-        panel.text(0, y, text, fontsize=size, fontweight=weight, va="top", transform=panel.transAxes, wrap=True)
-        y -= 0.035 if size > 10 else 0.03
+    y = panel_heading(panel, lines)
     handles = []
     if grading is not None:
         counts = grading.counts()
@@ -180,22 +263,11 @@ def draw_map(
             handles.append(Patch(facecolor=COLOURS[level], edgecolor="#333", alpha=0.75,
                                  label=(f"{LABELS[level]} / {EMS_GRADE[level]}" if LABELS[level] != EMS_GRADE[level]
                                         else LABELS[level]) + f" ({counts[level]})"))
-    for level in sorted(DamageLevel, reverse=True):
-        n = sum(1 for s in damage_map.sites if s.level is level)
-        handles.append(Line2D([], [], marker="o", ls="", markerfacecolor=level.colour_hex, markeredgecolor="black",
-                              label=f"{level.label} damage site ({n})"))
-    reviewed = sum(1 for s in damage_map.sites if s.reviewed)
-    if reviewed:
-        handles.append(Line2D([], [], marker="o", ls="", markerfacecolor="#999999", markeredgecolor="white",
-                              markeredgewidth=1.4, label=f"reviewed by an analyst ({reviewed})"))
+    handles += site_legend(damage_map.sites)
     handles.append(Line2D([], [], color="#1f6fd1", lw=1.6, label="Flight track"))
     if filmed is not None:
         handles.append(Line2D([], [], color="#6a3d9a", lw=1.0, ls="--", label="Area filmed (camera footprints)"))
-    legend = panel.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, y - 0.005), fontsize=7,
-                          title="Legend", title_fontsize=8, frameon=False, alignment="left")
-    legend._legend_box.align = "left"
-    n_rows = len(handles) + 1
-    y -= 0.03 * n_rows + 0.03
+    y = panel_legend(panel, y, handles)
     first, last = provenance.get("imagery_start"), provenance.get("imagery_end")
     facts = [
         ("Imagery", f"{utc_text(first)}" + (f" to {utc_text(last)[11:]}" if last and last != first else "")),
@@ -206,20 +278,7 @@ def draw_map(
                                               info.analyst and f"analyst {info.analyst}") if x) or "-"),
         ("Grid", f"{damage_map.crs} (WGS84 / UTM)"),
     ]
-    for key, value in facts:
-        panel.text(0, y, f"{key}:", fontsize=7, fontweight="bold", va="top", transform=panel.transAxes)
-        panel.text(0.22, y, value, fontsize=7, va="top", transform=panel.transAxes, wrap=True)
-        y -= 0.028
-    y -= 0.01
-    panel.add_patch(Rectangle((0, y - 0.075), 1.0, 0.075, transform=panel.transAxes, facecolor="#fff3cd",
-                              edgecolor="#b38600", lw=0.8))
-    panel.text(0.03, y - 0.0375, "PRELIMINARY, not field-validated: an automatic analysis\n"
-               "of drone video. Please send ground feedback to the producer.",
-               fontsize=7, va="center", transform=panel.transAxes, color="#5c4400")
-    y -= 0.1
-    credits = provenance.get("credits") or []
-    panel.text(0, y, "Credits: " + "; ".join(credits), fontsize=6, va="top", transform=panel.transAxes, wrap=True,
-               color="#333")
+    panel_footer(panel, y, facts, provenance.get("credits") or [])
     return fig
 
 
@@ -235,53 +294,57 @@ def _atlas_order(damage_map) -> list[int]:  # noqa: ANN001 - geo.mapping.DamageM
     return sorted(range(len(damage_map.fused)), key=lambda k: most_severe_first(damage_map.fused[k].site))
 
 
-def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None) -> list:  # noqa: ANN001
-    """Pages of site cards, most severe first (a list of matplotlib Figures; none without
-    sites): each site's number (as on the map page), level and grade, position and its
-    uncertainty, when and how often it was seen, whether a reviewer checked it, and with
-    ``closeup(site_id)`` (a JPEG, or None) the close-up of its best detection, outlined."""
+@dataclass(frozen=True)
+class AtlasCard:
+    """One site's card: its number and level, the lines under them, and its close-up
+    (``picture()``: a JPEG or None) with the best detection's box in it as shares of the
+    picture ``(left, top, right, bottom)``."""
+
+    site_id: int
+    level: DamageLevel
+    lines: tuple[str, ...]
+    picture: Callable[[], bytes | None] | None = None
+    box: tuple[float, float, float, float] | None = None
+
+
+def draw_atlas_pages(cards: Sequence[AtlasCard], heading: str) -> list:
+    """Pages of cards in the order given (a list of matplotlib Figures; none without
+    cards), ``heading`` on each, every card ending with a box to tick on the ground."""
     import io
 
     from matplotlib.figure import Figure
     from matplotlib.image import imread
     from matplotlib.patches import Rectangle
 
-    from geo.export.html import closeup_box
     from geo.grading import EMS_GRADE
 
-    info = info or ProductInfo()
-    order = _atlas_order(damage_map)
     columns, rows = ATLAS_GRID
     per_page = columns * rows
     pages = []
-    for start in range(0, len(order), per_page):
+    for start in range(0, len(cards), per_page):
         fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=150)
         number = start // per_page + 1
-        total = math.ceil(len(order) / per_page)
-        fig.text(0.04, 0.965, f"Site atlas ({number} of {total}): {info.event or 'damage sites'}, most severe first",
+        total = math.ceil(len(cards) / per_page)
+        fig.text(0.04, 0.965, f"Site atlas ({number} of {total}): {heading}, most severe first",
                  fontsize=10, fontweight="bold", va="top")
         fig.text(0.96, 0.965, PRELIMINARY.split(":")[0], fontsize=7, ha="right", va="top", color="#5c4400")
-        for slot, index in enumerate(order[start:start + per_page]):
-            fused = damage_map.fused[index]
-            site = fused.site
+        for slot, card in enumerate(cards[start:start + per_page]):
             col, row = slot % columns, slot // columns
             left, bottom = 0.04 + col * 0.32, 0.93 - (row + 1) * 0.225
             image_ax = fig.add_axes((left, bottom + 0.05, 0.11, 0.155))
             image_ax.set_xticks([])
             image_ax.set_yticks([])
             jpeg = None
-            if closeup is not None:
+            if card.picture is not None:
                 try:
-                    jpeg = closeup(site.id)
+                    jpeg = card.picture()
                 except Exception:  # a picture is a nicety: never fail the export for it
                     jpeg = None
-            box = closeup_box(damage_map, index)
-            if jpeg and box is not None:
-                picture = imread(io.BytesIO(jpeg), format="jpeg")
-                image_ax.imshow(picture, extent=(0, 1, 1, 0), aspect="auto")
-                x0, y0, x1, y1 = box
+            if jpeg and card.box is not None:
+                image_ax.imshow(imread(io.BytesIO(jpeg), format="jpeg"), extent=(0, 1, 1, 0), aspect="auto")
+                x0, y0, x1, y1 = card.box
                 image_ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=1.2,
-                                             edgecolor=site.level.colour_hex))
+                                             edgecolor=card.level.colour_hex))
                 image_ax.set_xlim(0, 1)
                 image_ax.set_ylim(1, 0)
             else:
@@ -289,16 +352,12 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
                 image_ax.text(0.5, 0.5, "no picture", ha="center", va="center", fontsize=6, color="#777777",
                               transform=image_ax.transAxes)
             for spine in image_ax.spines.values():
-                spine.set_edgecolor(site.level.colour_hex)
+                spine.set_edgecolor(card.level.colour_hex)
                 spine.set_linewidth(2.0)
-            seen = f"{fused.frames_seen} frame" + ("" if fused.frames_seen == 1 else "s")
             lines = [
-                (f"Site {site.id}: {site.level.label}", 9, "bold"),
-                (f"Copernicus EMS: {EMS_GRADE[site.level.name.lower()]}", 7, "normal"),
-                (f"{site.lat_deg:.6f}, {site.lon_deg:.6f}", 7, "normal"),
-                (f"\u00b1{fused.uncertainty_m:.1f} m" if math.isfinite(fused.uncertainty_m) else "", 7, "normal"),
-                (f"seen in {seen}, {site.first_time_s:.1f}-{site.last_time_s:.1f} s", 7, "normal"),
-                (f"confidence {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}", 7, "normal"),
+                (f"Site {card.site_id}: {card.level.label}", 9, "bold"),
+                (f"Copernicus EMS: {EMS_GRADE[card.level.name.lower()]}", 7, "normal"),
+                *((text, 7, "normal") for text in card.lines),
                 ("checked on the ground: \u25a1 yes  \u25a1 no", 7, "normal"),
             ]
             y = bottom + 0.205
@@ -310,23 +369,56 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
     return pages
 
 
+def uncertainty_text(uncertainty_m: float) -> str:
+    """"±2.3 m", or "" when unknown."""
+    return f"\u00b1{uncertainty_m:.1f} m" if math.isfinite(uncertainty_m) else ""
+
+
+def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None) -> list:  # noqa: ANN001
+    """Pages of site cards, most severe first (a list of matplotlib Figures; none without
+    sites): each site's number (as on the map page), level and grade, position and its
+    uncertainty, when and how often it was seen, whether a reviewer checked it, and with
+    ``closeup(site_id)`` (a JPEG, or None) the close-up of its best detection, outlined."""
+    from geo.export.html import closeup_box
+
+    info = info or ProductInfo()
+    cards = []
+    for index in _atlas_order(damage_map):
+        fused = damage_map.fused[index]
+        site = fused.site
+        seen = f"{fused.frames_seen} frame" + ("" if fused.frames_seen == 1 else "s")
+        cards.append(AtlasCard(
+            site.id, site.level,
+            (f"{site.lat_deg:.6f}, {site.lon_deg:.6f}",
+             uncertainty_text(fused.uncertainty_m),
+             f"seen in {seen}, {site.first_time_s:.1f}-{site.last_time_s:.1f} s",
+             f"confidence {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}"),
+            None if closeup is None else (lambda site_id=site.id: closeup(site_id)),
+            closeup_box(damage_map, index)))
+    return draw_atlas_pages(cards, info.event or "damage sites")
+
+
 def write_print_map(png: Path, pdf: Path, damage_map, *, closeup=None, **kwargs) -> list[Path]:  # noqa: ANN001
     """:func:`draw_map` saved as a 150-dpi PNG and a vector PDF, the PDF followed by the
     :func:`draw_site_atlas` pages (``closeup``: the sites' close-ups, as the HTML map takes them)."""
+    fig = draw_map(damage_map, **kwargs)
+    return save_pages(png, pdf, fig, draw_site_atlas(damage_map, closeup, info=kwargs.get("info")))
+
+
+def save_pages(png: Path, pdf: Path, page, atlas: Sequence) -> list[Path]:  # noqa: ANN001 - Figures
+    """``page`` as a 150-dpi PNG, and a PDF of it followed by ``atlas``; each whole or not at all."""
     from matplotlib.backends.backend_pdf import PdfPages
 
     from geo.export._atomic import atomic_path
 
-    fig = draw_map(damage_map, **kwargs)
     with atomic_path(png) as temp:
-        fig.savefig(temp, format="png", dpi=150, pil_kwargs={"compress_level": 3})
-    atlas = draw_site_atlas(damage_map, closeup, info=kwargs.get("info"))
+        page.savefig(temp, format="png", dpi=150, pil_kwargs={"compress_level": 3})
     with atomic_path(pdf) as temp:
         metadata = {"Creator": "damagemap", "Producer": "damagemap (matplotlib)", "CreationDate": None}
         with PdfPages(temp, metadata=metadata) as document:
-            for page in (fig, *atlas):
-                document.savefig(page)
+            for figure in (page, *atlas):
+                document.savefig(figure)
     return [png, pdf]
 
 
-__all__ = ["ATLAS_GRID", "draw_map", "draw_site_atlas", "write_print_map"]
+__all__ = ["ATLAS_GRID", "AtlasCard", "draw_atlas_pages", "draw_map", "draw_site_atlas", "write_print_map"]
