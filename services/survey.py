@@ -361,7 +361,7 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
                   title: str = "Damage survey", videos: Mapping[str, Path] | None = None,
                   survey: Survey | None = None) -> list[Path]:
     """Write the survey's sites and each flight's coverage, the offline HTML map of both
-    (``title`` at its top) and a README, in ``formats`` (keys of
+    (``title`` at its top), the print map with its site atlas and a README, in ``formats`` (keys of
     :data:`geo.export.survey_files.SURVEY_FILES`; None: all); the files written
     (:func:`geo.export.survey_files.write_survey_files`).
     With ``videos`` (flight name -> its video), each site's popup
@@ -385,8 +385,8 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     statuses = flight_statuses(survey) if survey is not None else []
     if videos is None:
         videos = _videos(statuses)
-    closeup = _flight_closeups(built, videos) if videos and "html" in formats else None
-    provenance = survey_provenance(statuses) if survey is not None and "readme" in formats else None
+    closeup = _flight_closeups(built, videos) if videos and {"html", "print"} & set(formats) else None
+    provenance = survey_provenance(statuses) if survey is not None and {"readme", "print"} & set(formats) else None
     return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup, provenance=provenance)
 
 

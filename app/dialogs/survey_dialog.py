@@ -381,10 +381,10 @@ class SurveyDialog(QDialog):
     def _on_exported(self, folder: Path, result: tuple[list[Path], object]) -> None:
         written, built = result
         self.export_folder = folder
-        html = next((p for p in written if Path(p).suffix == ".html"), None)
-        links = f'<a href="{QUrl.fromLocalFile(str(folder)).toString()}">open the folder</a>'
-        if html is not None:
-            links = f'<a href="{QUrl.fromLocalFile(str(html)).toString()}">open the map</a> · ' + links
+        links = [f'<a href="{QUrl.fromLocalFile(str(path)).toString()}">{text}</a>' for suffix, text in
+                 ((".html", "open the map"), (".pdf", "the print map and site atlas"))
+                 for path in written if Path(path).suffix == suffix][:2]
+        links = " · ".join([*links, f'<a href="{QUrl.fromLocalFile(str(folder)).toString()}">open the folder</a>'])
         sites = len(built.sites)
         self.message.setText(
             f"Wrote {len(written)} files with {sites} site{'' if sites == 1 else 's'} to "

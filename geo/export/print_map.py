@@ -298,13 +298,14 @@ def _atlas_order(damage_map) -> list[int]:  # noqa: ANN001 - geo.mapping.DamageM
 class AtlasCard:
     """One site's card: its number and level, the lines under them, and its close-up
     (``picture()``: a JPEG or None) with the best detection's box in it as shares of the
-    picture ``(left, top, right, bottom)``."""
+    picture ``(left, top, right, bottom)``, ``caption`` under it."""
 
     site_id: int
     level: DamageLevel
     lines: tuple[str, ...]
     picture: Callable[[], bytes | None] | None = None
     box: tuple[float, float, float, float] | None = None
+    caption: str = ""
 
 
 def draw_atlas_pages(cards: Sequence[AtlasCard], heading: str) -> list:
@@ -354,6 +355,8 @@ def draw_atlas_pages(cards: Sequence[AtlasCard], heading: str) -> list:
             for spine in image_ax.spines.values():
                 spine.set_edgecolor(card.level.colour_hex)
                 spine.set_linewidth(2.0)
+            if card.caption:
+                fig.text(left + 0.055, bottom + 0.045, card.caption, fontsize=6, ha="center", va="top", color="#333333")
             lines = [
                 (f"Site {card.site_id}: {card.level.label}", 9, "bold"),
                 (f"Copernicus EMS: {EMS_GRADE[card.level.name.lower()]}", 7, "normal"),

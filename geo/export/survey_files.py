@@ -1,5 +1,6 @@
 """A survey's files: its sites and each flight's coverage as GeoJSON, GeoPackage and CSV,
-and its offline map (:mod:`geo.export.survey_html`).
+its offline map (:mod:`geo.export.survey_html`) and its print map with a site atlas
+(:mod:`geo.export.survey_print`).
 
 Written as a flight's exports are: each file whole or not at all (a temporary file beside
 it, renamed), what a killed export left behind cleared first, and CSV text that a
@@ -27,6 +28,7 @@ SURVEY_FILES = {
     "csv": ("survey_sites.csv",),
     "kml": ("survey_sites.kml",),
     "html": ("survey_map.html",),
+    "print": ("survey_map.png", "survey_map.pdf"),
     "readme": ("survey_README.txt",),
 }
 
@@ -74,6 +76,11 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         from geo.export.survey_html import write_survey_html
 
         written.append(write_survey_html(out / "survey_map.html", built, title=title, closeup=closeup))
+    if "print" in formats:
+        from geo.export.survey_print import write_survey_print
+
+        written += write_survey_print(out / "survey_map.png", out / "survey_map.pdf", built, title=title,
+                                      closeup=closeup, provenance=provenance)
     if "readme" in formats:
         names = [p.name for p in written]
         written.append(write_text_atomic(out / "survey_README.txt",
@@ -90,6 +97,9 @@ _FILE_TEXT = {
     "survey_sites.csv": "the sites as a table, one row each, with lon_deg / lat_deg",
     "survey_sites.kml": "the sites by level and every flight's track, for Google Earth",
     "survey_map.html": "offline web map: every flight's track and ground seen, the sites with each flight's close-up",
+    "survey_map.png": "the print map: one A4 landscape page (150 dpi) of the sites and every flight's track",
+    "survey_map.pdf": "the print map as a vector PDF, then the site atlas: a card a site, most severe first, "
+                      "with its close-up and a box to tick on the ground",
 }
 
 

@@ -34,6 +34,11 @@ FlightCloseup = Callable[[str, int], "bytes | None"]
 FLIGHT_COLOURS = ("#1f6fd1", "#7b1fa2", "#00838f", "#5d4037", "#c2185b", "#455a64", "#2e7d32", "#f57c00")
 
 
+def flight_colour(k: int) -> str:
+    """The ``k``-th flight's colour (on the web map and the print map alike)."""
+    return FLIGHT_COLOURS[k % len(FLIGHT_COLOURS)]
+
+
 def _evidence_picture(built: SurveyMap, evidence: Evidence, closeup: FlightCloseup | None) -> str:
     """What one flight saw of the site, close up, with the flight and date under it."""
     flight = next((f for f in built.flights if f.name == evidence.flight), None)
@@ -79,7 +84,7 @@ def _popup_html(site: SurveySite, built: SurveyMap | None = None, closeup: Fligh
 
 def _panels_html(built: SurveyMap, title: str) -> str:
     flights = "".join(
-        f'<div class="dm-row"><span class="dm-line" style="background:{FLIGHT_COLOURS[k % len(FLIGHT_COLOURS)]}">'
+        f'<div class="dm-row"><span class="dm-line" style="background:{flight_colour(k)}">'
         f"</span>{escape(c.flight)}{escape(f' ({c.date})' if c.date else '')}: {c.sites} sites, "
         f"{c.area_m2 / 10_000:.1f} ha</div>"
         for k, c in enumerate(built.coverage)
@@ -99,7 +104,7 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
     m, root = offline_page(title)
     bounds: list[tuple[float, float]] = []
     for k, flight in enumerate(built.flights):
-        colour = FLIGHT_COLOURS[k % len(FLIGHT_COLOURS)]
+        colour = flight_colour(k)
         label = flight.name + (f" ({flight.date})" if flight.date else "")
         group = folium.FeatureGroup(name=escape(f"Flight {label}"), show=True)
         damage_map = flight.damage_map
@@ -142,4 +147,4 @@ def write_survey_html(path: Path, built: SurveyMap, *, title: str = "Damage surv
     return write_text_atomic(path, render_survey_html(built, title=title, closeup=closeup))
 
 
-__all__ = ["FLIGHT_COLOURS", "FlightCloseup", "render_survey_html", "write_survey_html"]
+__all__ = ["FLIGHT_COLOURS", "FlightCloseup", "flight_colour", "render_survey_html", "write_survey_html"]

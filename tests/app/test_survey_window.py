@@ -133,6 +133,7 @@ def test_the_survey_map_exports_from_the_window_with_each_flights_reviews(window
     features = json.loads((out / "survey_sites.geojson").read_text())["features"]
     assert len(features) == len(expected.sites) > 0
     assert "Wrote" in dialog.message.text() and "open the map" in dialog.message.text()
+    assert "survey_map.pdf" in dialog.message.text()  # the print map and atlas, linked
     # the window's status bar offers the folder, as after a flight's export
     assert window.open_export_button.isVisible() and window.open_export_button.toolTip() == str(out)
 

@@ -9,6 +9,8 @@ analysis run), so what is tested is the georeferencing and the fusion across fli
 import dataclasses
 import datetime as dt
 import json
+import math
+import re
 from collections import Counter
 
 import cv2
@@ -156,7 +158,11 @@ def test_three_flights_make_one_map_as_good_as_each_flight_and_no_building_twice
                                     survey=survey)  # the close-ups come from each flight's own video
     assert {p.name for p in written} == {"survey_sites.geojson", "survey_coverage.geojson", "survey.gpkg",
                                          "survey_sites.csv", "survey_sites.kml", "survey_map.html",
-                                         "survey_README.txt"}
+                                         "survey_map.png", "survey_map.pdf", "survey_README.txt"}
+    # the print map, then an atlas page per 12 sites, each card's close-up cut from its flight's video
+    pdf = (tmp_path / "out" / "survey_map.pdf").read_bytes()
+    assert len(re.findall(rb"/Type /Page\b(?!s)", pdf)) == 1 + math.ceil(len(built.sites) / 12)
+    assert pdf.count(b"/Subtype /Image") >= len(built.sites)
     readme = (tmp_path / "out" / "survey_README.txt").read_text()
     assert "PRELIMINARY analysis, not yet validated in the field" in readme
     for flight, seen in zip(survey.flights, built.coverage):  # how each flight was flown, analysed, and what it saw

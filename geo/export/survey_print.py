@@ -1,0 +1,202 @@
+"""The survey's print-ready map: one A4 landscape page of every flight's sites fused into
+one (PNG and PDF), the PDF followed by a site atlas.
+
+It is the flight's print map (:mod:`geo.export.print_map`) for an area flown several
+times: the survey's sites numbered as in its other files, ringed white where a reviewer
+decided; each flight's track and the ground it saw in that flight's colour (as the
+survey's web map draws them); the grid, scale bar and true north; the flights and their
+dates, the models, the software and "preliminary, not field-validated". A relief team
+that prints one page for a town prints this one; the atlas gives each site a card with
+the close-up from the flight that saw it best and a box to tick on the ground.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from geo.export.print_map import (
+    AtlasCard,
+    draw_atlas_pages,
+    draw_sites,
+    frame_axes,
+    map_extent,
+    new_page,
+    panel_footer,
+    panel_heading,
+    panel_legend,
+    site_legend,
+    uncertainty_text,
+)
+from geo.export.products import imagery_times, utc_text
+from geo.export.survey_html import FlightCloseup, flight_colour
+from geo.survey_fusion import SurveyMap, SurveySite
+
+#: Characters that fit on one line of an atlas card.
+CARD_LINE_CHARS = 36
+
+
+def _fit(text: str, limit: int = CARD_LINE_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+def _when(date: str) -> str:
+    """A flight's date as the page prints it: "2018-10-12 15:00 UTC" for a time, else as it is."""
+    try:
+        moment = dt.datetime.fromisoformat(date.replace("Z", "+00:00"))
+    except ValueError:
+        return date
+    if len(date) <= 10:
+        return date
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M") + (" UTC" if moment.tzinfo is not None else "")
+
+
+def _days(dates: Sequence[str]) -> str:
+    """The first to the last day of ``dates`` ("2018-10-12 to 2018-10-14"; "" for none)."""
+    days = sorted({date[:10] for date in dates if date})
+    return " to ".join(dict.fromkeys((days[0], days[-1]))) if days else ""
+
+
+def _imagery(built: SurveyMap) -> tuple[str | None, str | None]:
+    """First and last analysed frame over every flight whose video has a creation time (ISO UTC)."""
+    times = [t for flight in built.flights for t in imagery_times(flight.damage_map) if t is not None]
+    return (min(times), max(times)) if times else (None, None)
+
+
+def _imagery_text(built: SurveyMap) -> str:
+    first, last = _imagery(built)
+    if first is None:
+        return _days([f.date for f in built.flights if f.date]) or utc_text(None)
+    if last == first:
+        return utc_text(first)
+    start, end = _when(first), _when(last)
+    return f"{start.removesuffix(' UTC')} to {end[11:] if end[:10] == start[:10] else end}"
+
+
+def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
+                    provenance: Mapping[str, Any] | None = None):  # noqa: ANN201 - a matplotlib Figure
+    """The page as a matplotlib Figure (Agg; no window). ``provenance``: ``software``,
+    ``produced`` and ``flights`` (name -> ``model``, ...), as the survey's README takes it."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from pyproj import Transformer
+
+    provenance = dict(provenance or {})
+    crs = built.local.crs
+    to_utm = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    fig, ax, panel = new_page()
+    ax.set_facecolor("#f2f2ee")
+
+    points: list[np.ndarray] = []
+    coverage = {c.flight: c for c in built.coverage}
+    flight_handles = []
+    for k, flight in enumerate(built.flights):
+        colour = flight_colour(k)
+        seen = coverage.get(flight.name)
+        for ring in seen.footprint_lonlat if seen is not None else ():
+            xy = np.column_stack(to_utm.transform(*zip(*ring)))
+            ax.fill(xy[:, 0], xy[:, 1], color=colour, alpha=0.07, lw=0, zorder=1)
+            ax.plot(xy[:, 0], xy[:, 1], color=colour, lw=0.8, ls="--", zorder=2)
+            points.append(xy)
+        track = flight.damage_map
+        for segment in track.track_segments_lonlat(video_only=True) or track.track_segments_lonlat():
+            xy = np.array([to_utm.transform(lon, lat) for lon, lat in segment]).reshape(-1, 2)
+            ax.plot(xy[:, 0], xy[:, 1], color=colour, lw=1.6, zorder=4)
+            points.append(xy)
+        area = f", {seen.area_m2 / 1e4:.1f} ha" if seen is not None else ""
+        flight_handles.append(Line2D([], [], color=colour, lw=1.6,
+                                     label=_fit(f"{flight.name}" + (f" ({_when(flight.date)})" if flight.date else "")
+                                                + area, 48)))
+    site_xy = np.array([to_utm.transform(s.lon_deg, s.lat_deg) for s in built.sites]).reshape(-1, 2)
+    if len(site_xy):
+        points.append(site_xy)
+        draw_sites(ax, built.sites, site_xy)
+    if not points:
+        points.append(np.array([to_utm.transform(*built.local.to_lonlat(0.0, 0.0))]))
+    frame_axes(fig, ax, map_extent(points), crs, built.local.convergence_deg)
+
+    flights = len(built.flights)
+    when = _days([f.date for f in built.flights if f.date]) or "dates unknown"
+    y = panel_heading(panel, [
+        (title, 13, "bold"),
+        ("Damage sites, flights fused (first estimate)", 9.5, "normal"),
+        (f"{flights} flight{'s' if flights != 1 else ''} · {when} · from drone video", 8, "normal"),
+    ])
+    handles = site_legend(built.sites) + flight_handles
+    if any(c.footprint_lonlat for c in built.coverage):
+        handles.append(Patch(facecolor="#999999", alpha=0.25, edgecolor="#555555", ls="--",
+                             label="Ground seen (in the flight's colour)"))
+    y = panel_legend(panel, y, handles)
+    about = provenance.get("flights") or {}
+    models = list(dict.fromkeys(str(about[f.name]["model"]) for f in built.flights
+                                if about.get(f.name, {}).get("model")))
+    facts = [
+        ("Imagery", _imagery_text(built)),
+        ("Sensor", "drone video, " + f"{flights} flight{'s' if flights != 1 else ''}"),
+        ("Model", models[0] if len(models) == 1 else
+         (f"{len(models)} models (see the README)" if models else "unknown")),
+        ("Software", str(provenance.get("software") or "damagemap")),
+        ("Produced", str(provenance.get("produced") or "-")),
+        ("Grid", f"{crs} (WGS84 / UTM)"),
+    ]
+    videos = [f"{f.name} ({Path(str(about[f.name]['video'])).name})" for f in built.flights
+              if about.get(f.name, {}).get("video")]
+    credits = [f"Analysis and map: {provenance.get('software') or 'damagemap'} (MIT licence), map rendering "
+               "with matplotlib"]
+    if videos:
+        credits.append("Imagery: drone video of " + ", ".join(videos))
+    panel_footer(panel, y, facts, credits)
+    return fig
+
+
+def _card(built: SurveyMap, site: SurveySite, closeup: FlightCloseup | None) -> AtlasCard:
+    """A site's card: where it is, which flights saw it and when, and the close-up from the
+    flight whose sighting was the most confident."""
+    from geo.export.html import closeup_box
+
+    best = max(site.evidence, key=lambda e: e.confidence)
+    flight = next((f for f in built.flights if f.name == best.flight), None)
+    index = None if flight is None else next(
+        (k for k, fused in enumerate(flight.damage_map.fused) if fused.site.id == best.flight_site_id), None)
+    box = None if index is None else closeup_box(flight.damage_map, index)
+    picture = None if closeup is None else (lambda: closeup(best.flight, best.flight_site_id))
+    count = len(site.evidence)
+    days = _days(site.dates)
+    return AtlasCard(site.id, site.level, (
+        f"{site.lat_deg:.6f}, {site.lon_deg:.6f}",
+        uncertainty_text(site.uncertainty_m),
+        _fit(f"seen by {count} flight{'s' if count != 1 else ''}: " + ", ".join(site.flights)),
+        f"on {days}" if days else "date unknown",
+        f"confidence {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}",
+    ), picture, box, _fit(best.flight + (f", {best.date[:10]}" if best.date else ""), 30))
+
+
+def draw_survey_atlas(built: SurveyMap, closeup: FlightCloseup | None = None, *,
+                      title: str = "Damage survey") -> list:
+    """Pages of site cards, most severe first (a list of matplotlib Figures; none without
+    sites), numbered as on the map page (``closeup(flight, flight_site_id)``: a JPEG of
+    that flight's site, or None)."""
+    from geo.export.html import most_severe_first
+
+    order = sorted(built.sites, key=most_severe_first)
+    return draw_atlas_pages([_card(built, site, closeup) for site in order], title)
+
+
+def write_survey_print(png: Path, pdf: Path, built: SurveyMap, *, title: str = "Damage survey",
+                       closeup: FlightCloseup | None = None,
+                       provenance: Mapping[str, Any] | None = None) -> list[Path]:
+    """:func:`draw_survey_map` as a 150-dpi PNG and a vector PDF, the PDF followed by the
+    :func:`draw_survey_atlas` pages; each file whole or not at all."""
+    from geo.export.print_map import save_pages
+
+    page = draw_survey_map(built, title=title, provenance=provenance)
+    return save_pages(png, pdf, page, draw_survey_atlas(built, closeup, title=title))
+
+
+__all__ = ["draw_survey_atlas", "draw_survey_map", "write_survey_print"]

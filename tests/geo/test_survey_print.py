@@ -1,0 +1,103 @@
+"""The survey's print map: one page of the fused sites and every flight, then a site atlas
+whose cards show the close-up from the flight that saw each site best."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.text import Annotation
+
+from geo.export.print_map import ATLAS_GRID
+from geo.export.survey_html import flight_colour
+from geo.export.survey_print import draw_survey_atlas, draw_survey_map, write_survey_print
+from geo.survey_fusion import FlightMap, fuse_flights
+
+
+@pytest.fixture
+def built(flyover_map):
+    damage_map, _ = flyover_map
+    return fuse_flights([FlightMap("monday", damage_map, "2018-10-12"),
+                         FlightMap("wednesday", damage_map, "2018-10-14")])
+
+
+def _jpeg(colour: tuple[int, int, int]) -> bytes:
+    image = np.zeros((48, 48, 3), np.uint8)
+    image[:] = colour[::-1]  # BGR
+    return cv2.imencode(".jpg", image)[1].tobytes()
+
+
+def _legend_labels(figure) -> list[str]:
+    return [t.get_text() for ax in figure.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+
+
+def test_the_page_numbers_every_survey_site_and_draws_each_flight_in_its_colour(built):
+    assert built.sites and all(len(site.evidence) == 2 for site in built.sites)  # both flights saw each
+    page = draw_survey_map(built, title="Panama City survey",
+                           provenance={"software": "damagemap 9.9", "produced": "2026-12-05 11:00 UTC",
+                                       "flights": {"monday": {"model": "default (abc)"},
+                                                   "wednesday": {"model": "default (abc)"}}})
+    map_ax = page.axes[0]
+    numbers = sorted(int(t.get_text()) for t in map_ax.texts if isinstance(t, Annotation))
+    assert numbers == sorted(site.id for site in built.sites)
+    labels = _legend_labels(page)
+    for level_label, n in ((lvl.label, c) for lvl, c in built.level_counts().items()):
+        assert f"{level_label} damage site ({n})" in labels
+    assert any(label.startswith("monday (2018-10-12)") for label in labels)
+    assert any(label.startswith("wednesday (2018-10-14)") for label in labels)
+    track_colours = {to_hex(line.get_color()) for line in map_ax.lines if line.get_linestyle() == "-"}
+    assert {flight_colour(0), flight_colour(1)} <= track_colours
+    texts = [t.get_text() for ax in page.axes for t in ax.texts] + [t.get_text() for t in page.texts]
+    assert "Panama City survey" in texts
+    assert "default (abc)" in texts  # one model for both flights: named, not "see the README"
+    assert "damagemap 9.9" in texts and any(t.startswith("2 flights · 2018-10-12 to 2018-10-14") for t in texts)
+
+
+def test_reviewed_survey_sites_are_ringed_and_counted(built):
+    reviewed = replace(built, sites=[replace(built.sites[0], reviewed=True), *built.sites[1:]])
+    assert "reviewed by an analyst (1)" in _legend_labels(draw_survey_map(reviewed))
+    assert not any(label.startswith("reviewed") for label in _legend_labels(draw_survey_map(built)))
+
+
+def test_the_atlas_cards_are_most_severe_first_with_the_most_confident_flights_picture(built):
+    # wednesday's sighting of the first site is the more confident one: its picture is shown
+    first = built.sites[0]
+    better = tuple(replace(e, confidence=0.99) if e.flight == "wednesday" else replace(e, confidence=0.4)
+                   for e in first.evidence)
+    built = replace(built, sites=[replace(first, evidence=better), *built.sites[1:]])
+    asked: list[tuple[str, int]] = []
+
+    def closeup(flight: str, site_id: int) -> bytes:
+        asked.append((flight, site_id))
+        return _jpeg((200, 40, 40))
+
+    pages = draw_survey_atlas(built, closeup, title="Panama City survey")
+    assert len(pages) == math.ceil(len(built.sites) / (ATLAS_GRID[0] * ATLAS_GRID[1]))
+    titles = [t.get_text() for page in pages for t in page.texts if re.match(r"Site \d+: ", t.get_text())]
+    order = sorted(built.sites, key=lambda s: (-int(s.level), s.id))
+    assert titles == [f"Site {s.id}: {s.level.label}" for s in order]
+    wednesday = next(e for e in better if e.flight == "wednesday")
+    assert ("wednesday", wednesday.flight_site_id) in asked
+    assert ("monday", next(e for e in better if e.flight == "monday").flight_site_id) not in asked
+    texts = [t.get_text() for t in pages[0].texts]
+    assert "seen by 2 flights: monday, wednesday" in texts
+    assert "wednesday, 2018-10-14" in texts  # the picture's flight, under it
+    assert any(ax.images and ax.patches for ax in pages[0].axes)  # the close-up, its detection outlined
+    assert pages[0].texts[0].get_text().startswith("Site atlas (1 of ") and "Panama City survey" in pages[0].texts[0].get_text()
+
+
+def test_the_pdf_holds_the_page_then_the_atlas_and_no_sites_still_prints_the_flights(built, tmp_path):
+    png, pdf = write_survey_print(tmp_path / "m.png", tmp_path / "m.pdf", built,
+                                  closeup=lambda flight, site_id: None)
+    pages = len(re.findall(rb"/Type /Page\b(?!s)", pdf.read_bytes()))
+    assert pages == 1 + math.ceil(len(built.sites) / (ATLAS_GRID[0] * ATLAS_GRID[1]))
+    assert png.read_bytes().startswith(b"\x89PNG")
+    empty = replace(built, sites=[])
+    png, pdf = write_survey_print(tmp_path / "e.png", tmp_path / "e.pdf", empty)
+    assert len(re.findall(rb"/Type /Page\b(?!s)", pdf.read_bytes())) == 1
+    assert "Slight damage site (0)" in _legend_labels(draw_survey_map(empty))
