@@ -23,6 +23,7 @@ from torch import Tensor
 from core.types import Frame
 from engine.convert import MASK_THRESHOLD
 from engine.msnet.paste import MaskCrop
+from engine.msnet.working_size import model_working_short_side, working_image
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.analysis.plan import AnalysisPlan
@@ -44,7 +45,7 @@ class FeatureDetector(Protocol):
     (:class:`engine.msnet.paste.MaskCrop`) instead of full-frame ``masks``."""
 
     def detect_with_features(
-        self, images: list[Tensor], *, mask_crops: bool = False
+        self, images: list[Tensor], *, mask_crops: bool = False, output_sizes: list[tuple[int, int]] | None = None
     ) -> tuple[list[dict[str, Any]], Mapping[str, Tensor], list[tuple[int, int]]]: ...
 
 
@@ -306,15 +307,23 @@ class BatchDetector:
         return contextlib.nullcontext()
 
     def infer(self, frames: list[Frame]) -> _Inferred:
-        """The detector on ``frames``; may run in several threads at once."""
-        pixels = torch.stack([torch.from_numpy(f.image) for f in frames])  # uint8 [B, H, W, 3]
+        """The detector on ``frames``; may run in several threads at once. Frames larger
+        than the model can use are shrunk first (:mod:`engine.msnet.working_size`); the
+        results are in the frames' own pixels all the same."""
+        short_side = model_working_short_side(self.model)
+        shown = [working_image(f.image, short_side) for f in frames]
+        output_sizes = None
+        if any(image is not f.image for image, f in zip(shown, frames)):
+            output_sizes = [(f.height_px, f.width_px) for f in frames]
+        pixels = torch.stack([torch.from_numpy(image) for image in shown])  # uint8 [B, H, W, 3]
         if self.device.type == "cuda":
             pixels = pixels.pin_memory().to(self.device, non_blocking=True)
         # uint8 travels (4x less than float); scaling happens on the device.
         images = list(pixels.permute(0, 3, 1, 2).float().div_(255.0).unbind(0))
         with torch.inference_mode(), self._autocast():
             if isinstance(self.model, FeatureDetector):
-                outputs, features, image_sizes = self.model.detect_with_features(images, mask_crops=True)
+                outputs, features, image_sizes = self.model.detect_with_features(
+                    images, mask_crops=True, output_sizes=output_sizes)
             else:
                 outputs, features, image_sizes = self.model(images), None, None
             outputs = [_filter_output(o, self.score_threshold) for o in outputs]

@@ -66,6 +66,15 @@ without the object gets). Nothing here changes the stored weights:
     trained on soft rendered flights, raises many false alarms on the fine texture of
     crisp real footage; its ``msnet.json`` sets the top of its training flights' range.
     Frames at or under the ceiling are left exactly as they are.
+``max_frame_scale``
+    Frames whose short side is more than this many times the input size the model runs
+    at are shrunk to it (area averaging) before the model sees them; boxes and masks
+    still come in the frame's own pixels (:mod:`engine.msnet.working_size`). ``null``
+    (default): frames as they come. The model looks at its input size and softens crisp
+    frames to its training sharpness there, so a 4K frame holds nothing it can use that a
+    frame three times its input size does not, and costs a CPU twice the time; the
+    shipped model's ``msnet.json`` sets 3 (a 1080-line frame for its 360-line input).
+    Not with the tiled look, which sees the frame at its own size.
 ``cpu_bfloat16``
     Parts that run in bfloat16 on a CPU with native bfloat16 arithmetic (AVX-512 BF16
     or AMX; elsewhere they stay float32, which is faster there); default none, the
@@ -111,6 +120,7 @@ class InferenceSettings:
     input_size: int | None = None
     gate_threshold: float | None = None
     sharpness_ceiling: float | None = None
+    max_frame_scale: float | None = None
     flip_check: bool = False
     tiles: int = 1
     close_look: bool = False
@@ -157,6 +167,13 @@ class InferenceSettings:
                                  f"(0 or null: frames as they come); got {ceiling!r}")
             if ceiling > 0:
                 values["sharpness_ceiling"] = float(ceiling)
+        frame_scale = section.get("max_frame_scale")
+        if frame_scale is not None:
+            if isinstance(frame_scale, bool) or not isinstance(frame_scale, (int, float)) or not (
+                    math.isfinite(frame_scale) and frame_scale >= 1):
+                raise ModelError(f"{source}: inference setting 'max_frame_scale' must be a number >= 1 "
+                                 f"(null: frames as they come); got {frame_scale!r}")
+            values["max_frame_scale"] = float(frame_scale)
         tiles = section.get("tiles")
         if tiles is not None:
             if isinstance(tiles, bool) or not isinstance(tiles, int) or not 1 <= tiles <= MAX_TILES:
@@ -287,6 +304,9 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
     # measured where the model was trained to look, whatever input size it runs at now
     model.sharpness_short_side = int(built["min_size"][-1]) if built.get("min_size") else None  # type: ignore[assignment]
     model.close_look = settings.close_look  # type: ignore[assignment]
+    input_short_side = min(transform.min_size) if transform is not None and transform.min_size else None
+    model.working_short_side = (  # type: ignore[assignment]
+        round(settings.max_frame_scale * input_short_side) if settings.max_frame_scale and input_short_side else None)
     parts = set(settings.cpu_bfloat16)
     model.backbone_bfloat16 = "backbone" in parts  # type: ignore[assignment]
     model.fpn_bfloat16 = "fpn" in parts  # type: ignore[assignment]

@@ -130,6 +130,9 @@ class MSNet(MaskRCNN):
         self.sharpness_ceiling: float | None = None
         #: the short side it is measured at (``None``: the transform's)
         self.sharpness_short_side: int | None = None
+        #: frames with a longer short side are shrunk to it before the model sees them, by
+        #: its clients (engine.msnet.working_size); None: as they come
+        self.working_short_side: int | None = None
         #: the close look (:mod:`engine.msnet.close_look`): its head, when the weights have
         #: one (:meth:`add_close_look`), and whether it runs (a test-time setting)
         self.close_look_head: CloseLookHead | None = None
@@ -174,7 +177,7 @@ class MSNet(MaskRCNN):
 
     @torch.no_grad()
     def detect_with_features(
-        self, images: list[Tensor], *, mask_crops: bool = False
+        self, images: list[Tensor], *, mask_crops: bool = False, output_sizes: list[tuple[int, int]] | None = None
     ) -> tuple[list[dict[str, Tensor]], "OrderedDict[str, Tensor]", list[tuple[int, int]]]:
         """Eval outputs plus the FPN maps and transformed image sizes of the same pass.
 
@@ -186,45 +189,58 @@ class MSNet(MaskRCNN):
         :class:`engine.msnet.paste.MaskCrop`, the probabilities inside each detection's
         box) instead of full-frame ``masks``: the same pixels, without allocating a
         frame per detection.
+
+        With ``output_sizes`` (``(H, W)`` per image) the boxes and masks are given in an
+        image of that size instead: the frame the images were shrunk from (see
+        :data:`working_short_side` and :func:`engine.msnet.working_size.working_image`).
+        Masks are pasted from the mask head straight into the larger frame, so they
+        lose nothing to the shrinking. Not with the tiled look.
         """
         if self.training:
             raise RuntimeError("MSNet.detect_with_features: call model.eval() first")
-        detections, features, image_sizes = self._run(images, None, mask_crops=mask_crops)
+        detections, features, image_sizes = self._run(images, None, mask_crops=mask_crops, output_sizes=output_sizes)
         return detections, features, image_sizes  # type: ignore[return-value]
 
     # -- the pipeline -----------------------------------------------------------------
 
-    def _run(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None, *, mask_crops: bool = False):
+    def _run(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None, *, mask_crops: bool = False,
+             output_sizes: list[tuple[int, int]] | None = None):
         if self.training:
             return self._run_once(images, targets, mask_crops=mask_crops)
         if self.sharpness_ceiling is not None:
             short_side = self.sharpness_short_side or int(self.transform.min_size[-1])
             images = [softened(image, self.sharpness_ceiling, short_side) for image in images]
-        detections, features, image_sizes = self._look(images, mask_crops=mask_crops)
+        if output_sizes is not None and self.tiles >= 2:
+            raise ValueError("MSNet: the tiled look sees frames at their own size (no output_sizes)")
+        detections, features, image_sizes = self._look(images, mask_crops=mask_crops, output_sizes=output_sizes)
         if self.tiles >= 2:
             detections = self._with_tiles(images, detections, mask_crops=mask_crops)
         return detections, features, image_sizes
 
-    def _look(self, images: list[Tensor], *, mask_crops: bool):
-        """Eval detections of ``images`` as they are: the mirror check and the close look
-        where set."""
+    def _look(self, images: list[Tensor], *, mask_crops: bool, output_sizes: list[tuple[int, int]] | None = None):
+        """Eval detections of ``images`` as they are (in ``output_sizes`` where given):
+        the mirror check and the close look where set."""
         # the close look before the masks; after them with the mirror check (both views
         # merged first) and for the co-trained baseline (its buildings are detections)
         looks = self.close_look and self.close_look_head is not None
         looks_early = looks and not self.flip_check and self.arch is not Arch.MASKRCNN_COTRAIN
+        sizes = [(int(image.shape[-2]), int(image.shape[-1])) for image in images]
+        output_sizes = output_sizes or sizes
         if not self.flip_check:
             detections, features, image_sizes = self._run_once(images, None, mask_crops=mask_crops,
-                                                               close_look=looks_early)
+                                                               close_look=looks_early, output_sizes=output_sizes)
         else:  # the mirror check: the images and their mirror images in one batch
             count = len(images)
             detections, features, image_sizes = self._run_once(
-                [*images, *(image.flip(-1) for image in images)], None, mask_crops=mask_crops)
-            detections = [flip_checked(detections[i], detections[count + i], int(images[i].shape[-1]),
+                [*images, *(image.flip(-1) for image in images)], None, mask_crops=mask_crops,
+                output_sizes=[*output_sizes, *output_sizes])
+            detections = [flip_checked(detections[i], detections[count + i], output_sizes[i][1],
                                        score_floor=self.roi_heads.score_thresh) for i in range(count)]
             features = OrderedDict((name, level[:count]) for name, level in features.items())
             image_sizes = image_sizes[:count]
         if looks and not looks_early:
-            detections = self._close_looked(images, detections)
+            detections = self._close_looked(images, detections, [
+                resize_boxes(d["boxes"], output, size) for d, output, size in zip(detections, output_sizes, sizes)])
         return detections, features, image_sizes
 
     def _with_tiles(self, images: list[Tensor], detections: list[dict[str, Any]], *,
@@ -273,11 +289,12 @@ class MSNet(MaskRCNN):
         return look
 
     def _run_once(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None, *, mask_crops: bool = False,
-                  close_look: bool = False):
+                  close_look: bool = False, output_sizes: list[tuple[int, int]] | None = None):
         for image in images:
             if image.dim() != 3:
                 raise ValueError(f"images is expected to be a list of 3d tensors of shape [C, H, W], got {image.shape}")
         original_sizes = [(int(img.shape[-2]), int(img.shape[-1])) for img in images]
+        output_sizes = output_sizes or original_sizes
         if targets is not None:
             targets = [self._prepare_target(t, size) for t, size in zip(targets, original_sizes)]
         image_list, targets = self.transform(images, targets)
@@ -314,8 +331,8 @@ class MSNet(MaskRCNN):
         mask_probs = None
         if mask_crops and detections and "masks" in detections[0]:
             mask_probs = [detection.pop("masks") for detection in detections]
-        detections = self.transform.postprocess(detections, image_list.image_sizes, original_sizes)
-        for index, (detection, resized, original) in enumerate(zip(detections, image_list.image_sizes, original_sizes)):
+        detections = self.transform.postprocess(detections, image_list.image_sizes, output_sizes)
+        for index, (detection, resized, original) in enumerate(zip(detections, image_list.image_sizes, output_sizes)):
             detection["building_boxes"] = resize_boxes(detection["building_boxes"], resized, original)
             boxes = detection["boxes"]
             wide = torch.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) >= self.min_detection_side_px

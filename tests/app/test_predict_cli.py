@@ -54,3 +54,34 @@ def test_threshold_keeps_only_confident_predictions(tmp_path, weights):
     out = tmp_path / "out"
     assert main(["predict", str(path), "--weights", str(weights), "--out", str(out), "--json-threshold", "0.99"]) == 0
     assert json.loads((out / "predictions.json").read_text()) == []
+
+
+def test_an_image_larger_than_the_model_can_use_is_shrunk_and_answered_in_its_own_pixels(tmp_path, weights):
+    """With the weights' ``max_frame_scale`` (1 x the tiny model's 96-px input here) a
+    240 x 400 image is looked at as 96 x 160; its predictions are those of that smaller
+    picture, in the image's own pixels."""
+    import cv2
+
+    config_path = weights.with_suffix(".json")
+    config = json.loads(config_path.read_text())
+    config["inference"] = {"max_frame_scale": 1}
+    config_path.write_text(json.dumps(config))
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 255, (240, 400, 3), dtype=np.uint8)
+    Image.fromarray(image).save(tmp_path / "large.png")
+    Image.fromarray(cv2.resize(image, (160, 96), interpolation=cv2.INTER_AREA)).save(tmp_path / "small.png")
+    results = {}
+    for name in ("large", "small"):
+        assert main(["predict", str(tmp_path / f"{name}.png"), "--weights", str(weights), "--out",
+                     str(tmp_path / name), "--json-threshold", "0.0", "--device", "cpu"]) == 0
+        results[name] = json.loads((tmp_path / name / "predictions.json").read_text())
+    large, small = results["large"], results["small"]
+    assert large and len(large) == len(small)
+    for big, little in zip(large, small):
+        assert (big["width"], big["height"]) == (400, 240) and big["segmentation"]["size"] == [240, 400]
+        assert big["category_id"] == little["category_id"] and big["score"] == pytest.approx(little["score"], abs=1e-5)
+        assert big["bbox"] == pytest.approx([v * 2.5 for v in little["bbox"]], abs=0.05)
+    # each mask pasted from the mask head straight into the large image: about 2.5 x 2.5 the area
+    # (single masks of a few pixels differ more at their edges)
+    assert sum(int(mask_utils.area(r["segmentation"])) for r in large) == pytest.approx(
+        6.25 * sum(int(mask_utils.area(r["segmentation"])) for r in small), rel=0.1)
