@@ -117,6 +117,9 @@ def _model_name(model: dict) -> str:
         f", {inference['tiles']} x {inference['tiles']} tiles" if (inference.get("tiles") or 1) > 1 else "") + (
         ", close look" if inference.get("close_look") else "") + (
         f", sharpness ceiling {inference['sharpness_ceiling']:g}" if inference.get("sharpness_ceiling") else "")
+    scale = inference.get("max_frame_scale")
+    if scale and size and (inference.get("tiles") or 1) == 1:
+        settings += f", frames over {round(scale * size)} lines shrunk to it"
     return f"{name or 'model'} ({where}{settings})"
 
 

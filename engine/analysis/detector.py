@@ -322,8 +322,8 @@ class BatchDetector:
         images = list(pixels.permute(0, 3, 1, 2).float().div_(255.0).unbind(0))
         with torch.inference_mode(), self._autocast():
             if isinstance(self.model, FeatureDetector):
-                outputs, features, image_sizes = self.model.detect_with_features(
-                    images, mask_crops=True, output_sizes=output_sizes)
+                extra = {} if output_sizes is None else {"output_sizes": output_sizes}  # other detectors: as before
+                outputs, features, image_sizes = self.model.detect_with_features(images, mask_crops=True, **extra)
             else:
                 outputs, features, image_sizes = self.model(images), None, None
             outputs = [_filter_output(o, self.score_threshold) for o in outputs]
