@@ -12,6 +12,7 @@ Copernicus EMS grading, the xBD joint damage scale (0-3) and the HOT/OSM damage 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from core.types import DamageLevel
@@ -68,6 +69,8 @@ class BuildingGrade:
     sightings: int = 0
     reviewed: bool = False
     coverage: object = None  # geo.coverage.UnitCoverage
+    best_flight: str | None = None  # a survey's: the flight whose frame ``best_frame`` is
+    flights: tuple[str, ...] = ()  # a survey's: the flights that saw damage on it
 
     @property
     def ems_grade(self) -> str:
@@ -124,39 +127,55 @@ def assign_sites(site_points_local, outlines_local, *, match_m: float) -> list[i
     return out
 
 
-def grade_buildings(damage_map, footprints, coverage=None, *, match_m: float = 3.0) -> Grading:  # noqa: ANN001
-    """Grade each of ``footprints`` (:class:`geo.footprints.Footprints`) from the sites
-    of ``damage_map``; ``coverage`` (:class:`geo.coverage.CoverageLayer` of the same
-    footprints) is computed when not given."""
-    from geo.coverage import footprint_coverage, to_local_polygon
+@dataclass(frozen=True)
+class SiteOnMap:
+    """What a building's grade takes from a damage site: where it is (the map's local
+    metres) and its evidence (a flight's site, or a survey's, which also names the flight
+    of its best frame and the flights that saw it)."""
 
-    if coverage is None:
-        coverage = footprint_coverage(damage_map, footprints)
-    local = damage_map.local
+    id: int
+    position_xy: tuple[float, float]
+    level: DamageLevel
+    confidence: float
+    sightings: int
+    reviewed: bool
+    best_frame: int | None = None
+    best_time_s: float | None = None
+    best_flight: str | None = None
+    flights: tuple[str, ...] = ()
+
+
+def grade_sites(sites: Sequence[SiteOnMap], footprints, coverage: Sequence, local, *,  # noqa: ANN001
+                match_m: float = 3.0) -> Grading:
+    """Grade each of ``footprints`` from ``sites``; ``coverage[k]`` (a
+    :class:`geo.coverage.UnitCoverage`) says how footprint ``k`` was seen, ``local`` is the
+    frame the sites' positions are in."""
+    from geo.coverage import to_local_polygon
+
     outlines = [to_local_polygon(p, local) for p in footprints.polygons]
-    fused = damage_map.fused
-    owner = assign_sites([f.position_m[:2] for f in fused], outlines, match_m=match_m)
-    on_building: dict[int, list] = {}
+    owner = assign_sites([s.position_xy for s in sites], outlines, match_m=match_m)
+    on_building: dict[int, list[SiteOnMap]] = {}
     unmatched = []
-    for f, k in zip(fused, owner):
+    for site, k in zip(sites, owner):
         if k is None:
-            unmatched.append(f.site.id)
+            unmatched.append(site.id)
         else:
-            on_building.setdefault(k, []).append(f.site)
+            on_building.setdefault(k, []).append(site)
     buildings = []
     for k, (building_id, polygon) in enumerate(zip(footprints.ids, footprints.polygons)):
-        seen = coverage.coverage[k]
-        sites = on_building.get(k, [])
-        if sites:
-            worst = max(int(s.level) for s in sites)
-            leaders = [s for s in sites if int(s.level) == worst]
-            lead = max(leaders, key=lambda s: (s.confidence, s.observation_count))
+        seen = coverage[k]
+        on = on_building.get(k, [])
+        if on:
+            worst = max(int(s.level) for s in on)
+            leaders = [s for s in on if int(s.level) == worst]
+            lead = max(leaders, key=lambda s: (s.confidence, s.sightings))
             buildings.append(BuildingGrade(
                 building_id, polygon, DamageLevel(worst).name.lower(),
-                site_ids=tuple(sorted(s.id for s in sites)), confidence=round(lead.confidence, 4),
-                best_frame=lead.best_frame, best_time_s=damage_map.frame_poses.times_s.get(lead.best_frame),
-                sightings=sum(s.observation_count for s in sites), reviewed=any(s.reviewed for s in sites),
-                coverage=seen,
+                site_ids=tuple(sorted(s.id for s in on)), confidence=round(lead.confidence, 4),
+                best_frame=lead.best_frame, best_time_s=lead.best_time_s,
+                sightings=sum(s.sightings for s in on), reviewed=any(s.reviewed for s in on),
+                coverage=seen, best_flight=lead.best_flight,
+                flights=tuple(dict.fromkeys(f for s in on for f in s.flights)),
             ))
         else:
             level = NONE if seen.seen_well else NOT_ASSESSED
@@ -167,5 +186,20 @@ def grade_buildings(damage_map, footprints, coverage=None, *, match_m: float = 3
     return Grading(tuple(buildings), tuple(unmatched), match_m, getattr(footprints, "source", ""), tuple(notes))
 
 
+def grade_buildings(damage_map, footprints, coverage=None, *, match_m: float = 3.0) -> Grading:  # noqa: ANN001
+    """Grade each of ``footprints`` (:class:`geo.footprints.Footprints`) from the sites
+    of ``damage_map``; ``coverage`` (:class:`geo.coverage.CoverageLayer` of the same
+    footprints) is computed when not given."""
+    from geo.coverage import footprint_coverage
+
+    if coverage is None:
+        coverage = footprint_coverage(damage_map, footprints)
+    times = damage_map.frame_poses.times_s
+    sites = [SiteOnMap(f.site.id, (float(f.position_m[0]), float(f.position_m[1])), f.site.level, f.site.confidence,
+                       f.site.observation_count, f.site.reviewed, f.site.best_frame, times.get(f.site.best_frame))
+             for f in damage_map.fused]
+    return grade_sites(sites, footprints, coverage.coverage, damage_map.local, match_m=match_m)
+
+
 __all__ = ["BuildingGrade", "EMS_GRADE", "Grading", "HOT_DAMAGE", "NONE", "NOT_ASSESSED", "OSM_DAMAGE", "ORDER",
-           "XBD", "assign_sites", "grade_buildings"]
+           "SiteOnMap", "XBD", "assign_sites", "grade_buildings", "grade_sites"]

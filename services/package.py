@@ -171,7 +171,7 @@ class ProductLayers:
         return html_layers(grading=self.grading, coverage=self.coverage, basemap=self.basemap_html, info=self.info)
 
 
-def _padded(bounds: tuple[float, float, float, float] | None, margin_m: float) -> tuple[float, float, float, float] | None:
+def padded_bounds(bounds: tuple[float, float, float, float] | None, margin_m: float) -> tuple[float, float, float, float] | None:
     """``bounds`` (lon/lat) grown by about ``margin_m`` on every side."""
     import math
 
@@ -201,7 +201,7 @@ def grade_footprints(built: DamageMap, footprints_path: Path) -> tuple[Any, Any]
     from geo.footprints import read_footprints
     from geo.grading import grade_buildings
 
-    outlines = read_footprints(footprints_path, bbox_lonlat=_padded(flown_bounds_lonlat(built), FOOTPRINT_MARGIN_M))
+    outlines = read_footprints(footprints_path, bbox_lonlat=padded_bounds(flown_bounds_lonlat(built), FOOTPRINT_MARGIN_M))
     coverage = footprint_coverage(built, outlines)
     return grade_buildings(built, outlines, coverage), coverage
 
@@ -291,6 +291,6 @@ def export_package(
                          thumbnail=thumbnail, provenance=provenance, closeup=closeup)
 
 
-__all__ = ["BASEMAP_KEY", "FOOTPRINTS_KEY", "PRODUCT_KEY", "PackageRequest", "ProductLayers", "grade_footprints",
+__all__ = ["BASEMAP_KEY", "FOOTPRINTS_KEY", "FOOTPRINT_MARGIN_M", "padded_bounds", "PRODUCT_KEY", "PackageRequest", "ProductLayers", "grade_footprints",
            "has_product_sources", "model_text", "product_layers", "export_package", "product_info",
            "product_sources", "set_product_sources", "software_version", "update_product_info"]

@@ -32,6 +32,7 @@ from core.store import ProjectStore
 from core.survey import FlightRecord, PlaceDecision, Survey, SurveyError
 from core.types import DamageLevel, ReviewState
 from services.analysis import AnalysisRequest, LoadedModel
+from services.package import FOOTPRINT_MARGIN_M, padded_bounds, product_sources
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.analyze import AnalysisProgress
@@ -188,8 +189,9 @@ def _analyse_flights(
 class FlightStatus:
     """Where one flight of a survey stands: its record, its project, the video and the
     telemetry its project uses now (telemetry ``None``: none, so the flight is left off
-    the map), how much of it is analysed and with what model (its latest run), and why
-    its project cannot be read (``problem``)."""
+    the map), how much of it is analysed and with what model (its latest run), the
+    building footprints set on it for its relief products, and why its project cannot be
+    read (``problem``)."""
 
     record: FlightRecord
     project: Path
@@ -199,6 +201,7 @@ class FlightStatus:
     problem: str | None = None
     video: Path | None = None
     model: Any = None
+    footprints: Path | None = None
 
     @property
     def name(self) -> str:
@@ -215,12 +218,14 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
                 run_id = store.latest_run_id()
                 run = None if run_id is None else store.run(run_id)
                 telemetry, video = store.telemetry_path, store.video_path
+                footprints, _ = product_sources(store)
         except DamagemapError as exc:
             statuses.append(FlightStatus(flight, project, problem=str(exc)))
             continue
         statuses.append(FlightStatus(flight, project, None if telemetry is None else Path(telemetry),
                                      0 if run is None else run.frames_done, run is not None and run.finished,
-                                     video=Path(video), model=None if run is None else run.model))
+                                     video=Path(video), model=None if run is None else run.model,
+                                     footprints=footprints))
     return statuses
 
 
@@ -359,7 +364,7 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
 
 def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | None = None,
                   title: str = "Damage survey", videos: Mapping[str, Path] | None = None,
-                  survey: Survey | None = None) -> list[Path]:
+                  survey: Survey | None = None, footprints: Path | None = None) -> list[Path]:
     """Write the survey's sites and each flight's coverage, the offline HTML map of both
     (``title`` at its top), the print map with its site atlas and a README, in ``formats`` (keys of
     :data:`geo.export.survey_files.SURVEY_FILES`; None: all); the files written
@@ -367,17 +372,22 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     With ``videos`` (flight name -> its video), each site's popup
     shows what every flight saw of it, close up. With ``survey``, the videos are its
     flights' (unless given) and the README says how each flight was flown and analysed
-    (:func:`survey_provenance`); each flight's project is read once for both.
+    (:func:`survey_provenance`); each flight's project is read once for both. With
+    building ``footprints`` (or, without, the first a flight's project has set), they are
+    graded from the survey's sites (:func:`geo.survey_grading.grade_survey`): the
+    ``buildings`` file, a layer of the GeoPackage and the print map's buildings.
 
     Raises
     ------
     InputError
-        An unknown format.
+        An unknown format, footprints that cannot be used (naming the file), or the
+        ``buildings`` format asked for without footprints.
     ExportError
         Naming the folder or file that could not be written.
     """
     from geo.export.survey_files import SURVEY_FILES, write_survey_files
 
+    formats_asked = formats is not None
     formats = list(SURVEY_FILES) if formats is None else list(formats)
     unknown = sorted(set(formats) - set(SURVEY_FILES))
     if unknown:
@@ -385,9 +395,35 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     statuses = flight_statuses(survey) if survey is not None else []
     if videos is None:
         videos = _videos(statuses)
+    if footprints is None:
+        footprints = next((status.footprints for status in statuses if status.footprints is not None), None)
+    if footprints is None and formats_asked and "buildings" in formats:
+        raise InputError("--formats buildings: no building footprints to grade; give them with --footprints FILE "
+                         "or set them on a flight's project")
+    grading = None
+    if footprints is not None and {"buildings", "gpkg", "print", "readme"} & set(formats):
+        grading = _graded(built, Path(footprints))
     closeup = _flight_closeups(built, videos) if videos and {"html", "print"} & set(formats) else None
     provenance = survey_provenance(statuses) if survey is not None and {"readme", "print"} & set(formats) else None
-    return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup, provenance=provenance)
+    return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup, provenance=provenance,
+                              grading=grading)
+
+
+def _graded(built: SurveyMap, footprints: Path):  # noqa: ANN202 - geo.grading.Grading
+    """The footprints in ``footprints`` around the ground the flights saw, graded from the
+    survey's sites.
+
+    Raises
+    ------
+    InputError
+        Footprints that cannot be used (naming the file).
+    """
+    from geo.footprints import read_footprints
+    from geo.survey_grading import grade_survey, survey_bounds_lonlat
+
+    bounds = padded_bounds(survey_bounds_lonlat(built), FOOTPRINT_MARGIN_M)
+    grading, _ = grade_survey(built, read_footprints(footprints, bbox_lonlat=bounds))
+    return grading
 
 
 def survey_provenance(statuses: Sequence[FlightStatus]) -> dict[str, Any]:

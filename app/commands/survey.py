@@ -6,7 +6,7 @@
     damagemap survey analyse SURVEY [--workers N | --ray ADDRESS]
     damagemap survey info SURVEY                        flights, coverage, sites
     damagemap survey decide SURVEY SITE accept|reject|slight|severe|debris
-    damagemap survey export SURVEY --to DIR             sites + coverage (GeoJSON, GPKG, CSV)
+    damagemap survey export SURVEY --to DIR [--footprints FILE]   sites, coverage, maps, graded buildings
 
 Argument parsing over :mod:`services.survey`.
 """
@@ -60,8 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument("survey", type=Path)
     export.add_argument("--to", type=Path, required=True, help="output folder")
     export.add_argument("--formats", default=None,
-                        help="comma-separated: geojson, gpkg, csv, kml, html (the offline map), readme "
+                        help="comma-separated: geojson, gpkg, csv, kml, html (the offline map), print (the "
+                             "print map and site atlas, PNG and PDF), buildings (the graded footprints), readme "
                              "(provenance, files, damage scale); default all")
+    export.add_argument("--footprints", type=Path, default=None, metavar="FILE",
+                        help="building footprints to grade from the survey's sites (GeoJSON, GeoPackage, "
+                             "shapefile, OSM); default: those set on a flight's project, if any")
 
 
 def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
@@ -319,7 +323,7 @@ def _export(args: argparse.Namespace) -> int:
     survey = Survey.open(args.survey)
     built = survey_map(survey)
     for path in export_survey(built, args.to, formats=formats, title=f"Damage survey: {survey.name}",
-                              survey=survey):
+                              survey=survey, footprints=args.footprints):
         print(path)
     for note in built.notes:
         print(f"note: {note}", file=sys.stderr)

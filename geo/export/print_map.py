@@ -31,7 +31,7 @@ def _nice_length(span_m: float) -> float:
     return float(10 ** math.ceil(math.log10(target)))
 
 
-def _polygon_xy(polygon, to_utm) -> np.ndarray:  # noqa: ANN001
+def polygon_xy(polygon, to_utm) -> np.ndarray:  # noqa: ANN001
     x, y = to_utm.transform(*polygon.exterior.xy)
     return np.column_stack([x, y])
 
@@ -81,6 +81,34 @@ def draw_sites(ax, sites, xy: np.ndarray) -> None:  # noqa: ANN001 - Axes; sites
     for site, (x, y) in zip(sites, xy):
         ax.annotate(str(site.id), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=5, zorder=6,
                     color="#111111", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+
+
+def draw_buildings(ax, buildings, to_utm) -> None:  # noqa: ANN001 - Axes, BuildingGrades, a pyproj Transformer
+    """The graded footprints, filled in their grade's colour, outlined darker where a site lies."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Polygon as MplPolygon
+
+    from geo.grading import COLOURS
+
+    patches = [MplPolygon(polygon_xy(b.polygon, to_utm), closed=True) for b in buildings]
+    if patches:
+        ax.add_collection(PatchCollection(
+            patches, facecolors=[COLOURS[b.level] for b in buildings],
+            edgecolors=["#111111" if b.site_ids else "#444444" for b in buildings], linewidths=0.5, alpha=0.75,
+            zorder=3))
+
+
+def building_legend(grading) -> list:  # noqa: ANN001 - geo.grading.Grading
+    """Legend entries for the graded footprints: one per grade (with its Copernicus EMS
+    name where it differs) and its count."""
+    from matplotlib.patches import Patch
+
+    from geo.grading import COLOURS, EMS_GRADE, LABELS, ORDER
+
+    counts = grading.counts()
+    return [Patch(facecolor=COLOURS[level], edgecolor="#333", alpha=0.75,
+                  label=(f"{LABELS[level]} / {EMS_GRADE[level]}" if LABELS[level] != EMS_GRADE[level]
+                         else LABELS[level]) + f" ({counts[level]})") for level in ORDER]
 
 
 def site_legend(sites) -> list:  # noqa: ANN001 - sites with level and reviewed
@@ -190,13 +218,8 @@ def draw_map(
 ):  # noqa: ANN201 - a matplotlib Figure
     """The page as a matplotlib Figure (Agg; no window)."""
     import shapely
-    from matplotlib.collections import PatchCollection
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-    from matplotlib.patches import Polygon as MplPolygon
     from pyproj import Transformer
-
-    from geo.grading import COLOURS, EMS_GRADE, LABELS, ORDER
 
     info = info or ProductInfo()
     provenance = dict(provenance or {})
@@ -208,7 +231,7 @@ def draw_map(
     buildings = list(grading.buildings) if grading is not None else []
     shown = [b for b in buildings if b.level != "not_assessed" or b.site_ids]
     for b in shown:
-        points.append(_polygon_xy(b.polygon, to_utm))
+        points.append(polygon_xy(b.polygon, to_utm))
     site_xy = np.array([to_utm.transform(s.lon_deg, s.lat_deg) for s in damage_map.sites]).reshape(-1, 2)
     if len(site_xy):
         points.append(site_xy)
@@ -231,17 +254,9 @@ def draw_map(
     if filmed is not None and not filmed.is_empty:
         for part in getattr(filmed, "geoms", [filmed]):
             if part.geom_type == "Polygon":
-                xy = _polygon_xy(part, to_utm)
+                xy = polygon_xy(part, to_utm)
                 ax.plot(xy[:, 0], xy[:, 1], color="#6a3d9a", lw=1.0, ls="--", zorder=2)
-    patches, faces, edges = [], [], []
-    for b in buildings:
-        patches.append(MplPolygon(_polygon_xy(b.polygon, to_utm), closed=True))
-        faces.append(COLOURS[b.level])
-        edges.append("#111111" if b.site_ids else "#444444")
-    if patches:
-        collection = PatchCollection(patches, facecolors=faces, edgecolors=edges, linewidths=0.5, alpha=0.75,
-                                     zorder=3)
-        ax.add_collection(collection)
+    draw_buildings(ax, buildings, to_utm)
     for seg in segments:
         ax.plot(seg[:, 0], seg[:, 1], color="#1f6fd1", lw=1.6, zorder=4)
     if len(site_xy):
@@ -256,13 +271,7 @@ def draw_map(
         lines.append((" · ".join(x for x in (info.event, info.glide and f"GLIDE {info.glide}") if x), 9.5, "normal"))
     lines.append((f"{info.area} · product version {info.version:02d} · from drone video", 8, "normal"))
     y = panel_heading(panel, lines)
-    handles = []
-    if grading is not None:
-        counts = grading.counts()
-        for level in ORDER:
-            handles.append(Patch(facecolor=COLOURS[level], edgecolor="#333", alpha=0.75,
-                                 label=(f"{LABELS[level]} / {EMS_GRADE[level]}" if LABELS[level] != EMS_GRADE[level]
-                                        else LABELS[level]) + f" ({counts[level]})"))
+    handles = building_legend(grading) if grading is not None else []
     handles += site_legend(damage_map.sites)
     handles.append(Line2D([], [], color="#1f6fd1", lw=1.6, label="Flight track"))
     if filmed is not None:

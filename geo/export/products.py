@@ -77,8 +77,12 @@ def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def graded_building_records(damage_map, grading) -> list[Record]:  # noqa: ANN001
-    """One polygon per footprint with its grade in every vocabulary and its evidence."""
+def graded_building_records(damage_map, grading, *, best_time=None) -> list[Record]:  # noqa: ANN001
+    """One polygon per footprint with its grade in every vocabulary and its evidence
+    (``best_time(building)``: the ISO time of its best frame; default: in ``damage_map``'s video)."""
+    if best_time is None:
+        def best_time(b):  # noqa: ANN001, ANN202
+            return iso_time(damage_map, b.best_time_s) if b.best_time_s is not None else None
     records = []
     for b in grading.buildings:
         c = b.coverage
@@ -97,7 +101,7 @@ def graded_building_records(damage_map, grading) -> list[Record]:  # noqa: ANN00
             "sites": len(b.site_ids),
             "sightings": b.sightings,
             "best_frame": b.best_frame,
-            "best_time": iso_time(damage_map, b.best_time_s) if b.best_time_s is not None else None,
+            "best_time": best_time(b),
             "reviewed": b.reviewed,
             "frames_seen": c.frames if c is not None else None,
             "good_views": c.good_views if c is not None else None,

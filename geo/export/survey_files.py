@@ -29,17 +29,20 @@ SURVEY_FILES = {
     "kml": ("survey_sites.kml",),
     "html": ("survey_map.html",),
     "print": ("survey_map.png", "survey_map.pdf"),
+    "buildings": ("survey_buildings.geojson",),
     "readme": ("survey_README.txt",),
 }
 
 
 def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], *,
                        title: str = "Damage survey", closeup: FlightCloseup | None = None,
-                       provenance: Mapping[str, Any] | None = None) -> list[Path]:
+                       provenance: Mapping[str, Any] | None = None, grading=None) -> list[Path]:  # noqa: ANN001
     """Write ``formats`` (keys of :data:`SURVEY_FILES`) into ``out_dir``; the files written
     (``closeup``: the map's pictures, see :func:`geo.export.survey_html.render_survey_html`;
     ``provenance``: what the README says of the flights and the software, see
-    :func:`readme_text`).
+    :func:`readme_text`; ``grading``: the building footprints graded from the sites,
+    :func:`geo.survey_grading.grade_survey`, for ``buildings``, the GeoPackage's
+    ``buildings`` layer and the print map; without it no ``buildings`` file is written).
 
     Raises
     ------
@@ -49,6 +52,7 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     out = ensure_dir(Path(out_dir))
     remove_abandoned_temp_files(out, [out / name for names in SURVEY_FILES.values() for name in names])
     sites, coverage = survey_layers(built)
+    buildings = _building_frame(built, grading) if grading is not None else None
     written: list[Path] = []
     if "geojson" in formats:
         for frame, name in ((sites, "survey_sites.geojson"), (coverage, "survey_coverage.geojson")):
@@ -59,7 +63,13 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         with atomic_path(out / "survey.gpkg") as temp:
             sites.to_file(temp, layer="sites", driver="GPKG")
             coverage.to_file(temp, layer="coverage", driver="GPKG")
+            if buildings is not None:
+                buildings.to_file(temp, layer="buildings", driver="GPKG")
         written.append(out / "survey.gpkg")
+    if "buildings" in formats and buildings is not None:
+        with atomic_path(out / "survey_buildings.geojson") as temp:
+            buildings.to_file(temp, driver="GeoJSON")
+        written.append(out / "survey_buildings.geojson")
     if "csv" in formats:
         table = sites.drop(columns="geometry")
         table.insert(2, "lat_deg", [s.lat_deg for s in built.sites])
@@ -80,12 +90,35 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         from geo.export.survey_print import write_survey_print
 
         written += write_survey_print(out / "survey_map.png", out / "survey_map.pdf", built, title=title,
-                                      closeup=closeup, provenance=provenance)
+                                      closeup=closeup, provenance=provenance, grading=grading)
     if "readme" in formats:
         names = [p.name for p in written]
         written.append(write_text_atomic(out / "survey_README.txt",
-                                         readme_text(built, title=title, files=names, provenance=provenance or {})))
+                                         readme_text(built, title=title, files=names, provenance=provenance or {},
+                                                     grading=grading)))
     return written
+
+
+def _building_frame(built: SurveyMap, grading):  # noqa: ANN001, ANN202 - a GeoDataFrame
+    """The graded footprints with their grade in every vocabulary and their evidence (the
+    relief package's ``graded_buildings`` fields), the flight of the best frame and the
+    flights that saw damage on each."""
+    import geopandas as gpd
+
+    from geo.export.products import graded_building_records
+    from geo.export.records import iso_time
+
+    maps = {flight.name: flight.damage_map for flight in built.flights}
+
+    def best_time(b):  # noqa: ANN001, ANN202
+        flight = maps.get(b.best_flight)
+        return iso_time(flight, b.best_time_s) if flight is not None and b.best_time_s is not None else None
+
+    records = graded_building_records(None, grading, best_time=best_time)
+    rows = []
+    for (props, _), b in zip(records, grading.buildings):
+        rows.append({**props, "best_flight": b.best_flight, "flights": ",".join(b.flights) or None})
+    return gpd.GeoDataFrame(rows, geometry=[b.polygon for b in grading.buildings], crs="EPSG:4326")
 
 
 #: what each file of a survey's export is, for its README
@@ -96,6 +129,8 @@ _FILE_TEXT = {
     "survey.gpkg": "GeoPackage with both layers (sites, coverage)",
     "survey_sites.csv": "the sites as a table, one row each, with lon_deg / lat_deg",
     "survey_sites.kml": "the sites by level and every flight's track, for Google Earth",
+    "survey_buildings.geojson": "the building footprints graded from the sites: Copernicus EMS grade, xBD, OSM and "
+                                "HOT tags, the sites on each, how every flight saw it",
     "survey_map.html": "offline web map: every flight's track and ground seen, the sites with each flight's close-up",
     "survey_map.png": "the print map: one A4 landscape page (150 dpi) of the sites and every flight's track",
     "survey_map.pdf": "the print map as a vector PDF, then the site atlas: a card a site, most severe first, "
@@ -103,7 +138,8 @@ _FILE_TEXT = {
 }
 
 
-def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenance: Mapping[str, Any]) -> str:
+def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenance: Mapping[str, Any],
+                grading=None) -> str:  # noqa: ANN001 - geo.grading.Grading
     """The export's README: what it is (preliminary, to be checked on the ground), the
     flights it fuses and how each was analysed, the counts by level, the files, and the
     damage scale. ``provenance``: ``software``, ``produced`` (when, as text) and ``flights``
@@ -142,6 +178,19 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
     lines += ["", "Sites", "-----"]
     lines += [f"{level.label}: {counts[level]} ({EMS_GRADE[level.label.lower()]})" for level in sorted(counts, reverse=True)]
     lines += [f"Reviewed by an analyst: {sum(1 for s in built.sites if s.reviewed)} of {len(built.sites)}"]
+    lines += ["", "Buildings", "---------"]
+    if grading is None:
+        lines += ["No building footprints were given, so no building is graded: give them with",
+                  "`damagemap survey export --footprints FILE` (GeoJSON, GeoPackage, shapefile or OSM),",
+                  "or set them on a flight's project."]
+    else:
+        from geo.grading import LABELS, ORDER
+
+        graded = grading.counts()
+        lines += [f"{len(grading.buildings)} footprints" + (f" from {grading.source}" if grading.source else "")
+                  + f", each graded by the most severe site within {grading.match_m:g} m of it:"]
+        lines += [f"{LABELS[level]}: {graded[level]} ({EMS_GRADE[level]})" for level in ORDER]
+        lines += [f"  - {note}" for note in grading.notes]
     lines += ["", "Files", "-----"]
     lines += [f"{name:<24} {_FILE_TEXT.get(name, '')}".rstrip() for name in files]
     lines += [f"{'survey_README.txt':<24} this file", "", *damage_scale_lines()]

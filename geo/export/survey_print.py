@@ -21,7 +21,10 @@ import numpy as np
 
 from geo.export.print_map import (
     AtlasCard,
+    polygon_xy,
+    building_legend,
     draw_atlas_pages,
+    draw_buildings,
     draw_sites,
     frame_axes,
     map_extent,
@@ -80,9 +83,12 @@ def _imagery_text(built: SurveyMap) -> str:
 
 
 def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
-                    provenance: Mapping[str, Any] | None = None):  # noqa: ANN201 - a matplotlib Figure
+                    provenance: Mapping[str, Any] | None = None,
+                    grading=None):  # noqa: ANN001, ANN201 - geo.grading.Grading; a matplotlib Figure
     """The page as a matplotlib Figure (Agg; no window). ``provenance``: ``software``,
-    ``produced`` and ``flights`` (name -> ``model``, ...), as the survey's README takes it."""
+    ``produced`` and ``flights`` (name -> ``model``, ...), as the survey's README takes it;
+    ``grading``: the building footprints graded from the sites
+    (:func:`geo.survey_grading.grade_survey`), drawn under them."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from pyproj import Transformer
@@ -94,6 +100,9 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
     ax.set_facecolor("#f2f2ee")
 
     points: list[np.ndarray] = []
+    buildings = list(grading.buildings) if grading is not None else []
+    draw_buildings(ax, buildings, to_utm)
+    points += [polygon_xy(b.polygon, to_utm) for b in buildings if b.level != "not_assessed" or b.site_ids]
     coverage = {c.flight: c for c in built.coverage}
     flight_handles = []
     for k, flight in enumerate(built.flights):
@@ -125,10 +134,11 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
     when = _days([f.date for f in built.flights if f.date]) or "dates unknown"
     y = panel_heading(panel, [
         (title, 13, "bold"),
-        ("Damage sites, flights fused (first estimate)", 9.5, "normal"),
+        ("Building damage grading, flights fused" if grading is not None
+         else "Damage sites, flights fused (first estimate)", 9.5, "normal"),
         (f"{flights} flight{'s' if flights != 1 else ''} · {when} · from drone video", 8, "normal"),
     ])
-    handles = site_legend(built.sites) + flight_handles
+    handles = (building_legend(grading) if grading is not None else []) + site_legend(built.sites) + flight_handles
     if any(c.footprint_lonlat for c in built.coverage):
         handles.append(Patch(facecolor="#999999", alpha=0.25, edgecolor="#555555", ls="--",
                              label="Ground seen (in the flight's colour)"))
@@ -151,6 +161,8 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
                "with matplotlib"]
     if videos:
         credits.append("Imagery: drone video of " + ", ".join(videos))
+    if grading is not None and grading.source:
+        credits.append(f"Building footprints: {grading.source}")
     panel_footer(panel, y, facts, credits)
     return fig
 
@@ -190,12 +202,12 @@ def draw_survey_atlas(built: SurveyMap, closeup: FlightCloseup | None = None, *,
 
 def write_survey_print(png: Path, pdf: Path, built: SurveyMap, *, title: str = "Damage survey",
                        closeup: FlightCloseup | None = None,
-                       provenance: Mapping[str, Any] | None = None) -> list[Path]:
+                       provenance: Mapping[str, Any] | None = None, grading=None) -> list[Path]:  # noqa: ANN001
     """:func:`draw_survey_map` as a 150-dpi PNG and a vector PDF, the PDF followed by the
     :func:`draw_survey_atlas` pages; each file whole or not at all."""
     from geo.export.print_map import save_pages
 
-    page = draw_survey_map(built, title=title, provenance=provenance)
+    page = draw_survey_map(built, title=title, provenance=provenance, grading=grading)
     return save_pages(png, pdf, page, draw_survey_atlas(built, closeup, title=title))
 
 

@@ -129,7 +129,7 @@ def test_the_survey_map_exports_from_the_window_with_each_flights_reviews(window
     with qtbot.waitSignal(dialog.exported, timeout=60_000) as done:
         dialog.export_to(out)
     written = {p.name for p in done.args[0]}
-    assert written == {name for names in SURVEY_FILES.values() for name in names}
+    assert written == {name for key, names in SURVEY_FILES.items() for name in names if key != "buildings"}
     features = json.loads((out / "survey_sites.geojson").read_text())["features"]
     assert len(features) == len(expected.sites) > 0
     assert "Wrote" in dialog.message.text() and "open the map" in dialog.message.text()

@@ -352,3 +352,42 @@ def test_the_cli_takes_a_flight_out_of_a_survey_and_names_an_unknown_one(flights
     assert main(["survey", "remove", str(survey.folder), first]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"has no flight {first!r}" in err and second in err
+
+
+def test_the_survey_grades_the_towns_buildings_from_every_flight(flights, tmp_path, capsys):
+    from app.cli import main
+    from core.errors import InputError
+    from geo.footprints import read_footprints
+    from geo.grading import NOT_ASSESSED, grade_buildings
+    from services.package import set_product_sources
+
+    survey = _survey(tmp_path / "survey", flights, [1, 2, 3])
+    truth = flights[1].truth
+    built = surveys.survey_map(survey)
+    with pytest.raises(InputError, match="no building footprints"):
+        surveys.export_survey(built, tmp_path / "none", survey=survey, formats=["buildings"])
+    # footprints set on one flight's project, as for its relief package: the survey's export finds them
+    with ProjectStore.open(survey.project_path(survey.flights[1])) as store:
+        set_product_sources(store, footprints=truth)
+    written = surveys.export_survey(built, tmp_path / "out", survey=survey, formats=["buildings", "readme"])
+    assert {p.name for p in written} == {"survey_buildings.geojson", "survey_README.txt"}
+    graded = {f["properties"]["building_id"]: f["properties"]
+              for f in json.loads((tmp_path / "out" / "survey_buildings.geojson").read_text())["features"]}
+    levels = {str(f["properties"]["id"]): f["properties"]["level"] for f in json.loads(truth.read_text())["features"]}
+    assessed = {i for i, props in graded.items() if props["level"] != NOT_ASSESSED}
+    # what each flight alone assesses, the survey assesses too, and grades as the truth has it
+    footprints = read_footprints(truth)
+    singles = [[b for b in grade_buildings(f.damage_map, footprints).buildings if b.level != NOT_ASSESSED]
+               for f in built.flights]
+    alone = [{b.building_id for b in single} for single in singles]
+    assert len(assessed) >= max(map(len, alone)) and len(assessed & set().union(*alone)) >= 0.95 * len(set().union(*alone))
+    right = sum(graded[i]["level"] == levels[i] for i in assessed)
+    assert right >= max(sum(b.level == levels[b.building_id] for b in single) for single in singles)
+    assert right / len(assessed) >= min(sum(b.level == levels[b.building_id] for b in single) / len(single)
+                                        for single in singles)
+    several = [props for props in graded.values() if props["flights"] and "," in props["flights"]]
+    assert several  # damage on one roof seen by two or three flights: one grade, every flight named
+    # the command line takes the footprints too
+    assert main(["survey", "export", str(survey.folder), "--to", str(tmp_path / "cli"), "--formats", "buildings",
+                 "--footprints", str(truth)]) == 0
+    assert json.loads((tmp_path / "cli" / "survey_buildings.geojson").read_text())["features"]
