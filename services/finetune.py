@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import DamagemapError, InputError
 from core.review import decode_state
 from core.store import ProjectStore
-from core.types import Detection, Origin, ReviewState
+from core.types import Detection, Origin
 from services.models import ModelVersion, find_model, list_models, models_dir, new_version, run_weights
 
 if TYPE_CHECKING:  # pragma: no cover

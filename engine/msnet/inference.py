@@ -159,21 +159,16 @@ class InferenceSettings:
             if isinstance(gate, bool) or not isinstance(gate, (int, float)) or not 0.0 <= gate < 1.0:
                 raise ModelError(f"{source}: inference setting 'gate_threshold' must be a number in [0, 1); got {gate!r}")
             values["gate_threshold"] = float(gate)
-        ceiling = section.get("sharpness_ceiling")
-        if ceiling is not None:
-            if isinstance(ceiling, bool) or not isinstance(ceiling, (int, float)) or not (
-                    math.isfinite(ceiling) and ceiling >= 0):
-                raise ModelError(f"{source}: inference setting 'sharpness_ceiling' must be a number >= 0 "
-                                 f"(0 or null: frames as they come); got {ceiling!r}")
-            if ceiling > 0:
-                values["sharpness_ceiling"] = float(ceiling)
-        frame_scale = section.get("max_frame_scale")
-        if frame_scale is not None:
-            if isinstance(frame_scale, bool) or not isinstance(frame_scale, (int, float)) or not (
-                    math.isfinite(frame_scale) and frame_scale >= 1):
-                raise ModelError(f"{source}: inference setting 'max_frame_scale' must be a number >= 1 "
-                                 f"(null: frames as they come); got {frame_scale!r}")
-            values["max_frame_scale"] = float(frame_scale)
+        for key, least, off in (("sharpness_ceiling", 0, "0 or null"), ("max_frame_scale", 1, "null")):
+            number = section.get(key)
+            if number is None:
+                continue
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not (
+                    math.isfinite(number) and number >= least):
+                raise ModelError(f"{source}: inference setting {key!r} must be a number >= {least} "
+                                 f"({off}: frames as they come); got {number!r}")
+            if number > 0:
+                values[key] = float(number)
         tiles = section.get("tiles")
         if tiles is not None:
             if isinstance(tiles, bool) or not isinstance(tiles, int) or not 1 <= tiles <= MAX_TILES:
