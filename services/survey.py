@@ -401,7 +401,7 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
         raise InputError("--formats buildings: no building footprints to grade; give them with --footprints FILE "
                          "or set them on a flight's project")
     grading = None
-    if footprints is not None and {"buildings", "gpkg", "print", "readme"} & set(formats):
+    if footprints is not None and {"buildings", "gpkg", "html", "print", "readme"} & set(formats):
         grading = _graded(built, Path(footprints))
     closeup = _flight_closeups(built, videos) if videos and {"html", "print"} & set(formats) else None
     provenance = survey_provenance(statuses) if survey is not None and {"readme", "print"} & set(formats) else None

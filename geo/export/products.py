@@ -289,8 +289,11 @@ def _building_popup(b) -> str:  # noqa: ANN001
     if b.site_ids:
         rows += [("Sites", escape(", ".join(str(i) for i in b.site_ids))),
                  ("Confidence", f"{b.confidence:.0%}" if b.confidence is not None else "-"),
-                 ("Sightings", str(b.sightings)), ("Best frame", str(b.best_frame)),
+                 ("Sightings", str(b.sightings)),
+                 ("Best frame", str(b.best_frame) + (f" of flight {escape(b.best_flight)}" if b.best_flight else "")),
                  ("Reviewed", "yes" if b.reviewed else "no")]
+        if b.flights:  # a survey's: every flight that saw damage on it
+            rows += [("Flights", escape(", ".join(b.flights)))]
     if c is not None:
         rows += [("Seen in", f"{c.frames} frames ({c.good_views} good views)")]
         if c.nearest_m is not None:

@@ -85,7 +85,8 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     if "html" in formats:
         from geo.export.survey_html import write_survey_html
 
-        written.append(write_survey_html(out / "survey_map.html", built, title=title, closeup=closeup))
+        written.append(write_survey_html(out / "survey_map.html", built, title=title, closeup=closeup,
+                                         grading=grading))
     if "print" in formats:
         from geo.export.survey_print import write_survey_print
 

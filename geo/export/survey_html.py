@@ -95,14 +95,21 @@ def _panels_html(built: SurveyMap, title: str) -> str:
     return panels_html(title, f"from {len(built.coverage)} flights", details, built.sites, list(built.notes), legend)
 
 
-def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeup: FlightCloseup | None = None) -> str:
+def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeup: FlightCloseup | None = None,
+                       grading=None) -> str:  # noqa: ANN001 - geo.grading.Grading
     """The whole page as a string (see the module docstring); with ``closeup``, each
-    site's popup shows what every flight saw of it, close up."""
+    site's popup shows what every flight saw of it, close up; with ``grading``
+    (:func:`geo.survey_grading.grade_survey`), the graded footprints under the flights, a
+    layer per grade, as a flight's relief package map shows them."""
     import folium
     from branca.element import Element
 
+    from geo.export.products import html_layers
+
     m, root = offline_page(title)
     bounds: list[tuple[float, float]] = []
+    if grading is not None:
+        bounds += html_layers(grading=grading)(m)
     for k, flight in enumerate(built.flights):
         colour = flight_colour(k)
         label = flight.name + (f" ({flight.date})" if flight.date else "")
@@ -140,11 +147,11 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
 
 
 def write_survey_html(path: Path, built: SurveyMap, *, title: str = "Damage survey",
-                      closeup: FlightCloseup | None = None) -> Path:
+                      closeup: FlightCloseup | None = None, grading=None) -> Path:  # noqa: ANN001
     """:func:`render_survey_html` written atomically (no partial file is ever left)."""
     from geo.export._atomic import write_text_atomic
 
-    return write_text_atomic(path, render_survey_html(built, title=title, closeup=closeup))
+    return write_text_atomic(path, render_survey_html(built, title=title, closeup=closeup, grading=grading))
 
 
 __all__ = ["FLIGHT_COLOURS", "FlightCloseup", "flight_colour", "render_survey_html", "write_survey_html"]

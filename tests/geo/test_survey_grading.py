@@ -96,3 +96,14 @@ def test_the_print_map_draws_and_counts_the_graded_buildings(graded_export):
     assert len(page.axes[0].collections[0].get_paths()) == len(grading.buildings)  # every footprint drawn
     texts = [t.get_text() for ax in page.axes for t in ax.texts]
     assert "Building damage grading, flights fused" in texts
+
+
+def test_the_offline_map_shows_each_graded_building_under_the_flights(graded_export):
+    import re
+
+    _, grading, _, out = graded_export
+    html = (out / "survey_map.html").read_text()
+    classes = re.findall(r'"className": "dm-building dm-building-(\w+)"', html)
+    assert sorted(classes) == sorted(b.level for b in grading.buildings)
+    assert "Buildings (Copernicus EMS grade)" in html
+    assert "Flights</td><td>monday, wednesday" in html  # a damaged building's popup names both flights
