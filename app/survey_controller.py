@@ -160,7 +160,17 @@ class SurveyController(QObject):
         return project is not None and self.window.open_path(project)
 
     def project_opened(self) -> None:
-        """A flight of the survey carries its other flights' decisions (the Sites panel)."""
+        """A flight of the survey carries its other flights' decisions (the Sites panel) and
+        shows what they saw (the map). A flight's project opened by itself (a recent file,
+        a drop) brings its survey along, as if the survey had been opened first."""
+        from core.survey import survey_of_project
+
+        project = self.window.document.project_path
+        if self.flight_of_open_project() is None and project is not None:
+            found = survey_of_project(project)
+            if found is not None:
+                self.survey = found
+                self.window.survey_changed()
         self.window.document.survey = self.survey if self.flight_of_open_project() is not None else None
 
     # ------------------------------------------------------------------ Analyse Flights…

@@ -255,4 +255,21 @@ def survey_folder_of(path: str | os.PathLike[str]) -> Path | None:
     return None
 
 
-__all__ = ["FlightRecord", "PlaceDecision", "SURVEY_FILE", "Survey", "SurveyError", "survey_folder_of"]
+def survey_of_project(project: str | os.PathLike[str]) -> Survey | None:
+    """The survey whose flight ``project`` is, found beside it or one folder up (where
+    ``survey add`` puts a flight's project: ``SURVEY/flights/NAME.dmproj``), or ``None``."""
+    project = Path(project)
+    for folder in (project.parent, project.parent.parent):
+        if not (folder / SURVEY_FILE).is_file():
+            continue
+        try:
+            survey = Survey.open(folder)
+        except SurveyError:
+            continue
+        if survey.flight_of_project(project) is not None:
+            return survey
+    return None
+
+
+__all__ = ["FlightRecord", "PlaceDecision", "SURVEY_FILE", "Survey", "SurveyError", "survey_folder_of",
+           "survey_of_project"]

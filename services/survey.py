@@ -36,6 +36,7 @@ from services.package import FOOTPRINT_MARGIN_M, padded_bounds, product_sources
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.analyze import AnalysisProgress
+    from geo.grading import Grading
     from geo.survey_fusion import SurveyMap, SurveySettings, SurveySite
     from services.cluster import ClusterOptions
 
@@ -278,6 +279,43 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> Sur
     return built
 
 
+@dataclass(frozen=True, slots=True)
+class SiteElsewhere:
+    """A damage site another flight of the survey saw: where, its level, whether a reviewer
+    decided it, and which flight (with its date) it is of."""
+
+    flight: str
+    date: str | None
+    site_id: int
+    level: DamageLevel
+    lon_deg: float
+    lat_deg: float
+    reviewed: bool
+
+
+def sites_elsewhere(survey: Survey, *, except_project: Path | None = None) -> list[SiteElsewhere]:
+    """The sites on the maps of the survey's analysed flights but ``except_project``'s, in
+    the flights' order: what the rest of the survey saw around the flight under review.
+    Flights not analysed, without telemetry or whose project cannot be read add nothing."""
+    from services.maps import damage_map
+
+    skip = None if except_project is None else survey.flight_of_project(except_project)
+    out: list[SiteElsewhere] = []
+    for flight in survey.flights:
+        if flight == skip:
+            continue
+        try:
+            with ProjectStore.open(survey.project_path(flight), read_only=True) as store:
+                if store.latest_run_id() is None or store.telemetry_path is None:
+                    continue
+                sites = damage_map(store).sites
+        except DamagemapError:
+            continue
+        out += [SiteElsewhere(flight.name, flight.date, site.id, site.level, site.lon_deg, site.lat_deg, site.reviewed)
+                for site in sites]
+    return out
+
+
 def sites_to_review(built: SurveyMap) -> dict[str, int]:
     """Per flight of the map, how many of its own sites on its map no reviewer has decided
     yet: what is left to review, flight by flight."""
@@ -409,7 +447,7 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
                               grading=grading)
 
 
-def _graded(built: SurveyMap, footprints: Path):  # noqa: ANN202 - geo.grading.Grading
+def _graded(built: SurveyMap, footprints: Path) -> Grading:
     """The footprints in ``footprints`` around the ground the flights saw, graded from the
     survey's sites.
 
@@ -470,6 +508,7 @@ def _flight_closeups(built: SurveyMap, videos: Mapping[str, Path]) -> Callable[[
 __all__ = [
     "FlightProgress",
     "FlightStatus",
+    "SiteElsewhere",
     "VIDEO_SUFFIXES",
     "add_flight",
     "analyse_survey",
@@ -480,6 +519,7 @@ __all__ = [
     "flight_statuses",
     "remove_flight",
     "site_summary",
+    "sites_elsewhere",
     "sites_to_review",
     "survey_decisions",
     "survey_map",

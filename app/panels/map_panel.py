@@ -72,6 +72,7 @@ class MapPanel(Panel):
         self._job: FunctionJob | None = None
         self._basemap_job: FunctionJob | None = None
         self._buildings_job: FunctionJob | None = None
+        self._elsewhere_job: FunctionJob | None = None
         self._dirty = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -117,6 +118,7 @@ class MapPanel(Panel):
         self._content = None
         self._show_cautions([])
         self.map_widget.highlight_detection(None)  # no ring for a selection of the closed project
+        self.map_widget.set_sites_elsewhere(None)
         self.map_widget.set_map(None, "No project open")
 
     def rebuild(self) -> None:
@@ -153,6 +155,7 @@ class MapPanel(Panel):
         self.map_updated.emit()
         self.load_basemap()
         self.load_buildings()
+        self.load_sites_elsewhere()
 
     def _show_content(self, *_args: object) -> None:
         """Draw the built map, with its unconfirmed sites when asked for."""
@@ -172,8 +175,9 @@ class MapPanel(Panel):
 
     @property
     def basemap_loading(self) -> bool:
-        """The basemap or the graded buildings are being read."""
-        return any(job is not None and job.is_running for job in (self._basemap_job, self._buildings_job))
+        """The basemap, the graded buildings or the survey's other flights' sites are being read."""
+        return any(job is not None and job.is_running
+                   for job in (self._basemap_job, self._buildings_job, self._elsewhere_job))
 
     def load_buildings(self) -> None:
         """Grade the project's building footprints for the run shown, on the job thread."""
@@ -186,6 +190,28 @@ class MapPanel(Panel):
         job.failed.connect(self._on_buildings_failed)
         self._buildings_job = job
         job.start()
+
+    def load_sites_elsewhere(self) -> None:
+        """For a flight of a survey, read what its other flights saw, on the job thread."""
+        doc = self.document
+        if doc.survey is None or doc.project_path is None:
+            self.map_widget.set_sites_elsewhere(None)
+            return
+        from services.survey import sites_elsewhere
+
+        job = FunctionJob(sites_elsewhere, doc.survey, except_project=doc.project_path, parent=self)
+        job.done.connect(self._on_sites_elsewhere)
+        job.failed.connect(self._on_sites_elsewhere_failed)
+        self._elsewhere_job = job
+        job.start()
+
+    def _on_sites_elsewhere(self, sites: object) -> None:
+        if self.document.is_open and self.document.survey is not None:
+            self.map_widget.set_sites_elsewhere(sites)  # type: ignore[arg-type]  # SiteElsewhere list
+
+    def _on_sites_elsewhere_failed(self, exc: Exception) -> None:
+        _log.warning("the survey's other flights' sites not shown: %s", exc)
+        self.map_widget.set_sites_elsewhere(None)
 
     def _on_buildings(self, buildings: object) -> None:
         if self.document.is_open:

@@ -45,6 +45,7 @@ from core.types import DamageLevel, DamageSite
 if TYPE_CHECKING:  # pragma: no cover
     from geo.basemap import Basemap
     from services.maps import BuildingOutline
+    from services.survey import SiteElsewhere
     from geo.mapping import DamageMap
     from geo.telemetry import Track
 
@@ -240,6 +241,9 @@ class MapWidget(QGraphicsView):
         self._basemap: tuple[str, Basemap, QImage] | None = None  # (plane CRS asked for, basemap, image)
         self.building_items: list[QGraphicsPolygonItem] = []
         self._buildings: tuple[BuildingOutline, ...] | None = None
+        #: the sites the survey's other flights saw (a survey's flight), drawn hollow
+        self.elsewhere_items: list[QGraphicsEllipseItem] = []
+        self._elsewhere: tuple[SiteElsewhere, ...] | None = None
         self._footprint: QGraphicsPolygonItem | None = None
         self.site_items: list[_SiteItem] = []
         self._site_of_detection: dict[int, _SiteItem] = {}
@@ -298,6 +302,7 @@ class MapWidget(QGraphicsView):
         self.heat_item = None
         self.basemap_item = None
         self.building_items = []
+        self.elsewhere_items = []
         self.site_items = []
         self._site_of_detection = {}
         self._highlight = None
@@ -307,6 +312,7 @@ class MapWidget(QGraphicsView):
             self._plane = None
             self._basemap = None
             self._buildings = None
+            self._elsewhere = None
             self.viewport().update()
             return
         points = np.array([p for segment in layers.track_segments for p in segment], dtype=np.float64).reshape(-1, 2)
@@ -382,6 +388,7 @@ class MapWidget(QGraphicsView):
         else:
             self._basemap = None
         self._add_buildings()  # the last graded ones until the panel gives the new grades
+        self._add_elsewhere()
         if self._fit:
             self.fit()
 
@@ -457,6 +464,37 @@ class MapWidget(QGraphicsView):
                 item.setToolTip(f"Building: {building.label}")
                 self.scene().addItem(item)
                 self.building_items.append(item)
+
+    def set_sites_elsewhere(self, sites: Sequence[SiteElsewhere] | None) -> None:
+        """Draw the sites the survey's other flights saw (``None``: none), hollow rings in
+        their level's colour under this flight's sites, each naming its flight."""
+        self._elsewhere = None if sites is None else tuple(sites)
+        self._add_elsewhere()
+        self.viewport().update()  # the legend counts them
+
+    @property
+    def sites_elsewhere(self) -> tuple[SiteElsewhere, ...] | None:
+        return self._elsewhere
+
+    def _add_elsewhere(self) -> None:
+        for item in self.elsewhere_items:
+            self.scene().removeItem(item)
+        self.elsewhere_items = []
+        if not self._elsewhere or self._plane is None:
+            return
+        for site in self._elsewhere:
+            item = QGraphicsEllipseItem(-5, -5, 10, 10)
+            item.setPos(self._plane.point(site.lon_deg, site.lat_deg))
+            item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            item.setPen(QPen(level_colour(site.level), 2.0))
+            item.setBrush(QBrush(QColor(255, 255, 255, 120)))
+            item.setZValue(2.5)  # over the track, under this flight's own sites
+            when = f" ({site.date[:10]})" if site.date else ""
+            decided = ", reviewed" if site.reviewed else ""
+            item.setToolTip(f"Flight {site.flight}{when}: site {site.site_id}, "
+                            f"{site.level.label}{decided}")
+            self.scene().addItem(item)
+            self.elsewhere_items.append(item)
 
     @property
     def basemap(self) -> Basemap | None:
@@ -619,6 +657,8 @@ class MapWidget(QGraphicsView):
             rows.insert(rows.index("reviewed site") + 1, "unconfirmed site")
         if self._buildings:
             rows += ["building: no visible damage", "building: not assessed"]
+        if self.elsewhere_items:
+            rows.append(f"other flights' sites ({len(self.elsewhere_items)})")
         if self._basemap is not None:
             rows.append(f"basemap: {Path(self._basemap[1].source).name}")
         return rows
@@ -698,6 +738,10 @@ class MapWidget(QGraphicsView):
                 colour.setAlpha(70)
                 painter.setBrush(colour)
                 painter.drawRect(icon)
+            elif name.startswith("other flights' sites"):
+                painter.setPen(QPen(QColor(90, 90, 90), 2))
+                painter.setBrush(QColor(255, 255, 255))
+                painter.drawEllipse(icon.adjusted(1, 1, -1, -1))
             elif name.startswith("basemap: ") and self._basemap is not None:
                 painter.drawImage(icon, self._basemap[2])
                 painter.drawRect(icon)

@@ -374,3 +374,41 @@ def test_a_flight_that_cannot_be_opened_is_skipped_and_named_and_the_next_one_an
     assert len(errors) == 1 and "monday.mp4" in str(errors[0])  # said once, naming the file
     assert surveys.flight_statuses(unanalysed_town)[1].complete
     assert "Analysed 1 of 2 flights; not analysed: monday (could not be opened)" in window.statusBar().currentMessage()
+
+
+def test_the_map_of_a_survey_flight_shows_what_the_other_flights_saw(window, qtbot, town, sites_truth):
+    from app.panels.map_panel import MapPanel
+
+    with ProjectStore.open(town.project_path(town.flight("tuesday"))) as store:  # tuesday analysed too
+        write_run(store, sites_truth.detections, sites_truth.times)
+    monday_sites = next(f.damage_map for f in surveys.survey_map(town).flights if f.name == "monday").sites
+    dialog, _ = _open(window, qtbot, town.folder)
+    panel = window.panel(MapPanel)
+    dialog.table.selectRow(1)
+    with qtbot.waitSignal(panel.map_updated, timeout=30_000):
+        qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
+    widget = panel.map_widget
+    qtbot.waitUntil(lambda: widget.sites_elsewhere is not None and not panel.basemap_loading, timeout=30_000)
+    # monday's sites, hollow, each naming its flight and date; tuesday's own sites drawn as ever
+    assert len(widget.elsewhere_items) == len(monday_sites) > 0
+    assert {s.flight for s in widget.sites_elsewhere} == {"monday"}
+    assert sorted(s.site_id for s in widget.sites_elsewhere) == sorted(s.id for s in monday_sites)
+    assert all(item.toolTip().startswith("Flight monday (2018-10-12): site ") for item in widget.elsewhere_items)
+    assert f"other flights' sites ({len(monday_sites)})" in widget.legend_rows()
+    assert widget.site_items  # tuesday's own
+    # closed: nothing of the survey is left on the map
+    window.document.close()
+    assert widget.sites_elsewhere is None and not widget.elsewhere_items
+
+
+def test_a_flights_project_opened_by_itself_brings_its_survey(window, qtbot, town):
+    monday = town.project_path(town.flight("monday"))
+    assert window.surveys.survey is None
+    assert window.open_path(monday)  # a recent file, a drop: not through the survey
+    assert window.document.survey is not None and window.document.survey.folder == town.folder
+    assert "survey town: flight monday (1 of 2)" in window.project_label.text()
+    assert window.survey_flights_action.isEnabled()
+    # a project outside any survey brings none
+    from core.survey import survey_of_project
+
+    assert survey_of_project(town.folder.parent / "elsewhere.dmproj") is None
