@@ -32,7 +32,7 @@ from core.store import ProjectStore
 from core.survey import FlightRecord, PlaceDecision, Survey, SurveyError
 from core.types import DamageLevel, ReviewState
 from services.analysis import AnalysisRequest, LoadedModel
-from services.package import FOOTPRINT_MARGIN_M, padded_bounds, product_sources
+from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds, product_sources
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.analyze import AnalysisProgress
@@ -191,8 +191,8 @@ class FlightStatus:
     """Where one flight of a survey stands: its record, its project, the video and the
     telemetry its project uses now (telemetry ``None``: none, so the flight is left off
     the map), how much of it is analysed and with what model (its latest run), the
-    building footprints set on it for its relief products, and why its project cannot be
-    read (``problem``)."""
+    building footprints and basemap set on it for its relief products, and why its project
+    cannot be read (``problem``)."""
 
     record: FlightRecord
     project: Path
@@ -203,6 +203,7 @@ class FlightStatus:
     video: Path | None = None
     model: Any = None
     footprints: Path | None = None
+    basemap: Path | None = None
 
     @property
     def name(self) -> str:
@@ -219,14 +220,14 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
                 run_id = store.latest_run_id()
                 run = None if run_id is None else store.run(run_id)
                 telemetry, video = store.telemetry_path, store.video_path
-                footprints, _ = product_sources(store)
+                footprints, basemap = product_sources(store)
         except DamagemapError as exc:
             statuses.append(FlightStatus(flight, project, problem=str(exc)))
             continue
         statuses.append(FlightStatus(flight, project, None if telemetry is None else Path(telemetry),
                                      0 if run is None else run.frames_done, run is not None and run.finished,
                                      video=Path(video), model=None if run is None else run.model,
-                                     footprints=footprints))
+                                     footprints=footprints, basemap=basemap))
     return statuses
 
 
@@ -402,7 +403,8 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
 
 def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | None = None,
                   title: str = "Damage survey", videos: Mapping[str, Path] | None = None,
-                  survey: Survey | None = None, footprints: Path | None = None) -> list[Path]:
+                  survey: Survey | None = None, footprints: Path | None = None,
+                  basemap: Path | None = None) -> list[Path]:
     """Write the survey's sites and each flight's coverage, the offline HTML map of both
     (``title`` at its top), the print map with its site atlas and a README, in ``formats`` (keys of
     :data:`geo.export.survey_files.SURVEY_FILES`; None: all); the files written
@@ -413,7 +415,9 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     (:func:`survey_provenance`); each flight's project is read once for both. With
     building ``footprints`` (or, without, the first a flight's project has set), they are
     graded from the survey's sites (:func:`geo.survey_grading.grade_survey`): the
-    ``buildings`` file, a layer of the GeoPackage and the print map's buildings.
+    ``buildings`` file, a layer of the GeoPackage and the print map's buildings. With a
+    ``basemap`` (an orthophoto or MBTiles; or the first a flight's project has set), the
+    offline and print maps draw it under everything.
 
     Raises
     ------
@@ -441,10 +445,36 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     grading = None
     if footprints is not None and {"buildings", "gpkg", "html", "print", "readme"} & set(formats):
         grading = _graded(built, Path(footprints))
+    if basemap is None:
+        basemap = next((status.basemap for status in statuses if status.basemap is not None), None)
+    basemaps = _basemaps(built, Path(basemap), formats) if basemap is not None else {}
     closeup = _flight_closeups(built, videos) if videos and {"html", "print"} & set(formats) else None
     provenance = survey_provenance(statuses) if survey is not None and {"readme", "print"} & set(formats) else None
     return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup, provenance=provenance,
-                              grading=grading)
+                              grading=grading, **basemaps)
+
+
+def _basemaps(built: SurveyMap, basemap: Path, formats: Sequence[str]) -> dict[str, Any]:
+    """The basemap over the ground the flights saw, for the offline map (Web Mercator) and
+    the print map (the survey's UTM zone, at most :data:`PRINT_BASEMAP_PX` a side).
+
+    Raises
+    ------
+    InputError
+        A basemap that cannot be used (naming the file).
+    """
+    from geo.basemap import read_basemap
+    from geo.survey_grading import survey_bounds_lonlat
+
+    area = survey_bounds_lonlat(built)
+    if area is None:
+        return {}
+    out: dict[str, Any] = {}
+    if "html" in formats:
+        out["basemap_html"] = read_basemap(basemap, area)
+    if "print" in formats:
+        out["basemap_print"] = read_basemap(basemap, area, crs=built.local.crs, max_px=PRINT_BASEMAP_PX)
+    return out
 
 
 def _graded(built: SurveyMap, footprints: Path) -> Grading:

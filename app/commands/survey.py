@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--footprints", type=Path, default=None, metavar="FILE",
                         help="building footprints to grade from the survey's sites (GeoJSON, GeoPackage, "
                              "shapefile, OSM); default: those set on a flight's project, if any")
+    export.add_argument("--basemap", type=Path, default=None, metavar="FILE",
+                        help="offline basemap under the offline and print maps (a GeoTIFF orthophoto or "
+                             "MBTiles); default: the one set on a flight's project, if any")
 
 
 def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
@@ -323,7 +326,7 @@ def _export(args: argparse.Namespace) -> int:
     survey = Survey.open(args.survey)
     built = survey_map(survey)
     for path in export_survey(built, args.to, formats=formats, title=f"Damage survey: {survey.name}",
-                              survey=survey, footprints=args.footprints):
+                              survey=survey, footprints=args.footprints, basemap=args.basemap):
         print(path)
     for note in built.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -36,13 +36,16 @@ SURVEY_FILES = {
 
 def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], *,
                        title: str = "Damage survey", closeup: FlightCloseup | None = None,
-                       provenance: Mapping[str, Any] | None = None, grading=None) -> list[Path]:  # noqa: ANN001
+                       provenance: Mapping[str, Any] | None = None, grading=None,  # noqa: ANN001
+                       basemap_html=None, basemap_print=None) -> list[Path]:  # noqa: ANN001 - geo.basemap.Basemap
     """Write ``formats`` (keys of :data:`SURVEY_FILES`) into ``out_dir``; the files written
     (``closeup``: the map's pictures, see :func:`geo.export.survey_html.render_survey_html`;
     ``provenance``: what the README says of the flights and the software, see
     :func:`readme_text`; ``grading``: the building footprints graded from the sites,
     :func:`geo.survey_grading.grade_survey`, for ``buildings``, the GeoPackage's
-    ``buildings`` layer and the print map; without it no ``buildings`` file is written).
+    ``buildings`` layer and the print map; without it no ``buildings`` file is written;
+    ``basemap_html`` / ``basemap_print``: the basemap in Web Mercator for the offline map and
+    in the survey's UTM zone for the print map).
 
     Raises
     ------
@@ -86,12 +89,13 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         from geo.export.survey_html import write_survey_html
 
         written.append(write_survey_html(out / "survey_map.html", built, title=title, closeup=closeup,
-                                         grading=grading))
+                                         grading=grading, basemap=basemap_html))
     if "print" in formats:
         from geo.export.survey_print import write_survey_print
 
         written += write_survey_print(out / "survey_map.png", out / "survey_map.pdf", built, title=title,
-                                      closeup=closeup, provenance=provenance, grading=grading)
+                                      closeup=closeup, provenance=provenance, grading=grading,
+                                      basemap=basemap_print)
     if "readme" in formats:
         names = [p.name for p in written]
         written.append(write_text_atomic(out / "survey_README.txt",

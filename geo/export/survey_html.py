@@ -96,11 +96,12 @@ def _panels_html(built: SurveyMap, title: str) -> str:
 
 
 def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeup: FlightCloseup | None = None,
-                       grading=None) -> str:  # noqa: ANN001 - geo.grading.Grading
+                       grading=None, basemap=None) -> str:  # noqa: ANN001 - geo.grading.Grading, geo.basemap.Basemap
     """The whole page as a string (see the module docstring); with ``closeup``, each
     site's popup shows what every flight saw of it, close up; with ``grading``
     (:func:`geo.survey_grading.grade_survey`), the graded footprints under the flights, a
-    layer per grade, as a flight's relief package map shows them."""
+    layer per grade, as a flight's relief package map shows them; with ``basemap`` (in Web
+    Mercator), that image under everything."""
     import folium
     from branca.element import Element
 
@@ -108,8 +109,8 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
 
     m, root = offline_page(title)
     bounds: list[tuple[float, float]] = []
-    if grading is not None:
-        bounds += html_layers(grading=grading)(m)
+    if grading is not None or basemap is not None:
+        bounds += html_layers(grading=grading, basemap=basemap)(m)
     for k, flight in enumerate(built.flights):
         colour = flight_colour(k)
         label = flight.name + (f" ({flight.date})" if flight.date else "")
@@ -147,11 +148,12 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
 
 
 def write_survey_html(path: Path, built: SurveyMap, *, title: str = "Damage survey",
-                      closeup: FlightCloseup | None = None, grading=None) -> Path:  # noqa: ANN001
+                      closeup: FlightCloseup | None = None, grading=None, basemap=None) -> Path:  # noqa: ANN001
     """:func:`render_survey_html` written atomically (no partial file is ever left)."""
     from geo.export._atomic import write_text_atomic
 
-    return write_text_atomic(path, render_survey_html(built, title=title, closeup=closeup, grading=grading))
+    return write_text_atomic(path, render_survey_html(built, title=title, closeup=closeup, grading=grading,
+                                                      basemap=basemap))
 
 
 __all__ = ["FLIGHT_COLOURS", "FlightCloseup", "flight_colour", "render_survey_html", "write_survey_html"]

@@ -78,17 +78,18 @@ def _imagery_text(built: SurveyMap) -> str:
         return _days([f.date for f in built.flights if f.date]) or utc_text(None)
     if last == first:
         return utc_text(first)
-    start, end = _when(first), _when(last)
+    start, end = utc_text(first), utc_text(last)  # to the second: one short flight is a minute
     return f"{start.removesuffix(' UTC')} to {end[11:] if end[:10] == start[:10] else end}"
 
 
 def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
-                    provenance: Mapping[str, Any] | None = None,
-                    grading=None):  # noqa: ANN001, ANN201 - geo.grading.Grading; a matplotlib Figure
+                    provenance: Mapping[str, Any] | None = None, grading=None,
+                    basemap=None):  # noqa: ANN001, ANN201 - Grading, Basemap in the survey's CRS; a Figure
     """The page as a matplotlib Figure (Agg; no window). ``provenance``: ``software``,
     ``produced`` and ``flights`` (name -> ``model``, ...), as the survey's README takes it;
     ``grading``: the building footprints graded from the sites
-    (:func:`geo.survey_grading.grade_survey`), drawn under them."""
+    (:func:`geo.survey_grading.grade_survey`), drawn under them; ``basemap`` (in the survey's
+    UTM zone, :func:`geo.basemap.read_basemap`), drawn under everything."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from pyproj import Transformer
@@ -98,6 +99,9 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
     to_utm = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     fig, ax, panel = new_page()
     ax.set_facecolor("#f2f2ee")
+    if basemap is not None:
+        west, south, east, north = basemap.bounds
+        ax.imshow(basemap.image, extent=(west, east, south, north), origin="upper", interpolation="bilinear", zorder=0)
 
     points: list[np.ndarray] = []
     buildings = list(grading.buildings) if grading is not None else []
@@ -162,7 +166,9 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
     if videos:
         credits.append("Imagery: drone video of " + ", ".join(videos))
     if grading is not None and grading.source:
-        credits.append(f"Building footprints: {grading.source}")
+        credits.append(f"Building footprints: {Path(grading.source).name}")
+    if basemap is not None:
+        credits.append(f"Basemap: {Path(str(basemap.source)).name}")
     panel_footer(panel, y, facts, credits)
     return fig
 
@@ -202,12 +208,13 @@ def draw_survey_atlas(built: SurveyMap, closeup: FlightCloseup | None = None, *,
 
 def write_survey_print(png: Path, pdf: Path, built: SurveyMap, *, title: str = "Damage survey",
                        closeup: FlightCloseup | None = None,
-                       provenance: Mapping[str, Any] | None = None, grading=None) -> list[Path]:  # noqa: ANN001
+                       provenance: Mapping[str, Any] | None = None, grading=None,  # noqa: ANN001
+                       basemap=None) -> list[Path]:  # noqa: ANN001 - geo.basemap.Basemap in the survey's CRS
     """:func:`draw_survey_map` as a 150-dpi PNG and a vector PDF, the PDF followed by the
     :func:`draw_survey_atlas` pages; each file whole or not at all."""
     from geo.export.print_map import save_pages
 
-    page = draw_survey_map(built, title=title, provenance=provenance, grading=grading)
+    page = draw_survey_map(built, title=title, provenance=provenance, grading=grading, basemap=basemap)
     return save_pages(png, pdf, page, draw_survey_atlas(built, closeup, title=title))
 
 

@@ -101,3 +101,15 @@ def test_the_pdf_holds_the_page_then_the_atlas_and_no_sites_still_prints_the_fli
     png, pdf = write_survey_print(tmp_path / "e.png", tmp_path / "e.pdf", empty)
     assert len(re.findall(rb"/Type /Page\b(?!s)", pdf.read_bytes())) == 1
     assert "Slight damage site (0)" in _legend_labels(draw_survey_map(empty))
+
+
+def test_a_basemap_lies_under_the_page_and_is_credited(built, flyover):
+    from geo.basemap import read_basemap
+    from geo.survey_grading import survey_bounds_lonlat
+
+    basemap = read_basemap(flyover.paths.orthophoto, survey_bounds_lonlat(built), crs=built.local.crs, max_px=400)
+    page = draw_survey_map(built, basemap=basemap)
+    assert page.axes[0].images and page.axes[0].images[0].get_zorder() == 0
+    texts = [t.get_text() for ax in page.axes for t in ax.texts]
+    assert any("Basemap: nadir.tif" in t for t in texts)
+    assert not draw_survey_map(built).axes[0].images

@@ -366,11 +366,17 @@ def test_the_survey_grades_the_towns_buildings_from_every_flight(flights, tmp_pa
     built = surveys.survey_map(survey)
     with pytest.raises(InputError, match="no building footprints"):
         surveys.export_survey(built, tmp_path / "none", survey=survey, formats=["buildings"])
-    # footprints set on one flight's project, as for its relief package: the survey's export finds them
+    # footprints and basemap set on one flight's project, as for its relief package: the survey's export finds them
+    assert flights[1].orthophoto is not None and flights[1].orthophoto.is_file()
     with ProjectStore.open(survey.project_path(survey.flights[1])) as store:
-        set_product_sources(store, footprints=truth)
-    written = surveys.export_survey(built, tmp_path / "out", survey=survey, formats=["buildings", "readme"])
-    assert {p.name for p in written} == {"survey_buildings.geojson", "survey_README.txt"}
+        set_product_sources(store, footprints=truth, basemap=flights[1].orthophoto)
+    written = surveys.export_survey(built, tmp_path / "out", survey=survey,
+                                    formats=["buildings", "readme", "html", "print"])
+    assert {p.name for p in written} == {"survey_buildings.geojson", "survey_README.txt", "survey_map.html",
+                                         "survey_map.png", "survey_map.pdf"}
+    html = (tmp_path / "out" / "survey_map.html").read_text()
+    assert "Basemap (offline orthophoto)" in html and "data:image/" in html
+    assert re.findall(r'"className": "dm-building dm-building-\w+"', html)  # the graded buildings online too
     graded = {f["properties"]["building_id"]: f["properties"]
               for f in json.loads((tmp_path / "out" / "survey_buildings.geojson").read_text())["features"]}
     levels = {str(f["properties"]["id"]): f["properties"]["level"] for f in json.loads(truth.read_text())["features"]}
