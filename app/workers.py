@@ -311,13 +311,17 @@ def survey_add_job(folder: Path, videos: list[Path]) -> tuple[list[str], list[st
     return added, problems
 
 
-def survey_export_job(folder: Path, out_dir: Path) -> tuple[list[Path], Any]:
+def survey_export_job(folder: Path, out_dir: Path, *, footprints: Path | None = None,
+                      basemap: Path | None = None, project_sources: bool = True) -> tuple[list[Path], Any]:
     """Every survey file into ``out_dir``, as ``damagemap survey export`` writes them (each
-    flight's reviews as they stand now); returns the files written and the survey's map."""
+    flight's reviews as they stand now; ``footprints``, ``basemap`` and ``project_sources``
+    as :func:`services.survey.export_survey` takes them); returns the files written and the
+    survey's map."""
     from core.survey import Survey
     from services.survey import export_survey, survey_map
 
     survey = Survey.open(folder)
     built = survey_map(survey)
-    written = export_survey(built, Path(out_dir), title=f"Damage survey: {survey.name}", survey=survey)
+    written = export_survey(built, Path(out_dir), title=f"Damage survey: {survey.name}", survey=survey,
+                            footprints=footprints, basemap=basemap, project_sources=project_sources)
     return written, built

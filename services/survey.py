@@ -404,7 +404,7 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
 def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | None = None,
                   title: str = "Damage survey", videos: Mapping[str, Path] | None = None,
                   survey: Survey | None = None, footprints: Path | None = None,
-                  basemap: Path | None = None) -> list[Path]:
+                  basemap: Path | None = None, project_sources: bool = True) -> list[Path]:
     """Write the survey's sites and each flight's coverage, the offline HTML map of both
     (``title`` at its top), the print map with its site atlas and a README, in ``formats`` (keys of
     :data:`geo.export.survey_files.SURVEY_FILES`; None: all); the files written
@@ -417,7 +417,8 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     graded from the survey's sites (:func:`geo.survey_grading.grade_survey`): the
     ``buildings`` file, a layer of the GeoPackage and the print map's buildings. With a
     ``basemap`` (an orthophoto or MBTiles; or the first a flight's project has set), the
-    offline and print maps draw it under everything.
+    offline and print maps draw it under everything. ``project_sources=False``: the
+    footprints and basemap given or none, never a flight project's.
 
     Raises
     ------
@@ -437,7 +438,7 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     statuses = flight_statuses(survey) if survey is not None else []
     if videos is None:
         videos = _videos(statuses)
-    if footprints is None:
+    if footprints is None and project_sources:
         footprints = next((status.footprints for status in statuses if status.footprints is not None), None)
     if footprints is None and formats_asked and "buildings" in formats:
         raise InputError("--formats buildings: no building footprints to grade; give them with --footprints FILE "
@@ -445,7 +446,7 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     grading = None
     if footprints is not None and {"buildings", "gpkg", "html", "print", "readme"} & set(formats):
         grading = _graded(built, Path(footprints))
-    if basemap is None:
+    if basemap is None and project_sources:
         basemap = next((status.basemap for status in statuses if status.basemap is not None), None)
     basemaps = _basemaps(built, Path(basemap), formats) if basemap is not None else {}
     closeup = _flight_closeups(built, videos) if videos and {"html", "print"} & set(formats) else None

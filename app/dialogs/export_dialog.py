@@ -33,6 +33,34 @@ MAP_FORMATS: dict[str, str] = {
 }
 
 
+#: what the footprints and basemap choosers offer
+FOOTPRINT_FILES = "Vector files (*.geojson *.json *.gpkg *.shp *.osm.pbf *.pbf *.osm)"
+BASEMAP_FILES = "Rasters (*.tif *.tiff *.mbtiles)"
+
+
+def file_row(parent: QWidget, title: str, pattern: str, *, folder: bool = False) -> tuple[QLineEdit, QWidget]:
+    """A path's line edit with a Browse… button beside it (a file matching ``pattern``, or a
+    ``folder``)."""
+    edit = QLineEdit()
+    button = QPushButton("Browse…")
+
+    def browse() -> None:
+        if folder:
+            path = QFileDialog.getExistingDirectory(parent, title, edit.text())
+        else:
+            path, _ = QFileDialog.getOpenFileName(parent, title, edit.text(), pattern)
+        if path:
+            edit.setText(path)
+
+    button.clicked.connect(browse)
+    row = QWidget()
+    row_layout = QHBoxLayout(row)
+    row_layout.setContentsMargins(0, 0, 0, 0)
+    row_layout.addWidget(edit, 1)
+    row_layout.addWidget(button)
+    return edit, row
+
+
 @dataclass(frozen=True, slots=True)
 class ExportChoice:
     out_dir: Path
@@ -98,9 +126,9 @@ class ExportDialog(QDialog):
         self.version_spin = QSpinBox()
         self.version_spin.setRange(1, 99)
         form.addRow("Version", self.version_spin)
-        self.footprints_edit, footprints_row = self._file_row("Building footprints", "Vector files (*.geojson *.json *.gpkg *.shp *.osm.pbf *.pbf *.osm)")
+        self.footprints_edit, footprints_row = self._file_row("Building footprints", FOOTPRINT_FILES)
         form.addRow("Footprints", footprints_row)
-        self.basemap_edit, basemap_row = self._file_row("Offline basemap", "Rasters (*.tif *.tiff *.mbtiles)")
+        self.basemap_edit, basemap_row = self._file_row("Offline basemap", BASEMAP_FILES)
         form.addRow("Basemap", basemap_row)
         if not has_telemetry:
             self.package_box.setEnabled(False)
@@ -134,21 +162,7 @@ class ExportDialog(QDialog):
         layout.addWidget(buttons)
 
     def _file_row(self, title: str, pattern: str) -> tuple[QLineEdit, QWidget]:
-        edit = QLineEdit()
-        button = QPushButton("Browse…")
-
-        def browse() -> None:
-            path, _ = QFileDialog.getOpenFileName(self, title, edit.text(), pattern)
-            if path:
-                edit.setText(path)
-
-        button.clicked.connect(browse)
-        row = QWidget()
-        row_layout = QHBoxLayout(row)
-        row_layout.setContentsMargins(0, 0, 0, 0)
-        row_layout.addWidget(edit, 1)
-        row_layout.addWidget(button)
-        return edit, row
+        return file_row(self, title, pattern)
 
     def _load_package_settings(self) -> None:
         """The event, producer and sources the project stores (nothing without a project)."""

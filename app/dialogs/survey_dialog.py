@@ -11,6 +11,7 @@ the flight's project in the window for review; "Export Survey Map…" writes wha
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
@@ -33,6 +34,9 @@ from app.errors import error_text
 from app.workers import FunctionJob, survey_add_job, survey_export_job, survey_map_job
 from core.survey import Survey
 from services.survey import FlightStatus, flight_statuses, sites_to_review
+
+if TYPE_CHECKING:  # pragma: no cover
+    from app.dialogs.survey_export_dialog import SurveyExportDialog
 
 COLUMNS = ("Flight", "Date", "Drone", "Telemetry", "Analysed", "Ground seen", "Sites", "To review")
 SITES_COLUMN = COLUMNS.index("Sites")
@@ -359,17 +363,29 @@ class SurveyDialog(QDialog):
             return
         self.flight_chosen.emit(self.statuses[row].project)
 
-    def export_dialog(self) -> None:
-        start = self.export_folder or self.survey.folder / "export"
-        folder = QFileDialog.getExistingDirectory(self, "Export the survey's map into", str(start))
-        if folder:
-            self.export_to(Path(folder))
+    def export_choices(self) -> SurveyExportDialog:
+        """Export Survey Map…'s questions, the footprints and basemap first a flight's project has set."""
+        from app.dialogs.survey_export_dialog import SurveyExportDialog
 
-    def export_to(self, folder: Path) -> FunctionJob | None:
-        """Write every survey file into ``folder`` off the GUI thread."""
+        first = {key: next((getattr(s, key) for s in self.statuses if getattr(s, key, None) is not None), None)
+                 for key in ("footprints", "basemap")}
+        return SurveyExportDialog(self.export_folder or self.survey.folder / "export", parent=self, **first)
+
+    def export_dialog(self) -> None:
+        dialog = self.export_choices()
+        if dialog.exec():
+            choice = dialog.choice()
+            self.export_to(choice.folder, footprints=choice.footprints, basemap=choice.basemap,
+                           project_sources=False)
+
+    def export_to(self, folder: Path, *, footprints: Path | None = None, basemap: Path | None = None,
+                  project_sources: bool = True) -> FunctionJob | None:
+        """Write every survey file into ``folder`` off the GUI thread (``footprints``,
+        ``basemap``, ``project_sources``: as :func:`services.survey.export_survey` takes them)."""
         if self._export_job is not None and self._export_job.is_running:
             return None
-        job = FunctionJob(survey_export_job, self.survey.folder, Path(folder), parent=self)
+        job = FunctionJob(survey_export_job, self.survey.folder, Path(folder), footprints=footprints,
+                          basemap=basemap, project_sources=project_sources, parent=self)
         job.done.connect(lambda result: self._on_exported(Path(folder), result))
         job.failed.connect(self._on_export_failed)
         self._export_job = job

@@ -412,3 +412,36 @@ def test_a_flights_project_opened_by_itself_brings_its_survey(window, qtbot, tow
     from core.survey import survey_of_project
 
     assert survey_of_project(town.folder.parent / "elsewhere.dmproj") is None
+
+
+def test_the_survey_export_asks_for_footprints_and_basemap_starting_from_the_flights(window, qtbot, town,
+                                                                                     sites_truth, tmp_path,
+                                                                                     monkeypatch):
+    from services.package import set_product_sources
+
+    footprints = sites_truth.video.parent / "footprints.geojson"
+    assert footprints.is_file()
+    with ProjectStore.open(town.project_path(town.flight("monday"))) as store:
+        set_product_sources(store, footprints=footprints)
+    dialog, _ = _open(window, qtbot, town.folder)
+    choices = dialog.export_choices()
+    assert Path(choices.footprints_edit.text()) == footprints  # as monday's project has it
+    assert choices.basemap_edit.text() == ""
+    # a file that is not there is refused by name, the dialog kept open
+    warnings = []
+    monkeypatch.setattr("app.dialogs.survey_export_dialog.QMessageBox.warning",
+                        lambda _parent, _title, text: warnings.append(text))
+    choices.basemap_edit.setText(str(tmp_path / "missing.tif"))
+    choices.accept()
+    assert warnings and "missing.tif" in warnings[0] and choices.result() == 0
+    choices.basemap_edit.setText("")
+    choices.folder_edit.setText(str(tmp_path / "graded"))
+    choice = choices.choice()
+    assert (choice.footprints, choice.basemap) == (footprints, None)
+    with qtbot.waitSignal(dialog.exported, timeout=60_000) as done:
+        dialog.export_to(choice.folder, footprints=choice.footprints, basemap=choice.basemap, project_sources=False)
+    assert "survey_buildings.geojson" in {p.name for p in done.args[0]}
+    # cleared, the flights' footprints are not taken behind the analyst's back
+    with qtbot.waitSignal(dialog.exported, timeout=60_000) as done:
+        dialog.export_to(tmp_path / "plain", project_sources=False)
+    assert "survey_buildings.geojson" not in {p.name for p in done.args[0]}

@@ -1,0 +1,82 @@
+"""Where a survey's map goes, and the building footprints and basemap its products use.
+
+The footprints and basemap start from the first a flight's project has set (as
+``damagemap survey export`` takes them without ``--footprints``/``--basemap``); either
+may be cleared, or another file chosen for this export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QMessageBox, QVBoxLayout, QWidget
+
+from app.dialogs.export_dialog import BASEMAP_FILES, FOOTPRINT_FILES, file_row
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyExportChoice:
+    """The folder to write into; the footprints to grade and the basemap to draw (None: none)."""
+
+    folder: Path
+    footprints: Path | None = None
+    basemap: Path | None = None
+
+
+class SurveyExportDialog(QDialog):
+    """Export Survey Map…'s questions (see the module docstring)."""
+
+    def __init__(self, folder: Path, *, footprints: Path | None = None, basemap: Path | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export the survey's map")
+        self.folder_edit, folder_row = file_row(self, "Export the survey's map into", "", folder=True)
+        self.folder_edit.setText(str(folder))
+        self.footprints_edit, footprints_row = file_row(self, "Building footprints", FOOTPRINT_FILES)
+        self.footprints_edit.setText(str(footprints) if footprints else "")
+        self.footprints_edit.setPlaceholderText("none: no building is graded")
+        self.basemap_edit, basemap_row = file_row(self, "Offline basemap", BASEMAP_FILES)
+        self.basemap_edit.setText(str(basemap) if basemap else "")
+        self.basemap_edit.setPlaceholderText("none: a plain background")
+        form = QFormLayout()
+        form.addRow("Folder", folder_row)
+        form.addRow("Footprints", footprints_row)
+        form.addRow("Basemap", basemap_row)
+        note = QLabel("The sites, each flight's coverage, the offline and print maps with a site atlas and a "
+                      "README. With building footprints, each building is graded from the survey's sites; "
+                      "a basemap lies under both maps.")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(note)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self.resize(560, self.sizeHint().height())
+
+    def choice(self) -> SurveyExportChoice:
+        def path(text: str) -> Path | None:
+            return Path(text.strip()).expanduser() if text.strip() else None
+
+        return SurveyExportChoice(Path(self.folder_edit.text().strip()).expanduser(),
+                                  path(self.footprints_edit.text()), path(self.basemap_edit.text()))
+
+    def accept(self) -> None:
+        """A folder is needed; a footprints or basemap file named must exist."""
+        choice = self.choice()
+        problem = None
+        if not self.folder_edit.text().strip():
+            problem = "Choose a folder to export into."
+        for what, chosen in (("footprints", choice.footprints), ("basemap", choice.basemap)):
+            if problem is None and chosen is not None and not chosen.is_file():
+                problem = f"The {what} file {chosen} does not exist."
+        if problem is not None:
+            QMessageBox.warning(self, "Export the survey's map", problem)
+            return
+        super().accept()
+
+
+__all__ = ["SurveyExportChoice", "SurveyExportDialog"]
