@@ -117,6 +117,12 @@ class SurveySite:
     def observation_count(self) -> int:
         return sum(e.observation_count for e in self.evidence)
 
+    @property
+    def best_evidence(self) -> Evidence:
+        """The flight's sighting of it with the highest confidence (then the most
+        observations): whose close-up and best frame stand for the site."""
+        return max(self.evidence, key=lambda e: (e.confidence, e.observation_count))
+
 
 @dataclass(frozen=True)
 class FlightCoverage:
@@ -149,6 +155,14 @@ class SurveyMap:
 
     def site(self, site_id: int) -> SurveySite | None:
         return next((s for s in self.sites if s.id == site_id), None)
+
+    def flight_site(self, evidence: Evidence) -> tuple[FlightMap, int] | None:
+        """The flight behind ``evidence`` and the index of its site among that flight's
+        fused sites (``damage_map.fused``), or None when the map no longer holds it."""
+        flight = next((f for f in self.flights if f.name == evidence.flight), None)
+        index = None if flight is None else next(
+            (k for k, fused in enumerate(flight.damage_map.fused) if fused.site.id == evidence.flight_site_id), None)
+        return None if flight is None or index is None else (flight, index)
 
 
 # ---------------------------------------------------------------------------- frames

@@ -54,7 +54,7 @@ def survey_bounds_lonlat(built: SurveyMap) -> tuple[float, float, float, float] 
 
 
 def _site_on_map(built: SurveyMap, site: SurveySite) -> SiteOnMap:
-    best = max(site.evidence, key=lambda e: (e.confidence, e.observation_count))
+    best = site.best_evidence
     flight = next((f for f in built.flights if f.name == best.flight), None)
     best_time = None if flight is None else flight.damage_map.frame_poses.times_s.get(best.best_frame)
     return SiteOnMap(site.id, (float(site.position_m[0]), float(site.position_m[1])), site.level, site.confidence,

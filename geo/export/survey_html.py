@@ -41,11 +41,10 @@ def flight_colour(k: int) -> str:
 
 def _evidence_picture(built: SurveyMap, evidence: Evidence, closeup: FlightCloseup | None) -> str:
     """What one flight saw of the site, close up, with the flight and date under it."""
-    flight = next((f for f in built.flights if f.name == evidence.flight), None)
-    index = None if flight is None else next(
-        (k for k, fused in enumerate(flight.damage_map.fused) if fused.site.id == evidence.flight_site_id), None)
-    if closeup is None or flight is None or index is None:
+    found = built.flight_site(evidence)
+    if closeup is None or found is None:
         return ""
+    flight, index = found
     image = picture(lambda site_id: closeup(evidence.flight, site_id), evidence.flight_site_id, "dm-closeup-image",
                     120, f"close-up of site {evidence.flight_site_id} of flight {evidence.flight}",
                     lambda: closeup_marker(flight.damage_map, index))

@@ -178,11 +178,9 @@ def _card(built: SurveyMap, site: SurveySite, closeup: FlightCloseup | None) -> 
     flight whose sighting was the most confident."""
     from geo.export.html import closeup_box
 
-    best = max(site.evidence, key=lambda e: e.confidence)
-    flight = next((f for f in built.flights if f.name == best.flight), None)
-    index = None if flight is None else next(
-        (k for k, fused in enumerate(flight.damage_map.fused) if fused.site.id == best.flight_site_id), None)
-    box = None if index is None else closeup_box(flight.damage_map, index)
+    best = site.best_evidence
+    found = built.flight_site(best)
+    box = None if found is None else closeup_box(found[0].damage_map, found[1])
     picture = None if closeup is None else (lambda: closeup(best.flight, best.flight_site_id))
     count = len(site.evidence)
     days = _days(site.dates)
