@@ -32,7 +32,7 @@ from core.store import ProjectStore
 from core.survey import FlightRecord, PlaceDecision, Survey, SurveyError
 from core.types import DamageLevel, ReviewState
 from services.analysis import AnalysisRequest, LoadedModel
-from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds, product_sources
+from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds, product_info, product_sources
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.analyze import AnalysisProgress
@@ -204,10 +204,23 @@ class FlightStatus:
     model: Any = None
     footprints: Path | None = None
     basemap: Path | None = None
+    product: Any = None  # geo.export.products.ProductInfo set on it (event, GLIDE, producer), or None
 
     @property
     def name(self) -> str:
         return self.record.name
+
+
+def _product_set(store: ProjectStore) -> Any:
+    """The event and producer set on the project for its relief package, or None when
+    never set (or no longer valid)."""
+    from geo.export.products import ProductInfo
+
+    try:
+        info = product_info(store)
+    except InputError:
+        return None
+    return None if info == ProductInfo() else info
 
 
 def flight_statuses(survey: Survey) -> list[FlightStatus]:
@@ -221,13 +234,14 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
                 run = None if run_id is None else store.run(run_id)
                 telemetry, video = store.telemetry_path, store.video_path
                 footprints, basemap = product_sources(store)
+                product = _product_set(store)
         except DamagemapError as exc:
             statuses.append(FlightStatus(flight, project, problem=str(exc)))
             continue
         statuses.append(FlightStatus(flight, project, None if telemetry is None else Path(telemetry),
                                      0 if run is None else run.frames_done, run is not None and run.finished,
                                      video=Path(video), model=None if run is None else run.model,
-                                     footprints=footprints, basemap=basemap))
+                                     footprints=footprints, basemap=basemap, product=product))
     return statuses
 
 
@@ -418,7 +432,9 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     ``buildings`` file, a layer of the GeoPackage and the print map's buildings. With a
     ``basemap`` (an orthophoto or MBTiles; or the first a flight's project has set), the
     offline and print maps draw it under everything. ``project_sources=False``: the
-    footprints and basemap given or none, never a flight project's.
+    footprints and basemap given or none, never a flight project's. The event and producer
+    (name, GLIDE number, organisation, analyst) are the first a flight's project has set
+    for its relief package: the print map and the README name them.
 
     Raises
     ------
@@ -449,10 +465,11 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     if basemap is None and project_sources:
         basemap = next((status.basemap for status in statuses if status.basemap is not None), None)
     basemaps = _basemaps(built, Path(basemap), formats) if basemap is not None else {}
+    info = next((status.product for status in statuses if status.product is not None), None)
     closeup = _flight_closeups(built, videos) if videos and {"html", "print"} & set(formats) else None
     provenance = survey_provenance(statuses) if survey is not None and {"readme", "print"} & set(formats) else None
     return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup, provenance=provenance,
-                              grading=grading, **basemaps)
+                              grading=grading, info=info, **basemaps)
 
 
 def _basemaps(built: SurveyMap, basemap: Path, formats: Sequence[str]) -> dict[str, Any]:

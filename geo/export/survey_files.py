@@ -37,7 +37,8 @@ SURVEY_FILES = {
 def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], *,
                        title: str = "Damage survey", closeup: FlightCloseup | None = None,
                        provenance: Mapping[str, Any] | None = None, grading=None,  # noqa: ANN001
-                       basemap_html=None, basemap_print=None) -> list[Path]:  # noqa: ANN001 - geo.basemap.Basemap
+                       basemap_html=None, basemap_print=None,  # noqa: ANN001 - geo.basemap.Basemap
+                       info=None) -> list[Path]:  # noqa: ANN001 - geo.export.products.ProductInfo
     """Write ``formats`` (keys of :data:`SURVEY_FILES`) into ``out_dir``; the files written
     (``closeup``: the map's pictures, see :func:`geo.export.survey_html.render_survey_html`;
     ``provenance``: what the README says of the flights and the software, see
@@ -45,7 +46,8 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     :func:`geo.survey_grading.grade_survey`, for ``buildings``, the GeoPackage's
     ``buildings`` layer and the print map; without it no ``buildings`` file is written;
     ``basemap_html`` / ``basemap_print``: the basemap in Web Mercator for the offline map and
-    in the survey's UTM zone for the print map).
+    in the survey's UTM zone for the print map; ``info``: the event and producer, for the
+    print map and the README).
 
     Raises
     ------
@@ -95,12 +97,12 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
 
         written += write_survey_print(out / "survey_map.png", out / "survey_map.pdf", built, title=title,
                                       closeup=closeup, provenance=provenance, grading=grading,
-                                      basemap=basemap_print)
+                                      basemap=basemap_print, info=info)
     if "readme" in formats:
         names = [p.name for p in written]
         written.append(write_text_atomic(out / "survey_README.txt",
                                          readme_text(built, title=title, files=names, provenance=provenance or {},
-                                                     grading=grading)))
+                                                     grading=grading, info=info)))
     return written
 
 
@@ -144,7 +146,7 @@ _FILE_TEXT = {
 
 
 def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenance: Mapping[str, Any],
-                grading=None) -> str:  # noqa: ANN001 - geo.grading.Grading
+                grading=None, info=None) -> str:  # noqa: ANN001 - geo.grading.Grading, ProductInfo
     """The export's README: what it is (preliminary, to be checked on the ground), the
     flights it fuses and how each was analysed, the counts by level, the files, and the
     damage scale. ``provenance``: ``software``, ``produced`` (when, as text) and ``flights``
@@ -161,6 +163,11 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
         "PRELIMINARY analysis, not yet validated in the field. Levels come from an automatic analysis",
         "of oblique drone video, reviewed where a reviewer decided (the 'reviewed' attribute);",
         "check on the ground before acting on a single building, and send corrections back.",
+    ]
+    if info is not None:
+        lines += ["", "Event", "-----", f"Event: {info.event or '-'}", f"GLIDE number: {info.glide or '-'}",
+                  f"Analyst: {info.analyst or '-'}", f"Organisation: {info.organisation or '-'}"]
+    lines += [
         "", "Flights (provenance)", "--------------------",
     ]
     for flight in built.flights:

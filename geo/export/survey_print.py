@@ -35,7 +35,7 @@ from geo.export.print_map import (
     site_legend,
     uncertainty_text,
 )
-from geo.export.products import imagery_times, utc_text
+from geo.export.products import ProductInfo, imagery_times, utc_text
 from geo.export.survey_html import FlightCloseup, flight_colour
 from geo.survey_fusion import SurveyMap, SurveySite
 
@@ -83,13 +83,14 @@ def _imagery_text(built: SurveyMap) -> str:
 
 
 def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
-                    provenance: Mapping[str, Any] | None = None, grading=None,
-                    basemap=None):  # noqa: ANN001, ANN201 - Grading, Basemap in the survey's CRS; a Figure
+                    provenance: Mapping[str, Any] | None = None, grading=None, basemap=None,
+                    info: ProductInfo | None = None):  # noqa: ANN001, ANN201 - Grading, Basemap; a Figure
     """The page as a matplotlib Figure (Agg; no window). ``provenance``: ``software``,
     ``produced`` and ``flights`` (name -> ``model``, ...), as the survey's README takes it;
     ``grading``: the building footprints graded from the sites
     (:func:`geo.survey_grading.grade_survey`), drawn under them; ``basemap`` (in the survey's
-    UTM zone, :func:`geo.basemap.read_basemap`), drawn under everything."""
+    UTM zone, :func:`geo.basemap.read_basemap`), drawn under everything; ``info``: the event
+    (name, GLIDE number) and its producer (organisation, analyst)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from pyproj import Transformer
@@ -136,8 +137,10 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
 
     flights = len(built.flights)
     when = _days([f.date for f in built.flights if f.date]) or "dates unknown"
+    event = " · ".join(x for x in (info.event, info.glide and f"GLIDE {info.glide}") if x) if info else ""
     y = panel_heading(panel, [
         (title, 13, "bold"),
+        *([(event, 9.5, "normal")] if event else []),
         ("Building damage grading, flights fused" if grading is not None
          else "Damage sites, flights fused (first estimate)", 9.5, "normal"),
         (f"{flights} flight{'s' if flights != 1 else ''} · {when} · from drone video", 8, "normal"),
@@ -156,7 +159,8 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
         ("Model", models[0] if len(models) == 1 else
          (f"{len(models)} models (see the README)" if models else "unknown")),
         ("Software", str(provenance.get("software") or "damagemap")),
-        ("Produced", str(provenance.get("produced") or "-")),
+        ("Produced", " · ".join(x for x in (str(provenance.get("produced") or ""), info and info.organisation,
+                                              info and info.analyst and f"analyst {info.analyst}") if x) or "-"),
         ("Grid", f"{crs} (WGS84 / UTM)"),
     ]
     videos = [f"{f.name} ({Path(str(about[f.name]['video'])).name})" for f in built.flights
@@ -165,6 +169,8 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
                "with matplotlib"]
     if videos:
         credits.append("Imagery: drone video of " + ", ".join(videos))
+    if info is not None and info.organisation:
+        credits.append(f"Produced by {info.organisation}")
     if grading is not None and grading.source:
         credits.append(f"Building footprints: {Path(grading.source).name}")
     if basemap is not None:
@@ -207,13 +213,14 @@ def draw_survey_atlas(built: SurveyMap, closeup: FlightCloseup | None = None, *,
 def write_survey_print(png: Path, pdf: Path, built: SurveyMap, *, title: str = "Damage survey",
                        closeup: FlightCloseup | None = None,
                        provenance: Mapping[str, Any] | None = None, grading=None,  # noqa: ANN001
-                       basemap=None) -> list[Path]:  # noqa: ANN001 - geo.basemap.Basemap in the survey's CRS
+                       basemap=None, info: ProductInfo | None = None) -> list[Path]:  # noqa: ANN001 - Basemap
     """:func:`draw_survey_map` as a 150-dpi PNG and a vector PDF, the PDF followed by the
     :func:`draw_survey_atlas` pages; each file whole or not at all."""
     from geo.export.print_map import save_pages
 
-    page = draw_survey_map(built, title=title, provenance=provenance, grading=grading, basemap=basemap)
-    return save_pages(png, pdf, page, draw_survey_atlas(built, closeup, title=title))
+    page = draw_survey_map(built, title=title, provenance=provenance, grading=grading, basemap=basemap, info=info)
+    return save_pages(png, pdf, page, draw_survey_atlas(built, closeup, title=info.event if info and info.event
+                                                         else title))
 
 
 __all__ = ["draw_survey_atlas", "draw_survey_map", "write_survey_print"]

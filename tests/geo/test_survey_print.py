@@ -113,3 +113,18 @@ def test_a_basemap_lies_under_the_page_and_is_credited(built, flyover):
     texts = [t.get_text() for ax in page.axes for t in ax.texts]
     assert any("Basemap: nadir.tif" in t for t in texts)
     assert not draw_survey_map(built).axes[0].images
+
+
+def test_the_event_and_its_producer_head_the_page_and_the_atlas(built):
+    from geo.export.products import ProductInfo
+
+    info = ProductInfo(event="Hurricane Michael", glide="TC-2018-000166-USA", organisation="MapAction",
+                       analyst="R. Diaz")
+    page = draw_survey_map(built, title="Damage survey: Panama City", info=info,
+                           provenance={"produced": "2026-12-05 11:00 UTC"})
+    texts = [t.get_text() for ax in page.axes for t in ax.texts]
+    assert "Hurricane Michael · GLIDE TC-2018-000166-USA" in texts
+    assert "2026-12-05 11:00 UTC · MapAction · analyst R. Diaz" in texts
+    assert any("Produced by MapAction" in t for t in texts)
+    atlas = draw_survey_atlas(built, title=info.event)
+    assert atlas[0].texts[0].get_text().startswith("Site atlas (1 of ") and "Hurricane Michael" in atlas[0].texts[0].get_text()

@@ -359,7 +359,7 @@ def test_the_survey_grades_the_towns_buildings_from_every_flight(flights, tmp_pa
     from core.errors import InputError
     from geo.footprints import read_footprints
     from geo.grading import NOT_ASSESSED, grade_buildings
-    from services.package import set_product_sources
+    from services.package import set_product_sources, update_product_info
 
     survey = _survey(tmp_path / "survey", flights, [1, 2, 3])
     truth = flights[1].truth
@@ -370,12 +370,16 @@ def test_the_survey_grades_the_towns_buildings_from_every_flight(flights, tmp_pa
     assert flights[1].orthophoto is not None and flights[1].orthophoto.is_file()
     with ProjectStore.open(survey.project_path(survey.flights[1])) as store:
         set_product_sources(store, footprints=truth, basemap=flights[1].orthophoto)
+        update_product_info(store, event="Hurricane Michael", glide="TC-2018-000166-USA", organisation="MapAction")
     written = surveys.export_survey(built, tmp_path / "out", survey=survey,
                                     formats=["buildings", "readme", "html", "print"])
     assert {p.name for p in written} == {"survey_buildings.geojson", "survey_README.txt", "survey_map.html",
                                          "survey_map.png", "survey_map.pdf"}
     html = (tmp_path / "out" / "survey_map.html").read_text()
     assert "Basemap (offline orthophoto)" in html and "data:image/" in html
+    readme = (tmp_path / "out" / "survey_README.txt").read_text()  # the event, as the flight's package has it
+    assert "Event: Hurricane Michael" in readme and "GLIDE number: TC-2018-000166-USA" in readme
+    assert "Organisation: MapAction" in readme
     assert re.findall(r'"className": "dm-building dm-building-\w+"', html)  # the graded buildings online too
     graded = {f["properties"]["building_id"]: f["properties"]
               for f in json.loads((tmp_path / "out" / "survey_buildings.geojson").read_text())["features"]}
