@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--formats", default=None,
                         help="comma-separated: geojson, gpkg, csv, kml, html (the offline map), print (the "
                              "print map and site atlas, PNG and PDF), buildings (the graded footprints), readme "
-                             "(provenance, files, damage scale); default all")
+                             "(provenance, files, damage scale), zip (all of them in one); default all")
     export.add_argument("--footprints", type=Path, default=None, metavar="FILE",
                         help="building footprints to grade from the survey's sites (GeoJSON, GeoPackage, "
                              "shapefile, OSM); default: those set on a flight's project, if any")

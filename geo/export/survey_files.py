@@ -31,6 +31,7 @@ SURVEY_FILES = {
     "print": ("survey_map.png", "survey_map.pdf"),
     "buildings": ("survey_buildings.geojson",),
     "readme": ("survey_README.txt",),
+    "zip": ("survey_package.zip",),
 }
 
 
@@ -99,10 +100,18 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
                                       closeup=closeup, provenance=provenance, grading=grading,
                                       basemap=basemap_print, info=info)
     if "readme" in formats:
-        names = [p.name for p in written]
+        names = [p.name for p in written] + (["survey_package.zip"] if "zip" in formats else [])
         written.append(write_text_atomic(out / "survey_README.txt",
                                          readme_text(built, title=title, files=names, provenance=provenance or {},
                                                      grading=grading, info=info)))
+    if "zip" in formats:  # one file to send: every other file of this export
+        import zipfile
+
+        with atomic_path(out / "survey_package.zip") as temp, zipfile.ZipFile(
+                temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in written:
+                archive.write(path, path.name)
+        written.append(out / "survey_package.zip")
     return written
 
 
@@ -138,6 +147,7 @@ _FILE_TEXT = {
     "survey_sites.kml": "the sites by level and every flight's track, for Google Earth",
     "survey_buildings.geojson": "the building footprints graded from the sites: Copernicus EMS grade, xBD, OSM and "
                                 "HOT tags, the sites on each, how every flight saw it",
+    "survey_package.zip": "every other file of this export in one, to send",
     "survey_map.html": "offline web map: every flight's track and ground seen, the sites with each flight's close-up",
     "survey_map.png": "the print map: one A4 landscape page (150 dpi) of the sites and every flight's track",
     "survey_map.pdf": "the print map as a vector PDF, then the site atlas: a card a site, most severe first, "

@@ -27,6 +27,13 @@ def test_every_format_is_written_whole_with_text_a_spreadsheet_will_not_run(buil
     assert sorted(p.name for p in written) == sorted(n for key, names in SURVEY_FILES.items() for n in names
                                                      if key != "buildings")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)  # no temporary file left
+    # the zip holds every other file, the README listing it
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "survey_package.zip") as archive:
+        assert sorted(archive.namelist()) == sorted(p.name for p in written if p.name != "survey_package.zip")
+        assert archive.read("survey_sites.csv") == (tmp_path / "survey_sites.csv").read_bytes()
+    assert "survey_package.zip" in (tmp_path / "survey_README.txt").read_text()
     rows = list(csv.DictReader((tmp_path / "survey_sites.csv").open(encoding="utf-8")))
     assert len(rows) == len(built.sites)
     assert all(r["flights"].startswith("'=HYPERLINK") for r in rows)  # quoted: text, not a formula
