@@ -34,6 +34,24 @@ FlightCloseup = Callable[[str, int], "bytes | None"]
 FLIGHT_COLOURS = ("#1f6fd1", "#7b1fa2", "#00838f", "#5d4037", "#c2185b", "#455a64", "#2e7d32", "#f57c00")
 
 
+def date_text(date: str | None) -> str:
+    """A flight's date as the maps print it: "2018-10-12 15:00 UTC" for a moment (the
+    video's creation time), a day as it is, "" for none."""
+    import datetime as dt
+
+    if not date:
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(date.replace("Z", "+00:00"))
+    except ValueError:
+        return date
+    if len(date) <= 10:
+        return date
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M") + (" UTC" if moment.tzinfo is not None else "")
+
+
 def flight_colour(k: int) -> str:
     """The ``k``-th flight's colour (on the web map and the print map alike)."""
     return FLIGHT_COLOURS[k % len(FLIGHT_COLOURS)]
@@ -50,7 +68,7 @@ def _evidence_picture(built: SurveyMap, evidence: Evidence, closeup: FlightClose
                     lambda: closeup_marker(flight.damage_map, index))
     if not image:
         return ""
-    caption = evidence.flight + (f" · {evidence.date}" if evidence.date else "")
+    caption = evidence.flight + (f" · {date_text(evidence.date)}" if evidence.date else "")
     return (f'<figure class="dm-closeup" style="display:inline-block;vertical-align:top;margin:0 6px 0 0;width:120px">'
             f'{image}<figcaption class="dm-small">{escape(caption)}</figcaption></figure>')
 
@@ -59,7 +77,7 @@ def _popup_html(site: SurveySite, built: SurveyMap | None = None, closeup: Fligh
     flights = len(site.evidence)
     uncertainty = f" (&plusmn;{site.uncertainty_m:.1f} m)" if math.isfinite(site.uncertainty_m) else ""
     rows = "".join(
-        f"<tr><td>{escape(e.flight)}</td><td style=\"white-space:nowrap\">{escape(e.date or '')}</td>"
+        f"<tr><td>{escape(e.flight)}</td><td style=\"white-space:nowrap\">{escape(date_text(e.date))}</td>"
         f"<td>site {e.flight_site_id}: {escape(e.level.label)}, {e.observation_count} sightings, "
         f"frames {e.first_frame}-{e.last_frame}</td></tr>"
         for e in site.evidence
@@ -72,7 +90,7 @@ def _popup_html(site: SurveySite, built: SurveyMap | None = None, closeup: Fligh
         f"<tr><td>Confidence</td><td>{site.confidence:.0%}</td></tr>"
         f"<tr><td>Seen by</td><td>{flights} flight{'' if flights == 1 else 's'}, "
         f"{site.observation_count} sightings</td></tr>"
-        f"<tr><td>Dates</td><td>{escape(', '.join(site.dates) or 'unknown')}</td></tr>"
+        f"<tr><td>Dates</td><td>{escape(', '.join(map(date_text, site.dates)) or 'unknown')}</td></tr>"
         f"<tr><td>Reviewed</td><td>{'yes' if site.reviewed else 'no'}</td></tr>"
         f"<tr><td>Location</td><td>{site.lat_deg:.6f}, {site.lon_deg:.6f}{uncertainty}</td></tr>"
         "</table>"
@@ -84,7 +102,7 @@ def _popup_html(site: SurveySite, built: SurveyMap | None = None, closeup: Fligh
 def _panels_html(built: SurveyMap, title: str) -> str:
     flights = "".join(
         f'<div class="dm-row"><span class="dm-line" style="background:{flight_colour(k)}">'
-        f"</span>{escape(c.flight)}{escape(f' ({c.date})' if c.date else '')}: {c.sites} sites, "
+        f"</span>{escape(c.flight)}{escape(f' ({date_text(c.date)})' if c.date else '')}: {c.sites} sites, "
         f"{c.area_m2 / 10_000:.1f} ha</div>"
         for k, c in enumerate(built.coverage)
     )
@@ -112,7 +130,7 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
         bounds += html_layers(grading=grading, basemap=basemap)(m)
     for k, flight in enumerate(built.flights):
         colour = flight_colour(k)
-        label = flight.name + (f" ({flight.date})" if flight.date else "")
+        label = flight.name + (f" ({date_text(flight.date)})" if flight.date else "")
         group = folium.FeatureGroup(name=escape(f"Flight {label}"), show=True)
         damage_map = flight.damage_map
         for segment in damage_map.track_segments_lonlat(video_only=True) or damage_map.track_segments_lonlat():
@@ -155,4 +173,4 @@ def write_survey_html(path: Path, built: SurveyMap, *, title: str = "Damage surv
                                                       basemap=basemap))
 
 
-__all__ = ["FLIGHT_COLOURS", "FlightCloseup", "flight_colour", "render_survey_html", "write_survey_html"]
+__all__ = ["FLIGHT_COLOURS", "FlightCloseup", "date_text", "flight_colour", "render_survey_html", "write_survey_html"]

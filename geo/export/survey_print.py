@@ -12,7 +12,6 @@ the close-up from the flight that saw it best and a box to tick on the ground.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from geo.export.print_map import (
     uncertainty_text,
 )
 from geo.export.products import ProductInfo, imagery_times, utc_text
-from geo.export.survey_html import FlightCloseup, flight_colour
+from geo.export.survey_html import FlightCloseup, date_text, flight_colour
 from geo.survey_fusion import SurveyMap, SurveySite
 
 #: Characters that fit on one line of an atlas card.
@@ -45,19 +44,6 @@ CARD_LINE_CHARS = 36
 
 def _fit(text: str, limit: int = CARD_LINE_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "\u2026"
-
-
-def _when(date: str) -> str:
-    """A flight's date as the page prints it: "2018-10-12 15:00 UTC" for a time, else as it is."""
-    try:
-        moment = dt.datetime.fromisoformat(date.replace("Z", "+00:00"))
-    except ValueError:
-        return date
-    if len(date) <= 10:
-        return date
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc)
-    return moment.strftime("%Y-%m-%d %H:%M") + (" UTC" if moment.tzinfo is not None else "")
 
 
 def _days(dates: Sequence[str]) -> str:
@@ -125,7 +111,7 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
             points.append(xy)
         area = f", {seen.area_m2 / 1e4:.1f} ha" if seen is not None else ""
         flight_handles.append(Line2D([], [], color=colour, lw=1.6,
-                                     label=_fit(f"{flight.name}" + (f" ({_when(flight.date)})" if flight.date else "")
+                                     label=_fit(f"{flight.name}" + (f" ({date_text(flight.date)})" if flight.date else "")
                                                 + area, 48)))
     site_xy = np.array([to_utm.transform(s.lon_deg, s.lat_deg) for s in built.sites]).reshape(-1, 2)
     if len(site_xy):

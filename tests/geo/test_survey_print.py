@@ -128,3 +128,12 @@ def test_the_event_and_its_producer_head_the_page_and_the_atlas(built):
     assert any("Produced by MapAction" in t for t in texts)
     atlas = draw_survey_atlas(built, title=info.event)
     assert atlas[0].texts[0].get_text().startswith("Site atlas (1 of ") and "Hurricane Michael" in atlas[0].texts[0].get_text()
+
+
+def test_flight_dates_read_as_a_day_and_a_time_in_utc():
+    from geo.export.survey_html import date_text
+
+    assert date_text("2018-10-12T15:00:00+00:00") == "2018-10-12 15:00 UTC"
+    assert date_text("2018-10-12T10:00:00-05:00") == "2018-10-12 15:00 UTC"
+    assert date_text("2018-10-12") == "2018-10-12"
+    assert date_text(None) == "" and date_text("last tuesday") == "last tuesday"
