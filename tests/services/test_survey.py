@@ -180,7 +180,8 @@ def test_three_flights_make_one_map_as_good_as_each_flight_and_no_building_twice
     for site in shared:  # its popup lists what each flight saw of it, with the flight's date, close up
         for evidence in site.evidence:
             assert f'alt="close-up of site {evidence.flight_site_id} of flight {evidence.flight}"' in page
-            assert (f'<td>{evidence.flight}</td><td style="white-space:nowrap">{evidence.date}</td>'
+            day_and_time = f"{evidence.date[:10]} {evidence.date[11:16]} UTC"  # the video's creation time, readable
+            assert (f'<td>{evidence.flight}</td><td style="white-space:nowrap">{day_and_time}</td>'
                     f"<td>site {evidence.flight_site_id}:") in page
     assert "<script src=" not in page and 'rel="stylesheet" href="http' not in page  # opens with no network
     features = json.loads((tmp_path / "out" / "survey_sites.geojson").read_text())["features"]
