@@ -4,8 +4,10 @@ one (PNG and PDF), the PDF followed by a site atlas.
 It is the flight's print map (:mod:`geo.export.print_map`) for an area flown several
 times: the survey's sites numbered as in its other files, ringed white where a reviewer
 decided; each flight's track and the ground it saw in that flight's colour (as the
-survey's web map draws them); the grid, scale bar and true north; the flights and their
-dates, the models, the software and "preliminary, not field-validated". A relief team
+survey's web map draws them); with footprints, the buildings graded from the sites
+under them (:mod:`geo.survey_grading`); with a basemap, that under everything; the grid,
+scale bar and true north; the event and its producer, the flights and their dates, the
+models, the software and "preliminary, not field-validated". A relief team
 that prints one page for a town prints this one; the atlas gives each site a card with
 the close-up from the flight that saw it best and a box to tick on the ground.
 """
@@ -20,7 +22,6 @@ import numpy as np
 
 from geo.export.print_map import (
     AtlasCard,
-    polygon_xy,
     building_legend,
     draw_atlas_pages,
     draw_buildings,
@@ -31,6 +32,7 @@ from geo.export.print_map import (
     panel_footer,
     panel_heading,
     panel_legend,
+    polygon_xy,
     site_legend,
     uncertainty_text,
 )
