@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -103,6 +103,10 @@ class SurveySite:
     position_m: np.ndarray = field(default_factory=lambda: np.zeros(3), repr=False)
     members: tuple[Projected, ...] = field(default=(), repr=False)
     member_flights: tuple[str, ...] = field(default=(), repr=False)  # the flight of each member
+    #: flights that saw its place well (as a building's "No visible damage" needs,
+    #: :class:`geo.coverage.CoverageSettings`) and found nothing there: a second look's
+    #: reason (a false alarm, or damage that came or went between the flights)
+    not_found_by: tuple[str, ...] = ()
 
     @property
     def flights(self) -> tuple[str, ...]:
@@ -355,8 +359,53 @@ def fuse_flights(flights: Sequence[FlightMap], settings: SurveySettings | None =
             sites=sum(1 for s in sites if flight.name in s.flights), area_m2=float(seen.area),
             footprint_lonlat=tuple(rings),
         ))
+    sites = [replace(site, not_found_by=missed) for site, missed in zip(sites, _not_found_by(sites, flights, survey))]
     notes = [f"{len(flights)} flights, {len(parts)} flight sites fused into {len(sites)} survey sites"]
+    missed = sum(1 for s in sites if s.not_found_by)
+    if missed:
+        notes.append(f"{missed} sites lie where another flight saw the ground well and found no damage "
+                     f"(not_found_by): look at them again")
     return SurveyMap(survey, sites, coverage, list(flights), notes)
+
+
+#: The side of the square a site without a footprint is checked over (metres).
+SITE_SQUARE_M = 3.0
+
+
+def _not_found_by(sites: Sequence[SurveySite], flights: Sequence[FlightMap],
+                  survey: LocalFrame) -> list[tuple[str, ...]]:
+    """For each site, the flights without a sighting of it that saw its place well: its
+    footprint (else a :data:`SITE_SQUARE_M` square around it) at its height, by the
+    rule a building's coverage follows (:func:`geo.coverage.unit_coverage`)."""
+    from shapely.geometry import Polygon, box
+
+    from geo.coverage import unit_coverage
+
+    out: list[list[str]] = [[] for _ in sites]
+    for flight in flights:
+        todo = [k for k, site in enumerate(sites) if flight.name not in site.flights]
+        if not todo:
+            continue
+        local = flight.damage_map.local
+        outlines, heights = [], []
+        for k in todo:
+            site = sites[k]
+            east, north = local.to_local([site.lon_deg], [site.lat_deg])
+            half = SITE_SQUARE_M / 2
+            shape = box(float(east[0]) - half, float(north[0]) - half, float(east[0]) + half, float(north[0]) + half)
+            ring = site.footprint_lonlat
+            if len(ring) >= 4:
+                east, north = local.to_local([p[0] for p in ring], [p[1] for p in ring])
+                outline = Polygon(zip(np.asarray(east).tolist(), np.asarray(north).tolist())).buffer(0)
+                if outline.geom_type == "Polygon" and outline.area > 0:
+                    shape = outline
+            outlines.append(shape)
+            heights.append(float(site.position_m[2]))
+        seen = unit_coverage(outlines, heights, flight.damage_map.camera, flight.damage_map.poses)
+        for k, coverage in zip(todo, seen):
+            if coverage.seen_well:
+                out[k].append(flight.name)
+    return [tuple(names) for names in out]
 
 
 def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
@@ -370,6 +419,7 @@ def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
         rows.append({
             "site_id": site.id, "level": site.level.label, "confidence": site.confidence,
             "flights": ",".join(site.flights), "dates": ",".join(site.dates), "flight_count": len(site.evidence),
+            "not_found_by": ",".join(site.not_found_by),
             "observations": site.observation_count, "reviewed": site.reviewed,
             "uncertainty_m": round(site.uncertainty_m, 2) if math.isfinite(site.uncertainty_m) else None,
             **uncertainty_fields(site.budget),
@@ -377,7 +427,8 @@ def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
                                   f"{e.first_frame}-{e.last_frame}, best {e.best_frame}" for e in site.evidence),
             "geometry": Point(site.lon_deg, site.lat_deg),
         })
-    columns = ["site_id", "level", "confidence", "flights", "dates", "flight_count", "observations", "reviewed",
+    columns = ["site_id", "level", "confidence", "flights", "dates", "flight_count", "not_found_by", "observations",
+               "reviewed",
                "uncertainty_m", *uncertainty_fields(None), "evidence", "geometry"]
     sites = gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs="EPSG:4326")
     cover = []

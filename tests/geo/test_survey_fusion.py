@@ -34,3 +34,24 @@ def test_uncertain_positions_widen_the_gate_up_to_its_limit_and_levels_weigh_in(
     # The same level wins a tie between two candidates at equal distance.
     sites = [_site(0, 0, 0, DamageLevel.SEVERE), _site(1, 1, 0, DamageLevel.SLIGHT), _site(1, -1, 0, DamageLevel.SEVERE)]
     assert sorted(match_sites(sites, SurveySettings())) == [[0, 2], [1]]
+
+
+def test_a_flight_that_saw_a_sites_place_well_and_found_nothing_is_named(flyover_map):
+    """The same flight twice, the second's map without its most seen site: the survey names
+    the second flight under that site's ``not_found_by``, and nowhere else."""
+    from dataclasses import replace
+
+    from geo.export.survey_html import render_survey_html
+    from geo.survey_fusion import FlightMap, fuse_flights, survey_layers
+
+    damage_map, _ = flyover_map
+    dropped = max(damage_map.fused, key=lambda f: f.frames_seen)
+    blind = replace(damage_map, fused=[f for f in damage_map.fused if f is not dropped])
+    built = fuse_flights([FlightMap("monday", damage_map, "2018-10-12"), FlightMap("tuesday", blind, "2018-10-13")])
+    lonely = [s for s in built.sites if s.flights == ("monday",)]
+    assert len(lonely) == 1 and lonely[0].not_found_by == ("tuesday",)
+    assert all(not s.not_found_by for s in built.sites if s is not lonely[0])
+    assert any("not_found_by" in note for note in built.notes)
+    sites, _ = survey_layers(built)
+    assert sites.loc[sites.site_id == lonely[0].id, "not_found_by"].item() == "tuesday"
+    assert "<td>Not found by</td><td>tuesday" in render_survey_html(built)
