@@ -346,7 +346,7 @@ def site_summary(site: SurveySite, flight: str | None = None) -> SiteSummary:
         for m, owner in _members_by_flight(site)
         if m.detection.id is not None and (flight is None or owner == flight)
     )
-    best = site.evidence[0]
+    best = next((e for e in site.evidence if e.flight == flight), site.best_evidence)  # a frame of that flight
     return SiteSummary(site.id, site.level, site.confidence, site.lon_deg, site.lat_deg, sightings,
                        best.best_frame, best.best_detection_id)
 
