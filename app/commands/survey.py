@@ -286,7 +286,8 @@ def _info(args: argparse.Namespace) -> int:
                      sites_to_review=to_review.get(f["name"])) for f in flights],
             "sites": [{"id": s.id, "level": s.level.label, "confidence": s.confidence, "lon_deg": s.lon_deg,
                        "lat_deg": s.lat_deg, "flights": list(s.flights), "dates": list(s.dates),
-                       "observations": s.observation_count, "reviewed": s.reviewed} for s in sites],
+                       "not_found_by": list(s.not_found_by), "observations": s.observation_count,
+                       "reviewed": s.reviewed} for s in sites],
             "decisions": len(survey.decisions), "notes": note,
         }, indent=2))
         return 0
@@ -299,6 +300,7 @@ def _info(args: argparse.Namespace) -> int:
     for s in sites:
         print(f"  site {s.id:>4}: {s.level.label:<7} conf {s.confidence:.2f}  {s.lat_deg:.6f}, {s.lon_deg:.6f}  "
               f"flights {','.join(s.flights)}  dates {','.join(d[:10] for d in s.dates)}"
+              f"{'  not found by ' + ','.join(s.not_found_by) if s.not_found_by else ''}"
               f"{'  reviewed' if s.reviewed else ''}")
     if note:
         print(f"note: {note}", file=sys.stderr)
