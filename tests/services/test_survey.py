@@ -285,6 +285,11 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     assert [f["frames_analysed"] for f in info["flights"]] == [8, 8] and all(f["coverage_m2"] > 0 for f in info["flights"])
     shared = [s for s in info["sites"] if len(s["flights"]) == 2]
     assert shared
+    # both flights found the shared ones; a flight that found a site is never among those that did not
+    assert all(s["not_found_by"] == [] for s in shared)
+    built = surveys.survey_map(Survey.open(folder))
+    assert [s["not_found_by"] for s in info["sites"]] == [list(site.not_found_by) for site in built.sites]
+    assert all(not set(s["not_found_by"]) & set(s["flights"]) for s in info["sites"])
 
     to_review = [f["sites_to_review"] for f in info["flights"]]
     assert all(n > 0 for n in to_review)  # nothing decided yet
