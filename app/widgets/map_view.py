@@ -495,6 +495,10 @@ class MapWidget(QGraphicsView):
                             f"{site.level.label}{decided}")
             self.scene().addItem(item)
             self.elsewhere_items.append(item)
+        # the view can be dragged to them (its framing stays on this flight)
+        spots = QPolygonF([item.pos() for item in self.elsewhere_items]).boundingRect()
+        margin = max(spots.width(), spots.height()) * 0.06 + 10
+        self.scene().setSceneRect(self.scene().sceneRect().united(spots.adjusted(-margin, -margin, margin, margin)))
 
     @property
     def basemap(self) -> Basemap | None:

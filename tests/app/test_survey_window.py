@@ -396,6 +396,7 @@ def test_the_map_of_a_survey_flight_shows_what_the_other_flights_saw(window, qtb
     assert all(item.toolTip().startswith("Flight monday (2018-10-12): site ") for item in widget.elsewhere_items)
     assert f"other flights' sites ({len(monday_sites)})" in widget.legend_rows()
     assert widget.site_items  # tuesday's own
+    assert all(widget.sceneRect().contains(item.pos()) for item in widget.elsewhere_items)  # can be dragged to
     # closed: nothing of the survey is left on the map
     window.document.close()
     assert widget.sites_elsewhere is None and not widget.elsewhere_items
