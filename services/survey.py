@@ -331,6 +331,43 @@ def sites_elsewhere(survey: Survey, *, except_project: Path | None = None) -> li
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class SiteInSurvey:
+    """What the rest of a survey says of one flight's site: the other flights that found it
+    too, and those that saw its place well and found nothing (see
+    :attr:`geo.survey_fusion.SurveySite.not_found_by`); ``lon_deg``/``lat_deg``: where the
+    flight's own map puts the site, to check it is still that site."""
+
+    survey_site_id: int
+    found_by: tuple[str, ...]
+    not_found_by: tuple[str, ...]
+    lon_deg: float
+    lat_deg: float
+
+
+def sites_in_survey(survey: Survey, project: Path) -> dict[int, SiteInSurvey]:
+    """For each site of the flight whose project is ``project`` (by its id on the flight's
+    map), what the survey's other flights say of it (empty when the project is no flight
+    of the survey, or the survey cannot be mapped)."""
+    flight = survey.flight_of_project(project)
+    if flight is None:
+        return {}
+    try:
+        built = survey_map(survey)
+    except SurveyError:
+        return {}
+    own = next((f.damage_map for f in built.flights if f.name == flight.name), None)
+    positions = {} if own is None else {s.id: (s.lon_deg, s.lat_deg) for s in own.sites}
+    out: dict[int, SiteInSurvey] = {}
+    for site in built.sites:
+        for evidence in site.evidence:
+            if evidence.flight == flight.name and evidence.flight_site_id in positions:
+                lon, lat = positions[evidence.flight_site_id]
+                out[evidence.flight_site_id] = SiteInSurvey(
+                    site.id, tuple(f for f in site.flights if f != flight.name), site.not_found_by, lon, lat)
+    return out
+
+
 def sites_to_review(built: SurveyMap) -> dict[str, int]:
     """Per flight of the map, how many of its own sites on its map no reviewer has decided
     yet: what is left to review, flight by flight."""
@@ -557,6 +594,7 @@ __all__ = [
     "FlightProgress",
     "FlightStatus",
     "SiteElsewhere",
+    "SiteInSurvey",
     "VIDEO_SUFFIXES",
     "add_flight",
     "analyse_survey",
@@ -568,6 +606,7 @@ __all__ = [
     "remove_flight",
     "site_summary",
     "sites_elsewhere",
+    "sites_in_survey",
     "sites_to_review",
     "survey_decisions",
     "survey_map",

@@ -77,6 +77,15 @@ _NAVIGATION = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right
                Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
 
 
+def _distance_m(lon_a: float, lat_a: float, lon_b: float, lat_b: float) -> float:
+    """About how far apart two nearby points are (metres)."""
+    import math
+
+    north = (lat_b - lat_a) * 110_540.0
+    east = (lon_b - lon_a) * 111_320.0 * math.cos(math.radians((lat_a + lat_b) / 2))
+    return math.hypot(east, north)
+
+
 def _time(t_s: float) -> str:
     minutes, seconds = divmod(max(0.0, t_s), 60.0)
     return f"{int(minutes)}:{seconds:04.1f}"
@@ -187,6 +196,8 @@ class SiteReviewPanel(Panel):
     -------
     sites_updated()
         The list was re-read from a rebuilt map (or says why there is none).
+    survey_context_shown()
+        A survey flight's rows now say what the other flights found there.
     """
 
     title = "Sites"
@@ -194,6 +205,7 @@ class SiteReviewPanel(Panel):
     area = Qt.DockWidgetArea.RightDockWidgetArea
 
     sites_updated = Signal()
+    survey_context_shown = Signal()
 
     #: Edits coalesce for this long before the sites are read again.
     REBUILD_DELAY_MS = 300
@@ -219,6 +231,11 @@ class SiteReviewPanel(Panel):
         self._grid_key: object = None
         self._thumb_queue: list[QListWidgetItem] = []  # list rows still without a thumbnail
         self._grid_queue: list[QListWidgetItem] = []  # grid tiles whose crops are not asked for yet
+        #: a survey flight's sites as the survey sees them (site id -> SiteInSurvey), read
+        #: once a run on the job thread; and for which (project, run)
+        self._in_survey: dict[int, object] = {}
+        self._in_survey_key: tuple[str, int] | None = None
+        self._survey_job: FunctionJob | None = None
 
         self.summary = QLabel("No project open")
         self.summary.setWordWrap(True)
@@ -351,6 +368,7 @@ class SiteReviewPanel(Panel):
         self._grid_queue.clear()
         self.review = None
         self._decided.clear()
+        self._in_survey, self._in_survey_key = {}, None
         self.site_list.clear()
         self._rows = []
         self.grid.clear()
@@ -449,10 +467,11 @@ class SiteReviewPanel(Panel):
         self.site_list.clear()
         self._rows = []
         for item in review.queue:
-            row = QListWidgetItem(self._row_text(item.site, item.reason))
+            survey_text = self._survey_text(item.site)
+            row = QListWidgetItem(self._row_text(item.site, item.reason + survey_text))
             row.setData(SITE_ROLE, item.site.site_id)
             row.setForeground(QBrush(QColor("#777777")) if item.site.decided else QBrush())
-            row.setToolTip(item.reason)
+            row.setToolTip(item.reason + survey_text)
             row.setSizeHint(QSize(-1, self.THUMB_PX + 6))  # icons arriving later do not move the rows
             self.site_list.addItem(row)
             self._rows.append((row, item.site.site_id, item.site.decided))
@@ -477,6 +496,61 @@ class SiteReviewPanel(Panel):
             self._thumb_queue.sort(key=lambda r: getattr(review.site(int(r.data(SITE_ROLE))), "best_frame", 0))
             self._start_pictures()
         self.sites_updated.emit()
+        self._read_survey_context()
+
+    # ------------------------------------------------------------------ a survey's flight
+    def _read_survey_context(self) -> None:
+        """For a flight of a survey, read once a run what the other flights say of its
+        sites (found too; saw the place well and found nothing), then show it in the rows."""
+        doc, review = self.document, self.review
+        if doc.survey is None or review is None or doc.project_path is None:
+            self._in_survey, self._in_survey_key = {}, None
+            return
+        key = (str(doc.project_path), review.run_id)
+        if key == self._in_survey_key:
+            return
+        if self._survey_job is not None and self._survey_job.is_running:
+            self._survey_job.finished.connect(self._read_survey_context)  # then this one's
+            return
+        from services.survey import sites_in_survey
+
+        self._in_survey_key = key
+        job = FunctionJob(sites_in_survey, doc.survey, doc.project_path, parent=self)
+        job.done.connect(lambda found, key=key: self._on_survey_context(found, key))
+        job.failed.connect(lambda exc: _log.warning("the survey's view of the sites not read: %s", exc))
+        self._survey_job = job
+        job.start()
+
+    def _on_survey_context(self, found: object, key: tuple[str, int]) -> None:
+        if key != self._in_survey_key or self.review is None:
+            return
+        doc = self.document
+        if doc.project_path is None or key != (str(doc.project_path), self.review.run_id):
+            self._in_survey_key = None  # another flight or run opened meanwhile: read its own
+            self._read_survey_context()
+            return
+        self._in_survey = dict(found)  # type: ignore[call-overload]  # site id -> SiteInSurvey
+        reasons = {item.site.site_id: item.reason for item in self.review.queue}
+        for row, site_id, _decided in self._rows:
+            site = self.review.site(site_id)
+            if site is not None:
+                text = reasons.get(site_id, "") + self._survey_text(site)
+                row.setText(self._row_text(site, text))
+                row.setToolTip(text)
+        self.survey_context_shown.emit()
+
+    def _survey_text(self, site: SiteSummary) -> str:
+        """" · also found by monday · not found by tuesday (saw the place well)" for a
+        survey's flight ("" otherwise, or when the survey's view is of another site there)."""
+        context = self._in_survey.get(site.site_id)
+        if context is None or _distance_m(context.lon_deg, context.lat_deg, site.lon_deg, site.lat_deg) > 3.0:
+            return ""
+        text = ""
+        if context.found_by:
+            text += f" · also found by {', '.join(context.found_by)}"
+        if context.not_found_by:
+            text += f" · not found by {', '.join(context.not_found_by)} (saw the place well)"
+        return text
 
     @staticmethod
     def _row_text(site: SiteSummary, reason: str) -> str:

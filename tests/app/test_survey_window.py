@@ -446,3 +446,25 @@ def test_the_survey_export_asks_for_footprints_and_basemap_starting_from_the_fli
     with qtbot.waitSignal(dialog.exported, timeout=60_000) as done:
         dialog.export_to(tmp_path / "plain", project_sources=False)
     assert "survey_buildings.geojson" not in {p.name for p in done.args[0]}
+
+
+def test_a_survey_flights_sites_say_which_other_flights_found_them(window, qtbot, town, sites_truth):
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    with ProjectStore.open(town.project_path(town.flight("tuesday"))) as store:  # tuesday analysed too
+        write_run(store, sites_truth.detections, sites_truth.times)
+    built = surveys.survey_map(town)
+    shared = {e.flight_site_id for s in built.sites if len(s.flights) == 2 for e in s.evidence if e.flight == "tuesday"}
+    assert shared
+    dialog, _ = _open(window, qtbot, town.folder)
+    panel = window.panel(SiteReviewPanel)
+    dialog.table.selectRow(1)
+    with qtbot.waitSignal(panel.survey_context_shown, timeout=60_000):
+        qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
+    texts = {site_id: row.text() for row, site_id, _ in panel._rows}
+    assert texts and all("also found by monday" in texts[i] for i in shared if i in texts)
+    assert any(i in texts for i in shared)
+    assert not any("also found by tuesday" in text for text in texts.values())  # never the flight itself
+    # outside a survey nothing is said
+    window.document.close()
+    assert panel._in_survey == {}
