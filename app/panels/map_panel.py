@@ -73,6 +73,8 @@ class MapPanel(Panel):
         self._basemap_job: FunctionJob | None = None
         self._buildings_job: FunctionJob | None = None
         self._elsewhere_job: FunctionJob | None = None
+        #: the flight whose survey's other sites are shown (read once a flight, not per edit)
+        self._elsewhere_key: tuple[str, str] | None = None
         self._dirty = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -119,6 +121,7 @@ class MapPanel(Panel):
         self._show_cautions([])
         self.map_widget.highlight_detection(None)  # no ring for a selection of the closed project
         self.map_widget.set_sites_elsewhere(None)
+        self._elsewhere_key = None
         self.map_widget.set_map(None, "No project open")
 
     def rebuild(self) -> None:
@@ -192,11 +195,18 @@ class MapPanel(Panel):
         job.start()
 
     def load_sites_elsewhere(self) -> None:
-        """For a flight of a survey, read what its other flights saw, on the job thread."""
+        """For a flight of a survey, read what its other flights saw, on the job thread
+        (once a flight: an edit here changes nothing there)."""
         doc = self.document
         if doc.survey is None or doc.project_path is None:
             self.map_widget.set_sites_elsewhere(None)
+            self._elsewhere_key = None
             return
+        key = (str(doc.project_path), str(doc.survey.folder))
+        running = self._elsewhere_job is not None and self._elsewhere_job.is_running
+        if key == self._elsewhere_key and (running or self.map_widget.sites_elsewhere is not None):
+            return  # read, or being read (a map cleared meanwhile reads them again)
+        self._elsewhere_key = key
         from services.survey import sites_elsewhere
 
         job = FunctionJob(sites_elsewhere, doc.survey, except_project=doc.project_path, parent=self)
@@ -212,6 +222,7 @@ class MapPanel(Panel):
     def _on_sites_elsewhere_failed(self, exc: Exception) -> None:
         _log.warning("the survey's other flights' sites not shown: %s", exc)
         self.map_widget.set_sites_elsewhere(None)
+        self._elsewhere_key = None
 
     def _on_buildings(self, buildings: object) -> None:
         if self.document.is_open:
