@@ -476,8 +476,10 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     Raises
     ------
     InputError
-        An unknown format, footprints that cannot be used (naming the file), or the
-        ``buildings`` format asked for without footprints.
+        An unknown format, footprints or a basemap given that cannot be used (naming the
+        file), or the ``buildings`` format asked for without footprints. Those a flight's
+        project names that cannot be used are left out, with a note in the map's notes
+        (and so in the README).
     ExportError
         Naming the folder or file that could not be written.
     """
@@ -491,6 +493,7 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     statuses = flight_statuses(survey) if survey is not None else []
     if videos is None:
         videos = _videos(statuses)
+    given_footprints, given_basemap = footprints is not None, basemap is not None
     if footprints is None and project_sources:
         footprints = next((status.footprints for status in statuses if status.footprints is not None), None)
     if footprints is None and formats_asked and "buildings" in formats:
@@ -498,10 +501,23 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
                          "or set them on a flight's project")
     grading = None
     if footprints is not None and {"buildings", "gpkg", "html", "print", "readme"} & set(formats):
-        grading = _graded(built, Path(footprints))
+        try:
+            grading = _graded(built, Path(footprints))
+        except InputError as exc:
+            if given_footprints or (formats_asked and "buildings" in formats):
+                raise
+            # a flight project's footprints that went away: the rest of the export still goes out
+            built.notes.append(f"no building graded: the footprints a flight's project names cannot be used ({exc})")
     if basemap is None and project_sources:
         basemap = next((status.basemap for status in statuses if status.basemap is not None), None)
-    basemaps = _basemaps(built, Path(basemap), formats) if basemap is not None else {}
+    basemaps: dict[str, Any] = {}
+    if basemap is not None:
+        try:
+            basemaps = _basemaps(built, Path(basemap), formats)
+        except InputError as exc:
+            if given_basemap:
+                raise
+            built.notes.append(f"no basemap drawn: the basemap a flight's project names cannot be used ({exc})")
     info = next((status.product for status in statuses if status.product is not None), None)
     closeup = _flight_closeups(built, videos) if videos and {"html", "print"} & set(formats) else None
     provenance = survey_provenance(statuses) if survey is not None and {"readme", "print"} & set(formats) else None

@@ -407,3 +407,29 @@ def test_the_survey_grades_the_towns_buildings_from_every_flight(flights, tmp_pa
     assert main(["survey", "export", str(survey.folder), "--to", str(tmp_path / "cli"), "--formats", "buildings",
                  "--footprints", str(truth)]) == 0
     assert json.loads((tmp_path / "cli" / "survey_buildings.geojson").read_text())["features"]
+
+
+def test_footprints_and_basemap_a_flight_names_that_went_away_leave_the_export_going(flights, tmp_path):
+    from core.errors import InputError
+    from services.package import set_product_sources
+
+    survey = _survey(tmp_path / "survey", flights, [1, 2])
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    footprints, basemap = moved / "footprints.geojson", moved / "nadir.tif"
+    footprints.write_bytes(flights[1].truth.read_bytes())
+    basemap.write_bytes(flights[1].orthophoto.read_bytes())
+    with ProjectStore.open(survey.project_path(survey.flights[0])) as store:
+        set_product_sources(store, footprints=footprints, basemap=basemap)
+    footprints.unlink()
+    basemap.unlink()  # the files were moved after the projects named them
+    built = surveys.survey_map(survey)
+    written = surveys.export_survey(built, tmp_path / "out", survey=survey, formats=["csv", "html", "readme"])
+    assert {p.name for p in written} == {"survey_sites.csv", "survey_map.html", "survey_README.txt"}
+    readme = (tmp_path / "out" / "survey_README.txt").read_text()
+    assert "no building graded" in readme and "footprints.geojson" in readme
+    assert "no basemap drawn" in readme and "nadir.tif" in readme
+    # given by name, the same files are refused by name
+    with pytest.raises(InputError, match="footprints.geojson"):
+        surveys.export_survey(surveys.survey_map(survey), tmp_path / "out2", survey=survey,
+                              formats=["csv", "readme"], footprints=footprints)
