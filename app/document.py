@@ -83,6 +83,7 @@ class ProjectDocument(QObject):
     score_threshold_changed = Signal(float)
     notice = Signal(str)
     sites_changed = Signal()
+    flight_in_survey_changed = Signal()
 
     #: A burst of threshold changes (a slider drag) is saved to the project once, this
     #: long after the last one (saving rebuilds the map).
@@ -108,6 +109,9 @@ class ProjectDocument(QObject):
         #: the survey (core.survey.Survey) the open project is a flight of, or None: the
         #: Sites panel carries the decisions its other flights made at the same places
         self.survey = None
+        #: what the survey's other flights say around the open flight
+        #: (services.survey.FlightInSurvey, read on the job thread), or None
+        self.flight_in_survey = None
         from core.settings import DEFAULT_MIN_SCORE
 
         self._score_threshold = float(DEFAULT_MIN_SCORE)
@@ -234,8 +238,15 @@ class ProjectDocument(QObject):
         self.store.close()
         self.store = None
         self.survey = None
+        self.flight_in_survey = None
         self.set_sites({})
         self.closed.emit()
+
+    def set_flight_in_survey(self, view: object) -> None:
+        """What the survey's other flights say around the open flight (None: nothing):
+        the Map panel draws their sites, the Sites panel names them in its rows."""
+        self.flight_in_survey = view
+        self.flight_in_survey_changed.emit()
 
     # -- the run's damage sites (the Sites panel reads them; the review table shows them) --
     def set_sites(self, site_of: dict[int, int], unconfirmed: frozenset[int] = frozenset()) -> None:

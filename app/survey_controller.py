@@ -11,6 +11,7 @@ flight opens and is analysed as Analysis > Analyse… does, then the next.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,9 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QFileDialog
 
 from app.errors import show_error
-from app.workers import AnalysisOptions
+from app.workers import AnalysisOptions, FunctionJob
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # pragma: no cover
     from app.dialogs.survey_dialog import SurveyDialog
@@ -53,7 +56,10 @@ class SurveyController(QObject):
         #: the last Analyse Flights… (``None`` before the first)
         self.batch: FlightBatch | None = None
         self._running_batch = False
+        self._context_job: Any = None  # the job reading what the other flights say
         window.analysis_finished.connect(self._on_analysis_finished)
+        window.document.run_changed.connect(self._on_run_changed)
+        window.document.analysis_running_changed.connect(self._on_analysis_running_changed)
 
     # ------------------------------------------------------------------ opening
     def open_dialog(self) -> None:
@@ -172,6 +178,31 @@ class SurveyController(QObject):
                 self.survey = found
                 self.window.survey_changed()
         self.window.document.survey = self.survey if self.flight_of_open_project() is not None else None
+        self.read_flight_in_survey()
+
+    def _on_run_changed(self, _run_id: object) -> None:
+        if not self.window.document.analysis_running:  # a run being analysed is read when it ends
+            self.read_flight_in_survey()
+
+    def _on_analysis_running_changed(self, running: bool) -> None:
+        if not running:
+            self.read_flight_in_survey()
+
+    def read_flight_in_survey(self) -> None:
+        """Read, on the job thread, what the survey's other flights say around the open
+        flight (one survey map for the Map and Sites panels), once a flight and run."""
+        from services.survey import flight_in_survey
+
+        doc = self.window.document
+        doc.set_flight_in_survey(None)
+        if doc.survey is None or doc.project_path is None:
+            return
+        project = doc.project_path
+        job = FunctionJob(flight_in_survey, doc.survey, project, parent=self)
+        job.done.connect(lambda view: doc.set_flight_in_survey(view) if doc.project_path == project else None)
+        job.failed.connect(lambda exc: _log.warning("the survey's other flights not read: %s", exc))
+        self._context_job = job
+        job.start()
 
     # ------------------------------------------------------------------ Analyse Flights…
     def analyse_flights(self, projects: list[Path], options: AnalysisOptions, *, model: Any = None) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -308,29 +308,6 @@ class SiteElsewhere:
     reviewed: bool
 
 
-def sites_elsewhere(survey: Survey, *, except_project: Path | None = None) -> list[SiteElsewhere]:
-    """The sites on the maps of the survey's analysed flights but ``except_project``'s, in
-    the flights' order: what the rest of the survey saw around the flight under review.
-    Flights not analysed, without telemetry or whose project cannot be read add nothing."""
-    from services.maps import damage_map
-
-    skip = None if except_project is None else survey.flight_of_project(except_project)
-    out: list[SiteElsewhere] = []
-    for flight in survey.flights:
-        if flight == skip:
-            continue
-        try:
-            with ProjectStore.open(survey.project_path(flight), read_only=True) as store:
-                if store.latest_run_id() is None or store.telemetry_path is None:
-                    continue
-                sites = damage_map(store).sites
-        except DamagemapError:
-            continue
-        out += [SiteElsewhere(flight.name, flight.date, site.id, site.level, site.lon_deg, site.lat_deg, site.reviewed)
-                for site in sites]
-    return out
-
-
 @dataclass(frozen=True, slots=True)
 class SiteInSurvey:
     """What the rest of a survey says of one flight's site: the other flights that found it
@@ -345,27 +322,42 @@ class SiteInSurvey:
     lat_deg: float
 
 
-def sites_in_survey(survey: Survey, project: Path) -> dict[int, SiteInSurvey]:
-    """For each site of the flight whose project is ``project`` (by its id on the flight's
-    map), what the survey's other flights say of it (empty when the project is no flight
-    of the survey, or the survey cannot be mapped)."""
+@dataclass(frozen=True, slots=True)
+class FlightInSurvey:
+    """What the rest of a survey says around one of its flights under review, from one
+    survey map: the sites its other flights saw (``elsewhere``, in the flights' order),
+    and for each of the flight's own sites by its id on the flight's map what the other
+    flights say of it (``sites``)."""
+
+    project: Path
+    elsewhere: tuple[SiteElsewhere, ...] = ()
+    sites: Mapping[int, SiteInSurvey] = field(default_factory=dict)
+
+
+def flight_in_survey(survey: Survey, project: Path) -> FlightInSurvey:
+    """:class:`FlightInSurvey` of the flight whose project is ``project`` (empty when it is
+    no flight of the survey, or the survey cannot be mapped yet). Flights not analysed,
+    without telemetry or whose project cannot be read add nothing."""
     flight = survey.flight_of_project(project)
     if flight is None:
-        return {}
+        return FlightInSurvey(Path(project))
     try:
         built = survey_map(survey)
     except SurveyError:
-        return {}
+        return FlightInSurvey(Path(project))
+    elsewhere = tuple(SiteElsewhere(other.name, other.date, site.id, site.level, site.lon_deg, site.lat_deg,
+                                    site.reviewed)
+                      for other in built.flights if other.name != flight.name for site in other.damage_map.sites)
     own = next((f.damage_map for f in built.flights if f.name == flight.name), None)
     positions = {} if own is None else {s.id: (s.lon_deg, s.lat_deg) for s in own.sites}
-    out: dict[int, SiteInSurvey] = {}
+    sites: dict[int, SiteInSurvey] = {}
     for site in built.sites:
         for evidence in site.evidence:
             if evidence.flight == flight.name and evidence.flight_site_id in positions:
                 lon, lat = positions[evidence.flight_site_id]
-                out[evidence.flight_site_id] = SiteInSurvey(
+                sites[evidence.flight_site_id] = SiteInSurvey(
                     site.id, tuple(f for f in site.flights if f != flight.name), site.not_found_by, lon, lat)
-    return out
+    return FlightInSurvey(Path(project), elsewhere, sites)
 
 
 def sites_to_review(built: SurveyMap) -> dict[str, int]:
@@ -608,6 +600,7 @@ def _flight_closeups(built: SurveyMap, videos: Mapping[str, Path]) -> Callable[[
 
 __all__ = [
     "FlightProgress",
+    "FlightInSurvey",
     "FlightStatus",
     "SiteElsewhere",
     "SiteInSurvey",
@@ -618,11 +611,10 @@ __all__ = [
     "create_survey",
     "decide",
     "export_survey",
+    "flight_in_survey",
     "flight_statuses",
     "remove_flight",
     "site_summary",
-    "sites_elsewhere",
-    "sites_in_survey",
     "sites_to_review",
     "survey_decisions",
     "survey_map",

@@ -72,9 +72,6 @@ class MapPanel(Panel):
         self._job: FunctionJob | None = None
         self._basemap_job: FunctionJob | None = None
         self._buildings_job: FunctionJob | None = None
-        self._elsewhere_job: FunctionJob | None = None
-        #: the flight whose survey's other sites are shown (read once a flight, not per edit)
-        self._elsewhere_key: tuple[str, str] | None = None
         self._dirty = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -92,6 +89,7 @@ class MapPanel(Panel):
         document.selection_changed.connect(self.map_widget.highlight_detection)
         document.highlight_requested.connect(self.map_widget.highlight_detection)
         document.score_threshold_changed.connect(self.map_widget.set_score_threshold)
+        document.flight_in_survey_changed.connect(self._show_sites_elsewhere)
         self.map_widget.set_score_threshold(document.score_threshold)
         self.map_widget.site_clicked.connect(document.request_detection)
 
@@ -121,7 +119,6 @@ class MapPanel(Panel):
         self._show_cautions([])
         self.map_widget.highlight_detection(None)  # no ring for a selection of the closed project
         self.map_widget.set_sites_elsewhere(None)
-        self._elsewhere_key = None
         self.map_widget.set_map(None, "No project open")
 
     def rebuild(self) -> None:
@@ -158,7 +155,7 @@ class MapPanel(Panel):
         self.map_updated.emit()
         self.load_basemap()
         self.load_buildings()
-        self.load_sites_elsewhere()
+        self._show_sites_elsewhere()
 
     def _show_content(self, *_args: object) -> None:
         """Draw the built map, with its unconfirmed sites when asked for."""
@@ -178,9 +175,8 @@ class MapPanel(Panel):
 
     @property
     def basemap_loading(self) -> bool:
-        """The basemap, the graded buildings or the survey's other flights' sites are being read."""
-        return any(job is not None and job.is_running
-                   for job in (self._basemap_job, self._buildings_job, self._elsewhere_job))
+        """The basemap or the graded buildings are being read."""
+        return any(job is not None and job.is_running for job in (self._basemap_job, self._buildings_job))
 
     def load_buildings(self) -> None:
         """Grade the project's building footprints for the run shown, on the job thread."""
@@ -194,35 +190,11 @@ class MapPanel(Panel):
         self._buildings_job = job
         job.start()
 
-    def load_sites_elsewhere(self) -> None:
-        """For a flight of a survey, read what its other flights saw, on the job thread
-        (once a flight: an edit here changes nothing there)."""
-        doc = self.document
-        if doc.survey is None or doc.project_path is None:
-            self.map_widget.set_sites_elsewhere(None)
-            self._elsewhere_key = None
-            return
-        key = (str(doc.project_path), str(doc.survey.folder))
-        running = self._elsewhere_job is not None and self._elsewhere_job.is_running
-        if key == self._elsewhere_key and (running or self.map_widget.sites_elsewhere is not None):
-            return  # read, or being read (a map cleared meanwhile reads them again)
-        self._elsewhere_key = key
-        from services.survey import sites_elsewhere
-
-        job = FunctionJob(sites_elsewhere, doc.survey, except_project=doc.project_path, parent=self)
-        job.done.connect(self._on_sites_elsewhere)
-        job.failed.connect(self._on_sites_elsewhere_failed)
-        self._elsewhere_job = job
-        job.start()
-
-    def _on_sites_elsewhere(self, sites: object) -> None:
-        if self.document.is_open and self.document.survey is not None:
-            self.map_widget.set_sites_elsewhere(sites)  # type: ignore[arg-type]  # SiteElsewhere list
-
-    def _on_sites_elsewhere_failed(self, exc: Exception) -> None:
-        _log.warning("the survey's other flights' sites not shown: %s", exc)
-        self.map_widget.set_sites_elsewhere(None)
-        self._elsewhere_key = None
+    def _show_sites_elsewhere(self) -> None:
+        """For a flight of a survey, the sites its other flights saw (what the survey
+        controller read for the open flight; None: none)."""
+        view = self.document.flight_in_survey
+        self.map_widget.set_sites_elsewhere(None if view is None else view.elsewhere)  # type: ignore[attr-defined]
 
     def _on_buildings(self, buildings: object) -> None:
         if self.document.is_open:

@@ -231,11 +231,6 @@ class SiteReviewPanel(Panel):
         self._grid_key: object = None
         self._thumb_queue: list[QListWidgetItem] = []  # list rows still without a thumbnail
         self._grid_queue: list[QListWidgetItem] = []  # grid tiles whose crops are not asked for yet
-        #: a survey flight's sites as the survey sees them (site id -> SiteInSurvey), read
-        #: once a run on the job thread; and for which (project, run)
-        self._in_survey: dict[int, object] = {}
-        self._in_survey_key: tuple[str, int] | None = None
-        self._survey_job: FunctionJob | None = None
 
         self.summary = QLabel("No project open")
         self.summary.setWordWrap(True)
@@ -329,6 +324,7 @@ class SiteReviewPanel(Panel):
         # bound methods, not lambdas, for the document: Qt disconnects them with the panel
         document.opened.connect(self.schedule_rebuild)
         document.closed.connect(self._on_closed)
+        document.flight_in_survey_changed.connect(self._on_flight_in_survey)
         document.run_changed.connect(self._on_data_changed)
         document.telemetry_changed.connect(self.schedule_rebuild)
         document.detections_changed.connect(self._on_data_changed)
@@ -368,7 +364,6 @@ class SiteReviewPanel(Panel):
         self._grid_queue.clear()
         self.review = None
         self._decided.clear()
-        self._in_survey, self._in_survey_key = {}, None
         self.site_list.clear()
         self._rows = []
         self.grid.clear()
@@ -496,40 +491,15 @@ class SiteReviewPanel(Panel):
             self._thumb_queue.sort(key=lambda r: getattr(review.site(int(r.data(SITE_ROLE))), "best_frame", 0))
             self._start_pictures()
         self.sites_updated.emit()
-        self._read_survey_context()
+        if self.document.flight_in_survey is not None:  # the rows say it already
+            self.survey_context_shown.emit()
 
     # ------------------------------------------------------------------ a survey's flight
-    def _read_survey_context(self) -> None:
-        """For a flight of a survey, read once a run what the other flights say of its
-        sites (found too; saw the place well and found nothing), then show it in the rows."""
-        doc, review = self.document, self.review
-        if doc.survey is None or review is None or doc.project_path is None:
-            self._in_survey, self._in_survey_key = {}, None
+    def _on_flight_in_survey(self) -> None:
+        """A survey flight's rows say what the other flights found at each site (read by the
+        survey controller for the open flight)."""
+        if self.review is None:
             return
-        key = (str(doc.project_path), review.run_id)
-        if key == self._in_survey_key:
-            return
-        if self._survey_job is not None and self._survey_job.is_running:
-            self._survey_job.finished.connect(self._read_survey_context)  # then this one's
-            return
-        from services.survey import sites_in_survey
-
-        self._in_survey_key = key
-        job = FunctionJob(sites_in_survey, doc.survey, doc.project_path, parent=self)
-        job.done.connect(lambda found, key=key: self._on_survey_context(found, key))
-        job.failed.connect(lambda exc: _log.warning("the survey's view of the sites not read: %s", exc))
-        self._survey_job = job
-        job.start()
-
-    def _on_survey_context(self, found: object, key: tuple[str, int]) -> None:
-        if key != self._in_survey_key or self.review is None:
-            return
-        doc = self.document
-        if doc.project_path is None or key != (str(doc.project_path), self.review.run_id):
-            self._in_survey_key = None  # another flight or run opened meanwhile: read its own
-            self._read_survey_context()
-            return
-        self._in_survey = dict(found)  # type: ignore[call-overload]  # site id -> SiteInSurvey
         reasons = {item.site.site_id: item.reason for item in self.review.queue}
         for row, site_id, _decided in self._rows:
             site = self.review.site(site_id)
@@ -537,12 +507,14 @@ class SiteReviewPanel(Panel):
                 text = reasons.get(site_id, "") + self._survey_text(site)
                 row.setText(self._row_text(site, text))
                 row.setToolTip(text)
-        self.survey_context_shown.emit()
+        if self.document.flight_in_survey is not None:
+            self.survey_context_shown.emit()
 
     def _survey_text(self, site: SiteSummary) -> str:
         """" · also found by monday · not found by tuesday (saw the place well)" for a
         survey's flight ("" otherwise, or when the survey's view is of another site there)."""
-        context = self._in_survey.get(site.site_id)
+        view = self.document.flight_in_survey
+        context = None if view is None else view.sites.get(site.site_id)  # type: ignore[attr-defined]
         if context is None or _distance_m(context.lon_deg, context.lat_deg, site.lon_deg, site.lat_deg) > 3.0:
             return ""
         text = ""

@@ -467,4 +467,4 @@ def test_a_survey_flights_sites_say_which_other_flights_found_them(window, qtbot
     assert not any("also found by tuesday" in text for text in texts.values())  # never the flight itself
     # outside a survey nothing is said
     window.document.close()
-    assert panel._in_survey == {}
+    assert window.document.flight_in_survey is None
