@@ -491,25 +491,23 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     if footprints is None and formats_asked and "buildings" in formats:
         raise InputError("--formats buildings: no building footprints to grade; give them with --footprints FILE "
                          "or set them on a flight's project")
-    grading = None
-    if footprints is not None and {"buildings", "gpkg", "html", "print", "readme"} & set(formats):
-        try:
-            grading = _graded(built, Path(footprints))
-        except InputError as exc:
-            if given_footprints or (formats_asked and "buildings" in formats):
-                raise
-            # a flight project's footprints that went away: the rest of the export still goes out
-            built.notes.append(f"no building graded: the footprints a flight's project names cannot be used ({exc})")
     if basemap is None and project_sources:
         basemap = next((status.basemap for status in statuses if status.basemap is not None), None)
+    grades = footprints is not None and bool({"buildings", "gpkg", "html", "print", "readme"} & set(formats))
+    area = None
+    if grades or basemap is not None:
+        from geo.survey_grading import survey_bounds_lonlat
+
+        area = survey_bounds_lonlat(built)  # once, for the footprints and the basemap alike
+    grading = None
+    if grades:
+        grading = _or_left_out(lambda: _graded(built, Path(footprints), area), built.notes,  # type: ignore[arg-type]
+                               strict=given_footprints or (formats_asked and "buildings" in formats),
+                               left_out="no building graded: the footprints")
     basemaps: dict[str, Any] = {}
     if basemap is not None:
-        try:
-            basemaps = _basemaps(built, Path(basemap), formats)
-        except InputError as exc:
-            if given_basemap:
-                raise
-            built.notes.append(f"no basemap drawn: the basemap a flight's project names cannot be used ({exc})")
+        basemaps = _or_left_out(lambda: _basemaps(built, Path(basemap), formats, area), built.notes,
+                                strict=given_basemap, left_out="no basemap drawn: the basemap") or {}
     info = next((status.product for status in statuses if status.product is not None), None)
     closeup = _flight_closeups(built, videos) if videos and {"html", "print"} & set(formats) else None
     provenance = survey_provenance(statuses) if survey is not None and {"readme", "print"} & set(formats) else None
@@ -517,9 +515,24 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
                               grading=grading, info=info, **basemaps)
 
 
-def _basemaps(built: SurveyMap, basemap: Path, formats: Sequence[str]) -> dict[str, Any]:
-    """The basemap over the ground the flights saw, for the offline map (Web Mercator) and
-    the print map (the survey's UTM zone, at most :data:`PRINT_BASEMAP_PX` a side).
+def _or_left_out(make: Callable[[], Any], notes: list[str], *, strict: bool, left_out: str) -> Any:
+    """``make()``; when it cannot use its file: raise if the file was asked for
+    (``strict``), else ``None`` with a note that says what was left out and why (a file a
+    flight's project names that went away: the rest of the export still goes out)."""
+    try:
+        return make()
+    except InputError as exc:
+        if strict:
+            raise
+        notes.append(f"{left_out} a flight's project names cannot be used ({exc})")
+        return None
+
+
+def _basemaps(built: SurveyMap, basemap: Path, formats: Sequence[str],
+              area: tuple[float, float, float, float] | None) -> dict[str, Any]:
+    """The basemap over ``area`` (lon/lat: the ground the flights saw), for the offline map
+    (Web Mercator) and the print map (the survey's UTM zone, at most
+    :data:`PRINT_BASEMAP_PX` a side).
 
     Raises
     ------
@@ -527,9 +540,7 @@ def _basemaps(built: SurveyMap, basemap: Path, formats: Sequence[str]) -> dict[s
         A basemap that cannot be used (naming the file).
     """
     from geo.basemap import read_basemap
-    from geo.survey_grading import survey_bounds_lonlat
 
-    area = survey_bounds_lonlat(built)
     if area is None:
         return {}
     out: dict[str, Any] = {}
@@ -540,9 +551,9 @@ def _basemaps(built: SurveyMap, basemap: Path, formats: Sequence[str]) -> dict[s
     return out
 
 
-def _graded(built: SurveyMap, footprints: Path) -> Grading:
-    """The footprints in ``footprints`` around the ground the flights saw, graded from the
-    survey's sites.
+def _graded(built: SurveyMap, footprints: Path, area: tuple[float, float, float, float] | None) -> Grading:
+    """The footprints in ``footprints`` around ``area`` (lon/lat: the ground the flights
+    saw), graded from the survey's sites.
 
     Raises
     ------
@@ -550,9 +561,9 @@ def _graded(built: SurveyMap, footprints: Path) -> Grading:
         Footprints that cannot be used (naming the file).
     """
     from geo.footprints import read_footprints
-    from geo.survey_grading import grade_survey, survey_bounds_lonlat
+    from geo.survey_grading import grade_survey
 
-    bounds = padded_bounds(survey_bounds_lonlat(built), FOOTPRINT_MARGIN_M)
+    bounds = padded_bounds(area, FOOTPRINT_MARGIN_M)
     grading, _ = grade_survey(built, read_footprints(footprints, bbox_lonlat=bounds))
     return grading
 
