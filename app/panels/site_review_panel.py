@@ -48,7 +48,7 @@ from app.document import ProjectDocument
 from app.errors import show_error
 from app.panels import Panel
 from app.workers import FunctionJob, build_map_job
-from core.sites import Sighting, SiteSummary, distance_m, site_decision
+from core.sites import CARRY_RADIUS_M, Sighting, SiteSummary, distance_m, site_decision
 from core.types import DamageLevel, Detection, ReviewState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,15 +75,6 @@ KEYS: dict[Qt.Key, str] = {
 #: Keys the lists handle themselves (so the window's frame-step keys do not take them).
 _NAVIGATION = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right,
                Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
-
-
-def _distance_m(lon_a: float, lat_a: float, lon_b: float, lat_b: float) -> float:
-    """About how far apart two nearby points are (metres)."""
-    import math
-
-    north = (lat_b - lat_a) * 110_540.0
-    east = (lon_b - lon_a) * 111_320.0 * math.cos(math.radians((lat_a + lat_b) / 2))
-    return math.hypot(east, north)
 
 
 def _time(t_s: float) -> str:
@@ -515,7 +506,7 @@ class SiteReviewPanel(Panel):
         survey's flight ("" otherwise, or when the survey's view is of another site there)."""
         view = self.document.flight_in_survey
         context = None if view is None else view.sites.get(site.site_id)  # type: ignore[attr-defined]
-        if context is None or _distance_m(context.lon_deg, context.lat_deg, site.lon_deg, site.lat_deg) > 3.0:
+        if context is None or distance_m(context.lon_deg, context.lat_deg, site.lon_deg, site.lat_deg) > CARRY_RADIUS_M:
             return ""
         text = ""
         if context.found_by:
