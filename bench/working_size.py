@@ -54,16 +54,16 @@ def crisp_4k_video(photo: Path, out: Path) -> Path:
 
 
 def detections(model, image: np.ndarray, shrink: bool) -> dict:  # noqa: ANN001
-    """The detector's output on ``image`` (at its own size, or shrunk as the analysis shrinks it)."""
+    """The detector's output on ``image``: shrunk as the analysis shrinks it, or at its own size."""
     import torch
 
-    from engine.msnet.working_size import model_working_short_side, working_image
+    from engine.msnet.working_size import detect_image
 
-    shown = working_image(image, model_working_short_side(model)) if shrink else image
-    tensor = torch.from_numpy(shown).permute(2, 0, 1).float().div_(255.0)
-    sizes = [(int(image.shape[0]), int(image.shape[1]))] if shown is not image else None
+    if shrink:
+        return detect_image(model, image, mask_crops=True)
+    tensor = torch.from_numpy(image).permute(2, 0, 1).float().div_(255.0)
     with torch.inference_mode():
-        outputs, _, _ = model.detect_with_features([tensor], mask_crops=True, output_sizes=sizes)
+        outputs, _, _ = model.detect_with_features([tensor], mask_crops=True)
     return outputs[0]
 
 

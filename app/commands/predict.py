@@ -32,7 +32,6 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     import numpy as np
-    import torch
     from PIL import Image
 
     from core.errors import InputError
@@ -40,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.device import resolve_device
     from engine.evaluate import outputs_to_results
     from engine.msnet.fold import fold_batch_norms
-    from engine.msnet.working_size import model_working_short_side, working_image
+    from engine.msnet.working_size import detect_image
     from engine.visualize import prediction_figure
     from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model
     from geo.export._atomic import write_text_atomic
@@ -61,13 +60,7 @@ def run(args: argparse.Namespace) -> int:
                 image = np.array(opened.convert("RGB"))
         except (OSError, ValueError) as exc:
             raise InputError(f"{path}: cannot read image ({exc})") from None
-        shown = working_image(image, model_working_short_side(model))  # as the analysis shrinks a frame
-        tensor = torch.from_numpy(shown).permute(2, 0, 1).float().div(255.0).to(device)
-        with torch.no_grad():
-            if shown is image:
-                output = model([tensor])[0]
-            else:  # boxes and masks in the image's own pixels
-                output = model.detect_with_features([tensor], output_sizes=[(int(image.shape[0]), int(image.shape[1]))])[0][0]
+        output = detect_image(model, image, device)  # shrunk as the analysis shrinks a frame
         figure = prediction_figure(image, output, score_threshold=args.score_threshold,
                                    show_buildings=args.buildings)
         target = out / f"{path.stem}-prediction.jpg"

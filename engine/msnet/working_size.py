@@ -36,6 +36,22 @@ def working_image(image: np.ndarray, short_side: int | None) -> np.ndarray:
     return cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
 
 
+def detect_image(model, image: np.ndarray, device: object = "cpu", *, mask_crops: bool = False) -> dict:  # noqa: ANN001
+    """One image (``uint8[H, W, 3]`` RGB) through the detector as the analysis sees a frame:
+    shrunk to the model's limit first, its boxes and masks in the image's own pixels
+    (``mask_crops``: masks as crops of the image, :meth:`engine.msnet.model.MSNet.detect_with_features`)."""
+    import torch
+
+    shown = working_image(image, model_working_short_side(model))
+    tensor = torch.from_numpy(shown).permute(2, 0, 1).float().div(255.0).to(device)
+    sizes = None if shown is image else [(int(image.shape[0]), int(image.shape[1]))]
+    with torch.no_grad():
+        if sizes is None and not mask_crops:
+            return model([tensor])[0]
+        extra = {} if sizes is None else {"output_sizes": sizes}
+        return model.detect_with_features([tensor], mask_crops=mask_crops, **extra)[0][0]
+
+
 def model_working_short_side(model: object) -> int | None:
     """The model's limit (None: frames as they come, or a model that cannot give its
     output in a larger frame, e.g. with the tiled look on)."""
@@ -45,4 +61,4 @@ def model_working_short_side(model: object) -> int | None:
     return int(short_side)
 
 
-__all__ = ["model_working_short_side", "working_image", "working_size"]
+__all__ = ["detect_image", "model_working_short_side", "working_image", "working_size"]
