@@ -315,7 +315,6 @@ class SiteInSurvey:
     :attr:`geo.survey_fusion.SurveySite.not_found_by`); ``lon_deg``/``lat_deg``: where the
     flight's own map puts the site, to check it is still that site."""
 
-    survey_site_id: int
     found_by: tuple[str, ...]
     not_found_by: tuple[str, ...]
     lon_deg: float
@@ -356,7 +355,7 @@ def flight_in_survey(survey: Survey, project: Path) -> FlightInSurvey:
             if evidence.flight == flight.name and evidence.flight_site_id in positions:
                 lon, lat = positions[evidence.flight_site_id]
                 sites[evidence.flight_site_id] = SiteInSurvey(
-                    site.id, tuple(f for f in site.flights if f != flight.name), site.not_found_by, lon, lat)
+                    tuple(f for f in site.flights if f != flight.name), site.not_found_by, lon, lat)
     return FlightInSurvey(Path(project), elsewhere, sites)
 
 
