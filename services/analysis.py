@@ -156,7 +156,11 @@ def plan(
     )
     if planned.todo:  # said before the time is spent; the map says it again
         from services.footage import telemetry_height_caution
+        from services.maps import placement_problem
 
+        problem = placement_problem(store, planned.selected)
+        if problem is not None:
+            planned.notes.append(f"the map cannot be made yet (the frames are analysed all the same): {problem}")
         caution = telemetry_height_caution(store, planned.run_id)
         if caution is not None:
             planned.notes.append(f"caution: {caution}")

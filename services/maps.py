@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import GeoreferenceError, StoreError, VideoError
+from core.errors import DamagemapError, GeoreferenceError, StoreError, VideoError
 from core.settings import ProjectSettings
 from core.store import ProjectStore
 
@@ -128,6 +129,41 @@ def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | 
         info = {"width_px": mask.width_px, "height_px": mask.height_px, "duration_s": max(frames.values()) + 1.0,
                 "creation_time_utc": None}
         return info, f"{exc}; using the stored frame size and no creation time"
+
+
+def placement_problem(store: ProjectStore, frame_indices: Sequence[int]) -> str | None:
+    """Why the project's telemetry, with its settings as they stand, would place none of
+    these frames on the map: a track that cannot be read, that does not overlap the
+    video, that has no altitude, or whose heights put the drone on or under the ground
+    in every one of them (absolute altitudes from a recording started in the air).
+
+    Asked before the frames are analysed, so an analyst hears it before the time is
+    spent, not at export; ``None`` when the frames can be placed, when the project has
+    no telemetry yet or its video cannot be read (the analysis says so itself).
+    """
+    from engine.video import probe_video
+    from geo.mapping import build_damage_map_from
+    from geo.telemetry import read_telemetry
+
+    if store.telemetry_path is None or not frame_indices:
+        return None
+    try:
+        track = read_telemetry(Path(store.telemetry_path))
+    except DamagemapError as exc:
+        return str(exc)
+    try:
+        info = probe_video(store.video_path).as_dict()
+    except VideoError:
+        return None
+    pts = info.get("pts_s") or []
+    frame_times = {i: float(pts[i]) for i in frame_indices if 0 <= i < len(pts)}
+    settings = store.project_settings()
+    try:
+        build_damage_map_from([], frame_times, track, video=info, hfov_deg=settings.hfov_deg,
+                              offset_s=settings.time_offset_s, ground_elevation_m=settings.ground_elevation_m)
+    except DamagemapError as exc:
+        return str(exc)
+    return None
 
 
 class _MapCache:
@@ -310,4 +346,4 @@ def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[f
     return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
 
 
-__all__ = ["CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "map_builds", "map_state", "resolve_run", "video_info"]
+__all__ = ["CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "map_builds", "map_state", "placement_problem", "resolve_run", "video_info"]

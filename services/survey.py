@@ -443,6 +443,12 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
     return count
 
 
+def default_export_dir(survey: Survey) -> Path:
+    """``export`` inside the survey's folder: where Export Survey Map… proposes and
+    ``damagemap survey export`` without ``--to`` writes."""
+    return survey.folder / "export"
+
+
 def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | None = None,
                   title: str = "Damage survey", videos: Mapping[str, Path] | None = None,
                   survey: Survey | None = None, footprints: Path | None = None,
@@ -620,6 +626,7 @@ __all__ = [
     "apply_decisions",
     "create_survey",
     "decide",
+    "default_export_dir",
     "export_survey",
     "flight_in_survey",
     "flight_statuses",

@@ -24,7 +24,7 @@ def _offset(text: str) -> float | str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", type=Path, help="project file")
-    parser.add_argument("--to", dest="out_dir", type=Path, default=None, metavar="DIR",
+    parser.add_argument("--to", "--out", dest="out_dir", type=Path, default=None, metavar="DIR",
                         help="output folder; default: PROJECT_export beside the project (flight.dmproj -> "
                              "flight_export), as the app's Export dialog")
     parser.add_argument("--run", type=int, default=None, metavar="N", help="analysis run (default: the latest)")

@@ -58,7 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     export = sub.add_parser("export", help="write the survey's sites and coverage")
     export.add_argument("survey", type=Path)
-    export.add_argument("--to", type=Path, required=True, help="output folder")
+    export.add_argument("--to", "--out", dest="to", type=Path, default=None, metavar="DIR",
+                        help="output folder; default: export/ inside the survey's folder, as the app's Export "
+                             "Survey Map…")
     export.add_argument("--formats", default=None,
                         help="comma-separated: geojson, gpkg, csv, kml, html (the offline map), print (the "
                              "print map and site atlas, PNG and PDF), buildings (the graded footprints), readme "
@@ -322,12 +324,12 @@ def _decide(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from core.survey import Survey
-    from services.survey import export_survey, survey_map
+    from services.survey import default_export_dir, export_survey, survey_map
 
     formats = None if args.formats is None else [f.strip().lower() for f in args.formats.split(",") if f.strip()]
     survey = Survey.open(args.survey)
     built = survey_map(survey)
-    for path in export_survey(built, args.to, formats=formats, title=f"Damage survey: {survey.name}",
+    for path in export_survey(built, args.to or default_export_dir(survey), formats=formats, title=f"Damage survey: {survey.name}",
                               survey=survey, footprints=args.footprints, basemap=args.basemap):
         print(path)
     for note in built.notes:

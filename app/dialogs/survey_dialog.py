@@ -369,7 +369,9 @@ class SurveyDialog(QDialog):
 
         first = {key: next((getattr(s, key) for s in self.statuses if getattr(s, key, None) is not None), None)
                  for key in ("footprints", "basemap")}
-        return SurveyExportDialog(self.export_folder or self.survey.folder / "export", parent=self, **first)
+        from services.survey import default_export_dir
+
+        return SurveyExportDialog(self.export_folder or default_export_dir(self.survey), parent=self, **first)
 
     def export_dialog(self) -> None:
         dialog = self.export_choices()

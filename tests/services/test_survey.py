@@ -311,6 +311,10 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     assert (tmp_path / "out" / "survey_sites.csv").read_text().startswith("site_id,level,lon_deg,lat_deg")
     assert main(["survey", "export", str(folder), "--to", str(tmp_path / "x"), "--formats", "shp"]) == 2
     assert "unknown format shp" in capsys.readouterr().err
+    # without --to, where the app's Export Survey Map… proposes: export/ in the survey's folder
+    assert main(["survey", "export", str(folder), "--formats", "csv"]) == 0
+    assert str(folder / "export" / "survey_sites.csv") in capsys.readouterr().out
+    assert (folder / "export" / "survey_sites.csv").read_text() == (tmp_path / "out" / "survey_sites.csv").read_text()
 
 
 def test_a_site_a_reviewer_decided_on_one_flight_is_decided_on_the_others(flights, tmp_path):

@@ -1,0 +1,75 @@
+"""Before a frame is analysed, the project's telemetry is tried on the frames the run will
+analyse: a track the map could not use is said at once, not at export after the whole
+video was analysed. The frames are analysed all the same (the detections can be reviewed,
+and the settings mended later)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import gpxpy
+
+from core.store import ProjectStore
+from services.maps import placement_problem
+
+
+def _gpx_recorded_in_the_air(flight, out: Path, elevation_m: float) -> Path:
+    """The flight's GPX with every point at one absolute elevation: the drone was already
+    up when the log started, so its first point is not the take-off."""
+    gpx = gpxpy.parse(Path(flight.gpx).read_text())
+    for point in gpx.tracks[0].segments[0].points:
+        point.elevation = elevation_m
+    out.write_text(gpx.to_xml(version="1.1"))
+    return out
+
+
+def _project(tmp_path, flight, telemetry: Path) -> ProjectStore:
+    return ProjectStore.create(tmp_path / "p.dmproj", video_path=flight.video, telemetry_path=telemetry)
+
+
+FRAMES = [0, 5, 10, 15]
+
+
+def test_telemetry_the_map_can_use_raises_nothing(tmp_path, sites_flyover):
+    with _project(tmp_path, sites_flyover, Path(sites_flyover.srt)) as store:
+        assert placement_problem(store, FRAMES) is None
+
+
+def test_a_log_started_in_the_air_is_named_with_what_to_give(tmp_path, sites_flyover):
+    gpx = _gpx_recorded_in_the_air(sites_flyover, tmp_path / "air.gpx", 147.0)
+    with _project(tmp_path, sites_flyover, gpx) as store:
+        problem = placement_problem(store, FRAMES)
+        assert problem is not None
+        assert str(gpx) in problem
+        assert f"none of the {len(FRAMES)} analysed frames" in problem
+        assert "give the ground elevation" in problem
+        store.set_project_settings(dataclasses.replace(store.project_settings(), ground_elevation_m=107.0))
+        assert placement_problem(store, FRAMES) is None  # 40 m above the given ground
+
+
+def test_a_track_from_another_day_is_said_not_to_overlap(tmp_path, sites_flyover, gpx_clock_shifted):
+    gpx = gpx_clock_shifted(sites_flyover, tmp_path / "late.gpx", 86400.0)
+    with _project(tmp_path, sites_flyover, gpx) as store:
+        problem = placement_problem(store, FRAMES)
+    assert problem is not None and "does not overlap the video" in problem
+
+
+def test_a_file_that_is_not_telemetry_is_named(tmp_path, sites_flyover):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a flight log\n")
+    with _project(tmp_path, sites_flyover, notes) as store:
+        problem = placement_problem(store, FRAMES)
+    assert problem is not None and "notes.txt" in problem
+
+
+def test_the_analysis_plan_says_it_before_the_time_is_spent(tmp_path, sites_flyover, tiny_detector):
+    from services.analysis import AnalysisRequest, plan
+
+    gpx = _gpx_recorded_in_the_air(sites_flyover, tmp_path / "air.gpx", 147.0)
+    with _project(tmp_path, sites_flyover, gpx) as store:
+        planned = plan(store, AnalysisRequest(device="cpu", weights=str(tiny_detector / "msnet.safetensors"),
+                                              srn=False, stride=5))
+        assert planned.todo and not store.analysed_frames(planned.run_id)  # nothing analysed yet
+    [note] = [n for n in planned.notes if n.startswith("the map cannot be made yet")]
+    assert "give the ground elevation" in note
