@@ -28,6 +28,8 @@ Edits of damage sites
   ``undo``, one ``redo`` (a decision on a whole site is one per sighting, composed;
   :mod:`core.sites` builds them). With a :class:`SiteMark` it also records the decision
   with the site's ground position (``site_decisions``), so a later run can keep it.
+- :class:`SiteDecisions` applies several sites' :class:`EditGroup` as one step (a
+  reviewer's decision on many selected sites at once), each site's decision recorded.
 - :class:`RegroupSite` splits detections off into a site of their own, or merges
   sites (``site_groups``); the map applies the groups after fusion.
 """
@@ -203,6 +205,16 @@ class EditGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteDecisions:
+    """Several sites decided as one step: one ``apply``, one ``undo``, one ``redo`` for
+    a reviewer's decision on many selected sites. Each :class:`EditGroup` keeps its own
+    :class:`SiteMark`, so a later run keeps each site's decision; a detection may appear
+    in one group only."""
+
+    groups: tuple[EditGroup, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RegroupSite:
     """Detections that form one damage site of their own: ``kind`` ``"split"`` (chosen
     sightings taken out of a site) or ``"merge"`` (two sites' sightings joined)."""
@@ -212,7 +224,7 @@ class RegroupSite:
     detection_ids: tuple[int, ...]
 
 
-Edit = Union[SetReview, Relabel, SetMask, AddDetection, DeleteDetection, EditGroup, RegroupSite]
+Edit = Union[SetReview, Relabel, SetMask, AddDetection, DeleteDetection, EditGroup, SiteDecisions, RegroupSite]
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,10 +259,11 @@ class _Entry:
 
 @dataclass(slots=True)
 class _GroupEntry:
-    """An :class:`EditGroup` on the undo stack: its parts, and its site decision record."""
+    """An :class:`EditGroup` or :class:`SiteDecisions` on the undo stack: its parts, and
+    its site decision records."""
 
     parts: list[_Entry]
-    decision_id: int | None
+    decision_ids: tuple[int, ...] = ()
 
     @property
     def changes(self) -> Changes:
@@ -301,7 +314,7 @@ class ReviewSession:
         entry: _Entry | _GroupEntry | _RegroupEntry
         if isinstance(edit, AddDetection):
             entry = self._add(edit)
-        elif isinstance(edit, EditGroup):
+        elif isinstance(edit, (EditGroup, SiteDecisions)):
             entry = self._group(edit)
         elif isinstance(edit, RegroupSite):
             entry = self._regroup(edit)
@@ -338,8 +351,8 @@ class ReviewSession:
             return
         if isinstance(entry, _GroupEntry):
             parts = entry.parts if action == "redo" else list(reversed(entry.parts))
-            if entry.decision_id is not None:
-                self.store.set_site_decision_active(entry.decision_id, action == "redo")
+            for decision_id in entry.decision_ids:
+                self.store.set_site_decision_active(decision_id, action == "redo")
         else:
             parts = [entry]
         for part in parts:
@@ -417,27 +430,31 @@ class ReviewSession:
             entry.edit_id, _ = self._record(entry.detection_id, entry.kind, "apply", entry.before, entry.after)
         return entry
 
-    def _group(self, edit: EditGroup) -> _GroupEntry:
-        ids = [e.detection_id for e in edit.edits]
+    def _group(self, edit: EditGroup | SiteDecisions) -> _GroupEntry:
+        groups = edit.groups if isinstance(edit, SiteDecisions) else (edit,)
+        ids = [e.detection_id for group in groups for e in group.edits]
         if len(set(ids)) != len(ids):
-            raise StoreError("EditGroup: each detection may be edited once per group")
-        for sub in edit.edits:
+            raise StoreError(f"{type(edit).__name__}: each detection may be edited once per group")
+        for sub in (sub for group in groups for sub in group.edits):
             if not isinstance(sub, (SetReview, Relabel, SetMask, DeleteDetection)):
-                raise StoreError(f"EditGroup: {type(sub).__name__} cannot be grouped")
-        prepared = [self._prepare(sub) for sub in edit.edits]  # every edit checked first
-        decision_id = None
-        if edit.site is not None:
-            decision_id = self.store.add_site_decision(
-                self.run_id, lon_deg=edit.site.lon_deg, lat_deg=edit.site.lat_deg, review=edit.site.review,
-                level=edit.site.level, detection_ids=ids, author=self.author,
+                raise StoreError(f"{type(edit).__name__}: {type(sub).__name__} cannot be grouped")
+        prepared = [[self._prepare(sub) for sub in group.edits] for group in groups]  # every edit checked first
+        decisions = [
+            None if group.site is None else self.store.add_site_decision(
+                self.run_id, lon_deg=group.site.lon_deg, lat_deg=group.site.lat_deg, review=group.site.review,
+                level=group.site.level, detection_ids=[e.detection_id for e in group.edits], author=self.author,
             )
-        # The history lines of a group say so in their kind, so the step can be rebuilt
-        # when the project is opened again (restore_history).
-        written = [entry for entry in prepared if entry.after]
-        for i, entry in enumerate(written, start=1):
-            entry.kind = _group_kind(entry.kind, i, len(written), decision_id)
-        parts = [self._commit(entry) for entry in prepared]
-        return _GroupEntry(parts, decision_id)
+            for group in groups
+        ]
+        # The history lines of a group say so in their kind, with the site decision each
+        # belongs to, so the step can be rebuilt when the project is opened again
+        # (restore_history).
+        written = [(entry, decision) for entries, decision in zip(prepared, decisions) for entry in entries
+                   if entry.after]
+        for i, (entry, decision) in enumerate(written, start=1):
+            entry.kind = _group_kind(entry.kind, i, len(written), decision)
+        parts = [self._commit(entry) for entries in prepared for entry in entries]
+        return _GroupEntry(parts, tuple(d for d in decisions if d is not None))
 
     def _regroup(self, edit: RegroupSite) -> _RegroupEntry:
         if edit.run_id != self.run_id:
@@ -498,7 +515,7 @@ class ReviewSession:
                 parts.append(_Entry(record.kind, record.detection_id, frame_of(record.detection_id),
                                     decode_state(record.before), decode_state(record.after), record.id))
             if step.group:
-                return _GroupEntry(parts, step.decision)
+                return _GroupEntry(parts, tuple(step.decisions))
             return parts[0]
 
         try:
@@ -552,7 +569,7 @@ class _Step:
 
     edit_ids: list[int]
     group: bool = False
-    decision: int | None = None
+    decisions: list[int] = dataclasses.field(default_factory=list)
     regroup: int | None = None
 
 
@@ -576,6 +593,8 @@ def replay_history(records: list[EditRecord]) -> tuple[list[_Step], list[_Step]]
                 if group_tag is None or int(group_tag["i"]) != len(open_group.edit_ids) + 1:
                     return [], []
                 open_group.edit_ids.append(record.id)
+                if group_tag["site"] is not None and int(group_tag["site"]) not in open_group.decisions:
+                    open_group.decisions.append(int(group_tag["site"]))
                 if len(open_group.edit_ids) == expected:
                     open_group = None
                 continue
@@ -586,7 +605,7 @@ def replay_history(records: list[EditRecord]) -> tuple[list[_Step], list[_Step]]
                 if int(group_tag["i"]) != 1:
                     return [], []
                 step = _Step([record.id], group=True,
-                             decision=None if group_tag["site"] is None else int(group_tag["site"]))
+                             decisions=[] if group_tag["site"] is None else [int(group_tag["site"])])
                 expected = int(group_tag["n"])
                 if expected > 1:
                     open_group = step
@@ -646,6 +665,7 @@ __all__ = [
     "Edit",
     "EditGroup",
     "RegroupSite",
+    "SiteDecisions",
     "SiteMark",
     "Relabel",
     "ReviewSession",

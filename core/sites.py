@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from core.review import EditGroup, Relabel, SetReview, SiteMark
+from core.review import EditGroup, Relabel, SetReview, SiteDecisions, SiteMark
 from core.types import DamageLevel, ReviewState
 
 #: A decision of an earlier run is applied to a new run's site whose position lies
@@ -122,6 +122,13 @@ def site_decision(site: SiteSummary, decision: ReviewState | DamageLevel) -> Edi
     return EditGroup(tuple(SetReview(i, state) for i in ids), site.mark(state))
 
 
+def sites_decision(sites: Sequence[SiteSummary], decision: ReviewState | DamageLevel) -> SiteDecisions:
+    """One step that accepts, rejects or relabels every sighting of each of ``sites``
+    (a reviewer's multi-selection), each site's decision kept as with
+    :func:`site_decision`."""
+    return SiteDecisions(tuple(site_decision(site, decision) for site in sites))
+
+
 def review_reasons(site: SiteSummary, min_score: float) -> tuple[str, ...]:
     """Why a pending site needs a human, most telling first (empty: nothing doubtful)."""
     reasons = []
@@ -207,4 +214,5 @@ __all__ = [
     "review_queue",
     "review_reasons",
     "site_decision",
+    "sites_decision",
 ]

@@ -13,8 +13,9 @@ of its own, in frame order, one pass per batch (a seek in a long-GOP 720p video 
 most of a second; the GUI thread never waits for one).
 
 Keys while the panel has the focus (they take precedence over the window's keys for a
-single detection): ``A`` accept, ``X`` reject, ``1``/``2``/``3`` relabel the whole site,
-``N``/``P`` (or Down/Up) next/previous site, ``S`` split the selected crops off into a
+single detection): ``A`` accept, ``X`` reject, ``1``/``2``/``3`` relabel the whole site
+(with several sites selected, Shift+click or Ctrl+click, every one of them, as one undoable
+edit), ``N``/``P`` (or Down/Up) next/previous site, ``S`` split the selected crops off into a
 site of their own, ``M`` merge the selected sites (one selected: with its nearest site).
 """
 
@@ -48,7 +49,7 @@ from app.document import ProjectDocument
 from app.errors import show_error
 from app.panels import Panel
 from app.workers import FunctionJob, build_map_job
-from core.sites import CARRY_RADIUS_M, Sighting, SiteSummary, distance_m, site_decision
+from core.sites import CARRY_RADIUS_M, Sighting, SiteSummary, distance_m, site_decision, sites_decision
 from core.types import DamageLevel, Detection, ReviewState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,6 +81,11 @@ _NAVIGATION = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right
 def _time(t_s: float) -> str:
     minutes, seconds = divmod(max(0.0, t_s), 60.0)
     return f"{int(minutes)}:{seconds:04.1f}"
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 sighting``, ``3 sightings``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def crop_region(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, int, int]:
@@ -517,10 +523,12 @@ class SiteReviewPanel(Panel):
 
     @staticmethod
     def _row_text(site: SiteSummary, reason: str) -> str:
-        frames = site.frame_count
-        return (f"#{site.site_id}  {site.level.label}  best score {site.best_score:.2f} · {len(site.sightings)} sightings"
-                f"{'' if frames == len(site.sightings) else f' in {frames} frames'} · "
-                f"{_time(site.first_time_s)}–{_time(site.last_time_s)}\n{reason}")
+        frames, sightings = site.frame_count, len(site.sightings)
+        in_frames = "" if frames == sightings else " in " + _count(frames, "frame")
+        first, last = _time(site.first_time_s), _time(site.last_time_s)
+        when = first if first == last else f"{first}–{last}"
+        return (f"#{site.site_id}  {site.level.label}  best score {site.best_score:.2f} · "
+                f"{_count(sightings, 'sighting')}{in_frames} · {when}\n{reason}")
 
     def _update_summary(self) -> None:
         review = self.review
@@ -667,9 +675,12 @@ class SiteReviewPanel(Panel):
         return self.review.site(int(row.data(SITE_ROLE)))
 
     def selected_sites(self) -> list[SiteSummary]:
+        """The sites selected in the list and shown (Ctrl+A selects hidden rows too: the
+        ones under the threshold or decided; a key must not decide what is not seen)."""
         if self.review is None:
             return []
-        sites = [self.review.site(int(row.data(SITE_ROLE))) for row in self.site_list.selectedItems()]
+        sites = [self.review.site(int(row.data(SITE_ROLE))) for row in self.site_list.selectedItems()
+                 if not row.isHidden()]
         return [s for s in sites if s is not None]
 
     def _row_of(self, site_id: int) -> int | None:
@@ -786,31 +797,38 @@ class SiteReviewPanel(Panel):
                 return
 
     def decide(self, decision: ReviewState | DamageLevel) -> None:
-        """Accept, reject or relabel the current site as one undoable edit, then go on to
-        the next undecided site."""
-        site = self.current_site()
-        if site is None or self.document.session is None:
+        """Accept, reject or relabel the current site, or every selected site when
+        several are, as one undoable edit; then go on to the next undecided site."""
+        current = self.current_site()
+        if current is None or self.document.session is None:
             return
+        selected = self.selected_sites()
+        sites = selected if len(selected) > 1 and current in selected else [current]
+        sightings = _count(sum(len(s.sightings) for s in sites), "sighting")
+        named = f"site #{current.site_id}" if len(sites) == 1 else _count(len(sites), "site")
         if isinstance(decision, DamageLevel):
-            verb, mark = f"Relabel site #{site.site_id} as {decision.label}", f"→ {decision.label}"
+            verb, mark = f"Relabel {named} as {decision.label}", f"→ {decision.label}"
         else:
-            verb = ("Accept" if decision is ReviewState.ACCEPTED else "Reject") + f" site #{site.site_id}"
+            verb = ("Accept" if decision is ReviewState.ACCEPTED else "Reject") + f" {named}"
             mark = decision.value
-        self.document.apply_edit(site_decision(site, decision), f"{verb} ({len(site.sightings)} sightings)")
-        self._decided[site.site_id] = mark
-        row_index = self.site_list.currentRow()
-        row = self.site_list.item(row_index)
-        if row is not None:
+        edit = site_decision(current, decision) if len(sites) == 1 else sites_decision(sites, decision)
+        self.document.apply_edit(edit, f"{verb} ({sightings})")
+        rows = [r for r in (self._row_of(s.site_id) for s in sites) if r is not None]
+        for site in sites:
+            self._decided[site.site_id] = mark
+        for index in rows:
+            row = self.site_list.item(index)
             row.setText(row.text().split("\n")[0] + f"\ndecided: {mark}")
             row.setForeground(QBrush(QColor("#777777")))
         self._update_summary()
-        following = self._first_undecided_row(row_index + 1)
+        following = self._first_undecided_row(max(rows, default=self.site_list.currentRow()) + 1)
         if following is not None:
-            self.site_list.setCurrentRow(following)
+            self.site_list.setCurrentRow(following)  # the selection becomes that one site
             nxt = self.current_site()
             self._follow_key = None if nxt is None else (nxt.best_detection_id or nxt.detection_ids[0])
-        if row is not None and not self.show_decided.isChecked():
-            row.setHidden(True)
+        if not self.show_decided.isChecked():
+            for index in rows:
+                self.site_list.item(index).setHidden(True)
 
     def split(self) -> None:
         """The crops selected in the grid become a site of their own."""

@@ -70,7 +70,11 @@ def test_sites_are_listed_in_queue_order_with_reason_and_crops(qtbot, panel):
     assert panel.site_list.count() == len(review.queue) == 3
     first = panel.site_list.item(0).text()
     assert first.startswith(f"#{review.queue[0].site.site_id} ") and first.endswith("seen in one frame")
-    assert "sightings" in first and "0:0" in first
+    queued = review.queue[0].site
+    count = len(queued.sightings)
+    assert f" · {count} sighting{'' if count == 1 else 's'}" in first and "0:0" in first
+    if queued.first_time_s == queued.last_time_s:  # seen at one moment: one time, not a range of it
+        assert "–" not in first.splitlines()[0]
     # the score the threshold compares, not the share of sightings that voted for the level
     assert f"best score {review.queue[0].site.best_score:.2f} · " in first and "conf " not in first
     assert panel.summary.text() == "3 sites · 3 to decide · 0 decided"
@@ -123,6 +127,36 @@ def test_accept_and_relabel_keys_and_the_queue_moves_on(qtbot, panel):
     assert panel.site_list.currentRow() == 1
     _press(qtbot, panel, panel.site_list, Qt.Key.Key_P, wait=False)
     assert panel.site_list.currentRow() == 0
+
+
+def test_one_key_decides_every_selected_site_as_one_undoable_edit(qtbot, panel):
+    doc = panel.document
+    panel.site_list.setFocus()
+    panel.site_list.setCurrentRow(0)
+    qtbot.keyClick(panel.site_list, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)  # two sites selected
+    chosen = panel.selected_sites()
+    assert len(chosen) == 2
+    left = next(s for s in panel.review.sites if s not in chosen)
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_2)
+    for site in chosen:
+        assert {doc.store.detection(i).level for i in site.detection_ids} == {DamageLevel.SEVERE}
+        assert _states(doc, site) == {ReviewState.ACCEPTED}
+    assert _states(doc, left) == {ReviewState.PENDING}
+    assert doc.undo_stack.count() == 1
+    sightings = sum(len(s.sightings) for s in chosen)
+    assert doc.undo_stack.undoText() == f"Relabel 2 sites as Severe ({sightings} sightings)"
+    assert panel.summary.text() == "3 sites · 1 to decide · 2 decided"
+    assert panel.current_site().site_id == left.site_id  # on to the one left to decide
+    assert panel.selected_sites() == [panel.current_site()]  # the next key decides that one alone
+    panel.show_decided.setChecked(False)  # the decided rows hidden: Ctrl+A selects them too, but
+    panel.site_list.selectAll()           # a key decides only what is shown
+    assert [s.site_id for s in panel.selected_sites()] == [left.site_id]
+    assert len(doc.store.site_decisions(doc.run_id)) == 2  # each kept for a later run
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.undo_stack.undo()
+    for site in chosen:
+        assert _states(doc, site) == {ReviewState.PENDING}
+    assert doc.store.site_decisions(doc.run_id) == []
 
 
 def test_each_action_button_names_what_it_does_and_its_key(qtbot, panel):

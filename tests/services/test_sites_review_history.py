@@ -98,3 +98,39 @@ def test_a_history_that_does_not_add_up_restores_nothing(project):
     store, session, counts = _reopen(path, run)
     with store:
         assert counts == (0, 0) and not session.can_undo
+
+
+def test_several_sites_decided_at_once_are_one_step_with_every_site_decision_kept(project):
+    from core.review import SiteDecisions
+
+    path, run, ids = project
+    west, east = SiteMark(-90.0, 30.0, ReviewState.ACCEPTED), SiteMark(-89.9, 30.0, ReviewState.ACCEPTED)
+    both = SiteDecisions((
+        EditGroup((SetReview(ids[0], ReviewState.ACCEPTED), SetReview(ids[2], ReviewState.ACCEPTED)), west),
+        EditGroup((SetReview(ids[1], ReviewState.ACCEPTED),), east),
+    ))
+    with ProjectStore.open(path) as store:
+        s = ReviewSession(store, run, author="tester")
+        assert s.apply(both).detection_ids == {ids[0], ids[1], ids[2]}
+        assert s.undo_steps == 1
+        decisions = store.site_decisions(run)
+        assert sorted((d.lon_deg, tuple(d.detection_ids)) for d in decisions) == [
+            (-90.0, (ids[0], ids[2])), (-89.9, (ids[1],))]  # each site's own record
+        s.undo()
+        assert store.site_decisions(run) == [] and store.detection(ids[1]).review is ReviewState.PENDING
+        s.redo()
+        assert len(store.site_decisions(run)) == 2
+        with pytest.raises(Exception, match="once per group"):  # a detection in two sites' groups
+            s.apply(SiteDecisions((EditGroup((SetReview(ids[3], ReviewState.REJECTED),)),
+                                   EditGroup((SetReview(ids[3], ReviewState.ACCEPTED),)))))
+        assert store.detection(ids[3]).review is ReviewState.PENDING
+
+    store, session, counts = _reopen(path, run)
+    with store:
+        assert counts == (1, 0)
+        session.undo()  # one undo takes back both sites, and both their records
+        assert {store.detection(i).review for i in ids[:3]} == {ReviewState.PENDING}
+        assert store.site_decisions(run) == []
+        session.redo()
+        assert {store.detection(i).review for i in ids[:3]} == {ReviewState.ACCEPTED}
+        assert len(store.site_decisions(run)) == 2
