@@ -58,6 +58,11 @@ class ProjectSettings:
         Absolute elevation (m) of the ground plane, for telemetry with absolute
         altitude only (GPX) whose first point is not the take-off; ``None``: the first
         point's.
+    ground_elevation_sigma_m
+        How sure ``ground_elevation_m`` is (one sigma, metres): the estimate's spread
+        when it was read from the video's motion (``geo.flow_height``); ``None`` when
+        typed or unknown. It enters each site's uncertainty (``geo.uncertainty``, as the
+        fixes' vertical accuracy does).
     min_score
         Unreviewed detections whose final score is below this are left off the map, in
         ``[0, 1]``. Reviewed detections are always kept.
@@ -68,6 +73,7 @@ class ProjectSettings:
     ground_elevation_m: float | None = None
     min_score: float = DEFAULT_MIN_SCORE
     time_offset_sigma_s: float | None = None
+    ground_elevation_sigma_m: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.time_offset_s, bool) or not isinstance(self.time_offset_s, (int, float)) or not math.isfinite(self.time_offset_s):
@@ -101,6 +107,11 @@ class ProjectSettings:
                                   or not (math.isfinite(sigma) and sigma >= 0)):
             raise ValueError(
                 f"ProjectSettings.time_offset_sigma_s must be a finite number of seconds >= 0 or None; got {sigma!r}")
+        sigma = self.ground_elevation_sigma_m
+        if sigma is not None and (isinstance(sigma, bool) or not isinstance(sigma, (int, float))
+                                  or not (math.isfinite(sigma) and sigma >= 0)):
+            raise ValueError(
+                f"ProjectSettings.ground_elevation_sigma_m must be a finite number of metres >= 0 or None; got {sigma!r}")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ProjectSettings:

@@ -91,7 +91,7 @@ class DamageMap:
     fusion: FusionSettings = field(default_factory=FusionSettings)
     #: ``(camera angle sigma deg, clock offset sigma s)`` of the sites' error budget
     #: (``geo.uncertainty.budget_sites``), for sites rebuilt later
-    error_sigmas: tuple[float, float] = (0.0, 0.0)
+    error_sigmas: tuple[float, float, float] = (0.0, 0.0, 0.0)
     #: what a reader should weigh before trusting the map (a flight flown unlike the
     #: detector's training footage, ``geo.footage``); each is among ``notes`` too, and the
     #: desktop app shows them above its map
@@ -243,6 +243,7 @@ def build_damage_map_from(
     hfov_sigma_deg: float | None = None,
     hfov_estimated: bool = False,
     offset_sigma_s: float = 0.0,
+    ground_sigma_m: float = 0.0,
 ) -> DamageMap:
     """Georeference detections and fuse them into damage sites.
 
@@ -268,7 +269,7 @@ def build_damage_map_from(
     default_pitch_deg, heading_offset_deg
         For telemetry without gimbal pitch or camera heading (GPX): the pitch, and the
         camera's heading from the direction of travel (``geo.pitch`` estimates both).
-    pitch_sigma_deg, heading_sigma_deg, hfov_sigma_deg, offset_sigma_s
+    pitch_sigma_deg, heading_sigma_deg, hfov_sigma_deg, offset_sigma_s, ground_sigma_m
         How sure those estimates are (one sigma: ``geo.pitch.FlowView``'s spreads, the
         clock offset's ``uncertainty_s``): they enter each site's error budget
         (``geo.uncertainty``), and so ``uncertainty_m``.
@@ -339,12 +340,14 @@ def build_damage_map_from(
     angle_sigma = camera_angle_sigma_deg(poses, fov, pitch_estimated=default_pitch_deg != DEFAULT_PITCH_DEG,
                                          pitch_sigma_deg=pitch_sigma_deg, heading_sigma_deg=heading_sigma_deg,
                                          hfov_sigma_deg=hfov_sigma_deg)
-    fused, unconfirmed = _budget_and_confirm(fused, aligned, poses.poses, camera, fusion, (angle_sigma, offset_sigma_s))
+    error_sigmas = (angle_sigma, offset_sigma_s, ground_sigma_m)
+    fused, unconfirmed = _budget_and_confirm(fused, aligned, poses.poses, camera, fusion, error_sigmas)
     severity = np.array([float(int(f.site.level)) * f.site.confidence for f in fused])
     points = np.array([f.position_m[:2] for f in fused]).reshape(-1, 2)
     heat = heat_grid(points, severity, aligned.local)
 
-    notes = list(track.notes) + list(aligned.notes) + ([terrain_note] if dem is not None else [])
+    notes = list(track.notes) + [_ground_sigma_note(n, ground_sigma_m) for n in aligned.notes] + (
+        [terrain_note] if dem is not None else [])
     notes.append(f"camera: {video.width_px}x{video.height_px}, horizontal FOV {fov.hfov_deg:.1f} deg ({fov.source})")
     notes.append(f"heading from {poses.heading_source}, pitch from {poses.pitch_source}")
     if angle_sigma:
@@ -356,7 +359,7 @@ def build_damage_map_from(
         notes.append(f"{len(poses.missing)} analysed frames have no usable telemetry{_ground_hint(track)}")
     notes = _with_unconfirmed_note(notes, unconfirmed, fusion)
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
-                     notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=(angle_sigma, offset_sigma_s))
+                     notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=error_sigmas)
 
 
 #: how the map's notes end when it leaves unconfirmed sites out
@@ -374,11 +377,13 @@ def _with_unconfirmed_note(notes: list[str], unconfirmed: Sequence[FusedSite], f
 
 def _budget_and_confirm(
     fused: list[FusedSite], aligned: AlignedTrack, poses: Mapping[int, CameraPose], camera: PinholeCamera,
-    fusion: FusionSettings, error_sigmas: tuple[float, float],
+    fusion: FusionSettings, error_sigmas: tuple[float, float, float],
 ) -> tuple[list[FusedSite], list[FusedSite]]:
     """The sites with their error budget (``error_sigmas``: camera angle sigma in degrees,
-    clock offset sigma in seconds), split into the confirmed and the unconfirmed ones."""
-    fused = budget_sites(fused, aligned, camera_sigma_deg=error_sigmas[0], clock_sigma_s=error_sigmas[1])
+    clock offset sigma in seconds, ground elevation sigma in metres), split into the
+    confirmed and the unconfirmed ones."""
+    fused = budget_sites(fused, aligned, camera_sigma_deg=error_sigmas[0], clock_sigma_s=error_sigmas[1],
+                         ground_sigma_m=error_sigmas[2])
     counted = count_views(fused, poses, camera, fusion)
     return [f for f in counted if f.confirmed], [f for f in counted if not f.confirmed]
 
@@ -392,11 +397,19 @@ def _camera_view_arguments(camera_view: FlowView | None) -> dict[str, Any]:
             "hfov_sigma_deg": camera_view.hfov_sigma_deg, "hfov_estimated": camera_view.hfov_estimated}
 
 
+def _ground_sigma_note(note: str, ground_sigma_m: float) -> str:
+    """The aligned track's note on the ground plane with how sure a ground elevation read
+    from the video is (the other notes as they are)."""
+    if ground_sigma_m > 0.0 and note.startswith("ground plane at") and note.endswith("(given)"):
+        return note.removesuffix("(given)") + f"(+-{ground_sigma_m:.0f} m, in each site's uncertainty)"
+    return note
+
+
 def _ground_hint(track: Track) -> str:
     if track.has("alt_rel_m") or not track.has("alt_abs_m"):
         return ""
     return (" (heights are taken above the track's first point; if the recording started in the air, "
-            "give the ground elevation)")
+            "give the ground elevation, or have it read from the video's motion)")
 
 
 def build_damage_map(
@@ -450,6 +463,7 @@ def build_damage_map(
     built = build_damage_map_from(
         detections, frame_times, track, video=video_info, hfov_deg=settings.hfov_deg,
         offset_s=settings.time_offset_s, offset_sigma_s=settings.time_offset_sigma_s or 0.0,
+        ground_sigma_m=settings.ground_elevation_sigma_m or 0.0,
         min_score=settings.min_score,
         ground_elevation_m=settings.ground_elevation_m, title=f"Damage map: {Path(store.video_path).name}", dem=dem,
         **_camera_view_arguments(camera_view),

@@ -141,9 +141,11 @@ def telemetry_at(aligned: AlignedTrack, t_s: Iterable[float]) -> dict[str, np.nd
 
 
 def budget_sites(fused: list[FusedSite], aligned: AlignedTrack, *, camera_sigma_deg: float = 0.0,
-                 clock_sigma_s: float = 0.0) -> list[FusedSite]:
+                 clock_sigma_s: float = 0.0, ground_sigma_m: float = 0.0) -> list[FusedSite]:
     """The sites with their error budget: per observation (``member_budgets``), per site
-    (``budget``), and ``uncertainty_m`` its total. The sites' own ``uncertainty_m`` (the
+    (``budget``), and ``uncertainty_m`` its total. ``ground_sigma_m``: how sure the
+    ground plane's elevation is (read from the video), added to every fix's vertical
+    accuracy. The sites' own ``uncertainty_m`` (the
     fusion's) is the geometry component; sites that already have a budget are kept as
     they are (sites rebuilt by a regrouping get theirs, the others keep theirs)."""
     todo = [site for site in fused if site.budget is None]
@@ -162,7 +164,8 @@ def budget_sites(fused: list[FusedSite], aligned: AlignedTrack, *, camera_sigma_
         for m in site.members:
             origin = np.asarray(m.ray_origin, dtype=np.float64)
             budgets.append(error_budget(
-                gps_accuracy_m=float(at["h_accuracy_m"][k]), vertical_accuracy_m=float(at["v_accuracy_m"][k]),
+                gps_accuracy_m=float(at["h_accuracy_m"][k]),
+                vertical_accuracy_m=_with_ground(float(at["v_accuracy_m"][k]), ground_sigma_m),
                 reach_m=float(np.hypot(*(position[:2] - origin[:2]))), height_m=float(origin[2] - position[2]),
                 gap_s=float(at["hole_s"][k]), speed_mps=float(at["speed_mps"][k]), clock_sigma_s=clock_sigma_s,
                 camera_sigma_deg=camera_sigma_deg))
@@ -170,6 +173,14 @@ def budget_sites(fused: list[FusedSite], aligned: AlignedTrack, *, camera_sigma_
         budget = root_mean_square(budgets, geometry_m=float(site.uncertainty_m))
         out.append(replace(site, uncertainty_m=budget.total_m, budget=budget, member_budgets=tuple(budgets)))
     return out
+
+
+def _with_ground(vertical_accuracy_m: float, ground_sigma_m: float) -> float:
+    """A fix's vertical accuracy with the ground plane's own uncertainty added (NaN: the
+    track gives none, so the ground's alone, or none)."""
+    if ground_sigma_m <= 0.0:
+        return vertical_accuracy_m
+    return math.hypot(vertical_accuracy_m if math.isfinite(vertical_accuracy_m) else 0.0, ground_sigma_m)
 
 
 def uncertainty_fields(budget: ErrorBudget | None) -> dict[str, object]:

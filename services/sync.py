@@ -1,8 +1,9 @@
 """Putting telemetry on the video's clock without typing the offset: the video's own
-motion (``engine.motion``) matched against the track's (``geo.clock_offset``); and, for
-a track of positions only, the camera's pitch and field of view from the same motion
+motion (``engine.motion``) matched against the track's (``geo.clock_offset``); for a
+track of positions only, the camera's pitch and field of view from the same motion
 (``geo.pitch``), the field of view held when the telemetry or the video's metadata
-(``engine.video_metadata``) names it."""
+(``engine.video_metadata``) names it; and for a track of absolute altitudes only, the
+ground's elevation from the same motion (``geo.flow_height``)."""
 
 from __future__ import annotations
 
@@ -17,17 +18,27 @@ if TYPE_CHECKING:  # pragma: no cover
     from engine.video import VideoInfo
     from geo.camera import FieldOfView
     from geo.clock_offset import OffsetEstimate
+    from geo.flow_height import FlowHeight
     from geo.pitch import FlowView
     from geo.telemetry import Track
 
 
 @dataclass(frozen=True)
 class SyncReport:
-    """What the video's motion says about its telemetry: the clock offset and, for a
-    track without gimbal pitch, the camera's pitch, field of view and heading offset."""
+    """What the video's motion says about its telemetry: the clock offset; for a track
+    without gimbal pitch, the camera's pitch, field of view and heading offset; for a
+    track whose heights have no ground (absolute altitudes only, no ground elevation
+    given), the ground's elevation (``ground_elevation_m``, the height fit behind it in
+    ``height``)."""
 
     offset: OffsetEstimate
     view: FlowView | None
+    ground_elevation_m: float | None = None
+    height: FlowHeight | None = None
+
+    @property
+    def ground_sigma_m(self) -> float | None:
+        return None if self.height is None else self.height.sigma_m
 
 
 def estimate_sync(
@@ -53,10 +64,14 @@ def estimate_sync(
     info = probe_video(video_path)
     motion = video_motion(video_path, rate_hz=rate_hz)
     offset = _offset(track, motion, info, search_s, video_path)
-    view = None
+    offset_s = offset.offset_s if offset.reliable else 0.0
+    view, height, ground = None, None, None
+    if ground_elevation_m is None and heights_need_ground(track) and motion.band_flow_px_s is not None:
+        height, ground = _ground_from_flow(track, motion, info, offset_s, hfov_deg)
+        ground_elevation_m = ground
     if not track.has("gimbal_pitch_deg") and motion.band_flow_px_s is not None:
         aligned = align_track(track, duration_s=info.duration_s, creation_time_utc=info.creation_time_utc,
-                              offset_s=offset.offset_s if offset.reliable else 0.0, ground_elevation_m=ground_elevation_m)
+                              offset_s=offset_s, ground_elevation_m=ground_elevation_m)
         hfov_sigma, hfov_source = 0.0, "given"
         known = _held_field_of_view(info.camera_model, track) if hfov_deg is None else None
         if known is not None:
@@ -65,7 +80,37 @@ def estimate_sync(
             hfov_deg, hfov_source, hfov_sigma = known.hfov_deg, known.source, held_fov_sigma_deg(known)
         view = view_from_flow(motion.t_s, motion.band_flow_px_s, motion.width_px, motion.height_px, aligned,
                               hfov_deg=hfov_deg, hfov_sigma_deg=hfov_sigma, hfov_source=hfov_source)
-    return SyncReport(offset, view)
+    return SyncReport(offset, view, ground, height)
+
+
+def heights_need_ground(track: Track) -> bool:
+    """Whether ``track``'s heights stand on nothing: absolute altitudes only, so without a
+    ground elevation they are taken above its first fix (``geo.sync``), wrong by however
+    high the drone was when the log or the clip started."""
+    return not track.has("alt_rel_m") and track.has("alt_abs_m")
+
+
+def _ground_from_flow(track: Track, motion: ImageMotion, info: VideoInfo, offset_s: float,
+                      hfov_deg: float | None) -> tuple[FlowHeight | None, float | None]:
+    """The height fit (``geo.flow_height``) and the ground elevation it gives: the track's
+    first absolute altitude less its height above the ground there. The field of view is
+    the one given, else the one the telemetry or the video names, else the map's default."""
+    from geo.camera import resolve_hfov
+    from geo.flow_height import height_from_flow
+    from geo.sync import align_track
+
+    assert motion.band_flow_px_s is not None
+    if hfov_deg is None:
+        focal = [s.focal_length_mm for s in track.samples if s.focal_length_mm is not None]
+        hfov_deg = resolve_hfov(None, focal, video_model=info.camera_model).hfov_deg
+    aligned = align_track(track, duration_s=info.duration_s, creation_time_utc=info.creation_time_utc,
+                          offset_s=offset_s)
+    height = height_from_flow(motion.t_s, motion.band_flow_px_s, motion.width_px, motion.height_px, aligned,
+                              hfov_deg=hfov_deg)
+    if height is None:
+        return None, None
+    first_abs = next(s.alt_abs_m for s in track.samples if s.alt_abs_m is not None)
+    return height, round(first_abs - height.offset_m, 1)
 
 
 def known_field_of_view(video_path: Path, track: Track) -> FieldOfView | None:
@@ -130,4 +175,4 @@ def _offset(track: Track, motion: ImageMotion, info: VideoInfo, search_s: tuple[
     return estimate
 
 
-__all__ = ["SyncReport", "estimate_clock_offset", "estimate_sync", "known_field_of_view"]
+__all__ = ["SyncReport", "estimate_clock_offset", "estimate_sync", "heights_need_ground", "known_field_of_view"]

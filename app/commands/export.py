@@ -22,6 +22,15 @@ def _offset(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f"expected seconds or 'auto'; got {text!r}") from None
 
 
+def _ground_elevation(text: str) -> float | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected metres or 'auto'; got {text!r}") from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", type=Path, help="project file")
     parser.add_argument("--to", "--out", dest="out_dir", type=Path, default=None, metavar="DIR",
@@ -42,9 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the project's setting)")
     parser.add_argument("--telemetry", type=Path, default=None, metavar="FILE",
                         help="telemetry to use instead of the project's")
-    parser.add_argument("--ground-elevation", type=float, default=None, metavar="M",
-                        help="elevation (m) of the ground, for telemetry with absolute altitude only (GPX) "
-                             "that does not start at take-off (default: the project's setting)")
+    parser.add_argument("--ground-elevation", type=_ground_elevation, default=None, metavar="M",
+                        help="elevation (m) of the ground, for telemetry with absolute altitude only (GPX, some "
+                             "DJI SRTs) that does not start at take-off, or 'auto' to read the drone's height from "
+                             "the video's motion (default: the project's setting)")
     parser.add_argument("--min-score", type=float, default=None, metavar="P",
                         help="leave out unreviewed detections scoring below P (default: the project's setting, "
                              "0.5 unless set)")
@@ -87,7 +97,7 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
 
     refuse_folder(args.project, "the project file (.dmproj)")
     _flags.finite("--offset", None if args.offset == "auto" else args.offset)
-    _flags.finite("--ground-elevation", args.ground_elevation)
+    _flags.finite("--ground-elevation", None if args.ground_elevation == "auto" else args.ground_elevation)
     _flags.fraction("--min-score", args.min_score)
     _flags.between("--hfov", _hfov_degrees(args.hfov), 1, 170, "degrees", inclusive=False)  # as geo.camera
     _flags.between("--product-version", args.product_version, 1, 99)
@@ -124,8 +134,9 @@ def _settings(store, args: argparse.Namespace):  # noqa: ANN001, ANN202 - Projec
             changes["hfov_deg"] = float(args.hfov)
         except ValueError:
             changes["hfov_deg"] = args.hfov  # a preset name; geo.camera checks it
-    if args.ground_elevation is not None:
+    if args.ground_elevation is not None and args.ground_elevation != "auto":
         changes["ground_elevation_m"] = args.ground_elevation
+        changes["ground_elevation_sigma_m"] = None  # typed: its uncertainty is not known
     if args.min_score is not None:
         changes["min_score"] = args.min_score
     try:
@@ -161,35 +172,58 @@ def _auto_offset(store, telemetry: Path | None):  # noqa: ANN001, ANN202 - Proje
     return estimate
 
 
-def _auto_camera(store, args: argparse.Namespace, settings):  # noqa: ANN001, ANN202 - ProjectStore, ProjectSettings
-    """``--camera auto``: pitch and heading offset (and the field of view unless --hfov
-    or the project gives it) read from the video (services.sync), printed;
-    ``(view, settings)``."""
+def _from_video_motion(store, args: argparse.Namespace, settings):  # noqa: ANN001, ANN202 - ProjectStore, ProjectSettings
+    """``--camera auto`` and ``--ground-elevation auto``: what the video's motion says
+    (services.sync), printed; ``(view, settings)``. The camera: pitch and heading offset
+    (and the field of view unless --hfov or the project gives it), for telemetry without
+    gimbal pitch. The ground's elevation: for telemetry of absolute altitudes only, also
+    with ``--camera auto`` alone when no ground elevation is set (the camera is read at
+    the heights that ground gives, and the map must use the same)."""
     from dataclasses import replace
 
-    from core.errors import TelemetryError
+    from core.errors import GeoreferenceError, TelemetryError
     from geo.pitch import ESTIMATED_FOV_SOURCE
     from geo.telemetry import read_telemetry
-    from services.sync import estimate_sync
+    from services.sync import estimate_sync, heights_need_ground
 
+    asked = "--camera auto" if args.camera == "auto" else "--ground-elevation auto"
     path = args.telemetry if args.telemetry is not None else store.telemetry_path
     if path is None:
-        raise TelemetryError(f"{store.path}: --camera auto needs telemetry; the project has none")
+        raise TelemetryError(f"{store.path}: {asked} needs telemetry; the project has none")
     track = read_telemetry(Path(path))
-    if track.has("gimbal_pitch_deg"):
+    camera = args.camera == "auto"
+    if camera and track.has("gimbal_pitch_deg"):
         print("  camera: the telemetry gives the gimbal pitch; --camera auto left it as it is")
+        camera = False
+    ground = args.ground_elevation == "auto" or (camera and settings.ground_elevation_m is None)
+    if ground and not heights_need_ground(track):
+        if args.ground_elevation == "auto":
+            print("  ground: the telemetry gives heights above take-off; --ground-elevation auto left them as they are")
+        ground = False
+    if not (camera or ground):
         return None, settings
     hfov = None
     if settings.hfov_deg is not None:  # given, or kept in the project: the field of view is known
-        from core.errors import GeoreferenceError
         from geo.camera import resolve_hfov
 
         try:
             hfov = resolve_hfov(settings.hfov_deg).hfov_deg
         except ValueError as exc:
             raise GeoreferenceError(str(exc)) from None
-    report = estimate_sync(Path(store.video_path), track, ground_elevation_m=settings.ground_elevation_m,
-                           hfov_deg=hfov)
+    report = estimate_sync(Path(store.video_path), track,
+                           ground_elevation_m=None if ground else settings.ground_elevation_m, hfov_deg=hfov)
+    if ground:
+        if report.ground_elevation_m is None or report.height is None:
+            raise GeoreferenceError(
+                f"{store.video_path}: cannot read the drone's height from the video: too little straight flight "
+                "over the ground in it; give the ground's elevation (--ground-elevation M)")
+        print(f"  {report.height.note(report.height.offset_m)}: ground elevation {report.ground_elevation_m:.1f} m"
+              + ("" if args.ground_elevation == "auto" else " (the telemetry's heights have no ground; "
+                 "--ground-elevation M sets it)"))
+        settings = replace(settings, ground_elevation_m=report.ground_elevation_m,
+                           ground_elevation_sigma_m=round(report.height.sigma_m, 1))
+    if not camera:
+        return None, settings
     view = report.view
     if view is None:
         print("  camera: too little motion over the ground to read the camera from the video; assumed as before")
@@ -224,8 +258,8 @@ def run(args: argparse.Namespace) -> int:
         if estimate is not None:  # how sure the offset is enters the sites' uncertainty
             settings = replace(settings, time_offset_sigma_s=round(estimate.uncertainty_s, 3))
         camera_view = None
-        if args.camera == "auto":
-            camera_view, settings = _auto_camera(store, args, settings)
+        if args.camera == "auto" or args.ground_elevation == "auto":
+            camera_view, settings = _from_video_motion(store, args, settings)
         _store_package_options(store, args)
         result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry,
                                 dem_path=args.dem, camera_view=camera_view)

@@ -43,6 +43,11 @@ def run(args: argparse.Namespace) -> int:
         report = estimate_sync(args.video, track, ground_elevation_m=args.ground_elevation)
         estimate = report.offset
         summary["clock_offset"] = estimate.as_dict()
+        if report.height is not None and report.ground_elevation_m is not None:
+            summary["ground_from_video"] = {
+                "elevation_m": report.ground_elevation_m, "sigma_m": round(report.height.sigma_m, 1),
+                "height_at_first_fix_m": round(report.height.offset_m, 1), "frame_pairs": report.height.samples,
+            }
         if report.view is not None:
             view = report.view
             summary["camera_from_video"] = {
@@ -57,6 +62,12 @@ def run(args: argparse.Namespace) -> int:
         text = format_summary(summary)
         if estimate is not None:
             lines = estimate.describe()
+            ground = summary.get("ground_from_video")
+            if ground:
+                lines.append(("ground elevation", f"{ground['elevation_m']:.1f} +-{ground['sigma_m']:.0f} m, the drone "
+                                                  f"{ground['height_at_first_fix_m']:.0f} m above it at the first fix "
+                                                  "(from the ground's flow; the track's altitudes are absolute; give "
+                                                  f"--ground-elevation {ground['elevation_m']:.0f} or auto)"))
             camera = summary.get("camera_from_video")
             if camera:
                 lines.append(("camera pitch", f"{camera['pitch_deg']:.1f} +-{camera['pitch_sigma_deg']:.1f} deg "

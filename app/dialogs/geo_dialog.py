@@ -46,6 +46,9 @@ class GeoSettingsDialog(QDialog):
         self._initial = settings
         #: the offset last found from the video and its one-sigma uncertainty (seconds)
         self._estimated: tuple[float, float] | None = None
+        #: the ground elevation last read from the video and its one-sigma uncertainty (m)
+        self._ground_read: tuple[float, float] | None = None
+        self._ground_job: Any = None
         self.offset_spin = QDoubleSpinBox()
         self.offset_spin.setRange(-3600.0, 3600.0)
         self.offset_spin.setDecimals(2)
@@ -87,7 +90,20 @@ class GeoSettingsDialog(QDialog):
         form.addRow("Telemetry time offset", offset_row)
         form.addRow("", self.estimate_label)
         form.addRow("Horizontal field of view", self.hfov_spin)
-        form.addRow("Ground elevation (GPX without take-off)", self.elevation_spin)
+        self.ground_button = QPushButton("Read from the video")
+        self.ground_button.setToolTip(
+            "For telemetry of absolute altitudes only (GPX, some DJI SRTs) recorded with the drone already up: "
+            "read its height above the ground from how fast the ground flows through the frame, and so the "
+            "ground's elevation")
+        self.ground_button.setEnabled(video_path is not None and telemetry_path is not None)
+        self.ground_button.clicked.connect(self.read_ground)
+        self.ground_label = QLabel("")
+        self.ground_label.setWordWrap(True)
+        ground_row = QHBoxLayout()
+        ground_row.addWidget(self.elevation_spin, 1)
+        ground_row.addWidget(self.ground_button)
+        form.addRow("Ground elevation (absolute altitudes only)", ground_row)
+        form.addRow("", self.ground_label)
         form.addRow("Map unreviewed detections scoring at least", self.min_score_spin)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -120,6 +136,38 @@ class GeoSettingsDialog(QDialog):
             text += f"; {lines['time zone / DST']}"
         self.estimate_label.setText(text)
 
+    def read_ground(self) -> None:
+        """Read the ground's elevation from the video off the GUI thread; the result lands
+        in the elevation box with how sure it is (the user can still change it)."""
+        from app.workers import FunctionJob
+
+        video, telemetry = self._sources
+        if video is None or telemetry is None or (self._ground_job is not None and self._ground_job.is_running):
+            return
+        self.ground_button.setEnabled(False)
+        self.ground_label.setText("Reading the video's motion…")
+        hfov = hfov_degrees(self._initial.hfov_deg)
+        job = FunctionJob(_read_ground, Path(video), Path(telemetry), hfov if hfov > _NO_HFOV else None, parent=self)
+        job.done.connect(self._show_ground)
+        job.failed.connect(lambda exc: self.ground_label.setText(f"Could not read it: {exc}"))
+        job.finished.connect(lambda: self.ground_button.setEnabled(True))
+        self._ground_job = job
+        job.start()
+
+    def _show_ground(self, report: Any) -> None:
+        if report is None:
+            self.ground_label.setText("The telemetry gives heights above take-off: no ground elevation is needed.")
+            return
+        if report.ground_elevation_m is None or report.height is None:
+            self.ground_label.setText("Could not read it: too little straight flight over the ground in the video. "
+                                      "Type the ground's elevation instead.")
+            return
+        self.elevation_spin.setValue(float(report.ground_elevation_m))
+        self._ground_read = (self.elevation_spin.value(), float(report.height.sigma_m))
+        self.ground_label.setText(
+            f"Found {report.ground_elevation_m:.1f} m ± {report.height.sigma_m:.0f} m: the drone "
+            f"{report.height.offset_m:.0f} m above the ground at the track's first fix")
+
     def settings(self) -> ProjectSettings:
         """The settings as edited (a preset name stays while its value is untouched)."""
         hfov: float | str | None = self.hfov_spin.value() if self.hfov_spin.value() > _NO_HFOV else None
@@ -133,8 +181,18 @@ class GeoSettingsDialog(QDialog):
             time_offset_sigma_s=self._offset_sigma(offset),
             hfov_deg=hfov,
             ground_elevation_m=None if elevation <= _NO_ELEVATION_M else elevation,
+            ground_elevation_sigma_m=None if elevation <= _NO_ELEVATION_M else self._ground_sigma(elevation),
             min_score=self.min_score_spin.value(),
         )
+
+    def _ground_sigma(self, elevation_m: float) -> float | None:
+        """How sure the ground elevation is, as :meth:`_offset_sigma` for the offset."""
+        if self._ground_read is not None and abs(elevation_m - self._ground_read[0]) < 0.05:
+            return round(self._ground_read[1], 1)
+        initial = self._initial.ground_elevation_m
+        if initial is not None and abs(elevation_m - initial) < 0.05:
+            return self._initial.ground_elevation_sigma_m
+        return None
 
 
     def _offset_sigma(self, offset_s: float) -> float | None:
@@ -145,6 +203,19 @@ class GeoSettingsDialog(QDialog):
         if abs(offset_s - self._initial.time_offset_s) < 0.005:
             return self._initial.time_offset_sigma_s
         return None
+
+
+def _read_ground(video_path: Path, telemetry_path: Path, hfov_deg: float | None) -> Any:
+    """What the video's motion says of the ground under ``telemetry_path`` (a
+    ``services.sync.SyncReport``), or ``None`` when its heights need no ground (on the
+    job thread)."""
+    from geo.telemetry import read_telemetry
+    from services.sync import estimate_sync, heights_need_ground
+
+    track = read_telemetry(telemetry_path)
+    if not heights_need_ground(track):
+        return None
+    return estimate_sync(video_path, track, hfov_deg=hfov_deg)
 
 
 def _estimate_offset(video_path: Path, telemetry_path: Path) -> Any:

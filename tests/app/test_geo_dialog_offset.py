@@ -38,3 +38,37 @@ def test_without_a_track_there_is_nothing_to_estimate(qtbot, manoeuvring_flight)
     qtbot.addWidget(dialog)
     assert not dialog.estimate_button.isEnabled()
 
+
+
+def test_the_ground_is_read_from_the_video_into_the_box(qtbot, manoeuvring_flight):
+    """The flight's GPX starts in the air with absolute altitudes only; its ground is at 10 m."""
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+
+    dialog = GeoSettingsDialog(ProjectSettings(), None, video_path=manoeuvring_flight.video,
+                               telemetry_path=manoeuvring_flight.gpx)
+    qtbot.addWidget(dialog)
+    assert dialog.ground_button.isEnabled() and dialog.settings().ground_elevation_m is None
+    dialog.ground_button.click()
+    job = dialog._ground_job
+    assert not dialog.ground_button.isEnabled()  # one reading at a time
+    with qtbot.waitSignal(job.finished, timeout=60_000):
+        pass
+    found = dialog.settings()
+    assert found.ground_elevation_m is not None and found.ground_elevation_sigma_m is not None
+    assert found.ground_elevation_m == pytest.approx(10.0, abs=max(found.ground_elevation_sigma_m, 3.0))
+    assert dialog.ground_label.text().startswith("Found ") and "above the ground" in dialog.ground_label.text()
+    dialog.elevation_spin.setValue(found.ground_elevation_m + 2.0)  # changed by hand: its uncertainty unknown
+    assert dialog.settings().ground_elevation_sigma_m is None
+
+
+def test_a_track_with_heights_above_take_off_needs_no_ground(qtbot, manoeuvring_flight):
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+
+    dialog = GeoSettingsDialog(ProjectSettings(), None, video_path=manoeuvring_flight.video,
+                               telemetry_path=manoeuvring_flight.srt)
+    qtbot.addWidget(dialog)
+    dialog.ground_button.click()
+    with qtbot.waitSignal(dialog._ground_job.finished, timeout=60_000):
+        pass
+    assert "no ground elevation is needed" in dialog.ground_label.text()
+    assert dialog.settings().ground_elevation_m is None

@@ -1,0 +1,64 @@
+"""geo.flow_height: the drone's height above the ground from how fast the ground flows
+down the frame, on flows made with the model from a known camera and height."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.types import TelemetrySample
+from geo.flow_height import MIN_SIGMA_SHARE, height_from_flow
+from geo.sync import align_track
+from geo.telemetry.track import TimeBase, Track
+from tests.geo.test_pitch import HEIGHT, WIDTH, model_flow
+
+TIMES = np.arange(2.0, 28.0, 0.2)
+
+
+def absolute_track(speed_mps: float, altitude_m: float, *, climb_mps: float = 0.0,
+                   pitch_deg: float | None = None) -> Track:
+    """Due north at ``speed_mps``, absolute altitudes only (from ``altitude_m``, climbing
+    at ``climb_mps``), on the video clock: its heights are taken above its first fix."""
+    samples = tuple(TelemetrySample(t_s=float(t), lat_deg=30.16 + speed_mps * t / 111_320.0, lon_deg=-85.66,
+                                    alt_abs_m=altitude_m + climb_mps * t, gimbal_pitch_deg=pitch_deg)
+                    for t in np.arange(0.0, 40.0, 0.5))
+    return Track(samples, None, "gpx", TimeBase.VIDEO)
+
+
+@pytest.mark.parametrize(("pitch", "hfov", "above_ground"), [(-45.0, 73.7, 50.0), (-60.0, 84.0, 90.0),
+                                                             (-35.0, 65.0, 30.0)])
+def test_the_height_of_a_log_started_in_the_air_is_read(pitch, hfov, above_ground):
+    aligned = align_track(absolute_track(6.0, 180.0), duration_s=30.0)
+    assert np.allclose(aligned.height_m, 0.0)  # as the map would take them: nothing under the drone
+    flow = model_flow(pitch, hfov, 0.0, 6.0, above_ground, TIMES, noise=0.03)
+    found = height_from_flow(TIMES, flow, WIDTH, HEIGHT, aligned, hfov_deg=hfov)
+    assert found is not None
+    assert found.offset_m == pytest.approx(above_ground, rel=0.03)
+    assert found.pitch_deg == pytest.approx(pitch, abs=1.5) and not found.pitch_given
+    assert found.sigma_m >= MIN_SIGMA_SHARE * above_ground  # never claims better than roofs and the pitch allow
+    assert found.samples == len(TIMES)
+    assert f"{above_ground:.0f} +-" in found.note(found.offset_m)
+
+
+def test_the_telemetry_pitch_is_used_where_it_gives_one():
+    aligned = align_track(absolute_track(6.0, 180.0, pitch_deg=-50.0), duration_s=30.0)
+    flow = model_flow(-50.0, 73.7, 0.0, 6.0, 60.0, TIMES, noise=0.03)
+    found = height_from_flow(TIMES, flow, WIDTH, HEIGHT, aligned, hfov_deg=73.7)
+    assert found is not None and found.pitch_given and found.pitch_deg == pytest.approx(-50.0)
+    assert found.offset_m == pytest.approx(60.0, rel=0.03)
+
+
+def test_a_climb_during_the_clip_is_one_offset_not_a_height():
+    """The heights from the first fix grow as the drone climbs; the fit adds one number."""
+    aligned = align_track(absolute_track(6.0, 180.0, climb_mps=1.0), duration_s=30.0)
+    times = np.arange(2.0, 28.0, 0.2)
+    above = 40.0 + 1.0 * times  # 40 m up at the first fix, then climbing
+    flow = np.concatenate([model_flow(-45.0, 73.7, 0.0, 6.0, h, np.array([t])) for t, h in zip(times, above)])
+    found = height_from_flow(times, flow, WIDTH, HEIGHT, aligned, hfov_deg=73.7)
+    assert found is not None and found.offset_m == pytest.approx(40.0, rel=0.03)
+
+
+def test_hovering_gives_nothing():
+    aligned = align_track(absolute_track(0.2, 180.0), duration_s=30.0)
+    flow = model_flow(-45.0, 73.7, 0.0, 0.2, 50.0, TIMES)
+    assert height_from_flow(TIMES, flow, WIDTH, HEIGHT, aligned, hfov_deg=73.7) is None

@@ -1,0 +1,83 @@
+"""A flight whose telemetry has absolute altitudes only and starts in the air (a GPX, a
+Mavic 2 SRT): the ground's elevation is read from the video's motion, the map stands on
+it, and how sure it is enters every site's uncertainty."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from app.cli import main
+from core.store import ProjectStore
+from core.types import Frame
+
+#: the manoeuvring flight's ground (engine.synth: the origin's ground_alt_m)
+GROUND_M = 10.0
+
+
+@pytest.fixture(scope="module")
+def project(manoeuvring_flight, tmp_path_factory):
+    """The flight with its GPX (starts in the air) and its annotated masks as one run."""
+    from geo.evaluation import detections_from_coco
+
+    detections, times = detections_from_coco(manoeuvring_flight.annotations)
+    path = tmp_path_factory.mktemp("ground") / "flight.dmproj"
+    with ProjectStore.create(path, video_path=manoeuvring_flight.video, telemetry_path=manoeuvring_flight.gpx) as store:
+        run = store.start_run(model={"name": "ground truth"}, settings={})
+        for index in sorted(times):
+            store.write_frame(run, Frame(index, times[index], 320, 180),
+                              [replace(d, id=None) for d in detections if d.frame_index == index])
+        store.finish_run(run)
+    return path
+
+
+def test_the_sync_report_reads_the_ground(manoeuvring_flight):
+    from geo.telemetry import read_telemetry
+    from services.sync import estimate_sync, heights_need_ground
+
+    track = read_telemetry(manoeuvring_flight.gpx)
+    assert heights_need_ground(track) and not heights_need_ground(read_telemetry(manoeuvring_flight.srt))
+    report = estimate_sync(manoeuvring_flight.video, track)
+    assert report.height is not None and report.ground_elevation_m is not None
+    assert report.ground_elevation_m == pytest.approx(GROUND_M, abs=max(report.height.sigma_m, 3.0))
+    assert report.view is not None  # the camera read at the heights that ground gives
+    given = estimate_sync(manoeuvring_flight.video, track, ground_elevation_m=GROUND_M)
+    assert given.height is None and given.ground_elevation_m is None  # given: nothing to read
+
+
+def test_export_reads_the_ground_saves_it_and_counts_it_in_the_uncertainty(project, tmp_path, capsys):
+    assert main(["export", str(project), "--to", str(tmp_path / "none"), "--formats", "sites"]) == 2
+    assert "have it read from the video's motion" in capsys.readouterr().err
+    out = tmp_path / "auto"
+    assert main(["export", str(project), "--to", str(out), "--formats", "sites", "--include-unconfirmed",
+                 "--ground-elevation", "auto", "--save", "--no-thumbnails"]) == 0
+    printed = capsys.readouterr().out
+    assert "height above the ground read from the ground's flow" in printed and "ground elevation" in printed
+    assert "in each site's uncertainty" in printed  # the map's note on its ground plane
+    with ProjectStore.open(project) as store:
+        settings = store.project_settings()
+    assert settings.ground_elevation_m == pytest.approx(GROUND_M, abs=max(settings.ground_elevation_sigma_m, 3.0))
+    assert settings.ground_elevation_sigma_m > 0
+    sites = json.loads((out / "damage_sites.geojson").read_text())["features"]
+    assert sites and all(f["properties"]["uncertainty_altitude_m"] > 0 for f in sites)
+    # typed by hand: its uncertainty is not known, and no longer counted
+    assert main(["export", str(project), "--to", str(tmp_path / "typed"), "--formats", "sites",
+                 "--include-unconfirmed", "--ground-elevation", "10", "--save", "--no-thumbnails"]) == 0
+    with ProjectStore.open(project) as store:
+        assert store.project_settings().ground_elevation_sigma_m is None
+    typed = json.loads((tmp_path / "typed" / "damage_sites.geojson").read_text())["features"]
+    assert all(not f["properties"]["uncertainty_altitude_m"] for f in typed)
+
+
+def test_telemetry_with_heights_above_take_off_is_left_alone(project, manoeuvring_flight, tmp_path, capsys):
+    assert main(["export", str(project), "--to", str(tmp_path / "srt"), "--formats", "sites", "--no-thumbnails",
+                 "--telemetry", str(manoeuvring_flight.srt), "--ground-elevation", "auto"]) == 0
+    assert "heights above take-off; --ground-elevation auto left them as they are" in capsys.readouterr().out
+
+
+def test_a_bad_value_is_one_line(project, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["export", str(project), "--to", str(tmp_path / "x"), "--ground-elevation", "sea level"])
+    assert "expected metres or 'auto'" in capsys.readouterr().err
