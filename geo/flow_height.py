@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from geo.pitch import flow_against_track
+
 if TYPE_CHECKING:  # pragma: no cover
     from geo.sync import AlignedTrack
 
@@ -84,19 +86,11 @@ def height_from_flow(
     speed and the camera's ``hfov_deg``. The pitch is ``pitch_deg`` when given, else the
     track's where it gives one, else fitted with the height. ``None`` with fewer than 10 usable frame pairs (the
     drone hovering, no telemetry over the video)."""
-    t = np.asarray(t_s, dtype=np.float64)
-    flow = np.asarray(band_flow_px_s, dtype=np.float64)
-    bands = flow.shape[1]
-    rows = (np.arange(bands) + 0.5) * height_px / bands
-    state = aligned.interpolate(t)
-    before = aligned.interpolate(t - 0.5)
-    after = aligned.interpolate(t + 0.5)
-    speed = np.hypot(after.east_m - before.east_m, after.north_m - before.north_m)
-    turn = np.abs(((after.heading_grid_deg - before.heading_grid_deg + 180.0) % 360.0) - 180.0)  # deg/s
+    along = flow_against_track(t_s, band_flow_px_s, height_px, aligned)
+    flow, rows, state, speed = along.flow, along.rows, along.state, along.speed_mps
     heights = np.asarray(state.height_m, dtype=np.float64)
-    usable = (state.valid & before.valid & after.valid & (speed >= min_speed_mps) & np.isfinite(heights)
-              & np.isfinite(flow[:, :, 1]).sum(axis=1).astype(bool))
-    steady = usable & (turn <= MAX_TURN_DEG_S)
+    usable = along.valid & (speed >= min_speed_mps) & np.isfinite(heights)
+    steady = usable & (np.degrees(np.abs(along.turn_rad_s)) <= MAX_TURN_DEG_S)
     if steady.sum() >= 10:  # turning, the ground also swings through the frame: straight stretches only
         usable = steady
     if usable.sum() < 10:

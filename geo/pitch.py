@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from core.camera import CameraPose
+from geo.sync import AlignedTrack, FrameState
 
 #: Least spreads reported (degrees): the bias houses and gimbal motion leave.
 MIN_PITCH_SIGMA_DEG = 3.0
@@ -143,12 +144,44 @@ def _turn_misfit(sums: np.ndarray, gain: np.ndarray) -> float:
     return float(np.sum(first - np.where(qq > 0, cross**2 / np.maximum(qq, 1e-12), 0.0)))
 
 
+@dataclass(frozen=True)
+class FlowAgainstTrack:
+    """A video's image flow beside its track at the same times: the flow of each
+    horizontal band (``flow[k, b]``: px/s right and down) and the image row of each
+    band's centre (``rows``), the track there (``state``), its speed over the ground
+    and its turn rate (signed, rad/s) over the second around, and which frame pairs have
+    both (``valid``)."""
+
+    flow: np.ndarray
+    rows: np.ndarray
+    state: FrameState
+    speed_mps: np.ndarray
+    turn_rad_s: np.ndarray
+    valid: np.ndarray
+
+
+def flow_against_track(t_s: np.ndarray, band_flow_px_s: np.ndarray, height_px: int,
+                       aligned: AlignedTrack) -> FlowAgainstTrack:
+    """:class:`FlowAgainstTrack` of ``band_flow_px_s`` (``engine.motion``) at video times
+    ``t_s`` and ``aligned``, the track on the video clock."""
+    t = np.asarray(t_s, dtype=np.float64)
+    flow = np.asarray(band_flow_px_s, dtype=np.float64)
+    rows = (np.arange(flow.shape[1]) + 0.5) * height_px / flow.shape[1]
+    state = aligned.interpolate(t)
+    before = aligned.interpolate(t - 0.5)
+    after = aligned.interpolate(t + 0.5)
+    speed = np.hypot(after.east_m - before.east_m, after.north_m - before.north_m)
+    turn = np.radians(((after.heading_grid_deg - before.heading_grid_deg + 180.0) % 360.0) - 180.0)
+    valid = state.valid & before.valid & after.valid & np.isfinite(flow[:, :, 1]).sum(axis=1).astype(bool)
+    return FlowAgainstTrack(flow, rows, state, speed, turn, valid)
+
+
 def view_from_flow(
     t_s: np.ndarray,
     band_flow_px_s: np.ndarray,
     width_px: int,
     height_px: int,
-    aligned,
+    aligned: AlignedTrack,
     *,
     hfov_deg: float | None = None,
     hfov_sigma_deg: float = 0.0,
@@ -165,17 +198,10 @@ def view_from_flow(
     only the pitch is fitted with it, and ``hfov_sigma_deg`` (how sure it is) and
     ``hfov_source`` travel with the view. ``None`` with fewer than 10 usable frame pairs
     (hovering, no height)."""
-    t = np.asarray(t_s, dtype=np.float64)
-    flow = np.asarray(band_flow_px_s, dtype=np.float64)
+    along = flow_against_track(t_s, band_flow_px_s, height_px, aligned)
+    flow, rows, state, speed, turn = along.flow, along.rows, along.state, along.speed_mps, along.turn_rad_s
     bands = flow.shape[1]
-    rows = (np.arange(bands) + 0.5) * height_px / bands
-    state = aligned.interpolate(t)
-    before = aligned.interpolate(t - 0.5)
-    after = aligned.interpolate(t + 0.5)
-    speed = np.hypot(after.east_m - before.east_m, after.north_m - before.north_m)
-    turn = np.radians(((after.heading_grid_deg - before.heading_grid_deg + 180.0) % 360.0) - 180.0)  # rad/s
-    usable = (state.valid & before.valid & after.valid & (speed >= min_speed_mps) & (state.height_m > 5.0)
-              & np.isfinite(flow[:, :, 1]).sum(axis=1).astype(bool))
+    usable = along.valid & (speed >= min_speed_mps) & (state.height_m > 5.0)
     if usable.sum() < 10:
         return None
     dy = flow[usable, :, 1]
@@ -225,4 +251,4 @@ def apply_view(poses: Mapping[int, CameraPose], view: FlowView, *, heading: bool
     return {i: replace(p, pitch_deg=view.pitch_deg, yaw_deg=(p.yaw_deg + offset) % 360.0) for i, p in poses.items()}
 
 
-__all__ = ["ESTIMATED_FOV_SOURCE", "FlowView", "apply_view", "view_from_flow"]
+__all__ = ["ESTIMATED_FOV_SOURCE", "FlowAgainstTrack", "FlowView", "apply_view", "flow_against_track", "view_from_flow"]
