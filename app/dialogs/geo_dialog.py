@@ -3,6 +3,7 @@ elevation and the map's score threshold."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -113,19 +114,28 @@ class GeoSettingsDialog(QDialog):
     def estimate_offset(self) -> None:
         """Estimate the clock offset from the video off the GUI thread; the result lands
         in the offset box with how sure it is (the user can still nudge it)."""
+        job = self._read_video(self._estimate_job, self.estimate_button, self.estimate_label, "Could not estimate",
+                               _estimate_offset, self._show_estimate)
+        self._estimate_job = job or self._estimate_job
+
+    def _read_video(self, running: Any, button: QPushButton, label: QLabel, failed: str,
+                    read: Callable[..., Any], show: Callable[[Any], None], *extra: Any) -> Any:
+        """Start ``read(video, telemetry, *extra)`` on a job thread, ``button`` off and
+        ``label`` saying so until it ends; its result to ``show``, its error to ``label``.
+        The job, or ``None`` when there is nothing to read or ``running`` still runs."""
         from app.workers import FunctionJob
 
         video, telemetry = self._sources
-        if video is None or telemetry is None or (self._estimate_job is not None and self._estimate_job.is_running):
-            return
-        self.estimate_button.setEnabled(False)
-        self.estimate_label.setText("Reading the video's motion…")
-        job = FunctionJob(_estimate_offset, Path(video), Path(telemetry), parent=self)
-        job.done.connect(self._show_estimate)
-        job.failed.connect(lambda exc: self.estimate_label.setText(f"Could not estimate: {exc}"))
-        job.finished.connect(lambda: self.estimate_button.setEnabled(True))
-        self._estimate_job = job
+        if video is None or telemetry is None or (running is not None and running.is_running):
+            return None
+        button.setEnabled(False)
+        label.setText("Reading the video's motion…")
+        job = FunctionJob(read, Path(video), Path(telemetry), *extra, parent=self)
+        job.done.connect(show)
+        job.failed.connect(lambda exc: label.setText(f"{failed}: {exc}"))
+        job.finished.connect(lambda: button.setEnabled(True))
         job.start()
+        return job
 
     def _show_estimate(self, estimate: Any) -> None:
         self.offset_spin.setValue(float(estimate.offset_s))
@@ -139,20 +149,10 @@ class GeoSettingsDialog(QDialog):
     def read_ground(self) -> None:
         """Read the ground's elevation from the video off the GUI thread; the result lands
         in the elevation box with how sure it is (the user can still change it)."""
-        from app.workers import FunctionJob
-
-        video, telemetry = self._sources
-        if video is None or telemetry is None or (self._ground_job is not None and self._ground_job.is_running):
-            return
-        self.ground_button.setEnabled(False)
-        self.ground_label.setText("Reading the video's motion…")
         hfov = hfov_degrees(self._initial.hfov_deg)
-        job = FunctionJob(_read_ground, Path(video), Path(telemetry), hfov if hfov > _NO_HFOV else None, parent=self)
-        job.done.connect(self._show_ground)
-        job.failed.connect(lambda exc: self.ground_label.setText(f"Could not read it: {exc}"))
-        job.finished.connect(lambda: self.ground_button.setEnabled(True))
-        self._ground_job = job
-        job.start()
+        job = self._read_video(self._ground_job, self.ground_button, self.ground_label, "Could not read it",
+                               _read_ground, self._show_ground, hfov if hfov > _NO_HFOV else None)
+        self._ground_job = job or self._ground_job
 
     def _show_ground(self, report: Any) -> None:
         if report is None:
