@@ -145,6 +145,7 @@ class GeoSettingsDialog(QDialog):
         if estimate.zone_shift_h:
             text += f"; {lines['time zone / DST']}"
         self.estimate_label.setText(text)
+        self.adjustSize()
 
     def read_ground(self) -> None:
         """Read the ground's elevation from the video off the GUI thread; the result lands
@@ -167,6 +168,7 @@ class GeoSettingsDialog(QDialog):
         self.ground_label.setText(
             f"Found {report.ground_elevation_m:.1f} m ± {report.height.sigma_m:.0f} m: the drone "
             f"{report.height.offset_m:.0f} m above the ground at the track's first fix")
+        self.adjustSize()  # the wrapped line needs its height
 
     def settings(self) -> ProjectSettings:
         """The settings as edited (a preset name stays while its value is untouched)."""
