@@ -134,12 +134,17 @@ def load_model(request: AnalysisRequest) -> LoadedModel:
 
 
 def plan(
-    store: ProjectStore, request: AnalysisRequest, *, model: LoadedModel | torch.nn.Module | None = None
+    store: ProjectStore, request: AnalysisRequest, *, model: LoadedModel | torch.nn.Module | None = None,
+    check_placement: bool = False,
 ) -> AnalysisPlan:
     """Pick (or start) the run and list the frames still to analyse.
 
     ``model`` is a :class:`LoadedModel`, a ready torch module (tests, the app's
-    injected model) or ``None`` to load the request's weights.
+    injected model) or ``None`` to load the request's weights. ``check_placement``: try
+    the telemetry on the frames first (:func:`services.maps.placement_problem`) and note
+    what would keep them off the map. The command line asks for it; the app's analysis
+    does not (it runs on a pooled ``QThread``, where pyproj crashes, see
+    ``app.workers.FunctionJob``; its map panel says the same as the frames come in).
     """
     from engine.analyze import DEFAULT_SCORE_THRESHOLD, plan_analysis
 
@@ -158,7 +163,7 @@ def plan(
         from services.footage import telemetry_height_caution
         from services.maps import placement_problem
 
-        problem = placement_problem(store, planned.selected)
+        problem = placement_problem(store, planned.selected) if check_placement else None
         if problem is not None:
             planned.notes.append(f"the map cannot be made yet (the frames are analysed all the same): {problem}")
         caution = telemetry_height_caution(store, planned.run_id)

@@ -171,7 +171,7 @@ def _analyse_flights(
 
     for flight in chosen:
         with ProjectStore.open(survey.project_path(flight)) as store:
-            plan = analysis.plan(store, request, model=loaded)
+            plan = analysis.plan(store, request, model=loaded, check_placement=on_plan is not None)
             if on_plan is not None:
                 on_plan(flight, plan)
             if cluster is not None:

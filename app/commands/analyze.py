@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     model = analysis.load_model(request)
 
     with open_or_create_project(args.video, args.project, telemetry_path=args.track) as store:
-        plan = analysis.plan(store, request, model=model)
+        plan = analysis.plan(store, request, model=model, check_placement=True)
         _refuse_a_second_writer(store, plan.run_id)
         print(
             f"{args.video.name}: {info.width_px}x{info.height_px}, {info.frame_count} frames, "

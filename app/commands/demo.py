@@ -151,7 +151,7 @@ def _analyse(video: Path, project: Path, args: argparse.Namespace) -> Path:
     request = analysis.AnalysisRequest(device=args.device, weights=args.weights, fps=args.analysis_fps)
     model = analysis.load_model(request)  # a missing model is said before the project exists
     with open_or_create_project(video, project) as store:
-        plan = analysis.plan(store, request, model=model)
+        plan = analysis.plan(store, request, model=model, check_placement=True)
         for note in plan.notes:
             print(f"   {note}", file=sys.stderr)
         count = sum(1 for _ in analysis.analyse(store, request, analysis_plan=plan))

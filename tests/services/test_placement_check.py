@@ -69,7 +69,12 @@ def test_the_analysis_plan_says_it_before_the_time_is_spent(tmp_path, sites_flyo
     gpx = _gpx_recorded_in_the_air(sites_flyover, tmp_path / "air.gpx", 147.0)
     with _project(tmp_path, sites_flyover, gpx) as store:
         planned = plan(store, AnalysisRequest(device="cpu", weights=str(tiny_detector / "msnet.safetensors"),
-                                              srn=False, stride=5))
+                                              srn=False, stride=5), check_placement=True)
         assert planned.todo and not store.analysed_frames(planned.run_id)  # nothing analysed yet
     [note] = [n for n in planned.notes if n.startswith("the map cannot be made yet")]
     assert "give the ground elevation" in note
+    (tmp_path / "app").mkdir()
+    with _project(tmp_path / "app", sites_flyover, gpx) as store:  # the app's analysis: no pyproj on its thread
+        planned = plan(store, AnalysisRequest(device="cpu", weights=str(tiny_detector / "msnet.safetensors"),
+                                              srn=False, stride=5))
+    assert not [n for n in planned.notes if n.startswith("the map cannot be made yet")]
