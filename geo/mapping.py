@@ -32,6 +32,7 @@ from geo.sync import AlignedTrack, align_track
 from geo.terrain import Terrain, reference_elevation
 from geo.uncertainty import budget_note, budget_sites
 from geo.telemetry import Track, read_telemetry
+from geo.telemetry.track import TimeBase
 
 
 
@@ -89,13 +90,33 @@ class DamageMap:
     unconfirmed: list[FusedSite] = field(default_factory=list)
     #: what decided which sites are confirmed
     fusion: FusionSettings = field(default_factory=FusionSettings)
-    #: ``(camera angle sigma deg, clock offset sigma s)`` of the sites' error budget
-    #: (``geo.uncertainty.budget_sites``), for sites rebuilt later
+    #: ``(camera angle sigma deg, clock offset sigma s, ground elevation sigma m)`` of the
+    #: sites' error budget (``geo.uncertainty.budget_sites``), for sites rebuilt later
     error_sigmas: tuple[float, float, float] = (0.0, 0.0, 0.0)
     #: what a reader should weigh before trusting the map (a flight flown unlike the
     #: detector's training footage, ``geo.footage``); each is among ``notes`` too, and the
     #: desktop app shows them above its map
     cautions: list[str] = field(default_factory=list)
+
+    def recording_start(self) -> tuple[float | None, bool]:
+        """When the video's time 0 was, in epoch seconds, and whether that is UTC: the
+        video's creation time; else the telemetry's UTC clock as it was put on the video
+        (a GPX or a dated log, taken to start with a video that has no creation time);
+        else the wall clock a video-timed log writes (a DJI SRT's, local time with no
+        zone: ``False``; a GoPro's GPS clock: UTC). ``(None, False)`` when none says."""
+        if self.video.creation_time_utc is not None:
+            return float(self.video.creation_time_utc), True
+        track = self.aligned.track
+        if track.time_base is TimeBase.UTC:
+            return float(track.times_s()[0] - self.aligned.t_s[0]), True
+        if track.wall_clock_start_utc is not None:
+            return float(track.wall_clock_start_utc - self.aligned.offset_s), track.wall_clock_is_utc
+        return None, False
+
+    def recording_start_utc(self) -> float | None:
+        """:meth:`recording_start` when it is UTC (the times every export writes)."""
+        start, is_utc = self.recording_start()
+        return start if is_utc else None
 
     @property
     def all_fused(self) -> list[FusedSite]:

@@ -14,7 +14,6 @@ JavaScript template literals folium embeds popups and tooltips in.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import html
 import re
 from collections.abc import Callable
@@ -24,6 +23,7 @@ import numpy as np
 
 from core.errors import ExportError
 from core.types import DamageLevel
+from geo.export.records import clock_time
 from geo.mapping import DamageMap
 
 Thumbnail = Callable[[int], "bytes | None"]
@@ -238,12 +238,12 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
                 closeup: Thumbnail | None = None) -> str:
     fused = damage_map.fused[index]
     s = fused.site
-    start = damage_map.video.creation_time_utc
-    if start is not None:
-        first = dt.datetime.fromtimestamp(start + s.first_time_s, dt.timezone.utc)
-        last = dt.datetime.fromtimestamp(start + s.last_time_s, dt.timezone.utc)
-        when = (f"{first:%Y-%m-%d %H:%M:%S} UTC" if f"{first:%H:%M:%S}" == f"{last:%H:%M:%S}"
-                else f"{first:%Y-%m-%d %H:%M:%S} to {last:%H:%M:%S} UTC")
+    first_clock, last_clock = clock_time(damage_map, s.first_time_s), clock_time(damage_map, s.last_time_s)
+    if first_clock is not None and last_clock is not None:
+        (first, clock), (last, _) = first_clock, last_clock
+        clock = clock if clock == "UTC" else f"({clock})"
+        when = (f"{first:%Y-%m-%d %H:%M:%S} {clock}" if f"{first:%H:%M:%S}" == f"{last:%H:%M:%S}"
+                else f"{first:%Y-%m-%d %H:%M:%S} to {last:%H:%M:%S} {clock}")
     elif f"{s.first_time_s:.1f}" == f"{s.last_time_s:.1f}":
         when = f"{s.first_time_s:.1f} s into the video"
     else:
@@ -374,9 +374,9 @@ def panels_html(title: str, total: str, details: str, sites, notes: list[str], l
 
 def _panel_html(damage_map: DamageMap) -> str:
     observations = sum(s.observation_count for s in damage_map.sites)
-    start = damage_map.video.creation_time_utc
-    recorded = (dt.datetime.fromtimestamp(start, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-                if start is not None else "unknown")
+    start = clock_time(damage_map, 0.0)
+    recorded = "unknown" if start is None else (
+        f"{start[0]:%Y-%m-%d %H:%M} " + (start[1] if start[1] == "UTC" else f"({start[1]})"))
     details = (f'<div class="dm-meta">Recorded {escape(recorded)} &middot; telemetry {escape(damage_map.track.name)}'
                f" ({escape(damage_map.track.format)})</div>")
     legend = ('<div class="dm-row"><span class="dm-line"></span>Flight track</div>'

@@ -184,16 +184,17 @@ def _area_m2(damage_map, geometry) -> float:  # noqa: ANN001
 
 
 def imagery_times(damage_map) -> tuple[str | None, str | None]:  # noqa: ANN001
-    """First and last analysed frame as ISO UTC (``None`` without the video's creation time)."""
+    """First and last analysed frame as ISO UTC (``None`` when nothing gives the
+    recording's UTC time: ``DamageMap.recording_start``)."""
     times = sorted(damage_map.frame_poses.times_s[i] for i in damage_map.poses)
-    if not times or damage_map.video.creation_time_utc is None:
+    if not times or damage_map.recording_start_utc() is None:
         return None, None
     return iso_time(damage_map, times[0]), iso_time(damage_map, times[-1])
 
 
 def utc_text(iso: str | None) -> str:
     if iso is None:
-        return "unknown (the video has no creation time)"
+        return "unknown (neither the video nor its telemetry gives the UTC time)"
     moment = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 

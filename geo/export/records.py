@@ -30,12 +30,28 @@ def level_name(level: DamageLevel) -> str:
 
 
 def iso_time(damage_map: DamageMap, video_t_s: float) -> str | None:
-    """UTC ISO 8601 time of a video time, when the video's creation time is known."""
-    start = damage_map.video.creation_time_utc
+    """UTC ISO 8601 time of a video time, when the recording's UTC start is known (the
+    video's creation time, or the telemetry's UTC clock: ``DamageMap.recording_start``)."""
+    start = damage_map.recording_start_utc()
     if start is None:
         return None
     moment = dt.datetime.fromtimestamp(start + video_t_s, dt.timezone.utc)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+#: how a time on a drone's own clock is labelled (local time, its zone not written)
+DRONE_CLOCK = "drone clock, local time"
+
+
+def clock_time(damage_map: DamageMap, video_t_s: float) -> tuple[dt.datetime, str] | None:
+    """The moment of a video time and the clock it is on (``"UTC"``, or
+    :data:`DRONE_CLOCK` for a DJI SRT's wall clock), for a person to read; ``None`` when
+    nothing dates the recording."""
+    start, is_utc = damage_map.recording_start()
+    if start is None:
+        return None
+    moment = dt.datetime.fromtimestamp(start + video_t_s, dt.timezone.utc)
+    return moment, "UTC" if is_utc else DRONE_CLOCK
 
 
 def _ring(points: Iterable[tuple[float, float]]):

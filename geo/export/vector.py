@@ -52,11 +52,11 @@ def write_geojson(path: Path, records: list[Record], *, name: str) -> Path:
 
 
 def _gpkg_timestamp(damage_map: DamageMap) -> str:
-    """The ``last_change`` written into the GeoPackage: the video's creation time (UTC)
-    when known, else the Unix epoch; never the clock, so the same map gives the same file."""
+    """The ``last_change`` written into the GeoPackage: the recording's UTC start when
+    known, else the Unix epoch; never the clock, so the same map gives the same file."""
     import datetime as dt
 
-    seconds = damage_map.video.creation_time_utc or 0.0
+    seconds = damage_map.recording_start_utc() or 0.0
     moment = dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 

@@ -45,6 +45,7 @@ def summarise(track: Track) -> dict:
         "duration_s": round(track.duration_s, 3),
         "median_step_s": round(track.median_step_s(), 4),
         "wall_clock_start": _utc(track.wall_clock_start_utc) if track.wall_clock_start_utc is not None else None,
+        "wall_clock_utc": track.wall_clock_is_utc,
         "bbox": {"min_lon": min_lon, "min_lat": min_lat, "max_lon": max_lon, "max_lat": max_lat},
         "path_length_m": round(path_length, 1),
         "altitude_rel_m": None if rel is None else [round(rel[0], 2), round(rel[1], 2)],
@@ -76,7 +77,7 @@ def format_summary(summary: dict) -> str:
         ("time span", f"{summary['start']}{unit} to {summary['end']}{unit} ({summary['duration_s']:.1f} s, {clock})"),
     ]
     if summary["wall_clock_start"]:
-        if summary["format"] == "gopro-gpmf":  # the camera's GPS clock: UTC
+        if summary["wall_clock_utc"]:  # a GoPro's GPS clock
             lines.append(("GPS clock", f"{summary['wall_clock_start']} at video start (UTC)"))
         else:
             lines.append(("drone clock", f"{summary['wall_clock_start']} at video start (local time as written)"))

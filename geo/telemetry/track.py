@@ -91,6 +91,12 @@ class Track:
     def name(self) -> str:
         return self.path.name if self.path is not None else "<telemetry>"
 
+    @property
+    def wall_clock_is_utc(self) -> bool:
+        """Whether ``wall_clock_start_utc`` is UTC (a GoPro's GPS clock), not local time
+        written with no zone (a DJI drone's clock)."""
+        return self.format == "gopro-gpmf"
+
     def _column(self, attr: str) -> np.ndarray:
         """``float64[N]`` of a numeric sample field, built once (C loops, no per-sample
         Python code: a million-sample log is read in many places) and never handed out."""
