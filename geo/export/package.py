@@ -101,7 +101,7 @@ def damage_scale_lines() -> list[str]:
 def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], files: list[str],  # noqa: ANN001
                 provenance: Mapping[str, Any], grading=None, coverage=None) -> str:  # noqa: ANN001
     from geo.grading import LABELS, ORDER
-    from geo.export.products import utc_text
+    from geo.export.products import imagery_text
 
     first, last = provenance.get("imagery_start"), provenance.get("imagery_end")
     lines = [
@@ -124,7 +124,7 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         "",
         "Source and processing (provenance)",
         "----------------------------------",
-        f"Imagery: {provenance.get('video') or 'drone video'}; frames from {utc_text(first)} to {utc_text(last)}",
+        f"Imagery: {provenance.get('video') or 'drone video'}; frames {imagery_text(damage_map, first, last)}",
         f"Telemetry: {damage_map.track.name} ({damage_map.track.format})",
         f"Camera: {damage_map.camera.width_px}x{damage_map.camera.height_px}, horizontal field of view "
         f"{damage_map.fov.hfov_deg:.1f} deg ({damage_map.fov.source})",

@@ -10,6 +10,7 @@ versions, the producer, "preliminary, not field-validated" and the credits.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.types import DamageLevel
-from geo.export.products import PRELIMINARY, ProductInfo, utc_text
+from geo.export.products import PRELIMINARY, ProductInfo, imagery_text
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
 
@@ -188,14 +189,20 @@ def panel_legend(panel, y: float, handles: list) -> float:  # noqa: ANN001 - Axe
     return y - (0.03 * (len(handles) + 1) + 0.03)
 
 
+#: characters of a fact's value on one line of the panel (7 pt), and the step to the next line
+FACT_WIDTH_CHARS = 50
+FACT_LINE_STEP = 0.017
+
+
 def panel_footer(panel, y: float, facts: list[tuple[str, str]], credits: list[str]) -> None:  # noqa: ANN001 - Axes
     """The panel from ``y`` down: the facts (key, value), the preliminary warning and the credits."""
     from matplotlib.patches import Rectangle
 
     for key, value in facts:
+        lines = textwrap.wrap(value, FACT_WIDTH_CHARS) or [value]  # wrapped here: the rows below make room
         panel.text(0, y, f"{key}:", fontsize=7, fontweight="bold", va="top", transform=panel.transAxes)
-        panel.text(0.22, y, value, fontsize=7, va="top", transform=panel.transAxes, wrap=True)
-        y -= 0.028
+        panel.text(0.22, y, "\n".join(lines), fontsize=7, va="top", transform=panel.transAxes)
+        y -= 0.028 + FACT_LINE_STEP * (len(lines) - 1)
     y -= 0.01
     panel.add_patch(Rectangle((0, y - 0.075), 1.0, 0.075, transform=panel.transAxes, facecolor="#fff3cd",
                               edgecolor="#b38600", lw=0.8))
@@ -279,7 +286,7 @@ def draw_map(
     y = panel_legend(panel, y, handles)
     first, last = provenance.get("imagery_start"), provenance.get("imagery_end")
     facts = [
-        ("Imagery", f"{utc_text(first)}" + (f" to {utc_text(last)[11:]}" if last and last != first else "")),
+        ("Imagery", imagery_text(damage_map, first, last)),
         ("Sensor", str(provenance.get("sensor") or "drone video")),
         ("Model", str(provenance.get("model") or "unknown")),
         ("Software", str(provenance.get("software") or "damagemap")),

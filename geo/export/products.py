@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from geo.export.records import Record, iso_time
+from geo.export.records import Record, clock_time, iso_time
 
 PRELIMINARY = "Preliminary analysis: not yet validated in the field"
 
@@ -192,6 +192,20 @@ def imagery_times(damage_map) -> tuple[str | None, str | None]:  # noqa: ANN001
     return iso_time(damage_map, times[0]), iso_time(damage_map, times[-1])
 
 
+def imagery_text(damage_map, first: str | None, last: str | None) -> str:  # noqa: ANN001 - DamageMap
+    """When the analysed frames were filmed, for a person: ``first`` to ``last`` (ISO UTC,
+    as :func:`imagery_times` gives them); without them the drone's own clock (a DJI
+    SRT's local time, so marked); else unknown."""
+    if first is not None:
+        return utc_text(first) + (f" to {utc_text(last)[11:]}" if last and last != first else "")
+    times = sorted(damage_map.frame_poses.times_s[i] for i in damage_map.poses)
+    start, end = (clock_time(damage_map, times[0]), clock_time(damage_map, times[-1])) if times else (None, None)
+    if start is None or end is None:
+        return utc_text(None)
+    span = f"{start[0]:%Y-%m-%d %H:%M:%S}" + (f" to {end[0]:%H:%M:%S}" if end[0] != start[0] else "")
+    return f"{span} ({start[1]}; UTC not known)"
+
+
 def utc_text(iso: str | None) -> str:
     if iso is None:
         return "unknown (neither the video nor its telemetry gives the UTC time)"
@@ -305,4 +319,4 @@ def _building_popup(b) -> str:  # noqa: ANN001
 
 
 __all__ = ["PRELIMINARY", "ProductInfo", "aoi_records", "camera_records", "coverage_records",
-           "graded_building_records", "html_layers", "imagery_times"]
+           "graded_building_records", "html_layers", "imagery_text", "imagery_times"]

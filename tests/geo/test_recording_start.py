@@ -62,3 +62,16 @@ def test_nothing_dates_a_log_without_a_date():
     damage_map = _map(_track(TimeBase.LOG))
     assert damage_map.recording_start() == (None, False) and clock_time(damage_map, 0.0) is None
     assert "Recorded unknown" in render_html(damage_map)
+
+
+def test_the_relief_products_say_which_clock_dated_the_imagery():
+    from geo.export.products import imagery_text, imagery_times
+
+    srt = _map(_track(TimeBase.VIDEO, wall_clock=START, fmt="dji-srt"))
+    assert imagery_times(srt) == (None, None)
+    assert imagery_text(srt, None, None) == f"2024-09-27 14:05:05 to 14:05:06 ({DRONE_CLOCK}; UTC not known)"
+    gpx = _map(_track(TimeBase.UTC, first_s=START))
+    first, last = imagery_times(gpx)
+    assert (first, last) == ("2024-09-27T14:05:05.000Z", "2024-09-27T14:05:06.000Z")
+    assert imagery_text(gpx, first, last) == "2024-09-27 14:05:05 UTC to 14:05:06 UTC"
+    assert imagery_text(_map(_track(TimeBase.LOG)), None, None).startswith("unknown")
