@@ -64,13 +64,33 @@ def create_survey(folder: Path, name: str | None = None) -> Survey:
     return Survey.create(folder, name)
 
 
-def _video_date(video: Path) -> str | None:
+def _flight_date(video: Path, telemetry: str | None) -> str | None:
+    """When the flight was filmed, ISO 8601: the video's creation time (UTC); else the
+    telemetry's first UTC fix (a GPX, a dated log); else the drone's own clock as a DJI
+    SRT writes it (local time: no zone in the text); ``None`` when nothing says."""
     from engine.video import probe_video
+    from geo.telemetry import read_telemetry
+    from geo.telemetry.track import TimeBase
 
     stamp = probe_video(video).creation_time_utc
-    if stamp is None:
+    if stamp is not None:
+        return _iso(stamp, utc=True)
+    if telemetry is None:
         return None
-    return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).replace(microsecond=0).isoformat()
+    try:
+        track = read_telemetry(Path(telemetry))
+    except DamagemapError:  # said when the flight is mapped
+        return None
+    if track.time_base is TimeBase.UTC:
+        return _iso(float(track.times_s()[0]), utc=True)
+    if track.wall_clock_start_utc is not None:
+        return _iso(track.wall_clock_start_utc, utc=track.wall_clock_is_utc)
+    return None
+
+
+def _iso(stamp: float, *, utc: bool) -> str:
+    moment = dt.datetime.fromtimestamp(stamp, dt.timezone.utc).replace(microsecond=0)
+    return moment.isoformat() if utc else moment.replace(tzinfo=None).isoformat()
 
 
 def add_flight(
@@ -84,7 +104,8 @@ def add_flight(
     project: Path | None = None,
 ) -> FlightRecord:
     """Add a flight (its project created under ``flights/`` unless ``project`` names
-    one) and save the survey. The date defaults to the video's creation time."""
+    one) and save the survey. The date defaults to the video's creation time, else the
+    telemetry's clock (:func:`_flight_date`)."""
     from services.project import open_or_create_project
 
     video = Path(video)
@@ -104,7 +125,7 @@ def add_flight(
         found = store.telemetry_path
     record = FlightRecord(
         name=name, project=survey.relative(project), video=str(video.resolve()),
-        telemetry=None if found is None else str(found), date=date or _video_date(video), drone=drone,
+        telemetry=None if found is None else str(found), date=date or _flight_date(video, found), drone=drone,
     )
     survey.add_flight(record)
     survey.save()
