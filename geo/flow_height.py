@@ -38,6 +38,10 @@ if TYPE_CHECKING:  # pragma: no cover
 HEIGHT_RANGE_M = (5.0, 500.0)
 #: Pitches searched when the telemetry gives none (degrees, negative: below the horizon).
 PITCH_RANGE_DEG = (-88.0, -15.0)
+#: The fit is refused when its misfit passes this share of the typical downward flow, or
+#: its height or pitch lies at the edge of the search: the flow does not follow the
+#: track (rendered flights: 0.2-0.6; a video beside another flight's log: 1.25).
+MAX_RELATIVE_MISFIT = 0.8
 #: Frame pairs turning faster than this (degrees a second) are left out when enough others
 #: are left: a turn swings the ground through the frame, and its chord shortens the speed.
 MAX_TURN_DEG_S = 3.0
@@ -85,7 +89,8 @@ def height_from_flow(
     band, ``band_flow_px_s[k, b, 1]``) at times ``t_s`` on the video clock, the track's
     speed and the camera's ``hfov_deg``. The pitch is ``pitch_deg`` when given, else the
     track's where it gives one, else fitted with the height. ``None`` with fewer than 10 usable frame pairs (the
-    drone hovering, no telemetry over the video)."""
+    drone hovering, no telemetry over the video), or when no height makes the flow follow
+    the track (:data:`MAX_RELATIVE_MISFIT`, a fit at the edge of the search)."""
     along = flow_against_track(t_s, band_flow_px_s, height_px, aligned)
     flow, rows, state, speed = along.flow, along.rows, along.state, along.speed_mps
     heights = np.asarray(state.height_m, dtype=np.float64)
@@ -108,6 +113,10 @@ def height_from_flow(
         return _fit_offset(dy[sel], v[sel], h[sel], pitch_track[sel] if pitch_given else None, beta, gain, first)
 
     offset, pitch, rms = fit(np.ones(len(v), dtype=bool))
+    # (the steep end of the pitches is no edge: a mapping flight looks straight down)
+    at_edge = first + offset >= 0.97 * HEIGHT_RANGE_M[1] or (not pitch_given and pitch >= PITCH_RANGE_DEG[1] - 1.5)
+    if at_edge or rms > MAX_RELATIVE_MISFIT * float(np.nanmedian(np.abs(dy))):
+        return None  # no height makes the flow follow the track: another video's track, or no ground in view
     halves = [np.isin(np.arange(len(v)), half) for half in np.array_split(np.arange(len(v)), 2)]
     spread = [fit(sel)[0] for sel in halves if sel.sum() >= 5]
     floor = MIN_SIGMA_SHARE * (first + offset) + MIN_SIGMA_M

@@ -215,8 +215,9 @@ def _from_video_motion(store, args: argparse.Namespace, settings):  # noqa: ANN0
     if ground:
         if report.ground_elevation_m is None or report.height is None:
             raise GeoreferenceError(
-                f"{store.video_path}: cannot read the drone's height from the video: too little straight flight "
-                "over the ground in it; give the ground's elevation (--ground-elevation M)")
+                f"{store.video_path}: cannot read the drone's height from the video: the ground's flow in it does "
+                f"not follow {Path(path).name} (too little straight flight over the ground, or telemetry of another "
+                "flight); give the ground's elevation (--ground-elevation M)")
         print(f"  {report.height.note(report.height.offset_m)}: ground elevation {report.ground_elevation_m:.1f} m"
               + ("" if args.ground_elevation == "auto" else " (the telemetry's heights have no ground; "
                  "--ground-elevation M sets it)"))

@@ -160,8 +160,9 @@ class GeoSettingsDialog(QDialog):
             self.ground_label.setText("The telemetry gives heights above take-off: no ground elevation is needed.")
             return
         if report.ground_elevation_m is None or report.height is None:
-            self.ground_label.setText("Could not read it: too little straight flight over the ground in the video. "
-                                      "Type the ground's elevation instead.")
+            self.ground_label.setText("Could not read it: the ground's flow in the video does not follow the "
+                                      "telemetry (too little straight flight over the ground, or another flight's "
+                                      "log). Type the ground's elevation instead.")
             return
         self.elevation_spin.setValue(float(report.ground_elevation_m))
         self._ground_read = (self.elevation_spin.value(), float(report.height.sigma_m))

@@ -62,3 +62,28 @@ def test_hovering_gives_nothing():
     aligned = align_track(absolute_track(0.2, 180.0), duration_s=30.0)
     flow = model_flow(-45.0, 73.7, 0.0, 0.2, 50.0, TIMES)
     assert height_from_flow(TIMES, flow, WIDTH, HEIGHT, aligned, hfov_deg=73.7) is None
+
+
+def test_flow_that_does_not_follow_the_track_is_refused():
+    """Another flight's log beside the video: no height makes the flow follow it."""
+    aligned = align_track(absolute_track(6.0, 180.0), duration_s=30.0)
+    rng = np.random.default_rng(3)
+    flow = model_flow(-45.0, 73.7, 0.0, 6.0, 50.0, TIMES) * rng.uniform(0.0, 2.0, (len(TIMES), 1, 1))
+    flow[::2] *= -1.0  # the ground sliding up the frame as often as down
+    assert height_from_flow(TIMES, flow, WIDTH, HEIGHT, aligned, hfov_deg=73.7) is None
+
+
+def test_flow_too_noisy_to_follow_the_track_is_refused():
+    """A fit inside the search whose misfit is as large as the flow itself."""
+    aligned = align_track(absolute_track(6.0, 180.0), duration_s=30.0)
+    fair = model_flow(-45.0, 73.7, 0.0, 6.0, 50.0, TIMES, noise=0.5, seed=1)
+    assert height_from_flow(TIMES, fair, WIDTH, HEIGHT, aligned, hfov_deg=73.7) is not None
+    noisy = model_flow(-45.0, 73.7, 0.0, 6.0, 50.0, TIMES, noise=1.5, seed=1)
+    assert height_from_flow(TIMES, noisy, WIDTH, HEIGHT, aligned, hfov_deg=73.7) is None
+
+
+def test_a_mapping_flight_looking_straight_down_is_read():
+    aligned = align_track(absolute_track(8.0, 180.0), duration_s=30.0)
+    flow = model_flow(-89.0, 73.7, 0.0, 8.0, 100.0, TIMES, noise=0.03)
+    found = height_from_flow(TIMES, flow, WIDTH, HEIGHT, aligned, hfov_deg=73.7)
+    assert found is not None and found.offset_m == pytest.approx(100.0, rel=0.05)
