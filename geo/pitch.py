@@ -43,6 +43,10 @@ MIN_YAW_SIGMA_DEG = 5.0
 #: Search ranges (degrees).
 PITCH_RANGE = (-88.0, -15.0)
 HFOV_RANGE = (50.0, 110.0)
+#: The fit is refused when its misfit passes this multiple of the typical downward flow,
+#: or its pitch is the shallowest searched: the flow does not follow the track (rendered
+#: flights: 0.2-0.8; a video beside another flight's log: about 3).
+MAX_RELATIVE_MISFIT = 1.5
 #: :attr:`FlowView.hfov_source` of a field of view fitted from the flow.
 ESTIMATED_FOV_SOURCE = "estimated from the image flow"
 
@@ -197,7 +201,8 @@ def view_from_flow(
     band, less what the drone's turns explain, the heading offset. ``hfov_deg`` known:
     only the pitch is fitted with it, and ``hfov_sigma_deg`` (how sure it is) and
     ``hfov_source`` travel with the view. ``None`` with fewer than 10 usable frame pairs
-    (hovering, no height)."""
+    (hovering, no height), or when no camera makes the flow follow the track
+    (:data:`MAX_RELATIVE_MISFIT`, the shallowest pitch searched)."""
     along = flow_against_track(t_s, band_flow_px_s, height_px, aligned)
     flow, rows, state, speed, turn = along.flow, along.rows, along.state, along.speed_mps, along.turn_rad_s
     bands = flow.shape[1]
@@ -210,6 +215,8 @@ def view_from_flow(
     dx_all, w = flow[usable, :, 0], turn[usable]
     pitch, hfov, rms = _fit_pitch_fov(rows, dy, v, h, width_px, height_px, hfov_range,
                                       (dx_all, w) if turns else None)
+    if pitch >= PITCH_RANGE[1] - 1.0 or rms > MAX_RELATIVE_MISFIT * float(np.nanmedian(np.abs(dy))):
+        return None  # no camera makes the flow follow the track: another flight's log, no ground in view
     # spread: the same fit on each half of the flight
     fits = [_fit_pitch_fov(rows, dy[half], v[half], h[half], width_px, height_px, hfov_range,
                            (dx_all[half], w[half]) if turns else None)

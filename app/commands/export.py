@@ -227,7 +227,8 @@ def _from_video_motion(store, args: argparse.Namespace, settings):  # noqa: ANN0
         return None, settings
     view = report.view
     if view is None:
-        print("  camera: too little motion over the ground to read the camera from the video; assumed as before")
+        print("  camera: not read from the video (too little motion over the ground, or a flow that does not follow "
+              "the telemetry); assumed as before")
         return None, settings
     print(f"  {view.note()}")
     if hfov is None and view.hfov_source == ESTIMATED_FOV_SOURCE:  # a held one the map finds itself, source and all

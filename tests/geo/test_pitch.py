@@ -102,3 +102,13 @@ def test_uncertainty_carries_the_camera_the_telemetry_does_not_give(flyover):
     assert srt_u < estimated_u < assumed_u
     assert any("camera pointing" in note for note in assumed.notes)
     assert not any("camera pointing" in note for note in srt_map.notes)
+
+
+def test_flow_that_does_not_follow_the_track_gives_nothing():
+    """Another flight's log beside the video: the ground slides up the frame as often as
+    down, and no camera explains it."""
+    aligned = align_track(straight_track(6.0), duration_s=30.0)
+    times = np.arange(2.0, 28.0, 0.2)
+    flow = model_flow(-50.0, 84.0, 0.0, 6.0, 50.0, times)
+    flow[::2] *= -1.0
+    assert view_from_flow(times, flow, WIDTH, HEIGHT, aligned) is None
