@@ -64,7 +64,7 @@ def create_survey(folder: Path, name: str | None = None) -> Survey:
     return Survey.create(folder, name)
 
 
-def _flight_date(video: Path, telemetry: str | None) -> str | None:
+def _flight_date(video: Path, telemetry: Path | str | None) -> str | None:
     """When the flight was filmed, ISO 8601: the video's creation time (UTC); else the
     telemetry's first UTC fix (a GPX, a dated log); else the drone's own clock as a DJI
     SRT writes it (local time: no zone in the text); ``None`` when nothing says."""
