@@ -63,6 +63,11 @@ class ProjectSettings:
         when it was read from the video's motion (``geo.flow_height``); ``None`` when
         typed or unknown. It enters each site's uncertainty (``geo.uncertainty``, as the
         fixes' vertical accuracy does).
+    flight_height_m
+        The drone's height above the ground (m), taken as constant, for telemetry with no
+        altitude at all (some Mavic 2 SRTs); ``None``: such a track cannot be mapped.
+    flight_height_sigma_m
+        How sure ``flight_height_m`` is (one sigma, metres), as ``ground_elevation_sigma_m``.
     min_score
         Unreviewed detections whose final score is below this are left off the map, in
         ``[0, 1]``. Reviewed detections are always kept.
@@ -74,6 +79,8 @@ class ProjectSettings:
     min_score: float = DEFAULT_MIN_SCORE
     time_offset_sigma_s: float | None = None
     ground_elevation_sigma_m: float | None = None
+    flight_height_m: float | None = None
+    flight_height_sigma_m: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.time_offset_s, bool) or not isinstance(self.time_offset_s, (int, float)) or not math.isfinite(self.time_offset_s):
@@ -107,11 +114,16 @@ class ProjectSettings:
                                   or not (math.isfinite(sigma) and sigma >= 0)):
             raise ValueError(
                 f"ProjectSettings.time_offset_sigma_s must be a finite number of seconds >= 0 or None; got {sigma!r}")
-        sigma = self.ground_elevation_sigma_m
-        if sigma is not None and (isinstance(sigma, bool) or not isinstance(sigma, (int, float))
-                                  or not (math.isfinite(sigma) and sigma >= 0)):
-            raise ValueError(
-                f"ProjectSettings.ground_elevation_sigma_m must be a finite number of metres >= 0 or None; got {sigma!r}")
+        for name in ("ground_elevation_sigma_m", "flight_height_sigma_m"):
+            sigma = getattr(self, name)
+            if sigma is not None and (isinstance(sigma, bool) or not isinstance(sigma, (int, float))
+                                      or not (math.isfinite(sigma) and sigma >= 0)):
+                raise ValueError(f"ProjectSettings.{name} must be a finite number of metres >= 0 or None; got {sigma!r}")
+        height = self.flight_height_m
+        if height is not None and (isinstance(height, bool) or not isinstance(height, (int, float))
+                                   or not (math.isfinite(height) and height > 0)):
+            raise ValueError(f"ProjectSettings.flight_height_m must be a finite number of metres > 0 or None; "
+                             f"got {height!r}")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ProjectSettings:

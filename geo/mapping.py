@@ -256,6 +256,7 @@ def build_damage_map_from(
     default_pitch_deg: float = DEFAULT_PITCH_DEG,
     fusion: FusionSettings | None = None,
     ground_elevation_m: float | None = None,
+    flight_height_m: float | None = None,
     title: str = "Damage map",
     dem: str | Path | Terrain | None = None,
     heading_offset_deg: float = 0.0,
@@ -284,6 +285,8 @@ def build_damage_map_from(
     ground_elevation_m
         Absolute elevation of the ground plane, for tracks with absolute altitude only
         (GPX) whose first point is not the take-off (default: the first point's).
+    flight_height_m
+        The drone's height above the ground, constant, for a track with no altitude.
     dem
         A DEM/DSM (GeoTIFF path or :class:`geo.terrain.Terrain`): detections are placed
         where their rays meet it instead of on the take-off plane.
@@ -316,18 +319,20 @@ def build_damage_map_from(
         fov = FieldOfView(fov.hfov_deg, f"estimated from the video, +-{hfov_sigma_deg or 0.0:.1f} deg")
     camera = camera_for(video.width_px, video.height_px, fov)
     aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
-                          offset_s=offset_s, ground_elevation_m=ground_elevation_m)
+                          offset_s=offset_s, ground_elevation_m=ground_elevation_m, flight_height_m=flight_height_m)
     local_terrain = None
     if dem is not None:
         terrain = dem if isinstance(dem, Terrain) else Terrain.open(dem)
         reference, from_absolute, terrain_note = reference_elevation(track, terrain, aligned.local, ground_elevation_m)
         if from_absolute and ground_elevation_m is None:
             aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
-                                  offset_s=offset_s, ground_elevation_m=reference, local=aligned.local)
+                                  offset_s=offset_s, ground_elevation_m=reference, local=aligned.local,
+                                  flight_height_m=flight_height_m)
         local_terrain = terrain.in_frame(aligned.local, reference)
     if not np.isfinite(aligned.height_m).any():
         raise GeoreferenceError(
-            f"{track.path or track.name}: the telemetry has no altitude, so detections cannot be placed on the ground"
+            f"{track.path or track.name}: the telemetry has no altitude, so detections cannot be placed on the "
+            "ground; give the drone's height above the ground, or have it read from the video's motion"
         )
     poses = frame_poses(aligned, frame_times_s, default_pitch_deg=default_pitch_deg, heading_offset_deg=heading_offset_deg)
     if frame_times_s and not poses.poses:
@@ -423,6 +428,9 @@ def _ground_sigma_note(note: str, ground_sigma_m: float) -> str:
     from the video is (the other notes as they are)."""
     if ground_sigma_m > 0.0 and note.startswith("ground plane at") and note.endswith("(given)"):
         return note.removesuffix("(given)") + f"(+-{ground_sigma_m:.0f} m, in each site's uncertainty)"
+    if ground_sigma_m > 0.0 and note.startswith("flown ") and note.endswith("(given: the telemetry has no altitude)"):
+        return (note.removesuffix("(given: the telemetry has no altitude)")
+                + f"(the telemetry has no altitude; +-{ground_sigma_m:.0f} m, in each site's uncertainty)")
     return note
 
 
@@ -484,9 +492,9 @@ def build_damage_map(
     built = build_damage_map_from(
         detections, frame_times, track, video=video_info, hfov_deg=settings.hfov_deg,
         offset_s=settings.time_offset_s, offset_sigma_s=settings.time_offset_sigma_s or 0.0,
-        ground_sigma_m=settings.ground_elevation_sigma_m or 0.0,
+        ground_sigma_m=math.hypot(settings.ground_elevation_sigma_m or 0.0, settings.flight_height_sigma_m or 0.0),
         min_score=settings.min_score,
-        ground_elevation_m=settings.ground_elevation_m, title=f"Damage map: {Path(store.video_path).name}", dem=dem,
+        ground_elevation_m=settings.ground_elevation_m, flight_height_m=settings.flight_height_m, title=f"Damage map: {Path(store.video_path).name}", dem=dem,
         **_camera_view_arguments(camera_view),
     )
     built.reviews = review_signatures(store.edit_history(run_id))

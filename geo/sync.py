@@ -213,6 +213,7 @@ def align_track(
     local: LocalFrame | None = None,
     max_speed_mps: float = MAX_SPEED_MPS,
     ground_elevation_m: float | None = None,
+    flight_height_m: float | None = None,
 ) -> AlignedTrack:
     """Put ``track`` on the clock of a video of ``duration_s`` seconds.
 
@@ -247,7 +248,7 @@ def align_track(
     if outlier.any():
         notes.append(f"{int(outlier.sum())} GPS jumps (faster than {max_speed_mps:g} m/s) flagged and not used")
 
-    height, height_note = _height_above_takeoff(track, ground_elevation_m)
+    height, height_note = _height_above_takeoff(track, ground_elevation_m, flight_height_m)
     if height_note:
         notes.append(height_note)
     heading = np.array(
@@ -260,10 +261,12 @@ def align_track(
     )
 
 
-def _height_above_takeoff(track: Track, ground_elevation_m: float | None = None) -> tuple[np.ndarray, str | None]:
+def _height_above_takeoff(track: Track, ground_elevation_m: float | None = None,
+                          flight_height_m: float | None = None) -> tuple[np.ndarray, str | None]:
     """Height above the ground plane: absolute altitude minus ``ground_elevation_m`` when
     given; else ``alt_rel_m`` where the track has it; else absolute altitude minus the
-    first sample's (GPX elevation, assuming the recording starts at take-off)."""
+    first sample's (GPX elevation, assuming the recording starts at take-off); a track
+    with no altitude at all (some Mavic 2 SRTs) flies at ``flight_height_m`` when given."""
     absolute = np.array([np.nan if s.alt_abs_m is None else s.alt_abs_m for s in track.samples])
     if ground_elevation_m is not None and np.isfinite(absolute).any():
         return absolute - ground_elevation_m, f"ground plane at {ground_elevation_m:g} m elevation (given)"
@@ -272,6 +275,9 @@ def _height_above_takeoff(track: Track, ground_elevation_m: float | None = None)
     if track.has("alt_abs_m"):
         first = absolute[np.isfinite(absolute)][0]
         return absolute - first, "height above take-off = altitude minus the first sample's"
+    if flight_height_m is not None:
+        return (np.full(len(track), float(flight_height_m)),
+                f"flown {flight_height_m:g} m above the ground throughout (given: the telemetry has no altitude)")
     return np.full(len(track), np.nan), "no altitude in the telemetry"
 
 

@@ -160,7 +160,8 @@ def placement_problem(store: ProjectStore, frame_indices: Sequence[int]) -> str 
     settings = store.project_settings()
     try:
         build_damage_map_from([], frame_times, track, video=info, hfov_deg=settings.hfov_deg,
-                              offset_s=settings.time_offset_s, ground_elevation_m=settings.ground_elevation_m)
+                              offset_s=settings.time_offset_s, ground_elevation_m=settings.ground_elevation_m,
+                              flight_height_m=settings.flight_height_m)
     except DamagemapError as exc:
         return str(exc)
     return None

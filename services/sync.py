@@ -3,7 +3,8 @@ motion (``engine.motion``) matched against the track's (``geo.clock_offset``); f
 track of positions only, the camera's pitch and field of view from the same motion
 (``geo.pitch``), the field of view held when the telemetry or the video's metadata
 (``engine.video_metadata``) names it; and for a track of absolute altitudes only, the
-ground's elevation from the same motion (``geo.flow_height``)."""
+ground's elevation from the same motion (``geo.flow_height``), for a track with no
+altitude at all, the drone's height above the ground."""
 
 from __future__ import annotations
 
@@ -28,13 +29,15 @@ class SyncReport:
     """What the video's motion says about its telemetry: the clock offset; for a track
     without gimbal pitch, the camera's pitch, field of view and heading offset; for a
     track whose heights have no ground (absolute altitudes only, no ground elevation
-    given), the ground's elevation (``ground_elevation_m``, the height fit behind it in
-    ``height``)."""
+    given), the ground's elevation (``ground_elevation_m``), and for a track with no
+    altitude at all, the drone's height above the ground (``flight_height_m``), each
+    with the height fit behind it in ``height``."""
 
     offset: OffsetEstimate
     view: FlowView | None
     ground_elevation_m: float | None = None
     height: FlowHeight | None = None
+    flight_height_m: float | None = None
 
     @property
     def ground_sigma_m(self) -> float | None:
@@ -44,6 +47,7 @@ class SyncReport:
 def estimate_sync(
     video_path: Path, track: Track, *, search_s: tuple[float, float] | None = None,
     ground_elevation_m: float | None = None, hfov_deg: float | None = None, rate_hz: float = 5.0,
+    flight_height_m: float | None = None,
 ) -> SyncReport:
     """:func:`estimate_clock_offset`, and the camera's view from the image flow
     (``geo.pitch``) when ``track`` has no gimbal pitch, on the estimated clock (the
@@ -65,13 +69,19 @@ def estimate_sync(
     motion = video_motion(video_path, rate_hz=rate_hz)
     offset = _offset(track, motion, info, search_s, video_path)
     offset_s = offset.offset_s if offset.reliable else 0.0
-    view, height, ground = None, None, None
+    view, height, ground, flown = None, None, None, None
     if ground_elevation_m is None and heights_need_ground(track) and motion.band_flow_px_s is not None:
-        height, ground = _ground_from_flow(track, motion, info, offset_s, hfov_deg)
-        ground_elevation_m = ground
+        height = _height_from_flow(track, motion, info, offset_s, hfov_deg)
+        if height is not None:
+            first_abs = next(s.alt_abs_m for s in track.samples if s.alt_abs_m is not None)
+            ground = ground_elevation_m = round(first_abs - height.offset_m, 1)
+    if flight_height_m is None and heights_unknown(track) and motion.band_flow_px_s is not None:
+        height = _height_from_flow(track, motion, info, offset_s, hfov_deg)
+        if height is not None:
+            flown = flight_height_m = round(height.offset_m, 1)
     if not track.has("gimbal_pitch_deg") and motion.band_flow_px_s is not None:
         aligned = align_track(track, duration_s=info.duration_s, creation_time_utc=info.creation_time_utc,
-                              offset_s=offset_s, ground_elevation_m=ground_elevation_m)
+                              offset_s=offset_s, ground_elevation_m=ground_elevation_m, flight_height_m=flight_height_m)
         hfov_sigma, hfov_source = 0.0, "given"
         known = _held_field_of_view(info.camera_model, track) if hfov_deg is None else None
         if known is not None:
@@ -80,7 +90,7 @@ def estimate_sync(
             hfov_deg, hfov_source, hfov_sigma = known.hfov_deg, known.source, held_fov_sigma_deg(known)
         view = view_from_flow(motion.t_s, motion.band_flow_px_s, motion.width_px, motion.height_px, aligned,
                               hfov_deg=hfov_deg, hfov_sigma_deg=hfov_sigma, hfov_source=hfov_source)
-    return SyncReport(offset, view, ground, height)
+    return SyncReport(offset, view, ground, height, flown)
 
 
 def heights_need_ground(track: Track) -> bool:
@@ -90,11 +100,18 @@ def heights_need_ground(track: Track) -> bool:
     return not track.has("alt_rel_m") and track.has("alt_abs_m")
 
 
-def _ground_from_flow(track: Track, motion: ImageMotion, info: VideoInfo, offset_s: float,
-                      hfov_deg: float | None) -> tuple[FlowHeight | None, float | None]:
-    """The height fit (``geo.flow_height``) and the ground elevation it gives: the track's
-    first absolute altitude less its height above the ground there. The field of view is
-    the one given, else the one the telemetry or the video names, else the map's default."""
+def heights_unknown(track: Track) -> bool:
+    """Whether ``track`` has no altitude at all (some Mavic 2 SRTs): the drone's height
+    above the ground must be given, or read from the video, for it to be mapped."""
+    return not track.has("alt_rel_m") and not track.has("alt_abs_m")
+
+
+def _height_from_flow(track: Track, motion: ImageMotion, info: VideoInfo, offset_s: float,
+                      hfov_deg: float | None) -> FlowHeight | None:
+    """The height fit (``geo.flow_height``) on the track's heights as the map takes them
+    without a ground: above its first fix for absolute altitudes, 0 for a track with none
+    (so the fit is the height itself). The field of view is the one given, else the one
+    the telemetry or the video names, else the map's default."""
     from geo.camera import resolve_hfov
     from geo.flow_height import height_from_flow
     from geo.sync import align_track
@@ -104,13 +121,9 @@ def _ground_from_flow(track: Track, motion: ImageMotion, info: VideoInfo, offset
         focal = [s.focal_length_mm for s in track.samples if s.focal_length_mm is not None]
         hfov_deg = resolve_hfov(None, focal, video_model=info.camera_model).hfov_deg
     aligned = align_track(track, duration_s=info.duration_s, creation_time_utc=info.creation_time_utc,
-                          offset_s=offset_s)
-    height = height_from_flow(motion.t_s, motion.band_flow_px_s, motion.width_px, motion.height_px, aligned,
-                              hfov_deg=hfov_deg)
-    if height is None:
-        return None, None
-    first_abs = next(s.alt_abs_m for s in track.samples if s.alt_abs_m is not None)
-    return height, round(first_abs - height.offset_m, 1)
+                          offset_s=offset_s, flight_height_m=0.0 if heights_unknown(track) else None)
+    return height_from_flow(motion.t_s, motion.band_flow_px_s, motion.width_px, motion.height_px, aligned,
+                            hfov_deg=hfov_deg)
 
 
 def known_field_of_view(video_path: Path, track: Track) -> FieldOfView | None:
@@ -175,4 +188,4 @@ def _offset(track: Track, motion: ImageMotion, info: VideoInfo, search_s: tuple[
     return estimate
 
 
-__all__ = ["SyncReport", "estimate_clock_offset", "estimate_sync", "heights_need_ground", "known_field_of_view"]
+__all__ = ["SyncReport", "estimate_clock_offset", "estimate_sync", "heights_need_ground", "heights_unknown", "known_field_of_view"]

@@ -10,6 +10,7 @@ setting apply to this export only unless ``--save`` stores them.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 
@@ -20,6 +21,13 @@ def _offset(text: str) -> float | str:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds or 'auto'; got {text!r}") from None
+
+
+def _flight_height(text: str) -> float | str:
+    value = _ground_elevation(text)
+    if value != "auto" and not (isinstance(value, float) and math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected metres above the ground (> 0) or 'auto'; got {text!r}")
+    return value
 
 
 def _ground_elevation(text: str) -> float | str:
@@ -55,13 +63,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="elevation (m) of the ground, for telemetry with absolute altitude only (GPX, some "
                              "DJI SRTs) that does not start at take-off, or 'auto' to read the drone's height from "
                              "the video's motion (default: the project's setting)")
+    parser.add_argument("--flight-height", type=_flight_height, default=None, metavar="M",
+                        help="the drone's height (m) above the ground, taken as constant, for telemetry with no "
+                             "altitude at all (some Mavic 2 SRTs), or 'auto' to read it from the video's motion "
+                             "(default: the project's setting)")
     parser.add_argument("--min-score", type=float, default=None, metavar="P",
                         help="leave out unreviewed detections scoring below P (default: the project's setting, "
                              "0.5 unless set)")
     parser.add_argument("--formats", default=None, metavar="LIST",
                         help="comma-separated: sites,observations,track,heatmap,geojson,gpkg,kml,csv,html (default all)")
     parser.add_argument("--save", action="store_true",
-                        help="store --offset, --hfov, --ground-elevation and --min-score in the project, so the "
+                        help="store --offset, --hfov, --ground-elevation, --flight-height and --min-score in the "
+                             "project, so the "
                              "app and later exports use them")
     parser.add_argument("--no-thumbnails", action="store_true", help="no frame thumbnails in the HTML popups")
     parser.add_argument("--include-unconfirmed", action="store_true",
@@ -137,6 +150,9 @@ def _settings(store, args: argparse.Namespace):  # noqa: ANN001, ANN202 - Projec
     if args.ground_elevation is not None and args.ground_elevation != "auto":
         changes["ground_elevation_m"] = args.ground_elevation
         changes["ground_elevation_sigma_m"] = None  # typed: its uncertainty is not known
+    if args.flight_height is not None and args.flight_height != "auto":
+        changes["flight_height_m"] = args.flight_height
+        changes["flight_height_sigma_m"] = None
     if args.min_score is not None:
         changes["min_score"] = args.min_score
     try:
@@ -173,20 +189,22 @@ def _auto_offset(store, telemetry: Path | None):  # noqa: ANN001, ANN202 - Proje
 
 
 def _from_video_motion(store, args: argparse.Namespace, settings):  # noqa: ANN001, ANN202 - ProjectStore, ProjectSettings
-    """``--camera auto`` and ``--ground-elevation auto``: what the video's motion says
-    (services.sync), printed; ``(view, settings)``. The camera: pitch and heading offset
-    (and the field of view unless --hfov or the project gives it), for telemetry without
-    gimbal pitch. The ground's elevation: for telemetry of absolute altitudes only, also
-    with ``--camera auto`` alone when no ground elevation is set (the camera is read at
-    the heights that ground gives, and the map must use the same)."""
+    """``--camera auto``, ``--ground-elevation auto`` and ``--flight-height auto``: what the
+    video's motion says (services.sync), printed; ``(view, settings)``. The camera: pitch
+    and heading offset (and the field of view unless --hfov or the project gives it), for
+    telemetry without gimbal pitch. The height: the ground's elevation for telemetry of
+    absolute altitudes only, the drone's height above the ground for telemetry with no
+    altitude; also with ``--camera auto`` alone when the project sets neither (the camera
+    is read at those heights, and the map must use the same)."""
     from dataclasses import replace
 
     from core.errors import GeoreferenceError, TelemetryError
     from geo.pitch import ESTIMATED_FOV_SOURCE
     from geo.telemetry import read_telemetry
-    from services.sync import estimate_sync, heights_need_ground
+    from services.sync import estimate_sync, heights_need_ground, heights_unknown
 
-    asked = "--camera auto" if args.camera == "auto" else "--ground-elevation auto"
+    asked = next(f"--{name} auto" for name, value in (("camera", args.camera), ("ground-elevation", args.ground_elevation),
+                                                       ("flight-height", args.flight_height)) if value == "auto")
     path = args.telemetry if args.telemetry is not None else store.telemetry_path
     if path is None:
         raise TelemetryError(f"{store.path}: {asked} needs telemetry; the project has none")
@@ -195,12 +213,14 @@ def _from_video_motion(store, args: argparse.Namespace, settings):  # noqa: ANN0
     if camera and track.has("gimbal_pitch_deg"):
         print("  camera: the telemetry gives the gimbal pitch; --camera auto left it as it is")
         camera = False
-    ground = args.ground_elevation == "auto" or (camera and settings.ground_elevation_m is None)
-    if ground and not heights_need_ground(track):
-        if args.ground_elevation == "auto":
-            print("  ground: the telemetry gives heights above take-off; --ground-elevation auto left them as they are")
-        ground = False
-    if not (camera or ground):
+    ground = heights_need_ground(track) and (args.ground_elevation == "auto"
+                                              or (camera and settings.ground_elevation_m is None))
+    flown = heights_unknown(track) and (args.flight_height == "auto" or (camera and settings.flight_height_m is None))
+    if args.ground_elevation == "auto" and not heights_need_ground(track):
+        print("  ground: the telemetry's heights need no ground elevation; --ground-elevation auto left them as they are")
+    if args.flight_height == "auto" and not heights_unknown(track):
+        print("  height: the telemetry gives the drone's altitude; --flight-height auto left it as it is")
+    if not (camera or ground or flown):
         return None, settings
     hfov = None
     if settings.hfov_deg is not None:  # given, or kept in the project: the field of view is known
@@ -210,19 +230,26 @@ def _from_video_motion(store, args: argparse.Namespace, settings):  # noqa: ANN0
             hfov = resolve_hfov(settings.hfov_deg).hfov_deg
         except ValueError as exc:
             raise GeoreferenceError(str(exc)) from None
-    report = estimate_sync(Path(store.video_path), track,
-                           ground_elevation_m=None if ground else settings.ground_elevation_m, hfov_deg=hfov)
-    if ground:
-        if report.ground_elevation_m is None or report.height is None:
+    report = estimate_sync(Path(store.video_path), track, hfov_deg=hfov,
+                           ground_elevation_m=None if ground else settings.ground_elevation_m,
+                           flight_height_m=None if flown else settings.flight_height_m)
+    if ground or flown:
+        option = "--ground-elevation" if ground else "--flight-height"
+        if report.height is None:
             raise GeoreferenceError(
                 f"{store.video_path}: cannot read the drone's height from the video: the ground's flow in it does "
                 f"not follow {Path(path).name} (too little straight flight over the ground, or telemetry of another "
-                "flight); give the ground's elevation (--ground-elevation M)")
-        print(f"  {report.height.note(report.height.offset_m)}: ground elevation {report.ground_elevation_m:.1f} m"
-              + ("" if args.ground_elevation == "auto" else " (the telemetry's heights have no ground; "
-                 "--ground-elevation M sets it)"))
-        settings = replace(settings, ground_elevation_m=report.ground_elevation_m,
-                           ground_elevation_sigma_m=round(report.height.sigma_m, 1))
+                f"flight); give {option} M")
+        sigma = round(report.height.sigma_m, 1)
+        told = "" if asked != "--camera auto" else f" (the telemetry's heights need it; {option} M sets it)"
+        if ground and report.ground_elevation_m is not None:
+            print(f"  {report.height.note(report.height.offset_m)}: ground elevation {report.ground_elevation_m:.1f} m"
+                  + told)
+            settings = replace(settings, ground_elevation_m=report.ground_elevation_m, ground_elevation_sigma_m=sigma)
+        if flown and report.flight_height_m is not None:
+            print(f"  {report.height.note(report.height.offset_m)}: flown {report.flight_height_m:.1f} m above it"
+                  + told)
+            settings = replace(settings, flight_height_m=report.flight_height_m, flight_height_sigma_m=sigma)
     if not camera:
         return None, settings
     view = report.view
@@ -260,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
         if estimate is not None:  # how sure the offset is enters the sites' uncertainty
             settings = replace(settings, time_offset_sigma_s=round(estimate.uncertainty_s, 3))
         camera_view = None
-        if args.camera == "auto" or args.ground_elevation == "auto":
+        if "auto" in (args.camera, args.ground_elevation, args.flight_height):
             camera_view, settings = _from_video_motion(store, args, settings)
         _store_package_options(store, args)
         result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry,

@@ -43,6 +43,11 @@ def run(args: argparse.Namespace) -> int:
         report = estimate_sync(args.video, track, ground_elevation_m=args.ground_elevation)
         estimate = report.offset
         summary["clock_offset"] = estimate.as_dict()
+        if report.height is not None and report.flight_height_m is not None:
+            summary["flight_height_from_video"] = {
+                "height_m": report.flight_height_m, "sigma_m": round(report.height.sigma_m, 1),
+                "frame_pairs": report.height.samples,
+            }
         if report.height is not None and report.ground_elevation_m is not None:
             summary["ground_from_video"] = {
                 "elevation_m": report.ground_elevation_m, "sigma_m": round(report.height.sigma_m, 1),
@@ -68,6 +73,11 @@ def run(args: argparse.Namespace) -> int:
                                                   f"{ground['height_at_first_fix_m']:.0f} m above it at the first fix "
                                                   "(from the ground's flow; the track's altitudes are absolute; give "
                                                   f"--ground-elevation {ground['elevation_m']:.0f} or auto)"))
+            flown = summary.get("flight_height_from_video")
+            if flown:
+                lines.append(("flight height", f"{flown['height_m']:.0f} +-{flown['sigma_m']:.0f} m above the ground "
+                                               "(from the ground's flow; the track has no altitude; give "
+                                               f"--flight-height {flown['height_m']:.0f} or auto)"))
             camera = summary.get("camera_from_video")
             if camera:
                 lines.append(("camera pitch", f"{camera['pitch_deg']:.1f} +-{camera['pitch_sigma_deg']:.1f} deg "

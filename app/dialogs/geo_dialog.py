@@ -70,6 +70,14 @@ class GeoSettingsDialog(QDialog):
         self.elevation_spin.setValue(
             _NO_ELEVATION_M if settings.ground_elevation_m is None else settings.ground_elevation_m
         )
+        self.height_spin = QDoubleSpinBox()
+        self.height_spin.setRange(0.0, 3000.0)
+        self.height_spin.setDecimals(1)
+        self.height_spin.setSuffix(" m")
+        self.height_spin.setSpecialValueText("from the telemetry")
+        self.height_spin.setValue(settings.flight_height_m or 0.0)
+        #: the flight height last read from the video and its one-sigma uncertainty (m)
+        self._height_read: tuple[float, float] | None = None
         self.min_score_spin = QDoubleSpinBox()
         self.min_score_spin.setRange(0.0, 1.0)
         self.min_score_spin.setDecimals(2)
@@ -93,9 +101,9 @@ class GeoSettingsDialog(QDialog):
         form.addRow("Horizontal field of view", self.hfov_spin)
         self.ground_button = QPushButton("Read from the video")
         self.ground_button.setToolTip(
-            "For telemetry of absolute altitudes only (GPX, some DJI SRTs) recorded with the drone already up: "
-            "read its height above the ground from how fast the ground flows through the frame, and so the "
-            "ground's elevation")
+            "For telemetry of absolute altitudes only (GPX, some DJI SRTs) recorded with the drone already up, "
+            "or with no altitude at all (some Mavic 2 SRTs): read the drone's height above the ground from how "
+            "fast the ground flows through the frame, and so the ground's elevation or the flight height")
         self.ground_button.setEnabled(video_path is not None and telemetry_path is not None)
         self.ground_button.clicked.connect(self.read_ground)
         self.ground_label = QLabel("")
@@ -104,6 +112,7 @@ class GeoSettingsDialog(QDialog):
         ground_row.addWidget(self.elevation_spin, 1)
         ground_row.addWidget(self.ground_button)
         form.addRow("Ground elevation (absolute altitudes only)", ground_row)
+        form.addRow("Flight height (telemetry without altitude)", self.height_spin)
         form.addRow("", self.ground_label)
         form.addRow("Map unreviewed detections scoring at least", self.min_score_spin)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -148,8 +157,9 @@ class GeoSettingsDialog(QDialog):
         self.adjustSize()
 
     def read_ground(self) -> None:
-        """Read the ground's elevation from the video off the GUI thread; the result lands
-        in the elevation box with how sure it is (the user can still change it)."""
+        """Read the drone's height from the video off the GUI thread; the ground's
+        elevation or the flight height lands in its box with how sure it is (the user can
+        still change it)."""
         hfov = hfov_degrees(self._initial.hfov_deg)
         job = self._read_video(self._ground_job, self.ground_button, self.ground_label, "Could not read it",
                                _read_ground, self._show_ground, hfov if hfov > _NO_HFOV else None)
@@ -159,16 +169,23 @@ class GeoSettingsDialog(QDialog):
         if report is None:
             self.ground_label.setText("The telemetry gives heights above take-off: no ground elevation is needed.")
             return
-        if report.ground_elevation_m is None or report.height is None:
+        if report.height is None:
             self.ground_label.setText("Could not read it: the ground's flow in the video does not follow the "
                                       "telemetry (too little straight flight over the ground, or another flight's "
-                                      "log). Type the ground's elevation instead.")
+                                      "log). Type the height instead.")
             return
-        self.elevation_spin.setValue(float(report.ground_elevation_m))
-        self._ground_read = (self.elevation_spin.value(), float(report.height.sigma_m))
-        self.ground_label.setText(
-            f"Found {report.ground_elevation_m:.1f} m ± {report.height.sigma_m:.0f} m: the drone "
-            f"{report.height.offset_m:.0f} m above the ground at the track's first fix")
+        sigma = float(report.height.sigma_m)
+        if report.flight_height_m is not None:
+            self.height_spin.setValue(float(report.flight_height_m))
+            self._height_read = (self.height_spin.value(), sigma)
+            self.ground_label.setText(f"Found: flown {report.flight_height_m:.0f} m ± {sigma:.0f} m above the "
+                                      "ground (the telemetry has no altitude)")
+        elif report.ground_elevation_m is not None:
+            self.elevation_spin.setValue(float(report.ground_elevation_m))
+            self._ground_read = (self.elevation_spin.value(), sigma)
+            self.ground_label.setText(
+                f"Found {report.ground_elevation_m:.1f} m ± {sigma:.0f} m: the drone "
+                f"{report.height.offset_m:.0f} m above the ground at the track's first fix")
         self.adjustSize()  # the wrapped line needs its height
 
     def settings(self) -> ProjectSettings:
@@ -177,6 +194,7 @@ class GeoSettingsDialog(QDialog):
         if hfov is not None and abs(hfov - hfov_degrees(self._initial.hfov_deg)) < 0.05:
             hfov = self._initial.hfov_deg
         elevation = self.elevation_spin.value()
+        height = self.height_spin.value()
         offset = self.offset_spin.value()
         return replace(
             self._initial,
@@ -184,18 +202,14 @@ class GeoSettingsDialog(QDialog):
             time_offset_sigma_s=self._offset_sigma(offset),
             hfov_deg=hfov,
             ground_elevation_m=None if elevation <= _NO_ELEVATION_M else elevation,
-            ground_elevation_sigma_m=None if elevation <= _NO_ELEVATION_M else self._ground_sigma(elevation),
+            ground_elevation_sigma_m=None if elevation <= _NO_ELEVATION_M else _sigma(
+                elevation, self._ground_read, self._initial.ground_elevation_m, self._initial.ground_elevation_sigma_m),
+            flight_height_m=height or None,
+            flight_height_sigma_m=_sigma(height, self._height_read, self._initial.flight_height_m,
+                                         self._initial.flight_height_sigma_m) if height else None,
             min_score=self.min_score_spin.value(),
         )
 
-    def _ground_sigma(self, elevation_m: float) -> float | None:
-        """How sure the ground elevation is, as :meth:`_offset_sigma` for the offset."""
-        if self._ground_read is not None and abs(elevation_m - self._ground_read[0]) < 0.05:
-            return round(self._ground_read[1], 1)
-        initial = self._initial.ground_elevation_m
-        if initial is not None and abs(elevation_m - initial) < 0.05:
-            return self._initial.ground_elevation_sigma_m
-        return None
 
 
     def _offset_sigma(self, offset_s: float) -> float | None:
@@ -208,15 +222,27 @@ class GeoSettingsDialog(QDialog):
         return None
 
 
+def _sigma(value: float, read: tuple[float, float] | None, initial: float | None,
+           initial_sigma: float | None) -> float | None:
+    """How sure a height box's value is, as :meth:`GeoSettingsDialog._offset_sigma` for the
+    offset: the reading's while the box holds what was read, the saved one while it holds
+    the saved value, unknown once changed by hand."""
+    if read is not None and abs(value - read[0]) < 0.05:
+        return round(read[1], 1)
+    if initial is not None and abs(value - initial) < 0.05:
+        return initial_sigma
+    return None
+
+
 def _read_ground(video_path: Path, telemetry_path: Path, hfov_deg: float | None) -> Any:
-    """What the video's motion says of the ground under ``telemetry_path`` (a
-    ``services.sync.SyncReport``), or ``None`` when its heights need no ground (on the
-    job thread)."""
+    """What the video's motion says of the drone's height over ``telemetry_path`` (a
+    ``services.sync.SyncReport``), or ``None`` when its heights need nothing (on the job
+    thread)."""
     from geo.telemetry import read_telemetry
-    from services.sync import estimate_sync, heights_need_ground
+    from services.sync import estimate_sync, heights_need_ground, heights_unknown
 
     track = read_telemetry(telemetry_path)
-    if not heights_need_ground(track):
+    if not (heights_need_ground(track) or heights_unknown(track)):
         return None
     return estimate_sync(video_path, track, hfov_deg=hfov_deg)
 

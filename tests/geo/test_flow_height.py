@@ -87,3 +87,18 @@ def test_a_mapping_flight_looking_straight_down_is_read():
     flow = model_flow(-89.0, 73.7, 0.0, 8.0, 100.0, TIMES, noise=0.03)
     found = height_from_flow(TIMES, flow, WIDTH, HEIGHT, aligned, hfov_deg=73.7)
     assert found is not None and found.offset_m == pytest.approx(100.0, rel=0.05)
+
+
+def test_a_track_without_altitude_flies_at_the_height_given():
+    samples = tuple(TelemetrySample(t_s=float(t), lat_deg=30.16 + 6.0 * t / 111_320.0, lon_deg=-85.66)
+                    for t in np.arange(0.0, 40.0, 0.5))
+    track = Track(samples, None, "dji-srt", TimeBase.VIDEO)
+    assert np.isnan(align_track(track, duration_s=30.0).height_m).all()
+    given = align_track(track, duration_s=30.0, flight_height_m=55.0)
+    assert np.allclose(given.height_m, 55.0)
+    assert any(note.startswith("flown 55 m above the ground throughout") for note in given.notes)
+    # the map's height fit on it: one offset from zero, the height itself
+    flow = model_flow(-45.0, 73.7, 0.0, 6.0, 55.0, TIMES, noise=0.03)
+    found = height_from_flow(TIMES, flow, WIDTH, HEIGHT, align_track(track, duration_s=30.0, flight_height_m=0.0),
+                             hfov_deg=73.7)
+    assert found is not None and found.offset_m == pytest.approx(55.0, rel=0.03)

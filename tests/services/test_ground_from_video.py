@@ -74,10 +74,73 @@ def test_export_reads_the_ground_saves_it_and_counts_it_in_the_uncertainty(proje
 def test_telemetry_with_heights_above_take_off_is_left_alone(project, manoeuvring_flight, tmp_path, capsys):
     assert main(["export", str(project), "--to", str(tmp_path / "srt"), "--formats", "sites", "--no-thumbnails",
                  "--telemetry", str(manoeuvring_flight.srt), "--ground-elevation", "auto"]) == 0
-    assert "heights above take-off; --ground-elevation auto left them as they are" in capsys.readouterr().out
+    assert "need no ground elevation; --ground-elevation auto left them as they are" in capsys.readouterr().out
 
 
 def test_a_bad_value_is_one_line(project, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["export", str(project), "--to", str(tmp_path / "x"), "--ground-elevation", "sea level"])
     assert "expected metres or 'auto'" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def no_altitude_project(manoeuvring_flight, tmp_path_factory):
+    """The flight with its GPX stripped of every elevation (as some Mavic 2 SRTs have no
+    altitude at all), its annotated masks as one run."""
+    import gpxpy
+
+    from geo.evaluation import detections_from_coco
+
+    folder = tmp_path_factory.mktemp("no-altitude")
+    gpx = gpxpy.parse(manoeuvring_flight.gpx.read_text())
+    for point in gpx.tracks[0].segments[0].points:
+        point.elevation = None
+    (folder / "flight.gpx").write_text(gpx.to_xml())
+    detections, times = detections_from_coco(manoeuvring_flight.annotations)
+    path = folder / "flight.dmproj"
+    with ProjectStore.create(path, video_path=manoeuvring_flight.video, telemetry_path=folder / "flight.gpx") as store:
+        run = store.start_run(model={"name": "ground truth"}, settings={})
+        for index in sorted(times):
+            store.write_frame(run, Frame(index, times[index], 320, 180),
+                              [replace(d, id=None) for d in detections if d.frame_index == index])
+        store.finish_run(run)
+    return path
+
+
+def test_telemetry_without_altitude_gets_its_flight_height_from_the_video(no_altitude_project, manoeuvring_flight,
+                                                                           tmp_path, capsys):
+    camera = json.loads((manoeuvring_flight.video.parent / "camera.json").read_text())
+    heights = [frame["alt_rel_m"] for frame in camera["frames"]]
+    assert main(["export", str(no_altitude_project), "--to", str(tmp_path / "none"), "--formats", "sites"]) == 2
+    assert "has no altitude" in capsys.readouterr().err  # and says what to give
+    assert main(["export", str(no_altitude_project), "--to", str(tmp_path / "auto"), "--formats", "sites",
+                 "--include-unconfirmed", "--flight-height", "auto", "--save", "--no-thumbnails"]) == 0
+    printed = capsys.readouterr().out
+    assert "flown" in printed and "above it" in printed
+    with ProjectStore.open(no_altitude_project) as store:
+        settings = store.project_settings()
+    sigma = settings.flight_height_sigma_m
+    assert sigma is not None and sigma > 0
+    assert min(heights) - sigma <= settings.flight_height_m <= max(heights) + sigma
+    sites = json.loads((tmp_path / "auto" / "damage_sites.geojson").read_text())["features"]
+    assert sites and all(f["properties"]["uncertainty_altitude_m"] > 0 for f in sites)
+    with pytest.raises(SystemExit):  # a height must be above the ground
+        main(["export", str(no_altitude_project), "--to", str(tmp_path / "x"), "--flight-height", "0"])
+    assert "expected metres above the ground" in capsys.readouterr().err
+
+
+def test_the_dialog_reads_a_flight_height_for_telemetry_without_altitude(qtbot, no_altitude_project,
+                                                                         manoeuvring_flight):
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+    from core.settings import ProjectSettings
+
+    dialog = GeoSettingsDialog(ProjectSettings(), None, video_path=manoeuvring_flight.video,
+                               telemetry_path=no_altitude_project.parent / "flight.gpx")
+    qtbot.addWidget(dialog)
+    dialog.ground_button.click()
+    with qtbot.waitSignal(dialog._ground_job.finished, timeout=60_000):
+        pass
+    found = dialog.settings()
+    assert found.flight_height_m is not None and found.flight_height_sigma_m is not None
+    assert found.ground_elevation_m is None  # the other box is left as it was
+    assert dialog.ground_label.text().startswith("Found: flown")
