@@ -208,10 +208,18 @@ def test_a_typed_offset_forgets_the_uncertainty_of_an_estimated_one(tmp_path):
     with ProjectStore.create(tmp_path / "p.dmproj", video_path=tmp_path / "v.mp4") as store:
         store.set_project_settings(ProjectSettings(time_offset_s=2.4, time_offset_sigma_s=0.05))
         assert store.project_settings().time_offset_sigma_s == 0.05
-        flags = argparse.Namespace(offset=None, hfov=None, ground_elevation=None, min_score=None)
+        flags = argparse.Namespace(offset=None, hfov=None, ground_elevation=None, flight_height=None, min_score=None)
         assert _settings(store, flags).time_offset_sigma_s == 0.05  # kept while the offset is
         typed = _settings(store, argparse.Namespace(**{**vars(flags), "offset": 3.0}))
         assert typed.time_offset_s == 3.0 and typed.time_offset_sigma_s is None
+        # the heights read from the video alike
+        store.set_project_settings(ProjectSettings(ground_elevation_m=12.0, ground_elevation_sigma_m=6.0,
+                                                   flight_height_m=50.0, flight_height_sigma_m=7.0))
+        kept = _settings(store, flags)
+        assert (kept.ground_elevation_sigma_m, kept.flight_height_sigma_m) == (6.0, 7.0)
+        typed = _settings(store, argparse.Namespace(**{**vars(flags), "ground_elevation": 10.0, "flight_height": 45.0}))
+        assert (typed.ground_elevation_m, typed.flight_height_m) == (10.0, 45.0)
+        assert typed.ground_elevation_sigma_m is None and typed.flight_height_sigma_m is None
 
 
 def test_sites_rebuilt_by_a_reviewers_split_get_their_error_budget_too(tmp_path):
