@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -17,20 +18,25 @@ from core.types import Frame
 GROUND_M = 10.0
 
 
-@pytest.fixture(scope="module")
-def project(manoeuvring_flight, tmp_path_factory):
-    """The flight with its GPX (starts in the air) and its annotated masks as one run."""
+def _truth_project(path: Path, flight, telemetry: Path) -> Path:  # noqa: ANN001 - engine.synth.FlyoverPaths
+    """A project of ``flight``'s video and ``telemetry`` with its annotated masks as one run."""
     from geo.evaluation import detections_from_coco
 
-    detections, times = detections_from_coco(manoeuvring_flight.annotations)
-    path = tmp_path_factory.mktemp("ground") / "flight.dmproj"
-    with ProjectStore.create(path, video_path=manoeuvring_flight.video, telemetry_path=manoeuvring_flight.gpx) as store:
+    detections, times = detections_from_coco(flight.annotations)
+    with ProjectStore.create(path, video_path=flight.video, telemetry_path=telemetry) as store:
         run = store.start_run(model={"name": "ground truth"}, settings={})
         for index in sorted(times):
             store.write_frame(run, Frame(index, times[index], 320, 180),
                               [replace(d, id=None) for d in detections if d.frame_index == index])
         store.finish_run(run)
     return path
+
+
+@pytest.fixture(scope="module")
+def project(manoeuvring_flight, tmp_path_factory):
+    """The flight with its GPX (starts in the air) and its annotated masks as one run."""
+    return _truth_project(tmp_path_factory.mktemp("ground") / "flight.dmproj", manoeuvring_flight,
+                          manoeuvring_flight.gpx)
 
 
 def test_the_sync_report_reads_the_ground(manoeuvring_flight):
@@ -89,22 +95,12 @@ def no_altitude_project(manoeuvring_flight, tmp_path_factory):
     altitude at all), its annotated masks as one run."""
     import gpxpy
 
-    from geo.evaluation import detections_from_coco
-
     folder = tmp_path_factory.mktemp("no-altitude")
     gpx = gpxpy.parse(manoeuvring_flight.gpx.read_text())
     for point in gpx.tracks[0].segments[0].points:
         point.elevation = None
     (folder / "flight.gpx").write_text(gpx.to_xml())
-    detections, times = detections_from_coco(manoeuvring_flight.annotations)
-    path = folder / "flight.dmproj"
-    with ProjectStore.create(path, video_path=manoeuvring_flight.video, telemetry_path=folder / "flight.gpx") as store:
-        run = store.start_run(model={"name": "ground truth"}, settings={})
-        for index in sorted(times):
-            store.write_frame(run, Frame(index, times[index], 320, 180),
-                              [replace(d, id=None) for d in detections if d.frame_index == index])
-        store.finish_run(run)
-    return path
+    return _truth_project(folder / "flight.dmproj", manoeuvring_flight, folder / "flight.gpx")
 
 
 def test_telemetry_without_altitude_gets_its_flight_height_from_the_video(no_altitude_project, manoeuvring_flight,
