@@ -332,7 +332,8 @@ def build_damage_map_from(
     if not np.isfinite(aligned.height_m).any():
         raise GeoreferenceError(
             f"{track.path or track.name}: the telemetry has no altitude, so detections cannot be placed on the "
-            "ground; give the drone's height above the ground, or have it read from the video's motion"
+            "ground; give the drone's height above the ground (--flight-height M), or have it read from the video's "
+            "motion (--flight-height auto; in the app, Georeferencing… > Read from the video)"
         )
     poses = frame_poses(aligned, frame_times_s, default_pitch_deg=default_pitch_deg, heading_offset_deg=heading_offset_deg)
     if frame_times_s and not poses.poses:
@@ -438,7 +439,8 @@ def _ground_hint(track: Track) -> str:
     if track.has("alt_rel_m") or not track.has("alt_abs_m"):
         return ""
     return (" (heights are taken above the track's first point; if the recording started in the air, "
-            "give the ground elevation, or have it read from the video's motion)")
+            "give the ground elevation (--ground-elevation M), or have it read from the video's motion "
+            "(--ground-elevation auto; in the app, Georeferencing… > Read from the video))")
 
 
 def build_damage_map(

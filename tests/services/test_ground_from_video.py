@@ -55,7 +55,7 @@ def test_the_sync_report_reads_the_ground(manoeuvring_flight):
 
 def test_export_reads_the_ground_saves_it_and_counts_it_in_the_uncertainty(project, tmp_path, capsys):
     assert main(["export", str(project), "--to", str(tmp_path / "none"), "--formats", "sites"]) == 2
-    assert "have it read from the video's motion" in capsys.readouterr().err
+    assert "have it read from the video's motion (--ground-elevation auto" in capsys.readouterr().err
     out = tmp_path / "auto"
     assert main(["export", str(project), "--to", str(out), "--formats", "sites", "--include-unconfirmed",
                  "--ground-elevation", "auto", "--save", "--no-thumbnails"]) == 0
@@ -108,7 +108,7 @@ def test_telemetry_without_altitude_gets_its_flight_height_from_the_video(no_alt
     camera = json.loads((manoeuvring_flight.video.parent / "camera.json").read_text())
     heights = [frame["alt_rel_m"] for frame in camera["frames"]]
     assert main(["export", str(no_altitude_project), "--to", str(tmp_path / "none"), "--formats", "sites"]) == 2
-    assert "has no altitude" in capsys.readouterr().err  # and says what to give
+    assert "--flight-height M" in capsys.readouterr().err  # no altitude: says what to give
     assert main(["export", str(no_altitude_project), "--to", str(tmp_path / "auto"), "--formats", "sites",
                  "--include-unconfirmed", "--flight-height", "auto", "--save", "--no-thumbnails"]) == 0
     printed = capsys.readouterr().out
