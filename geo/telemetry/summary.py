@@ -56,8 +56,19 @@ def summarise(track: Track) -> dict:
         "fields": fields,
         "crs": local.crs,
         "coordinate_order": track.coordinate_order,
-        "notes": list(track.notes),
+        "notes": list(track.notes) + _height_notes(track),
     }
+
+
+def _height_notes(track: Track) -> list[str]:
+    """What the map will need for a track whose heights have no ground under them."""
+    if track.has("alt_rel_m"):
+        return []
+    if track.has("alt_abs_m"):
+        return ["absolute altitudes only: the map takes heights above the first fix; for a clip started in the air, "
+                "give the ground's elevation (export --ground-elevation M, or auto to read it from the video)"]
+    return ["no altitude: the map needs the drone's height above the ground (export --flight-height M, or auto to "
+            "read it from the video)"]
 
 
 def format_summary(summary: dict) -> str:

@@ -102,3 +102,16 @@ def test_a_track_without_altitude_flies_at_the_height_given():
     found = height_from_flow(TIMES, flow, WIDTH, HEIGHT, align_track(track, duration_s=30.0, flight_height_m=0.0),
                              hfov_deg=73.7)
     assert found is not None and found.offset_m == pytest.approx(55.0, rel=0.03)
+
+
+def test_the_telemetry_summary_says_what_the_map_will_need():
+    from geo.telemetry.summary import summarise
+
+    def notes(**heights: float) -> list[str]:
+        samples = tuple(TelemetrySample(t_s=float(t), lat_deg=30.16 + t * 1e-5, lon_deg=-85.66, **heights)
+                        for t in range(10))
+        return summarise(Track(samples, None, "dji-srt", TimeBase.VIDEO))["notes"]
+
+    assert notes(alt_rel_m=40.0, alt_abs_m=147.0) == []
+    assert any("--ground-elevation M, or auto" in n for n in notes(alt_abs_m=147.0))
+    assert any("--flight-height M, or auto" in n for n in notes())
