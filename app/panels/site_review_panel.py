@@ -310,6 +310,7 @@ class SiteReviewPanel(Panel):
             view.viewport().installEventFilter(self._keys)
         self._keys.pointer_left.connect(self._on_pointer_left)
         self.site_list.currentItemChanged.connect(self._on_current_site)
+        self.site_list.itemSelectionChanged.connect(self._update_summary)
         self.grid.currentItemChanged.connect(self._on_current_tile)
         self.threshold.valueChanged.connect(lambda v: document.set_score_threshold(v / 100))
         self.show_decided.toggled.connect(self._apply_row_filter)
@@ -537,7 +538,11 @@ class SiteReviewPanel(Panel):
         decided = review.decided_count + sum(
             1 for site_id in self._decided if (s := review.site(site_id)) is not None and not s.decided)
         total = len(review.queue)
-        self.summary.setText(f"{total} sites · {total - decided} to decide · {decided} decided")
+        text = f"{total} sites · {total - decided} to decide · {decided} decided"
+        selected = len(self.selected_sites())
+        if selected > 1:  # what the next key will decide
+            text += f" · {selected} selected: A, X, 1-3 decide them all"
+        self.summary.setText(text)
 
     def _update_threshold_count(self, *_args: object, filter_rows: bool = True) -> None:
         value = self.document.score_threshold

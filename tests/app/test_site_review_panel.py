@@ -136,6 +136,7 @@ def test_one_key_decides_every_selected_site_as_one_undoable_edit(qtbot, panel):
     qtbot.keyClick(panel.site_list, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)  # two sites selected
     chosen = panel.selected_sites()
     assert len(chosen) == 2
+    assert panel.summary.text().endswith("· 2 selected: A, X, 1-3 decide them all")  # what the next key does
     left = next(s for s in panel.review.sites if s not in chosen)
     _press(qtbot, panel, panel.site_list, Qt.Key.Key_2)
     for site in chosen:
