@@ -51,9 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     info.add_argument("survey", type=Path)
     info.add_argument("--json", action="store_true", help="machine-readable")
 
-    decide = sub.add_parser("decide", help="accept, reject or relabel a survey site in every flight")
+    decide = sub.add_parser("decide", help="accept, reject or relabel survey sites in every flight")
     decide.add_argument("survey", type=Path)
-    decide.add_argument("site", type=int, help="site number (see 'survey info')")
+    decide.add_argument("sites", type=int, nargs="+", metavar="site",
+                        help="site numbers (see 'survey info'); several are decided alike")
     decide.add_argument("decision", choices=DECISIONS)
 
     export = sub.add_parser("export", help="write the survey's sites and coverage")
@@ -311,14 +312,21 @@ def _info(args: argparse.Namespace) -> int:
 
 def _decide(args: argparse.Namespace) -> int:
     from core.survey import Survey
+    from core.errors import InputError
     from core.types import DamageLevel, ReviewState
-    from services.survey import decide
+    from services.survey import decide, survey_map
 
     decision = {"accept": ReviewState.ACCEPTED, "reject": ReviewState.REJECTED, "slight": DamageLevel.SLIGHT,
                 "severe": DamageLevel.SEVERE, "debris": DamageLevel.DEBRIS}[args.decision]
     survey = Survey.open(args.survey)
-    count = decide(survey, args.site, decision)
-    print(f"site {args.site}: {args.decision} on {count} sightings; kept for flights added later")
+    built = survey_map(survey)
+    missing = [n for n in args.sites if built.site(n) is None]
+    if missing:  # none decided when one is wrong
+        raise InputError(f"survey {survey.name!r} has no site {', '.join(map(str, missing))} "
+                         f"(sites 1-{len(built.sites)})")
+    for number in dict.fromkeys(args.sites):
+        count = decide(survey, number, decision, built=built)
+        print(f"site {number}: {args.decision} on {count} sightings; kept for flights added later")
     return 0
 
 

@@ -316,6 +316,17 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     assert str(folder / "export" / "survey_sites.csv") in capsys.readouterr().out
     assert (folder / "export" / "survey_sites.csv").read_text() == (tmp_path / "out" / "survey_sites.csv").read_text()
 
+    # several sites in one command; with one number wrong, none is decided
+    others = [site["id"] for site in info["sites"] if site["id"] != shared[0]["id"]][:2]
+    assert len(others) == 2
+    assert main(["survey", "decide", str(folder), *map(str, others), "999", "reject"]) == 2
+    assert "has no site 999" in capsys.readouterr().err
+    assert len(Survey.open(folder).decisions) == 1  # the one made above
+    assert main(["survey", "decide", str(folder), *map(str, others), "reject"]) == 0
+    printed = capsys.readouterr().out
+    assert all(f"site {n}: reject on" in printed for n in others)
+    assert len(Survey.open(folder).decisions) == 3
+
 
 def test_a_site_a_reviewer_decided_on_one_flight_is_decided_on_the_others(flights, tmp_path):
     from core.review import ReviewSession
