@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from engine.analyze import AnalysisPlan, AnalysisProgress
+    from geo.telemetry import Track
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,13 +164,29 @@ def plan(
         from services.footage import telemetry_height_caution
         from services.maps import placement_problem
 
-        problem = placement_problem(store, planned.selected) if check_placement else None
+        track = _telemetry_or_none(store)  # read once for both checks
+        video = None if planned.video is None else planned.video.as_dict()
+        problem = placement_problem(store, planned.selected, track=track, video=video) if check_placement else None
         if problem is not None:
             planned.notes.append(f"the map cannot be made yet (the frames are analysed all the same): {problem}")
-        caution = telemetry_height_caution(store, planned.run_id)
+        caution = telemetry_height_caution(store, planned.run_id, track=track)
         if caution is not None:
             planned.notes.append(f"caution: {caution}")
     return planned
+
+
+def _telemetry_or_none(store: ProjectStore) -> Track | None:
+    """The project's telemetry, or ``None`` when it has none or it cannot be read (the
+    checks that get ``None`` read it themselves and say why)."""
+    from core.errors import DamagemapError
+    from geo.telemetry import read_telemetry
+
+    if store.telemetry_path is None:
+        return None
+    try:
+        return read_telemetry(Path(store.telemetry_path))
+    except DamagemapError:
+        return None
 
 
 def analyse(

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import DamagemapError
 from core.model_files import read_model_metadata
 from core.store import ProjectStore
 from geo.footage import flight_height_note, trained_height_range
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geo.telemetry import Track
 
 
 def trained_heights(store: ProjectStore, run_id: int) -> tuple[float, float] | None:
@@ -54,11 +57,11 @@ def flight_height_caution(store: ProjectStore, run_id: int, heights_m: Iterable[
     return flight_height_note(heights_m, trained, too_high_advice=_advice(model))
 
 
-def telemetry_height_caution(store: ProjectStore, run_id: int) -> str | None:
+def telemetry_height_caution(store: ProjectStore, run_id: int, *, track: Track | None = None) -> str | None:
     """The caution from the project's telemetry before any frame is mapped: the heights
     above the take-off point its fixes give. ``None`` when there is nothing to compare:
     no range stated, no telemetry, a log without relative heights, or one that cannot be
-    read (the map reports that)."""
+    read (the map reports that). ``track``: the project's telemetry already read."""
     from geo.telemetry import read_telemetry
 
     if store.telemetry_path is None:
@@ -68,7 +71,7 @@ def telemetry_height_caution(store: ProjectStore, run_id: int) -> str | None:
     if trained is None:
         return None
     try:
-        track = read_telemetry(Path(store.telemetry_path))
+        track = track if track is not None else read_telemetry(Path(store.telemetry_path))
     except DamagemapError:
         return None
     return flight_height_note((s.alt_rel_m for s in track.samples if s.alt_rel_m is not None), trained,

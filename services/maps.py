@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +131,8 @@ def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | 
         return info, f"{exc}; using the stored frame size and no creation time"
 
 
-def placement_problem(store: ProjectStore, frame_indices: Sequence[int]) -> str | None:
+def placement_problem(store: ProjectStore, frame_indices: Sequence[int], *, track: Track | None = None,
+                      video: Mapping[str, Any] | None = None) -> str | None:
     """Why the project's telemetry, with its settings as they stand, would place none of
     these frames on the map: a track that cannot be read, that does not overlap the
     video, that has no altitude, or whose heights put the drone on or under the ground
@@ -140,6 +141,8 @@ def placement_problem(store: ProjectStore, frame_indices: Sequence[int]) -> str 
     Asked before the frames are analysed, so an analyst hears it before the time is
     spent, not at export; ``None`` when the frames can be placed, when the project has
     no telemetry yet or its video cannot be read (the analysis says so itself).
+    ``track`` and ``video`` (``engine.video.VideoInfo.as_dict``): the project's telemetry
+    and video already read.
     """
     from engine.video import probe_video
     from geo.mapping import build_damage_map_from
@@ -148,11 +151,11 @@ def placement_problem(store: ProjectStore, frame_indices: Sequence[int]) -> str 
     if store.telemetry_path is None or not frame_indices:
         return None
     try:
-        track = read_telemetry(Path(store.telemetry_path))
+        track = track if track is not None else read_telemetry(Path(store.telemetry_path))
     except DamagemapError as exc:
         return str(exc)
     try:
-        info = probe_video(store.video_path).as_dict()
+        info = dict(video) if video is not None else probe_video(store.video_path).as_dict()
     except VideoError:
         return None
     pts = info.get("pts_s") or []

@@ -22,7 +22,7 @@ from core.store import ProjectStore
 from engine.analysis.detector import supports_features
 from engine.device import ANALYSIS_CPU_HINT, resolve_device
 from engine.msnet.inference import inference_settings_of
-from engine.video import VideoReader, select_frame_indices
+from engine.video import VideoInfo, VideoReader, select_frame_indices
 
 
 #: Detections below this score are not stored (the SRN's lower bound C0 in the paper:
@@ -47,6 +47,9 @@ class AnalysisPlan:
     settings: dict[str, Any]
     refiner: Any | None
     notes: list[str]
+    #: the video as read for the plan (size, times, creation time): what later checks
+    #: need without reading the file again
+    video: VideoInfo | None = None
 
     @property
     def frames_total(self) -> int:
@@ -256,6 +259,7 @@ def plan_analysis(
     reader = reader or VideoReader(store.video_path)
     try:
         selected = select_frame_indices(reader.pts_s, stride=stride or 1, fps=fps)
+        video = reader.info
     finally:
         if own_reader:
             reader.close()
@@ -296,6 +300,7 @@ def plan_analysis(
         settings=settings,
         refiner=refiner,
         notes=notes,
+        video=video,
     )
 
 
