@@ -14,13 +14,22 @@ import math
 from pathlib import Path
 
 
-def _offset(text: str) -> float | str:
+def _number_or_auto(text: str, unit: str) -> float | str:
+    """An option's value: ``"auto"`` (any case), or a number of ``unit``."""
     if text.strip().lower() == "auto":
         return "auto"
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds or 'auto'; got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {unit} or 'auto'; got {text!r}") from None
+
+
+def _offset(text: str) -> float | str:
+    return _number_or_auto(text, "seconds")
+
+
+def _ground_elevation(text: str) -> float | str:
+    return _number_or_auto(text, "metres")
 
 
 def _flight_height(text: str) -> float | str:
@@ -28,15 +37,6 @@ def _flight_height(text: str) -> float | str:
     if value != "auto" and not (isinstance(value, float) and math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected metres above the ground (> 0) or 'auto'; got {text!r}")
     return value
-
-
-def _ground_elevation(text: str) -> float | str:
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected metres or 'auto'; got {text!r}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -85,32 +85,19 @@ class GeoSettingsDialog(QDialog):
         self.min_score_spin.setValue(settings.min_score)
         form = QFormLayout(self)
         form.addRow(QLabel("Changes move the damage on the map; the detections stay as they are."))
-        self.estimate_button = QPushButton("Estimate from the video")
-        self.estimate_button.setToolTip(
+        self.estimate_button, self.estimate_label, offset_row = self._video_reading_row(
+            self.offset_spin, "Estimate from the video",
             "Match the video's own motion (travel and turns) against the track's speed and turns; "
-            "the offset found is put in the box, to nudge by hand if needed")
-        self.estimate_button.setEnabled(video_path is not None and telemetry_path is not None)
-        self.estimate_button.clicked.connect(self.estimate_offset)
-        self.estimate_label = QLabel("")
-        self.estimate_label.setWordWrap(True)
-        offset_row = QHBoxLayout()
-        offset_row.addWidget(self.offset_spin, 1)
-        offset_row.addWidget(self.estimate_button)
+            "the offset found is put in the box, to nudge by hand if needed", self.estimate_offset)
         form.addRow("Telemetry time offset", offset_row)
         form.addRow("", self.estimate_label)
         form.addRow("Horizontal field of view", self.hfov_spin)
-        self.ground_button = QPushButton("Read from the video")
-        self.ground_button.setToolTip(
+        self.ground_button, self.ground_label, ground_row = self._video_reading_row(
+            self.elevation_spin, "Read from the video",
             "For telemetry of absolute altitudes only (GPX, some DJI SRTs) recorded with the drone already up, "
             "or with no altitude at all (some Mavic 2 SRTs): read the drone's height above the ground from how "
-            "fast the ground flows through the frame, and so the ground's elevation or the flight height")
-        self.ground_button.setEnabled(video_path is not None and telemetry_path is not None)
-        self.ground_button.clicked.connect(self.read_ground)
-        self.ground_label = QLabel("")
-        self.ground_label.setWordWrap(True)
-        ground_row = QHBoxLayout()
-        ground_row.addWidget(self.elevation_spin, 1)
-        ground_row.addWidget(self.ground_button)
+            "fast the ground flows through the frame, and so the ground's elevation or the flight height",
+            self.read_ground)
         form.addRow("Ground elevation (absolute altitudes only)", ground_row)
         form.addRow("Flight height (telemetry without altitude)", self.height_spin)
         form.addRow("", self.ground_label)
@@ -119,6 +106,21 @@ class GeoSettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _video_reading_row(self, box: QWidget, text: str, tip: str,
+                           read: Callable[[], None]) -> tuple[QPushButton, QLabel, QHBoxLayout]:
+        """A box with a button beside it that reads its value from the video (enabled when
+        there are a video and a track), and the label under them for what was found."""
+        button = QPushButton(text)
+        button.setToolTip(tip)
+        button.setEnabled(self._sources[0] is not None and self._sources[1] is not None)
+        button.clicked.connect(read)
+        label = QLabel("")
+        label.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(box, 1)
+        row.addWidget(button)
+        return button, label, row
 
     def estimate_offset(self) -> None:
         """Estimate the clock offset from the video off the GUI thread; the result lands
