@@ -5,14 +5,13 @@ it, and how sure it is enters every site's uncertainty."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
 from core.store import ProjectStore
-from core.types import Frame
+from tests.truth_runs import write_run
 
 #: the manoeuvring flight's ground (engine.synth: the origin's ground_alt_m)
 GROUND_M = 10.0
@@ -24,11 +23,7 @@ def _truth_project(path: Path, flight, telemetry: Path) -> Path:  # noqa: ANN001
 
     detections, times = detections_from_coco(flight.annotations)
     with ProjectStore.create(path, video_path=flight.video, telemetry_path=telemetry) as store:
-        run = store.start_run(model={"name": "ground truth"}, settings={})
-        for index in sorted(times):
-            store.write_frame(run, Frame(index, times[index], 320, 180),
-                              [replace(d, id=None) for d in detections if d.frame_index == index])
-        store.finish_run(run)
+        write_run(store, detections, times)
     return path
 
 
