@@ -64,6 +64,16 @@ def _press(qtbot, panel, widget, key, *, wait=True):
         qtbot.keyClick(widget, key)
 
 
+def _select_the_first_two(qtbot, panel):
+    """The list's first site, and Shift+Down: two sites selected, as a reviewer would."""
+    panel.site_list.setFocus()
+    panel.site_list.setCurrentRow(0)
+    qtbot.keyClick(panel.site_list, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    chosen = panel.selected_sites()
+    assert len(chosen) == 2
+    return chosen
+
+
 def test_sites_are_listed_in_queue_order_with_reason_and_crops(qtbot, panel):
     doc = panel.document
     review = panel.review
@@ -131,11 +141,7 @@ def test_accept_and_relabel_keys_and_the_queue_moves_on(qtbot, panel):
 
 def test_one_key_decides_every_selected_site_as_one_undoable_edit(qtbot, panel):
     doc = panel.document
-    panel.site_list.setFocus()
-    panel.site_list.setCurrentRow(0)
-    qtbot.keyClick(panel.site_list, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)  # two sites selected
-    chosen = panel.selected_sites()
-    assert len(chosen) == 2
+    chosen = _select_the_first_two(qtbot, panel)
     assert panel.summary.text().endswith("· 2 selected: A, X, 1-3 decide them all")  # what the next key does
     left = next(s for s in panel.review.sites if s not in chosen)
     _press(qtbot, panel, panel.site_list, Qt.Key.Key_2)
@@ -266,11 +272,7 @@ def test_a_rebuild_keeps_the_site_and_never_moves_the_player(qtbot, panel):
 
 def test_merge_joins_the_sites_selected_in_the_list(qtbot, panel):
     doc = panel.document
-    panel.site_list.setFocus()
-    panel.site_list.setCurrentRow(0)
-    qtbot.keyClick(panel.site_list, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)  # extend the selection
-    chosen = panel.selected_sites()
-    assert len(chosen) == 2
+    chosen = _select_the_first_two(qtbot, panel)
     _press(qtbot, panel, panel.site_list, Qt.Key.Key_M)
     assert panel.site_list.count() == 2 and doc.undo_stack.count() == 1
     merged = set(chosen[0].detection_ids) | set(chosen[1].detection_ids)
