@@ -47,7 +47,8 @@ class FlightRecord:
     """One flight of a survey.
 
     ``project`` is the flight's project file, relative to the survey folder when inside
-    it; ``date`` an ISO date or date-time (from the video when not given); ``drone``
+    it; ``date`` an ISO date or date-time (when not given: the video's creation time, else
+    the telemetry's clock); ``drone``
     free text.
     """
 

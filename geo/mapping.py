@@ -28,11 +28,10 @@ from geo.heatmap import HeatGrid, heat_grid
 from geo.local import LocalFrame
 from geo.observe import Projected, project_detection
 from geo.pitch import FlowView
-from geo.sync import AlignedTrack, align_track
+from geo.sync import AlignedTrack, align_track, recording_start
 from geo.terrain import Terrain, reference_elevation
 from geo.uncertainty import budget_note, budget_sites
 from geo.telemetry import Track, read_telemetry
-from geo.telemetry.track import TimeBase
 
 
 
@@ -99,19 +98,9 @@ class DamageMap:
     cautions: list[str] = field(default_factory=list)
 
     def recording_start(self) -> tuple[float | None, bool]:
-        """When the video's time 0 was, in epoch seconds, and whether that is UTC: the
-        video's creation time; else the telemetry's UTC clock as it was put on the video
-        (a GPX or a dated log, taken to start with a video that has no creation time);
-        else the wall clock a video-timed log writes (a DJI SRT's, local time with no
-        zone: ``False``; a GoPro's GPS clock: UTC). ``(None, False)`` when none says."""
-        if self.video.creation_time_utc is not None:
-            return float(self.video.creation_time_utc), True
-        track = self.aligned.track
-        if track.time_base is TimeBase.UTC:
-            return float(track.times_s()[0] - self.aligned.t_s[0]), True
-        if track.wall_clock_start_utc is not None:
-            return float(track.wall_clock_start_utc - self.aligned.offset_s), track.wall_clock_is_utc
-        return None, False
+        """When the video's time 0 was, in epoch seconds, and whether that is UTC
+        (:func:`geo.sync.recording_start` of the map's track, creation time and offset)."""
+        return recording_start(self.aligned.track, self.video.creation_time_utc, self.aligned.offset_s)
 
     def recording_start_utc(self) -> float | None:
         """:meth:`recording_start` when it is UTC (the times every export writes)."""

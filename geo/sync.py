@@ -190,6 +190,25 @@ class AlignedTrack:
         return self._interp_angle(t, ts[moving], bearing)
 
 
+def recording_start(track: Track | None, creation_time_utc: float | None,
+                    offset_s: float = 0.0) -> tuple[float | None, bool]:
+    """When the video's time 0 was, in epoch seconds, and whether that is UTC: the video's
+    creation time; else the track's UTC clock as :func:`video_clock` puts it on the video
+    (a GPX or a dated log, taken to start with a video that has no creation time, then
+    moved by ``offset_s``); else the wall clock a video-timed log writes (a DJI SRT's,
+    local time with no zone: ``False``; a GoPro's GPS clock: UTC). ``(None, False)`` when
+    none says."""
+    if creation_time_utc is not None:
+        return float(creation_time_utc), True
+    if track is None:
+        return None, False
+    if track.time_base is TimeBase.UTC:
+        return float(track.times_s()[0]) - offset_s, True
+    if track.wall_clock_start_utc is not None:
+        return float(track.wall_clock_start_utc) - offset_s, track.wall_clock_is_utc
+    return None, False
+
+
 def video_clock(track: Track, creation_time_utc: float | None = None) -> tuple[np.ndarray, str | None]:
     """The track's sample times on the video clock before any offset, and a note on how
     they were put there (``None`` when the file says): SRT times as they are, UTC times

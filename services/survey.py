@@ -69,27 +69,20 @@ def _flight_date(video: Path, telemetry: Path | str | None) -> str | None:
     telemetry's first UTC fix (a GPX, a dated log); else the drone's own clock as a DJI
     SRT writes it (local time: no zone in the text); ``None`` when nothing says."""
     from engine.video import probe_video
+    from geo.sync import recording_start
     from geo.telemetry import read_telemetry
-    from geo.telemetry.track import TimeBase
 
     stamp = probe_video(video).creation_time_utc
-    if stamp is not None:
-        return _iso(stamp, utc=True)
-    if telemetry is None:
+    track = None
+    if stamp is None and telemetry is not None:  # the telemetry is read only when the video does not say
+        try:
+            track = read_telemetry(Path(telemetry))
+        except DamagemapError:  # said when the flight is mapped
+            return None
+    start, utc = recording_start(track, stamp)
+    if start is None:
         return None
-    try:
-        track = read_telemetry(Path(telemetry))
-    except DamagemapError:  # said when the flight is mapped
-        return None
-    if track.time_base is TimeBase.UTC:
-        return _iso(float(track.times_s()[0]), utc=True)
-    if track.wall_clock_start_utc is not None:
-        return _iso(track.wall_clock_start_utc, utc=track.wall_clock_is_utc)
-    return None
-
-
-def _iso(stamp: float, *, utc: bool) -> str:
-    moment = dt.datetime.fromtimestamp(stamp, dt.timezone.utc).replace(microsecond=0)
+    moment = dt.datetime.fromtimestamp(start, dt.timezone.utc).replace(microsecond=0)
     return moment.isoformat() if utc else moment.replace(tzinfo=None).isoformat()
 
 
