@@ -48,8 +48,7 @@ class FlightRecord:
 
     ``project`` is the flight's project file, relative to the survey folder when inside
     it; ``date`` an ISO date or date-time (when not given: the video's creation time, else
-    the telemetry's clock); ``drone``
-    free text.
+    the telemetry's clock); ``drone`` free text.
     """
 
     name: str
