@@ -241,7 +241,7 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
     first_clock, last_clock = clock_time(damage_map, s.first_time_s), clock_time(damage_map, s.last_time_s)
     if first_clock is not None and last_clock is not None:
         (first, clock), (last, _) = first_clock, last_clock
-        clock = clock if clock == "UTC" else f"({clock})"
+        clock = _clock_label(clock)
         when = (f"{first:%Y-%m-%d %H:%M:%S} {clock}" if f"{first:%H:%M:%S}" == f"{last:%H:%M:%S}"
                 else f"{first:%Y-%m-%d %H:%M:%S} to {last:%H:%M:%S} {clock}")
     elif f"{s.first_time_s:.1f}" == f"{s.last_time_s:.1f}":
@@ -372,11 +372,16 @@ def panels_html(title: str, total: str, details: str, sites, notes: list[str], l
 """
 
 
+def _clock_label(clock: str) -> str:
+    """``UTC`` after a time as it is; another clock (a drone's local time) in brackets."""
+    return clock if clock == "UTC" else f"({clock})"
+
+
 def _panel_html(damage_map: DamageMap) -> str:
     observations = sum(s.observation_count for s in damage_map.sites)
     start = clock_time(damage_map, 0.0)
     recorded = "unknown" if start is None else (
-        f"{start[0]:%Y-%m-%d %H:%M} " + (start[1] if start[1] == "UTC" else f"({start[1]})"))
+        f"{start[0]:%Y-%m-%d %H:%M} {_clock_label(start[1])}")
     details = (f'<div class="dm-meta">Recorded {escape(recorded)} &middot; telemetry {escape(damage_map.track.name)}'
                f" ({escape(damage_map.track.format)})</div>")
     legend = ('<div class="dm-row"><span class="dm-line"></span>Flight track</div>'
