@@ -13,6 +13,12 @@ def _utc(t: float) -> str:
     return dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _clock(t: float, *, utc: bool) -> str:
+    """A wall-clock time as written: ISO 8601 with ``Z`` on a UTC clock (a GoPro's GPS),
+    with no zone on a drone's local clock, which says nothing of its zone."""
+    return _utc(t) if utc else _utc(t).removesuffix("Z")
+
+
 def summarise(track: Track) -> dict:
     """Format, samples, time span, bounding box, altitude ranges, gaps, GPS jumps, the
     fields present and notes. JSON-ready."""
@@ -44,7 +50,8 @@ def summarise(track: Track) -> dict:
         "end": _utc(track.end_s) if absolute else round(track.end_s, 3),
         "duration_s": round(track.duration_s, 3),
         "median_step_s": round(track.median_step_s(), 4),
-        "wall_clock_start": _utc(track.wall_clock_start_utc) if track.wall_clock_start_utc is not None else None,
+        "wall_clock_start": (None if track.wall_clock_start_utc is None
+                             else _clock(track.wall_clock_start_utc, utc=track.wall_clock_is_utc)),
         "wall_clock_utc": track.wall_clock_is_utc,
         "bbox": {"min_lon": min_lon, "min_lat": min_lat, "max_lon": max_lon, "max_lat": max_lat},
         "path_length_m": round(path_length, 1),

@@ -95,3 +95,14 @@ def test_named_fields_need_no_order(samples):
     track = read_telemetry(samples / "srt" / "mini3pro_DJI_0023.SRT")
     assert track.coordinate_order is None and summarise(track)["coordinate_order"] is None
     assert read_telemetry(samples / "srt" / "p4_rtk.SRT").coordinate_order == "lon,lat"
+
+
+def test_the_drone_clock_is_printed_without_a_zone_it_does_not_have():
+    """A DJI SRT writes its clock in local time with no zone: the summary must not
+    mark it UTC with a ``Z``."""
+    summary = summarise(read_telemetry(DATA / "matrice300_lat_first.SRT"))
+    assert summary["wall_clock_utc"] is False
+    start = summary["wall_clock_start"]
+    assert start[:4].isdigit() and "T" in start and not start.endswith("Z") and "+" not in start
+    line = next(row for row in format_summary(summary).splitlines() if row.startswith("drone clock"))
+    assert line.endswith(f"{start} at video start (local time as written)")
