@@ -32,6 +32,7 @@ from geo.sync import AlignedTrack, align_track, recording_start
 from geo.terrain import Terrain, reference_elevation
 from geo.uncertainty import budget_note, budget_sites
 from geo.telemetry import Track, read_telemetry
+from geo.telemetry.takeoff import started_in_the_air
 
 
 
@@ -310,6 +311,7 @@ def build_damage_map_from(
     aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
                           offset_s=offset_s, ground_elevation_m=ground_elevation_m, flight_height_m=flight_height_m)
     local_terrain = None
+    ground_known = ground_elevation_m is not None
     if dem is not None:
         terrain = dem if isinstance(dem, Terrain) else Terrain.open(dem)
         reference, from_absolute, terrain_note = reference_elevation(track, terrain, aligned.local, ground_elevation_m)
@@ -317,7 +319,10 @@ def build_damage_map_from(
             aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
                                   offset_s=offset_s, ground_elevation_m=reference, local=aligned.local,
                                   flight_height_m=flight_height_m)
+            ground_known = True
         local_terrain = terrain.in_frame(aligned.local, reference)
+    if not ground_known:
+        _refuse_heights_above_an_airborne_first_fix(track, aligned)
     if not np.isfinite(aligned.height_m).any():
         raise GeoreferenceError(
             f"{track.path or track.name}: the telemetry has no altitude, so detections cannot be placed on the "
@@ -422,6 +427,23 @@ def _ground_sigma_note(note: str, ground_sigma_m: float) -> str:
         return (note.removesuffix("(given: the telemetry has no altitude)")
                 + f"(the telemetry has no altitude; +-{ground_sigma_m:.0f} m, in each site's uncertainty)")
     return note
+
+
+def _refuse_heights_above_an_airborne_first_fix(track: Track, aligned: AlignedTrack) -> None:
+    """Raise when the heights are taken above the first fix of a log of absolute
+    altitudes (no ground elevation given) that started with the drone in the air: they
+    would put the drone a metre or two over the ground and every site beside its track,
+    each with a tiny uncertainty (:mod:`geo.telemetry.takeoff`)."""
+    if track.has("alt_rel_m") or not track.has("alt_abs_m"):
+        return
+    reason = started_in_the_air(aligned.t_s, aligned.east_m, aligned.north_m, aligned.height_m, aligned.outlier)
+    if reason is not None:
+        raise GeoreferenceError(
+            f"{track.path or track.name}: the log gives absolute altitudes only and starts {reason}, so its first "
+            "fix is not the take-off point and no height above the ground can be taken from it; give the ground "
+            "elevation (--ground-elevation M), or have it read from the video's motion (--ground-elevation auto; "
+            "in the app, Georeferencing… > Read from the video)"
+        )
 
 
 def _ground_hint(track: Track) -> str:

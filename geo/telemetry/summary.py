@@ -63,15 +63,23 @@ def summarise(track: Track) -> dict:
         "fields": fields,
         "crs": local.crs,
         "coordinate_order": track.coordinate_order,
-        "notes": list(track.notes) + _height_notes(track),
+        "notes": list(track.notes) + _height_notes(track, east, north, jumps),
     }
 
 
-def _height_notes(track: Track) -> list[str]:
+def _height_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps: np.ndarray) -> list[str]:
     """What the map will need for a track whose heights have no ground under them."""
+    from geo.telemetry.takeoff import started_in_the_air
+
     if track.has("alt_rel_m"):
         return []
     if track.has("alt_abs_m"):
+        absolute = np.array([np.nan if s.alt_abs_m is None else s.alt_abs_m for s in track.samples])
+        reason = started_in_the_air(track.times_s(), east_m, north_m, absolute - absolute[np.isfinite(absolute)][0],
+                                    jumps)
+        if reason is not None:
+            return [f"absolute altitudes only, and the log starts {reason}: the map needs the ground's elevation "
+                    "(export --ground-elevation M, or auto to read it from the video)"]
         return ["absolute altitudes only: the map takes heights above the first fix; for a clip started in the air, "
                 "give the ground's elevation (export --ground-elevation M, or auto to read it from the video)"]
     return ["no altitude: the map needs the drone's height above the ground (export --flight-height M, or auto to "

@@ -42,10 +42,25 @@ def test_a_log_started_in_the_air_is_named_with_what_to_give(tmp_path, sites_fly
         problem = placement_problem(store, FRAMES)
         assert problem is not None
         assert str(gpx) in problem
-        assert f"none of the {len(FRAMES)} analysed frames" in problem
+        assert "absolute altitudes only and starts with the drone already flying" in problem
         assert "give the ground elevation" in problem
         store.set_project_settings(dataclasses.replace(store.project_settings(), ground_elevation_m=107.0))
         assert placement_problem(store, FRAMES) is None  # 40 m above the given ground
+
+
+def test_a_log_started_in_the_air_that_climbs_is_not_mapped_a_metre_over_the_ground(tmp_path, sites_flyover):
+    """The flight's own altitudes, absolute: the first fix is high in the air and the
+    drone climbs a little from it. Heights above that fix would put it a metre or two
+    over the ground in some frames and map those; the map must ask for the ground."""
+    gpx = gpxpy.parse(Path(sites_flyover.gpx).read_text())
+    points = gpx.tracks[0].segments[0].points
+    assert max(p.elevation for p in points) > points[0].elevation  # it climbs: some frames were "above ground"
+    with _project(tmp_path, sites_flyover, Path(sites_flyover.gpx)) as store:
+        problem = placement_problem(store, FRAMES)
+        assert problem is not None and "already flying" in problem and "--ground-elevation" in problem
+        ground = points[0].elevation - 40.0
+        store.set_project_settings(dataclasses.replace(store.project_settings(), ground_elevation_m=ground))
+        assert placement_problem(store, FRAMES) is None
 
 
 def test_a_track_from_another_day_is_said_not_to_overlap(tmp_path, sites_flyover, gpx_clock_shifted):
