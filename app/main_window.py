@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         self._build_overlay_toolbar()
         # the sites decide which boxes "One per site" leaves out
         self.panel(SiteReviewPanel).sites_updated.connect(self._style_changed)
+        self.panel(MapPanel).georeferencing_requested.connect(self.geo_settings_dialog)
         self._build_status_bar()
         build_actions(self)
         build_menus(self)

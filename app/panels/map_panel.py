@@ -19,12 +19,13 @@ from pathlib import Path
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.document import ProjectDocument
 from app.panels import Panel
 from app.widgets.map_view import MapWidget
 from app.workers import FunctionJob, build_map_job, read_track_job
+from core.errors import GeoreferenceError, TelemetryError
 from geo.mapping import DamageMap
 from services.maps import display_basemap, display_buildings
 
@@ -38,12 +39,17 @@ class MapPanel(Panel):
     -------
     map_updated()
         The map was redrawn from a rebuilt damage map (or a message why there is none).
+    georeferencing_requested()
+        The analyst pressed Georeferencing… under a map the telemetry could not place
+        (the window opens its dialog, where the ground or the height can be read from
+        the video).
     """
 
     title = "Map"
     object_name = "map_dock"
 
     map_updated = Signal()
+    georeferencing_requested = Signal()
 
     #: Edits and settings changes coalesce for this long before the map is rebuilt.
     REBUILD_DELAY_MS = 400
@@ -63,10 +69,25 @@ class MapPanel(Panel):
         self.caution_label.setWordWrap(True)
         self.caution_label.setStyleSheet("QLabel#map_caution { background: #fff3cd; color: #664d03; padding: 4px; }")
         self.caution_label.hide()
+        #: shown when the telemetry, as the project sets it, places nothing: one click to
+        #: the settings that fix it, where the message names them
+        self.georeferencing_button = QPushButton("Georeferencing…")
+        self.georeferencing_button.setObjectName("map_georeferencing")
+        self.georeferencing_button.setToolTip(
+            "Set the time offset, the camera, the ground elevation or the flight height, or read them from the video")
+        self.georeferencing_button.clicked.connect(self.georeferencing_requested)
+        fix_row = QWidget()
+        fix_layout = QHBoxLayout(fix_row)
+        fix_layout.setContentsMargins(4, 0, 4, 0)
+        fix_layout.addWidget(self.georeferencing_button)
+        fix_layout.addStretch(1)
+        self._fix_row = fix_row
+        fix_row.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.show_unconfirmed)
         layout.addWidget(self.caution_label)
+        layout.addWidget(fix_row)
         layout.addWidget(self.map_widget)
         self._content: object | None = None
         self._job: FunctionJob | None = None
@@ -116,6 +137,7 @@ class MapPanel(Panel):
     def _on_closed(self) -> None:
         self._timer.stop()
         self._content = None
+        self._fix_row.hide()
         self._show_cautions([])
         self.map_widget.highlight_detection(None)  # no ring for a selection of the closed project
         self.map_widget.set_sites_elsewhere(None)
@@ -127,6 +149,7 @@ class MapPanel(Panel):
         if not doc.is_open:
             return
         if doc.telemetry_path is None:
+            self._fix_row.hide()
             self.map_widget.set_map(None, "No telemetry: File > Open Telemetry… (GPX, DJI SRT, CSV, a GoPro video)")
             self.map_updated.emit()
             return
@@ -150,6 +173,7 @@ class MapPanel(Panel):
     def _on_built(self, content: object) -> None:
         if not self.document.is_open:
             return
+        self._fix_row.hide()
         self._content = content
         self._show_content()
         self.map_updated.emit()
@@ -230,6 +254,8 @@ class MapPanel(Panel):
         _log.warning("map not built: %s", exc)
         self.map_widget.set_map(None, f"No map: {exc}")
         self._show_cautions([])
+        # the telemetry places nothing as the project sets it (not a broken project file)
+        self._fix_row.setVisible(self.document.is_open and isinstance(exc, (GeoreferenceError, TelemetryError)))
         self.map_updated.emit()
 
     def _on_job_finished(self) -> None:

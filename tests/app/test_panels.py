@@ -76,7 +76,7 @@ def test_the_review_panel_follows_the_document_without_a_window(qtbot, flyover, 
     assert view.model.rowCount() == 0 and errors == []
 
 
-def _project_of_a_detector_trained_lower(flyover, tmp_path, low_m: float, high_m: float):
+def _project_of_a_detector_trained_lower(flyover, tmp_path, low_m: float, high_m: float, telemetry: str = "flight.SRT"):
     """A project of the flyover (its SRT) whose run's detector states it was trained on
     footage from ``low_m``-``high_m`` metres up (the weights' JSON)."""
     import json
@@ -91,7 +91,7 @@ def _project_of_a_detector_trained_lower(flyover, tmp_path, low_m: float, high_m
     w, h = info.width_px, info.height_px
     mask = np.zeros((h, w), bool)
     mask[h // 2 - 5:h // 2 + 5, w // 2 - 5:w // 2 + 5] = True
-    with ProjectStore.create(flyover / "flight.dmproj", video_path=video, telemetry_path=flyover / "flight.SRT") as store:
+    with ProjectStore.create(flyover / "flight.dmproj", video_path=video, telemetry_path=flyover / telemetry) as store:
         run = store.start_run(model={"weights": str(weights)}, settings={})
         for index in (2, 4):
             detection = Detection(index, DamageLevel.SEVERE, 0.9, (w / 2 - 5, h / 2 - 5, w / 2 + 5, h / 2 + 5),
@@ -117,6 +117,32 @@ def test_the_map_panel_shows_the_maps_cautions_and_clears_them(qtbot, flyover, t
     assert label.text().startswith("The drone flew about")
     doc.close()
     assert label.isHidden() and label.text() == ""
+    assert errors == []
+
+
+def test_a_map_the_telemetry_cannot_place_offers_the_georeferencing(qtbot, flyover, tmp_path, errors):
+    """The flyover's GPX gives absolute altitudes from a drone already flying: no map,
+    the message says why, and one button leads to the settings that fix it."""
+    from app.panels.map_panel import MapPanel
+
+    doc = ProjectDocument()
+    panel = MapPanel(doc)
+    qtbot.addWidget(panel)
+    panel.show()
+    button = panel.georeferencing_button
+    assert not button.isVisible()
+    with qtbot.waitSignal(panel.map_updated, timeout=10_000):
+        doc.open_path(_project_of_a_detector_trained_lower(flyover, tmp_path, 20.0, 80.0, telemetry="flight.gpx"))
+    assert panel.map_widget.content is None
+    assert "already flying" in panel.map_widget.message and "ground elevation" in panel.map_widget.message
+    assert button.isVisible()
+    with qtbot.waitSignal(panel.georeferencing_requested, timeout=1_000):
+        button.click()
+    with qtbot.waitSignal(panel.map_updated, timeout=10_000):
+        doc.update_settings(ground_elevation_m=10.0)  # any ground under the drone places it
+    assert panel.map_widget.content is not None and not button.isVisible()
+    doc.close()
+    assert not button.isVisible()
     assert errors == []
 
 
