@@ -68,6 +68,21 @@ class ProjectSettings:
         altitude at all (some Mavic 2 SRTs); ``None``: such a track cannot be mapped.
     flight_height_sigma_m
         How sure ``flight_height_m`` is (one sigma, metres), as ``ground_elevation_sigma_m``.
+    camera_pitch_deg
+        The camera's pitch in degrees (negative below the horizon, -90 straight down), for
+        telemetry that gives none (a GPX, most DJI Mini SRTs): typed, or read from the
+        video's motion (``geo.pitch``); ``None``: assumed (``geo.camera.DEFAULT_PITCH_DEG``).
+        A gimbal pitch in the telemetry always wins.
+    camera_pitch_sigma_deg
+        How sure ``camera_pitch_deg`` is (one sigma, degrees): the reading's spread when it
+        was read from the video; ``None`` when typed (a typed pitch counts as a reading,
+        ``geo.camera.ESTIMATED_PITCH_SIGMA_DEG``).
+    heading_offset_deg
+        Degrees added to the heading taken from the direction of travel (a camera not
+        looking straight ahead), for telemetry without a heading; ``None``: none.
+    heading_offset_sigma_deg
+        How sure ``heading_offset_deg`` is (one sigma, degrees), as
+        ``camera_pitch_sigma_deg``; ``None``: ``geo.camera.TRACK_HEADING_SIGMA_DEG``.
     min_score
         Unreviewed detections whose final score is below this are left off the map, in
         ``[0, 1]``. Reviewed detections are always kept.
@@ -81,6 +96,10 @@ class ProjectSettings:
     ground_elevation_sigma_m: float | None = None
     flight_height_m: float | None = None
     flight_height_sigma_m: float | None = None
+    camera_pitch_deg: float | None = None
+    camera_pitch_sigma_deg: float | None = None
+    heading_offset_deg: float | None = None
+    heading_offset_sigma_deg: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.time_offset_s, bool) or not isinstance(self.time_offset_s, (int, float)) or not math.isfinite(self.time_offset_s):
@@ -124,6 +143,13 @@ class ProjectSettings:
                                    or not (math.isfinite(height) and height > 0)):
             raise ValueError(f"ProjectSettings.flight_height_m must be a finite number of metres > 0 or None; "
                              f"got {height!r}")
+        for name, low, high in (("camera_pitch_deg", -90.0, 0.0), ("heading_offset_deg", -180.0, 180.0),
+                                ("camera_pitch_sigma_deg", 0.0, 90.0), ("heading_offset_sigma_deg", 0.0, 180.0)):
+            angle = getattr(self, name)
+            if angle is not None and (isinstance(angle, bool) or not isinstance(angle, (int, float))
+                                      or not (math.isfinite(angle) and low <= angle <= high)):
+                raise ValueError(f"ProjectSettings.{name} must be degrees from {low:g} to {high:g} or None; "
+                                 f"got {angle!r}")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ProjectSettings:

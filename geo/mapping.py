@@ -21,8 +21,8 @@ from core.settings import DEFAULT_MIN_SCORE, ProjectSettings
 from core.store import ProjectStore
 from core.review import ReviewSignature, review_signatures
 from core.types import DamageLevel, DamageSite, Detection, Observation, ReviewState
-from geo.camera import (DEFAULT_PITCH_DEG, FieldOfView, FramePoses, camera_angle_sigma_deg, camera_for, frame_poses,
-                        resolve_hfov)
+from geo.camera import (DEFAULT_PITCH_DEG, ESTIMATED_PITCH_SIGMA_DEG, FieldOfView, FramePoses, camera_angle_sigma_deg,
+                        camera_for, frame_poses, resolve_hfov)
 from geo.fusion import FusedSite, FusionSettings, count_views, fuse_observations
 from geo.heatmap import HeatGrid, heat_grid
 from geo.local import LocalFrame
@@ -370,7 +370,13 @@ def build_damage_map_from(
     notes = list(track.notes) + [_ground_sigma_note(n, ground_sigma_m) for n in aligned.notes] + (
         [terrain_note] if dem is not None else [])
     notes.append(f"camera: {video.width_px}x{video.height_px}, horizontal FOV {fov.hfov_deg:.1f} deg ({fov.source})")
-    notes.append(f"heading from {poses.heading_source}, pitch from {poses.pitch_source}")
+    pitch_text = f"pitch from {poses.pitch_source}"
+    if poses.pitch_source.startswith("default") and default_pitch_deg != DEFAULT_PITCH_DEG:
+        pitch_text = f"pitch {default_pitch_deg:g} deg (set for telemetry without gimbal pitch)"
+    heading_text = f"heading from {poses.heading_source}"
+    if poses.heading_source == "track bearing" and heading_offset_deg:
+        heading_text += f" {heading_offset_deg:+g} deg"
+    notes.append(f"{heading_text}, {pitch_text}")
     if angle_sigma:
         notes.append(f"site uncertainties include {angle_sigma:.0f} deg of camera pointing the telemetry does not give")
     budget = budget_note(fused)
@@ -416,6 +422,21 @@ def _camera_view_arguments(camera_view: FlowView | None) -> dict[str, Any]:
     return {"default_pitch_deg": camera_view.pitch_deg, "heading_offset_deg": camera_view.yaw_offset_deg,
             "pitch_sigma_deg": camera_view.pitch_sigma_deg, "heading_sigma_deg": camera_view.yaw_sigma_deg,
             "hfov_sigma_deg": camera_view.hfov_sigma_deg, "hfov_estimated": camera_view.hfov_estimated}
+
+
+def _camera_settings_arguments(settings: ProjectSettings) -> dict[str, Any]:
+    """``build_damage_map_from`` arguments of the camera a project sets for telemetry
+    without one: a pitch typed or read from the video, a heading offset (each with how
+    sure it is; a typed pitch counts as a reading)."""
+    given: dict[str, Any] = {}
+    if settings.camera_pitch_deg is not None:
+        given["default_pitch_deg"] = settings.camera_pitch_deg
+        given["pitch_sigma_deg"] = (ESTIMATED_PITCH_SIGMA_DEG if settings.camera_pitch_sigma_deg is None
+                                    else settings.camera_pitch_sigma_deg)
+    if settings.heading_offset_deg is not None:
+        given["heading_offset_deg"] = settings.heading_offset_deg
+        given["heading_sigma_deg"] = settings.heading_offset_sigma_deg
+    return given
 
 
 def _ground_sigma_note(note: str, ground_sigma_m: float) -> str:
@@ -508,7 +529,7 @@ def build_damage_map(
         ground_sigma_m=math.hypot(settings.ground_elevation_sigma_m or 0.0, settings.flight_height_sigma_m or 0.0),
         min_score=settings.min_score,
         ground_elevation_m=settings.ground_elevation_m, flight_height_m=settings.flight_height_m, title=f"Damage map: {Path(store.video_path).name}", dem=dem,
-        **_camera_view_arguments(camera_view),
+        **(_camera_view_arguments(camera_view) if camera_view is not None else _camera_settings_arguments(settings)),
     )
     built.reviews = review_signatures(store.edit_history(run_id))
     return built

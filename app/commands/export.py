@@ -51,6 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--camera", choices=["auto"], default=None,
                         help="auto: for telemetry without gimbal pitch (GPX), read the camera's pitch, heading "
                              "offset and (unless --hfov) field of view from the video's motion")
+    parser.add_argument("--pitch", type=float, default=None, metavar="DEG",
+                        help="the camera's pitch in degrees (-90 straight down, -30 for a shallow oblique view), "
+                             "for telemetry without gimbal pitch (GPX, DJI Mini SRTs); default: the project's "
+                             "setting, else -45 assumed")
     parser.add_argument("--dem", type=Path, default=None, metavar="FILE",
                         help="a GeoTIFF elevation model (DEM/DSM): damage placed on the terrain instead of the "
                              "take-off plane")
@@ -73,9 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--formats", default=None, metavar="LIST",
                         help="comma-separated: sites,observations,track,heatmap,geojson,gpkg,kml,csv,html (default all)")
     parser.add_argument("--save", action="store_true",
-                        help="store --offset, --hfov, --ground-elevation, --flight-height and --min-score in the "
-                             "project, so the "
-                             "app and later exports use them")
+                        help="store --offset, --hfov, --pitch, --ground-elevation, --flight-height and --min-score "
+                             "in the project (and what 'auto' read), so the app and later exports use them")
     parser.add_argument("--no-thumbnails", action="store_true", help="no frame thumbnails in the HTML popups")
     parser.add_argument("--include-unconfirmed", action="store_true",
                         help="also write the sites detected in too few of the frames that showed them "
@@ -112,6 +115,7 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
     _flags.finite("--offset", None if args.offset == "auto" else args.offset)
     _flags.finite("--ground-elevation", None if args.ground_elevation == "auto" else args.ground_elevation)
     _flags.fraction("--min-score", args.min_score)
+    _flags.between("--pitch", args.pitch, -90, 0, "degrees (negative below the horizon)")
     _flags.between("--hfov", _hfov_degrees(args.hfov), 1, 170, "degrees", inclusive=False)  # as geo.camera
     _flags.between("--product-version", args.product_version, 1, 99)
     _flags.at_least("--run", args.run)
@@ -155,6 +159,9 @@ def _settings(store, args: argparse.Namespace):  # noqa: ANN001, ANN202 - Projec
         changes["flight_height_sigma_m"] = None
     if args.min_score is not None:
         changes["min_score"] = args.min_score
+    if args.pitch is not None:
+        changes["camera_pitch_deg"] = args.pitch
+        changes["camera_pitch_sigma_deg"] = None  # typed: counts as a reading
     try:
         return replace(store.project_settings(), **changes)
     except ValueError as exc:
@@ -260,6 +267,11 @@ def _from_video_motion(store, args: argparse.Namespace, settings):  # noqa: ANN0
     print(f"  {view.note()}")
     if hfov is None and view.hfov_source == ESTIMATED_FOV_SOURCE:  # a held one the map finds itself, source and all
         settings = replace(settings, hfov_deg=round(view.hfov_deg, 1))
+    # kept with --save, so the app and later exports place the map with the same camera
+    settings = replace(settings, camera_pitch_deg=round(view.pitch_deg, 1),
+                       camera_pitch_sigma_deg=round(view.pitch_sigma_deg, 1),
+                       heading_offset_deg=round((view.yaw_offset_deg + 180.0) % 360.0 - 180.0, 1),
+                       heading_offset_sigma_deg=round(view.yaw_sigma_deg, 1))
     return view, settings  # its spreads enter the sites' error budget
 
 

@@ -1,5 +1,5 @@
-"""The project settings that need no new analysis: time offset, field of view, ground
-elevation and the map's score threshold."""
+"""The project settings that need no new analysis: time offset, field of view, camera
+pitch, ground elevation and the map's score threshold."""
 
 from __future__ import annotations
 
@@ -14,11 +14,14 @@ from PySide6.QtWidgets import (
 )
 
 from core.settings import ProjectSettings
+from geo.camera import DEFAULT_PITCH_DEG
 
 #: The ground elevation spin box's lowest value, shown as "first track point" (no value).
 _NO_ELEVATION_M = -500.0
 #: The field-of-view spin box's lowest value, shown as "from metadata" (no value).
 _NO_HFOV = 1.0
+#: The camera pitch spin box's lowest value, shown as assumed (no value).
+_NO_PITCH = -91.0
 
 
 def hfov_degrees(hfov: float | str | None) -> float:
@@ -78,6 +81,17 @@ class GeoSettingsDialog(QDialog):
         self.height_spin.setValue(settings.flight_height_m or 0.0)
         #: the flight height last read from the video and its one-sigma uncertainty (m)
         self._height_read: tuple[float, float] | None = None
+        self.pitch_spin = QDoubleSpinBox()
+        self.pitch_spin.setRange(_NO_PITCH, 0.0)
+        self.pitch_spin.setDecimals(1)
+        self.pitch_spin.setSuffix("°")
+        self.pitch_spin.setSpecialValueText(f"assumed {DEFAULT_PITCH_DEG:g}°")
+        self.pitch_spin.setValue(_NO_PITCH if settings.camera_pitch_deg is None else settings.camera_pitch_deg)
+        self.pitch_spin.setToolTip("Degrees below the horizon, negative: -90 looks straight down. Used only when "
+                                   "the telemetry gives no gimbal pitch (a GPX, most DJI Mini SRTs)")
+        #: the camera last read from the video: pitch and its sigma, heading offset and its sigma (degrees)
+        self._camera_read: tuple[float, float, float, float] | None = None
+        self._camera_job: Any = None
         self.min_score_spin = QDoubleSpinBox()
         self.min_score_spin.setRange(0.0, 1.0)
         self.min_score_spin.setDecimals(2)
@@ -92,6 +106,12 @@ class GeoSettingsDialog(QDialog):
         form.addRow("Telemetry time offset", offset_row)
         form.addRow("", self.estimate_label)
         form.addRow("Horizontal field of view", self.hfov_spin)
+        self.camera_button, self.camera_label, camera_row = self._video_reading_row(
+            self.pitch_spin, "Read from the video",
+            "For telemetry without gimbal pitch: read the camera's pitch, and how far it looks off the direction "
+            "of travel, from how the ground flows through the frame", self.read_camera)
+        form.addRow("Camera pitch (telemetry without gimbal pitch)", camera_row)
+        form.addRow("", self.camera_label)
         self.ground_button, self.ground_label, ground_row = self._video_reading_row(
             self.elevation_spin, "Read from the video",
             "For telemetry of absolute altitudes only (GPX, some DJI SRTs) recorded with the drone already up, "
@@ -190,6 +210,59 @@ class GeoSettingsDialog(QDialog):
                 f"{report.height.offset_m:.0f} m above the ground at the track's first fix")
         self.adjustSize()  # the wrapped line needs its height
 
+    def read_camera(self) -> None:
+        """Read the camera's pitch and heading offset from the video off the GUI thread,
+        at the heights the boxes give (or read with it); the pitch lands in its box."""
+        hfov = hfov_degrees(self._initial.hfov_deg)
+        elevation, height = self.elevation_spin.value(), self.height_spin.value()
+        job = self._read_video(self._camera_job, self.camera_button, self.camera_label, "Could not read it",
+                               _read_camera, self._show_camera, hfov if hfov > _NO_HFOV else None,
+                               None if elevation <= _NO_ELEVATION_M else elevation, height or None)
+        self._camera_job = job or self._camera_job
+
+    def _show_camera(self, report: Any) -> None:
+        if report is None:
+            self.camera_label.setText("The telemetry gives the gimbal pitch: the map uses it.")
+            return
+        view = report.view
+        if view is None:
+            self.camera_label.setText("Could not read it: too little motion over the ground, or a flow that does "
+                                      "not follow the telemetry. Type the pitch instead.")
+            return
+        self.pitch_spin.setValue(float(view.pitch_deg))
+        yaw = (float(view.yaw_offset_deg) + 180.0) % 360.0 - 180.0
+        self._camera_read = (self.pitch_spin.value(), float(view.pitch_sigma_deg), round(yaw, 1),
+                             float(view.yaw_sigma_deg))
+        text = (f"Found pitch {view.pitch_deg:.0f}° ± {view.pitch_sigma_deg:.0f}°, looking {yaw:+.0f}° "
+                f"± {view.yaw_sigma_deg:.0f}° off the direction of travel")
+        if report.height is not None and report.ground_elevation_m is not None \
+                and self.elevation_spin.value() <= _NO_ELEVATION_M:  # read at these heights: the map needs them too
+            self._show_ground(report)
+            text += "; the ground elevation was read with it"
+        elif report.height is not None and report.flight_height_m is not None and not self.height_spin.value():
+            self._show_ground(report)
+            text += "; the flight height was read with it"
+        self.camera_label.setText(text)
+        self.adjustSize()
+
+    def _camera(self) -> dict[str, float | None]:
+        """The camera settings as edited: the pitch with how sure it is (the reading's
+        while the box holds it), and the heading offset read with it (none once the
+        pitch is back to assumed)."""
+        pitch = self.pitch_spin.value()
+        if pitch <= _NO_PITCH:
+            return {"camera_pitch_deg": None, "camera_pitch_sigma_deg": None, "heading_offset_deg": None,
+                    "heading_offset_sigma_deg": None}
+        read = self._camera_read
+        heading = {"heading_offset_deg": self._initial.heading_offset_deg,
+                   "heading_offset_sigma_deg": self._initial.heading_offset_sigma_deg}
+        if read is not None:
+            heading = {"heading_offset_deg": read[2], "heading_offset_sigma_deg": round(read[3], 1)}
+        return {"camera_pitch_deg": pitch,
+                "camera_pitch_sigma_deg": _sigma(pitch, None if read is None else (read[0], read[1]),
+                                                 self._initial.camera_pitch_deg, self._initial.camera_pitch_sigma_deg),
+                **heading}
+
     def settings(self) -> ProjectSettings:
         """The settings as edited (a preset name stays while its value is untouched)."""
         hfov: float | str | None = self.hfov_spin.value() if self.hfov_spin.value() > _NO_HFOV else None
@@ -210,6 +283,7 @@ class GeoSettingsDialog(QDialog):
             flight_height_sigma_m=_sigma(height, self._height_read, self._initial.flight_height_m,
                                          self._initial.flight_height_sigma_m) if height else None,
             min_score=self.min_score_spin.value(),
+            **self._camera(),
         )
 
 
@@ -247,6 +321,21 @@ def _read_ground(video_path: Path, telemetry_path: Path, hfov_deg: float | None)
     if not (heights_need_ground(track) or heights_unknown(track)):
         return None
     return estimate_sync(video_path, track, hfov_deg=hfov_deg)
+
+
+def _read_camera(video_path: Path, telemetry_path: Path, hfov_deg: float | None, ground_elevation_m: float | None,
+                 flight_height_m: float | None) -> Any:
+    """What the video's motion says of the camera over ``telemetry_path`` (a
+    ``services.sync.SyncReport``, its heights read too where the boxes give none), or
+    ``None`` when the telemetry gives the gimbal pitch (on the job thread)."""
+    from geo.telemetry import read_telemetry
+    from services.sync import estimate_sync
+
+    track = read_telemetry(telemetry_path)
+    if track.has("gimbal_pitch_deg"):
+        return None
+    return estimate_sync(video_path, track, hfov_deg=hfov_deg, ground_elevation_m=ground_elevation_m,
+                         flight_height_m=flight_height_m)
 
 
 def _estimate_offset(video_path: Path, telemetry_path: Path) -> Any:

@@ -72,3 +72,43 @@ def test_a_track_with_heights_above_take_off_needs_no_ground(qtbot, manoeuvring_
         pass
     assert "no ground elevation is needed" in dialog.ground_label.text()
     assert dialog.settings().ground_elevation_m is None
+
+
+def test_the_camera_pitch_is_read_from_the_video_into_the_box(qtbot, manoeuvring_flight):
+    """The GPX gives no gimbal pitch (nor a ground): the pitch read lands in the box with
+    how sure it is, and the ground is read with it. (How close the reading comes is
+    ``geo.pitch``'s to answer: this flight is too small and turns too much to say.)"""
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+
+    dialog = GeoSettingsDialog(ProjectSettings(), None, video_path=manoeuvring_flight.video,
+                               telemetry_path=manoeuvring_flight.gpx)
+    qtbot.addWidget(dialog)
+    assert dialog.settings().camera_pitch_deg is None and dialog.pitch_spin.text() == "assumed -45°"
+    dialog.camera_button.click()
+    with qtbot.waitSignal(dialog._camera_job.finished, timeout=60_000):
+        pass
+    found = dialog.settings()
+    assert found.camera_pitch_deg is not None and found.camera_pitch_sigma_deg is not None
+    assert -90.0 <= found.camera_pitch_deg < 0.0 and found.camera_pitch_sigma_deg > 0.0
+    assert f"Found pitch {found.camera_pitch_deg:.0f}°" in dialog.camera_label.text()
+    assert found.heading_offset_deg is not None and found.heading_offset_sigma_deg is not None
+    assert "ground elevation was read" in dialog.camera_label.text()
+    assert found.ground_elevation_m is not None and found.ground_elevation_sigma_m is not None
+    dialog.pitch_spin.setValue(-60.0)  # typed over the reading: kept, its spread unknown
+    assert dialog.settings().camera_pitch_deg == -60.0 and dialog.settings().camera_pitch_sigma_deg is None
+    dialog.pitch_spin.setValue(dialog.pitch_spin.minimum())  # back to assumed: the whole camera goes
+    camera = dialog.settings()
+    assert (camera.camera_pitch_deg, camera.heading_offset_deg, camera.camera_pitch_sigma_deg) == (None, None, None)
+
+
+def test_a_track_with_gimbal_pitch_needs_no_camera_reading(qtbot, manoeuvring_flight):
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+
+    dialog = GeoSettingsDialog(ProjectSettings(camera_pitch_deg=-30.0), None, video_path=manoeuvring_flight.video,
+                               telemetry_path=manoeuvring_flight.srt)
+    qtbot.addWidget(dialog)
+    assert dialog.settings().camera_pitch_deg == -30.0  # a saved pitch stays while untouched
+    dialog.camera_button.click()
+    with qtbot.waitSignal(dialog._camera_job.finished, timeout=60_000):
+        pass
+    assert "gives the gimbal pitch" in dialog.camera_label.text()

@@ -14,7 +14,8 @@ from core.store import ProjectStore
 def test_defaults_and_round_trip_through_the_store(tmp_path):
     with ProjectStore.create(tmp_path / "p.dmproj", video_path=tmp_path / "v.mp4") as store:
         assert store.project_settings() == ProjectSettings() and ProjectSettings().min_score == DEFAULT_MIN_SCORE
-        chosen = ProjectSettings(time_offset_s=-1.5, hfov_deg="mavic-2-pro", ground_elevation_m=12.0, min_score=0.3)
+        chosen = ProjectSettings(time_offset_s=-1.5, hfov_deg="mavic-2-pro", ground_elevation_m=12.0, min_score=0.3,
+                                 camera_pitch_deg=-32.5, camera_pitch_sigma_deg=3.0, heading_offset_deg=-4.0)
         store.set_project_settings(chosen)
         store.set_setting("something_else", 3)  # other keys live beside the typed ones
     with ProjectStore.open(tmp_path / "p.dmproj") as store:
@@ -32,6 +33,10 @@ def test_defaults_and_round_trip_through_the_store(tmp_path):
         ("ground_elevation_m", math.inf, "finite number of metres"),
         ("min_score", 1.5, "in .0, 1."),
         ("min_score", "0.5", "in .0, 1."),
+        ("camera_pitch_deg", 30.0, "degrees from -90 to 0"),
+        ("camera_pitch_deg", math.nan, "degrees from -90 to 0"),
+        ("heading_offset_deg", 270.0, "degrees from -180 to 180"),
+        ("camera_pitch_sigma_deg", -1.0, "degrees from 0 to 90"),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(field, value, words):

@@ -77,7 +77,7 @@ def test_export_with_the_camera_read_from_the_video(hilly_project, tmp_path, cap
                  "--ground-elevation", "10", "--camera", "auto", "--hfov", "84"]) == 0
     printed = capsys.readouterr().out
     assert "camera estimated from the ground's flow" in printed and "horizontal FOV 84.0 +-0.0 deg" in printed
-    assert "pitch from default" in printed  # the map's note: the pitch given, not the telemetry's
+    assert "(set for telemetry without gimbal pitch)" in printed  # the map's note: the pitch read, not assumed
     assert json.loads((out / "damage_sites.geojson").read_text())["features"]
     assert "horizontal FOV 84.0 deg (given)" in printed  # the map's note: held as given
     assert main(["export", str(project), "--to", str(tmp_path / "fov"), "--formats", "sites", "--offset", "2.5",
@@ -124,3 +124,49 @@ def test_a_plain_export_uses_the_field_of_view_of_the_drone_the_video_names(hill
     for target, camera in ((copy, "DJI Mavic 2 Pro"), (project, None)):
         assert main(["info", str(target), "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["video"]["camera"] == camera
+
+
+def _copy_of(project, tmp_path):
+    """A private copy of the module's project (these tests save settings in it)."""
+    import shutil
+
+    copy = tmp_path / project.name
+    shutil.copy2(project, copy)
+    return copy
+
+
+def test_a_typed_camera_pitch_places_the_map_and_is_saved(hilly_project, tmp_path, capsys):
+    """The GPX has no gimbal pitch: ``--pitch`` sets the one the map uses, ``--save`` keeps it."""
+    project = _copy_of(hilly_project[0], tmp_path)
+    common = ["--formats", "sites", "--offset", "2.5", "--ground-elevation", "10"]
+    assert main(["export", str(project), "--to", str(tmp_path / "a"), *common, "--pitch", "-30", "--save"]) == 0
+    assert "pitch -30 deg (set for telemetry without gimbal pitch)" in capsys.readouterr().out
+    assert main(["export", str(project), "--to", str(tmp_path / "b"), *common, "--pitch", "-60"]) == 0
+    capsys.readouterr()
+    shallow, steep = (json.loads((tmp_path / name / "damage_sites.geojson").read_text())["features"]
+                      for name in ("a", "b"))
+    assert shallow and steep and shallow[0]["geometry"] != steep[0]["geometry"]
+    from core.store import ProjectStore
+
+    with ProjectStore.open(project) as store:
+        saved = store.project_settings()
+    assert saved.camera_pitch_deg == -30.0 and saved.camera_pitch_sigma_deg is None  # --pitch -60 was not saved
+    assert main(["export", str(project), "--to", str(tmp_path / "c"), "--formats", "sites"]) == 0
+    assert "pitch -30 deg" in capsys.readouterr().out  # the saved pitch, with no flag
+    assert main(["export", str(project), "--to", str(tmp_path / "d"), "--pitch", "30"]) == 2
+    assert "--pitch must be from -90 to 0 degrees" in capsys.readouterr().err
+
+
+def test_the_camera_read_from_the_video_is_saved(hilly_project, tmp_path, capsys):
+    project = _copy_of(hilly_project[0], tmp_path)
+    assert main(["export", str(project), "--to", str(tmp_path / "a"), "--formats", "sites", "--offset", "2.5",
+                 "--ground-elevation", "10", "--camera", "auto", "--save"]) == 0
+    capsys.readouterr()
+    from core.store import ProjectStore
+
+    with ProjectStore.open(project) as store:
+        saved = store.project_settings()
+    assert saved.camera_pitch_deg is not None and -90.0 <= saved.camera_pitch_deg < 0.0
+    assert saved.camera_pitch_sigma_deg is not None and saved.heading_offset_deg is not None
+    assert main(["export", str(project), "--to", str(tmp_path / "b"), "--formats", "sites"]) == 0
+    assert f"pitch {saved.camera_pitch_deg:g} deg (set for" in capsys.readouterr().out

@@ -208,7 +208,8 @@ def test_a_typed_offset_forgets_the_uncertainty_of_an_estimated_one(tmp_path):
     with ProjectStore.create(tmp_path / "p.dmproj", video_path=tmp_path / "v.mp4") as store:
         store.set_project_settings(ProjectSettings(time_offset_s=2.4, time_offset_sigma_s=0.05))
         assert store.project_settings().time_offset_sigma_s == 0.05
-        flags = argparse.Namespace(offset=None, hfov=None, ground_elevation=None, flight_height=None, min_score=None)
+        flags = argparse.Namespace(offset=None, hfov=None, ground_elevation=None, flight_height=None, min_score=None,
+                                   pitch=None)
         assert _settings(store, flags).time_offset_sigma_s == 0.05  # kept while the offset is
         typed = _settings(store, argparse.Namespace(**{**vars(flags), "offset": 3.0}))
         assert typed.time_offset_s == 3.0 and typed.time_offset_sigma_s is None
@@ -220,6 +221,11 @@ def test_a_typed_offset_forgets_the_uncertainty_of_an_estimated_one(tmp_path):
         typed = _settings(store, argparse.Namespace(**{**vars(flags), "ground_elevation": 10.0, "flight_height": 45.0}))
         assert (typed.ground_elevation_m, typed.flight_height_m) == (10.0, 45.0)
         assert typed.ground_elevation_sigma_m is None and typed.flight_height_sigma_m is None
+        # and the camera pitch read from the video
+        store.set_project_settings(ProjectSettings(camera_pitch_deg=-38.0, camera_pitch_sigma_deg=4.0))
+        assert _settings(store, flags).camera_pitch_sigma_deg == 4.0
+        typed = _settings(store, argparse.Namespace(**{**vars(flags), "pitch": -30.0}))
+        assert typed.camera_pitch_deg == -30.0 and typed.camera_pitch_sigma_deg is None
 
 
 def test_sites_rebuilt_by_a_reviewers_split_get_their_error_budget_too(tmp_path):
