@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from geo.pitch import flow_against_track
+from geo.pitch import flow_against_track, ground_angle_rate
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.sync import AlignedTrack
@@ -103,14 +103,15 @@ def height_from_flow(
     pitch_given = pitch_deg is not None or state.pitch_source == "gimbal"
     pitch_track = (np.full(int(usable.sum()), pitch_deg) if pitch_deg is not None
                    else np.asarray(state.pitch_deg, dtype=np.float64)[usable])
-    dy, v, h = flow[usable, :, 1], speed[usable], heights[usable]
+    dy, v, h, c = flow[usable, :, 1], speed[usable], heights[usable], along.climb_mps[usable]
     first = float(aligned.height_m[np.isfinite(aligned.height_m)][0])
     f = 0.5 * width_px / math.tan(math.radians(hfov_deg) / 2)
     beta = np.arctan((rows - 0.5 * height_px) / f)
     gain = f / np.cos(beta) ** 2
 
     def fit(sel: np.ndarray) -> tuple[float, float, float]:
-        return _fit_offset(dy[sel], v[sel], h[sel], pitch_track[sel] if pitch_given else None, beta, gain, first)
+        return _fit_offset(dy[sel], v[sel], h[sel], pitch_track[sel] if pitch_given else None, beta, gain, first,
+                           c[sel])
 
     offset, pitch, rms = fit(np.ones(len(v), dtype=bool))
     # (the steep end of the pitches is no edge: a mapping flight looks straight down)
@@ -125,24 +126,26 @@ def height_from_flow(
 
 
 def _fit_offset(dy: np.ndarray, v: np.ndarray, h: np.ndarray, pitch: np.ndarray | None, beta: np.ndarray,
-                gain: np.ndarray, first_m: float) -> tuple[float, float, float]:
-    """Least-squares ``(offset, pitch, rms)``: ``dy[k, b] = gain[b] v[k] sin^2(alpha) / (h[k] + offset)``
-    with ``alpha = -pitch + beta[b]``; ``pitch`` per frame pair when given, else one
-    fitted. A coarse grid (heights of the first fix spaced 2%, pitches 1 deg), then a
+                gain: np.ndarray, first_m: float, climb: np.ndarray | None = None) -> tuple[float, float, float]:
+    """Least-squares ``(offset, pitch, rms)``: ``dy[k, b] = gain[b] (v[k] sin^2(alpha)
+    + c[k] sin(alpha) cos(alpha)) / (h[k] + offset)`` with ``alpha = -pitch + beta[b]``
+    and ``c`` the climb (``geo.pitch.ground_angle_rate``); ``pitch`` per frame pair when
+    given, else one fitted. A coarse grid (heights of the first fix spaced 2%, pitches 1 deg), then a
     fine one around its best."""
     ok = np.isfinite(dy)
     count = max(int(ok.sum()), 1)
+    c = np.zeros_like(v) if climb is None else np.nan_to_num(climb)
 
     def misfit(start_m: np.ndarray, pitch_deg: float | None) -> np.ndarray:
         offsets = start_m - first_m  # [S]
-        scale = v[None, :] / np.maximum(h[None, :] + offsets[:, None], 0.5)  # [S, K]
+        above = np.maximum(h[None, :] + offsets[:, None], 0.5)  # [S, K]
         if pitch_deg is None:
             assert pitch is not None
             alpha = np.radians(-pitch)[:, None] + beta[None, :]  # [K, B]
         else:
             alpha = np.broadcast_to(math.radians(-pitch_deg) + beta[None, :], dy.shape)
-        shape = gain[None, :] * np.sin(np.clip(alpha, 0.0, math.pi / 2)) ** 2  # [K, B]
-        predicted = scale[:, :, None] * shape[None, :, :]
+        alpha = np.clip(alpha, 0.0, math.pi / 2)
+        predicted = gain * ground_angle_rate(alpha[None], v[None, :, None], c[None, :, None], above[:, :, None])
         residual = np.where(ok[None], dy[None] - predicted, 0.0)
         totals: np.ndarray = np.sum(residual**2, axis=(1, 2))
         return totals

@@ -6,9 +6,13 @@ the gimbal pitch is assumed, the heading is the direction of travel and the fiel
 view a preset, each off by degrees, which moves damage metres. Flying forward at speed
 ``v`` and height ``h``, a ground point seen ``alpha`` below the horizon moves at
 ``v sin^2(alpha) / h`` radians a second, and a row ``beta`` from the image centre spans
-``f / cos^2(beta)`` pixels a radian. So how fast the ground slides down each horizontal
-band of the frame (``engine.motion``), against the track's speed and height, fixes the
-pitch and the focal length (:func:`view_from_flow`, a least-squares grid search).
+``f / cos^2(beta)`` pixels a radian. A climb at ``c`` m/s adds ``c sin(alpha)
+cos(alpha) / h`` (a descent slows the slide, most near the horizon: descending at 1 m/s
+while flying at 6 reads the top of a 45-degree view a third slower), and the track's
+heights give it (:func:`ground_angle_rate`). So how fast the ground slides down each
+horizontal band of the frame (``engine.motion``), against the track's speed, climb and
+height, fixes the pitch and the focal length (:func:`view_from_flow`, a least-squares
+grid search).
 
 That forward flow alone hardly tells a steeper, narrower camera from a shallower, wider
 one (near 45 degrees down the two trade almost freely), and houses, nearer than the
@@ -89,18 +93,20 @@ class FlowView:
 
 def _fit_pitch_fov(rows: np.ndarray, dy: np.ndarray, speed: np.ndarray, height: np.ndarray, width_px: int,
                    height_px: int, hfov_range: tuple[float, float] = HFOV_RANGE,
-                   turns: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, float, float]:
+                   turns: tuple[np.ndarray, np.ndarray] | None = None,
+                   climb: np.ndarray | None = None) -> tuple[float, float, float]:
     """Least-squares pitch and hfov for the downward flow ``dy[k, b]`` of bands at image
     rows ``rows[b]`` (pixels) while flying at ``speed[k]`` m/s ``height[k]`` m above the
-    ground: a ground point seen ``alpha`` below the horizon moves at
-    ``v sin^2(alpha) / h`` rad/s, ``f / cos^2(beta)`` pixels per radian ``beta`` from the
+    ground and climbing at ``climb[k]`` m/s: a ground point seen ``alpha`` below the
+    horizon moves at ``(v sin^2(alpha) + c sin(alpha) cos(alpha)) / h`` rad/s
+    (:func:`ground_angle_rate`), ``f / cos^2(beta)`` pixels per radian ``beta`` from the
     centre row. With ``turns = (dx[k, b], yaw_rate[k])`` (sideways flow, px/s; the
     track's turn rate, rad/s) the sideways flow enters too: turning at ``w`` slides row
     ``y`` (pixels below the centre) sideways by ``-w (f cos(pitch) + y sin(pitch))``,
     whatever the ground's distance, and travel slides each band by its own multiple of
     ``v / h`` (fitted per band). Returns ``(pitch, hfov, rms)``."""
     ok = np.isfinite(dy)
-    ratio = (speed / height)[:, None]
+    rising = (np.zeros_like(speed) if climb is None else np.nan_to_num(climb))[:, None]
     count = max(int(ok.sum()), 1)
     sums = None
     if turns is not None:
@@ -113,8 +119,8 @@ def _fit_pitch_fov(rows: np.ndarray, dy: np.ndarray, speed: np.ndarray, height: 
         beta = np.arctan(y / f)  # [B]
         gain = f / np.cos(beta) ** 2
         for pitch in np.arange(PITCH_RANGE[0], PITCH_RANGE[1] + 1e-9, 0.5):
-            alpha = np.radians(-pitch) + beta
-            predicted = ratio * (gain * np.sin(np.clip(alpha, 0.0, math.pi / 2)) ** 2)[None, :]
+            alpha = np.clip(np.radians(-pitch) + beta, 0.0, math.pi / 2)
+            predicted = gain[None, :] * ground_angle_rate(alpha[None, :], speed[:, None], rising, height[:, None])
             residual = np.where(ok, dy - predicted, 0.0)
             total = float(np.sum(residual**2))
             if sums is not None:
@@ -153,8 +159,8 @@ class FlowAgainstTrack:
     """A video's image flow beside its track at the same times: the flow of each
     horizontal band (``flow[k, b]``: px/s right and down) and the image row of each
     band's centre (``rows``), the track there (``state``), its speed over the ground
-    and its turn rate (signed, rad/s) over the second around, and which frame pairs have
-    both (``valid``)."""
+    its turn rate (signed, rad/s) and its climb (m/s, up) over the second around, and
+    which frame pairs have both (``valid``)."""
 
     flow: np.ndarray
     rows: np.ndarray
@@ -162,6 +168,7 @@ class FlowAgainstTrack:
     speed_mps: np.ndarray
     turn_rad_s: np.ndarray
     valid: np.ndarray
+    climb_mps: np.ndarray
 
 
 def flow_against_track(t_s: np.ndarray, band_flow_px_s: np.ndarray, height_px: int,
@@ -176,8 +183,23 @@ def flow_against_track(t_s: np.ndarray, band_flow_px_s: np.ndarray, height_px: i
     after = aligned.interpolate(t + 0.5)
     speed = np.hypot(after.east_m - before.east_m, after.north_m - before.north_m)
     turn = np.radians(((after.heading_grid_deg - before.heading_grid_deg + 180.0) % 360.0) - 180.0)
+    climb = after.height_m - before.height_m
     valid = state.valid & before.valid & after.valid & np.isfinite(flow[:, :, 1]).sum(axis=1).astype(bool)
-    return FlowAgainstTrack(flow, rows, state, speed, turn, valid)
+    return FlowAgainstTrack(flow, rows, state, speed, turn, valid, climb)
+
+
+def ground_angle_rate(alpha_rad: np.ndarray, speed_mps: np.ndarray, climb_mps: np.ndarray,
+                      height_m: np.ndarray) -> np.ndarray:
+    """How fast (rad/s) a ground point seen ``alpha`` below the horizon moves down the
+    view of a camera flying towards it at ``speed`` over the ground, ``height`` up, and
+    climbing at ``climb`` (negative: descending): ``(v sin^2(alpha) + c sin(alpha)
+    cos(alpha)) / h``. Travel brings the point nearer and under the camera; a climb
+    lifts the camera and tips the point down the view, a descent up it. A drone
+    descending at 1 m/s while flying at 6 reads the top of a 45-degree view a third
+    slower than level flight, which without the climb looks like a shallower camera or a
+    higher drone."""
+    sin, cos = np.sin(alpha_rad), np.cos(alpha_rad)
+    return (speed_mps * sin**2 + climb_mps * sin * cos) / height_m
 
 
 def view_from_flow(
@@ -210,16 +232,16 @@ def view_from_flow(
     if usable.sum() < 10:
         return None
     dy = flow[usable, :, 1]
-    v, h = speed[usable], state.height_m[usable]
+    v, h, c = speed[usable], state.height_m[usable], along.climb_mps[usable]
     hfov_range = HFOV_RANGE if hfov_deg is None else (hfov_deg, hfov_deg)
     dx_all, w = flow[usable, :, 0], turn[usable]
     pitch, hfov, rms = _fit_pitch_fov(rows, dy, v, h, width_px, height_px, hfov_range,
-                                      (dx_all, w) if turns else None)
+                                      (dx_all, w) if turns else None, c)
     if pitch >= PITCH_RANGE[1] - 1.0 or rms > MAX_RELATIVE_MISFIT * float(np.nanmedian(np.abs(dy))):
         return None  # no camera makes the flow follow the track: another flight's log, no ground in view
     # spread: the same fit on each half of the flight
     fits = [_fit_pitch_fov(rows, dy[half], v[half], h[half], width_px, height_px, hfov_range,
-                           (dx_all[half], w[half]) if turns else None)
+                           (dx_all[half], w[half]) if turns else None, c[half])
             for half in np.array_split(np.arange(len(v)), 2) if len(half) >= 5]
     # floors: houses bias the fit by about this much on synthetic flights (see the docs)
     pitch_sigma = max(MIN_PITCH_SIGMA_DEG, float(np.std([f[0] for f in fits]))) if len(fits) == 2 else 5.0
@@ -258,4 +280,5 @@ def apply_view(poses: Mapping[int, CameraPose], view: FlowView, *, heading: bool
     return {i: replace(p, pitch_deg=view.pitch_deg, yaw_deg=(p.yaw_deg + offset) % 360.0) for i, p in poses.items()}
 
 
-__all__ = ["ESTIMATED_FOV_SOURCE", "FlowAgainstTrack", "FlowView", "apply_view", "flow_against_track", "view_from_flow"]
+__all__ = ["ESTIMATED_FOV_SOURCE", "FlowAgainstTrack", "FlowView", "apply_view", "flow_against_track",
+           "ground_angle_rate", "view_from_flow"]

@@ -112,3 +112,26 @@ def test_flow_that_does_not_follow_the_track_gives_nothing():
     flow = model_flow(-50.0, 84.0, 0.0, 6.0, 50.0, times)
     flow[::2] *= -1.0
     assert view_from_flow(times, flow, WIDTH, HEIGHT, aligned) is None
+
+
+def test_a_descent_is_not_read_as_a_shallower_camera():
+    """Descending at 1 m/s while flying at 6 slows the ground's slide down the top of the
+    view by a third: the fit must take the climb from the track's heights, or it reads
+    the camera degrees shallower than it is."""
+    from geo.pitch import ground_angle_rate
+
+    pitch, hfov, speed, climb = -45.0, 84.0, 6.0, -1.0
+    times = np.arange(2.0, 28.0, 0.2)
+    samples = tuple(TelemetrySample(t_s=float(t), lat_deg=30.16 + speed * t / 111_320.0, lon_deg=-85.66,
+                                    alt_rel_m=70.0 + climb * t) for t in np.arange(0.0, 40.0, 0.5))
+    aligned = align_track(Track(samples, None, "csv", TimeBase.VIDEO), duration_s=30.0)
+    f = 0.5 * WIDTH / math.tan(math.radians(hfov) / 2)
+    beta = np.arctan(((np.arange(BANDS) + 0.5) * HEIGHT / BANDS - HEIGHT / 2) / f)
+    alpha = math.radians(-pitch) + beta
+    height = 70.0 + climb * times
+    flow = np.zeros((len(times), BANDS, 2))
+    flow[:, :, 1] = f / np.cos(beta) ** 2 * ground_angle_rate(alpha[None, :], speed, climb, height[:, None])
+    level = f / np.cos(beta) ** 2 * ground_angle_rate(alpha, speed, 0.0, 50.0)
+    assert flow[-1, 0, 1] < 0.8 * level[0] * 50.0 / height[-1]  # the top band: well under level flight's
+    view = view_from_flow(times, flow, WIDTH, HEIGHT, aligned, hfov_deg=hfov)
+    assert view is not None and view.pitch_deg == pytest.approx(pitch, abs=1.0)
