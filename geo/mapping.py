@@ -373,6 +373,9 @@ def build_damage_map_from(
     pitch_text = f"pitch from {poses.pitch_source}"
     if poses.pitch_source.startswith("default") and default_pitch_deg != DEFAULT_PITCH_DEG:
         pitch_text = f"pitch {default_pitch_deg:g} deg (set for telemetry without gimbal pitch)"
+    elif poses.pitch_source.startswith("default"):
+        pitch_text += (" (assumed: the telemetry gives none; give it with --pitch DEG, or have it read from the "
+                       "video with --camera auto; in the app, Georeferencing… > Camera pitch)")
     heading_text = f"heading from {poses.heading_source}"
     if poses.heading_source == "track bearing" and heading_offset_deg:
         heading_text += f" {heading_offset_deg:+g} deg"

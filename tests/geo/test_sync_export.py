@@ -139,6 +139,8 @@ def test_a_typed_camera_pitch_places_the_map_and_is_saved(hilly_project, tmp_pat
     """The GPX has no gimbal pitch: ``--pitch`` sets the one the map uses, ``--save`` keeps it."""
     project = _copy_of(hilly_project[0], tmp_path)
     common = ["--formats", "sites", "--offset", "2.5", "--ground-elevation", "10"]
+    assert main(["export", str(project), "--to", str(tmp_path / "assumed"), *common]) == 0
+    assert "pitch from default -45 deg (assumed: the telemetry gives none; give it with --pitch" in capsys.readouterr().out
     assert main(["export", str(project), "--to", str(tmp_path / "a"), *common, "--pitch", "-30", "--save"]) == 0
     assert "pitch -30 deg (set for telemetry without gimbal pitch)" in capsys.readouterr().out
     assert main(["export", str(project), "--to", str(tmp_path / "b"), *common, "--pitch", "-60"]) == 0
