@@ -261,6 +261,16 @@ def read_track_job(telemetry_path: Path) -> Any:
     return read_telemetry(Path(telemetry_path))
 
 
+def track_preview_job(project_path: Path) -> tuple[Any, str | None]:
+    """The flight track and why the project's telemetry would place nothing, if it would
+    (:func:`services.maps.track_preview`; the map panel before any analysis)."""
+    from core.store import ProjectStore
+    from services.maps import track_preview
+
+    with ProjectStore.open(project_path, read_only=True) as store:
+        return track_preview(store)
+
+
 def build_map_job(project_path: Path, run_id: int | None) -> DamageMap:
     """The project's damage map (:func:`services.maps.damage_map`, cached) on a fresh
     connection."""

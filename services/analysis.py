@@ -145,7 +145,8 @@ def plan(
     the telemetry on the frames first (:func:`services.maps.placement_problem`) and note
     what would keep them off the map. The command line asks for it; the app's analysis
     does not (it runs on a pooled ``QThread``, where pyproj crashes, see
-    ``app.workers.FunctionJob``; its map panel says the same as the frames come in).
+    ``app.workers.FunctionJob``; its map panel says the same as soon as the video is
+    opened, :func:`services.maps.track_preview`).
     """
     from engine.analyze import DEFAULT_SCORE_THRESHOLD, plan_analysis
 

@@ -170,6 +170,31 @@ def placement_problem(store: ProjectStore, frame_indices: Sequence[int], *, trac
     return None
 
 
+def track_preview(store: ProjectStore) -> tuple[Track, str | None]:
+    """The project's flight track, for a map before any analysis, and why its telemetry
+    would place none of the video's frames as the project is set (one a second,
+    :func:`placement_problem`), or ``None``: said when the video is opened, not after a
+    long analysis.
+
+    Raises
+    ------
+    core.errors.TelemetryError
+        When the telemetry cannot be read (the message names the file).
+    """
+    from engine.video import probe_video, select_frame_indices
+    from geo.telemetry import read_telemetry
+
+    if store.telemetry_path is None:
+        raise GeoreferenceError(f"{store.path}: the project has no telemetry file")
+    track = read_telemetry(Path(store.telemetry_path))
+    try:
+        video = probe_video(store.video_path)
+    except VideoError:
+        return track, None  # the video's own problem is said when it is played or analysed
+    frames = select_frame_indices(video.pts_s, fps=1.0)
+    return track, placement_problem(store, frames, track=track, video=video.as_dict())
+
+
 class _MapCache:
     """The last few maps by :class:`MapState` (thread-safe: the app builds on a job thread)."""
 
@@ -350,4 +375,4 @@ def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[f
     return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
 
 
-__all__ = ["CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "map_builds", "map_state", "placement_problem", "resolve_run", "video_info"]
+__all__ = ["CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "map_builds", "map_state", "placement_problem", "resolve_run", "track_preview", "video_info"]

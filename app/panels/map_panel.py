@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from app.document import ProjectDocument
 from app.panels import Panel
 from app.widgets.map_view import MapWidget
-from app.workers import FunctionJob, build_map_job, read_track_job
+from app.workers import FunctionJob, build_map_job, read_track_job, track_preview_job
 from core.errors import GeoreferenceError, TelemetryError
 from geo.mapping import DamageMap
 from services.maps import display_basemap, display_buildings
@@ -90,6 +90,9 @@ class MapPanel(Panel):
         layout.addWidget(fix_row)
         layout.addWidget(self.map_widget)
         self._content: object | None = None
+        #: before any analysis: why the telemetry would place nothing as the project is
+        #: set (shown above the track, with the Georeferencing… button), or None
+        self._preview_problem: str | None = None
         self._job: FunctionJob | None = None
         self._basemap_job: FunctionJob | None = None
         self._buildings_job: FunctionJob | None = None
@@ -137,6 +140,7 @@ class MapPanel(Panel):
     def _on_closed(self) -> None:
         self._timer.stop()
         self._content = None
+        self._preview_problem = None
         self._fix_row.hide()
         self._show_cautions([])
         self.map_widget.highlight_detection(None)  # no ring for a selection of the closed project
@@ -159,21 +163,32 @@ class MapPanel(Panel):
         self._dirty = False
         if self.map_widget.content is None:
             self.map_widget.set_map(None, "Building the map…")
-        if doc.run_id is None:  # nothing analysed yet: show where the drone flew
-            self._show_cautions([])
+        if doc.run_id is None and doc.project_path is not None:
+            # nothing analysed yet: where the drone flew, and whether the map could be made
+            job = FunctionJob(track_preview_job, doc.project_path, parent=self)
+            job.done.connect(self._on_preview)
+        elif doc.run_id is None:
             job = FunctionJob(read_track_job, doc.telemetry_path, parent=self)
+            job.done.connect(self._on_built)
         else:
             job = FunctionJob(build_map_job, doc.project_path, doc.run_id, parent=self)
-        job.done.connect(self._on_built)
+            job.done.connect(self._on_built)
         job.failed.connect(self._on_failed)
         job.finished.connect(self._on_job_finished)
         self._job = job
         job.start()
 
-    def _on_built(self, content: object) -> None:
+    def _on_preview(self, result: tuple[object, str | None]) -> None:
+        track, problem = result
+        self._preview_problem = problem
+        self._on_built(track, keep_problem=True)
+
+    def _on_built(self, content: object, *, keep_problem: bool = False) -> None:
         if not self.document.is_open:
             return
-        self._fix_row.hide()
+        if not keep_problem:
+            self._preview_problem = None
+        self._fix_row.setVisible(self._preview_problem is not None)
         self._content = content
         self._show_content()
         self.map_updated.emit()
@@ -186,7 +201,13 @@ class MapPanel(Panel):
         content = self._content
         if content is None:
             return
-        self._show_cautions(content.cautions if isinstance(content, DamageMap) else [])
+        if isinstance(content, DamageMap):
+            self._show_cautions(content.cautions)
+        elif self._preview_problem is not None:
+            self._show_cautions([f"the map cannot be made as the project is set (analysing the video will not change "
+                                 f"that): {self._preview_problem}"])
+        else:
+            self._show_cautions([])
         if self.show_unconfirmed.isChecked() and isinstance(content, DamageMap):
             content = content.with_unconfirmed()
         self.map_widget.set_map(content)  # type: ignore[arg-type]  # DamageMap or Track
@@ -252,6 +273,7 @@ class MapPanel(Panel):
 
     def _on_failed(self, exc: Exception) -> None:
         _log.warning("map not built: %s", exc)
+        self._preview_problem = None
         self.map_widget.set_map(None, f"No map: {exc}")
         self._show_cautions([])
         # the telemetry places nothing as the project sets it (not a broken project file)

@@ -120,6 +120,31 @@ def test_the_map_panel_shows_the_maps_cautions_and_clears_them(qtbot, flyover, t
     assert errors == []
 
 
+def test_before_any_analysis_the_track_shows_what_keeps_it_off_the_map(qtbot, flyover, errors):
+    """Said when the video is opened, not after the analysis: the GPX starts in the air."""
+    from app.panels.map_panel import MapPanel
+
+    with ProjectStore.create(flyover / "flight.dmproj", video_path=flyover / "flight.mp4",
+                             telemetry_path=flyover / "flight.gpx"):
+        pass
+    doc = ProjectDocument()
+    panel = MapPanel(doc)
+    qtbot.addWidget(panel)
+    panel.show()
+    with qtbot.waitSignal(panel.map_updated, timeout=10_000):
+        doc.open_path(flyover / "flight.dmproj")
+    assert panel.map_widget.content is not None and len(panel.map_widget.content) > 1  # the track
+    caution = panel.caution_label
+    assert caution.isVisible() and caution.text().startswith("The map cannot be made as the project is set")
+    assert "already flying" in caution.text() and panel.georeferencing_button.isVisible()
+    with qtbot.waitSignal(panel.map_updated, timeout=10_000):
+        doc.update_settings(ground_elevation_m=10.0)
+    assert not caution.isVisible() and not panel.georeferencing_button.isVisible()
+    assert panel.map_widget.content is not None
+    doc.close()
+    assert errors == []
+
+
 def test_a_map_the_telemetry_cannot_place_offers_the_georeferencing(qtbot, flyover, tmp_path, errors):
     """The flyover's GPX gives absolute altitudes from a drone already flying: no map,
     the message says why, and one button leads to the settings that fix it."""
