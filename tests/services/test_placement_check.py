@@ -93,3 +93,16 @@ def test_the_analysis_plan_says_it_before_the_time_is_spent(tmp_path, sites_flyo
         planned = plan(store, AnalysisRequest(device="cpu", weights=str(tiny_detector / "msnet.safetensors"),
                                               srn=False, stride=5))
     assert not [n for n in planned.notes if n.startswith("the map cannot be made yet")]
+
+
+def test_the_track_preview_says_it_before_any_frame_is_analysed(tmp_path, sites_flyover):
+    from services.maps import track_preview
+
+    with _project(tmp_path, sites_flyover, Path(sites_flyover.gpx)) as store:
+        track, problem = track_preview(store)
+        assert len(track) > 1 and problem is not None and "already flying" in problem
+        store.set_project_settings(dataclasses.replace(store.project_settings(), ground_elevation_m=10.0))
+        assert track_preview(store)[1] is None
+    (tmp_path / "srt").mkdir()
+    with _project(tmp_path / "srt", sites_flyover, Path(sites_flyover.srt)) as store:
+        assert track_preview(store)[1] is None  # heights above take-off: nothing to say
