@@ -116,6 +116,8 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
     _flags.finite("--ground-elevation", None if args.ground_elevation == "auto" else args.ground_elevation)
     _flags.fraction("--min-score", args.min_score)
     _flags.between("--pitch", args.pitch, -90, 0, "degrees (negative below the horizon)")
+    if args.pitch is not None and args.camera == "auto":
+        raise InputError("--pitch and --camera auto both set the camera's pitch; give one")
     _flags.between("--hfov", _hfov_degrees(args.hfov), 1, 170, "degrees", inclusive=False)  # as geo.camera
     _flags.between("--product-version", args.product_version, 1, 99)
     _flags.at_least("--run", args.run)

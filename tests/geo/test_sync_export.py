@@ -157,6 +157,8 @@ def test_a_typed_camera_pitch_places_the_map_and_is_saved(hilly_project, tmp_pat
     assert "pitch -30 deg" in capsys.readouterr().out  # the saved pitch, with no flag
     assert main(["export", str(project), "--to", str(tmp_path / "d"), "--pitch", "30"]) == 2
     assert "--pitch must be from -90 to 0 degrees" in capsys.readouterr().err
+    assert main(["export", str(project), "--to", str(tmp_path / "e"), "--pitch", "-30", "--camera", "auto"]) == 2
+    assert "give one" in capsys.readouterr().err
 
 
 def test_the_camera_read_from_the_video_is_saved(hilly_project, tmp_path, capsys):
