@@ -133,6 +133,13 @@ class DamageMap:
 
     # -- convenience views
     @property
+    def pitch_assumed(self) -> bool:
+        """Whether the frames were placed with the assumed camera pitch
+        (:data:`geo.camera.DEFAULT_PITCH_DEG`): the telemetry gives none and none was set
+        or read from the video."""
+        return self.frame_poses.pitch_source == f"default {DEFAULT_PITCH_DEG:g} deg"
+
+    @property
     def local(self) -> LocalFrame:
         return self.aligned.local
 

@@ -170,6 +170,13 @@ def placement_problem(store: ProjectStore, frame_indices: Sequence[int], *, trac
     return None
 
 
+#: What the map panel and a survey's notes say of a map placed with the assumed pitch.
+ASSUMED_PITCH_CAUTION = (
+    "the camera's pitch is assumed: the telemetry gives none, and a pitch a few degrees off moves far sites by "
+    "tens of metres; have it read from the video or give it (Georeferencing… > Camera pitch; export --camera auto "
+    "or --pitch DEG)")
+
+
 def track_preview(store: ProjectStore) -> tuple[Track, str | None]:
     """The project's flight track, for a map before any analysis, and why its telemetry
     would place none of the video's frames as the project is set (one a second,
@@ -280,6 +287,8 @@ def damage_map(
     if height_note is not None:
         built.notes.append(height_note)
         built.cautions.append(height_note)
+    if built.pitch_assumed and built.sites:  # GPX, DJI Mini SRTs: pointing is the largest error left
+        built.cautions.append(ASSUMED_PITCH_CAUTION)
     groups = store.site_groups(run_id)
     if groups:  # a reviewer's splits and merges of sites
         built.regroup_sites([g.detection_ids for g in groups])
@@ -375,4 +384,4 @@ def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[f
     return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
 
 
-__all__ = ["CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "map_builds", "map_state", "placement_problem", "resolve_run", "track_preview", "video_info"]
+__all__ = ["ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "map_builds", "map_state", "placement_problem", "resolve_run", "track_preview", "video_info"]

@@ -203,6 +203,7 @@ class MapPanel(Panel):
             return
         if isinstance(content, DamageMap):
             self._show_cautions(content.cautions)
+            self._fix_row.setVisible(content.pitch_assumed and bool(content.sites))
         elif self._preview_problem is not None:
             self._show_cautions([f"the map cannot be made as the project is set (analysing the video will not change "
                                  f"that): {self._preview_problem}"])

@@ -7,6 +7,7 @@ import numpy as np
 from app.document import ProjectDocument
 from app.panels.review_panel import ReviewPanel
 from core.masks import RleMask
+from core.settings import ProjectSettings
 from core.store import ProjectStore
 from core.types import DamageLevel, Detection, Frame, ReviewState
 
@@ -120,6 +121,31 @@ def test_the_map_panel_shows_the_maps_cautions_and_clears_them(qtbot, flyover, t
     assert errors == []
 
 
+def test_a_map_placed_with_the_assumed_pitch_says_so_and_offers_the_georeferencing(qtbot, flyover, tmp_path, errors):
+    """The GPX gives no gimbal pitch: the map is made, with a caution and the button."""
+    from app.panels.map_panel import MapPanel
+    from services.maps import ASSUMED_PITCH_CAUTION
+
+    project = _project_of_a_detector_trained_lower(flyover, tmp_path, 20.0, 80.0, telemetry="flight.gpx")
+    with ProjectStore.open(project) as store:
+        store.set_project_settings(ProjectSettings(ground_elevation_m=10.0))
+    doc = ProjectDocument()
+    panel = MapPanel(doc)
+    qtbot.addWidget(panel)
+    panel.show()
+    with qtbot.waitSignal(panel.map_updated, timeout=10_000):
+        doc.open_path(project)
+    content = panel.map_widget.content
+    assert content is not None and content.sites and content.pitch_assumed
+    assert ASSUMED_PITCH_CAUTION[1:] in panel.caution_label.text() and panel.georeferencing_button.isVisible()
+    with qtbot.waitSignal(panel.map_updated, timeout=10_000):
+        doc.update_settings(camera_pitch_deg=-50.0)  # set (or read from the video)
+    assert not panel.map_widget.content.pitch_assumed
+    assert panel.caution_label.isHidden() and not panel.georeferencing_button.isVisible()
+    doc.close()
+    assert errors == []
+
+
 def test_before_any_analysis_the_track_shows_what_keeps_it_off_the_map(qtbot, flyover, errors):
     """Said when the video is opened, not after the analysis: the GPX starts in the air."""
     from app.panels.map_panel import MapPanel
@@ -164,7 +190,7 @@ def test_a_map_the_telemetry_cannot_place_offers_the_georeferencing(qtbot, flyov
     with qtbot.waitSignal(panel.georeferencing_requested, timeout=1_000):
         button.click()
     with qtbot.waitSignal(panel.map_updated, timeout=10_000):
-        doc.update_settings(ground_elevation_m=10.0)  # any ground under the drone places it
+        doc.update_settings(ground_elevation_m=10.0, camera_pitch_deg=-50.0)  # placed, the camera set too
     assert panel.map_widget.content is not None and not button.isVisible()
     doc.close()
     assert not button.isVisible()
