@@ -63,7 +63,7 @@ def summarise(track: Track) -> dict:
         "fields": fields,
         "crs": local.crs,
         "coordinate_order": track.coordinate_order,
-        "notes": list(track.notes) + _height_notes(track, east, north, jumps),
+        "notes": list(track.notes) + _height_notes(track, east, north, jumps) + _camera_notes(track),
     }
 
 
@@ -84,6 +84,14 @@ def _height_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps: 
                 "give the ground's elevation (export --ground-elevation M, or auto to read it from the video)"]
     return ["no altitude: the map needs the drone's height above the ground (export --flight-height M, or auto to "
             "read it from the video)"]
+
+
+def _camera_notes(track: Track) -> list[str]:
+    """What the map will assume for a track that does not say where the camera looked."""
+    if track.has("gimbal_pitch_deg"):
+        return []
+    return ["no gimbal pitch: the map assumes the camera looks 45 deg down; give the pitch (export --pitch DEG) "
+            "or have it read from the video (--camera auto; in the app, Georeferencing… > Camera pitch)"]
 
 
 def format_summary(summary: dict) -> str:

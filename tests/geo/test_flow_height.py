@@ -108,8 +108,8 @@ def test_the_telemetry_summary_says_what_the_map_will_need():
     from geo.telemetry.summary import summarise
 
     def notes(**heights: float) -> list[str]:
-        samples = tuple(TelemetrySample(t_s=float(t), lat_deg=30.16 + t * 1e-5, lon_deg=-85.66, **heights)
-                        for t in range(10))
+        samples = tuple(TelemetrySample(t_s=float(t), lat_deg=30.16 + t * 1e-5, lon_deg=-85.66, gimbal_pitch_deg=-45.0,
+                                        **heights) for t in range(10))
         return summarise(Track(samples, None, "dji-srt", TimeBase.VIDEO))["notes"]
 
     assert notes(alt_rel_m=40.0, alt_abs_m=147.0) == []

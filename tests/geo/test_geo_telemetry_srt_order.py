@@ -106,3 +106,13 @@ def test_the_drone_clock_is_printed_without_a_zone_it_does_not_have():
     assert start[:4].isdigit() and "T" in start and not start.endswith("Z") and "+" not in start
     line = next(row for row in format_summary(summary).splitlines() if row.startswith("drone clock"))
     assert line.endswith(f"{start} at video start (local time as written)")
+
+
+def test_the_summary_says_the_map_will_assume_the_pitch_of_a_log_without_one(tmp_path):
+    without = summarise(read_telemetry(DATA / "matrice300_lat_first.SRT"))
+    assert any(n.startswith("no gimbal pitch: the map assumes") and "--pitch DEG" in n for n in without["notes"])
+    path = tmp_path / "gimbal.SRT"
+    path.write_text(_cues(["[latitude: 36.6146] [longitude: -6.1120] [rel_alt: 50.0 abs_alt: 60.0] "
+                           "[gb_yaw: 10.0 gb_pitch: -60.0 gb_roll: 0.0]"] * 3))
+    with_pitch = summarise(read_telemetry(path))
+    assert not any(n.startswith("no gimbal pitch") for n in with_pitch["notes"])
