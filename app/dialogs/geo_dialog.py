@@ -182,7 +182,7 @@ class GeoSettingsDialog(QDialog):
         """Read the drone's height from the video off the GUI thread; the ground's
         elevation or the flight height lands in its box with how sure it is (the user can
         still change it)."""
-        hfov = hfov_degrees(self._initial.hfov_deg)
+        hfov = self.hfov_spin.value()  # as the box stands: typed, a preset, or from metadata
         job = self._read_video(self._ground_job, self.ground_button, self.ground_label, "Could not read it",
                                _read_ground, self._show_ground, hfov if hfov > _NO_HFOV else None)
         self._ground_job = job or self._ground_job
@@ -213,7 +213,7 @@ class GeoSettingsDialog(QDialog):
     def read_camera(self) -> None:
         """Read the camera's pitch and heading offset from the video off the GUI thread,
         at the heights the boxes give (or read with it); the pitch lands in its box."""
-        hfov = hfov_degrees(self._initial.hfov_deg)
+        hfov = self.hfov_spin.value()
         elevation, height = self.elevation_spin.value(), self.height_spin.value()
         job = self._read_video(self._camera_job, self.camera_button, self.camera_label, "Could not read it",
                                _read_camera, self._show_camera, hfov if hfov > _NO_HFOV else None,
@@ -235,6 +235,9 @@ class GeoSettingsDialog(QDialog):
                              float(view.yaw_sigma_deg))
         text = (f"Found pitch {view.pitch_deg:.0f}° ± {view.pitch_sigma_deg:.0f}°, looking {yaw:+.0f}° "
                 f"± {view.yaw_sigma_deg:.0f}° off the direction of travel")
+        if view.hfov_estimated and self.hfov_spin.value() <= _NO_HFOV:  # the pitch holds with this width only
+            self.hfov_spin.setValue(round(float(view.hfov_deg), 1))
+            text += f", {view.hfov_deg:.0f}° wide"
         if report.height is not None and report.ground_elevation_m is not None \
                 and self.elevation_spin.value() <= _NO_ELEVATION_M:  # read at these heights: the map needs them too
             self._show_ground(report)

@@ -91,6 +91,8 @@ def test_the_camera_pitch_is_read_from_the_video_into_the_box(qtbot, manoeuvring
     assert found.camera_pitch_deg is not None and found.camera_pitch_sigma_deg is not None
     assert -90.0 <= found.camera_pitch_deg < 0.0 and found.camera_pitch_sigma_deg > 0.0
     assert f"Found pitch {found.camera_pitch_deg:.0f}°" in dialog.camera_label.text()
+    # the GPX names no camera: its width was read with the pitch, and the map must use it too
+    assert found.hfov_deg is not None and f"{found.hfov_deg:.0f}° wide" in dialog.camera_label.text()
     assert found.heading_offset_deg is not None and found.heading_offset_sigma_deg is not None
     assert "ground elevation was read" in dialog.camera_label.text()
     assert found.ground_elevation_m is not None and found.ground_elevation_sigma_m is not None
