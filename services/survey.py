@@ -201,6 +201,64 @@ def _analyse_flights(
 
 
 @dataclass(frozen=True, slots=True)
+class FlightGeoreferencing:
+    """What :func:`georeference_flights` did for one flight: what it read from the video
+    (and stored in the flight's project), or what it left and why, a line each; and
+    ``problem`` when nothing could be read (the other flights go on)."""
+
+    flight: FlightRecord
+    lines: tuple[str, ...] = ()
+    problem: str | None = None
+
+
+def georeference_flights(survey: Survey, flights: Sequence[str] | None = None, *,
+                         again: bool = False) -> Iterator[FlightGeoreferencing]:
+    """For each flight (all, or those named) read from its video what its telemetry leaves
+    the map to assume, and store it in the flight's project, as ``damagemap export
+    --camera auto --ground-elevation auto --flight-height auto --save`` does for one: the
+    camera's pitch and heading offset for telemetry without gimbal pitch, the ground's
+    elevation for absolute altitudes only, the flight height for none. What the project
+    already sets is kept unless ``again``. A flight that cannot be read is said and
+    skipped; the others go on."""
+    from dataclasses import replace
+
+    from geo.telemetry import read_telemetry
+    from services.sync import georeference_from_video, heights_need_ground, heights_unknown
+
+    chosen = [survey.flight(n) for n in flights] if flights else list(survey.flights)
+    for flight in chosen:
+        try:
+            with ProjectStore.open(survey.project_path(flight)) as store:
+                if store.telemetry_path is None:
+                    yield FlightGeoreferencing(flight, problem="no telemetry (add it with 'damagemap survey add "
+                                                               "--track')")
+                    continue
+                track = read_telemetry(Path(store.telemetry_path))
+                settings = store.project_settings()
+                if again:
+                    settings = replace(settings, camera_pitch_deg=None, camera_pitch_sigma_deg=None,
+                                       heading_offset_deg=None, heading_offset_sigma_deg=None,
+                                       **({"ground_elevation_m": None, "ground_elevation_sigma_m": None}
+                                          if heights_need_ground(track) else {}),
+                                       **({"flight_height_m": None, "flight_height_sigma_m": None}
+                                          if heights_unknown(track) else {}))
+                camera = not track.has("gimbal_pitch_deg") and settings.camera_pitch_deg is None
+                ground = heights_need_ground(track) and settings.ground_elevation_m is None
+                flown = heights_unknown(track) and settings.flight_height_m is None
+                if not (camera or ground or flown):
+                    yield FlightGeoreferencing(flight, ("nothing to read: the telemetry and the project give the "
+                                                        "camera and the heights",))
+                    continue
+                reading = georeference_from_video(Path(store.video_path), track, settings, camera=camera,
+                                                  ground=ground, flown=flown)
+                store.set_project_settings(reading.settings)
+        except DamagemapError as exc:
+            yield FlightGeoreferencing(flight, problem=str(exc))
+            continue
+        yield FlightGeoreferencing(flight, reading.lines)
+
+
+@dataclass(frozen=True, slots=True)
 class FlightStatus:
     """Where one flight of a survey stands: its record, its project, the video and the
     telemetry its project uses now (telemetry ``None``: none, so the flight is left off
@@ -629,6 +687,7 @@ def _flight_closeups(built: SurveyMap, videos: Mapping[str, Path]) -> Callable[[
 
 
 __all__ = [
+    "FlightGeoreferencing",
     "FlightProgress",
     "FlightInSurvey",
     "FlightStatus",
@@ -640,6 +699,7 @@ __all__ = [
     "apply_decisions",
     "create_survey",
     "decide",
+    "georeference_flights",
     "default_export_dir",
     "export_survey",
     "flight_in_survey",

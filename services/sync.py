@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from core.errors import TelemetryError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from core.settings import ProjectSettings
     from engine.motion import ImageMotion
     from engine.video import VideoInfo
     from geo.camera import FieldOfView
@@ -91,6 +92,100 @@ def estimate_sync(
         view = view_from_flow(motion.t_s, motion.band_flow_px_s, motion.width_px, motion.height_px, aligned,
                               hfov_deg=hfov_deg, hfov_sigma_deg=hfov_sigma, hfov_source=hfov_source)
     return SyncReport(offset, view, ground, height, flown)
+
+
+@dataclass(frozen=True)
+class VideoGeoreferencing:
+    """The project settings with what the video's motion gave in them
+    (:func:`georeference_from_video`), the camera read (``view``, ``None`` when not asked
+    for or not readable; its spreads enter the sites' error budget) and what was read or
+    left as it was, a line each, for the person who asked."""
+
+    settings: ProjectSettings
+    view: FlowView | None
+    lines: tuple[str, ...]
+
+
+def georeference_from_video(video_path: Path, track: Track, settings: ProjectSettings, *, camera: bool = False,
+                            ground: bool = False, flown: bool = False) -> VideoGeoreferencing:
+    """Read from the video's motion what ``track`` leaves the map to assume, into
+    ``settings``: the camera's pitch and heading offset (``camera``, and its field of
+    view unless the settings give it) for a track without gimbal pitch; the ground's
+    elevation (``ground``) for one of absolute altitudes only; the drone's height above
+    the ground (``flown``) for one without altitude. A height is also read when only the
+    camera is asked for and the settings give none, since the camera must be read at the
+    heights the map uses. What the track already gives is left as it is (said in
+    ``lines``). ``damagemap export --camera auto`` / ``--ground-elevation auto`` /
+    ``--flight-height auto`` and ``damagemap survey georeference`` call it.
+
+    Raises
+    ------
+    core.errors.GeoreferenceError
+        When a height was needed and the video's flow does not give one.
+    """
+    from dataclasses import replace
+
+    from core.errors import GeoreferenceError
+    from geo.pitch import ESTIMATED_FOV_SOURCE
+
+    lines: list[str] = []
+    camera_only = camera and not (ground or flown)
+    if camera and track.has("gimbal_pitch_deg"):
+        lines.append("camera: the telemetry gives the gimbal pitch; left as it is")
+        camera = False
+    asked_ground, asked_flown = ground, flown
+    ground = heights_need_ground(track) and (ground or (camera and settings.ground_elevation_m is None))
+    flown = heights_unknown(track) and (flown or (camera and settings.flight_height_m is None))
+    if asked_ground and not heights_need_ground(track):
+        lines.append("ground: the telemetry's heights need no ground elevation; left as they are")
+    if asked_flown and not heights_unknown(track):
+        lines.append("height: the telemetry gives the drone's altitude; left as it is")
+    if not (camera or ground or flown):
+        return VideoGeoreferencing(settings, None, tuple(lines))
+    hfov = None
+    if settings.hfov_deg is not None:  # given, or kept in the project: the field of view is known
+        from geo.camera import resolve_hfov
+
+        try:
+            hfov = resolve_hfov(settings.hfov_deg).hfov_deg
+        except ValueError as exc:
+            raise GeoreferenceError(str(exc)) from None
+    report = estimate_sync(video_path, track, hfov_deg=hfov,
+                           ground_elevation_m=None if ground else settings.ground_elevation_m,
+                           flight_height_m=None if flown else settings.flight_height_m)
+    if ground or flown:
+        option = "--ground-elevation" if ground else "--flight-height"
+        if report.height is None:
+            raise GeoreferenceError(
+                f"{video_path}: cannot read the drone's height from the video: the ground's flow in it does not "
+                f"follow {Path(track.path).name if track.path else 'the telemetry'} (too little straight flight "
+                f"over the ground, or telemetry of another flight); give {option} M")
+        sigma = round(report.height.sigma_m, 1)
+        told = f" (the telemetry's heights need it; {option} M sets it)" if camera_only else ""
+        if ground and report.ground_elevation_m is not None:
+            lines.append(f"{report.height.note(report.height.offset_m)}: ground elevation "
+                         f"{report.ground_elevation_m:.1f} m{told}")
+            settings = replace(settings, ground_elevation_m=report.ground_elevation_m, ground_elevation_sigma_m=sigma)
+        if flown and report.flight_height_m is not None:
+            lines.append(f"{report.height.note(report.height.offset_m)}: flown {report.flight_height_m:.1f} m above "
+                         f"it{told}")
+            settings = replace(settings, flight_height_m=report.flight_height_m, flight_height_sigma_m=sigma)
+    if not camera:
+        return VideoGeoreferencing(settings, None, tuple(lines))
+    view = report.view
+    if view is None:
+        lines.append("camera: not read from the video (too little motion over the ground, or a flow that does not "
+                     "follow the telemetry); assumed as before")
+        return VideoGeoreferencing(settings, None, tuple(lines))
+    lines.append(view.note())
+    if hfov is None and view.hfov_source == ESTIMATED_FOV_SOURCE:  # a held one the map finds itself, source and all
+        settings = replace(settings, hfov_deg=round(view.hfov_deg, 1))
+    # kept with the settings, so the app and later exports place the map with the same camera
+    settings = replace(settings, camera_pitch_deg=round(view.pitch_deg, 1),
+                       camera_pitch_sigma_deg=round(view.pitch_sigma_deg, 1),
+                       heading_offset_deg=round((view.yaw_offset_deg + 180.0) % 360.0 - 180.0, 1),
+                       heading_offset_sigma_deg=round(view.yaw_sigma_deg, 1))
+    return VideoGeoreferencing(settings, view, tuple(lines))
 
 
 def heights_need_ground(track: Track) -> bool:
@@ -188,4 +283,4 @@ def _offset(track: Track, motion: ImageMotion, info: VideoInfo, search_s: tuple[
     return estimate
 
 
-__all__ = ["SyncReport", "estimate_clock_offset", "estimate_sync", "heights_need_ground", "heights_unknown", "known_field_of_view"]
+__all__ = ["SyncReport", "VideoGeoreferencing", "georeference_from_video", "estimate_clock_offset", "estimate_sync", "heights_need_ground", "heights_unknown", "known_field_of_view"]

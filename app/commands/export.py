@@ -199,82 +199,23 @@ def _auto_offset(store, telemetry: Path | None):  # noqa: ANN001, ANN202 - Proje
 
 def _from_video_motion(store, args: argparse.Namespace, settings):  # noqa: ANN001, ANN202 - ProjectStore, ProjectSettings
     """``--camera auto``, ``--ground-elevation auto`` and ``--flight-height auto``: what the
-    video's motion says (services.sync), printed; ``(view, settings)``. The camera: pitch
-    and heading offset (and the field of view unless --hfov or the project gives it), for
-    telemetry without gimbal pitch. The height: the ground's elevation for telemetry of
-    absolute altitudes only, the drone's height above the ground for telemetry with no
-    altitude; also with ``--camera auto`` alone when the project sets neither (the camera
-    is read at those heights, and the map must use the same)."""
-    from dataclasses import replace
-
-    from core.errors import GeoreferenceError, TelemetryError
-    from geo.pitch import ESTIMATED_FOV_SOURCE
+    video's motion says (:func:`services.sync.georeference_from_video`), printed;
+    ``(view, settings)``."""
+    from core.errors import TelemetryError
     from geo.telemetry import read_telemetry
-    from services.sync import estimate_sync, heights_need_ground, heights_unknown
+    from services.sync import georeference_from_video
 
     asked = next(f"--{name} auto" for name, value in (("camera", args.camera), ("ground-elevation", args.ground_elevation),
                                                        ("flight-height", args.flight_height)) if value == "auto")
     path = args.telemetry if args.telemetry is not None else store.telemetry_path
     if path is None:
         raise TelemetryError(f"{store.path}: {asked} needs telemetry; the project has none")
-    track = read_telemetry(Path(path))
-    camera = args.camera == "auto"
-    if camera and track.has("gimbal_pitch_deg"):
-        print("  camera: the telemetry gives the gimbal pitch; --camera auto left it as it is")
-        camera = False
-    ground = heights_need_ground(track) and (args.ground_elevation == "auto"
-                                              or (camera and settings.ground_elevation_m is None))
-    flown = heights_unknown(track) and (args.flight_height == "auto" or (camera and settings.flight_height_m is None))
-    if args.ground_elevation == "auto" and not heights_need_ground(track):
-        print("  ground: the telemetry's heights need no ground elevation; --ground-elevation auto left them as they are")
-    if args.flight_height == "auto" and not heights_unknown(track):
-        print("  height: the telemetry gives the drone's altitude; --flight-height auto left it as it is")
-    if not (camera or ground or flown):
-        return None, settings
-    hfov = None
-    if settings.hfov_deg is not None:  # given, or kept in the project: the field of view is known
-        from geo.camera import resolve_hfov
-
-        try:
-            hfov = resolve_hfov(settings.hfov_deg).hfov_deg
-        except ValueError as exc:
-            raise GeoreferenceError(str(exc)) from None
-    report = estimate_sync(Path(store.video_path), track, hfov_deg=hfov,
-                           ground_elevation_m=None if ground else settings.ground_elevation_m,
-                           flight_height_m=None if flown else settings.flight_height_m)
-    if ground or flown:
-        option = "--ground-elevation" if ground else "--flight-height"
-        if report.height is None:
-            raise GeoreferenceError(
-                f"{store.video_path}: cannot read the drone's height from the video: the ground's flow in it does "
-                f"not follow {Path(path).name} (too little straight flight over the ground, or telemetry of another "
-                f"flight); give {option} M")
-        sigma = round(report.height.sigma_m, 1)
-        told = "" if asked != "--camera auto" else f" (the telemetry's heights need it; {option} M sets it)"
-        if ground and report.ground_elevation_m is not None:
-            print(f"  {report.height.note(report.height.offset_m)}: ground elevation {report.ground_elevation_m:.1f} m"
-                  + told)
-            settings = replace(settings, ground_elevation_m=report.ground_elevation_m, ground_elevation_sigma_m=sigma)
-        if flown and report.flight_height_m is not None:
-            print(f"  {report.height.note(report.height.offset_m)}: flown {report.flight_height_m:.1f} m above it"
-                  + told)
-            settings = replace(settings, flight_height_m=report.flight_height_m, flight_height_sigma_m=sigma)
-    if not camera:
-        return None, settings
-    view = report.view
-    if view is None:
-        print("  camera: not read from the video (too little motion over the ground, or a flow that does not follow "
-              "the telemetry); assumed as before")
-        return None, settings
-    print(f"  {view.note()}")
-    if hfov is None and view.hfov_source == ESTIMATED_FOV_SOURCE:  # a held one the map finds itself, source and all
-        settings = replace(settings, hfov_deg=round(view.hfov_deg, 1))
-    # kept with --save, so the app and later exports place the map with the same camera
-    settings = replace(settings, camera_pitch_deg=round(view.pitch_deg, 1),
-                       camera_pitch_sigma_deg=round(view.pitch_sigma_deg, 1),
-                       heading_offset_deg=round((view.yaw_offset_deg + 180.0) % 360.0 - 180.0, 1),
-                       heading_offset_sigma_deg=round(view.yaw_sigma_deg, 1))
-    return view, settings  # its spreads enter the sites' error budget
+    reading = georeference_from_video(Path(store.video_path), read_telemetry(Path(path)), settings,
+                                      camera=args.camera == "auto", ground=args.ground_elevation == "auto",
+                                      flown=args.flight_height == "auto")
+    for line in reading.lines:
+        print(f"  {line}")
+    return reading.view, reading.settings  # the view's spreads enter the sites' error budget
 
 
 def run(args: argparse.Namespace) -> int:

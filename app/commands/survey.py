@@ -4,6 +4,7 @@
     damagemap survey add SURVEY VIDEO|FOLDER ...        one project per flight
     damagemap survey remove SURVEY FLIGHT               out of the survey (its project stays)
     damagemap survey analyse SURVEY [--workers N | --ray ADDRESS]
+    damagemap survey georeference SURVEY [--flight NAME]   camera and heights a log lacks, from each video
     damagemap survey info SURVEY                        flights, coverage, sites
     damagemap survey decide SURVEY SITE accept|reject|slight|severe|debris
     damagemap survey export SURVEY --to DIR [--footprints FILE]   sites, coverage, maps, graded buildings
@@ -46,6 +47,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     analyse.add_argument("survey", type=Path)
     analyse.add_argument("--flight", action="append", default=None, help="only this flight (repeatable)")
     add_analysis_arguments(analyse)
+
+    georeference = sub.add_parser(
+        "georeference", help="read from each flight's video what its telemetry lacks (camera pitch and heading for "
+                             "a GPX or DJI Mini SRT, the ground for absolute altitudes, the height for none) and "
+                             "keep it in the flight's project")
+    georeference.add_argument("survey", type=Path)
+    georeference.add_argument("--flight", action="append", default=None, help="only this flight (repeatable)")
+    georeference.add_argument("--again", action="store_true",
+                              help="read again where the flight's project already has a value")
 
     info = sub.add_parser("info", help="flights, their coverage, and the survey's sites")
     info.add_argument("survey", type=Path)
@@ -134,7 +144,26 @@ def cluster_options(args: argparse.Namespace):  # noqa: ANN201 - services.cluste
 
 def run(args: argparse.Namespace) -> int:
     return {"create": _create, "add": _add, "remove": _remove, "analyse": _analyse, "analyze": _analyse, "info": _info,
-            "decide": _decide, "export": _export}[args.survey_command](args)
+            "decide": _decide, "export": _export, "georeference": _georeference}[args.survey_command](args)
+
+
+def _georeference(args: argparse.Namespace) -> int:
+    from core.survey import Survey
+    from services.survey import georeference_flights
+
+    survey = Survey.open(args.survey)
+    failed = 0
+    for result in georeference_flights(survey, args.flight, again=args.again):
+        if result.problem is not None:
+            failed += 1
+            print(f"flight {result.flight.name}: not read: {result.problem}", file=sys.stderr)
+            continue
+        print(f"flight {result.flight.name}:")
+        for line in result.lines:
+            print(f"  {line}")
+    print(f"survey {survey.name!r}: kept in each flight's project; the survey's map and exports use it"
+          + (f" ({failed} flight(s) not read)" if failed else ""))
+    return 1 if failed else 0
 
 
 def _remove(args: argparse.Namespace) -> int:
