@@ -235,13 +235,15 @@ def georeference_flights(survey: Survey, flights: Sequence[str] | None = None, *
                     continue
                 track = read_telemetry(Path(store.telemetry_path))
                 settings = store.project_settings()
-                if again:
-                    settings = replace(settings, camera_pitch_deg=None, camera_pitch_sigma_deg=None,
-                                       heading_offset_deg=None, heading_offset_sigma_deg=None,
-                                       **({"ground_elevation_m": None, "ground_elevation_sigma_m": None}
-                                          if heights_need_ground(track) else {}),
-                                       **({"flight_height_m": None, "flight_height_sigma_m": None}
-                                          if heights_unknown(track) else {}))
+                if again:  # forget what was read (or typed) before
+                    forget = ["camera_pitch_deg", "camera_pitch_sigma_deg", "heading_offset_deg",
+                              "heading_offset_sigma_deg"]
+                    if heights_need_ground(track):
+                        forget += ["ground_elevation_m", "ground_elevation_sigma_m"]
+                    if heights_unknown(track):
+                        forget += ["flight_height_m", "flight_height_sigma_m"]
+                    cleared: dict[str, Any] = dict.fromkeys(forget)
+                    settings = replace(settings, **cleared)
                 camera = not track.has("gimbal_pitch_deg") and settings.camera_pitch_deg is None
                 ground = heights_need_ground(track) and settings.ground_elevation_m is None
                 flown = heights_unknown(track) and settings.flight_height_m is None
