@@ -303,6 +303,16 @@ def survey_map_job(folder: Path) -> Any:
     return survey_map(Survey.open(folder))
 
 
+def survey_georeference_job(folder: Path) -> list[Any]:
+    """Read from each flight's video what its telemetry lacks, into its project
+    (:func:`services.survey.georeference_flights`, as ``damagemap survey georeference``);
+    one :class:`services.survey.FlightGeoreferencing` a flight."""
+    from core.survey import Survey
+    from services.survey import georeference_flights
+
+    return list(georeference_flights(Survey.open(folder)))
+
+
 def survey_add_job(folder: Path, videos: list[Path]) -> tuple[list[str], list[str]]:
     """Add each video as a flight (:func:`services.survey.add_flight`, as ``damagemap
     survey add`` does); returns the names added and, for those that could not be, why."""

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import error_text
-from app.workers import FunctionJob, survey_add_job, survey_export_job, survey_map_job
+from app.workers import FunctionJob, survey_add_job, survey_export_job, survey_georeference_job, survey_map_job
 from core.survey import Survey
 from services.survey import FlightStatus, flight_statuses, sites_to_review
 
@@ -97,6 +97,7 @@ class SurveyDialog(QDialog):
         self._map_job: FunctionJob | None = None
         self._export_job: FunctionJob | None = None
         self._add_job: FunctionJob | None = None
+        self._georeference_job: FunctionJob | None = None
 
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -137,6 +138,11 @@ class SurveyDialog(QDialog):
         self.analyse_button.setToolTip(
             "Analyse the flights not analysed to the end, one after the other in the window (each resumes where "
             "it stopped); Cancel in the status bar stops after the frame it is on")
+        self.georeference_button = QPushButton("Read Cameras && Heights")
+        self.georeference_button.setToolTip(
+            "For each flight whose telemetry lacks them, read from its video the camera's pitch and heading (a GPX "
+            "or DJI Mini SRT), the ground (absolute altitudes from a drone already up) or the flight height (no "
+            "altitude), and keep them in the flight's project, as `damagemap survey georeference` does")
         self.export_button = QPushButton("Export Survey Map…")
         self.export_button.setToolTip(
             "One map of every analysed flight, as `damagemap survey export` writes it: sites and coverage as "
@@ -144,6 +150,7 @@ class SurveyDialog(QDialog):
         buttons.addButton(self.add_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.remove_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.analyse_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.georeference_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.add_button.clicked.connect(self.add_flights_dialog)
@@ -151,6 +158,7 @@ class SurveyDialog(QDialog):
         self.remove_button.clicked.connect(self.remove_dialog)
         self.open_button.clicked.connect(lambda: self.open_flight(self.table.currentRow()))
         self.export_button.clicked.connect(self.export_dialog)
+        self.georeference_button.clicked.connect(self.georeference)
 
         hint = QLabel(
             "Open a flight to analyse and review it in the window. A place decided on one flight is decided "
@@ -287,6 +295,32 @@ class SurveyDialog(QDialog):
             2.0, 0.0, 120.0, 2)
         if ok:
             self.analyse(fps)
+
+    # ------------------------------------------------------------------ cameras and heights
+    def georeference(self) -> FunctionJob | None:
+        """Read each flight's missing camera and heights from its video off the GUI
+        thread, then say what was read and build the survey's map again."""
+        if self._georeference_job is not None and self._georeference_job.is_running:
+            return None
+        job = FunctionJob(survey_georeference_job, self.survey.folder, parent=self)
+        job.done.connect(self._on_georeferenced)
+        job.failed.connect(lambda exc: self.message.setText(_failure(f"Not read: {error_text(exc)}")))
+        job.finished.connect(lambda: self.georeference_button.setEnabled(True))
+        self._georeference_job = job
+        self.georeference_button.setEnabled(False)
+        self.message.setText("Reading each flight's video…")
+        job.start()
+        return job
+
+    def _on_georeferenced(self, results: list) -> None:  # services.survey.FlightGeoreferencing
+        read = [r.flight.name for r in results if r.problem is None and not r.lines[0].startswith("nothing to read")]
+        failed = [f"{r.flight.name}: {r.problem}" for r in results if r.problem is not None]
+        text = (f"Read from the video for {len(read)} flight{'' if len(read) == 1 else 's'}: {_escape(', '.join(read))}"
+                if read else "Nothing to read: each flight's telemetry or project gives its camera and heights")
+        if failed:
+            text += ".<br>" + _failure("Not read: " + "\n".join(failed))
+        if self.refresh():
+            self.message.setText(text)
 
     def analyse(self, fps: float) -> None:
         """Ask the window to analyse the flights not analysed to the end."""

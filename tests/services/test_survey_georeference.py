@@ -50,3 +50,4 @@ def test_a_flight_that_cannot_be_read_is_said_and_the_others_go_on(tmp_path, man
     out, err = capsys.readouterr()
     assert "flight bare: not read: no telemetry" in err and "flight gpx:" in out and "(1 flight(s) not read)" in out
     assert Survey.open(tmp_path / "town").flight("gpx") is not None
+
