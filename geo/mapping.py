@@ -434,11 +434,19 @@ def _camera_view_arguments(camera_view: FlowView | None) -> dict[str, Any]:
             "hfov_sigma_deg": camera_view.hfov_sigma_deg, "hfov_estimated": camera_view.hfov_estimated}
 
 
-def _camera_settings_arguments(settings: ProjectSettings) -> dict[str, Any]:
-    """``build_damage_map_from`` arguments of the camera a project sets for telemetry
-    without one: a pitch typed or read from the video, a heading offset (each with how
-    sure it is; a typed pitch counts as a reading)."""
-    given: dict[str, Any] = {}
+def settings_arguments(settings: ProjectSettings) -> dict[str, Any]:
+    """The :func:`build_damage_map_from` arguments a project's settings give: the clock
+    offset, field of view, ground elevation or flight height (each with how sure it is),
+    the map's minimum score, and the camera it sets for telemetry without one (a pitch
+    typed or read from the video, a heading offset; a typed pitch counts as a reading).
+    A camera read from the video for this map alone (``camera_view``) goes over it."""
+    given: dict[str, Any] = {
+        "hfov_deg": settings.hfov_deg, "offset_s": settings.time_offset_s,
+        "offset_sigma_s": settings.time_offset_sigma_s or 0.0,
+        "ground_sigma_m": math.hypot(settings.ground_elevation_sigma_m or 0.0, settings.flight_height_sigma_m or 0.0),
+        "min_score": settings.min_score, "ground_elevation_m": settings.ground_elevation_m,
+        "flight_height_m": settings.flight_height_m,
+    }
     if settings.camera_pitch_deg is not None:
         given["default_pitch_deg"] = settings.camera_pitch_deg
         given["pitch_sigma_deg"] = (ESTIMATED_PITCH_SIGMA_DEG if settings.camera_pitch_sigma_deg is None
@@ -534,15 +542,12 @@ def build_damage_map(
         if detection.frame_index not in frame_times and detection.frame_index in video_times:
             frame_times[detection.frame_index] = video_times[detection.frame_index]
     built = build_damage_map_from(
-        detections, frame_times, track, video=video_info, hfov_deg=settings.hfov_deg,
-        offset_s=settings.time_offset_s, offset_sigma_s=settings.time_offset_sigma_s or 0.0,
-        ground_sigma_m=math.hypot(settings.ground_elevation_sigma_m or 0.0, settings.flight_height_sigma_m or 0.0),
-        min_score=settings.min_score,
-        ground_elevation_m=settings.ground_elevation_m, flight_height_m=settings.flight_height_m, title=f"Damage map: {Path(store.video_path).name}", dem=dem,
-        **(_camera_view_arguments(camera_view) if camera_view is not None else _camera_settings_arguments(settings)),
+        detections, frame_times, track, video=video_info, title=f"Damage map: {Path(store.video_path).name}", dem=dem,
+        **{**settings_arguments(settings), **_camera_view_arguments(camera_view)},
     )
     built.reviews = review_signatures(store.edit_history(run_id))
     return built
 
 
-__all__ = ["DamageMap", "VideoGeometry", "build_damage_map", "build_damage_map_from", "DEFAULT_MIN_SCORE", "TelemetryError"]
+__all__ = ["DamageMap", "VideoGeometry", "build_damage_map", "build_damage_map_from", "DEFAULT_MIN_SCORE", "TelemetryError",
+           "settings_arguments"]

@@ -145,7 +145,7 @@ def placement_problem(store: ProjectStore, frame_indices: Sequence[int], *, trac
     and video already read.
     """
     from engine.video import probe_video
-    from geo.mapping import build_damage_map_from
+    from geo.mapping import build_damage_map_from, settings_arguments
     from geo.telemetry import read_telemetry
 
     if store.telemetry_path is None or not frame_indices:
@@ -160,11 +160,8 @@ def placement_problem(store: ProjectStore, frame_indices: Sequence[int], *, trac
         return None
     pts = info.get("pts_s") or []
     frame_times = {i: float(pts[i]) for i in frame_indices if 0 <= i < len(pts)}
-    settings = store.project_settings()
-    try:
-        build_damage_map_from([], frame_times, track, video=info, hfov_deg=settings.hfov_deg,
-                              offset_s=settings.time_offset_s, ground_elevation_m=settings.ground_elevation_m,
-                              flight_height_m=settings.flight_height_m)
+    try:  # the project's map as it would be made, with no detection on it
+        build_damage_map_from([], frame_times, track, video=info, **settings_arguments(store.project_settings()))
     except DamagemapError as exc:
         return str(exc)
     return None
