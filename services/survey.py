@@ -203,12 +203,14 @@ def _analyse_flights(
 @dataclass(frozen=True, slots=True)
 class FlightGeoreferencing:
     """What :func:`georeference_flights` did for one flight: what it read from the video
-    (and stored in the flight's project), or what it left and why, a line each; and
-    ``problem`` when nothing could be read (the other flights go on)."""
+    (and stored in the flight's project), or what it left and why, a line each;
+    ``read``: the video was read (its telemetry and project did not give everything
+    already); ``problem`` when nothing could be read (the other flights go on)."""
 
     flight: FlightRecord
     lines: tuple[str, ...] = ()
     problem: str | None = None
+    read: bool = False
 
 
 def georeference_flights(survey: Survey, flights: Sequence[str] | None = None, *,
@@ -257,7 +259,7 @@ def georeference_flights(survey: Survey, flights: Sequence[str] | None = None, *
         except DamagemapError as exc:
             yield FlightGeoreferencing(flight, problem=str(exc))
             continue
-        yield FlightGeoreferencing(flight, reading.lines)
+        yield FlightGeoreferencing(flight, reading.lines, read=True)
 
 
 @dataclass(frozen=True, slots=True)

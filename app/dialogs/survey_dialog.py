@@ -313,7 +313,7 @@ class SurveyDialog(QDialog):
         return job
 
     def _on_georeferenced(self, results: list) -> None:  # services.survey.FlightGeoreferencing
-        read = [r.flight.name for r in results if r.problem is None and not r.lines[0].startswith("nothing to read")]
+        read = [r.flight.name for r in results if r.read]
         failed = [f"{r.flight.name}: {r.problem}" for r in results if r.problem is not None]
         text = (f"Read from the video for {len(read)} flight{'' if len(read) == 1 else 's'}: {_escape(', '.join(read))}"
                 if read else "Nothing to read: each flight's telemetry or project gives its camera and heights")
