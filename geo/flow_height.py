@@ -6,7 +6,8 @@ and a clip rarely starts at take-off: heights taken above the log's first point 
 all near zero, or off by however high the drone already was, and every site lands in the
 wrong place. Flying forward at ``v`` m/s and ``H`` m above the ground, a ground point
 seen ``alpha`` below the horizon slides through the frame at ``v sin^2(alpha) / H``
-radians a second (``geo.pitch`` uses the same law). With the track's speed and the
+radians a second, plus ``c sin(alpha) cos(alpha) / H`` while climbing at ``c``
+(``geo.pitch.ground_angle_rate``, the law both fits use). With the track's speed and the
 camera's field of view known, how fast the ground slides down each horizontal band of
 the frame (``engine.motion``) fixes ``H``, and the shape of that slide over the bands
 fixes the pitch where the telemetry does not give it (:func:`height_from_flow`, a
@@ -29,15 +30,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from geo.pitch import flow_against_track, ground_angle_rate
+from geo.pitch import PITCH_RANGE, flow_against_track, ground_angle_rate
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.sync import AlignedTrack
 
 #: Heights above the ground (m) searched for the track's first fix.
 HEIGHT_RANGE_M = (5.0, 500.0)
-#: Pitches searched when the telemetry gives none (degrees, negative: below the horizon).
-PITCH_RANGE_DEG = (-88.0, -15.0)
 #: The fit is refused when its misfit passes this share of the typical downward flow, or
 #: its height or pitch lies at the edge of the search: the flow does not follow the
 #: track (rendered flights: 0.2-0.6; a video beside another flight's log: 1.25).
@@ -67,10 +66,10 @@ class FlowHeight:
     rms_px_s: float
     samples: int
 
-    def note(self, start_height_m: float) -> str:
+    def note(self) -> str:
         pitch = "the telemetry's pitch" if self.pitch_given else f"pitch {self.pitch_deg:.0f} deg, fitted too"
         return (f"height above the ground read from the ground's flow through the frame ({self.samples} frame "
-                f"pairs, {pitch}): {start_height_m:.0f} +-{self.sigma_m:.0f} m at the track's first fix")
+                f"pairs, {pitch}): {self.offset_m:.0f} +-{self.sigma_m:.0f} m at the track's first fix")
 
 
 def height_from_flow(
@@ -115,7 +114,7 @@ def height_from_flow(
 
     offset, pitch, rms = fit(np.ones(len(v), dtype=bool))
     # (the steep end of the pitches is no edge: a mapping flight looks straight down)
-    at_edge = first + offset >= 0.97 * HEIGHT_RANGE_M[1] or (not pitch_given and pitch >= PITCH_RANGE_DEG[1] - 1.5)
+    at_edge = first + offset >= 0.97 * HEIGHT_RANGE_M[1] or (not pitch_given and pitch >= PITCH_RANGE[1] - 1.5)
     if at_edge or rms > MAX_RELATIVE_MISFIT * float(np.nanmedian(np.abs(dy))):
         return None  # no height makes the flow follow the track: another video's track, or no ground in view
     halves = [np.isin(np.arange(len(v)), half) for half in np.array_split(np.arange(len(v)), 2)]
@@ -163,7 +162,7 @@ def _fit_offset(dy: np.ndarray, v: np.ndarray, h: np.ndarray, pitch: np.ndarray 
     low = max(low, 5.0 - float(np.min(h)) + first_m)  # every height above the ground at least 5 m
     starts = np.exp(np.arange(math.log(low), math.log(high), 0.02)) if low < high else np.array([low])
     coarse_pitches: list[float | None] = (
-        [None] if pitch is not None else [float(p) for p in np.arange(PITCH_RANGE_DEG[0], PITCH_RANGE_DEG[1] + 0.5, 1.0)])
+        [None] if pitch is not None else [float(p) for p in np.arange(PITCH_RANGE[0], PITCH_RANGE[1] + 0.5, 1.0)])
     start, best_pitch, _ = search(starts, coarse_pitches)
     fine_starts = np.linspace(start * 0.97, start * 1.03, 25)
     fine_pitches: list[float | None] = (

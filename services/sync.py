@@ -71,14 +71,14 @@ def estimate_sync(
     offset = _offset(track, motion, info, search_s, video_path)
     offset_s = offset.offset_s if offset.reliable else 0.0
     view, height, ground, flown = None, None, None, None
-    if ground_elevation_m is None and heights_need_ground(track) and motion.band_flow_px_s is not None:
+    needs_ground = ground_elevation_m is None and heights_need_ground(track)
+    needs_height = flight_height_m is None and heights_unknown(track)  # never both: one has altitudes, one none
+    if (needs_ground or needs_height) and motion.band_flow_px_s is not None:
         height = _height_from_flow(track, motion, info, offset_s, hfov_deg)
-        if height is not None:
+        if height is not None and needs_ground:
             first_abs = next(s.alt_abs_m for s in track.samples if s.alt_abs_m is not None)
             ground = ground_elevation_m = round(first_abs - height.offset_m, 1)
-    if flight_height_m is None and heights_unknown(track) and motion.band_flow_px_s is not None:
-        height = _height_from_flow(track, motion, info, offset_s, hfov_deg)
-        if height is not None:
+        elif height is not None:
             flown = flight_height_m = round(height.offset_m, 1)
     if not track.has("gimbal_pitch_deg") and motion.band_flow_px_s is not None:
         aligned = align_track(track, duration_s=info.duration_s, creation_time_utc=info.creation_time_utc,
@@ -126,7 +126,6 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
     from dataclasses import replace
 
     from core.errors import GeoreferenceError
-    from geo.pitch import ESTIMATED_FOV_SOURCE
 
     lines: list[str] = []
     camera_only = camera and not (ground or flown)
@@ -163,11 +162,11 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
         sigma = round(report.height.sigma_m, 1)
         told = f" (the telemetry's heights need it; {option} M sets it)" if camera_only else ""
         if ground and report.ground_elevation_m is not None:
-            lines.append(f"{report.height.note(report.height.offset_m)}: ground elevation "
+            lines.append(f"{report.height.note()}: ground elevation "
                          f"{report.ground_elevation_m:.1f} m{told}")
             settings = replace(settings, ground_elevation_m=report.ground_elevation_m, ground_elevation_sigma_m=sigma)
         if flown and report.flight_height_m is not None:
-            lines.append(f"{report.height.note(report.height.offset_m)}: flown {report.flight_height_m:.1f} m above "
+            lines.append(f"{report.height.note()}: flown {report.flight_height_m:.1f} m above "
                          f"it{told}")
             settings = replace(settings, flight_height_m=report.flight_height_m, flight_height_sigma_m=sigma)
     if not camera:
@@ -178,12 +177,12 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
                      "follow the telemetry); assumed as before")
         return VideoGeoreferencing(settings, None, tuple(lines))
     lines.append(view.note())
-    if hfov is None and view.hfov_source == ESTIMATED_FOV_SOURCE:  # a held one the map finds itself, source and all
+    if hfov is None and view.hfov_estimated:  # a held one the map finds itself, source and all
         settings = replace(settings, hfov_deg=round(view.hfov_deg, 1))
     # kept with the settings, so the app and later exports place the map with the same camera
     settings = replace(settings, camera_pitch_deg=round(view.pitch_deg, 1),
                        camera_pitch_sigma_deg=round(view.pitch_sigma_deg, 1),
-                       heading_offset_deg=round((view.yaw_offset_deg + 180.0) % 360.0 - 180.0, 1),
+                       heading_offset_deg=round(view.yaw_offset_deg, 1),
                        heading_offset_sigma_deg=round(view.yaw_sigma_deg, 1))
     return VideoGeoreferencing(settings, view, tuple(lines))
 

@@ -230,7 +230,7 @@ class GeoSettingsDialog(QDialog):
                                       "not follow the telemetry. Type the pitch instead.")
             return
         self.pitch_spin.setValue(float(view.pitch_deg))
-        yaw = (float(view.yaw_offset_deg) + 180.0) % 360.0 - 180.0
+        yaw = float(view.yaw_offset_deg)  # within +-27 deg: geo.pitch reads it as an atan of at most 0.5
         self._camera_read = (self.pitch_spin.value(), float(view.pitch_sigma_deg), round(yaw, 1),
                              float(view.yaw_sigma_deg))
         text = (f"Found pitch {view.pitch_deg:.0f}° ± {view.pitch_sigma_deg:.0f}°, looking {yaw:+.0f}° "

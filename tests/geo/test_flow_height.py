@@ -37,7 +37,7 @@ def test_the_height_of_a_log_started_in_the_air_is_read(pitch, hfov, above_groun
     assert found.pitch_deg == pytest.approx(pitch, abs=1.5) and not found.pitch_given
     assert found.sigma_m >= MIN_SIGMA_SHARE * above_ground  # never claims better than roofs and the pitch allow
     assert found.samples == len(TIMES)
-    assert f"{above_ground:.0f} +-" in found.note(found.offset_m)
+    assert f"{above_ground:.0f} +-" in found.note()
 
 
 def test_the_telemetry_pitch_is_used_where_it_gives_one():
