@@ -247,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
         _store_package_options(store, args)
         result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry,
                                 dem_path=args.dem, camera_view=camera_view)
+        unsaved = not args.save and settings != store.project_settings()
         if args.save:
             store.set_project_settings(settings)
     damage_map = result.damage_map
@@ -263,4 +264,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     if args.save:
         print(f"saved the settings in {args.project}")
+    elif unsaved:
+        print("the settings given here made this export only; the project keeps its own (add --save to keep "
+              "them for the app and later exports)")
     return 0

@@ -93,11 +93,15 @@ def test_the_map_is_built_once_per_project_state(project):
 def test_export_flags_override_the_project_settings_unless_saved(project, tmp_path, capsys):
     assert main(["export", str(project), "--to", str(tmp_path / "a"), "--formats", "csv",
                  "--min-score", "1.0", "--ground-elevation", "3.5"]) == 0
+    assert "made this export only" in capsys.readouterr().out  # the user is told what the project keeps
     with ProjectStore.open(project) as store:
         assert store.project_settings() == ProjectSettings(time_offset_s=0.05, hfov_deg=84.0, min_score=0.4)
+    assert main(["export", str(project), "--to", str(tmp_path / "same"), "--formats", "csv", "--min-score", "0.4"]) == 0
+    assert "made this export only" not in capsys.readouterr().out  # nothing differs from the project's
     assert main(["export", str(project), "--to", str(tmp_path / "b"), "--formats", "csv",
                  "--hfov", "mavic-2-pro", "--min-score", "0.7", "--save"]) == 0
-    assert "saved the settings" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "saved the settings" in out and "made this export only" not in out
     with ProjectStore.open(project) as store:
         assert store.project_settings() == ProjectSettings(time_offset_s=0.05, hfov_deg="mavic-2-pro", min_score=0.7)
     assert main(["export", str(project), "--to", str(tmp_path / "c"), "--min-score", "2"]) == 2
