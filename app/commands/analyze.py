@@ -31,12 +31,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--track", type=Path, default=None,
                         help="telemetry (GPX, DJI SRT, CSV); default: same name beside the video, else the GPS "
                              "track inside the video (GoPro, Insta360)")
+    from app.commands import _georeferencing
     from app.commands.survey import add_analysis_arguments
 
     add_analysis_arguments(parser)
+    placing = parser.add_argument_group(
+        "georeferencing", "how the detections are placed on the ground, for telemetry that does not say it all; "
+                          "kept in the project, so the check before the first frame, the app and every export "
+                          "use them (one video only; a survey's: 'damagemap survey georeference')")
+    _georeferencing.add_arguments(placing, default="the project's setting")
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.commands import _georeferencing
     from app.commands.survey import analysis_request, cluster_options
     from engine.video import probe_video
     from services import analysis
@@ -46,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_survey(args)
     args.video = args.video[0]
     request = analysis_request(args)
+    _georeferencing.check(args)
     options = cluster_options(args)
     # A bad video or model fails before a project is created.
     info = probe_video(args.video)
@@ -62,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     model = analysis.load_model(request)
 
     with open_or_create_project(args.video, args.project, telemetry_path=args.track) as store:
+        _keep_georeferencing(store, args)
         plan = analysis.plan(store, request, model=model, check_placement=True)
         _refuse_a_second_writer(store, plan.run_id)
         print(
@@ -110,13 +119,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keep_georeferencing(store, args: argparse.Namespace) -> None:  # noqa: ANN001 - ProjectStore
+    """Store the georeferencing flags given (and what ``auto`` read) in the project,
+    saying what was kept."""
+    from app.commands import _georeferencing
+
+    flags = _georeferencing.given(args)
+    if not flags:
+        return
+    settings = _georeferencing.settings_with_flags(store, args)
+    settings, _ = _georeferencing.read_from_video(store, args, settings,
+                                                  say=lambda line: print(line, file=sys.stderr))
+    store.set_project_settings(settings)
+    print(f"{', '.join(flags)}: kept in the project for its map, the app and every export", file=sys.stderr)
+
+
 def _run_survey(args: argparse.Namespace) -> int:
     """Several videos or a folder: each a flight of the survey in ``--project``."""
+    from app.commands import _georeferencing
     from app.commands.survey import analyse_and_report, analysis_request, cluster_options
     from core.errors import InputError
     from core.survey import SURVEY_FILE, Survey
     from services import survey as surveys
 
+    if _georeferencing.given(args):
+        raise InputError(f"{', '.join(_georeferencing.given(args))}: set one video's georeferencing; a survey's "
+                         "flights are read from their videos with 'damagemap survey georeference SURVEY', or set "
+                         "one by one with 'damagemap export FLIGHT.dmproj ... --save'")
     videos = surveys.videos_in(args.video)
     if args.project is None or args.project.suffix.lower() == ".dmproj" or args.project.is_file():
         given = "" if args.project is None else f"--project {str(args.project)!r}: "
@@ -219,12 +248,14 @@ def _summary(store, run_id: int, frames: int, seconds: float) -> None:  # noqa: 
     print(f"project: {store.path}  (see `damagemap info {_from_here(store.path)}`)")
 
 
-def _from_here(path: Path) -> Path:
+def _from_here(path: Path) -> str:
     """``path`` as the user would type it from the current folder: relative when it is
-    inside it, absolute otherwise."""
+    inside it, absolute otherwise, quoted for the shell when it needs it (spaces)."""
+    import shlex
+
     try:
         relative = Path(os.path.relpath(path))
     except ValueError:  # another drive on Windows
-        return path
-    return path if relative.parts[:1] == ("..",) else relative
+        relative = path
+    return shlex.quote(str(path if relative.parts[:1] == ("..",) else relative))
 

@@ -208,3 +208,57 @@ def test_the_srn_flags_leave_the_default_to_the_weights(flags, srn):
     parser = argparse.ArgumentParser()
     add_analysis_arguments(parser)
     assert analysis_request(parser.parse_args(list(flags))).srn is srn
+
+
+def test_georeferencing_flags_are_kept_and_the_check_before_the_first_frame_uses_them(tmp_path, capsys,
+                                                                                       sites_flyover, tiny_detector):
+    """A GPX started in the air: without the ground, the map cannot be made and analyze
+    says so before the first frame; given on the command line, the ground (and the
+    camera's pitch) is kept in the project, and there is nothing to say."""
+    import gpxpy
+
+    from core.store import ProjectStore
+
+    gpx = gpxpy.parse(Path(sites_flyover.gpx).read_text())
+    for point in gpx.tracks[0].segments[0].points:
+        point.elevation = 147.0
+    air = tmp_path / "air.gpx"
+    air.write_text(gpx.to_xml(version="1.1"))
+
+    def analyze(project, *flags):
+        return main(["analyze", str(sites_flyover.video), "--track", str(air), "--project", str(project),
+                     "--weights", str(tiny_detector / "msnet.safetensors"), "--no-srn", "--device", "cpu", "-q",
+                     "--every", "10", *flags])
+
+    assert analyze(tmp_path / "plain.dmproj") == 0
+    assert "the map cannot be made yet" in capsys.readouterr().err
+    assert analyze(tmp_path / "given.dmproj", "--ground-elevation", "107", "--pitch", "-40") == 0
+    err = capsys.readouterr().err
+    assert "the map cannot be made yet" not in err
+    assert "--pitch, --ground-elevation: kept in the project" in err
+    with ProjectStore.open(tmp_path / "given.dmproj") as store:
+        settings = store.project_settings()
+    assert (settings.ground_elevation_m, settings.camera_pitch_deg) == (107.0, -40.0)
+    assert settings.ground_elevation_sigma_m is None and settings.camera_pitch_sigma_deg is None
+
+
+def test_georeferencing_flags_with_several_videos_point_to_the_survey_command(assets, tmp_path, capsys, no_model):
+    video = str(assets / "flight.mp4")
+    assert main(["analyze", video, video, "--project", str(tmp_path / "survey"), "--pitch", "-40"]) == 2
+    line = _error(capsys)
+    assert "--pitch" in line and "damagemap survey georeference" in line
+    assert not (tmp_path / "survey").exists()
+
+
+def test_a_georeferencing_flag_out_of_range_is_refused_before_the_model_loads(assets, tmp_path, capsys, no_model):
+    assert main(_analyze(assets, tmp_path / "p.dmproj", "--pitch", "20")) == 2
+    assert "--pitch" in _error(capsys)
+    assert not (tmp_path / "p.dmproj").exists()
+
+
+def test_the_summary_quotes_a_project_path_with_spaces_so_it_can_be_pasted(assets, tmp_path, capsys, monkeypatch):
+    (tmp_path / "after the storm").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(_analyze(assets, "after the storm/site 1.dmproj", "--every", "3")) == 0
+    out = capsys.readouterr().out
+    assert f"damagemap info '{os.path.join('after the storm', 'site 1.dmproj')}'" in out, out

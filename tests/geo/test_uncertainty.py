@@ -199,7 +199,7 @@ def test_every_export_carries_the_uncertainty_and_its_parts(tmp_path):
 def test_a_typed_offset_forgets_the_uncertainty_of_an_estimated_one(tmp_path):
     import argparse
 
-    from app.commands.export import _settings
+    from app.commands._georeferencing import settings_with_flags as _settings
     from core.settings import ProjectSettings
     from core.store import ProjectStore
 
