@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.workers import AnalysisOptions
+from geo.camera import DEFAULT_HFOV_DEG
 
 #: The field-of-view spin box's lowest value, shown as "from metadata" (no value).
 _NO_HFOV = 1.0
@@ -202,7 +203,7 @@ class AnalysisDialog(QDialog):
         self.hfov_spin.setRange(_NO_HFOV, 169.9)  # the field of view must be in (1, 170) degrees
         self.hfov_spin.setDecimals(1)
         self.hfov_spin.setSuffix("°")
-        self.hfov_spin.setSpecialValueText("from metadata")
+        self.hfov_spin.setSpecialValueText(f"from metadata, else {DEFAULT_HFOV_DEG:g}°")
         self.hfov_spin.setValue(initial.hfov_deg or 0.0)
 
         form = QFormLayout(self)

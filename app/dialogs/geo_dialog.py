@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.settings import ProjectSettings
-from geo.camera import DEFAULT_PITCH_DEG
+from geo.camera import DEFAULT_HFOV_DEG, DEFAULT_PITCH_DEG
 
 #: The ground elevation spin box's lowest value, shown as "first track point" (no value).
 _NO_ELEVATION_M = -500.0
@@ -63,7 +63,7 @@ class GeoSettingsDialog(QDialog):
         self.hfov_spin.setRange(_NO_HFOV, 169.9)  # the field of view must be in (1, 170) degrees
         self.hfov_spin.setDecimals(1)
         self.hfov_spin.setSuffix("°")
-        self.hfov_spin.setSpecialValueText("from metadata")
+        self.hfov_spin.setSpecialValueText(f"from metadata, else {DEFAULT_HFOV_DEG:g}°")
         self.hfov_spin.setValue(hfov_degrees(settings.hfov_deg))
         self.elevation_spin = QDoubleSpinBox()
         self.elevation_spin.setRange(_NO_ELEVATION_M, 9000.0)
