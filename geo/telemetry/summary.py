@@ -79,19 +79,20 @@ def _height_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps: 
                                     jumps)
         if reason is not None:
             return [f"absolute altitudes only, and the log starts {reason}: the map needs the ground's elevation "
-                    "(export --ground-elevation M, or auto to read it from the video)"]
+                    "(analyze or export --ground-elevation M, or auto to read it from the video)"]
         return ["absolute altitudes only: the map takes heights above the first fix; for a clip started in the air, "
-                "give the ground's elevation (export --ground-elevation M, or auto to read it from the video)"]
-    return ["no altitude: the map needs the drone's height above the ground (export --flight-height M, or auto to "
-            "read it from the video)"]
+                "give the ground's elevation (analyze or export --ground-elevation M, or auto to read it from the "
+                "video)"]
+    return ["no altitude: the map needs the drone's height above the ground (analyze or export --flight-height M, or "
+            "auto to read it from the video)"]
 
 
 def _camera_notes(track: Track) -> list[str]:
     """What the map will assume for a track that does not say where the camera looked."""
     if track.has("gimbal_pitch_deg"):
         return []
-    return ["no gimbal pitch: the map assumes the camera looks 45 deg down; give the pitch (export --pitch DEG) "
-            "or have it read from the video (--camera auto; in the app, Georeferencing… > Camera pitch)"]
+    return ["no gimbal pitch: the map assumes the camera looks 45 deg down; give the pitch (analyze or export "
+            "--pitch DEG) or have it read from the video (--camera auto; in the app, Georeferencing… > Camera pitch)"]
 
 
 def format_summary(summary: dict) -> str:
