@@ -185,3 +185,41 @@ def test_a_still_image_is_refused_as_not_a_video(tmp_path, name):
     Image.fromarray(np.full((48, 64, 3), 90, dtype=np.uint8)).save(path, format="JPEG")
     with pytest.raises(VideoError, match=rf"{name}.*still image, not a video"):
         probe_video(path)
+
+
+def _hevc_10bit(path, images, *, fps=30.0, keyint=8):
+    """H.265 in 10 bits with B-frames and a long GOP, as many DJI drones record (HLG,
+    D-Log, and H.265 at any colour mode)."""
+    import av
+
+    try:
+        av.codec.Codec("libx265", "w")
+    except av.codec.codec.UnknownCodecError:  # a PyAV build without x265
+        pytest.skip("this PyAV has no H.265 encoder")
+    container = av.open(str(path), mode="w")
+    stream = container.add_stream("libx265", rate=int(fps))
+    stream.height, stream.width = images[0].shape[:2]
+    stream.pix_fmt = "yuv420p10le"
+    stream.options = {"x265-params": f"log-level=error:keyint={keyint}:bframes=3"}
+    for image in images:
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p10le")
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    return path
+
+
+def test_a_10_bit_h265_video_reads_as_8_bit_rgb_in_any_order(tmp_path):
+    images = _images(24)
+    path = _hevc_10bit(tmp_path / "DJI_0001.MP4", images)
+    info = probe_video(path)
+    assert (info.width_px, info.height_px, info.frame_count) == (64, 48, 24)
+    with VideoReader(path) as reader:
+        sequential = {f.index: f.image.copy() for f in reader.iter_frames()}
+        assert all(image.dtype == np.uint8 and image.shape == (48, 64, 3) for image in sequential.values())
+        # each frame is the one written: its grey level, within what the encoding loses
+        assert [round(_grey(reader.frame_at(i)) / 8) for i in range(24)] == list(range(24))
+        for index in [17, 3, 23, 0, 9, 8]:  # random access across keyframes and B-frames
+            assert np.array_equal(reader.frame_at(index).image, sequential[index]), index
