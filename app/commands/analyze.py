@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     placing = parser.add_argument_group(
         "georeferencing", "how the detections are placed on the ground, for telemetry that does not say it all; "
                           "kept in the project, so the check before the first frame, the app and every export "
-                          "use them (one video only; a survey's: 'damagemap survey georeference')")
+                          "use them; with several videos, each flight's (numbers only: 'damagemap survey "
+                          "georeference' reads each flight's own)")
     _georeferencing.add_arguments(placing, default="the project's setting")
 
 
@@ -142,10 +143,12 @@ def _run_survey(args: argparse.Namespace) -> int:
     from core.survey import SURVEY_FILE, Survey
     from services import survey as surveys
 
-    if _georeferencing.given(args):
-        raise InputError(f"{', '.join(_georeferencing.given(args))}: set one video's georeferencing; a survey's "
-                         "flights are read from their videos with 'damagemap survey georeference SURVEY', or set "
-                         "one by one with 'damagemap export FLIGHT.dmproj ... --save'")
+    flags = _georeferencing.given(args)
+    reading = [flag for flag in flags if getattr(args, flag[2:].replace("-", "_")) == "auto"]
+    if reading:
+        raise InputError(f"{', '.join(reading)} auto: with several videos each flight's own is read with "
+                         "'damagemap survey georeference SURVEY' (the camera and heights), or one by one with "
+                         "'damagemap export FLIGHT.dmproj ... auto --save'")
     videos = surveys.videos_in(args.video)
     if args.project is None or args.project.suffix.lower() == ".dmproj" or args.project.is_file():
         given = "" if args.project is None else f"--project {str(args.project)!r}: "
@@ -156,6 +159,7 @@ def _run_survey(args: argparse.Namespace) -> int:
                          "(or add them one by one with 'damagemap survey add --track')")
     analysis_request(args)  # the flags checked before anything is created
     cluster_options(args)
+    _georeferencing.check(args)
     exists = (args.project / SURVEY_FILE).is_file()
     survey = Survey.open(args.project) if exists else surveys.create_survey(args.project)
     known = {Path(f.video).resolve(): f.name for f in survey.flights}
@@ -164,6 +168,14 @@ def _run_survey(args: argparse.Namespace) -> int:
         if video.resolve() not in known:
             known[video.resolve()] = surveys.add_flight(survey, video).name
         names.append(known[video.resolve()])
+    if flags:  # one ground, one camera for every flight given here (numbers only: refused 'auto' above)
+        from core.store import ProjectStore
+
+        for name in names:
+            with ProjectStore.open(survey.project_path(survey.flight(name))) as store:
+                store.set_project_settings(_georeferencing.settings_with_flags(store, args))
+        print(f"{', '.join(flags)}: kept in the projects of the {len(names)} flights for the survey's map, the app "
+              "and every export", file=sys.stderr)
     print(f"survey {args.project}: {len(names)} flights to analyse; see "
           f"`damagemap survey info {_from_here(args.project)}`", file=sys.stderr)
     return analyse_and_report(args, survey, names)

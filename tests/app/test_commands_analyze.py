@@ -242,11 +242,33 @@ def test_georeferencing_flags_are_kept_and_the_check_before_the_first_frame_uses
     assert settings.ground_elevation_sigma_m is None and settings.camera_pitch_sigma_deg is None
 
 
-def test_georeferencing_flags_with_several_videos_point_to_the_survey_command(assets, tmp_path, capsys, no_model):
+def test_georeferencing_flags_with_several_videos_are_kept_in_every_flight(assets, tmp_path, capsys):
+    from core.store import ProjectStore
+    from core.survey import Survey
+
+    videos = []
+    for name in ("north", "south"):
+        video = tmp_path / f"{name}.mp4"
+        video.write_bytes((assets / "flight.mp4").read_bytes())
+        videos.append(str(video))
+    survey = tmp_path / "survey"
+    assert main(["analyze", *videos, "--project", str(survey), "--weights", str(assets / "msnet.safetensors"),
+                 "--no-srn", "--device", "cpu", "-q", "--every", "3", "--pitch", "-40", "--ground-elevation",
+                 "12.5"]) == 0
+    assert "--pitch, --ground-elevation: kept in the projects of the 2 flights" in capsys.readouterr().err
+    opened = Survey.open(survey)
+    assert len(opened.flights) == 2
+    for flight in opened.flights:
+        with ProjectStore.open(opened.project_path(flight)) as store:
+            settings = store.project_settings()
+        assert (settings.camera_pitch_deg, settings.ground_elevation_m) == (-40.0, 12.5)
+
+
+def test_auto_georeferencing_with_several_videos_points_to_the_survey_command(assets, tmp_path, capsys, no_model):
     video = str(assets / "flight.mp4")
-    assert main(["analyze", video, video, "--project", str(tmp_path / "survey"), "--pitch", "-40"]) == 2
+    assert main(["analyze", video, video, "--project", str(tmp_path / "survey"), "--ground-elevation", "auto"]) == 2
     line = _error(capsys)
-    assert "--pitch" in line and "damagemap survey georeference" in line
+    assert "--ground-elevation auto" in line and "damagemap survey georeference" in line
     assert not (tmp_path / "survey").exists()
 
 
