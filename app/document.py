@@ -434,6 +434,13 @@ class ProjectDocument(QObject):
         """Frame index -> pts (s) of the frames the current run has stored."""
         return dict(self._analysed)
 
+    def unusable_frames(self) -> dict[int, str]:
+        """The current run's frames too dark, uniform or blurred to count as a look at
+        the ground, and why (:func:`core.frame_quality.unusable_frames`)."""
+        from core.frame_quality import unusable_frames
+
+        return {} if self.run_id is None else unusable_frames(self.store.frame_qualities(self.run_id))
+
     def detections(self, frame_index: int) -> list[Detection]:
         if self.run_id is None:
             return []

@@ -591,6 +591,7 @@ class MainWindow(QMainWindow):
         self.transport.set_video(0, 25.0, 0.0)
         self.timeline.set_frame_count(0)
         self.timeline.set_summaries({})
+        self.timeline.set_unusable({})
         self._frames.clear()
         self.frame_view.show_frame(-1, image_to_qimage(np.zeros((2, 2, 3), np.uint8)), [])
         self._update_model_badge()
@@ -659,6 +660,9 @@ class MainWindow(QMainWindow):
         self._current_frame = index
         self.frame_view.show_frame(index, image_to_qimage(frame.image), doc.detections(index))
         note = "not analysed" if doc.run_id is not None and not doc.is_analysed(index) else ""
+        unusable = self.timeline.unusable_reason(index)
+        if unusable is not None:
+            note = f"{unusable} frame"  # the timeline's tooltip says what follows
         self.transport.set_position(index, frame.pts_s, note)
         self.timeline.set_current_frame(index)
         doc.set_current_frame(index, frame.pts_s)
@@ -681,6 +685,7 @@ class MainWindow(QMainWindow):
         self._frames = dict(frames)
         style = self.overlay_style()
         self.timeline.set_summaries({i: summarise(d, style) for i, d in self._frames.items()})
+        self.timeline.set_unusable(doc.unusable_frames() if doc.is_open else {})
         self.frame_view.invalidate_frames()
         if doc.is_open and 0 <= self._current_frame < doc.frame_count:
             self.frame_view.set_detections(doc.detections(self._current_frame))
@@ -689,6 +694,8 @@ class MainWindow(QMainWindow):
     def _on_detections_changed(self, frame_indices: frozenset[int]) -> None:
         doc = self.document
         per_frame = {index: doc.detections(index) for index in frame_indices}
+        if any(index not in self._frames for index in per_frame):  # newly analysed frames: judged again
+            self.timeline.set_unusable(doc.unusable_frames())
         self._frames.update(per_frame)
         style = self.overlay_style()
         self.timeline.update_summaries({i: summarise(d, style) for i, d in per_frame.items()})

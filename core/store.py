@@ -63,6 +63,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ProjectExistsError, StoreError, storage_failure_message
+from core.frame_quality import FrameQuality
 from core.masks import RleMask
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
@@ -71,7 +72,7 @@ from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
 #: is recognised as "not a project" before any table is read.
 APPLICATION_ID = 0x444D4150
 #: Bump with a migration in ``_MIGRATIONS`` whenever the schema changes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: The conventional project suffix (not enforced).
 PROJECT_SUFFIX = ".dmproj"
 
@@ -101,6 +102,9 @@ CREATE TABLE frames (
     width_px     INTEGER NOT NULL,
     height_px    INTEGER NOT NULL,
     analysed_utc TEXT NOT NULL,
+    quality_mean      REAL,
+    quality_contrast  REAL,
+    quality_sharpness REAL,
     PRIMARY KEY (run_id, frame_index)
 ) WITHOUT ROWID;
 CREATE TABLE detections (
@@ -165,7 +169,14 @@ CREATE INDEX site_decisions_by_run ON site_decisions (run_id);
 _SCHEMA += _SITE_SCHEMA
 
 #: version -> SQL that upgrades a file from ``version - 1``.
-_MIGRATIONS: dict[int, str] = {2: _SITE_SCHEMA}
+#: what each analysed frame measured (core.frame_quality); NULL in frames stored before
+_FRAME_QUALITY_SCHEMA = """
+ALTER TABLE frames ADD COLUMN quality_mean REAL;
+ALTER TABLE frames ADD COLUMN quality_contrast REAL;
+ALTER TABLE frames ADD COLUMN quality_sharpness REAL;
+"""
+
+_MIGRATIONS: dict[int, str] = {2: _SITE_SCHEMA, 3: _FRAME_QUALITY_SCHEMA}
 
 #: A write-ahead-log checkpoint (see :meth:`ProjectStore.checkpoint`) every this many
 #: frames stored, so a ``.dmproj`` copied on its own during an analysis lacks at most
@@ -981,10 +992,12 @@ class ProjectStore:
                 )
         try:
             with self._transaction(checkpoint=False) as cur:
+                quality = (None, None, None) if frame.quality is None else (
+                    frame.quality.mean, frame.quality.contrast, frame.quality.sharpness)
                 cur.execute(
-                    "INSERT INTO frames (run_id, frame_index, pts_s, width_px, height_px, analysed_utc) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (run_id, frame.index, float(frame.pts_s), frame.width_px, frame.height_px, _utc_now()),
+                    "INSERT INTO frames (run_id, frame_index, pts_s, width_px, height_px, analysed_utc, "
+                    "quality_mean, quality_contrast, quality_sharpness) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, frame.index, float(frame.pts_s), frame.width_px, frame.height_px, _utc_now(), *quality),
                 )
                 ids = [self._insert_detection(cur, run_id, det) for det in detections]
                 if refined_scores:
@@ -1049,6 +1062,17 @@ class ProjectStore:
             "SELECT frame_index, pts_s FROM frames WHERE run_id = ? ORDER BY frame_index", (run_id,)
         )
         return {r["frame_index"]: r["pts_s"] for r in rows}
+
+    def frame_qualities(self, run_id: int) -> dict[int, FrameQuality]:
+        """Frame index -> what the frame measured (:class:`core.frame_quality.FrameQuality`),
+        for the run's frames that were measured (frames stored before damagemap measured
+        them are left out)."""
+        rows = self._query(
+            "SELECT frame_index, quality_mean, quality_contrast, quality_sharpness FROM frames "
+            "WHERE run_id = ? AND quality_sharpness IS NOT NULL ORDER BY frame_index", (run_id,)
+        )
+        return {r["frame_index"]: FrameQuality(r["quality_mean"], r["quality_contrast"], r["quality_sharpness"])
+                for r in rows}
 
     def update_refined_scores(self, run_id: int, scores: Mapping[int, float]) -> None:
         """Set SRN scores (``detection id -> score in [0, 1]``) in one transaction."""

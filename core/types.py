@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Self
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
+    from core.frame_quality import FrameQuality
     from core.masks import RleMask
 
 BoxXYXY = tuple[float, float, float, float]
@@ -114,6 +115,9 @@ class Frame:
     width_px: int
     height_px: int
     image: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: how dark, uniform and sharp the frame is, measured where it was decoded for the
+    #: analysis (``engine.frame_quality``); ``None`` when not measured
+    quality: FrameQuality | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.index < 0:

@@ -200,7 +200,7 @@ def footprint_coverage(damage_map, footprints, settings: CoverageSettings | None
     local = damage_map.local
     outlines = [to_local_polygon(p, local) for p in footprints.polygons]
     heights = [h if h is not None else default_roof_m for h in footprints.heights_m]
-    result = unit_coverage(outlines, heights, damage_map.camera, damage_map.poses, settings)
+    result = unit_coverage(outlines, heights, damage_map.camera, damage_map.looking_poses, settings)
     return CoverageLayer("building", tuple(footprints.ids), tuple(footprints.polygons), tuple(result), settings)
 
 
@@ -228,7 +228,7 @@ def grid_coverage(damage_map, settings: CoverageSettings | None = None, *, cell_
                 cells.append(cell)
     if len(cells) > 20_000:  # a very long flight: coarser cells
         return grid_coverage(damage_map, settings, cell_m=cell_m * 2, max_range_m=max_range_m)
-    result = unit_coverage(cells, [0.0] * len(cells), damage_map.camera, damage_map.poses, settings)
+    result = unit_coverage(cells, [0.0] * len(cells), damage_map.camera, damage_map.looking_poses, settings)
     polygons = []
     for cell in cells:
         lon, lat = local.to_lonlat(*cell.exterior.xy)

@@ -17,6 +17,7 @@ import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, intersect_ground
 from core.errors import GeoreferenceError, TelemetryError
+from core import frame_quality
 from core.settings import DEFAULT_MIN_SCORE, ProjectSettings
 from core.store import ProjectStore
 from core.review import ReviewSignature, review_signatures
@@ -97,6 +98,9 @@ class DamageMap:
     #: detector's training footage, ``geo.footage``); each is among ``notes`` too, and the
     #: desktop app shows them above its map
     cautions: list[str] = field(default_factory=list)
+    #: analysed frames too dark, uniform or blurred to count as a look at the ground
+    #: (:func:`core.frame_quality.unusable_frames`): index -> why
+    unusable_frames: dict[int, str] = field(default_factory=dict)
 
     def recording_start(self) -> tuple[float | None, bool]:
         """When the video's time 0 was, in epoch seconds, and whether that is UTC
@@ -128,7 +132,7 @@ class DamageMap:
 
         regrouped = regroup(self.all_fused, groups, camera=self.camera, local=self.local, settings=self.fusion)
         self.fused, self.unconfirmed = _budget_and_confirm(  # the rebuilt sites get theirs
-            regrouped, self.aligned, self.poses, self.camera, self.fusion, self.error_sigmas)
+            regrouped, self.aligned, self.looking_poses, self.camera, self.fusion, self.error_sigmas)
         self.notes = _with_unconfirmed_note(self.notes, self.unconfirmed, self.fusion)
 
     # -- convenience views
@@ -162,6 +166,14 @@ class DamageMap:
     @property
     def poses(self) -> dict[int, CameraPose]:
         return self.frame_poses.poses
+
+    @property
+    def looking_poses(self) -> dict[int, CameraPose]:
+        """The poses of the frames that count as a look at the ground: every placed frame
+        but the :attr:`unusable_frames` (a site's confirmation, a building's coverage)."""
+        if not self.unusable_frames:
+            return self.poses
+        return {i: pose for i, pose in self.poses.items() if i not in self.unusable_frames}
 
     def level_counts(self) -> dict[DamageLevel, int]:
         counts = {level: 0 for level in DamageLevel}
@@ -263,6 +275,7 @@ def build_damage_map_from(
     hfov_estimated: bool = False,
     offset_sigma_s: float = 0.0,
     ground_sigma_m: float = 0.0,
+    unusable_frames: Mapping[int, str] | None = None,
 ) -> DamageMap:
     """Georeference detections and fuse them into damage sites.
 
@@ -369,7 +382,9 @@ def build_damage_map_from(
                                          pitch_sigma_deg=pitch_sigma_deg, heading_sigma_deg=heading_sigma_deg,
                                          hfov_sigma_deg=hfov_sigma_deg)
     error_sigmas = (angle_sigma, offset_sigma_s, ground_sigma_m)
-    fused, unconfirmed = _budget_and_confirm(fused, aligned, poses.poses, camera, fusion, error_sigmas)
+    unusable = {i: why for i, why in (unusable_frames or {}).items() if i in frame_times_s}
+    looking = {i: pose for i, pose in poses.poses.items() if i not in unusable}
+    fused, unconfirmed = _budget_and_confirm(fused, aligned, looking, camera, fusion, error_sigmas)
     severity = np.array([float(int(f.site.level)) * f.site.confidence for f in fused])
     points = np.array([f.position_m[:2] for f in fused]).reshape(-1, 2)
     heat = heat_grid(points, severity, aligned.local)
@@ -394,9 +409,13 @@ def build_damage_map_from(
         notes.append(budget)
     if poses.missing:
         notes.append(f"{len(poses.missing)} analysed frames have no usable telemetry{_ground_hint(track)}")
+    unusable_note = frame_quality.describe_unusable(unusable, len(frame_times_s))
+    if unusable_note is not None:
+        notes.append(unusable_note)
     notes = _with_unconfirmed_note(notes, unconfirmed, fusion)
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
-                     notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=error_sigmas)
+                     notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=error_sigmas,
+                     unusable_frames=unusable)
 
 
 #: how the map's notes end when it leaves unconfirmed sites out
@@ -543,6 +562,7 @@ def build_damage_map(
             frame_times[detection.frame_index] = video_times[detection.frame_index]
     built = build_damage_map_from(
         detections, frame_times, track, video=video_info, title=f"Damage map: {Path(store.video_path).name}", dem=dem,
+        unusable_frames=frame_quality.unusable_frames(store.frame_qualities(run_id)),
         **{**settings_arguments(settings), **_camera_view_arguments(camera_view)},
     )
     built.reviews = review_signatures(store.edit_history(run_id))

@@ -48,6 +48,7 @@ def frame_ranges(indices: Iterable[int], step: int | None = None) -> list[tuple[
 
 def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.ProjectStore
     """Everything ``info`` shows, as plain JSON-ready values."""
+    from core.frame_quality import unusable_frames
     from core.types import ReviewState
     from services.project import review_history_steps
 
@@ -56,6 +57,7 @@ def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.Proj
     runs = []
     for run in store.runs():
         frames = store.analysed_frames(run.id)
+        unusable = unusable_frames(store.frame_qualities(run.id))
         levels = store.level_counts(run.id)
         review = store.review_counts(run.id)
         total = sum(review.values())
@@ -71,6 +73,8 @@ def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.Proj
                 "frames_analysed": len(frames),
                 "frame_ranges": [list(r) for r in frame_ranges(frames)],
                 "time_range_s": [min(frames.values()), max(frames.values())] if frames else None,
+                # frame index -> why it did not count as a look (core.frame_quality)
+                "frames_unusable": {str(i): why for i, why in unusable.items()},
                 "detections": {level.label: count for level, count in levels.items()},
                 "detections_total": sum(levels.values()),
                 "review": {state.value: count for state, count in review.items()},
@@ -160,6 +164,13 @@ def run(args: argparse.Namespace) -> int:
         time_range = run["time_range_s"]
         span = f", {time_range[0]:.2f}-{time_range[1]:.2f} s" if time_range else ""
         print(f"  frames:     {run['frames_analysed']} analysed ({_ranges_text(run['frame_ranges']) or 'none'}{span})")
+        if run["frames_unusable"]:
+            reasons: dict[str, list[int]] = {}
+            for index, why in run["frames_unusable"].items():
+                reasons.setdefault(why, []).append(int(index))
+            print("              " + "; ".join(
+                f"{len(indices)} {why} ({_ranges_text([list(r) for r in frame_ranges(indices)])})"
+                for why, indices in reasons.items()) + ": not counted as a look at the ground")
         print(f"  detections: {run['detections_total']} (" + ", ".join(f"{k} {v}" for k, v in run["detections"].items()) + ")")
         review = run["review"]
         fraction = run["reviewed_fraction"]

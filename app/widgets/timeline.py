@@ -44,6 +44,8 @@ def summarise(detections: Iterable[Detection], style: OverlayStyle) -> FrameSumm
 
 
 _ANALYSED = QColor(70, 110, 160)
+#: an analysed frame too dark, uniform or blurred to count as a look (core.frame_quality)
+_UNUSABLE = QColor(190, 140, 40)
 _NOT_ANALYSED = QColor(45, 45, 45)
 _REVIEW_COLOURS = {
     "accepted": QColor(60, 180, 90),
@@ -72,10 +74,12 @@ class TimelineWidget(QWidget):
         self._frame_count = 0
         self._current = 0
         self._summaries: dict[int, FrameSummary] = {}
+        self._unusable: dict[int, str] = {}
         self._bars: QPixmap | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMinimumHeight(self.BAR_HEIGHT + self.ANALYSED_HEIGHT + self.REVIEW_HEIGHT + 4)
-        self.setToolTip("Damage per frame (by level), analysed range (blue) and review state; click to seek")
+        self.setToolTip("Damage per frame (by level), analysed range (blue; amber: too dark, uniform or blurred to "
+                        "count as a look at the ground) and review state; click to seek")
         self.setMouseTracking(False)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
@@ -104,6 +108,18 @@ class TimelineWidget(QWidget):
         self._summaries.update(summaries)
         self._bars = None
         self.update()
+
+    def set_unusable(self, frames: Mapping[int, str]) -> None:
+        """Analysed frames that did not count as a look at the ground (index -> why):
+        their stretch of the analysed band is drawn amber."""
+        if dict(frames) != self._unusable:
+            self._unusable = dict(frames)
+            self._bars = None
+            self.update()
+
+    def unusable_reason(self, index: int) -> str | None:
+        """Why frame ``index`` did not count as a look (``"blurred"``, ...), or ``None``."""
+        return self._unusable.get(index)
 
     def summary(self, index: int) -> FrameSummary | None:
         return self._summaries.get(index)
@@ -157,7 +173,8 @@ class TimelineWidget(QWidget):
                 columns[column] = (index, summary)
         for index, summary in columns.values():
             x = index * per_frame
-            painter.fillRect(QRectF(x, top_analysed, bar_w, self.ANALYSED_HEIGHT), _ANALYSED)
+            painter.fillRect(QRectF(x, top_analysed, bar_w, self.ANALYSED_HEIGHT),
+                             _UNUSABLE if index in self._unusable else _ANALYSED)
             y = float(self.BAR_HEIGHT)
             for level in DamageLevel:
                 count = summary.per_level.get(level, 0)

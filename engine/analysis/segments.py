@@ -33,6 +33,7 @@ import torch
 from core.types import Detection, Frame
 from engine.analysis.detector import BatchDetector, DetectorOutput, _retained_memory, _score_floor
 from engine.convert import to_detections
+from engine.frame_quality import with_quality
 from engine.video import VideoReader
 
 #: Selected frames read on each side of a segment for the SRN (it pairs a frame with
@@ -161,7 +162,9 @@ def analyse_segment(
     def finish(batch: list[Frame]) -> None:
         for frame, (output, done) in zip(batch, detector.finish(detector.infer(batch))):
             if frame.index in keep:
-                outputs[frame.index] = (Frame(frame.index, frame.pts_s, frame.width_px, frame.height_px), output)
+                measured = with_quality(frame)  # the image is dropped, what it measured kept
+                outputs[frame.index] = (Frame(frame.index, frame.pts_s, frame.width_px, frame.height_px,
+                                              quality=measured.quality), output)
             if done is not None:
                 refined[done[0]] = done[1]
 

@@ -221,6 +221,12 @@ def test_timeline_paints_bars_by_level_and_the_analysed_band(qtbot):
     band_y = TimelineWidget.BAR_HEIGHT + 3
     analysed, not_analysed = image.pixelColor(55, band_y), image.pixelColor(85, band_y)
     assert analysed != not_analysed and analysed.blue() > analysed.red()
+    # a frame that did not count as a look at the ground (core.frame_quality) is amber in the band
+    timeline.set_unusable({5: "blurred"})
+    assert timeline.unusable_reason(5) == "blurred" and timeline.unusable_reason(2) is None
+    image = timeline.grab().toImage()
+    unusable = image.pixelColor(55, band_y)
+    assert unusable.red() > unusable.blue() and image.pixelColor(25, band_y) == analysed
 
 
 def test_dragging_a_vertex_with_the_mouse_reshapes(qtbot):

@@ -22,7 +22,8 @@ from engine.analysis.detector import _filter_output
 from engine.analysis.plan import srn_by_default
 from engine.analyze import analyze_video, load_detector, plan_analysis
 from engine.convert import to_detections
-from engine.video import iter_frames
+from engine.frame_quality import measure_frame
+from engine.video import VideoReader, iter_frames
 
 FRAMES = 12
 
@@ -108,6 +109,11 @@ def test_results_read_back_equal_what_was_computed(assets, detector, tmp_path):
         stored = _snapshot(store, run_id)
         # What the progress reported is what was stored.
         assert [d.id for p in progress for d in p.detections] == [d.id for d in store.detections(run_id)]
+        # and how dark, uniform and sharp each frame was (core.frame_quality), measured as it was decoded
+        qualities = store.frame_qualities(run_id)
+        assert sorted(qualities) == list(range(0, FRAMES, 2))
+        with VideoReader(assets / "flight.mp4") as reader:
+            assert qualities[2] == measure_frame(reader.frame_at(2).image)
 
     model, _ = detector
     computed = {}

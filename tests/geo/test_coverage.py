@@ -69,3 +69,24 @@ def test_on_a_flyover(flyover, flyover_map):
     flown = camera_footprint_records(damage_map)
     assert len(flown) == len(damage_map.poses)
     assert all(p.is_valid and p.exterior.is_ccw for _, p in flown)
+
+
+def test_frames_that_did_not_count_as_a_look_see_no_building(flyover, flyover_map):
+    """Blurred or blank frames (core.frame_quality) are no view of a building: a building
+    seen well only in them is "Not assessed", not "No visible damage"."""
+    from dataclasses import replace
+
+    from geo.footprints import read_footprints
+
+    damage_map, _ = flyover_map
+    footprints = read_footprints(flyover.paths.truth)
+    every = footprint_coverage(damage_map, footprints)
+    half = sorted(damage_map.poses)[::2]
+    blurred = footprint_coverage(replace(damage_map, unusable_frames={i: "blurred" for i in half}), footprints)
+    assert all(b.good_views <= e.good_views and b.frames <= e.frames
+               for b, e in zip(blurred.coverage, every.coverage))
+    assert sum(b.frames for b in blurred.coverage) < sum(e.frames for e in every.coverage)
+    none = replace(damage_map, unusable_frames={i: "black" for i in damage_map.poses})
+    assert footprint_coverage(none, footprints).counts()["seen well"] == 0
+    assert grid_coverage(none, cell_m=25.0).counts()["seen well"] == 0
+    assert len(camera_footprint_records(none)) == len(damage_map.poses)  # where the camera was is still drawn

@@ -118,3 +118,26 @@ def test_frames_far_beyond_its_sightings_do_not_count():
     assert site.frames_seen == same.frames_seen == shown[0] - 20
     assert same.frames_in_view == pytest.approx(shown[0], abs=2)
     assert site.frames_seen <= site.frames_in_view < same.frames_in_view
+
+
+def test_frames_too_blurred_to_look_do_not_count_against_a_site():
+    """A spot detected in 2 of the 10-odd frames that showed it is unconfirmed; when the
+    others were smeared by a fast turn (core.frame_quality), they were no look at it, and
+    the 2 that were are enough."""
+    detections, times, track, video, shown = fly([(0.0, 40.0, 5.0), (25.0, 40.0, 5.0)], keep=[None, {6, 7}])
+    plain = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    [ghost] = plain.unconfirmed
+    detected_in = {m.frame_index for m in ghost.members}
+    assert len(detected_in) == 2 and ghost.frames_in_view >= 10
+    smeared = {i: "blurred" for i in times if i not in detected_in}
+    smeared[10_000] = "black"  # a frame that is not among the analysed ones is left out
+    judged = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0, unusable_frames=smeared)
+    assert not judged.unconfirmed and len(judged.fused) == 2
+    spot = next(f for f in judged.fused if {m.frame_index for m in f.members} == detected_in)
+    assert spot.frames_seen == spot.frames_in_view == 2
+    # the roof detected in every frame that showed it stays confirmed: its own frames still count as seen
+    assert all(f.confirmed for f in judged.fused)
+    assert 10_000 not in judged.unusable_frames and set(judged.looking_poses) == set(judged.poses) - set(smeared)
+    [note] = [n for n in judged.notes if "did not count as a look" in n]
+    assert note.startswith(f"{len(smeared) - 1} of the {len(times)} analysed frames") and "blurred" in note
+    assert not any("did not count as a look" in n for n in plain.notes)
