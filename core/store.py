@@ -73,6 +73,9 @@ from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
 APPLICATION_ID = 0x444D4150
 #: Bump with a migration in ``_MIGRATIONS`` whenever the schema changes.
 SCHEMA_VERSION = 3
+#: The oldest schema a read-only opening reads as it is (one it cannot upgrade): frames
+#: measured since schema 3 (core.frame_quality) read as not measured there.
+OLDEST_READABLE_SCHEMA = 2
 #: The conventional project suffix (not enforced).
 PROJECT_SUFFIX = ".dmproj"
 
@@ -524,6 +527,8 @@ class ProjectStore:
         self._closed = False
         self._read_only = read_only
         self._frames_since_checkpoint = 0
+        #: whether the frames table has the frame-quality columns (schema 3 on)
+        self._frame_quality_stored = True
         self._writer_runs: dict[int, dict[str, Any]] = {}  # run -> this process, as recorded with its frames
 
     # ---------------------------------------------------------------- life cycle
@@ -654,12 +659,14 @@ class ProjectStore:
                     )
                 _remember_sound(path)
             store._configure()
-            if version < SCHEMA_VERSION and read_only:
+            if version < OLDEST_READABLE_SCHEMA and read_only:
                 raise StoreError(
                     f"{str(path)!r} is read-only and was written by an older damagemap (schema {version}); "
                     "copy it to a folder you can write to, so it can be upgraded, and open the copy"
                 )
-            store._migrate(version)
+            if not read_only:
+                store._migrate(version)
+            store._frame_quality_stored = not read_only or version >= 3  # upgraded, or read as it is
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(_open_failure(path, exc, read_only=read_only)) from None
@@ -1067,6 +1074,8 @@ class ProjectStore:
         """Frame index -> what the frame measured (:class:`core.frame_quality.FrameQuality`),
         for the run's frames that were measured (frames stored before damagemap measured
         them are left out)."""
+        if not self._frame_quality_stored:  # a schema-2 project opened read-only
+            return {}
         rows = self._query(
             "SELECT frame_index, quality_mean, quality_contrast, quality_sharpness FROM frames "
             "WHERE run_id = ? AND quality_sharpness IS NOT NULL ORDER BY frame_index", (run_id,)
