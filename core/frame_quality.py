@@ -10,10 +10,11 @@ detector's input size and kept in the project), and :func:`unusable_frames` judg
 - **blank**: almost no contrast (a grey spread under :data:`BLANK_CONTRAST`), or nearly
   all black or all white (a mean under :data:`DARK_MEAN` or over :data:`BRIGHT_MEAN`);
 - **blurred**: a sharpness (variance of the Laplacian) under :data:`BLUR_SHARE` of the
-  median of the video's other frames, when the video has at least :data:`MIN_FRAMES`
-  measured frames to tell its own sharpness by. Relative, since how sharp a frame is
-  depends on what it shows and how the video was encoded: a frame a quarter as sharp as
-  the flight's own middle is one the motion smeared.
+  median of its neighbours (the :data:`NEIGHBOURS` analysed frames before it and after
+  it), when at least :data:`MIN_FRAMES` of them were measured. Relative, since how sharp
+  a frame is depends on what it shows and how the video was encoded; and local, since a
+  flight goes from a dense town (sharp) to fields or floodwater (smooth): a frame a
+  quarter as sharp as the frames around it is one the motion smeared.
 
 Such a frame keeps its detections (one may still show damage), but it does not count as
 a look: at a site's place (a site is confirmed by the share of the frames that showed its
@@ -35,7 +36,9 @@ DARK_MEAN = 12.0
 BRIGHT_MEAN = 245.0
 #: a frame sharper than this share of the video's median sharpness is not blurred
 BLUR_SHARE = 0.25
-#: how many measured frames a video needs before its median sharpness is trusted
+#: a frame's sharpness is judged against this many analysed frames on each side ...
+NEIGHBOURS = 10
+#: ... of which at least this many must be measured (and not blank)
 MIN_FRAMES = 8
 
 
@@ -71,11 +74,14 @@ def unusable_frames(qualities: Mapping[int, FrameQuality]) -> dict[int, str]:
     """Frame index -> why it cannot count as a look (``"black"``, ``"washed out"``,
     ``"uniform"``, ``"blurred"``), for the frames of ``qualities`` that cannot."""
     unusable = {index: q.blank for index, q in qualities.items() if q.blank is not None}
-    shown = [q.sharpness for index, q in qualities.items() if index not in unusable]
-    if len(shown) >= MIN_FRAMES:
-        floor = BLUR_SHARE * statistics.median(shown)
-        unusable.update({index: "blurred" for index, q in qualities.items()
-                         if index not in unusable and q.sharpness < floor})
+    order = sorted(qualities)
+    for k, index in enumerate(order):
+        if index in unusable:
+            continue
+        around = [qualities[i].sharpness for i in order[max(0, k - NEIGHBOURS):k + NEIGHBOURS + 1]
+                  if qualities[i].blank is None]
+        if len(around) >= MIN_FRAMES and qualities[index].sharpness < BLUR_SHARE * statistics.median(around):
+            unusable[index] = "blurred"
     return dict(sorted(unusable.items()))
 
 

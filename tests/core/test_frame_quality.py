@@ -90,3 +90,15 @@ def test_the_project_keeps_each_frames_quality_and_an_older_project_gains_the_co
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
+
+
+def test_a_flight_from_a_town_over_smooth_fields_is_judged_against_the_frames_around_each():
+    """Half the flight over a dense town, half over smooth fields (a tenth as sharp):
+    the fields are not blurred; a smear among them is."""
+    town = {i: FrameQuality(110.0, 40.0, 900.0 + 10 * (i % 4)) for i in range(0, 30)}
+    fields = {i: FrameQuality(120.0, 15.0, 60.0 + 3 * (i % 5)) for i in range(30, 60)}
+    frames = {**town, **fields}
+    assert unusable_frames(frames) == {}
+    frames[45] = FrameQuality(120.0, 12.0, 9.0)  # a fast turn over the fields
+    frames[12] = FrameQuality(110.0, 30.0, 150.0)  # and one over the town
+    assert unusable_frames(frames) == {12: "blurred", 45: "blurred"}
