@@ -306,3 +306,24 @@ def test_edits_are_recorded_under_the_reviewer_name_of_the_settings(qtbot, app_s
     assert history[0].created_utc.endswith("Z")
     doc.close()
     assert errors == []
+
+
+def test_a_frame_that_is_no_look_at_the_ground_is_named_under_the_video(qtbot, window, flyover):
+    """Frames measured black (the lens covered) or smeared do not count as a look
+    (core.frame_quality): the timeline draws them amber and the transport names them."""
+    from core.frame_quality import FrameQuality
+
+    video = flyover / "flight.mp4"
+    path = flyover / "measured.dmproj"
+    with ProjectStore.create(path, video_path=video) as store, VideoReader(video) as reader:
+        run = store.start_run(model={"weights": None}, settings={})
+        for index in range(10):
+            quality = FrameQuality(2.0, 1.0, 0.1) if index == 3 else FrameQuality(120.0, 40.0, 500.0 + index)
+            store.write_frame(run, Frame(index, reader.pts_s[index], W, H, quality=quality), [])
+        store.finish_run(run)
+    assert window.open_path(path)
+    assert window.timeline.unusable_reason(3) == "black" and window.timeline.unusable_reason(4) is None
+    window.show_frame(3)
+    assert window.transport.frame_label.text().endswith("· black frame")
+    window.show_frame(4)
+    assert "frame 5 /" in window.transport.frame_label.text() and "black" not in window.transport.frame_label.text()
