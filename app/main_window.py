@@ -116,6 +116,8 @@ class MainWindow(QMainWindow):
 
         self._current_frame = 0
         self._frames: dict[int, list[Detection]] = {}
+        #: frames analysed since the timeline last judged which are no look at the ground
+        self._unjudged_frames = 0
         self._analysis: AnalysisJob | None = None
         self._export_job: FunctionJob | None = None
         self._analysis_options = AnalysisOptions()
@@ -686,6 +688,7 @@ class MainWindow(QMainWindow):
         style = self.overlay_style()
         self.timeline.set_summaries({i: summarise(d, style) for i, d in self._frames.items()})
         self.timeline.set_unusable(doc.unusable_frames() if doc.is_open else {})
+        self._unjudged_frames = 0
         self.frame_view.invalidate_frames()
         if doc.is_open and 0 <= self._current_frame < doc.frame_count:
             self.frame_view.set_detections(doc.detections(self._current_frame))
@@ -694,9 +697,13 @@ class MainWindow(QMainWindow):
     def _on_detections_changed(self, frame_indices: frozenset[int]) -> None:
         doc = self.document
         per_frame = {index: doc.detections(index) for index in frame_indices}
-        if any(index not in self._frames for index in per_frame):  # newly analysed frames: judged again
-            self.timeline.set_unusable(doc.unusable_frames())
+        new = sum(1 for index in per_frame if index not in self._frames)
         self._frames.update(per_frame)
+        self._unjudged_frames += new
+        # newly analysed frames: judged again, every tenth (judging reads every frame's measures)
+        if new and self._unjudged_frames >= 10:
+            self._unjudged_frames = 0
+            self.timeline.set_unusable(doc.unusable_frames())
         style = self.overlay_style()
         self.timeline.update_summaries({i: summarise(d, style) for i, d in per_frame.items()})
         self.frame_view.invalidate_frames(list(frame_indices))
