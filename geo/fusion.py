@@ -477,8 +477,10 @@ def vote_level(members: list[Projected]) -> tuple[DamageLevel, float]:
 
 def _best_member(members: list[Projected], level: DamageLevel) -> Projected:
     of_level = [m for m in members if m.detection.level == level] or members
-    # a whole view away from the frame's edge first: the analyst's thumbnail shows all of it
-    return max(of_level, key=lambda m: (not m.truncated, not m.near_edge, round(m.weight, 3), m.area_px))
+    # a frame that is a look at the ground, then a whole view away from its edge: the
+    # analyst's thumbnail shows all of it, and sharp
+    return max(of_level, key=lambda m: (not m.no_look, not m.truncated, not m.near_edge, round(m.weight, 3),
+                                        m.area_px))
 
 
 def build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera, local: LocalFrame,

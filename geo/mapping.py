@@ -356,6 +356,7 @@ def build_damage_map_from(
             f"with the drone above the ground plane; check the time offset{_ground_hint(track)}"
         )
 
+    unusable = {i: why for i, why in (unusable_frames or {}).items() if i in frame_times_s}
     skipped = {"rejected": 0, "low_score": 0, "no_telemetry": 0, "not_on_ground": 0}
     projected: list[Projected] = []
     for detection in detections:
@@ -374,7 +375,7 @@ def build_damage_map_from(
         if p is None:
             skipped["not_on_ground"] += 1  # above the horizon, too far, or too small
             continue
-        projected.append(p)
+        projected.append(dataclasses.replace(p, no_look=True) if detection.frame_index in unusable else p)
 
     fusion = fusion or FusionSettings()
     fused = fuse_observations(projected, camera=camera, local=aligned.local, settings=fusion)
@@ -382,7 +383,6 @@ def build_damage_map_from(
                                          pitch_sigma_deg=pitch_sigma_deg, heading_sigma_deg=heading_sigma_deg,
                                          hfov_sigma_deg=hfov_sigma_deg)
     error_sigmas = (angle_sigma, offset_sigma_s, ground_sigma_m)
-    unusable = {i: why for i, why in (unusable_frames or {}).items() if i in frame_times_s}
     looking = {i: pose for i, pose in poses.poses.items() if i not in unusable}
     fused, unconfirmed = _budget_and_confirm(fused, aligned, looking, camera, fusion, error_sigmas)
     severity = np.array([float(int(f.site.level)) * f.site.confidence for f in fused])

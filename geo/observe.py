@@ -41,7 +41,9 @@ class Projected:
     plane once fusion knows the damage's height); ``ray_*`` is the ray through the mask's
     pixel centroid, local metres; ``truncated`` marks masks touching the image border
     (their centroid is biased), ``near_edge`` those touching it or within
-    :data:`EDGE_MARGIN_FRACTION` of it (likely cut off: not a site's best view).
+    :data:`EDGE_MARGIN_FRACTION` of it (likely cut off: not a site's best view);
+    ``no_look`` those in a frame too dark, uniform or blurred to count as a look at the
+    ground (``core.frame_quality``: not a site's best view either).
     """
 
     detection: Detection
@@ -55,6 +57,7 @@ class Projected:
     area_px: float = 0.0
     truncated: bool = False
     near_edge: bool = False
+    no_look: bool = False
 
     @property
     def frame_index(self) -> int:

@@ -141,3 +141,16 @@ def test_frames_too_blurred_to_look_do_not_count_against_a_site():
     [note] = [n for n in judged.notes if "did not count as a look" in n]
     assert note.startswith(f"{len(smeared) - 1} of the {len(times)} analysed frames") and "blurred" in note
     assert not any("did not count as a look" in n for n in plain.notes)
+
+
+def test_a_sites_best_frame_is_one_that_looked_at_the_ground():
+    """The popup's thumbnail and the app's click-to-seek go to the best frame: never a
+    smeared or black one while the site has a sharp one."""
+    detections, times, track, video, _ = fly([(0.0, 40.0, 5.0)])
+    plain = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    [site] = plain.sites
+    smeared = {site.best_frame: "blurred"}
+    judged = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0, unusable_frames=smeared)
+    [again] = judged.sites
+    assert again.best_frame != site.best_frame and again.best_frame not in smeared
+    assert judged.fused[0].frames_seen == plain.fused[0].frames_seen  # its detections are all kept
