@@ -78,7 +78,9 @@ class OffsetEstimate:
     def describe(self) -> list[tuple[str, str]]:
         """``(label, text)`` lines for a person."""
         offset = round(self.offset_s, 1) + 0.0  # never "-0.0"
-        lines = [("clock offset", f"{offset:+.1f} s (give --offset {offset:.1f})")]
+        advice = (f"give --offset {offset:.1f}" if self.reliable
+                  else "the best of a poor match: not one to give as --offset")
+        lines = [("clock offset", f"{offset:+.1f} s ({advice})")]
         if self.zone_shift_h:
             lines.append(("time zone / DST", f"{self.zone_shift_h:+g} h shift plus {self.remainder_s:+.1f} s "
                                              "(one clock in local time?)"))

@@ -145,9 +145,12 @@ def read_from_video(store, args: argparse.Namespace, settings, *, telemetry: Pat
         estimate = estimate_clock_offset(Path(store.video_path), track)
         for label, text in estimate.describe():
             say(f"  {label}: {text}")
-        # how sure the offset is enters the sites' uncertainty
-        settings = replace(settings, time_offset_s=estimate.offset_s,
-                           time_offset_sigma_s=round(estimate.uncertainty_s, 3))
+        if estimate.reliable:  # how sure the offset is enters the sites' uncertainty
+            settings = replace(settings, time_offset_s=estimate.offset_s,
+                               time_offset_sigma_s=round(estimate.uncertainty_s, 3))
+        else:
+            say(f"  --offset auto: no reliable offset found (confidence {estimate.confidence:.2f}); the project's "
+                f"{settings.time_offset_s:+.1f} s is kept (give --offset S to set one)")
     if "auto" not in (args.camera, args.ground_elevation, args.flight_height):
         return settings, None
     reading = georeference_from_video(Path(store.video_path), track, settings, camera=args.camera == "auto",

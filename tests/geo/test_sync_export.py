@@ -174,3 +174,37 @@ def test_the_camera_read_from_the_video_is_saved(hilly_project, tmp_path, capsys
     assert saved.camera_pitch_sigma_deg is not None and saved.heading_offset_deg is not None
     assert main(["export", str(project), "--to", str(tmp_path / "b"), "--formats", "sites"]) == 0
     assert f"pitch {saved.camera_pitch_deg:g} deg (set for" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("confidence", "kept"), [(0.9, False), (0.1, True)])
+def test_offset_auto_uses_only_a_reliable_estimate(tmp_path, monkeypatch, confidence, kept):
+    """A video whose motion matches the track nowhere well (a pan over a still photo, a
+    hover) gives a best offset anyway; `--offset auto` keeps the project's instead, and
+    says so, where it used to apply the guess."""
+    import argparse
+
+    import geo.telemetry
+    import services.sync
+    from app.commands._georeferencing import read_from_video
+    from core.settings import ProjectSettings
+    from core.store import ProjectStore
+    from geo.clock_offset import OffsetEstimate
+
+    estimate = OffsetEstimate(offset_s=2.5, correlation=0.1, residual=0.99, uncertainty_s=2.0, runner_up_s=0.4,
+                              runner_up_correlation=-0.1, confidence=confidence, zone_shift_h=0.0,
+                              channels=("speed",), searched_s=(-2.5, 2.5))
+    monkeypatch.setattr(services.sync, "estimate_clock_offset", lambda video, track: estimate)
+    monkeypatch.setattr(geo.telemetry, "read_telemetry", lambda path: None)
+    said: list[str] = []
+    args = argparse.Namespace(offset="auto", camera=None, ground_elevation=None, flight_height=None)
+    with ProjectStore.create(tmp_path / "p.dmproj", video_path=tmp_path / "v.mp4",
+                             telemetry_path=tmp_path / "t.gpx") as store:
+        settings, view = read_from_video(store, args, ProjectSettings(time_offset_s=0.3), say=said.append)
+    assert view is None
+    if kept:
+        assert settings.time_offset_s == 0.3 and settings.time_offset_sigma_s is None
+        assert any("no reliable offset found (confidence 0.10)" in line and "+0.3 s is kept" in line for line in said)
+        assert any("not one to give as --offset" in line for line in said)
+    else:
+        assert settings.time_offset_s == 2.5 and settings.time_offset_sigma_s == 2.0
+        assert any("give --offset 2.5" in line for line in said)
