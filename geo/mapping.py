@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from core import frame_quality
 from core.camera import CameraPose, PinholeCamera, intersect_ground
 from core.errors import GeoreferenceError, TelemetryError
-from core import frame_quality
 from core.settings import DEFAULT_MIN_SCORE, ProjectSettings
 from core.store import ProjectStore
 from core.review import ReviewSignature, review_signatures

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import DamagemapError, InputError
+from core.frame_quality import unusable_frames
 from core.review import ReviewSession, SiteMark
 from core.sites import Sighting, SiteSummary, match_decisions, site_decision
 from core.store import ProjectStore
@@ -281,6 +282,9 @@ class FlightStatus:
     footprints: Path | None = None
     basemap: Path | None = None
     product: Any = None  # geo.export.products.ProductInfo set on it (event, GLIDE, producer), or None
+    #: analysed frames too dark, uniform or blurred to count as a look at the ground
+    #: (core.frame_quality)
+    frames_no_look: int = 0
 
     @property
     def name(self) -> str:
@@ -311,13 +315,15 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
                 telemetry, video = store.telemetry_path, store.video_path
                 footprints, basemap = product_sources(store)
                 product = _product_set(store)
+                no_look = 0 if run_id is None else len(unusable_frames(store.frame_qualities(run_id)))
         except DamagemapError as exc:
             statuses.append(FlightStatus(flight, project, problem=str(exc)))
             continue
         statuses.append(FlightStatus(flight, project, None if telemetry is None else Path(telemetry),
                                      0 if run is None else run.frames_done, run is not None and run.finished,
                                      video=Path(video), model=None if run is None else run.model,
-                                     footprints=footprints, basemap=basemap, product=product))
+                                     footprints=footprints, basemap=basemap, product=product,
+                                     frames_no_look=no_look))
     return statuses
 
 

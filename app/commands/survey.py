@@ -299,6 +299,7 @@ def _info(args: argparse.Namespace) -> int:
         flight = status.record
         flights.append({"name": flight.name, "date": flight.date, "drone": flight.drone, "video": flight.video,
                         "project": str(status.project), "frames_analysed": status.frames_analysed,
+                        "frames_no_look": status.frames_no_look,
                         "analysis_complete": status.complete})
     built = None
     try:
@@ -328,6 +329,8 @@ def _info(args: argparse.Namespace) -> int:
         c = coverage.get(f["name"])
         seen = f", {c.area_m2 / 1e4:.2f} ha seen, {c.sites} sites, {to_review.get(f['name'], 0)} to review" if c else ""
         state = "complete" if f["analysis_complete"] else "not complete"
+        if f["frames_no_look"]:
+            state += f"; {f['frames_no_look']} too dark or blurred to count"
         print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} {f['frames_analysed']:>6} frames ({state}){seen}")
     for s in sites:
         print(f"  site {s.id:>4}: {s.level.label:<7} conf {s.confidence:.2f}  {s.lat_deg:.6f}, {s.lon_deg:.6f}  "

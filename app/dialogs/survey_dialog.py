@@ -55,7 +55,8 @@ def analysed_text(status: FlightStatus) -> str:
         return "cannot be read"
     if status.frames_analysed == 0:
         return "not analysed yet"
-    return f"{status.frames_analysed} frames" + ("" if status.complete else " (not finished)")
+    no_look = f", {status.frames_no_look} too dark or blurred" if status.frames_no_look else ""
+    return f"{status.frames_analysed} frames{no_look}" + ("" if status.complete else " (not finished)")
 
 
 class SurveyDialog(QDialog):

@@ -448,3 +448,20 @@ def test_footprints_and_basemap_a_flight_names_that_went_away_leave_the_export_g
     with pytest.raises(InputError, match="footprints.geojson"):
         surveys.export_survey(surveys.survey_map(survey), tmp_path / "out2", survey=survey,
                               formats=["csv", "readme"], footprints=footprints)
+
+
+def test_a_flights_status_counts_its_frames_that_were_no_look_at_the_ground(tmp_path, sites_flyover):
+    from app.dialogs.survey_dialog import analysed_text
+    from core.frame_quality import FrameQuality
+
+    survey = surveys.create_survey(tmp_path / "town")
+    record = surveys.add_flight(survey, Path(sites_flyover.video))
+    with ProjectStore.open(survey.project_path(record)) as store:
+        run = store.start_run(model={}, settings={})
+        for index in range(10):  # frame 4 black: the lens covered
+            quality = FrameQuality(3.0, 1.0, 0.2) if index == 4 else FrameQuality(120.0, 30.0, 400.0)
+            store.write_frame(run, Frame(index, index / 10, 320, 180, quality=quality), [])
+        store.finish_run(run)
+    [status] = surveys.flight_statuses(Survey.open(tmp_path / "town"))
+    assert (status.frames_analysed, status.frames_no_look) == (10, 1)
+    assert analysed_text(status) == "10 frames, 1 too dark or blurred"
