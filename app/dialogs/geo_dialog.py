@@ -169,9 +169,15 @@ class GeoSettingsDialog(QDialog):
         return job
 
     def _show_estimate(self, estimate: Any) -> None:
+        lines = dict(estimate.describe())
+        if not estimate.reliable:  # a guess: the box keeps its value, as --offset auto keeps the project's
+            self.estimate_label.setText(
+                f"No reliable offset: the best match, {estimate.offset_s:+.2f} s, has confidence "
+                f"{lines['confidence']}; the box keeps its value (set it by hand)")
+            self.adjustSize()
+            return
         self.offset_spin.setValue(float(estimate.offset_s))
         self._estimated = (self.offset_spin.value(), float(estimate.uncertainty_s))
-        lines = dict(estimate.describe())
         text = f"Found {estimate.offset_s:+.2f} s ± {estimate.uncertainty_s:.2f} s; confidence {lines['confidence']}"
         if estimate.zone_shift_h:
             text += f"; {lines['time zone / DST']}"

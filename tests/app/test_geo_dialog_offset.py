@@ -3,6 +3,8 @@ the GUI thread and puts it in the offset box, where the user can still nudge it.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from core.settings import ProjectSettings
@@ -114,3 +116,21 @@ def test_a_track_with_gimbal_pitch_needs_no_camera_reading(qtbot, manoeuvring_fl
     with qtbot.waitSignal(dialog._camera_job.finished, timeout=60_000):
         pass
     assert "gives the gimbal pitch" in dialog.camera_label.text()
+
+
+def test_an_unreliable_offset_is_said_and_not_put_in_the_box(qtbot):
+    """A video whose motion matches the track nowhere well gives a best offset anyway;
+    the box keeps its value, as `--offset auto` keeps the project's."""
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+    from geo.clock_offset import OffsetEstimate
+
+    dialog = GeoSettingsDialog(ProjectSettings(time_offset_s=1.5), None)
+    qtbot.addWidget(dialog)
+    guess = OffsetEstimate(offset_s=2.5, correlation=0.1, residual=0.99, uncertainty_s=2.0, runner_up_s=0.4,
+                           runner_up_correlation=-0.1, confidence=0.05, zone_shift_h=0.0, channels=("speed",),
+                           searched_s=(-2.5, 2.5))
+    dialog._show_estimate(guess)
+    assert dialog.offset_spin.value() == 1.5 and dialog.settings().time_offset_s == 1.5
+    assert dialog.estimate_label.text().startswith("No reliable offset: the best match, +2.50 s")
+    dialog._show_estimate(dataclasses.replace(guess, confidence=0.9, uncertainty_s=0.1))
+    assert dialog.offset_spin.value() == 2.5 and dialog.settings().time_offset_sigma_s == pytest.approx(0.1)
