@@ -162,16 +162,16 @@ def analyse_segment(
     def finish(batch: list[Frame]) -> None:
         for frame, (output, done) in zip(batch, detector.finish(detector.infer(batch))):
             if frame.index in keep:
-                measured = with_quality(frame)  # the image is dropped, what it measured kept
+                # the image is dropped, what it measured kept
                 outputs[frame.index] = (Frame(frame.index, frame.pts_s, frame.width_px, frame.height_px,
-                                              quality=measured.quality), output)
+                                              quality=frame.quality), output)
             if done is not None:
                 refined[done[0]] = done[1]
 
     with _score_floor(model, score_threshold), _retained_memory(device), VideoReader(video_path) as reader:
         batch: list[Frame] = []
         for frame in reader.iter_frames(list(segment.reads)):
-            batch.append(frame)
+            batch.append(with_quality(frame) if frame.index in keep else frame)  # measured as it is decoded
             if len(batch) == batch_size:
                 finish(batch)
                 batch = []
