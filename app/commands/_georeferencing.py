@@ -68,6 +68,14 @@ def add_arguments(parser: argparse.ArgumentParser | Any, *, default: str) -> Non
                              f"(default: {default})")
 
 
+def add_group(parser: argparse.ArgumentParser, kept: str) -> None:
+    """The georeferencing flags as a group of their own; ``kept`` says where they go."""
+    group = parser.add_argument_group(
+        "georeferencing", f"how the detections are placed on the ground, for telemetry that does not say it all; "
+                          f"{kept}")
+    add_arguments(group, default="the project's setting")
+
+
 def given(args: argparse.Namespace) -> list[str]:
     """The georeferencing flags given, as typed (``--ground-elevation``)."""
     names = ("offset", "camera", "pitch", "hfov", "ground_elevation", "flight_height")
@@ -158,3 +166,30 @@ def read_from_video(store, args: argparse.Namespace, settings, *, telemetry: Pat
     for line in reading.lines:
         say(f"  {line}")
     return reading.settings, reading.view  # the view's spreads enter the sites' error budget
+
+
+def refuse_auto_for_a_survey(args: argparse.Namespace) -> None:
+    """A survey's flights take the numbers given, one for all; ``auto`` is each flight's
+    own reading, which ``survey georeference`` makes."""
+    from core.errors import InputError
+
+    reading = [flag for flag in given(args) if getattr(args, flag[2:].replace("-", "_")) == "auto"]
+    if reading:
+        raise InputError(f"{', '.join(reading)} auto: with several videos each flight's own is read with "
+                         "'damagemap survey georeference SURVEY' (the camera and heights), or one by one with "
+                         "'damagemap export FLIGHT.dmproj ... auto --save'")
+
+
+def keep_in_flights(args: argparse.Namespace, survey, names: list[str], *, say=print) -> None:  # noqa: ANN001
+    """Store the numbers given (:func:`refuse_auto_for_a_survey` first) in the projects of
+    the survey's flights ``names``: one ground, one camera for every flight."""
+    from core.store import ProjectStore
+
+    flags = given(args)
+    if not flags or not names:
+        return
+    for name in names:
+        with ProjectStore.open(survey.project_path(survey.flight(name))) as store:
+            store.set_project_settings(settings_with_flags(store, args))
+    which = f"the project of flight {names[0]}" if len(names) == 1 else f"the projects of the {len(names)} flights"
+    say(f"{', '.join(flags)}: kept in {which} for the survey's map, the app and every export")

@@ -35,12 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from app.commands.survey import add_analysis_arguments
 
     add_analysis_arguments(parser)
-    placing = parser.add_argument_group(
-        "georeferencing", "how the detections are placed on the ground, for telemetry that does not say it all; "
-                          "kept in the project, so the check before the first frame, the app and every export "
-                          "use them; with several videos, each flight's (numbers only: 'damagemap survey "
-                          "georeference' reads each flight's own)")
-    _georeferencing.add_arguments(placing, default="the project's setting")
+    _georeferencing.add_group(parser, "kept in the project, so the check before the first frame, the app and "
+                                      "every export use them; with several videos, each flight's (numbers only: "
+                                      "'damagemap survey georeference' reads each flight's own)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -150,12 +147,7 @@ def _run_survey(args: argparse.Namespace) -> int:
     from core.survey import SURVEY_FILE, Survey
     from services import survey as surveys
 
-    flags = _georeferencing.given(args)
-    reading = [flag for flag in flags if getattr(args, flag[2:].replace("-", "_")) == "auto"]
-    if reading:
-        raise InputError(f"{', '.join(reading)} auto: with several videos each flight's own is read with "
-                         "'damagemap survey georeference SURVEY' (the camera and heights), or one by one with "
-                         "'damagemap export FLIGHT.dmproj ... auto --save'")
+    _georeferencing.refuse_auto_for_a_survey(args)
     videos = surveys.videos_in(args.video)
     if args.project is None or args.project.suffix.lower() == ".dmproj" or args.project.is_file():
         given = "" if args.project is None else f"--project {str(args.project)!r}: "
@@ -175,14 +167,7 @@ def _run_survey(args: argparse.Namespace) -> int:
         if video.resolve() not in known:
             known[video.resolve()] = surveys.add_flight(survey, video).name
         names.append(known[video.resolve()])
-    if flags:  # one ground, one camera for every flight given here (numbers only: refused 'auto' above)
-        from core.store import ProjectStore
-
-        for name in names:
-            with ProjectStore.open(survey.project_path(survey.flight(name))) as store:
-                store.set_project_settings(_georeferencing.settings_with_flags(store, args))
-        print(f"{', '.join(flags)}: kept in the projects of the {len(names)} flights for the survey's map, the app "
-              "and every export", file=sys.stderr)
+    _georeferencing.keep_in_flights(args, survey, names, say=lambda line: print(line, file=sys.stderr))
     print(f"survey {args.project}: {len(names)} flights to analyse; see "
           f"`damagemap survey info {_from_here(args.project)}`", file=sys.stderr)
     return analyse_and_report(args, survey, names)

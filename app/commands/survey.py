@@ -47,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     analyse.add_argument("survey", type=Path)
     analyse.add_argument("--flight", action="append", default=None, help="only this flight (repeatable)")
     add_analysis_arguments(analyse)
+    from app.commands import _georeferencing
+
+    _georeferencing.add_group(analyse, "numbers only, kept in each flight's project before its first frame "
+                                       "('survey georeference' reads each flight's own)")
 
     georeference = sub.add_parser(
         "georeference", help="read from each flight's video what its telemetry lacks (camera pitch and heading for "
@@ -230,11 +234,16 @@ def analysis_request(args: argparse.Namespace):  # noqa: ANN201 - services.analy
 
 
 def _analyse(args: argparse.Namespace) -> int:
+    from app.commands import _georeferencing
     from core.survey import Survey
 
     analysis_request(args)  # the flags checked before the survey is read
     cluster_options(args)
+    _georeferencing.refuse_auto_for_a_survey(args)
+    _georeferencing.check(args)
     survey = Survey.open(args.survey)
+    names = [f.name for f in survey.flights if args.flight is None or f.name in args.flight]
+    _georeferencing.keep_in_flights(args, survey, names, say=lambda line: print(line, file=sys.stderr))
     return analyse_and_report(args, survey, args.flight)
 
 
@@ -275,7 +284,7 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
     finally:
         for bar in bars.values():
             bar.close()
-    print(f"survey {survey.name!r}: {count} frames analysed in {len(bars)} flights")
+    print(f"survey {survey.name!r}: {count} frames analysed in {len(bars)} flight{'' if len(bars) == 1 else 's'}")
     try:
         kept = apply_decisions(survey)
     except DamagemapError as exc:

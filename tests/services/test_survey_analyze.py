@@ -57,3 +57,25 @@ def test_several_videos_need_a_survey_folder_and_no_single_track(assets, tmp_pat
     empty.mkdir()
     assert main(_analyze(assets, empty, project=tmp_path / "s")) == 2
     assert "is a folder with no video" in capsys.readouterr().err
+
+
+def test_survey_analyse_keeps_the_numbers_given_in_the_flights_it_analyses(assets, tmp_path, capsys):
+    from services import survey as surveys
+
+    town = tmp_path / "town"
+    survey = surveys.create_survey(town)
+    for name in ("monday", "wednesday"):
+        surveys.add_flight(survey, assets / "videos" / f"{name}.mp4")
+    analyse = ["survey", "analyse", str(town), "--weights", str(assets / "msnet.safetensors"), "--no-srn",
+               "--device", "cpu", "-q"]
+    assert main([*analyse, "--ground-elevation", "auto"]) == 2
+    assert "damagemap survey georeference" in capsys.readouterr().err
+    assert main([*analyse, "--flight", "wednesday", "--ground-elevation", "31.5", "--hfov", "mavic-2-pro"]) == 0
+    assert "--hfov, --ground-elevation: kept in the project of flight wednesday" in capsys.readouterr().err
+    opened = Survey.open(town)
+    settings = {}
+    for flight in opened.flights:
+        with ProjectStore.open(opened.project_path(flight)) as store:
+            settings[flight.name] = store.project_settings()
+    assert (settings["wednesday"].ground_elevation_m, settings["wednesday"].hfov_deg) == (31.5, "mavic-2-pro")
+    assert settings["monday"].ground_elevation_m is None  # not named: left as it was
