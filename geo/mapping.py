@@ -29,7 +29,7 @@ from geo.heatmap import HeatGrid, heat_grid
 from geo.local import LocalFrame
 from geo.observe import Projected, project_detection
 from geo.pitch import FlowView
-from geo.sync import AlignedTrack, align_track, recording_start
+from geo.sync import AlignedTrack, align_track, heights_need_ground, recording_start
 from geo.terrain import Terrain, reference_elevation
 from geo.uncertainty import budget_note, budget_sites
 from geo.telemetry import Track, read_telemetry
@@ -171,9 +171,7 @@ class DamageMap:
     def looking_poses(self) -> dict[int, CameraPose]:
         """The poses of the frames that count as a look at the ground: every placed frame
         but the :attr:`unusable_frames` (a site's confirmation, a building's coverage)."""
-        if not self.unusable_frames:
-            return self.poses
-        return {i: pose for i, pose in self.poses.items() if i not in self.unusable_frames}
+        return _looking(self.poses, self.unusable_frames)
 
     def level_counts(self) -> dict[DamageLevel, int]:
         counts = {level: 0 for level in DamageLevel}
@@ -383,8 +381,8 @@ def build_damage_map_from(
                                          pitch_sigma_deg=pitch_sigma_deg, heading_sigma_deg=heading_sigma_deg,
                                          hfov_sigma_deg=hfov_sigma_deg)
     error_sigmas = (angle_sigma, offset_sigma_s, ground_sigma_m)
-    looking = {i: pose for i, pose in poses.poses.items() if i not in unusable}
-    fused, unconfirmed = _budget_and_confirm(fused, aligned, looking, camera, fusion, error_sigmas)
+    fused, unconfirmed = _budget_and_confirm(fused, aligned, _looking(poses.poses, unusable), camera, fusion,
+                                             error_sigmas)
     severity = np.array([float(int(f.site.level)) * f.site.confidence for f in fused])
     points = np.array([f.position_m[:2] for f in fused]).reshape(-1, 2)
     heat = heat_grid(points, severity, aligned.local)
@@ -416,6 +414,13 @@ def build_damage_map_from(
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
                      notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=error_sigmas,
                      unusable_frames=unusable)
+
+
+def _looking(poses: dict[int, CameraPose], unusable: Mapping[int, str]) -> dict[int, CameraPose]:
+    """``poses`` but those of the frames that were no look at the ground."""
+    if not unusable:
+        return poses
+    return {i: pose for i, pose in poses.items() if i not in unusable}
 
 
 #: how the map's notes end when it leaves unconfirmed sites out
@@ -492,7 +497,7 @@ def _refuse_heights_above_an_airborne_first_fix(track: Track, aligned: AlignedTr
     altitudes (no ground elevation given) that started with the drone in the air: they
     would put the drone a metre or two over the ground and every site beside its track,
     each with a tiny uncertainty (:mod:`geo.telemetry.takeoff`)."""
-    if track.has("alt_rel_m") or not track.has("alt_abs_m"):
+    if not heights_need_ground(track):
         return
     reason = started_in_the_air(aligned.t_s, aligned.east_m, aligned.north_m, aligned.height_m, aligned.outlier)
     if reason is not None:
@@ -505,7 +510,7 @@ def _refuse_heights_above_an_airborne_first_fix(track: Track, aligned: AlignedTr
 
 
 def _ground_hint(track: Track) -> str:
-    if track.has("alt_rel_m") or not track.has("alt_abs_m"):
+    if not heights_need_ground(track):
         return ""
     return (" (heights are taken above the track's first point; if the recording started in the air, "
             "give the ground elevation (--ground-elevation M), or have it read from the video's motion "

@@ -190,6 +190,19 @@ class AlignedTrack:
         return self._interp_angle(t, ts[moving], bearing)
 
 
+def heights_need_ground(track: Track) -> bool:
+    """Whether ``track``'s heights stand on nothing: absolute altitudes only, so without a
+    ground elevation they are taken above its first fix (:func:`align_track`), wrong by
+    however high the drone was when the log or the clip started."""
+    return not track.has("alt_rel_m") and track.has("alt_abs_m")
+
+
+def heights_unknown(track: Track) -> bool:
+    """Whether ``track`` has no altitude at all (some Mavic 2 SRTs): the drone's height
+    above the ground must be given, or read from the video, for it to be mapped."""
+    return not track.has("alt_rel_m") and not track.has("alt_abs_m")
+
+
 def recording_start(track: Track | None, creation_time_utc: float | None,
                     offset_s: float = 0.0) -> tuple[float | None, bool]:
     """When the video's time 0 was, in epoch seconds, and whether that is UTC: the video's

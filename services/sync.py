@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import TelemetryError
+from geo.sync import heights_need_ground, heights_unknown
 
 if TYPE_CHECKING:  # pragma: no cover
     from core.settings import ProjectSettings
@@ -185,19 +186,6 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
                        heading_offset_deg=round(view.yaw_offset_deg, 1),
                        heading_offset_sigma_deg=round(view.yaw_sigma_deg, 1))
     return VideoGeoreferencing(settings, view, tuple(lines))
-
-
-def heights_need_ground(track: Track) -> bool:
-    """Whether ``track``'s heights stand on nothing: absolute altitudes only, so without a
-    ground elevation they are taken above its first fix (``geo.sync``), wrong by however
-    high the drone was when the log or the clip started."""
-    return not track.has("alt_rel_m") and track.has("alt_abs_m")
-
-
-def heights_unknown(track: Track) -> bool:
-    """Whether ``track`` has no altitude at all (some Mavic 2 SRTs): the drone's height
-    above the ground must be given, or read from the video, for it to be mapped."""
-    return not track.has("alt_rel_m") and not track.has("alt_abs_m")
 
 
 def _height_from_flow(track: Track, motion: ImageMotion, info: VideoInfo, offset_s: float,

@@ -14,7 +14,10 @@ import argparse
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.settings import ProjectSettings
 
 
 def number_or_auto(text: str, unit: str) -> float | str:
@@ -76,10 +79,32 @@ def add_group(parser: argparse.ArgumentParser, kept: str) -> None:
     add_arguments(group, default="the project's setting")
 
 
+#: The georeferencing flags, in the order they are named, as ``args`` attributes.
+_NAMES = ("offset", "camera", "pitch", "hfov", "ground_elevation", "flight_height")
+#: What a flag that can be ``auto`` reads from the video, as a project setting.
+_READS = {"offset": "time_offset_s", "camera": "camera_pitch_deg", "ground_elevation": "ground_elevation_m",
+         "flight_height": "flight_height_m"}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 def given(args: argparse.Namespace) -> list[str]:
     """The georeferencing flags given, as typed (``--ground-elevation``)."""
-    names = ("offset", "camera", "pitch", "hfov", "ground_elevation", "flight_height")
-    return ["--" + name.replace("_", "-") for name in names if getattr(args, name, None) is not None]
+    return [_flag(name) for name in _NAMES if getattr(args, name, None) is not None]
+
+
+def reading(args: argparse.Namespace) -> list[str]:
+    """The georeferencing flags given as ``auto``, as typed."""
+    return [_flag(name) for name in _READS if getattr(args, name, None) == "auto"]
+
+
+def kept(args: argparse.Namespace, before: ProjectSettings, after: ProjectSettings) -> list[str]:
+    """The flags given whose value went into the settings (``before`` -> ``after``): a
+    number, or an ``auto`` that read something."""
+    return [_flag(name) for name in _NAMES if getattr(args, name, None) is not None
+            and (getattr(args, name) != "auto" or getattr(after, _READS[name]) != getattr(before, _READS[name]))]
 
 
 def check(args: argparse.Namespace) -> None:
@@ -140,14 +165,12 @@ def read_from_video(store, args: argparse.Namespace, settings, *, telemetry: Pat
     from geo.telemetry import read_telemetry
     from services.sync import estimate_clock_offset, georeference_from_video
 
-    asked = [f"--{flag} auto" for flag, value in (("offset", args.offset), ("camera", args.camera),
-                                                  ("ground-elevation", args.ground_elevation),
-                                                  ("flight-height", args.flight_height)) if value == "auto"]
+    asked = reading(args)
     if not asked:
         return settings, None
     path = telemetry if telemetry is not None else store.telemetry_path
     if path is None:
-        raise TelemetryError(f"{store.path}: {asked[0]} needs telemetry; the project has none")
+        raise TelemetryError(f"{store.path}: {asked[0]} auto needs telemetry; the project has none")
     track = read_telemetry(Path(path))
     if args.offset == "auto":
         estimate = estimate_clock_offset(Path(store.video_path), track)
@@ -161,11 +184,11 @@ def read_from_video(store, args: argparse.Namespace, settings, *, telemetry: Pat
                 f"{settings.time_offset_s:+.1f} s is kept (give --offset S to set one)")
     if "auto" not in (args.camera, args.ground_elevation, args.flight_height):
         return settings, None
-    reading = georeference_from_video(Path(store.video_path), track, settings, camera=args.camera == "auto",
-                                      ground=args.ground_elevation == "auto", flown=args.flight_height == "auto")
-    for line in reading.lines:
+    read = georeference_from_video(Path(store.video_path), track, settings, camera=args.camera == "auto",
+                                   ground=args.ground_elevation == "auto", flown=args.flight_height == "auto")
+    for line in read.lines:
         say(f"  {line}")
-    return reading.settings, reading.view  # the view's spreads enter the sites' error budget
+    return read.settings, read.view  # the view's spreads enter the sites' error budget
 
 
 def refuse_auto_for_a_survey(args: argparse.Namespace) -> None:
@@ -173,9 +196,9 @@ def refuse_auto_for_a_survey(args: argparse.Namespace) -> None:
     own reading, which ``survey georeference`` makes."""
     from core.errors import InputError
 
-    reading = [flag for flag in given(args) if getattr(args, flag[2:].replace("-", "_")) == "auto"]
-    if reading:
-        raise InputError(f"{', '.join(reading)} auto: with several videos each flight's own is read with "
+    asked = reading(args)
+    if asked:
+        raise InputError(f"{', '.join(asked)} auto: with several videos each flight's own is read with "
                          "'damagemap survey georeference SURVEY' (the camera and heights), or one by one with "
                          "'damagemap export FLIGHT.dmproj ... auto --save'")
 

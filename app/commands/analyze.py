@@ -130,11 +130,7 @@ def _keep_georeferencing(store, args: argparse.Namespace) -> None:  # noqa: ANN0
     settings, _ = _georeferencing.read_from_video(store, args, settings,
                                                   say=lambda line: print(line, file=sys.stderr))
     store.set_project_settings(settings)
-    # an 'auto' that read nothing (said above) kept nothing
-    read = {"--offset": "time_offset_s", "--camera": "camera_pitch_deg", "--ground-elevation": "ground_elevation_m",
-            "--flight-height": "flight_height_m"}
-    kept = [flag for flag in flags if getattr(args, flag[2:].replace("-", "_")) != "auto"
-            or getattr(settings, read[flag]) != getattr(before, read[flag])]
+    kept = _georeferencing.kept(args, before, settings)  # an 'auto' that read nothing (said above) kept nothing
     if kept:
         print(f"{', '.join(kept)}: kept in the project for its map, the app and every export", file=sys.stderr)
 

@@ -188,7 +188,6 @@ class MapPanel(Panel):
             return
         if not keep_problem:
             self._preview_problem = None
-        self._fix_row.setVisible(self._preview_problem is not None)
         self._content = content
         self._show_content()
         self.map_updated.emit()
@@ -204,11 +203,11 @@ class MapPanel(Panel):
         if isinstance(content, DamageMap):
             self._show_cautions(content.cautions)
             self._fix_row.setVisible(content.pitch_assumed and bool(content.sites))
-        elif self._preview_problem is not None:
-            self._show_cautions([f"the map cannot be made as the project is set (analysing the video will not change "
-                                 f"that): {self._preview_problem}"])
-        else:
-            self._show_cautions([])
+        else:  # the track before any analysis: the button goes with a placement problem
+            self._show_cautions([] if self._preview_problem is None else [
+                f"the map cannot be made as the project is set (analysing the video will not change that): "
+                f"{self._preview_problem}"])
+            self._fix_row.setVisible(self._preview_problem is not None)
         if self.show_unconfirmed.isChecked() and isinstance(content, DamageMap):
             content = content.with_unconfirmed()
         self.map_widget.set_map(content)  # type: ignore[arg-type]  # DamageMap or Track
