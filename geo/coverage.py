@@ -6,8 +6,9 @@ its roof height, or a grid cell on the ground) is projected into the image. A fr
 ``min_in_view`` of the outline is in the image, the ground resolution there is at most
 ``max_gsd_m`` metres per pixel and the camera looks down on it at least
 ``min_view_angle_deg`` below the horizon. A unit is *seen well* with ``min_good_views``
-good views. Seen well and nothing found means "No visible damage"; not seen well means
-"Not assessed".
+good views, counted as distinct views (:mod:`geo.views`: the frames of a hover are one
+look, however many). Seen well and nothing found means "No visible damage"; not seen
+well means "Not assessed".
 
 Flat geometry: the camera pose, the camera model and the outlines; nothing hides a
 building behind another (occlusion is not modelled).
@@ -17,11 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, project_points
+from geo.views import ViewSettings, distinct_views
 
 #: Height assumed for a footprint whose file gives none (a one- or two-storey house).
 DEFAULT_ROOF_M = 4.0
@@ -37,14 +39,15 @@ class CoverageSettings:
     min_good_views: int = 2
     min_area_px: float = 16.0
     roof_in_view: float = 0.95
+    views: ViewSettings = field(default_factory=ViewSettings)
 
 
 @dataclass(frozen=True)
 class UnitCoverage:
     """How one unit was seen.
 
-    ``frames``: analysed frames that saw part of it; ``good_views``: those that gave a good
-    view; ``nearest_m``: the smallest camera-to-centre distance (3-D, metres) of a frame
+    ``frames``: analysed frames that saw part of it; ``good_views``: the distinct views
+    among those that gave a good view; ``nearest_m``: the smallest camera-to-centre distance (3-D, metres) of a frame
     that saw it; ``steepest_deg``: the largest angle below the horizon it was seen at
     (90 = straight down); ``roof_in_view``: one frame held the whole outline
     (``roof_in_view`` of it) within the resolution bound; ``best_frame``: the good view
@@ -98,7 +101,8 @@ def unit_coverage(
     radius = np.array([math.sqrt(p.area / math.pi) + 1.0 for p in outlines_local])
 
     frames = np.zeros(n, dtype=int)
-    good = np.zeros(n, dtype=int)
+    good: list[set[int]] = [set() for _ in range(n)]
+    views = distinct_views(poses, settings.views)
     nearest = np.full(n, np.inf)
     steepest = np.full(n, -np.inf)
     roof = np.zeros(n, dtype=bool)
@@ -141,7 +145,7 @@ def unit_coverage(
             sharp = gsd <= settings.max_gsd_m
             is_good = fraction >= settings.min_in_view and sharp and angle >= settings.min_view_angle_deg
             if is_good:
-                good[k] += 1
+                good[k].add(views[index])
             if fraction >= settings.roof_in_view and sharp:
                 roof[k] = True
             if (is_good, -gsd) > (bool(best_is_good[k]), -best_gsd[k]):
@@ -151,13 +155,13 @@ def unit_coverage(
         seen = frames[k] > 0
         out.append(UnitCoverage(
             frames=int(frames[k]),
-            good_views=int(good[k]),
+            good_views=len(good[k]),
             nearest_m=round(float(nearest[k]), 1) if seen else None,
             steepest_deg=round(float(steepest[k]), 1) if seen else None,
             roof_in_view=bool(roof[k]),
             best_frame=int(best_frame[k]) if best_frame[k] >= 0 else None,
             best_gsd_m=round(float(best_gsd[k]), 3) if np.isfinite(best_gsd[k]) else None,
-            seen_well=bool(good[k] >= settings.min_good_views),
+            seen_well=len(good[k]) >= settings.min_good_views,
         ))
     return out
 

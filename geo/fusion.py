@@ -22,11 +22,13 @@
 5. **Confirmation** (:func:`count_views`): how many analysed frames showed the site's
    position (it projects inside the image) and how many of them detected it. Real damage
    is detected again and again while it stays in view; a detection in one frame of the
-   twenty that showed the spot is the detector firing on an intact roof. A site is
-   *confirmed* when a person confirmed one of its detections, or when it was detected in
-   at least ``min_seen_frames`` of the frames that showed it (every one of them, when
-   fewer showed it) and in at least ``min_seen_ratio`` of them (:func:`is_confirmed`).
-   Unconfirmed sites stay in the project and in the review, but not on the map.
+   twenty that showed the spot is the detector firing on an intact roof. The frames are
+   weighed as distinct views (:mod:`geo.views`): a hover's near-identical frames are one
+   look, however many there are. A site is *confirmed* when a person confirmed one of
+   its detections, or when it was detected in at least ``min_seen_views`` of the views
+   that showed it (every one of them, when fewer showed it) and in at least
+   ``min_seen_ratio`` of them (:func:`is_confirmed`). Unconfirmed sites stay in the
+   project and in the review, but not on the map.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from core.camera import CameraPose, PinholeCamera, project_points
 from core.types import DamageLevel, DamageSite, Observation
 from geo.local import LocalFrame
 from geo.observe import Projected, on_plane, point_on_plane, polygon_lonlat
+from geo.views import ViewSettings, count_distinct, distinct_views
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.uncertainty import ErrorBudget
@@ -55,8 +58,9 @@ class FusionSettings:
     ``gate_m`` grows with range (``gate_per_range``) since far positions are noisier;
     ``ray_sigma_rad`` is the angular noise of a mask centroid's ray; ``roof_height_m`` is
     the prior height of roof damage (refined from the well-triangulated sites of the same
-    flight), debris lies on the ground. ``min_seen_frames`` and ``min_seen_ratio`` decide
-    which sites are confirmed (:func:`is_confirmed`); frames farther from a site than
+    flight), debris lies on the ground. ``min_seen_views`` and ``min_seen_ratio`` decide
+    which sites are confirmed (:func:`is_confirmed`), counting distinct views (``views``:
+    when consecutive frames are one); frames farther from a site than
     ``view_range_factor`` times its farthest sighting do not count as showing it.
     ``same_frame_overlap``: the share of the smaller of two detections in one frame that
     must lie inside the other for both to be one damage, when the two sites lie within
@@ -77,11 +81,12 @@ class FusionSettings:
     min_parallax_deg: float = 5.0
     truncated_weight: float = 0.1
     max_height_m: float = 60.0
-    min_seen_frames: int = 2
+    min_seen_views: int = 2
     min_seen_ratio: float = 0.2
     view_range_factor: float = 2.0
     same_frame_overlap: float = 0.5
     same_damage_m: float = 4.0
+    views: ViewSettings = field(default_factory=ViewSettings)
 
 
 def prior_height(level: DamageLevel, settings: FusionSettings) -> float:
@@ -96,8 +101,10 @@ class FusedSite:
     its position (metres).
 
     ``frames_in_view`` analysed frames showed the site's position, ``frames_seen`` of them
-    detected it; ``confirmed`` says whether that is enough (see :func:`count_views`; until
-    it has run, every site counts as confirmed)."""
+    detected it; ``views_in_view`` and ``views_seen`` count the same as distinct views
+    (:mod:`geo.views`; equal to the frames unless the drone hovered). ``confirmed`` says
+    whether that is enough (see :func:`count_views`; until it has run, every site counts
+    as confirmed)."""
 
     site: DamageSite
     members: tuple[Projected, ...]
@@ -111,6 +118,8 @@ class FusedSite:
     member_budgets: tuple[ErrorBudget, ...] = field(default=(), repr=False)
     frames_seen: int = 0
     frames_in_view: int = 0
+    views_seen: int = 0
+    views_in_view: int = 0
     confirmed: bool = True
 
     @property
@@ -545,19 +554,19 @@ def fuse_observations(
 
 
 # ----------------------------------------------------------------------------- confirmation
-def is_confirmed(frames_seen: int, frames_in_view: int, settings: FusionSettings | None = None, *,
+def is_confirmed(views_seen: int, views_in_view: int, settings: FusionSettings | None = None, *,
                  reviewed: bool = False) -> bool:
-    """Whether a site detected in ``frames_seen`` of the ``frames_in_view`` analysed frames
+    """Whether a site detected in ``views_seen`` of the ``views_in_view`` distinct views
     that showed it is real damage (module docstring, step 5): a person confirmed it, or it
-    was detected in at least ``min_seen_frames`` of those frames (all of them when fewer
+    was detected in at least ``min_seen_views`` of those views (all of them when fewer
     showed it) and in at least ``min_seen_ratio`` of them."""
     settings = settings or FusionSettings()
     if reviewed:
         return True
-    in_view = max(frames_in_view, frames_seen)
-    if frames_seen < min(settings.min_seen_frames, in_view):
+    in_view = max(views_in_view, views_seen)
+    if views_seen < min(settings.min_seen_views, in_view):
         return False
-    return frames_seen >= settings.min_seen_ratio * in_view - 1e-9
+    return views_seen >= settings.min_seen_ratio * in_view - 1e-9
 
 
 def count_views(
@@ -567,8 +576,10 @@ def count_views(
     settings: FusionSettings | None = None,
 ) -> list[FusedSite]:
     """Each site with ``frames_in_view`` (the analysed frames, ``poses``, in whose image
-    its 3-D position falls, or that detected it), ``frames_seen`` (those that detected it)
-    and ``confirmed`` (:func:`is_confirmed`).
+    its 3-D position falls, or that detected it), ``frames_seen`` (those that detected it),
+    the same counted as distinct views (``views_in_view``, ``views_seen``: a view holds
+    the frames :func:`geo.views.distinct_views` makes one look) and ``confirmed``
+    (:func:`is_confirmed` on the views).
 
     A frame farther from the site than ``view_range_factor`` times its farthest sighting
     does not count: far towards the horizon the damage is a few pixels, which no detector
@@ -581,6 +592,7 @@ def count_views(
     if not fused:
         return []
     frames = sorted(poses)
+    views = distinct_views(poses, settings.views)
     points = np.array([f.position_m for f in fused], dtype=np.float64).reshape(-1, 3)
     for k, f in enumerate(fused):
         lifts = [poses[m.frame_index].up_m - m.pose.up_m for m in f.members if m.frame_index in poses]
@@ -600,6 +612,8 @@ def count_views(
             in_view[k].add(frame)
     out = []
     for f, s, v in zip(fused, seen, in_view):
-        confirmed = is_confirmed(len(s), len(v), settings, reviewed=f.site.reviewed)
-        out.append(replace(f, frames_seen=len(s), frames_in_view=len(v), confirmed=confirmed))
+        views_seen, views_in_view = count_distinct(s, views), count_distinct(v, views)
+        confirmed = is_confirmed(views_seen, views_in_view, settings, reviewed=f.site.reviewed)
+        out.append(replace(f, frames_seen=len(s), frames_in_view=len(v), views_seen=views_seen,
+                           views_in_view=views_in_view, confirmed=confirmed))
     return out

@@ -35,6 +35,7 @@ from services.maps import damage_map as _damage_map
 from services.maps import resolve_run
 
 if TYPE_CHECKING:  # pragma: no cover
+    from geo.fusion import FusedSite
     from geo.mapping import DamageMap
 
 
@@ -144,8 +145,7 @@ def site_review(store: ProjectStore, run_id: int | None = None, *, built: Damage
     site_of = {s.detection_id: site.site_id for site in sites for s in site.sightings}
     hidden = {f.site.id: f for f in built.unconfirmed}
     queue = [
-        QueueItem(item.site, (unconfirmed_reason(hidden[item.site.site_id].frames_seen,
-                                                 hidden[item.site.site_id].frames_in_view), *item.reasons))
+        QueueItem(item.site, (unconfirmed_reason(hidden[item.site.site_id]), *item.reasons))
         if item.site.site_id in hidden and not item.site.decided else item
         for item in review_queue(sites, min_score)
     ]
@@ -154,9 +154,15 @@ def site_review(store: ProjectStore, run_id: int | None = None, *, built: Damage
     return SiteReview(run_id, min_score, queue, site_of, built, frozenset(hidden))
 
 
-def unconfirmed_reason(frames_seen: int, frames_in_view: int) -> str:
-    """What the review says of an unconfirmed site."""
-    return f"unconfirmed: detected in {frames_seen} of the {frames_in_view} frames that showed it"
+def unconfirmed_reason(site: FusedSite) -> str:
+    """What the review says of an unconfirmed site: in how many of the frames that showed
+    it it was detected, and in how many of the views when a hover made fewer views than
+    frames (the views decided)."""
+    frames = f"{site.frames_seen} of the {site.frames_in_view} frames that showed it"
+    if site.views_in_view == site.frames_in_view:
+        return f"unconfirmed: detected in {frames}"
+    return (f"unconfirmed: detected in {site.views_seen} of the {site.views_in_view} distinct views that showed it "
+            f"({frames}; a hover's frames count as one view)")
 
 
 def carry_decisions(store: ProjectStore, review: SiteReview, *,

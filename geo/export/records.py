@@ -108,6 +108,8 @@ def site_records(damage_map: DamageMap) -> list[Record]:
             "confirmed": bool(fused.confirmed),
             "frames_seen": int(fused.frames_seen),
             "frames_in_view": int(fused.frames_in_view),
+            "views_seen": int(fused.views_seen),
+            "views_in_view": int(fused.views_in_view),
             "colour": s.level.colour_hex,
         }
         records.append((props, Point(round(s.lon_deg, 8), round(s.lat_deg, 8))))

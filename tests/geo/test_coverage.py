@@ -38,7 +38,7 @@ def test_roof_height_brings_the_roof_closer():
 
 def test_the_view_must_be_sharp_and_steep():
     square = box(-5, -5, 5, 5)
-    high = {0: nadir(0, 0, 300), 1: nadir(0, 1, 300)}  # 300 m / 457 px focal = 0.66 m per pixel
+    high = {0: nadir(0, 0, 300), 1: nadir(0, 10, 300)}  # 300 m / 457 px focal = 0.66 m per pixel
     (c,) = unit_coverage([square], [0.0], CAMERA, high)
     assert c.frames == 2 and not c.seen_well
     assert unit_coverage([square], [0.0], CAMERA, high, CoverageSettings(max_gsd_m=1.0))[0].seen_well

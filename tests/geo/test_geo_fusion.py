@@ -20,16 +20,20 @@ CAMERA = PinholeCamera(640, 360, 80.0)
 FPS = 2.0
 
 
-def fly(points, levels, *, frames=24, scores=None, half_size_m=0.5, keep=None, shown=None):
+def fly(points, levels, *, frames=24, scores=None, half_size_m=0.5, keep=None, shown=None, poses=None):
     """Detections (a square mask around each point, every frame it is seen), frame times,
     the telemetry track (video clock, true-north gimbal yaw) and the local frame.
 
     ``keep[j]``: the frames (counted among those that show point j) where point j is
-    detected, default all; ``shown``: a list filled with how many frames showed each point."""
+    detected, default all; ``shown``: a list filled with how many frames showed each point;
+    ``poses``: the camera of each frame (default: ``frames`` frames flying north at 3 m a
+    frame, 50 m up)."""
     shown = shown if shown is not None else []
     shown[:] = [0] * len(points)
     local = LocalFrame.around(*ORIGIN)
-    poses = [CameraPose(0.0, -90.0 + 3.0 * k, 50.0, 0.0, -40.0) for k in range(frames)]
+    if poses is None:
+        poses = [CameraPose(0.0, -90.0 + 3.0 * k, 50.0, 0.0, -40.0) for k in range(frames)]
+    frames = len(poses)
     samples = []
     for k, pose in enumerate(poses):
         lon, lat = local.to_lonlat(pose.east_m, pose.north_m)

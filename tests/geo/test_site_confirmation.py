@@ -31,7 +31,7 @@ def test_seen_in_k_of_n_frames(seen, in_view, confirmed):
 
 def test_a_person_confirms_and_settings_move_the_bar():
     assert is_confirmed(1, 20, reviewed=True)
-    assert is_confirmed(1, 20, FusionSettings(min_seen_frames=1, min_seen_ratio=0.05))
+    assert is_confirmed(1, 20, FusionSettings(min_seen_views=1, min_seen_ratio=0.05))
     assert not is_confirmed(5, 10, FusionSettings(min_seen_ratio=0.6))
     assert is_confirmed(3, 2)  # detected in frames the position fell outside of: counted in view
 

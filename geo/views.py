@@ -1,0 +1,72 @@
+"""Distinct views: the analysed frames that are one look at the ground.
+
+A drone that hovers films one scene again and again: at 2 frames a second, 30 s of
+hovering is 60 analysed frames of nearly the same image, and the detector judges them
+alike. A false alarm on a roof in that view comes back in all of them; a damage the
+detector misses there is missed in all of them. Counted frame by frame, one hover would
+confirm a flickering false alarm against the passing frames that never saw it, bury a
+damage that the passing frames found under the hover's misses, and call a building
+"seen well" from a single look. The same holds for any analysis rate above what the
+drone's motion renews: at 10 frames a second a slow drone gives several frames per look.
+
+So the counts that weigh evidence (a site's confirmation, a building's good views) count
+views, not frames. Consecutive analysed frames are one view while the camera stays
+within ``same_view_fraction`` of its height above the ground (at least
+``min_same_view_m``) of where the view began and its optical axis turns less than
+``same_view_deg`` from the view's first frame. A drone flying at survey speed and 2
+frames a second moves several metres between analysed frames, so each frame is a view of
+its own, as before; a turn on the spot (yaw) gives new views.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.camera import CameraPose
+
+
+@dataclass(frozen=True)
+class ViewSettings:
+    """When consecutive frames are one view (see the module docstring)."""
+
+    same_view_fraction: float = 0.02
+    min_same_view_m: float = 0.5
+    same_view_deg: float = 2.0
+
+
+def _optical_axis(pose: CameraPose) -> np.ndarray:
+    yaw, pitch = math.radians(pose.yaw_deg), math.radians(pose.pitch_deg)
+    return np.array([math.sin(yaw) * math.cos(pitch), math.cos(yaw) * math.cos(pitch), math.sin(pitch)])
+
+
+def distinct_views(poses: Mapping[int, CameraPose], settings: ViewSettings | None = None) -> dict[int, int]:
+    """Frame index -> the number of its view (0, 1, ... in frame order) for the frames
+    ``poses``; frames with the same number are one look at the ground."""
+    settings = settings or ViewSettings()
+    max_cos = math.cos(math.radians(settings.same_view_deg))
+    views: dict[int, int] = {}
+    start: CameraPose | None = None
+    start_axis = np.zeros(3)
+    view = -1
+    for index in sorted(poses):
+        pose = poses[index]
+        axis = _optical_axis(pose)
+        if start is not None:
+            reach = max(settings.min_same_view_m, settings.same_view_fraction * max(start.up_m, 0.0))
+            if (float(np.linalg.norm(pose.position - start.position)) <= reach
+                    and float(axis @ start_axis) >= max_cos):
+                views[index] = view
+                continue
+        view += 1
+        start, start_axis = pose, axis
+        views[index] = view
+    return views
+
+
+def count_distinct(frames: Iterable[int], views: Mapping[int, int]) -> int:
+    """How many distinct views ``frames`` hold (a frame without a view counts alone)."""
+    return len({views.get(frame, ("frame", frame)) for frame in frames})
