@@ -16,6 +16,7 @@ the pooled figures. Targets: recall and precision >= 0.8, median distance <= 5 m
     python bench/site_accuracy.py --truth-masks --manoeuvres --hfov 70 --seeds 305 306   # turning flights, another lens
     python bench/site_accuracy.py --work DIR --reuse --seeds 303 304 305 306      # the export step again, same analyses
     python bench/site_accuracy.py --work DIR --reuse --thresholds 0.3 0.5 0.7     # the map at other slider settings
+    python bench/site_accuracy.py --seconds 20 --hover 4,10 --seeds 337 338       # flights that stop and hover 10 s
 
 Each seed is scored twice: every site (``export --include-unconfirmed``) and the sites
 the map shows (the default export: confirmed sites only, see docs/exports.md). With
@@ -190,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --truth-masks: flights that speed up, slow down and turn (synth --manoeuvres)")
     parser.add_argument("--hfov", type=float, default=None,
                         help="with --truth-masks: the synthetic camera's field of view (default synth's 84 deg)")
+    parser.add_argument("--hover", default=None, metavar="START,SECONDS",
+                        help="flights that stop and hover that long (synth --hover): a hover's frames are one look")
     args = parser.parse_args(argv)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="site-accuracy-"))
     if args.truth_masks:
@@ -213,11 +216,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{shown.recall:>6.2f}  {shown.median_distance_m:>8.1f}")
 
     for seed in args.seeds:
-        flight = work / f"flight-{seed}"
+        flight = work / (f"flight-{seed}" + (f"-hover{args.hover.replace(',', '-')}" if args.hover else ""))
         if not (flight / "flight.mp4").is_file():
             damagemap("synth", str(flight), "--seed", str(seed), "--split", "test", "--seconds", str(args.seconds),
-                      "--fps", "10", "--size", args.size, "--annotate-every", "5")
-        project = work / f"project-{seed}.damagemap"
+                      "--fps", "10", "--size", args.size, "--annotate-every", "5",
+                      *(["--hover", args.hover] if args.hover else []))
+        project = work / f"project-{flight.name.removeprefix('flight-')}.damagemap"
         if not (args.reuse and project.is_file()):
             project.unlink(missing_ok=True)
             analyze = ["analyze", str(flight / "flight.mp4"), "--project", str(project), "--fps", "2", "--quiet"]
@@ -234,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         truth = read_damaged_buildings(flight / "truth.geojson")
         results = {}
         for key, extra in keys:
-            out = work / f"export-{seed}-{key}"
+            out = work / f"export-{flight.name.removeprefix('flight-')}-{key}"
             damagemap("export", str(project), "--to", str(out), "--formats", "sites", *extra)
             sites = json.loads((out / "damage_sites.geojson").read_text())["features"]
             points = [tuple(f["geometry"]["coordinates"][:2]) for f in sites]

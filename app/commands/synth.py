@@ -37,6 +37,7 @@ def _pair(example: str, what: str):  # noqa: ANN202 - an argparse type
 
 _origin = _pair("30.1588,-85.6602", "LAT,LON")
 _altitudes = _pair("70,120", "LOW,HIGH metres")
+_hover = _pair("3,10", "START,SECONDS")
 
 
 def _utc(text: str) -> dt.datetime:
@@ -62,6 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", type=_utc, default=None, metavar="UTC", help="UTC time of the first frame (default 2018-10-12T15:00:00Z)")
     parser.add_argument("--manoeuvres", action="store_true",
                         help="the drone speeds up, slows down and turns as it flies (clock-offset tests)")
+    parser.add_argument("--hover", type=_hover, default=None, metavar="START,SECONDS",
+                        help="the drone stops at START seconds and hovers for SECONDS, camera and all, "
+                             "before it flies on (the clip keeps its length)")
     parser.add_argument("--altitude", type=_altitudes, default=None, metavar="LOW,HIGH",
                         help="heights above the ground the flight is drawn between, in metres (default 28,70)")
     parser.add_argument("--light-roofs", type=float, default=0.2, metavar="SHARE",
@@ -136,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
                 start_utc=args.start,
                 flight_dir=flight_dir,
                 manoeuvres=args.manoeuvres,
+                hover=args.hover,
                 terrain_relief_m=args.terrain,
                 altitude_range_m=args.altitude,
                 light_roof_share=args.light_roofs,

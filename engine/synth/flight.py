@@ -128,6 +128,14 @@ class FlightPlan:
         ]
 
 
+def hover_clock(times_s: np.ndarray, start_s: float, length_s: float) -> np.ndarray:
+    """The flight's own clock for a drone that hovers ``length_s`` seconds from
+    ``start_s``: it stands still there (position, height, heading and gimbal alike), and
+    goes on from where it stopped afterwards."""
+    times_s = np.asarray(times_s, dtype=np.float64)
+    return np.where(times_s < start_s, times_s, np.maximum(times_s - length_s, start_s))
+
+
 def ground_bounds(camera: PinholeCamera, poses: list[CameraPose], margin_m: float) -> tuple[float, float, float, float]:
     """ENU box (east0, north0, east1, north1) covering every frame's view of the ground."""
     w, h = camera.width_px, camera.height_px

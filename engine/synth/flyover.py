@@ -15,7 +15,7 @@ import numpy as np
 
 from core.camera import CameraPose, PinholeCamera
 from engine.synth import nadir, outputs
-from engine.synth.flight import FlightPlan, ground_bounds, nearest_ground_pixel_m
+from engine.synth.flight import FlightPlan, ground_bounds, hover_clock, nearest_ground_pixel_m
 from engine.synth.geodesy import LocalFrame
 from engine.synth.render import FrameRenderer
 from engine.synth.buildings import ROOF_PX_PER_M
@@ -70,7 +70,8 @@ TERRAIN_SEED_OFFSET = 9_199_361
 def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int, hfov_deg: float = DEFAULT_HFOV_DEG,
                  manoeuvres: bool = False, terrain_relief_m: float = 0.0,
                  altitude_range_m: tuple[float, float] | None = None,
-                 light_roof_share: float = DEFAULT_LIGHT_ROOF_SHARE) -> Flight:
+                 light_roof_share: float = DEFAULT_LIGHT_ROOF_SHARE,
+                 hover: tuple[float, float] | None = None) -> Flight:
     """Sample the flight path for ``seed`` and generate the neighbourhood it sees.
 
     ``altitude_range_m``: the heights the flight is drawn between (default 28-70 m).
@@ -78,7 +79,8 @@ def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int
     ``manoeuvres``: the drone also speeds up, slows down and turns. ``terrain_relief_m``
     above 0: the ground is hilly (hills up to that high, ``engine.synth.terrain``), the
     drone keeps its height over the ground under it, and the houses, trees and poles
-    stand on the hills."""
+    stand on the hills. ``hover``: ``(start_s, length_s)``, the drone stops and hovers
+    that long from that time (``engine.synth.flight.hover_clock``)."""
     rng = np.random.default_rng(seed)
     camera = PinholeCamera(int(size[0]), int(size[1]), hfov_deg)
     frame_count = max(1, int(math.floor(seconds * fps + 1e-9)))
@@ -89,7 +91,7 @@ def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int
     # wide lenses must look further down so the top of the frame stays on the ground
     steepest_allowed = -(camera.vfov_deg / 2 + MIN_TOP_DEPRESSION_DEG + plan.pitch_swing_deg)
     plan = dataclasses.replace(plan, pitch_deg=max(-85.0, min(plan.pitch_deg, steepest_allowed)))
-    poses = plan.poses(times)
+    poses = plan.poses(times if hover is None else hover_clock(times, *hover))
     hills = None
     if terrain_relief_m > 0:
         extent = 2.0 * max(150.0, plan.speed_mps * seconds)
@@ -141,6 +143,7 @@ def render_flyover(
     altitude_range_m: tuple[float, float] | None = None,
     light_roof_share: float = DEFAULT_LIGHT_ROOF_SHARE,
     orthophoto: bool = True,
+    hover: tuple[float, float] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> FlyoverPaths:
     """Render a synthetic oblique drone flyover and write its video, telemetry and ground truth.
@@ -161,6 +164,9 @@ def render_flyover(
         Every k-th frame (0, k, 2k, ...) is saved as a JPEG and annotated.
     manoeuvres
         The drone speeds up, slows down and turns as it flies.
+    hover
+        ``(start_s, length_s)``: the drone stops at ``start_s`` and hovers, camera and
+        all, for ``length_s`` seconds of the clip before it flies on.
     altitude_range_m
         Lowest and highest height above the ground the flight is drawn between
         (default 28-70 m); higher flights see many small, distant roofs.
@@ -194,6 +200,10 @@ def render_flyover(
         raise ValueError(f"altitude range must be LOW,HIGH metres within 10-200 with LOW <= HIGH; got {altitude_range_m}")
     if not (math.isfinite(light_roof_share) and 0.0 <= light_roof_share <= MAX_LIGHT_ROOF_SHARE):
         raise ValueError(f"light roof share must be between 0 and {MAX_LIGHT_ROOF_SHARE:g}; got {light_roof_share}")
+    if hover is not None and not (math.isfinite(hover[0]) and math.isfinite(hover[1])
+                                  and 0.0 <= hover[0] < seconds and hover[1] > 0.0):
+        raise ValueError(f"hover must be START,SECONDS with 0 <= START < {seconds:g} (the clip) and SECONDS > 0; "
+                         f"got {hover[0]:g},{hover[1]:g}")
     if annotate_every < 1:
         raise ValueError(f"annotate_every must be >= 1; got {annotate_every}")
     if not split or any(c in split for c in "/\\. "):
@@ -208,7 +218,7 @@ def render_flyover(
     if flight is None:
         flight = build_flight(seconds=seconds, fps=fps, size=(width, height), seed=seed, hfov_deg=hfov_deg,
                               manoeuvres=manoeuvres, terrain_relief_m=terrain_relief_m,
-                              altitude_range_m=altitude_range_m, light_roof_share=light_roof_share)
+                              altitude_range_m=altitude_range_m, light_roof_share=light_roof_share, hover=hover)
     camera, times, poses, scene = flight.camera, flight.times_s, flight.poses, flight.scene
     frame_count = len(times)
 

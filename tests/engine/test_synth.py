@@ -357,6 +357,24 @@ def test_altitude_range_out_of_bounds_is_a_clear_error(tmp_path: Path) -> None:
         render_flyover(tmp_path, seconds=1.0, fps=2.0, size=SIZE, seed=1, altitude_range_m=(120.0, 60.0))
 
 
+def test_a_hover_stops_the_drone_and_its_camera_then_it_flies_on() -> None:
+    from engine.synth.flyover import build_flight
+
+    plain = build_flight(seconds=6.0, fps=2.0, size=SIZE, seed=41)
+    hover = build_flight(seconds=6.0, fps=2.0, size=SIZE, seed=41, hover=(1.0, 3.0))
+    # frames 2-8 (1.0-4.0 s) stand where the plain flight was at 1 s; frame 9 (4.5 s) goes on from there
+    assert hover.poses[:3] == plain.poses[:3]
+    assert all(p == plain.poses[2] for p in hover.poses[2:9])
+    assert hover.poses[9] == plain.poses[3] != plain.poses[2]
+    assert np.array_equal(hover.times_s, plain.times_s)  # the clip keeps its length
+
+
+@pytest.mark.parametrize("hover", [(6.0, 2.0), (-1.0, 2.0), (1.0, 0.0), (float("nan"), 1.0)])
+def test_a_hover_outside_the_clip_is_a_clear_error(tmp_path: Path, hover) -> None:
+    with pytest.raises(ValueError, match="hover must be START,SECONDS"):
+        render_flyover(tmp_path, seconds=6.0, fps=2.0, size=SIZE, seed=1, hover=hover)
+
+
 def _light_roofed_houses(flight) -> int:
     """Houses whose roof texture is tan, beige or terracotta (red well above blue, bright)."""
     count = 0
