@@ -38,11 +38,6 @@ class ViewSettings:
     same_view_deg: float = 2.0
 
 
-def _optical_axis(pose: CameraPose) -> np.ndarray:
-    yaw, pitch = math.radians(pose.yaw_deg), math.radians(pose.pitch_deg)
-    return np.array([math.sin(yaw) * math.cos(pitch), math.cos(yaw) * math.cos(pitch), math.sin(pitch)])
-
-
 def distinct_views(poses: Mapping[int, CameraPose], settings: ViewSettings | None = None) -> dict[int, int]:
     """Frame index -> the number of its view (0, 1, ... in frame order) for the frames
     ``poses``; frames with the same number are one look at the ground."""
@@ -54,7 +49,7 @@ def distinct_views(poses: Mapping[int, CameraPose], settings: ViewSettings | Non
     view = -1
     for index in sorted(poses):
         pose = poses[index]
-        axis = _optical_axis(pose)
+        axis = pose.rotation_world_from_camera()[:, 2]  # the optical axis
         if start is not None:
             reach = max(settings.min_same_view_m, settings.same_view_fraction * max(start.up_m, 0.0))
             if (float(np.linalg.norm(pose.position - start.position)) <= reach
