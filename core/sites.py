@@ -9,7 +9,10 @@ once must settle every sighting of it, so:
   (:class:`core.review.SiteMark`) so a later run can keep it.
 - :func:`review_queue` orders sites by what most needs a human: the ones whose sightings
   disagree on the level, whose score sits near the map's threshold, or that one frame
-  alone supports come first, severe before slight; each with a short reason.
+  (or one spot: a hover's frames) alone supports come first, severe before slight; each
+  with a short reason.
+- :func:`crops_to_show` picks the sightings a reviewer sees of a site: one per distinct
+  look, so a hover's near-identical frames fill one tile, not all of them.
 - :func:`match_decisions` finds, for earlier decisions, the sites of a new run at the
   same place (within :data:`CARRY_RADIUS_M`).
 
@@ -44,7 +47,9 @@ DISAGREEMENT_SHARE = 0.25
 
 @dataclass(frozen=True, slots=True)
 class Sighting:
-    """One detection of a site, as the review needs it."""
+    """One detection of a site, as the review needs it. ``view``: the distinct view its
+    frame belongs to (``geo.views``: frames from one spot, a hover's, share one), ``None``
+    where the frame has no camera pose (it is a view of its own)."""
 
     detection_id: int
     frame_index: int
@@ -52,6 +57,12 @@ class Sighting:
     level: DamageLevel
     score: float
     review: ReviewState
+    view: int | None = None
+
+    @property
+    def look(self) -> tuple[int, int]:
+        """What tells this sighting's look at the ground from another's: its view, else its frame."""
+        return (0, self.view) if self.view is not None else (1, self.frame_index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +93,11 @@ class SiteSummary:
     @property
     def frame_count(self) -> int:
         return len({s.frame_index for s in self.sightings})
+
+    @property
+    def look_count(self) -> int:
+        """The distinct looks at the ground (views) among the sightings' frames."""
+        return len({s.look for s in self.sightings})
 
     @property
     def best_score(self) -> float:
@@ -139,6 +155,8 @@ def review_reasons(site: SiteSummary, min_score: float) -> tuple[str, ...]:
         reasons.append(f"score {site.mean_score:.2f} near threshold {min_score:.2f}")
     if site.frame_count <= 1:
         reasons.append("seen in one frame")
+    elif site.look_count <= 1:
+        reasons.append(f"seen from one spot only ({site.frame_count} frames)")
     return tuple(reasons)
 
 
@@ -168,6 +186,21 @@ def review_queue(sites: Iterable[SiteSummary], min_score: float) -> list[QueueIt
     items.sort(key=lambda it: (it.site.decided, -len(it.reasons), -int(it.site.level), it.site.confidence,
                                it.site.first_time_s, it.site.site_id))
     return items
+
+
+def crops_to_show(site: SiteSummary, limit: int) -> list[tuple[Sighting, int]]:
+    """The sightings a reviewer is shown of ``site``: the best-scoring one of each distinct
+    look (:attr:`Sighting.look`), the ``limit`` best of those in time order, each with how
+    many frames of its look detected the site. A hover's near-identical frames give one
+    crop, so the crops show the site from as many looks as the flight had."""
+    best: dict[tuple[int, int], Sighting] = {}
+    frames: dict[tuple[int, int], set[int]] = {}
+    for sighting in sorted(site.sightings, key=lambda s: -s.score):
+        best.setdefault(sighting.look, sighting)
+        frames.setdefault(sighting.look, set()).add(sighting.frame_index)
+    chosen = set(sorted(best, key=lambda look: -best[look].score)[:limit])
+    shown = sorted(chosen, key=lambda look: (best[look].t_s, best[look].detection_id))
+    return [(best[look], len(frames[look])) for look in shown]
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -209,6 +242,7 @@ __all__ = [
     "QueueItem",
     "Sighting",
     "SiteSummary",
+    "crops_to_show",
     "distance_m",
     "match_decisions",
     "review_queue",

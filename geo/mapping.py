@@ -7,6 +7,7 @@ from a project store (``core.store.ProjectStore``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from geo.pitch import FlowView
 from geo.sync import AlignedTrack, align_track, heights_need_ground, recording_start
 from geo.terrain import Terrain, reference_elevation
 from geo.uncertainty import budget_note, budget_sites
+from geo.views import distinct_views
 from geo.telemetry import Track, read_telemetry
 from geo.telemetry.takeoff import started_in_the_air
 
@@ -172,6 +174,12 @@ class DamageMap:
         """The poses of the frames that count as a look at the ground: every placed frame
         but the :attr:`unusable_frames` (a site's confirmation, a building's coverage)."""
         return _looking(self.poses, self.unusable_frames)
+
+    @functools.cached_property
+    def views(self) -> dict[int, int]:
+        """Frame index -> its distinct view (:func:`geo.views.distinct_views` of the
+        :attr:`looking_poses`): frames with one number are one look at the ground."""
+        return distinct_views(self.looking_poses, self.fusion.views)
 
     def level_counts(self) -> dict[DamageLevel, int]:
         counts = {level: 0 for level in DamageLevel}

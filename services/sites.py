@@ -41,13 +41,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def site_summaries(built: DamageMap) -> list[SiteSummary]:
     """The map's sites, confirmed or not, as :class:`core.sites.SiteSummary` (sightings in
-    time order)."""
+    time order, each with its frame's distinct view)."""
     out = []
+    views = built.views
     for fused in built.all_fused:
         site = fused.site
         sightings = tuple(
             Sighting(int(m.detection.id), m.frame_index, float(m.observation.t_s), m.detection.level,
-                     float(m.detection.final_score), m.detection.review)
+                     float(m.detection.final_score), m.detection.review, views.get(m.frame_index))
             for m in fused.members
             if m.detection.id is not None
         )

@@ -49,7 +49,7 @@ from app.document import ProjectDocument
 from app.errors import show_error
 from app.panels import Panel
 from app.workers import FunctionJob, build_map_job
-from core.sites import CARRY_RADIUS_M, Sighting, SiteSummary, distance_m, site_decision, sites_decision
+from core.sites import CARRY_RADIUS_M, SiteSummary, crops_to_show, distance_m, site_decision, sites_decision
 from core.types import DamageLevel, Detection, ReviewState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -206,7 +206,7 @@ class SiteReviewPanel(Panel):
 
     #: Edits coalesce for this long before the sites are read again.
     REBUILD_DELAY_MS = 300
-    #: Crops shown for the selected site (its best sightings, one per frame).
+    #: Crops shown for the selected site (its best sightings, one per distinct look).
     GRID_SIZE = 12
     TILE_PX = 104
     #: The pointer resting this long on a crop seeks the player to its frame.
@@ -645,8 +645,8 @@ class SiteReviewPanel(Panel):
             self.site_list.scrollToItem(self.site_list.currentItem())
 
     def _fill_grid(self, site: SiteSummary | None) -> None:
-        """The site's best crops, one per frame, in time order (the pictures arrive from
-        the job thread; placeholders until then)."""
+        """The site's best crops, one per distinct look (a hover's frames are one), in
+        time order (the pictures arrive from the job thread; placeholders until then)."""
         key = None if site is None else (site.site_id, site.sightings)
         if key is not None and key == self._grid_key and self.grid.count():
             return  # the same crops: nothing to decode again
@@ -655,18 +655,17 @@ class SiteReviewPanel(Panel):
         self.grid.blockSignals(True)
         self.grid.clear()
         if site is not None:
-            best_per_frame: dict[int, Sighting] = {}
-            for sighting in sorted(site.sightings, key=lambda s: -s.score):
-                best_per_frame.setdefault(sighting.frame_index, sighting)
-            best = sorted(best_per_frame.values(), key=lambda s: -s.score)[: self.GRID_SIZE]
-            chosen = [s for s in site.sightings if s in best]  # in time order
-            for sighting in chosen:
-                tile = QListWidgetItem(f"{_time(sighting.t_s)} {sighting.level.label[:3]} {sighting.score:.2f}")
+            for sighting, frames in crops_to_show(site, self.GRID_SIZE):
+                times = f" ×{frames}" if frames > 1 else ""
+                tile = QListWidgetItem(f"{_time(sighting.t_s)} {sighting.level.label[:3]} {sighting.score:.2f}{times}")
                 tile.setData(DETECTION_ROLE, sighting.detection_id)
                 tile.setData(FRAME_ROLE, sighting.frame_index)
                 tile.setIcon(self._placeholder)
+                tips = [f"the best of {frames} frames filmed from one spot (a hover)"] if frames > 1 else []
                 if sighting.review is not ReviewState.PENDING:
-                    tile.setToolTip(sighting.review.value)
+                    tips.append(sighting.review.value)
+                if tips:
+                    tile.setToolTip("; ".join(tips))
                 self.grid.addItem(tile)
                 self._grid_queue.append(tile)
         self.grid.blockSignals(False)

@@ -465,3 +465,41 @@ def test_after_an_export_its_folder_is_one_click_away_until_the_project_closes(q
     assert opened == [str(tmp_path / "maps")]
     window.close_project()
     assert window.open_export_button.isHidden()  # another project's exports go elsewhere
+
+
+@pytest.fixture(scope="module")
+def hover_flight(flyover_once):
+    """3 s at 10 fps, 320x180, seed 2, the drone hovering from 1 s to 2 s: the annotated
+    frames 10, 15 and 20 are one look; its ground truth as detections."""
+    from geo.evaluation import detections_from_coco
+
+    paths = flyover_once("hover", seconds=3.0, fps=10.0, size=(320, 180), seed=2, hover=(1.0, 1.0))
+    detections, times = detections_from_coco(paths.annotations)
+    return paths, detections, times
+
+
+def test_a_hover_gives_one_crop_that_says_how_many_frames_it_stands_for(qtbot, hover_flight, tmp_path, errors):
+    paths, detections, times = hover_flight
+    project = tmp_path / "hover.dmproj"
+    with ProjectStore.create(project, video_path=Path(paths.video), telemetry_path=Path(paths.srt)) as store:
+        write_run(store, detections, times)
+    doc = ProjectDocument()
+    panel = SiteReviewPanel(doc)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.open_path(project)
+    try:
+        hover_frames = {10, 15, 20}
+        site = max(panel.review.sites, key=lambda s: len({x.frame_index for x in s.sightings} & hover_frames))
+        seen = sorted({x.frame_index for x in site.sightings})
+        in_hover = [f for f in seen if f in hover_frames]
+        assert len(in_hover) >= 2 and site.look_count == len(seen) - len(in_hover) + 1
+        panel.select_site(site.site_id)
+        tiles = [panel.grid.item(i) for i in range(panel.grid.count())]
+        assert len(tiles) == site.look_count  # one crop a look, not a frame
+        (hovered,) = [t for t in tiles if t.text().endswith(f" ×{len(in_hover)}")]
+        assert int(hovered.data(Qt.ItemDataRole.UserRole + 2)) in in_hover
+        assert f"the best of {len(in_hover)} frames filmed from one spot" in hovered.toolTip()
+    finally:
+        doc.close()
+    assert errors == []

@@ -11,6 +11,7 @@ from core.sites import (
     CARRY_RADIUS_M,
     Sighting,
     SiteSummary,
+    crops_to_show,
     distance_m,
     match_decisions,
     review_queue,
@@ -160,6 +161,36 @@ def test_queue_puts_doubtful_and_severe_sites_first_with_a_reason():
     assert reasons[2] == "clear: 3 frames, score 0.90"
     assert reasons[7] == "clear: 10 frames, score 0.90"
     assert reasons[5] == "decided: accepted"
+
+
+def _hovered(site_id, views, scores):
+    """A Slight site seen in one frame per entry; ``views[k]``: the view of frame k (None: no pose)."""
+    sightings = tuple(Sighting(site_id * 100 + k, k, 0.5 * k, DamageLevel.SLIGHT, sc, ReviewState.PENDING, view)
+                      for k, (view, sc) in enumerate(zip(views, scores)))
+    return SiteSummary(site_id, DamageLevel.SLIGHT, 0.9, LON, LAT, sightings, 0)
+
+
+def test_a_site_seen_only_from_one_spot_is_a_doubt_like_one_frame():
+    hover = _hovered(1, [4] * 8, [0.9] * 8)  # eight frames of one hover
+    passing = _hovered(2, [4, 5, 6], [0.9] * 3)
+    unplaced = _hovered(3, [None, None], [0.9] * 2)  # frames without a pose are each a look
+    assert (hover.frame_count, hover.look_count) == (8, 1)
+    assert (passing.look_count, unplaced.look_count) == (3, 2)
+    queue = review_queue([passing, hover, unplaced], min_score=0.4)
+    assert [it.site.site_id for it in queue][0] == 1
+    reasons = {it.site.site_id: it.reason for it in queue}
+    assert reasons[1] == "seen from one spot only (8 frames)"
+    assert reasons[2] == "clear: 3 frames, score 0.90" and reasons[3] == "clear: 2 frames, score 0.90"
+
+
+def test_the_crops_show_each_look_once_with_how_many_frames_it_holds():
+    # a pass (views 0, 1), a hover of five frames (view 2), two frames without a pose
+    site = _hovered(1, [0, 1, 2, 2, 2, 2, 2, None, None], [0.5, 0.6, 0.7, 0.95, 0.8, 0.7, 0.9, 0.4, 0.3])
+    crops = crops_to_show(site, limit=12)
+    assert [(s.frame_index, n) for s, n in crops] == [(0, 1), (1, 1), (3, 5), (7, 1), (8, 1)]  # time order
+    # the limit keeps the best looks, still in time order
+    assert [(s.frame_index, n) for s, n in crops_to_show(site, limit=3)] == [(0, 1), (1, 1), (3, 5)]
+    assert [s.frame_index for s, _ in crops_to_show(site, limit=2)] == [1, 3]
 
 
 def test_decisions_match_the_nearest_site_within_the_radius():
