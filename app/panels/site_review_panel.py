@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
-from PySide6.QtCore import QEvent, QObject, QPointF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QKeyEvent, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -60,6 +60,8 @@ _log = logging.getLogger(__name__)
 SITE_ROLE = Qt.ItemDataRole.UserRole
 DETECTION_ROLE = Qt.ItemDataRole.UserRole + 1
 FRAME_ROLE = Qt.ItemDataRole.UserRole + 2
+#: on a crop: how many frames of its look (a hover's) detected the site
+LOOK_FRAMES_ROLE = Qt.ItemDataRole.UserRole + 3
 
 #: key -> action name (:meth:`SiteReviewPanel.trigger`); shown on the buttons and in Help.
 KEYS: dict[Qt.Key, str] = {
@@ -101,9 +103,10 @@ def crop_region(image: np.ndarray, box: tuple[float, float, float, float]) -> tu
     return crop, left, top
 
 
-def crop_pixmap(crop: np.ndarray, left: int, top: int, detection: Detection, side_px: int) -> QPixmap:
+def crop_pixmap(crop: np.ndarray, left: int, top: int, detection: Detection, side_px: int, *,
+                badge: str = "") -> QPixmap:
     """A crop (:func:`crop_region`) as a square tile of ``side_px``, with the mask's
-    outline in the level's colour."""
+    outline in the level's colour and ``badge`` (if any) in its top right corner."""
     qimage = QImage(crop.data, crop.shape[1], crop.shape[0], crop.strides[0], QImage.Format.Format_RGB888).copy()
     scale = side_px / max(crop.shape[0], crop.shape[1])
     scaled = qimage.scaled(
@@ -124,6 +127,14 @@ def crop_pixmap(crop: np.ndarray, left: int, top: int, detection: Detection, sid
         polygons = [np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])]
     for polygon in polygons:
         painter.drawPolygon(QPolygonF([QPointF(dx + (x - left) * scale, dy + (y - top) * scale) for x, y in polygon]))
+    if badge:
+        box = painter.fontMetrics().boundingRect(badge).adjusted(-4, -1, 4, 1)
+        box.moveTopRight(QPoint(side_px - 3, 3))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 190))
+        painter.drawRoundedRect(box, 3, 3)
+        painter.setPen(QColor("white"))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, badge)
     painter.end()
     return pixmap
 
@@ -640,7 +651,8 @@ class SiteReviewPanel(Panel):
             crop = crops.get(detection_id)
             detection = None if crop is None else self.document.detection(detection_id)
             if crop is not None and detection is not None:
-                item.setIcon(QIcon(crop_pixmap(*crop, detection, side)))
+                frames = int(item.data(LOOK_FRAMES_ROLE) or 1) if kind == "grid" else 1
+                item.setIcon(QIcon(crop_pixmap(*crop, detection, side, badge=f"×{frames}" if frames > 1 else "")))
         if kind == "list" and not self._thumb_queue and self.site_list.currentItem() is not None:
             self.site_list.scrollToItem(self.site_list.currentItem())
 
@@ -656,10 +668,10 @@ class SiteReviewPanel(Panel):
         self.grid.clear()
         if site is not None:
             for sighting, frames in crops_to_show(site, self.GRID_SIZE):
-                times = f" ×{frames}" if frames > 1 else ""
-                tile = QListWidgetItem(f"{_time(sighting.t_s)} {sighting.level.label[:3]} {sighting.score:.2f}{times}")
+                tile = QListWidgetItem(f"{_time(sighting.t_s)} {sighting.level.label[:3]} {sighting.score:.2f}")
                 tile.setData(DETECTION_ROLE, sighting.detection_id)
                 tile.setData(FRAME_ROLE, sighting.frame_index)
+                tile.setData(LOOK_FRAMES_ROLE, frames)
                 tile.setIcon(self._placeholder)
                 tips = [f"the best of {frames} frames filmed from one spot (a hover)"] if frames > 1 else []
                 if sighting.review is not ReviewState.PENDING:

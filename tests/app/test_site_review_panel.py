@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.document import ProjectDocument
-from app.panels.site_review_panel import SiteReviewPanel
+from app.panels.site_review_panel import LOOK_FRAMES_ROLE, SiteReviewPanel
 from core.store import ProjectStore
 from core.types import DamageLevel, ReviewState
 from tests.truth_runs import write_run
@@ -497,9 +497,31 @@ def test_a_hover_gives_one_crop_that_says_how_many_frames_it_stands_for(qtbot, h
         panel.select_site(site.site_id)
         tiles = [panel.grid.item(i) for i in range(panel.grid.count())]
         assert len(tiles) == site.look_count  # one crop a look, not a frame
-        (hovered,) = [t for t in tiles if t.text().endswith(f" ×{len(in_hover)}")]
+        frames = [int(t.data(LOOK_FRAMES_ROLE)) for t in tiles]
+        assert sorted(frames) == [1] * (len(tiles) - 1) + [len(in_hover)]
+        hovered = tiles[frames.index(len(in_hover))]
         assert int(hovered.data(Qt.ItemDataRole.UserRole + 2)) in in_hover
         assert f"the best of {len(in_hover)} frames filmed from one spot" in hovered.toolTip()
+        qtbot.waitUntil(lambda: panel.thumbnails_done, timeout=10_000)
     finally:
         doc.close()
     assert errors == []
+
+
+def test_a_crop_badge_is_drawn_in_its_top_right_corner_only(qapp):
+    import numpy as np
+
+    from app.panels.site_review_panel import crop_pixmap
+    from core.masks import RleMask
+    from core.types import Detection
+
+    crop = np.full((60, 80, 3), 120, dtype=np.uint8)  # a grey crop of a 80x60 frame region at (10, 20)
+    outline = np.array([[30.0, 40.0], [60.0, 40.0], [60.0, 60.0], [30.0, 60.0]])
+    detection = Detection(0, DamageLevel.SLIGHT, 0.9, (30.0, 40.0, 60.0, 60.0), RleMask.from_polygon(outline, 90, 120))
+    plain = crop_pixmap(crop, 10, 20, detection, 104).toImage()
+    badged = crop_pixmap(crop, 10, 20, detection, 104, badge="×12").toImage()
+    changed = [(x, y) for x in range(104) for y in range(104) if plain.pixelColor(x, y) != badged.pixelColor(x, y)]
+    assert len(changed) > 100
+    assert min(x for x, _ in changed) > 104 // 2 and max(y for _, y in changed) < 104 // 3  # the top right corner
+    assert any(badged.pixelColor(x, y).lightness() > 230 for x, y in changed)  # white text on a dark ground
+    assert any(badged.pixelColor(x, y).lightness() < 60 for x, y in changed)
