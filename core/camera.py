@@ -75,13 +75,17 @@ class CameraPose:
     def position(self) -> np.ndarray:
         return np.array([self.east_m, self.north_m, self.up_m], dtype=np.float64)
 
+    @property
+    def optical_axis(self) -> tuple[float, float, float]:
+        """The unit vector the camera looks along (camera +z), in ENU."""
+        yaw, pitch = math.radians(self.yaw_deg), math.radians(self.pitch_deg)
+        return (math.sin(yaw) * math.cos(pitch), math.cos(yaw) * math.cos(pitch), math.sin(pitch))
+
     def rotation_world_from_camera(self) -> np.ndarray:
         """``float64[3, 3]`` R with ``d_world = R @ d_camera``."""
         yaw = math.radians(self.yaw_deg)
-        pitch = math.radians(self.pitch_deg)
         roll = math.radians(self.roll_deg)
-        # Optical axis (camera +z) in the world.
-        forward = np.array([math.sin(yaw) * math.cos(pitch), math.cos(yaw) * math.cos(pitch), math.sin(pitch)])
+        forward = np.array(self.optical_axis)
         # Camera +x (image right) is horizontal, to the right of the heading.
         right = np.array([math.cos(yaw), -math.sin(yaw), 0.0])
         down = np.cross(forward, right)  # camera +y, image down

@@ -33,7 +33,7 @@ from geo.pitch import FlowView
 from geo.sync import AlignedTrack, align_track, heights_need_ground, recording_start
 from geo.terrain import Terrain, reference_elevation
 from geo.uncertainty import budget_note, budget_sites
-from geo.views import distinct_views
+from geo.views import describe_hovers, distinct_views, hovers
 from geo.telemetry import Track, read_telemetry
 from geo.telemetry.takeoff import started_in_the_air
 
@@ -389,8 +389,8 @@ def build_damage_map_from(
                                          pitch_sigma_deg=pitch_sigma_deg, heading_sigma_deg=heading_sigma_deg,
                                          hfov_sigma_deg=hfov_sigma_deg)
     error_sigmas = (angle_sigma, offset_sigma_s, ground_sigma_m)
-    fused, unconfirmed = _budget_and_confirm(fused, aligned, _looking(poses.poses, unusable), camera, fusion,
-                                             error_sigmas)
+    looking = _looking(poses.poses, unusable)
+    fused, unconfirmed = _budget_and_confirm(fused, aligned, looking, camera, fusion, error_sigmas)
     severity = np.array([float(int(f.site.level)) * f.site.confidence for f in fused])
     points = np.array([f.position_m[:2] for f in fused]).reshape(-1, 2)
     heat = heat_grid(points, severity, aligned.local)
@@ -418,6 +418,9 @@ def build_damage_map_from(
     unusable_note = frame_quality.describe_unusable(unusable, len(frame_times_s))
     if unusable_note is not None:
         notes.append(unusable_note)
+    hover_note = describe_hovers(hovers(distinct_views(looking, fusion.views), frame_times_s))
+    if hover_note is not None:
+        notes.append(hover_note)
     notes = _with_unconfirmed_note(notes, unconfirmed, fusion)
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
                      notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=error_sigmas,

@@ -21,10 +21,8 @@ its own, as before; a turn on the spot (yaw) gives new views.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 from core.camera import CameraPose
 
@@ -44,20 +42,20 @@ def distinct_views(poses: Mapping[int, CameraPose], settings: ViewSettings | Non
     settings = settings or ViewSettings()
     max_cos = math.cos(math.radians(settings.same_view_deg))
     views: dict[int, int] = {}
-    start: CameraPose | None = None
-    start_axis = np.zeros(3)
+    start: tuple[float, float, float] | None = None
+    start_axis = (0.0, 0.0, 0.0)
+    reach = 0.0
     view = -1
     for index in sorted(poses):
         pose = poses[index]
-        axis = pose.rotation_world_from_camera()[:, 2]  # the optical axis
-        if start is not None:
-            reach = max(settings.min_same_view_m, settings.same_view_fraction * max(start.up_m, 0.0))
-            if (float(np.linalg.norm(pose.position - start.position)) <= reach
-                    and float(axis @ start_axis) >= max_cos):
-                views[index] = view
-                continue
+        position, axis = (pose.east_m, pose.north_m, pose.up_m), pose.optical_axis
+        if (start is not None and math.dist(position, start) <= reach
+                and sum(a * b for a, b in zip(axis, start_axis)) >= max_cos):
+            views[index] = view
+            continue
         view += 1
-        start, start_axis = pose, axis
+        start, start_axis = position, axis
+        reach = max(settings.min_same_view_m, settings.same_view_fraction * max(pose.up_m, 0.0))
         views[index] = view
     return views
 
@@ -65,3 +63,30 @@ def distinct_views(poses: Mapping[int, CameraPose], settings: ViewSettings | Non
 def count_distinct(frames: Iterable[int], views: Mapping[int, int]) -> int:
     """How many distinct views ``frames`` hold (a frame without a view counts alone)."""
     return len({views.get(frame, ("frame", frame)) for frame in frames})
+
+
+#: A view of at least this many analysed frames is a hover worth naming in the map's notes
+#: (2 s at the usual 2 frames a second).
+NAMED_HOVER_FRAMES = 4
+
+
+def hovers(views: Mapping[int, int], times_s: Mapping[int, float], *,
+           min_frames: int = NAMED_HOVER_FRAMES) -> list[tuple[float, float, int]]:
+    """``(first, last, frames)`` of each view that holds at least ``min_frames`` analysed
+    frames (video seconds; in time order): where the drone hovered, or crept."""
+    frames: dict[int, list[int]] = {}
+    for index, view in views.items():
+        frames.setdefault(view, []).append(index)
+    spans = [(times_s[min(f)], times_s[max(f)], len(f)) for f in frames.values()
+             if len(f) >= min_frames and all(i in times_s for i in (min(f), max(f)))]
+    return sorted(spans)
+
+
+def describe_hovers(spans: Sequence[tuple[float, float, int]], *, listed: int = 3) -> str | None:
+    """One line for a map's notes naming the hovers (``None`` without any)."""
+    if not spans:
+        return None
+    named = ", ".join(f"{first:.0f}-{last:.0f} s ({count} frames)" for first, last, count in spans[:listed])
+    more = f" and {len(spans) - listed} more" if len(spans) > listed else ""
+    return (f"the drone hovered at {named}{more}: the frames of a hover count as one look at the ground, "
+            "in a site's confirmation and a building's coverage alike")

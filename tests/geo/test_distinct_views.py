@@ -13,9 +13,9 @@ from core.types import DamageLevel
 from geo.coverage import unit_coverage
 from geo.fusion import FusionSettings
 from geo.mapping import build_damage_map_from
-from geo.views import ViewSettings, count_distinct, distinct_views
+from geo.views import ViewSettings, count_distinct, describe_hovers, distinct_views, hovers
 from services.sites import unconfirmed_reason
-from tests.geo.test_geo_fusion import fly
+from tests.geo.test_geo_fusion import FPS, fly
 
 #: every frame a view of its own (the frame counting of old): no two jittered poses are that close
 FRAME_BY_FRAME = FusionSettings(views=ViewSettings(same_view_fraction=0.0, min_same_view_m=0.0))
@@ -91,6 +91,9 @@ def test_a_false_alarm_flickering_through_a_hover_is_not_confirmed():
     assert (site.frames_seen, site.frames_in_view) == (by_frame.frames_seen, by_frame.frames_in_view)
     assert site.views_seen == 1 and site.views_in_view == len(passing) + 1
     assert not site.confirmed and damage_map.unconfirmed == [site]
+    (note,) = [n for n in damage_map.notes if n.startswith("the drone hovered")]
+    first, last = min(hover) / FPS, max(hover) / FPS
+    assert f"the drone hovered at {first:.0f}-{last:.0f} s (40 frames): " in note
     reason = unconfirmed_reason(site)
     assert f"detected in 1 of the {len(passing) + 1} distinct views" in reason
     assert f"20 of the {site.frames_in_view} frames" in reason
@@ -111,8 +114,9 @@ def test_a_damage_found_in_passing_is_not_buried_by_the_hover_that_missed_it():
 def test_a_flight_that_keeps_moving_counts_as_before():
     poses = [CameraPose(0.0, -90.0 + 3.0 * k, 50.0, 0.0, -40.0) for k in range(40)]
     showing = frames_showing((0.0, 40.0, 5.0), poses)
-    site, _ = site_of((0.0, 40.0, 5.0), poses, set(showing[::4]))
+    site, damage_map = site_of((0.0, 40.0, 5.0), poses, set(showing[::4]))
     assert (site.views_seen, site.views_in_view) == (site.frames_seen, site.frames_in_view)
+    assert not any("hovered" in n for n in damage_map.notes)
     assert unconfirmed_reason(site) == (f"unconfirmed: detected in {site.frames_seen} of the "
                                         f"{site.frames_in_view} frames that showed it")
 
@@ -132,3 +136,14 @@ def test_a_building_seen_only_from_a_hover_is_one_good_view(hover_frames):
     poses[hover_frames] = CameraPose(0.0, 5.0, 40.0, 0.0, -45.0)
     (c,) = unit_coverage([square], [4.0], CAMERA, poses)
     assert c.good_views == 2 and c.seen_well
+
+
+def test_hovers_are_views_of_four_frames_or_more_and_the_note_names_three():
+    views = {0: 0, 1: 1, 2: 1, 3: 1, 4: 2, 5: 2, 6: 2, 7: 2, 8: 3, **{9 + k: 4 + k // 5 for k in range(25)}}
+    times = {i: 0.5 * i for i in views}
+    spans = hovers(views, times)
+    assert spans[0] == (2.0, 3.5, 4)  # frames 4-7; the view of three frames is no hover
+    assert [count for _, _, count in spans] == [4, 5, 5, 5, 5, 5]
+    assert describe_hovers([]) is None
+    note = describe_hovers(spans)
+    assert note.startswith("the drone hovered at 2-4 s (4 frames), 4-6 s (5 frames), 7-9 s (5 frames) and 3 more: ")
