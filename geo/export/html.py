@@ -23,7 +23,7 @@ import numpy as np
 
 from core.errors import ExportError
 from core.types import DamageLevel
-from geo.export.records import clock_time
+from geo.export.records import clock_time, seen_in
 from geo.mapping import DamageMap
 
 Thumbnail = Callable[[int], "bytes | None"]
@@ -248,8 +248,7 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
         when = f"{s.first_time_s:.1f} s into the video"
     else:
         when = f"{s.first_time_s:.1f} s to {s.last_time_s:.1f} s of the video"
-    # frames, not boxes: a site may hold two boxes of one frame
-    frames = f"{fused.frames_seen} frame" + ("" if fused.frames_seen == 1 else "s")
+    frames = seen_in(fused)
     height = round(float(fused.position_m[2]), 1) + 0.0  # + 0.0: never "-0.0 m"
     closeup_picture = picture(closeup, s.id, "dm-closeup", 160, f"close-up of site {s.id}",
                                lambda: closeup_marker(damage_map, index))

@@ -20,6 +20,7 @@ import numpy as np
 
 from core.types import DamageLevel
 from geo.export.products import PRELIMINARY, ProductInfo, imagery_text
+from geo.export.records import seen_in
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
 
@@ -405,7 +406,7 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
     for index in _atlas_order(damage_map):
         fused = damage_map.fused[index]
         site = fused.site
-        seen = f"{fused.frames_seen} frame" + ("" if fused.frames_seen == 1 else "s")
+        seen = seen_in(fused)
         cards.append(AtlasCard(
             site.id, site.level,
             (f"{site.lat_deg:.6f}, {site.lon_deg:.6f}",

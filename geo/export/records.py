@@ -54,6 +54,15 @@ def clock_time(damage_map: DamageMap, video_t_s: float) -> tuple[dt.datetime, st
     return moment, "UTC" if is_utc else DRONE_CLOCK
 
 
+def seen_in(fused) -> str:  # noqa: ANN001 - geo.fusion.FusedSite
+    """How often a site was seen, for people: "5 frames", or "26 frames from 6 spots" when
+    a hover repeated a look (frames, not boxes: a site may hold two boxes of one frame)."""
+    text = f"{fused.frames_seen} frame" + ("" if fused.frames_seen == 1 else "s")
+    if 0 < fused.views_seen < fused.frames_seen:
+        text += f" from {fused.views_seen} spot" + ("" if fused.views_seen == 1 else "s")
+    return text
+
+
 def _ring(points: Iterable[tuple[float, float]]):
     from shapely.geometry import Polygon
     from shapely.geometry.polygon import orient

@@ -11,6 +11,7 @@ from shapely.geometry import box
 from core.camera import CameraPose, PinholeCamera
 from core.types import DamageLevel
 from geo.coverage import unit_coverage
+from geo.export.records import seen_in
 from geo.fusion import FusionSettings
 from geo.mapping import build_damage_map_from
 from geo.views import ViewSettings, count_distinct, describe_hovers, distinct_views, hovers
@@ -94,6 +95,7 @@ def test_a_false_alarm_flickering_through_a_hover_is_not_confirmed():
     (note,) = [n for n in damage_map.notes if n.startswith("the drone hovered")]
     first, last = min(hover) / FPS, max(hover) / FPS
     assert f"the drone hovered at {first:.0f}-{last:.0f} s (40 frames): " in note
+    assert seen_in(site) == "20 frames from 1 spot"
     reason = unconfirmed_reason(site)
     assert f"detected in 1 of the {len(passing) + 1} distinct views" in reason
     assert f"20 of the {site.frames_in_view} frames" in reason
@@ -109,6 +111,7 @@ def test_a_damage_found_in_passing_is_not_buried_by_the_hover_that_missed_it():
     site, damage_map = site_of(point, poses, found)
     assert site.views_seen == 8 and site.views_in_view == len(passing) + 1
     assert site.confirmed and damage_map.fused == [site]
+    assert seen_in(site) == "8 frames"  # each from a spot of its own
 
 
 def test_a_flight_that_keeps_moving_counts_as_before():
