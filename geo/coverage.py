@@ -47,8 +47,8 @@ class UnitCoverage:
     """How one unit was seen.
 
     ``frames``: analysed frames that saw part of it; ``good_views``: the distinct views
-    among those that gave a good view; ``nearest_m``: the smallest camera-to-centre distance (3-D, metres) of a frame
-    that saw it; ``steepest_deg``: the largest angle below the horizon it was seen at
+    among those that gave a good view; ``nearest_m``: the smallest camera-to-centre
+    distance (3-D, metres) of a frame that saw it; ``steepest_deg``: the largest angle below the horizon it was seen at
     (90 = straight down); ``roof_in_view``: one frame held the whole outline
     (``roof_in_view`` of it) within the resolution bound; ``best_frame``: the good view
     (else the sighting) at the finest ground resolution.

@@ -574,12 +574,13 @@ def count_views(
     poses: Mapping[int, CameraPose],
     camera: PinholeCamera,
     settings: FusionSettings | None = None,
+    views: Mapping[int, int] | None = None,
 ) -> list[FusedSite]:
     """Each site with ``frames_in_view`` (the analysed frames, ``poses``, in whose image
     its 3-D position falls, or that detected it), ``frames_seen`` (those that detected it),
     the same counted as distinct views (``views_in_view``, ``views_seen``: a view holds
-    the frames :func:`geo.views.distinct_views` makes one look) and ``confirmed``
-    (:func:`is_confirmed` on the views).
+    the frames :func:`geo.views.distinct_views` makes one look; ``views``, that of
+    ``poses``, when the caller has it) and ``confirmed`` (:func:`is_confirmed` on the views).
 
     A frame farther from the site than ``view_range_factor`` times its farthest sighting
     does not count: far towards the horizon the damage is a few pixels, which no detector
@@ -592,7 +593,7 @@ def count_views(
     if not fused:
         return []
     frames = sorted(poses)
-    views = distinct_views(poses, settings.views)
+    views = views if views is not None else distinct_views(poses, settings.views)
     points = np.array([f.position_m for f in fused], dtype=np.float64).reshape(-1, 3)
     for k, f in enumerate(fused):
         lifts = [poses[m.frame_index].up_m - m.pose.up_m for m in f.members if m.frame_index in poses]

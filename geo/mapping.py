@@ -134,7 +134,7 @@ class DamageMap:
 
         regrouped = regroup(self.all_fused, groups, camera=self.camera, local=self.local, settings=self.fusion)
         self.fused, self.unconfirmed = _budget_and_confirm(  # the rebuilt sites get theirs
-            regrouped, self.aligned, self.looking_poses, self.camera, self.fusion, self.error_sigmas)
+            regrouped, self.aligned, self.looking_poses, self.views, self.camera, self.fusion, self.error_sigmas)
         self.notes = _with_unconfirmed_note(self.notes, self.unconfirmed, self.fusion)
 
     # -- convenience views
@@ -390,7 +390,8 @@ def build_damage_map_from(
                                          hfov_sigma_deg=hfov_sigma_deg)
     error_sigmas = (angle_sigma, offset_sigma_s, ground_sigma_m)
     looking = _looking(poses.poses, unusable)
-    fused, unconfirmed = _budget_and_confirm(fused, aligned, looking, camera, fusion, error_sigmas)
+    views = distinct_views(looking, fusion.views)
+    fused, unconfirmed = _budget_and_confirm(fused, aligned, looking, views, camera, fusion, error_sigmas)
     severity = np.array([float(int(f.site.level)) * f.site.confidence for f in fused])
     points = np.array([f.position_m[:2] for f in fused]).reshape(-1, 2)
     heat = heat_grid(points, severity, aligned.local)
@@ -418,7 +419,7 @@ def build_damage_map_from(
     unusable_note = frame_quality.describe_unusable(unusable, len(frame_times_s))
     if unusable_note is not None:
         notes.append(unusable_note)
-    hover_note = describe_hovers(hovers(distinct_views(looking, fusion.views), frame_times_s))
+    hover_note = describe_hovers(hovers(views, frame_times_s))
     if hover_note is not None:
         notes.append(hover_note)
     notes = _with_unconfirmed_note(notes, unconfirmed, fusion)
@@ -449,15 +450,16 @@ def _with_unconfirmed_note(notes: list[str], unconfirmed: Sequence[FusedSite], f
 
 
 def _budget_and_confirm(
-    fused: list[FusedSite], aligned: AlignedTrack, poses: Mapping[int, CameraPose], camera: PinholeCamera,
-    fusion: FusionSettings, error_sigmas: tuple[float, float, float],
+    fused: list[FusedSite], aligned: AlignedTrack, poses: Mapping[int, CameraPose], views: Mapping[int, int],
+    camera: PinholeCamera, fusion: FusionSettings, error_sigmas: tuple[float, float, float],
 ) -> tuple[list[FusedSite], list[FusedSite]]:
     """The sites with their error budget (``error_sigmas``: camera angle sigma in degrees,
     clock offset sigma in seconds, ground elevation sigma in metres), split into the
-    confirmed and the unconfirmed ones."""
+    confirmed and the unconfirmed ones by what the frames ``poses`` showed (``views``:
+    their distinct views)."""
     fused = budget_sites(fused, aligned, camera_sigma_deg=error_sigmas[0], clock_sigma_s=error_sigmas[1],
                          ground_sigma_m=error_sigmas[2])
-    counted = count_views(fused, poses, camera, fusion)
+    counted = count_views(fused, poses, camera, fusion, views)
     return [f for f in counted if f.confirmed], [f for f in counted if not f.confirmed]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from core.types import DamageLevel
+from geo.fusion import FusedSite
 from geo.mapping import DamageMap
 from geo.uncertainty import uncertainty_fields
 
@@ -54,7 +55,7 @@ def clock_time(damage_map: DamageMap, video_t_s: float) -> tuple[dt.datetime, st
     return moment, "UTC" if is_utc else DRONE_CLOCK
 
 
-def seen_in(fused) -> str:  # noqa: ANN001 - geo.fusion.FusedSite
+def seen_in(fused: FusedSite) -> str:
     """How often a site was seen, for people: "5 frames", or "26 frames from 6 spots" when
     a hover repeated a look (frames, not boxes: a site may hold two boxes of one frame)."""
     text = f"{fused.frames_seen} frame" + ("" if fused.frames_seen == 1 else "s")
