@@ -4,6 +4,8 @@ confirm a flickering false alarm nor bury a damage the passing frames found."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from shapely.geometry import box
@@ -150,3 +152,24 @@ def test_hovers_are_views_of_four_frames_or_more_and_the_note_names_three():
     assert describe_hovers([]) is None
     note = describe_hovers(spans)
     assert note.startswith("the drone hovered at 2-4 s (4 frames), 4-6 s (5 frames), 7-9 s (5 frames) and 3 more: ")
+
+
+def test_a_real_flight_log_hovers_and_flies(samples):
+    """The Mini 2's 21-minute flight log (shared/samples, Airdata CSV: position, height and
+    heading from the drone): its long hovers become views of many frames, and a frame the
+    drone flew metres from the one before is a view of its own."""
+    from geo.camera import frame_poses
+    from geo.sync import align_track
+    from geo.telemetry import read_telemetry
+
+    track = read_telemetry(samples / "flightlog" / "mini2_Sep-5th-2021-07-23PM-Flight-Airdata.csv")
+    duration = float(track.times_s()[-1] - track.times_s()[0])
+    times = {i: i / 2.0 for i in range(int(duration * 2.0))}  # analyze --fps 2
+    poses = frame_poses(align_track(track, duration_s=duration), times).poses
+    views = distinct_views(poses)
+    assert len(poses) > 2000 and len(set(views.values())) < 0.6 * len(poses)
+    assert max(count for _, _, count in hovers(views, times)) >= 60  # a minute or more from one spot
+    frames = sorted(poses)
+    for before, after in zip(frames, frames[1:]):
+        if math.dist(poses[before].position, poses[after].position) > 3.0:
+            assert views[after] != views[before]
