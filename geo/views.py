@@ -83,10 +83,12 @@ def hovers(views: Mapping[int, int], times_s: Mapping[int, float], *,
 
 
 def describe_hovers(spans: Sequence[tuple[float, float, int]], *, listed: int = 3) -> str | None:
-    """One line for a map's notes naming the hovers (``None`` without any)."""
+    """One line for a map's notes naming the hovers, the ``listed`` longest in time order
+    (``None`` without any)."""
     if not spans:
         return None
-    named = ", ".join(f"{first:.0f}-{last:.0f} s ({count} frames)" for first, last, count in spans[:listed])
-    more = f" and {len(spans) - listed} more" if len(spans) > listed else ""
+    longest = sorted(sorted(spans, key=lambda span: -span[2])[:listed])
+    named = ", ".join(f"{first:.0f}-{last:.0f} s ({count} frames)" for first, last, count in longest)
+    more = f" and {len(spans) - listed} shorter" if len(spans) > listed else ""
     return (f"the drone hovered at {named}{more}: the frames of a hover count as one look at the ground, "
             "in a site's confirmation and a building's coverage alike")

@@ -143,15 +143,17 @@ def test_a_building_seen_only_from_a_hover_is_one_good_view(hover_frames):
     assert c.good_views == 2 and c.seen_well
 
 
-def test_hovers_are_views_of_four_frames_or_more_and_the_note_names_three():
-    views = {0: 0, 1: 1, 2: 1, 3: 1, 4: 2, 5: 2, 6: 2, 7: 2, 8: 3, **{9 + k: 4 + k // 5 for k in range(25)}}
+def test_hovers_are_views_of_four_frames_or_more_and_the_note_names_the_three_longest():
+    views = {0: 0, 1: 1, 2: 1, 3: 1, 4: 2, 5: 2, 6: 2, 7: 2, 8: 3, **{9 + k: 4 + k // 5 for k in range(25)},
+             **{34 + k: 9 for k in range(12)}, **{46 + k: 10 for k in range(6)}}
     times = {i: 0.5 * i for i in views}
     spans = hovers(views, times)
     assert spans[0] == (2.0, 3.5, 4)  # frames 4-7; the view of three frames is no hover
-    assert [count for _, _, count in spans] == [4, 5, 5, 5, 5, 5]
+    assert [count for _, _, count in spans] == [4, 5, 5, 5, 5, 5, 12, 6]
     assert describe_hovers([]) is None
     note = describe_hovers(spans)
-    assert note.startswith("the drone hovered at 2-4 s (4 frames), 4-6 s (5 frames), 7-9 s (5 frames) and 3 more: ")
+    assert note.startswith("the drone hovered at 4-6 s (5 frames), 17-22 s (12 frames), 23-26 s (6 frames) "
+                           "and 5 shorter: ")
 
 
 def test_a_real_flight_log_hovers_and_flies(samples):
