@@ -310,7 +310,9 @@ def _building_popup(b) -> str:  # noqa: ANN001
         if b.flights:  # a survey's: every flight that saw damage on it
             rows += [("Flights", escape(", ".join(b.flights)))]
     if c is not None:
-        rows += [("Seen in", f"{c.frames} frames ({c.good_views} good views)")]
+        frames = f"{c.frames} frame" + ("" if c.frames == 1 else "s")
+        views = f"{c.good_views} good view" + ("" if c.good_views == 1 else "s")
+        rows += [("Seen in", f"{frames} ({views})")]
         if c.nearest_m is not None:
             rows += [("Nearest", f"{c.nearest_m:.0f} m, steepest {c.steepest_deg:.0f}&deg; down")]
     table = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows)
