@@ -130,13 +130,16 @@ def resolve_hfov(hfov_deg: float | str | None, focal_lengths_mm: list[float] | N
 
 @dataclass(frozen=True)
 class FramePoses:
-    """Camera poses of the frames that have telemetry; ``missing`` lists the others."""
+    """Camera poses of the frames that have telemetry; ``missing`` lists the others.
+    ``hovering``: the placed frames a track without headings shows the drone still in,
+    whose heading is assumed (:class:`geo.sync.FrameState`)."""
 
     poses: dict[int, CameraPose]
     times_s: dict[int, float]
     missing: tuple[int, ...]
     heading_source: str
     pitch_source: str
+    hovering: frozenset[int] = frozenset()
 
 
 def frame_poses(
@@ -155,12 +158,14 @@ def frame_poses(
     times = np.array([frame_times_s[i] for i in indices], dtype=np.float64)
     state = aligned.interpolate(times, default_pitch_deg=default_pitch_deg)
     poses: dict[int, CameraPose] = {}
-    missing = []
+    missing, hovering = [], []
     offset = heading_offset_deg if state.heading_source == "track bearing" else 0.0
     for k, index in enumerate(indices):
         if not state.valid[k] or state.height_m[k] <= 0.5:
             missing.append(index)
             continue
+        if state.hovering is not None and state.hovering[k]:
+            hovering.append(index)
         poses[index] = CameraPose(
             east_m=float(state.east_m[k]),
             north_m=float(state.north_m[k]),
@@ -169,7 +174,7 @@ def frame_poses(
             pitch_deg=float(state.pitch_deg[k]),
         )
     return FramePoses(poses, {i: float(frame_times_s[i]) for i in indices}, tuple(missing),
-                      state.heading_source, state.pitch_source)
+                      state.heading_source, state.pitch_source, frozenset(hovering))
 
 
 def camera_for(width_px: int, height_px: int, fov: FieldOfView) -> PinholeCamera:

@@ -181,6 +181,12 @@ class DamageMap:
         :attr:`looking_poses`): frames with one number are one look at the ground."""
         return distinct_views(self.looking_poses, self.fusion.views)
 
+    def heading_assumed(self, fused: FusedSite) -> bool:
+        """Every member of ``fused`` was filmed while the drone hovered under telemetry
+        that gives no heading: the site lies where an assumed heading puts it."""
+        hovering = self.frame_poses.hovering
+        return bool(hovering) and all(m.frame_index in hovering for m in fused.members)
+
     def level_counts(self) -> dict[DamageLevel, int]:
         counts = {level: 0 for level in DamageLevel}
         for site in self.sites:
@@ -416,6 +422,12 @@ def build_damage_map_from(
         notes.append(budget)
     if poses.missing:
         notes.append(f"{len(poses.missing)} analysed frames have no usable telemetry{_ground_hint(track)}")
+    if poses.hovering:
+        notes.append(f"{len(poses.hovering)} analysed frames were filmed while the drone hovered, and the telemetry "
+                     "gives no heading (it is read from the direction of travel): their heading is assumed, that of "
+                     "the travel before and after, so a site seen only in them is far off if the drone turned "
+                     "(the review says which); telemetry with the drone's or the gimbal's yaw (a flight log CSV) "
+                     "places them surely")
     unusable_note = frame_quality.describe_unusable(unusable, len(frame_times_s))
     if unusable_note is not None:
         notes.append(unusable_note)

@@ -51,7 +51,10 @@ class FrameState:
 
     ``heading_grid_deg`` is the camera heading as a UTM grid azimuth; ``height_m`` is
     above take-off (the ground plane); ``valid`` is False where the track has no data
-    (before/after it, inside a gap).
+    (before/after it, inside a gap). ``hovering`` marks the times a track that records no
+    heading (it is read from the direction of travel) finds the drone still: the heading
+    there is assumed, that of the travel before and after, though the pilot may have
+    turned the drone to look elsewhere.
     """
 
     t_s: np.ndarray
@@ -63,6 +66,7 @@ class FrameState:
     valid: np.ndarray
     heading_source: str
     pitch_source: str
+    hovering: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,12 +144,14 @@ class AlignedTrack:
         valid &= np.isfinite(height)
 
         heading_true = self.heading_true_deg[good]
+        hovering = np.zeros(len(t), dtype=bool)
         if np.isfinite(heading_true).any():
             heading = self.local.grid_azimuth_deg(self._interp_angle(t, ts, heading_true))
             heading_source = "telemetry"
         else:
-            heading = self._track_bearing(t)
+            heading, still = self._track_bearing(t)
             heading_source = "track bearing"
+            hovering = valid & still
         pitch_known = self.pitch_deg[good]
         if np.isfinite(pitch_known).any():
             pitch = self._interp(t, ts, pitch_known)
@@ -155,7 +161,7 @@ class AlignedTrack:
             pitch = np.full(len(t), default_pitch_deg)
             pitch_source = f"default {default_pitch_deg:g} deg"
         valid &= np.isfinite(heading)
-        return FrameState(t, east, north, height, heading, pitch, valid, heading_source, pitch_source)
+        return FrameState(t, east, north, height, heading, pitch, valid, heading_source, pitch_source, hovering)
 
     @staticmethod
     def _interp(t: np.ndarray, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -170,24 +176,31 @@ class AlignedTrack:
         unwrapped = np.unwrap(np.radians(degrees[ok]))
         return np.degrees(np.interp(t, ts[ok], unwrapped)) % 360.0
 
-    def _track_bearing(self, t: np.ndarray, window_s: float = 1.0, min_speed_mps: float = 0.5) -> np.ndarray:
-        """Grid bearing of travel at ``t``: from the positions ``window_s`` either side;
-        held from the nearest moving time while hovering."""
+    def _track_bearing(self, t: np.ndarray, window_s: float = 1.0,
+                       min_speed_mps: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+        """Grid bearing of travel at ``t``, from the positions ``window_s`` either side, and
+        where the drone is still (under ``min_speed_mps`` over that window). While it is
+        still the bearing is that of the nearest travel, before and after: an assumption,
+        since a hovering drone may turn to look anywhere and nothing in the track says so."""
         good = self.good
         ts, e, n = self.t_s[good], self.east_m[good], self.north_m[good]
         if len(ts) < 2:
-            return np.full(len(t), np.nan)
+            return np.full(len(t), np.nan), np.zeros(len(t), dtype=bool)
+
+        def travel(at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """East and north travel over the window around ``at``, and its speed."""
+            de = np.interp(at + window_s, ts, e) - np.interp(at - window_s, ts, e)
+            dn = np.interp(at + window_s, ts, n) - np.interp(at - window_s, ts, n)
+            dt_s = np.minimum(at + window_s, ts[-1]) - np.maximum(at - window_s, ts[0])
+            return de, dn, np.hypot(de, dn) / np.maximum(dt_s, 1e-9)
+
         # Bearing at each sample, then interpolated as an angle.
-        before = np.interp(ts - window_s, ts, e), np.interp(ts - window_s, ts, n)
-        after = np.interp(ts + window_s, ts, e), np.interp(ts + window_s, ts, n)
-        de, dn = after[0] - before[0], after[1] - before[1]
-        dt_s = np.minimum(ts + window_s, ts[-1]) - np.maximum(ts - window_s, ts[0])
-        speed = np.hypot(de, dn) / np.maximum(dt_s, 1e-9)
+        de, dn, speed = travel(ts)
         moving = speed >= min_speed_mps
+        still = travel(t)[2] < min_speed_mps
         if not moving.any():
-            return np.full(len(t), np.nan)
-        bearing = np.degrees(np.arctan2(de[moving], dn[moving]))
-        return self._interp_angle(t, ts[moving], bearing)
+            return np.full(len(t), np.nan), still
+        return self._interp_angle(t, ts[moving], np.degrees(np.arctan2(de[moving], dn[moving]))), still
 
 
 def heights_need_ground(track: Track) -> bool:

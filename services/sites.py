@@ -53,7 +53,8 @@ def site_summaries(built: DamageMap) -> list[SiteSummary]:
             if m.detection.id is not None
         )
         out.append(SiteSummary(site.id, site.level, site.confidence, site.lon_deg, site.lat_deg, sightings,
-                               site.best_frame, site.best_detection_id))
+                               site.best_frame, site.best_detection_id,
+                               heading_assumed=built.heading_assumed(fused)))
     return out
 
 
