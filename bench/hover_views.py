@@ -1,7 +1,8 @@
 """How real flights break into distinct views (``geo.views``): the real telemetry samples
 beside the repository (``../shared/samples``), sampled as ``analyze --fps 2`` would, each
 frame's camera pose from the log, then grouped into views. Prints one row per log: its
-length, the analysed frames, the views, how many views hold 2, 3 or 4+ frames (4+: the
+length, the analysed frames placed, those not placed because the drone hovered under a
+log with no heading ("still"), the views, how many views hold 2, 3 or 4+ frames (4+: the
 hovers the map's notes name), the median height and the longest hovers.
 
     python bench/hover_views.py                     # every DJI SRT and flight log found
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if not logs:
         print(f"no logs given and none under {SAMPLES}")
         return 1
-    print(f"{'log':<44} {'s':>5} {'frames':>6} {'views':>5} {'2':>4} {'3':>4} {'4+':>4}  "
+    print(f"{'log':<44} {'s':>5} {'frames':>6} {'still':>5} {'views':>5} {'2':>4} {'3':>4} {'4+':>4}  "
           f"{'height':>6}  {'heading from':<14} longest hovers")
     for log in logs:
         try:
@@ -65,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         heights = sorted(p.up_m for p in poses.poses.values())
         longest = sorted(hovers(views, frame_times), key=lambda span: -span[2])[:3]
         named = ", ".join(f"{count} at {first:.0f}-{last:.0f} s" for first, last, count in longest) or "-"
-        print(f"{log.name[:44]:<44} {duration:>5.0f} {len(poses.poses):>6} {len(set(views.values())):>5} "
+        print(f"{log.name[:44]:<44} {duration:>5.0f} {len(poses.poses):>6} {len(poses.hovering):>5} "
+              f"{len(set(views.values())):>5} "
               f"{sizes[2]:>4} {sizes[3]:>4} {sum(n for k, n in sizes.items() if k >= 4):>4}  "
               f"{heights[len(heights) // 2]:>5.0f}{'*' if assumed else 'm'}  {poses.heading_source:<14} {named}")
     print(f"* the log gives no height above the ground: flown at --flight-height {args.flight_height:g} m")

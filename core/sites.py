@@ -67,9 +67,7 @@ class Sighting:
 
 @dataclass(frozen=True, slots=True)
 class SiteSummary:
-    """A damage site for review: its attributes and its sightings in time order.
-    ``heading_assumed``: every sighting was filmed while the drone hovered under
-    telemetry that gives no heading, so where the site lies rests on an assumed heading."""
+    """A damage site for review: its attributes and its sightings in time order."""
 
     site_id: int
     level: DamageLevel
@@ -79,7 +77,6 @@ class SiteSummary:
     sightings: tuple[Sighting, ...]
     best_frame: int
     best_detection_id: int | None = None
-    heading_assumed: bool = False
 
     @property
     def detection_ids(self) -> tuple[int, ...]:
@@ -160,8 +157,6 @@ def review_reasons(site: SiteSummary, min_score: float) -> tuple[str, ...]:
         reasons.append("seen in one frame")
     elif site.look_count <= 1:
         reasons.append(f"seen from one spot only ({site.frame_count} frames)")
-    if site.heading_assumed:
-        reasons.append("placed by an assumed heading: seen only while the drone hovered, and the telemetry gives none")
     return tuple(reasons)
 
 

@@ -130,9 +130,9 @@ def resolve_hfov(hfov_deg: float | str | None, focal_lengths_mm: list[float] | N
 
 @dataclass(frozen=True)
 class FramePoses:
-    """Camera poses of the frames that have telemetry; ``missing`` lists the others.
-    ``hovering``: the placed frames a track without headings shows the drone still in,
-    whose heading is assumed (:class:`geo.sync.FrameState`)."""
+    """Camera poses of the frames that have telemetry; ``missing`` lists the others but
+    ``hovering``, the frames a track without headings shows the drone still in (where its
+    camera looked is unknown: :class:`geo.sync.FrameState`)."""
 
     poses: dict[int, CameraPose]
     times_s: dict[int, float]
@@ -161,11 +161,12 @@ def frame_poses(
     missing, hovering = [], []
     offset = heading_offset_deg if state.heading_source == "track bearing" else 0.0
     for k, index in enumerate(indices):
+        if state.hovering is not None and state.hovering[k] and state.height_m[k] > 0.5:
+            hovering.append(index)
+            continue
         if not state.valid[k] or state.height_m[k] <= 0.5:
             missing.append(index)
             continue
-        if state.hovering is not None and state.hovering[k]:
-            hovering.append(index)
         poses[index] = CameraPose(
             east_m=float(state.east_m[k]),
             north_m=float(state.north_m[k]),

@@ -181,12 +181,6 @@ class DamageMap:
         :attr:`looking_poses`): frames with one number are one look at the ground."""
         return distinct_views(self.looking_poses, self.fusion.views)
 
-    def heading_assumed(self, fused: FusedSite) -> bool:
-        """Every member of ``fused`` was filmed while the drone hovered under telemetry
-        that gives no heading: the site lies where an assumed heading puts it."""
-        hovering = self.frame_poses.hovering
-        return bool(hovering) and all(m.frame_index in hovering for m in fused.members)
-
     def level_counts(self) -> dict[DamageLevel, int]:
         counts = {level: 0 for level in DamageLevel}
         for site in self.sites:
@@ -362,6 +356,12 @@ def build_damage_map_from(
             "motion (--flight-height auto; in the app, Georeferencing… > Read from the video)"
         )
     poses = frame_poses(aligned, frame_times_s, default_pitch_deg=default_pitch_deg, heading_offset_deg=heading_offset_deg)
+    if frame_times_s and not poses.poses and poses.hovering and not poses.missing:
+        raise GeoreferenceError(
+            f"{track.path or track.name}: the drone hovered in every one of the {len(frame_times_s)} analysed "
+            "frames, and the telemetry gives no heading (it is read from the direction of travel), so where the "
+            f"camera looked is unknown; {HEADING_HINT}"
+        )
     if frame_times_s and not poses.poses:
         raise GeoreferenceError(
             f"{track.path or track.name}: none of the {len(frame_times_s)} analysed frames has telemetry "
@@ -424,10 +424,8 @@ def build_damage_map_from(
         notes.append(f"{len(poses.missing)} analysed frames have no usable telemetry{_ground_hint(track)}")
     if poses.hovering:
         notes.append(f"{len(poses.hovering)} analysed frames were filmed while the drone hovered, and the telemetry "
-                     "gives no heading (it is read from the direction of travel): their heading is assumed, that of "
-                     "the travel before and after, so a site seen only in them is far off if the drone turned "
-                     "(the review says which); telemetry with the drone's or the gimbal's yaw (a flight log CSV) "
-                     "places them surely")
+                     f"gives no heading (it is read from the direction of travel): where the camera looked then is "
+                     f"unknown, so their detections are not placed and they count as no look; {HEADING_HINT}")
     unusable_note = frame_quality.describe_unusable(unusable, len(frame_times_s))
     if unusable_note is not None:
         notes.append(unusable_note)
@@ -446,6 +444,9 @@ def _looking(poses: dict[int, CameraPose], unusable: Mapping[int, str]) -> dict[
         return poses
     return {i: pose for i, pose in poses.items() if i not in unusable}
 
+
+#: what places the frames a track without headings shows the drone hovering in
+HEADING_HINT = "telemetry with the drone's or the gimbal's yaw (its flight log as a CSV, e.g. from Airdata) places them"
 
 #: how the map's notes end when it leaves unconfirmed sites out
 UNCONFIRMED_NOTE = "left off the map"

@@ -53,8 +53,7 @@ def site_summaries(built: DamageMap) -> list[SiteSummary]:
             if m.detection.id is not None
         )
         out.append(SiteSummary(site.id, site.level, site.confidence, site.lon_deg, site.lat_deg, sightings,
-                               site.best_frame, site.best_detection_id,
-                               heading_assumed=built.heading_assumed(fused)))
+                               site.best_frame, site.best_detection_id))
     return out
 
 

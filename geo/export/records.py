@@ -120,7 +120,6 @@ def site_records(damage_map: DamageMap) -> list[Record]:
             "frames_in_view": int(fused.frames_in_view),
             "views_seen": int(fused.views_seen),
             "views_in_view": int(fused.views_in_view),
-            "heading_assumed": damage_map.heading_assumed(fused),
             "colour": s.level.colour_hex,
         }
         records.append((props, Point(round(s.lon_deg, 8), round(s.lat_deg, 8))))

@@ -197,7 +197,7 @@ def write_kml(path: Path, damage_map: DamageMap) -> Path:
 CSV_COLUMNS = ("id", "level", "confidence", "observations", "lon", "lat", "first_time", "last_time",
                "first_time_s", "last_time_s", "first_frame", "last_frame", "best_frame", "reviewed", "height_m",
                "uncertainty_m", "uncertainty_parts", *(f"uncertainty_{name}_m" for name in PARTS), "ems_grade",
-               "confirmed", "frames_seen", "frames_in_view", "views_seen", "views_in_view", "heading_assumed")
+               "confirmed", "frames_seen", "frames_in_view", "views_seen", "views_in_view")
 
 
 def spreadsheet_safe(value) -> object:

@@ -63,7 +63,8 @@ def summarise(track: Track) -> dict:
         "fields": fields,
         "crs": local.crs,
         "coordinate_order": track.coordinate_order,
-        "notes": list(track.notes) + _height_notes(track, east, north, jumps) + _camera_notes(track),
+        "notes": (list(track.notes) + _height_notes(track, east, north, jumps) + _camera_notes(track)
+                  + _heading_notes(track, east, north, jumps)),
     }
 
 
@@ -85,6 +86,25 @@ def _height_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps: 
                 "video)"]
     return ["no altitude: the map needs the drone's height above the ground (analyze or export --flight-height M, or "
             "auto to read it from the video)"]
+
+
+def _heading_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps: np.ndarray) -> list[str]:
+    """How long a track without headings shows the drone hovering: frames filmed then are
+    not placed (``geo.sync``: where a hovering drone looked is unknown)."""
+    from geo.sync import HOVER_SPEED_MPS, travel
+
+    if track.has("yaw_deg") or track.has("gimbal_yaw_deg") or len(track) < 2:
+        return []
+    t = track.times_s()[~jumps]
+    if len(t) < 2:
+        return []
+    grid = np.arange(t[0], t[-1], 0.5)
+    still = travel(grid, t, east_m[~jumps], north_m[~jumps])[2] < HOVER_SPEED_MPS
+    if not still.any():
+        return []
+    return [f"no heading: the camera's heading is read from the direction of travel, so frames filmed while the "
+            f"drone hovers are not placed (it is still for {0.5 * still.sum():.0f} of the log's {t[-1] - t[0]:.0f} "
+            "s); the drone's flight log as a CSV (e.g. from Airdata) holds its heading"]
 
 
 def _camera_notes(track: Track) -> list[str]:

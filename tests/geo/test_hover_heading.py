@@ -1,14 +1,14 @@
 """A track that records no heading (a GPX, many DJI SRTs) gives the camera's heading from
 the direction of travel. While the drone hovers there is none: the pilot may turn it to
-look anywhere. Such frames keep the heading of the travel before and after (geo.sync),
-and are marked (geo.camera.frame_poses), so the map says so and the review and exports
-flag the sites that rest on them alone."""
+look anywhere. Such frames are not placed (geo.sync, geo.camera.frame_poses), and the
+map says so, rather than drawing sites where the camera did not look."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from core.errors import GeoreferenceError
 from core.masks import RleMask
 from core.types import DamageLevel, Detection
 from geo.camera import frame_poses
@@ -39,57 +39,54 @@ def times():
     return {k: k / 2.0 for k in range(60)}  # analyze --fps 2
 
 
-def test_frames_filmed_hovering_are_marked_and_keep_the_heading_of_the_travel(times):
-    track = north_hover_east()
-    poses = frame_poses(align_track(track, duration_s=30.0), times)
+def test_frames_filmed_hovering_have_no_heading_and_are_not_placed(times):
+    poses = frame_poses(align_track(north_hover_east(), duration_s=30.0), times)
     assert poses.heading_source == "track bearing"
     hovering = {times[i] for i in poses.hovering}
     assert hovering and min(hovering) >= 9.5 and max(hovering) <= 19.5
     assert {12.0, 15.0, 17.0} <= hovering  # well inside the hover
+    assert not poses.hovering & set(poses.poses) and not poses.hovering & set(poses.missing)
     placed = poses.poses
-    assert poses.hovering <= set(placed) and not poses.hovering & set(poses.missing)
     assert off_by(placed[10].yaw_deg, 0.0) < 2.0 and off_by(placed[50].yaw_deg, 90.0) < 2.0  # 5 s north, 25 s east
-    # the hover's heading is assumed: between the travel before (north) and after (east)
-    assert all(off_by(placed[i].yaw_deg, 0.0) <= 92.0 and off_by(placed[i].yaw_deg, 90.0) <= 92.0
-               for i in poses.hovering)
 
 
 def test_a_track_with_its_heading_places_the_hover_as_turned(times):
-    track = north_hover_east(yaw=True)
-    poses = frame_poses(align_track(track, duration_s=30.0), times)
+    poses = frame_poses(align_track(north_hover_east(yaw=True), duration_s=30.0), times)
     assert poses.heading_source == "telemetry" and not poses.hovering
     assert set(poses.poses) == set(times)
     assert off_by(poses.poses[30].yaw_deg, 200.0) < 2.0  # 15 s: turned to 200 degrees while hovering
 
 
-def test_the_map_says_so_and_flags_the_sites_seen_only_hovering(times):
-    from geo.export.records import site_records
-    from services.sites import site_summaries
-
+def test_the_map_leaves_the_hover_out_and_says_why(times):
     track = north_hover_east()
     outline = np.array([[300.0, 250.0], [340.0, 250.0], [340.0, 290.0], [300.0, 290.0]])
     mask = RleMask.from_polygon(outline, 360, 640)
-    hovering = frame_poses(align_track(track, duration_s=30.0), times).hovering
-    # the same pixels detected in the first 8 frames, flying north, and in every hovering frame
-    detections = [Detection(k, DamageLevel.SLIGHT, 0.9, (300.0, 250.0, 340.0, 290.0), mask, id=k)
-                  for k in sorted({*range(8), *hovering})]
+    detections = [Detection(k, DamageLevel.SLIGHT, 0.9, (300.0, 250.0, 340.0, 290.0), mask, id=k) for k in range(60)]
     damage_map = build_damage_map_from(detections, times, track, video=VIDEO, hfov_deg=80.0)
-    assert damage_map.frame_poses.hovering == hovering
+    hovering = damage_map.frame_poses.hovering
+    placed = {m.frame_index for f in damage_map.all_fused for m in f.members}
+    assert placed and not placed & hovering
+    assert damage_map.skipped["no_telemetry"] == len(hovering)
     (note,) = [n for n in damage_map.notes if "the drone hovered, and the telemetry gives no heading" in n]
     assert note.startswith(f"{len(hovering)} analysed frames were filmed while the drone hovered")
-    assumed = [f for f in damage_map.all_fused if damage_map.heading_assumed(f)]
-    assert assumed and all({m.frame_index for m in f.members} <= hovering for f in assumed)
-    assert any(not damage_map.heading_assumed(f) for f in damage_map.all_fused)
-    summaries = {s.site_id: s for s in site_summaries(damage_map)}
-    assert {i for i, s in summaries.items() if s.heading_assumed} == {f.site.id for f in assumed}
-    from core.sites import review_reasons
+    assert "flight log as a CSV" in note
+    assert not hovering & set(damage_map.looking_poses)  # no look at any building either
 
-    assert any(r.startswith("placed by an assumed heading") for r in review_reasons(summaries[assumed[0].site.id], 0.5))
-    flags = {props["id"]: props["heading_assumed"] for props, _ in site_records(damage_map.with_unconfirmed())}
-    assert {i for i, flag in flags.items() if flag} == {f.site.id for f in assumed}
+    still = {k: 12.0 + k / 2.0 for k in range(10)}  # only the hover analysed: nothing to place, and why
+    with pytest.raises(GeoreferenceError, match="the drone hovered in every one of the 10 analysed frames"):
+        build_damage_map_from([d for d in detections if d.frame_index < 10], still, track, video=VIDEO, hfov_deg=80.0)
 
 
 def test_a_track_with_its_heading_says_nothing_of_hovering(times):
     damage_map = build_damage_map_from([], times, north_hover_east(yaw=True), video=VIDEO, hfov_deg=80.0)
     assert not damage_map.frame_poses.hovering
     assert not any("gives no heading" in n for n in damage_map.notes)
+
+
+def test_the_telemetry_summary_says_how_long_the_drone_is_still_without_a_heading():
+    from geo.telemetry.summary import summarise
+
+    (note,) = [n for n in summarise(north_hover_east())["notes"] if n.startswith("no heading")]
+    still_s = float(note.split("it is still for ")[1].split(" ")[0])
+    assert 8.0 <= still_s <= 12.0 and "of the log's 30 s" in note and "flight log as a CSV" in note
+    assert not [n for n in summarise(north_hover_east(yaw=True))["notes"] if n.startswith("no heading")]
