@@ -429,7 +429,8 @@ def build_damage_map_from(
     unusable_note = frame_quality.describe_unusable(unusable, len(frame_times_s))
     if unusable_note is not None:
         notes.append(unusable_note)
-    hover_note = describe_hovers(hovers(views, frame_times_s))
+    # a track without headings leaves its hovers unplaced, and its note above says so
+    hover_note = None if poses.hovering else describe_hovers(hovers(views, frame_times_s))
     if hover_note is not None:
         notes.append(hover_note)
     notes = _with_unconfirmed_note(notes, unconfirmed, fusion)

@@ -142,7 +142,7 @@ def plan(
 
     ``model`` is a :class:`LoadedModel`, a ready torch module (tests, the app's
     injected model) or ``None`` to load the request's weights. ``check_placement``: try
-    the telemetry on the frames first (:func:`services.maps.placement_problem`) and note
+    the telemetry on the frames first (:func:`services.maps.placement_check`) and note
     what would keep them off the map. The command line asks for it; the app's analysis
     does not (it runs on a pooled ``QThread``, where pyproj crashes, see
     ``app.workers.FunctionJob``; its map panel says the same as soon as the video is
@@ -163,13 +163,15 @@ def plan(
     )
     if planned.todo:  # said before the time is spent; the map says it again
         from services.footage import telemetry_height_caution
-        from services.maps import placement_problem
+        from services.maps import PlacementCheck, placement_check
 
         track = _telemetry_or_none(store)  # read once for both checks
         video = None if planned.video is None else planned.video.as_dict()
-        problem = placement_problem(store, planned.selected, track=track, video=video) if check_placement else None
-        if problem is not None:
-            planned.notes.append(f"the map cannot be made yet (the frames are analysed all the same): {problem}")
+        check = placement_check(store, planned.selected, track=track, video=video) if check_placement else PlacementCheck()
+        if check.problem is not None:
+            planned.notes.append(f"the map cannot be made yet (the frames are analysed all the same): {check.problem}")
+        if check.hovering_caution is not None:
+            planned.notes.append(f"caution: {check.hovering_caution}")
         caution = telemetry_height_caution(store, planned.run_id, track=track)
         if caution is not None:
             planned.notes.append(f"caution: {caution}")

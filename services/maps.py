@@ -131,40 +131,69 @@ def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | 
         return info, f"{exc}; using the stored frame size and no creation time"
 
 
-def placement_problem(store: ProjectStore, frame_indices: Sequence[int], *, track: Track | None = None,
-                      video: Mapping[str, Any] | None = None) -> str | None:
-    """Why the project's telemetry, with its settings as they stand, would place none of
-    these frames on the map: a track that cannot be read, that does not overlap the
-    video, that has no altitude, or whose heights put the drone on or under the ground
-    in every one of them (absolute altitudes from a recording started in the air).
+@dataclass(frozen=True)
+class PlacementCheck:
+    """What the project's telemetry, with its settings as they stand, makes of frames to
+    analyse (:func:`placement_check`): ``problem``, why it would place none of them;
+    ``hovering``, how many it leaves unplaced because the drone hovered under telemetry
+    with no heading (``geo.sync``)."""
+
+    problem: str | None = None
+    hovering: int = 0
+
+    @property
+    def hovering_caution(self) -> str | None:
+        """What to say of the hovering frames before they are analysed (``None``: none)."""
+        from geo.mapping import HEADING_HINT
+
+        if not self.hovering:
+            return None
+        return (f"{self.hovering} of the frames to analyse were filmed while the drone hovered, and the telemetry "
+                f"gives no heading: where the camera looked then is unknown, so they will not be placed; "
+                f"{HEADING_HINT}")
+
+
+def placement_check(store: ProjectStore, frame_indices: Sequence[int], *, track: Track | None = None,
+                    video: Mapping[str, Any] | None = None) -> PlacementCheck:
+    """Try the project's telemetry on these frames, as the map would place them: the
+    problem that would place none of them (a track that cannot be read, that does not
+    overlap the video, that has no altitude, or whose heights put the drone on or under
+    the ground in every one of them), and how many a hover leaves unplaced.
 
     Asked before the frames are analysed, so an analyst hears it before the time is
-    spent, not at export; ``None`` when the frames can be placed, when the project has
-    no telemetry yet or its video cannot be read (the analysis says so itself).
-    ``track`` and ``video`` (``engine.video.VideoInfo.as_dict``): the project's telemetry
-    and video already read.
+    spent, not at export; nothing to say when the project has no telemetry yet or its
+    video cannot be read (the analysis says so itself). ``track`` and ``video``
+    (``engine.video.VideoInfo.as_dict``): the project's telemetry and video already read.
     """
     from engine.video import probe_video
     from geo.mapping import build_damage_map_from, settings_arguments
     from geo.telemetry import read_telemetry
 
     if store.telemetry_path is None or not frame_indices:
-        return None
+        return PlacementCheck()
     try:
         track = track if track is not None else read_telemetry(Path(store.telemetry_path))
     except DamagemapError as exc:
-        return str(exc)
+        return PlacementCheck(str(exc))
     try:
         info = dict(video) if video is not None else probe_video(store.video_path).as_dict()
     except VideoError:
-        return None
+        return PlacementCheck()
     pts = info.get("pts_s") or []
     frame_times = {i: float(pts[i]) for i in frame_indices if 0 <= i < len(pts)}
     try:  # the project's map as it would be made, with no detection on it
-        build_damage_map_from([], frame_times, track, video=info, **settings_arguments(store.project_settings()))
+        built = build_damage_map_from([], frame_times, track, video=info,
+                                      **settings_arguments(store.project_settings()))
     except DamagemapError as exc:
-        return str(exc)
-    return None
+        return PlacementCheck(str(exc))
+    return PlacementCheck(hovering=len(built.frame_poses.hovering))
+
+
+def placement_problem(store: ProjectStore, frame_indices: Sequence[int], *, track: Track | None = None,
+                      video: Mapping[str, Any] | None = None) -> str | None:
+    """Why the project's telemetry would place none of these frames on the map
+    (:func:`placement_check`), ``None`` when it places them."""
+    return placement_check(store, frame_indices, track=track, video=video).problem
 
 
 #: What the map panel and a survey's notes say of a map placed with the assumed pitch.
@@ -381,4 +410,4 @@ def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[f
     return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
 
 
-__all__ = ["ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "map_builds", "map_state", "placement_problem", "resolve_run", "track_preview", "video_info"]
+__all__ = ["ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "video_info"]

@@ -71,6 +71,7 @@ def test_the_map_leaves_the_hover_out_and_says_why(times):
     assert note.startswith(f"{len(hovering)} analysed frames were filmed while the drone hovered")
     assert "flight log as a CSV" in note
     assert not hovering & set(damage_map.looking_poses)  # no look at any building either
+    assert not any(n.startswith("the drone hovered at") for n in damage_map.notes)  # said once
 
     still = {k: 12.0 + k / 2.0 for k in range(10)}  # only the hover analysed: nothing to place, and why
     with pytest.raises(GeoreferenceError, match="the drone hovered in every one of the 10 analysed frames"):

@@ -106,3 +106,24 @@ def test_the_track_preview_says_it_before_any_frame_is_analysed(tmp_path, sites_
     (tmp_path / "srt").mkdir()
     with _project(tmp_path / "srt", sites_flyover, Path(sites_flyover.srt)) as store:
         assert track_preview(store)[1] is None  # heights above take-off: nothing to say
+
+
+def test_frames_filmed_hovering_under_a_gpx_are_said_before_the_analysis(tmp_path, flyover_once):
+    """A GPX gives no heading: the frames of a hover will not be placed, and the check
+    says so; the SRT (with the gimbal's yaw) places them."""
+    from services.maps import placement_check
+
+    flight = flyover_once("hover-4s", seconds=6.0, fps=10.0, size=(320, 180), seed=3, annotate_every=30,
+                          hover=(1.0, 4.0))
+    frames = list(range(0, 60, 5))  # 2 frames a second
+    from engine.synth.flyover import DEFAULT_GROUND_ALT_M
+
+    with _project(tmp_path, flight, Path(flight.gpx)) as store:  # its elevations are absolute: give the ground's
+        store.set_project_settings(dataclasses.replace(store.project_settings(), ground_elevation_m=DEFAULT_GROUND_ALT_M))
+        check = placement_check(store, frames)
+    assert check.problem is None and 3 <= check.hovering <= 8  # the hover's 4 s, less the second at each end
+    assert check.hovering_caution.startswith(f"{check.hovering} of the frames to analyse were filmed while the "
+                                             "drone hovered")
+    with ProjectStore.create(tmp_path / "srt.dmproj", video_path=flight.video, telemetry_path=flight.srt) as store:
+        check = placement_check(store, frames)
+    assert check.problem is None and check.hovering == 0 and check.hovering_caution is None
