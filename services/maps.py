@@ -153,6 +153,15 @@ class PlacementCheck:
                 f"{HEADING_HINT}")
 
 
+def hovering_caution(frames: int) -> str:
+    """What the map panel says of ``frames`` analysed frames a hover under telemetry with
+    no heading left off the map."""
+    from geo.mapping import HEADING_HINT
+
+    return (f"{frames} analysed frames filmed while the drone hovered are not on the map: the telemetry gives no "
+            f"heading, so where the camera looked then is unknown; {HEADING_HINT}")
+
+
 def placement_check(store: ProjectStore, frame_indices: Sequence[int], *, track: Track | None = None,
                     video: Mapping[str, Any] | None = None) -> PlacementCheck:
     """Try the project's telemetry on these frames, as the map would place them: the
@@ -315,6 +324,8 @@ def damage_map(
         built.cautions.append(height_note)
     if built.pitch_assumed and built.sites:  # GPX, DJI Mini SRTs: pointing is the largest error left
         built.cautions.append(ASSUMED_PITCH_CAUTION)
+    if built.frame_poses.hovering:  # the same logs: where a hovering drone looked is unknown
+        built.cautions.append(hovering_caution(len(built.frame_poses.hovering)))
     groups = store.site_groups(run_id)
     if groups:  # a reviewer's splits and merges of sites
         built.regroup_sites([g.detection_ids for g in groups])
@@ -410,4 +421,4 @@ def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[f
     return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
 
 
-__all__ = ["ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "video_info"]
+__all__ = ["ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "video_info"]

@@ -127,3 +127,21 @@ def test_frames_filmed_hovering_under_a_gpx_are_said_before_the_analysis(tmp_pat
     with ProjectStore.create(tmp_path / "srt.dmproj", video_path=flight.video, telemetry_path=flight.srt) as store:
         check = placement_check(store, frames)
     assert check.problem is None and check.hovering == 0 and check.hovering_caution is None
+
+
+def test_the_map_panel_cautions_that_the_hover_is_not_on_the_map(tmp_path, flyover_once):
+    from engine.synth.flyover import DEFAULT_GROUND_ALT_M
+    from geo.evaluation import detections_from_coco
+    from services.maps import damage_map, hovering_caution
+    from tests.truth_runs import write_run
+
+    flight = flyover_once("hover-4s", seconds=6.0, fps=10.0, size=(320, 180), seed=3, annotate_every=30,
+                          hover=(1.0, 4.0))
+    detections, times = detections_from_coco(flight.annotations)
+    with _project(tmp_path, flight, Path(flight.gpx)) as store:
+        store.set_project_settings(dataclasses.replace(store.project_settings(), ground_elevation_m=DEFAULT_GROUND_ALT_M))
+        write_run(store, detections, {i: i / 10.0 for i in range(0, 60, 5)})
+        built = damage_map(store)
+    unplaced = len(built.frame_poses.hovering)
+    assert unplaced >= 3 and hovering_caution(unplaced) in built.cautions
+    assert built.cautions[-1].startswith(f"{unplaced} analysed frames filmed while the drone hovered are not on the map")
