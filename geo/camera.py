@@ -161,7 +161,7 @@ def frame_poses(
     missing, hovering = [], []
     offset = heading_offset_deg if state.heading_source == "track bearing" else 0.0
     for k, index in enumerate(indices):
-        if state.hovering is not None and state.hovering[k] and state.height_m[k] > 0.5:
+        if state.hovering[k] and state.height_m[k] > 0.5:
             hovering.append(index)
             continue
         if not state.valid[k] or state.height_m[k] <= 0.5:

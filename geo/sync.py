@@ -80,7 +80,7 @@ class FrameState:
     valid: np.ndarray
     heading_source: str
     pitch_source: str
-    hovering: np.ndarray | None = None
+    hovering: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
