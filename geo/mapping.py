@@ -222,11 +222,12 @@ class DamageMap:
                           float(state.heading_grid_deg[0]), float(state.pitch_deg[0]))
 
     def position_at(self, t_s: float) -> tuple[float, float] | None:
-        """The drone's ``(lon, lat)`` at video time ``t_s``, ``None`` without telemetry."""
-        pose = self.pose_at(t_s)
-        if pose is None:
+        """The drone's ``(lon, lat)`` at video time ``t_s``, ``None`` without telemetry
+        (a hover under telemetry without a heading has a position, though no pose)."""
+        state = self.aligned.interpolate([t_s], default_pitch_deg=DEFAULT_PITCH_DEG)
+        if not (state.valid[0] or state.hovering[0]):
             return None
-        lon, lat = self.local.to_lonlat(pose.east_m, pose.north_m)
+        lon, lat = self.local.to_lonlat(float(state.east_m[0]), float(state.north_m[0]))
         return float(lon), float(lat)
 
     def camera_footprint_at(self, t_s: float, *, max_range_m: float = 500.0) -> list[tuple[float, float]]:

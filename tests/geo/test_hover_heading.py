@@ -72,6 +72,9 @@ def test_the_map_leaves_the_hover_out_and_says_why(times):
     assert "flight log as a CSV" in note
     assert not hovering & set(damage_map.looking_poses)  # no look at any building either
     assert not any(n.startswith("the drone hovered at") for n in damage_map.notes)  # said once
+    # the app still shows where the drone is while it hovers, though not what it looked at
+    assert damage_map.position_at(15.0) is not None and damage_map.camera_footprint_at(15.0) == []
+    assert damage_map.position_at(5.0) is not None and damage_map.camera_footprint_at(5.0)
 
     still = {k: 12.0 + k / 2.0 for k in range(10)}  # only the hover analysed: nothing to place, and why
     with pytest.raises(GeoreferenceError, match="the drone hovered in every one of the 10 analysed frames"):
