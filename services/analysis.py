@@ -167,7 +167,8 @@ def plan(
 
         track = _telemetry_or_none(store)  # read once for both checks
         video = None if planned.video is None else planned.video.as_dict()
-        check = placement_check(store, planned.selected, track=track, video=video) if check_placement else PlacementCheck()
+        check = (placement_check(store, planned.selected, track=track, video=video) if check_placement
+                 else PlacementCheck())
         if check.problem is not None:
             planned.notes.append(f"the map cannot be made yet (the frames are analysed all the same): {check.problem}")
         if check.hovering_caution is not None:

@@ -119,7 +119,8 @@ def test_frames_filmed_hovering_under_a_gpx_are_said_before_the_analysis(tmp_pat
     from engine.synth.flyover import DEFAULT_GROUND_ALT_M
 
     with _project(tmp_path, flight, Path(flight.gpx)) as store:  # its elevations are absolute: give the ground's
-        store.set_project_settings(dataclasses.replace(store.project_settings(), ground_elevation_m=DEFAULT_GROUND_ALT_M))
+        store.set_project_settings(dataclasses.replace(store.project_settings(),
+                                                       ground_elevation_m=DEFAULT_GROUND_ALT_M))
         check = placement_check(store, frames)
     assert check.problem is None and 3 <= check.hovering <= 8  # the hover's 4 s, less the second at each end
     assert check.hovering_caution.startswith(f"{check.hovering} of the frames to analyse were filmed while the "
@@ -139,9 +140,11 @@ def test_the_map_panel_cautions_that_the_hover_is_not_on_the_map(tmp_path, flyov
                           hover=(1.0, 4.0))
     detections, times = detections_from_coco(flight.annotations)
     with _project(tmp_path, flight, Path(flight.gpx)) as store:
-        store.set_project_settings(dataclasses.replace(store.project_settings(), ground_elevation_m=DEFAULT_GROUND_ALT_M))
+        store.set_project_settings(dataclasses.replace(store.project_settings(),
+                                                       ground_elevation_m=DEFAULT_GROUND_ALT_M))
         write_run(store, detections, {i: i / 10.0 for i in range(0, 60, 5)})
         built = damage_map(store)
     unplaced = len(built.frame_poses.hovering)
     assert unplaced >= 3 and hovering_caution(unplaced) in built.cautions
-    assert built.cautions[-1].startswith(f"{unplaced} analysed frames filmed while the drone hovered are not on the map")
+    assert built.cautions[-1].startswith(
+        f"{unplaced} analysed frames filmed while the drone hovered are not on the map")
