@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hover", type=_hover, default=None, metavar="START,SECONDS",
                         help="the drone stops at START seconds and hovers for SECONDS, camera and all, "
                              "before it flies on (the clip keeps its length)")
+    parser.add_argument("--hover-turn", type=float, default=0.0, metavar="DEG",
+                        help="with --hover: the drone turns this far away and back while it hovers (the SRT "
+                             "records the turn, the GPX cannot)")
     parser.add_argument("--altitude", type=_altitudes, default=None, metavar="LOW,HIGH",
                         help="heights above the ground the flight is drawn between, in metres (default 28,70)")
     parser.add_argument("--light-roofs", type=float, default=0.2, metavar="SHARE",
@@ -141,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
                 flight_dir=flight_dir,
                 manoeuvres=args.manoeuvres,
                 hover=args.hover,
+                hover_turn_deg=args.hover_turn,
                 terrain_relief_m=args.terrain,
                 altitude_range_m=args.altitude,
                 light_roof_share=args.light_roofs,

@@ -136,6 +136,23 @@ def hover_clock(times_s: np.ndarray, start_s: float, length_s: float) -> np.ndar
     return np.where(times_s < start_s, times_s, np.maximum(times_s - length_s, start_s))
 
 
+def turn_while_hovering(poses: list[CameraPose], times_s: np.ndarray, start_s: float, length_s: float,
+                        turn_deg: float) -> list[CameraPose]:
+    """``poses`` with the drone turning ``turn_deg`` away and back while it hovers from
+    ``start_s`` for ``length_s`` seconds (a pilot looking to the side), as a sine's
+    half-wave: the heading before and after the hover is the flight's own."""
+    import dataclasses
+
+    out = []
+    for pose, t in zip(poses, np.asarray(times_s, dtype=np.float64)):
+        progress = (t - start_s) / length_s
+        if 0.0 < progress < 1.0:
+            yaw = pose.yaw_deg + turn_deg * math.sin(math.pi * progress)
+            pose = dataclasses.replace(pose, yaw_deg=float((yaw + 180.0) % 360.0 - 180.0))
+        out.append(pose)
+    return out
+
+
 def ground_bounds(camera: PinholeCamera, poses: list[CameraPose], margin_m: float) -> tuple[float, float, float, float]:
     """ENU box (east0, north0, east1, north1) covering every frame's view of the ground."""
     w, h = camera.width_px, camera.height_px

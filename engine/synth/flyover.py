@@ -15,7 +15,7 @@ import numpy as np
 
 from core.camera import CameraPose, PinholeCamera
 from engine.synth import nadir, outputs
-from engine.synth.flight import FlightPlan, ground_bounds, hover_clock, nearest_ground_pixel_m
+from engine.synth.flight import FlightPlan, ground_bounds, hover_clock, nearest_ground_pixel_m, turn_while_hovering
 from engine.synth.geodesy import LocalFrame
 from engine.synth.render import FrameRenderer
 from engine.synth.buildings import ROOF_PX_PER_M
@@ -71,7 +71,7 @@ def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int
                  manoeuvres: bool = False, terrain_relief_m: float = 0.0,
                  altitude_range_m: tuple[float, float] | None = None,
                  light_roof_share: float = DEFAULT_LIGHT_ROOF_SHARE,
-                 hover: tuple[float, float] | None = None) -> Flight:
+                 hover: tuple[float, float] | None = None, hover_turn_deg: float = 0.0) -> Flight:
     """Sample the flight path for ``seed`` and generate the neighbourhood it sees.
 
     ``altitude_range_m``: the heights the flight is drawn between (default 28-70 m).
@@ -80,7 +80,8 @@ def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int
     above 0: the ground is hilly (hills up to that high, ``engine.synth.terrain``), the
     drone keeps its height over the ground under it, and the houses, trees and poles
     stand on the hills. ``hover``: ``(start_s, length_s)``, the drone stops and hovers
-    that long from that time (``engine.synth.flight.hover_clock``)."""
+    that long from that time (``engine.synth.flight.hover_clock``), turning
+    ``hover_turn_deg`` away and back meanwhile (``turn_while_hovering``)."""
     rng = np.random.default_rng(seed)
     camera = PinholeCamera(int(size[0]), int(size[1]), hfov_deg)
     frame_count = max(1, int(math.floor(seconds * fps + 1e-9)))
@@ -92,6 +93,8 @@ def build_flight(*, seconds: float, fps: float, size: tuple[int, int], seed: int
     steepest_allowed = -(camera.vfov_deg / 2 + MIN_TOP_DEPRESSION_DEG + plan.pitch_swing_deg)
     plan = dataclasses.replace(plan, pitch_deg=max(-85.0, min(plan.pitch_deg, steepest_allowed)))
     poses = plan.poses(times if hover is None else hover_clock(times, *hover))
+    if hover is not None and hover_turn_deg:
+        poses = turn_while_hovering(poses, times, *hover, hover_turn_deg)
     hills = None
     if terrain_relief_m > 0:
         extent = 2.0 * max(150.0, plan.speed_mps * seconds)
@@ -144,6 +147,7 @@ def render_flyover(
     light_roof_share: float = DEFAULT_LIGHT_ROOF_SHARE,
     orthophoto: bool = True,
     hover: tuple[float, float] | None = None,
+    hover_turn_deg: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> FlyoverPaths:
     """Render a synthetic oblique drone flyover and write its video, telemetry and ground truth.
@@ -167,6 +171,9 @@ def render_flyover(
     hover
         ``(start_s, length_s)``: the drone stops at ``start_s`` and hovers, camera and
         all, for ``length_s`` seconds of the clip before it flies on.
+    hover_turn_deg
+        While it hovers, the drone turns this far away (degrees, + to the right) and back,
+        as a pilot looking to the side does; the SRT records the turn, the GPX cannot.
     altitude_range_m
         Lowest and highest height above the ground the flight is drawn between
         (default 28-70 m); higher flights see many small, distant roofs.
@@ -204,6 +211,8 @@ def render_flyover(
                                   and 0.0 <= hover[0] < seconds and hover[1] > 0.0):
         raise ValueError(f"hover must be START,SECONDS with 0 <= START < {seconds:g} (the clip) and SECONDS > 0; "
                          f"got {hover[0]:g},{hover[1]:g}")
+    if hover_turn_deg and (hover is None or not (math.isfinite(hover_turn_deg) and abs(hover_turn_deg) <= 180.0)):
+        raise ValueError(f"a turn while hovering needs a hover and at most 180 degrees; got {hover_turn_deg:g}")
     if annotate_every < 1:
         raise ValueError(f"annotate_every must be >= 1; got {annotate_every}")
     if not split or any(c in split for c in "/\\. "):
@@ -218,7 +227,8 @@ def render_flyover(
     if flight is None:
         flight = build_flight(seconds=seconds, fps=fps, size=(width, height), seed=seed, hfov_deg=hfov_deg,
                               manoeuvres=manoeuvres, terrain_relief_m=terrain_relief_m,
-                              altitude_range_m=altitude_range_m, light_roof_share=light_roof_share, hover=hover)
+                              altitude_range_m=altitude_range_m, light_roof_share=light_roof_share, hover=hover,
+                              hover_turn_deg=hover_turn_deg)
     camera, times, poses, scene = flight.camera, flight.times_s, flight.poses, flight.scene
     frame_count = len(times)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -367,6 +369,27 @@ def test_a_hover_stops_the_drone_and_its_camera_then_it_flies_on() -> None:
     assert all(p == plain.poses[2] for p in hover.poses[2:9])
     assert hover.poses[9] == plain.poses[3] != plain.poses[2]
     assert np.array_equal(hover.times_s, plain.times_s)  # the clip keeps its length
+
+
+def test_a_turn_while_hovering_goes_away_and_back() -> None:
+    from engine.synth.flyover import build_flight
+
+    still = build_flight(seconds=6.0, fps=2.0, size=SIZE, seed=41, hover=(1.0, 4.0))
+    turning = build_flight(seconds=6.0, fps=2.0, size=SIZE, seed=41, hover=(1.0, 4.0), hover_turn_deg=90.0)
+
+    def turned(k: int) -> float:
+        return (turning.poses[k].yaw_deg - still.poses[k].yaw_deg + 180.0) % 360.0 - 180.0
+
+    assert turned(6) == pytest.approx(90.0)  # 3 s, the middle of the hover: turned the most
+    assert turned(4) == pytest.approx(90.0 * math.sin(math.pi / 4))
+    assert [turned(k) for k in (0, 1, 2, 10, 11)] == [0.0] * 5  # before, at its start, after: its own heading
+    assert [dataclasses.replace(p, yaw_deg=0.0) for p in turning.poses] == [
+        dataclasses.replace(p, yaw_deg=0.0) for p in still.poses]  # it turns on the spot
+
+
+def test_a_turn_without_a_hover_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="a turn while hovering needs a hover"):
+        render_flyover(tmp_path, seconds=6.0, fps=2.0, size=SIZE, seed=1, hover_turn_deg=90.0)
 
 
 @pytest.mark.parametrize("hover", [(6.0, 2.0), (-1.0, 2.0), (1.0, 0.0), (float("nan"), 1.0)])
