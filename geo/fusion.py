@@ -3,7 +3,9 @@
 1. **Association** (frame by frame, in time order): each observation joins the open
    site whose latest ground position is nearest, within ``gate_m``; a site takes at most
    one observation per frame, so two damages side by side stay apart. Sites unseen for
-   ``max_gap_s`` close.
+   ``max_gap_s`` close; time when nothing could be placed (``blind``: a hover under
+   telemetry without a heading) does not count, so a damage seen before and after such a
+   hover stays one site.
 2. **Triangulation**: the rays through a site's mask centroids, from several camera
    positions, meet at the damage's 3-D position (a roof is metres above the ground;
    projecting it onto the ground plane would throw it metres beyond). With too little
@@ -35,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -146,8 +148,31 @@ def _overlap(a: Projected, b: Projected) -> float:
     return float(fa.intersection(fb).area / smaller) if smaller > 0 else 0.0
 
 
-def associate(projected: list[Projected], settings: FusionSettings) -> list[list[Projected]]:
-    """Group observations into tracks (see the module docstring, step 1)."""
+def _seeing_clock(blind: Sequence[tuple[float, float]]) -> Callable[[float], float]:
+    """Video time -> the time before it when things could be seen: ``blind`` spans
+    (sorted or not, not overlapping) do not count."""
+    if not blind:
+        return lambda t: t
+    spans = sorted(blind)
+    starts = np.array([start for start, _ in spans])
+    lengths = np.array([max(0.0, end - start) for start, end in spans])
+    before = np.concatenate([[0.0], np.cumsum(lengths)])
+
+    def clock(t: float) -> float:
+        k = int(np.searchsorted(starts, t, side="right"))  # the spans that began by t
+        if k == 0:
+            return t
+        return t - float(before[k - 1]) - min(max(t - float(starts[k - 1]), 0.0), float(lengths[k - 1]))
+
+    return clock
+
+
+def associate(projected: list[Projected], settings: FusionSettings,
+              blind: Sequence[tuple[float, float]] = ()) -> list[list[Projected]]:
+    """Group observations into tracks (see the module docstring, step 1); ``blind``:
+    ``(start, end)`` video times when nothing could be placed, left out of the gaps."""
+    clock = _seeing_clock(blind)
+
     by_frame: dict[int, list[Projected]] = defaultdict(list)
     for p in projected:
         by_frame[p.frame_index].append(p)
@@ -156,7 +181,7 @@ def associate(projected: list[Projected], settings: FusionSettings) -> list[list
     last_xy: list[np.ndarray] = []
     for frame in sorted(by_frame, key=lambda f: (by_frame[f][0].observation.t_s, f)):
         items = by_frame[frame]
-        t = items[0].observation.t_s
+        t = clock(items[0].observation.t_s)
         points = [_association_point(p, settings) for p in items]
         open_tracks = [k for k in range(len(tracks)) if t - last_t[k] <= settings.max_gap_s]
         candidates = []
@@ -539,13 +564,14 @@ def fuse_observations(
     camera: PinholeCamera,
     local: LocalFrame,
     settings: FusionSettings | None = None,
+    blind: Sequence[tuple[float, float]] = (),
 ) -> list[FusedSite]:
     """Observations -> damage sites (see the module docstring), ids from 1 in order of
-    first sighting."""
+    first sighting; ``blind``: video times when nothing could be placed (:func:`associate`)."""
     settings = settings or FusionSettings()
     if not projected:
         return []
-    tracks = associate(projected, settings)
+    tracks = associate(projected, settings, blind)
     heights = site_heights(tracks, settings)
     groups = merge(tracks, settings, heights)
     groups.sort(key=lambda g: (g[0].observation.t_s, g[0].frame_index, -g[0].weight))

@@ -391,7 +391,8 @@ def build_damage_map_from(
         projected.append(dataclasses.replace(p, no_look=True) if detection.frame_index in unusable else p)
 
     fusion = fusion or FusionSettings()
-    fused = fuse_observations(projected, camera=camera, local=aligned.local, settings=fusion)
+    fused = fuse_observations(projected, camera=camera, local=aligned.local, settings=fusion,
+                              blind=_blind_spans(poses))
     angle_sigma = camera_angle_sigma_deg(poses, fov, pitch_estimated=default_pitch_deg != DEFAULT_PITCH_DEG,
                                          pitch_sigma_deg=pitch_sigma_deg, heading_sigma_deg=heading_sigma_deg,
                                          hfov_sigma_deg=hfov_sigma_deg)
@@ -438,6 +439,23 @@ def build_damage_map_from(
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
                      notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=error_sigmas,
                      unusable_frames=unusable)
+
+
+def _blind_spans(poses: FramePoses) -> list[tuple[float, float]]:
+    """``(start, end)`` video times of the runs of analysed frames a hover under telemetry
+    without a heading left unplaced, each reaching to the placed frames around it."""
+    times = sorted((t, i in poses.hovering) for i, t in poses.times_s.items())
+    spans: list[tuple[float, float]] = []
+    start: float | None = None
+    for k, (t, unplaced) in enumerate(times):
+        if unplaced and start is None:
+            start = times[k - 1][0] if k else t
+        elif not unplaced and start is not None:
+            spans.append((start, t))
+            start = None
+    if start is not None:
+        spans.append((start, times[-1][0]))
+    return spans
 
 
 def _looking(poses: dict[int, CameraPose], unusable: Mapping[int, str]) -> dict[int, CameraPose]:

@@ -94,3 +94,39 @@ def test_the_telemetry_summary_says_how_long_the_drone_is_still_without_a_headin
     still_s = float(note.split("it is still for ")[1].split(" ")[0])
     assert 8.0 <= still_s <= 12.0 and "of the log's 30 s" in note and "flight log as a CSV" in note
     assert not [n for n in summarise(north_hover_east(yaw=True))["notes"] if n.startswith("no heading")]
+
+
+def test_a_damage_seen_before_and_after_an_unplaced_hover_stays_one_site(monkeypatch):
+    """Flying north, a 10 s hover, north again, a GPX: a roof ahead is seen on both sides
+    of the hover, whose frames are not placed, and after it the GPS has drifted some 4 m
+    (more than sites seen apart are merged across, less than a sighting may move). The
+    10 s without a placed frame is no gap in the sightings (geo.fusion.associate's
+    ``blind``): one site, not two."""
+    import geo.mapping
+    from core.camera import CameraPose, PinholeCamera, project_points
+
+    camera = PinholeCamera(640, 360, 80.0)
+    north_at = np.concatenate([np.arange(10) * 5.0, np.full(10, 50.0), 50.0 + np.arange(11) * 5.0])  # 1 Hz
+    lats = 30.0 + north_at / 111_000.0
+    track = make_track(np.arange(31.0), lats, np.full(31, -85.0), base=TimeBase.VIDEO)
+    times = {k: k / 2.0 for k in range(60)}
+    roof = np.array([[-1.0, 99.0, 5.0], [1.0, 99.0, 5.0], [1.0, 101.0, 5.0], [-1.0, 101.0, 5.0]])
+    detections = []
+    for k, t in times.items():
+        pose = CameraPose(0.0, float(np.interp(t, np.arange(31.0), north_at)), 50.0, 0.0, -45.0)
+        uv, front = project_points(camera, pose, roof)
+        uv = uv + np.array([22.0, 0.0]) * (t > 15.0)  # drifted about 4 m east after the hover
+        if front.all() and (uv >= 1).all() and (uv[:, 0] < 638).all() and (uv[:, 1] < 358).all():
+            (x1, y1), (x2, y2) = uv.min(axis=0), uv.max(axis=0)
+            detections.append(Detection(k, DamageLevel.SEVERE, 0.9, (float(x1), float(y1), float(x2), float(y2)),
+                                        RleMask.from_polygon(uv, 360, 640), id=k))
+    damage_map = build_damage_map_from(detections, times, track, video=VIDEO, hfov_deg=80.0)
+    hovering = damage_map.frame_poses.hovering
+    seen = sorted(d.frame_index for d in detections)
+    assert any(f < min(hovering) for f in seen) and any(f > max(hovering) for f in seen)
+    (site,) = damage_map.all_fused
+    members = {m.frame_index for m in site.members}
+    assert min(members) < min(hovering) and max(members) > max(hovering) and not members & hovering
+    # without the hover left out of the gaps, the two sides would be two sites
+    monkeypatch.setattr(geo.mapping, "_blind_spans", lambda poses: [])
+    assert len(build_damage_map_from(detections, times, track, video=VIDEO, hfov_deg=80.0).all_fused) == 2
