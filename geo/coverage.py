@@ -6,8 +6,8 @@ its roof height, or a grid cell on the ground) is projected into the image. A fr
 ``min_in_view`` of the outline is in the image, the ground resolution there is at most
 ``max_gsd_m`` metres per pixel and the camera looks down on it at least
 ``min_view_angle_deg`` below the horizon. A unit is *seen well* with ``min_good_views``
-good views, counted as distinct views (:mod:`geo.views`: the frames of a hover are one
-look, however many). Seen well and nothing found means "No visible damage"; not seen
+good views, counted as distinct views (:mod:`geo.views`, the map's: the frames of a
+hover are one look, however many). Seen well and nothing found means "No visible damage"; not seen
 well means "Not assessed".
 
 Flat geometry: the camera pose, the camera model and the outlines; nothing hides a
@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, project_points
-from geo.views import ViewSettings, distinct_views
+from geo.views import distinct_views
 
 #: Height assumed for a footprint whose file gives none (a one- or two-storey house).
 DEFAULT_ROOF_M = 4.0
@@ -39,7 +39,6 @@ class CoverageSettings:
     min_good_views: int = 2
     min_area_px: float = 16.0
     roof_in_view: float = 0.95
-    views: ViewSettings = field(default_factory=ViewSettings)
 
 
 @dataclass(frozen=True)
@@ -81,9 +80,12 @@ def unit_coverage(
     camera: PinholeCamera,
     poses: Mapping[int, CameraPose],
     settings: CoverageSettings | None = None,
+    views: Mapping[int, int] | None = None,
 ) -> list[UnitCoverage]:
     """Coverage of shapely polygons in local metres (``heights_m``: the plane each is
-    raised to) by the frames ``poses`` (frame index -> pose in the same local frame)."""
+    raised to) by the frames ``poses`` (frame index -> pose in the same local frame);
+    ``views``: their distinct views (a map's :attr:`geo.mapping.DamageMap.views`; by
+    default :func:`geo.views.distinct_views` of ``poses``)."""
     import shapely
     from shapely.geometry import Polygon
 
@@ -102,7 +104,7 @@ def unit_coverage(
 
     frames = np.zeros(n, dtype=int)
     good: list[set[int]] = [set() for _ in range(n)]
-    views = distinct_views(poses, settings.views)
+    views = views if views is not None else distinct_views(poses)
     nearest = np.full(n, np.inf)
     steepest = np.full(n, -np.inf)
     roof = np.zeros(n, dtype=bool)
@@ -204,7 +206,8 @@ def footprint_coverage(damage_map, footprints, settings: CoverageSettings | None
     local = damage_map.local
     outlines = [to_local_polygon(p, local) for p in footprints.polygons]
     heights = [h if h is not None else default_roof_m for h in footprints.heights_m]
-    result = unit_coverage(outlines, heights, damage_map.camera, damage_map.looking_poses, settings)
+    result = unit_coverage(outlines, heights, damage_map.camera, damage_map.looking_poses, settings,
+                           damage_map.views)
     return CoverageLayer("building", tuple(footprints.ids), tuple(footprints.polygons), tuple(result), settings)
 
 
@@ -232,7 +235,8 @@ def grid_coverage(damage_map, settings: CoverageSettings | None = None, *, cell_
                 cells.append(cell)
     if len(cells) > 20_000:  # a very long flight: coarser cells
         return grid_coverage(damage_map, settings, cell_m=cell_m * 2, max_range_m=max_range_m)
-    result = unit_coverage(cells, [0.0] * len(cells), damage_map.camera, damage_map.looking_poses, settings)
+    result = unit_coverage(cells, [0.0] * len(cells), damage_map.camera, damage_map.looking_poses, settings,
+                           damage_map.views)
     polygons = []
     for cell in cells:
         lon, lat = local.to_lonlat(*cell.exterior.xy)

@@ -7,7 +7,6 @@ from a project store (``core.store.ProjectStore``).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -103,6 +102,9 @@ class DamageMap:
     #: analysed frames too dark, uniform or blurred to count as a look at the ground
     #: (:func:`core.frame_quality.unusable_frames`): index -> why
     unusable_frames: dict[int, str] = field(default_factory=dict)
+    #: frame index -> its distinct view (:func:`geo.views.distinct_views` of the
+    #: :attr:`looking_poses`): frames with one number are one look at the ground
+    views: dict[int, int] = field(default_factory=dict)
 
     def recording_start(self) -> tuple[float | None, bool]:
         """When the video's time 0 was, in epoch seconds, and whether that is UTC
@@ -174,12 +176,6 @@ class DamageMap:
         """The poses of the frames that count as a look at the ground: every placed frame
         but the :attr:`unusable_frames` (a site's confirmation, a building's coverage)."""
         return _looking(self.poses, self.unusable_frames)
-
-    @functools.cached_property
-    def views(self) -> dict[int, int]:
-        """Frame index -> its distinct view (:func:`geo.views.distinct_views` of the
-        :attr:`looking_poses`): frames with one number are one look at the ground."""
-        return distinct_views(self.looking_poses, self.fusion.views)
 
     def level_counts(self) -> dict[DamageLevel, int]:
         counts = {level: 0 for level in DamageLevel}
@@ -438,7 +434,7 @@ def build_damage_map_from(
     notes = _with_unconfirmed_note(notes, unconfirmed, fusion)
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
                      notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=error_sigmas,
-                     unusable_frames=unusable)
+                     unusable_frames=unusable, views=views)
 
 
 def _blind_spans(poses: FramePoses) -> list[tuple[float, float]]:

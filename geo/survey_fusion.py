@@ -401,7 +401,8 @@ def _not_found_by(sites: Sequence[SurveySite], flights: Sequence[FlightMap],
                     shape = outline
             outlines.append(shape)
             heights.append(float(site.position_m[2]))
-        seen = unit_coverage(outlines, heights, flight.damage_map.camera, flight.damage_map.looking_poses)
+        seen = unit_coverage(outlines, heights, flight.damage_map.camera, flight.damage_map.looking_poses,
+                             views=flight.damage_map.views)
         for k, coverage in zip(todo, seen):
             if coverage.seen_well:
                 out[k].append(flight.name)
