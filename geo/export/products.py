@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from geo.export.records import Record, clock_time, iso_time
+from geo.export.records import Record, clock_time, counted, iso_time
 
 PRELIMINARY = "Preliminary analysis: not yet validated in the field"
 
@@ -310,9 +310,7 @@ def _building_popup(b) -> str:  # noqa: ANN001
         if b.flights:  # a survey's: every flight that saw damage on it
             rows += [("Flights", escape(", ".join(b.flights)))]
     if c is not None:
-        frames = f"{c.frames} frame" + ("" if c.frames == 1 else "s")
-        views = f"{c.good_views} good view" + ("" if c.good_views == 1 else "s")
-        rows += [("Seen in", f"{frames} ({views})")]
+        rows += [("Seen in", f"{counted(c.frames, 'frame')} ({counted(c.good_views, 'good view')})")]
         if c.nearest_m is not None:
             rows += [("Nearest", f"{c.nearest_m:.0f} m, steepest {c.steepest_deg:.0f}&deg; down")]
     table = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows)

@@ -55,12 +55,17 @@ def clock_time(damage_map: DamageMap, video_t_s: float) -> tuple[dt.datetime, st
     return moment, "UTC" if is_utc else DRONE_CLOCK
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 frame``, ``3 frames``."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def seen_in(fused: FusedSite) -> str:
     """How often a site was seen, for people: "5 frames", or "26 frames from 6 spots" when
     a hover repeated a look (frames, not boxes: a site may hold two boxes of one frame)."""
-    text = f"{fused.frames_seen} frame" + ("" if fused.frames_seen == 1 else "s")
+    text = counted(fused.frames_seen, "frame")
     if 0 < fused.views_seen < fused.frames_seen:
-        text += f" from {fused.views_seen} spot" + ("" if fused.views_seen == 1 else "s")
+        text += " from " + counted(fused.views_seen, "spot")
     return text
 
 
