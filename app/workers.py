@@ -47,6 +47,7 @@ class AnalysisOptions:
     tiles: int | None = None  # the tiled look's grid (N x N tiles, 1: off); None: the weights' own
     close_look: bool | None = None  # each detection seen again in a full-resolution crop; None: the weights' own
     sharpness_ceiling: float | None = None  # frames sharper are softened to it; None: the weights' own; 0: none
+    hover_every_s: float | None = None  # a hover's frames: one every S seconds; None: the default; 0: every frame
     time_offset_s: float = 0.0
     hfov_deg: float | None = None
 
@@ -61,7 +62,7 @@ class AnalysisOptions:
             device=self.device, weights=None if self.weights is None else Path(self.weights), fps=self.fps,
             srn=self.srn, batch_size=self.batch_size, input_size=self.input_size, building_gate=self.building_gate,
             flip_check=self.flip_check, close_look=self.close_look, sharpness_ceiling=self.sharpness_ceiling,
-            tiles=self.tiles,
+            tiles=self.tiles, hover_every_s=self.hover_every_s,
         )
 
 
@@ -95,7 +96,8 @@ def iter_analysis(
     from services.analysis import analyse_project
 
     try:
-        yield from analyse_project(Path(project_path), options.request(), model=model, cancel=cancel)
+        yield from analyse_project(Path(project_path), options.request(), model=model, cancel=cancel,
+                                   geometry=on_job_thread)
     except RuntimeError as exc:  # torch errors (CUDA out of memory too) are RuntimeErrors
         raise _CarriedError(exc) from exc
 
@@ -237,6 +239,12 @@ def _job_executor():
 
         _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="damagemap-jobs")
     return _EXECUTOR
+
+
+def on_job_thread(function: Callable[[], Any]) -> Any:
+    """``function()`` run on the job thread, waited for: the map's geometry (pyproj) an
+    analysis on the thread pool needs before its first frame (see :class:`FunctionJob`)."""
+    return _job_executor().submit(function).result()
 
 
 def wait_for_jobs(timeout_s: float = 30.0) -> bool:

@@ -20,6 +20,9 @@ DEFAULT_MIN_SCORE = 0.5
 MIN_INPUT_SIZE = 64
 #: The largest grid a detector's tiled look may take (N x N tiles; 1: off).
 MAX_TILES = 4
+#: While the drone holds one view (it hovers), one frame every this many seconds of it is
+#: analysed, not every frame the analysis rate selects (``geo.views.frames_a_view_repeats``).
+HOVER_EVERY_S = 2.0
 
 
 def detector_overrides(*, input_size: int | None = None, building_gate: float | None = None,

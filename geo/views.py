@@ -65,6 +65,46 @@ def count_distinct(frames: Iterable[int], views: Mapping[int, int]) -> int:
     return len({views.get(frame, ("frame", frame)) for frame in frames})
 
 
+def frames_a_view_repeats(views: Mapping[int, int], times_s: Mapping[int, float], *, every_s: float) -> set[int]:
+    """The frames of a held view that only repeat it: in each run of consecutive frames
+    (``times_s``: the frames to analyse) of one view that lasts at least ``every_s``
+    seconds of video (a hover: the drone moved less than the view's reach in that time),
+    each frame less than ``every_s`` after the last frame kept; the run's first frame is
+    always kept. ``every_s`` 0 or less: none.
+
+    A hover analysed at the full rate spends most of its time on copies of one image, and
+    what the map counts of it is one view (see the module docstring); a frame every
+    ``every_s`` of it still gives the detector several tries at what the view shows.
+    Shorter views (a slow pass analysed at a high rate) are left whole, as the rate asked.
+    Frames without a view (not placed: where the camera looked is unknown) are never in
+    the result, and a view they interrupt is not held across them.
+    """
+    if every_s <= 0:
+        return set()
+    runs: list[list[int]] = []
+    current: int | None = None
+    for index in sorted(times_s):
+        view = views.get(index)
+        if view is None:
+            current = None
+            continue
+        if view != current:
+            runs.append([])
+            current = view
+        runs[-1].append(index)
+    repeats: set[int] = set()
+    for held in runs:
+        if times_s[held[-1]] - times_s[held[0]] < every_s:
+            continue
+        kept_at = times_s[held[0]]
+        for index in held[1:]:
+            if times_s[index] - kept_at < every_s:
+                repeats.add(index)
+            else:
+                kept_at = times_s[index]
+    return repeats
+
+
 #: A view of at least this many analysed frames is a hover worth naming in the map's notes
 #: (2 s at the usual 2 frames a second).
 NAMED_HOVER_FRAMES = 4

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
-from core.settings import MAX_TILES, MIN_INPUT_SIZE, detector_overrides
+from core.settings import HOVER_EVERY_S, MAX_TILES, MIN_INPUT_SIZE, detector_overrides
 from core.store import ProjectStore
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from engine.analyze import AnalysisPlan, AnalysisProgress
+    from engine.video import VideoInfo
     from geo.telemetry import Track
+    from services.maps import GeometryRunner
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,11 @@ class AnalysisRequest:
     tiles
         The tiled look's grid over the weights' own (``None``: theirs; 1: off): each frame
         also seen in N x N overlapping tiles, for small damage. Another run, too.
+    hover_every_s
+        While the drone holds one view (it hovers, and the telemetry places the frames),
+        analyse one frame every this many seconds of it (``None``:
+        :data:`core.settings.HOVER_EVERY_S`; 0: every frame the rate selects). The same
+        run either way: analysing again with a smaller value adds the frames left out.
     """
 
     device: str = "auto"
@@ -84,6 +91,7 @@ class AnalysisRequest:
     close_look: bool | None = None
     sharpness_ceiling: float | None = None
     tiles: int | None = None
+    hover_every_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.stride is not None and self.fps is not None:
@@ -106,6 +114,15 @@ class AnalysisRequest:
             raise InputError(f"the sharpness ceiling must be a number >= 0 (0: frames as they come); got {ceiling!r}")
         if self.tiles is not None and not 1 <= self.tiles <= MAX_TILES:
             raise InputError(f"the tiled look takes 1 (off) to {MAX_TILES} tiles a side; got {self.tiles!r}")
+        every = self.hover_every_s
+        if every is not None and not (math.isfinite(every) and every >= 0):
+            raise InputError("a hover's frames are analysed one every S seconds, S >= 0 (0: every frame); "
+                             f"got {every!r}")
+
+    @property
+    def hover_every(self) -> float:
+        """Seconds between the frames analysed of one view (0: every frame)."""
+        return HOVER_EVERY_S if self.hover_every_s is None else float(self.hover_every_s)
 
     def inference(self) -> dict[str, Any]:
         """The detector's test-time settings this request sets over the weights' own."""
@@ -136,19 +153,22 @@ def load_model(request: AnalysisRequest) -> LoadedModel:
 
 def plan(
     store: ProjectStore, request: AnalysisRequest, *, model: LoadedModel | torch.nn.Module | None = None,
-    check_placement: bool = False,
+    check_placement: bool = False, geometry: GeometryRunner | None = None,
 ) -> AnalysisPlan:
     """Pick (or start) the run and list the frames still to analyse.
 
     ``model`` is a :class:`LoadedModel`, a ready torch module (tests, the app's
-    injected model) or ``None`` to load the request's weights. ``check_placement``: try
-    the telemetry on the frames first (:func:`services.maps.placement_check`) and note
-    what would keep them off the map. The command line asks for it; the app's analysis
-    does not (it runs on a pooled ``QThread``, where pyproj crashes, see
-    ``app.workers.FunctionJob``; its map panel says the same as soon as the video is
-    opened, :func:`services.maps.track_preview`).
+    injected model) or ``None`` to load the request's weights. ``check_placement``: note
+    what the telemetry would keep off the map (:func:`services.maps.placement_check`),
+    before the time is spent; the app's map panel says it as soon as the video is opened
+    (:func:`services.maps.track_preview`). The frames that only repeat a view the drone
+    held are left out (``request.hover_every_s``), which needs the frames placed first:
+    ``geometry`` runs that placing (default: here; the app's analysis runs on a pooled
+    ``QThread``, where pyproj crashes, and hands it to its job thread, see
+    ``app.workers.FunctionJob``).
     """
     from engine.analyze import DEFAULT_SCORE_THRESHOLD, plan_analysis
+    from services.maps import PlacementCheck, placement_check
 
     threshold = DEFAULT_SCORE_THRESHOLD if request.score_threshold is None else request.score_threshold
     if isinstance(model, LoadedModel):
@@ -157,23 +177,50 @@ def plan(
         given = dict(model=model, device=request.device)
     else:
         given = dict(weights=request.weights, device=request.device, inference=request.inference())
+    telemetry: list[Track | None] = []  # read once, when first needed
+
+    def track() -> Track | None:
+        if not telemetry:
+            telemetry.append(_telemetry_or_none(store))
+        return telemetry[0]
+
+    checked: list[PlacementCheck] = []
+
+    def repeats(selected: Sequence[int], video: VideoInfo) -> set[int]:
+        from geo.views import frames_a_view_repeats
+
+        if store.telemetry_path is None:
+            return set()
+        check = placement_check(store, selected, track=track(), video=video.as_dict(), geometry=geometry)
+        checked.append(check)
+        times = {i: float(video.pts_s[i]) for i in selected}
+        return frames_a_view_repeats(check.views, times, every_s=request.hover_every)
+
     planned = plan_analysis(
         store, stride=request.stride, fps=request.fps, srn=request.srn, srn_weights=request.srn_weights,
-        score_threshold=threshold, new_run=request.new_run, **given,
+        score_threshold=threshold, new_run=request.new_run, skip=repeats if request.hover_every > 0 else None,
+        **given,
     )
+    if planned.skipped:
+        planned.notes.append(
+            f"{len(planned.skipped)} of the {len(planned.selected) + len(planned.skipped)} frames the rate selects "
+            f"only repeat a view the drone held (it hovered): one frame every {request.hover_every:g} s of a hover "
+            "is analysed (--hover-every S sets it, 0: every frame)")
     if planned.todo:  # said before the time is spent; the map says it again
         from services.footage import telemetry_height_caution
-        from services.maps import PlacementCheck, placement_check
 
-        track = _telemetry_or_none(store)  # read once for both checks
         video = None if planned.video is None else planned.video.as_dict()
-        check = (placement_check(store, planned.selected, track=track, video=video) if check_placement
-                 else PlacementCheck())
+        if not check_placement:
+            check = PlacementCheck()
+        elif checked:  # the hovering frames are never left out: the same problem and count
+            check = checked[0]
+        else:
+            check = placement_check(store, planned.selected, track=track(), video=video, geometry=geometry)
         if check.problem is not None:
             planned.notes.append(f"the map cannot be made yet (the frames are analysed all the same): {check.problem}")
         if check.hovering_caution is not None:
             planned.notes.append(f"caution: {check.hovering_caution}")
-        caution = telemetry_height_caution(store, planned.run_id, track=track)
+        caution = telemetry_height_caution(store, planned.run_id, track=track())
         if caution is not None:
             planned.notes.append(f"caution: {caution}")
     return planned
@@ -200,16 +247,17 @@ def analyse(
     analysis_plan: AnalysisPlan | None = None,
     model: LoadedModel | torch.nn.Module | None = None,
     cancel: threading.Event | None = None,
+    geometry: GeometryRunner | None = None,
 ) -> Iterator[AnalysisProgress]:
     """Analyse the project's video into ``store``, yielding after each stored frame.
 
     Every frame reported is committed; after ``cancel`` is set the run stops at the
-    next frame, and the same request later resumes it.
+    next frame, and the same request later resumes it. ``geometry``: see :func:`plan`.
     """
     from engine.analyze import analyze_video
 
     if analysis_plan is None:
-        analysis_plan = plan(store, request, model=model)
+        analysis_plan = plan(store, request, model=model, geometry=geometry)
     yield from analyze_video(store, analysis_plan, batch_size=request.batch_size, cancel=cancel)
 
 
@@ -219,11 +267,12 @@ def analyse_project(
     *,
     model: torch.nn.Module | None = None,
     cancel: threading.Event | None = None,
+    geometry: GeometryRunner | None = None,
 ) -> Iterator[AnalysisProgress]:
     """:func:`analyse` on a connection of its own (for a worker thread: SQLite
     connections stay on the thread that opened them)."""
     with ProjectStore.open(project_path) as store:
-        yield from analyse(store, request, model=model, cancel=cancel)
+        yield from analyse(store, request, model=model, cancel=cancel, geometry=geometry)
 
 
 __all__ = ["AnalysisRequest", "LoadedModel", "analyse", "analyse_project", "load_model", "plan"]

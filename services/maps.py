@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,10 +136,12 @@ class PlacementCheck:
     """What the project's telemetry, with its settings as they stand, makes of frames to
     analyse (:func:`placement_check`): ``problem``, why it would place none of them;
     ``hovering``, how many it leaves unplaced because the drone hovered under telemetry
-    with no heading (``geo.sync``)."""
+    with no heading (``geo.sync``); ``views``, each placed frame's view
+    (:func:`geo.views.distinct_views`: frames with one number are one look at the ground)."""
 
     problem: str | None = None
     hovering: int = 0
+    views: Mapping[int, int] = field(default_factory=dict, compare=False)
 
     @property
     def hovering_caution(self) -> str | None:
@@ -162,8 +164,17 @@ def hovering_caution(frames: int) -> str:
             f"heading, so where the camera looked then is unknown; {HEADING_HINT}")
 
 
+#: Runs a function that does the map's geometry (pyproj) and gives back its value; the
+#: app runs it on its job thread (``app.workers.FunctionJob`` says why), the command line here.
+GeometryRunner = Callable[[Callable[[], Any]], Any]
+
+
+def _here(function: Callable[[], Any]) -> Any:
+    return function()
+
+
 def placement_check(store: ProjectStore, frame_indices: Sequence[int], *, track: Track | None = None,
-                    video: Mapping[str, Any] | None = None) -> PlacementCheck:
+                    video: Mapping[str, Any] | None = None, geometry: GeometryRunner | None = None) -> PlacementCheck:
     """Try the project's telemetry on these frames, as the map would place them: the
     problem that would place none of them (a track that cannot be read, that does not
     overlap the video, that has no altitude, or whose heights put the drone on or under
@@ -172,10 +183,10 @@ def placement_check(store: ProjectStore, frame_indices: Sequence[int], *, track:
     Asked before the frames are analysed, so an analyst hears it before the time is
     spent, not at export; nothing to say when the project has no telemetry yet or its
     video cannot be read (the analysis says so itself). ``track`` and ``video``
-    (``engine.video.VideoInfo.as_dict``): the project's telemetry and video already read.
+    (``engine.video.VideoInfo.as_dict``): the project's telemetry and video already read;
+    ``geometry`` runs the placing itself (default: on this thread).
     """
     from engine.video import probe_video
-    from geo.mapping import build_damage_map_from, settings_arguments
     from geo.telemetry import read_telemetry
 
     if store.telemetry_path is None or not frame_indices:
@@ -190,12 +201,22 @@ def placement_check(store: ProjectStore, frame_indices: Sequence[int], *, track:
         return PlacementCheck()
     pts = info.get("pts_s") or []
     frame_times = {i: float(pts[i]) for i in frame_indices if 0 <= i < len(pts)}
-    try:  # the project's map as it would be made, with no detection on it
-        built = build_damage_map_from([], frame_times, track, video=info,
-                                      **settings_arguments(store.project_settings()))
+    settings = store.project_settings()
+    checked: PlacementCheck = (geometry or _here)(lambda: check_placement(frame_times, track, info, settings))
+    return checked
+
+
+def check_placement(frame_times: Mapping[int, float], track: Track, video: Mapping[str, Any],
+                    settings: ProjectSettings) -> PlacementCheck:
+    """:func:`placement_check` on what it read: the project's map as it would be made
+    with no detection on it (no project connection: it may run on another thread)."""
+    from geo.mapping import build_damage_map_from, settings_arguments
+
+    try:
+        built = build_damage_map_from([], dict(frame_times), track, video=dict(video), **settings_arguments(settings))
     except DamagemapError as exc:
         return PlacementCheck(str(exc))
-    return PlacementCheck(hovering=len(built.frame_poses.hovering))
+    return PlacementCheck(hovering=len(built.frame_poses.hovering), views=dict(built.views))
 
 
 def placement_problem(store: ProjectStore, frame_indices: Sequence[int], *, track: Track | None = None,

@@ -93,6 +93,11 @@ def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
     rate = parser.add_mutually_exclusive_group()
     rate.add_argument("--every", type=int, metavar="N", default=None, help="analyse every N-th frame")
     rate.add_argument("--fps", type=float, metavar="F", default=None, help="analyse about F frames per second of video")
+    parser.add_argument("--hover-every", type=float, metavar="S", default=None, dest="hover_every",
+                        help="while the drone holds one view (it hovers), analyse one frame every S seconds of it, "
+                             "not every frame the rate selects: the map counts a hover as one look (needs telemetry "
+                             "that places the frames; default: 2; 0: every frame; again with a smaller S, the same "
+                             "run gets the frames left out)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N] (default: auto)")
     parser.add_argument("--weights", type=Path, default=None, help="MSNet .safetensors (default: the shipped model)")
     parser.add_argument(
@@ -219,6 +224,8 @@ def analysis_request(args: argparse.Namespace):  # noqa: ANN201 - services.analy
     _flags.at_least("--batch-size", args.batch_size)
     _flags.at_least("--threads", args.threads)
     _flags.fraction("--score-threshold", args.score_threshold)
+    _flags.finite("--hover-every", args.hover_every)
+    _flags.at_least("--hover-every", args.hover_every, 0)
     _flags.detector_settings(args)
     if args.srn is False and args.srn_weights is not None:
         from core.errors import InputError
@@ -229,7 +236,7 @@ def analysis_request(args: argparse.Namespace):  # noqa: ANN201 - services.analy
         srn_weights=args.srn_weights, batch_size=args.batch_size, score_threshold=args.score_threshold,
         new_run=args.new_run, input_size=args.input_size, building_gate=args.building_gate,
         flip_check=args.flip_check, close_look=args.close_look, sharpness_ceiling=args.sharpness_ceiling,
-        tiles=args.tiles,
+        tiles=args.tiles, hover_every_s=args.hover_every,
     )
 
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.workers import AnalysisOptions
+from core.settings import HOVER_EVERY_S
 from geo.camera import DEFAULT_HFOV_DEG
 
 #: The field-of-view spin box's lowest value, shown as "from metadata" (no value).
@@ -135,6 +136,20 @@ class AnalysisDialog(QDialog):
         self.fps_spin.valueChanged.connect(self._update_frames_label)
         self._update_frames_label()
 
+        self.hover_spin = QDoubleSpinBox()
+        self.hover_spin.setRange(0.0, 60.0)
+        self.hover_spin.setDecimals(1)
+        self.hover_spin.setSingleStep(0.5)
+        self.hover_spin.setPrefix("one frame every ")
+        self.hover_spin.setSuffix(" s")
+        self.hover_spin.setSpecialValueText("every frame the rate selects")
+        self.hover_spin.setValue(HOVER_EVERY_S if initial.hover_every_s is None else initial.hover_every_s)
+        self.hover_spin.setToolTip(
+            "While the drone hovers, the video shows one view again and again, and the map counts it as one look "
+            "at the ground. Analysing one frame every few seconds of it, not every frame the rate selects, "
+            "saves that time (it needs telemetry that places the frames, with the camera's heading). Analysing "
+            "again with a shorter interval adds the frames left out to the same run.")
+
         self.srn_combo = _choice_combo(
             SRN, initial.srn, SRN_LABELS.__getitem__,
             "Refine each detection's score with the Score Refinement Network, from the same damage in the "
@@ -213,6 +228,7 @@ class AnalysisDialog(QDialog):
         fps_row.addWidget(self.fps_spin, 1)
         fps_row.addWidget(self.frames_label)
         form.addRow("Analysis frame rate", fps_row)
+        form.addRow("While hovering", self.hover_spin)
         form.addRow("Score refinement (SRN)", self.srn_combo)
         form.addRow("Batch size", self.batch_spin)
         form.addRow("Detector input size", self.input_size_combo)
@@ -263,6 +279,7 @@ class AnalysisDialog(QDialog):
             tiles=self.tiles_combo.currentData(),
             close_look=self.close_look_combo.currentData(),
             sharpness_ceiling=self.sharpness_combo.currentData(),
+            hover_every_s=None if self.hover_spin.value() == HOVER_EVERY_S else self.hover_spin.value(),
             time_offset_s=self.offset_spin.value(),
             hfov_deg=self.hfov_spin.value() if self.hfov_spin.value() > _NO_HFOV else None,
         )

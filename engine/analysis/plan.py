@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,8 @@ class AnalysisPlan:
     #: the video as read for the plan (size, times, creation time): what later checks
     #: need without reading the file again
     video: VideoInfo | None = None
+    #: frames the rate selected that ``skip`` left out (see :func:`plan_analysis`)
+    skipped: list[int] = field(default_factory=list)
 
     @property
     def frames_total(self) -> int:
@@ -196,6 +198,7 @@ def plan_analysis(
     new_run: bool = False,
     reader: VideoReader | None = None,
     inference: Mapping[str, Any] | None = None,
+    skip: Callable[[Sequence[int], VideoInfo], Collection[int]] | None = None,
 ) -> AnalysisPlan:
     """Load the model, pick (or start) the run, and list the frames still to analyse:
     what :func:`engine.analysis.run.analyze_video` then does.
@@ -230,6 +233,11 @@ def plan_analysis(
     inference
         Test-time settings over the weights' own when ``weights`` are loaded here (e.g.
         ``{"input_size": 480}``); they are part of the run's identity.
+    skip
+        Given the frames the rate selects and the video, those not to analyse (the
+        services leave out frames that only repeat a view the drone held). Not part of
+        the run's identity: the frames analysed stay a subset of the rate's, so a later
+        plan that skips fewer analyses the rest into the same run.
     """
     target = resolve_device(device, cpu_hint=ANALYSIS_CPU_HINT)
     if model is None:
@@ -263,6 +271,11 @@ def plan_analysis(
     finally:
         if own_reader:
             reader.close()
+    skipped: list[int] = []
+    if skip is not None:
+        left_out = set(skip(selected, video))
+        skipped = [i for i in selected if i in left_out]
+        selected = [i for i in selected if i not in left_out]
     settings = {
         "stride": None if fps is not None else (stride or 1),
         "fps": fps,
@@ -301,6 +314,7 @@ def plan_analysis(
         refiner=refiner,
         notes=notes,
         video=video,
+        skipped=skipped,
     )
 
 

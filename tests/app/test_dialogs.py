@@ -17,10 +17,14 @@ from app.workers import AnalysisOptions
 def test_analysis_dialog_round_trips_options(qtbot):
     initial = AnalysisOptions(device="cpu", fps=2.5, srn=False, batch_size=2, input_size=600, building_gate=0.8,
                               flip_check=True, tiles=2, close_look=False, sharpness_ceiling=0.0, time_offset_s=-1.5,
-                              hfov_deg=70.0)
+                              hfov_deg=70.0, hover_every_s=5.0)
     dialog = AnalysisDialog(initial, video_fps=30.0)
     qtbot.addWidget(dialog)
     assert dialog.options() == initial
+    assert dialog.hover_spin.text() == "one frame every 5.0 s"
+    dialog.hover_spin.setValue(0.0)
+    assert dialog.hover_spin.text() == "every frame the rate selects"
+    assert dialog.options().request().hover_every == 0.0
     dialog = AnalysisDialog(AnalysisOptions(), video_fps=30.0, suggest_cpu_rate=False)
     qtbot.addWidget(dialog)
     assert dialog.options().fps is None
@@ -29,6 +33,7 @@ def test_analysis_dialog_round_trips_options(qtbot):
     options = dialog.options()
     assert options.fps is None and options.hfov_deg is None
     assert options.batch_size is None  # "automatic": the engine picks by device
+    assert options.hover_every_s is None and options.request().hover_every == 2.0  # the default interval
     assert options.input_size is None  # the model's own
     dialog.input_size_combo.setCurrentIndex(dialog.input_size_combo.findData(480))
     assert dialog.options().input_size == 480 and dialog.options().request().input_size == 480

@@ -25,6 +25,8 @@ CASES = [
     ("analyze", ["--threads", "0"], "--threads must be >= 1"),
     ("analyze", ["--segment-frames", "0"], "--segment-frames must be >= 1"),
     ("analyze", ["--workers", "0"], "--workers must be >= 1"),
+    ("analyze", ["--hover-every", "-1"], "--hover-every must be >= 0; got -1.0"),
+    ("survey", ["--hover-every", "nan"], "--hover-every must be a finite number"),
     ("survey", ["--score-threshold", "-0.1"], "--score-threshold must be in [0, 1]; got -0.1"),
     ("survey", ["--fps", "nan"], "--fps must be a positive, finite number"),
     ("survey", ["--workers", "0"], "--workers must be >= 1"),

@@ -16,7 +16,7 @@ from geo.coverage import unit_coverage
 from geo.export.records import seen_in
 from geo.fusion import FusionSettings
 from geo.mapping import build_damage_map_from
-from geo.views import ViewSettings, count_distinct, describe_hovers, distinct_views, hovers
+from geo.views import ViewSettings, count_distinct, describe_hovers, distinct_views, frames_a_view_repeats, hovers
 from services.sites import unconfirmed_reason
 from tests.geo.test_geo_fusion import FPS, fly
 
@@ -175,3 +175,32 @@ def test_a_real_flight_log_hovers_and_flies(samples):
     for before, after in zip(frames, frames[1:]):
         if math.dist(poses[before].position, poses[after].position) > 3.0:
             assert views[after] != views[before]
+
+
+def test_a_hover_is_analysed_one_frame_every_few_seconds_and_a_pass_whole():
+    """A pass of 10 frames at 2 a second, a hover of 30 frames (15 s), a turn on the spot
+    (each frame a new view), a short stop of 3 frames (1 s) and frames the telemetry did
+    not place: only the hover's repeats are left out."""
+    rng = np.random.default_rng(5)
+    poses = dict(north(k, 3.0 * k) for k in range(10))
+    poses.update(north(10 + k, 30.0 + float(rng.uniform(-0.3, 0.3))) for k in range(30))
+    poses.update(north(40 + k, 30.0, yaw_deg=15.0 * (k + 1)) for k in range(4))
+    poses.update(north(44 + k, 60.0) for k in range(3))
+    views = distinct_views(poses)
+    times = {i: 0.5 * i for i in range(55)}  # 47-54: not placed
+    repeats = frames_a_view_repeats(views, times, every_s=2.0)
+    kept = [i for i in range(10, 40) if i not in repeats]
+    assert kept == [10, 14, 18, 22, 26, 30, 34, 38]  # the hover's first frame, then one every 2 s
+    assert repeats == set(range(10, 40)) - set(kept)  # nothing of the pass, the turn, the stop or the unplaced
+    assert count_distinct(set(times) - repeats, views) == count_distinct(times, views)  # no view lost
+    assert len(frames_a_view_repeats(views, times, every_s=5.0)) == 30 - 3  # frames 10, 20, 30
+    assert frames_a_view_repeats(views, times, every_s=0.0) == set()
+    # a stop shorter than the interval is left whole: 1 s at 2 frames a second is no hover at 2 s ...
+    assert not {44, 45, 46} & repeats
+    # ... and is one at 1 s: its first frame, and the one a second later
+    assert frames_a_view_repeats(views, times, every_s=1.0) & {44, 45, 46} == {45}
+    # a view that a frame the telemetry could not place interrupts is not held across it
+    held = {0: 0, 1: 0, 2: 0, 3: 0, 4: 0}
+    assert frames_a_view_repeats(held, {i: 0.5 * i for i in range(5)}, every_s=1.0) == {1, 3}
+    del held[2]
+    assert frames_a_view_repeats(held, {i: 0.5 * i for i in range(5)}, every_s=1.0) == set()

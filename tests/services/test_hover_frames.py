@@ -1,0 +1,100 @@
+"""While the drone holds one view (it hovers), the analysis looks at one frame every few
+seconds of it, not every frame the rate selects: the map counts the hover as one look, so
+the time the other frames would cost buys nothing on the map. A pass is analysed whole; a
+hover the telemetry cannot place (no heading) is analysed whole; analysing again with a
+shorter interval adds what was left out to the same run."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from core.errors import InputError
+from core.store import ProjectStore
+from services.analysis import AnalysisRequest, analyse, plan
+
+HOVER = (1.0, 4.0)  # from 1 s, for 4 s
+
+
+@pytest.fixture(scope="module")
+def hover_flight(flyover_once):
+    """6 s at 10 frames a second, the drone hovering 4 s of it (the SRT gives the gimbal's yaw)."""
+    return flyover_once("hover-4s", seconds=6.0, fps=10.0, size=(320, 180), seed=3, annotate_every=30, hover=HOVER)
+
+
+def _request(tiny_detector: Path, **changes) -> AnalysisRequest:
+    return AnalysisRequest(device="cpu", weights=tiny_detector / "msnet.safetensors", srn=False, **changes)
+
+
+def test_a_hover_is_analysed_one_frame_every_two_seconds_and_the_rest_whole(tmp_path, hover_flight, tiny_detector):
+    with ProjectStore.create(tmp_path / "p.dmproj", video_path=hover_flight.video,
+                             telemetry_path=Path(hover_flight.srt)) as store:
+        planned = plan(store, _request(tiny_detector), check_placement=True)
+        times = {i: i / 10.0 for i in range(60)}
+        assert len(planned.selected) + len(planned.skipped) == 60
+        # only frames of the hover are left out, and of it a frame every 2 s is kept
+        assert planned.skipped and all(HOVER[0] - 0.2 <= times[i] <= sum(HOVER) + 0.2 for i in planned.skipped)
+        in_hover = [i for i in planned.selected if HOVER[0] + 0.2 <= times[i] <= sum(HOVER) - 0.2]
+        assert 1 <= len(in_hover) <= 3
+        assert all(b - a >= 20 for a, b in zip(in_hover, in_hover[1:]))
+        moving = [i for i in range(60) if times[i] < HOVER[0] - 0.2 or times[i] > sum(HOVER) + 0.2]
+        assert set(moving) <= set(planned.selected)
+        [note] = [n for n in planned.notes if "repeat a view" in n]
+        assert note.startswith(f"{len(planned.skipped)} of the 60 frames the rate selects only repeat a view the "
+                               "drone held (it hovered): one frame every 2 s of a hover is analysed")
+        assert not [n for n in planned.notes if n.startswith("the map cannot be made yet")]
+
+        stored = sum(1 for _ in analyse(store, _request(tiny_detector), analysis_plan=planned))
+        assert stored == len(planned.selected)
+        assert set(store.analysed_frames(planned.run_id)) == set(planned.selected)
+
+        # every frame after all: the same run, and only what was left out is analysed
+        again = plan(store, _request(tiny_detector, hover_every_s=0.0))
+        assert again.run_id == planned.run_id and again.resumed
+        assert sorted(again.todo) == sorted(planned.skipped) and not again.skipped
+        assert not [n for n in again.notes if "repeat a view" in n]
+        # and the first request again: nothing left to do
+        assert not plan(store, _request(tiny_detector)).todo
+
+
+def test_a_hover_the_telemetry_cannot_place_is_analysed_whole(tmp_path, hover_flight, tiny_detector):
+    """A GPX gives no heading: where the camera looked while the drone hovered is unknown
+    (it may have turned to look anywhere), so nothing says a frame repeats another."""
+    from engine.synth.flyover import DEFAULT_GROUND_ALT_M
+
+    with ProjectStore.create(tmp_path / "p.dmproj", video_path=hover_flight.video,
+                             telemetry_path=Path(hover_flight.gpx)) as store:
+        store.set_project_settings(dataclasses.replace(store.project_settings(),
+                                                       ground_elevation_m=DEFAULT_GROUND_ALT_M))
+        planned = plan(store, _request(tiny_detector, fps=2.0), check_placement=True)
+    assert not planned.skipped and len(planned.selected) == 12
+    assert any(n.startswith("caution: ") and "hovered" in n for n in planned.notes)
+
+
+def test_a_project_without_telemetry_is_analysed_whole(tmp_path, hover_flight, tiny_detector):
+    with ProjectStore.create(tmp_path / "p.dmproj", video_path=hover_flight.video) as store:
+        planned = plan(store, _request(tiny_detector, fps=2.0))
+    assert not planned.skipped and len(planned.selected) == 12
+
+
+def test_the_geometry_runs_where_the_caller_says(tmp_path, hover_flight, tiny_detector):
+    """The app's analysis runs on a pooled thread, where pyproj crashed: it hands the
+    placing to its job thread."""
+    ran: list[str] = []
+
+    def elsewhere(function):
+        ran.append("placing")
+        return function()
+
+    with ProjectStore.create(tmp_path / "p.dmproj", video_path=hover_flight.video,
+                             telemetry_path=Path(hover_flight.srt)) as store:
+        planned = plan(store, _request(tiny_detector), geometry=elsewhere)
+    assert ran == ["placing"] and planned.skipped
+
+
+@pytest.mark.parametrize("every", [-1.0, float("nan"), float("inf")])
+def test_a_bad_interval_is_refused(every):
+    with pytest.raises(InputError, match="one every S seconds, S >= 0"):
+        AnalysisRequest(hover_every_s=every)
