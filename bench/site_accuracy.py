@@ -17,6 +17,7 @@ the pooled figures. Targets: recall and precision >= 0.8, median distance <= 5 m
     python bench/site_accuracy.py --work DIR --reuse --seeds 303 304 305 306      # the export step again, same analyses
     python bench/site_accuracy.py --work DIR --reuse --thresholds 0.3 0.5 0.7     # the map at other slider settings
     python bench/site_accuracy.py --seconds 20 --hover 4,10 --seeds 337 338       # flights that stop and hover 10 s
+    python bench/site_accuracy.py --seconds 20 --hover 4,10 --hover-every 0       # ... with every frame of the hover
 
 Each seed is scored twice: every site (``export --include-unconfirmed``) and the sites
 the map shows (the default export: confirmed sites only, see docs/exports.md). With
@@ -35,6 +36,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -193,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --truth-masks: the synthetic camera's field of view (default synth's 84 deg)")
     parser.add_argument("--hover", default=None, metavar="START,SECONDS",
                         help="flights that stop and hover that long (synth --hover): a hover's frames are one look")
+    parser.add_argument("--hover-every", default=None, metavar="S",
+                        help="analyze --hover-every: one frame every S seconds of a hover (default analyze's; 0: all)")
     args = parser.parse_args(argv)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="site-accuracy-"))
     if args.truth_masks:
@@ -208,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     pooled = {key: BuildingEvaluation(0, 0, 0, 0, ()) for key, _ in keys}
     # recall by how large the damage appeared: [filmed, found in 'all', found in 'map'] per band
     by_size = {band: [0, 0, 0] for band in SIZE_BANDS_PX}
+    analysed = {"frames": 0, "seconds": 0.0}
 
     def row(label: object, every: BuildingEvaluation, shown: BuildingEvaluation) -> str:
         return (f"{label:>5}  {every.sites:>5}  {every.correct_sites:>5}  {every.filmed_buildings:>6}  "
@@ -231,8 +236,13 @@ def main(argv: list[str] | None = None) -> int:
                 analyze += ["--srn-weights", args.srn_weights]
             if args.srn is not None:
                 analyze.append("--srn" if args.srn else "--no-srn")
+            if args.hover_every is not None:
+                analyze += ["--hover-every", args.hover_every]
             analyze += detector_arguments(args)
+            started = time.perf_counter()
             damagemap(*analyze)
+            analysed["seconds"] += time.perf_counter() - started
+            analysed["frames"] += _frames_analysed(project)
         largest = largest_views(flight / "annotations" / "instances_test.json")
         filmed, glimpsed = filmed_in(largest)
         truth = read_damaged_buildings(flight / "truth.geojson")
@@ -267,8 +277,18 @@ def main(argv: list[str] | None = None) -> int:
             score = pooled[f"map-{threshold:g}"]
             print(f"{threshold:>8.2f}  {score.sites:>5}  {score.correct_sites:>5}  {score.found_buildings:>5}  "
                   f"{score.precision:>9.2f}  {score.recall:>6.2f}  {score.median_distance_m:>8.1f}")
+    if analysed["frames"]:
+        print(f"\nanalysed {analysed['frames']} frames in {analysed['seconds']:.0f} s (analyze's whole command, "
+              "the model's loading included)")
     print(f"flights and projects under {work}")
     return 0
+
+
+def _frames_analysed(project: Path) -> int:
+    from core.store import ProjectStore
+
+    with ProjectStore.open(project, read_only=True) as store:
+        return len(store.analysed_frames(store.runs()[-1].id))
 
 
 if __name__ == "__main__":
