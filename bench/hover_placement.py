@@ -3,7 +3,10 @@
 --hover --hover-turn``), their annotated masks as the detections (placement alone, no
 detector), mapped from the SRT (which records the turn) and from the GPX (which cannot),
 also with the camera the GPX lacks given as it was ("GPX+cam": its pitch, field of view
-and heading off the direction of travel), so the hover is all that differs from the SRT.
+and heading off the direction of travel), so the hover is all that differs from the SRT,
+and each also with the camera's turns where the drone hovered read from the video ("+turns",
+``geo.hover_turns``: they place the hover); and with the camera read from the video as
+``--camera auto`` reads it ("GPX+auto"), then with the turns it reads too ("+turns").
 Prints per flight and pooled: the sites, how far each lies from the nearest damaged part
 the flight annotated (median), how many lie more than 10 m off, and the analysed frames
 left unplaced. Run it with another checkout first on ``PYTHONPATH`` to compare the
@@ -59,8 +62,17 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="hover-placement-"))
     print(f"annotated masks as detections (2 frames/s), {args.seconds:g} s at 640x360, hovering at {args.hover} s "
           f"and turning {args.turn:g} deg away and back; sites every/confirmed")
-    print(f"{'seed':>5}  {'source':<6} {'sites':>9}  {'median m':>11}  {'> 10 m':>9}  {'unplaced':>8}")
-    pooled: dict[str, list[list[float]]] = {"SRT": [[], []], "GPX": [[], []], "GPX+cam": [[], []]}
+    print(f"{'seed':>5}  {'source':<8} {'sites':>9}  {'median m':>11}  {'> 10 m':>9}  {'unplaced':>8}")
+    import dataclasses
+
+    from core.settings import ProjectSettings
+    from geo.mapping import settings_arguments
+    from services.sync import georeference_from_video
+
+    from services.sync import hover_turns_from_video
+
+    pooled: dict[str, list[list[float]]] = {name: [[], []] for name in ("SRT", "GPX", "GPX+cam", "+turns", "GPX+auto",
+                                                                      "+turns ")}
     for seed in args.seeds:
         flight = work / f"hover-{seed}-{args.hover.replace(',', '-')}-turn{args.turn:g}"
         if not (flight / "flight.mp4").is_file():
@@ -78,16 +90,26 @@ def main(argv: list[str] | None = None) -> int:
                 "GPX": build_damage_map_from(detections, times, gpx, video=video, ground_elevation_m=ground),
                 "GPX+cam": build_damage_map_from(detections, times, gpx, video=video, ground_elevation_m=ground,
                                                  **true_camera(camera))}
+        given = true_camera(camera)
+        turns = hover_turns_from_video(flight / "flight.mp4", gpx, pitch_deg=given["default_pitch_deg"],
+                                       hfov_deg=given["hfov_deg"])
+        maps["+turns"] = build_damage_map_from(detections, times, gpx, video=video, ground_elevation_m=ground,
+                                               hover_turns=turns, **given)
+        read = georeference_from_video(flight / "flight.mp4", gpx, ProjectSettings(ground_elevation_m=ground),
+                                       camera=True).settings
+        maps["GPX+auto"] = build_damage_map_from(
+            detections, times, gpx, video=video, **settings_arguments(dataclasses.replace(read, hover_turns=())))
+        maps["+turns "] = build_damage_map_from(detections, times, gpx, video=video, **settings_arguments(read))
         for source, damage_map in maps.items():
             every, shown = nearest_part_m(damage_map.with_unconfirmed(), flight), nearest_part_m(damage_map, flight)
             pooled[source][0] += every
             pooled[source][1] += shown
             unplaced = len(getattr(damage_map.frame_poses, "hovering", ()))
-            print(f"{seed:>5}  {source:<6} {len(every):>4}/{len(shown):<4}  "
+            print(f"{seed:>5}  {source:<8} {len(every):>4}/{len(shown):<4}  "
                   f"{statistics.median(every or [0]):>5.1f}/{statistics.median(shown or [0]):<5.1f}  "
                   f"{sum(d > 10 for d in every):>4}/{sum(d > 10 for d in shown):<4}  {unplaced:>8}")
     for source, (every, shown) in pooled.items():
-        print(f"{'all':>5}  {source:<6} {len(every):>4}/{len(shown):<4}  "
+        print(f"{'all':>5}  {source:<8} {len(every):>4}/{len(shown):<4}  "
               f"{statistics.median(every or [0]):>5.1f}/{statistics.median(shown or [0]):<5.1f}  "
               f"{sum(d > 10 for d in every):>4}/{sum(d > 10 for d in shown):<4}")
     print(f"flights under {work}")

@@ -89,6 +89,10 @@ class ProjectSettings:
     min_score
         Unreviewed detections whose final score is below this are left off the map, in
         ``[0, 1]``. Reviewed detections are always kept.
+    hover_turns
+        For telemetry without a heading, the camera's turns read from the video where the
+        drone hovered (``geo.hover_turns``: stretches of ``(start s, step s, degrees
+        turned after each step...)``); the map places those frames by them. Empty: none read.
     """
 
     time_offset_s: float = 0.0
@@ -103,6 +107,7 @@ class ProjectSettings:
     camera_pitch_sigma_deg: float | None = None
     heading_offset_deg: float | None = None
     heading_offset_sigma_deg: float | None = None
+    hover_turns: tuple[tuple[float, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.time_offset_s, bool) or not isinstance(self.time_offset_s, (int, float)) or not math.isfinite(self.time_offset_s):
@@ -153,6 +158,12 @@ class ProjectSettings:
                                       or not (math.isfinite(angle) and low <= angle <= high)):
                 raise ValueError(f"ProjectSettings.{name} must be degrees from {low:g} to {high:g} or None; "
                                  f"got {angle!r}")
+        for stretch in self.hover_turns:
+            if (not isinstance(stretch, tuple) or len(stretch) < 3 or stretch[1] <= 0
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                               for v in stretch)):
+                raise ValueError("ProjectSettings.hover_turns must be stretches of (start s, step s > 0, degrees...), "
+                                 f"finite numbers; got {stretch!r:.80}")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> ProjectSettings:
@@ -160,11 +171,19 @@ class ProjectSettings:
         ignored, missing ones take their defaults, ``None`` means the default too."""
         known = {f.name for f in fields(cls)}
         given = {k: v for k, v in values.items() if k in known and v is not None}
+        if "hover_turns" in given:  # stored as JSON lists
+            turns = given["hover_turns"]
+            if not isinstance(turns, (list, tuple)) or not all(isinstance(t, (list, tuple)) for t in turns):
+                raise ValueError(f"ProjectSettings.hover_turns must be a list of stretches; got {turns!r:.80}")
+            given["hover_turns"] = tuple(tuple(stretch) for stretch in turns)
         return cls(**given)
 
     def to_mapping(self) -> dict[str, Any]:
-        """JSON-ready values by key (``None`` for an unset optional)."""
-        return asdict(self)
+        """JSON-ready values by key (``None`` for an unset optional, and for no turns)."""
+        values = asdict(self)
+        if not values["hover_turns"]:
+            values["hover_turns"] = None
+        return values
 
 
 __all__ = ["DEFAULT_MIN_SCORE", "ProjectSettings"]

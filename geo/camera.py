@@ -132,7 +132,9 @@ def resolve_hfov(hfov_deg: float | str | None, focal_lengths_mm: list[float] | N
 class FramePoses:
     """Camera poses of the frames that have telemetry; ``missing`` lists the others but
     ``hovering``, the frames a track without headings shows the drone still in (where its
-    camera looked is unknown: :class:`geo.sync.FrameState`)."""
+    camera looked is unknown: :class:`geo.sync.FrameState`). ``turned``: the placed frames
+    filmed hovering whose heading the video's turns gave (``geo.hover_turns``);
+    ``turns_refused``: hovers whose turns disagreed with where the drone flew on."""
 
     poses: dict[int, CameraPose]
     times_s: dict[int, float]
@@ -140,6 +142,8 @@ class FramePoses:
     heading_source: str
     pitch_source: str
     hovering: frozenset[int] = frozenset()
+    turned: frozenset[int] = frozenset()
+    turns_refused: int = 0
 
 
 def frame_poses(
@@ -158,7 +162,7 @@ def frame_poses(
     times = np.array([frame_times_s[i] for i in indices], dtype=np.float64)
     state = aligned.interpolate(times, default_pitch_deg=default_pitch_deg)
     poses: dict[int, CameraPose] = {}
-    missing, hovering = [], []
+    missing, hovering, turned = [], [], []
     offset = heading_offset_deg if state.heading_source == "track bearing" else 0.0
     for k, index in enumerate(indices):
         if state.hovering[k] and state.height_m[k] > 0.5:
@@ -174,8 +178,11 @@ def frame_poses(
             yaw_deg=float((state.heading_grid_deg[k] + offset) % 360.0),
             pitch_deg=float(state.pitch_deg[k]),
         )
+        if state.turned is not None and state.turned[k]:
+            turned.append(index)
     return FramePoses(poses, {i: float(frame_times_s[i]) for i in indices}, tuple(missing),
-                      state.heading_source, state.pitch_source, frozenset(hovering))
+                      state.heading_source, state.pitch_source, frozenset(hovering), frozenset(turned),
+                      state.turns_refused)
 
 
 def camera_for(width_px: int, height_px: int, fov: FieldOfView) -> PinholeCamera:

@@ -26,6 +26,7 @@ from geo.camera import (DEFAULT_PITCH_DEG, ESTIMATED_PITCH_SIGMA_DEG, FieldOfVie
                         camera_for, frame_poses, resolve_hfov)
 from geo.fusion import FusedSite, FusionSettings, count_views, fuse_observations
 from geo.heatmap import HeatGrid, heat_grid
+from geo.hover_turns import MAX_CLOSURE_DEG, Turns
 from geo.local import LocalFrame
 from geo.observe import Projected, project_detection
 from geo.pitch import FlowView
@@ -279,6 +280,7 @@ def build_damage_map_from(
     offset_sigma_s: float = 0.0,
     ground_sigma_m: float = 0.0,
     unusable_frames: Mapping[int, str] | None = None,
+    hover_turns: Turns = (),
 ) -> DamageMap:
     """Georeference detections and fuse them into damage sites.
 
@@ -313,6 +315,9 @@ def build_damage_map_from(
     hfov_estimated
         ``hfov_deg`` is the field of view an estimate from the video gave (the map's
         notes say so, with ``hfov_sigma_deg``), not one the user or the drone gave.
+    hover_turns
+        For telemetry without a heading: the camera's turns read from the video where the
+        drone hovered (``geo.hover_turns``), which place those frames.
 
     Raises
     ------
@@ -332,7 +337,8 @@ def build_damage_map_from(
         fov = FieldOfView(fov.hfov_deg, f"estimated from the video, +-{hfov_sigma_deg or 0.0:.1f} deg")
     camera = camera_for(video.width_px, video.height_px, fov)
     aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
-                          offset_s=offset_s, ground_elevation_m=ground_elevation_m, flight_height_m=flight_height_m)
+                          offset_s=offset_s, ground_elevation_m=ground_elevation_m, flight_height_m=flight_height_m,
+                          hover_turns=hover_turns)
     local_terrain = None
     ground_known = ground_elevation_m is not None
     if dem is not None:
@@ -341,7 +347,7 @@ def build_damage_map_from(
         if from_absolute and ground_elevation_m is None:
             aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
                                   offset_s=offset_s, ground_elevation_m=reference, local=aligned.local,
-                                  flight_height_m=flight_height_m)
+                                  flight_height_m=flight_height_m, hover_turns=hover_turns)
             ground_known = True
         local_terrain = terrain.in_frame(aligned.local, reference)
     if not ground_known:
@@ -420,6 +426,12 @@ def build_damage_map_from(
         notes.append(budget)
     if poses.missing:
         notes.append(f"{len(poses.missing)} analysed frames have no usable telemetry{_ground_hint(track)}")
+    if poses.turned:
+        notes.append(f"{len(poses.turned)} analysed frames filmed while the drone hovered (or slowed into or out of "
+                     "a hover) are placed by the camera's turns read from the video (the telemetry gives no heading)")
+    if poses.turns_refused:
+        notes.append(f"{poses.turns_refused} hovers' turns read from the video disagree with the way the drone flew "
+                     f"on by more than {MAX_CLOSURE_DEG:g} degrees: those hovers are not placed")
     if poses.hovering:
         notes.append(f"{len(poses.hovering)} analysed frames were filmed while the drone hovered, and the telemetry "
                      f"gives no heading (it is read from the direction of travel): where the camera looked then is "
@@ -462,7 +474,9 @@ def _looking(poses: dict[int, CameraPose], unusable: Mapping[int, str]) -> dict[
 
 
 #: what places the frames a track without headings shows the drone hovering in
-HEADING_HINT = "telemetry with the drone's or the gimbal's yaw (its flight log as a CSV, e.g. from Airdata) places them"
+HEADING_HINT = ("the camera's turns read from the video place them (--camera auto; in the app, Georeferencing… > "
+                "Camera pitch > Read from the video), as telemetry with the drone's or the gimbal's yaw does (its "
+                "flight log as a CSV, e.g. from Airdata)")
 
 #: how the map's notes end when it leaves unconfirmed sites out
 UNCONFIRMED_NOTE = "left off the map"
@@ -521,6 +535,8 @@ def settings_arguments(settings: ProjectSettings) -> dict[str, Any]:
     if settings.heading_offset_deg is not None:
         given["heading_offset_deg"] = settings.heading_offset_deg
         given["heading_sigma_deg"] = settings.heading_offset_sigma_deg
+    if settings.hover_turns:
+        given["hover_turns"] = settings.hover_turns
     return given
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.errors import TelemetryError
+from geo.hover_turns import Turns, headings_while_still
 from geo.local import LocalFrame
 from geo.telemetry.track import TimeBase, Track
 
@@ -68,7 +69,10 @@ class FrameState:
     above take-off (the ground plane); ``valid`` is False where the track has no data
     (before/after it, inside a gap), and where the heading is unknown: ``hovering`` marks
     the times a track that records no heading (it is read from the direction of travel)
-    finds the drone still, when the pilot may have turned it to look anywhere.
+    finds the drone still, when the pilot may have turned it to look anywhere, and the
+    video's turns (``geo.hover_turns``) do not say where it looked; ``turned`` the still
+    times they do say it for. ``turns_refused``: hovers whose turns disagreed with where
+    the drone flew on, left unplaced.
     """
 
     t_s: np.ndarray
@@ -81,6 +85,8 @@ class FrameState:
     heading_source: str
     pitch_source: str
     hovering: np.ndarray
+    turned: np.ndarray | None = None
+    turns_refused: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,6 +107,8 @@ class AlignedTrack:
     outlier: np.ndarray
     offset_s: float
     notes: tuple[str, ...] = field(default=())
+    #: the camera's turns read from the video where the drone hovered (``geo.hover_turns``)
+    hover_turns: Turns = ()
 
     @property
     def good(self) -> np.ndarray:
@@ -159,6 +167,8 @@ class AlignedTrack:
 
         heading_true = self.heading_true_deg[good]
         hovering = np.zeros(len(t), dtype=bool)
+        turned = np.zeros(len(t), dtype=bool)
+        refused = 0
         if np.isfinite(heading_true).any():
             heading = self.local.grid_azimuth_deg(self._interp_angle(t, ts, heading_true))
             heading_source = "telemetry"
@@ -166,7 +176,12 @@ class AlignedTrack:
             bearing, still = self._track_bearing(t)
             heading = np.where(still, np.nan, bearing)
             heading_source = "track bearing"
-            hovering = valid & still
+            if self.hover_turns and still.any():
+                moving_t, moving_bearing = self._moving_bearings()
+                from_turns, refused = headings_while_still(t, still & valid, moving_t, moving_bearing, self.hover_turns)
+                turned = valid & np.isfinite(from_turns)  # the hovers, and the slowing down and speeding up
+                heading = np.where(turned, from_turns, heading)
+            hovering = valid & still & ~turned
         pitch_known = self.pitch_deg[good]
         if np.isfinite(pitch_known).any():
             pitch = self._interp(t, ts, pitch_known)
@@ -176,7 +191,8 @@ class AlignedTrack:
             pitch = np.full(len(t), default_pitch_deg)
             pitch_source = f"default {default_pitch_deg:g} deg"
         valid &= np.isfinite(heading)
-        return FrameState(t, east, north, height, heading, pitch, valid, heading_source, pitch_source, hovering)
+        return FrameState(t, east, north, height, heading, pitch, valid, heading_source, pitch_source, hovering,
+                          turned, refused)
 
     @staticmethod
     def _interp(t: np.ndarray, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -204,12 +220,27 @@ class AlignedTrack:
         if len(ts) < 2:
             return np.full(len(t), np.nan), np.zeros(len(t), dtype=bool)
         # Bearing at each sample, then interpolated as an angle.
+        moving_t, moving_bearing = self._moving_bearings(window_s, min_speed_mps)
+        still = travel(t, ts, e, n, window_s)[2] < min_speed_mps
+        if not len(moving_t):
+            return np.full(len(t), np.nan), still
+        return self._interp_angle(t, moving_t, moving_bearing), still
+
+    def still_at(self, t_s) -> np.ndarray:
+        """Where the drone is still at video times ``t_s`` (under :data:`HOVER_SPEED_MPS`
+        over 2 s), whether or not the track gives a heading."""
+        return self._track_bearing(np.atleast_1d(np.asarray(t_s, dtype=np.float64)))[1]
+
+    def _moving_bearings(self, window_s: float = 1.0,
+                         min_speed_mps: float = HOVER_SPEED_MPS) -> tuple[np.ndarray, np.ndarray]:
+        """The good samples' times where the drone travelled, and its grid bearing there."""
+        good = self.good
+        ts, e, n = self.t_s[good], self.east_m[good], self.north_m[good]
+        if len(ts) < 2:
+            return np.empty(0), np.empty(0)
         de, dn, speed = travel(ts, ts, e, n, window_s)
         moving = speed >= min_speed_mps
-        still = travel(t, ts, e, n, window_s)[2] < min_speed_mps
-        if not moving.any():
-            return np.full(len(t), np.nan), still
-        return self._interp_angle(t, ts[moving], np.degrees(np.arctan2(de[moving], dn[moving]))), still
+        return ts[moving], np.degrees(np.arctan2(de[moving], dn[moving])) % 360.0
 
 
 def heights_need_ground(track: Track) -> bool:
@@ -268,8 +299,11 @@ def align_track(
     max_speed_mps: float = MAX_SPEED_MPS,
     ground_elevation_m: float | None = None,
     flight_height_m: float | None = None,
+    hover_turns: Turns = (),
 ) -> AlignedTrack:
-    """Put ``track`` on the clock of a video of ``duration_s`` seconds.
+    """Put ``track`` on the clock of a video of ``duration_s`` seconds. ``hover_turns``:
+    the camera's turns read from the video, for where the drone hovered under a track
+    without a heading (``geo.hover_turns``).
 
     Raises
     ------
@@ -312,6 +346,7 @@ def align_track(
     return AlignedTrack(
         track=track, local=local, t_s=t_video, east_m=east, north_m=north, height_m=height,
         heading_true_deg=heading, pitch_deg=pitch, outlier=outlier, offset_s=offset_s, notes=tuple(notes),
+        hover_turns=tuple(hover_turns),
     )
 
 

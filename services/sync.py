@@ -4,7 +4,8 @@ track of positions only, the camera's pitch and field of view from the same moti
 (``geo.pitch``), the field of view held when the telemetry or the video's metadata
 (``engine.video_metadata``) names it; and for a track of absolute altitudes only, the
 ground's elevation from the same motion (``geo.flow_height``), for a track with no
-altitude at all, the drone's height above the ground."""
+altitude at all, the drone's height above the ground; for a track without a heading, the
+camera's turns where the drone hovered (``geo.hover_turns``)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from geo.camera import FieldOfView
     from geo.clock_offset import OffsetEstimate
     from geo.flow_height import FlowHeight
+    from geo.hover_turns import Turns
     from geo.pitch import FlowView
     from geo.telemetry import Track
 
@@ -33,13 +35,16 @@ class SyncReport:
     track whose heights have no ground (absolute altitudes only, no ground elevation
     given), the ground's elevation (``ground_elevation_m``), and for a track with no
     altitude at all, the drone's height above the ground (``flight_height_m``), each
-    with the height fit behind it in ``height``."""
+    with the height fit behind it in ``height``; for a track without a heading, the
+    camera's turns where the drone hovered (``hover_turns``, empty where it did not or
+    the motion could not be read)."""
 
     offset: OffsetEstimate
     view: FlowView | None
     ground_elevation_m: float | None = None
     height: FlowHeight | None = None
     flight_height_m: float | None = None
+    hover_turns: Turns = ()
 
     @property
     def ground_sigma_m(self) -> float | None:
@@ -49,13 +54,15 @@ class SyncReport:
 def estimate_sync(
     video_path: Path, track: Track, *, search_s: tuple[float, float] | None = None,
     ground_elevation_m: float | None = None, hfov_deg: float | None = None, rate_hz: float = 5.0,
-    flight_height_m: float | None = None,
+    flight_height_m: float | None = None, pitch_deg: float | None = None,
 ) -> SyncReport:
     """:func:`estimate_clock_offset`, and the camera's view from the image flow
     (``geo.pitch``) when ``track`` has no gimbal pitch, on the estimated clock (the
     video decoded once). Without ``hfov_deg``, a field of view the telemetry or the
     video's metadata gives (:func:`known_field_of_view`) is held and only the pitch is
-    fitted.
+    fitted. For a track without a heading, the camera's turns where the drone hovered are
+    read too, at the gimbal pitch the track gives, else the one read here, else
+    ``pitch_deg`` (the project's), else the map's assumed pitch.
 
     Raises
     ------
@@ -92,7 +99,52 @@ def estimate_sync(
             hfov_deg, hfov_source, hfov_sigma = known.hfov_deg, known.source, held_fov_sigma_deg(known)
         view = view_from_flow(motion.t_s, motion.band_flow_px_s, motion.width_px, motion.height_px, aligned,
                               hfov_deg=hfov_deg, hfov_sigma_deg=hfov_sigma, hfov_source=hfov_source)
-    return SyncReport(offset, view, ground, height, flown)
+    turns: Turns = ()
+    if not (track.has("gimbal_yaw_deg") or track.has("yaw_deg")):
+        if view is not None:
+            pitch_deg, hfov_deg = view.pitch_deg, None if view.hfov_estimated else view.hfov_deg
+        elif hfov_deg is None:
+            known = _held_field_of_view(info.camera_model, track)
+            hfov_deg = None if known is None else known.hfov_deg
+        turns = _hover_turns(track, motion, info, offset_s, pitch_deg, hfov_deg)
+    return SyncReport(offset, view, ground, height, flown, turns)
+
+
+def hover_turns_from_video(video_path: Path, track: Track, *, offset_s: float = 0.0, pitch_deg: float | None = None,
+                           hfov_deg: float | None = None, rate_hz: float = 5.0) -> Turns:
+    """The camera's turns where ``track`` shows the drone still (``geo.hover_turns``), read
+    from ``video_path`` with the camera given (``hfov_deg`` ``None``: from the rotation
+    alone; ``pitch_deg`` ``None``: the gimbal's, else the map's assumed pitch).
+    :func:`estimate_sync` reads them with the camera it reads; this is for a camera known."""
+    from engine.motion import video_motion
+    from engine.video import probe_video
+
+    return _hover_turns(track, video_motion(video_path, rate_hz=rate_hz), probe_video(video_path), offset_s,
+                        pitch_deg, hfov_deg)
+
+
+def _hover_turns(track: Track, motion: ImageMotion, info: VideoInfo, offset_s: float, pitch_deg: float | None,
+                 hfov_deg: float | None) -> Turns:
+    """The camera's turns (``geo.hover_turns``) where ``track`` shows the drone still, with
+    a margin; ``()`` where it never is. ``hfov_deg`` ``None``: not known (the turns are
+    read from the image's rotation alone)."""
+    import numpy as np
+
+    from geo.camera import DEFAULT_PITCH_DEG
+    from geo.hover_turns import hover_spans, turn_rate_deg_s, turns_from_motion
+    from geo.sync import align_track
+
+    aligned = align_track(track, duration_s=info.duration_s, creation_time_utc=info.creation_time_utc,
+                          offset_s=offset_s, flight_height_m=0.0 if heights_unknown(track) else None)
+    still = aligned.still_at(motion.t_s)
+    if not still.any():
+        return ()
+    if pitch_deg is None:
+        gimbal = [s.gimbal_pitch_deg for s in track.samples if s.gimbal_pitch_deg is not None]
+        pitch_deg = float(np.median(gimbal)) if gimbal else DEFAULT_PITCH_DEG
+    rate = turn_rate_deg_s(motion.dx_px_s, motion.rotation_deg_s, motion.width_px, pitch_deg=pitch_deg,
+                           hfov_deg=hfov_deg)
+    return turns_from_motion(motion.t_s, rate, motion.valid, keep=hover_spans(motion.t_s, still))
 
 
 @dataclass(frozen=True)
@@ -130,6 +182,8 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
 
     lines: list[str] = []
     camera_only = camera and not (ground or flown)
+    # without a heading the camera's turns where the drone hovered are read, pitch given or not
+    turns = camera and not (track.has("gimbal_yaw_deg") or track.has("yaw_deg"))
     if camera and track.has("gimbal_pitch_deg"):
         lines.append("camera: the telemetry gives the gimbal pitch; left as it is")
         camera = False
@@ -140,7 +194,7 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
         lines.append("ground: the telemetry's heights need no ground elevation; left as they are")
     if asked_flown and not heights_unknown(track):
         lines.append("height: the telemetry gives the drone's altitude; left as it is")
-    if not (camera or ground or flown):
+    if not (camera or ground or flown or turns):
         return VideoGeoreferencing(settings, None, tuple(lines))
     hfov = None
     if settings.hfov_deg is not None:  # given, or kept in the project: the field of view is known
@@ -152,7 +206,12 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
             raise GeoreferenceError(str(exc)) from None
     report = estimate_sync(video_path, track, hfov_deg=hfov,
                            ground_elevation_m=None if ground else settings.ground_elevation_m,
-                           flight_height_m=None if flown else settings.flight_height_m)
+                           flight_height_m=None if flown else settings.flight_height_m,
+                           pitch_deg=settings.camera_pitch_deg)
+    if turns:  # read afresh: none read now leaves none from an earlier reading
+        settings = replace(settings, hover_turns=report.hover_turns)
+        if report.hover_turns:
+            lines.append(describe_turns(report.hover_turns))
     if ground or flown:
         option = "--ground-elevation" if ground else "--flight-height"
         if report.height is None:
@@ -186,6 +245,20 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
                        heading_offset_deg=round(view.yaw_offset_deg, 1),
                        heading_offset_sigma_deg=round(view.yaw_sigma_deg, 1))
     return VideoGeoreferencing(settings, view, tuple(lines))
+
+
+def turns_summary(turns: Turns) -> tuple[float, float]:
+    """How many seconds of motion the turns cover, and the widest turn in them (degrees)."""
+    seconds = sum(stretch[1] * (len(stretch) - 2) for stretch in turns)
+    widest = max((abs(d) for stretch in turns for d in stretch[2:]), default=0.0)
+    return seconds, widest
+
+
+def describe_turns(turns: Turns) -> str:
+    """One line on the camera's turns read where the drone hovered."""
+    seconds, widest = turns_summary(turns)
+    return (f"camera: its turns where the drone hovered read from the video ({seconds:.0f} s of motion, up to "
+            f"{widest:.0f} degrees): those frames are placed by them, the telemetry gives no heading")
 
 
 def _height_from_flow(track: Track, motion: ImageMotion, info: VideoInfo, offset_s: float,

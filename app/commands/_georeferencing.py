@@ -104,7 +104,14 @@ def kept(args: argparse.Namespace, before: ProjectSettings, after: ProjectSettin
     """The flags given whose value went into the settings (``before`` -> ``after``): a
     number, or an ``auto`` that read something."""
     return [_flag(name) for name in _NAMES if getattr(args, name, None) is not None
-            and (getattr(args, name) != "auto" or getattr(after, _READS[name]) != getattr(before, _READS[name]))]
+            and (getattr(args, name) != "auto" or _read_changed(name, before, after))]
+
+
+def _read_changed(name: str, before: ProjectSettings, after: ProjectSettings) -> bool:
+    """Whether ``--NAME auto`` changed the settings (the camera's reading: its pitch, or
+    its turns where the drone hovered under telemetry without a heading)."""
+    settings = (_READS[name], "hover_turns") if name == "camera" else (_READS[name],)
+    return any(getattr(after, key) != getattr(before, key) for key in settings)
 
 
 def check(args: argparse.Namespace) -> None:

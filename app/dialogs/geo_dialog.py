@@ -91,6 +91,8 @@ class GeoSettingsDialog(QDialog):
                                    "the telemetry gives no gimbal pitch (a GPX, most DJI Mini SRTs)")
         #: the camera last read from the video: pitch and its sigma, heading offset and its sigma (degrees)
         self._camera_read: tuple[float, float, float, float] | None = None
+        #: the camera's turns where the drone hovered, read with the camera (``None``: not read)
+        self._turns_read: tuple[tuple[float, ...], ...] | None = None
         self._camera_job: Any = None
         self.min_score_spin = QDoubleSpinBox()
         self.min_score_spin.setRange(0.0, 1.0)
@@ -109,7 +111,8 @@ class GeoSettingsDialog(QDialog):
         self.camera_button, self.camera_label, camera_row = self._video_reading_row(
             self.pitch_spin, "Read from the video",
             "For telemetry without gimbal pitch: read the camera's pitch, and how far it looks off the direction "
-            "of travel, from how the ground flows through the frame", self.read_camera)
+            "of travel, from how the ground flows through the frame. For telemetry without a heading, also where "
+            "the camera turned while the drone hovered, which places those frames", self.read_camera)
         form.addRow("Camera pitch (telemetry without gimbal pitch)", camera_row)
         form.addRow("", self.camera_label)
         self.ground_button, self.ground_label, ground_row = self._video_reading_row(
@@ -226,14 +229,26 @@ class GeoSettingsDialog(QDialog):
                                None if elevation <= _NO_ELEVATION_M else elevation, height or None)
         self._camera_job = job or self._camera_job
 
-    def _show_camera(self, report: Any) -> None:
+    def _show_camera(self, reading: Any) -> None:
+        report, gimbal = reading
         if report is None:
             self.camera_label.setText("The telemetry gives the gimbal pitch: the map uses it.")
             return
+        self._turns_read = tuple(report.hover_turns)
+        turns = ""
+        if report.hover_turns:
+            from services.sync import turns_summary
+
+            seconds, widest = turns_summary(report.hover_turns)
+            turns = (f"Read where the camera turned while the drone hovered ({seconds:.0f} s, up to {widest:.0f}°): "
+                     "those frames are placed by it")
         view = report.view
-        if view is None:
-            self.camera_label.setText("Could not read it: too little motion over the ground, or a flow that does "
-                                      "not follow the telemetry. Type the pitch instead.")
+        if gimbal or view is None:
+            first = ("The telemetry gives the gimbal pitch: the map uses it." if gimbal else
+                     "Could not read the pitch: too little motion over the ground, or a flow that does not follow "
+                     "the telemetry. Type the pitch instead.")
+            self.camera_label.setText(f"{first} {turns}." if turns else first)
+            self.adjustSize()
             return
         self.pitch_spin.setValue(float(view.pitch_deg))
         yaw = float(view.yaw_offset_deg)  # within +-27 deg: geo.pitch reads it as an atan of at most 0.5
@@ -251,6 +266,8 @@ class GeoSettingsDialog(QDialog):
         elif report.height is not None and report.flight_height_m is not None and not self.height_spin.value():
             self._show_ground(report)
             text += "; the flight height was read with it"
+        if turns:
+            text += f". {turns}"
         self.camera_label.setText(text)
         self.adjustSize()
 
@@ -292,6 +309,7 @@ class GeoSettingsDialog(QDialog):
             flight_height_sigma_m=_sigma(height, self._height_read, self._initial.flight_height_m,
                                          self._initial.flight_height_sigma_m) if height else None,
             min_score=self.min_score_spin.value(),
+            hover_turns=self._initial.hover_turns if self._turns_read is None else self._turns_read,
             **self._camera(),
         )
 
@@ -335,16 +353,19 @@ def _read_ground(video_path: Path, telemetry_path: Path, hfov_deg: float | None)
 def _read_camera(video_path: Path, telemetry_path: Path, hfov_deg: float | None, ground_elevation_m: float | None,
                  flight_height_m: float | None) -> Any:
     """What the video's motion says of the camera over ``telemetry_path`` (a
-    ``services.sync.SyncReport``, its heights read too where the boxes give none), or
-    ``None`` when the telemetry gives the gimbal pitch (on the job thread)."""
+    ``services.sync.SyncReport``, its heights read too where the boxes give none; with
+    a telemetry that gives no heading, the camera's turns where the drone hovered), and
+    whether the telemetry gives the gimbal pitch; ``(None, True)`` when it gives both
+    the pitch and the heading: nothing to read (on the job thread)."""
     from geo.telemetry import read_telemetry
     from services.sync import estimate_sync
 
     track = read_telemetry(telemetry_path)
-    if track.has("gimbal_pitch_deg"):
-        return None
+    gimbal = track.has("gimbal_pitch_deg")
+    if gimbal and (track.has("gimbal_yaw_deg") or track.has("yaw_deg")):
+        return None, True
     return estimate_sync(video_path, track, hfov_deg=hfov_deg, ground_elevation_m=ground_elevation_m,
-                         flight_height_m=flight_height_m)
+                         flight_height_m=flight_height_m), gimbal
 
 
 def _estimate_offset(video_path: Path, telemetry_path: Path) -> Any:

@@ -134,3 +134,28 @@ def test_an_unreliable_offset_is_said_and_not_put_in_the_box(qtbot):
     assert dialog.estimate_label.text().startswith("No reliable offset: the best match, +2.50 s")
     dialog._show_estimate(dataclasses.replace(guess, confidence=0.9, uncertainty_s=0.1))
     assert dialog.offset_spin.value() == 2.5 and dialog.settings().time_offset_sigma_s == pytest.approx(0.1)
+
+
+def test_where_the_camera_turned_while_hovering_is_read_with_the_camera(qtbot, flyover_once):
+    """A GPX gives no heading: reading the camera also reads where it turned while the
+    drone hovered, and the settings keep it (the map places the hover by it)."""
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+
+    flight = flyover_once("hover-turn", seconds=8.0, fps=10.0, size=(320, 180), seed=3, annotate_every=40,
+                          hover=(2.0, 4.0), hover_turn_deg=60.0)
+    dialog = GeoSettingsDialog(ProjectSettings(ground_elevation_m=10.0), None, video_path=flight.video,
+                               telemetry_path=flight.gpx)
+    qtbot.addWidget(dialog)
+    assert dialog.settings().hover_turns == ()
+    dialog.camera_button.click()
+    with qtbot.waitSignal(dialog._camera_job.finished, timeout=60_000):
+        pass
+    assert dialog.settings().hover_turns
+    assert "Read where the camera turned while the drone hovered" in dialog.camera_label.text()
+    # the SRT gives the gimbal's pitch and yaw: nothing to read, and the turns kept are left as they are
+    kept = GeoSettingsDialog(dialog.settings(), None, video_path=flight.video, telemetry_path=flight.srt)
+    qtbot.addWidget(kept)
+    kept.camera_button.click()
+    with qtbot.waitSignal(kept._camera_job.finished, timeout=60_000):
+        pass
+    assert "gives the gimbal pitch" in kept.camera_label.text() and kept.settings().hover_turns
