@@ -104,7 +104,8 @@ def _heading_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps:
         return []
     return [f"no heading: the camera's heading is read from the direction of travel, so frames filmed while the "
             f"drone hovers are not placed (it is still for {0.5 * still.sum():.0f} of the log's {t[-1] - t[0]:.0f} "
-            "s); the drone's flight log as a CSV (e.g. from Airdata) holds its heading"]
+            "s) unless the camera's turns are read from the video (--camera auto); the drone's flight log as a CSV "
+            "(e.g. from Airdata) holds its heading"]
 
 
 def _camera_notes(track: Track) -> list[str]:
