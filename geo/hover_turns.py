@@ -108,22 +108,20 @@ def hover_spans(t_s: np.ndarray, still: np.ndarray, *, margin_s: float = MARGIN_
     where they meet)."""
     spans: list[tuple[float, float]] = []
     t = np.asarray(t_s, dtype=np.float64)
-    still = np.asarray(still, dtype=bool)
-    k = 0
-    while k < len(t):
-        if not still[k]:
-            k += 1
-            continue
-        j = k
-        while j + 1 < len(t) and still[j + 1]:
-            j += 1
+    for k, j in _runs(still):
         start, end = float(t[k]) - margin_s, float(t[j]) + margin_s
         if spans and start <= spans[-1][1]:
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
-        k = j + 1
     return spans
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(first, last)`` indices of each run of True in ``mask``."""
+    flags = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
+    edges = np.flatnonzero(np.diff(flags.astype(np.int8)))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2])]
 
 
 def _stretches(turns: Turns) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -175,18 +173,9 @@ def headings_while_still(t_s: np.ndarray, still: np.ndarray, moving_t_s: np.ndar
         return float(np.interp(x, moving_t_s, unwrapped)) % 360.0
 
     order = np.argsort(t)
-    still_sorted = np.asarray(still, dtype=bool)[order]
     refused = 0
-    k = 0
-    while k < len(order):
-        if not still_sorted[k]:
-            k += 1
-            continue
-        j = k
-        while j + 1 < len(order) and still_sorted[j + 1]:
-            j += 1
+    for k, j in _runs(np.asarray(still, dtype=bool)[order]):
         first, last = float(t[order[k]]), float(t[order[j]])
-        k = j + 1
         run = np.flatnonzero((t >= first - reach_s) & (t <= last + reach_s))
         begin, end = first - reach_s, last + reach_s
         start_bearing, end_bearing = bearing_at(begin), bearing_at(end)
