@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from core.errors import TelemetryError
-from geo.hover_turns import Turns, headings_while_still
+from geo.hover_turns import Turns, headings_while_still, still_runs
 from geo.local import LocalFrame
 from geo.telemetry.track import TimeBase, Track
 
@@ -70,9 +71,10 @@ class FrameState:
     (before/after it, inside a gap), and where the heading is unknown: ``hovering`` marks
     the times a track that records no heading (it is read from the direction of travel)
     finds the drone still, when the pilot may have turned it to look anywhere, and the
-    video's turns (``geo.hover_turns``) do not say where it looked; ``turned`` the still
-    times they do say it for. ``turns_refused``: hovers whose turns disagreed with where
-    the drone flew on, left unplaced.
+    video's turns (``geo.hover_turns``) do not say where it looked; ``turned`` the times
+    they do say it for, and ``turn_sigma_deg`` how far off that heading may be (0
+    elsewhere). ``turns_refused``: hovers whose turns disagreed with where the drone flew
+    on, left unplaced.
     """
 
     t_s: np.ndarray
@@ -87,6 +89,7 @@ class FrameState:
     hovering: np.ndarray
     turned: np.ndarray | None = None
     turns_refused: int = 0
+    turn_sigma_deg: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,6 +171,7 @@ class AlignedTrack:
         heading_true = self.heading_true_deg[good]
         hovering = np.zeros(len(t), dtype=bool)
         turned = np.zeros(len(t), dtype=bool)
+        turn_sigma = np.zeros(len(t))
         refused = 0
         if np.isfinite(heading_true).any():
             heading = self.local.grid_azimuth_deg(self._interp_angle(t, ts, heading_true))
@@ -176,11 +180,13 @@ class AlignedTrack:
             bearing, still = self._track_bearing(t)
             heading = np.where(still, np.nan, bearing)
             heading_source = "track bearing"
-            if self.hover_turns and still.any():
+            if self.hover_turns and self._hovers:
                 moving_t, moving_bearing = self._moving_bearings()
-                from_turns, refused = headings_while_still(t, still & valid, moving_t, moving_bearing, self.hover_turns)
+                from_turns, turn_sigma, refused = headings_while_still(t, self._hovers, moving_t, moving_bearing,
+                                                                       self.hover_turns)
                 turned = valid & np.isfinite(from_turns)  # the hovers, and the slowing down and speeding up
                 heading = np.where(turned, from_turns, heading)
+                turn_sigma = np.where(turned, turn_sigma, 0.0)
             hovering = valid & still & ~turned
         pitch_known = self.pitch_deg[good]
         if np.isfinite(pitch_known).any():
@@ -192,7 +198,7 @@ class AlignedTrack:
             pitch_source = f"default {default_pitch_deg:g} deg"
         valid &= np.isfinite(heading)
         return FrameState(t, east, north, height, heading, pitch, valid, heading_source, pitch_source, hovering,
-                          turned, refused)
+                          turned, refused, turn_sigma)
 
     @staticmethod
     def _interp(t: np.ndarray, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -230,6 +236,15 @@ class AlignedTrack:
         """Where the drone is still at video times ``t_s`` (under :data:`HOVER_SPEED_MPS`
         over 2 s), whether or not the track gives a heading."""
         return self._track_bearing(np.atleast_1d(np.asarray(t_s, dtype=np.float64)))[1]
+
+    @cached_property
+    def _hovers(self) -> list[tuple[float, float]]:
+        """``(first, last)`` times of each run of the good samples where the drone is still."""
+        good = self.good
+        ts = self.t_s[good]
+        if len(ts) < 2:
+            return []
+        return still_runs(ts, travel(ts, ts, self.east_m[good], self.north_m[good])[2] < HOVER_SPEED_MPS)
 
     def _moving_bearings(self, window_s: float = 1.0,
                          min_speed_mps: float = HOVER_SPEED_MPS) -> tuple[np.ndarray, np.ndarray]:

@@ -62,28 +62,31 @@ def _hover(turn_deg: float, *, leave_on: float):
 
 def test_a_hover_is_placed_by_its_turns_from_the_bearing_it_stopped_on():
     t, still, moving_t, moving_bearing, turns = _hover(80.0, leave_on=90.0)
-    heading, refused = headings_while_still(t, still, moving_t, moving_bearing, turns)
+    heading, sigma, refused = headings_while_still(t, [(10.0, 20.0)], moving_t, moving_bearing, turns)
     assert refused == 0
     placed = np.isfinite(heading)
     assert placed[still].all() and not placed[(t < 8.5) | (t > 21.5)].any()  # the hover and a second either side
     truth = 90.0 + np.interp(t, [9.0, 15.0, 21.0], [0.0, 80.0, 0.0])
     assert np.max(np.abs(heading[placed] - truth[placed])) < 0.5
+    # how far off it may be grows with the angle turned since the nearer anchor
+    assert sigma[np.searchsorted(t, 15.0)] == pytest.approx(8.0, abs=0.2)
+    assert sigma[np.searchsorted(t, 9.5)] < 1.0 and not sigma[~placed].any()
 
 
 def test_a_hover_whose_turns_disagree_with_the_way_the_drone_flew_on_stays_unplaced():
     t, still, moving_t, moving_bearing, turns = _hover(80.0, leave_on=90.0 + MAX_CLOSURE_DEG + 20.0)
-    heading, refused = headings_while_still(t, still, moving_t, moving_bearing, turns)
+    heading, sigma, refused = headings_while_still(t, [(10.0, 20.0)], moving_t, moving_bearing, turns)
     assert refused == 1 and not np.isfinite(heading).any()
     # a small disagreement (a field of view or a pitch a little off) is spread over the hover
     t, still, moving_t, moving_bearing, turns = _hover(80.0, leave_on=100.0)
-    heading, refused = headings_while_still(t, still, moving_t, moving_bearing, turns)
+    heading, sigma, refused = headings_while_still(t, [(10.0, 20.0)], moving_t, moving_bearing, turns)
     assert refused == 0 and heading[np.searchsorted(t, 21.0)] == pytest.approx(100.0, abs=0.5)
 
 
 def test_a_hover_at_the_start_is_anchored_on_the_bearing_it_left_on():
     t, still, moving_t, moving_bearing, turns = _hover(-40.0, leave_on=90.0)
     late = moving_t > 20.0
-    heading, refused = headings_while_still(t, still, moving_t[late], moving_bearing[late], turns)
+    heading, sigma, refused = headings_while_still(t, [(10.0, 20.0)], moving_t[late], moving_bearing[late], turns)
     assert refused == 0 and np.isfinite(heading[still]).all()
     assert heading[np.searchsorted(t, 15.0)] == pytest.approx(50.0, abs=0.5)
 
@@ -136,3 +139,19 @@ def test_a_turning_hover_under_a_gpx_is_placed_by_the_video(turning_hover):
     errors = [abs((placed.frame_poses.poses[i].yaw_deg - truth[i].yaw_deg + 180.0) % 360.0 - 180.0) for i in turned]
     assert max(errors) < 15.0  # the turn reached 60 degrees
     assert any(note.startswith(f"{len(turned)} analysed frames filmed while the drone hovered") for note in placed.notes)
+    # a time asked alone (the map following the video) gets the heading it gets among all the frames
+    times = np.array([frames[i] for i in sorted(frames)])
+    together = placed.aligned.interpolate(times).heading_grid_deg
+    alone = [placed.aligned.interpolate([t]).heading_grid_deg[0] for t in times]
+    assert np.allclose(together, alone, equal_nan=True)
+    # a site seen from the hover is less sure of where the camera looked: the turn's own error joins its budget
+    from geo.uncertainty import telemetry_at
+
+    start_yaw = placed.frame_poses.poses[min(frames)].yaw_deg
+
+    def turned_by(index: int) -> float:
+        return abs((placed.frame_poses.poses[index].yaw_deg - start_yaw + 180.0) % 360.0 - 180.0)
+
+    widest = max(turned, key=turned_by)
+    at = telemetry_at(placed.aligned, [frames[widest], frames[min(frames)]])
+    assert at["turn_sigma_deg"][0] > 3.0 and at["turn_sigma_deg"][1] == 0.0
