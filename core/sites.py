@@ -49,7 +49,9 @@ DISAGREEMENT_SHARE = 0.25
 class Sighting:
     """One detection of a site, as the review needs it. ``view``: the distinct view its
     frame belongs to (``geo.views``: frames from one spot, a hover's, share one), ``None``
-    where the frame has no camera pose (it is a view of its own)."""
+    where the frame has no camera pose (it is a view of its own). ``turned``: its frame
+    was placed by the camera's turns read from the video (``geo.hover_turns``: a hover
+    under telemetry without a heading), a heading less sure than the telemetry's."""
 
     detection_id: int
     frame_index: int
@@ -58,6 +60,7 @@ class Sighting:
     score: float
     review: ReviewState
     view: int | None = None
+    turned: bool = False
 
     @property
     def look(self) -> tuple[int, int]:
@@ -157,6 +160,8 @@ def review_reasons(site: SiteSummary, min_score: float) -> tuple[str, ...]:
         reasons.append("seen in one frame")
     elif site.look_count <= 1:
         reasons.append(f"seen from one spot only ({site.frame_count} frames)")
+    if site.sightings and all(s.turned for s in site.sightings):
+        reasons.append("placed by the camera's turns read from the video only")
     return tuple(reasons)
 
 

@@ -43,12 +43,13 @@ def site_summaries(built: DamageMap) -> list[SiteSummary]:
     """The map's sites, confirmed or not, as :class:`core.sites.SiteSummary` (sightings in
     time order, each with its frame's distinct view)."""
     out = []
-    views = built.views
+    views, turned = built.views, built.frame_poses.turned
     for fused in built.all_fused:
         site = fused.site
         sightings = tuple(
             Sighting(int(m.detection.id), m.frame_index, float(m.observation.t_s), m.detection.level,
-                     float(m.detection.final_score), m.detection.review, views.get(m.frame_index))
+                     float(m.detection.final_score), m.detection.review, views.get(m.frame_index),
+                     m.frame_index in turned)
             for m in fused.members
             if m.detection.id is not None
         )

@@ -1,6 +1,7 @@
 """Sites as the unit of review: one edit per site decision, splits and merges kept in
 the store with undo, the queue order and its reasons, decisions matched by place."""
 
+import dataclasses
 import sqlite3
 
 import pytest
@@ -181,6 +182,21 @@ def test_a_site_seen_only_from_one_spot_is_a_doubt_like_one_frame():
     reasons = {it.site.site_id: it.reason for it in queue}
     assert reasons[1] == "seen from one spot only (8 frames)"
     assert reasons[2] == "clear: 3 frames, score 0.90" and reasons[3] == "clear: 2 frames, score 0.90"
+
+
+def test_a_site_placed_only_by_the_turns_read_from_the_video_is_a_doubt():
+    """A hover under telemetry without a heading, placed by the camera's turns read from
+    the video: a site only those frames placed has a less sure heading behind it."""
+    turning = _hovered(1, [10, 11, 12, 13], [0.9] * 4)  # four views of a turning hover
+    turning = dataclasses.replace(turning, sightings=tuple(dataclasses.replace(s, turned=True)
+                                                           for s in turning.sightings))
+    passing = Sighting(299, 9, 4.5, DamageLevel.SLIGHT, 0.9, ReviewState.PENDING, 3)  # a frame the track placed
+    also_passing = dataclasses.replace(turning, site_id=2, sightings=turning.sightings + (passing,))
+    queue = review_queue([also_passing, turning], min_score=0.4)
+    reasons = {it.site.site_id: it.reason for it in queue}
+    assert reasons[1] == "placed by the camera's turns read from the video only"
+    assert reasons[2] == "clear: 5 frames, score 0.90"
+    assert [it.site.site_id for it in queue][0] == 1
 
 
 def test_the_crops_show_each_look_once_with_how_many_frames_it_holds():

@@ -155,3 +155,26 @@ def test_a_turning_hover_under_a_gpx_is_placed_by_the_video(turning_hover):
     widest = max(turned, key=turned_by)
     at = telemetry_at(placed.aligned, [frames[widest], frames[min(frames)]])
     assert at["turn_sigma_deg"][0] > 3.0 and at["turn_sigma_deg"][1] == 0.0
+
+
+def test_a_site_only_the_turned_frames_placed_is_queued_as_a_doubt(turning_hover):
+    from engine.synth.flyover import DEFAULT_GROUND_ALT_M
+    from engine.video import probe_video
+    from geo.evaluation import detections_from_coco
+    from geo.mapping import build_damage_map_from
+    from geo.telemetry import read_telemetry
+    from services.sites import site_summaries
+    from services.sync import hover_turns_from_video
+
+    gpx = read_telemetry(Path(turning_hover.gpx))
+    info = probe_video(Path(turning_hover.video)).as_dict()
+    detections, times = detections_from_coco(next(Path(turning_hover.out_dir, "annotations").glob("instances_*.json")))
+    turns = hover_turns_from_video(Path(turning_hover.video), gpx, hfov_deg=84.0)
+    built = build_damage_map_from(detections, times, gpx, video=info, ground_elevation_m=DEFAULT_GROUND_ALT_M,
+                                  hover_turns=turns)
+    turned = built.frame_poses.turned
+    assert turned & set(times) and set(times) - turned  # annotated frames in the hover (4 s) and out of it (0 s)
+    summaries = site_summaries(built)
+    only_turned = [s for s in summaries if all(x.frame_index in turned for x in s.sightings)]
+    assert only_turned and all(all(x.turned for x in s.sightings) for s in only_turned)
+    assert all(not x.turned for s in summaries for x in s.sightings if x.frame_index not in turned)
