@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -144,6 +144,8 @@ class FramePoses:
     hovering: frozenset[int] = frozenset()
     turned: frozenset[int] = frozenset()
     turns_refused: int = 0
+    #: how far off each turned frame's heading may be (degrees, one sigma: ``geo.hover_turns``)
+    turn_sigma_deg: dict[int, float] = field(default_factory=dict)
 
 
 def frame_poses(
@@ -163,6 +165,7 @@ def frame_poses(
     state = aligned.interpolate(times, default_pitch_deg=default_pitch_deg)
     poses: dict[int, CameraPose] = {}
     missing, hovering, turned = [], [], []
+    turn_sigma: dict[int, float] = {}
     offset = heading_offset_deg if state.heading_source == "track bearing" else 0.0
     for k, index in enumerate(indices):
         if state.hovering[k] and state.height_m[k] > 0.5:
@@ -180,9 +183,11 @@ def frame_poses(
         )
         if state.turned is not None and state.turned[k]:
             turned.append(index)
+            if state.turn_sigma_deg is not None:
+                turn_sigma[index] = float(state.turn_sigma_deg[k])
     return FramePoses(poses, {i: float(frame_times_s[i]) for i in indices}, tuple(missing),
                       state.heading_source, state.pitch_source, frozenset(hovering), frozenset(turned),
-                      state.turns_refused)
+                      state.turns_refused, turn_sigma)
 
 
 def camera_for(width_px: int, height_px: int, fov: FieldOfView) -> PinholeCamera:

@@ -187,7 +187,7 @@ def associate(projected: list[Projected], settings: FusionSettings,
         candidates = []
         for i, p in enumerate(items):
             reach = float(np.hypot(*(points[i] - p.ray_origin[:2])))
-            gate = max(settings.gate_m, settings.gate_per_range * reach)
+            gate = max(settings.gate_m, settings.gate_per_range * reach) + _heading_slack_m(reach, p.heading_sigma_deg)
             for k in open_tracks:
                 last = tracks[k][-1]
                 distance = float(np.hypot(*(points[i] - last_xy[k])))
@@ -390,6 +390,12 @@ def overlap_in_shared_frames(a: list[Projected], b: list[Projected], settings: F
     return bool(shared) and 2 * overlapping >= len(shared)
 
 
+def _heading_slack_m(reach_m: float, heading_sigma_deg: float) -> float:
+    """How far a position ``reach_m`` from the camera may move for a heading
+    ``heading_sigma_deg`` off (0 for headings the telemetry gives)."""
+    return reach_m * math.tan(math.radians(heading_sigma_deg)) if heading_sigma_deg > 0 else 0.0
+
+
 def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict[DamageLevel, float]) -> list[list[Projected]]:
     """Join groups that are one damage (step 3): of one voted level, never sharing a
     frame, with rays passing within ``merge_m`` (plus ``merge_per_range`` of the range) of
@@ -410,7 +416,8 @@ def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict
     def rays_pass(group: list[Projected], point: np.ndarray) -> bool:
         misses = [_distance_to_site(m, point) for m in group]
         reach = float(np.median([np.linalg.norm(point - m.ray_origin) for m in group]))
-        return float(np.median(misses)) <= settings.merge_m + settings.merge_per_range * reach
+        slack = _heading_slack_m(reach, float(np.median([m.heading_sigma_deg for m in group])))
+        return float(np.median(misses)) <= settings.merge_m + settings.merge_per_range * reach + slack
 
     # Only groups within `reach` of each other can merge: bucket them on a grid of that
     # size so a long video does not compare every pair.

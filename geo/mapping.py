@@ -390,7 +390,11 @@ def build_damage_map_from(
         if p is None:
             skipped["not_on_ground"] += 1  # above the horizon, too far, or too small
             continue
-        projected.append(dataclasses.replace(p, no_look=True) if detection.frame_index in unusable else p)
+        if detection.frame_index in unusable:
+            p = dataclasses.replace(p, no_look=True)
+        if poses.turn_sigma_deg.get(detection.frame_index):
+            p = dataclasses.replace(p, heading_sigma_deg=poses.turn_sigma_deg[detection.frame_index])
+        projected.append(p)
 
     fusion = fusion or FusionSettings()
     fused = fuse_observations(projected, camera=camera, local=aligned.local, settings=fusion,

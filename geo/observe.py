@@ -43,7 +43,10 @@ class Projected:
     (their centroid is biased), ``near_edge`` those touching it or within
     :data:`EDGE_MARGIN_FRACTION` of it (likely cut off: not a site's best view);
     ``no_look`` those in a frame too dark, uniform or blurred to count as a look at the
-    ground (``core.frame_quality``: not a site's best view either).
+    ground (``core.frame_quality``: not a site's best view either). ``heading_sigma_deg``:
+    how far off the frame's heading may be beyond what the telemetry gives (a hover
+    placed by the camera's turns read from the video, ``geo.hover_turns``): the fusion
+    widens its gates by it.
     """
 
     detection: Detection
@@ -58,6 +61,7 @@ class Projected:
     truncated: bool = False
     near_edge: bool = False
     no_look: bool = False
+    heading_sigma_deg: float = 0.0
 
     @property
     def frame_index(self) -> int:
