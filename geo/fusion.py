@@ -272,12 +272,14 @@ def _parallax_deg(directions: np.ndarray) -> float:
 
 
 def _ray_weights(members: list[Projected], z_prior: float, settings: FusionSettings) -> np.ndarray:
-    """Inverse variance of each ray's miss distance: angular noise times range."""
+    """Inverse variance of each ray's miss distance: angular noise times range (the mask's
+    centroid's, and for a frame placed by the camera's turns read from the video, how far
+    off its heading may be)."""
     weights = []
     for m in members:
         point = point_on_plane(m.ray_origin, m.ray_direction, z_prior)
         reach = 50.0 if point is None else float(np.linalg.norm(point - m.ray_origin))
-        sigma = max(0.05, settings.ray_sigma_rad * reach)
+        sigma = max(0.05, math.hypot(settings.ray_sigma_rad, math.radians(m.heading_sigma_deg)) * reach)
         weights.append(max(m.weight, 1e-3) / sigma**2)
     return np.array(weights)
 
