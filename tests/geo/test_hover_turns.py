@@ -180,25 +180,42 @@ def test_a_site_only_the_turned_frames_placed_is_queued_as_a_doubt(turning_hover
     assert all(not x.turned for s in summaries for x in s.sightings if x.frame_index not in turned)
 
 
+def _seen(frame: int, east_m: float, *, from_east_m: float = 0.0):
+    """A Slight sighting in ``frame`` of a roof at (``east_m``, 60, 4) from a camera 50 m
+    up at (``from_east_m``, 0)."""
+    from core.camera import CameraPose
+    from core.types import DamageLevel, Detection, Observation
+    from geo.observe import Projected
+
+    detection = Detection(frame_index=frame, level=DamageLevel.SLIGHT, score=0.9, box_xyxy_px=(0, 0, 10, 10),
+                          id=frame)
+    observation = Observation(frame, frame, 0.5 * frame, DamageLevel.SLIGHT, 0.9, 0.0, 0.0, east_m, 60.0,
+                              "EPSG:32616")
+    origin, target = np.array([from_east_m, 0.0, 50.0]), np.array([east_m, 60.0, 4.0])
+    return Projected(detection, observation, CameraPose(from_east_m, 0.0, 50.0, 0.0, -40.0), (), origin,
+                     (target - origin) / np.linalg.norm(target - origin), target[:2])
+
+
 def test_the_fusion_gates_widen_by_how_far_off_a_turned_heading_may_be():
     """Two sightings 6 m apart, 60 m from the camera in consecutive frames: two tracks
     under headings the telemetry gives; one when the headings came from the turns and
     may be 8 degrees off (8 m at that range)."""
-    from core.camera import CameraPose
-    from core.types import DamageLevel, Detection, Observation
     from geo.fusion import FusionSettings, associate
-    from geo.observe import Projected
 
-    def seen(frame: int, east_m: float) -> Projected:
-        detection = Detection(frame_index=frame, level=DamageLevel.SLIGHT, score=0.9, box_xyxy_px=(0, 0, 10, 10),
-                              id=frame)
-        observation = Observation(frame, frame, 0.5 * frame, DamageLevel.SLIGHT, 0.9, 0.0, 0.0, east_m, 60.0,
-                                  "EPSG:32616")
-        origin, target = np.array([0.0, 0.0, 50.0]), np.array([east_m, 60.0, 4.0])
-        return Projected(detection, observation, CameraPose(0.0, 0.0, 50.0, 0.0, -40.0), (), origin,
-                         (target - origin) / np.linalg.norm(target - origin), target[:2])
-
-    told = [seen(1, 0.0), seen(2, 6.0)]
+    told = [_seen(1, 0.0), _seen(2, 6.0)]
     assert len(associate(told, FusionSettings())) == 2
     turned = [dataclasses.replace(p, heading_sigma_deg=8.0) for p in told]
     assert len(associate(turned, FusionSettings())) == 1
+
+
+def test_a_turned_ray_weighs_less_where_a_ray_the_track_placed_meets_it():
+    """One roof seen from two places 40 m apart: the sighting placed by the turns is 4 m
+    off; the site lies where the telemetry's sighting puts it, not half-way."""
+    from geo.fusion import FusionSettings, locate
+
+    told, turned = _seen(1, 0.0), _seen(2, 4.0, from_east_m=40.0)
+    halfway = locate([told, turned], FusionSettings(), 4.0).point
+    trusted = locate([told, dataclasses.replace(turned, heading_sigma_deg=5.0)], FusionSettings(), 4.0).point
+    roof = np.array([0.0, 60.0])
+    assert np.linalg.norm(halfway[:2] - roof) > 2.0  # equal weights: pulled towards the turned sighting
+    assert np.linalg.norm(trusted[:2] - roof) < 1.0  # the telemetry's ray, held by the roof height prior
