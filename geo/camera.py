@@ -132,8 +132,9 @@ def resolve_hfov(hfov_deg: float | str | None, focal_lengths_mm: list[float] | N
 class FramePoses:
     """Camera poses of the frames that have telemetry; ``missing`` lists the others but
     ``hovering``, the frames a track without headings shows the drone still in (where its
-    camera looked is unknown: :class:`geo.sync.FrameState`). ``turned``: the placed frames
-    filmed hovering whose heading the video's turns gave (``geo.hover_turns``);
+    camera looked is unknown: :class:`geo.sync.FrameState`). ``turn_sigma_deg``: the
+    placed frames filmed hovering whose heading the video's turns gave
+    (``geo.hover_turns``), each with how far off that heading may be (degrees, one sigma);
     ``turns_refused``: hovers whose turns disagreed with where the drone flew on."""
 
     poses: dict[int, CameraPose]
@@ -142,10 +143,13 @@ class FramePoses:
     heading_source: str
     pitch_source: str
     hovering: frozenset[int] = frozenset()
-    turned: frozenset[int] = frozenset()
-    turns_refused: int = 0
-    #: how far off each turned frame's heading may be (degrees, one sigma: ``geo.hover_turns``)
     turn_sigma_deg: dict[int, float] = field(default_factory=dict)
+    turns_refused: int = 0
+
+    @property
+    def turned(self) -> frozenset[int]:
+        """The frames placed by the camera's turns read from the video."""
+        return frozenset(self.turn_sigma_deg)
 
 
 def frame_poses(
@@ -164,7 +168,7 @@ def frame_poses(
     times = np.array([frame_times_s[i] for i in indices], dtype=np.float64)
     state = aligned.interpolate(times, default_pitch_deg=default_pitch_deg)
     poses: dict[int, CameraPose] = {}
-    missing, hovering, turned = [], [], []
+    missing, hovering = [], []
     turn_sigma: dict[int, float] = {}
     offset = heading_offset_deg if state.heading_source == "track bearing" else 0.0
     for k, index in enumerate(indices):
@@ -181,13 +185,11 @@ def frame_poses(
             yaw_deg=float((state.heading_grid_deg[k] + offset) % 360.0),
             pitch_deg=float(state.pitch_deg[k]),
         )
-        if state.turned is not None and state.turned[k]:
-            turned.append(index)
-            if state.turn_sigma_deg is not None:
-                turn_sigma[index] = float(state.turn_sigma_deg[k])
+        if state.turned[k]:
+            turn_sigma[index] = float(state.turn_sigma_deg[k])
     return FramePoses(poses, {i: float(frame_times_s[i]) for i in indices}, tuple(missing),
-                      state.heading_source, state.pitch_source, frozenset(hovering), frozenset(turned),
-                      state.turns_refused, turn_sigma)
+                      state.heading_source, state.pitch_source, frozenset(hovering), turn_sigma,
+                      state.turns_refused)
 
 
 def camera_for(width_px: int, height_px: int, fov: FieldOfView) -> PinholeCamera:

@@ -111,9 +111,8 @@ def hover_spans(t_s: np.ndarray, still: np.ndarray, *, margin_s: float = MARGIN_
     """``(start, end)`` of each run of ``still`` times, widened by ``margin_s`` (merged
     where they meet)."""
     spans: list[tuple[float, float]] = []
-    t = np.asarray(t_s, dtype=np.float64)
-    for k, j in _runs(still):
-        start, end = float(t[k]) - margin_s, float(t[j]) + margin_s
+    for first, last in still_runs(t_s, still):
+        start, end = first - margin_s, last + margin_s
         if spans and start <= spans[-1][1]:
             spans[-1] = (spans[-1][0], end)
         else:

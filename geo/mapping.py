@@ -392,8 +392,9 @@ def build_damage_map_from(
             continue
         if detection.frame_index in unusable:
             p = dataclasses.replace(p, no_look=True)
-        if poses.turn_sigma_deg.get(detection.frame_index):
-            p = dataclasses.replace(p, heading_sigma_deg=poses.turn_sigma_deg[detection.frame_index])
+        turn_sigma = poses.turn_sigma_deg.get(detection.frame_index, 0.0)
+        if turn_sigma:
+            p = dataclasses.replace(p, heading_sigma_deg=turn_sigma)
         projected.append(p)
 
     fusion = fusion or FusionSettings()

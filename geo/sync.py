@@ -87,9 +87,9 @@ class FrameState:
     heading_source: str
     pitch_source: str
     hovering: np.ndarray
-    turned: np.ndarray | None = None
-    turns_refused: int = 0
-    turn_sigma_deg: np.ndarray | None = None
+    turned: np.ndarray
+    turn_sigma_deg: np.ndarray
+    turns_refused: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,7 +181,7 @@ class AlignedTrack:
             heading = np.where(still, np.nan, bearing)
             heading_source = "track bearing"
             if self.hover_turns and self._hovers:
-                moving_t, moving_bearing = self._moving_bearings()
+                moving_t, moving_bearing = self._moving_bearings
                 from_turns, turn_sigma, refused = headings_while_still(t, self._hovers, moving_t, moving_bearing,
                                                                        self.hover_turns)
                 turned = valid & np.isfinite(from_turns)  # the hovers, and the slowing down and speeding up
@@ -198,7 +198,7 @@ class AlignedTrack:
             pitch_source = f"default {default_pitch_deg:g} deg"
         valid &= np.isfinite(heading)
         return FrameState(t, east, north, height, heading, pitch, valid, heading_source, pitch_source, hovering,
-                          turned, refused, turn_sigma)
+                          turned, turn_sigma, refused)
 
     @staticmethod
     def _interp(t: np.ndarray, ts: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -213,21 +213,23 @@ class AlignedTrack:
         unwrapped = np.unwrap(np.radians(degrees[ok]))
         return np.degrees(np.interp(t, ts[ok], unwrapped)) % 360.0
 
-    def _track_bearing(self, t: np.ndarray, window_s: float = 1.0,
-                       min_speed_mps: float = HOVER_SPEED_MPS) -> tuple[np.ndarray, np.ndarray]:
-        """Grid bearing of travel at ``t``, from the positions ``window_s`` either side, and
-        where the drone is still (under ``min_speed_mps`` over that window); there the
-        bearing is that of the travel before and after, which says nothing of where a
-        hovering drone, free to turn, looked. On a real Mini 2 flight whose log also holds
-        the drone's heading, that bearing was off it by a median of 65 degrees while the
-        drone was still, and 12 while it flew."""
+    #: seconds either side of a time over which the drone's travel is judged
+    TRAVEL_WINDOW_S = 1.0
+
+    def _track_bearing(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Grid bearing of travel at ``t``, from the positions :attr:`TRAVEL_WINDOW_S`
+        either side, and where the drone is still (under :data:`HOVER_SPEED_MPS` over that
+        window); there the bearing is that of the travel before and after, which says
+        nothing of where a hovering drone, free to turn, looked. On a real Mini 2 flight
+        whose log also holds the drone's heading, that bearing was off it by a median of 65
+        degrees while the drone was still, and 12 while it flew."""
         good = self.good
         ts, e, n = self.t_s[good], self.east_m[good], self.north_m[good]
         if len(ts) < 2:
             return np.full(len(t), np.nan), np.zeros(len(t), dtype=bool)
         # Bearing at each sample, then interpolated as an angle.
-        moving_t, moving_bearing = self._moving_bearings(window_s, min_speed_mps)
-        still = travel(t, ts, e, n, window_s)[2] < min_speed_mps
+        moving_t, moving_bearing = self._moving_bearings
+        still = travel(t, ts, e, n, self.TRAVEL_WINDOW_S)[2] < HOVER_SPEED_MPS
         if not len(moving_t):
             return np.full(len(t), np.nan), still
         return self._interp_angle(t, moving_t, moving_bearing), still
@@ -238,24 +240,27 @@ class AlignedTrack:
         return self._track_bearing(np.atleast_1d(np.asarray(t_s, dtype=np.float64)))[1]
 
     @cached_property
-    def _hovers(self) -> list[tuple[float, float]]:
-        """``(first, last)`` times of each run of the good samples where the drone is still."""
-        good = self.good
-        ts = self.t_s[good]
-        if len(ts) < 2:
-            return []
-        return still_runs(ts, travel(ts, ts, self.east_m[good], self.north_m[good])[2] < HOVER_SPEED_MPS)
-
-    def _moving_bearings(self, window_s: float = 1.0,
-                         min_speed_mps: float = HOVER_SPEED_MPS) -> tuple[np.ndarray, np.ndarray]:
-        """The good samples' times where the drone travelled, and its grid bearing there."""
+    def _sample_travel(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """At each good sample: its time, the grid bearing of the travel around it, and
+        whether the drone is still there (computed once: every interpolation reads it)."""
         good = self.good
         ts, e, n = self.t_s[good], self.east_m[good], self.north_m[good]
         if len(ts) < 2:
-            return np.empty(0), np.empty(0)
-        de, dn, speed = travel(ts, ts, e, n, window_s)
-        moving = speed >= min_speed_mps
-        return ts[moving], np.degrees(np.arctan2(de[moving], dn[moving])) % 360.0
+            return ts, np.empty(len(ts)), np.zeros(len(ts), dtype=bool)
+        de, dn, speed = travel(ts, ts, e, n, self.TRAVEL_WINDOW_S)
+        return ts, np.degrees(np.arctan2(de, dn)) % 360.0, speed < HOVER_SPEED_MPS
+
+    @property
+    def _moving_bearings(self) -> tuple[np.ndarray, np.ndarray]:
+        """The good samples' times where the drone travelled, and its grid bearing there."""
+        ts, bearing, still = self._sample_travel
+        return ts[~still], bearing[~still]
+
+    @cached_property
+    def _hovers(self) -> list[tuple[float, float]]:
+        """``(first, last)`` times of each run of the good samples where the drone is still."""
+        ts, _, still = self._sample_travel
+        return still_runs(ts, still)
 
 
 def heights_need_ground(track: Track) -> bool:

@@ -121,8 +121,7 @@ def _column(aligned: AlignedTrack, attr: str) -> np.ndarray:
 def telemetry_at(aligned: AlignedTrack, t_s: Iterable[float]) -> dict[str, np.ndarray]:
     """Per video time: ``gap_s``, ``hole_s`` (the gap beyond the track's usual spacing), ``speed_mps`` (over the second around it),
     ``h_accuracy_m`` and ``v_accuracy_m`` (NaN where the track gives none), interpolated
-    between the good fixes; ``turn_sigma_deg``, how far off a heading the camera's turns
-    read from the video gave may be (``geo.hover_turns``; 0 elsewhere)."""
+    between the good fixes."""
     t = np.atleast_1d(np.asarray(list(t_s), dtype=np.float64))
     out: dict[str, np.ndarray] = {"gap_s": aligned.gap_s(t) if len(t) else np.zeros(0)}
     steps = np.diff(aligned.t_s[aligned.good])
@@ -138,9 +137,6 @@ def telemetry_at(aligned: AlignedTrack, t_s: Iterable[float]) -> dict[str, np.nd
         ts = aligned.t_s[good]
         ok = np.isfinite(values)
         out[attr] = np.interp(t, ts[ok], values[ok]) if ok.any() else np.full(len(t), np.nan)
-    at = aligned.interpolate(t) if aligned.hover_turns and len(t) else None
-    out["turn_sigma_deg"] = (at.turn_sigma_deg if at is not None and at.turn_sigma_deg is not None
-                             else np.zeros(len(t)))
     return out
 
 
@@ -172,7 +168,8 @@ def budget_sites(fused: list[FusedSite], aligned: AlignedTrack, *, camera_sigma_
                 vertical_accuracy_m=_with_ground(float(at["v_accuracy_m"][k]), ground_sigma_m),
                 reach_m=float(np.hypot(*(position[:2] - origin[:2]))), height_m=float(origin[2] - position[2]),
                 gap_s=float(at["hole_s"][k]), speed_mps=float(at["speed_mps"][k]), clock_sigma_s=clock_sigma_s,
-                camera_sigma_deg=math.hypot(camera_sigma_deg, float(at["turn_sigma_deg"][k]))))
+                # a frame placed by the camera's turns read from the video: how far off its heading may be
+                camera_sigma_deg=math.hypot(camera_sigma_deg, m.heading_sigma_deg)))
             k += 1
         budget = root_mean_square(budgets, geometry_m=float(site.uncertainty_m))
         out.append(replace(site, uncertainty_m=budget.total_m, budget=budget, member_budgets=tuple(budgets)))

@@ -7,6 +7,7 @@ Both describe the run with an :class:`AnalysisRequest`.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -177,12 +178,9 @@ def plan(
         given = dict(model=model, device=request.device)
     else:
         given = dict(weights=request.weights, device=request.device, inference=request.inference())
-    telemetry: list[Track | None] = []  # read once, when first needed
-
-    def track() -> Track | None:
-        if not telemetry:
-            telemetry.append(_telemetry_or_none(store))
-        return telemetry[0]
+    @functools.cache
+    def track() -> Track | None:  # read once, when first needed
+        return _telemetry_or_none(store)
 
     checked: list[PlacementCheck] = []
 

@@ -145,16 +145,14 @@ def test_a_turning_hover_under_a_gpx_is_placed_by_the_video(turning_hover):
     alone = [placed.aligned.interpolate([t]).heading_grid_deg[0] for t in times]
     assert np.allclose(together, alone, equal_nan=True)
     # a site seen from the hover is less sure of where the camera looked: the turn's own error joins its budget
-    from geo.uncertainty import telemetry_at
-
     start_yaw = placed.frame_poses.poses[min(frames)].yaw_deg
 
     def turned_by(index: int) -> float:
         return abs((placed.frame_poses.poses[index].yaw_deg - start_yaw + 180.0) % 360.0 - 180.0)
 
     widest = max(turned, key=turned_by)
-    at = telemetry_at(placed.aligned, [frames[widest], frames[min(frames)]])
-    assert at["turn_sigma_deg"][0] > 3.0 and at["turn_sigma_deg"][1] == 0.0
+    sigma = placed.frame_poses.turn_sigma_deg
+    assert sigma[widest] > 3.0 and sigma.get(min(frames), 0.0) == 0.0
 
 
 def test_a_site_only_the_turned_frames_placed_is_queued_as_a_doubt(turning_hover):
@@ -178,6 +176,15 @@ def test_a_site_only_the_turned_frames_placed_is_queued_as_a_doubt(turning_hover
     only_turned = [s for s in summaries if all(x.frame_index in turned for x in s.sightings)]
     assert only_turned and all(all(x.turned for x in s.sightings) for s in only_turned)
     assert all(not x.turned for s in summaries for x in s.sightings if x.frame_index not in turned)
+    # its error budget holds how far off the turned frames' headings may be
+    from geo.uncertainty import budget_sites
+
+    site = next(f for f in built.all_fused if any(m.heading_sigma_deg > 1.0 for m in f.members))
+    told = dataclasses.replace(site, budget=None, members=tuple(dataclasses.replace(m, heading_sigma_deg=0.0)
+                                                                for m in site.members))
+    (with_turns,) = budget_sites([dataclasses.replace(site, budget=None)], built.aligned)
+    (without,) = budget_sites([told], built.aligned)
+    assert with_turns.budget.camera > without.budget.camera
 
 
 def _seen(frame: int, east_m: float, *, from_east_m: float = 0.0):
