@@ -47,6 +47,13 @@ def true_camera(camera: dict) -> dict[str, float]:
             "heading_offset_deg": float(np.median((yaw - bearing + 180.0) % 360.0 - 180.0))}
 
 
+def _row(label: object, source: str, every: list[float], shown: list[float]) -> str:
+    """Sites, median distance and sites more than 10 m off: every site / the map's."""
+    return (f"{label:>5}  {source:<8} {len(every):>4}/{len(shown):<4}  "
+            f"{statistics.median(every or [0]):>5.1f}/{statistics.median(shown or [0]):<5.1f}  "
+            f"{sum(d > 10 for d in every):>4}/{sum(d > 10 for d in shown):<4}")
+
+
 def main(argv: list[str] | None = None) -> int:
     from geo.evaluation import detections_from_coco
     from geo.mapping import build_damage_map_from
@@ -105,13 +112,9 @@ def main(argv: list[str] | None = None) -> int:
             pooled[source][0] += every
             pooled[source][1] += shown
             unplaced = len(getattr(damage_map.frame_poses, "hovering", ()))
-            print(f"{seed:>5}  {source:<8} {len(every):>4}/{len(shown):<4}  "
-                  f"{statistics.median(every or [0]):>5.1f}/{statistics.median(shown or [0]):<5.1f}  "
-                  f"{sum(d > 10 for d in every):>4}/{sum(d > 10 for d in shown):<4}  {unplaced:>8}")
+            print(_row(seed, source, every, shown) + f"  {unplaced:>8}")
     for source, (every, shown) in pooled.items():
-        print(f"{'all':>5}  {source:<8} {len(every):>4}/{len(shown):<4}  "
-              f"{statistics.median(every or [0]):>5.1f}/{statistics.median(shown or [0]):<5.1f}  "
-              f"{sum(d > 10 for d in every):>4}/{sum(d > 10 for d in shown):<4}")
+        print(_row("all", source, every, shown))
     print(f"flights under {work}")
     return 0
 
