@@ -18,6 +18,7 @@ the pooled figures. Targets: recall and precision >= 0.8, median distance <= 5 m
     python bench/site_accuracy.py --work DIR --reuse --thresholds 0.3 0.5 0.7     # the map at other slider settings
     python bench/site_accuracy.py --seconds 20 --hover 4,10 --seeds 337 338       # flights that stop and hover 10 s
     python bench/site_accuracy.py --seconds 20 --hover 4,10 --hover-every 0       # ... with every frame of the hover
+    python bench/site_accuracy.py --seconds 20 --hover 4,10 --hover-turn 60 --gpx # ... turning, under a GPX (no heading)
 
 Each seed is scored twice: every site (``export --include-unconfirmed``) and the sites
 the map shows (the default export: confirmed sites only, see docs/exports.md). With
@@ -197,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="flights that stop and hover that long (synth --hover): a hover's frames are one look")
     parser.add_argument("--hover-every", default=None, metavar="S",
                         help="analyze --hover-every: one frame every S seconds of a hover (default analyze's; 0: all)")
+    parser.add_argument("--hover-turn", type=float, default=0.0, metavar="DEG",
+                        help="with --hover: the drone turns this far away and back while it hovers (synth --hover-turn)")
+    parser.add_argument("--gpx", action="store_true",
+                        help="map from the flight's GPX (no heading, no gimbal: the assumed camera) instead of its SRT")
     args = parser.parse_args(argv)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="site-accuracy-"))
     if args.truth_masks:
@@ -221,12 +226,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{shown.recall:>6.2f}  {shown.median_distance_m:>8.1f}")
 
     for seed in args.seeds:
-        flight = work / (f"flight-{seed}" + (f"-hover{args.hover.replace(',', '-')}" if args.hover else ""))
+        hover = (f"-hover{args.hover.replace(',', '-')}" + (f"-turn{args.hover_turn:g}" if args.hover_turn else "")
+                 if args.hover else "")
+        flight = work / f"flight-{seed}{hover}"
         if not (flight / "flight.mp4").is_file():
             damagemap("synth", str(flight), "--seed", str(seed), "--split", "test", "--seconds", str(args.seconds),
                       "--fps", "10", "--size", args.size, "--annotate-every", "5",
-                      *(["--hover", args.hover] if args.hover else []))
-        project = work / f"project-{flight.name.removeprefix('flight-')}.damagemap"
+                      *(["--hover", args.hover, "--hover-turn", f"{args.hover_turn:g}"] if args.hover else []))
+        project = work / f"project-{flight.name.removeprefix('flight-')}{'-gpx' if args.gpx else ''}.damagemap"
         if not (args.reuse and project.is_file()):
             project.unlink(missing_ok=True)
             analyze = ["analyze", str(flight / "flight.mp4"), "--project", str(project), "--fps", "2", "--quiet"]
@@ -238,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
                 analyze.append("--srn" if args.srn else "--no-srn")
             if args.hover_every is not None:
                 analyze += ["--hover-every", args.hover_every]
+            if args.gpx:
+                ground = json.loads((flight / "camera.json").read_text())["origin"]["ground_alt_m"]
+                analyze += ["--track", str(flight / "flight.gpx"), "--ground-elevation", f"{ground:g}"]
             analyze += detector_arguments(args)
             started = time.perf_counter()
             damagemap(*analyze)
@@ -248,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         truth = read_damaged_buildings(flight / "truth.geojson")
         results = {}
         for key, extra in keys:
-            out = work / f"export-{flight.name.removeprefix('flight-')}-{key}"
+            out = work / f"export-{project.stem.removeprefix('project-')}-{key}"
             damagemap("export", str(project), "--to", str(out), "--formats", "sites", *extra)
             sites = json.loads((out / "damage_sites.geojson").read_text())["features"]
             points = [tuple(f["geometry"]["coordinates"][:2]) for f in sites]

@@ -7,13 +7,14 @@ pyramidal Lucas-Kanade optical flow, and a similarity transform (shift, rotation
 is fitted to the tracks with RANSAC (``estimateAffinePartial2D``), so moving objects and
 bad tracks do not count. The result is a time series in pixels per second of the working
 width, for :mod:`geo.clock_offset` to match against a telemetry track's speed and turns.
+:func:`held_views` uses the same fit to tell which frames filmed from one spot repeat a view.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -136,10 +137,7 @@ def motion_from_frames(frames: Iterable[tuple[float, np.ndarray]], *, width_px: 
     previous_t = 0.0
     height, width = 0, width_px
     for t, image in frames:
-        grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        scale = width_px / grey.shape[1]
-        if scale < 1.0:
-            grey = cv2.resize(grey, (width_px, max(8, round(grey.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+        grey = _working_grey(image, width_px)
         if previous is not None and t > previous_t:
             step = t - previous_t
             found = pair_motion(previous, grey) if previous.shape == grey.shape else None
@@ -155,6 +153,74 @@ def motion_from_frames(frames: Iterable[tuple[float, np.ndarray]], *, width_px: 
     return ImageMotion(columns[:, 0], columns[:, 1], columns[:, 2], columns[:, 3], columns[:, 4],
                        columns[:, 6].astype(bool), int(width), columns[:, 5],
                        np.array(bands, dtype=np.float64).reshape(-1, BANDS, 2), int(height))
+
+
+def _working_grey(image: np.ndarray, width_px: int) -> np.ndarray:
+    """``image`` (RGB or grey) grey, shrunk to ``width_px`` when wider."""
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    scale = width_px / grey.shape[1]
+    if scale < 1.0:
+        grey = cv2.resize(grey, (width_px, max(8, round(grey.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    return grey
+
+
+#: A frame holds the view it is compared with (:func:`held_views`) while the content at
+#: its centre has moved less than this share of the frame's width, ...
+HELD_SHIFT_SHARE = 0.1
+#: ... the image has turned less than this (degrees) ...
+HELD_TURN_DEG = 5.0
+#: ... and its scale changed by less than this (log scale: about 5%).
+HELD_LOG_SCALE = 0.05
+
+
+def held_views(frames: Iterable[tuple[int, np.ndarray]], *, width_px: int = DEFAULT_WIDTH_PX) -> dict[int, int]:
+    """Each of ``frames`` (``(index, image)`` in time order, filmed from one spot) mapped
+    to the index of the frame whose view it holds: the first frame opens a view, and
+    each later frame stays in the open view while its image, compared with the view's
+    first, has moved less than :data:`HELD_SHIFT_SHARE` of the width, turned less than
+    :data:`HELD_TURN_DEG` and changed scale less than :data:`HELD_LOG_SCALE`; otherwise,
+    or where too few features can be followed between the two (water, a blurred or dark
+    frame), it opens a view of its own.
+
+    Compared with the view's first frame, not with the frame before: a slow turn or
+    drift opens a new view once it has added up, however little each step moves."""
+    views: dict[int, int] = {}
+    anchor: np.ndarray | None = None
+    anchor_index = -1
+    for index, image in frames:
+        grey = _working_grey(image, width_px)
+        if anchor is not None and anchor.shape == grey.shape:
+            found = pair_motion(anchor, grey)
+            if found is not None:
+                dx, dy, rotation, log_scale, _ = found
+                if (math.hypot(dx, dy) < HELD_SHIFT_SHARE * grey.shape[1] and abs(rotation) < HELD_TURN_DEG
+                        and abs(log_scale) < HELD_LOG_SCALE):
+                    views[index] = anchor_index
+                    continue
+        anchor, anchor_index = grey, index
+        views[index] = index
+    return views
+
+
+def video_held_views(path: str | os.PathLike, stretches: Iterable[Sequence[int]], *,
+                     width_px: int = DEFAULT_WIDTH_PX) -> dict[int, int]:
+    """:func:`held_views` of each stretch of frame indices (ascending; each filmed from
+    one spot) of a video file, decoded once.
+
+    Raises
+    ------
+    core.errors.VideoError
+        Naming the file when it cannot be read.
+    """
+    from engine.video import VideoReader
+
+    views: dict[int, int] = {}
+    with VideoReader(path) as reader:
+        for stretch in stretches:
+            frames = ((frame.index, frame.image) for frame in reader.iter_frames(list(stretch))
+                      if frame.image is not None)
+            views.update(held_views(frames, width_px=width_px))
+    return views
 
 
 def video_motion(
@@ -174,4 +240,4 @@ def video_motion(
     return motion_from_frames(frames, width_px=width_px)
 
 
-__all__ = ["ImageMotion", "motion_from_frames", "pair_motion", "video_motion"]
+__all__ = ["ImageMotion", "held_views", "motion_from_frames", "pair_motion", "video_held_views", "video_motion"]

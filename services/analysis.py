@@ -10,12 +10,12 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import InputError
+from core.errors import InputError, VideoError
 from core.settings import HOVER_EVERY_S, MAX_TILES, MIN_INPUT_SIZE, detector_overrides
 from core.store import ProjectStore
 
@@ -192,7 +192,8 @@ def plan(
         check = placement_check(store, selected, track=track(), video=video.as_dict(), geometry=geometry)
         checked.append(check)
         times = {i: float(video.pts_s[i]) for i in selected}
-        return frames_a_view_repeats(check.views, times, every_s=request.hover_every)
+        views = {**check.views, **_views_held_while_hovering(store.video_path, selected, check.hovering_frames)}
+        return frames_a_view_repeats(views, times, every_s=request.hover_every)
 
     planned = plan_analysis(
         store, stride=request.stride, fps=request.fps, srn=request.srn, srn_weights=request.srn_weights,
@@ -210,8 +211,8 @@ def plan(
         video = None if planned.video is None else planned.video.as_dict()
         if not check_placement:
             check = PlacementCheck()
-        elif checked:  # the hovering frames are never left out: the same problem and count
-            check = checked[0]
+        elif checked:  # the same problem; the hovering frames still to analyse
+            check = replace(checked[0], hovering_frames=checked[0].hovering_frames - set(planned.skipped))
         else:
             check = placement_check(store, planned.selected, track=track(), video=video, geometry=geometry)
         if check.problem is not None:
@@ -222,6 +223,31 @@ def plan(
         if caution is not None:
             planned.notes.append(f"caution: {caution}")
     return planned
+
+
+def _views_held_while_hovering(video_path: str | Path, selected: Sequence[int], hovering: Collection[int]) -> dict[int, int]:
+    """The views of the frames a hover leaves unplaced (the telemetry gives no heading),
+    read from their images (``engine.motion.held_views``): where the camera looked is
+    unknown, but a frame whose image holds an earlier one's repeats its view all the same.
+    Numbered below zero, apart from the map's views; none when the video cannot be read
+    (the analysis says why)."""
+    from engine.motion import video_held_views
+
+    if not hovering:
+        return {}
+    stretches: list[list[int]] = []
+    still = False
+    for index in sorted(selected):  # a frame the hover does not hold breaks the stretch
+        if index in hovering:
+            if not still:
+                stretches.append([])
+            stretches[-1].append(index)
+        still = index in hovering
+    try:
+        held = video_held_views(video_path, stretches)
+    except VideoError:
+        return {}
+    return {index: -1 - first for index, first in held.items()}
 
 
 def _telemetry_or_none(store: ProjectStore) -> Track | None:

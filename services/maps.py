@@ -135,13 +135,18 @@ def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | 
 class PlacementCheck:
     """What the project's telemetry, with its settings as they stand, makes of frames to
     analyse (:func:`placement_check`): ``problem``, why it would place none of them;
-    ``hovering``, how many it leaves unplaced because the drone hovered under telemetry
-    with no heading (``geo.sync``); ``views``, each placed frame's view
+    ``hovering_frames``, those it leaves unplaced because the drone hovered under
+    telemetry with no heading (``geo.sync``); ``views``, each placed frame's view
     (:func:`geo.views.distinct_views`: frames with one number are one look at the ground)."""
 
     problem: str | None = None
-    hovering: int = 0
+    hovering_frames: frozenset[int] = frozenset()
     views: Mapping[int, int] = field(default_factory=dict, compare=False)
+
+    @property
+    def hovering(self) -> int:
+        """How many frames a hover under telemetry with no heading leaves unplaced."""
+        return len(self.hovering_frames)
 
     @property
     def hovering_caution(self) -> str | None:
@@ -216,7 +221,7 @@ def check_placement(frame_times: Mapping[int, float], track: Track, video: Mappi
         built = build_damage_map_from([], dict(frame_times), track, video=dict(video), **settings_arguments(settings))
     except DamagemapError as exc:
         return PlacementCheck(str(exc))
-    return PlacementCheck(hovering=len(built.frame_poses.hovering), views=dict(built.views))
+    return PlacementCheck(hovering_frames=frozenset(built.frame_poses.hovering), views=dict(built.views))
 
 
 def placement_problem(store: ProjectStore, frame_indices: Sequence[int], *, track: Track | None = None,

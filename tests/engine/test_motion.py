@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.motion import motion_from_frames, pair_motion
+from engine.motion import held_views, motion_from_frames, pair_motion
 
 
 def texture(size=(180, 320), seed=0) -> np.ndarray:
@@ -54,6 +54,24 @@ def test_motion_series_in_pixels_per_second():
     assert motion.t_s[0] == pytest.approx(0.1)
     assert np.allclose(motion.dy_px_s[:4], 10.0, atol=1.0)  # 2 px per 0.2 s
     assert list(motion.valid) == [True, True, True, True, False]
+
+
+def test_frames_hold_a_view_until_their_image_has_moved_away_from_its_first():
+    """A drift of 9 px a frame (under 3% of the width) holds the view for three more
+    frames; the fourth has moved 36 px from the view's first, over a tenth of the width:
+    a new view, compared from then on with its own first frame."""
+    image = texture()
+    frames = [(10 + k, shifted(image, 9.0 * k, 0.0)) for k in range(7)]
+    assert held_views(frames, width_px=320) == {10: 10, 11: 10, 12: 10, 13: 10, 14: 14, 15: 14, 16: 14}
+
+
+@pytest.mark.parametrize("changed", ["turned", "zoomed", "blank"])
+def test_a_turned_zoomed_or_featureless_frame_opens_a_view(changed):
+    image = texture()
+    other = {"turned": shifted(image, 0.0, 0.0, angle_deg=8.0),
+             "zoomed": cv2.resize(image, None, fx=1.1, fy=1.1)[9:189, 16:336],
+             "blank": np.full_like(image, 128)}[changed]
+    assert held_views([(0, image), (1, shifted(image, 1.0, 1.0)), (2, other)]) == {0: 0, 1: 0, 2: 2}
 
 
 def test_clock_offset_of_a_rendered_flight(manoeuvring_flight, gpx_clock_shifted, tmp_path):

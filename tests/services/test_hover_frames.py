@@ -1,8 +1,8 @@
 """While the drone holds one view (it hovers), the analysis looks at one frame every few
 seconds of it, not every frame the rate selects: the map counts the hover as one look, so
 the time the other frames would cost buys nothing on the map. A pass is analysed whole; a
-hover the telemetry cannot place (no heading) is analysed whole; analysing again with a
-shorter interval adds what was left out to the same run."""
+hover the telemetry cannot place (no heading) is thinned where its images repeat; analysing
+again with a shorter interval adds what was left out to the same run."""
 
 from __future__ import annotations
 
@@ -59,18 +59,52 @@ def test_a_hover_is_analysed_one_frame_every_two_seconds_and_the_rest_whole(tmp_
         assert not plan(store, _request(tiny_detector)).todo
 
 
-def test_a_hover_the_telemetry_cannot_place_is_analysed_whole(tmp_path, hover_flight, tiny_detector):
-    """A GPX gives no heading: where the camera looked while the drone hovered is unknown
-    (it may have turned to look anywhere), so nothing says a frame repeats another."""
+def _gpx_plan(tmp_path: Path, flight, tiny_detector: Path, **changes):
     from engine.synth.flyover import DEFAULT_GROUND_ALT_M
 
-    with ProjectStore.create(tmp_path / "p.dmproj", video_path=hover_flight.video,
-                             telemetry_path=Path(hover_flight.gpx)) as store:
+    tmp_path.mkdir(exist_ok=True)
+    with ProjectStore.create(tmp_path / "p.dmproj", video_path=flight.video, telemetry_path=Path(flight.gpx)) as store:
         store.set_project_settings(dataclasses.replace(store.project_settings(),
                                                        ground_elevation_m=DEFAULT_GROUND_ALT_M))
-        planned = plan(store, _request(tiny_detector, fps=2.0), check_placement=True)
-    assert not planned.skipped and len(planned.selected) == 12
-    assert any(n.startswith("caution: ") and "hovered" in n for n in planned.notes)
+        return plan(store, _request(tiny_detector, fps=2.0, **changes), check_placement=True)
+
+
+def _hovering_caution(planned) -> int:
+    [caution] = [n for n in planned.notes if n.startswith("caution: ") and "hovered" in n]
+    return int(caution.removeprefix("caution: ").split()[0])
+
+
+def test_a_hover_the_telemetry_cannot_place_is_thinned_by_its_images(tmp_path, hover_flight, tiny_detector):
+    """A GPX gives no heading: where the camera looked while the drone hovered is unknown,
+    but frames whose image holds an earlier one's repeat its view all the same."""
+    planned = _gpx_plan(tmp_path, hover_flight, tiny_detector)
+    times = {i: i / 10.0 for i in range(60)}
+    assert len(planned.selected) + len(planned.skipped) == 12
+    assert planned.skipped and all(HOVER[0] < times[i] < sum(HOVER) for i in planned.skipped)
+    # a frame every 2 s of the held view: the frames kept on either side of those left out
+    before = max(i for i in planned.selected if i < min(planned.skipped))
+    after = min(i for i in planned.selected if i > max(planned.skipped))
+    assert times[after] - times[before] == pytest.approx(2.0)
+    assert any("only repeat a view the drone held" in n for n in planned.notes)
+    # the caution counts the hovering frames still to analyse, not those left out
+    whole = _gpx_plan(tmp_path / "whole", hover_flight, tiny_detector, hover_every_s=0.0)
+    assert not whole.skipped and len(whole.selected) == 12
+    assert _hovering_caution(planned) == _hovering_caution(whole) - len(planned.skipped)
+
+
+def test_a_hover_whose_camera_turns_keeps_the_frames_that_turned(tmp_path, flyover_once, tiny_detector):
+    """The same under a GPX, the drone turning 60 degrees away and back while it hovers:
+    the images that turned are new views, analysed; only where the turn holds still long
+    enough (at its far end) could frames be left out."""
+    turning = flyover_once("hover-turn", seconds=8.0, fps=10.0, size=(320, 180), seed=3, annotate_every=40,
+                           hover=(2.0, 4.0), hover_turn_deg=60.0)
+    still = flyover_once("hover-still", seconds=8.0, fps=10.0, size=(320, 180), seed=3, annotate_every=40,
+                         hover=(2.0, 4.0))
+    left_out = {name: _gpx_plan(tmp_path / name, flight, tiny_detector).skipped
+                for name, flight in (("turning", turning), ("still", still))}
+    assert len(left_out["still"]) >= 3
+    assert len(left_out["turning"]) < len(left_out["still"])
+    assert all(3.0 < i / 10.0 < 5.0 for i in left_out["turning"])  # around the far end of the turn
 
 
 def test_a_project_without_telemetry_is_analysed_whole(tmp_path, hover_flight, tiny_detector):
