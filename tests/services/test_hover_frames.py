@@ -132,3 +132,18 @@ def test_the_geometry_runs_where_the_caller_says(tmp_path, hover_flight, tiny_de
 def test_a_bad_interval_is_refused(every):
     with pytest.raises(InputError, match="one every S seconds, S >= 0"):
         AnalysisRequest(hover_every_s=every)
+
+
+def test_the_images_are_read_where_they_cost_less_than_the_frames_they_save(hover_flight):
+    """Decoding a hover once more costs less than the CPU detector's time on its frames up
+    to 1080 lines; a GPU's detector, or a 4K frame's decoding, turns that around."""
+    import torch
+
+    from engine.video import probe_video
+    from services.analysis import _images_pay_off
+
+    video = probe_video(hover_flight.video)
+    assert _images_pay_off(video, "cpu") and _images_pay_off(video, torch.device("cpu"))
+    assert not _images_pay_off(video, torch.device("cuda"))
+    assert not _images_pay_off(dataclasses.replace(video, width_px=3840, height_px=2160), "cpu")
+    assert _images_pay_off(dataclasses.replace(video, width_px=1080, height_px=1920), "cpu")  # upright 1080p
