@@ -51,6 +51,12 @@ HFOV_RANGE = (50.0, 110.0)
 #: or its pitch is the shallowest searched: the flow does not follow the track (rendered
 #: flights: 0.2-0.8; a video beside another flight's log: about 3).
 MAX_RELATIVE_MISFIT = 1.5
+#: A fitted field of view this unsure (the spread of the flight's halves, degrees) leaves
+#: the pitch unsure too (:attr:`FlowView.width_unsure`). On twelve rendered flights that
+#: hover 8 of 20 s, the four whose pitch was read 17-21 degrees too shallow had 25.5-30,
+#: one read right 25.5, the other seven 5-20.5; ten flights that do not hover 5-17.5
+#: (`python bench/site_accuracy.py --truth-masks` renders such flights).
+UNSURE_HFOV_SIGMA_DEG = 25.0
 #: :attr:`FlowView.hfov_source` of a field of view fitted from the flow.
 ESTIMATED_FOV_SOURCE = "estimated from the image flow"
 
@@ -82,6 +88,15 @@ class FlowView:
     def hfov_estimated(self) -> bool:
         """Whether the field of view was fitted from the flow (not held from a source)."""
         return self.hfov_source == ESTIMATED_FOV_SOURCE
+
+    @property
+    def width_unsure(self) -> bool:
+        """Whether the flow left the field of view, and with it the pitch, unsure: fitted
+        (not given) and the flight's two halves read it :data:`UNSURE_HFOV_SIGMA_DEG` or
+        more apart. On a flight that hardly turns, a steeper, wider camera and a
+        shallower, narrower one make nearly the same flow; the field of view given
+        (``--hfov``, the drone's name) leaves the pitch alone to fit, which the flow fixes."""
+        return self.hfov_estimated and self.hfov_sigma_deg >= UNSURE_HFOV_SIGMA_DEG
 
     def note(self) -> str:
         return (f"camera estimated from the ground's flow through the frame ({self.samples} frame pairs, turn rate "
@@ -280,5 +295,5 @@ def apply_view(poses: Mapping[int, CameraPose], view: FlowView, *, heading: bool
     return {i: replace(p, pitch_deg=view.pitch_deg, yaw_deg=(p.yaw_deg + offset) % 360.0) for i, p in poses.items()}
 
 
-__all__ = ["ESTIMATED_FOV_SOURCE", "FlowAgainstTrack", "FlowView", "apply_view", "flow_against_track",
+__all__ = ["ESTIMATED_FOV_SOURCE", "UNSURE_HFOV_SIGMA_DEG", "FlowAgainstTrack", "FlowView", "apply_view", "flow_against_track",
            "ground_angle_rate", "view_from_flow"]

@@ -237,6 +237,8 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
                      "follow the telemetry); assumed as before")
         return VideoGeoreferencing(settings, None, tuple(lines))
     lines.append(view.note())
+    if view.width_unsure:
+        lines.append(UNSURE_WIDTH_HINT)
     if hfov is None and view.hfov_estimated:  # a held one the map finds itself, source and all
         settings = replace(settings, hfov_deg=round(view.hfov_deg, 1))
     # kept with the settings, so the app and later exports place the map with the same camera
@@ -245,6 +247,13 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
                        heading_offset_deg=round(view.yaw_offset_deg, 1),
                        heading_offset_sigma_deg=round(view.yaw_sigma_deg, 1))
     return VideoGeoreferencing(settings, view, tuple(lines))
+
+
+#: What to do when the flow leaves the camera's width unsure (``FlowView.width_unsure``).
+UNSURE_WIDTH_HINT = ("camera: the flow hardly tells a steeper, wider camera from a shallower, narrower one on this "
+                     "flight (it turns too little), so the pitch is unsure too: give the field of view (--hfov DEG, "
+                     "or the drone's name, e.g. --hfov mini-2; in the app, Georeferencing… > Horizontal field of view) and "
+                     "read the camera again; the pitch is then read alone")
 
 
 def turns_summary(turns: Turns) -> tuple[float, float]:

@@ -259,6 +259,10 @@ class GeoSettingsDialog(QDialog):
         if view.hfov_estimated and self.hfov_spin.value() <= _NO_HFOV:  # the pitch holds with this width only
             self.hfov_spin.setValue(round(float(view.hfov_deg), 1))
             text += f", {view.hfov_deg:.0f}° wide"
+            if view.width_unsure:
+                text += (f" ± {view.hfov_sigma_deg:.0f}°: this flight turns too little to tell a steeper, wider "
+                         "camera from a shallower, narrower one. Set the drone's field of view above and read again: "
+                         "the pitch is then read alone.")
         if report.height is not None and report.ground_elevation_m is not None \
                 and self.elevation_spin.value() <= _NO_ELEVATION_M:  # read at these heights: the map needs them too
             self._show_ground(report)

@@ -159,3 +159,21 @@ def test_where_the_camera_turned_while_hovering_is_read_with_the_camera(qtbot, f
     with qtbot.waitSignal(kept._camera_job.finished, timeout=60_000):
         pass
     assert "gives the gimbal pitch" in kept.camera_label.text() and kept.settings().hover_turns
+
+
+def test_an_unsure_camera_width_asks_for_the_drones_field_of_view(qtbot, sites_flyover):
+    """A reading whose width the flight's halves disagree on keeps the pitch and width it
+    found (the pitch holds with that width only) and says to set the drone's field of
+    view and read again; a sure one says nothing of it."""
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+    from geo.pitch import ESTIMATED_FOV_SOURCE, UNSURE_HFOV_SIGMA_DEG, FlowView
+    from services.sync import SyncReport
+
+    unsure = FlowView(-37.0, 2.0, 50.0, 12.0, 5.0, UNSURE_HFOV_SIGMA_DEG + 3.0, 0.1, 50, ESTIMATED_FOV_SOURCE)
+    for view, asks in ((unsure, True), (dataclasses.replace(unsure, hfov_sigma_deg=6.0), False)):
+        dialog = GeoSettingsDialog(ProjectSettings(), None, video_path=sites_flyover.video,
+                                   telemetry_path=sites_flyover.gpx)
+        qtbot.addWidget(dialog)
+        dialog._show_camera((SyncReport(None, view), False))
+        assert dialog.pitch_spin.value() == -37.0 and dialog.hfov_spin.value() == 50.0
+        assert ("Set the drone's field of view above and read again" in dialog.camera_label.text()) is asks

@@ -79,6 +79,17 @@ def test_apply_view_sets_pitch_and_heading():
     assert apply_view({4: CameraPose(0.0, 0.0, 50.0, 10.0, -45.0)}, view, heading=False)[4].yaw_deg == 10.0
 
 
+def test_a_fitted_width_the_flights_halves_disagree_on_is_unsure():
+    import dataclasses
+
+    from geo.pitch import ESTIMATED_FOV_SOURCE, UNSURE_HFOV_SIGMA_DEG, FlowView
+
+    sure = FlowView(-52.0, 3.0, 80.0, 3.0, 5.0, UNSURE_HFOV_SIGMA_DEG - 1.0, 0.1, 50, ESTIMATED_FOV_SOURCE)
+    unsure = dataclasses.replace(sure, hfov_sigma_deg=UNSURE_HFOV_SIGMA_DEG)
+    held = dataclasses.replace(unsure, hfov_source="given")  # a width given is not the flow's to doubt
+    assert (sure.width_unsure, unsure.width_unsure, held.width_unsure) == (False, True, False)
+
+
 def test_uncertainty_carries_the_camera_the_telemetry_does_not_give(flyover):
     """A GPX map's site uncertainties include the assumed camera's error (metres, like
     its real errors), an SRT map's (gimbal pitch and heading known) do not; an estimated

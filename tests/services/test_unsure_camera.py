@@ -1,0 +1,27 @@
+"""A camera read from a flight that hardly turns: the flow cannot tell a steeper, wider
+camera from a shallower, narrower one, and whoever asked hears what to give."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import services.sync
+from core.settings import ProjectSettings
+from geo.pitch import ESTIMATED_FOV_SOURCE, UNSURE_HFOV_SIGMA_DEG, FlowView
+from geo.telemetry import read_telemetry
+from services.sync import UNSURE_WIDTH_HINT, SyncReport, georeference_from_video
+
+
+def test_reading_an_unsure_camera_says_to_give_its_width(monkeypatch, sites_flyover):
+    """Whoever asked for the camera hears that its width, and so its pitch, is unsure,
+    and what to give; the reading is kept all the same (its spreads are in the sites'
+    uncertainty)."""
+    view = FlowView(-37.0, 2.0, 50.0, 12.0, 5.0, UNSURE_HFOV_SIGMA_DEG + 2.0, 0.1, 50, ESTIMATED_FOV_SOURCE)
+    for flow_view, hinted in ((view, True), (dataclasses.replace(view, hfov_sigma_deg=8.0), False)):
+        monkeypatch.setattr(services.sync, "estimate_sync", lambda *a, v=flow_view, **k: SyncReport(None, v))
+        read = georeference_from_video(Path(sites_flyover.video), read_telemetry(Path(sites_flyover.gpx)),
+                                       ProjectSettings(ground_elevation_m=10.0), camera=True)
+        assert (UNSURE_WIDTH_HINT in read.lines) is hinted
+        assert read.settings.camera_pitch_deg == -37.0 and read.settings.hfov_deg == 50.0
+    assert "--hfov DEG" in UNSURE_WIDTH_HINT and "Horizontal field of view" in UNSURE_WIDTH_HINT
