@@ -889,6 +889,7 @@ class MainWindow(QMainWindow):
         doc.update_settings(time_offset_s=options.time_offset_s)
         self.last_model_override = model
         job = AnalysisJob(doc.project_path, options, model=model, parent=self)
+        job.planned.connect(self._on_analysis_planned)
         job.progress.connect(self._on_analysis_progress)
         job.failed.connect(lambda exc: show_error(self, exc, title="Analysis failed"))
         job.finished.connect(self._on_analysis_finished)
@@ -898,6 +899,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.eta_label.setText("starting…")
+        self.eta_label.setToolTip("")
         doc.set_analysis_running(True)
         job.start()
         self._update_actions()
@@ -912,6 +914,14 @@ class MainWindow(QMainWindow):
     @property
     def analysis_job(self) -> AnalysisJob | None:
         return self._analysis
+
+    def _on_analysis_planned(self, notes: list[str]) -> None:
+        """The run's notes before its first frame (frames a hover only repeats left out, a
+        run resumed, the SRN skipped, ...): in the status bar, and on the progress label's
+        tooltip for as long as the run's label stays."""
+        self.eta_label.setToolTip("\n".join(notes))
+        if notes:
+            self.statusBar().showMessage(" · ".join(notes), 30_000)
 
     def _on_analysis_progress(self, progress: Any) -> None:
         doc = self.document

@@ -90,14 +90,16 @@ def analysis_preflight(options: AnalysisOptions, *, model_given: bool, has_telem
 
 
 def iter_analysis(
-    project_path: Path, options: AnalysisOptions, cancel: threading.Event, model: Any = None
+    project_path: Path, options: AnalysisOptions, cancel: threading.Event, model: Any = None,
+    planned: Callable[[Any], None] | None = None,
 ) -> Iterator[Any]:
-    """:func:`services.analysis.analyse_project` on the worker's own store connection."""
+    """:func:`services.analysis.analyse_project` on the worker's own store connection
+    (``planned``: called with the plan before the first frame, on the worker's thread)."""
     from services.analysis import analyse_project
 
     try:
         yield from analyse_project(Path(project_path), options.request(), model=model, cancel=cancel,
-                                   geometry=on_job_thread)
+                                   geometry=on_job_thread, planned=planned)
     except RuntimeError as exc:  # torch errors (CUDA out of memory too) are RuntimeErrors
         raise _CarriedError(exc) from exc
 
@@ -121,6 +123,9 @@ class AnalysisJob(QObject):
 
     Signals
     -------
+    planned(object)
+        The run's notes (``list[str]``: frames left out, a run resumed, the SRN
+        skipped, ...) before its first frame.
     progress(object)
         An :class:`engine.analyze.AnalysisProgress` after each stored frame.
     finished(bool)
@@ -129,6 +134,7 @@ class AnalysisJob(QObject):
         The exception that stopped the run (``finished`` follows).
     """
 
+    planned = Signal(object)
     progress = Signal(object)
     finished = Signal(bool)
     failed = Signal(object)
@@ -137,7 +143,8 @@ class AnalysisJob(QObject):
         super().__init__(parent)
         self.options = options
         self._cancel = threading.Event()
-        self._worker = GeneratorWorker(iter_analysis, Path(project_path), options, self._cancel, model)
+        self._worker = GeneratorWorker(iter_analysis, Path(project_path), options, self._cancel, model,
+                                       lambda plan: self.planned.emit(list(plan.notes)))  # queued to this thread
         self._worker.yielded.connect(self.progress)
         self._worker.errored.connect(self._on_errored)
         self._worker.finished.connect(self._on_finished)

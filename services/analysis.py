@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -207,7 +207,8 @@ def plan(
         planned.notes.append(
             f"{len(planned.skipped)} of the {len(planned.selected) + len(planned.skipped)} frames the rate selects "
             f"only repeat a view the drone held (it hovered): one frame every {request.hover_every:g} s of a hover "
-            "is analysed (--hover-every S sets it, 0: every frame)")
+            "is analysed (--hover-every S sets it, 0: every frame; in the app, the analysis dialog's While "
+            "hovering)")
     if planned.todo:  # said before the time is spent; the map says it again
         from services.footage import telemetry_height_caution
 
@@ -293,16 +294,21 @@ def analyse(
     model: LoadedModel | torch.nn.Module | None = None,
     cancel: threading.Event | None = None,
     geometry: GeometryRunner | None = None,
+    planned: Callable[[AnalysisPlan], None] | None = None,
 ) -> Iterator[AnalysisProgress]:
     """Analyse the project's video into ``store``, yielding after each stored frame.
 
     Every frame reported is committed; after ``cancel`` is set the run stops at the
     next frame, and the same request later resumes it. ``geometry``: see :func:`plan`.
+    ``planned`` is called with the plan before the first frame (its notes: what was
+    left out, resumed or skipped, for whoever started the run).
     """
     from engine.analyze import analyze_video
 
     if analysis_plan is None:
         analysis_plan = plan(store, request, model=model, geometry=geometry)
+    if planned is not None:
+        planned(analysis_plan)
     yield from analyze_video(store, analysis_plan, batch_size=request.batch_size, cancel=cancel)
 
 
@@ -313,11 +319,12 @@ def analyse_project(
     model: torch.nn.Module | None = None,
     cancel: threading.Event | None = None,
     geometry: GeometryRunner | None = None,
+    planned: Callable[[AnalysisPlan], None] | None = None,
 ) -> Iterator[AnalysisProgress]:
     """:func:`analyse` on a connection of its own (for a worker thread: SQLite
     connections stay on the thread that opened them)."""
     with ProjectStore.open(project_path) as store:
-        yield from analyse(store, request, model=model, cancel=cancel, geometry=geometry)
+        yield from analyse(store, request, model=model, cancel=cancel, geometry=geometry, planned=planned)
 
 
 __all__ = ["AnalysisRequest", "LoadedModel", "analyse", "analyse_project", "load_model", "plan"]

@@ -38,8 +38,13 @@ def test_the_app_analyses_a_hover_one_frame_every_two_seconds(qtbot, window, fly
     hover = [i for i in analysed if HOVER[0] + 0.2 <= i / 10.0 <= sum(HOVER) - 0.2]
     assert 1 <= len(hover) <= 3 and len(analysed) < 60 - 30
     assert {i for i in range(60) if i / 10.0 < HOVER[0] - 0.2} <= set(analysed)  # the pass before it, whole
+    # the analyst hears what was left out, and where to change it
+    said = window.eta_label.toolTip()
+    assert f"{60 - len(analysed)} of the 60 frames the rate selects only repeat a view the drone held" in said
+    assert "the analysis dialog's While hovering" in said
 
     with qtbot.waitSignal(window.analysis_finished, timeout=60_000):
         window.start_analysis(AnalysisOptions(device="cpu", srn=False, batch_size=4, hover_every_s=0.0),
                               model=tiny_model)
     assert len(window.document.analysed_frames()) == 60  # the frames left out, added to the same run
+    assert window.eta_label.toolTip().startswith("resuming run ")  # this run's notes, not the last one's
