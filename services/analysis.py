@@ -194,8 +194,8 @@ def plan(
         check = placement_check(store, selected, track=track(), video=video.as_dict(), geometry=geometry)
         checked.append(check)
         times = {i: float(video.pts_s[i]) for i in selected}
-        hovering = check.hovering_frames if _images_pay_off(video, device) else frozenset()
-        views = {**check.views, **_views_held_while_hovering(store.video_path, selected, hovering)}
+        still = check.still_frames if _images_pay_off(video, device) else frozenset()
+        views = {**check.views, **_views_held_while_hovering(store.video_path, selected, still)}
         return frames_a_view_repeats(views, times, every_s=request.hover_every)
 
     planned = plan_analysis(
@@ -248,9 +248,10 @@ def _images_pay_off(video: VideoInfo, device: torch.device | str) -> bool:
 
 
 def _views_held_while_hovering(video_path: str | Path, selected: Sequence[int], hovering: Collection[int]) -> dict[int, int]:
-    """The views of the frames a hover leaves unplaced (the telemetry gives no heading),
-    read from their images (``engine.motion.held_views``): where the camera looked is
-    unknown, but a frame whose image holds an earlier one's repeats its view all the same.
+    """The views of the frames a hover leaves unplaced (the telemetry gives no heading, or
+    the map cannot be made yet), read from their images (``engine.motion.held_views``):
+    where the camera looked is unknown, but a frame whose image holds an earlier one's
+    repeats its view all the same.
     Numbered below zero, apart from the map's views; none when the video cannot be read
     (the analysis says why)."""
     from engine.motion import video_held_views

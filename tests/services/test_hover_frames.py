@@ -59,13 +59,14 @@ def test_a_hover_is_analysed_one_frame_every_two_seconds_and_the_rest_whole(tmp_
         assert not plan(store, _request(tiny_detector)).todo
 
 
-def _gpx_plan(tmp_path: Path, flight, tiny_detector: Path, **changes):
+def _gpx_plan(tmp_path: Path, flight, tiny_detector: Path, *, ground: bool = True, **changes):
     from engine.synth.flyover import DEFAULT_GROUND_ALT_M
 
     tmp_path.mkdir(exist_ok=True)
     with ProjectStore.create(tmp_path / "p.dmproj", video_path=flight.video, telemetry_path=Path(flight.gpx)) as store:
-        store.set_project_settings(dataclasses.replace(store.project_settings(),
-                                                       ground_elevation_m=DEFAULT_GROUND_ALT_M))
+        if ground:
+            store.set_project_settings(dataclasses.replace(store.project_settings(),
+                                                           ground_elevation_m=DEFAULT_GROUND_ALT_M))
         return plan(store, _request(tiny_detector, fps=2.0, **changes), check_placement=True)
 
 
@@ -90,6 +91,16 @@ def test_a_hover_the_telemetry_cannot_place_is_thinned_by_its_images(tmp_path, h
     whole = _gpx_plan(tmp_path / "whole", hover_flight, tiny_detector, hover_every_s=0.0)
     assert not whole.skipped and len(whole.selected) == 12
     assert _hovering_caution(planned) == _hovering_caution(whole) - len(planned.skipped)
+
+
+def test_a_hover_is_thinned_before_the_map_can_be_made(tmp_path, hover_flight, tiny_detector):
+    """The GPX starts in the air and no ground elevation is given: the map cannot place a
+    frame yet (the analysis says why and goes on), but the track's positions still show
+    where the drone stood still, and the hover's images repeat its view."""
+    planned = _gpx_plan(tmp_path, hover_flight, tiny_detector, ground=False)
+    assert any(n.startswith("the map cannot be made yet") for n in planned.notes)
+    placed = _gpx_plan(tmp_path / "placed", hover_flight, tiny_detector)
+    assert planned.skipped and planned.skipped == placed.skipped
 
 
 def test_a_hover_whose_camera_turns_keeps_the_frames_that_turned(tmp_path, flyover_once, tiny_detector):
