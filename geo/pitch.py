@@ -295,5 +295,5 @@ def apply_view(poses: Mapping[int, CameraPose], view: FlowView, *, heading: bool
     return {i: replace(p, pitch_deg=view.pitch_deg, yaw_deg=(p.yaw_deg + offset) % 360.0) for i, p in poses.items()}
 
 
-__all__ = ["ESTIMATED_FOV_SOURCE", "UNSURE_HFOV_SIGMA_DEG", "FlowAgainstTrack", "FlowView", "apply_view", "flow_against_track",
-           "ground_angle_rate", "view_from_flow"]
+__all__ = ["ESTIMATED_FOV_SOURCE", "UNSURE_HFOV_SIGMA_DEG", "FlowAgainstTrack", "FlowView", "apply_view",
+           "flow_against_track", "ground_angle_rate", "view_from_flow"]

@@ -247,7 +247,8 @@ def _images_pay_off(video: VideoInfo, device: torch.device | str) -> bool:
             and min(video.width_px, video.height_px) <= IMAGE_CHECK_MAX_LINES)
 
 
-def _views_held_while_hovering(video_path: str | Path, selected: Sequence[int], hovering: Collection[int]) -> dict[int, int]:
+def _views_held_while_hovering(video_path: str | Path, selected: Sequence[int],
+                                hovering: Collection[int]) -> dict[int, int]:
     """The views of the frames a hover leaves unplaced (the telemetry gives no heading, or
     the map cannot be made yet), read from their images (``engine.motion.held_views``):
     where the camera looked is unknown, but a frame whose image holds an earlier one's
