@@ -229,11 +229,12 @@ def plan(
     return planned
 
 
-#: The tallest frames (lines) whose hovers are thinned by their images: decoding a hover
-#: once more for :func:`_views_held_while_hovering` costs about 50 ms a second of 720p
-#: video and 585 ms of 4K (2-core AMD EPYC, 30 frames/s H.264), where the CPU detector
-#: spends about 0.7 s on each second analysed at 2 frames/s: a gain up to 1080 lines, none
-#: at 4K.
+#: The tallest frames (lines) whose hovers are thinned by their images. Decoding a hover
+#: once more for :func:`_views_held_while_hovering` costs a tenth of its analysis at 2
+#: frames/s at 720p and 1080p on a 2-core AMD EPYC (`python bench/hover_image_check.py`:
+#: 60 and 97 ms a second of video against 627 and 739), where it saves up to three
+#: quarters; at 4K a third on a rendered flight (353 against 1,045 ms) and up to four
+#: fifths on a crisp video of a real photo (585 against 720-1,000 ms): no sure gain there.
 IMAGE_CHECK_MAX_LINES = 1080
 
 
