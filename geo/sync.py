@@ -370,6 +370,22 @@ def align_track(
     )
 
 
+def still_at_video_times(track: Track, t_s, *, duration_s: float, creation_time_utc: float | None = None,
+                         offset_s: float = 0.0) -> np.ndarray:
+    """Where ``track`` shows the drone still at video times ``t_s``
+    (:meth:`AlignedTrack.still_at`), read from its positions alone: no height above the
+    ground is needed, so it holds for a track the map cannot place yet.
+
+    Raises
+    ------
+    TelemetryError
+        If the track does not overlap the video (as :func:`align_track`).
+    """
+    aligned = align_track(track, duration_s=duration_s, creation_time_utc=creation_time_utc, offset_s=offset_s,
+                          flight_height_m=0.0 if heights_unknown(track) else None)
+    return aligned.still_at(t_s)
+
+
 def _height_above_takeoff(track: Track, ground_elevation_m: float | None = None,
                           flight_height_m: float | None = None) -> tuple[np.ndarray, str | None]:
     """Height above the ground plane: absolute altitude minus ``ground_elevation_m`` when

@@ -136,16 +136,20 @@ class PlacementCheck:
     """What the project's telemetry, with its settings as they stand, makes of frames to
     analyse (:func:`placement_check`): ``problem``, why it would place none of them;
     ``hovering_frames``, those it leaves unplaced because the drone hovered under
-    telemetry with no heading (``geo.sync``); ``still_frames``, every frame it leaves
-    unplaced while the track shows the drone still (those, or with a ``problem`` all the
-    still ones: a hover's repeats can be told from its images all the same); ``views``,
-    each placed frame's view (:func:`geo.views.distinct_views`: frames with one number are
-    one look at the ground)."""
+    telemetry with no heading (``geo.sync``); ``views``, each placed frame's view
+    (:func:`geo.views.distinct_views`: frames with one number are one look at the ground);
+    ``still_unplaced``, with a ``problem``, the frames the track shows the drone still in
+    (the map places none of them, but a hover's repeats can be told from its images)."""
 
     problem: str | None = None
     hovering_frames: frozenset[int] = frozenset()
     views: Mapping[int, int] = field(default_factory=dict, compare=False)
-    still_frames: frozenset[int] = frozenset()
+    still_unplaced: frozenset[int] = frozenset()
+
+    @property
+    def still_frames(self) -> frozenset[int]:
+        """Every frame left unplaced while the track shows the drone still."""
+        return self.hovering_frames | self.still_unplaced
 
     @property
     def hovering(self) -> int:
@@ -224,9 +228,8 @@ def check_placement(frame_times: Mapping[int, float], track: Track, video: Mappi
     try:
         built = build_damage_map_from([], dict(frame_times), track, video=dict(video), **settings_arguments(settings))
     except DamagemapError as exc:
-        return PlacementCheck(str(exc), still_frames=_still_frames(frame_times, track, video, settings))
-    hovering = frozenset(built.frame_poses.hovering)
-    return PlacementCheck(hovering_frames=hovering, views=dict(built.views), still_frames=hovering)
+        return PlacementCheck(str(exc), still_unplaced=_still_frames(frame_times, track, video, settings))
+    return PlacementCheck(hovering_frames=frozenset(built.frame_poses.hovering), views=dict(built.views))
 
 
 def _still_frames(frame_times: Mapping[int, float], track: Track, video: Mapping[str, Any],
@@ -234,16 +237,14 @@ def _still_frames(frame_times: Mapping[int, float], track: Track, video: Mapping
     """The frames ``track`` shows the drone still in, read from its positions alone (the
     map places none of them while its problem stands); none when the track does not meet
     the video."""
-    from geo.sync import align_track, heights_unknown
+    from geo.sync import still_at_video_times
 
+    indices = sorted(frame_times)
     try:
-        aligned = align_track(track, duration_s=float(video["duration_s"]),
-                              creation_time_utc=video.get("creation_time_utc"), offset_s=settings.time_offset_s,
-                              flight_height_m=0.0 if heights_unknown(track) else None)
+        still = still_at_video_times(track, [frame_times[i] for i in indices], duration_s=float(video["duration_s"]),
+                                     creation_time_utc=video.get("creation_time_utc"), offset_s=settings.time_offset_s)
     except DamagemapError:
         return frozenset()
-    indices = sorted(frame_times)
-    still = aligned.still_at([frame_times[i] for i in indices])
     return frozenset(index for index, is_still in zip(indices, still) if is_still)
 
 

@@ -132,11 +132,10 @@ def _hover_turns(track: Track, motion: ImageMotion, info: VideoInfo, offset_s: f
 
     from geo.camera import DEFAULT_PITCH_DEG
     from geo.hover_turns import hover_spans, turn_rate_deg_s, turns_from_motion
-    from geo.sync import align_track
+    from geo.sync import still_at_video_times
 
-    aligned = align_track(track, duration_s=info.duration_s, creation_time_utc=info.creation_time_utc,
-                          offset_s=offset_s, flight_height_m=0.0 if heights_unknown(track) else None)
-    still = aligned.still_at(motion.t_s)
+    still = still_at_video_times(track, motion.t_s, duration_s=info.duration_s,
+                                 creation_time_utc=info.creation_time_utc, offset_s=offset_s)
     if not still.any():
         return ()
     if pitch_deg is None:
