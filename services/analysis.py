@@ -8,6 +8,8 @@ Both describe the run with an :class:`AnalysisRequest`.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import math
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError, VideoError
 from core.settings import HOVER_EVERY_S, MAX_TILES, MIN_INPUT_SIZE, detector_overrides
-from core.store import ProjectStore
+from core.store import ProjectStore, RunInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -166,7 +168,9 @@ def plan(
     held are left out (``request.hover_every_s``), which needs the frames placed first:
     ``geometry`` runs that placing (default: here; the app's analysis runs on a pooled
     ``QThread``, where pyproj crashes, and hands it to its job thread, see
-    ``app.workers.FunctionJob``).
+    ``app.workers.FunctionJob``). The run records the frames left out and what decided
+    them (:data:`LEFT_OUT_KEY`), so that planning it again (to resume it, or a run
+    already finished) does not place them or read their images again.
     """
     from engine.analyze import DEFAULT_SCORE_THRESHOLD, plan_analysis
     from services.maps import PlacementCheck, placement_check
@@ -186,11 +190,18 @@ def plan(
 
     checked: list[PlacementCheck] = []
 
-    def repeats(selected: Sequence[int], video: VideoInfo) -> set[int]:
+    @functools.cache
+    def basis() -> str | None:  # what decides the frames left out, read once
+        return _left_out_basis(store, request.hover_every)
+
+    def repeats(selected: Sequence[int], video: VideoInfo, run: RunInfo | None) -> set[int]:
         from geo.views import frames_a_view_repeats
 
         if store.telemetry_path is None:
             return set()
+        recorded = _recorded_left_out(run, basis())
+        if recorded is not None:
+            return recorded
         check = placement_check(store, selected, track=track(), video=video.as_dict(), geometry=geometry)
         checked.append(check)
         times = {i: float(video.pts_s[i]) for i in selected}
@@ -203,6 +214,8 @@ def plan(
         score_threshold=threshold, new_run=request.new_run, skip=repeats if request.hover_every > 0 else None,
         **given,
     )
+    if request.hover_every > 0 and store.telemetry_path is not None:
+        _record_left_out(store, planned.run_id, request.hover_every, basis(), planned.skipped)
     if planned.skipped:
         planned.notes.append(
             f"{len(planned.skipped)} of the {len(planned.selected) + len(planned.skipped)} frames the rate selects "
@@ -227,6 +240,53 @@ def plan(
         if caution is not None:
             planned.notes.append(f"caution: {caution}")
     return planned
+
+
+#: The key of a run's settings under which it records the frames its plan left out of the
+#: hovers (``"frames"``), with the interval (``"every_s"``) and a digest of what decided
+#: them (``"basis"``: the interval, the telemetry file's bytes, the project's placing
+#: settings). A later plan of the run with the same basis takes them as they are.
+LEFT_OUT_KEY = "hover_left_out"
+
+
+def _left_out_basis(store: ProjectStore, every_s: float) -> str | None:
+    """A digest of what decides the frames a plan leaves out of the hovers, besides the
+    run's frames: ``every_s``, the telemetry file's bytes and the settings that place
+    the frames (the map's score slider places nothing). ``None`` when the telemetry
+    cannot be read (the plan reads it and says why)."""
+    try:
+        telemetry = hashlib.sha256(Path(str(store.telemetry_path)).read_bytes()).hexdigest()
+    except OSError:
+        return None
+    placing = store.project_settings().to_mapping()
+    placing.pop("min_score", None)
+    text = json.dumps({"every_s": every_s, "telemetry": telemetry, "settings": placing}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _recorded_left_out(run: RunInfo | None, basis: str | None) -> set[int] | None:
+    """The frames ``run`` recorded as left out of its hovers when its record was made on
+    ``basis``; ``None`` otherwise (no run yet, another basis, no record or a damaged one)."""
+    record = None if run is None or basis is None else run.settings.get(LEFT_OUT_KEY)
+    if not isinstance(record, dict) or record.get("basis") != basis:
+        return None
+    frames = record.get("frames")
+    if not isinstance(frames, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in frames):
+        return None
+    return set(frames)
+
+
+def _record_left_out(store: ProjectStore, run_id: int, every_s: float, basis: str | None,
+                     left_out: Sequence[int]) -> None:
+    """Record in the run the frames its plan left out of the hovers
+    (:data:`LEFT_OUT_KEY`), unless it holds that record already or the project is only
+    read."""
+    if basis is None or store.read_only:
+        return
+    settings = store.run(run_id).settings
+    record = {"every_s": every_s, "basis": basis, "frames": sorted(int(i) for i in left_out)}
+    if settings.get(LEFT_OUT_KEY) != record:
+        store.update_run_settings(run_id, {**settings, LEFT_OUT_KEY: record})
 
 
 #: The tallest frames (lines) whose hovers are thinned by their images. Decoding a hover

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from core.errors import ModelError
-from core.store import ProjectStore
+from core.store import ProjectStore, RunInfo
 from engine.analysis.detector import supports_features
 from engine.device import ANALYSIS_CPU_HINT, resolve_device
 from engine.msnet.inference import inference_settings_of
@@ -198,7 +198,7 @@ def plan_analysis(
     new_run: bool = False,
     reader: VideoReader | None = None,
     inference: Mapping[str, Any] | None = None,
-    skip: Callable[[Sequence[int], VideoInfo], Collection[int]] | None = None,
+    skip: Callable[[Sequence[int], VideoInfo, RunInfo | None], Collection[int]] | None = None,
 ) -> AnalysisPlan:
     """Load the model, pick (or start) the run, and list the frames still to analyse:
     what :func:`engine.analysis.run.analyze_video` then does.
@@ -234,10 +234,11 @@ def plan_analysis(
         Test-time settings over the weights' own when ``weights`` are loaded here (e.g.
         ``{"input_size": 480}``); they are part of the run's identity.
     skip
-        Given the frames the rate selects and the video, those not to analyse (the
-        services leave out frames that only repeat a view the drone held). Not part of
-        the run's identity: the frames analysed stay a subset of the rate's, so a later
-        plan that skips fewer analyses the rest into the same run.
+        Given the frames the rate selects, the video and the run this plan resumes
+        (``None`` when it starts one), those not to analyse (the services leave out
+        frames that only repeat a view the drone held, and record them in the run). Not
+        part of the run's identity: the frames analysed stay a subset of the rate's, so
+        a later plan that skips fewer analyses the rest into the same run.
     """
     target = resolve_device(device, cpu_hint=ANALYSIS_CPU_HINT)
     if model is None:
@@ -271,11 +272,6 @@ def plan_analysis(
     finally:
         if own_reader:
             reader.close()
-    skipped: list[int] = []
-    if skip is not None:
-        left_out = set(skip(selected, video))
-        skipped = [i for i in selected if i in left_out]
-        selected = [i for i in selected if i not in left_out]
     settings = {
         "stride": None if fps is not None else (stride or 1),
         "fps": fps,
@@ -285,14 +281,16 @@ def plan_analysis(
         "device": str(target),
     }
 
-    run_id, resumed = None, False
-    if not new_run:
-        for run in reversed(store.runs()):
-            if run.model == info and all(run.settings.get(k) == settings[k] for k in RUN_IDENTITY_KEYS):
-                run_id, resumed = run.id, True
-                break
-    if run_id is None:
-        run_id = store.start_run(model=info, settings=settings)
+    resumes = None if new_run else next(
+        (run for run in reversed(store.runs())
+         if run.model == info and all(run.settings.get(k) == settings[k] for k in RUN_IDENTITY_KEYS)), None)
+    skipped: list[int] = []
+    if skip is not None:
+        left_out = set(skip(selected, video, resumes))
+        skipped = [i for i in selected if i in left_out]
+        selected = [i for i in selected if i not in left_out]
+    resumed = resumes is not None
+    run_id = resumes.id if resumes is not None else store.start_run(model=info, settings=settings)
     done = store.analysed_frames(run_id)
     todo = [i for i in selected if i not in done]
     finished_before = [i for i in selected if i in done]

@@ -118,6 +118,58 @@ def test_a_hover_whose_camera_turns_keeps_the_frames_that_turned(tmp_path, flyov
     assert all(3.0 < i / 10.0 < 5.0 for i in left_out["turning"])  # around the far end of the turn
 
 
+def test_the_run_records_what_it_left_out_and_a_later_plan_takes_it(tmp_path, hover_flight, tiny_detector,
+                                                                       monkeypatch):
+    """Planning a run again (to resume it, or one already finished) takes the frames it
+    left out from the run's record: the hover is not placed nor its images read again,
+    unless what decided them changed (here the time offset)."""
+    import threading
+
+    import engine.motion
+    import services.maps
+    from engine.synth.flyover import DEFAULT_GROUND_ALT_M
+    from services.analysis import LEFT_OUT_KEY
+
+    request = _request(tiny_detector, fps=2.0)
+    with ProjectStore.create(tmp_path / "p.dmproj", video_path=hover_flight.video,
+                             telemetry_path=Path(hover_flight.gpx)) as store:
+        store.set_project_settings(dataclasses.replace(store.project_settings(),
+                                                       ground_elevation_m=DEFAULT_GROUND_ALT_M))
+        first = plan(store, request)
+        assert first.skipped
+        record = store.run(first.run_id).settings[LEFT_OUT_KEY]
+        assert record["frames"] == first.skipped and record["every_s"] == 2.0
+        cancel = threading.Event()
+        for progress in analyse(store, request, analysis_plan=first, cancel=cancel):
+            cancel.set()  # stopped after its first frame
+        assert not store.run(first.run_id).finished
+
+        reads: list[str] = []
+        real_views, real_check = engine.motion.video_held_views, services.maps.placement_check
+        monkeypatch.setattr(engine.motion, "video_held_views",
+                            lambda *a, **k: reads.append("images") or real_views(*a, **k))
+        monkeypatch.setattr(services.maps, "placement_check",
+                            lambda *a, **k: reads.append("placing") or real_check(*a, **k))
+        resumed = plan(store, request)
+        assert resumed.run_id == first.run_id and resumed.skipped == first.skipped
+        assert resumed.todo == first.todo[1:] and not reads
+        stored = sum(1 for _ in analyse(store, request, analysis_plan=resumed))
+        assert stored == len(first.todo) - 1 and store.run(first.run_id).finished
+
+        finished = plan(store, request)
+        assert not finished.todo and finished.skipped == first.skipped and not reads
+
+        # the time offset places the frames otherwise: the hover is read again
+        store.set_project_settings(dataclasses.replace(store.project_settings(), time_offset_s=0.5))
+        plan(store, request)
+        assert reads.count("placing") == 1 and reads.count("images") == 1
+        # the map's score slider places nothing
+        reads.clear()
+        store.set_project_settings(dataclasses.replace(store.project_settings(), min_score=0.3))
+        plan(store, request)
+        assert not reads
+
+
 def test_a_project_without_telemetry_is_analysed_whole(tmp_path, hover_flight, tiny_detector):
     with ProjectStore.create(tmp_path / "p.dmproj", video_path=hover_flight.video) as store:
         planned = plan(store, _request(tiny_detector, fps=2.0))
