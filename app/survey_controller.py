@@ -238,7 +238,7 @@ class SurveyController(QObject):
                 batch.skipped.append(f"{self._flight_name(project)} (could not be opened)")
                 continue
             settings = window.document.settings
-            options = replace(batch.options, time_offset_s=settings.time_offset_s,
+            options = replace(batch.options, time_offset_s=None,  # each flight's own
                               hfov_deg=hfov_degrees(settings.hfov_deg) or None)
             if window.start_analysis(options, model=batch.model) is None:
                 batch.skipped.append(f"{self._flight_name(project)} (could not start)")

@@ -33,7 +33,8 @@ class AnalysisOptions:
 
     ``fps`` is the analysis frame rate (``None``: every frame); ``weights`` ``None``
     means the shipped default model. ``time_offset_s`` and ``hfov_deg`` are stored in the
-    project for georeferencing, not passed to the detector.
+    project for georeferencing, not passed to the detector; ``time_offset_s`` ``None``
+    keeps the project's offset.
     """
 
     device: str = "auto"
@@ -48,7 +49,7 @@ class AnalysisOptions:
     close_look: bool | None = None  # each detection seen again in a full-resolution crop; None: the weights' own
     sharpness_ceiling: float | None = None  # frames sharper are softened to it; None: the weights' own; 0: none
     hover_every_s: float | None = None  # a hover's frames: one every S seconds; None: the default; 0: every frame
-    time_offset_s: float = 0.0
+    time_offset_s: float | None = None
     hfov_deg: float | None = None
 
     def to_dict(self) -> dict[str, Any]:

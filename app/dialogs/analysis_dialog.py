@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.dialogs.offset_box import OffsetSpinBox
 from app.workers import AnalysisOptions
 from core.settings import HOVER_EVERY_S
 from geo.camera import DEFAULT_HFOV_DEG
@@ -209,12 +210,7 @@ class AnalysisDialog(QDialog):
             "some small debris missed. Frames no sharper are left as they are.",
         )
 
-        self.offset_spin = QDoubleSpinBox()
-        self.offset_spin.setRange(-3600.0, 3600.0)
-        self.offset_spin.setDecimals(2)
-        self.offset_spin.setSuffix(" s")
-        self.offset_spin.setValue(initial.time_offset_s)
-        self.offset_spin.setToolTip("Added to video time to match the telemetry clock")
+        self.offset_spin = OffsetSpinBox(initial.time_offset_s or 0.0)
 
         self.hfov_spin = QDoubleSpinBox()
         self.hfov_spin.setRange(_NO_HFOV, 169.9)  # the field of view must be in (1, 170) degrees
@@ -282,6 +278,6 @@ class AnalysisDialog(QDialog):
             close_look=self.close_look_combo.currentData(),
             sharpness_ceiling=self.sharpness_combo.currentData(),
             hover_every_s=None if self.hover_spin.value() == HOVER_EVERY_S else self.hover_spin.value(),
-            time_offset_s=self.offset_spin.value(),
+            time_offset_s=None if self.offset_spin.untouched() else self.offset_spin.value(),  # None: the project's
             hfov_deg=self.hfov_spin.value() if self.hfov_spin.value() > _NO_HFOV else None,
         )

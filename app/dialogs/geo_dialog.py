@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget,
 )
 
+from app.dialogs.offset_box import OffsetSpinBox
 from core.settings import ProjectSettings
 from geo.camera import DEFAULT_HFOV_DEG, DEFAULT_PITCH_DEG
 
@@ -53,12 +54,8 @@ class GeoSettingsDialog(QDialog):
         #: the ground elevation last read from the video and its one-sigma uncertainty (m)
         self._ground_read: tuple[float, float] | None = None
         self._ground_job: Any = None
-        self.offset_spin = QDoubleSpinBox()
-        self.offset_spin.setRange(-3600.0, 3600.0)
-        self.offset_spin.setDecimals(2)
+        self.offset_spin = OffsetSpinBox(settings.time_offset_s)
         self.offset_spin.setSingleStep(0.1)
-        self.offset_spin.setSuffix(" s")
-        self.offset_spin.setValue(settings.time_offset_s)
         self.hfov_spin = QDoubleSpinBox()
         self.hfov_spin.setRange(_NO_HFOV, 169.9)  # the field of view must be in (1, 170) degrees
         self.hfov_spin.setDecimals(1)
@@ -300,7 +297,7 @@ class GeoSettingsDialog(QDialog):
             hfov = self._initial.hfov_deg
         elevation = self.elevation_spin.value()
         height = self.height_spin.value()
-        offset = self.offset_spin.value()
+        offset = self.offset_spin.offset_s()
         return replace(
             self._initial,
             time_offset_s=offset,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+
+import pytest
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -20,7 +23,9 @@ def test_analysis_dialog_round_trips_options(qtbot):
                               hfov_deg=70.0, hover_every_s=5.0)
     dialog = AnalysisDialog(initial, video_fps=30.0)
     qtbot.addWidget(dialog)
-    assert dialog.options() == initial
+    assert dialog.options() == dataclasses.replace(initial, time_offset_s=None)  # untouched: the project's
+    dialog.offset_spin.setValue(-18000.0)  # a log kept in UTC-5
+    assert dialog.options() == dataclasses.replace(initial, time_offset_s=-18000.0)
     assert dialog.hover_spin.text() == "one frame every 5.0 s"
     dialog.hover_spin.setValue(0.0)
     assert dialog.hover_spin.text() == "every frame the rate selects"
@@ -231,3 +236,37 @@ def test_the_map_shows_the_track_before_any_analysis(qtbot, window, flyover, err
     qtbot.waitUntil(lambda: map_widget.content is not None, timeout=10_000)
     assert len(map_widget.content) > 1 and not map_widget.site_items  # the track alone
     assert errors == []
+
+
+def test_an_offset_of_a_day_is_kept_by_the_dialogs_and_an_analysis(qtbot, window, flyover, tiny_model, errors):
+    """A log kept in local time with its date a day off needs an offset past an hour
+    (``damagemap telemetry --video`` suggests -86400 s): the boxes take it, and a dialog
+    opened and accepted untouched, or an analysis started, keeps the project's offset as
+    it is, never clamped to the box or rounded to its hundredths."""
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+    from core.settings import ProjectSettings
+
+    day_off = ProjectSettings(time_offset_s=-86_400.125, time_offset_sigma_s=0.2)
+    dialog = GeoSettingsDialog(day_off)
+    qtbot.addWidget(dialog)
+    assert dialog.offset_spin.value() == pytest.approx(-86_400.125, abs=0.0051)  # shown to the hundredth
+    assert dialog.settings() == day_off  # untouched: as it was, its uncertainty too
+    dialog.offset_spin.setValue(-18_000.0)  # a log kept in UTC-5
+    assert (dialog.settings().time_offset_s, dialog.settings().time_offset_sigma_s) == (-18_000.0, None)
+
+    assert window.open_path(flyover / "flight.mp4")
+    window.document.set_settings(dataclasses.replace(window.document.settings, time_offset_s=-90_000_000.0,
+                                                     time_offset_sigma_s=0.2))  # past the box: set on the command line
+    analysis = AnalysisDialog(AnalysisOptions(time_offset_s=window.document.settings.time_offset_s), video_fps=30.0)
+    qtbot.addWidget(analysis)
+    options = dataclasses.replace(analysis.options(), device="cpu", srn=False, fps=2.0)
+    with qtbot.waitSignal(window.analysis_finished, timeout=60_000):
+        assert window.start_analysis(options, model=tiny_model) is not None
+    settings = window.document.settings
+    assert (settings.time_offset_s, settings.time_offset_sigma_s) == (-90_000_000.0, 0.2)
+    # an offset typed into the analysis dialog is stored, its uncertainty unknown
+    typed = dataclasses.replace(options, time_offset_s=-3_600.5)
+    with qtbot.waitSignal(window.analysis_finished, timeout=60_000):
+        assert window.start_analysis(typed, model=tiny_model) is not None
+    settings = window.document.settings
+    assert (settings.time_offset_s, settings.time_offset_sigma_s) == (-3_600.5, None)

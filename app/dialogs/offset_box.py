@@ -1,0 +1,41 @@
+"""The telemetry time offset's box, shared by the analysis and georeferencing dialogs."""
+
+from __future__ import annotations
+
+from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
+from PySide6.QtWidgets import QDoubleSpinBox, QWidget
+
+#: The largest offset the box takes, either way (seconds): two days, so that a log kept in
+#: local time (up to 14 hours from UTC) whose date is also a day off can be matched, as
+#: ``damagemap telemetry --video`` suggests it (``-86400`` for a clock a day ahead).
+OFFSET_LIMIT_S = 2 * 86_400.0
+
+
+class OffsetSpinBox(QDoubleSpinBox):
+    """Seconds added to video time to match the telemetry clock, to the hundredth.
+
+    :meth:`offset_s` gives the offset the box was opened with, as it was, while the box
+    still shows it untouched: an offset past :data:`OFFSET_LIMIT_S` or finer than the box
+    shows (set on the command line) is kept, never clamped or rounded by opening a dialog.
+    """
+
+    def __init__(self, offset_s: float, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRange(-OFFSET_LIMIT_S, OFFSET_LIMIT_S)
+        self.setDecimals(2)
+        self.setSuffix(" s")
+        self.setToolTip("Added to video time to match the telemetry clock")
+        self.setValue(offset_s)
+        self._opened_with = (float(offset_s), self.value())
+
+    def offset_s(self) -> float:
+        """The offset in the box: the one it was opened with while it shows it untouched."""
+        given, shown = self._opened_with
+        return given if abs(self.value() - shown) < 0.005 else self.value()
+
+    def untouched(self) -> bool:
+        """Whether the box still shows the offset it was opened with."""
+        return abs(self.value() - self._opened_with[1]) < 0.005
+
+
+__all__ = ["OFFSET_LIMIT_S", "OffsetSpinBox"]
