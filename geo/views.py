@@ -65,12 +65,18 @@ def count_distinct(frames: Iterable[int], views: Mapping[int, int]) -> int:
     return len({views.get(frame, ("frame", frame)) for frame in frames})
 
 
+#: A run of consecutive frames of one view is a hover once it lasts this long (seconds of
+#: video): the drone moved less than the view's reach in that time. Whatever the interval
+#: a hover is thinned to, so that a longer interval never analyses more of a hover.
+HOVER_MIN_S = 2.0
+
+
 def frames_a_view_repeats(views: Mapping[int, int], times_s: Mapping[int, float], *, every_s: float) -> set[int]:
     """The frames of a held view that only repeat it: in each run of consecutive frames
-    (``times_s``: the frames to analyse) of one view that lasts at least ``every_s``
-    seconds of video (a hover: the drone moved less than the view's reach in that time),
-    each frame less than ``every_s`` after the last frame kept; the run's first frame is
-    always kept. ``every_s`` 0 or less: none.
+    (``times_s``: the frames to analyse) of one view that lasts at least
+    :data:`HOVER_MIN_S` of video (a hover), each frame less than ``every_s`` after the
+    last frame kept; the run's first frame is always kept, so an interval longer than the
+    hover keeps that frame alone. ``every_s`` 0 or less: none.
 
     A hover analysed at the full rate spends most of its time on copies of one image, and
     what the map counts of it is one view (see the module docstring); a frame every
@@ -94,7 +100,7 @@ def frames_a_view_repeats(views: Mapping[int, int], times_s: Mapping[int, float]
         runs[-1].append(index)
     repeats: set[int] = set()
     for held in runs:
-        if times_s[held[-1]] - times_s[held[0]] < every_s:
+        if times_s[held[-1]] - times_s[held[0]] < HOVER_MIN_S:
             continue
         kept_at = times_s[held[0]]
         for index in held[1:]:

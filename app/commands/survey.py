@@ -97,8 +97,8 @@ def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
                         help="while the drone holds one view (it hovers), analyse one frame every S seconds of it, "
                              "not every frame the rate selects: the map counts a hover as one look (needs telemetry "
                              "that shows the drone still; without its heading, only frames whose image repeats the "
-                             "view's are left out, on the CPU and up to 1080 lines; default: 2; 0: every frame; "
-                             "again with a smaller S, the same "
+                             "view's are left out, on the CPU and up to 1080 lines; a hover shorter than S: its "
+                             "first frame; default: 2; 0: every frame; again with a smaller S, the same "
                              "run gets the frames left out)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N] (default: auto)")
     parser.add_argument("--weights", type=Path, default=None, help="MSNet .safetensors (default: the shipped model)")

@@ -195,10 +195,12 @@ def test_a_hover_is_analysed_one_frame_every_few_seconds_and_a_pass_whole():
     assert count_distinct(set(times) - repeats, views) == count_distinct(times, views)  # no view lost
     assert len(frames_a_view_repeats(views, times, every_s=5.0)) == 30 - 3  # frames 10, 20, 30
     assert frames_a_view_repeats(views, times, every_s=0.0) == set()
-    # a stop shorter than the interval is left whole: 1 s at 2 frames a second is no hover at 2 s ...
-    assert not {44, 45, 46} & repeats
-    # ... and is one at 1 s: its first frame, and the one a second later
-    assert frames_a_view_repeats(views, times, every_s=1.0) & {44, 45, 46} == {45}
+    # a stop of 1 s is no hover, at any interval
+    assert not {44, 45, 46} & repeats and not {44, 45, 46} & frames_a_view_repeats(views, times, every_s=0.5)
+    # an interval longer than the hover keeps its first frame alone, and a longer interval never keeps more
+    assert frames_a_view_repeats(views, times, every_s=60.0) == set(range(11, 40))
+    kept_by = [len(times) - len(frames_a_view_repeats(views, times, every_s=s)) for s in (0.5, 1, 2, 3, 5, 10, 15, 60)]
+    assert kept_by == sorted(kept_by, reverse=True)
     # a view that a frame the telemetry could not place interrupts is not held across it
     held = {0: 0, 1: 0, 2: 0, 3: 0, 4: 0}
     assert frames_a_view_repeats(held, {i: 0.5 * i for i in range(5)}, every_s=1.0) == {1, 3}
