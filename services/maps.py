@@ -70,6 +70,26 @@ def resolve_run(store: ProjectStore, run_id: int | None = None) -> int:
     return run_id
 
 
+def unfinished_run_note(store: ProjectStore, run_id: int, duration_s: float | None) -> str | None:
+    """What a map of ``run_id`` must say while the run is not finished (interrupted, or
+    still running): it covers the flight only as far as the run got, how to finish it,
+    and the latest finished run, if any, to map instead. ``None`` once it is finished."""
+    run = store.run(run_id)
+    if run.finished:
+        return None
+    frames = store.analysed_frames(run_id)
+    reach = (f"its {len(frames)} analysed frame{'' if len(frames) == 1 else 's'} end at {max(frames.values()):.1f} s"
+             if frames else "no frame is analysed yet")
+    if duration_s:
+        reach += f" of the {float(duration_s):.1f} s video"
+    note = (f"run {run_id} is not finished: {reach}, so the map covers the flight only that far (analyse again "
+            "with the same settings to finish it: damagemap analyze, or Analysis > Analyse… in the app)")
+    finished = [other.id for other in store.runs() if other.finished and other.id != run_id]
+    if finished:
+        note += f"; run {finished[-1]} is finished (--run {finished[-1]} maps it)"
+    return note
+
+
 def _file_stamp(path: Path | None) -> tuple[str, int, int] | None:
     if path is None:
         return None
@@ -367,6 +387,10 @@ def damage_map(
                              camera_view=camera_view)
     if warning is not None:
         built.notes.insert(0, warning)
+    unfinished = unfinished_run_note(store, run_id, info.get("duration_s"))
+    if unfinished is not None:  # first: the map covers part of the flight
+        built.notes.insert(0, unfinished)
+        built.cautions.insert(0, unfinished)
     # flown well above or below the heights the detector was trained on (services.footage)
     height_note = flight_height_caution(store, run_id, (pose.up_m for pose in built.frame_poses.poses.values()))
     if height_note is not None:
@@ -471,4 +495,4 @@ def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[f
     return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
 
 
-__all__ = ["ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "video_info"]
+__all__ = ["ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "unfinished_run_note", "video_info"]
