@@ -158,6 +158,34 @@ def read_basemap(
     return Basemap(image, (west, south, east, north), target.to_string(), str(path), round(res / stretch, 3))
 
 
+def check_basemap(path: Path) -> None:
+    """Refuse a basemap that :func:`geo.basemap.read_basemap` could not use whatever the
+    area, reading only its header: unreadable, not georeferenced, or not grey, RGB or RGBA.
+
+    Raises
+    ------
+    BasemapError
+        Naming the file and the problem.
+    """
+    import warnings
+
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
+
+    if not path.is_file():
+        raise BasemapError(f"{path}: no such basemap file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as src:
+                if src.crs is None or src.transform.is_identity:
+                    raise BasemapError(f"{path}: the raster is not georeferenced (no CRS or transform)")
+                if src.count not in (1, 3, 4):
+                    raise BasemapError(f"{path}: expected a grey, RGB or RGBA raster; it has {src.count} bands")
+    except RasterioError as exc:
+        raise BasemapError(f"{path}: cannot read the basemap ({str(exc).splitlines()[0]})") from None
+
+
 def _overlaps(window, width: int, height: int) -> bool:  # noqa: ANN001
     return (window.col_off < width and window.row_off < height
             and window.col_off + window.width > 0 and window.row_off + window.height > 0)
@@ -172,4 +200,4 @@ def _metres_per_unit(crs) -> float:  # noqa: ANN001
         return 1.0
 
 
-__all__ = ["Basemap", "BasemapError", "MAX_PX", "read_basemap"]
+__all__ = ["Basemap", "BasemapError", "MAX_PX", "check_basemap", "read_basemap"]

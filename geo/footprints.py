@@ -83,6 +83,9 @@ def read_footprints(path: str | Path, *, bbox_lonlat: tuple[float, float, float,
     south, east, north), only those meeting it (a city-wide file is read for the area
     flown, not whole).
 
+    A file of several layers (a GeoPackage extract with roads, landuse and buildings) is
+    read from its polygon layers (:func:`footprint_layers`).
+
     Raises
     ------
     InputError
@@ -90,12 +93,15 @@ def read_footprints(path: str | Path, *, bbox_lonlat: tuple[float, float, float,
         WGS84 by definition), or holding no polygon.
     """
     import geopandas as gpd
+    import pandas as pd
     import pyogrio
 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such footprints file")
     notes: list[str] = []
+    layers: tuple[str, ...] = ()
+    layer_count = 1
     try:
         if _is_osm(path):
             frame = gpd.read_file(path, layer="multipolygons", engine="pyogrio", bbox=bbox_lonlat)
@@ -106,33 +112,136 @@ def read_footprints(path: str | Path, *, bbox_lonlat: tuple[float, float, float,
                 frame = frame[tags.fillna("").str.contains('"building"=>', regex=False)] if tags is not None else frame[:0]
             notes.append("OpenStreetMap buildings read with GDAL's OSM driver")
         else:
-            frame = gpd.read_file(path, engine="pyogrio", bbox=_bbox_in_file_crs(path, bbox_lonlat))
+            layer_count = len(_layer_table(path))
+            layers = footprint_layers(path)
+            frames = [_read_layer(path, layer, bbox_lonlat) for layer in layers]
+            frame = frames[0] if len(frames) == 1 else gpd.GeoDataFrame(pd.concat(frames, ignore_index=True),
+                                                                         geometry="geometry", crs="EPSG:4326")
+            if layer_count > 1:
+                notes.append(f"footprints read from the layer{'s' if len(layers) > 1 else ''} {', '.join(layers)} "
+                             f"(of the file's {layer_count})")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot read footprints ({first_line(exc)})") from None
-    if frame.crs is None:
-        if path.suffix.lower() in (".geojson", ".json"):
-            frame = frame.set_crs("EPSG:4326")
-        else:
-            raise InputError(f"{path}: the footprints have no coordinate reference system (a Shapefile needs its .prj)")
+    if frame.crs is None:  # (each layer read was given one)
+        frame = frame.set_crs("EPSG:4326")
     frame = frame.to_crs("EPSG:4326")
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     frame = frame[frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     if frame.empty:
         where = " over the area flown" if bbox_lonlat is not None else ""
-        raise InputError(f"{path}: no building polygons in the file{where}")
+        which = f"the layer{'s' if len(layers) > 1 else ''} {', '.join(layers)}" if layer_count > 1 else "the file"
+        raise InputError(f"{path}: no building polygons in {which}{where}")
     id_column = next((c for c in ID_COLUMNS if c in frame.columns and frame[c].notna().all()
                       and frame[c].astype(str).is_unique), None)
     return _from_frame(frame, id_column, str(path), notes)
 
 
-def _bbox_in_file_crs(path: Path, bbox_lonlat):  # noqa: ANN001, ANN202
-    """``bbox_lonlat`` in the CRS of the file's first layer (what pyogrio filters in)."""
+def _layer_table(path: Path) -> list[tuple[str, str | None]]:
+    """``(name, geometry type)`` of each layer of the file (type ``None``: a table
+    without geometry)."""
+    import pyogrio
+
+    return [(str(name), None if kind is None else str(kind)) for name, kind in pyogrio.list_layers(path)]
+
+
+def footprint_layers(path: str | Path) -> tuple[str, ...]:
+    """The layers of a vector file that hold the building outlines: its only layer; else
+    its polygon layers, those named like buildings if any are (else all of them); else
+    the layers whose geometry type is not declared (mixed, e.g. GeoJSON), which may hold
+    polygons.
+
+    Raises
+    ------
+    InputError
+        Naming the file and its layers when none of them can hold polygons.
+    pyogrio.errors.DataSourceError
+        If the file cannot be opened.
+    """
+    path = Path(path)
+    table = _layer_table(path)
+    if len(table) == 1:
+        return (table[0][0],)
+    polygons = [name for name, kind in table if kind is not None and "polygon" in kind.lower()]
+    undeclared = [name for name, kind in table
+                  if kind is not None and kind.lower() in ("unknown", "geometrycollection")]
+    chosen = polygons or undeclared
+    if not chosen:
+        listed = ", ".join(f"{name} ({kind or 'no geometry'})" for name, kind in table) or "none"
+        raise InputError(f"{path}: no layer of building polygons in the file; its layers: {listed}")
+    buildings = [name for name in chosen if "building" in name.lower()]
+    return tuple(buildings or chosen)
+
+
+def _read_layer(path: Path, layer: str, bbox_lonlat):  # noqa: ANN001, ANN202 - a GeoDataFrame in WGS84
+    """One layer of the file (the part meeting ``bbox_lonlat``), in WGS84."""
+    import warnings
+
+    import geopandas as gpd
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="More than one layer found")
+        frame = gpd.read_file(path, layer=layer, engine="pyogrio", bbox=_bbox_in_file_crs(path, bbox_lonlat, layer))
+    if frame.crs is None:
+        if path.suffix.lower() in (".geojson", ".json"):
+            frame = frame.set_crs("EPSG:4326")
+        else:
+            raise InputError(f"{path}: the footprints have no coordinate reference system (a Shapefile needs its .prj)")
+    return frame.to_crs("EPSG:4326")
+
+
+def check_footprints(path: str | Path, *, max_features: int = 10_000) -> None:
+    """Refuse a footprints file that cannot give buildings, reading as little as can
+    tell: that it opens, which layers hold the outlines, their CRS, and the geometry of
+    their first ``max_features`` features (a file refused here would fail every export
+    that reads it).
+
+    Raises
+    ------
+    InputError
+        Naming the file and the problem.
+    """
+    import warnings
+
+    import pyogrio
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such footprints file")
+    try:
+        if _is_osm(path):
+            names = [name for name, _ in _layer_table(path)]
+            if "multipolygons" not in names:
+                raise InputError(f"{path}: not an OpenStreetMap extract with buildings (no multipolygons layer)")
+            return
+        layers = footprint_layers(path)
+        looked_at = 0
+        for layer in layers:
+            info = pyogrio.read_info(path, layer=layer)
+            if not info.get("crs") and path.suffix.lower() not in (".geojson", ".json"):
+                raise InputError(f"{path}: the footprints have no coordinate reference system "
+                                 "(a Shapefile needs its .prj)")
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="More than one layer found")
+                first = pyogrio.read_dataframe(path, layer=layer, columns=[], max_features=max_features)
+            if first.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).any():
+                return
+            looked_at += len(first)
+            if len(first) >= max_features:
+                return  # more features than looked at: the export will tell
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read footprints ({first_line(exc)})") from None
+    holds = f"its {looked_at} features are not polygons" if looked_at else "it holds no features"
+    raise InputError(f"{path}: no building polygons in the file ({holds})")
+
+
+def _bbox_in_file_crs(path: Path, bbox_lonlat, layer: str | None = None):  # noqa: ANN001, ANN202
+    """``bbox_lonlat`` in the CRS of the file's ``layer`` (what pyogrio filters in)."""
     if bbox_lonlat is None:
         return None
     import pyogrio
     from pyproj import CRS, Transformer
 
-    crs = pyogrio.read_info(path).get("crs")
+    crs = pyogrio.read_info(path, layer=layer).get("crs")
     if not crs:
         return tuple(bbox_lonlat)
     to_file = Transformer.from_crs("EPSG:4326", CRS.from_user_input(crs), always_xy=True)
@@ -185,4 +294,4 @@ def is_missing(value) -> bool:  # noqa: ANN001
         return False
 
 
-__all__ = ["Footprints", "is_missing", "read_footprints"]
+__all__ = ["Footprints", "check_footprints", "footprint_layers", "is_missing", "read_footprints"]

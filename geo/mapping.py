@@ -368,7 +368,8 @@ def build_damage_map_from(
     if frame_times_s and not poses.poses:
         raise GeoreferenceError(
             f"{track.path or track.name}: none of the {len(frame_times_s)} analysed frames has telemetry "
-            f"with the drone above the ground plane; check the time offset{_ground_hint(track)}"
+            f"with the drone above the ground plane; check the time offset"
+            f"{_ground_hint(track, ground_known=ground_known or flight_height_m is not None)}"
         )
 
     unusable = {i: why for i, why in (unusable_frames or {}).items() if i in frame_times_s}
@@ -429,8 +430,7 @@ def build_damage_map_from(
     budget = budget_note(fused)
     if budget:
         notes.append(budget)
-    if poses.missing:
-        notes.append(f"{len(poses.missing)} analysed frames have no usable telemetry{_ground_hint(track)}")
+    notes += _missing_telemetry_notes(aligned, poses, ground_known=ground_known or flight_height_m is not None)
     if poses.turned:
         notes.append(f"{len(poses.turned)} analysed frames filmed while the drone hovered (or slowed into or out of "
                      "a hover) are placed by the camera's turns read from the video (the telemetry gives no heading)")
@@ -573,8 +573,44 @@ def _refuse_heights_above_an_airborne_first_fix(track: Track, aligned: AlignedTr
         )
 
 
-def _ground_hint(track: Track) -> str:
-    if not heights_need_ground(track):
+def _missing_telemetry_notes(aligned: AlignedTrack, poses: FramePoses, *, ground_known: bool) -> list[str]:
+    """Why analysed frames have no pose: those between two samples farther apart than the
+    track interpolates across fall in a gap of the log (named, on the video's clock);
+    the others (beyond the log's ends, or with the drone not above the ground plane) have
+    no usable telemetry, with the ground hint when the ground elevation is unknown."""
+    if not poses.missing:
+        return []
+    sample_times = np.sort(aligned.t_s[aligned.good])
+    gaps: dict[tuple[float, float], int] = {}
+    others = 0
+    max_gap = aligned.track.max_gap_s()
+    for index in poses.missing:
+        t = poses.times_s[index]
+        k = int(np.searchsorted(sample_times, t))
+        if 0 < k < len(sample_times) and sample_times[k] - sample_times[k - 1] > max_gap:
+            gap = (float(sample_times[k - 1]), float(sample_times[k]))
+            gaps[gap] = gaps.get(gap, 0) + 1
+        else:
+            others += 1
+    notes = []
+    if gaps:
+        in_gaps = sum(gaps.values())
+        spans = ", ".join(f"{start:.1f}-{end:.1f} s" for start, end in sorted(gaps))
+        if len(gaps) == 1:
+            (start, end), = gaps
+            notes.append(f"{in_gaps} analysed frames fall in a {end - start:.1f} s gap of the telemetry ({spans})")
+        else:
+            notes.append(f"{in_gaps} analysed frames fall in {len(gaps)} gaps of the telemetry ({spans})")
+    if others:
+        notes.append(f"{others} analysed frames have no usable telemetry"
+                     f"{_ground_hint(aligned.track, ground_known=ground_known)}")
+    return notes
+
+
+def _ground_hint(track: Track, *, ground_known: bool = False) -> str:
+    """How to give the ground elevation, for a log of absolute altitudes whose ground is
+    unknown (``ground_known``: given, or read from a DEM; nothing to suggest then)."""
+    if ground_known or not heights_need_ground(track):
         return ""
     return (" (heights are taken above the track's first point; if the recording started in the air, "
             "give the ground elevation (--ground-elevation M), or have it read from the video's motion "

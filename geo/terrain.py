@@ -24,6 +24,34 @@ from geo.local import LocalFrame
 MAX_RAY_M = 1500.0
 
 
+def _refuse_what_is_not_heights(path: Path, src) -> None:  # noqa: ANN001 - a rasterio dataset
+    """Refuse a raster that is not a single band of heights (an RGB orthophoto given as
+    a DEM would otherwise be read as terrain from its red band).
+
+    Raises
+    ------
+    GeoreferenceError
+        Naming the file and what it holds.
+    """
+    from rasterio.enums import ColorInterp
+
+    colour = {ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha, ColorInterp.palette}
+    if src.count == 1 and src.colorinterp[0] not in colour:
+        return
+    kinds = sorted(set(src.dtypes))
+    values = " and ".join(_value_kind(kind) for kind in kinds)
+    bands = f"{src.count} band{'s' if src.count != 1 else ''}"
+    what = f"{bands} of {values} values" + (" (a colour palette)" if src.count == 1 else "")
+    raise GeoreferenceError(f"{path}: not an elevation model: {what}; give a single-band DEM (GeoTIFF of heights)")
+
+
+def _value_kind(dtype: str) -> str:
+    """``"8-bit"``, ``"16-bit"``, ``"32-bit float"``... for a raster's data type."""
+    kind = np.dtype(dtype)
+    bits = f"{kind.itemsize * 8}-bit"
+    return f"{bits} float" if kind.kind == "f" else bits
+
+
 @dataclass(frozen=True, eq=False)
 class Terrain:
     """A single-band elevation raster (metres): ``data[row, col]`` (NaN where no data),
@@ -52,6 +80,7 @@ class Terrain:
             raise GeoreferenceError(f"{path}: elevation model not found")
         try:
             with rasterio.open(path) as src:
+                _refuse_what_is_not_heights(path, src)
                 if src.crs is None:
                     raise GeoreferenceError(f"{path}: the elevation model has no coordinate reference system")
                 data = src.read(1, masked=True).astype(np.float64).filled(np.nan)

@@ -10,7 +10,9 @@ every product; both clients call :func:`export_package` through
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,33 +77,115 @@ def update_product_info(store: ProjectStore, **changes: Any) -> ProductInfo:
     return updated
 
 
+#: Footprints/basemap given for the exports running in this context, not stored yet
+#: (:func:`trying_product_sources`): ``{project path: {settings key: path text, "" for none}}``.
+_TRIED_SOURCES: ContextVar[dict[str, dict[str, str]] | None] = ContextVar("damagemap_tried_sources", default=None)
+_SOURCE_FLAGS = {FOOTPRINTS_KEY: "footprints", BASEMAP_KEY: "basemap"}
+
+
+def _tried(store: ProjectStore) -> dict[str, str]:
+    return (_TRIED_SOURCES.get() or {}).get(str(Path(store.path).resolve()), {})
+
+
 def product_sources(store: ProjectStore) -> tuple[Path | None, Path | None]:
-    """The building footprints file and the basemap stored in the project (``None``: none)."""
-    footprints = store.get_setting(FOOTPRINTS_KEY)
-    basemap = store.get_setting(BASEMAP_KEY)
+    """The building footprints file and the basemap of the project's products (``None``:
+    none): those stored in the project, or those being tried (:func:`trying_product_sources`)."""
+    tried = _tried(store)
+    footprints = tried.get(FOOTPRINTS_KEY, store.get_setting(FOOTPRINTS_KEY))
+    basemap = tried.get(BASEMAP_KEY, store.get_setting(BASEMAP_KEY))
     return (Path(footprints) if footprints else None, Path(basemap) if basemap else None)
+
+
+def _checked_source(key: str, value: Path | str) -> str:
+    """``value`` as it is stored: ``""`` for none, else the absolute path of a file
+    that was read enough to know the products can use it.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the problem.
+    """
+    if str(value) == "":
+        return ""
+    path = Path(value).expanduser()
+    if key == FOOTPRINTS_KEY:
+        from geo.footprints import check_footprints
+
+        check_footprints(path)
+    else:
+        from geo.basemap import check_basemap
+
+        check_basemap(path)
+    return str(path.resolve())
+
+
+def check_product_sources(footprints: Path | str | None = None, basemap: Path | str | None = None) -> dict[str, str]:
+    """Read the footprints and/or basemap given enough to know the products can use them
+    (``""``: none; ``None``: not given), storing nothing: ``{settings key: what would be
+    stored}``. For a client that checks a choice before the export that stores it.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the problem.
+    """
+    return {key: _checked_source(key, value) for key, value in ((FOOTPRINTS_KEY, footprints), (BASEMAP_KEY, basemap))
+            if value is not None}
+
+
+def _store_sources(store: ProjectStore, sources: dict[str, str]) -> None:
+    for key, value in sources.items():
+        store.set_setting(key, value or None)
 
 
 def set_product_sources(store: ProjectStore, *, footprints: Path | str | None = None,
                         basemap: Path | str | None = None) -> None:
     """Store the footprints and/or basemap file (absolute paths; an empty string removes
-    it; ``None`` leaves it as it is).
+    it; ``None`` leaves it as it is), once each file given has been read enough to know
+    the products can use it (:func:`geo.footprints.check_footprints`, :func:`geo.basemap.check_basemap`).
 
     Raises
     ------
     InputError
-        If a file given does not exist.
+        If a file given does not exist or cannot be used; nothing is stored then.
     """
-    for key, value, what in ((FOOTPRINTS_KEY, footprints, "footprints"), (BASEMAP_KEY, basemap, "basemap")):
-        if value is None:
-            continue
-        if str(value) == "":
-            store.set_setting(key, None)
-            continue
-        path = Path(value).expanduser()
-        if not path.is_file():
-            raise InputError(f"{path}: no such {what} file")
-        store.set_setting(key, str(path.resolve()))
+    _store_sources(store, check_product_sources(footprints, basemap))
+
+
+@contextmanager
+def trying_product_sources(store: ProjectStore, *, footprints: Path | str | None = None,
+                           basemap: Path | str | None = None) -> Iterator[None]:
+    """Check the footprints and/or basemap given (as :func:`set_product_sources`), have
+    the exports made inside the block use them, and store them in the project only when
+    the block ends without an error: a file the export could not use is never left in
+    the project to break every later export.
+
+    Raises
+    ------
+    InputError
+        If a file given cannot be used (before the block runs).
+    """
+    sources = check_product_sources(footprints, basemap)
+    if not sources:
+        yield
+        return
+    project = str(Path(store.path).resolve())
+    tried = dict(_TRIED_SOURCES.get() or {})
+    tried[project] = {**tried.get(project, {}), **sources}
+    token = _TRIED_SOURCES.set(tried)
+    try:
+        yield
+    finally:
+        _TRIED_SOURCES.reset(token)
+    _store_sources(store, sources)
+
+
+def _stored_source_failure(exc: InputError, key: str) -> InputError:
+    """``exc`` (a stored footprints or basemap file that cannot be used) saying where the
+    file comes from and how to clear it."""
+    flag = _SOURCE_FLAGS[key]
+    return type(exc)(f"{exc} (the project's stored {flag} file: give another with --{flag} FILE, or clear it with "
+                     f'--{flag} ""; in the app, File > Export…, Relief package)')
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,16 +306,27 @@ def product_layers(store: ProjectStore, built: DamageMap, *, footprints: Path | 
     stored_footprints, stored_basemap = product_sources(store)
     footprints_path = footprints or stored_footprints
     basemap_path = basemap or stored_basemap
+    tried = _tried(store)
     grading = None
     area = flown_bounds_lonlat(built)
     if footprints_path is not None:
-        grading, coverage = grade_footprints(built, footprints_path)
+        try:
+            grading, coverage = grade_footprints(built, footprints_path)
+        except InputError as exc:
+            if footprints is not None or FOOTPRINTS_KEY in tried:
+                raise
+            raise _stored_source_failure(exc, FOOTPRINTS_KEY) from None
     else:
         coverage = grid_coverage(built)
     basemap_html = basemap_print = None
     if basemap_path is not None and area is not None:
-        basemap_html = read_basemap(basemap_path, area)
-        basemap_print = read_basemap(basemap_path, area, crs=built.crs, max_px=PRINT_BASEMAP_PX)
+        try:
+            basemap_html = read_basemap(basemap_path, area)
+            basemap_print = read_basemap(basemap_path, area, crs=built.crs, max_px=PRINT_BASEMAP_PX)
+        except InputError as exc:
+            if basemap is not None or BASEMAP_KEY in tried:
+                raise
+            raise _stored_source_failure(exc, BASEMAP_KEY) from None
     return ProductLayers(grading, coverage, basemap_html, basemap_print, footprints_path, basemap_path,
                          product_info(store))
 
@@ -291,6 +386,7 @@ def export_package(
                          thumbnail=thumbnail, provenance=provenance, closeup=closeup)
 
 
-__all__ = ["BASEMAP_KEY", "FOOTPRINTS_KEY", "FOOTPRINT_MARGIN_M", "padded_bounds", "PRODUCT_KEY", "PackageRequest", "ProductLayers", "grade_footprints",
-           "has_product_sources", "model_text", "product_layers", "export_package", "product_info",
-           "product_sources", "set_product_sources", "software_version", "update_product_info"]
+__all__ = ["BASEMAP_KEY", "FOOTPRINTS_KEY", "FOOTPRINT_MARGIN_M", "PRODUCT_KEY", "PackageRequest", "ProductLayers",
+           "check_product_sources", "export_package", "grade_footprints", "has_product_sources",
+           "model_text", "padded_bounds", "product_info", "product_layers", "product_sources", "set_product_sources",
+           "software_version", "trying_product_sources", "update_product_info"]

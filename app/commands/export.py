@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(property confirmed false)")
     package = parser.add_argument_group(
         "relief package", "--package writes it; the event, producer, footprints and basemap given here are stored "
-                          "in the project and used by every later package (from here or the app)")
+                          "in the project and used by every later package (from here or the app); the footprints "
+                          "and basemap once the export that uses them succeeded")
     package.add_argument("--package", action="store_true",
                          help="write the relief package (with --formats, the map files too)")
     package.add_argument("--event", default=None, metavar="NAME", help='event name, e.g. "Hurricane Michael"')
@@ -81,22 +82,23 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
     return formats
 
 
-def _store_package_options(store, args: argparse.Namespace) -> None:  # noqa: ANN001 - ProjectStore
-    """Store the event, producer, footprints and basemap given on the command line."""
-    from services.package import set_product_sources, update_product_info
+def _store_product_info(store, args: argparse.Namespace) -> None:  # noqa: ANN001 - ProjectStore
+    """Store the event and producer given on the command line (checked first; the
+    footprints and basemap are stored by ``services.package.trying_product_sources``
+    once the export succeeded)."""
+    from services.package import update_product_info
 
     changes = {"event": args.event, "glide": args.glide, "analyst": args.analyst,
                "organisation": args.organisation, "area": args.area, "version": args.product_version}
     if any(v is not None for v in changes.values()):
         update_product_info(store, **changes)
-    if args.footprints is not None or args.basemap is not None:
-        set_product_sources(store, footprints=args.footprints, basemap=args.basemap)
 
 
 def run(args: argparse.Namespace) -> int:
     from core.store import ProjectStore
     from core.types import DamageLevel
     from services.export import ExportRequest, export_project
+    from services.package import trying_product_sources
 
     formats = check_arguments(args)
     if args.out_dir is None:
@@ -106,11 +108,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"exporting to {args.out_dir} (beside the project; --to names another folder)")
     request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails, package=args.package,
                             include_unconfirmed=args.include_unconfirmed)
-    with ProjectStore.open(args.project) as store:
+    with ProjectStore.open(args.project) as store, \
+            trying_product_sources(store, footprints=args.footprints, basemap=args.basemap):
+        # (a footprints or basemap file given here is checked first, used by this export,
+        # and stored only once the export succeeded)
         changes = {} if args.min_score is None else {"min_score": args.min_score}
         settings = _georeferencing.settings_with_flags(store, args, **changes)
         settings, camera_view = _georeferencing.read_from_video(store, args, settings, telemetry=args.telemetry)
-        _store_package_options(store, args)
+        _store_product_info(store, args)
         result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry,
                                 dem_path=args.dem, camera_view=camera_view)
         unsaved = not args.save and settings != store.project_settings()

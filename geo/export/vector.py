@@ -197,7 +197,9 @@ def write_kml(path: Path, damage_map: DamageMap) -> Path:
 CSV_COLUMNS = ("id", "level", "confidence", "observations", "lon", "lat", "first_time", "last_time",
                "first_time_s", "last_time_s", "first_frame", "last_frame", "best_frame", "reviewed", "height_m",
                "uncertainty_m", "uncertainty_parts", *(f"uncertainty_{name}_m" for name in PARTS), "ems_grade",
-               "confirmed", "frames_seen", "frames_in_view", "views_seen", "views_in_view")
+               "confirmed", "frames_seen", "frames_in_view", "views_seen", "views_in_view",
+               # (added later, so at the end: a spreadsheet or script reading columns by position keeps working)
+               "level_code", "best_detection_id", "reviewed_by", "reviewed_at", "triangulated")
 
 
 def spreadsheet_safe(value) -> object:

@@ -107,3 +107,18 @@ def test_damage_on_slopes_lands_within_a_metre_with_the_dem(slope_case):
     assert median_error(hilly) <= 1.0
     assert median_error(flat) > 2 * median_error(hilly) and median_error(flat) > 1.0
     assert any("terrain from" in note for note in hilly.notes)
+
+
+def test_an_rgb_orthophoto_is_no_elevation_model(tmp_path):
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "nadir.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=8, height=8, count=3, dtype="uint8", crs="EPSG:4326",
+                       transform=from_origin(-85.67, 30.17, 1e-4, 1e-4), photometric="RGB") as dst:
+        dst.write(np.full((3, 8, 8), 120, dtype=np.uint8))
+    with pytest.raises(GeoreferenceError, match=r"nadir\.tif: not an elevation model: 3 bands of 8-bit values; "
+                                                r"give a single-band DEM"):
+        Terrain.open(path)
+    # a single band of heights is one
+    heights = write_dem(tmp_path / "low.tif", np.full((8, 8), 12.0))
+    assert np.nanmax(Terrain.open(heights).data) == 12.0

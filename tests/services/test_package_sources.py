@@ -1,0 +1,128 @@
+"""The footprints and basemap of a project's products: a file given on the command line
+is read before anything is stored, and stored only once the export that uses it
+succeeded; a stored file that stops working is named as the project's, with how to clear it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from core.store import ProjectStore
+from services.package import product_sources, set_product_sources, trying_product_sources
+from tests.truth_runs import write_run
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+EMPTY = {"type": "FeatureCollection", "features": []}
+
+
+@pytest.fixture(scope="module")
+def flyover(flyover_once):
+    """4 s at 10 fps, 320x180, with the scene's footprints and nadir orthophoto."""
+    return flyover_once("package-sources", seconds=4.0, fps=10.0, size=(320, 180), seed=2)
+
+
+@pytest.fixture
+def project(flyover, tmp_path) -> Path:
+    """A project holding the flyover's ground truth as one run."""
+    from geo.evaluation import detections_from_coco
+
+    detections, times = detections_from_coco(flyover.annotations)
+    path = tmp_path / "flyover.dmproj"
+    with ProjectStore.create(path, video_path=flyover.video, telemetry_path=flyover.srt) as store:
+        write_run(store, detections, times, model={"name": "ground truth"})
+    return path
+
+
+def stored_sources(project: Path) -> tuple[Path | None, Path | None]:
+    with ProjectStore.open(project) as store:
+        return product_sources(store)
+
+
+def footprints_moved_east(flyover, path: Path, degrees: float = 1.0) -> Path:
+    """The scene's footprints some 100 km away: a good file that does not cover the flight."""
+    doc = json.loads(Path(flyover.footprints).read_text())
+    for feature in doc["features"]:
+        geometry = feature["geometry"]
+        rings = geometry["coordinates"] if geometry["type"] == "Polygon" else \
+            [ring for polygon in geometry["coordinates"] for ring in polygon]
+        for ring in rings:
+            for point in ring:
+                point[0] += degrees
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def export(project: Path, out: Path, *flags: str) -> int:
+    return main(["export", str(project), "--to", str(out), "--no-thumbnails", *flags])
+
+
+def test_a_footprints_file_that_cannot_give_buildings_is_refused_and_not_stored(project, tmp_path, capsys):
+    empty = tmp_path / "emptyfp.geojson"
+    empty.write_text(json.dumps(EMPTY))
+    # --formats csv reads no footprints: the file is checked all the same
+    assert export(project, tmp_path / "a", "--formats", "csv", "--footprints", str(empty)) == 2
+    assert f"{empty}: no building polygons in the file" in capsys.readouterr().err
+    assert stored_sources(project) == (None, None)
+    assert not (tmp_path / "a").exists()
+    assert export(project, tmp_path / "b", "--formats", "html") == 0  # later exports are not broken
+
+
+def test_a_basemap_that_is_no_georeferenced_raster_is_refused_and_not_stored(flyover, project, tmp_path, capsys):
+    assert export(project, tmp_path / "a", "--formats", "csv", "--basemap", str(flyover.gpx)) == 2
+    assert f"{flyover.gpx}: cannot read the basemap" in capsys.readouterr().err
+    assert stored_sources(project) == (None, None)
+
+
+def test_the_files_are_stored_only_once_the_export_succeeded(flyover, project, tmp_path, capsys):
+    far = footprints_moved_east(flyover, tmp_path / "far.geojson")
+    assert export(project, tmp_path / "a", "--package", "--footprints", str(far)) == 2
+    assert "no building polygons in the file over the area flown" in capsys.readouterr().err
+    assert stored_sources(project) == (None, None)
+    assert export(project, tmp_path / "b", "--formats", "html", "--footprints", str(flyover.footprints),
+                  "--basemap", str(flyover.orthophoto)) == 0
+    assert "dm-building-" in (tmp_path / "b" / "damage_map.html").read_text()  # used by the export that stored them
+    assert stored_sources(project) == (Path(flyover.footprints).resolve(), Path(flyover.orthophoto).resolve())
+
+
+def test_the_files_tried_are_used_inside_the_block_and_stored_after_it(flyover, project):
+    with ProjectStore.open(project) as store:
+        with pytest.raises(RuntimeError), trying_product_sources(store, footprints=flyover.footprints):
+            assert product_sources(store)[0] == Path(flyover.footprints).resolve()
+            raise RuntimeError("the export failed")
+        assert product_sources(store) == (None, None)
+        with trying_product_sources(store, footprints=flyover.footprints):
+            pass
+        assert product_sources(store)[0] == Path(flyover.footprints).resolve()
+        with trying_product_sources(store, footprints=""):
+            assert product_sources(store)[0] is None
+        assert product_sources(store) == (None, None)
+
+
+def test_a_stored_file_that_stopped_working_is_named_with_how_to_clear_it(flyover, project, tmp_path, capsys):
+    footprints = tmp_path / "footprints.geojson"
+    footprints.write_text(Path(flyover.footprints).read_text())
+    with ProjectStore.open(project) as store:
+        set_product_sources(store, footprints=footprints)
+    footprints_moved_east(flyover, footprints)  # the file was replaced by one of another town
+    assert export(project, tmp_path / "a", "--formats", "html") == 2
+    error = capsys.readouterr().err
+    assert f"{footprints}: no building polygons" in error
+    assert "the project's stored footprints file" in error and '--footprints ""' in error
+    assert export(project, tmp_path / "b", "--formats", "html", "--footprints", "") == 0
+    assert stored_sources(project) == (None, None)
+
+
+def test_the_app_check_refuses_a_bad_file_before_storing_it(project, tmp_path):
+    from core.errors import InputError
+
+    empty = tmp_path / "emptyfp.geojson"
+    empty.write_text(json.dumps(EMPTY))
+    with ProjectStore.open(project) as store:
+        with pytest.raises(InputError, match="no building polygons"):
+            set_product_sources(store, footprints=empty)
+        assert product_sources(store) == (None, None)
