@@ -5,7 +5,8 @@ Each subcommand lives in its own module under ``app.commands`` and provides
 (torch, Qt, geopandas) inside ``run`` so ``damagemap --help`` stays fast and headless.
 A :class:`core.errors.DamagemapError` becomes one line on stderr and exit status 2,
 never a traceback; so do the failures of the machine rather than of damagemap (a full
-disk, a damaged, locked or read-only project file). Output piped into a reader that
+disk, a damaged, locked or read-only project file, an output path that cannot be
+written: any ``OSError`` that names its file). Output piped into a reader that
 stops early (``damagemap info P --json | head``) ends quietly.
 """
 
@@ -80,6 +81,37 @@ def _disk_full_message(args: argparse.Namespace, exc: OSError) -> str:
             "(an analysis resumes where it stopped)")
 
 
+def _file_failure_message(exc: OSError) -> str:
+    """One line for an ``OSError`` that names a file (``exc.filename``): the file, what
+    could not be done with it, and the system's reason, e.g. ``out: cannot create the
+    folder: a file of that name is in the way (File exists)``.
+
+    Such a failure is the machine's or the path's (a read-only card, a name already
+    taken by a file), not damagemap's, so it is reported as ``export`` reports an output
+    folder it cannot create, instead of as a traceback.
+    """
+    path = exc.filename
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    exists = os.path.lexists(path) if isinstance(path, (str, bytes, os.PathLike)) else False
+    number = exc.errno
+    if number == errno.EEXIST:
+        what = "cannot create the folder: a file of that name is in the way"
+    elif number == errno.ENOTDIR:
+        what = "cannot create or open it: part of the path is a file, not a folder"
+    elif number == errno.EISDIR:
+        what = "is a folder, not a file"
+    elif number == errno.ENOENT:
+        what = "cannot open it: it or its folder does not exist"
+    elif number == errno.EROFS:
+        what = "cannot write there: the file system is read-only; choose a folder you can write to"
+    elif number in (errno.EACCES, errno.EPERM):
+        what = ("cannot read or write it: permission denied" if exists else
+                "cannot create it: its folder cannot be written to; choose a folder you can write to")
+    else:
+        what = "cannot read or write it"
+    return f"{os.fsdecode(path) if isinstance(path, bytes) else path}: {what} ({reason})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="damagemap",
@@ -129,10 +161,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.Error as exc:  # a full disk, a damaged or locked project: the machine, not a bug
         print(f"damagemap {args.command}: error: {_database_message(args, exc)}", file=sys.stderr)
         return 2
-    except OSError as exc:
-        if exc.errno != errno.ENOSPC:
+    except OSError as exc:  # the machine's or the path's failure: one line naming the file
+        if exc.errno == errno.ENOSPC:
+            message = _disk_full_message(args, exc)
+        elif exc.filename is not None:
+            message = _file_failure_message(exc)
+        else:
             raise
-        print(f"damagemap {args.command}: error: {_disk_full_message(args, exc)}", file=sys.stderr)
+        print(f"damagemap {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"damagemap {args.command}: interrupted", file=sys.stderr)

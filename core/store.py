@@ -556,6 +556,9 @@ class ProjectStore:
             raise ProjectExistsError(f"{str(path)!r} already exists; open it with ProjectStore.open() or choose another name")
         if not path.parent.is_dir():
             raise StoreError(f"cannot create project {str(path)!r}: folder {str(path.parent)!r} does not exist")
+        if not os.access(path.parent, os.W_OK):  # SQLite would only say "unable to open database file"
+            raise StoreError(f"cannot create project {str(path)!r}: the folder {str(path.parent)!r} is read-only "
+                             "(cannot be written to); choose a folder you can write to")
         temporary = path.parent / f".dm-{os.getpid()}-{secrets.token_hex(4)}.creating"
         try:
             try:

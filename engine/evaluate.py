@@ -77,6 +77,21 @@ def _summarise(precision: np.ndarray) -> dict[str, float]:
     }
 
 
+def unknown_image_ids(annotations: dict[str, Any], results: Sequence[dict[str, Any]]) -> list[Any]:
+    """The ``image_id`` values of ``results`` that are not images of ``annotations``, sorted
+    (by their text, since a hand-made file may mix types): results made over other images,
+    such as ``damagemap predict`` over a folder of photos, which COCO cannot score."""
+    known = {image.get("id") for image in annotations.get("images", []) if isinstance(image, dict)}
+    unknown = {r.get("image_id") for r in results} - known
+    return sorted(unknown, key=str)
+
+
+def describe_ids(ids: Sequence[Any], *, shown: int = 10) -> str:
+    """``1, 2, 3`` or ``1, 2, ... (25 in all)``: a list of ids short enough for one line."""
+    text = ", ".join(str(i) for i in ids[:shown])
+    return text if len(ids) <= shown else f"{text}, ... ({len(ids)} in all)"
+
+
 def evaluate_results(
     annotations: dict[str, Any], results: Sequence[dict[str, Any]], *, iou_types: Iterable[str] = IOU_TYPES
 ) -> dict[str, dict[str, float]]:
@@ -95,8 +110,19 @@ def evaluate_results(
     -------
     dict
         ``{"segm": {"AP": ..., "AP25": ..., ...}, "bbox": {...}}``.
+
+    Raises
+    ------
+    InputError
+        When a result names an image the annotations do not hold (pycocotools would
+        stop on an ``AssertionError``).
     """
     from pycocotools.cocoeval import COCOeval
+
+    unknown = unknown_image_ids(annotations, results)
+    if unknown:
+        raise InputError(f"the results name image ids {describe_ids(unknown)} that are not in the annotations; "
+                         "score results made over this data set's images")
 
     coco_gt = _ground_truth(annotations)
     metrics: dict[str, dict[str, float]] = {}

@@ -91,6 +91,31 @@ class FieldOfView:
 VIDEO_METADATA_SOURCE = "video metadata"
 
 
+def hfov_preset(text: str) -> str | None:
+    """The :data:`HFOV_PRESETS_DEG` key ``text`` names (case, spaces and underscores
+    aside), ``None`` when ``text`` is a number of degrees (checked by range elsewhere).
+
+    The one check of a field-of-view setting's spelling, shared by every flag that takes
+    one (``analyze --hfov``, ``export --hfov``) and by :func:`resolve_hfov`, so a typo is
+    refused before it is stored rather than when a map is made.
+
+    Raises
+    ------
+    ValueError
+        For a name that is neither a preset nor a number, listing the presets.
+    """
+    key = text.strip().lower().replace(" ", "-").replace("_", "-")
+    if key in HFOV_PRESETS_DEG:
+        return key
+    try:
+        float(text)
+    except ValueError:
+        raise ValueError(
+            f"unknown camera preset {text!r}; give degrees or one of {', '.join(HFOV_PRESETS_DEG)}"
+        ) from None
+    return None
+
+
 def resolve_hfov(hfov_deg: float | str | None, focal_lengths_mm: list[float] | None = None,
                  video_model: str | None = None) -> FieldOfView:
     """The field of view to use: ``hfov_deg`` (a number or a preset name) if given, else
@@ -105,15 +130,10 @@ def resolve_hfov(hfov_deg: float | str | None, focal_lengths_mm: list[float] | N
         For an unknown preset name or a field of view outside (1, 170) degrees.
     """
     if isinstance(hfov_deg, str):
-        key = hfov_deg.strip().lower().replace(" ", "-").replace("_", "-")
-        if key in HFOV_PRESETS_DEG:
+        key = hfov_preset(hfov_deg)
+        if key is not None:
             return FieldOfView(HFOV_PRESETS_DEG[key], f"preset {key}")
-        try:
-            hfov_deg = float(hfov_deg)
-        except ValueError:
-            raise ValueError(
-                f"unknown camera preset {hfov_deg!r}; give degrees or one of {', '.join(HFOV_PRESETS_DEG)}"
-            ) from None
+        hfov_deg = float(hfov_deg)  # hfov_preset refused what is neither a preset nor a number
     if hfov_deg is not None:
         if not (math.isfinite(hfov_deg) and 1.0 < hfov_deg < 170.0):
             raise ValueError(f"horizontal field of view must be between 1 and 170 degrees; got {hfov_deg!r}")

@@ -145,13 +145,32 @@ class LoadedModel:
 
 def load_model(request: AnalysisRequest) -> LoadedModel:
     """The request's device and detector (:class:`core.errors.ModelError` naming the
-    weights when they do not load), before any project is touched."""
+    weights when they do not load), before any project is touched; SRN weights named in
+    the request are checked too (:func:`_check_srn_weights`)."""
     from engine.analyze import load_detector
     from engine.device import ANALYSIS_CPU_HINT, resolve_device
 
     device = resolve_device(request.device, cpu_hint=ANALYSIS_CPU_HINT)
     model, info = load_detector(request.weights, device, request.inference())
+    if request.srn_weights is not None and request.srn is not False:
+        _check_srn_weights(Path(request.srn_weights), model, info, device)
     return LoadedModel(model, info, device)
+
+
+def _check_srn_weights(path: Path, model: torch.nn.Module, info: Mapping[str, Any], device: torch.device) -> None:
+    """SRN weights asked for by name must be usable: :class:`core.errors.ModelError`
+    naming the file when they are missing or do not load for this detector. Only the
+    shipped SRN, when it is missing, is skipped with a note (:func:`engine.analysis.plan.load_refiner`)."""
+    from core.errors import ModelError
+    from engine.analysis.plan import load_refiner
+
+    if not path.is_file():
+        problem = "is a folder, not SRN weights" if path.is_dir() else "SRN weights not found"
+        raise ModelError(f"{path}: {problem}")
+    refiner, note = load_refiner(model, device, path, info)
+    if refiner is None:
+        reason = note.removeprefix("skipped: ").removeprefix(f"{path}: ")  # named once, first
+        raise ModelError(f"{path}: cannot be used as SRN weights: {reason}")
 
 
 def plan(

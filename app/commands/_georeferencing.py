@@ -125,10 +125,18 @@ def check(args: argparse.Namespace) -> None:
     if args.pitch is not None and args.camera == "auto":
         raise InputError("--pitch and --camera auto both set the camera's pitch; give one")
     _flags.between("--hfov", _hfov_degrees(args.hfov), 1, 170, "degrees", inclusive=False)  # as geo.camera
+    if args.hfov is not None:  # a preset name: refused now if unknown, not stored to break every map later
+        from geo.camera import hfov_preset
+
+        try:
+            hfov_preset(args.hfov)
+        except ValueError as exc:
+            raise InputError(f"--hfov: {exc}") from None
 
 
 def _hfov_degrees(text: str | None) -> float | None:
-    """``--hfov`` as degrees; ``None`` when not given or a preset name (checked by name later)."""
+    """``--hfov`` as degrees; ``None`` when not given or a preset name (its spelling is
+    checked by :func:`check`, with :func:`geo.camera.hfov_preset`)."""
     try:
         return None if text is None else float(text)
     except ValueError:
@@ -145,7 +153,7 @@ def settings_with_flags(store, args: argparse.Namespace, **changes: Any):  # noq
         changes["time_offset_sigma_s"] = None  # typed: its uncertainty is not known
     if args.hfov is not None:
         degrees = _hfov_degrees(args.hfov)
-        changes["hfov_deg"] = args.hfov if degrees is None else degrees  # a preset name: geo.camera checks it
+        changes["hfov_deg"] = args.hfov if degrees is None else degrees  # a preset name, known: see check()
     if args.ground_elevation is not None and args.ground_elevation != "auto":
         changes["ground_elevation_m"] = args.ground_elevation
         changes["ground_elevation_sigma_m"] = None

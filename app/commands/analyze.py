@@ -55,12 +55,13 @@ def run(args: argparse.Namespace) -> int:
     options = cluster_options(args)
     # A bad video or model fails before a project is created.
     info = probe_video(args.video)
-    if args.project is None:
+    beside_video = args.project is None
+    if beside_video:
         from services.project import default_project_path
 
         args.project = default_project_path(args.video)
         print(f"project: {args.project} (beside the video; --project names another)", file=sys.stderr)
-    _check_paths(args)
+    _check_paths(args, beside_video=beside_video)
     if args.threads is not None:
         import torch
 
@@ -183,10 +184,26 @@ def _refuse_a_second_writer(store, run_id: int) -> None:  # noqa: ANN001 - Proje
         )
 
 
-def _check_paths(args: argparse.Namespace) -> None:
+def _missing_folder_problem(folder: Path) -> str:
+    """Why ``folder`` (which is not a folder) cannot hold a project: it is a file, or a
+    file stands where one of its parents should be (``flight.gpx/p.dmproj``), or it does
+    not exist."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            if candidate.is_dir():
+                break
+            if candidate == folder:
+                return f"{str(folder)!r} is a file, not a folder"
+            return f"{str(candidate)!r} is a file, not a folder, so {str(folder)!r} cannot exist"
+    return f"the folder {str(folder)!r} does not exist"
+
+
+def _check_paths(args: argparse.Namespace, *, beside_video: bool = False) -> None:
     """What can be checked before the model loads: a folder given as the project, the project's
-    folder, and the telemetry given with ``--track`` (read in full: a file that is not
-    telemetry fails now, not at export after the whole video was analysed)."""
+    folder (missing, a file, or one that cannot be written: a read-only card), and the
+    telemetry given with ``--track`` (read in full: a file that is not telemetry fails now,
+    not at export after the whole video was analysed). ``beside_video``: the project is
+    the default one beside the video, not one the user named."""
     from core.errors import InputError, TelemetryError
 
     if args.project.is_dir():
@@ -194,15 +211,24 @@ def _check_paths(args: argparse.Namespace) -> None:
             f"--project {str(args.project)!r} is a folder; give a project file such as "
             f"{str(args.project / (args.video.stem + '.dmproj'))!r}"
         )
-    if not args.project.exists() and not args.project.absolute().parent.is_dir():
+    folder = args.project.absolute().parent
+    if not args.project.exists() and not folder.is_dir():
+        raise InputError(f"--project {str(args.project)!r}: {_missing_folder_problem(folder)}")
+    if not args.project.exists() and not os.access(folder, os.W_OK):
+        # SQLite would only say "unable to open database file".
+        where = "beside the video" if beside_video else "there"
         raise InputError(
-            f"--project {str(args.project)!r}: the folder {str(args.project.absolute().parent)!r} does not exist"
+            f"{folder} is read-only (cannot be written to): the project {args.project.name!r} cannot be created "
+            f"{where}; give --project PATH in a folder you can write to"
         )
     if args.track is not None:
         import csv
 
         from geo.telemetry import read_telemetry
 
+        if args.track.is_dir():
+            raise TelemetryError(f"--track {str(args.track)!r} is a folder; give the telemetry file (GPX, DJI SRT, "
+                                 "CSV flight log) inside it")
         if not args.track.is_file():
             raise TelemetryError(f"{str(args.track)!r}: telemetry file not found")
         try:

@@ -25,11 +25,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _flags.add_detector_settings(parser)
 
 
+def _check_output_file(flag: str, value: str | None) -> None:
+    """Refuse an output file whose folder is missing or not a folder before the model
+    runs, rather than after minutes of evaluation (other failures to write it are still
+    reported, naming the file, when it is written)."""
+    import os
+    from pathlib import Path
+
+    from core.errors import InputError
+
+    if not value:
+        return
+    target = Path(value)
+    folder = target.parent
+    if target.is_dir():
+        raise InputError(f"{flag} {value}: is a folder; give a file name")
+    if not folder.is_dir():
+        problem = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise InputError(f"{flag} {value}: cannot write it: the folder {str(folder)!r} {problem}")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"{flag} {value}: cannot write it: the folder {str(folder)!r} is read-only; "
+                         "choose a folder you can write to")
+
+
 def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
     from core.errors import InputError
+
+    _check_output_file("--json", args.json)  # before the model runs
+    _check_output_file("--save-predictions", args.save_predictions)
 
     if args.predictions:
         # These flags steer a model run; a results file has none, and ignoring them
@@ -47,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{', '.join(model_only)}: only when a model runs (--weights, or the shipped model); "
                              f"--predictions {args.predictions!r} scores results already made")
     from engine.data.isbda import ISBDADataset, annotation_path, read_coco_json
-    from engine.evaluate import evaluate_results, format_table, predict_dataset, read_results
+    from engine.evaluate import describe_ids, evaluate_results, format_table, predict_dataset, read_results, \
+        unknown_image_ids
 
     if not args.predictions:
         from engine.device import resolve_device
@@ -63,8 +90,13 @@ def run(args: argparse.Namespace) -> int:
             Path(args.save_predictions).write_text(json.dumps(results), encoding="utf-8")
         source = weights
     else:
-        annotations = read_coco_json(annotation_path(args.data, args.split))
+        annotations_file = annotation_path(args.data, args.split)
+        annotations = read_coco_json(annotations_file)
         results = read_results(args.predictions)
+        unknown = unknown_image_ids(annotations, results)
+        if unknown:  # e.g. `damagemap predict` run over other images: COCO cannot score them
+            raise InputError(f"{args.predictions}: image ids {describe_ids(unknown)} are not in {annotations_file}; "
+                             f"give results made over the {args.split!r} split's images")
         source = args.predictions
     metrics = evaluate_results(annotations, results)
     frames = ", video frames" if args.frames == "video" else ""

@@ -2,15 +2,21 @@
 
 Writes ``<stem>-prediction.jpg`` (frame | overlay, as the paper's figures) per image and
 ``predictions.json``: COCO results for every image, each with the image's ``file_name``,
-``width`` and ``height``, ``category_id`` and ``level``, ``score``, ``bbox`` as
+its ``path`` as given on the command line, ``width`` and ``height``, ``category_id`` and ``level``, ``score``, ``bbox`` as
 ``[x, y, w, h]`` in the original image's pixels and the RLE ``segmentation``. Detections
 only a few pixels wide (compression slivers) are dropped by the model itself, so
 ``analyze`` drops them alike.
+
+Images with the same name from different folders (DJI numbers restart on every card) get
+``<stem>-2-prediction.jpg``, ``<stem>-3-prediction.jpg``, ... in the order given, so no
+overlay replaces another.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from pathlib import Path
 
 from app.commands import _flags
 
@@ -18,7 +24,9 @@ from app.commands import _flags
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
     parser.add_argument("--weights", default=None, help="MSNet .safetensors (default: the shipped model)")
-    parser.add_argument("--out", required=True, help="folder for <stem>-prediction.jpg files and predictions.json")
+    parser.add_argument("--out", required=True,
+                        help="folder for <stem>-prediction.jpg files (<stem>-2-prediction.jpg, ... for repeated "
+                             "names) and predictions.json")
     parser.add_argument("--score-threshold", type=float, default=0.5, help="hide predictions below (default 0.5)")
     parser.add_argument("--json-threshold", type=float, default=0.05,
                         help="keep predictions from this score in predictions.json (default 0.05, the paper's test threshold)")
@@ -27,9 +35,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
 
 
+def overlay_names(images: Sequence[Path]) -> list[str]:
+    """The overlay file name of each image, in order: ``<stem>-prediction.jpg``, and for a
+    stem already used (compared case-insensitively, as some file systems do)
+    ``<stem>-2-prediction.jpg``, ``<stem>-3-...``: unique, and the same for the same inputs."""
+    used: set[str] = set()
+    names: list[str] = []
+    for image in images:
+        stem, number = image.stem, 1
+        name = f"{stem}-prediction.jpg"
+        while name.casefold() in used:
+            number += 1
+            name = f"{stem}-{number}-prediction.jpg"
+        used.add(name.casefold())
+        names.append(name)
+    return names
+
+
 def run(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
 
     import numpy as np
     from PIL import Image
@@ -48,13 +72,13 @@ def run(args: argparse.Namespace) -> int:
     _flags.fraction("--json-threshold", args.json_threshold)
     inference = _flags.detector_settings(args)
     device = resolve_device(args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # before the model loads: a path that cannot be a folder fails at once
     model, _ = load_model(args.weights or DEFAULT_MSNET_WEIGHTS, device=device, inference=inference)
     fold_batch_norms(model)  # as the analysis runs it
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    paths = [Path(name) for name in args.images]
     results: list[dict] = []
-    for image_id, name in enumerate(args.images, start=1):
-        path = Path(name)
+    for image_id, (path, overlay_name) in enumerate(zip(paths, overlay_names(paths)), start=1):
         try:
             with Image.open(path) as opened:
                 image = np.array(opened.convert("RGB"))
@@ -63,12 +87,12 @@ def run(args: argparse.Namespace) -> int:
         output = detect_image(model, image, device)  # shrunk as the analysis shrinks a frame
         figure = prediction_figure(image, output, score_threshold=args.score_threshold,
                                    show_buildings=args.buildings)
-        target = out / f"{path.stem}-prediction.jpg"
+        target = out / overlay_name
         Image.fromarray(figure).save(target, quality=92)
         kept = [r for r in outputs_to_results(output, image_id) if r["score"] >= args.json_threshold]
         height, width = image.shape[:2]
         for result in kept:
-            result.update(file_name=path.name, width=int(width), height=int(height),
+            result.update(file_name=path.name, path=str(path), width=int(width), height=int(height),
                           level=DamageLevel(result["category_id"]).name.lower())
         results.extend(kept)
         shown = sum(1 for r in kept if r["score"] >= args.score_threshold)

@@ -66,10 +66,15 @@ class _Row:
     dop: float | None
 
 
+#: Where the telemetry file goes: said so for every command that reads a video's own
+#: telemetry (``telemetry VIDEO`` has no ``--track``; ``analyze`` and ``survey add`` do).
+_TRACK_HINT = " (analyze and survey add take it with --track)"
+
+
 def _no_telemetry(path: Path) -> TelemetryError:
     return TelemetryError(
         f"{path}: no telemetry in this video (no GoPro, DJI or Insta360 metadata track); "
-        "give its telemetry file (.SRT/.gpx/.csv) with --track"
+        f"give its telemetry file (.SRT/.gpx/.csv) instead{_TRACK_HINT}"
     )
 
 
@@ -114,7 +119,8 @@ def _parse(path: Path) -> tuple[str, str | None, list[dict[str, Any]]]:
             if tracks:
                 raise TelemetryError(
                     f"{path}: unsupported camera: its metadata track ({', '.join(sorted(set(tracks)))}) is not one "
-                    "telemetry-parser reads (GoPro, DJI Action/Avata/O3/O4, Insta360); give its telemetry file with --track"
+                    "telemetry-parser reads (GoPro, DJI Action/Avata/O3/O4, Insta360); give its telemetry file "
+                    f"instead{_TRACK_HINT}"
                 ) from None
             raise _no_telemetry(path) from None
         raise TelemetryError(f"{path}: cannot read telemetry inside the video: {text}") from None

@@ -59,6 +59,13 @@ def _sniff(path: Path) -> Reader:
     if b"\x00" in head:
         raise TelemetryError(f"{path}: binary data, not a telemetry file (supported: GPX, DJI SRT, CSV flight logs)")
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text[:1] in (b"{", b"["):  # no supported format is JSON; the likeliest mix-up is a map's GeoJSON
+        if re.search(rb'"type"\s*:\s*"(FeatureCollection|Feature)"', head):
+            raise TelemetryError(
+                f"{path}: looks like GeoJSON (map features such as building footprints), not a flight track "
+                "(supported: GPX, DJI SRT, CSV flight logs)"
+            )
+        raise TelemetryError(f"{path}: is JSON, not a telemetry file (supported: GPX, DJI SRT, CSV flight logs)")
     if text.startswith(b"<?xml") or b"<gpx" in head:
         return read_gpx
     if _SRT_HINT.search(head):

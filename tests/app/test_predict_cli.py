@@ -85,3 +85,34 @@ def test_an_image_larger_than_the_model_can_use_is_shrunk_and_answered_in_its_ow
     # (single masks of a few pixels differ more at their edges)
     assert sum(int(mask_utils.area(r["segmentation"])) for r in large) == pytest.approx(
         6.25 * sum(int(mask_utils.area(r["segmentation"])) for r in small), rel=0.1)
+
+
+def test_images_of_the_same_name_from_different_folders_keep_their_own_overlays(tmp_path, weights):
+    """DJI numbers restart on every card: ``a/DJI_0001.JPG`` and ``b/DJI_0001.JPG`` are two
+    images, and predictions.json says which folder each came from."""
+    paths = []
+    for folder, grey in (("cardA", 60), ("cardB", 200)):
+        (tmp_path / folder).mkdir()
+        path = tmp_path / folder / "DJI_0001.png"
+        Image.fromarray(np.full((120, 200, 3), grey, np.uint8)).save(path)
+        paths.append(path)
+    out = tmp_path / "out"
+    argv = ["predict", *map(str, paths), "--weights", str(weights), "--out", str(out), "--json-threshold", "0.0"]
+    assert main(argv) == 0
+    first, second = out / "DJI_0001-prediction.jpg", out / "DJI_0001-2-prediction.jpg"
+    assert {p.name for p in out.glob("*.jpg")} == {first.name, second.name}
+    # Each overlay shows its own frame (left half of the figure): the dark one first.
+    assert np.asarray(Image.open(first)).mean() < np.asarray(Image.open(second)).mean()
+    results = json.loads((out / "predictions.json").read_text())
+    assert {(r["image_id"], r["file_name"], r["path"]) for r in results} == {
+        (1, "DJI_0001.png", str(paths[0])), (2, "DJI_0001.png", str(paths[1]))}
+
+
+def test_overlay_names_are_unique_and_follow_the_input_order():
+    from pathlib import Path
+
+    from app.commands.predict import overlay_names
+
+    names = overlay_names([Path("a/x.jpg"), Path("b/x.JPG"), Path("c/x-2.png"), Path("d/X.jpg"), Path("e/y.jpg")])
+    assert names == ["x-prediction.jpg", "x-2-prediction.jpg", "x-2-2-prediction.jpg", "X-3-prediction.jpg",
+                     "y-prediction.jpg"]
