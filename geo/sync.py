@@ -57,9 +57,29 @@ def travel(at_s: np.ndarray, t_s: np.ndarray, east_m: np.ndarray, north_m: np.nd
     return de, dn, np.hypot(de, dn) / np.maximum(dt_s, 1e-9)
 
 
-#: Under this speed over two seconds the drone hovers: a track without headings says
+#: Under this speed over a second the drone hovers: a track without headings says
 #: nothing of where it looked.
 HOVER_SPEED_MPS = 0.5
+
+
+def still(at_s: np.ndarray, t_s: np.ndarray, east_m: np.ndarray, north_m: np.ndarray,
+          window_s: float = 1.0) -> np.ndarray:
+    """Where the drone is still at the times ``at_s``, along the positions ``east_m``,
+    ``north_m`` at ``t_s`` (sorted, two or more): under :data:`HOVER_SPEED_MPS` over the
+    ``window_s`` before or the ``window_s`` after.
+
+    One side is enough: a window over both sides of a time in the first or last second of
+    a hover also holds the travel before or after it, and called the drone moving there,
+    so frames filmed as the camera already looked elsewhere were placed by the direction
+    of travel, and a 4 s hover was said to last 2."""
+    def speed(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        start, end = np.maximum(start, t_s[0]), np.minimum(end, t_s[-1])
+        moved = np.hypot(np.interp(end, t_s, east_m) - np.interp(start, t_s, east_m),
+                         np.interp(end, t_s, north_m) - np.interp(start, t_s, north_m))
+        return np.where(end - start > 1e-9, moved / np.maximum(end - start, 1e-9), np.inf)
+
+    at_s = np.asarray(at_s, dtype=np.float64)
+    return np.minimum(speed(at_s - window_s, at_s), speed(at_s, at_s + window_s)) < HOVER_SPEED_MPS
 
 
 @dataclass(frozen=True)
@@ -71,7 +91,9 @@ class FrameState:
     (before/after it, inside a gap), and where the heading is unknown: ``hovering`` marks
     the times a track that records no heading (it is read from the direction of travel)
     finds the drone still, when the pilot may have turned it to look anywhere, and the
-    video's turns (``geo.hover_turns``) do not say where it looked; ``turned`` the times
+    video's turns (``geo.hover_turns``) do not say where it looked (in a hover's first
+    and last second they keep the travel's bearing, for the camera read from the image
+    flow, and are not placed all the same); ``turned`` the times
     they do say it for, and ``turn_sigma_deg`` how far off that heading may be (0
     elsewhere). ``turns_refused``: hovers whose turns disagreed with where the drone flew
     on, left unplaced.
@@ -178,7 +200,11 @@ class AlignedTrack:
             heading_source = "telemetry"
         else:
             bearing, still = self._track_bearing(t)
-            heading = np.where(still, np.nan, bearing)
+            # The bearing stays where the drone is still on one side only (a hover's
+            # first or last second): the camera read from the image flow
+            # (``geo.pitch.estimate_view``) was measured with those frames, but they
+            # are left off the map (``hovering``) unless the turns place them.
+            heading = np.where(self.still_at(t, clear_of_travel=True), np.nan, bearing)
             heading_source = "track bearing"
             if self.hover_turns and self._hovers:
                 moving_t, moving_bearing = self._moving_bearings
@@ -218,26 +244,36 @@ class AlignedTrack:
 
     def _track_bearing(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Grid bearing of travel at ``t``, from the positions :attr:`TRAVEL_WINDOW_S`
-        either side, and where the drone is still (under :data:`HOVER_SPEED_MPS` over that
-        window); there the bearing is that of the travel before and after, which says
-        nothing of where a hovering drone, free to turn, looked. On a real Mini 2 flight
-        whose log also holds the drone's heading, that bearing was off it by a median of 65
-        degrees while the drone was still, and 12 while it flew."""
+        either side, and where the drone is still (:func:`still`: under
+        :data:`HOVER_SPEED_MPS` over that window before or after); there the bearing is
+        that of the travel before and after, which says nothing of where a hovering drone,
+        free to turn, looked. On a real Mini 2 flight whose log also holds the drone's
+        heading, that bearing was off it by a median of 65 degrees while the drone was
+        still, and 12 while it flew."""
         good = self.good
         ts, e, n = self.t_s[good], self.east_m[good], self.north_m[good]
         if len(ts) < 2:
             return np.full(len(t), np.nan), np.zeros(len(t), dtype=bool)
         # Bearing at each sample, then interpolated as an angle.
         moving_t, moving_bearing = self._moving_bearings
-        still = travel(t, ts, e, n, self.TRAVEL_WINDOW_S)[2] < HOVER_SPEED_MPS
+        held = still(t, ts, e, n, self.TRAVEL_WINDOW_S)
         if not len(moving_t):
-            return np.full(len(t), np.nan), still
-        return self._interp_angle(t, moving_t, moving_bearing), still
+            return np.full(len(t), np.nan), held
+        return self._interp_angle(t, moving_t, moving_bearing), held
 
-    def still_at(self, t_s) -> np.ndarray:
-        """Where the drone is still at video times ``t_s`` (under :data:`HOVER_SPEED_MPS`
-        over 2 s), whether or not the track gives a heading."""
-        return self._track_bearing(np.atleast_1d(np.asarray(t_s, dtype=np.float64)))[1]
+    def still_at(self, t_s, *, clear_of_travel: bool = False) -> np.ndarray:
+        """Where the drone is still at video times ``t_s`` (:func:`still`), whether or
+        not the track gives a heading. ``clear_of_travel``: only where it is still over
+        the window on both sides, a second inside each hover, where reading the video's
+        turns meets no travel (``services.sync``)."""
+        t = np.atleast_1d(np.asarray(t_s, dtype=np.float64))
+        if not clear_of_travel:
+            return self._track_bearing(t)[1]
+        good = self.good
+        if good.sum() < 2:
+            return np.zeros(len(t), dtype=bool)
+        ts, e, n = self.t_s[good], self.east_m[good], self.north_m[good]
+        return travel(t, ts, e, n, self.TRAVEL_WINDOW_S)[2] < HOVER_SPEED_MPS
 
     @cached_property
     def _sample_travel(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -371,10 +407,11 @@ def align_track(
 
 
 def still_at_video_times(track: Track, t_s, *, duration_s: float, creation_time_utc: float | None = None,
-                         offset_s: float = 0.0) -> np.ndarray:
+                         offset_s: float = 0.0, clear_of_travel: bool = False) -> np.ndarray:
     """Where ``track`` shows the drone still at video times ``t_s``
-    (:meth:`AlignedTrack.still_at`), read from its positions alone: no height above the
-    ground is needed, so it holds for a track the map cannot place yet.
+    (:meth:`AlignedTrack.still_at`, ``clear_of_travel`` as there), read from its
+    positions alone: no height above the ground is needed, so it holds for a track the
+    map cannot place yet.
 
     Raises
     ------
@@ -383,7 +420,7 @@ def still_at_video_times(track: Track, t_s, *, duration_s: float, creation_time_
     """
     aligned = align_track(track, duration_s=duration_s, creation_time_utc=creation_time_utc, offset_s=offset_s,
                           flight_height_m=0.0 if heights_unknown(track) else None)
-    return aligned.still_at(t_s)
+    return aligned.still_at(t_s, clear_of_travel=clear_of_travel)
 
 
 def _height_above_takeoff(track: Track, ground_elevation_m: float | None = None,

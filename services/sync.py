@@ -135,7 +135,7 @@ def _hover_turns(track: Track, motion: ImageMotion, info: VideoInfo, offset_s: f
     from geo.sync import still_at_video_times
 
     still = still_at_video_times(track, motion.t_s, duration_s=info.duration_s,
-                                 creation_time_utc=info.creation_time_utc, offset_s=offset_s)
+                                 creation_time_utc=info.creation_time_utc, offset_s=offset_s, clear_of_travel=True)
     if not still.any():
         return ()
     if pitch_deg is None:

@@ -91,7 +91,7 @@ def _height_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps: 
 def _heading_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps: np.ndarray) -> list[str]:
     """How long a track without headings shows the drone hovering: frames filmed then are
     not placed (``geo.sync``: where a hovering drone looked is unknown)."""
-    from geo.sync import HOVER_SPEED_MPS, travel
+    from geo.sync import still
 
     if track.has("yaw_deg") or track.has("gimbal_yaw_deg") or len(track) < 2:
         return []
@@ -99,11 +99,11 @@ def _heading_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps:
     if len(t) < 2:
         return []
     grid = np.arange(t[0], t[-1], 0.5)
-    still = travel(grid, t, east_m[~jumps], north_m[~jumps])[2] < HOVER_SPEED_MPS
-    if not still.any():
+    held = still(grid, t, east_m[~jumps], north_m[~jumps])
+    if not held.any():
         return []
     return [f"no heading: the camera's heading is read from the direction of travel, so frames filmed while the "
-            f"drone hovers are not placed (it is still for {0.5 * still.sum():.0f} of the log's {t[-1] - t[0]:.0f} "
+            f"drone hovers are not placed (it is still for {0.5 * held.sum():.0f} of the log's {t[-1] - t[0]:.0f} "
             "s) unless the camera's turns are read from the video (--camera auto); the drone's flight log as a CSV "
             "(e.g. from Airdata) holds its heading"]
 
