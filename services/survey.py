@@ -105,6 +105,9 @@ def add_flight(
     video = Path(video)
     if not video.is_file():
         raise InputError(f"{str(video)!r}: video not found")
+    known = flight_of_video(survey, video)
+    if known is not None:  # its sites would count as seen by two flights
+        raise SurveyError(f"{str(video)!r} is flight {known} of survey {survey.name!r} already")
     name = name or survey.new_flight_name(video.stem if video.stem != "flight" else video.parent.name)
     if any(f.name == name for f in survey.flights):
         raise SurveyError(f"survey {survey.name!r} has a flight named {name!r} already")
@@ -124,6 +127,20 @@ def add_flight(
     survey.add_flight(record)
     survey.save()
     return record
+
+
+def flight_of_video(survey: Survey, video: Path) -> str | None:
+    """The name of the flight of ``survey`` whose video ``video`` is (the same file on
+    the disk, or the same path where the flight's is gone), or ``None``."""
+    for flight in survey.flights:
+        recorded = Path(flight.video)
+        try:
+            same = recorded.samefile(video)
+        except OSError:
+            same = recorded.resolve() == Path(video).resolve()
+        if same:
+            return flight.name
+    return None
 
 
 def remove_flight(survey: Survey, name: str) -> FlightRecord:
@@ -706,6 +723,7 @@ __all__ = [
     "VIDEO_SUFFIXES",
     "add_flight",
     "analyse_survey",
+    "flight_of_video",
     "apply_decisions",
     "create_survey",
     "decide",

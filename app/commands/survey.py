@@ -201,13 +201,17 @@ def _create(args: argparse.Namespace) -> int:
 def _add(args: argparse.Namespace) -> int:
     from core.errors import InputError
     from core.survey import Survey
-    from services.survey import add_flight, videos_in
+    from services.survey import add_flight, flight_of_video, videos_in
 
     survey = Survey.open(args.survey)
     videos = videos_in(args.videos)
     if len(videos) > 1 and (args.track is not None or args.name is not None):
         raise InputError(f"--track and --name name one flight; {len(videos)} videos were given")
     for video in videos:
+        known = flight_of_video(survey, video) if len(videos) > 1 else None
+        if known is not None:  # a folder given again with new videos in it: the others are kept
+            print(f"flight {known}: {video.name} is in the survey already")
+            continue
         record = add_flight(survey, video, telemetry=args.track, name=args.name, date=args.date, drone=args.drone)
         track = record.telemetry or "no telemetry found (add it with --track)"
         print(f"flight {record.name}: {video.name}, {record.date or 'date unknown'}; telemetry {track}")

@@ -254,6 +254,9 @@ def test_a_survey_refuses_what_it_cannot_use(flights, tmp_path):
     surveys.add_flight(survey, flights[1].video, name="monday", date="2018-10-12")
     with pytest.raises(SurveyError, match="flight named 'monday' already"):
         surveys.add_flight(survey, flights[2].video, name="monday")
+    # the same footage twice would count each of its sites as seen by two flights
+    with pytest.raises(SurveyError, match="is flight monday of survey 's' already"):
+        surveys.add_flight(survey, flights[1].video, name="tuesday")
     with pytest.raises(SurveyError, match="no flight can be mapped yet.*not analysed"):
         surveys.survey_map(survey)
     (tmp_path / "s" / "survey.json").write_text("{not json")
@@ -274,6 +277,9 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     assert main(["survey", "add", str(folder), str(videos), "--drone", "mavic 3"]) == 0
     out = capsys.readouterr().out
     assert "flight day2:" in out and "flight day3:" in out and "3 flights" not in out and "2 flights" in out
+    assert main(["survey", "add", str(folder), str(videos)]) == 0  # the folder again: nothing twice
+    out = capsys.readouterr().out
+    assert "flight day2: day2.mp4 is in the survey already" in out and "2 flights" in out
     survey = Survey.open(folder)
     for seed, record in zip((2, 3), survey.flights):
         assert record.telemetry is not None and record.drone == "mavic 3"
