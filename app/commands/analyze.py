@@ -83,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
                 print("telemetry: the GPS track inside the video (no telemetry file beside it)", file=sys.stderr)
             else:
                 print(f"telemetry: {store.telemetry_path}", file=sys.stderr)
+        else:  # said now, not first at export, while the frames are analysed all the same
+            print(f"telemetry: none found beside {args.video.name} or inside it: the frames are analysed, but the "
+                  "map needs the drone's track (put its SRT, GPX or flight log CSV beside the video with the same "
+                  "name and analyse again, or give it with --track FILE now or export --telemetry FILE later)",
+                  file=sys.stderr)
         for note in plan.notes:
             print(note, file=sys.stderr)
         if not plan.todo and not plan.warmup:

@@ -78,6 +78,13 @@ def test_the_summary_names_the_project_as_typed_from_the_current_folder(assets, 
     assert f"damagemap info {os.path.join('out', 'site.dmproj')}" in out, out
 
 
+def test_a_video_without_telemetry_is_said_before_its_frames_not_first_at_export(assets, tmp_path, capsys):
+    assert main(_analyze(assets, tmp_path / "p.dmproj", "--every", "3")) == 0
+    err = capsys.readouterr().err
+    assert "telemetry: none found beside flight.mp4 or inside it" in err
+    assert "--track FILE" in err and "export --telemetry FILE" in err  # how to give it
+
+
 def test_without_a_project_the_project_is_made_beside_the_video_as_the_app_does(assets, tmp_path, capsys):
     import shutil
 
