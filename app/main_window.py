@@ -993,11 +993,16 @@ class MainWindow(QMainWindow):
         doc.save_score_threshold()  # the threshold just moved is the one the export keeps
         job = FunctionJob(export_job, doc.project_path, doc.run_id, choice, parent=self)
         job.done.connect(lambda paths: self._on_export_done(choice, paths))
-        job.failed.connect(lambda exc: (show_error(self, exc, title="Export failed"), self.export_finished.emit([])))
+        job.failed.connect(lambda exc: self._on_export_failed(choice, exc))
         self._export_job = job
         self.statusBar().showMessage(f"Exporting to {choice.out_dir}…")
         job.start()
         return job
+
+    def _on_export_failed(self, choice: ExportChoice, exc: BaseException) -> None:
+        self.statusBar().showMessage(f"Export to {choice.out_dir} failed", 10_000)  # not "Exporting…" on
+        show_error(self, exc, title="Export failed")
+        self.export_finished.emit([])
 
     def _on_export_done(self, choice: ExportChoice, paths: list[Path]) -> None:
         self.statusBar().showMessage(f"Exported {len(paths)} files to {choice.out_dir}", 8000)

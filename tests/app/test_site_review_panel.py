@@ -467,6 +467,19 @@ def test_after_an_export_its_folder_is_one_click_away_until_the_project_closes(q
     assert window.open_export_button.isHidden()  # another project's exports go elsewhere
 
 
+def test_a_failed_export_says_so_where_it_said_it_was_exporting(qtbot, window, project, tmp_path, errors):
+    from app.dialogs.export_dialog import ExportChoice
+
+    with qtbot.waitSignal(window.panel(SiteReviewPanel).sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    in_the_way = tmp_path / "maps"
+    in_the_way.write_text("a file where the export folder would go")
+    with qtbot.waitSignal(window.export_finished, timeout=30_000):
+        window.start_export(ExportChoice(out_dir=in_the_way, formats=("geojson",)))
+    assert errors and str(in_the_way) in str(errors[-1])
+    assert window.statusBar().currentMessage() == f"Export to {in_the_way} failed"
+
+
 @pytest.fixture(scope="module")
 def hover_flight(flyover_once):
     """3 s at 10 fps, 320x180, seed 2, the drone hovering from 1 s to 2 s: the annotated
