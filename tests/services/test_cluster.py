@@ -4,6 +4,7 @@ killed with SIGKILL mid-run loses its segment only, and the run resumes with eve
 frame stored exactly once."""
 
 import os
+import shutil
 import signal
 import sqlite3
 import sys
@@ -161,8 +162,11 @@ def test_a_survey_analyses_each_flight_on_the_same_ray_instance(cluster, assets,
     from services import survey as surveys
 
     survey = surveys.create_survey(tmp_path / "survey")
-    for name in ("monday", "wednesday"):
-        surveys.add_flight(survey, assets / "flight.mp4", name=name, date="2018-10-12")
+    for name in ("monday", "wednesday"):  # two flights of the same footage, each its own file
+        video = tmp_path / name / "flight.mp4"
+        video.parent.mkdir()
+        shutil.copy2(assets / "flight.mp4", video)
+        surveys.add_flight(survey, video, name=name, date="2018-10-12")
     planned = []
     progress = list(surveys.analyse_survey(survey, _request(assets), cluster=ClusterOptions(segment_frames=4),
                                            model=detector, on_plan=lambda flight, plan: planned.append(flight.name)))

@@ -45,7 +45,8 @@ def test_a_flight_that_cannot_be_read_is_said_and_the_others_go_on(tmp_path, man
     folder.mkdir()
     video = shutil.copy2(manoeuvring_flight.video, folder / "flight.mp4")
     add_flight(survey, video, telemetry=manoeuvring_flight.gpx, name="gpx")
-    add_flight(survey, video, name="bare")  # no telemetry beside it
+    (tmp_path / "bare").mkdir()
+    add_flight(survey, shutil.copy2(video, tmp_path / "bare" / "flight.mp4"), name="bare")  # no telemetry beside it
     assert main(["survey", "georeference", str(tmp_path / "town")]) == 1
     out, err = capsys.readouterr()
     assert "flight bare: not read: no telemetry" in err and "flight gpx:" in out and "(1 flight(s) not read)" in out
