@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import DamagemapError, GeoreferenceError, StoreError, VideoError
+from core.errors import DamagemapError, GeoreferenceError, StoreError, TelemetryError, VideoError
 from core.settings import ProjectSettings
 from core.store import ProjectStore
 
@@ -381,6 +381,8 @@ def damage_map(
     cached = _CACHE.get(state)
     if cached is not None:
         return cached
+    if telemetry_path is None:
+        _check_project_telemetry(store)
     track: Track | None = read_telemetry(Path(telemetry_path)) if telemetry_path is not None else None
     info, warning = video_info(store, run_id)
     built = build_damage_map(store, run_id, video_info=info, settings=state.settings, track=track, dem=dem_path,
@@ -405,6 +407,24 @@ def damage_map(
         built.regroup_sites([g.detection_ids for g in groups])
     _CACHE.put(state, built)
     return built
+
+
+def _check_project_telemetry(store: ProjectStore) -> None:
+    """Refuse a project whose telemetry file is not where it recorded it (a project
+    copied without it), saying where it looked and how to give it.
+
+    Raises
+    ------
+    TelemetryError
+        Naming the file looked for.
+    """
+    path = store.telemetry_path
+    if path is None or Path(path).exists():
+        return
+    raise TelemetryError(
+        f"{path}: the project's telemetry file is not there (a project copied without it?); copy it beside the "
+        f"project as it was beside the original, or give it: damagemap export {store.path} --telemetry FILE, or "
+        "in the app, File > Open Telemetry… (the project keeps it)")
 
 
 def map_builds() -> int:
