@@ -381,7 +381,19 @@ def _decide(args: argparse.Namespace) -> int:
     for number in dict.fromkeys(args.sites):
         count = decide(survey, number, decision, built=built)
         print(f"site {number}: {args.decision} on {count} sightings; kept for flights added later")
+    moved = _renumbered(built, survey_map(survey), set(args.sites))
+    if moved:  # the next decide goes by the new numbers
+        print(f"note: the sites are numbered by level, then score, and this decision moved {moved} other "
+              "site(s) to new numbers: list them again with `survey info` before deciding more", file=sys.stderr)
     return 0
+
+
+def _renumbered(before, after, decided: set[int]) -> int:  # noqa: ANN001 - geo.survey_fusion.SurveyMap
+    """How many sites of ``before`` not ``decided`` have another number in ``after``
+    (matched by place, to the centimetre)."""
+    number_at = {(round(s.lon_deg, 7), round(s.lat_deg, 7)): s.id for s in after.sites}
+    return sum(1 for site in before.sites if site.id not in decided
+               and number_at.get((round(site.lon_deg, 7), round(site.lat_deg, 7)), site.id) != site.id)
 
 
 def _export(args: argparse.Namespace) -> int:

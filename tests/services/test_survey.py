@@ -328,10 +328,16 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     assert main(["survey", "decide", str(folder), *map(str, others), "999", "reject"]) == 2
     assert "has no site 999" in capsys.readouterr().err
     assert len(Survey.open(folder).decisions) == 1  # the one made above
+    before = surveys.survey_map(Survey.open(folder))
     assert main(["survey", "decide", str(folder), *map(str, others), "reject"]) == 0
-    printed = capsys.readouterr().out
-    assert all(f"site {n}: reject on" in printed for n in others)
+    captured = capsys.readouterr()
+    assert all(f"site {n}: reject on" in captured.out for n in others)
     assert len(Survey.open(folder).decisions) == 3
+    # the rejected sites leave the map, and the sites after them move up: said, with where to look
+    after = surveys.survey_map(Survey.open(folder))
+    moved = sum(1 for site in after.sites if before.site(site.id) is not None
+                and (before.site(site.id).lon_deg, before.site(site.id).lat_deg) != (site.lon_deg, site.lat_deg))
+    assert moved and f"moved {moved} other site(s) to new numbers" in captured.err and "survey info" in captured.err
 
 
 def test_a_site_a_reviewer_decided_on_one_flight_is_decided_on_the_others(flights, tmp_path):
