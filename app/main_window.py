@@ -885,7 +885,7 @@ class MainWindow(QMainWindow):
         for warning in warnings:
             self.statusBar().showMessage(warning, 10_000)
         if options.hfov_deg != (hfov_degrees(doc.settings.hfov_deg) or None):  # a preset stays a preset
-            doc.update_settings(hfov_deg=options.hfov_deg)
+            doc.update_settings(hfov_deg=options.hfov_deg, hfov_sigma_deg=None)  # typed: not an estimate
         if options.time_offset_s is not None and options.time_offset_s != doc.settings.time_offset_s:
             doc.update_settings(time_offset_s=options.time_offset_s, time_offset_sigma_s=None)  # typed: unsure
         self.last_model_override = model

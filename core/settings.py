@@ -57,6 +57,10 @@ class ProjectSettings:
         The camera's horizontal field of view in degrees, or a preset name such as
         ``"mavic-2-pro"`` (``geo.camera.HFOV_PRESETS_DEG``); ``None``: from the
         telemetry's focal length, else a DJI default.
+    hfov_sigma_deg
+        How sure ``hfov_deg`` is (one sigma, degrees) when it was read from the video's
+        flow (``--camera auto``): the map says it was estimated, and the spread enters
+        each site's uncertainty; ``None`` when typed, a preset or from the telemetry.
     ground_elevation_m
         Absolute elevation (m) of the ground plane, for telemetry with absolute
         altitude only (GPX) whose first point is not the take-off; ``None``: the first
@@ -108,6 +112,7 @@ class ProjectSettings:
     heading_offset_deg: float | None = None
     heading_offset_sigma_deg: float | None = None
     hover_turns: tuple[tuple[float, ...], ...] = ()
+    hfov_sigma_deg: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.time_offset_s, bool) or not isinstance(self.time_offset_s, (int, float)) or not math.isfinite(self.time_offset_s):
@@ -152,7 +157,8 @@ class ProjectSettings:
             raise ValueError(f"ProjectSettings.flight_height_m must be a finite number of metres > 0 or None; "
                              f"got {height!r}")
         for name, low, high in (("camera_pitch_deg", -90.0, 0.0), ("heading_offset_deg", -180.0, 180.0),
-                                ("camera_pitch_sigma_deg", 0.0, 90.0), ("heading_offset_sigma_deg", 0.0, 180.0)):
+                                ("camera_pitch_sigma_deg", 0.0, 90.0), ("heading_offset_sigma_deg", 0.0, 180.0),
+                                ("hfov_sigma_deg", 0.0, 170.0)):
             angle = getattr(self, name)
             if angle is not None and (isinstance(angle, bool) or not isinstance(angle, (int, float))
                                       or not (math.isfinite(angle) and low <= angle <= high)):

@@ -542,6 +542,9 @@ def settings_arguments(settings: ProjectSettings) -> dict[str, Any]:
         given["heading_sigma_deg"] = settings.heading_offset_sigma_deg
     if settings.hover_turns:
         given["hover_turns"] = settings.hover_turns
+    if settings.hfov_deg is not None and settings.hfov_sigma_deg is not None:  # read from the video
+        given["hfov_sigma_deg"] = settings.hfov_sigma_deg
+        given["hfov_estimated"] = True
     return given
 
 

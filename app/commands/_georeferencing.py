@@ -154,6 +154,7 @@ def settings_with_flags(store, args: argparse.Namespace, **changes: Any):  # noq
     if args.hfov is not None:
         degrees = _hfov_degrees(args.hfov)
         changes["hfov_deg"] = args.hfov if degrees is None else degrees  # a preset name, known: see check()
+        changes["hfov_sigma_deg"] = None  # typed: not an estimate
     if args.ground_elevation is not None and args.ground_elevation != "auto":
         changes["ground_elevation_m"] = args.ground_elevation
         changes["ground_elevation_sigma_m"] = None

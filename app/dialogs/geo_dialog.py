@@ -303,6 +303,7 @@ class GeoSettingsDialog(QDialog):
             time_offset_s=offset,
             time_offset_sigma_s=self._offset_sigma(offset),
             hfov_deg=hfov,
+            hfov_sigma_deg=self._initial.hfov_sigma_deg if hfov == self._initial.hfov_deg else None,
             ground_elevation_m=None if elevation <= _NO_ELEVATION_M else elevation,
             ground_elevation_sigma_m=None if elevation <= _NO_ELEVATION_M else _sigma(
                 elevation, self._ground_read, self._initial.ground_elevation_m, self._initial.ground_elevation_sigma_m),

@@ -24,4 +24,5 @@ def test_reading_an_unsure_camera_says_to_give_its_width(monkeypatch, sites_flyo
                                        ProjectSettings(ground_elevation_m=10.0), camera=True)
         assert (UNSURE_WIDTH_HINT in read.lines) is hinted
         assert read.settings.camera_pitch_deg == -37.0 and read.settings.hfov_deg == 50.0
+        assert read.settings.hfov_sigma_deg == round(flow_view.hfov_sigma_deg, 1)  # kept: the map says it is read
     assert "--hfov DEG" in UNSURE_WIDTH_HINT and "Horizontal field of view" in UNSURE_WIDTH_HINT
