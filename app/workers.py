@@ -299,15 +299,20 @@ def build_map_job(project_path: Path, run_id: int | None) -> DamageMap:
 
 def export_job(project_path: Path, run_id: int | None, choice: ExportChoice) -> list[Path]:
     """Write what the export dialog asked for (:func:`services.export.export_project`,
-    as ``damagemap export`` does); returns the files written."""
+    as ``damagemap export`` does); returns the files written. The relief package's
+    footprints and basemap files are stored in the project once this export has used
+    them (``services.package.trying_product_sources``), never when it failed."""
     from core.store import ProjectStore
     from services.export import ExportRequest, export_project
+    from services.package import trying_product_sources
 
     request = ExportRequest(
         Path(choice.out_dir), formats=tuple(choice.formats), coco=choice.coco,
         coco_include_pending=choice.coco_include_pending,
     )
-    with ProjectStore.open(project_path) as store:
+    package = choice.options.get("package") or {}
+    with ProjectStore.open(project_path) as store, trying_product_sources(
+            store, footprints=package.get("footprints"), basemap=package.get("basemap")):
         return export_project(store, request, run_id=run_id).written
 
 

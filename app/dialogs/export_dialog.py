@@ -194,7 +194,9 @@ class ExportDialog(QDialog):
         return options
 
     def save_package_settings(self) -> None:
-        """Check the package fields and store them in the project.
+        """Check the package fields, store the product information in the project, and
+        read the footprints and basemap files enough to know the package can use them
+        (the export stores them once it has used them: ``app.workers.export_job``).
 
         Raises
         ------
@@ -204,18 +206,13 @@ class ExportDialog(QDialog):
         if self.project is None:
             return
         from core.store import ProjectStore
-        from services.package import product_info, set_product_sources, update_product_info
+        from services.package import check_product_sources, update_product_info
 
         options = self.package_options()
         footprints, basemap = options.pop("footprints"), options.pop("basemap")
+        check_product_sources(footprints=footprints, basemap=basemap)
         with ProjectStore.open(self.project) as store:
-            before = product_info(store)
             update_product_info(store, **options)
-            try:
-                set_product_sources(store, footprints=footprints, basemap=basemap)
-            except Exception:
-                update_product_info(store, **before.to_mapping())
-                raise
 
     def accept(self) -> None:
         if self.package_box.isChecked() and self.package_box.isEnabled():

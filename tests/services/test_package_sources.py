@@ -126,3 +126,22 @@ def test_the_app_check_refuses_a_bad_file_before_storing_it(project, tmp_path):
         with pytest.raises(InputError, match="no building polygons"):
             set_product_sources(store, footprints=empty)
         assert product_sources(store) == (None, None)
+
+
+def test_the_apps_export_stores_the_package_files_only_once_it_used_them(flyover, project, tmp_path):
+    """File > Export…'s relief package: the dialog checks the files; the export stores
+    them, and only when it succeeded (footprints some 100 km off the flight fail it)."""
+    from app.dialogs.export_dialog import ExportChoice
+    from app.workers import export_job
+    from core.errors import DamagemapError
+
+    far = footprints_moved_east(flyover, tmp_path / "far.geojson")
+    choice = ExportChoice(out_dir=tmp_path / "out", formats=("geojson", "package"),
+                          options={"package": {"footprints": str(far), "basemap": ""}})
+    with pytest.raises(DamagemapError):
+        export_job(project, None, choice)
+    assert stored_sources(project) == (None, None)
+    good = ExportChoice(out_dir=tmp_path / "out2", formats=("geojson", "package"),
+                        options={"package": {"footprints": str(flyover.footprints), "basemap": ""}})
+    assert export_job(project, None, good)
+    assert stored_sources(project)[0] == Path(flyover.footprints).resolve()
