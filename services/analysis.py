@@ -242,7 +242,7 @@ def plan(
             "is analysed (--hover-every S sets it, 0: every frame; in the app, the analysis dialog's While "
             "hovering)")
     if planned.todo:  # said before the time is spent; the map says it again
-        from services.footage import telemetry_height_caution
+        from services.footage import telemetry_height_caution, telemetry_length_caution
 
         video = None if planned.video is None else planned.video.as_dict()
         if not check_placement:
@@ -258,6 +258,10 @@ def plan(
         caution = telemetry_height_caution(store, planned.run_id, track=track())
         if caution is not None:
             planned.notes.append(f"caution: {caution}")
+        loaded = track()
+        length = None if loaded is None or video is None else telemetry_length_caution(loaded, video["duration_s"])
+        if length is not None:
+            planned.notes.append(f"caution: {length}")
     return planned
 
 

@@ -25,10 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.errors import TelemetryError
+    from core.errors import InputError, TelemetryError
     from geo.telemetry import read_telemetry
     from geo.telemetry.summary import format_summary, summarise
 
+    if args.ground_elevation is not None and args.video is None:  # it places nothing without the video
+        raise InputError("--ground-elevation is used with --video (reading the camera's heights against the "
+                         "video); give the video too")
     try:
         track = read_telemetry(args.file)
         summary = summarise(track)

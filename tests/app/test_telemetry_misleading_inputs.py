@@ -44,3 +44,15 @@ def test_a_video_without_telemetry_does_not_send_telemetry_to_a_missing_flag(tmp
     line = _error(capsys)
     assert "no telemetry in this video" in line and "give its telemetry file" in line
     assert "analyze and survey add take it with --track" in line  # never "use --track" for this command
+
+
+def test_a_ground_elevation_without_the_video_is_refused_not_ignored(tmp_path, capsys):
+    gpx = tmp_path / "track.gpx"
+    gpx.write_text('<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">'
+                   "<trk><trkseg>"
+                   '<trkpt lat="30.0" lon="-85.0"><ele>20</ele><time>2018-10-12T15:00:00Z</time></trkpt>'
+                   '<trkpt lat="30.0001" lon="-85.0"><ele>20</ele><time>2018-10-12T15:00:01Z</time></trkpt>'
+                   "</trkseg></trk></gpx>")
+    assert main(["telemetry", str(gpx), "--ground-elevation", "10"]) == 2
+    assert "--ground-elevation is used with --video" in _error(capsys)
+    assert main(["telemetry", str(gpx)]) == 0  # the same file read alone

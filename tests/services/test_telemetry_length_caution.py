@@ -1,0 +1,33 @@
+"""A DJI SRT is written with its own video: one that runs far longer or shorter than the
+video it is paired with is probably another video's, and the analysis says so first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geo.telemetry.track import TimeBase
+from services.footage import telemetry_length_caution
+from tests.geo.test_geo_sync import make_track
+
+
+def _track(seconds: float, base: TimeBase = TimeBase.VIDEO):
+    times = np.arange(0.0, seconds + 1e-9, 0.5)
+    return make_track(times, 30.0 + times * 1e-5, np.full(len(times), -85.0), base=base)
+
+
+@pytest.mark.parametrize(("log_s", "video_s", "cautioned"), [
+    (40.0, 6.0, True),   # DJI_0023.SRT beside DJI_0024.MP4
+    (6.0, 40.0, True),
+    (6.0, 6.5, False),   # the SRT's last subtitle ends with the video
+    (100.0, 95.0, False),
+])
+def test_an_srt_much_longer_or_shorter_than_its_video_is_cautioned(log_s, video_s, cautioned):
+    caution = telemetry_length_caution(_track(log_s), video_s)
+    assert (caution is not None) is cautioned
+    if cautioned:
+        assert f"runs {log_s:.0f} s and the video {video_s:.0f} s" in caution and "another video's" in caution
+
+
+def test_a_log_on_its_own_clock_is_not_compared_with_the_video():
+    assert telemetry_length_caution(_track(40.0, TimeBase.UTC), 6.0) is None  # a GPX spans the whole flight
