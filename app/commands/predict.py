@@ -2,8 +2,9 @@
 
 Writes ``<stem>-prediction.jpg`` (frame | overlay, as the paper's figures) per image and
 ``predictions.json``: COCO results for every image, each with the image's ``file_name``,
-its ``path`` as given on the command line, ``width`` and ``height``, ``category_id`` and ``level``, ``score``, ``bbox`` as
-``[x, y, w, h]`` in the original image's pixels and the RLE ``segmentation``. Detections
+its ``path`` as given on the command line, ``width`` and ``height``, ``category_id`` and
+``level``, ``score``, ``bbox`` as ``[x, y, w, h]`` in the original image's pixels and the
+RLE ``segmentation``. Detections
 only a few pixels wide (compression slivers) are dropped by the model itself, so
 ``analyze`` drops them alike.
 
