@@ -78,6 +78,8 @@ class GeoSettingsDialog(QDialog):
         self.height_spin.setValue(settings.flight_height_m or 0.0)
         #: the flight height last read from the video and its one-sigma uncertainty (m)
         self._height_read: tuple[float, float] | None = None
+        #: the field of view last read from the video with the camera, and its one-sigma spread (degrees)
+        self._hfov_read: tuple[float, float] | None = None
         self.pitch_spin = QDoubleSpinBox()
         self.pitch_spin.setRange(_NO_PITCH, 0.0)
         self.pitch_spin.setDecimals(1)
@@ -255,6 +257,7 @@ class GeoSettingsDialog(QDialog):
                 f"± {view.yaw_sigma_deg:.0f}° off the direction of travel")
         if view.hfov_estimated and self.hfov_spin.value() <= _NO_HFOV:  # the pitch holds with this width only
             self.hfov_spin.setValue(round(float(view.hfov_deg), 1))
+            self._hfov_read = (self.hfov_spin.value(), round(float(view.hfov_sigma_deg), 1))
             text += f", {view.hfov_deg:.0f}° wide"
             if view.width_unsure:
                 text += (f" ± {view.hfov_sigma_deg:.0f}°: this flight turns too little to tell a steeper, wider "
@@ -303,7 +306,7 @@ class GeoSettingsDialog(QDialog):
             time_offset_s=offset,
             time_offset_sigma_s=self._offset_sigma(offset),
             hfov_deg=hfov,
-            hfov_sigma_deg=self._initial.hfov_sigma_deg if hfov == self._initial.hfov_deg else None,
+            hfov_sigma_deg=self._hfov_sigma(hfov),
             ground_elevation_m=None if elevation <= _NO_ELEVATION_M else elevation,
             ground_elevation_sigma_m=None if elevation <= _NO_ELEVATION_M else _sigma(
                 elevation, self._ground_read, self._initial.ground_elevation_m, self._initial.ground_elevation_sigma_m),
@@ -316,6 +319,14 @@ class GeoSettingsDialog(QDialog):
         )
 
 
+
+    def _hfov_sigma(self, hfov: float | str | None) -> float | None:
+        """How sure the field of view is: the reading's spread while the box holds the
+        width read from the video, the saved one while it holds the saved width, none once
+        typed (a typed or preset width is given, not estimated)."""
+        if isinstance(hfov, float) and self._hfov_read is not None and abs(hfov - self._hfov_read[0]) < 0.05:
+            return self._hfov_read[1]
+        return self._initial.hfov_sigma_deg if hfov == self._initial.hfov_deg else None
 
     def _offset_sigma(self, offset_s: float) -> float | None:
         """How sure the offset is: the estimate's uncertainty while the box holds the

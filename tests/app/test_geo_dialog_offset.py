@@ -177,3 +177,7 @@ def test_an_unsure_camera_width_asks_for_the_drones_field_of_view(qtbot, sites_f
         dialog._show_camera((SyncReport(None, view), False))
         assert dialog.pitch_spin.value() == -37.0 and dialog.hfov_spin.value() == 50.0
         assert ("Set the drone's field of view above and read again" in dialog.camera_label.text()) is asks
+        # the width read is an estimate: kept with its spread, which a width typed over it drops
+        assert dialog.settings().hfov_deg == 50.0 and dialog.settings().hfov_sigma_deg == view.hfov_sigma_deg
+        dialog.hfov_spin.setValue(84.0)
+        assert dialog.settings().hfov_deg == 84.0 and dialog.settings().hfov_sigma_deg is None
