@@ -171,6 +171,12 @@ def run(args: argparse.Namespace) -> int:
             print("              " + "; ".join(
                 f"{len(indices)} {why} ({_ranges_text([list(r) for r in frame_ranges(indices)])})"
                 for why, indices in reasons.items()) + ": not counted as a look at the ground")
+        left_out = settings.get("hover_left_out") or {}
+        if left_out.get("frames"):  # services.analysis.LEFT_OUT_KEY
+            frames = [int(i) for i in left_out["frames"]]
+            print(f"              {len(frames)} left out ({_ranges_text([list(r) for r in frame_ranges(frames)])}): "
+                  f"they only repeat a view the drone held while hovering (one frame every "
+                  f"{left_out.get('every_s', 0):g} s of a hover analysed)")
         print(f"  detections: {run['detections_total']} (" + ", ".join(f"{k} {v}" for k, v in run["detections"].items()) + ")")
         review = run["review"]
         fraction = run["reviewed_fraction"]

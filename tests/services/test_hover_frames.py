@@ -119,7 +119,7 @@ def test_a_hover_whose_camera_turns_keeps_the_frames_that_turned(tmp_path, flyov
 
 
 def test_the_run_records_what_it_left_out_and_a_later_plan_takes_it(tmp_path, hover_flight, tiny_detector,
-                                                                       monkeypatch):
+                                                                       monkeypatch, capsys):
     """Planning a run again (to resume it, or one already finished) takes the frames it
     left out from the run's record: the hover is not placed nor its images read again,
     unless what decided them changed (here the time offset)."""
@@ -158,6 +158,10 @@ def test_the_run_records_what_it_left_out_and_a_later_plan_takes_it(tmp_path, ho
 
         finished = plan(store, request)
         assert not finished.todo and finished.skipped == first.skipped and not reads
+        from app.cli import main
+
+        assert main(["info", str(tmp_path / "p.dmproj")]) == 0  # says what was left out, and why
+        assert f"{len(first.skipped)} left out (" in capsys.readouterr().out
 
         # the time offset places the frames otherwise: the hover is read again
         store.set_project_settings(dataclasses.replace(store.project_settings(), time_offset_s=0.5))
