@@ -91,9 +91,28 @@ def product_sources(store: ProjectStore) -> tuple[Path | None, Path | None]:
     """The building footprints file and the basemap of the project's products (``None``:
     none): those stored in the project, or those being tried (:func:`trying_product_sources`)."""
     tried = _tried(store)
-    footprints = tried.get(FOOTPRINTS_KEY, store.get_setting(FOOTPRINTS_KEY))
-    basemap = tried.get(BASEMAP_KEY, store.get_setting(BASEMAP_KEY))
+    footprints = tried.get(FOOTPRINTS_KEY, _stored_source(store, FOOTPRINTS_KEY))
+    basemap = tried.get(BASEMAP_KEY, _stored_source(store, BASEMAP_KEY))
     return (Path(footprints) if footprints else None, Path(basemap) if basemap else None)
+
+
+#: Appended to a source's settings key: its path relative to the project's folder, so
+#: that it follows a project moved or copied with its files, as the video and telemetry do.
+_RELATIVE = "_relative"
+
+
+def _stored_source(store: ProjectStore, key: str) -> str | None:
+    """The stored file of ``key``: where its relative path from the project's folder
+    leads when a file is there (or the absolute one is gone), else its absolute path."""
+    import os
+
+    stored, relative = store.get_setting(key), store.get_setting(key + _RELATIVE)
+    absolute = str(stored) if stored else None
+    if relative and absolute:
+        candidate = os.path.normpath(Path(store.path).parent / str(relative))
+        if Path(candidate).exists() or not Path(absolute).exists():
+            return candidate
+    return absolute
 
 
 def _checked_source(key: str, value: Path | str) -> str:
@@ -134,8 +153,17 @@ def check_product_sources(footprints: Path | str | None = None, basemap: Path | 
 
 
 def _store_sources(store: ProjectStore, sources: dict[str, str]) -> None:
+    import os
+
     for key, value in sources.items():
+        relative = None
+        if value:
+            try:
+                relative = os.path.relpath(value, Path(store.path).resolve().parent)
+            except ValueError:  # another drive (Windows): the absolute path only
+                relative = None
         store.set_setting(key, value or None)
+        store.set_setting(key + _RELATIVE, relative)
 
 
 def set_product_sources(store: ProjectStore, *, footprints: Path | str | None = None,

@@ -247,7 +247,16 @@ class MapPanel(Panel):
 
     def _on_buildings_failed(self, exc: Exception) -> None:
         _log.warning("building footprints not shown: %s", exc)
+        self._say(f"Building footprints not shown: {exc}")
         self.map_widget.set_buildings(None)
+
+    def _say(self, message: str) -> None:
+        """A passing message on the window's status bar (a project file the map could
+        not use is not a failure of the map, but the analyst should know)."""
+        window = self.window()
+        status = getattr(window, "statusBar", None)
+        if callable(status):
+            status().showMessage(message, 15_000)
 
     def load_basemap(self) -> None:
         """Read the project's basemap for the map shown, on the job thread."""
@@ -269,6 +278,7 @@ class MapPanel(Panel):
 
     def _on_basemap_failed(self, exc: Exception) -> None:
         _log.warning("basemap not shown: %s", exc)
+        self._say(f"Basemap not shown: {exc}")
         self.map_widget.set_basemap(None)
 
     def _on_failed(self, exc: Exception) -> None:

@@ -147,3 +147,21 @@ def test_graded_buildings_are_drawn_in_their_grades_colour(qtbot):
     widget.set_buildings(None)
     assert widget.building_items == [] and "building: not assessed" not in widget.legend_rows()
 
+
+
+def test_a_basemap_the_map_cannot_show_is_said_on_the_status_bar(qtbot, window, flyover, errors):
+    """Left out of the map, never an error box, but the analyst hears why (a project
+    moved without its basemap lost it silently)."""
+    from app.panels.map_panel import MapPanel
+    from core.store import ProjectStore
+    from services.package import set_product_sources
+
+    assert window.open_path(flyover / "flight.mp4")
+    panel = window.panel(MapPanel)
+    far = _quadrant_geotiff(flyover / "far.tif", 10.0, 10.0, 10.01, 10.01)
+    with ProjectStore.open(window.document.project_path) as store:
+        set_product_sources(store, basemap=far)
+    qtbot.waitUntil(lambda: not panel.basemap_loading, timeout=10_000)
+    panel.rebuild()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Basemap not shown: "), timeout=20_000)
+    assert "does not cover the mapped area" in window.statusBar().currentMessage() and errors == []

@@ -145,3 +145,22 @@ def test_the_apps_export_stores_the_package_files_only_once_it_used_them(flyover
                         options={"package": {"footprints": str(flyover.footprints), "basemap": ""}})
     assert export_job(project, None, good)
     assert stored_sources(project)[0] == Path(flyover.footprints).resolve()
+
+
+def test_the_stored_files_follow_a_project_moved_with_them(flyover, project, tmp_path):
+    """Stored beside the project, the footprints and basemap move with it, as its video
+    and telemetry do (they were kept as absolute paths only, and a moved project lost them)."""
+    import shutil
+
+    footprints = Path(shutil.copy2(flyover.footprints, tmp_path / "footprints.geojson"))
+    with ProjectStore.open(project) as store:
+        set_product_sources(store, footprints=footprints)
+    moved = tmp_path / "handed-over"
+    moved.mkdir()
+    shutil.move(project, moved / project.name)
+    shutil.move(footprints, moved / footprints.name)
+    assert stored_sources(moved / project.name)[0] == moved / footprints.name
+    # a project copied without it looks beside itself, as the original had it (and names that file if missing)
+    (tmp_path / "copy").mkdir()
+    shutil.copy2(moved / project.name, tmp_path / "copy" / project.name)
+    assert stored_sources(tmp_path / "copy" / project.name)[0] == tmp_path / "copy" / footprints.name
