@@ -197,6 +197,11 @@ class _KeyFilter(QObject):
         return False
 
 
+#: M with one site selected merges it with its nearest site only this close (metres): the
+#: parts of one building the map told apart, not the house next door.
+MERGE_NEAREST_MAX_M = 20.0
+
+
 class SiteReviewPanel(Panel):
     """Sites in review order, the selected site's crops, and site-wide review actions.
 
@@ -872,6 +877,13 @@ class SiteReviewPanel(Panel):
             if not others:
                 return
             nearest = min(others, key=lambda s: distance_m(current.lon_deg, current.lat_deg, s.lon_deg, s.lat_deg))
+            apart = distance_m(current.lon_deg, current.lat_deg, nearest.lon_deg, nearest.lat_deg)
+            if apart > MERGE_NEAREST_MAX_M:  # another building: never merged without being chosen
+                self.document.notice.emit(
+                    f"Merge: no site within {MERGE_NEAREST_MAX_M:g} m of #{current.site_id} (the nearest, "
+                    f"#{nearest.site_id}, is {apart:.0f} m away); select the sites to merge in the list "
+                    "(Shift+Down) and press M")
+                return
             sites = [current, nearest]
         if len(sites) < 2 or self.document.run_id is None:
             return
@@ -881,4 +893,4 @@ class SiteReviewPanel(Panel):
         self.document.apply_edit(RegroupSite(self.document.run_id, "merge", ids), f"Merge sites {names}")
 
 
-__all__ = ["KEYS", "SiteReviewPanel", "crop_pixmap"]
+__all__ = ["KEYS", "MERGE_NEAREST_MAX_M", "SiteReviewPanel", "crop_pixmap"]

@@ -204,6 +204,25 @@ def test_split_and_merge_keys_round_trip_with_undo(qtbot, panel):
     assert panel.site_list.count() == 4
 
 
+def test_m_alone_merges_only_with_a_site_of_the_same_building(qtbot, panel):
+    """One site selected, M merges it with its nearest site only within
+    MERGE_NEAREST_MAX_M: the house next door is never merged without being chosen."""
+    from app.panels.site_review_panel import MERGE_NEAREST_MAX_M
+    from core.sites import distance_m
+
+    doc = panel.document
+    site = panel.review.sites[0]
+    nearest = min((distance_m(site.lon_deg, site.lat_deg, s.lon_deg, s.lat_deg) for s in panel.review.sites
+                   if s.site_id != site.site_id))
+    assert nearest > MERGE_NEAREST_MAX_M  # the fixture's sites are separate buildings
+    panel.select_site(site.site_id)
+    panel.site_list.setFocus()
+    with qtbot.waitSignal(doc.notice) as notice:
+        qtbot.keyClick(panel.site_list, Qt.Key.Key_M)
+    assert notice.args[0].startswith(f"Merge: no site within {MERGE_NEAREST_MAX_M:g} m of #{site.site_id}")
+    assert doc.undo_stack.count() == 0
+
+
 def test_a_split_needs_crops_chosen(qtbot, panel):
     doc = panel.document
     panel.grid.setFocus()
