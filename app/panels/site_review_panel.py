@@ -241,6 +241,10 @@ class SiteReviewPanel(Panel):
         self._decided: dict[int, str] = {}  # site id -> decision shown before the rebuild
         self._rows: list[tuple[QListWidgetItem, int, bool]] = []  # list row, site id, decided when read
         self._follow_key: int | None = None  # a detection id of the site to keep selected
+        #: a detection of the site the reviewer last chose: selected again once the score
+        #: threshold shows its site again (a threshold that hid it moved the selection on)
+        self._chosen: int | None = None
+        self._moving = False  # the panel, not the reviewer, is moving the selection
         self._grid_key: object = None
         self._thumb_queue: list[QListWidgetItem] = []  # list rows still without a thumbnail
         self._grid_queue: list[QListWidgetItem] = []  # grid tiles whose crops are not asked for yet
@@ -377,6 +381,7 @@ class SiteReviewPanel(Panel):
         self._thumb_queue.clear()
         self._grid_queue.clear()
         self.review = None
+        self._chosen = None
         self._decided.clear()
         self.site_list.clear()
         self._rows = []
@@ -466,7 +471,7 @@ class SiteReviewPanel(Panel):
 
     def _show(self, review: SiteReview) -> None:
         current = self.current_site()
-        key = self._follow_key if self._follow_key is not None else (
+        key = self._follow_key if self._follow_key is not None else self._chosen if self._chosen is not None else (
             None if current is None else (current.best_detection_id or current.detection_ids[0]))
         self.review = review
         self.document.set_sites(review.site_of, review.unconfirmed)
@@ -490,6 +495,11 @@ class SiteReviewPanel(Panel):
         row_index = self._row_of(target.site_id) if target is not None else None
         if row_index is None or self.site_list.item(row_index).isHidden():
             row_index = self._first_undecided_row()
+        if self._follow_key is not None:  # an edit moved the reviewer on: their place from now
+            self._chosen = self._follow_key
+        elif self._chosen is None and row_index is not None:  # the list's first pick, until they choose
+            first = review.site(self._rows[row_index][1])
+            self._chosen = None if first is None else (first.best_detection_id or first.detection_ids[0])
         self._follow_key = None
         # the same site stays selected, silently: a rebuild never moves the player
         self.site_list.setCurrentRow(row_index if row_index is not None else -1)
@@ -590,9 +600,18 @@ class SiteReviewPanel(Panel):
             if hidden != row.isHidden():  # most rows keep their state: no layout work for them
                 row.setHidden(hidden)
         current = self.site_list.currentItem()
-        if adjust_current and current is not None and current.isHidden():
-            following = self._first_undecided_row(self.site_list.currentRow())
-            self.site_list.setCurrentRow(following if following is not None else -1)
+        chosen = None if self._chosen is None else review.site_of_detection(self._chosen)
+        back = None if chosen is None else self._row_of(chosen.site_id)
+        self._moving = True
+        try:
+            if adjust_current and back is not None and not self.site_list.item(back).isHidden():
+                if back != self.site_list.currentRow():  # shown again: the reviewer's place back
+                    self.site_list.setCurrentRow(back)
+            elif adjust_current and current is not None and current.isHidden():
+                following = self._first_undecided_row(self.site_list.currentRow())
+                self.site_list.setCurrentRow(following if following is not None else -1)
+        finally:
+            self._moving = False
 
     # ------------------------------------------------------------------ pictures
     def _start_pictures(self) -> None:
@@ -733,6 +752,8 @@ class SiteReviewPanel(Panel):
 
     def _on_current_site(self, *_args: object) -> None:
         site = self.current_site()
+        if not self._moving:  # the reviewer's choice (the panel's own moves keep it)
+            self._chosen = None if site is None else (site.best_detection_id or site.detection_ids[0])
         if self.site_list.currentItem() is not None:
             self.site_list.scrollToItem(self.site_list.currentItem())
         self._fill_grid(site)

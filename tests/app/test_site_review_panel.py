@@ -329,12 +329,17 @@ def test_the_window_threshold_hides_sites_in_the_list_and_on_the_map(qtbot, wind
     qtbot.waitUntil(lambda: not map_panel.busy and not panel.busy, timeout=30_000)
     assert window.document.score_threshold == 0.2
     assert panel.threshold_label.text() == "0.20: 3 sites" and len(map_panel.map_widget.visible_sites) == 3
+    panel.select_site(panel.review.site_of_detection(low.detection_ids[0]).site_id)  # the reviewer is on it
     window.threshold_slider.setValue(60)  # the toolbar: the list, its count and the map follow at once
     assert panel.threshold.value() == 60 and panel.threshold_label.text() == "0.60: 2 sites"
     site = panel.review.site_of_detection(low.detection_ids[0])
     assert panel.site_list.item(panel._row_of(site.site_id)).isHidden()
+    assert panel.current_site().site_id != site.site_id  # hidden: the list moved on
     assert len(map_panel.map_widget.visible_sites) == 2
     assert site.site_id not in {s.id for s in map_panel.map_widget.visible_sites}
+    window.threshold_slider.setValue(20)  # and back: the reviewer's place with it
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
+    assert low.detection_ids[0] in panel.current_site().detection_ids
 
 
 def test_a_site_clicked_on_the_map_opens_its_crops_and_a_crop_hovered_seeks_there(qtbot, window, project):
