@@ -495,7 +495,8 @@ class SiteReviewPanel(Panel):
         row_index = self._row_of(target.site_id) if target is not None else None
         if row_index is None or self.site_list.item(row_index).isHidden():
             row_index = self._first_undecided_row()
-        if self._follow_key is not None:  # an edit moved the reviewer on: their place from now
+        followed = self._follow_key is not None
+        if followed:  # an edit moved the reviewer on: their place from now
             self._chosen = self._follow_key
         elif self._chosen is None and row_index is not None:  # the list's first pick, until they choose
             first = review.site(self._rows[row_index][1])
@@ -508,6 +509,11 @@ class SiteReviewPanel(Panel):
             self.site_list.scrollToItem(self.site_list.currentItem())
         self._fill_grid(self.current_site())
         self._update_summary()
+        shown = self.current_site()
+        if followed and shown is not None and not self.document.analysis_running:
+            # the site an edit left selected (a split's new site, a merge's): the player shows it,
+            # so that the next key acts on the site in view
+            self.document.request_detection(shown.best_frame, shown.best_detection_id)
         self._update_threshold_count(filter_rows=False)  # filtered above
         self._update_buttons()
         if self._thumb_queue:

@@ -184,9 +184,12 @@ def test_split_and_merge_keys_round_trip_with_undo(qtbot, panel):
     panel.grid.item(panel.grid.count() - 1).setSelected(True)
     panel.grid.item(panel.grid.count() - 2).setSelected(True)
     chosen = {int(t.data(Qt.ItemDataRole.UserRole + 1)) for t in panel.grid.selectedItems()}
+    shown: list[object] = []
+    doc.detection_requested.connect(lambda frame, detection: shown.append(detection))
     _press(qtbot, panel, panel.grid, Qt.Key.Key_S)
     assert panel.site_list.count() == 4
     assert set(panel.current_site().detection_ids) == chosen  # the new site is selected
+    assert shown and shown[-1] in chosen  # and the player shows it: the next key acts on the site in view
     # merge it back with its nearest site, the one it came from
     panel.site_list.setFocus()
     _press(qtbot, panel, panel.site_list, Qt.Key.Key_M)
