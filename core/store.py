@@ -403,11 +403,31 @@ def _path_rows(project: Path, name: str, path: str | os.PathLike[str] | None) ->
     if path is not None:
         target = Path(path).absolute()
         absolute = _path_text(target)
-        try:
-            relative = _path_text(Path(os.path.relpath(target, project.parent)).as_posix())
-        except ValueError:  # another drive on Windows
-            relative = None
+        beside = relative_to_project(project, target)
+        relative = None if beside is None else _path_text(beside)
     return [(f"{name}_path_relative", relative), (f"{name}_path_absolute", absolute)]
+
+
+def relative_to_project(project: Path, target: Path) -> str | None:
+    """``target`` relative to the folder of the project file ``project`` (``/``-separated),
+    kept with a referenced file so that it follows a project moved together with it;
+    ``None`` on another drive (Windows)."""
+    try:
+        return Path(os.path.relpath(target, project.parent)).as_posix()
+    except ValueError:
+        return None
+
+
+def resolve_referenced(project: Path, relative: str | None, absolute: str | None) -> Path | None:
+    """Where a file the project file ``project`` references is now: beside the project as
+    it was (``relative``) when a file is there or the ``absolute`` path leads nowhere (a
+    project moved with its files, or handed over without them: the file is looked for
+    there and named), else the absolute path."""
+    if relative is not None:
+        candidate = Path(os.path.normpath(project.parent / relative))
+        if candidate.exists() or absolute is None or not Path(absolute).exists():
+            return candidate
+    return None if absolute is None else Path(absolute)
 
 
 def _stored_path(value: object) -> str | None:
@@ -846,12 +866,7 @@ class ProjectStore:
                 "SELECT key, value FROM meta WHERE key IN (?, ?)", (f"{name}_path_relative", f"{name}_path_absolute")
             )
         )
-        relative, absolute = rows.get(f"{name}_path_relative"), rows.get(f"{name}_path_absolute")
-        if relative is not None:
-            candidate = Path(os.path.normpath(self._path.parent / relative))
-            if candidate.exists() or absolute is None or not Path(absolute).exists():
-                return candidate
-        return None if absolute is None else Path(absolute)
+        return resolve_referenced(self._path, rows.get(f"{name}_path_relative"), rows.get(f"{name}_path_absolute"))
 
     # ------------------------------------------------------------------- settings
 
@@ -1373,4 +1388,6 @@ __all__ = [
     "WRITER_ACTIVE_S",
     "current_user",
     "describe_writer",
+    "relative_to_project",
+    "resolve_referenced",
 ]

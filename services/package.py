@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
 from core.settings import ProjectSettings
-from core.store import ProjectStore
+from core.store import ProjectStore, relative_to_project, resolve_referenced
 from services.maps import damage_map as _damage_map
 from services.maps import resolve_run
 
@@ -104,15 +104,11 @@ _RELATIVE = "_relative"
 def _stored_source(store: ProjectStore, key: str) -> str | None:
     """The stored file of ``key``: where its relative path from the project's folder
     leads when a file is there (or the absolute one is gone), else its absolute path."""
-    import os
-
     stored, relative = store.get_setting(key), store.get_setting(key + _RELATIVE)
-    absolute = str(stored) if stored else None
-    if relative and absolute:
-        candidate = os.path.normpath(Path(store.path).parent / str(relative))
-        if Path(candidate).exists() or not Path(absolute).exists():
-            return candidate
-    return absolute
+    if not stored:
+        return None
+    found = resolve_referenced(Path(store.path), str(relative) if relative else None, str(stored))
+    return None if found is None else str(found)
 
 
 def _checked_source(key: str, value: Path | str) -> str:
@@ -153,17 +149,9 @@ def check_product_sources(footprints: Path | str | None = None, basemap: Path | 
 
 
 def _store_sources(store: ProjectStore, sources: dict[str, str]) -> None:
-    import os
-
     for key, value in sources.items():
-        relative = None
-        if value:
-            try:
-                relative = os.path.relpath(value, Path(store.path).resolve().parent)
-            except ValueError:  # another drive (Windows): the absolute path only
-                relative = None
         store.set_setting(key, value or None)
-        store.set_setting(key + _RELATIVE, relative)
+        store.set_setting(key + _RELATIVE, relative_to_project(Path(store.path).resolve(), Path(value)) if value else None)
 
 
 def set_product_sources(store: ProjectStore, *, footprints: Path | str | None = None,
