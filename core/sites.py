@@ -70,7 +70,12 @@ class Sighting:
 
 @dataclass(frozen=True, slots=True)
 class SiteSummary:
-    """A damage site for review: its attributes and its sightings in time order."""
+    """A damage site for review: its attributes and its sightings in time order.
+
+    ``whole_decision``: the reviewer accepted (or relabelled) this site as a whole, and
+    it has kept that decision since, though a lower score threshold has brought in
+    sightings of it that nobody decided (``geo.regroup.DecidedSite``): it counts as
+    decided, as it did when the reviewer moved on."""
 
     site_id: int
     level: DamageLevel
@@ -80,6 +85,7 @@ class SiteSummary:
     sightings: tuple[Sighting, ...]
     best_frame: int
     best_detection_id: int | None = None
+    whole_decision: ReviewState | None = None
 
     @property
     def detection_ids(self) -> tuple[int, ...]:
@@ -118,13 +124,19 @@ class SiteSummary:
 
     @property
     def state(self) -> ReviewState | None:
-        """The review state all sightings share; ``None`` when they differ."""
+        """The review state all sightings share, or the site's :attr:`whole_decision`;
+        ``None`` when they differ."""
+        if self.whole_decision is not None:
+            return self.whole_decision
         states = {s.review for s in self.sightings}
         return states.pop() if len(states) == 1 else None
 
     @property
     def decided(self) -> bool:
-        """Every sighting was accepted or rejected by a reviewer."""
+        """Every sighting was accepted or rejected by a reviewer, or the site as a whole
+        was (:attr:`whole_decision`)."""
+        if self.whole_decision is not None:
+            return True
         return bool(self.sightings) and all(s.review is not ReviewState.PENDING for s in self.sightings)
 
     def mark(self, review: ReviewState, level: DamageLevel | None = None) -> SiteMark:
@@ -176,7 +188,11 @@ class QueueItem:
     def reason(self) -> str:
         if self.site.decided:
             state = self.site.state
-            return f"decided: {state.value}" if state is not None else "decided: mixed"
+            text = f"decided: {state.value}" if state is not None else "decided: mixed"
+            since = sum(1 for s in self.site.sightings if s.review is ReviewState.PENDING)
+            if since:  # a whole decision the threshold has since added sightings to
+                text += f" (and {since} sighting{'' if since == 1 else 's'} the threshold let in since)"
+            return text
         if self.reasons:
             return "; ".join(self.reasons)
         return f"clear: {self.site.frame_count} frames, score {self.site.mean_score:.2f}"

@@ -35,6 +35,9 @@ Layout
 ``site_decisions``  a reviewer's decision on a whole site (accept, reject, relabel) with
                     the site's ground position, so a later run of the same project can
                     apply it to the site at the same place.
+``site_numbers``    (run, detection) -> the number of the damage site that last held
+                    it, so a site keeps its number when the map is rebuilt (a threshold
+                    moved, a decision, a split) and numbers are never given twice.
 
 Masks are stored as :meth:`core.masks.RleMask.to_bytes` gives them (run lengths packed
 as little-endian ``uint32`` and zlib'd): a 1280x720 building mask takes a few hundred
@@ -72,9 +75,10 @@ from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
 #: is recognised as "not a project" before any table is read.
 APPLICATION_ID = 0x444D4150
 #: Bump with a migration in ``_MIGRATIONS`` whenever the schema changes.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: The oldest schema a read-only opening reads as it is (one it cannot upgrade): frames
-#: measured since schema 3 (core.frame_quality) read as not measured there.
+#: measured since schema 3 (core.frame_quality) read as not measured there, site numbers
+#: kept since schema 4 as none kept.
 OLDEST_READABLE_SCHEMA = 2
 #: The conventional project suffix (not enforced).
 PROJECT_SUFFIX = ".dmproj"
@@ -179,7 +183,18 @@ ALTER TABLE frames ADD COLUMN quality_contrast REAL;
 ALTER TABLE frames ADD COLUMN quality_sharpness REAL;
 """
 
-_MIGRATIONS: dict[int, str] = {2: _SITE_SCHEMA, 3: _FRAME_QUALITY_SCHEMA}
+_SITE_NUMBER_SCHEMA = """
+CREATE TABLE site_numbers (
+    run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    detection_id INTEGER NOT NULL,
+    number       INTEGER NOT NULL CHECK (number > 0),
+    PRIMARY KEY (run_id, detection_id)
+) WITHOUT ROWID;
+"""
+
+_SCHEMA += _SITE_NUMBER_SCHEMA
+
+_MIGRATIONS: dict[int, str] = {2: _SITE_SCHEMA, 3: _FRAME_QUALITY_SCHEMA, 4: _SITE_NUMBER_SCHEMA}
 
 #: A write-ahead-log checkpoint (see :meth:`ProjectStore.checkpoint`) every this many
 #: frames stored, so a ``.dmproj`` copied on its own during an analysis lacks at most
@@ -549,6 +564,7 @@ class ProjectStore:
         self._frames_since_checkpoint = 0
         #: whether the frames table has the frame-quality columns (schema 3 on)
         self._frame_quality_stored = True
+        self._site_numbers_stored = True
         self._writer_runs: dict[int, dict[str, Any]] = {}  # run -> this process, as recorded with its frames
 
     # ---------------------------------------------------------------- life cycle
@@ -690,6 +706,7 @@ class ProjectStore:
             if not read_only:
                 store._migrate(version)
             store._frame_quality_stored = not read_only or version >= 3  # upgraded, or read as it is
+            store._site_numbers_stored = not read_only or version >= 4
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(_open_failure(path, exc, read_only=read_only)) from None
@@ -1371,6 +1388,27 @@ class ProjectStore:
             )
             for r in self._query(sql + " ORDER BY id", params)
         ]
+
+    def site_numbers(self, run_id: int) -> dict[int, int]:
+        """Detection id -> the number of the site that last held it (see
+        :meth:`set_site_numbers`); empty for a run never mapped, or a project of an older
+        schema opened read-only."""
+        if not self._site_numbers_stored:
+            return {}
+        rows = self._query("SELECT detection_id, number FROM site_numbers WHERE run_id = ?", (run_id,))
+        return {int(r["detection_id"]): int(r["number"]) for r in rows}
+
+    def set_site_numbers(self, run_id: int, numbers: Mapping[int, int]) -> None:
+        """Record, for each detection id, the number of the site that holds it now
+        (detections not named keep theirs: one below the threshold for now finds its site's
+        number again)."""
+        rows = [(run_id, int(d), int(n)) for d, n in numbers.items()]
+        if any(n < 1 for _, _, n in rows):
+            raise StoreError("site numbers start at 1")
+        with self._transaction() as cur:
+            cur.executemany(
+                "INSERT INTO site_numbers (run_id, detection_id, number) VALUES (?, ?, ?) "
+                "ON CONFLICT (run_id, detection_id) DO UPDATE SET number = excluded.number", rows)
 
 
 _CONSTRUCT = object()

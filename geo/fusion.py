@@ -369,7 +369,8 @@ def locate(members: list[Projected], settings: FusionSettings, z_prior: float) -
     return Location(fit.point, well_fixed, sigma)
 
 
-def _distance_to_site(member: Projected, position: np.ndarray) -> float:
+def ray_miss_m(member: Projected, position: np.ndarray) -> float:
+    """How far ``member``'s ray passes from ``position`` (local metres)."""
     offset = position - member.ray_origin
     along = float(offset @ member.ray_direction)
     return float(np.linalg.norm(offset - along * member.ray_direction))
@@ -416,7 +417,7 @@ def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict
         return i
 
     def rays_pass(group: list[Projected], point: np.ndarray) -> bool:
-        misses = [_distance_to_site(m, point) for m in group]
+        misses = [ray_miss_m(m, point) for m in group]
         reach = float(np.median([np.linalg.norm(point - m.ray_origin) for m in group]))
         slack = _heading_slack_m(reach, float(np.median([m.heading_sigma_deg for m in group])))
         return float(np.median(misses)) <= settings.merge_m + settings.merge_per_range * reach + slack

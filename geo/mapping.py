@@ -11,7 +11,7 @@ import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from geo.uncertainty import budget_note, budget_sites
 from geo.views import describe_hovers, distinct_views, hovers
 from geo.telemetry import Track, read_telemetry
 from geo.telemetry.takeoff import started_in_the_air
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geo.regroup import DecidedSite
 
 
 
@@ -129,16 +132,27 @@ class DamageMap:
             notes.append(f"{len(self.unconfirmed)} unconfirmed sites shown (confirmed false)")
         return dataclasses.replace(self, fused=self.all_fused, unconfirmed=[], notes=notes)
 
-    def regroup_sites(self, groups: Sequence[Collection[int]]) -> None:
-        """Apply a reviewer's splits and merges (:func:`geo.regroup.regroup`, groups of
-        detection ids) to every site, confirmed or not, and confirm the rebuilt sites
-        again."""
+    def regroup_sites(self, groups: Sequence[Collection[int] | DecidedSite]) -> None:
+        """Apply a reviewer's splits, merges and decisions on whole sites
+        (:func:`geo.regroup.regroup`, groups of detection ids) to every site, confirmed or
+        not, and confirm the rebuilt sites again."""
         from geo.regroup import regroup
 
         regrouped = regroup(self.all_fused, groups, camera=self.camera, local=self.local, settings=self.fusion)
         self.fused, self.unconfirmed = _budget_and_confirm(  # the rebuilt sites get theirs
             regrouped, self.aligned, self.looking_poses, self.views, self.camera, self.fusion, self.error_sigmas)
         self.notes = _with_unconfirmed_note(self.notes, self.unconfirmed, self.fusion)
+
+    def number_sites(self, previous: Mapping[int, int]) -> dict[int, int]:
+        """Give every site, confirmed or not, the number it had in an earlier build
+        (:func:`geo.site_numbers.number_sites`; ``previous``: detection id -> number);
+        returns the numbers to remember."""
+        from geo.site_numbers import number_sites
+
+        numbered, numbers = number_sites(self.all_fused, previous)
+        self.fused = [f for f in numbered if f.confirmed]
+        self.unconfirmed = [f for f in numbered if not f.confirmed]
+        return numbers
 
     # -- convenience views
     @property

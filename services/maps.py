@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 from core.errors import DamagemapError, GeoreferenceError, StoreError, TelemetryError, VideoError
 from core.settings import ProjectSettings
 from core.store import ProjectStore
+from core.types import ReviewState
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.pitch import FlowView
     from geo.basemap import Basemap
     from geo.mapping import DamageMap
+    from geo.regroup import DecidedSite
     from geo.telemetry import Track
 
 #: How many maps are kept (a few runs or settings to switch between).
@@ -402,11 +404,30 @@ def damage_map(
         built.cautions.append(ASSUMED_PITCH_CAUTION)
     if built.frame_poses.hovering:  # the same logs: where a hovering drone looked is unknown
         built.cautions.append(hovering_caution(len(built.frame_poses.hovering)))
-    groups = store.site_groups(run_id)
-    if groups:  # a reviewer's splits and merges of sites
-        built.regroup_sites([g.detection_ids for g in groups])
+    groups = reviewer_groups(store, run_id)
+    if groups:  # a reviewer's splits, merges and decisions on whole sites
+        built.regroup_sites(groups)
+    numbers = built.number_sites(store.site_numbers(run_id))
+    if settings is None and telemetry_path is None and not store.read_only:  # the project's own map
+        kept = store.site_numbers(run_id)
+        changed = {d: n for d, n in numbers.items() if kept.get(d) != n}
+        if changed:
+            store.set_site_numbers(run_id, changed)
     _CACHE.put(state, built)
     return built
+
+
+def reviewer_groups(store: ProjectStore, run_id: int) -> list[Collection[int] | DecidedSite]:
+    """A run's splits and merges of sites (their detection ids) and its decisions that
+    accepted or relabelled a whole site (:class:`geo.regroup.DecidedSite`), in the order
+    the reviewer made them, as :meth:`geo.mapping.DamageMap.regroup_sites` applies them."""
+    from geo.regroup import DecidedSite
+
+    dated: list[tuple[str, int, int, Collection[int] | DecidedSite]] = [
+        (g.created_utc, 0, g.id, g.detection_ids) for g in store.site_groups(run_id)]
+    dated += [(d.created_utc, 1, d.id, DecidedSite(frozenset(d.detection_ids)))
+              for d in store.site_decisions(run_id) if d.review is ReviewState.ACCEPTED and d.detection_ids]
+    return [group for *_, group in sorted(dated, key=lambda item: item[:3])]
 
 
 def _check_project_telemetry(store: ProjectStore) -> None:
@@ -515,4 +536,4 @@ def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[f
     return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
 
 
-__all__ = ["ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "unfinished_run_note", "video_info"]
+__all__ = ["reviewer_groups", "ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "unfinished_run_note", "video_info"]

@@ -17,7 +17,7 @@ earlier run within :data:`core.sites.CARRY_RADIUS_M` metres, as one edit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from core.review import DeleteDetection, EditGroup, Relabel, ReviewSession, SetMask, SetReview, SiteMark
@@ -29,7 +29,7 @@ from core.sites import (
     review_queue,
     site_decision,
 )
-from core.store import ProjectStore
+from core.store import ProjectStore, SiteDecisionRecord
 from core.types import ReviewState
 from services.maps import damage_map as _damage_map
 from services.maps import resolve_run
@@ -142,7 +142,7 @@ def site_review(store: ProjectStore, run_id: int | None = None, *, built: Damage
     run_id = resolve_run(store, run_id)
     if built is None:
         built = _damage_map(store, run_id)
-    sites = site_summaries(built)
+    sites = with_whole_decisions(site_summaries(built), store.site_decisions(run_id))
     min_score = store.project_settings().min_score
     site_of = {s.detection_id: site.site_id for site in sites for s in site.sightings}
     hidden = {f.site.id: f for f in built.unconfirmed}
@@ -154,6 +154,24 @@ def site_review(store: ProjectStore, run_id: int | None = None, *, built: Damage
     # the sites on the map first (sort is stable: the queue's own order otherwise)
     queue.sort(key=lambda item: (item.site.decided, item.site.site_id in hidden))
     return SiteReview(run_id, min_score, queue, site_of, built, frozenset(hidden))
+
+
+def with_whole_decisions(sites: Sequence[SiteSummary], decisions: Sequence[SiteDecisionRecord]) -> list[SiteSummary]:
+    """The sites, each a reviewer accepted or relabelled as a whole marked so
+    (:attr:`core.sites.SiteSummary.whole_decision`): it holds sightings of such a decision
+    (``decisions``, the run's) still accepted, and no sighting a reviewer rejected or left
+    to decide; the others are undecided sightings the threshold brought in since."""
+    decided: set[int] = set()
+    for record in decisions:
+        if record.review is ReviewState.ACCEPTED:
+            decided.update(record.detection_ids)
+    out = []
+    for site in sites:
+        reviewed = [s for s in site.sightings if s.review is not ReviewState.PENDING]
+        whole = (site.whole_decision is None and not site.decided and reviewed
+                 and all(s.review is ReviewState.ACCEPTED and s.detection_id in decided for s in reviewed))
+        out.append(replace(site, whole_decision=ReviewState.ACCEPTED) if whole else site)
+    return out
 
 
 def unconfirmed_reason(site: FusedSite) -> str:
@@ -208,4 +226,4 @@ def keep_earlier_decisions(store: ProjectStore, run_id: int, *, author: str | No
 
 
 __all__ = ["SiteReview", "carry_decisions", "site_kept", "keep_earlier_decisions", "site_review", "site_summaries",
-           "unconfirmed_reason"]
+           "unconfirmed_reason", "with_whole_decisions"]

@@ -76,7 +76,8 @@ def test_the_project_keeps_each_frames_quality_and_an_older_project_gains_the_co
         assert set(store.analysed_frames(run)) == {0, 1}
     conn = sqlite3.connect(path)  # as the previous damagemap wrote it
     conn.executescript("ALTER TABLE frames DROP COLUMN quality_mean; ALTER TABLE frames DROP COLUMN quality_contrast; "
-                       "ALTER TABLE frames DROP COLUMN quality_sharpness; UPDATE schema_version SET version = 2;")
+                       "ALTER TABLE frames DROP COLUMN quality_sharpness; DROP TABLE site_numbers; "
+                       "UPDATE schema_version SET version = 2;")
     conn.close()
     with ProjectStore.open(path, read_only=True) as store:  # read as it is (a survey's flights, the map's job)
         assert store.frame_qualities(run) == {} and set(store.analysed_frames(run)) == {0, 1}
@@ -88,7 +89,7 @@ def test_the_project_keeps_each_frames_quality_and_an_older_project_gains_the_co
         store.write_frame(run, Frame(2, 0.2, 64, 48, quality=FrameQuality(5.0, 1.0, 0.5)), [])
         assert store.frame_qualities(run) == {2: FrameQuality(5.0, 1.0, 0.5)}
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 4
     conn.close()
 
 

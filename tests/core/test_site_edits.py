@@ -123,7 +123,7 @@ def test_a_version_1_project_gets_the_site_tables(tmp_path):
     path = tmp_path / "old.dmproj"
     ProjectStore.create(path, video_path=tmp_path / "v.mp4").close()
     conn = sqlite3.connect(path)
-    conn.executescript("DROP TABLE site_groups; DROP TABLE site_decisions; UPDATE schema_version SET version = 1; "
+    conn.executescript("DROP TABLE site_groups; DROP TABLE site_decisions; DROP TABLE site_numbers; UPDATE schema_version SET version = 1; "
                        "ALTER TABLE frames DROP COLUMN quality_mean; ALTER TABLE frames DROP COLUMN quality_contrast; "
                        "ALTER TABLE frames DROP COLUMN quality_sharpness;")
     conn.close()
@@ -131,7 +131,7 @@ def test_a_version_1_project_gets_the_site_tables(tmp_path):
         run = store.start_run(model={}, settings={})
         assert store.site_groups(run) == [] and store.site_decisions() == []
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 4
     conn.close()
 
 
