@@ -107,6 +107,10 @@ class Survey:
     flights: list[FlightRecord] = field(default_factory=list)
     decisions: list[PlaceDecision] = field(default_factory=list)
     created_utc: str = field(default_factory=_utc_now)
+    #: ``"FLIGHT#SITE"`` (a flight's site, by its number on the flight's map) -> the
+    #: number of the survey site that last held it, so survey sites keep their numbers
+    #: (``geo.site_numbers``)
+    site_numbers: dict[str, int] = field(default_factory=dict)
 
     @property
     def manifest_path(self) -> Path:
@@ -147,6 +151,7 @@ class Survey:
                 flights=[FlightRecord.from_json(f) for f in data.get("flights", [])],
                 decisions=[PlaceDecision.from_json(d) for d in data.get("decisions", [])],
                 created_utc=str(data.get("created_utc", "")),
+                site_numbers={str(k): int(v) for k, v in (data.get("site_numbers") or {}).items()},
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise SurveyError(f"{str(path)!r}: not a readable survey manifest ({exc})") from None
@@ -157,6 +162,7 @@ class Survey:
             "format": SURVEY_FORMAT, "name": self.name, "created_utc": self.created_utc,
             "flights": [asdict(f) for f in self.flights],
             "decisions": [d.to_json() for d in self.decisions],
+            "site_numbers": dict(sorted(self.site_numbers.items())),
         }
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         try:

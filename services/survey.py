@@ -19,9 +19,10 @@ is reviewed once.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from geo.grading import Grading
     from geo.survey_fusion import SurveyMap, SurveySettings, SurveySite
     from services.cluster import ClusterOptions
+
+_log = logging.getLogger(__name__)
 
 #: Video file suffixes picked up when a folder of flights is given.
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".m4v", ".ts")
@@ -387,10 +390,31 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> Sur
     if not flights:
         raise SurveyError(f"survey {survey.name!r}: no flight can be mapped yet" + (f" ({'; '.join(notes)})" if notes else ""))
     built = fuse_flights(flights, settings)
+    _keep_site_numbers(survey, built)
     built.notes[:0] = notes
     # what each flight's own map cautions about (a flight flown unlike the detector's footage)
     built.notes.extend(f"flight {f.name}: {caution}" for f in flights for caution in f.damage_map.cautions)
     return built
+
+
+def _keep_site_numbers(survey: Survey, built: SurveyMap) -> None:
+    """Give the survey's sites the numbers they had (:func:`geo.site_numbers.kept_numbers`,
+    keyed by the flights' sites they join, whose own numbers stay) and remember them in
+    the manifest. A survey whose manifest cannot be written keeps its numbers for this
+    map only."""
+    from geo.site_numbers import kept_numbers
+
+    keys = [[f"{e.flight}#{e.flight_site_id}" for e in site.evidence] for site in built.sites]
+    numbers = kept_numbers(keys, survey.site_numbers)
+    built.sites = sorted((site if site.id == n else replace(site, id=n) for site, n in zip(built.sites, numbers)),
+                         key=lambda site: site.id)
+    remembered = {key: n for group, n in zip(keys, numbers) for key in group}
+    if any(survey.site_numbers.get(key) != n for key, n in remembered.items()):
+        survey.site_numbers.update(remembered)
+        try:
+            survey.save()
+        except SurveyError as exc:
+            _log.info("survey site numbers not kept: %s", exc)
 
 
 @dataclass(frozen=True, slots=True)

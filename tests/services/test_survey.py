@@ -333,11 +333,14 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     captured = capsys.readouterr()
     assert all(f"site {n}: reject on" in captured.out for n in others)
     assert len(Survey.open(folder).decisions) == 3
-    # the rejected sites leave the map, and the sites after them move up: said, with where to look
+    # the rejected sites leave the map; every other site keeps its number (and place), so nothing to say
     after = surveys.survey_map(Survey.open(folder))
-    moved = sum(1 for site in after.sites if before.site(site.id) is not None
-                and (before.site(site.id).lon_deg, before.site(site.id).lat_deg) != (site.lon_deg, site.lat_deg))
-    assert moved and f"moved {moved} other site(s) to new numbers" in captured.err and "survey info" in captured.err
+    assert {site.id for site in after.sites} == {site.id for site in before.sites} - set(others)
+    assert all((before.site(site.id).lon_deg, before.site(site.id).lat_deg) == (site.lon_deg, site.lat_deg)
+               for site in after.sites)
+    assert "new numbers" not in captured.err
+    assert main(["survey", "decide", str(folder), str(others[0]), "reject"]) == 2  # its number names no site now
+    assert f"has no site {others[0]} (its sites: " in capsys.readouterr().err
 
 
 def test_a_site_a_reviewer_decided_on_one_flight_is_decided_on_the_others(flights, tmp_path):
