@@ -29,6 +29,8 @@ from core.types import DamageLevel, ReviewState
 
 #: The manifest's name inside a survey folder.
 SURVEY_FILE = "survey.json"
+#: Beside it: the number of each survey site, kept across maps (:meth:`Survey.site_numbers`).
+SITE_NUMBERS_FILE = "site_numbers.json"
 #: Bump when the manifest's layout changes.
 SURVEY_FORMAT = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -36,6 +38,20 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 class SurveyError(InputError):
     """A survey folder or manifest that cannot be used (named in the message)."""
+
+
+def _write_whole(path: Path, text: str, what: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and move it over ``path``: a
+    crash leaves the old file or the new one, never half of one."""
+    try:
+        handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise SurveyError(f"{str(path)!r}: cannot write {what}: {exc.strerror or exc}") from None
 
 
 def _utc_now() -> str:
@@ -107,10 +123,6 @@ class Survey:
     flights: list[FlightRecord] = field(default_factory=list)
     decisions: list[PlaceDecision] = field(default_factory=list)
     created_utc: str = field(default_factory=_utc_now)
-    #: ``"FLIGHT#SITE"`` (a flight's site, by its number on the flight's map) -> the
-    #: number of the survey site that last held it, so survey sites keep their numbers
-    #: (``geo.site_numbers``)
-    site_numbers: dict[str, int] = field(default_factory=dict)
 
     @property
     def manifest_path(self) -> Path:
@@ -151,7 +163,6 @@ class Survey:
                 flights=[FlightRecord.from_json(f) for f in data.get("flights", [])],
                 decisions=[PlaceDecision.from_json(d) for d in data.get("decisions", [])],
                 created_utc=str(data.get("created_utc", "")),
-                site_numbers={str(k): int(v) for k, v in (data.get("site_numbers") or {}).items()},
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise SurveyError(f"{str(path)!r}: not a readable survey manifest ({exc})") from None
@@ -162,18 +173,31 @@ class Survey:
             "format": SURVEY_FORMAT, "name": self.name, "created_utc": self.created_utc,
             "flights": [asdict(f) for f in self.flights],
             "decisions": [d.to_json() for d in self.decisions],
-            "site_numbers": dict(sorted(self.site_numbers.items())),
         }
-        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        _write_whole(self.manifest_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", "the survey")
+
+    # ------------------------------------------------------------------ site numbers
+
+    @property
+    def site_numbers_path(self) -> Path:
+        return self.folder / SITE_NUMBERS_FILE
+
+    def site_numbers(self) -> dict[str, int]:
+        """``"FLIGHT#SITE"`` (a flight's site, by its number on the flight's map) -> the
+        number of the survey site that last held it (``geo.site_numbers``); empty when
+        none were kept or the file cannot be read (the sites are then numbered afresh)."""
         try:
-            handle, tmp = tempfile.mkstemp(prefix=".survey-", suffix=".json", dir=self.folder)
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.manifest_path)
-        except OSError as exc:
-            raise SurveyError(f"{str(self.manifest_path)!r}: cannot write the survey: {exc.strerror or exc}") from None
+            data = json.loads(self.site_numbers_path.read_text(encoding="utf-8"))
+            return {str(k): int(v) for k, v in data.items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            return {}
+
+    def save_site_numbers(self, numbers: dict[str, int]) -> None:
+        """Keep ``numbers`` (see :meth:`site_numbers`), beside the manifest rather than in
+        it: the map writes them whenever it is built, and must never write an older
+        manifest over a flight just added."""
+        _write_whole(self.site_numbers_path, json.dumps(dict(sorted(numbers.items())), indent=0) + "\n",
+                     "the survey's site numbers")
 
     # ------------------------------------------------------------------ flights
 

@@ -399,20 +399,20 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> Sur
 
 def _keep_site_numbers(survey: Survey, built: SurveyMap) -> None:
     """Give the survey's sites the numbers they had (:func:`geo.site_numbers.kept_numbers`,
-    keyed by the flights' sites they join, whose own numbers stay) and remember them in
-    the manifest. A survey whose manifest cannot be written keeps its numbers for this
-    map only."""
+    keyed by the flights' sites they join, whose own numbers stay) and keep them
+    (:meth:`core.survey.Survey.save_site_numbers`). A survey whose folder cannot be
+    written keeps its numbers for this map only."""
     from geo.site_numbers import kept_numbers
 
+    previous = survey.site_numbers()
     keys = [[f"{e.flight}#{e.flight_site_id}" for e in site.evidence] for site in built.sites]
-    numbers = kept_numbers(keys, survey.site_numbers)
+    numbers = kept_numbers(keys, previous)
     built.sites = sorted((site if site.id == n else replace(site, id=n) for site, n in zip(built.sites, numbers)),
                          key=lambda site: site.id)
     remembered = {key: n for group, n in zip(keys, numbers) for key in group}
-    if any(survey.site_numbers.get(key) != n for key, n in remembered.items()):
-        survey.site_numbers.update(remembered)
+    if any(previous.get(key) != n for key, n in remembered.items()):
         try:
-            survey.save()
+            survey.save_site_numbers({**previous, **remembered})
         except SurveyError as exc:
             _log.info("survey site numbers not kept: %s", exc)
 

@@ -213,6 +213,7 @@ def test_adding_a_flight_to_a_reviewed_survey_keeps_every_decision(flights, tmp_
     surveys.decide(survey, relabelled.id, DamageLevel.SEVERE, built=built, author="tester")
     assert len(Survey.open(survey.folder).decisions) == 2
 
+    stale = Survey.open(survey.folder)  # the survey as a map job read it before the flight below
     record = surveys.add_flight(survey, flights[1].video)
     with ProjectStore.open(survey.project_path(record)) as store:
         _oracle_run(store, flights[1].annotations)
@@ -227,6 +228,9 @@ def test_adding_a_flight_to_a_reviewed_survey_keeps_every_decision(flights, tmp_
     assert not any(near(s, rejected) for s in after.sites)
     (kept,) = [s for s in after.sites if near(s, relabelled)]
     assert kept.level is DamageLevel.SEVERE and kept.reviewed
+    assert kept.id == relabelled.id  # its number too, though a third flight saw it
+    surveys.survey_map(stale)  # keeping the numbers never writes the manifest read before the flight came
+    assert [f.name for f in Survey.open(survey.folder).flights] == [f.name for f in survey.flights]
     summary = surveys.site_summary(kept)
     assert summary.decided and all(s.level is DamageLevel.SEVERE for s in summary.sightings)
     new_flight_saw = [s for s in before.sites if record.name in s.flights and (near(s, rejected) or near(s, relabelled))]
