@@ -143,6 +143,18 @@ class SiteSummary:
         return SiteMark(self.lon_deg, self.lat_deg, review, level)
 
 
+def number_ranges(numbers: Iterable[int]) -> str:
+    """``1-4, 6, 9-10``: site numbers, runs of consecutive ones joined (a site's number
+    is kept while others go, so a map's numbers may skip)."""
+    runs: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
 def site_decision(site: SiteSummary, decision: ReviewState | DamageLevel) -> EditGroup:
     """The one edit that accepts, rejects (a :class:`ReviewState`) or relabels (a
     :class:`DamageLevel`) every sighting of ``site``."""
@@ -266,6 +278,7 @@ __all__ = [
     "crops_to_show",
     "distance_m",
     "match_decisions",
+    "number_ranges",
     "review_queue",
     "review_reasons",
     "site_decision",

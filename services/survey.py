@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import DamagemapError, InputError
 from core.frame_quality import unusable_frames
 from core.review import ReviewSession, SiteMark
-from core.sites import Sighting, SiteSummary, match_decisions, site_decision
+from core.sites import Sighting, SiteSummary, match_decisions, number_ranges, site_decision
 from core.store import ProjectStore
 from core.survey import FlightRecord, PlaceDecision, Survey, SurveyError
 from core.types import DamageLevel, ReviewState
@@ -534,7 +534,8 @@ def decide(
     built = built or survey_map(survey)
     site = built.site(site_id)
     if site is None:
-        raise InputError(f"survey {survey.name!r} has no site {site_id} (sites 1-{len(built.sites)})")
+        raise InputError(f"survey {survey.name!r} has no site {site_id} "
+                         f"(its sites: {number_ranges(s.id for s in built.sites) or 'none'})")
     if isinstance(decision, DamageLevel):
         review, level = ReviewState.ACCEPTED, decision
     else:

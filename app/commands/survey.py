@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
 from app.commands import _flags
@@ -369,6 +368,7 @@ def _decide(args: argparse.Namespace) -> int:
     from core.survey import Survey
     from core.errors import InputError
     from core.types import DamageLevel, ReviewState
+    from core.sites import number_ranges
     from services.survey import decide, survey_map
 
     decision = {"accept": ReviewState.ACCEPTED, "reject": ReviewState.REJECTED, "slight": DamageLevel.SLIGHT,
@@ -378,7 +378,7 @@ def _decide(args: argparse.Namespace) -> int:
     missing = [n for n in args.sites if built.site(n) is None]
     if missing:  # none decided when one is wrong
         raise InputError(f"survey {survey.name!r} has no site {', '.join(map(str, missing))} "
-                         f"(its sites: {_number_ranges(s.id for s in built.sites) or 'none'}; a rejected site's "
+                         f"(its sites: {number_ranges(s.id for s in built.sites) or 'none'}; a rejected site's "
                          "number is not given again)")
     for number in dict.fromkeys(args.sites):
         count = decide(survey, number, decision, built=built)
@@ -388,17 +388,6 @@ def _decide(args: argparse.Namespace) -> int:
         print(f"note: this decision joined or parted sites, and {moved} other site(s) have new numbers: list "
               "them again with `survey info` before deciding more", file=sys.stderr)
     return 0
-
-
-def _number_ranges(numbers: Iterable[int]) -> str:
-    """``1-4, 6, 9-10``: the numbers, runs of consecutive ones joined."""
-    runs: list[list[int]] = []
-    for n in sorted(set(numbers)):
-        if runs and n == runs[-1][1] + 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def _renumbered(before, after, decided: set[int]) -> int:  # noqa: ANN001 - geo.survey_fusion.SurveyMap

@@ -219,3 +219,10 @@ def test_decisions_match_the_nearest_site_within_the_radius():
     assert match_decisions([close], [near, far]) == {1: close}
     assert match_decisions([close, later], [near, far]) == {1: later}  # the later decision wins
     assert match_decisions([too_far], [near, far]) == {}
+
+
+def test_site_numbers_that_skip_are_written_as_ranges():
+    from core.sites import number_ranges
+
+    assert number_ranges([9, 1, 2, 3, 4, 6, 10, 4]) == "1-4, 6, 9-10"
+    assert number_ranges([]) == ""
