@@ -35,9 +35,11 @@ Layout
 ``site_decisions``  a reviewer's decision on a whole site (accept, reject, relabel) with
                     the site's ground position, so a later run of the same project can
                     apply it to the site at the same place.
-``site_numbers``    (run, detection) -> the number of the damage site that last held
-                    it, so a site keeps its number when the map is rebuilt (a threshold
-                    moved, a decision, a split) and numbers are never given twice.
+``site_numbers``    (run, detection, number): the numbers of the damage sites a detection
+                    was placed in (the first, and each new one given to a site it was
+                    in), so a site keeps its number when the map is rebuilt (a threshold
+                    moved, a decision, a split) and numbers are never given twice; the
+                    run's ``site_numbers_version`` counts the additions.
 
 Masks are stored as :meth:`core.masks.RleMask.to_bytes` gives them (run lengths packed
 as little-endian ``uint32`` and zlib'd): a 1280x720 building mask takes a few hundred
@@ -188,8 +190,9 @@ CREATE TABLE site_numbers (
     run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     detection_id INTEGER NOT NULL,
     number       INTEGER NOT NULL CHECK (number > 0),
-    PRIMARY KEY (run_id, detection_id)
+    PRIMARY KEY (run_id, detection_id, number)
 ) WITHOUT ROWID;
+ALTER TABLE runs ADD COLUMN site_numbers_version INTEGER NOT NULL DEFAULT 0;
 """
 
 _SCHEMA += _SITE_NUMBER_SCHEMA
@@ -1389,27 +1392,39 @@ class ProjectStore:
             for r in self._query(sql + " ORDER BY id", params)
         ]
 
-    def site_numbers(self, run_id: int) -> dict[int, int]:
-        """Detection id -> the number of the site that last held it (see
-        :meth:`set_site_numbers`); empty for a run never mapped, or a project of an older
+    def site_numbers(self, run_id: int) -> dict[int, set[int]]:
+        """Detection id -> the numbers of the sites it was placed in (see
+        :meth:`add_site_numbers`); empty for a run never mapped, or a project of an older
         schema opened read-only."""
         if not self._site_numbers_stored:
             return {}
-        rows = self._query("SELECT detection_id, number FROM site_numbers WHERE run_id = ?", (run_id,))
-        return {int(r["detection_id"]): int(r["number"]) for r in rows}
+        numbers: dict[int, set[int]] = {}
+        for r in self._query("SELECT detection_id, number FROM site_numbers WHERE run_id = ?", (run_id,)):
+            numbers.setdefault(int(r["detection_id"]), set()).add(int(r["number"]))
+        return numbers
 
-    def set_site_numbers(self, run_id: int, numbers: Mapping[int, int]) -> None:
-        """Record, for each detection id, the number of the site that holds it now
-        (detections not named keep theirs: one below the threshold for now finds its site's
-        number again)."""
+    def site_numbers_version(self, run_id: int) -> int:
+        """How many times :meth:`add_site_numbers` added to the run's numbers: a cheap
+        version of them."""
+        if not self._site_numbers_stored:
+            return 0
+        rows = self._query("SELECT site_numbers_version AS v FROM runs WHERE id = ?", (run_id,))
+        return int(rows[0]["v"]) if rows else 0
+
+    def add_site_numbers(self, run_id: int, numbers: Mapping[int, int]) -> None:
+        """Record, for each detection id, a number of a site it was placed in (besides
+        those it has: one below the threshold for now, or in another site for now, finds
+        its site's number again)."""
         rows = [(run_id, int(d), int(n)) for d, n in numbers.items()]
         if any(n < 1 for _, _, n in rows):
             raise StoreError("site numbers start at 1")
+        if not rows:
+            return
         with self._transaction() as cur:
-            cur.executemany(
-                "INSERT INTO site_numbers (run_id, detection_id, number) VALUES (?, ?, ?) "
-                "ON CONFLICT (run_id, detection_id) DO UPDATE SET number = excluded.number", rows)
-
+            cur.executemany("INSERT OR IGNORE INTO site_numbers (run_id, detection_id, number) VALUES (?, ?, ?)",
+                            rows)
+            cur.execute("UPDATE runs SET site_numbers_version = site_numbers_version + 1 WHERE id = ?", (run_id,))
+            self._check_updated(cur, "run", run_id)
 
 _CONSTRUCT = object()
 

@@ -86,6 +86,18 @@ class FlightRecord:
         )
 
 
+@dataclass
+class SurveySiteNumbers:
+    """What keeps a survey's site numbers (``geo.site_numbers``): ``flight_sites``,
+    ``"FLIGHT#SITE"`` (a flight's site, by its number on the flight's map) -> the numbers
+    of the survey sites it was in; ``places``, each number -> where (lon, lat) the site
+    was when the number was given, which settles a tie between two sites holding as many
+    of its flight sites."""
+
+    flight_sites: dict[str, set[int]] = field(default_factory=dict)
+    places: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class PlaceDecision:
     """A reviewer's decision on the damage at a place: accepted or rejected, and the
@@ -182,21 +194,25 @@ class Survey:
     def site_numbers_path(self) -> Path:
         return self.folder / SITE_NUMBERS_FILE
 
-    def site_numbers(self) -> dict[str, int]:
-        """``"FLIGHT#SITE"`` (a flight's site, by its number on the flight's map) -> the
-        number of the survey site that last held it (``geo.site_numbers``); empty when
-        none were kept or the file cannot be read (the sites are then numbered afresh)."""
+    def site_numbers(self) -> SurveySiteNumbers:
+        """The numbers kept for the survey's sites (see :class:`SurveySiteNumbers`); none
+        when none were kept or the file cannot be read (the sites are then numbered
+        afresh)."""
         try:
             data = json.loads(self.site_numbers_path.read_text(encoding="utf-8"))
-            return {str(k): int(v) for k, v in data.items()}
-        except (OSError, ValueError, TypeError, AttributeError):
-            return {}
+            return SurveySiteNumbers(
+                {str(k): {int(n) for n in v} for k, v in data["flight_sites"].items()},
+                {int(k): (float(v[0]), float(v[1])) for k, v in data["places"].items()})
+        except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError):
+            return SurveySiteNumbers()
 
-    def save_site_numbers(self, numbers: dict[str, int]) -> None:
+    def save_site_numbers(self, numbers: SurveySiteNumbers) -> None:
         """Keep ``numbers`` (see :meth:`site_numbers`), beside the manifest rather than in
         it: the map writes them whenever it is built, and must never write an older
         manifest over a flight just added."""
-        _write_whole(self.site_numbers_path, json.dumps(dict(sorted(numbers.items())), indent=0) + "\n",
+        data = {"flight_sites": {key: sorted(numbers.flight_sites[key]) for key in sorted(numbers.flight_sites)},
+                "places": {str(n): list(numbers.places[n]) for n in sorted(numbers.places)}}
+        _write_whole(self.site_numbers_path, json.dumps(data, separators=(",", ":")) + "\n",
                      "the survey's site numbers")
 
     # ------------------------------------------------------------------ flights
@@ -301,5 +317,5 @@ def survey_of_project(project: str | os.PathLike[str]) -> Survey | None:
     return None
 
 
-__all__ = ["FlightRecord", "PlaceDecision", "SURVEY_FILE", "Survey", "SurveyError", "survey_folder_of",
+__all__ = ["FlightRecord", "PlaceDecision", "SURVEY_FILE", "Survey", "SurveyError", "SurveySiteNumbers", "survey_folder_of",
            "survey_of_project"]

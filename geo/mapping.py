@@ -143,16 +143,16 @@ class DamageMap:
             regrouped, self.aligned, self.looking_poses, self.views, self.camera, self.fusion, self.error_sigmas)
         self.notes = _with_unconfirmed_note(self.notes, self.unconfirmed, self.fusion)
 
-    def number_sites(self, previous: Mapping[int, int]) -> dict[int, int]:
-        """Give every site, confirmed or not, the number it had in an earlier build
-        (:func:`geo.site_numbers.number_sites`; ``previous``: detection id -> number);
-        returns the numbers to remember."""
+    def numbered(self, previous: Mapping[int, Collection[int]]) -> tuple[DamageMap, dict[int, int]]:
+        """A copy whose sites, confirmed or not, have the numbers they had in earlier
+        builds (:func:`geo.site_numbers.number_sites`; ``previous``: detection id -> the
+        numbers of the sites it was placed in), and the numbers to remember (detection id
+        -> a number to add to its numbers)."""
         from geo.site_numbers import number_sites
 
-        numbered, numbers = number_sites(self.all_fused, previous)
-        self.fused = [f for f in numbered if f.confirmed]
-        self.unconfirmed = [f for f in numbered if not f.confirmed]
-        return numbers
+        numbered, remember = number_sites(self.all_fused, previous)
+        return dataclasses.replace(self, fused=[f for f in numbered if f.confirmed],
+                                   unconfirmed=[f for f in numbered if not f.confirmed]), remember
 
     # -- convenience views
     @property

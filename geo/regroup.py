@@ -15,8 +15,8 @@ A reviewer's decision on a whole site (accept, relabel) is a group of its own, a
 lower score threshold brings in sightings that pull a track apart; a new level moves the
 height a site is placed at). Fusion may also have put undecided sightings with them that
 the threshold let in since: those of a site it held them in, where that site's remaining
-sightings look within fusion's association gate of the decided damage, join the decided site
-rather than stand beside it as a second site of the same damage.
+sightings, placed at the decided damage's height, lie within fusion's association gate of
+it, join the decided site rather than stand beside it as a second site of the same damage.
 """
 
 from __future__ import annotations
@@ -42,16 +42,18 @@ class DecidedSite:
     detection_ids: frozenset[int]
 
 
-def _near(decided: list[Projected], rest: list[Projected], settings: FusionSettings,
-          heights: dict[DamageLevel, float]) -> bool:
-    """Whether the rays of ``rest`` (undecided sightings fusion grouped with ``decided``)
-    pass within fusion's association gate of the decided damage: they see the same
-    place (a sighting or two alone could not be placed well enough to compare
-    positions)."""
-    here = locate(decided, settings, heights[vote_level(decided)[0]]).point
-    misses = [ray_miss_m(m, here) for m in rest]
+def _sees(rest: list[Projected], here: np.ndarray, settings: FusionSettings) -> bool:
+    """Whether ``rest`` (undecided sightings fusion grouped with decided ones) sees the
+    damage the decided ones place at ``here``: placed at that height, it lies within
+    fusion's association gate of it, and its rays pass as near. (The rays alone cannot
+    tell a place farther along an oblique line of sight; a sighting or two alone, placed
+    at a height of their own, could lie metres off the same damage.)"""
     reach = float(np.median([np.linalg.norm(here - m.ray_origin) for m in rest]))
-    return float(np.median(misses)) <= settings.gate_m + settings.gate_per_range * reach
+    gate = settings.gate_m + settings.gate_per_range * reach
+    there = locate(rest, settings, float(here[2])).point
+    if float(np.hypot(*(np.asarray(there)[:2] - np.asarray(here)[:2]))) > gate:
+        return False
+    return float(np.median([ray_miss_m(m, here) for m in rest])) <= gate
 
 
 def regroup(
@@ -70,30 +72,35 @@ def regroup(
     settings = settings or FusionSettings()
     lists: list[list[Projected]] = [list(f.members) for f in fused]
     kept: list[FusedSite | None] = list(fused)  # None: rebuild
-    fused_heights = site_heights(lists, settings) if any(isinstance(g, DecidedSite) for g in groups) else {}
+    heights: dict[DamageLevel, float] = {}
     for group in groups:
         decided = isinstance(group, DecidedSite)
         wanted = {int(i) for i in (group.detection_ids if isinstance(group, DecidedSite) else group)}
-        taken: list[Projected] = []
-        sources: list[int] = []
-        for k, members in enumerate(lists):
-            moving = [m for m in members if m.detection.id in wanted]
-            if moving:
-                taken.extend(moving)
-                lists[k] = [m for m in members if m.detection.id not in wanted]
-                kept[k] = None
-                sources.append(k)
-        if taken and decided:
-            for k in sources:
-                rest = lists[k]
-                if rest and not any(m.reviewed for m in rest) and _near(taken, rest, settings, fused_heights):
-                    taken.extend(rest)
-                    lists[k] = []
-        if taken:
-            lists.append(sorted(taken, key=lambda m: (m.observation.t_s, m.frame_index)))
-            kept.append(None)
+        sources = [k for k, members in enumerate(lists) if any(m.detection.id in wanted for m in members)]
+        if not sources:
+            continue
+        taken = [m for k in sources for m in lists[k] if m.detection.id in wanted]
+        rests = {k: [m for m in lists[k] if m.detection.id not in wanted] for k in sources}
+        if decided and len(sources) == 1 and not rests[sources[0]]:
+            continue  # the whole site as it stands
+        if decided and any(rests.values()):
+            heights = heights or site_heights([list(f.members) for f in fused], settings)
+            here = locate(taken, settings, heights[vote_level(taken)[0]]).point
+            absorbed = [k for k, rest in rests.items()
+                        if rest and not any(m.reviewed for m in rest) and _sees(rest, here, settings)]
+            if len(sources) == 1 and absorbed:
+                continue  # the site as it stands, with what the threshold let in
+            for k in absorbed:
+                taken.extend(rests[k])
+                rests[k] = []
+        for k in sources:
+            lists[k] = rests[k]
+            kept[k] = None
+        lists.append(sorted(taken, key=lambda m: (m.observation.t_s, m.frame_index)))
+        kept.append(None)
     pairs = [(members, site) for members, site in zip(lists, kept) if members]
-    heights = site_heights([members for members, _ in pairs], settings)
+    if any(site is None for _, site in pairs):
+        heights = site_heights([members for members, _ in pairs], settings)
     pairs.sort(key=lambda p: (p[0][0].observation.t_s, p[0][0].frame_index, -p[0][0].weight))
     out = []
     for number, (members, site) in enumerate(pairs, start=1):

@@ -9,7 +9,9 @@ same way, and an export right after a look at the map does not build it again.
 
 from __future__ import annotations
 
+import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import lru_cache
@@ -28,6 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from geo.mapping import DamageMap
     from geo.regroup import DecidedSite
     from geo.telemetry import Track
+
+_log = logging.getLogger(__name__)
 
 #: How many maps are kept (a few runs or settings to switch between).
 CACHE_SIZE = 4
@@ -382,7 +386,7 @@ def damage_map(
                       camera_view=camera_view)
     cached = _CACHE.get(state)
     if cached is not None:
-        return cached
+        return _numbered(store, run_id, cached, keep=settings is None and telemetry_path is None)
     if telemetry_path is None:
         _check_project_telemetry(store)
     track: Track | None = read_telemetry(Path(telemetry_path)) if telemetry_path is not None else None
@@ -407,14 +411,37 @@ def damage_map(
     groups = reviewer_groups(store, run_id)
     if groups:  # a reviewer's splits, merges and decisions on whole sites
         built.regroup_sites(groups)
-    numbers = built.number_sites(store.site_numbers(run_id))
-    if settings is None and telemetry_path is None and not store.read_only:  # the project's own map
-        kept = store.site_numbers(run_id)
-        changed = {d: n for d, n in numbers.items() if kept.get(d) != n}
-        if changed:
-            store.set_site_numbers(run_id, changed)
     _CACHE.put(state, built)
-    return built
+    return _numbered(store, run_id, built, keep=settings is None and telemetry_path is None)
+
+
+#: map as built (sites numbered by fusion) -> (the run's site numbers version it was
+#: numbered at, the map numbered so)
+_NUMBERED: weakref.WeakKeyDictionary[DamageMap, tuple[int, DamageMap]] = weakref.WeakKeyDictionary()
+_NUMBERED_LOCK = threading.Lock()
+
+
+def _numbered(store: ProjectStore, run_id: int, built: DamageMap, *, keep: bool) -> DamageMap:
+    """``built`` with every site's kept number (``geo.site_numbers``), from the numbers
+    the project holds now: a map taken from the cache is numbered again when they changed
+    since (a build at another threshold placed new sightings), so every client of the
+    project sees the same numbers. ``keep``: remember the numbers given (the project's own
+    map, not one drawn with other settings; never into a read-only project)."""
+    version = store.site_numbers_version(run_id)
+    with _NUMBERED_LOCK:
+        found = _NUMBERED.get(built)
+    if found is not None and found[0] == version:
+        return found[1]
+    numbered, remember = built.numbered(store.site_numbers(run_id))
+    if keep and remember and not store.read_only:
+        try:
+            store.add_site_numbers(run_id, remember)
+            version = store.site_numbers_version(run_id)
+        except StoreError as exc:  # the map stands; its new numbers are not kept this time
+            _log.warning("site numbers not kept: %s", exc)
+    with _NUMBERED_LOCK:
+        _NUMBERED[built] = (version, numbered)
+    return numbered
 
 
 def reviewer_groups(store: ProjectStore, run_id: int) -> list[Collection[int] | DecidedSite]:
@@ -456,6 +483,8 @@ def map_builds() -> int:
 def clear_cache() -> None:
     """Forget every map (tests; memory)."""
     _CACHE.clear()
+    with _NUMBERED_LOCK:
+        _NUMBERED.clear()
 
 
 #: Longest side of the basemap drawn under the app's map (pixels).

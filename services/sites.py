@@ -29,7 +29,7 @@ from core.sites import (
     review_queue,
     site_decision,
 )
-from core.store import ProjectStore, SiteDecisionRecord
+from core.store import ProjectStore, SiteDecisionRecord, SiteGroupRecord
 from core.types import ReviewState
 from services.maps import damage_map as _damage_map
 from services.maps import resolve_run
@@ -142,7 +142,7 @@ def site_review(store: ProjectStore, run_id: int | None = None, *, built: Damage
     run_id = resolve_run(store, run_id)
     if built is None:
         built = _damage_map(store, run_id)
-    sites = with_whole_decisions(site_summaries(built), store.site_decisions(run_id))
+    sites = with_whole_decisions(site_summaries(built), store.site_decisions(run_id), store.site_groups(run_id))
     min_score = store.project_settings().min_score
     site_of = {s.detection_id: site.site_id for site in sites for s in site.sightings}
     hidden = {f.site.id: f for f in built.unconfirmed}
@@ -156,14 +156,20 @@ def site_review(store: ProjectStore, run_id: int | None = None, *, built: Damage
     return SiteReview(run_id, min_score, queue, site_of, built, frozenset(hidden))
 
 
-def with_whole_decisions(sites: Sequence[SiteSummary], decisions: Sequence[SiteDecisionRecord]) -> list[SiteSummary]:
+def with_whole_decisions(sites: Sequence[SiteSummary], decisions: Sequence[SiteDecisionRecord],
+                         groups: Sequence[SiteGroupRecord] = ()) -> list[SiteSummary]:
     """The sites, each a reviewer accepted or relabelled as a whole marked so
     (:attr:`core.sites.SiteSummary.whole_decision`): it holds sightings of such a decision
     (``decisions``, the run's) still accepted, and no sighting a reviewer rejected or left
-    to decide; the others are undecided sightings the threshold brought in since."""
+    to decide; the others are undecided sightings the threshold brought in since. A
+    decision whose site was merged with another since (``groups``, the run's splits and
+    merges) decides its sightings only: the merged site asks for a decision on the
+    others."""
     decided: set[int] = set()
     for record in decisions:
-        if record.review is ReviewState.ACCEPTED:
+        merged_since = any(g.kind == "merge" and g.created_utc >= record.created_utc
+                           and set(g.detection_ids) & set(record.detection_ids) for g in groups)
+        if record.review is ReviewState.ACCEPTED and not merged_since:
             decided.update(record.detection_ids)
     out = []
     for site in sites:

@@ -399,22 +399,33 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> Sur
 
 def _keep_site_numbers(survey: Survey, built: SurveyMap) -> None:
     """Give the survey's sites the numbers they had (:func:`geo.site_numbers.kept_numbers`,
-    keyed by the flights' sites they join, whose own numbers stay) and keep them
+    keyed by the flights' sites they join, whose own numbers stay; a tie goes to the site
+    nearer where the number was given) and keep them
     (:meth:`core.survey.Survey.save_site_numbers`). A survey whose folder cannot be
     written keeps its numbers for this map only."""
+    from core.sites import distance_m
     from geo.site_numbers import kept_numbers
 
-    previous = survey.site_numbers()
+    kept = survey.site_numbers()
     keys = [[f"{e.flight}#{e.flight_site_id}" for e in site.evidence] for site in built.sites]
-    numbers = kept_numbers(keys, previous)
-    built.sites = sorted((site if site.id == n else replace(site, id=n) for site, n in zip(built.sites, numbers)),
-                         key=lambda site: site.id)
-    remembered = {key: n for group, n in zip(keys, numbers) for key in group}
-    if any(previous.get(key) != n for key, n in remembered.items()):
+
+    def distance(k: int, number: int) -> float:
+        place = kept.places.get(number)
+        site = built.sites[k]
+        return 0.0 if place is None else distance_m(site.lon_deg, site.lat_deg, *place)
+
+    numbers, remember = kept_numbers(keys, kept.flight_sites, distance=distance)
+    if remember:
+        for key, n in remember.items():
+            kept.flight_sites.setdefault(key, set()).add(n)
+        for site, n in zip(built.sites, numbers):
+            kept.places.setdefault(n, (round(site.lon_deg, 7), round(site.lat_deg, 7)))
         try:
-            survey.save_site_numbers({**previous, **remembered})
+            survey.save_site_numbers(kept)
         except SurveyError as exc:
             _log.info("survey site numbers not kept: %s", exc)
+    built.sites = sorted((site if site.id == n else replace(site, id=n) for site, n in zip(built.sites, numbers)),
+                         key=lambda site: site.id)
 
 
 @dataclass(frozen=True, slots=True)

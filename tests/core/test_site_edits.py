@@ -123,7 +123,7 @@ def test_a_version_1_project_gets_the_site_tables(tmp_path):
     path = tmp_path / "old.dmproj"
     ProjectStore.create(path, video_path=tmp_path / "v.mp4").close()
     conn = sqlite3.connect(path)
-    conn.executescript("DROP TABLE site_groups; DROP TABLE site_decisions; DROP TABLE site_numbers; UPDATE schema_version SET version = 1; "
+    conn.executescript("DROP TABLE site_groups; DROP TABLE site_decisions; DROP TABLE site_numbers; ALTER TABLE runs DROP COLUMN site_numbers_version; UPDATE schema_version SET version = 1; "
                        "ALTER TABLE frames DROP COLUMN quality_mean; ALTER TABLE frames DROP COLUMN quality_contrast; "
                        "ALTER TABLE frames DROP COLUMN quality_sharpness;")
     conn.close()

@@ -1,7 +1,7 @@
 """A site stays the site the reviewer saw when the map is rebuilt: its number survives a
 rejection elsewhere, a threshold moved and back, a relabel, and a project reopened;
 a site accepted as a whole stays whole and decided when a lower threshold brings in
-sightings of it; numbers are never given twice."""
+sightings of it (and only then: a merge asks again); numbers are never given twice."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from core.review import ReviewSession
+from core.review import RegroupSite, ReviewSession
 from core.sites import site_decision
 from core.store import ProjectStore
 from core.types import DamageLevel, ReviewState
@@ -151,43 +151,87 @@ def test_a_decided_site_cut_apart_by_fusion_is_one_site_again(built):
 
 def test_undecided_sightings_of_another_place_stay_a_site_of_their_own(built):
     sites = built.all_fused
-    a, b = sorted(sites, key=lambda f: len(f.members))[-2:]
-    assert built.fusion.gate_m < _distance(a, b)
-    # fusion wrongly made one site of the two places; the reviewer had accepted a alone
-    heights = site_heights([list(a.members) + list(b.members)], built.fusion)
-    joined = build_site(a.site.id, [*a.members, *b.members], camera=built.camera, local=built.local,
-                        settings=built.fusion, heights=heights)
-    rest = [f for f in sites if f is not a and f is not b]
-    ids = frozenset(m.detection.id for m in a.members)
-    again = regroup([*rest, joined], [DecidedSite(ids)], camera=built.camera, local=built.local,
-                    settings=built.fusion)
-    assert len(again) == len(sites)
-    assert any({m.detection.id for m in f.members} == ids for f in again)
+    pairs = [(a, b) for a in sites for b in sites if a is not b and _distance(a, b) > 2 * built.fusion.gate_m]
+    assert pairs
+    for a, b in pairs:
+        # fusion wrongly made one site of the two places; the reviewer had accepted a alone
+        heights = site_heights([list(a.members) + list(b.members)], built.fusion)
+        joined = build_site(a.site.id, [*a.members, *b.members], camera=built.camera, local=built.local,
+                            settings=built.fusion, heights=heights)
+        rest = [f for f in sites if f is not a and f is not b]
+        ids = frozenset(m.detection.id for m in a.members)
+        again = regroup([*rest, joined], [DecidedSite(ids)], camera=built.camera, local=built.local,
+                        settings=built.fusion)
+        assert len(again) == len(sites)
+        assert any({m.detection.id for m in f.members} == ids for f in again)
 
 
 def _distance(a, b) -> float:
     return float(((a.position_m[:2] - b.position_m[:2]) ** 2).sum() ** 0.5)
 
 
-def test_numbers_follow_the_larger_part_of_a_split_and_the_larger_site_of_a_merge(built):
-    sites = built.all_fused
-    big = max(sites, key=lambda f: len(f.members))
-    previous = {m.detection.id: f.site.id for f in sites for m in f.members}
-    top = max(previous.values())
-    first, second = _halves(built, big)
-    if len(first.members) < len(second.members):
-        first, second = second, first
-    first = replace(first, members=first.members + second.members[:1])
-    second = replace(second, members=second.members[1:])
-    others = [f for f in sites if f is not big]
-    numbered, numbers = number_sites([*others, first, second], previous)
-    by_members = {frozenset(m.detection.id for m in f.members): f.site.id for f in numbered}
-    assert by_members[frozenset(m.detection.id for m in first.members)] == big.site.id
-    assert by_members[frozenset(m.detection.id for m in second.members)] == top + 1
-    assert [f.site.id for f in numbered] == sorted(f.site.id for f in numbered)
-    assert set(numbers) == {m.detection.id for f in numbered for m in f.members}
-    # merged back with a small site: the larger one's number stays, the other's is not given again
-    small = min(others, key=lambda f: len(f.members))
-    merged = replace(big, members=big.members + small.members)
-    numbered, _ = number_sites([f for f in others if f is not small] + [merged], numbers)
-    assert big.site.id in {f.site.id for f in numbered} and small.site.id not in {f.site.id for f in numbered}
+def _members(built, ids):
+    """A site of ``built`` holding sightings with detection ids ``ids`` (numbering looks
+    at nothing else)."""
+    from types import SimpleNamespace
+
+    return replace(built.all_fused[0], members=tuple(SimpleNamespace(detection=SimpleNamespace(id=i))
+                                                     for i in sorted(ids)))
+
+
+def _renumber(built, sites, previous):
+    """Number ``sites`` (id sets) against ``previous`` as a build does, and remember."""
+    numbered, remember = number_sites([_members(built, ids) for ids in sites], previous)
+    for d, n in remember.items():
+        previous.setdefault(d, set()).add(n)
+    return {frozenset(m.detection.id for m in f.members): f.site.id for f in numbered}
+
+
+def test_numbers_through_splits_merges_and_a_threshold_that_joins_two_sites(built):
+    ids = list(range(101, 112))
+    a, b, c, low_one, never_seen = frozenset(ids[:4]), frozenset(ids[4:7]), frozenset(ids[7:9]), ids[9], ids[10]
+    previous: dict[int, set[int]] = {}
+    first = _renumber(built, [a, b, c], previous)
+    assert [first[a], first[b], first[c]] == [1, 2, 3]
+    # a low threshold: fusion joins b into a for now, with a sighting it let in
+    low = _renumber(built, [a | b | {low_one}, c], previous)
+    assert low == {a | b | {low_one}: 1, c: 3}
+    # back up: b comes back under its own number
+    assert _renumber(built, [a, b, c], previous) == first
+    # a split: the larger part keeps the number, the smaller gets a new one, and keeps it
+    a1, a2 = frozenset(ids[:3]), frozenset(ids[3:4])
+    split = _renumber(built, [a1, a2, b, c], previous)
+    assert split == {a1: 1, a2: 4, b: 2, c: 3}
+    assert _renumber(built, [a1, a2, b, c], previous) == split
+    # undone and done again: the same numbers
+    assert _renumber(built, [a, b, c], previous) == first
+    assert _renumber(built, [a1, a2, b, c], previous) == split
+    # a merge keeps the larger site's number; 3 is then held by no site, and still never given again
+    assert _renumber(built, [a, b | c], previous) == {a: 1, b | c: 2}
+    assert _renumber(built, [a, b | c, frozenset({never_seen})], previous)[frozenset({never_seen})] == 5
+
+
+def test_a_cached_map_follows_the_numbers_the_project_holds_now(store):
+    before = site_review(store)
+    site, other = sorted(before.sites, key=lambda s: len(s.sightings))[:2]
+    # other clients (builds at other thresholds) placed this site's sightings in a site of
+    # their own, numbered 40, and another site's in this one's
+    store.add_site_numbers(before.run_id, {i: 40 for i in site.detection_ids})
+    store.add_site_numbers(before.run_id, {i: site.site_id for i in other.detection_ids})
+    after = site_review(store)  # the map comes from the cache
+    assert after.site_of_detection(site.detection_ids[0]).site_id == 40
+    clear_cache()
+    assert site_review(store).site_of == after.site_of  # as a fresh process numbers it
+
+
+def test_a_decided_site_merged_with_an_undecided_one_asks_for_a_decision(store):
+    review = site_review(store)
+    a, b = sorted(review.sites, key=lambda s: len(s.sightings))[-2:]
+    session = ReviewSession(store, review.run_id)
+    session.apply(site_decision(a, ReviewState.ACCEPTED))
+    session.apply(RegroupSite(review.run_id, "merge", (*a.detection_ids, *b.detection_ids)))
+    merged = site_review(store).site_of_detection(b.detection_ids[0])
+    assert set(merged.detection_ids) == set(a.detection_ids) | set(b.detection_ids)
+    assert not merged.decided
+    session.apply(site_decision(merged, ReviewState.ACCEPTED))
+    assert site_review(store).site_of_detection(b.detection_ids[0]).decided
