@@ -34,7 +34,8 @@ Layout
                     site of their own (``active`` goes to 0 when it is undone).
 ``site_decisions``  a reviewer's decision on a whole site (accept, reject, relabel) with
                     the site's ground position, so a later run of the same project can
-                    apply it to the site at the same place.
+                    apply it to the site at the same place, and the map's score threshold
+                    then (sightings below it were not on the map the reviewer decided on).
 ``site_numbers``    (run, detection, number): the numbers of the damage sites a detection
                     was placed in (the first, and each new one given to a site it was
                     in), so a site keeps its number when the map is rebuilt (a threshold
@@ -193,6 +194,7 @@ CREATE TABLE site_numbers (
     PRIMARY KEY (run_id, detection_id, number)
 ) WITHOUT ROWID;
 ALTER TABLE runs ADD COLUMN site_numbers_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE site_decisions ADD COLUMN min_score REAL;
 """
 
 _SCHEMA += _SITE_NUMBER_SCHEMA
@@ -267,6 +269,8 @@ class SiteDecisionRecord:
     active: bool
     author: str
     created_utc: str
+    #: the map's score threshold when it was made (``None``: recorded before schema 4)
+    min_score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1358,14 +1362,16 @@ class ProjectStore:
         detection_ids: Iterable[int],
         author: str,
     ) -> int:
-        """Record a decision on a whole site at ``(lon_deg, lat_deg)``; returns its id."""
+        """Record a decision on a whole site at ``(lon_deg, lat_deg)``, with the map's
+        score threshold now; returns its id."""
+        min_score = float(self.project_settings().min_score)
         with self._transaction() as cur:
             cur.execute(
                 "INSERT INTO site_decisions (run_id, lon_deg, lat_deg, review, level, detection_ids_json, author, "
-                "created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_utc, min_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, float(lon_deg), float(lat_deg), ReviewState.parse(review).value,
                  None if level is None else int(level), json.dumps(sorted(int(i) for i in detection_ids)),
-                 author, _utc_now()),
+                 author, _utc_now(), min_score),
             )
             return _row_id(cur)
 
@@ -1387,7 +1393,7 @@ class ProjectStore:
                 r["id"], r["run_id"], r["lon_deg"], r["lat_deg"], ReviewState(r["review"]),
                 None if r["level"] is None else DamageLevel(r["level"]),
                 tuple(self._loads(r["detection_ids_json"], f"site decision {r['id']}")), bool(r["active"]),
-                r["author"], r["created_utc"],
+                r["author"], r["created_utc"], r["min_score"] if "min_score" in r.keys() else None,
             )
             for r in self._query(sql + " ORDER BY id", params)
         ]

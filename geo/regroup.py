@@ -14,9 +14,12 @@ A reviewer's decision on a whole site (accept, relabel) is a group of its own, a
 :class:`DecidedSite`: its sightings stay one site however fusion groups them later (a
 lower score threshold brings in sightings that pull a track apart; a new level moves the
 height a site is placed at). Fusion may also have put undecided sightings with them that
-the threshold let in since: those of a site it held them in, where that site's remaining
-sightings, placed at the decided damage's height, lie within fusion's association gate of
-it, join the decided site rather than stand beside it as a second site of the same damage.
+the threshold let in since (scoring below the threshold the decision was made at): those
+of a site it held them in, where they, placed at the decided damage's height, lie within
+fusion's association gate of it, join the decided site rather than stand beside it as a
+second site of the same damage. Undecided sightings that were on the map the reviewer
+decided on never join it: fusion joining a neighbour to the decided site does not decide
+the neighbour.
 """
 
 from __future__ import annotations
@@ -37,9 +40,11 @@ from geo.observe import Projected
 @dataclass(frozen=True, slots=True)
 class DecidedSite:
     """The detection ids of a site a reviewer decided as a whole (see the module
-    docstring)."""
+    docstring), and the map's score threshold then (``None``: not known, and no sighting
+    joins the site)."""
 
     detection_ids: frozenset[int]
+    min_score: float | None = None
 
 
 def _sees(rest: list[Projected], here: np.ndarray, settings: FusionSettings) -> bool:
@@ -83,16 +88,20 @@ def regroup(
         rests = {k: [m for m in lists[k] if m.detection.id not in wanted] for k in sources}
         if decided and len(sources) == 1 and not rests[sources[0]]:
             continue  # the whole site as it stands
-        if decided and any(rests.values()):
+        floor = group.min_score if isinstance(group, DecidedSite) else None
+        # undecided sightings below the threshold the decision was made at: not on that map
+        let_in = {k: [m for m in rest if not m.reviewed and floor is not None and m.detection.final_score < floor]
+                  for k, rest in rests.items()}
+        if any(let_in.values()):
             heights = heights or site_heights([list(f.members) for f in fused], settings)
             here = locate(taken, settings, heights[vote_level(taken)[0]]).point
-            absorbed = [k for k, rest in rests.items()
-                        if rest and not any(m.reviewed for m in rest) and _sees(rest, here, settings)]
-            if len(sources) == 1 and absorbed:
+            absorbed = [k for k, low in let_in.items() if low and _sees(low, here, settings)]
+            if len(sources) == 1 and absorbed and len(let_in[sources[0]]) == len(rests[sources[0]]):
                 continue  # the site as it stands, with what the threshold let in
             for k in absorbed:
-                taken.extend(rests[k])
-                rests[k] = []
+                taken.extend(let_in[k])
+                joined = {id(m) for m in let_in[k]}
+                rests[k] = [m for m in rests[k] if id(m) not in joined]
         for k in sources:
             lists[k] = rests[k]
             kept[k] = None

@@ -6,8 +6,8 @@ takes sightings off the map, a split makes a new site. Numbered afresh, one reje
 early in the flight would move the number of every site after it, and "site 14" in a
 note or a radio call would name another place by the afternoon.
 
-:func:`number_sites` gives each site of a new build the number most of its sightings were
-placed under before (``previous``: detection id -> the numbers of the sites it was placed
+:func:`number_sites` gives each site of a new build the number most of its sightings (its
+sightings a reviewer decided first) were placed under before (``previous``: detection id -> the numbers of the sites it was placed
 in), each number to one site; a site split in two keeps its number on the larger part,
 two merged sites keep the number of the larger one. A site none of whose numbers is free
 (the smaller part of a split) or whose sightings had none (the first build, damage a
@@ -35,22 +35,29 @@ K = TypeVar("K", bound=Hashable)
 
 
 def kept_numbers(groups: Sequence[Collection[K]], previous: Mapping[K, Collection[int]], *,
-                 distance: Callable[[int, int], float] | None = None) -> tuple[list[int], dict[K, int]]:
+                 distance: Callable[[int, int], float] | None = None,
+                 firm: Collection[K] = ()) -> tuple[list[int], dict[K, int]]:
     """Each group's number, as the module docstring says, and what to remember: key -> a
     number to add to its numbers. ``groups`` of keys (a site's detection ids; a survey
     site's flight sites) in order of first sighting, ``previous`` each key's numbers;
     ``distance(k, number)``: how far group ``k`` lies from where ``number`` was given
     (metres), which settles a tie between groups holding as many of its keys (a survey
-    site holds a few flight sites: ties are common)."""
+    site holds a few flight sites: ties are common); ``firm``: keys a reviewer decided,
+    whose votes count before any other (a site's accepted sightings keep its number
+    though a low threshold let in more sightings that once held it)."""
+    firm = set(firm)
     votes = [Counter(number for key in keys for number in previous.get(key, ())) for keys in groups]
+    firm_votes = [Counter(number for key in keys if key in firm for number in previous.get(key, ()))
+                  for keys in groups]
     held: Counter[int] = Counter()  # each number's keys among all the groups
     for counts in votes:
         held.update(counts)
-    # the most keys in common first; among as many, the group nearer where the number was
-    # given, then the number held most by this group alone (a split part's own number
-    # before that of the site it was cut from), then the older number (two sites merged as
-    # they were: the first number), then the earlier group
-    claims = sorted((-count, 0.0 if distance is None else distance(k, number), -count / held[number], number, k)
+    # the most decided keys in common first, then the most keys; among as many, the group
+    # nearer where the number was given, then the number held most by this group alone (a
+    # split part's own number before that of the site it was cut from), then the older
+    # number (two sites merged as they were: the first number), then the earlier group
+    claims = sorted((-firm_votes[k][number], -count, 0.0 if distance is None else distance(k, number),
+                     -count / held[number], number, k)
                     for k, counts in enumerate(votes) for number, count in counts.items())
     given: dict[int, int] = {}
     taken: set[int] = set()
@@ -77,7 +84,8 @@ def number_sites(fused: Sequence[FusedSite],
 
     ``fused`` in order of first sighting (fusion's own numbering), confirmed or not."""
     numbers, remember = kept_numbers(
-        [[int(m.detection.id) for m in f.members if m.detection.id is not None] for f in fused], previous)
+        [[int(m.detection.id) for m in f.members if m.detection.id is not None] for f in fused], previous,
+        firm={int(m.detection.id) for f in fused for m in f.members if m.reviewed and m.detection.id is not None})
     numbered = sorted(
         (site if site.site.id == n else dataclasses.replace(site, site=dataclasses.replace(site.site, id=n))
          for site, n in zip(fused, numbers)),

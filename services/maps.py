@@ -2,7 +2,7 @@
 
 The map panel and every export ask :func:`damage_map`; it is rebuilt only when
 something it depends on changed: the run, its frames (an analysis adds them), its review
-history (an edit, an undo), its splits and merges of sites, the project's
+history (an edit, an undo), its splits, merges and decisions on whole sites, the project's
 :class:`core.settings.ProjectSettings`, the video or the telemetry file. So the command line and the desktop app map a project the
 same way, and an export right after a look at the map does not build it again.
 """
@@ -41,8 +41,9 @@ CACHE_SIZE = 4
 class MapState:
     """Everything a damage map is derived from; equal states give equal maps.
 
-    Whatever else the map comes to depend on (a reviewer's decisions on whole sites,
-    say) must join this record, or the cache will hand out a stale map.
+    Whatever else the map comes to depend on must join this record, or the cache will
+    hand out a stale map. (The sites' numbers are not here: they are given to the map as
+    built, on every call, from the numbers the project holds then.)
     """
 
     project: Path
@@ -55,6 +56,8 @@ class MapState:
     video: Path
     telemetry: tuple[str, int, int] | None  # (path, mtime ns, size)
     dem: tuple[str, int, int] | None = None  # (path, mtime ns, size) of an elevation model
+    #: the active decisions on whole sites (their ids): each keeps its site whole
+    site_decisions: tuple[int, ...] = ()
     camera_view: FlowView | None = None  # the camera estimated from the video, for telemetry without one
 
 
@@ -126,6 +129,7 @@ def map_state(
         telemetry=_file_stamp(None if telemetry is None else Path(telemetry)),
         dem=_file_stamp(dem_path),
         camera_view=camera_view,
+        site_decisions=tuple(d.id for d in store.site_decisions(run_id)),
     )
 
 
@@ -386,7 +390,7 @@ def damage_map(
                       camera_view=camera_view)
     cached = _CACHE.get(state)
     if cached is not None:
-        return _numbered(store, run_id, cached, keep=settings is None and telemetry_path is None)
+        return _numbered(store, run_id, cached)
     if telemetry_path is None:
         _check_project_telemetry(store)
     track: Track | None = read_telemetry(Path(telemetry_path)) if telemetry_path is not None else None
@@ -412,7 +416,7 @@ def damage_map(
     if groups:  # a reviewer's splits, merges and decisions on whole sites
         built.regroup_sites(groups)
     _CACHE.put(state, built)
-    return _numbered(store, run_id, built, keep=settings is None and telemetry_path is None)
+    return _numbered(store, run_id, built)
 
 
 #: map as built (sites numbered by fusion) -> (the run's site numbers version it was
@@ -421,19 +425,21 @@ _NUMBERED: weakref.WeakKeyDictionary[DamageMap, tuple[int, DamageMap]] = weakref
 _NUMBERED_LOCK = threading.Lock()
 
 
-def _numbered(store: ProjectStore, run_id: int, built: DamageMap, *, keep: bool) -> DamageMap:
+def _numbered(store: ProjectStore, run_id: int, built: DamageMap) -> DamageMap:
     """``built`` with every site's kept number (``geo.site_numbers``), from the numbers
     the project holds now: a map taken from the cache is numbered again when they changed
     since (a build at another threshold placed new sightings), so every client of the
-    project sees the same numbers. ``keep``: remember the numbers given (the project's own
-    map, not one drawn with other settings; never into a read-only project)."""
+    project sees the same numbers. The numbers given are remembered, those of a map drawn
+    with other settings too (an export at another score: the numbers it wrote are never
+    given to other places); a project opened read-only is not written to, and the numbers
+    its new sites are shown with may be given to other places later."""
     version = store.site_numbers_version(run_id)
     with _NUMBERED_LOCK:
         found = _NUMBERED.get(built)
     if found is not None and found[0] == version:
         return found[1]
     numbered, remember = built.numbered(store.site_numbers(run_id))
-    if keep and remember and not store.read_only:
+    if remember and not store.read_only:
         try:
             store.add_site_numbers(run_id, remember)
             version = store.site_numbers_version(run_id)
@@ -452,7 +458,7 @@ def reviewer_groups(store: ProjectStore, run_id: int) -> list[Collection[int] | 
 
     dated: list[tuple[str, int, int, Collection[int] | DecidedSite]] = [
         (g.created_utc, 0, g.id, g.detection_ids) for g in store.site_groups(run_id)]
-    dated += [(d.created_utc, 1, d.id, DecidedSite(frozenset(d.detection_ids)))
+    dated += [(d.created_utc, 1, d.id, DecidedSite(frozenset(d.detection_ids), d.min_score))
               for d in store.site_decisions(run_id) if d.review is ReviewState.ACCEPTED and d.detection_ids]
     return [group for *_, group in sorted(dated, key=lambda item: item[:3])]
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from core.review import DeleteDetection, EditGroup, Relabel, ReviewSession, SetMask, SetReview, SiteMark
+from core.review import ReviewSession, SiteDecisions, SiteMark
 from core.sites import (
     QueueItem,
     Sighting,
@@ -160,22 +160,26 @@ def with_whole_decisions(sites: Sequence[SiteSummary], decisions: Sequence[SiteD
                          groups: Sequence[SiteGroupRecord] = ()) -> list[SiteSummary]:
     """The sites, each a reviewer accepted or relabelled as a whole marked so
     (:attr:`core.sites.SiteSummary.whole_decision`): it holds sightings of such a decision
-    (``decisions``, the run's) still accepted, and no sighting a reviewer rejected or left
-    to decide; the others are undecided sightings the threshold brought in since. A
-    decision whose site was merged with another since (``groups``, the run's splits and
-    merges) decides its sightings only: the merged site asks for a decision on the
-    others."""
-    decided: set[int] = set()
+    (``decisions``, the run's) still accepted, no sighting a reviewer rejected, and no
+    undecided sighting but those the threshold let in since (scoring below the threshold
+    the decision was made at). A decision whose site was merged with another since
+    (``groups``, the run's splits and merges) decides its sightings only: the merged site
+    asks for a decision on the others."""
+    floor_of: dict[int, float | None] = {}  # decided sighting -> the threshold it was decided at
     for record in decisions:
         merged_since = any(g.kind == "merge" and g.created_utc >= record.created_utc
                            and set(g.detection_ids) & set(record.detection_ids) for g in groups)
         if record.review is ReviewState.ACCEPTED and not merged_since:
-            decided.update(record.detection_ids)
+            floor_of.update((i, record.min_score) for i in record.detection_ids)
     out = []
     for site in sites:
         reviewed = [s for s in site.sightings if s.review is not ReviewState.PENDING]
-        whole = (site.whole_decision is None and not site.decided and reviewed
-                 and all(s.review is ReviewState.ACCEPTED and s.detection_id in decided for s in reviewed))
+        whole = False
+        if site.whole_decision is None and not site.decided and reviewed and all(
+                s.review is ReviewState.ACCEPTED and s.detection_id in floor_of for s in reviewed):
+            floor = min((f for s in reviewed if (f := floor_of[s.detection_id]) is not None), default=None)
+            whole = floor is not None and all(
+                s.score < floor for s in site.sightings if s.review is ReviewState.PENDING)
         out.append(replace(site, whole_decision=ReviewState.ACCEPTED) if whole else site)
     return out
 
@@ -192,12 +196,13 @@ def unconfirmed_reason(site: FusedSite) -> str:
 
 
 def carry_decisions(store: ProjectStore, review: SiteReview, *,
-                    elsewhere: Sequence[SiteMark] = ()) -> EditGroup | None:
+                    elsewhere: Sequence[SiteMark] = ()) -> SiteDecisions | None:
     """One edit giving the run's undecided sites the decisions made at the same place in
     earlier runs, or ``elsewhere`` (the other flights of a survey:
     :func:`services.survey.survey_decisions`; an earlier run's decision wins over
     theirs at one place). ``None``: nothing to carry. Apply it with the run's review
-    session."""
+    session: each site's decision is then recorded in this run as a decision on the whole
+    site (it keeps the site whole as the threshold moves, as the one it copies did)."""
     earlier = [*elsewhere] + [
         SiteMark(d.lon_deg, d.lat_deg, d.review, d.level)
         for d in store.site_decisions()
@@ -207,12 +212,14 @@ def carry_decisions(store: ProjectStore, review: SiteReview, *,
         return None
     undecided = [item.site for item in review.queue if not item.site.decided]
     matches = match_decisions(earlier, undecided)
-    edits: list[SetReview | Relabel | SetMask | DeleteDetection] = []
-    for site in undecided:
-        decision = matches.get(site.site_id)
-        if decision is not None:
-            edits.extend(site_decision(site, decision.level or decision.review).edits)
-    return EditGroup(tuple(edits)) if edits else None
+    groups = tuple(site_decision(site, decision.level or decision.review)
+                   for site in undecided if (decision := matches.get(site.site_id)) is not None)
+    return SiteDecisions(groups) if groups else None
+
+
+def sightings_decided(edit: SiteDecisions) -> int:
+    """How many sightings ``edit`` decides."""
+    return sum(len(group.edits) for group in edit.groups)
 
 
 def keep_earlier_decisions(store: ProjectStore, run_id: int, *, author: str | None = None) -> int:
@@ -228,8 +235,8 @@ def keep_earlier_decisions(store: ProjectStore, run_id: int, *, author: str | No
     if edit is None:
         return 0
     ReviewSession(store, run_id, author=author).apply(edit)
-    return len(edit.edits)
+    return sightings_decided(edit)
 
 
 __all__ = ["SiteReview", "carry_decisions", "site_kept", "keep_earlier_decisions", "site_review", "site_summaries",
-           "unconfirmed_reason", "with_whole_decisions"]
+           "sightings_decided", "unconfirmed_reason", "with_whole_decisions"]

@@ -438,7 +438,7 @@ class SiteReviewPanel(Panel):
         self.sites_updated.emit()
 
     def _on_built(self, built: object, run_id: int | None = None) -> None:
-        from services.sites import carry_decisions, site_review
+        from services.sites import carry_decisions, sightings_decided, site_review
 
         doc = self.document
         if not doc.is_open or doc.run_id is None:
@@ -462,7 +462,7 @@ class SiteReviewPanel(Panel):
             edit = carry_decisions(doc.store, review, elsewhere=elsewhere)
             if edit is not None:
                 try:
-                    doc.apply_edit(edit, f"Keep earlier decisions on {len(edit.edits)} sightings")
+                    doc.apply_edit(edit, f"Keep earlier decisions on {sightings_decided(edit)} sightings")
                 except Exception as exc:  # noqa: BLE001
                     show_error(self, exc, title="Earlier decisions not kept")
                 where = "earlier runs or the survey's other flights" if elsewhere else "earlier runs"

@@ -76,7 +76,9 @@ def test_the_project_keeps_each_frames_quality_and_an_older_project_gains_the_co
         assert set(store.analysed_frames(run)) == {0, 1}
     conn = sqlite3.connect(path)  # as the previous damagemap wrote it
     conn.executescript("ALTER TABLE frames DROP COLUMN quality_mean; ALTER TABLE frames DROP COLUMN quality_contrast; "
-                       "ALTER TABLE frames DROP COLUMN quality_sharpness; DROP TABLE site_numbers; ALTER TABLE runs DROP COLUMN site_numbers_version; "
+                       "ALTER TABLE frames DROP COLUMN quality_sharpness; DROP TABLE site_numbers; "
+                       "ALTER TABLE runs DROP COLUMN site_numbers_version; "
+                       "ALTER TABLE site_decisions DROP COLUMN min_score; "
                        "UPDATE schema_version SET version = 2;")
     conn.close()
     with ProjectStore.open(path, read_only=True) as store:  # read as it is (a survey's flights, the map's job)

@@ -23,20 +23,24 @@ from tests.truth_runs import write_run
 LOW = 0.3  # the score of every other sighting of the largest site
 
 
-@pytest.fixture
-def store(sites_truth, tmp_path):
-    """The flyover's ground truth as a run; every other sighting of its largest part
-    scores :data:`LOW`, under the project's map threshold of 0.5."""
+def _detections(sites_truth) -> list:
+    """The flyover's ground truth, every other sighting of its largest part scoring
+    :data:`LOW`."""
     detections = list(sites_truth.detections)
     by_part: dict[int, list] = {}
     for d in detections:  # ground truth ids: part * 1000 + k
         by_part.setdefault(d.id // 1000, []).append(d)
     largest = max(by_part.values(), key=len)
     low = {d.id for d in sorted(largest, key=lambda d: d.frame_index)[1::2]}
-    detections = [replace(d, score=LOW) if d.id in low else d for d in detections]
+    return [replace(d, score=LOW) if d.id in low else d for d in detections]
+
+
+@pytest.fixture
+def store(sites_truth, tmp_path):
+    """:func:`_detections` as a run, under the project's map threshold of 0.5."""
     with ProjectStore.create(tmp_path / "p.dmproj", video_path=sites_truth.video,
                              telemetry_path=sites_truth.srt) as s:
-        write_run(s, detections, sites_truth.times)
+        write_run(s, _detections(sites_truth), sites_truth.times)
         _threshold(s, 0.5)
         clear_cache()
         yield s
@@ -78,6 +82,34 @@ def test_a_threshold_moved_and_back_and_a_reopened_project_keep_the_numbers(stor
         assert _numbers(site_review(again)) == before
 
 
+def test_numbers_an_export_at_another_threshold_wrote_are_never_given_to_other_places(sites_truth, tmp_path):
+    detections = list(sites_truth.detections)
+    with ProjectStore.create(tmp_path / "scratch.dmproj", video_path=sites_truth.video,
+                             telemetry_path=sites_truth.srt) as scratch:
+        write_run(scratch, detections, sites_truth.times)
+        clear_cache()
+        smallest = min(site_review(scratch).sites, key=lambda s: len(s.sightings))
+        key = {d.id: (d.frame_index, tuple(round(v, 1) for v in d.box_xyxy_px)) for d in scratch.detections(scratch.latest_run_id())}
+        hidden = {key[i] for i in smallest.detection_ids}  # a place only a lower threshold shows
+    detections = [replace(d, score=LOW) if (d.frame_index, tuple(round(v, 1) for v in d.box_xyxy_px)) in hidden else d for d in detections]
+    with ProjectStore.create(tmp_path / "h.dmproj", video_path=sites_truth.video,
+                             telemetry_path=sites_truth.srt) as store:
+        write_run(store, detections, sites_truth.times)
+        _threshold(store, 0.5)
+        clear_cache()
+        review = site_review(store)
+        drawn = damage_map(store, settings=replace(store.project_settings(), min_score=0.2))  # export --min-score 0.2
+        written = {f.site.id: {m.detection.id for m in f.members} for f in drawn.all_fused}
+        assert set(written) - {s.site_id for s in review.sites}  # the export numbered the hidden place
+        site = max(review.sites, key=lambda s: len(s.sightings))  # then a split gives a new number
+        ReviewSession(store, review.run_id).apply(RegroupSite(review.run_id, "split", site.detection_ids[:1]))
+        _threshold(store, 0.2)
+        clear_cache()
+        for now in site_review(store).sites:
+            if now.site_id in written:
+                assert set(now.detection_ids) & written[now.site_id], f"number {now.site_id} names another place"
+
+
 def test_relabelling_a_site_keeps_every_number(store):
     before = site_review(store)
     site = max(before.sites, key=lambda s: len(s.sightings))
@@ -101,6 +133,21 @@ def test_a_site_accepted_whole_stays_whole_and_decided_when_the_threshold_brings
     assert "the threshold let in since" in item.reason
     # its accepted sightings are in no other site
     assert {lower.site_of[i] for i in site.detection_ids} == {site.site_id}
+
+
+def test_a_decision_carried_to_a_new_run_keeps_that_run_s_site_whole(store, sites_truth):
+    from services.sites import keep_earlier_decisions
+
+    review = site_review(store)
+    site = max(review.sites, key=lambda s: len(s.sightings))
+    ReviewSession(store, review.run_id).apply(site_decision(site, ReviewState.ACCEPTED))
+    run2 = write_run(store, _detections(sites_truth), sites_truth.times)  # analysed again
+    assert keep_earlier_decisions(store, run2) == len(site.sightings)
+    (carried,) = store.site_decisions(run2)
+    assert carried.review is ReviewState.ACCEPTED and carried.min_score == 0.5
+    _threshold(store, 0.2)
+    now = site_review(store, run2).site_of_detection(carried.detection_ids[0])
+    assert set(carried.detection_ids) < set(now.detection_ids) and now.decided
 
 
 def test_a_new_site_gets_a_number_never_given_before(store):
@@ -142,11 +189,19 @@ def test_a_decided_site_cut_apart_by_fusion_is_one_site_again(built):
     assert len(holding) == 1 and {m.detection.id for m in holding[0].members} == ids
     assert len(again) == len(sites)
     # an undecided sighting fusion kept with decided ones at the same place joins them
-    last = max(big.members, key=lambda m: m.observation.t_s).detection.id
-    joined = regroup(sites, [DecidedSite(frozenset(ids - {last}))], camera=built.camera, local=built.local,
-                     settings=built.fusion)
+    # (one the threshold let in since: it scores below the threshold the decision was made at)
+    last = max(big.members, key=lambda m: m.observation.t_s).detection
+    decided = frozenset(ids - {last.id})
+    joined = regroup(sites, [DecidedSite(decided, min_score=last.final_score + 0.01)], camera=built.camera,
+                     local=built.local, settings=built.fusion)
     holding = [f for f in joined if ids & {m.detection.id for m in f.members}]
     assert len(holding) == 1 and {m.detection.id for m in holding[0].members} == ids
+    # one that was on the map the reviewer decided on is not decided by fusion joining it
+    for floor in (last.final_score, None):
+        apart = regroup(sites, [DecidedSite(decided, min_score=floor)], camera=built.camera, local=built.local,
+                        settings=built.fusion)
+        holding = [f for f in apart if ids & {m.detection.id for m in f.members}]
+        assert sorted(len(f.members) for f in holding) == [1, len(ids) - 1]
 
 
 def test_undecided_sightings_of_another_place_stay_a_site_of_their_own(built):
@@ -175,8 +230,8 @@ def _members(built, ids):
     at nothing else)."""
     from types import SimpleNamespace
 
-    return replace(built.all_fused[0], members=tuple(SimpleNamespace(detection=SimpleNamespace(id=i))
-                                                     for i in sorted(ids)))
+    members = tuple(SimpleNamespace(detection=SimpleNamespace(id=i), reviewed=False) for i in sorted(ids))
+    return replace(built.all_fused[0], members=members)
 
 
 def _renumber(built, sites, previous):
@@ -209,6 +264,16 @@ def test_numbers_through_splits_merges_and_a_threshold_that_joins_two_sites(buil
     # a merge keeps the larger site's number; 3 is then held by no site, and still never given again
     assert _renumber(built, [a, b | c], previous) == {a: 1, b | c: 2}
     assert _renumber(built, [a, b | c, frozenset({never_seen})], previous)[frozenset({never_seen})] == 5
+
+
+def test_a_site_s_decided_sightings_keep_its_number_against_more_sightings_that_once_held_it():
+    from geo.site_numbers import kept_numbers
+
+    # 7 once held three accepted sightings and, at a low threshold, six more that are now a site of their own
+    previous = {**{i: {7} for i in (1, 2, 3)}, **{i: {7} for i in range(10, 16)}}
+    groups = [[1, 2, 3], list(range(10, 16))]
+    assert kept_numbers(groups, previous)[0] == [8, 7]  # counted alone, the six win
+    assert kept_numbers(groups, previous, firm={1, 2, 3})[0] == [7, 8]
 
 
 def test_a_cached_map_follows_the_numbers_the_project_holds_now(store):
