@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             fused = built.all_fused
             kept = store.site_numbers(run_id)
             every = {int(m.detection.id): f.site.id for f in fused for m in f.members}
-            decided = [DecidedSite(frozenset(m.detection.id for m in f.members)) for f in built.fused]
+            threshold = store.project_settings().min_score  # the decisions made on this map
+            decided = [DecidedSite(frozenset(m.detection.id for m in f.members), threshold) for f in built.fused]
             rows = [
                 ("map build, from scratch (reference)", _median_ms(build, args.repeats)),
                 ("  numbering the sites against the kept numbers", _median_ms(lambda: number_sites(fused, kept),

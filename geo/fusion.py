@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -528,18 +528,26 @@ def _best_member(members: list[Projected], level: DamageLevel) -> Projected:
 
 
 def build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera, local: LocalFrame,
-               settings: FusionSettings, heights: dict[DamageLevel, float]) -> FusedSite:
+               settings: FusionSettings, heights: dict[DamageLevel, float],
+               anchor: Collection[int] | None = None) -> FusedSite:
+    """One site of ``members``. ``anchor``: the detection ids among them the site is placed
+    from, outlined by and shown with (a site a reviewer decided: its decided sightings; the
+    sightings a lower threshold let in since neither move nor widen it); all by default."""
     from shapely.ops import unary_union
 
-    location = locate(members, settings, heights[vote_level(members)[0]])
+    basis = [m for m in members if m.detection.id in anchor] if anchor is not None else members
+    basis = basis or members
+    location = locate(basis, settings, heights[vote_level(members)[0]])
     position, triangulated = location.point, location.well_fixed
     plane = float(position[2])
     placed = [on_plane(m, camera, local, plane) if plane > 0.01 else m for m in members]
     level, confidence = vote_level(placed)
-    best = _best_member(placed, level)
+    shown = [m for m in placed if m.detection.id in anchor] if anchor is not None else placed
+    shown = shown or placed
+    best = _best_member(shown, level)
     footprint = unary_union([
-        _footprint_local(m, camera, plane) for m in placed if not m.truncated
-    ] or [_footprint_local(m, camera, plane) for m in placed])
+        _footprint_local(m, camera, plane) for m in shown if not m.truncated
+    ] or [_footprint_local(m, camera, plane) for m in shown])
     lon, lat = local.to_lonlat(position[0], position[1])
     times = [m.observation.t_s for m in placed]
     frames = [m.frame_index for m in placed]

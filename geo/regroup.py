@@ -17,9 +17,10 @@ height a site is placed at). Fusion may also have put undecided sightings with t
 the threshold let in since (scoring below the threshold the decision was made at): those
 of a site it held them in, where they, placed at the decided damage's height, lie within
 fusion's association gate of it, join the decided site rather than stand beside it as a
-second site of the same damage. Undecided sightings that were on the map the reviewer
-decided on never join it: fusion joining a neighbour to the decided site does not decide
-the neighbour.
+second site of the same damage. They neither move it nor widen its outline: it is placed,
+outlined and shown from its decided sightings. Undecided sightings that were on the map
+the reviewer decided on never join it: fusion joining a neighbour to the decided site
+does not decide the neighbour.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def regroup(
     settings = settings or FusionSettings()
     lists: list[list[Projected]] = [list(f.members) for f in fused]
     kept: list[FusedSite | None] = list(fused)  # None: rebuild
+    anchors: list[frozenset[int] | None] = [None] * len(fused)  # a decided site's own sightings
     heights: dict[DamageLevel, float] = {}
     for group in groups:
         decided = isinstance(group, DecidedSite)
@@ -92,12 +94,13 @@ def regroup(
         # undecided sightings below the threshold the decision was made at: not on that map
         let_in = {k: [m for m in rest if not m.reviewed and floor is not None and m.detection.final_score < floor]
                   for k, rest in rests.items()}
+        anchor = None
         if any(let_in.values()):
             heights = heights or site_heights([list(f.members) for f in fused], settings)
             here = locate(taken, settings, heights[vote_level(taken)[0]]).point
             absorbed = [k for k, low in let_in.items() if low and _sees(low, here, settings)]
-            if len(sources) == 1 and absorbed and len(let_in[sources[0]]) == len(rests[sources[0]]):
-                continue  # the site as it stands, with what the threshold let in
+            if absorbed:  # placed from its own sightings: those let in do not move it
+                anchor = frozenset(int(m.detection.id) for m in taken)
             for k in absorbed:
                 taken.extend(let_in[k])
                 joined = {id(m) for m in let_in[k]}
@@ -107,14 +110,16 @@ def regroup(
             kept[k] = None
         lists.append(sorted(taken, key=lambda m: (m.observation.t_s, m.frame_index)))
         kept.append(None)
-    pairs = [(members, site) for members, site in zip(lists, kept) if members]
-    if any(site is None for _, site in pairs):
-        heights = site_heights([members for members, _ in pairs], settings)
+        anchors.append(anchor)
+    pairs = [(members, site, anchor) for members, site, anchor in zip(lists, kept, anchors) if members]
+    if any(site is None for _, site, _ in pairs):
+        heights = site_heights([members for members, _, _ in pairs], settings)
     pairs.sort(key=lambda p: (p[0][0].observation.t_s, p[0][0].frame_index, -p[0][0].weight))
     out = []
-    for number, (members, site) in enumerate(pairs, start=1):
+    for number, (members, site, anchor) in enumerate(pairs, start=1):
         if site is None:
-            out.append(build_site(number, members, camera=camera, local=local, settings=settings, heights=heights))
+            out.append(build_site(number, members, camera=camera, local=local, settings=settings, heights=heights,
+                                  anchor=anchor))
         else:
             out.append(dataclasses.replace(site, site=dataclasses.replace(site.site, id=number)))
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from core.review import RegroupSite, ReviewSession
@@ -194,14 +195,17 @@ def test_a_decided_site_cut_apart_by_fusion_is_one_site_again(built):
     decided = frozenset(ids - {last.id})
     joined = regroup(sites, [DecidedSite(decided, min_score=last.final_score + 0.01)], camera=built.camera,
                      local=built.local, settings=built.fusion)
-    holding = [f for f in joined if ids & {m.detection.id for m in f.members}]
-    assert len(holding) == 1 and {m.detection.id for m in holding[0].members} == ids
+    (whole,) = [f for f in joined if ids & {m.detection.id for m in f.members}]
+    assert {m.detection.id for m in whole.members} == ids
     # one that was on the map the reviewer decided on is not decided by fusion joining it
     for floor in (last.final_score, None):
         apart = regroup(sites, [DecidedSite(decided, min_score=floor)], camera=built.camera, local=built.local,
                         settings=built.fusion)
         holding = [f for f in apart if ids & {m.detection.id for m in f.members}]
         assert sorted(len(f.members) for f in holding) == [1, len(ids) - 1]
+    # the sighting let in does not move the decided site: it stands where its decided sightings put it
+    alone = next(f for f in holding if {m.detection.id for m in f.members} == decided)
+    assert np.allclose(whole.position_m, alone.position_m)
 
 
 def test_undecided_sightings_of_another_place_stay_a_site_of_their_own(built):
