@@ -6,13 +6,14 @@ takes sightings off the map, a split makes a new site. Numbered afresh, one reje
 early in the flight would move the number of every site after it, and "site 14" in a
 note or a radio call would name another place by the afternoon.
 
-:func:`number_sites` gives each site of a new build the number most of its sightings (its
-sightings a reviewer decided first) were placed under before (``previous``: detection id -> the numbers of the sites it was placed
-in), each number to one site; a site split in two keeps its number on the larger part,
-two merged sites keep the number of the larger one. A site none of whose numbers is free
-(the smaller part of a split) or whose sightings had none (the first build, damage a
-lower threshold brings in) gets a new number after every number ever given, in order of
-first sighting, and its sightings remember it besides the numbers they had.
+:func:`number_sites` gives each site of a new build the number most of its sightings
+(those a reviewer decided first) were placed under before (``previous``: detection id ->
+the numbers of the sites it was placed in), each number to one site; a site split in two
+keeps its number on the larger part, two merged sites keep the number of the larger one.
+A site none of whose numbers is free (the smaller part of a split) or whose sightings had
+none (the first build, damage a lower threshold brings in) gets a new number after every
+number ever given, in order of first sighting, and its sightings remember it besides the
+numbers they had.
 
 A sighting remembers the first number it was placed under and each new number given to
 a site it was in, not every number it passed through: at a low threshold fusion may join

@@ -2,9 +2,11 @@
 
 The map panel and every export ask :func:`damage_map`; it is rebuilt only when
 something it depends on changed: the run, its frames (an analysis adds them), its review
-history (an edit, an undo), its splits, merges and decisions on whole sites, the project's
-:class:`core.settings.ProjectSettings`, the video or the telemetry file. So the command line and the desktop app map a project the
-same way, and an export right after a look at the map does not build it again.
+history (an edit, an undo), its splits, merges and decisions on whole sites, the
+project's :class:`core.settings.ProjectSettings`, the video or the telemetry file. So the
+command line and the desktop app map a project the same way, and an export right after a
+look at the map does not build it again. The sites' numbers are given to every map handed
+out, cached or not, from the numbers the project holds then (``geo.site_numbers``).
 """
 
 from __future__ import annotations
