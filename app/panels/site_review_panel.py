@@ -471,8 +471,7 @@ class SiteReviewPanel(Panel):
 
     def _show(self, review: SiteReview) -> None:
         current = self.current_site()
-        key = self._follow_key if self._follow_key is not None else self._chosen if self._chosen is not None else (
-            None if current is None else (current.best_detection_id or current.detection_ids[0]))
+        shown_key = None if current is None else (current.best_detection_id or current.detection_ids[0])
         self.review = review
         self.document.set_sites(review.site_of, review.unconfirmed)
         self._decided.clear()
@@ -491,9 +490,15 @@ class SiteReviewPanel(Panel):
             self._rows.append((row, item.site.site_id, item.site.decided))
             self._thumb_queue.append(row)
         self._apply_row_filter(adjust_current=False)
-        target = review.site_of_detection(key) if key is not None else None
-        row_index = self._row_of(target.site_id) if target is not None else None
-        if row_index is None or self.site_list.item(row_index).isHidden():
+        # the site an edit moved to, else the reviewer's place, else the site in view, else the first to decide
+        row_index = None
+        for key in (self._follow_key, self._chosen, shown_key):
+            target = review.site_of_detection(key) if key is not None else None
+            row = self._row_of(target.site_id) if target is not None else None
+            if row is not None and not self.site_list.item(row).isHidden():
+                row_index = row
+                break
+        if row_index is None:
             row_index = self._first_undecided_row()
         followed = self._follow_key is not None
         if followed:  # an edit moved the reviewer on: their place from now
@@ -510,9 +515,11 @@ class SiteReviewPanel(Panel):
         self._fill_grid(self.current_site())
         self._update_summary()
         shown = self.current_site()
-        if followed and shown is not None and not self.document.analysis_running:
-            # the site an edit left selected (a split's new site, a merge's): the player shows it,
-            # so that the next key acts on the site in view
+        moved = shown is not None and shown_key is not None and shown_key not in shown.detection_ids
+        if (followed or moved) and shown is not None and not self.document.analysis_running:
+            # the site an edit left selected (a split's new site, a merge's), or another site than
+            # the one in view (the reviewer's place shown again): the player shows it, so that the
+            # next key acts on the site in view
             self.document.request_detection(shown.best_frame, shown.best_detection_id)
         self._update_threshold_count(filter_rows=False)  # filtered above
         self._update_buttons()
@@ -889,7 +896,8 @@ class SiteReviewPanel(Panel):
         if not chosen or len(chosen) >= len(site.sightings):
             self.document.notice.emit("Split: select the crops that are another damage (Shift+arrows or Ctrl+click)")
             return
-        self._follow_key = chosen[0]
+        best = max((s for s in site.sightings if s.detection_id in chosen), key=lambda s: s.score)
+        self._follow_key = best.detection_id  # the split-off site's best: the threshold keeps it longest
         self.document.apply_edit(RegroupSite(self.document.run_id, "split", chosen),
                                  f"Split {len(chosen)} sightings off site #{site.site_id}")
 
@@ -915,7 +923,8 @@ class SiteReviewPanel(Panel):
         if len(sites) < 2 or self.document.run_id is None:
             return
         ids = tuple(i for s in sites for i in s.detection_ids)
-        self._follow_key = ids[0]
+        # its best sighting: one the threshold keeps as long as it keeps the merged site
+        self._follow_key = max((g for s in sites for g in s.sightings), key=lambda g: g.score).detection_id
         names = ", ".join(f"#{s.site_id}" for s in sites)
         self.document.apply_edit(RegroupSite(self.document.run_id, "merge", ids), f"Merge sites {names}")
 

@@ -340,9 +340,18 @@ def test_the_window_threshold_hides_sites_in_the_list_and_on_the_map(qtbot, wind
     assert panel.current_site().site_id != site.site_id  # hidden: the list moved on
     assert len(map_panel.map_widget.visible_sites) == 2
     assert site.site_id not in {s.id for s in map_panel.map_widget.visible_sites}
-    window.threshold_slider.setValue(20)  # and back: the reviewer's place with it
+    in_view = panel.current_site()
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):  # the threshold stored: the map fused again
+        window.document.save_score_threshold()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
+    assert panel.current_site().site_id == in_view.site_id  # the list stays on the site the player shows
+    assert window.document.selected_id in panel.current_site().detection_ids
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):  # and back: the reviewer's place with it
+        window.threshold_slider.setValue(20)
+        window.document.save_score_threshold()
     qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
     assert low.detection_ids[0] in panel.current_site().detection_ids
+    assert window.document.selected_id in panel.current_site().detection_ids  # the player with it
 
 
 def test_a_site_clicked_on_the_map_opens_its_crops_and_a_crop_hovered_seeks_there(qtbot, window, project):
