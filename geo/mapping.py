@@ -38,7 +38,7 @@ from geo.telemetry import Track, read_telemetry
 from geo.telemetry.takeoff import started_in_the_air
 
 if TYPE_CHECKING:  # pragma: no cover
-    from geo.regroup import DecidedSite
+    from geo.regroup import DecidedSite, RejectedSite
 
 
 
@@ -132,13 +132,18 @@ class DamageMap:
             notes.append(f"{len(self.unconfirmed)} unconfirmed sites shown (confirmed false)")
         return dataclasses.replace(self, fused=self.all_fused, unconfirmed=[], notes=notes)
 
-    def regroup_sites(self, groups: Sequence[Collection[int] | DecidedSite]) -> None:
+    def regroup_sites(self, groups: Sequence[Collection[int] | DecidedSite | RejectedSite]) -> None:
         """Apply a reviewer's splits, merges and decisions on whole sites
         (:func:`geo.regroup.regroup`, groups of detection ids) to every site, confirmed or
         not, and confirm the rebuilt sites again."""
         from geo.regroup import regroup
 
+        before = sum(len(f.members) for f in self.all_fused)
         regrouped = regroup(self.all_fused, groups, camera=self.camera, local=self.local, settings=self.fusion)
+        left_out = before - sum(len(f.members) for f in regrouped)
+        if left_out:
+            self.notes.append(f"{left_out} sightings a lower threshold let in at places a reviewer rejected "
+                              "are left out")
         self.fused, self.unconfirmed = _budget_and_confirm(  # the rebuilt sites get theirs
             regrouped, self.aligned, self.looking_poses, self.views, self.camera, self.fusion, self.error_sigmas)
         self.notes = _with_unconfirmed_note(self.notes, self.unconfirmed, self.fusion)

@@ -21,6 +21,11 @@ second site of the same damage. They neither move it nor widen its outline: it i
 outlined and shown from its decided sightings. Undecided sightings that were on the map
 the reviewer decided on never join it: fusion joining a neighbour to the decided site
 does not decide the neighbour.
+
+A site a reviewer rejected as a whole has left the map with its sightings. Sightings of
+it a lower threshold lets in since (below the threshold it was rejected at, seeing the
+place it was rejected at, a :class:`RejectedSite`) leave the map too, rather than come
+back as an undecided site where the reviewer said there is no damage.
 """
 
 from __future__ import annotations
@@ -48,6 +53,24 @@ class DecidedSite:
     min_score: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RejectedSite:
+    """Where a reviewer rejected a whole site (WGS84) and the map's score threshold then.
+    Its sightings are off the map already; undecided sightings a lower threshold lets in
+    since at that place (below that threshold, and seeing it as :func:`_sees` tells) leave
+    the map with them, rather than come back as an undecided site where the reviewer said
+    there is nothing."""
+
+    lon_deg: float
+    lat_deg: float
+    min_score: float | None = None
+
+
+#: Sightings farther than this from a rejected place (their rays' ground points, metres)
+#: are not looked at for it.
+_REJECTED_REACH_M = 50.0
+
+
 def _sees(rest: list[Projected], here: np.ndarray, settings: FusionSettings) -> bool:
     """Whether ``rest`` (undecided sightings fusion grouped with decided ones) sees the
     damage the decided ones place at ``here``: placed at that height, it lies within
@@ -64,7 +87,7 @@ def _sees(rest: list[Projected], here: np.ndarray, settings: FusionSettings) -> 
 
 def regroup(
     fused: Sequence[FusedSite],
-    groups: Sequence[Collection[int] | DecidedSite],
+    groups: Sequence[Collection[int] | DecidedSite | RejectedSite],
     *,
     camera: PinholeCamera,
     local: LocalFrame,
@@ -81,6 +104,11 @@ def regroup(
     anchors: list[frozenset[int] | None] = [None] * len(fused)  # a decided site's own sightings
     heights: dict[DamageLevel, float] = {}
     for group in groups:
+        if isinstance(group, RejectedSite):
+            if group.min_score is not None:
+                heights = heights or site_heights([list(f.members) for f in fused], settings)
+                _leave_rejected_place(lists, kept, group, local, settings, heights)
+            continue
         decided = isinstance(group, DecidedSite)
         wanted = {int(i) for i in (group.detection_ids if isinstance(group, DecidedSite) else group)}
         sources = [k for k, members in enumerate(lists) if any(m.detection.id in wanted for m in members)]
@@ -125,4 +153,23 @@ def regroup(
     return out
 
 
-__all__ = ["DecidedSite", "regroup"]
+def _leave_rejected_place(lists: list[list[Projected]], kept: list[FusedSite | None], place: RejectedSite,
+                          local: LocalFrame, settings: FusionSettings, heights: dict[DamageLevel, float]) -> None:
+    """Take out of ``lists`` the undecided sightings the threshold let in since ``place``
+    was rejected that see it (see :class:`RejectedSite`)."""
+    floor = float(place.min_score) if place.min_score is not None else 0.0
+    east, north = local.to_local(place.lon_deg, place.lat_deg)
+    xy = np.array([float(east), float(north)])
+    for k, members in enumerate(lists):
+        low = [m for m in members if not m.reviewed and m.detection.final_score < floor
+               and float(np.hypot(*(np.asarray(m.ground_xy)[:2] - xy))) <= _REJECTED_REACH_M]
+        if not low:
+            continue
+        here = np.array([xy[0], xy[1], heights[vote_level(low)[0]]])
+        if _sees(low, here, settings):
+            gone = {id(m) for m in low}
+            lists[k] = [m for m in members if id(m) not in gone]
+            kept[k] = None
+
+
+__all__ = ["DecidedSite", "RejectedSite", "regroup"]

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from geo.pitch import FlowView
     from geo.basemap import Basemap
     from geo.mapping import DamageMap
-    from geo.regroup import DecidedSite
+    from geo.regroup import DecidedSite, RejectedSite
     from geo.telemetry import Track
 
 _log = logging.getLogger(__name__)
@@ -452,16 +452,20 @@ def _numbered(store: ProjectStore, run_id: int, built: DamageMap) -> DamageMap:
     return numbered
 
 
-def reviewer_groups(store: ProjectStore, run_id: int) -> list[Collection[int] | DecidedSite]:
-    """A run's splits and merges of sites (their detection ids) and its decisions that
-    accepted or relabelled a whole site (:class:`geo.regroup.DecidedSite`), in the order
-    the reviewer made them, as :meth:`geo.mapping.DamageMap.regroup_sites` applies them."""
-    from geo.regroup import DecidedSite
+def reviewer_groups(store: ProjectStore, run_id: int) -> list[Collection[int] | DecidedSite | RejectedSite]:
+    """A run's splits and merges of sites (their detection ids) and its decisions on whole
+    sites (:class:`geo.regroup.DecidedSite` for those accepted or relabelled,
+    :class:`geo.regroup.RejectedSite` for those rejected), in the order the reviewer made
+    them, as :meth:`geo.mapping.DamageMap.regroup_sites` applies them."""
+    from geo.regroup import DecidedSite, RejectedSite
 
-    dated: list[tuple[str, int, int, Collection[int] | DecidedSite]] = [
+    dated: list[tuple[str, int, int, Collection[int] | DecidedSite | RejectedSite]] = [
         (g.created_utc, 0, g.id, g.detection_ids) for g in store.site_groups(run_id)]
-    dated += [(d.created_utc, 1, d.id, DecidedSite(frozenset(d.detection_ids), d.min_score))
-              for d in store.site_decisions(run_id) if d.review is ReviewState.ACCEPTED and d.detection_ids]
+    for d in store.site_decisions(run_id):
+        if d.review is ReviewState.ACCEPTED and d.detection_ids:
+            dated.append((d.created_utc, 1, d.id, DecidedSite(frozenset(d.detection_ids), d.min_score)))
+        elif d.review is ReviewState.REJECTED and d.min_score is not None:
+            dated.append((d.created_utc, 1, d.id, RejectedSite(d.lon_deg, d.lat_deg, d.min_score)))
     return [group for *_, group in sorted(dated, key=lambda item: item[:3])]
 
 

@@ -151,16 +151,12 @@ def test_a_decision_carried_to_a_new_run_keeps_that_run_s_site_whole(store, site
     assert set(carried.detection_ids) < set(now.detection_ids) and now.decided
 
 
-def test_a_new_site_gets_a_number_never_given_before(store):
+def test_a_rejected_site_s_number_is_not_given_again(store):
     review = site_review(store)
-    top = max(s.site_id for s in review.sites)
     site = max(review.sites, key=lambda s: len(s.sightings))
     ReviewSession(store, review.run_id).apply(site_decision(site, ReviewState.REJECTED))
-    _threshold(store, 0.2)  # the rejected site's low sightings come back without it
-    lower = {s.site_id for s in site_review(store).sites}
-    new = lower - {s.site_id for s in review.sites}
-    assert new and min(new) > top
-    assert site.site_id not in lower
+    _threshold(store, 0.2)
+    assert site.site_id not in {s.site_id for s in site_review(store).sites}
 
 
 # ------------------------------------------------------------------ the geo parts alone
@@ -304,3 +300,21 @@ def test_a_decided_site_merged_with_an_undecided_one_asks_for_a_decision(store):
     assert not merged.decided
     session.apply(site_decision(merged, ReviewState.ACCEPTED))
     assert site_review(store).site_of_detection(b.detection_ids[0]).decided
+
+
+def test_a_site_rejected_whole_does_not_come_back_when_the_threshold_lets_in_more_of_it(store):
+    review = site_review(store)
+    at_low = damage_map(store, settings=replace(store.project_settings(), min_score=0.2)).all_fused
+
+    def let_in(site):  # the sightings a threshold of 0.2 puts with it
+        ids = set(site.detection_ids)
+        return {m.detection.id for f in at_low if ids & {m.detection.id for m in f.members} for m in f.members} - ids
+
+    site = max(review.sites, key=lambda s: len(let_in(s)))
+    more = let_in(site)
+    assert more
+    ReviewSession(store, review.run_id).apply(site_decision(site, ReviewState.REJECTED))
+    _threshold(store, 0.2)
+    lower = site_review(store)
+    assert not more & set(lower.site_of)  # they left the map with it
+    assert any("places a reviewer rejected are left out" in note for note in lower.damage_map.notes)
