@@ -201,6 +201,8 @@ class QueueItem:
         if self.site.decided:
             state = self.site.state
             text = f"decided: {state.value}" if state is not None else "decided: mixed"
+            if state is ReviewState.ACCEPTED:  # with the level it was accepted at (a relabel's new one)
+                text += f" as {self.site.level.label}"
             since = sum(1 for s in self.site.sightings if s.review is ReviewState.PENDING)
             if since:  # a whole decision the threshold has since added sightings to
                 text += f" (and {since} sighting{'' if since == 1 else 's'} the threshold let in since)"

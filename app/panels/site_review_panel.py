@@ -862,19 +862,25 @@ class SiteReviewPanel(Panel):
         sightings = _count(sum(len(s.sightings) for s in sites), "sighting")
         named = f"site #{current.site_id}" if len(sites) == 1 else _count(len(sites), "site")
         if isinstance(decision, DamageLevel):
-            verb, mark = f"Relabel {named} as {decision.label}", f"→ {decision.label}"
+            verb = f"Relabel {named} as {decision.label}"
         else:
             verb = ("Accept" if decision is ReviewState.ACCEPTED else "Reject") + f" {named}"
-            mark = decision.value
+
+        def mark(site: SiteSummary) -> str:  # as the list says it once the map is rebuilt
+            if isinstance(decision, DamageLevel):
+                return f"accepted as {decision.label}"
+            return f"accepted as {site.level.label}" if decision is ReviewState.ACCEPTED else decision.value
         edit = site_decision(current, decision) if len(sites) == 1 else sites_decision(sites, decision)
         self.document.apply_edit(edit, f"{verb} ({sightings})")
-        rows = [r for r in (self._row_of(s.site_id) for s in sites) if r is not None]
+        rows = []
         for site in sites:
-            self._decided[site.site_id] = mark
-        for index in rows:
-            row = self.site_list.item(index)
-            row.setText(row.text().split("\n")[0] + f"\ndecided: {mark}")
-            row.setForeground(QBrush(QColor("#777777")))
+            self._decided[site.site_id] = mark(site)
+            index = self._row_of(site.site_id)
+            if index is not None:
+                rows.append(index)
+                row = self.site_list.item(index)
+                row.setText(row.text().split("\n")[0] + f"\ndecided: {mark(site)}")
+                row.setForeground(QBrush(QColor("#777777")))
         self._update_summary()
         following = self._first_undecided_row(max(rows, default=self.site_list.currentRow()) + 1)
         if following is not None:

@@ -161,7 +161,7 @@ def test_queue_puts_doubtful_and_severe_sites_first_with_a_reason():
     assert reasons[6] == "seen in one frame"
     assert reasons[2] == "clear: 3 frames, score 0.90"
     assert reasons[7] == "clear: 10 frames, score 0.90"
-    assert reasons[5] == "decided: accepted"
+    assert reasons[5] == "decided: accepted as Debris"
 
 
 def _hovered(site_id, views, scores):
