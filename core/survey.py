@@ -317,5 +317,5 @@ def survey_of_project(project: str | os.PathLike[str]) -> Survey | None:
     return None
 
 
-__all__ = ["FlightRecord", "PlaceDecision", "SURVEY_FILE", "Survey", "SurveyError", "SurveySiteNumbers", "survey_folder_of",
-           "survey_of_project"]
+__all__ = ["FlightRecord", "PlaceDecision", "SITE_NUMBERS_FILE", "SURVEY_FILE", "Survey", "SurveyError",
+           "SurveySiteNumbers", "survey_folder_of", "survey_of_project"]

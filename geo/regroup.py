@@ -85,6 +85,21 @@ def _sees(rest: list[Projected], here: np.ndarray, settings: FusionSettings) -> 
     return float(np.median([ray_miss_m(m, here) for m in rest])) <= gate
 
 
+def _let_in(members: list[Projected], floor: float | None) -> list[Projected]:
+    """The undecided ``members`` scoring below ``floor``, the threshold a whole site was
+    decided at: sightings a lower threshold let in since, not on the map the reviewer
+    decided on (none when ``floor`` is not known)."""
+    if floor is None:
+        return []
+    return [m for m in members if not m.reviewed and m.detection.final_score < floor]
+
+
+def _without(members: list[Projected], gone: list[Projected]) -> list[Projected]:
+    """``members`` but those in ``gone`` (the same objects)."""
+    ids = {id(m) for m in gone}
+    return [m for m in members if id(m) not in ids]
+
+
 def regroup(
     fused: Sequence[FusedSite],
     groups: Sequence[Collection[int] | DecidedSite | RejectedSite],
@@ -118,9 +133,7 @@ def regroup(
         rests = {k: [m for m in lists[k] if m.detection.id not in wanted] for k in sources}
         if decided and len(sources) == 1 and not rests[sources[0]]:
             continue  # the whole site as it stands
-        floor = group.min_score if isinstance(group, DecidedSite) else None
-        # undecided sightings below the threshold the decision was made at: not on that map
-        let_in = {k: [m for m in rest if not m.reviewed and floor is not None and m.detection.final_score < floor]
+        let_in = {k: _let_in(rest, group.min_score if isinstance(group, DecidedSite) else None)
                   for k, rest in rests.items()}
         anchor = None
         if any(let_in.values()):
@@ -131,8 +144,7 @@ def regroup(
                 anchor = frozenset(int(m.detection.id) for m in taken)
             for k in absorbed:
                 taken.extend(let_in[k])
-                joined = {id(m) for m in let_in[k]}
-                rests[k] = [m for m in rests[k] if id(m) not in joined]
+                rests[k] = _without(rests[k], let_in[k])
         for k in sources:
             lists[k] = rests[k]
             kept[k] = None
@@ -157,18 +169,16 @@ def _leave_rejected_place(lists: list[list[Projected]], kept: list[FusedSite | N
                           local: LocalFrame, settings: FusionSettings, heights: dict[DamageLevel, float]) -> None:
     """Take out of ``lists`` the undecided sightings the threshold let in since ``place``
     was rejected that see it (see :class:`RejectedSite`)."""
-    floor = float(place.min_score) if place.min_score is not None else 0.0
     east, north = local.to_local(place.lon_deg, place.lat_deg)
     xy = np.array([float(east), float(north)])
     for k, members in enumerate(lists):
-        low = [m for m in members if not m.reviewed and m.detection.final_score < floor
-               and float(np.hypot(*(np.asarray(m.ground_xy)[:2] - xy))) <= _REJECTED_REACH_M]
+        low = [m for m in _let_in(members, place.min_score)
+               if float(np.hypot(*(np.asarray(m.ground_xy)[:2] - xy))) <= _REJECTED_REACH_M]
         if not low:
             continue
         here = np.array([xy[0], xy[1], heights[vote_level(low)[0]]])
         if _sees(low, here, settings):
-            gone = {id(m) for m in low}
-            lists[k] = [m for m in members if id(m) not in gone]
+            lists[k] = _without(members, low)
             kept[k] = None
 
 

@@ -197,6 +197,12 @@ class _KeyFilter(QObject):
         return False
 
 
+def _site_key(site: SiteSummary | None) -> int | None:
+    """The detection the panel keeps a site by across rebuilds (its best sighting), or
+    ``None``."""
+    return None if site is None else (site.best_detection_id or site.detection_ids[0])
+
+
 #: M with one site selected merges it with its nearest site only this close (metres): the
 #: parts of one building the map told apart, not the house next door.
 MERGE_NEAREST_MAX_M = 20.0
@@ -471,7 +477,7 @@ class SiteReviewPanel(Panel):
 
     def _show(self, review: SiteReview) -> None:
         current = self.current_site()
-        shown_key = None if current is None else (current.best_detection_id or current.detection_ids[0])
+        shown_key = _site_key(current)
         self.review = review
         self.document.set_sites(review.site_of, review.unconfirmed)
         self._decided.clear()
@@ -504,10 +510,9 @@ class SiteReviewPanel(Panel):
         if followed:  # an edit moved the reviewer on: their place from now
             self._chosen = self._follow_key
         elif self._chosen is None and row_index is not None:  # the list's first pick, until they choose
-            first = review.site(self._rows[row_index][1])
-            self._chosen = None if first is None else (first.best_detection_id or first.detection_ids[0])
+            self._chosen = _site_key(review.site(self._rows[row_index][1]))
         self._follow_key = None
-        # the same site stays selected, silently: a rebuild never moves the player
+        # selected silently: the player is moved below only when the site differs from the one in view
         self.site_list.setCurrentRow(row_index if row_index is not None else -1)
         self.site_list.blockSignals(False)
         if self.site_list.currentItem() is not None:
@@ -766,7 +771,7 @@ class SiteReviewPanel(Panel):
     def _on_current_site(self, *_args: object) -> None:
         site = self.current_site()
         if not self._moving:  # the reviewer's choice (the panel's own moves keep it)
-            self._chosen = None if site is None else (site.best_detection_id or site.detection_ids[0])
+            self._chosen = _site_key(site)
         if self.site_list.currentItem() is not None:
             self.site_list.scrollToItem(self.site_list.currentItem())
         self._fill_grid(site)
@@ -783,7 +788,7 @@ class SiteReviewPanel(Panel):
         detection_id = item.data(DETECTION_ROLE)
         if detection_id is None and self.review is not None:
             site = self.review.site(int(item.data(SITE_ROLE)))
-            detection_id = None if site is None else (site.best_detection_id or site.detection_ids[0])
+            detection_id = _site_key(site)
         if detection_id is not None:
             self.document.request_highlight(int(detection_id))
         frame = item.data(FRAME_ROLE)
@@ -874,19 +879,19 @@ class SiteReviewPanel(Panel):
         self.document.apply_edit(edit, f"{verb} ({sightings})")
         rows = []
         for site in sites:
-            self._decided[site.site_id] = mark(site)
+            said = self._decided[site.site_id] = mark(site)
             index = self._row_of(site.site_id)
             if index is not None:
                 rows.append(index)
                 row = self.site_list.item(index)
-                row.setText(row.text().split("\n")[0] + f"\ndecided: {mark(site)}")
+                row.setText(row.text().split("\n")[0] + f"\ndecided: {said}")
                 row.setForeground(QBrush(QColor("#777777")))
         self._update_summary()
         following = self._first_undecided_row(max(rows, default=self.site_list.currentRow()) + 1)
         if following is not None:
             self.site_list.setCurrentRow(following)  # the selection becomes that one site
             nxt = self.current_site()
-            self._follow_key = None if nxt is None else (nxt.best_detection_id or nxt.detection_ids[0])
+            self._follow_key = _site_key(nxt)
         if not self.show_decided.isChecked():
             for index in rows:
                 self.site_list.item(index).setHidden(True)
