@@ -455,8 +455,9 @@ def _numbered(store: ProjectStore, run_id: int, built: DamageMap) -> DamageMap:
 def reviewer_groups(store: ProjectStore, run_id: int) -> list[Collection[int] | DecidedSite | RejectedSite]:
     """A run's splits and merges of sites (their detection ids) and its decisions on whole
     sites (:class:`geo.regroup.DecidedSite` for those accepted or relabelled,
-    :class:`geo.regroup.RejectedSite` for those rejected), in the order the reviewer made
-    them, as :meth:`geo.mapping.DamageMap.regroup_sites` applies them."""
+    :class:`geo.regroup.RejectedSite` for those rejected, while a sighting of theirs still
+    is: one a reviewer accepted back decides its place no more), in the order the reviewer
+    made them, as :meth:`geo.mapping.DamageMap.regroup_sites` applies them."""
     from geo.regroup import DecidedSite, RejectedSite
 
     dated: list[tuple[str, int, int, Collection[int] | DecidedSite | RejectedSite]] = [
@@ -464,7 +465,8 @@ def reviewer_groups(store: ProjectStore, run_id: int) -> list[Collection[int] | 
     for d in store.site_decisions(run_id):
         if d.review is ReviewState.ACCEPTED and d.detection_ids:
             dated.append((d.created_utc, 1, d.id, DecidedSite(frozenset(d.detection_ids), d.min_score)))
-        elif d.review is ReviewState.REJECTED and d.min_score is not None:
+        elif d.review is ReviewState.REJECTED and d.min_score is not None and any(
+                store.detection(i).review is ReviewState.REJECTED for i in d.detection_ids):
             dated.append((d.created_utc, 1, d.id, RejectedSite(d.lon_deg, d.lat_deg, d.min_score)))
     return [group for *_, group in sorted(dated, key=lambda item: item[:3])]
 

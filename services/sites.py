@@ -5,7 +5,9 @@ the review sees exactly the sites every export writes, the reviewer's splits and
 applied), which site each detection belongs to, and the review queue
 (:func:`core.sites.review_queue`). The queue holds the unconfirmed sites too (detected in
 too few of the frames that showed them, ``geo.fusion.count_views``; the map leaves them
-out): each says so in its reason, after the confirmed ones still to decide. Decisions are edits of :mod:`core.review`
+out): each says so in its reason, after the confirmed ones still to decide. The sites a
+reviewer rejected as a whole come last (:func:`rejected_sites`: on no map, but listed, so
+that a rejection can be seen and taken back). Decisions are edits of :mod:`core.review`
 (:func:`core.sites.site_decision`): apply them with the run's ``ReviewSession`` (the app
 through its undo stack).
 
@@ -16,7 +18,8 @@ earlier run within :data:`core.sites.CARRY_RADIUS_M` metres, as one edit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -69,6 +72,9 @@ class SiteReview:
     damage_map: DamageMap | None = field(default=None, repr=False)
     #: ids of the sites the map leaves out (unconfirmed)
     unconfirmed: frozenset[int] = frozenset()
+    #: ids of the sites a reviewer rejected as a whole (:func:`rejected_sites`): listed
+    #: with the decided ones, on no map
+    rejected: frozenset[int] = frozenset()
     _by_id: dict[int, SiteSummary] = field(init=False, repr=False, compare=False)
 
     _best: dict[int, float] = field(init=False, repr=False, compare=False)
@@ -85,7 +91,8 @@ class SiteReview:
 
     @property
     def sites(self) -> list[SiteSummary]:
-        return [item.site for item in self.queue]
+        """The sites of the map (confirmed or not), in review order; not the rejected ones."""
+        return [item.site for item in self.queue if item.site.site_id not in self.rejected]
 
     def second_sightings(self) -> frozenset[int]:
         """Ids of the detections that are not their site's best in their frame: the
@@ -111,6 +118,7 @@ class SiteReview:
 
     @property
     def decided_count(self) -> int:
+        """The sites listed that a reviewer decided, the rejected ones among them."""
         return sum(1 for item in self.queue if item.site.decided)
 
     @property
@@ -121,6 +129,11 @@ class SiteReview:
         """Ids of the sites that keep a sighting at or above ``threshold`` (or one a
         reviewer accepted): what the map shows at that score (sites below the project's
         minimum score were never fused)."""
+        return {site_id for site_id, best in self._best.items() if best >= threshold and site_id not in self.rejected}
+
+    def listed_at(self, threshold: float) -> set[int]:
+        """Ids of the sites a list filtered at ``threshold`` shows: those :meth:`kept_at`
+        it, and the rejected ones that would be (a sighting scoring that much)."""
         return {site_id for site_id, best in self._best.items() if best >= threshold}
 
     def count_at(self, threshold: float) -> int:
@@ -142,18 +155,65 @@ def site_review(store: ProjectStore, run_id: int | None = None, *, built: Damage
     run_id = resolve_run(store, run_id)
     if built is None:
         built = _damage_map(store, run_id)
-    sites = with_whole_decisions(site_summaries(built), store.site_decisions(run_id), store.site_groups(run_id))
+    decisions = store.site_decisions(run_id)
+    sites = with_whole_decisions(site_summaries(built), decisions, store.site_groups(run_id))
+    rejected = rejected_sites(store, run_id, built, decisions, taken={site.site_id for site in sites})
     min_score = store.project_settings().min_score
-    site_of = {s.detection_id: site.site_id for site in sites for s in site.sightings}
+    site_of = {s.detection_id: site.site_id for site in (*sites, *rejected) for s in site.sightings}
     hidden = {f.site.id: f for f in built.unconfirmed}
     queue = [
         QueueItem(item.site, (unconfirmed_reason(hidden[item.site.site_id]), *item.reasons))
         if item.site.site_id in hidden and not item.site.decided else item
-        for item in review_queue(sites, min_score)
+        for item in review_queue([*sites, *rejected], min_score)
     ]
-    # the sites on the map first (sort is stable: the queue's own order otherwise)
-    queue.sort(key=lambda item: (item.site.decided, item.site.site_id in hidden))
-    return SiteReview(run_id, min_score, queue, site_of, built, frozenset(hidden))
+    rejected_ids = frozenset(site.site_id for site in rejected)
+    # the sites on the map first, the rejected ones last (sort is stable: the queue's own order otherwise)
+    queue.sort(key=lambda item: (item.site.decided, item.site.site_id in hidden, item.site.site_id in rejected_ids))
+    return SiteReview(run_id, min_score, queue, site_of, built, frozenset(hidden), rejected_ids)
+
+
+def rejected_sites(store: ProjectStore, run_id: int, built: DamageMap, decisions: Sequence[SiteDecisionRecord],
+                   *, taken: Collection[int] = ()) -> list[SiteSummary]:
+    """The sites a reviewer rejected as a whole (``decisions``, the run's active ones),
+    each as its sightings still rejected, for the review to list with the decided sites:
+    a rejection can be seen, and taken back with a key, as an acceptance can. A sighting
+    is in the latest rejection that named it; deleted ones are left out.
+
+    Each keeps the number it had on the map (the store's numbers: never given to another
+    place), at the place it was rejected. Where that number is in ``taken`` (the map's
+    sites now), it gets one above every number given."""
+    newest_first = [d for d in reversed(decisions) if d.review is ReviewState.REJECTED]
+    if not newest_first:
+        return []
+    wanted = {i for d in newest_first for i in d.detection_ids}
+    detections = {i: d for i in wanted
+                  if (d := store.detection(i)).review is ReviewState.REJECTED and not store.is_deleted(i)}
+    numbers = store.site_numbers(run_id)
+    used = set(taken)
+    fresh = max([*used, *(n for ns in numbers.values() for n in ns)], default=0) + 1
+    times, turned = built.frame_poses.times_s, built.frame_poses.turned
+    claimed: set[int] = set()
+    out = []
+    for decision in newest_first:
+        members = [detections[i] for i in decision.detection_ids if i in detections and i not in claimed]
+        if not members:
+            continue
+        claimed.update(int(d.id) for d in members if d.id is not None)
+        sightings = tuple(sorted(
+            (Sighting(int(d.id), d.frame_index, float(times.get(d.frame_index, 0.0)), d.level, float(d.final_score),
+                      d.review, built.views.get(d.frame_index), d.frame_index in turned)
+             for d in members if d.id is not None),
+            key=lambda s: (s.t_s, s.detection_id)))
+        votes = Counter(n for s in sightings for n in numbers.get(s.detection_id, ()) if n not in used)
+        number = max(votes, key=lambda n: (votes[n], -n)) if votes else fresh
+        fresh = max(fresh, number + 1)
+        used.add(number)
+        levels = Counter(s.level for s in sightings)
+        best = max(sightings, key=lambda s: (s.score, -s.detection_id))
+        out.append(SiteSummary(number, max(levels, key=lambda level: (levels[level], int(level))),
+                               sum(s.score for s in sightings) / len(sightings), decision.lon_deg, decision.lat_deg,
+                               sightings, best.frame_index, best.detection_id))
+    return out
 
 
 def with_whole_decisions(sites: Sequence[SiteSummary], decisions: Sequence[SiteDecisionRecord],
@@ -238,5 +298,5 @@ def keep_earlier_decisions(store: ProjectStore, run_id: int, *, author: str | No
     return sightings_decided(edit)
 
 
-__all__ = ["SiteReview", "carry_decisions", "site_kept", "keep_earlier_decisions", "site_review", "site_summaries",
-           "sightings_decided", "unconfirmed_reason", "with_whole_decisions"]
+__all__ = ["SiteReview", "carry_decisions", "site_kept", "keep_earlier_decisions", "rejected_sites", "site_review",
+           "site_summaries", "sightings_decided", "unconfirmed_reason", "with_whole_decisions"]

@@ -266,7 +266,8 @@ class SiteReviewPanel(Panel):
         self.show_decided = QCheckBox("Show decided")
         self.show_decided.setChecked(True)
         self.show_decided.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.show_decided.setToolTip("Uncheck to list only the sites still to decide")
+        self.show_decided.setToolTip("Uncheck to list only the sites still to decide (the decided ones include "
+                                     "the sites rejected as a whole, struck through: A takes a rejection back)")
         self.site_list = QListWidget()
         self.site_list.setIconSize(QSize(self.THUMB_PX, self.THUMB_PX))
         self.site_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -479,7 +480,9 @@ class SiteReviewPanel(Panel):
         current = self.current_site()
         shown_key = _site_key(current)
         self.review = review
-        self.document.set_sites(review.site_of, review.unconfirmed)
+        # the map's sites (a rejected site's sightings are in none there)
+        self.document.set_sites({d: site for d, site in review.site_of.items() if site not in review.rejected},
+                                review.unconfirmed)
         self._decided.clear()
         self._thumb_queue.clear()
         self.site_list.blockSignals(True)
@@ -490,6 +493,10 @@ class SiteReviewPanel(Panel):
             row = QListWidgetItem(self._row_text(item.site, item.reason + survey_text))
             row.setData(SITE_ROLE, item.site.site_id)
             row.setForeground(QBrush(QColor("#777777")) if item.site.decided else QBrush())
+            if item.site.site_id in review.rejected:  # on no map: listed so that it can be taken back
+                font = row.font()
+                font.setStrikeOut(True)
+                row.setFont(font)
             row.setToolTip(item.reason + survey_text)
             row.setSizeHint(QSize(-1, self.THUMB_PX + 6))  # icons arriving later do not move the rows
             self.site_list.addItem(row)
@@ -602,7 +609,7 @@ class SiteReviewPanel(Panel):
         text = f"{value:.2f}: {len(kept) - unconfirmed} sites"
         self.threshold_label.setText(text + (f" + {unconfirmed} unconfirmed" if unconfirmed else ""))
         if filter_rows:
-            self._apply_row_filter(kept=kept)
+            self._apply_row_filter(kept=review.listed_at(value))
 
     def _apply_row_filter(self, *_args: object, adjust_current: bool = True, kept: set[int] | None = None) -> None:
         """Hide the rows of sites below the score threshold, and decided ones unless
@@ -611,7 +618,7 @@ class SiteReviewPanel(Panel):
         if review is None:
             return
         if kept is None:
-            kept = review.kept_at(self.document.score_threshold)
+            kept = review.listed_at(self.document.score_threshold)
         show_decided = self.show_decided.isChecked()
         for row, site_id, decided in self._rows:
             hidden = site_id not in kept or (not show_decided and (decided or site_id in self._decided))
@@ -820,9 +827,18 @@ class SiteReviewPanel(Panel):
             self._update_buttons()
 
     def _update_buttons(self) -> None:
-        has_site = self.document.session is not None and self.current_site() is not None
+        site = self.current_site()
+        has_site = self.document.session is not None and site is not None
+        rejected = has_site and self._is_rejected(site)
         for name, button in self.buttons.items():
-            button.setEnabled(has_site if name not in ("next", "previous") else self.site_list.count() > 0)
+            if name in ("next", "previous"):
+                button.setEnabled(self.site_list.count() > 0)
+            else:  # a rejected site is on no map: split or merged, it would be nowhere
+                button.setEnabled(has_site and not (rejected and name in ("split", "merge")))
+
+    def _is_rejected(self, site: SiteSummary | None) -> bool:
+        """Whether ``site`` is one a reviewer rejected as a whole (listed, on no map)."""
+        return site is not None and self.review is not None and site.site_id in self.review.rejected
 
     # ------------------------------------------------------------------ actions
     def trigger(self, name: str) -> None:
@@ -886,6 +902,9 @@ class SiteReviewPanel(Panel):
                 row = self.site_list.item(index)
                 row.setText(row.text().split("\n")[0] + f"\ndecided: {said}")
                 row.setForeground(QBrush(QColor("#777777")))
+                font = row.font()
+                font.setStrikeOut(decision is ReviewState.REJECTED)
+                row.setFont(font)
         self._update_summary()
         following = self._first_undecided_row(max(rows, default=self.site_list.currentRow()) + 1)
         if following is not None:
@@ -903,6 +922,9 @@ class SiteReviewPanel(Panel):
         site = self.current_site()
         if site is None or self.document.run_id is None:
             return
+        if self._is_rejected(site):
+            self.document.notice.emit(f"Split: site #{site.site_id} is rejected; accept it (A) to split it")
+            return
         chosen = tuple(int(tile.data(DETECTION_ROLE)) for tile in self.grid.selectedItems())
         if not chosen or len(chosen) >= len(site.sightings):
             self.document.notice.emit("Split: select the crops that are another damage (Shift+arrows or Ctrl+click)")
@@ -918,6 +940,10 @@ class SiteReviewPanel(Panel):
 
         sites = self.selected_sites()
         current = self.current_site()
+        rejected = [s for s in (*sites, current) if self._is_rejected(s)]
+        if rejected:
+            self.document.notice.emit(f"Merge: site #{rejected[0].site_id} is rejected; accept it (A) to merge it")
+            return
         if len(sites) < 2 and current is not None and self.review is not None:
             others = [s for s in self.review.sites if s.site_id != current.site_id]
             if not others:

@@ -112,10 +112,41 @@ def test_one_key_rejects_every_sighting_of_a_site_and_one_undo_takes_it_back(qtb
     _press(qtbot, panel, panel.site_list, Qt.Key.Key_X)
     assert _states(doc, site) == {ReviewState.REJECTED}
     assert doc.undo_stack.count() == 1  # one step, not one per sighting
-    assert panel.site_list.count() == 2  # the rejected place left the map
+    # the rejected place left the map, and is listed last with the decided sites, struck through
+    assert panel.review.rejected == {site.site_id} and len(panel.review.sites) == 2
+    assert panel.threshold_label.text().endswith(": 2 sites")
+    row = panel.site_list.item(panel._row_of(site.site_id))
+    assert panel._row_of(site.site_id) == panel.site_list.count() - 1 == 2
+    assert row.text().endswith("decided: rejected") and row.font().strikeOut() and not row.isHidden()
+    panel.show_decided.setChecked(False)
+    assert row.isHidden()
+    panel.show_decided.setChecked(True)
     with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
         doc.undo_stack.undo()
     assert _states(doc, site) == {ReviewState.PENDING} and panel.site_list.count() == 3
+    assert panel.review.rejected == frozenset() and not any(
+        panel.site_list.item(i).font().strikeOut() for i in range(3))
+
+
+def test_a_rejected_site_listed_is_taken_back_with_one_key_and_keeps_its_number(qtbot, panel):
+    doc = panel.document
+    panel.site_list.setFocus()
+    site = max(panel.review.sites, key=lambda s: len(s.sightings))
+    panel.select_site(site.site_id)
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_X)
+    panel.select_site(site.site_id)
+    assert panel._is_rejected(panel.current_site())
+    assert not panel.buttons["split"].isEnabled() and not panel.buttons["merge"].isEnabled()
+    assert panel.buttons["accept"].isEnabled()
+    with qtbot.waitSignal(doc.notice, timeout=5_000) as notice:
+        qtbot.keyClick(panel.site_list, Qt.Key.Key_M)  # refused, said why
+    assert "rejected" in notice.args[0] and doc.undo_stack.count() == 1
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_A)
+    assert _states(doc, site) == {ReviewState.ACCEPTED}
+    back = panel.review.site(site.site_id)
+    assert back is not None and set(back.detection_ids) == set(site.detection_ids) and back.decided
+    assert panel.review.rejected == frozenset() and len(panel.review.sites) == 3
+    assert panel.threshold_label.text().endswith(": 3 sites")
 
 
 def test_accept_and_relabel_keys_and_the_queue_moves_on(qtbot, panel):

@@ -318,3 +318,23 @@ def test_a_site_rejected_whole_does_not_come_back_when_the_threshold_lets_in_mor
     lower = site_review(store)
     assert not more & set(lower.site_of)  # they left the map with it
     assert any("places a reviewer rejected are left out" in note for note in lower.damage_map.notes)
+
+
+def test_a_rejected_site_taken_back_keeps_its_number_and_its_place_is_rejected_no_more(store):
+    review = site_review(store)
+    at_low = damage_map(store, settings=replace(store.project_settings(), min_score=0.2)).all_fused
+    site = max(review.sites, key=lambda s: len({m.detection.id for f in at_low for m in f.members
+                                                if set(s.detection_ids) & {m.detection.id for m in f.members}}))
+    session = ReviewSession(store, review.run_id)
+    session.apply(site_decision(site, ReviewState.REJECTED))
+    listed = site_review(store)
+    assert listed.rejected == {site.site_id} and site.site_id not in {s.site_id for s in listed.sites}
+    session.apply(site_decision(listed.site(site.site_id), ReviewState.ACCEPTED))  # A on the listed site
+    back = site_review(store)
+    assert back.rejected == frozenset() and back.site(site.site_id).detection_ids == site.detection_ids
+    _threshold(store, 0.2)
+    lower = site_review(store)
+    assert lower.site(site.site_id).decided and set(site.detection_ids) <= set(lower.site(site.site_id).detection_ids)
+    assert not any("places a reviewer rejected" in note for note in lower.damage_map.notes)
+    at_low_ids = {m.detection.id for f in at_low for m in f.members}
+    assert at_low_ids <= set(lower.site_of)  # every sighting the threshold lets in is on the map again

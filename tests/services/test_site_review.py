@@ -62,9 +62,16 @@ def test_rejecting_a_site_once_removes_all_its_detections_from_the_exports(store
     exported = {o["detection_id"] for o in _observations(tmp_path / "out")}
     assert exported and not exported & set(site.detection_ids)
     after = site_review(store)
-    assert len(after.queue) == len(review.queue) - 1
+    assert len(after.sites) == len(review.sites) - 1  # the rejected place left the map
+    listed = after.queue[-1]  # and is listed last, under its number, to be taken back
+    assert after.rejected == {listed.site.site_id} == {site.site_id}
+    assert set(listed.site.detection_ids) == set(site.detection_ids) and listed.reason == "decided: rejected"
+    assert (listed.site.lon_deg, listed.site.lat_deg) == (site.lon_deg, site.lat_deg)
+    assert site.site_id not in after.kept_at(0.0) and site.site_id in after.listed_at(0.0)
+    assert all(after.site_of_detection(i) == listed.site for i in site.detection_ids)
 
     session.undo()
+    assert site_review(store).rejected == frozenset()
     export_project(store, ExportRequest(tmp_path / "again", formats=("observations",), thumbnails=False))
     assert set(site.detection_ids) <= {o["detection_id"] for o in _observations(tmp_path / "again")}
 
@@ -129,7 +136,7 @@ def test_a_new_run_keeps_the_decisions_made_at_the_same_place(store, flyover):
 
     after = site_review(store, run2)
     kept = [s for s in after.sites if s.decided]
-    assert len(after.queue) == len(second.queue) - 1  # the rejected place left the map
+    assert len(after.sites) == len(second.sites) - 1  # the rejected place left the map
     assert [s.level for s in kept] == [DamageLevel.SEVERE]
     assert all(sg.review is ReviewState.ACCEPTED for sg in kept[0].sightings)
     assert carry_decisions(store, after) is None  # nothing left to carry
