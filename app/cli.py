@@ -26,7 +26,8 @@ from core.errors import DamagemapError, storage_failure_message
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "generate a flyover, analyse it with the default model, export and show it"),
     "synth": ("synth", "render a synthetic drone flyover with ground truth"),
-    "telemetry": ("telemetry", "summarise a telemetry file (GPX, DJI SRT, CSV flight log)"),
+    "telemetry": ("telemetry", "summarise a telemetry file (GPX, DJI SRT, CSV flight log, MISB KLV, or the GPS "
+                               "inside a GoPro or Insta360 video)"),
     "analyze": ("analyze", "run MSNet (+SRN) over a video into a project"),
     "survey": ("survey", "many flights, one map: create a survey, add and analyse flights, review, export"),
     "info": ("info", "show what a project holds"),

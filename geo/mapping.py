@@ -674,7 +674,9 @@ def build_damage_map(
         telemetry = store.telemetry_path
         if telemetry is None:
             raise GeoreferenceError(
-                f"{store.path}: the project has no telemetry file; add the video's SRT, GPX or flight log"
+                f"{store.path}: the project has no telemetry file; give the video's SRT, GPX or flight log: "
+                f"damagemap export {store.path} --telemetry FILE, or in the app, File > Open Telemetry… (there "
+                "the project keeps it)"
             )
         track = read_telemetry(Path(telemetry))
     if settings is None:

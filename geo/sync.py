@@ -459,8 +459,14 @@ def _no_overlap_message(track: Track, start: float, end: float, duration_s: floa
         hint = -start
     zone = ""
     quarters = round(hint / 900.0)
-    if abs(hint) >= 1800 and abs(hint - quarters * 900.0) <= 120.0:
+    if abs(hint) >= 1800 and abs(hint - quarters * 900.0) <= 120.0 and abs(hint) <= 14 * 3600:
         zone = f" (about {quarters / 4:+g} h: is one clock in local time?)"
+    if abs(hint) > 2 * 86400:  # no clock is that wrong: another flight's track, most likely
+        days = abs(hint) / 86400.0
+        apart = f"{days / 365.25:.1f} years" if days >= 730 else f"{days:.0f} days"
+        return (f"{track.path or track.name}: telemetry does not overlap the video: the track {span}, {video}, "
+                f"{apart} apart; is this the flight's own track? (an offset that large is not a clock error; "
+                "give the telemetry the drone wrote for this video)")
     return (
         f"{track.path or track.name}: telemetry does not overlap the video: the track {span}, {video}; "
         f"{gap}{zone} (offset {offset_s:+.1f} s). Check the clocks or set an offset, e.g. --offset {offset_s + hint:.1f}"

@@ -392,8 +392,8 @@ def export_package(
         "software": software_version(),
         "project": Path(store.path).name,
         "run": run_id,
-        "footprints": str(footprints_path) if footprints_path else None,
-        "basemap": str(basemap_path) if basemap_path else None,
+        "footprints": footprints_path.name if footprints_path else None,  # a name: the package goes to others
+        "basemap": basemap_path.name if basemap_path else None,
         "produced": produced.strftime("%Y-%m-%d %H:%M UTC"),
         "credits": credits,
     }

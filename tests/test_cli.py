@@ -107,3 +107,13 @@ def test_version(capsys):
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.startswith("damagemap ")
+
+
+def test_info_words_frames_picked_at_an_uneven_step_as_one_range_with_its_spacing():
+    from app.commands.info import _indices_text, frame_ranges, frame_spacing
+
+    picked = [0, 3, 5, 8, 10, 13, 15]  # 2 fps of a 5 fps video: 3 and 2 frames apart in turn
+    assert frame_ranges(picked) == [(0, 15)]
+    assert frame_spacing(frame_ranges(picked), picked) == [[2, 3]]
+    assert _indices_text(picked) == "0-15 every 2-3"  # not "0, 3-5, 8-10", read as frames 4 and 9 too
+    assert _indices_text([4, 5, 6, 20]) == "4-6, 20"

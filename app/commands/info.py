@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +29,17 @@ def frame_ranges(indices: Iterable[int], step: int | None = None) -> list[tuple[
     """Compress sorted frame indices into inclusive ``(first, last)`` ranges.
 
     ``step`` is the spacing that counts as contiguous (a strided run is one range);
-    by default the most common gap between neighbours.
+    by default the most common gap between neighbours (the wider of two as common), or one
+    frame more where that gap makes a quarter of them or more (frames picked at 2 fps of
+    a 5 fps video are 2 and 3 apart in turn).
     """
     values = sorted(indices)
     if not values:
         return []
     if step is None:
         gaps = [b - a for a, b in zip(values, values[1:])]
-        step = max(set(gaps), key=gaps.count) if gaps else 1
+        common = max((gaps.count(g), g) for g in set(gaps))[1] if gaps else 1
+        step = common + 1 if gaps.count(common + 1) >= len(gaps) / 4 else common
     ranges = [[values[0], values[0]]]
     for value in values[1:]:
         if value - ranges[-1][1] <= step:
@@ -72,6 +75,8 @@ def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.Proj
                 "settings": run.settings,
                 "frames_analysed": len(frames),
                 "frame_ranges": [list(r) for r in frame_ranges(frames)],
+                # per range, the narrowest and widest step between its analysed frames
+                "frame_spacing": frame_spacing(frame_ranges(frames), frames),
                 "time_range_s": [min(frames.values()), max(frames.values())] if frames else None,
                 # frame index -> why it did not count as a look (core.frame_quality)
                 "frames_unusable": {str(i): why for i, why in unusable.items()},
@@ -127,9 +132,33 @@ def _model_name(model: dict) -> str:
     return f"{name or 'model'} ({where}{settings})"
 
 
-def _ranges_text(ranges: list[list[int]]) -> str:
-    parts = [f"{a}" if a == b else f"{a}-{b}" for a, b in ranges]
+def frame_spacing(ranges: Iterable[Sequence[int]], indices: Iterable[int]) -> list[list[int]]:
+    """For each of ``ranges``, the narrowest and widest gap between the ``indices`` in it
+    (``[1, 1]``: every frame; a single frame's range too)."""
+    values = sorted(set(indices))
+    out = []
+    for a, b in ranges:
+        inside = [v for v in values if a <= v <= b]
+        gaps = [y - x for x, y in zip(inside, inside[1:])] or [1]
+        out.append([min(gaps), max(gaps)])
+    return out
+
+
+def _ranges_text(ranges: Sequence[Sequence[int]], spacing: Sequence[Sequence[int]] | None = None) -> str:
+    """``0-10 every 2-3, 40``: the ranges, each with its spacing (:func:`frame_spacing`)
+    where it skips frames (a range alone would read as every frame in it)."""
+    parts = []
+    for k, (a, b) in enumerate(ranges):
+        low, high = spacing[k] if spacing is not None and k < len(spacing) else (1, 1)
+        every = "" if high <= 1 else f" every {low}" if low == high else f" every {low}-{high}"
+        parts.append(f"{a}" if a == b else f"{a}-{b}{every}")
     return ", ".join(parts[:8]) + (f", ... ({len(parts)} ranges)" if len(parts) > 8 else "")
+
+
+def _indices_text(indices: Sequence[int]) -> str:
+    """Frame indices as :func:`_ranges_text` words them."""
+    ranges = frame_ranges(indices)
+    return _ranges_text(ranges, frame_spacing(ranges, indices))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,18 +192,19 @@ def run(args: argparse.Namespace) -> int:
               f"SRN {settings.get('srn_status', settings.get('srn'))}, device {settings.get('device')}")
         time_range = run["time_range_s"]
         span = f", {time_range[0]:.2f}-{time_range[1]:.2f} s" if time_range else ""
-        print(f"  frames:     {run['frames_analysed']} analysed ({_ranges_text(run['frame_ranges']) or 'none'}{span})")
+        ranges = _ranges_text(run["frame_ranges"], run.get("frame_spacing")) or "none"
+        print(f"  frames:     {run['frames_analysed']} analysed ({ranges}{span})")
         if run["frames_unusable"]:
             reasons: dict[str, list[int]] = {}
             for index, why in run["frames_unusable"].items():
                 reasons.setdefault(why, []).append(int(index))
             print("              " + "; ".join(
-                f"{len(indices)} {why} ({_ranges_text([list(r) for r in frame_ranges(indices)])})"
+                f"{len(indices)} {why} ({_indices_text(indices)})"
                 for why, indices in reasons.items()) + ": not counted as a look at the ground")
         left_out = settings.get("hover_left_out") or {}
         if left_out.get("frames"):  # services.analysis.LEFT_OUT_KEY
             frames = [int(i) for i in left_out["frames"]]
-            print(f"              {len(frames)} left out ({_ranges_text([list(r) for r in frame_ranges(frames)])}): "
+            print(f"              {len(frames)} left out ({_indices_text(frames)}): "
                   f"they only repeat a view the drone held while hovering (one frame every "
                   f"{left_out.get('every_s', 0):g} s of a hover analysed)")
         print(f"  detections: {run['detections_total']} (" + ", ".join(f"{k} {v}" for k, v in run["detections"].items()) + ")")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import socket
 import tempfile
 import time
@@ -30,8 +31,24 @@ def _host_tag() -> str:
     return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:16] or "host"
 
 
+def _safe_stem(target: Path) -> str:
+    """``target``'s stem as a temporary file's name carries it: bytes of a file name that
+    is not UTF-8 (legal on Linux) become ``_``, so that GDAL, which takes UTF-8 paths
+    only, can write the file."""
+    return target.stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace").replace("\ufffd", "_")
+
+
+def _utf8(path: Path) -> bool:
+    """Whether ``path`` can be given to a library that takes UTF-8 paths (GDAL)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _temp_prefix(target: Path) -> str:
-    return f".{target.stem}.{_host_tag()}-{os.getpid()}-"
+    return f".{_safe_stem(target)}.{_host_tag()}-{os.getpid()}-"
 
 
 def _process_alive(pid: int) -> bool:
@@ -50,7 +67,7 @@ def _abandoned(name: str, target: Path, now: float, path: Path) -> bool:
         if side and name.endswith(side):
             name = name[: -len(side)]
             break
-    head, tail = f".{target.stem}.", f".part{target.suffix}"
+    head, tail = f".{_safe_stem(target)}.", f".part{target.suffix}"
     if not (name.startswith(head) and name.endswith(tail)):
         return False
     middle = name[len(head) : len(name) - len(tail)]
@@ -109,7 +126,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is renamed to ``target``
     (atomic on one file system), on any error it is removed (with any SQLite journal
     beside it). Its name carries this machine and process, so that
-    :func:`remove_abandoned_temp_files` can tell when its writer was killed.
+    :func:`remove_abandoned_temp_files` can tell when its writer was killed. In a folder
+    whose path is not UTF-8 (legal on Linux, and no path GDAL can take) the file is
+    written in a temporary folder first and copied beside ``target``.
 
     Raises
     ------
@@ -123,8 +142,14 @@ def atomic_path(target: Path) -> Iterator[Path]:
     except OSError as exc:
         raise ExportError(f"{target}: cannot write: {_describe(exc)}") from None
     temp = Path(name)
+    elsewhere = None if _utf8(temp) else Path(tempfile.mkdtemp(prefix="damagemap-export-"))
     try:
-        yield temp
+        if elsewhere is None:
+            yield temp
+        else:
+            written = elsewhere / f"export{target.suffix}"
+            yield written
+            shutil.copyfile(written, temp)
         os.replace(temp, target)
     except OSError as exc:
         raise ExportError(f"{target}: cannot write: {_describe(exc)}") from None
@@ -136,6 +161,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
         for leftover in (temp, *(temp.with_name(temp.name + side) for side in _SQLITE_SIDE_FILES)):
             with contextlib.suppress(OSError):
                 leftover.unlink()
+        if elsewhere is not None:
+            shutil.rmtree(elsewhere, ignore_errors=True)
 
 
 def write_bytes_atomic(target: Path, data: bytes) -> Path:

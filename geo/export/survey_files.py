@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
-from geo.export.vector import kml_document, spreadsheet_safe
+from geo.export.vector import kml_document, spreadsheet_safe, utf8_frame
 from geo.footprints import is_missing
 from geo.export.survey_html import FlightCloseup
 from geo.survey_fusion import SurveyMap, survey_layers
@@ -57,8 +57,8 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     """
     out = ensure_dir(Path(out_dir))
     remove_abandoned_temp_files(out, [out / name for names in SURVEY_FILES.values() for name in names])
-    sites, coverage = survey_layers(built)
-    buildings = _building_frame(built, grading) if grading is not None else None
+    sites, coverage = (utf8_frame(frame) for frame in survey_layers(built))  # GDAL takes UTF-8 text only
+    buildings = utf8_frame(_building_frame(built, grading)) if grading is not None else None
     written: list[Path] = []
     if "geojson" in formats:
         for frame, name in ((sites, "survey_sites.geojson"), (coverage, "survey_coverage.geojson")):

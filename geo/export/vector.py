@@ -79,10 +79,32 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     import geopandas as gpd
 
     frame = gpd.GeoDataFrame([dict(p) for p, _ in records], geometry=[g for _, g in records], crs="EPSG:4326")
+    from pandas.api.types import is_string_dtype
+
     for column in frame.columns:
-        if column != "geometry" and frame[column].dtype == object:
-            frame[column] = frame[column].astype("string")
+        if column != "geometry" and (frame[column].dtype == object or is_string_dtype(frame[column])):
+            frame[column] = frame[column].map(utf8_text, na_action="ignore").astype("string")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w")
+
+
+def utf8_frame(frame):  # noqa: ANN001, ANN201 - a GeoDataFrame, and a copy of it
+    """``frame`` with :func:`utf8_text` applied to its text columns, for GDAL."""
+    from pandas.api.types import is_string_dtype
+
+    frame = frame.copy()
+    for column in frame.columns:
+        if column != "geometry" and (frame[column].dtype == object or is_string_dtype(frame[column])):
+            frame[column] = frame[column].map(utf8_text, na_action="ignore")
+    return frame
+
+
+def utf8_text(value: Any) -> Any:
+    """``value``, a string holding the bytes of a file name that is not UTF-8 (Python's
+    surrogate escapes) with U+FFFD in their place, as a GeoJSON writer puts it: GDAL
+    takes UTF-8 only. Other values as they are."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
 
 
 def write_geopackage(path: Path, damage_map: DamageMap) -> Path:

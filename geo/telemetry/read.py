@@ -20,6 +20,10 @@ Reader = Callable[[Path], Track]
 _BY_SUFFIX: dict[str, Reader] = {".srt": read_srt, ".gpx": read_gpx, ".csv": read_csv_log, ".klv": read_klv,
                                   **dict.fromkeys(VIDEO_SUFFIXES, read_embedded)}
 
+#: What the readers take, as a refusal names it.
+SUPPORTED = ("supported: GPX, DJI SRT, CSV flight logs, MISB KLV (.klv), and the GPS a GoPro or Insta360 camera "
+             "records inside its video")
+
 #: Telemetry found beside a video, best first: per-frame SRT, then GPX, then a log.
 BESIDE_SUFFIXES = (".srt", ".gpx", ".csv")
 
@@ -41,7 +45,7 @@ def _sniff(path: Path) -> Reader:
         return read_klv
     for magic, what in _IMAGE_MAGIC.items():
         if head.startswith(magic):
-            raise TelemetryError(f"{path}: is {what}, not telemetry (supported: GPX, DJI SRT, CSV flight logs)")
+            raise TelemetryError(f"{path}: is {what}, not telemetry ({SUPPORTED})")
     if head[:1] == b"G" and len(head) > 376 and head[188:189] == b"G" and head[376:377] == b"G":  # MPEG-TS
         raise TelemetryError(
             f"{path}: is an MPEG transport stream; extract its KLV metadata first "
@@ -57,15 +61,15 @@ def _sniff(path: Path) -> Reader:
             "(Airdata, PhantomHelp or FlightReader) or use the video's .SRT"
         )
     if b"\x00" in head:
-        raise TelemetryError(f"{path}: binary data, not a telemetry file (supported: GPX, DJI SRT, CSV flight logs)")
+        raise TelemetryError(f"{path}: binary data, not a telemetry file ({SUPPORTED})")
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if text[:1] in (b"{", b"["):  # no supported format is JSON; the likeliest mix-up is a map's GeoJSON
         if re.search(rb'"type"\s*:\s*"(FeatureCollection|Feature)"', head):
             raise TelemetryError(
                 f"{path}: looks like GeoJSON (map features such as building footprints), not a flight track "
-                "(supported: GPX, DJI SRT, CSV flight logs)"
+                f"({SUPPORTED})"
             )
-        raise TelemetryError(f"{path}: is JSON, not a telemetry file (supported: GPX, DJI SRT, CSV flight logs)")
+        raise TelemetryError(f"{path}: is JSON, not a telemetry file ({SUPPORTED})")
     if text.startswith(b"<?xml") or b"<gpx" in head:
         return read_gpx
     if _SRT_HINT.search(head):
@@ -74,7 +78,7 @@ def _sniff(path: Path) -> Reader:
     if first_line.count(b",") >= 2 or first_line.count(b";") >= 2 or first_line.count(b"\t") >= 2:
         return read_csv_log
     raise TelemetryError(
-        f"{path}: unrecognised telemetry format (supported: GPX, DJI SRT, CSV flight logs)"
+        f"{path}: unrecognised telemetry format ({SUPPORTED})"
     )
 
 

@@ -63,9 +63,18 @@ def summarise(track: Track) -> dict:
         "fields": fields,
         "crs": local.crs,
         "coordinate_order": track.coordinate_order,
-        "notes": (list(track.notes) + _height_notes(track, east, north, jumps) + _camera_notes(track)
-                  + _heading_notes(track, east, north, jumps)),
+        "notes": (_jump_notes(jumps) + list(track.notes) + _height_notes(track, east, north, jumps)
+                  + _camera_notes(track) + _heading_notes(track, east, north, jumps)),
     }
+
+
+def _jump_notes(jumps: np.ndarray) -> list[str]:
+    """A track whose every sample is a GPS jump has no position the map can use."""
+    if len(jumps) and bool(jumps.all()):
+        return [f"every one of the {len(jumps)} samples is flagged as a GPS jump (farther from its neighbours than a "
+                "drone flies in the time between them): the map has no position to place anything with; is this "
+                "the flight's own track?"]
+    return []
 
 
 def _height_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps: np.ndarray) -> list[str]:
@@ -96,7 +105,7 @@ def _heading_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps:
     if track.has("yaw_deg") or track.has("gimbal_yaw_deg") or len(track) < 2:
         return []
     t = track.times_s()[~jumps]
-    if len(t) < 2:
+    if len(t) < 2 or t[-1] - t[0] < 1.0:  # a log of a moment: nothing to say of hovering
         return []
     grid = np.arange(t[0], t[-1], 0.5)
     held = still(grid, t, east_m[~jumps], north_m[~jumps])

@@ -313,12 +313,12 @@ def test_cli_analyze_then_info_end_to_end(assets, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["telemetry"]["path"] == str(track)  # found beside the video
     (run,) = report["runs"]
-    assert run["frames_analysed"] == 4 and run["frame_ranges"] == [[0, 9]]
+    assert run["frames_analysed"] == 4 and run["frame_ranges"] == [[0, 9]] and run["frame_spacing"] == [[3, 3]]
     assert run["finished"] and run["settings"]["stride"] == 3
     assert run["detections_total"] == sum(run["detections"].values()) > 0
     assert run["review"]["pending"] == run["detections_total"]
     assert cli_main(["info", str(project)]) == 0
-    assert "frames:     4 analysed (0-9" in capsys.readouterr().out
+    assert "frames:     4 analysed (0-9 every 3," in capsys.readouterr().out
 
 
 _HEADLESS = """

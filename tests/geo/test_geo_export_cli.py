@@ -86,6 +86,7 @@ def test_project_without_telemetry_or_runs_is_refused(flyover, tmp_path, capsys)
     assert main(["export", str(bare), "--to", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "no telemetry" in err and len(err.strip().splitlines()) == 1
+    assert f"damagemap export {bare} --telemetry FILE" in err  # how to give it
 
 
 @pytest.mark.parametrize(

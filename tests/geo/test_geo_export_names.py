@@ -45,3 +45,20 @@ def test_every_format_is_written_with_such_names(odd_map, tmp_path):
         data.decode("utf-8")  # valid UTF-8 throughout
         if path.suffix == ".geojson":
             json.loads(data)
+
+
+def test_a_track_and_a_folder_named_in_bytes_that_are_not_utf8_export_every_format(flyover_map, tmp_path):
+    import pyogrio
+
+    damage_map, _ = flyover_map
+    track = replace(damage_map.aligned.track, path=damage_map.track.path.with_name("fl\udcffight.SRT"))
+    odd = replace(damage_map, aligned=replace(damage_map.aligned, track=track))
+    out = tmp_path / "fl\udcffight_export"  # the default folder of fl\xffight.dmproj
+    written = export_map(odd, out, thumbnail=lambda index: None)
+    assert len(written) == 8 and all(path.is_file() for path in written)
+    (gpkg,) = [path for path in written if path.suffix == ".gpkg"]
+    readable = tmp_path / "copy.gpkg"  # GDAL reads UTF-8 paths only
+    readable.write_bytes(gpkg.read_bytes())
+    sources = pyogrio.read_dataframe(readable, layer="track")["source"].tolist()
+    assert sources and all("\ufffd" in source for source in sources)  # as the GeoJSON writes it
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)  # no temporary file left

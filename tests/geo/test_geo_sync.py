@@ -47,6 +47,15 @@ def test_track_that_misses_the_video_is_refused_with_a_hint():
     assert "+1 h: is one clock in local time?" in message
 
 
+def test_a_track_years_from_the_video_is_called_another_flight_s_not_given_an_offset():
+    track = make_track(T0 + np.arange(10.0), np.full(10, 30.0), np.full(10, -85.0))
+    with pytest.raises(TelemetryError) as info:
+        align_track(track, duration_s=20.0, creation_time_utc=T0 + 8 * 365.25 * 86400)
+    message = str(info.value)
+    assert "does not overlap" in message and "8.0 years apart" in message and "flight's own track" in message
+    assert "--offset" not in message and "local time" not in message
+
+
 def test_video_relative_track_needs_no_creation_time():
     track = make_track(np.arange(10.0), np.full(10, 30.0), np.full(10, -85.0), base=TimeBase.VIDEO, yaw=[90.0] * 10)
     aligned = align_track(track, duration_s=9.0)

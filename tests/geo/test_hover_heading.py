@@ -131,3 +131,23 @@ def test_a_damage_seen_before_and_after_an_unplaced_hover_stays_one_site(monkeyp
     # without the hover left out of the gaps, the two sides would be two sites
     monkeypatch.setattr(geo.mapping, "_blind_spans", lambda poses: [])
     assert len(build_damage_map_from(detections, times, track, video=VIDEO, hfov_deg=80.0).all_fused) == 2
+
+
+def test_the_telemetry_summary_says_nothing_of_hovering_in_a_log_of_a_moment():
+    from geo.telemetry.summary import summarise
+
+    moment = make_track(1.0e9 + np.arange(5) * 0.1, np.full(5, 30.0), np.full(5, -85.0))  # 0.4 s, standing
+    assert not [n for n in summarise(moment)["notes"] if n.startswith("no heading")]
+    longer = make_track(1.0e9 + np.arange(30.0), np.full(30, 30.0), np.full(30, -85.0))  # 29 s, standing
+    assert [n for n in summarise(longer)["notes"] if n.startswith("no heading")]
+
+
+def test_the_telemetry_summary_says_when_every_sample_is_a_gps_jump():
+    from geo.telemetry.summary import summarise
+
+    zigzag = make_track(1.0e9 + np.arange(3.0), np.array([30.0, 30.01, 30.0]), np.array([-85.0, -85.0, -85.01]))
+    summary = summarise(zigzag)
+    assert summary["gps_jumps"] == 3
+    assert any(n.startswith("every one of the 3 samples is flagged as a GPS jump") for n in summary["notes"])
+    steady = make_track(1.0e9 + np.arange(3.0), 30.0 + np.arange(3) * 1e-5, np.full(3, -85.0))
+    assert not any("GPS jump" in n for n in summarise(steady)["notes"])

@@ -88,6 +88,7 @@ def test_cli_package_layers_maps_and_provenance(flyover, project, tmp_path, caps
     for text in ("Hurricane Michael", "TC-2018-000166-USA", "A. Analyst", "Relief Org", "ground truth",
                  "msnet.safetensors", "footprints.geojson", "nadir.tif", "PRELIMINARY", "2018-10-12"):
         assert text in readme
+    assert "/footprints.geojson" not in readme and "/nadir.tif" not in readme  # no local path goes out with it
     html = (folder / f"{NAME}_map.html").read_text()
     assert '"pane": "dm-basemap"' in html and "data:image/webp;base64," in html  # the basemap, inline
     assert "dm-building-not_assessed" in html and "Hurricane Michael" in html
