@@ -101,6 +101,18 @@ def unfinished_run_note(store: ProjectStore, run_id: int, duration_s: float | No
     return note
 
 
+def unreadable_frames_note(settings: Mapping[str, Any]) -> str | None:
+    """What to say of the frames a run (its ``settings``) left out because they could not
+    be decoded (``engine.analysis.run.UNREADABLE_KEY``), or ``None``."""
+    record = settings.get("unreadable_frames") or {}
+    frames = [int(i) for i in record.get("frames", ())]
+    if not frames:
+        return None
+    one = len(frames) == 1
+    return (f"{len(frames)} selected frame{'' if one else 's'} from frame {min(frames)} on could not be decoded and "
+            f"{'is' if one else 'are'} left out (a video cut short, or damaged there): {record.get('reason', '')}")
+
+
 def _file_stamp(path: Path | None) -> tuple[str, int, int] | None:
     if path is None:
         return None
@@ -405,6 +417,10 @@ def damage_map(
     if unfinished is not None:  # first: the map covers part of the flight
         built.notes.insert(0, unfinished)
         built.cautions.insert(0, unfinished)
+    unreadable = unreadable_frames_note(store.run(run_id).settings)
+    if unreadable is not None:  # so does a map of a video cut short
+        built.notes.insert(0, unreadable)
+        built.cautions.insert(0, unreadable)
     # flown well above or below the heights the detector was trained on (services.footage)
     height_note = flight_height_caution(store, run_id, (pose.up_m for pose in built.frame_poses.poses.values()))
     if height_note is not None:
@@ -579,4 +595,4 @@ def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[f
     return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
 
 
-__all__ = ["reviewer_groups", "ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "unfinished_run_note", "video_info"]
+__all__ = ["reviewer_groups", "ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "unfinished_run_note", "unreadable_frames_note", "video_info"]

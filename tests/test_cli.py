@@ -117,3 +117,43 @@ def test_info_words_frames_picked_at_an_uneven_step_as_one_range_with_its_spacin
     assert frame_spacing(frame_ranges(picked), picked) == [[2, 3]]
     assert _indices_text(picked) == "0-15 every 2-3"  # not "0, 3-5, 8-10", read as frames 4 and 9 too
     assert _indices_text([4, 5, 6, 20]) == "4-6, 20"
+
+
+def _cut_short(video: Path, out: Path, keep: float) -> Path:
+    """``video`` as a camera whose battery died writes it: its index up front (faststart,
+    every frame listed), the file cut after ``keep`` of its bytes."""
+    import av
+
+    whole = out.with_name("whole.mp4")
+    with av.open(str(video)) as source, av.open(str(whole), "w", options={"movflags": "faststart"}) as target:
+        stream = target.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(source.streams.video[0]):
+            if packet.size:
+                packet.stream = stream
+                target.mux(packet)
+    data = whole.read_bytes()
+    out.write_bytes(data[: int(len(data) * keep)])
+    return out
+
+
+def test_a_video_cut_short_is_analysed_to_its_last_decodable_frame_and_the_run_finishes(assets, tmp_path, capsys):
+    from core.store import ProjectStore
+    from engine.video import probe_video
+
+    video = _cut_short(assets / "flight.mp4", tmp_path / "cut.mp4", keep=0.9)
+    project = tmp_path / "cut.dmproj"
+    args = ["analyze", str(video), "--project", str(project), "--weights", str(assets / "msnet.safetensors"),
+            "--no-srn", "--every", "1", "--device", "cpu", "-q"]
+    assert main(args) == 0  # before: "the stream ended before frame N", every time, the run never finished
+    out = capsys.readouterr().out
+    assert "(complete)" in out and "could not be decoded and are left out" in out
+    with ProjectStore.open(project) as store:
+        (run,) = store.runs()
+        analysed, left_out = store.analysed_frames(run.id), run.settings["unreadable_frames"]["frames"]
+        assert run.finished and analysed and left_out
+        listed = probe_video(video).frame_count  # the frames its index lists
+        assert sorted([*analysed, *left_out]) == list(range(listed))  # every one analysed or named
+    assert main(args) == 0  # again: nothing left to do
+    assert "could not be decoded" in capsys.readouterr().out
+    assert main(["info", str(project)]) == 0
+    assert f"from frame {min(left_out)} on could not be decoded" in capsys.readouterr().out

@@ -275,6 +275,11 @@ def _summary(store, run_id: int, frames: int, seconds: float) -> None:  # noqa: 
     rate = f", {frames / seconds:.2f} frames/s" if frames and seconds > 0 else ""
     print(f"run {run_id}: {run.frames_done} frames analysed{' (complete)' if run.finished else ''}; "
           f"this session {frames} frames in {seconds:.1f} s{rate}")
+    from services.maps import unreadable_frames_note
+
+    unreadable = unreadable_frames_note(run.settings)
+    if unreadable:
+        print(unreadable)
     print("detections: " + ", ".join(f"{level.label} {count}" for level, count in levels.items()))
     print(f"project: {store.path}  (see `damagemap info {_from_here(store.path)}`)")
 

@@ -163,6 +163,7 @@ def _indices_text(indices: Sequence[int]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from app.commands._paths import refuse_folder
+    from services.maps import unreadable_frames_note
     from core.store import ProjectStore
 
     refuse_folder(args.project, "the project file (.dmproj)")
@@ -201,6 +202,9 @@ def run(args: argparse.Namespace) -> int:
             print("              " + "; ".join(
                 f"{len(indices)} {why} ({_indices_text(indices)})"
                 for why, indices in reasons.items()) + ": not counted as a look at the ground")
+        unreadable = unreadable_frames_note(settings)
+        if unreadable:
+            print("              " + unreadable)
         left_out = settings.get("hover_left_out") or {}
         if left_out.get("frames"):  # services.analysis.LEFT_OUT_KEY
             frames = [int(i) for i in left_out["frames"]]

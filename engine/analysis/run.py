@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from core.errors import VideoError
 from core.store import ProjectStore
 from core.types import Detection, Frame
 from engine.analysis.detector import (
@@ -213,7 +214,28 @@ def analyze_video(
     if writer.error is not None:
         raise writer.error
     yield from drain()
+    if completed and prefetch.unreadable:
+        if not prefetch.delivered and not plan.frames_done:  # not one frame: no video, not a few frames lost
+            raise VideoError(next(iter(prefetch.unreadable.values())))
+        _keep_unreadable(store, run_id, prefetch.unreadable)
     if completed:
         store.finish_run(run_id)
 
-__all__ = ["AnalysisProgress", "analyze_video"]
+
+#: A run's settings key: the frames it selected that could not be decoded (``frames``,
+#: indices) and why the first of them could not (``reason``).
+UNREADABLE_KEY = "unreadable_frames"
+
+
+def _keep_unreadable(store: ProjectStore, run_id: int, unreadable: dict[int, str]) -> None:
+    """Record in the run the frames left out because they could not be decoded (with
+    those of an earlier session of it), and say so in the log."""
+    settings = dict(store.run(run_id).settings)
+    earlier = settings.get(UNREADABLE_KEY) or {}
+    frames = sorted({*map(int, earlier.get("frames", ())), *unreadable})
+    reason = earlier.get("reason") or unreadable[min(unreadable)]
+    settings[UNREADABLE_KEY] = {"frames": frames, "reason": reason}
+    store.update_run_settings(run_id, settings)
+    _log.warning("%d selected frames could not be decoded and are left out: %s", len(unreadable), reason)
+
+__all__ = ["UNREADABLE_KEY", "AnalysisProgress", "analyze_video"]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from torch import Tensor
 
+from core.errors import VideoError
 from core.store import ProjectStore
 from core.types import Detection, Frame, Origin
 from engine.analysis.detector import DetectorOutput
@@ -49,7 +50,12 @@ def _put(q: queue.Queue[object], item: object, stop: threading.Event) -> bool:
 
 
 class _Prefetcher(threading.Thread):
-    """Decodes the frames to analyse ahead of the model into a bounded queue."""
+    """Decodes the frames to analyse ahead of the model into a bounded queue.
+
+    A frame that cannot be decoded (a recording cut short when the battery died lists
+    frames its file no longer holds; a corrupt stretch) is left out and kept in
+    :attr:`unreadable` with why, rather than end the analysis: no later attempt would
+    decode it either. A video that cannot be opened is handed on as a failure."""
 
     def __init__(self, video_path: Path, indices: Sequence[int], depth: int) -> None:
         super().__init__(name="damagemap-prefetch", daemon=True)
@@ -57,14 +63,24 @@ class _Prefetcher(threading.Thread):
         self.indices = list(indices)
         self.frames: queue.Queue[object] = queue.Queue(maxsize=depth)
         self.stop = threading.Event()
+        #: frame index -> why it could not be decoded
+        self.unreadable: dict[int, str] = {}
+        #: frames decoded and handed on
+        self.delivered = 0
 
     def run(self) -> None:
         try:
             with VideoReader(self.video_path) as reader:
-                for frame in reader.iter_frames(self.indices):
+                for index in self.indices:
+                    try:
+                        frame = reader.frame_at(index)
+                    except VideoError as exc:
+                        self.unreadable[index] = str(exc)
+                        continue
                     # measured here, beside the model's thread: 0.4 ms a 720p frame
                     if not _put(self.frames, with_quality(frame), self.stop):
                         return
+                    self.delivered += 1
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             _put(self.frames, _Failure(exc), self.stop)
             return
