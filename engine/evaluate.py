@@ -4,6 +4,11 @@ COCO's evaluation with IoU thresholds 0.25:0.05:0.5 (six) instead of 0.5:0.95, m
 100, COCO's area ranges (32², 96²), for masks (``segm``) and boxes (``bbox``). Reported:
 AP (mean over the six thresholds), AP25, AP50, APS, APM, APL. Values are fractions in
 ``[0, 1]``; -1 where COCO has nothing to measure (no ground truth in that area range).
+
+A results file that names its images (``file_name``, as ``damagemap predict`` writes,
+whose ``image_id`` is only the image's place on its command line) is scored against the
+images of those names (:func:`match_results_to_images`); one without names by
+``image_id``, as COCO does.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import contextlib
 import copy
 import io
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -92,6 +98,128 @@ def describe_ids(ids: Sequence[Any], *, shown: int = 10) -> str:
     return text if len(ids) <= shown else f"{text}, ... ({len(ids)} in all)"
 
 
+def describe_names(names: Sequence[str], *, shown: int = 5) -> str:
+    """``'a.jpg', 'b.jpg'`` or ``'a.jpg', ... (25 in all)``: file names for one line."""
+    return describe_ids([repr(name) for name in names], shown=shown)
+
+
+def _relative_name(name: str) -> str:
+    """A ``file_name`` as a POSIX path (Windows separators, ``./`` and ``//`` dropped)."""
+    return PurePosixPath(name.replace("\\", "/")).as_posix()
+
+
+def _named(result: dict[str, Any]) -> bool:
+    return isinstance(result.get("file_name"), str) and bool(result["file_name"])
+
+
+def match_results_to_images(
+    annotations: dict[str, Any],
+    results: Sequence[dict[str, Any]],
+    *,
+    results_name: str = "the results",
+    annotations_name: str = "the annotations",
+) -> list[dict[str, Any]]:
+    """``results`` with each named result's ``image_id`` set to the annotations' id of the
+    image it names; results without ``file_name`` are returned as they are.
+
+    ``damagemap predict`` numbers images 1..N in the order they were given, so its ids say
+    nothing about a data set's ids: the same images in another order would be scored
+    against one another's ground truth. A result's ``file_name`` is matched to the
+    annotations' ``file_name`` (relative to the split's folder) as a relative path first,
+    then by its last part alone; where several images share that last part, by the path
+    the result was made from (``path``, which ``predict`` writes) ending in one of theirs,
+    else by its ``image_id`` when that is one of them.
+
+    Raises
+    ------
+    InputError
+        Naming ``results_name`` and a few of the offending names, when a result names an
+        image the annotations do not hold or several of them alike; when results of
+        several images of the file name one image of the annotations (``predict`` given
+        ``cardA/DJI_0001.JPG`` and ``cardB/DJI_0001.JPG``: which one was annotated is
+        unknown); or when results without ``file_name`` sit beside named ones whose
+        ``image_id`` is not their image's (their ids cannot be trusted either).
+    """
+    if not any(_named(r) for r in results):
+        return list(results)
+    images = [image for image in annotations.get("images", []) if isinstance(image, dict)]
+    by_path: dict[str, list[Any]] = defaultdict(list)
+    by_last_part: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+    for image in images:
+        name = image.get("file_name")
+        if isinstance(name, str) and name:
+            relative = _relative_name(name)
+            by_path[relative].append(image.get("id"))
+            by_last_part[PurePosixPath(relative).name].append((relative, image.get("id")))
+    if not by_path:  # annotations without file names: ids are all there is to go by
+        return list(results)
+
+    unknown: set[str] = set()
+    ambiguous: dict[str, list[str]] = {}
+
+    def image_of(name: str, path: Any, image_id: Any) -> Any:
+        relative = _relative_name(name)
+        if len(by_path.get(relative, [])) == 1:
+            return by_path[relative][0]
+        candidates = by_last_part.get(PurePosixPath(relative).name, [])
+        if len(candidates) == 1:
+            return candidates[0][1]
+        if not candidates:
+            unknown.add(name)
+            return None
+        if isinstance(path, str) and path:
+            made_from = "/" + _relative_name(path)
+            ending = [found for candidate, found in candidates if made_from.endswith("/" + candidate)]
+            if len(ending) == 1:
+                return ending[0]
+        if image_id in {found for _, found in candidates}:
+            return image_id
+        ambiguous[name] = sorted(candidate for candidate, _ in candidates)
+        return None
+
+    found: dict[tuple[str, Any, Any], Any] = {}
+    sources: dict[Any, set[Any]] = defaultdict(set)  # annotations' image id -> the results' own ids
+    moved: list[tuple[str, Any, Any]] = []
+    matched: list[dict[str, Any]] = []
+    for result in results:
+        if not _named(result):
+            matched.append(result)
+            continue
+        key = (result["file_name"], result.get("path"), result.get("image_id"))
+        if key not in found:
+            found[key] = image_of(*key)
+            if found[key] is not None and found[key] != key[2]:
+                moved.append((key[0], key[2], found[key]))
+        if found[key] is None:
+            continue
+        sources[found[key]].add(result.get("image_id"))
+        matched.append({**result, "image_id": found[key]})
+
+    if unknown:
+        raise InputError(f"{results_name}: {len(unknown)} image(s) it names are not in {annotations_name}: "
+                         f"{describe_names(sorted(unknown))}; give results made over the images it lists")
+    if ambiguous:
+        name, candidates = next(iter(sorted(ambiguous.items())))
+        raise InputError(f"{results_name}: {name!r} may be any of {describe_names(candidates)} in "
+                         f"{annotations_name}; give each result's image as its path relative to the split's folder "
+                         "in 'file_name'")
+    shared = {image: ids for image, ids in sources.items() if len(ids) > 1}
+    if shared:
+        names = {image.get("id"): image.get("file_name") for image in images}
+        image, ids = min(shared.items(), key=lambda item: str(item[0]))
+        others = f" (and {len(shared) - 1} more of its images alike)" if len(shared) > 1 else ""
+        raise InputError(f"{results_name}: results of {len(ids)} images (image ids "
+                         f"{describe_ids(sorted(ids, key=str))}) are all of {names.get(image)!r} of "
+                         f"{annotations_name}{others}; keep the results of one image for each")
+    unnamed = sum(1 for r in results if not _named(r))
+    if unnamed and moved:
+        name, own, theirs = moved[0]
+        raise InputError(f"{results_name}: {unnamed} result(s) have no 'file_name', and the image ids of the others "
+                         f"are not {annotations_name}'s ({name!r} is image {own} in it, {theirs} in "
+                         f"{annotations_name}): give every result its 'file_name', or none")
+    return matched
+
+
 def evaluate_results(
     annotations: dict[str, Any], results: Sequence[dict[str, Any]], *, iou_types: Iterable[str] = IOU_TYPES
 ) -> dict[str, dict[str, float]]:
@@ -103,7 +231,8 @@ def evaluate_results(
         The ground-truth COCO/ISBDA JSON (as loaded).
     results : sequence of dict
         COCO results: ``image_id``, ``category_id``, ``score``, ``bbox`` ``[x, y, w, h]``
-        and/or ``segmentation`` (RLE).
+        and/or ``segmentation`` (RLE); with ``file_name``, matched to the annotations'
+        images by name (:func:`match_results_to_images`).
     iou_types : iterable of {"segm", "bbox"}
 
     Returns
@@ -115,10 +244,12 @@ def evaluate_results(
     ------
     InputError
         When a result names an image the annotations do not hold (pycocotools would
-        stop on an ``AssertionError``).
+        stop on an ``AssertionError``), or names images in a way that cannot be matched
+        (:func:`match_results_to_images`).
     """
     from pycocotools.cocoeval import COCOeval
 
+    results = match_results_to_images(annotations, results)
     unknown = unknown_image_ids(annotations, results)
     if unknown:
         raise InputError(f"the results name image ids {describe_ids(unknown)} that are not in the annotations; "
@@ -159,8 +290,44 @@ def read_results(path: str | Path) -> list[dict[str, Any]]:
     return results
 
 
+def binary_masks(probabilities: np.ndarray, boxes: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """``bool[N, H, W]``: each mask's pixels above ``threshold``, never none at all.
+
+    The mask head's probabilities, pasted into the image, may stay under the threshold
+    everywhere for a box only a few pixels tall (most boxes under about 8 px); an empty
+    mask scores an IoU of 0 however well its box fits, and gives a user no area. Such a
+    mask keeps the pixels of its box at or above half its own largest probability there
+    (at least its most probable pixel; the whole box where it is 0 throughout), so every
+    mask is non-empty and inside its box.
+
+    Parameters
+    ----------
+    probabilities : ndarray
+        ``float[N, H, W]`` in ``[0, 1]``.
+    boxes : ndarray
+        ``float[N, 4]`` ``x1, y1, x2, y2`` in the same pixels.
+    """
+    binary = probabilities > threshold
+    height, width = binary.shape[1:]
+    for index in np.flatnonzero(~binary.any(axis=(1, 2))):
+        x1, y1, x2, y2 = (float(v) for v in boxes[index])
+        # the pixels the box touches, at least one, clipped to the image
+        left = min(max(int(np.floor(x1)), 0), width - 1)
+        top = min(max(int(np.floor(y1)), 0), height - 1)
+        right = max(min(int(np.ceil(x2)), width), left + 1)
+        bottom = max(min(int(np.ceil(y2)), height), top + 1)
+        inside = np.nan_to_num(probabilities[index, top:bottom, left:right])
+        binary[index, top:bottom, left:right] = inside >= inside.max() / 2
+    return binary
+
+
 def outputs_to_results(outputs: dict[str, Any], image_id: int, *, mask_threshold: float = 0.5) -> list[dict[str, Any]]:
-    """One image's model output (torch tensors) as COCO result dicts (boxes and RLE masks)."""
+    """One image's model output (torch tensors) as COCO result dicts (boxes and RLE masks).
+
+    A mask is the pixels above ``mask_threshold``; one the threshold leaves empty (a box a
+    few pixels tall) keeps its most probable pixels in its box instead
+    (:func:`binary_masks`), so that no result has an empty mask.
+    """
     from pycocotools import mask as mask_utils
 
     boxes = outputs["boxes"].detach().cpu().numpy()
@@ -169,7 +336,7 @@ def outputs_to_results(outputs: dict[str, Any], image_id: int, *, mask_threshold
     masks = outputs.get("masks")
     binary = None
     if masks is not None:
-        binary = (masks.detach().cpu().numpy()[:, 0] > mask_threshold).astype(np.uint8)
+        binary = binary_masks(masks.detach().cpu().float().numpy()[:, 0], boxes, mask_threshold).astype(np.uint8)
     results = []
     for index, (box, score, label) in enumerate(zip(boxes, scores, labels)):
         x1, y1, x2, y2 = (float(v) for v in box)

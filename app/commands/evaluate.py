@@ -1,6 +1,11 @@
 """``damagemap evaluate``: the MSNet paper's protocol (COCOeval, IoU 0.25:0.05:0.5) on
 weights (the shipped model by default) or on a COCO results file, printed as the paper's
-table."""
+table.
+
+A results file whose results carry ``file_name`` (``damagemap predict``'s
+``predictions.json``) is scored image by image by those names, whatever its ``image_id``
+values (``predict`` numbers images in the order it was given them); one without names by
+``image_id``. Results of images the split does not hold are refused, naming them."""
 
 from __future__ import annotations
 
@@ -50,6 +55,7 @@ def _check_output_file(flag: str, value: str | None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import sys
     from pathlib import Path
 
     from core.errors import InputError
@@ -73,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{', '.join(model_only)}: only when a model runs (--weights, or the shipped model); "
                              f"--predictions {args.predictions!r} scores results already made")
     from engine.data.isbda import ISBDADataset, annotation_path, read_coco_json
-    from engine.evaluate import describe_ids, evaluate_results, format_table, predict_dataset, read_results, \
-        unknown_image_ids
+    from engine.evaluate import describe_ids, evaluate_results, format_table, match_results_to_images, \
+        predict_dataset, read_results, unknown_image_ids
 
     if not args.predictions:
         from engine.device import resolve_device
@@ -92,7 +98,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         annotations_file = annotation_path(args.data, args.split)
         annotations = read_coco_json(annotations_file)
-        results = read_results(args.predictions)
+        made = read_results(args.predictions)
+        # by file name where the results give one: `damagemap predict` numbers its images
+        # in the order they were given, not as the data set does
+        results = match_results_to_images(annotations, made, results_name=args.predictions,
+                                          annotations_name=str(annotations_file))
+        moved = {(r.get("file_name"), r["image_id"]) for r, m in zip(made, results) if r["image_id"] != m["image_id"]}
+        if moved:
+            print(f"{args.predictions}: results matched to the images of {annotations_file} by file name "
+                  f"({len(moved)} image(s) have another image id there)", file=sys.stderr)
         unknown = unknown_image_ids(annotations, results)
         if unknown:  # e.g. `damagemap predict` run over other images: COCO cannot score them
             raise InputError(f"{args.predictions}: image ids {describe_ids(unknown)} are not in {annotations_file}; "

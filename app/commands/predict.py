@@ -11,6 +11,15 @@ only a few pixels wide (compression slivers) are dropped by the model itself, so
 Images with the same name from different folders (DJI numbers restart on every card) get
 ``<stem>-2-prediction.jpg``, ``<stem>-3-prediction.jpg``, ... in the order given, so no
 overlay replaces another.
+
+A result's ``image_id`` is its image's place on the command line (1, 2, ...), not an id
+of any data set: ``damagemap evaluate --predictions`` matches results to a data set's
+images by ``file_name``.
+
+An image that cannot be read (missing, truncated, not an image) is named on stderr and
+skipped; the others are predicted and written, and the command then fails (status 2)
+naming the skipped files, so a script notices. With no image read, no
+``predictions.json`` is written.
 """
 
 from __future__ import annotations
@@ -18,8 +27,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.commands import _flags
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,16 +66,33 @@ def overlay_names(images: Sequence[Path]) -> list[str]:
     return names
 
 
+def _read_image(path: Path) -> np.ndarray:
+    """``path`` as ``uint8[H, W, 3]`` RGB; :class:`~core.errors.InputError` naming it and
+    why it cannot be read."""
+    import numpy as np
+    from PIL import Image
+
+    from core.errors import InputError
+
+    try:
+        with Image.open(path) as opened:
+            return np.array(opened.convert("RGB"))
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        reason = ("no such file" if isinstance(exc, FileNotFoundError)
+                  else "a folder, not an image" if isinstance(exc, IsADirectoryError) else str(exc))
+        raise InputError(f"{path}: cannot read image ({reason})") from None
+
+
 def run(args: argparse.Namespace) -> int:
     import json
+    import sys
 
-    import numpy as np
     from PIL import Image
 
     from core.errors import InputError
     from core.types import DamageLevel
     from engine.device import resolve_device
-    from engine.evaluate import outputs_to_results
+    from engine.evaluate import describe_names, outputs_to_results
     from engine.msnet.fold import fold_batch_norms
     from engine.msnet.working_size import detect_image
     from engine.visualize import prediction_figure
@@ -73,18 +103,26 @@ def run(args: argparse.Namespace) -> int:
     _flags.fraction("--json-threshold", args.json_threshold)
     inference = _flags.detector_settings(args)
     device = resolve_device(args.device)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)  # before the model loads: a path that cannot be a folder fails at once
+    paths = [Path(name) for name in args.images]
+    if not any(path.exists() and not path.is_dir() for path in paths):  # before the model loads and --out is made
+        raise InputError(f"no image to predict on: {describe_names([str(p) for p in paths])} "
+                         f"{'is' if len(paths) == 1 else 'are'} missing or a folder")
+    # the weights before --out, so that bad weights leave no empty folder behind
     model, _ = load_model(args.weights or DEFAULT_MSNET_WEIGHTS, device=device, inference=inference)
     fold_batch_norms(model)  # as the analysis runs it
-    paths = [Path(name) for name in args.images]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # before any image: a path that cannot be a folder fails at once
     results: list[dict] = []
+    skipped: list[Path] = []
+    # image ids follow the command line, a skipped image's id unused, so ids and overlay
+    # names do not shift with the images that could be read
     for image_id, (path, overlay_name) in enumerate(zip(paths, overlay_names(paths)), start=1):
         try:
-            with Image.open(path) as opened:
-                image = np.array(opened.convert("RGB"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: cannot read image ({exc})") from None
+            image = _read_image(path)
+        except InputError as exc:
+            print(f"{exc}; skipped", file=sys.stderr)
+            skipped.append(path)
+            continue
         output = detect_image(model, image, device)  # shrunk as the analysis shrinks a frame
         figure = prediction_figure(image, output, score_threshold=args.score_threshold,
                                    show_buildings=args.buildings)
@@ -98,6 +136,13 @@ def run(args: argparse.Namespace) -> int:
         results.extend(kept)
         shown = sum(1 for r in kept if r["score"] >= args.score_threshold)
         print(f"{path}: {shown} damage prediction(s) >= {args.score_threshold} -> {target}")
+    skipped_names = describe_names([str(p) for p in skipped], shown=10)
+    if len(skipped) == len(paths):
+        what = "the image" if len(paths) == 1 else f"all {len(paths)} images"
+        raise InputError(f"{what} could not be read ({skipped_names}); no {out / 'predictions.json'} written")
     write_text_atomic(out / "predictions.json", json.dumps(results))
     print(f"{out / 'predictions.json'}: {len(results)} prediction(s) >= {args.json_threshold} (COCO results)")
+    if skipped:
+        raise InputError(f"{len(skipped)} of {len(paths)} images could not be read and were skipped: "
+                         f"{skipped_names}; {out / 'predictions.json'} holds the other {len(paths) - len(skipped)}")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -13,6 +14,7 @@ from engine.evaluate import (
     PAPER_IOU_THRESHOLDS,
     evaluate_results,
     format_table,
+    match_results_to_images,
     outputs_to_results,
     read_results,
 )
@@ -98,3 +100,117 @@ def test_bad_results_file_is_named(tmp_path):
     bad.write_text('{"not": "a list"}')
     with pytest.raises(InputError, match="results.json"):
         read_results(bad)
+
+
+def test_a_mask_the_threshold_empties_keeps_its_most_probable_pixels_in_its_box():
+    """A box a few pixels tall whose pasted mask never reaches 0.5 keeps the pixels of its
+    box at or above half the mask's largest probability there, not an empty mask; a mask
+    the threshold leaves pixels in is as it was."""
+    masks = torch.zeros((3, 1, HEIGHT, WIDTH))
+    masks[0, 0, 10:40, 10:50] = 0.9  # an ordinary mask
+    masks[1, 0, 60:66, 20:30] = 0.1  # a small box's faint mask: most probable at 0.3 ...
+    masks[1, 0, 62:64, 22:26] = 0.3
+    masks[1, 0, 61, 25] = 0.2  # ... 0.15 and above kept
+    masks[1, 0, 70:75, 20:30] = 0.45  # outside its box: never kept
+    # masks[2] is 0 everywhere: the whole box
+    outputs = {"boxes": torch.tensor([[10.0, 10, 50, 40], [20.0, 60, 30, 66], [70.2, 5.5, 75.6, 8.4]]),
+               "labels": torch.tensor([1, 2, 3]), "scores": torch.tensor([0.8, 0.7, 0.6]), "masks": masks}
+    ordinary, faint, blank = (mask_utils.decode(r["segmentation"]) for r in outputs_to_results(outputs, image_id=1))
+    np.testing.assert_array_equal(ordinary, (masks[0, 0] > 0.5).numpy())
+    expected = np.zeros((HEIGHT, WIDTH), np.uint8)
+    expected[62:64, 22:26] = 1
+    expected[61, 25] = 1
+    np.testing.assert_array_equal(faint, expected)
+    expected = np.zeros((HEIGHT, WIDTH), np.uint8)
+    expected[5:9, 70:76] = 1  # every pixel the box touches
+    np.testing.assert_array_equal(blank, expected)
+
+
+def test_a_small_detection_with_a_faint_mask_is_scored_by_its_mask():
+    """The small ground truth (Debris, 30 x 25) found with a box that fits and a mask
+    under 0.5 throughout: its mask AP was 0 (an empty mask), now as its box's."""
+    masks = torch.zeros((1, 1, HEIGHT, WIDTH))
+    masks[0, 0, 50:75, 60:90] = 0.4
+    outputs = {"boxes": torch.tensor([[60.0, 50, 90, 75]]), "labels": torch.tensor([3]),
+               "scores": torch.tensor([0.9]), "masks": masks}
+    metrics = evaluate_results(GROUND_TRUTH, outputs_to_results(outputs, image_id=1))
+    assert metrics["segm"]["APS"] == pytest.approx(1.0) == metrics["bbox"]["APS"]
+
+
+# Three images, each with one part of its own place and level: results scored against
+# the wrong image's ground truth miss.
+NAMED_TRUTH = {
+    "images": [{"id": 10 + i, "width": WIDTH, "height": HEIGHT, "file_name": name}
+               for i, name in enumerate(["a.png", "sub/b.png", "c.png"])],
+    "annotations": [
+        {"id": 1 + i, "image_id": 10 + i, "category_id": 1 + i, "bbox": box, "area": box[2] * box[3], "iscrowd": 0,
+         "segmentation": [[box[0], box[1], box[0] + box[2], box[1], box[0] + box[2], box[1] + box[3],
+                           box[0], box[1] + box[3]]]}
+        for i, box in enumerate([[10, 10, 40, 30], [60, 50, 30, 25], [5, 40, 20, 30]])],
+    "categories": [],
+}
+
+
+def _named_result(image: int, name: str, image_id: int, **extra):
+    truth = NAMED_TRUTH["annotations"][image]
+    result = _result(truth["bbox"], truth["category_id"])
+    return {**result, "image_id": image_id, "file_name": name, **extra}
+
+
+def test_results_naming_their_images_are_scored_by_name_whatever_their_ids():
+    """``damagemap predict`` numbers its images in the order given (here c, a, b as 1, 2,
+    3): scored by id they would miss every part."""
+    results = [_named_result(2, "c.png", 1), _named_result(0, "a.png", 2), _named_result(1, "b.png", 3)]
+    for iou_type, row in evaluate_results(NAMED_TRUTH, results).items():
+        assert row["AP"] == pytest.approx(1.0), iou_type
+    matched = match_results_to_images(NAMED_TRUTH, results)
+    assert [r["image_id"] for r in matched] == [12, 10, 11]
+    assert [r["image_id"] for r in results] == [1, 2, 3]  # the caller's results untouched
+
+
+def test_results_without_names_keep_coco_id_matching():
+    results = [_named_result(0, "", 10), _named_result(1, "", 11)]
+    for result in results:
+        del result["file_name"]
+    assert match_results_to_images(NAMED_TRUTH, results) == results
+    swapped = [{**results[0], "image_id": 11}, {**results[1], "image_id": 10}]
+    assert evaluate_results(NAMED_TRUTH, swapped)["bbox"]["AP"] == 0.0  # ids are all there is
+
+
+def test_a_name_is_matched_as_a_relative_path_then_by_its_last_part():
+    truth = copy.deepcopy(NAMED_TRUTH)
+    truth["images"][2]["file_name"] = "other/b.png"  # two images named b.png
+    exact = match_results_to_images(truth, [_named_result(1, "sub/b.png", 1), _named_result(2, "other/b.png", 2)])
+    assert [r["image_id"] for r in exact] == [11, 12]
+    # predict writes the last part and the path it was given: the path says which
+    by_path = [_named_result(1, "b.png", 1, path="data/val/sub/b.png"),
+               _named_result(2, "b.png", 2, path="data/val/other/b.png")]
+    assert [r["image_id"] for r in match_results_to_images(truth, by_path)] == [11, 12]
+    # the id, when it is one of them
+    assert match_results_to_images(truth, [_named_result(1, "b.png", 12)])[0]["image_id"] == 12
+    with pytest.raises(InputError, match=r"^run.json: 'b.png' may be any of 'other/b.png', 'sub/b.png' in gt.json"):
+        match_results_to_images(truth, [_named_result(1, "b.png", 1)], results_name="run.json",
+                                annotations_name="gt.json")
+    # one name twice in the annotations (flights merged): an exact match is no answer either
+    truth["images"].append({**truth["images"][0], "id": 13})
+    assert match_results_to_images(truth, [_named_result(0, "a.png", 13)])[0]["image_id"] == 13
+    with pytest.raises(InputError, match=r"'a.png' may be any of 'a.png', 'a.png' in"):
+        match_results_to_images(truth, [_named_result(0, "a.png", 1)])
+
+
+def test_results_that_cannot_be_matched_by_name_are_refused_naming_them():
+    with pytest.raises(InputError, match=r"^run.json: 2 image\(s\) it names are not in gt.json: 'x.jpg', 'y.jpg'"):
+        match_results_to_images(NAMED_TRUTH, [_named_result(0, "a.png", 1), _named_result(0, "y.jpg", 2),
+                                              _named_result(0, "x.jpg", 3)],
+                                results_name="run.json", annotations_name="gt.json")
+    # two images of the results (predict given cardA/a.png and cardB/a.png) for one annotated image
+    with pytest.raises(InputError, match=r"results of 2 images \(image ids 1, 2\) are all of 'a.png' of"):
+        evaluate_results(NAMED_TRUTH, [_named_result(0, "a.png", 1, path="cardA/a.png"),
+                                       _named_result(0, "a.png", 2, path="cardB/a.png")])
+    # unnamed results beside named ones whose ids are not the annotations': their ids mean nothing
+    unnamed = _named_result(2, "", 12)
+    del unnamed["file_name"]
+    with pytest.raises(InputError, match=r"1 result\(s\) have no 'file_name', .* \('a.png' is image 1 in it, 10 in"):
+        evaluate_results(NAMED_TRUTH, [_named_result(0, "a.png", 1), unnamed])
+    # ... but with the annotations' ids they are scored by them
+    assert evaluate_results(NAMED_TRUTH, [_named_result(0, "a.png", 10), unnamed])["bbox"]["AP"] == pytest.approx(2 / 3)
