@@ -8,20 +8,35 @@ a decision stays with the damage on the ground, whichever flights see it, so add
 flight never loses one.
 
 The manifest is written whole to a temporary file and moved over the old one, so a
-crash leaves either the old or the new survey, never half of one. Plain Python: the
-map is :mod:`geo.survey_fusion`'s, the work :mod:`services.survey`'s.
+crash leaves either the old or the new survey, never half of one. Several damagemaps
+may change one survey at once (two ``survey decide``, ``survey add`` next to the app's
+survey window): every change is made under the survey's lock (:func:`survey_lock`, a
+lock file in the folder) on the manifest read afresh under it (:meth:`Survey.update`,
+:meth:`Survey.locked`), so no process writes back the copy it read before another's
+change. Reading needs no lock: a reader sees the old manifest or the new one. Plain
+Python: the map is :mod:`geo.survey_fusion`'s, the work :mod:`services.survey`'s.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: the lock serialises this process's threads only
+    fcntl = None  # type: ignore[assignment]
 
 from core.errors import InputError
 from core.review import SiteMark
@@ -31,9 +46,17 @@ from core.types import DamageLevel, ReviewState
 SURVEY_FILE = "survey.json"
 #: Beside it: the number of each survey site, kept across maps (:meth:`Survey.site_numbers`).
 SITE_NUMBERS_FILE = "site_numbers.json"
+#: Beside it: the file every change of the survey locks (:func:`survey_lock`); never removed,
+#: since a process waiting on a removed file would lock a file nobody else does.
+LOCK_FILE = ".survey.lock"
+#: How long a change waits for another damagemap holding the survey's lock, in seconds:
+#: a change holds it for milliseconds, so longer means that process is stuck.
+LOCK_WAIT_S = 5.0
 #: Bump when the manifest's layout changes.
 SURVEY_FORMAT = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class SurveyError(InputError):
@@ -52,6 +75,96 @@ def _write_whole(path: Path, text: str, what: str) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         raise SurveyError(f"{str(path)!r}: cannot write {what}: {exc.strerror or exc}") from None
+
+
+@dataclass
+class _Holder:
+    """This process's hold on one survey's lock: ``threads`` serialises its threads and
+    lets the thread holding it take it again (a change that builds a map keeping site
+    numbers); ``fd`` is the lock file, locked while ``depth`` > 0."""
+
+    threads: threading.RLock = field(default_factory=threading.RLock)
+    depth: int = 0
+    fd: int | None = None
+
+
+_holders: dict[Path, _Holder] = {}
+_holders_guard = threading.Lock()
+
+
+def _holds_a_survey(folder: Path) -> SurveyError:
+    return SurveyError(f"{str(folder)!r} holds a survey already; add flights to it with 'damagemap survey add'")
+
+
+def _in_use(folder: Path, wait_s: float) -> SurveyError:
+    return SurveyError(f"{str(folder)!r}: survey in use by another damagemap (it has held the survey's lock, "
+                       f"{LOCK_FILE}, for more than {wait_s:g} s); wait for it to finish, then run this again")
+
+
+def _lock_file(folder: Path, deadline: float, wait_s: float) -> int | None:
+    """The survey's lock file, opened and locked exclusively (``flock``; released when
+    closed, and by the system when the process dies, so a killed damagemap leaves no
+    lock), waiting until ``deadline``; ``None`` where the system or the file system has
+    no such lock (this process's threads are still serialised)."""
+    if fcntl is None:
+        return None
+    path = folder / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        try:
+            fd = os.open(path, os.O_RDONLY)  # a survey on a read-only share: locking needs no writing
+        except OSError:
+            raise SurveyError(f"{str(folder)!r}: cannot write the survey (its lock file {LOCK_FILE}): "
+                              f"{exc.strerror or exc}") from None
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:  # another process holds it
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise _in_use(folder, wait_s) from None
+            time.sleep(0.02)
+        except OSError as exc:  # a file system without locks: as before, unlocked
+            os.close(fd)
+            _log.warning("%s: survey changed without a lock (%s)", folder, exc.strerror or exc)
+            return None
+
+
+@contextmanager
+def survey_lock(folder: str | os.PathLike[str], wait_s: float | None = None) -> Iterator[None]:
+    """Hold the survey in ``folder`` for a change: an exclusive lock on its
+    :data:`LOCK_FILE`, across processes, and across this process's threads. The thread
+    holding it may take it again. Waits at most ``wait_s`` (:data:`LOCK_WAIT_S`) for
+    another holder.
+
+    Raises
+    ------
+    SurveyError
+        Naming the folder: another damagemap held the lock longer than ``wait_s``, or the
+        lock file cannot be made (a folder that cannot be written).
+    """
+    folder = Path(folder)
+    wait_s = LOCK_WAIT_S if wait_s is None else wait_s
+    deadline = time.monotonic() + wait_s
+    with _holders_guard:
+        holder = _holders.setdefault(_resolved(folder), _Holder())
+    if not holder.threads.acquire(timeout=max(wait_s, 0.0)):
+        raise _in_use(folder, wait_s)
+    try:
+        if holder.depth == 0:
+            holder.fd = _lock_file(folder, deadline, wait_s)
+        holder.depth += 1
+        try:
+            yield
+        finally:
+            holder.depth -= 1
+            if holder.depth == 0 and holder.fd is not None:
+                os.close(holder.fd)  # releases the lock
+                holder.fd = None
+    finally:
+        holder.threads.release()
 
 
 def _utc_now() -> str:
@@ -145,7 +258,7 @@ class Survey:
         """A new, empty survey in ``folder`` (created; an existing survey is refused)."""
         folder = Path(folder)
         if (folder / SURVEY_FILE).exists():
-            raise SurveyError(f"{str(folder)!r} holds a survey already; add flights to it with 'damagemap survey add'")
+            raise _holds_a_survey(folder)
         if folder.exists() and not folder.is_dir():
             raise SurveyError(f"{str(folder)!r} is a file; give a folder for the survey")
         try:
@@ -153,7 +266,10 @@ class Survey:
         except OSError as exc:
             raise SurveyError(f"{str(folder)!r}: cannot create the survey folder: {exc.strerror or exc}") from None
         survey = cls(folder, name or folder.resolve().name)
-        survey.save()
+        with survey_lock(folder):
+            if (folder / SURVEY_FILE).exists():  # another damagemap created it a moment ago
+                raise _holds_a_survey(folder)
+            survey._write()
         return survey
 
     @classmethod
@@ -180,7 +296,52 @@ class Survey:
             raise SurveyError(f"{str(path)!r}: not a readable survey manifest ({exc})") from None
 
     def save(self) -> None:
-        """Write the manifest atomically (a temporary file moved over the old one)."""
+        """Write this copy of the manifest whole, under the survey's lock. What another
+        damagemap changed since this copy was read is lost: change a survey with
+        :meth:`update` (or :meth:`locked`), which applies the change to the manifest as
+        it is now."""
+        with survey_lock(self.folder):
+            self._write()
+
+    @contextmanager
+    def locked(self) -> Iterator[Survey]:
+        """``with survey.locked() as fresh:`` change ``fresh``, the manifest read afresh
+        under the survey's lock (:func:`survey_lock`); it is written when the block ends
+        (not when it raises) and the lock released. This copy then becomes ``fresh``
+        (what others changed in between included).
+
+        Raises
+        ------
+        SurveyError
+            The survey is gone, in use by another damagemap for longer than
+            :data:`LOCK_WAIT_S`, or cannot be read or written (naming the folder or file).
+        """
+        if not self.manifest_path.is_file():
+            Survey.open(self.folder)  # says it is not (or no longer) a survey
+        with survey_lock(self.folder):
+            fresh = Survey.open(self.folder)
+            yield fresh
+            fresh._write()
+        self._become(fresh)
+
+    def update(self, change: Callable[[Survey], T]) -> T:
+        """Apply ``change`` to the manifest as it is now and write it, atomically across
+        processes (:meth:`locked`); ``change``'s result. A change that raises writes
+        nothing and leaves this copy as it was."""
+        with self.locked() as fresh:
+            return change(fresh)
+
+    def refresh(self) -> None:
+        """Read the manifest again into this copy (what other processes changed)."""
+        self._become(Survey.open(self.folder))
+
+    def _become(self, fresh: Survey) -> None:
+        self.name, self.flights, self.decisions, self.created_utc = (fresh.name, fresh.flights, fresh.decisions,
+                                                                     fresh.created_utc)
+
+    def _write(self) -> None:
+        """Write the manifest atomically (a temporary file moved over the old one); the
+        caller holds the survey's lock."""
         data = {
             "format": SURVEY_FORMAT, "name": self.name, "created_utc": self.created_utc,
             "flights": [asdict(f) for f in self.flights],
@@ -207,13 +368,37 @@ class Survey:
             return SurveySiteNumbers()
 
     def save_site_numbers(self, numbers: SurveySiteNumbers) -> None:
-        """Keep ``numbers`` (see :meth:`site_numbers`), beside the manifest rather than in
+        """Keep ``numbers`` (see :meth:`site_numbers`) as they are, under the survey's
+        lock; numbers another damagemap kept since they were read are lost: keep numbers
+        with :meth:`update_site_numbers`. They are kept beside the manifest rather than in
         it: the map writes them whenever it is built, and must never write an older
         manifest over a flight just added."""
-        data = {"flight_sites": {key: sorted(numbers.flight_sites[key]) for key in sorted(numbers.flight_sites)},
-                "places": {str(n): list(numbers.places[n]) for n in sorted(numbers.places)}}
-        _write_whole(self.site_numbers_path, json.dumps(data, separators=(",", ":")) + "\n",
-                     "the survey's site numbers")
+        with survey_lock(self.folder):
+            self._write_site_numbers(_site_numbers_text(numbers))
+
+    def update_site_numbers(self, change: Callable[[SurveySiteNumbers], T]) -> T:
+        """Apply ``change`` to the site numbers as they are kept now (read afresh under
+        the survey's lock, :func:`survey_lock`) and keep them when it changed them,
+        atomically across processes; ``change``'s result. A change that raises keeps
+        nothing.
+
+        Raises
+        ------
+        SurveyError
+            Naming the folder or file: the survey in use by another damagemap for longer
+            than :data:`LOCK_WAIT_S`, or its folder cannot be written.
+        """
+        with survey_lock(self.folder):
+            numbers = self.site_numbers()
+            before = _site_numbers_text(numbers)
+            result = change(numbers)
+            after = _site_numbers_text(numbers)
+            if after != before:
+                self._write_site_numbers(after)
+            return result
+
+    def _write_site_numbers(self, text: str) -> None:
+        _write_whole(self.site_numbers_path, text, "the survey's site numbers")
 
     # ------------------------------------------------------------------ flights
 
@@ -283,6 +468,12 @@ class Survey:
         return [d.mark() for d in self.decisions]
 
 
+def _site_numbers_text(numbers: SurveySiteNumbers) -> str:
+    data = {"flight_sites": {key: sorted(numbers.flight_sites[key]) for key in sorted(numbers.flight_sites)},
+            "places": {str(n): list(numbers.places[n]) for n in sorted(numbers.places)}}
+    return json.dumps(data, separators=(",", ":")) + "\n"
+
+
 def _resolved(path: Path) -> Path:
     try:
         return path.resolve()
@@ -317,5 +508,5 @@ def survey_of_project(project: str | os.PathLike[str]) -> Survey | None:
     return None
 
 
-__all__ = ["FlightRecord", "PlaceDecision", "SITE_NUMBERS_FILE", "SURVEY_FILE", "Survey", "SurveyError",
-           "SurveySiteNumbers", "survey_folder_of", "survey_of_project"]
+__all__ = ["FlightRecord", "LOCK_FILE", "LOCK_WAIT_S", "PlaceDecision", "SITE_NUMBERS_FILE", "SURVEY_FILE", "Survey",
+           "SurveyError", "SurveySiteNumbers", "survey_folder_of", "survey_lock", "survey_of_project"]

@@ -6,6 +6,11 @@ with :mod:`services.cluster`) and mapped on its own (:func:`services.maps.damage
 :func:`survey_map` fuses the flights' sites into one map
 (:func:`geo.survey_fusion.fuse_flights`).
 
+Every change of the manifest (a flight added or taken out, a decision recorded, site
+numbers kept) is applied under the survey's lock to the manifest as it is then
+(:meth:`core.survey.Survey.update`), so damagemaps changing one survey at once lose
+none of each other's changes; the :class:`Survey` given becomes the survey as written.
+
 Review decisions are the survey's, keyed by place: :func:`decide` records one in the
 manifest and applies it, as one edit per flight (:func:`core.sites.site_decision`), to
 the sightings every flight has of that site, so each flight's project and exports
@@ -102,15 +107,17 @@ def add_flight(
 ) -> FlightRecord:
     """Add a flight (its project created under ``flights/`` unless ``project`` names
     one) and save the survey. The date defaults to the video's creation time, else the
-    telemetry's clock (:func:`_flight_date`)."""
+    telemetry's clock (:func:`_flight_date`). The flight is added to the manifest as it
+    is when the project is ready, under the survey's lock (:meth:`Survey.update`): a
+    flight another damagemap added meanwhile stays, and ``survey`` becomes the survey as
+    written."""
     from services.project import open_or_create_project
 
     video = Path(video)
     if not video.is_file():
         raise InputError(f"{str(video)!r}: video not found")
-    known = flight_of_video(survey, video)
-    if known is not None:  # its sites would count as seen by two flights
-        raise SurveyError(f"{str(video)!r} is flight {known} of survey {survey.name!r} already")
+    survey.refresh()  # the copy given may be older than what other damagemaps added since
+    _refuse_known_video(survey, video)
     name = name or survey.new_flight_name(video.stem if video.stem != "flight" else video.parent.name)
     if any(f.name == name for f in survey.flights):
         raise SurveyError(f"survey {survey.name!r} has a flight named {name!r} already")
@@ -127,9 +134,20 @@ def add_flight(
         name=name, project=survey.relative(project), video=str(video.resolve()),
         telemetry=None if found is None else str(found), date=date or _flight_date(video, found), drone=drone,
     )
-    survey.add_flight(record)
-    survey.save()
-    return record
+
+    def add(fresh: Survey) -> FlightRecord:
+        _refuse_known_video(fresh, video)  # added by another damagemap while the project was made
+        return fresh.add_flight(record)
+
+    return survey.update(add)
+
+
+def _refuse_known_video(survey: Survey, video: Path) -> None:
+    """Refuse a video that is a flight of ``survey`` already: its sites would count as
+    seen by two flights."""
+    known = flight_of_video(survey, video)
+    if known is not None:
+        raise SurveyError(f"{str(video)!r} is flight {known} of survey {survey.name!r} already")
 
 
 def flight_of_video(survey: Survey, video: Path) -> str | None:
@@ -147,17 +165,10 @@ def flight_of_video(survey: Survey, video: Path) -> str | None:
 
 
 def remove_flight(survey: Survey, name: str) -> FlightRecord:
-    """Take flight ``name`` out of the survey and save it; its project and video stay on
-    disk (``survey add`` of its video under the same name brings it back, analysis and
-    reviews included)."""
-    index = survey.flights.index(survey.flight(name))
-    flight = survey.remove_flight(name)
-    try:
-        survey.save()
-    except SurveyError:
-        survey.flights.insert(index, flight)  # the survey in memory stays the one on disk
-        raise
-    return flight
+    """Take flight ``name`` out of the survey and save it (under the survey's lock, as it
+    is now: :meth:`Survey.update`); its project and video stay on disk (``survey add`` of
+    its video under the same name brings it back, analysis and reviews included)."""
+    return survey.update(lambda fresh: fresh.remove_flight(name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,30 +411,37 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> Sur
 def _keep_site_numbers(survey: Survey, built: SurveyMap) -> None:
     """Give the survey's sites the numbers they had (:func:`geo.site_numbers.kept_numbers`,
     keyed by the flights' sites they join, whose own numbers stay; a tie goes to the site
-    nearer where the number was given) and keep them
-    (:meth:`core.survey.Survey.save_site_numbers`). A survey whose folder cannot be
-    written keeps its numbers for this map only."""
+    nearer where the number was given) and keep them, numbered from the numbers kept now
+    and under the survey's lock (:meth:`core.survey.Survey.update_site_numbers`), so two
+    maps built at once never give one number to two sites. A survey whose folder cannot
+    be written (or that another damagemap holds too long) keeps its numbers for this map
+    only. Only ``site_numbers.json`` is written, never the manifest: ``survey`` may be
+    older than a flight just added."""
     from core.sites import distance_m
+    from core.survey import SurveySiteNumbers
     from geo.site_numbers import kept_numbers
 
-    kept = survey.site_numbers()
     keys = [[f"{e.flight}#{e.flight_site_id}" for e in site.evidence] for site in built.sites]
 
-    def distance(k: int, number: int) -> float:
-        place = kept.places.get(number)
-        site = built.sites[k]
-        return 0.0 if place is None else distance_m(site.lon_deg, site.lat_deg, *place)
+    def give_numbers(kept: SurveySiteNumbers) -> list[int]:
+        def distance(k: int, number: int) -> float:
+            place = kept.places.get(number)
+            site = built.sites[k]
+            return 0.0 if place is None else distance_m(site.lon_deg, site.lat_deg, *place)
 
-    numbers, remember = kept_numbers(keys, kept.flight_sites, distance=distance)
-    if remember:
+        numbers, remember = kept_numbers(keys, kept.flight_sites, distance=distance)
         for key, n in remember.items():
             kept.flight_sites.setdefault(key, set()).add(n)
-        for site, n in zip(built.sites, numbers):
-            kept.places.setdefault(n, (round(site.lon_deg, 7), round(site.lat_deg, 7)))
-        try:
-            survey.save_site_numbers(kept)
-        except SurveyError as exc:
-            _log.info("survey site numbers not kept: %s", exc)
+        if remember:
+            for site, n in zip(built.sites, numbers):
+                kept.places.setdefault(n, (round(site.lon_deg, 7), round(site.lat_deg, 7)))
+        return numbers
+
+    try:
+        numbers = survey.update_site_numbers(give_numbers)
+    except SurveyError as exc:
+        _log.info("survey site numbers not kept: %s", exc)
+        numbers = give_numbers(survey.site_numbers())
     built.sites = sorted((site if site.id == n else replace(site, id=n) for site, n in zip(built.sites, numbers)),
                          key=lambda site: site.id)
 
@@ -555,8 +573,8 @@ def decide(
         raise InputError("a survey decision accepts, rejects or relabels a site; 'pending' is none of them")
     author = author or current_user()
     count = _apply_to_flights(survey, site, decision, author=author, only_undecided=False)
-    survey.add_decision(PlaceDecision(site.lon_deg, site.lat_deg, review, level, author))
-    survey.save()
+    place = PlaceDecision(site.lon_deg, site.lat_deg, review, level, author)
+    survey.update(lambda fresh: fresh.add_decision(place))  # beside what others decided meanwhile
     return count
 
 
