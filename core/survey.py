@@ -63,11 +63,26 @@ class SurveyError(InputError):
     """A survey folder or manifest that cannot be used (named in the message)."""
 
 
+def _new_file_mode() -> int:
+    """The mode a file created here gets (read and write less the process's umask), for a
+    temporary file made private (0600) that takes a shared file's place: the survey
+    folder may be a team's."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o644
+
+
 def _write_whole(path: Path, text: str, what: str) -> None:
     """Write ``text`` to a temporary file beside ``path`` and move it over ``path``: a
     crash leaves the old file or the new one, never half of one."""
     try:
         handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+        if hasattr(os, "fchmod"):
+            os.fchmod(handle, _new_file_mode())
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
             out.flush()

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import os
 import re
 from collections import Counter
 
@@ -484,3 +485,13 @@ def test_a_flights_status_counts_its_frames_that_were_no_look_at_the_ground(tmp_
     [status] = surveys.flight_statuses(Survey.open(tmp_path / "town"))
     assert (status.frames_analysed, status.frames_no_look) == (10, 1)
     assert analysed_text(status) == "10 frames, 1 too dark or blurred"
+
+
+def test_the_survey_manifest_is_readable_as_any_file_the_user_makes(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        survey = Survey.create(tmp_path / "shared", "team")
+        survey.save()
+    finally:
+        os.umask(previous)
+    assert (survey.folder / "survey.json").stat().st_mode & 0o777 == 0o644  # not 0600: a team shares it
