@@ -314,6 +314,9 @@ class MainWindow(QMainWindow):
         self.threshold_spin.setSingleStep(0.05)
         self.threshold_spin.setDecimals(2)
         self.threshold_spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        # the value typed counts on Enter (or when the box loses the focus), not at each key:
+        # "0.80" typed was taken as 0 at its first key, and the box then rewritten to 0.00
+        self.threshold_spin.setKeyboardTracking(False)
         for widget in (score_label, self.threshold_slider, self.threshold_spin):
             widget.setToolTip(THRESHOLD_TIP)
         self._show_threshold(self.document.score_threshold)

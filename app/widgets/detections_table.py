@@ -258,6 +258,7 @@ class DetectionsPanel(QWidget):
         self.score_filter.setSingleStep(0.05)
         self.score_filter.setDecimals(2)
         self.score_filter.setPrefix("score ≥ ")
+        self.score_filter.setKeyboardTracking(False)  # a value typed counts on Enter, not at its first key
         for widget in (self.level_filter, self.state_filter):
             widget.currentIndexChanged.connect(self._apply_filters)
         self.score_filter.valueChanged.connect(self._apply_filters)

@@ -220,6 +220,14 @@ def test_one_threshold_filters_the_frame_table_and_timeline(qtbot, window, proje
     assert window.threshold_spin.value() == 0.45 and table.proxy.rowCount() == 5
     doc.save_score_threshold()
     assert doc.store.project_settings().min_score == 0.45  # the map and the exports keep what is shown
+    for box, typed in ((window.threshold_spin, "0.80"), (table.score_filter, "0.35")):  # typed, then Enter
+        box.setFocus()
+        box.selectAll()
+        qtbot.keyClicks(box, typed)
+        assert doc.score_threshold == 0.45  # not at each key: "0" was taken as 0 and the box rewritten
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        assert doc.score_threshold == float(typed) == window.threshold_spin.value() == table.score_filter.value()
+        doc.set_score_threshold(0.45)
 
 
 def test_the_draw_hint_goes_with_draw_mode(qtbot, window, project):
