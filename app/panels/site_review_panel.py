@@ -182,6 +182,9 @@ class _KeyFilter(QObject):
         if kind == QEvent.Type.Leave:
             self.pointer_left.emit()
             return False
+        if kind == QEvent.Type.MouseButtonPress and watched is self._panel.site_list.viewport():
+            self._panel._current_at_press = self._panel.site_list.currentItem()  # before the press moves it
+            return False
         if kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and isinstance(event, QKeyEvent):
             key = Qt.Key(event.key())
             modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
@@ -251,6 +254,9 @@ class SiteReviewPanel(Panel):
         #: threshold shows its site again (a threshold that hid it moved the selection on)
         self._chosen: int | None = None
         self._moving = False  # the panel, not the reviewer, is moving the selection
+        self._current_at_press: QListWidgetItem | None = None  # the current row when the mouse went down
+        #: (run, detection) -> the detection as drawn and its list thumbnail
+        self._thumbnails: dict[tuple[int, int], tuple[Detection, QIcon]] = {}
         self._grid_key: object = None
         self._thumb_queue: list[QListWidgetItem] = []  # list rows still without a thumbnail
         self._grid_queue: list[QListWidgetItem] = []  # grid tiles whose crops are not asked for yet
@@ -337,6 +343,7 @@ class SiteReviewPanel(Panel):
             view.viewport().installEventFilter(self._keys)
         self._keys.pointer_left.connect(self._on_pointer_left)
         self.site_list.currentItemChanged.connect(self._on_current_site)
+        self.site_list.itemClicked.connect(self._on_row_clicked)
         self.site_list.itemSelectionChanged.connect(self._update_summary)
         self.grid.currentItemChanged.connect(self._on_current_tile)
         self.threshold.valueChanged.connect(lambda v: document.set_score_threshold(v / 100))
@@ -390,6 +397,7 @@ class SiteReviewPanel(Panel):
         self.review = None
         self._chosen = None
         self._decided.clear()
+        self._thumbnails.clear()
         self.site_list.clear()
         self._rows = []
         self.grid.clear()
@@ -498,10 +506,14 @@ class SiteReviewPanel(Panel):
                 font.setStrikeOut(True)
                 row.setFont(font)
             row.setToolTip(item.reason + survey_text)
-            row.setSizeHint(QSize(-1, self.THUMB_PX + 6))  # icons arriving later do not move the rows
+            thumbnail = self._thumbnail(review.run_id, item.site.best_detection_id)
+            # a picture from the start (the one drawn before the rebuild, else a placeholder): a row
+            # is as tall before its thumbnail arrives as after, so the rows do not move
+            row.setIcon(thumbnail or self._placeholder)
             self.site_list.addItem(row)
             self._rows.append((row, item.site.site_id, item.site.decided))
-            self._thumb_queue.append(row)
+            if thumbnail is None:
+                self._thumb_queue.append(row)
         self._apply_row_filter(adjust_current=False)
         # the site an edit moved to, else the reviewer's place, else the site in view, else the first to decide
         row_index = None
@@ -528,10 +540,11 @@ class SiteReviewPanel(Panel):
         self._update_summary()
         shown = self.current_site()
         moved = shown is not None and shown_key is not None and shown_key not in shown.detection_ids
-        if (followed or moved) and shown is not None and not self.document.analysis_running:
-            # the site an edit left selected (a split's new site, a merge's), or another site than
-            # the one in view (the reviewer's place shown again): the player shows it, so that the
-            # next key acts on the site in view
+        first = shown is not None and shown_key is None  # the list's first pick (the project just opened)
+        if (followed or moved or first) and shown is not None and not self.document.analysis_running:
+            # the site an edit left selected (a split's new site, a merge's), another site than the
+            # one in view (the reviewer's place shown again), or the first site to decide: the player
+            # shows it, so that the next key acts on the site in view
             self.document.request_detection(shown.best_frame, shown.best_detection_id)
         self._update_threshold_count(filter_rows=False)  # filtered above
         self._update_buttons()
@@ -590,6 +603,8 @@ class SiteReviewPanel(Panel):
             1 for site_id in self._decided if (s := review.site(site_id)) is not None and not s.decided)
         total = len(review.queue)
         text = f"{total} sites · {total - decided} to decide · {decided} decided"
+        if total and decided == total and not self.show_decided.isChecked():
+            text += ": check Show decided to list them"
         selected = len(self.selected_sites())
         if selected > 1:  # what the next key will decide
             text += f" · {selected} selected: A, X, 1-3 decide them all"
@@ -606,8 +621,10 @@ class SiteReviewPanel(Panel):
             return
         kept = review.kept_at(value)
         unconfirmed = len(kept & review.unconfirmed)
-        text = f"{value:.2f}: {len(kept) - unconfirmed} sites"
-        self.threshold_label.setText(text + (f" + {unconfirmed} unconfirmed" if unconfirmed else ""))
+        text = f"{value:.2f}: {len(kept) - unconfirmed} sites" + (f" + {unconfirmed} unconfirmed" if unconfirmed else "")
+        if value < review.min_score - 1e-9:  # the sites under the old threshold are still being fused
+            text = f"{value:.2f}: counting…"
+        self.threshold_label.setText(text)
         if filter_rows:
             self._apply_row_filter(kept=review.listed_at(value))
 
@@ -637,6 +654,8 @@ class SiteReviewPanel(Panel):
                 self.site_list.setCurrentRow(following if following is not None else -1)
         finally:
             self._moving = False
+        self._update_summary()
+        self._update_buttons()
 
     # ------------------------------------------------------------------ pictures
     def _start_pictures(self) -> None:
@@ -701,9 +720,23 @@ class SiteReviewPanel(Panel):
             detection = None if crop is None else self.document.detection(detection_id)
             if crop is not None and detection is not None:
                 frames = int(item.data(LOOK_FRAMES_ROLE) or 1) if kind == "grid" else 1
-                item.setIcon(QIcon(crop_pixmap(*crop, detection, side, badge=f"×{frames}" if frames > 1 else "")))
+                icon = QIcon(crop_pixmap(*crop, detection, side, badge=f"×{frames}" if frames > 1 else ""))
+                item.setIcon(icon)
+                if kind == "list":  # kept for the rebuilds to come: decoded once, not after every edit
+                    self._thumbnails[(int(key), detection_id)] = (detection, icon)  # type: ignore[call-overload]
         if kind == "list" and not self._thumb_queue and self.site_list.currentItem() is not None:
             self.site_list.scrollToItem(self.site_list.currentItem())
+
+    def _thumbnail(self, run_id: int, detection_id: int | None) -> QIcon | None:
+        """The list thumbnail drawn before of a site whose best sighting is ``detection_id``,
+        while that detection is as it was drawn (an edit of its level, box or mask draws it
+        again); ``None`` when there is none to keep."""
+        if detection_id is None:
+            return None
+        kept = self._thumbnails.get((run_id, detection_id))
+        if kept is None or self.document.detection(detection_id) != kept[0]:
+            return None
+        return kept[1]
 
     def _fill_grid(self, site: SiteSummary | None) -> None:
         """The site's best crops, one per distinct look (a hover's frames are one), in
@@ -786,6 +819,14 @@ class SiteReviewPanel(Panel):
         if site is not None:
             self.document.request_detection(site.best_frame, site.best_detection_id)
 
+    def _on_row_clicked(self, row: QListWidgetItem) -> None:
+        """A click on the row that was already current shows its site again (the player
+        may have moved on since; a click on another row is :meth:`_on_current_site`'s)."""
+        site = self.current_site()
+        again = row is self._current_at_press is self.site_list.currentItem()
+        if again and site is not None and self.document.is_open:
+            self.document.request_detection(site.best_frame, site.best_detection_id)
+
     def _on_current_tile(self, tile: QListWidgetItem | None, _previous: object = None) -> None:
         if tile is not None:
             self.document.request_detection(int(tile.data(FRAME_ROLE)), int(tile.data(DETECTION_ROLE)))
@@ -832,7 +873,7 @@ class SiteReviewPanel(Panel):
         rejected = has_site and self._is_rejected(site)
         for name, button in self.buttons.items():
             if name in ("next", "previous"):
-                button.setEnabled(self.site_list.count() > 0)
+                button.setEnabled(any(not row.isHidden() for row, _, _ in self._rows))
             else:  # a rejected site is on no map: split or merged, it would be nowhere
                 button.setEnabled(has_site and not (rejected and name in ("split", "merge")))
 
@@ -914,6 +955,10 @@ class SiteReviewPanel(Panel):
         if not self.show_decided.isChecked():
             for index in rows:
                 self.site_list.item(index).setHidden(True)
+            if following is None:  # every site decided and hidden: no key may act on one not shown
+                self.site_list.setCurrentRow(-1)
+                self._update_summary()
+                self._update_buttons()
 
     def split(self) -> None:
         """The crops selected in the grid become a site of their own."""

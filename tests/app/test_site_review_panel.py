@@ -407,10 +407,11 @@ def test_a_site_clicked_on_the_map_opens_its_crops_and_a_crop_hovered_seeks_ther
     assert map_panel.map_widget.highlighted_site.best_detection_id == target.best_detection_id
 
 
-def test_reopening_rings_nothing_on_the_map_when_nothing_is_selected(qtbot, window, project):
+def test_reopening_rings_on_the_map_only_the_site_selected(qtbot, window, project):
     from app.panels.map_panel import MapPanel
 
     map_panel = window.panel(MapPanel)
+    sites_panel = window.panel(SiteReviewPanel)
     with qtbot.waitSignal(map_panel.map_updated, timeout=30_000):
         assert window.open_path(project)
     qtbot.waitUntil(lambda: not map_panel.busy, timeout=30_000)
@@ -420,8 +421,11 @@ def test_reopening_rings_nothing_on_the_map_when_nothing_is_selected(qtbot, wind
     window.close_project()
     with qtbot.waitSignal(map_panel.map_updated, timeout=30_000):
         assert window.open_path(project)
-    qtbot.waitUntil(lambda: not map_panel.busy, timeout=30_000)
-    assert window.document.selected_id is None and map_panel.map_widget.highlighted_site is None
+    qtbot.waitUntil(lambda: not map_panel.busy and sites_panel.review is not None, timeout=30_000)
+    selected = window.document.selected_id  # the first site to decide, which the player shows
+    assert selected == sites_panel.current_site().best_detection_id
+    item = map_panel.map_widget._site_of_detection.get(selected)
+    assert map_panel.map_widget.highlighted_site == (None if item is None else item.site)  # no stale ring
 
 
 def test_the_panel_says_when_the_sites_will_come(qtbot, project, errors):
@@ -605,3 +609,72 @@ def test_a_crop_badge_is_drawn_in_its_top_right_corner_only(qapp):
     assert min(x for x, _ in changed) > 104 // 2 and max(y for _, y in changed) < 104 // 3  # the top right corner
     assert any(badged.pixelColor(x, y).lightness() > 230 for x, y in changed)  # white text on a dark ground
     assert any(badged.pixelColor(x, y).lightness() < 60 for x, y in changed)
+
+
+def test_the_site_selected_on_opening_is_the_one_the_player_shows_and_a_click_on_it_shows_it_again(
+        qtbot, project, errors):
+    doc = ProjectDocument()
+    panel = SiteReviewPanel(doc)
+    qtbot.addWidget(panel)
+    panel.resize(520, 700)
+    panel.show()
+    requests = []
+    doc.detection_requested.connect(lambda frame, detection: requests.append((frame, detection)))
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.open_path(project)
+    first = panel.current_site()
+    assert first is not None and requests == [(first.best_frame, first.best_detection_id)]  # A acts on what is seen
+    requests.clear()
+    rect = panel.site_list.visualItemRect(panel.site_list.currentItem())
+    qtbot.mouseClick(panel.site_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert requests == [(first.best_frame, first.best_detection_id)]  # the player moved on: shown again
+    requests.clear()
+    other = panel.site_list.visualItemRect(panel.site_list.item(1))
+    qtbot.mouseClick(panel.site_list.viewport(), Qt.MouseButton.LeftButton, pos=other.center())
+    second = panel.current_site()
+    assert second != first and requests == [(second.best_frame, second.best_detection_id)]  # once, not twice
+    doc.close()
+    assert errors == []
+
+
+def test_a_rebuilt_list_keeps_the_thumbnails_drawn_and_its_rows_do_not_move(qtbot, panel):
+    qtbot.waitUntil(lambda: panel.thumbnails_done, timeout=10_000)
+    placeholder = panel._placeholder.cacheKey()
+    rows = panel.site_list
+    heights = [rows.visualItemRect(rows.item(i)).height() for i in range(rows.count())]
+    first = panel.current_site()
+    rows.setFocus()
+    _press(qtbot, panel, rows, Qt.Key.Key_2)  # relabel: the map and the list are built again
+    # at once, before any crop is decoded again: the other sites' pictures, the rows as tall as before
+    others = [i for i in range(rows.count()) if panel._rows[i][1] != first.site_id]
+    assert others and all(rows.item(i).icon().cacheKey() != placeholder for i in others)
+    assert [rows.visualItemRect(rows.item(i)).height() for i in range(rows.count())] == heights
+    relabelled = rows.item(panel._row_of(first.site_id))
+    assert relabelled.icon().cacheKey() == placeholder  # its outline's colour changed: drawn again
+    qtbot.waitUntil(lambda: panel.thumbnails_done, timeout=10_000)
+    assert relabelled.icon().cacheKey() != placeholder
+
+
+def test_with_every_site_decided_and_hidden_no_key_acts_and_the_panel_says_where_they_are(qtbot, panel):
+    panel.show_decided.setChecked(False)
+    panel.site_list.setFocus()
+    decided = []
+    for _ in range(3):  # the last key leaves no site to decide
+        decided.append(panel.current_site())
+        qtbot.keyClick(panel.site_list, Qt.Key.Key_A)
+    assert len({s.site_id for s in decided}) == 3
+    assert panel.current_site() is None and not panel.buttons["accept"].isEnabled()  # at once, not after the rebuild
+    assert not panel.buttons["next"].isEnabled() and not panel.buttons["previous"].isEnabled()
+    assert panel.summary.text().endswith("3 decided: check Show decided to list them")
+    count = panel.document.undo_stack.count()
+    qtbot.keyClick(panel.site_list, Qt.Key.Key_X)  # acts on nothing
+    assert panel.document.undo_stack.count() == count
+    panel.show_decided.setChecked(True)
+    assert panel.summary.text() == "3 sites · 0 to decide · 3 decided" and panel.buttons["next"].isEnabled()
+
+
+def test_the_threshold_label_does_not_count_from_the_old_map_below_its_threshold(qtbot, panel):
+    doc = panel.document
+    assert panel.threshold_label.text().startswith(f"{doc.score_threshold:.2f}: ")
+    doc.set_score_threshold(doc.score_threshold - 0.2)  # below the map's minimum: fused again later
+    assert panel.threshold_label.text() == f"{doc.score_threshold:.2f}: counting…"
