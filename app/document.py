@@ -361,9 +361,9 @@ class ProjectDocument(QObject):
         undo, redo = session.restore_history()
         if not undo and not redo:
             return
+        done, undone = session.step_texts()
         commands = []
-        for i in range(undo + redo):
-            text = "earlier edit" if i < undo else "undone edit"
+        for text in (*done, *undone):
             command = ReviewCommand(session, None, text, self._on_changes, restored=True)
             command.inert = True
             self.undo_stack.push(command)

@@ -39,7 +39,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -525,6 +526,33 @@ class ReviewSession:
             self._undo, self._redo = [], []
         return len(self._undo), len(self._redo)
 
+    def step_texts(self) -> tuple[list[str], list[str]]:
+        """What each step of the undo and the redo stack did, oldest first, worded as the
+        app words an edit when it is made ("Accept site #7 (14 sightings)"): for the
+        steps :meth:`restore_history` rebuilt, whose words were not kept."""
+        numbers: dict[int, set[int]] | None = None
+
+        def site_number(ids: Iterable[int]) -> str:
+            nonlocal numbers
+            if numbers is None:
+                numbers = self.store.site_numbers(self.run_id)
+            votes = Counter(n for i in ids for n in numbers.get(i, ()))
+            return "" if not votes else f" #{max(votes, key=lambda n: (votes[n], -n))}"
+
+        def text(entry: _Entry | _GroupEntry | _RegroupEntry) -> str:
+            if isinstance(entry, _RegroupEntry):
+                group = next((g for g in self.store.site_groups(self.run_id, active_only=False)
+                              if g.id == entry.group_id), None)
+                count = len(entry.changes.detection_ids)
+                if group is not None and group.kind == "split":
+                    return f"Split {count} sightings off a site"
+                return f"Merge sites ({count} sightings)"
+            if isinstance(entry, _GroupEntry):
+                return _group_text(entry, site_number)
+            return _entry_text(entry)
+
+        return [text(e) for e in self._undo], [text(e) for e in reversed(self._redo)]
+
     # ---------------------------------------------------------------- progress
 
     def pending_count(self) -> int:
@@ -552,6 +580,47 @@ class ReviewSession:
 
 _GROUP_TAG = re.compile(r"^(?P<kind>\w+)\|group (?P<i>\d+)/(?P<n>\d+)(?: site (?P<site>\d+))?$")
 _REGROUP_TAG = re.compile(r"^RegroupSite\|(?P<group>\d+)$")
+
+
+def _entry_text(entry: _Entry) -> str:
+    """One detection's edit, as the app words it."""
+    kind, after, name = entry.kind.split("|", 1)[0], entry.after, f"#{entry.detection_id}"
+    if kind == "AddDetection":
+        return "Add outline"
+    if kind == "DeleteDetection":
+        return f"Delete {name}"
+    if kind == "SetMask":
+        return f"Reshape {name}"
+    if kind == "Relabel" and "level" in after:
+        return f"Relabel {name} as {DamageLevel(after['level']).label}"
+    review = after.get("review")
+    verb = "Accept" if review is ReviewState.ACCEPTED else "Reject" if review is ReviewState.REJECTED else "Reset"
+    return f"{verb} {name}"
+
+
+def _group_text(entry: _GroupEntry, site_number: Callable[[Iterable[int]], str]) -> str:
+    """A decision on one site or several (or a group of edits), as the app words it."""
+    parts = entry.parts
+    sightings = f"{len(parts)} sighting{'' if len(parts) == 1 else 's'}"
+    levels = {part.after.get("level") for part in parts}
+    reviews = {part.after.get("review") for part in parts}
+    level = next(iter(levels)) if len(levels) == 1 else None
+    if level is not None:
+        verb = f"Relabel {{}} as {DamageLevel(level).label}"
+    elif reviews == {ReviewState.ACCEPTED}:
+        verb = "Accept {}"
+    elif reviews == {ReviewState.REJECTED}:
+        verb = "Reject {}"
+    else:
+        verb = "Decide {}"
+    sites = len(entry.decision_ids)
+    if sites == 1:
+        named = "site" + site_number(part.detection_id for part in parts)
+    elif sites > 1:
+        named = f"{sites} sites"
+    else:
+        named = f"{len(parts)} detections"
+    return f"{verb.format(named)} ({sightings})"
 
 
 def _group_kind(kind: str, i: int, n: int, decision_id: int | None) -> str:

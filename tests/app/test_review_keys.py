@@ -119,11 +119,14 @@ def test_undo_history_survives_closing_and_reopening(qtbot, window, project, err
     second = window.selected_id
     qtbot.keyClick(view, Qt.Key.Key_3)
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the relabel waits for a redo
+    texts = (doc.undo_stack.undoText(), doc.undo_stack.redoText())
+    assert texts == (f"Accept #{first}", f"Relabel #{second} as Debris")
     window.close_project()
     assert not window.undo_action.isEnabled()
 
     assert window.open_path(project)
     assert doc.undo_stack.index() == 1 and doc.undo_stack.count() == 2
+    assert (doc.undo_stack.undoText(), doc.undo_stack.redoText()) == texts  # not "earlier edit" / "undone edit"
     assert window.undo_action.isEnabled() and window.redo_action.isEnabled()
     assert review_history_steps(doc.store, doc.run_id) == (1, 1)
     from app.commands.info import describe_project

@@ -678,3 +678,17 @@ def test_the_threshold_label_does_not_count_from_the_old_map_below_its_threshold
     assert panel.threshold_label.text().startswith(f"{doc.score_threshold:.2f}: ")
     doc.set_score_threshold(doc.score_threshold - 0.2)  # below the map's minimum: fused again later
     assert panel.threshold_label.text() == f"{doc.score_threshold:.2f}: counting…"
+
+
+def test_a_reopened_project_names_its_site_decisions_on_the_undo_stack_as_they_were_made(qtbot, panel, project):
+    doc = panel.document
+    panel.site_list.setFocus()
+    site = panel.current_site()
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_2)  # relabel the site as Severe
+    said = doc.undo_stack.undoText()
+    assert said == f"Relabel site #{site.site_id} as Severe ({len(site.sightings)} sighting" + (
+        "" if len(site.sightings) == 1 else "s") + ")"
+    doc.close()
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.open_path(project)
+    assert doc.undo_stack.undoText() == said
