@@ -68,6 +68,9 @@ class ProjectDocument(QObject):
         A short message for the status bar.
     sites_changed()
         The run's damage sites were read again (:meth:`site_assignments` gives them).
+    stepped(object)
+        An undo or a redo (not an edit as it is made): what it changed
+        (``core.review.Changes``), for the views to go to it.
     """
 
     opened = Signal()
@@ -83,6 +86,7 @@ class ProjectDocument(QObject):
     score_threshold_changed = Signal(float)
     notice = Signal(str)
     sites_changed = Signal()
+    stepped = Signal(object)
     flight_in_survey_changed = Signal()
 
     #: A burst of threshold changes (a slider drag) is saved to the project once, this
@@ -364,7 +368,7 @@ class ProjectDocument(QObject):
         done, undone = session.step_texts()
         commands = []
         for text in (*done, *undone):
-            command = ReviewCommand(session, None, text, self._on_changes, restored=True)
+            command = ReviewCommand(session, None, text, self._on_changes, restored=True, on_step=self.stepped.emit)
             command.inert = True
             self.undo_stack.push(command)
             commands.append(command)
@@ -557,7 +561,7 @@ class ProjectDocument(QObject):
         """Apply a review edit through the undo stack; raises what the session raised."""
         if self.session is None:
             raise StoreError("nothing to review yet: run the analysis first")
-        command = ReviewCommand(self.session, edit, text, self._on_changes)
+        command = ReviewCommand(self.session, edit, text, self._on_changes, on_step=self.stepped.emit)
         self.undo_stack.push(command)
         if command.error is not None:
             raise command.error

@@ -32,11 +32,13 @@ class ReviewCommand(QUndoCommand):
         on_changes: Callable[[Changes], None],
         *,
         restored: bool = False,
+        on_step: Callable[[Changes], None] | None = None,
     ) -> None:
         super().__init__(text)
         self._session = session
         self._edit = edit
         self._on_changes = on_changes
+        self._on_step = on_step  # an undo or a redo (not the edit made): what it changed
         self._applied_once = restored  # a step of a reopened history: the session holds it already
         #: While ``True`` the command mirrors nothing (rebuilding a reopened history).
         self.inert = False
@@ -58,6 +60,8 @@ class ReviewCommand(QUndoCommand):
             self.first_changes = changes
         else:
             changes = self._session.redo()
+            if changes is not None and self._on_step is not None:
+                self._on_step(changes)
         if changes is not None:
             self._on_changes(changes)
 
@@ -65,5 +69,7 @@ class ReviewCommand(QUndoCommand):
         if self.inert:
             return
         changes = self._session.undo()
+        if changes is not None and self._on_step is not None:
+            self._on_step(changes)
         if changes is not None:
             self._on_changes(changes)

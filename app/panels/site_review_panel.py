@@ -22,6 +22,7 @@ site of their own, ``M`` merge the selected sites (one selected: with its neares
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -362,6 +363,7 @@ class SiteReviewPanel(Panel):
         document.detections_changed.connect(self._on_data_changed)
         document.analysis_running_changed.connect(self._on_analysis_running_changed)
         document.selection_changed.connect(self._on_selection_changed)
+        document.stepped.connect(self._on_stepped)
         document.score_threshold_changed.connect(self._update_threshold_count)
         self._update_threshold_count()
         self._update_buttons()
@@ -818,6 +820,38 @@ class SiteReviewPanel(Panel):
         self._update_buttons()
         if site is not None:
             self.document.request_detection(site.best_frame, site.best_detection_id)
+
+    def _on_stepped(self, changes: object) -> None:
+        """An undo or a redo: the list goes to the site it changed (a reviewer takes back
+        what they just did, and sees it), now where its row is shown, else once the list
+        is read again; a decision made since the list was read is unmarked at once."""
+        review = self.review
+        ids = getattr(changes, "detection_ids", frozenset())
+        if review is None or not ids:
+            return
+        touched = Counter(site.site_id for i in ids if (site := review.site_of_detection(i)) is not None)
+        if not touched:
+            return
+        site = review.site(touched.most_common(1)[0][0])
+        if site is None:
+            return
+        index = self._row_of(site.site_id)
+        if index is not None and self._decided.pop(site.site_id, None) is not None:
+            row = self.site_list.item(index)
+            reason = next((item.reason for item in review.queue if item.site.site_id == site.site_id), "")
+            row.setText(self._row_text(site, reason + self._survey_text(site)))
+            row.setForeground(QBrush(QColor("#777777")) if site.decided else QBrush())
+            font = row.font()
+            font.setStrikeOut(site.site_id in review.rejected)
+            row.setFont(font)
+            self._apply_row_filter(adjust_current=False)
+        self._follow_key = _site_key(site)
+        if index is not None and not self.site_list.item(index).isHidden():
+            if index == self.site_list.currentRow():
+                self.document.request_detection(site.best_frame, site.best_detection_id)
+            else:
+                self.site_list.setCurrentRow(index)  # the player shows it (_on_current_site)
+        self._update_summary()
 
     def _on_row_clicked(self, row: QListWidgetItem) -> None:
         """A click on the row that was already current shows its site again (the player

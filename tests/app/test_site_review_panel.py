@@ -692,3 +692,25 @@ def test_a_reopened_project_names_its_site_decisions_on_the_undo_stack_as_they_w
     with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
         doc.open_path(project)
     assert doc.undo_stack.undoText() == said
+
+
+def test_undo_goes_back_to_the_site_it_changes_and_unmarks_it_at_once(qtbot, panel):
+    doc = panel.document
+    panel.site_list.setFocus()
+    site = panel.current_site()
+    qtbot.keyClick(panel.site_list, Qt.Key.Key_X)  # decided, marked, and the list moves on
+    assert panel.current_site().site_id != site.site_id
+    row = panel.site_list.item(panel._row_of(site.site_id))
+    assert row.text().endswith("decided: rejected") and row.font().strikeOut()
+    requests = []
+    doc.detection_requested.connect(lambda frame, detection: requests.append((frame, detection)))
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.undo_stack.undo()  # at once, before the list is read again:
+        assert panel.current_site().site_id == site.site_id
+        assert requests[-1] == (site.best_frame, site.best_detection_id)
+        assert not row.text().endswith("decided: rejected") and not row.font().strikeOut()
+        assert panel.summary.text().endswith("0 decided")
+    assert panel.current_site().site_id == site.site_id and not panel.current_site().decided  # and once read
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.undo_stack.redo()
+    assert panel.current_site().site_id == site.site_id and panel.review.rejected == {site.site_id}
