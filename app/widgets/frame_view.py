@@ -137,23 +137,28 @@ class FrameItem(QGraphicsItem):
         pad = 2 / scale
         width = metrics.horizontalAdvance(text) + 2 * pad
         height = metrics.height() + 2 * pad
-        x1, y1, _x2, y2 = det.box_xyxy_px
-        candidates = [y1 - height, y2] + [y2 + k * height for k in range(1, 4)]
-        rect = None
-        bottom = self._image.height()
-        for top in candidates:
-            if top < 0 or top + height > bottom:
-                continue  # labels stay on the frame
-            trial = QRectF(x1, top, width, height)
-            if not any(trial.intersects(other) for other in placed):
-                rect = trial
-                break
+        rect = label_rect(det.box_xyxy_px, width, height, self._image.width(), self._image.height(), placed)
         if rect is None:
             return  # no free place near the box: the box and the table still show it
         placed.append(rect)
         painter.fillRect(rect, QColor(colour.red(), colour.green(), colour.blue(), 210))
         painter.setPen(QColor(0, 0, 0))
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def label_rect(box: Sequence[float], width: float, height: float, frame_width: float, frame_height: float,
+               placed: Sequence[QRectF]) -> QRectF | None:
+    """Where a box's label goes: above it, else below it or stacked below, on the frame
+    (a box at the frame's right edge has its label moved left, not cut) and clear of the
+    labels ``placed``; ``None`` when no such place is free."""
+    left = max(0.0, min(float(box[0]), frame_width - width))
+    for top in [box[1] - height, box[3]] + [box[3] + k * height for k in range(1, 4)]:
+        if top < 0 or top + height > frame_height:
+            continue  # labels stay on the frame
+        trial = QRectF(left, top, width, height)
+        if not any(trial.intersects(other) for other in placed):
+            return trial
+    return None
 
 
 def _rect(box: Sequence[float]) -> QRectF:

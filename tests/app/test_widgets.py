@@ -350,3 +350,16 @@ def test_a_short_map_panel_starts_with_its_legend_folded_so_the_map_shows(qtbot)
     panel.resize(400, 600)
     qtbot.waitUntil(lambda: panel.viewport().height() > 500)
     assert not panel.legend_open  # folded by choice stays folded
+
+
+def test_a_label_at_the_frame_s_right_edge_is_moved_left_onto_the_frame_not_cut():
+    from PySide6.QtCore import QRectF
+
+    from app.widgets.frame_view import label_rect
+
+    rect = label_rect((590.0, 40.0, 640.0, 80.0), 70.0, 14.0, 640.0, 360.0, [])
+    assert rect == QRectF(570.0, 26.0, 70.0, 14.0)  # above the box, its right end on the frame's
+    below = label_rect((10.0, 5.0, 60.0, 30.0), 70.0, 14.0, 640.0, 360.0, [])
+    assert below == QRectF(10.0, 30.0, 70.0, 14.0)  # no room above: below
+    assert label_rect((10.0, 5.0, 60.0, 30.0), 70.0, 14.0, 640.0, 360.0,
+                      [QRectF(0, 0, 640, 360)]) is None  # no free place
