@@ -37,6 +37,9 @@ MIN_BEARING_SPEED_MPS = 1.0
 OVERHANG = 0.25
 #: Offsets within this many seconds of a whole quarter hour count as a clock-zone shift.
 ZONE_SLACK_S = 120.0
+#: An offset known to within this (seconds, one sigma) keeps its full confidence; a wider
+#: one has it scaled down (half at twice this): at 6 m/s, 0.3 s is 2 m on the ground.
+SURE_WITHIN_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,12 @@ class OffsetEstimate:
     def describe(self) -> list[tuple[str, str]]:
         """``(label, text)`` lines for a person."""
         offset = round(self.offset_s, 1) + 0.0  # never "-0.0"
-        advice = (f"give --offset {offset:.1f}" if self.reliable
-                  else "the best of a poor match: not one to give as --offset")
+        if abs(self.offset_s) <= self.uncertainty_s:
+            advice = "no offset to give: within its uncertainty of none"
+        elif self.reliable:
+            advice = f"give --offset {offset:.1f}"
+        else:
+            advice = "the best of a poor match: not one to give as --offset"
         lines = [("clock offset", f"{offset:+.1f} s ({advice})")]
         if self.zone_shift_h:
             lines.append(("time zone / DST", f"{self.zone_shift_h:+g} h shift plus {self.remainder_s:+.1f} s "
@@ -205,6 +212,27 @@ def _video_series(t_s: np.ndarray, values: np.ndarray, valid: np.ndarray, durati
     return _smooth(np.interp(grid, t_s[ok], values[ok]))
 
 
+def _part_offsets(matched: list[tuple[np.ndarray, np.ndarray]], origin: float,
+                  allowed_range: tuple[float, float]) -> list[float | None]:
+    """The best offset of the video's first three quarters alone, and of its last three
+    quarters, each matched as :func:`estimate_offset` matches the whole (``None`` where a
+    part does not move)."""
+    out: list[float | None] = []
+    length = min(len(video) for video, _ in matched)
+    quarter = length // 4
+    for first, last in ((0, length - quarter), (quarter, length)):
+        parts = [_sliding_correlation(video[first:last], padded) for video, padded in matched
+                 if float(np.std(video[first:last])) > 0.0]
+        if not parts or not quarter:
+            out.append(None)
+            continue
+        r = np.tanh(np.mean(np.arctanh(np.clip(parts, -0.9999, 0.9999)), axis=0))
+        offsets = -origin - (np.arange(len(r)) - first) * STEP_S
+        inside = (offsets >= allowed_range[0] - 1e-9) & (offsets <= allowed_range[1] + 1e-9)
+        out.append(float(offsets[int(np.argmax(np.where(inside, r, -np.inf)))]) if inside.any() else None)
+    return out
+
+
 def zone_shift_hours(offset_s: float) -> float:
     """The whole or quarter hours of a clock-zone shift within ``offset_s`` (0 if none):
     offsets of at least half an hour within :data:`ZONE_SLACK_S` of a quarter hour."""
@@ -244,6 +272,7 @@ def estimate_offset(
     notes: list[str] = []
     scores: list[np.ndarray] = []
     channels: list[str] = []
+    matched: list[tuple[np.ndarray, np.ndarray]] = []  # (video series, padded track series) of each channel
     pairs = [("speed", image_speed, motion.angular_speed), (f"turns ({motion.turn_source})", image_turn, motion.turn_deg_s)]
     if image_rotation is not None:
         pairs.append(("rotation", image_rotation, motion.turn_deg_s))
@@ -256,6 +285,7 @@ def estimate_offset(
         if len(r):
             scores.append(r)
             channels.append(name)
+            matched.append((video, padded))
     if not scores:
         return None
     # channels averaged as Fisher z: one clear match outweighs a vague one
@@ -287,11 +317,18 @@ def estimate_offset(
     n_independent = max(1.0, duration_s / SMOOTH_S)
     uncertainty = (math.sqrt(max(1.0 - best, 1e-4) / (curvature * n_independent)) if curvature > 0
                    else exclusion)
+    # A broad peak (one slow turn the whole clip long) fits a range of offsets almost as well:
+    # the clip's first and last three quarters, each matched alone, say how far the best moves.
+    allowed_range = (float(offsets[allowed].min()), float(offsets[allowed].max()))
+    moved = [abs(part - offset) for part in _part_offsets(matched, origin, allowed_range) if part is not None]
+    uncertainty = max(uncertainty, max(moved, default=0.0))
     # how much worse the runner-up explains the motion: unexplained shares compared
     residual = math.sqrt(max(0.0, 1.0 - best * best))
     runner_residual = 1.0 if runner is None else math.sqrt(max(0.0, 1.0 - min(max(runner, 0.0), 1.0) ** 2))
     ratio = runner_residual / max(residual, 1e-3)
     confidence = float(np.clip(best, 0.0, 1.0) * np.clip(ratio - 1.0, 0.0, 1.0))
+    if uncertainty > SURE_WITHIN_S:  # lined up well, but not to the tenth of a second
+        confidence *= SURE_WITHIN_S / uncertainty
     if len(channels) < 2:
         notes.append("only one motion series varies: " + ", ".join(channels))
     searched = (float(offsets[allowed].min()), float(offsets[allowed].max()))

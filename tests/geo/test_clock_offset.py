@@ -116,3 +116,40 @@ def test_a_noisy_match_has_low_confidence():
                                                  (300.0, 0.0), (5400.0 + 400.0, 0.0)])
 def test_zone_shift_hours(offset_s, hours):
     assert zone_shift_hours(offset_s) == hours
+
+
+def one_slow_turn_track(seconds: float = 10.0, step_s: float = 0.2) -> Track:
+    """A GPX-like track of a short clip alone: steady speed, one slow turn the whole clip long."""
+    t = np.arange(0.0, seconds, 0.01)
+    heading = 40.0 + 30.0 * (1 - np.cos(math.pi * t / seconds)) / 2  # 40 -> 70 degrees, gently
+    east = np.cumsum(np.sin(np.radians(heading)) * 6.0 * 0.01)
+    north = np.cumsum(np.cos(np.radians(heading)) * 6.0 * 0.01)
+    keep = np.arange(0, len(t), int(round(step_s / 0.01)))
+    m_per_deg_lat = 111_320.0
+    m_per_deg_lon = m_per_deg_lat * math.cos(math.radians(ORIGIN[1]))
+    samples = tuple(
+        TelemetrySample(t_s=START + float(t[k]), lat_deg=ORIGIN[1] + north[k] / m_per_deg_lat,
+                        lon_deg=ORIGIN[0] + east[k] / m_per_deg_lon, alt_abs_m=60.0)
+        for k in keep)
+    return Track(samples, None, "gpx", TimeBase.UTC)
+
+
+def test_one_slow_turn_is_not_an_offset_known_to_a_tenth_of_a_second():
+    """A short clip of one slow turn, from a track of the clip alone, where the camera turns
+    0.6 s before the course does (a drone yaws, then its course follows; the track's
+    heading is its course): the motions line up almost as well a second either way. The
+    estimate says so in its uncertainty and its confidence, and advises no offset, as the
+    clocks agree."""
+    track = one_slow_turn_track()
+    motion = track_motion(track, creation_time_utc=START)
+    t = np.arange(0.1, 10.0, 0.2)
+    rng = np.random.default_rng(1)
+    turn = 3.0 * np.interp(t + 0.6, motion.t_s, motion.turn_deg_s)
+    turn += 0.05 * turn.std() * rng.standard_normal(len(t))
+    speed = 40.0 * np.interp(t, motion.t_s, motion.angular_speed) + 0.2 * rng.standard_normal(len(t))
+    estimate = estimate_offset(track, t, speed, turn, duration_s=10.0, creation_time_utc=START)
+    assert estimate is not None and estimate.correlation > 0.9  # a good match, at the wrong offset
+    assert abs(estimate.offset_s) >= 0.3
+    assert estimate.uncertainty_s >= abs(estimate.offset_s)  # the truth, no offset, within it
+    assert estimate.confidence < 0.5 and not estimate.reliable  # so `--offset auto` leaves the clock as it is
+    assert "give --offset" not in dict(estimate.describe())["clock offset"]
