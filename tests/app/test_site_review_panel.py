@@ -104,12 +104,18 @@ def test_sites_are_listed_in_queue_order_with_reason_and_crops(qtbot, panel):
     assert panel.current_site().site_id == other.site_id
 
 
-def test_one_key_rejects_every_sighting_of_a_site_and_one_undo_takes_it_back(qtbot, panel):
-    doc = panel.document
+def _reject_the_largest_site(qtbot, panel):
+    """X on the site with the most sightings; the site as it was."""
     panel.site_list.setFocus()
     site = max(panel.review.sites, key=lambda s: len(s.sightings))
     panel.select_site(site.site_id)
     _press(qtbot, panel, panel.site_list, Qt.Key.Key_X)
+    return site
+
+
+def test_one_key_rejects_every_sighting_of_a_site_and_one_undo_takes_it_back(qtbot, panel):
+    doc = panel.document
+    site = _reject_the_largest_site(qtbot, panel)
     assert _states(doc, site) == {ReviewState.REJECTED}
     assert doc.undo_stack.count() == 1  # one step, not one per sighting
     # the rejected place left the map, and is listed last with the decided sites, struck through
@@ -130,10 +136,7 @@ def test_one_key_rejects_every_sighting_of_a_site_and_one_undo_takes_it_back(qtb
 
 def test_a_rejected_site_listed_is_taken_back_with_one_key_and_keeps_its_number(qtbot, panel):
     doc = panel.document
-    panel.site_list.setFocus()
-    site = max(panel.review.sites, key=lambda s: len(s.sightings))
-    panel.select_site(site.site_id)
-    _press(qtbot, panel, panel.site_list, Qt.Key.Key_X)
+    site = _reject_the_largest_site(qtbot, panel)
     panel.select_site(site.site_id)
     assert panel._is_rejected(panel.current_site())
     assert not panel.buttons["split"].isEnabled() and not panel.buttons["merge"].isEnabled()

@@ -29,6 +29,12 @@ def manoeuvring_track(seconds: float = 200.0, step_s: float = 1.0, *, seed: int 
                                zip(rng.uniform(0.1, 0.25, 3), rng.uniform(4, 23, 3), rng.uniform(0, 6, 3))))
         heading = 40.0 + sum(a * np.sin(2 * math.pi * t / p + f) for a, p, f in
                              zip(rng.uniform(4, 12, 3), rng.uniform(5, 29, 3), rng.uniform(0, 6, 3)))
+    return _flown(t, heading, speed, step_s)
+
+
+def _flown(t: np.ndarray, heading: np.ndarray, speed: np.ndarray | float, step_s: float) -> Track:
+    """The GPX-like track (UTC, absolute altitude, one sample every ``step_s``) of a flight
+    at ``heading`` (degrees) and ``speed`` (m/s) over ``t`` (a 0.01 s grid)."""
     east = np.cumsum(np.sin(np.radians(heading)) * speed * 0.01)
     north = np.cumsum(np.cos(np.radians(heading)) * speed * 0.01)
     keep = np.arange(0, len(t), int(round(step_s / 0.01)))
@@ -122,16 +128,7 @@ def one_slow_turn_track(seconds: float = 10.0, step_s: float = 0.2) -> Track:
     """A GPX-like track of a short clip alone: steady speed, one slow turn the whole clip long."""
     t = np.arange(0.0, seconds, 0.01)
     heading = 40.0 + 30.0 * (1 - np.cos(math.pi * t / seconds)) / 2  # 40 -> 70 degrees, gently
-    east = np.cumsum(np.sin(np.radians(heading)) * 6.0 * 0.01)
-    north = np.cumsum(np.cos(np.radians(heading)) * 6.0 * 0.01)
-    keep = np.arange(0, len(t), int(round(step_s / 0.01)))
-    m_per_deg_lat = 111_320.0
-    m_per_deg_lon = m_per_deg_lat * math.cos(math.radians(ORIGIN[1]))
-    samples = tuple(
-        TelemetrySample(t_s=START + float(t[k]), lat_deg=ORIGIN[1] + north[k] / m_per_deg_lat,
-                        lon_deg=ORIGIN[0] + east[k] / m_per_deg_lon, alt_abs_m=60.0)
-        for k in keep)
-    return Track(samples, None, "gpx", TimeBase.UTC)
+    return _flown(t, heading, 6.0, step_s)
 
 
 def test_one_slow_turn_is_not_an_offset_known_to_a_tenth_of_a_second():
