@@ -108,6 +108,11 @@ class FrameItem(QGraphicsItem):
         font.setPixelSize(max(4, round(12 / scale)))
         painter.setFont(font)
         placed: list[QRectF] = []
+        chosen = next((d for d in self._detections if d.id is not None and d.id == self._selected_id
+                       and style.visible(d)), None)
+        if chosen is not None and style.show_labels:  # its vertex handles: no other label goes under them
+            reach = (_VertexHandle.RADIUS + 1) / scale
+            placed.append(_rect(chosen.box_xyxy_px).adjusted(-reach, -reach, reach, reach))
         # Labels of the most confident first, so crowding hides the least useful ones' place.
         for det in sorted(self._detections, key=lambda d: -d.final_score):
             if not style.visible(det):
@@ -127,17 +132,21 @@ class FrameItem(QGraphicsItem):
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawRect(_rect(det.box_xyxy_px))
             if style.show_labels:
-                self._paint_label(painter, det, colour, scale, placed)
+                self._paint_label(painter, det, colour, scale, placed, clear_of_handles=selected)
 
-    def _paint_label(self, painter: QPainter, det: Detection, colour: QColor, scale: float, placed: list[QRectF]) -> None:
-        """A ``Level score`` tag above the box (below it, or stacked, where that is taken)."""
+    def _paint_label(self, painter: QPainter, det: Detection, colour: QColor, scale: float, placed: list[QRectF],
+                     *, clear_of_handles: bool = False) -> None:
+        """A ``Level score`` tag above the box (below it, or stacked, where that is taken);
+        ``clear_of_handles``: the selected outline's vertex handles sit on the box's edges,
+        so its tag keeps a handle's width away from them."""
         mark = {ReviewState.ACCEPTED: " ✓", ReviewState.REJECTED: " ✗", ReviewState.PENDING: ""}[det.review]
         text = f"{det.level.label} {det.final_score:.2f}{mark}"
         metrics = painter.fontMetrics()
         pad = 2 / scale
         width = metrics.horizontalAdvance(text) + 2 * pad
         height = metrics.height() + 2 * pad
-        rect = label_rect(det.box_xyxy_px, width, height, self._image.width(), self._image.height(), placed)
+        gap = (_VertexHandle.RADIUS + 1) / scale if clear_of_handles else 0.0
+        rect = label_rect(det.box_xyxy_px, width, height, self._image.width(), self._image.height(), placed, gap=gap)
         if rect is None:
             return  # no free place near the box: the box and the table still show it
         placed.append(rect)
@@ -147,12 +156,12 @@ class FrameItem(QGraphicsItem):
 
 
 def label_rect(box: Sequence[float], width: float, height: float, frame_width: float, frame_height: float,
-               placed: Sequence[QRectF]) -> QRectF | None:
-    """Where a box's label goes: above it, else below it or stacked below, on the frame
-    (a box at the frame's right edge has its label moved left, not cut) and clear of the
-    labels ``placed``; ``None`` when no such place is free."""
+               placed: Sequence[QRectF], *, gap: float = 0.0) -> QRectF | None:
+    """Where a box's label goes: above it, else below it or stacked below, ``gap`` away
+    from it, on the frame (a box at the frame's right edge has its label moved left, not
+    cut) and clear of the labels ``placed``; ``None`` when no such place is free."""
     left = max(0.0, min(float(box[0]), frame_width - width))
-    for top in [box[1] - height, box[3]] + [box[3] + k * height for k in range(1, 4)]:
+    for top in [box[1] - height - gap, box[3] + gap] + [box[3] + gap + k * height for k in range(1, 4)]:
         if top < 0 or top + height > frame_height:
             continue  # labels stay on the frame
         trial = QRectF(left, top, width, height)

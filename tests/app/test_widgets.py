@@ -363,3 +363,5 @@ def test_a_label_at_the_frame_s_right_edge_is_moved_left_onto_the_frame_not_cut(
     assert below == QRectF(10.0, 30.0, 70.0, 14.0)  # no room above: below
     assert label_rect((10.0, 5.0, 60.0, 30.0), 70.0, 14.0, 640.0, 360.0,
                       [QRectF(0, 0, 640, 360)]) is None  # no free place
+    lifted = label_rect((100.0, 40.0, 160.0, 80.0), 70.0, 14.0, 640.0, 360.0, [], gap=5.0)
+    assert lifted == QRectF(100.0, 21.0, 70.0, 14.0)  # the selected outline's handles keep it 5 px off
