@@ -129,7 +129,8 @@ class SiteReview:
         """Ids of the sites that keep a sighting at or above ``threshold`` (or one a
         reviewer accepted): what the map shows at that score (sites below the project's
         minimum score were never fused)."""
-        return {site_id for site_id, best in self._best.items() if best >= threshold and site_id not in self.rejected}
+        return {site_id for site_id, best in self._best.items()
+                if best >= threshold and site_id not in self.rejected}
 
     def listed_at(self, threshold: float) -> set[int]:
         """Ids of the sites a list filtered at ``threshold`` shows: those :meth:`kept_at`

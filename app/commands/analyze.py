@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(flight.mp4 -> flight.dmproj, as the app does); with several videos or a folder, the "
                              "survey's folder (required)")
     parser.add_argument("--track", type=Path, default=None,
-                        help="telemetry (GPX, DJI SRT, CSV flight log, MISB KLV); default: same name beside the video, else the GPS "
+                        help="telemetry (GPX, DJI SRT, CSV flight log, MISB KLV); default: same name beside the "
+                             "video, else the GPS "
                              "track inside the video (GoPro, Insta360)")
     from app.commands import _georeferencing
     from app.commands.survey import add_analysis_arguments

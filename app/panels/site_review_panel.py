@@ -623,7 +623,8 @@ class SiteReviewPanel(Panel):
             return
         kept = review.kept_at(value)
         unconfirmed = len(kept & review.unconfirmed)
-        text = f"{value:.2f}: {len(kept) - unconfirmed} sites" + (f" + {unconfirmed} unconfirmed" if unconfirmed else "")
+        text = f"{value:.2f}: {len(kept) - unconfirmed} sites"
+        text += f" + {unconfirmed} unconfirmed" if unconfirmed else ""
         if value < review.min_score - 1e-9:  # the sites under the old threshold are still being fused
             text = f"{value:.2f}: counting…"
         self.threshold_label.setText(text)
