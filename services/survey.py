@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import DamagemapError, InputError
 from core.frame_quality import unusable_frames
 from core.review import ReviewSession, SiteMark
-from core.sites import Sighting, SiteSummary, match_decisions, number_ranges, site_decision
+from core.sites import CARRY_RADIUS_M, Sighting, SiteSummary, distance_m, match_decisions, number_ranges, site_decision
 from core.store import ProjectStore
 from core.survey import FlightRecord, PlaceDecision, Survey, SurveyError
 from core.types import DamageLevel, ReviewState
@@ -44,6 +44,7 @@ from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds
 if TYPE_CHECKING:  # pragma: no cover
     from engine.analyze import AnalysisProgress
     from geo.grading import Grading
+    from geo.mapping import DamageMap
     from geo.survey_fusion import SurveyMap, SurveySettings, SurveySite
     from services.cluster import ClusterOptions
 
@@ -364,30 +365,63 @@ def survey_decisions(survey: Survey, *, except_project: Path | None = None) -> l
     made in each flight's project (but ``except_project``'s: what bears on that flight from
     the rest of its survey, for :func:`services.sites.carry_decisions`). A flight whose
     project cannot be read adds none."""
-    dated: list[tuple[str, SiteMark]] = [(d.created_utc, d.mark()) for d in survey.decisions]
     skip = None if except_project is None else survey.flight_of_project(except_project)
+    return [mark for _, flight, mark in _dated_decisions(survey) if skip is None or flight != skip.name]
+
+
+def _dated_decisions(survey: Survey) -> list[tuple[str, str | None, SiteMark]]:
+    """``(UTC time, flight name, place)`` of every review decision of the survey, oldest
+    first: the survey's own (flight ``None``) and each flight's project's."""
+    dated: list[tuple[str, str | None, SiteMark]] = [(d.created_utc, None, d.mark()) for d in survey.decisions]
     for flight in survey.flights:
-        if flight is skip:
-            continue
         try:
             with ProjectStore.open(survey.project_path(flight), read_only=True) as store:
-                dated += [(d.created_utc, SiteMark(d.lon_deg, d.lat_deg, d.review, d.level))
+                dated += [(d.created_utc, flight.name, SiteMark(d.lon_deg, d.lat_deg, d.review, d.level))
                           for d in store.site_decisions()]
         except DamagemapError:
             continue
     # both write ISO 8601 UTC times; to the second they compare as text
-    dated.sort(key=lambda pair: pair[0][:19])
-    return [mark for _, mark in dated]
+    dated.sort(key=lambda item: item[0][:19])
+    return dated
 
 
-def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> SurveyMap:
+def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark]) -> tuple[DamageMap, int]:
+    """``damage_map`` less its undecided sites at a place where the latest decision of
+    ``marks`` (the survey's and its other flights', oldest first) is a rejection: what
+    :func:`services.sites.carry_decisions` would decide in that flight when it is opened
+    or analysed again, so that a roof rejected on one flight is off the survey's map at
+    once. The flight's project is not changed. Returns the copy and how many it left out."""
+    rejections = [m for m in marks if m.review is ReviewState.REJECTED]
+    if not rejections:
+        return damage_map, 0
+
+    def rejected_here(lon_deg: float, lat_deg: float) -> bool:
+        latest = None
+        for mark in marks:
+            if distance_m(mark.lon_deg, mark.lat_deg, lon_deg, lat_deg) <= CARRY_RADIUS_M:
+                latest = mark
+        return latest is not None and latest.review is ReviewState.REJECTED
+
+    kept = [f for f in damage_map.fused if f.site.reviewed or not rejected_here(f.site.lon_deg, f.site.lat_deg)]
+    if len(kept) == len(damage_map.fused):
+        return damage_map, 0
+    return replace(damage_map, fused=kept), len(damage_map.fused) - len(kept)
+
+
+def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_rejections: bool = True) -> SurveyMap:
     """Every analysed flight's map fused into one (flights without a run or without
-    telemetry are left out, with a note; each flight's cautions are noted, naming it)."""
+    telemetry are left out, with a note; each flight's cautions are noted, naming it).
+    A flight's undecided site where a reviewer rejected the damage on another flight (or
+    the survey did) is left out (:func:`_without_rejected_elsewhere`), unless not
+    ``carry_rejections``: the flights' maps as their projects hold them (what
+    :func:`apply_decisions` works on)."""
     from geo.survey_fusion import FlightMap, fuse_flights
     from services.maps import damage_map
 
     flights: list[FlightMap] = []
     notes: list[str] = []
+    decisions = _dated_decisions(survey)
+    left_out = 0
     for flight in survey.flights:
         path = survey.project_path(flight)
         try:
@@ -395,9 +429,16 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None) -> Sur
                 if store.latest_run_id() is None:
                     notes.append(f"flight {flight.name}: not analysed yet")
                     continue
-                flights.append(FlightMap(flight.name, damage_map(store), flight.date))
+                elsewhere = [mark for _, name, mark in decisions if name != flight.name]
+                mapped, rejected = _without_rejected_elsewhere(damage_map(store), elsewhere if carry_rejections else ())
+                left_out += rejected
+                flights.append(FlightMap(flight.name, mapped, flight.date))
         except DamagemapError as exc:
             notes.append(f"flight {flight.name}: left out ({exc})")
+    if left_out:
+        notes.append(f"{left_out} flight site{'' if left_out == 1 else 's'} left out where a reviewer rejected the "
+                     "damage at that place on another flight (`survey analyse`, or opening the flight in the app, "
+                     "records the rejection in it)")
     if not flights:
         raise SurveyError(f"survey {survey.name!r}: no flight can be mapped yet" + (f" ({'; '.join(notes)})" if notes else ""))
     built = fuse_flights(flights, settings)
@@ -586,7 +627,7 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
     marks = survey_decisions(survey)
     if not marks:
         return 0
-    built = built or survey_map(survey)
+    built = built or survey_map(survey, carry_rejections=False)
     matches = match_decisions(marks, [site_summary(site) for site in built.sites])
     count = 0
     for site in built.sites:

@@ -383,19 +383,34 @@ def _decide(args: argparse.Namespace) -> int:
     for number in dict.fromkeys(args.sites):
         count = decide(survey, number, decision, built=built)
         print(f"site {number}: {args.decision} on {count} sightings; kept for flights added later")
-    moved = _renumbered(built, survey_map(survey), set(args.sites))
-    if moved:  # the next decide goes by the new numbers
-        print(f"note: this decision joined or parted sites, and {moved} other site(s) have new numbers: list "
-              "them again with `survey info` before deciding more", file=sys.stderr)
+    changed = _other_sites_changed(built, survey_map(survey), set(args.sites))
+    if changed:  # the next decide goes by the map as it is now
+        print(f"note: this decision changed other sites: {'; '.join(changed)}; list them again with "
+              "`survey info` before deciding more", file=sys.stderr)
     return 0
 
 
-def _renumbered(before, after, decided: set[int]) -> int:  # noqa: ANN001 - geo.survey_fusion.SurveyMap
-    """How many sites of ``before`` not ``decided`` have another number in ``after``
-    (matched by place, to the centimetre)."""
-    number_at = {(round(s.lon_deg, 7), round(s.lat_deg, 7)): s.id for s in after.sites}
-    return sum(1 for site in before.sites if site.id not in decided
-               and number_at.get((round(site.lon_deg, 7), round(site.lat_deg, 7)), site.id) != site.id)
+def _other_sites_changed(before, after, decided: set[int]) -> list[str]:  # noqa: ANN001 - SurveyMaps
+    """What a decision did to the sites it was not taken on (``decided``): a site of
+    ``before`` whose number ``after`` no longer has joined the site nearest its place, or
+    left the map; a number ``after`` gives that ``before`` did not is a site parted off."""
+    from core.sites import distance_m
+
+    numbers = {s.id for s in after.sites}
+    out = []
+    for site in before.sites:
+        if site.id in decided or site.id in numbers:
+            continue
+        what = f"site {site.id} ({site.level.label}, {', '.join(site.flights)})"
+        nearest = min(after.sites, default=None,
+                      key=lambda s: distance_m(s.lon_deg, s.lat_deg, site.lon_deg, site.lat_deg))
+        if nearest is not None and distance_m(nearest.lon_deg, nearest.lat_deg, site.lon_deg, site.lat_deg) <= 15.0:
+            out.append(f"{what} joined site {nearest.id}, now {nearest.level.label}")
+        else:
+            out.append(f"{what} left the map")
+    earlier = {s.id for s in before.sites}
+    out += [f"site {s.id} ({s.level.label}) parted off" for s in after.sites if s.id not in earlier]
+    return out
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -142,7 +142,7 @@ _FILE_TEXT = {
     "survey_sites.geojson": "the sites, WGS84 (EPSG:4326): level, confidence, flights and dates, reviewed, "
                             "position uncertainty, each flight's evidence",
     "survey_coverage.geojson": "the ground each flight's analysed frames saw, a polygon per flight",
-    "survey.gpkg": "GeoPackage with both layers (sites, coverage)",
+    "survey.gpkg": "GeoPackage with the layers sites and coverage",
     "survey_sites.csv": "the sites as a table, one row each, with lon_deg / lat_deg",
     "survey_sites.kml": "the sites by level and every flight's track, for Google Earth",
     "survey_buildings.geojson": "the building footprints graded from the sites: Copernicus EMS grade, xBD, OSM and "
@@ -214,7 +214,10 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
         lines += [f"{LABELS[level]}: {graded[level]} ({EMS_GRADE[level]})" for level in ORDER]
         lines += [f"  - {note}" for note in grading.notes]
     lines += ["", "Files", "-----"]
-    lines += [f"{name:<24} {_FILE_TEXT.get(name, '')}".rstrip() for name in files]
+    texts = dict(_FILE_TEXT)
+    if grading is not None:  # the GeoPackage holds the graded buildings too
+        texts["survey.gpkg"] = "GeoPackage with the layers sites, coverage and buildings (the graded footprints)"
+    lines += [f"{name:<24} {texts.get(name, '')}".rstrip() for name in files]
     lines += [f"{'survey_README.txt':<24} this file", "", *damage_scale_lines()]
     return "\n".join(lines) + "\n"
 

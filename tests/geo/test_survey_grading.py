@@ -82,6 +82,7 @@ def test_the_export_writes_the_graded_buildings_in_every_vocabulary(graded_expor
     assert f"Not assessed: {counts[NOT_ASSESSED]} (Not Applicable)" in readme
     assert f"No visible damage: {counts[NONE]} (No visible damage)" in readme
     assert "survey_buildings.geojson" in readme
+    assert "layers sites, coverage and buildings" in readme  # as the GeoPackage holds them
 
 
 def test_the_print_map_draws_and_counts_the_graded_buildings(graded_export):

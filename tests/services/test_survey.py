@@ -343,7 +343,7 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     assert {site.id for site in after.sites} == {site.id for site in before.sites} - set(others)
     assert all((before.site(site.id).lon_deg, before.site(site.id).lat_deg) == (site.lon_deg, site.lat_deg)
                for site in after.sites)
-    assert "new numbers" not in captured.err
+    assert "changed other sites" not in captured.err
     assert main(["survey", "decide", str(folder), str(others[0]), "reject"]) == 2  # its number names no site now
     assert f"has no site {others[0]} (its sites: " in capsys.readouterr().err
 
@@ -366,12 +366,19 @@ def test_a_site_a_reviewer_decided_on_one_flight_is_decided_on_the_others(flight
         ReviewSession(store, review.run_id, author="analyst").apply(site_decision(own, ReviewState.REJECTED))
     assert len(surveys.survey_decisions(survey, except_project=survey.project_path(survey.flight(second)))) == 1
     assert surveys.survey_decisions(survey, except_project=survey.project_path(survey.flight(first))) == []
+    from core.sites import distance_m
+
+    # at once, before the second flight records the rejection: off the survey's map and its
+    # exports (not kept as the second flight's site, "not found by" the first), and said so
+    at_once = surveys.survey_map(survey)
+    assert not any(distance_m(s.lon_deg, s.lat_deg, target.lon_deg, target.lat_deg) <= 3.0 for s in at_once.sites)
+    assert any("rejected the damage at that place on another flight" in note for note in at_once.notes)
+    assert len(at_once.sites) == len(built.sites) - 1
 
     second_sightings = surveys.site_summary(target, second).sightings
     assert surveys.apply_decisions(survey) == len(second_sightings) > 0
     with ProjectStore.open(survey.project_path(survey.flight(second))) as store:
         assert {store.detection(s.detection_id).review for s in second_sightings} == {ReviewState.REJECTED}
-    from core.sites import distance_m
 
     # rejected in both flights, the place is off the survey's map
     assert not any(distance_m(s.lon_deg, s.lat_deg, target.lon_deg, target.lat_deg) <= 3.0
@@ -495,3 +502,20 @@ def test_the_survey_manifest_is_readable_as_any_file_the_user_makes(tmp_path):
     finally:
         os.umask(previous)
     assert (survey.folder / "survey.json").stat().st_mode & 0o777 == 0o644  # not 0600: a team shares it
+
+
+def test_survey_decide_names_the_sites_its_decision_joined_or_parted():
+    from types import SimpleNamespace
+
+    from app.commands.survey import _other_sites_changed
+
+    def site(number, level, flights, lon):
+        return SimpleNamespace(id=number, level=level, flights=flights, lon_deg=lon, lat_deg=30.0)
+
+    before = SimpleNamespace(sites=[site(10, DamageLevel.DEBRIS, ("day2",), -85.00006),
+                                    site(15, DamageLevel.DEBRIS, ("day3",), -85.0), site(3, DamageLevel.SLIGHT, ("day1",), -85.01)])
+    after = SimpleNamespace(sites=[site(15, DamageLevel.SEVERE, ("day2", "day3"), -85.00003),
+                                   site(3, DamageLevel.SLIGHT, ("day1",), -85.01), site(16, DamageLevel.SLIGHT, ("day1",), -85.02)])
+    assert _other_sites_changed(before, after, {15}) == [
+        "site 10 (Debris, day2) joined site 15, now Severe", "site 16 (Slight) parted off"]
+    assert _other_sites_changed(before, before, {15}) == []
