@@ -63,12 +63,17 @@ def package_layers(damage_map, *, grading=None, coverage=None, info: ProductInfo
         "damage_sites": site_records(damage_map),
         "site_footprints": footprint_records(damage_map),
         "observations": observation_records(damage_map),
-        "coverage": coverage_records(coverage) if coverage is not None else [],
+        "coverage": coverage_records(coverage, graded=_graded_ids(grading)) if coverage is not None else [],
         "camera_footprints": camera,
         "track": track_records(damage_map),
         "gps_jumps": jump_records(damage_map),
         "area_of_interest": aoi_records(damage_map, camera, info),
     }
+
+
+def _graded_ids(grading) -> frozenset[str]:  # noqa: ANN001 - geo.grading.Grading or None
+    """The buildings a damage site grades (a building seen only in passing included)."""
+    return frozenset() if grading is None else frozenset(b.building_id for b in grading.buildings if b.site_ids)
 
 
 def write_layers(path: Path, layers: Mapping[str, list[Record]], *, last_change: str) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import html as _html
 import re
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -122,15 +123,17 @@ def _hot(level: str) -> str | None:
     return HOT_DAMAGE[level]
 
 
-def coverage_records(layer) -> list[Record]:  # noqa: ANN001
-    """One polygon per unit (building or grid cell) with how it was seen."""
+def coverage_records(layer, *, graded: Collection[str] = ()) -> list[Record]:  # noqa: ANN001
+    """One polygon per unit (building or grid cell) with how it was seen. A unit in
+    ``graded`` (buildings a damage site grades) is assessed however it was seen: the
+    damage found there is its assessment, as the graded buildings layer says."""
     records = []
     for unit_id, polygon, c in zip(layer.ids, layer.polygons, layer.coverage):
         records.append(({
             "unit": layer.kind,
             "unit_id": unit_id,
             "status": c.status,
-            "assessment": "assessed" if c.seen_well else "not assessed",
+            "assessment": "assessed" if c.seen_well or unit_id in graded else "not assessed",
             "frames_seen": c.frames,
             "good_views": c.good_views,
             "nearest_m": c.nearest_m,

@@ -81,6 +81,10 @@ def test_cli_package_layers_maps_and_provenance(flyover, project, tmp_path, caps
     assert set(buildings.geometry.geom_type) == {"Polygon"}
     damaged = buildings[buildings["site_ids"].notna()]
     assert len(damaged) and damaged["best_frame"].notna().all()
+    coverage = pyogrio.read_dataframe(gpkg, layer="coverage").set_index("unit_id")
+    graded = buildings[buildings["level"] != "not_assessed"]["building_id"]
+    assert (coverage.loc[graded, "assessment"] == "assessed").all()  # the two layers agree on every building
+    assert (coverage["assessment"] == "not assessed").sum() == (buildings["level"] == "not_assessed").sum()
     aoi = pyogrio.read_dataframe(gpkg, layer="area_of_interest")
     assert aoi["glide"].iloc[0] == "TC-2018-000166-USA" and aoi["area"].iloc[0] == "AOI02"
 
