@@ -154,7 +154,8 @@ def frame_axes(fig, ax, extent: tuple[float, float, float, float], crs: str,  # 
     length = _nice_length(span)
     x0, y0 = west + 0.04 * span, south + 0.04 * (north - south)
     bar_h = 0.012 * (north - south)
-    ax.add_patch(Rectangle((x0 - 0.01 * span, y0 - 2.2 * bar_h), length + 0.02 * span, 5.2 * bar_h,
+    # the backing reaches past the last figure and the unit after it, so that neither sits on the imagery
+    ax.add_patch(Rectangle((x0 - 0.015 * span, y0 - 2.2 * bar_h), length + 0.06 * span, 5.2 * bar_h,
                            facecolor="white", alpha=0.8, edgecolor="none", zorder=6))
     for k in range(4):
         ax.add_patch(Rectangle((x0 + k * length / 4, y0), length / 4, bar_h, facecolor="black" if k % 2 == 0 else "white",
