@@ -415,10 +415,13 @@ def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
     import geopandas as gpd
     from shapely.geometry import MultiPolygon, Point, Polygon
 
+    from geo.export.records import EMS_GRADE, level_name
+
     rows = []
     for site in built.sites:
-        rows.append({
-            "site_id": site.id, "level": site.level.label, "confidence": site.confidence,
+        rows.append({  # level as a flight's export writes it: a style or a join works on both
+            "site_id": site.id, "level": level_name(site.level), "level_code": int(site.level),
+            "ems_grade": EMS_GRADE[site.level], "confidence": site.confidence,
             "flights": ",".join(site.flights), "dates": ",".join(site.dates), "flight_count": len(site.evidence),
             "not_found_by": ",".join(site.not_found_by),
             "observations": site.observation_count, "reviewed": site.reviewed,
@@ -428,7 +431,8 @@ def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
                                   f"{e.first_frame}-{e.last_frame}, best {e.best_frame}" for e in site.evidence),
             "geometry": Point(site.lon_deg, site.lat_deg),
         })
-    columns = ["site_id", "level", "confidence", "flights", "dates", "flight_count", "not_found_by", "observations",
+    columns = ["site_id", "level", "level_code", "ems_grade", "confidence", "flights", "dates", "flight_count",
+               "not_found_by", "observations",
                "reviewed",
                "uncertainty_m", *uncertainty_fields(None), "evidence", "geometry"]
     sites = gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs="EPSG:4326")

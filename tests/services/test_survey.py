@@ -318,7 +318,8 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     assert main(["survey", "export", str(folder), "--to", str(tmp_path / "out"), "--formats", "geojson,csv"]) == 0
     features = json.loads((tmp_path / "out" / "survey_sites.geojson").read_text())["features"]
     decided = [f for f in features if f["properties"]["reviewed"]]
-    assert len(decided) == 1 and decided[0]["properties"]["level"] == "Severe"
+    assert len(decided) == 1 and decided[0]["properties"]["level"] == "severe"  # as a flight's export writes it
+    assert (decided[0]["properties"]["level_code"], decided[0]["properties"]["ems_grade"]) == (2, "Damaged")
     assert (tmp_path / "out" / "survey_sites.csv").read_text().startswith("site_id,level,lon_deg,lat_deg")
     assert main(["survey", "export", str(folder), "--to", str(tmp_path / "x"), "--formats", "shp"]) == 2
     assert "unknown format shp" in capsys.readouterr().err
