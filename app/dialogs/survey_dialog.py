@@ -45,7 +45,8 @@ SEEN_COLUMN = COLUMNS.index("Ground seen")
 TO_REVIEW_COLUMN = COLUMNS.index("To review")
 
 
-_TO_REVIEW_TIP = ("the flight's sites on its map that no reviewer has decided yet (a decision made on another "
+_TO_REVIEW_TIP = ("the flight's sites on its map (confirmed, at its score threshold) that no reviewer has decided "
+                  "yet; its Sites panel lists its unconfirmed sites to decide too (a decision made on another "
                   "flight at the same place is carried to this one when it opens)")
 
 
@@ -104,6 +105,7 @@ class SurveyDialog(QDialog):
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeaderItem(TO_REVIEW_COLUMN).setToolTip(_TO_REVIEW_TIP)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

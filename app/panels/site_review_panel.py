@@ -604,7 +604,9 @@ class SiteReviewPanel(Panel):
         decided = review.decided_count + sum(
             1 for site_id in self._decided if (s := review.site(site_id)) is not None and not s.decided)
         total = len(review.queue)
-        text = f"{total} sites · {total - decided} to decide · {decided} decided"
+        unconfirmed = len(review.unconfirmed)
+        text = f"{total} sites" + (f" ({unconfirmed} unconfirmed)" if unconfirmed else "")
+        text += f" · {total - decided} to decide · {decided} decided"
         if total and decided == total and not self.show_decided.isChecked():
             text += ": check Show decided to list them"
         selected = len(self.selected_sites())

@@ -473,6 +473,7 @@ def test_the_threshold_label_counts_unconfirmed_sites_apart(qtbot, flight, proje
         doc.open_path(path)
     assert len(panel.review.unconfirmed) == 1
     assert panel.threshold_label.text().endswith(f": {len(review.sites) - 1} sites + 1 unconfirmed")
+    assert panel.summary.text().startswith(f"{len(panel.review.queue)} sites (1 unconfirmed) · ")  # what it counts
     # the map leaves it off until asked, then draws it hollow
     (ghost_id,) = panel.review.unconfirmed
     assert ghost_id not in {s.id for s in map_panel.map_widget.visible_sites}
