@@ -370,20 +370,28 @@ def fuse_flights(flights: Sequence[FlightMap], settings: SurveySettings | None =
 
 #: The side of the square a site without a footprint is checked over (metres).
 SITE_SQUARE_M = 3.0
+#: A flight that found damage this close to a site (metres) did not "find nothing" there:
+#: it may have placed the same damage a few metres off, past the gate that joins sites.
+FOUND_NEARBY_M = 10.0
 
 
 def _not_found_by(sites: Sequence[SurveySite], flights: Sequence[FlightMap],
                   survey: LocalFrame) -> list[tuple[str, ...]]:
     """For each site, the flights without a sighting of it that saw its place well: its
     footprint (else a :data:`SITE_SQUARE_M` square around it) at its height, by the
-    rule a building's coverage follows (:func:`geo.coverage.unit_coverage`)."""
+    rule a building's coverage follows (:func:`geo.coverage.unit_coverage`), and found no
+    damage within :data:`FOUND_NEARBY_M` of it either."""
     from shapely.geometry import Polygon, box
 
     from geo.coverage import unit_coverage
 
     out: list[list[str]] = [[] for _ in sites]
+    east, north = survey.to_local([s.lon_deg for s in sites], [s.lat_deg for s in sites])
+    where = np.column_stack([np.asarray(east, dtype=np.float64), np.asarray(north, dtype=np.float64)])
     for flight in flights:
-        todo = [k for k, site in enumerate(sites) if flight.name not in site.flights]
+        found = np.array([flight.name in site.flights for site in sites])
+        todo = [k for k, site in enumerate(sites) if flight.name not in site.flights
+                and not (found.any() and np.min(np.hypot(*(where[found] - where[k]).T)) <= FOUND_NEARBY_M)]
         if not todo:
             continue
         local = flight.damage_map.local

@@ -55,3 +55,24 @@ def test_a_flight_that_saw_a_sites_place_well_and_found_nothing_is_named(flyover
     sites, _ = survey_layers(built)
     assert sites.loc[sites.site_id == lonely[0].id, "not_found_by"].item() == "tuesday"
     assert "<td>Not found by</td><td>tuesday" in render_survey_html(built)
+
+
+def test_a_flight_that_found_damage_a_few_metres_off_is_not_said_to_have_found_nothing(flyover_map):
+    """One damage placed by two flights 7 m apart (past the gate that joins sites): two
+    survey sites, and neither flight "saw the place well and found nothing" at the other's."""
+    from geo.survey_fusion import FlightMap, _not_found_by
+
+    damage_map, _ = flyover_map
+    seen = max(damage_map.fused, key=lambda f: f.frames_seen).site
+    local = damage_map.local
+    east, north = local.to_local([seen.lon_deg], [seen.lat_deg])
+
+    def site(flight, metres_east):
+        lon, lat = local.to_lonlat(float(east[0]) + metres_east, float(north[0]))
+        return SimpleNamespace(flights=(flight,), lon_deg=float(lon), lat_deg=float(lat), footprint_lonlat=(),
+                               position_m=np.array([float(east[0]) + metres_east, float(north[0]), 4.0]))
+
+    flights = [FlightMap("monday", damage_map, "2018-10-12"), FlightMap("tuesday", damage_map, "2018-10-13")]
+    assert _not_found_by([site("monday", 0.0), site("tuesday", 7.0)], flights, local) == [(), ()]
+    # the same place, the other flight's site far away: it saw the place well and found nothing there
+    assert _not_found_by([site("monday", 0.0), site("tuesday", 60.0)], flights, local)[0] == ("tuesday",)
