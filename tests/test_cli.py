@@ -153,7 +153,9 @@ def test_a_video_cut_short_is_analysed_to_its_last_decodable_frame_and_the_run_f
         assert run.finished and analysed and left_out
         listed = probe_video(video).frame_count  # the frames its index lists
         assert sorted([*analysed, *left_out]) == list(range(listed))  # every one analysed or named
-    assert main(args) == 0  # again: nothing left to do
+    assert main(args) == 0  # again: nothing left to do, in the same run
     assert "could not be decoded" in capsys.readouterr().out
+    with ProjectStore.open(project) as store:
+        assert [r.id for r in store.runs()] == [run.id] and store.analysed_frames(run.id) == analysed
     assert main(["info", str(project)]) == 0
     assert f"from frame {min(left_out)} on could not be decoded" in capsys.readouterr().out
