@@ -136,16 +136,26 @@ class DamageMap:
         """Apply a reviewer's splits, merges and decisions on whole sites
         (:func:`geo.regroup.regroup`, groups of detection ids) to every site, confirmed or
         not, and confirm the rebuilt sites again."""
-        from geo.regroup import regroup
+        from geo.regroup import DecidedSite, RejectedSite, regroup
 
         before = sum(len(f.members) for f in self.all_fused)
+        site_on_map = {m.detection.id: k for k, f in enumerate(self.fused) for m in f.members}
         regrouped = regroup(self.all_fused, groups, camera=self.camera, local=self.local, settings=self.fusion)
         left_out = before - sum(len(f.members) for f in regrouped)
         if left_out:
             self.notes.append(f"{left_out} sightings a lower threshold let in at places a reviewer rejected "
                               "are left out")
-        self.fused, self.unconfirmed = _budget_and_confirm(  # the rebuilt sites get theirs
+        fused, unconfirmed = _budget_and_confirm(  # the rebuilt sites get theirs
             regrouped, self.aligned, self.looking_poses, self.views, self.camera, self.fusion, self.error_sigmas)
+        # The parts of a site on the map that a reviewer split (or merged) stay on it: the split
+        # says there are two damages, not that one of them is none (the views counted alone
+        # would hide the smaller part).
+        touched = {site_on_map[int(i)] for g in groups if not isinstance(g, (DecidedSite, RejectedSite))
+                   for i in g if int(i) in site_on_map}
+        stays = [f for f in unconfirmed if all(m.detection.id in site_on_map for m in f.members)
+                 and any(site_on_map[m.detection.id] in touched for m in f.members)]
+        self.fused = sorted([*fused, *(dataclasses.replace(f, confirmed=True) for f in stays)], key=lambda f: f.site.id)
+        self.unconfirmed = [f for f in unconfirmed if not any(f is g for g in stays)]
         self.notes = _with_unconfirmed_note(self.notes, self.unconfirmed, self.fusion)
 
     def numbered(self, previous: Mapping[int, Collection[int]]) -> tuple[DamageMap, dict[int, int]]:

@@ -181,3 +181,21 @@ def test_exports_say_who_decided_and_when_and_forget_an_undone_decision(store, t
     assert untouched and all(o["reviewed_by"] is None and o["reviewed_at"] is None for o in untouched)
     reviewers = {props["reviewed_by"] for props in _sites(tmp_path / "out").values()}
     assert {"ana", "bo", None} <= reviewers
+
+
+def test_a_sighting_split_off_a_site_on_the_map_stays_on_the_map_and_in_the_exports(store, tmp_path):
+    """One sighting split off: too few views to be confirmed on its own, but the reviewer
+    said it is another damage, not none."""
+    review = site_review(store)
+    big = max(review.sites, key=lambda s: len(s.sightings))
+    assert big.site_id not in review.unconfirmed and big.frame_count >= 3
+    chosen = (big.detection_ids[-1],)
+    ReviewSession(store, review.run_id).apply(RegroupSite(review.run_id, "split", chosen))
+    split = site_review(store)
+    part = split.site_of_detection(chosen[0])
+    rest = split.site_of_detection(big.detection_ids[0])
+    assert part.site_id != rest.site_id and part.frame_count == 1
+    assert not {part.site_id, rest.site_id} & split.unconfirmed  # both on the map
+    export_project(store, ExportRequest(tmp_path / "out", formats=("sites",), thumbnails=False))
+    sites = json.loads((tmp_path / "out" / "damage_sites.geojson").read_text())["features"]
+    assert {part.site_id, rest.site_id} <= {f["properties"]["id"] for f in sites}
