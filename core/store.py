@@ -223,6 +223,11 @@ _DETECTION_COLUMNS = (
 # --------------------------------------------------------------------------- records
 
 
+#: A run's settings key: the frames it selected that could not be decoded (``frames``,
+#: indices) and why the first of them could not (``reason``), as the analysis records them.
+UNREADABLE_FRAMES_KEY = "unreadable_frames"
+
+
 @dataclass(frozen=True, slots=True)
 class RunInfo:
     """One analysis run of a project.
@@ -1444,6 +1449,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SiteDecisionRecord",
     "SiteGroupRecord",
+    "UNREADABLE_FRAMES_KEY",
     "WRITER_ACTIVE_S",
     "current_user",
     "describe_writer",

@@ -310,14 +310,6 @@ class Survey:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise SurveyError(f"{str(path)!r}: not a readable survey manifest ({exc})") from None
 
-    def save(self) -> None:
-        """Write this copy of the manifest whole, under the survey's lock. What another
-        damagemap changed since this copy was read is lost: change a survey with
-        :meth:`update` (or :meth:`locked`), which applies the change to the manifest as
-        it is now."""
-        with survey_lock(self.folder):
-            self._write()
-
     @contextmanager
     def locked(self) -> Iterator[Survey]:
         """``with survey.locked() as fresh:`` change ``fresh``, the manifest read afresh
@@ -382,20 +374,13 @@ class Survey:
         except (OSError, ValueError, TypeError, AttributeError, KeyError, IndexError):
             return SurveySiteNumbers()
 
-    def save_site_numbers(self, numbers: SurveySiteNumbers) -> None:
-        """Keep ``numbers`` (see :meth:`site_numbers`) as they are, under the survey's
-        lock; numbers another damagemap kept since they were read are lost: keep numbers
-        with :meth:`update_site_numbers`. They are kept beside the manifest rather than in
-        it: the map writes them whenever it is built, and must never write an older
-        manifest over a flight just added."""
-        with survey_lock(self.folder):
-            self._write_site_numbers(_site_numbers_text(numbers))
-
     def update_site_numbers(self, change: Callable[[SurveySiteNumbers], T]) -> T:
         """Apply ``change`` to the site numbers as they are kept now (read afresh under
         the survey's lock, :func:`survey_lock`) and keep them when it changed them,
         atomically across processes; ``change``'s result. A change that raises keeps
-        nothing.
+        nothing. They are kept beside the manifest rather than in it: the map keeps them
+        whenever it is built, and must never write an older manifest over a flight just
+        added.
 
         Raises
         ------
@@ -409,11 +394,8 @@ class Survey:
             result = change(numbers)
             after = _site_numbers_text(numbers)
             if after != before:
-                self._write_site_numbers(after)
+                _write_whole(self.site_numbers_path, after, "the survey's site numbers")
             return result
-
-    def _write_site_numbers(self, text: str) -> None:
-        _write_whole(self.site_numbers_path, text, "the survey's site numbers")
 
     # ------------------------------------------------------------------ flights
 

@@ -212,6 +212,12 @@ def _video_series(t_s: np.ndarray, values: np.ndarray, valid: np.ndarray, durati
     return _smooth(np.interp(grid, t_s[ok], values[ok]))
 
 
+def _channels_combined(scores: list[np.ndarray]) -> np.ndarray:
+    """The channels' correlations at each lag averaged as Fisher z: one clear match
+    outweighs a vague one."""
+    return np.tanh(np.mean(np.arctanh(np.clip(scores, -0.9999, 0.9999)), axis=0))
+
+
 def _part_offsets(matched: list[tuple[np.ndarray, np.ndarray]], origin: float,
                   allowed_range: tuple[float, float]) -> list[float | None]:
     """The best offset of the video's first three quarters alone, and of its last three
@@ -226,7 +232,7 @@ def _part_offsets(matched: list[tuple[np.ndarray, np.ndarray]], origin: float,
         if not parts or not quarter:
             out.append(None)
             continue
-        r = np.tanh(np.mean(np.arctanh(np.clip(parts, -0.9999, 0.9999)), axis=0))
+        r = _channels_combined(parts)
         offsets = -origin - (np.arange(len(r)) - first) * STEP_S
         inside = (offsets >= allowed_range[0] - 1e-9) & (offsets <= allowed_range[1] + 1e-9)
         out.append(float(offsets[int(np.argmax(np.where(inside, r, -np.inf)))]) if inside.any() else None)
@@ -288,8 +294,7 @@ def estimate_offset(
             matched.append((video, padded))
     if not scores:
         return None
-    # channels averaged as Fisher z: one clear match outweighs a vague one
-    r = np.tanh(np.mean(np.arctanh(np.clip(scores, -0.9999, 0.9999)), axis=0))
+    r = _channels_combined(scores)
     offsets = -origin - np.arange(len(r)) * STEP_S  # offset of each lag (decreasing)
     allowed = np.ones(len(r), dtype=bool)
     if search_s is not None:

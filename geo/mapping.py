@@ -155,7 +155,8 @@ class DamageMap:
         stays = [f for f in unconfirmed if all(m.detection.id in site_on_map for m in f.members)
                  and any(site_on_map[m.detection.id] in touched for m in f.members)]
         self.fused = sorted([*fused, *(dataclasses.replace(f, confirmed=True) for f in stays)], key=lambda f: f.site.id)
-        self.unconfirmed = [f for f in unconfirmed if not any(f is g for g in stays)]
+        staying = {id(f) for f in stays}
+        self.unconfirmed = [f for f in unconfirmed if id(f) not in staying]
         self.notes = _with_unconfirmed_note(self.notes, self.unconfirmed, self.fusion)
 
     def numbered(self, previous: Mapping[int, Collection[int]]) -> tuple[DamageMap, dict[int, int]]:

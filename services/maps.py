@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import DamagemapError, GeoreferenceError, StoreError, TelemetryError, VideoError
 from core.settings import ProjectSettings
-from core.store import ProjectStore
+from core.store import UNREADABLE_FRAMES_KEY, ProjectStore
 from core.types import ReviewState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -103,8 +103,8 @@ def unfinished_run_note(store: ProjectStore, run_id: int, duration_s: float | No
 
 def unreadable_frames_note(settings: Mapping[str, Any]) -> str | None:
     """What to say of the frames a run (its ``settings``) left out because they could not
-    be decoded (``engine.analysis.run.UNREADABLE_KEY``), or ``None``."""
-    record = settings.get("unreadable_frames") or {}
+    be decoded (:data:`core.store.UNREADABLE_FRAMES_KEY`), or ``None``."""
+    record = settings.get(UNREADABLE_FRAMES_KEY) or {}
     frames = [int(i) for i in record.get("frames", ())]
     if not frames:
         return None

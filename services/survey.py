@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import DamagemapError, InputError
 from core.frame_quality import unusable_frames
 from core.review import ReviewSession, SiteMark
-from core.sites import CARRY_RADIUS_M, Sighting, SiteSummary, distance_m, match_decisions, number_ranges, site_decision
+from core.sites import Sighting, SiteSummary, match_decisions, number_ranges, site_decision
 from core.store import ProjectStore
 from core.survey import FlightRecord, PlaceDecision, Survey, SurveyError
 from core.types import DamageLevel, ReviewState
@@ -386,23 +386,19 @@ def _dated_decisions(survey: Survey) -> list[tuple[str, str | None, SiteMark]]:
 
 
 def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark]) -> tuple[DamageMap, int]:
-    """``damage_map`` less its undecided sites at a place where the latest decision of
-    ``marks`` (the survey's and its other flights', oldest first) is a rejection: what
-    :func:`services.sites.carry_decisions` would decide in that flight when it is opened
-    or analysed again, so that a roof rejected on one flight is off the survey's map at
-    once. The flight's project is not changed. Returns the copy and how many it left out."""
-    rejections = [m for m in marks if m.review is ReviewState.REJECTED]
-    if not rejections:
+    """``damage_map`` less its undecided sites that ``marks`` (the survey's and its other
+    flights' decisions, oldest first) reject, matched by place as
+    :func:`services.sites.carry_decisions` matches them when that flight is opened or
+    analysed again (:func:`core.sites.match_decisions`), so that a roof rejected on one
+    flight is off the survey's map at once. The flight's project is not changed. Returns the copy and how many it left out."""
+    from services.sites import site_summaries
+
+    if not any(m.review is ReviewState.REJECTED for m in marks):
         return damage_map, 0
-
-    def rejected_here(lon_deg: float, lat_deg: float) -> bool:
-        latest = None
-        for mark in marks:
-            if distance_m(mark.lon_deg, mark.lat_deg, lon_deg, lat_deg) <= CARRY_RADIUS_M:
-                latest = mark
-        return latest is not None and latest.review is ReviewState.REJECTED
-
-    kept = [f for f in damage_map.fused if f.site.reviewed or not rejected_here(f.site.lon_deg, f.site.lat_deg)]
+    undecided = [site for site in site_summaries(damage_map) if not site.decided]
+    gone = {site_id for site_id, mark in match_decisions(marks, undecided).items()
+            if mark.review is ReviewState.REJECTED}
+    kept = [f for f in damage_map.fused if f.site.id not in gone]
     if len(kept) == len(damage_map.fused):
         return damage_map, 0
     return replace(damage_map, fused=kept), len(damage_map.fused) - len(kept)

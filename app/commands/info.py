@@ -60,6 +60,7 @@ def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.Proj
     runs = []
     for run in store.runs():
         frames = store.analysed_frames(run.id)
+        ranges = frame_ranges(frames)
         unusable = unusable_frames(store.frame_qualities(run.id))
         levels = store.level_counts(run.id)
         review = store.review_counts(run.id)
@@ -74,9 +75,9 @@ def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.Proj
                 "model": run.model,
                 "settings": run.settings,
                 "frames_analysed": len(frames),
-                "frame_ranges": [list(r) for r in frame_ranges(frames)],
+                "frame_ranges": [list(r) for r in ranges],
                 # per range, the narrowest and widest step between its analysed frames
-                "frame_spacing": frame_spacing(frame_ranges(frames), frames),
+                "frame_spacing": frame_spacing(ranges, frames),
                 "time_range_s": [min(frames.values()), max(frames.values())] if frames else None,
                 # frame index -> why it did not count as a look (core.frame_quality)
                 "frames_unusable": {str(i): why for i, why in unusable.items()},

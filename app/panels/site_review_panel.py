@@ -201,6 +201,15 @@ class _KeyFilter(QObject):
         return False
 
 
+def _mark_row(row: QListWidgetItem, *, decided: bool, rejected: bool) -> None:
+    """A site row greyed when its site is decided, struck through when it was rejected as
+    a whole (on no map: listed so that it can be taken back)."""
+    row.setForeground(QBrush(QColor("#777777")) if decided else QBrush())
+    font = row.font()
+    font.setStrikeOut(rejected)
+    row.setFont(font)
+
+
 def _site_key(site: SiteSummary | None) -> int | None:
     """The detection the panel keeps a site by across rebuilds (its best sighting), or
     ``None``."""
@@ -502,11 +511,7 @@ class SiteReviewPanel(Panel):
             survey_text = self._survey_text(item.site)
             row = QListWidgetItem(self._row_text(item.site, item.reason + survey_text))
             row.setData(SITE_ROLE, item.site.site_id)
-            row.setForeground(QBrush(QColor("#777777")) if item.site.decided else QBrush())
-            if item.site.site_id in review.rejected:  # on no map: listed so that it can be taken back
-                font = row.font()
-                font.setStrikeOut(True)
-                row.setFont(font)
+            _mark_row(row, decided=item.site.decided, rejected=item.site.site_id in review.rejected)
             row.setToolTip(item.reason + survey_text)
             thumbnail = self._thumbnail(review.run_id, item.site.best_detection_id)
             # a picture from the start (the one drawn before the rebuild, else a placeholder): a row
@@ -843,10 +848,7 @@ class SiteReviewPanel(Panel):
             row = self.site_list.item(index)
             reason = next((item.reason for item in review.queue if item.site.site_id == site.site_id), "")
             row.setText(self._row_text(site, reason + self._survey_text(site)))
-            row.setForeground(QBrush(QColor("#777777")) if site.decided else QBrush())
-            font = row.font()
-            font.setStrikeOut(site.site_id in review.rejected)
-            row.setFont(font)
+            _mark_row(row, decided=site.decided, rejected=site.site_id in review.rejected)
             self._apply_row_filter(adjust_current=False)
         self._follow_key = _site_key(site)
         if index is not None and not self.site_list.item(index).isHidden():
@@ -979,10 +981,7 @@ class SiteReviewPanel(Panel):
                 rows.append(index)
                 row = self.site_list.item(index)
                 row.setText(row.text().split("\n")[0] + f"\ndecided: {said}")
-                row.setForeground(QBrush(QColor("#777777")))
-                font = row.font()
-                font.setStrikeOut(decision is ReviewState.REJECTED)
-                row.setFont(font)
+                _mark_row(row, decided=True, rejected=decision is ReviewState.REJECTED)
         self._update_summary()
         following = self._first_undecided_row(max(rows, default=self.site_list.currentRow()) + 1)
         if following is not None:

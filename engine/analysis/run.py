@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from core.errors import VideoError
-from core.store import ProjectStore
+from core.store import UNREADABLE_FRAMES_KEY, ProjectStore
 from core.types import Detection, Frame
 from engine.analysis.detector import (
     BatchDetector,
@@ -222,20 +222,16 @@ def analyze_video(
         store.finish_run(run_id)
 
 
-#: A run's settings key: the frames it selected that could not be decoded (``frames``,
-#: indices) and why the first of them could not (``reason``).
-UNREADABLE_KEY = "unreadable_frames"
-
-
 def _keep_unreadable(store: ProjectStore, run_id: int, unreadable: dict[int, str]) -> None:
     """Record in the run the frames left out because they could not be decoded (with
     those of an earlier session of it), and say so in the log."""
     settings = dict(store.run(run_id).settings)
-    earlier = settings.get(UNREADABLE_KEY) or {}
+    earlier = settings.get(UNREADABLE_FRAMES_KEY) or {}
     frames = sorted({*map(int, earlier.get("frames", ())), *unreadable})
     reason = earlier.get("reason") or unreadable[min(unreadable)]
-    settings[UNREADABLE_KEY] = {"frames": frames, "reason": reason}
+    settings[UNREADABLE_FRAMES_KEY] = {"frames": frames, "reason": reason}
     store.update_run_settings(run_id, settings)
     _log.warning("%d selected frames could not be decoded and are left out: %s", len(unreadable), reason)
 
-__all__ = ["UNREADABLE_KEY", "AnalysisProgress", "analyze_video"]
+
+__all__ = ["AnalysisProgress", "analyze_video"]

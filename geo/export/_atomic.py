@@ -31,11 +31,21 @@ def _host_tag() -> str:
     return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:16] or "host"
 
 
+def utf8_safe(text: str) -> str:
+    """``text`` with every lone surrogate (the bytes of a file name that is not UTF-8,
+    legal on Linux, as Python reads them) replaced by U+FFFD: UTF-8 throughout, as GDAL
+    and every text file written here need it."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _safe_stem(target: Path) -> str:
     """``target``'s stem as a temporary file's name carries it: bytes of a file name that
-    is not UTF-8 (legal on Linux) become ``_``, so that GDAL, which takes UTF-8 paths
-    only, can write the file."""
-    return target.stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace").replace("\ufffd", "_")
+    is not UTF-8 become ``_``, so that GDAL, which takes UTF-8 paths only, can write the
+    file."""
+    return utf8_safe(target.stem).replace("\ufffd", "_")
 
 
 def _utf8(path: Path) -> bool:
@@ -176,8 +186,4 @@ def write_bytes_atomic(target: Path, data: bytes) -> Path:
 
 def write_text_atomic(target: Path, text: str) -> Path:
     """``text`` as UTF-8; lone surrogates (from a file name that is not UTF-8) become U+FFFD."""
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError:
-        data = re.sub("[\ud800-\udfff]", "\ufffd", text).encode("utf-8")
-    return write_bytes_atomic(target, data)
+    return write_bytes_atomic(target, utf8_safe(text).encode("utf-8"))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.types import DamageLevel
-from geo.export._atomic import atomic_path, write_text_atomic
+from geo.export._atomic import atomic_path, utf8_safe, write_text_atomic
 from geo.export.records import LAYERS, Record, jump_records, site_records, track_records
 from geo.mapping import DamageMap
 from geo.uncertainty import PARTS
@@ -78,33 +78,27 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     ``append`` adds it to the file, otherwise the file is started anew."""
     import geopandas as gpd
 
-    frame = gpd.GeoDataFrame([dict(p) for p, _ in records], geometry=[g for _, g in records], crs="EPSG:4326")
-    from pandas.api.types import is_string_dtype
-
-    for column in frame.columns:
-        if column != "geometry" and (frame[column].dtype == object or is_string_dtype(frame[column])):
-            frame[column] = frame[column].map(utf8_text, na_action="ignore").astype("string")
+    frame = utf8_frame(gpd.GeoDataFrame([dict(p) for p, _ in records], geometry=[g for _, g in records],
+                                        crs="EPSG:4326"))
+    for column in _text_columns(frame):
+        frame[column] = frame[column].astype("string")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w")
 
 
-def utf8_frame(frame):  # noqa: ANN001, ANN201 - a GeoDataFrame, and a copy of it
-    """``frame`` with :func:`utf8_text` applied to its text columns, for GDAL."""
+def _text_columns(frame) -> list[str]:  # noqa: ANN001 - a GeoDataFrame
     from pandas.api.types import is_string_dtype
 
+    return [c for c in frame.columns if c != "geometry" and (frame[c].dtype == object or is_string_dtype(frame[c]))]
+
+
+def utf8_frame(frame):  # noqa: ANN001, ANN201 - a GeoDataFrame, and a copy of it
+    """``frame`` with its text made UTF-8 (:func:`geo.export._atomic.utf8_safe`: the
+    bytes of a file name that is not UTF-8 become U+FFFD, as a GeoJSON writer puts them),
+    for GDAL, which takes UTF-8 only."""
     frame = frame.copy()
-    for column in frame.columns:
-        if column != "geometry" and (frame[column].dtype == object or is_string_dtype(frame[column])):
-            frame[column] = frame[column].map(utf8_text, na_action="ignore")
+    for column in _text_columns(frame):
+        frame[column] = frame[column].map(lambda v: utf8_safe(v) if isinstance(v, str) else v, na_action="ignore")
     return frame
-
-
-def utf8_text(value: Any) -> Any:
-    """``value``, a string holding the bytes of a file name that is not UTF-8 (Python's
-    surrogate escapes) with U+FFFD in their place, as a GeoJSON writer puts it: GDAL
-    takes UTF-8 only. Other values as they are."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return value
 
 
 def write_geopackage(path: Path, damage_map: DamageMap) -> Path:

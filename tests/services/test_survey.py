@@ -21,7 +21,7 @@ from pathlib import Path
 
 from core.masks import RleMask
 from core.store import ProjectStore
-from core.survey import Survey, SurveyError
+from core.survey import PlaceDecision, Survey, SurveyError
 from core.types import DamageLevel, Detection, Frame, ReviewState
 from geo.building_evaluation import evaluate_buildings, filmed_buildings
 from geo.uncertainty import PARTS
@@ -499,7 +499,8 @@ def test_the_survey_manifest_is_readable_as_any_file_the_user_makes(tmp_path):
     previous = os.umask(0o022)
     try:
         survey = Survey.create(tmp_path / "shared", "team")
-        survey.save()
+        survey.update(lambda fresh: fresh.add_decision(
+            PlaceDecision(-85.0, 30.0, ReviewState.ACCEPTED, None, "analyst")))  # written again, under the lock
     finally:
         os.umask(previous)
     assert (survey.folder / "survey.json").stat().st_mode & 0o777 == 0o644  # not 0600: a team shares it
