@@ -20,6 +20,7 @@ from typing import Any
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -78,21 +79,12 @@ class CameraPose:
     @property
     def optical_axis(self) -> tuple[float, float, float]:
         """The unit vector the camera looks along (camera +z), in ENU."""
-        yaw, pitch = math.radians(self.yaw_deg), math.radians(self.pitch_deg)
-        return (math.sin(yaw) * math.cos(pitch), math.cos(yaw) * math.cos(pitch), math.sin(pitch))
+        return _optical_axis(self.yaw_deg, self.pitch_deg)
 
     def rotation_world_from_camera(self) -> np.ndarray:
-        """``float64[3, 3]`` R with ``d_world = R @ d_camera``."""
-        yaw = math.radians(self.yaw_deg)
-        roll = math.radians(self.roll_deg)
-        forward = np.array(self.optical_axis)
-        # Camera +x (image right) is horizontal, to the right of the heading.
-        right = np.array([math.cos(yaw), -math.sin(yaw), 0.0])
-        down = np.cross(forward, right)  # camera +y, image down
-        if roll:
-            c, s = math.cos(roll), math.sin(roll)
-            right, down = c * right + s * down, -s * right + c * down
-        return np.stack([right, down, forward], axis=1)
+        """``float64[3, 3]`` R with ``d_world = R @ d_camera`` (read-only: one array is
+        shared by every pose with these angles)."""
+        return _rotation_world_from_camera(float(self.yaw_deg), float(self.pitch_deg), float(self.roll_deg))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +95,33 @@ class CameraPose:
             "pitch_deg": self.pitch_deg,
             "roll_deg": self.roll_deg,
         }
+
+
+def _optical_axis(yaw_deg: float, pitch_deg: float) -> tuple[float, float, float]:
+    yaw, pitch = math.radians(yaw_deg), math.radians(pitch_deg)
+    return (math.sin(yaw) * math.cos(pitch), math.cos(yaw) * math.cos(pitch), math.sin(pitch))
+
+
+@lru_cache(maxsize=8192)
+def _rotation_world_from_camera(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    """:meth:`CameraPose.rotation_world_from_camera`, kept: a map places every detection
+    of a frame, and builds again after each review edit, with the same few poses."""
+    yaw, roll = math.radians(yaw_deg), math.radians(roll_deg)
+    forward = np.array(_optical_axis(yaw_deg, pitch_deg))
+    # Camera +x (image right) is horizontal, to the right of the heading.
+    right = np.array([math.cos(yaw), -math.sin(yaw), 0.0])
+    down = np.cross(forward, right)  # camera +y, image down
+    if roll:
+        c, s = math.cos(roll), math.sin(roll)
+        right, down = c * right + s * down, -s * right + c * down
+    rotation = np.stack([right, down, forward], axis=1)
+    rotation.flags.writeable = False
+    return rotation
+
+
+def clear_cache() -> None:
+    """Forget the kept rotations (tests, benchmarks)."""
+    _rotation_world_from_camera.cache_clear()
 
 
 def project_points(camera: PinholeCamera, pose: CameraPose, points_enu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -21,6 +22,14 @@ def utm_crs_for(lon_deg: float, lat_deg: float):
     """The WGS 84 / UTM zone CRS containing a point, chosen as geopandas'
     ``estimate_utm_crs`` does (pyproj's ``query_utm_crs_info``)."""
     from pyproj import CRS
+
+    return CRS.from_epsg(_utm_epsg_for(float(lon_deg), float(lat_deg)))
+
+
+@lru_cache(maxsize=256)
+def _utm_epsg_for(lon_deg: float, lat_deg: float) -> int:
+    """The zone's EPSG code, kept: the database query takes a tenth of a second, and a
+    project's map asks it of the same point on every build."""
     from pyproj.aoi import AreaOfInterest
     from pyproj.database import query_utm_crs_info
 
@@ -30,7 +39,7 @@ def utm_crs_for(lon_deg: float, lat_deg: float):
     )
     if not infos:  # polar regions: no UTM zone
         raise ValueError(f"no UTM zone covers lon={lon_deg!r}, lat={lat_deg!r}")
-    return CRS.from_epsg(int(infos[0].code))
+    return int(infos[0].code)
 
 
 @dataclass(frozen=True, eq=False)

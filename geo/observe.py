@@ -11,10 +11,12 @@ ground).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, intersect_ground, pixel_rays
+from core.masks import RleMask
 from core.types import DamageLevel, Detection, Observation
 from geo.local import LocalFrame
 from geo.terrain import LocalTerrain
@@ -25,6 +27,10 @@ MAX_RANGE_M = 800.0
 MIN_MASK_AREA_PX = 4
 #: Height (m) over the terrain at which roof damage's ray is taken to be near its house.
 TERRAIN_ROOF_M = 4.0
+#: How many masks' outlines, and outlines placed on a plane, are kept between map builds
+#: (a long flight's detections several times over).
+SHAPE_CACHE_SIZE = 20_000
+FOOTPRINT_CACHE_SIZE = 50_000
 
 
 def vote_weight(detection: Detection) -> float:
@@ -83,10 +89,28 @@ EDGE_MARGIN_FRACTION = 0.03
 
 
 def _mask_outline_and_centroid(detection: Detection) -> tuple[list[np.ndarray], np.ndarray, float, bool, bool] | None:
+    x1, y1, x2, y2 = detection.box_xyxy_px
+    return _mask_shape(detection.mask, (float(x1), float(y1), float(x2), float(y2)))
+
+
+@lru_cache(maxsize=SHAPE_CACHE_SIZE)
+def _mask_shape(mask: RleMask | None, box: tuple[float, float, float, float],
+                ) -> tuple[list[np.ndarray], np.ndarray, float, bool, bool] | None:
+    """:func:`_mask_outline_and_centroid` of a mask (or, without one, its box), kept: a
+    map is built again after every review edit from the same masks. Its arrays are
+    read-only, shared by every build."""
+    shape = _outline_and_centroid(mask, box)
+    if shape is not None:
+        for array in (*shape[0], shape[1]):
+            array.flags.writeable = False
+    return shape
+
+
+def _outline_and_centroid(mask: RleMask | None, box: tuple[float, float, float, float],
+                          ) -> tuple[list[np.ndarray], np.ndarray, float, bool, bool] | None:
     import cv2
 
-    x1, y1, x2, y2 = detection.box_xyxy_px
-    mask = detection.mask
+    x1, y1, x2, y2 = box
     if mask is not None:
         if mask.area_px < MIN_MASK_AREA_PX:
             return None
@@ -112,12 +136,25 @@ def _mask_outline_and_centroid(detection: Detection) -> tuple[list[np.ndarray], 
 
 def footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines_px, plane_up_m: float = 0.0):
     """The outlines projected onto the plane ``z = plane_up_m``: a shapely geometry in
-    local metres (empty when nothing of it meets the plane)."""
+    local metres (empty when nothing of it meets the plane).
+
+    The last :data:`FOOTPRINT_CACHE_SIZE` are kept, by value: a map is built again after
+    every review edit, and the same outlines of the same frames land on the same planes.
+    """
+    outlines = tuple((array.shape, array.tobytes()) for array in
+                     (np.ascontiguousarray(outline, dtype=np.float64) for outline in outlines_px))
+    return _footprint_on_plane(camera, pose, outlines, float(plane_up_m))
+
+
+@lru_cache(maxsize=FOOTPRINT_CACHE_SIZE)
+def _footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines: tuple[tuple[tuple[int, ...], bytes], ...],
+                        plane_up_m: float):
     from shapely.geometry import Polygon
     from shapely.ops import unary_union
 
     pieces = []
-    for outline in outlines_px:
+    for shape, data in outlines:
+        outline = np.frombuffer(data, dtype=np.float64).reshape(shape)
         ground = intersect_ground(camera, pose, outline, ground_up_m=plane_up_m)
         ok = np.isfinite(ground[:, 0])
         if ok.sum() < 3:
@@ -130,6 +167,12 @@ def footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines_px, pla
     if not pieces:
         return Polygon()
     return unary_union(pieces)
+
+
+def clear_cache() -> None:
+    """Forget the kept outlines and footprints (tests, benchmarks)."""
+    _mask_shape.cache_clear()
+    _footprint_on_plane.cache_clear()
 
 
 def point_on_plane(origin: np.ndarray, direction: np.ndarray, plane_up_m: float) -> np.ndarray | None:

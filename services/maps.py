@@ -11,6 +11,7 @@ out, cached or not, from the numbers the project holds then (``geo.site_numbers`
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import weakref
@@ -157,10 +158,8 @@ def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | 
         creation time, frame times, the camera model its metadata names); ``warning``
         says why the stored size was used.
     """
-    from engine.video import probe_video
-
     try:
-        return probe_video(store.video_path).as_dict(), None
+        return _probed_video(_file_stamp(Path(store.video_path))), None
     except VideoError as exc:
         detections = [d for d in store.detections(run_id) if d.mask is not None]
         frames = store.analysed_frames(run_id)
@@ -173,6 +172,28 @@ def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | 
         info = {"width_px": mask.width_px, "height_px": mask.height_px, "duration_s": max(frames.values()) + 1.0,
                 "creation_time_utc": None}
         return info, f"{exc}; using the stored frame size and no creation time"
+
+
+_PROBED: OrderedDict[tuple[str, int, int], dict[str, Any]] = OrderedDict()
+_PROBED_LOCK = threading.Lock()
+
+
+def _probed_video(stamp: tuple[str, int, int] | None) -> dict[str, Any]:
+    """``engine.video.probe_video(path).as_dict()`` for a file as it stands (path, mtime,
+    size): the last few are kept, so the map built again after each review edit does
+    not decode the video's first frame again. A copy, which the caller may change."""
+    from engine.video import probe_video
+
+    assert stamp is not None
+    with _PROBED_LOCK:
+        found = _PROBED.get(stamp)
+    if found is None:  # (a file that is not there raises, and is looked for again next time)
+        found = probe_video(stamp[0]).as_dict()
+        with _PROBED_LOCK:
+            _PROBED[stamp] = found
+            while len(_PROBED) > CACHE_SIZE:
+                _PROBED.popitem(last=False)
+    return copy.deepcopy(found)
 
 
 @dataclass(frozen=True)
@@ -511,8 +532,15 @@ def map_builds() -> int:
 
 
 def clear_cache() -> None:
-    """Forget every map (tests; memory)."""
+    """Forget every map, and the geometry kept between builds (tests; memory)."""
+    from core.camera import clear_cache as clear_rotations
+    from geo.observe import clear_cache as clear_shapes
+
+    clear_rotations()
+    clear_shapes()
     _CACHE.clear()
+    with _PROBED_LOCK:
+        _PROBED.clear()
     with _NUMBERED_LOCK:
         _NUMBERED.clear()
 
