@@ -159,7 +159,7 @@ def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | 
         says why the stored size was used.
     """
     try:
-        return _probed_video(_file_stamp(Path(store.video_path))), None
+        return _probed_video(Path(store.video_path)), None
     except VideoError as exc:
         detections = [d for d in store.detections(run_id) if d.mask is not None]
         frames = store.analysed_frames(run_id)
@@ -174,26 +174,55 @@ def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | 
         return info, f"{exc}; using the stored frame size and no creation time"
 
 
-_PROBED: OrderedDict[tuple[str, int, int], dict[str, Any]] = OrderedDict()
-_PROBED_LOCK = threading.Lock()
+class _KeptByFile:
+    """What was read from a file, by the file's stamp (path, mtime, size), the last few
+    (thread-safe): the map built again after each review edit does not read the video
+    and the telemetry again. A file that cannot be read raises, and is read again next
+    time."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._values: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, stamp: tuple[str, int, int], read: Callable[[], Any]) -> Any:
+        with self._lock:
+            found = self._values.get(stamp)
+        if found is None:
+            found = read()
+            with self._lock:
+                self._values[stamp] = found
+                while len(self._values) > self._size:
+                    self._values.popitem(last=False)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
 
 
-def _probed_video(stamp: tuple[str, int, int] | None) -> dict[str, Any]:
-    """``engine.video.probe_video(path).as_dict()`` for a file as it stands (path, mtime,
-    size): the last few are kept, so the map built again after each review edit does
-    not decode the video's first frame again. A copy, which the caller may change."""
+_PROBED = _KeptByFile(CACHE_SIZE)  # engine.video.probe_video(path).as_dict()
+_TRACKS = _KeptByFile(CACHE_SIZE)  # geo.telemetry.read_telemetry(path): a frozen Track
+
+
+def _probed_video(path: Path) -> dict[str, Any]:
+    """``engine.video.probe_video(path).as_dict()``, kept while the file stays as it is;
+    a copy, which the caller may change."""
     from engine.video import probe_video
 
+    stamp = _file_stamp(path)
     assert stamp is not None
-    with _PROBED_LOCK:
-        found = _PROBED.get(stamp)
-    if found is None:  # (a file that is not there raises, and is looked for again next time)
-        found = probe_video(stamp[0]).as_dict()
-        with _PROBED_LOCK:
-            _PROBED[stamp] = found
-            while len(_PROBED) > CACHE_SIZE:
-                _PROBED.popitem(last=False)
-    return copy.deepcopy(found)
+    return copy.deepcopy(_PROBED.get(stamp, lambda: probe_video(path).as_dict()))
+
+
+def _read_track(path: Path) -> Track:
+    """``geo.telemetry.read_telemetry(path)``, kept while the file stays as it is."""
+    from geo.telemetry import read_telemetry
+
+    stamp = _file_stamp(path)
+    assert stamp is not None
+    track: Track = _TRACKS.get(stamp, lambda: read_telemetry(path))
+    return track
 
 
 @dataclass(frozen=True)
@@ -265,12 +294,11 @@ def placement_check(store: ProjectStore, frame_indices: Sequence[int], *, track:
     ``geometry`` runs the placing itself (default: on this thread).
     """
     from engine.video import probe_video
-    from geo.telemetry import read_telemetry
 
     if store.telemetry_path is None or not frame_indices:
         return PlacementCheck()
     try:
-        track = track if track is not None else read_telemetry(Path(store.telemetry_path))
+        track = track if track is not None else _read_track(Path(store.telemetry_path))
     except DamagemapError as exc:
         return PlacementCheck(str(exc))
     try:
@@ -339,11 +367,10 @@ def track_preview(store: ProjectStore) -> tuple[Track, str | None]:
         When the telemetry cannot be read (the message names the file).
     """
     from engine.video import probe_video, select_frame_indices
-    from geo.telemetry import read_telemetry
 
     if store.telemetry_path is None:
         raise GeoreferenceError(f"{store.path}: the project has no telemetry file")
-    track = read_telemetry(Path(store.telemetry_path))
+    track = _read_track(Path(store.telemetry_path))
     try:
         video = probe_video(store.video_path)
     except VideoError:
@@ -417,7 +444,6 @@ def damage_map(
         If the telemetry cannot be read or does not overlap the video.
     """
     from geo.mapping import build_damage_map
-    from geo.telemetry import read_telemetry
     from services.footage import flight_height_caution
 
     run_id = resolve_run(store, run_id)
@@ -428,7 +454,8 @@ def damage_map(
         return _numbered(store, run_id, cached)
     if telemetry_path is None:
         _check_project_telemetry(store)
-    track: Track | None = read_telemetry(Path(telemetry_path)) if telemetry_path is not None else None
+    telemetry = Path(telemetry_path) if telemetry_path is not None else store.telemetry_path
+    track = _read_track(Path(telemetry)) if telemetry is not None else None
     info, warning = video_info(store, run_id)
     built = build_damage_map(store, run_id, video_info=info, settings=state.settings, track=track, dem=dem_path,
                              camera_view=camera_view)
@@ -539,8 +566,8 @@ def clear_cache() -> None:
     clear_rotations()
     clear_shapes()
     _CACHE.clear()
-    with _PROBED_LOCK:
-        _PROBED.clear()
+    _PROBED.clear()
+    _TRACKS.clear()
     with _NUMBERED_LOCK:
         _NUMBERED.clear()
 
