@@ -329,9 +329,22 @@ class ProjectDocument(QObject):
         accepted or drew excepted) and left out of the map and the exports."""
         return self._score_threshold
 
+    @property
+    def score_floor(self) -> float:
+        """The lowest threshold that means anything for the current run: the score its
+        analysis kept detections from (``analyze --score-threshold``; nothing below it
+        was stored, so a lower threshold shows the same); 0 with no run."""
+        if self.store is None or self.run_id is None:
+            return 0.0
+        try:
+            return round(float(self.store.run(self.run_id).settings.get("score_threshold") or 0.0), 2)
+        except (StoreError, TypeError, ValueError):
+            return 0.0
+
     def set_score_threshold(self, value: float) -> None:
-        """Change the threshold; the views follow at once, the project a moment later."""
-        value = round(min(1.0, max(0.0, float(value))), 2)
+        """Change the threshold (not below :attr:`score_floor`); the views follow at
+        once, the project a moment later."""
+        value = round(min(1.0, max(self.score_floor, float(value))), 2)
         if value == self._score_threshold:
             return
         self._score_threshold = value

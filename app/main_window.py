@@ -77,8 +77,8 @@ THRESHOLD_TIP = (
     "map and the site counts, and left out of the map and every export (it is saved in "
     "the project as the map's minimum score, Analysis &gt; Georeferencing…).<br>"
     "Detections a reviewer accepted, relabelled or drew always count.<br>"
-    "The analysis itself keeps every detection scoring 0.2 or more, so lowering the "
-    "threshold down to 0.2 shows more without analysing again."
+    "The analysis itself keeps every detection scoring 0.2 or more (its --score-threshold), "
+    "so the threshold goes down to that without analysing again, and no lower."
 )
 
 
@@ -360,6 +360,7 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.cancel_button)
 
     def _on_run_changed(self, _run_id: object) -> None:
+        self._show_threshold(self.document.score_threshold)
         self._reload_run()
 
     def _update_model_badge(self, *_args: object) -> None:
@@ -615,6 +616,9 @@ class MainWindow(QMainWindow):
     def _show_threshold(self, value: float) -> None:
         for widget in (self.threshold_slider, self.threshold_spin):
             widget.blockSignals(True)
+        floor = self.document.score_floor  # the run kept nothing scoring less
+        self.threshold_slider.setMinimum(round(floor * 100))
+        self.threshold_spin.setMinimum(floor)
         self.threshold_slider.setValue(round(value * 100))
         self.threshold_spin.setValue(value)
         for widget in (self.threshold_slider, self.threshold_spin):

@@ -59,6 +59,7 @@ class ReviewPanel(Panel):
     def reload(self, *_args: object) -> None:
         """Every row of the current run (a new project or run, the end of an analysis)."""
         doc = self.document
+        self._on_threshold_changed(doc.score_threshold)
         self.view.set_detections(doc.all_detections() if doc.is_open else [], doc.frame_times() if doc.is_open else {})
         self.view.select_detection(doc.selected_id)
         self._update_pending()
@@ -100,6 +101,9 @@ class ReviewPanel(Panel):
 
     def _on_threshold_changed(self, value: float) -> None:
         box = self.view.score_filter
+        box.blockSignals(True)
+        box.setMinimum(self.document.score_floor)  # the run kept nothing scoring less
+        box.blockSignals(False)
         if box.value() != value:
             box.setValue(value)  # the filter follows; set_score_threshold ignores the echo
 

@@ -622,6 +622,7 @@ class SiteReviewPanel(Panel):
     def _update_threshold_count(self, *_args: object, filter_rows: bool = True) -> None:
         value = self.document.score_threshold
         self.threshold.blockSignals(True)
+        self.threshold.setMinimum(round(self.document.score_floor * 100))
         self.threshold.setValue(round(value * 100))
         self.threshold.blockSignals(False)
         review = self.review

@@ -233,6 +233,33 @@ def test_one_threshold_filters_the_frame_table_and_timeline(qtbot, window, proje
         doc.set_score_threshold(0.45)
 
 
+def test_the_threshold_goes_no_lower_than_the_run_kept(qtbot, window, flyover):
+    """A run analysed with --score-threshold 0.25 stored nothing scoring less: every
+    threshold control stops there, typed or dragged, instead of showing the same below."""
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    video = flyover / "flight.mp4"
+    path = flyover / "kept.dmproj"
+    with ProjectStore.create(path, video_path=video) as store, VideoReader(video) as reader:
+        run = store.start_run(model={"weights": None}, settings={"score_threshold": 0.25})
+        store.write_frame(run, Frame(0, reader.pts_s[0], W, H), [_det(0, 10, score=0.3)])
+        store.finish_run(run)
+    assert window.open_path(path)
+    doc = window.document
+    assert doc.score_floor == 0.25
+    assert window.threshold_slider.minimum() == 25 and window.threshold_spin.minimum() == 0.25
+    assert window.panel(ReviewPanel).view.score_filter.minimum() == 0.25
+    assert window.panel(SiteReviewPanel).threshold.minimum() == 25
+    doc.set_score_threshold(0.05)
+    assert doc.score_threshold == 0.25
+    box = window.threshold_spin
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "0.10")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert doc.score_threshold == 0.25 == box.value()
+
+
 def test_the_draw_hint_goes_with_draw_mode(qtbot, window, project):
     import numpy as np
 
