@@ -84,15 +84,16 @@ class ExportResult:
     package: PackageResult | None = None
 
 
-def _site_pictures(store: ProjectStore, built: DamageMap) -> tuple[Thumbnail, Thumbnail]:
+def _site_pictures(store: ProjectStore, built: DamageMap, *, frames: bool = True) -> tuple[Thumbnail, Thumbnail]:
     """The HTML map's popup pictures, decoded in one pass: each site's best frame by frame
-    index, and its close-up (:func:`geo.export.html.closeup_requests`) by site id."""
+    index (none with ``frames`` false), and its close-up
+    (:func:`geo.export.html.closeup_requests`) by site id."""
     from engine.thumbnails import jpeg_site_pictures
     from geo.export.html import closeup_requests
 
-    frames, closeups = jpeg_site_pictures(store.video_path, [site.best_frame for site in built.sites],
-                                          closeup_requests(built))
-    return frames.get, closeups.get
+    best = [site.best_frame for site in built.sites] if frames else []
+    frames_jpeg, closeups = jpeg_site_pictures(store.video_path, best, closeup_requests(built))
+    return frames_jpeg.get, closeups.get
 
 
 def _export_map(store: ProjectStore, built: DamageMap, out_dir: Path, formats: Sequence[str] | None,
@@ -168,15 +169,16 @@ def export_project(
     if request.writes_package:
         from services.package import PackageRequest, export_package
 
-        if request.thumbnails and pictures is None:
-            # (the map's pictures, when made, cover the package's sites: its unconfirmed sites are extra)
+        if pictures is None:
+            # (the map's pictures, when made, cover the package's sites: its unconfirmed sites are extra);
+            # the printed atlas shows each site's close-up even when the popups show no picture
             built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path,
                                          dem_path=dem_path, camera_view=camera_view)
-            pictures = _site_pictures(store, built)
+            pictures = _site_pictures(store, built, frames=request.thumbnails)
         thumbnail, closeup = pictures or (None, None)
         package = export_package(store, PackageRequest(Path(request.out_dir), thumbnails=request.thumbnails),
-                                 run_id=run_id, settings=settings, telemetry_path=telemetry_path,
-                                 thumbnail=thumbnail, closeup=closeup)
+                                 run_id=run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
+                                 camera_view=camera_view, thumbnail=thumbnail, closeup=closeup)
         written += package.files
         built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path,
                                      dem_path=dem_path, camera_view=camera_view)

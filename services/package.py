@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from geo.export.package import PackageResult
     from geo.export.products import ProductInfo
     from geo.mapping import DamageMap
+    from geo.pitch import FlowView
 
 #: Longest side of the basemap on the printed page (about 7 inches at 150 dpi).
 PRINT_BASEMAP_PX = 1200
@@ -206,8 +207,10 @@ def _stored_source_failure(exc: InputError, key: str) -> InputError:
 
 @dataclass(frozen=True, slots=True)
 class PackageRequest:
-    """Where to write the package; ``footprints``/``basemap`` replace the project's for
-    this package only; ``produced`` (UTC) replaces the clock (reproducible outputs)."""
+    """Where to write the package; ``thumbnails``: pictures in the HTML map's popups (the
+    printed atlas shows its close-ups either way); ``footprints``/``basemap`` replace the
+    project's for this package only; ``produced`` (UTC) replaces the clock (reproducible
+    outputs)."""
 
     out_dir: Path
     thumbnails: bool = True
@@ -354,11 +357,16 @@ def export_package(
     run_id: int | None = None,
     settings: ProjectSettings | None = None,
     telemetry_path: Path | None = None,
+    dem_path: Path | None = None,
+    camera_view: FlowView | None = None,
     thumbnail: Callable[[int], bytes | None] | None = None,
     closeup: Callable[[int], bytes | None] | None = None,
 ) -> PackageResult:
     """Write the run's relief package (the latest run by default) into ``request.out_dir``
     (``thumbnail`` and ``closeup``: the HTML map's pictures, as :func:`geo.export.export_map` takes them).
+    ``settings``, ``telemetry_path``, ``dem_path`` and ``camera_view`` build the map as
+    :func:`services.maps.damage_map` takes them, so the package shows the sites the
+    export's other files show, where they show them.
 
     Raises
     ------
@@ -372,7 +380,8 @@ def export_package(
     from geo.export.package import write_package
 
     run_id = resolve_run(store, run_id)
-    built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path)
+    built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
+                        camera_view=camera_view)
     info = product_info(store)
     products = product_layers(store, built, footprints=request.footprints, basemap=request.basemap)
     footprints_path, basemap_path = products.footprints_path, products.basemap_path
@@ -394,12 +403,14 @@ def export_package(
         "run": run_id,
         "footprints": footprints_path.name if footprints_path else None,  # a name: the package goes to others
         "basemap": basemap_path.name if basemap_path else None,
+        "terrain": Path(dem_path).name if dem_path is not None else None,
         "produced": produced.strftime("%Y-%m-%d %H:%M UTC"),
         "credits": credits,
     }
     return write_package(built, request.out_dir, info=info, grading=products.grading, coverage=products.coverage,
                          basemap_html=products.basemap_html, basemap_print=products.basemap_print,
-                         thumbnail=thumbnail, provenance=provenance, closeup=closeup)
+                         thumbnail=thumbnail, provenance=provenance, closeup=closeup,
+                         popup_pictures=request.thumbnails)
 
 
 __all__ = ["BASEMAP_KEY", "FOOTPRINTS_KEY", "FOOTPRINT_MARGIN_M", "PRODUCT_KEY", "PackageRequest", "ProductLayers",

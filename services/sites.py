@@ -38,7 +38,6 @@ from services.maps import damage_map as _damage_map
 from services.maps import resolve_run
 
 if TYPE_CHECKING:  # pragma: no cover
-    from geo.fusion import FusedSite
     from geo.mapping import DamageMap
 
 
@@ -153,6 +152,8 @@ def site_review(store: ProjectStore, run_id: int | None = None, *, built: Damage
 
     Raises what :func:`services.maps.damage_map` raises (no run, no telemetry, ...).
     """
+    from geo.export.records import unconfirmed_reason
+
     run_id = resolve_run(store, run_id)
     if built is None:
         built = _damage_map(store, run_id)
@@ -245,17 +246,6 @@ def with_whole_decisions(sites: Sequence[SiteSummary], decisions: Sequence[SiteD
     return out
 
 
-def unconfirmed_reason(site: FusedSite) -> str:
-    """What the review says of an unconfirmed site: in how many of the frames that showed
-    it it was detected, and in how many of the views when a hover made fewer views than
-    frames (the views decided)."""
-    frames = f"{site.frames_seen} of the {site.frames_in_view} frames that showed it"
-    if site.views_in_view == site.frames_in_view:
-        return f"unconfirmed: detected in {frames}"
-    return (f"unconfirmed: detected in {site.views_seen} of the {site.views_in_view} distinct views that showed it "
-            f"({frames}; a hover's frames count as one view)")
-
-
 def carry_decisions(store: ProjectStore, review: SiteReview, *,
                     elsewhere: Sequence[SiteMark] = ()) -> SiteDecisions | None:
     """One edit giving the run's undecided sites the decisions made at the same place in
@@ -300,4 +290,4 @@ def keep_earlier_decisions(store: ProjectStore, run_id: int, *, author: str | No
 
 
 __all__ = ["SiteReview", "carry_decisions", "site_kept", "keep_earlier_decisions", "rejected_sites", "site_review",
-           "site_summaries", "sightings_decided", "unconfirmed_reason", "with_whole_decisions"]
+           "site_summaries", "sightings_decided", "with_whole_decisions"]

@@ -35,10 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save", action="store_true",
                         help="store --offset, --hfov, --pitch, --ground-elevation, --flight-height and --min-score "
                              "in the project (and what 'auto' read), so the app and later exports use them")
-    parser.add_argument("--no-thumbnails", action="store_true", help="no frame thumbnails in the HTML popups")
+    parser.add_argument("--no-thumbnails", action="store_true",
+                        help="no pictures in the HTML maps' popups (faster; the relief package's printed atlas "
+                             "keeps its close-ups)")
     parser.add_argument("--include-unconfirmed", action="store_true",
                         help="also write the sites detected in too few of the frames that showed them "
-                             "(property confirmed false)")
+                             "(property confirmed false; marked unconfirmed in the HTML map and the KML; not in "
+                             "the relief package)")
     package = parser.add_argument_group(
         "relief package", "--package writes it; the event, producer, footprints and basemap given here are stored "
                           "in the project and used by every later package (from here or the app); the footprints "

@@ -131,6 +131,17 @@ def ensure_dir(out_dir: Path) -> Path:
     return out_dir
 
 
+#: Free space under which a writer library's failure is put down to a full disk.
+FULL_DISK_BYTES = 1 << 20
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < FULL_DISK_BYTES
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success it is renamed to ``target``
@@ -166,6 +177,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     except ExportError:
         raise
     except Exception as exc:  # a writer library failing (GDAL, folium): still an export error
+        if _disk_full(target.parent):  # GDAL says what failed next ("no such table: gpkg_contents"), not why
+            raise ExportError(f"{target}: cannot write: no space left on the disk ({exc})") from exc
         raise ExportError(f"{target}: cannot write: {exc}") from exc
     finally:
         for leftover in (temp, *(temp.with_name(temp.name + side) for side in _SQLITE_SIDE_FILES)):

@@ -16,14 +16,14 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import ExportError
 from core.types import DamageLevel
-from geo.export.records import clock_time, seen_in
+from geo.export.records import clock_time, seen_in, unconfirmed_reason
 from geo.mapping import DamageMap
 
 Thumbnail = Callable[[int], "bytes | None"]
@@ -257,9 +257,13 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
     image = closeup_picture + frame_picture
     edge = " (cut off by the frame's edge)" if _at_frame_edge(damage_map, index) else ""
     reviewed = "yes" if s.reviewed else "no"
+    doubt = ("" if fused.confirmed else
+             f'<div class="dm-unconfirmed">{escape(_sentence(unconfirmed_reason(fused)))}: often a false alarm; '
+             "look at it before acting on it</div>")
     return (
         '<div class="dm-popup">'
-        f'<b style="color:{s.level.colour_hex}">Site {s.id}: {escape(s.level.label)}</b>'
+        f'<b style="color:{s.level.colour_hex}">Site {s.id}: {escape(s.level.label)}'
+        f'{"" if fused.confirmed else " (unconfirmed)"}</b>{doubt}'
         '<table>'
         f"<tr><td>Confidence</td><td>{s.confidence:.0%}</td></tr>"
         f"<tr><td>Seen in</td><td>{frames}</td></tr>"
@@ -272,6 +276,10 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
         "</table>"
         f"{image}</div>"
     )
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def level_count_rows(counts: dict[DamageLevel, int]) -> str:
@@ -292,6 +300,8 @@ def level_legend_rows() -> str:
 #: The ring of a site a reviewer decided on (accepted or relabelled): the analyst's
 #: word, told apart from the model's at a glance.
 REVIEWED_RING = "#ffffff"
+#: How opaque an unconfirmed site's marker is (a confirmed one's: 0.92).
+UNCONFIRMED_OPACITY = 0.35
 #: the legend's row for that ring
 REVIEWED_LEGEND_ROW = (
     f'<div class="dm-row"><span class="dm-dot" style="background:#999;border:2px solid {REVIEWED_RING};'
@@ -305,14 +315,16 @@ def most_severe_first(site) -> tuple[int, int]:  # noqa: ANN001 - core.types.Dam
     return -int(site.level), int(site.id)
 
 
-def site_list_html(sites) -> str:  # noqa: ANN001 - DamageSite or SurveySite, each with id, level, confidence
-    """Every site in a list, :func:`most_severe_first`: a click flies the map to it
-    (with :func:`site_list_script`)."""
+def site_list_html(sites, unconfirmed: Collection[int] = ()) -> str:  # noqa: ANN001 - DamageSite or SurveySite
+    """Every site (each with id, level, confidence) in a list, :func:`most_severe_first`:
+    a click flies the map to it (with :func:`site_list_script`); those ``unconfirmed``
+    (their ids) say so."""
     sites = sorted(sites, key=most_severe_first)
     items = "".join(
         f'<div class="dm-row dm-item" data-site="{s.id}" title="show it on the map">'
         f'<span class="dm-dot" style="background:{s.level.colour_hex}"></span>'
         f"Site {s.id}: {escape(s.level.label)}{' &#10003;' if getattr(s, 'reviewed', False) else ''}"
+        f"{' (unconfirmed)' if s.id in unconfirmed else ''}"
         f"<span class=\"dm-count\">{s.confidence:.0%}</span></div>"
         for s in sites
     )
@@ -347,10 +359,12 @@ def site_list_script(m, markers: dict[int, object]):  # noqa: ANN001, ANN202 - f
     return element
 
 
-def panels_html(title: str, total: str, details: str, sites, notes: list[str], legend: str) -> str:  # noqa: ANN001
+def panels_html(title: str, total: str, details: str, sites, notes: list[str], legend: str,  # noqa: ANN001
+                unconfirmed: Collection[int] = ()) -> str:
     """The summary panel (title, ``total``, the count per level, ``details``, the site
     list, the processing notes) and the legend (the levels, the reviewed ring, then
-    ``legend``) of a flight's or a survey's map; ``sites`` those the map shows."""
+    ``legend``) of a flight's or a survey's map; ``sites`` those the map shows, the ids
+    ``unconfirmed`` among them marked so."""
     counts = {level: sum(1 for s in sites if s.level is level) for level in DamageLevel}
     items = "".join(f"<li>{escape(n)}</li>" for n in notes)
     return f"""
@@ -359,7 +373,7 @@ def panels_html(title: str, total: str, details: str, sites, notes: list[str], l
   <div class="dm-total"><span id="dm-site-total">{len(sites)}</span> damage sites {total}</div>
   {level_count_rows(counts)}
   {details}
-  {site_list_html(sites)}
+  {site_list_html(sites, unconfirmed)}
   <details><summary>Processing notes</summary><ul>{items}</ul></details>
 </div>
 <div id="dm-legend" class="dm-panel dm-legend">
@@ -386,8 +400,12 @@ def _panel_html(damage_map: DamageMap) -> str:
     legend = ('<div class="dm-row"><span class="dm-line"></span>Flight track</div>'
               '<div class="dm-row"><span class="dm-heat"></span>Damage density</div>'
               '<div class="dm-small">Circle size grows with times seen.</div>')
+    unconfirmed = {fused.site.id for fused in damage_map.fused if not fused.confirmed}
+    if unconfirmed:
+        legend += ('<div class="dm-row"><span class="dm-dot" style="background:rgba(120,120,120,0.35);'
+                   'border-style:dashed"></span>Unconfirmed: detected in too few of the frames that showed it</div>')
     return panels_html(damage_map.title, f"from {observations} observations", details, damage_map.sites,
-                       list(damage_map.notes), legend)
+                       list(damage_map.notes), legend, unconfirmed)
 
 
 _STYLE = """
@@ -408,6 +426,7 @@ _STYLE = """
 .dm-meta, .dm-small { color: #555; font-size: 11px; margin-top: 4px; }
 .dm-popup table { border-collapse: collapse; margin-top: 4px; }
 .dm-popup td { padding: 1px 6px 1px 0; vertical-align: top; }
+.dm-unconfirmed { color: #8a4b00; font-size: 11px; margin-top: 2px; }
 details { font-size: 11px; color: #444; margin-top: 4px; }
 .dm-list { max-height: 40vh; overflow-y: auto; margin-top: 2px; }
 .dm-item { cursor: pointer; padding: 1px 2px; border-radius: 3px; }
@@ -457,13 +476,16 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
             folium.Polygon([(lat, lon) for lon, lat in s.footprint_lonlat], color=s.level.colour_hex, weight=1,
                            fill=True, fill_opacity=0.25, interactive=False).add_to(footprint_group)
         radius = 6 + min(6.0, float(np.log2(max(1, fused.frames_seen))))
+        doubtful = {} if fused.confirmed else {"dash_array": "3 3"}  # pale and dashed: --include-unconfirmed
         site_markers[s.id] = folium.CircleMarker(
             (s.lat_deg, s.lon_deg), radius=radius, color=REVIEWED_RING if s.reviewed else "#222",
             weight=3.0 if s.reviewed else 1.5, fill=True,
-            fill_color=s.level.colour_hex, fill_opacity=0.92,
+            fill_color=s.level.colour_hex, fill_opacity=0.92 if fused.confirmed else UNCONFIRMED_OPACITY,
             popup=folium.Popup(_popup_html(damage_map, k, thumbnail, closeup), max_width=330),
-            tooltip=escape(f"Site {s.id}: {s.level.label}, {s.confidence:.0%}" + (", reviewed" if s.reviewed else "")),
-            class_name=f"dm-site dm-site-{s.level.name.lower()}",
+            tooltip=escape(f"Site {s.id}: {s.level.label}, {s.confidence:.0%}" + (", reviewed" if s.reviewed else "")
+                           + ("" if fused.confirmed else ", unconfirmed")),
+            class_name=f"dm-site dm-site-{s.level.name.lower()}" + ("" if fused.confirmed else " dm-unconfirmed-site"),
+            **doubtful,
         ).add_to(groups[s.level])
         bounds.append((s.lat_deg, s.lon_deg))
     footprint_group.add_to(m)

@@ -139,6 +139,7 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         f"Project: {provenance.get('project') or '-'}; run {provenance.get('run') or '-'}",
         f"Building footprints: {provenance.get('footprints') or 'none given (coverage on a grid of cells)'}",
         f"Basemap: {provenance.get('basemap') or 'none'}",
+        *([f"Terrain: {provenance['terrain']} (sites placed on it)"] if provenance.get("terrain") else []),
         f"Produced: {provenance.get('produced') or '-'}",
         "Processing notes:",
         *[f"  - {note}" for note in damage_map.notes],
@@ -189,8 +190,11 @@ def write_package(
     thumbnail: Callable[[int], bytes | None] | None = None,
     provenance: Mapping[str, Any] | None = None,
     closeup: Callable[[int], bytes | None] | None = None,
+    popup_pictures: bool = True,
 ) -> PackageResult:
-    """Write the package folder and its zip into ``out_dir`` (see the module docstring)."""
+    """Write the package folder and its zip into ``out_dir`` (see the module docstring);
+    ``popup_pictures`` false: the HTML map's popups show no picture (the atlas still
+    shows the close-ups)."""
     from geo.export.html import write_html
     from geo.export.print_map import write_print_map
     from geo.export.vector import _gpkg_timestamp
@@ -212,7 +216,8 @@ def write_package(
     written_layers = write_layers(targets["gpkg"], layers, last_change=_gpkg_timestamp(damage_map))
     extra = html_layers(grading=grading, coverage=coverage, basemap=basemap_html,
                         camera=layers["camera_footprints"], info=info)
-    write_html(targets["html"], damage_map, thumbnail=thumbnail, extra_layers=extra, closeup=closeup)
+    write_html(targets["html"], damage_map, thumbnail=thumbnail if popup_pictures else None, extra_layers=extra,
+               closeup=closeup if popup_pictures else None)
     write_print_map(targets["png"], targets["pdf"], damage_map, grading=grading, camera=layers["camera_footprints"],
                     basemap=basemap_print, info=info, provenance=provenance, closeup=closeup)
     files = [targets[k].name for k in ("gpkg", "html", "pdf", "png")]

@@ -69,6 +69,17 @@ def seen_in(fused: FusedSite) -> str:
     return text
 
 
+def unconfirmed_reason(site: FusedSite) -> str:
+    """What the review says of an unconfirmed site: in how many of the frames that showed
+    it it was detected, and in how many of the views when a hover made fewer views than
+    frames (the views decided)."""
+    frames = f"{site.frames_seen} of the {site.frames_in_view} frames that showed it"
+    if site.views_in_view == site.frames_in_view:
+        return f"unconfirmed: detected in {frames}"
+    return (f"unconfirmed: detected in {site.views_seen} of the {site.views_in_view} distinct views that showed it "
+            f"({frames}; a hover's frames count as one view)")
+
+
 def _ring(points: Iterable[tuple[float, float]]):
     from shapely.geometry import Polygon
     from shapely.geometry.polygon import orient

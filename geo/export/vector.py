@@ -144,6 +144,15 @@ def _kml_colour(level: DamageLevel, alpha: int = 255) -> str:
     return f"{alpha:02x}{b:02x}{g:02x}{r:02x}"  # KML: aabbggrr
 
 
+def _kml_value(value: object) -> str:
+    """An attribute as KML data: XML Schema's ``true``/``false`` for booleans."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 #: A KML placemark of a site: its id, name, level (a :class:`DamageLevel`), attributes and point.
 KmlSite = tuple[str, str, DamageLevel, "Mapping[str, Any]", "Point"]
 
@@ -159,13 +168,17 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
     kml = ET.Element(f"{{{ns}}}kml")
     doc = ET.SubElement(kml, f"{{{ns}}}Document")
     ET.SubElement(doc, f"{{{ns}}}name").text = title
+    sites = list(sites)
+    doubtful = any(props.get("confirmed") is False for *_, props, _ in sites)
     for level in DamageLevel:
-        style = ET.SubElement(doc, f"{{{ns}}}Style", id=f"level-{level.name.lower()}")
-        icon_style = ET.SubElement(style, f"{{{ns}}}IconStyle")
-        ET.SubElement(icon_style, f"{{{ns}}}color").text = _kml_colour(level)
-        ET.SubElement(icon_style, f"{{{ns}}}scale").text = "1.1"
-        icon = ET.SubElement(icon_style, f"{{{ns}}}Icon")
-        ET.SubElement(icon, f"{{{ns}}}href").text = "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
+        for unconfirmed in (False, True) if doubtful else (False,):
+            suffix = "-unconfirmed" if unconfirmed else ""
+            style = ET.SubElement(doc, f"{{{ns}}}Style", id=f"level-{level.name.lower()}{suffix}")
+            icon_style = ET.SubElement(style, f"{{{ns}}}IconStyle")
+            ET.SubElement(icon_style, f"{{{ns}}}color").text = _kml_colour(level, 0x70 if unconfirmed else 255)
+            ET.SubElement(icon_style, f"{{{ns}}}scale").text = "0.8" if unconfirmed else "1.1"
+            icon = ET.SubElement(icon_style, f"{{{ns}}}Icon")
+            ET.SubElement(icon, f"{{{ns}}}href").text = "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
     track_style = ET.SubElement(doc, f"{{{ns}}}Style", id="track")
     line = ET.SubElement(track_style, f"{{{ns}}}LineStyle")
     ET.SubElement(line, f"{{{ns}}}color").text = "ffd08030"
@@ -174,13 +187,15 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
     folder = ET.SubElement(doc, f"{{{ns}}}Folder")
     ET.SubElement(folder, f"{{{ns}}}name").text = "Damage sites"
     for site_id, name, level, props, point in sites:
+        unconfirmed = props.get("confirmed") is False  # --include-unconfirmed: pale, and said in the name
         placemark = ET.SubElement(folder, f"{{{ns}}}Placemark", id=f"site-{site_id}")
-        ET.SubElement(placemark, f"{{{ns}}}name").text = name
-        ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = f"#level-{level.name.lower()}"
+        ET.SubElement(placemark, f"{{{ns}}}name").text = name + (" (unconfirmed)" if unconfirmed else "")
+        ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = (f"#level-{level.name.lower()}"
+                                                              f"{'-unconfirmed' if unconfirmed else ''}")
         extended = ET.SubElement(placemark, f"{{{ns}}}ExtendedData")
         for key, value in props.items():
             data = ET.SubElement(extended, f"{{{ns}}}Data", name=key)
-            ET.SubElement(data, f"{{{ns}}}value").text = "" if value is None else str(value)
+            ET.SubElement(data, f"{{{ns}}}value").text = _kml_value(value)
         geometry = ET.SubElement(placemark, f"{{{ns}}}Point")
         ET.SubElement(geometry, f"{{{ns}}}coordinates").text = f"{point.x:.8f},{point.y:.8f}"
     for name, linestring in lines:

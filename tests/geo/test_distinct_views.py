@@ -17,7 +17,7 @@ from geo.export.records import seen_in
 from geo.fusion import FusionSettings
 from geo.mapping import build_damage_map_from
 from geo.views import ViewSettings, count_distinct, describe_hovers, distinct_views, frames_a_view_repeats, hovers
-from services.sites import unconfirmed_reason
+from geo.export.records import unconfirmed_reason
 from tests.geo.test_geo_fusion import FPS, fly
 
 #: every frame a view of its own (the frame counting of old): no two jittered poses are that close

@@ -113,3 +113,29 @@ def test_a_failed_geopackage_leaves_no_journal(flyover_map, tmp_path, monkeypatc
     with pytest.raises(ExportError, match="damage_map.gpkg"):
         export_map(damage_map, tmp_path, formats=["gpkg"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_writer_failing_on_a_full_disk_says_the_disk_is_full(flyover_map, tmp_path, monkeypatch):
+    """GDAL, out of space, reports what failed next ("no such table: gpkg_contents");
+    the message says why."""
+    import shutil
+    from collections import namedtuple
+
+    import geopandas as gpd
+
+    from core.errors import ExportError
+
+    damage_map, _ = flyover_map
+
+    def gdal_on_a_full_disk(self, path, *args, **kwargs):
+        raise RuntimeError("Could not add feature to layer: no such table: gpkg_contents")
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", gdal_on_a_full_disk)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: usage(300_000, 300_000, 0))
+    with pytest.raises(ExportError, match=r"damage_map.gpkg: cannot write: no space left on the disk"):
+        export_map(damage_map, tmp_path, formats=["gpkg"])
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: usage(10**12, 10**9, 10**11))
+    with pytest.raises(ExportError) as raised:
+        export_map(damage_map, tmp_path, formats=["gpkg"])
+    assert "no space" not in str(raised.value) and "gpkg_contents" in str(raised.value)

@@ -208,3 +208,25 @@ def test_offset_auto_uses_only_a_reliable_estimate(tmp_path, monkeypatch, confid
     else:
         assert settings.time_offset_s == 2.5 and settings.time_offset_sigma_s == 2.0
         assert any("give --offset 2.5" in line for line in said)
+
+
+def test_the_relief_package_places_sites_on_the_terrain_as_the_map_files_do(hilly_project, tmp_path, capsys):
+    """One export command, one map: with --dem the package's GeoPackage (and so its
+    print map and atlas) holds the sites the GeoJSON holds, where it holds them."""
+    import geopandas as gpd
+
+    project, paths = hilly_project
+    out = tmp_path / "with-package"
+    assert main(["export", str(project), "--to", str(out), "--formats", "sites", "--package", "--no-thumbnails",
+                 "--dem", str(paths.dem), "--ground-elevation", "10"]) == 0
+    capsys.readouterr()
+    plain = {f["properties"]["id"]: f["geometry"]["coordinates"]
+             for f in json.loads((out / "damage_sites.geojson").read_text())["features"]}
+    (package,) = [p for p in out.rglob("*.gpkg") if p.parent != out]
+    sites = gpd.read_file(package, layer="damage_sites")
+    packaged = {int(row.id): (row.geometry.x, row.geometry.y) for row in sites.itertuples()}
+    assert plain and set(packaged) == set(plain)
+    for site_id, (lon, lat) in packaged.items():
+        assert (lon, lat) == pytest.approx(tuple(plain[site_id]), abs=1e-7)
+    readme = next(out.rglob("README*.txt")).read_text()
+    assert "Terrain: dem.tif" in readme

@@ -184,3 +184,26 @@ def test_cli_and_app_write_the_same_package(qtbot, flyover, project, tmp_path, q
         return [line for line in (folder / "README.txt").read_text().splitlines() if not line.startswith("Produced")]
 
     assert readme(cli) == readme(app)
+
+
+def test_no_thumbnails_leaves_the_popups_bare_and_the_atlas_its_close_ups(project, tmp_path):
+    """--no-thumbnails is about the HTML map's popups: the printed atlas is there to show
+    each site's damage, and keeps its close-ups."""
+    from services.export import ExportRequest, export_project
+
+    def images(pdf: Path) -> int:
+        return len(re.findall(rb"/Subtype\s*/Image", pdf.read_bytes()))
+
+    counts = {}
+    with ProjectStore.open(project) as store:
+        for thumbnails in (True, False):
+            out = tmp_path / f"thumbnails-{thumbnails}"
+            result = export_project(store, ExportRequest(out, formats=(), package=True, thumbnails=thumbnails))
+            assert result.package is not None
+            folder = result.package.folder
+            html = (folder / f"{result.package.name}_map.html").read_text()
+            counts[thumbnails] = (images(folder / f"{result.package.name}_map.pdf"), "dm-closeup" in html)
+            sites = len(result.damage_map.sites)
+    assert sites > 0
+    assert counts[True][0] == counts[False][0] >= sites  # a close-up per atlas card, either way
+    assert counts[True][1] and not counts[False][1]

@@ -120,3 +120,28 @@ def test_the_command_line_writes_them_when_asked(store, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "1 unconfirmed sites shown" in out
     assert {s["id"]: s["confirmed"] for s in _sites(tmp_path / "cli-all")}[ghost_id] is False
+
+
+def test_the_html_map_and_the_kml_mark_the_unconfirmed_site_apart(store, one_off, tmp_path):
+    """A relief team opening the map on a phone tells a site seen once from one on the map."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    review = site_review(store)
+    (ghost_id,) = review.unconfirmed
+    out = tmp_path / "marked"
+    export_project(store, ExportRequest(out, formats=("kml", "html"), thumbnails=False, include_unconfirmed=True))
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    placemarks = {p.get("id"): p for p in ET.parse(out / "damage_sites.kml").getroot().iter(f"{{{ns['k']}}}Placemark")
+                  if p.get("id")}
+    marked = {pid for pid, p in placemarks.items() if p.find("k:name", ns).text.endswith("(unconfirmed)")}
+    assert marked == {f"site-{ghost_id}"} and len(placemarks) > 1
+    ghost = placemarks[f"site-{ghost_id}"]
+    assert ghost.find("k:styleUrl", ns).text.endswith("-unconfirmed")
+    values = {d.get("name"): d.find("k:value", ns).text for d in ghost.iter(f"{{{ns['k']}}}Data")}
+    assert values["confirmed"] == "false" and values["reviewed"] == "false"  # XML Schema booleans
+
+    html = (out / "damage_map.html").read_text()
+    assert len(re.findall(r"dm-unconfirmed-site", html)) == 1
+    assert html.count("(unconfirmed)") >= 2  # the popup's heading and the site list
+    assert "Unconfirmed: detected in 1 of the " in html
