@@ -267,19 +267,42 @@ def footprint_local(damage_map, t_s: float, *, max_range_m: float = 150.0):  # n
     return polygon if polygon.is_valid else polygon.buffer(0)
 
 
+#: How far past a frame's farthest placed detection its footprint reaches.
+REACH_MARGIN_M = 15.0
+
+
+def detection_reach_m(damage_map) -> dict[int, float]:  # noqa: ANN001
+    """Per analysed frame, how far from the drone its farthest detection on the map was
+    placed (metres on the ground): the frame saw at least that far, whatever range its
+    footprint is drawn to, so every site lies inside the area filmed."""
+    reach: dict[int, float] = {}
+    for fused in (*damage_map.fused, *damage_map.unconfirmed):
+        for member in fused.members:
+            pose = member.pose
+            distance = float(np.hypot(member.ground_xy[0] - pose.east_m, member.ground_xy[1] - pose.north_m))
+            reach[member.frame_index] = max(reach.get(member.frame_index, 0.0), distance)
+    return reach
+
+
 def camera_footprint_records(damage_map, *, limit: int = 300, max_range_m: float = 150.0) -> list[tuple[dict, object]]:  # noqa: ANN001
     """The ground each analysed frame saw (at most ``limit`` frames, evenly spaced),
-    as ``(properties, WGS84 polygon)``: ``frame``, ``time_s``."""
+    as ``(properties, WGS84 polygon)``: ``frame``, ``time_s``. A footprint reaches
+    ``max_range_m`` from the drone, or past the frame's farthest detection on the map
+    (:func:`detection_reach_m`)."""
     from shapely.geometry import Polygon
     from shapely.geometry.polygon import orient
 
     indices = sorted(damage_map.poses)
-    if len(indices) > limit:
-        indices = [indices[int(k)] for k in np.linspace(0, len(indices) - 1, limit)]
+    reach = detection_reach_m(damage_map)
+    if len(indices) > limit:  # evenly spaced, and every frame that saw damage past max_range_m
+        far = {index for index, metres in reach.items() if metres + REACH_MARGIN_M > max_range_m}
+        indices = sorted({indices[int(k)] for k in np.linspace(0, len(indices) - 1, limit)}
+                         | (far & set(damage_map.poses)))
     records = []
     for index in indices:
         t = damage_map.frame_poses.times_s[index]
-        ring = damage_map.camera_footprint_at(t, max_range_m=max_range_m)
+        ring = damage_map.camera_footprint_at(
+            t, max_range_m=max(max_range_m, reach[index] + REACH_MARGIN_M if index in reach else 0.0))
         if len(ring) < 4:
             continue
         polygon = Polygon(ring)

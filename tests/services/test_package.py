@@ -207,3 +207,24 @@ def test_no_thumbnails_leaves_the_popups_bare_and_the_atlas_its_close_ups(projec
     assert sites > 0
     assert counts[True][0] == counts[False][0] >= sites  # a close-up per atlas card, either way
     assert counts[True][1] and not counts[False][1]
+
+
+def test_every_site_lies_in_the_area_filmed(project, tmp_path):
+    """The area of interest is the ground the frames saw: a damage found 160 m away was
+    seen there, so the area reaches it (an analyst clipping to the area keeps it)."""
+    import pyogrio
+    import shapely
+
+    from geo.coverage import detection_reach_m
+    from services.maps import damage_map
+    from services.package import PackageRequest, export_package
+
+    with ProjectStore.open(project) as store:
+        assert max(detection_reach_m(damage_map(store)).values()) > 150  # past the footprints' usual range
+        result = export_package(store, PackageRequest(tmp_path / "out", thumbnails=False))
+    gpkg = result.folder / f"{result.name}.gpkg"
+    area = shapely.union_all(pyogrio.read_dataframe(gpkg, layer="area_of_interest").geometry.values)
+    sites = pyogrio.read_dataframe(gpkg, layer="damage_sites")
+    assert len(sites) > 5
+    outside = [int(row.id) for row in sites.itertuples() if not area.buffer(1e-7).contains(row.geometry)]
+    assert outside == []
