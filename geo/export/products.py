@@ -58,14 +58,24 @@ class ProductInfo:
         """The GLIDE number, else the event's name as a file-name-safe code, else ``DAMAGEMAP``."""
         if self.glide:
             return self.glide.strip().upper()
-        code = re.sub(r"[^A-Za-z0-9]+", "-", self.event).strip("-").upper()
+        code = re.sub(r"[^A-Za-z0-9]+", "-", _ascii(self.event)).strip("-").upper()
         return code[:40] or "DAMAGEMAP"
 
     def product_name(self, product: str) -> str:
         """``<event>_<area>_<product>_DRONE_v<NN>`` after CEMS's ``EMSR<NNN>_AOI<NN>_..._v<NN>``
         (``product``: ``GRA`` grading, ``FEP`` first estimate)."""
-        area = re.sub(r"[^A-Za-z0-9]+", "", self.area).upper() or "AOI01"
+        area = re.sub(r"[^A-Za-z0-9]+", "", _ascii(self.area)).upper() or "AOI01"
         return f"{self.event_code()}_{area}_{product}_DRONE_v{self.version:02d}"
+
+
+def _ascii(text: str) -> str:
+    """Latin letters without their accents ("Séisme Haïti" -> "Seisme Haiti"; "ß" -> "ss"),
+    for a file name every system and zip tool takes; other scripts go (the code falls back
+    to ``DAMAGEMAP``)."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss").replace("ẞ", "SS"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _ring(polygon):  # noqa: ANN001, ANN202
