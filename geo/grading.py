@@ -182,7 +182,8 @@ def grade_sites(sites: Sequence[SiteOnMap], footprints, coverage: Sequence, loca
             buildings.append(BuildingGrade(building_id, polygon, level, best_frame=seen.best_frame, coverage=seen))
     notes = list(getattr(footprints, "notes", ()))
     if unmatched:
-        notes.append(f"{len(unmatched)} damage sites lie on no footprint (more than {match_m:g} m from every outline)")
+        lie = "damage site lies" if len(unmatched) == 1 else "damage sites lie"
+        notes.append(f"{len(unmatched)} {lie} on no footprint (more than {match_m:g} m from every outline)")
     return Grading(tuple(buildings), tuple(unmatched), match_m, getattr(footprints, "source", ""), tuple(notes))
 
 

@@ -56,11 +56,55 @@ MAP_BOX = (0.055, 0.07, 0.60, 0.86)
 PANEL_BOX = (0.685, 0.04, 0.30, 0.92)
 
 
-def new_page():  # noqa: ANN201 - (Figure, map Axes, panel Axes)
-    """An A4 landscape page (Agg; no window): the map's axes and the panel beside it."""
+def new_figure():  # noqa: ANN201 - a Figure
+    """An empty A4 landscape page, drawn by Agg (no window), whose renderer measures text
+    before the page is saved (:func:`fit_text`)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=150)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def fit_text(label, width_px: float, *, max_lines: int | None = None, min_size: float = 6.0) -> None:  # noqa: ANN001
+    """Break ``label`` (a matplotlib Text, one line) at spaces so that no line is wider than
+    ``width_px``; while it still needs more than ``max_lines`` lines, or a word is wider
+    than that, make its font smaller, down to ``min_size`` points; past that, cut it to
+    ``max_lines`` lines, the last ending in an ellipsis.
+
+    Done here rather than with matplotlib's ``wrap=True``, which wraps at the figure's
+    edge when the page is drawn: the text's height is then known before what follows it is
+    placed (see :func:`panel_heading`)."""
+    renderer = label.get_figure().canvas.get_renderer()  # a page of new_figure(): Agg
+    words = label.get_text().split()
+
+    def width(text: str) -> float:
+        label.set_text(text)
+        return label.get_window_extent(renderer).width
+
+    while True:
+        lines: list[str] = []
+        for word in words:
+            if lines and width(f"{lines[-1]} {word}") <= width_px:
+                lines[-1] = f"{lines[-1]} {word}"
+            else:
+                lines.append(word)
+        fits = all(width(line) <= width_px for line in lines)
+        if (fits and (max_lines is None or len(lines) <= max_lines)) or label.get_fontsize() <= min_size:
+            break
+        label.set_fontsize(max(min_size, label.get_fontsize() - 0.5))
+    if max_lines is not None and len(lines) > max_lines:
+        lines = lines[:max_lines]
+        while lines[-1] and width(lines[-1] + "\u2026") > width_px:
+            lines[-1] = lines[-1][:-1]
+        lines[-1] = lines[-1].rstrip() + "\u2026"
+    label.set_text("\n".join(lines))
+
+
+def new_page():  # noqa: ANN201 - (Figure, map Axes, panel Axes)
+    """An A4 landscape page (Agg; no window): the map's axes and the panel beside it."""
+    fig = new_figure()
     ax = fig.add_axes(MAP_BOX)
     panel = fig.add_axes(PANEL_BOX)
     panel.axis("off")
@@ -73,13 +117,47 @@ def map_extent(points: list[np.ndarray]) -> tuple[float, float, float, float]:
     return _extent(np.concatenate(points), box_w / box_h)
 
 
+#: A site's dot on the print map (area, points squared) and its black outline (points)
+SITE_DOT_S = 22.0
+SITE_EDGE_PT = 0.6
+
+
+#: The reviewed ring's hole, as a share of its outer radius, and its outer diameter (points):
+#: the hole just takes the site's dot and outline (about 5.3 points across), the ring
+#: around it adds some 2 points of white between black outlines.
+REVIEWED_RING_HOLE = 0.58
+REVIEWED_RING_PT = 9.5
+
+
+def _reviewed_ring():  # noqa: ANN202 - a matplotlib Path
+    """A ring (an annulus: a circle with a hole) as a marker: drawn white and outlined black,
+    it shows on a light background and on dark imagery alike; its hole frames the site's dot."""
+    from matplotlib.path import Path as MplPath
+
+    angles = np.linspace(0.0, 2.0 * np.pi, 65)
+    outer = np.column_stack([np.cos(angles), np.sin(angles)])
+    hole = REVIEWED_RING_HOLE * outer[::-1]  # the other way round: not filled
+    codes = [MplPath.MOVETO, *[MplPath.LINETO] * 63, MplPath.CLOSEPOLY]
+    return MplPath(np.concatenate([outer, hole]), codes * 2)
+
+
 def draw_sites(ax, sites, xy: np.ndarray) -> None:  # noqa: ANN001 - Axes; sites with id, level, reviewed
-    """The sites as dots coloured by level, reviewed ones ringed white (the analyst's word,
-    as online), each with the number the site atlas uses."""
-    colours = [s.level.colour_hex for s in sites]
-    rings = ["white" if s.reviewed else "black" for s in sites]
-    ax.scatter(xy[:, 0], xy[:, 1], s=22, c=colours, edgecolors=rings,
-               linewidths=[1.4 if s.reviewed else 0.6 for s in sites], zorder=5)
+    """The sites as dots coloured by level, each with the number the site atlas uses; a
+    reviewed site's dot (the analyst's word, as online) is drawn as the others and ringed,
+    white between black outlines, so that it is larger than the others and its ring shows on
+    any background (a white edge alone vanished on the light map and shrank the dot)."""
+    reviewed = np.array([bool(s.reviewed) for s in sites])
+    if reviewed.any():
+        ax.scatter(xy[reviewed, 0], xy[reviewed, 1], s=REVIEWED_RING_PT ** 2, marker=_reviewed_ring(),
+                   facecolors="white", edgecolors="black", linewidths=SITE_EDGE_PT, zorder=5)
+    # One colour a collection, as the ring's: Agg then places dots and rings on the same
+    # pixels (a many-coloured collection is drawn another way, a pixel off the ring).
+    # The most severe last: on top where sites overlap.
+    for level in sorted(DamageLevel):
+        mine = np.array([s.level is level for s in sites])
+        if mine.any():
+            ax.scatter(xy[mine, 0], xy[mine, 1], s=SITE_DOT_S, c=level.colour_hex, edgecolors="black",
+                       linewidths=SITE_EDGE_PT, zorder=5)
     for site, (x, y) in zip(sites, xy):
         ax.annotate(str(site.id), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=5, zorder=6,
                     color="#111111", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
@@ -123,9 +201,10 @@ def site_legend(sites) -> list:  # noqa: ANN001 - sites with level and reviewed
         handles.append(Line2D([], [], marker="o", ls="", markerfacecolor=level.colour_hex, markeredgecolor="black",
                               label=f"{level.label} damage site ({n})"))
     reviewed = sum(1 for s in sites if s.reviewed)
-    if reviewed:
-        handles.append(Line2D([], [], marker="o", ls="", markerfacecolor="#999999", markeredgecolor="white",
-                              markeredgewidth=1.4, label=f"reviewed by an analyst ({reviewed})"))
+    if reviewed:  # the ring alone, as drawn round a site's dot
+        handles.append(Line2D([], [], marker=_reviewed_ring(), ls="", markersize=REVIEWED_RING_PT,
+                              markerfacecolor="white", markeredgecolor="black", markeredgewidth=SITE_EDGE_PT,
+                              label=f"reviewed by an analyst ({reviewed})"))
     return handles
 
 
@@ -175,11 +254,18 @@ def frame_axes(fig, ax, extent: tuple[float, float, float, float], crs: str,  # 
 
 
 def panel_heading(panel, lines: list[tuple[str, float, str]]) -> float:  # noqa: ANN001 - Axes
-    """The panel's heading lines (text, font size, weight) from its top; where the next part starts."""
+    """The panel's heading lines (text, font size, weight) from its top, each wrapped to the
+    panel's width; where the next part starts. A line that wraps (a long event name) pushes
+    the lines under it down, by its measured height, rather than being printed over them."""
+    box = panel.get_window_extent()
+    pixels_per_point = panel.get_figure().dpi / 72
     y = 0.985
     for text, size, weight in lines:
-        panel.text(0, y, text, fontsize=size, fontweight=weight, va="top", transform=panel.transAxes, wrap=True)
-        y -= 0.035 if size > 10 else 0.03
+        label = panel.text(0, y, text, fontsize=size, fontweight=weight, va="top", transform=panel.transAxes)
+        fit_text(label, box.width)
+        bottom = (label.get_window_extent().y0 - box.y0) / box.height
+        # a line that fits moves the next down as it always did; a wrapped one, by its height and a gap
+        y = min(y - (0.035 if size > 10 else 0.03), bottom - 0.3 * size * pixels_per_point / box.height)
     return y
 
 
@@ -331,7 +417,6 @@ def draw_atlas_pages(cards: Sequence[AtlasCard], heading: str) -> list:
     cards), ``heading`` on each, every card ending with a box to tick on the ground."""
     import io
 
-    from matplotlib.figure import Figure
     from matplotlib.image import imread
     from matplotlib.patches import Rectangle
 
@@ -341,12 +426,15 @@ def draw_atlas_pages(cards: Sequence[AtlasCard], heading: str) -> list:
     per_page = columns * rows
     pages = []
     for start in range(0, len(cards), per_page):
-        fig = Figure(figsize=A4_LANDSCAPE_IN, dpi=150)
+        fig = new_figure()
         number = start // per_page + 1
         total = math.ceil(len(cards) / per_page)
-        fig.text(0.04, 0.965, f"Site atlas ({number} of {total}): {heading}, most severe first",
-                 fontsize=10, fontweight="bold", va="top")
-        fig.text(0.96, 0.965, PRELIMINARY.split(":")[0], fontsize=7, ha="right", va="top", color="#5c4400")
+        title = fig.text(0.04, 0.965, f"Site atlas ({number} of {total}): {heading}, most severe first",
+                         fontsize=10, fontweight="bold", va="top")
+        label = fig.text(0.96, 0.965, PRELIMINARY.split(":")[0], fontsize=7, ha="right", va="top", color="#5c4400")
+        # the heading wraps before the label, on two lines at most: the cards start under them
+        fit_text(title, label.get_window_extent().x0 - title.get_window_extent().x0 - 0.02 * fig.bbox.width,
+                 max_lines=2)
         for slot, card in enumerate(cards[start:start + per_page]):
             col, row = slot % columns, slot // columns
             left, bottom = 0.04 + col * 0.32, 0.93 - (row + 1) * 0.225
@@ -390,6 +478,12 @@ def draw_atlas_pages(cards: Sequence[AtlasCard], heading: str) -> list:
     return pages
 
 
+def position_text(lat_deg: float, lon_deg: float) -> str:
+    """A site's position on its card, "lat 30.158074, lon -85.659385": latitude first, as a
+    GPS takes it, each labelled, since the map files all give longitude first."""
+    return f"lat {lat_deg:.6f}, lon {lon_deg:.6f}"
+
+
 def uncertainty_text(uncertainty_m: float) -> str:
     """"±2.3 m", or "" when unknown."""
     return f"\u00b1{uncertainty_m:.1f} m" if math.isfinite(uncertainty_m) else ""
@@ -410,7 +504,7 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
         seen = seen_in(fused)
         cards.append(AtlasCard(
             site.id, site.level,
-            (f"{site.lat_deg:.6f}, {site.lon_deg:.6f}",
+            (position_text(site.lat_deg, site.lon_deg),
              uncertainty_text(fused.uncertainty_m),
              f"seen in {seen}, {site.first_time_s:.1f}-{site.last_time_s:.1f} s",
              f"confidence {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}"),

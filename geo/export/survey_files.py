@@ -15,8 +15,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
-from geo.export.vector import kml_document, spreadsheet_safe, utf8_frame
+from geo.export.records import Record, counted
+from geo.export.vector import kml_document, spreadsheet_safe, utf8_frame, write_geojson
 from geo.footprints import is_missing
 from geo.export.survey_html import FlightCloseup
 from geo.survey_fusion import SurveyMap, survey_layers
@@ -33,6 +36,10 @@ SURVEY_FILES = {
     "readme": ("survey_README.txt",),
     "zip": ("survey_package.zip",),
 }
+
+#: Decimals of a longitude or latitude in the GeoJSON and CSV (about a millimetre), as a
+#: flight's files write them (:mod:`geo.export.records`): one join on position serves both.
+COORDINATE_DECIMALS = 8
 
 
 def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], *,
@@ -58,13 +65,12 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     out = ensure_dir(Path(out_dir))
     remove_abandoned_temp_files(out, [out / name for names in SURVEY_FILES.values() for name in names])
     sites, coverage = (utf8_frame(frame) for frame in survey_layers(built))  # GDAL takes UTF-8 text only
-    buildings = utf8_frame(_building_frame(built, grading)) if grading is not None else None
+    building_records = _building_records(built, grading) if grading is not None else None
+    buildings = utf8_frame(_records_frame(building_records)) if building_records is not None else None
     written: list[Path] = []
     if "geojson" in formats:
         for frame, name in ((sites, "survey_sites.geojson"), (coverage, "survey_coverage.geojson")):
-            with atomic_path(out / name) as temp:
-                frame.to_file(temp, driver="GeoJSON")
-            written.append(out / name)
+            written.append(_write_geojson(out / name, _frame_records(frame)))
     if "gpkg" in formats:
         with atomic_path(out / "survey.gpkg") as temp:
             sites.to_file(temp, layer="sites", driver="GPKG")
@@ -72,14 +78,12 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
             if buildings is not None:
                 buildings.to_file(temp, layer="buildings", driver="GPKG")
         written.append(out / "survey.gpkg")
-    if "buildings" in formats and buildings is not None:
-        with atomic_path(out / "survey_buildings.geojson") as temp:
-            buildings.to_file(temp, driver="GeoJSON")
-        written.append(out / "survey_buildings.geojson")
-    if "csv" in formats:
+    if "buildings" in formats and building_records is not None:
+        written.append(_write_geojson(out / "survey_buildings.geojson", building_records))
+    if "csv" in formats:  # lon_deg / lat_deg: the survey's documented columns (its README), kept
         table = sites.drop(columns="geometry")
-        table.insert(2, "lat_deg", [s.lat_deg for s in built.sites])
-        table.insert(2, "lon_deg", [s.lon_deg for s in built.sites])
+        table.insert(2, "lat_deg", [round(s.lat_deg, COORDINATE_DECIMALS) for s in built.sites])
+        table.insert(2, "lon_deg", [round(s.lon_deg, COORDINATE_DECIMALS) for s in built.sites])
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(table.columns)
@@ -115,12 +119,57 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     return written
 
 
-def _building_frame(built: SurveyMap, grading):  # noqa: ANN001, ANN202 - a GeoDataFrame
+def _rfc7946_geometry(geometry):  # noqa: ANN001, ANN202 - a shapely geometry or None, and the same
+    """``geometry`` as RFC 7946 wants it and a flight's files write it: coordinates to
+    :data:`COORDINATE_DECIMALS` decimals, exterior rings counter-clockwise."""
+    import shapely
+    from shapely.geometry import MultiPolygon
+    from shapely.geometry.polygon import orient
+
+    if geometry is None:
+        return None
+    geometry = shapely.transform(geometry, lambda xy: np.round(xy, COORDINATE_DECIMALS))
+    if geometry.geom_type == "Polygon":
+        return orient(geometry, 1.0)
+    if geometry.geom_type == "MultiPolygon":
+        return MultiPolygon([orient(part, 1.0) for part in geometry.geoms])
+    return geometry
+
+
+def _frame_records(frame) -> list[Record]:  # noqa: ANN001 - a GeoDataFrame
+    """``frame``'s rows as records (:mod:`geo.export.records`), its columns in order, an
+    empty cell as None."""
+    rows = frame.drop(columns="geometry").to_dict("records")
+    return [({key: None if is_missing(value) else value for key, value in row.items()}, geometry)
+            for row, geometry in zip(rows, frame.geometry)]
+
+
+def _plain(value: object) -> object:
+    """A numpy number as Python's (JSON writes Python's only); anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _write_geojson(path: Path, records: list[Record]) -> Path:
+    """``records`` as a flight's GeoJSON files are written (:func:`geo.export.vector.write_geojson`):
+    RFC 7946 (:func:`_rfc7946_geometry`), the layer (the collection's ``name``, which GDAL
+    and so QGIS show) named after the file, the same bytes for the same survey. A feature
+    with no geometry (a flight whose frames saw no ground) keeps its null geometry."""
+    return write_geojson(path, [({key: _plain(value) for key, value in props.items()}, _rfc7946_geometry(geometry))
+                                for props, geometry in records], name=path.stem)
+
+
+def _records_frame(records: list[Record]):  # noqa: ANN202 - a GeoDataFrame
+    """``records`` as a GeoDataFrame in WGS84, for the GeoPackage."""
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame([dict(props) for props, _ in records], geometry=[g for _, g in records],
+                            crs="EPSG:4326")
+
+
+def _building_records(built: SurveyMap, grading) -> list[Record]:  # noqa: ANN001 - geo.grading.Grading
     """The graded footprints with their grade in every vocabulary and their evidence (the
     relief package's ``graded_buildings`` fields), the flight of the best frame and the
     flights that saw damage on each."""
-    import geopandas as gpd
-
     from geo.export.products import graded_building_records
     from geo.export.records import iso_time
 
@@ -131,10 +180,8 @@ def _building_frame(built: SurveyMap, grading):  # noqa: ANN001, ANN202 - a GeoD
         return iso_time(flight, b.best_time_s) if flight is not None and b.best_time_s is not None else None
 
     records = graded_building_records(None, grading, best_time=best_time)
-    rows = []
-    for (props, _), b in zip(records, grading.buildings):
-        rows.append({**props, "best_flight": b.best_flight, "flights": ",".join(b.flights) or None})
-    return gpd.GeoDataFrame(rows, geometry=[b.polygon for b in grading.buildings], crs="EPSG:4326")
+    return [({**props, "best_flight": b.best_flight, "flights": ",".join(b.flights) or None}, polygon)
+            for (props, polygon), b in zip(records, grading.buildings)]
 
 
 #: what each file of a survey's export is, for its README
@@ -229,8 +276,8 @@ def _survey_kml(built: SurveyMap, sites, title: str) -> str:  # noqa: ANN001 - t
     placemarks = []
     for site, (_, row) in zip(built.sites, sites.iterrows()):
         props = {key: (None if is_missing(value) else value) for key, value in row.drop("geometry").items()}
-        placemarks.append((str(site.id), f"Site {site.id}: {site.level.label} ({len(site.evidence)} flights)",
-                           site.level, props, row.geometry))
+        name = f"Site {site.id}: {site.level.label} ({counted(len(site.evidence), 'flight')})"
+        placemarks.append((str(site.id), name, site.level, props, row.geometry))
     lines = [(f"Flight {flight.name}" + (f" ({flight.date})" if flight.date else "") + f", segment {props['segment']}",
               line) for flight in built.flights for props, line in track_records(flight.damage_map)]
     return kml_document(title, placemarks, lines=lines)

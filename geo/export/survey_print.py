@@ -2,14 +2,14 @@
 one (PNG and PDF), the PDF followed by a site atlas.
 
 It is the flight's print map (:mod:`geo.export.print_map`) for an area flown several
-times: the survey's sites numbered as in its other files, ringed white where a reviewer
-decided; each flight's track and the ground it saw in that flight's colour (as the
-survey's web map draws them); with footprints, the buildings graded from the sites
-under them (:mod:`geo.survey_grading`); with a basemap, that under everything; the grid,
-scale bar and true north; the event and its producer, the flights and their dates, the
-models, the software and "preliminary, not field-validated". A relief team
-that prints one page for a town prints this one; the atlas gives each site a card with
-the close-up from the flight that saw it best and a box to tick on the ground.
+times: the survey's sites numbered as in its other files, ringed (white between black
+outlines) where a reviewer decided; each flight's track and the ground it saw in that
+flight's colour (as the survey's web map draws them); with footprints, the buildings
+graded from the sites under them (:mod:`geo.survey_grading`); with a basemap, that under
+everything; the grid, scale bar and true north; the event and its producer, the flights
+and their dates, the models, the software and "preliminary, not field-validated". A
+relief team that prints one page for a town prints this one; the atlas gives each site a
+card with the close-up from the flight that saw it best and a box to tick on the ground.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from geo.export.print_map import (
     panel_heading,
     panel_legend,
     polygon_xy,
+    position_text,
     site_legend,
     uncertainty_text,
 )
@@ -179,7 +180,7 @@ def _card(built: SurveyMap, site: SurveySite, closeup: FlightCloseup | None) -> 
     count = len(site.evidence)
     days = _days(site.dates)
     return AtlasCard(site.id, site.level, (
-        f"{site.lat_deg:.6f}, {site.lon_deg:.6f}",
+        position_text(site.lat_deg, site.lon_deg),
         uncertainty_text(site.uncertainty_m),
         _fit(f"seen by {count} flight{'s' if count != 1 else ''}: " + ", ".join(site.flights)),
         _fit((f"on {days}" if days else "date unknown")

@@ -38,7 +38,7 @@ def feature_collection(records: list[Record], *, name: str) -> dict:
     features = []
     for props, geometry in records:
         feature = {"type": "Feature", "properties": {k: _clean(v) for k, v in props.items()},
-                   "geometry": mapping(geometry)}
+                   "geometry": None if geometry is None else mapping(geometry)}  # None: unlocated (RFC 7946 3.2)
         if "id" in props:
             feature["id"] = props["id"]
         features.append(feature)

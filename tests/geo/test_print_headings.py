@@ -1,0 +1,104 @@
+"""The print map's headings stay legible with an event name as long as a user types one
+(up to about 120 characters): each heading line wraps to the panel and pushes the lines
+under it down, and the atlas page's heading wraps before the "Preliminary analysis"
+label and ends above the cards. Measured from matplotlib's text extents."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from core.types import DamageLevel
+from geo.export.print_map import AtlasCard, draw_atlas_pages, draw_map
+from geo.export.products import ProductInfo
+from geo.export.survey_print import draw_survey_atlas, draw_survey_map
+from geo.survey_fusion import FlightMap, fuse_flights
+
+#: 118 characters, as a relief team names an event
+LONG_EVENT = ("Tropical Cyclone Idai and subsequent flooding, Sofala Province, Mozambique "
+              "(Beira city and Dondo district), second pass")
+GLIDE = "TC-2019-000021-MOZ"
+
+
+def _boxes(figure, texts):  # noqa: ANN001, ANN202 - a Figure, its Text artists; their Bboxes
+    renderer = figure.canvas.get_renderer()
+    return [text.get_window_extent(renderer) for text in texts]
+
+
+def _overlapping(boxes) -> list[tuple[int, int]]:  # noqa: ANN001
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]
+
+
+def _assert_heading_legible(figure, *, event_words: str) -> None:  # noqa: ANN001
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not hasattr(figure.canvas, "get_renderer"):  # (a page drawn before the fix had no Agg canvas)
+        FigureCanvasAgg(figure)
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    panel = figure.axes[1]
+    legend = panel.get_legend().get_window_extent(renderer)
+    texts = [t for t in panel.texts if t.get_text()]
+    heading = [(t, b) for t, b in zip(texts, _boxes(figure, texts)) if b.y1 > legend.y1]  # above the legend
+    assert len(heading) >= 3
+    assert any(event_words in " ".join(t.get_text().split()) for t, _ in heading)  # the event, whole
+    assert any(GLIDE in t.get_text() for t, _ in heading)  # the GLIDE number, printed
+    assert _overlapping([b for _, b in heading]) == []  # no line printed over another
+    assert all(b.y0 > legend.y1 for _, b in heading)  # the legend starts under the heading
+    right = panel.get_window_extent().x1
+    assert [t.get_text() for t, b in heading if b.x1 > right + 1] == []  # within the panel, not off the page
+
+
+@pytest.mark.parametrize("event", [LONG_EVENT, "Hurricane Michael"])
+def test_the_flight_map_heading_wraps_and_pushes_the_lines_under_it_down(flyover_map, event):
+    damage_map, _ = flyover_map
+    page = draw_map(damage_map, info=ProductInfo(event=event, glide=GLIDE))
+    _assert_heading_legible(page, event_words=event)
+
+
+def test_the_survey_map_heading_wraps_a_long_title_and_event(flyover_map):
+    damage_map, _ = flyover_map
+    built = fuse_flights([FlightMap("monday", damage_map, "2018-10-12"),
+                          FlightMap("wednesday", damage_map, "2018-10-14")])
+    page = draw_survey_map(built, title="Damage survey of Beira city, Dondo and the Buzi river settlements",
+                           info=ProductInfo(event=LONG_EVENT, glide=GLIDE))
+    _assert_heading_legible(page, event_words=LONG_EVENT)
+
+
+def _atlas_heading_checks(page) -> str:  # noqa: ANN001 - an atlas page; its heading's text
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not hasattr(page.canvas, "get_renderer"):
+        FigureCanvasAgg(page)
+    page.canvas.draw()
+    heading, label = page.texts[0], page.texts[1]
+    assert label.get_text() == "Preliminary analysis"
+    heading_box, label_box = _boxes(page, [heading, label])
+    assert not heading_box.overlaps(label_box)
+    assert heading_box.x1 < label_box.x0
+    renderer = page.canvas.get_renderer()
+    cards_top = max(ax.get_window_extent(renderer).y1 for ax in page.axes)
+    card_texts = [t for t in page.texts[2:] if t.get_text()]
+    cards_top = max([cards_top, *(b.y1 for b in _boxes(page, card_texts))])
+    assert heading_box.y0 > cards_top  # above the first row of cards
+    return " ".join(heading.get_text().split())
+
+
+def test_the_atlas_heading_wraps_before_the_preliminary_label_and_ends_above_the_cards():
+    cards = [AtlasCard(k, DamageLevel.SEVERE, ("lat 30.1, lon -85.6", "\u00b11.0 m", "seen in 3 frames"))
+             for k in range(1, 4)]
+    for event in (LONG_EVENT, LONG_EVENT + " " + LONG_EVENT):  # twice as long: smaller, or cut, but clear
+        text = _atlas_heading_checks(draw_atlas_pages(cards, event)[0])
+        assert text.startswith("Site atlas (1 of 1): Tropical Cyclone Idai")
+    assert _atlas_heading_checks(draw_atlas_pages(cards, LONG_EVENT)[0]) == (
+        f"Site atlas (1 of 1): {LONG_EVENT}, most severe first")  # every word kept
+    assert draw_atlas_pages(cards, "Hurricane Michael")[0].texts[0].get_text() == (
+        "Site atlas (1 of 1): Hurricane Michael, most severe first")  # a short one: one line, as before
+
+
+def test_the_survey_atlas_heading_wraps_too(flyover_map):
+    damage_map, _ = flyover_map
+    built = fuse_flights([FlightMap("monday", damage_map, "2018-10-12")])
+    built = replace(built, sites=built.sites[:2])
+    assert _atlas_heading_checks(draw_survey_atlas(built, title=LONG_EVENT)[0]).endswith("most severe first")
