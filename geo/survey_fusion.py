@@ -435,7 +435,8 @@ def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
             "observations": site.observation_count, "reviewed": site.reviewed,
             "uncertainty_m": round(site.uncertainty_m, 2) if math.isfinite(site.uncertainty_m) else None,
             **uncertainty_fields(site.budget),
-            "evidence": "; ".join(f"{e.flight} site {e.flight_site_id}: {e.observation_count} sightings, frames "
+            "evidence": "; ".join(f"{e.flight} site {e.flight_site_id}: {e.observation_count} "
+                                  f"sighting{'' if e.observation_count == 1 else 's'}, frames "
                                   f"{e.first_frame}-{e.last_frame}, best {e.best_frame}" for e in site.evidence),
             "geometry": Point(site.lon_deg, site.lat_deg),
         })

@@ -271,7 +271,7 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
         f"<tr><td>Best frame</td><td>{s.best_frame}{edge}</td></tr>"
         f"<tr><td>Height</td><td>{height:.1f} m above take-off</td></tr>"
         f"<tr><td>Reviewed</td><td>{reviewed}</td></tr>"
-        f"<tr><td>Location</td><td>{s.lat_deg:.6f}, {s.lon_deg:.6f} (&plusmn;{fused.uncertainty_m:.1f} m)</td></tr>"
+        f"<tr><td>Location</td><td>lat {s.lat_deg:.6f}, lon {s.lon_deg:.6f} (&plusmn;{fused.uncertainty_m:.1f} m)</td></tr>"
         f"{_uncertainty_row(fused)}"
         "</table>"
         f"{image}</div>"

@@ -94,7 +94,7 @@ def _popup_html(site: SurveySite, built: SurveyMap | None = None, closeup: Fligh
         + (f"<tr><td>Not found by</td><td>{escape(', '.join(site.not_found_by))} (saw the place well, "
            "no damage found: look again)</td></tr>" if site.not_found_by else "")
         + f"<tr><td>Reviewed</td><td>{'yes' if site.reviewed else 'no'}</td></tr>"
-        f"<tr><td>Location</td><td>{site.lat_deg:.6f}, {site.lon_deg:.6f}{uncertainty}</td></tr>"
+        f"<tr><td>Location</td><td>lat {site.lat_deg:.6f}, lon {site.lon_deg:.6f}{uncertainty}</td></tr>"
         "</table>"
         f'<table class="dm-evidence"><tr><th>Flight</th><th>Date</th><th>What it saw</th></tr>{rows}</table>'
         f"{pictures}</div>"

@@ -61,3 +61,12 @@ def test_an_atlas_card_labels_its_latitude_and_longitude(flyover_map):
     built = fuse_flights([FlightMap("monday", damage_map, "2018-10-12")])
     positions = _card_positions(draw_survey_atlas(built))
     assert positions and all(re.fullmatch(r"lat 30\.\d{6}, lon -85\.\d{6}", p) for p in positions), positions
+
+
+def test_popups_label_latitude_and_longitude(flyover_map, tmp_path):
+    from geo.export.html import write_html
+
+    damage_map = flyover_map[0]
+    html = write_html(tmp_path / "map.html", damage_map).read_text()
+    site = damage_map.sites[0]
+    assert f"lat {site.lat_deg:.6f}, lon {site.lon_deg:.6f}" in html
