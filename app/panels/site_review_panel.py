@@ -299,31 +299,37 @@ class SiteReviewPanel(Panel):
         self.grid.setUniformItemSizes(True)
 
         self.buttons: dict[str, QPushButton] = {}
-        bar = QHBoxLayout()
-        bar.setSpacing(2)
-        for name, text, tip in (
-            ("accept", "Accept (A)", "Accept every sighting of the site"),
-            ("reject", "Reject (X)", "Reject every sighting of the site"),
-            ("slight", "Slight (1)", "Relabel the site as Slight"),
-            ("severe", "Severe (2)", "Relabel the site as Severe"),
-            ("debris", "Debris (3)", "Relabel the site as Debris"),
-            ("previous", "◀ (P)", "Previous site"),
-            ("next", "(N) ▶", "Next site"),
-            ("split", "Split (S)", "The selected crops become a site of their own"),
-            ("merge", "Merge (M)", "Merge the selected sites (one selected: with its nearest site)"),
+        # two rows, deciding then moving and regrouping: one row of nine was 740 px wide,
+        # more than a 1280 px screen leaves the panel beside the video and the map
+        decide_bar, move_bar = QHBoxLayout(), QHBoxLayout()
+        for bar, buttons in (
+            (decide_bar, (("accept", "Accept (A)", "Accept every sighting of the site"),
+                          ("reject", "Reject (X)", "Reject every sighting of the site"),
+                          ("slight", "Slight (1)", "Relabel the site as Slight"),
+                          ("severe", "Severe (2)", "Relabel the site as Severe"),
+                          ("debris", "Debris (3)", "Relabel the site as Debris"))),
+            (move_bar, (("previous", "◀ (P)", "Previous site"),
+                        ("next", "(N) ▶", "Next site"),
+                        ("split", "Split (S)", "The selected crops become a site of their own"),
+                        ("merge", "Merge (M)", "Merge the selected sites (one selected: with its nearest site)"))),
         ):
-            button = QPushButton(text)
-            button.setToolTip(tip)
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.clicked.connect(lambda _=False, n=name: self.trigger(n))
-            bar.addWidget(button)
-            self.buttons[name] = button
+            bar.setSpacing(2)
+            for name, text, tip in buttons:
+                button = QPushButton(text)
+                button.setToolTip(tip)
+                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+                button.clicked.connect(lambda _=False, n=name: self.trigger(n))
+                bar.addWidget(button)
+                self.buttons[name] = button
 
+        self.threshold_label.setWordWrap(True)  # "0.50: 19 sites (3 unconfirmed)…" may be long
         threshold_row = QHBoxLayout()
         threshold_row.addWidget(QLabel("Score ≥"))
         threshold_row.addWidget(self.threshold, 1)
-        threshold_row.addWidget(self.threshold_label)
-        threshold_row.addWidget(self.show_decided)
+        threshold_row.addWidget(self.threshold_label, 1)
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(self.show_decided)
+        filter_row.addStretch(1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.site_list)
         splitter.addWidget(self.grid)
@@ -332,8 +338,10 @@ class SiteReviewPanel(Panel):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.summary)
         layout.addLayout(threshold_row)
+        layout.addLayout(filter_row)
         layout.addWidget(splitter, 1)
-        layout.addLayout(bar)
+        layout.addLayout(decide_bar)
+        layout.addLayout(move_bar)
 
         self._keys = _KeyFilter(self)
         for widget in (self.site_list, self.grid, self):

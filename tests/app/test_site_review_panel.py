@@ -718,3 +718,15 @@ def test_undo_goes_back_to_the_site_it_changes_and_unmarks_it_at_once(qtbot, pan
     with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
         doc.undo_stack.redo()
     assert panel.current_site().site_id == site.site_id and panel.review.rejected == {site.site_id}
+
+
+def test_the_panel_fits_beside_the_video_on_a_1280_px_screen(qtbot, panel):
+    """With a flight open and its count shown, the panel needs no more than a third of a
+    1280 px screen: every button, the count and Show decided stay in view."""
+    assert panel.threshold_label.text()  # the count is shown
+    assert panel.minimumSizeHint().width() <= 430
+    panel.resize(430, 700)
+    for widget in (*panel.buttons.values(), panel.show_decided, panel.threshold_label):
+        assert widget.isVisible()
+        right = widget.mapTo(panel, widget.rect().topRight()).x()
+        assert right <= panel.width(), widget
