@@ -68,3 +68,17 @@ def test_the_map_page_rings_reviewed_sites_and_counts_them_in_its_legend(flyover
 
     assert "reviewed by an analyst (1)" in legend_labels(draw_map(reviewed))
     assert not any(label.startswith("reviewed") for label in legend_labels(draw_map(damage_map)))
+
+
+def test_the_readme_promises_an_atlas_only_when_there_are_sites(flyover_map):
+    from dataclasses import replace
+
+    from geo.export.package import readme_text
+    from geo.export.products import ProductInfo
+
+    built = flyover_map[0] if isinstance(flyover_map, tuple) else flyover_map
+    texts = {}
+    for label, damage_map in (("sites", built), ("none", replace(built, fused=[], unconfirmed=[]))):
+        texts[label] = readme_text("P", damage_map, info=ProductInfo(), layers=["track"], files=[], provenance={})
+    assert "then the site atlas" in texts["sites"]
+    assert "then the site atlas" not in texts["none"] and "no site atlas: no damage site was found" in texts["none"]
