@@ -92,15 +92,33 @@ def unknown_image_ids(annotations: dict[str, Any], results: Sequence[dict[str, A
     return sorted(unknown, key=str)
 
 
+def _one_line(texts: Sequence[str], shown: int) -> str:
+    text = ", ".join(texts[:shown])
+    return text if len(texts) <= shown else f"{text}, ... ({len(texts)} in all)"
+
+
 def describe_ids(ids: Sequence[Any], *, shown: int = 10) -> str:
-    """``1, 2, 3`` or ``1, 2, ... (25 in all)``: a list of ids short enough for one line."""
-    text = ", ".join(str(i) for i in ids[:shown])
-    return text if len(ids) <= shown else f"{text}, ... ({len(ids)} in all)"
+    """``1, 2, 3`` or ``1, 2, ... (25 in all)``: a list of ids short enough for one line.
+    Text ids are quoted (``'1', '2'``): a file whose ids are the text ``"1"`` is told
+    apart from one whose ids are the number 1."""
+    return _one_line([repr(i) if isinstance(i, str) else str(i) for i in ids], shown)
 
 
 def describe_names(names: Sequence[str], *, shown: int = 5) -> str:
     """``'a.jpg', 'b.jpg'`` or ``'a.jpg', ... (25 in all)``: file names for one line."""
-    return describe_ids([repr(name) for name in names], shown=shown)
+    return _one_line([repr(name) for name in names], shown)
+
+
+def id_type_note(annotations: dict[str, Any], ids: Iterable[Any]) -> str:
+    """``" (text ids; the annotations use integers)"`` where ``ids`` (a results file's
+    unknown image ids) are text that, read as numbers, are images of ``annotations``:
+    the ids were written as strings. ``""`` otherwise."""
+    known = {image.get("id") for image in annotations.get("images", []) if isinstance(image, dict)}
+    texts = [i for i in ids if isinstance(i, str)]
+    as_numbers = {int(i) for i in texts if i.strip().lstrip("-").isdigit()}
+    if texts and as_numbers and as_numbers <= known:
+        return " (text ids; the annotations use integers)"
+    return ""
 
 
 def _relative_name(name: str) -> str:
@@ -220,6 +238,50 @@ def match_results_to_images(
     return matched
 
 
+def _no_detections(coco_gt):  # type: ignore[no-untyped-def]
+    """An empty results ``COCO`` over ``coco_gt``'s images (``loadRes`` refuses ``[]``), so
+    that COCOeval scores no detections as it scores any: 0 where there is ground truth,
+    -1 in an area range (or for a category) without any."""
+    from pycocotools.coco import COCO
+
+    coco_dt = COCO()
+    coco_dt.dataset = {"images": list(coco_gt.dataset.get("images", [])),
+                       "categories": copy.deepcopy(coco_gt.dataset["categories"]), "annotations": []}
+    coco_dt.createIndex()
+    return coco_dt
+
+
+def _loadable_masks(results: list[dict[str, Any]], coco_gt) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """``results`` (with masks) as pycocotools' ``loadRes`` can take them. It reads all of
+    them as it reads the first: by their boxes where that one has a ``bbox`` (a result
+    without one stops it on a ``KeyError``), else by their masks as compressed RLE
+    (polygons stop it on a ``TypeError``). A result without a box then gets its mask's;
+    masks read by themselves become compressed RLE."""
+    from pycocotools import mask as mask_utils
+
+    by_boxes = bool(results) and "bbox" in results[0]
+    loadable = []
+    for result in results:
+        if not by_boxes or "bbox" not in result:
+            image = coco_gt.imgs.get(result["image_id"], {})
+            rle = _rle_of(result["segmentation"], image.get("height", 0), image.get("width", 0))
+            result = {**result, "bbox": [float(v) for v in mask_utils.toBbox(rle)]} if by_boxes else \
+                {**result, "segmentation": rle}
+        loadable.append(result)
+    return loadable
+
+
+def _rle_of(segmentation: Any, height: int, width: int) -> dict[str, Any]:
+    """A compressed RLE of a result's ``segmentation`` (polygons, RLE or uncompressed RLE)."""
+    from pycocotools import mask as mask_utils
+
+    if isinstance(segmentation, list):
+        return mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
+    if isinstance(segmentation.get("counts"), list):
+        return mask_utils.frPyObjects(segmentation, *segmentation["size"])
+    return segmentation
+
+
 def evaluate_results(
     annotations: dict[str, Any], results: Sequence[dict[str, Any]], *, iou_types: Iterable[str] = IOU_TYPES
 ) -> dict[str, dict[str, float]]:
@@ -252,23 +314,21 @@ def evaluate_results(
     results = match_results_to_images(annotations, results)
     unknown = unknown_image_ids(annotations, results)
     if unknown:
-        raise InputError(f"the results name image ids {describe_ids(unknown)} that are not in the annotations; "
-                         "score results made over this data set's images")
+        raise InputError(f"the results name image ids {describe_ids(unknown)}{id_type_note(annotations, unknown)} "
+                         "that are not in the annotations; score results made over this data set's images")
 
     coco_gt = _ground_truth(annotations)
     metrics: dict[str, dict[str, float]] = {}
     for iou_type in iou_types:
         key = "segmentation" if iou_type == "segm" else "bbox"
         usable = [dict(r) for r in results if key in r]
-        if not usable:
-            has_gt = bool(coco_gt.dataset["annotations"])
-            metrics[iou_type] = {name: 0.0 if has_gt else -1.0 for name in METRIC_NAMES}
-            continue
         if iou_type == "bbox":
             for r in usable:  # loadRes would otherwise derive boxes from the masks
                 r.pop("segmentation", None)
+        else:
+            usable = _loadable_masks(usable, coco_gt)
         with contextlib.redirect_stdout(io.StringIO()):
-            coco_dt = coco_gt.loadRes(usable)
+            coco_dt = coco_gt.loadRes(usable) if usable else _no_detections(coco_gt)
             evaluator = COCOeval(coco_gt, coco_dt, iouType=iou_type)
             evaluator.params.iouThrs = PAPER_IOU_THRESHOLDS.copy()
             evaluator.params.maxDets = [1, 10, 100]
@@ -278,16 +338,142 @@ def evaluate_results(
     return metrics
 
 
+def _number(value: Any) -> bool:
+    """A finite JSON number (``true`` and ``false`` are not numbers here, NaN is none)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def _whole_number(value: Any) -> bool:
+    return _number(value) and float(value).is_integer()
+
+
+def _segmentation_problem(segmentation: Any) -> str | None:
+    """What is wrong with a result's ``segmentation``: COCO's RLE ``{"size": [height,
+    width], "counts": ...}`` or polygons ``[[x1, y1, x2, y2, x3, y3, ...], ...]``."""
+    if isinstance(segmentation, dict):
+        size, counts = segmentation.get("size"), segmentation.get("counts")
+        if not (isinstance(size, list) and len(size) == 2 and all(_whole_number(v) and v >= 0 for v in size)):
+            return f"has a 'segmentation' whose 'size' is {size!r}, not [height, width]"
+        if not (isinstance(counts, str) or isinstance(counts, list) and all(_whole_number(v) for v in counts)):
+            return "has a 'segmentation' without RLE 'counts' (text, or a list of whole numbers)"
+        return None
+    if isinstance(segmentation, list) and segmentation and all(
+        isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0 and all(_number(v) for v in p) for p in segmentation
+    ):
+        return None
+    return ("has a 'segmentation' that is neither an RLE {'size': [height, width], 'counts': ...} nor a list of "
+            "polygons [x1, y1, x2, y2, x3, y3, ...]")
+
+
+def _result_problem(result: Any) -> str | None:
+    """What makes one entry of a results file unusable to COCOeval, which would stop on it
+    with a ``KeyError``, ``TypeError`` or ``IndexError``; ``None`` for a usable one."""
+    if not isinstance(result, dict):
+        return f"is {type(result).__name__} {json.dumps(result)[:40]}, not an object with 'image_id', 'category_id', " \
+               "'score' and 'bbox' or 'segmentation'"
+    for field in ("image_id", "category_id", "score"):
+        if field not in result:
+            return f"has no {field!r}; every result needs 'image_id', 'category_id', 'score' and 'bbox' or " \
+                   "'segmentation'"
+    if not _whole_number(result["category_id"]):
+        return f"has 'category_id' {result['category_id']!r}, not a whole number"
+    if not _number(result["score"]):
+        return f"has 'score' {result['score']!r}, not a number"
+    if "bbox" not in result and "segmentation" not in result:
+        return "has neither 'bbox' nor 'segmentation': nothing to score"
+    box = result.get("bbox")
+    if "bbox" in result and not (isinstance(box, list) and len(box) == 4 and all(_number(v) for v in box)):
+        return f"has 'bbox' {json.dumps(box)[:60]}, not [x, y, width, height] (4 numbers)"
+    if "segmentation" in result:
+        return _segmentation_problem(result["segmentation"])
+    return None
+
+
 def read_results(path: str | Path) -> list[dict[str, Any]]:
-    """A COCO results JSON (a list of detections)."""
+    """A COCO results JSON (a list of detections).
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read or is not a list; or when an entry lacks a field
+        COCOeval needs or has one of the wrong kind (a text ``score``, a ``bbox`` of two
+        numbers): naming the file, the first such entry (counting from 1), the field and
+        how many entries are alike.
+    """
     path = Path(path)
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a readable COCO results JSON ({exc})") from None
-    if not isinstance(results, list) or not all(isinstance(r, dict) and "image_id" in r for r in results):
+    if not isinstance(results, list):
         raise InputError(f"{path}: expected a COCO results list of detections with 'image_id'")
+    problems = [(index, problem) for index, problem in enumerate(map(_result_problem, results)) if problem]
+    if problems:
+        index, problem = problems[0]
+        alike = f" ({len(problems)} of the {len(results)} results have such a problem)" if len(problems) > 1 else ""
+        raise InputError(f"{path}: result {index + 1} of {len(results)} {problem}{alike}")
     return results
+
+
+def _category_names(annotations: dict[str, Any]) -> dict[int, str]:
+    """The annotations' category ids and names (ISBDA's three where it lists none)."""
+    listed = [c for c in annotations.get("categories") or [] if isinstance(c, dict) and "id" in c]
+    return {int(c["id"]): str(c.get("name", "")) for c in listed or _ISBDA_CATEGORIES}
+
+
+def check_results(
+    annotations: dict[str, Any],
+    results: Sequence[dict[str, Any]],
+    *,
+    results_name: str = "the results",
+    annotations_name: str = "the annotations",
+) -> list[str]:
+    """Refuse results that COCOeval would score as misses without a word; warnings (one
+    line each) for those it leaves out.
+
+    ``results`` (each read by :func:`read_results`, their images those of
+    ``annotations``) are checked for categories the annotations do not have, which COCOeval
+    leaves out of every AP, and for RLE masks of another size than their image, which
+    overlap nothing.
+
+    Raises
+    ------
+    InputError
+        When no result has one of the annotations' categories (labels of another
+        numbering), or some have ``category_id`` 0 (0-based labels: 1 and 2 would be
+        scored as the wrong levels), or a mask's ``size`` is not its image's.
+    """
+    names = _category_names(annotations)
+    categories = ", ".join(f"{i} {name}" for i, name in sorted(names.items()))
+    others: dict[Any, int] = defaultdict(int)
+    for result in results:
+        if result["category_id"] not in names:
+            others[result["category_id"]] += 1
+    warnings = []
+    if others:
+        counted = ", ".join(f"{n} {'result has' if n == 1 else 'results have'} category_id {c}"
+                            for c, n in sorted(others.items(), key=lambda item: str(item[0])))
+        found = f"{results_name}: {counted} (of {len(results)}); {annotations_name} uses {categories}"
+        if sum(others.values()) == len(results):
+            raise InputError(f"{found}: relabel the results (nothing in them could be scored)")
+        if 0 in others:
+            raise InputError(f"{found}: labels counted from 0? relabel the results (0 -> 1, 1 -> 2, ...)")
+        warnings.append(f"{found}; those results are left out of every AP")
+
+    sizes = {image.get("id"): (image.get("height"), image.get("width"))
+             for image in annotations.get("images", []) if isinstance(image, dict)}
+    wrong = [(index, result) for index, result in enumerate(results)
+             if isinstance(result.get("segmentation"), dict)
+             and sizes.get(result["image_id"], (None, None))[0] is not None
+             and list(result["segmentation"]["size"]) != list(sizes[result["image_id"]])]
+    if wrong:
+        index, result = wrong[0]
+        (mask_h, mask_w), (image_h, image_w) = result["segmentation"]["size"], sizes[result["image_id"]]
+        raise InputError(f"{results_name}: {len(wrong)} of the {len(results)} results have a mask of another size "
+                         f"than their image (result {index + 1}, image id {result['image_id']}: mask size "
+                         f"{mask_w}x{mask_h}, image {image_w}x{image_h}); give masks at the size of the images of "
+                         f"{annotations_name}")
+    return warnings
 
 
 def binary_masks(probabilities: np.ndarray, boxes: np.ndarray, threshold: float = 0.5) -> np.ndarray:

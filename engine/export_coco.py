@@ -11,6 +11,9 @@ the first as background and leaves the second alone. The layout and fields follo
 annotation carries ``segmentation`` polygons, ``area``, ``category_id``, ``iscrowd``,
 ``damage_bbox`` and ``house_bbox`` ``[x, y, w, h]`` and a plain ``bbox`` equal to
 ``damage_bbox`` so stock COCO tools read it.
+
+The polygons run along the pixels' edges (:func:`mask_polygons`), so that COCO's
+rasterisation gives back the mask itself, pixel for pixel.
 """
 
 from __future__ import annotations
@@ -49,10 +52,133 @@ def _keep(det: Detection, include_pending: bool) -> bool:
     return det.confirmed or (include_pending and det.review is not ReviewState.REJECTED)
 
 
+def _boundary_edges(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The unit edges between set and unset pixels of ``crop`` (``bool[H, W]``), on the
+    lattice of pixel corners (pixel ``(x, y)`` spans ``[x, x + 1] x [y, y + 1]``), as
+    ``int[N, 2]`` starts and ``int[N, 2]`` directions, directed so that the set pixel
+    lies on the right (clockwise on screen around a part, anticlockwise around a hole).
+    Top edges come first, in row-major order, so each part's ring starts at its top-left."""
+    padded = np.pad(crop, 1).astype(np.int8)
+    across_rows = padded[1:, 1:-1] - padded[:-1, 1:-1]  # [H + 1, W]: lattice row y, pixel column x
+    across_cols = padded[1:-1, 1:] - padded[1:-1, :-1]  # [H, W + 1]: pixel row y, lattice column x
+    starts, directions = [], []
+    for found, start, direction in (
+        (across_rows == 1, (0, 0), (1, 0)),  # top edge of pixel (x, y): eastwards
+        (across_cols == -1, (0, 0), (0, 1)),  # right edge of pixel (x - 1, y): southwards
+        (across_rows == -1, (1, 0), (-1, 0)),  # bottom edge of pixel (x, y - 1): westwards
+        (across_cols == 1, (0, 1), (0, -1)),  # left edge of pixel (x, y): northwards
+    ):
+        y, x = np.nonzero(found)
+        starts.append(np.stack([x + start[0], y + start[1]], axis=1))
+        directions.append(np.tile(direction, (len(x), 1)))
+    return np.concatenate(starts), np.concatenate(directions)
+
+
+def _rings(crop: np.ndarray) -> list[np.ndarray]:
+    """The closed boundaries of ``crop``'s set pixels as ``int[N, 2]`` corner lattice
+    rings without collinear vertices, set pixels on the right. Where two set pixels touch
+    only at a corner the boundary turns left, on to the other pixel (as OpenCV's contours
+    join them), so each ring bounds one 8-connected part, or one of its holes, and may
+    touch itself at such a corner but never crosses itself."""
+    starts, directions = _boundary_edges(crop)
+    outgoing: dict[tuple[int, int], list[int]] = {}
+    for index, (x, y) in enumerate(starts.tolist()):
+        outgoing.setdefault((x, y), []).append(index)
+    ends = (starts + directions).tolist()
+    step = directions.tolist()
+
+    def successor(index: int) -> int:
+        candidates = outgoing[tuple(ends[index])]
+        if len(candidates) == 1:
+            return candidates[0]
+        dx, dy = step[index]
+        return next(c for c in candidates if step[c] == [dy, -dx])  # left turn at a pinch
+
+    visited = np.zeros(len(starts), dtype=bool)
+    rings = []
+    for first in range(len(starts)):
+        if visited[first]:
+            continue
+        ring = []
+        index = first
+        while not visited[index]:
+            visited[index] = True
+            ring.append(index)
+            index = successor(index)
+        turns = [i for k, i in enumerate(ring) if step[i] != step[ring[k - 1]]]
+        rings.append(starts[turns])
+    return rings
+
+
+def _signed_area(ring: np.ndarray) -> float:
+    """Positive for a ring clockwise on screen (a part's outline), negative for a hole's."""
+    x, y = ring[:, 0].astype(np.float64), ring[:, 1].astype(np.float64)
+    return float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)) / 2
+
+
+def _with_holes(outline: np.ndarray, holes: list[np.ndarray]) -> np.ndarray:
+    """One polygon: ``outline`` with each hole joined to it by a cut, there and back,
+    from the outline's vertex nearest the hole's first. COCO fills a polygon by the
+    even-odd rule, on which a cut drawn twice cancels, and merges the polygons of one
+    annotation as a union, so a hole must be in the same polygon as the outline around it."""
+    joins: dict[int, list[np.ndarray]] = {}
+    for hole in holes:
+        at = int(np.argmin(((outline - hole[0]) ** 2).sum(axis=1)))
+        joins.setdefault(at, []).append(hole)
+    pieces = []
+    for index, vertex in enumerate(outline):
+        pieces.append(vertex[None])
+        for hole in joins.get(index, []):
+            pieces += [hole, hole[:1], vertex[None]]
+    return np.concatenate(pieces)
+
+
+def mask_polygons(mask: np.ndarray, *, offset: tuple[int, int] = (0, 0)) -> list[list[float]]:
+    """COCO polygons (flat ``[x1, y1, x2, y2, ...]``) that rasterise, by pycocotools, to
+    exactly the set pixels of ``mask`` (``bool[H, W]``, its pixel ``(0, 0)`` at ``offset``
+    ``(x, y)`` of the image): one per 8-connected part, the largest first, holes included.
+
+    COCO keeps the pixels whose centres lie inside a polygon, and a pixel ``(x, y)``'s
+    centre is at ``(x + 0.5, y + 0.5)``, so the polygons run along the pixels' edges.
+    Contours through the pixels' centres (OpenCV's ``findContours``) lose half a pixel
+    all round: most of a small part, and all of one a pixel or two wide.
+    """
+    import cv2  # lazy, as in export_reviewed_frames
+
+    mask = np.asarray(mask, dtype=bool)
+    rows, cols = np.nonzero(mask)
+    if not rows.size:
+        return []
+    top, left = int(rows.min()), int(cols.min())
+    crop = mask[top : int(rows.max()) + 1, left : int(cols.max()) + 1]
+    rings = _rings(crop)
+    _, labels = cv2.connectedComponents(crop.astype(np.uint8), connectivity=8)
+    sizes = np.bincount(labels.ravel())
+    outlines: dict[int, np.ndarray] = {}
+    holes: dict[int, list[np.ndarray]] = defaultdict(list)
+    for ring in rings:
+        # the set pixel right of the ring's first edge names its part
+        (x0, y0), (x1, y1) = ring[0], ring[1]
+        dx, dy = int(np.sign(x1 - x0)), int(np.sign(y1 - y0))
+        part = int(labels[y0 + (dy + dx - 1) // 2, x0 + (dx - dy - 1) // 2])
+        if _signed_area(ring) > 0:
+            outlines[part] = ring
+        else:
+            holes[part].append(ring)
+    shift = np.array([left + offset[0], top + offset[1]])
+    polygons = []
+    for part in sorted(outlines, key=lambda part: (-sizes[part], part)):
+        polygon = _with_holes(outlines[part], holes[part]) + shift
+        polygons.append(polygon.astype(np.float64).reshape(-1).tolist())
+    return polygons
+
+
 def annotation_for(det: Detection, annotation_id: int, image_id: int) -> dict[str, Any]:
-    """One ISBDA annotation; the segmentation is the mask's outer contours."""
+    """One ISBDA annotation; the segmentation is the mask as polygons along its pixels'
+    edges (:func:`mask_polygons`), holes included."""
     if det.mask is not None:
-        polygons = [p.reshape(-1).round(2).tolist() for p in det.mask.to_polygons() if len(p) >= 3]
+        crop = det.mask.crop()
+        polygons = [] if crop is None else mask_polygons(crop[0], offset=(crop[1], crop[2]))
         area = float(det.mask.area_px)
     else:
         polygons = []

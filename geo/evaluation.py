@@ -20,8 +20,10 @@ from geo.local import LocalFrame
 
 def detections_from_coco(path: str | Path, *, score: float = 1.0) -> tuple[list[Detection], dict[int, float]]:
     """ISBDA annotations as detections (one per annotation, ``id`` = annotation id) and
-    the annotated frames' times. Images must carry ``frame_index`` and ``pts_s``."""
-    import cv2
+    the annotated frames' times. Images must carry ``frame_index`` and ``pts_s``. Masks are
+    rasterised as COCO tools do (pycocotools: a pixel is in when its centre is), so they
+    equal the masks the annotations were written from."""
+    from pycocotools import mask as mask_utils
 
     doc = json.loads(Path(path).read_text(encoding="utf-8"))
     images = {img["id"]: img for img in doc["images"]}
@@ -29,10 +31,12 @@ def detections_from_coco(path: str | Path, *, score: float = 1.0) -> tuple[list[
     for ann in doc["annotations"]:
         img = images[ann["image_id"]]
         h, w = int(img["height"]), int(img["width"])
-        canvas = np.zeros((h, w), dtype=np.uint8)
-        for poly in ann["segmentation"]:
-            pts = np.round(np.asarray(poly, dtype=np.float64).reshape(-1, 2)).astype(np.int32)
-            cv2.fillPoly(canvas, [pts], 1)
+        segmentation = ann["segmentation"]
+        if isinstance(segmentation, list) and not segmentation:
+            canvas = np.zeros((h, w), dtype=np.uint8)
+        else:
+            rles = mask_utils.frPyObjects(segmentation, h, w)
+            canvas = mask_utils.decode(mask_utils.merge(rles) if isinstance(rles, list) else rles)
         x, y, bw, bh = ann.get("damage_bbox", ann["bbox"])
         house = ann.get("house_bbox")
         detections.append(

@@ -5,7 +5,9 @@ table.
 A results file whose results carry ``file_name`` (``damagemap predict``'s
 ``predictions.json``) is scored image by image by those names, whatever its ``image_id``
 values (``predict`` numbers images in the order it was given them); one without names by
-``image_id``. Results of images the split does not hold are refused, naming them."""
+``image_id``. Results of images the split does not hold are refused, naming them; so are
+malformed results, labels none of which is the split's categories (or counted from 0) and
+masks of another size than their image, which COCO would score as misses without a word."""
 
 from __future__ import annotations
 
@@ -79,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{', '.join(model_only)}: only when a model runs (--weights, or the shipped model); "
                              f"--predictions {args.predictions!r} scores results already made")
     from engine.data.isbda import ISBDADataset, annotation_path, read_coco_json
-    from engine.evaluate import describe_ids, evaluate_results, format_table, match_results_to_images, \
-        predict_dataset, read_results, unknown_image_ids
+    from engine.evaluate import check_results, describe_ids, evaluate_results, format_table, id_type_note, \
+        match_results_to_images, predict_dataset, read_results, unknown_image_ids
 
     if not args.predictions:
         from engine.device import resolve_device
@@ -109,8 +111,15 @@ def run(args: argparse.Namespace) -> int:
                   f"({len(moved)} image(s) have another image id there)", file=sys.stderr)
         unknown = unknown_image_ids(annotations, results)
         if unknown:  # e.g. `damagemap predict` run over other images: COCO cannot score them
-            raise InputError(f"{args.predictions}: image ids {describe_ids(unknown)} are not in {annotations_file}; "
-                             f"give results made over the {args.split!r} split's images")
+            raise InputError(f"{args.predictions}: image ids {describe_ids(unknown)}{id_type_note(annotations, unknown)} "
+                             f"are not in {annotations_file}; give results made over the {args.split!r} split's images")
+        # categories and mask sizes COCOeval would score as misses without a word
+        for warning in check_results(annotations, results, results_name=args.predictions,
+                                     annotations_name=str(annotations_file)):
+            print(warning, file=sys.stderr)
+        if not made:
+            print(f"{args.predictions}: holds no detections; every AP is 0 where the split has ground truth "
+                  "('-' in the sizes it has none of)", file=sys.stderr)
         source = args.predictions
     metrics = evaluate_results(annotations, results)
     frames = ", video frames" if args.frames == "video" else ""

@@ -14,6 +14,7 @@ import numpy as np
 
 from core.camera import CameraPose, PinholeCamera
 from core.types import DamageLevel
+from engine.export_coco import mask_polygons
 from engine.synth.geodesy import LocalFrame
 from engine.synth.scene import Scene
 
@@ -184,8 +185,18 @@ def _xywh(mask: np.ndarray) -> list[float]:
     return [float(x), float(y), float(w), float(h)]
 
 
+def _straight_sliver(mask: np.ndarray) -> bool:
+    """A part whose every piece is a straight line one pixel wide (OpenCV outlines each
+    with fewer than 3 corners): a sliver an annotator would not outline, left out like
+    the parts under ``min_area_px`` (as the data sets made so far left them out)."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return not any(len(c) >= 3 for c in contours)
+
+
 def frame_annotations(surface_ids: np.ndarray, scene: Scene, *, image_id: int, first_id: int, min_area_px: int = 8) -> list[dict]:
-    """ISBDA annotations (one per visible damaged part) from a surface-id buffer."""
+    """ISBDA annotations (one per visible damaged part) from a surface-id buffer; each
+    part's ``segmentation`` rasterises (pycocotools) to exactly its pixels, holes
+    included (:func:`engine.export_coco.mask_polygons`), and its ``area`` counts them."""
     to_building, to_part = scene.surface_tables()
     parts = scene.parts
     visible = np.unique(surface_ids)
@@ -199,14 +210,16 @@ def frame_annotations(surface_ids: np.ndarray, scene: Scene, *, image_id: int, f
         area = int(mask.sum())
         if area < min_area_px:
             continue
-        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        polygons = [c.reshape(-1, 2).astype(float).ravel().tolist() for c in contours if len(c) >= 3]
-        if not polygons:
+        damage_bbox = _xywh(mask)
+        x, y, w, h = (int(v) for v in damage_bbox)
+        crop = mask[y : y + h, x : x + w]
+        if _straight_sliver(crop):
             continue
+        # along the pixels' edges: COCO's rasterisation gives back exactly these pixels
+        polygons = mask_polygons(crop, offset=(x, y))
         if building_of_pixel is None:
             building_of_pixel = to_building[surface_ids]
         house_mask = building_of_pixel == to_building[sid]
-        damage_bbox = _xywh(mask)
         annotations.append(
             {
                 "id": first_id + len(annotations),
