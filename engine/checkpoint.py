@@ -9,13 +9,21 @@ whatever code the file names).
 
 ``read_checkpoint`` checks the file before the training sets anything up, so a
 checkpoint that cannot be resumed fails at once; ``restore`` puts it into the model and
-optimizer once they are built.
+optimizer once they are built. ``held_interrupts`` keeps a Ctrl+C out of an optimizer
+step, so a checkpoint written on Ctrl+C holds the weights of a whole step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import pickletools
+import signal
+import threading
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +47,40 @@ def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
 
 #: What torch's ``weights_only`` refusal says when the file names a class or a function.
 _PYTHON_OBJECTS = ("global", "allowlisted")
+
+#: Pickle opcodes that name a class or a function, or call one.
+_OBJECT_OPCODES = frozenset({"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX", "BUILD",
+                             "EXT1", "EXT2", "EXT4"})
+
+#: How to start again without the checkpoint, per command: a new ``train`` refuses a
+#: folder that holds a run, a new ``finetune`` makes a new version.
+_FRESH_START = {"train": "damagemap train without --resume into another --out"}
+
+
+def _advice(command: str) -> str:
+    return f"remove it, or run {_FRESH_START.get(command, f'damagemap {command} without --resume')}"
+
+
+def _names_python_objects(path: Path) -> bool:
+    """Whether ``path`` is a plain pickle (not a file ``torch.save`` wrote) that names a
+    class or a function. Its opcodes are read with :mod:`pickletools`, never run: torch's
+    own reader stops at the framing of pickle protocol 4 and later with a bare "Unsupported
+    operand", before it would see what the file names."""
+    try:
+        if zipfile.is_zipfile(path):
+            return False  # torch's own format: torch's reader judged it
+        with path.open("rb") as stream:
+            return any(opcode.name in _OBJECT_OPCODES for opcode, _, _ in pickletools.genops(stream))
+    except Exception:  # noqa: BLE001 - not a pickle at all, or a truncated one
+        return False
+
+
+def _load(path: Path, **options: Any) -> Any:
+    """``torch.load`` with ``weights_only=True``, without torch's warning that the file
+    was pickled with another protocol (a file it is about to refuse, or one it reads)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+        return torch.load(path, map_location="cpu", weights_only=True, **options)
 
 
 def _reason(exc: pickle.UnpicklingError) -> str:
@@ -66,18 +108,20 @@ def read_checkpoint(path: Path, *, command: str) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: nothing to resume from")
-    advice = f"remove it, or run damagemap {command} without --resume"
+    advice = _advice(command)
+    objects = ModelError(
+        f"{path}: cannot resume: the file holds Python objects, not only tensors and plain values, and is "
+        f"refused (loading it could run code from the file); it was not written by damagemap {command}: {advice}"
+    )
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = _load(path)
     except pickle.UnpicklingError as exc:
-        if any(sign in str(exc).lower() for sign in _PYTHON_OBJECTS):  # a class or function named in the file
-            raise ModelError(
-                f"{path}: cannot resume: the file holds Python objects, not only tensors and plain values, and is "
-                f"refused (loading it could run code from the file); it was not written by damagemap {command}: "
-                f"{advice}"
-            ) from None
+        if any(sign in str(exc).lower() for sign in _PYTHON_OBJECTS) or _names_python_objects(path):
+            raise objects from None
         raise ModelError(f"{path}: cannot resume: the file cannot be read ({_reason(exc)}); {advice}") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure means the same to the user: damaged
+        if _names_python_objects(path):
+            raise objects from None
         raise ModelError(f"{path}: cannot resume: the file cannot be read ({first_line(exc)}); {advice}") from None
     if not isinstance(state, dict) or any(key not in state for key in REQUIRED_KEYS):
         raise ModelError(
@@ -87,17 +131,67 @@ def read_checkpoint(path: Path, *, command: str) -> dict[str, Any]:
     return state
 
 
+def checkpoint_step(path: Path) -> int | None:
+    """The step the checkpoint at ``path`` was written at; ``None`` when there is no
+    readable checkpoint there. Its tensors are mapped, not read, so a large one is cheap."""
+    try:
+        state = _load(Path(path), mmap=True)
+    except Exception:  # noqa: BLE001 - whatever the reason, there is no step to tell
+        return None
+    step = state.get("step") if isinstance(state, dict) else None
+    return step if isinstance(step, int) else None
+
+
 def restore(state: dict[str, Any], model: torch.nn.Module, optimizer: torch.optim.Optimizer, *,
-            path: Path, command: str) -> int:
+            path: Path, command: str, config: dict[str, Any] | None = None,
+            describe: Callable[[dict[str, Any]], str] | None = None) -> int:
     """Load a checkpoint read by :func:`read_checkpoint` into ``model`` and ``optimizer``;
     the step it was written at. :class:`ModelError` naming ``path`` when it was written
-    for another model or another set of trained parameters."""
+    for another model or another set of trained parameters.
+
+    ``describe`` turns a config (this run's ``config``, and the one the checkpoint
+    stores) into a few words on the model ("msnet/mobilenet_v2 with light heads"); where
+    the two differ, the message says what the checkpoint was written for and what this
+    run is, instead of the first line of torch's complaint about a state dict.
+    """
     try:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
     except (RuntimeError, ValueError, KeyError) as exc:
+        saved = state.get("config")
+        if describe is not None and config is not None and isinstance(saved, dict):
+            written, wanted = describe(saved), describe(config)
+            if written != wanted:
+                raise ModelError(
+                    f"{path}: cannot resume: the checkpoint was written for {written}; this run is {wanted}: "
+                    f"give the settings of the run that wrote it, or {_advice(command)}"
+                ) from None
         raise ModelError(
             f"{path}: cannot resume: the checkpoint was written for another model or other settings "
-            f"({first_line(exc)}); remove it, or run damagemap {command} without --resume"
+            f"({first_line(exc)}); {_advice(command)}"
         ) from None
     return int(state["step"])
+
+
+@contextlib.contextmanager
+def held_interrupts() -> Iterator[None]:
+    """Hold a Ctrl+C (SIGINT) that arrives inside the block until its end, then raise
+    :class:`KeyboardInterrupt` there.
+
+    Around an optimizer step: a Ctrl+C in the middle of it would leave some weights
+    updated and others not, and the checkpoint written on Ctrl+C would hold neither
+    step. Only in the main thread, and only where Python's own handler is in place (a
+    program with a handler of its own keeps it).
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt

@@ -21,7 +21,9 @@ Every step draws its batch, its flips and torch's random numbers from ``(seed, s
 alone, and a checkpoint holds the weights, the optimizer's momentum and the step, so a
 run cancelled and resumed ends with the same weights as one that never stopped.
 :func:`finetune` is a generator of :class:`FinetuneProgress` (the command line drives a
-progress bar with it, the app a dialog); a ``threading.Event`` cancels it between steps.
+progress bar with it, the app a dialog); a ``threading.Event`` cancels it between steps,
+and a Ctrl+C inside it writes the checkpoint of the last whole step before it stops
+(:class:`FinetuneInterrupted`).
 """
 
 from __future__ import annotations
@@ -100,6 +102,16 @@ class FinetuneConfig:
             raise InputError(f"the replay fraction must be in [0, 1); got {self.replay_fraction!r}")
         if self.time_budget_s is not None and not self.time_budget_s > 0:
             raise InputError(f"the time budget must be positive; got {self.time_budget_s!r}")
+
+
+class FinetuneInterrupted(KeyboardInterrupt):
+    """Ctrl+C stopped :func:`finetune` inside a step: ``checkpoint`` holds the run at
+    ``step`` (the last whole step), so ``resume`` continues from there."""
+
+    def __init__(self, step: int, checkpoint: Path) -> None:
+        super().__init__(f"interrupted at step {step}")
+        self.step = step
+        self.checkpoint = checkpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,8 +421,12 @@ def finetune(config: FinetuneConfig, *, cancel: threading.Event | None = None) -
         The data folder holds no reviewed frame, or there is nothing to resume.
     ModelError
         The base weights do not load; the loss diverged.
+    FinetuneInterrupted
+        Ctrl+C once training began (``out/checkpoint.pt`` written at the last whole
+        step). A Ctrl+C while the caller holds an item does not reach the generator:
+        set ``cancel`` and take the next item, which is ``"cancelled"``.
     """
-    from engine.checkpoint import read_checkpoint, restore
+    from engine.checkpoint import held_interrupts, read_checkpoint, restore
     from engine.train import check_finite
     from engine.weights import save_model
 
@@ -449,68 +465,76 @@ def finetune(config: FinetuneConfig, *, cancel: threading.Event | None = None) -
     last: dict[str, float] = {}
     seen: set[str] = set()
     state_name = "finished"
-    with ReviewedRegions(model, config.negative_weight):
-        while step < config.steps:
-            if cancel is not None and cancel.is_set():
-                state_name = "cancelled"
-                break
-            if config.time_budget_s is not None and elapsed_before + time.monotonic() - started >= config.time_budget_s:
-                break
-            for group in optimizer.param_groups:
-                group["lr"] = _learning_rate(config, step)
-            torch.manual_seed(config.seed * 1_000_003 + step)
-            images, targets, keys = [], [], []
-            for source_index, index, flip in _draw_batch(config, sources, step):
-                source = sources[source_index]
-                image, target = _prepare(*source.item(index), flip, device)
-                images.append(image)
-                targets.append(target)
-                keys.append((source_index, index, flip))
-                seen.add(source.label(index))
-            if trunk is not None:
-                losses = _roi_losses(model, trunk, list(zip(keys, images, targets)))
-            else:
-                losses = model(images, targets)
-            check_finite(losses, step)
-            total = sum(losses.values())
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            if config.grad_clip:
-                torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
-            optimizer.step()
-            step += 1
-            last = {name: round(float(v.detach()), 4) for name, v in losses.items()}
-            last["loss"] = round(float(total.detach()), 4)
-            elapsed = elapsed_before + time.monotonic() - started
-            if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.steps:
-                _save_checkpoint(checkpoint_path, model, optimizer, step=step, elapsed_s=elapsed, config=config)
-            done_here = step - start_step
-            eta = (time.monotonic() - started) / done_here * (config.steps - step) if done_here else None
-            if config.time_budget_s is not None and eta is not None:
-                eta = min(eta, max(0.0, config.time_budget_s - elapsed))
-            yield FinetuneProgress(step, config.steps, elapsed, eta, last)
+    try:
+        with ReviewedRegions(model, config.negative_weight):
+            while step < config.steps:
+                if cancel is not None and cancel.is_set():
+                    state_name = "cancelled"
+                    break
+                spent = elapsed_before + time.monotonic() - started
+                if config.time_budget_s is not None and spent >= config.time_budget_s:
+                    break
+                for group in optimizer.param_groups:
+                    group["lr"] = _learning_rate(config, step)
+                torch.manual_seed(config.seed * 1_000_003 + step)
+                images, targets, keys = [], [], []
+                for source_index, index, flip in _draw_batch(config, sources, step):
+                    source = sources[source_index]
+                    image, target = _prepare(*source.item(index), flip, device)
+                    images.append(image)
+                    targets.append(target)
+                    keys.append((source_index, index, flip))
+                    seen.add(source.label(index))
+                if trunk is not None:
+                    losses = _roi_losses(model, trunk, list(zip(keys, images, targets)))
+                else:
+                    losses = model(images, targets)
+                check_finite(losses, step)
+                total = sum(losses.values())
+                optimizer.zero_grad(set_to_none=True)
+                total.backward()
+                if config.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+                with held_interrupts():  # a Ctrl+C waits for the whole update: the checkpoint holds one step
+                    optimizer.step()
+                    step += 1
+                last = {name: round(float(v.detach()), 4) for name, v in losses.items()}
+                last["loss"] = round(float(total.detach()), 4)
+                elapsed = elapsed_before + time.monotonic() - started
+                if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.steps:
+                    _save_checkpoint(checkpoint_path, model, optimizer, step=step, elapsed_s=elapsed, config=config)
+                done_here = step - start_step
+                eta = (time.monotonic() - started) / done_here * (config.steps - step) if done_here else None
+                if config.time_budget_s is not None and eta is not None:
+                    eta = min(eta, max(0.0, config.time_budget_s - elapsed))
+                yield FinetuneProgress(step, config.steps, elapsed, eta, last)
 
-    elapsed = elapsed_before + time.monotonic() - started
-    if state_name == "cancelled":
+        elapsed = elapsed_before + time.monotonic() - started
+        if state_name == "cancelled":
+            _save_checkpoint(checkpoint_path, model, optimizer, step=step, elapsed_s=elapsed, config=config)
+            yield FinetuneProgress(step, config.steps, elapsed, None, last, state="cancelled")
+            return
+        summary = {
+            "steps": step,
+            "elapsed_s": round(elapsed, 1),
+            "last_losses": last,
+            "scope": scope,
+            "trainable_tensors": len(trainable),
+            "reviewed_frames": len(sources[0]),
+            "replay_frames": sum(len(s) for s in sources[1:]),
+            "frames_seen_this_session": sorted(seen),
+        }
+        model.eval()
+        weights = save_model(model, out / WEIGHTS_NAME, {
+            "fine_tuned_on": config.card, "base_model": _base_summary(base_card),
+            "finetune": {k: v for k, v in dataclasses.asdict(config).items() if k != "card"}, "summary": summary,
+        })
         _save_checkpoint(checkpoint_path, model, optimizer, step=step, elapsed_s=elapsed, config=config)
-        yield FinetuneProgress(step, config.steps, elapsed, None, last, state="cancelled")
-        return
-    summary = {
-        "steps": step,
-        "elapsed_s": round(elapsed, 1),
-        "last_losses": last,
-        "scope": scope,
-        "trainable_tensors": len(trainable),
-        "reviewed_frames": len(sources[0]),
-        "replay_frames": sum(len(s) for s in sources[1:]),
-        "frames_seen_this_session": sorted(seen),
-    }
-    model.eval()
-    weights = save_model(model, out / WEIGHTS_NAME, {
-        "fine_tuned_on": config.card, "base_model": _base_summary(base_card),
-        "finetune": {k: v for k, v in dataclasses.asdict(config).items() if k != "card"}, "summary": summary,
-    })
-    _save_checkpoint(checkpoint_path, model, optimizer, step=step, elapsed_s=elapsed, config=config)
+    except KeyboardInterrupt:
+        # as the app's Cancel does: the checkpoint of the last whole step, so --resume goes on from it
+        _save_checkpoint(checkpoint_path, model, optimizer, step=step,
+                         elapsed_s=elapsed_before + time.monotonic() - started, config=config)
+        raise FinetuneInterrupted(step, checkpoint_path) from None
     yield FinetuneProgress(step, config.steps, elapsed, 0.0, last, state="finished", weights=weights, summary=summary)
 
 
@@ -534,6 +558,7 @@ def run_to_end(config: FinetuneConfig, *, cancel: threading.Event | None = None)
 __all__ = [
     "CHECKPOINT_NAME",
     "FinetuneConfig",
+    "FinetuneInterrupted",
     "FinetuneProgress",
     "ReviewedRegions",
     "SCOPES",

@@ -237,10 +237,19 @@ def plan_finetune(store: ProjectStore, request: FinetuneRequest) -> FinetunePlan
 
 
 def _latest_unfinished(project: Path) -> ModelVersion:
+    """The latest version with a plan and a checkpoint and no weights yet; the
+    :class:`InputError` names the unfinished ones that stopped before their first
+    checkpoint (killed, or stopped by an older damagemap), which cannot be resumed."""
+    unresumable = []
     for version in reversed(list_models(project)):
-        if not version.finished and (version.folder / PLAN_NAME).is_file() and (version.folder / "checkpoint.pt").is_file():
+        if version.finished or not (version.folder / PLAN_NAME).is_file():
+            continue
+        if (version.folder / "checkpoint.pt").is_file():
             return version
-    raise InputError(f"{models_dir(project)}: no unfinished fine-tune to resume")
+        unresumable.append(version.name)
+    why = (f" ({', '.join(reversed(unresumable))} stopped before writing a checkpoint: fine-tune again)"
+           if unresumable else "")
+    raise InputError(f"{models_dir(project)}: no unfinished fine-tune to resume{why}")
 
 
 def finetune(store: ProjectStore, request: FinetuneRequest, *, plan: FinetunePlan | None = None,

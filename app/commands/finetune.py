@@ -103,15 +103,15 @@ def _finetune(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     bar = _bar(plan.config, disable=args.quiet)
     last = None
+    steps = finetune(plan.config, cancel=cancel)
     try:
-        for last in finetune(plan.config, cancel=cancel):
+        for last in steps:
             bar.n = last.step
             bar.set_postfix(loss=last.losses.get("loss"), refresh=False)
             bar.update(0)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stopped:
         bar.close()
-        print(f"interrupted; run 'damagemap finetune {args.project} --resume' to continue from the last checkpoint",
-              file=sys.stderr)
+        _interrupted(args, plan, steps, cancel, stopped, last)
         return 130
     bar.close()
     if last is None or last.weights is None:
@@ -125,6 +125,35 @@ def _finetune(args: argparse.Namespace) -> int:
     print("a fine-tuned model is often more cautious than the one it started from: look at the new run's sites "
           "with a lower score threshold too (0.3) before relying on it (docs/finetune.md)")
     return 0
+
+
+def _interrupted(args: argparse.Namespace, plan, steps, cancel: threading.Event,  # noqa: ANN001 - FinetunePlan
+                 stopped: KeyboardInterrupt, last) -> None:  # noqa: ANN001 - FinetuneProgress | None
+    """After Ctrl+C: the checkpoint written at the last whole step, and how to go on.
+
+    Inside a step, the fine-tune wrote it as it stopped (:class:`FinetuneInterrupted`);
+    between two steps (the progress bar's turn) it is told to cancel and writes it at
+    its next check, as the app's Cancel does."""
+    from engine.finetune import CHECKPOINT_NAME
+
+    if last is not None and last.weights is not None:
+        print(f"interrupted after the fine-tune finished: weights {last.weights}", file=sys.stderr)
+        return
+    step = getattr(stopped, "step", None)
+    if step is None:
+        cancel.set()
+        for progress in steps:  # nothing left when the interrupt came before the first step
+            step = progress.step
+    checkpoint = plan.version.folder / CHECKPOINT_NAME
+    again = f"damagemap finetune {args.project} --resume" + (f" --model {plan.version.name}" if args.model else "")
+    if step is not None:
+        print(f"interrupted at step {step}: checkpoint {checkpoint} written; run '{again}' to continue from it",
+              file=sys.stderr)
+    elif checkpoint.is_file():
+        print(f"interrupted before the first step; run '{again}' to continue from {checkpoint}", file=sys.stderr)
+    else:
+        print(f"interrupted before the first step: nothing to resume; {plan.version.name} holds no checkpoint "
+              "(fine-tune again)", file=sys.stderr)
 
 
 def _bar(config, *, disable: bool):  # noqa: ANN001, ANN202 - FinetuneConfig, tqdm
@@ -156,9 +185,11 @@ def _list(args: argparse.Namespace, store) -> int:  # noqa: ANN001 - ProjectStor
     versions = []
     for version in list_models(args.project):
         tuned = version.card().get("fine_tuned_on", {}) if version.finished else {}
-        versions.append({"name": version.name, "finished": version.finished, "weights": str(version.weights),
+        versions.append({"name": version.name, "finished": version.finished,
+                         "weights": str(version.weights) if version.finished else None,
                          "run_id": tuned.get("run_id"), "train_frames": len(tuned.get("train_frames", [])),
-                         "heldout_frames": len(tuned.get("heldout_frames", []))})
+                         "heldout_frames": len(tuned.get("heldout_frames", [])),
+                         **({} if version.finished else _unfinished(version.folder))})
     runs = [{"run": r.id, "model": describe_weights(run_weights(store, r.id)), "frames": r.frames_done,
              "finished": r.finished} for r in store.runs()]
     if args.json:
@@ -166,19 +197,48 @@ def _list(args: argparse.Namespace, store) -> int:  # noqa: ANN001 - ProjectStor
         return 0
     print("models:" if versions else "models: none yet (damagemap finetune PROJECT)")
     for v in versions:
-        state = (f"from run {v['run_id']}, {v['train_frames']} frames trained, {v['heldout_frames']} held out"
-                 if v["finished"] else "unfinished (--resume)")
-        print(f"  {v['name']}: {state}  {v['weights']}")
+        if v["finished"]:
+            state = f"from run {v['run_id']}, {v['train_frames']} frames trained, {v['heldout_frames']} held out"
+        elif v["step"] is not None:
+            of = f" of {v['steps']}" if v["steps"] else ""
+            state = f"unfinished at step {v['step']}{of} (--resume)"
+        elif v["checkpoint"] is not None:
+            state = "unfinished; its checkpoint cannot be read (fine-tune again)"
+        else:
+            state = "unfinished, stopped before its first checkpoint: cannot be resumed (fine-tune again)"
+        print(f"  {v['name']}: {state}  {v['weights'] or v['checkpoint'] or v['folder']}")
     print("runs:")
     for r in runs:
         print(f"  run {r['run']}: {r['model']}, {r['frames']} frames{'' if r['finished'] else ' (incomplete)'}")
     return 0
 
 
+def _unfinished(folder: Path) -> dict:
+    """What ``--list`` says of an unfinished version: its checkpoint and the step it
+    holds (``None`` both when it stopped before writing one: nothing to resume), and
+    the steps planned (``None`` under a time limit)."""
+    import json
+
+    from engine.checkpoint import checkpoint_step
+    from engine.finetune import CHECKPOINT_NAME
+    from services.finetune import PLAN_NAME
+
+    checkpoint = folder / CHECKPOINT_NAME
+    try:
+        steps = int(json.loads((folder / PLAN_NAME).read_text(encoding="utf-8"))["config"]["steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        steps = None
+    return {"folder": str(folder), "checkpoint": str(checkpoint) if checkpoint.is_file() else None,
+            "step": checkpoint_step(checkpoint) if checkpoint.is_file() else None,
+            "steps": steps if steps is not None and steps < 1_000_000 else None}
+
+
 def _export(args: argparse.Namespace) -> int:
     from services.models import export_model, find_model
 
     version = find_model(args.project, args.model)
+    if args.export.suffix == ".safetensors":  # made as predict --out and train --out are; export_model refuses others
+        args.export.parent.mkdir(parents=True, exist_ok=True)
     target = export_model(version.weights, args.export)
     print(f"{version.name} -> {target} (+ {target.with_suffix('.json').name}); "
           f"use it with: damagemap analyze VIDEO --project P --weights {target}")

@@ -8,6 +8,9 @@ short side 800, long side <= 1333, 100 epochs). Multi-GPU: ``torchrun --nproc-pe
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
+from pathlib import Path
 
 
 def _anchor_sizes(text: str) -> tuple[int, ...]:
@@ -69,14 +72,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="probability of crisp edges and fine grain per training image, as real footage has and "
                         "renders lack (before the camera/codec distortions); 0 = none")
     parser.add_argument("--video-frames", type=float, default=0.0, metavar="P",
-                        help="probability of training on the frame as the flight's video gives it (DIR/flight.mp4 at "
-                        "the image's frame_index, with the codec's artefacts the analysis sees) instead of the still; "
-                        "flyover folders only; 0 = the stills")
+                        help="probability of training on the frame as the flight's video gives it (DIR/flight.mp4, "
+                        "or DIR/flights/<split>/flight.mp4 as synth --splits writes, at the image's frame_index, with "
+                        "the codec's artefacts the analysis sees) instead of the still; flyover folders only; "
+                        "0 = the stills")
     parser.add_argument("--lr-schedule", default="step", choices=["step", "cosine"],
                         help="step: the paper's drop after --lr-drop-epoch; cosine: --lr down to --lr-after-drop over --max-steps")
     parser.add_argument("--schedule-steps", type=int, default=None, metavar="N",
                         help="cosine horizon when a run is split into stages with their own --max-steps (default: --max-steps)")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue from OUT/checkpoint.pt (the rest of its epoch, in the same order); give the "
+                       "options of the run that wrote it")
+    again.add_argument("--overwrite", action="store_true",
+                       help="start afresh in an --out that holds a run, replacing its weights, checkpoint and log "
+                       "(without it such a folder is refused)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--workers", type=int, default=2, help="data loader processes")
@@ -117,12 +127,42 @@ def check_arguments(args: argparse.Namespace) -> None:
     _flags.fraction("--photometric", args.photometric)
     _flags.fraction("--fine-detail", args.fine_detail)
     _flags.fraction("--video-frames", args.video_frames)
+    if args.init is not None and Path(args.init).is_dir():
+        from core.errors import InputError
+
+        weights = Path(args.init) / "model.safetensors"
+        give = f"its model.safetensors ({weights})" if weights.is_file() else "a weights file (.safetensors, .pth)"
+        raise InputError(f"--init {args.init}: is a folder; give {give}")
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    """The command that continues this run: ``damagemap train`` with the options given
+    (the ones that differ from their defaults) and ``--resume``."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    words = ["damagemap", "train"]
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("resume", "overwrite"):
+            continue
+        value = getattr(args, action.dest, action.default)
+        if value == action.default or value is None:
+            continue
+        flag = action.option_strings[0]
+        if action.nargs == 0:  # a switch
+            words.append(flag)
+        elif action.dest == "anchor_sizes":
+            words += [flag, ",".join(map(str, value))]
+        elif isinstance(value, (list, tuple)):
+            words += [flag, *map(str, value)]
+        else:
+            words += [flag, str(value)]
+    return shlex.join([*words, "--resume"])
 
 
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from engine.train import TrainConfig, train
+    from engine.train import TrainConfig, TrainingInterrupted, train
 
     check_arguments(args)
 
@@ -158,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
         lr_schedule=args.lr_schedule,
         schedule_steps=args.schedule_steps,
         resume=args.resume,
+        overwrite=args.overwrite,
         device=args.device,
         amp=not args.no_amp,
         workers=args.workers,
@@ -171,7 +212,20 @@ def run(args: argparse.Namespace) -> int:
         save_compact=args.save_compact,
         seed=args.seed,
     )
-    summary = train(config, progress=not args.quiet)  # a checkpoint holding Python objects: one ModelError line
+    try:
+        summary = train(config, progress=not args.quiet)  # a checkpoint holding Python objects: one ModelError line
+    except TrainingInterrupted as stopped:
+        if stopped.checkpoint is None and stopped.step == 0:
+            print("damagemap train: interrupted before the first step; nothing was saved", file=sys.stderr)
+        elif stopped.checkpoint is None:  # a multi-GPU run's other processes: the first one saves
+            print(f"damagemap train: interrupted at step {stopped.step}", file=sys.stderr)
+        else:
+            print(f"damagemap train: interrupted at step {stopped.step}; {stopped.checkpoint} holds the run at that "
+                  f"step; continue it with: {resume_command(args)}", file=sys.stderr)
+        return 130
+    if "nothing_to_train" in summary:
+        print(f"damagemap train: {summary['nothing_to_train']}", file=sys.stderr)
+        return 0
     print(json.dumps(summary, indent=2, default=str))
     print(f"weights: {config.out}/model.safetensors (+ model.json)")
     return 0

@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--save-compact", action="store_true",
                         help="store float16, the largest layers int8 (the shipped SRN's storage)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (the summary lines are still printed)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--top-k ({args.top_k}) cannot exceed --negatives ({args.negatives})")
     if args.out.suffix != ".safetensors":
         raise InputError(f"--out must end in .safetensors; got {str(args.out)!r}")
+    if args.weights is not None and args.weights.is_dir():  # a training run's folder: its weights are inside
+        inside = args.weights / "model.safetensors"
+        give = f"its model.safetensors ({inside})" if inside.is_file() else "a detector's .safetensors file"
+        raise InputError(f"--weights {args.weights}: is a folder; give {give}")
     device = str(resolve_device(args.device))
 
     weights = args.weights or DEFAULT_MSNET_WEIGHTS
@@ -74,9 +78,8 @@ def run(args: argparse.Namespace) -> int:
     bank = FrameBank.from_videos(
         args.videos, short_side=args.short_side, sample_fps=args.sample_fps, max_frames_per_video=args.max_frames
     )
-    if not args.quiet:
-        height, width = bank.size_hw
-        print(f"train-srn: {len(bank)} frames from {len(args.videos)} video(s) at {width}x{height}, on {device}")
+    height, width = bank.size_hw  # said with --quiet too: the size used may not be --short-side (rounded)
+    print(f"train-srn: {len(bank)} frames from {len(args.videos)} video(s) at {width}x{height}, on {device}")
     config = SRNTrainingConfig(
         steps=args.steps,
         batch_size=args.batch_size,
@@ -109,8 +112,7 @@ def run(args: argparse.Namespace) -> int:
     }
     srn_config = SRNConfig.of(encoder, margin=args.margin, score_range=tuple(args.score_range), training=training)
     path = save_srn(encoder, args.out, srn_config, compact=args.save_compact)
-    if not args.quiet:
-        print(f"train-srn: loss {losses[0]:.4f} -> {training['final_loss']:.4f}; wrote {path}")
+    print(f"train-srn: loss {losses[0]:.4f} -> {training['final_loss']:.4f}; wrote {path}")
     return 0
 
 

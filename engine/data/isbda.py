@@ -45,6 +45,11 @@ def read_coco_json(path: str | Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a readable COCO JSON file ({exc})") from None
+    if not isinstance(data, dict):
+        kind = {list: "an array", str: "a string", bool: "true or false", int: "a number", float: "a number"}.get(
+            type(data), "null")
+        raise InputError(f"{path}: not a COCO annotation file (expected an object with images, annotations and "
+                         f"categories; the file holds {kind})")
     for key in ("images", "annotations"):
         if not isinstance(data.get(key), list):
             raise InputError(f"{path}: expected a COCO file with an {key!r} list")
@@ -79,7 +84,7 @@ class ISBDADataset(Dataset):
         ``(image, target) -> (image, target)``, e.g. :func:`engine.data.transforms.train_transforms`.
     video_frames : float
         Probability that an item's image is the frame as the flight's video gives it
-        (``DIR/flight.mp4`` decoded at the image's ``frame_index``, with the codec's
+        (:attr:`video_path` decoded at the image's ``frame_index``, with the codec's
         artefacts the analysis sees) instead of the still beside it; 1: always. Needs a
         flyover folder (:mod:`engine.synth` writes both). ``seed`` seeds the choice.
 
@@ -95,7 +100,7 @@ class ISBDADataset(Dataset):
     annotation left with no polygon, or with an empty box, is dropped likewise.
     """
 
-    #: a flyover folder's video, beside ``annotations/``
+    #: a flyover folder's video, beside ``annotations/`` (or in ``flights/<split>/``)
     VIDEO_NAME = "flight.mp4"
 
     def __init__(self, root: str | Path, split: str = "train", transforms: Transform | None = None, *,
@@ -173,6 +178,12 @@ class ISBDADataset(Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
+    @property
+    def instance_count(self) -> int:
+        """The damaged parts the targets hold, over every image: the annotations left
+        once crowd ones and the ones warned about (skipped) are set aside."""
+        return sum(len(instances) for instances in self._instances.values())
+
     def image_path(self, index: int) -> Path:
         return image_dir(self.root, self.split) / self.images[index]["file_name"]
 
@@ -194,11 +205,15 @@ class ISBDADataset(Dataset):
 
     @property
     def video_path(self) -> Path:
-        return self.root / self.VIDEO_NAME
+        """The split's video: ``DIR/flights/<split>/flight.mp4`` where ``damagemap synth
+        --splits`` put one flight per split, else ``DIR/flight.mp4`` (a one-split flyover)."""
+        per_split = self.root / "flights" / self.split / self.VIDEO_NAME
+        return per_split if per_split.is_file() else self.root / self.VIDEO_NAME
 
     def _check_video(self) -> None:
         if not self.video_path.is_file():
-            raise InputError(f"{self.root}: no flight.mp4 to take video frames from (a flyover folder holds its video)")
+            raise InputError(f"{self.root}: no flight.mp4 to take video frames from (a flyover folder holds its "
+                             f"video: DIR/flight.mp4, or DIR/flights/{self.split}/flight.mp4 from synth --splits)")
         missing = [image.get("file_name") for image in self.images if image.get("frame_index") is None]
         if missing:
             raise InputError(f"{self.annotation_file}: {len(missing)} image(s) without a 'frame_index' "
@@ -207,7 +222,9 @@ class ISBDADataset(Dataset):
     def reseed(self, seed: int) -> None:
         """Seed the choice of video frame or still, and the transforms, afresh from
         ``seed``: each DataLoader worker's copy chooses on its own
-        (:func:`engine.train.reseed_worker`)."""
+        (:func:`engine.train.reseed_worker`); the trainer reseeds before every item, so
+        an item's choices follow from the run's seed and the item's place in its epoch
+        (:class:`engine.train.SeededItems`)."""
         from engine.data.transforms import reseed
 
         self._video_choice.seed(seed)

@@ -1,0 +1,174 @@
+"""``damagemap finetune``: Ctrl+C writes a checkpoint at the last whole step and says how to
+go on, ``--resume`` continues from it to the weights of a run that never stopped, and
+``--list`` says which unfinished versions can be resumed (and never shows weights that
+are not there)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from app.cli import main
+from core.store import ProjectStore
+from engine.finetune import FinetuneConfig, run_to_end
+from services.finetune import PLAN_NAME, FinetunePlan
+from services.models import new_version
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    from engine.msnet import build_msnet
+    from engine.weights import save_model
+
+    torch.manual_seed(0)
+    model = build_msnet(backbone="mobilenet_v3", heads="light", min_size=64, max_size=96,
+                        anchor_sizes=(16, 32, 64, 128, 256), box_batch_size_per_image=32,
+                        rpn_pre_nms_top_n_train=200, rpn_post_nms_top_n_train=64)
+    return save_model(model, tmp_path_factory.mktemp("base") / "base.safetensors")
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory) -> Path:
+    """A tiny flyover's frames as an exported set of reviewed frames."""
+    from engine.synth import render_flyover
+
+    flyover = tmp_path_factory.mktemp("flyover")
+    render_flyover(flyover, seconds=1.0, fps=10.0, size=(96, 64), seed=4, annotate_every=2)
+    root = tmp_path_factory.mktemp("reviewed")
+    shutil.copytree(flyover / "train", root / "train")
+    data = json.loads((flyover / "annotations" / "instances_train.json").read_text())
+    for image in data["images"]:
+        image["frame_index"] = 100 + image["id"]
+    (root / "annotations").mkdir()
+    (root / "annotations" / "instances_train.json").write_text(json.dumps(data))
+    return root
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "flight.dmproj"
+    (tmp_path / "flight.mp4").write_bytes(b"")  # only its presence is checked on the way
+    with ProjectStore.create(project, video_path=tmp_path / "flight.mp4"):
+        pass
+    return project
+
+
+def _planned(project: Path, base: Path, reviewed: Path, monkeypatch) -> FinetunePlan:
+    """A version folder with its plan, as ``plan_finetune`` writes it; a fresh fine-tune
+    of the project gets this plan, ``--resume`` reads it back as usual."""
+    import services.finetune
+
+    version = new_version(project)
+    config = FinetuneConfig(base_weights=str(base), data=str(reviewed), out=str(version.folder), steps=4,
+                            batch_size=1, replay_fraction=0.0, seed=7, scope="roi", device="cpu")
+    (version.folder / PLAN_NAME).write_text(json.dumps({
+        "run_id": 1, "train_frames": [0], "heldout_frames": [],
+        "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "resume"}}))
+    plan = FinetunePlan(version, 1, [0], [], config, False)
+    real = services.finetune.plan_finetune
+    monkeypatch.setattr(services.finetune, "plan_finetune",
+                        lambda store, request: real(store, request) if request.resume else plan)
+    return plan
+
+
+def _interrupt_at(monkeypatch, step: int) -> None:
+    import engine.train
+
+    check = engine.train.check_finite
+
+    def interrupted(losses, at):
+        if at == step:
+            raise KeyboardInterrupt
+        check(losses, at)
+
+    monkeypatch.setattr(engine.train, "check_finite", interrupted)
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+def test_ctrl_c_in_a_step_checkpoints_it_and_resume_goes_on_from_there(base, reviewed, tmp_path, monkeypatch,
+                                                                       capsys):
+    project = _project(tmp_path)
+    plan = _planned(project, base, reviewed, monkeypatch)
+    checkpoint = plan.version.folder / "checkpoint.pt"
+    with monkeypatch.context() as patched:
+        _interrupt_at(patched, 2)
+        assert main(["finetune", str(project), "-q"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (f"interrupted at step 2: checkpoint {checkpoint} written; "
+                       f"run 'damagemap finetune {project} --resume' to continue from it"), err
+
+    assert main(["finetune", str(project), "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert f"ft-001: unfinished at step 2 of 4 (--resume)  {checkpoint}" in listed, listed
+    assert "model.safetensors" not in listed
+
+    assert main(["finetune", str(project), "--resume", "-q"]) == 0
+    assert "ft-001: 4 steps" in capsys.readouterr().out
+    whole = run_to_end(dataclasses.replace(plan.config, out=str(tmp_path / "whole")))
+    a, b = _weights(whole.weights), _weights(plan.version.weights)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+class _InterruptingBar:
+    """The progress bar, where a Ctrl+C between two steps lands."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.n = at, 0
+
+    def set_postfix(self, **values) -> None:
+        pass
+
+    def update(self, count: int) -> None:
+        if self.n == self.at:
+            raise KeyboardInterrupt
+
+    def close(self) -> None:
+        pass
+
+
+def test_ctrl_c_between_steps_checkpoints_the_step_just_done(base, reviewed, tmp_path, monkeypatch, capsys):
+    import app.commands.finetune
+
+    from engine.checkpoint import checkpoint_step
+
+    project = _project(tmp_path)
+    plan = _planned(project, base, reviewed, monkeypatch)
+    monkeypatch.setattr(app.commands.finetune, "_bar", lambda config, disable: _InterruptingBar(3))
+    assert main(["finetune", str(project), "-q"]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("interrupted at step 3: checkpoint ")
+    assert checkpoint_step(plan.version.folder / "checkpoint.pt") == 3
+    assert not plan.version.weights.exists()
+
+
+def test_list_and_resume_say_so_of_a_version_stopped_before_its_first_checkpoint(base, reviewed, tmp_path,
+                                                                                monkeypatch, capsys):
+    project = _project(tmp_path)
+    plan = _planned(project, base, reviewed, monkeypatch)  # a plan, and no checkpoint (killed at once)
+    assert main(["finetune", str(project), "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert (f"ft-001: unfinished, stopped before its first checkpoint: cannot be resumed (fine-tune again)  "
+            f"{plan.version.folder}") in listed, listed
+    assert "(--resume)" not in listed and "model.safetensors" not in listed
+    assert main(["finetune", str(project), "--list", "--json"]) == 0
+    (model,) = json.loads(capsys.readouterr().out)["models"]
+    assert (model["finished"], model["weights"], model["checkpoint"], model["step"]) == (False, None, None, None)
+    assert main(["finetune", str(project), "--resume"]) == 2
+    assert ("no unfinished fine-tune to resume (ft-001 stopped before writing a checkpoint: fine-tune again)"
+            in capsys.readouterr().err)

@@ -1,0 +1,108 @@
+"""Ctrl+C inside a fine-tune step writes the checkpoint of the last whole step (long
+before the periodic one at step 25), and the resumed run ends with the weights of a run
+that never stopped."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from engine.checkpoint import checkpoint_step
+from engine.finetune import FinetuneConfig, FinetuneInterrupted, finetune, run_to_end
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    from engine.msnet import build_msnet
+    from engine.weights import save_model
+
+    torch.manual_seed(0)
+    model = build_msnet(backbone="mobilenet_v3", heads="light", min_size=64, max_size=96,
+                        anchor_sizes=(16, 32, 64, 128, 256), box_batch_size_per_image=32,
+                        rpn_pre_nms_top_n_train=200, rpn_post_nms_top_n_train=64)
+    return save_model(model, tmp_path_factory.mktemp("base") / "base.safetensors")
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory) -> Path:
+    """A tiny flyover's frames as reviewed frames (frame indices, a rejected region each)."""
+    from engine.synth import render_flyover
+
+    flyover = tmp_path_factory.mktemp("flyover")
+    render_flyover(flyover, seconds=1.0, fps=10.0, size=(96, 64), seed=4, annotate_every=2)
+    root = tmp_path_factory.mktemp("reviewed")
+    shutil.copytree(flyover / "train", root / "train")
+    data = json.loads((flyover / "annotations" / "instances_train.json").read_text())
+    for image in data["images"]:
+        image["frame_index"] = 100 + image["id"]
+    data["negatives"] = [{"id": i, "image_id": image["id"], "bbox": [2.0, 2.0, 20.0, 16.0]}
+                         for i, image in enumerate(data["images"], start=1)]
+    (root / "annotations").mkdir()
+    (root / "annotations" / "instances_train.json").write_text(json.dumps(data))
+    return root
+
+
+def config_for(base: Path, reviewed: Path, out: Path, **changes) -> FinetuneConfig:
+    """Four steps, the periodic checkpoint at its default (every 25 steps: never here)."""
+    settings = dict(base_weights=str(base), data=str(reviewed), out=str(out), steps=4, batch_size=1,
+                    replay_fraction=0.0, seed=7, scope="last", device="cpu")
+    return FinetuneConfig(**{**settings, **changes})
+
+
+def interrupt_at(monkeypatch, step: int) -> None:
+    """Ctrl+C during the forward pass of step ``step`` + 1 (after ``step`` whole steps)."""
+    import engine.train
+
+    check = engine.train.check_finite
+
+    def interrupted(losses, at):
+        if at == step:
+            raise KeyboardInterrupt
+        check(losses, at)
+
+    monkeypatch.setattr(engine.train, "check_finite", interrupted)
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+@pytest.mark.parametrize("scope", ["roi", "last"])
+def test_ctrl_c_inside_a_step_checkpoints_the_last_whole_step_and_resumes_exactly(base, reviewed, tmp_path,
+                                                                                   monkeypatch, scope):
+    whole = run_to_end(config_for(base, reviewed, tmp_path / "whole", scope=scope))
+    config = config_for(base, reviewed, tmp_path / "stopped", scope=scope)
+    states = []
+    with monkeypatch.context() as patched:
+        interrupt_at(patched, 2)
+        with pytest.raises(FinetuneInterrupted) as stopped:
+            for progress in finetune(config):
+                states.append(progress.step)
+    assert states == [1, 2]
+    assert stopped.value.step == 2 and stopped.value.checkpoint == tmp_path / "stopped" / "checkpoint.pt"
+    assert checkpoint_step(tmp_path / "stopped" / "checkpoint.pt") == 2
+    assert not (tmp_path / "stopped" / "model.safetensors").exists()
+
+    resumed = run_to_end(dataclasses.replace(config, resume=True))
+    assert resumed.state == "finished" and resumed.step == 4
+    a, b = weights(whole.weights), weights(resumed.weights)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_ctrl_c_before_the_first_step_leaves_a_checkpoint_at_step_0(base, reviewed, tmp_path, monkeypatch):
+    config = config_for(base, reviewed, tmp_path / "early")
+    with monkeypatch.context() as patched:
+        interrupt_at(patched, 0)
+        with pytest.raises(FinetuneInterrupted) as stopped:
+            list(finetune(config))
+    assert stopped.value.step == 0 and checkpoint_step(tmp_path / "early" / "checkpoint.pt") == 0
+    assert run_to_end(dataclasses.replace(config, resume=True)).step == 4
