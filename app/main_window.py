@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QStackedWidget,
     QToolBar,
@@ -47,15 +47,16 @@ from app.overlay import OverlayStyle
 from app.settings import AppSettings
 from app.survey_controller import SurveyController
 from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
-from app.widgets.player import TransportBar, format_time
+from app.widgets.player import TransportBar
 from app.widgets.start_page import StartPage
+from app.widgets.status_bar import ElidedLabel, StatusProgressBar, format_eta
 from app.widgets.timeline import TimelineWidget, summarise
 from app.window_actions import build_actions, build_menus
 from app.panels import Panel
 from app.panels.map_panel import MapPanel
 from app.panels.review_panel import ReviewPanel
 from app.panels.site_review_panel import SiteReviewPanel
-from app.workers import AnalysisJob, AnalysisOptions, FunctionJob, export_job
+from app.workers import AnalysisJob, AnalysisOptions, DeviceProbe, FunctionJob, export_job, known_devices
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, ReviewState
 from services.project import default_export_dir
@@ -67,8 +68,13 @@ P = TypeVar("P", bound=Panel)
 VIDEO_ONLY_FILTER = "Videos (*.mp4 *.MP4 *.mov *.MOV *.m4v *.avi *.mkv *.mts *.ts *.webm);;All files (*)"
 PROJECT_FILTER = "damagemap projects (*.dmproj);;All files (*)"
 VIDEO_FILTER = "Videos and projects (*.mp4 *.MP4 *.mov *.MOV *.m4v *.avi *.mkv *.dmproj);;All files (*)"
-TELEMETRY_FILTER = ("Telemetry (*.gpx *.srt *.SRT *.csv *.txt);;Video with GPS inside (GoPro, Insta360) "
+TELEMETRY_FILTER = ("Telemetry (*.gpx *.srt *.SRT *.csv *.txt *.klv *.KLV);;Video with GPS inside (GoPro, Insta360) "
                     "(*.mp4 *.MP4 *.mov *.MOV *.360 *.insv);;All files (*)")
+#: Suffixes of the flight tracks a drop attaches to the open project (File > Open Telemetry… reads them).
+TRACK_SUFFIXES = (".gpx", ".srt", ".csv", ".klv")
+
+#: Said when the demo is ready after the user opened their own video (the start page says where then).
+DEMO_READY_NOTE = "The demo flight is ready: close this project (File > Close Project) and click Try the demo to open it"
 
 #: What the one score threshold of the window means (its tooltip).
 THRESHOLD_TIP = (
@@ -120,7 +126,20 @@ class MainWindow(QMainWindow):
         self._unjudged_frames = 0
         self._analysis: AnalysisJob | None = None
         self._export_job: FunctionJob | None = None
+        #: after Save As: "saved", then "listing" while the Sites panel lists the copy's sites;
+        #: the panel's first pick then leaves the player where the user was (None: no hold)
+        self._hold_place: str | None = None
+        #: Model > Improve the Model…'s dialog, kept while its fine-tune runs
+        self._finetune: Any = None
         self._analysis_options = AnalysisOptions()
+        #: torch imported and asked for a GPU off the GUI thread, once a session (seconds on a laptop)
+        self._device_probe = DeviceProbe(self)
+        if known_devices() is None:
+            self._device_probe.start()
+        #: the run's notes while the status bar shows them (cleared when the run ends)
+        self._plan_message = ""
+        #: File > Close Project asked for during a run: the project closes when the run stops
+        self._close_when_stopped = False
         self.last_model_override: Any = None
         #: the survey the open project is a flight of, its list of flights, Analyse Flights…
         self.surveys = SurveyController(self)
@@ -164,6 +183,7 @@ class MainWindow(QMainWindow):
         self._build_overlay_toolbar()
         # the sites decide which boxes "One per site" leaves out
         self.panel(SiteReviewPanel).sites_updated.connect(self._style_changed)
+        self.panel(SiteReviewPanel).sites_updated.connect(self._on_sites_listed)
         self.panel(MapPanel).georeferencing_requested.connect(self.geo_settings_dialog)
         self._build_status_bar()
         build_actions(self)
@@ -189,13 +209,14 @@ class MainWindow(QMainWindow):
         doc.run_changed.connect(self._update_model_badge)
         self.transport.seek_requested.connect(self.request_frame)
         self.transport.time_requested.connect(lambda t: self.transport.request(self.document.index_at_time(t)))
-        self.timeline.seek_requested.connect(self.request_frame)
+        self.timeline.seek_requested.connect(self.transport.request)  # the playback clock goes on from there
         self.frame_view.detection_clicked.connect(lambda det_id: self.select_detection(None if det_id < 0 else det_id))
         self.frame_view.mask_edited.connect(self._on_mask_edited)
         self.frame_view.polygon_drawn.connect(self._on_polygon_drawn)
         doc.selection_changed.connect(self._on_selection_changed)
         doc.notice.connect(self._show_notice)
         doc.detection_requested.connect(self._on_detection_requested)
+        doc.sites_changed.connect(self._on_sites_changed)
         self._update_actions()
         self._show_start_page()
 
@@ -329,16 +350,20 @@ class MainWindow(QMainWindow):
         self.frame_view.set_style(self.overlay_style())
 
     def _build_status_bar(self) -> None:
+        """The project, then (permanent, right) the export folder link, the demo-model
+        badge, the run's progress and Cancel. Everything but Cancel gives way on a small
+        screen (labels elide, the bar shrinks), so Cancel stays in the window."""
         status = self.statusBar()
-        self.project_label = QLabel("no project")
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setFixedWidth(220)
+        # it stretches into the room the others leave, and asks for no more than 300 px of it
+        self.project_label = ElidedLabel("no project", mode=Qt.TextElideMode.ElideMiddle, min_chars=16, hint_width=300)
+        self.progress_bar = StatusProgressBar()
         self.progress_bar.setVisible(False)
-        self.eta_label = QLabel()
+        self.eta_label = ElidedLabel(min_chars=10)
         self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancel_analysis)
-        self.model_badge = QLabel()
+        self.model_badge = ElidedLabel(min_chars=10)
         self.model_badge.setObjectName("model_badge")
         self.model_badge.setStyleSheet(
             "QLabel#model_badge { background: #f6d365; color: #222; border-radius: 3px; padding: 1px 6px; }"
@@ -406,6 +431,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(selected)
         self.draw_action.setEnabled(has_run)
         self.next_action.setEnabled(has_run)
+        self.finetune_action.setEnabled(self.finetune_available and has_run)  # it trains on a run's reviews
 
     # ------------------------------------------------------------------ opening
     def open_dialog(self) -> None:
@@ -426,8 +452,17 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ first run
     def _show_start_page(self) -> None:
         self.start_page.set_recent_files(self.settings.recent_files())
-        self.pages.setCurrentWidget(self.start_page)
+        self._show_page(self.start_page)
         self._park_docks(True)
+
+    def _show_page(self, page: QWidget) -> None:
+        """Show ``page`` of the central stack; only its minimum size counts (a stack asks
+        for the largest of its pages', and the start page's row of buttons held a
+        project's window 200 px wider than its player needs)."""
+        for index in range(self.pages.count()):
+            policy = QSizePolicy.Policy.Preferred if self.pages.widget(index) is page else QSizePolicy.Policy.Ignored
+            self.pages.widget(index).setSizePolicy(policy, policy)
+        self.pages.setCurrentWidget(page)
 
     def demo_folder(self) -> Path:
         """Where "Try the demo" renders and keeps its flight (shared with ``damagemap demo``)."""
@@ -463,8 +498,15 @@ class MainWindow(QMainWindow):
         show_error(self, exc, title="The demo could not start")
 
     def _on_demo_ready(self, flight: Any, model: Any = None) -> None:
+        """Open the rendered demo and analyse it, unless the user opened something while it
+        rendered: what they opened stays, and the demo is offered instead (rendered once, it
+        opens at once from Try the demo)."""
         from services.demo_flight import DEMO_ANALYSIS_FPS
 
+        if self.document.is_open:
+            self.start_page.set_demo_busy(None, note="The demo flight is ready: click Try the demo to open it.")
+            self.statusBar().showMessage(DEMO_READY_NOTE, 60_000)
+            return
         self.start_page.set_demo_busy(None)
         self.statusBar().clearMessage()
         try:
@@ -542,7 +584,7 @@ class MainWindow(QMainWindow):
             show_error(self, "An analysis is running; wait for it or cancel it before saving a copy.")
             return False
         wait_for_jobs()
-        frame = self._current_frame
+        frame, selected = self._current_frame, self.document.selected_id
         try:
             target = self.document.save_as(path)
         except Exception as exc:  # noqa: BLE001
@@ -550,17 +592,32 @@ class MainWindow(QMainWindow):
             return False
         self.settings.add_recent_file(target)
         self.show_frame(frame)
+        if selected is not None and self.document.detection(selected) is not None:
+            self._set_selection(selected)  # the copy keeps the detections' ids
+        if self.document.run_id is not None:
+            self._hold_place = "saved"
         return True
 
+    def _on_sites_changed(self) -> None:
+        if self._hold_place == "saved":
+            self._hold_place = "listing"  # the Sites panel lists the copy's sites now
+
+    def _on_sites_listed(self) -> None:
+        self._hold_place = None
+
     def close_project(self) -> None:
+        """File > Close Project; during an analysis, the run stops after its frame (every
+        frame done stays stored) and the project closes then."""
         if self._analysis is not None and self._analysis.is_running:
+            self._close_when_stopped = True
             self.cancel_analysis()
+            self.eta_label.setText("closing the project after this frame…")
             return
         self.document.close()
 
     def _on_opened(self) -> None:
         self.surveys.project_opened()
-        self.pages.setCurrentWidget(self.player_page)
+        self._show_page(self.player_page)
         self._park_docks(False)
         self._update_model_badge()
         doc = self.document
@@ -583,6 +640,7 @@ class MainWindow(QMainWindow):
             survey = self.surveys.status_text()
             self.project_label.setText(f"{doc.project_path}   ·   telemetry: {telemetry}"
                                        + (f"   ·   {survey}" if survey else ""))
+            self.project_label.setToolTip(self.project_label.text())  # whole, where the bar elides it
 
     def survey_changed(self) -> None:
         """The survey opened or its flights changed: the status bar and the menu follow."""
@@ -591,9 +649,15 @@ class MainWindow(QMainWindow):
 
     def _on_closed(self) -> None:
         self.setWindowTitle("damagemap")
+        self._hold_place = None
         self._export_folder = None
         self.open_export_button.setVisible(False)
         self.project_label.setText("no project")
+        self.project_label.setToolTip("")
+        self.eta_label.setText("")  # the last run's "analysis finished" is no one's on the start page
+        self.eta_label.setToolTip("")
+        if self.statusBar().currentMessage() == DEMO_READY_NOTE:
+            self.statusBar().clearMessage()  # done: the start page says it now
         self.transport.set_video(0, 25.0, 0.0)
         self.timeline.set_frame_count(0)
         self.timeline.set_summaries({})
@@ -835,6 +899,8 @@ class MainWindow(QMainWindow):
             self._set_selection(next(iter(changes.detection_ids)))
 
     def _on_detection_requested(self, frame_index: int, detection_id: object) -> None:
+        if self._hold_place == "listing":
+            return  # the Sites panel picks the copy's first site: the player stays where the user was
         self.transport.pause()
         if isinstance(detection_id, int) and self.document.detection(detection_id) is not None:
             self.select_detection(detection_id)
@@ -855,8 +921,12 @@ class MainWindow(QMainWindow):
                 "hfov_deg": hfov_degrees(settings.hfov_deg) or None,
             }
         )
+        devices = known_devices()  # never torch's import on the GUI thread
         dialog = AnalysisDialog(initial, self.document.fps, self, suggest_cpu_rate=self._analysis is None,
-                                frame_times_s=list(self.document.frame_times().values()))
+                                frame_times_s=list(self.document.frame_times().values()),
+                                devices=devices or ["auto", "cpu"])
+        if devices is None:
+            self._device_probe.ready.connect(dialog.set_devices)
         if dialog.exec():
             self.start_analysis(dialog.options())
 
@@ -928,11 +998,14 @@ class MainWindow(QMainWindow):
         run resumed, the SRN skipped, ...): in the status bar, and on the progress label's
         tooltip for as long as the run's label stays."""
         self.eta_label.setToolTip("\n".join(notes))
+        self._plan_message = " · ".join(notes)
         if notes:
-            self.statusBar().showMessage(" · ".join(notes), 30_000)
+            self.statusBar().showMessage(self._plan_message, 30_000)
 
     def _on_analysis_progress(self, progress: Any) -> None:
         doc = self.document
+        if not doc.is_open:  # queued before the project closed (the window closing mid-run)
+            return
         run_id = getattr(progress, "run_id", None)
         if run_id is not None and run_id != doc.run_id:
             doc.follow_run(run_id)
@@ -946,7 +1019,7 @@ class MainWindow(QMainWindow):
         if fps:
             parts.append(f"{fps:.1f} fps")
         if eta is not None and done < total:
-            parts.append(f"ETA {format_time(eta)}")
+            parts.append(f"ETA {format_eta(eta)}")
         self.eta_label.setText(" · ".join(parts))
         frame_index = getattr(progress, "frame_index", None)
         doc.refresh_frames([] if frame_index is None else [frame_index])
@@ -956,15 +1029,41 @@ class MainWindow(QMainWindow):
         self.cancel_button.setVisible(False)
         failed = self._analysis is not None and self._analysis.error is not None
         self.eta_label.setText("analysis failed" if failed else "analysis cancelled" if cancelled else "analysis finished")
+        if self._plan_message and self.statusBar().currentMessage() == self._plan_message:
+            self.statusBar().clearMessage()  # "resuming run 1: …" said of a run that has ended (the tooltip keeps it)
+        self._plan_message = ""
         if self.document.is_open:
             latest = self.document.store.latest_run_id()
             if latest is not None and latest != self.document.run_id:
                 self.document.follow_run(latest)
             else:
                 self._reload_run()  # SRN may have refined earlier frames' scores
+            self._say_unreadable_frames()
         self.document.set_analysis_running(False)
         self._update_actions()
         self.analysis_finished.emit(cancelled)
+        if self._close_when_stopped:
+            self._close_when_stopped = False
+            self.document.close()
+
+    def _say_unreadable_frames(self) -> None:
+        """Frames the run left out because they could not be decoded (a video cut short):
+        said in the window, not only on the console (the map says it too, with a track)."""
+        from core.store import UNREADABLE_FRAMES_KEY
+        from services.maps import unreadable_frames_note
+
+        doc = self.document
+        if doc.run_id is None:
+            return
+        settings = doc.store.run(doc.run_id).settings
+        note = unreadable_frames_note(settings)
+        if note is None:
+            return
+        count = len(settings[UNREADABLE_FRAMES_KEY]["frames"])
+        self.eta_label.setText(f"{self.eta_label.text()}: {count} frame{'' if count == 1 else 's'} could not be "
+                               "decoded (video cut short?)")
+        tip = self.eta_label.toolTip()
+        self.eta_label.setToolTip(f"{tip}\n{note}" if tip else note)  # which frames, and why
 
     # ------------------------------------------------------------------ export
     def export_dialog(self) -> None:
@@ -1053,16 +1152,33 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ model
     def finetune_dialog(self) -> None:
-        """Open the fine-tuning dialog when it is installed (else the action is disabled)."""
+        """Open the fine-tuning dialog when it is installed (else the action is disabled).
+
+        While a fine-tune is still running (closing its dialog cancels it, and it stops
+        after its step) the same dialog shows again, with its progress, so that no
+        second run starts on top of it."""
         from app.window_actions import finetune_dialog_class
 
         dialog_class = finetune_dialog_class()
         if dialog_class is None:
             self.statusBar().showMessage("Improving the model from reviews is not available yet", 4000)
             return
-        dialog = dialog_class(self.document, self)
-        dialog.model_ready.connect(self.use_improved_model)
+        dialog = self._finetune
+        if dialog is None or not self.finetune_running:
+            if dialog is not None:
+                dialog.deleteLater()
+            dialog = dialog_class(self.document, self)
+            dialog.model_ready.connect(self.use_improved_model)
+            self._finetune = dialog
+        else:
+            dialog.refresh()
         dialog.exec()
+
+    @property
+    def finetune_running(self) -> bool:
+        """A fine-tune of the dialog runs (or is stopping)."""
+        job = getattr(self._finetune, "job", None)
+        return job is not None and job.is_running
 
     def use_improved_model(self, weights: Any) -> None:
         """Make a fine-tuned model the one the next analysis uses (Analysis > Analyse…
@@ -1108,19 +1224,33 @@ class MainWindow(QMainWindow):
             return
         path = Path(urls[0].toLocalFile())
         event.acceptProposedAction()
-        if not is_video_path(path) and path.suffix.lower() in (".gpx", ".srt", ".csv") and self.document.is_open:
-            try:
-                self.document.set_telemetry(path)
-            except Exception as exc:  # noqa: BLE001
-                show_error(self, exc, title="Cannot use this telemetry")
+        if not is_video_path(path) and path.suffix.lower() in TRACK_SUFFIXES:
+            self._drop_track(path)
             return
         self.open_path(path)
 
+    def _drop_track(self, path: Path) -> None:
+        """A flight track dropped on the window: it becomes the open project's telemetry;
+        with no project open, say to open its video first."""
+        if not self.document.is_open:
+            show_error(self, f"{path.name} is a flight track (telemetry): open its video first, then drop the track "
+                             "on the window (or File > Open Telemetry…).", title="Open the video first")
+            return
+        try:
+            self.document.set_telemetry(path)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, title="Cannot use this telemetry")
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.transport.pause()
-        if self._analysis is not None and self._analysis.is_running:
-            self._analysis.cancel()
-            # The worker stops after its current frame; wait for it so the store closes cleanly.
+        self._close_when_stopped = False
+        finetune = getattr(self._finetune, "job", None)
+        if finetune is not None and finetune.is_running:
+            finetune.cancel()
+        if (self._analysis is not None and self._analysis.is_running) or self.finetune_running:
+            if self._analysis is not None:
+                self._analysis.cancel()
+            # The workers stop after their current frame or step; wait for them so the store closes cleanly.
             from PySide6.QtCore import QThreadPool
 
             QThreadPool.globalInstance().waitForDone(30_000)

@@ -109,8 +109,9 @@ def build_actions(window: MainWindow) -> None:
     window.cancel_action = _action(window, "&Cancel Analysis", window.cancel_analysis)
     window.geo_action = _action(window, "&Georeferencing…", window.geo_settings_dialog)
     window.finetune_action = _action(window, "&Improve the Model from My Reviews…", window.finetune_dialog)
-    window.finetune_action.setEnabled(finetune_dialog_class() is not None)
-    if finetune_dialog_class() is None:
+    window.finetune_available = finetune_dialog_class() is not None
+    window.finetune_action.setEnabled(window.finetune_available)  # until a run is open (MainWindow._update_actions)
+    if not window.finetune_available:
         window.finetune_action.setToolTip("not available yet")
         window.finetune_action.setStatusTip("Improve the model from my reviews: not available yet")
 

@@ -11,6 +11,7 @@ cleanly with every finished frame stored; a cancel is not an error.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -79,15 +80,74 @@ def analysis_preflight(options: AnalysisOptions, *, model_given: bool, has_telem
             if not Path(options.weights).is_file():
                 errors.append(f"{options.weights}: no such model file; choose a .safetensors file")
         else:
-            from engine.weights import DEFAULT_MSNET_WEIGHTS
+            # the shipped model's path without engine.weights, which imports torch (seconds on the GUI thread)
+            from services.demo_flight import shipped_model_path
 
-            if not Path(DEFAULT_MSNET_WEIGHTS).is_file():
-                errors.append(
-                    f"The default model is not installed ({DEFAULT_MSNET_WEIGHTS}); choose weights in the dialog"
-                )
+            default = shipped_model_path()
+            if not default.is_file():
+                errors.append(f"The default model is not installed ({default}); choose weights in the dialog")
     if not has_telemetry:
         warnings.append("No telemetry: damage will be found on the frames but not placed on the map")
     return errors, warnings
+
+
+_devices: list[str] | None = None
+_devices_lock = threading.Lock()
+
+
+def available_devices() -> list[str]:
+    """``auto`` and ``cpu`` always; ``cuda`` when torch sees a GPU.
+
+    The first call imports torch, seconds on a laptop (more from a cold disk): the window
+    asks on a thread of its own when it starts (:class:`DeviceProbe`), and the GUI thread
+    reads :func:`known_devices`, which never waits for torch."""
+    global _devices
+    with _devices_lock:
+        if _devices is None:
+            found = ["auto", "cpu"]
+            try:
+                import torch
+
+                if torch.cuda.is_available():
+                    found.append("cuda")
+            except ImportError:  # pragma: no cover - torch is a dependency
+                pass
+            _devices = found
+        return list(_devices)
+
+
+def known_devices() -> list[str] | None:
+    """:func:`available_devices` once it has been asked (on any thread), else ``None``."""
+    devices = _devices
+    return None if devices is None else list(devices)
+
+
+class DeviceProbe(QObject):
+    """Asks :func:`available_devices` on a daemon thread of its own (not the job thread,
+    which a map build may need meanwhile), so torch is imported off the GUI thread.
+
+    Signals
+    -------
+    ready(object)
+        The devices (``list[str]``), on the GUI thread.
+    """
+
+    ready = Signal(object)
+    _found = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._found.connect(self.ready, Qt.ConnectionType.QueuedConnection)
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="damagemap-devices", daemon=True).start()
+
+    def _run(self) -> None:
+        devices = available_devices()
+        try:
+            self._found.emit(devices)
+        except RuntimeError:  # the window went away meanwhile
+            pass
 
 
 def iter_analysis(
@@ -277,14 +337,24 @@ def read_track_job(telemetry_path: Path) -> Any:
     return read_telemetry(Path(telemetry_path))
 
 
+#: "the 8 analysed frames" in a placement problem (geo.mapping's words, for a run's frames)
+_ANALYSED_FRAMES = re.compile(r"\b(\d+) analysed frames?\b")
+
+
 def track_preview_job(project_path: Path) -> tuple[Any, str | None]:
     """The flight track and why the project's telemetry would place nothing, if it would
-    (:func:`services.maps.track_preview`; the map panel before any analysis)."""
+    (:func:`services.maps.track_preview`; the map panel before any analysis).
+
+    The preview checks one frame a second of the video before anything is analysed, so
+    the problem names them as such, not as "analysed frames"."""
     from core.store import ProjectStore
     from services.maps import track_preview
 
     with ProjectStore.open(project_path, read_only=True) as store:
-        return track_preview(store)
+        track, problem = track_preview(store)
+    if problem is not None:
+        problem = _ANALYSED_FRAMES.sub(r"\1 frames checked (one a second of the video)", problem)
+    return track, problem
 
 
 def build_map_job(project_path: Path, run_id: int | None) -> DamageMap:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.dialogs.offset_box import OffsetSpinBox
-from app.workers import AnalysisOptions
+from app.workers import AnalysisOptions, available_devices
 from core.settings import HOVER_EVERY_S
 from geo.camera import DEFAULT_HFOV_DEG
 
@@ -71,19 +71,6 @@ SHARPNESS_LABELS = {
 }
 
 
-def available_devices() -> list[str]:
-    """``auto`` and ``cpu`` always; ``cuda`` when torch sees a GPU."""
-    devices = ["auto", "cpu"]
-    try:
-        import torch  # lazy: the dialog is the only GUI place that asks
-
-        if torch.cuda.is_available():
-            devices.append("cuda")
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
-    return devices
-
-
 def _choice_combo(choices: Sequence[Any], current: Any, label: Callable[[Any], str], tip: str) -> QComboBox:
     """A combo box of ``choices`` (each item's data the choice) with ``current`` selected;
     a ``current`` not among them (from an earlier run) is added, so it stays selectable."""
@@ -101,19 +88,25 @@ class AnalysisDialog(QDialog):
 
     With ``suggest_cpu_rate`` (the first run of a session) and no GPU, "every frame" is
     replaced by 2 frames per second, which a CPU can keep up with.
+
+    ``devices``: the devices to offer (``None``: :func:`available_devices`, which imports
+    torch the first time). The window gives the ones it knows and :meth:`set_devices` once
+    torch, imported off the GUI thread, has said.
     """
 
     def __init__(
         self, initial: AnalysisOptions, video_fps: float, parent: QWidget | None = None, *, suggest_cpu_rate: bool = True,
-        frame_times_s: Sequence[float] = (),
+        frame_times_s: Sequence[float] = (), devices: Sequence[str] | None = None,
     ) -> None:
         super().__init__(parent)
         self._frame_times_s = list(frame_times_s)
+        self._initial_device = initial.device
         self.setWindowTitle("Analyse video")
+        devices = list(available_devices() if devices is None else devices)
         self.device_combo = QComboBox()
-        for device in available_devices():
+        for device in devices:
             self.device_combo.addItem(device)
-        self.device_combo.setCurrentText(initial.device if initial.device in available_devices() else "auto")
+        self.device_combo.setCurrentText(initial.device if initial.device in devices else "auto")
 
         self.weights_edit = QLineEdit(initial.weights or "")
         self.weights_edit.setPlaceholderText("shipped default model")
@@ -128,8 +121,10 @@ class AnalysisDialog(QDialog):
         self.fps_spin.setDecimals(2)
         self.fps_spin.setSpecialValueText(f"every frame ({video_fps:g} fps)")
         suggested = initial.fps
-        if suggested is None and suggest_cpu_rate and "cuda" not in available_devices():
-            suggested = min(2.0, video_fps)  # a CPU manages a frame or two per second
+        #: the rate suggested for a CPU, taken back by :meth:`set_devices` if a GPU is found after all
+        self._cpu_rate: float | None = None
+        if suggested is None and suggest_cpu_rate and "cuda" not in devices:
+            suggested = self._cpu_rate = min(2.0, video_fps)  # a CPU manages a frame or two per second
         self.fps_spin.setValue(suggested or 0.0)
         self.fps_spin.setToolTip("Frames per second to analyse; fewer is faster on a CPU")
         #: how many of the video's frames that rate analyses (the analysis picks them the same way)
@@ -242,6 +237,20 @@ class AnalysisDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def set_devices(self, devices: Sequence[str]) -> None:
+        """The devices torch found (asked after the dialog opened): the list follows, the
+        device chosen stays, and a GPU takes back the rate suggested for a CPU unless it
+        was changed."""
+        current = self.device_combo.currentText()
+        if current == "auto" and self._initial_device in devices:
+            current = self._initial_device
+        self.device_combo.clear()
+        self.device_combo.addItems(list(devices))
+        self.device_combo.setCurrentText(current if current in devices else "auto")
+        if "cuda" in devices and self._cpu_rate is not None and self.fps_spin.value() == self._cpu_rate:
+            self.fps_spin.setValue(0.0)  # every frame
+        self._cpu_rate = None
 
     def frames_to_analyse(self) -> int | None:
         """How many frames the chosen rate analyses (None: the video's frame times are not known)."""

@@ -6,7 +6,9 @@ comes from, then runs :func:`services.finetune.finetune_project` (what ``damagem
 finetune`` runs) in a worker thread with a progress bar and the time left. Cancel stops
 it after the current step with a checkpoint; Resume continues an unfinished one. When
 it finishes, :attr:`FinetuneDialog.model_ready` carries the new weights, which the
-window can offer to analyse the video with.
+window can offer to analyse the video with. Closing the dialog while it runs (its
+window's button, Esc, Close) cancels it the same way; the window shows the same dialog
+again until the run has stopped.
 """
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ class FinetuneJob(QObject):
     @property
     def is_running(self) -> bool:
         return self._running
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
 
     def start(self) -> None:
         self._running = True
@@ -145,9 +151,10 @@ class FinetuneDialog(QDialog):
         self.holdout_spin.setPrefix("every ")
         self.holdout_spin.setToolTip("These reviewed frames are not trained on: comparing runs measures AP on them")
         self.device_combo = QComboBox()
-        from app.dialogs.analysis_dialog import available_devices
+        from app.workers import available_devices, known_devices
 
-        self.device_combo.addItems(available_devices())
+        # known once the window's probe has imported torch off the GUI thread (else asked now)
+        self.device_combo.addItems(known_devices() or available_devices())
         self.replay_edit = QLineEdit()
         self.replay_edit.setPlaceholderText("a small synthetic flyover")
         self.replay_edit.setToolTip("An ISBDA folder mixed into training so the model keeps what it knew")
@@ -219,7 +226,7 @@ class FinetuneDialog(QDialog):
         unfinished = path is not None and any(not v.finished for v in list_models(path))
         self.start_button.setEnabled(not running and self.reviewed_count > 0)
         self.resume_button.setEnabled(not running and unfinished)
-        self.cancel_button.setEnabled(running)
+        self.cancel_button.setEnabled(running and not self.job.cancel_requested)  # type: ignore[union-attr]
         for widget in (self.minutes_spin, self.steps_spin, self.holdout_spin, self.device_combo, self.replay_edit):
             widget.setEnabled(not running)
 
@@ -280,7 +287,7 @@ class FinetuneDialog(QDialog):
         loss = progress.losses.get("loss")
         steps = f"step {progress.step}" + (f" of {budget}" if budget else "")
         self.result_label.setText(f"{steps}, loss {loss:.3f}" if loss is not None else steps)
-        if progress.state == "running":
+        if progress.state == "running" and not (self.job is not None and self.job.cancel_requested):
             self.eta_label.setText(format_eta(progress.eta_s))
 
     def _on_finished(self, last: Any) -> None:
@@ -301,7 +308,15 @@ class FinetuneDialog(QDialog):
             self.result_label.setText(str(self.job.error))
         self.refresh()
 
+    def reject(self) -> None:
+        """Closing while it runs cancels it (the checkpoint keeps the work; Resume goes on
+        from it): Esc and Close come here, the window's close button through
+        :meth:`closeEvent`. Hidden and running on, a fine-tune could not be seen or
+        stopped, and its model would quietly become the next analysis's."""
+        self.cancel()
+        super().reject()
+
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
-        """Closing while it runs cancels it (the checkpoint keeps the work)."""
+        """The window's close button: as :meth:`reject` (also when the dialog is not shown)."""
         self.cancel()
         super().closeEvent(event)

@@ -178,12 +178,13 @@ class TransportBar(QWidget):
 
     # -- commands ---------------------------------------------------------------------
     def request(self, index: int) -> None:
+        """Seek to frame ``index``; while playing, playback goes on from there."""
         if self._frame_count <= 0:
             return
         index = min(max(0, index), self._frame_count - 1)
         self.seek_requested.emit(index)
         if self.is_playing:
-            self._restart_clock()
+            self._restart_clock(index)  # not from :attr:`position`: that moves once the frame is shown
 
     def step(self, delta: int) -> None:
         self.pause()
@@ -202,9 +203,11 @@ class TransportBar(QWidget):
             return
         self._direction = 1 if direction >= 0 else -1
         at_end = self._position >= self._frame_count - 1 if self._direction > 0 else self._position <= 0
+        start = self._position
         if at_end:
-            self.request(0 if self._direction > 0 else self._frame_count - 1)
-        self._restart_clock()
+            start = 0 if self._direction > 0 else self._frame_count - 1
+            self.request(start)
+        self._restart_clock(start)
         self._timer.start(max(1, int(1000 / (self._fps * self._speed) / 2)))
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
         self.playing_changed.emit(True)
@@ -234,9 +237,10 @@ class TransportBar(QWidget):
         self.play(direction)
 
     # -- clock ------------------------------------------------------------------------
-    def _restart_clock(self) -> None:
+    def _restart_clock(self, start_frame: int | None = None) -> None:
+        """Count playback time from now at ``start_frame`` (default: the frame shown)."""
         self._clock.start()
-        self._clock_start_frame = self._position
+        self._clock_start_frame = self._position if start_frame is None else start_frame
 
     def _tick(self) -> None:
         elapsed_s = self._clock.nsecsElapsed() / 1e9

@@ -144,12 +144,12 @@ class StartPage(QWidget):
     def recent_paths(self) -> list[Path]:
         return [Path(self.recent_list.item(i).data(PATH_ROLE)) for i in range(self.recent_list.count())]
 
-    def set_demo_busy(self, text: str | None) -> None:
-        """Show the demo's progress (``None``: idle)."""
+    def set_demo_busy(self, text: str | None, *, note: str = "") -> None:
+        """Show the demo's progress (``None``: idle, saying ``note`` under the buttons)."""
         busy = text is not None
         self.demo_button.setEnabled(not busy)
         self.demo_progress.setVisible(busy)
-        self.demo_status.setText(text or "")
+        self.demo_status.setText(text if busy else note)
 
     def _on_recent(self, item: QListWidgetItem) -> None:
         # a click and an activation of the same press (single-click styles) open once

@@ -124,7 +124,8 @@ def test_a_run_of_the_shipped_model_says_so_in_the_window(qtbot, window, flyover
     assert not window.model_badge.isVisible()
 
 
-def test_improve_the_model_is_disabled_until_its_dialog_exists(qtbot, app_settings, monkeypatch, errors, tmp_path):
+def test_improve_the_model_is_disabled_until_its_dialog_exists(qtbot, app_settings, monkeypatch, errors, tmp_path,
+                                                               project):
     from app.main_window import MainWindow
 
     monkeypatch.setitem(sys.modules, "app.dialogs.finetune_dialog", None)  # not installed: import fails
@@ -152,9 +153,12 @@ def test_improve_the_model_is_disabled_until_its_dialog_exists(qtbot, app_settin
     monkeypatch.setitem(sys.modules, "app.dialogs.finetune_dialog", module)
     window = MainWindow(settings=app_settings)
     qtbot.addWidget(window)
+    assert not window.finetune_action.isEnabled()  # nothing open: nothing to train on
+    assert window.open_path(project)  # a run to train on
     assert window.finetune_action.isEnabled()
     assert window._analysis_options.weights is None  # the shipped model
     window.finetune_action.trigger()
     assert opened == [(window.document, window)]
     # the improved model is what the next analysis uses
     assert window._analysis_options.weights == str(tmp_path / "flight.models" / "ft-001" / "model.safetensors")
+    window.document.close()

@@ -1,0 +1,93 @@
+"""The status bar's widgets: labels that elide and a progress bar that narrows, so a long
+project path or run note never pushes Cancel off a small screen; the time left in
+whole seconds."""
+
+from __future__ import annotations
+
+from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QWidget
+
+
+def format_eta(seconds: float) -> str:
+    """A time left in whole seconds: ``0:34``, ``12:05``, ``1:02:03`` (the player's clock
+    shows hundredths; a time left is never that exact)."""
+    total = max(0, int(round(seconds)))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that gives way when room is short: it shows its text elided
+    ("…") and whole again once the room comes back; :meth:`text` is always the whole text.
+
+    The status bar's labels are these, so that a long project path, run note or badge
+    never pushes the Cancel button off a 1280-pixel screen. The hints are QLabel's own
+    (margins, padding, a style sheet's frame) with the width of the text shown swapped for
+    the whole text's (:meth:`sizeHint`, at most ``hint_width``: a label that stretches
+    into the room left then asks for no more than that) or its first ``min_chars``
+    characters' (:meth:`minimumSizeHint`).
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, *,
+                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight, min_chars: int = 12,
+                 hint_width: int | None = None) -> None:
+        super().__init__(parent)
+        self._text = ""
+        self._mode = mode
+        self._min_chars = min_chars
+        self._hint_width = hint_width
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        self._text = text
+        self.updateGeometry()
+        self._elide()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        hint = self._fitted(super().sizeHint(), self._text)
+        if self._hint_width is not None:
+            hint.setWidth(min(hint.width(), max(self._hint_width, self.minimumSizeHint().width())))
+        return hint
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        short = self._text if len(self._text) <= self._min_chars else self._text[: self._min_chars] + "…"
+        return self._fitted(super().minimumSizeHint(), short)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _overhead(self) -> int:
+        """What the label adds around its text (margins, padding, frame)."""
+        return super().sizeHint().width() - self.fontMetrics().horizontalAdvance(super().text())
+
+    def _fitted(self, hint: QSize, text: str) -> QSize:
+        return QSize(self._overhead() + self.fontMetrics().horizontalAdvance(text), hint.height())
+
+    def _elide(self) -> None:
+        room = self.width() - self._overhead()
+        metrics = self.fontMetrics()
+        shown = self._text if metrics.horizontalAdvance(self._text) <= room else metrics.elidedText(
+            self._text, self._mode, max(0, room))
+        if shown != super().text():
+            super().setText(shown)
+
+
+class StatusProgressBar(QProgressBar):
+    """The status bar's progress bar: 220 px where there is room, down to 60 where not."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumWidth(60)
+        self.setMaximumWidth(220)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(220, super().sizeHint().height())
