@@ -123,6 +123,14 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return config
 
 
+
+def _refuse_folder(path: Path) -> None:
+    """A run folder given for its weights: say which file to give."""
+    if path.is_dir():
+        found = path / "model.safetensors"
+        hint = f" ({found})" if found.is_file() else ""
+        raise ModelError(f"{path}: is a folder; give its model.safetensors{hint}")
+
 def load_model(
     path: str | Path, *, device: str | torch.device = "cpu", inference: Mapping[str, Any] | None = None
 ) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -146,6 +154,7 @@ def load_model(
     from engine.msnet.model import build_msnet
 
     path = Path(path)
+    _refuse_folder(path)
     if not path.is_file():
         raise ModelError(f"{path}: model weights not found")
     config = read_config(path)
@@ -221,6 +230,7 @@ def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int
         ``{"loaded": n, "skipped": m}`` tensor counts.
     """
     path = Path(path)
+    _refuse_folder(path)
     if not path.is_file():
         raise ModelError(f"{path}: initialisation weights not found")
     try:
