@@ -20,6 +20,7 @@ from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False befor
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
+from app.frames_ahead import FramesAhead
 from app.undo import ReviewCommand
 from core.errors import InputError, StoreError
 from core.settings import ProjectSettings
@@ -98,6 +99,7 @@ class ProjectDocument(QObject):
         self.undo_stack = QUndoStack(self)
         self.store = None
         self.reader = None
+        self._frames_ahead: FramesAhead | None = None  # the review's next frames, decoded ahead
         self.video_info = None
         self.run_id: int | None = None
         self.session = None
@@ -219,6 +221,7 @@ class ProjectDocument(QObject):
         self.store = store
         self.reader = reader
         self.video_info = reader.info
+        self._frames_ahead = FramesAhead(store.video_path)
         self._score_threshold = float(store.project_settings().min_score)
         self._set_run(store.latest_run_id())
         self.opened.emit()
@@ -235,6 +238,9 @@ class ProjectDocument(QObject):
         self._frame_detections.clear()
         self._analysed.clear()
         self._current_frame, self._current_pts, self._selected_id = 0, 0.0, None
+        if self._frames_ahead is not None:
+            self._frames_ahead.close()
+            self._frames_ahead = None
         if self.reader is not None:
             self.reader.close()
         self.reader = None
@@ -409,7 +415,16 @@ class ProjectDocument(QObject):
 
     # -- reading -----------------------------------------------------------------------
     def frame(self, index: int) -> Frame:
-        return self.reader.frame_at(index)
+        """The frame at ``index``: decoded ahead (:meth:`prefetch_frames`), else now."""
+        ahead = self._frames_ahead.take(index) if self._frames_ahead is not None else None
+        return ahead if ahead is not None else self.reader.frame_at(index)
+
+    def prefetch_frames(self, indices: Iterable[int]) -> None:
+        """Decode these frames ahead, on a thread of their own, so that showing one of
+        them next does not wait for the video to be sought and decoded (the review's next
+        sites: :class:`app.frames_ahead.FramesAhead`)."""
+        if self._frames_ahead is not None:
+            self._frames_ahead.want(i for i in indices if 0 <= i < self.frame_count)
 
     @property
     def frame_count(self) -> int:

@@ -241,6 +241,8 @@ class SiteReviewPanel(Panel):
 
     #: Edits coalesce for this long before the sites are read again.
     REBUILD_DELAY_MS = 300
+    #: How many sites below the current one have their best frame decoded ahead (and the one above it).
+    FRAMES_AHEAD = 3
     #: Crops shown for the selected site (its best sightings, one per distinct look).
     GRID_SIZE = 12
     TILE_PX = 104
@@ -560,7 +562,7 @@ class SiteReviewPanel(Panel):
             # the site an edit left selected (a split's new site, a merge's), another site than the
             # one in view (the reviewer's place shown again), or the first site to decide: the player
             # shows it, so that the next key acts on the site in view
-            self.document.request_detection(shown.best_frame, shown.best_detection_id)
+            self._show_site(shown)
         self._update_threshold_count(filter_rows=False)  # filtered above
         self._update_buttons()
         if self._thumb_queue:
@@ -836,7 +838,29 @@ class SiteReviewPanel(Panel):
         self._fill_grid(site)
         self._update_buttons()
         if site is not None:
-            self.document.request_detection(site.best_frame, site.best_detection_id)
+            self._show_site(site)
+
+    def _show_site(self, site: SiteSummary) -> None:
+        """The player goes to the site's best sighting; the next sites' frames are decoded
+        ahead meanwhile."""
+        self.document.request_detection(site.best_frame, site.best_detection_id)
+        self.document.prefetch_frames(self._frames_next())
+
+    def _frames_next(self) -> list[int]:
+        """The best frames of the sites a reviewer goes to next: the listed ones below the
+        current row, nearest first, then the one above it."""
+        row, review = self.site_list.currentRow(), self.review
+        if row < 0 or review is None:
+            return []
+        shown = [index for index in range(self.site_list.count()) if not self.site_list.item(index).isHidden()]
+        below = [index for index in shown if index > row][: self.FRAMES_AHEAD]
+        above = [index for index in shown if index < row][-1:]
+        frames = []
+        for index in (*below, *above):
+            site = review.site(int(self.site_list.item(index).data(SITE_ROLE)))
+            if site is not None:
+                frames.append(site.best_frame)
+        return frames
 
     def _on_stepped(self, changes: object) -> None:
         """An undo or a redo: the list goes to the site it changed (a reviewer takes back
@@ -862,7 +886,7 @@ class SiteReviewPanel(Panel):
         self._follow_key = _site_key(site)
         if index is not None and not self.site_list.item(index).isHidden():
             if index == self.site_list.currentRow():
-                self.document.request_detection(site.best_frame, site.best_detection_id)
+                self._show_site(site)
             else:
                 self.site_list.setCurrentRow(index)  # the player shows it (_on_current_site)
         self._update_summary()
@@ -873,7 +897,7 @@ class SiteReviewPanel(Panel):
         site = self.current_site()
         again = row is self._current_at_press is self.site_list.currentItem()
         if again and site is not None and self.document.is_open:
-            self.document.request_detection(site.best_frame, site.best_detection_id)
+            self._show_site(site)
 
     def _on_current_tile(self, tile: QListWidgetItem | None, _previous: object = None) -> None:
         if tile is not None:

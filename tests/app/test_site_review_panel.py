@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.document import ProjectDocument
-from app.panels.site_review_panel import LOOK_FRAMES_ROLE, SiteReviewPanel
+from app.panels.site_review_panel import LOOK_FRAMES_ROLE, SITE_ROLE, SiteReviewPanel
 from core.store import ProjectStore
 from core.types import DamageLevel, ReviewState
 from tests.truth_runs import write_run
@@ -730,3 +730,23 @@ def test_the_panel_fits_beside_the_video_on_a_1280_px_screen(qtbot, panel):
         assert widget.isVisible()
         right = widget.mapTo(panel, widget.rect().topRight()).x()
         assert right <= panel.width(), widget
+
+
+def test_the_next_sites_frames_are_decoded_ahead_and_shown_from_there(qtbot, panel, monkeypatch):
+    """Going to the next site shows its frame at once: it was decoded on a thread of its
+    own while the reviewer looked at the current one."""
+    doc = panel.document
+    panel.site_list.setFocus()
+    panel.site_list.setCurrentRow(0)
+    shown = [i for i in range(panel.site_list.count()) if not panel.site_list.item(i).isHidden()]
+    assert len(shown) >= 2
+    following = panel.review.site(int(panel.site_list.item(shown[1]).data(SITE_ROLE)))
+    qtbot.waitUntil(lambda: doc._frames_ahead.holds(following.best_frame), timeout=20_000)
+    expected = doc.reader.frame_at(following.best_frame).image
+
+    def no_decoding_here(index, **_kwargs):
+        raise AssertionError(f"frame {index} decoded on the GUI thread")
+
+    monkeypatch.setattr(doc.reader, "frame_at", no_decoding_here)
+    frame = doc.frame(following.best_frame)
+    assert frame.index == following.best_frame and (frame.image == expected).all()
