@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from core.store import ProjectStore
 from engine.finetune import FinetuneConfig, run_to_end
 from services.finetune import PLAN_NAME, FinetunePlan
 from services.models import new_version
+from tests.finetune_data import render_tiny_flyover, save_tiny_base, write_reviewed
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -30,31 +30,14 @@ def _one_thread():
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
-    from engine.msnet import build_msnet
-    from engine.weights import save_model
-
-    torch.manual_seed(0)
-    model = build_msnet(backbone="mobilenet_v3", heads="light", min_size=64, max_size=96,
-                        anchor_sizes=(16, 32, 64, 128, 256), box_batch_size_per_image=32,
-                        rpn_pre_nms_top_n_train=200, rpn_post_nms_top_n_train=64)
-    return save_model(model, tmp_path_factory.mktemp("base") / "base.safetensors")
+    return save_tiny_base(tmp_path_factory.mktemp("base"))
 
 
 @pytest.fixture(scope="module")
 def reviewed(tmp_path_factory) -> Path:
     """A tiny flyover's frames as an exported set of reviewed frames."""
-    from engine.synth import render_flyover
-
-    flyover = tmp_path_factory.mktemp("flyover")
-    render_flyover(flyover, seconds=1.0, fps=10.0, size=(96, 64), seed=4, annotate_every=2)
-    root = tmp_path_factory.mktemp("reviewed")
-    shutil.copytree(flyover / "train", root / "train")
-    data = json.loads((flyover / "annotations" / "instances_train.json").read_text())
-    for image in data["images"]:
-        image["frame_index"] = 100 + image["id"]
-    (root / "annotations").mkdir()
-    (root / "annotations" / "instances_train.json").write_text(json.dumps(data))
-    return root
+    return write_reviewed(render_tiny_flyover(tmp_path_factory.mktemp("flyover")), tmp_path_factory.mktemp("reviewed"),
+                          negatives=False)
 
 
 def _project(tmp_path: Path) -> Path:

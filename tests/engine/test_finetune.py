@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import threading
 from pathlib import Path
 
@@ -15,50 +14,26 @@ import torch
 
 from core.errors import InputError
 from engine.finetune import FinetuneConfig, ReviewedRegions, finetune, run_to_end, trainable_scope
+from tests.finetune_data import render_tiny_flyover, save_tiny_base, write_reviewed
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def tiny_msnet():
-    from engine.msnet import build_msnet
-
-    torch.manual_seed(0)
-    return build_msnet(backbone="mobilenet_v3", heads="light", min_size=64, max_size=96,
-                       anchor_sizes=(16, 32, 64, 128, 256), box_batch_size_per_image=32,
-                       rpn_pre_nms_top_n_train=200, rpn_post_nms_top_n_train=64)
-
-
 @pytest.fixture(scope="module")
 def flyover(tmp_path_factory) -> Path:
-    from engine.synth import render_flyover
-
-    out = tmp_path_factory.mktemp("ft-flyover")
-    render_flyover(out, seconds=1.0, fps=10.0, size=(96, 64), seed=4, annotate_every=2)
-    return out
+    return render_tiny_flyover(tmp_path_factory.mktemp("ft-flyover"))
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
-    from engine.weights import save_model
-
-    return save_model(tiny_msnet(), tmp_path_factory.mktemp("base") / "base.safetensors")
+    return save_tiny_base(tmp_path_factory.mktemp("base"))
 
 
 @pytest.fixture(scope="module")
 def reviewed(flyover, tmp_path_factory) -> Path:
     """The flyover's frames as a reviewed set: one rejected region on each frame, an
-    unreviewed one on the first; frames tagged with a frame index like an export."""
-    root = tmp_path_factory.mktemp("reviewed")
-    shutil.copytree(flyover / "train", root / "train")
-    data = json.loads((flyover / "annotations" / "instances_train.json").read_text())
-    for image in data["images"]:
-        image["frame_index"] = 100 + image["id"]
-    data["negatives"] = [{"id": i, "image_id": image["id"], "bbox": [2.0, 2.0, 20.0, 16.0]}
-                         for i, image in enumerate(data["images"], start=1)]
-    data["unreviewed"] = [{"id": 1, "image_id": data["images"][0]["id"], "bbox": [40.0, 30.0, 30.0, 20.0]}]
-    (root / "annotations").mkdir()
-    (root / "annotations" / "instances_train.json").write_text(json.dumps(data))
-    return root
+    unreviewed one on the first."""
+    return write_reviewed(flyover, tmp_path_factory.mktemp("reviewed"), unreviewed=True)
 
 
 def _config(base, reviewed, out, **changes) -> FinetuneConfig:

@@ -5,8 +5,6 @@ that never stopped."""
 from __future__ import annotations
 
 import dataclasses
-import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,39 +12,21 @@ import torch
 
 from engine.checkpoint import checkpoint_step
 from engine.finetune import FinetuneConfig, FinetuneInterrupted, finetune, run_to_end
+from tests.finetune_data import render_tiny_flyover, save_tiny_base, write_reviewed
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
-    from engine.msnet import build_msnet
-    from engine.weights import save_model
-
-    torch.manual_seed(0)
-    model = build_msnet(backbone="mobilenet_v3", heads="light", min_size=64, max_size=96,
-                        anchor_sizes=(16, 32, 64, 128, 256), box_batch_size_per_image=32,
-                        rpn_pre_nms_top_n_train=200, rpn_post_nms_top_n_train=64)
-    return save_model(model, tmp_path_factory.mktemp("base") / "base.safetensors")
+    return save_tiny_base(tmp_path_factory.mktemp("base"))
 
 
 @pytest.fixture(scope="module")
 def reviewed(tmp_path_factory) -> Path:
-    """A tiny flyover's frames as reviewed frames (frame indices, a rejected region each)."""
-    from engine.synth import render_flyover
-
-    flyover = tmp_path_factory.mktemp("flyover")
-    render_flyover(flyover, seconds=1.0, fps=10.0, size=(96, 64), seed=4, annotate_every=2)
-    root = tmp_path_factory.mktemp("reviewed")
-    shutil.copytree(flyover / "train", root / "train")
-    data = json.loads((flyover / "annotations" / "instances_train.json").read_text())
-    for image in data["images"]:
-        image["frame_index"] = 100 + image["id"]
-    data["negatives"] = [{"id": i, "image_id": image["id"], "bbox": [2.0, 2.0, 20.0, 16.0]}
-                         for i, image in enumerate(data["images"], start=1)]
-    (root / "annotations").mkdir()
-    (root / "annotations" / "instances_train.json").write_text(json.dumps(data))
-    return root
+    """A tiny flyover's frames as an exported set of reviewed frames (a rejected region each)."""
+    return write_reviewed(render_tiny_flyover(tmp_path_factory.mktemp("flyover")), tmp_path_factory.mktemp("reviewed"),
+                          negatives=True)
 
 
 def config_for(base: Path, reviewed: Path, out: Path, **changes) -> FinetuneConfig:
