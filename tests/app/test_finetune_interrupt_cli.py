@@ -17,7 +17,7 @@ from core.store import ProjectStore
 from engine.finetune import FinetuneConfig, run_to_end
 from services.finetune import PLAN_NAME, FinetunePlan
 from services.models import new_version
-from tests.finetune_data import render_tiny_flyover, save_tiny_base, write_reviewed
+from tests.training_helpers import interrupt_at, render_tiny_flyover, save_tiny_base, saved_weights, write_reviewed
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -66,23 +66,8 @@ def _planned(project: Path, base: Path, reviewed: Path, monkeypatch) -> Finetune
     return plan
 
 
-def _interrupt_at(monkeypatch, step: int) -> None:
-    import engine.train
-
-    check = engine.train.check_finite
-
-    def interrupted(losses, at):
-        if at == step:
-            raise KeyboardInterrupt
-        check(losses, at)
-
-    monkeypatch.setattr(engine.train, "check_finite", interrupted)
 
 
-def _weights(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
-
-    return load_file(str(path))
 
 
 def test_ctrl_c_in_a_step_checkpoints_it_and_resume_goes_on_from_there(base, reviewed, tmp_path, monkeypatch,
@@ -91,7 +76,7 @@ def test_ctrl_c_in_a_step_checkpoints_it_and_resume_goes_on_from_there(base, rev
     plan = _planned(project, base, reviewed, monkeypatch)
     checkpoint = plan.version.folder / "checkpoint.pt"
     with monkeypatch.context() as patched:
-        _interrupt_at(patched, 2)
+        interrupt_at(patched, 2)
         assert main(["finetune", str(project), "-q"]) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == (f"interrupted at step 2: checkpoint {checkpoint} written; "
@@ -105,7 +90,7 @@ def test_ctrl_c_in_a_step_checkpoints_it_and_resume_goes_on_from_there(base, rev
     assert main(["finetune", str(project), "--resume", "-q"]) == 0
     assert "ft-001: 4 steps" in capsys.readouterr().out
     whole = run_to_end(dataclasses.replace(plan.config, out=str(tmp_path / "whole")))
-    a, b = _weights(whole.weights), _weights(plan.version.weights)
+    a, b = saved_weights(whole.weights), saved_weights(plan.version.weights)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 

@@ -14,7 +14,7 @@ import torch
 
 from core.errors import InputError
 from engine.finetune import FinetuneConfig, ReviewedRegions, finetune, run_to_end, trainable_scope
-from tests.finetune_data import render_tiny_flyover, save_tiny_base, write_reviewed
+from tests.training_helpers import render_tiny_flyover, save_tiny_base, saved_weights, write_reviewed
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -43,10 +43,6 @@ def _config(base, reviewed, out, **changes) -> FinetuneConfig:
     return FinetuneConfig(**settings)
 
 
-def _weights(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
-
-    return load_file(str(path))
 
 
 @pytest.mark.parametrize("scope", ["roi", "last"])
@@ -68,8 +64,8 @@ def test_cancel_and_resume_give_the_weights_of_an_uninterrupted_run(base, review
     resumed = run_to_end(dataclasses.replace(config, resume=True))
     assert resumed.state == "finished" and resumed.step == 4
 
-    a, b = _weights(whole.weights), _weights(resumed.weights)
-    initial = _weights(base)
+    a, b = saved_weights(whole.weights), saved_weights(resumed.weights)
+    initial = saved_weights(base)
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
     changed = {k for k in a if not torch.equal(a[k], initial[k])}

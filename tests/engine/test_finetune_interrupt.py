@@ -12,7 +12,7 @@ import torch
 
 from engine.checkpoint import checkpoint_step
 from engine.finetune import FinetuneConfig, FinetuneInterrupted, finetune, run_to_end
-from tests.finetune_data import render_tiny_flyover, save_tiny_base, write_reviewed
+from tests.training_helpers import interrupt_at, render_tiny_flyover, save_tiny_base, saved_weights, write_reviewed
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -36,24 +36,8 @@ def config_for(base: Path, reviewed: Path, out: Path, **changes) -> FinetuneConf
     return FinetuneConfig(**{**settings, **changes})
 
 
-def interrupt_at(monkeypatch, step: int) -> None:
-    """Ctrl+C during the forward pass of step ``step`` + 1 (after ``step`` whole steps)."""
-    import engine.train
-
-    check = engine.train.check_finite
-
-    def interrupted(losses, at):
-        if at == step:
-            raise KeyboardInterrupt
-        check(losses, at)
-
-    monkeypatch.setattr(engine.train, "check_finite", interrupted)
 
 
-def weights(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
-
-    return load_file(str(path))
 
 
 @pytest.mark.parametrize("scope", ["roi", "last"])
@@ -74,7 +58,7 @@ def test_ctrl_c_inside_a_step_checkpoints_the_last_whole_step_and_resumes_exactl
 
     resumed = run_to_end(dataclasses.replace(config, resume=True))
     assert resumed.state == "finished" and resumed.step == 4
-    a, b = weights(whole.weights), weights(resumed.weights)
+    a, b = saved_weights(whole.weights), saved_weights(resumed.weights)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 

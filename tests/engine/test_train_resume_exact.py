@@ -17,6 +17,7 @@ import torch
 
 from core.errors import InputError, ModelError
 from engine.train import TrainConfig, TrainingInterrupted, train
+from tests.training_helpers import interrupt_at
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -107,25 +108,13 @@ def test_a_run_resumed_in_chunks_ends_with_the_weights_of_one_that_never_stopped
     assert [r["lr"] for r in log] == [0.02, 0.02, 0.02, 0.002, 0.002]  # the drop after epoch 1, on time
 
 
-def _interrupt_at(monkeypatch, step: int) -> None:
-    """Ctrl+C during the forward pass of step ``step`` + 1 (after ``step`` whole steps)."""
-    import engine.train
-
-    check = engine.train.check_finite
-
-    def interrupted(losses, at):
-        if at == step:
-            raise KeyboardInterrupt
-        check(losses, at)
-
-    monkeypatch.setattr(engine.train, "check_finite", interrupted)
 
 
 def test_ctrl_c_writes_a_checkpoint_that_resumes_exactly(data, straight, tmp_path, monkeypatch):
     out = tmp_path / "stopped"
     config = _config(data, out, max_steps=5)
     with monkeypatch.context() as patched:
-        _interrupt_at(patched, 4)
+        interrupt_at(patched, 4)
         with pytest.raises(TrainingInterrupted) as stopped:
             train(config, progress=False)
     assert stopped.value.step == 4 and stopped.value.checkpoint == out / "checkpoint.pt"
@@ -222,7 +211,7 @@ def test_the_command_line_says_what_ctrl_c_kept_and_how_to_continue(data, straig
              "--anchor-sizes", "16,32,64,128,256", "--roi-batch", "32", "--photometric", "1", "--workers", "0",
              "--max-steps", "5", "--quiet"]
     with monkeypatch.context() as patched:
-        _interrupt_at(patched, 2)
+        interrupt_at(patched, 2)
         assert main(flags) == 130
     err = capsys.readouterr().err.strip()
     assert err.startswith("damagemap train: interrupted at step 2; ") and len(err.splitlines()) == 1, err

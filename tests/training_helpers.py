@@ -1,4 +1,4 @@
-"""A tiny detector and a tiny set of reviewed frames, for the fine-tune tests."""
+"""A tiny detector, a tiny set of reviewed frames and a Ctrl+C at a chosen step, for the training and fine-tune tests."""
 
 from __future__ import annotations
 
@@ -50,3 +50,24 @@ def write_reviewed(flyover: Path, root: Path, *, negatives: bool = True, unrevie
     (Path(root) / "annotations").mkdir()
     (Path(root) / "annotations" / "instances_train.json").write_text(json.dumps(data))
     return Path(root)
+
+
+def interrupt_at(monkeypatch, step: int) -> None:  # noqa: ANN001 - pytest's monkeypatch
+    """Ctrl+C during the forward pass of step ``step`` + 1 (after ``step`` whole steps)."""
+    import engine.train
+
+    check = engine.train.check_finite
+
+    def interrupted(losses, at):  # noqa: ANN001, ANN202
+        if at == step:
+            raise KeyboardInterrupt
+        check(losses, at)
+
+    monkeypatch.setattr(engine.train, "check_finite", interrupted)
+
+
+def saved_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file."""
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
