@@ -239,6 +239,13 @@ class AnalysisJob(QObject):
         self.finished.emit(self._cancel.is_set())
 
 
+#: The lane of the jobs that read the project and build its map (one thread: see
+#: :class:`FunctionJob`), and the lane of those that only decode the video (a review's
+#: crops): a map built after a decision does not wait behind the next site's crops.
+PROJECT_LANE = "project"
+VIDEO_LANE = "video"
+
+
 class FunctionJob(QObject):
     """A one-shot function on the project's one long-lived job thread (map, export).
 
@@ -265,9 +272,11 @@ class FunctionJob(QObject):
     finished = Signal()
     _result = Signal(object, object)  # (value, error) from the job thread, queued to ours
 
-    def __init__(self, func: Callable[..., Any], *args: Any, parent: QObject | None = None, **kwargs: Any) -> None:
+    def __init__(self, func: Callable[..., Any], *args: Any, parent: QObject | None = None, lane: str = PROJECT_LANE,
+                 **kwargs: Any) -> None:
         super().__init__(parent)
         self._call = (func, args, kwargs)
+        self._lane = lane
         self._running = False
         self._result.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
@@ -277,7 +286,7 @@ class FunctionJob(QObject):
 
     def start(self) -> None:
         self._running = True
-        _job_executor().submit(self._run)
+        _job_executor(self._lane).submit(self._run)
 
     def _run(self) -> None:
         func, args, kwargs = self._call
@@ -296,17 +305,16 @@ class FunctionJob(QObject):
         self.finished.emit()
 
 
-_EXECUTOR: Any = None
+_EXECUTORS: dict[str, Any] = {}
 
 
-def _job_executor():
-    """The single long-lived job thread (created on first use, a daemon)."""
-    global _EXECUTOR
-    if _EXECUTOR is None:
+def _job_executor(lane: str = PROJECT_LANE):
+    """The long-lived job thread of ``lane`` (created on first use, a daemon)."""
+    if lane not in _EXECUTORS:
         from concurrent.futures import ThreadPoolExecutor
 
-        _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="damagemap-jobs")
-    return _EXECUTOR
+        _EXECUTORS[lane] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"damagemap-{lane}-jobs")
+    return _EXECUTORS[lane]
 
 
 def on_job_thread(function: Callable[[], Any]) -> Any:
@@ -316,12 +324,11 @@ def on_job_thread(function: Callable[[], Any]) -> Any:
 
 
 def wait_for_jobs(timeout_s: float = 30.0) -> bool:
-    """Block until queued map/export jobs are done (tests, window close)."""
-    if _EXECUTOR is None:
-        return True
-    future = _EXECUTOR.submit(lambda: None)
+    """Block until the queued jobs of every lane are done (tests, window close)."""
+    futures = [executor.submit(lambda: None) for executor in list(_EXECUTORS.values())]
     try:
-        future.result(timeout=timeout_s)
+        for future in futures:
+            future.result(timeout=timeout_s)
     except Exception:  # noqa: BLE001
         return False
     return True

@@ -52,7 +52,7 @@ class MapPanel(Panel):
     georeferencing_requested = Signal()
 
     #: Edits and settings changes coalesce for this long before the map is rebuilt.
-    REBUILD_DELAY_MS = 400
+    REBUILD_DELAY_MS = 150
 
     def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
         super().__init__(document, parent)

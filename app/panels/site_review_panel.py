@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 from app.document import ProjectDocument
 from app.errors import show_error
 from app.panels import Panel
-from app.workers import FunctionJob, build_map_job
+from app.workers import VIDEO_LANE, FunctionJob, build_map_job
 from core.sites import CARRY_RADIUS_M, SiteSummary, crops_to_show, distance_m, site_decision, sites_decision
 from core.types import DamageLevel, Detection, ReviewState
 
@@ -240,7 +240,7 @@ class SiteReviewPanel(Panel):
     survey_context_shown = Signal()
 
     #: Edits coalesce for this long before the sites are read again.
-    REBUILD_DELAY_MS = 300
+    REBUILD_DELAY_MS = 100
     #: How many sites below the current one have their best frame decoded ahead (and the one above it).
     FRAMES_AHEAD = 3
     #: Crops shown for the selected site (its best sightings, one per distinct look).
@@ -704,7 +704,7 @@ class SiteReviewPanel(Panel):
             detection = self.document.detection(detection_id)
             if detection is not None:
                 wanted.append((detection_id, frame_index, tuple(detection.box_xyxy_px)))
-        job = FunctionJob(crops_job, self.document.video_path, wanted, parent=self)
+        job = FunctionJob(crops_job, self.document.video_path, wanted, parent=self, lane=VIDEO_LANE)
         job.done.connect(lambda crops, t=target: self._on_crops(t, crops))
         job.failed.connect(self._on_crops_failed)
         job.finished.connect(self._on_picture_job_finished)

@@ -33,7 +33,7 @@ def test_the_app_analyses_a_hover_one_frame_every_two_seconds(qtbot, window, fly
     with qtbot.waitSignal(window.analysis_finished, timeout=60_000) as finished:
         window.start_analysis(AnalysisOptions(device="cpu", srn=False, batch_size=4), model=tiny_model)
     assert finished.args == [False] and not errors
-    assert placed_on and all(name.startswith("damagemap-jobs") for name in placed_on)
+    assert placed_on and all(name.startswith("damagemap-project-jobs") for name in placed_on)
     analysed = sorted(window.document.analysed_frames())
     hover = [i for i in analysed if HOVER[0] + 0.2 <= i / 10.0 <= sum(HOVER) - 0.2]
     assert 1 <= len(hover) <= 3 and len(analysed) < 60 - 30
