@@ -74,10 +74,10 @@ def test_json_loads_with_pycocotools_and_masks_decode(flyover: FlyoverPaths, coc
         assert mask.shape == (SIZE[1], SIZE[0])
         ys, xs = np.nonzero(mask)
         h = _xyxy(ann["house_bbox"])
-        if xs.size:  # thin parts may rasterise to nothing as polygons
-            assert xs.min() >= h[0] - 1 and xs.max() <= h[2] and ys.min() >= h[1] - 1 and ys.max() <= h[3]
-    nonempty = [a for a in api.loadAnns(api.getAnnIds()) if api.annToMask(a).sum() > 0]
-    assert len(nonempty) >= 0.8 * len(coco["annotations"])
+        assert xs.size == ann["area"]  # the polygons rasterise back to every pixel of the part
+        x, y, w, hh = ann["bbox"]
+        assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (x, y, x + w, y + hh)
+        assert xs.min() >= h[0] - 1 and xs.max() <= h[2] and ys.min() >= h[1] - 1 and ys.max() <= h[3]
     for image in coco["images"]:
         assert (flyover.images_dir / image["file_name"]).is_file()
 
