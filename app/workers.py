@@ -11,7 +11,6 @@ cleanly with every finished frame stored; a cancel is not an error.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -344,24 +343,14 @@ def read_track_job(telemetry_path: Path) -> Any:
     return read_telemetry(Path(telemetry_path))
 
 
-#: "the 8 analysed frames" in a placement problem (geo.mapping's words, for a run's frames)
-_ANALYSED_FRAMES = re.compile(r"\b(\d+) analysed frames?\b")
-
-
 def track_preview_job(project_path: Path) -> tuple[Any, str | None]:
     """The flight track and why the project's telemetry would place nothing, if it would
-    (:func:`services.maps.track_preview`; the map panel before any analysis).
-
-    The preview checks one frame a second of the video before anything is analysed, so
-    the problem names them as such, not as "analysed frames"."""
+    (:func:`services.maps.track_preview`; the map panel before any analysis)."""
     from core.store import ProjectStore
     from services.maps import track_preview
 
     with ProjectStore.open(project_path, read_only=True) as store:
-        track, problem = track_preview(store)
-    if problem is not None:
-        problem = _ANALYSED_FRAMES.sub(r"\1 frames checked (one a second of the video)", problem)
-    return track, problem
+        return track_preview(store)
 
 
 def build_map_job(project_path: Path, run_id: int | None) -> DamageMap:

@@ -311,6 +311,7 @@ def build_damage_map_from(
     ground_sigma_m: float = 0.0,
     unusable_frames: Mapping[int, str] | None = None,
     hover_turns: Turns = (),
+    frames_named: str = "analysed frames",
 ) -> DamageMap:
     """Georeference detections and fuse them into damage sites.
 
@@ -348,6 +349,9 @@ def build_damage_map_from(
     hover_turns
         For telemetry without a heading: the camera's turns read from the video where the
         drone hovered (``geo.hover_turns``), which place those frames.
+    frames_named
+        What the errors call ``frame_times_s``'s frames ("frames to analyse" when the
+        placing is tried before an analysis).
 
     Raises
     ------
@@ -391,13 +395,13 @@ def build_damage_map_from(
     poses = frame_poses(aligned, frame_times_s, default_pitch_deg=default_pitch_deg, heading_offset_deg=heading_offset_deg)
     if frame_times_s and not poses.poses and poses.hovering and not poses.missing:
         raise GeoreferenceError(
-            f"{track.path or track.name}: the drone hovered in every one of the {len(frame_times_s)} analysed "
-            "frames, and the telemetry gives no heading (it is read from the direction of travel), so where the "
+            f"{track.path or track.name}: the drone hovered in every one of the {len(frame_times_s)} {frames_named}, "
+            "and the telemetry gives no heading (it is read from the direction of travel), so where the "
             f"camera looked is unknown; {HEADING_HINT}"
         )
     if frame_times_s and not poses.poses:
         raise GeoreferenceError(
-            f"{track.path or track.name}: none of the {len(frame_times_s)} analysed frames has telemetry "
+            f"{track.path or track.name}: none of the {len(frame_times_s)} {frames_named} has telemetry "
             f"with the drone above the ground plane; check the time offset"
             f"{_ground_hint(track, ground_known=ground_known or flight_height_m is not None)}"
         )

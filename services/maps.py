@@ -271,6 +271,9 @@ def hovering_caution(frames: int) -> str:
             f"heading, so where the camera looked then is unknown; {HEADING_HINT}")
 
 
+#: What a placement tried before an analysis calls its frames.
+FRAMES_TO_ANALYSE = "frames to analyse"
+
 #: Runs a function that does the map's geometry (pyproj) and gives back its value; the
 #: app runs it on its job thread (``app.workers.FunctionJob`` says why), the command line here.
 GeometryRunner = Callable[[Callable[[], Any]], Any]
@@ -281,7 +284,8 @@ def _here(function: Callable[[], Any]) -> Any:
 
 
 def placement_check(store: ProjectStore, frame_indices: Sequence[int], *, track: Track | None = None,
-                    video: Mapping[str, Any] | None = None, geometry: GeometryRunner | None = None) -> PlacementCheck:
+                    video: Mapping[str, Any] | None = None, geometry: GeometryRunner | None = None,
+                    frames_named: str = FRAMES_TO_ANALYSE) -> PlacementCheck:
     """Try the project's telemetry on these frames, as the map would place them: the
     problem that would place none of them (a track that cannot be read, that does not
     overlap the video, that has no altitude, or whose heights put the drone on or under
@@ -291,7 +295,8 @@ def placement_check(store: ProjectStore, frame_indices: Sequence[int], *, track:
     spent, not at export; nothing to say when the project has no telemetry yet or its
     video cannot be read (the analysis says so itself). ``track`` and ``video``
     (``engine.video.VideoInfo.as_dict``): the project's telemetry and video already read;
-    ``geometry`` runs the placing itself (default: on this thread).
+    ``geometry`` runs the placing itself (default: on this thread); ``frames_named``: what
+    the problem calls the frames.
     """
     from engine.video import probe_video
 
@@ -308,18 +313,20 @@ def placement_check(store: ProjectStore, frame_indices: Sequence[int], *, track:
     pts = info.get("pts_s") or []
     frame_times = {i: float(pts[i]) for i in frame_indices if 0 <= i < len(pts)}
     settings = store.project_settings()
-    checked: PlacementCheck = (geometry or _here)(lambda: check_placement(frame_times, track, info, settings))
+    checked: PlacementCheck = (geometry or _here)(lambda: check_placement(frame_times, track, info, settings,
+                                                                           frames_named=frames_named))
     return checked
 
 
 def check_placement(frame_times: Mapping[int, float], track: Track, video: Mapping[str, Any],
-                    settings: ProjectSettings) -> PlacementCheck:
+                    settings: ProjectSettings, *, frames_named: str = FRAMES_TO_ANALYSE) -> PlacementCheck:
     """:func:`placement_check` on what it read: the project's map as it would be made
     with no detection on it (no project connection: it may run on another thread)."""
     from geo.mapping import build_damage_map_from, settings_arguments
 
     try:
-        built = build_damage_map_from([], dict(frame_times), track, video=dict(video), **settings_arguments(settings))
+        built = build_damage_map_from([], dict(frame_times), track, video=dict(video), frames_named=frames_named,
+                                      **settings_arguments(settings))
     except DamagemapError as exc:
         return PlacementCheck(str(exc), still_unplaced=_still_frames(frame_times, track, video, settings))
     return PlacementCheck(hovering_frames=frozenset(built.frame_poses.hovering), views=dict(built.views))
@@ -342,10 +349,10 @@ def _still_frames(frame_times: Mapping[int, float], track: Track, video: Mapping
 
 
 def placement_problem(store: ProjectStore, frame_indices: Sequence[int], *, track: Track | None = None,
-                      video: Mapping[str, Any] | None = None) -> str | None:
+                      video: Mapping[str, Any] | None = None, frames_named: str = FRAMES_TO_ANALYSE) -> str | None:
     """Why the project's telemetry would place none of these frames on the map
     (:func:`placement_check`), ``None`` when it places them."""
-    return placement_check(store, frame_indices, track=track, video=video).problem
+    return placement_check(store, frame_indices, track=track, video=video, frames_named=frames_named).problem
 
 
 #: What the map panel and a survey's notes say of a map placed with the assumed pitch.
@@ -376,7 +383,8 @@ def track_preview(store: ProjectStore) -> tuple[Track, str | None]:
     except VideoError:
         return track, None  # the video's own problem is said when it is played or analysed
     frames = select_frame_indices(video.pts_s, fps=1.0)
-    return track, placement_problem(store, frames, track=track, video=video.as_dict())
+    return track, placement_problem(store, frames, track=track, video=video.as_dict(),
+                                    frames_named="frames checked (one a second of the video)")
 
 
 class _MapCache:
