@@ -100,6 +100,7 @@ class ProjectDocument(QObject):
         self.store = None
         self.reader = None
         self._frames_ahead: FramesAhead | None = None  # the review's next frames, decoded ahead
+        self._score_floor = 0.0  # the run's analysis kept nothing scoring less (score_floor)
         self.video_info = None
         self.run_id: int | None = None
         self.session = None
@@ -235,6 +236,7 @@ class ProjectDocument(QObject):
         self.undo_stack.clear()
         self.session = None
         self.run_id = None
+        self._score_floor = 0.0
         self._frame_detections.clear()
         self._analysed.clear()
         self._current_frame, self._current_pts, self._selected_id = 0, 0.0, None
@@ -339,7 +341,11 @@ class ProjectDocument(QObject):
     def score_floor(self) -> float:
         """The lowest threshold that means anything for the current run: the score its
         analysis kept detections from (``analyze --score-threshold``; nothing below it
-        was stored, so a lower threshold shows the same); 0 with no run."""
+        was stored, so a lower threshold shows the same); 0 with no run. Read once a run
+        (a run keeps its threshold), not at each step of a slider's drag."""
+        return self._score_floor
+
+    def _run_score_floor(self) -> float:
         if self.store is None or self.run_id is None:
             return 0.0
         try:
@@ -370,6 +376,7 @@ class ProjectDocument(QObject):
 
         self.undo_stack.clear()
         self.run_id = run_id
+        self._score_floor = self._run_score_floor()
         self.session = None if run_id is None else ReviewSession(self.store, run_id, author=self._author)
         if self.session is not None:
             self._restore_undo_stack(self.session)

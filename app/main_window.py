@@ -1049,8 +1049,7 @@ class MainWindow(QMainWindow):
     def _say_unreadable_frames(self) -> None:
         """Frames the run left out because they could not be decoded (a video cut short):
         said in the window, not only on the console (the map says it too, with a track)."""
-        from core.store import UNREADABLE_FRAMES_KEY
-        from services.maps import unreadable_frames_note
+        from services.maps import unreadable_frames, unreadable_frames_note
 
         doc = self.document
         if doc.run_id is None:
@@ -1059,7 +1058,7 @@ class MainWindow(QMainWindow):
         note = unreadable_frames_note(settings)
         if note is None:
             return
-        count = len(settings[UNREADABLE_FRAMES_KEY]["frames"])
+        count = len(unreadable_frames(settings))
         self.eta_label.setText(f"{self.eta_label.text()}: {count} frame{'' if count == 1 else 's'} could not be "
                                "decoded (video cut short?)")
         tip = self.eta_label.toolTip()

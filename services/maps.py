@@ -102,11 +102,16 @@ def unfinished_run_note(store: ProjectStore, run_id: int, duration_s: float | No
     return note
 
 
+def unreadable_frames(settings: Mapping[str, Any]) -> list[int]:
+    """The frames a run (its ``settings``) left out because they could not be decoded
+    (:data:`core.store.UNREADABLE_FRAMES_KEY`)."""
+    return [int(i) for i in (settings.get(UNREADABLE_FRAMES_KEY) or {}).get("frames", ())]
+
+
 def unreadable_frames_note(settings: Mapping[str, Any]) -> str | None:
-    """What to say of the frames a run (its ``settings``) left out because they could not
-    be decoded (:data:`core.store.UNREADABLE_FRAMES_KEY`), or ``None``."""
+    """What to say of :func:`unreadable_frames`, or ``None``."""
     record = settings.get(UNREADABLE_FRAMES_KEY) or {}
-    frames = [int(i) for i in record.get("frames", ())]
+    frames = unreadable_frames(settings)
     if not frames:
         return None
     one = len(frames) == 1
@@ -174,26 +179,39 @@ def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | 
         return info, f"{exc}; using the stored frame size and no creation time"
 
 
-class _KeptByFile:
-    """What was read from a file, by the file's stamp (path, mtime, size), the last few
-    (thread-safe): the map built again after each review edit does not read the video
-    and the telemetry again. A file that cannot be read raises, and is read again next
-    time."""
+class _LastFew:
+    """The last few values by key, the least recently used dropped first (thread-safe:
+    the app builds maps on a job thread). The maps by :class:`MapState`, and what was read
+    from a file by its stamp (path, mtime, size): the map built again after each review
+    edit reads neither the video nor the telemetry again. A file that cannot be read
+    raises, and is read again next time."""
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._values: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
+        self._values: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self.stored = 0  # values stored since the process started (tests count the maps built)
 
-    def get(self, stamp: tuple[str, int, int], read: Callable[[], Any]) -> Any:
+    def get(self, key: Any) -> Any | None:
         with self._lock:
-            found = self._values.get(stamp)
+            found = self._values.get(key)
+            if found is not None:
+                self._values.move_to_end(key)
+            return found
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self.stored += 1
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+
+    def get_or_read(self, key: Any, read: Callable[[], Any]) -> Any:
+        found = self.get(key)
         if found is None:
             found = read()
-            with self._lock:
-                self._values[stamp] = found
-                while len(self._values) > self._size:
-                    self._values.popitem(last=False)
+            self.put(key, found)
         return found
 
     def clear(self) -> None:
@@ -201,8 +219,8 @@ class _KeptByFile:
             self._values.clear()
 
 
-_PROBED = _KeptByFile(CACHE_SIZE)  # engine.video.probe_video(path).as_dict()
-_TRACKS = _KeptByFile(CACHE_SIZE)  # geo.telemetry.read_telemetry(path): a frozen Track
+_PROBED = _LastFew(CACHE_SIZE)  # engine.video.probe_video(path).as_dict(), by file stamp
+_TRACKS = _LastFew(CACHE_SIZE)  # geo.telemetry.read_telemetry(path): a frozen Track, by file stamp
 
 
 def _probed_video(path: Path) -> dict[str, Any]:
@@ -212,7 +230,7 @@ def _probed_video(path: Path) -> dict[str, Any]:
 
     stamp = _file_stamp(path)
     assert stamp is not None
-    return copy.deepcopy(_PROBED.get(stamp, lambda: probe_video(path).as_dict()))
+    return copy.deepcopy(_PROBED.get_or_read(stamp, lambda: probe_video(path).as_dict()))
 
 
 def _read_track(path: Path) -> Track:
@@ -221,7 +239,7 @@ def _read_track(path: Path) -> Track:
 
     stamp = _file_stamp(path)
     assert stamp is not None
-    track: Track = _TRACKS.get(stamp, lambda: read_telemetry(path))
+    track: Track = _TRACKS.get_or_read(stamp, lambda: read_telemetry(path))
     return track
 
 
@@ -387,36 +405,7 @@ def track_preview(store: ProjectStore) -> tuple[Track, str | None]:
                                     frames_named="frames checked (one a second of the video)")
 
 
-class _MapCache:
-    """The last few maps by :class:`MapState` (thread-safe: the app builds on a job thread)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._maps: OrderedDict[MapState, DamageMap] = OrderedDict()
-        self._lock = threading.Lock()
-        self.builds = 0  # maps built since the process started (tests count them)
-
-    def get(self, state: MapState) -> DamageMap | None:
-        with self._lock:
-            found = self._maps.get(state)
-            if found is not None:
-                self._maps.move_to_end(state)
-            return found
-
-    def put(self, state: MapState, damage_map: DamageMap) -> None:
-        with self._lock:
-            self.builds += 1
-            self._maps[state] = damage_map
-            self._maps.move_to_end(state)
-            while len(self._maps) > self._size:
-                self._maps.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._maps.clear()
-
-
-_CACHE = _MapCache(CACHE_SIZE)
+_CACHE = _LastFew(CACHE_SIZE)  # the maps, by MapState
 
 
 def damage_map(
@@ -563,7 +552,7 @@ def _check_project_telemetry(store: ProjectStore) -> None:
 
 def map_builds() -> int:
     """How many maps this process has built (not taken from the cache)."""
-    return _CACHE.builds
+    return _CACHE.stored
 
 
 def clear_cache() -> None:
@@ -658,4 +647,4 @@ def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[f
     return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
 
 
-__all__ = ["reviewer_groups", "ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "unfinished_run_note", "unreadable_frames_note", "video_info"]
+__all__ = ["reviewer_groups", "unreadable_frames", "ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "unfinished_run_note", "unreadable_frames_note", "video_info"]
