@@ -195,21 +195,6 @@ def _save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.
                     epoch_position=position, epoch_order=order or {}, config=dataclasses.asdict(config))
 
 
-def reseed_worker(worker_id: int) -> None:
-    """A DataLoader worker's own random choices: each dataset part (the choice of video
-    frame or still, the flips and distortions) seeded from the worker's seed, which the
-    loader derives from its generator, so runs repeat and workers differ."""
-    info = torch.utils.data.get_worker_info()
-    if info is None:
-        return
-    dataset = info.dataset
-    parts = dataset.datasets if isinstance(dataset, torch.utils.data.ConcatDataset) else [dataset]
-    seeds = random.Random(info.seed)
-    for part in parts:
-        if hasattr(part, "reseed"):
-            part.reseed(seeds.getrandbits(32))
-
-
 def mixed_seed(*parts: object) -> int:
     """A 63-bit seed from ``parts`` (the run's seed, a purpose, an epoch, a position):
     the same in every process, on every machine and in every Python session."""

@@ -221,10 +221,9 @@ class ISBDADataset(Dataset):
 
     def reseed(self, seed: int) -> None:
         """Seed the choice of video frame or still, and the transforms, afresh from
-        ``seed``: each DataLoader worker's copy chooses on its own
-        (:func:`engine.train.reseed_worker`); the trainer reseeds before every item, so
-        an item's choices follow from the run's seed and the item's place in its epoch
-        (:class:`engine.train.SeededItems`)."""
+        ``seed``: the trainer reseeds before every item, so an item's choices follow from
+        the run's seed and the item's place in its epoch, in whichever DataLoader worker
+        reads it (:class:`engine.train.SeededItems`)."""
         from engine.data.transforms import reseed
 
         self._video_choice.seed(seed)

@@ -40,7 +40,7 @@ def reseed(transform: object, seed: int) -> None:
 
     A DataLoader worker starts with a copy of the dataset and its transforms, random
     number generators included, so without this every worker would flip, distort and
-    pick the same way as the others (:func:`engine.train.reseed_worker`)."""
+    pick the same way as the others (the trainer reseeds each item: :class:`engine.train.SeededItems`)."""
     if hasattr(transform, "reseed"):
         transform.reseed(seed)  # type: ignore[attr-defined]
     elif isinstance(getattr(transform, "rng", None), random.Random):

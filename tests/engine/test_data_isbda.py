@@ -148,27 +148,31 @@ def test_video_frames_need_a_flyover_folder(dataset_dir, sites_flyover, tmp_path
 
 
 def test_each_dataloader_worker_flips_on_its_own_and_runs_repeat(dataset_dir):
-    """Workers start with copies of the dataset's random generators: reseeded from the
-    loader's generator, their choices differ from one another and repeat run to run."""
+    """Workers start with copies of the dataset's random generators: the trainer seeds
+    each item (``engine.train.SeededItems``), so the workers' choices differ from one
+    another and repeat run to run."""
     from torch.utils.data import DataLoader
 
     from engine.data import train_transforms
-    from engine.train import reseed_worker
+    from engine.train import SeededItems, mixed_seed
 
-    def flips(reseed: bool) -> list[list[bool]]:
+    def flips(seeded: bool) -> list[list[bool]]:
         with pytest.warns(DamagemapWarning):
             dataset = ISBDADataset(dataset_dir, "train", transforms=train_transforms(hflip=0.5, seed=3))
-        loader = DataLoader(dataset, batch_size=1, sampler=[0] * 24, num_workers=2, collate_fn=collate,
-                            worker_init_fn=reseed_worker if reseed else None,
-                            generator=torch.Generator().manual_seed(7))
+        if seeded:
+            items = [[(0, mixed_seed(7, "item", 0, place))] for place in range(24)]  # one item, seeded per place
+            loader = DataLoader(SeededItems(dataset), batch_sampler=items, num_workers=2, collate_fn=collate)
+        else:
+            loader = DataLoader(dataset, batch_size=1, sampler=[0] * 24, num_workers=2, collate_fn=collate,
+                                generator=torch.Generator().manual_seed(7))
         flipped = [bool(targets[0]["boxes"][0, 0] != 4) for _, targets in loader]
         return [flipped[0::2], flipped[1::2]]  # the two workers take turns
 
-    copied = flips(reseed=False)
+    copied = flips(seeded=False)
     assert copied[0] == copied[1]  # the defect: both workers draw the same flips
-    first = flips(reseed=True)
+    first = flips(seeded=True)
     assert first[0] != first[1]
-    assert flips(reseed=True) == first
+    assert flips(seeded=True) == first
 
 
 def test_reseeding_a_dataset_repeats_its_choice_of_video_frames(sites_flyover):
