@@ -139,3 +139,19 @@ class RleMask:
         arr = self.to_array().astype(np.uint8)
         contours, _ = cv2.findContours(arr, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         return [c.reshape(-1, 2).astype(np.float64) for c in contours if len(c) >= min_points]
+
+
+def coco_rle(segmentation: Any, height: int, width: int) -> dict[str, Any]:
+    """A COCO ``segmentation`` (polygons, uncompressed or compressed RLE) as one compressed
+    RLE, rasterised as COCO tools do (a pixel is in where its centre is): what
+    ``pycocotools.mask.decode`` turns into the mask, and ``toBbox`` into its box."""
+    from pycocotools import mask as mask_utils  # type: ignore[import-untyped]
+
+    rle: dict[str, Any]
+    if isinstance(segmentation, list):
+        rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
+    elif isinstance(segmentation.get("counts"), list):
+        rle = mask_utils.frPyObjects(segmentation, *segmentation["size"])
+    else:
+        rle = segmentation
+    return rle

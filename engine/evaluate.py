@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
+from core.masks import coco_rle
 
 PAPER_IOU_THRESHOLDS = np.round(np.linspace(0.25, 0.5, 6), 2)
 METRIC_NAMES = ("AP", "AP25", "AP50", "APS", "APM", "APL")
@@ -264,22 +265,11 @@ def _loadable_masks(results: list[dict[str, Any]], coco_gt) -> list[dict[str, An
     for result in results:
         if not by_boxes or "bbox" not in result:
             image = coco_gt.imgs.get(result["image_id"], {})
-            rle = _rle_of(result["segmentation"], image.get("height", 0), image.get("width", 0))
+            rle = coco_rle(result["segmentation"], image.get("height", 0), image.get("width", 0))
             result = {**result, "bbox": [float(v) for v in mask_utils.toBbox(rle)]} if by_boxes else \
                 {**result, "segmentation": rle}
         loadable.append(result)
     return loadable
-
-
-def _rle_of(segmentation: Any, height: int, width: int) -> dict[str, Any]:
-    """A compressed RLE of a result's ``segmentation`` (polygons, RLE or uncompressed RLE)."""
-    from pycocotools import mask as mask_utils
-
-    if isinstance(segmentation, list):
-        return mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
-    if isinstance(segmentation.get("counts"), list):
-        return mask_utils.frPyObjects(segmentation, *segmentation["size"])
-    return segmentation
 
 
 def evaluate_results(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.masks import RleMask
+from core.masks import RleMask, coco_rle
 from core.types import DamageLevel, DamageSite, Detection
 from geo.local import LocalFrame
 
@@ -35,8 +35,7 @@ def detections_from_coco(path: str | Path, *, score: float = 1.0) -> tuple[list[
         if isinstance(segmentation, list) and not segmentation:
             canvas = np.zeros((h, w), dtype=np.uint8)
         else:
-            rles = mask_utils.frPyObjects(segmentation, h, w)
-            canvas = mask_utils.decode(mask_utils.merge(rles) if isinstance(rles, list) else rles)
+            canvas = mask_utils.decode(coco_rle(segmentation, h, w))
         x, y, bw, bh = ann.get("damage_bbox", ann["bbox"])
         house = ann.get("house_bbox")
         detections.append(
