@@ -3,7 +3,6 @@ worker with progress and the time left, cancels, resumes and reports the new mod
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,33 +10,12 @@ import torch
 
 from core.review import ReviewSession, SetReview
 from core.store import ProjectStore
-from core.types import Frame, ReviewState
+from core.types import ReviewState
 
 
 @pytest.fixture
-def project(flyover_template, flyover, tmp_path) -> Path:
-    """The flyover's ground truth as a run of a tiny saved model; frames 0 and 5 reviewed."""
-    from engine.msnet import build_msnet
-    from engine.weights import save_model
-    from geo.evaluation import detections_from_coco
-
-    torch.manual_seed(0)
-    model = build_msnet(backbone="mobilenet_v3", heads="light", min_size=96, max_size=160,
-                        anchor_sizes=(16, 32, 64, 128, 256), box_batch_size_per_image=32)
-    weights = save_model(model, tmp_path / "tiny.safetensors")
-    detections, times = detections_from_coco(flyover_template / "annotations" / "instances_train.json", score=0.6)
-    path = flyover / "flight.dmproj"
-    with ProjectStore.create(path, video_path=flyover / "flight.mp4", telemetry_path=flyover / "flight.SRT") as store:
-        run = store.start_run(model={"weights": str(weights)}, settings={})
-        mask = next(d.mask for d in detections if d.mask is not None)
-        for index in sorted(times):
-            store.write_frame(run, Frame(index, times[index], mask.width_px, mask.height_px),
-                              [replace(d, id=None) for d in detections if d.frame_index == index])
-        store.finish_run(run)
-        session = ReviewSession(store, run, author="tester")
-        for frame, state in ((0, ReviewState.ACCEPTED), (5, ReviewState.REJECTED)):
-            session.apply(SetReview(store.detections(run, frame_index=frame)[0].id, state))
-    return path
+def project(reviewed_project) -> Path:
+    return reviewed_project
 
 
 class _Document:
