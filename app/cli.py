@@ -13,12 +13,15 @@ stops early (``damagemap info P --json | head``) ends quietly.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import os
+import signal
 import sqlite3
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from core.errors import DamagemapError, storage_failure_message
 
@@ -39,6 +42,38 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "finetune": ("finetune", "fine-tune the project's detector on its reviewed frames; compare runs"),
     "gui": ("gui", "open the desktop application"),
 }
+
+
+#: The long jobs a scheduler or a shutdown may stop with SIGTERM. The window's commands
+#: (gui, demo) are left out: Qt's event loop runs no Python until an event comes, so a
+#: handler there would hold a ``kill`` back.
+STOPPED_BY_SIGTERM_AS_BY_CTRL_C = frozenset({"analyze", "survey", "train", "train-srn", "finetune", "evaluate",
+                                             "predict"})
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c(command: str) -> Iterator[list[int]]:
+    """Handle a SIGTERM (``kill``, a batch scheduler's time limit, ``systemctl stop``) as a
+    Ctrl+C: a training run writes its checkpoint at the last whole step, an analysis keeps
+    the frames it stored, and each says how to go on. Yields the signals received, so the
+    exit status can say which stopped it (143 for SIGTERM, as a shell reports it).
+
+    Only in the main thread, and only where nothing else has taken SIGTERM."""
+    received: list[int] = []
+    if (command not in STOPPED_BY_SIGTERM_AS_BY_CTRL_C or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield received
+        return
+
+    def interrupt(number: int, frame: object) -> None:
+        received.append(number)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _load(module_name: str):  # type: ignore[no-untyped-def]
@@ -151,6 +186,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 1
+    with _sigterm_as_ctrl_c(args.command) as terminated:
+        status = _run(args)
+    return 128 + signal.SIGTERM if terminated and status == 130 else status
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         status = int(args._run(args) or 0)
     except BrokenPipeError:  # the reader of our output stopped (`| head`): not an error to report

@@ -175,23 +175,29 @@ def restore(state: dict[str, Any], model: torch.nn.Module, optimizer: torch.opti
 
 @contextlib.contextmanager
 def held_interrupts() -> Iterator[None]:
-    """Hold a Ctrl+C (SIGINT) that arrives inside the block until its end, then raise
-    :class:`KeyboardInterrupt` there.
+    """Hold a Ctrl+C (SIGINT), or a SIGTERM the command line handles as one, that arrives
+    inside the block until its end, then hand it to its handler there (which raises
+    :class:`KeyboardInterrupt`).
 
     Around an optimizer step: a Ctrl+C in the middle of it would leave some weights
     updated and others not, and the checkpoint written on Ctrl+C would hold neither
-    step. Only in the main thread, and only where Python's own handler is in place (a
-    program with a handler of its own keeps it).
+    step. Only in the main thread, and only for a signal a Python handler takes (Python's
+    own for SIGINT, the command line's for SIGTERM); a signal left to the system's default
+    is not held.
     """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {number: handler for number, handler in previous.items() if callable(handler)}
     received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    for number in previous:
+        signal.signal(number, lambda number, frame: received.append(number))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    for number in dict.fromkeys(received):
+        handler = previous[number]
+        handler(number, None)  # type: ignore[operator]

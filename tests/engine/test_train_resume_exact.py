@@ -199,17 +199,51 @@ def test_a_resume_with_another_model_says_what_the_checkpoint_was_written_for(da
     assert "\n" not in message
 
 
+def _cli_flags(data: Path, out: Path) -> list[str]:
+    return ["train", "--data", str(data), "--out", str(out), "--val-split", "none", "--backbone", "mobilenet_v3",
+            "--heads", "light", "--epochs", "10", "--batch-size", "1", "--lr", "0.02", "--lr-after-drop", "0.002",
+            "--lr-drop-epoch", "1", "--warmup-steps", "0", "--min-size", "64", "--max-size", "96",
+            "--anchor-sizes", "16,32,64,128,256", "--roi-batch", "32", "--photometric", "1", "--workers", "0",
+            "--max-steps", "5", "--quiet"]
+
+
+def test_sigterm_inside_an_optimizer_step_checkpoints_the_whole_step_as_ctrl_c_does(data, straight, tmp_path,
+                                                                                    monkeypatch, capsys):
+    """A batch scheduler's stop (SIGTERM) in the middle of the third update: the command
+    line finishes the update, writes the checkpoint, says how to continue and exits 143;
+    the resumed run ends with the weights of one that never stopped."""
+    from app.cli import main
+
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        pytest.skip("SIGTERM has a handler of its own here")
+    calls = []
+    step = torch.optim.SGD.step
+
+    def step_then_sigterm(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)  # held until the update is over
+        return step(self, *args, **kwargs)
+
+    out = tmp_path / "terminated"
+    with monkeypatch.context() as patched:
+        patched.setattr(torch.optim.SGD, "step", step_then_sigterm)
+        assert main(_cli_flags(data, out)) == 128 + signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler lasts only as long as the command
+    err = capsys.readouterr().err
+    assert "damagemap train: interrupted at step 3; " in err and "continue it with: damagemap train " in err
+    assert _checkpoint(out)["step"] == 3 and not (out / "model.safetensors").exists()
+    assert main([*_cli_flags(data, out), "--resume"]) == 0
+    _assert_same_weights(_weights(out), straight[5])
+
+
 def test_the_command_line_says_what_ctrl_c_kept_and_how_to_continue(data, straight, tmp_path, monkeypatch, capsys):
     import shlex
 
     from app.cli import main
 
     out = tmp_path / "cli"
-    flags = ["train", "--data", str(data), "--out", str(out), "--val-split", "none", "--backbone", "mobilenet_v3",
-             "--heads", "light", "--epochs", "10", "--batch-size", "1", "--lr", "0.02", "--lr-after-drop", "0.002",
-             "--lr-drop-epoch", "1", "--warmup-steps", "0", "--min-size", "64", "--max-size", "96",
-             "--anchor-sizes", "16,32,64,128,256", "--roi-batch", "32", "--photometric", "1", "--workers", "0",
-             "--max-steps", "5", "--quiet"]
+    flags = _cli_flags(data, out)
     with monkeypatch.context() as patched:
         interrupt_at(patched, 2)
         assert main(flags) == 130
