@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave out unreviewed detections scoring below P (default: the project's setting, "
                              "0.5 unless set)")
     parser.add_argument("--formats", default=None, metavar="LIST",
-                        help="comma-separated: sites,observations,track,heatmap,geojson,gpkg,kml,csv,html (default all)")
+                        help="comma-separated: sites,observations,track,heatmap,geojson,gpkg,kml,kmz,csv,html (default all)")
     parser.add_argument("--save", action="store_true",
                         help="store --offset, --hfov, --pitch, --ground-elevation, --flight-height and --min-score "
                              "in the project (and what 'auto' read), so the app and later exports use them")

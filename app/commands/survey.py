@@ -77,7 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output folder; default: export/ inside the survey's folder, as the app's Export "
                              "Survey Map…")
     export.add_argument("--formats", default=None,
-                        help="comma-separated: geojson, gpkg, csv, kml, html (the offline map), print (the "
+                        help="comma-separated: geojson, gpkg, csv, kml, kmz (KML with its icon inside, for a "
+                             "phone offline), html (the offline map), print (the "
                              "print map and site atlas, PNG and PDF), buildings (the graded footprints), readme "
                              "(provenance, files, damage scale), zip (all of them in one); default all")
     export.add_argument("--footprints", type=Path, default=None, metavar="FILE",

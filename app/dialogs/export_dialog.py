@@ -28,6 +28,7 @@ MAP_FORMATS: dict[str, str] = {
     "geojson": "GeoJSON (sites, observations, track)",
     "gpkg": "GeoPackage",
     "kml": "KML (Google Earth)",
+    "kmz": "KMZ (Google Earth, phones; works offline)",
     "csv": "CSV (one row per site)",
     "html": "Offline HTML map",
 }

@@ -2,7 +2,8 @@
 
 :func:`export_map` writes into one folder: ``damage_sites.geojson``,
 ``observations.geojson``, ``track.geojson``, ``heatmap.geojson`` (RFC 7946, WGS84 lon/lat),
-``damage_map.gpkg`` (every layer), ``damage_sites.kml``, ``damage_sites.csv`` and
+``damage_map.gpkg`` (every layer), ``damage_sites.kml``, ``damage_sites.kmz`` (the KML with
+its icon inside, for a phone offline), ``damage_sites.csv`` and
 ``damage_map.html`` (works offline). Properties are documented in ``docs/exports.md``.
 Each file is written to a temporary name and renamed when complete; temporary files
 an earlier export left when it was killed are removed.
@@ -17,7 +18,7 @@ from core.errors import ExportError
 from geo.export._atomic import ensure_dir, remove_abandoned_temp_files
 from geo.export.html import write_html
 from geo.export.records import heat_records, observation_records, site_records, track_records
-from geo.export.vector import write_geojson, write_geopackage, write_kml, write_sites_csv
+from geo.export.vector import write_geojson, write_geopackage, write_kml, write_kmz, write_sites_csv
 from geo.mapping import DamageMap
 
 #: format name -> file name
@@ -28,6 +29,7 @@ FILES = {
     "heatmap": "heatmap.geojson",
     "gpkg": "damage_map.gpkg",
     "kml": "damage_sites.kml",
+    "kmz": "damage_sites.kmz",
     "csv": "damage_sites.csv",
     "html": "damage_map.html",
 }
@@ -95,6 +97,8 @@ def export_map(
             write_geopackage(target, damage_map)
         elif fmt == "kml":
             write_kml(target, damage_map)
+        elif fmt == "kmz":
+            write_kmz(target, damage_map)
         elif fmt == "csv":
             write_sites_csv(target, damage_map)
         elif fmt == "html":

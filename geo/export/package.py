@@ -8,6 +8,7 @@ Named after the Copernicus EMS convention (``<event>_<area>_<product>_DRONE_v<NN
   (buildings, or grid cells without footprints), ``camera_footprints``, ``track``,
   ``area_of_interest`` (and ``gps_jumps`` when the track had any);
 - ``<name>_map.html``: the offline HTML map, with the basemap when one was given;
+- ``<name>.kmz``: the sites and the track for a phone or Google Earth, offline;
 - ``<name>_map.png`` and ``<name>_map.pdf``: the print-ready A4 map (sites numbered), the PDF
   followed by the site atlas: a card per site, most severe first, with its close-up;
 - ``README.txt``: what each file is, where the data came from, how it was made.
@@ -152,6 +153,8 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         "-----",
         f"{name}.gpkg        GeoPackage, WGS84 (EPSG:4326), layers: {', '.join(layers)}",
         f"{name}_map.html    offline web map (open in any browser; works without network)",
+        f"{name}.kmz         the sites by level and the track, for a phone (Organic Maps, OsmAnd) or",
+        "                    Google Earth; works without network",
         *([f"{name}_map.pdf     print-ready A4 map (vector), sites numbered; then the site atlas:",
            "                    a card per site, most severe first (close-up, level, position,",
            "                    when seen, a box to tick once checked on the ground)"] if damage_map.sites else
@@ -198,7 +201,7 @@ def write_package(
     shows the close-ups)."""
     from geo.export.html import write_html
     from geo.export.print_map import write_print_map
-    from geo.export.vector import _gpkg_timestamp
+    from geo.export.vector import _gpkg_timestamp, write_kmz
 
     provenance = dict(provenance or {})
     first, last = imagery_times(damage_map)
@@ -208,7 +211,7 @@ def write_package(
     out = ensure_dir(Path(out_dir))
     folder = ensure_dir(out / name)
     targets = {k: folder / f"{name}{suffix}" for k, suffix in
-               (("gpkg", ".gpkg"), ("html", "_map.html"), ("png", "_map.png"), ("pdf", "_map.pdf"))}
+               (("gpkg", ".gpkg"), ("html", "_map.html"), ("kmz", ".kmz"), ("png", "_map.png"), ("pdf", "_map.pdf"))}
     targets["readme"] = folder / "README.txt"
     remove_abandoned_temp_files(folder, list(targets.values()))
     remove_abandoned_temp_files(out, [out / f"{name}.zip"])
@@ -221,14 +224,16 @@ def write_package(
                closeup=closeup if popup_pictures else None)
     write_print_map(targets["png"], targets["pdf"], damage_map, grading=grading, camera=layers["camera_footprints"],
                     basemap=basemap_print, info=info, provenance=provenance, closeup=closeup)
-    files = [targets[k].name for k in ("gpkg", "html", "pdf", "png")]
+    write_kmz(targets["kmz"], damage_map)
+    files = [targets[k].name for k in ("gpkg", "html", "kmz", "pdf", "png")]
     write_text_atomic(targets["readme"], readme_text(name, damage_map, info=info, layers=written_layers, files=files,
                                                      provenance=provenance, grading=grading, coverage=coverage))
     zip_path = out / f"{name}.zip"
     with atomic_path(zip_path) as temp, zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key in ("readme", "gpkg", "html", "pdf", "png"):
+        for key in ("readme", "gpkg", "html", "kmz", "pdf", "png"):
             archive.write(targets[key], f"{name}/{targets[key].name}")
-    return PackageResult(folder, zip_path, [targets[k] for k in ("gpkg", "html", "png", "pdf", "readme")] + [zip_path],
+    return PackageResult(folder, zip_path,
+                         [targets[k] for k in ("gpkg", "html", "kmz", "png", "pdf", "readme")] + [zip_path],
                          name)
 
 

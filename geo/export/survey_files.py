@@ -17,9 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
+from geo.export._atomic import (
+    atomic_path,
+    ensure_dir,
+    remove_abandoned_temp_files,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 from geo.export.records import Record, counted
-from geo.export.vector import kml_document, spreadsheet_safe, utf8_frame, write_geojson
+from geo.export.vector import KML_ICON, KMZ_ICON, kml_document, kmz_bytes, spreadsheet_safe, utf8_frame, write_geojson
 from geo.footprints import is_missing
 from geo.export.survey_html import FlightCloseup
 from geo.survey_fusion import SurveyMap, survey_layers
@@ -30,6 +36,7 @@ SURVEY_FILES = {
     "gpkg": ("survey.gpkg",),
     "csv": ("survey_sites.csv",),
     "kml": ("survey_sites.kml",),
+    "kmz": ("survey_sites.kmz",),
     "html": ("survey_map.html",),
     "print": ("survey_map.png", "survey_map.pdf"),
     "buildings": ("survey_buildings.geojson",),
@@ -92,6 +99,9 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         written.append(write_text_atomic(out / "survey_sites.csv", buffer.getvalue()))
     if "kml" in formats:
         written.append(write_text_atomic(out / "survey_sites.kml", _survey_kml(built, sites, title)))
+    if "kmz" in formats:
+        written.append(write_bytes_atomic(out / "survey_sites.kmz",
+                                          kmz_bytes(_survey_kml(built, sites, title, icon=KMZ_ICON))))
     if "html" in formats:
         from geo.export.survey_html import write_survey_html
 
@@ -192,6 +202,7 @@ _FILE_TEXT = {
     "survey.gpkg": "GeoPackage with the layers sites and coverage",
     "survey_sites.csv": "the sites as a table, one row each, with lon_deg / lat_deg",
     "survey_sites.kml": "the sites by level and every flight's track, for Google Earth",
+    "survey_sites.kmz": "the same with its icon inside, for a phone or Google Earth with no network",
     "survey_buildings.geojson": "the building footprints graded from the sites: Copernicus EMS grade, xBD, OSM and "
                                 "HOT tags, the sites on each, how every flight saw it",
     "survey_package.zip": "every other file of this export in one, to send",
@@ -269,7 +280,7 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
     return "\n".join(lines) + "\n"
 
 
-def _survey_kml(built: SurveyMap, sites, title: str) -> str:  # noqa: ANN001 - the sites' GeoDataFrame
+def _survey_kml(built: SurveyMap, sites, title: str, *, icon: str = KML_ICON) -> str:  # noqa: ANN001 - GeoDataFrame
     """The survey's sites (their attributes as in the GeoJSON) and every flight's track."""
     from geo.export.records import track_records
 
@@ -280,7 +291,7 @@ def _survey_kml(built: SurveyMap, sites, title: str) -> str:  # noqa: ANN001 - t
         placemarks.append((str(site.id), name, site.level, props, row.geometry))
     lines = [(f"Flight {flight.name}" + (f" ({flight.date})" if flight.date else "") + f", segment {props['segment']}",
               line) for flight in built.flights for props, line in track_records(flight.damage_map)]
-    return kml_document(title, placemarks, lines=lines)
+    return kml_document(title, placemarks, lines=lines, icon=icon)
 
 
 __all__ = ["SURVEY_FILES", "readme_text", "write_survey_files"]

@@ -8,13 +8,14 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.types import DamageLevel
-from geo.export._atomic import atomic_path, utf8_safe, write_text_atomic
+from geo.export._atomic import atomic_path, utf8_safe, write_bytes_atomic, write_text_atomic
 from geo.export.records import LAYERS, Record, jump_records, site_records, track_records
 from geo.mapping import DamageMap
 from geo.uncertainty import PARTS
@@ -157,12 +158,19 @@ def _kml_value(value: object) -> str:
 KmlSite = tuple[str, str, DamageLevel, "Mapping[str, Any]", "Point"]
 
 
+#: The sites' icon in a KML file: a white disc that each level's colour tints. Google Earth
+#: ships this one and shows it offline; other readers fetch it, or draw their own marker.
+KML_ICON = "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
+#: The same icon inside a KMZ (:func:`kmz_bytes`): a phone in the field needs no network.
+KMZ_ICON = "files/site.png"
+
+
 def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[str, LineString]] = (),
-                 marks: Iterable[tuple[str, Point]] = ()) -> str:
+                 marks: Iterable[tuple[str, Point]] = (), icon: str = KML_ICON) -> str:
     """A KML document: ``sites`` as placemarks styled by level in a "Damage sites" folder,
-    ``lines`` (a flight track: name, line) and ``marks`` (name, point) beside it
-    (ElementTree escapes; characters XML cannot hold, such as control characters in a file
-    name, become U+FFFD)."""
+    ``lines`` (a flight track: name, line) and ``marks`` (name, point) beside it; ``icon``
+    is the sites' icon (ElementTree escapes; characters XML cannot hold, such as control
+    characters in a file name, become U+FFFD)."""
     ns = "http://www.opengis.net/kml/2.2"
     ET.register_namespace("", ns)
     kml = ET.Element(f"{{{ns}}}kml")
@@ -177,8 +185,8 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
             icon_style = ET.SubElement(style, f"{{{ns}}}IconStyle")
             ET.SubElement(icon_style, f"{{{ns}}}color").text = _kml_colour(level, 0x70 if unconfirmed else 255)
             ET.SubElement(icon_style, f"{{{ns}}}scale").text = "0.8" if unconfirmed else "1.1"
-            icon = ET.SubElement(icon_style, f"{{{ns}}}Icon")
-            ET.SubElement(icon, f"{{{ns}}}href").text = "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"
+            icon_element = ET.SubElement(icon_style, f"{{{ns}}}Icon")
+            ET.SubElement(icon_element, f"{{{ns}}}href").text = icon
     track_style = ET.SubElement(doc, f"{{{ns}}}Style", id="track")
     line = ET.SubElement(track_style, f"{{{ns}}}LineStyle")
     ET.SubElement(line, f"{{{ns}}}color").text = "ffd08030"
@@ -215,14 +223,50 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(kml, encoding="unicode")
 
 
-def write_kml(path: Path, damage_map: DamageMap) -> Path:
+def site_icon_png(size: int = 48) -> bytes:
+    """The sites' icon as a PNG: a white disc in a dark rim on a clear ground. KML tints
+    the white with each level's colour; the rim keeps a pale level visible on a light map."""
+    from PIL import Image, ImageDraw
+
+    big = size * 4  # drawn large and shrunk: smooth edges
+    image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    rim = big // 10
+    draw.ellipse((4, 4, big - 5, big - 5), fill=(40, 40, 40, 255))
+    draw.ellipse((4 + rim, 4 + rim, big - 5 - rim, big - 5 - rim), fill=(255, 255, 255, 255))
+    buffer = io.BytesIO()
+    image.resize((size, size), Image.Resampling.LANCZOS).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def kmz_bytes(document: str) -> bytes:
+    """A KMZ: ``document`` (written with ``icon=KMZ_ICON``) as ``doc.kml``, the first entry,
+    as readers take the first KML in the archive for the document, and its icon beside it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("doc.kml", document)
+        archive.writestr(KMZ_ICON, site_icon_png())
+    return buffer.getvalue()
+
+
+def _flight_kml(damage_map: DamageMap, *, icon: str) -> str:
     """The flight's sites as placemarks styled by level, its track and its GPS jumps (:func:`kml_document`)."""
     sites = [(str(props["id"]), f"Site {props['id']}: {props['level'].capitalize()}",
               DamageLevel.parse(props["level"]), props, point) for props, point in site_records(damage_map)]
     lines = [(f"Flight track ({props['source']}), segment {props['segment']}", linestring)
              for props, linestring in track_records(damage_map)]
     marks = [(f"GPS jump at {props['time_s']} s (not used)", point) for props, point in jump_records(damage_map)]
-    return write_text_atomic(path, kml_document(damage_map.title, sites, lines=lines, marks=marks))
+    return kml_document(damage_map.title, sites, lines=lines, marks=marks, icon=icon)
+
+
+def write_kml(path: Path, damage_map: DamageMap) -> Path:
+    """The flight's sites, track and GPS jumps as KML (:func:`_flight_kml`)."""
+    return write_text_atomic(path, _flight_kml(damage_map, icon=KML_ICON))
+
+
+def write_kmz(path: Path, damage_map: DamageMap) -> Path:
+    """The same as :func:`write_kml`, with its icon inside: opens offline on a phone."""
+    return write_bytes_atomic(path, kmz_bytes(_flight_kml(damage_map, icon=KMZ_ICON)))
 
 
 CSV_COLUMNS = ("id", "level", "confidence", "observations", "lon", "lat", "first_time", "last_time",

@@ -73,6 +73,36 @@ def test_geopackage_kml_and_csv(exported):
     assert len(rows) == len(damage_map.sites) and rows[0]["level"] in ("slight", "severe", "debris")
 
 
+def test_the_kmz_holds_the_kml_with_its_icon_so_nothing_is_fetched(exported):
+    """A phone in the field opens the KMZ with no network: its document names the icon
+    inside the archive, where the KML names Google's, and holds the same placemarks."""
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    kml_ns = "{http://www.opengis.net/kml/2.2}"
+    _, out, _ = exported
+    with zipfile.ZipFile(out / "damage_sites.kmz") as archive:
+        names = archive.namelist()
+        document = ET.fromstring(archive.read(names[0]))
+        icon = np.asarray(Image.open(io.BytesIO(archive.read("files/site.png"))))
+    assert names[0] == "doc.kml"  # readers take the first KML in the archive
+    hrefs = {element.text for element in document.iter(f"{kml_ns}href")}
+    assert hrefs == {"files/site.png"}
+    loose = ET.parse(out / "damage_sites.kml").getroot()
+    assert {element.text for element in loose.iter(f"{kml_ns}href")} == {
+        "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"}
+    placemark_names = [[p.findtext(f"{kml_ns}name") for p in root.iter(f"{kml_ns}Placemark")]
+                       for root in (document, loose)]
+    assert placemark_names[0] == placemark_names[1] and placemark_names[0]
+    size = icon.shape[0]
+    assert icon.shape == (size, size, 4)
+    assert tuple(icon[size // 2, size // 2]) == (255, 255, 255, 255)  # white, for the level's colour to tint
+    assert icon[0, 0, 3] == 0 and icon[size // 2, 2, :3].max() < 100  # a clear ground, a dark rim
+
+
 def test_html_is_self_contained_and_escapes_user_strings(flyover_map):
     damage_map, _ = flyover_map
     hostile_track = replace(damage_map.aligned.track, path=damage_map.track.path.with_name(HOSTILE.replace("/", "_")))

@@ -53,6 +53,12 @@ def test_every_format_is_written_whole_with_text_a_spreadsheet_will_not_run(buil
         assert data["flights"] == feature["properties"]["flights"] and data["site_id"] == str(site.id)
     tracks = [p.find("k:name", ns).text for p in kml.findall("k:Document/k:Placemark", ns)]
     assert any(name.startswith("Flight -wednesday (2018-10-14)") for name in tracks)
+    with zipfile.ZipFile(tmp_path / "survey_sites.kmz") as archive:  # the same, with its icon inside
+        packed = ET.fromstring(archive.read("doc.kml"))
+        assert archive.read("files/site.png").startswith(b"\x89PNG")
+    assert [p.find("k:name", ns).text for p in packed.iter("{http://www.opengis.net/kml/2.2}Placemark")] == [
+        p.find("k:name", ns).text for p in kml.iter("{http://www.opengis.net/kml/2.2}Placemark")]
+    assert {href.text for href in packed.iter("{http://www.opengis.net/kml/2.2}href")} == {"files/site.png"}
 
 
 def test_a_folder_that_cannot_be_created_is_named_in_the_error(built, tmp_path):

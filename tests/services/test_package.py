@@ -59,13 +59,17 @@ def test_cli_package_layers_maps_and_provenance(flyover, project, tmp_path, caps
     assert f"relief package {NAME}" in capsys.readouterr().out
     folder = out / NAME
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["README.txt", f"{NAME}.gpkg", f"{NAME}_map.html", f"{NAME}_map.pdf", f"{NAME}_map.png"])
+        ["README.txt", f"{NAME}.gpkg", f"{NAME}.kmz", f"{NAME}_map.html", f"{NAME}_map.pdf", f"{NAME}_map.png"])
     assert not any(out.glob("*.geojson"))  # --package alone writes only the package
     with zipfile.ZipFile(out / f"{NAME}.zip") as archive:
         assert sorted(archive.namelist()) == sorted(f"{NAME}/{p.name}" for p in folder.iterdir())
 
     gpkg = folder / f"{NAME}.gpkg"
     layers = [name for name, _ in pyogrio.list_layers(gpkg)]
+    with zipfile.ZipFile(folder / f"{NAME}.kmz") as kmz:  # the phone's copy: the same sites, nothing to fetch
+        placemarks = kmz.read("doc.kml").decode().count('<Placemark id="site-')
+        assert "files/site.png" in kmz.namelist()
+    assert placemarks == len(pyogrio.read_dataframe(gpkg, layer="damage_sites")) > 0
     for layer in ("graded_buildings", "damage_sites", "observations", "coverage", "camera_footprints", "track",
                   "area_of_interest"):
         assert layer in layers
