@@ -1167,6 +1167,21 @@ class ProjectStore:
             raise StoreError(f"project {str(self._path)!r} has no detection {detection_id!r}")
         return _row_to_detection(rows[0])
 
+    def detections_by_id(self, detection_ids: Iterable[int], *, include_deleted: bool = True) -> dict[int, Detection]:
+        """Detections by id, in one query per 500 ids (a review's decisions name thousands:
+        one :meth:`detection` each took 20 µs apiece); an id the project lacks is left out,
+        as a deleted one is unless ``include_deleted``."""
+        wanted = sorted({int(i) for i in detection_ids})
+        found: dict[int, Detection] = {}
+        for start in range(0, len(wanted), 500):  # under SQLite's limit on bound parameters
+            chunk = wanted[start:start + 500]
+            sql = (f"SELECT {_DETECTION_COLUMNS} FROM detections WHERE id IN ({', '.join('?' * len(chunk))})"
+                   + ("" if include_deleted else " AND deleted = 0"))
+            for row in self._query(sql, chunk):
+                detection = _row_to_detection(row)
+                found[int(detection.id)] = detection  # type: ignore[arg-type]
+        return found
+
     def is_deleted(self, detection_id: int) -> bool:
         rows = self._query("SELECT deleted FROM detections WHERE id = ?", (detection_id,))
         if not rows:

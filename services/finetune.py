@@ -193,7 +193,7 @@ def plan_finetune(store: ProjectStore, request: FinetuneRequest) -> FinetunePlan
     train, held = split_frames(frames, request.holdout_every)
     if not train:
         raise InputError(f"{project}: run {run_id} has {len(frames)} reviewed frame(s), all held out to measure with; "
-                         "review more frames or hold out none (--holdout-every 0)")
+                         "review more frames or hold out none (--holdout-every 0; in the app, Hold out: none)")
     base = Path(request.base_weights) if request.base_weights is not None else base_weights(store, run_id)
     if not base.is_file():
         raise InputError(f"{base}: the base model's weights are not found")

@@ -523,11 +523,14 @@ def reviewer_groups(store: ProjectStore, run_id: int) -> list[Collection[int] | 
 
     dated: list[tuple[str, int, int, Collection[int] | DecidedSite | RejectedSite]] = [
         (g.created_utc, 0, g.id, g.detection_ids) for g in store.site_groups(run_id)]
-    for d in store.site_decisions(run_id):
+    decisions = store.site_decisions(run_id)
+    rejected = {i for i, detection in store.detections_by_id(
+        i for d in decisions if d.review is ReviewState.REJECTED and d.min_score is not None for i in d.detection_ids
+    ).items() if detection.review is ReviewState.REJECTED}
+    for d in decisions:
         if d.review is ReviewState.ACCEPTED and d.detection_ids:
             dated.append((d.created_utc, 1, d.id, DecidedSite(frozenset(d.detection_ids), d.min_score)))
-        elif d.review is ReviewState.REJECTED and d.min_score is not None and any(
-                store.detection(i).review is ReviewState.REJECTED for i in d.detection_ids):
+        elif d.review is ReviewState.REJECTED and d.min_score is not None and not rejected.isdisjoint(d.detection_ids):
             dated.append((d.created_utc, 1, d.id, RejectedSite(d.lon_deg, d.lat_deg, d.min_score)))
     return [group for *_, group in sorted(dated, key=lambda item: item[:3])]
 

@@ -188,8 +188,8 @@ def rejected_sites(store: ProjectStore, run_id: int, built: DamageMap, decisions
     if not newest_first:
         return []
     wanted = {i for d in newest_first for i in d.detection_ids}
-    detections = {i: d for i in wanted
-                  if (d := store.detection(i)).review is ReviewState.REJECTED and not store.is_deleted(i)}
+    detections = {i: d for i, d in store.detections_by_id(wanted, include_deleted=False).items()
+                  if d.review is ReviewState.REJECTED}
     numbers = store.site_numbers(run_id)
     used = set(taken)
     fresh = max([*used, *(n for ns in numbers.values() for n in ns)], default=0) + 1

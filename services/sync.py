@@ -346,7 +346,8 @@ def _offset(track: Track, motion: ImageMotion, info: VideoInfo, search_s: tuple[
     if estimate is None:
         raise TelemetryError(
             f"{track.path or track.name}: cannot estimate the clock offset against {video_path}: "
-            "too little motion in the video or the track to match (set --offset by hand)"
+            "too little motion in the video or the track to match; set the offset by hand (--offset S; in the app, "
+            "Georeferencing… > Telemetry time offset)"
         )
     return estimate
 

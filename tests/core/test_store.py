@@ -140,6 +140,21 @@ def test_write_frame_round_trips_detections_exactly(project):
     assert project.detections(run, frame_index=4) == []
 
 
+def test_detections_by_id_reads_many_at_once_leaving_out_the_missing_and_if_asked_the_deleted(project):
+    from core.review import DeleteDetection, ReviewSession
+
+    run = project.start_run(model={}, settings={})
+    ids = [i for frame in range(300) for i in project.write_frame(run, Frame(frame, frame / 10, 64, 48),
+                                                                   _detections(frame, n=3))]
+    assert len(ids) == 900  # more than one query's worth of ids
+    ReviewSession(project, run).apply(DeleteDetection(ids[700]))
+    everything = project.detections_by_id([*ids, max(ids) + 1])  # an id the project lacks: left out
+    assert everything.keys() == set(ids)
+    assert all(everything[i] == project.detection(i) for i in (ids[0], ids[499], ids[500], ids[700], ids[-1]))
+    assert project.detections_by_id(ids, include_deleted=False).keys() == set(ids) - {ids[700]}
+    assert project.detections_by_id([]) == {}
+
+
 def test_a_frame_is_stored_at_most_once_per_run(project):
     run = project.start_run(model={}, settings={})
     project.write_frame(run, Frame(7, 0.7, 64, 48), _detections(7))
