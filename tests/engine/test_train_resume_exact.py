@@ -86,6 +86,20 @@ def straight(data, tmp_path_factory) -> dict[int, dict[str, torch.Tensor]]:
     return weights
 
 
+def signal_in_step(monkeypatch, update: int, number: signal.Signals) -> None:  # noqa: ANN001 - pytest's
+    """Send this process ``number`` in the middle of optimizer update ``update`` (from 1)."""
+    calls = []
+    step = torch.optim.SGD.step
+
+    def step_then_signal(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == update:
+            os.kill(os.getpid(), number)  # held until the update is over
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.SGD, "step", step_then_signal)
+
+
 def _checkpoint(out: Path) -> dict:
     return torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
 
@@ -130,16 +144,7 @@ def test_ctrl_c_inside_an_optimizer_step_waits_for_the_whole_step(data, straight
     checkpoint holds the weights of three whole steps."""
     if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         pytest.skip("SIGINT has a handler of its own here")
-    calls = []
-    step = torch.optim.SGD.step
-
-    def step_then_sigint(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            os.kill(os.getpid(), signal.SIGINT)  # held until the update is over
-        return step(self, *args, **kwargs)
-
-    monkeypatch.setattr(torch.optim.SGD, "step", step_then_sigint)
+    signal_in_step(monkeypatch, 3, signal.SIGINT)
     out = tmp_path / "mid-step"
     config = _config(data, out, max_steps=5)
     with pytest.raises(TrainingInterrupted) as stopped:
@@ -216,18 +221,9 @@ def test_sigterm_inside_an_optimizer_step_checkpoints_the_whole_step_as_ctrl_c_d
 
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         pytest.skip("SIGTERM has a handler of its own here")
-    calls = []
-    step = torch.optim.SGD.step
-
-    def step_then_sigterm(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            os.kill(os.getpid(), signal.SIGTERM)  # held until the update is over
-        return step(self, *args, **kwargs)
-
     out = tmp_path / "terminated"
     with monkeypatch.context() as patched:
-        patched.setattr(torch.optim.SGD, "step", step_then_sigterm)
+        signal_in_step(patched, 3, signal.SIGTERM)
         assert main(_cli_flags(data, out)) == 128 + signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler lasts only as long as the command
     err = capsys.readouterr().err
