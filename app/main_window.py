@@ -58,6 +58,7 @@ from app.panels.review_panel import ReviewPanel
 from app.panels.site_review_panel import SiteReviewPanel
 from app.workers import AnalysisJob, AnalysisOptions, DeviceProbe, FunctionJob, export_job, known_devices
 from core.settings import ProjectSettings
+from core.store import ProjectStore
 from core.types import DamageLevel, Detection, ReviewState
 from services.project import default_export_dir
 
@@ -387,6 +388,18 @@ class MainWindow(QMainWindow):
     def _on_run_changed(self, _run_id: object) -> None:
         self._show_threshold(self.document.score_threshold)
         self._reload_run()
+        self._update_project_label()
+
+    def shown_run(self) -> tuple[ProjectStore, int | None] | None:
+        """The open project and the run the window shows (Analysis > Show Run)."""
+        doc = self.document
+        return (doc.store, doc.run_id) if doc.is_open else None
+
+    def show_run(self, run_id: int) -> None:
+        """Show another of the project's runs: its detections, sites, review and exports."""
+        if self._analysis is not None and self._analysis.is_running:
+            return  # the window follows the running analysis (the menu is off meanwhile)
+        self.document.follow_run(run_id)
 
     def _update_model_badge(self, *_args: object) -> None:
         """Say in the window when the run's model is the shipped demo model."""
@@ -423,6 +436,7 @@ class MainWindow(QMainWindow):
         self.analyse_action.setEnabled(is_open and not running)
         self.geo_action.setEnabled(is_open)
         self.cancel_action.setEnabled(running)
+        self.runs_menu.menuAction().setEnabled(is_open and not running)
         self.export_action.setEnabled(has_run and not running)
         self.survey_flights_action.setEnabled(self.surveys.survey is not None)
         self.next_flight_action.setEnabled(self.surveys.neighbour_flight(1) is not None and not running)
@@ -639,8 +653,19 @@ class MainWindow(QMainWindow):
             telemetry = doc.telemetry_path.name if doc.telemetry_path else "none (File > Open Telemetry…)"
             survey = self.surveys.status_text()
             self.project_label.setText(f"{doc.project_path}   ·   telemetry: {telemetry}"
-                                       + (f"   ·   {survey}" if survey else ""))
+                                       + (f"   ·   {survey}" if survey else "") + self._run_text())
             self.project_label.setToolTip(self.project_label.text())  # whole, where the bar elides it
+
+    def _run_text(self) -> str:
+        """Which run the window shows, where the project holds more than one."""
+        doc = self.document
+        if doc.run_id is None:
+            return ""
+        runs = [run.id for run in doc.store.runs()]
+        if len(runs) < 2:
+            return ""
+        latest = " (the latest)" if doc.run_id == runs[-1] else " (Analysis > Show Run)"
+        return f"   ·   run {doc.run_id} of {len(runs)}{latest}"
 
     def survey_changed(self) -> None:
         """The survey opened or its flights changed: the status bar and the menu follow."""

@@ -11,6 +11,7 @@ from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False befor
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
+from app.run_menu import RunMenu
 from core.types import DamageLevel, ReviewState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -179,6 +180,9 @@ def build_menus(window: MainWindow) -> None:
     analysis_menu.addAction(window.cancel_action)
     analysis_menu.addSeparator()
     analysis_menu.addAction(window.geo_action)
+    analysis_menu.addSeparator()
+    window.runs_menu = RunMenu("Show &Run", window, project=window.shown_run, show_run=window.show_run)
+    analysis_menu.addMenu(window.runs_menu)
 
     model_menu = window.model_menu = bar.addMenu("&Model")
     model_menu.setToolTipsVisible(True)

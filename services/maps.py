@@ -98,7 +98,8 @@ def unfinished_run_note(store: ProjectStore, run_id: int, duration_s: float | No
             "with the same settings to finish it: damagemap analyze, or Analysis > Analyse… in the app)")
     finished = [other.id for other in store.runs() if other.finished and other.id != run_id]
     if finished:
-        note += f"; run {finished[-1]} is finished (--run {finished[-1]} maps it)"
+        note += (f"; run {finished[-1]} is finished (--run {finished[-1]} maps it; in the app, Analysis > "
+                 "Show Run)")
     return note
 
 
