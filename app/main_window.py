@@ -399,7 +399,24 @@ class MainWindow(QMainWindow):
         """Show another of the project's runs: its detections, sites, review and exports."""
         if self._analysis is not None and self._analysis.is_running:
             return  # the window follows the running analysis (the menu is off meanwhile)
-        self.document.follow_run(run_id)
+        doc = self.document
+        doc.follow_run(run_id)
+        latest = doc.store.latest_run_id()
+        self.settings.set_shown_run(doc.project_path, None if run_id == latest else run_id, latest)
+
+    def _show_chosen_run(self) -> bool:
+        """On opening a project, the run chosen there last time (Analysis > Show Run),
+        unless an analysis made a newer run since: that one is news."""
+        doc = self.document
+        chosen = self.settings.shown_run(doc.project_path)
+        if chosen is None or doc.run_id is None:
+            return False
+        run_id, latest_then = chosen
+        if doc.store.latest_run_id() != latest_then or run_id == doc.run_id or run_id not in {
+                run.id for run in doc.store.runs()}:
+            return False
+        doc.follow_run(run_id)  # the window reloads on the run's change
+        return True
 
     def _update_model_badge(self, *_args: object) -> None:
         """Say in the window when the run's model is the shipped demo model."""
@@ -643,7 +660,8 @@ class MainWindow(QMainWindow):
         self.frame_view.invalidate_frames()
         self._current_frame = 0
         self.frame_view.fit_to_window()
-        self._reload_run()
+        if not self._show_chosen_run():
+            self._reload_run()
         self.show_frame(0)
         self._update_actions()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,28 @@ class AppSettings:
 
     def set_reviewer_name(self, name: str) -> None:
         self._settings.setValue("reviewer/name", name.strip())
+
+    @staticmethod
+    def _shown_run_key(project: Path) -> str:
+        return "shown_run/" + hashlib.sha1(str(Path(project).resolve()).encode("utf-8", "surrogateescape")).hexdigest()
+
+    def shown_run(self, project: Path) -> tuple[int, int] | None:
+        """The run chosen to show in ``project`` (Analysis > Show Run) and the project's
+        latest run when it was chosen; ``None`` when none was chosen."""
+        value = str(self._settings.value(self._shown_run_key(project), "") or "")
+        try:
+            run_id, latest = (int(part) for part in value.split(":"))
+        except ValueError:
+            return None
+        return run_id, latest
+
+    def set_shown_run(self, project: Path, run_id: int | None, latest: int | None = None) -> None:
+        """Remember the run chosen in ``project`` (``None``: the latest, nothing to remember)."""
+        key = self._shown_run_key(project)
+        if run_id is None or latest is None:
+            self._settings.remove(key)
+        else:
+            self._settings.setValue(key, f"{run_id}:{latest}")
 
     def value(self, key: str, default: Any = None) -> Any:
         return self._settings.value(key, default)

@@ -1,6 +1,7 @@
 """Analysis > Show Run: a project with two runs (a first model's, reviewed, and a newer
 one stopped part-way) opens on the latest; the menu lists both, the shown one checked,
-and choosing the earlier one brings back its detections, its review and its sites."""
+and choosing the earlier one brings back its detections, its review and its sites; the
+project opens on it again, until an analysis makes a newer run."""
 
 from __future__ import annotations
 
@@ -64,6 +65,14 @@ def test_show_run_lists_the_runs_and_brings_back_an_earlier_one_with_its_review(
     assert [d.review for d in doc.detections(0)].count(ReviewState.ACCEPTED) == 1
     menu.fill()
     assert [action.isChecked() for action in menu.actions()] == [False, True]
+
+    window.close_project()  # the choice is remembered for this project...
+    assert window.open_path(path) and doc.run_id == 1
+    window.close_project()
+    with ProjectStore.open(path) as store:  # ...until an analysis makes a newer run: that one is news
+        store.start_run(model={"weights": "/models/ft-002.safetensors"}, settings={})
+    assert window.open_path(path) and doc.run_id == 3
+    assert "run 3 of 3 (the latest)" in window.project_label.toolTip()
 
 
 def test_show_run_is_off_while_an_analysis_runs(qtbot, window, two_runs):
