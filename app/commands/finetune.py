@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--compare", nargs=2, type=int, metavar=("RUN_A", "RUN_B"),
                       help="compare two runs: detections, sites, AP on held-out reviewed frames")
     what.add_argument("--export", type=Path, metavar="FILE", default=None,
-                      help="write a fine-tuned model (--model, default the latest) as FILE.safetensors + card")
+                      help="write a fine-tuned model (--model, default the latest) to FILE (.safetensors, added when "
+                           "FILE has no extension) and its card beside it (.json)")
     what.add_argument("--list", action="store_true", help="list the project's model versions and runs")
     parser.add_argument("--model", default=None, metavar="NAME", help="model version for --export (e.g. ft-002)")
     parser.add_argument("--run", type=int, default=None, help="the run whose reviews to use (default: the latest reviewed)")
@@ -237,6 +238,8 @@ def _export(args: argparse.Namespace) -> int:
     from services.models import export_model, find_model
 
     version = find_model(args.project, args.model)
+    if not args.export.suffix:  # "--export improved" as the help says: improved.safetensors
+        args.export = args.export.with_name(args.export.name + ".safetensors")
     if args.export.suffix == ".safetensors":  # made as predict --out and train --out are; export_model refuses others
         args.export.parent.mkdir(parents=True, exist_ok=True)
     target = export_model(version.weights, args.export)

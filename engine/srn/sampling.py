@@ -7,6 +7,8 @@ negatives frames more than ``10 r`` away (ten seconds), or frames of another vid
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,12 +72,12 @@ class TripletSampler:
         self._negative = ~same_video | (gap > negative_gap_s)
         self.anchors = np.flatnonzero(self._positive.any(axis=1) & self._negative.any(axis=1))
         if len(self.anchors) == 0:
-            raise InputError(
-                f"cannot form SRN training triplets from {len(self.times_s)} frames: each needs "
-                f"a neighbour within {positive_window_s} s and a negative more than "
-                f"{negative_gap_s} s away; give a video longer than {2 * negative_gap_s:g} s "
-                "or a second video"
-            )
+            need = (f"cannot form SRN training triplets from {len(self.times_s)} frames: each needs a neighbour "
+                    f"within {positive_window_s:g} s and a negative more than {negative_gap_s:g} s away")
+            if not self._positive.any():  # the frames were sampled too far apart
+                raise InputError(f"{need}; no two frames of a video are that close: sample more often "
+                                 f"(--sample-fps {math.ceil(2 / positive_window_s):g} or more)")
+            raise InputError(f"{need}; give a video longer than {2 * negative_gap_s:g} s or a second video")
 
     def positives_of(self, anchor: int) -> np.ndarray:
         return np.flatnonzero(self._positive[anchor])

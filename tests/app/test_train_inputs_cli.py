@@ -61,6 +61,9 @@ def test_finetune_export_makes_a_missing_folder(tmp_path, capsys):
     assert main(["finetune", str(project), "--export", str(target)]) == 0
     assert target.is_file() and target.with_suffix(".json").is_file()
     assert f"ft-001 -> {target}" in capsys.readouterr().out
+    assert main(["finetune", str(project), "--export", str(tmp_path / "bare")]) == 0  # the extension added
+    assert (tmp_path / "bare.safetensors").is_file() and (tmp_path / "bare.json").is_file()
+    capsys.readouterr()
     wrong = tmp_path / "other" / "improved.pt"
     assert main(["finetune", str(project), "--export", str(wrong)]) == 2
     assert "must be a .safetensors file" in capsys.readouterr().err

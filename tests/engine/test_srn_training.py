@@ -32,6 +32,16 @@ def test_one_short_video_gives_no_triplets() -> None:
         TripletSampler(np.zeros(len(times), dtype=np.int64), times)
 
 
+def test_frames_sampled_too_far_apart_ask_for_more_frames_not_more_video() -> None:
+    """Two videos (negatives across them), but frames 0.6 s apart: no positive within
+    0.5 s, and a longer video or another one would not help."""
+    times = np.concatenate([np.arange(0, 4, 0.6), np.arange(0, 4, 0.6)])
+    video_ids = np.repeat([0, 1], len(times) // 2)
+    with pytest.raises(InputError, match=r"no two frames of a video are that close: sample more often "
+                                         r"\(--sample-fps 4 or more\)"):
+        TripletSampler(video_ids, times)
+
+
 @pytest.fixture(scope="module")
 def tiny_videos(tmp_path_factory) -> list:
     """Two 2-second 10 fps videos of a textured ground sliding by, 96x64."""
