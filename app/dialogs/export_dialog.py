@@ -112,7 +112,7 @@ class ExportDialog(QDialog):
         maps_layout.addWidget(self.open_html_check)
 
         self.package_box = QGroupBox(
-            "Relief package (graded buildings, coverage, print map and site atlas, README, zip)")
+            "Relief package (graded buildings, coverage, print map and site atlas, KMZ, README, zip)")
         self.package_box.setCheckable(True)
         self.package_box.setChecked(False)
         form = QFormLayout(self.package_box)
