@@ -158,7 +158,7 @@ def test_three_flights_make_one_map_as_good_as_each_flight_and_no_building_twice
     written = surveys.export_survey(built, tmp_path / "out", title="Damage survey: <town>",
                                     survey=survey)  # the close-ups come from each flight's own video
     assert {p.name for p in written} == {"survey_sites.geojson", "survey_coverage.geojson", "survey.gpkg",
-                                         "survey_sites.csv", "survey_sites.kml", "survey_map.html",
+                                         "survey_sites.csv", "survey_sites.kml", "survey_sites.kmz", "survey_map.html",
                                          "survey_map.png", "survey_map.pdf", "survey_README.txt", "survey_package.zip"}
     # the print map, then an atlas page per 12 sites, each card's close-up cut from its flight's video
     pdf = (tmp_path / "out" / "survey_map.pdf").read_bytes()
