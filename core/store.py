@@ -59,8 +59,10 @@ import json
 import errno
 import os
 import secrets
+import shutil
 import socket
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -211,8 +213,9 @@ _CHECKPOINT_WAIT_MS = 2_000
 #: A process that stored a frame of a run this recently (seconds) is taken to be
 #: analysing it still (see :meth:`ProjectStore.active_writer`).
 WRITER_ACTIVE_S = 120.0
-#: SQLite opens paths of at most 512 bytes, its ``-wal`` file's name included.
-_SQLITE_MAX_PATH_BYTES = 512
+#: SQLite opens paths of at most 512 bytes, the name of its longest companion file
+#: (``-journal``) included: a project's path may be 504 bytes long.
+_SQLITE_MAX_PATH_BYTES = 512 - len("-journal")
 
 _DETECTION_COLUMNS = (
     "id, run_id, frame_index, level, score, refined_score, x1, y1, x2, y2, "
@@ -533,10 +536,26 @@ def _remove_quietly(path: Path) -> None:
         pass
 
 
+def _private_copy(path: Path, wal: Path) -> Path:
+    """A private folder holding a copy of the project ``path`` and its write-ahead log
+    ``wal``, for SQLite to read both where it may write the log's index."""
+    folder = Path(tempfile.mkdtemp(prefix="damagemap-read-only-"))
+    try:
+        shutil.copyfile(path, folder / path.name)
+        shutil.copyfile(wal, folder / f"{path.name}-wal")
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise StoreError(f"cannot read project {str(path)!r}: its folder is read-only and a copy to read its "
+                         f"write-ahead log ({wal.name}) from could not be made in {folder.parent} "
+                         f"({exc.strerror or exc}); copy the project and {wal.name} to a folder you can "
+                         "write to") from None
+    return folder
+
+
 def _long_path_hint(path: Path, exc: BaseException) -> str:
-    if "unable to open" in str(exc) and len(os.fsencode(str(path))) + 4 > _SQLITE_MAX_PATH_BYTES:
+    if "unable to open" in str(exc) and len(os.fsencode(str(path))) > _SQLITE_MAX_PATH_BYTES:
         return (f"; the path is {len(os.fsencode(str(path)))} bytes long and SQLite opens at most "
-                f"{_SQLITE_MAX_PATH_BYTES - 4}: use a shorter folder or file name")
+                f"{_SQLITE_MAX_PATH_BYTES}: use a shorter folder or file name")
     return ""
 
 
@@ -578,6 +597,8 @@ class ProjectStore:
         self._frame_quality_stored = True
         self._site_numbers_stored = True
         self._writer_runs: dict[int, dict[str, Any]] = {}  # run -> this process, as recorded with its frames
+        #: the private folder holding the copy read instead of the file (see :meth:`open`), removed on close
+        self._private_copy: Path | None = None
 
     # ---------------------------------------------------------------- life cycle
 
@@ -670,12 +691,19 @@ class ProjectStore:
         writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
         read_only = read_only or not writable
         uri = path.as_uri()
+        private_copy = None
+        wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
         if not read_only:
             uri += "?mode=rw"
-        elif os.access(path.parent, os.W_OK | os.X_OK) or (
-            Path(f"{path}-wal").exists() and Path(f"{path}-shm").exists()
-        ):
+        elif os.access(path.parent, os.W_OK | os.X_OK) or (wal.exists() and shm.exists()):
             uri += "?mode=ro"
+        elif wal.is_file() and wal.stat().st_size > 0:
+            # A folder nobody may write to, with the project's write-ahead log copied beside
+            # it but not its index: SQLite reads the log only through an index it cannot
+            # create there, and immutable mode would leave the log's frames out, silently
+            # showing the project as it was some frames ago. Read a private copy of both.
+            private_copy = _private_copy(path, wal)
+            uri = (private_copy / path.name).as_uri() + "?mode=ro"
         else:
             # A folder nobody may write to (a locked SD card, a read-only share): SQLite
             # cannot create the WAL index beside the file, and nobody can change it.
@@ -683,8 +711,11 @@ class ProjectStore:
         try:
             conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
+            if private_copy is not None:
+                shutil.rmtree(private_copy, ignore_errors=True)
             raise StoreError(f"cannot open project {str(path)!r}: {exc}{_long_path_hint(path, exc)}") from None
         store = cls(path, conn, _token=_CONSTRUCT, read_only=read_only)
+        store._private_copy = private_copy
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             if app_id != APPLICATION_ID:
@@ -787,6 +818,8 @@ class ProjectStore:
                 self._closed = True
                 self._conn.close()
                 _remember_sound(self._path, only_if_known=True)
+                if self._private_copy is not None:
+                    shutil.rmtree(self._private_copy, ignore_errors=True)
 
     @property
     def closed(self) -> bool:

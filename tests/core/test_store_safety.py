@@ -290,6 +290,36 @@ def test_a_read_only_project_can_be_viewed_but_not_changed(tmp_path, video, monk
     assert path.read_bytes() == before
 
 
+def test_a_read_only_copy_with_its_write_ahead_log_shows_what_the_log_holds(tmp_path, video, monkeypatch):
+    """A project copied with its ``-wal`` (as the docs say to) onto a write-protected stick:
+    SQLite cannot make the log's index there, and reading the file alone showed the project
+    as it was some frames ago, silently. It is read through a private copy, removed on close."""
+    import shutil
+    import tempfile
+
+    live = tmp_path / "live" / "site.dmproj"
+    live.parent.mkdir()
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    with ProjectStore.create(live, video_path=video) as store:
+        checkpointed = _fill(store, 3)
+        store.checkpoint()
+        for i in range(3, 7):  # in the log only: fewer than a checkpoint's worth of frames
+            store.write_frame(checkpointed, _frame(i), _detections(i))
+        shutil.copyfile(live, stick / "site.dmproj")
+        shutil.copyfile(f"{live}-wal", stick / "site.dmproj-wal")
+    assert (stick / "site.dmproj-wal").stat().st_size > 0
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "private"))
+    (tmp_path / "private").mkdir()
+    _unwritable(monkeypatch, folder_too=True)
+    with ProjectStore.open(stick / "site.dmproj") as store:
+        assert store.read_only and store.run(checkpointed).frames_done == 7
+        assert len(store.detections(checkpointed)) == 7 * len(_detections(0))
+        assert [p.name for p in (tmp_path / "private").iterdir()] != []
+    assert list((tmp_path / "private").iterdir()) == []  # the private copy is gone
+    assert sorted(p.name for p in stick.iterdir()) == ["site.dmproj", "site.dmproj-wal"]
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
                     reason="needs POSIX permissions, which root ignores (the tests above fake them)")
 def test_a_project_on_a_write_protected_folder_opens_read_only(tmp_path, video):
@@ -391,3 +421,19 @@ def test_the_process_analysing_a_run_is_known_while_it_runs(tmp_path, video, mon
         monkeypatch.undo()
         monkeypatch.setattr(store_module, "WRITER_ACTIVE_S", -1.0)  # its last frame is long ago
         assert store.active_writer(run) is None
+
+
+def test_a_path_too_long_for_sqlite_is_refused_saying_how_long_it_may_be(tmp_path, video):
+    """SQLite opens a project whose path, with ``-journal`` after it, fits in 512 bytes:
+    504 bytes works, and 505 is refused naming the limit."""
+
+    def path_of(length: int) -> Path:
+        folder = tmp_path / ("d" * 200) / ("e" * 200)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = "f" * (length - len(os.fsencode(str(folder))) - 1 - len(".dmproj")) + ".dmproj"
+        return folder / name
+
+    ProjectStore.create(path_of(504), video_path=video).close()
+    with pytest.raises(StoreError, match="the path is 505 bytes long and SQLite opens at most 504: use a shorter"):
+        ProjectStore.create(path_of(505), video_path=video)
+    assert not path_of(505).exists()
