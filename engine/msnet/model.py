@@ -449,6 +449,32 @@ def set_training_matches(model: MaskRCNN, *, damage_positive_iou: float = 0.7,
     model.roi_heads.proposal_matcher = Matcher(box_positive_iou, box_positive_iou, allow_low_quality_matches=False)
 
 
+#: The smallest short side the model resizes frames to (its FPN's coarsest level is 1/64).
+MIN_RESIZE_PX = 64
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_settings(*, num_classes: object, min_size: object, max_size: object, gate_threshold: object,
+                    building_top_n: object) -> None:
+    """Refuse settings no model can run with (a hand-edited config, say), each with one
+    :class:`ValueError` naming it, before anything is built."""
+    sizes = list(min_size) if isinstance(min_size, (tuple, list)) else [min_size]
+    if not sizes or not all(_whole(size) and size >= MIN_RESIZE_PX for size in sizes):  # type: ignore[operator]
+        raise ValueError(f"min_size must be a whole number >= {MIN_RESIZE_PX} (or a list of them); got {min_size!r}")
+    if not _whole(max_size) or max_size < max(sizes):  # type: ignore[operator]
+        raise ValueError(f"max_size must be a whole number >= min_size ({max(sizes)}); got {max_size!r}")
+    if not _whole(num_classes) or num_classes < 1:  # type: ignore[operator]
+        raise ValueError(f"num_classes must be a whole number >= 1; got {num_classes!r}")
+    if isinstance(gate_threshold, bool) or not isinstance(gate_threshold, (int, float)) or not (
+            0.0 <= gate_threshold <= 1.0):
+        raise ValueError(f"gate_threshold must be a number from 0 to 1; got {gate_threshold!r}")
+    if not _whole(building_top_n) or building_top_n < 1:  # type: ignore[operator]
+        raise ValueError(f"building_top_n must be a whole number >= 1; got {building_top_n!r}")
+
+
 def build_msnet(
     *,
     arch: Arch | str = "msnet",
@@ -504,6 +530,8 @@ def build_msnet(
         With ``build_config``: the arguments that rebuild it (for the weights JSON).
     """
     arch = Arch.parse(arch)
+    _check_settings(num_classes=num_classes, min_size=min_size, max_size=max_size, gate_threshold=gate_threshold,
+                    building_top_n=building_top_n)
     total_classes = num_classes + (arch is Arch.MASKRCNN_COTRAIN)
     body = build_fpn_backbone(backbone, norm=norm, trainable_layers=trainable_backbone_layers)
     if heads not in _HEADS:

@@ -150,12 +150,24 @@ def test_weights_holding_nan_or_infinity_are_refused_naming_the_file(tmp_path, s
         load_model(one)
 
 
-def test_a_config_with_an_impossible_size_is_a_model_error(tmp_path, saved):
+@pytest.mark.parametrize(("key", "value", "said"), [
+    ("num_classes", -5, "num_classes must be a whole number >= 1; got -5"),
+    ("min_size", 0, "min_size must be a whole number >= 64 (or a list of them); got 0"),
+    ("min_size", "abc", "min_size must be a whole number >= 64 (or a list of them); got 'abc'"),
+    ("max_size", -1, "max_size must be a whole number >= min_size"),
+    ("gate_threshold", float("nan"), "gate_threshold must be a number from 0 to 1; got nan"),
+])
+def test_a_hand_edited_config_no_model_can_run_with_is_one_model_error_naming_it(tmp_path, saved, key, value, said):
+    """Each refused when the weights load, in one line naming the config and the setting,
+    before a project or a run is made of it (a zero size was a traceback mid-analysis)."""
     _, good = saved
-    path = tmp_path / "negative.safetensors"
+    path = tmp_path / "edited.safetensors"
     path.write_bytes(good.read_bytes())
     config = json.loads(config_path_for(good).read_text())
-    config["model"]["num_classes"] = -5
+    config["model"][key] = value
     config_path_for(path).write_text(json.dumps(config))
-    with pytest.raises(ModelError, match="negative.json.*cannot build"):
+    with pytest.raises(ModelError) as refused:
         load_model(path)
+    message = str(refused.value)
+    assert message.startswith(f"{config_path_for(path)}: cannot build the model it describes (") and said in message
+    assert "\n" not in message and len(message) < 400
