@@ -101,7 +101,7 @@ def _export_map(store: ProjectStore, built: DamageMap, out_dir: Path, formats: S
     """``geo.export.export_map``; when the project has building footprints or a basemap
     (:mod:`services.package`), the HTML map shows the graded buildings, the coverage
     and the basemap too."""
-    from geo.export import FILES, export_map, resolve_formats
+    from geo.export import FILES, export_map, partly_written, resolve_formats
     from services.package import has_product_sources, product_layers
 
     chosen = resolve_formats(formats)
@@ -112,7 +112,11 @@ def _export_map(store: ProjectStore, built: DamageMap, out_dir: Path, formats: S
     layers = product_layers(store, built).html_layers()
     others = [f for f in chosen if f != "html"]
     written = [Path(p) for p in export_map(built, out_dir, formats=others, thumbnail=thumbnail)]
-    html = write_html(Path(out_dir) / FILES["html"], built, thumbnail=thumbnail, extra_layers=layers, closeup=closeup)
+    try:
+        html = write_html(Path(out_dir) / FILES["html"], built, thumbnail=thumbnail, extra_layers=layers,
+                          closeup=closeup)
+    except ExportError as exc:
+        raise ExportError(f"{exc}{partly_written(Path(out_dir), written)}") from None
     written.insert(chosen.index("html"), Path(html))
     return written
 

@@ -83,28 +83,54 @@ def export_map(
     # What an earlier export that was killed part-way left behind.
     remove_abandoned_temp_files(out, [out / name for name in FILES.values()])
     written: list[Path] = []
-    for fmt in chosen:
-        target = out / FILES[fmt]
-        if fmt == "sites":
-            write_geojson(target, site_records(damage_map), name="damage_sites")
-        elif fmt == "observations":
-            write_geojson(target, observation_records(damage_map), name="observations")
-        elif fmt == "track":
-            write_geojson(target, track_records(damage_map), name="track")
-        elif fmt == "heatmap":
-            write_geojson(target, heat_records(damage_map), name="heatmap")
-        elif fmt == "gpkg":
-            write_geopackage(target, damage_map)
-        elif fmt == "kml":
-            write_kml(target, damage_map)
-        elif fmt == "kmz":
-            write_kmz(target, damage_map)
-        elif fmt == "csv":
-            write_sites_csv(target, damage_map)
-        elif fmt == "html":
-            write_html(target, damage_map, thumbnail=thumbnail, closeup=closeup)
-        written.append(target)
+    try:
+        for fmt in chosen:
+            _write_format(fmt, out / FILES[fmt], damage_map, thumbnail=thumbnail, closeup=closeup)
+            written.append(out / FILES[fmt])
+    except ExportError as exc:
+        raise ExportError(f"{exc}{partly_written(out, written)}") from None
     return written
 
 
-__all__ = ["FILES", "export_map", "resolve_formats"]
+def partly_written(out: Path, written: list[Path]) -> str:
+    """What an export that stopped part-way leaves in ``out``: the files it wrote, and
+    those there from an earlier export (each file is whole, but the set is mixed)."""
+    earlier = sorted(name for name in FILES.values() if (out / name).is_file() and out / name not in written)
+    if not written:
+        return "; nothing was written" + (f" (the {_files(earlier)} in {out} are from an earlier export)"
+                                          if earlier else "")
+    note = f"; this export wrote {_files([path.name for path in written])} before it stopped"
+    if earlier:
+        note += f", and the {_files(earlier)} beside {'it' if len(written) == 1 else 'them'} are from an earlier export"
+    return note
+
+
+def _files(names: list[str]) -> str:
+    return ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:2])} and {len(names) - 2} other files"
+
+
+def _write_format(fmt: str, target: Path, damage_map: DamageMap, *,
+                  thumbnail: Callable[[int], bytes | None] | None,
+                  closeup: Callable[[int], bytes | None] | None) -> None:
+    """Write one format's file (see :data:`FILES`)."""
+    if fmt == "sites":
+        write_geojson(target, site_records(damage_map), name="damage_sites")
+    elif fmt == "observations":
+        write_geojson(target, observation_records(damage_map), name="observations")
+    elif fmt == "track":
+        write_geojson(target, track_records(damage_map), name="track")
+    elif fmt == "heatmap":
+        write_geojson(target, heat_records(damage_map), name="heatmap")
+    elif fmt == "gpkg":
+        write_geopackage(target, damage_map)
+    elif fmt == "kml":
+        write_kml(target, damage_map)
+    elif fmt == "kmz":
+        write_kmz(target, damage_map)
+    elif fmt == "csv":
+        write_sites_csv(target, damage_map)
+    elif fmt == "html":
+        write_html(target, damage_map, thumbnail=thumbnail, closeup=closeup)
+
+
+__all__ = ["FILES", "export_map", "partly_written", "resolve_formats"]

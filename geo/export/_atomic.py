@@ -120,6 +120,8 @@ def remove_abandoned_temp_files(out_dir: Path, targets: Iterable[Path]) -> list[
 
 def ensure_dir(out_dir: Path) -> Path:
     """Create ``out_dir`` (and parents); ExportError naming it when that fails."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExportError(f"{out_dir}: is a file, not a folder; give a folder to export into")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -140,6 +140,41 @@ def test_full_disk_leaves_no_half_written_file(flyover_map, tmp_path, monkeypatc
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_disk_that_fills_part_way_says_which_files_are_new_and_which_are_old(flyover_map, tmp_path, monkeypatch):
+    """An export over an earlier one stops at its second file: each file is whole, but
+    the folder holds a mixed set, and the message says which is which."""
+    import geo.export._atomic as atomic
+
+    damage_map, _ = flyover_map
+    export_map(damage_map, tmp_path, formats=["sites", "observations", "csv"])
+    fsync = atomic.os.fsync
+    calls = []
+
+    def full_on_the_second_file(fd):
+        calls.append(fd)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", full_on_the_second_file)
+    with pytest.raises(ExportError) as info:
+        export_map(damage_map, tmp_path, formats=["sites", "observations", "csv"])
+    assert str(info.value).startswith(f"{tmp_path / 'observations.geojson'}: cannot write")
+    assert str(info.value).endswith("; this export wrote damage_sites.geojson before it stopped, and the "
+                                    "damage_sites.csv, observations.geojson beside it are from an earlier export")
+    calls.clear()
+    calls.append("the first file fails too")
+    with pytest.raises(ExportError, match=r"damage_sites.geojson: cannot write.*; nothing was written$"):
+        export_map(damage_map, tmp_path / "empty", formats=["sites"])
+
+
+def test_export_into_a_file_says_it_is_a_file(flyover_map, tmp_path):
+    damage_map, _ = flyover_map
+    (tmp_path / "maps").write_text("not a folder")
+    with pytest.raises(ExportError, match=r"maps: is a file, not a folder; give a folder to export into"):
+        export_map(damage_map, tmp_path / "maps", formats=["sites"])
+
+
 def test_failing_geopackage_writer_leaves_nothing(flyover_map, tmp_path, monkeypatch):
     import geopandas as gpd
 
