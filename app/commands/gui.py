@@ -63,12 +63,19 @@ def run(args: argparse.Namespace) -> int:
 def check_display() -> None:
     """Raise :class:`DisplayError` when Qt's X11 platform would abort here.
 
-    Only Linux with the xcb platform (Qt's default there) is checked; a platform chosen
-    with ``QT_QPA_PLATFORM`` (offscreen, wayland, vnc) or a Wayland session is left to Qt.
+    Only Linux with the xcb platform (Qt's default there), or Wayland asked for with no
+    Wayland session, is checked; another platform chosen with ``QT_QPA_PLATFORM``
+    (offscreen, vnc) or a Wayland session is left to Qt.
     """
     if not sys.platform.startswith("linux"):
         return
-    platform = os.environ.get("QT_QPA_PLATFORM", "").split(";")[0].split(":")[0].strip()
+    choices = os.environ.get("QT_QPA_PLATFORM", "")
+    platform = choices.split(";")[0].split(":")[0].strip()
+    if platform.startswith("wayland") and not os.environ.get("WAYLAND_DISPLAY") and ";" not in choices:
+        raise DisplayError(
+            f"QT_QPA_PLATFORM={choices} asks for Wayland, but there is no Wayland session (WAYLAND_DISPLAY is "
+            "not set); unset QT_QPA_PLATFORM to use X11, or run it in a Wayland desktop"
+        )
     if platform and platform != "xcb":
         return
     display = os.environ.get("DISPLAY", "")

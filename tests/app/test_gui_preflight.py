@@ -67,6 +67,18 @@ def test_another_platform_or_wayland_is_left_to_qt(x11):
     x11.delenv("QT_QPA_PLATFORM")
     x11.setenv("WAYLAND_DISPLAY", "wayland-0")
     gui.check_display()
+    x11.setenv("QT_QPA_PLATFORM", "wayland")  # asked for, in a Wayland session
+    gui.check_display()
+    x11.setenv("QT_QPA_PLATFORM", "wayland;xcb")  # with X11 to fall back on
+
+
+def test_wayland_asked_for_with_no_wayland_session_is_one_line(x11, capsys):
+    """Qt aborted the process (SIGABRT) for want of its platform plugin's display."""
+    x11.setenv("QT_QPA_PLATFORM", "wayland")
+    assert main(["gui"]) == 2
+    message = _one_line_error(capsys)
+    assert "QT_QPA_PLATFORM=wayland asks for Wayland, but there is no Wayland session" in message
+    assert "unset QT_QPA_PLATFORM" in message
 
 
 def test_the_plugin_qt_would_load_is_found():
