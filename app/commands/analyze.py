@@ -235,9 +235,7 @@ def _check_paths(args: argparse.Namespace, *, beside_video: bool = False) -> Non
         if args.track.is_dir():
             raise TelemetryError(f"--track {str(args.track)!r} is a folder; give the telemetry file (GPX, DJI SRT, "
                                  "CSV flight log) inside it")
-        if not args.track.is_file():
-            raise TelemetryError(f"{str(args.track)!r}: telemetry file not found")
-        try:
+        try:  # a missing file, or a named pipe that would block the read, is named as such
             read_telemetry(args.track)
         except TelemetryError:
             raise

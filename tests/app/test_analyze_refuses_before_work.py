@@ -179,3 +179,14 @@ def test_a_folder_given_as_track_is_named_a_folder(assets, tmp_path, capsys, no_
     assert main(_analyze(assets, tmp_path / "p.dmproj", "--no-srn", "--track", str(tmp_path))) == 2
     line = _error(capsys)
     assert f"--track {str(tmp_path)!r} is a folder" in line and "not found" not in line
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_given_as_track_is_named_a_named_pipe(assets, tmp_path, capsys, no_model):
+    """It said "telemetry file not found" of a file that is there; reading it would block."""
+    pipe = tmp_path / "flight.gpx"
+    os.mkfifo(pipe)
+    assert main(_analyze(assets, tmp_path / "p.dmproj", "--no-srn", "--track", str(pipe))) == 2
+    line = _error(capsys)
+    assert f"{pipe}: a named pipe, not a regular file" in line and "not found" not in line
+    assert not (tmp_path / "p.dmproj").exists()
