@@ -316,6 +316,26 @@ def describe_writer(writer: Mapping[str, Any]) -> str:
             f"since {writer.get('since_utc')})")
 
 
+#: A project's temporary file older than this whose process is gone was left by a
+#: creation that was killed: creating one takes well under a second. (The age guards a
+#: folder shared with other machines, whose process ids mean nothing here.)
+_ABANDONED_CREATION_S = 3600.0
+
+
+def _remove_abandoned_creations(folder: Path) -> None:
+    """Remove the temporary files (``.dm-PID-XXXX.creating``) that project creations
+    killed part-way left in ``folder``."""
+    now = _dt.datetime.now().timestamp()
+    for candidate in folder.glob(".dm-*-*.creating"):
+        try:
+            pid = int(candidate.name.split("-")[1])
+            old = now - candidate.stat().st_mtime > _ABANDONED_CREATION_S
+        except (ValueError, IndexError, OSError):
+            continue
+        if old and not _process_alive(pid):
+            _remove_quietly(candidate)
+
+
 def _process_alive(pid: object) -> bool:
     """Whether process ``pid`` of this machine runs (POSIX; elsewhere assumed so)."""
     if os.name != "posix" or not isinstance(pid, int) or pid <= 0:
@@ -628,6 +648,7 @@ class ProjectStore:
         if not os.access(path.parent, os.W_OK):  # SQLite would only say "unable to open database file"
             raise StoreError(f"cannot create project {str(path)!r}: the folder {str(path.parent)!r} is read-only "
                              "(cannot be written to); choose a folder you can write to")
+        _remove_abandoned_creations(path.parent)
         temporary = path.parent / f".dm-{os.getpid()}-{secrets.token_hex(4)}.creating"
         try:
             try:

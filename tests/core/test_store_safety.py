@@ -437,3 +437,21 @@ def test_a_path_too_long_for_sqlite_is_refused_saying_how_long_it_may_be(tmp_pat
     with pytest.raises(StoreError, match="the path is 505 bytes long and SQLite opens at most 504: use a shorter"):
         ProjectStore.create(path_of(505), video_path=video)
     assert not path_of(505).exists()
+
+
+def test_a_creation_killed_part_way_leaves_no_file_for_good(tmp_path, video):
+    """Its temporary file is removed by the next creation in the folder, once it is old
+    and its process gone; a recent one, or one of a live process, is left alone."""
+    import time
+
+    dead = 2**22 + 12345  # above Linux's largest process id: no such process
+    abandoned = tmp_path / f".dm-{dead}-00ff00ff.creating"
+    recent = tmp_path / f".dm-{dead}-11ff11ff.creating"
+    alive = tmp_path / f".dm-{os.getpid()}-22ff22ff.creating"
+    for leftover in (abandoned, recent, alive):
+        leftover.write_bytes(b"half a project")
+    hours_ago = time.time() - 2 * 3600
+    for leftover in (abandoned, alive):
+        os.utime(leftover, (hours_ago, hours_ago))
+    ProjectStore.create(tmp_path / "site.dmproj", video_path=video).close()
+    assert not abandoned.exists() and recent.exists() and alive.exists()
