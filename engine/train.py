@@ -421,7 +421,6 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     torch.manual_seed(config.seed + rank)
     random.seed(config.seed + rank)
 
-    out.mkdir(parents=True, exist_ok=True)
     log_path = out / LOG_NAME
     is_main = rank == 0
 
@@ -461,6 +460,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         with warnings.catch_warnings():  # torch's note on a pickle's protocol, before a one-line refusal
             warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             init_report = load_init_weights(model, config.init)
+    out.mkdir(parents=True, exist_ok=True)  # once the data, the model and its --init are sound: none is left empty
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     use_amp = config.amp and device.type == "cuda"

@@ -449,8 +449,9 @@ def set_training_matches(model: MaskRCNN, *, damage_positive_iou: float = 0.7,
     model.roi_heads.proposal_matcher = Matcher(box_positive_iou, box_positive_iou, allow_low_quality_matches=False)
 
 
-#: The smallest short side the model resizes frames to (its FPN's coarsest level is 1/64).
-MIN_RESIZE_PX = 64
+#: The smallest short side the model may resize frames to (multi-scale training of a
+#: tiny model draws sizes as small as 32; 0 or a negative size cannot be run at all).
+MIN_RESIZE_PX = 16
 
 
 def _whole(value: object) -> bool:

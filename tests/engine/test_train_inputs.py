@@ -130,6 +130,7 @@ def test_a_plain_pickle_to_init_from_is_refused_without_torch_warnings(damage_da
     assert [str(w.message) for w in caught if "pickle" in str(w.message)] == []
     assert "evil.pt: holds Python objects" in str(raised.value) and "refused" in str(raised.value)
     assert not (tmp_path / "PWNED").exists()
+    assert not (tmp_path / "run").exists()  # refused before the run folder is made: none left empty
 
 
 def test_checkpoint_step_reads_the_step_of_a_checkpoint_or_none(tmp_path):

@@ -152,8 +152,8 @@ def test_weights_holding_nan_or_infinity_are_refused_naming_the_file(tmp_path, s
 
 @pytest.mark.parametrize(("key", "value", "said"), [
     ("num_classes", -5, "num_classes must be a whole number >= 1; got -5"),
-    ("min_size", 0, "min_size must be a whole number >= 64 (or a list of them); got 0"),
-    ("min_size", "abc", "min_size must be a whole number >= 64 (or a list of them); got 'abc'"),
+    ("min_size", 0, "min_size must be a whole number >= 16 (or a list of them); got 0"),
+    ("min_size", "abc", "min_size must be a whole number >= 16 (or a list of them); got 'abc'"),
     ("max_size", -1, "max_size must be a whole number >= min_size"),
     ("gate_threshold", float("nan"), "gate_threshold must be a number from 0 to 1; got nan"),
 ])
