@@ -64,7 +64,7 @@ import socket
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +216,9 @@ WRITER_ACTIVE_S = 120.0
 #: SQLite opens paths of at most 512 bytes, the name of its longest companion file
 #: (``-journal``) included: a project's path may be 504 bytes long.
 _SQLITE_MAX_PATH_BYTES = 512 - len("-journal")
+
+_RUNS_QUERY = ("SELECT r.id, r.created_utc, r.model_json, r.settings_json, r.finished_utc, "
+               "(SELECT COUNT(*) FROM frames f WHERE f.run_id = r.id) AS frames_done FROM runs r")
 
 _DETECTION_COLUMNS = (
     "id, run_id, frame_index, level, score, refined_score, x1, y1, x2, y2, "
@@ -1004,6 +1007,22 @@ class ProjectStore:
 
     # ----------------------------------------------------------------------- runs
 
+    def start_or_join_run(self, *, model: dict[str, Any], settings: dict[str, Any],
+                          same: Callable[[RunInfo], bool]) -> tuple[int, bool]:
+        """The latest run ``same`` accepts, or a new run recorded with ``model`` and
+        ``settings``; ``(run id, whether it was there already)``. Looked for and made in
+        one write transaction: two processes starting the same analysis at once share one
+        run (the second is then told another is analysing it) instead of each making its own."""
+        with self._transaction() as cur:
+            for row in cur.execute(_RUNS_QUERY + " ORDER BY r.id DESC").fetchall():
+                if same(run := self._run_info(row)):
+                    return run.id, True
+            cur.execute(
+                "INSERT INTO runs (created_utc, model_json, settings_json) VALUES (?, ?, ?)",
+                (_utc_now(), _json(model, "run model"), _json(settings, "run settings")),
+            )
+            return _row_id(cur), False
+
     def start_run(self, *, model: dict[str, Any], settings: dict[str, Any]) -> int:
         """Record a new analysis run and return its id."""
         with self._transaction() as cur:
@@ -1014,11 +1033,7 @@ class ProjectStore:
             return _row_id(cur)
 
     def runs(self) -> list[RunInfo]:
-        rows = self._query(
-            "SELECT r.id, r.created_utc, r.model_json, r.settings_json, r.finished_utc, "
-            "(SELECT COUNT(*) FROM frames f WHERE f.run_id = r.id) AS frames_done FROM runs r ORDER BY r.id"
-        )
-        return [self._run_info(r) for r in rows]
+        return [self._run_info(r) for r in self._query(_RUNS_QUERY + " ORDER BY r.id")]
 
     def _loads(self, text: Any, what: str) -> Any:
         """A JSON column's value; :class:`StoreError` saying the file is damaged when it

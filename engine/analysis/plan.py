@@ -281,16 +281,22 @@ def plan_analysis(
         "device": str(target),
     }
 
-    resumes = None if new_run else next(
-        (run for run in reversed(store.runs())
-         if run.model == info and all(run.settings.get(k) == settings[k] for k in RUN_IDENTITY_KEYS)), None)
+    def same_run(run: RunInfo) -> bool:
+        return run.model == info and all(run.settings.get(k) == settings[k] for k in RUN_IDENTITY_KEYS)
+
+    resumes = None if new_run else next((run for run in reversed(store.runs()) if same_run(run)), None)
     skipped: list[int] = []
     if skip is not None:
         left_out = set(skip(selected, video, resumes))
         skipped = [i for i in selected if i in left_out]
         selected = [i for i in selected if i not in left_out]
     resumed = resumes is not None
-    run_id = resumes.id if resumes is not None else store.start_run(model=info, settings=settings)
+    if resumes is not None:
+        run_id = resumes.id
+    elif new_run:
+        run_id = store.start_run(model=info, settings=settings)
+    else:  # looked for again as it is made: another process may have started it meanwhile
+        run_id, resumed = store.start_or_join_run(model=info, settings=settings, same=same_run)
     done = store.analysed_frames(run_id)
     todo = [i for i in selected if i not in done]
     finished_before = [i for i in selected if i in done]

@@ -232,6 +232,29 @@ def test_other_settings_start_a_separate_run(assets, detector, tmp_path):
         assert third[0].run_id not in (runs[0].id, runs[1].id)
 
 
+def test_two_analyses_started_at_once_share_one_run(assets, detector, tmp_path, monkeypatch):
+    """The second looked for its run before the first had made it, then made its own:
+    the same frames analysed twice into two identical runs. Looked for again as it is
+    made, it joins the first's run (and is then told another process analyses it)."""
+    with _project(assets, tmp_path) as store:
+        first = _plan(store, assets, detector, srn=False, stride=4)
+        assert not first.resumed
+        looks = []
+        runs = store.runs
+
+        def first_look_from_before(*args):  # the second's look for its run: before the first made it
+            looks.append(1)
+            return [] if len(looks) == 1 else runs(*args)
+
+        monkeypatch.setattr(store, "runs", first_look_from_before)
+        second = _plan(store, assets, detector, srn=False, stride=4)
+        monkeypatch.undo()
+        assert second.run_id == first.run_id and second.resumed
+        assert [run.id for run in store.runs()] == [first.run_id]
+        third = _plan(store, assets, detector, srn=False, stride=4, new_run=True)  # asked for: a run of its own
+        assert third.run_id != first.run_id and not third.resumed
+
+
 def test_other_test_time_settings_in_the_weights_config_start_a_separate_run(assets, tmp_path):
     """Same weights file, another ``"inference"`` object beside it: not the same run."""
     weights = tmp_path / "msnet.safetensors"
