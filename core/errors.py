@@ -139,4 +139,12 @@ def storage_failure_message(
     """One line for ``exc`` met while doing ``context`` to the project ``where``: what it
     means for the user, and what to do (see :data:`_STORAGE_MESSAGES`)."""
     template = _STORAGE_MESSAGES[context][classify_storage_failure(exc)]
-    return template.format(where=where, text=str(exc) or type(exc).__name__, verb=verb, mode=mode, hint=hint)
+    return template.format(where=where, text=_sqlite_words(exc), verb=verb, mode=mode, hint=hint)
+
+
+def _sqlite_words(exc: BaseException) -> str:
+    """SQLite's words, without the damaged text it may quote: a column that is not UTF-8
+    is quoted whole ("... with text '...'"), which fills a line with U+FFFD."""
+    text = str(exc) or type(exc).__name__
+    quoted = text.find(" with text '")
+    return text[:quoted] if text.startswith("Could not decode to UTF-8") and quoted > 0 else text

@@ -48,6 +48,14 @@ def test_every_message_is_one_line_naming_the_project(context, exc):
     assert (str(exc) or type(exc).__name__) in message or classify_storage_failure(exc) == "not-a-database"
 
 
+def test_a_column_that_is_not_utf8_is_named_without_its_damaged_text():
+    damaged = sqlite3.OperationalError("Could not decode to UTF-8 column 'model_json' with text '{\"w\": \"" +
+                                       "\ufffd" * 140 + "\"}'")
+    message = storage_failure_message("use", damaged, where="'p.dmproj'")
+    assert message == ("'p.dmproj' is damaged (Could not decode to UTF-8 column 'model_json'); restore a copy of it "
+                       "(nothing more is written into it)")
+
+
 def test_the_wording_says_what_to_do_in_each_context():
     full = sqlite3.OperationalError("database or disk is full")
     assert "run the same command again" in storage_failure_message("use", full, where="'p'")
