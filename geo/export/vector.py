@@ -241,11 +241,13 @@ def site_icon_png(size: int = 48) -> bytes:
 
 def kmz_bytes(document: str) -> bytes:
     """A KMZ: ``document`` (written with ``icon=KMZ_ICON``) as ``doc.kml``, the first entry,
-    as readers take the first KML in the archive for the document, and its icon beside it."""
+    as readers take the first KML in the archive for the document, and its icon beside it.
+    The entries carry no time of writing: the same map gives the same file."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("doc.kml", document)
-        archive.writestr(KMZ_ICON, site_icon_png())
+        for name, data in (("doc.kml", document.encode("utf-8")), (KMZ_ICON, site_icon_png())):
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data,
+                             compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 

@@ -86,6 +86,7 @@ def test_the_kmz_holds_the_kml_with_its_icon_so_nothing_is_fetched(exported):
     _, out, _ = exported
     with zipfile.ZipFile(out / "damage_sites.kmz") as archive:
         names = archive.namelist()
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}  # the same map, the same file
         document = ET.fromstring(archive.read(names[0]))
         icon = np.asarray(Image.open(io.BytesIO(archive.read("files/site.png"))))
     assert names[0] == "doc.kml"  # readers take the first KML in the archive
