@@ -16,9 +16,9 @@
    ``same_frame_overlap`` of the smaller one and they lie within ``same_damage_m``: the
    detector often draws a box on a whole damaged roof and others on its parts, or two
    levels on one patch, and an analyst reviews that damage once.
-4. **Attributes**: level by a confidence-weighted vote (reviewed detections weigh 1 and,
-   where present, alone vote; otherwise the most severe level with a third of the votes
-   wins, see :func:`vote_level`), confidence,
+4. **Attributes**: level by a score-weighted vote (reviewed detections, where present,
+   alone vote; the most severe level with a third of the votes wins, see
+   :func:`vote_level`), confidence,
    counts, first/last frame, best frame, footprint (union of the members' footprints on
    the site's plane).
 5. **Confirmation** (:func:`count_views`): how many analysed frames showed the site's
@@ -499,24 +499,24 @@ SEVERE_VOTE_SHARE = 1.0 / 3.0
 def vote_level(members: list[Projected]) -> tuple[DamageLevel, float]:
     """A site's level and confidence from its members' votes.
 
-    Reviewed members alone vote when there are any, and the level most of their weight
-    names wins (ties go to the more severe). Otherwise each detection votes with its
-    score and the site takes the most severe level holding at least
-    :data:`SEVERE_VOTE_SHARE` of the votes: the detector often boxes a damaged roof as
-    Slight and its worst patch again as Severe, and a building graded too mild costs a
-    relief team more than one looked at for nothing. The confidence is the level's summed
-    weight over the number of voters, in [0, 1]."""
+    Reviewed members alone vote when there are any (a relabelled one votes for its new
+    level). Each votes with the model's score for it, and the site takes the most severe
+    level holding at least :data:`SEVERE_VOTE_SHARE` of the votes: the detector often
+    boxes a damaged roof as Slight and its worst patch again as Severe, and a building
+    graded too mild costs a relief team more than one looked at for nothing. Reviewed or
+    not, the votes weigh the same, so a site accepted as a whole keeps the level it was
+    accepted at. The confidence is the level's summed weight (a reviewed member's is 1)
+    over the number of voters, in [0, 1]."""
     reviewed = [m for m in members if m.reviewed]
     voters = reviewed or members
-    totals: dict[DamageLevel, float] = defaultdict(float)
+    votes: dict[DamageLevel, float] = defaultdict(float)
+    weights: dict[DamageLevel, float] = defaultdict(float)
     for m in voters:
-        totals[m.detection.level] += m.weight
-    if reviewed:
-        floor = max(totals.values())
-    else:
-        floor = SEVERE_VOTE_SHARE * sum(totals.values())
-    level = max(lv for lv, total in totals.items() if total >= floor - 1e-9)
-    return level, min(1.0, totals[level] / len(voters))
+        votes[m.detection.level] += max(float(m.detection.final_score), 1e-6)  # a level named is a vote
+        weights[m.detection.level] += m.weight
+    floor = SEVERE_VOTE_SHARE * sum(votes.values())
+    level = max(lv for lv, total in votes.items() if total >= floor - 1e-9)
+    return level, min(1.0, weights[level] / len(voters))
 
 
 def _best_member(members: list[Projected], level: DamageLevel) -> Projected:

@@ -187,9 +187,18 @@ def test_a_more_severe_level_wins_with_a_third_of_the_model_s_votes(levels, expe
     assert vote_level(_votes(levels))[0] == expected
 
 
-def test_reviewed_votes_follow_the_majority():
-    votes = _votes([DamageLevel.SLIGHT, DamageLevel.SLIGHT, DamageLevel.SEVERE], reviewed=True)
-    assert vote_level(votes) == (DamageLevel.SLIGHT, pytest.approx(2 / 3))
+def test_reviewed_votes_follow_the_same_rule_and_a_site_accepted_whole_keeps_its_level():
+    """Accepting every sighting of a site shown as Severe (4 Severe at 0.9, 10 Slight at
+    0.3: Severe holds 55% of the score) kept it Severe; by a majority of the reviewed
+    (the rule before) it turned Slight as the reviewer pressed Accept."""
+    votes = _votes([DamageLevel.SEVERE] * 4 + [DamageLevel.SLIGHT] * 10)
+    votes = [replace(m, detection=replace(m.detection, score=0.9 if m.detection.level is DamageLevel.SEVERE else 0.3))
+             for m in votes]
+    shown = vote_level(votes)[0]
+    accepted = [replace(m, detection=replace(m.detection, review=ReviewState.ACCEPTED)) for m in votes]
+    assert shown == DamageLevel.SEVERE and vote_level(accepted) == (DamageLevel.SEVERE, pytest.approx(4 / 14))
+    reviewed = _votes([DamageLevel.SLIGHT, DamageLevel.SLIGHT, DamageLevel.SEVERE], reviewed=True)
+    assert vote_level(reviewed) == (DamageLevel.SEVERE, pytest.approx(1 / 3))  # a third, as the model's votes
 
 
 def test_position_and_camera_footprint_for_the_map_view():
