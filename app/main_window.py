@@ -409,8 +409,8 @@ class MainWindow(QMainWindow):
         unless an analysis made a newer run since: that one is news."""
         doc = self.document
         chosen = self.settings.shown_run(doc.project_path)
-        if chosen is None or doc.run_id is None:
-            return False
+        if chosen is None or doc.run_id is None or self.surveys.flight_of_open_project() is not None:
+            return False  # a survey's flight opens on the run the survey maps: its latest
         run_id, latest_then = chosen
         if doc.store.latest_run_id() != latest_then or run_id == doc.run_id or run_id not in {
                 run.id for run in doc.store.runs()}:
@@ -682,7 +682,12 @@ class MainWindow(QMainWindow):
         runs = [run.id for run in doc.store.runs()]
         if len(runs) < 2:
             return ""
-        latest = " (the latest)" if doc.run_id == runs[-1] else " (Analysis > Show Run)"
+        if doc.run_id == runs[-1]:
+            latest = " (the latest)"
+        elif self.surveys.flight_of_open_project() is not None:
+            latest = f" (the survey maps run {runs[-1]}, the latest)"
+        else:
+            latest = " (Analysis > Show Run)"
         return f"   ·   run {doc.run_id} of {len(runs)}{latest}"
 
     def survey_changed(self) -> None:

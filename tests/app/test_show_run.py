@@ -20,24 +20,29 @@ from core.types import Frame, ReviewState
 def two_runs(flyover_template, flyover) -> tuple[Path, int]:
     """Run 1: the flyover's ground truth as detections, finished, one reviewed; run 2: one
     frame of it, not finished. Returns the project and run 1's detection count."""
+    path = flyover / "flight.dmproj"
+    with ProjectStore.create(path, video_path=flyover / "flight.mp4", telemetry_path=flyover / "flight.SRT") as store:
+        total = _write_two_runs(store, flyover_template)
+    return path, total
+
+
+def _write_two_runs(store: ProjectStore, flyover_template: Path) -> int:
+    """The two runs of :func:`two_runs` into ``store``; run 1's detection count."""
     from geo.evaluation import detections_from_coco
 
     detections, times = detections_from_coco(flyover_template / "annotations" / "instances_train.json", score=0.6)
     mask = next(d.mask for d in detections if d.mask is not None)
-    path = flyover / "flight.dmproj"
-    with ProjectStore.create(path, video_path=flyover / "flight.mp4", telemetry_path=flyover / "flight.SRT") as store:
-        first = store.start_run(model={"weights": "/models/first.safetensors"}, settings={})
-        for index in sorted(times):
-            store.write_frame(first, Frame(index, times[index], mask.width_px, mask.height_px),
-                              [replace(d, id=None) for d in detections if d.frame_index == index])
-        store.finish_run(first)
-        ReviewSession(store, first, author="tester").apply(
-            SetReview(store.detections(first, frame_index=0)[0].id, ReviewState.ACCEPTED))
-        second = store.start_run(model={"weights": "/models/ft-001.safetensors"}, settings={})
-        frame_0 = [replace(d, id=None) for d in detections if d.frame_index == 0][:1]
-        store.write_frame(second, Frame(0, times[0], mask.width_px, mask.height_px), frame_0)
-        total = len(store.detections(first))
-    return path, total
+    first = store.start_run(model={"weights": "/models/first.safetensors"}, settings={})
+    for index in sorted(times):
+        store.write_frame(first, Frame(index, times[index], mask.width_px, mask.height_px),
+                          [replace(d, id=None) for d in detections if d.frame_index == index])
+    store.finish_run(first)
+    ReviewSession(store, first, author="tester").apply(
+        SetReview(store.detections(first, frame_index=0)[0].id, ReviewState.ACCEPTED))
+    second = store.start_run(model={"weights": "/models/ft-001.safetensors"}, settings={})
+    frame_0 = [replace(d, id=None) for d in detections if d.frame_index == 0][:1]
+    store.write_frame(second, Frame(0, times[0], mask.width_px, mask.height_px), frame_0)
+    return len(store.detections(first))
 
 
 def test_show_run_lists_the_runs_and_brings_back_an_earlier_one_with_its_review(qtbot, window, two_runs):
@@ -89,3 +94,22 @@ def test_show_run_is_off_while_an_analysis_runs(qtbot, window, two_runs):
         window._analysis = None
         window._update_actions()
     assert window.runs_menu.menuAction().isEnabled()
+
+
+def test_a_survey_flight_opens_on_the_run_the_survey_maps_and_says_so_when_it_shows_another(
+        qtbot, window, flyover_template, flyover, app_settings):
+    """The survey's map and export take each flight's latest run: the window does not
+    bring back an earlier run chosen there, and says which run the survey maps."""
+    from services import survey as surveys
+
+    survey = surveys.create_survey(flyover.parent / "town", "town")
+    flight = surveys.add_flight(survey, flyover / "flight.mp4")
+    project = survey.project_path(flight)
+    with ProjectStore.open(project) as store:
+        _write_two_runs(store, flyover_template)
+    app_settings.set_shown_run(project, 1, 2)  # chosen there before
+    assert window.open_path(project)
+    assert window.document.run_id == 2
+    window.show_run(1)
+    assert window.document.run_id == 1
+    assert "run 1 of 2 (the survey maps run 2, the latest)" in window.project_label.toolTip()
