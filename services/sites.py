@@ -253,7 +253,11 @@ def carry_decisions(store: ProjectStore, review: SiteReview, *,
     :func:`services.survey.survey_decisions`; an earlier run's decision wins over
     theirs at one place). ``None``: nothing to carry. Apply it with the run's review
     session: each site's decision is then recorded in this run as a decision on the whole
-    site (it keeps the site whole as the threshold moves, as the one it copies did)."""
+    site (it keeps the site whole as the threshold moves, as the one it copies did).
+
+    A site with a sighting whose review was taken back in this run (an undo: the
+    reviewer undid a decision carried there, say) is left undecided: what the reviewer
+    took back is not given again the next time the run is shown."""
     earlier = [*elsewhere] + [
         SiteMark(d.lon_deg, d.lat_deg, d.review, d.level)
         for d in store.site_decisions()
@@ -261,7 +265,9 @@ def carry_decisions(store: ProjectStore, review: SiteReview, *,
     ]
     if not earlier:
         return None
-    undecided = [item.site for item in review.queue if not item.site.decided]
+    taken_back = {record.detection_id for record in store.edit_history(review.run_id) if record.action == "undo"}
+    undecided = [item.site for item in review.queue
+                 if not item.site.decided and taken_back.isdisjoint(item.site.detection_ids)]
     matches = match_decisions(earlier, undecided)
     groups = tuple(site_decision(site, decision.level or decision.review)
                    for site in undecided if (decision := matches.get(site.site_id)) is not None)

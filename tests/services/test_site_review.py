@@ -157,6 +157,22 @@ def test_the_command_line_keeps_earlier_decisions_on_a_new_run_at_once(store, fl
     assert keep_earlier_decisions(store, run2) == 0
 
 
+def test_a_carried_decision_the_reviewer_undid_is_not_carried_again(store, flyover):
+    """The window carries earlier decisions when it first shows a run; one the reviewer
+    took back came back the next time the project was opened."""
+    first = site_review(store)
+    site = max(first.sites, key=lambda s: len(s.sightings))
+    ReviewSession(store, first.run_id).apply(site_decision(site, DamageLevel.DEBRIS))
+    run2 = _write_run(store, flyover)
+    edit = carry_decisions(store, site_review(store, run2))
+    assert edit is not None
+    session = ReviewSession(store, run2)
+    session.apply(edit)
+    session.undo()  # the reviewer takes the carried decision back
+    assert not any(s.decided for s in site_review(store, run2).sites)
+    assert carry_decisions(store, site_review(store, run2)) is None  # next time: not given again
+
+
 def _sites(folder: Path) -> dict[int, dict]:
     data = json.loads((folder / "damage_sites.geojson").read_text())
     return {f["properties"]["id"]: f["properties"] for f in data["features"]}
