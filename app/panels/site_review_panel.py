@@ -377,7 +377,7 @@ class SiteReviewPanel(Panel):
         document.opened.connect(self.schedule_rebuild)
         document.closed.connect(self._on_closed)
         document.flight_in_survey_changed.connect(self._on_flight_in_survey)
-        document.run_changed.connect(self._on_data_changed)
+        document.run_changed.connect(self._on_run_changed)
         document.telemetry_changed.connect(self.schedule_rebuild)
         document.detections_changed.connect(self._on_data_changed)
         document.analysis_running_changed.connect(self._on_analysis_running_changed)
@@ -400,6 +400,12 @@ class SiteReviewPanel(Panel):
 
     def schedule_rebuild(self) -> None:
         self._timer.start()
+
+    def _on_run_changed(self, *_args: object) -> None:
+        """Another run's sites: the reviewer's place in the last run means nothing there."""
+        self._chosen = None
+        self._follow_key = None
+        self._on_data_changed()
 
     def _on_data_changed(self, *_args: object) -> None:
         if not self.document.analysis_running:
@@ -503,6 +509,12 @@ class SiteReviewPanel(Panel):
                     show_error(self, exc, title="Earlier decisions not kept")
                 where = "earlier runs or the survey's other flights" if elsewhere else "earlier runs"
                 doc.notice.emit(f"Kept the decisions made at the same places in {where}")
+                self._show(review)  # as it was: the rebuild the edit asks for shows them decided...
+                self._chosen = None  # ...and selects the first site still to decide then, not one decided now
+                self.site_list.blockSignals(True)
+                self.site_list.setCurrentRow(-1)
+                self.site_list.blockSignals(False)
+                return
         self._show(review)
 
     def _show(self, review: SiteReview) -> None:

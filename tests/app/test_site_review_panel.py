@@ -750,3 +750,32 @@ def test_the_next_sites_frames_are_decoded_ahead_and_shown_from_there(qtbot, pan
     monkeypatch.setattr(doc.reader, "frame_at", no_decoding_here)
     frame = doc.frame(following.best_frame)
     assert frame.index == following.best_frame and (frame.image == expected).all()
+
+
+def test_a_run_shown_with_decisions_carried_selects_a_site_still_to_decide(qtbot, flight, tmp_path, errors):
+    """The decisions of an earlier run are carried when a new run is first shown; the
+    selection stayed on the site first in the list before them, decided by then, so the
+    next key acted on a decided site."""
+    from core.review import ReviewSession
+    from core.sites import site_decision
+    from services.sites import site_review
+
+    path = _ground_truth_project(tmp_path / "flight.dmproj", flight)
+    with ProjectStore.open(path) as store:
+        first = site_review(store).queue[0].site  # the site the list would select first
+        ReviewSession(store, 1).apply(site_decision(first, ReviewState.ACCEPTED))
+        write_run(store, flight.detections, flight.times)  # run 2, the same sites, undecided
+    doc = ProjectDocument()
+    panel = SiteReviewPanel(doc)
+    qtbot.addWidget(panel)
+    panel.show()
+    doc.open_path(path)
+    qtbot.waitUntil(lambda: panel.review is not None and panel.review.run_id == 2 and not panel.busy
+                    and any(item.site.decided for item in panel.review.queue), timeout=30_000)
+    try:
+        shown = panel.current_site()
+        assert shown is not None and not shown.decided
+        assert panel.site_list.currentRow() == panel._first_undecided_row()
+        assert errors == []
+    finally:
+        doc.close()
