@@ -389,6 +389,7 @@ class MainWindow(QMainWindow):
         self._show_threshold(self.document.score_threshold)
         self._reload_run()
         self._update_project_label()
+        self.open_export_button.setVisible(False)  # the last export was of another run
 
     def shown_run(self) -> tuple[ProjectStore, int | None] | None:
         """The open project and the run the window shows (Analysis > Show Run)."""
@@ -1137,6 +1138,9 @@ class MainWindow(QMainWindow):
         note = f"The damage map keeps the {confirmed} site{'' if confirmed == 1 else 's'} {where}"
         if unconfirmed:
             note += f"; {unconfirmed} unconfirmed stay in the project and out of the exports"
+        runs = [run.id for run in self.document.store.runs()]
+        if len(runs) > 1:  # which of them the files will hold
+            note += f". They are run {review.run_id}'s, of the project's {len(runs)} runs (Analysis > Show Run)"
         return note + "."
 
     def start_export(self, choice: ExportChoice) -> FunctionJob | None:

@@ -63,13 +63,20 @@ def test_show_run_lists_the_runs_and_brings_back_an_earlier_one_with_its_review(
     assert f"complete · 1 of {total} detections reviewed" in labels[1]
     assert [action.isChecked() for action in actions] == [True, False]
 
+    window.open_export_button.setVisible(True)  # as after an export of run 2
     with qtbot.waitSignal(doc.run_changed, timeout=10_000):
         actions[1].trigger()
+    assert window.open_export_button.isHidden()  # it would open run 2's files
     assert doc.run_id == 1 and "run 1 of 2 (Analysis > Show Run)" in window.project_label.toolTip()
     assert len(doc.detections(0)) > 1  # run 1's detections of frame 0, one of them accepted
     assert [d.review for d in doc.detections(0)].count(ReviewState.ACCEPTED) == 1
     menu.fill()
     assert [action.isChecked() for action in menu.actions()] == [False, True]
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    sites = window.panel(SiteReviewPanel)
+    qtbot.waitUntil(lambda: sites.review is not None and sites.review.run_id == 1 and not sites.busy, timeout=30_000)
+    assert "They are run 1's, of the project's 2 runs (Analysis > Show Run)." in window.export_sites_note()
 
     window.close_project()  # the choice is remembered for this project...
     assert window.open_path(path) and doc.run_id == 1
