@@ -654,7 +654,10 @@ class MainWindow(QMainWindow):
         self._update_model_badge()
         doc = self.document
         info = doc.video_info
-        self.setWindowTitle(f"damagemap — {doc.video_path.name}")
+        project = doc.project_path
+        named = project is not None and project.stem != doc.video_path.stem  # a survey's flight: "north"
+        self.setWindowTitle(f"damagemap — {project.stem} ({doc.video_path.name})" if named
+                            else f"damagemap — {doc.video_path.name}")
         self._update_project_label()
         self.transport.set_video(doc.frame_count, doc.fps, float(info.duration_s))
         self.timeline.set_frame_count(doc.frame_count)

@@ -110,13 +110,14 @@ def test_a_survey_flight_opens_on_the_run_the_survey_maps_and_says_so_when_it_sh
     from services import survey as surveys
 
     survey = surveys.create_survey(flyover.parent / "town", "town")
-    flight = surveys.add_flight(survey, flyover / "flight.mp4")
+    flight = surveys.add_flight(survey, flyover / "flight.mp4", name="north")
     project = survey.project_path(flight)
     with ProjectStore.open(project) as store:
         _write_two_runs(store, flyover_template)
     app_settings.set_shown_run(project, 1, 2)  # chosen there before
     assert window.open_path(project)
     assert window.document.run_id == 2
+    assert window.windowTitle() == "damagemap — north (flight.mp4)"  # drones name every video alike
     window.show_run(1)
     assert window.document.run_id == 1
     assert "run 1 of 2 (the survey maps run 2, the latest)" in window.project_label.toolTip()
