@@ -206,7 +206,8 @@ def _missing_folder_problem(folder: Path) -> str:
 
 def _check_paths(args: argparse.Namespace, *, beside_video: bool = False) -> None:
     """What can be checked before the model loads: a folder given as the project, the project's
-    folder (missing, a file, or one that cannot be written: a read-only card), and the
+    folder (missing, a file, or one that cannot be written: a read-only card), a project
+    there that cannot be opened (damaged, another application's file), and the
     telemetry given with ``--track`` (read in full: a file that is not telemetry fails now,
     not at export after the whole video was analysed). ``beside_video``: the project is
     the default one beside the video, not one the user named."""
@@ -227,6 +228,11 @@ def _check_paths(args: argparse.Namespace, *, beside_video: bool = False) -> Non
             f"{folder} is read-only (cannot be written to): the project {args.project.name!r} cannot be created "
             f"{where}; give --project PATH in a folder you can write to"
         )
+    if args.project.is_file():
+        from core.store import ProjectStore
+
+        with ProjectStore.open(args.project, read_only=True):  # its one-line refusal, before the model's notes
+            pass
     if args.track is not None:
         import csv
 

@@ -175,6 +175,16 @@ def test_a_project_in_a_missing_folder_still_says_it_does_not_exist(assets, tmp_
     assert "does not exist" in _error(capsys)
 
 
+def test_a_project_that_is_another_application_s_file_is_refused_before_the_model_loads(assets, tmp_path, capsys,
+                                                                                         no_model):
+    import sqlite3
+
+    other = tmp_path / "notes.dmproj"
+    sqlite3.connect(other).execute("CREATE TABLE notes (text TEXT)").connection.commit()
+    assert main(_analyze(assets, other, "--no-srn")) == 2
+    assert "is not a damagemap project (an SQLite file of another application)" in _error(capsys)
+
+
 def test_a_folder_given_as_track_is_named_a_folder(assets, tmp_path, capsys, no_model):
     assert main(_analyze(assets, tmp_path / "p.dmproj", "--no-srn", "--track", str(tmp_path))) == 2
     line = _error(capsys)
