@@ -36,6 +36,12 @@ def trained_height_range(metadata: Mapping[str, Any]) -> tuple[float, float] | N
     return low, high
 
 
+#: Below this median height above the ground (metres) over the analysed frames, the drone
+#: the telemetry tells of was on the ground or taking off: not this video's flight, or
+#: not at this time.
+GROUNDED_M = 5.0
+
+
 def flight_height_note(heights_m: Iterable[float], trained_m: tuple[float, float], *,
                        too_high_advice: str = "") -> str | None:
     """A note when the flight's median height above the ground (over the analysed
@@ -50,10 +56,15 @@ def flight_height_note(heights_m: Iterable[float], trained_m: tuple[float, float
     if median > high * (1.0 + HEIGHT_TOLERANCE):
         return (f"the drone flew about {median:.0f} m above the ground, higher than {trained}: "
                 "damage is smaller in the frame, and more of it is missed" + too_high_advice)
+    if median < GROUNDED_M:
+        return (f"the telemetry puts the drone about {median:.0f} m above the ground as the frames were filmed: "
+                "on the ground or taking off, not filming a damage survey. The log is probably another flight's, or "
+                "its clock is offset from the video's, and the frames are placed wrongly (few or no sites); check "
+                "the time offset (damagemap telemetry LOG --video VIDEO) or give the video's own log")
     if median < low * (1.0 - HEIGHT_TOLERANCE):
         return (f"the drone flew about {median:.0f} m above the ground, lower than {trained}: "
                 "damage is larger in the frame than the detector has seen, and may be missed or split")
     return None
 
 
-__all__ = ["HEIGHT_TOLERANCE", "flight_height_note", "trained_height_range"]
+__all__ = ["GROUNDED_M", "HEIGHT_TOLERANCE", "flight_height_note", "trained_height_range"]

@@ -26,6 +26,14 @@ def test_a_flight_is_noted_only_outside_the_trained_heights(heights, expected):
         assert note is not None and expected in note and "28-70 m" in note
 
 
+def test_a_drone_on_the_ground_says_the_log_is_likely_another_flight_s_not_a_low_flight():
+    """A flight log whose start (the drone on the ground, motors started) was lined up
+    with a video filmed from the air: the map was empty and the note spoke of flying low."""
+    note = flight_height_note([1.8, 2.0, 2.3], (28.0, 70.0))
+    assert note is not None and note.startswith("the telemetry puts the drone about 2 m above the ground")
+    assert "on the ground or taking off" in note and "check the time offset" in note and "lower than" not in note
+
+
 def test_the_note_gives_the_median_height():
     note = flight_height_note([90.0, 110.0, 400.0, 100.0, 95.0], (28.0, 70.0))
     assert note is not None and "about 100 m above the ground" in note
