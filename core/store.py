@@ -70,7 +70,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import ProjectExistsError, StoreError, storage_failure_message
+from core.errors import ProjectExistsError, StoreError, classify_storage_failure, storage_failure_message
 from core.frame_quality import FrameQuality
 from core.masks import RleMask
 from core.settings import ProjectSettings
@@ -587,8 +587,14 @@ def _creation_failure(path: Path, exc: BaseException) -> str:
 
 
 def _open_failure(path: Path, exc: sqlite3.DatabaseError, *, read_only: bool) -> str:
-    return storage_failure_message("open", exc, where=repr(str(path)), mode="read-only " if read_only else "",
-                                   hint=_long_path_hint(path, exc))
+    message = storage_failure_message("open", exc, where=repr(str(path)), mode="read-only " if read_only else "",
+                                      hint=_long_path_hint(path, exc))
+    beside = path.with_suffix(PROJECT_SUFFIX)
+    if beside != path and beside.is_file() and classify_storage_failure(exc) == "not-a-database":
+        # the video given where its project was meant: `damagemap info flight.mp4`
+        return (f"{str(path)!r} is not a damagemap project (not an SQLite file); the project beside it is "
+                f"{str(beside)!r}: give that")
+    return message
 
 
 # -------------------------------------------------------------------------- store

@@ -102,6 +102,17 @@ def test_open_refuses_missing_foreign_and_garbage_files(tmp_path):
         ProjectStore.open(garbage)
 
 
+def test_a_video_given_for_its_project_names_the_project_beside_it(project, tmp_path):
+    """`damagemap info flight.mp4` said to create a project, with flight.dmproj beside it."""
+    video = tmp_path / "media" / "site.mp4"
+    video.write_bytes(b"not really a video")
+    (tmp_path / "media" / "site.dmproj").write_bytes((tmp_path / "site.dmproj").read_bytes())
+    with pytest.raises(StoreError) as refused:
+        ProjectStore.open(video)
+    assert str(refused.value) == (f"{str(video)!r} is not a damagemap project (not an SQLite file); the project "
+                                  f"beside it is {str(video.with_suffix('.dmproj'))!r}: give that")
+
+
 def test_create_refuses_an_existing_file(project):
     with pytest.raises(StoreError, match="already exists"):
         ProjectStore.create(project.path, video_path="x.mp4")
