@@ -442,7 +442,7 @@ def damage_map(
         If the telemetry cannot be read or does not overlap the video.
     """
     from geo.mapping import build_damage_map
-    from services.footage import flight_height_caution
+    from services.footage import flight_height_caution, telemetry_length_caution
 
     run_id = resolve_run(store, run_id)
     state = map_state(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
@@ -467,6 +467,12 @@ def damage_map(
     if unreadable is not None:  # so does a map of a video cut short
         built.notes.insert(0, unreadable)
         built.cautions.insert(0, unreadable)
+    # an SRT much longer or shorter than the video: likely another video's, which the map, the
+    # export and the app must say as the analysis did (a log attached later was never checked)
+    length = None if track is None else telemetry_length_caution(track, float(info.get("duration_s") or 0.0))
+    if length is not None:
+        built.notes.insert(0, length)
+        built.cautions.insert(0, length)
     # flown well above or below the heights the detector was trained on (services.footage)
     height_note = flight_height_caution(store, run_id, (pose.up_m for pose in built.frame_poses.poses.values()))
     if height_note is not None:
