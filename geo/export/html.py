@@ -23,7 +23,7 @@ import numpy as np
 
 from core.errors import ExportError
 from core.types import DamageLevel
-from geo.export.records import clock_time, seen_in, unconfirmed_reason
+from geo.export.records import clock_time, counted, seen_in, unconfirmed_reason
 from geo.mapping import DamageMap
 
 Thumbnail = Callable[[int], "bytes | None"]
@@ -234,6 +234,12 @@ def _uncertainty_row(fused) -> str:  # noqa: ANN001 - geo.fusion.FusedSite
     return f"<tr><td>Uncertain by</td><td>{escape(why)}</td></tr>" if why else ""
 
 
+def _best_score(fused) -> str:  # noqa: ANN001 - geo.fusion.FusedSite
+    """The detector's best score among the site's sightings, and whether a person confirmed it."""
+    best = max((float(m.detection.final_score) for m in fused.members), default=0.0)
+    return f"{best:.2f} (the detector's, of 1)" + ("; confirmed by a reviewer" if fused.site.reviewed else "")
+
+
 def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
                 closeup: Thumbnail | None = None) -> str:
     fused = damage_map.fused[index]
@@ -265,7 +271,9 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
         f'<b style="color:{s.level.colour_hex}">Site {s.id}: {escape(s.level.label)}'
         f'{"" if fused.confirmed else " (unconfirmed)"}</b>{doubt}'
         '<table>'
-        f"<tr><td>Confidence</td><td>{s.confidence:.0%}</td></tr>"
+        f"<tr><td>Best score</td><td>{_best_score(fused)}</td></tr>"
+        f"<tr><td>Level agreement</td><td>{s.confidence:.0%} (how far the sightings agree on "
+        f"{escape(s.level.label)}; not a probability)</td></tr>"
         f"<tr><td>Seen in</td><td>{frames}</td></tr>"
         f"<tr><td>Seen</td><td>{when}</td></tr>"
         f"<tr><td>Best frame</td><td>{s.best_frame}{edge}</td></tr>"
@@ -325,7 +333,7 @@ def site_list_html(sites, unconfirmed: Collection[int] = ()) -> str:  # noqa: AN
         f'<span class="dm-dot" style="background:{s.level.colour_hex}"></span>'
         f"Site {s.id}: {escape(s.level.label)}{' &#10003;' if getattr(s, 'reviewed', False) else ''}"
         f"{' (unconfirmed)' if s.id in unconfirmed else ''}"
-        f"<span class=\"dm-count\">{s.confidence:.0%}</span></div>"
+        f"<span class=\"dm-count\">{counted(s.observation_count, 'sighting')}</span></div>"
         for s in sites
     )
     return (f'<details id="dm-site-list"><summary>Sites, most severe first ({len(sites)})</summary>'
@@ -482,7 +490,8 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
             weight=3.0 if s.reviewed else 1.5, fill=True,
             fill_color=s.level.colour_hex, fill_opacity=0.92 if fused.confirmed else UNCONFIRMED_OPACITY,
             popup=folium.Popup(_popup_html(damage_map, k, thumbnail, closeup), max_width=330),
-            tooltip=escape(f"Site {s.id}: {s.level.label}, {s.confidence:.0%}" + (", reviewed" if s.reviewed else "")
+            tooltip=escape(f"Site {s.id}: {s.level.label}, {counted(s.observation_count, 'sighting')}"
+                           + (", reviewed" if s.reviewed else "")
                            + ("" if fused.confirmed else ", unconfirmed")),
             class_name=f"dm-site dm-site-{s.level.name.lower()}" + ("" if fused.confirmed else " dm-unconfirmed-site"),
             **doubtful,

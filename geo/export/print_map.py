@@ -507,7 +507,7 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
             (position_text(site.lat_deg, site.lon_deg),
              uncertainty_text(fused.uncertainty_m),
              f"seen in {seen}, {site.first_time_s:.1f}-{site.last_time_s:.1f} s",
-             f"confidence {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}"),
+             f"level agreement {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}"),
             None if closeup is None else (lambda site_id=site.id: closeup(site_id)),
             closeup_box(damage_map, index)))
     return draw_atlas_pages(cards, info.event or "damage sites")

@@ -87,7 +87,8 @@ def _popup_html(site: SurveySite, built: SurveyMap | None = None, closeup: Fligh
         '<div class="dm-popup">'
         f'<b style="color:{site.level.colour_hex}">Site {site.id}: {escape(site.level.label)}</b>'
         "<table>"
-        f"<tr><td>Confidence</td><td>{site.confidence:.0%}</td></tr>"
+        f"<tr><td>Level agreement</td><td>{site.confidence:.0%} (how far the sightings agree on "
+        f"{escape(site.level.label)}; not a probability)</td></tr>"
         f"<tr><td>Seen by</td><td>{flights} flight{'' if flights == 1 else 's'}, "
         f"{site.observation_count} sightings</td></tr>"
         f"<tr><td>Dates</td><td>{escape(', '.join(map(date_text, site.dates)) or 'unknown')}</td></tr>"

@@ -185,7 +185,7 @@ def _card(built: SurveyMap, site: SurveySite, closeup: FlightCloseup | None) -> 
         _fit(f"seen by {count} flight{'s' if count != 1 else ''}: " + ", ".join(site.flights)),
         _fit((f"on {days}" if days else "date unknown")
              + (f"; not found by {', '.join(site.not_found_by)}" if site.not_found_by else "")),
-        f"confidence {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}",
+        f"level agreement {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}",
     ), picture, box, _fit(best.flight + (f", {best.date[:10]}" if best.date else ""), 30))
 
 

@@ -239,3 +239,18 @@ def test_popup_and_records_of_a_site_seen_once_at_ground_level_read_naturally(fl
     assert " to " not in popup.split("Seen</td>")[1].split("</tr>")[0]  # one moment, not "t to t"
     (props, _), = site_records(once)
     assert str(props["height_m"]) == "0.0"
+
+
+def test_the_map_shows_each_site_s_best_score_not_a_confidence_read_as_a_probability(flyover_map):
+    """"Site 42: Severe 31%" read as "probably not damaged" for a site whose every
+    sighting scored 0.5 or more: the 31% was the level's share of the votes."""
+    import re
+
+    damage_map, _ = flyover_map
+    page = render_html(damage_map)
+    assert ">Confidence<" not in page
+    best = max(float(m.detection.final_score) for m in damage_map.fused[0].members)
+    assert f"<td>Best score</td><td>{best:.2f} (the detector's, of 1)" in page
+    assert "Level agreement" in page and "not a probability" in page
+    listed = re.findall(r'<span class="dm-count">([^<]*)</span>', page)
+    assert listed and all(re.fullmatch(r"\d+ sightings?", text) for text in listed)
