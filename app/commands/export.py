@@ -26,15 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a GeoTIFF elevation model (DEM/DSM): damage placed on the terrain instead of the "
                              "take-off plane")
     parser.add_argument("--telemetry", type=Path, default=None, metavar="FILE",
-                        help="telemetry to use instead of the project's")
+                        help="telemetry to use instead of the project's (kept as the project's with --save)")
     parser.add_argument("--min-score", type=float, default=None, metavar="P",
                         help="leave out unreviewed detections scoring below P (default: the project's setting, "
                              "0.5 unless set)")
     parser.add_argument("--formats", default=None, metavar="LIST",
                         help="comma-separated: sites,observations,track,heatmap,geojson,gpkg,kml,kmz,csv,html (default all)")
     parser.add_argument("--save", action="store_true",
-                        help="store --offset, --hfov, --pitch, --ground-elevation, --flight-height and --min-score "
-                             "in the project (and what 'auto' read), so the app and later exports use them")
+                        help="store --telemetry, --offset, --hfov, --pitch, --ground-elevation, --flight-height and "
+                             "--min-score in the project (and what 'auto' read), so the app and later exports use "
+                             "them")
     parser.add_argument("--no-thumbnails", action="store_true",
                         help="no pictures in the HTML maps' popups (faster; the relief package's printed atlas "
                              "keeps its close-ups)")
@@ -121,9 +122,11 @@ def run(args: argparse.Namespace) -> int:
         _store_product_info(store, args)
         result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry,
                                 dem_path=args.dem, camera_view=camera_view)
-        unsaved = not args.save and settings != store.project_settings()
+        unsaved = not args.save and (settings != store.project_settings() or args.telemetry is not None)
         if args.save:
             store.set_project_settings(settings)
+            if args.telemetry is not None:  # the log this export was placed with: the project's from now
+                store.set_telemetry(Path(args.telemetry).absolute())
     damage_map = result.damage_map
     assert damage_map is not None  # every export from here writes map files
     counts = damage_map.level_counts()

@@ -106,3 +106,20 @@ def test_export_flags_override_the_project_settings_unless_saved(project, tmp_pa
         assert store.project_settings() == ProjectSettings(time_offset_s=0.05, hfov_deg="mavic-2-pro", min_score=0.7)
     assert main(["export", str(project), "--to", str(tmp_path / "c"), "--min-score", "2"]) == 2
     assert "--min-score must be in [0, 1]; got 2.0" in capsys.readouterr().err
+
+
+def test_export_telemetry_saved_becomes_the_project_s(project, flyover, tmp_path, capsys):
+    """`--telemetry F --save` said it saved the settings, and the project kept no telemetry."""
+    import shutil
+
+    other = tmp_path / "logs" / "flight.SRT"
+    other.parent.mkdir()
+    shutil.copy2(flyover.srt, other)
+    assert main(["export", str(project), "--to", str(tmp_path / "a"), "--formats", "csv", "--telemetry", str(other)]) == 0
+    assert "made this export only" in capsys.readouterr().out
+    with ProjectStore.open(project) as store:
+        assert store.telemetry_path == flyover.srt
+    assert main(["export", str(project), "--to", str(tmp_path / "b"), "--formats", "csv", "--telemetry", str(other),
+                 "--save"]) == 0
+    with ProjectStore.open(project) as store:
+        assert store.telemetry_path == other
