@@ -400,6 +400,16 @@ def build_damage_map_from(
             f"camera looked is unknown; {HEADING_HINT}"
         )
     if frame_times_s and not poses.poses:
+        covered = np.sort(aligned.t_s[aligned.good])
+        filmed = np.array(sorted(frame_times_s.values()))
+        inside = int(np.count_nonzero((filmed >= covered[0]) & (filmed <= covered[-1]))) if len(covered) else 0
+        if inside <= max(1, len(filmed) // 10):  # the log and the frames hardly overlap: not a ground problem
+            raise GeoreferenceError(
+                f"{track.path or track.name}: the telemetry covers {covered[0]:.1f}-{covered[-1]:.1f} s of the "
+                f"video's clock and the {len(filmed)} {frames_named} lie at {filmed[0]:.1f}-{filmed[-1]:.1f} s "
+                f"({inside} within it): a log of another video, or one offset in time; check that their names "
+                "match, and the time offset"
+            )
         raise GeoreferenceError(
             f"{track.path or track.name}: none of the {len(frame_times_s)} {frames_named} has telemetry "
             f"with the drone above the ground plane; check the time offset"

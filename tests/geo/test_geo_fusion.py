@@ -258,3 +258,18 @@ def test_each_observation_says_how_far_apart_the_telemetry_around_it_was():
     assert hole in gaps and len(gaps) > 3
     # frames on a sample read it as is; the frame in the hole is read across 1 s
     assert gaps == {frame: (2.0 / FPS if frame == hole else 0.0) for frame in gaps}
+
+
+def test_a_log_covering_hardly_any_analysed_frame_says_so_not_to_look_at_the_ground():
+    """A short SRT beside a long video: the refusal spoke of the drone and the ground plane,
+    where the log simply does not cover the frames."""
+    from core.errors import GeoreferenceError
+
+    detections, times, track, video, _ = fly([(0.0, 45.0, 5.0)], [DamageLevel.SLIGHT])
+    short = replace(track, samples=track.samples[:2])  # the first 0.5 s of the flight
+    later = {index: t + 5.0 for index, t in times.items()}  # every frame 5 s or more in
+    with pytest.raises(GeoreferenceError) as refused:
+        build_damage_map_from(detections, later, short, video=video, hfov_deg=80.0)
+    message = str(refused.value)
+    assert "the telemetry covers 0.0-0.5 s of the video's clock and the 24 analysed frames lie at 5.0-16.5 s" in message
+    assert "a log of another video, or one offset in time" in message and "ground" not in message
