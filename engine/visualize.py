@@ -61,14 +61,45 @@ def draw_predictions(
             canvas[region] = (canvas[region] * (1 - alpha) + colour * alpha).astype(np.uint8)
         x1, y1, x2, y2 = (int(round(v)) for v in boxes[index])
         cv2.rectangle(canvas, (x1, y1), (x2, y2), tuple(int(c) for c in colour), thickness)
+    # the scores over everything, the most confident placed first: one label may not cover
+    # another (the detector often boxes one roof twice, and "0.63" over "0.61" read "0.630.61")
+    scale = max(0.4, min(height, width) / 900)
+    placed: list[tuple[int, int, int, int]] = []
+    for index in order[::-1]:
+        colour = tuple(int(c) for c in DamageLevel(int(labels[index])).colour_rgb)
+        x1, y1 = (int(round(v)) for v in boxes[index][:2])
         text = f"{scores[index]:.2f}"
-        scale = max(0.4, min(height, width) / 900)
         (tw, th), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-        top = max(0, y1 - th - baseline - 2)
-        cv2.rectangle(canvas, (x1, top), (x1 + tw + 4, top + th + baseline + 2), tuple(int(c) for c in colour), -1)
-        cv2.putText(canvas, text, (x1 + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness,
+        left, top = label_place(x1, y1, tw + 4, th + baseline + 2, placed, width=width, height=height)
+        placed.append((left, top, left + tw + 4, top + th + baseline + 2))
+        cv2.rectangle(canvas, (left, top), (left + tw + 4, top + th + baseline + 2), colour, -1)
+        cv2.putText(canvas, text, (left + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness,
                     cv2.LINE_AA)
     return canvas
+
+
+def label_place(x: int, y: int, w: int, h: int, placed: list[tuple[int, int, int, int]], *,
+                width: int, height: int) -> tuple[int, int]:
+    """Where a ``w`` x ``h`` label of a box whose corner is ``(x, y)`` goes: just above the
+    box, else the nearest free spot a label's height or width away (down into the box,
+    up, right), at most :data:`LABEL_STEPS` away, covering none of ``placed`` (``(x1, y1,
+    x2, y2)``) and inside the image; above the box when none is free (a label far from
+    its box would name another)."""
+    def free(left: int, top: int) -> bool:
+        return all(left + w <= a or left >= c or top + h <= b or top >= d for a, b, c, d in placed)
+
+    first = (min(max(0, x), max(0, width - w)), min(max(0, y - h), max(0, height - h)))
+    for step in range(LABEL_STEPS + 1):
+        for left, top in ((first[0], first[1] + step * h), (first[0], first[1] - step * h),
+                          (first[0] + step * w, first[1])):
+            left, top = min(max(0, left), max(0, width - w)), min(max(0, top), max(0, height - h))
+            if free(left, top):
+                return left, top
+    return first
+
+
+#: How many label heights (or widths) a label may move off its box's corner.
+LABEL_STEPS = 3
 
 
 def side_by_side(left: np.ndarray, right: np.ndarray, *, gap_px: int = 8) -> np.ndarray:
