@@ -340,9 +340,16 @@ def video_clock(track: Track, creation_time_utc: float | None = None) -> tuple[n
         return t_raw, None
     if track.time_base is TimeBase.UTC:
         if creation_time_utc is None:
-            return t_raw - t_raw[0], "the video has no creation time: telemetry assumed to start with the video"
+            return t_raw - t_raw[0], ("the video has no creation time: telemetry assumed to start with the video"
+                                      + ASSUMED_CLOCK)
         return t_raw - creation_time_utc, None
-    return t_raw - t_raw[0], "the log has no date: assumed to start with the video"
+    return t_raw - t_raw[0], "the log has no date: assumed to start with the video" + ASSUMED_CLOCK
+
+
+#: What an assumed clock means for the sites' positions, and what to do about it.
+ASSUMED_CLOCK = ("; the sites' position uncertainty leaves this guess out (its clock part is 0 m), though each "
+                 "second off moves a site by the distance flown in it: read the offset from the video's motion "
+                 "(damagemap telemetry LOG --video VIDEO, export --offset auto) or give it (--offset)")
 
 
 def align_track(
@@ -371,6 +378,8 @@ def align_track(
         raise TelemetryError(f"time offset must be a finite number of seconds; got {offset_s!r}")
     t_raw = track.times_s()
     t_base, note = video_clock(track, creation_time_utc)
+    if note and offset_s != 0.0:  # an offset given (typed, or read from the video): not a bare guess
+        note = note.removesuffix(ASSUMED_CLOCK) + f", then shifted by the offset given ({offset_s:+.1f} s)"
     notes: list[str] = [note] if note else []
     t_video = t_base + offset_s
 
