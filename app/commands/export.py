@@ -105,15 +105,17 @@ def run(args: argparse.Namespace) -> int:
     from services.package import trying_product_sources
 
     formats = check_arguments(args)
-    if args.out_dir is None:
+    chosen_folder = args.out_dir is None
+    if chosen_folder:
         from services.project import default_export_dir
 
         args.out_dir = default_export_dir(args.project)
-        print(f"exporting to {args.out_dir} (beside the project; --to names another folder)")
     request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails, package=args.package,
                             include_unconfirmed=args.include_unconfirmed)
     with ProjectStore.open(args.project) as store, \
             trying_product_sources(store, footprints=args.footprints, basemap=args.basemap):
+        if chosen_folder:  # said once the project opened: a refusal is the only line otherwise
+            print(f"exporting to {args.out_dir} (beside the project; --to names another folder)")
         # (a footprints or basemap file given here is checked first, used by this export,
         # and stored only once the export succeeded)
         changes = {} if args.min_score is None else {"min_score": args.min_score}

@@ -125,3 +125,15 @@ def test_a_survey_folder_given_as_the_project_is_named_as_a_survey(tmp_path, cap
         assert len(err.splitlines()) == 1 and "is a survey folder" in err
         assert f"damagemap survey info|export {folder}" in err  # where the whole survey is read
     assert not (tmp_path / "out").exists()
+
+
+def test_export_given_the_video_says_only_where_its_project_is(project, tmp_path, capsys):
+    """`damagemap export flight.mp4` printed where it would export before the refusal."""
+    import shutil
+
+    video = tmp_path / "flyover.mp4"
+    video.write_bytes(b"not really a video")
+    shutil.copy2(project, tmp_path / "flyover.dmproj")
+    assert main(["export", str(video)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "the project beside it is" in err and "exporting to" not in err
