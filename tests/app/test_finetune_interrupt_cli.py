@@ -20,12 +20,7 @@ from services.models import new_version
 from tests.training_helpers import interrupt_at, render_tiny_flyover, save_tiny_base, saved_weights, write_reviewed
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

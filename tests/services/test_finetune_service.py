@@ -30,12 +30,7 @@ from services.finetune import (
 from services.models import describe_weights, export_model, find_model, list_models, models_dir, run_weights
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
