@@ -12,6 +12,7 @@ import pytest
 
 from app.cli import main
 from core.store import ProjectStore
+from tests.video_helpers import cut_short
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,28 +120,11 @@ def test_info_words_frames_picked_at_an_uneven_step_as_one_range_with_its_spacin
     assert _indices_text([4, 5, 6, 20]) == "4-6, 20"
 
 
-def _cut_short(video: Path, out: Path, keep: float) -> Path:
-    """``video`` as a camera whose battery died writes it: its index up front (faststart,
-    every frame listed), the file cut after ``keep`` of its bytes."""
-    import av
-
-    whole = out.with_name("whole.mp4")
-    with av.open(str(video)) as source, av.open(str(whole), "w", options={"movflags": "faststart"}) as target:
-        stream = target.add_stream_from_template(source.streams.video[0])
-        for packet in source.demux(source.streams.video[0]):
-            if packet.size:
-                packet.stream = stream
-                target.mux(packet)
-    data = whole.read_bytes()
-    out.write_bytes(data[: int(len(data) * keep)])
-    return out
-
-
 def test_a_video_cut_short_is_analysed_to_its_last_decodable_frame_and_the_run_finishes(assets, tmp_path, capsys):
     from core.store import ProjectStore
     from engine.video import probe_video
 
-    video = _cut_short(assets / "flight.mp4", tmp_path / "cut.mp4", keep=0.9)
+    video = cut_short(assets / "flight.mp4", tmp_path / "cut.mp4", keep=0.9)
     project = tmp_path / "cut.dmproj"
     args = ["analyze", str(video), "--project", str(project), "--weights", str(assets / "msnet.safetensors"),
             "--no-srn", "--every", "1", "--device", "cpu", "-q"]

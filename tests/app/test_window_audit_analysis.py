@@ -7,31 +7,14 @@ the window."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from PySide6.QtCore import QRect
 
 from app.workers import AnalysisOptions
 from core.store import ProjectStore
+from tests.video_helpers import cut_short
 
 OPTIONS = AnalysisOptions(device="cpu", srn=False, batch_size=1)
-
-
-def _cut_short(video: Path, out: Path, keep: float) -> Path:
-    """``video`` as a camera whose battery died writes it: every frame listed up front
-    (faststart), the file cut after ``keep`` of its bytes (as tests/test_cli.py makes it)."""
-    import av
-
-    whole = out.with_name("whole.mp4")
-    with av.open(str(video)) as source, av.open(str(whole), "w", options={"movflags": "faststart"}) as target:
-        stream = target.add_stream_from_template(source.streams.video[0])
-        for packet in source.demux(source.streams.video[0]):
-            if packet.size:
-                packet.stream = stream
-                target.mux(packet)
-    data = whole.read_bytes()
-    out.write_bytes(data[: int(len(data) * keep)])
-    return out
 
 
 def test_the_status_bar_fits_1280_pixels_with_cancel_whole_while_a_run_goes(qtbot, window, flyover, tiny_model, tmp_path):
@@ -128,7 +111,7 @@ def test_a_resumed_run_s_note_goes_from_the_status_bar_when_it_ends(qtbot, windo
 def test_frames_that_could_not_be_decoded_are_said_in_the_window(qtbot, window, flyover, tiny_model, errors, tmp_path):
     folder = tmp_path / "cut"
     folder.mkdir()
-    video = _cut_short(flyover / "flight.mp4", folder / "cut.mp4", keep=0.9)  # no track beside it
+    video = cut_short(flyover / "flight.mp4", folder / "cut.mp4", keep=0.9)  # no track beside it
     assert window.open_path(video)
     with qtbot.waitSignal(window.analysis_finished, timeout=60_000):
         window.start_analysis(OPTIONS, model=tiny_model)
