@@ -559,6 +559,15 @@ def _remove_quietly(path: Path) -> None:
         pass
 
 
+def _insert_run(cur: sqlite3.Cursor, model: dict[str, Any], settings: dict[str, Any]) -> int:
+    """Record a new analysis run in the open write transaction; its id."""
+    cur.execute(
+        "INSERT INTO runs (created_utc, model_json, settings_json) VALUES (?, ?, ?)",
+        (_utc_now(), _json(model, "run model"), _json(settings, "run settings")),
+    )
+    return _row_id(cur)
+
+
 def _private_copy(path: Path, wal: Path) -> Path:
     """A private folder holding a copy of the project ``path`` and its write-ahead log
     ``wal``, for SQLite to read both where it may write the log's index."""
@@ -1023,20 +1032,12 @@ class ProjectStore:
             for row in cur.execute(_RUNS_QUERY + " ORDER BY r.id DESC").fetchall():
                 if same(run := self._run_info(row)):
                     return run.id, True
-            cur.execute(
-                "INSERT INTO runs (created_utc, model_json, settings_json) VALUES (?, ?, ?)",
-                (_utc_now(), _json(model, "run model"), _json(settings, "run settings")),
-            )
-            return _row_id(cur), False
+            return _insert_run(cur, model, settings), False
 
     def start_run(self, *, model: dict[str, Any], settings: dict[str, Any]) -> int:
         """Record a new analysis run and return its id."""
         with self._transaction() as cur:
-            cur.execute(
-                "INSERT INTO runs (created_utc, model_json, settings_json) VALUES (?, ?, ?)",
-                (_utc_now(), _json(model, "run model"), _json(settings, "run settings")),
-            )
-            return _row_id(cur)
+            return _insert_run(cur, model, settings)
 
     def runs(self) -> list[RunInfo]:
         return [self._run_info(r) for r in self._query(_RUNS_QUERY + " ORDER BY r.id")]

@@ -188,8 +188,8 @@ def held_interrupts() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    previous = {number: handler for number, handler in previous.items() if callable(handler)}
+    previous = {number: handler for number in (signal.SIGINT, signal.SIGTERM)
+                if callable(handler := signal.getsignal(number))}
     received: list[int] = []
     for number in previous:
         signal.signal(number, lambda number, frame: received.append(number))
