@@ -21,6 +21,7 @@ site of their own, ``M`` merge the selected sites (one selected: with its neares
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import Counter
 from pathlib import Path
@@ -864,9 +865,12 @@ class SiteReviewPanel(Panel):
         row, review = self.site_list.currentRow(), self.review
         if row < 0 or review is None:
             return []
-        shown = [index for index in range(self.site_list.count()) if not self.site_list.item(index).isHidden()]
-        below = [index for index in shown if index > row][: self.FRAMES_AHEAD]
-        above = [index for index in shown if index < row][-1:]
+        listed = self.site_list
+        # only as far as the rows wanted: a long list is not walked at every site shown
+        below = list(itertools.islice((index for index in range(row + 1, listed.count())
+                                       if not listed.item(index).isHidden()), self.FRAMES_AHEAD))
+        above = list(itertools.islice((index for index in range(row - 1, -1, -1)
+                                       if not listed.item(index).isHidden()), 1))
         frames = []
         for index in (*below, *above):
             site = review.site(int(self.site_list.item(index).data(SITE_ROLE)))
