@@ -136,15 +136,17 @@ class TrackMotion:
 
 
 def track_motion(track: Track, *, creation_time_utc: float | None = None, ground_elevation_m: float | None = None,
-                 step_s: float = STEP_S) -> TrackMotion:
+                 step_s: float = STEP_S, duration_s: float | None = None) -> TrackMotion:
     """Resample ``track`` onto a ``step_s`` grid and derive its speed and turn series.
 
     The speed is divided by the height where the height is known (a take-off-relative
     altitude, or an absolute one with ``ground_elevation_m``); a GPX elevation alone
-    does not say how high above the ground the drone was, so there it is the speed."""
+    does not say how high above the ground the drone was, so there it is the speed.
+    ``duration_s``: the video's length, which picks the recording a log without a date
+    (or beside a video without a creation time) starts the video at, as the map does."""
     from geo.sync import _height_above_takeoff
 
-    t, _ = video_clock(track, creation_time_utc)
+    t, _ = video_clock(track, creation_time_utc, duration_s)
     lonlat = track.lonlat()
     local = LocalFrame.around(float(np.median(lonlat[:, 0])), float(np.median(lonlat[:, 1])))
     east, north = local.to_local(lonlat[:, 0], lonlat[:, 1])
@@ -272,7 +274,8 @@ def estimate_offset(
     """
     image_t_s = np.asarray(image_t_s, dtype=np.float64)
     valid = np.ones(len(image_t_s), dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
-    motion = track_motion(track, creation_time_utc=creation_time_utc, ground_elevation_m=ground_elevation_m)
+    motion = track_motion(track, creation_time_utc=creation_time_utc, ground_elevation_m=ground_elevation_m,
+                          duration_s=duration_s)
     pad = int(math.ceil(OVERHANG * duration_s / STEP_S))
     origin = motion.t_s[0] - pad * STEP_S  # grid time of the first padded sample
     notes: list[str] = []

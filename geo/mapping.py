@@ -113,7 +113,8 @@ class DamageMap:
     def recording_start(self) -> tuple[float | None, bool]:
         """When the video's time 0 was, in epoch seconds, and whether that is UTC
         (:func:`geo.sync.recording_start` of the map's track, creation time and offset)."""
-        return recording_start(self.aligned.track, self.video.creation_time_utc, self.aligned.offset_s)
+        return recording_start(self.aligned.track, self.video.creation_time_utc, self.aligned.offset_s,
+                               duration_s=self.video.duration_s)
 
     def recording_start_utc(self) -> float | None:
         """:meth:`recording_start` when it is UTC (the times every export writes)."""

@@ -313,37 +313,81 @@ def heights_unknown(track: Track) -> bool:
 
 
 def recording_start(track: Track | None, creation_time_utc: float | None,
-                    offset_s: float = 0.0) -> tuple[float | None, bool]:
+                    offset_s: float = 0.0, *, duration_s: float | None = None) -> tuple[float | None, bool]:
     """When the video's time 0 was, in epoch seconds, and whether that is UTC: the video's
     creation time; else the track's UTC clock as :func:`video_clock` puts it on the video
-    (a GPX or a dated log, taken to start with a video that has no creation time, then
-    moved by ``offset_s``); else the wall clock a video-timed log writes (a DJI SRT's,
-    local time with no zone: ``False``; a GoPro's GPS clock: UTC). ``(None, False)`` when
-    none says."""
+    of ``duration_s`` seconds (a GPX or a dated log, lined up with the recording it marks
+    that is as long as the video, else taken to start with the video, then moved by
+    ``offset_s``); else the wall clock a video-timed log writes (a DJI SRT's, local time
+    with no zone: ``False``; a GoPro's GPS clock: UTC). ``(None, False)`` when none says."""
     if creation_time_utc is not None:
         return float(creation_time_utc), True
     if track is None:
         return None, False
     if track.time_base is TimeBase.UTC:
-        return float(track.times_s()[0]) - offset_s, True
+        return _log_start(track, duration_s)[0] - offset_s, True
     if track.wall_clock_start_utc is not None:
         return float(track.wall_clock_start_utc) - offset_s, track.wall_clock_is_utc
     return None, False
 
 
-def video_clock(track: Track, creation_time_utc: float | None = None) -> tuple[np.ndarray, str | None]:
+def video_clock(track: Track, creation_time_utc: float | None = None,
+                duration_s: float | None = None) -> tuple[np.ndarray, str | None]:
     """The track's sample times on the video clock before any offset, and a note on how
     they were put there (``None`` when the file says): SRT times as they are, UTC times
-    less the video's creation time, a log without a date from the start of the video."""
+    less the video's creation time; a log without a date, or a video without a creation
+    time, from the start of the recording the log marks that is as long as the video
+    (``duration_s``), else from the start of the log."""
     t_raw = track.times_s()
     if track.time_base is TimeBase.VIDEO:
         return t_raw, None
-    if track.time_base is TimeBase.UTC:
-        if creation_time_utc is None:
-            return t_raw - t_raw[0], ("the video has no creation time: telemetry assumed to start with the video"
-                                      + ASSUMED_CLOCK)
+    if track.time_base is TimeBase.UTC and creation_time_utc is not None:
         return t_raw - creation_time_utc, None
-    return t_raw - t_raw[0], "the log has no date: assumed to start with the video" + ASSUMED_CLOCK
+    start, how = _log_start(track, duration_s)
+    why = "the video has no creation time" if track.time_base is TimeBase.UTC else "the log has no date"
+    return t_raw - start, f"{why}: {how}"
+
+
+#: A recording the log marks is taken for the video's when their lengths differ by at most
+#: this many seconds (the log's step, the camera starting and stopping) ...
+RECORDING_MATCH_S = 1.5
+#: ... or by this share of the video's length.
+RECORDING_MATCH_SHARE = 0.03
+
+
+def matching_recordings(track: Track, duration_s: float) -> list[tuple[float, float]]:
+    """The recordings ``track`` marks (:attr:`Track.recordings`) as long as a video of
+    ``duration_s`` seconds, best match first."""
+    tolerance = max(RECORDING_MATCH_S, RECORDING_MATCH_SHARE * duration_s)
+    fits = [r for r in track.recordings if abs((r[1] - r[0]) - duration_s) <= tolerance]
+    return sorted(fits, key=lambda r: (abs((r[1] - r[0]) - duration_s), r[0]))
+
+
+def _log_start(track: Track, duration_s: float | None) -> tuple[float, str]:
+    """Where on ``track``'s clock a video of ``duration_s`` seconds starts, when nothing
+    dates the video against the log, and how that was decided (for a note)."""
+    t0 = track.start_s
+
+    def when(t: float) -> str:
+        return _utc_text(t) if track.time_base is TimeBase.UTC else f"{t - t0:.1f} s into the log"
+
+    fits = matching_recordings(track, duration_s) if duration_s is not None else []
+    if fits:
+        start, end = fits[0]
+        note = (f"lined up with the recording the log marks from {when(start)} ({end - start:.1f} s long, "
+                f"as the video is: {duration_s:.1f} s)")
+        if len(fits) > 1:
+            others = ", ".join(f"--offset {start - other:+.1f}" for other, _ in fits[1:4])
+            note += (f"; {len(fits) - 1} more recording{'s are' if len(fits) > 2 else ' is'} that long: "
+                     f"if the map is off, try {others}")
+        return start, note
+    note = "telemetry assumed to start with the video"
+    if track.recordings and duration_s is not None:
+        lengths = ", ".join(f"{end - start:.1f} s" for start, end in track.recordings[:6])
+        note += (f" (none of the {len(track.recordings)} recordings the log marks is as long as the "
+                 f"{duration_s:.1f} s video: {lengths}{', ...' if len(track.recordings) > 6 else ''}; "
+                 "a trimmed video? its offset is the time from its recording's start)")
+    return t0, note + ASSUMED_CLOCK
 
 
 #: What an assumed clock means for the sites' positions, and what to do about it.
@@ -377,7 +421,7 @@ def align_track(
     if not math.isfinite(offset_s):
         raise TelemetryError(f"time offset must be a finite number of seconds; got {offset_s!r}")
     t_raw = track.times_s()
-    t_base, note = video_clock(track, creation_time_utc)
+    t_base, note = video_clock(track, creation_time_utc, duration_s)
     if note and offset_s != 0.0:  # an offset given (typed, or read from the video): not a bare guess
         note = note.removesuffix(ASSUMED_CLOCK) + f", then shifted by the offset given ({offset_s:+.1f} s)"
     notes: list[str] = [note] if note else []
@@ -387,6 +431,10 @@ def align_track(
     slack = max(0.5, track.median_step_s())
     if end < -slack or start > duration_s + slack:
         raise TelemetryError(_no_overlap_message(track, start, end, duration_s, creation_time_utc, offset_s))
+    if track.time_base is TimeBase.UTC and creation_time_utc is not None:
+        outside = _outside_recordings_note(track, creation_time_utc, offset_s, duration_s)
+        if outside:
+            notes.append(outside)
     covered = min(end, duration_s) - max(start, 0.0)
     if duration_s > 0 and covered < duration_s - slack:
         notes.append(f"telemetry covers {max(covered, 0):.1f} s of the {duration_s:.1f} s video")
@@ -476,7 +524,34 @@ def _no_overlap_message(track: Track, start: float, end: float, duration_s: floa
         return (f"{track.path or track.name}: telemetry does not overlap the video: the track {span}, {video}, "
                 f"{apart} apart; is this the flight's own track? (an offset that large is not a clock error; "
                 "give the telemetry the drone wrote for this video)")
+    fits = matching_recordings(track, duration_s)
+    if track.time_base is TimeBase.UTC and creation_time_utc is not None and fits:
+        start_s, end_s = fits[0]
+        return (
+            f"{track.path or track.name}: telemetry does not overlap the video: the track {span}, {video}; "
+            f"{gap}{zone} (offset {offset_s:+.1f} s). The log marks a recording as long as the video from "
+            f"{_utc_text(start_s)} ({end_s - start_s:.1f} s): to line the video up with it, "
+            f"--offset {creation_time_utc - start_s:.1f}"
+        )
     return (
         f"{track.path or track.name}: telemetry does not overlap the video: the track {span}, {video}; "
         f"{gap}{zone} (offset {offset_s:+.1f} s). Check the clocks or set an offset, e.g. --offset {offset_s + hint:.1f}"
     )
+
+
+def _outside_recordings_note(track: Track, creation_time_utc: float, offset_s: float, duration_s: float) -> str | None:
+    """A note when the video's creation time (and ``offset_s``) puts it where the log marks
+    no recording, and the log marks one as long as the video: a camera clock in local time,
+    or set wrong."""
+    if not track.recordings or duration_s <= 0:
+        return None
+    start = creation_time_utc - offset_s  # the video's start on the track's clock
+    end = start + duration_s
+    inside = max((min(end, b) - max(start, a) for a, b in track.recordings), default=0.0)
+    fits = matching_recordings(track, duration_s)
+    if inside >= 0.5 * duration_s or not fits:
+        return None
+    begin, finish = fits[0]
+    return (f"the video's creation time puts it where the log marks no recording; the log's recording from "
+            f"{_utc_text(begin)} is as long as the video ({finish - begin:.1f} s): if it is this video's, "
+            f"--offset {creation_time_utc - begin:.1f} lines them up")

@@ -76,20 +76,22 @@ def create_survey(folder: Path, name: str | None = None) -> Survey:
 
 def _flight_date(video: Path, telemetry: Path | str | None) -> str | None:
     """When the flight was filmed, ISO 8601: the video's creation time (UTC); else the
-    telemetry's first UTC fix (a GPX, a dated log); else the drone's own clock as a DJI
+    telemetry's UTC clock where it meets the video's start (a GPX, a dated log: the
+    recording it marks that is as long as the video, else its first fix); else the drone's own clock as a DJI
     SRT writes it (local time: no zone in the text); ``None`` when nothing says."""
     from engine.video import probe_video
     from geo.sync import recording_start
     from geo.telemetry import read_telemetry
 
-    stamp = probe_video(video).creation_time_utc
+    probe = probe_video(video)
+    stamp = probe.creation_time_utc
     track = None
     if stamp is None and telemetry is not None:  # the telemetry is read only when the video does not say
         try:
             track = read_telemetry(Path(telemetry))
         except DamagemapError:  # said when the flight is mapped
             return None
-    start, utc = recording_start(track, stamp)
+    start, utc = recording_start(track, stamp, duration_s=probe.duration_s)
     if start is None:
         return None
     moment = dt.datetime.fromtimestamp(start, dt.timezone.utc).replace(microsecond=0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import dataclasses
 import datetime as dt
 import io
 import math
@@ -48,6 +49,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "hdop": ("hdop", "gps.hdop", "gps:hdop", "gps_hdop"),
     "vdop": ("vdop", "gps.vdop", "gps:vdop", "gps_vdop"),
     "pdop": ("pdop", "gps.pdop", "gps:pdop", "gps_pdop"),
+    # whether the camera is recording video (1/0, true/false)
+    "recording": ("isvideo", "is_video", "camera.isvideo", "camera.is_video", "isrecording", "is_recording",
+                  "camera.isrecording", "camera.recording"),
 }
 _UNIT = re.compile(r"[\(\[]([^\)\]]*)[\)\]]")
 _FILE_NAME_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[_ T]\[?(\d{2})[-:.](\d{2})[-:.](\d{2})\]?")
@@ -201,10 +205,13 @@ def read_csv_log(path: str | Path) -> Track:
 
     times, time_base, time_notes = _row_times(path, rows, columns)
     samples = []
+    recording: list[tuple[float, bool]] = []
     for row, t_s in zip(rows, times):
         if t_s is None:
             skipped += 1
             continue
+        if "recording" in columns:
+            recording.append((t_s, _flag(row, columns["recording"])))
         rel = _float(row, columns.get("alt_rel"))
         absolute = _float(row, columns.get("alt_abs"))
         heading = _float(row, columns.get("heading"))
@@ -237,7 +244,7 @@ def read_csv_log(path: str | Path) -> Track:
     if rel_scale != 1.0 or abs_scale != 1.0:
         notes.append("heights converted from feet to metres")
     used = ", ".join(f"{role}={col.header.strip()!r}" for role, col in columns.items())
-    return Track(
+    track = Track(
         samples=tuple(samples),
         path=path,
         format="csv",
@@ -245,6 +252,49 @@ def read_csv_log(path: str | Path) -> Track:
         format_detail=f"CSV flight log ({used})",
         notes=tuple(notes),
     )
+    if recording:
+        track = dataclasses.replace(track, recordings=recording_spans(sorted(recording), track.max_gap_s()))
+    return track
+
+
+def _flag(row: list[str], column: _Column) -> bool:
+    """A yes/no cell: a number other than 0, or ``true``/``yes``."""
+    if column.index >= len(row):
+        return False
+    text = row[column.index].strip().lower()
+    if text in ("true", "yes", "y"):
+        return True
+    try:
+        return float(text) != 0.0
+    except ValueError:
+        return False
+
+
+#: A recording shorter than this is a log row flagged in passing (Airdata marks single
+#: rows as recording as the camera switches mode), not a video.
+MIN_RECORDING_S = 1.0
+
+
+def recording_spans(flags: list[tuple[float, bool]], max_gap_s: float) -> tuple[tuple[float, float], ...]:
+    """The spans ``(start, end)`` of consecutive flagged times in ``flags`` (sorted
+    ``(time, recording)`` pairs). A span ends at its last flagged row plus one step of the
+    log (the camera stopped somewhere before the next row), and where the log breaks off
+    for longer than ``max_gap_s``; spans under :data:`MIN_RECORDING_S` are left out."""
+    steps = [b[0] - a[0] for a, b in zip(flags, flags[1:]) if b[0] > a[0]]
+    step = sorted(steps)[len(steps) // 2] if steps else 0.0
+    spans: list[tuple[float, float]] = []
+    start: float | None = None
+    last = 0.0
+    for t_s, on in flags:
+        if start is not None and (not on or t_s - last > max_gap_s):
+            spans.append((start, last + step))
+            start = None
+        if on:
+            start = t_s if start is None else start
+            last = t_s
+    if start is not None:
+        spans.append((start, last + step))
+    return tuple(span for span in spans if span[1] - span[0] >= MIN_RECORDING_S)
 
 
 def _row_times(path: Path, rows: list[list[str]], columns: dict[str, _Column]):

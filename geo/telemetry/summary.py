@@ -53,6 +53,8 @@ def summarise(track: Track) -> dict:
         "wall_clock_start": (None if track.wall_clock_start_utc is None
                              else _clock(track.wall_clock_start_utc, utc=track.wall_clock_is_utc)),
         "wall_clock_utc": track.wall_clock_is_utc,
+        "recordings": [{"start": _utc(a) if absolute else round(a, 3), "length_s": round(b - a, 1)}
+                       for a, b in track.recordings],
         "bbox": {"min_lon": min_lon, "min_lat": min_lat, "max_lon": max_lon, "max_lat": max_lat},
         "path_length_m": round(path_length, 1),
         "altitude_rel_m": None if rel is None else [round(rel[0], 2), round(rel[1], 2)],
@@ -146,6 +148,9 @@ def format_summary(summary: dict) -> str:
             lines.append(("GPS clock", f"{summary['wall_clock_start']} at video start (UTC)"))
         else:
             lines.append(("drone clock", f"{summary['wall_clock_start']} at video start (local time as written)"))
+    if summary.get("recordings"):
+        lines.append(("video recorded", "; ".join(f"{r['start']}{unit} for {r['length_s']:.1f} s"
+                                                 for r in summary["recordings"])))
     lines += [
         ("bounding box", f"lon {bbox['min_lon']:.6f} to {bbox['max_lon']:.6f}, lat {bbox['min_lat']:.6f} to {bbox['max_lat']:.6f}"),
         *([("coordinate order", {"lat,lon": "latitude, longitude", "lon,lat": "longitude, latitude"}

@@ -69,6 +69,10 @@ class Track:
     coordinate_order : str | None
         For files that write positions as an unnamed pair (DJI ``GPS(a, b, ..)``), the
         order read: ``"lat,lon"`` or ``"lon,lat"``; ``None`` where the fields are named.
+    recordings : tuple[tuple[float, float], ...]
+        The spans ``(start, end)``, on the clock of ``t_s``, in which the log marks the
+        camera recording video (Airdata's ``isVideo``): one of them is the video's, which
+        lines a log up with a video that has no creation time.
     """
 
     samples: tuple[TelemetrySample, ...]
@@ -79,6 +83,7 @@ class Track:
     wall_clock_start_utc: float | None = None
     notes: tuple[str, ...] = field(default=())
     coordinate_order: str | None = None
+    recordings: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.samples:
