@@ -213,6 +213,15 @@ class SiteDecisions:
     in one group only."""
 
     groups: tuple[EditGroup, ...]
+    #: decisions made at the same places in earlier runs, given to this run's sites
+    #: (:func:`services.sites.carry_decisions`): the history says so, and the step reads
+    #: :func:`carried_text` when the project is opened again
+    carried: bool = False
+
+
+def carried_text(sightings: int) -> str:
+    """How the app words the step that keeps earlier runs' decisions."""
+    return f"Keep earlier decisions on {sightings} sighting{'' if sightings == 1 else 's'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +274,7 @@ class _GroupEntry:
 
     parts: list[_Entry]
     decision_ids: tuple[int, ...] = ()
+    carried: bool = False
 
     @property
     def changes(self) -> Changes:
@@ -452,10 +462,11 @@ class ReviewSession:
         # (restore_history).
         written = [(entry, decision) for entries, decision in zip(prepared, decisions) for entry in entries
                    if entry.after]
+        carried = isinstance(edit, SiteDecisions) and edit.carried
         for i, (entry, decision) in enumerate(written, start=1):
-            entry.kind = _group_kind(entry.kind, i, len(written), decision)
+            entry.kind = _group_kind(entry.kind, i, len(written), decision, carried=carried)
         parts = [self._commit(entry) for entries in prepared for entry in entries]
-        return _GroupEntry(parts, tuple(d for d in decisions if d is not None))
+        return _GroupEntry(parts, tuple(d for d in decisions if d is not None), carried)
 
     def _regroup(self, edit: RegroupSite) -> _RegroupEntry:
         if edit.run_id != self.run_id:
@@ -516,7 +527,7 @@ class ReviewSession:
                 parts.append(_Entry(record.kind, record.detection_id, frame_of(record.detection_id),
                                     decode_state(record.before), decode_state(record.after), record.id))
             if step.group:
-                return _GroupEntry(parts, tuple(step.decisions))
+                return _GroupEntry(parts, tuple(step.decisions), step.carried)
             return parts[0]
 
         try:
@@ -578,7 +589,7 @@ class ReviewSession:
 
 # ------------------------------------------------------------ history replay
 
-_GROUP_TAG = re.compile(r"^(?P<kind>\w+)\|group (?P<i>\d+)/(?P<n>\d+)(?: site (?P<site>\d+))?$")
+_GROUP_TAG = re.compile(r"^(?P<kind>\w+)\|group (?P<i>\d+)/(?P<n>\d+)(?: site (?P<site>\d+))?(?P<carried> carried)?$")
 _REGROUP_TAG = re.compile(r"^RegroupSite\|(?P<group>\d+)$")
 
 
@@ -601,6 +612,8 @@ def _entry_text(entry: _Entry) -> str:
 def _group_text(entry: _GroupEntry, site_number: Callable[[Iterable[int]], str]) -> str:
     """A decision on one site or several (or a group of edits), as the app words it."""
     parts = entry.parts
+    if entry.carried:
+        return carried_text(len(parts))
     sightings = f"{len(parts)} sighting{'' if len(parts) == 1 else 's'}"
     levels = {part.after.get("level") for part in parts}
     reviews = {part.after.get("review") for part in parts}
@@ -623,9 +636,10 @@ def _group_text(entry: _GroupEntry, site_number: Callable[[Iterable[int]], str])
     return f"{verb.format(named)} ({sightings})"
 
 
-def _group_kind(kind: str, i: int, n: int, decision_id: int | None) -> str:
+def _group_kind(kind: str, i: int, n: int, decision_id: int | None, *, carried: bool = False) -> str:
     base = kind.split("|", 1)[0]
-    return f"{base}|group {i}/{n}" + ("" if decision_id is None else f" site {decision_id}")
+    return (f"{base}|group {i}/{n}" + ("" if decision_id is None else f" site {decision_id}")
+            + (" carried" if carried else ""))
 
 
 def _regroup_kind(group_id: int) -> str:
@@ -640,6 +654,7 @@ class _Step:
     group: bool = False
     decisions: list[int] = dataclasses.field(default_factory=list)
     regroup: int | None = None
+    carried: bool = False
 
 
 def replay_history(records: list[EditRecord]) -> tuple[list[_Step], list[_Step]]:
@@ -674,7 +689,8 @@ def replay_history(records: list[EditRecord]) -> tuple[list[_Step], list[_Step]]
                 if int(group_tag["i"]) != 1:
                     return [], []
                 step = _Step([record.id], group=True,
-                             decisions=[] if group_tag["site"] is None else [int(group_tag["site"])])
+                             decisions=[] if group_tag["site"] is None else [int(group_tag["site"])],
+                             carried=group_tag["carried"] is not None)
                 expected = int(group_tag["n"])
                 if expected > 1:
                     open_group = step

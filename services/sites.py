@@ -271,7 +271,7 @@ def carry_decisions(store: ProjectStore, review: SiteReview, *,
     matches = match_decisions(earlier, undecided)
     groups = tuple(site_decision(site, decision.level or decision.review)
                    for site in undecided if (decision := matches.get(site.site_id)) is not None)
-    return SiteDecisions(groups) if groups else None
+    return SiteDecisions(groups, carried=True) if groups else None
 
 
 def sightings_decided(edit: SiteDecisions) -> int:

@@ -481,6 +481,7 @@ class SiteReviewPanel(Panel):
         self.sites_updated.emit()
 
     def _on_built(self, built: object, run_id: int | None = None) -> None:
+        from core.review import carried_text
         from services.sites import carry_decisions, sightings_decided, site_review
 
         doc = self.document
@@ -505,7 +506,7 @@ class SiteReviewPanel(Panel):
             edit = carry_decisions(doc.store, review, elsewhere=elsewhere)
             if edit is not None:
                 try:
-                    doc.apply_edit(edit, f"Keep earlier decisions on {sightings_decided(edit)} sightings")
+                    doc.apply_edit(edit, carried_text(sightings_decided(edit)))
                 except Exception as exc:  # noqa: BLE001
                     show_error(self, exc, title="Earlier decisions not kept")
                 where = "earlier runs or the survey's other flights" if elsewhere else "earlier runs"

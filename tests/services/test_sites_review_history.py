@@ -137,3 +137,29 @@ def test_several_sites_decided_at_once_are_one_step_with_every_site_decision_kep
         session.redo()
         assert {store.detection(i).review for i in ids[:3]} == {ReviewState.ACCEPTED}
         assert len(store.site_decisions(run)) == 2
+
+
+def test_carried_decisions_read_the_same_after_reopening(project):
+    """The step that keeps earlier runs' decisions is worded as it was when it was made,
+    also once the project is opened again; a reviewer's own decision on many sites is not
+    taken for one."""
+    from core.review import SiteDecisions, carried_text
+
+    path, run, ids = project
+    site = SiteMark(-90.0, 30.0, ReviewState.ACCEPTED)
+    with ProjectStore.open(path) as store:
+        s = ReviewSession(store, run, author="tester")
+        s.apply(SiteDecisions((EditGroup((SetReview(ids[0], ReviewState.ACCEPTED),
+                                          SetReview(ids[2], ReviewState.ACCEPTED)), site),
+                               EditGroup((SetReview(ids[1], ReviewState.ACCEPTED),), site)), carried=True))
+        s.apply(SiteDecisions((EditGroup((SetReview(ids[3], ReviewState.REJECTED),), site),
+                               EditGroup((SetReview(ids[5], ReviewState.REJECTED),), site))))
+    store, session, counts = _reopen(path, run)
+    with store:
+        assert counts == (2, 0)
+        assert session.step_texts() == ([carried_text(3), "Reject 2 sites (2 sightings)"], [])
+        assert carried_text(3) == "Keep earlier decisions on 3 sightings" and carried_text(1).endswith("1 sighting")
+        changes = session.undo()
+        changes = session.undo()  # the carried step is still one step, both its sites
+        assert changes.detection_ids == {ids[0], ids[1], ids[2]}
+        assert all(store.detection(i).review is ReviewState.PENDING for i in ids)
