@@ -43,6 +43,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -202,6 +204,21 @@ class _KeyFilter(QObject):
         return False
 
 
+class _ElidedRows(QStyledItemDelegate):
+    """Rows drawn within the list's width, their lines cut with "…": a long reason (a
+    survey's, say) would otherwise make the whole list scroll sideways. The tooltip holds
+    the whole text. (The rows keep their full width, so the list's uniform row size, which
+    a 100,000-site list needs, holds.)"""
+
+    def __init__(self, view: QListWidget) -> None:
+        super().__init__(view)
+        self._view = view
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:  # noqa: ANN001 - QModelIndex
+        option.rect.setRight(min(option.rect.right(), self._view.viewport().rect().right()))
+        super().paint(painter, option, index)
+
+
 def _mark_row(row: QListWidgetItem, *, decided: bool, rejected: bool) -> None:
     """A site row greyed when its site is decided, struck through when it was rejected as
     a whole (on no map: listed so that it can be taken back)."""
@@ -291,6 +308,8 @@ class SiteReviewPanel(Panel):
         self.site_list.setIconSize(QSize(self.THUMB_PX, self.THUMB_PX))
         self.site_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.site_list.setUniformItemSizes(True)
+        self.site_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.site_list.setItemDelegate(_ElidedRows(self.site_list))
         self.grid = QListWidget()
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setIconSize(QSize(self.TILE_PX, self.TILE_PX))

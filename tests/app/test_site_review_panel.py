@@ -779,3 +779,26 @@ def test_a_run_shown_with_decisions_carried_selects_a_site_still_to_decide(qtbot
         assert errors == []
     finally:
         doc.close()
+
+
+def test_a_long_reason_is_cut_at_the_lists_edge_not_scrolled_to(qtbot, panel, monkeypatch):
+    """A row's long reason (a survey flight's, naming every other flight) is drawn within
+    the list, cut with "…", and the list never scrolls sideways; the tooltip keeps the
+    whole text."""
+    from PySide6.QtWidgets import QStyledItemDelegate
+
+    others = " · also found by " + ", ".join(f"flight-{k:02d}" for k in range(30))
+    monkeypatch.setattr(panel, "_survey_text", lambda site: others)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        panel.schedule_rebuild()
+    row = panel.site_list.item(0)
+    drawn = []
+    paint = QStyledItemDelegate.paint
+    monkeypatch.setattr(QStyledItemDelegate, "paint",
+                        lambda self, painter, option, index: (drawn.append(option.rect.right()),
+                                                              paint(self, painter, option, index)))
+    panel.site_list.viewport().grab()
+    assert panel.site_list.visualItemRect(row).width() > panel.site_list.viewport().width()  # the text is wider
+    assert not panel.site_list.horizontalScrollBar().isVisible()
+    assert drawn and max(drawn) <= panel.site_list.viewport().rect().right()
+    assert row.toolTip().endswith(others)
