@@ -100,12 +100,14 @@ class ReviewPanel(Panel):
         self.view.model.set_sites(*self.document.site_assignments())
 
     def _on_threshold_changed(self, value: float) -> None:
+        """The filter follows the window's threshold. Its echo is not sent back: the box
+        rounds to 0.01 and stops at the run's floor, so a threshold the command line saved
+        (0.555, or 0.1 under a 0.2 floor) would come back changed and be saved over it."""
         box = self.view.score_filter
         box.blockSignals(True)
         box.setMinimum(self.document.score_floor)  # the run kept nothing scoring less
         box.blockSignals(False)
-        if box.value() != value:
-            box.setValue(value)  # the filter follows; set_score_threshold ignores the echo
+        self.view.show_threshold(value)
 
     def _on_selection_changed(self, detection_id: object) -> None:
         self.view.select_detection(detection_id if isinstance(detection_id, int) else None)

@@ -259,9 +259,10 @@ class DetectionsPanel(QWidget):
         self.score_filter.setDecimals(2)
         self.score_filter.setPrefix("score ≥ ")
         self.score_filter.setKeyboardTracking(False)  # a value typed counts on Enter, not at its first key
+        self._min_score = self.score_filter.value()  # the filter's own: the box shows it to 0.01
         for widget in (self.level_filter, self.state_filter):
             widget.currentIndexChanged.connect(self._apply_filters)
-        self.score_filter.valueChanged.connect(self._apply_filters)
+        self.score_filter.valueChanged.connect(self._score_chosen)
 
         self._echo = False
         self.table = _Table(self)
@@ -314,12 +315,26 @@ class DetectionsPanel(QWidget):
         layout.addLayout(status)
         self._echo = False
 
-    def _apply_filters(self) -> None:
+    def _apply_filters(self, *_args: object) -> None:
         self.proxy.set_filters(
             level=self.level_filter.currentData(),
             state=self.state_filter.currentData(),
-            min_score=self.score_filter.value(),
+            min_score=self._min_score,
         )
+
+    def _score_chosen(self, value: float) -> None:
+        self._min_score = value
+        self._apply_filters()
+
+    def show_threshold(self, value: float) -> None:
+        """Filter at ``value`` (the window's threshold, to any precision: one the command
+        line saved), the score box showing it to 0.01 without saying it changed."""
+        self.score_filter.blockSignals(True)
+        if self.score_filter.value() != value:
+            self.score_filter.setValue(value)
+        self.score_filter.blockSignals(False)
+        self._min_score = max(value, self.score_filter.minimum())
+        self._apply_filters()
 
     def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
         if self._echo or not current.isValid():

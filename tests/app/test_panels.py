@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from app.document import ProjectDocument
 from app.panels.review_panel import ReviewPanel
@@ -242,3 +243,38 @@ def test_the_review_table_names_the_site_of_each_detection(qtbot, sites_truth, t
     assert any(cells.values())  # the other sites keep theirs
     doc.close()
     assert doc.site_assignments() == ({}, frozenset())  # a next project starts with no sites
+
+
+@pytest.mark.parametrize("saved, floor, shown", [(0.555, 0.0, 2), (0.1, 0.2, 3)])
+def test_opening_a_project_keeps_the_threshold_the_command_line_saved(qtbot, flyover, errors, saved, floor, shown):
+    """`export --min-score 0.555 --save` (or 0.1, under the run's 0.2 floor) is what the
+    project keeps after the window opened it: the Review table's score box shows 0.01 steps
+    and stops at the floor, but what it shows is not saved over the project's value, and the
+    table hides exactly the rows the map leaves out."""
+    from dataclasses import replace
+
+    from engine.video import probe_video
+
+    video = flyover / "flight.mp4"
+    info = probe_video(video)
+    w, h = info.width_px, info.height_px
+    mask = np.zeros((h, w), bool)
+    mask[10:30, 10:40] = True
+    path = flyover / "flight.dmproj"
+    with ProjectStore.create(path, video_path=video) as store:
+        run = store.start_run(model={"weights": None}, settings={"score_threshold": floor})
+        store.write_frame(run, Frame(2, info.pts_s[2], w, h), [
+            Detection(2, DamageLevel.SEVERE, s, (10.0, 10.0, 40.0, 30.0), RleMask.from_array(mask))
+            for s in (0.9, 0.557, 0.553)])
+        store.finish_run(run)
+        store.set_project_settings(replace(store.project_settings(), min_score=saved))
+    doc = ProjectDocument()
+    panel = ReviewPanel(doc)
+    qtbot.addWidget(panel)
+    doc.open_path(path)
+    assert doc.score_threshold == saved
+    assert panel.view.proxy.rowCount() == shown
+    doc.close()
+    with ProjectStore.open(path) as store:
+        assert store.project_settings().min_score == saved
+    assert errors == []
