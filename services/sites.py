@@ -265,13 +265,19 @@ def carry_decisions(store: ProjectStore, review: SiteReview, *,
     ]
     if not earlier:
         return None
-    taken_back = {record.detection_id for record in store.edit_history(review.run_id) if record.action == "undo"}
+    taken_back = taken_back_sightings(store, review.run_id)
     undecided = [item.site for item in review.queue
                  if not item.site.decided and taken_back.isdisjoint(item.site.detection_ids)]
     matches = match_decisions(earlier, undecided)
     groups = tuple(site_decision(site, decision.level or decision.review)
                    for site in undecided if (decision := matches.get(site.site_id)) is not None)
     return SiteDecisions(groups, carried=True) if groups else None
+
+
+def taken_back_sightings(store: ProjectStore, run_id: int) -> set[int]:
+    """The detections of run ``run_id`` whose review a reviewer took back (an undo in the
+    run's history): a decision carried to their site is not given again."""
+    return {record.detection_id for record in store.edit_history(run_id) if record.action == "undo"}
 
 
 def sightings_decided(edit: SiteDecisions) -> int:
@@ -296,4 +302,4 @@ def keep_earlier_decisions(store: ProjectStore, run_id: int, *, author: str | No
 
 
 __all__ = ["SiteReview", "carry_decisions", "site_kept", "keep_earlier_decisions", "rejected_sites", "site_review",
-           "site_summaries", "sightings_decided", "with_whole_decisions"]
+           "site_summaries", "sightings_decided", "taken_back_sightings", "with_whole_decisions"]

@@ -576,7 +576,12 @@ def _members_by_flight(site: SurveySite) -> Iterator[tuple[Any, str]]:
 
 def _apply_to_flights(survey: Survey, site: SurveySite, decision: ReviewState | DamageLevel, *,
                       author: str | None, only_undecided: bool) -> int:
-    """The decision as one edit per flight that saw the site; sightings decided."""
+    """The decision as one edit per flight that saw the site; sightings decided.
+    ``only_undecided`` (a decision carried, not made): a flight whose sightings of the site
+    are decided, or where a reviewer took a decision on one back (an undo), keeps them as
+    they are, as the app does when it carries decisions."""
+    from services.sites import taken_back_sightings
+
     decided = 0
     for evidence in site.evidence:
         summary = site_summary(site, evidence.flight)
@@ -585,6 +590,8 @@ def _apply_to_flights(survey: Survey, site: SurveySite, decision: ReviewState | 
         flight = survey.flight(evidence.flight)
         with ProjectStore.open(survey.project_path(flight)) as store:
             run_id = store.detection_run_id(summary.sightings[0].detection_id)
+            if only_undecided and not taken_back_sightings(store, run_id).isdisjoint(summary.detection_ids):
+                continue
             ReviewSession(store, run_id, author=author).apply(site_decision(summary, decision))
         decided += len(summary.sightings)
     return decided

@@ -387,6 +387,18 @@ def test_a_site_a_reviewer_decided_on_one_flight_is_decided_on_the_others(flight
     assert surveys.apply_decisions(survey) == 0  # nothing left undecided at that place
     assert Survey.open(survey.folder).decisions == []  # the flights' decisions stay the flights'
 
+    # the reviewer of the second flight takes the carried rejection back (Undo in the app):
+    # carrying again (`survey analyse` does) leaves it taken back, as the app does
+    with ProjectStore.open(survey.project_path(survey.flight(second))) as store:
+        session = ReviewSession(store, store.latest_run_id(), author="analyst")
+        assert session.restore_history()[0] >= 1
+        session.undo()
+        assert {store.detection(s.detection_id).review for s in second_sightings} == {ReviewState.PENDING}
+    assert surveys.apply_decisions(survey) == 0
+    with ProjectStore.open(survey.project_path(survey.flight(second))) as store:
+        assert {store.detection(s.detection_id).review for s in second_sightings} == {ReviewState.PENDING}
+        assert ReviewSession(store, store.latest_run_id()).restore_history() == (0, 1)  # the redo kept
+
 
 def test_the_cli_takes_a_flight_out_of_a_survey_and_names_an_unknown_one(flights, tmp_path, capsys):
     from app.cli import main
