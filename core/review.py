@@ -615,7 +615,9 @@ def _group_text(entry: _GroupEntry, site_number: Callable[[Iterable[int]], str])
     if entry.carried:
         return carried_text(len(parts))
     sightings = f"{len(parts)} sighting{'' if len(parts) == 1 else 's'}"
-    levels = {part.after.get("level") for part in parts}
+    # a relabel changes the level of the sightings that had another one only: a site of
+    # Slight and Severe sightings relabelled Severe has parts with no level change
+    levels = {part.after["level"] for part in parts if "level" in part.after}
     reviews = {part.after.get("review") for part in parts}
     level = next(iter(levels)) if len(levels) == 1 else None
     if level is not None:

@@ -163,3 +163,18 @@ def test_carried_decisions_read_the_same_after_reopening(project):
         changes = session.undo()  # the carried step is still one step, both its sites
         assert changes.detection_ids == {ids[0], ids[1], ids[2]}
         assert all(store.detection(i).review is ReviewState.PENDING for i in ids)
+
+
+def test_a_relabelled_site_of_mixed_levels_reads_as_a_relabel_after_reopening(project):
+    """Relabelling a site whose sightings are Slight and Severe as Severe changes the level
+    of the Slight ones only; the restored step still says Relabel, not Accept."""
+    path, run, ids = project  # ids[0] is Slight, ids[1] Severe (frame 0)
+    with ProjectStore.open(path) as store:
+        s = ReviewSession(store, run, author="tester")
+        s.apply(EditGroup((Relabel(ids[0], DamageLevel.SEVERE), Relabel(ids[1], DamageLevel.SEVERE)),
+                          SiteMark(-90.0, 30.0, ReviewState.ACCEPTED, DamageLevel.SEVERE)))
+        assert store.detection(ids[0]).level is store.detection(ids[1]).level is DamageLevel.SEVERE
+    store, session, counts = _reopen(path, run)
+    with store:
+        assert counts == (1, 0)
+        assert session.step_texts() == (["Relabel site as Severe (2 sightings)"], [])
