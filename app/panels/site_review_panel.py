@@ -422,9 +422,13 @@ class SiteReviewPanel(Panel):
         self._timer.start()
 
     def _on_run_changed(self, *_args: object) -> None:
-        """Another run's sites: the reviewer's place in the last run means nothing there."""
-        self._chosen = None
+        """Another run's sites: the last run's list goes at once (a key pressed on one of
+        its sites would act on detections of another run), and the reviewer's place in it
+        means nothing there."""
+        self._forget_sites()
         self._follow_key = None
+        if self.document.is_open and self.document.run_id is not None:
+            self.summary.setText("Reading the sites…")
         self._on_data_changed()
 
     def _on_data_changed(self, *_args: object) -> None:
@@ -439,18 +443,22 @@ class SiteReviewPanel(Panel):
 
     def _on_closed(self) -> None:
         self._timer.stop()
+        self._thumbnails.clear()
+        self._forget_sites()
+        self.summary.setText("No project open")
+        self.threshold_label.setText("")
+
+    def _forget_sites(self) -> None:
+        """No site listed, shown or chosen, until the sites are read again."""
         self._thumb_queue.clear()
         self._grid_queue.clear()
         self.review = None
         self._chosen = None
         self._decided.clear()
-        self._thumbnails.clear()
         self.site_list.clear()
         self._rows = []
         self.grid.clear()
         self._grid_key = None
-        self.summary.setText("No project open")
-        self.threshold_label.setText("")
         self._update_buttons()
 
     def rebuild(self) -> None:

@@ -802,3 +802,33 @@ def test_a_long_reason_is_cut_at_the_lists_edge_not_scrolled_to(qtbot, panel, mo
     assert not panel.site_list.horizontalScrollBar().isVisible()
     assert drawn and max(drawn) <= panel.site_list.viewport().rect().right()
     assert row.toolTip().endswith(others)
+
+
+def test_switching_runs_empties_the_list_until_the_other_runs_sites_are_read(qtbot, flight, tmp_path, errors):
+    """Analysis > Show Run: for the seconds the other run's sites take to read, the list
+    held the last run's sites, and a key pressed on one acted on detections of another
+    run (an error box: "detection 891 is not in run 1")."""
+    path = _ground_truth_project(tmp_path / "flight.dmproj", flight)
+    with ProjectStore.open(path) as store:
+        write_run(store, flight.detections, flight.times)  # run 2
+    doc = ProjectDocument()
+    panel = SiteReviewPanel(doc)
+    qtbot.addWidget(panel)
+    panel.show()
+    doc.open_path(path)
+    qtbot.waitUntil(lambda: panel.review is not None and panel.review.run_id == 2 and not panel.busy, timeout=30_000)
+    try:
+        assert panel.site_list.count() > 0 and panel.current_site() is not None
+        doc.follow_run(1)
+        assert panel.site_list.count() == 0 and panel.current_site() is None
+        assert panel.summary.text() == "Reading the sites…"
+        assert not panel.buttons["accept"].isEnabled()
+        panel.trigger("accept")  # nothing to act on: no error, nothing recorded
+        with ProjectStore.open(path) as store:
+            assert store.edit_history(1) == [] and store.edit_history(2) == []
+        qtbot.waitUntil(lambda: panel.review is not None and panel.review.run_id == 1 and not panel.busy,
+                        timeout=30_000)
+        assert panel.site_list.count() > 0 and panel.current_site() is not None
+        assert errors == []
+    finally:
+        doc.close()
