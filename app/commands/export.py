@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from core.store import ProjectStore
     from core.types import DamageLevel
     from services.export import ExportRequest, export_project
+    from services.maps import resolve_run
     from services.package import trying_product_sources
 
     formats = check_arguments(args)
@@ -124,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         _store_product_info(store, args)
         result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry,
                                 dem_path=args.dem, camera_view=camera_view)
+        runs = [r.id for r in store.runs()]
+        run_id = resolve_run(store, args.run)
         unsaved = not args.save and (settings != store.project_settings() or args.telemetry is not None)
         if args.save:
             store.set_project_settings(settings)
@@ -135,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(damage_map.sites)} damage sites: "
           + ", ".join(f"{counts[level]} {level.label.lower()}" for level in sorted(DamageLevel, reverse=True))
           + f" ({len(damage_map.observations)} observations, CRS {damage_map.crs})")
+    if len(runs) > 1:  # the window may show another (Analysis > Show Run): say which this is
+        print(f"  from run {run_id} of {len(runs)}" + (" (the latest; --run N exports another)" if args.run is None
+                                                      else " (--run)"))
     for note in damage_map.notes:
         print(f"  note: {note}")
     if result.package is not None:

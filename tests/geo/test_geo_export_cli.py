@@ -137,3 +137,25 @@ def test_export_given_the_video_says_only_where_its_project_is(project, tmp_path
     assert main(["export", str(video)]) == 2
     out, err = capsys.readouterr()
     assert out == "" and "the project beside it is" in err and "exporting to" not in err
+
+
+def test_with_several_runs_export_says_which_run_it_mapped(project, tmp_path, capsys):
+    """The app may show another run than the latest (Analysis > Show Run): an export from
+    the command line names the run it mapped when there is a choice, and only then."""
+    import shutil
+
+    from core.store import ProjectStore
+
+    assert main(["export", str(project), "--to", str(tmp_path / "one"), "--formats", "sites", "--no-thumbnails"]) == 0
+    assert "from run" not in capsys.readouterr().out  # one run: nothing to choose
+    copy = tmp_path / "two runs.dmproj"
+    shutil.copyfile(project, copy)
+    with ProjectStore.open(copy) as store:
+        run = store.start_run(model={"name": "another model"}, settings={})
+        store.finish_run(run)
+    assert main(["export", str(copy), "--to", str(tmp_path / "latest"), "--formats", "sites", "--no-thumbnails"]) == 0
+    assert f"from run {run} of 2 (the latest; --run N exports another)" in capsys.readouterr().out
+    assert main(["export", str(copy), "--to", str(tmp_path / "first"), "--formats", "sites", "--no-thumbnails",
+                 "--run", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "from run 1 of 2 (--run)" in printed and not printed.startswith("0 damage sites")
