@@ -93,6 +93,9 @@ class ProjectDocument(QObject):
     #: A burst of threshold changes (a slider drag) is saved to the project once, this
     #: long after the last one (saving rebuilds the map).
     THRESHOLD_SAVE_DELAY_MS = 600
+    #: How often the open project is looked at for review done outside the window (the
+    #: command line's `survey decide`, another window), milliseconds.
+    WATCH_INTERVAL_MS = 1500
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -126,6 +129,11 @@ class ProjectDocument(QObject):
         self._threshold_timer.setSingleShot(True)
         self._threshold_timer.setInterval(self.THRESHOLD_SAVE_DELAY_MS)
         self._threshold_timer.timeout.connect(self.save_score_threshold)
+        self._watch_timer = QTimer(self)
+        self._watch_timer.setInterval(self.WATCH_INTERVAL_MS)
+        self._watch_timer.timeout.connect(self.check_outside_changes)
+        self._seen_version: int | None = None  # the project's data_version when last looked at
+        self._seen_edit: int | None = None  # the newest line of the run's review history the window knows
 
     # -- opening -----------------------------------------------------------------------
     @property
@@ -227,12 +235,14 @@ class ProjectDocument(QObject):
         self._set_run(store.latest_run_id())
         self.opened.emit()
         self.score_threshold_changed.emit(self._score_threshold)
+        self._watch_timer.start()
 
     def close(self) -> None:
         if self.store is None:
             return
         if self._threshold_timer.isActive():
             self.save_score_threshold()
+        self._watch_timer.stop()
         self.undo_stack.clear()
         self.session = None
         self.run_id = None
@@ -380,6 +390,7 @@ class ProjectDocument(QObject):
         self.session = None if run_id is None else ReviewSession(self.store, run_id, author=self._author)
         if self.session is not None:
             self._restore_undo_stack(self.session)
+        self._remember_review()
         self._frame_detections.clear()
         self._analysed = {} if run_id is None else dict(self.store.analysed_frames(run_id))
         self.set_sites({})
@@ -602,7 +613,47 @@ class ProjectDocument(QObject):
             raise command.error
         return command.first_changes
 
+    def _remember_review(self) -> None:
+        """Note where the run's review history stands, as the window knows it."""
+        try:
+            self._seen_version = None if self.store is None else self.store.data_version()
+            self._seen_edit = None if self.store is None or self.run_id is None else self.store.last_edit_id(self.run_id)
+        except StoreError:
+            self._seen_version = self._seen_edit = None
+
+    def check_outside_changes(self) -> bool:
+        """Whether the run's review was changed outside the window since it last looked
+        (``damagemap survey decide`` on the command line, another window, the survey):
+        then the review is read again, so the window shows those decisions and its Undo
+        holds them in the order they were made. Looked at every
+        :data:`WATCH_INTERVAL_MS` and cheap when nothing changed; not while an analysis
+        writes to the project."""
+        if self.store is None or self.run_id is None or self._analysis_running:
+            return False
+        try:
+            version = self.store.data_version()
+            if version == self._seen_version:
+                return False
+            self._seen_version = version
+            if self.store.last_edit_id(self.run_id) == self._seen_edit:
+                return False
+        except StoreError:  # the project went away: said when it is next used
+            return False
+        from core.review import ReviewSession
+
+        self.undo_stack.clear()
+        self.session = ReviewSession(self.store, self.run_id, author=self._author)
+        self._restore_undo_stack(self.session)
+        self._remember_review()
+        frames = frozenset(self._analysed) | frozenset(self._frame_detections)
+        self._frame_detections.clear()
+        self.detections_changed.emit(frames)
+        self.notice.emit("The review of this project was changed outside this window (the command line, or its "
+                         "survey): the window shows it now, and Undo holds its steps")
+        return True
+
     def _on_changes(self, changes) -> None:  # noqa: ANN001 - core.review.Changes
+        self._remember_review()
         for index in changes.frame_indices:
             self._frame_detections.pop(index, None)
         self.detections_changed.emit(frozenset(changes.frame_indices))

@@ -1378,6 +1378,19 @@ class ProjectStore:
         rows = self._query("SELECT COUNT(*) AS n FROM edits WHERE run_id = ?", (run_id,))
         return int(rows[0]["n"])
 
+    def last_edit_id(self, run_id: int) -> int | None:
+        """The newest line of run ``run_id``'s review history (``None``: none yet): what a
+        review session compares to see whether another program reviewed meanwhile."""
+        rows = self._query("SELECT MAX(id) AS id FROM edits WHERE run_id = ?", (run_id,))
+        latest = rows[0]["id"]
+        return None if latest is None else int(latest)
+
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version``: it changes when another connection (another
+        program, or another thread's) commits to the project, never for this one's own
+        writes; a cheap poll for changes made elsewhere."""
+        return int(self._query("PRAGMA data_version")[0][0])
+
     def edit_history(self, run_id: int | None = None, *, detection_id: int | None = None) -> list[EditRecord]:
         """The review history, oldest first, optionally for one run or detection."""
         sql = "SELECT * FROM edits WHERE 1 = 1"

@@ -278,3 +278,35 @@ def test_opening_a_project_keeps_the_threshold_the_command_line_saved(qtbot, fly
     with ProjectStore.open(path) as store:
         assert store.project_settings().min_score == saved
     assert errors == []
+
+
+def test_review_done_outside_the_window_is_shown_and_undone_in_order(qtbot, flyover, errors):
+    """`damagemap survey decide` while the project is open in the window: the window shows
+    the decision within moments and its Undo holds it, so undoing there takes back the
+    last step made, whoever made it, and the history still reads back whole."""
+    from core.review import ReviewSession, SetReview
+
+    path = _project_with_two_detections(flyover)
+    doc = ProjectDocument()
+    panel = ReviewPanel(doc)
+    qtbot.addWidget(panel)
+    doc.open_path(path)
+    first, second = (d.id for d in doc.all_detections())
+    doc.apply_edit(SetReview(first, ReviewState.ACCEPTED), "Accept")
+    assert not doc.check_outside_changes()  # the window's own edit is no news
+    with ProjectStore.open(path) as store:  # another program
+        ReviewSession(store, doc.run_id, author="cli").apply(SetReview(second, ReviewState.REJECTED))
+    with qtbot.waitSignal(doc.notice, timeout=10_000) as said:  # the window's own look, on its timer
+        pass
+    assert "changed outside this window" in said.args[0]
+    assert doc.detection(second).review is ReviewState.REJECTED
+    assert panel.view.pending_label.text() == "all 2 reviewed"
+    assert doc.undo_stack.count() == 2 and doc.undo_stack.index() == 2
+    assert not doc.check_outside_changes()
+    doc.undo_stack.undo()  # the last step made: the other program's
+    assert doc.detection(second).review is ReviewState.PENDING
+    assert doc.detection(first).review is ReviewState.ACCEPTED
+    doc.close()
+    with ProjectStore.open(path) as store:
+        assert ReviewSession(store, store.latest_run_id()).restore_history() == (1, 1)
+    assert errors == []
