@@ -116,7 +116,7 @@ def unreadable_frames_note(settings: Mapping[str, Any]) -> str | None:
     if not frames:
         return None
     one = len(frames) == 1
-    return (f"{len(frames)} selected frame{'' if one else 's'} from frame {min(frames)} on could not be decoded and "
+    return (f"{len(frames)} selected frame{'' if one else 's'} from frame {min(frames) + 1} on (counted from 1) could not be decoded and "
             f"{'is' if one else 'are'} left out (a video cut short, or damaged there): {record.get('reason', '')}")
 
 

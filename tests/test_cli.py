@@ -116,8 +116,9 @@ def test_info_words_frames_picked_at_an_uneven_step_as_one_range_with_its_spacin
     picked = [0, 3, 5, 8, 10, 13, 15]  # 2 fps of a 5 fps video: 3 and 2 frames apart in turn
     assert frame_ranges(picked) == [(0, 15)]
     assert frame_spacing(frame_ranges(picked), picked) == [[2, 3]]
-    assert _indices_text(picked) == "0-15 every 2-3"  # not "0, 3-5, 8-10", read as frames 4 and 9 too
-    assert _indices_text([4, 5, 6, 20]) == "4-6, 20"
+    # numbered from 1, as the window's transport: index 0 is its frame 1
+    assert _indices_text(picked) == "1-16 every 2-3"  # not "1, 4-6, 9-11", read as frames 5 and 10 too
+    assert _indices_text([4, 5, 6, 20]) == "5-7, 21"
 
 
 def test_a_video_cut_short_is_analysed_to_its_last_decodable_frame_and_the_run_finishes(assets, tmp_path, capsys):
@@ -142,4 +143,4 @@ def test_a_video_cut_short_is_analysed_to_its_last_decodable_frame_and_the_run_f
     with ProjectStore.open(project) as store:
         assert [r.id for r in store.runs()] == [run.id] and store.analysed_frames(run.id) == analysed
     assert main(["info", str(project)]) == 0
-    assert f"from frame {min(left_out)} on could not be decoded" in capsys.readouterr().out
+    assert f"from frame {min(left_out) + 1} on (counted from 1) could not be decoded" in capsys.readouterr().out

@@ -146,13 +146,15 @@ def frame_spacing(ranges: Iterable[Sequence[int]], indices: Iterable[int]) -> li
 
 
 def _ranges_text(ranges: Sequence[Sequence[int]], spacing: Sequence[Sequence[int]] | None = None) -> str:
-    """``0-10 every 2-3, 40``: the ranges, each with its spacing (:func:`frame_spacing`)
-    where it skips frames (a range alone would read as every frame in it)."""
+    """``1-11 every 2-3, 41``: the ranges of frame indices, each with its spacing
+    (:func:`frame_spacing`) where it skips frames (a range alone would read as every frame
+    in it), numbered from 1 as the window's transport numbers frames (``--json`` keeps the
+    indices, from 0)."""
     parts = []
     for k, (a, b) in enumerate(ranges):
         low, high = spacing[k] if spacing is not None and k < len(spacing) else (1, 1)
         every = "" if high <= 1 else f" every {low}" if low == high else f" every {low}-{high}"
-        parts.append(f"{a}" if a == b else f"{a}-{b}{every}")
+        parts.append(f"{a + 1}" if a == b else f"{a + 1}-{b + 1}{every}")
     return ", ".join(parts[:8]) + (f", ... ({len(parts)} ranges)" if len(parts) > 8 else "")
 
 
@@ -195,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         time_range = run["time_range_s"]
         span = f", {time_range[0]:.2f}-{time_range[1]:.2f} s" if time_range else ""
         ranges = _ranges_text(run["frame_ranges"], run.get("frame_spacing")) or "none"
-        print(f"  frames:     {run['frames_analysed']} analysed ({ranges}{span})")
+        print(f"  frames:     {run['frames_analysed']} analysed (frames {ranges}{span})")
         if run["frames_unusable"]:
             reasons: dict[str, list[int]] = {}
             for index, why in run["frames_unusable"].items():

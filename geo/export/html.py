@@ -258,7 +258,7 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
     height = round(float(fused.position_m[2]), 1) + 0.0  # + 0.0: never "-0.0 m"
     closeup_picture = picture(closeup, s.id, "dm-closeup", 160, f"close-up of site {s.id}",
                                lambda: closeup_marker(damage_map, index))
-    frame_picture = picture(thumbnail, s.best_frame, "dm-thumb", 300, f"best frame {s.best_frame}",
+    frame_picture = picture(thumbnail, s.best_frame, "dm-thumb", 300, f"best frame {s.best_frame + 1}",
                              lambda: _detection_marker(damage_map, index))
     image = closeup_picture + frame_picture
     edge = " (cut off by the frame's edge)" if _at_frame_edge(damage_map, index) else ""

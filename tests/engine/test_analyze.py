@@ -341,7 +341,7 @@ def test_cli_analyze_then_info_end_to_end(assets, tmp_path, capsys):
     assert run["detections_total"] == sum(run["detections"].values()) > 0
     assert run["review"]["pending"] == run["detections_total"]
     assert cli_main(["info", str(project)]) == 0
-    assert "frames:     4 analysed (0-9 every 3," in capsys.readouterr().out
+    assert "frames:     4 analysed (frames 1-10 every 3," in capsys.readouterr().out  # counted from 1
 
 
 _HEADLESS = """
