@@ -20,6 +20,7 @@ from services.maps import resolve_run
 if TYPE_CHECKING:  # pragma: no cover
     from geo.export.html import Thumbnail
     from geo.pitch import FlowView
+    from engine.export_coco import CocoExport
     from geo.export.package import PackageResult
     from geo.mapping import DamageMap
 
@@ -82,6 +83,8 @@ class ExportResult:
     written: list[Path] = field(default_factory=list)
     damage_map: DamageMap | None = None
     package: PackageResult | None = None
+    #: the reviewed frames as an ISBDA/COCO data set (``ExportRequest.coco``)
+    training: CocoExport | None = None
 
 
 def _site_pictures(store: ProjectStore, built: DamageMap, *, frames: bool = True) -> tuple[Thumbnail, Thumbnail]:
@@ -162,13 +165,14 @@ def export_project(
             written += _export_map(store, built, request.out_dir, formats, thumbnail, closeup)
         except ValueError as exc:
             raise ExportError(str(exc)) from None
+    training = None
     if request.coco:
         from engine.export_coco import export_reviewed_frames
 
-        result = export_reviewed_frames(
+        training = export_reviewed_frames(
             store, Path(request.out_dir) / "training", run_id=run_id, include_pending=request.coco_include_pending
         )
-        written.append(result.annotations_path)
+        written.append(training.annotations_path)
     package = None
     if request.writes_package:
         from services.package import PackageRequest, export_package
@@ -186,7 +190,7 @@ def export_project(
         written += package.files
         built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path,
                                      dem_path=dem_path, camera_view=camera_view)
-    return ExportResult(written, built, package)
+    return ExportResult(written, built, package, training)
 
 
 __all__ = ["ExportRequest", "ExportResult", "export_project"]

@@ -61,6 +61,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                               "(an empty string removes them)")
     package.add_argument("--basemap", default=None, metavar="FILE",
                          help="offline basemap: GeoTIFF orthophoto or MBTiles (an empty string removes it)")
+    training = parser.add_argument_group("training data", "the reviewed frames, for damagemap train or finetune")
+    training.add_argument("--training", action="store_true",
+                          help="write the run's reviewed frames as an ISBDA/COCO data set in DIR/training "
+                               "(annotations + images), as the app's Export dialog does (with --formats, the map "
+                               "files too)")
+    training.add_argument("--include-pending", action="store_true",
+                          help="with --training, label the detections still pending review too")
 
 
 def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
@@ -77,8 +84,10 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
     _flags.fraction("--min-score", args.min_score)
     _flags.between("--product-version", args.product_version, 1, 99)
     _flags.at_least("--run", args.run)
+    if getattr(args, "include_pending", False) and not getattr(args, "training", False):
+        raise InputError("--include-pending labels the training data: give it with --training")
     if args.formats is None:
-        return () if getattr(args, "package", False) else None
+        return () if getattr(args, "package", False) or getattr(args, "training", False) else None
     formats = tuple(f for f in args.formats.split(",") if f.strip())
     if not formats:
         raise InputError(f"--formats: expected a comma-separated list of formats; got {args.formats!r}")
@@ -112,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
 
         args.out_dir = default_export_dir(args.project)
     request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails, package=args.package,
-                            include_unconfirmed=args.include_unconfirmed)
+                            include_unconfirmed=args.include_unconfirmed, coco=args.training,
+                            coco_include_pending=args.include_pending)
     with ProjectStore.open(args.project) as store, \
             trying_product_sources(store, footprints=args.footprints, basemap=args.basemap):
         if chosen_folder:  # said once the project opened: a refusal is the only line otherwise
@@ -133,16 +143,24 @@ def run(args: argparse.Namespace) -> int:
             if args.telemetry is not None:  # the log this export was placed with: the project's from now
                 store.set_telemetry(Path(args.telemetry).absolute())
     damage_map = result.damage_map
-    assert damage_map is not None  # every export from here writes map files
-    counts = damage_map.level_counts()
-    print(f"{len(damage_map.sites)} damage sites: "
-          + ", ".join(f"{counts[level]} {level.label.lower()}" for level in sorted(DamageLevel, reverse=True))
-          + f" ({len(damage_map.observations)} observations, CRS {damage_map.crs})")
+    if damage_map is not None:
+        counts = damage_map.level_counts()
+        print(f"{len(damage_map.sites)} damage sites: "
+              + ", ".join(f"{counts[level]} {level.label.lower()}" for level in sorted(DamageLevel, reverse=True))
+              + f" ({len(damage_map.observations)} observations, CRS {damage_map.crs})")
     if len(runs) > 1:  # the window may show another (Analysis > Show Run): say which this is
         print(f"  from run {run_id} of {len(runs)}" + (" (the latest; --run N exports another)" if args.run is None
                                                       else " (--run)"))
-    for note in damage_map.notes:
+    for note in damage_map.notes if damage_map is not None else ():
         print(f"  note: {note}")
+    if result.training is not None:
+        training = result.training
+        if training.image_count:
+            print(f"training data: {training.image_count} reviewed frames, {training.annotation_count} annotations "
+                  f"(ISBDA/COCO) in {training.annotations_path.parent.parent}")
+        else:
+            print("training data: none: no frame of this run is reviewed yet (review its sites in the app, or "
+                  "with damagemap survey decide, then export again)")
     if result.package is not None:
         print(f"relief package {result.package.name}: {result.package.folder} and {result.package.zip_path}")
     for path in result.written:

@@ -159,3 +159,37 @@ def test_with_several_runs_export_says_which_run_it_mapped(project, tmp_path, ca
                  "--run", "1"]) == 0
     printed = capsys.readouterr().out
     assert "from run 1 of 2 (--run)" in printed and not printed.startswith("0 damage sites")
+
+
+def test_export_writes_the_reviewed_frames_as_training_data_as_the_app_does(project, tmp_path, capsys):
+    """`--training`: the run's reviewed frames as an ISBDA/COCO data set under
+    DIR/training, as the app's Export dialog writes it (`--include-pending`: their pending
+    detections labelled too); alone, no map files. With nothing reviewed it says so."""
+    import shutil
+
+    from core.review import ReviewSession, SetReview
+    from core.store import ProjectStore
+    from core.types import ReviewState
+
+    copy = tmp_path / "reviewed.dmproj"
+    shutil.copyfile(project, copy)
+    assert main(["export", str(copy), "--to", str(tmp_path / "none"), "--training"]) == 0
+    assert "training data: none: no frame of this run is reviewed yet" in capsys.readouterr().out
+    with ProjectStore.open(copy) as store:
+        run = store.latest_run_id()
+        frames = sorted({d.frame_index for d in store.detections(run)})[:2]
+        session = ReviewSession(store, run, author="tester")
+        for frame in frames:
+            session.apply(SetReview(store.detections(run, frame_index=frame)[0].id, ReviewState.ACCEPTED))
+        on_those = [d for d in store.detections(run) if d.frame_index in frames]
+    out = tmp_path / "data"
+    assert main(["export", str(copy), "--to", str(out), "--training", "--include-pending"]) == 0
+    printed = capsys.readouterr().out
+    coco = json.loads((out / "training" / "annotations" / "instances_train.json").read_text())
+    assert len(coco["images"]) == len(frames) and len(coco["annotations"]) == len(on_those)
+    assert f"training data: {len(frames)} reviewed frames, {len(on_those)} annotations" in printed
+    assert all((out / "training" / "train" / image["file_name"]).is_file() for image in coco["images"])
+    assert sorted(p.name for p in out.iterdir()) == ["training"]  # no map files asked for
+    assert "damage sites" not in printed
+    assert main(["export", str(copy), "--to", str(tmp_path / "x"), "--include-pending"]) == 2
+    assert "give it with --training" in capsys.readouterr().err
