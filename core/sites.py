@@ -139,6 +139,15 @@ class SiteSummary:
             return True
         return bool(self.sightings) and all(s.review is not ReviewState.PENDING for s in self.sightings)
 
+    def holds(self, decision: ReviewState | DamageLevel) -> bool:
+        """Whether every sighting already says ``decision`` (a :class:`ReviewState`, or a
+        :class:`DamageLevel`: accepted at that level), so deciding it again changes nothing."""
+        if not self.sightings:
+            return False
+        if isinstance(decision, DamageLevel):
+            return all(s.review is ReviewState.ACCEPTED and s.level is decision for s in self.sightings)
+        return all(s.review is decision for s in self.sightings)
+
     def mark(self, review: ReviewState, level: DamageLevel | None = None) -> SiteMark:
         return SiteMark(self.lon_deg, self.lat_deg, review, level)
 

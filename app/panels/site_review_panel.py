@@ -604,6 +604,8 @@ class SiteReviewPanel(Panel):
             # one in view (the reviewer's place shown again), or the first site to decide: the player
             # shows it, so that the next key acts on the site in view
             self._show_site(shown)
+        if first and shown is not None:
+            self._take_focus_on_opening()
         self._update_threshold_count(filter_rows=False)  # filtered above
         self._update_buttons()
         if self._thumb_queue:
@@ -613,6 +615,22 @@ class SiteReviewPanel(Panel):
         self.sites_updated.emit()
         if self.document.flight_in_survey is not None:  # the rows say it already
             self.survey_context_shown.emit()
+
+    def _take_focus_on_opening(self) -> None:
+        """The list takes the keyboard focus when a project's sites are first listed, so
+        the review keys act on the site it highlights, as the docs say, not on one
+        detection of it: unless the panel is hidden, or the reviewer is typing somewhere
+        (a field, a dialog)."""
+        from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLineEdit, QPlainTextEdit, QTextEdit
+
+        if not self.site_list.isVisible() or self.site_list.visibleRegion().isEmpty():
+            return
+        focus = QApplication.focusWidget()
+        if focus is not None and (focus.window() is not self.window()
+                                  or isinstance(focus, (QLineEdit, QAbstractSpinBox, QComboBox, QTextEdit,
+                                                        QPlainTextEdit))):
+            return
+        self.site_list.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # ------------------------------------------------------------------ a survey's flight
     def _on_flight_in_survey(self) -> None:
@@ -1037,8 +1055,9 @@ class SiteReviewPanel(Panel):
             return
         selected = self.selected_sites()
         sites = selected if len(selected) > 1 and current in selected else [current]
-        sightings = _count(sum(len(s.sightings) for s in sites), "sighting")
-        named = f"site #{current.site_id}" if len(sites) == 1 else _count(len(sites), "site")
+        changing = [s for s in sites if not s.holds(decision)]  # deciding a site again: no empty undo step
+        sightings = _count(sum(len(s.sightings) for s in changing), "sighting")
+        named = f"site #{changing[0].site_id}" if len(changing) == 1 else _count(len(changing), "site")
         if isinstance(decision, DamageLevel):
             verb = f"Relabel {named} as {decision.label}"
         else:
@@ -1048,8 +1067,13 @@ class SiteReviewPanel(Panel):
             if isinstance(decision, DamageLevel):
                 return f"accepted as {decision.label}"
             return f"accepted as {site.level.label}" if decision is ReviewState.ACCEPTED else decision.value
-        edit = site_decision(current, decision) if len(sites) == 1 else sites_decision(sites, decision)
-        self.document.apply_edit(edit, f"{verb} ({sightings})")
+        if changing:
+            edit = site_decision(changing[0], decision) if len(changing) == 1 else sites_decision(changing, decision)
+            self.document.apply_edit(edit, f"{verb} ({sightings})")
+        else:
+            said = f"accepted as {decision.label}" if isinstance(decision, DamageLevel) else decision.value
+            self.document.notice.emit(f"Site #{current.site_id} is {said} already" if len(sites) == 1
+                                      else f"The {len(sites)} sites are {said} already")
         rows = []
         for site in sites:
             said = self._decided[site.site_id] = mark(site)

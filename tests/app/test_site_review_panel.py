@@ -832,3 +832,39 @@ def test_switching_runs_empties_the_list_until_the_other_runs_sites_are_read(qtb
         assert errors == []
     finally:
         doc.close()
+
+
+def test_on_opening_the_sites_list_has_the_keys_so_a_acts_on_the_highlighted_site(qtbot, window, project):
+    """The list highlights the first site to decide when a project opens; the review keys
+    act on that site (every sighting), not on one detection of it."""
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    panel = window.panel(SiteReviewPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    site = panel.current_site()
+    assert site is not None
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
+    _press(qtbot, panel, QApplication.focusWidget(), Qt.Key.Key_A)
+    assert _states(window.document, site) == {ReviewState.ACCEPTED}
+    assert window.document.undo_stack.undoText().startswith("Accept site")
+
+
+def test_deciding_a_site_again_as_it_stands_adds_no_undo_step(qtbot, panel):
+    """A on a site already accepted (X on one rejected, 3 on one accepted as Debris)
+    changes nothing: no undo step whose Undo would seem to do nothing, and the status bar
+    says so."""
+    doc = panel.document
+    panel.site_list.setFocus()
+    first = panel.current_site()
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_A)
+    assert doc.undo_stack.count() == 1
+    panel.select_site(first.site_id)
+    qtbot.waitUntil(lambda: panel.current_site() is not None and panel.current_site().decided, timeout=30_000)
+    with qtbot.waitSignal(doc.notice, timeout=5_000) as said:
+        _press(qtbot, panel, panel.site_list, Qt.Key.Key_A, wait=False)
+    assert said.args == [f"Site #{first.site_id} is accepted already"]
+    assert doc.undo_stack.count() == 1 and _states(doc, first) == {ReviewState.ACCEPTED}
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_2)  # another level: a decision that changes something
+    assert doc.undo_stack.count() == 2
