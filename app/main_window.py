@@ -875,6 +875,18 @@ class MainWindow(QMainWindow):
     def set_review(self, state: ReviewState) -> None:
         self._edit_selection(self.document.review_selected, state)
 
+    #: How far View > Raise/Lower Score Threshold move it (the toolbar spin box's step).
+    THRESHOLD_STEP = 0.05
+
+    def step_threshold(self, steps: int) -> None:
+        """Move the score threshold by ``steps`` of :data:`THRESHOLD_STEP` (the keys ] and
+        [: the toolbar's slider takes no focus, so that the arrow keys step frames)."""
+        doc = self.document
+        if not doc.is_open:
+            return
+        doc.set_score_threshold(round(doc.score_threshold + steps * self.THRESHOLD_STEP, 2))
+        self.statusBar().showMessage(f"score threshold {doc.score_threshold:.2f}", 3000)
+
     def relabel(self, level: DamageLevel) -> None:
         self._edit_selection(self.document.relabel_selected, level)
 

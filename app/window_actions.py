@@ -105,6 +105,8 @@ def build_actions(window: MainWindow) -> None:
     window.zoom_out_action = _action(window, "Zoom &Out", lambda: window.frame_view.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
     window.fit_action = _action(window, "&Fit Frame", window.frame_view.fit_to_window, "0")
     window.reset_layout_action = _action(window, "&Reset Layout", window.reset_layout)
+    window.raise_threshold_action = _action(window, "Raise Score &Threshold", lambda: window.step_threshold(1), "]")
+    window.lower_threshold_action = _action(window, "&Lower Score Threshold", lambda: window.step_threshold(-1), "[")
 
     window.analyse_action = _action(window, "&Analyse…", window.analysis_dialog, "Ctrl+R")
     window.cancel_action = _action(window, "&Cancel Analysis", window.cancel_analysis)
@@ -119,6 +121,18 @@ def build_actions(window: MainWindow) -> None:
     window.shortcuts_action = _action(window, "&Keyboard Shortcuts", window.show_shortcuts, QKeySequence.StandardKey.HelpContents)
     window.model_card_action = _action(window, "&Model Card", window.show_model_card)
     window.about_action = _action(window, "&About damagemap", window.show_about)
+
+
+def show_decided_action(window: MainWindow) -> QAction:
+    """View > Show Decided Sites: the Sites panel's check box (which takes no focus), for
+    the keyboard."""
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    box = window.panel(SiteReviewPanel).show_decided
+    action = _action(window, "Show &Decided Sites", lambda checked: box.setChecked(checked), checkable=True)
+    action.setChecked(box.isChecked())
+    box.toggled.connect(action.setChecked)
+    return action
 
 
 def build_menus(window: MainWindow) -> None:
@@ -164,6 +178,11 @@ def build_menus(window: MainWindow) -> None:
     for dock in window.docks:
         view_menu.addAction(dock.toggleViewAction())
     view_menu.addAction(window.overlay_toolbar.toggleViewAction())
+    view_menu.addSeparator()
+    view_menu.addAction(window.raise_threshold_action)
+    view_menu.addAction(window.lower_threshold_action)
+    window.show_decided_action = show_decided_action(window)
+    view_menu.addAction(window.show_decided_action)
     view_menu.addSeparator()
     view_menu.addAction(window.reset_layout_action)
 

@@ -266,6 +266,7 @@ class DetectionsPanel(QWidget):
 
         self._echo = False
         self.table = _Table(self)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table for the next control, not the next cell
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)

@@ -176,7 +176,10 @@ def _rect(box: Sequence[float]) -> QRectF:
 
 
 class _VertexHandle(QGraphicsEllipseItem):
-    """A draggable vertex; it keeps its size on screen whatever the zoom."""
+    """A draggable vertex; it keeps its size on screen whatever the zoom. Drawn only while
+    the pointer is over the outline (:meth:`EditablePolygonItem.show_handles`): on a small
+    mask, a frame shown at half size on a laptop, the handles would hide the damage the
+    reviewer is judging. Undrawn, it still takes a press on its vertex."""
 
     RADIUS = 4.0
 
@@ -195,6 +198,20 @@ class _VertexHandle(QGraphicsEllipseItem):
         )
         self.setCursor(Qt.CursorShape.SizeAllCursor)
         self.setZValue(2)
+        self.setOpacity(0.0)
+        self.setAcceptHoverEvents(True)
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self._editor.show_handles(True)
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self._editor.show_handles(self._editor.isUnderMouse())
+        super().hoverLeaveEvent(event)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self._editor.show_handles(True)  # a press with no move before it (a tablet) shows them too
+        super().mousePressEvent(event)
 
     def itemChange(self, change, value):  # noqa: N802 (Qt API)
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
@@ -223,7 +240,25 @@ class EditablePolygonItem(QGraphicsPolygonItem):
         )
         self.setCursor(Qt.CursorShape.OpenHandCursor)
         self.setZValue(1)
+        self.setAcceptHoverEvents(True)
         self.handles = [_VertexHandle(self, i, QPointF(float(x), float(y))) for i, (x, y) in enumerate(points_xy)]
+
+    @property
+    def handles_shown(self) -> bool:
+        return bool(self.handles) and self.handles[0].opacity() > 0.0
+
+    def show_handles(self, shown: bool) -> None:
+        """Draw the vertex handles (the pointer is over the outline) or not."""
+        for handle in self.handles:
+            handle.setOpacity(1.0 if shown else 0.0)
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.show_handles(True)
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.show_handles(any(handle.isUnderMouse() for handle in self.handles))
+        super().hoverLeaveEvent(event)
 
     def move_vertex(self, index: int, pos: QPointF) -> None:
         polygon = self.polygon()

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.document import ProjectDocument
+from app.panels.review_panel import ReviewPanel
 from app.panels.site_review_panel import LOOK_FRAMES_ROLE, SITE_ROLE, SiteReviewPanel
 from core.store import ProjectStore
 from core.types import DamageLevel, ReviewState
@@ -868,3 +869,27 @@ def test_deciding_a_site_again_as_it_stands_adds_no_undo_step(qtbot, panel):
     assert doc.undo_stack.count() == 1 and _states(doc, first) == {ReviewState.ACCEPTED}
     _press(qtbot, panel, panel.site_list, Qt.Key.Key_2)  # another level: a decision that changes something
     assert doc.undo_stack.count() == 2
+
+
+def test_the_threshold_and_show_decided_are_within_reach_of_the_keyboard(qtbot, window, project):
+    """The toolbar's slider takes no focus (the arrow keys step frames): ] and [ move the
+    threshold, and View > Show Decided Sites is the Sites panel's check box."""
+    from PySide6.QtGui import QKeySequence
+
+    panel = window.panel(SiteReviewPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    start = window.document.score_threshold
+    assert window.raise_threshold_action.shortcut() == QKeySequence("]")
+    window.raise_threshold_action.trigger()
+    assert window.document.score_threshold == round(start + 0.05, 2)
+    assert window.threshold_spin.value() == pytest.approx(start + 0.05)
+    window.lower_threshold_action.trigger()
+    window.lower_threshold_action.trigger()
+    assert window.document.score_threshold == round(start - 0.05, 2)
+    assert window.show_decided_action.isChecked() == panel.show_decided.isChecked() is True
+    window.show_decided_action.trigger()
+    assert not panel.show_decided.isChecked()
+    panel.show_decided.setChecked(True)
+    assert window.show_decided_action.isChecked()
+    assert not window.panel(ReviewPanel).view.table.tabKeyNavigation()  # Tab leaves the Review table

@@ -365,3 +365,17 @@ def test_a_label_at_the_frame_s_right_edge_is_moved_left_onto_the_frame_not_cut(
                       [QRectF(0, 0, 640, 360)]) is None  # no free place
     lifted = label_rect((100.0, 40.0, 160.0, 80.0), 70.0, 14.0, 640.0, 360.0, [], gap=5.0)
     assert lifted == QRectF(100.0, 21.0, 70.0, 14.0)  # the selected outline's handles keep it 5 px off
+
+
+def test_the_selected_outline_s_handles_are_drawn_only_while_the_pointer_is_over_it(qtbot):
+    """On a small mask (a frame shown at half size on a laptop) the vertex handles hid the
+    damage being judged: they are drawn once the pointer is over the outline, and a press
+    on a vertex still takes it."""
+    view = _shown_view_with_detection_7(qtbot)
+    view.select_detection(7)
+    editor = view.editor
+    assert not editor.handles_shown
+    qtbot.mouseMove(view.viewport(), pos=view.mapFromScene(QPointF(55, 35)))  # inside the outline
+    qtbot.waitUntil(lambda: editor.handles_shown, timeout=2_000)
+    qtbot.mouseMove(view.viewport(), pos=view.mapFromScene(QPointF(130, 80)))  # on the frame, away from it
+    qtbot.waitUntil(lambda: not editor.handles_shown, timeout=2_000)
