@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QKeyEvent, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -108,20 +108,24 @@ def crop_region(image: np.ndarray, box: tuple[float, float, float, float]) -> tu
 
 
 def crop_pixmap(crop: np.ndarray, left: int, top: int, detection: Detection, side_px: int, *,
-                badge: str = "") -> QPixmap:
-    """A crop (:func:`crop_region`) as a square tile of ``side_px``, with the mask's
-    outline in the level's colour and ``badge`` (if any) in its top right corner."""
+                badge: str = "", pixel_ratio: float = 1.0) -> QPixmap:
+    """A crop (:func:`crop_region`) as a square tile of ``side_px`` (logical pixels), with
+    the mask's outline in the level's colour and ``badge`` (if any) in its top right
+    corner; ``pixel_ratio``: the screen's device pixels per logical one, so that on a
+    high-DPI screen the tile keeps the crop's detail instead of being scaled up."""
     qimage = QImage(crop.data, crop.shape[1], crop.shape[0], crop.strides[0], QImage.Format.Format_RGB888).copy()
     scale = side_px / max(crop.shape[0], crop.shape[1])
-    scaled = qimage.scaled(
-        max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)),
-        Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    width, height = max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))
+    ratio = max(1.0, float(pixel_ratio))
+    scaled = qimage.scaled(max(1, round(width * ratio)), max(1, round(height * ratio)),
+                           Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
     # square tiles (a crop cut by the frame border is centred on a dark ground)
-    pixmap = QPixmap(side_px, side_px)
+    pixmap = QPixmap(round(side_px * ratio), round(side_px * ratio))
+    pixmap.setDevicePixelRatio(ratio)
     pixmap.fill(QColor("#202020"))
-    dx, dy = (side_px - scaled.width()) / 2.0, (side_px - scaled.height()) / 2.0
+    dx, dy = (side_px - width) / 2.0, (side_px - height) / 2.0
     painter = QPainter(pixmap)
-    painter.drawImage(QPointF(dx, dy), scaled)
+    painter.drawImage(QRectF(dx, dy, width, height), scaled)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setPen(QPen(QColor(detection.level.colour_hex), 2))
     painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -800,7 +804,8 @@ class SiteReviewPanel(Panel):
             detection = None if crop is None else self.document.detection(detection_id)
             if crop is not None and detection is not None:
                 frames = int(item.data(LOOK_FRAMES_ROLE) or 1) if kind == "grid" else 1
-                icon = QIcon(crop_pixmap(*crop, detection, side, badge=f"×{frames}" if frames > 1 else ""))
+                icon = QIcon(crop_pixmap(*crop, detection, side, badge=f"×{frames}" if frames > 1 else "",
+                                         pixel_ratio=self.devicePixelRatioF()))
                 item.setIcon(icon)
                 if kind == "list":  # kept for the rebuilds to come: decoded once, not after every edit
                     self._thumbnails[(int(key), detection_id)] = (detection, icon)  # type: ignore[call-overload]

@@ -616,6 +616,27 @@ def test_a_crop_badge_is_drawn_in_its_top_right_corner_only(qapp):
     assert any(badged.pixelColor(x, y).lightness() < 60 for x, y in changed)
 
 
+def test_on_a_high_dpi_screen_a_crop_tile_keeps_the_crop_s_detail(qapp):
+    """At twice the pixels per point the tile has twice the pixels, showing the crop's own
+    detail, not a 1x tile scaled up (blurred outlines and badge)."""
+    import numpy as np
+
+    from app.panels.site_review_panel import crop_pixmap
+    from core.masks import RleMask
+    from core.types import Detection
+
+    crop = np.zeros((208, 208, 3), dtype=np.uint8)
+    crop[:, ::2] = 255  # one-pixel stripes: detail a 104 px tile cannot hold
+    outline = np.array([[40.0, 40.0], [160.0, 40.0], [160.0, 160.0], [40.0, 160.0]])
+    detection = Detection(0, DamageLevel.SLIGHT, 0.9, (40.0, 40.0, 160.0, 160.0), RleMask.from_polygon(outline, 208, 208))
+    sharp = crop_pixmap(crop, 0, 0, detection, 104, pixel_ratio=2.0)
+    assert sharp.deviceIndependentSize().toSize() == crop_pixmap(crop, 0, 0, detection, 104).size()
+    image = sharp.toImage()
+    assert (image.width(), image.height()) == (208, 208)
+    row = [image.pixelColor(x, 20).lightness() for x in range(10, 30)]
+    assert max(row) - min(row) > 200  # the stripes are there, not averaged to grey
+
+
 def test_the_site_selected_on_opening_is_the_one_the_player_shows_and_a_click_on_it_shows_it_again(
         qtbot, project, errors):
     doc = ProjectDocument()
