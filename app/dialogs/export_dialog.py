@@ -6,18 +6,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -154,13 +158,34 @@ class ExportDialog(QDialog):
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        # The choices scroll; the folder and the Export button stay in view: the dialog is
+        # about 670 px tall, more than a 1280x720 screen (a 1080p laptop at 150%) leaves
+        # under a title bar and a taskbar.
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.addWidget(self.sites_note)
+        body_layout.addWidget(maps)
+        body_layout.addWidget(self.package_box)
+        body_layout.addWidget(training)
+        self.body = QScrollArea()
+        self.body.setWidget(body)
+        self.body.setWidgetResizable(True)
+        self.body.setFrameShape(QFrame.Shape.NoFrame)
+        self.body.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.body.setMinimumWidth(body.sizeHint().width() + self.body.verticalScrollBar().sizeHint().width())
         layout = QVBoxLayout(self)
-        layout.addWidget(self.sites_note)
-        layout.addWidget(maps)
-        layout.addWidget(self.package_box)
-        layout.addWidget(training)
+        layout.addWidget(self.body, 1)
         layout.addLayout(dir_row)
         layout.addWidget(buttons)
+        self._fit_screen(body)
+
+    def _fit_screen(self, body: QWidget) -> None:
+        """As tall as the choices need, but no taller than 85% of the screen's free height."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        room = int(0.85 * screen.availableGeometry().height()) if screen is not None else 10_000
+        rest = self.sizeHint().height() - self.body.sizeHint().height()
+        self.resize(self.sizeHint().width(), min(room, rest + body.sizeHint().height()))
 
     def _file_row(self, title: str, pattern: str) -> tuple[QLineEdit, QWidget]:
         return file_row(self, title, pattern)

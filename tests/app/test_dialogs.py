@@ -9,6 +9,7 @@ import pytest
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QDialogButtonBox
 
 from app.dialogs.analysis_dialog import AnalysisDialog
 from app.dialogs.export_dialog import ExportDialog
@@ -93,6 +94,24 @@ def test_export_dialog_without_telemetry_offers_training_data_only(qtbot, tmp_pa
     dialog.open_html_check.setChecked(True)
     choice = dialog.choice()
     assert choice.formats == ("geojson", "kml", "html") and choice.open_html
+
+
+def test_the_export_dialog_fits_a_small_screen_with_its_export_button_in_view(qtbot, tmp_path):
+    """The choices scroll and the folder row and Export stay at the bottom: the whole
+    dialog was about 670 px tall, more than a 1280x720 screen leaves under a title bar and
+    a taskbar; where there is room it opens showing every choice."""
+    dialog = ExportDialog(tmp_path / "out", has_telemetry=True)
+    qtbot.addWidget(dialog)
+    assert dialog.minimumSizeHint().height() <= 400
+    assert dialog.body.widget().sizeHint().height() > 500  # the choices alone are taller than that
+    dialog.resize(dialog.width(), 420)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    export = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    assert export.isVisible() and export.mapTo(dialog, export.rect().bottomLeft()).y() <= dialog.height()
+    assert dialog.body.verticalScrollBar().maximum() > 0  # the choices scroll instead
+    dialog.resize(dialog.width(), 900)
+    qtbot.waitUntil(lambda: dialog.body.verticalScrollBar().maximum() == 0, timeout=2_000)
 
 
 def test_help_texts(qtbot, tmp_path):
