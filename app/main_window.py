@@ -298,6 +298,20 @@ class MainWindow(QMainWindow):
         self.overlay_toolbar.setVisible(True)
         self._park_docks(parked)
 
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802, A002 (Qt API)
+        """Tab and Shift+Tab skip the controls of a panel a tab of its dock hides (the
+        Review table behind Sites): Qt counts them as shown, with no area on screen, so
+        the keyboard went where the reviewer could not see."""
+        from PySide6.QtWidgets import QApplication
+
+        for _ in range(64):  # each panel's controls once, at most
+            if not super().focusNextPrevChild(next):
+                return False
+            focus = QApplication.focusWidget()
+            if focus is None or not focus.visibleRegion().isEmpty():
+                return True
+        return True
+
     def panel(self, kind: type[P]) -> P:
         """The window's panel of type ``kind`` (one of :attr:`PANELS`)."""
         return self._panels[kind]  # type: ignore[return-value]

@@ -914,3 +914,23 @@ def test_the_threshold_and_show_decided_are_within_reach_of_the_keyboard(qtbot, 
     panel.show_decided.setChecked(True)
     assert window.show_decided_action.isChecked()
     assert not window.panel(ReviewPanel).view.table.tabKeyNavigation()  # Tab leaves the Review table
+
+
+def test_tab_goes_round_the_controls_on_screen_and_back_to_the_sites(qtbot, window, project):
+    """Tab never lands in the Review table hidden behind the Sites tab (Qt counts it as
+    shown), nor stays in a table: it goes round what the reviewer sees and comes back."""
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    panel = window.panel(SiteReviewPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
+    hidden_table = window.panel(ReviewPanel).view.table
+    assert hidden_table.visibleRegion().isEmpty()  # behind the Sites tab
+    visited = []
+    for _ in range(30):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        visited.append(QApplication.focusWidget())
+    assert all(not w.visibleRegion().isEmpty() for w in visited)
+    assert hidden_table not in visited and visited.count(panel.site_list) >= 2
