@@ -78,14 +78,17 @@ def _graded_ids(grading) -> frozenset[str]:  # noqa: ANN001 - geo.grading.Gradin
 
 
 def write_layers(path: Path, layers: Mapping[str, list[Record]], *, last_change: str) -> list[str]:
-    """The non-empty layers into one GeoPackage (EPSG:4326); returns their names."""
+    """The non-empty layers, and the layers of sites even empty
+    (:data:`geo.export.records.SITE_LAYER_SCHEMAS`), into one GeoPackage (EPSG:4326);
+    returns their names."""
+    from geo.export.records import SITE_LAYER_SCHEMAS
     from geo.export.vector import _gdal_option, write_gpkg_layer
 
     written: list[str] = []
     with atomic_path(path) as temp, _gdal_option("OGR_CURRENT_DATE", last_change):
         for name in LAYER_ORDER:
             records = layers.get(name) or []
-            if not records:
+            if not records and name not in SITE_LAYER_SCHEMAS:
                 continue
             write_gpkg_layer(temp, name, records, append=bool(written))
             written.append(name)

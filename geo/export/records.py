@@ -14,7 +14,7 @@ import numpy as np
 from core.types import DamageLevel
 from geo.fusion import FusedSite
 from geo.mapping import DamageMap
-from geo.uncertainty import uncertainty_fields
+from geo.uncertainty import PARTS, uncertainty_fields
 
 Record = tuple[dict, object]
 
@@ -254,6 +254,32 @@ def heat_records(damage_map: DamageMap) -> list[Record]:
                          "cell_m": round(heat.cell_m, 3), "weighting": "level (1-3) x confidence"}, geometry))
     return records
 
+
+_UNCERTAINTY_COLUMNS = {"uncertainty_m": "float", "uncertainty_parts": "str",
+                        **{f"uncertainty_{name}_m": "float" for name in PARTS}}
+
+#: The columns (name -> ``int``, ``float``, ``str`` or ``bool``) and geometry type of the
+#: layers of sites a GeoPackage holds even when the map has no site, empty: a GIS project
+#: or model built on one flight's GeoPackage opens another's, and an empty layer says "no
+#: damage found" where a missing one reads as a failed export. The columns are what
+#: :func:`site_records`, :func:`footprint_records` and :func:`observation_records` write
+#: (a test holds them to it).
+SITE_LAYER_SCHEMAS: dict[str, tuple[dict[str, str], str]] = {
+    "damage_sites": ({
+        "id": "int", "level": "str", "level_code": "int", "ems_grade": "str", "confidence": "float",
+        "observations": "int", "first_time": "str", "last_time": "str", "first_time_s": "float",
+        "last_time_s": "float", "first_frame": "int", "last_frame": "int", "best_frame": "int",
+        "best_detection_id": "int", "reviewed": "bool", "reviewed_by": "str", "reviewed_at": "str",
+        "height_m": "float", **_UNCERTAINTY_COLUMNS, "triangulated": "bool", "confirmed": "bool",
+        "frames_seen": "int", "frames_in_view": "int", "views_seen": "int", "views_in_view": "int", "colour": "str",
+    }, "Point"),
+    "site_footprints": ({"site_id": "int", "level": "str", "colour": "str"}, "Polygon"),
+    "observations": ({
+        "site_id": "int", "detection_id": "int", "frame": "int", "time_s": "float", "time": "str", "level": "str",
+        "score": "float", "review": "str", "telemetry_gap_s": "float", **_UNCERTAINTY_COLUMNS, "reviewed_by": "str",
+        "reviewed_at": "str", "origin": "str",
+    }, "Point"),
+}
 
 #: layer name -> record builder, in the order GeoPackage layers are written.
 LAYERS = {

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from core.types import DamageLevel
 from geo.export._atomic import atomic_path, utf8_safe, write_bytes_atomic, write_text_atomic
-from geo.export.records import LAYERS, Record, jump_records, site_records, track_records
+from geo.export.records import LAYERS, SITE_LAYER_SCHEMAS, Record, jump_records, site_records, track_records
 from geo.mapping import DamageMap
 from geo.uncertainty import PARTS
 
@@ -76,14 +76,32 @@ def _gdal_option(name: str, value: str) -> Iterator[None]:
 
 def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: bool) -> None:
     """``records`` as the GeoPackage layer ``layer`` (EPSG:4326), text columns as strings;
-    ``append`` adds it to the file, otherwise the file is started anew."""
+    ``append`` adds it to the file, otherwise the file is started anew. A layer of sites
+    with no record is written empty with its columns (:data:`SITE_LAYER_SCHEMAS`)."""
     import geopandas as gpd
 
+    if not records and layer in SITE_LAYER_SCHEMAS:
+        _write_empty_layer(path, layer, append=append)
+        return
     frame = utf8_frame(gpd.GeoDataFrame([dict(p) for p, _ in records], geometry=[g for _, g in records],
                                         crs="EPSG:4326"))
     for column in _text_columns(frame):
         frame[column] = frame[column].astype("string")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w")
+
+
+_DTYPES = {"int": "int64", "float": "float64", "str": "string", "bool": "bool"}
+
+
+def _write_empty_layer(path: Path, layer: str, *, append: bool) -> None:
+    import geopandas as gpd
+    import pandas as pd
+
+    columns, geometry_type = SITE_LAYER_SCHEMAS[layer]
+    frame = gpd.GeoDataFrame({name: pd.Series([], dtype=_DTYPES[kind]) for name, kind in columns.items()},
+                             geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+    frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w",
+                  geometry_type=geometry_type)
 
 
 def _text_columns(frame) -> list[str]:  # noqa: ANN001 - a GeoDataFrame
@@ -103,24 +121,20 @@ def utf8_frame(frame):  # noqa: ANN001, ANN201 - a GeoDataFrame, and a copy of i
 
 
 def write_geopackage(path: Path, damage_map: DamageMap) -> Path:
-    """Every non-empty layer of :data:`LAYERS` in one GeoPackage (EPSG:4326).
+    """Every non-empty layer of :data:`LAYERS` in one GeoPackage (EPSG:4326), and the
+    layers of sites (:data:`SITE_LAYER_SCHEMAS`) empty when the map has none.
 
     ``gpkg_contents.last_change`` is the video's creation time (see
     :func:`_gpkg_timestamp`), so exporting the same map twice gives identical files.
     """
-    import geopandas as gpd
-
     with atomic_path(path) as temp, _gdal_option("OGR_CURRENT_DATE", _gpkg_timestamp(damage_map)):
         written = 0
         for layer, build in LAYERS.items():
             records = build(damage_map)
-            if not records:
+            if not records and layer not in SITE_LAYER_SCHEMAS:
                 continue
             write_gpkg_layer(temp, layer, records, append=bool(written))
             written += 1
-        if not written:  # an empty map still gets a valid file with the track's layer schema
-            empty = gpd.GeoDataFrame({"id": []}, geometry=[], crs="EPSG:4326")
-            empty.to_file(temp, layer="damage_sites", driver="GPKG", engine="pyogrio", geometry_type="Point")
     return path
 
 
