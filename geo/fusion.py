@@ -271,7 +271,8 @@ def _parallax_deg(directions: np.ndarray) -> float:
     return 2.0 * math.degrees(float(np.arccos(cosines.min())))
 
 
-def _ray_weights(members: list[Projected], z_prior: float, settings: FusionSettings) -> np.ndarray:
+def _ray_weights(members: list[Projected], z_prior: float, settings: FusionSettings, *,
+                 by_model: bool = False) -> np.ndarray:
     """Inverse variance of each ray's miss distance: angular noise times range (the mask's
     centroid's, and for a frame placed by the camera's turns read from the video, how far
     off its heading may be)."""
@@ -280,7 +281,7 @@ def _ray_weights(members: list[Projected], z_prior: float, settings: FusionSetti
         point = point_on_plane(m.ray_origin, m.ray_direction, z_prior)
         reach = 50.0 if point is None else float(np.linalg.norm(point - m.ray_origin))
         sigma = max(0.05, math.hypot(settings.ray_sigma_rad, math.radians(m.heading_sigma_deg)) * reach)
-        weights.append(max(m.weight, 1e-3) / sigma**2)
+        weights.append(max(m.model_weight if by_model else m.weight, 1e-3) / sigma**2)
     return np.array(weights)
 
 
@@ -316,7 +317,7 @@ def _parallax_ok(members: list[Projected], settings: FusionSettings) -> bool:
     return len(members) >= 2 and _parallax_deg(directions) >= settings.min_parallax_deg
 
 
-def locate(members: list[Projected], settings: FusionSettings, z_prior: float) -> Location:
+def locate(members: list[Projected], settings: FusionSettings, z_prior: float, *, by_model: bool = False) -> Location:
     """3-D position of one damage.
 
     On the ground (``z_prior == 0``: debris) it is the centre of the union of the
@@ -326,7 +327,8 @@ def locate(members: list[Projected], settings: FusionSettings, z_prior: float) -
     the ground and ``max_height_m``; far, oblique sightings with little parallax leave
     the height, and so the position, uncertain (``sigma_m``). A site joined from boxes
     of one damage (step 3) is located from its best box in each frame: the rays through
-    a roof's box and a patch in it point at different spots.
+    a roof's box and a patch in it point at different spots. ``by_model``: the rays are
+    weighed by the model's scores, a reviewer's accept or not (:func:`site_heights`).
     """
     if z_prior == 0.0:
         union = ground_union(members)
@@ -352,7 +354,7 @@ def locate(members: list[Projected], settings: FusionSettings, z_prior: float) -
     origins = np.array([m.ray_origin for m in usable])
     directions = np.array([m.ray_direction for m in usable])
     # A mask cut by the image border has a biased centroid: it counts, but less.
-    weights = _ray_weights(usable, z_prior, settings) * np.array(
+    weights = _ray_weights(usable, z_prior, settings, by_model=by_model) * np.array(
         [settings.truncated_weight if m.truncated else 1.0 for m in usable])
     prior = (z_prior, 1.0 / settings.height_sigma_m**2)
     fit = triangulate(origins, directions, weights, height_prior=prior)
@@ -474,14 +476,17 @@ def _ground_touch(a: list[Projected], b: list[Projected], settings: FusionSettin
 
 def site_heights(groups: list[list[Projected]], settings: FusionSettings) -> dict[DamageLevel, float]:
     """Prior heights per level: debris on the ground; roof damage at the median height
-    of this flight's well-triangulated roof sites (``roof_height_m`` lacking three)."""
+    of this flight's well-triangulated roof sites (``roof_height_m`` lacking three).
+
+    Each site is located here with the model's weights, a reviewer's accept or not: the
+    prior is the flight's, and accepting one site must not move the others."""
     heights = {level: prior_height(level, settings) for level in DamageLevel}
     roof = []
     for g in groups:
         level = vote_level(g)[0]
         if level == DamageLevel.DEBRIS:
             continue
-        location = locate(g, settings, heights[level])
+        location = locate(g, settings, heights[level], by_model=True)
         if location.well_fixed:
             roof.append(location.point[2])
     if len(roof) >= 3:

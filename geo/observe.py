@@ -78,6 +78,12 @@ class Projected:
         return vote_weight(self.detection)
 
     @property
+    def model_weight(self) -> float:
+        """The model's (refined) score, a reviewer's decision or not: what the flight's
+        roof height weighs a sighting by (:func:`geo.fusion.site_heights`)."""
+        return float(self.detection.final_score)
+
+    @property
     def reviewed(self) -> bool:
         """A person confirmed the detection (accepted, relabelled, redrew or added it)."""
         return self.detection.confirmed

@@ -273,3 +273,29 @@ def test_a_log_covering_hardly_any_analysed_frame_says_so_not_to_look_at_the_gro
     message = str(refused.value)
     assert "the telemetry covers 0.0-0.5 s of the video's clock and the 24 analysed frames lie at 5.0-16.5 s" in message
     assert "a log of another video, or one offset in time" in message and "ground" not in message
+
+
+def test_accepting_a_site_does_not_move_the_others():
+    """Accepted sightings count fully in their own site, but the flight's roof height, the
+    prior every other roof site is placed with, is the model's: a reviewer's accept moved
+    the sites nearby by up to a metre."""
+    rng = np.random.default_rng(5)
+    points = [(0.0, 40.0, 3.0), (12.0, 50.0, 6.0), (-12.0, 60.0, 9.0), (6.0, 70.0, 4.5)]
+    detections, times, track, video, _ = fly(points, [DamageLevel.SEVERE] * 4)
+    noisy = []
+    for d in detections:  # each frame's mask a pixel or two off, its score anywhere in 0.5-0.95
+        dx, dy = rng.uniform(-2.0, 2.0, size=2)
+        polygon = d.mask.to_polygons()[0] + np.array([dx, dy])
+        noisy.append(replace(d, mask=RleMask.from_polygon(polygon, CAMERA.height_px, CAMERA.width_px),
+                             score=float(rng.uniform(0.5, 0.95))))
+    before = build_damage_map_from(noisy, times, track, video=video, hfov_deg=80.0)
+    assert len(before.sites) == 4
+    middle = sorted(before.fused, key=lambda f: f.position_m[2])[1]  # a site whose height the median may take
+    accepted = {o.detection_id for o in middle.observations}
+    reviewed = [replace(d, review=ReviewState.ACCEPTED) if d.id in accepted else d for d in noisy]
+    after = build_damage_map_from(reviewed, times, track, video=video, hfov_deg=80.0)
+    assert len(after.sites) == 4
+    for fused in before.fused:
+        if fused is not middle:
+            nearest = min(after.fused, key=lambda f: float(np.linalg.norm(f.position_m - fused.position_m)))
+            assert np.array_equal(nearest.position_m, fused.position_m), fused.position_m
