@@ -179,11 +179,14 @@ def associate(projected: list[Projected], settings: FusionSettings,
     tracks: list[list[Projected]] = []
     last_t: list[float] = []
     last_xy: list[np.ndarray] = []
+    open_tracks: list[int] = []  # ascending; a track closed once stays closed (the clock never goes back)
     for frame in sorted(by_frame, key=lambda f: (by_frame[f][0].observation.t_s, f)):
         items = by_frame[frame]
         t = clock(items[0].observation.t_s)
         points = [_association_point(p, settings) for p in items]
-        open_tracks = [k for k in range(len(tracks)) if t - last_t[k] <= settings.max_gap_s]
+        # the tracks still open, from those open at the last frame: not a pass over every
+        # track of the flight at each frame, which grew with the square of its length
+        open_tracks = [k for k in open_tracks if t - last_t[k] <= settings.max_gap_s]
         candidates = []
         for i, p in enumerate(items):
             reach = float(np.hypot(*(points[i] - p.ray_origin[:2])))
@@ -208,6 +211,7 @@ def associate(projected: list[Projected], settings: FusionSettings,
             last_xy[k] = points[i]
         for i, p in enumerate(items):
             if i not in used_items:
+                open_tracks.append(len(tracks))
                 tracks.append([p])
                 last_t.append(t)
                 last_xy.append(points[i])
