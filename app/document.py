@@ -134,6 +134,8 @@ class ProjectDocument(QObject):
         self._watch_timer.timeout.connect(self.check_outside_changes)
         self._seen_version: int | None = None  # the project's data_version when last looked at
         self._seen_edit: int | None = None  # the newest line of the run's review history the window knows
+        self._opening = False
+        self._all_light: tuple[int, list[Detection]] | None = None  # the run's detections without masks
 
     # -- opening -----------------------------------------------------------------------
     @property
@@ -232,7 +234,11 @@ class ProjectDocument(QObject):
         self.video_info = reader.info
         self._frames_ahead = FramesAhead(store.video_path)
         self._score_threshold = float(store.project_settings().min_score)
-        self._set_run(store.latest_run_id())
+        self._opening = True
+        try:
+            self._set_run(store.latest_run_id())
+        finally:
+            self._opening = False
         self.opened.emit()
         self.score_threshold_changed.emit(self._score_threshold)
         self._watch_timer.start()
@@ -248,6 +254,7 @@ class ProjectDocument(QObject):
         self.run_id = None
         self._score_floor = 0.0
         self._frame_detections.clear()
+        self._all_light = None
         self._analysed.clear()
         self._current_frame, self._current_pts, self._selected_id = 0, 0.0, None
         if self._frames_ahead is not None:
@@ -392,6 +399,7 @@ class ProjectDocument(QObject):
             self._restore_undo_stack(self.session)
         self._remember_review()
         self._frame_detections.clear()
+        self._all_light = None
         self._analysed = {} if run_id is None else dict(self.store.analysed_frames(run_id))
         self.set_sites({})
         self.run_changed.emit(run_id)
@@ -428,6 +436,7 @@ class ProjectDocument(QObject):
             self._set_run(latest)
         for index in frames:
             self._frame_detections.pop(index, None)
+        self._all_light = None
         self._analysed = dict(self.store.analysed_frames(self.run_id))
         self.detections_changed.emit(frames)
 
@@ -500,8 +509,23 @@ class ProjectDocument(QObject):
             self._frame_detections[frame_index] = cached
         return list(cached)
 
-    def all_detections(self) -> list[Detection]:
-        return [] if self.run_id is None else self.store.detections(self.run_id)
+    def all_detections(self, *, masks: bool = True) -> list[Detection]:
+        """Every detection of the run; ``masks=False``: without their masks (a table, the
+        timeline), read in a fraction of the time and once for every view until a
+        detection changes."""
+        if self.run_id is None:
+            return []
+        if masks:
+            return self.store.detections(self.run_id)
+        if self._all_light is None or self._all_light[0] != self.run_id:
+            self._all_light = (self.run_id, self.store.detections(self.run_id, masks=False))
+        return list(self._all_light[1])
+
+    @property
+    def opening(self) -> bool:
+        """While a project is being opened: ``run_changed`` then comes before ``opened``,
+        on which the views read the run once."""
+        return self._opening
 
     def detection(self, detection_id: int) -> Detection | None:
         for dets in self._frame_detections.values():
@@ -647,6 +671,7 @@ class ProjectDocument(QObject):
         self._remember_review()
         frames = frozenset(self._analysed) | frozenset(self._frame_detections)
         self._frame_detections.clear()
+        self._all_light = None
         self.detections_changed.emit(frames)
         self.notice.emit("The review of this project was changed outside this window (the command line, or its "
                          "survey): the window shows it now, and Undo holds its steps")
@@ -654,6 +679,7 @@ class ProjectDocument(QObject):
 
     def _on_changes(self, changes) -> None:  # noqa: ANN001 - core.review.Changes
         self._remember_review()
+        self._all_light = None
         for index in changes.frame_indices:
             self._frame_detections.pop(index, None)
         self.detections_changed.emit(frozenset(changes.frame_indices))

@@ -400,6 +400,8 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.cancel_button)
 
     def _on_run_changed(self, _run_id: object) -> None:
+        if self.document.opening:
+            return  # _on_opened reads the run, once
         self._show_threshold(self.document.score_threshold)
         self._reload_run()
         self._update_project_label()
@@ -814,7 +816,7 @@ class MainWindow(QMainWindow):
     def _reload_run(self) -> None:
         """Everything of the current run from the store (after open, new run, finish)."""
         doc = self.document
-        detections = doc.all_detections() if doc.is_open else []
+        detections = doc.all_detections(masks=False) if doc.is_open else []  # the timeline counts them
         analysed = doc.analysed_frames() if doc.is_open else {}
         frames: dict[int, list[Detection]] = defaultdict(list)
         for index in analysed:

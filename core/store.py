@@ -1223,10 +1223,13 @@ class ProjectStore:
     # ----------------------------------------------------------------- detections
 
     def detections(
-        self, run_id: int, *, frame_index: int | None = None, include_deleted: bool = False
+        self, run_id: int, *, frame_index: int | None = None, include_deleted: bool = False, masks: bool = True
     ) -> list[Detection]:
-        """Current detections of a run (review edits applied), by frame then id."""
-        sql = f"SELECT {_DETECTION_COLUMNS} FROM detections WHERE run_id = ?"
+        """Current detections of a run (review edits applied), by frame then id.
+        ``masks=False``: without their masks (``mask`` None), for a list or a count: a long
+        flight's masks take seconds to decode."""
+        columns = _DETECTION_COLUMNS if masks else _DETECTION_COLUMNS.replace("mask_counts", "NULL AS mask_counts")
+        sql = f"SELECT {columns} FROM detections WHERE run_id = ?"
         params: list[Any] = [run_id]
         if frame_index is not None:
             sql += " AND frame_index = ?"

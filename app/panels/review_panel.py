@@ -36,7 +36,7 @@ class ReviewPanel(Panel):
 
         # bound methods, not lambdas, for the document: Qt disconnects them with the panel
         document.opened.connect(self.reload)
-        document.run_changed.connect(self.reload)
+        document.run_changed.connect(self._on_run_changed)
         document.closed.connect(self.reload)
         document.analysis_running_changed.connect(self._on_analysis_running_changed)
         document.detections_changed.connect(self._on_detections_changed)
@@ -60,10 +60,15 @@ class ReviewPanel(Panel):
         """Every row of the current run (a new project or run, the end of an analysis)."""
         doc = self.document
         self._on_threshold_changed(doc.score_threshold)
-        self.view.set_detections(doc.all_detections() if doc.is_open else [], doc.frame_times() if doc.is_open else {})
+        self.view.set_detections(doc.all_detections(masks=False) if doc.is_open else [],
+                                 doc.frame_times() if doc.is_open else {})
         self.view.select_detection(doc.selected_id)
         self._update_pending()
         self._update_buttons()
+
+    def _on_run_changed(self, *_args: object) -> None:
+        if not self.document.opening:  # opening: read once, when it is opened
+            self.reload()
 
     def _on_analysis_running_changed(self, running: bool) -> None:
         if not running:

@@ -166,16 +166,22 @@ class DetectionTableModel(QAbstractTableModel):
         return det.origin.value
 
     def _sort_value(self, det: Detection, column: int):
-        return (
-            det.id,
-            det.frame_index,
-            self._pts_s.get(det.frame_index, float(det.frame_index)),
-            int(det.level),
-            det.final_score,
-            det.review.value,
-            det.origin.value,
-            self._site_of.get(det.id, 1 << 62),  # detections in no site sort last
-        )[column]
+        # one value, not a tuple of every column's: a sort calls this for every comparison
+        if column == 0:
+            return det.id
+        if column == 1:
+            return det.frame_index
+        if column == 2:
+            return self._pts_s.get(det.frame_index, float(det.frame_index))
+        if column == 3:
+            return int(det.level)
+        if column == 4:
+            return det.final_score
+        if column == 5:
+            return det.review.value
+        if column == 6:
+            return det.origin.value
+        return self._site_of.get(det.id, 1 << 62)  # detections in no site sort last
 
 
 class DetectionFilterProxy(QSortFilterProxyModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from dataclasses import replace
 import pytest
 
 from app.document import ProjectDocument
@@ -310,3 +311,27 @@ def test_review_done_outside_the_window_is_shown_and_undone_in_order(qtbot, flyo
     with ProjectStore.open(path) as store:
         assert ReviewSession(store, store.latest_run_id()).restore_history() == (1, 1)
     assert errors == []
+
+
+def test_opening_a_project_reads_the_run_s_detections_once_without_their_masks(qtbot, window, flyover, monkeypatch):
+    """The table and the timeline need no mask; a 20-minute flight's masks took seconds to
+    decode, and the run was read four times, twice with the table sorted, while the
+    window froze."""
+    path = _project_with_two_detections(flyover)
+    reads = []
+    detections = ProjectStore.detections
+
+    def counted(self, run_id, **kwargs):
+        if kwargs.get("frame_index") is None:
+            reads.append(kwargs.get("masks", True))
+        return detections(self, run_id, **kwargs)
+
+    monkeypatch.setattr(ProjectStore, "detections", counted)
+    assert window.open_path(path)
+    assert reads == [False]
+    with ProjectStore.open(path) as store:
+        light = store.detections(store.latest_run_id(), masks=False)
+        full = store.detections(store.latest_run_id())
+    assert [d.mask for d in light] == [None, None] and all(d.mask is not None for d in full)
+    assert [replace(d, mask=None) for d in full] == light
+    assert window.panel(ReviewPanel).view.model.rowCount() == 2
