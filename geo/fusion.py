@@ -141,11 +141,12 @@ def _association_point(p: Projected, settings: FusionSettings) -> np.ndarray:
 
 
 def _overlap(a: Projected, b: Projected) -> float:
-    fa, fb = a.footprint, b.footprint
-    if fa is None or fb is None or fa.is_empty or fb.is_empty:
-        return 0.0
-    smaller = min(fa.area, fb.area)
-    return float(fa.intersection(fb).area / smaller) if smaller > 0 else 0.0
+    """The share of the smaller footprint the two have in common (0 when either has none)."""
+    ba, bb = a.footprint_box, b.footprint_box
+    if ba is None or bb is None or ba[2] < bb[0] or bb[2] < ba[0] or ba[3] < bb[1] or bb[3] < ba[1]:
+        return 0.0  # apart: no intersection to compute (most pairs the association weighs)
+    smaller = min(a.footprint_area, b.footprint_area)
+    return float(a.footprint.intersection(b.footprint).area / smaller) if smaller > 0 else 0.0
 
 
 def _seeing_clock(blind: Sequence[tuple[float, float]]) -> Callable[[float], float]:
@@ -187,18 +188,9 @@ def associate(projected: list[Projected], settings: FusionSettings,
         # the tracks still open, from those open at the last frame: not a pass over every
         # track of the flight at each frame, which grew with the square of its length
         open_tracks = [k for k in open_tracks if t - last_t[k] <= settings.max_gap_s]
-        candidates = []
-        for i, p in enumerate(items):
-            reach = float(np.hypot(*(points[i] - p.ray_origin[:2])))
-            gate = max(settings.gate_m, settings.gate_per_range * reach) + _heading_slack_m(reach, p.heading_sigma_deg)
-            for k in open_tracks:
-                last = tracks[k][-1]
-                distance = float(np.hypot(*(points[i] - last_xy[k])))
-                if distance > gate and _overlap(p, last) < settings.min_overlap:
-                    continue
-                penalty = 0.0 if p.detection.level == last.detection.level else settings.level_mismatch_m
-                candidates.append((min(distance, gate) + penalty, i, k))
-        candidates.sort()
+        candidates = _candidates(items, points, [tracks[k][-1] for k in open_tracks],
+                                 [last_xy[k] for k in open_tracks], settings)
+        candidates = sorted((cost, i, open_tracks[j]) for cost, i, j in candidates)
         used_items: set[int] = set()
         used_tracks: set[int] = set()
         for _cost, i, k in candidates:
@@ -216,6 +208,46 @@ def associate(projected: list[Projected], settings: FusionSettings,
                 last_t.append(t)
                 last_xy.append(points[i])
     return tracks
+
+
+def _candidates(items: list[Projected], points: list[np.ndarray], lasts: list[Projected],
+                last_points: list[np.ndarray], settings: FusionSettings) -> list[tuple[float, int, int]]:
+    """``(cost, item, track)`` for each of a frame's observations ``items`` (at
+    ``points``) that may continue a track (its last observation ``lasts[track]`` at
+    ``last_points[track]``): within the item's gate, or beyond it with footprints that
+    overlap by ``min_overlap``. The distances of all pairs are one array operation, and the
+    footprints are intersected only where their boxes meet: a long flight weighs millions
+    of pairs."""
+    if not items or not lasts:
+        return []
+    gates = []
+    for i, p in enumerate(items):
+        reach = float(np.hypot(*(points[i] - p.ray_origin[:2])))
+        gates.append(max(settings.gate_m, settings.gate_per_range * reach) + _heading_slack_m(reach, p.heading_sigma_deg))
+    here = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    there = np.asarray(last_points, dtype=np.float64).reshape(-1, 2)
+    distance = np.hypot(here[:, None, 0] - there[None, :, 0], here[:, None, 1] - there[None, :, 1])
+    near = distance <= np.asarray(gates)[:, None]
+    far = ~near
+    if far.any():  # beyond the gate: still a candidate where the footprints overlap enough
+        boxes_here = _boxes(items)
+        boxes_there = _boxes(lasts)
+        meet = ((boxes_here[:, None, 0] <= boxes_there[None, :, 2]) & (boxes_there[None, :, 0] <= boxes_here[:, None, 2])
+                & (boxes_here[:, None, 1] <= boxes_there[None, :, 3]) & (boxes_there[None, :, 1] <= boxes_here[:, None, 3]))
+        for i, j in zip(*np.nonzero(far & meet)):
+            if _overlap(items[i], lasts[j]) >= settings.min_overlap:
+                near[i, j] = True
+    out = []
+    for i, j in zip(*np.nonzero(near)):
+        i, j = int(i), int(j)
+        penalty = 0.0 if items[i].detection.level == lasts[j].detection.level else settings.level_mismatch_m
+        out.append((min(float(distance[i, j]), gates[i]) + penalty, i, j))
+    return out
+
+
+def _boxes(members: list[Projected]) -> np.ndarray:
+    """``float[N, 4]`` footprint boxes (NaN where there is none: it meets nothing)."""
+    return np.array([m.footprint_box or (np.nan,) * 4 for m in members], dtype=np.float64).reshape(-1, 4)
 
 
 # ----------------------------------------------------------------------------- geometry

@@ -11,7 +11,7 @@ ground).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -68,6 +68,19 @@ class Projected:
     near_edge: bool = False
     no_look: bool = False
     heading_sigma_deg: float = 0.0
+
+    @cached_property
+    def footprint_box(self) -> tuple[float, float, float, float] | None:
+        """The footprint's bounds and area ``(min x, min y, max x, max y)``, read once (the
+        fusion compares each footprint with many others); ``None`` without one."""
+        footprint = self.footprint
+        if footprint is None or footprint.is_empty:  # type: ignore[attr-defined]
+            return None
+        return tuple(footprint.bounds)  # type: ignore[attr-defined]
+
+    @cached_property
+    def footprint_area(self) -> float:
+        return 0.0 if self.footprint_box is None else float(self.footprint.area)  # type: ignore[attr-defined]
 
     @property
     def frame_index(self) -> int:
