@@ -19,10 +19,10 @@ Run::
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -65,12 +65,15 @@ def main() -> int:
     parser.add_argument("--decisions", type=int, default=8, help="decisions to time (one site each)")
     args = parser.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, keep in (("nothing kept (reference)", False), ("geometry kept", True)):
-            copy = Path(tmp) / f"{int(keep)}{args.project.suffix}"
-            shutil.copy(args.project, copy)
-            # the video and telemetry are found where the project recorded them
+    for label, keep in (("nothing kept (reference)", False), ("geometry kept", True)):
+        # beside the project, so that a video and telemetry it names relative to itself are found
+        copy = args.project.with_name(f".bench-{os.getpid()}-{int(keep)}{args.project.suffix}")
+        shutil.copy(args.project, copy)
+        try:
             rows.append((label, _decisions(copy, args.decisions, keep=keep)))
+        finally:
+            for leftover in copy.parent.glob(copy.name + "*"):
+                leftover.unlink()
     reference = statistics.median(rows[0][1])
     print(f"Map and site list after a review decision, {args.project.name} ({cpu_name()})")
     print(f"{'':28} {'decisions':>9} {'median s':>9} {'max s':>7} {'ratio':>6}")
