@@ -253,8 +253,7 @@ class ProjectDocument(QObject):
         self.session = None
         self.run_id = None
         self._score_floor = 0.0
-        self._frame_detections.clear()
-        self._all_light = None
+        self._forget_detections()
         self._analysed.clear()
         self._current_frame, self._current_pts, self._selected_id = 0, 0.0, None
         if self._frames_ahead is not None:
@@ -389,17 +388,11 @@ class ProjectDocument(QObject):
 
     # -- runs --------------------------------------------------------------------------
     def _set_run(self, run_id: int | None) -> None:
-        from core.review import ReviewSession
-
         self.undo_stack.clear()
         self.run_id = run_id
         self._score_floor = self._run_score_floor()
-        self.session = None if run_id is None else ReviewSession(self.store, run_id, author=self._author)
-        if self.session is not None:
-            self._restore_undo_stack(self.session)
-        self._remember_review()
-        self._frame_detections.clear()
-        self._all_light = None
+        self._start_session()
+        self._forget_detections()
         self._analysed = {} if run_id is None else dict(self.store.analysed_frames(run_id))
         self.set_sites({})
         self.run_changed.emit(run_id)
@@ -434,9 +427,7 @@ class ProjectDocument(QObject):
             if latest is None:
                 return
             self._set_run(latest)
-        for index in frames:
-            self._frame_detections.pop(index, None)
-        self._all_light = None
+        self._forget_detections(frames)
         self._analysed = dict(self.store.analysed_frames(self.run_id))
         self.detections_changed.emit(frames)
 
@@ -663,24 +654,36 @@ class ProjectDocument(QObject):
                 return False
         except StoreError:  # the project went away: said when it is next used
             return False
-        from core.review import ReviewSession
-
         self.undo_stack.clear()
-        self.session = ReviewSession(self.store, self.run_id, author=self._author)
-        self._restore_undo_stack(self.session)
-        self._remember_review()
+        self._start_session()
         frames = frozenset(self._analysed) | frozenset(self._frame_detections)
-        self._frame_detections.clear()
-        self._all_light = None
+        self._forget_detections()
         self.detections_changed.emit(frames)
         self.notice.emit("The review of this project was changed outside this window (the command line, or its "
                          "survey): the window shows it now, and Undo holds its steps")
         return True
 
+    def _start_session(self) -> None:
+        """A review session of the run, its undo stack rebuilt from the project's history."""
+        from core.review import ReviewSession
+
+        self.session = None if self.run_id is None else ReviewSession(self.store, self.run_id, author=self._author)
+        if self.session is not None:
+            self._restore_undo_stack(self.session)
+        self._remember_review()
+
+    def _forget_detections(self, frame_indices: Iterable[int] | None = None) -> None:
+        """Read these frames' detections (all: ``None``) from the project again when next
+        asked, and the run's list without masks with them."""
+        if frame_indices is None:
+            self._frame_detections.clear()
+        else:
+            for index in frame_indices:
+                self._frame_detections.pop(index, None)
+        self._all_light = None
+
     def _on_changes(self, changes) -> None:  # noqa: ANN001 - core.review.Changes
         self._remember_review()
-        self._all_light = None
-        for index in changes.frame_indices:
-            self._frame_detections.pop(index, None)
+        self._forget_detections(changes.frame_indices)
         self.detections_changed.emit(frozenset(changes.frame_indices))
 
