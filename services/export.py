@@ -85,6 +85,8 @@ class ExportResult:
     package: PackageResult | None = None
     #: the reviewed frames as an ISBDA/COCO data set (``ExportRequest.coco``)
     training: CocoExport | None = None
+    #: the run exported (the latest unless one was asked for)
+    run_id: int | None = None
 
 
 def _site_pictures(store: ProjectStore, built: DamageMap, *, frames: bool = True) -> tuple[Thumbnail, Thumbnail]:
@@ -190,7 +192,7 @@ def export_project(
         written += package.files
         built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path,
                                      dem_path=dem_path, camera_view=camera_view)
-    return ExportResult(written, built, package, training)
+    return ExportResult(written, built, package, training, run_id)
 
 
 __all__ = ["ExportRequest", "ExportResult", "export_project"]

@@ -111,7 +111,6 @@ def run(args: argparse.Namespace) -> int:
     from core.store import ProjectStore
     from core.types import DamageLevel
     from services.export import ExportRequest, export_project
-    from services.maps import resolve_run
     from services.package import trying_product_sources
 
     formats = check_arguments(args)
@@ -136,7 +135,6 @@ def run(args: argparse.Namespace) -> int:
         result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry,
                                 dem_path=args.dem, camera_view=camera_view)
         runs = [r.id for r in store.runs()]
-        run_id = resolve_run(store, args.run)
         unsaved = not args.save and (settings != store.project_settings() or args.telemetry is not None)
         if args.save:
             store.set_project_settings(settings)
@@ -149,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
               + ", ".join(f"{counts[level]} {level.label.lower()}" for level in sorted(DamageLevel, reverse=True))
               + f" ({len(damage_map.observations)} observations, CRS {damage_map.crs})")
     if len(runs) > 1:  # the window may show another (Analysis > Show Run): say which this is
-        print(f"  from run {run_id} of {len(runs)}" + (" (the latest; --run N exports another)" if args.run is None
+        print(f"  from run {result.run_id} of {len(runs)}" + (" (the latest; --run N exports another)" if args.run is None
                                                       else " (--run)"))
     for note in damage_map.notes if damage_map is not None else ():
         print(f"  note: {note}")
