@@ -103,6 +103,13 @@ def _check_box(box: BoxXYXY, what: str) -> None:
         raise ValueError(f"{what}: expected x1 <= x2 and y1 <= y2; got {box!r}")
 
 
+def frame_number(index: int) -> int:
+    """The number a person reads for the frame at ``index``: frames are counted from 1 in
+    everything written for a person (the transport, the table, the maps, ``info``), while
+    the data (``frame_index``, ``best_frame``, ``info --json``) keeps indices from 0."""
+    return index + 1
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     """One decoded video frame.

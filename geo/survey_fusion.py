@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from core.types import DamageLevel
+from core.types import DamageLevel, frame_number
 from geo.fusion import FusedSite, FusionSettings, locate, prior_height, vote_level
 from geo.local import LocalFrame
 from geo.mapping import DamageMap
@@ -437,7 +437,7 @@ def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
             **uncertainty_fields(site.budget),
             "evidence": "; ".join(f"{e.flight} site {e.flight_site_id}: {e.observation_count} "
                                   f"sighting{'' if e.observation_count == 1 else 's'}, frames "
-                                  f"{e.first_frame}-{e.last_frame}, best {e.best_frame}" for e in site.evidence),
+                                  f"{frame_number(e.first_frame)}-{frame_number(e.last_frame)}, best {frame_number(e.best_frame)}" for e in site.evidence),
             "geometry": Point(site.lon_deg, site.lat_deg),
         })
     columns = ["site_id", "level", "level_code", "ems_grade", "confidence", "flights", "dates", "flight_count",

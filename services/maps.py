@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import DamagemapError, GeoreferenceError, StoreError, TelemetryError, VideoError
 from core.settings import ProjectSettings
 from core.store import UNREADABLE_FRAMES_KEY, ProjectStore
-from core.types import ReviewState
+from core.types import ReviewState, frame_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.pitch import FlowView
@@ -116,7 +116,7 @@ def unreadable_frames_note(settings: Mapping[str, Any]) -> str | None:
     if not frames:
         return None
     one = len(frames) == 1
-    return (f"{len(frames)} selected frame{'' if one else 's'} from frame {min(frames) + 1} on (counted from 1) could not be decoded and "
+    return (f"{len(frames)} selected frame{'' if one else 's'} from frame {frame_number(min(frames))} on (counted from 1) could not be decoded and "
             f"{'is' if one else 'are'} left out (a video cut short, or damaged there): {record.get('reason', '')}")
 
 

@@ -150,11 +150,13 @@ def _ranges_text(ranges: Sequence[Sequence[int]], spacing: Sequence[Sequence[int
     (:func:`frame_spacing`) where it skips frames (a range alone would read as every frame
     in it), numbered from 1 as the window's transport numbers frames (``--json`` keeps the
     indices, from 0)."""
+    from core.types import frame_number
+
     parts = []
     for k, (a, b) in enumerate(ranges):
         low, high = spacing[k] if spacing is not None and k < len(spacing) else (1, 1)
         every = "" if high <= 1 else f" every {low}" if low == high else f" every {low}-{high}"
-        parts.append(f"{a + 1}" if a == b else f"{a + 1}-{b + 1}{every}")
+        parts.append(f"{frame_number(a)}" if a == b else f"{frame_number(a)}-{frame_number(b)}{every}")
     return ", ".join(parts[:8]) + (f", ... ({len(parts)} ranges)" if len(parts) > 8 else "")
 
 

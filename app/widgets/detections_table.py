@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.overlay import level_colour
-from core.types import DamageLevel, Detection, ReviewState
+from core.types import DamageLevel, Detection, ReviewState, frame_number
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 DETECTION_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -148,7 +148,7 @@ class DetectionTableModel(QAbstractTableModel):
         if column == 0:
             return str(det.id)
         if column == 1:
-            return str(det.frame_index + 1)  # 1-based, as the transport and the exports count
+            return str(frame_number(det.frame_index))
         if column == 2:
             pts = self._pts_s.get(det.frame_index)
             return "" if pts is None else f"{pts:.2f}"

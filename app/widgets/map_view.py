@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.overlay import level_colour
-from core.types import DamageLevel, DamageSite
+from core.types import DamageLevel, DamageSite, frame_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.basemap import Basemap
@@ -100,7 +100,7 @@ class _SiteItem(QGraphicsEllipseItem):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip(
             f"Site {site.id}: {site.level.label}, confidence {site.confidence:.2f}, "
-            f"{site.observation_count} observations, frames {site.first_frame + 1}–{site.last_frame + 1}"
+            f"{site.observation_count} observations, frames {frame_number(site.first_frame)}–{frame_number(site.last_frame)}"
         )
         self.confirmed = True
 

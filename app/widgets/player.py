@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.types import frame_number
+
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
@@ -154,7 +156,7 @@ class TransportBar(QWidget):
             self.frame_label.setText("no video")
             return
         self.time_label.setText(f"{format_time(pts_s)} / {format_time(self._duration_s)}")
-        self.frame_label.setText(f"frame {index + 1} / {self._frame_count}" + (f" · {note}" if note else ""))
+        self.frame_label.setText(f"frame {frame_number(index)} / {self._frame_count}" + (f" · {note}" if note else ""))
 
     @property
     def position(self) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ExportError
-from core.types import DamageLevel
+from core.types import DamageLevel, frame_number
 from geo.export.records import clock_time, counted, seen_in, unconfirmed_reason
 from geo.mapping import DamageMap
 
@@ -258,7 +258,7 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
     height = round(float(fused.position_m[2]), 1) + 0.0  # + 0.0: never "-0.0 m"
     closeup_picture = picture(closeup, s.id, "dm-closeup", 160, f"close-up of site {s.id}",
                                lambda: closeup_marker(damage_map, index))
-    frame_picture = picture(thumbnail, s.best_frame, "dm-thumb", 300, f"best frame {s.best_frame + 1}",
+    frame_picture = picture(thumbnail, s.best_frame, "dm-thumb", 300, f"best frame {frame_number(s.best_frame)}",
                              lambda: _detection_marker(damage_map, index))
     image = closeup_picture + frame_picture
     edge = " (cut off by the frame's edge)" if _at_frame_edge(damage_map, index) else ""
@@ -276,7 +276,7 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
         f"{escape(s.level.label)}; not a probability)</td></tr>"
         f"<tr><td>Seen in</td><td>{frames}</td></tr>"
         f"<tr><td>Seen</td><td>{when}</td></tr>"
-        f"<tr><td>Best frame</td><td>{s.best_frame}{edge}</td></tr>"
+        f"<tr><td>Best frame</td><td>{frame_number(s.best_frame)}{edge}</td></tr>"
         f"<tr><td>Height</td><td>{height:.1f} m above take-off</td></tr>"
         f"<tr><td>Reviewed</td><td>{reviewed}</td></tr>"
         f"<tr><td>Location</td><td>lat {s.lat_deg:.6f}, lon {s.lon_deg:.6f} (&plusmn;{fused.uncertainty_m:.1f} m)</td></tr>"

@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from core.types import frame_number
 from geo.export.records import Record, clock_time, counted, iso_time
 
 PRELIMINARY = "Preliminary analysis: not yet validated in the field"
@@ -318,7 +319,8 @@ def _building_popup(b) -> str:  # noqa: ANN001
         rows += [("Sites", escape(", ".join(str(i) for i in b.site_ids))),
                  ("Confidence", f"{b.confidence:.0%}" if b.confidence is not None else "-"),
                  ("Sightings", str(b.sightings)),
-                 ("Best frame", str(b.best_frame) + (f" of flight {escape(b.best_flight)}" if b.best_flight else "")),
+                 ("Best frame", ("-" if b.best_frame is None else str(frame_number(b.best_frame)))
+                  + (f" of flight {escape(b.best_flight)}" if b.best_flight else "")),
                  ("Reviewed", "yes" if b.reviewed else "no")]
         if b.flights:  # a survey's: every flight that saw damage on it
             rows += [("Flights", escape(", ".join(b.flights)))]

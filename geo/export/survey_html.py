@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from core.types import DamageLevel
+from core.types import DamageLevel, frame_number
 from geo.export.html import (
     REVIEWED_RING,
     closeup_marker,
@@ -79,7 +79,7 @@ def _popup_html(site: SurveySite, built: SurveyMap | None = None, closeup: Fligh
     rows = "".join(
         f"<tr><td>{escape(e.flight)}</td><td style=\"white-space:nowrap\">{escape(date_text(e.date))}</td>"
         f"<td>site {e.flight_site_id}: {escape(e.level.label)}, {e.observation_count} sightings, "
-        f"frames {e.first_frame + 1}-{e.last_frame + 1}</td></tr>"  # counted from 1, as the app does
+        f"frames {frame_number(e.first_frame)}-{frame_number(e.last_frame)}</td></tr>"
         for e in site.evidence
     )
     pictures = "".join(_evidence_picture(built, e, closeup) for e in site.evidence) if built is not None else ""

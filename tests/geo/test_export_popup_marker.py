@@ -109,3 +109,13 @@ def test_a_reviewed_site_wears_the_analysts_ring_on_the_map_and_a_tick_in_the_li
     item = re.search(rf'data-site="{fused.site.id}"[^>]*>.*?</div>', after).group(0)
     assert "&#10003;" in item and "&#10003;" not in re.search(rf'data-site="{fused.site.id}"[^>]*>.*?</div>',
                                                               before).group(0)
+
+
+def test_the_popup_counts_frames_from_1_as_the_app_does(flyover_map):
+    """Both the table row and the picture's caption give the frame the app's transport
+    shows; the data fields keep the index from 0."""
+    damage_map, _ = flyover_map
+    site = damage_map.fused[0].site
+    popup = _popup_html(damage_map, 0, lambda frame: _FAKE_JPEG)
+    assert f"<td>Best frame</td><td>{site.best_frame + 1}" in popup
+    assert f'alt="best frame {site.best_frame + 1}"' in popup

@@ -47,3 +47,10 @@ def test_flyover_grades_match_the_truth(flyover, flyover_map):
         assert b.best_time_s is not None
     placed = sum(len(b.site_ids) for b in grading.buildings) + len(grading.unmatched_site_ids)
     assert placed == len(damage_map.sites)
+
+
+def test_a_building_popup_counts_its_best_frame_from_1_as_the_app_does():
+    from geo.export.products import _building_popup
+
+    graded = BuildingGrade("7", box(0, 0, 1, 1), "severe", site_ids=(3,), confidence=0.8, sightings=4, best_frame=41)
+    assert "<td>Best frame</td><td>42</td>" in _building_popup(graded)
