@@ -520,20 +520,109 @@ def write_print_map(png: Path, pdf: Path, damage_map, *, closeup=None, **kwargs)
     return save_pages(png, pdf, fig, draw_site_atlas(damage_map, closeup, info=kwargs.get("info")))
 
 
-def save_pages(png: Path, pdf: Path, page, atlas: Sequence) -> list[Path]:  # noqa: ANN001 - Figures
-    """``page`` as a 150-dpi PNG, and a PDF of it followed by ``atlas``; each whole or not at all."""
-    from matplotlib.backends.backend_pdf import PdfPages
+#: The finest an image is embedded in the PDF at (pixels per inch of paper): what a print at
+#: 150-300 dpi shows of a photograph. A finer image (a basemap over a small part of the map)
+#: is resampled to it; a coarser one (a 160-px close-up on a 1.3-inch card: about 125 ppi)
+#: goes in at its own pixels, not blown up to the page's resolution first.
+PDF_IMAGE_DPI = 200
 
+#: The JPEG quality photographs (close-ups, the basemap) are embedded at in the PDF: the
+#: close-ups come as JPEGs of about this quality, and a lossless copy of a photograph is
+#: several times the size of the JPEG it came from (it made the PDF some 60 kB a site).
+PDF_JPEG_QUALITY = 85
+
+
+def _pdf_document(path, metadata):  # noqa: ANN001, ANN202 - a matplotlib PdfPages
+    """A matplotlib ``PdfPages`` at ``path`` that embeds photographs (RGB images of more than
+    256 colours) as JPEG (``/DCTDecode``, :data:`PDF_JPEG_QUALITY`) instead of matplotlib's
+    lossless Flate, marked for smooth scaling; images of few colours (and soft masks) stay
+    lossless. Where the installed matplotlib lacks the hooks used here, a plain ``PdfPages``
+    (a larger file, the same pages)."""
+    import io
+
+    from matplotlib.backends.backend_pdf import Name, PdfFile, PdfPages, pdfRepr
+    from PIL import Image
+
+    class JpegPdfFile(PdfFile):
+        def _writeImg(self, data, id, smask=None, *more, **named):  # noqa: A002, ANN001, ANN002, ANN003, ANN202
+            # matplotlib's signature; anything a later matplotlib adds goes to its own code
+            image = (Image.fromarray(np.ascontiguousarray(data))
+                     if not more and not named and getattr(data, "ndim", 0) == 3 and data.shape[2] == 3 else None)
+            if image is None or image.getcolors(maxcolors=256) is not None:
+                return super()._writeImg(data, id, smask, *more, **named)
+            buffer = io.BytesIO()
+            image.save(buffer, format="JPEG", quality=PDF_JPEG_QUALITY, optimize=True)
+            jpeg = buffer.getvalue()
+            height, width = data.shape[:2]
+            header = {"Type": Name("XObject"), "Subtype": Name("Image"), "Width": width, "Height": height,
+                      "ColorSpace": Name("DeviceRGB"), "BitsPerComponent": 8, "Filter": Name("DCTDecode"),
+                      "Interpolate": True, "Length": len(jpeg)}
+            if smask:
+                header["SMask"] = smask
+            # the object written whole here: the JPEG is its stream's only filter (matplotlib's
+            # streams add Flate to everything while pdf.compression is on)
+            self.recordXref(id)
+            self.write(b"%d 0 obj\n" % id + pdfRepr(header) + b"\nstream\n" + jpeg + b"\nendstream\nendobj\n")
+            return None
+
+    class JpegPdfPages(PdfPages):
+        def _ensure_file(self):  # noqa: ANN202
+            if self._file is None:
+                self._file = JpegPdfFile(self._filename, metadata=self._metadata)
+            return self._file
+
+    hooks = all(callable(getattr(cls, name, None)) for cls, name in
+                ((PdfFile, "_writeImg"), (PdfFile, "recordXref"), (PdfFile, "write"), (PdfPages, "_ensure_file")))
+    return (JpegPdfPages if hooks else PdfPages)(path, metadata=metadata)
+
+
+def _unsampled_where_coarse(figures: Sequence) -> list:  # noqa: ANN001 - Figures
+    """Have the images of ``figures`` that are no finer than :data:`PDF_IMAGE_DPI` on the
+    page embedded at their own pixels (``interpolation="none"``: matplotlib otherwise
+    resamples every image to the resolution it saves at); the images changed and their
+    interpolation before, to put back."""
+    from matplotlib.image import AxesImage
+
+    changed = []
+    for figure in figures:
+        for image in figure.findobj(AxesImage):
+            rows, columns = image.get_size()
+            if image.axes is not None:
+                image.axes.apply_aspect()  # where an equal-aspect map's box ends up when drawn
+            box = image.get_window_extent()
+            inches = abs(box.width) / figure.dpi, abs(box.height) / figure.dpi
+            if min(inches) <= 0 or not image.get_transform().is_affine:
+                continue
+            if max(columns / inches[0], rows / inches[1]) <= PDF_IMAGE_DPI:
+                changed.append((image, image.get_interpolation()))
+                image.set_interpolation("none")
+    return changed
+
+
+def save_pages(png: Path, pdf: Path, page, atlas: Sequence) -> list[Path]:  # noqa: ANN001 - Figures
+    """``page`` as a 150-dpi PNG, and a PDF of it followed by ``atlas``; each whole or not at all.
+
+    In the PDF every photograph (close-up, basemap) is a JPEG at its own pixels, or at
+    :data:`PDF_IMAGE_DPI` where it is finer than that on paper: a few kB a site, where
+    matplotlib's default (every image resampled to the page's resolution and kept lossless)
+    made some 60 kB a site of a real flight's close-ups."""
     from geo.export._atomic import atomic_path
 
     with atomic_path(png) as temp:
         page.savefig(temp, format="png", dpi=150, pil_kwargs={"compress_level": 3})
-    with atomic_path(pdf) as temp:
-        metadata = {"Creator": "damagemap", "Producer": "damagemap (matplotlib)", "CreationDate": None}
-        with PdfPages(temp, metadata=metadata) as document:
-            for figure in (page, *atlas):
-                document.savefig(figure)
+    figures = (page, *atlas)
+    changed = _unsampled_where_coarse(figures)
+    try:
+        with atomic_path(pdf) as temp:
+            metadata = {"Creator": "damagemap", "Producer": "damagemap (matplotlib)", "CreationDate": None}
+            with _pdf_document(temp, metadata) as document:
+                for figure in figures:
+                    document.savefig(figure, dpi=PDF_IMAGE_DPI)
+    finally:
+        for image, interpolation in changed:
+            image.set_interpolation(interpolation)
     return [png, pdf]
 
 
-__all__ = ["ATLAS_GRID", "AtlasCard", "draw_atlas_pages", "draw_map", "draw_site_atlas", "write_print_map"]
+__all__ = ["ATLAS_GRID", "PDF_IMAGE_DPI", "PDF_JPEG_QUALITY", "AtlasCard", "draw_atlas_pages", "draw_map",
+           "draw_site_atlas", "write_print_map"]
