@@ -356,10 +356,16 @@ class SiteReviewPanel(Panel):
         filter_row = QHBoxLayout()
         filter_row.addWidget(self.show_decided)
         filter_row.addStretch(1)
+        # two whole rows of crops with their captions, however short the screen (a laptop's
+        # 720 lines cut the second row in half); the list takes what is left, and more
+        rows_px = 2 * self.grid.gridSize().height() + 2 * self.grid.frameWidth() + 2
+        self.grid.setMinimumHeight(rows_px)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.site_list)
         splitter.addWidget(self.grid)
-        splitter.setSizes([300, 260])
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        splitter.setSizes([300, rows_px])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.summary)

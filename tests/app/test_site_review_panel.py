@@ -934,3 +934,12 @@ def test_tab_goes_round_the_controls_on_screen_and_back_to_the_sites(qtbot, wind
         visited.append(QApplication.focusWidget())
     assert all(not w.visibleRegion().isEmpty() for w in visited)
     assert hidden_table not in visited and visited.count(panel.site_list) >= 2
+
+
+def test_the_crop_grid_shows_two_whole_rows_with_their_captions_on_a_short_screen(panel, qtbot):
+    """On a 720-line laptop screen the panel is some 500 px tall: the list gives way, not
+    the grid's second row of crops and captions."""
+    panel.resize(520, 500)
+    qtbot.waitUntil(lambda: panel.grid.height() < 400)
+    assert panel.grid.viewport().height() >= 2 * panel.grid.gridSize().height()
+    assert panel.site_list.viewport().height() >= panel.site_list.sizeHintForRow(0) > 0  # and the list a site
