@@ -593,6 +593,18 @@ _GROUP_TAG = re.compile(r"^(?P<kind>\w+)\|group (?P<i>\d+)/(?P<n>\d+)(?: site (?
 _REGROUP_TAG = re.compile(r"^RegroupSite\|(?P<group>\d+)$")
 
 
+def carried_decision_ids(records: Iterable[EditRecord]) -> set[int]:
+    """Ids of the site decision records that a run's history (``records``) shows carried
+    to it (from an earlier run, another flight, a survey: :attr:`SiteDecisions.carried`),
+    not made by a reviewer in it."""
+    found = set()
+    for record in records:
+        tag = _GROUP_TAG.match(record.kind)
+        if tag is not None and tag["carried"] is not None and tag["site"] is not None:
+            found.add(int(tag["site"]))
+    return found
+
+
 def _entry_text(entry: _Entry) -> str:
     """One detection's edit, as the app words it."""
     kind, after, name = entry.kind.split("|", 1)[0], entry.after, f"#{entry.detection_id}"
@@ -759,6 +771,7 @@ __all__ = [
     "STATE_FIELDS",
     "SetMask",
     "SetReview",
+    "carried_decision_ids",
     "changed_fields",
     "decode_state",
     "detection_state",

@@ -5,7 +5,9 @@ flight (``flights/NAME.dmproj``; any project path may be referenced, relative to
 folder or absolute). The manifest lists the flights and the survey's review decisions,
 which are keyed by place (longitude, latitude), as :mod:`core.sites` keys a project's:
 a decision stays with the damage on the ground, whichever flights see it, so adding a
-flight never loses one.
+flight never loses one. Each decision also names the site decisions the flights' projects
+got from it (:class:`AppliedDecision`), so that an undo in a flight can be told apart from
+the decision holding there.
 
 The manifest is written whole to a temporary file and moved over the old one, so a
 crash leaves either the old or the new survey, never half of one. Several damagemaps
@@ -227,9 +229,32 @@ class SurveySiteNumbers:
 
 
 @dataclass(frozen=True, slots=True)
+class AppliedDecision:
+    """Where a survey decision was applied: the project of flight ``flight`` (``project``,
+    as :attr:`FlightRecord.project` writes it) got it as its site decision
+    ``decision_id`` (a record of its ``site_decisions``) on run ``run_id``. An undo in that
+    project makes the record inactive: the flight took the decision back."""
+
+    flight: str
+    project: str
+    run_id: int
+    decision_id: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"flight": self.flight, "project": self.project, "run_id": self.run_id,
+                "decision_id": self.decision_id}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AppliedDecision:
+        return cls(str(data["flight"]), str(data["project"]), int(data["run_id"]), int(data["decision_id"]))
+
+
+@dataclass(frozen=True, slots=True)
 class PlaceDecision:
     """A reviewer's decision on the damage at a place: accepted or rejected, and the
-    level it was given (``None``: the level the flights voted)."""
+    level it was given (``None``: the level the flights voted). ``applied``: the flights'
+    site decisions it was applied as when it was made (empty for a decision recorded
+    before they were kept: where it went is then unknown)."""
 
     lon_deg: float
     lat_deg: float
@@ -237,6 +262,7 @@ class PlaceDecision:
     level: DamageLevel | None
     author: str
     created_utc: str = field(default_factory=_utc_now)
+    applied: tuple[AppliedDecision, ...] = ()
 
     def mark(self) -> SiteMark:
         return SiteMark(self.lon_deg, self.lat_deg, self.review, self.level)
@@ -244,14 +270,15 @@ class PlaceDecision:
     def to_json(self) -> dict[str, Any]:
         return {"lon_deg": self.lon_deg, "lat_deg": self.lat_deg, "review": self.review.value,
                 "level": None if self.level is None else int(self.level), "author": self.author,
-                "created_utc": self.created_utc}
+                "created_utc": self.created_utc, "applied": [a.to_json() for a in self.applied]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PlaceDecision:
         level = data.get("level")
         return cls(float(data["lon_deg"]), float(data["lat_deg"]), ReviewState(data["review"]),
                    None if level is None else DamageLevel(int(level)), str(data.get("author", "")),
-                   str(data.get("created_utc", "")))
+                   str(data.get("created_utc", "")),
+                   tuple(AppliedDecision.from_json(a) for a in data.get("applied") or ()))
 
 
 @dataclass(slots=True)
@@ -505,5 +532,6 @@ def survey_of_project(project: str | os.PathLike[str]) -> Survey | None:
     return None
 
 
-__all__ = ["FlightRecord", "LOCK_FILE", "LOCK_WAIT_S", "PlaceDecision", "SITE_NUMBERS_FILE", "SURVEY_FILE", "Survey",
-           "SurveyError", "SurveySiteNumbers", "survey_folder_of", "survey_lock", "survey_of_project"]
+__all__ = ["AppliedDecision", "FlightRecord", "LOCK_FILE", "LOCK_WAIT_S", "PlaceDecision", "SITE_NUMBERS_FILE",
+           "SURVEY_FILE", "Survey", "SurveyError", "SurveySiteNumbers", "survey_folder_of", "survey_lock",
+           "survey_of_project"]

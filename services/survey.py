@@ -18,7 +18,10 @@ agree with the survey. A reviewer's site decision in one flight's project (the a
 Sites panel) is kept by place too. :func:`apply_decisions` gives the undecided
 sightings of every flight the decisions made at their places, the survey's and the
 flights' (:func:`survey_decisions`): adding a flight keeps every decision, and a place
-is reviewed once.
+is reviewed once. A reviewer who takes a survey decision back in a flight (an undo) takes
+it back there: that flight's site is undecided on the survey's map, and once every flight
+it went to took it back the survey decision counts no more (:func:`review_decisions`,
+which also counts the decisions made in the flights' own review for ``survey info``).
 """
 
 from __future__ import annotations
@@ -26,17 +29,25 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import DamagemapError, InputError
 from core.frame_quality import unusable_frames
-from core.review import ReviewSession, SiteMark
-from core.sites import Sighting, SiteSummary, match_decisions, number_ranges, site_decision
-from core.store import ProjectStore
-from core.survey import FlightRecord, PlaceDecision, Survey, SurveyError
+from core.review import ReviewSession, SiteDecisions, SiteMark, carried_decision_ids
+from core.sites import (
+    CARRY_RADIUS_M,
+    Sighting,
+    SiteSummary,
+    distance_m,
+    match_decisions,
+    number_ranges,
+    site_decision,
+)
+from core.store import ProjectStore, SiteDecisionRecord
+from core.survey import AppliedDecision, FlightRecord, PlaceDecision, Survey, SurveyError
 from core.types import DamageLevel, ReviewState
 from services.analysis import AnalysisRequest, LoadedModel
 from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds, product_info, product_sources
@@ -362,74 +373,191 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
 
 
 def survey_decisions(survey: Survey, *, except_project: Path | None = None) -> list[SiteMark]:
-    """Every review decision of the survey as a place, oldest first (at one place the
-    latest wins): the survey's own (``survey decide``) and the site decisions a reviewer
+    """Every review decision of the survey in force as a place, oldest first (at one place
+    the latest wins): the survey's own (``survey decide``; not one every flight it was
+    applied to took back, :class:`SurveyDecisionState`) and the site decisions a reviewer
     made in each flight's project (but ``except_project``'s: what bears on that flight from
     the rest of its survey, for :func:`services.sites.carry_decisions`). A flight whose
     project cannot be read adds none."""
     skip = None if except_project is None else survey.flight_of_project(except_project)
-    return [mark for _, flight, mark in _dated_decisions(survey) if skip is None or flight != skip.name]
+    return [mark for _, flight, mark in review_decisions(survey).dated if skip is None or flight != skip.name]
 
 
-def _dated_decisions(survey: Survey) -> list[tuple[str, str | None, SiteMark]]:
-    """``(UTC time, flight name, place)`` of every review decision of the survey, oldest
-    first: the survey's own (flight ``None``) and each flight's project's."""
-    dated: list[tuple[str, str | None, SiteMark]] = [(d.created_utc, None, d.mark()) for d in survey.decisions]
+@dataclass(frozen=True, slots=True)
+class SurveyDecisionState:
+    """A decision of ``survey decide`` and where it stands in the flights it was applied
+    to (by their names now): ``holding``, those whose copy of it is in force; ``taken_back``,
+    those whose reviewer took it back (an undo in the flight's project, the app's or the
+    history's); ``unread``, those whose project cannot be read. It counts (:attr:`in_force`)
+    unless every flight still in the survey it was applied to took it back; a decision
+    whose flights all left the survey, or recorded before the flights it went to were
+    kept, counts, as a place decided."""
+
+    decision: PlaceDecision
+    holding: tuple[str, ...] = ()
+    taken_back: tuple[str, ...] = ()
+    unread: tuple[str, ...] = ()
+
+    @property
+    def in_force(self) -> bool:
+        return bool(self.holding or self.unread) or not self.taken_back
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyDecisions:
+    """Every review decision of a survey, by where it was made (:func:`review_decisions`).
+
+    ``survey``: the survey's own (``survey decide``), each with where it stands in the
+    flights. ``flights``: for each flight whose project was read, the site decisions in
+    force its reviewers made in its own project (the app's Sites panel): not the copies of
+    the survey's decisions, nor the decisions carried there from other flights or from
+    earlier runs. ``dated``: ``(UTC time, flight name or None for the survey's, place)`` of
+    every decision in force, copies and carried ones included, oldest first: what the map
+    and the carrying go by."""
+
+    survey: tuple[SurveyDecisionState, ...] = ()
+    flights: Mapping[str, tuple[SiteDecisionRecord, ...]] = field(default_factory=dict)
+    dated: tuple[tuple[str, str | None, SiteMark], ...] = ()
+
+    @property
+    def survey_in_force(self) -> list[SurveyDecisionState]:
+        return [d for d in self.survey if d.in_force]
+
+    @property
+    def survey_taken_back(self) -> list[SurveyDecisionState]:
+        """The survey's decisions every flight they went to took back: they no longer count."""
+        return [d for d in self.survey if not d.in_force]
+
+    @property
+    def count(self) -> int:
+        """The decisions in force: the survey's and those made in the flights' own review."""
+        return len(self.survey_in_force) + sum(len(own) for own in self.flights.values())
+
+
+def review_decisions(survey: Survey) -> SurveyDecisions:
+    """Every review decision of the survey (:class:`SurveyDecisions`), each flight's project
+    read once: the survey's own with where each stands in the flights (a copy a flight's
+    reviewer took back, :class:`SurveyDecisionState`), and the decisions made in each
+    flight's own review. A flight whose project cannot be read adds none."""
+    legacy = {(d.lon_deg, d.lat_deg, d.review, d.level) for d in survey.decisions if not d.applied}
+    active: dict[str, set[int]] = {}  # flight -> its site decision records in force
+    unread: set[str] = set()
+    own: dict[str, tuple[SiteDecisionRecord, ...]] = {}
+    flight_dated: list[tuple[str, str | None, SiteMark]] = []
+    copies: dict[str, set[int]] = {}
+    for decision in survey.decisions:
+        for applied in decision.applied:
+            went_to = survey.flight_of_project(_applied_project(survey, applied))
+            if went_to is not None:
+                copies.setdefault(went_to.name, set()).add(applied.decision_id)
     for flight in survey.flights:
         try:
             with ProjectStore.open(survey.project_path(flight), read_only=True) as store:
-                dated += [(d.created_utc, flight.name, SiteMark(d.lon_deg, d.lat_deg, d.review, d.level))
-                          for d in store.site_decisions()]
+                records = store.site_decisions()
+                carried = carried_decision_ids(store.edit_history()) if records else set()
         except DamagemapError:
+            unread.add(flight.name)
             continue
+        active[flight.name] = {r.id for r in records}
+        flight_dated += [(r.created_utc, flight.name, SiteMark(r.lon_deg, r.lat_deg, r.review, r.level))
+                         for r in records]
+        mine = copies.get(flight.name, set())
+        own[flight.name] = tuple(r for r in records if r.id not in carried and r.id not in mine
+                                 and (r.lon_deg, r.lat_deg, r.review, r.level) not in legacy)
+    states = []
+    dated: list[tuple[str, str | None, SiteMark]] = []
+    for decision in survey.decisions:
+        holding: list[str] = []
+        taken_back: list[str] = []
+        not_read: list[str] = []
+        for applied in decision.applied:
+            went_to = survey.flight_of_project(_applied_project(survey, applied))
+            if went_to is None:  # left the survey
+                continue
+            if went_to.name in unread:
+                not_read.append(went_to.name)
+            elif applied.decision_id in active.get(went_to.name, set()):
+                holding.append(went_to.name)
+            else:
+                taken_back.append(went_to.name)
+        state = SurveyDecisionState(decision, tuple(dict.fromkeys(holding)), tuple(dict.fromkeys(taken_back)),
+                                    tuple(dict.fromkeys(not_read)))
+        states.append(state)
+        if state.in_force:
+            dated.append((decision.created_utc, None, decision.mark()))
+    dated += flight_dated
     # both write ISO 8601 UTC times; to the second they compare as text
     dated.sort(key=lambda item: item[0][:19])
-    return dated
+    return SurveyDecisions(tuple(states), own, tuple(dated))
 
 
-def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark]) -> tuple[DamageMap, int]:
+def _applied_project(survey: Survey, applied: AppliedDecision) -> Path:
+    path = Path(applied.project)
+    return path if path.is_absolute() else survey.folder / path
+
+
+def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark],
+                                taken_back: Collection[int] = ()) -> tuple[DamageMap, int, int]:
     """``damage_map`` less its undecided sites that ``marks`` (the survey's and its other
     flights' decisions, oldest first) reject, matched by place as
     :func:`services.sites.carry_decisions` matches them when that flight is opened or
     analysed again (:func:`core.sites.match_decisions`), so that a roof rejected on one
-    flight is off the survey's map at once. The flight's project is not changed. Returns the copy and how many it left out."""
+    flight is off the survey's map at once. As there, a site with a sighting whose review
+    the flight's reviewer took back (``taken_back``: an undo,
+    :func:`services.sites.taken_back_sightings`) is left as it is: the rejection will not
+    be carried to it. The flight's project is not changed. Returns the copy, how many sites
+    it left out, and how many it kept though a rejection elsewhere lies on them (taken back)."""
     from services.sites import site_summaries
 
     if not any(m.review is ReviewState.REJECTED for m in marks):
-        return damage_map, 0
+        return damage_map, 0, 0
     undecided = [site for site in site_summaries(damage_map) if not site.decided]
-    gone = {site_id for site_id, mark in match_decisions(marks, undecided).items()
+    back = set(taken_back)
+    open_to = [site for site in undecided if back.isdisjoint(site.detection_ids)]
+    gone = {site_id for site_id, mark in match_decisions(marks, open_to).items()
             if mark.review is ReviewState.REJECTED}
+    kept_back = 0
+    if len(open_to) < len(undecided):
+        would = {site_id for site_id, mark in match_decisions(marks, undecided).items()
+                 if mark.review is ReviewState.REJECTED}
+        kept_back = len(would - gone - {site.site_id for site in open_to})
     kept = [f for f in damage_map.fused if f.site.id not in gone]
     if len(kept) == len(damage_map.fused):
-        return damage_map, 0
-    return replace(damage_map, fused=kept), len(damage_map.fused) - len(kept)
+        return damage_map, 0, kept_back
+    return replace(damage_map, fused=kept), len(damage_map.fused) - len(kept), kept_back
 
 
 def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_rejections: bool = True) -> SurveyMap:
     """Every analysed flight's map fused into one (flights without a run or without
     telemetry are left out, with a note; each flight's cautions are noted, naming it).
     A flight's undecided site where a reviewer rejected the damage on another flight (or
-    the survey did) is left out (:func:`_without_rejected_elsewhere`), unless not
-    ``carry_rejections``: the flights' maps as their projects hold them (what
-    :func:`apply_decisions` works on)."""
+    the survey did) is left out (:func:`_without_rejected_elsewhere`; not one whose
+    decision the flight's reviewer took back), unless not ``carry_rejections``: the
+    flights' maps as their projects hold them (what :func:`apply_decisions` works on).
+    A survey decision the flights' reviewers took back counts no more where every flight
+    it went to took it back (:class:`SurveyDecisionState`); the notes say so, and where
+    one still holds it."""
     from geo.survey_fusion import FlightMap, fuse_flights
     from services.maps import damage_map
+    from services.sites import taken_back_sightings
 
     flights: list[FlightMap] = []
     notes: list[str] = []
-    decisions = _dated_decisions(survey)
-    left_out = 0
+    decisions = review_decisions(survey)
+    left_out = kept_back = 0
     for flight in survey.flights:
         path = survey.project_path(flight)
         try:
             with ProjectStore.open(path) as store:
-                if store.latest_run_id() is None:
+                run_id = store.latest_run_id()
+                if run_id is None:
                     notes.append(f"flight {flight.name}: not analysed yet")
                     continue
-                elsewhere = [mark for _, name, mark in decisions if name != flight.name]
-                mapped, rejected = _without_rejected_elsewhere(damage_map(store), elsewhere if carry_rejections else ())
+                elsewhere = [mark for _, name, mark in decisions.dated if name != flight.name]
+                mapped, rejected, kept = _without_rejected_elsewhere(
+                    damage_map(store), elsewhere if carry_rejections else (), taken_back_sightings(store, run_id))
                 left_out += rejected
+                kept_back += kept
                 flights.append(FlightMap(flight.name, mapped, flight.date))
         except DamagemapError as exc:
             notes.append(f"flight {flight.name}: left out ({exc})")
@@ -437,14 +565,60 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
         notes.append(f"{left_out} flight site{'' if left_out == 1 else 's'} left out where a reviewer rejected the "
                      "damage at that place on another flight (`survey analyse`, or opening the flight in the app, "
                      "records the rejection in it)")
+    if kept_back:
+        notes.append(f"{kept_back} flight site{'' if kept_back == 1 else 's'} kept, undecided, where a reviewer "
+                     "rejected the damage at that place on another flight (or the survey did): the flight's reviewer "
+                     "took that rejection back in it (undo)")
     if not flights:
         raise SurveyError(f"survey {survey.name!r}: no flight can be mapped yet" + (f" ({'; '.join(notes)})" if notes else ""))
     built = fuse_flights(flights, settings)
     _keep_site_numbers(survey, built)
+    notes += _taken_back_notes(decisions, built)
     built.notes[:0] = notes
     # what each flight's own map cautions about (a flight flown unlike the detector's footage)
     built.notes.extend(f"flight {f.name}: {caution}" for f in flights for caution in f.damage_map.cautions)
     return built
+
+
+def decision_text(decision: PlaceDecision, site: str) -> str:
+    """What a survey decision did to ``site`` (its name), in words: "reject site 4",
+    "relabel site 4 as Severe"."""
+    if decision.level is not None:
+        return f"relabel {site} as {decision.level.label}"
+    return f"{'reject' if decision.review is ReviewState.REJECTED else 'accept'} {site}"
+
+
+def _flights_text(names: Sequence[str]) -> str:
+    return f"flight{'' if len(names) == 1 else 's'} {', '.join(names)}"
+
+
+def _taken_back_notes(decisions: SurveyDecisions, built: SurveyMap) -> list[str]:
+    """A note for each survey decision a flight's reviewer took back (not one decided again
+    at its place since): that it no longer counts (every flight it went to took it back),
+    or where it still holds and how to take it back there too."""
+    out = []
+    for k, state in enumerate(decisions.survey):
+        d = state.decision
+        if not state.taken_back or any(  # decided again at that place since: that one counts
+                distance_m(d.lon_deg, d.lat_deg, later.decision.lon_deg, later.decision.lat_deg) <= CARRY_RADIUS_M
+                for later in decisions.survey[k + 1:]):
+            continue
+        near = min(built.sites, default=None, key=lambda s: distance_m(s.lon_deg, s.lat_deg, d.lon_deg, d.lat_deg))
+        where = f"the site at {d.lat_deg:.6f}, {d.lon_deg:.6f}"
+        if near is not None and distance_m(near.lon_deg, near.lat_deg, d.lon_deg, d.lat_deg) <= CARRY_RADIUS_M:
+            where = f"site {near.id} ({d.lat_deg:.6f}, {d.lon_deg:.6f})"
+        what = (f"the survey's decision to {decision_text(d, where)} (`survey decide`"
+                f"{', ' + d.author if d.author else ''}, {d.created_utc[:10] or 'date unknown'})")
+        back = _flights_text(state.taken_back)
+        if state.in_force:
+            holds = _flights_text((*state.holding, *state.unread))
+            out.append(f"{what} was taken back in {back} (undo) but holds in {holds}: the site of {back} there "
+                       f"is undecided on the map; undo it in {holds} too to take it back everywhere, or decide the "
+                       "site again with `survey decide`")
+        else:
+            out.append(f"{what} was taken back in {back} (undo): it no longer counts, nor goes to flights added "
+                       "later; `survey decide` decides the site again")
+    return out
 
 
 def _keep_site_numbers(survey: Survey, built: SurveyMap) -> None:
@@ -575,26 +749,34 @@ def _members_by_flight(site: SurveySite) -> Iterator[tuple[Any, str]]:
 
 
 def _apply_to_flights(survey: Survey, site: SurveySite, decision: ReviewState | DamageLevel, *,
-                      author: str | None, only_undecided: bool) -> int:
-    """The decision as one edit per flight that saw the site; sightings decided.
-    ``only_undecided`` (a decision carried, not made): a flight whose sightings of the site
+                      author: str | None, only_undecided: bool) -> tuple[int, tuple[AppliedDecision, ...]]:
+    """The decision as one edit per flight that saw the site; the sightings decided, and
+    the site decision each flight's project recorded. ``only_undecided`` (a decision
+    carried, not made: the flight's history says so): a flight whose sightings of the site
     are decided, or where a reviewer took a decision on one back (an undo), keeps them as
     they are, as the app does when it carries decisions."""
     from services.sites import taken_back_sightings
 
     decided = 0
+    applied: list[AppliedDecision] = []
     for evidence in site.evidence:
         summary = site_summary(site, evidence.flight)
         if not summary.sightings or (only_undecided and summary.decided):
             continue
         flight = survey.flight(evidence.flight)
-        with ProjectStore.open(survey.project_path(flight)) as store:
+        project = survey.project_path(flight)
+        with ProjectStore.open(project) as store:
             run_id = store.detection_run_id(summary.sightings[0].detection_id)
             if only_undecided and not taken_back_sightings(store, run_id).isdisjoint(summary.detection_ids):
                 continue
-            ReviewSession(store, run_id, author=author).apply(site_decision(summary, decision))
+            before = {d.id for d in store.site_decisions(run_id)}
+            group = site_decision(summary, decision)
+            ReviewSession(store, run_id, author=author).apply(
+                SiteDecisions((group,), carried=True) if only_undecided else group)
+            applied += [AppliedDecision(flight.name, survey.relative(project), run_id, d.id)
+                        for d in store.site_decisions(run_id) if d.id not in before]
         decided += len(summary.sightings)
-    return decided
+    return decided, tuple(applied)
 
 
 def decide(
@@ -602,8 +784,11 @@ def decide(
     author: str | None = None,
 ) -> int:
     """Accept or reject (a :class:`ReviewState`) or relabel (a :class:`DamageLevel`)
-    survey site ``site_id`` in every flight that saw it; recorded in the survey by place.
-    Returns the number of sightings decided."""
+    survey site ``site_id`` in every flight that saw it; recorded in the survey by place,
+    with the site decision each flight's project got (:attr:`PlaceDecision.applied`: a
+    flight's reviewer who takes it back there takes it back from the survey, once every
+    flight it went to did, :class:`SurveyDecisionState`). Returns the number of sightings
+    decided."""
     from core.store import current_user
 
     built = built or survey_map(survey)
@@ -618,8 +803,8 @@ def decide(
     if review is ReviewState.PENDING:
         raise InputError("a survey decision accepts, rejects or relabels a site; 'pending' is none of them")
     author = author or current_user()
-    count = _apply_to_flights(survey, site, decision, author=author, only_undecided=False)
-    place = PlaceDecision(site.lon_deg, site.lat_deg, review, level, author)
+    count, applied = _apply_to_flights(survey, site, decision, author=author, only_undecided=False)
+    place = PlaceDecision(site.lon_deg, site.lat_deg, review, level, author, applied=applied)
     survey.update(lambda fresh: fresh.add_decision(place))  # beside what others decided meanwhile
     return count
 
@@ -627,8 +812,10 @@ def decide(
 def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: str | None = None) -> int:
     """Give every undecided sighting of a site the decision made at its place (within
     :data:`core.sites.CARRY_RADIUS_M`) in the survey or in any of its flights
-    (:func:`survey_decisions`): what a flight added, or analysed, after review needs.
-    Returns the number of sightings decided (0: nothing to carry)."""
+    (:func:`survey_decisions`: not a survey decision its flights took back): what a flight
+    added, or analysed, after review needs. Each flight's history records it as carried
+    (the app's Undo reads "Keep earlier decisions on N sightings"). Returns the number of
+    sightings decided (0: nothing to carry)."""
     marks = survey_decisions(survey)
     if not marks:
         return 0
@@ -638,7 +825,7 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
     for site in built.sites:
         mark = matches.get(site.id)
         if mark is not None:
-            count += _apply_to_flights(survey, site, mark.level or mark.review, author=author, only_undecided=True)
+            count += _apply_to_flights(survey, site, mark.level or mark.review, author=author, only_undecided=True)[0]
     return count
 
 
@@ -820,6 +1007,8 @@ __all__ = [
     "FlightStatus",
     "SiteElsewhere",
     "SiteInSurvey",
+    "SurveyDecisionState",
+    "SurveyDecisions",
     "VIDEO_SUFFIXES",
     "add_flight",
     "analyse_survey",
@@ -827,12 +1016,14 @@ __all__ = [
     "apply_decisions",
     "create_survey",
     "decide",
+    "decision_text",
     "georeference_flights",
     "default_export_dir",
     "export_survey",
     "flight_in_survey",
     "flight_statuses",
     "remove_flight",
+    "review_decisions",
     "site_summary",
     "sites_to_review",
     "survey_decisions",

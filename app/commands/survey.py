@@ -312,7 +312,7 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
 def _info(args: argparse.Namespace) -> int:
     from core.errors import DamagemapError
     from core.survey import Survey
-    from services.survey import flight_statuses, sites_to_review, survey_map
+    from services.survey import flight_statuses, review_decisions, sites_to_review, survey_map
 
     survey = Survey.open(args.survey)
     flights = []
@@ -334,6 +334,10 @@ def _info(args: argparse.Namespace) -> int:
     coverage = {c.flight: c for c in built.coverage} if built else {}
     to_review = sites_to_review(built) if built else {}
     sites = built.sites if built else []
+    decisions = review_decisions(survey)
+    own = {name: len(records) for name, records in decisions.flights.items() if records}
+    sources = {"survey": len(decisions.survey_in_force), "flights": own,
+               "survey_taken_back": len(decisions.survey_taken_back)}
     if args.json:
         print(json.dumps({
             "name": survey.name, "flights": [
@@ -344,10 +348,11 @@ def _info(args: argparse.Namespace) -> int:
                        "lat_deg": s.lat_deg, "flights": list(s.flights), "dates": list(s.dates),
                        "not_found_by": list(s.not_found_by), "observations": s.observation_count,
                        "reviewed": s.reviewed} for s in sites],
-            "decisions": len(survey.decisions), "notes": note,
+            "decisions": decisions.count, "decision_sources": sources, "notes": note,
         }, indent=2))
         return 0
-    print(f"survey {survey.name!r}: {len(flights)} flights, {len(sites)} sites, {len(survey.decisions)} decisions")
+    print(f"survey {survey.name!r}: {len(flights)} flights, {len(sites)} sites, "
+          f"{_decisions_text(decisions.count, sources)}")
     for f in flights:
         c = coverage.get(f["name"])
         seen = f", {c.area_m2 / 1e4:.2f} ha seen, {c.sites} sites, {to_review.get(f['name'], 0)} to review" if c else ""
@@ -363,6 +368,23 @@ def _info(args: argparse.Namespace) -> int:
     if note:
         print(f"note: {note}", file=sys.stderr)
     return 0
+
+
+def _decisions_text(count: int, sources: dict) -> str:
+    """How many review decisions count and where they were made: "3 decisions (1 by survey
+    decide, 2 in the flights' review: monday 1, tuesday 1)"."""
+    parts = []
+    if sources["survey"]:
+        parts.append(f"{sources['survey']} by survey decide")
+    own = sources["flights"]
+    if own:
+        total = sum(own.values())
+        parts.append(f"{total} in the flights' review: " + ", ".join(f"{name} {n}" for name, n in own.items()))
+    text = f"{count} decision{'' if count == 1 else 's'}" + (f" ({', '.join(parts)})" if parts else "")
+    back = sources["survey_taken_back"]
+    if back:
+        text += f"; {back} survey decision{'' if back == 1 else 's'} taken back in the flights (see the notes)"
+    return text
 
 
 def _decide(args: argparse.Namespace) -> int:

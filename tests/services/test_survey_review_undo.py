@@ -1,0 +1,211 @@
+"""A survey's review decisions and the flights' undo, and what ``survey info`` counts.
+
+``survey decide`` records a decision in ``survey.json`` and applies it, one edit each, to
+the flights that saw the site. A reviewer who takes that edit back in a flight (Undo in
+the app, or its history's undo) takes the survey's decision back there: the flight's
+site is on the survey's map again, undecided, and once every flight it was applied to
+has taken it back the survey decision no longer counts (not carried to a flight added
+later, not counted by ``survey info``); the map's notes say what still holds where.
+``survey info`` counts every decision that shapes the map: the survey's and those the
+flights' reviewers made in their own projects (not the copies carried between them).
+
+The flights are copies of one small rendered flight (tests/conftest.py's
+``sites_truth``), each holding its ground truth as a finished run, so every site is seen
+by every flight."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from core.review import ReviewSession
+from core.sites import distance_m, site_decision
+from core.store import ProjectStore
+from core.survey import Survey
+from core.types import DamageLevel, ReviewState
+from services import survey as surveys
+from services.sites import site_review
+from tests.truth_runs import write_run
+
+DAYS = ("monday", "tuesday", "wednesday")
+
+
+def _add(survey, sites_truth, day):
+    """Flight ``day``: a copy of the rendered flight, analysed (its ground truth)."""
+    videos = survey.folder.parent / "videos"
+    videos.mkdir(exist_ok=True)
+    shutil.copy2(sites_truth.video, videos / f"{day}.mp4")
+    shutil.copy2(sites_truth.srt, videos / f"{day}.SRT")
+    record = surveys.add_flight(survey, videos / f"{day}.mp4", date=f"2018-10-{12 + DAYS.index(day)}")
+    with ProjectStore.open(survey.project_path(record)) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    return record
+
+
+def _town(sites_truth, tmp_path, days):
+    survey = surveys.create_survey(tmp_path / "town", "town")
+    for day in days:
+        _add(survey, sites_truth, day)
+    return survey
+
+
+def _undo(survey, day, steps=1):
+    """Take back the last ``steps`` edits of flight ``day`` (as the app's Undo does, its
+    history restored when the project is opened)."""
+    with ProjectStore.open(survey.project_path(survey.flight(day))) as store:
+        session = ReviewSession(store, store.latest_run_id(), author="analyst")
+        assert session.restore_history()[0] >= steps
+        for _ in range(steps):
+            assert session.undo() is not None
+
+
+def _redo(survey, day):
+    with ProjectStore.open(survey.project_path(survey.flight(day))) as store:
+        session = ReviewSession(store, store.latest_run_id(), author="analyst")
+        assert session.restore_history()[1] >= 1
+        assert session.redo() is not None
+
+
+def _near(built, place, radius_m=3.0):
+    return [s for s in built.sites if distance_m(s.lon_deg, s.lat_deg, place.lon_deg, place.lat_deg) <= radius_m]
+
+
+def _flight_site_at(built, flight, place, radius_m=3.0):
+    own = next(f.damage_map for f in built.flights if f.name == flight)
+    return [s for s in own.sites if distance_m(s.lon_deg, s.lat_deg, place.lon_deg, place.lat_deg) <= radius_m]
+
+
+def _target(built):
+    """The survey site seen by the most sightings (every flight saw it)."""
+    return max(built.sites, key=lambda s: (s.observation_count, -s.id))
+
+
+def test_a_survey_rejection_undone_in_its_only_flight_puts_the_site_back_on_the_map(sites_truth, tmp_path, capsys):
+    from app.cli import main
+
+    survey = _town(sites_truth, tmp_path, ["monday"])
+    built = surveys.survey_map(survey)
+    target = _target(built)
+    assert surveys.decide(survey, target.id, ReviewState.REJECTED, built=built) > 0
+    assert not _near(surveys.survey_map(survey), target)  # rejected: off the map
+
+    _undo(survey, "monday")  # the reviewer takes the rejection back in the flight
+    after = surveys.survey_map(survey)
+    back = _near(after, target)
+    assert back and not any(s.reviewed for s in back)  # on the map again, undecided
+    assert len(after.sites) == len(built.sites)
+    assert surveys.survey_decisions(survey) == []  # the survey's decision no longer counts
+    assert surveys.apply_decisions(survey) == 0  # and is not given again
+    assert len(Survey.open(survey.folder).decisions) == 1  # kept in survey.json: a redo brings it back
+    assert any("taken back" in note and "monday" in note for note in after.notes)
+
+    assert main(["survey", "info", str(survey.folder), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["decisions"] == 0 and info["decision_sources"]["survey_taken_back"] == 1
+    assert main(["survey", "info", str(survey.folder)]) == 0
+    out, err = capsys.readouterr()
+    assert "0 decisions" in out and "taken back" in err
+
+    _redo(survey, "monday")  # the decision again: off the map again, and counted
+    assert not _near(surveys.survey_map(survey), target)
+    assert [state.holding for state in surveys.review_decisions(survey).survey] == [("monday",)]
+
+
+@pytest.mark.parametrize("decision", [ReviewState.REJECTED, DamageLevel.DEBRIS], ids=["reject", "relabel"])
+def test_a_survey_decision_taken_back_in_every_flight_no_longer_counts_for_a_flight_added_later(
+        sites_truth, tmp_path, decision):
+    survey = _town(sites_truth, tmp_path, ["monday", "tuesday"])
+    built = surveys.survey_map(survey)
+    target = _target(built)
+    assert set(target.flights) == {"monday", "tuesday"}
+    surveys.decide(survey, target.id, decision, built=built)
+
+    # taken back in one flight: that flight's site is undecided on the map again; the
+    # decision holds in the other, and the notes say where it holds and how to undo it
+    _undo(survey, "monday")
+    partly = surveys.survey_map(survey)
+    monday_sites = _flight_site_at(partly, "monday", target)
+    assert monday_sites and not any(s.reviewed for s in monday_sites)
+    if decision is ReviewState.REJECTED:
+        assert not _flight_site_at(partly, "tuesday", target)
+    assert len(surveys.survey_decisions(survey, except_project=survey.project_path(survey.flight("monday")))) >= 1
+    note = next(n for n in partly.notes if "taken back" in n)
+    assert "monday" in note and "holds in flight tuesday" in note
+
+    # taken back in both: the survey's decision no longer counts anywhere
+    _undo(survey, "tuesday")
+    assert surveys.survey_decisions(survey) == []
+    _add(survey, sites_truth, "wednesday")
+    assert surveys.apply_decisions(survey) == 0  # wednesday's site at that place stays undecided
+    whole = surveys.survey_map(survey)
+    assert _flight_site_at(whole, "wednesday", target)
+    assert not any(s.reviewed for s in _near(whole, target))
+
+
+def test_a_flight_site_whose_carried_rejection_was_undone_stays_on_the_survey_map(sites_truth, tmp_path):
+    """A rejection a reviewer made in one flight is carried to the others; the second
+    flight's reviewer undoes it there: the map shows the second flight's site, undecided,
+    as that flight's project will keep it (the rejection is not carried there again)."""
+    survey = _town(sites_truth, tmp_path, ["monday", "tuesday"])
+    built = surveys.survey_map(survey)
+    target = _target(built)
+    with ProjectStore.open(survey.project_path(survey.flight("monday"))) as store:
+        review = site_review(store)
+        (own,) = [s for s in review.sites if s.site_id == next(
+            e.flight_site_id for e in target.evidence if e.flight == "monday")]
+        ReviewSession(store, review.run_id, author="analyst").apply(site_decision(own, ReviewState.REJECTED))
+    assert surveys.apply_decisions(survey) > 0  # carried to tuesday
+    assert not _near(surveys.survey_map(survey), target)
+    _undo(survey, "tuesday")
+    after = surveys.survey_map(survey)
+    tuesday_sites = _flight_site_at(after, "tuesday", target)
+    assert tuesday_sites and not any(s.reviewed for s in tuesday_sites)
+    assert not _flight_site_at(after, "monday", target)  # monday's own rejection stands
+    assert surveys.apply_decisions(survey) == 0
+
+
+def test_survey_info_counts_the_decisions_made_in_the_flights_too(sites_truth, tmp_path, capsys):
+    from app.cli import main
+
+    survey = _town(sites_truth, tmp_path, ["monday", "tuesday"])
+    built = surveys.survey_map(survey)
+    assert len(built.sites) >= 3
+    by_size = sorted(built.sites, key=lambda s: (-s.observation_count, s.id))
+    decided_in_survey, rejected_in_monday, accepted_in_tuesday = by_size[:3]
+    # one with `survey decide` (applied in both flights: the survey's, counted once)
+    surveys.decide(survey, decided_in_survey.id, DamageLevel.SEVERE, built=built)
+    # two decisions made in the flights' own review (as the app's Sites panel makes them)
+    for day, place, decision in (("monday", rejected_in_monday, ReviewState.REJECTED),
+                                 ("tuesday", accepted_in_tuesday, ReviewState.ACCEPTED)):
+        with ProjectStore.open(survey.project_path(survey.flight(day))) as store:
+            review = site_review(store)
+            own_id = next(e.flight_site_id for e in place.evidence if e.flight == day)
+            (own,) = [s for s in review.sites if s.site_id == own_id]
+            ReviewSession(store, review.run_id, author="analyst").apply(site_decision(own, decision))
+    # the flights' decisions carried to the other flight are copies, not decisions
+    assert surveys.apply_decisions(survey) > 0
+
+    assert main(["survey", "info", str(survey.folder), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["decisions"] == 3
+    assert info["decision_sources"] == {"survey": 1, "flights": {"monday": 1, "tuesday": 1}, "survey_taken_back": 0}
+    assert main(["survey", "info", str(survey.folder)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "3 decisions (1 by survey decide, 2 in the flights' review: monday 1, tuesday 1)" in first
+
+    # a survey decision recorded before the flights it went to were kept counts alike
+    manifest = json.loads(survey.manifest_path.read_text())
+    for decision in manifest["decisions"]:
+        del decision["applied"]
+    survey.manifest_path.write_text(json.dumps(manifest))
+    assert main(["survey", "info", str(survey.folder), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["decision_sources"] == {
+        "survey": 1, "flights": {"monday": 1, "tuesday": 1}, "survey_taken_back": 0}
+
+    # a flight's own decision taken back (Undo) is no longer counted
+    _undo(survey, "tuesday", steps=2)  # the carried rejection, then the reviewer's acceptance
+    assert main(["survey", "info", str(survey.folder), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["decisions"] == 2 and info["decision_sources"]["flights"] == {"monday": 1}
