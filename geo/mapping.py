@@ -308,7 +308,7 @@ def build_damage_map_from(
     heading_sigma_deg: float | None = None,
     hfov_sigma_deg: float | None = None,
     hfov_estimated: bool = False,
-    offset_sigma_s: float = 0.0,
+    offset_sigma_s: float | None = None,
     ground_sigma_m: float = 0.0,
     unusable_frames: Mapping[int, str] | None = None,
     hover_turns: Turns = (),
@@ -343,7 +343,10 @@ def build_damage_map_from(
     pitch_sigma_deg, heading_sigma_deg, hfov_sigma_deg, offset_sigma_s, ground_sigma_m
         How sure those estimates are (one sigma: ``geo.pitch.FlowView``'s spreads, the
         clock offset's ``uncertainty_s``): they enter each site's error budget
-        (``geo.uncertainty``), and so ``uncertainty_m``.
+        (``geo.uncertainty``), and so ``uncertainty_m``. Without ``offset_sigma_s`` (``None``
+        or 0: no offset, or a typed one) the clock part counts how sure the alignment itself
+        is (``geo.sync.ClockAlignment``: a creation time, a recording, a guessed start), and
+        the notes say it is a guess.
     hfov_estimated
         ``hfov_deg`` is the field of view an estimate from the video gave (the map's
         notes say so, with ``hfov_sigma_deg``), not one the user or the drone gave.
@@ -449,7 +452,10 @@ def build_damage_map_from(
     angle_sigma = camera_angle_sigma_deg(poses, fov, pitch_estimated=default_pitch_deg != DEFAULT_PITCH_DEG,
                                          pitch_sigma_deg=pitch_sigma_deg, heading_sigma_deg=heading_sigma_deg,
                                          hfov_sigma_deg=hfov_sigma_deg)
-    error_sigmas = (angle_sigma, offset_sigma_s, ground_sigma_m)
+    from geo.uncertainty import clock_sigma
+
+    clock_sigma_s, clock_note = clock_sigma(aligned, offset_sigma_s)
+    error_sigmas = (angle_sigma, clock_sigma_s, ground_sigma_m)
     looking = _looking(poses.poses, unusable)
     views = distinct_views(looking, fusion.views)
     fused, unconfirmed = _budget_and_confirm(fused, aligned, looking, views, camera, fusion, error_sigmas)
@@ -475,6 +481,8 @@ def build_damage_map_from(
     budget = budget_note(fused)
     if budget:
         notes.append(budget)
+    if clock_note and (fused or unconfirmed):
+        notes.append(clock_note)
     notes += _missing_telemetry_notes(aligned, poses, ground_known=ground_known or flight_height_m is not None)
     if poses.turned:
         notes.append(f"{len(poses.turned)} analysed frames filmed while the drone hovered (or slowed into or out of "

@@ -2,10 +2,16 @@
 
 - A per-frame DJI SRT already runs on the video clock.
 - A GPX or dated flight log runs on UTC: ``video_time = utc - creation_time``.
-- A log without a date is taken to start with the video.
+- A log without a date (or a video without a creation time) starts where the log marks
+  a recording as long as the video, else is taken to start with the video.
 
 ``offset_s`` is then added (a user correction for clock differences: positive moves the
 telemetry later in the video). A track that does not overlap the video is refused.
+
+How the track was lined up, and how sure that is (one sigma, seconds), is
+:attr:`AlignedTrack.clock` (:class:`ClockAlignment`): the clock part of the sites'
+uncertainty (``geo.uncertainty``) counts it when no estimate of the offset
+(``geo.clock_offset``, ``uncertainty_s``) says better.
 
 GPS jumps (a sample far from its neighbours at an impossible speed) are flagged and left
 out of the interpolation, never silently used; interpolation never bridges a gap longer
@@ -114,6 +120,76 @@ class FrameState:
     turns_refused: int
 
 
+#: How sure each way of lining a track up with the video is: one sigma, seconds, of the
+#: time the telemetry is read early or late (the sites' clock part is it times the speed).
+#: A track on the video's own clock (a per-frame DJI SRT, a GoPro's GPS rows at their
+#: payloads' times): written against the frames, nothing to line up.
+VIDEO_CLOCK_SIGMA_S = 0.0
+#: A video's creation time to the whole second (an MP4's ``creation_time``: the movie
+#: header keeps whole seconds): the true start lies anywhere in the second (0.29 s one
+#: sigma, up to 1 s off where the camera cuts the fraction rather than rounds it), and the
+#: stamp marks when the camera opened the file, a few tenths from its first frame, on a
+#: camera clock set from the GPS or the phone.
+CREATION_TIME_SIGMA_S = 0.5
+#: A creation time with a fraction of a second: the stamp's latency and the camera's clock.
+SUBSECOND_CREATION_TIME_SIGMA_S = 0.3
+#: A recording the log marks (Airdata's ``isVideo``) as long as the video: its start is
+#: known to one step of the log (the camera started between two rows: 0.1 s at 10 Hz), at
+#: best a tenth of a second (the flag against the camera's first frame), and no better
+#: than the lengths agree (a video a second shorter than its recording may start anywhere
+#: in that second).
+RECORDING_MIN_SIGMA_S = 0.1
+#: The log's start taken for the video's (nothing dates the video against it): a few
+#: seconds at least (the camera started by hand, the log by the app or the motors), and
+#: where the log runs longer than the video, the video may start anywhere in the excess
+#: (one sigma: the excess over sqrt(3), the spread of a start uniform over it from 0).
+LOG_START_SIGMA_S = 3.0
+#: An offset typed (``--offset``, the Georeferencing box) comes with no uncertainty, and
+#: how it was found is not known. It shifts the clock the alignment gave without making
+#: it sharper, so the alignment's sigma stays (a time-zone shift typed on a creation time
+#: leaves its half second; the other recording of the same length, its step); on a
+#: guessed start it replaces the guess with the user's own lining up, a turn or the
+#: take-off matched against the log by eye: about a second. An offset read from the
+#: video's motion brings its own (``geo.clock_offset``), which replaces all of these.
+TYPED_OFFSET_SIGMA_S = 1.0
+
+
+@dataclass(frozen=True)
+class ClockAlignment:
+    """How a track was put on the video's clock, and how sure that is.
+
+    ``method``: ``"video clock"`` (the track's times are the video's), ``"creation time"``
+    (UTC less the video's creation time), ``"recording"`` (the log's recording as long as
+    the video) or ``"log start"`` (the log taken to start with the video). ``sigma_s``: one
+    sigma, seconds (the module's ``*_SIGMA_S``, each with why). ``basis``: the same in a few
+    words, for the map's notes. ``offset_given``: an offset was added to it (typed, or read
+    from the video: that one's own uncertainty replaces ``sigma_s`` in the budget).
+    """
+
+    method: str
+    sigma_s: float
+    basis: str
+    offset_given: bool = False
+
+    @property
+    def guessed(self) -> bool:
+        """Lined up by a guess (a stamp, a recording's length, the log's start), not
+        measured: the clock part the sites count then rests on this judgement."""
+        return self.sigma_s > 0.0
+
+    def with_offset(self) -> ClockAlignment:
+        """The alignment with a typed offset added (:data:`TYPED_OFFSET_SIGMA_S`)."""
+        if self.method == "log start":
+            return ClockAlignment(self.method, TYPED_OFFSET_SIGMA_S,
+                                  "an offset given, of unknown accuracy, on a log taken to start with the video: "
+                                  "counted as lined up by hand", True)
+        return ClockAlignment(self.method, self.sigma_s, f"{self.basis}, shifted by an offset given", True)
+
+
+#: The alignment of a track on the video's own clock.
+VIDEO_CLOCK = ClockAlignment("video clock", VIDEO_CLOCK_SIGMA_S, "the telemetry's times are the video's")
+
+
 @dataclass(frozen=True, eq=False)
 class AlignedTrack:
     """A track on the video clock, in local metres, with GPS jumps flagged.
@@ -134,6 +210,8 @@ class AlignedTrack:
     notes: tuple[str, ...] = field(default=())
     #: the camera's turns read from the video where the drone hovered (``geo.hover_turns``)
     hover_turns: Turns = ()
+    #: how the track was put on the video's clock, and how sure that is
+    clock: ClockAlignment = VIDEO_CLOCK
 
     @property
     def good(self) -> np.ndarray:
@@ -337,15 +415,32 @@ def video_clock(track: Track, creation_time_utc: float | None = None,
     they were put there (``None`` when the file says): SRT times as they are, UTC times
     less the video's creation time; a log without a date, or a video without a creation
     time, from the start of the recording the log marks that is as long as the video
-    (``duration_s``), else from the start of the log."""
+    (``duration_s``), else from the start of the log (how sure each is:
+    :attr:`AlignedTrack.clock`)."""
+    t_video, note, clock = _video_clock(track, creation_time_utc, duration_s)
+    if note is not None and clock.method == "log start":
+        note += _assumed_clock(clock.sigma_s)
+    return t_video, note
+
+
+def _video_clock(track: Track, creation_time_utc: float | None,
+                 duration_s: float | None) -> tuple[np.ndarray, str | None, ClockAlignment]:
+    """:func:`video_clock`'s times and note (without the guess's caution), and the
+    :class:`ClockAlignment` behind them."""
     t_raw = track.times_s()
     if track.time_base is TimeBase.VIDEO:
-        return t_raw, None
+        return t_raw, None, VIDEO_CLOCK
     if track.time_base is TimeBase.UTC and creation_time_utc is not None:
-        return t_raw - creation_time_utc, None
-    start, how = _log_start(track, duration_s)
+        if float(creation_time_utc).is_integer():
+            clock = ClockAlignment("creation time", CREATION_TIME_SIGMA_S,
+                                   "the video's creation time, written to the whole second")
+        else:
+            clock = ClockAlignment("creation time", SUBSECOND_CREATION_TIME_SIGMA_S,
+                                   "the video's creation time: when the camera stamped it, on its own clock")
+        return t_raw - creation_time_utc, None, clock
+    start, how, clock = _log_start(track, duration_s)
     why = "the video has no creation time" if track.time_base is TimeBase.UTC else "the log has no date"
-    return t_raw - start, f"{why}: {how}"
+    return t_raw - start, f"{why}: {how}", clock
 
 
 #: A recording the log marks is taken for the video's when their lengths differ by at most
@@ -363,9 +458,10 @@ def matching_recordings(track: Track, duration_s: float) -> list[tuple[float, fl
     return sorted(fits, key=lambda r: (abs((r[1] - r[0]) - duration_s), r[0]))
 
 
-def _log_start(track: Track, duration_s: float | None) -> tuple[float, str]:
+def _log_start(track: Track, duration_s: float | None) -> tuple[float, str, ClockAlignment]:
     """Where on ``track``'s clock a video of ``duration_s`` seconds starts, when nothing
-    dates the video against the log, and how that was decided (for a note)."""
+    dates the video against the log, how that was decided (for a note; a guess from the
+    log's start without :func:`_assumed_clock`'s caution) and how sure it is."""
     t0 = track.start_s
 
     def when(t: float) -> str:
@@ -380,20 +476,31 @@ def _log_start(track: Track, duration_s: float | None) -> tuple[float, str]:
             others = ", ".join(f"--offset {start - other:+.1f}" for other, _ in fits[1:4])
             note += (f"; {len(fits) - 1} more recording{'s are' if len(fits) > 2 else ' is'} that long: "
                      f"if the map is off, try {others}")
-        return start, note
+        step = track.median_step_s()
+        mismatch = abs((end - start) - float(duration_s or 0.0))
+        sigma = max(RECORDING_MIN_SIGMA_S, step, mismatch)
+        return start, note, ClockAlignment(
+            "recording", sigma, f"the recording the log marks, to its {round(step, 2):g} s step"
+            + (f" and the {mismatch:.1f} s its length differs from the video's" if mismatch > step else ""))
     note = "telemetry assumed to start with the video"
     if track.recordings and duration_s is not None:
         lengths = ", ".join(f"{end - start:.1f} s" for start, end in track.recordings[:6])
         note += (f" (none of the {len(track.recordings)} recordings the log marks is as long as the "
                  f"{duration_s:.1f} s video: {lengths}{', ...' if len(track.recordings) > 6 else ''}; "
                  "a trimmed video? its offset is the time from its recording's start)")
-    return t0, note + ASSUMED_CLOCK
+    excess = max(0.0, track.duration_s - float(duration_s or 0.0)) if duration_s is not None else 0.0
+    sigma = max(LOG_START_SIGMA_S, excess / math.sqrt(3.0))
+    basis = "a guess that the log starts with the video"
+    if sigma > LOG_START_SIGMA_S:
+        basis += f", which it outlasts by {excess:.0f} s"
+    return t0, note, ClockAlignment("log start", sigma, basis)
 
 
-#: What an assumed clock means for the sites' positions, and what to do about it.
-ASSUMED_CLOCK = ("; the sites' position uncertainty leaves this guess out (its clock part is 0 m), though each "
-                 "second off moves a site by the distance flown in it: read the offset from the video's motion "
-                 "(damagemap telemetry LOG --video VIDEO, export --offset auto) or give it (--offset)")
+def _assumed_clock(sigma_s: float) -> str:
+    """What an assumed clock means for the sites' positions, and what to do about it."""
+    return (f"; the sites' position uncertainty counts this guess as +-{sigma_s:.1f} s (each second off moves a "
+            "site by the distance flown in it): read the offset from the video's motion (damagemap telemetry LOG "
+            "--video VIDEO, export --offset auto) or give it (--offset)")
 
 
 def align_track(
@@ -421,9 +528,13 @@ def align_track(
     if not math.isfinite(offset_s):
         raise TelemetryError(f"time offset must be a finite number of seconds; got {offset_s!r}")
     t_raw = track.times_s()
-    t_base, note = video_clock(track, creation_time_utc, duration_s)
-    if note and offset_s != 0.0:  # an offset given (typed, or read from the video): not a bare guess
-        note = note.removesuffix(ASSUMED_CLOCK) + f", then shifted by the offset given ({offset_s:+.1f} s)"
+    t_base, note, clock = _video_clock(track, creation_time_utc, duration_s)
+    if offset_s != 0.0:  # an offset given (typed, or read from the video): not a bare guess
+        clock = clock.with_offset()
+        if note:
+            note += f", then shifted by the offset given ({offset_s:+.1f} s)"
+    elif note and clock.method == "log start":
+        note += _assumed_clock(clock.sigma_s)
     notes: list[str] = [note] if note else []
     t_video = t_base + offset_s
 
@@ -459,7 +570,7 @@ def align_track(
     return AlignedTrack(
         track=track, local=local, t_s=t_video, east_m=east, north_m=north, height_m=height,
         heading_true_deg=heading, pitch_deg=pitch, outlier=outlier, offset_s=offset_s, notes=tuple(notes),
-        hover_turns=tuple(hover_turns),
+        hover_turns=tuple(hover_turns), clock=clock,
     )
 
 

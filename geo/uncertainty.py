@@ -20,8 +20,12 @@ ground in metres:
     fixes at the log's usual rate it is 0: a smooth flight between 1 Hz fixes strays far
     less than the 6 m it flies between them, and that is already in the other terms.
 ``clock``
-    The clock offset's uncertainty (``geo.clock_offset``, ``uncertainty_s``) times the
-    speed: the telemetry read that much too early or late.
+    How sure the lining up of the video and the telemetry is, in seconds, times the
+    speed: the telemetry read that much too early or late. An offset estimated from the
+    video's motion brings its own (``geo.clock_offset``, ``uncertainty_s``); else the way
+    the track was lined up says it (``geo.sync.ClockAlignment``: 0 for a per-frame SRT,
+    half a second for a creation time to the whole second, the log's step for its
+    recording, seconds for a log taken to start with the video): :func:`clock_sigma`.
 ``camera``
     The camera pointing the telemetry does not give (gimbal pitch assumed or estimated
     from the video, heading along the direction of travel, a default field of view:
@@ -110,6 +114,24 @@ def root_mean_square(budgets: Iterable[ErrorBudget], *, geometry_m: float) -> Er
     rms = {name: float(np.sqrt(np.mean([getattr(b, name) ** 2 for b in budgets]))) for name in PARTS}
     rms["geometry"] = 0.0 if geometry_m <= 0 else geometry_m  # unbounded (inf) or unknown (NaN) stays so
     return ErrorBudget(**rms)
+
+
+def clock_sigma(aligned: AlignedTrack, estimated_sigma_s: float | None = None) -> tuple[float, str | None]:
+    """The clock offset's one sigma (seconds) the sites' clock part counts, and a line for
+    the map's notes when it rests on a guess (``None`` otherwise).
+
+    ``estimated_sigma_s``: an offset estimated from the video's motion
+    (``geo.clock_offset``'s ``uncertainty_s``, kept as ``time_offset_sigma_s``), used as it
+    is; ``None`` or 0 when there is none (no offset, or a typed one): then the alignment's
+    own (:attr:`geo.sync.AlignedTrack.clock`, a typed offset included)."""
+    if estimated_sigma_s is not None and math.isfinite(estimated_sigma_s) and estimated_sigma_s > 0:
+        return float(estimated_sigma_s), None
+    clock = aligned.clock
+    if not clock.guessed:
+        return 0.0, None
+    return clock.sigma_s, (f"clock part of the site uncertainties from a guess, not a measurement: the video and the "
+                           f"telemetry lined up to +-{clock.sigma_s:.1f} s ({clock.basis}), times the drone's speed; "
+                           "export --offset auto reads the offset, and how sure it is, from the video's motion")
 
 
 def _column(aligned: AlignedTrack, attr: str) -> np.ndarray:
@@ -202,5 +224,5 @@ def budget_note(fused: list[FusedSite]) -> str | None:
     return f"site uncertainty: median {total:.1f} m ({medians.describe() or 'nothing significant'})"
 
 
-__all__ = ["PARTS", "UERE_M", "ErrorBudget", "budget_note", "budget_sites", "error_budget", "root_mean_square",
-           "telemetry_at", "uncertainty_fields"]
+__all__ = ["PARTS", "UERE_M", "ErrorBudget", "budget_note", "budget_sites", "clock_sigma", "error_budget",
+           "root_mean_square", "telemetry_at", "uncertainty_fields"]

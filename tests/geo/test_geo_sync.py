@@ -126,13 +126,14 @@ def test_true_azimuth_becomes_grid_azimuth():
     assert abs(frame.convergence_deg) > 0.5
 
 
-def test_a_clock_guessed_from_the_video_s_start_says_the_uncertainty_leaves_it_out():
-    """The sites' uncertainty showed a clock part of 0 m where the clock was a guess."""
+def test_a_clock_guessed_from_the_video_s_start_says_the_uncertainty_counts_the_guess():
+    """The sites' uncertainty showed a clock part of 0 m where the clock was a guess; it
+    counts the guess: the log outlasts the video by 9 s, 9 / sqrt(3) = 5.2 s."""
     times = T0 + np.arange(0, 30.0)
     track = make_track(times, 30.0 + np.arange(30) * 1e-5, np.full(30, -85.0))
     guessed = align_track(track, duration_s=20.0, creation_time_utc=None)
     (note,) = [n for n in guessed.notes if "no creation time" in n]
-    assert "leaves this guess out (its clock part is 0 m)" in note and "--offset auto" in note
+    assert "counts this guess as +-5.2 s" in note and "--offset auto" in note
     given = align_track(track, duration_s=20.0, creation_time_utc=None, offset_s=-3.0)
     (note,) = [n for n in given.notes if "no creation time" in n]
     assert note.endswith("then shifted by the offset given (-3.0 s)") and "leaves this guess out" not in note

@@ -148,9 +148,13 @@ def test_a_3_s_hole_in_a_1_hz_log_at_6_m_s_adds_about_12_m(tmp_path):
 
 def test_the_clock_offsets_uncertainty_and_the_pitch_estimates_spread_enter_the_budget(tmp_path):
     plain = _gpx_map(tmp_path, 1.0)
-    clocked = _gpx_map(tmp_path, 1.0, offset_sigma_s=0.5)
-    assert plain.fused[0].budget.clock == 0.0
-    assert clocked.fused[0].budget.clock == pytest.approx(3.0, rel=0.05)  # 0.5 s at 6 m/s
+    clocked = _gpx_map(tmp_path, 1.0, offset_sigma_s=0.1)
+    # lined up by the video's creation time, to the whole second: 0.5 s at 6 m/s (was 0 m)
+    assert plain.fused[0].budget.clock == pytest.approx(3.0, rel=0.05)
+    assert any("clock part of the site uncertainties from a guess" in note for note in plain.notes)
+    # an offset estimated from the video's motion brings its own: 0.1 s at 6 m/s
+    assert clocked.fused[0].budget.clock == pytest.approx(0.6, rel=0.05)
+    assert not any("clock part of the site uncertainties from a guess" in note for note in clocked.notes)
     sure = _gpx_map(tmp_path, 1.0, pitch_sigma_deg=3.0, heading_sigma_deg=5.0, hfov_sigma_deg=0.0)
     unsure = _gpx_map(tmp_path, 1.0, pitch_sigma_deg=9.0, heading_sigma_deg=5.0, hfov_sigma_deg=0.0)
     assert unsure.fused[0].budget.camera > 1.5 * sure.fused[0].budget.camera
