@@ -2,9 +2,10 @@
 
 Every decision (accept, reject, relabel a site) changes what the map is derived from, so
 the map and the site list are built again: the detections placed on the ground again
-and fused into sites. The geometry of a detection (its mask's outline, the outline placed
-on the ground or on a roof's plane from its frame's pose) does not change with a
-decision, and is kept between builds. This bench takes decisions on a copy of a project,
+and fused into sites. Where a detection lies (its mask's outline, placed on the ground or
+on a roof's plane from its frame's pose) does not change with a decision, and is kept
+between builds, and so are the sites built of the very same sightings, the tracks'
+locations and the footprints' overlaps (``geo.observe``, ``geo.fusion``). This bench takes decisions on a copy of a project,
 one site after another, and times what the review waits for after each: the map built
 again and the site list read from it (``services.sites.site_review``). The reference is
 the same with nothing kept between builds (every cache emptied before each decision).
@@ -65,7 +66,7 @@ def main() -> int:
     parser.add_argument("--decisions", type=int, default=8, help="decisions to time (one site each)")
     args = parser.parse_args()
     rows = []
-    for label, keep in (("nothing kept (reference)", False), ("geometry kept", True)):
+    for label, keep in (("nothing kept (reference)", False), ("kept between builds", True)):
         # beside the project, so that a video and telemetry it names relative to itself are found
         copy = args.project.with_name(f".bench-{os.getpid()}-{int(keep)}{args.project.suffix}")
         shutil.copy(args.project, copy)

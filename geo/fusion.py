@@ -36,10 +36,11 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -134,6 +135,62 @@ class FusedSite:
         return [m.observation for m in self.members]
 
 
+# ----------------------------------------------------------------------------- kept between builds
+#: How many built sites, and located tracks, are kept between map builds (:func:`build_site`,
+#: :func:`site_heights`): a long flight's sites a few times over.
+SITE_CACHE_SIZE = 5_000
+
+
+class _KeptByMembers:
+    """What was computed of a list of members (:class:`Projected`), kept by their identity
+    and what else it was computed from; the last ``size``. An entry holds its members, so
+    no other object takes their ids while it is kept."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple, tuple[tuple[Projected, ...], Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(members: Sequence[Projected], *more: Any) -> tuple:
+        return (tuple(map(id, members)), *more)
+
+    def get(self, key: tuple, members: Sequence[Projected]) -> Any | None:
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is not None:
+                self._entries.move_to_end(key)
+        if kept is None or len(kept[0]) != len(members) or any(a is not b for a, b in zip(kept[0], members)):
+            return None
+        return kept[1]
+
+    def put(self, key: tuple, members: Sequence[Projected], value: Any) -> None:
+        with self._lock:
+            self._entries[key] = (tuple(members), value)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+#: How many overlaps of two footprints are kept between map builds (:func:`_overlap`): a
+#: long flight's weighed pairs of boxes that meet.
+PAIR_CACHE_SIZE = 50_000
+
+_built_sites = _KeptByMembers(SITE_CACHE_SIZE)
+_located_tracks = _KeptByMembers(SITE_CACHE_SIZE)
+_overlaps = _KeptByMembers(PAIR_CACHE_SIZE)
+
+
+def clear_cache() -> None:
+    """Forget the kept sites, located tracks and overlaps (tests, benchmarks)."""
+    _built_sites.clear()
+    _located_tracks.clear()
+    _overlaps.clear()
+
+
 # ----------------------------------------------------------------------------- association
 def _association_point(p: Projected, settings: FusionSettings) -> np.ndarray:
     point = point_on_plane(p.ray_origin, p.ray_direction, prior_height(p.detection.level, settings))
@@ -141,12 +198,19 @@ def _association_point(p: Projected, settings: FusionSettings) -> np.ndarray:
 
 
 def _overlap(a: Projected, b: Projected) -> float:
-    """The share of the smaller footprint the two have in common (0 when either has none)."""
+    """The share of the smaller footprint the two have in common (0 when either has none);
+    kept between map builds for the same two (:data:`PAIR_CACHE_SIZE`)."""
     ba, bb = a.footprint_box, b.footprint_box
     if ba is None or bb is None or ba[2] < bb[0] or bb[2] < ba[0] or ba[3] < bb[1] or bb[3] < ba[1]:
         return 0.0  # apart: no intersection to compute (most pairs the association weighs)
-    smaller = min(a.footprint_area, b.footprint_area)
-    return float(a.footprint.intersection(b.footprint).area / smaller) if smaller > 0 else 0.0
+    pair = (a, b)
+    key = _KeptByMembers.key(pair)
+    share = _overlaps.get(key, pair)
+    if share is None:
+        smaller = min(a.footprint_area, b.footprint_area)
+        share = float(a.footprint.intersection(b.footprint).area / smaller) if smaller > 0 else 0.0
+        _overlaps.put(key, pair, share)
+    return share
 
 
 def _seeing_clock(blind: Sequence[tuple[float, float]]) -> Callable[[float], float]:
@@ -443,7 +507,7 @@ def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict
     each other's position; or, of any level, overlapping in the frames they share
     (:func:`overlap_in_shared_frames`)."""
     levels = [vote_level(g)[0] for g in groups]
-    located = [locate(g, settings, heights[lv]).point for g, lv in zip(groups, levels)]
+    located = [_located(g, settings, heights[lv]).point for g, lv in zip(groups, levels)]
     parent = list(range(len(groups)))
     own_frames = [frozenset(m.frame_index for m in g) for g in groups]
     frames = [set(f) for f in own_frames]
@@ -499,6 +563,17 @@ def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict
     return [sorted(g, key=lambda m: (m.observation.t_s, m.frame_index)) for g in merged.values()]
 
 
+def _located(members: list[Projected], settings: FusionSettings, z_prior: float, *, by_model: bool = False) -> Location:
+    """:func:`locate`, kept between map builds for the same members (most tracks of a map
+    built again after a review decision)."""
+    key = _KeptByMembers.key(members, settings, z_prior, by_model)
+    location = _located_tracks.get(key, members)
+    if location is None:
+        location = locate(members, settings, z_prior, by_model=by_model)
+        _located_tracks.put(key, members, location)
+    return location
+
+
 def _ground_touch(a: list[Projected], b: list[Projected], settings: FusionSettings) -> bool:
     """Ground footprints that overlap, or nearly touch (``ground_gap_m``): slivers of
     one debris field seen at the image border at different times."""
@@ -522,7 +597,7 @@ def site_heights(groups: list[list[Projected]], settings: FusionSettings) -> dic
         level = vote_level(g)[0]
         if level == DamageLevel.DEBRIS:
             continue
-        location = locate(g, settings, heights[level], by_model=True)
+        location = _located(g, settings, heights[level], by_model=True)
         if location.well_fixed:
             roof.append(location.point[2])
     if len(roof) >= 3:
@@ -573,7 +648,25 @@ def build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera,
                anchor: Collection[int] | None = None) -> FusedSite:
     """One site of ``members``. ``anchor``: the detection ids among them the site is placed
     from, outlined by and shown with (a site a reviewer decided: its decided sightings; the
-    sightings a lower threshold let in since neither move nor widen it); all by default."""
+    sightings a lower threshold let in since neither move nor widen it); all by default.
+
+    The last :data:`SITE_CACHE_SIZE` are kept: the map is built again after every review
+    decision, and most sites are built of the very members they were built of before
+    (``geo.observe.place_detection`` gives back the same object for a detection that has
+    not changed); such a site is given back numbered ``site_id``, not built again."""
+    key = _KeptByMembers.key(members, None if anchor is None else frozenset(anchor), tuple(sorted(heights.items())),
+                             settings, camera, local.crs_name, local.origin_easting_m, local.origin_northing_m)
+    fused = _built_sites.get(key, members)
+    if fused is not None:
+        return fused if fused.site.id == site_id else replace(fused, site=replace(fused.site, id=site_id))
+    fused = _build_site(site_id, members, camera=camera, local=local, settings=settings, heights=heights, anchor=anchor)
+    _built_sites.put(key, members, fused)
+    return fused
+
+
+def _build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera, local: LocalFrame,
+                settings: FusionSettings, heights: dict[DamageLevel, float],
+                anchor: Collection[int] | None = None) -> FusedSite:
     from shapely.ops import unary_union
 
     basis = [m for m in members if m.detection.id in anchor] if anchor is not None else members

@@ -32,6 +32,22 @@ def kde(points_xy: np.ndarray, weights: np.ndarray, query_xy: np.ndarray, bandwi
     return out
 
 
+def grid_kde(points_xy: np.ndarray, weights: np.ndarray, xs: np.ndarray, ys: np.ndarray,
+             bandwidth_m: float) -> np.ndarray:
+    """:func:`kde` on the grid of cell centres ``xs`` (east, the columns) by ``ys`` (north,
+    the rows): ``float[len(ys), len(xs)]``. A Gaussian is the product of one along x and
+    one along y, so the grid's sum is one matrix product, ``(Ey * w) @ Ex.T``: on a long
+    flight's map (some 400 sites on 250,000 cells) hundredths of a second, where summing
+    every cell's distance to every site took seconds."""
+    points_xy = np.asarray(points_xy, dtype=np.float64).reshape(-1, 2)
+    if len(points_xy) == 0:
+        return np.zeros((len(ys), len(xs)))
+    inv = -0.5 / bandwidth_m**2
+    along_x = np.exp((np.asarray(xs, dtype=np.float64)[:, None] - points_xy[None, :, 0]) ** 2 * inv)
+    along_y = np.exp((np.asarray(ys, dtype=np.float64)[:, None] - points_xy[None, :, 1]) ** 2 * inv)
+    return (along_y * np.asarray(weights, dtype=np.float64)[None, :]) @ along_x.T
+
+
 @dataclass(frozen=True, eq=False)
 class HeatGrid:
     """Density on a grid of ``cell_m`` squares in the local frame; row 0 is the north
@@ -110,6 +126,5 @@ def heat_grid(
     rows = max(1, int(np.ceil((north - south) / cell_m)))
     xs = west + (np.arange(cols) + 0.5) * cell_m
     ys = north - (np.arange(rows) + 0.5) * cell_m
-    gx, gy = np.meshgrid(xs, ys)
-    values = kde(points_xy, weights, np.stack([gx.ravel(), gy.ravel()], axis=1), bandwidth_m).reshape(rows, cols)
+    values = grid_kde(points_xy, weights, xs, ys, bandwidth_m)
     return HeatGrid(values, float(west), float(north), float(cell_m), float(bandwidth_m), local, points_xy, weights)

@@ -28,7 +28,7 @@ from geo.fusion import FusedSite, FusionSettings, count_views, fuse_observations
 from geo.heatmap import HeatGrid, heat_grid
 from geo.hover_turns import MAX_CLOSURE_DEG, Turns
 from geo.local import LocalFrame
-from geo.observe import Projected, project_detection
+from geo.observe import Projected, place_detection
 from geo.pitch import FlowView
 from geo.sync import AlignedTrack, align_track, heights_need_ground, recording_start
 from geo.terrain import Terrain, reference_elevation
@@ -434,8 +434,8 @@ def build_damage_map_from(
         if pose is None:
             skipped["no_telemetry"] += 1
             continue
-        p = project_detection(detection, camera=camera, pose=pose, local=aligned.local,
-                              t_s=poses.times_s[detection.frame_index], terrain=local_terrain)
+        p = place_detection(detection, camera=camera, pose=pose, local=aligned.local,
+                            t_s=poses.times_s[detection.frame_index], terrain=local_terrain)
         if p is None:
             skipped["not_on_ground"] += 1  # above the horizon, too far, or too small
             continue

@@ -10,6 +10,8 @@ ground).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 
@@ -31,6 +33,8 @@ TERRAIN_ROOF_M = 4.0
 #: (a long flight's detections several times over).
 SHAPE_CACHE_SIZE = 20_000
 FOOTPRINT_CACHE_SIZE = 50_000
+#: How many detections placed on the ground are kept between map builds (:func:`place_detection`).
+PLACED_CACHE_SIZE = 200_000
 
 
 def vote_weight(detection: Detection) -> float:
@@ -189,9 +193,64 @@ def _footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines: tuple
 
 
 def clear_cache() -> None:
-    """Forget the kept outlines and footprints (tests, benchmarks)."""
+    """Forget the kept outlines, footprints and placed detections (tests, benchmarks)."""
     _mask_shape.cache_clear()
     _footprint_on_plane.cache_clear()
+    with _placed_lock:
+        _placed.clear()
+
+
+#: where a detection lies (its id, frame, box and mask; the camera, the frame's pose, the
+#: local grid, the frame's time) -> the detection placed there, or ``None`` (not placeable)
+_placed: OrderedDict[tuple, Projected | None] = OrderedDict()
+_placed_lock = threading.Lock()
+
+
+def place_detection(
+    detection: Detection,
+    *,
+    camera: PinholeCamera,
+    pose: CameraPose,
+    local: LocalFrame,
+    t_s: float,
+    max_range_m: float = MAX_RANGE_M,
+    terrain: LocalTerrain | None = None,
+) -> Projected | None:
+    """:func:`project_detection`, kept between map builds (the last
+    :data:`PLACED_CACHE_SIZE`): the map is built again after every review decision, and a
+    decision changes a detection's review, level or score, not where it lies. A detection
+    placed before with the same geometry is given back with its review, level and score as
+    they are now (what its :class:`Observation` carries), without placing it again. On a
+    terrain (a DEM), where a roof damage's level decides the plane its ray is taken to,
+    every detection is placed anew."""
+    if terrain is not None:
+        return project_detection(detection, camera=camera, pose=pose, local=local, t_s=t_s,
+                                 max_range_m=max_range_m, terrain=terrain)
+    key = (detection.id, detection.frame_index, detection.box_xyxy_px, detection.mask, camera, pose,
+           local.crs_name, local.origin_easting_m, local.origin_northing_m, float(t_s), float(max_range_m))
+    with _placed_lock:
+        found = key in _placed
+        kept = _placed.get(key)
+        if found:
+            _placed.move_to_end(key)
+    if found:
+        if kept is None or kept.detection == detection:  # the very object given before: the fusion keeps its sites
+            return kept
+        placed = _with_review_of(kept, detection)
+    else:
+        placed = project_detection(detection, camera=camera, pose=pose, local=local, t_s=t_s, max_range_m=max_range_m)
+    with _placed_lock:
+        _placed[key] = placed
+        while len(_placed) > PLACED_CACHE_SIZE:
+            _placed.popitem(last=False)
+    return placed
+
+
+def _with_review_of(placed: Projected, detection: Detection) -> Projected:
+    """``placed`` (the same detection, placed before) as ``detection`` is reviewed now."""
+    observation = replace(placed.observation, detection_id=detection.id, level=detection.level,
+                          score=float(detection.final_score), review=detection.review, origin=detection.origin)
+    return replace(placed, detection=detection, observation=observation)
 
 
 def point_on_plane(origin: np.ndarray, direction: np.ndarray, plane_up_m: float) -> np.ndarray | None:

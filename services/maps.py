@@ -568,10 +568,12 @@ def map_builds() -> int:
 def clear_cache() -> None:
     """Forget every map, and the geometry kept between builds (tests; memory)."""
     from core.camera import clear_cache as clear_rotations
+    from geo.fusion import clear_cache as clear_sites
     from geo.observe import clear_cache as clear_shapes
 
     clear_rotations()
     clear_shapes()
+    clear_sites()
     _CACHE.clear()
     _PROBED.clear()
     _TRACKS.clear()

@@ -36,18 +36,20 @@ def _cold(store: ProjectStore) -> list[tuple]:
     return _sites(maps.damage_map(store))
 
 
-def test_a_map_built_after_decisions_and_a_redrawn_mask_equals_one_built_from_nothing(store):
+def test_a_map_built_after_decisions_and_a_redrawn_mask_equals_one_built_from_nothing(store, monkeypatch):
     maps.clear_cache()
     first = maps.damage_map(store)
     session = ReviewSession(store, store.runs()[-1].id)
     sites = sorted(first.fused, key=lambda f: -len(f.members))
     session.apply(site_decision(_summary(store, sites[0].site.id), DamageLevel.SEVERE))
     session.apply(site_decision(_summary(store, sites[1].site.id), ReviewState.REJECTED))
-    kept_before = observe._footprint_on_plane.cache_info()
+    placed = []
+    place = observe.project_detection
+    monkeypatch.setattr(observe, "project_detection", lambda *a, **k: placed.append(a[0].id) or place(*a, **k))
     warm = _sites(maps.damage_map(store))
-    kept_after = observe._footprint_on_plane.cache_info()
-    assert kept_after.hits > kept_before.hits  # the decisions' build reused the footprints
+    assert placed == []  # the decisions' build reused every detection placed on the ground
     assert warm == _cold(store)
+    assert len(placed) > 0
 
     # a redrawn mask is a new shape: it is placed anew, not taken from what was kept
     detection = store.detection(sites[0].members[0].detection.id)

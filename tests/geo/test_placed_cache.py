@@ -1,0 +1,48 @@
+"""Detections placed on the ground are kept between map builds (``geo.observe.place_detection``):
+a review decision changes a detection's review, level and score, not where it lies, and
+the map built again after decisions is the map built from nothing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from core.review import ReviewSession
+from core.sites import site_decision
+from core.store import ProjectStore
+from core.types import DamageLevel, ReviewState
+from services import maps
+from services.sites import site_review
+from tests.truth_runs import write_run
+
+
+def test_a_map_built_again_after_decisions_is_the_map_built_from_nothing(sites_truth, tmp_path, monkeypatch):
+    import geo.observe
+
+    # model-like scores, so that an accept changes a sighting's weight and a relabel its vote
+    detections = [replace(d, score=0.4 + 0.55 * ((k * 37) % 100) / 100) for k, d in enumerate(sites_truth.detections)]
+    path = tmp_path / "flight.dmproj"
+    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
+        write_run(store, detections, sites_truth.times)
+    maps.clear_cache()
+    with ProjectStore.open(path) as store:
+        review = site_review(store)
+        sites = [item.site for item in review.queue]
+        assert len(sites) >= 3
+        session = ReviewSession(store, review.run_id)
+        for site, decision in zip(sites, (ReviewState.ACCEPTED, DamageLevel.SEVERE, ReviewState.REJECTED)):
+            session.apply(site_decision(site, decision))
+
+        placed = []
+        real = geo.observe.project_detection
+        monkeypatch.setattr(geo.observe, "project_detection", lambda *a, **k: placed.append(1) or real(*a, **k))
+        kept = maps.damage_map(store)
+        assert placed == []  # every detection was placed before: none placed again
+
+        maps.clear_cache()
+        fresh = maps.damage_map(store)
+        assert len(placed) > 0
+    assert [f.site for f in kept.fused] == [f.site for f in fresh.fused]
+    assert kept.observations == fresh.observations
+    assert [f.position_m.tolist() for f in kept.fused] == [f.position_m.tolist() for f in fresh.fused]
+    assert any(o.review is ReviewState.ACCEPTED for o in kept.observations)  # the decisions are in it
+    assert any(f.site.level is DamageLevel.SEVERE and f.site.reviewed for f in kept.fused)
