@@ -1,0 +1,193 @@
+"""The Review table sorts and filters with arrays of keys (no Python call per row or per
+comparison): what it shows must be what a plain Python sort and filter of the same
+detections give, through header clicks, filter changes and edits."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.widgets.detections_table import COLUMNS, DETECTION_ID_ROLE, SITE_COLUMN, SORT_ROLE, DetectionsPanel
+from core.types import DamageLevel, Detection, Origin, ReviewState
+
+ASC, DESC = Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder
+
+
+def _detections(n: int, seed: int = 3) -> list[Detection]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        frame = i // 7
+        score = round(rng.uniform(0.2, 1.0), 2)  # two decimals: many ties
+        refined = round(rng.uniform(0.2, 1.0), 2) if rng.random() < 0.3 else None
+        out.append(Detection(frame, DamageLevel(rng.randint(1, 3)), score, (1.0, 1.0, 5.0, 5.0),
+                             refined_score=refined, review=rng.choice(list(ReviewState)),
+                             origin=rng.choice(list(Origin)), id=1000 - 3 * i))  # ids fall as frames rise
+    rng.shuffle(out)
+    return out
+
+
+def _sites(detections: list[Detection]) -> tuple[dict[int, int], frozenset[int]]:
+    rng = random.Random(5)
+    return {d.id: rng.randint(1, 12) for d in detections if rng.random() < 0.8}, frozenset({2, 7})
+
+
+@pytest.fixture
+def panel(qtbot):
+    panel = DetectionsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 400)
+    panel.show()
+    return panel
+
+
+def _shown_ids(panel) -> list[int]:
+    proxy = panel.proxy
+    return [proxy.index(r, 0).data(DETECTION_ID_ROLE) for r in range(proxy.rowCount())]
+
+
+def _key(panel, column: int):
+    """A detection id -> its cell's sort value, read through the source model's own role."""
+    model = panel.model
+    return lambda det_id: model.index(model.row_of(det_id), column).data(SORT_ROLE)
+
+
+def _passes(det: Detection, level, state, min_score: float) -> bool:  # noqa: ANN001
+    return ((level is None or det.level is level) and (state is None or det.review is state)
+            and (det.review is ReviewState.ACCEPTED or det.final_score >= min_score))
+
+
+def _set_filters(panel, level, state, min_score: float) -> None:  # noqa: ANN001
+    panel.level_filter.setCurrentIndex(panel.level_filter.findData(level) if level is not None else 0)
+    panel.state_filter.setCurrentIndex(panel.state_filter.findData(state) if state is not None else 0)
+    panel.show_threshold(min_score)
+
+
+def test_header_clicks_and_filters_show_what_a_plain_sort_and_filter_give(panel):
+    """Every column, both ways, one after the other: the rows shown are exactly Python's
+    stable sort of the previous order (rows that tie keep the order they had: sorted by
+    score, then by level, each level's rows stay by score), filtered."""
+    detections = _detections(400)
+    by_id = {d.id: d for d in detections}
+    panel.set_detections(detections, {f: 0.25 * f for f in range(0, 60, 2)})  # odd frames have no time
+    panel.model.set_sites(*_sites(detections))
+    panel.show_threshold(0.0)
+    # the table opens sorted by frame; a frame's rows by id
+    order = sorted(by_id, key=lambda i: (by_id[i].frame_index, i))
+    assert _shown_ids(panel) == order
+
+    rng = random.Random(11)
+    steps = [(c, o) for c in range(len(COLUMNS)) for o in (ASC, DESC)]
+    rng.shuffle(steps)
+    filters = [(None, None, 0.0), (None, None, 0.55), (DamageLevel.SEVERE, None, 0.3),
+               (None, ReviewState.PENDING, 0.7), (DamageLevel.DEBRIS, ReviewState.ACCEPTED, 0.9)]
+    for step, (column, sort_order) in enumerate(steps):
+        level, state, min_score = filters[step % len(filters)]
+        _set_filters(panel, level, state, min_score)
+        panel.table.sortByColumn(column, sort_order)
+        order = sorted(order, key=_key(panel, column), reverse=sort_order == DESC)
+        expected = [i for i in order if _passes(by_id[i], level, state, min_score)]
+        assert _shown_ids(panel) == expected, (COLUMNS[column], sort_order, level, state, min_score)
+        # each shown row maps to its source row and back
+        proxy, model = panel.proxy, panel.model
+        for r in range(proxy.rowCount()):
+            source = proxy.mapToSource(proxy.index(r, column))
+            assert model.detection(source.row()).id == expected[r]
+            assert proxy.mapFromSource(source).row() == r
+
+
+@pytest.mark.parametrize("column", [COLUMNS.index("Frame"), COLUMNS.index("Score"), SITE_COLUMN])
+def test_edits_keep_the_rows_sorted_and_filtered(panel, column):
+    """Relabels, decisions, deletions and a frame stored by an analysis: the rows shown stay
+    the filtered detections in sort order, and the ones the filter takes away are gone."""
+    detections = _detections(300, seed=8)
+    panel.set_detections(detections, {})
+    site_of, unconfirmed = _sites(detections)
+    panel.model.set_sites(site_of, unconfirmed)
+    panel.table.sortByColumn(column, DESC)
+    panel.state_filter.setCurrentIndex(panel.state_filter.findData(ReviewState.PENDING))
+    panel.show_threshold(0.4)
+    rng = random.Random(2)
+    for round_ in range(12):
+        current = {d.id: d for d in panel.model.detections()}
+        frame = rng.choice(sorted({d.frame_index for d in current.values()}))
+        rows = [d for d in current.values() if d.frame_index == frame]
+        edited = []
+        for d in rows:
+            roll = rng.random()
+            if roll < 0.25:
+                continue  # deleted
+            if roll < 0.5:
+                d = replace(d, review=rng.choice(list(ReviewState)), level=DamageLevel(rng.randint(1, 3)))
+            elif roll < 0.75:
+                d = replace(d, refined_score=round(rng.uniform(0.2, 1.0), 2))
+            edited.append(d)
+        if round_ % 3 == 0:  # an analysis stores a new frame
+            new_frame = 500 + round_
+            edited_new = [Detection(new_frame, DamageLevel.SEVERE, round(rng.uniform(0.2, 1.0), 2),
+                                    (1.0, 1.0, 5.0, 5.0), id=5000 + 10 * round_ + k) for k in range(4)]
+            panel.replace_frames({frame: edited, new_frame: edited_new})
+        else:
+            panel.replace_frames({frame: edited})
+        if round_ == 6:  # the map was rebuilt: other sites
+            site_of = {i: s % 5 + 1 for i, s in site_of.items()}
+            panel.model.set_sites(site_of, unconfirmed)
+        now = panel.model.detections()
+        key = _key(panel, column)
+        expected = {d.id for d in now if _passes(d, None, ReviewState.PENDING, 0.4)}
+        shown = _shown_ids(panel)
+        assert sorted(shown) == sorted(expected) and len(shown) == len(set(shown))
+        keys = [key(i) for i in shown]
+        assert keys == sorted(keys, reverse=True)
+
+
+def test_a_filter_that_hides_the_highlighted_row_highlights_the_next_one(panel, qtbot):
+    """As with a row removed from the view: the next row shown takes the highlight (the
+    previous at the end) and is announced, so the player follows it; the selection follows
+    its detection through a header click."""
+    detections = [Detection(i, DamageLevel.SEVERE, s, (1.0, 1.0, 5.0, 5.0), id=i + 1)
+                  for i, s in enumerate((0.9, 0.3, 0.35, 0.8, 0.6, 0.2))]
+    panel.set_detections(detections, {})
+    panel.show_threshold(0.0)
+    panel.select_detection(2)  # score 0.3; 3 (0.35) is hidden too, 4 (0.8) is next
+    with qtbot.waitSignal(panel.detection_activated) as activated:
+        panel.show_threshold(0.5)
+    assert activated.args == [4] and panel.current_detection_id() == 4
+    assert [i.data(DETECTION_ID_ROLE) for i in panel.table.selectionModel().selectedRows()] == [4]
+    panel.show_threshold(0.0)
+    panel.select_detection(6)  # the last row: the previous one shown takes the highlight
+    with qtbot.waitSignal(panel.detection_activated) as activated:
+        panel.show_threshold(0.5)
+    assert activated.args == [5]
+    panel.table.sortByColumn(COLUMNS.index("Score"), ASC)  # 5 (0.6) first, then 4 and 1
+    assert _shown_ids(panel) == [5, 4, 1] and panel.current_detection_id() == 5
+    panel.select_detection(4)
+    panel.table.sortByColumn(COLUMNS.index("Score"), DESC)
+    assert panel.current_detection_id() == 4 and panel.table.currentIndex().row() == 1
+    # a row still shown keeps the highlight, and nothing is announced
+    with qtbot.assertNotEmitted(panel.detection_activated):
+        panel.show_threshold(0.7)
+    assert panel.current_detection_id() == 4 and _shown_ids(panel) == [1, 4]
+
+
+def test_an_edit_that_hides_the_selected_row_moves_the_highlight_to_the_next(panel):
+    """A key that takes the row out of the filter: the view highlights the next row (the
+    Review panel then selects it), not announcing it itself."""
+    detections = [Detection(0, DamageLevel.SEVERE, s, (1.0, 1.0, 5.0, 5.0), id=i + 1)
+                  for i, s in enumerate((0.9, 0.8, 0.7, 0.6))]
+    panel.set_detections(detections, {})
+    panel.show_threshold(0.0)
+    panel.state_filter.setCurrentIndex(panel.state_filter.findData(ReviewState.PENDING))
+    panel.table.sortByColumn(COLUMNS.index("Score"), DESC)
+    panel.select_detection(2)
+    announced = []
+    panel.detection_activated.connect(announced.append)
+    panel.replace_frames({0: [replace(d, review=ReviewState.ACCEPTED) if d.id == 2 else d for d in detections]})
+    assert _shown_ids(panel) == [1, 3, 4] and panel.current_detection_id() == 3 and announced == []
+    # a score changed by an edit moves its row
+    panel.replace_frames({0: [replace(d, review=ReviewState.ACCEPTED) if d.id == 2
+                              else replace(d, refined_score=0.95) if d.id == 4 else d for d in detections]})
+    assert _shown_ids(panel) == [4, 1, 3] and panel.current_detection_id() == 3
