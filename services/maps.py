@@ -571,9 +571,12 @@ def clear_cache() -> None:
     from geo.fusion import clear_cache as clear_sites
     from geo.observe import clear_cache as clear_shapes
 
+    from services.package import clear_cache as clear_footprints
+
     clear_rotations()
     clear_shapes()
     clear_sites()
+    clear_footprints()
     _CACHE.clear()
     _PROBED.clear()
     _TRACKS.clear()

@@ -10,10 +10,12 @@ every product; both clients call :func:`export_package` through
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -300,13 +302,89 @@ def grade_footprints(built: DamageMap, footprints_path: Path) -> tuple[Any, Any]
     InputError
         Footprints that cannot be used (naming the file).
     """
-    from geo.coverage import flown_bounds_lonlat, footprint_coverage
-    from geo.footprints import read_footprints
+    from geo.coverage import flown_bounds_lonlat
     from geo.grading import grade_buildings
 
-    outlines = read_footprints(footprints_path, bbox_lonlat=padded_bounds(flown_bounds_lonlat(built), FOOTPRINT_MARGIN_M))
-    coverage = footprint_coverage(built, outlines)
+    path = Path(footprints_path)
+    outlines = _read_outlines(path, padded_bounds(flown_bounds_lonlat(built), FOOTPRINT_MARGIN_M))
+    coverage = _covered(built, outlines, _file_stamp(path))
     return grade_buildings(built, outlines, coverage), coverage
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _read_outlines(path: Path, bbox: tuple[float, float, float, float] | None) -> Any:
+    """:func:`geo.footprints.read_footprints`, kept while the file is unchanged: the app
+    grades the footprints again after every review decision, which changes the sites, not
+    the buildings."""
+    from geo.footprints import read_footprints
+
+    stamp = _file_stamp(path)
+    if stamp is None:
+        return read_footprints(path, bbox_lonlat=bbox)  # says what is wrong with it
+    return _read_outlines_kept(str(path), *stamp, bbox)
+
+
+@lru_cache(maxsize=4)
+def _read_outlines_kept(path: str, _mtime_ns: int, _size: int, bbox: tuple[float, float, float, float] | None) -> Any:
+    from geo.footprints import read_footprints
+
+    return read_footprints(path, bbox_lonlat=bbox)
+
+
+#: (the footprints file, what coverage is computed from) -> each building's coverage (by
+#: its id), for the last few maps: the frames that looked at the buildings, and so each
+#: one's coverage, do not change with a review decision (which may change the area read
+#: around the flight by a little, and so which buildings are graded)
+_COVERAGE: dict[tuple, dict[str, Any]] = {}
+_COVERAGE_LOCK = threading.Lock()
+_COVERAGE_SIZE = 4
+
+
+def clear_cache() -> None:
+    """Forget the footprints read and their coverage (tests, benchmarks; ``services.maps.clear_cache``)."""
+    _read_outlines_kept.cache_clear()
+    with _COVERAGE_LOCK:
+        _COVERAGE.clear()
+
+
+def _covered(built: DamageMap, outlines: Any, stamp: tuple[int, int] | None) -> Any:
+    """:func:`geo.coverage.footprint_coverage` of ``outlines`` (read from a file as it is
+    at ``stamp``) by the map's frames; each building's is kept, and only those not
+    covered before are computed."""
+    from dataclasses import replace
+
+    from geo.coverage import CoverageLayer, CoverageSettings, footprint_coverage
+
+    ids = outlines.ids
+    if stamp is None or len(set(ids)) != len(ids):  # buildings not told apart by their ids
+        return footprint_coverage(built, outlines)
+    local = built.local
+    key = (outlines.source, stamp, built.camera, local.crs_name, local.origin_easting_m, local.origin_northing_m,
+           tuple(sorted(built.looking_poses.items())), tuple(sorted((built.views or {}).items())))
+    with _COVERAGE_LOCK:
+        known = dict(_COVERAGE.get(key) or {})
+    missing = [k for k, building in enumerate(ids) if building not in known]
+    if missing:
+        part = replace(outlines, ids=tuple(ids[k] for k in missing),
+                       polygons=tuple(outlines.polygons[k] for k in missing),
+                       heights_m=tuple(outlines.heights_m[k] for k in missing),
+                       attributes=tuple(outlines.attributes[k] for k in missing) if outlines.attributes else ())
+        layer = footprint_coverage(built, part)
+        known.update(zip(layer.ids, layer.coverage))
+        with _COVERAGE_LOCK:
+            _COVERAGE.pop(key, None)
+            _COVERAGE[key] = known
+            while len(_COVERAGE) > _COVERAGE_SIZE:
+                del _COVERAGE[next(iter(_COVERAGE))]
+    return CoverageLayer("building", tuple(ids), tuple(outlines.polygons), tuple(known[b] for b in ids),
+                         CoverageSettings())
 
 
 def product_layers(store: ProjectStore, built: DamageMap, *, footprints: Path | None = None,

@@ -164,3 +164,36 @@ def test_the_stored_files_follow_a_project_moved_with_them(flyover, project, tmp
     (tmp_path / "copy").mkdir()
     shutil.copy2(moved / project.name, tmp_path / "copy" / project.name)
     assert stored_sources(tmp_path / "copy" / project.name)[0] == tmp_path / "copy" / footprints.name
+
+
+def test_the_app_grades_the_buildings_again_after_a_decision_without_covering_them_again(flyover, project, monkeypatch):
+    """The window grades the footprints after every review decision: the file is read and
+    its coverage by the frames computed once (neither changes with a decision), the
+    grades follow the decision."""
+    import geo.coverage
+    from core.sites import site_decision
+    from core.review import ReviewSession
+    from core.types import ReviewState
+    from services.maps import display_buildings
+    from services.sites import site_review
+
+    from services.maps import clear_cache
+
+    with ProjectStore.open(project) as store:
+        set_product_sources(store, footprints=Path(flyover.footprints))
+    clear_cache()
+    covered = []
+    cover = geo.coverage.footprint_coverage
+    monkeypatch.setattr(geo.coverage, "footprint_coverage", lambda *a, **k: covered.append(1) or cover(*a, **k))
+    before = {b.label: 0 for b in display_buildings(project)}
+    graded = display_buildings(project)
+    for b in graded:
+        before[b.label] += 1
+    with ProjectStore.open(project) as store:
+        review = site_review(store)
+        ReviewSession(store, review.run_id).apply(site_decision(review.queue[0].site, ReviewState.REJECTED))
+    after = {b.label: 0 for b in graded}
+    for b in display_buildings(project):
+        after[b.label] = after.get(b.label, 0) + 1
+    assert len(covered) == 1
+    assert after != before  # the rejected site's building is graded anew
