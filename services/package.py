@@ -342,7 +342,7 @@ def _read_outlines_kept(path: str, _mtime_ns: int, _size: int, bbox: tuple[float
 #: its id), for the last few maps: the frames that looked at the buildings, and so each
 #: one's coverage, do not change with a review decision (which may change the area read
 #: around the flight by a little, and so which buildings are graded)
-_COVERAGE: dict[tuple, dict[str, Any]] = {}
+_COVERAGE: dict[tuple[Any, ...], dict[str, Any]] = {}
 _COVERAGE_LOCK = threading.Lock()
 _COVERAGE_SIZE = 4
 
