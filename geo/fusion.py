@@ -36,8 +36,7 @@
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -45,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, project_points
+from core.last_few import LastFew
 from core.types import DamageLevel, DamageSite, Observation
 from geo.local import LocalFrame
 from geo.observe import Projected, on_plane, point_on_plane, polygon_lonlat
@@ -147,32 +147,23 @@ class _KeptByMembers:
     no other object takes their ids while it is kept."""
 
     def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple, tuple[tuple[Projected, ...], Any]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries = LastFew(size)
 
     @staticmethod
     def key(members: Sequence[Projected], *more: Any) -> tuple:
         return (tuple(map(id, members)), *more)
 
     def get(self, key: tuple, members: Sequence[Projected]) -> Any | None:
-        with self._lock:
-            kept = self._entries.get(key)
-            if kept is not None:
-                self._entries.move_to_end(key)
+        kept = self._entries.get(key)
         if kept is None or len(kept[0]) != len(members) or any(a is not b for a, b in zip(kept[0], members)):
             return None
         return kept[1]
 
     def put(self, key: tuple, members: Sequence[Projected], value: Any) -> None:
-        with self._lock:
-            self._entries[key] = (tuple(members), value)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+        self._entries.put(key, (tuple(members), value))
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
 
 #: How many overlaps of two footprints are kept between map builds (:func:`_overlap`): a

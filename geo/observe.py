@@ -10,14 +10,13 @@ ground).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, intersect_ground, pixel_rays
+from core.last_few import LastFew
 from core.masks import RleMask
 from core.types import DamageLevel, Detection, Observation
 from geo.local import LocalFrame
@@ -196,14 +195,13 @@ def clear_cache() -> None:
     """Forget the kept outlines, footprints and placed detections (tests, benchmarks)."""
     _mask_shape.cache_clear()
     _footprint_on_plane.cache_clear()
-    with _placed_lock:
-        _placed.clear()
+    _placed.clear()
 
 
 #: where a detection lies (its id, frame, box and mask; the camera, the frame's pose, the
-#: local grid, the frame's time) -> the detection placed there, or ``None`` (not placeable)
-_placed: OrderedDict[tuple, Projected | None] = OrderedDict()
-_placed_lock = threading.Lock()
+#: local grid, the frame's time) -> the detection placed there, or :data:`_NOT_PLACED`
+_placed = LastFew(PLACED_CACHE_SIZE)
+_NOT_PLACED = object()
 
 
 def place_detection(
@@ -228,21 +226,16 @@ def place_detection(
                                  max_range_m=max_range_m, terrain=terrain)
     key = (detection.id, detection.frame_index, detection.box_xyxy_px, detection.mask, camera, pose,
            local.crs_name, local.origin_easting_m, local.origin_northing_m, float(t_s), float(max_range_m))
-    with _placed_lock:
-        found = key in _placed
-        kept = _placed.get(key)
-        if found:
-            _placed.move_to_end(key)
-    if found:
-        if kept is None or kept.detection == detection:  # the very object given before: the fusion keeps its sites
+    kept = _placed.get(key)
+    if kept is _NOT_PLACED:
+        return None
+    if kept is not None:
+        if kept.detection == detection:  # the very object given before: the fusion keeps its sites
             return kept
         placed = _with_review_of(kept, detection)
     else:
         placed = project_detection(detection, camera=camera, pose=pose, local=local, t_s=t_s, max_range_m=max_range_m)
-    with _placed_lock:
-        _placed[key] = placed
-        while len(_placed) > PLACED_CACHE_SIZE:
-            _placed.popitem(last=False)
+    _placed.put(key, _NOT_PLACED if placed is None else placed)
     return placed
 
 

@@ -15,7 +15,6 @@ import copy
 import logging
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import lru_cache
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import DamagemapError, GeoreferenceError, StoreError, TelemetryError, VideoError
+from core.last_few import LastFew
 from core.settings import ProjectSettings
 from core.store import UNREADABLE_FRAMES_KEY, ProjectStore
 from core.types import ReviewState, frame_number
@@ -180,48 +180,8 @@ def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | 
         return info, f"{exc}; using the stored frame size and no creation time"
 
 
-class _LastFew:
-    """The last few values by key, the least recently used dropped first (thread-safe:
-    the app builds maps on a job thread). The maps by :class:`MapState`, and what was read
-    from a file by its stamp (path, mtime, size): the map built again after each review
-    edit reads neither the video nor the telemetry again. A file that cannot be read
-    raises, and is read again next time."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._values: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.stored = 0  # values stored since the process started (tests count the maps built)
-
-    def get(self, key: Any) -> Any | None:
-        with self._lock:
-            found = self._values.get(key)
-            if found is not None:
-                self._values.move_to_end(key)
-            return found
-
-    def put(self, key: Any, value: Any) -> None:
-        with self._lock:
-            self.stored += 1
-            self._values[key] = value
-            self._values.move_to_end(key)
-            while len(self._values) > self._size:
-                self._values.popitem(last=False)
-
-    def get_or_read(self, key: Any, read: Callable[[], Any]) -> Any:
-        found = self.get(key)
-        if found is None:
-            found = read()
-            self.put(key, found)
-        return found
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
-
-_PROBED = _LastFew(CACHE_SIZE)  # engine.video.probe_video(path).as_dict(), by file stamp
-_TRACKS = _LastFew(CACHE_SIZE)  # geo.telemetry.read_telemetry(path): a frozen Track, by file stamp
+_PROBED = LastFew(CACHE_SIZE)  # engine.video.probe_video(path).as_dict(), by file stamp
+_TRACKS = LastFew(CACHE_SIZE)  # geo.telemetry.read_telemetry(path): a frozen Track, by file stamp
 
 
 def _probed_video(path: Path) -> dict[str, Any]:
@@ -406,7 +366,7 @@ def track_preview(store: ProjectStore) -> tuple[Track, str | None]:
                                     frames_named="frames checked (one a second of the video)")
 
 
-_CACHE = _LastFew(CACHE_SIZE)  # the maps, by MapState
+_CACHE = LastFew(CACHE_SIZE)  # the maps, by MapState
 
 
 def damage_map(

@@ -10,7 +10,6 @@ every product; both clients call :func:`export_package` through
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import InputError
+from core.last_few import LastFew
 from core.settings import ProjectSettings
 from core.store import ProjectStore, relative_to_project, resolve_referenced
 from services.maps import damage_map as _damage_map
@@ -342,16 +342,13 @@ def _read_outlines_kept(path: str, _mtime_ns: int, _size: int, bbox: tuple[float
 #: its id), for the last few maps: the frames that looked at the buildings, and so each
 #: one's coverage, do not change with a review decision (which may change the area read
 #: around the flight by a little, and so which buildings are graded)
-_COVERAGE: dict[tuple[Any, ...], dict[str, Any]] = {}
-_COVERAGE_LOCK = threading.Lock()
-_COVERAGE_SIZE = 4
+_COVERAGE = LastFew(4)
 
 
 def clear_cache() -> None:
     """Forget the footprints read and their coverage (tests, benchmarks; ``services.maps.clear_cache``)."""
     _read_outlines_kept.cache_clear()
-    with _COVERAGE_LOCK:
-        _COVERAGE.clear()
+    _COVERAGE.clear()
 
 
 def _covered(built: DamageMap, outlines: Any, stamp: tuple[int, int] | None) -> Any:
@@ -368,8 +365,7 @@ def _covered(built: DamageMap, outlines: Any, stamp: tuple[int, int] | None) -> 
     local = built.local
     key = (outlines.source, stamp, built.camera, local.crs_name, local.origin_easting_m, local.origin_northing_m,
            tuple(sorted(built.looking_poses.items())), tuple(sorted((built.views or {}).items())))
-    with _COVERAGE_LOCK:
-        known = dict(_COVERAGE.get(key) or {})
+    known = dict(_COVERAGE.get(key) or {})
     missing = [k for k, building in enumerate(ids) if building not in known]
     if missing:
         part = replace(outlines, ids=tuple(ids[k] for k in missing),
@@ -378,11 +374,7 @@ def _covered(built: DamageMap, outlines: Any, stamp: tuple[int, int] | None) -> 
                        attributes=tuple(outlines.attributes[k] for k in missing) if outlines.attributes else ())
         layer = footprint_coverage(built, part)
         known.update(zip(layer.ids, layer.coverage))
-        with _COVERAGE_LOCK:
-            _COVERAGE.pop(key, None)
-            _COVERAGE[key] = known
-            while len(_COVERAGE) > _COVERAGE_SIZE:
-                del _COVERAGE[next(iter(_COVERAGE))]
+        _COVERAGE.put(key, known)
     return CoverageLayer("building", tuple(ids), tuple(outlines.polygons), tuple(known[b] for b in ids),
                          CoverageSettings())
 
