@@ -32,7 +32,7 @@ from geo.observe import Projected, place_detection
 from geo.pitch import FlowView
 from geo.sync import AlignedTrack, align_track, heights_need_ground, recording_start
 from geo.terrain import Terrain, reference_elevation
-from geo.uncertainty import budget_note, budget_sites
+from geo.uncertainty import budget_note, budget_sites, clock_sigma
 from geo.views import describe_hovers, distinct_views, hovers
 from geo.telemetry import Track, read_telemetry
 from geo.telemetry.takeoff import started_in_the_air
@@ -452,8 +452,6 @@ def build_damage_map_from(
     angle_sigma = camera_angle_sigma_deg(poses, fov, pitch_estimated=default_pitch_deg != DEFAULT_PITCH_DEG,
                                          pitch_sigma_deg=pitch_sigma_deg, heading_sigma_deg=heading_sigma_deg,
                                          hfov_sigma_deg=hfov_sigma_deg)
-    from geo.uncertainty import clock_sigma
-
     clock_sigma_s, clock_note = clock_sigma(aligned, offset_sigma_s)
     error_sigmas = (angle_sigma, clock_sigma_s, ground_sigma_m)
     looking = _looking(poses.poses, unusable)
