@@ -67,6 +67,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -378,10 +379,22 @@ def current_user() -> str:
         return "unknown"
 
 
+#: How many masks read from projects are kept decoded (:func:`_stored_mask`).
+MASK_CACHE_SIZE = 100_000
+
+
+@lru_cache(maxsize=MASK_CACHE_SIZE)
+def _stored_mask(blob: bytes, height_px: int, width_px: int) -> RleMask:
+    """:meth:`RleMask.from_bytes`, kept: the map is built again after every review decision
+    from the run's detections read again, their masks as they were (a redrawn one is
+    other bytes). The same bytes give back the same mask object."""
+    return RleMask.from_bytes(blob, height_px, width_px)
+
+
 def _row_to_detection(row: sqlite3.Row) -> Detection:
     mask = None
     if row["mask_counts"] is not None:
-        mask = RleMask.from_bytes(row["mask_counts"], row["mask_height"], row["mask_width"])
+        mask = _stored_mask(bytes(row["mask_counts"]), int(row["mask_height"]), int(row["mask_width"]))
     building = None
     if row["bx1"] is not None:
         building = (row["bx1"], row["by1"], row["bx2"], row["by2"])

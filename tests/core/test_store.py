@@ -151,6 +151,22 @@ def test_write_frame_round_trips_detections_exactly(project):
     assert project.detections(run, frame_index=4) == []
 
 
+def test_a_mask_read_again_is_the_same_object_and_a_redrawn_one_is_read_anew(project):
+    """The map is built again from the detections read again after every decision: their
+    masks are decoded once, while a redrawn mask reads as what was drawn."""
+    from core.review import ReviewSession, SetMask
+
+    run = project.start_run(model={}, settings={})
+    ids = project.write_frame(run, Frame(3, 0.1, 64, 48), _detections(3, n=2))
+    first, again = project.detections(run), project.detections(run)
+    assert [a.mask is b.mask for a, b in zip(first, again)] == [True, True]
+    assert first[0].mask is not first[1].mask
+    redrawn = _mask(box=(2, 2, 40, 30))
+    ReviewSession(project, run).apply(SetMask(ids[0], redrawn))
+    after = project.detections(run)
+    assert after[0].mask == redrawn and after[0].mask is not first[0].mask and after[1].mask is first[1].mask
+
+
 def test_detections_by_id_reads_many_at_once_leaving_out_the_missing_and_if_asked_the_deleted(project):
     from core.review import DeleteDetection, ReviewSession
 
