@@ -162,10 +162,34 @@ def footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines_px, pla
 
     The last :data:`FOOTPRINT_CACHE_SIZE` are kept, by value: a map is built again after
     every review edit, and the same outlines of the same frames land on the same planes.
+
+    Every ray leaves the camera's centre, so a plane ``h`` metres up, under the camera,
+    meets them where the ground does, drawn towards the point under the camera by
+    ``(up - h) / up``: a footprint on a roof's plane is the one on the ground, scaled (a
+    site placed again at another height moves its sightings' footprints so, without
+    projecting their outlines again).
     """
     outlines = tuple((array.shape, array.tobytes()) for array in
                      (np.ascontiguousarray(outline, dtype=np.float64) for outline in outlines_px))
-    return _footprint_on_plane(camera, pose, outlines, float(plane_up_m))
+    plane_up_m = float(plane_up_m)
+    if plane_up_m == 0.0 or not 0.0 < plane_up_m < pose.up_m:
+        return _footprint_on_plane(camera, pose, outlines, plane_up_m)
+    return _scaled_footprint(camera, pose, outlines, plane_up_m)
+
+
+@lru_cache(maxsize=FOOTPRINT_CACHE_SIZE)
+def _scaled_footprint(camera: PinholeCamera, pose: CameraPose, outlines: tuple[tuple[tuple[int, ...], bytes], ...],
+                      plane_up_m: float):
+    from shapely.affinity import scale
+
+    ground = _footprint_on_plane(camera, pose, outlines, 0.0)
+    if ground.is_empty:
+        return ground
+    factor = (pose.up_m - plane_up_m) / pose.up_m
+    scaled = scale(ground, factor, factor, origin=(pose.east_m, pose.north_m))
+    if not scaled.is_valid:  # a sliver the rounding of the scaling folds: projected as it is
+        return _footprint_on_plane(camera, pose, outlines, plane_up_m)
+    return scaled
 
 
 @lru_cache(maxsize=FOOTPRINT_CACHE_SIZE)
@@ -195,6 +219,7 @@ def clear_cache() -> None:
     """Forget the kept outlines, footprints and placed detections (tests, benchmarks)."""
     _mask_shape.cache_clear()
     _footprint_on_plane.cache_clear()
+    _scaled_footprint.cache_clear()
     _placed.clear()
 
 
