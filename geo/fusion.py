@@ -576,19 +576,12 @@ def _ground_touch(a: list[Projected], b: list[Projected], settings: FusionSettin
     return overlap >= settings.min_overlap or ua.distance(ub) <= settings.ground_gap_m
 
 
-#: The step the flight's roof height prior is kept to (:func:`site_heights`).
-ROOF_PRIOR_STEP_M = 0.1
-
-
 def site_heights(groups: list[list[Projected]], settings: FusionSettings) -> dict[DamageLevel, float]:
     """Prior heights per level: debris on the ground; roof damage at the median height
     of this flight's well-triangulated roof sites (``roof_height_m`` lacking three).
 
     Each site is located here with the model's weights, a reviewer's accept or not: the
-    prior is the flight's, and accepting one site must not move the others. The height is
-    kept to :data:`ROOF_PRIOR_STEP_M`: the prior's own spread is metres
-    (``height_sigma_m``), and a rejected site that moved the median by millimetres would
-    have every roof site of the flight placed again."""
+    prior is the flight's, and accepting one site must not move the others."""
     heights = {level: prior_height(level, settings) for level in DamageLevel}
     roof = []
     for g in groups:
@@ -600,7 +593,7 @@ def site_heights(groups: list[list[Projected]], settings: FusionSettings) -> dic
             roof.append(location.point[2])
     if len(roof) >= 3:
         for level in (DamageLevel.SLIGHT, DamageLevel.SEVERE):
-            heights[level] = round(float(np.median(roof)) / ROOF_PRIOR_STEP_M) * ROOF_PRIOR_STEP_M
+            heights[level] = float(np.median(roof))
     return heights
 
 
