@@ -149,18 +149,16 @@ class _KeptByMembers:
     def __init__(self, size: int) -> None:
         self._entries = LastFew(size)
 
-    @staticmethod
-    def key(members: Sequence[Projected], *more: Any) -> tuple:
-        return (tuple(map(id, members)), *more)
-
-    def get(self, key: tuple, members: Sequence[Projected]) -> Any | None:
+    def get_or_compute(self, members: Sequence[Projected], more: tuple, compute: Callable[[], Any]) -> Any:
+        """What was computed of ``members`` and ``more`` (the rest it depends on), else
+        ``compute()``, kept."""
+        key = (tuple(map(id, members)), *more)
         kept = self._entries.get(key)
-        if kept is None or len(kept[0]) != len(members) or any(a is not b for a, b in zip(kept[0], members)):
-            return None
-        return kept[1]
-
-    def put(self, key: tuple, members: Sequence[Projected], value: Any) -> None:
+        if kept is not None and len(kept[0]) == len(members) and all(a is b for a, b in zip(kept[0], members)):
+            return kept[1]
+        value = compute()
         self._entries.put(key, (tuple(members), value))
+        return value
 
     def clear(self) -> None:
         self._entries.clear()
@@ -194,14 +192,12 @@ def _overlap(a: Projected, b: Projected) -> float:
     ba, bb = a.footprint_box, b.footprint_box
     if ba is None or bb is None or ba[2] < bb[0] or bb[2] < ba[0] or ba[3] < bb[1] or bb[3] < ba[1]:
         return 0.0  # apart: no intersection to compute (most pairs the association weighs)
-    pair = (a, b)
-    key = _KeptByMembers.key(pair)
-    share = _overlaps.get(key, pair)
-    if share is None:
+
+    def share() -> float:
         smaller = min(a.footprint_area, b.footprint_area)
-        share = float(a.footprint.intersection(b.footprint).area / smaller) if smaller > 0 else 0.0
-        _overlaps.put(key, pair, share)
-    return share
+        return float(a.footprint.intersection(b.footprint).area / smaller) if smaller > 0 else 0.0
+
+    return float(_overlaps.get_or_compute((a, b), (), share))
 
 
 def _seeing_clock(blind: Sequence[tuple[float, float]]) -> Callable[[float], float]:
@@ -557,11 +553,8 @@ def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict
 def _located(members: list[Projected], settings: FusionSettings, z_prior: float, *, by_model: bool = False) -> Location:
     """:func:`locate`, kept between map builds for the same members (most tracks of a map
     built again after a review decision)."""
-    key = _KeptByMembers.key(members, settings, z_prior, by_model)
-    location = _located_tracks.get(key, members)
-    if location is None:
-        location = locate(members, settings, z_prior, by_model=by_model)
-        _located_tracks.put(key, members, location)
+    location: Location = _located_tracks.get_or_compute(
+        members, (settings, z_prior, by_model), lambda: locate(members, settings, z_prior, by_model=by_model))
     return location
 
 
@@ -645,14 +638,10 @@ def build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera,
     decision, and most sites are built of the very members they were built of before
     (``geo.observe.place_detection`` gives back the same object for a detection that has
     not changed); such a site is given back numbered ``site_id``, not built again."""
-    key = _KeptByMembers.key(members, None if anchor is None else frozenset(anchor), tuple(sorted(heights.items())),
-                             settings, camera, local.crs_name, local.origin_easting_m, local.origin_northing_m)
-    fused = _built_sites.get(key, members)
-    if fused is not None:
-        return fused if fused.site.id == site_id else replace(fused, site=replace(fused.site, id=site_id))
-    fused = _build_site(site_id, members, camera=camera, local=local, settings=settings, heights=heights, anchor=anchor)
-    _built_sites.put(key, members, fused)
-    return fused
+    more = (None if anchor is None else frozenset(anchor), tuple(sorted(heights.items())), settings, camera, local.key)
+    fused: FusedSite = _built_sites.get_or_compute(members, more, lambda: _build_site(
+        site_id, members, camera=camera, local=local, settings=settings, heights=heights, anchor=anchor))
+    return fused if fused.site.id == site_id else replace(fused, site=replace(fused.site, id=site_id))
 
 
 def _build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera, local: LocalFrame,

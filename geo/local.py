@@ -72,6 +72,12 @@ class LocalFrame:
         return cls(crs.to_string(), float(e0), float(n0), convergence, to_utm, to_lonlat)
 
     @property
+    def key(self) -> tuple[str, float, float]:
+        """The frame by value, its zone and origin: what a result computed in it is kept by
+        (two frames built for one flight's map are two objects, and equal in this)."""
+        return self.crs_name, self.origin_easting_m, self.origin_northing_m
+
+    @property
     def crs(self) -> str:
         """``"EPSG:326zz"`` / ``"EPSG:327zz"``."""
         return self.crs_name

@@ -172,7 +172,7 @@ def footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines_px, pla
     outlines = tuple((array.shape, array.tobytes()) for array in
                      (np.ascontiguousarray(outline, dtype=np.float64) for outline in outlines_px))
     plane_up_m = float(plane_up_m)
-    if plane_up_m == 0.0 or not 0.0 < plane_up_m < pose.up_m:
+    if not 0.0 < plane_up_m < pose.up_m:  # the ground, or a plane the camera is not above
         return _footprint_on_plane(camera, pose, outlines, plane_up_m)
     return _scaled_footprint(camera, pose, outlines, plane_up_m)
 
@@ -249,8 +249,8 @@ def place_detection(
     if terrain is not None:
         return project_detection(detection, camera=camera, pose=pose, local=local, t_s=t_s,
                                  max_range_m=max_range_m, terrain=terrain)
-    key = (detection.id, detection.frame_index, detection.box_xyxy_px, detection.mask, camera, pose,
-           local.crs_name, local.origin_easting_m, local.origin_northing_m, float(t_s), float(max_range_m))
+    key = (detection.id, detection.frame_index, detection.box_xyxy_px, detection.mask, camera, pose, local.key,
+           float(t_s), float(max_range_m))
     kept = _placed.get(key)
     if kept is _NOT_PLACED:
         return None
