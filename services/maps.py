@@ -120,7 +120,9 @@ def unreadable_frames_note(settings: Mapping[str, Any]) -> str | None:
             f"{'is' if one else 'are'} left out (a video cut short, or damaged there): {record.get('reason', '')}")
 
 
-def _file_stamp(path: Path | None) -> tuple[str, int, int] | None:
+def file_stamp(path: Path | None) -> tuple[str, int, int] | None:
+    """``(resolved path, mtime ns, size)`` of a file (``-1`` for one that cannot be read),
+    what is read from it is kept by; ``None`` for no file."""
     if path is None:
         return None
     try:
@@ -147,8 +149,8 @@ def map_state(
         site_groups=store.site_groups_version(run_id),
         settings=store.project_settings() if settings is None else settings,
         video=Path(store.video_path),
-        telemetry=_file_stamp(None if telemetry is None else Path(telemetry)),
-        dem=_file_stamp(dem_path),
+        telemetry=file_stamp(None if telemetry is None else Path(telemetry)),
+        dem=file_stamp(dem_path),
         camera_view=camera_view,
         site_decisions=tuple(d.id for d in store.site_decisions(run_id)),
     )
@@ -189,7 +191,7 @@ def _probed_video(path: Path) -> dict[str, Any]:
     a copy, which the caller may change."""
     from engine.video import probe_video
 
-    stamp = _file_stamp(path)
+    stamp = file_stamp(path)
     assert stamp is not None
     return copy.deepcopy(_PROBED.get_or_read(stamp, lambda: probe_video(path).as_dict()))
 
@@ -198,7 +200,7 @@ def _read_track(path: Path) -> Track:
     """``geo.telemetry.read_telemetry(path)``, kept while the file stays as it is."""
     from geo.telemetry import read_telemetry
 
-    stamp = _file_stamp(path)
+    stamp = file_stamp(path)
     assert stamp is not None
     track: Track = _TRACKS.get_or_read(stamp, lambda: read_telemetry(path))
     return track
@@ -569,7 +571,7 @@ def display_basemap(
         _, path = product_sources(store)
     if path is None:
         return None
-    stamp = _file_stamp(path)
+    stamp = file_stamp(path)
     assert stamp is not None
     bounds = (float(bounds_lonlat[0]), float(bounds_lonlat[1]), float(bounds_lonlat[2]), float(bounds_lonlat[3]))
     return _read_display_basemap(str(path), stamp[1], stamp[2], bounds, crs, float(margin_m), int(max_px))
@@ -622,4 +624,4 @@ def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[f
     return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
 
 
-__all__ = ["reviewer_groups", "unreadable_frames", "ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "unfinished_run_note", "unreadable_frames_note", "video_info"]
+__all__ = ["reviewer_groups", "unreadable_frames", "ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "file_stamp", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "unfinished_run_note", "unreadable_frames_note", "video_info"]

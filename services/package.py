@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from core.last_few import LastFew
 from core.settings import ProjectSettings
 from core.store import ProjectStore, relative_to_project, resolve_referenced
 from services.maps import damage_map as _damage_map
+from services.maps import file_stamp
 from services.maps import resolve_run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -303,41 +303,23 @@ def grade_footprints(built: DamageMap, footprints_path: Path) -> tuple[Any, Any]
         Footprints that cannot be used (naming the file).
     """
     from geo.coverage import flown_bounds_lonlat
+    from geo.footprints import read_footprints
     from geo.grading import grade_buildings
 
     path = Path(footprints_path)
-    outlines = _read_outlines(path, padded_bounds(flown_bounds_lonlat(built), FOOTPRINT_MARGIN_M))
-    coverage = _covered(built, outlines, _file_stamp(path))
+    stamp = file_stamp(path)
+    assert stamp is not None
+    bbox = padded_bounds(flown_bounds_lonlat(built), FOOTPRINT_MARGIN_M)
+    # kept while the file is unchanged: the app grades the footprints again after every
+    # review decision, which changes the sites, not the buildings (a file that cannot be
+    # read raises, and is read again next time)
+    outlines = _OUTLINES.get_or_read((stamp, bbox), lambda: read_footprints(path, bbox_lonlat=bbox))
+    coverage = _covered(built, outlines, stamp)
     return grade_buildings(built, outlines, coverage), coverage
 
 
-def _file_stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
-
-
-def _read_outlines(path: Path, bbox: tuple[float, float, float, float] | None) -> Any:
-    """:func:`geo.footprints.read_footprints`, kept while the file is unchanged: the app
-    grades the footprints again after every review decision, which changes the sites, not
-    the buildings."""
-    from geo.footprints import read_footprints
-
-    stamp = _file_stamp(path)
-    if stamp is None:
-        return read_footprints(path, bbox_lonlat=bbox)  # says what is wrong with it
-    return _read_outlines_kept(str(path), *stamp, bbox)
-
-
-@lru_cache(maxsize=4)
-def _read_outlines_kept(path: str, _mtime_ns: int, _size: int, bbox: tuple[float, float, float, float] | None) -> Any:
-    from geo.footprints import read_footprints
-
-    return read_footprints(path, bbox_lonlat=bbox)
-
-
+#: the footprints read around the last few maps, by the file's stamp and the area read
+_OUTLINES = LastFew(4)
 #: (the footprints file, what coverage is computed from) -> each building's coverage (by
 #: its id), for the last few maps: the frames that looked at the buildings, and so each
 #: one's coverage, do not change with a review decision (which may change the area read
@@ -347,11 +329,11 @@ _COVERAGE = LastFew(4)
 
 def clear_cache() -> None:
     """Forget the footprints read and their coverage (tests, benchmarks; ``services.maps.clear_cache``)."""
-    _read_outlines_kept.cache_clear()
+    _OUTLINES.clear()
     _COVERAGE.clear()
 
 
-def _covered(built: DamageMap, outlines: Any, stamp: tuple[int, int] | None) -> Any:
+def _covered(built: DamageMap, outlines: Any, stamp: tuple[str, int, int]) -> Any:
     """:func:`geo.coverage.footprint_coverage` of ``outlines`` (read from a file as it is
     at ``stamp``) by the map's frames; each building's is kept, and only those not
     covered before are computed."""
@@ -360,11 +342,10 @@ def _covered(built: DamageMap, outlines: Any, stamp: tuple[int, int] | None) -> 
     from geo.coverage import CoverageLayer, CoverageSettings, footprint_coverage
 
     ids = outlines.ids
-    if stamp is None or len(set(ids)) != len(ids):  # buildings not told apart by their ids
+    if len(set(ids)) != len(ids):  # buildings not told apart by their ids
         return footprint_coverage(built, outlines)
-    local = built.local
-    key = (outlines.source, stamp, built.camera, local.crs_name, local.origin_easting_m, local.origin_northing_m,
-           tuple(sorted(built.looking_poses.items())), tuple(sorted((built.views or {}).items())))
+    key = (stamp, built.camera, built.local.key, tuple(sorted(built.looking_poses.items())),
+           tuple(sorted((built.views or {}).items())))
     known = dict(_COVERAGE.get(key) or {})
     missing = [k for k, building in enumerate(ids) if building not in known]
     if missing:
