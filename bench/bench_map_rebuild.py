@@ -5,8 +5,9 @@ the map and the site list are built again: the detections placed on the ground a
 and fused into sites. Where a detection lies (its mask's outline, placed on the ground or
 on a roof's plane from its frame's pose) does not change with a decision, and is kept
 between builds, and so are the sites built of the very same sightings, the tracks'
-locations and the footprints' overlaps (``geo.observe``, ``geo.fusion``). This bench takes decisions on a copy of a project,
-one site after another, and times what the review waits for after each: the map built
+locations and the footprints' overlaps (``geo.observe``, ``geo.fusion``). This bench
+takes decisions on a copy of a project, one site after another, and times what the
+review waits for after each: the map built
 again and the site list read from it (``services.sites.site_review``). The reference is
 the same with nothing kept between builds (every cache emptied before each decision).
 
