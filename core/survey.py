@@ -434,7 +434,11 @@ class Survey:
         raise SurveyError(f"survey {self.name!r} has no flight {name!r} (flights: {known})")
 
     def project_path(self, flight: FlightRecord) -> Path:
-        path = Path(flight.project)
+        return self.path_of(flight.project)
+
+    def path_of(self, recorded: str) -> Path:
+        """A path as the manifest records it (:meth:`relative`), as a path to open."""
+        path = Path(recorded)
         return path if path.is_absolute() else self.folder / path
 
     def flight_of_project(self, project: str | os.PathLike[str]) -> FlightRecord | None:

@@ -444,12 +444,13 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
     unread: set[str] = set()
     own: dict[str, tuple[SiteDecisionRecord, ...]] = {}
     flight_dated: list[tuple[str, str | None, SiteMark]] = []
+    # the flight each copy went to, now (None: it left the survey)
+    went_to = {applied: survey.flight_of_project(survey.path_of(applied.project))
+               for decision in survey.decisions for applied in decision.applied}
     copies: dict[str, set[int]] = {}
-    for decision in survey.decisions:
-        for applied in decision.applied:
-            went_to = survey.flight_of_project(_applied_project(survey, applied))
-            if went_to is not None:
-                copies.setdefault(went_to.name, set()).add(applied.decision_id)
+    for applied, target in went_to.items():
+        if target is not None:
+            copies.setdefault(target.name, set()).add(applied.decision_id)
     for flight in survey.flights:
         try:
             with ProjectStore.open(survey.project_path(flight), read_only=True) as store:
@@ -471,15 +472,15 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
         taken_back: list[str] = []
         not_read: list[str] = []
         for applied in decision.applied:
-            went_to = survey.flight_of_project(_applied_project(survey, applied))
-            if went_to is None:  # left the survey
+            target = went_to[applied]
+            if target is None:  # left the survey
                 continue
-            if went_to.name in unread:
-                not_read.append(went_to.name)
-            elif applied.decision_id in active.get(went_to.name, set()):
-                holding.append(went_to.name)
+            if target.name in unread:
+                not_read.append(target.name)
+            elif applied.decision_id in active.get(target.name, set()):
+                holding.append(target.name)
             else:
-                taken_back.append(went_to.name)
+                taken_back.append(target.name)
         state = SurveyDecisionState(decision, tuple(dict.fromkeys(holding)), tuple(dict.fromkeys(taken_back)),
                                     tuple(dict.fromkeys(not_read)))
         states.append(state)
@@ -489,11 +490,6 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
     # both write ISO 8601 UTC times; to the second they compare as text
     dated.sort(key=lambda item: item[0][:19])
     return SurveyDecisions(tuple(states), own, tuple(dated))
-
-
-def _applied_project(survey: Survey, applied: AppliedDecision) -> Path:
-    path = Path(applied.project)
-    return path if path.is_absolute() else survey.folder / path
 
 
 def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark],
