@@ -118,7 +118,8 @@ def root_mean_square(budgets: Iterable[ErrorBudget], *, geometry_m: float) -> Er
 
 def clock_sigma(aligned: AlignedTrack, estimated_sigma_s: float | None = None) -> tuple[float, str | None]:
     """The clock offset's one sigma (seconds) the sites' clock part counts, and a line for
-    the map's notes when it rests on a guess (``None`` otherwise).
+    the map's notes when it rests on a guess (``None`` otherwise, and for a log taken to
+    start with the video, whose alignment note already carries the caution).
 
     ``estimated_sigma_s``: an offset estimated from the video's motion
     (``geo.clock_offset``'s ``uncertainty_s``, kept as ``time_offset_sigma_s``), used as it
@@ -129,6 +130,8 @@ def clock_sigma(aligned: AlignedTrack, estimated_sigma_s: float | None = None) -
     clock = aligned.clock
     if not clock.guessed:
         return 0.0, None
+    if clock.method == "log start" and not clock.offset_given:
+        return clock.sigma_s, None  # the alignment's own note says it (geo.sync's assumed-clock caution)
     return clock.sigma_s, (f"clock part of the site uncertainties from a guess, not a measurement: the video and the "
                            f"telemetry lined up to +-{clock.sigma_s:.1f} s ({clock.basis}), times the drone's speed; "
                            "export --offset auto reads the offset, and how sure it is, from the video's motion")

@@ -102,6 +102,10 @@ def test_the_map_notes_say_the_clock_part_comes_from_a_guess():
     _, started = _clock_m(TimeBase.LOG)
     (aligned_note,) = [n for n in started.notes if "assumed to start with the video" in n]
     assert "counts this guess as +-3.0 s" in aligned_note and "clock part is 0 m" not in aligned_note
+    assert not [n for n in started.notes if "clock part" in n], "the guess is said once, by the alignment's note"
+    _, shifted = _clock_m(TimeBase.LOG, offset_s=0.5)
+    (note,) = [n for n in shifted.notes if "clock part" in n]
+    assert "by hand" in note
 
 
 def test_sites_rebuilt_by_a_split_keep_the_guessed_clock_part():
