@@ -574,7 +574,8 @@ def site_heights(groups: list[list[Projected]], settings: FusionSettings) -> dic
     of this flight's well-triangulated roof sites (``roof_height_m`` lacking three).
 
     Each site is located here with the model's weights, a reviewer's accept or not: the
-    prior is the flight's, and accepting one site must not move the others."""
+    prior is the flight's, and accepting one site must not move the others (nor rejecting
+    one: :func:`fuse_observations`' ``roof_evidence``)."""
     heights = {level: prior_height(level, settings) for level in DamageLevel}
     roof = []
     for g in groups:
@@ -697,14 +698,21 @@ def fuse_observations(
     local: LocalFrame,
     settings: FusionSettings | None = None,
     blind: Sequence[tuple[float, float]] = (),
+    roof_evidence: list[Projected] | None = None,
 ) -> list[FusedSite]:
     """Observations -> damage sites (see the module docstring), ids from 1 in order of
-    first sighting; ``blind``: video times when nothing could be placed (:func:`associate`)."""
+    first sighting; ``blind``: video times when nothing could be placed (:func:`associate`).
+
+    ``roof_evidence``: the sightings the flight's roof height is taken from
+    (:func:`site_heights`), ``projected`` by default. The map gives those a reviewer
+    rejected too, as they were before the reject: a rejected sighting is not damage, but it
+    still lies where the roofs are, and rejecting one site must not move the others."""
     settings = settings or FusionSettings()
     if not projected:
         return []
     tracks = associate(projected, settings, blind)
-    heights = site_heights(tracks, settings)
+    evidence = tracks if roof_evidence is None else associate(roof_evidence, settings, blind)
+    heights = site_heights(evidence, settings)
     groups = merge(tracks, settings, heights)
     groups.sort(key=lambda g: (g[0].observation.t_s, g[0].frame_index, -g[0].weight))
     return [build_site(k + 1, g, camera=camera, local=local, settings=settings, heights=heights)

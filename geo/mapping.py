@@ -423,32 +423,37 @@ def build_damage_map_from(
     unusable = {i: why for i, why in (unusable_frames or {}).items() if i in frame_times_s}
     skipped = {"rejected": 0, "low_score": 0, "no_telemetry": 0, "not_on_ground": 0}
     projected: list[Projected] = []
+    roof_evidence: list[Projected] = []  # the placed sightings, the rejected ones as they were before the reject
     for detection in detections:
-        if detection.review is ReviewState.REJECTED:
+        rejected = detection.review is ReviewState.REJECTED
+        if rejected:
             skipped["rejected"] += 1
-            continue
+            detection = dataclasses.replace(detection, review=ReviewState.PENDING)
         if not detection.confirmed and detection.final_score < min_score:
-            skipped["low_score"] += 1
+            skipped["low_score"] += 0 if rejected else 1
             continue
         pose = poses.poses.get(detection.frame_index)
         if pose is None:
-            skipped["no_telemetry"] += 1
+            skipped["no_telemetry"] += 0 if rejected else 1
             continue
         p = place_detection(detection, camera=camera, pose=pose, local=aligned.local,
                             t_s=poses.times_s[detection.frame_index], terrain=local_terrain)
         if p is None:
-            skipped["not_on_ground"] += 1  # above the horizon, too far, or too small
+            skipped["not_on_ground"] += 0 if rejected else 1  # above the horizon, too far, or too small
             continue
         if detection.frame_index in unusable:
             p = dataclasses.replace(p, no_look=True)
         turn_sigma = poses.turn_sigma_deg.get(detection.frame_index, 0.0)
         if turn_sigma:
             p = dataclasses.replace(p, heading_sigma_deg=turn_sigma)
-        projected.append(p)
+        roof_evidence.append(p)
+        if not rejected:
+            projected.append(p)
 
     fusion = fusion or FusionSettings()
     fused = fuse_observations(projected, camera=camera, local=aligned.local, settings=fusion,
-                              blind=_blind_spans(poses))
+                              blind=_blind_spans(poses),
+                              roof_evidence=roof_evidence if len(roof_evidence) > len(projected) else None)
     angle_sigma = camera_angle_sigma_deg(poses, fov, pitch_estimated=default_pitch_deg != DEFAULT_PITCH_DEG,
                                          pitch_sigma_deg=pitch_sigma_deg, heading_sigma_deg=heading_sigma_deg,
                                          hfov_sigma_deg=hfov_sigma_deg)

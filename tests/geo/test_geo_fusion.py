@@ -299,3 +299,33 @@ def test_accepting_a_site_does_not_move_the_others():
         if fused is not middle:
             nearest = min(after.fused, key=lambda f: float(np.linalg.norm(f.position_m - fused.position_m)))
             assert np.array_equal(nearest.position_m, fused.position_m), fused.position_m
+
+
+def test_rejecting_a_site_does_not_move_the_others():
+    """A rejected site is not damage, but its sightings still lie where the roofs are: the
+    flight's roof height counts them as before the reject, so every other site stays put
+    (a reject placed every roof site of a long flight again, millimetres away)."""
+    rng = np.random.default_rng(5)
+    points = [(0.0, 40.0, 3.0), (12.0, 50.0, 6.0), (-12.0, 60.0, 9.0), (6.0, 70.0, 4.5)]
+    detections, times, track, video, _ = fly(points, [DamageLevel.SEVERE] * 4)
+    noisy = []
+    for d in detections:
+        dx, dy = rng.uniform(-2.0, 2.0, size=2)
+        polygon = d.mask.to_polygons()[0] + np.array([dx, dy])
+        noisy.append(replace(d, mask=RleMask.from_polygon(polygon, CAMERA.height_px, CAMERA.width_px),
+                             score=float(rng.uniform(0.5, 0.95))))
+    before = build_damage_map_from(noisy, times, track, video=video, hfov_deg=80.0)
+    assert len(before.sites) == 4
+    middle = sorted(before.fused, key=lambda f: f.position_m[2])[1]  # a height the median takes
+    rejected = {o.detection_id for o in middle.observations}
+    reviewed = [replace(d, review=ReviewState.REJECTED) if d.id in rejected else d for d in noisy]
+    after = build_damage_map_from(reviewed, times, track, video=video, hfov_deg=80.0)
+    assert len(after.sites) == 3 and after.skipped["rejected"] == len(rejected)
+    others = [f for f in before.fused if f is not middle]
+    assert sorted(map(tuple, (f.position_m for f in after.fused))) == sorted(map(tuple, (f.position_m for f in others)))
+    # without the rejected sightings' evidence the others would have moved
+    from geo.fusion import associate, site_heights
+
+    kept = [m for f in others for m in f.members]
+    assert site_heights(associate(kept, after.fusion), after.fusion) != site_heights(
+        associate([m for f in before.fused for m in f.members], before.fusion), before.fusion)
