@@ -222,7 +222,9 @@ class Observation:
     """A detection placed on the ground.
 
     ``easting_m``/``northing_m`` are in ``crs`` (a local UTM zone, e.g. ``"EPSG:32616"``);
-    ``footprint_lonlat`` is the mask outline on the ground, WGS84 ``(lon, lat)`` pairs.
+    ``footprint_lonlat`` is the mask outline on the ground, WGS84 ``(lon, lat)`` pairs,
+    where one is given: a map's observations leave it empty and keep the outline in local
+    metres (``geo.observe.Projected.footprint``), which the exports write.
     """
 
     detection_id: int | None

@@ -315,7 +315,7 @@ def project_detection(
     if np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m) > max_range_m:
         return None
     footprint = footprint_on_plane(camera, pose, outlines)
-    observation = make_observation(detection, local, t_s, ground[:2], footprint)
+    observation = make_observation(detection, local, t_s, ground[:2])
     return Projected(
         detection=detection,
         observation=observation,
@@ -331,7 +331,13 @@ def project_detection(
     )
 
 
-def make_observation(detection: Detection, local: LocalFrame, t_s: float, xy: np.ndarray, footprint) -> Observation:
+def make_observation(detection: Detection, local: LocalFrame, t_s: float, xy: np.ndarray) -> Observation:
+    """The detection placed at ``xy`` (local metres), without a ``footprint_lonlat``: its
+    outline stays in local metres on the sighting (:attr:`Projected.footprint`). The map
+    places its sightings again at every build (a review decision, a threshold step), and
+    only an export writes the outlines in lon/lat (``geo.export.records``, with
+    :func:`polygon_lonlat`): converting them all at each build cost every rebuild time
+    and memory for nothing."""
     lon, lat = local.to_lonlat(xy[0], xy[1])
     easting, northing = local.to_utm(xy[0], xy[1])
     return Observation(
@@ -345,7 +351,6 @@ def make_observation(detection: Detection, local: LocalFrame, t_s: float, xy: np
         easting_m=float(easting),
         northing_m=float(northing),
         crs=local.crs,
-        footprint_lonlat=polygon_lonlat(footprint, local),
         review=detection.review,
         origin=detection.origin,
     )
@@ -374,5 +379,5 @@ def on_plane(projected: Projected, camera: PinholeCamera, local: LocalFrame, pla
     if point is None:
         return projected
     footprint = footprint_on_plane(camera, projected.pose, projected.outline_px, plane_up_m)
-    observation = make_observation(projected.detection, local, projected.observation.t_s, point[:2], footprint)
+    observation = make_observation(projected.detection, local, projected.observation.t_s, point[:2])
     return replace(projected, observation=observation, ground_xy=point[:2], footprint=footprint)

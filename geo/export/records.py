@@ -192,10 +192,13 @@ def observation_records(damage_map: DamageMap) -> list[Record]:
 
 
 def observation_footprint_records(damage_map: DamageMap) -> list[Record]:
+    from geo.observe import polygon_lonlat
+
     records = []
     for fused in damage_map.fused:
-        for o in fused.observations:
-            polygon = _ring(o.footprint_lonlat)
+        for member in fused.members:
+            o = member.observation
+            polygon = _ring(o.footprint_lonlat or polygon_lonlat(member.footprint, damage_map.local))
             if polygon is not None:
                 records.append(({"site_id": fused.site.id, "detection_id": o.detection_id, "frame": o.frame_index,
                                  "level": level_name(o.level)}, polygon))

@@ -329,3 +329,29 @@ def test_rejecting_a_site_does_not_move_the_others():
     kept = [m for f in others for m in f.members]
     assert site_heights(associate(kept, after.fusion), after.fusion) != site_heights(
         associate([m for f in before.fused for m in f.members], before.fusion), before.fusion)
+
+
+def test_each_sighting_s_outline_is_exported_on_its_site_s_plane():
+    """The observation footprints layer: every sighting of the map's sites, its mask's
+    outline where the site lies (a roof's plane, or the ground), in lon/lat."""
+    from shapely.geometry import Point, Polygon
+
+    from geo.export.records import observation_footprint_records
+
+    points = [(5.0, 40.0, 6.0), (-8.0, 55.0, 0.0)]
+    detections, times, track, video, local = fly(points, [DamageLevel.SEVERE, DamageLevel.DEBRIS])
+    damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    records = observation_footprint_records(damage_map)
+    assert sorted(props["detection_id"] for props, _ in records) == sorted(
+        o.detection_id for f in damage_map.fused for o in f.observations)
+    areas = []
+    for props, polygon in records:
+        east, north = local.to_local(*np.asarray(polygon.exterior.coords).T)
+        outline = Polygon(zip(east, north))
+        level = DamageLevel[props["level"].upper()]
+        truth = points[0] if level is DamageLevel.SEVERE else points[1]
+        # each mask is a 1 m square around its damage (a few pixels across), so is its
+        # outline on the site's plane; on the ground the roof's would lie 8 m and more beyond
+        assert outline.centroid.distance(Point(truth[:2])) < 1.0, props
+        areas.append(outline.area)
+    assert 0.4 < min(areas) and max(areas) < 2.0 and float(np.median(areas)) == pytest.approx(1.0, rel=0.25)
