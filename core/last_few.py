@@ -17,11 +17,17 @@ from typing import Any
 class LastFew:
     """The last ``size`` values by key, the least recently used dropped first; safe to
     use from several threads. ``None`` is not a value it keeps (:meth:`get` gives it for
-    a key it does not hold)."""
+    a key it does not hold).
 
-    def __init__(self, size: int) -> None:
+    ``budget``: values may also be put with a weight (what one holds: a map's sightings),
+    and the least recently used are dropped while the weights kept add up to more than
+    the budget, the last one put always kept: a few short flights' maps, one long one's."""
+
+    def __init__(self, size: int, *, budget: float | None = None) -> None:
         self._size = size
+        self._budget = budget
         self._values: OrderedDict[Hashable, Any] = OrderedDict()
+        self._weights: dict[Hashable, float] = {}
         self._lock = threading.Lock()
         self.stored = 0  # values stored since the process started (tests count the maps built)
 
@@ -36,15 +42,19 @@ class LastFew:
                 self._values.move_to_end(key)
             return found
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: Hashable, value: Any, *, weight: float = 0.0) -> None:
         if value is None:
             raise ValueError("LastFew keeps no None")
         with self._lock:
             self.stored += 1
             self._values[key] = value
             self._values.move_to_end(key)
-            while len(self._values) > self._size:
-                self._values.popitem(last=False)
+            self._weights[key] = weight
+            while len(self._values) > self._size or (
+                    self._budget is not None and len(self._values) > 1
+                    and sum(self._weights.values()) > self._budget):
+                dropped, _ = self._values.popitem(last=False)
+                del self._weights[dropped]
 
     def get_or_read(self, key: Hashable, read: Callable[[], Any]) -> Any:
         """The value kept for ``key``, else ``read()`` (kept); what ``read`` raises is
@@ -58,6 +68,7 @@ class LastFew:
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+            self._weights.clear()
 
 
 __all__ = ["LastFew"]

@@ -38,6 +38,10 @@ _log = logging.getLogger(__name__)
 
 #: How many maps are kept (a few runs or settings to switch between).
 CACHE_SIZE = 4
+#: How many sightings the maps kept may hold together: a map of a long flight takes some
+#: 15 kB a sighting (their outlines, planes and numbers), so a 20-minute flight's maps at
+#: a few slider settings took gigabytes; the last map built is always kept.
+CACHE_SIGHTINGS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,7 +372,7 @@ def track_preview(store: ProjectStore) -> tuple[Track, str | None]:
                                     frames_named="frames checked (one a second of the video)")
 
 
-_CACHE = LastFew(CACHE_SIZE)  # the maps, by MapState
+_CACHE = LastFew(CACHE_SIZE, budget=CACHE_SIGHTINGS)  # the maps, by MapState, weighed by their sightings
 
 
 def damage_map(
@@ -447,7 +451,7 @@ def damage_map(
     groups = reviewer_groups(store, run_id)
     if groups:  # a reviewer's splits, merges and decisions on whole sites
         built.regroup_sites(groups)
-    _CACHE.put(state, built)
+    _CACHE.put(state, built, weight=sum(len(f.members) for f in (*built.fused, *built.unconfirmed)))
     return _numbered(store, run_id, built)
 
 

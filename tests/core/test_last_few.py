@@ -35,3 +35,17 @@ def test_a_failed_read_is_not_kept_and_none_is_refused():
         kept.put("nothing", None)
     kept.clear()
     assert kept.get("file") is None
+
+
+def test_weighed_values_are_dropped_beyond_the_budget_but_the_last_stays():
+    kept = LastFew(4, budget=10)
+    kept.put("small", "s", weight=3)
+    kept.put("medium", "m", weight=6)
+    assert len(kept) == 2  # 9 of 10
+    kept.get("small")  # now the most recently used
+    kept.put("large", "l", weight=4)  # 13: the least recently used goes
+    assert (kept.get("small"), kept.get("medium"), kept.get("large")) == ("s", None, "l")
+    kept.put("huge", "h", weight=25)  # over the budget alone: kept, the rest dropped
+    assert len(kept) == 1 and kept.get("huge") == "h"
+    kept.put("small", "s2", weight=1)  # put again: its new weight counts
+    assert len(kept) == 1 and kept.get("small") == "s2"
