@@ -355,3 +355,38 @@ def test_each_sighting_s_outline_is_exported_on_its_site_s_plane():
         assert outline.centroid.distance(Point(truth[:2])) < 1.0, props
         areas.append(outline.area)
     assert 0.4 < min(areas) and max(areas) < 2.0 and float(np.median(areas)) == pytest.approx(1.0, rel=0.25)
+
+
+def test_sites_built_on_threads_are_the_sites_built_one_after_another(monkeypatch):
+    """A long flight's sites are built on a few threads (their outlines' joins run without
+    the GIL); each site alone, so the map is the same as built on one thread."""
+    import threading
+
+    import geo.fusion as fusion
+
+    points = [(-12.0 + 8.0 * k, 40.0 + 9.0 * (k % 3), 3.0 + k) for k in range(4)] + [(4.0, 75.0, 0.0)]
+    levels = [DamageLevel.SEVERE, DamageLevel.SLIGHT, DamageLevel.SEVERE, DamageLevel.SLIGHT, DamageLevel.DEBRIS]
+    detections, times, track, video, _ = fly(points, levels)
+
+    def built(threshold: int):
+        fusion.clear_cache()
+        monkeypatch.setattr(fusion, "THREADED_SITES", threshold)
+        threads = set()
+        build = fusion.build_site
+
+        def noted(*args, **kwargs):
+            threads.add(threading.current_thread().name)
+            return build(*args, **kwargs)
+
+        monkeypatch.setattr(fusion, "build_site", noted)
+        damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+        monkeypatch.setattr(fusion, "build_site", build)
+        sites = [(f.site, tuple(m.detection.id for m in f.members), f.position_m.tobytes(), f.footprint.wkb)
+                 for f in damage_map.all_fused]
+        return sites, threads
+
+    monkeypatch.setattr(fusion, "site_workers", lambda: 3)
+    threaded, threads = built(2)
+    alone, main_only = built(10**6)
+    assert len(threaded) == 5 and threaded == alone
+    assert all(name.startswith("sites") for name in threads) and main_only == {threading.current_thread().name}
