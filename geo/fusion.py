@@ -36,10 +36,8 @@
 from __future__ import annotations
 
 import math
-import os
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +48,7 @@ from core.last_few import LastFew
 from core.types import DamageLevel, DamageSite, Observation
 from geo.local import LocalFrame
 from geo.observe import Projected, on_plane, point_on_plane, polygon_lonlat
+from geo.parallel import threaded_map
 from geo.views import ViewSettings, count_distinct, distinct_views
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -724,22 +723,12 @@ def fuse_observations(
 THREADED_SITES = 64
 
 
-def site_workers() -> int:
-    """Threads to build a long flight's sites on: the CPUs this process may use, up to 8."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(8, cpus))
-
-
 def _build_sites(groups: list[list[Projected]], **site_args: Any) -> list[FusedSite]:
-    """:func:`build_site` of each group, numbered from 1 in order. A long flight's are
-    built on a few threads: most of a site's time is GEOS joining and scaling its
-    sightings' outlines, which runs without the GIL; each site is built alone, so the
-    sites are the same as built one after another."""
-    workers = site_workers()
-    if workers < 2 or len(groups) < THREADED_SITES:
-        return [build_site(k + 1, g, **site_args) for k, g in enumerate(groups)]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sites") as pool:
-        return list(pool.map(lambda k: build_site(k + 1, groups[k], **site_args), range(len(groups))))
+    """:func:`build_site` of each group, numbered from 1 in order; a long flight's on a few
+    threads (``geo.parallel``): most of a site's time is GEOS joining and scaling its
+    sightings' outlines."""
+    return threaded_map(lambda k: build_site(k + 1, groups[k], **site_args), range(len(groups)),
+                        at_least=THREADED_SITES, name="sites")
 
 
 # ----------------------------------------------------------------------------- confirmation

@@ -385,7 +385,7 @@ def test_sites_built_on_threads_are_the_sites_built_one_after_another(monkeypatc
                  for f in damage_map.all_fused]
         return sites, threads
 
-    monkeypatch.setattr(fusion, "site_workers", lambda: 3)
+    monkeypatch.setattr("geo.parallel.thread_workers", lambda: 3)
     threaded, threads = built(2)
     alone, main_only = built(10**6)
     assert len(threaded) == 5 and threaded == alone
