@@ -391,7 +391,22 @@ def _stored_mask(blob: bytes, height_px: int, width_px: int) -> RleMask:
     return RleMask.from_bytes(blob, height_px, width_px)
 
 
-def _row_to_detection(row: sqlite3.Row) -> Detection:
+#: How many detections read from projects are kept, by their whole row (:func:`_kept_detection`).
+DETECTION_CACHE_SIZE = 200_000
+_DETECTION_COLUMN_NAMES = tuple(name.strip() for name in _DETECTION_COLUMNS.split(","))
+
+
+@lru_cache(maxsize=DETECTION_CACHE_SIZE)
+def _kept_detection(row: tuple[Any, ...]) -> Detection:
+    """:func:`_row_to_detection` of a row of :data:`_DETECTION_COLUMNS` as a tuple, kept:
+    the map is built again after every review decision from the run's detections read
+    again, nearly all of them as they were. A row read again gives back the very same
+    object (which the map's own caches then recognise at once); a changed row is another
+    key."""
+    return _row_to_detection(dict(zip(_DETECTION_COLUMN_NAMES, row)))
+
+
+def _row_to_detection(row: sqlite3.Row | dict[str, Any]) -> Detection:
     mask = None
     if row["mask_counts"] is not None:
         mask = _stored_mask(bytes(row["mask_counts"]), int(row["mask_height"]), int(row["mask_width"]))
@@ -1250,7 +1265,7 @@ class ProjectStore:
         if not include_deleted:
             sql += " AND deleted = 0"
         sql += " ORDER BY frame_index, id"
-        return [_row_to_detection(r) for r in self._query(sql, params)]
+        return [_kept_detection(tuple(r)) for r in self._query(sql, params)]
 
     def detection(self, detection_id: int) -> Detection:
         """One detection by id (also a deleted one: its last state)."""

@@ -167,6 +167,29 @@ def test_a_mask_read_again_is_the_same_object_and_a_redrawn_one_is_read_anew(pro
     assert after[0].mask == redrawn and after[0].mask is not first[0].mask and after[1].mask is first[1].mask
 
 
+def test_a_detection_read_again_unchanged_is_the_same_object_and_an_edited_one_is_new(project):
+    """The map is built again from every detection read again after each decision: the
+    unchanged ones come back as the very objects read before, an edited one as edited."""
+    from core.review import Relabel, ReviewSession, SetReview
+
+    run = project.start_run(model={}, settings={})
+    ids = project.write_frame(run, Frame(3, 0.1, 64, 48), _detections(3, n=3))
+    first = project.detections(run)
+    assert [a is b for a, b in zip(first, project.detections(run))] == [True, True, True]
+    session = ReviewSession(project, run)
+    session.apply(SetReview(ids[0], ReviewState.REJECTED))
+    session.apply(Relabel(ids[1], DamageLevel.DEBRIS))
+    after = project.detections(run)
+    assert after[0].review is ReviewState.REJECTED and after[0] is not first[0]
+    assert after[1].level is DamageLevel.DEBRIS and after[1] is not first[1]
+    assert after[2] is first[2]
+    session.undo()
+    session.undo()
+    assert project.detections(run) == first  # equal again: the rows as they were
+    # without masks: other rows, other objects
+    assert [d.mask for d in project.detections(run, masks=False)] == [None, None, None]
+
+
 def test_detections_by_id_reads_many_at_once_leaving_out_the_missing_and_if_asked_the_deleted(project):
     from core.review import DeleteDetection, ReviewSession
 
