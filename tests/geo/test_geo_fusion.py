@@ -275,19 +275,26 @@ def test_a_log_covering_hardly_any_analysed_frame_says_so_not_to_look_at_the_gro
     assert "a log of another video, or one offset in time" in message and "ground" not in message
 
 
-def test_accepting_a_site_does_not_move_the_others():
-    """Accepted sightings count fully in their own site, but the flight's roof height, the
-    prior every other roof site is placed with, is the model's: a reviewer's accept moved
-    the sites nearby by up to a metre."""
+def _four_roofs_noisily():
+    """Four roof damages at different heights, each frame's mask a pixel or two off and
+    its score anywhere in 0.5-0.95: detections, frame times, track, video."""
     rng = np.random.default_rng(5)
     points = [(0.0, 40.0, 3.0), (12.0, 50.0, 6.0), (-12.0, 60.0, 9.0), (6.0, 70.0, 4.5)]
     detections, times, track, video, _ = fly(points, [DamageLevel.SEVERE] * 4)
     noisy = []
-    for d in detections:  # each frame's mask a pixel or two off, its score anywhere in 0.5-0.95
+    for d in detections:
         dx, dy = rng.uniform(-2.0, 2.0, size=2)
         polygon = d.mask.to_polygons()[0] + np.array([dx, dy])
         noisy.append(replace(d, mask=RleMask.from_polygon(polygon, CAMERA.height_px, CAMERA.width_px),
                              score=float(rng.uniform(0.5, 0.95))))
+    return noisy, times, track, video
+
+
+def test_accepting_a_site_does_not_move_the_others():
+    """Accepted sightings count fully in their own site, but the flight's roof height, the
+    prior every other roof site is placed with, is the model's: a reviewer's accept moved
+    the sites nearby by up to a metre."""
+    noisy, times, track, video = _four_roofs_noisily()
     before = build_damage_map_from(noisy, times, track, video=video, hfov_deg=80.0)
     assert len(before.sites) == 4
     middle = sorted(before.fused, key=lambda f: f.position_m[2])[1]  # a site whose height the median may take
@@ -305,15 +312,7 @@ def test_rejecting_a_site_does_not_move_the_others():
     """A rejected site is not damage, but its sightings still lie where the roofs are: the
     flight's roof height counts them as before the reject, so every other site stays put
     (a reject placed every roof site of a long flight again, millimetres away)."""
-    rng = np.random.default_rng(5)
-    points = [(0.0, 40.0, 3.0), (12.0, 50.0, 6.0), (-12.0, 60.0, 9.0), (6.0, 70.0, 4.5)]
-    detections, times, track, video, _ = fly(points, [DamageLevel.SEVERE] * 4)
-    noisy = []
-    for d in detections:
-        dx, dy = rng.uniform(-2.0, 2.0, size=2)
-        polygon = d.mask.to_polygons()[0] + np.array([dx, dy])
-        noisy.append(replace(d, mask=RleMask.from_polygon(polygon, CAMERA.height_px, CAMERA.width_px),
-                             score=float(rng.uniform(0.5, 0.95))))
+    noisy, times, track, video = _four_roofs_noisily()
     before = build_damage_map_from(noisy, times, track, video=video, hfov_deg=80.0)
     assert len(before.sites) == 4
     middle = sorted(before.fused, key=lambda f: f.position_m[2])[1]  # a height the median takes
