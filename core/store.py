@@ -406,6 +406,12 @@ def _kept_detection(row: tuple[Any, ...]) -> Detection:
     return _row_to_detection(dict(zip(_DETECTION_COLUMN_NAMES, row)))
 
 
+def clear_cache() -> None:
+    """Forget the detections and masks kept as read (tests, benchmarks; memory)."""
+    _kept_detection.cache_clear()
+    _stored_mask.cache_clear()
+
+
 def _row_to_detection(row: sqlite3.Row | dict[str, Any]) -> Detection:
     mask = None
     if row["mask_counts"] is not None:
@@ -1586,6 +1592,7 @@ __all__ = [
     "SiteGroupRecord",
     "UNREADABLE_FRAMES_KEY",
     "WRITER_ACTIVE_S",
+    "clear_cache",
     "current_user",
     "describe_writer",
     "relative_to_project",

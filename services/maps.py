@@ -534,12 +534,14 @@ def map_builds() -> int:
 def clear_cache() -> None:
     """Forget every map, and the geometry kept between builds (tests; memory)."""
     from core.camera import clear_cache as clear_rotations
+    from core.store import clear_cache as clear_detections
     from geo.fusion import clear_cache as clear_sites
     from geo.observe import clear_cache as clear_shapes
 
     from services.package import clear_cache as clear_footprints
 
     clear_rotations()
+    clear_detections()
     clear_shapes()
     clear_sites()
     clear_footprints()

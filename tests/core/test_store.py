@@ -188,6 +188,12 @@ def test_a_detection_read_again_unchanged_is_the_same_object_and_an_edited_one_i
     assert project.detections(run) == first  # equal again: the rows as they were
     # without masks: other rows, other objects
     assert [d.mask for d in project.detections(run, masks=False)] == [None, None, None]
+    from core.store import clear_cache
+
+    kept = project.detections(run)
+    clear_cache()  # forgotten: read anew, equal
+    anew = project.detections(run)
+    assert anew == kept and not any(a is b for a, b in zip(anew, kept))
 
 
 def test_detections_by_id_reads_many_at_once_leaving_out_the_missing_and_if_asked_the_deleted(project):
