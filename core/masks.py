@@ -93,7 +93,9 @@ class RleMask:
     def extent_xyxy(self) -> tuple[int, int, int, int] | None:
         """``(x1, y1, x2, y2)`` integer pixel bounds of the set pixels, ends exclusive,
         read from the runs without decoding the mask; ``None`` for an empty mask."""
-        starts, ends = self._set_runs()
+        return self._extent(*self._set_runs())
+
+    def _extent(self, starts: np.ndarray, ends: np.ndarray) -> tuple[int, int, int, int] | None:
         if not starts.size:
             return None
         h = self.height_px
@@ -116,20 +118,17 @@ class RleMask:
         """The set pixels as a ``bool[y2 - y1, x2 - x1]`` crop of :meth:`extent_xyxy`
         and its top-left ``(x1, y1)``, painted straight from the runs (decoding a full
         frame per mask costs more than the work done on it). ``None`` for an empty mask."""
-        extent = self.extent_xyxy()
+        starts, ends = self._set_runs()
+        extent = self._extent(starts, ends)
         if extent is None:
             return None
         x0, y0, x1, y1 = extent
-        starts, ends = self._set_runs()
-        h = self.height_px
+        lengths = ends - starts
+        # every set pixel's flat column-major offset: each run's start, counted on
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        columns, rows = np.divmod(offsets, self.height_px)
         crop = np.zeros((y1 - y0, x1 - x0), dtype=bool)
-        flat = crop.T  # column-major view: crop.T[x, y]
-        for a, b in zip(starts.tolist(), ends.tolist()):
-            while a < b:
-                col, row = divmod(a, h)
-                stop = min(b, (col + 1) * h)
-                flat[col - x0, row - y0 : row - y0 + (stop - a)] = True
-                a = stop
+        crop[rows - y0, columns - x0] = True
         return crop, x0, y0
 
     def to_polygons(self, *, min_points: int = 3) -> list[np.ndarray]:
