@@ -728,7 +728,7 @@ def _build_sites(groups: list[list[Projected]], **site_args: Any) -> list[FusedS
     threads (``geo.parallel``): most of a site's time is GEOS joining and scaling its
     sightings' outlines."""
     return threaded_map(lambda k: build_site(k + 1, groups[k], **site_args), range(len(groups)),
-                        at_least=THREADED_SITES, name="sites")
+                        at_least=THREADED_SITES)
 
 
 # ----------------------------------------------------------------------------- confirmation

@@ -10,6 +10,7 @@ after another.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -27,14 +28,30 @@ def thread_workers() -> int:
     return max(1, min(MAX_THREADS, cpus))
 
 
-def threaded_map(function: Callable[[T], R], items: Sequence[T], *, at_least: int, name: str) -> list[R]:
-    """``[function(item) for item in items]``, on :func:`thread_workers` threads (named
-    ``name``) when there are ``at_least`` items and more than one CPU, else here."""
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _threads(workers: int) -> ThreadPoolExecutor:
+    """The process's pool of worker threads, started once and kept: its threads live as
+    long as the process, each with one Python thread state and one PROJ context (pyproj
+    keeps one per thread; short-lived threads would build and drop theirs at every map, as
+    Qt's pooled threads did when PROJ crashed in them, see ``app.workers.FunctionJob``)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="geo-parallel")
+        return _pool
+
+
+def threaded_map(function: Callable[[T], R], items: Sequence[T], *, at_least: int) -> list[R]:
+    """``[function(item) for item in items]``, on the worker threads when there are
+    ``at_least`` items and more than one CPU, else here. ``function`` must not itself
+    wait on the worker threads."""
     workers = thread_workers()
     if workers < 2 or len(items) < at_least:
         return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
-        return list(pool.map(function, items))
+    return list(_threads(workers).map(function, items))
 
 
 __all__ = ["MAX_THREADS", "thread_workers", "threaded_map"]

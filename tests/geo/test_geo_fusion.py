@@ -388,4 +388,4 @@ def test_sites_built_on_threads_are_the_sites_built_one_after_another(monkeypatc
     threaded, threads = built(2)
     alone, main_only = built(10**6)
     assert len(threaded) == 5 and threaded == alone
-    assert all(name.startswith("sites") for name in threads) and main_only == {threading.current_thread().name}
+    assert all(name.startswith("geo-parallel") for name in threads) and main_only == {threading.current_thread().name}
