@@ -1,10 +1,11 @@
 """Work on a long flight's many pieces spread over a few threads.
 
-A long flight's map places tens of thousands of sightings and builds hundreds of sites
-again at each build (a review decision, a threshold step). Much of that time is GEOS
-(shapely), OpenCV and numpy, which run without the GIL, so a few threads shorten it. Each
-piece is computed alone and the results come back in order: the same as computed one
-after another.
+A long flight's map builds hundreds of sites again at each build (a review decision, a
+threshold step), and most of a site's time is GEOS (shapely) joining and scaling its
+sightings' outlines, which runs without the GIL: a few threads shorten it. Each piece is
+computed alone and the results come back in order, the same as computed one after
+another. (Placing each detection on the ground is mostly Python under the GIL: threads
+made it slower, so it is not spread.)
 """
 
 from __future__ import annotations
