@@ -45,6 +45,16 @@ def _threads(workers: int) -> ThreadPoolExecutor:
         return _pool
 
 
+def _forget_pool_in_child() -> None:
+    # a forked process has none of its parent's threads: it starts a pool of its own
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def threaded_map(function: Callable[[T], R], items: Sequence[T], *, at_least: int) -> list[R]:
     """``[function(item) for item in items]``, on the worker threads when there are
     ``at_least`` items and more than one CPU, else here. ``function`` must not itself
