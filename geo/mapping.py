@@ -436,16 +436,15 @@ def build_damage_map_from(
         if pose is None:
             skipped["no_telemetry"] += 0 if rejected else 1
             continue
+        # placed with what its frame adds, so that a sighting is the same object build after
+        # build (the fusion keeps what it computed of it)
         p = place_detection(detection, camera=camera, pose=pose, local=aligned.local,
-                            t_s=poses.times_s[detection.frame_index], terrain=local_terrain)
+                            t_s=poses.times_s[detection.frame_index], terrain=local_terrain,
+                            no_look=detection.frame_index in unusable,
+                            heading_sigma_deg=poses.turn_sigma_deg.get(detection.frame_index, 0.0))
         if p is None:
             skipped["not_on_ground"] += 0 if rejected else 1  # above the horizon, too far, or too small
             continue
-        if detection.frame_index in unusable:
-            p = dataclasses.replace(p, no_look=True)
-        turn_sigma = poses.turn_sigma_deg.get(detection.frame_index, 0.0)
-        if turn_sigma:
-            p = dataclasses.replace(p, heading_sigma_deg=turn_sigma)
         roof_evidence.append(p)
         if not rejected:
             projected.append(p)

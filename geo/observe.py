@@ -238,6 +238,8 @@ def place_detection(
     t_s: float,
     max_range_m: float = MAX_RANGE_M,
     terrain: LocalTerrain | None = None,
+    no_look: bool = False,
+    heading_sigma_deg: float = 0.0,
 ) -> Projected | None:
     """:func:`project_detection`, kept between map builds (the last
     :data:`PLACED_CACHE_SIZE`): the map is built again after every review decision, and a
@@ -245,12 +247,19 @@ def place_detection(
     placed before with the same geometry is given back with its review, level and score as
     they are now (what its :class:`Observation` carries), without placing it again. On a
     terrain (a DEM), where a roof damage's level decides the plane its ray is taken to,
-    every detection is placed anew."""
+    every detection is placed anew. ``no_look`` and ``heading_sigma_deg``: what the
+    frame it was seen in adds (:class:`Projected`), kept with it."""
+    def placed_anew() -> Projected | None:
+        placed = project_detection(detection, camera=camera, pose=pose, local=local, t_s=t_s,
+                                   max_range_m=max_range_m, terrain=terrain)
+        if placed is not None and (no_look or heading_sigma_deg):
+            placed = replace(placed, no_look=no_look, heading_sigma_deg=heading_sigma_deg)
+        return placed
+
     if terrain is not None:
-        return project_detection(detection, camera=camera, pose=pose, local=local, t_s=t_s,
-                                 max_range_m=max_range_m, terrain=terrain)
+        return placed_anew()
     key = (detection.id, detection.frame_index, detection.box_xyxy_px, detection.mask, camera, pose, local.key,
-           float(t_s), float(max_range_m))
+           float(t_s), float(max_range_m), bool(no_look), float(heading_sigma_deg))
     kept = _placed.get(key)
     if kept is _NOT_PLACED:
         return None
@@ -259,7 +268,7 @@ def place_detection(
             return kept
         placed = _with_review_of(kept, detection)
     else:
-        placed = project_detection(detection, camera=camera, pose=pose, local=local, t_s=t_s, max_range_m=max_range_m)
+        placed = placed_anew()
     _placed.put(key, _NOT_PLACED if placed is None else placed)
     return placed
 

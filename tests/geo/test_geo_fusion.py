@@ -389,3 +389,23 @@ def test_sites_built_on_threads_are_the_sites_built_one_after_another(monkeypatc
     alone, main_only = built(10**6)
     assert len(threaded) == 5 and threaded == alone
     assert all(name.startswith("geo-parallel") for name in threads) and main_only == {threading.current_thread().name}
+
+
+def test_sightings_in_unusable_frames_are_flagged_and_kept_between_builds():
+    """A sighting in a frame too dark or blurred to count as a look is flagged ``no_look``
+    where it is placed, so that it is the same object build after build: each site the map
+    builds again of such sightings is the site kept from the build before."""
+    import geo.fusion as fusion
+
+    points = [(0.0, 40.0, 3.0), (12.0, 55.0, 0.0)]
+    detections, times, track, video, _ = fly(points, [DamageLevel.SEVERE, DamageLevel.DEBRIS])
+    unusable = {frame: "too dark" for frame in range(0, 24, 3)}
+    fusion.clear_cache()
+    first = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0, unusable_frames=unusable)
+    again = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0, unusable_frames=unusable)
+    members = [m for f in first.all_fused for m in f.members]
+    assert {m.frame_index for m in members if m.no_look} == set(unusable) & {m.frame_index for m in members}
+    assert any(m.no_look for m in members) and not all(m.no_look for m in members)
+    assert len(first.all_fused) == 2
+    for a, b in zip(first.all_fused, again.all_fused):
+        assert all(x is y for x, y in zip(a.members, b.members)) and a.footprint is b.footprint
