@@ -177,6 +177,12 @@ class ClockAlignment:
         measured: the clock part the sites count then rests on this judgement."""
         return self.sigma_s > 0.0
 
+    @property
+    def bare_guess(self) -> bool:
+        """The log taken to start with the video, and no offset given: the alignment's
+        note says what that guess means for the sites (:func:`_assumed_clock`)."""
+        return self.method == "log start" and not self.offset_given
+
     def with_offset(self) -> ClockAlignment:
         """The alignment with a typed offset added (:data:`TYPED_OFFSET_SIGMA_S`)."""
         if self.method == "log start":
@@ -418,7 +424,7 @@ def video_clock(track: Track, creation_time_utc: float | None = None,
     (``duration_s``), else from the start of the log (how sure each is:
     :attr:`AlignedTrack.clock`)."""
     t_video, note, clock = _video_clock(track, creation_time_utc, duration_s)
-    if note is not None and clock.method == "log start":
+    if note is not None and clock.bare_guess:
         note += _assumed_clock(clock.sigma_s)
     return t_video, note
 
@@ -533,7 +539,7 @@ def align_track(
         clock = clock.with_offset()
         if note:
             note += f", then shifted by the offset given ({offset_s:+.1f} s)"
-    elif note and clock.method == "log start":
+    if note and clock.bare_guess:
         note += _assumed_clock(clock.sigma_s)
     notes: list[str] = [note] if note else []
     t_video = t_base + offset_s

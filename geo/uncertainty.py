@@ -130,8 +130,8 @@ def clock_sigma(aligned: AlignedTrack, estimated_sigma_s: float | None = None) -
     clock = aligned.clock
     if not clock.guessed:
         return 0.0, None
-    if clock.method == "log start" and not clock.offset_given:
-        return clock.sigma_s, None  # the alignment's own note says it (geo.sync's assumed-clock caution)
+    if clock.bare_guess:
+        return clock.sigma_s, None  # the alignment's own note says it
     return clock.sigma_s, (f"clock part of the site uncertainties from a guess, not a measurement: the video and the "
                            f"telemetry lined up to +-{clock.sigma_s:.1f} s ({clock.basis}), times the drone's speed; "
                            "export --offset auto reads the offset, and how sure it is, from the video's motion")
