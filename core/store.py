@@ -357,6 +357,28 @@ def _utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _stamp_after(cur: sqlite3.Cursor, run_id: int) -> str:
+    """Now, or a millisecond after the run's latest split, merge or site decision when
+    the clock gives no later time.
+
+    The reviewer's splits, merges and decisions on whole sites are kept in two tables and
+    applied in the order of their times (``services.maps.reviewer_groups``); a decision
+    and a merge made within one millisecond, or after the clock was set back, would
+    otherwise be applied in the wrong order (the merge first, and the decision then
+    splitting the merged site again)."""
+    now = _utc_now()
+    cur.execute("SELECT MAX(created_utc) FROM (SELECT created_utc FROM site_groups WHERE run_id = ? "
+                "UNION ALL SELECT created_utc FROM site_decisions WHERE run_id = ?)", (run_id, run_id))
+    latest = cur.fetchone()[0]
+    if latest is None or now > latest:
+        return now
+    try:
+        after = _dt.datetime.fromisoformat(latest) + _dt.timedelta(milliseconds=1)
+    except ValueError:  # not a time this store wrote
+        return now
+    return after.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _json(value: Any, what: str) -> str:
     try:
         return json.dumps(value, sort_keys=True, allow_nan=False)
@@ -1469,7 +1491,7 @@ class ProjectStore:
                 raise StoreError(f"project {str(self._path)!r} has no run {run_id!r}")
             cur.execute(
                 "INSERT INTO site_groups (run_id, kind, detection_ids_json, author, created_utc) VALUES (?, ?, ?, ?, ?)",
-                (run_id, kind, json.dumps(ids), author, _utc_now()),
+                (run_id, kind, json.dumps(ids), author, _stamp_after(cur, run_id)),
             )
             return _row_id(cur)
 
@@ -1517,7 +1539,7 @@ class ProjectStore:
                 "created_utc, min_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, float(lon_deg), float(lat_deg), ReviewState.parse(review).value,
                  None if level is None else int(level), json.dumps(sorted(int(i) for i in detection_ids)),
-                 author, _utc_now(), min_score),
+                 author, _stamp_after(cur, run_id), min_score),
             )
             return _row_id(cur)
 

@@ -108,6 +108,36 @@ def test_split_and_merge_are_kept_in_the_store_and_undone(session):
         session.apply(RegroupSite(run + 1, "merge", (ids[0],)))
 
 
+T = "2026-12-06T22:00:"
+
+
+@pytest.mark.parametrize(("clock", "expected"), [
+    ([T + "00.000Z"] * 4, [T + "00.000Z", T + "00.001Z", T + "00.002Z", T + "00.003Z"]),  # all in one millisecond
+    ([T + "05.000Z", T + "01.000Z", T + "00.500Z", T + "09.000Z"],  # the clock set back, then past them again
+     [T + "05.000Z", T + "05.001Z", T + "05.002Z", T + "09.000Z"]),
+])
+def test_splits_merges_and_decisions_are_stamped_in_the_order_they_were_made(session, monkeypatch, clock, expected):
+    """The map applies them in the order of their times, across the two tables."""
+    import core.store
+
+    now = [clock[0]]
+    monkeypatch.setattr(core.store, "_utc_now", lambda: now[0])
+    store, run = session.store, session.run_id
+    ids = [d.id for d in store.detections(run)]
+    for time, change in zip(clock, [
+        EditGroup((SetReview(ids[1], ReviewState.ACCEPTED),), SiteMark(LON, LAT, ReviewState.ACCEPTED)),
+        RegroupSite(run, "merge", (ids[0], ids[1])),
+        RegroupSite(run, "split", (ids[0],)),
+        EditGroup((SetReview(ids[2], ReviewState.REJECTED),), SiteMark(LON, LAT, ReviewState.REJECTED)),
+    ]):
+        now[0] = time
+        session.apply(change)
+    decisions = store.site_decisions(run)
+    groups = store.site_groups(run)
+    stamps = [decisions[0].created_utc, groups[0].created_utc, groups[1].created_utc, decisions[1].created_utc]
+    assert stamps == expected
+
+
 def test_site_tables_survive_reopening(session, tmp_path):
     store, run = session.store, session.run_id
     ids = [d.id for d in store.detections(run)]

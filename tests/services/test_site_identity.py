@@ -289,7 +289,12 @@ def test_a_cached_map_follows_the_numbers_the_project_holds_now(store):
     assert site_review(store).site_of == after.site_of  # as a fresh process numbers it
 
 
-def test_a_decided_site_merged_with_an_undecided_one_asks_for_a_decision(store):
+@pytest.mark.parametrize("stopped_clock", [False, True])
+def test_a_decided_site_merged_with_an_undecided_one_asks_for_a_decision(store, monkeypatch, stopped_clock):
+    if stopped_clock:  # the decision and the merge within one millisecond
+        import core.store
+
+        monkeypatch.setattr(core.store, "_utc_now", lambda: "2026-12-06T22:00:00.000Z")
     review = site_review(store)
     a, b = sorted(review.sites, key=lambda s: len(s.sightings))[-2:]
     session = ReviewSession(store, review.run_id)
