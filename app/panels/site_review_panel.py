@@ -53,6 +53,7 @@ from app.document import ProjectDocument
 from app.errors import show_error
 from app.panels import Panel
 from app.workers import VIDEO_LANE, FunctionJob, build_map_job
+from core.last_few import LastFew
 from core.sites import CARRY_RADIUS_M, SiteSummary, crops_to_show, distance_m, site_decision, sites_decision
 from core.types import DamageLevel, Detection, ReviewState
 
@@ -273,6 +274,11 @@ class SiteReviewPanel(Panel):
     THUMB_PX = 56
     #: List thumbnails asked of the job thread at once (a map build waits at most that).
     THUMBS_PER_JOB = 16
+    #: Sites whose crops are decoded ahead while the reviewer looks at the current one: the
+    #: next one to decide (where a decision goes) and the next one listed (where Down goes).
+    SITES_AHEAD = 2
+    #: Crops kept decoded (the sites ahead's, and the last few shown: going back is at once).
+    CROPS_KEPT = 64
 
     def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
         super().__init__(document, parent)
@@ -294,6 +300,10 @@ class SiteReviewPanel(Panel):
         self._grid_key: object = None
         self._thumb_queue: list[QListWidgetItem] = []  # list rows still without a thumbnail
         self._grid_queue: list[QListWidgetItem] = []  # grid tiles whose crops are not asked for yet
+        #: the crops of the sites ahead still to decode, a site's a batch: (detection id, frame)
+        self._ahead_queue: list[list[tuple[int, int]]] = []
+        #: (detection id, box) -> its crop (:func:`crop_region`), kept decoded
+        self._crops = LastFew(self.CROPS_KEPT)
 
         self.summary = QLabel("No project open")
         self.summary.setWordWrap(True)
@@ -425,8 +435,10 @@ class SiteReviewPanel(Panel):
 
     @property
     def thumbnails_done(self) -> bool:
-        """Every thumbnail of the list and every crop of the grid is drawn."""
-        return not self._thumb_queue and not self._grid_queue and self._picture_job is None
+        """Every thumbnail of the list and every crop of the grid is drawn, and the crops
+        of the sites ahead are decoded."""
+        return (not self._thumb_queue and not self._grid_queue and not self._ahead_queue
+                and self._picture_job is None)
 
     def schedule_rebuild(self) -> None:
         self._timer.start()
@@ -454,6 +466,7 @@ class SiteReviewPanel(Panel):
     def _on_closed(self) -> None:
         self._timer.stop()
         self._thumbnails.clear()
+        self._crops.clear()
         self._forget_sites()
         self.summary.setText("No project open")
         self.threshold_label.setText("")
@@ -462,6 +475,7 @@ class SiteReviewPanel(Panel):
         """No site listed, shown or chosen, until the sites are read again."""
         self._thumb_queue.clear()
         self._grid_queue.clear()
+        self._ahead_queue.clear()
         self.review = None
         self._chosen = None
         self._decided.clear()
@@ -509,6 +523,7 @@ class SiteReviewPanel(Panel):
         self.document.set_sites({})
         self._thumb_queue.clear()
         self._grid_queue.clear()
+        self._ahead_queue.clear()
         self.site_list.clear()
         self._rows = []
         self.grid.clear()
@@ -750,13 +765,17 @@ class SiteReviewPanel(Panel):
     # ------------------------------------------------------------------ pictures
     def _start_pictures(self) -> None:
         """Ask the job thread for the next batch of crops: the grid's first, then the
-        list's thumbnails a few at a time (a map build waits at most one batch)."""
+        crops of the next site ahead, then the list's thumbnails a few at a time (a map
+        build waits at most one batch)."""
         if self._picture_job is not None or not self.document.is_open:
             return
         if self._grid_queue:
             tiles, self._grid_queue = self._grid_queue, []
             batch = [(int(t.data(DETECTION_ROLE)), int(t.data(FRAME_ROLE))) for t in tiles]
             target = ("grid", self._grid_key)
+        elif self._ahead_queue:
+            batch = [(i, frame) for i, frame in self._ahead_queue.pop(0) if self._kept_crop(i) is None]
+            target = ("ahead", None)
         elif self._thumb_queue and self.review is not None:
             rows = self._thumb_queue[: self.THUMBS_PER_JOB]
             del self._thumb_queue[: self.THUMBS_PER_JOB]
@@ -773,8 +792,12 @@ class SiteReviewPanel(Panel):
             detection = self.document.detection(detection_id)
             if detection is not None:
                 wanted.append((detection_id, frame_index, tuple(detection.box_xyxy_px)))
+        if not wanted:  # all kept already
+            self._start_pictures_later()
+            return
+        boxes = {detection_id: box for detection_id, _, box in wanted}
         job = FunctionJob(crops_job, self.document.video_path, wanted, parent=self, lane=VIDEO_LANE)
-        job.done.connect(lambda crops, t=target: self._on_crops(t, crops))
+        job.done.connect(lambda crops, t=target, b=boxes: self._on_crops(t, crops, b))
         job.failed.connect(self._on_crops_failed)
         job.finished.connect(self._on_picture_job_finished)
         self._picture_job = job
@@ -787,9 +810,61 @@ class SiteReviewPanel(Panel):
     def _on_crops_failed(self, exc: Exception) -> None:
         _log.warning("no crops: %s", exc)
 
-    def _on_crops(self, target: tuple[str, object], crops: dict[int, tuple[np.ndarray, int, int]]) -> None:
-        """Crops arrived: draw those whose tile or row is still shown."""
+    def _start_pictures_later(self) -> None:
+        """:meth:`_start_pictures` from the event loop (not from within itself)."""
+        QTimer.singleShot(0, self._start_pictures)
+
+    def _kept_crop(self, detection_id: int) -> tuple[np.ndarray, int, int] | None:
+        """The crop of a detection decoded before, while its box is as it was then."""
+        detection = self.document.detection(detection_id)
+        if detection is None:
+            return None
+        found: tuple[np.ndarray, int, int] | None = self._crops.get((detection_id, tuple(detection.box_xyxy_px)))
+        return found
+
+    def _crop_icon(self, crop: tuple[np.ndarray, int, int], detection: Detection, frames: int) -> QIcon:
+        """A grid tile's picture: the crop with the detection's outline, and how many
+        frames its look holds."""
+        return QIcon(crop_pixmap(*crop, detection, self.TILE_PX, badge=f"×{frames}" if frames > 1 else "",
+                                 pixel_ratio=self.devicePixelRatioF()))
+
+    def _queue_crops_ahead(self) -> None:
+        """Ask for the crops of the sites the reviewer goes to next (:data:`SITES_AHEAD`),
+        decoded while they look at this one: the next site's crops are there the moment a
+        decision moves on to it."""
+        self._ahead_queue = []
+        row, review = self.site_list.currentRow(), self.review
+        if row < 0 or review is None or self.SITES_AHEAD <= 0:
+            return
+        listed = self.site_list
+        rows = [self._first_undecided_row(row + 1),
+                next((i for i in range(row + 1, listed.count()) if not listed.item(i).isHidden()), None)]
+        for index in dict.fromkeys(i for i in rows if i is not None and i != row):
+            site = review.site(int(listed.item(index).data(SITE_ROLE)))
+            if site is None or len(self._ahead_queue) >= self.SITES_AHEAD:
+                continue
+            batch = [(sighting.detection_id, sighting.frame_index) for sighting, _ in crops_to_show(site, self.GRID_SIZE)
+                     if self._kept_crop(sighting.detection_id) is None]
+            if batch:
+                self._ahead_queue.append(batch)
+
+    def _on_crops(self, target: tuple[str, object], crops: dict[int, tuple[np.ndarray, int, int]],
+                  boxes: dict[int, tuple[float, float, float, float]] | None = None) -> None:
+        """Crops arrived: draw those whose tile or row is still shown (the grid's and the
+        sites ahead's are kept, by the box they were cut around)."""
         kind, key = target
+        if kind in ("grid", "ahead") and boxes:
+            for detection_id, crop in crops.items():
+                if detection_id in boxes:
+                    self._crops.put((detection_id, boxes[detection_id]), crop)
+        if kind == "ahead":  # the site ahead may be shown by now, its tiles waiting for these
+            for tile in [t for t in self._grid_queue if int(t.data(DETECTION_ROLE)) in crops]:
+                detection_id = int(tile.data(DETECTION_ROLE))
+                detection = self.document.detection(detection_id)
+                if detection is not None:
+                    tile.setIcon(self._crop_icon(crops[detection_id], detection, int(tile.data(LOOK_FRAMES_ROLE) or 1)))
+                    self._grid_queue.remove(tile)
+            return
         if kind == "grid":
             if key != self._grid_key:
                 return  # another site is shown by now
@@ -834,6 +909,8 @@ class SiteReviewPanel(Panel):
         time order (the pictures arrive from the job thread; placeholders until then)."""
         key = None if site is None else (site.site_id, site.sightings)
         if key is not None and key == self._grid_key and self.grid.count():
+            self._queue_crops_ahead()  # the sites after it may be others now (a decision marked them)
+            self._start_pictures()
             return  # the same crops: nothing to decode again
         self._grid_key = key
         self._grid_queue = []
@@ -845,15 +922,21 @@ class SiteReviewPanel(Panel):
                 tile.setData(DETECTION_ROLE, sighting.detection_id)
                 tile.setData(FRAME_ROLE, sighting.frame_index)
                 tile.setData(LOOK_FRAMES_ROLE, frames)
-                tile.setIcon(self._placeholder)
+                kept = self._kept_crop(sighting.detection_id)
+                detection = None if kept is None else self.document.detection(sighting.detection_id)
+                if kept is not None and detection is not None:  # decoded ahead, or shown before
+                    tile.setIcon(self._crop_icon(kept, detection, frames))
+                else:
+                    tile.setIcon(self._placeholder)
+                    self._grid_queue.append(tile)
                 tips = [f"the best of {frames} frames filmed from one spot (a hover)"] if frames > 1 else []
                 if sighting.review is not ReviewState.PENDING:
                     tips.append(sighting.review.value)
                 if tips:
                     tile.setToolTip("; ".join(tips))
                 self.grid.addItem(tile)
-                self._grid_queue.append(tile)
         self.grid.blockSignals(False)
+        self._queue_crops_ahead()
         self._start_pictures()
 
     # ------------------------------------------------------------------ selection

@@ -774,6 +774,33 @@ def test_the_next_sites_frames_are_decoded_ahead_and_shown_from_there(qtbot, pan
     assert frame.index == following.best_frame and (frame.image == expected).all()
 
 
+def test_the_next_sites_crops_are_decoded_ahead_and_drawn_the_moment_a_decision_moves_on(qtbot, panel, monkeypatch):
+    """A decision moves on to the next site to decide: its crops were decoded while the
+    reviewer looked at the site before, and are drawn at once, before the event loop has
+    turned (no crop comes from the video then); with none decoded ahead they would wait."""
+    panel.site_list.setFocus()
+    panel.site_list.setCurrentRow(0)
+    placeholder = panel._placeholder.cacheKey()
+
+    def press_a() -> list:
+        qtbot.waitUntil(lambda: panel.thumbnails_done, timeout=20_000)  # the reviewer looks at the site
+        before = panel.current_site()
+        qtbot.keyClick(panel.site_list, Qt.Key.Key_A)
+        site = panel.current_site()
+        assert site is not None and site.site_id != before.site_id and not site.decided
+        tiles = [panel.grid.item(i) for i in range(panel.grid.count())]
+        assert tiles
+        return [tile.icon().cacheKey() != placeholder for tile in tiles]
+
+    assert all(press_a())
+    assert panel._grid_queue == []
+    monkeypatch.setattr(SiteReviewPanel, "SITES_AHEAD", 0)
+    panel._fill_grid(panel.current_site())  # asks for nothing ahead from now
+    qtbot.waitUntil(lambda: panel.thumbnails_done, timeout=20_000)
+    panel._crops.clear()  # those decoded ahead before
+    assert not any(press_a())  # the crops come later, from the video
+
+
 def test_a_run_shown_with_decisions_carried_selects_a_site_still_to_decide(qtbot, flight, tmp_path, errors):
     """The decisions of an earlier run are carried when a new run is first shown; the
     selection stayed on the site first in the list before them, decided by then, so the
