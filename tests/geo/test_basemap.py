@@ -101,6 +101,24 @@ def test_read_clipped_and_bounded(scene_files):
     assert utm.resolution_m == pytest.approx(0.25, abs=0.02)
 
 
+def test_a_basemap_read_shrunk_is_the_one_resampled_from_every_pixel(scene_files, monkeypatch):
+    """Far below the source's resolution the window is read already shrunk (averaged)
+    and then warped: the same picture, in the same place, as warping every source pixel."""
+    import geo.basemap
+
+    out, scene, _ = scene_files
+    ring = _central_ring(out, scene)
+    shrunk = read_basemap(out / "nadir.tif", _bounds(ring), margin_m=40.0, max_px=48)
+    monkeypatch.setattr(geo.basemap, "_decimated", lambda *_args: None)
+    every_pixel = read_basemap(out / "nadir.tif", _bounds(ring), margin_m=40.0, max_px=48)
+    assert shrunk.bounds == every_pixel.bounds and shrunk.image.shape == every_pixel.image.shape
+    assert (shrunk.image[..., 3] == every_pixel.image[..., 3]).all()
+    difference = np.abs(shrunk.image[..., :3].astype(float) - every_pixel.image[..., :3])
+    assert difference.mean() < 3.0  # grey levels; a picture a pixel out of place differs by tens
+    shifted = np.abs(shrunk.image[1:, :, :3].astype(float) - every_pixel.image[:-1, :, :3]).mean()
+    assert shifted > 3 * difference.mean()
+
+
 def test_clear_messages(scene_files, tmp_path):
     out, _, _ = scene_files
     far = (10.0, 50.0, 10.001, 50.001)
