@@ -299,10 +299,10 @@ def camera_footprint_records(damage_map, *, limit: int = 300, max_range_m: float
         indices = sorted({indices[int(k)] for k in np.linspace(0, len(indices) - 1, limit)}
                          | (far & set(damage_map.poses)))
     records = []
-    for index in indices:
-        t = damage_map.frame_poses.times_s[index]
-        ring = damage_map.camera_footprint_at(
-            t, max_range_m=max(max_range_m, reach[index] + REACH_MARGIN_M if index in reach else 0.0))
+    times = [damage_map.frame_poses.times_s[index] for index in indices]
+    for index, t, pose in zip(indices, times, damage_map.poses_at(times)):
+        ring = damage_map.camera_footprint_of(
+            pose, max_range_m=max(max_range_m, reach[index] + REACH_MARGIN_M if index in reach else 0.0))
         if len(ring) < 4:
             continue
         polygon = Polygon(ring)

@@ -17,6 +17,7 @@ import numpy as np
 
 from core import frame_quality
 from core.camera import CameraPose, PinholeCamera, intersect_ground
+from core.last_few import LastFew
 from core.errors import GeoreferenceError, TelemetryError
 from core.settings import DEFAULT_MIN_SCORE, ProjectSettings
 from core.store import ProjectStore
@@ -68,6 +69,15 @@ class VideoGeometry:
             raise ValueError(
                 f"video_info needs width_px, height_px, duration_s (and creation_time_utc); got {dict(info)!r}"
             ) from exc
+
+
+#: (camera, pose, local frame, range) -> the ground the camera saw there, a lon/lat ring
+_FOOTPRINTS = LastFew(4096)
+
+
+def clear_cache() -> None:
+    """Forget the kept camera footprints (tests, benchmarks)."""
+    _FOOTPRINTS.clear()
 
 
 @dataclass(eq=False)
@@ -243,11 +253,14 @@ class DamageMap:
                 for k in np.flatnonzero(self.aligned.outlier)]
 
     def pose_at(self, t_s: float) -> CameraPose | None:
-        state = self.aligned.interpolate([t_s], default_pitch_deg=DEFAULT_PITCH_DEG)
-        if not state.valid[0]:
-            return None
-        return CameraPose(float(state.east_m[0]), float(state.north_m[0]), float(state.height_m[0]),
-                          float(state.heading_grid_deg[0]), float(state.pitch_deg[0]))
+        return self.poses_at([t_s])[0]
+
+    def poses_at(self, times_s: Sequence[float]) -> list[CameraPose | None]:
+        """:meth:`pose_at` of each time, read from the telemetry at once."""
+        state = self.aligned.interpolate(list(times_s), default_pitch_deg=DEFAULT_PITCH_DEG)
+        return [CameraPose(float(state.east_m[k]), float(state.north_m[k]), float(state.height_m[k]),
+                           float(state.heading_grid_deg[k]), float(state.pitch_deg[k])) if state.valid[k] else None
+                for k in range(len(state.valid))]
 
     def position_at(self, t_s: float) -> tuple[float, float] | None:
         """The drone's ``(lon, lat)`` at video time ``t_s``, ``None`` without telemetry
@@ -262,9 +275,22 @@ class DamageMap:
         """The ground seen at video time ``t_s`` as a closed ``(lon, lat)`` ring (the image
         border projected, cut at ``max_range_m`` where it reaches the horizon); ``[]``
         without telemetry."""
-        pose = self.pose_at(t_s)
+        return self.camera_footprint_of(self.pose_at(t_s), max_range_m=max_range_m)
+
+    def camera_footprint_of(self, pose: CameraPose | None, *, max_range_m: float = 500.0) -> list[tuple[float, float]]:
+        """:meth:`camera_footprint_at` for the camera at ``pose`` (a copy of the ring
+        kept by pose: the app's map grades the buildings again after every review
+        decision, inside the same frames' footprints)."""
         if pose is None:
             return []
+        key = (self.camera, pose, self.local.key, float(max_range_m))
+        ring = _FOOTPRINTS.get(key)
+        if ring is None:
+            ring = tuple(self._footprint_ring(pose, max_range_m))
+            _FOOTPRINTS.put(key, ring)
+        return list(ring)
+
+    def _footprint_ring(self, pose: CameraPose, max_range_m: float) -> list[tuple[float, float]]:
         w, h = self.camera.width_px, self.camera.height_px
         n = 12
         top = [(w * k / n, 0.0) for k in range(n)]

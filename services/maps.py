@@ -536,6 +536,7 @@ def clear_cache() -> None:
     from core.camera import clear_cache as clear_rotations
     from core.store import clear_cache as clear_detections
     from geo.fusion import clear_cache as clear_sites
+    from geo.mapping import clear_cache as clear_footprint_rings
     from geo.observe import clear_cache as clear_shapes
 
     from services.package import clear_cache as clear_footprints
@@ -544,6 +545,7 @@ def clear_cache() -> None:
     clear_detections()
     clear_shapes()
     clear_sites()
+    clear_footprint_rings()
     clear_footprints()
     _CACHE.clear()
     _PROBED.clear()

@@ -71,6 +71,28 @@ def test_on_a_flyover(flyover, flyover_map):
     assert all(p.is_valid and p.exterior.is_ccw for _, p in flown)
 
 
+def test_the_ground_each_frame_saw_is_kept_between_maps(flyover, flyover_map, monkeypatch):
+    """The app grades the buildings again after every review decision: a map built again
+    reads the frames' footprints kept from the last (the same rings), projecting none."""
+    from dataclasses import replace
+
+    import geo.mapping
+
+    damage_map, _ = flyover_map
+    geo.mapping.clear_cache()
+    first = camera_footprint_records(damage_map)
+    projected = []
+    real = geo.mapping.DamageMap._footprint_ring
+    monkeypatch.setattr(geo.mapping.DamageMap, "_footprint_ring",
+                        lambda self, *a: projected.append(a) or real(self, *a))
+    again = camera_footprint_records(replace(damage_map))  # another map of the same flight
+    assert projected == []
+    assert [(p, g.wkb) for p, g in again] == [(p, g.wkb) for p, g in first]
+    geo.mapping.clear_cache()
+    assert [(p, g.wkb) for p, g in camera_footprint_records(damage_map)] == [(p, g.wkb) for p, g in first]
+    assert len(projected) == len(first)
+
+
 def test_frames_that_did_not_count_as_a_look_see_no_building(flyover, flyover_map):
     """Blurred or blank frames (core.frame_quality) are no view of a building: a building
     seen well only in them is "Not assessed", not "No visible damage"."""

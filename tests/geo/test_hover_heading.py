@@ -151,3 +151,14 @@ def test_the_telemetry_summary_says_when_every_sample_is_a_gps_jump():
     assert any(n.startswith("every one of the 3 samples is flagged as a GPS jump") for n in summary["notes"])
     steady = make_track(1.0e9 + np.arange(3.0), 30.0 + np.arange(3) * 1e-5, np.full(3, -85.0))
     assert not any("GPS jump" in n for n in summarise(steady)["notes"])
+
+
+def test_poses_read_at_once_are_those_read_one_by_one(times):
+    """The frames' ground footprints read every pose at once: the same poses, hovers and
+    turns included, as each read alone (a hover is judged on the track's samples, not on
+    the times asked for)."""
+    damage_map = build_damage_map_from([], times, north_hover_east(), video=VIDEO, hfov_deg=80.0)
+    asked = [t / 4.0 for t in range(122)]  # before, through and after the hover
+    at_once = damage_map.poses_at(asked)
+    assert at_once == [damage_map.pose_at(t) for t in asked]
+    assert any(p is None for p in at_once) and sum(p is not None for p in at_once) > 60
