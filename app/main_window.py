@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -1345,7 +1345,9 @@ class MainWindow(QMainWindow):
         self.document.close()
         super().closeEvent(event)
 
-    def restore_layout(self) -> None:
+    def restore_layout(self) -> bool:
+        """The window's place, size and docks as it was last closed; ``False`` when it
+        has never been closed here (see :meth:`show_first`)."""
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
         if geometry is not None:
@@ -1356,6 +1358,30 @@ class MainWindow(QMainWindow):
             if self.restoreState(state, self.LAYOUT_VERSION):  # refuses a state saved by an older layout
                 self._layout_pending = False
             self._park_docks(parked)
+        return geometry is not None
+
+    #: Pixels a window manager's title bar and frame take beyond the window's own size.
+    FRAME_ALLOWANCE_PX = 48
+
+    def show_first(self, restored: bool) -> None:
+        """Show the window: as it was last closed (``restored``); else at its preferred
+        size where the screen holds it with its frame, else maximised. On a 1366x768
+        laptop the preferred 1480x900 reached past the screen's right and bottom edges:
+        the Sites panel's scores and the map's lower half off the screen."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if restored or screen is None:
+            self.show()
+            return
+        room = screen.availableGeometry()
+        preferred = self.sizeHint()
+        if preferred.width() <= room.width() and preferred.height() + self.FRAME_ALLOWANCE_PX <= room.height():
+            self.resize(preferred)
+            self.show()
+        else:
+            self.resize(min(preferred.width(), room.width()),
+                        min(preferred.height(), room.height() - self.FRAME_ALLOWANCE_PX))
+            self.move(room.topLeft())
+            self.showMaximized()
 
 
 def _prepare_environment() -> None:
@@ -1374,8 +1400,7 @@ def launch(path: str | os.PathLike | None = None) -> int:
     app.setApplicationName("damagemap")
     app.setOrganizationName("damagemap")
     window = MainWindow()
-    window.restore_layout()
-    window.show()
+    window.show_first(window.restore_layout())
     if path is not None:
         window.open_path(Path(path))
     return int(app.exec())

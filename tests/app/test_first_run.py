@@ -90,6 +90,40 @@ def test_the_default_layout_gives_the_sites_queue_room(qtbot, window, project, a
     again.document.close()
 
 
+class _Screen:
+    """A screen of the given available size (the window asks its own for it)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        from PySide6.QtCore import QRect
+
+        self.room = QRect(0, 0, width, height)
+
+    def availableGeometry(self):  # noqa: N802 - Qt's name
+        return self.room
+
+
+@pytest.mark.parametrize(("screen", "maximised"), [((1366, 768), True), ((1280, 1024), True),
+                                                   ((1920, 1080), False), ((2560, 1440), False)])
+def test_the_window_opens_within_the_screen_the_first_time(qtbot, window, monkeypatch, screen, maximised):
+    """Its preferred 1480x900 where the screen holds it and its title bar; else
+    maximised (on a 1366x768 laptop the Sites panel's scores and the map's lower half
+    were off the screen). Once closed, it opens as it was, whatever the screen."""
+    window.hide()
+    window.showNormal()
+    window.hide()
+    monkeypatch.setattr(window, "screen", lambda: _Screen(*screen))
+    window.show_first(restored=False)
+    assert window.isMaximized() is maximised
+    if not maximised:
+        assert (window.width(), window.height()) == (1480, 900)
+    window.hide()
+    window.showNormal()
+    window.hide()
+    window.resize(1000, 700)
+    window.show_first(restored=True)
+    assert not window.isMaximized() and (window.width(), window.height()) == (1000, 700)
+
+
 def test_the_demo_renders_off_the_gui_thread_then_opens_and_analyses(qtbot, window, tmp_path, tiny_model, errors):
     out = tmp_path / "demo"
     job = window.try_demo(out, seconds=1.0, size=(160, 96), model=tiny_model)
