@@ -125,6 +125,9 @@ class FusedSite:
     views_seen: int = 0
     views_in_view: int = 0
     confirmed: bool = True
+    #: the prior heights per level it was placed with (:func:`site_heights`: the flight's),
+    #: which a site a reviewer's split or merge builds again is placed with too
+    heights: tuple[tuple[DamageLevel, float], ...] = field(default=(), repr=False)
 
     @property
     def seen_ratio(self) -> float:
@@ -683,7 +686,8 @@ def _build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera
         footprint_lonlat=polygon_lonlat(footprint, local, simplify_m=0.1),
         reviewed=any(m.reviewed for m in placed),
     )
-    return FusedSite(site, tuple(placed), position, footprint, triangulated, location.sigma_m)
+    return FusedSite(site, tuple(placed), position, footprint, triangulated, location.sigma_m,
+                     heights=tuple(sorted(heights.items())))
 
 
 def _footprint_local(member: Projected, camera: PinholeCamera, plane_up_m: float):

@@ -117,7 +117,9 @@ def regroup(
     lists: list[list[Projected]] = [list(f.members) for f in fused]
     kept: list[FusedSite | None] = list(fused)  # None: rebuild
     anchors: list[frozenset[int] | None] = [None] * len(fused)  # a decided site's own sightings
-    heights: dict[DamageLevel, float] = {}
+    # the flight's roof height, as fusion placed every site with it: a site built again here
+    # is placed with it too (one taken from the regrouped sites would differ by millimetres)
+    heights: dict[DamageLevel, float] = dict(fused[0].heights) if fused and fused[0].heights else {}
     for group in groups:
         if isinstance(group, RejectedSite):
             if group.min_score is not None:
@@ -152,7 +154,7 @@ def regroup(
         kept.append(None)
         anchors.append(anchor)
     pairs = [(members, site, anchor) for members, site, anchor in zip(lists, kept, anchors) if members]
-    if any(site is None for _, site, _ in pairs):
+    if any(site is None for _, site, _ in pairs) and not heights:
         heights = site_heights([members for members, _, _ in pairs], settings)
     pairs.sort(key=lambda p: (p[0][0].observation.t_s, p[0][0].frame_index, -p[0][0].weight))
     out = []

@@ -204,6 +204,26 @@ def test_a_decided_site_cut_apart_by_fusion_is_one_site_again(built):
     assert np.allclose(whole.position_m, alone.position_m)
 
 
+def test_the_parts_of_a_site_a_reviewer_splits_are_placed_with_the_flights_roof_height(built):
+    """Built again with the prior heights fusion placed every site with (the flight's
+    roof height), not ones taken again from the regrouped sites: those differ, by
+    millimetres or more, and the parts would stand on another plane than their neighbours."""
+    flight = {DamageLevel.DEBRIS: 0.0, DamageLevel.SLIGHT: 4.25, DamageLevel.SEVERE: 4.25}
+    sites = [replace(f, heights=tuple(sorted(flight.items()))) for f in built.all_fused]
+    assert site_heights([list(f.members) for f in sites], built.fusion) != flight
+    big = max(sites, key=lambda f: len(f.members))
+    members = sorted(big.members, key=lambda m: m.observation.t_s)
+    part = frozenset(m.detection.id for m in members[: len(members) // 2])
+    again = regroup(sites, [part], camera=built.camera, local=built.local, settings=built.fusion)
+    ids = {m.detection.id for m in big.members}
+    parts = [f for f in again if ids & {m.detection.id for m in f.members}]
+    assert len(parts) == 2
+    assert all(dict(f.heights) == flight for f in parts)
+    for f in parts:
+        if not f.triangulated:  # on the flight's roof plane
+            assert f.position_m[2] == pytest.approx(4.25) or f.site.level is DamageLevel.DEBRIS
+
+
 def test_undecided_sightings_of_another_place_stay_a_site_of_their_own(built):
     sites = built.all_fused
     pairs = [(a, b) for a in sites for b in sites if a is not b and _distance(a, b) > 2 * built.fusion.gate_m]
