@@ -302,7 +302,7 @@ class SiteReviewPanel(Panel):
         self._grid_queue: list[QListWidgetItem] = []  # grid tiles whose crops are not asked for yet
         #: the crops of the sites ahead still to decode, a site's a batch: (detection id, frame)
         self._ahead_queue: list[list[tuple[int, int]]] = []
-        #: (detection id, box) -> its crop (:func:`crop_region`), kept decoded
+        #: (detection id, video, box) -> its crop (:func:`crop_region`), kept decoded
         self._crops = LastFew(self.CROPS_KEPT)
 
         self.summary = QLabel("No project open")
@@ -795,7 +795,9 @@ class SiteReviewPanel(Panel):
         if not wanted:  # all kept already
             self._start_pictures_later()
             return
-        boxes = {detection_id: box for detection_id, _, box in wanted}
+        # each crop kept by the video and the box it was cut around (the crop of another
+        # project's detection of the same id, arriving after it closed, is not this one's)
+        boxes = {detection_id: (str(self.document.video_path), box) for detection_id, _, box in wanted}
         job = FunctionJob(crops_job, self.document.video_path, wanted, parent=self, lane=VIDEO_LANE)
         job.done.connect(lambda crops, t=target, b=boxes: self._on_crops(t, crops, b))
         job.failed.connect(self._on_crops_failed)
@@ -819,7 +821,8 @@ class SiteReviewPanel(Panel):
         detection = self.document.detection(detection_id)
         if detection is None:
             return None
-        found: tuple[np.ndarray, int, int] | None = self._crops.get((detection_id, tuple(detection.box_xyxy_px)))
+        found: tuple[np.ndarray, int, int] | None = self._crops.get(
+            (detection_id, str(self.document.video_path), tuple(detection.box_xyxy_px)))
         return found
 
     def _crop_icon(self, crop: tuple[np.ndarray, int, int], detection: Detection, frames: int) -> QIcon:
@@ -849,20 +852,21 @@ class SiteReviewPanel(Panel):
                 self._ahead_queue.append(batch)
 
     def _on_crops(self, target: tuple[str, object], crops: dict[int, tuple[np.ndarray, int, int]],
-                  boxes: dict[int, tuple[float, float, float, float]] | None = None) -> None:
+                  boxes: dict[int, tuple[str, tuple[float, float, float, float]]] | None = None) -> None:
         """Crops arrived: draw those whose tile or row is still shown (the grid's and the
         sites ahead's are kept, by the box they were cut around)."""
         kind, key = target
         if kind in ("grid", "ahead") and boxes:
             for detection_id, crop in crops.items():
                 if detection_id in boxes:
-                    self._crops.put((detection_id, boxes[detection_id]), crop)
+                    self._crops.put((detection_id, *boxes[detection_id]), crop)
         if kind == "ahead":  # the site ahead may be shown by now, its tiles waiting for these
             for tile in [t for t in self._grid_queue if int(t.data(DETECTION_ROLE)) in crops]:
                 detection_id = int(tile.data(DETECTION_ROLE))
+                kept = self._kept_crop(detection_id)  # cut from this video, around its box as it is
                 detection = self.document.detection(detection_id)
-                if detection is not None:
-                    tile.setIcon(self._crop_icon(crops[detection_id], detection, int(tile.data(LOOK_FRAMES_ROLE) or 1)))
+                if kept is not None and detection is not None:
+                    tile.setIcon(self._crop_icon(kept, detection, int(tile.data(LOOK_FRAMES_ROLE) or 1)))
                     self._grid_queue.remove(tile)
             return
         if kind == "grid":

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 
 from app.document import ProjectDocument
 from app.panels.review_panel import ReviewPanel
-from app.panels.site_review_panel import LOOK_FRAMES_ROLE, SITE_ROLE, SiteReviewPanel
+from app.panels.site_review_panel import DETECTION_ROLE, LOOK_FRAMES_ROLE, SITE_ROLE, SiteReviewPanel
 from core.store import ProjectStore
 from core.types import DamageLevel, ReviewState
 from tests.truth_runs import write_run
@@ -799,6 +799,30 @@ def test_the_next_sites_crops_are_decoded_ahead_and_drawn_the_moment_a_decision_
     qtbot.waitUntil(lambda: panel.thumbnails_done, timeout=20_000)
     panel._crops.clear()  # those decoded ahead before
     assert not any(press_a())  # the crops come later, from the video
+
+
+def test_crops_cut_from_another_video_are_neither_kept_nor_drawn(qtbot, panel):
+    """Crops a job cut for a project since closed (its detection ids start at 1 too)
+    arrive after another opened: they are not this project's detections' crops."""
+    import numpy as np
+
+    panel.site_list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: panel.thumbnails_done, timeout=20_000)
+    panel._crops.clear()
+    site = panel.current_site()
+    panel._grid_key = None
+    panel._picture_job = object()  # the video's thread busy: the tiles wait for their crops
+    panel._fill_grid(site)
+    tile = panel.grid.item(0)
+    detection = panel.document.detection(int(tile.data(DETECTION_ROLE)))
+    stale = (np.zeros((8, 8, 3), dtype=np.uint8), 0, 0)
+    box = tuple(detection.box_xyxy_px)
+    panel._on_crops(("ahead", None), {detection.id: stale}, {detection.id: ("/elsewhere/other.mp4", box)})
+    assert panel._kept_crop(detection.id) is None
+    assert tile.icon().cacheKey() == panel._placeholder.cacheKey()
+    panel._on_crops(("ahead", None), {detection.id: stale}, {detection.id: (str(panel.document.video_path), box)})
+    assert panel._kept_crop(detection.id) is stale and tile.icon().cacheKey() != panel._placeholder.cacheKey()
+    panel._picture_job = None
 
 
 def test_a_run_shown_with_decisions_carried_selects_a_site_still_to_decide(qtbot, flight, tmp_path, errors):
