@@ -277,8 +277,10 @@ class SiteReviewPanel(Panel):
     #: Sites whose crops are decoded ahead while the reviewer looks at the current one: the
     #: next one to decide (where a decision goes) and the next one listed (where Down goes).
     SITES_AHEAD = 2
-    #: Crops kept decoded (the sites ahead's, and the last few shown: going back is at once).
+    #: Crops kept decoded (the sites ahead's, and the last few shown: going back is at once),
+    #: and the bytes they may take together (a debris field's crop is a megabyte).
     CROPS_KEPT = 64
+    CROPS_KEPT_BYTES = 48 * 2**20
 
     def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
         super().__init__(document, parent)
@@ -303,7 +305,7 @@ class SiteReviewPanel(Panel):
         #: the crops of the sites ahead still to decode, a site's a batch: (detection id, frame)
         self._ahead_queue: list[list[tuple[int, int]]] = []
         #: (detection id, video, box) -> its crop (:func:`crop_region`), kept decoded
-        self._crops = LastFew(self.CROPS_KEPT)
+        self._crops = LastFew(self.CROPS_KEPT, budget=self.CROPS_KEPT_BYTES)
 
         self.summary = QLabel("No project open")
         self.summary.setWordWrap(True)
@@ -859,7 +861,7 @@ class SiteReviewPanel(Panel):
         if kind in ("grid", "ahead") and boxes:
             for detection_id, crop in crops.items():
                 if detection_id in boxes:
-                    self._crops.put((detection_id, *boxes[detection_id]), crop)
+                    self._crops.put((detection_id, *boxes[detection_id]), crop, weight=crop[0].nbytes)
         if kind == "ahead":  # the site ahead may be shown by now, its tiles waiting for these
             for tile in [t for t in self._grid_queue if int(t.data(DETECTION_ROLE)) in crops]:
                 detection_id = int(tile.data(DETECTION_ROLE))
