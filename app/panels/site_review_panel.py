@@ -848,7 +848,8 @@ class SiteReviewPanel(Panel):
             site = review.site(int(listed.item(index).data(SITE_ROLE)))
             if site is None or len(self._ahead_queue) >= self.SITES_AHEAD:
                 continue
-            batch = [(sighting.detection_id, sighting.frame_index) for sighting, _ in crops_to_show(site, self.GRID_SIZE)
+            batch = [(sighting.detection_id, sighting.frame_index)
+                     for sighting, _ in crops_to_show(site, self.GRID_SIZE)
                      if self._kept_crop(sighting.detection_id) is None]
             if batch:
                 self._ahead_queue.append(batch)
