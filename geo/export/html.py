@@ -211,9 +211,46 @@ def closeup_marker(damage_map: DamageMap, index: int) -> str:
     return "" if box is None else _mark(*box, damage_map.fused[index].site.level.colour_hex)
 
 
+class PictureSheet:
+    """The page's pictures, each once: the popups name theirs (``data-dm-picture``), and
+    a popup's are put in when it opens (:func:`pictures_script`).
+
+    Sites often share their best frame (a hover, a street of damaged roofs): inlined in
+    each popup, a frame's JPEG came several times over (0.9 MB of the 10 MB page of a
+    5-minute flight), and the browser decoded every popup's pictures on loading the
+    page, opened or not."""
+
+    def __init__(self) -> None:
+        self._index: dict[bytes, int] = {}
+        self.urls: list[str] = []
+
+    def add(self, jpeg: bytes) -> int:
+        """The number of ``jpeg`` on the sheet (added if new)."""
+        number = self._index.get(jpeg)
+        if number is None:
+            number = self._index[jpeg] = len(self.urls)
+            self.urls.append("data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii"))
+        return number
+
+
+def _jpeg_size(jpeg: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` of a JPEG from its header, ``None`` when it has none."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(jpeg)) as image:
+            return int(image.width), int(image.height)
+    except Exception:  # noqa: BLE001 - no size: the picture lays itself out when it loads
+        return None
+
+
 def picture(source: Thumbnail | None, key: int, css_class: str, width_px: int, alt: str,
-             marker: Callable[[], str]) -> str:
-    """An inline JPEG of ``source(key)`` with ``marker()`` drawn over it ("" without one)."""
+            marker: Callable[[], str], sheet: PictureSheet | None = None) -> str:
+    """A JPEG of ``source(key)`` with ``marker()`` drawn over it ("" without one): inline,
+    or named on ``sheet`` (sized from its header, so the popup does not grow when the
+    picture is put in)."""
     if source is None:
         return ""
     try:
@@ -222,10 +259,39 @@ def picture(source: Thumbnail | None, key: int, css_class: str, width_px: int, a
         jpeg = None
     if not jpeg:
         return ""
-    data = base64.b64encode(jpeg).decode("ascii")
-    return (f'<div class="{css_class}" style="position:relative;width:{width_px}px;margin-top:6px">'
-            f'<img src="data:image/jpeg;base64,{data}" alt="{escape(alt)}" '
-            f'style="width:{width_px}px;display:block;border-radius:3px">{marker()}</div>')
+    box = f'<div class="{css_class}" style="position:relative;width:{width_px}px;margin-top:6px">'
+    style = f'style="width:{width_px}px;display:block;border-radius:3px"'
+    if sheet is None:
+        data = base64.b64encode(jpeg).decode("ascii")
+        return f'{box}<img src="data:image/jpeg;base64,{data}" alt="{escape(alt)}" {style}>{marker()}</div>'
+    size = _jpeg_size(jpeg)
+    height = "" if size is None else f' height="{max(1, round(width_px * size[1] / max(1, size[0])))}"'
+    return (f'{box}<img data-dm-picture="{sheet.add(jpeg)}" alt="{escape(alt)}" width="{width_px}"{height} '
+            f'{style}>{marker()}</div>')
+
+
+def pictures_script(m, sheet: PictureSheet):  # noqa: ANN001, ANN202 - folium objects
+    """The sheet's pictures, and the script that puts a popup's in when it opens."""
+    import json
+
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    element = MacroElement()
+    element._name = "Pictures"
+    # "</" never appears in base64 or the JSON around it: the script cannot be closed early
+    element._template = Template(
+        "{% macro script(this, kwargs) %}"
+        f"(function () {{ var pictures = {json.dumps(sheet.urls)};"
+        f" {m.get_name()}.on('popupopen', function (event) {{"
+        "  event.popup.getElement().querySelectorAll('img[data-dm-picture]').forEach(function (img) {"
+        "   if (!img.getAttribute('src')) { img.src = pictures[Number(img.dataset.dmPicture)]; }"
+        "  });"
+        " });"
+        " })();"
+        "{% endmacro %}"
+    )
+    return element
 
 
 def _uncertainty_row(fused) -> str:  # noqa: ANN001 - geo.fusion.FusedSite
@@ -241,7 +307,7 @@ def _best_score(fused) -> str:  # noqa: ANN001 - geo.fusion.FusedSite
 
 
 def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
-                closeup: Thumbnail | None = None) -> str:
+                closeup: Thumbnail | None = None, sheet: PictureSheet | None = None) -> str:
     fused = damage_map.fused[index]
     s = fused.site
     first_clock, last_clock = clock_time(damage_map, s.first_time_s), clock_time(damage_map, s.last_time_s)
@@ -257,9 +323,9 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
     frames = seen_in(fused)
     height = round(float(fused.position_m[2]), 1) + 0.0  # + 0.0: never "-0.0 m"
     closeup_picture = picture(closeup, s.id, "dm-closeup", 160, f"close-up of site {s.id}",
-                               lambda: closeup_marker(damage_map, index))
+                              lambda: closeup_marker(damage_map, index), sheet)
     frame_picture = picture(thumbnail, s.best_frame, "dm-thumb", 300, f"best frame {frame_number(s.best_frame)}",
-                             lambda: _detection_marker(damage_map, index))
+                            lambda: _detection_marker(damage_map, index), sheet)
     image = closeup_picture + frame_picture
     edge = " (cut off by the frame's edge)" if _at_frame_edge(damage_map, index) else ""
     reviewed = "yes" if s.reviewed else "no"
@@ -476,6 +542,7 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
 
     footprint_group = folium.FeatureGroup(name="Site footprints", show=True)
     site_markers: dict[int, object] = {}
+    sheet = PictureSheet()
     groups = {level: folium.FeatureGroup(name=f"{level.label} sites ({count})", show=True)
               for level, count in damage_map.level_counts().items()}
     for k, fused in enumerate(damage_map.fused):
@@ -489,7 +556,7 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
             (s.lat_deg, s.lon_deg), radius=radius, color=REVIEWED_RING if s.reviewed else "#222",
             weight=3.0 if s.reviewed else 1.5, fill=True,
             fill_color=s.level.colour_hex, fill_opacity=0.92 if fused.confirmed else UNCONFIRMED_OPACITY,
-            popup=folium.Popup(_popup_html(damage_map, k, thumbnail, closeup), max_width=330),
+            popup=folium.Popup(_popup_html(damage_map, k, thumbnail, closeup, sheet), max_width=330),
             tooltip=escape(f"Site {s.id}: {s.level.label}, {counted(s.observation_count, 'sighting')}"
                            + (", reviewed" if s.reviewed else "")
                            + ("" if fused.confirmed else ", unconfirmed")),
@@ -501,6 +568,8 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
     for level in sorted(DamageLevel):
         groups[level].add_to(m)
     site_list_script(m, site_markers).add_to(m)
+    if sheet.urls:
+        pictures_script(m, sheet).add_to(m)
 
     if extra_layers is not None:
         bounds += extra_layers(m)

@@ -149,3 +149,35 @@ def _open_first_listed(qtbot, view) -> str:
 
     qtbot.waitUntil(opened, timeout=10_000)
     return popup["title"]
+
+
+def test_a_popup_shows_its_pictures_and_a_frame_two_sites_share_is_in_the_page_once(qtbot, flyover_map, tmp_path):
+    """The pictures are put in when a popup opens (each once in the page, however many
+    sites share it), sized before they load; the browser decodes them there."""
+    import cv2
+    import numpy as np
+
+    from geo.export import export_map
+
+    damage_map, _ = flyover_map
+    frame = np.zeros((180, 320, 3), dtype=np.uint8)
+    frame[:, 160:] = (200, 120, 40)
+    _, shared = cv2.imencode(".jpg", frame)  # every site's best frame: the same picture
+    path = export_map(damage_map, tmp_path, formats=["html"], thumbnail=lambda i: shared.tobytes())[0]
+    page = path.read_text()
+    assert page.count("data:image/jpeg;base64,") == 1 and len(damage_map.sites) > 1
+    assert 'data-dm-picture="0"' in page and 'height="169"' in page  # 300 px wide, as 320x180
+    view, _ = open_offline(qtbot, path)
+    _probe_until_drawn(qtbot, view, len(damage_map.sites), "{sites: document.querySelectorAll('path.dm-site').length}")
+    _open_first_listed(qtbot, view)
+    shown: dict = {}
+
+    def decoded() -> bool:
+        view.page().runJavaScript(
+            "JSON.stringify(Array.from(document.querySelectorAll('.leaflet-popup-content img'))"
+            ".map(i => [i.src.slice(0, 23), i.naturalWidth, i.clientHeight]))", 0,
+            lambda value: shown.update(pictures=json.loads(value)))
+        return bool(shown.get("pictures")) and all(width > 0 for _, width, _ in shown["pictures"])
+
+    qtbot.waitUntil(decoded, timeout=10_000)
+    assert shown["pictures"] == [["data:image/jpeg;base64,", 320, 169]]
