@@ -37,7 +37,8 @@ class ExportRequest:
         Map formats (``geo.export.FILES`` names, or ``"geojson"`` for the four GeoJSON
         files); ``None``: all of them; empty: no map files.
     thumbnails
-        Frame thumbnails in the HTML map's popups (decodes the sites' best frames).
+        Pictures in the HTML map's popups and the KMZ's balloons (decodes the sites' best
+        frames).
     coco, coco_include_pending
         Also write the reviewed frames as an ISBDA/COCO data set under
         ``out_dir/training``, optionally labelling the detections still pending review.
@@ -160,7 +161,7 @@ def export_project(
                             camera_view=camera_view)
         if request.include_unconfirmed:
             built = built.with_unconfirmed()
-        if request.thumbnails and (formats is None or "html" in formats):
+        if request.thumbnails and (formats is None or "html" in formats or "kmz" in formats):
             pictures = _site_pictures(store, built)
         thumbnail, closeup = pictures or (None, None)
         try:

@@ -37,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "--min-score in the project (and what 'auto' read), so the app and later exports use "
                              "them")
     parser.add_argument("--no-thumbnails", action="store_true",
-                        help="no pictures in the HTML maps' popups (faster; the relief package's printed atlas "
-                             "keeps its close-ups)")
+                        help="no pictures in the HTML maps' popups nor in the KMZ's balloons (faster; the relief "
+                             "package's printed atlas keeps its close-ups)")
     parser.add_argument("--include-unconfirmed", action="store_true",
                         help="also write the sites detected in too few of the frames that showed them "
                              "(property confirmed false; marked unconfirmed in the HTML map and the KML; not in "

@@ -126,7 +126,7 @@ def _write_format(fmt: str, target: Path, damage_map: DamageMap, *,
     elif fmt == "kml":
         write_kml(target, damage_map)
     elif fmt == "kmz":
-        write_kmz(target, damage_map)
+        write_kmz(target, damage_map, closeup=closeup)
     elif fmt == "csv":
         write_sites_csv(target, damage_map)
     elif fmt == "html":

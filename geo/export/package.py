@@ -227,7 +227,7 @@ def write_package(
                closeup=closeup if popup_pictures else None)
     write_print_map(targets["png"], targets["pdf"], damage_map, grading=grading, camera=layers["camera_footprints"],
                     basemap=basemap_print, info=info, provenance=provenance, closeup=closeup)
-    write_kmz(targets["kmz"], damage_map)
+    write_kmz(targets["kmz"], damage_map, closeup=closeup if popup_pictures else None)
     files = [targets[k].name for k in ("gpkg", "html", "kmz", "pdf", "png")]
     write_text_atomic(targets["readme"], readme_text(name, damage_map, info=info, layers=written_layers, files=files,
                                                      provenance=provenance, grading=grading, coverage=coverage))

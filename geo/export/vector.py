@@ -9,7 +9,8 @@ import math
 import re
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from html import escape as html_escape
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -180,11 +181,13 @@ KMZ_ICON = "files/site.png"
 
 
 def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[str, LineString]] = (),
-                 marks: Iterable[tuple[str, Point]] = (), icon: str = KML_ICON) -> str:
+                 marks: Iterable[tuple[str, Point]] = (), icon: str = KML_ICON,
+                 descriptions: Mapping[str, str] | None = None) -> str:
     """A KML document: ``sites`` as placemarks styled by level in a "Damage sites" folder,
     ``lines`` (a flight track: name, line) and ``marks`` (name, point) beside it; ``icon``
-    is the sites' icon (ElementTree escapes; characters XML cannot hold, such as control
-    characters in a file name, become U+FFFD)."""
+    is the sites' icon; ``descriptions``: a site's balloon, HTML, by site id (ElementTree
+    escapes, as KML readers expect HTML in a description; characters XML cannot hold,
+    such as control characters in a file name, become U+FFFD)."""
     ns = "http://www.opengis.net/kml/2.2"
     ET.register_namespace("", ns)
     kml = ET.Element(f"{{{ns}}}kml")
@@ -214,6 +217,8 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
         ET.SubElement(placemark, f"{{{ns}}}name").text = name + (" (unconfirmed)" if unconfirmed else "")
         ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = (f"#level-{level.name.lower()}"
                                                               f"{'-unconfirmed' if unconfirmed else ''}")
+        if descriptions and site_id in descriptions:
+            ET.SubElement(placemark, f"{{{ns}}}description").text = descriptions[site_id]
         extended = ET.SubElement(placemark, f"{{{ns}}}ExtendedData")
         for key, value in props.items():
             data = ET.SubElement(extended, f"{{{ns}}}Data", name=key)
@@ -253,26 +258,83 @@ def site_icon_png(size: int = 48) -> bytes:
     return buffer.getvalue()
 
 
-def kmz_bytes(document: str) -> bytes:
+def kmz_bytes(document: str, files: Mapping[str, bytes] | None = None) -> bytes:
     """A KMZ: ``document`` (written with ``icon=KMZ_ICON``) as ``doc.kml``, the first entry,
-    as readers take the first KML in the archive for the document, and its icon beside it.
-    The entries carry no time of writing: the same map gives the same file."""
+    as readers take the first KML in the archive for the document, its icon beside it,
+    and ``files`` (the pictures the document names, by their path in the archive). The
+    entries carry no time of writing: the same map gives the same file."""
     buffer = io.BytesIO()
+    entries = [("doc.kml", document.encode("utf-8")), (KMZ_ICON, site_icon_png()), *sorted((files or {}).items())]
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in (("doc.kml", document.encode("utf-8")), (KMZ_ICON, site_icon_png())):
+        for name, data in entries:
             archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data,
                              compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
-def _flight_kml(damage_map: DamageMap, *, icon: str) -> str:
+def _flight_kml(damage_map: DamageMap, *, icon: str, descriptions: Mapping[str, str] | None = None) -> str:
     """The flight's sites as placemarks styled by level, its track and its GPS jumps (:func:`kml_document`)."""
     sites = [(str(props["id"]), f"Site {props['id']}: {props['level'].capitalize()}",
               DamageLevel.parse(props["level"]), props, point) for props, point in site_records(damage_map)]
     lines = [(f"Flight track ({props['source']}), segment {props['segment']}", linestring)
              for props, linestring in track_records(damage_map)]
     marks = [(f"GPS jump at {props['time_s']} s (not used)", point) for props, point in jump_records(damage_map)]
-    return kml_document(damage_map.title, sites, lines=lines, marks=marks, icon=icon)
+    return kml_document(damage_map.title, sites, lines=lines, marks=marks, icon=icon, descriptions=descriptions)
+
+
+#: A close-up's width in a KMZ balloon (pixels), as in the HTML map's popups.
+KMZ_CLOSEUP_PX = 160
+
+
+def _kmz_closeups(damage_map: DamageMap, closeup: Callable[[int], bytes | None]) -> tuple[dict[str, str], dict[str, bytes]]:
+    """Each site's balloon (its close-up, outlined, and what it is) by site id, and the
+    close-ups by their path in the archive; a site without a close-up gets neither."""
+    from geo.export.html import closeup_box
+    from geo.export.records import seen_in
+
+    descriptions: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    for index, fused in enumerate(damage_map.fused):
+        site = fused.site
+        try:
+            jpeg = closeup(site.id)
+        except Exception:  # noqa: BLE001 - a picture is a nicety: never fail the export for it
+            jpeg = None
+        outlined = _outlined(jpeg, closeup_box(damage_map, index), site.level.colour_hex) if jpeg else None
+        if outlined is None:
+            continue
+        name = f"files/site-{site.id}.jpg"
+        files[name] = outlined[0]
+        best = max((float(m.detection.final_score) for m in fused.members), default=0.0)
+        height = round(KMZ_CLOSEUP_PX * outlined[2] / max(1, outlined[1]))
+        descriptions[str(site.id)] = (
+            f'<img src="{name}" width="{KMZ_CLOSEUP_PX}" height="{height}"/><br/>'
+            f"{html_escape(site.level.label)}{' (unconfirmed)' if not fused.confirmed else ''}: "
+            f"seen in {html_escape(seen_in(fused))}, best score {best:.2f}, "
+            f"{'reviewed' if site.reviewed else 'not reviewed'}; ±{fused.uncertainty_m:.1f} m")
+    return descriptions, files
+
+
+def _outlined(jpeg: bytes, box: tuple[float, float, float, float] | None, colour_hex: str,
+              ) -> tuple[bytes, int, int] | None:
+    """A close-up with the detection's box drawn in (a KML balloon cannot draw over a
+    picture, as the HTML map's popup does): ``(JPEG, width, height)``, ``None`` when the
+    picture cannot be read."""
+    from PIL import Image, ImageDraw
+
+    try:
+        with Image.open(io.BytesIO(jpeg)) as opened:
+            image = opened.convert("RGB")
+    except Exception:  # noqa: BLE001 - not a picture: the site goes without
+        return None
+    width, height = image.size
+    if box is not None:
+        left, top, right, bottom = box
+        ImageDraw.Draw(image).rectangle((left * width, top * height, right * width - 1, bottom * height - 1),
+                                        outline=colour_hex, width=max(2, round(width / 80)))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue(), width, height
 
 
 def write_kml(path: Path, damage_map: DamageMap) -> Path:
@@ -280,9 +342,13 @@ def write_kml(path: Path, damage_map: DamageMap) -> Path:
     return write_text_atomic(path, _flight_kml(damage_map, icon=KML_ICON))
 
 
-def write_kmz(path: Path, damage_map: DamageMap) -> Path:
-    """The same as :func:`write_kml`, with its icon inside: opens offline on a phone."""
-    return write_bytes_atomic(path, kmz_bytes(_flight_kml(damage_map, icon=KMZ_ICON)))
+def write_kmz(path: Path, damage_map: DamageMap, *, closeup: Callable[[int], bytes | None] | None = None) -> Path:
+    """The same as :func:`write_kml`, with its icon inside: opens offline on a phone.
+    ``closeup(site_id)``: a JPEG of the part of the site's best frame the HTML map's popup
+    shows (:func:`geo.export.html.closeup_requests`); each site's balloon then shows it,
+    outlined, with what the site is."""
+    descriptions, files = _kmz_closeups(damage_map, closeup) if closeup is not None else ({}, {})
+    return write_bytes_atomic(path, kmz_bytes(_flight_kml(damage_map, icon=KMZ_ICON, descriptions=descriptions), files))
 
 
 CSV_COLUMNS = ("id", "level", "confidence", "observations", "lon", "lat", "first_time", "last_time",

@@ -73,6 +73,43 @@ def test_geopackage_kml_and_csv(exported):
     assert len(rows) == len(damage_map.sites) and rows[0]["level"] in ("slight", "severe", "debris")
 
 
+def test_the_kmz_shows_each_site_s_close_up_outlined_in_its_balloon(flyover_map, tmp_path):
+    """On a phone or in Google Earth, offline: each site's balloon shows its close-up (in
+    the archive) with the best detection outlined in the level's colour, and what the
+    site is; without pictures (--no-thumbnails) the KMZ is as before."""
+    import io
+    import zipfile
+
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    from geo.export.html import closeup_box
+
+    damage_map, _ = flyover_map
+    grey = np.full((120, 120, 3), 128, dtype=np.uint8)
+    _, jpeg = cv2.imencode(".jpg", grey)
+    kml_ns = "{http://www.opengis.net/kml/2.2}"
+    with_pictures = export_map(damage_map, tmp_path / "a", formats=["kmz"], closeup=lambda site_id: jpeg.tobytes())[0]
+    without = export_map(damage_map, tmp_path / "b", formats=["kmz"])[0]
+    with zipfile.ZipFile(with_pictures) as archive:
+        document = ET.fromstring(archive.read("doc.kml"))
+        placemarks = {p.get("id"): p for p in document.iter(f"{kml_ns}Placemark") if p.get("id")}
+        for index, fused in enumerate(damage_map.fused):
+            site = fused.site
+            balloon = placemarks[f"site-{site.id}"].findtext(f"{kml_ns}description")
+            assert f'<img src="files/site-{site.id}.jpg"' in balloon and site.level.label in balloon
+            picture = np.asarray(Image.open(io.BytesIO(archive.read(f"files/site-{site.id}.jpg"))).convert("RGB"))
+            left, top, _, _ = closeup_box(damage_map, index)
+            edge = picture[int(top * 120) + 1, int(left * 120) + 1].astype(int)  # on the box's line
+            colour = np.array(site.level.colour_rgb)
+            assert np.linalg.norm(edge - colour) < np.linalg.norm(128 - colour) / 2  # the level's, not the grey
+            assert np.abs(picture[2, 2].astype(int) - 128).max() < 8 or left * 120 < 4  # grey outside it
+    with zipfile.ZipFile(without) as archive:
+        assert archive.namelist() == ["doc.kml", "files/site.png"]
+        assert not list(ET.fromstring(archive.read("doc.kml")).iter(f"{kml_ns}description"))
+
+
 def test_the_kmz_holds_the_kml_with_its_icon_so_nothing_is_fetched(exported):
     """A phone in the field opens the KMZ with no network: its document names the icon
     inside the archive, where the KML names Google's, and holds the same placemarks."""
