@@ -117,7 +117,7 @@ def _export_map(store: ProjectStore, built: DamageMap, out_dir: Path, formats: S
 
     layers = product_layers(store, built).html_layers()
     others = [f for f in chosen if f != "html"]
-    written = [Path(p) for p in export_map(built, out_dir, formats=others, thumbnail=thumbnail)]
+    written = [Path(p) for p in export_map(built, out_dir, formats=others, thumbnail=thumbnail, closeup=closeup)]
     try:
         html = write_html(Path(out_dir) / FILES["html"], built, thumbnail=thumbnail, extra_layers=layers,
                           closeup=closeup)

@@ -213,6 +213,30 @@ def test_no_thumbnails_leaves_the_popups_bare_and_the_atlas_its_close_ups(projec
     assert counts[True][1] and not counts[False][1]
 
 
+def test_the_kmz_shows_the_close_ups_beside_a_map_with_buildings_and_in_the_package(flyover, project, tmp_path):
+    """The map files written beside an HTML map that draws the project's buildings, and
+    the relief package, hold the same KMZ: a close-up in each site's balloon (none with
+    --no-thumbnails)."""
+    import zipfile
+
+    from services.export import ExportRequest, export_project
+    from services.package import set_product_sources
+
+    def close_ups(kmz: Path) -> int:
+        with zipfile.ZipFile(kmz) as archive:
+            return sum(name.startswith("files/site-") for name in archive.namelist())
+
+    with ProjectStore.open(project) as store:
+        set_product_sources(store, footprints=Path(flyover.truth).parent / "footprints.geojson")
+        for thumbnails in (True, False):
+            out = tmp_path / f"thumbnails-{thumbnails}"
+            result = export_project(store, ExportRequest(out, package=True, thumbnails=thumbnails))
+            sites = len(result.damage_map.sites)
+            packaged = result.package.folder / f"{result.package.name}.kmz"
+            assert (close_ups(out / "damage_sites.kmz"), close_ups(packaged)) == ((sites, sites) if thumbnails else (0, 0))
+    assert sites > 0
+
+
 def test_every_site_lies_in_the_area_filmed(project, tmp_path):
     """The area of interest is the ground the frames saw: a damage found 160 m away was
     seen there, so the area reaches it (an analyst clipping to the area keeps it)."""
