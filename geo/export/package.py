@@ -8,7 +8,8 @@ Named after the Copernicus EMS convention (``<event>_<area>_<product>_DRONE_v<NN
   (buildings, or grid cells without footprints), ``camera_footprints``, ``track``,
   ``area_of_interest`` (and ``gps_jumps`` when the track had any);
 - ``<name>_map.html``: the offline HTML map, with the basemap when one was given;
-- ``<name>.kmz``: the sites and the track for a phone or Google Earth, offline;
+- ``<name>.kmz``: the sites and the track for a phone or Google Earth, offline, each site's
+  close-up in its balloon (unless the pictures were left out);
 - ``<name>_map.png`` and ``<name>_map.pdf``: the print-ready A4 map (sites numbered), the PDF
   followed by the site atlas: a card per site, most severe first, with its close-up;
 - ``README.txt``: what each file is, where the data came from, how it was made.
@@ -157,7 +158,8 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         f"{name}.gpkg        GeoPackage, WGS84 (EPSG:4326), layers: {', '.join(layers)}",
         f"{name}_map.html    offline web map (open in any browser; works without network)",
         f"{name}.kmz         the sites by level and the track, for a phone (Organic Maps, OsmAnd) or",
-        "                    Google Earth; works without network",
+        "                    Google Earth; works without network; each site's close-up in its",
+        "                    balloon, unless the pictures were left out",
         *([f"{name}_map.pdf     print-ready A4 map (vector), sites numbered; then the site atlas:",
            "                    a card per site, most severe first (close-up, level, position,",
            "                    when seen, a box to tick once checked on the ground)"] if damage_map.sites else
