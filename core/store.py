@@ -354,7 +354,12 @@ def _process_alive(pid: object) -> bool:
 
 
 def _utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _utc_text(_dt.datetime.now(_dt.timezone.utc))
+
+
+def _utc_text(moment: _dt.datetime) -> str:
+    """``moment`` as the store writes times: ISO 8601 UTC to the millisecond, ``Z``."""
+    return moment.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _stamp_after(cur: sqlite3.Cursor, run_id: int) -> str:
@@ -376,7 +381,7 @@ def _stamp_after(cur: sqlite3.Cursor, run_id: int) -> str:
         after = _dt.datetime.fromisoformat(latest) + _dt.timedelta(milliseconds=1)
     except ValueError:  # not a time this store wrote
         return now
-    return after.astimezone(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _utc_text(after)
 
 
 def _json(value: Any, what: str) -> str:
