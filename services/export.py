@@ -162,7 +162,9 @@ def export_project(
         if request.include_unconfirmed:
             built = built.with_unconfirmed()
         if request.thumbnails and (formats is None or "html" in formats or "kmz" in formats):
-            pictures = _site_pictures(store, built)
+            # the KMZ shows only the close-ups: no whole-frame thumbnail without an HTML map
+            pictures = _site_pictures(store, built, frames=formats is None or "html" in formats
+                                      or request.writes_package)
         thumbnail, closeup = pictures or (None, None)
         try:
             written += _export_map(store, built, request.out_dir, formats, thumbnail, closeup)

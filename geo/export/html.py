@@ -23,7 +23,7 @@ import numpy as np
 
 from core.errors import ExportError
 from core.types import DamageLevel, frame_number
-from geo.export.records import clock_time, counted, seen_in, unconfirmed_reason
+from geo.export.records import best_score, clock_time, counted, seen_in, unconfirmed_reason
 from geo.mapping import DamageMap
 
 Thumbnail = Callable[[int], "bytes | None"]
@@ -246,17 +246,23 @@ def _jpeg_size(jpeg: bytes) -> tuple[int, int] | None:
         return None
 
 
+def picture_bytes(source: Thumbnail | None, key: int) -> bytes | None:
+    """``source(key)``, ``None`` without a source or when it fails: a picture is a nicety,
+    and never fails the export."""
+    if source is None:
+        return None
+    try:
+        return source(key)
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def picture(source: Thumbnail | None, key: int, css_class: str, width_px: int, alt: str,
             marker: Callable[[], str], sheet: PictureSheet | None = None) -> str:
     """A JPEG of ``source(key)`` with ``marker()`` drawn over it ("" without one): inline,
     or named on ``sheet`` (sized from its header, so the popup does not grow when the
     picture is put in)."""
-    if source is None:
-        return ""
-    try:
-        jpeg = source(key)
-    except Exception:  # a picture is a nicety: never fail the export for it
-        jpeg = None
+    jpeg = picture_bytes(source, key)
     if not jpeg:
         return ""
     box = f'<div class="{css_class}" style="position:relative;width:{width_px}px;margin-top:6px">'
@@ -302,8 +308,7 @@ def _uncertainty_row(fused) -> str:  # noqa: ANN001 - geo.fusion.FusedSite
 
 def _best_score(fused) -> str:  # noqa: ANN001 - geo.fusion.FusedSite
     """The detector's best score among the site's sightings, and whether a person confirmed it."""
-    best = max((float(m.detection.final_score) for m in fused.members), default=0.0)
-    return f"{best:.2f} (the detector's, of 1)" + ("; confirmed by a reviewer" if fused.site.reviewed else "")
+    return f"{best_score(fused):.2f} (the detector's, of 1)" + ("; confirmed by a reviewer" if fused.site.reviewed else "")
 
 
 def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,

@@ -60,6 +60,11 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
+def best_score(fused: FusedSite) -> float:
+    """The detector's best score among the site's sightings (0 without any)."""
+    return max((float(m.detection.final_score) for m in fused.members), default=0.0)
+
+
 def seen_in(fused: FusedSite) -> str:
     """How often a site was seen, for people: "5 frames", or "26 frames from 6 spots" when
     a hover repeated a look (frames, not boxes: a site may hold two boxes of one frame)."""

@@ -10,8 +10,8 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from html import escape as html_escape
 from contextlib import contextmanager
+from html import escape as html_escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -289,28 +289,24 @@ KMZ_CLOSEUP_PX = 160
 def _kmz_closeups(damage_map: DamageMap, closeup: Callable[[int], bytes | None]) -> tuple[dict[str, str], dict[str, bytes]]:
     """Each site's balloon (its close-up, outlined, and what it is) by site id, and the
     close-ups by their path in the archive; a site without a close-up gets neither."""
-    from geo.export.html import closeup_box
-    from geo.export.records import seen_in
+    from geo.export.html import closeup_box, picture_bytes
+    from geo.export.records import best_score, seen_in
 
     descriptions: dict[str, str] = {}
     files: dict[str, bytes] = {}
     for index, fused in enumerate(damage_map.fused):
         site = fused.site
-        try:
-            jpeg = closeup(site.id)
-        except Exception:  # noqa: BLE001 - a picture is a nicety: never fail the export for it
-            jpeg = None
+        jpeg = picture_bytes(closeup, site.id)
         outlined = _outlined(jpeg, closeup_box(damage_map, index), site.level.colour_hex) if jpeg else None
         if outlined is None:
             continue
         name = f"files/site-{site.id}.jpg"
         files[name] = outlined[0]
-        best = max((float(m.detection.final_score) for m in fused.members), default=0.0)
         height = round(KMZ_CLOSEUP_PX * outlined[2] / max(1, outlined[1]))
         descriptions[str(site.id)] = (
             f'<img src="{name}" width="{KMZ_CLOSEUP_PX}" height="{height}"/><br/>'
             f"{html_escape(site.level.label)}{' (unconfirmed)' if not fused.confirmed else ''}: "
-            f"seen in {html_escape(seen_in(fused))}, best score {best:.2f}, "
+            f"seen in {html_escape(seen_in(fused))}, best score {best_score(fused):.2f}, "
             f"{'reviewed' if site.reviewed else 'not reviewed'}; ±{fused.uncertainty_m:.1f} m")
     return descriptions, files
 
