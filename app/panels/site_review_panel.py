@@ -827,10 +827,11 @@ class SiteReviewPanel(Panel):
             (detection_id, str(self.document.video_path), tuple(detection.box_xyxy_px)))
         return found
 
-    def _crop_icon(self, crop: tuple[np.ndarray, int, int], detection: Detection, frames: int) -> QIcon:
-        """A grid tile's picture: the crop with the detection's outline, and how many
-        frames its look holds."""
-        return QIcon(crop_pixmap(*crop, detection, self.TILE_PX, badge=f"×{frames}" if frames > 1 else "",
+    def _crop_icon(self, crop: tuple[np.ndarray, int, int], detection: Detection, frames: int,
+                   side_px: int | None = None) -> QIcon:
+        """A crop with the detection's outline, and how many frames its look holds: a grid
+        tile's picture (``side_px`` :data:`TILE_PX`), or a list row's."""
+        return QIcon(crop_pixmap(*crop, detection, side_px or self.TILE_PX, badge=f"×{frames}" if frames > 1 else "",
                                  pixel_ratio=self.devicePixelRatioF()))
 
     def _queue_crops_ahead(self) -> None:
@@ -892,8 +893,7 @@ class SiteReviewPanel(Panel):
             detection = None if crop is None else self.document.detection(detection_id)
             if crop is not None and detection is not None:
                 frames = int(item.data(LOOK_FRAMES_ROLE) or 1) if kind == "grid" else 1
-                icon = QIcon(crop_pixmap(*crop, detection, side, badge=f"×{frames}" if frames > 1 else "",
-                                         pixel_ratio=self.devicePixelRatioF()))
+                icon = self._crop_icon(crop, detection, frames, side)
                 item.setIcon(icon)
                 if kind == "list":  # kept for the rebuilds to come: decoded once, not after every edit
                     self._thumbnails[(int(key), detection_id)] = (detection, icon)  # type: ignore[call-overload]
