@@ -21,8 +21,6 @@ Run::
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
 import time
@@ -31,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import cpu_name  # noqa: E402
+from _project_copy import project_copy  # noqa: E402
 
 
 def _decisions(project: Path, count: int, *, keep: bool) -> list[float]:
@@ -68,14 +67,8 @@ def main() -> int:
     args = parser.parse_args()
     rows = []
     for label, keep in (("nothing kept (reference)", False), ("kept between builds", True)):
-        # beside the project, so that a video and telemetry it names relative to itself are found
-        copy = args.project.with_name(f".bench-{os.getpid()}-{int(keep)}{args.project.suffix}")
-        shutil.copy(args.project, copy)
-        try:
+        with project_copy(args.project, str(int(keep))) as copy:
             rows.append((label, _decisions(copy, args.decisions, keep=keep)))
-        finally:
-            for leftover in copy.parent.glob(copy.name + "*"):
-                leftover.unlink()
     reference = statistics.median(rows[0][1])
     print(f"Map and site list after a review decision, {args.project.name} ({cpu_name()})")
     print(f"{'':28} {'decisions':>9} {'median s':>9} {'max s':>7} {'ratio':>6}")

@@ -20,7 +20,7 @@ Run::
 
     QT_QPA_PLATFORM=offscreen python bench/bench_window_review.py --project demo.dmproj [--decisions 6]
 
-The project is copied first: the decisions are not kept. ``damagemap demo --no-gui
+The project is copied beside itself first: the decisions are not kept. ``damagemap demo --no-gui
 --seconds 300`` makes a 5-minute flight's project.
 """
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -39,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _machine import cpu_name  # noqa: E402
+from _project_copy import project_copy  # noqa: E402
 
 TIMEOUT_S = 120.0
 
@@ -104,9 +104,7 @@ def main() -> int:
     results = {}
     for name, sites_ahead in (("no crops ahead (reference)", 0), (f"{ahead} sites' crops ahead", ahead)):
         SiteReviewPanel.SITES_AHEAD = sites_ahead
-        with tempfile.TemporaryDirectory() as scratch:
-            project = Path(scratch) / args.project.name
-            shutil.copy(args.project, project)
+        with tempfile.TemporaryDirectory() as scratch, project_copy(args.project, str(sites_ahead)) as project:
             settings = AppSettings(QSettings(str(Path(scratch) / "s.ini"), QSettings.Format.IniFormat))
             results[name] = _decide(app, MainWindow(settings=settings), project, args.decisions)
     SiteReviewPanel.SITES_AHEAD = ahead
