@@ -896,7 +896,7 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
         basemaps = _or_left_out(lambda: _basemaps(built, Path(basemap), formats, area), built.notes,
                                 strict=given_basemap, left_out="no basemap drawn: the basemap") or {}
     info = next((status.product for status in statuses if status.product is not None), None)
-    closeup = _flight_closeups(built, videos) if videos and {"html", "print"} & set(formats) else None
+    closeup = _flight_closeups(built, videos) if videos and {"html", "print", "kmz"} & set(formats) else None
     provenance = survey_provenance(statuses) if survey is not None and {"readme", "print"} & set(formats) else None
     return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup, provenance=provenance,
                               grading=grading, info=info, **basemaps)

@@ -25,7 +25,16 @@ from geo.export._atomic import (
     write_text_atomic,
 )
 from geo.export.records import Record, counted
-from geo.export.vector import KML_ICON, KMZ_ICON, kml_document, kmz_bytes, spreadsheet_safe, utf8_frame, write_geojson
+from geo.export.vector import (
+    KML_ICON,
+    KMZ_ICON,
+    kml_document,
+    kmz_bytes,
+    kmz_closeup,
+    spreadsheet_safe,
+    utf8_frame,
+    write_geojson,
+)
 from geo.footprints import is_missing
 from geo.export.survey_html import FlightCloseup
 from geo.survey_fusion import SurveyMap, survey_layers
@@ -100,8 +109,9 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     if "kml" in formats:
         written.append(write_text_atomic(out / "survey_sites.kml", _survey_kml(built, sites, title)))
     if "kmz" in formats:
-        written.append(write_bytes_atomic(out / "survey_sites.kmz",
-                                          kmz_bytes(_survey_kml(built, sites, title, icon=KMZ_ICON))))
+        descriptions, pictures = _kmz_closeups(built, closeup) if closeup is not None else ({}, {})
+        document = _survey_kml(built, sites, title, icon=KMZ_ICON, descriptions=descriptions)
+        written.append(write_bytes_atomic(out / "survey_sites.kmz", kmz_bytes(document, pictures)))
     if "html" in formats:
         from geo.export.survey_html import write_survey_html
 
@@ -202,7 +212,8 @@ _FILE_TEXT = {
     "survey.gpkg": "GeoPackage with the layers sites and coverage",
     "survey_sites.csv": "the sites as a table, one row each, with lon_deg / lat_deg",
     "survey_sites.kml": "the sites by level and every flight's track, for Google Earth",
-    "survey_sites.kmz": "the same with its icon inside, for a phone or Google Earth with no network",
+    "survey_sites.kmz": "the same with its icon inside and each flight's close-up of a site in its balloon, for a "
+                        "phone or Google Earth with no network",
     "survey_buildings.geojson": "the building footprints graded from the sites: Copernicus EMS grade, xBD, OSM and "
                                 "HOT tags, the sites on each, how every flight saw it",
     "survey_package.zip": "every other file of this export in one, to send",
@@ -280,8 +291,10 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
     return "\n".join(lines) + "\n"
 
 
-def _survey_kml(built: SurveyMap, sites, title: str, *, icon: str = KML_ICON) -> str:  # noqa: ANN001 - GeoDataFrame
-    """The survey's sites (their attributes as in the GeoJSON) and every flight's track."""
+def _survey_kml(built: SurveyMap, sites, title: str, *, icon: str = KML_ICON,  # noqa: ANN001 - GeoDataFrame
+                descriptions: Mapping[str, str] | None = None) -> str:
+    """The survey's sites (their attributes as in the GeoJSON; ``descriptions``: a site's
+    balloon by site id) and every flight's track."""
     from geo.export.records import track_records
 
     placemarks = []
@@ -291,7 +304,53 @@ def _survey_kml(built: SurveyMap, sites, title: str, *, icon: str = KML_ICON) ->
         placemarks.append((str(site.id), name, site.level, props, row.geometry))
     lines = [(f"Flight {flight.name}" + (f" ({flight.date})" if flight.date else "") + f", segment {props['segment']}",
               line) for flight in built.flights for props, line in track_records(flight.damage_map)]
-    return kml_document(title, placemarks, lines=lines, icon=icon)
+    return kml_document(title, placemarks, lines=lines, icon=icon, descriptions=descriptions)
+
+
+def _kmz_closeups(built: SurveyMap, closeup: FlightCloseup) -> tuple[dict[str, str], dict[str, bytes]]:
+    """Each site's balloon by site id, and its pictures by their path in the archive: what
+    every flight saw of the site, close up (the survey's offline map shows the same), its
+    detection outlined in the level that flight gave it, the flight and date under it; then
+    what the site is. A flight's close-up is stored once, however many sites show it."""
+    from html import escape
+
+    from geo.export.html import closeup_box, picture_bytes
+    from geo.export.print_map import uncertainty_text
+    from geo.export.survey_html import date_text
+
+    numbers = {flight.name: k for k, flight in enumerate(built.flights)}
+    descriptions: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    images: dict[str, str] = {}  # a flight's site's <img>, by its picture's name ("" without one)
+
+    def image_of(evidence) -> str:  # noqa: ANN001 - Evidence
+        name = f"files/flight-{numbers[evidence.flight] + 1}-site-{evidence.flight_site_id}.jpg"
+        if name not in images:
+            found = built.flight_site(evidence)
+            images[name] = "" if found is None else kmz_closeup(
+                picture_bytes(lambda site_id: closeup(evidence.flight, site_id), evidence.flight_site_id),
+                closeup_box(found[0].damage_map, found[1]), evidence.level.colour_hex, name, files)
+        return images[name]
+
+    for site in built.sites:
+        cells = []
+        for evidence in site.evidence:
+            image = image_of(evidence) if evidence.flight in numbers else ""
+            if image:
+                caption = evidence.flight + (f" · {date_text(evidence.date)}" if evidence.date else "")
+                cells.append(f'<td valign="top">{image}<br/>{escape(caption)}</td>')
+        if not cells:
+            continue
+        days = ", ".join(date_text(date) for date in site.dates) or "date unknown"
+        descriptions[str(site.id)] = (
+            f"<table><tr>{''.join(cells)}</tr></table>"
+            f"{escape(site.level.label)}: seen by {escape(counted(len(site.evidence), 'flight'))} "
+            f"({escape(', '.join(site.flights))}; {escape(days)}), {site.observation_count} sightings, "
+            f"level agreement {site.confidence:.0%}, {'reviewed' if site.reviewed else 'not reviewed'}"
+            + (f"; {escape(uncertainty_text(site.uncertainty_m))}" if uncertainty_text(site.uncertainty_m) else "")
+            + (f"<br/>Not found by {escape(', '.join(site.not_found_by))}, which saw the place well: look again"
+               if site.not_found_by else ""))
+    return descriptions, files
 
 
 __all__ = ["SURVEY_FILES", "readme_text", "write_survey_files"]

@@ -296,19 +296,29 @@ def _kmz_closeups(damage_map: DamageMap, closeup: Callable[[int], bytes | None])
     files: dict[str, bytes] = {}
     for index, fused in enumerate(damage_map.fused):
         site = fused.site
-        jpeg = picture_bytes(closeup, site.id)
-        outlined = _outlined(jpeg, closeup_box(damage_map, index), site.level.colour_hex) if jpeg else None
-        if outlined is None:
+        image = kmz_closeup(picture_bytes(closeup, site.id), closeup_box(damage_map, index), site.level.colour_hex,
+                            f"files/site-{site.id}.jpg", files)
+        if not image:
             continue
-        name = f"files/site-{site.id}.jpg"
-        files[name] = outlined[0]
-        height = round(KMZ_CLOSEUP_PX * outlined[2] / max(1, outlined[1]))
         descriptions[str(site.id)] = (
-            f'<img src="{name}" width="{KMZ_CLOSEUP_PX}" height="{height}"/><br/>'
+            f"{image}<br/>"
             f"{html_escape(site.level.label)}{' (unconfirmed)' if not fused.confirmed else ''}: "
             f"seen in {html_escape(seen_in(fused))}, best score {best_score(fused):.2f}, "
             f"{'reviewed' if site.reviewed else 'not reviewed'}; ±{fused.uncertainty_m:.1f} m")
     return descriptions, files
+
+
+def kmz_closeup(jpeg: bytes | None, box: tuple[float, float, float, float] | None, colour_hex: str, name: str,
+                files: dict[str, bytes]) -> str:
+    """A close-up for a KMZ balloon: ``jpeg`` with ``box`` outlined in ``colour_hex``
+    (:func:`_outlined`) put in ``files`` as ``name``, and the balloon's ``<img>`` naming
+    it, :data:`KMZ_CLOSEUP_PX` wide; "" (nothing put in) without a picture that reads."""
+    outlined = _outlined(jpeg, box, colour_hex) if jpeg else None
+    if outlined is None:
+        return ""
+    files[name] = outlined[0]
+    height = round(KMZ_CLOSEUP_PX * outlined[2] / max(1, outlined[1]))
+    return f'<img src="{html_escape(name)}" width="{KMZ_CLOSEUP_PX}" height="{height}"/>'
 
 
 def _outlined(jpeg: bytes, box: tuple[float, float, float, float] | None, colour_hex: str,

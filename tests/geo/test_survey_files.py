@@ -66,3 +66,58 @@ def test_a_folder_that_cannot_be_created_is_named_in_the_error(built, tmp_path):
     blocker.write_text("a file where the folder should be")
     with pytest.raises(ExportError, match="out"):
         write_survey_files(built, blocker / "maps", ["csv"])
+
+
+def test_the_kmz_shows_every_flight_s_close_up_of_a_site_in_its_balloon(built, tmp_path):
+    """Offline on a phone: a survey site's balloon shows what each flight saw of it, close
+    up, its detection outlined in the level that flight gave it, the flight and date under
+    it (as the survey's offline map does); a flight's close-up is stored once. Without
+    pictures (no video) the KMZ holds the document and its icon only."""
+    import io
+    import zipfile
+
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    from geo.export.html import closeup_box
+
+    grey = np.full((120, 120, 3), 128, dtype=np.uint8)
+    jpeg = cv2.imencode(".jpg", grey)[1].tobytes()
+    asked: list[tuple[str, int]] = []
+
+    def closeup(flight: str, site_id: int) -> bytes:
+        asked.append((flight, site_id))
+        return jpeg
+
+    kml_ns = "{http://www.opengis.net/kml/2.2}"
+    (kmz,) = write_survey_files(built, tmp_path / "a", ["kmz"], closeup=closeup)
+    flights = [flight.name for flight in built.flights]
+    with zipfile.ZipFile(kmz) as archive:
+        document = ET.fromstring(archive.read("doc.kml"))
+        placemarks = {p.get("id"): p for p in document.iter(f"{kml_ns}Placemark") if p.get("id")}
+        stored = set()
+        for site in built.sites:
+            balloon = placemarks[f"site-{site.id}"].findtext(f"{kml_ns}description")
+            assert balloon.count("<img ") == len(site.evidence) and site.level.label in balloon
+            for evidence in site.evidence:
+                name = f"files/flight-{flights.index(evidence.flight) + 1}-site-{evidence.flight_site_id}.jpg"
+                assert f'src="{name}"' in balloon and "2018-10-1" in balloon
+                flight, index = built.flight_site(evidence)
+                picture = np.asarray(Image.open(io.BytesIO(archive.read(name))).convert("RGB"))
+                left, top, _, _ = closeup_box(flight.damage_map, index)
+                edge = picture[int(top * 120) + 1, int(left * 120) + 1].astype(int)  # on the box's line
+                colour = np.array(evidence.level.colour_rgb)
+                assert np.linalg.norm(edge - colour) < np.linalg.norm(128 - colour) / 2
+                stored.add(name)
+        # each flight's close-up once, fetched once; nothing else in the archive
+        assert sorted(archive.namelist()) == sorted(["doc.kml", "files/site.png", *stored])
+        assert len(asked) == len(set(asked)) == len(stored)
+    # a flight's name is HTML-escaped in the balloon, never markup
+    hyperlinked = [s for s in built.sites if any(e.flight.startswith("=") for e in s.evidence)]
+    assert hyperlinked and all("=HYPERLINK(&quot;http" in placemarks[f"site-{s.id}"].findtext(f"{kml_ns}description")
+                               for s in hyperlinked)
+    (bare,) = write_survey_files(built, tmp_path / "b", ["kmz"])
+    with zipfile.ZipFile(bare) as archive:
+        assert archive.namelist() == ["doc.kml", "files/site.png"]
+        assert not list(ET.fromstring(archive.read("doc.kml")).iter(f"{kml_ns}description"))

@@ -185,6 +185,14 @@ def test_three_flights_make_one_map_as_good_as_each_flight_and_no_building_twice
             assert (f'<td>{evidence.flight}</td><td style="white-space:nowrap">{day_and_time}</td>'
                     f"<td>site {evidence.flight_site_id}:") in page
     assert "<script src=" not in page and 'rel="stylesheet" href="http' not in page  # opens with no network
+    # the KMZ's balloons show each flight's close-up of a site, cut from its video: asked alone too
+    import zipfile
+
+    (alone,) = surveys.export_survey(built, tmp_path / "kmz", formats=["kmz"], survey=survey)
+    sightings = {(e.flight, e.flight_site_id) for s in built.sites for e in s.evidence}
+    for kmz in (tmp_path / "out" / "survey_sites.kmz", alone):
+        with zipfile.ZipFile(kmz) as archive:
+            assert len([n for n in archive.namelist() if n.startswith("files/flight-")]) == len(sightings)
     features = json.loads((tmp_path / "out" / "survey_sites.geojson").read_text())["features"]
     assert len(features) == len(built.sites)
     assert any("," in f["properties"]["dates"] for f in features)
