@@ -77,8 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output folder; default: export/ inside the survey's folder, as the app's Export "
                              "Survey Map…")
     export.add_argument("--formats", default=None,
-                        help="comma-separated: geojson, gpkg, csv, kml, kmz (KML with its icon inside, for a "
-                             "phone offline), html (the offline map), print (the "
+                        help="comma-separated: geojson, gpkg, csv, kml, kmz (KML with its icon and the sites' "
+                             "close-ups inside, for a phone offline), html (the offline map), print (the "
                              "print map and site atlas, PNG and PDF), buildings (the graded footprints), readme "
                              "(provenance, files, damage scale), zip (all of them in one); default all")
     export.add_argument("--footprints", type=Path, default=None, metavar="FILE",
@@ -87,6 +87,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--basemap", type=Path, default=None, metavar="FILE",
                         help="offline basemap under the offline and print maps (a GeoTIFF orthophoto or "
                              "MBTiles); default: the one set on a flight's project, if any")
+    export.add_argument("--no-thumbnails", action="store_true",
+                        help="leave the close-ups out of the offline map, the site atlas and the KMZ: no "
+                             "flight's video is read (faster, smaller files)")
 
 
 def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
@@ -444,7 +447,8 @@ def _export(args: argparse.Namespace) -> int:
     survey = Survey.open(args.survey)
     built = survey_map(survey)
     for path in export_survey(built, args.to or default_export_dir(survey), formats=formats, title=f"Damage survey: {survey.name}",
-                              survey=survey, footprints=args.footprints, basemap=args.basemap):
+                              survey=survey, footprints=args.footprints, basemap=args.basemap,
+                              videos={} if args.no_thumbnails else None):
         print(path)
     for note in built.notes:
         print(f"note: {note}", file=sys.stderr)

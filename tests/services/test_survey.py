@@ -335,6 +335,14 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     assert main(["survey", "export", str(folder), "--formats", "csv"]) == 0
     assert str(folder / "export" / "survey_sites.csv") in capsys.readouterr().out
     assert (folder / "export" / "survey_sites.csv").read_text() == (tmp_path / "out" / "survey_sites.csv").read_text()
+    # the KMZ carries each flight's close-ups, cut from its video; --no-thumbnails reads no video
+    import zipfile
+
+    for flag, pictured in (([], True), (["--no-thumbnails"], False)):
+        out = tmp_path / f"kmz{len(flag)}"
+        assert main(["survey", "export", str(folder), "--to", str(out), "--formats", "kmz", *flag]) == 0
+        with zipfile.ZipFile(out / "survey_sites.kmz") as archive:
+            assert any(n.startswith("files/flight-") for n in archive.namelist()) is pictured
 
     # several sites in one command; with one number wrong, none is decided
     others = [site["id"] for site in info["sites"] if site["id"] != shared[0]["id"]][:2]
