@@ -8,7 +8,9 @@ telemetry, camera and time base; its sites fused across its frames by
    (``gate_m``, widened by the two positions' uncertainties up to ``max_gate_m``), or
    whose footprints overlap, are candidates; pairs are joined nearest first (a level
    disagreement costs ``level_mismatch_m``), never putting two sites of one flight in
-   one survey site: a flight's own fusion already told them apart.
+   one survey site: a flight's own fusion already told them apart. A reviewer's word
+   goes first: flights' sites decided as one survey site are joined, and sites decided
+   at different levels never are.
 2. **Attributes** with :mod:`geo.fusion`'s own rules over the sightings of every
    flight: the level by :func:`geo.fusion.vote_level` (reviewed sightings outvote the
    model), the position by :func:`geo.fusion.locate` (rays from several flights give
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -236,8 +238,22 @@ def _gate(a: _FlightSite, b: _FlightSite, settings: SurveySettings) -> float:
     return min(settings.max_gate_m, settings.gate_m + settings.sigma_factor * sigma)
 
 
-def match_sites(sites: Sequence[_FlightSite], settings: SurveySettings) -> list[list[int]]:
-    """Groups of indices into ``sites``: one damage each (step 1 of the module docstring)."""
+def _decided_level(site: _FlightSite) -> DamageLevel | None:
+    """The level a reviewer gave the flight's site as a whole (every sighting reviewed);
+    ``None`` while any is undecided."""
+    members = site.fused.members
+    return site.fused.site.level if members and all(m.reviewed for m in members) else None
+
+
+def match_sites(sites: Sequence[_FlightSite], settings: SurveySettings,
+                together: Sequence[Collection[int]] = ()) -> list[list[int]]:
+    """Groups of indices into ``sites``: one damage each (step 1 of the module docstring).
+
+    A reviewer's word goes first. ``together``: groups of indices a reviewer decided as
+    one survey site (``survey decide``), joined whatever their distance: a site relabelled
+    Debris is placed on the ground, and each flight's oblique view moves it a few metres
+    its own way. Sites whose reviewers gave them different levels, each as a whole, are
+    never joined: one would outvote the other's decision."""
     candidates = []
     for i in range(len(sites)):
         for j in range(i + 1, len(sites)):
@@ -260,12 +276,25 @@ def match_sites(sites: Sequence[_FlightSite], settings: SurveySettings) -> list[
             i = group[i]
         return i
 
+    decided = [_decided_level(site) for site in sites]
+
+    def apart(gi: int, gj: int) -> bool:
+        if {sites[k].flight for k in members[gi]} & {sites[k].flight for k in members[gj]}:
+            return True  # a flight's own sites stay apart
+        levels = {decided[k] for k in members[gi] + members[gj]} - {None}
+        return len(levels) > 1  # two reviewers' levels: neither outvotes the other
+
+    for indices in together:
+        first, *rest = indices
+        for k in rest:
+            gi, gj = find(first), find(k)
+            if gi != gj and not apart(gi, gj):
+                group[gj] = gi
+                members[gi] += members.pop(gj)
     for _cost, i, j in candidates:
         gi, gj = find(i), find(j)
-        if gi == gj:
+        if gi == gj or apart(gi, gj):
             continue
-        if {sites[k].flight for k in members[gi]} & {sites[k].flight for k in members[gj]}:
-            continue  # a flight's own sites stay apart
         ci = np.mean([sites[k].position[:2] for k in members[gi]], axis=0)
         cj = np.mean([sites[k].position[:2] for k in members[gj]], axis=0)
         if float(np.hypot(*(ci - cj))) > settings.max_gate_m:
@@ -334,15 +363,20 @@ def flight_coverage(flight: FlightMap, survey: LocalFrame, *, every: int = 1) ->
     return (unary_union(shapes) if shapes else Polygon()), len(times)
 
 
-def fuse_flights(flights: Sequence[FlightMap], settings: SurveySettings | None = None) -> SurveyMap:
+def fuse_flights(flights: Sequence[FlightMap], settings: SurveySettings | None = None, *,
+                 together: Sequence[Collection[tuple[str, int]]] = ()) -> SurveyMap:
     """Every flight's sites -> one survey's sites (ids from 1, ordered by flight, then by
-    first sighting), with each flight's coverage."""
+    first sighting), with each flight's coverage. ``together``: flights' sites, as
+    ``(flight name, site id)``, a reviewer decided as one survey site each
+    (:func:`match_sites`)."""
     settings = settings or SurveySettings()
     if not flights:
         raise ValueError("fuse_flights: no flight to fuse")
     survey = survey_frame(flights)
     parts = _flight_sites(flights, survey)
-    groups = match_sites(parts, settings)
+    index = {(flights[part.flight].name, part.fused.site.id): k for k, part in enumerate(parts)}
+    joined = [[index[key] for key in keys if key in index] for keys in together]
+    groups = match_sites(parts, settings, [g for g in joined if len(g) > 1])
     groups.sort(key=lambda g: min((parts[k].flight, parts[k].fused.site.first_time_s, parts[k].fused.site.id)
                                   for k in g))
     sites = [_build(n + 1, sorted((parts[k] for k in g), key=lambda p: p.flight), flights, survey, settings)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -540,6 +541,9 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
     flights: list[FlightMap] = []
     notes: list[str] = []
     decisions = review_decisions(survey)
+    accepted = [state.decision for state in decisions.survey_in_force
+                if state.decision.review is ReviewState.ACCEPTED]
+    together: list[set[tuple[str, int]]] = [set() for _ in accepted]
     left_out = kept_back = 0
     for flight in survey.flights:
         path = survey.project_path(flight)
@@ -555,6 +559,9 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
                 left_out += rejected
                 kept_back += kept
                 flights.append(FlightMap(flight.name, mapped, flight.date))
+                for keys, site_id in zip(together, _sites_decided(survey, flight, store, mapped, accepted)):
+                    if site_id is not None:
+                        keys.add((flight.name, site_id))
         except DamagemapError as exc:
             notes.append(f"flight {flight.name}: left out ({exc})")
     if left_out:
@@ -567,13 +574,30 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
                      "took that rejection back in it (undo)")
     if not flights:
         raise SurveyError(f"survey {survey.name!r}: no flight can be mapped yet" + (f" ({'; '.join(notes)})" if notes else ""))
-    built = fuse_flights(flights, settings)
+    built = fuse_flights(flights, settings, together=together)
     _keep_site_numbers(survey, built)
     notes += _taken_back_notes(decisions, built)
     built.notes[:0] = notes
     # what each flight's own map cautions about (a flight flown unlike the detector's footage)
     built.notes.extend(f"flight {f.name}: {caution}" for f in flights for caution in f.damage_map.cautions)
     return built
+
+
+def _sites_decided(survey: Survey, flight: FlightRecord, store: ProjectStore, mapped: DamageMap,
+                   decisions: Sequence[PlaceDecision]) -> list[int | None]:
+    """For each of the survey's ``decisions``, the site of ``flight``'s map holding most of
+    the sightings its copy in the flight's project decided (``None``: it went elsewhere,
+    or the flight took it back): where the survey's decision on one site lies in each
+    flight, which the survey keeps together (:func:`geo.survey_fusion.match_sites`)."""
+    records = {record.id: record for record in store.site_decisions()}
+    site_of = {m.detection.id: fused.site.id for fused in mapped.fused for m in fused.members}
+    out: list[int | None] = []
+    for decision in decisions:
+        copies = [applied.decision_id for applied in decision.applied if applied.decision_id in records
+                  and getattr(survey.flight_of_project(survey.path_of(applied.project)), "name", None) == flight.name]
+        ids = [i for copy in copies for i in records[copy].detection_ids if i in site_of]
+        out.append(Counter(site_of[i] for i in ids).most_common(1)[0][0] if ids else None)
+    return out
 
 
 def decision_text(decision: PlaceDecision, site: str) -> str:

@@ -8,9 +8,11 @@ from core.types import DamageLevel
 from geo.survey_fusion import SurveySettings, match_sites
 
 
-def _site(flight, east, north, level=DamageLevel.SLIGHT, sigma=0.3):
+def _site(flight, east, north, level=DamageLevel.SLIGHT, sigma=0.3, decided=False):
+    """A flight's site; ``decided``: a reviewer decided it as a whole (every sighting)."""
     return SimpleNamespace(flight=flight, position=np.array([east, north, 4.0]), footprint=None, sigma_m=sigma,
-                           fused=SimpleNamespace(site=SimpleNamespace(level=level)))
+                           fused=SimpleNamespace(site=SimpleNamespace(level=level),
+                                                 members=(SimpleNamespace(reviewed=decided),) * 3))
 
 
 def test_sites_of_different_flights_at_one_place_are_one_and_far_ones_are_not():
@@ -34,6 +36,36 @@ def test_uncertain_positions_widen_the_gate_up_to_its_limit_and_levels_weigh_in(
     # The same level wins a tie between two candidates at equal distance.
     sites = [_site(0, 0, 0, DamageLevel.SEVERE), _site(1, 1, 0, DamageLevel.SLIGHT), _site(1, -1, 0, DamageLevel.SEVERE)]
     assert sorted(match_sites(sites, SurveySettings())) == [[0, 2], [1]]
+
+
+def test_sites_a_reviewer_decided_at_different_levels_are_never_one():
+    """Two flights' sites 0.5 m apart, each decided as a whole, one Severe, one Debris: the
+    reviewers told them apart, and one survey site would outvote one decision. Undecided,
+    or decided alike, they are one."""
+    severe, debris = DamageLevel.SEVERE, DamageLevel.DEBRIS
+    both = [_site(0, 0, 0, severe, decided=True), _site(1, 0.5, 0, debris, decided=True)]
+    assert sorted(match_sites(both, SurveySettings())) == [[0], [1]]
+    one = [_site(0, 0, 0, severe, decided=True), _site(1, 0.5, 0, debris)]
+    assert sorted(match_sites(one, SurveySettings())) == [[0, 1]]
+    alike = [_site(0, 0, 0, debris, decided=True), _site(1, 0.5, 0, debris, decided=True)]
+    assert sorted(match_sites(alike, SurveySettings())) == [[0, 1]]
+    # nor through a third flight's site between them
+    chain = [_site(0, 0, 0, severe, decided=True), _site(1, 0.6, 0, debris, decided=True), _site(2, 0.3, 0)]
+    groups = match_sites(chain, SurveySettings())
+    assert len(groups) == 2 and not any({0, 1} <= set(g) for g in groups)
+
+
+def test_sites_a_reviewer_decided_as_one_stay_one_whatever_their_distance():
+    """A survey site relabelled Debris is placed on the ground in each flight, and each
+    flight's oblique view moves it its own way (7 m here): decided as one, it stays one;
+    a flight's own two sites still never join, and nor do different decided levels."""
+    sites = [_site(0, 0, 0, DamageLevel.DEBRIS, decided=True), _site(1, 7.0, 0, DamageLevel.DEBRIS, decided=True),
+             _site(0, 7.2, 0)]
+    assert sorted(match_sites(sites, SurveySettings())) == [[0], [1, 2]]  # by distance alone
+    assert sorted(match_sites(sites, SurveySettings(), together=[[0, 1]])) == [[0, 1], [2]]
+    assert sorted(match_sites(sites, SurveySettings(), together=[[0, 2]])) == [[0], [1, 2]]  # one flight
+    mixed = [_site(0, 0, 0, DamageLevel.SEVERE, decided=True), _site(1, 7.0, 0, DamageLevel.DEBRIS, decided=True)]
+    assert sorted(match_sites(mixed, SurveySettings(), together=[[0, 1]])) == [[0], [1]]
 
 
 def test_a_flight_that_saw_a_sites_place_well_and_found_nothing_is_named(flyover_map):

@@ -20,6 +20,8 @@ import pytest
 from pathlib import Path
 
 from core.masks import RleMask
+from core.review import ReviewSession
+from core.sites import site_decision
 from core.store import ProjectStore
 from core.survey import PlaceDecision, Survey, SurveyError
 from core.types import DamageLevel, Detection, Frame, ReviewState
@@ -245,6 +247,40 @@ def test_adding_a_flight_to_a_reviewed_survey_keeps_every_decision(flights, tmp_
     new_flight_saw = [s for s in before.sites if record.name in s.flights and (near(s, rejected) or near(s, relabelled))]
     assert carried == sum(len(surveys.site_summary(s, record.name).sightings) for s in new_flight_saw)
     assert len(Survey.open(survey.folder).decisions) == 2
+
+
+def test_a_survey_decision_keeps_its_site_one_and_overrules_no_other_decision(flights, tmp_path):
+    """A site decided in the survey stays one site, with every flight's evidence, even
+    where the flights now place it farther apart than the survey joins (a Debris site is
+    placed on the ground, each flight's oblique view moving it its own way): here a survey
+    whose gate joins nothing. And a decided site never takes in another flight's site a
+    reviewer decided at another level."""
+    from geo.survey_fusion import SurveySettings
+
+    survey = _survey(tmp_path / "survey", flights, [2, 3])
+    built = surveys.survey_map(survey)
+    shared = sorted((s for s in built.sites if len(s.evidence) == 2), key=lambda s: s.id)
+    assert len(shared) >= 2
+    surveys.decide(survey, shared[0].id, DamageLevel.DEBRIS, built=built)
+    nothing_joins = SurveySettings(gate_m=0.0, max_gate_m=0.0, sigma_factor=0.0, min_overlap=2.0)
+    apart = surveys.survey_map(survey, settings=nothing_joins)
+    (decided,) = [s for s in apart.sites if s.reviewed]
+    assert decided.level is DamageLevel.DEBRIS
+    assert sorted(e.flight for e in decided.evidence) == sorted(e.flight for e in shared[0].evidence)
+    assert all(len(s.evidence) == 1 for s in apart.sites if not s.reviewed)  # the others: as the gate says
+
+    # the other shared site decided Severe on one flight's project, Slight on the other's
+    other = next(s for s in surveys.survey_map(survey).sites if not s.reviewed and len(s.evidence) == 2)
+    for evidence, level in zip(other.evidence, (DamageLevel.SEVERE, DamageLevel.SLIGHT)):
+        with ProjectStore.open(survey.project_path(survey.flight(evidence.flight))) as store:
+            summary = surveys.site_summary(other, evidence.flight)
+            ReviewSession(store, store.detection_run_id(summary.sightings[0].detection_id)).apply(
+                site_decision(summary, level))
+    after = surveys.survey_map(survey)
+    split = [s for s in after.sites if any(e.flight_site_id == ev.flight_site_id and e.flight == ev.flight
+                                           for e in s.evidence for ev in other.evidence)]
+    assert sorted(s.level for s in split) == [DamageLevel.SLIGHT, DamageLevel.SEVERE]
+    assert all(len(s.evidence) == 1 and s.reviewed for s in split)
 
 
 def test_a_flight_flown_unlike_its_detector_s_footage_is_named_in_the_survey_notes(flights, tmp_path):
