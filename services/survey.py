@@ -141,6 +141,10 @@ def add_flight(
             dt.datetime.fromisoformat(date)
         except ValueError:
             raise InputError(f"--date {date!r}: give an ISO date such as 2018-10-12 or 2018-10-12T15:00") from None
+    if telemetry is not None:  # refused now, naming the file, as `analyze --track` does: not after the analysis
+        from geo.telemetry.read import read_telemetry
+
+        read_telemetry(Path(telemetry))
     project = Path(project) if project is not None else survey.folder / "flights" / f"{name}.dmproj"
     project.parent.mkdir(parents=True, exist_ok=True)
     with open_or_create_project(video, project, telemetry_path=telemetry) as store:

@@ -306,6 +306,15 @@ def test_a_survey_refuses_what_it_cannot_use(flights, tmp_path):
     # the same footage twice would count each of its sites as seen by two flights
     with pytest.raises(SurveyError, match="is flight monday of survey 's' already"):
         surveys.add_flight(survey, flights[1].video, name="tuesday")
+    # a track that cannot be read is refused when it is given, not after the analysis
+    from core.errors import TelemetryError
+
+    empty = tmp_path / "empty.gpx"
+    empty.write_text("")
+    with pytest.raises(TelemetryError, match="empty.gpx: the GPX file is empty"):
+        surveys.add_flight(survey, flights[2].video, name="tuesday", telemetry=empty)
+    assert [f.name for f in Survey.open(survey.folder).flights] == ["monday"]
+    assert not (tmp_path / "s" / "flights" / "tuesday.dmproj").exists()
     with pytest.raises(SurveyError, match="no flight can be mapped yet.*not analysed"):
         surveys.survey_map(survey)
     (tmp_path / "s" / "survey.json").write_text("{not json")
