@@ -23,6 +23,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 
+from app.commands._resume import run_again, with_resume_hint
 from core.errors import DamagemapError, storage_failure_message
 
 #: subcommand -> (module under app.commands, one-line help)
@@ -113,7 +114,7 @@ def _database_message(args: argparse.Namespace, exc: sqlite3.Error) -> str:
 
 def _disk_full_message(args: argparse.Namespace, exc: OSError) -> str:
     target = f"{exc.filename}: " if exc.filename else ""
-    return (f"{target}cannot write: no space left on device; free some space and run the same command again "
+    return (f"{target}cannot write: no space left on device; free some space and {run_again(args)} "
             "(an analysis resumes where it stopped)")
 
 
@@ -198,10 +199,11 @@ def _run(args: argparse.Namespace) -> int:
         _quiet_stdout()
         return 128 + 13  # what a shell reports for a program stopped by SIGPIPE
     except DamagemapError as exc:
-        print(f"damagemap {args.command}: error: {exc}", file=sys.stderr)
+        print(f"damagemap {args.command}: error: {with_resume_hint(args, str(exc))}", file=sys.stderr)
         return 2
     except sqlite3.Error as exc:  # a full disk, a damaged or locked project: the machine, not a bug
-        print(f"damagemap {args.command}: error: {_database_message(args, exc)}", file=sys.stderr)
+        print(f"damagemap {args.command}: error: {with_resume_hint(args, _database_message(args, exc))}",
+              file=sys.stderr)
         return 2
     except OSError as exc:  # the machine's or the path's failure: one line naming the file
         if exc.errno == errno.ENOSPC:

@@ -144,3 +144,30 @@ def test_a_video_cut_short_is_analysed_to_its_last_decodable_frame_and_the_run_f
         assert [r.id for r in store.runs()] == [run.id] and store.analysed_frames(run.id) == analysed
     assert main(["info", str(project)]) == 0
     assert f"from frame {min(left_out) + 1} on (counted from 1) could not be decoded" in capsys.readouterr().out
+
+
+def test_an_analysis_stopped_with_new_run_says_to_resume_it_without_new_run(assets, tmp_path, monkeypatch, capsys):
+    """Ctrl+C in `analyze --new-run`: the same command again would leave the stopped run as
+    it is and start another; the hint says to drop --new-run, and that resumes the run."""
+    from services import analysis
+
+    project = tmp_path / "two.dmproj"
+    assert main(_analyze(assets, project)) == 0  # run 1, finished
+    analyse = analysis.analyse
+
+    def stopped_after_three(*args, **kwargs):
+        for k, progress in enumerate(analyse(*args, **kwargs)):
+            if k == 3:
+                raise KeyboardInterrupt
+            yield progress
+
+    monkeypatch.setattr(analysis, "analyse", stopped_after_three)
+    capsys.readouterr()
+    assert main([*_analyze(assets, project), "--new-run"]) == 130
+    err = capsys.readouterr().err
+    assert "in run 2; run the same command again without --new-run to resume it" in err, err
+    monkeypatch.undo()
+    assert main(_analyze(assets, project)) == 0  # as the hint says: run 2 goes on
+    with ProjectStore.open(project) as store:
+        assert [run.id for run in store.runs()] == [1, 2]
+        assert store.run(2).frames_done == 12 and store.run(2).finished

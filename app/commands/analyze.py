@@ -20,6 +20,8 @@ import threading
 import time
 from pathlib import Path
 
+from app.commands._resume import run_again
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", type=Path, nargs="+",
@@ -114,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             bar.close()
             print(
-                f"interrupted: {count} frames stored in this session; run the same command again to resume",
+                f"interrupted: {count} frames stored in this session, in run {plan.run_id}; {run_again(args)} "
+                "to resume it",
                 file=sys.stderr,
             )
             return 130

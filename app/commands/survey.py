@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from app.commands import _flags
+from app.commands._resume import run_again
 
 DECISIONS = ("accept", "reject", "slight", "severe", "debris")
 
@@ -296,7 +297,7 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
             bars[item.flight].update(1)
             count += 1
     except KeyboardInterrupt:
-        print(f"interrupted: {count} frames stored; run the same command again to resume", file=sys.stderr)
+        print(f"interrupted: {count} frames stored; {run_again(args)} to resume", file=sys.stderr)
         return 130
     finally:
         for bar in bars.values():
