@@ -366,19 +366,22 @@ def build_map_job(project_path: Path, run_id: int | None) -> DamageMap:
 def export_job(project_path: Path, run_id: int | None, choice: ExportChoice) -> list[Path]:
     """Write what the export dialog asked for (:func:`services.export.export_project`,
     as ``damagemap export`` does); returns the files written. The relief package's
-    footprints and basemap files are stored in the project once this export has used
-    them (``services.package.trying_product_sources``), never when it failed."""
+    footprints and basemap files, and its event and producer, are stored in the project
+    once this export has used them (``services.package.trying_product_sources``,
+    ``trying_product_info``), never when it failed; a read-only project keeps its own."""
     from core.store import ProjectStore
     from services.export import ExportRequest, export_project
-    from services.package import trying_product_sources
+    from services.package import trying_product_info, trying_product_sources
 
     request = ExportRequest(
         Path(choice.out_dir), formats=tuple(choice.formats), coco=choice.coco,
         coco_include_pending=choice.coco_include_pending,
     )
-    package = choice.options.get("package") or {}
-    with ProjectStore.open(project_path) as store, trying_product_sources(
-            store, footprints=package.get("footprints"), basemap=package.get("basemap")):
+    package = dict(choice.options.get("package") or {})
+    footprints, basemap = package.pop("footprints", None), package.pop("basemap", None)
+    with ProjectStore.open(project_path) as store, \
+            trying_product_sources(store, footprints=footprints, basemap=basemap), \
+            trying_product_info(store, **package):
         return export_project(store, request, run_id=run_id).written
 
 

@@ -51,6 +51,9 @@ def product_info(store: ProjectStore) -> ProductInfo:
     """
     from geo.export.products import ProductInfo
 
+    tried = (_TRIED_INFO.get() or {}).get(str(Path(store.path).resolve()))
+    if tried is not None:
+        return tried
     try:
         return ProductInfo.from_mapping(store.get_setting(PRODUCT_KEY) or {})
     except (TypeError, ValueError) as exc:
@@ -66,6 +69,25 @@ def update_product_info(store: ProjectStore, **changes: Any) -> ProductInfo:
     InputError
         Naming the field whose value cannot be used; nothing is stored then.
     """
+    updated = _changed_product_info(store, changes)
+    store.set_setting(PRODUCT_KEY, updated.to_mapping())
+    return updated
+
+
+def check_product_info(store: ProjectStore, **changes: Any) -> ProductInfo:
+    """The project's product information with ``changes`` (``None``: left as it is),
+    checked as :func:`update_product_info` checks them, not stored.
+
+    Raises
+    ------
+    InputError
+        Naming the field whose value cannot be used.
+    """
+    return _changed_product_info(store, changes)
+
+
+def _changed_product_info(store: ProjectStore, changes: dict[str, Any]) -> ProductInfo:
+    """The project's product information with ``changes`` (``None``: left as it is), checked."""
     from dataclasses import replace
 
     current = product_info(store)
@@ -73,11 +95,39 @@ def update_product_info(store: ProjectStore, **changes: Any) -> ProductInfo:
     if "glide" in given and isinstance(given["glide"], str):
         given["glide"] = given["glide"].upper()
     try:
-        updated = replace(current, **given)
+        return replace(current, **given)
     except (TypeError, ValueError) as exc:
         raise InputError(str(exc)) from None
-    store.set_setting(PRODUCT_KEY, updated.to_mapping())
-    return updated
+
+
+#: Product information given for the exports running in this context, not stored yet
+#: (:func:`trying_product_info`): ``{project path: ProductInfo}``.
+_TRIED_INFO: ContextVar[dict[str, ProductInfo] | None] = ContextVar("damagemap_tried_info", default=None)
+
+
+@contextmanager
+def trying_product_info(store: ProjectStore, **changes: Any) -> Iterator[None]:
+    """:func:`update_product_info`'s ``changes``, checked first, for the exports made
+    inside the block, and stored once it ends without an error; a read-only project
+    (opened to view and export) keeps its own: the changes make these exports only.
+
+    Raises
+    ------
+    InputError
+        Naming the field whose value cannot be used (before the block runs).
+    """
+    if all(value is None for value in changes.values()):
+        yield
+        return
+    updated = _changed_product_info(store, changes)
+    project = str(Path(store.path).resolve())
+    token = _TRIED_INFO.set({**(_TRIED_INFO.get() or {}), project: updated})
+    try:
+        yield
+    finally:
+        _TRIED_INFO.reset(token)
+    if not store.read_only:
+        store.set_setting(PRODUCT_KEY, updated.to_mapping())
 
 
 #: Footprints/basemap given for the exports running in this context, not stored yet
@@ -177,7 +227,7 @@ def trying_product_sources(store: ProjectStore, *, footprints: Path | str | None
     """Check the footprints and/or basemap given (as :func:`set_product_sources`), have
     the exports made inside the block use them, and store them in the project only when
     the block ends without an error: a file the export could not use is never left in
-    the project to break every later export.
+    the project to break every later export. A read-only project keeps its own.
 
     Raises
     ------
@@ -196,7 +246,8 @@ def trying_product_sources(store: ProjectStore, *, footprints: Path | str | None
         yield
     finally:
         _TRIED_SOURCES.reset(token)
-    _store_sources(store, sources)
+    if not store.read_only:
+        _store_sources(store, sources)
 
 
 def _stored_source_failure(exc: InputError, key: str) -> InputError:

@@ -95,23 +95,17 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
     return formats
 
 
-def _store_product_info(store, args: argparse.Namespace) -> None:  # noqa: ANN001 - ProjectStore
-    """Store the event and producer given on the command line (checked first; the
-    footprints and basemap are stored by ``services.package.trying_product_sources``
-    once the export succeeded)."""
-    from services.package import update_product_info
-
-    changes = {"event": args.event, "glide": args.glide, "analyst": args.analyst,
-               "organisation": args.organisation, "area": args.area, "version": args.product_version}
-    if any(v is not None for v in changes.values()):
-        update_product_info(store, **changes)
+def _product_changes(args: argparse.Namespace) -> dict[str, str | None]:
+    """The event and producer given on the command line (``None``: not given)."""
+    return {"event": args.event, "glide": args.glide, "analyst": args.analyst,
+            "organisation": args.organisation, "area": args.area, "version": args.product_version}
 
 
 def run(args: argparse.Namespace) -> int:
     from core.store import ProjectStore
     from core.types import DamageLevel
     from services.export import ExportRequest, export_project
-    from services.package import trying_product_sources
+    from services.package import trying_product_info, trying_product_sources
 
     formats = check_arguments(args)
     chosen_folder = args.out_dir is None
@@ -122,19 +116,21 @@ def run(args: argparse.Namespace) -> int:
     request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails, package=args.package,
                             include_unconfirmed=args.include_unconfirmed, coco=args.training,
                             coco_include_pending=args.include_pending)
+    product_changes = _product_changes(args)
     with ProjectStore.open(args.project) as store, \
-            trying_product_sources(store, footprints=args.footprints, basemap=args.basemap):
+            trying_product_sources(store, footprints=args.footprints, basemap=args.basemap), \
+            trying_product_info(store, **product_changes):
         if chosen_folder:  # said once the project opened: a refusal is the only line otherwise
             print(f"exporting to {args.out_dir} (beside the project; --to names another folder)")
-        # (a footprints or basemap file given here is checked first, used by this export,
-        # and stored only once the export succeeded)
+        # (a footprints or basemap file, an event or producer given here is checked first,
+        # used by this export, and stored only once the export succeeded)
         changes = {} if args.min_score is None else {"min_score": args.min_score}
         settings = _georeferencing.settings_with_flags(store, args, **changes)
         settings, camera_view = _georeferencing.read_from_video(store, args, settings, telemetry=args.telemetry)
-        _store_product_info(store, args)
         result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry,
                                 dem_path=args.dem, camera_view=camera_view)
         runs = [r.id for r in store.runs()]
+        read_only = store.read_only
         unsaved = not args.save and (settings != store.project_settings() or args.telemetry is not None)
         if args.save:
             store.set_project_settings(settings)
@@ -163,6 +159,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"relief package {result.package.name}: {result.package.folder} and {result.package.zip_path}")
     for path in result.written:
         print(f"wrote {path}")
+    given = [flag for flag, value in (("--footprints", args.footprints), ("--basemap", args.basemap),
+                                      *((f"--{'product-version' if name == 'version' else name}", value)
+                                        for name, value in product_changes.items()))
+             if value is not None]
+    if read_only and given:
+        print(f"the project is read-only: {', '.join(given)} made this export only; the project keeps its own")
     if args.save:
         print(f"saved the settings in {args.project}")
     elif unsaved:

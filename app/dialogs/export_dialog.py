@@ -220,9 +220,10 @@ class ExportDialog(QDialog):
         return options
 
     def save_package_settings(self) -> None:
-        """Check the package fields, store the product information in the project, and
-        read the footprints and basemap files enough to know the package can use them
-        (the export stores them once it has used them: ``app.workers.export_job``).
+        """Check the package fields, store the product information in the project (a
+        read-only project keeps its own; the export uses them still), and read the
+        footprints and basemap files enough to know the package can use them (the export
+        stores them once it has used them: ``app.workers.export_job``).
 
         Raises
         ------
@@ -232,13 +233,16 @@ class ExportDialog(QDialog):
         if self.project is None:
             return
         from core.store import ProjectStore
-        from services.package import check_product_sources, update_product_info
+        from services.package import check_product_info, check_product_sources, update_product_info
 
         options = self.package_options()
         footprints, basemap = options.pop("footprints"), options.pop("basemap")
         check_product_sources(footprints=footprints, basemap=basemap)
         with ProjectStore.open(self.project) as store:
-            update_product_info(store, **options)
+            if store.read_only:  # opened to view and export: the export uses them, the project keeps its own
+                check_product_info(store, **options)
+            else:
+                update_product_info(store, **options)
 
     def accept(self) -> None:
         if self.package_box.isChecked() and self.package_box.isEnabled():

@@ -256,3 +256,64 @@ def test_every_site_lies_in_the_area_filmed(project, tmp_path):
     assert len(sites) > 5
     outside = [int(row.id) for row in sites.itertuples() if not area.buffer(1e-7).contains(row.geometry)]
     assert outside == []
+
+
+def _on_a_read_only_share(project: Path, tmp_path: Path, monkeypatch) -> Path:
+    """A copy of ``project`` in a folder that cannot be written to (the export's folder can)."""
+    import core.store as store_module
+
+    share = tmp_path / "share"
+    share.mkdir()
+    copy = Path(shutil.copy2(project, share / project.name))
+    real = os.access
+
+    def access(path, mode, **kw):
+        return False if mode & os.W_OK and Path(path).is_relative_to(share) else real(path, mode, **kw)
+
+    monkeypatch.setattr(store_module.os, "access", access)
+    return copy
+
+
+def test_a_read_only_project_s_package_names_the_event_given_and_the_project_keeps_its_own(
+        flyover, project, tmp_path, monkeypatch, capsys):
+    """A project opened to view and export (a colleague's, on a read-only share) still
+    gives the relief package with the event, producer, footprints and basemap given on the
+    command line; the project is not written, and the output says so."""
+    from services.package import product_info, product_sources
+
+    project = _on_a_read_only_share(project, tmp_path, monkeypatch)
+    before = project.read_bytes()
+    out = tmp_path / "out"
+    assert main(_package_args(flyover, project, out)) == 0
+    printed = capsys.readouterr().out
+    assert ("the project is read-only: --footprints, --basemap, --event, --glide, --analyst, --organisation, "
+            "--area, --product-version made this export only; the project keeps its own") in printed, printed
+    readme = (out / NAME / "README.txt").read_text()
+    assert "Hurricane Michael" in readme and "A. Analyst" in readme and "footprints.geojson" in readme
+    assert project.read_bytes() == before
+    with ProjectStore.open(project, read_only=True) as store:
+        assert product_info(store).event == "" and product_sources(store) == (None, None)
+
+
+def test_the_app_exports_a_read_only_project_s_package_with_the_event_typed(qtbot, project, tmp_path, monkeypatch):
+    """The Export dialog on a project opened read-only: the event typed is checked, used by
+    the package, and not written into the project."""
+    from app.dialogs.export_dialog import ExportDialog
+    from app.workers import export_job
+    from services.package import product_info
+
+    project = _on_a_read_only_share(project, tmp_path, monkeypatch)
+    before = project.read_bytes()
+    dialog = ExportDialog(tmp_path / "out", has_telemetry=True, project=project)
+    qtbot.addWidget(dialog)
+    dialog.package_box.setChecked(True)
+    for check in dialog.format_checks.values():
+        check.setChecked(False)
+    dialog.package_edits["event"].setText("Hurricane Typed")
+    dialog.save_package_settings()  # what OK does first: no error on a read-only project
+    export_job(project, None, dialog.choice())
+    (readme,) = (tmp_path / "out").glob("*/README.txt")
+    assert "Hurricane Typed" in readme.read_text()
+    assert project.read_bytes() == before
+    with ProjectStore.open(project, read_only=True) as store:
+        assert product_info(store).event == ""
