@@ -110,7 +110,7 @@ def damage_scale_lines() -> list[str]:
 
 def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], files: list[str],  # noqa: ANN001
                 provenance: Mapping[str, Any], grading=None, coverage=None) -> str:  # noqa: ANN001
-    from geo.grading import LABELS, ORDER
+    from geo.grading import EMS_GRADE, LABELS, ORDER
     from geo.export.products import imagery_text
 
     first, last = provenance.get("imagery_start"), provenance.get("imagery_end")
@@ -176,9 +176,13 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         "no damage was found on it; otherwise, without damage found, it is 'Not assessed'. Coverage",
         "uses the camera geometry only: a building hidden behind another may count as seen.",
     ]
+    sites = damage_map.level_counts()
+    lines += ["", "Damage sites", "------------",
+              *[f"{level.label}: {sites[level]} ({EMS_GRADE[level.label.lower()]})" for level in sorted(sites, reverse=True)],
+              f"Reviewed by an analyst: {sum(1 for s in damage_map.sites if s.reviewed)} of {len(damage_map.sites)}"]
     if grading is not None:
         counts = grading.counts()
-        lines += ["", "Counts", "------", *[f"{LABELS[level]}: {counts[level]}" for level in ORDER]]
+        lines += ["", "Buildings by grade", "------------------", *[f"{LABELS[level]}: {counts[level]}" for level in ORDER]]
     if coverage is not None:
         lines += [f"Coverage units ({coverage.kind}s): " + ", ".join(f"{k} {v}" for k, v in coverage.counts().items())]
     credits = provenance.get("credits") or []

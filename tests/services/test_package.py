@@ -148,6 +148,14 @@ def test_without_footprints_coverage_is_a_grid(project, tmp_path):
     cells = pyogrio.read_dataframe(result.folder / f"{result.name}.gpkg", layer="coverage")
     assert set(cells["unit"]) == {"cell"} and (cells["frames_seen"] > 0).any()
     assert set(cells["status"]) <= {"seen well", "glimpsed", "not seen"}
+    # a first estimate has no graded buildings; its README counts the damage sites by level
+    sites = pyogrio.read_dataframe(result.folder / f"{result.name}.gpkg", layer="damage_sites")
+    readme = (result.folder / "README.txt").read_text()
+    counts = re.search(r"Damage sites\n-+\n((?:.+\n)+)", readme).group(1)
+    for level, grade in (("Debris", "Destroyed"), ("Severe", "Damaged"), ("Slight", "Possibly damaged")):
+        assert f"{level}: {int((sites['level'] == level.lower()).sum())} ({grade})" in counts
+    assert f"Reviewed by an analyst: 0 of {len(sites)}" in counts and len(sites) > 0
+    assert "Buildings by grade" not in readme
 
 
 def test_cli_and_app_write_the_same_package(qtbot, flyover, project, tmp_path, qapp):
