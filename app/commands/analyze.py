@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", "-p", type=Path, default=None,
                         help="project file (.dmproj), created when it does not exist; default: beside the video "
                              "(flight.mp4 -> flight.dmproj, as the app does); with several videos or a folder, the "
-                             "survey's folder (required)")
+                             "survey's folder (required); a survey's folder with one video adds it as a flight")
     parser.add_argument("--track", type=Path, default=None,
                         help="telemetry (GPX, DJI SRT, CSV flight log, MISB KLV); default: same name beside the "
                              "video, else the GPS "
@@ -50,8 +50,11 @@ def run(args: argparse.Namespace) -> int:
     from services import analysis
     from services.project import open_or_create_project
 
-    if len(args.video) > 1 or args.video[0].is_dir():
-        return _run_survey(args)
+    from core.survey import SURVEY_FILE
+
+    if len(args.video) > 1 or args.video[0].is_dir() or (args.project is not None
+                                                         and (args.project / SURVEY_FILE).is_file()):
+        return _run_survey(args)  # (one video into a survey's folder: a flight of it)
     args.video = args.video[0]
     request = analysis_request(args)
     _georeferencing.check(args)
@@ -159,7 +162,7 @@ def _run_survey(args: argparse.Namespace) -> int:
         given = "" if args.project is None else f"--project {str(args.project)!r}: "
         raise InputError(f"{given}with several videos give a folder for the survey (--project FOLDER, created "
                          "when missing); each video becomes a flight with its own project in it")
-    if args.track is not None:
+    if args.track is not None and len(videos) > 1:
         raise InputError("--track names one video's telemetry; with several videos each one's is found beside it "
                          "(or add them one by one with 'damagemap survey add --track')")
     analysis_request(args)  # the flags checked before anything is created
@@ -171,7 +174,7 @@ def _run_survey(args: argparse.Namespace) -> int:
     names = []
     for video in videos:
         if video.resolve() not in known:
-            known[video.resolve()] = surveys.add_flight(survey, video).name
+            known[video.resolve()] = surveys.add_flight(survey, video, telemetry=args.track).name
         names.append(known[video.resolve()])
     _georeferencing.keep_in_flights(args, survey, names, say=lambda line: print(line, file=sys.stderr))
     print(f"survey {args.project}: {len(names)} flights to analyse; see "

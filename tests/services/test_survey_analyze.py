@@ -46,6 +46,22 @@ def test_a_folder_of_videos_becomes_a_survey_analysed_flight_by_flight_and_resum
     assert [f["frames_analysed"] for f in info["flights"]] == [5, 5] and info["sites"] == []
 
 
+def test_one_video_into_a_survey_s_folder_becomes_its_flight(assets, tmp_path, capsys):
+    """`analyze VIDEO --project SURVEY`: the survey gets the video as a flight and
+    analyses it (no stray project in the survey's folder, no refusal)."""
+    town = tmp_path / "town"
+    assert main(_analyze(assets, assets / "videos" / "monday.mp4", assets / "videos" / "monday.mp4",
+                         project=town)) == 0  # a survey of one flight
+    capsys.readouterr()
+    assert main(_analyze(assets, assets / "videos" / "wednesday.mp4", project=town)) == 0
+    assert "5 frames analysed in 1 flight" in capsys.readouterr().out
+    survey = Survey.open(town)
+    assert [f.name for f in survey.flights] == ["monday", "wednesday"]
+    with ProjectStore.open(survey.project_path(survey.flights[1])) as store:
+        assert store.run(store.latest_run_id()).finished
+    assert not list(town.glob("*.dmproj"))
+
+
 def test_several_videos_need_a_survey_folder_and_no_single_track(assets, tmp_path, capsys):
     videos = [assets / "videos" / "monday.mp4", assets / "videos" / "wednesday.mp4"]
     assert main(_analyze(assets, *videos, project=tmp_path / "p.dmproj")) == 2
