@@ -567,7 +567,7 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
                     if site_id is not None:
                         keys.add((flight.name, site_id))
         except DamagemapError as exc:
-            notes.append(f"flight {flight.name}: left out ({exc})")
+            notes.append(f"flight {flight.name}: left out ({exc})" + _flags_hint(survey, flight, str(exc)))
     if left_out:
         notes.append(f"{left_out} flight site{'' if left_out == 1 else 's'} left out where a reviewer rejected the "
                      "damage at that place on another flight (`survey analyse`, or opening the flight in the app, "
@@ -585,6 +585,18 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
     # what each flight's own map cautions about (a flight flown unlike the detector's footage)
     built.notes.extend(f"flight {f.name}: {caution}" for f in flights for caution in f.damage_map.cautions)
     return built
+
+
+def _flags_hint(survey: Survey, flight: FlightRecord, message: str) -> str:
+    """Where the flags a flight's failure names (``--ground-elevation``, ``--pitch``, ...,
+    as ``damagemap export`` takes them) go for a survey's flight: its own project's export
+    with ``--save``, or ``survey georeference``, which reads them from each video."""
+    import re
+
+    if not re.search(r"(^|[\s(])--[a-z]", message):
+        return ""
+    return (f"; in a survey: `damagemap survey georeference {survey.folder} --flight {flight.name}` reads them "
+            f"from the video, or give them to `damagemap export {survey.project_path(flight)} ... --save`")
 
 
 def _sites_decided(survey: Survey, flight: FlightRecord, store: ProjectStore, mapped: DamageMap,

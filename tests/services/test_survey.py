@@ -283,6 +283,30 @@ def test_a_survey_decision_keeps_its_site_one_and_overrules_no_other_decision(fl
     assert all(len(s.evidence) == 1 and s.reviewed for s in split)
 
 
+def test_a_flight_left_out_for_a_missing_setting_says_where_to_give_it_in_a_survey(flights, tmp_path, monkeypatch):
+    """The flags a flight's failure names are `damagemap export`'s: in a survey the note
+    says which command takes them for that flight (or reads them from its video)."""
+    import services.maps as maps
+    from core.errors import GeoreferenceError
+
+    survey = _survey(tmp_path / "s", flights, [1, 2])
+    name = survey.flights[1].name
+    real = maps.damage_map
+
+    def without_ground(store, *args, **kwargs):
+        if Path(store.path) == survey.project_path(survey.flights[1]).absolute():
+            raise GeoreferenceError("flight.gpx: the log gives absolute altitudes only; give the ground elevation "
+                                    "(--ground-elevation M)")
+        return real(store, *args, **kwargs)
+
+    monkeypatch.setattr(maps, "damage_map", without_ground)
+    built = surveys.survey_map(survey)
+    (note,) = [n for n in built.notes if n.startswith(f"flight {name}: left out")]
+    assert f"`damagemap survey georeference {survey.folder} --flight {name}` reads them from the video" in note
+    assert f"`damagemap export {survey.project_path(survey.flights[1])} ... --save`" in note
+    assert [f.name for f in built.flights] == [survey.flights[0].name]
+
+
 def test_a_flight_flown_unlike_its_detector_s_footage_is_named_in_the_survey_notes(flights, tmp_path):
     weights = tmp_path / "detector.safetensors"
     weights.write_bytes(b"")  # only its JSON is read for the note
