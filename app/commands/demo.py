@@ -224,6 +224,21 @@ def _open_gui(project: Path) -> int:
     return launch(project)
 
 
+def _check_writable(folder: Path) -> None:
+    """Refuse a folder the demo cannot write into (a read-only card, a share) at once,
+    with one line: each step would fail on it, one after another."""
+    import tempfile
+
+    from core.errors import InputError
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise InputError(f"--out {str(folder)!r}: the folder is not writable ({exc.strerror or exc}); "
+                         "give --out a folder you can write to") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from app.commands import _flags
 
@@ -232,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
     size = _parse_size(args.size)
     out = args.out.absolute()
     out.mkdir(parents=True, exist_ok=True)
+    _check_writable(out)
     project = out / _PROJECT
     steps = _Steps()
     started = time.perf_counter()

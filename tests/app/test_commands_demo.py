@@ -3,6 +3,8 @@ and the maps, and never overwrites maps it did not write."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app.cli import main
@@ -61,3 +63,25 @@ def test_the_demo_refreshes_its_own_maps_when_the_project_changed(assets, tmp_pa
     assert main(_demo(assets, out)) == 0
     err = capsys.readouterr().err
     assert "reusing the maps" not in err and "files in" in err
+
+
+def test_a_folder_the_demo_cannot_write_into_is_one_line_before_any_step(assets, tmp_path, monkeypatch, capsys):  # noqa: F811
+    """A read-only folder (a card, a share; as root only the kernel refuses, so the
+    refusal is played here): one line naming it, not every step failing in turn."""
+    import errno
+    import tempfile
+
+    out = tmp_path / "read-only"
+    out.mkdir()
+    real = tempfile.TemporaryFile
+
+    def refused(*args, dir=None, **kwargs):  # noqa: A002 - tempfile's own name
+        if dir is not None and Path(dir) == out:
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(out))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
+    assert main(_demo(assets, out)) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "read-only" in err[0] and "the folder is not writable (Operation not permitted)" in err[0]
+    assert not list(out.iterdir())
