@@ -793,7 +793,11 @@ class ProjectStore:
         uri = path.as_uri()
         private_copy = None
         wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
-        if not read_only:
+        if writable:
+            # Read-only asked of a project that can be written (to view or map it) is this
+            # class's guard: SQLite's own read-only connection would leave the write-ahead
+            # log and its index beside the file when it closes, where the last connection
+            # to close tidies them away.
             uri += "?mode=rw"
         elif os.access(path.parent, os.W_OK | os.X_OK) or (wal.exists() and shm.exists()):
             uri += "?mode=ro"

@@ -191,6 +191,28 @@ def test_a_finished_run_leaves_an_empty_log_and_close_removes_it(tmp_path, video
     assert not Path(f"{path}-wal").exists()
 
 
+def test_a_project_viewed_read_only_leaves_no_log_beside_it(tmp_path, video):
+    """Opened read-only to view or map it (`survey info`, the survey's map of its flights),
+    a project that can be written is left as `damagemap info` leaves it: no write-ahead
+    log nor its index beside it (files a user is told never to copy apart). It still
+    refuses every change; a writer open meanwhile keeps its log."""
+    path = tmp_path / "site.dmproj"
+    with ProjectStore.create(path, video_path=video) as store:
+        _fill(store, 2)
+    with ProjectStore.open(path, read_only=True) as store:
+        assert store.read_only and len(store.runs()) == 1
+        with pytest.raises(StoreError, match="is read-only"):
+            store.set_setting("x", 1)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("site")) == ["site.dmproj"]
+    with ProjectStore.open(path) as writer:
+        writer.set_setting("x", 1)
+        with ProjectStore.open(path, read_only=True) as viewer:
+            assert viewer.get_setting("x") == 1
+        assert Path(f"{path}-wal").exists()  # the writer's, kept while it is open
+        writer.set_setting("x", 2)
+    assert not Path(f"{path}-wal").exists()
+
+
 # ------------------------------------------------------------------ damaged files
 
 
