@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import VideoError
-from core.types import Frame
+from core.types import Frame, frame_number
 from engine.video_metadata import camera_from_tags
 
 #: Timestamps closer than this (seconds) count as equal when sampling by frame rate.
@@ -117,6 +117,21 @@ def _reason(exc: BaseException) -> str:
     return reason if isinstance(reason, str) and reason else str(exc)
 
 
+def _cut_off_hint(path: Path) -> str:
+    """Why an MP4 or MOV (its first box says so) may not open though it holds video: a
+    recording cut off (a full card, a flat battery, a copy stopped) lacks the index
+    written at its end."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(12)
+    except OSError:
+        return ""
+    if head[4:8] not in (b"ftyp", b"mdat", b"wide", b"free"):  # not an MP4/MOV's first box: not a cut-off one
+        return ""
+    return (" (an MP4 or MOV whose recording or copy was cut off lacks the index written at its end: copy it "
+            "from the card again, or have it repaired, e.g. with untrunc and a good video from the same drone)")
+
+
 def _parse_creation_time(text: str | None) -> float | None:
     if not text:
         return None
@@ -157,7 +172,8 @@ class VideoReader:
         try:
             self._container = av.open(str(self.path), mode="r")
         except (av.FFmpegError, UnicodeDecodeError) as exc:
-            raise VideoError(f"{str(self.path)!r} is not a readable video: {_reason(exc)}") from None
+            raise VideoError(f"{str(self.path)!r} is not a readable video: {_reason(exc)}{_cut_off_hint(self.path)}"
+                             ) from None
         try:
             demuxer = self._container.format.name
             if demuxer == "image2" or demuxer.endswith("_pipe"):  # FFmpeg's still-image readers
@@ -282,11 +298,13 @@ class VideoReader:
                     return av_frame
                 # The seek landed after the frame (odd index or open GOP): start earlier.
                 self._seek_before(index, earlier=True)
-            raise VideoError(f"{str(self.path)!r}: frame {index} could not be decoded (corrupt or truncated video)")
+            raise VideoError(f"{str(self.path)!r}: frame {frame_number(index)} (counted from 1) could not be decoded "
+                             "(corrupt or truncated video)")
         except av.FFmpegError as exc:
             self._decoder = None
             raise VideoError(
-                f"{str(self.path)!r}: decoding frame {index} failed (corrupt or truncated?): {_reason(exc)}"
+                f"{str(self.path)!r}: decoding frame {frame_number(index)} (counted from 1) failed (corrupt or "
+                f"truncated?): {_reason(exc)}"
             ) from None
 
     def _can_reach_by_decoding(self, index: int) -> bool:
@@ -328,7 +346,8 @@ class VideoReader:
             if position > index:
                 return None
         raise VideoError(
-            f"{str(self.path)!r}: the stream ended before frame {index} of {self.frame_count} (truncated video?)"
+            f"{str(self.path)!r}: the stream ended before frame {frame_number(index)} of {self.frame_count} "
+            "(counted from 1; a video cut short?)"
         )
 
     def _position_of(self, av_frame: Any) -> int:

@@ -136,6 +136,45 @@ def test_truncated_video_is_named(cfr_video, tmp_path):
         list(iter_frames(path))
 
 
+def test_an_mp4_cut_off_before_its_index_says_so_and_a_text_file_does_not(cfr_video, tmp_path):
+    """A recording stopped by a full card (or a copy stopped) has its frames but not the
+    index written at the end of the file: FFmpeg says only "Invalid data"; the message
+    says what that likely is and what to do. A text file named .mp4 gets no such hint."""
+    data = cfr_video.read_bytes()
+    moov, mdat = data.find(b"moov"), data.find(b"mdat")
+    assert 0 < mdat < moov  # the index after the frames, as a camera writes it
+    path = tmp_path / "DJI_0042.MP4"
+    path.write_bytes(data[: moov - 4])
+    with pytest.raises(VideoError, match=r"DJI_0042\.MP4.*not a readable video.*cut off.*copy it from the card again"):
+        probe_video(path)
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is a text file, not a video\n" * 20)
+    with pytest.raises(VideoError) as caught:
+        probe_video(text)
+    assert "cut off" not in str(caught.value)
+
+
+def test_the_frame_a_short_stream_ends_before_is_counted_from_1(cfr_video, tmp_path):
+    """A video cut short with its index up front lists frames its stream no longer holds:
+    the message names the frame asked for as a person counts it (from 1), as every other
+    message does."""
+    from tests.video_helpers import cut_short
+
+    import re
+
+    for keep in (0.8, 0.95):  # the first frame fails as the reader opens; a later one, the stream ended
+        video = cut_short(cfr_video, tmp_path / f"cut{keep}.mp4", keep=keep)
+        reached = 0
+        with pytest.raises(VideoError) as caught:
+            with VideoReader(video) as reader:
+                for reached in range(reader.frame_count):  # read in order, as an analysis does
+                    reader.frame_at(reached)
+        message = str(caught.value)
+        named = re.search(r"frame (\d+) (of \d+ )?\(counted from 1", message)
+        assert named and int(named.group(1)) == reached + 1, message
+        assert (reached > 0) is (keep == 0.95)  # (both ways of failing seen)
+
+
 def test_audio_only_file_has_no_video_stream(tmp_path):
     import av
 
