@@ -638,6 +638,11 @@ def _no_overlap_message(track: Track, start: float, end: float, duration_s: floa
     if abs(hint) > 2 * 86400:  # no clock is that wrong: another flight's track, most likely
         days = abs(hint) / 86400.0
         apart = f"{days / 365.25:.1f} years" if days >= 730 else f"{days:.0f} days"
+        if offset_s and abs(offset_s + hint) <= 2 * 86400:  # the offset set is what sets them apart
+            return (f"{track.path or track.name}: telemetry does not overlap the video: the offset of "
+                    f"{offset_s:+.1f} s set for it puts the track {apart} from the video: a typo? (--offset "
+                    f"{offset_s + hint:.1f} starts both together, --offset 0 sets none; in the app, Analysis > "
+                    "Georeferencing…)")
         return (f"{track.path or track.name}: telemetry does not overlap the video: the track {span}, {video}, "
                 f"{apart} apart; is this the flight's own track? (an offset that large is not a clock error; "
                 "give the telemetry the drone wrote for this video)")

@@ -56,6 +56,19 @@ def test_a_track_years_from_the_video_is_called_another_flight_s_not_given_an_of
     assert "--offset" not in message and "local time" not in message
 
 
+def test_an_offset_set_far_too_large_is_named_as_what_sets_track_and_video_apart():
+    """The flight's own track, with an offset of a billion seconds typed: the message says
+    the offset is the cause, and which one lines them up, not that the track is another
+    flight's."""
+    track = make_track(T0 + np.arange(10.0), np.full(10, 30.0), np.full(10, -85.0))
+    with pytest.raises(TelemetryError) as info:
+        align_track(track, duration_s=20.0, creation_time_utc=T0 + 2.0, offset_s=1e9)
+    message = str(info.value)
+    assert "the offset of +1000000000.0 s set for it puts the track 31.7 years from the video" in message
+    assert "--offset 2.0 starts both together, --offset 0 sets none" in message
+    assert "flight's own track" not in message
+
+
 def test_video_relative_track_needs_no_creation_time():
     track = make_track(np.arange(10.0), np.full(10, 30.0), np.full(10, -85.0), base=TimeBase.VIDEO, yaw=[90.0] * 10)
     aligned = align_track(track, duration_s=9.0)
