@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
                                 dem_path=args.dem, camera_view=camera_view)
         runs = [r.id for r in store.runs()]
         read_only = store.read_only
+        floor = float(store.run(result.run_id).settings.get("score_threshold") or 0.0)
         unsaved = not args.save and (settings != store.project_settings() or args.telemetry is not None)
         if args.save:
             store.set_project_settings(settings)
@@ -147,6 +148,10 @@ def run(args: argparse.Namespace) -> int:
                                                       else " (--run)"))
     for note in damage_map.notes if damage_map is not None else ():
         print(f"  note: {note}")
+    if args.min_score is not None and args.min_score < floor - 1e-9:
+        print(f"  note: --min-score {args.min_score:g} is below {floor:g}, the score the analysis kept detections "
+              f"from: nothing lower was stored, so this is the map at {floor:g} (analyze --score-threshold keeps "
+              "lower scores)")
     if result.training is not None:
         training = result.training
         if training.image_count:

@@ -193,3 +193,28 @@ def test_export_writes_the_reviewed_frames_as_training_data_as_the_app_does(proj
     assert "damage sites" not in printed
     assert main(["export", str(copy), "--to", str(tmp_path / "x"), "--include-pending"]) == 2
     assert "give it with --training" in capsys.readouterr().err
+
+
+def test_a_min_score_below_what_the_analysis_kept_says_the_map_is_the_same(flyover, tmp_path, capsys):
+    """The analysis kept detections from 0.2 up: `--min-score 0.1` cannot show more, and
+    the output says so (at 0.2 and above it says nothing)."""
+    from core.store import ProjectStore
+    from core.types import Frame
+    from geo.evaluation import detections_from_coco
+
+    detections, times = detections_from_coco(flyover.paths.annotations)
+    info = flyover.video_info
+    path = tmp_path / "kept.dmproj"
+    with ProjectStore.create(path, video_path=flyover.paths.video, telemetry_path=flyover.paths.srt) as store:
+        run = store.start_run(model={"name": "ground truth"}, settings={"score_threshold": 0.2})
+        for index in sorted(times):
+            frame = Frame(index, times[index], info["width_px"], info["height_px"])
+            store.write_frame(run, frame, [replace(d, id=None) for d in detections if d.frame_index == index])
+        store.finish_run(run)
+    for score, said in (("0.1", True), ("0.2", False), ("0.6", False)):
+        assert main(["export", str(path), "--to", str(tmp_path / score), "--formats", "sites", "--min-score", score,
+                     "--no-thumbnails"]) == 0
+        printed = capsys.readouterr().out
+        assert ("--min-score 0.1 is below 0.2, the score the analysis kept detections from" in printed) is said
+    low, kept = (json.loads((tmp_path / s / "damage_sites.geojson").read_text()) for s in ("0.1", "0.2"))
+    assert low == kept
