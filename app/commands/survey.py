@@ -169,16 +169,20 @@ def _georeference(args: argparse.Namespace) -> int:
 
     survey = Survey.open(args.survey)
     failed = 0
+    read: list[str] = []
     for result in georeference_flights(survey, args.flight, again=args.again):
         if result.problem is not None:
             failed += 1
             print(f"flight {result.flight.name}: not read: {result.problem}", file=sys.stderr)
             continue
+        if result.read:
+            read.append(result.flight.name)
         print(f"flight {result.flight.name}:")
         for line in result.lines:
             print(f"  {line}")
-    print(f"survey {survey.name!r}: kept in each flight's project; the survey's map and exports use it"
-          + (f" ({failed} flight(s) not read)" if failed else ""))
+    said = (f"what was read is kept in the project of flight{'s' if len(read) > 1 else ''} {', '.join(read)}; "
+            "the survey's map and exports use it" if read else "nothing read from a video, nothing changed")
+    print(f"survey {survey.name!r}: {said}" + (f" ({failed} flight(s) not read)" if failed else ""))
     return 1 if failed else 0
 
 

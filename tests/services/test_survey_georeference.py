@@ -37,6 +37,10 @@ def test_each_flight_gets_what_its_telemetry_lacks(tmp_path, manoeuvring_flight,
     assert main(["survey", "georeference", str(tmp_path / "town"), "--flight", "gpx", "--again"]) == 0
     printed = capsys.readouterr().out
     assert "flight gpx:" in printed and "camera estimated" in printed and "flight srt" not in printed
+    assert "what was read is kept in the project of flight gpx; the survey's map" in printed
+    assert main(["survey", "georeference", str(tmp_path / "town"), "--flight", "srt"]) == 0
+    printed = capsys.readouterr().out  # its telemetry gives it all: nothing is said to be kept
+    assert "nothing read from a video, nothing changed" in printed and "kept in the project" not in printed
 
 
 def test_a_flight_that_cannot_be_read_is_said_and_the_others_go_on(tmp_path, manoeuvring_flight, capsys):
