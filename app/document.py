@@ -125,6 +125,7 @@ class ProjectDocument(QObject):
         from core.settings import DEFAULT_MIN_SCORE
 
         self._score_threshold = float(DEFAULT_MIN_SCORE)
+        self._following_threshold = False
         self._threshold_timer = QTimer(self)
         self._threshold_timer.setSingleShot(True)
         self._threshold_timer.setInterval(self.THRESHOLD_SAVE_DELAY_MS)
@@ -376,9 +377,19 @@ class ProjectDocument(QObject):
         if value == self._score_threshold:
             return
         self._score_threshold = value
-        self.score_threshold_changed.emit(value)
+        self._following_threshold = True
+        try:
+            self.score_threshold_changed.emit(value)
+        finally:
+            self._following_threshold = False
         if self.store is not None:
             self._threshold_timer.start()
+
+    @property
+    def following_threshold(self) -> bool:
+        """Whether the views are following a threshold change now: a selection made meanwhile
+        is a view's (the table moving off a row the threshold hid), not the reviewer's choice."""
+        return self._following_threshold
 
     def save_score_threshold(self) -> None:
         """Store the threshold as the project's map minimum score now (the map is rebuilt)."""

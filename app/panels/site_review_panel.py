@@ -1096,6 +1096,11 @@ class SiteReviewPanel(Panel):
         site = self.review.site_of_detection(detection_id)
         current = self.current_site()
         if site is not None and (current is None or current.site_id != site.site_id):
+            # the reviewer's place from now (unless a view moved the selection as the threshold
+            # hid its row): a rebuild after an edit made there, in the table or the frame view,
+            # keeps the list on it, and never sends the player back to the site listed before
+            if not self.document.following_threshold:
+                self._chosen = _site_key(site)
             self.site_list.blockSignals(True)
             self.select_site(site.site_id)
             self.site_list.blockSignals(False)

@@ -327,6 +327,56 @@ def test_a_rebuild_keeps_the_site_and_never_moves_the_player(qtbot, panel):
     assert panel.current_site().site_id == site.site_id and requests == []
 
 
+def test_a_detection_chosen_elsewhere_and_decided_there_keeps_the_selection_on_it(qtbot, panel):
+    """A detection of another site chosen in the Review table (or the frame view) and
+    accepted there: the rebuild that follows keeps the panel on that detection's site and
+    never moves the selection, nor the player, back to the site the list showed before
+    (the next key would act on a detection the reviewer never chose)."""
+    from core.review import SetReview
+
+    doc = panel.document
+    shown = panel.current_site()
+    other = next(s for s in panel.review.sites if s.site_id != shown.site_id)
+    chosen = other.detection_ids[-1]
+    doc.set_selection(chosen)  # as a click in the table does
+    assert panel.current_site().site_id == other.site_id  # the panel followed
+    requests = []
+    doc.detection_requested.connect(lambda *args: requests.append(args))
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.apply_edit(SetReview(chosen, ReviewState.ACCEPTED), "accept one")
+    assert doc.selected_id == chosen and requests == []
+    assert panel.current_site().site_id == panel.review.site_of_detection(chosen).site_id
+
+
+def test_in_the_window_a_key_after_an_accept_in_the_table_acts_on_the_row_the_table_shows(qtbot, window, project):
+    """The Review table: a row of another site than the Sites list shows, A, then a level
+    key: both act on the row chosen, and the selection never jumps to the site the Sites
+    list showed when the map is read again; with the table showing pending rows only, X
+    moves to the next row, and the selection stays there."""
+    panel, table = window.panel(SiteReviewPanel), window.panel(ReviewPanel).view
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    shown = panel.current_site()
+    other = next(s for s in panel.review.sites if s.site_id != shown.site_id)
+    chosen = other.detection_ids[-1]
+    table.table.setFocus()
+    table.table.setCurrentIndex(table.proxy.mapFromSource(table.model.index(table.model.row_of(chosen), 0)))
+    assert window.document.selected_id == chosen
+    _press(qtbot, panel, table.table, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
+    assert window.document.selected_id == chosen and table.current_detection_id() == chosen
+    qtbot.keyClick(table.table, Qt.Key.Key_3)
+    assert window.document.detection(chosen).level is DamageLevel.DEBRIS
+    assert all(window.document.detection(i).level is not DamageLevel.DEBRIS for i in shown.detection_ids)
+
+    table.state_filter.setCurrentIndex(table.state_filter.findData(ReviewState.PENDING))
+    first = table.current_detection_id()
+    _press(qtbot, panel, table.table, Qt.Key.Key_X)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
+    following = table.current_detection_id()
+    assert following not in (None, first) and window.document.selected_id == following
+
+
 def test_merge_joins_the_sites_selected_in_the_list(qtbot, panel):
     doc = panel.document
     chosen = _select_the_first_two(qtbot, panel)
