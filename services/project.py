@@ -173,12 +173,28 @@ def open_project(project_path: Path, *, video_path: Path | None = None) -> Proje
 
             probe_video(video_path)  # VideoError naming the file if it is not a video
             store.set_video(Path(video_path).resolve())
+            _follow_moved_telemetry(store)
         if not Path(store.video_path).is_file():
             raise MissingVideoError(Path(store.path), Path(store.video_path))
     except BaseException:
         store.close()
         raise
     return store
+
+
+def _follow_moved_telemetry(store: ProjectStore) -> None:
+    """After its video was found elsewhere: a project's telemetry that is not where it was
+    is looked for beside the video, under its own name, then under the video's name (SRT,
+    GPX, CSV), and kept there: a flight's folder moved whole keeps both."""
+    from geo.telemetry import find_telemetry_beside
+
+    telemetry, video = store.telemetry_path, Path(store.video_path)
+    if telemetry is None or Path(telemetry).is_file():
+        return
+    beside = video.parent / Path(telemetry).name
+    found = beside if beside.is_file() else find_telemetry_beside(video)
+    if found is not None:
+        store.set_telemetry(Path(found).resolve())
 
 
 def review_history_steps(store: ProjectStore, run_id: int) -> tuple[int, int]:

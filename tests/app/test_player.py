@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
@@ -91,6 +93,31 @@ def test_save_as_continues_in_a_complete_copy(qtbot, window, flyover, tmp_path, 
     (elsewhere / "taken.dmproj").write_bytes(b"")
     assert not window.save_project_as(elsewhere / "taken.dmproj")
     assert "exists" in str(errors[0]) and doc.project_path == elsewhere / "site-a.dmproj"
+
+
+def test_a_flight_folder_moved_whole_opens_with_its_telemetry_and_a_missing_one_is_said(
+        qtbot, window, flyover, tmp_path, monkeypatch, errors):
+    """The project kept apart from its flight's folder, the folder moved: once the video is
+    located, the telemetry beside it is the project's (the sites and the map come back);
+    where none is there, the status bar says the telemetry is missing, not its name alone."""
+    import shutil
+
+    from services.project import open_or_create_project
+
+    project = tmp_path / "site.dmproj"
+    open_or_create_project(flyover / "flight.mp4", project).close()
+    moved = Path(shutil.move(flyover, tmp_path / "flight moved"))
+    monkeypatch.setattr(window, "locate_video", lambda missing: moved / missing.name)
+    assert window.open_path(project)
+    assert window.document.telemetry_path == (moved / "flight.SRT").resolve()
+    assert "telemetry: flight.SRT" in window.project_label.text()
+    window.close_project()
+    gone = Path(shutil.move(moved, tmp_path / "gone"))
+    for name in ("flight.SRT", "flight.gpx"):
+        (gone / name).unlink()
+    monkeypatch.setattr(window, "locate_video", lambda missing: gone / missing.name)
+    assert window.open_path(project)
+    assert "telemetry: missing: flight.SRT (File > Open Telemetry…)" in window.project_label.text()
 
 
 def test_a_moved_video_is_located_and_remembered(qtbot, window, flyover, tmp_path, monkeypatch, errors):

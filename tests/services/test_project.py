@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -56,6 +58,32 @@ def test_a_moved_video_is_reported_then_located(video, tmp_path):
         open_project(tmp_path / "clip.dmproj")
     with open_project(tmp_path / "clip.dmproj", video_path=moved) as store:
         assert store.video_path == moved
+
+
+def test_a_flight_folder_moved_whole_keeps_its_telemetry_once_the_video_is_located(video, tmp_path):
+    """The project stays, its flight's folder (video and log) moves: once the video is
+    located, the log is found beside it, under its own name or the video's; a log that is
+    nowhere stays named as it was (the map says it is missing)."""
+    import shutil
+
+    flight = tmp_path / "flight"
+    flight.mkdir()
+    clip = Path(shutil.move(video, flight / "clip.mp4"))
+    log = _gpx(flight / "DJIFlightRecord.gpx")  # not the video's name: given by hand
+    project = tmp_path / "site.dmproj"
+    open_or_create_project(clip, project, telemetry_path=log).close()
+    moved = Path(shutil.move(flight, tmp_path / "flight moved"))
+    with open_project(project, video_path=moved / "clip.mp4") as store:
+        assert store.telemetry_path == (moved / "DJIFlightRecord.gpx").resolve()
+    # the log renamed as the video is: found under the video's name
+    (moved / "DJIFlightRecord.gpx").rename(moved / "clip.gpx")
+    again = Path(shutil.move(moved, tmp_path / "again"))
+    with open_project(project, video_path=again / "clip.mp4") as store:
+        assert store.telemetry_path == (again / "clip.gpx").resolve()
+    (again / "clip.gpx").unlink()
+    last = Path(shutil.move(again, tmp_path / "last"))
+    with open_project(project, video_path=last / "clip.mp4") as store:
+        assert store.telemetry_path == (again / "clip.gpx").resolve()  # nowhere: kept as it was
 
 
 def test_a_project_created_by_another_process_a_moment_ago_is_opened_not_refused(video, tmp_path, monkeypatch):
