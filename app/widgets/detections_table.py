@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDoubleSpinBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -667,11 +668,14 @@ class DetectionsPanel(QWidget):
         filters.addWidget(self.level_filter)
         filters.addWidget(self.state_filter)
         filters.addWidget(self.score_filter)
-        buttons = QHBoxLayout()
-        for button in (self.accept_button, self.reject_button, *self.relabel_buttons.values(), self.delete_button):
+        # two rows (the decisions, then the levels): one row of six asked for the width of a
+        # 1366-pixel screen's right column alone, and left the video's transport none
+        buttons = QGridLayout()
+        for index, button in enumerate((self.accept_button, self.reject_button, self.delete_button,
+                                        *self.relabel_buttons.values())):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+            buttons.addWidget(button, index // 3, index % 3)
+        buttons.setColumnStretch(3, 1)
         self.next_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         status = QHBoxLayout()
         status.addWidget(self.pending_label, 1)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.widgets.status_bar import ElidedLabel
 from core.types import frame_number
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -61,6 +62,9 @@ class TransportBar(QWidget):
     whoever shows frames calls :meth:`set_position` back.
     """
 
+    #: The seek slider's least width (pixels): on a narrow window the frame's note is cut first.
+    SLIDER_MIN_PX = 120
+
     seek_requested = Signal(int)
     time_requested = Signal(float)
     playing_changed = Signal(bool)
@@ -93,15 +97,17 @@ class TransportBar(QWidget):
         self.last_button.clicked.connect(lambda: self.request(self._frame_count - 1))
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setMinimumWidth(self.SLIDER_MIN_PX)  # a narrow window shortens the labels, not the slider
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self._slider_moved)
         self.slider.setToolTip("Seek")
 
         self.time_label = QLabel(format_time(0) + " / " + format_time(0))
         self.time_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.frame_label = QLabel("frame 0 / 0")
+        self.frame_label = ElidedLabel("frame 0 / 0", min_chars=len("frame 0000 / 0000"))  # its note gives way
         self.goto_edit = QLineEdit()
         self.goto_edit.setPlaceholderText("go to m:ss")
+        self.goto_edit.setMinimumWidth(self.goto_edit.fontMetrics().horizontalAdvance("go to m:ss") + 16)
         self.goto_edit.setMaximumWidth(90)
         self.goto_edit.setToolTip("Seek to a time: seconds, m:ss.s or h:mm:ss")
         self.goto_edit.returnPressed.connect(self._goto_time)

@@ -90,6 +90,26 @@ def test_the_default_layout_gives_the_sites_queue_room(qtbot, window, project, a
     again.document.close()
 
 
+def test_a_narrow_window_keeps_the_seek_slider_and_the_go_to_box_usable(qtbot, window, project):
+    """On a narrow window (a small laptop's, the window at its least width) the transport's
+    seek slider keeps a usable width and the go-to box shows what it is for; the Review
+    table's buttons go on two rows, so the right column asks no more room than the Sites
+    panel does."""
+    from app.panels.review_panel import ReviewPanel
+    from app.panels.site_review_panel import SiteReviewPanel
+    from app.widgets.player import TransportBar
+
+    assert window.open_path(project)
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: window.width() < 1100, timeout=5_000)  # as narrow as it goes: about 1070 px
+    transport = window.transport
+    qtbot.waitUntil(lambda: transport.slider.width() >= TransportBar.SLIDER_MIN_PX, timeout=5_000)
+    goto = transport.goto_edit
+    assert goto.width() >= goto.fontMetrics().horizontalAdvance(goto.placeholderText())
+    review = window.panel(ReviewPanel).view
+    assert review.minimumSizeHint().width() <= window.panel(SiteReviewPanel).minimumSizeHint().width()
+
+
 class _Screen:
     """A screen of the given available size (the window asks its own for it)."""
 
