@@ -1018,7 +1018,9 @@ class MainWindow(QMainWindow):
         doc = self.document
         if not doc.is_open:
             return
-        dialog = GeoSettingsDialog(doc.settings, self, video_path=doc.video_path, telemetry_path=doc.telemetry_path)
+        doc.save_score_threshold()  # a threshold just moved is the dialog's too, not undone by its OK
+        dialog = GeoSettingsDialog(doc.settings, self, video_path=doc.video_path, telemetry_path=doc.telemetry_path,
+                                   min_score_floor=doc.score_floor)
         if dialog.exec():
             self.set_georeferencing(dialog.settings())
 

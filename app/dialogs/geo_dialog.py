@@ -43,7 +43,8 @@ class GeoSettingsDialog(QDialog):
     """Edit a :class:`ProjectSettings`; the map is rebuilt from the stored detections."""
 
     def __init__(self, settings: ProjectSettings, parent: QWidget | None = None, *,
-                 video_path: Path | None = None, telemetry_path: Path | None = None) -> None:
+                 video_path: Path | None = None, telemetry_path: Path | None = None,
+                 min_score_floor: float = 0.0) -> None:
         super().__init__(parent)
         self._sources = (video_path, telemetry_path)
         self._estimate_job: Any = None
@@ -94,7 +95,8 @@ class GeoSettingsDialog(QDialog):
         self._turns_read: tuple[tuple[float, ...], ...] | None = None
         self._camera_job: Any = None
         self.min_score_spin = QDoubleSpinBox()
-        self.min_score_spin.setRange(0.0, 1.0)
+        # not below the score the run's analysis kept detections from: nothing lower was stored
+        self.min_score_spin.setRange(min_score_floor, 1.0)
         self.min_score_spin.setDecimals(2)
         self.min_score_spin.setSingleStep(0.05)
         self.min_score_spin.setValue(settings.min_score)

@@ -377,6 +377,31 @@ def test_in_the_window_a_key_after_an_accept_in_the_table_acts_on_the_row_the_ta
     assert following not in (None, first) and window.document.selected_id == following
 
 
+def test_the_georeferencing_dialog_starts_from_the_threshold_just_moved_and_stops_at_the_run_s_floor(
+        qtbot, window, flight, tmp_path, monkeypatch):
+    """] pressed, then Analysis > Georeferencing… at once and OK: the threshold just moved
+    is the dialog's (its OK does not put the stored one back), and its box stops at the
+    score the analysis kept detections from, as the other controls do."""
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+
+    with ProjectStore.create(tmp_path / "kept.dmproj", video_path=flight.video, telemetry_path=flight.srt) as store:
+        write_run(store, flight.detections, flight.times, settings={"score_threshold": 0.2})
+    panel = window.panel(SiteReviewPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(tmp_path / "kept.dmproj")
+    doc = window.document
+    doc.set_score_threshold(doc.score_threshold + 0.1)  # as ] does: stored a moment later
+    moved = doc.score_threshold
+    shown = []
+    monkeypatch.setattr(GeoSettingsDialog, "exec", lambda dialog: shown.append(dialog) or 1)  # OK, nothing changed
+    window.geo_settings_dialog()
+    (dialog,) = shown
+    assert dialog.min_score_spin.value() == pytest.approx(moved) and dialog.min_score_spin.minimum() == 0.2
+    assert doc.score_threshold == pytest.approx(moved) and doc.settings.min_score == pytest.approx(moved)
+    dialog.min_score_spin.setValue(0.1)
+    assert dialog.settings().min_score == 0.2  # no lower than the run keeps
+
+
 def test_merge_joins_the_sites_selected_in_the_list(qtbot, panel):
     doc = panel.document
     chosen = _select_the_first_two(qtbot, panel)
