@@ -155,9 +155,14 @@ class ExportDialog(QDialog):
         dir_row.addWidget(browse)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.export_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.export_button.setText("Export")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        for check in (*self.format_checks.values(), self.coco_check):
+            check.toggled.connect(self._update_export_button)
+        self.package_box.toggled.connect(self._update_export_button)
+        self._update_export_button()
         # The choices scroll; the folder and the Export button stay in view: the dialog is
         # about 670 px tall, more than a 1280x720 screen (a 1080p laptop at 150%) leaves
         # under a title bar and a taskbar.
@@ -179,6 +184,15 @@ class ExportDialog(QDialog):
         layout.addLayout(dir_row)
         layout.addWidget(buttons)
         self._fit_screen(body)
+
+    def _update_export_button(self, *_args: object) -> None:
+        """Export asks for something to write: a map format, the relief package or the
+        training data (with none it would say it exported nothing, and show a folder it
+        never made)."""
+        chosen = self.choice()
+        wanted = bool(chosen.formats) or chosen.coco
+        self.export_button.setEnabled(wanted)
+        self.export_button.setToolTip("" if wanted else "Choose a map format, the relief package or the training data")
 
     def _fit_screen(self, body: QWidget) -> None:
         """As tall as the choices need, but no taller than 85% of the screen's free height."""

@@ -96,6 +96,26 @@ def test_export_dialog_without_telemetry_offers_training_data_only(qtbot, tmp_pa
     assert choice.formats == ("geojson", "kml", "html") and choice.open_html
 
 
+def test_export_asks_for_something_to_write(qtbot, tmp_path):
+    """With no map format, no relief package and no training data ticked, Export is off (it
+    said "Exported 0 files" and offered to open a folder it never made); any one turns it on."""
+    dialog = ExportDialog(tmp_path / "out", has_telemetry=True)
+    qtbot.addWidget(dialog)
+    assert dialog.export_button.isEnabled()  # GeoJSON and the HTML map by default
+    for check in dialog.format_checks.values():
+        check.setChecked(False)
+    dialog.coco_check.setChecked(False)
+    assert not dialog.export_button.isEnabled() and "Choose a map format" in dialog.export_button.toolTip()
+    for turn_on, turn_off in ((lambda: dialog.format_checks["kmz"].setChecked(True),
+                               lambda: dialog.format_checks["kmz"].setChecked(False)),
+                              (lambda: dialog.package_box.setChecked(True), lambda: dialog.package_box.setChecked(False)),
+                              (lambda: dialog.coco_check.setChecked(True), lambda: dialog.coco_check.setChecked(False))):
+        turn_on()
+        assert dialog.export_button.isEnabled()
+        turn_off()
+        assert not dialog.export_button.isEnabled()
+
+
 def test_the_export_dialog_fits_a_small_screen_with_its_export_button_in_view(qtbot, tmp_path):
     """The choices scroll and the folder row and Export stay at the bottom: the whole
     dialog was about 670 px tall, more than a 1280x720 screen leaves under a title bar and
