@@ -65,8 +65,20 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)!r}")
     if args.top_k > args.negatives:
         raise InputError(f"--top-k ({args.top_k}) cannot exceed --negatives ({args.negatives})")
+    from app.commands import _flags
+
+    _flags.positive("--lr", args.lr)
+    _flags.positive("--margin", args.margin)
+    _flags.positive("--sample-fps", args.sample_fps, "of frames per second")
+    _flags.at_least("--short-side", args.short_side, 32)
+    _flags.at_least("--locations", args.locations, 0)
+    for name, value in zip(("C0", "C1"), args.score_range):
+        _flags.between(f"--score-range {name}", value, 0.0, 1.0)
+    if args.score_range[0] > args.score_range[1]:
+        raise InputError(f"--score-range: C0 ({args.score_range[0]:g}) must not exceed C1 ({args.score_range[1]:g})")
     if args.out.suffix != ".safetensors":
         raise InputError(f"--out must end in .safetensors; got {str(args.out)!r}")
+    _check_out(args.out)  # before the training, not after it
     if args.weights is not None and args.weights.is_dir():  # a training run's folder: its weights are inside
         inside = args.weights / "model.safetensors"
         give = f"its model.safetensors ({inside})" if inside.is_file() else "a detector's .safetensors file"
@@ -114,6 +126,17 @@ def run(args: argparse.Namespace) -> int:
     path = save_srn(encoder, args.out, srn_config, compact=args.save_compact)
     print(f"train-srn: loss {losses[0]:.4f} -> {training['final_loss']:.4f}; wrote {path}")
     return 0
+
+
+def _check_out(out: Path) -> None:
+    """``out`` can be written: not a folder, its folder there or made now."""
+    if out.is_dir():
+        raise InputError(f"--out {str(out)!r} is a folder; give a .safetensors file name")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {str(out)!r}: cannot create the folder {str(out.parent)!r} "
+                         f"({exc.strerror or exc})") from None
 
 
 def _video_names(paths: list[Path]) -> list[str]:

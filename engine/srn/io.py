@@ -76,6 +76,12 @@ class SRNConfig:
             )
         try:
             low, high = (float(v) for v in data.get("score_range", (0.2, 0.7)))
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"{source}: malformed SRN config ({exc!r})") from exc
+        if not 0.0 <= low <= high <= 1.0:
+            raise ModelError(f"{source}: its score_range [{low:g}, {high:g}] must satisfy 0 <= C0 <= C1 <= 1; "
+                             "train the SRN again with such a --score-range")
+        try:
             return cls(
                 in_channels=int(data["in_channels"]),
                 hidden_channels=int(data["hidden_channels"]),

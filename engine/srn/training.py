@@ -117,7 +117,10 @@ def train_srn(
         )
         value = float(loss.detach())
         if not math.isfinite(value):
-            raise FloatingPointError(f"SRN training: loss became {value} at step {step}")
+            from engine.train import NonFiniteLossError  # a ModelError: one line, as the detector's training says it
+
+            raise NonFiniteLossError(f"SRN training: loss became {value} at step {step} (a learning rate too "
+                                     "high? try a lower --lr)")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

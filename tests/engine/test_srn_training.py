@@ -116,3 +116,58 @@ def test_feature_cache_and_location_sampling_keep_the_loss(tiny_videos) -> None:
     np.testing.assert_allclose(cached, plain, rtol=1e-3)  # float16 storage of the maps
     sampled = run(locations_per_level=4, feature_cache_mb=0)
     assert all(np.isfinite(sampled)) and sampled != plain
+
+
+@pytest.mark.parametrize(("flags", "words"), [
+    (["--score-range", "0.8", "0.2"], "--score-range: C0 (0.8) must not exceed C1 (0.2)"),
+    (["--score-range", "0", "2"], "--score-range C1 must be from 0 to 1; got 2.0"),
+    (["--lr", "0"], "--lr must be a positive, finite number; got 0.0"),
+    (["--margin", "-1"], "--margin must be a positive, finite number; got -1.0"),
+    (["--locations", "-1"], "--locations must be >= 0; got -1"),
+    (["--short-side", "0"], "--short-side must be >= 32; got 0"),
+])
+def test_train_srn_refuses_what_analyze_could_not_use_before_any_work(tiny_videos, tmp_path, capsys, flags, words):
+    """A reversed score range was stored in the SRN's config, and every analysis with it
+    then failed; each such value is refused before the detector loads or a frame is read."""
+    argv = ["train-srn", *map(str, tiny_videos), "--weights", str(tmp_path / "not-read.safetensors"),
+            "--out", str(tmp_path / "srn.safetensors"), "--quiet", *flags]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and words in err, err
+    assert not (tmp_path / "srn.safetensors").exists()
+
+
+def test_train_srn_refuses_an_out_it_cannot_write_before_training(tiny_videos, tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("a file where the folder should be")
+    argv = ["train-srn", *map(str, tiny_videos), "--weights", str(tmp_path / "not-read.safetensors"),
+            "--out", str(blocker / "srn.safetensors"), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot create the folder" in err and "afile" in err and "not-read" not in err, err
+
+
+def test_a_loss_that_is_no_number_stops_the_srn_training_with_one_line(tiny_videos, monkeypatch):
+    import engine.srn.training as training
+    from core.errors import ModelError
+
+    monkeypatch.setattr(training, "multiscale_consistency_loss",
+                        lambda *args, **kwargs: torch.tensor(float("nan"), requires_grad=True))
+    bank = FrameBank.from_videos(tiny_videos, short_side=32, sample_fps=5.0)
+    config = SRNTrainingConfig(steps=3, batch_size=2, lr=1e-3, seed=0)
+    with pytest.raises(ModelError, match="loss became nan at step 1 .*lower --lr"):
+        train_srn(build_srn(hidden_channels=64), build_untrained_fpn("resnet18"), bank, config, progress=False)
+
+
+def test_srn_weights_whose_score_range_cannot_be_used_are_named_when_loaded(tmp_path):
+    import json
+
+    from core.errors import ModelError
+    from engine.srn import save_srn
+
+    out = save_srn(build_srn(hidden_channels=64), tmp_path / "srn.safetensors")
+    config = json.loads(out.with_suffix(".json").read_text())
+    config["score_range"] = [0.8, 0.2]  # as an older train-srn wrote it
+    out.with_suffix(".json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match=r"srn\.json: its score_range \[0\.8, 0\.2\] must satisfy"):
+        load_srn(out)
