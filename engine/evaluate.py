@@ -42,6 +42,12 @@ def _ground_truth(annotations: dict[str, Any]):  # type: ignore[no-untyped-def]
     from pycocotools.coco import COCO
 
     data = copy.deepcopy(annotations)
+    for annotation in data["annotations"]:  # a mask and a box each: pycocotools would stop on a KeyError
+        missing = [name for name in ("segmentation", "bbox") if name not in annotation
+                   and not (name == "bbox" and "damage_bbox" in annotation)]
+        if missing:
+            raise InputError(f"the annotations' annotation {annotation.get('id', '?')!r} has no "
+                             f"{' or '.join(repr(m) for m in missing)}: the paper's protocol scores masks and boxes")
     data.setdefault("categories", [])
     if not data["categories"]:
         data["categories"] = list(_ISBDA_CATEGORIES)

@@ -435,6 +435,9 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         raise InputError(f"{', '.join(data_dirs)}: no {config.train_split!r} images to train on")
     _training_items(parts, config.train_split)
     val_set = None
+    if config.val_data and config.val_split and not annotation_path(config.val_data, config.val_split).is_file():
+        raise InputError(f"--val-data {config.val_data}: no {config.val_split!r} split there (expected "
+                         f"{annotation_path(config.val_data, config.val_split)})")
     if config.val_split:
         for folder in [config.val_data] if config.val_data else data_dirs:
             if annotation_path(folder, config.val_split).is_file():

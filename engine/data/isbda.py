@@ -53,8 +53,21 @@ def read_coco_json(path: str | Path) -> dict[str, Any]:
     for key in ("images", "annotations"):
         if not isinstance(data.get(key), list):
             raise InputError(f"{path}: expected a COCO file with an {key!r} list")
+    _check_fields(path, data["images"], "image", ("id", "file_name", "width", "height"))
+    _check_fields(path, data["annotations"], "annotation", ("image_id", "category_id"))
     data.setdefault("categories", [])
     return data
+
+
+def _check_fields(path: Path, items: list[Any], kind: str, fields: tuple[str, ...]) -> None:
+    """Every entry of ``items`` is an object holding ``fields``: said for the first that is
+    not (training would stop at it mid-run, evaluation in a pycocotools traceback)."""
+    for number, item in enumerate(items):
+        missing = [name for name in fields if name not in item] if isinstance(item, dict) else list(fields)
+        if missing:
+            which = f"{kind} {item['id']!r}" if isinstance(item, dict) and "id" in item else f"{kind} number {number + 1}"
+            raise InputError(f"{path}: {which} has no {', '.join(repr(m) for m in missing)}; every {kind} needs "
+                             f"{', '.join(fields)}")
 
 
 def xywh_to_xyxy(box: list[float] | tuple[float, ...]) -> list[float]:

@@ -43,3 +43,27 @@ def test_evaluate_results_refuses_unknown_images_as_an_input_error():
     assert unknown_image_ids(annotations, [_result(1), _result(3), _result(3)]) == [3]
     with pytest.raises(InputError, match="image ids 3 "):
         evaluate_results(annotations, [_result(1), _result(3)])
+
+
+@pytest.mark.parametrize(("drop", "words"), [
+    (("images", "height"), "image 1 has no 'height'; every image needs id, file_name, width, height"),
+    (("annotations", "segmentation"), "has no 'segmentation': the paper's protocol scores masks and boxes"),
+])
+def test_annotations_missing_a_field_the_scoring_needs_are_one_line(tmp_path, capsys, drop, words):
+    """An annotation file without an image's size or an annotation's mask: one line naming
+    what is missing (and the file, where it is the file's), not pycocotools' KeyError."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    path = annotation_path(data, "test")
+    doc = json.loads(path.read_text())
+    key, field = drop
+    for item in doc[key]:
+        item.pop(field, None)
+    path.write_text(json.dumps(doc))
+    results = tmp_path / "predictions.json"
+    results.write_text(json.dumps([_result(1)]))
+    assert main(["evaluate", "--data", str(data), "--split", "test", "--predictions", str(results)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0] and words in err[0], err

@@ -28,6 +28,18 @@ def test_init_given_a_run_folder_names_its_weights_file(damage_dataset, tmp_path
     assert not (tmp_path / "new").exists()
 
 
+def test_a_val_data_folder_without_the_split_is_refused_before_training(damage_dataset, tmp_path, capsys):
+    """--val-data naming a folder with no validation split trained on without a word (or a
+    misspelt folder did), and the run's card had no held-out figures; it is refused first."""
+    data = damage_dataset(tmp_path / "data")
+    for val in (tmp_path / "nonexist", data):  # missing; a folder with a train split only
+        assert main(["train", "--data", str(data), "--val-data", str(val), "--out", str(tmp_path / "run"),
+                     "--max-steps", "1", "--quiet"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"damagemap train: error: --val-data {val}: no 'val' split there"), err
+    assert not (tmp_path / "run").exists()
+
+
 def test_train_srn_weights_given_a_run_folder_names_its_weights_file(tmp_path, capsys):
     run = tmp_path / "runs" / "msnet"
     run.mkdir(parents=True)
