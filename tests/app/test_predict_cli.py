@@ -214,3 +214,30 @@ def test_masks_the_threshold_would_empty_keep_their_most_probable_pixels(tmp_pat
         rows, columns = np.nonzero(mask)
         assert np.floor(x) <= columns.min() and columns.max() < np.ceil(x + w)
         assert np.floor(y) <= rows.min() and rows.max() < np.ceil(y + h)
+
+
+def test_a_photo_stored_sideways_is_looked_at_upright_and_a_16_bit_one_keeps_its_greys(tmp_path, weights):
+    """A JPEG a camera stored sideways with an EXIF orientation (6: turn 90° clockwise to
+    show) is analysed upright, as every viewer shows it, and answered in those pixels; a
+    16-bit grey PNG is scaled to 8 bits, not clipped to white."""
+    from app.commands.predict import _read_image
+
+    ys, xs = np.mgrid[0:48, 0:80]
+    upright = np.stack([xs * 3, ys * 5, np.full_like(xs, 90)], axis=2).astype(np.uint8)  # 80 wide, 48 tall as shown
+    stored = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90)  # 48 wide, 80 tall on disk
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    sideways = tmp_path / "sideways.jpg"
+    stored.save(sideways, exif=exif, quality=95)
+    read = _read_image(sideways)
+    assert read.shape == (48, 80, 3)
+    assert np.abs(read.astype(int) - upright.astype(int)).mean() < 4  # the same picture, upright
+    grey = tmp_path / "grey16.png"
+    Image.fromarray((np.arange(64 * 32, dtype=np.uint16).reshape(32, 64) * 30)).save(grey)
+    read = _read_image(grey)
+    assert read.shape == (32, 64, 3) and read.min() == 0 and 200 <= read.max() < 255 and len(np.unique(read)) > 100
+    out = tmp_path / "out"
+    assert main(["predict", str(sideways), "--weights", str(weights), "--out", str(out), "--json-threshold", "0.0",
+                 "--device", "cpu"]) == 0
+    results = json.loads((out / "predictions.json").read_text())
+    assert results and all((r["width"], r["height"]) == (80, 48) for r in results)
