@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -175,12 +176,14 @@ def _device(name: str) -> str:
 def plan_finetune(store: ProjectStore, request: FinetuneRequest) -> FinetunePlan:
     """Export the reviewed frames into a new version folder and configure the fine-tune
     (or, with ``resume``, read back an unfinished version's plan)."""
-    from engine.export_coco import export_reviewed_frames
     from engine.finetune import FinetuneConfig
 
     project = store.path
     if request.resume:
         version = find_model(project, request.name, finished=False) if request.name else _latest_unfinished(project)
+        if version.finished:  # resuming it would train it again and rewrite its card
+            raise InputError(f"{version.folder}: {version.name} is finished; nothing to resume (fine-tune again for "
+                             "a new version)")
         saved = json.loads((version.folder / PLAN_NAME).read_text(encoding="utf-8"))
         config = FinetuneConfig(**{**saved["config"], "resume": True})
         return FinetunePlan(version, int(saved["run_id"]), list(saved["train_frames"]),
@@ -199,7 +202,24 @@ def plan_finetune(store: ProjectStore, request: FinetuneRequest) -> FinetunePlan
         raise InputError(f"{base}: the base model's weights are not found")
     if request.replay is not None and not (Path(request.replay) / "annotations" / "instances_train.json").is_file():
         raise InputError(f"{request.replay}: not an ISBDA folder (expected annotations/instances_train.json)")
+    device = _device(request.device)  # refused (a GPU asked of a machine without one) before a version exists
     version = new_version(project)
+    try:
+        return _new_plan(store, request, version, run_id, frames, train, held, base, device)
+    except BaseException:
+        # nothing of it can be resumed or used: not left to be listed as a fine-tune that stopped
+        shutil.rmtree(version.folder, ignore_errors=True)
+        raise
+
+
+def _new_plan(store: ProjectStore, request: FinetuneRequest, version: ModelVersion, run_id: int, frames: list[int],
+              train: list[int], held: list[int], base: Path, device: str) -> FinetunePlan:
+    """:func:`plan_finetune`'s new version: the reviewed frames exported into it, its
+    replay data, its config and plan written."""
+    from engine.export_coco import export_reviewed_frames
+    from engine.finetune import FinetuneConfig
+
+    project = store.path
     data = version.folder / "data"
     exported = export_reviewed_frames(store, data, run_id=run_id, split="train", frame_indices=train, negatives=True)
     if held:
@@ -226,7 +246,7 @@ def plan_finetune(store: ProjectStore, request: FinetuneRequest) -> FinetunePlan
         base_weights=str(base), data=str(data), out=str(version.folder), replay=replay,
         replay_fraction=request.replay_fraction, steps=steps,
         time_budget_s=None if minutes is None else minutes * 60.0, batch_size=request.batch_size, lr=request.lr,
-        scope=request.scope, seed=request.seed, device=_device(request.device), card=card,
+        scope=request.scope, seed=request.seed, device=device, card=card,
     )
     plan = FinetunePlan(version, run_id, train, held, config, False)
     (version.folder / PLAN_NAME).write_text(json.dumps({

@@ -147,6 +147,27 @@ def test_a_project_without_reviews_is_refused(project):
         plan_finetune(store, FinetuneRequest(device="cpu"))
 
 
+def test_a_fine_tune_refused_as_it_is_planned_leaves_no_version_behind(project, flyover, monkeypatch):
+    """A GPU asked of a machine without one, or a failure while its data is exported: no
+    version is left to be listed as a fine-tune that stopped and cannot be resumed."""
+    import services.finetune as service
+
+    with ProjectStore.open(project) as store:
+        _review(store, store.latest_run_id())
+        monkeypatch.setattr(service, "_device", lambda name: (_ for _ in ()).throw(InputError("no CUDA GPU here")))
+        with pytest.raises(InputError, match="no CUDA GPU"):
+            plan_finetune(store, FinetuneRequest(steps=1, replay=flyover.out_dir, device="cuda"))
+        monkeypatch.undo()
+
+        def fails(*args, **kwargs):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(service, "synthetic_replay", fails)  # the replay data made after the version folder
+        with pytest.raises(OSError, match="No space"):
+            plan_finetune(store, FinetuneRequest(steps=1, device="cpu"))
+    assert list_models(project) == [] and not any(models_dir(project).glob("ft-*"))
+
+
 def test_reanalysis_with_the_improved_model_keeps_every_review_decision(project, analysed_project, flyover):
     from core.sites import distance_m, site_decision
     from services.sites import keep_earlier_decisions, site_review
@@ -208,6 +229,10 @@ def test_cancel_then_resume_finishes_the_same_version(project, flyover):
     last = list(finetune_project(project, FinetuneRequest(resume=True)))[-1]
     assert last.state == "finished" and last.step == 3
     assert [v.name for v in list_models(project)] == ["ft-001"] and find_model(project).finished
+    card = find_model(project, "ft-001").weights.with_suffix(".json").read_bytes()
+    with pytest.raises(InputError, match="ft-001 is finished; nothing to resume"):  # not trained again, its card kept
+        list(finetune_project(project, FinetuneRequest(resume=True, name="ft-001")))
+    assert find_model(project, "ft-001").weights.with_suffix(".json").read_bytes() == card
 
 
 def test_export_writes_a_standalone_model_usable_with_weights(project, flyover, tmp_path):
