@@ -185,14 +185,17 @@ def _write_log(path: Path, record: dict[str, Any]) -> None:
 
 def _save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scaler: Any, *,
                      epoch: int, step: int, config: TrainConfig, position: int = 0,
-                     order: dict[str, int] | None = None) -> None:
+                     order: dict[str, int] | None = None, earlier: list[dict[str, Any]] | None = None) -> None:
     """Everything ``resume`` needs, written atomically (a kill mid-write keeps the old one):
     ``epoch`` is the epoch the run is in, ``position`` how many of its items it has
-    trained on, ``order`` what that epoch's order was drawn for (:func:`_order_key`)."""
+    trained on, ``order`` what that epoch's order was drawn for (:func:`_order_key`),
+    ``earlier`` the options it trained with before a resume changed them
+    (:func:`_earlier_options`)."""
     from engine.checkpoint import save_checkpoint
 
     save_checkpoint(path, model, optimizer, scaler=scaler.state_dict(), epoch=epoch, step=step,
-                    epoch_position=position, epoch_order=order or {}, config=dataclasses.asdict(config))
+                    epoch_position=position, epoch_order=order or {}, config=dataclasses.asdict(config),
+                    earlier_options=earlier or [])
 
 
 def mixed_seed(*parts: object) -> int:
@@ -341,6 +344,36 @@ def _clear_out(config: TrainConfig, out: Path) -> None:
         os.replace(out / LOG_NAME, out / PREVIOUS_LOG_NAME)
 
 
+#: options a run resumed with other values records (model.json's ``summary`` and the
+#: checkpoint keep each earlier set with the step it lasted to): a curriculum adds flights
+#: at each stage (``reproduce.sh``), and the record then says what every step trained on
+RECORDED_ON_RESUME = ("data", "batch_size", "lr")
+
+
+def _earlier_options(config: TrainConfig, state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The options the run trained with before this resume, each set with the step it
+    lasted to (``until_step``), when this resume changes one of :data:`RECORDED_ON_RESUME`."""
+    earlier = [dict(item) for item in state.get("earlier_options") or [] if isinstance(item, dict)]
+    saved = state.get("config")
+    if not isinstance(saved, dict):
+        return earlier
+    now = dataclasses.asdict(config)
+
+    def folders(value: Any) -> list[str]:
+        return [value] if isinstance(value, str) else [str(v) for v in value or ()]
+
+    def same(key: str) -> bool:
+        if key != "data":
+            return saved[key] == now[key]
+        before, after = folders(saved[key]), folders(now[key])
+        return len(before) == len(after) and all(
+            a == b or Path(a).resolve() == Path(b).resolve() for a, b in zip(before, after))
+
+    if any(key in saved and not same(key) for key in RECORDED_ON_RESUME):
+        earlier.append({"until_step": int(state["step"]), **{key: saved.get(key) for key in RECORDED_ON_RESUME}})
+    return earlier
+
+
 def _nothing_left(config: TrainConfig, state: dict[str, Any], out: Path) -> str | None:
     """Why a resumed run has no step to take (its checkpoint is at ``max_steps`` or past
     its epochs), or ``None``."""
@@ -400,6 +433,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     checkpoint_path = out / CHECKPOINT_NAME
     # A checkpoint that cannot be resumed fails now, before the data and the model are set up.
     resumed = read_checkpoint(checkpoint_path, command="train") if config.resume else None
+    earlier = _earlier_options(config, resumed) if resumed is not None else []
     if resumed is not None:
         reason = _nothing_left(config, resumed, out)
         if reason is not None:
@@ -546,7 +580,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
                                               "elapsed_s": round(time.monotonic() - started, 1), **last_losses})
                 if is_main and config.checkpoint_every_steps and step % config.checkpoint_every_steps == 0:
                     _save_checkpoint(checkpoint_path, model, optimizer, scaler, epoch=epoch, step=step,
-                                     config=config, position=position, order=order)
+                                     config=config, position=position, order=order, earlier=earlier)
                 if is_main and val_set is not None and config.eval_every_steps and step % config.eval_every_steps == 0:
                     metrics = evaluate_model(model, val_set, device=str(device), batch_size=config.eval_batch_size,
                                              progress=False)
@@ -560,7 +594,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
                 epoch, position = epoch + 1, 0
             if is_main:
                 _save_checkpoint(checkpoint_path, model, optimizer, scaler, epoch=epoch, step=step, config=config,
-                                 position=position, order=order)
+                                 position=position, order=order, earlier=earlier)
                 if val_set is not None and (stop or epoch == config.epochs
                                             or (epoch_done and epoch % config.eval_every == 0)):
                     metrics = evaluate_model(model, val_set, device=str(device), batch_size=config.eval_batch_size,
@@ -582,6 +616,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
             "val_metrics": metrics,
             "init": config.init,
             "init_report": init_report,
+            **({"earlier_options": earlier} if earlier else {}),
         }
         if is_main:
             extra: dict[str, Any] = {"training": dataclasses.asdict(config), "summary": summary}
@@ -602,7 +637,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
             if carried is not None:  # put back by the final save: a checkpoint fits the model it trained
                 model.close_look_head = None
             _save_checkpoint(checkpoint_path, model, optimizer, scaler, epoch=epoch, step=step, config=config,
-                             position=position, order=order)
+                             position=position, order=order, earlier=earlier)
             saved = checkpoint_path
         raise TrainingInterrupted(step, saved) from None
     finally:

@@ -83,7 +83,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true",
                        help="continue from OUT/checkpoint.pt (the rest of its epoch, in the same order); give the "
-                       "options of the run that wrote it")
+                       "options of the run that wrote it (other --data, --batch-size or --lr go on from there, as "
+                       "a curriculum's next stage, and model.json records the earlier ones with their steps)")
     again.add_argument("--overwrite", action="store_true",
                        help="start afresh in an --out that holds a run, replacing its weights, checkpoint and log "
                        "(without it such a folder is refused)")

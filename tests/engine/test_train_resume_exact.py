@@ -204,6 +204,33 @@ def test_a_resume_with_another_model_says_what_the_checkpoint_was_written_for(da
     assert "\n" not in message
 
 
+def test_a_run_resumed_with_other_data_or_rates_records_what_each_step_trained_on(data, tmp_path):
+    """A curriculum resumes with more flights, or another rate: the weights' record
+    (model.json) names the options of every earlier stretch with the step it lasted to,
+    not only the last (its first steps on other data lost from it). The same folder named
+    another way is the same data: nothing recorded."""
+    import dataclasses
+    import shutil
+
+    from engine.weights import read_config
+
+    out = tmp_path / "run"
+    train(_config(data, out, max_steps=1), progress=False)
+    relative = os.path.relpath(data)
+    train(_config(Path(relative), out, max_steps=2, resume=True), progress=False)
+    assert "earlier_options" not in read_config(out / "model.safetensors")["summary"]
+    more = Path(shutil.copytree(data, tmp_path / "more"))
+    both = [str(data), str(more)]
+    train(dataclasses.replace(_config(data, out, max_steps=3, resume=True), data=both), progress=False)
+    train(dataclasses.replace(_config(data, out, max_steps=4, resume=True), data=both, lr=0.01), progress=False)
+    card = read_config(out / "model.safetensors")
+    assert card["summary"]["earlier_options"] == [
+        {"until_step": 2, "data": [relative], "batch_size": 1, "lr": 0.02},  # as the run was last given it
+        {"until_step": 3, "data": both, "batch_size": 1, "lr": 0.02},
+    ]
+    assert card["training"]["data"] == both and card["training"]["lr"] == 0.01 and card["summary"]["steps"] == 4
+
+
 def _cli_flags(data: Path, out: Path) -> list[str]:
     return ["train", "--data", str(data), "--out", str(out), "--val-split", "none", "--backbone", "mobilenet_v3",
             "--heads", "light", "--epochs", "10", "--batch-size", "1", "--lr", "0.02", "--lr-after-drop", "0.002",
