@@ -37,13 +37,15 @@ _ISBDA_CATEGORIES = [
 ]
 
 
-def _ground_truth(annotations: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """A pycocotools ``COCO`` over an ISBDA file (``bbox`` from ``damage_bbox`` if absent)."""
+def _ground_truth(annotations: dict[str, Any], *, masks: bool = True):  # type: ignore[no-untyped-def]
+    """A pycocotools ``COCO`` over an ISBDA file (``bbox`` from ``damage_bbox`` if absent);
+    ``masks``: the masks are scored too, so every annotation needs one."""
     from pycocotools.coco import COCO
 
     data = copy.deepcopy(annotations)
-    for annotation in data["annotations"]:  # a mask and a box each: pycocotools would stop on a KeyError
-        missing = [name for name in ("segmentation", "bbox") if name not in annotation
+    needed = ("segmentation", "bbox") if masks else ("bbox",)
+    for annotation in data["annotations"]:  # pycocotools would stop on a KeyError
+        missing = [name for name in needed if name not in annotation
                    and not (name == "bbox" and "damage_bbox" in annotation)]
         if missing:
             raise InputError(f"the annotations' annotation {annotation.get('id', '?')!r} has no "
@@ -313,7 +315,8 @@ def evaluate_results(
         raise InputError(f"the results name image ids {describe_ids(unknown)}{id_type_note(annotations, unknown)} "
                          "that are not in the annotations; score results made over this data set's images")
 
-    coco_gt = _ground_truth(annotations)
+    iou_types = tuple(iou_types)
+    coco_gt = _ground_truth(annotations, masks="segm" in iou_types)
     metrics: dict[str, dict[str, float]] = {}
     for iou_type in iou_types:
         key = "segmentation" if iou_type == "segm" else "bbox"

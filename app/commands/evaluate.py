@@ -125,7 +125,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.predictions}: holds no detections; every AP is 0 where the split has ground truth "
                   "('-' in the sizes it has none of)", file=sys.stderr)
         source = args.predictions
-    metrics = evaluate_results(annotations, results)
+    iou_types = ("segm", "bbox")
+    if results and not any("segmentation" in r for r in results):  # boxes only: no mask to score, not mask AP 0
+        print(f"{source}: the results hold boxes only (no segmentation): box AP alone", file=sys.stderr)
+        iou_types = ("bbox",)
+    metrics = evaluate_results(annotations, results, iou_types=iou_types)
     frames = ", video frames" if args.frames == "video" else ""
     print(format_table(metrics, title=f"{source} on {args.data} [{args.split}{frames}], IoU 0.25:0.05:0.5 (percent)"))
     if args.json:

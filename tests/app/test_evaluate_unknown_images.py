@@ -63,7 +63,18 @@ def test_annotations_missing_a_field_the_scoring_needs_are_one_line(tmp_path, ca
         item.pop(field, None)
     path.write_text(json.dumps(doc))
     results = tmp_path / "predictions.json"
-    results.write_text(json.dumps([_result(1)]))
+    masked = {**_result(1), "segmentation": {"size": [792, 1382], "counts": "0" + "1" * 3}}  # masks to score
+    results.write_text(json.dumps([masked]))
     assert main(["evaluate", "--data", str(data), "--split", "test", "--predictions", str(results)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "Traceback" not in err[0] and words in err[0], err
+
+
+def test_results_with_boxes_only_are_scored_as_boxes_not_as_masks_of_ap_0(tmp_path, capsys):
+    results = tmp_path / "boxes.json"
+    results.write_text(json.dumps([_result(1)]))  # no segmentation
+    assert main(["evaluate", "--data", str(DATA), "--split", "test", "--predictions", str(results)]) == 0
+    captured = capsys.readouterr()
+    assert "the results hold boxes only (no segmentation): box AP alone" in captured.err
+    rows = [line.split()[0] for line in captured.out.splitlines()[2:]]
+    assert rows == ["box"], captured.out
