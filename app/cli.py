@@ -112,6 +112,17 @@ def _database_message(args: argparse.Namespace, exc: sqlite3.Error) -> str:
     return storage_failure_message("use", exc, where=_where(args))
 
 
+def _without_worker_traceback(message: str) -> str:
+    """A failure raised in a PyTorch DataLoader worker comes back with the worker's whole
+    traceback in its message ("Caught InputError in DataLoader worker process 0. Original
+    Traceback ..."): its own last line, without the exception's class."""
+    if "Original Traceback" not in message:
+        return message
+    last = [line for line in message.splitlines() if line.strip()][-1].strip()
+    head, _, rest = last.partition(": ")
+    return rest if rest and head.replace(".", "").replace("_", "").isalnum() else last
+
+
 def _disk_full_message(args: argparse.Namespace, exc: OSError) -> str:
     target = f"{exc.filename}: " if exc.filename else ""
     return (f"{target}cannot write: no space left on device; free some space and {run_again(args)} "
@@ -199,7 +210,8 @@ def _run(args: argparse.Namespace) -> int:
         _quiet_stdout()
         return 128 + 13  # what a shell reports for a program stopped by SIGPIPE
     except DamagemapError as exc:
-        print(f"damagemap {args.command}: error: {with_resume_hint(args, str(exc))}", file=sys.stderr)
+        print(f"damagemap {args.command}: error: {with_resume_hint(args, _without_worker_traceback(str(exc)))}",
+              file=sys.stderr)
         return 2
     except sqlite3.Error as exc:  # a full disk, a damaged or locked project: the machine, not a bug
         print(f"damagemap {args.command}: error: {with_resume_hint(args, _database_message(args, exc))}",

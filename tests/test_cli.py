@@ -171,3 +171,23 @@ def test_an_analysis_stopped_with_new_run_says_to_resume_it_without_new_run(asse
     with ProjectStore.open(project) as store:
         assert [run.id for run in store.runs()] == [1, 2]
         assert store.run(2).frames_done == 12 and store.run(2).finished
+
+
+def test_a_failure_in_a_data_loading_worker_is_its_own_one_line(monkeypatch, capsys):
+    """A data set's failure inside a DataLoader worker (`train --workers 2`) comes back with
+    the worker's traceback in its message; the command line says its last line only."""
+    import app.commands.info as info
+    from core.errors import InputError
+
+    worker = ("Caught InputError in DataLoader worker process 0.\nOriginal Traceback (most recent call last):\n"
+              '  File "/x/engine/data/isbda.py", line 211, in read_image\n'
+              "    raise InputError(...)\n"
+              "core.errors.InputError: /data/train/f1.png: cannot read image (truncated file)\n")
+
+    def fails(args):
+        raise InputError(worker)
+
+    monkeypatch.setattr(info, "run", fails)
+    assert main(["info", "anything.dmproj"]) == 2
+    assert capsys.readouterr().err.strip() == ("damagemap info: error: /data/train/f1.png: cannot read image "
+                                               "(truncated file)")

@@ -131,6 +131,12 @@ class ISBDADataset(Dataset):
         self._decoded: dict[int, np.ndarray] | None = None
         if video_frames > 0:
             self._check_video()
+        if video_frames < 1:  # an image missing would stop a training run at it, mid-run
+            missing = [image["file_name"] for index, image in enumerate(self.images)
+                       if not self.image_path(index).is_file()]
+            if missing:
+                raise InputError(f"{image_dir(self.root, split)}: {len(missing)} image(s) the annotations name are "
+                                 f"not there (e.g. {missing[0]!r})")
         self._instances: dict[int, list[_Instance]] = {image["id"]: [] for image in self.images}
         self._buildings: dict[int, list[list[float]]] = {image["id"]: [] for image in self.images}
         for annotation in self.coco["annotations"]:

@@ -40,6 +40,18 @@ def test_a_val_data_folder_without_the_split_is_refused_before_training(damage_d
     assert not (tmp_path / "run").exists()
 
 
+def test_an_image_the_annotations_name_but_missing_is_refused_before_training(damage_dataset, tmp_path, capsys):
+    data = damage_dataset(tmp_path / "data")
+    gone = sorted((data / "train").iterdir())[0]
+    gone.unlink()
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "run"), "--max-steps", "1", "--quiet",
+                 "--workers", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"damagemap train: error: {data / 'train'}: 1 image(s) the annotations name are not there "
+                   f"(e.g. {gone.name!r})"), err
+    assert not (tmp_path / "run").exists()
+
+
 def test_train_srn_weights_given_a_run_folder_names_its_weights_file(tmp_path, capsys):
     run = tmp_path / "runs" / "msnet"
     run.mkdir(parents=True)
