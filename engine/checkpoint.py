@@ -122,7 +122,9 @@ def read_checkpoint(path: Path, *, command: str) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - any reader failure means the same to the user: damaged
         if _names_python_objects(path):
             raise objects from None
-        raise ModelError(f"{path}: cannot resume: the file cannot be read ({first_line(exc)}); {advice}") from None
+        reason = first_line(exc)  # the reader's words, where it has some (a bare offset says nothing)
+        said = "damaged or cut short" + (f": {reason}" if any(ch.isalpha() for ch in reason) else "")
+        raise ModelError(f"{path}: cannot resume: the file cannot be read ({said}); {advice}") from None
     if not isinstance(state, dict) or any(key not in state for key in REQUIRED_KEYS):
         raise ModelError(
             f"{path}: cannot resume: not a damagemap {command} checkpoint (it lacks the model, optimizer and step); "

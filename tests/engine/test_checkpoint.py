@@ -83,6 +83,20 @@ def test_a_damaged_or_foreign_file_is_one_line(tmp_path, content, words):
     assert words in _one_line(raised.value, "checkpoint.pt")
 
 
+@pytest.mark.parametrize("kept", [0.5, 0.8, 0.95])
+def test_a_checkpoint_cut_short_says_so(tmp_path, kept):
+    """A checkpoint cut short (a full disk, a copy stopped): the reader's own words are a
+    zip offset or "[Errno 22] Invalid argument"; the message says what that means."""
+    model, optimizer = _model_and_optimizer(0)
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, model, optimizer, step=1)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * kept)])
+    with pytest.raises(ModelError) as raised:
+        read_checkpoint(path, command="train")
+    assert "cannot be read (damaged or cut short" in _one_line(raised.value, "checkpoint.pt")
+
+
 def test_a_checkpoint_of_another_model_is_one_line(tmp_path):
     model, optimizer = _model_and_optimizer(0)
     path = tmp_path / "checkpoint.pt"
