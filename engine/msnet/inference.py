@@ -259,8 +259,9 @@ def apply_inference_settings(model: torch.nn.Module, settings: InferenceSettings
 
     rpn = getattr(model, "rpn", None)
     if settings.gate_threshold is not None and not isinstance(rpn, HierarchicalRPN):  # refused before any change
-        raise ModelError(f"the building gate is MSNet's; this {type(model).__name__} has none "
-                         f"(inference setting 'gate_threshold' {settings.gate_threshold!r})")
+        arch = (getattr(model, "build_config", None) or {}).get("arch") or type(model).__name__
+        raise ModelError(f"the building gate is MSNet's hierarchical RPN's; these weights are {arch!r}, which has "
+                         f"no building RPN (inference setting 'gate_threshold' {settings.gate_threshold!r})")
     if settings.close_look and getattr(model, "close_look_head", None) is None:
         raise ModelError("these weights have no close-look head (inference setting 'close_look'); "
                          "fit one with python -m engine.msnet.close_look_fit")

@@ -316,8 +316,9 @@ def test_a_bad_building_gate_in_the_config_is_refused_naming_the_file(tmp_path, 
 def test_a_building_gate_on_a_model_without_one_is_refused():
     torch.manual_seed(3)
     baseline = build_msnet(arch="maskrcnn", **TINY).eval()
-    with pytest.raises(ModelError, match="the building gate is MSNet's"):
+    with pytest.raises(ModelError, match="the building gate is MSNet's") as error:
         apply_inference_settings(baseline, InferenceSettings(gate_threshold=0.5))
+    assert "these weights are 'maskrcnn', which has no building RPN" in str(error.value)  # not "this MSNet"
 
 
 def test_a_building_gate_asked_of_a_baseline_names_its_weights(tmp_path):
