@@ -262,6 +262,8 @@ def export_reviewed_frames(
     out_dir = Path(out_dir)
     image_dir = out_dir / split
     annotations_path = out_dir / "annotations" / f"instances_{split}.json"
+    if not frames:  # no reviewed frame: no data set, not an empty one to be mistaken for one
+        return CocoExport(annotations_path, image_dir, 0, 0)
     try:
         image_dir.mkdir(parents=True, exist_ok=True)
         annotations_path.parent.mkdir(parents=True, exist_ok=True)

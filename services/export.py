@@ -177,7 +177,8 @@ def export_project(
         training = export_reviewed_frames(
             store, Path(request.out_dir) / "training", run_id=run_id, include_pending=request.coco_include_pending
         )
-        written.append(training.annotations_path)
+        if training.image_count:
+            written.append(training.annotations_path)
     package = None
     if request.writes_package:
         from services.package import PackageRequest, export_package

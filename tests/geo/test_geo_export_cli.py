@@ -175,6 +175,7 @@ def test_export_writes_the_reviewed_frames_as_training_data_as_the_app_does(proj
     shutil.copyfile(project, copy)
     assert main(["export", str(copy), "--to", str(tmp_path / "none"), "--training"]) == 0
     assert "training data: none: no frame of this run is reviewed yet" in capsys.readouterr().out
+    assert not (tmp_path / "none" / "training").exists()  # no empty data set to be taken for one
     with ProjectStore.open(copy) as store:
         run = store.latest_run_id()
         frames = sorted({d.frame_index for d in store.detections(run)})[:2]
