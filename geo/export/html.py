@@ -276,6 +276,30 @@ def picture(source: Thumbnail | None, key: int, css_class: str, width_px: int, a
             f'{style}>{marker()}</div>')
 
 
+#: Room a popup leaves above and below itself in the map (pixels): its tip, the map's edge.
+POPUP_MARGIN_PX = 70
+
+
+def fit_popups_script(m):  # noqa: ANN001, ANN202 - a folium Map, and a MacroElement
+    """A popup as tall as the map shows, at most, and scrolled inside beyond that: a
+    site seen by several flights (its table, a close-up each) was taller than a laptop's
+    or a phone's map, its title above the top edge, where Leaflet cannot pan it into view."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    element = MacroElement()
+    element._name = "FitPopups"
+    element._template = Template(
+        "{% macro script(this, kwargs) %}"
+        f"{m.get_name()}.on('popupopen', function (event) {{"
+        f" var room = Math.max(120, {m.get_name()}.getSize().y - {POPUP_MARGIN_PX});"
+        " if (event.popup.options.maxHeight !== room) { event.popup.options.maxHeight = room; event.popup.update(); }"
+        " });"
+        "{% endmacro %}"
+    )
+    return element
+
+
 def pictures_script(m, sheet: PictureSheet):  # noqa: ANN001, ANN202 - folium objects
     """The sheet's pictures, and the script that puts a popup's in when it opens."""
     import json
@@ -575,6 +599,7 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
     site_list_script(m, site_markers).add_to(m)
     if sheet.urls:
         pictures_script(m, sheet).add_to(m)
+    fit_popups_script(m).add_to(m)
 
     if extra_layers is not None:
         bounds += extra_layers(m)

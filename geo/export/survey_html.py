@@ -19,6 +19,7 @@ from geo.export.html import (
     closeup_marker,
     escape,
     finish_page,
+    fit_popups_script,
     offline_page,
     panels_html,
     picture,
@@ -163,6 +164,7 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
     for level in sorted(DamageLevel):
         groups[level].add_to(m)
     site_list_script(m, markers).add_to(m)
+    fit_popups_script(m).add_to(m)
     root.html.add_child(Element(_panels_html(built, title)), name="damagemap_panels")
     return finish_page(m, bounds)
 

@@ -181,3 +181,36 @@ def test_a_popup_shows_its_pictures_and_a_frame_two_sites_share_is_in_the_page_o
 
     qtbot.waitUntil(decoded, timeout=10_000)
     assert shown["pictures"] == [["data:image/jpeg;base64,", 320, 169]]
+
+
+def test_a_popup_taller_than_the_map_scrolls_inside_it_with_its_title_in_view(qtbot, flyover_map, tmp_path):
+    """A survey site seen by two flights, each with its close-up, on a short map (a
+    laptop's, a phone's): the popup is no taller than the map, its title on the map, and
+    what does not fit scrolls inside it."""
+    import cv2
+    import numpy as np
+
+    from geo.export.survey_html import write_survey_html
+    from geo.survey_fusion import FlightMap, fuse_flights
+
+    damage_map, _ = flyover_map
+    built = fuse_flights([FlightMap("monday", damage_map, "2018-10-12"), FlightMap("wednesday", damage_map, "2018-10-14")])
+    jpeg = cv2.imencode(".jpg", np.full((240, 240, 3), 120, dtype=np.uint8))[1].tobytes()
+    path = write_survey_html(tmp_path / "survey_map.html", built, closeup=lambda flight, site_id: jpeg)
+    view, _ = open_offline(qtbot, path, size=(900, 420))
+    _probe_until_drawn(qtbot, view, len(built.sites), "{sites: document.querySelectorAll('path.dm-site').length}")
+    _open_first_listed(qtbot, view)
+    fit: dict = {}
+
+    def measured() -> bool:
+        view.page().runJavaScript(
+            "(function () { var box = document.querySelector('.leaflet-popup-content');"
+            " var map = document.querySelector('.leaflet-container').getBoundingClientRect();"
+            " var title = document.querySelector('.leaflet-popup-content b').getBoundingClientRect();"
+            " return JSON.stringify({height: box.clientHeight, scroll: box.scrollHeight, map: map.height,"
+            " titleTop: title.top - map.top}); })()", 0, lambda value: fit.update(json.loads(value)))
+        return "height" in fit and fit["scroll"] > 0
+
+    qtbot.waitUntil(measured, timeout=10_000)
+    assert fit["height"] <= fit["map"] - 60 and fit["scroll"] > fit["height"]  # scrolls inside, no taller than the map
+    assert fit["titleTop"] >= 0  # its title on the map (Leaflet pans a popup that fits into view)
