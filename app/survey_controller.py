@@ -130,8 +130,12 @@ class SurveyController(QObject):
 
     def _on_survey_changed(self, survey: Survey) -> None:
         self.survey = survey
-        if self.window.document.survey is not None:
-            self.window.document.survey = survey
+        doc = self.window.document
+        if doc.survey is not None:
+            # the open flight may have left the survey (Remove Flight…): then the other flights'
+            # sites, what they found and their decisions are its no more
+            doc.survey = survey if self.flight_of_open_project() is not None else None
+            self.read_flight_in_survey()
         self.window.survey_changed()
 
     # ------------------------------------------------------------------ the open project

@@ -468,3 +468,24 @@ def test_a_survey_flights_sites_say_which_other_flights_found_them(window, qtbot
     # outside a survey nothing is said
     window.document.close()
     assert window.document.flight_in_survey is None
+
+
+def test_the_open_flight_taken_out_of_the_survey_no_longer_shows_the_other_flights(window, qtbot, town, sites_truth):
+    """The flight open for review, removed from its survey (File > Survey Flights…,
+    Remove Flight…): its rows no longer say what the other flights found, the map no
+    longer draws their sites, and no decision of theirs is carried into it."""
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    with ProjectStore.open(town.project_path(town.flight("tuesday"))) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    dialog, _ = _open(window, qtbot, town.folder)
+    panel = window.panel(SiteReviewPanel)
+    dialog.table.selectRow(1)
+    with qtbot.waitSignal(panel.survey_context_shown, timeout=60_000):
+        qtbot.keyClick(dialog.table, Qt.Key.Key_Return)  # tuesday, open for review
+    assert any("also found by monday" in row.text() for row, _, _ in panel._rows)
+    with qtbot.waitSignal(dialog.map_ready, timeout=60_000):
+        dialog.remove_flight("tuesday")
+    qtbot.waitUntil(lambda: window.document.flight_in_survey is None, timeout=10_000)
+    assert window.document.survey is None
+    assert not any("also found by" in row.text() for row, _, _ in panel._rows)
