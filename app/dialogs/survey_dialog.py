@@ -51,13 +51,15 @@ _TO_REVIEW_TIP = ("the flight's sites on its map (confirmed, at its score thresh
 
 
 def analysed_text(status: FlightStatus) -> str:
-    """How far a flight is analysed, in a table cell."""
+    """How far a flight is analysed, in a table cell; and that its video is not where its
+    project says (moved or renamed: opening it asks where it is now)."""
     if status.problem is not None:
         return "cannot be read"
+    moved = "; video not found (Open asks where it is)" if status.video is not None and not status.video.is_file() else ""
     if status.frames_analysed == 0:
-        return "not analysed yet"
+        return "not analysed yet" + moved
     no_look = f", {status.frames_no_look} too dark or blurred" if status.frames_no_look else ""
-    return f"{status.frames_analysed} frames{no_look}" + ("" if status.complete else " (not finished)")
+    return f"{status.frames_analysed} frames{no_look}" + ("" if status.complete else " (not finished)") + moved
 
 
 class SurveyDialog(QDialog):

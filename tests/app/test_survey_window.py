@@ -489,3 +489,14 @@ def test_the_open_flight_taken_out_of_the_survey_no_longer_shows_the_other_fligh
     qtbot.waitUntil(lambda: window.document.flight_in_survey is None, timeout=10_000)
     assert window.document.survey is None
     assert not any("also found by" in row.text() for row, _, _ in panel._rows)
+
+
+def test_a_flight_whose_video_moved_says_so_in_the_list(window, qtbot, town, tmp_path):
+    """A flight's video moved or renamed since it was added: the list says so (opening it
+    asks where it is), where it looked like any flight not analysed yet."""
+    tuesday = Path(town.flight("tuesday").video)
+    tuesday.rename(tmp_path / "elsewhere.mp4")
+    dialog, _ = _open(window, qtbot, town.folder)
+    analysed = dict(zip(_column(dialog, "Flight"), _column(dialog, "Analysed")))
+    assert analysed["tuesday"] == "not analysed yet; video not found (Open asks where it is)"
+    assert "video not found" not in analysed["monday"]
