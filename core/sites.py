@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from core.review import EditGroup, Relabel, SetReview, SiteDecisions, SiteMark
@@ -258,16 +258,19 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 def match_decisions(
-    decisions: Sequence[SiteMark], sites: Sequence[SiteSummary], *, radius_m: float = CARRY_RADIUS_M
+    decisions: Sequence[SiteMark], sites: Sequence[SiteSummary], *,
+    radius_m: float | Callable[[SiteSummary], float] = CARRY_RADIUS_M,
 ) -> dict[int, SiteMark]:
-    """Site id -> the earlier decision at its place: pairs within ``radius_m`` matched
+    """Site id -> the earlier decision at its place: pairs within ``radius_m`` (metres, or
+    a site's own, as a survey matches another flight's sites by their uncertainty) matched
     nearest first, each decision and each site at most once; when two decisions were made
     at one place the later one (later in ``decisions``) wins."""
+    reach = {site.site_id: radius_m(site) if callable(radius_m) else radius_m for site in sites}
     pairs = []
     for k, decision in enumerate(decisions):
         for site in sites:
             d = distance_m(decision.lon_deg, decision.lat_deg, site.lon_deg, site.lat_deg)
-            if d <= radius_m:
+            if d <= reach[site.site_id]:
                 pairs.append((round(d, 3), -k, k, site.site_id))
     pairs.sort()
     used_decisions: set[int] = set()

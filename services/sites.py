@@ -18,8 +18,9 @@ earlier run within :data:`core.sites.CARRY_RADIUS_M` metres, as one edit.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -258,20 +259,42 @@ def carry_decisions(store: ProjectStore, review: SiteReview, *,
     A site with a sighting whose review was taken back in this run (an undo: the
     reviewer undid a decision carried there, say) is left undecided: what the reviewer
     took back is not given again the next time the run is shown."""
-    earlier = [*elsewhere] + [
+    earlier = [
         SiteMark(d.lon_deg, d.lat_deg, d.review, d.level)
         for d in store.site_decisions()
         if d.run_id != review.run_id
     ]
-    if not earlier:
+    if not earlier and not elsewhere:
         return None
     taken_back = taken_back_sightings(store, review.run_id)
     undecided = [item.site for item in review.queue
                  if not item.site.decided and taken_back.isdisjoint(item.site.detection_ids)]
-    matches = match_decisions(earlier, undecided)
+    matches = match_decisions(earlier, undecided)  # this flight's earlier runs: the same place, within 3 m
+    if elsewhere:  # another flight's decision reaches a site as far as the survey joins their sites
+        rest = [site for site in undecided if site.site_id not in matches]
+        matches |= match_decisions(elsewhere, rest, radius_m=survey_reach(review.damage_map))
     groups = tuple(site_decision(site, decision.level or decision.review)
                    for site in undecided if (decision := matches.get(site.site_id)) is not None)
     return SiteDecisions(groups, carried=True) if groups else None
+
+
+def survey_reach(damage_map: DamageMap | None) -> Callable[[SiteSummary], float]:
+    """How far from a flight's site another flight's decision still reaches it: as far as
+    a survey joins the two flights' sites (``geo.survey_fusion.SurveySettings``: 3 m,
+    widened by twice the site's position uncertainty, at most 6 m). A decision on
+    wednesday's site reaches the site of monday's the survey shows as the same damage,
+    though the flights placed it metres apart."""
+    from geo.survey_fusion import SurveySettings
+
+    settings = SurveySettings()
+    sigma = {} if damage_map is None else {f.site.id: float(f.uncertainty_m) for f in damage_map.all_fused}
+
+    def reach(site: SiteSummary) -> float:
+        uncertain = sigma.get(site.site_id, 0.0)
+        widened = settings.gate_m + settings.sigma_factor * min(uncertain if math.isfinite(uncertain) else 10.0, 10.0)
+        return min(settings.max_gate_m, widened)
+
+    return reach
 
 
 def taken_back_sightings(store: ProjectStore, run_id: int) -> set[int]:

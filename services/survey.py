@@ -508,18 +508,19 @@ def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark]
     :func:`services.sites.taken_back_sightings`) is left as it is: the rejection will not
     be carried to it. The flight's project is not changed. Returns the copy, how many sites
     it left out, and how many it kept though a rejection elsewhere lies on them (taken back)."""
-    from services.sites import site_summaries
+    from services.sites import site_summaries, survey_reach
 
     if not any(m.review is ReviewState.REJECTED for m in marks):
         return damage_map, 0, 0
     undecided = [site for site in site_summaries(damage_map) if not site.decided]
     back = set(taken_back)
     open_to = [site for site in undecided if back.isdisjoint(site.detection_ids)]
-    gone = {site_id for site_id, mark in match_decisions(marks, open_to).items()
+    reach = survey_reach(damage_map)  # as far as the survey joins another flight's site with this one's
+    gone = {site_id for site_id, mark in match_decisions(marks, open_to, radius_m=reach).items()
             if mark.review is ReviewState.REJECTED}
     kept_back = 0
     if len(open_to) < len(undecided):
-        would = {site_id for site_id, mark in match_decisions(marks, undecided).items()
+        would = {site_id for site_id, mark in match_decisions(marks, undecided, radius_m=reach).items()
                  if mark.review is ReviewState.REJECTED}
         kept_back = len(would - gone - {site.site_id for site in open_to})
     kept = [f for f in damage_map.fused if f.site.id not in gone]

@@ -215,3 +215,29 @@ def test_a_sighting_split_off_a_site_on_the_map_stays_on_the_map_and_in_the_expo
     export_project(store, ExportRequest(tmp_path / "out", formats=("sites",), thumbnails=False))
     sites = json.loads((tmp_path / "out" / "damage_sites.geojson").read_text())["features"]
     assert {part.site_id, rest.site_id} <= {f["properties"]["id"] for f in sites}
+
+
+def test_another_flight_s_decision_reaches_a_site_as_far_as_the_survey_joins_them(store):
+    """Two flights place one damage metres apart (their telemetry errors are their own),
+    and the survey joins their sites within 3 m widened by the sites' uncertainty: another
+    flight's decision reaches a site that far, where this flight's own earlier runs (the
+    same telemetry) still match within 3 m only."""
+    from core.review import SiteMark
+    from core.sites import CARRY_RADIUS_M, distance_m
+    from services.sites import survey_reach
+
+    review = site_review(store)
+    site = review.sites[0]
+    reach = survey_reach(review.damage_map)(site)
+    assert CARRY_RADIUS_M < reach <= 6.0
+
+    def north_of(metres: float) -> SiteMark:
+        return SiteMark(site.lon_deg, site.lat_deg + metres / 111_320.0, ReviewState.REJECTED)
+
+    between = north_of((CARRY_RADIUS_M + reach) / 2)
+    assert CARRY_RADIUS_M < distance_m(between.lon_deg, between.lat_deg, site.lon_deg, site.lat_deg) < reach
+    edit = carry_decisions(store, review, elsewhere=[between])
+    assert edit is not None and len(edit.groups) == 1
+    assert {e.detection_id for e in edit.groups[0].edits} == set(site.detection_ids)
+    assert all(e.state is ReviewState.REJECTED for e in edit.groups[0].edits)
+    assert carry_decisions(store, review, elsewhere=[north_of(reach + 0.5)]) is None  # beyond: another damage
