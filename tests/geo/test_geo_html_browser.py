@@ -110,17 +110,25 @@ def test_the_survey_map_renders_offline_with_every_flight_and_site(qtbot, flyove
     assert all("openstreetmap" in url for url in interceptor.blocked)  # only the online tiles were tried
 
 
+def _read_until(qtbot, view, expression: str, ready, timeout: int = 10_000):  # noqa: ANN001, ANN202
+    """The value of the JavaScript ``expression`` (made JSON in the page, read back as
+    Python), read again until ``ready(value)`` holds (the page draws and decodes in its
+    own time)."""
+    read: dict = {}
+
+    def done() -> bool:
+        view.page().runJavaScript(f"JSON.stringify({expression})", 0,
+                                  lambda value: read.update(value=json.loads(value)))
+        return "value" in read and bool(ready(read["value"]))
+
+    qtbot.waitUntil(done, timeout=timeout)
+    return read["value"]
+
+
 def _probe_until_drawn(qtbot, view, sites: int, fields: str) -> dict:
     """``fields`` (a JavaScript object literal with a ``sites`` count) read from the page
     until that many site circles are drawn."""
-    result: dict = {}
-
-    def drawn() -> bool:
-        view.page().runJavaScript(f"JSON.stringify({fields})", 0, lambda value: result.update(json.loads(value)))
-        return result.get("sites", 0) == sites
-
-    qtbot.waitUntil(drawn, timeout=30_000)
-    return result
+    return _read_until(qtbot, view, fields, lambda result: result.get("sites", 0) == sites, timeout=30_000)
 
 
 def test_a_site_of_the_list_opens_on_the_map_when_clicked(qtbot, html_path, flyover_map):
@@ -128,27 +136,17 @@ def test_a_site_of_the_list_opens_on_the_map_when_clicked(qtbot, html_path, flyo
     first = min(damage_map.sites, key=lambda s: (-int(s.level), s.id))  # the list's first: most severe
     view, _ = open_offline(qtbot, html_path)
     _probe_until_drawn(qtbot, view, len(damage_map.sites), "{sites: document.querySelectorAll('path.dm-site').length}")
-    listed: dict = {}
-    view.page().runJavaScript(
-        "JSON.stringify(Array.from(document.querySelectorAll('#dm-site-list .dm-item')).map(i => i.dataset.site))", 0,
-        lambda value: listed.update(ids=json.loads(value)))
-    qtbot.waitUntil(lambda: "ids" in listed, timeout=10_000)
-    assert listed["ids"][0] == str(first.id) and len(listed["ids"]) == len(damage_map.sites)
+    listed = _read_until(qtbot, view, "Array.from(document.querySelectorAll('#dm-site-list .dm-item'))"
+                                      ".map(i => i.dataset.site)", lambda ids: ids is not None)
+    assert listed[0] == str(first.id) and len(listed) == len(damage_map.sites)
     assert _open_first_listed(qtbot, view) == f"Site {first.id}: {first.level.label}"
 
 
 def _open_first_listed(qtbot, view) -> str:
     """Click the first site of the page's list; the title of the popup that opens."""
     view.page().runJavaScript("document.querySelector('#dm-site-list .dm-item').click()")
-    popup: dict = {}
-
-    def opened() -> bool:
-        view.page().runJavaScript("(document.querySelector('.leaflet-popup-content b') || {}).textContent || ''", 0,
-                                  lambda value: popup.update(title=value))
-        return bool(popup.get("title"))
-
-    qtbot.waitUntil(opened, timeout=10_000)
-    return popup["title"]
+    return _read_until(qtbot, view, "(document.querySelector('.leaflet-popup-content b') || {}).textContent || ''",
+                       bool)
 
 
 def test_a_popup_shows_its_pictures_and_a_frame_two_sites_share_is_in_the_page_once(qtbot, flyover_map, tmp_path):
@@ -170,17 +168,10 @@ def test_a_popup_shows_its_pictures_and_a_frame_two_sites_share_is_in_the_page_o
     view, _ = open_offline(qtbot, path)
     _probe_until_drawn(qtbot, view, len(damage_map.sites), "{sites: document.querySelectorAll('path.dm-site').length}")
     _open_first_listed(qtbot, view)
-    shown: dict = {}
-
-    def decoded() -> bool:
-        view.page().runJavaScript(
-            "JSON.stringify(Array.from(document.querySelectorAll('.leaflet-popup-content img'))"
-            ".map(i => [i.src.slice(0, 23), i.naturalWidth, i.clientHeight]))", 0,
-            lambda value: shown.update(pictures=json.loads(value)))
-        return bool(shown.get("pictures")) and all(width > 0 for _, width, _ in shown["pictures"])
-
-    qtbot.waitUntil(decoded, timeout=10_000)
-    assert shown["pictures"] == [["data:image/jpeg;base64,", 320, 169]]
+    pictures = _read_until(qtbot, view, "Array.from(document.querySelectorAll('.leaflet-popup-content img'))"
+                                        ".map(i => [i.src.slice(0, 23), i.naturalWidth, i.clientHeight])",
+                           lambda shown: bool(shown) and all(width > 0 for _, width, _ in shown))
+    assert pictures == [["data:image/jpeg;base64,", 320, 169]]
 
 
 def test_a_popup_taller_than_the_map_scrolls_inside_it_with_its_title_in_view(qtbot, flyover_map, tmp_path):
@@ -200,17 +191,11 @@ def test_a_popup_taller_than_the_map_scrolls_inside_it_with_its_title_in_view(qt
     view, _ = open_offline(qtbot, path, size=(900, 420))
     _probe_until_drawn(qtbot, view, len(built.sites), "{sites: document.querySelectorAll('path.dm-site').length}")
     _open_first_listed(qtbot, view)
-    fit: dict = {}
-
-    def measured() -> bool:
-        view.page().runJavaScript(
-            "(function () { var box = document.querySelector('.leaflet-popup-content');"
-            " var map = document.querySelector('.leaflet-container').getBoundingClientRect();"
-            " var title = document.querySelector('.leaflet-popup-content b').getBoundingClientRect();"
-            " return JSON.stringify({height: box.clientHeight, scroll: box.scrollHeight, map: map.height,"
-            " titleTop: title.top - map.top}); })()", 0, lambda value: fit.update(json.loads(value)))
-        return "height" in fit and fit["scroll"] > 0
-
-    qtbot.waitUntil(measured, timeout=10_000)
+    fit = _read_until(qtbot, view, "(function () { var box = document.querySelector('.leaflet-popup-content');"
+                                   " var map = document.querySelector('.leaflet-container').getBoundingClientRect();"
+                                   " var title = document.querySelector('.leaflet-popup-content b')"
+                                   ".getBoundingClientRect();"
+                                   " return {height: box.clientHeight, scroll: box.scrollHeight, map: map.height,"
+                                   " titleTop: title.top - map.top}; })()", lambda measured: measured["scroll"] > 0)
     assert fit["height"] <= fit["map"] - 60 and fit["scroll"] > fit["height"]  # scrolls inside, no taller than the map
     assert fit["titleTop"] >= 0  # its title on the map (Leaflet pans a popup that fits into view)
