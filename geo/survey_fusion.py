@@ -55,6 +55,13 @@ class SurveySettings:
     min_overlap: float = 0.3
     fusion: FusionSettings = field(default_factory=FusionSettings)
 
+    def gate(self, sigma_a_m: float, sigma_b_m: float = 0.0) -> float:
+        """How far apart two flights' sites may lie and still be joined by distance:
+        ``gate_m`` widened by ``sigma_factor`` times their combined position uncertainty
+        (each counted up to 10 m), at most ``max_gate_m``."""
+        sigma = math.hypot(min(sigma_a_m, 10.0), min(sigma_b_m, 10.0))
+        return min(self.max_gate_m, self.gate_m + self.sigma_factor * sigma)
+
 
 @dataclass(frozen=True, eq=False)
 class FlightMap:
@@ -233,11 +240,6 @@ def _overlap(a: object, b: object) -> float:
     return float(a.intersection(b).area / smaller) if smaller > 0 else 0.0  # type: ignore[attr-defined]
 
 
-def _gate(a: _FlightSite, b: _FlightSite, settings: SurveySettings) -> float:
-    sigma = math.hypot(min(a.sigma_m, 10.0), min(b.sigma_m, 10.0))
-    return min(settings.max_gate_m, settings.gate_m + settings.sigma_factor * sigma)
-
-
 def _decided_level(site: _FlightSite) -> DamageLevel | None:
     """The level a reviewer gave the flight's site as a whole (every sighting reviewed);
     ``None`` while any is undecided."""
@@ -261,7 +263,7 @@ def match_sites(sites: Sequence[_FlightSite], settings: SurveySettings,
             if a.flight == b.flight:
                 continue
             distance = float(np.hypot(*(a.position[:2] - b.position[:2])))
-            gate = _gate(a, b, settings)
+            gate = settings.gate(a.sigma_m, b.sigma_m)
             if distance > gate and _overlap(a.footprint, b.footprint) < settings.min_overlap:
                 continue
             penalty = 0.0 if a.fused.site.level == b.fused.site.level else settings.level_mismatch_m

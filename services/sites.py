@@ -291,8 +291,7 @@ def survey_reach(damage_map: DamageMap | None) -> Callable[[SiteSummary], float]
 
     def reach(site: SiteSummary) -> float:
         uncertain = sigma.get(site.site_id, 0.0)
-        widened = settings.gate_m + settings.sigma_factor * min(uncertain if math.isfinite(uncertain) else 10.0, 10.0)
-        return min(settings.max_gate_m, widened)
+        return settings.gate(uncertain if math.isfinite(uncertain) else 10.0)  # the other site's is not known
 
     return reach
 
