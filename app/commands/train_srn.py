@@ -56,17 +56,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from app.commands import _flags
     from engine.device import resolve_device
     from engine.srn import FrameBank, SRNConfig, SRNTrainingConfig, build_srn, load_frozen_fpn, save_srn, train_srn
     from engine.weights import DEFAULT_MSNET_WEIGHTS
 
     for name in ("steps", "batch_size", "negatives", "top_k", "max_frames"):
-        if getattr(args, name) < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)!r}")
+        _flags.at_least(f"--{name.replace('_', '-')}", getattr(args, name))
     if args.top_k > args.negatives:
         raise InputError(f"--top-k ({args.top_k}) cannot exceed --negatives ({args.negatives})")
-    from app.commands import _flags
-
     _flags.positive("--lr", args.lr)
     _flags.positive("--margin", args.margin)
     _flags.positive("--sample-fps", args.sample_fps, "of frames per second")
