@@ -51,7 +51,7 @@ def product_info(store: ProjectStore) -> ProductInfo:
     """
     from geo.export.products import ProductInfo
 
-    tried = (_TRIED_INFO.get() or {}).get(str(Path(store.path).resolve()))
+    tried = (_TRIED_INFO.get() or {}).get(_project_key(store))
     if tried is not None:
         return tried
     try:
@@ -69,25 +69,20 @@ def update_product_info(store: ProjectStore, **changes: Any) -> ProductInfo:
     InputError
         Naming the field whose value cannot be used; nothing is stored then.
     """
-    updated = _changed_product_info(store, changes)
+    updated = check_product_info(store, **changes)
     store.set_setting(PRODUCT_KEY, updated.to_mapping())
     return updated
 
 
 def check_product_info(store: ProjectStore, **changes: Any) -> ProductInfo:
     """The project's product information with ``changes`` (``None``: left as it is),
-    checked as :func:`update_product_info` checks them, not stored.
+    checked, not stored (:func:`update_product_info` stores it).
 
     Raises
     ------
     InputError
         Naming the field whose value cannot be used.
     """
-    return _changed_product_info(store, changes)
-
-
-def _changed_product_info(store: ProjectStore, changes: dict[str, Any]) -> ProductInfo:
-    """The project's product information with ``changes`` (``None``: left as it is), checked."""
     from dataclasses import replace
 
     current = product_info(store)
@@ -119,9 +114,8 @@ def trying_product_info(store: ProjectStore, **changes: Any) -> Iterator[None]:
     if all(value is None for value in changes.values()):
         yield
         return
-    updated = _changed_product_info(store, changes)
-    project = str(Path(store.path).resolve())
-    token = _TRIED_INFO.set({**(_TRIED_INFO.get() or {}), project: updated})
+    updated = check_product_info(store, **changes)
+    token = _TRIED_INFO.set({**(_TRIED_INFO.get() or {}), _project_key(store): updated})
     try:
         yield
     finally:
@@ -136,8 +130,14 @@ _TRIED_SOURCES: ContextVar[dict[str, dict[str, str]] | None] = ContextVar("damag
 _SOURCE_FLAGS = {FOOTPRINTS_KEY: "footprints", BASEMAP_KEY: "basemap"}
 
 
+def _project_key(store: ProjectStore) -> str:
+    """The project a value tried for its exports is kept under (:func:`trying_product_info`,
+    :func:`trying_product_sources`): its file's resolved path."""
+    return str(Path(store.path).resolve())
+
+
 def _tried(store: ProjectStore) -> dict[str, str]:
-    return (_TRIED_SOURCES.get() or {}).get(str(Path(store.path).resolve()), {})
+    return (_TRIED_SOURCES.get() or {}).get(_project_key(store), {})
 
 
 def product_sources(store: ProjectStore) -> tuple[Path | None, Path | None]:
@@ -238,7 +238,7 @@ def trying_product_sources(store: ProjectStore, *, footprints: Path | str | None
     if not sources:
         yield
         return
-    project = str(Path(store.path).resolve())
+    project = _project_key(store)
     tried = dict(_TRIED_SOURCES.get() or {})
     tried[project] = {**tried.get(project, {}), **sources}
     token = _TRIED_SOURCES.set(tried)
