@@ -130,7 +130,22 @@ def read_checkpoint(path: Path, *, command: str) -> dict[str, Any]:
             f"{path}: cannot resume: not a damagemap {command} checkpoint (it lacks the model, optimizer and step); "
             f"{advice}"
         )
+    written_by = _command_of(state.get("config"))
+    if written_by is not None and written_by != command:
+        raise ModelError(f"{path}: cannot resume: a damagemap {written_by} checkpoint, not a {command} one; resume "
+                         f"it with damagemap {written_by} --resume, or {advice}")
     return state
+
+
+#: A key only the config of each command's checkpoints holds.
+_CONFIG_SIGNS = {"finetune": "base_weights", "train": "arch"}
+
+
+def _command_of(config: Any) -> str | None:
+    """The command whose config ``config`` is (``None`` when it cannot tell)."""
+    if not isinstance(config, dict):
+        return None
+    return next((command for command, key in _CONFIG_SIGNS.items() if key in config), None)
 
 
 def checkpoint_step(path: Path) -> int | None:

@@ -48,6 +48,22 @@ def test_a_checkpoint_restores_model_optimizer_step_and_values(tmp_path):
     assert torch.equal(other_optimizer.state_dict()["state"][0]["momentum_buffer"], ours)
 
 
+@pytest.mark.parametrize(("config", "writer", "reader"), [
+    ({"base_weights": "ft-001/model.safetensors", "steps": 5}, "finetune", "train"),
+    ({"arch": "msnet", "backbone": "mobilenet_v2"}, "train", "finetune"),
+])
+def test_a_checkpoint_of_the_other_command_names_the_command_that_resumes_it(tmp_path, config, writer, reader):
+    model, optimizer = _model_and_optimizer(0)
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, model, optimizer, step=3, config=config)
+    with pytest.raises(ModelError) as raised:
+        read_checkpoint(path, command=reader)
+    message = _one_line(raised.value, "checkpoint.pt")
+    assert f"a damagemap {writer} checkpoint, not a {reader} one" in message
+    assert f"damagemap {writer} --resume" in message and "None" not in message
+    assert read_checkpoint(path, command=writer)["step"] == 3
+
+
 def test_nothing_to_resume_from_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="nothing to resume from"):
         read_checkpoint(tmp_path / "checkpoint.pt", command="finetune")
