@@ -86,6 +86,7 @@ def _request(args: argparse.Namespace):  # noqa: ANN202 - services.finetune.Fine
 
 def _finetune(args: argparse.Namespace) -> int:
     from services.finetune import plan_finetune
+    from services.models import describe_weights
     from services.project import open_project
 
     request = _request(args)
@@ -95,7 +96,7 @@ def _finetune(args: argparse.Namespace) -> int:
     if plan.resumed:
         print(f"resuming {plan.version.name} ({plan.version.folder})", file=sys.stderr)
     else:
-        print(f"{plan.version.name}: fine-tuning {Path(plan.config.base_weights).name} on {len(plan.train_frames)} "
+        print(f"{plan.version.name}: fine-tuning {describe_weights(Path(plan.config.base_weights))} on {len(plan.train_frames)} "
               f"reviewed frames of run {plan.run_id} ({tuned.get('positives')} kept, {tuned.get('negatives')} rejected "
               f"detections), {len(plan.heldout_frames)} held out; replay {', '.join(plan.config.replay)}; "
               f"{plan.config.device}", file=sys.stderr)

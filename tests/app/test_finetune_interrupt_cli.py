@@ -89,6 +89,19 @@ def test_ctrl_c_in_a_step_checkpoints_it_and_resume_goes_on_from_there(base, rev
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_fine_tune_says_which_version_it_starts_from(base, reviewed, tmp_path, monkeypatch, capsys):
+    from engine.weights import save_model
+    from tests.training_helpers import tiny_msnet
+
+    project = _project(tmp_path)
+    earlier = new_version(project)
+    save_model(tiny_msnet(), earlier.weights)  # ft-001, finished: the base of the next fine-tune
+    plan = _planned(project, earlier.weights, reviewed, monkeypatch)
+    assert main(["finetune", str(project), "-q"]) == 0
+    first = capsys.readouterr().err.strip().splitlines()[0]
+    assert first.startswith(f"{plan.version.name}: fine-tuning ft-001 on "), first
+
+
 class _InterruptingBar:
     """The progress bar, where a Ctrl+C between two steps lands."""
 
