@@ -164,12 +164,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"relief package {result.package.name}: {result.package.folder} and {result.package.zip_path}")
     for path in result.written:
         print(f"wrote {path}")
-    given = [flag for flag, value in (("--footprints", args.footprints), ("--basemap", args.basemap),
-                                      *((f"--{'product-version' if name == 'version' else name}", value)
-                                        for name, value in product_changes.items()))
-             if value is not None]
+    values = [(flag, value) for flag, value in (("--footprints", args.footprints), ("--basemap", args.basemap),
+                                                *((f"--{'product-version' if name == 'version' else name}", value)
+                                                  for name, value in product_changes.items()))
+              if value is not None]
+    given = [flag for flag, _ in values]
     if read_only and given:
         print(f"the project is read-only: {', '.join(given)} made this export only; the project keeps its own")
+    elif given:
+        kept, cleared = [flag for flag, value in values if value != ""], [flag for flag, value in values if value == ""]
+        if kept:
+            print(f"kept {', '.join(kept)} in {args.project}: later exports and relief packages, here and in the "
+                  "app, use them")
+        if cleared:
+            print(f"cleared {', '.join(cleared)} in {args.project}")
     if args.save:
         print(f"saved the settings in {args.project}")
     elif unsaved:

@@ -85,6 +85,7 @@ def test_the_files_are_stored_only_once_the_export_succeeded(flyover, project, t
     assert stored_sources(project) == (None, None)
     assert export(project, tmp_path / "b", "--formats", "html", "--footprints", str(flyover.footprints),
                   "--basemap", str(flyover.orthophoto)) == 0
+    assert f"kept --footprints, --basemap in {project}: later exports" in capsys.readouterr().out
     assert "dm-building-" in (tmp_path / "b" / "damage_map.html").read_text()  # used by the export that stored them
     assert stored_sources(project) == (Path(flyover.footprints).resolve(), Path(flyover.orthophoto).resolve())
 
@@ -114,6 +115,8 @@ def test_a_stored_file_that_stopped_working_is_named_with_how_to_clear_it(flyove
     assert f"{footprints}: no building polygons" in error
     assert "the project's stored footprints file" in error and '--footprints ""' in error
     assert export(project, tmp_path / "b", "--formats", "html", "--footprints", "") == 0
+    printed = capsys.readouterr().out
+    assert f"cleared --footprints in {project}" in printed and "kept" not in printed, printed
     assert stored_sources(project) == (None, None)
 
 
