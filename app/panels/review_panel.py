@@ -102,7 +102,7 @@ class ReviewPanel(Panel):
         self._update_pending()
 
     def _on_sites_changed(self) -> None:
-        self.view.model.set_sites(*self.document.site_assignments())
+        self.view.set_sites(*self.document.site_assignments())
 
     def _on_threshold_changed(self, value: float) -> None:
         """The filter follows the window's threshold. Its echo is not sent back: the box

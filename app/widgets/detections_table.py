@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -39,8 +40,11 @@ from core.types import DamageLevel, Detection, Origin, ReviewState, frame_number
 SORT_ROLE = Qt.ItemDataRole.UserRole
 DETECTION_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
-COLUMNS = ("ID", "Frame", "Time (s)", "Level", "Score", "State", "Origin", "Site")
+#: Site before Origin: the last column stretches into what is left of the panel, and is cut
+#: where that is narrow ("#5 unconfirmed" is the widest text a reviewer reads there).
+COLUMNS = ("ID", "Frame", "Time (s)", "Level", "Score", "State", "Site", "Origin")
 SITE_COLUMN = COLUMNS.index("Site")
+ORIGIN_COLUMN = COLUMNS.index("Origin")
 #: The columns the filters read (level, score, state).
 _FILTER_COLUMNS = (COLUMNS.index("Level"), COLUMNS.index("Score"), COLUMNS.index("State"))
 #: Detections in no site sort after every site.
@@ -154,7 +158,7 @@ class DetectionTableModel(QAbstractTableModel):
             values = (d.final_score for d in dets)
         elif column == 5:
             values = (_STATE_RANK[d.review] for d in dets)
-        elif column == 6:
+        elif column == ORIGIN_COLUMN:
             values = (_ORIGIN_RANK[d.origin] for d in dets)
         else:
             site_of = self._site_of
@@ -244,7 +248,7 @@ class DetectionTableModel(QAbstractTableModel):
             return det.final_score
         if column == 5:
             return det.review.value
-        if column == 6:
+        if column == ORIGIN_COLUMN:
             return det.origin.value
         return self._site_of.get(det.id, NO_SITE)  # detections in no site sort last
 
@@ -724,6 +728,19 @@ class DetectionsPanel(QWidget):
         det_id = current.data(DETECTION_ID_ROLE)
         if det_id is not None:
             self.detection_activated.emit(int(det_id))
+
+    def set_sites(self, site_of: dict[int, int], unconfirmed: frozenset[int] = frozenset()) -> None:
+        """The Site column's sites (:meth:`DetectionTableModel.set_sites`), widened to read
+        the widest of them whole ("#12 unconfirmed"); a width the reviewer gave it that is
+        wider is kept."""
+        self.model.set_sites(site_of, unconfirmed)
+        if not site_of:
+            return
+        widest = f"#{max(site_of.values())}" + (" unconfirmed" if unconfirmed else "")
+        margin = 2 * self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.table) + 12
+        header = self.table.horizontalHeader()
+        header.resizeSection(SITE_COLUMN, max(header.sectionSize(SITE_COLUMN),
+                                              self.table.fontMetrics().horizontalAdvance(widest) + margin))
 
     def set_detections(self, detections, pts_s: dict[int, float] | None = None) -> None:
         """Replace every row (a new project or run); the selection is not echoed."""

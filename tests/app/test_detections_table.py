@@ -99,6 +99,21 @@ def test_header_clicks_and_filters_show_what_a_plain_sort_and_filter_give(panel)
             assert proxy.mapFromSource(source).row() == r
 
 
+def test_the_site_column_reads_unconfirmed_sites_whole(panel):
+    """"#12 unconfirmed" fits its column, which is not the last one (the last is cut to
+    what is left of a narrow panel)."""
+    detections = _detections(120, seed=5)
+    panel.set_detections(detections, {})
+    panel.resize(420, 300)
+    site_of = {d.id: 12 for d in detections[:3]}
+    panel.set_sites(site_of, frozenset({12}))
+    header = panel.table.horizontalHeader()
+    assert SITE_COLUMN != len(COLUMNS) - 1
+    assert header.sectionSize(SITE_COLUMN) > panel.table.fontMetrics().horizontalAdvance("#12 unconfirmed")
+    texts = [panel.model.index(row, SITE_COLUMN).data() for row in range(panel.model.rowCount())]
+    assert texts.count("#12 unconfirmed") == 3
+
+
 @pytest.mark.parametrize("column", [COLUMNS.index("Frame"), COLUMNS.index("Score"), SITE_COLUMN])
 def test_edits_keep_the_rows_sorted_and_filtered(panel, column):
     """Relabels, decisions, deletions and a frame stored by an analysis: the rows shown stay
