@@ -174,6 +174,7 @@ class MainWindow(QMainWindow):
         self._docks_in_front: list[QDockWidget] = []
         self._toolbar_parked = True
         self._layout_pending = True
+        self._restore_size: QSize | None = None  # Reset Layout's: the window's size before it
         self._panels: dict[type[Panel], Panel] = {}
         for kind in self.PANELS:
             panel = kind(self.document, self)
@@ -291,12 +292,23 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._size_docks)
 
     def reset_layout(self) -> None:
-        """View > Reset Layout: back to :meth:`_default_layout`."""
+        """View > Reset Layout: back to :meth:`_default_layout`, in the window's size (the
+        panels docked one by one, the Review table under Sites before they are tabbed,
+        asked the window for their heights added up, and it grew)."""
+        size = self.size()
         parked = self._docks_parked is not None
         self._park_docks(False)
         self._default_layout()
         self.overlay_toolbar.setVisible(True)
         self._park_docks(parked)
+        if not self.isMaximized() and not self.isFullScreen():
+            self._restore_size = size  # once the docks' layout requests are handled (where it grows)
+            QTimer.singleShot(0, self._back_to_size)
+
+    def _back_to_size(self) -> None:
+        size, self._restore_size = self._restore_size, None
+        if size is not None:
+            self.resize(size.expandedTo(self.minimumSizeHint()))
 
     def focusNextPrevChild(self, next: bool) -> bool:  # noqa: N802, A002 (Qt API)
         """Tab and Shift+Tab skip the controls of a panel a tab of its dock hides (the

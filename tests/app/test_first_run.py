@@ -110,6 +110,25 @@ def test_a_narrow_window_keeps_the_seek_slider_and_the_go_to_box_usable(qtbot, w
     assert review.minimumSizeHint().width() <= window.panel(SiteReviewPanel).minimumSizeHint().width()
 
 
+@pytest.mark.parametrize("opened", [False, True])
+def test_reset_layout_keeps_the_window_s_size(qtbot, window, project, opened):
+    """The panels docked again one by one (the Review table under Sites, before they are
+    tabbed) asked the window for their heights added up: a 640 px tall window grew
+    to about 765 px, past a laptop's screen."""
+    from PySide6.QtWidgets import QApplication
+
+    if opened:
+        assert window.open_path(project)
+    window.resize(1100, 640)
+    qtbot.waitUntil(lambda: window.height() == 640, timeout=5_000)
+    window.reset_layout()
+    for _ in range(3):  # the docks' layout requests (where it grew), then the window's own answer to them
+        QApplication.processEvents()
+    assert (window.width(), window.height()) == (1100, 640)
+    if opened:
+        window.document.close()
+
+
 class _Screen:
     """A screen of the given available size (the window asks its own for it)."""
 
