@@ -539,15 +539,23 @@ class ProjectDocument(QObject):
         except StoreError:
             return None
 
-    def pending_count(self) -> tuple[int, int]:
-        """``(pending, total)`` detections of the current run."""
+    def pending_count(self) -> tuple[int, int, int]:
+        """``(pending, total, pending_under)``: the current run's detections shown at the
+        score threshold (as the table lists them), those of them left to review, and
+        those left to review under the threshold (hidden)."""
         if self.run_id is None:
-            return 0, 0
-        counts = self.store.review_counts(self.run_id)  # one GROUP BY, no masks decoded
-        return int(counts[ReviewState.PENDING]), int(sum(counts.values()))
+            return 0, 0, 0
+        shown = self.store.review_counts(self.run_id, min_score=self._score_threshold)  # GROUP BYs, no masks
+        pending_all = self.store.review_counts(self.run_id)[ReviewState.PENDING]
+        pending = int(shown[ReviewState.PENDING])
+        return pending, int(sum(shown.values())), int(pending_all) - pending
 
     def next_unreviewed(self, after_frame: int) -> Detection | None:
-        return None if self.session is None else self.session.next_unreviewed(after_frame)
+        """The first detection left to review at the score threshold after ``after_frame``
+        (wrapping)."""
+        if self.session is None:
+            return None
+        return self.session.next_unreviewed(after_frame, min_score=self._score_threshold)
 
     # -- settings ------------------------------------------------------------------------
     @property
@@ -616,7 +624,8 @@ class ProjectDocument(QObject):
     def next_pending(self) -> Detection | None:
         """The next pending detection: later on the current frame (after the selection),
         then on later frames, wrapping; ``None`` when nothing is left to review."""
-        here = [d for d in self.detections(self._current_frame) if d.review is ReviewState.PENDING]
+        here = [d for d in self.detections(self._current_frame)
+                if d.review is ReviewState.PENDING and d.final_score >= self._score_threshold]
         after = [d for d in here if self._selected_id is None or (d.id or 0) > self._selected_id]
         return after[0] if after else self.next_unreviewed(self._current_frame)
 
@@ -624,7 +633,10 @@ class ProjectDocument(QObject):
         """Ask the window to show :meth:`next_pending` (or say that nothing is left)."""
         target = self.next_pending()
         if target is None:
-            self.notice.emit("Nothing left to review")
+            under = self.pending_count()[2]
+            self.notice.emit("Nothing left to review" if not under else
+                             f"Nothing left to review at score {self._score_threshold:.2f}; {under} more under it "
+                             "(lower the score to see them)")
         else:
             self.request_detection(target.frame_index, target.id)
 

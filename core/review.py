@@ -570,15 +570,17 @@ class ReviewSession:
         """Detections of the run still waiting for a reviewer's decision."""
         return self.store.review_counts(self.run_id)[ReviewState.PENDING]
 
-    def next_unreviewed(self, after_frame: int | None = None, *, wrap: bool = True) -> Detection | None:
-        """The first pending detection on a frame after ``after_frame``.
+    def next_unreviewed(self, after_frame: int | None = None, *, wrap: bool = True,
+                        min_score: float | None = None) -> Detection | None:
+        """The first pending detection on a frame after ``after_frame`` (with
+        ``min_score``, scoring at least it).
 
         With ``wrap`` (the default) the search continues from the first frame, so
         ``None`` means nothing is left to review at all.
         """
-        found = self.store.first_pending(self.run_id, after_frame=after_frame)
+        found = self.store.first_pending(self.run_id, after_frame=after_frame, min_score=min_score)
         if found is None and wrap and after_frame is not None:
-            found = self.store.first_pending(self.run_id)
+            found = self.store.first_pending(self.run_id, min_score=min_score)
         return found
 
     def history(self) -> list[EditRecord]:

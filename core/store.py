@@ -221,6 +221,11 @@ _SQLITE_MAX_PATH_BYTES = 512 - len("-journal")
 _RUNS_QUERY = ("SELECT r.id, r.created_utc, r.model_json, r.settings_json, r.finished_utc, "
                "(SELECT COUNT(*) FROM frames f WHERE f.run_id = r.id) AS frames_done FROM runs r")
 
+#: A detection the window shows at a score threshold (two parameters: the accepted
+#: state, the threshold): it scores at least it (refined where the SRN ran), or a
+#: reviewer accepted it.
+_SHOWN_AT_SCORE = "(review = ? OR COALESCE(refined_score, score) >= ?)"
+
 _DETECTION_COLUMNS = (
     "id, run_id, frame_index, level, score, refined_score, x1, y1, x2, y2, "
     "bx1, by1, bx2, by2, mask_height, mask_width, mask_counts, origin, review, deleted"
@@ -1347,11 +1352,15 @@ class ProjectStore:
         counts.update({DamageLevel(r["level"]): r["n"] for r in rows})
         return counts
 
-    def review_counts(self, run_id: int) -> dict[ReviewState, int]:
-        """Number of (not deleted) detections per review state."""
-        rows = self._query(
-            "SELECT review, COUNT(*) AS n FROM detections WHERE run_id = ? AND deleted = 0 GROUP BY review", (run_id,)
-        )
+    def review_counts(self, run_id: int, *, min_score: float | None = None) -> dict[ReviewState, int]:
+        """Number of (not deleted) detections per review state; with ``min_score``, of
+        those shown at that score (scoring at least it, or accepted)."""
+        sql = "SELECT review, COUNT(*) AS n FROM detections WHERE run_id = ? AND deleted = 0"
+        params: list[Any] = [run_id]
+        if min_score is not None:
+            sql += f" AND {_SHOWN_AT_SCORE}"
+            params += [ReviewState.ACCEPTED.value, min_score]
+        rows = self._query(sql + " GROUP BY review", params)
         counts = {state: 0 for state in ReviewState}
         counts.update({ReviewState(r["review"]): r["n"] for r in rows})
         return counts
@@ -1368,10 +1377,15 @@ class ProjectStore:
             out.setdefault(r["frame_index"], {})[DamageLevel(r["level"])] = r["n"]
         return out
 
-    def first_pending(self, run_id: int, *, after_frame: int | None = None) -> Detection | None:
-        """The first pending detection on a frame after ``after_frame`` (or the first at all)."""
+    def first_pending(self, run_id: int, *, after_frame: int | None = None,
+                      min_score: float | None = None) -> Detection | None:
+        """The first pending detection on a frame after ``after_frame`` (or the first at
+        all); with ``min_score``, the first scoring at least it."""
         sql = f"SELECT {_DETECTION_COLUMNS} FROM detections WHERE run_id = ? AND deleted = 0 AND review = ?"
         params: list[Any] = [run_id, ReviewState.PENDING.value]
+        if min_score is not None:
+            sql += f" AND {_SHOWN_AT_SCORE}"
+            params += [ReviewState.ACCEPTED.value, min_score]
         if after_frame is not None:
             sql += " AND frame_index > ?"
             params.append(after_frame)

@@ -113,6 +113,7 @@ class ReviewPanel(Panel):
         box.setMinimum(self.document.score_floor)  # the run kept nothing scoring less
         box.blockSignals(False)
         self.view.show_threshold(value)
+        self._update_pending()  # counted as the table lists them
 
     def _on_selection_changed(self, detection_id: object) -> None:
         self.view.select_detection(detection_id if isinstance(detection_id, int) else None)
@@ -130,8 +131,8 @@ class ReviewPanel(Panel):
             show_error(self, exc, title="Edit refused")
 
     def _update_pending(self) -> None:
-        pending, total = self.document.pending_count() if self.document.is_open else (0, 0)
-        self.view.set_pending_count(pending, total)
+        pending, total, under = self.document.pending_count() if self.document.is_open else (0, 0, 0)
+        self.view.set_pending_count(pending, total, under)
 
     def _update_buttons(self) -> None:
         has_run = self.document.session is not None

@@ -793,10 +793,15 @@ class DetectionsPanel(QWidget):
         value = index.data(DETECTION_ID_ROLE) if index.isValid() else None
         return None if value is None else int(value)
 
-    def set_pending_count(self, pending: int, total: int) -> None:
+    def set_pending_count(self, pending: int, total: int, under: int = 0) -> None:
+        """``pending`` of the ``total`` detections shown at the score are left to review;
+        ``under`` more under the score (hidden)."""
         if total == 0:
-            self.pending_label.setText("no detections")
+            text = "no detections"
         elif pending == 0:
-            self.pending_label.setText(f"all {total} reviewed")
+            text = f"all {total} reviewed"
         else:
-            self.pending_label.setText(f"{pending} left to review of {total}")
+            text = f"{pending} left to review of {total}"
+        if under:
+            text += f" ({under} more under the score)"
+        self.pending_label.setText(text)

@@ -71,6 +71,40 @@ def test_review_with_keys_and_undo(qtbot, window, project, errors):
     assert errors == []
 
 
+def test_the_count_and_n_keep_to_the_detections_shown_at_the_score(qtbot, window, flyover, errors):
+    """The table lists the detections at the score threshold; "left to review" counted
+    the hidden ones too (853 of 854 beside a table of a few dozen rows), and N went to
+    them, selecting a detection the table and the frame did not show."""
+    video = flyover / "flight.mp4"
+    path = flyover / "scores.dmproj"
+    with ProjectStore.create(path, video_path=video) as store, VideoReader(video) as reader:
+        run = store.start_run(model={"weights": None}, settings={})
+        for index in (0, 2, 4):  # frame 2's detection scores under the 0.5 the window opens at
+            score = 0.3 if index == 2 else 0.9
+            store.write_frame(run, Frame(index, reader.pts_s[index], W, H), [_det(index, 10, score=score)])
+        store.finish_run(run)
+    assert window.open_path(path)
+    doc, label = window.document, window.panel(ReviewPanel).view.pending_label
+    assert doc.score_threshold == pytest.approx(0.5)
+    assert label.text() == "2 left to review of 2 (1 more under the score)"
+    view = window.frame_view
+    view.setFocus()
+    for expected_frame in (0, 4):
+        qtbot.keyClick(view, Qt.Key.Key_N)
+        assert doc.detection(window.selected_id).frame_index == expected_frame
+        qtbot.keyClick(view, Qt.Key.Key_A)
+    assert label.text() == "all 2 reviewed (1 more under the score)"
+    notices = []
+    doc.notice.connect(notices.append)
+    qtbot.keyClick(view, Qt.Key.Key_N)
+    assert notices and "1 more under it" in notices[-1], notices
+    doc.set_score_threshold(0.2)
+    qtbot.waitUntil(lambda: label.text() == "1 left to review of 3", timeout=5_000)
+    qtbot.keyClick(view, Qt.Key.Key_N)
+    assert doc.detection(window.selected_id).frame_index == 2
+    assert errors == []
+
+
 def test_clicking_a_mask_selects_it_and_rejected_ones_hide(qtbot, window, project, errors):
     assert window.open_path(project)
     view = window.frame_view
