@@ -12,7 +12,7 @@ from pathlib import Path
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
 
 from PySide6.QtCore import QUrl  # noqa: E402
-from PySide6.QtWebEngineCore import QWebEngineUrlRequestInterceptor  # noqa: E402
+from PySide6.QtWebEngineCore import QWebEngineSettings, QWebEngineUrlRequestInterceptor  # noqa: E402
 from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: E402
 
 
@@ -36,6 +36,9 @@ def open_offline(qtbot, page: Path, size: tuple[int, int] = (1100, 750)) -> tupl
     qtbot.addWidget(view)
     interceptor = BlockNetwork()
     view.page().profile().setUrlRequestInterceptor(interceptor)
+    # as Chrome and Firefox do: a local page may ask for remote images (so that every
+    # request it makes reaches the interceptor, instead of Qt refusing it unseen)
+    view.settings().setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, True)
     view.resize(*size)
     view.show()
     with qtbot.waitSignal(view.loadFinished, timeout=60_000) as loaded:

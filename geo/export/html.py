@@ -4,8 +4,10 @@ Opened with no network, it still shows everything but the background tiles: Leaf
 JS and CSS are inlined from the installed ``xstatic-leaflet`` package (never from a CDN,
 never copied into this repository), folium's default CDN links (jQuery, Bootstrap, Font
 Awesome) are dropped, and the heatmap is our own metric KDE as a georeferenced image
-overlay (no plugin script). Online, OpenStreetMap tiles appear under the layers; when
-none of them loads, the page switches to a plain background by itself.
+overlay (no plugin script). It opens on a plain background and asks no server for
+anything: where a relief team works is not told to a tile server, nor a metered satellite
+link spent. OpenStreetMap tiles are one click away in the layer control; when none of
+them loads, the page switches back to the plain background by itself.
 
 Every user-supplied string (file names, titles, notes) is escaped for HTML and for the
 JavaScript template literals folium embeds popups and tooltips in.
@@ -609,8 +611,9 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
 
 def offline_page(title: str):  # noqa: ANN201 - (folium.Map, its root Figure)
     """A folium map that works with no network: Leaflet inlined (no CDN), damagemap's
-    style, an online OpenStreetMap layer and a plain offline one to fall back on.
-    Finish it with :func:`finish_page`."""
+    style, a plain offline background shown, and an online OpenStreetMap layer to choose
+    (falling back to the plain one when none of its tiles loads). Finish it with
+    :func:`finish_page`."""
     import folium
     from branca.element import Element
 
@@ -624,9 +627,10 @@ def offline_page(title: str):  # noqa: ANN201 - (folium.Map, its root Figure)
     root.header.add_child(Element(f"<script>{leaflet_js}</script>"), name="leaflet_js_inline")
     root.header.add_child(Element(f"<script>{_DOLLAR_SHIM}</script>"), name="dollar_shim")
     root.header.add_child(Element(f"<style>{_STYLE}</style>"), name="damagemap_style")
-    online = folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", max_zoom=21, max_native_zoom=19).add_to(m)
     plain = folium.TileLayer(tiles=_BLANK_TILE, attr="damagemap (offline)", name="Plain background (offline)",
-                             max_zoom=21, show=False).add_to(m)
+                             max_zoom=21).add_to(m)
+    online = folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", max_zoom=21, max_native_zoom=19,
+                              show=False).add_to(m)
     _offline_fallback(m, online, plain).add_to(m)  # after the layers it names
     return m, root
 
