@@ -290,6 +290,7 @@ class SiteReviewPanel(Panel):
         #: (project, run) whose sites got the earlier decisions at their places, once
         self._carried_runs: set[tuple[str, int]] = set()
         self._decided: dict[int, str] = {}  # site id -> decision shown before the rebuild
+        self._edits_seen = 0  # the document's changes to detections, counted (a list read before one is stale)
         self._rows: list[tuple[QListWidgetItem, int, bool]] = []  # list row, site id, decided when read
         self._follow_key: int | None = None  # a detection id of the site to keep selected
         #: a detection of the site the reviewer last chose: selected again once the score
@@ -457,6 +458,7 @@ class SiteReviewPanel(Panel):
 
     def _on_data_changed(self, *_args: object) -> None:
         if not self.document.analysis_running:
+            self._edits_seen += 1  # a list read before this is stale (see _on_built)
             self.schedule_rebuild()
 
     def _on_analysis_running_changed(self, running: bool) -> None:
@@ -506,7 +508,7 @@ class SiteReviewPanel(Panel):
         if self.review is None:
             self.summary.setText("Reading the sites…")
         job = FunctionJob(build_map_job, doc.project_path, doc.run_id, parent=self)
-        job.done.connect(lambda built, run_id=doc.run_id: self._on_built(built, run_id))
+        job.done.connect(lambda built, run_id=doc.run_id, edits=self._edits_seen: self._on_built(built, run_id, edits))
         job.failed.connect(self._on_failed)
         job.finished.connect(self._on_job_finished)
         self._job = job
@@ -534,7 +536,7 @@ class SiteReviewPanel(Panel):
         self._update_buttons()
         self.sites_updated.emit()
 
-    def _on_built(self, built: object, run_id: int | None = None) -> None:
+    def _on_built(self, built: object, run_id: int | None = None, edits: int | None = None) -> None:
         from core.review import carried_text
         from services.sites import carry_decisions, sightings_decided, site_review
 
@@ -543,6 +545,12 @@ class SiteReviewPanel(Panel):
             return
         if run_id is not None and run_id != doc.run_id:  # the run changed meanwhile
             self.schedule_rebuild()
+            return
+        if edits is not None and edits != self._edits_seen and self.review is not None:
+            # read before a decision made since: shown, it would unmark that decision and put
+            # the reviewer back on a site they decided (the next key acting on it again); the
+            # rows keep their marks until the list read after the decision arrives
+            self._dirty = True
             return
         try:
             review = site_review(doc.store, doc.run_id, built=built)  # type: ignore[arg-type]

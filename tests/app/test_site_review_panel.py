@@ -201,6 +201,27 @@ def test_one_key_decides_every_selected_site_as_one_undoable_edit(qtbot, panel):
     assert doc.store.site_decisions(doc.run_id) == []
 
 
+def test_a_list_read_before_a_decision_is_not_shown_over_it(qtbot, panel):
+    """Sites read on the job thread while the reviewer decided one (a long flight's list
+    takes seconds): shown, that list unmarked the decision and put the reviewer back on
+    the site just decided, where the next key acted on it again."""
+    from app.workers import build_map_job
+
+    doc = panel.document
+    panel.site_list.setFocus()
+    first = panel.current_site()
+    stale_edits = panel._edits_seen
+    stale = build_map_job(doc.project_path, doc.run_id)  # read before the decision...
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_A)
+    moved_on = panel.current_site()
+    assert moved_on.site_id != first.site_id and panel.summary.text() == "3 sites · 2 to decide · 1 decided"
+    panel._on_built(stale, doc.run_id, stale_edits)  # ...arriving after it
+    assert panel.current_site().site_id == moved_on.site_id
+    assert panel.summary.text() == "3 sites · 2 to decide · 1 decided"
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)  # the list read after the decision comes all the same
+    assert panel.review.site(first.site_id).decided and panel.current_site().site_id == moved_on.site_id
+
+
 def test_each_action_button_names_what_it_does_and_its_key(qtbot, panel):
     """"1", "2" and "3" alone said nothing to someone who had not read the docs."""
     for name, key in (("accept", "A"), ("reject", "X"), ("slight", "1"), ("severe", "2"), ("debris", "3"),
