@@ -1177,7 +1177,7 @@ class MainWindow(QMainWindow):
             return ""
         threshold = self.document.score_threshold
         where = f"scoring ≥ {threshold:.2f}, the window's score threshold (move it to export more or fewer)"
-        if threshold < review.min_score - 1e-9:  # the sites under the old threshold are still being fused
+        if abs(threshold - review.min_score) > 1e-9:  # fused again at the new threshold: not counted yet
             return f"The damage map keeps the sites {where}."
         kept = review.kept_at(threshold)
         unconfirmed = len(kept & review.unconfirmed)

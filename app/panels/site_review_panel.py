@@ -737,7 +737,10 @@ class SiteReviewPanel(Panel):
         unconfirmed = len(kept & review.unconfirmed)
         text = f"{value:.2f}: {len(kept) - unconfirmed} sites"
         text += f" + {unconfirmed} unconfirmed" if unconfirmed else ""
-        if value < review.min_score - 1e-9:  # the sites under the old threshold are still being fused
+        if abs(value - review.min_score) > 1e-9:
+            # the sites are fused again at the new threshold (once it is saved): under the old one
+            # they are not read yet, and over it fewer sightings confirm a site, so the sites
+            # the old map keeps there are not the new map's count
             text = f"{value:.2f}: counting…"
         self.threshold_label.setText(text)
         if filter_rows:
