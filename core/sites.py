@@ -236,15 +236,32 @@ def crops_to_show(site: SiteSummary, limit: int) -> list[tuple[Sighting, int]]:
     """The sightings a reviewer is shown of ``site``: the best-scoring one of each distinct
     look (:attr:`Sighting.look`), the ``limit`` best of those in time order, each with how
     many frames of its look detected the site. A hover's near-identical frames give one
-    crop, so the crops show the site from as many looks as the flight had."""
+    crop, so the crops show the site from as many looks as the flight had.
+
+    Every level the sightings name is shown at least once (its best sighting, with how
+    many frames of its look saw that level): where the levels disagree, the reviewer is
+    asked to judge them, and the best of each look may all be of one level."""
+    ordered = sorted(site.sightings, key=lambda s: -s.score)
     best: dict[tuple[int, int], Sighting] = {}
     frames: dict[tuple[int, int], set[int]] = {}
-    for sighting in sorted(site.sightings, key=lambda s: -s.score):
+    for sighting in ordered:
         best.setdefault(sighting.look, sighting)
         frames.setdefault(sighting.look, set()).add(sighting.frame_index)
-    chosen = set(sorted(best, key=lambda look: -best[look].score)[:limit])
-    shown = sorted(chosen, key=lambda look: (best[look].t_s, best[look].detection_id))
-    return [(best[look], len(frames[look])) for look in shown]
+    best_of_level: dict[DamageLevel, Sighting] = {}
+    for sighting in ordered:
+        best_of_level.setdefault(sighting.level, sighting)
+    kept = sorted(best, key=lambda look: -best[look].score)[:limit]
+    while True:  # room for the levels no kept look shows: the weakest looks give way
+        shown = {best[look].level for look in kept}
+        missing = [best_of_level[level] for level in sorted(set(best_of_level) - shown, reverse=True)]
+        if len(kept) + len(missing) <= limit or len(kept) <= 1:
+            break
+        kept = kept[:-1]
+    crops = [(best[look], len(frames[look])) for look in kept]
+    crops += [(s, len({o.frame_index for o in site.sightings if o.look == s.look and o.level is s.level}))
+              for s in missing]
+    crops = crops[:limit]
+    return sorted(crops, key=lambda crop: (crop[0].t_s, crop[0].detection_id))
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

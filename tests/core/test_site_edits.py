@@ -239,6 +239,23 @@ def test_the_crops_show_each_look_once_with_how_many_frames_it_holds():
     assert [s.frame_index for s, _ in crops_to_show(site, limit=2)] == [1, 3]
 
 
+def test_the_crops_show_every_level_the_sightings_disagree_on():
+    """A site listed as "levels disagree: 2 Severe / 3 Slight" whose best sighting of each
+    look was Slight showed only Slight crops: the Severe evidence it was queued for is
+    shown too, in place of the weakest look where the grid is full."""
+    site = _hovered(1, [0, 1, 2, 3], [0.9, 0.8, 0.7, 0.6])
+    severe = (Sighting(190, 0, 0.0, DamageLevel.SEVERE, 0.5, ReviewState.PENDING, 0),  # under frame 0's best
+              Sighting(191, 2, 1.0, DamageLevel.SEVERE, 0.4, ReviewState.PENDING, 2))
+    site = dataclasses.replace(site, sightings=tuple(sorted(site.sightings + severe, key=lambda s: s.t_s)))
+    crops = crops_to_show(site, limit=12)
+    assert {s.level for s, _ in crops} == {DamageLevel.SLIGHT, DamageLevel.SEVERE}
+    assert [(s.detection_id, n) for s, n in crops] == [(100, 1), (190, 1), (101, 1), (102, 1), (103, 1)]
+    full = crops_to_show(site, limit=3)  # the weakest Slight look (frame 3) gives way
+    assert [s.detection_id for s, _ in full] == [100, 190, 101]
+    one_level = _hovered(2, [0, 1, 2], [0.9, 0.8, 0.7])
+    assert [s.frame_index for s, _ in crops_to_show(one_level, limit=2)] == [0, 1]  # as before
+
+
 def test_decisions_match_the_nearest_site_within_the_radius():
     near = _summary(1, [DamageLevel.SLIGHT], [0.9])
     far = SiteSummary(2, DamageLevel.SLIGHT, 0.9, LON + 10 * METRE_LON, LAT, near.sightings, 0)
