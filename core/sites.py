@@ -264,6 +264,20 @@ def crops_to_show(site: SiteSummary, limit: int) -> list[tuple[Sighting, int]]:
     return sorted(crops, key=lambda crop: (crop[0].t_s, crop[0].detection_id))
 
 
+def crop_sightings(site: SiteSummary, crops: Sequence[tuple[Sighting, int]]) -> dict[int, tuple[int, ...]]:
+    """The detections each crop of :func:`crops_to_show` stands for (by the detection id
+    it shows): every sighting of the site in its look (the hover's frames, the other boxes
+    on the damage in its frame), those of its level only where another crop shows the
+    same look at another level. What a split of the crop takes off the site."""
+    shared = Counter(sighting.look for sighting, _ in crops)
+    members: dict[int, tuple[int, ...]] = {}
+    for sighting, _ in crops:
+        members[sighting.detection_id] = tuple(
+            o.detection_id for o in site.sightings
+            if o.look == sighting.look and (shared[sighting.look] == 1 or o.level is sighting.level))
+    return members
+
+
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     """Ground distance in metres between two WGS84 points a few hundred metres apart
     (equirectangular; below a millimetre of error at that scale)."""
@@ -306,6 +320,7 @@ __all__ = [
     "QueueItem",
     "Sighting",
     "SiteSummary",
+    "crop_sightings",
     "crops_to_show",
     "distance_m",
     "match_decisions",

@@ -54,7 +54,15 @@ from app.errors import show_error
 from app.panels import Panel
 from app.workers import VIDEO_LANE, FunctionJob, build_map_job
 from core.last_few import LastFew
-from core.sites import CARRY_RADIUS_M, SiteSummary, crops_to_show, distance_m, site_decision, sites_decision
+from core.sites import (
+    CARRY_RADIUS_M,
+    SiteSummary,
+    crop_sightings,
+    crops_to_show,
+    distance_m,
+    site_decision,
+    sites_decision,
+)
 from core.types import DamageLevel, Detection, ReviewState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -1224,9 +1232,16 @@ class SiteReviewPanel(Panel):
         if self._is_rejected(site):
             self.document.notice.emit(f"Split: site #{site.site_id} is rejected; accept it (A) to split it")
             return
-        chosen = tuple(int(tile.data(DETECTION_ROLE)) for tile in self.grid.selectedItems())
-        if not chosen or len(chosen) >= len(site.sightings):
+        # a crop stands for its look: the hover's frames and the other boxes on the damage there
+        members = crop_sightings(site, crops_to_show(site, self.GRID_SIZE))
+        picked = [int(tile.data(DETECTION_ROLE)) for tile in self.grid.selectedItems()]
+        chosen = tuple(dict.fromkeys(i for crop in picked for i in members.get(crop, (crop,))))
+        if not chosen:
             self.document.notice.emit("Split: select the crops that are another damage (Shift+arrows or Ctrl+click)")
+            return
+        if len(chosen) >= len(site.sightings):
+            self.document.notice.emit("Split: the crops selected are the whole site; leave out the ones that are "
+                                      "this damage")
             return
         best = max((s for s in site.sightings if s.detection_id in chosen), key=lambda s: s.score)
         self._follow_key = best.detection_id  # the split-off site's best: the threshold keeps it longest

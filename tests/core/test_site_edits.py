@@ -12,6 +12,7 @@ from core.sites import (
     CARRY_RADIUS_M,
     Sighting,
     SiteSummary,
+    crop_sightings,
     crops_to_show,
     distance_m,
     match_decisions,
@@ -254,6 +255,22 @@ def test_the_crops_show_every_level_the_sightings_disagree_on():
     assert [s.detection_id for s, _ in full] == [100, 190, 101]
     one_level = _hovered(2, [0, 1, 2], [0.9, 0.8, 0.7])
     assert [s.frame_index for s, _ in crops_to_show(one_level, limit=2)] == [0, 1]  # as before
+
+
+def test_a_crop_stands_for_every_sighting_of_its_look():
+    """Splitting a hover's crop (x5) took its best frame only, and a crop of a frame left
+    the other boxes on that damage in the frame on the site."""
+    site = _hovered(1, [0, 1, 2, 2, 2, 2, 2], [0.5, 0.6, 0.7, 0.95, 0.8, 0.7, 0.9])
+    patch = Sighting(190, 1, 0.5, DamageLevel.SLIGHT, 0.3, ReviewState.PENDING, 1)  # a second box in frame 1
+    site = dataclasses.replace(site, sightings=tuple(sorted(site.sightings + (patch,), key=lambda s: s.t_s)))
+    crops = crops_to_show(site, limit=12)
+    members = crop_sightings(site, crops)
+    assert members[103] == (102, 103, 104, 105, 106)  # the hover's five frames
+    assert set(members[101]) == {101, 190} and members[100] == (100,)
+    severe = Sighting(191, 3, 1.5, DamageLevel.SEVERE, 0.2, ReviewState.PENDING, 2)  # the hover, another level
+    both = dataclasses.replace(site, sightings=site.sightings + (severe,))
+    members = crop_sightings(both, crops_to_show(both, limit=12))
+    assert members[191] == (191,) and 191 not in members[103]  # two crops of one look: each its level's
 
 
 def test_decisions_match_the_nearest_site_within_the_radius():
