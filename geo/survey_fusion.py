@@ -466,7 +466,9 @@ def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
         rows.append({  # level as a flight's export writes it: a style or a join works on both
             "site_id": site.id, "level": level_name(site.level), "level_code": int(site.level),
             "ems_grade": EMS_GRADE[site.level], "confidence": site.confidence,
-            "flights": ",".join(site.flights), "dates": ",".join(site.dates), "flight_count": len(site.evidence),
+            "flights": ",".join(site.flights), "dates": ",".join(site.dates),
+            "first_date": min(site.dates, default=None), "last_date": max(site.dates, default=None),
+            "flight_count": len(site.evidence),
             "not_found_by": ",".join(site.not_found_by),
             "observations": site.observation_count, "reviewed": site.reviewed,
             "uncertainty_m": round(site.uncertainty_m, 2) if math.isfinite(site.uncertainty_m) else None,
@@ -476,7 +478,8 @@ def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
                                   f"{frame_number(e.first_frame)}-{frame_number(e.last_frame)}, best {frame_number(e.best_frame)}" for e in site.evidence),
             "geometry": Point(site.lon_deg, site.lat_deg),
         })
-    columns = ["site_id", "level", "level_code", "ems_grade", "confidence", "flights", "dates", "flight_count",
+    columns = ["site_id", "level", "level_code", "ems_grade", "confidence", "flights", "dates", "first_date",
+               "last_date", "flight_count",
                "not_found_by", "observations",
                "reviewed",
                "uncertainty_m", *uncertainty_fields(None), "evidence", "geometry"]

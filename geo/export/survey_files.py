@@ -85,8 +85,8 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     buildings = utf8_frame(_records_frame(building_records)) if building_records is not None else None
     written: list[Path] = []
     if "geojson" in formats:
-        for frame, name in ((sites, "survey_sites.geojson"), (coverage, "survey_coverage.geojson")):
-            written.append(_write_geojson(out / name, _frame_records(frame)))
+        written.append(_write_geojson(out / "survey_sites.geojson", _dates_listed(_frame_records(sites))))
+        written.append(_write_geojson(out / "survey_coverage.geojson", _frame_records(coverage)))
     if "gpkg" in formats:
         with atomic_path(out / "survey.gpkg") as temp:
             sites.to_file(temp, layer="sites", driver="GPKG")
@@ -162,6 +162,13 @@ def _frame_records(frame) -> list[Record]:  # noqa: ANN001 - a GeoDataFrame
     rows = frame.drop(columns="geometry").to_dict("records")
     return [({key: None if is_missing(value) else value for key, value in row.items()}, geometry)
             for row, geometry in zip(rows, frame.geometry)]
+
+
+def _dates_listed(records: list[Record]) -> list[Record]:
+    """The sites' ``dates`` as a list (GDAL and so QGIS read a list of strings): as one
+    text starting with a date, GDAL typed the field a date and kept the first one only."""
+    return [({**props, "dates": [d for d in (props.get("dates") or "").split(",") if d]}, geometry)
+            for props, geometry in records]
 
 
 def _plain(value: object) -> object:

@@ -61,6 +61,20 @@ def test_every_format_is_written_whole_with_text_a_spreadsheet_will_not_run(buil
     assert {href.text for href in packed.iter("{http://www.opengis.net/kml/2.2}href")} == {"files/site.png"}
 
 
+def test_every_date_of_a_site_reaches_a_gis(built, tmp_path):
+    """The dates as one text starting with a date: GDAL (QGIS) typed the field a date and
+    kept the first one only, Wednesday's lost without a word."""
+    import pyogrio
+
+    write_survey_files(built, tmp_path, ["geojson", "gpkg"])
+    read = pyogrio.read_dataframe(tmp_path / "survey_sites.geojson")
+    assert [list(dates) for dates in read["dates"]] == [["2018-10-12", "2018-10-14"]] * len(built.sites)
+    assert {str(d)[:10] for d in read["first_date"]} == {"2018-10-12"}
+    assert {str(d)[:10] for d in read["last_date"]} == {"2018-10-14"}
+    packed = pyogrio.read_dataframe(tmp_path / "survey.gpkg", layer="sites")
+    assert set(packed["dates"]) == {"2018-10-12,2018-10-14"}
+
+
 def test_a_folder_that_cannot_be_created_is_named_in_the_error(built, tmp_path):
     blocker = tmp_path / "out"
     blocker.write_text("a file where the folder should be")
