@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from geo.antimeridian import central_longitude
 from geo.local import LocalFrame
 from geo.sync import video_clock
 from geo.telemetry.jumps import flag_jumps
@@ -148,7 +149,7 @@ def track_motion(track: Track, *, creation_time_utc: float | None = None, ground
 
     t, _ = video_clock(track, creation_time_utc, duration_s)
     lonlat = track.lonlat()
-    local = LocalFrame.around(float(np.median(lonlat[:, 0])), float(np.median(lonlat[:, 1])))
+    local = LocalFrame.around(central_longitude(lonlat[:, 0]), float(np.median(lonlat[:, 1])))
     east, north = local.to_local(lonlat[:, 0], lonlat[:, 1])
     good = ~flag_jumps(track.times_s(), east, north)
     t, east, north = t[good], east[good], north[good]

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from core.types import DamageLevel
+from geo.antimeridian import unwrap_longitudes
 from geo.fusion import FusedSite
 from geo.mapping import DamageMap
 from geo.uncertainty import PARTS, uncertainty_fields
@@ -242,10 +243,12 @@ def heat_records(damage_map: DamageMap) -> list[Record]:
     if heat is None:
         return []
     local = damage_map.local
+    centre = float(local.to_lonlat(0.0, 0.0)[0])
 
     def to_lonlat(coords: np.ndarray) -> np.ndarray:
+        # continuous longitudes (a band across 180 degrees is split where it is written)
         lon, lat = local.to_lonlat(coords[:, 0], coords[:, 1])
-        return np.stack([lon, lat], axis=1)
+        return np.stack([unwrap_longitudes(lon, centre), lat], axis=1)
 
     records = []
     for low, high, geometry in heat.bands():

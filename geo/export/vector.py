@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.types import DamageLevel
+from geo.antimeridian import antimeridian_safe
 from geo.export._atomic import atomic_path, utf8_safe, write_bytes_atomic, write_text_atomic
 from geo.export.records import LAYERS, SITE_LAYER_SCHEMAS, Record, jump_records, site_records, track_records
 from geo.mapping import DamageMap
@@ -40,7 +41,8 @@ def feature_collection(records: list[Record], *, name: str) -> dict:
     features = []
     for props, geometry in records:
         feature = {"type": "Feature", "properties": {k: _clean(v) for k, v in props.items()},
-                   "geometry": None if geometry is None else mapping(geometry)}  # None: unlocated (RFC 7946 3.2)
+                   # None: unlocated (RFC 7946 3.2); split where it crosses 180 degrees (3.1.9)
+                   "geometry": None if geometry is None else mapping(antimeridian_safe(geometry))}
         if "id" in props:
             feature["id"] = props["id"]
         features.append(feature)
@@ -84,8 +86,8 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     if not records and layer in SITE_LAYER_SCHEMAS:
         _write_empty_layer(path, layer, append=append)
         return
-    frame = utf8_frame(gpd.GeoDataFrame([dict(p) for p, _ in records], geometry=[g for _, g in records],
-                                        crs="EPSG:4326"))
+    frame = utf8_frame(gpd.GeoDataFrame([dict(p) for p, _ in records],
+                                        geometry=[antimeridian_safe(g) for _, g in records], crs="EPSG:4326"))
     for column in _text_columns(frame):
         frame[column] = frame[column].astype("string")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w")

@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 
+from geo.antimeridian import central_longitude
 from geo.telemetry.track import TimeBase, Track
 
 
@@ -26,7 +27,7 @@ def summarise(track: Track) -> dict:
     from geo.telemetry.jumps import flag_jumps
 
     lonlat = track.lonlat()
-    local = LocalFrame.around(float(np.median(lonlat[:, 0])), float(np.median(lonlat[:, 1])))
+    local = LocalFrame.around(central_longitude(lonlat[:, 0]), float(np.median(lonlat[:, 1])))
     east, north = local.to_local(lonlat[:, 0], lonlat[:, 1])
     jumps = flag_jumps(track.times_s(), east, north)
     gaps = track.gaps()
@@ -152,7 +153,9 @@ def format_summary(summary: dict) -> str:
         lines.append(("video recorded", "; ".join(f"{r['start']}{unit} for {r['length_s']:.1f} s"
                                                  for r in summary["recordings"])))
     lines += [
-        ("bounding box", f"lon {bbox['min_lon']:.6f} to {bbox['max_lon']:.6f}, lat {bbox['min_lat']:.6f} to {bbox['max_lat']:.6f}"),
+        ("bounding box", f"lon {bbox['min_lon']:.6f} to {bbox['max_lon']:.6f}"
+                         + (" (across 180 degrees)" if bbox["min_lon"] > bbox["max_lon"] else "")
+                         + f", lat {bbox['min_lat']:.6f} to {bbox['max_lat']:.6f}"),
         *([("coordinate order", {"lat,lon": "latitude, longitude", "lon,lat": "longitude, latitude"}
                                     [summary["coordinate_order"]] + " (as written in GPS(..))")]
           if summary.get("coordinate_order") else []),

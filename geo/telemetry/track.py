@@ -132,9 +132,14 @@ class Track:
         return self.end_s - self.start_s
 
     def bbox(self) -> tuple[float, float, float, float]:
-        """``(min_lon, min_lat, max_lon, max_lat)``."""
+        """``(west, south, east, north)``; across 180° longitude ``west`` is more than
+        ``east`` (as RFC 7946 writes such a box), not the whole world from -180 to 180."""
+        from geo.antimeridian import central_longitude, unwrap_longitudes
+
         ll = self.lonlat()
-        return float(ll[:, 0].min()), float(ll[:, 1].min()), float(ll[:, 0].max()), float(ll[:, 1].max())
+        lon = unwrap_longitudes(ll[:, 0], central_longitude(ll[:, 0]))
+        west, east = unwrap_longitudes(np.array([lon.min(), lon.max()]), 0.0)
+        return float(west), float(ll[:, 1].min()), float(east), float(ll[:, 1].max())
 
     def altitude_range(self, which: str = "rel") -> tuple[float, float] | None:
         """Min and max of ``alt_rel_m`` (``which="rel"``) or ``alt_abs_m`` (``"abs"``)."""

@@ -1,0 +1,95 @@
+"""A flight over 180° longitude (Fiji, Tonga): its GIS files hold geometries split
+there, every longitude within -180..180, and the export is whole."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString, Point, Polygon, shape
+
+from geo.antimeridian import antimeridian_safe, unwrap_longitudes
+from geo_helpers import map_of
+
+
+def _within_the_world(geometry) -> bool:
+    lon = shapely.get_coordinates(geometry)[:, 0]
+    return bool(np.all((lon >= -180.0) & (lon <= 180.0)))
+
+
+def test_a_polygon_and_a_line_across_180_are_split_there_and_a_point_wrapped():
+    square = Polygon([(179.9998, -16.8), (-179.9998, -16.8), (-179.9998, -16.7998), (179.9998, -16.7998)])
+    split = antimeridian_safe(square)
+    assert split.geom_type == "MultiPolygon" and len(split.geoms) == 2 and split.is_valid
+    assert _within_the_world(split)
+    assert sorted(round(p.area, 12) for p in split.geoms) == pytest.approx([0.0002 * 0.0002] * 2)
+    assert all(shapely.is_ccw(p.exterior) for p in split.geoms)
+    line = antimeridian_safe(LineString([(179.9990, 1.0), (179.9999, 1.0), (-179.9995, 1.0)]))
+    assert line.geom_type == "MultiLineString" and _within_the_world(line)
+    assert sum(part.length for part in line.geoms) == pytest.approx(0.0015)  # not 359.99 degrees
+    assert antimeridian_safe(Point(180.0001, 1.0)).x == pytest.approx(-179.9999)
+    near = Polygon([(10, 0), (11, 0), (11, 1)])
+    assert antimeridian_safe(near) is near  # anything else as it is
+    assert unwrap_longitudes(np.array([-179.9999]), 179.9)[0] == pytest.approx(180.0001)
+
+
+def test_a_flight_across_180_exports_whole(flyover, tmp_path):
+    """Its heatmap band crossed 180° and GEOS refused it ("side location conflict"): the
+    export stopped with a traceback after three of its files, the GeoPackage never written."""
+    from geo.export import export_map
+    from geo.mapping import build_damage_map_from
+    from geo.telemetry import read_telemetry
+
+    track = read_telemetry(flyover.paths.srt)
+    centre = float(np.median([s.lon_deg for s in track.samples]))
+    moved = dataclasses.replace(track, samples=tuple(
+        dataclasses.replace(s, lon_deg=float(unwrap_longitudes(np.array([s.lon_deg - centre + 180.0]), 0.0)[0]))
+        for s in track.samples))
+    assert min(s.lon_deg for s in moved.samples) < -179 and max(s.lon_deg for s in moved.samples) > 179
+    original, detections = map_of(flyover)
+    from geo.evaluation import detections_from_coco
+
+    detections, times = detections_from_coco(flyover.paths.annotations)
+    damage_map = build_damage_map_from(detections, times, moved, video=flyover.video_info)
+    assert len(damage_map.sites) == len(original.sites)
+    written = export_map(damage_map, tmp_path, formats=["geojson", "gpkg"])
+    assert (tmp_path / "damage_map.gpkg") in written and (tmp_path / "heatmap.geojson") in written
+    for name in ("heatmap.geojson", "track.geojson", "damage_sites.geojson", "observations.geojson"):
+        features = json.loads((tmp_path / name).read_text())["features"]
+        geometries = [shape(f["geometry"]) for f in features if f["geometry"] is not None]
+        assert geometries and all(g.is_valid and _within_the_world(g) for g in geometries), name
+    track_parts = [shape(f["geometry"]) for f in json.loads((tmp_path / "track.geojson").read_text())["features"]]
+    assert any(g.geom_type == "MultiLineString" for g in track_parts)  # split at 180°, not drawn round the world
+    assert all(part.length < 1.0 for g in track_parts for part in getattr(g, "geoms", [g]))
+    import pyogrio
+
+    heat = pyogrio.read_dataframe(tmp_path / "damage_map.gpkg", layer="heatmap")
+    assert len(heat) and heat.geometry.is_valid.all()
+
+
+def test_a_track_across_180_is_placed_in_its_own_utm_zone_and_boxed_across_it(flyover):
+    """The plain median of +179.9999 and -179.9999 is 0: the flight was placed in zone 30,
+    over Africa, and lost half its sites; its box spanned the world."""
+    from geo.mapping import build_damage_map_from
+    from geo.telemetry import read_telemetry
+    from geo.telemetry.summary import summarise
+
+    track = read_telemetry(flyover.paths.srt)
+    centre = float(np.median([s.lon_deg for s in track.samples]))
+    moved = dataclasses.replace(track, samples=tuple(
+        dataclasses.replace(s, lon_deg=float(unwrap_longitudes(np.array([s.lon_deg - centre + 180.0]), 0.0)[0]))
+        for s in track.samples))
+    original, detections = map_of(flyover)
+    from geo.evaluation import detections_from_coco
+
+    detections, times = detections_from_coco(flyover.paths.annotations)
+    damage_map = build_damage_map_from(detections, times, moved, video=flyover.video_info)
+    assert damage_map.crs in ("EPSG:32601", "EPSG:32660")
+    assert len(damage_map.sites) == len(original.sites)
+    assert len(damage_map.observations) == len(original.observations)
+    west, _, east, _ = moved.bbox()
+    assert west > 179.99 and east < -179.99  # west of 180 to east of it
+    assert summarise(moved)["bbox"]["min_lon"] == pytest.approx(west)
