@@ -316,6 +316,18 @@ class RayFit:
     residuals: np.ndarray
     normal: np.ndarray
 
+    weights: np.ndarray | None = None
+
+    def scatter_scale(self) -> float:
+        """How much more the rays miss the point than their weights say (the square root
+        of the weighted misses' sum over its degrees of freedom, at least 1): rays of one
+        damage do not meet as independent noise would, the masks' centres falling on
+        other parts of it from view to view. 1 with fewer than three rays."""
+        if self.weights is None or len(self.residuals) < 3:
+            return 1.0
+        chi2 = float(np.sum(self.weights * self.residuals**2))
+        return math.sqrt(max(1.0, chi2 / (2 * len(self.residuals) - 2)))
+
     def horizontal_sigma_m(self) -> float:
         """1-sigma horizontal uncertainty along the worst direction."""
         try:
@@ -352,7 +364,7 @@ def triangulate(
     offsets = point - origins
     along = np.sum(offsets * directions, axis=1, keepdims=True)
     residuals = np.linalg.norm(offsets - along * directions, axis=1)
-    return RayFit(point, residuals, a)
+    return RayFit(point, residuals, a, np.asarray(weights, dtype=np.float64))
 
 
 def _parallax_deg(directions: np.ndarray) -> float:
@@ -374,6 +386,20 @@ def _ray_weights(members: list[Projected], z_prior: float, settings: FusionSetti
         sigma = max(0.05, math.hypot(settings.ray_sigma_rad, math.radians(m.heading_sigma_deg)) * reach)
         weights.append(max(m.model_weight if by_model else m.weight, 1e-3) / sigma**2)
     return np.array(weights)
+
+
+#: A damage's position is the centre of what a view's mask covered of it; views that each
+#: cover another part put it anywhere on the damage: one sigma of a point uniform over a
+#: length L is L / sqrt(12), about 0.29 L (the length: the square root of the footprint's
+#: area on the ground).
+EXTENT_SIGMA_FRACTION = 0.29
+
+
+def extent_sigma_m(members: list[Projected]) -> float:
+    """:data:`EXTENT_SIGMA_FRACTION` of the damage's size on the ground (the median of
+    its members' footprints); 0 where none has a footprint."""
+    areas = [m.footprint_area for m in members if m.footprint_box is not None]
+    return EXTENT_SIGMA_FRACTION * math.sqrt(float(np.median(areas))) if areas else 0.0
 
 
 def ground_union(members: list[Projected]):
@@ -427,6 +453,8 @@ def locate(members: list[Projected], settings: FusionSettings, z_prior: float, *
             centre = union.centroid
             sigma = max(0.1, settings.ray_sigma_rad * float(np.median(
                 [np.linalg.norm(m.ray_origin[:2] - m.ground_xy) for m in members])))
+            # the centre of what the views saw of a field they each saw part of
+            sigma = math.hypot(sigma, EXTENT_SIGMA_FRACTION * math.sqrt(float(union.area)))
             return Location(np.array([centre.x, centre.y, 0.0]), _parallax_ok(members, settings), sigma)
     members = best_per_frame(members)
     parallax_ok = _parallax_ok(members, settings)
@@ -439,7 +467,8 @@ def locate(members: list[Projected], settings: FusionSettings, z_prior: float, *
         if points:
             reach = float(np.median([np.linalg.norm(p - m.ray_origin) for p, m in zip(points, members)]))
             depression = max(math.radians(1.0), math.asin(min(1.0, max(1e-3, (members[0].ray_origin[2] - z_prior) / reach))))
-            sigma = math.hypot(settings.height_sigma_m / math.tan(depression), settings.ray_sigma_rad * reach)
+            sigma = math.hypot(settings.height_sigma_m / math.tan(depression), settings.ray_sigma_rad * reach,
+                               extent_sigma_m(members))
             return Location(np.mean(points, axis=0), parallax_ok, sigma)
     usable = members
     origins = np.array([m.ray_origin for m in usable])
@@ -454,7 +483,10 @@ def locate(members: list[Projected], settings: FusionSettings, z_prior: float, *
         if 2 <= keep.sum() < len(usable):
             origins, directions, weights = origins[keep], directions[keep], weights[keep]
             fit = triangulate(origins, directions, weights, height_prior=prior)
-    sigma = fit.horizontal_sigma_m()
+    # how well the rays meet, as their weights promise, and as far as they actually miss;
+    # and where on the damage each view's mask centre fell (a roof seen whole in one
+    # view, in part in another)
+    sigma = math.hypot(fit.horizontal_sigma_m() * fit.scatter_scale(), extent_sigma_m(usable))
     if not 0.0 <= fit.point[2] <= settings.max_height_m:
         z = min(max(fit.point[2], 0.0), settings.max_height_m)
         fit = triangulate(origins, directions, weights, height_prior=(z, 1e6 * max(weights.max(), 1.0)))

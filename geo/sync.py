@@ -190,6 +190,10 @@ class ClockAlignment:
             return ClockAlignment(self.method, TYPED_OFFSET_SIGMA_S,
                                   "an offset given, of unknown accuracy, on a log taken to start with the video: "
                                   "counted as lined up by hand", True)
+        if self.method == "video clock":  # nothing to shift on the video's own clock but by hand
+            return ClockAlignment(self.method, TYPED_OFFSET_SIGMA_S,
+                                  "an offset given, of unknown accuracy, on telemetry written on the video's own "
+                                  "clock: counted as lined up by hand", True)
         return ClockAlignment(self.method, self.sigma_s, f"{self.basis}, shifted by an offset given", True)
 
 

@@ -6,10 +6,14 @@ ground in metres:
 
 ``geometry``
     How well the rays through the mask meet (triangulation, or the ground-plane fit
-    when the views are too alike): ``geo.fusion``.
+    when the views are too alike), as far as they actually miss each other, and where on
+    the damage each view's mask centre fell (about 0.29 of the damage's size on the
+    ground): ``geo.fusion``.
 ``gps``
     The GPS fix's own horizontal accuracy at the frame, where the telemetry gives it
-    (GPX ``<hdop>``, CSV ``accuracy``/``hacc``, ...; ``geo.telemetry.accuracy``).
+    (GPX ``<hdop>``, CSV ``accuracy``/``hacc``, ...; ``geo.telemetry.accuracy``); where
+    it does not (a DJI SRT, most logs), a consumer drone's satellite positioning,
+    :data:`ASSUMED_GPS_SIGMA_M`.
 ``altitude``
     The fix's vertical accuracy carried to the ground: a camera ``dz`` too high places a
     point seen ``d`` metres away at height ``h`` above it ``dz * d / h`` too far.
@@ -50,6 +54,12 @@ from geo.telemetry.accuracy import UERE_M
 if TYPE_CHECKING:  # pragma: no cover
     from geo.fusion import FusedSite
     from geo.sync import AlignedTrack
+
+#: The one-sigma horizontal error of a fix whose telemetry gives no accuracy: a consumer
+#: drone's satellite positioning (GPS with GLONASS or Galileo, no RTK), which its makers
+#: state as about +-1.5 m hovering, and is seldom better in the open. Counting 0 there
+#: made a site seen from three views claim +-0.1 m.
+ASSUMED_GPS_SIGMA_M = 1.5
 
 #: The components, in the order exports list them.
 PARTS = ("geometry", "gps", "altitude", "gap", "clock", "camera")
@@ -188,8 +198,9 @@ def budget_sites(fused: list[FusedSite], aligned: AlignedTrack, *, camera_sigma_
         budgets = []
         for m in site.members:
             origin = np.asarray(m.ray_origin, dtype=np.float64)
+            given = float(at["h_accuracy_m"][k])
             budgets.append(error_budget(
-                gps_accuracy_m=float(at["h_accuracy_m"][k]),
+                gps_accuracy_m=given if math.isfinite(given) and given > 0 else ASSUMED_GPS_SIGMA_M,
                 vertical_accuracy_m=_with_ground(float(at["v_accuracy_m"][k]), ground_sigma_m),
                 reach_m=float(np.hypot(*(position[:2] - origin[:2]))), height_m=float(origin[2] - position[2]),
                 gap_s=float(at["hole_s"][k]), speed_mps=float(at["speed_mps"][k]), clock_sigma_s=clock_sigma_s,
@@ -227,5 +238,5 @@ def budget_note(fused: list[FusedSite]) -> str | None:
     return f"site uncertainty: median {total:.1f} m ({medians.describe() or 'nothing significant'})"
 
 
-__all__ = ["PARTS", "UERE_M", "ErrorBudget", "budget_note", "budget_sites", "clock_sigma", "error_budget",
+__all__ = ["ASSUMED_GPS_SIGMA_M", "PARTS", "UERE_M", "ErrorBudget", "budget_note", "budget_sites", "clock_sigma", "error_budget",
            "root_mean_square", "telemetry_at", "uncertainty_fields"]

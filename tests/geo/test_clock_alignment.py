@@ -84,15 +84,20 @@ def test_an_estimated_offset_s_own_uncertainty_replaces_the_guess():
 
 def test_a_typed_offset_keeps_the_clock_s_own_uncertainty_or_counts_a_second_on_a_guess():
     """A typed offset (no uncertainty with it) shifts the clock the alignment gave: it does
-    not sharpen a creation time's whole second; on a guessed start it is the user's own
-    lining up, counted as a second."""
+    not sharpen a creation time's whole second; on a guessed start, or on telemetry written
+    on the video's own clock (an SRT: nothing to shift there but by hand), it is the user's
+    own lining up, counted as a second (an SRT shifted 3 s moved its sites 12 m and said
+    1 m)."""
     on_stamp, _ = _clock_m(TimeBase.UTC, start=START_UTC, creation_time_utc=START_UTC, offset_s=0.5)
     assert on_stamp == pytest.approx(CREATION_TIME_SIGMA_S * SPEED_MPS, rel=0.05)
     on_guess, damage_map = _clock_m(TimeBase.LOG, offset_s=0.5)
     assert on_guess == pytest.approx(TYPED_OFFSET_SIGMA_S * SPEED_MPS, rel=0.05)
     assert damage_map.aligned.clock.offset_given
-    on_srt, _ = _clock_m(offset_s=0.5)
-    assert on_srt == 0.0
+    on_srt, shifted = _clock_m(offset_s=0.5)
+    assert on_srt == pytest.approx(TYPED_OFFSET_SIGMA_S * SPEED_MPS, rel=0.05)
+    assert "by hand" in shifted.aligned.clock.basis
+    unshifted, _ = _clock_m()
+    assert unshifted == 0.0
 
 
 def test_the_map_notes_say_the_clock_part_comes_from_a_guess():

@@ -19,7 +19,7 @@ from geo.export.records import observation_records, site_records
 from geo.mapping import build_damage_map_from
 from geo.telemetry import read_telemetry
 from geo.telemetry.accuracy import UERE_M, gps_accuracy_m
-from geo.uncertainty import PARTS, ErrorBudget, error_budget
+from geo.uncertainty import ASSUMED_GPS_SIGMA_M, PARTS, ErrorBudget, error_budget
 from tests.geo.test_geo_fusion import fly
 
 START_UTC = 1_700_000_000.0  # the video's creation time in the GPX tests
@@ -161,11 +161,36 @@ def test_the_clock_offsets_uncertainty_and_the_pitch_estimates_spread_enter_the_
     assert unsure.fused[0].uncertainty_m > sure.fused[0].uncertainty_m
 
 
-def test_with_full_telemetry_only_the_geometry_counts():
+def test_with_full_telemetry_the_geometry_and_a_consumer_drone_s_gps_count():
+    """An SRT gives no fix accuracy: a consumer drone's satellite positioning is counted
+    (1.5 m), not 0, which let a site seen from three views claim +-0.1 m."""
     detections, times, track, video, _ = fly([(0.0, 0.0, 0.0)], [DamageLevel.DEBRIS])
     (site,) = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0).fused
-    assert site.budget.gps == site.budget.camera == site.budget.clock == site.budget.gap == 0.0
-    assert site.uncertainty_m == pytest.approx(site.budget.geometry) and site.uncertainty_m < 1.0
+    assert site.budget.camera == site.budget.clock == site.budget.gap == 0.0
+    assert site.budget.gps == ASSUMED_GPS_SIGMA_M
+    assert site.uncertainty_m == pytest.approx(math.hypot(site.budget.geometry, ASSUMED_GPS_SIGMA_M))
+    assert 0.1 < site.budget.geometry < 1.5  # the debris field's own size counts
+
+
+def test_the_geometry_counts_how_far_the_rays_miss_and_the_damage_s_size():
+    """Rays of one damage meet worse than independent noise: the masks' centres fall on
+    other parts of it from view to view. Their misses scale the fit's sigma, and the
+    damage's size on the ground is a floor."""
+    from geo.fusion import EXTENT_SIGMA_FRACTION, RayFit, triangulate
+
+    origins = np.array([[-30.0, 0.0, 40.0], [0.0, -30.0, 40.0], [30.0, 0.0, 40.0], [0.0, 30.0, 40.0]])
+    target = np.array([0.0, 0.0, 5.0])
+    directions = target - origins
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    weights = np.full(4, 1.0 / 0.1**2)  # rays promised to 0.1 m
+    meeting = triangulate(origins, directions, weights)
+    assert meeting.scatter_scale() == 1.0  # they meet as promised
+    bent = directions + np.array([[0.0, 0.03, 0.0], [0.03, 0.0, 0.0], [0.0, -0.03, 0.0], [-0.03, 0.0, 0.0]])
+    bent /= np.linalg.norm(bent, axis=1, keepdims=True)
+    missing = triangulate(origins, bent, weights)
+    assert missing.scatter_scale() > 5.0  # they miss by metres, not by 0.1 m
+    assert RayFit(missing.point, missing.residuals, missing.normal).scatter_scale() == 1.0  # weights unknown
+    assert EXTENT_SIGMA_FRACTION == pytest.approx(1 / math.sqrt(12), abs=0.01)
 
 
 def test_every_export_carries_the_uncertainty_and_its_parts(tmp_path):
