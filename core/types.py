@@ -182,6 +182,15 @@ class Detection:
         return self.reviewed and self.review is not ReviewState.REJECTED
 
 
+#: Metres above or below sea level (or take-off) past which a log's altitude is not one
+#: (a field filled with 1e300, a unit misread): more than twice the highest ground.
+MAX_ALTITUDE_M = 20_000.0
+
+#: The :class:`TelemetrySample` fields a file may leave out (``None``).
+_OPTIONAL_SAMPLE_FIELDS = ("alt_abs_m", "alt_rel_m", "yaw_deg", "gimbal_pitch_deg", "gimbal_yaw_deg",
+                           "focal_length_mm", "h_accuracy_m", "v_accuracy_m")
+
+
 @dataclass(frozen=True, slots=True)
 class TelemetrySample:
     """One position fix of the drone.
@@ -215,6 +224,13 @@ class TelemetrySample:
             raise ValueError(f"TelemetrySample.lon_deg must be in [-180, 180]; got {self.lon_deg!r}")
         if not math.isfinite(self.t_s):
             raise ValueError(f"TelemetrySample.t_s must be finite; got {self.t_s!r}")
+        # an optional field written as NaN or inf (a GPX <ele>NaN</ele>), or an altitude no
+        # drone flies at, is absent: read as a number, every later step took it for one
+        for name in _OPTIONAL_SAMPLE_FIELDS:
+            value = getattr(self, name)
+            if value is not None and (not math.isfinite(value)
+                                      or (name.startswith("alt_") and abs(value) > MAX_ALTITUDE_M)):
+                object.__setattr__(self, name, None)
 
 
 @dataclass(frozen=True, slots=True)
