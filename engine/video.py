@@ -106,7 +106,11 @@ def select_frame_indices(
             next_tick = t
         if t + _TIME_TOLERANCE_S >= next_tick:
             chosen.append(index)
-            while next_tick <= t + _TIME_TOLERANCE_S:
+            # the first tick after this frame, in one step (stepping a tick at a time took
+            # minutes at --fps 1e9)
+            ticks = math.floor((t + _TIME_TOLERANCE_S - next_tick) / period) + 1
+            next_tick += ticks * period
+            while next_tick <= t + _TIME_TOLERANCE_S:  # the floor's rounding, at most a step
                 next_tick += period
     return chosen
 

@@ -74,6 +74,10 @@ def test_stride_selection_and_start_index(cfr_video):
 def test_select_frame_indices_edge_cases():
     assert select_frame_indices([0.0, 0.5, 1.0], fps=100.0) == [0, 1, 2]
     assert select_frame_indices([i / 30 for i in range(61)], fps=2.0) == [0, 15, 30, 45, 60]
+    # a rate far past the video's: every frame, reached in one step per frame (a tick at a
+    # time, --fps 1e9 on a 6 s clip ran for minutes)
+    assert select_frame_indices([i / 5 for i in range(30)], fps=1e12) == list(range(30))
+    assert select_frame_indices([i / 30 for i in range(301)], fps=3.0) == list(range(0, 301, 10))
     with pytest.raises(ValueError, match="either stride or fps"):
         select_frame_indices([0.0], stride=2, fps=1.0)
     with pytest.raises(ValueError, match="stride must be >= 1"):
