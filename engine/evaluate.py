@@ -281,7 +281,8 @@ def _loadable_masks(results: list[dict[str, Any]], coco_gt) -> list[dict[str, An
 
 
 def evaluate_results(
-    annotations: dict[str, Any], results: Sequence[dict[str, Any]], *, iou_types: Iterable[str] = IOU_TYPES
+    annotations: dict[str, Any], results: Sequence[dict[str, Any]], *, iou_types: Iterable[str] = IOU_TYPES,
+    image_ids: Sequence[Any] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Score COCO-format results against ISBDA ground truth with the paper's protocol.
 
@@ -294,6 +295,9 @@ def evaluate_results(
         and/or ``segmentation`` (RLE); with ``file_name``, matched to the annotations'
         images by name (:func:`match_results_to_images`).
     iou_types : iterable of {"segm", "bbox"}
+    image_ids : sequence, optional
+        Score these images alone (their ground truth and results); ``None``: every image
+        of the annotations, where an image with no result has each of its damages missed.
 
     Returns
     -------
@@ -331,6 +335,8 @@ def evaluate_results(
             evaluator = COCOeval(coco_gt, coco_dt, iouType=iou_type)
             evaluator.params.iouThrs = PAPER_IOU_THRESHOLDS.copy()
             evaluator.params.maxDets = [1, 10, 100]
+            if image_ids is not None:
+                evaluator.params.imgIds = list(image_ids)
             evaluator.evaluate()
             evaluator.accumulate()
         metrics[iou_type] = _summarise(evaluator.eval["precision"])

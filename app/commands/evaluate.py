@@ -22,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--weights", help="MSNet .safetensors to run over the split (default: the shipped model)")
     source.add_argument("--predictions", metavar="RESULTS.json", help="COCO results file to score (any model)")
+    parser.add_argument("--images-in-results", action="store_true",
+                        help="with --predictions: score only the images the results name (a file of some of the "
+                             "split's images; otherwise every image of the split counts, and the damage on an "
+                             "image with no result is a miss)")
     parser.add_argument("--json", metavar="FILE", help="also write the metrics as JSON")
     parser.add_argument("--save-predictions", metavar="FILE", help="write the model's COCO results (not with --predictions)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N] (default auto)")
@@ -65,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     _check_output_file("--json", args.json)  # before the model runs
     _check_output_file("--save-predictions", args.save_predictions)
 
+    image_ids = None  # every image of the split
+    if args.images_in_results and not args.predictions:
+        raise InputError("--images-in-results: only with --predictions (a model run scores every image it ran on)")
     if args.predictions:
         # These flags steer a model run; a results file has none, and ignoring them
         # would print a table the user believes was made at their settings.
@@ -124,12 +131,24 @@ def run(args: argparse.Namespace) -> int:
         if not made:
             print(f"{args.predictions}: holds no detections; every AP is 0 where the split has ground truth "
                   "('-' in the sizes it has none of)", file=sys.stderr)
+        named = {r["image_id"] for r in results}
+        images = [image["id"] for image in annotations.get("images", []) if isinstance(image, dict)]
+        damaged = {a.get("image_id") for a in annotations.get("annotations", []) if isinstance(a, dict)}
+        missed = [i for i in images if i not in named and i in damaged]  # damage with no result on its image
+        if args.images_in_results:
+            image_ids = sorted(named, key=str)
+            print(f"{args.predictions}: scoring the {len(image_ids)} image(s) it names, of the split's "
+                  f"{len(images)}", file=sys.stderr)
+        elif made and missed:
+            print(f"{args.predictions}: {len(missed)} of the split's {len(images)} images have damage and no "
+                  "result, and their damage counts as missed (a file of some of the images, such as predict on a "
+                  "few, scores low): --images-in-results scores the images it names alone", file=sys.stderr)
         source = args.predictions
     iou_types = ("segm", "bbox")
     if results and not any("segmentation" in r for r in results):  # boxes only: no mask to score, not mask AP 0
         print(f"{source}: the results hold boxes only (no segmentation): box AP alone", file=sys.stderr)
         iou_types = ("bbox",)
-    metrics = evaluate_results(annotations, results, iou_types=iou_types)
+    metrics = evaluate_results(annotations, results, iou_types=iou_types, image_ids=image_ids)
     frames = ", video frames" if args.frames == "video" else ""
     print(format_table(metrics, title=f"{source} on {args.data} [{args.split}{frames}], IoU 0.25:0.05:0.5 (percent)"))
     if args.json:
