@@ -134,13 +134,14 @@ def run(args: argparse.Namespace) -> int:
                                    show_buildings=args.buildings)
         target = out / overlay_name
         Image.fromarray(figure).save(target, quality=92)
-        kept = [r for r in outputs_to_results(output, image_id) if r["score"] >= args.json_threshold]
+        every = outputs_to_results(output, image_id)
+        kept = [r for r in every if r["score"] >= args.json_threshold]
         height, width = image.shape[:2]
         for result in kept:
             result.update(file_name=path.name, path=str(path), width=int(width), height=int(height),
                           level=DamageLevel(result["category_id"]).name.lower())
         results.extend(kept)
-        shown = sum(1 for r in kept if r["score"] >= args.score_threshold)
+        shown = sum(1 for r in every if r["score"] >= args.score_threshold)  # those drawn, whatever the JSON keeps
         print(f"{path}: {shown} damage prediction(s) >= {args.score_threshold} -> {target}")
     skipped_names = describe_names([str(p) for p in skipped], shown=10)
     if len(skipped) == len(paths):

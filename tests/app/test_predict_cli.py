@@ -78,6 +78,24 @@ def test_threshold_keeps_only_confident_predictions(tmp_path, weights):
     assert json.loads((out / "predictions.json").read_text()) == []
 
 
+def test_the_count_printed_is_of_the_predictions_drawn_whatever_the_json_keeps(tmp_path, weights, capsys):
+    """--json-threshold over --score-threshold: the picture drew 11 predictions and the
+    line said 2 (counted from those the JSON kept)."""
+    path = _image(tmp_path / "frame.png", size=(200, 120))
+    every = tmp_path / "every"
+    assert main(["predict", str(path), "--weights", str(weights), "--out", str(every), "--json-threshold", "0.0",
+                 "--score-threshold", "0.0"]) == 0
+    drawn = len(json.loads((every / "predictions.json").read_text()))
+    assert drawn >= 2
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["predict", str(path), "--weights", str(weights), "--out", str(out), "--json-threshold", "1.0",
+                 "--score-threshold", "0.0"]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert f": {drawn} damage prediction(s) >= 0.0 ->" in line, line
+    assert json.loads((out / "predictions.json").read_text()) == []
+
+
 def test_an_image_larger_than_the_model_can_use_is_shrunk_and_answered_in_its_own_pixels(tmp_path, weights):
     """With the weights' ``max_frame_scale`` (1 x the tiny model's 96-px input here) a
     240 x 400 image is looked at as 96 x 160; its predictions are those of that smaller
