@@ -63,6 +63,26 @@ def run(args: argparse.Namespace) -> int:
     return _finetune(args)
 
 
+def _analyse_again(project: Path, run_id: int, weights: Path) -> str:
+    """The command that analyses the project's video with ``weights`` as run ``run_id``
+    was analysed (its frames: ``--compare`` then sets like against like)."""
+    import shlex
+
+    from core.errors import DamagemapError
+    from services.project import open_project
+
+    with open_project(project) as store:
+        video = store.video_path
+        try:
+            settings = store.run(run_id).settings
+        except (DamagemapError, KeyError, LookupError):  # the run is gone: the video's every frame
+            settings = {}
+    frames = (["--fps", f"{settings['fps']:g}"] if settings.get("fps") else
+              ["--every", str(settings["stride"])] if settings.get("stride") else [])
+    words = ["damagemap", "analyze", str(video), "--project", str(project), *frames, "--weights", str(weights)]
+    return " ".join(shlex.quote(word) for word in words)
+
+
 def _request(args: argparse.Namespace):  # noqa: ANN202 - services.finetune.FinetuneRequest
     from app.commands import _flags
     from core.errors import InputError
@@ -122,7 +142,7 @@ def _finetune(args: argparse.Namespace) -> int:
     summary = last.summary or {}
     print(f"{plan.version.name}: {last.step} steps in {last.elapsed_s:.0f} s (scope {summary.get('scope')}); "
           f"weights {last.weights}")
-    print(f"analyse with it:  damagemap analyze VIDEO --project {args.project} --weights {last.weights}")
+    print(f"analyse with it:  {_analyse_again(args.project, plan.run_id, last.weights)}")
     print(f"then compare:     damagemap finetune {args.project} --compare {plan.run_id} NEW_RUN")
     print("a fine-tuned model is often more cautious than the one it started from: look at the new run's sites "
           "with a lower score threshold too (0.3) before relying on it (docs/finetune.md)")

@@ -98,8 +98,11 @@ def test_a_fine_tune_says_which_version_it_starts_from(base, reviewed, tmp_path,
     save_model(tiny_msnet(), earlier.weights)  # ft-001, finished: the base of the next fine-tune
     plan = _planned(project, earlier.weights, reviewed, monkeypatch)
     assert main(["finetune", str(project), "-q"]) == 0
-    first = capsys.readouterr().err.strip().splitlines()[0]
+    printed = capsys.readouterr()
+    first = printed.err.strip().splitlines()[0]
     assert first.startswith(f"{plan.version.name}: fine-tuning ft-001 on "), first
+    # the advice names the project's video, not a VIDEO to fill in
+    assert f"damagemap analyze {tmp_path / 'flight.mp4'} --project {project} --weights" in printed.out
 
 
 class _InterruptingBar:
@@ -148,3 +151,16 @@ def test_list_and_resume_say_so_of_a_version_stopped_before_its_first_checkpoint
     assert main(["finetune", str(project), "--resume"]) == 2
     assert ("no unfinished fine-tune to resume (ft-001 stopped before writing a checkpoint: fine-tune again)"
             in capsys.readouterr().err)
+
+
+def test_the_advice_analyses_the_frames_the_run_compared_with_analysed(tmp_path):
+    """A demo analysed at 2 frames/s, then all 200 frames by the advice: --compare set 854
+    detections against 1580 with nothing but a frames row to say why."""
+    from app.commands.finetune import _analyse_again
+
+    project = _project(tmp_path)
+    with ProjectStore.open(project) as store:
+        run = store.start_run(model={"weights": None}, settings={"fps": 2.0, "stride": None})
+    words = _analyse_again(project, run, tmp_path / "ft-001" / "model.safetensors")
+    assert words == (f"damagemap analyze {tmp_path / 'flight.mp4'} --project {project} --fps 2 "
+                     f"--weights {tmp_path / 'ft-001' / 'model.safetensors'}")
