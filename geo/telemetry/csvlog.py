@@ -31,6 +31,8 @@ FOOT_M = 0.3048
 _ALIASES: dict[str, tuple[str, ...]] = {
     "datetime": ("datetime", "custom.updatetime", "gps.datetime", "date_time", "timestamp", "datetimeutc",
                  "utc", "gps_time", "time_utc", "utctime"),
+    # a date alone, beside a time-of-day column (DJI Flight Reader: CUSTOM.date, CUSTOM.updateTime)
+    "date": ("custom.date", "date", "gps.date"),
     "time_rel": ("time", "offsettime", "osd.flytime", "flytime", "elapsed", "elapsed_time", "t"),
     "lat": ("latitude", "lat", "osd.latitude", "gps.latitude", "gps_lat", "gps:lat", "gpslatitude"),
     "lon": ("longitude", "lon", "lng", "long", "osd.longitude", "gps.longitude", "gps_lon", "gps:long",
@@ -85,10 +87,28 @@ def _match_columns(headers: list[str]) -> dict[str, _Column]:
         for alias in aliases:
             hits = [i for i, (name, unit) in enumerate(bare) if name == alias and unit != "text"]
             if hits:
-                i = hits[0]
+                # of datetime(utc) and datetime(local), the one that says UTC, wherever it stands
+                i = min(hits, key=lambda k: "utc" not in headers[k].lower()) if role == "datetime" else hits[0]
                 found[role] = _Column(i, headers[i], bare[i][1])
                 break
     return found
+
+
+#: Columns only a Litchi flight log has (the DJI flight controller's state and command,
+#: the climb since take-off): there ``altitude`` is the height above take-off.
+_LITCHI_SIGNS = ("flycstate", "flyccommand", "ascent")
+
+
+def _litchi_heights(headers: list[str], columns: dict[str, _Column]) -> str | None:
+    """In a Litchi log, its ``altitude`` column moved from absolute to above take-off
+    (``columns`` changed in place); the note saying so, or ``None``."""
+    found = columns.get("alt_abs")
+    names = {_bare_name(h)[0] for h in headers}
+    if found is None or "alt_rel" in columns or _bare_name(found.header)[0] != "altitude" or \
+            not any(sign in names for sign in _LITCHI_SIGNS):
+        return None
+    columns["alt_rel"] = columns.pop("alt_abs")
+    return f"Litchi log: {found.header.strip()!r} read as the height above take-off, as Litchi writes it"
 
 
 def _length_scale(unit: str, header: str) -> float:
@@ -178,6 +198,7 @@ def read_csv_log(path: str | Path) -> Track:
     except (StopIteration, csv.Error) as exc:
         raise TelemetryError(f"{path}: not a CSV flight log: {exc or 'no header line'}") from None
     columns = _match_columns(headers)
+    litchi = _litchi_heights(headers, columns)
     missing = [role for role in ("lat", "lon") if role not in columns]
     if missing:
         raise TelemetryError(
@@ -238,7 +259,7 @@ def read_csv_log(path: str | Path) -> Track:
     if not samples:
         raise TelemetryError(f"{path}: no row with both a position and a readable time")
     samples.sort(key=lambda s: s.t_s)
-    notes = list(time_notes)
+    notes = list(time_notes) + ([litchi] if litchi else [])
     if skipped:
         notes.append(f"{skipped} rows without a usable position or time were skipped")
     if rel_scale != 1.0 or abs_scale != 1.0:
@@ -305,11 +326,16 @@ def _row_times(path: Path, rows: list[list[str]], columns: dict[str, _Column]):
     rel = [None if v is None else v * _time_scale(rel_col) for v in rel] if rel_col else rel
     date_col = columns.get("datetime")
     if date_col is not None:
-        parsed = [_parse_datetime(r[date_col.index]) if date_col.index < len(r) else None for r in rows]
+        day_col = columns.get("date")
+        parsed = [_parse_datetime(_dated(r, date_col, day_col)) if date_col.index < len(r) else None for r in rows]
         absolute = [None if p is None else p[0] for p in parsed]
         if not any(p is not None and p[1] for p in parsed) and "utc" not in date_col.header.lower():
-            notes.append(f"column {date_col.header.strip()!r} has no time zone: read as UTC")
-        whole_seconds = all(a is None or float(a).is_integer() for a in absolute)
+            local = "local" in date_col.header.lower()
+            notes.append(f"column {date_col.header.strip()!r} has no time zone: "
+                         + ("local time, read as UTC" if local else "read as UTC"))
+        # (with no date read at all, there is nothing to refine: the counter alone, below)
+        whole_seconds = any(a is not None for a in absolute) and all(a is None or float(a).is_integer()
+                                                                     for a in absolute)
         if whole_seconds and rel_col is not None and any(v is not None for v in rel):
             # Airdata: date-time to the second plus a millisecond counter. The log's start
             # t0 satisfies date_i <= t0 + rel_i < date_i + 1 for every row.
@@ -338,6 +364,18 @@ def _row_times(path: Path, rows: list[list[str]], columns: dict[str, _Column]):
         return [None if r is None else start + r for r in rel], TimeBase.UTC, notes
     notes.append("times are relative to the start of the log (no date): aligned as starting with the video")
     return rel, TimeBase.LOG, notes
+
+
+_TIME_OF_DAY = re.compile(r"\s*\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([AaPp][Mm])?\s*")
+
+
+def _dated(row: list[str], time_col: _Column, day_col: _Column | None) -> str:
+    """The row's date-time text: its time column's, with the date column's day before it
+    where the time column holds a time of day alone."""
+    text = row[time_col.index]
+    if day_col is not None and day_col.index < len(row) and _TIME_OF_DAY.fullmatch(text):
+        return f"{row[day_col.index].strip()} {text.strip()}"
+    return text
 
 
 def _refine_whole_seconds(absolute: list[float | None], rel: list[float | None]) -> list[float | None]:

@@ -1,0 +1,62 @@
+"""Flight logs as other tools write them: DJI Flight Reader's day and time of day in two
+columns, Litchi's local and UTC date-times side by side and its altitude above take-off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geo.telemetry import read_telemetry
+
+FLIGHT_READER = (
+    "CUSTOM.date [local],CUSTOM.updateTime [local],OSD.flyTime [s],OSD.latitude,OSD.longitude,OSD.height [ft],"
+    "OSD.yaw,GIMBAL.pitch\n"
+    + "".join(f"9/5/2021,07:23:{48 + k // 5:02d}.{(k % 5) * 20:02d} PM,{k * 0.2:.1f},{47.5727 + k * 1e-6:.7f},"
+              f"-122.6266,100.0,-90.0,-30.0\n" for k in range(20))
+)
+
+
+def _litchi(path: Path, *, local_first: bool) -> Path:
+    """A Litchi log across the EU clock change (01:00 UTC, 26 March 2023)."""
+    dates = ["datetime(local)", "datetime(utc)"] if local_first else ["datetime(utc)", "datetime(local)"]
+    lines = ["latitude,longitude,altitude(m),ascent(m),time(millisecond)," + ",".join(dates) + ",flycState"]
+    for k in range(20):
+        utc = f"2023-03-26 00:59:{50 + k:02d}" if k < 10 else f"2023-03-26 01:00:{k - 10:02d}"
+        local = f"2023-03-26 01:59:{50 + k:02d}" if k < 10 else f"2023-03-26 03:00:{k - 10:02d}"
+        stamps = [local, utc] if local_first else [utc, local]
+        lines.append(f"{48.8566 + k * 1e-5:.7f},2.3522,{k * 2.5:.1f},{k * 2.5:.1f},{k * 1000},"
+                     + ",".join(stamps) + ",P-GPS")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_flight_reader_s_day_and_time_of_day_make_the_times(tmp_path):
+    """Its time column holds a time of day alone: no row had a readable time, and the
+    file was refused ("no row with both a position and a readable time")."""
+    track = read_telemetry(tmp_path.joinpath("DJIFlightRecord_2021-09-05_[19-23-48].csv").write_text(FLIGHT_READER)
+                           and tmp_path / "DJIFlightRecord_2021-09-05_[19-23-48].csv")
+    assert len(track.samples) == 20
+    assert track.samples[0].t_s == pytest.approx(1630869828.0)  # 2021-09-05T19:23:48 (read as UTC)
+    assert track.samples[-1].t_s - track.samples[0].t_s == pytest.approx(3.8)
+    assert any("local time, read as UTC" in note for note in track.notes)
+
+
+def test_a_time_of_day_alone_falls_back_on_the_counter_and_the_file_name(tmp_path):
+    text = FLIGHT_READER.replace("CUSTOM.date [local],", "").replace("9/5/2021,", "")
+    path = tmp_path / "DJIFlightRecord_2021-09-05_[19-23-48].csv"
+    path.write_text(text.replace("07:23:", "xx:23:"))  # a time column nothing reads
+    track = read_telemetry(path)
+    assert len(track.samples) == 20
+    assert track.samples[0].t_s == pytest.approx(1630869828.0)
+    assert any("file name" in note for note in track.notes)
+
+
+@pytest.mark.parametrize("local_first", [False, True])
+def test_litchi_s_utc_column_is_read_wherever_it_stands_and_its_altitude_is_above_take_off(tmp_path, local_first):
+    track = read_telemetry(_litchi(tmp_path / "litchi.csv", local_first=local_first))
+    assert track.duration_s == pytest.approx(19.0)  # not 3619 s: local time jumps an hour at 01:00 UTC
+    assert track.samples[0].t_s == pytest.approx(1679792390.0)  # 2023-03-26T00:59:50Z
+    assert [s.alt_rel_m for s in track.samples][:3] == [0.0, 2.5, 5.0]
+    assert all(s.alt_abs_m is None for s in track.samples)
+    assert any("Litchi" in note and "above take-off" in note for note in track.notes)
