@@ -207,11 +207,14 @@ def analyse_survey(
     model: LoadedModel | None = None,
     cancel: threading.Event | None = None,
     on_plan: Callable[[FlightRecord, Any], None] | None = None,
+    on_failure: Callable[[FlightRecord, DamagemapError], None] | None = None,
 ) -> Iterator[FlightProgress]:
     """Analyse the survey's flights (all, or those named) one after the other, each
     resuming where it stopped; on Ray workers with ``cluster``. The model loads once.
     After each flight the survey's decisions are applied to it (:func:`apply_decisions`
-    runs at the end, once every flight is analysed)."""
+    runs at the end, once every flight is analysed). ``on_failure``: a flight that cannot
+    be analysed (its video cut off, its telemetry unreadable) is handed to it and the
+    others go on (without it, the error stops the survey's analysis)."""
     from services import analysis
 
     chosen = [survey.flight(n) for n in flights] if flights else list(survey.flights)
@@ -219,36 +222,49 @@ def analyse_survey(
         raise SurveyError(f"survey {survey.name!r} has no flights yet; add some with 'damagemap survey add'")
     loaded = model if model is not None else analysis.load_model(request)
     if cluster is None:
-        yield from _analyse_flights(survey, chosen, request, None, loaded, cancel, on_plan)
+        yield from _analyse_flights(survey, chosen, request, None, loaded, cancel, on_plan, on_failure)
         return
     from services.cluster import RaySession
 
     # One Ray instance for every flight (starting one takes seconds to minutes).
     with RaySession(cluster, "cuda" if loaded.device.type == "cuda" else "cpu"):
-        yield from _analyse_flights(survey, chosen, request, cluster, loaded, cancel, on_plan)
+        yield from _analyse_flights(survey, chosen, request, cluster, loaded, cancel, on_plan, on_failure)
 
 
 def _analyse_flights(
     survey: Survey, chosen: Sequence[FlightRecord], request: AnalysisRequest, cluster: ClusterOptions | None,
     loaded: LoadedModel, cancel: threading.Event | None, on_plan: Callable[[FlightRecord, Any], None] | None,
+    on_failure: Callable[[FlightRecord, DamagemapError], None] | None = None,
+) -> Iterator[FlightProgress]:
+    for flight in chosen:
+        try:
+            yield from _analyse_flight(survey, flight, request, cluster, loaded, cancel, on_plan)
+        except DamagemapError as exc:
+            if on_failure is None:
+                raise
+            on_failure(flight, exc)
+        if cancel is not None and cancel.is_set():
+            return
+
+
+def _analyse_flight(
+    survey: Survey, flight: FlightRecord, request: AnalysisRequest, cluster: ClusterOptions | None,
+    loaded: LoadedModel, cancel: threading.Event | None, on_plan: Callable[[FlightRecord, Any], None] | None,
 ) -> Iterator[FlightProgress]:
     from services import analysis
 
-    for flight in chosen:
-        with ProjectStore.open(survey.project_path(flight)) as store:
-            plan = analysis.plan(store, request, model=loaded, check_placement=on_plan is not None)
-            if on_plan is not None:
-                on_plan(flight, plan)
-            if cluster is not None:
-                from services.cluster import analyse_on_ray
+    with ProjectStore.open(survey.project_path(flight)) as store:
+        plan = analysis.plan(store, request, model=loaded, check_placement=on_plan is not None)
+        if on_plan is not None:
+            on_plan(flight, plan)
+        if cluster is not None:
+            from services.cluster import analyse_on_ray
 
-                runs = analyse_on_ray(store, request, cluster, analysis_plan=plan, cancel=cancel)
-            else:
-                runs = analysis.analyse(store, request, analysis_plan=plan, cancel=cancel)
-            for progress in runs:
-                yield FlightProgress(flight.name, progress)
-            if cancel is not None and cancel.is_set():
-                return
+            runs = analyse_on_ray(store, request, cluster, analysis_plan=plan, cancel=cancel)
+        else:
+            runs = analysis.analyse(store, request, analysis_plan=plan, cancel=cancel)
+        for progress in runs:
+            yield FlightProgress(flight.name, progress)
 
 
 @dataclass(frozen=True, slots=True)

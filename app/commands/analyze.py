@@ -152,7 +152,7 @@ def _run_survey(args: argparse.Namespace) -> int:
     """Several videos or a folder: each a flight of the survey in ``--project``."""
     from app.commands import _georeferencing
     from app.commands.survey import analyse_and_report, analysis_request, cluster_options
-    from core.errors import InputError
+    from core.errors import DamagemapError, InputError
     from core.survey import SURVEY_FILE, Survey
     from services import survey as surveys
 
@@ -172,14 +172,26 @@ def _run_survey(args: argparse.Namespace) -> int:
     survey = Survey.open(args.project) if exists else surveys.create_survey(args.project)
     known = {Path(f.video).resolve(): f.name for f in survey.flights}
     names = []
+    left_out: list[str] = []
     for video in videos:
         if video.resolve() not in known:
-            known[video.resolve()] = surveys.add_flight(survey, video, telemetry=args.track).name
+            try:
+                known[video.resolve()] = surveys.add_flight(survey, video, telemetry=args.track).name
+            except DamagemapError as exc:
+                if len(videos) == 1:
+                    raise
+                # a clip cut off by a flat battery must not hold up the card's other flights
+                line = f"{video}: not added: {exc}"
+                print(line, file=sys.stderr)
+                left_out.append(line)
+                continue
         names.append(known[video.resolve()])
+    if not names:
+        raise InputError(f"none of the {len(videos)} videos could be added to the survey (each is named above)")
     _georeferencing.keep_in_flights(args, survey, names, say=lambda line: print(line, file=sys.stderr))
     print(f"survey {args.project}: {len(names)} flights to analyse; see "
           f"`damagemap survey info {_from_here(args.project)}`", file=sys.stderr)
-    return analyse_and_report(args, survey, names)
+    return analyse_and_report(args, survey, names, left_out)
 
 
 def _refuse_a_second_writer(store, run_id: int) -> None:  # noqa: ANN001 - ProjectStore

@@ -269,9 +269,13 @@ def _analyse(args: argparse.Namespace) -> int:
     return analyse_and_report(args, survey, args.flight)
 
 
-def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | None) -> int:  # noqa: ANN001 - Survey
+def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | None,  # noqa: ANN001 - Survey
+                       left_out: list[str] | None = None) -> int:
     """Analyse the survey's flights (those named, or all) with the analysis flags of
-    ``args``, a progress bar per flight; then carry the survey's decisions to them."""
+    ``args``, a progress bar per flight; then carry the survey's decisions to them. A
+    flight that cannot be analysed is named and the others go on; ``left_out`` (lines
+    on videos that could not even be added) is said again at the end, and either makes
+    the exit status 2."""
     from tqdm import tqdm
 
     from core.errors import DamagemapError
@@ -296,8 +300,18 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
                                  dynamic_ncols=True, disable=args.quiet, file=sys.stderr)
 
     count = 0
+    failed: list[str] = list(left_out or [])
+
+    def on_failure(flight, exc) -> None:  # noqa: ANN001 - FlightRecord, DamagemapError
+        if flight.name in bars:
+            bars[flight.name].close()
+        line = f"flight {flight.name}: not analysed: {exc}"
+        print(line, file=sys.stderr)
+        failed.append(line)
+
     try:
-        for item in analyse_survey(survey, request, flights=flights, cluster=options, on_plan=on_plan):
+        for item in analyse_survey(survey, request, flights=flights, cluster=options, on_plan=on_plan,
+                                   on_failure=on_failure):
             bars[item.flight].update(1)
             count += 1
     except KeyboardInterrupt:
@@ -311,9 +325,14 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
         kept = apply_decisions(survey)
     except DamagemapError as exc:
         print(f"survey decisions not applied: {exc}", file=sys.stderr)
-        return 0
+        kept = 0
     if kept:
         print(f"kept the survey's decisions on {kept} sightings of the flights")
+    if failed:
+        print(f"{len(failed)} left out of the analysis (the others are analysed):", file=sys.stderr)
+        for line in failed:
+            print(f"  {line}", file=sys.stderr)
+        return 2
     return 0
 
 

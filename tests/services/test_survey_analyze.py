@@ -95,3 +95,49 @@ def test_survey_analyse_keeps_the_numbers_given_in_the_flights_it_analyses(asset
             settings[flight.name] = store.project_settings()
     assert (settings["wednesday"].ground_elevation_m, settings["wednesday"].hfov_deg) == (31.5, "mavic-2-pro")
     assert settings["monday"].ground_elevation_m is None  # not named: left as it was
+
+
+def test_videos_that_cannot_be_read_are_named_and_the_card_s_other_flights_are_analysed(assets, tmp_path, capsys):
+    """One clip cut off by a flat battery held up a whole card: nothing was analysed, and
+    each bad file came up one run at a time."""
+    import shutil
+
+    card = tmp_path / "card"
+    card.mkdir()
+    for name in ("monday", "wednesday"):
+        shutil.copy(assets / "videos" / f"{name}.mp4", card / f"{name}.mp4")
+    (card / "broken.mp4").write_bytes(b"\x00junk" * 80)
+    (card / "empty.mp4").write_bytes(b"")
+    town = tmp_path / "town"
+    assert main(_analyze(assets, card, project=town)) == 2
+    out = capsys.readouterr()
+    assert "10 frames analysed in 2 flights" in out.out
+    assert "broken.mp4: not added:" in out.err and "empty.mp4: not added:" in out.err
+    assert "2 left out of the analysis (the others are analysed):" in out.err
+    survey = Survey.open(town)
+    assert [f.name for f in survey.flights] == ["monday", "wednesday"]
+    for flight in survey.flights:
+        with ProjectStore.open(survey.project_path(flight)) as store:
+            assert store.run(store.latest_run_id()).finished
+
+
+def test_a_flight_that_fails_in_its_analysis_is_named_and_the_next_one_is_analysed(assets, tmp_path, capsys,
+                                                                                  monkeypatch):
+    import services.analysis
+    from core.errors import VideoError
+
+    real = services.analysis.analyse
+
+    def analyse(store, *args, **kwargs):
+        if "monday" in store.path.name:
+            raise VideoError(f"{store.video_path}: the video ends at frame 3 of 5 (cut off)")
+        yield from real(store, *args, **kwargs)
+
+    monkeypatch.setattr(services.analysis, "analyse", analyse)
+    town = tmp_path / "town"
+    assert main(_analyze(assets, assets / "videos", project=town)) == 2
+    err = capsys.readouterr().err
+    assert "flight monday: not analysed:" in err and "cut off" in err
+    survey = Survey.open(town)
+    with ProjectStore.open(survey.project_path(survey.flight("wednesday"))) as store:
+        assert store.run(store.latest_run_id()).finished
