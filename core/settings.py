@@ -18,6 +18,10 @@ from typing import Any
 DEFAULT_MIN_SCORE = 0.5
 #: The smallest short side (pixels) a detector may be run at: its coarsest FPN level is 1/64.
 MIN_INPUT_SIZE = 64
+#: The largest: a 4K frame's short side (2160) and some room; past it the frame is only
+#: blown up, and the detector's memory grows with its square (--input-size 20000 asked
+#: for 22 GB and was killed).
+MAX_INPUT_SIZE = 4096
 #: The largest grid a detector's tiled look may take (N x N tiles; 1: off).
 MAX_TILES = 4
 #: While the drone holds one view (it hovers), one frame every this many seconds of it is

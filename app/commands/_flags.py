@@ -13,7 +13,7 @@ import argparse
 import math
 
 from core.errors import InputError
-from core.settings import MAX_TILES, MIN_INPUT_SIZE, detector_overrides
+from core.settings import MAX_INPUT_SIZE, MAX_TILES, MIN_INPUT_SIZE, detector_overrides
 
 
 def finite(flag: str, value: float | None) -> None:
@@ -99,6 +99,9 @@ def add_detector_settings(parser: argparse.ArgumentParser) -> None:
 def detector_settings(args: argparse.Namespace) -> dict[str, float | bool]:
     """The detector's test-time settings the flags of :func:`add_detector_settings` ask for, checked."""
     at_least("--input-size", args.input_size, MIN_INPUT_SIZE)
+    if args.input_size is not None and args.input_size > MAX_INPUT_SIZE:
+        raise InputError(f"--input-size must be <= {MAX_INPUT_SIZE} (a 4K frame's short side is 2160); "
+                         f"got {args.input_size!r}")
     if args.building_gate is not None and not 0.0 <= args.building_gate < 1.0:
         raise InputError(f"--building-gate must be in [0, 1); got {args.building_gate!r}")
     ceiling = args.sharpness_ceiling

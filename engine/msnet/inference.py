@@ -104,7 +104,7 @@ from typing import Any
 import torch
 
 from core.errors import ModelError
-from core.settings import MAX_TILES, MIN_INPUT_SIZE
+from core.settings import MAX_INPUT_SIZE, MAX_TILES, MIN_INPUT_SIZE
 
 #: the parts :data:`InferenceSettings.cpu_bfloat16` may name
 BFLOAT16_PARTS = ("backbone", "fpn", "rpn_head", "mask_head", "close_look", "srn")
@@ -149,9 +149,12 @@ class InferenceSettings:
                 if value is None:
                     continue
                 least = MIN_INPUT_SIZE if key == "input_size" else 1
-                if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                most = MAX_INPUT_SIZE if key == "input_size" else None
+                if isinstance(value, bool) or not isinstance(value, int) or value < least or (
+                        most is not None and value > most):
+                    within = f">= {least}" if most is None else f"from {least} to {most}"
                     raise ModelError(
-                        f"{source}: inference setting {key!r} must be a whole number >= {least}; got {value!r}"
+                        f"{source}: inference setting {key!r} must be a whole number {within}; got {value!r}"
                     )
                 values[key] = value
         gate = section.get("gate_threshold")

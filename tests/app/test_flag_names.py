@@ -36,6 +36,8 @@ CASES = [
     ("analyze", ["--input-size", "0"], "--input-size must be >= 64; got 0"),
     ("survey", ["--input-size", "63"], "--input-size must be >= 64; got 63"),
     ("evaluate", ["--input-size", "10"], "--input-size must be >= 64; got 10"),
+    ("analyze", ["--input-size", "20000"], "--input-size must be <= 4096 (a 4K frame's short side is 2160); got 20000"),
+    ("predict", ["--input-size", "100000"], "--input-size must be <= 4096"),
     ("predict", ["--building-gate", "1"], "--building-gate must be in [0, 1); got 1.0"),
     ("analyze", ["--building-gate", "-0.2"], "--building-gate must be in [0, 1); got -0.2"),
     ("survey", ["--building-gate", "nan"], "--building-gate must be in [0, 1); got nan"),
