@@ -832,7 +832,11 @@ class ProjectStore:
                     f"{str(path)!r} is not a damagemap project (an SQLite file of another application); "
                     "create a project with `damagemap analyze VIDEO --project NEW`"
                 )
-            version = conn.execute("SELECT version FROM schema_version").fetchone()[0]
+            row = conn.execute("SELECT version FROM schema_version").fetchone()
+            if row is None or not isinstance(row[0], int):
+                raise StoreError(f"{str(path)!r}: the project's schema version is missing (the file is damaged); "
+                                 "open a backup, or analyse the video again into a new project")
+            version = row[0]
             if version > SCHEMA_VERSION:
                 raise StoreError(
                     f"{str(path)!r} was written by a newer damagemap (schema {version}, this one reads up to "

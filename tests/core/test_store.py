@@ -102,6 +102,18 @@ def test_open_refuses_missing_foreign_and_garbage_files(tmp_path):
         ProjectStore.open(garbage)
 
 
+def test_a_project_whose_schema_version_is_gone_is_named_damaged(project, tmp_path):
+    """An emptied schema_version table stopped `info` with a TypeError traceback."""
+    path = project.path
+    project.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DELETE FROM schema_version")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="schema version is missing"):
+        ProjectStore.open(path)
+
+
 def test_a_video_given_for_its_project_names_the_project_beside_it(project, tmp_path):
     """`damagemap info flight.mp4` said to create a project, with flight.dmproj beside it."""
     video = tmp_path / "media" / "site.mp4"
