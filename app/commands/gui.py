@@ -60,6 +60,17 @@ def run(args: argparse.Namespace) -> int:
     return launch(args.path)
 
 
+def wayland_socket_exists() -> bool:
+    """Whether ``WAYLAND_DISPLAY`` names a compositor's socket that is there (the name,
+    under ``XDG_RUNTIME_DIR``, or a path): a variable left set with no compositor made Qt
+    fall back on X11 and abort."""
+    name = os.environ.get("WAYLAND_DISPLAY", "")
+    if not name:
+        return False
+    socket = Path(name) if os.path.isabs(name) else Path(os.environ.get("XDG_RUNTIME_DIR", "")) / name
+    return bool(os.environ.get("XDG_RUNTIME_DIR") or os.path.isabs(name)) and socket.exists()
+
+
 def check_display() -> None:
     """Raise :class:`DisplayError` when Qt's X11 platform would abort here.
 
@@ -79,7 +90,7 @@ def check_display() -> None:
     if platform and platform != "xcb":
         return
     display = os.environ.get("DISPLAY", "")
-    if not platform and not display and os.environ.get("WAYLAND_DISPLAY"):
+    if not platform and not display and wayland_socket_exists():
         return
     if not display:
         raise DisplayError(

@@ -60,16 +60,28 @@ def test_a_display_nobody_answers_on_is_named(x11):
         gui.check_display()
 
 
-def test_another_platform_or_wayland_is_left_to_qt(x11):
+def test_another_platform_or_wayland_is_left_to_qt(x11, tmp_path):
     x11.delenv("DISPLAY", raising=False)
     x11.setenv("QT_QPA_PLATFORM", "offscreen")
     gui.check_display()
     x11.delenv("QT_QPA_PLATFORM")
+    (tmp_path / "wayland-0").touch()  # the compositor's socket
+    x11.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     x11.setenv("WAYLAND_DISPLAY", "wayland-0")
     gui.check_display()
     x11.setenv("QT_QPA_PLATFORM", "wayland")  # asked for, in a Wayland session
     gui.check_display()
     x11.setenv("QT_QPA_PLATFORM", "wayland;xcb")  # with X11 to fall back on
+
+
+def test_a_wayland_display_with_no_compositor_is_named_as_no_display(x11, tmp_path):
+    """WAYLAND_DISPLAY left set with no compositor listening: Qt fell back on X11 with no
+    DISPLAY and aborted the process (SIGABRT)."""
+    x11.delenv("DISPLAY", raising=False)
+    x11.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    x11.setenv("WAYLAND_DISPLAY", "wayland-9")  # no socket there
+    with pytest.raises(gui.DisplayError, match="DISPLAY is not set"):
+        gui.check_display()
 
 
 def test_wayland_asked_for_with_no_wayland_session_is_one_line(x11, capsys):
