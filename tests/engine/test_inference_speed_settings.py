@@ -289,10 +289,11 @@ def test_an_input_size_resizes_what_the_model_sees_and_keeps_the_built_proportio
     assert model.transform.min_size == (96,) and model.transform.max_size == 128  # back to as built
 
 
-@pytest.mark.parametrize("size", [32, 0, 480.5, True])
+@pytest.mark.parametrize("size", [32, 0, 480.5, True, 20000])
 def test_a_bad_input_size_in_the_config_is_refused_naming_the_file(tmp_path, saved, size):
     path = _with_inference(tmp_path, saved, {"input_size": size})
-    with pytest.raises(ModelError, match=r"msnet\.json: inference setting 'input_size' must be a whole number >= 64"):
+    with pytest.raises(ModelError,
+                       match=r"msnet\.json: inference setting 'input_size' must be a whole number from 64 to 4096"):
         load_model(path)
 
 
