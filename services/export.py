@@ -161,7 +161,11 @@ def export_project(
                             camera_view=camera_view)
         if request.include_unconfirmed:
             built = built.with_unconfirmed()
-        if request.thumbnails and (formats is None or "html" in formats or "kmz" in formats):
+        from services.maps import video_replaced_note
+
+        # no close-up cut from another file put in the analysed video's place (the map's notes say so)
+        if request.thumbnails and (formats is None or "html" in formats or "kmz" in formats) and \
+                video_replaced_note(store, run_id) is None:
             # the KMZ shows only the close-ups: no whole-frame thumbnail without an HTML map
             pictures = _site_pictures(store, built, frames=formats is None or "html" in formats
                                       or request.writes_package)

@@ -124,6 +124,28 @@ def unreadable_frames_note(settings: Mapping[str, Any]) -> str | None:
             f"{'is' if one else 'are'} left out (a video cut short, or damaged there): {record.get('reason', '')}")
 
 
+def video_replaced_note(store: ProjectStore, run_id: int) -> str | None:
+    """What to say when the project's video is not the file the run analysed (another
+    clip copied over it under the same name), or ``None``."""
+    from engine.analysis.plan import VIDEO_KEY, video_change, video_record
+    from engine.video import probe_video
+
+    recorded = store.run(run_id).settings.get(VIDEO_KEY)
+    path = store.video_path
+    if not isinstance(recorded, Mapping) or not path.is_file():
+        return None  # an older run records nothing; a missing video is said where it is looked for
+    if isinstance(recorded.get("bytes"), int) and path.stat().st_size == recorded["bytes"]:
+        return None  # the same size: not probed again
+    try:
+        changed = video_change(recorded, video_record(path, probe_video(path)))
+    except DamagemapError:
+        return None  # unreadable: said where it is read
+    if changed is None:
+        return None
+    return (f"{path} is not the video run {run_id} analysed ({changed}): the frames and close-ups shown are "
+            "another file's; point the project at the video it analysed")
+
+
 def file_stamp(path: Path | None) -> tuple[str, int, int] | None:
     """``(resolved path, mtime ns, size)`` of a file (``-1`` for one that cannot be read),
     what is read from it is kept by; ``None`` for no file."""
@@ -429,6 +451,10 @@ def damage_map(
     if unfinished is not None:  # first: the map covers part of the flight
         built.notes.insert(0, unfinished)
         built.cautions.insert(0, unfinished)
+    replaced = video_replaced_note(store, run_id)
+    if replaced is not None:  # the pictures and the player show another file's frames
+        built.notes.insert(0, replaced)
+        built.cautions.insert(0, replaced)
     unreadable = unreadable_frames_note(store.run(run_id).settings)
     if unreadable is not None:  # so does a map of a video cut short
         built.notes.insert(0, unreadable)

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from core.errors import ModelError
+from core.errors import ModelError, VideoError
 from core.store import ProjectStore, RunInfo
 from engine.analysis.detector import supports_features
 from engine.device import ANALYSIS_CPU_HINT, resolve_device
@@ -182,6 +182,33 @@ def _srn_detector_mismatch(srn_path: Path, detector_info: Mapping[str, Any] | No
     return None
 
 
+#: Where a run's settings record the video it analysed (:func:`video_record`).
+VIDEO_KEY = "video"
+
+
+def video_record(path: Path, video: VideoInfo) -> dict[str, Any]:
+    """What tells the analysed video from another file put in its place (DJI names
+    restart at DJI_0001 on every card): its size in bytes, frames and length."""
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        size = None
+    return {"bytes": size, "frames": int(video.frame_count), "duration_s": round(float(video.duration_s), 3)}
+
+
+def video_change(recorded: Any, now: Mapping[str, Any]) -> str | None:
+    """How the video ``now`` differs from the one a run ``recorded`` (``None``: the same,
+    or nothing recorded: a run of an older damagemap)."""
+    if not isinstance(recorded, Mapping):
+        return None
+    differs = []
+    if isinstance(recorded.get("frames"), int) and recorded["frames"] != now.get("frames"):
+        differs.append(f"{now.get('frames')} frames, it had {recorded['frames']}")
+    if isinstance(recorded.get("bytes"), int) and now.get("bytes") is not None and recorded["bytes"] != now["bytes"]:
+        differs.append(f"{now['bytes']:,} bytes, it had {recorded['bytes']:,}")
+    return "; ".join(differs) or None
+
+
 def plan_analysis(
     store: ProjectStore,
     *,
@@ -279,6 +306,7 @@ def plan_analysis(
         "srn": bool(srn),
         "srn_status": srn_note,
         "device": str(target),
+        VIDEO_KEY: video_record(store.video_path, video),
     }
 
     def same_run(run: RunInfo) -> bool:
@@ -292,6 +320,10 @@ def plan_analysis(
         selected = [i for i in selected if i not in left_out]
     resumed = resumes is not None
     if resumes is not None:
+        changed = video_change(resumes.settings.get(VIDEO_KEY), settings[VIDEO_KEY])
+        if changed is not None:  # its stored frames are another video's: none would match
+            raise VideoError(f"{store.video_path}: not the video run {resumes.id} analysed ({changed}); analyse it "
+                             "into another project, or point this one at the video it analysed")
         run_id = resumes.id
     elif new_run:
         run_id = store.start_run(model=info, settings=settings)
@@ -323,10 +355,13 @@ def plan_analysis(
 
 
 __all__ = [
+    "VIDEO_KEY",
     "AnalysisPlan",
     "DEFAULT_SCORE_THRESHOLD",
     "RUN_IDENTITY_KEYS",
     "default_weights",
+    "video_change",
+    "video_record",
     "load_detector",
     "load_refiner",
     "plan_analysis",
