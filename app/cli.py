@@ -49,7 +49,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 #: (gui, demo) are left out: Qt's event loop runs no Python until an event comes, so a
 #: handler there would hold a ``kill`` back.
 STOPPED_BY_SIGTERM_AS_BY_CTRL_C = frozenset({"analyze", "survey", "train", "train-srn", "finetune", "evaluate",
-                                             "predict"})
+                                             "predict", "export"})
+
+#: What an interrupted command leaves, where "interrupted" alone would let the user take a
+#: part for the whole.
+_INTERRUPTED_LEAVES = {
+    "export": "each file written is whole, but not every file asked for was written: export again",
+}
 
 
 @contextlib.contextmanager
@@ -227,7 +233,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"damagemap {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"damagemap {args.command}: interrupted", file=sys.stderr)
+        leaves = _INTERRUPTED_LEAVES.get(args.command)
+        print(f"damagemap {args.command}: interrupted" + (f"; {leaves}" if leaves else ""), file=sys.stderr)
         return 130
     try:
         sys.stdout.flush()  # here, not at exit, so a reader that left early is noticed

@@ -219,3 +219,28 @@ def test_a_min_score_below_what_the_analysis_kept_says_the_map_is_the_same(flyov
         assert ("--min-score 0.1 is below 0.2, the score the analysis kept detections from" in printed) is said
     low, kept = (json.loads((tmp_path / s / "damage_sites.geojson").read_text()) for s in ("0.1", "0.2"))
     assert low == kept
+
+
+def test_an_export_stopped_by_sigterm_says_the_set_is_not_whole_and_leaves_no_temporary_file(project, tmp_path,
+                                                                                              monkeypatch, capsys):
+    """A SIGTERM (a shutdown, a scheduler) ended it with no word and a hidden
+    .part.gpkg beside the files; Ctrl+C said only "interrupted" over 8 of its 9 files."""
+    import os
+    import signal
+
+    import geo.export.vector
+
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        pytest.skip("SIGTERM has a handler of its own here")
+    real = geo.export.vector.write_gpkg_layer
+
+    def stopped(*args, **kwargs):
+        real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(geo.export.vector, "write_gpkg_layer", stopped)
+    out = tmp_path / "out"
+    assert main(["export", str(project), "--to", str(out), "--no-thumbnails"]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert "damagemap export: interrupted; each file written is whole, but not every file asked for was written" in err
+    assert not [p.name for p in out.iterdir() if ".part" in p.name or p.name.endswith("-journal")]
