@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
                                                          and (args.project / SURVEY_FILE).is_file()):
         return _run_survey(args)  # (one video into a survey's folder: a flight of it)
     args.video = args.video[0]
+    _refuse_a_project_for_its_video(args.video)
     request = analysis_request(args)
     _georeferencing.check(args)
     options = cluster_options(args)
@@ -192,6 +193,25 @@ def _run_survey(args: argparse.Namespace) -> int:
     print(f"survey {args.project}: {len(names)} flights to analyse; see "
           f"`damagemap survey info {_from_here(args.project)}`", file=sys.stderr)
     return analyse_and_report(args, survey, names, left_out)
+
+
+def _refuse_a_project_for_its_video(path: Path) -> None:
+    """A project given where its video goes (to resume it): said so, with the command that
+    resumes it, not "not a readable video"."""
+    import shlex
+
+    from core.errors import DamagemapError, InputError
+    from core.store import ProjectStore
+
+    if path.suffix.lower() != ".dmproj" or not path.is_file():
+        return
+    try:
+        with ProjectStore.open(path, read_only=True) as store:
+            video = store.video_path
+    except DamagemapError:
+        return  # not a project after all: the video check says what it is
+    raise InputError(f"{str(path)!r} is a project, not a video: analyse (or resume) its video with "
+                     f"damagemap analyze {shlex.quote(str(video))} --project {shlex.quote(str(path))}")
 
 
 def _refuse_a_second_writer(store, run_id: int) -> None:  # noqa: ANN001 - ProjectStore

@@ -39,3 +39,12 @@ def test_a_replaced_video_is_refused_on_resume_and_said_on_the_map(analysed, tex
     assert main([*args, "--new-run"]) == 0  # a new run of the new clip is the user's to ask for
     with ProjectStore.open(project) as store:
         assert video_replaced_note(store, store.latest_run_id()) is None
+
+
+def test_a_project_given_for_its_video_names_the_command_that_resumes_it(analysed, capsys):
+    video, project, args = analysed
+    capsys.readouterr()
+    assert main(["analyze", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert f"{str(project)!r} is a project, not a video: analyse (or resume) its video with damagemap analyze " \
+           f"{video} --project {project}" in err
