@@ -152,8 +152,15 @@ def _float(row: list[str], column: _Column | None) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        return None
+        # a decimal comma (a European spreadsheet's export, with ';' between cells: a
+        # comma inside a cell is never the delimiter)
+        if not _DECIMAL_COMMA.fullmatch(text):
+            return None
+        value = float(text.replace(",", "."))
     return value if math.isfinite(value) else None
+
+
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
 
 
 def _scaled(value: float | None, column: _Column | None) -> float | None:

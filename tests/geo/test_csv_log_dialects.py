@@ -60,3 +60,14 @@ def test_litchi_s_utc_column_is_read_wherever_it_stands_and_its_altitude_is_abov
     assert [s.alt_rel_m for s in track.samples][:3] == [0.0, 2.5, 5.0]
     assert all(s.alt_abs_m is None for s in track.samples)
     assert any("Litchi" in note and "above take-off" in note for note in track.notes)
+
+
+def test_a_european_spreadsheet_s_decimal_commas_are_read(tmp_path):
+    """';' between cells and ',' in numbers (German or French Excel): "no row with a
+    position", with no word of the commas."""
+    path = tmp_path / "log.csv"
+    path.write_text("time;latitude;longitude;altitude\n" + "".join(
+        f"2023-06-01T12:00:{k:02d}Z;45,{1000 + k};7,5;100,5\n" for k in range(10)))
+    track = read_telemetry(path)
+    assert len(track.samples) == 10
+    assert (track.samples[1].lat_deg, track.samples[1].lon_deg, track.samples[1].alt_abs_m) == (45.1001, 7.5, 100.5)
