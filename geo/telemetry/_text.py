@@ -42,8 +42,25 @@ def regular_file(path: Path, what: str) -> os.stat_result:
     return info
 
 
+def _utf16(data: bytes) -> str | None:
+    """``data`` as UTF-16 text where it is that (a byte-order mark, or ASCII with every
+    other byte 0, as some editors save a subtitle or a GPX), else ``None``."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif data[1:4096:2].count(0) > 0.9 * len(data[1:4096:2]) and 0 not in data[0:4096:2]:
+        encoding = "utf-16-le"
+    elif data[0:4096:2].count(0) > 0.9 * len(data[0:4096:2]) and 0 not in data[1:4096:2]:
+        encoding = "utf-16-be"
+    else:
+        return None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
 def read_text(path: Path, what: str) -> str:
-    """Decode a text telemetry file: UTF-8 (BOM allowed), else Latin-1.
+    """Decode a text telemetry file: UTF-8 (BOM allowed), UTF-16, else Latin-1.
 
     Raises
     ------
@@ -60,8 +77,11 @@ def read_text(path: Path, what: str) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise TelemetryError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
-    if b"\x00" in data[:4096]:
-        raise TelemetryError(f"{path}: binary data, not a {what} text file")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
+        text = _utf16(data)
+        if text is None:
+            raise TelemetryError(f"{path}: binary data, not a {what} text file")
+        return text
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -322,29 +322,6 @@ def _decide_order(parsed: list[_Parsed]) -> tuple[str, str, bool]:
     return LON_LAT, "assumed: the Phantom/Mavic order; nothing in the file tells the order apart", False
 
 
-def _read_srt_text(path: Path) -> str:
-    """The file's text: UTF-8 or Latin-1 (:func:`read_text`), or UTF-16 as some subtitle
-    editors save it (with a byte-order mark, or without one, ASCII with every other byte 0)."""
-    try:
-        return read_text(path, "DJI SRT")
-    except TelemetryError as exc:
-        if "binary data" not in str(exc):
-            raise
-        data = path.read_bytes()
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            encoding = "utf-16"
-        elif data[1:4096:2].count(0) > 0.9 * len(data[1:4096:2]) and 0 not in data[0:4096:2]:
-            encoding = "utf-16-le"
-        elif data[0:4096:2].count(0) > 0.9 * len(data[0:4096:2]) and 0 not in data[1:4096:2]:
-            encoding = "utf-16-be"
-        else:
-            raise
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            raise exc from None
-
-
 def read_srt(path: str | Path) -> Track:
     """Read a DJI SRT telemetry file into a video-relative :class:`Track`.
 
@@ -354,7 +331,7 @@ def read_srt(path: str | Path) -> Track:
         Naming the file, when it is not an SRT, or no entry carries a position.
     """
     path = Path(path)
-    lines = _read_srt_text(path).splitlines()
+    lines = read_text(path, "DJI SRT").splitlines()  # UTF-16 as some subtitle editors save it, too
     cues = _split_cues(lines)
     if not cues:
         raise TelemetryError(f"{path}: not a DJI SRT file: no subtitle entries (no 'hh:mm:ss,mmm -->' lines)")

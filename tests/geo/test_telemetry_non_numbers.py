@@ -43,3 +43,13 @@ def test_a_sample_keeps_its_numbers_and_drops_the_non_numbers():
     assert (sample.alt_abs_m, sample.alt_rel_m, sample.yaw_deg, sample.gimbal_pitch_deg, sample.h_accuracy_m) == (
         None, 50.0, None, -45.0, None)
     assert TelemetrySample(0.0, 30.0, -85.0, alt_abs_m=-400.0).alt_abs_m == -400.0  # the Dead Sea's shore
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_a_utf_16_gpx_is_read(tmp_path, encoding):
+    """A GPX saved as UTF-16 (with or without a byte-order mark) was refused as binary data."""
+    text = _gpx(tmp_path / "plain.gpx", "10.0").read_text().replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    path = tmp_path / "wide.gpx"
+    path.write_bytes(text.encode(encoding))
+    track = read_telemetry(path)
+    assert len(track.samples) == 20 and track.samples[0].alt_abs_m == 10.0
