@@ -55,6 +55,8 @@ STOPPED_BY_SIGTERM_AS_BY_CTRL_C = frozenset({"analyze", "survey", "train", "trai
 #: part for the whole.
 _INTERRUPTED_LEAVES = {
     "export": "each file written is whole, but not every file asked for was written: export again",
+    "train-srn": "nothing was saved (train-srn keeps no checkpoint): run it again, with fewer --steps for a "
+                 "shorter run",
 }
 
 

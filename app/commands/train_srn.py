@@ -54,12 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from app.commands import _flags
-    from engine.device import resolve_device
-    from engine.srn import FrameBank, SRNConfig, SRNTrainingConfig, build_srn, load_frozen_fpn, save_srn, train_srn
-    from engine.weights import DEFAULT_MSNET_WEIGHTS
 
     for name in ("steps", "batch_size", "negatives", "top_k", "max_frames"):
         _flags.at_least(f"--{name.replace('_', '-')}", getattr(args, name))
@@ -76,7 +71,25 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--score-range: C0 ({args.score_range[0]:g}) must not exceed C1 ({args.score_range[1]:g})")
     if args.out.suffix != ".safetensors":
         raise InputError(f"--out must end in .safetensors; got {str(args.out)!r}")
-    _check_out(args.out)  # before the training, not after it
+    made = _check_out(args.out)  # before the training, not after it
+    try:
+        return _train(args)
+    except BaseException:
+        for folder in made:  # a failed or stopped run leaves no empty folder behind
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _train(args: argparse.Namespace) -> int:
+    import torch
+
+    from engine.device import resolve_device
+    from engine.srn import FrameBank, SRNConfig, SRNTrainingConfig, build_srn, load_frozen_fpn, save_srn, train_srn
+    from engine.weights import DEFAULT_MSNET_WEIGHTS
+
     if args.weights is not None and args.weights.is_dir():  # a training run's folder: its weights are inside
         inside = args.weights / "model.safetensors"
         give = f"its model.safetensors ({inside})" if inside.is_file() else "a detector's .safetensors file"
@@ -126,15 +139,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_out(out: Path) -> None:
-    """``out`` can be written: not a folder, its folder there or made now."""
+def _check_out(out: Path) -> list[Path]:
+    """``out`` can be written: not a folder, its folder there or made now; the folders
+    made, deepest first."""
     if out.is_dir():
         raise InputError(f"--out {str(out)!r} is a folder; give a .safetensors file name")
+    missing = [folder for folder in (out.parent, *out.parent.parents) if not folder.exists()]
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"--out {str(out)!r}: cannot create the folder {str(out.parent)!r} "
                          f"({exc.strerror or exc})") from None
+    return missing
 
 
 def _video_names(paths: list[Path]) -> list[str]:

@@ -105,3 +105,20 @@ def test_train_srn_quiet_hides_the_bar_but_not_the_summary(tiny_detector, textur
     assert lines[0].startswith("train-srn: ") and " frames from 2 video(s) at " in lines[0]
     assert lines[1].startswith("train-srn: loss ") and lines[1].endswith(f"; wrote {out}")
     assert "it/s" not in captured.err and "step" not in captured.err  # no progress bar
+
+
+def test_train_srn_stopped_or_failed_leaves_no_empty_folder_and_says_nothing_was_saved(tiny_detector, texture_video,
+                                                                                      tmp_path, capsys, monkeypatch):
+    import engine.srn
+
+    videos = [texture_video(tmp_path / f"v{k}.mp4", 20, start=40 * k) for k in range(2)]
+    out = tmp_path / "runs" / "srn1" / "srn.safetensors"
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine.srn, "train_srn", stopped)
+    assert main(["train-srn", *map(str, videos), "--weights", str(Path(tiny_detector) / "msnet.safetensors"),
+                 "--out", str(out), "--steps", "1", "--short-side", "32", "--device", "cpu", "--quiet"]) == 130
+    assert "interrupted; nothing was saved (train-srn keeps no checkpoint)" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
