@@ -108,11 +108,18 @@ def read_config(path: str | Path) -> dict[str, Any]:
     """The JSON config beside ``path``, checked; :class:`ModelError` naming the file."""
     config_path = config_path_for(path)
     if not config_path.is_file():
+        if Path(path).suffix == ".pt":  # a training run's checkpoint, given for its weights
+            weights = Path(path).with_name("model.safetensors")
+            raise ModelError(f"{path}: a training checkpoint, not weights; give the run's weights"
+                             + (f" ({weights})" if weights.is_file() else " (model.safetensors, once it finishes)"))
         raise ModelError(f"{config_path}: model config not found (expected beside the weights {Path(path).name!r})")
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{config_path}: not a readable JSON model config ({exc})") from None
+    if isinstance(config, dict) and config.get("format") == "damagemap-srn":
+        raise ModelError(f"{path}: the Score Refinement Network's weights, not a detector's: analyze takes them "
+                         "with --srn-weights; --weights takes a detector's")
     if not isinstance(config, dict) or config.get("kind") != _KIND or not isinstance(config.get("model"), dict):
         raise ModelError(f"{config_path}: not a damagemap MSNet config (kind {config.get('kind') if isinstance(config, dict) else None!r})")
     if int(config.get("version", 0)) > FORMAT_VERSION:

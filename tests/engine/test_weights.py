@@ -171,3 +171,20 @@ def test_a_hand_edited_config_no_model_can_run_with_is_one_model_error_naming_it
     message = str(refused.value)
     assert message.startswith(f"{config_path_for(path)}: cannot build the model it describes (") and said in message
     assert "\n" not in message and len(message) < 400
+
+
+def test_srn_weights_or_a_checkpoint_given_for_a_detector_are_named_as_what_they_are(tmp_path):
+    """`evaluate --weights srn.safetensors` said "not a damagemap MSNet config (kind None)";
+    `predict --weights run/checkpoint.pt` said "checkpoint.json: model config not found"."""
+    from engine.srn import build_srn, save_srn
+    from engine.srn.io import SRNConfig
+
+    encoder = build_srn()
+    srn = save_srn(encoder, tmp_path / "srn.safetensors", SRNConfig.of(encoder))
+    with pytest.raises(ModelError, match="the Score Refinement Network's weights, not a detector's"):
+        load_model(srn)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(b"not read")
+    with pytest.raises(ModelError, match=r"checkpoint\.pt: a training checkpoint, not weights"):
+        load_model(run / "checkpoint.pt")
