@@ -424,10 +424,15 @@ def build_damage_map_from(
         )
     poses = frame_poses(aligned, frame_times_s, default_pitch_deg=default_pitch_deg, heading_offset_deg=heading_offset_deg)
     if frame_times_s and not poses.poses and poses.hovering and not poses.missing:
+        guessed = aligned.clock.bare_guess  # the log's start taken for the video's: it may be the wrong stretch
         raise GeoreferenceError(
             f"{track.path or track.name}: the drone hovered in every one of the {len(frame_times_s)} {frames_named}, "
             "and the telemetry gives no heading (it is read from the direction of travel), so where the "
             f"camera looked is unknown; {HEADING_HINT}"
+            + ("; or the video is lined up with the wrong stretch of the log: nothing dates one against the "
+               "other, so the log's start was taken for the video's, and where the log starts before the take-off "
+               "its frames fall on the hover before it (`damagemap telemetry LOG --video VIDEO` reads the offset "
+               "from the video's motion; give it with --offset)" if guessed else "")
         )
     if frame_times_s and not poses.poses:
         covered = np.sort(aligned.t_s[aligned.good])

@@ -82,6 +82,28 @@ def test_the_map_leaves_the_hover_out_and_says_why(times):
         build_damage_map_from([d for d in detections if d.frame_index < 10], still, track, video=VIDEO, hfov_deg=80.0)
 
 
+def test_on_a_log_taken_to_start_with_the_video_the_hover_error_names_the_lining_up_too(times):
+    """A log started a minute before the video: the frames fell on the hover before the
+    take-off, and the error blamed the hover alone."""
+    import dataclasses
+
+    from geo.telemetry.track import TimeBase
+
+    track = dataclasses.replace(north_hover_east(), time_base=TimeBase.LOG)
+    outline = np.array([[300.0, 250.0], [340.0, 250.0], [340.0, 290.0], [300.0, 290.0]])
+    mask = RleMask.from_polygon(outline, 360, 640)
+    detections = [Detection(k, DamageLevel.SLIGHT, 0.9, (300.0, 250.0, 340.0, 290.0), mask, id=k) for k in range(10)]
+    still = {k: 12.0 + k / 2.0 for k in range(10)}
+    with pytest.raises(GeoreferenceError) as refused:
+        build_damage_map_from(detections, still, track, video=VIDEO, hfov_deg=80.0)
+    message = str(refused.value)
+    assert "the drone hovered in every one of the 10 analysed frames" in message
+    assert "the video is lined up with the wrong stretch of the log" in message and "--offset" in message
+    with pytest.raises(GeoreferenceError) as on_video_clock:  # a per-frame log: nothing to line up
+        build_damage_map_from(detections, still, north_hover_east(), video=VIDEO, hfov_deg=80.0)
+    assert "wrong stretch" not in str(on_video_clock.value)
+
+
 def test_a_track_with_its_heading_says_nothing_of_hovering(times):
     damage_map = build_damage_map_from([], times, north_hover_east(yaw=True), video=VIDEO, hfov_deg=80.0)
     assert not damage_map.frame_poses.hovering
