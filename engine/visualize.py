@@ -70,25 +70,52 @@ def draw_predictions(
         x1, y1 = (int(round(v)) for v in boxes[index][:2])
         text = f"{scores[index]:.2f}"
         (tw, th), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-        left, top = label_place(x1, y1, tw + 4, th + baseline + 2, placed, width=width, height=height)
+        left, top = label_place(x1, y1, tw + 4, th + baseline + 2, placed, width=width, height=height,
+                                bottom=int(round(boxes[index][3])) + thickness)
         placed.append((left, top, left + tw + 4, top + th + baseline + 2))
         cv2.rectangle(canvas, (left, top), (left + tw + 4, top + th + baseline + 2), colour, -1)
         cv2.putText(canvas, text, (left + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness,
                     cv2.LINE_AA)
+    levels = sorted({int(labels[index]) for index in order})
+    if levels:
+        _legend(canvas, [DamageLevel(level) for level in levels], scale, thickness)
     return canvas
 
 
+def _legend(canvas: np.ndarray, levels: list[DamageLevel], scale: float, thickness: int) -> None:
+    """The levels drawn, each its colour's swatch and its name, in the picture's lower-left
+    corner: the level is otherwise only a colour (red and green, to a colour-blind reader,
+    alike)."""
+    height = canvas.shape[0]
+    sizes = [cv2.getTextSize(level.label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness) for level in levels]
+    line = max(th + baseline for (_, th), baseline in sizes) + 4
+    swatch = line - 4
+    box_w = 8 + swatch + 6 + max(tw for (tw, _), _ in sizes) + 6
+    top = max(0, height - 4 - line * len(levels) - 4)
+    region = canvas[top:height - 4, 4:4 + box_w]
+    region[:] = (region * 0.3 + 255 * 0.7).astype(np.uint8)  # a light panel under the names
+    for k, (level, ((_, th), _)) in enumerate(zip(levels, sizes)):
+        y = top + 4 + k * line
+        colour = tuple(int(c) for c in level.colour_rgb)
+        cv2.rectangle(canvas, (8, y), (8 + swatch, y + swatch), colour, -1)
+        cv2.putText(canvas, level.label, (8 + swatch + 6, y + th), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
+                    thickness, cv2.LINE_AA)
+
+
 def label_place(x: int, y: int, w: int, h: int, placed: list[tuple[int, int, int, int]], *,
-                width: int, height: int) -> tuple[int, int]:
+                width: int, height: int, bottom: int | None = None) -> tuple[int, int]:
     """Where a ``w`` x ``h`` label of a box whose corner is ``(x, y)`` goes: just above the
-    box, else the nearest free spot a label's height or width away (down into the box,
-    up, right), at most :data:`LABEL_STEPS` away, covering none of ``placed`` (``(x1, y1,
-    x2, y2)``) and inside the image; above the box when none is free (a label far from
-    its box would name another)."""
+    box (just under it, at ``bottom``, where the image's top edge leaves no room above:
+    a label pushed down onto a small box there hid it), else the nearest free spot a
+    label's height or width away (down, up, right), at most :data:`LABEL_STEPS` away,
+    covering none of ``placed`` (``(x1, y1, x2, y2)``) and inside the image; at the first
+    spot when none is free (a label far from its box would name another)."""
     def free(left: int, top: int) -> bool:
         return all(left + w <= a or left >= c or top + h <= b or top >= d for a, b, c, d in placed)
 
-    first = (min(max(0, x), max(0, width - w)), min(max(0, y - h), max(0, height - h)))
+    above = y - h
+    start = above if above >= 0 or bottom is None or bottom + h > height else bottom
+    first = (min(max(0, x), max(0, width - w)), min(max(0, start), max(0, height - h)))
     for step in range(LABEL_STEPS + 1):
         for left, top in ((first[0], first[1] + step * h), (first[0], first[1] - step * h),
                           (first[0] + step * w, first[1])):

@@ -34,3 +34,24 @@ def test_drawing_keeps_the_frame_size_and_leaves_low_scores_out():
     drawn = draw_predictions(image, boxes, np.array([2, 2, 1]), np.array([0.63, 0.61, 0.2]))
     assert drawn.shape == image.shape and (drawn != image).any()
     assert (drawn[12:28, 12:28] == 90).all()  # the 0.2 box, under the threshold, is not drawn
+
+
+def test_a_label_at_the_image_s_top_edge_goes_under_its_box_not_onto_it():
+    """A 17x8 box at the top edge was hidden under its own label."""
+    left, top = label_place(393, 1, 30, 14, [], width=640, height=360, bottom=10)
+    assert (left, top) == (393, 10)
+    assert label_place(40, 50, 34, 14, [], width=200, height=120, bottom=100) == (40, 36)  # room above: above
+
+
+def test_the_picture_names_the_levels_it_draws():
+    """The level was a colour alone: no legend, and red and green alike to many readers."""
+    image = np.full((240, 400, 3), 90, dtype=np.uint8)
+    boxes = np.array([[200.0, 40.0, 300.0, 100.0], [250.0, 120.0, 350.0, 180.0]])
+    drawn = draw_predictions(image, boxes, np.array([1, 3]), np.array([0.9, 0.8]))
+    corner = drawn[150:236, 4:120]
+    assert (corner > 200).mean() > 0.1  # the light panel of the legend, lower left
+    from core.types import DamageLevel
+
+    for level in (DamageLevel.SLIGHT, DamageLevel.DEBRIS):
+        assert (np.abs(corner.astype(int) - np.array(level.colour_rgb)).sum(axis=2) < 10).any()
+    assert not (np.abs(corner.astype(int) - np.array(DamageLevel.SEVERE.colour_rgb)).sum(axis=2) < 10).any()
