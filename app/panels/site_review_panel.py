@@ -116,6 +116,12 @@ def crop_region(image: np.ndarray, box: tuple[float, float, float, float]) -> tu
     return crop, left, top
 
 
+def _drawn_as(detection: Detection) -> tuple[object, ...]:
+    """What a detection's thumbnail is drawn from (:func:`crop_pixmap`): its frame, box,
+    mask and level; not its review state or score."""
+    return detection.frame_index, tuple(detection.box_xyxy_px), detection.level, detection.mask
+
+
 def crop_pixmap(crop: np.ndarray, left: int, top: int, detection: Detection, side_px: int, *,
                 badge: str = "", pixel_ratio: float = 1.0) -> QPixmap:
     """A crop (:func:`crop_region`) as a square tile of ``side_px`` (logical pixels), with
@@ -926,9 +932,10 @@ class SiteReviewPanel(Panel):
         if detection_id is None:
             return None
         kept = self._thumbnails.get((run_id, detection_id))
-        if kept is None or self.document.detection(detection_id) != kept[0]:
+        now = self.document.detection(detection_id)
+        if kept is None or now is None or _drawn_as(now) != _drawn_as(kept[0]):
             return None
-        return kept[1]
+        return kept[1]  # (a decision changes no pixel of it: drawn again, every row went black for seconds)
 
     def _fill_grid(self, site: SiteSummary | None) -> None:
         """The site's best crops, one per distinct look (a hover's frames are one), in

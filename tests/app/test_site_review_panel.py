@@ -785,6 +785,21 @@ def test_a_rebuilt_list_keeps_the_thumbnails_drawn_and_its_rows_do_not_move(qtbo
     assert relabelled.icon().cacheKey() != placeholder
 
 
+def test_a_decided_site_keeps_its_thumbnail_when_the_list_is_read_again(qtbot, panel):
+    """An accept changes no pixel of a site's picture; compared whole, the stored detection
+    (its review state changed) no longer matched, and every decided row went black for
+    seconds while it was decoded again."""
+    qtbot.waitUntil(lambda: panel.thumbnails_done, timeout=10_000)
+    placeholder = panel._placeholder.cacheKey()
+    rows = panel.site_list
+    first = panel.current_site()
+    rows.setFocus()
+    _press(qtbot, panel, rows, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)  # the list read after the decision, shown
+    assert panel.review.site(first.site_id).decided
+    assert rows.item(panel._row_of(first.site_id)).icon().cacheKey() != placeholder
+
+
 def test_with_every_site_decided_and_hidden_no_key_acts_and_the_panel_says_where_they_are(qtbot, panel):
     panel.show_decided.setChecked(False)
     panel.site_list.setFocus()
