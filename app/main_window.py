@@ -185,6 +185,9 @@ class MainWindow(QMainWindow):
         self._build_overlay_toolbar()
         # the sites decide which boxes "One per site" leaves out
         self.panel(SiteReviewPanel).sites_updated.connect(self._style_changed)
+        show_decided = self.panel(SiteReviewPanel).show_decided  # the reviewer's choice, kept between sessions
+        show_decided.setChecked(self.settings.bool_value("sites/show_decided", True))
+        show_decided.toggled.connect(lambda on: self.settings.set_value("sites/show_decided", on))
         self.panel(SiteReviewPanel).sites_updated.connect(self._on_sites_listed)
         self.panel(MapPanel).georeferencing_requested.connect(self.geo_settings_dialog)
         self._build_status_bar()

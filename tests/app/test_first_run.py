@@ -110,6 +110,17 @@ def test_a_narrow_window_keeps_the_seek_slider_and_the_go_to_box_usable(qtbot, w
     assert review.minimumSizeHint().width() <= window.panel(SiteReviewPanel).minimumSizeHint().width()
 
 
+def test_show_decided_is_kept_between_sessions(qtbot, window, app_settings):
+    """Left unticked, it came back ticked at the next start."""
+    from app.main_window import MainWindow
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    window.panel(SiteReviewPanel).show_decided.setChecked(False)
+    again = MainWindow(settings=app_settings)
+    qtbot.addWidget(again)
+    assert not again.panel(SiteReviewPanel).show_decided.isChecked()
+
+
 @pytest.mark.parametrize("opened", [False, True])
 def test_reset_layout_keeps_the_window_s_size(qtbot, window, project, opened):
     """The panels docked again one by one (the Review table under Sites, before they are
