@@ -67,22 +67,41 @@ def _sigterm_as_ctrl_c(command: str) -> Iterator[list[int]]:
     the frames it stored, and each says how to go on. Yields the signals received, so the
     exit status can say which stopped it (143 for SIGTERM, as a shell reports it).
 
-    Only in the main thread, and only where nothing else has taken SIGTERM."""
+    Only in the main thread, and only where nothing else has taken SIGTERM.
+
+    A second Ctrl+C (or SIGTERM) while the first is being handled is said and let pass:
+    raised in the middle of the cleanup (the analysis storing its last frames, its
+    reader's threads joined), it aborted the process ("terminate called without an active
+    exception"). Ctrl+\\ still quits at once."""
     received: list[int] = []
     if (command not in STOPPED_BY_SIGTERM_AS_BY_CTRL_C or threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
         yield received
         return
+    stopping: list[bool] = []
 
     def interrupt(number: int, frame: object) -> None:
-        received.append(number)
+        if stopping:
+            if len(stopping) == 1:
+                print(f"damagemap {command}: stopping; what is done is being kept (Ctrl+\\ quits at once)",
+                      file=sys.stderr)
+            stopping.append(True)
+            return
+        stopping.append(True)
+        if number == signal.SIGTERM:
+            received.append(number)
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int is signal.default_int_handler:
+        signal.signal(signal.SIGINT, interrupt)
     try:
         yield received
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous_int is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 def _load(module_name: str):  # type: ignore[no-untyped-def]

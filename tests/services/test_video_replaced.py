@@ -48,3 +48,4 @@ def test_a_project_given_for_its_video_names_the_command_that_resumes_it(analyse
     err = capsys.readouterr().err
     assert f"{str(project)!r} is a project, not a video: analyse (or resume) its video with damagemap analyze " \
            f"{video} --project {project}" in err
+
