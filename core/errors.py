@@ -7,6 +7,8 @@ GUI can show it in one dialog (``app/errors.py``).
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Literal
 
 
@@ -101,16 +103,33 @@ _STORAGE_MESSAGES: dict[str, dict[StorageFailure, str]] = {
 }
 
 
-def classify_storage_failure(exc: BaseException) -> StorageFailure:
+def disk_full(path: str | os.PathLike[str]) -> bool:
+    """Whether the disk holding ``path`` (or its nearest existing folder) has no room left
+    (under 64 KiB for its users)."""
+    folder = Path(path)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        stats = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs (Windows), or the drive is gone
+        return False
+    return stats.f_bavail * stats.f_frsize < 64 * 1024
+
+
+def classify_storage_failure(exc: BaseException, path: str | os.PathLike[str] | None = None) -> StorageFailure:
     """What an ``sqlite3.Error`` (or an ``OSError`` met on a project file) means: the disk
     is full, the file or folder is read-only, another process holds it, it is not an
-    SQLite file, it is damaged, the drive cannot be reached, or something else."""
+    SQLite file, it is damaged, the drive cannot be reached, or something else.
+    ``path``: the project's file, whose disk is looked at where SQLite says only "disk
+    I/O error" (its shared-memory file could not grow on a full disk)."""
     import errno
     import sqlite3
 
     text = str(exc).lower()
     number = exc.errno if isinstance(exc, OSError) else None
     if "is full" in text or number == errno.ENOSPC:
+        return "full"
+    if ("i/o" in text or number == errno.EIO) and path is not None and disk_full(path):
         return "full"
     if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError) or number == errno.EROFS:
         return "read-only"
@@ -135,10 +154,12 @@ def storage_failure_message(
     verb: str = "read or write",
     mode: str = "",
     hint: str = "",
+    path: str | os.PathLike[str] | None = None,
 ) -> str:
-    """One line for ``exc`` met while doing ``context`` to the project ``where``: what it
-    means for the user, and what to do (see :data:`_STORAGE_MESSAGES`)."""
-    template = _STORAGE_MESSAGES[context][classify_storage_failure(exc)]
+    """One line for ``exc`` met while doing ``context`` to the project ``where`` (its file
+    ``path``, where known): what it means for the user, and what to do (see
+    :data:`_STORAGE_MESSAGES`)."""
+    template = _STORAGE_MESSAGES[context][classify_storage_failure(exc, path)]
     return template.format(where=where, text=_sqlite_words(exc), verb=verb, mode=mode, hint=hint)
 
 

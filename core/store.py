@@ -658,11 +658,12 @@ def _long_path_hint(path: Path, exc: BaseException) -> str:
 
 
 def _creation_failure(path: Path, exc: BaseException) -> str:
-    return storage_failure_message("create", exc, where=repr(str(path)), hint=_long_path_hint(path, exc))
+    return storage_failure_message("create", exc, where=repr(str(path)), hint=_long_path_hint(path, exc), path=path)
 
 
 def _open_failure(path: Path, exc: sqlite3.DatabaseError, *, read_only: bool) -> str:
     message = storage_failure_message("open", exc, where=repr(str(path)), mode="read-only " if read_only else "",
+                                      path=path,
                                       hint=_long_path_hint(path, exc))
     beside = path.with_suffix(PROJECT_SUFFIX)
     if beside != path and beside.is_file() and classify_storage_failure(exc) == "not-a-database":
@@ -997,7 +998,8 @@ class ProjectStore:
 
     def _failure(self, exc: sqlite3.Error, *, writing: bool) -> str:
         """One line for an SQLite failure: what it means for the user, and what to do."""
-        return storage_failure_message("use", exc, where=repr(str(self._path)), verb="write" if writing else "read")
+        return storage_failure_message("use", exc, where=repr(str(self._path)), verb="write" if writing else "read",
+                                       path=self._path)
 
     # --------------------------------------------------------- project references
 

@@ -78,3 +78,20 @@ def test_the_command_line_says_what_the_store_says(tmp_path):
     args = argparse.Namespace(project=tmp_path / "site.dmproj")
     assert _database_message(args, exc) == storage_failure_message("use", exc, where=repr(str(args.project)))
     assert "is damaged" in _database_message(args, exc) and "restore a copy" in _database_message(args, exc)
+
+
+def test_a_disk_i_o_error_on_a_full_disk_is_a_full_disk(tmp_path, monkeypatch):
+    """A project on a full disk could not be opened, "disk I/O error" blaming the drive,
+    and analyze called it read-only: SQLite could not grow its shared-memory file."""
+    import os
+    from types import SimpleNamespace
+
+    project = tmp_path / "flight.dmproj"
+    error = sqlite3.OperationalError("disk I/O error")
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_bavail=3, f_frsize=4096))
+    assert classify_storage_failure(error, project) == "full"
+    message = storage_failure_message("open", error, where=repr(str(project)), mode="read-only ", path=project)
+    assert "the disk is full" in message and "free some space" in message and "read-only" not in message
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_bavail=10**6, f_frsize=4096))
+    assert classify_storage_failure(error, project) == "unreachable"  # room there: the drive, then
+    assert classify_storage_failure(error) == "unreachable"  # no file to look at
