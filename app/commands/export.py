@@ -162,6 +162,9 @@ def run(args: argparse.Namespace) -> int:
                   "with damagemap survey decide, then export again)")
     if result.package is not None:
         print(f"relief package {result.package.name}: {result.package.folder} and {result.package.zip_path}")
+        if args.include_unconfirmed:
+            print("  note: the relief package holds the confirmed sites only (--include-unconfirmed wrote the "
+                  "unconfirmed ones into the other files)")
     for path in result.written:
         print(f"wrote {path}")
     values = [(flag, value) for flag, value in (("--footprints", args.footprints), ("--basemap", args.basemap),

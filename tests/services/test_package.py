@@ -55,8 +55,10 @@ def test_cli_package_layers_maps_and_provenance(flyover, project, tmp_path, caps
     import pyogrio
 
     out = tmp_path / "out"
-    assert main(_package_args(flyover, project, out)) == 0
-    assert f"relief package {NAME}" in capsys.readouterr().out
+    assert main([*_package_args(flyover, project, out), "--include-unconfirmed"]) == 0
+    printed = capsys.readouterr().out
+    assert f"relief package {NAME}" in printed
+    assert "the relief package holds the confirmed sites only" in printed  # not silently ignored
     folder = out / NAME
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         ["README.txt", f"{NAME}.gpkg", f"{NAME}.kmz", f"{NAME}_map.html", f"{NAME}_map.pdf", f"{NAME}_map.png"])
