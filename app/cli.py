@@ -35,7 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("analyze", "run MSNet (+SRN) over a video into a project"),
     "survey": ("survey", "many flights, one map: create a survey, add and analyse flights, review, export"),
     "info": ("info", "show what a project holds"),
-    "export": ("export", "export a project's damage map (GeoJSON, GPKG, KML, CSV, HTML)"),
+    "export": ("export", "export a project's damage map (GeoJSON, GeoPackage, KML, KMZ, CSV, HTML), a relief "
+                         "package, or training data"),
     "train": ("train", "train MSNet or a baseline on ISBDA-format data"),
     "evaluate": ("evaluate", "evaluate weights or a COCO results file with the paper's protocol"),
     "predict": ("predict", "draw damage predictions on images"),

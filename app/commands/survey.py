@@ -25,6 +25,10 @@ from app.commands._resume import run_again
 DECISIONS = ("accept", "reject", "slight", "severe", "debris")
 
 
+#: The survey's folder, as each action names it.
+SURVEY_HELP = "the survey's folder (its survey.json and its flights' projects)"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="survey_command", metavar="ACTION", required=True)
 
@@ -33,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     create.add_argument("--name", default=None, help="the survey's name (default: the folder's)")
 
     add = sub.add_parser("add", help="add flights: videos, or folders of videos (telemetry found beside each)")
-    add.add_argument("survey", type=Path)
+    add.add_argument("survey", type=Path, help=SURVEY_HELP)
     add.add_argument("videos", type=Path, nargs="+", metavar="VIDEO", help="video files or folders of videos")
     add.add_argument("--track", type=Path, default=None, help="telemetry of the (one) video added")
     add.add_argument("--name", default=None, help="the flight's name (one video; default: from its file name)")
@@ -41,11 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--drone", default=None, help="which drone flew it (free text)")
 
     remove = sub.add_parser("remove", help="take a flight out of the survey (its project stays on disk)")
-    remove.add_argument("survey", type=Path)
+    remove.add_argument("survey", type=Path, help=SURVEY_HELP)
     remove.add_argument("flight", help="the flight's name (see 'survey info')")
 
     analyse = sub.add_parser("analyse", aliases=["analyze"], help="analyse the flights (resumes where it stopped)")
-    analyse.add_argument("survey", type=Path)
+    analyse.add_argument("survey", type=Path, help=SURVEY_HELP)
     analyse.add_argument("--flight", action="append", default=None, help="only this flight (repeatable)")
     add_analysis_arguments(analyse)
     from app.commands import _georeferencing
@@ -57,23 +61,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "georeference", help="read from each flight's video what its telemetry lacks (camera pitch and heading for "
                              "a GPX or DJI Mini SRT, the ground for absolute altitudes, the height for none) and "
                              "keep it in the flight's project")
-    georeference.add_argument("survey", type=Path)
+    georeference.add_argument("survey", type=Path, help=SURVEY_HELP)
     georeference.add_argument("--flight", action="append", default=None, help="only this flight (repeatable)")
     georeference.add_argument("--again", action="store_true",
                               help="read again where the flight's project already has a value")
 
     info = sub.add_parser("info", help="flights, their coverage, and the survey's sites")
-    info.add_argument("survey", type=Path)
+    info.add_argument("survey", type=Path, help=SURVEY_HELP)
     info.add_argument("--json", action="store_true", help="machine-readable")
 
     decide = sub.add_parser("decide", help="accept, reject or relabel survey sites in every flight")
-    decide.add_argument("survey", type=Path)
+    decide.add_argument("survey", type=Path, help=SURVEY_HELP)
     decide.add_argument("sites", type=int, nargs="+", metavar="site",
                         help="site numbers (see 'survey info'); several are decided alike")
     decide.add_argument("decision", choices=DECISIONS)
 
     export = sub.add_parser("export", help="write the survey's sites and coverage")
-    export.add_argument("survey", type=Path)
+    export.add_argument("survey", type=Path, help=SURVEY_HELP)
     export.add_argument("--to", "--out", dest="to", type=Path, default=None, metavar="DIR",
                         help="output folder; default: export/ inside the survey's folder, as the app's Export "
                              "Survey Map…")
@@ -91,6 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--no-thumbnails", action="store_true",
                         help="leave the close-ups out of the offline map, the site atlas and the KMZ: no "
                              "flight's video is read (faster, smaller files)")
+    for listed in sub._choices_actions:  # each action's --help says what it does, as the list of actions does
+        sub.choices[listed.dest].description = listed.help
 
 
 def add_analysis_arguments(parser: argparse.ArgumentParser) -> None:
