@@ -99,7 +99,13 @@ def read_telemetry(path: str | Path) -> Track:
     reader = _BY_SUFFIX.get(path.suffix.lower())
     if reader is None:
         reader = _sniff(path)
-    return reader(path)
+    track = reader(path)
+    times = track.times_s()
+    if len(times) > 1 and float(times.max() - times.min()) == 0.0:  # a path with no time to put it on the video's
+        raise TelemetryError(f"{path}: all {len(times)} points carry one and the same time, so the flight cannot "
+                             "be put on the video's clock (a track whose times were lost in editing, or "
+                             "written by a tool that stamps the export's time on every point)")
+    return track
 
 
 def find_telemetry_beside(video_path: str | Path) -> Path | None:

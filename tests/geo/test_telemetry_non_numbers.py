@@ -53,3 +53,15 @@ def test_a_utf_16_gpx_is_read(tmp_path, encoding):
     path.write_bytes(text.encode(encoding))
     track = read_telemetry(path)
     assert len(track.samples) == 20 and track.samples[0].alt_abs_m == 10.0
+
+
+def test_a_track_whose_points_all_carry_one_time_is_refused_naming_why(tmp_path):
+    """It read as "30 samples, median step 0.000 s, 34 m in 0.0 s", and a map was made
+    or not depending on how many frames fell in that instant."""
+    from core.errors import TelemetryError
+
+    path = _gpx(tmp_path / "flight.gpx", "10.0")
+    path.write_text(path.read_text().replace("<time>2018-10-12T15:00:", "<time>2018-10-12T15:00:00Z</time><!--")
+                    .replace("Z</time></trkpt>", "--></trkpt>"))
+    with pytest.raises(TelemetryError, match="all 20 points carry one and the same time"):
+        read_telemetry(path)
