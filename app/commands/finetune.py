@@ -196,6 +196,11 @@ def _compare(args: argparse.Namespace, store) -> int:  # noqa: ANN001 - ProjectS
         print(json.dumps(comparison.to_dict(), indent=2, default=str))
     else:
         print(comparison.table())
+    first, second = (set(store.analysed_frames(run)) for run in args.compare)
+    if first != second:  # counts of detections and sites then compare unlike things
+        print(f"note: the runs analysed other frames ({len(first)} and {len(second)}, {len(first & second)} in "
+              "both): their counts are not like for like; analyse at the same rate (--fps, --every) to compare",
+              file=sys.stderr)
     return 0
 
 

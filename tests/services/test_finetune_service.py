@@ -266,7 +266,21 @@ def test_the_command_line_finetunes_lists_compares_and_exports(project, flyover,
     assert main(["finetune", str(project), "--list"]) == 0
     assert "ft-001: from run 1, 4 frames trained" in capsys.readouterr().out
     assert main(["finetune", str(project), "--compare", "1", "1", "--no-sites"]) == 0
-    assert "mask AP (%)" in capsys.readouterr().out
+    compared = capsys.readouterr()
+    assert "mask AP (%)" in compared.out and "other frames" not in compared.err
+    import dataclasses
+
+    from core.types import Frame
+
+    with ProjectStore.open(project) as store:  # a run of fewer frames: the counts are not like for like
+        frames = list(store.analysed_frames(1).items())[:2]
+        fewer = store.start_run(model={"weights": None}, settings={"fps": 1.0})
+        for frame, pts in frames:
+            found = [dataclasses.replace(d, id=None) for d in store.detections(1, frame_index=frame)]
+            store.write_frame(fewer, Frame(frame, pts, 64, 48), found)
+        store.finish_run(fewer)
+    assert main(["finetune", str(project), "--compare", "1", str(fewer), "--no-sites"]) == 0
+    assert "note: the runs analysed other frames" in capsys.readouterr().err
     target = tmp_path / "out.safetensors"
     assert main(["finetune", str(project), "--export", str(target)]) == 0
     assert target.is_file() and target.with_suffix(".json").is_file()
