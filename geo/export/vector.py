@@ -86,8 +86,10 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     if not records and layer in SITE_LAYER_SCHEMAS:
         _write_empty_layer(path, layer, append=append)
         return
-    frame = utf8_frame(gpd.GeoDataFrame([dict(p) for p, _ in records],
-                                        geometry=[antimeridian_safe(g) for _, g in records], crs="EPSG:4326"))
+    rows = [dict(p) for p, _ in records]
+    frame = utf8_frame(gpd.GeoDataFrame(rows, geometry=[antimeridian_safe(g) for _, g in records], crs="EPSG:4326"))
+    for column in _whole_number_columns(rows):  # not REAL (3.0, 125.0) for the None among them
+        frame[column] = frame[column].astype("Int64")
     for column in _text_columns(frame):
         frame[column] = frame[column].astype("string")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w")
@@ -105,6 +107,20 @@ def _write_empty_layer(path: Path, layer: str, *, append: bool) -> None:
                              geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w",
                   geometry_type=geometry_type)
+
+
+def _whole_number_columns(rows: list[dict]) -> list[str]:
+    """The columns whose values are all whole numbers or None, with at least one None
+    (pandas would make them floats), and one number."""
+    keys = {key for row in rows for key in row}
+    out = []
+    for key in sorted(keys):
+        values = [row.get(key) for row in rows]
+        numbers = [v for v in values if v is not None]
+        if numbers and len(numbers) < len(values) and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in numbers):
+            out.append(key)
+    return out
 
 
 def _text_columns(frame) -> list[str]:  # noqa: ANN001 - a GeoDataFrame

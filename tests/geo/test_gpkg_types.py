@@ -1,0 +1,23 @@
+"""GeoPackage columns keep their types: a whole-number column with some empty cells is
+INTEGER, not REAL (a GIS showed the xBD grade 3 as 3.0, a frame 125 as 125.0)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from shapely.geometry import Point
+
+from geo.export.vector import write_gpkg_layer
+
+
+def test_whole_numbers_with_empty_cells_stay_integers(tmp_path):
+    path = tmp_path / "t.gpkg"
+    records = [({"id": 1, "xbd_damage": 3, "best_frame": None, "score": 0.5, "name": None}, Point(0, 0)),
+               ({"id": 2, "xbd_damage": None, "best_frame": 125, "score": None, "name": "a"}, Point(1, 1))]
+    write_gpkg_layer(path, "sites", records, append=False)
+    with sqlite3.connect(path) as conn:
+        columns = {row[1]: row[2] for row in conn.execute('PRAGMA table_info("sites")')}
+        values = conn.execute('SELECT xbd_damage, best_frame FROM "sites" ORDER BY id').fetchall()
+    assert columns["xbd_damage"] == columns["best_frame"] == columns["id"] == "INTEGER"
+    assert columns["score"] == "REAL" and columns["name"] == "TEXT"
+    assert values == [(3, None), (None, 125)]
