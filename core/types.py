@@ -186,9 +186,11 @@ class Detection:
 #: (a field filled with 1e300, a unit misread): more than twice the highest ground.
 MAX_ALTITUDE_M = 20_000.0
 
-#: The :class:`TelemetrySample` fields a file may leave out (``None``).
-_OPTIONAL_SAMPLE_FIELDS = ("alt_abs_m", "alt_rel_m", "yaw_deg", "gimbal_pitch_deg", "gimbal_yaw_deg",
-                           "focal_length_mm", "h_accuracy_m", "v_accuracy_m")
+#: The :class:`TelemetrySample` fields a file may leave out (``None``), and the largest
+#: magnitude each may have (past it, or NaN, the field is absent).
+_OPTIONAL_SAMPLE_LIMITS = (("alt_abs_m", MAX_ALTITUDE_M), ("alt_rel_m", MAX_ALTITUDE_M), ("yaw_deg", 1e9),
+                           ("gimbal_pitch_deg", 1e9), ("gimbal_yaw_deg", 1e9), ("focal_length_mm", 1e9),
+                           ("h_accuracy_m", 1e9), ("v_accuracy_m", 1e9))
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,10 +228,9 @@ class TelemetrySample:
             raise ValueError(f"TelemetrySample.t_s must be finite; got {self.t_s!r}")
         # an optional field written as NaN or inf (a GPX <ele>NaN</ele>), or an altitude no
         # drone flies at, is absent: read as a number, every later step took it for one
-        for name in _OPTIONAL_SAMPLE_FIELDS:
+        for name, limit in _OPTIONAL_SAMPLE_LIMITS:  # one comparison each: a million-sample log is read
             value = getattr(self, name)
-            if value is not None and (not math.isfinite(value)
-                                      or (name.startswith("alt_") and abs(value) > MAX_ALTITUDE_M)):
+            if value is not None and not -limit <= value <= limit:  # (False for NaN too)
                 object.__setattr__(self, name, None)
 
 
