@@ -486,7 +486,8 @@ class MainWindow(QMainWindow):
         self.geo_action.setEnabled(is_open)
         self.cancel_action.setEnabled(running)
         self.runs_menu.menuAction().setEnabled(is_open and not running)
-        self.export_action.setEnabled(has_run and not running)
+        exporting = self._export_job is not None and self._export_job.is_running
+        self.export_action.setEnabled(has_run and not running and not exporting)  # one export at a time
         self.survey_flights_action.setEnabled(self.surveys.survey is not None)
         self.next_flight_action.setEnabled(self.surveys.neighbour_flight(1) is not None and not running)
         self.previous_flight_action.setEnabled(self.surveys.neighbour_flight(-1) is not None and not running)
@@ -579,6 +580,9 @@ class MainWindow(QMainWindow):
             return
         self.settings.add_recent_file(flight.project)
         doc = self.document
+        from services.demo_flight import keep_scene_layers
+
+        keep_scene_layers(doc.store)  # its maps draw the orthophoto and the graded buildings, as `damagemap demo`'s
         if flight.hfov_deg is not None and doc.settings.hfov_deg is None:
             doc.update_settings(hfov_deg=flight.hfov_deg)
         run = doc.store.run(doc.run_id) if doc.run_id is not None else None
@@ -1201,9 +1205,11 @@ class MainWindow(QMainWindow):
         job = FunctionJob(export_job, doc.project_path, doc.run_id, choice, parent=self)
         job.done.connect(lambda paths: self._on_export_done(choice, paths))
         job.failed.connect(lambda exc: self._on_export_failed(choice, exc))
+        job.finished.connect(self._update_actions)  # File > Export… back
         self._export_job = job
         self.statusBar().showMessage(f"Exporting to {choice.out_dir}…")
         job.start()
+        self._update_actions()
         return job
 
     def _on_export_failed(self, choice: ExportChoice, exc: BaseException) -> None:
@@ -1212,6 +1218,11 @@ class MainWindow(QMainWindow):
         self.export_finished.emit([])
 
     def _on_export_done(self, choice: ExportChoice, paths: list[Path]) -> None:
+        if not paths:  # the reviewed frames alone, none reviewed yet: no folder was made
+            self.statusBar().showMessage("Nothing exported: no frame of this run is reviewed yet (review its sites, "
+                                         "then export the training data)", 10_000)
+            self.export_finished.emit(paths)
+            return
         self.statusBar().showMessage(f"Exported {len(paths)} files to {choice.out_dir}", 8000)
         self.offer_export_folder(Path(choice.out_dir))
         if choice.open_html:

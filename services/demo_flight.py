@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from core.store import ProjectStore
+
 #: Beside the flight, what ``damagemap demo`` and the app both write.
 DEMO_STAMP = "demo.json"
 DEMO_PROJECT = "demo.dmproj"
@@ -105,6 +107,18 @@ def is_shipped_model(model: Any) -> bool:
     return isinstance(sha, str) and sha == _shipped_sha256()
 
 
+
+def keep_scene_layers(store: ProjectStore) -> None:
+    """The demo flyover's building footprints and nadir orthophoto, kept in its project
+    (where it has none set) for its maps to draw, from the app as from ``damagemap demo``."""
+    from services.package import product_sources, set_product_sources
+
+    scene = Path(store.video_path).parent
+    footprints, orthophoto = scene / "footprints.geojson", scene / "nadir.tif"
+    if footprints.is_file() and orthophoto.is_file() and product_sources(store) == (None, None):
+        set_product_sources(store, footprints=footprints, basemap=orthophoto)
+
+
 __all__ = [
     "DEMO_ANALYSIS_FPS",
     "DEMO_PROJECT",
@@ -112,6 +126,7 @@ __all__ = [
     "DemoFlight",
     "demo_flight_ready",
     "is_shipped_model",
+    "keep_scene_layers",
     "prepare_demo_flight",
     "shipped_model_path",
 ]

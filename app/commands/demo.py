@@ -188,15 +188,11 @@ def _export(project: Path, maps: Path) -> Path | None:
     """The demo's maps: written when missing or out of date; never over files the demo
     did not write (a user's own export into the same folder)."""
     from core.store import ProjectStore
+    from services.demo_flight import keep_scene_layers
     from services.export import ExportRequest, export_project
 
     with ProjectStore.open(project) as store:
-        scene = Path(store.video_path).parent  # the flyover's footprints and nadir orthophoto
-        if (scene / "footprints.geojson").is_file() and (scene / "nadir.tif").is_file():
-            from services.package import product_sources, set_product_sources
-
-            if product_sources(store) == (None, None):
-                set_product_sources(store, footprints=scene / "footprints.geojson", basemap=scene / "nadir.tif")
+        keep_scene_layers(store)  # the flyover's footprints and nadir orthophoto
         state = json.loads(json.dumps(_project_state(store)))
         if maps.is_dir() and any(maps.iterdir()):
             try:

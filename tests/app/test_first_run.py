@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import types
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -187,6 +188,11 @@ def test_the_demo_renders_off_the_gui_thread_then_opens_and_analyses(qtbot, wind
     assert window.start_page.demo_button.isEnabled()
     assert doc.settings.hfov_deg is not None  # the demo camera's field of view, for the map
     assert not window.model_badge.isVisible()  # a model given by hand is not the demo model
+    from services.package import product_sources  # its orthophoto and footprints, as `damagemap demo` keeps them
+
+    scene = Path(doc.store.video_path).parent
+    assert (scene / "nadir.tif").is_file()
+    assert product_sources(doc.store) == ((scene / "footprints.geojson").resolve(), (scene / "nadir.tif").resolve())
 
     window.close_project()
     window.try_demo(out, seconds=1.0, size=(160, 96), model=tiny_model)  # again: reused, nothing analysed

@@ -647,6 +647,28 @@ def test_after_an_export_its_folder_is_one_click_away_until_the_project_closes(q
     assert window.open_export_button.isHidden()  # another project's exports go elsewhere
 
 
+def test_one_export_at_a_time_and_one_that_writes_nothing_says_so(qtbot, window, project, tmp_path):
+    """A second Export while one ran closed its dialog and did nothing; the training data of
+    a run with nothing reviewed said "Exported 0 files" and offered a folder never made."""
+    from app.dialogs.export_dialog import ExportChoice
+
+    with qtbot.waitSignal(window.panel(SiteReviewPanel).sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    assert window.export_action.isEnabled()
+    with qtbot.waitSignal(window.export_finished, timeout=30_000):
+        window.start_export(ExportChoice(out_dir=tmp_path / "maps", formats=("geojson",)))
+        assert not window.export_action.isEnabled()  # File > Export… waits for this one
+    assert window.export_action.isEnabled()
+    window.close_project()
+    with qtbot.waitSignal(window.panel(SiteReviewPanel).sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    with qtbot.waitSignal(window.export_finished, timeout=30_000) as finished:
+        window.start_export(ExportChoice(out_dir=tmp_path / "training", formats=(), coco=True))
+    assert finished.args == [[]] and not (tmp_path / "training").exists()
+    assert window.statusBar().currentMessage().startswith("Nothing exported: no frame of this run is reviewed")
+    assert window.open_export_button.isHidden()
+
+
 def test_a_failed_export_says_so_where_it_said_it_was_exporting(qtbot, window, project, tmp_path, errors):
     from app.dialogs.export_dialog import ExportChoice
 
