@@ -327,6 +327,19 @@ class MainWindow(QMainWindow):
                 return True
         return True
 
+    def bring_panel(self, kind: type[Panel]) -> None:
+        """View > Go to Sites / Go to Review Table: the panel's dock shown and in front of
+        the tab it shares, and the keyboard in its list (the tab bar's arrow keys step the
+        video, so the Review table took a mouse to reach)."""
+        panel = self.panel(kind)
+        dock = next((d for d in self.docks if d.widget() is panel or d.isAncestorOf(panel)), None)
+        if dock is None or self.document is None or not self.document.is_open:
+            return
+        dock.show()
+        dock.raise_()
+        target = getattr(panel, "site_list", None) or getattr(getattr(panel, "view", None), "table", None) or panel
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
     def panel(self, kind: type[P]) -> P:
         """The window's panel of type ``kind`` (one of :attr:`PANELS`)."""
         return self._panels[kind]  # type: ignore[return-value]

@@ -178,6 +178,14 @@ def build_menus(window: MainWindow) -> None:
     for dock in window.docks:
         view_menu.addAction(dock.toggleViewAction())
     view_menu.addAction(window.overlay_toolbar.toggleViewAction())
+    from app.panels.review_panel import ReviewPanel
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    window.goto_sites_action = _action(window, "Go to &Sites", lambda: window.bring_panel(SiteReviewPanel), "Ctrl+1")
+    window.goto_review_action = _action(window, "Go to Review &Table", lambda: window.bring_panel(ReviewPanel),
+                                        "Ctrl+2")
+    view_menu.addAction(window.goto_sites_action)
+    view_menu.addAction(window.goto_review_action)
     view_menu.addSeparator()
     view_menu.addAction(window.raise_threshold_action)
     view_menu.addAction(window.lower_threshold_action)

@@ -27,6 +27,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Sites panel: N / P, Down / Up", "next / previous site"),
     ("Sites panel: S", "split the crops selected in the grid off into a site of their own"),
     ("Sites panel: M", "merge the selected sites (one selected: with its nearest site)"),
+    ("Ctrl+1 / Ctrl+2", "go to the Sites panel / the Review table (its list takes the keys)"),
     ("] / [", "raise / lower the score threshold by 0.05"),
     ("D", "draw a new outline (click vertices, Enter or double-click to close, Esc to cancel)"),
     ("drag a vertex / the inside", "reshape / move the selected mask"),

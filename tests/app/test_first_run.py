@@ -111,6 +111,29 @@ def test_a_narrow_window_keeps_the_seek_slider_and_the_go_to_box_usable(qtbot, w
     assert review.minimumSizeHint().width() <= window.panel(SiteReviewPanel).minimumSizeHint().width()
 
 
+def test_the_review_table_and_the_sites_are_a_key_away(qtbot, window, project):
+    """The Review table shares its dock's tabs with Sites, whose arrow keys step the video:
+    it took a mouse to reach."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.panels.review_panel import ReviewPanel
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    assert window.open_path(project)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    table = window.panel(ReviewPanel).view.table
+    assert table.visibleRegion().isEmpty()  # behind the Sites tab
+    qtbot.keyClick(window.frame_view, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not table.visibleRegion().isEmpty(), timeout=5_000)
+    assert QApplication.focusWidget() is table
+    qtbot.keyClick(table, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    sites = window.panel(SiteReviewPanel).site_list
+    qtbot.waitUntil(lambda: not sites.visibleRegion().isEmpty(), timeout=5_000)
+    assert QApplication.focusWidget() is sites and table.visibleRegion().isEmpty()
+    window.document.close()
+
+
 def test_show_decided_is_kept_between_sessions(qtbot, window, app_settings):
     """Left unticked, it came back ticked at the next start."""
     from app.main_window import MainWindow
