@@ -74,7 +74,7 @@ def add_detector_settings(parser: argparse.ArgumentParser) -> None:
         "--flip-check", action="store_true",
         help="also run each frame mirrored left to right and average a detection's score over the two views "
              "(0 where a view misses it): damage is found in both, many false alarms on real footage are not and "
-             "fall to half their score; about twice the analysis time",
+             "fall to half their score; about 1.8x the analysis time",
     )
     parser.add_argument(
         "--tiles", type=int, metavar="N", default=None,
