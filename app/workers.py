@@ -343,7 +343,7 @@ def read_track_job(telemetry_path: Path) -> Any:
     return read_telemetry(Path(telemetry_path))
 
 
-def track_preview_job(project_path: Path) -> tuple[Any, str | None]:
+def track_preview_job(project_path: Path) -> tuple[Any, str | None, Any]:
     """The flight track and why the project's telemetry would place nothing, if it would
     (:func:`services.maps.track_preview`; the map panel before any analysis)."""
     from core.store import ProjectStore

@@ -369,11 +369,13 @@ ASSUMED_PITCH_CAUTION = (
     "or --pitch DEG)")
 
 
-def track_preview(store: ProjectStore) -> tuple[Track, str | None]:
-    """The project's flight track, for a map before any analysis, and why its telemetry
+def track_preview(store: ProjectStore) -> tuple[Track, str | None, DamageMap | None]:
+    """The project's flight track, for a map before any analysis; why its telemetry
     would place none of the video's frames as the project is set (one a second,
     :func:`placement_problem`), or ``None``: said when the video is opened, not after a
-    long analysis.
+    long analysis; and the track placed on the video's clock as the project is set (a map
+    of no detection: where the drone is and what the camera sees at each moment of the
+    video, to check the telemetry against the video before analysing), where it can be.
 
     Raises
     ------
@@ -388,10 +390,20 @@ def track_preview(store: ProjectStore) -> tuple[Track, str | None]:
     try:
         video = probe_video(store.video_path)
     except VideoError:
-        return track, None  # the video's own problem is said when it is played or analysed
+        return track, None, None  # the video's own problem is said when it is played or analysed
     frames = select_frame_indices(video.pts_s, fps=1.0)
-    return track, placement_problem(store, frames, track=track, video=video.as_dict(),
-                                    frames_named="frames checked (one a second of the video)")
+    problem = placement_problem(store, frames, track=track, video=video.as_dict(),
+                                frames_named="frames checked (one a second of the video)")
+    placed = None
+    if problem is None:
+        from geo.mapping import build_damage_map_from, settings_arguments
+
+        try:
+            placed = build_damage_map_from([], {}, track, video=video.as_dict(),
+                                           **settings_arguments(store.project_settings()))
+        except DamagemapError:
+            placed = None  # the track alone, as before
+    return track, problem, placed
 
 
 _CACHE = LastFew(CACHE_SIZE, budget=CACHE_SIGHTINGS)  # the maps, by MapState, weighed by their sightings

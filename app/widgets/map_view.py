@@ -196,11 +196,17 @@ class MapLayers:
         )
 
     @classmethod
-    def from_track(cls, track: Track) -> MapLayers:
-        """The flight track alone (before any analysis)."""
+    def from_track(cls, track: Track, *, placed: DamageMap | None = None) -> MapLayers:
+        """The flight track alone (before any analysis); with ``placed`` (the track on the
+        video's clock, a map of no detection), the drone and its camera's view at each
+        moment of the video too."""
         lonlat = np.asarray(track.lonlat(), dtype=np.float64).reshape(-1, 2)
         segment = tuple((float(lon), float(lat)) for lon, lat in lonlat)
-        return cls(source=track, track_segments=(segment,) if len(segment) > 1 else ())
+        segments = (segment,) if len(segment) > 1 else ()
+        if placed is None:
+            return cls(source=track, track_segments=segments)
+        return cls(source=track, track_segments=segments, position_at=placed.position_at,
+                   footprint_at=lambda t_s, range_m: placed.camera_footprint_at(t_s, max_range_m=range_m))
 
 
 def _basemap_image(basemap: Basemap) -> QImage:

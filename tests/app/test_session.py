@@ -42,6 +42,15 @@ def test_open_analyse_review_export_reopen(qtbot, window, flyover, tiny_model, e
     assert window.settings.recent_files()[0] == video.resolve()
     window.threshold_spin.setValue(0.2)  # random weights score about 0.26
 
+    # -- before any analysis the map's drone and camera view follow the video too (the
+    # track alone was drawn: nothing to check the telemetry against the video with)
+    map_widget = window.panel(MapPanel).map_widget
+    qtbot.waitUntil(lambda: map_widget.drone_item is not None and map_widget.drone_item.isVisible(), timeout=30_000)
+    window.show_frame(0)
+    start = map_widget.drone_item.pos()
+    window.show_frame(doc.frame_count - 1)
+    assert map_widget.drone_item.pos() != start and map_widget.footprint_item.isVisible()
+
     seen = _analyse(qtbot, window, tiny_model)
     # Results appeared in the table while the worker was still running.
     assert len(seen) == 8 and any(rows > 0 and running for rows, running in seen)

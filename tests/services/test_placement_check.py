@@ -99,13 +99,17 @@ def test_the_track_preview_says_it_before_any_frame_is_analysed(tmp_path, sites_
     from services.maps import track_preview
 
     with _project(tmp_path, sites_flyover, Path(sites_flyover.gpx)) as store:
-        track, problem = track_preview(store)
-        assert len(track) > 1 and problem is not None and "already flying" in problem
+        track, problem, placed = track_preview(store)
+        assert len(track) > 1 and problem is not None and "already flying" in problem and placed is None
         store.set_project_settings(dataclasses.replace(store.project_settings(), ground_elevation_m=10.0))
         assert track_preview(store)[1] is None
     (tmp_path / "srt").mkdir()
     with _project(tmp_path / "srt", sites_flyover, Path(sites_flyover.srt)) as store:
-        assert track_preview(store)[1] is None  # heights above take-off: nothing to say
+        _, problem, placed = track_preview(store)
+        assert problem is None  # heights above take-off: nothing to say
+        # the track on the video's clock, before any analysis: where the drone is, what it sees
+        assert placed is not None and not placed.sites
+        assert placed.position_at(1.0) is not None and len(placed.camera_footprint_at(1.0, max_range_m=150.0)) > 3
 
 
 def test_frames_filmed_hovering_under_a_gpx_are_said_before_the_analysis(tmp_path, flyover_once):
