@@ -23,6 +23,9 @@ def _steps_text(run: dict[str, Any]) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", type=Path, help="project file (.dmproj)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--sites", action="store_true",
+                        help="also count the damage sites of the latest run at the project's score threshold, as "
+                             "the exports keep them (builds its map: seconds on a long flight)")
 
 
 def frame_ranges(indices: Iterable[int], step: int | None = None) -> list[tuple[int, int]]:
@@ -174,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
     refuse_folder(args.project, "the project file (.dmproj)")
     with ProjectStore.open(args.project) as store:
         report = describe_project(store)
+        if args.sites:
+            report["sites"] = describe_sites(store)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -222,4 +227,32 @@ def run(args: argparse.Namespace) -> int:
         done = f"{fraction:.0%} reviewed" if fraction is not None else "nothing to review"
         print(f"  review:     {done}: {review['accepted']} accepted, {review['rejected']} rejected, "
               f"{review['pending']} pending; {_steps_text(run)}")
+    sites = report.get("sites")
+    if sites is not None:
+        if "problem" in sites:
+            print(f"\nsites:      cannot be counted: {sites['problem']}")
+        else:
+            more = f" (and {sites['unconfirmed']} unconfirmed)" if sites["unconfirmed"] else ""
+            print(f"\nsites:      {sites['confirmed']} on the map of run {sites['run']} at score >= "
+                  f"{sites['min_score']:.2f}{more}: " + ", ".join(f"{v} {k.lower()}" for k, v in sites["levels"].items()))
     return 0
+
+
+def describe_sites(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.ProjectStore
+    """The latest run's damage sites as the exports keep them: confirmed sites by level,
+    and how many more are unconfirmed; ``{"problem": ...}`` where no map can be made."""
+    from core.errors import DamagemapError
+    from core.types import DamageLevel
+    from services.maps import damage_map, resolve_run
+
+    try:
+        run_id = resolve_run(store, None)
+        built = damage_map(store, run_id)
+    except DamagemapError as exc:
+        return {"problem": str(exc)}
+    counts = built.level_counts()
+    return {"run": run_id,
+            "min_score": float(store.project_settings().min_score),
+            "confirmed": len(built.sites),
+            "unconfirmed": len(built.with_unconfirmed().sites) - len(built.sites),
+            "levels": {level.label: int(counts[level]) for level in sorted(DamageLevel, reverse=True)}}

@@ -244,3 +244,20 @@ def test_an_export_stopped_by_sigterm_says_the_set_is_not_whole_and_leaves_no_te
     err = capsys.readouterr().err
     assert "damagemap export: interrupted; each file written is whole, but not every file asked for was written" in err
     assert not [p.name for p in out.iterdir() if ".part" in p.name or p.name.endswith("-journal")]
+
+
+def test_info_sites_counts_the_sites_the_export_writes(project, tmp_path, capsys):
+    """`info` gave detections only: nothing to check an export's sites against."""
+    out = tmp_path / "map"
+    assert main(["export", str(project), "--to", str(out), "--formats", "geojson", "--no-thumbnails"]) == 0
+    sites = json.loads((out / "damage_sites.geojson").read_text())["features"]
+    capsys.readouterr()
+    assert main(["info", str(project), "--sites", "--json"]) == 0
+    counted = json.loads(capsys.readouterr().out)["sites"]
+    assert counted["confirmed"] == len(sites) > 0
+    by_level = {}
+    for feature in sites:
+        by_level[feature["properties"]["level"]] = by_level.get(feature["properties"]["level"], 0) + 1
+    assert {k.lower(): v for k, v in counted["levels"].items() if v} == by_level
+    assert main(["info", str(project), "--sites"]) == 0
+    assert f"sites:      {len(sites)} on the map of run " in capsys.readouterr().out
