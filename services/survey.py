@@ -27,6 +27,7 @@ which also counts the decisions made in the flights' own review for ``survey inf
 from __future__ import annotations
 
 import datetime as dt
+import math
 import logging
 import threading
 from collections import Counter
@@ -863,8 +864,10 @@ def decide(
 
 
 def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: str | None = None) -> int:
-    """Give every undecided sighting of a site the decision made at its place (within
-    :data:`core.sites.CARRY_RADIUS_M`) in the survey or in any of its flights
+    """Give every undecided sighting of a site the decision made at its place (as far as
+    the survey joins two flights' sites: ``SurveySettings.gate`` of the site's position
+    uncertainty, 3 to 6 m; a survey site lies between its flights' positions) in the
+    survey or in any of its flights
     (:func:`survey_decisions`: not a survey decision its flights took back): what a flight
     added, or analysed, after review needs. Each flight's history records it as carried
     (the app's Undo reads "Keep earlier decisions on N sightings"). Returns the number of
@@ -873,7 +876,13 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
     if not marks:
         return 0
     built = built or survey_map(survey, carry_rejections=False)
-    matches = match_decisions(marks, [site_summary(site) for site in built.sites])
+    from geo.survey_fusion import SurveySettings
+
+    gate = SurveySettings().gate
+    sigma = {site.id: float(site.uncertainty_m) for site in built.sites}
+    matches = match_decisions(marks, [site_summary(site) for site in built.sites],
+                              radius_m=lambda summary: gate(sigma[summary.site_id]
+                                                            if math.isfinite(sigma[summary.site_id]) else 10.0))
     count = 0
     for site in built.sites:
         mark = matches.get(site.id)

@@ -434,6 +434,23 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     assert f"has no site {others[0]} (its sites: " in capsys.readouterr().err
 
 
+def test_a_survey_decision_reaches_its_site_as_far_as_the_survey_joins_flights(flights, tmp_path, monkeypatch):
+    """A survey site lies between its flights' positions: a decision made at one of them,
+    4.5 m from it, was carried within 3 m only, and the site's sightings stayed undecided."""
+    from core.review import SiteMark
+
+    survey = _survey(tmp_path / "survey", flights, [2, 3])
+    built = surveys.survey_map(survey)
+    target = max(built.sites, key=lambda s: len(s.evidence))
+    from geo.survey_fusion import SurveySettings
+
+    assert SurveySettings().gate(target.uncertainty_m) >= 5.0  # how far the survey joins this site's flights
+    north = 4.5 / 111_320.0  # degrees of latitude in 4.5 m
+    mark = SiteMark(target.lon_deg, target.lat_deg + north, ReviewState.REJECTED)
+    monkeypatch.setattr(surveys, "survey_decisions", lambda *args, **kwargs: [mark])
+    assert surveys.apply_decisions(survey, built=built) > 0
+
+
 def test_a_site_a_reviewer_decided_on_one_flight_is_decided_on_the_others(flights, tmp_path):
     from core.review import ReviewSession
     from core.sites import site_decision
