@@ -310,7 +310,7 @@ class SurveyDialog(QDialog):
         job = FunctionJob(survey_georeference_job, self.survey.folder, parent=self)
         job.done.connect(self._on_georeferenced)
         job.failed.connect(lambda exc: self.message.setText(_failure(f"Not read: {error_text(exc)}")))
-        job.finished.connect(lambda: self.georeference_button.setEnabled(True))
+        job.finished.connect(self._update_buttons)
         self._georeference_job = job
         self.georeference_button.setEnabled(False)
         self.message.setText("Reading each flight's video…")
@@ -341,8 +341,8 @@ class SurveyDialog(QDialog):
             QTimer.singleShot(0, lambda: self.map_ready.emit(None))  # after whoever listens is connected
             return None
         if not any(s.frames_analysed for s in self.statuses):
-            self.notes.setText("No flight is analysed yet: open one and choose Analysis > Analyse…, "
-                               "or run `damagemap survey analyse` on the survey.")
+            self.notes.setText("No flight is analysed yet: Analyse Flights… analyses them one after the other "
+                               "(or open one and choose Analysis > Analyse…).")
             QTimer.singleShot(0, lambda: self.map_ready.emit(None))
             return None
         job = FunctionJob(survey_map_job, self.survey.folder, parent=self)
@@ -394,6 +394,8 @@ class SurveyDialog(QDialog):
         busy = self._export_job is not None and self._export_job.is_running
         self.export_button.setEnabled(not busy and any(s.frames_analysed for s in self.statuses))
         self.analyse_button.setEnabled(bool(self.flights_to_analyse()))
+        reading = self._georeference_job is not None and self._georeference_job.is_running
+        self.georeference_button.setEnabled(not reading and bool(self.statuses))  # no flight: nothing to read
 
     def open_flight(self, row: int) -> None:
         """Ask for the flight of ``row`` to be opened (the window closes the dialog once

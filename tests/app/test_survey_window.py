@@ -324,6 +324,7 @@ def test_a_flight_taken_out_of_the_survey_leaves_its_map_and_keeps_its_project(w
     assert [f.name for f in Survey.open(town.folder).flights] == ["tuesday"]
     assert town.project_path(monday).is_file()  # the analysis and reviews stay on disk
     assert "No flight is analysed yet" in dialog.notes.text() and not dialog.export_button.isEnabled()
+    assert "Analyse Flights…" in dialog.notes.text()  # the dialog's own button, not a command line
     assert [f.name for f in window.surveys.survey.flights] == ["tuesday"]
 
     # adding its video again under the same name brings the analysed project back
@@ -500,3 +501,13 @@ def test_a_flight_whose_video_moved_says_so_in_the_list(window, qtbot, town, tmp
     analysed = dict(zip(_column(dialog, "Flight"), _column(dialog, "Analysed")))
     assert analysed["tuesday"] == "not analysed yet; video not found (Open asks where it is)"
     assert "video not found" not in analysed["monday"]
+
+
+def test_an_empty_survey_offers_nothing_to_read(qtbot, tmp_path):
+    from app.dialogs.survey_dialog import SurveyDialog
+    from core.survey import Survey
+
+    dialog = SurveyDialog(Survey.create(tmp_path / "empty", "empty"))
+    qtbot.addWidget(dialog)
+    assert not dialog.georeference_button.isEnabled()  # no flight: nothing to read from
+    assert not dialog.analyse_button.isEnabled()
