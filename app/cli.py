@@ -75,10 +75,12 @@ def _sigterm_as_ctrl_c(command: str) -> Iterator[list[int]]:
     reader's threads joined), it aborted the process ("terminate called without an active
     exception"). Ctrl+\\ still quits at once."""
     received: list[int] = []
-    if (command not in STOPPED_BY_SIGTERM_AS_BY_CTRL_C or threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+    if command not in STOPPED_BY_SIGTERM_AS_BY_CTRL_C or threading.current_thread() is not threading.main_thread():
         yield received
         return
+    # each taken only where nothing else has it (a test runner's worker may have)
+    take_term = signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    take_int = signal.getsignal(signal.SIGINT) is signal.default_int_handler
     stopping: list[bool] = []
 
     def interrupt(number: int, frame: object) -> None:
@@ -93,15 +95,14 @@ def _sigterm_as_ctrl_c(command: str) -> Iterator[list[int]]:
             received.append(number)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    previous_int = signal.getsignal(signal.SIGINT)
-    if previous_int is signal.default_int_handler:
-        signal.signal(signal.SIGINT, interrupt)
+    previous_term = signal.signal(signal.SIGTERM, interrupt) if take_term else None
+    previous_int = signal.signal(signal.SIGINT, interrupt) if take_int else None
     try:
         yield received
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        if previous_int is signal.default_int_handler:
+        if take_term:
+            signal.signal(signal.SIGTERM, previous_term)
+        if take_int:
             signal.signal(signal.SIGINT, previous_int)
 
 

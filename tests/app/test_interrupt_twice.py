@@ -14,10 +14,13 @@ from app.cli import main
 @pytest.fixture
 def terminal_ctrl_c():
     """Python's own Ctrl+C handler, as a terminal gives the command (a test runner's
-    worker may have put its own there); the runner's put back after."""
-    runner_s = signal.signal(signal.SIGINT, signal.default_int_handler)
+    worker may have put its own there), and SIGTERM taken by someone else (as a runner's
+    worker may): the Ctrl+C handling does not hang on SIGTERM's. The runner's put back."""
+    runner_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    runner_term = signal.signal(signal.SIGTERM, lambda number, frame: None)
     yield
-    signal.signal(signal.SIGINT, runner_s)
+    signal.signal(signal.SIGINT, runner_int)
+    signal.signal(signal.SIGTERM, runner_term)
 
 
 def test_a_second_ctrl_c_during_the_first_one_s_cleanup_is_said_and_let_pass(terminal_ctrl_c, tmp_path,
