@@ -71,9 +71,12 @@ def opens_as_video(path: Path) -> bool:
         raise InputError(f"{str(path)!r}: cannot read it ({exc.strerror or exc})") from None
     if header == _SQLITE_HEADER:
         return False
+    telemetry = path.suffix.lower() in (".srt", ".gpx", ".csv", ".klv")
     raise InputError(
         f"{str(path)!r} is neither a video ({', '.join(VIDEO_SUFFIXES)}) nor a damagemap project "
         f"({PROJECT_SUFFIX}); open a drone video or a project"
+        + ("; a flight log is opened with its video: open the video, then File > Open Telemetry… (in the "
+           "command line, analyze VIDEO --track LOG)" if telemetry else "")
     )
 
 

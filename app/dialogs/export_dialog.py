@@ -192,6 +192,10 @@ class ExportDialog(QDialog):
         chosen = self.choice()
         wanted = bool(chosen.formats) or chosen.coco
         self.export_button.setEnabled(wanted)
+        # an option of an option is open only with its parent (the HTML map, the training data)
+        html = self.format_checks.get("html")
+        self.open_html_check.setEnabled(html is not None and html.isEnabled() and html.isChecked())
+        self.pending_check.setEnabled(self.coco_check.isChecked())
         self.export_button.setToolTip("" if wanted else "Choose a map format, the relief package or the training data")
 
     def _fit_screen(self, body: QWidget) -> None:

@@ -116,6 +116,21 @@ def test_export_asks_for_something_to_write(qtbot, tmp_path):
         assert not dialog.export_button.isEnabled()
 
 
+def test_an_option_of_an_option_is_open_only_with_its_parent(qtbot, tmp_path):
+    """"Open the HTML map afterwards" with no HTML map, "label pending detections" with no
+    training data: both stayed enabled, doing nothing."""
+    dialog = ExportDialog(tmp_path / "out", has_telemetry=True)
+    qtbot.addWidget(dialog)
+    assert dialog.open_html_check.isEnabled() and not dialog.pending_check.isEnabled()
+    dialog.format_checks["html"].setChecked(False)
+    assert not dialog.open_html_check.isEnabled()
+    dialog.coco_check.setChecked(True)
+    assert dialog.pending_check.isEnabled()
+    without_telemetry = ExportDialog(tmp_path / "out", has_telemetry=False)  # no map: nothing to open
+    qtbot.addWidget(without_telemetry)
+    assert not without_telemetry.open_html_check.isEnabled() and without_telemetry.pending_check.isEnabled()
+
+
 def test_the_export_dialog_fits_a_small_screen_with_its_export_button_in_view(qtbot, tmp_path):
     """The choices scroll and the folder row and Export stay at the bottom: the whole
     dialog was about 670 px tall, more than a 1280x720 screen leaves under a title bar and

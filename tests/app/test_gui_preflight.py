@@ -123,3 +123,19 @@ def test_a_project_saved_under_another_name_still_opens_as_a_project(tmp_path):
     (tmp_path / "p.dmproj").rename(renamed)
     assert opens_as_video(renamed) is False
     assert opens_as_video(video) is True
+
+
+def test_a_flight_log_opened_as_a_project_points_to_open_telemetry(tmp_path):
+    """File > Open on a .gpx said only "neither a video nor a project"."""
+    from core.errors import InputError
+    from services.project import opens_as_video
+
+    log = tmp_path / "flight.gpx"
+    log.write_text("<gpx/>")
+    with pytest.raises(InputError, match=r"open the video, then File > Open Telemetry…"):
+        opens_as_video(log)
+    other = tmp_path / "notes.txt"
+    other.write_text("hello")
+    with pytest.raises(InputError) as refused:
+        opens_as_video(other)
+    assert "Open Telemetry" not in str(refused.value)
