@@ -82,6 +82,7 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     ``append`` adds it to the file, otherwise the file is started anew. A layer of sites
     with no record is written empty with its columns (:data:`SITE_LAYER_SCHEMAS`)."""
     import geopandas as gpd
+    import pandas as pd
 
     if not records and layer in SITE_LAYER_SCHEMAS:
         _write_empty_layer(path, layer, append=append)
@@ -90,6 +91,8 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     frame = utf8_frame(gpd.GeoDataFrame(rows, geometry=[antimeridian_safe(g) for _, g in records], crs="EPSG:4326"))
     for column in _whole_number_columns(rows):  # not REAL (3.0, 125.0) for the None among them
         frame[column] = frame[column].astype("Int64")
+    for column in _date_time_columns(rows):  # DATETIME, which a GIS filters as times, not TEXT
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
     for column in _text_columns(frame):
         frame[column] = frame[column].astype("string")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w")
@@ -107,6 +110,21 @@ def _write_empty_layer(path: Path, layer: str, *, append: bool) -> None:
                              geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w",
                   geometry_type=geometry_type)
+
+
+#: An ISO 8601 time with its zone, as the exports write times (``2018-10-12T15:00:04.500+00:00``).
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+
+
+def _date_time_columns(rows: list[dict]) -> list[str]:
+    """The columns whose values are all ISO 8601 times with a zone, or None (at least one)."""
+    keys = {key for row in rows for key in row}
+    out = []
+    for key in sorted(keys):
+        values = [row.get(key) for row in rows if row.get(key) is not None]
+        if values and all(isinstance(v, str) and _ISO_TIME.fullmatch(v) for v in values):
+            out.append(key)
+    return out
 
 
 def _whole_number_columns(rows: list[dict]) -> list[str]:

@@ -21,3 +21,19 @@ def test_whole_numbers_with_empty_cells_stay_integers(tmp_path):
     assert columns["xbd_damage"] == columns["best_frame"] == columns["id"] == "INTEGER"
     assert columns["score"] == "REAL" and columns["name"] == "TEXT"
     assert values == [(3, None), (None, 125)]
+
+
+def test_times_with_their_zone_are_date_times(tmp_path):
+    """first_time, reviewed_at... were TEXT: QGIS could not filter them as times."""
+    path = tmp_path / "t.gpkg"
+    records = [({"first_time": "2018-10-12T15:00:04.500+00:00", "reviewed_at": None, "local": "2018-10-12T15:00:04"},
+                Point(0, 0)),
+               ({"first_time": "2018-10-12T15:00:05+00:00", "reviewed_at": "2026-12-07T04:00:00Z",
+                 "local": "2018-10-12T15:00:05"}, Point(1, 1))]
+    write_gpkg_layer(path, "sites", records, append=False)
+    with sqlite3.connect(path) as conn:
+        columns = {row[1]: row[2] for row in conn.execute('PRAGMA table_info("sites")')}
+        first = conn.execute('SELECT first_time FROM "sites" ORDER BY fid').fetchall()
+    assert columns["first_time"] == columns["reviewed_at"] == "DATETIME"
+    assert columns["local"] == "TEXT"  # a time with no zone is not made UTC
+    assert first == [("2018-10-12T15:00:04.500Z",), ("2018-10-12T15:00:05Z",)]
