@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -284,10 +284,17 @@ def survey_reach(damage_map: DamageMap | None) -> Callable[[SiteSummary], float]
     widened by twice the site's position uncertainty, at most 6 m). A decision on
     wednesday's site reaches the site of monday's the survey shows as the same damage,
     though the flights placed it metres apart."""
+    return reach_by_uncertainty({} if damage_map is None else
+                                {f.site.id: float(f.uncertainty_m) for f in damage_map.all_fused})
+
+
+def reach_by_uncertainty(sigma: Mapping[int, float]) -> Callable[[SiteSummary], float]:
+    """How far a decision reaches a site whose position uncertainty (metres, by site id) is
+    ``sigma``: as far as the survey joins two flights' sites
+    (``geo.survey_fusion.SurveySettings.gate``); an unknown one counts as the widest."""
     from geo.survey_fusion import SurveySettings
 
     settings = SurveySettings()
-    sigma = {} if damage_map is None else {f.site.id: float(f.uncertainty_m) for f in damage_map.all_fused}
 
     def reach(site: SiteSummary) -> float:
         uncertain = sigma.get(site.site_id, 0.0)

@@ -27,7 +27,6 @@ which also counts the decisions made in the flights' own review for ``survey inf
 from __future__ import annotations
 
 import datetime as dt
-import math
 import logging
 import threading
 from collections import Counter
@@ -876,13 +875,10 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
     if not marks:
         return 0
     built = built or survey_map(survey, carry_rejections=False)
-    from geo.survey_fusion import SurveySettings
+    from services.sites import reach_by_uncertainty
 
-    gate = SurveySettings().gate
-    sigma = {site.id: float(site.uncertainty_m) for site in built.sites}
-    matches = match_decisions(marks, [site_summary(site) for site in built.sites],
-                              radius_m=lambda summary: gate(sigma[summary.site_id]
-                                                            if math.isfinite(sigma[summary.site_id]) else 10.0))
+    matches = match_decisions(marks, [site_summary(site) for site in built.sites], radius_m=reach_by_uncertainty(
+        {site.id: float(site.uncertainty_m) for site in built.sites}))
     count = 0
     for site in built.sites:
         mark = matches.get(site.id)
