@@ -89,10 +89,15 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
         return
     rows = [dict(p) for p, _ in records]
     frame = utf8_frame(gpd.GeoDataFrame(rows, geometry=[antimeridian_safe(g) for _, g in records], crs="EPSG:4326"))
-    for column in _whole_number_columns(rows):  # not REAL (3.0, 125.0) for the None among them
-        frame[column] = frame[column].astype("Int64")
-    for column in _date_time_columns(rows):  # DATETIME, which a GIS filters as times, not TEXT
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    for column, values in _column_values(rows).items():
+        numbers = [v for v in values if v is not None]
+        if not numbers:
+            continue
+        if len(numbers) < len(values) and all(isinstance(v, int) and not isinstance(v, bool) for v in numbers):
+            frame[column] = frame[column].astype("Int64")  # not REAL (3.0, 125.0) for the None among them
+        elif all(isinstance(v, str) and _ISO_TIME.fullmatch(v) for v in numbers):
+            # DATETIME, which a GIS filters as times, not TEXT
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
     for column in _text_columns(frame):
         frame[column] = frame[column].astype("string")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w")
@@ -116,29 +121,11 @@ def _write_empty_layer(path: Path, layer: str, *, append: bool) -> None:
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 
 
-def _date_time_columns(rows: list[dict]) -> list[str]:
-    """The columns whose values are all ISO 8601 times with a zone, or None (at least one)."""
-    keys = {key for row in rows for key in row}
-    out = []
-    for key in sorted(keys):
-        values = [row.get(key) for row in rows if row.get(key) is not None]
-        if values and all(isinstance(v, str) and _ISO_TIME.fullmatch(v) for v in values):
-            out.append(key)
-    return out
-
-
-def _whole_number_columns(rows: list[dict]) -> list[str]:
-    """The columns whose values are all whole numbers or None, with at least one None
-    (pandas would make them floats), and one number."""
-    keys = {key for row in rows for key in row}
-    out = []
-    for key in sorted(keys):
-        values = [row.get(key) for row in rows]
-        numbers = [v for v in values if v is not None]
-        if numbers and len(numbers) < len(values) and all(
-                isinstance(v, int) and not isinstance(v, bool) for v in numbers):
-            out.append(key)
-    return out
+def _column_values(rows: list[dict]) -> dict[str, list]:
+    """Each column of ``rows``, by name, with its value in every row (``None`` where a row
+    has none)."""
+    keys = sorted({key for row in rows for key in row})
+    return {key: [row.get(key) for row in rows] for key in keys}
 
 
 def _text_columns(frame) -> list[str]:  # noqa: ANN001 - a GeoDataFrame
