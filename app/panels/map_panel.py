@@ -93,7 +93,7 @@ class MapPanel(Panel):
         #: before any analysis: why the telemetry would place nothing as the project is
         #: set (shown above the track, with the Georeferencing… button), or None
         self._preview_problem: str | None = None
-        self._preview_placed: object | None = None  # before any analysis: the track on the video's clock
+        self._preview_placed: DamageMap | None = None  # before any analysis: the track on the video's clock
         self._job: FunctionJob | None = None
         self._basemap_job: FunctionJob | None = None
         self._buildings_job: FunctionJob | None = None
@@ -180,7 +180,7 @@ class MapPanel(Panel):
         self._job = job
         job.start()
 
-    def _on_preview(self, result: tuple[object, str | None, object]) -> None:
+    def _on_preview(self, result: tuple[object, str | None, DamageMap | None]) -> None:
         track, problem, placed = result
         self._preview_problem = problem
         self._preview_placed = placed
@@ -214,13 +214,8 @@ class MapPanel(Panel):
             self._fix_row.setVisible(self._preview_problem is not None)
         if self.show_unconfirmed.isChecked() and isinstance(content, DamageMap):
             content = content.with_unconfirmed()
-        if not isinstance(content, DamageMap) and self._preview_placed is not None:
-            # before any analysis: the drone and what its camera sees follow the video too
-            from app.widgets.map_view import MapLayers
-
-            self.map_widget.set_layers(MapLayers.from_track(content, placed=self._preview_placed))  # type: ignore[arg-type]
-        else:
-            self.map_widget.set_map(content)  # type: ignore[arg-type]  # DamageMap or Track
+        # before any analysis, the drone and what its camera sees follow the video too
+        self.map_widget.set_map(content, placed=self._preview_placed)  # type: ignore[arg-type]  # DamageMap or Track
         self.map_widget.set_time(self.document.current_pts)
 
     def _show_cautions(self, cautions: list[str]) -> None:

@@ -288,9 +288,11 @@ class MapWidget(QGraphicsView):
     def message(self) -> str:
         return self._message
 
-    def set_map(self, content: DamageMap | Track | None, message: str = "") -> None:
-        """Show a damage map, or a flight track before any analysis (``None`` shows
-        ``message`` instead)."""
+    def set_map(self, content: DamageMap | Track | None, message: str = "", *,
+                placed: DamageMap | None = None) -> None:
+        """Show a damage map, or a flight track before any analysis, with ``placed`` its
+        drone and camera view along the video (:meth:`MapLayers.from_track`); ``None``
+        shows ``message`` instead."""
         from geo.mapping import DamageMap
 
         if content is None:
@@ -298,7 +300,7 @@ class MapWidget(QGraphicsView):
         elif isinstance(content, DamageMap):
             self.set_layers(MapLayers.from_damage_map(content), message)
         else:
-            self.set_layers(MapLayers.from_track(content), message)
+            self.set_layers(MapLayers.from_track(content, placed=placed), message)
 
     def set_layers(self, layers: MapLayers | None, message: str = "") -> None:
         """Draw ``layers`` (``None`` shows ``message`` instead)."""
