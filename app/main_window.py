@@ -720,9 +720,9 @@ class MainWindow(QMainWindow):
     def _update_project_label(self) -> None:
         doc = self.document
         if doc.is_open:
-            telemetry = (("" if doc.telemetry_path.is_file() else "missing: ") + doc.telemetry_path.name
-                         + ("" if doc.telemetry_path.is_file() else " (File > Open Telemetry…)")
-                         if doc.telemetry_path else "none (File > Open Telemetry…)")
+            path = doc.telemetry_path
+            telemetry = ("none (File > Open Telemetry…)" if path is None else path.name if path.is_file()
+                         else f"missing: {path.name} (File > Open Telemetry…)")
             survey = self.surveys.status_text()
             self.project_label.setText(f"{doc.project_path}   ·   telemetry: {telemetry}"
                                        + (f"   ·   {survey}" if survey else "") + self._run_text())

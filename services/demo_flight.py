@@ -107,7 +107,6 @@ def is_shipped_model(model: Any) -> bool:
     return isinstance(sha, str) and sha == _shipped_sha256()
 
 
-
 def keep_scene_layers(store: ProjectStore) -> None:
     """The demo flyover's building footprints and nadir orthophoto, kept in its project
     (where it has none set) for its maps to draw, from the app as from ``damagemap demo``."""
