@@ -4,6 +4,7 @@ as one line, output into a pipe that closes early, ``--version``."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -129,16 +130,19 @@ def test_a_video_cut_short_is_analysed_to_its_last_decodable_frame_and_the_run_f
     project = tmp_path / "cut.dmproj"
     args = ["analyze", str(video), "--project", str(project), "--weights", str(assets / "msnet.safetensors"),
             "--no-srn", "--every", "1", "--device", "cpu", "-q"]
-    assert main(args) == 0  # before: "the stream ended before frame N", every time, the run never finished
+    # Before: "the stream ended before frame N", every time, the run never finished; then
+    # "(complete)" with exit status 0, as if the whole video had been seen.
+    assert main(args) == 2
     out = capsys.readouterr().out
-    assert "(complete)" in out and "could not be decoded and are left out" in out
+    assert "(complete)" not in out and "could not be decoded and are left out" in out
+    assert re.search(r"\(finished, \d+ selected frames left out\)", out), out
     with ProjectStore.open(project) as store:
         (run,) = store.runs()
         analysed, left_out = store.analysed_frames(run.id), run.settings["unreadable_frames"]["frames"]
         assert run.finished and analysed and left_out
         listed = probe_video(video).frame_count  # the frames its index lists
         assert sorted([*analysed, *left_out]) == list(range(listed))  # every one analysed or named
-    assert main(args) == 0  # again: nothing left to do, in the same run
+    assert main(args) == 2  # again: nothing left to do, in the same run, and the file still not whole
     assert "could not be decoded" in capsys.readouterr().out
     with ProjectStore.open(project) as store:
         assert [r.id for r in store.runs()] == [run.id] and store.analysed_frames(run.id) == analysed

@@ -99,8 +99,7 @@ def run(args: argparse.Namespace) -> int:
             print(note, file=sys.stderr)
         if not plan.todo and not plan.warmup:
             print(f"run {plan.run_id} is complete already; use --new-run to analyse again", file=sys.stderr)
-            _summary(store, plan.run_id, 0, 0.0)
-            return 0
+            return _summary(store, plan.run_id, 0, 0.0)
         cancel = threading.Event()
         started = time.perf_counter()
         count = 0
@@ -126,9 +125,9 @@ def run(args: argparse.Namespace) -> int:
             )
             return 130
         bar.close()
-        _summary(store, plan.run_id, count, time.perf_counter() - started)
+        status = _summary(store, plan.run_id, count, time.perf_counter() - started)
         _keep_earlier_decisions(store, plan.run_id)
-    return 0
+    return status
 
 
 def _keep_georeferencing(store, args: argparse.Namespace) -> None:  # noqa: ANN001 - ProjectStore
@@ -312,19 +311,29 @@ def _progress_bar(plan, *, disable: bool):  # noqa: ANN001, ANN202 - AnalysisPla
     )
 
 
-def _summary(store, run_id: int, frames: int, seconds: float) -> None:  # noqa: ANN001 - ProjectStore
+def _summary(store, run_id: int, frames: int, seconds: float) -> int:  # noqa: ANN001 - ProjectStore
+    """Print what the run holds; the exit status: 2 when frames of the video could not be
+    decoded (the run is as complete as the file allows, but the file is not whole), else 0."""
+    from services.maps import unreadable_frames, unreadable_frames_note
+
     run = store.run(run_id)
     levels = store.level_counts(run_id)
+    left_out = len(unreadable_frames(run.settings))
     rate = f", {frames / seconds:.2f} frames/s" if frames and seconds > 0 else ""
-    print(f"run {run_id}: {run.frames_done} frames analysed{' (complete)' if run.finished else ''}; "
+    if not run.finished:
+        state = ""
+    elif left_out:
+        state = f" (finished, {left_out} selected frame{'' if left_out == 1 else 's'} left out)"
+    else:
+        state = " (complete)"
+    print(f"run {run_id}: {run.frames_done} frames analysed{state}; "
           f"this session {frames} frames in {seconds:.1f} s{rate}")
-    from services.maps import unreadable_frames_note
-
     unreadable = unreadable_frames_note(run.settings)
     if unreadable:
         print(unreadable)
     print("detections: " + ", ".join(f"{level.label} {count}" for level, count in levels.items()))
     print(f"project: {store.path}  (see `damagemap info {_from_here(store.path)}`)")
+    return 2 if left_out else 0
 
 
 def _from_here(path: Path) -> str:

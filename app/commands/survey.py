@@ -294,8 +294,10 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
 
         torch.set_num_threads(args.threads)
     bars: dict[str, tqdm] = {}
+    planned: dict[str, tuple[object, int]] = {}  # flight name -> (flight, its run)
 
     def on_plan(flight, plan) -> None:  # noqa: ANN001 - FlightRecord, AnalysisPlan
+        planned[flight.name] = (flight, plan.run_id)
         where = f"Ray ({options.address or 'local'})" if options is not None else str(plan.device)
         print(f"flight {flight.name}: {plan.frames_total} frames, {plan.frames_done} stored already; on {where}",
               file=sys.stderr)
@@ -334,12 +336,32 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
         kept = 0
     if kept:
         print(f"kept the survey's decisions on {kept} sightings of the flights")
+    failed += _videos_not_whole(survey, planned)
     if failed:
         print(f"{len(failed)} left out of the analysis (the others are analysed):", file=sys.stderr)
         for line in failed:
             print(f"  {line}", file=sys.stderr)
         return 2
     return 0
+
+
+def _videos_not_whole(survey, planned: dict[str, tuple[object, int]]) -> list[str]:  # noqa: ANN001 - Survey
+    """A line for each analysed flight whose video had frames that could not be decoded
+    (a recording cut short): analysed as far as the file allows, but not whole."""
+    from core.errors import DamagemapError
+    from core.store import ProjectStore
+    from services.maps import unreadable_frames_note
+
+    lines = []
+    for name, (flight, run_id) in planned.items():
+        try:
+            with ProjectStore.open(survey.project_path(flight), read_only=True) as store:
+                note = unreadable_frames_note(store.run(run_id).settings)
+        except DamagemapError:
+            continue  # a flight that failed is named already
+        if note:
+            lines.append(f"flight {name}: {note}")
+    return lines
 
 
 def _info(args: argparse.Namespace) -> int:

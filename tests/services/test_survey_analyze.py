@@ -141,3 +141,22 @@ def test_a_flight_that_fails_in_its_analysis_is_named_and_the_next_one_is_analys
     survey = Survey.open(town)
     with ProjectStore.open(survey.project_path(survey.flight("wednesday"))) as store:
         assert store.run(store.latest_run_id()).finished
+
+
+def test_a_flight_whose_video_is_cut_short_is_named_as_not_whole(assets, tmp_path, capsys):
+    """A clip cut off by a flat battery is analysed to its last decodable frame; the survey
+    says so at the end and the exit status says the set is not whole."""
+    import shutil
+
+    from tests.video_helpers import cut_short
+
+    card = tmp_path / "card"
+    card.mkdir()
+    shutil.copy(assets / "videos" / "monday.mp4", card / "monday.mp4")
+    cut_short(assets / "videos" / "wednesday.mp4", card / "wednesday.mp4", keep=0.97)
+    (card / "whole.mp4").unlink()
+    town = tmp_path / "town"
+    assert main(_analyze(assets, card, project=town)) == 2
+    err = capsys.readouterr().err
+    named = err.split("1 left out of the analysis (the others are analysed):\n")[1].splitlines()
+    assert len(named) == 1 and named[0].startswith("  flight wednesday: ") and "could not be decoded and" in named[0]
