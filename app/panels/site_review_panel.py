@@ -307,6 +307,7 @@ class SiteReviewPanel(Panel):
         self._edits_seen = 0  # the document's changes to detections, counted (a list read before one is stale)
         self._rows: list[tuple[QListWidgetItem, int, bool]] = []  # list row, site id, decided when read
         self._follow_key: int | None = None  # a detection id of the site to keep selected
+        self._also_select: list[int] = []  # detection ids of the other sites an undo/redo changed
         #: a detection of the site the reviewer last chose: selected again once the score
         #: threshold shows its site again (a threshold that hid it moved the selection on)
         self._chosen: int | None = None
@@ -640,6 +641,9 @@ class SiteReviewPanel(Panel):
         self._follow_key = None
         # selected silently: the player is moved below only when the site differs from the one in view
         self.site_list.setCurrentRow(row_index if row_index is not None else -1)
+        if followed and row_index is not None:
+            self._select_also(review, self._also_select)
+        self._also_select = []
         self.site_list.blockSignals(False)
         if self.site_list.currentItem() is not None:
             self.site_list.scrollToItem(self.site_list.currentItem())
@@ -1062,23 +1066,44 @@ class SiteReviewPanel(Panel):
         touched = Counter(site.site_id for i in ids if (site := review.site_of_detection(i)) is not None)
         if not touched:
             return
-        site = review.site(touched.most_common(1)[0][0])
-        if site is None:
+        # every site the step changed (one decision on several sites is one step), the one
+        # with the most sightings changed current
+        sites = [s for site_id, _ in touched.most_common() if (s := review.site(site_id)) is not None]
+        if not sites:
             return
-        index = self._row_of(site.site_id)
-        if index is not None and self._decided.pop(site.site_id, None) is not None:
-            row = self.site_list.item(index)
-            reason = next((item.reason for item in review.queue if item.site.site_id == site.site_id), "")
-            row.setText(self._row_text(site, reason + self._survey_text(site)))
-            _mark_row(row, decided=site.decided, rejected=site.site_id in review.rejected)
+        site = sites[0]
+        unmarked = False
+        for changed in sites:
+            at = self._row_of(changed.site_id)
+            if at is not None and self._decided.pop(changed.site_id, None) is not None:
+                row = self.site_list.item(at)
+                reason = next((item.reason for item in review.queue if item.site.site_id == changed.site_id), "")
+                row.setText(self._row_text(changed, reason + self._survey_text(changed)))
+                _mark_row(row, decided=changed.decided, rejected=changed.site_id in review.rejected)
+                unmarked = True
+        if unmarked:
             self._apply_row_filter(adjust_current=False)
+        index = self._row_of(site.site_id)
         self._follow_key = _site_key(site)
+        others = [key for other in sites[1:] if (key := _site_key(other)) is not None]
+        self._also_select = others
         if index is not None and not self.site_list.item(index).isHidden():
             if index == self.site_list.currentRow():
                 self._show_site(site)
             else:
                 self.site_list.setCurrentRow(index)  # the player shows it (_on_current_site)
+            self._select_also(review, others)
         self._update_summary()
+
+    def _select_also(self, review: SiteReview, keys: list[int]) -> None:
+        """Add the shown rows of the sites of ``keys`` (detection ids) to the selection,
+        the current row staying as it is: the sites an undone multi-site decision gave back
+        are selected together again, for the next key to decide them all."""
+        for key in keys:
+            target = review.site_of_detection(key)
+            at = self._row_of(target.site_id) if target is not None else None
+            if at is not None and not self.site_list.item(at).isHidden():
+                self.site_list.item(at).setSelected(True)
 
     def _on_row_clicked(self, row: QListWidgetItem) -> None:
         """A click on the row that was already current shows its site again (the player

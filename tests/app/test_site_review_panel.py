@@ -199,6 +199,9 @@ def test_one_key_decides_every_selected_site_as_one_undoable_edit(qtbot, panel):
     for site in chosen:
         assert _states(doc, site) == {ReviewState.PENDING}
     assert doc.store.site_decisions(doc.run_id) == []
+    # the sites given back are selected together again: the next key decides them all
+    assert {s.site_id for s in panel.selected_sites()} == {s.site_id for s in chosen}
+    assert panel.current_site().site_id in {s.site_id for s in chosen}
 
 
 def test_a_list_read_before_a_decision_is_not_shown_over_it(qtbot, panel):
@@ -232,6 +235,25 @@ def test_each_action_button_names_what_it_does_and_its_key(qtbot, panel):
     with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
         qtbot.mouseClick(panel.buttons["severe"], Qt.MouseButton.LeftButton)
     assert {panel.document.store.detection(i).level for i in site.detection_ids} == {DamageLevel.SEVERE}
+def test_undoing_a_decision_on_several_sites_selects_them_all_again_at_once(qtbot, panel):
+    """Undo of one key on three sites put the reviewer back on one of them: the next key
+    decided it alone, and the other two waited to be found and selected again."""
+    doc = panel.document
+    chosen = _select_the_first_two(qtbot, panel)
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_X)  # decided, and the list moves on
+    assert {s.site_id for s in panel.selected_sites()}.isdisjoint({s.site_id for s in chosen})
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_A)  # the third, marked until the list is read again
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.undo_stack.undo()  # the third's acceptance
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.undo_stack.undo()  # the two rejections, one step
+        assert {s.site_id for s in panel.selected_sites()} == {s.site_id for s in chosen}  # at once
+    assert {s.site_id for s in panel.selected_sites()} == {s.site_id for s in chosen}  # and once read again
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_1)
+    for site in chosen:
+        assert {doc.store.detection(i).level for i in site.detection_ids} == {DamageLevel.SLIGHT}
+
+
 def test_split_and_merge_keys_round_trip_with_undo(qtbot, panel):
     doc = panel.document
     site = max(panel.review.sites, key=lambda s: len(s.sightings))
