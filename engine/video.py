@@ -20,7 +20,7 @@ import bisect
 import datetime as _dt
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -463,3 +463,30 @@ def write_video(
 
 
 __all__ = ["VideoInfo", "VideoReader", "iter_frames", "probe_video", "select_frame_indices", "write_video"]
+
+
+#: Where a run's settings record the video it analysed (:func:`video_record`).
+VIDEO_KEY = "video"
+
+
+def video_record(path: Path, video: VideoInfo) -> dict[str, Any]:
+    """What tells the analysed video from another file put in its place (DJI names
+    restart at DJI_0001 on every card): its size in bytes, frames and length."""
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        size = None
+    return {"bytes": size, "frames": int(video.frame_count), "duration_s": round(float(video.duration_s), 3)}
+
+
+def video_change(recorded: Any, now: Mapping[str, Any]) -> str | None:
+    """How the video ``now`` differs from the one a run ``recorded`` (``None``: the same,
+    or nothing recorded: a run of an older damagemap)."""
+    if not isinstance(recorded, Mapping):
+        return None
+    differs = []
+    if isinstance(recorded.get("frames"), int) and recorded["frames"] != now.get("frames"):
+        differs.append(f"{now.get('frames')} frames, it had {recorded['frames']}")
+    if isinstance(recorded.get("bytes"), int) and now.get("bytes") is not None and recorded["bytes"] != now["bytes"]:
+        differs.append(f"{now['bytes']:,} bytes, it had {recorded['bytes']:,}")
+    return "; ".join(differs) or None

@@ -127,8 +127,7 @@ def unreadable_frames_note(settings: Mapping[str, Any]) -> str | None:
 def video_replaced_note(store: ProjectStore, run_id: int) -> str | None:
     """What to say when the project's video is not the file the run analysed (another
     clip copied over it under the same name), or ``None``."""
-    from engine.analysis.plan import VIDEO_KEY, video_change, video_record
-    from engine.video import probe_video
+    from engine.video import VIDEO_KEY, probe_video, video_change, video_record  # no torch: the window reads maps
 
     recorded = store.run(run_id).settings.get(VIDEO_KEY)
     path = store.video_path

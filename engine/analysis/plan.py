@@ -22,7 +22,7 @@ from core.store import ProjectStore, RunInfo
 from engine.analysis.detector import supports_features
 from engine.device import ANALYSIS_CPU_HINT, resolve_device
 from engine.msnet.inference import inference_settings_of
-from engine.video import VideoInfo, VideoReader, select_frame_indices
+from engine.video import VIDEO_KEY, VideoInfo, VideoReader, select_frame_indices, video_change, video_record
 
 
 #: Detections below this score are not stored (the SRN's lower bound C0 in the paper:
@@ -180,33 +180,6 @@ def _srn_detector_mismatch(srn_path: Path, detector_info: Mapping[str, Any] | No
                                                              trained.get("trained_on_detector_sha256")):
         return f"trained for other detector weights ({trained.get('detector_weights')}); refined scores may be off"
     return None
-
-
-#: Where a run's settings record the video it analysed (:func:`video_record`).
-VIDEO_KEY = "video"
-
-
-def video_record(path: Path, video: VideoInfo) -> dict[str, Any]:
-    """What tells the analysed video from another file put in its place (DJI names
-    restart at DJI_0001 on every card): its size in bytes, frames and length."""
-    try:
-        size = Path(path).stat().st_size
-    except OSError:
-        size = None
-    return {"bytes": size, "frames": int(video.frame_count), "duration_s": round(float(video.duration_s), 3)}
-
-
-def video_change(recorded: Any, now: Mapping[str, Any]) -> str | None:
-    """How the video ``now`` differs from the one a run ``recorded`` (``None``: the same,
-    or nothing recorded: a run of an older damagemap)."""
-    if not isinstance(recorded, Mapping):
-        return None
-    differs = []
-    if isinstance(recorded.get("frames"), int) and recorded["frames"] != now.get("frames"):
-        differs.append(f"{now.get('frames')} frames, it had {recorded['frames']}")
-    if isinstance(recorded.get("bytes"), int) and now.get("bytes") is not None and recorded["bytes"] != now["bytes"]:
-        differs.append(f"{now['bytes']:,} bytes, it had {recorded['bytes']:,}")
-    return "; ".join(differs) or None
 
 
 def plan_analysis(
