@@ -246,7 +246,8 @@ def zone_shift_hours(offset_s: float) -> float:
     """The whole or quarter hours of a clock-zone shift within ``offset_s`` (0 if none):
     offsets of at least half an hour within :data:`ZONE_SLACK_S` of a quarter hour."""
     quarters = round(offset_s / 900.0)
-    if abs(offset_s) >= 1800.0 and abs(offset_s - quarters * 900.0) <= ZONE_SLACK_S:
+    # clock zones lie 26 h apart at most (UTC-12 to UTC+14): a larger shift is a wrong date
+    if 1800.0 <= abs(offset_s) <= 26 * 3600.0 + ZONE_SLACK_S and abs(offset_s - quarters * 900.0) <= ZONE_SLACK_S:
         return quarters / 4.0
     return 0.0
 

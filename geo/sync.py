@@ -122,7 +122,8 @@ class FrameState:
 
 
 #: How sure each way of lining a track up with the video is: one sigma, seconds, of the
-#: time the telemetry is read early or late (the sites' clock part is it times the speed).
+#: time the telemetry is read early or late (the sites' clock part is it times how fast the
+#: point seen moves on the ground: ``geo.uncertainty``).
 #: A track on the video's own clock (a per-frame DJI SRT, a GoPro's GPS rows at their
 #: payloads' times): written against the frames, nothing to line up.
 VIDEO_CLOCK_SIGMA_S = 0.0

@@ -24,8 +24,12 @@ ground in metres:
     fixes at the log's usual rate it is 0: a smooth flight between 1 Hz fixes strays far
     less than the 6 m it flies between them, and that is already in the other terms.
 ``clock``
-    How sure the lining up of the video and the telemetry is, in seconds, times the
-    speed: the telemetry read that much too early or late. An offset estimated from the
+    How sure the lining up of the video and the telemetry is, in seconds, times how fast
+    the point seen moves on the ground with the telemetry's time: the drone's speed, the
+    camera's turn rate times the horizontal distance to the point, and its tilt rate
+    times ``slant**2 / height`` (the telemetry read that much too early or late puts the
+    camera where it was, pointing where it pointed, then: on a turning flight the turn
+    counts far more than the speed). An offset estimated from the
     video's motion brings its own (``geo.clock_offset``, ``uncertainty_s``); else the way
     the track was lined up says it (``geo.sync.ClockAlignment``: 0 for a per-frame SRT,
     half a second for a creation time to the whole second, the log's step for its
@@ -94,23 +98,30 @@ class ErrorBudget:
 def error_budget(*, geometry_m: float = 0.0, gps_accuracy_m: float | None = None,
                  vertical_accuracy_m: float | None = None, reach_m: float = 0.0, height_m: float = 0.0,
                  gap_s: float = 0.0, speed_mps: float = 0.0, clock_sigma_s: float = 0.0,
-                 camera_sigma_deg: float = 0.0) -> ErrorBudget:
+                 camera_sigma_deg: float = 0.0, turn_rate_deg_s: float = 0.0,
+                 tilt_rate_deg_s: float = 0.0) -> ErrorBudget:
     """The error budget of one position (see the module docstring for each term).
 
     ``reach_m`` is the horizontal distance from the camera to the point and ``height_m``
-    the camera's height above it; absent accuracies count 0.
+    the camera's height above it; absent accuracies count 0. ``turn_rate_deg_s`` and
+    ``tilt_rate_deg_s``: how fast the camera's heading and pitch change at the frame
+    (they enter the clock part).
     """
     def finite(value: float | None) -> float:
         return float(value) if value is not None and math.isfinite(value) and value > 0 else 0.0
 
     slant = math.hypot(reach_m, height_m)
     altitude = finite(vertical_accuracy_m) * reach_m / height_m if height_m > 0.5 else 0.0
+    # how fast the point seen slides over the ground with the telemetry's time (m/s)
+    turning = math.radians(finite(turn_rate_deg_s)) * finite(reach_m)
+    tilting = math.radians(finite(tilt_rate_deg_s)) * slant ** 2 / height_m if height_m > 0.5 else 0.0
+    sliding = math.hypot(finite(speed_mps), turning, finite(tilting))
     return ErrorBudget(
         geometry=finite(geometry_m),
         gps=finite(gps_accuracy_m),
         altitude=finite(altitude),
         gap=finite(gap_s) * finite(speed_mps),
-        clock=finite(clock_sigma_s) * finite(speed_mps),
+        clock=finite(clock_sigma_s) * sliding,
         camera=math.radians(finite(camera_sigma_deg)) * slant,
     )
 
@@ -143,7 +154,7 @@ def clock_sigma(aligned: AlignedTrack, estimated_sigma_s: float | None = None) -
     if clock.bare_guess:
         return clock.sigma_s, None  # the alignment's own note says it
     return clock.sigma_s, (f"clock part of the site uncertainties from a guess, not a measurement: the video and the "
-                           f"telemetry lined up to +-{clock.sigma_s:.1f} s ({clock.basis}), times the drone's speed; "
+                           f"telemetry lined up to +-{clock.sigma_s:.1f} s ({clock.basis}), times how fast the point seen moves (the drone's speed and turns); "
                            "export --offset auto reads the offset, and how sure it is, from the video's motion")
 
 
@@ -154,7 +165,8 @@ def _column(aligned: AlignedTrack, attr: str) -> np.ndarray:
 
 
 def telemetry_at(aligned: AlignedTrack, t_s: Iterable[float]) -> dict[str, np.ndarray]:
-    """Per video time: ``gap_s``, ``hole_s`` (the gap beyond the track's usual spacing), ``speed_mps`` (over the second around it),
+    """Per video time: ``gap_s``, ``hole_s`` (the gap beyond the track's usual spacing), ``speed_mps``,
+    ``turn_rate_deg_s`` and ``tilt_rate_deg_s`` (the camera's heading and pitch; each over the second around it),
     ``h_accuracy_m`` and ``v_accuracy_m`` (NaN where the track gives none), interpolated
     between the good fixes."""
     t = np.atleast_1d(np.asarray(list(t_s), dtype=np.float64))
@@ -166,6 +178,11 @@ def telemetry_at(aligned: AlignedTrack, t_s: Iterable[float]) -> dict[str, np.nd
     span = np.clip(after.t_s, aligned.t_s[0], aligned.t_s[-1]) - np.clip(before.t_s, aligned.t_s[0], aligned.t_s[-1])
     distance = np.hypot(after.east_m - before.east_m, after.north_m - before.north_m)
     out["speed_mps"] = np.where(span > 0.05, distance / np.maximum(span, 0.05), 0.0)
+    turned = np.abs((after.heading_grid_deg - before.heading_grid_deg + 180.0) % 360.0 - 180.0)
+    tilted = np.abs(after.pitch_deg - before.pitch_deg)
+    for name, change in (("turn_rate_deg_s", turned), ("tilt_rate_deg_s", tilted)):
+        rate = np.where(span > 0.05, change / np.maximum(span, 0.05), 0.0)
+        out[name] = np.where(np.isfinite(rate), rate, 0.0)  # a heading unknown there: no turn counted
     good = aligned.good
     for attr in ("h_accuracy_m", "v_accuracy_m"):
         values = _column(aligned, attr)[good]
@@ -204,6 +221,7 @@ def budget_sites(fused: list[FusedSite], aligned: AlignedTrack, *, camera_sigma_
                 vertical_accuracy_m=_with_ground(float(at["v_accuracy_m"][k]), ground_sigma_m),
                 reach_m=float(np.hypot(*(position[:2] - origin[:2]))), height_m=float(origin[2] - position[2]),
                 gap_s=float(at["hole_s"][k]), speed_mps=float(at["speed_mps"][k]), clock_sigma_s=clock_sigma_s,
+                turn_rate_deg_s=float(at["turn_rate_deg_s"][k]), tilt_rate_deg_s=float(at["tilt_rate_deg_s"][k]),
                 # a frame placed by the camera's turns read from the video: how far off its heading may be
                 camera_sigma_deg=math.hypot(camera_sigma_deg, m.heading_sigma_deg)))
             k += 1

@@ -119,7 +119,8 @@ def test_a_noisy_match_has_low_confidence():
 
 
 @pytest.mark.parametrize(("offset_s", "hours"), [(3600.0, 1.0), (-7195.0, -2.0), (19_800.0 + 30.0, 5.5),
-                                                 (300.0, 0.0), (5400.0 + 400.0, 0.0)])
+                                                 (300.0, 0.0), (5400.0 + 400.0, 0.0),
+                                                 (14 * 3600.0, 14.0), (-59 * 86400.0, 0.0)])  # a wrong date, no zone
 def test_zone_shift_hours(offset_s, hours):
     assert zone_shift_hours(offset_s) == hours
 

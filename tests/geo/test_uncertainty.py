@@ -161,6 +161,35 @@ def test_the_clock_offsets_uncertainty_and_the_pitch_estimates_spread_enter_the_
     assert unsure.fused[0].uncertainty_m > sure.fused[0].uncertainty_m
 
 
+def test_the_clock_part_counts_the_camera_turning_as_well_as_the_drone_flying():
+    """On a turning flight a clock error of 0.5 s moved sites 11 m where the budget's
+    clock part said 2.6 m (the speed alone): the point seen slides with the turn too."""
+    # 20 deg/s of turn, a point 40 m away: 14 m/s on the ground, beside 5 m/s of flight
+    turning = error_budget(speed_mps=5.0, clock_sigma_s=0.5, turn_rate_deg_s=20.0, reach_m=40.0, height_m=30.0)
+    assert turning.clock == pytest.approx(0.5 * math.hypot(5.0, math.radians(20.0) * 40.0))
+    # tilting 5 deg/s: the point 40 m out, 30 m under the camera, slides 50**2 / 30 m per radian
+    tilting = error_budget(clock_sigma_s=0.5, tilt_rate_deg_s=5.0, reach_m=40.0, height_m=30.0)
+    assert tilting.clock == pytest.approx(0.5 * math.radians(5.0) * 2500.0 / 30.0)
+    assert error_budget(speed_mps=5.0, clock_sigma_s=0.0, turn_rate_deg_s=20.0, reach_m=40.0).clock == 0.0
+
+
+def test_a_flight_turning_on_the_spot_gets_a_clock_part_from_its_turn():
+    from core.camera import CameraPose
+
+    # the drone hovers 40 m south of the damage, 40 m up, and turns 5 deg a frame (10 deg/s)
+    still = [CameraPose(0.0, -40.0, 40.0, 0.0, -45.0) for _ in range(7)]
+    turning = [CameraPose(0.0, -40.0, 40.0, 5.0 * (k - 3), -45.0) for k in range(7)]
+    clock = {}
+    for name, poses in (("still", still), ("turning", turning)):
+        detections, times, track, video, _ = fly([(0.0, 0.0, 0.0)], [DamageLevel.DEBRIS], poses=poses)
+        # the offset's own uncertainty, as an estimate from the video's motion gives it
+        damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0, offset_sigma_s=0.5)
+        clock[name] = damage_map.fused[0].budget.clock
+    assert clock["still"] == pytest.approx(0.0, abs=0.05)  # not flying, not turning: the clock moves nothing
+    # 10 deg/s at 40 m: 7 m/s on the ground, for 0.5 s (the speed alone counted 0)
+    assert clock["turning"] == pytest.approx(0.5 * math.radians(10.0) * 40.0, rel=0.2)
+
+
 def test_with_full_telemetry_the_geometry_and_a_consumer_drone_s_gps_count():
     """An SRT gives no fix accuracy: a consumer drone's satellite positioning is counted
     (1.5 m), not 0, which let a site seen from three views claim +-0.1 m."""
