@@ -60,8 +60,19 @@ _FILE_NAME_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[_ T]\[?(\d{2})[-:.](\d{2}
 _DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S.%f", "%Y/%m/%d %H:%M:%S",
     "%m/%d/%Y %I:%M:%S.%f %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M",  # a spreadsheet's re-save that drops the seconds
     "%d.%m.%Y %H:%M:%S",
 )
+#: the same with the day before the month (a British or European spreadsheet)
+_DAY_FIRST_FORMATS = tuple(f.replace("%m/%d/%Y", "%d/%m/%Y") for f in _DATETIME_FORMATS)
+#: a date written with slashes, the year last: ``(first, second)`` of its day and month
+_SLASH_DATE = re.compile(r"\s*(\d{1,2})/(\d{1,2})/\d{4}\b")
+#: a time of day that writes fractions of a second (``10:00:01.000``): exact, even at .000
+_FRACTION_OF_SECOND = re.compile(r"\d:\d{2}[.,]\d")
+#: a length unit written after an underscore: ``height_feet``
+_LENGTH_SUFFIX = re.compile(r"(.+?)_(feet|ft|foot|meters|metres)")
+#: Unix times in a column named like a counter: seconds from 2000 to 2100
+_EPOCH_S = (946_684_800.0, 4_102_444_800.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +88,9 @@ def _bare_name(header: str) -> tuple[str, str]:
     unit_match = _UNIT.search(text)
     unit = unit_match.group(1).strip().lower() if unit_match else ""
     name = _UNIT.sub("", text).strip().lower().replace(" ", "_").replace("-", "_")
+    suffixed = _LENGTH_SUFFIX.fullmatch(name)
+    if suffixed and not unit:  # height_feet, altitude_ft, height_meters
+        name, unit = suffixed.group(1), suffixed.group(2)
     return name, unit
 
 
@@ -116,8 +130,9 @@ def _length_scale(unit: str, header: str) -> float:
     return FOOT_M if re.search(r"\b(feet|ft|foot)\b|_ft\b", text) else 1.0
 
 
-def _parse_datetime(text: str) -> tuple[float, bool] | None:
-    """UNIX seconds and whether the text itself says UTC (``Z`` or an offset)."""
+def _parse_datetime(text: str, *, day_first: bool = False) -> tuple[float, bool] | None:
+    """UNIX seconds and whether the text itself says UTC (``Z`` or an offset).
+    ``day_first``: a date with slashes is day/month/year (see :func:`_slash_date_order`)."""
     text = text.strip()
     if not text:
         return None
@@ -125,7 +140,7 @@ def _parse_datetime(text: str) -> tuple[float, bool] | None:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         value = None
-        for fmt in _DATETIME_FORMATS:
+        for fmt in _DAY_FIRST_FORMATS if day_first else _DATETIME_FORMATS:
             try:
                 value = dt.datetime.strptime(text, fmt)
                 break
@@ -334,15 +349,19 @@ def _row_times(path: Path, rows: list[list[str]], columns: dict[str, _Column]):
     date_col = columns.get("datetime")
     if date_col is not None:
         day_col = columns.get("date")
-        parsed = [_parse_datetime(_dated(r, date_col, day_col)) if date_col.index < len(r) else None for r in rows]
+        texts = [_dated(r, date_col, day_col) if date_col.index < len(r) else "" for r in rows]
+        day_first = _slash_date_order(path, date_col, texts, notes)
+        parsed = [_parse_datetime(text, day_first=day_first) for text in texts]
         absolute = [None if p is None else p[0] for p in parsed]
         if not any(p is not None and p[1] for p in parsed) and "utc" not in date_col.header.lower():
             local = "local" in date_col.header.lower()
             notes.append(f"column {date_col.header.strip()!r} has no time zone: "
                          + ("local time, read as UTC" if local else "read as UTC"))
-        # (with no date read at all, there is nothing to refine: the counter alone, below)
+        # (with no date read at all, there is nothing to refine: the counter alone, below);
+        # a time written with its fraction of a second is exact, even at .000
         whole_seconds = any(a is not None for a in absolute) and all(a is None or float(a).is_integer()
-                                                                     for a in absolute)
+                                                                     for a in absolute) \
+            and not any(_FRACTION_OF_SECOND.search(text) for text in texts)
         if whole_seconds and rel_col is not None and any(v is not None for v in rel):
             # Airdata: date-time to the second plus a millisecond counter. The log's start
             # t0 satisfies date_i <= t0 + rel_i < date_i + 1 for every row.
@@ -353,7 +372,9 @@ def _row_times(path: Path, rows: list[list[str]], columns: dict[str, _Column]):
             return absolute, TimeBase.UTC, notes
     if rel_col is not None and not any(v is not None for v in rel):
         # A column named like a counter ('time') that holds date-times (ISO 8601, ...).
-        parsed = [_parse_datetime(r[rel_col.index]) if rel_col.index < len(r) else None for r in rows]
+        texts = [r[rel_col.index] if rel_col.index < len(r) else "" for r in rows]
+        day_first = _slash_date_order(path, rel_col, texts, notes)
+        parsed = [_parse_datetime(text, day_first=day_first) for text in texts]
         if any(p is not None for p in parsed):
             zone = "" if any(p is not None and p[1] for p in parsed) else " (no time zone: read as UTC)"
             notes.append(f"column {rel_col.header.strip()!r} holds dates and times, read as such{zone}")
@@ -364,6 +385,10 @@ def _row_times(path: Path, rows: list[list[str]], columns: dict[str, _Column]):
             f"{path}: the time column{where} holds no readable times (expected seconds or milliseconds since "
             "the start, or dates and times such as 2024-10-10T15:00:00Z)"
         )
+    epoch = _unix_times(rel)
+    if epoch is not None:
+        notes.append(f"column {rel_col.header.strip()!r} holds Unix times, read as UTC")
+        return epoch, TimeBase.UTC, notes
     date = _FILE_NAME_DATE.search(path.name)
     if date:
         start = calendar.timegm(tuple(int(g) for g in date.groups()) + (0, 0, 0))
@@ -371,6 +396,43 @@ def _row_times(path: Path, rows: list[list[str]], columns: dict[str, _Column]):
         return [None if r is None else start + r for r in rel], TimeBase.UTC, notes
     notes.append("times are relative to the start of the log (no date): aligned as starting with the video")
     return rel, TimeBase.LOG, notes
+
+
+def _unix_times(rel: list[float | None]) -> list[float | None] | None:
+    """A counter column's values as Unix seconds, when they are Unix times in seconds,
+    milliseconds or microseconds (a counter from the log's start never reaches 30 years),
+    else ``None``."""
+    values = [v for v in rel if v is not None]
+    if not values:
+        return None
+    low, high = _EPOCH_S
+    for scale in (1.0, 1e-3, 1e-6):
+        if low <= min(values) * scale and max(values) * scale <= high:
+            return [None if v is None else v * scale for v in rel]
+    return None
+
+
+def _slash_date_order(path: Path, column: _Column, texts: list[str], notes: list[str]) -> bool:
+    """Whether the column's slash dates are day/month/year: a first number above 12 says
+    so, a second above 12 says month/day (a US spreadsheet, DJI's apps); dates that never
+    say are read month first, with a note. Both in one column is refused."""
+    firsts, seconds = [], []
+    for text in texts:
+        found = _SLASH_DATE.match(text)
+        if found:
+            firsts.append(int(found.group(1)))
+            seconds.append(int(found.group(2)))
+    if not firsts:
+        return False
+    day_first, month_first = max(firsts) > 12, max(seconds) > 12
+    if day_first and month_first:
+        raise TelemetryError(f"{path}: column {column.header.strip()!r} writes its dates both day first and "
+                             "month first; save the log with one date order (ISO 8601, 2024-04-05, is safest)")
+    if not day_first and not month_first and any(a != b for a, b in zip(firsts, seconds)):
+        notes.append(f"column {column.header.strip()!r}: dates such as {texts[0].strip().split()[0]} could be "
+                     "day/month or month/day, read month first (as DJI's apps write them); if the log was "
+                     "saved day first, the times are off by days: save it with ISO dates (2024-04-05)")
+    return day_first
 
 
 _TIME_OF_DAY = re.compile(r"\s*\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([AaPp][Mm])?\s*")

@@ -1,5 +1,6 @@
 """Flight logs as other tools write them: DJI Flight Reader's day and time of day in two
-columns, Litchi's local and UTC date-times side by side and its altitude above take-off."""
+columns, Litchi's local and UTC date-times side by side and its altitude above take-off;
+spreadsheets' day-first dates, Unix times, exact times at .000 and feet in the name."""
 
 from __future__ import annotations
 
@@ -71,3 +72,67 @@ def test_a_european_spreadsheet_s_decimal_commas_are_read(tmp_path):
     track = read_telemetry(path)
     assert len(track.samples) == 10
     assert (track.samples[1].lat_deg, track.samples[1].lon_deg, track.samples[1].alt_abs_m) == (45.1001, 7.5, 100.5)
+
+
+def _log(tmp_path: Path, header: str, times: list[str], name: str = "log.csv") -> Path:
+    rows = [f"{t},{47.0 + k * 1e-4:.4f},8.0,{50 + k}" for k, t in enumerate(times)]
+    path = tmp_path / name
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("scale", [1, 1000])
+def test_unix_times_in_a_time_column_are_read_as_utc(tmp_path, scale):
+    """Epoch milliseconds in a 'time' column were read as seconds from the log's start: a
+    2-second log lasted 2000 s, with no date."""
+    track = read_telemetry(_log(tmp_path, "time,lat,lon,alt", [str((1714557600 + k) * scale) for k in range(3)]))
+    assert track.time_base.name == "UTC"
+    assert [s.t_s for s in track.samples] == [1714557600.0, 1714557601.0, 1714557602.0]
+    assert any("holds Unix times" in note for note in track.notes)
+
+
+def test_a_counter_from_the_start_stays_a_counter(tmp_path):
+    track = read_telemetry(_log(tmp_path, "time,lat,lon,alt", ["0", "1.5", "3"]))
+    assert track.time_base.name == "LOG" and [s.t_s for s in track.samples] == [0.0, 1.5, 3.0]
+
+
+def test_a_day_first_date_is_read_day_first(tmp_path):
+    """13/04/2024 was refused ("no readable times"), and 05/04/2024 in the same file read
+    as 4 May."""
+    track = read_telemetry(_log(tmp_path, "datetime(utc),lat,lon,alt",
+                                ["05/04/2024 23:59:59", "13/04/2024 10:00:00", "13/04/2024 10:01"]))
+    assert track.samples[0].t_s == pytest.approx(1712361599.0, abs=1e-3)  # 2024-04-05T23:59:59Z
+    assert track.samples[-1].t_s == pytest.approx(1713002460.0, abs=1e-3)  # 2024-04-13T10:01:00Z: no seconds written
+
+
+def test_dates_that_never_say_their_order_are_read_month_first_with_a_note(tmp_path):
+    track = read_telemetry(_log(tmp_path, "datetime(utc),lat,lon,alt", ["05/04/2024 10:00:00", "05/04/2024 10:00:01"]))
+    assert track.samples[0].t_s == pytest.approx(1714816800.0, abs=1e-3)  # 2024-05-04T10:00:00Z, as DJI's apps write it
+    assert any("could be day/month or month/day, read month first" in note for note in track.notes)
+    clear = read_telemetry(_log(tmp_path, "datetime(utc),lat,lon,alt", ["04/04/2024 10:00:00", "04/04/2024 10:00:01"],
+                                name="same.csv"))
+    assert not any("day/month" in note for note in clear.notes)  # 4 April either way
+
+
+def test_dates_written_both_ways_are_refused(tmp_path):
+    from core.errors import TelemetryError
+
+    with pytest.raises(TelemetryError, match="both day first and month first"):
+        read_telemetry(_log(tmp_path, "datetime(utc),lat,lon,alt", ["13/04/2024 10:00:00", "04/13/2024 10:00:01"]))
+
+
+def test_times_written_to_the_millisecond_are_exact_even_at_000(tmp_path):
+    """A 1 Hz log at .000 with a millisecond counter was taken for whole seconds and moved
+    half a second late (its sites 15 m off on a turning flight)."""
+    path = tmp_path / "exact.csv"
+    path.write_text("datetime(utc),time(millisecond),latitude,longitude,height_above_takeoff(m)\n" + "".join(
+        f"2024-05-01 10:00:0{k}.000,{k * 1000},{47.0 + k * 1e-4:.4f},8.0,50\n" for k in range(3)))
+    assert read_telemetry(path).samples[0].t_s == pytest.approx(1714557600.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("header", ["height_feet", "altitude_ft"])
+def test_feet_written_after_an_underscore_are_read_as_feet(tmp_path, header):
+    track = read_telemetry(_log(tmp_path, f"datetime(utc),lat,lon,{header}",
+                                ["2024-05-01 10:00:00", "2024-05-01 10:00:01"]))
+    heights = [s.alt_rel_m if s.alt_rel_m is not None else s.alt_abs_m for s in track.samples]
+    assert heights == pytest.approx([50 * 0.3048, 51 * 0.3048])
