@@ -190,6 +190,7 @@ class MainWindow(QMainWindow):
         show_decided.toggled.connect(lambda on: self.settings.set_value("sites/show_decided", on))
         self.panel(SiteReviewPanel).sites_updated.connect(self._on_sites_listed)
         self.panel(MapPanel).georeferencing_requested.connect(self.geo_settings_dialog)
+        self.panel(MapPanel).map_widget.site_clicked.connect(self._keys_to_the_site_clicked)
         self._build_status_bar()
         build_actions(self)
         build_menus(self)
@@ -339,6 +340,15 @@ class MainWindow(QMainWindow):
         dock.raise_()
         target = getattr(panel, "site_list", None) or getattr(getattr(panel, "view", None), "table", None) or panel
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _keys_to_the_site_clicked(self, *_: object) -> None:
+        """A site clicked on the map is selected in the Sites list (the document's request
+        for its best sighting, connected first); the list takes the keyboard too, so A, X
+        and 1-3 decide that site, not the one detection of it the map kept the keys for.
+        The list must be in view: behind the Review table's tab, the keys stay where they are."""
+        site_list = self.panel(SiteReviewPanel).site_list
+        if site_list.isVisible() and not site_list.visibleRegion().isEmpty():
+            site_list.setFocus(Qt.FocusReason.MouseFocusReason)
 
     def panel(self, kind: type[P]) -> P:
         """The window's panel of type ``kind`` (one of :attr:`PANELS`)."""

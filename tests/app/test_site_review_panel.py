@@ -535,6 +535,29 @@ def test_a_site_clicked_on_the_map_opens_its_crops_and_a_crop_hovered_seeks_ther
     assert map_panel.map_widget.highlighted_site.best_detection_id == target.best_detection_id
 
 
+def test_a_site_clicked_on_the_map_takes_the_site_keys(qtbot, window, project):
+    """Clicked on the map, a site was selected in the list but the map kept the keyboard:
+    A accepted one detection of its ten, and the site stayed to decide."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.panels.map_panel import MapPanel
+
+    panel, map_panel = window.panel(SiteReviewPanel), window.panel(MapPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000), qtbot.waitSignal(map_panel.map_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: not map_panel.busy and not panel.busy, timeout=30_000)
+    current = panel.current_site()
+    target = next(s for s in map_panel.map_widget.visible_sites if s.best_detection_id not in current.detection_ids)
+    map_panel.map_widget.setFocus()
+    map_panel.map_widget.click_site(target)
+    assert QApplication.focusWidget() is panel.site_list
+    site = panel.current_site()
+    assert target.best_detection_id in site.detection_ids
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_X)
+    assert site.site_id in panel.review.rejected  # every sighting of the site, not one detection
+
+
 def test_reopening_rings_on_the_map_only_the_site_selected(qtbot, window, project):
     from app.panels.map_panel import MapPanel
 
