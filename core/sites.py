@@ -146,6 +146,8 @@ class SiteSummary:
             return False
         if isinstance(decision, DamageLevel):
             return all(s.review is ReviewState.ACCEPTED and s.level is decision for s in self.sightings)
+        if decision is ReviewState.ACCEPTED and len(self.level_votes()) > 1:
+            return False  # accepting it settles its level (:func:`site_decision`)
         return all(s.review is decision for s in self.sightings)
 
     def mark(self, review: ReviewState, level: DamageLevel | None = None) -> SiteMark:
@@ -171,6 +173,11 @@ def site_decision(site: SiteSummary, decision: ReviewState | DamageLevel) -> Edi
     if isinstance(decision, DamageLevel):
         return EditGroup(tuple(Relabel(i, decision) for i in ids), site.mark(ReviewState.ACCEPTED, decision))
     state = ReviewState.parse(decision)
+    if state is ReviewState.ACCEPTED and len(site.level_votes()) > 1:
+        # accepted as the list shows it ("accepted as Debris"): the sightings of another
+        # level agree with it, or the site would go out reviewed with its level in doubt
+        # and its minority's patches into the training data under the other level
+        return site_decision(site, site.level)
     return EditGroup(tuple(SetReview(i, state) for i in ids), site.mark(state))
 
 

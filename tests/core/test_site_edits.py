@@ -79,6 +79,25 @@ def test_relabelling_a_site_relabels_and_accepts_every_sighting(session):
     assert (decision.review, decision.level) == (ReviewState.ACCEPTED, DamageLevel.DEBRIS)
 
 
+def test_accepting_a_site_whose_levels_disagree_accepts_every_sighting_at_its_level(session):
+    """A on "levels disagree: 9 Debris / 5 Slight" marked the site "accepted as Debris",
+    while its Slight sightings stayed Slight: the site went out reviewed at 0.64
+    confidence and its Slight patches into the training data."""
+    dets = session.store.detections(session.run_id)
+    sightings = tuple(Sighting(d.id, d.frame_index, d.frame_index / 10, d.level, d.final_score, d.review) for d in dets)
+    mixed = SiteSummary(1, DamageLevel.SLIGHT, 0.5, LON, LAT, sightings, 0, dets[0].id)
+    assert not mixed.holds(ReviewState.ACCEPTED)
+    session.apply(site_decision(mixed, ReviewState.ACCEPTED))
+    for det_id in mixed.detection_ids:
+        det = session.store.detection(det_id)
+        assert (det.level, det.review) == (DamageLevel.SLIGHT, ReviewState.ACCEPTED)
+    [decision] = session.store.site_decisions()
+    assert (decision.review, decision.level) == (ReviewState.ACCEPTED, DamageLevel.SLIGHT)
+    agreeing = _site(session, DamageLevel.SLIGHT)
+    assert site_decision(agreeing, ReviewState.ACCEPTED).edits == tuple(
+        SetReview(i, ReviewState.ACCEPTED) for i in agreeing.detection_ids)  # one level: accepted as it stands
+
+
 def test_a_group_is_checked_whole_before_anything_is_written(session):
     a, b = session.store.detections(session.run_id, frame_index=0)
     with pytest.raises(StoreError, match="once per group"):
