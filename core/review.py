@@ -550,14 +550,27 @@ class ReviewSession:
             votes = Counter(n for i in ids for n in numbers.get(i, ()))
             return "" if not votes else f" #{max(votes, key=lambda n: (votes[n], -n))}"
 
+        def first_numbers(ids: Iterable[int]) -> Counter[int]:
+            """The number each sighting was first placed under (numbers only grow): a
+            site's before a split or a merge regrouped it."""
+            nonlocal numbers
+            if numbers is None:
+                numbers = self.store.site_numbers(self.run_id)
+            return Counter(min(numbers[i]) for i in ids if numbers.get(i))
+
         def text(entry: _Entry | _GroupEntry | _RegroupEntry) -> str:
             if isinstance(entry, _RegroupEntry):
                 group = next((g for g in self.store.site_groups(self.run_id, active_only=False)
                               if g.id == entry.group_id), None)
                 count = len(entry.changes.detection_ids)
+                held = first_numbers(entry.changes.detection_ids)
                 if group is not None and group.kind == "split":
-                    return f"Split {count} sightings off a site"
-                return f"Merge sites ({count} sightings)"
+                    if not held:
+                        return f"Split {count} sightings off a site"
+                    return f"Split {count} sightings off site #{max(held, key=lambda n: (held[n], -n))}"
+                if len(held) < 2:
+                    return f"Merge sites ({count} sightings)"
+                return "Merge sites " + ", ".join(f"#{n}" for n in sorted(held))
             if isinstance(entry, _GroupEntry):
                 return _group_text(entry, site_number)
             return _entry_text(entry)

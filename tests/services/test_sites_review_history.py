@@ -178,3 +178,18 @@ def test_a_relabelled_site_of_mixed_levels_reads_as_a_relabel_after_reopening(pr
     with store:
         assert counts == (1, 0)
         assert session.step_texts() == (["Relabel site as Severe (2 sightings)"], [])
+
+
+def test_a_reopened_split_and_merge_name_their_sites(project):
+    """They came back as "Split 2 sightings off a site" and "Merge sites (4 sightings)",
+    where they were made as "... off site #3" and "Merge sites #1, #2"."""
+    path, run, ids = project
+    with ProjectStore.open(path) as store:
+        store.add_site_numbers(run, {ids[0]: 1, ids[2]: 1, ids[4]: 1, ids[1]: 2, ids[3]: 2, ids[5]: 3})
+        s = ReviewSession(store, run, author="tester")
+        s.apply(RegroupSite(run, "split", (ids[2], ids[4])))
+        store.add_site_numbers(run, {ids[2]: 4, ids[4]: 4})  # the part split off, numbered anew
+        s.apply(RegroupSite(run, "merge", (ids[1], ids[3], ids[5])))
+    store, session, _ = _reopen(path, run)
+    with store:
+        assert session.step_texts() == (["Split 2 sightings off site #1", "Merge sites #2, #3"], [])
