@@ -278,19 +278,23 @@ _UNCERTAINTY_COLUMNS = {"uncertainty_m": "float", "uncertainty_parts": "str",
 SITE_LAYER_SCHEMAS: dict[str, tuple[dict[str, str], str]] = {
     "damage_sites": ({
         "id": "int", "level": "str", "level_code": "int", "ems_grade": "str", "confidence": "float",
-        "observations": "int", "first_time": "str", "last_time": "str", "first_time_s": "float",
+        "observations": "int", "first_time": "datetime", "last_time": "datetime", "first_time_s": "float",
         "last_time_s": "float", "first_frame": "int", "last_frame": "int", "best_frame": "int",
-        "best_detection_id": "int", "reviewed": "bool", "reviewed_by": "str", "reviewed_at": "str",
+        "best_detection_id": "int", "reviewed": "bool", "reviewed_by": "str", "reviewed_at": "datetime",
         "height_m": "float", **_UNCERTAINTY_COLUMNS, "triangulated": "bool", "confirmed": "bool",
         "frames_seen": "int", "frames_in_view": "int", "views_seen": "int", "views_in_view": "int", "colour": "str",
     }, "Point"),
     "site_footprints": ({"site_id": "int", "level": "str", "colour": "str"}, "Polygon"),
     "observations": ({
-        "site_id": "int", "detection_id": "int", "frame": "int", "time_s": "float", "time": "str", "level": "str",
+        "site_id": "int", "detection_id": "int", "frame": "int", "time_s": "float", "time": "datetime", "level": "str",
         "score": "float", "review": "str", "telemetry_gap_s": "float", **_UNCERTAINTY_COLUMNS, "reviewed_by": "str",
-        "reviewed_at": "str", "origin": "str",
+        "reviewed_at": "datetime", "origin": "str",
     }, "Point"),
 }
+
+#: Columns of times with their zone (ISO 8601), whichever layer holds them: a GeoPackage
+#: types them DATETIME, empty or not, so a GIS project built on one export opens another's.
+DATETIME_COLUMNS = frozenset({"first_time", "last_time", "time", "reviewed_at", "best_time"})
 
 #: layer name -> record builder, in the order GeoPackage layers are written.
 LAYERS = {

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING
 from core.types import DamageLevel
 from geo.antimeridian import antimeridian_safe
 from geo.export._atomic import atomic_path, utf8_safe, write_bytes_atomic, write_text_atomic
-from geo.export.records import LAYERS, SITE_LAYER_SCHEMAS, Record, jump_records, site_records, track_records
+from geo.export.records import (
+    DATETIME_COLUMNS,
+    LAYERS,
+    SITE_LAYER_SCHEMAS,
+    Record,
+    jump_records,
+    site_records,
+    track_records,
+)
 from geo.mapping import DamageMap
 from geo.uncertainty import PARTS
 
@@ -91,6 +99,10 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     frame = utf8_frame(gpd.GeoDataFrame(rows, geometry=[antimeridian_safe(g) for _, g in records], crs="EPSG:4326"))
     for column, values in _column_values(rows).items():
         numbers = [v for v in values if v is not None]
+        if column in DATETIME_COLUMNS and all(isinstance(v, str) and _ISO_TIME.fullmatch(v) for v in numbers):
+            # DATETIME, which a GIS filters as times, not TEXT: empty or not, the same type
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+            continue
         if not numbers:
             continue
         if len(numbers) < len(values) and all(isinstance(v, int) and not isinstance(v, bool) for v in numbers):
@@ -103,7 +115,7 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w")
 
 
-_DTYPES = {"int": "int64", "float": "float64", "str": "string", "bool": "bool"}
+_DTYPES = {"int": "int64", "float": "float64", "str": "string", "bool": "bool", "datetime": "datetime64[ns, UTC]"}
 
 
 def _write_empty_layer(path: Path, layer: str, *, append: bool) -> None:

@@ -15,7 +15,7 @@ from geo.export.vector import write_geopackage
 from geo.mapping import build_damage_map_from
 from geo.telemetry.track import TimeBase, Track
 
-KINDS = {"int": int, "float": float, "str": str, "bool": bool}
+KINDS = {"int": int, "float": float, "str": str, "bool": bool, "datetime": str}  # datetime: ISO 8601 text
 
 
 def _empty_map():
@@ -57,4 +57,7 @@ def test_a_map_without_sites_has_its_site_layers_empty_with_their_columns(tmp_pa
         info = pyogrio.read_info(path, layer=layer)
         assert info["features"] == 0 and info["crs"] == "EPSG:4326"
         assert list(info["fields"]) == list(columns)
+        times = [name for name, kind in columns.items() if kind == "datetime"]
+        assert all(info["dtypes"][list(info["fields"]).index(name)].startswith("datetime64")
+                   for name in times), layer  # DATETIME as in a layer with sites
     assert "coverage" not in found  # a layer of another kind with nothing to hold is still left out

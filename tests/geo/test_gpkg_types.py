@@ -37,3 +37,13 @@ def test_times_with_their_zone_are_date_times(tmp_path):
     assert columns["first_time"] == columns["reviewed_at"] == "DATETIME"
     assert columns["local"] == "TEXT"  # a time with no zone is not made UTC
     assert first == [("2018-10-12T15:00:04.500Z",), ("2018-10-12T15:00:05Z",)]
+
+
+def test_a_time_column_with_no_time_yet_is_a_date_time_all_the_same(tmp_path):
+    """reviewed_at was TEXT in an export before any review and DATETIME after one: the
+    GeoPackage's schema changed from one export to the next."""
+    path = tmp_path / "t.gpkg"
+    write_gpkg_layer(path, "sites", [({"id": 1, "reviewed_at": None, "time": None}, Point(0, 0))], append=False)
+    with sqlite3.connect(path) as conn:
+        columns = {row[1]: row[2] for row in conn.execute('PRAGMA table_info("sites")')}
+    assert columns["reviewed_at"] == columns["time"] == "DATETIME"
