@@ -108,6 +108,13 @@ def damage_scale_lines() -> list[str]:
     return lines
 
 
+def _file_list(files: list[tuple[str, list[str]]]) -> list[str]:
+    """Each file's name and its description, the descriptions in one column past the
+    longest name (the package's names carry its event and date: 40 characters and more)."""
+    width = max(len(file) for file, _ in files) + 2
+    return [f"{file if k == 0 else '':<{width}}{text}" for file, texts in files for k, text in enumerate(texts)]
+
+
 def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], files: list[str],  # noqa: ANN001
                 provenance: Mapping[str, Any], grading=None, coverage=None) -> str:  # noqa: ANN001
     from geo.grading import EMS_GRADE, LABELS, ORDER
@@ -151,24 +158,20 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
     ]
     if grading is not None:
         lines += [*[f"  - {note}" for note in grading.notes]]
-    lines += [
-        "",
-        "Files",
-        "-----",
-        f"{name}.gpkg        GeoPackage, WGS84 (EPSG:4326), layers: {', '.join(layers)}",
-        f"{name}_map.html    offline web map (open in any browser; works without network)",
-        f"{name}.kmz         the sites by level and the track, for a phone (Organic Maps, OsmAnd) or",
-        "                    Google Earth; works without network; each site's close-up in its",
-        "                    balloon, unless the pictures were left out",
-        *([f"{name}_map.pdf     print-ready A4 map (vector), sites numbered; then the site atlas:",
-           "                    a card per site, most severe first (close-up, level, position,",
-           "                    when seen, a box to tick once checked on the ground)"] if damage_map.sites else
-          [f"{name}_map.pdf     print-ready A4 map (vector); no site atlas: no damage site was found"]),
-        f"{name}_map.png     the same map (first page) as an image",
-        "README.txt          this file",
-        "",
-        *damage_scale_lines(),
+    files = [
+        (f"{name}.gpkg", [f"GeoPackage, WGS84 (EPSG:4326), layers: {', '.join(layers)}"]),
+        (f"{name}_map.html", ["offline web map (open in any browser; works without network)"]),
+        (f"{name}.kmz", ["the sites by level and the track, for a phone (Organic Maps, OsmAnd) or",
+                         "Google Earth; works without network; each site's close-up in its",
+                         "balloon, unless the pictures were left out"]),
+        (f"{name}_map.pdf", ["print-ready A4 map (vector), sites numbered; then the site atlas:",
+                             "a card per site, most severe first (close-up, level, position,",
+                             "when seen, a box to tick once checked on the ground)"] if damage_map.sites else
+         ["print-ready A4 map (vector); no site atlas: no damage site was found"]),
+        (f"{name}_map.png", ["the same map (first page) as an image"]),
+        ("README.txt", ["this file"]),
     ]
+    lines += ["", "Files", "-----", *_file_list(files), "", *damage_scale_lines()]
     lines += [
         "",
         "A building is 'No visible damage' only when the flight saw it well (two or more frames showing at",

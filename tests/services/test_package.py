@@ -99,6 +99,9 @@ def test_cli_package_layers_maps_and_provenance(flyover, project, tmp_path, caps
                  "msnet.safetensors", "footprints.geojson", "nadir.tif", "PRELIMINARY", "2018-10-12"):
         assert text in readme
     assert "/footprints.geojson" not in readme and "/nadir.tif" not in readme  # no local path goes out with it
+    files = re.search(r"Files\n-+\n((?:.+\n)+)", readme).group(1).splitlines()
+    column = files[0].index("GeoPackage")  # every description, first lines and the rest, in one column
+    assert all(len(line) > column and line[column - 1] == " " and line[column] != " " for line in files), files
     html = (folder / f"{NAME}_map.html").read_text()
     assert '"pane": "dm-basemap"' in html and "data:image/webp;base64," in html  # the basemap, inline
     assert "dm-building-not_assessed" in html and "Hurricane Michael" in html
