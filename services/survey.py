@@ -401,7 +401,7 @@ def survey_decisions(survey: Survey, *, except_project: Path | None = None) -> l
     the rest of its survey, for :func:`services.sites.carry_decisions`). A flight whose
     project cannot be read adds none."""
     skip = None if except_project is None else survey.flight_of_project(except_project)
-    return [mark for _, flight, mark in review_decisions(survey).dated if skip is None or flight != skip.name]
+    return [mark for _, made_in, mark in review_decisions(survey).dated if skip is None or skip.name not in made_in]
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,13 +432,15 @@ class SurveyDecisions:
     flights. ``flights``: for each flight whose project was read, the site decisions in
     force its reviewers made in its own project (the app's Sites panel): not the copies of
     the survey's decisions, nor the decisions carried there from other flights or from
-    earlier runs. ``dated``: ``(UTC time, flight name or None for the survey's, place)`` of
-    every decision in force, copies and carried ones included, oldest first: what the map
-    and the carrying go by."""
+    earlier runs. ``dated``: ``(UTC time, the flights it is in already, place)`` of every
+    decision in force, copies and carried ones included, oldest first: what the map and
+    the carrying go by. A flight's decision is in that flight; the survey's is in each
+    flight it was applied to (held or taken back there): it is carried by place to the
+    others only, or it would reach another site of the same flight a few metres off."""
 
     survey: tuple[SurveyDecisionState, ...] = ()
     flights: Mapping[str, tuple[SiteDecisionRecord, ...]] = field(default_factory=dict)
-    dated: tuple[tuple[str, str | None, SiteMark], ...] = ()
+    dated: tuple[tuple[str, frozenset[str], SiteMark], ...] = ()
 
     @property
     def survey_in_force(self) -> list[SurveyDecisionState]:
@@ -464,7 +466,7 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
     active: dict[str, set[int]] = {}  # flight -> its site decision records in force
     unread: set[str] = set()
     own: dict[str, tuple[SiteDecisionRecord, ...]] = {}
-    flight_dated: list[tuple[str, str | None, SiteMark]] = []
+    flight_dated: list[tuple[str, frozenset[str], SiteMark]] = []
     # the flight each copy went to, now (None: it left the survey)
     went_to = {applied: survey.flight_of_project(survey.path_of(applied.project))
                for decision in survey.decisions for applied in decision.applied}
@@ -481,13 +483,13 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
             unread.add(flight.name)
             continue
         active[flight.name] = {r.id for r in records}
-        flight_dated += [(r.created_utc, flight.name, SiteMark(r.lon_deg, r.lat_deg, r.review, r.level))
+        flight_dated += [(r.created_utc, frozenset({flight.name}), SiteMark(r.lon_deg, r.lat_deg, r.review, r.level))
                          for r in records]
         mine = copies.get(flight.name, set())
         own[flight.name] = tuple(r for r in records if r.id not in carried and r.id not in mine
                                  and (r.lon_deg, r.lat_deg, r.review, r.level) not in legacy)
     states = []
-    dated: list[tuple[str, str | None, SiteMark]] = []
+    dated: list[tuple[str, frozenset[str], SiteMark]] = []
     for decision in survey.decisions:
         holding: list[str] = []
         taken_back: list[str] = []
@@ -506,7 +508,7 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
                                     tuple(dict.fromkeys(not_read)))
         states.append(state)
         if state.in_force:
-            dated.append((decision.created_utc, None, decision.mark()))
+            dated.append((decision.created_utc, frozenset(holding + taken_back + not_read), decision.mark()))
     dated += flight_dated
     # both write ISO 8601 UTC times; to the second they compare as text
     dated.sort(key=lambda item: item[0][:19])
@@ -574,7 +576,7 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
                 if run_id is None:
                     notes.append(f"flight {flight.name}: not analysed yet")
                     continue
-                elsewhere = [mark for _, name, mark in decisions.dated if name != flight.name]
+                elsewhere = [mark for _, made_in, mark in decisions.dated if flight.name not in made_in]
                 mapped, rejected, kept = _without_rejected_elsewhere(
                     damage_map(store), elsewhere if carry_rejections else (), taken_back_sightings(store, run_id))
                 left_out += rejected

@@ -209,3 +209,23 @@ def test_survey_info_counts_the_decisions_made_in_the_flights_too(sites_truth, t
     assert main(["survey", "info", str(survey.folder), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["decisions"] == 2 and info["decision_sources"]["flights"] == {"monday": 1}
+
+
+def test_a_survey_decision_is_not_carried_again_to_the_flight_it_was_applied_to(sites_truth, tmp_path,
+                                                                               monkeypatch):
+    """`survey decide 3 reject` took the flight's site 4 off and, matched again by place,
+    a different damage of the same flight a few metres off: the survey's rejection went
+    to the flight it was applied to as if made on another flight."""
+    import services.sites
+
+    survey = _town(sites_truth, tmp_path, ["monday"])
+    built = surveys.survey_map(survey)
+    target = _target(built)
+    # every site of the flight as near as a neighbour within the survey's reach
+    monkeypatch.setattr(services.sites, "survey_reach", lambda damage_map: 10_000.0)
+    assert surveys.decide(survey, target.id, ReviewState.REJECTED, built=built) > 0
+    after = surveys.survey_map(survey)
+    assert not _near(after, target)  # the site rejected is off the map...
+    assert len(after.sites) == len(built.sites) - 1  # ...and no other
+    assert not any("left out where a reviewer rejected" in note for note in after.notes)
+    assert surveys.survey_decisions(survey, except_project=survey.project_path(survey.flight("monday"))) == []
