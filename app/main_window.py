@@ -1185,8 +1185,11 @@ class MainWindow(QMainWindow):
         if note is None:
             return
         count = len(unreadable_frames(settings))
-        self.eta_label.setText(f"{self.eta_label.text()}: {count} frame{'' if count == 1 else 's'} could not be "
-                               "decoded (video cut short?)")
+        if count:
+            said = f"{count} frame{'' if count == 1 else 's'} could not be decoded (video cut short?)"
+        else:
+            said = "the video file is cut short (its last frames are missing)"
+        self.eta_label.setText(f"{self.eta_label.text()}: {said}")
         tip = self.eta_label.toolTip()
         self.eta_label.setToolTip(f"{tip}\n{note}" if tip else note)  # which frames, and why
 

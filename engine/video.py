@@ -49,7 +49,9 @@ class VideoInfo:
     FFmpeg reports it (0, 90, 180 or 270); frames are returned already rotated.
     ``pts_s`` holds every frame's timestamp, in presentation order.
     ``camera_model`` is the camera model the tags name (``engine.video_metadata``), or
-    ``None``.
+    ``None``. ``listed_frame_count``: the frames the container's index lists (0 when it
+    lists none); more than ``frame_count`` in a file cut short after an index written
+    first (a faststart MP4, an MKV): the frames it lists and no longer holds.
     """
 
     path: Path
@@ -63,6 +65,7 @@ class VideoInfo:
     codec: str
     pts_s: tuple[float, ...] = field(default=(), repr=False)
     camera_model: str | None = None
+    listed_frame_count: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values for JSON and for ``geo.mapping.build_damage_map(video_info=...)``."""
@@ -78,6 +81,7 @@ class VideoInfo:
             "codec": self.codec,
             "pts_s": list(self.pts_s),
             "camera_model": self.camera_model,
+            "listed_frame_count": self.listed_frame_count,
         }
 
 
@@ -262,6 +266,7 @@ class VideoReader:
             codec=ctx.name,
             pts_s=self.pts_s,
             camera_model=camera.named_model if camera is not None else None,
+            listed_frame_count=int(stream.frames or 0),
         )
 
     # ------------------------------------------------------------------ access
@@ -476,7 +481,11 @@ def video_record(path: Path, video: VideoInfo) -> dict[str, Any]:
         size = Path(path).stat().st_size
     except OSError:
         size = None
-    return {"bytes": size, "frames": int(video.frame_count), "duration_s": round(float(video.duration_s), 3)}
+    record: dict[str, Any] = {"bytes": size, "frames": int(video.frame_count),
+                              "duration_s": round(float(video.duration_s), 3)}
+    if video.listed_frame_count > video.frame_count:  # a copy cut short: what its index still lists
+        record["listed_frames"] = int(video.listed_frame_count)
+    return record
 
 
 def video_change(recorded: Any, now: Mapping[str, Any]) -> str | None:

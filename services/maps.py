@@ -113,15 +113,44 @@ def unreadable_frames(settings: Mapping[str, Any]) -> list[int]:
     return [int(i) for i in (settings.get(UNREADABLE_FRAMES_KEY) or {}).get("frames", ())]
 
 
+def frames_missing(settings: Mapping[str, Any]) -> int:
+    """How many frames the video's index lists that its file no longer holds (a copy cut
+    short after an index written first), as the run recorded its video; 0 when none."""
+    from engine.video import VIDEO_KEY
+
+    record = settings.get(VIDEO_KEY)
+    if not isinstance(record, Mapping):
+        return 0
+    listed, held = record.get("listed_frames"), record.get("frames")
+    return max(0, int(listed) - int(held)) if isinstance(listed, int) and isinstance(held, int) else 0
+
+
+def video_not_whole(settings: Mapping[str, Any]) -> bool:
+    """The run saw less than its video should hold: selected frames that could not be
+    decoded, or frames the file's index lists and the file no longer holds."""
+    return bool(unreadable_frames(settings)) or frames_missing(settings) > 0
+
+
 def unreadable_frames_note(settings: Mapping[str, Any]) -> str | None:
-    """What to say of :func:`unreadable_frames`, or ``None``."""
+    """What to say of :func:`unreadable_frames` and :func:`frames_missing`, or ``None``."""
     record = settings.get(UNREADABLE_FRAMES_KEY) or {}
     frames = unreadable_frames(settings)
-    if not frames:
-        return None
-    one = len(frames) == 1
-    return (f"{len(frames)} selected frame{'' if one else 's'} from frame {frame_number(min(frames))} on (counted from 1) could not be decoded and "
-            f"{'is' if one else 'are'} left out (a video cut short, or damaged there): {record.get('reason', '')}")
+    notes = []
+    if frames:
+        one = len(frames) == 1
+        notes.append(f"{len(frames)} selected frame{'' if one else 's'} from frame {frame_number(min(frames))} on "
+                     f"(counted from 1) could not be decoded and {'is' if one else 'are'} left out (a video cut "
+                     f"short, or damaged there): {record.get('reason', '')}")
+    missing = frames_missing(settings)
+    if missing:
+        from engine.video import VIDEO_KEY
+
+        video = settings[VIDEO_KEY]
+        notes.append(f"the video is cut short: its index lists {video['listed_frames']} frames and the file holds the "
+                     f"first {video['frames']} ({float(video.get('duration_s') or 0.0):.1f} s); the last {missing} "
+                     "were never analysed (a copy stopped partway? copy the whole file again and analyse it with "
+                     "--new-run)")
+    return "; ".join(notes) or None
 
 
 def video_replaced_note(store: ProjectStore, run_id: int) -> str | None:
@@ -669,4 +698,4 @@ def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[f
     return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
 
 
-__all__ = ["reviewer_groups", "unreadable_frames", "ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "file_stamp", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "unfinished_run_note", "unreadable_frames_note", "video_info"]
+__all__ = ["reviewer_groups", "unreadable_frames", "ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "file_stamp", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "unfinished_run_note", "unreadable_frames_note", "video_info", "frames_missing", "video_not_whole"]

@@ -150,6 +150,44 @@ def test_a_video_cut_short_is_analysed_to_its_last_decodable_frame_and_the_run_f
     assert f"from frame {min(left_out) + 1} on (counted from 1) could not be decoded" in capsys.readouterr().out
 
 
+def test_a_copy_cut_short_after_its_index_is_not_called_complete(assets, tmp_path, capsys):
+    """A faststart MP4 copied halfway lists every frame in its index, but its file holds
+    the first half: analysed as a shorter video, "(complete)", exit status 0, and nothing
+    said the second half was missing."""
+    from engine.video import probe_video
+    from services.maps import frames_missing
+
+    import av
+    import numpy as np
+
+    whole = tmp_path / "whole.mp4"
+    with av.open(str(whole), "w", options={"movflags": "faststart"}) as target:  # the index up front
+        stream = target.add_stream("libx264", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        rng = np.random.default_rng(0)
+        for _ in range(20):  # frames alike in size: half the bytes hold about half the frames
+            image = (rng.random((96, 160, 3)) * 255).astype(np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                target.mux(packet)
+        for packet in stream.encode():
+            target.mux(packet)
+    video = tmp_path / "half.mp4"
+    video.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    info = probe_video(video)
+    assert info.listed_frame_count > info.frame_count > 0
+    project = tmp_path / "half.dmproj"
+    args = ["analyze", str(video), "--project", str(project), "--weights", str(assets / "msnet.safetensors"),
+            "--no-srn", "--every", "1", "--device", "cpu", "-q"]
+    assert main(args) == 2
+    out = capsys.readouterr().out
+    assert "(complete)" not in out and "the video is cut short: its index lists" in out
+    with ProjectStore.open(project) as store:
+        (run,) = store.runs()
+        assert run.finished and frames_missing(run.settings) == info.listed_frame_count - info.frame_count
+    assert main(["info", str(project)]) == 0
+    assert "the video not whole" in capsys.readouterr().out
+
+
 def test_an_analysis_stopped_with_new_run_says_to_resume_it_without_new_run(assets, tmp_path, monkeypatch, capsys):
     """Ctrl+C in `analyze --new-run`: the same command again would leave the stopped run as
     it is and start another; the hint says to drop --new-run, and that resumes the run."""

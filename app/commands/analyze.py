@@ -314,7 +314,7 @@ def _progress_bar(plan, *, disable: bool):  # noqa: ANN001, ANN202 - AnalysisPla
 def _summary(store, run_id: int, frames: int, seconds: float) -> int:  # noqa: ANN001 - ProjectStore
     """Print what the run holds; the exit status: 2 when frames of the video could not be
     decoded (the run is as complete as the file allows, but the file is not whole), else 0."""
-    from services.maps import unreadable_frames, unreadable_frames_note
+    from services.maps import frames_missing, unreadable_frames, unreadable_frames_note, video_not_whole
 
     run = store.run(run_id)
     levels = store.level_counts(run_id)
@@ -324,6 +324,8 @@ def _summary(store, run_id: int, frames: int, seconds: float) -> int:  # noqa: A
         state = ""
     elif left_out:
         state = f" (finished, {left_out} selected frame{'' if left_out == 1 else 's'} left out)"
+    elif frames_missing(run.settings):
+        state = " (finished, the video cut short)"
     else:
         state = " (complete)"
     print(f"run {run_id}: {run.frames_done} frames analysed{state}; "
@@ -333,7 +335,7 @@ def _summary(store, run_id: int, frames: int, seconds: float) -> int:  # noqa: A
         print(unreadable)
     print("detections: " + ", ".join(f"{level.label} {count}" for level, count in levels.items()))
     print(f"project: {store.path}  (see `damagemap info {_from_here(store.path)}`)")
-    return 2 if left_out else 0
+    return 2 if video_not_whole(run.settings) else 0
 
 
 def _from_here(path: Path) -> str:

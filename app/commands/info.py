@@ -196,7 +196,12 @@ def run(args: argparse.Namespace) -> int:
     for run in report["runs"]:
         settings = run["settings"]
         selection = f"{settings['fps']} fps" if settings.get("fps") else f"every {settings.get('stride', 1)} frame(s)"
-        state = "complete" if run["finished"] else "incomplete (analyse again to resume)"
+        if not run["finished"]:
+            state = "incomplete (analyse again to resume)"
+        else:
+            from services.maps import video_not_whole
+
+            state = "finished, the video not whole (below)" if video_not_whole(settings) else "complete"
         print(f"\nrun {run['id']} ({run['created_utc']}, {state})")
         print(f"  model:      {_model_name(run['model'])}")
         print(f"  settings:   {selection}, score >= {settings.get('score_threshold')}, "
