@@ -23,7 +23,7 @@ from core.errors import TelemetryError
 from core.types import TelemetrySample
 from geo.telemetry._text import read_text
 from geo.telemetry.accuracy import gps_accuracy_m
-from geo.telemetry.track import TimeBase, Track
+from geo.telemetry.track import TimeBase, Track, time_order_note
 
 FOOT_M = 0.3048
 
@@ -280,8 +280,9 @@ def read_csv_log(path: str | Path) -> Track:
         )
     if not samples:
         raise TelemetryError(f"{path}: no row with both a position and a readable time")
+    disorder = time_order_note(samples, "rows")
     samples.sort(key=lambda s: s.t_s)
-    notes = list(time_notes) + ([litchi] if litchi else [])
+    notes = list(time_notes) + ([litchi] if litchi else []) + ([disorder] if disorder else [])
     if skipped:
         notes.append(f"{skipped} rows without a usable position or time were skipped")
     if rel_scale != 1.0 or abs_scale != 1.0:

@@ -30,7 +30,7 @@ from core.errors import TelemetryError
 from core.types import TelemetrySample
 from geo.telemetry._text import read_text
 from geo.telemetry.accuracy import gps_accuracy_m
-from geo.telemetry.track import TimeBase, Track
+from geo.telemetry.track import TimeBase, Track, time_order_note
 
 #: ISO 8601 date-times as GPX writers emit them (the forms gpxpy accepts).
 _TIMESTAMP = re.compile(
@@ -237,9 +237,10 @@ def read_gpx(path: str | Path) -> Track:
     samples = reader.track_points if source == "trkpt" else reader.route_points
     if not samples:
         raise TelemetryError(f"{path}: no GPX point has valid coordinates")
+    disorder = time_order_note(samples)
     samples.sort(key=lambda s: s.t_s)
 
-    notes = []
+    notes = [disorder] if disorder else []
     if untimed:
         notes.append(f"{untimed} of {points} points have no time and were skipped")
     if bad_time:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from core.errors import TelemetryError
 from core.types import TelemetrySample
-from geo.telemetry.track import TimeBase, Track
+from geo.telemetry.track import TimeBase, Track, time_order_note
 
 #: The ST 0601 UAS Datalink Local Set universal key (the version byte 0x0B may vary).
 UAS_KEY = bytes.fromhex("060e2b34020b01010e01030101000000")
@@ -168,6 +168,9 @@ def read_klv(path: str | Path) -> Track:
         notes = (f"{bad} KLV packets failed their checksum or were cut short and were skipped",)
     if not samples:
         raise TelemetryError(f"{path}: {packets} MISB ST 0601 KLV packets, none with a time stamp and a sensor position")
+    disorder = time_order_note(samples, "packets")
+    if disorder:
+        notes = (*notes, disorder)
     samples.sort(key=lambda s: s.t_s)
     return Track(tuple(samples), path, "misb-klv", TimeBase.UTC,
                  format_detail=f"MISB ST 0601 UAS Datalink Local Set, {packets} packets", notes=notes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
@@ -11,6 +12,24 @@ from pathlib import Path
 import numpy as np
 
 from core.types import TelemetrySample
+
+
+
+def time_order_note(samples: Sequence[TelemetrySample], unit: str = "points") -> str | None:
+    """A note on a file whose times go backwards between neighbours (a logger's clock set
+    back, files merged one into another), before its samples are put in time order; and
+    on points that share their time with another far from it. ``None`` for a file in
+    time order, or written in reverse order as a whole. Put in time order, such a track
+    zigzags between the two stretches that overlap: where the flight was then is not
+    known from the file."""
+    times = [s.t_s for s in samples]
+    backward = sum(1 for a, b in zip(times, times[1:]) if b < a)
+    if backward == 0 or backward == len(times) - 1:
+        return None
+    return (f"the times go backwards {backward} time{'' if backward == 1 else 's'} between one of its {unit} and "
+            "the next (a logger's clock set back, or files merged): the " + unit + " are put in time order, "
+            "which may zigzag the track where the stretches overlap; check the track on the map, or cut the "
+            "file to one flight's stretch")
 
 
 class TimeBase(enum.Enum):
