@@ -834,8 +834,9 @@ class ProjectStore:
                     "create a project with `damagemap analyze VIDEO --project NEW`"
                 )
             row = conn.execute("SELECT version FROM schema_version").fetchone()
-            if row is None or not isinstance(row[0], int):
-                raise StoreError(f"{str(path)!r}: the project's schema version is missing (the file is damaged); "
+            if row is None or not isinstance(row[0], int) or row[0] < 1:  # versions start at 1
+                said = "missing" if row is None or not isinstance(row[0], int) else f"{row[0]}, which no damagemap wrote"
+                raise StoreError(f"{str(path)!r}: the project's schema version is {said} (the file is damaged); "
                                  "open a backup, or analyse the video again into a new project")
             version = row[0]
             if version > SCHEMA_VERSION:

@@ -114,6 +114,19 @@ def test_a_project_whose_schema_version_is_gone_is_named_damaged(project, tmp_pa
         ProjectStore.open(path)
 
 
+@pytest.mark.parametrize("version", [0, -1])
+def test_a_project_whose_schema_version_is_below_1_is_named_damaged(project, version):
+    """A version of 0 stopped `info` with "KeyError: 1" (the first migration it looked up)."""
+    path = project.path
+    project.close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE schema_version SET version = ?", (version,))
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match=f"schema version is {version}, which no damagemap wrote"):
+        ProjectStore.open(path)
+
+
 def test_a_video_given_for_its_project_names_the_project_beside_it(project, tmp_path):
     """`damagemap info flight.mp4` said to create a project, with flight.dmproj beside it."""
     video = tmp_path / "media" / "site.mp4"
