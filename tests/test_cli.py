@@ -233,3 +233,12 @@ def test_a_failure_in_a_data_loading_worker_is_its_own_one_line(monkeypatch, cap
     assert main(["info", "anything.dmproj"]) == 2
     assert capsys.readouterr().err.strip() == ("damagemap info: error: /data/train/f1.png: cannot read image "
                                                "(truncated file)")
+
+
+def test_a_project_name_longer_than_a_file_system_takes_is_named(tmp_path, capsys):
+    """It was refused naming `NAME.dmproj/survey.json`, a file the user never gave."""
+    project = tmp_path / ("q" * 260 + ".dmproj")
+    assert main(["analyze", str(tmp_path / "flight.mp4"), "--project", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert "is 267 bytes long, and a file system takes at most 255 bytes for one name" in err
+    assert "survey.json" not in err

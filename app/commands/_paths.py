@@ -32,3 +32,20 @@ def refuse_folder(path: Path, wanted: str) -> None:
 
 
 __all__ = ["refuse_folder"]
+
+
+#: The longest name of one file or folder most file systems take (ext4, NTFS, APFS), bytes.
+MAX_NAME_BYTES = 255
+
+
+def refuse_overlong_name(path: Path, flag: str) -> None:
+    """A path with a name longer than a file system takes, named as such: the system's
+    own "File name too long" came from a file looked for inside it (``survey.json``),
+    naming a file the user never gave."""
+    import os
+
+    for part in path.parts:
+        length = len(os.fsencode(part))
+        if length > MAX_NAME_BYTES:
+            raise InputError(f"{flag} {str(path)!r}: the name {part[:24]}… is {length} bytes long, and a file "
+                             f"system takes at most {MAX_NAME_BYTES} bytes for one name: use a shorter name")

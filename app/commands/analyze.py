@@ -50,8 +50,11 @@ def run(args: argparse.Namespace) -> int:
     from services import analysis
     from services.project import open_or_create_project
 
+    from app.commands._paths import refuse_overlong_name
     from core.survey import SURVEY_FILE
 
+    if args.project is not None:
+        refuse_overlong_name(args.project, "--project")
     if len(args.video) > 1 or args.video[0].is_dir() or (args.project is not None
                                                          and (args.project / SURVEY_FILE).is_file()):
         return _run_survey(args)  # (one video into a survey's folder: a flight of it)
