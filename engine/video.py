@@ -177,6 +177,9 @@ class VideoReader:
             raise VideoError(f"{str(self.path)!r} is a folder; give the video file (MP4, MOV, ...) inside it")
         if not self.path.is_file():
             raise VideoError(f"no video at {str(self.path)!r}: the file does not exist")
+        if self.path.stat().st_size == 0:
+            raise VideoError(f"{str(self.path)!r} is empty (0 bytes): a copy that never started, or a recording "
+                             "the camera could not write; copy the video again from the card")
         try:
             self._container = av.open(str(self.path), mode="r")
         except (av.FFmpegError, UnicodeDecodeError) as exc:

@@ -132,6 +132,14 @@ def test_non_video_file_is_named(tmp_path):
         probe_video(path)
 
 
+def test_an_empty_video_file_is_said_to_be_empty(tmp_path):
+    """It got FFmpeg's "Invalid data found when processing input", as a damaged file does."""
+    path = tmp_path / "DJI_0001.MP4"
+    path.write_bytes(b"")
+    with pytest.raises(VideoError, match=r"DJI_0001.MP4' is empty \(0 bytes\)"):
+        probe_video(path)
+
+
 def test_truncated_video_is_named(cfr_video, tmp_path):
     data = cfr_video.read_bytes()
     path = tmp_path / "cut.mp4"
