@@ -103,10 +103,14 @@ def _site_pictures(store: ProjectStore, built: DamageMap, *, frames: bool = True
 
 
 def _export_map(store: ProjectStore, built: DamageMap, out_dir: Path, formats: Sequence[str] | None,
-                thumbnail: Thumbnail | None, closeup: Thumbnail | None = None) -> list[Path]:
+                thumbnail: Thumbnail | None, closeup: Thumbnail | None = None,
+                confirmed: DamageMap | None = None) -> list[Path]:
     """``geo.export.export_map``; when the project has building footprints or a basemap
     (:mod:`services.package`), the HTML map shows the graded buildings, the coverage
-    and the basemap too."""
+    and the basemap too. The buildings are graded from ``confirmed`` (the map with its
+    confirmed sites only, when ``built`` shows the unconfirmed ones too), as the relief
+    package grades them: a site seen in 1 of 16 frames does not make a building
+    Destroyed."""
     from geo.export import FILES, export_map, partly_written, resolve_formats
     from services.package import has_product_sources, product_layers
 
@@ -115,7 +119,7 @@ def _export_map(store: ProjectStore, built: DamageMap, out_dir: Path, formats: S
         return [Path(p) for p in export_map(built, out_dir, formats=chosen, thumbnail=thumbnail, closeup=closeup)]
     from geo.export.html import write_html
 
-    layers = product_layers(store, built).html_layers()
+    layers = product_layers(store, confirmed or built).html_layers()
     others = [f for f in chosen if f != "html"]
     written = [Path(p) for p in export_map(built, out_dir, formats=others, thumbnail=thumbnail, closeup=closeup)]
     try:
@@ -159,6 +163,7 @@ def export_project(
         formats: Sequence[str] | None = request.map_formats
         built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
                             camera_view=camera_view)
+        confirmed = built
         if request.include_unconfirmed:
             built = built.with_unconfirmed()
         from services.maps import video_replaced_note
@@ -171,7 +176,7 @@ def export_project(
                                       or request.writes_package)
         thumbnail, closeup = pictures or (None, None)
         try:
-            written += _export_map(store, built, request.out_dir, formats, thumbnail, closeup)
+            written += _export_map(store, built, request.out_dir, formats, thumbnail, closeup, confirmed)
         except ValueError as exc:
             raise ExportError(str(exc)) from None
     training = None

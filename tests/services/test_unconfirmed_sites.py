@@ -145,3 +145,26 @@ def test_the_html_map_and_the_kml_mark_the_unconfirmed_site_apart(store, one_off
     assert len(re.findall(r"dm-unconfirmed-site", html)) == 1
     assert html.count("(unconfirmed)") >= 2  # the popup's heading and the site list
     assert "Unconfirmed: detected in 1 of the " in html
+
+
+def test_buildings_are_graded_from_the_confirmed_sites_even_when_the_map_shows_the_others(
+        store, one_off, tmp_path, monkeypatch):
+    """`export --include-unconfirmed` graded a building Destroyed from a site seen in 1 of
+    16 frames, with no mark, where the relief package grades from confirmed sites only."""
+    import services.package
+
+    (ghost_id,) = site_review(store).unconfirmed
+    graded_from = []
+
+    class Layers:
+        def html_layers(self):
+            return lambda folium_map: []  # draws nothing, adds no bounds
+
+    monkeypatch.setattr(services.package, "has_product_sources", lambda store: True)
+    monkeypatch.setattr(services.package, "product_layers",
+                        lambda store, built: graded_from.append(built) or Layers())
+    export_project(store, ExportRequest(tmp_path / "all", formats=("html",), thumbnails=False,
+                                        include_unconfirmed=True))
+    (built,) = graded_from
+    assert ghost_id not in {site.id for site in built.sites} and built.sites
+    assert (tmp_path / "all" / "damage_map.html").read_text().count("dm-unconfirmed-site") == 1  # shown, marked
