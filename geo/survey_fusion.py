@@ -123,8 +123,9 @@ class SurveySite:
 
     @property
     def dates(self) -> tuple[str, ...]:
-        """The distinct dates the site was seen on, in order."""
-        return tuple(dict.fromkeys(e.date for e in self.evidence if e.date))
+        """The distinct dates the site was seen on, in order (ISO days: a flight dated by
+        its video's creation time is dated by the day of it)."""
+        return tuple(dict.fromkeys(e.date[:10] for e in self.evidence if e.date))
 
     @property
     def observation_count(self) -> int:
@@ -487,7 +488,7 @@ def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
     cover = []
     for c in built.coverage:
         polygons = [Polygon(ring) for ring in c.footprint_lonlat if len(ring) >= 4]
-        cover.append({"flight": c.flight, "date": c.date or "", "frames": c.frames, "sites": c.sites,
+        cover.append({"flight": c.flight, "date": (c.date or "")[:10], "frames": c.frames, "sites": c.sites,
                       "area_m2": round(c.area_m2, 1), "geometry": MultiPolygon(polygons) if polygons else None})
     coverage = gpd.GeoDataFrame(cover, columns=["flight", "date", "frames", "sites", "area_m2", "geometry"],
                                 geometry="geometry", crs="EPSG:4326")

@@ -309,7 +309,7 @@ def _survey_kml(built: SurveyMap, sites, title: str, *, icon: str = KML_ICON,  #
         props = {key: (None if is_missing(value) else value) for key, value in row.drop("geometry").items()}
         name = f"Site {site.id}: {site.level.label} ({counted(len(site.evidence), 'flight')})"
         placemarks.append((str(site.id), name, site.level, props, row.geometry))
-    lines = [(f"Flight {flight.name}" + (f" ({flight.date})" if flight.date else "") + f", segment {props['segment']}",
+    lines = [(f"Flight {flight.name}" + (f" ({flight.date[:10]})" if flight.date else "") + f", segment {props['segment']}",
               line) for flight in built.flights for props, line in track_records(flight.damage_map)]
     return kml_document(title, placemarks, lines=lines, icon=icon, descriptions=descriptions)
 

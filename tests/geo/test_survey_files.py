@@ -135,3 +135,19 @@ def test_the_kmz_shows_every_flight_s_close_up_of_a_site_in_its_balloon(built, t
     with zipfile.ZipFile(bare) as archive:
         assert archive.namelist() == ["doc.kml", "files/site.png"]
         assert not list(ET.fromstring(archive.read("doc.kml")).iter(f"{kml_ns}description"))
+
+
+def test_a_flight_dated_by_its_video_s_creation_time_gives_its_day(flyover_map, tmp_path):
+    """`survey add` dates a flight by the video's creation time: the products wrote
+    "2018-10-12T15:00:00+00:00" where a date is documented, and GDAL read it as a time."""
+    import json
+
+    damage_map, _ = flyover_map
+    built = fuse_flights([FlightMap("monday", damage_map, "2018-10-12T15:00:00+00:00"),
+                          FlightMap("wednesday", damage_map, "2018-10-14T09:30:00+00:00")])
+    assert {site.dates for site in built.sites} == {("2018-10-12", "2018-10-14")}
+    write_survey_files(built, tmp_path, ["geojson", "kml"])
+    props = [f["properties"] for f in json.loads((tmp_path / "survey_sites.geojson").read_text())["features"]]
+    assert {(p["first_date"], p["last_date"]) for p in props} == {("2018-10-12", "2018-10-14")}
+    kml = next(tmp_path.glob("*.kml")).read_text()
+    assert "Flight monday (2018-10-12)" in kml and "T15:00:00" not in kml
