@@ -250,10 +250,10 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
         unconfirmed = props.get("confirmed") is False  # --include-unconfirmed: pale, and said in the name
         placemark = ET.SubElement(folder, f"{{{ns}}}Placemark", id=f"site-{site_id}")
         ET.SubElement(placemark, f"{{{ns}}}name").text = name + (" (unconfirmed)" if unconfirmed else "")
+        if descriptions and site_id in descriptions:  # before styleUrl, in the order KML 2.2's schema gives
+            ET.SubElement(placemark, f"{{{ns}}}description").text = descriptions[site_id]
         ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = (f"#level-{level.name.lower()}"
                                                               f"{'-unconfirmed' if unconfirmed else ''}")
-        if descriptions and site_id in descriptions:
-            ET.SubElement(placemark, f"{{{ns}}}description").text = descriptions[site_id]
         extended = ET.SubElement(placemark, f"{{{ns}}}ExtendedData")
         for key, value in props.items():
             data = ET.SubElement(extended, f"{{{ns}}}Data", name=key)

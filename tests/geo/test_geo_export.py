@@ -99,6 +99,10 @@ def test_the_kmz_shows_each_site_s_close_up_outlined_in_its_balloon(flyover_map,
             site = fused.site
             balloon = placemarks[f"site-{site.id}"].findtext(f"{kml_ns}description")
             assert f'<img src="files/site-{site.id}.jpg"' in balloon and site.level.label in balloon
+            # in the order of KML 2.2's schema (a strict validator refused description after styleUrl)
+            tags = [child.tag.removeprefix(kml_ns) for child in placemarks[f"site-{site.id}"]]
+            assert tags.index("name") < tags.index("description") < tags.index("styleUrl") < tags.index(
+                "ExtendedData")
             picture = np.asarray(Image.open(io.BytesIO(archive.read(f"files/site-{site.id}.jpg"))).convert("RGB"))
             left, top, _, _ = closeup_box(damage_map, index)
             edge = picture[int(top * 120) + 1, int(left * 120) + 1].astype(int)  # on the box's line
