@@ -481,6 +481,17 @@ def check_results(
     return warnings
 
 
+class _LazyBinary:
+    """:func:`binary_masks` of masks pasted one at a time (``engine.msnet.paste.FrameMasks``)."""
+
+    def __init__(self, frames: Any, boxes: np.ndarray, threshold: float) -> None:
+        self.frames, self.boxes, self.threshold = frames, boxes, threshold
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        one = binary_masks(self.frames[index][None], self.boxes[index:index + 1], self.threshold)
+        return one[0].astype(np.uint8)
+
+
 def binary_masks(probabilities: np.ndarray, boxes: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     """``bool[N, H, W]``: each mask's pixels above ``threshold``, never none at all.
 
@@ -512,12 +523,15 @@ def binary_masks(probabilities: np.ndarray, boxes: np.ndarray, threshold: float 
     return binary
 
 
-def outputs_to_results(outputs: dict[str, Any], image_id: int, *, mask_threshold: float = 0.5) -> list[dict[str, Any]]:
+def outputs_to_results(outputs: dict[str, Any], image_id: int, *, mask_threshold: float = 0.5,
+                       image_size: tuple[int, int] | None = None) -> list[dict[str, Any]]:
     """One image's model output (torch tensors) as COCO result dicts (boxes and RLE masks).
 
     A mask is the pixels above ``mask_threshold``; one the threshold leaves empty (a box a
     few pixels tall) keeps its most probable pixels in its box instead
-    (:func:`binary_masks`), so that no result has an empty mask.
+    (:func:`binary_masks`), so that no result has an empty mask. An output with
+    ``mask_crops`` (masks inside their boxes only) needs the image's ``(H, W)``
+    ``image_size``: each mask is pasted into it in turn.
     """
     from pycocotools import mask as mask_utils
 
@@ -528,6 +542,11 @@ def outputs_to_results(outputs: dict[str, Any], image_id: int, *, mask_threshold
     binary = None
     if masks is not None:
         binary = binary_masks(masks.detach().cpu().float().numpy()[:, 0], boxes, mask_threshold).astype(np.uint8)
+    elif outputs.get("mask_crops") is not None and image_size is not None:
+        from engine.msnet.paste import FrameMasks
+
+        frames = FrameMasks(outputs["mask_crops"], image_size)
+        binary = _LazyBinary(frames, boxes, mask_threshold)
     results = []
     for index, (box, score, label) in enumerate(zip(boxes, scores, labels)):
         x1, y1, x2, y2 = (float(v) for v in box)

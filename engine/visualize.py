@@ -138,14 +138,21 @@ def side_by_side(left: np.ndarray, right: np.ndarray, *, gap_px: int = 8) -> np.
 
 def prediction_figure(image: np.ndarray, output: dict, *, score_threshold: float = 0.5,
                       show_buildings: bool = False) -> np.ndarray:
-    """Frame | frame with predictions, from one model output dict (torch tensors)."""
+    """Frame | frame with predictions, from one model output dict (torch tensors; its
+    masks full-frame, or ``mask_crops`` pasted one at a time)."""
     masks = output.get("masks")
+    if masks is not None:
+        masks = masks.detach().cpu().numpy()[:, 0]
+    elif output.get("mask_crops") is not None:
+        from engine.msnet.paste import FrameMasks
+
+        masks = FrameMasks(output["mask_crops"], image.shape[:2])
     drawn = draw_predictions(
         image,
         output["boxes"].detach().cpu().numpy(),
         output["labels"].detach().cpu().numpy(),
         output["scores"].detach().cpu().numpy(),
-        None if masks is None else masks.detach().cpu().numpy()[:, 0],
+        masks,
         building_boxes=output["building_boxes"].detach().cpu().numpy() if show_buildings else None,
         score_threshold=score_threshold,
     )
