@@ -408,7 +408,8 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     concatenated. Validation uses ``config.val_data``, else the first folder that has
     ``config.val_split``. A resumed run whose checkpoint is already at ``max_steps``
     (or past ``epochs``) trains nothing and writes nothing: its summary says why under
-    ``"nothing_to_train"``.
+    ``"nothing_to_train"``; unless it was stopped before its weights were written (during
+    its last evaluation): then it evaluates and writes them.
 
     Raises
     ------
@@ -434,11 +435,15 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     # A checkpoint that cannot be resumed fails now, before the data and the model are set up.
     resumed = read_checkpoint(checkpoint_path, command="train") if config.resume else None
     earlier = _earlier_options(config, resumed) if resumed is not None else []
+    finish_only = False  # at its last step, but stopped before its weights were written
     if resumed is not None:
         reason = _nothing_left(config, resumed, out)
-        if reason is not None:
+        if reason is not None and (out / WEIGHTS_NAME).is_file():
             return {"steps": int(resumed["step"]), "epochs_completed": int(resumed.get("epoch", 0)),
                     "nothing_to_train": reason}
+        # (a Ctrl+C or a scheduler's time limit during the last evaluation: the checkpoint
+        # holds the last step and no weights were written; the run evaluates and writes them)
+        finish_only = reason is not None
 
     rank, world, local_rank = _distributed()
     if world > 1:
@@ -527,7 +532,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     deadline = started + config.time_budget_min * 60 if config.time_budget_min else math.inf
     metrics: dict[str, Any] | None = None
     last_losses: dict[str, float] = {}
-    stop = False
+    stop = finish_only
     kept: dict[str, torch.Tensor] = {}
     whole = True  # the model holds whole steps (no forward pass since the last update)
     bar = None
@@ -603,6 +608,10 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
                     if bar is not None:  # progress is on (and this is the main process)
                         when = f"after epoch {epoch}" if epoch_done else f"in epoch {epoch + 1}"
                         bar.write(format_table(metrics, title=f"{config.val_split} {when} (step {step})"))
+        if finish_only and is_main and val_set is not None:
+            metrics = evaluate_model(model, val_set, device=str(device), batch_size=config.eval_batch_size,
+                                     progress=progress)
+            _write_log(log_path, {"step": step, "epoch": epoch, "eval": metrics})
         if bar is not None:
             bar.close()
 

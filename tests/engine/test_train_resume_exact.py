@@ -151,15 +151,21 @@ def test_ctrl_c_inside_an_optimizer_step_waits_for_the_whole_step(data, straight
         train(config, progress=False)
     monkeypatch.undo()
     assert stopped.value.step == 3
-    config.resume, config.max_steps = True, 3
-    assert "nothing_to_train" in train(config, progress=False)  # already there: no step, no weights written
-    assert not (out / "model.safetensors").exists()
     state = _checkpoint(out)
     expected = straight[3]
     model = {name: tensor for name, tensor in state["model"].items() if name in expected}
     assert model.keys() == expected.keys()
     for name, tensor in model.items():
         assert torch.equal(tensor.to(expected[name].dtype), expected[name]), name
+    assert not (out / "model.safetensors").exists()
+    # resumed where it stopped, at its last step (a Ctrl+C or a time limit during its last
+    # evaluation): no step is taken, and the weights it never wrote are written (resuming
+    # said "nothing to train; its weights are left as they are", and there were none)
+    config.resume, config.max_steps = True, 3
+    summary = train(config, progress=False)
+    assert "nothing_to_train" not in summary and summary["steps"] == 3
+    _assert_same_weights(_weights(out), straight[3])
+    assert _checkpoint(out)["step"] == 3
 
 
 def test_a_resume_at_or_past_max_steps_trains_nothing_and_keeps_the_weights(data, tmp_path):
