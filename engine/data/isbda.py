@@ -56,7 +56,32 @@ def read_coco_json(path: str | Path) -> dict[str, Any]:
     _check_fields(path, data["images"], "image", ("id", "file_name", "width", "height"))
     _check_fields(path, data["annotations"], "annotation", ("image_id", "category_id"))
     data.setdefault("categories", [])
+    _check_category_ids(path, data["categories"])
     return data
+
+
+#: The levels' ids, as ISBDA numbers them and damagemap reads every file.
+_LEVEL_IDS = {"slight": 1, "severe": 2, "debris": 3}
+
+
+def _check_category_ids(path: Path, categories: Any) -> None:
+    """Refuse a file whose categories name the levels under other ids (a labelling tool
+    that numbers them alphabetically, or from 0): damagemap reads 1 as Slight, 2 as Severe
+    and 3 as Debris, so such a file trained a model with the levels swapped, and scored
+    perfect predictions 0."""
+    if not isinstance(categories, list):
+        return
+    wrong = []
+    for category in categories:
+        if not isinstance(category, dict):
+            continue
+        name = str(category.get("name", "")).strip().lower()
+        if name in _LEVEL_IDS and category.get("id") != _LEVEL_IDS[name]:
+            wrong.append(f"{category.get('name')!r} is {category.get('id')!r}")
+    if wrong:
+        raise InputError(f"{path}: its categories number the levels otherwise ({', '.join(wrong)}); damagemap reads "
+                         "category 1 as Slight, 2 as Severe, 3 as Debris, as ISBDA numbers them: renumber the "
+                         "categories and the annotations' category_id")
 
 
 def _check_fields(path: Path, items: list[Any], kind: str, fields: tuple[str, ...]) -> None:

@@ -180,3 +180,21 @@ def test_reseeding_a_dataset_repeats_its_choice_of_video_frames(sites_flyover):
     reseeded = ISBDADataset(sites_flyover.out_dir, "train", video_frames=0.5, seed=1)
     reseeded.reseed(5)
     assert [fresh._video_choice.random() for _ in range(8)] == [reseeded._video_choice.random() for _ in range(8)]
+
+
+@pytest.mark.parametrize("categories", [
+    [{"id": 1, "name": "debris"}, {"id": 2, "name": "severe"}, {"id": 3, "name": "slight"}],  # alphabetical
+    [{"id": 0, "name": "slight"}, {"id": 1, "name": "Severe"}, {"id": 2, "name": "debris"}],  # from 0
+])
+def test_categories_naming_the_levels_under_other_ids_are_refused(tmp_path, categories):
+    """Trained on silently with Slight and Debris swapped; evaluated, perfect predictions
+    scored 0."""
+    from engine.data import read_coco_json
+
+    path = tmp_path / "instances_val.json"
+    path.write_text(json.dumps({"images": [], "annotations": [], "categories": categories}))
+    with pytest.raises(InputError, match="its categories number the levels otherwise.*renumber"):
+        read_coco_json(path)
+    path.write_text(json.dumps({"images": [], "annotations": [], "categories": [
+        {"id": 1, "name": "Slight"}, {"id": 2, "name": "severe"}, {"id": 3, "name": "debris"}, {"id": 4, "name": "x"}]}))
+    assert len(read_coco_json(path)["categories"]) == 4  # ISBDA's numbering, names in any case
