@@ -210,6 +210,10 @@ def test_reanalysis_with_the_improved_model_keeps_every_review_decision(project,
         assert all(r.mask_ap is not None and 0.0 <= r.mask_ap <= 1.0 for r in comparison.runs)
         table = comparison.table()
         assert "mask AP (%)" in table and "ft-001" in table and "held out" in table
+        # the run whose reviews are the truth is scored against itself: said, beside its AP
+        notes = {r.run_id: " ".join(r.notes) for r in comparison.runs}
+        assert "against its own reviewed detections" in notes[run1] and "against its own" not in notes[run2]
+        assert "against its own reviewed detections" in table
 
 
 def test_cancel_then_resume_finishes_the_same_version(project, flyover):
