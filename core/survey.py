@@ -57,6 +57,12 @@ LOCK_WAIT_S = 5.0
 #: Bump when the manifest's layout changes.
 SURVEY_FORMAT = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def check_flight_name(name: str) -> None:
+    """Refuse a flight name that cannot name a project file and a column value alike."""
+    if not _NAME.match(name):
+        raise SurveyError(f"flight name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -458,8 +464,7 @@ class Survey:
 
     def add_flight(self, flight: FlightRecord) -> FlightRecord:
         """Add a flight (a name already used, or a project already in the survey, is refused)."""
-        if not _NAME.match(flight.name):
-            raise SurveyError(f"flight name {flight.name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+        check_flight_name(flight.name)
         if any(f.name == flight.name for f in self.flights):
             raise SurveyError(f"survey {self.name!r} has a flight named {flight.name!r} already")
         other = self.flight_of_project(self.project_path(flight))
@@ -537,5 +542,5 @@ def survey_of_project(project: str | os.PathLike[str]) -> Survey | None:
 
 
 __all__ = ["AppliedDecision", "FlightRecord", "LOCK_FILE", "LOCK_WAIT_S", "PlaceDecision", "SITE_NUMBERS_FILE",
-           "SURVEY_FILE", "Survey", "SurveyError", "SurveySiteNumbers", "survey_folder_of", "survey_lock",
+           "SURVEY_FILE", "Survey", "SurveyError", "SurveySiteNumbers", "check_flight_name", "survey_folder_of", "survey_lock",
            "survey_of_project"]

@@ -48,7 +48,7 @@ from core.sites import (
     site_decision,
 )
 from core.store import ProjectStore, SiteDecisionRecord
-from core.survey import AppliedDecision, FlightRecord, PlaceDecision, Survey, SurveyError
+from core.survey import AppliedDecision, FlightRecord, PlaceDecision, Survey, SurveyError, check_flight_name
 from core.types import DamageLevel, ReviewState
 from services.analysis import AnalysisRequest, LoadedModel
 from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds, product_info, product_sources
@@ -134,6 +134,7 @@ def add_flight(
     survey.refresh()  # the copy given may be older than what other damagemaps added since
     _refuse_known_video(survey, video)
     name = name or survey.new_flight_name(video.stem if video.stem != "flight" else video.parent.name)
+    check_flight_name(name)  # before its project is made: a refused name left a project behind
     if any(f.name == name for f in survey.flights):
         raise SurveyError(f"survey {survey.name!r} has a flight named {name!r} already")
     if date is not None:

@@ -635,3 +635,15 @@ def test_survey_decide_names_the_sites_its_decision_joined_or_parted():
     assert _other_sites_changed(before, after, {15}) == [
         "site 10 (Debris, day2) joined site 15, now Severe", "site 16 (Slight) parted off"]
     assert _other_sites_changed(before, before, {15}) == []
+
+
+def test_a_flight_name_refused_leaves_no_project_behind(flights, tmp_path):
+    """`survey add ... --name "Mon, AM"` was refused once the flight's project was made:
+    `flights/Mon, AM.dmproj` stayed in the survey's folder."""
+    from services import survey as surveys
+
+    survey = surveys.create_survey(tmp_path / "town")
+    with pytest.raises(SurveyError, match="flight name 'Mon, AM': use letters"):
+        surveys.add_flight(survey, flights[2].video, name="Mon, AM")
+    assert not (survey.folder / "flights").exists() or not list((survey.folder / "flights").iterdir())
+    assert Survey.open(survey.folder).flights == []
