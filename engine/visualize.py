@@ -65,14 +65,18 @@ def draw_predictions(
     # another (the detector often boxes one roof twice, and "0.63" over "0.61" read "0.630.61")
     scale = max(0.4, min(height, width) / 900)
     placed: list[tuple[int, int, int, int]] = []
+    drawn = [tuple(int(round(v)) for v in boxes[index]) for index in order]
     for index in order[::-1]:
         colour = tuple(int(c) for c in DamageLevel(int(labels[index])).colour_rgb)
         x1, y1 = (int(round(v)) for v in boxes[index][:2])
         text = f"{scores[index]:.2f}"
         (tw, th), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-        left, top = label_place(x1, y1, tw + 4, th + baseline + 2, placed, width=width, height=height,
-                                bottom=int(round(boxes[index][3])) + thickness)
-        placed.append((left, top, left + tw + 4, top + th + baseline + 2))
+        label_w, label_h = tw + 4, th + baseline + 2
+        # boxes a label could hide whole (a few labels' size): kept clear, this one's own among them
+        small = [box for box in drawn if (box[2] - box[0]) * (box[3] - box[1]) <= 4 * label_w * label_h]
+        left, top = label_place(x1, y1, label_w, label_h, placed, width=width, height=height,
+                                bottom=int(round(boxes[index][3])) + thickness, keep_clear=small)
+        placed.append((left, top, left + label_w, top + label_h))
         cv2.rectangle(canvas, (left, top), (left + tw + 4, top + th + baseline + 2), colour, -1)
         cv2.putText(canvas, text, (left + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness,
                     cv2.LINE_AA)
@@ -103,22 +107,29 @@ def _legend(canvas: np.ndarray, levels: list[DamageLevel], scale: float, thickne
 
 
 def label_place(x: int, y: int, w: int, h: int, placed: list[tuple[int, int, int, int]], *,
-                width: int, height: int, bottom: int | None = None) -> tuple[int, int]:
+                width: int, height: int, bottom: int | None = None,
+                keep_clear: list[tuple[int, int, int, int]] = ()) -> tuple[int, int]:
     """Where a ``w`` x ``h`` label of a box whose corner is ``(x, y)`` goes: just above the
     box (just under it, at ``bottom``, where the image's top edge leaves no room above:
     a label pushed down onto a small box there hid it), else the nearest free spot a
-    label's height or width away (down, up, right), at most :data:`LABEL_STEPS` away,
-    covering none of ``placed`` (``(x1, y1, x2, y2)``) and inside the image; at the first
-    spot when none is free (a label far from its box would name another)."""
+    label's height or width away (down, up, right; with ``keep_clear``, under the box
+    first), at most :data:`LABEL_STEPS` away, covering none of ``placed`` (``(x1, y1,
+    x2, y2)``) nor of ``keep_clear`` (boxes a label would hide: small ones, its own
+    among them) and inside the image; at the first spot when none is free (a label far
+    from its box would name another)."""
     def free(left: int, top: int) -> bool:
-        return all(left + w <= a or left >= c or top + h <= b or top >= d for a, b, c, d in placed)
+        return all(left + w <= a or left >= c or top + h <= b or top >= d for a, b, c, d in (*placed, *keep_clear))
 
     above = y - h
     start = above if above >= 0 or bottom is None or bottom + h > height else bottom
     first = (min(max(0, x), max(0, width - w)), min(max(0, start), max(0, height - h)))
+    under = bottom if keep_clear and bottom is not None else None
     for step in range(LABEL_STEPS + 1):
-        for left, top in ((first[0], first[1] + step * h), (first[0], first[1] - step * h),
-                          (first[0] + step * w, first[1])):
+        spots = [(first[0], first[1] + step * h), (first[0], first[1] - step * h), (first[0] + step * w, first[1])]
+        if under is not None:  # below the box before onto it
+            spots.insert(0, (first[0], under + step * h))
+            spots.insert(1, (first[0], first[1] - step * h))
+        for left, top in spots:
             left, top = min(max(0, left), max(0, width - w)), min(max(0, top), max(0, height - h))
             if free(left, top):
                 return left, top

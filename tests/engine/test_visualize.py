@@ -55,3 +55,15 @@ def test_the_picture_names_the_levels_it_draws():
     for level in (DamageLevel.SLIGHT, DamageLevel.DEBRIS):
         assert (np.abs(corner.astype(int) - np.array(level.colour_rgb)).sum(axis=2) < 10).any()
     assert not (np.abs(corner.astype(int) - np.array(DamageLevel.SEVERE.colour_rgb)).sum(axis=2) < 10).any()
+
+
+def test_labels_never_hide_small_boxes_side_by_side():
+    """On the Moore photo, "0.57" pushed down by "0.98" lay over both 10x7 boxes."""
+    image = np.full((426, 640, 3), 90, dtype=np.uint8)
+    boxes = np.array([[140.0, 283.0, 150.0, 290.0], [140.0, 286.0, 149.0, 292.0]])
+    drawn = draw_predictions(image, boxes, np.array([1, 1]), np.array([0.98, 0.57]))
+    text = (np.abs(drawn.astype(int)).sum(axis=2) < 30)  # the labels' black figures
+    for x1, y1, x2, y2 in boxes.astype(int):
+        assert not text[y1:y2 + 1, x1:x2 + 1].any(), "a label lies over the box"
+        assert (drawn[y1 + 2:y2 - 1, x1 + 2:x2 - 1] == 90).mean() > 0.5  # the frame shows through, but for lines
+    assert text.sum() > 20  # both labels are drawn
