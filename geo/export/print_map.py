@@ -158,9 +158,73 @@ def draw_sites(ax, sites, xy: np.ndarray) -> None:  # noqa: ANN001 - Axes; sites
         if mine.any():
             ax.scatter(xy[mine, 0], xy[mine, 1], s=SITE_DOT_S, c=level.colour_hex, edgecolors="black",
                        linewidths=SITE_EDGE_PT, zorder=5)
-    for site, (x, y) in zip(sites, xy):
-        ax.annotate(str(site.id), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=5, zorder=6,
-                    color="#111111", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+    draw_site_numbers(ax, sites, xy)
+
+
+#: The site numbers' font size (points) and the gap between a dot and its number.
+SITE_NUMBER_PT = 5.0
+SITE_NUMBER_GAP_PT = 2.0
+
+
+def draw_site_numbers(ax, sites, xy: np.ndarray) -> None:  # noqa: ANN001 - Axes; sites with id and level
+    """Each site's number beside its dot, where it covers no other number and no other
+    dot (:func:`number_offsets`; sites 20, 21 and 35 a few metres apart printed as
+    "352120"); a number pushed further than the first ring is tied to its dot by a thin
+    line. Call once the axes have their extent: the placement is worked out on the page."""
+    if not len(xy):
+        return
+    ax.apply_aspect()
+    to_points = 72.0 / ax.figure.dpi
+    on_page = ax.transData.transform(np.asarray(xy, dtype=float)) * to_points
+    texts = [str(site.id) for site in sites]
+    sizes = [(0.62 * SITE_NUMBER_PT * len(text) + 1.0, 1.25 * SITE_NUMBER_PT) for text in texts]
+    # the most severe placed first: theirs are the numbers a team reads first
+    order = sorted(range(len(sites)), key=lambda k: (-int(sites[k].level), sites[k].id))
+    dot_pt = float(np.sqrt(SITE_DOT_S)) / 2 + SITE_EDGE_PT
+    offsets = number_offsets(on_page, sizes, order, dot_radius_pt=dot_pt, gap_pt=SITE_NUMBER_GAP_PT)
+    for k, ((dx, dy), far) in enumerate(offsets):
+        ax.annotate(texts[k], tuple(xy[k]), xytext=(dx, dy), textcoords="offset points", fontsize=SITE_NUMBER_PT,
+                    zorder=6, color="#111111", ha="left", va="bottom",
+                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
+                    arrowprops={"arrowstyle": "-", "lw": 0.3, "color": "#111111", "shrinkA": 0, "shrinkB": dot_pt}
+                    if far else None)
+
+
+def number_offsets(points_pt: np.ndarray, sizes_pt: list[tuple[float, float]], order: list[int], *,
+                   dot_radius_pt: float, gap_pt: float) -> list[tuple[tuple[float, float], bool]]:
+    """Where each label goes, as an offset in points from its point (its lower-left
+    corner), and whether it lies beyond the first ring around the point: labels placed in
+    ``order``, each at the first spot (up-right, down-right, up-left, down-left, then the
+    same twice and three times as far) where it covers no label placed before and no
+    point's dot; at the first spot when none is free."""
+    placed: list[tuple[float, float, float, float]] = []
+    dots = [(x - dot_radius_pt, y - dot_radius_pt, x + dot_radius_pt, y + dot_radius_pt) for x, y in points_pt]
+    out: list[tuple[tuple[float, float], bool]] = [((gap_pt, gap_pt), False)] * len(points_pt)
+
+    def free(box: tuple[float, float, float, float], own: int) -> bool:
+        a1, b1, a2, b2 = box
+        return all(a2 <= c1 or a1 >= c2 or b2 <= d1 or b1 >= d2 for c1, d1, c2, d2 in placed) and all(
+            a2 <= c1 or a1 >= c2 or b2 <= d1 or b1 >= d2 for j, (c1, d1, c2, d2) in enumerate(dots) if j != own)
+
+    for k in order:
+        x, y = points_pt[k]
+        w, h = sizes_pt[k]
+        chosen = None
+        for ring in (1.0, 2.5, 4.0):
+            reach = gap_pt * ring + (ring - 1.0) * h
+            for dx, dy in ((reach, reach), (reach, -reach - h), (-reach - w, reach), (-reach - w, -reach - h)):
+                box = (x + dx, y + dy, x + dx + w, y + dy + h)
+                if free(box, k):
+                    chosen = ((dx, dy), ring > 1.0)
+                    break
+            if chosen is not None:
+                break
+        if chosen is None:
+            chosen = ((gap_pt, gap_pt), False)
+        (dx, dy), _ = chosen
+        placed.append((x + dx, y + dy, x + dx + w, y + dy + h))
+        out[k] = chosen
+    return out
 
 
 def draw_buildings(ax, buildings, to_utm) -> None:  # noqa: ANN001 - Axes, BuildingGrades, a pyproj Transformer
@@ -354,10 +418,10 @@ def draw_map(
     draw_buildings(ax, buildings, to_utm)
     for seg in segments:
         ax.plot(seg[:, 0], seg[:, 1], color="#1f6fd1", lw=1.6, zorder=4)
-    if len(site_xy):
-        draw_sites(ax, damage_map.sites, site_xy)
     frame_axes(fig, ax, (west, east, south, north), damage_map.crs,
                getattr(damage_map.local, "convergence_deg", 0.0))
+    if len(site_xy):  # once the map has its extent: the numbers are placed on the page
+        draw_sites(ax, damage_map.sites, site_xy)
 
     # The panel: title, legend, facts, the warning and the credits.
     title = "Building damage grading" if grading is not None else "Damage sites (first estimate)"

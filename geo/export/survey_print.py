@@ -119,10 +119,11 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
     site_xy = np.array([to_utm.transform(s.lon_deg, s.lat_deg) for s in built.sites]).reshape(-1, 2)
     if len(site_xy):
         points.append(site_xy)
-        draw_sites(ax, built.sites, site_xy)
     if not points:
         points.append(np.array([to_utm.transform(*built.local.to_lonlat(0.0, 0.0))]))
     frame_axes(fig, ax, map_extent(points), crs, built.local.convergence_deg)
+    if len(site_xy):  # once the map has its extent: the numbers are placed on the page
+        draw_sites(ax, built.sites, site_xy)
 
     flights = len(built.flights)
     when = _days([f.date for f in built.flights if f.date]) or "dates unknown"

@@ -86,3 +86,36 @@ def test_the_reviewed_sites_dot_is_drawn_as_any_other_and_the_legend_shows_the_r
     entry = {t.get_text(): h for t, h in zip(legend.get_texts(), legend.legend_handles)}["reviewed by an analyst (1)"]
     assert to_hex(entry.get_markerfacecolor()) == "#ffffff" and to_hex(entry.get_markeredgecolor()) == "#000000"
     assert entry.get_marker() is not None and entry.get_marker() != "o"  # the ring, not a plain dot
+
+
+def test_site_numbers_close_together_are_each_readable():
+    """Sites 20, 21 and 35 a few metres apart printed as "352120": each number at the
+    same offset from its dot, over the next."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(4, 3), dpi=150)
+    FigureCanvasAgg(figure)
+    ax = figure.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 400)
+    ax.set_ylim(0, 300)
+    ax.set_aspect("equal")
+    xy = np.array([[200.0, 150.0], [203.0, 151.0], [206.0, 150.5], [204.0, 147.0], [100.0, 100.0]])
+    levels = [DamageLevel.SEVERE, DamageLevel.SLIGHT, DamageLevel.DEBRIS, DamageLevel.SLIGHT, DamageLevel.SLIGHT]
+    sites = [SimpleNamespace(id=n, level=level, reviewed=False) for n, level in zip((20, 21, 35, 36, 7), levels)]
+    draw_sites(ax, sites, xy)
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    from matplotlib.text import Text
+
+    boxes = {text.get_text(): Text.get_window_extent(text, renderer) for text in ax.texts}  # the number, not its line
+    assert sorted(boxes) == ["20", "21", "35", "36", "7"]
+    names = list(boxes)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not boxes[a].overlaps(boxes[b]), (a, b)
+    dots = ax.transData.transform(xy)
+    for (x, y), site in zip(dots, sites):  # and no number covers another site's dot
+        for name, box in boxes.items():
+            if name != str(site.id):
+                assert not box.contains(x, y), (name, site.id)
