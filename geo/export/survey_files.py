@@ -96,6 +96,10 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         written.append(out / "survey.gpkg")
     if "buildings" in formats and building_records is not None:
         written.append(_write_geojson(out / "survey_buildings.geojson", building_records))
+    elif "buildings" in formats:
+        # an earlier export's grades (given footprints then, none now): not left beside sites they
+        # were not graded from, for a team handed the folder to read as this export's
+        (out / "survey_buildings.geojson").unlink(missing_ok=True)
     if "csv" in formats:  # lon_deg / lat_deg: the survey's documented columns (its README), kept
         table = sites.drop(columns="geometry")
         table.insert(2, "lat_deg", [round(s.lat_deg, COORDINATE_DECIMALS) for s in built.sites])

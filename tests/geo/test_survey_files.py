@@ -151,3 +151,17 @@ def test_a_flight_dated_by_its_video_s_creation_time_gives_its_day(flyover_map, 
     assert {(p["first_date"], p["last_date"]) for p in props} == {("2018-10-12", "2018-10-14")}
     kml = next(tmp_path.glob("*.kml")).read_text()
     assert "Flight monday (2018-10-12)" in kml and "T15:00:00" not in kml
+
+
+def test_an_earlier_export_s_graded_buildings_are_not_left_beside_sites_graded_without_them(built, tmp_path):
+    """Exported with footprints, then without, into one folder: the old grades stayed
+    beside the new sites, for a team handed the folder to read as this export's."""
+    old = tmp_path / "survey_buildings.geojson"
+    old.write_text('{"type": "FeatureCollection", "features": []}')
+    written = write_survey_files(built, tmp_path, ["geojson", "buildings"])
+    assert not old.exists() and old not in written
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "survey_buildings.geojson").write_text("{}")
+    write_survey_files(built, other, ["geojson"])  # buildings not asked for: left alone
+    assert (other / "survey_buildings.geojson").exists()
