@@ -67,26 +67,10 @@ def overlay_names(images: Sequence[Path]) -> list[str]:
 
 
 def _read_image(path: Path) -> np.ndarray:
-    """``path`` as ``uint8[H, W, 3]`` RGB, upright as a viewer shows it (its EXIF
-    orientation applied: a photo a phone or a drone stored sideways); a 16-bit picture
-    scaled to 8 bits (PIL's own conversion clips it to white); :class:`~core.errors.InputError`
-    naming it and why it cannot be read."""
-    import numpy as np
-    from PIL import Image, ImageOps
+    """``path`` upright as a viewer shows it (``engine.image_files.read_image_file``)."""
+    from engine.image_files import read_image_file
 
-    from core.errors import InputError
-
-    try:
-        with Image.open(path) as opened:
-            image = ImageOps.exif_transpose(opened)
-            if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grey: to 8 bits, not clipped
-                grey = (np.asarray(image, dtype=np.uint32) >> 8).clip(0, 255).astype(np.uint8)
-                return np.repeat(grey[:, :, None], 3, axis=2)
-            return np.array(image.convert("RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        reason = ("no such file" if isinstance(exc, FileNotFoundError)
-                  else "a folder, not an image" if isinstance(exc, IsADirectoryError) else str(exc))
-        raise InputError(f"{path}: cannot read image ({reason})") from None
+    return read_image_file(path)
 
 
 def run(args: argparse.Namespace) -> int:

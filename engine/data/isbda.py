@@ -232,18 +232,20 @@ class ISBDADataset(Dataset):
         return image_dir(self.root, self.split) / self.images[index]["file_name"]
 
     def read_image(self, index: int) -> np.ndarray:
-        """``uint8[H, W, 3]`` RGB, checked against the size the JSON states."""
-        from PIL import Image
+        """``uint8[H, W, 3]`` RGB as ``predict`` reads it (16-bit pictures scaled, not
+        clipped white; upright by its EXIF orientation), checked against the size the JSON
+        states: a photo stored sideways is taken as stored where the annotations were drawn
+        on it so (a labelling tool that ignores the orientation)."""
+        from engine.image_files import read_image_file
 
         path = self.image_path(index)
-        try:
-            with Image.open(path) as image:
-                array = np.array(image.convert("RGB"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: cannot read image ({exc})") from None
+        array = read_image_file(path)
         info = self.images[index]
         expected = (info.get("height"), info.get("width"))
         if None not in expected and tuple(array.shape[:2]) != expected:
+            stored = read_image_file(path, upright=False)
+            if tuple(stored.shape[:2]) == expected:
+                return stored
             raise InputError(f"{path}: image is {array.shape[1]}x{array.shape[0]}, annotations say {expected[1]}x{expected[0]}")
         return array
 

@@ -198,3 +198,36 @@ def test_categories_naming_the_levels_under_other_ids_are_refused(tmp_path, cate
     path.write_text(json.dumps({"images": [], "annotations": [], "categories": [
         {"id": 1, "name": "Slight"}, {"id": 2, "name": "severe"}, {"id": 3, "name": "debris"}, {"id": 4, "name": "x"}]}))
     assert len(read_coco_json(path)["categories"]) == 4  # ISBDA's numbering, names in any case
+
+
+def _one_image_dataset(root, image, name, size, **save):
+    (root / "annotations").mkdir(parents=True)
+    (root / "val").mkdir()
+    image.save(root / "val" / name, **save)
+    width, height = size
+    polygon = [2, 2, 12, 2, 12, 12, 2, 12]
+    (root / "annotations" / "instances_val.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": name, "width": width, "height": height}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [2, 2, 10, 10],
+                         "segmentation": [polygon], "area": 100, "iscrowd": 0}],
+        "categories": [{"id": 1, "name": "slight"}, {"id": 2, "name": "severe"}, {"id": 3, "name": "debris"}]}))
+    return ISBDADataset(root, "val")
+
+
+def test_a_photo_stored_sideways_is_read_upright_as_predict_reads_it(tmp_path):
+    """Annotated upright (640x426), its EXIF turning it: training and evaluation refused it
+    ("image is 426x640, annotations say 640x426") where `predict` read it upright."""
+    stored = Image.fromarray(np.zeros((40, 30, 3), dtype=np.uint8))  # 30 wide, 40 tall as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees to show
+    upright = _one_image_dataset(tmp_path / "upright", stored, "a.jpg", (40, 30), exif=exif.tobytes())
+    assert upright.read_image(0).shape == (30, 40, 3)
+    as_stored = _one_image_dataset(tmp_path / "stored", stored, "a.jpg", (30, 40), exif=exif.tobytes())
+    assert as_stored.read_image(0).shape == (40, 30, 3)  # annotated on the pixels as stored: taken so
+
+
+def test_a_16_bit_picture_is_scaled_not_clipped_white(tmp_path):
+    grey = (np.arange(40 * 30, dtype=np.uint32).reshape(40, 30) * 50).astype(np.uint16)
+    dataset = _one_image_dataset(tmp_path / "deep", Image.fromarray(grey), "a.png", (30, 40))
+    image = dataset.read_image(0)
+    assert image.shape == (40, 30, 3) and 0 < image.mean() < 250 and len(np.unique(image)) > 100
