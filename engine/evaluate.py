@@ -53,16 +53,17 @@ def _ground_truth(annotations: dict[str, Any], *, masks: bool = True):  # type: 
     data.setdefault("categories", [])
     if not data["categories"]:
         data["categories"] = list(_ISBDA_CATEGORIES)
+    sizes = {image.get("id"): (image.get("height"), image.get("width")) for image in data.get("images", [])}
     for annotation in data["annotations"]:
-        if "bbox" not in annotation and "damage_bbox" in annotation:
+        if "damage_bbox" in annotation:  # the damaged part's box, as training takes it (ISBDA's bbox may be the house's)
             annotation["bbox"] = list(annotation["damage_bbox"])
         annotation.setdefault("iscrowd", 0)
-        if "area" not in annotation:
-            x, y, w, h = annotation["bbox"]
-            annotation["area"] = float(w * h)
         # polygons of fewer than 3 points cannot be rasterised; the loader skips them too
         if isinstance(annotation.get("segmentation"), list):
             annotation["segmentation"] = [p for p in annotation["segmentation"] if len(p) >= 6]
+        _check_mask_size(annotation, sizes.get(annotation.get("image_id")))
+        if "area" not in annotation:  # COCO's area is the mask's (it sorts damage into small, medium, large)
+            annotation["area"] = _mask_area(annotation, sizes.get(annotation.get("image_id")))
     data["annotations"] = [
         a for a in data["annotations"] if not isinstance(a.get("segmentation"), list) or a["segmentation"]
     ]
@@ -71,6 +72,36 @@ def _ground_truth(annotations: dict[str, Any], *, masks: bool = True):  # type: 
     with contextlib.redirect_stdout(io.StringIO()):
         coco.createIndex()
     return coco
+
+
+def _check_mask_size(annotation: dict[str, Any], size: tuple[Any, Any] | None) -> None:
+    """Refuse an RLE mask drawn for another image size: scored, it matched nothing (AP 0,
+    without a word), where a result of the wrong size is refused."""
+    segmentation = annotation.get("segmentation")
+    if not isinstance(segmentation, dict) or size is None or None in size:
+        return
+    if list(segmentation.get("size", [])) != [int(size[0]), int(size[1])]:
+        raise InputError(f"the annotations' annotation {annotation.get('id', '?')!r} has a mask of "
+                         f"{segmentation.get('size')} (height, width) on image {annotation.get('image_id')!r} of "
+                         f"{[int(size[0]), int(size[1])]}: its masks were made for other images")
+
+
+def _mask_area(annotation: dict[str, Any], size: tuple[Any, Any] | None) -> float:
+    """The area of the annotation's mask in pixels (its box's where it has no mask, or the
+    image's size is unknown)."""
+    from pycocotools import mask as mask_utils
+
+    segmentation = annotation.get("segmentation")
+    if segmentation and size is not None and None not in size:
+        height, width = int(size[0]), int(size[1])
+        if isinstance(segmentation, list):
+            rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
+        else:
+            rle = mask_utils.frPyObjects(segmentation, height, width) if isinstance(segmentation.get("counts"), list) \
+                else segmentation
+        return float(mask_utils.area(rle))
+    x, y, w, h = annotation["bbox"]
+    return float(w * h)
 
 
 def _summarise(precision: np.ndarray) -> dict[str, float]:

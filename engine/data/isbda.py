@@ -55,6 +55,10 @@ def read_coco_json(path: str | Path) -> dict[str, Any]:
             raise InputError(f"{path}: expected a COCO file with an {key!r} list")
     _check_fields(path, data["images"], "image", ("id", "file_name", "width", "height"))
     _check_fields(path, data["annotations"], "annotation", ("image_id", "category_id"))
+    for image in data["images"]:  # COCO's are whole numbers; a text id stopped training at its first batch
+        if not isinstance(image["id"], int) or isinstance(image["id"], bool):
+            raise InputError(f"{path}: image {image.get('file_name', '?')!r} has the id {image['id']!r}; COCO image "
+                             "ids are whole numbers (and each annotation's image_id one of them)")
     data.setdefault("categories", [])
     _check_category_ids(path, data["categories"])
     return data
@@ -151,6 +155,7 @@ class ISBDADataset(Dataset):
         self.annotation_file = annotation_path(root, split)
         self.coco = read_coco_json(self.annotation_file)
         self.images = sorted(self.coco["images"], key=lambda image: image["id"])
+        self._image_of = {image["id"]: image for image in self.images}
         self.video_frames = video_frames
         self._video_choice = random.Random(seed)
         self._decoded: dict[int, np.ndarray] | None = None
@@ -201,6 +206,12 @@ class ISBDADataset(Dataset):
         segmentation = annotation.get("segmentation")
         polygons, rle = None, None
         if isinstance(segmentation, dict):
+            image = self._image_of.get(image_id, {})
+            size = [image.get("height"), image.get("width")]
+            if None not in size and list(segmentation.get("size", [])) != size:  # stopped the run mid-epoch
+                self._warn(annotation, f"its mask is {segmentation.get('size')} (height, width), the image "
+                                       f"{size}; skipped")
+                return
             rle = segmentation
         else:
             polygons = [[float(v) for v in polygon] for polygon in segmentation or [] if len(polygon) >= 6]

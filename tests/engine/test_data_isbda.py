@@ -231,3 +231,34 @@ def test_a_16_bit_picture_is_scaled_not_clipped_white(tmp_path):
     dataset = _one_image_dataset(tmp_path / "deep", Image.fromarray(grey), "a.png", (30, 40))
     image = dataset.read_image(0)
     assert image.shape == (40, 30, 3) and 0 < image.mean() < 250 and len(np.unique(image)) > 100
+
+
+def test_a_mask_drawn_for_another_size_is_skipped_with_a_warning_and_a_text_id_refused(tmp_path):
+    """Both stopped a training run with a traceback (a broadcast error at the first batch
+    holding the mask; `new(): invalid data type 'str'`), and left an empty run folder."""
+    from pycocotools import mask as mask_utils
+
+    root = tmp_path / "data"
+    (root / "annotations").mkdir(parents=True)
+    (root / "val").mkdir()
+    Image.fromarray(np.zeros((96, 128, 3), dtype=np.uint8)).save(root / "val" / "a.png")
+    wrong = mask_utils.encode(np.asfortranarray(np.ones((192, 256), dtype=np.uint8)))
+    wrong["counts"] = wrong["counts"].decode("ascii")
+    right = mask_utils.encode(np.asfortranarray(np.ones((96, 128), dtype=np.uint8)))
+    right["counts"] = right["counts"].decode("ascii")
+    coco = {"images": [{"id": 1, "file_name": "a.png", "width": 128, "height": 96}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 20, 20], "segmentation": wrong},
+                            {"id": 2, "image_id": 1, "category_id": 2, "bbox": [0, 0, 20, 20], "segmentation": right}],
+            "categories": []}
+    (root / "annotations" / "instances_val.json").write_text(json.dumps(coco))
+    with pytest.warns(DamagemapWarning, match=r"annotation id 1 .*its mask is \[192, 256\] \(height, width\), the "
+                                              r"image \[96, 128\]; skipped"):
+        dataset = ISBDADataset(root, "val")
+    _, target = dataset[0]
+    assert target["labels"].tolist() == [2] and tuple(target["masks"].shape) == (1, 96, 128)
+    coco["images"][0]["id"] = "a"
+    for annotation in coco["annotations"]:
+        annotation["image_id"] = "a"
+    (root / "annotations" / "instances_val.json").write_text(json.dumps(coco))
+    with pytest.raises(InputError, match="image 'a.png' has the id 'a'; COCO image ids are whole numbers"):
+        ISBDADataset(root, "val")

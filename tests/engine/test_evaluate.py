@@ -69,6 +69,41 @@ def test_shifted_prediction_scores_less_exactly_as_coco_says():
         assert row["APS"] == pytest.approx(1.0)
 
 
+def test_ground_truth_without_area_is_sized_by_its_mask_as_coco_does():
+    """Without `area`, the box's was used: a triangle's 600 px² mask in an 1,200 px² box was
+    sorted medium, where pycocotools (and COCO's own files) sort it small."""
+    truth = copy.deepcopy(GROUND_TRUTH)
+    truth["annotations"] = [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[10, 10, 50, 10, 10, 40]],
+                             "damage_bbox": [10, 10, 40, 30], "iscrowd": 0}]
+    results = [_result([10, 10, 40, 30], 1)]
+    ours = evaluate_results(truth, results)["segm"]
+    with_area = copy.deepcopy(truth)
+    rle = mask_utils.merge(mask_utils.frPyObjects(truth["annotations"][0]["segmentation"], HEIGHT, WIDTH))
+    with_area["annotations"][0].update(area=float(mask_utils.area(rle)), bbox=[10, 10, 40, 30])
+    assert with_area["annotations"][0]["area"] < 32 ** 2  # small by its mask, medium by its box
+    assert ours["APS"] >= 0 and ours["APM"] == -1.0  # sorted small, as COCO sorts it
+    assert ours == evaluate_results(with_area, results)["segm"]
+
+
+def test_the_damage_box_is_scored_where_a_file_has_a_house_box_as_its_bbox():
+    """ISBDA's `bbox` may be the house's; training takes `damage_bbox`, evaluation took
+    `bbox`: perfect predictions scored box AP 50."""
+    truth = copy.deepcopy(GROUND_TRUTH)
+    for annotation in truth["annotations"]:
+        annotation["bbox"] = list(annotation["house_bbox"])
+    metrics = evaluate_results(truth, [_result([10, 10, 40, 30], 1), _result([60, 50, 30, 25], 3)])
+    assert metrics["bbox"]["AP"] == pytest.approx(1.0)
+
+
+def test_a_ground_truth_mask_of_another_image_size_is_refused():
+    truth = copy.deepcopy(GROUND_TRUTH)
+    mask = mask_utils.encode(np.asfortranarray(np.ones((HEIGHT * 2, WIDTH * 2), dtype=np.uint8)))
+    mask["counts"] = mask["counts"].decode("ascii")
+    truth["annotations"][0]["segmentation"] = mask
+    with pytest.raises(InputError, match=r"has a mask of \[160, 200\] \(height, width\) on image 1 of \[80, 100\]"):
+        evaluate_results(truth, [_result([10, 10, 40, 30], 1)])
+
+
 def test_wrong_class_and_no_results_score_zero():
     assert evaluate_results(GROUND_TRUTH, [_result([10, 10, 40, 30], 2)])["segm"]["AP"] == 0.0
     empty = evaluate_results(GROUND_TRUTH, [])
