@@ -34,7 +34,7 @@ from typing import Any
 
 import torch
 
-from core.errors import InputError, ModelError
+from core.errors import DamagemapWarning, InputError, ModelError
 from engine.device import resolve_device
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -387,6 +387,24 @@ def _nothing_left(config: TrainConfig, state: dict[str, Any], out: Path) -> str 
     return None
 
 
+def _is_damagemap_file(path: str | Path) -> bool:
+    """A damagemap weights file (its ``model.json`` beside it, or in its header): where
+    tensors that do not fit mean other flags, not the predictors of another dataset's
+    classes as in torchvision's COCO files."""
+    path = Path(path)
+    if path.with_suffix(".json").is_file():
+        return True
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as opened:
+            from engine.weights import is_damagemap_metadata
+
+            return is_damagemap_metadata(opened.metadata() or {})
+    except Exception:  # noqa: BLE001 - not a safetensors file: torchvision's own
+        return False
+
+
 def _training_items(parts: list[Any], split: str) -> None:
     """Refuse a training split whose targets would all be empty: the model would learn to
     find nothing, and the run would not say so."""
@@ -502,6 +520,13 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         with warnings.catch_warnings():  # torch's note on a pickle's protocol, before a one-line refusal
             warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             init_report = load_init_weights(model, config.init)
+        if init_report["skipped_parts"] and _is_damagemap_file(config.init):
+            # a damagemap model trained on with other --heads or --backbone: its heads start afresh
+            warnings.warn(f"--init {config.init}: its {', '.join(init_report['skipped_parts'][:4])}"
+                          f"{', ...' if len(init_report['skipped_parts']) > 4 else ''} do not fit this model and "
+                          "start afresh; a file trained with other "
+                          "--backbone or --heads builds another model: give the flags it was trained with "
+                          "(its model.json's build config)", DamagemapWarning, stacklevel=2)
     out.mkdir(parents=True, exist_ok=True)  # once the data, the model and its --init are sound: none is left empty
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)

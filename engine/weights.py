@@ -220,6 +220,11 @@ _UNSAFE_PICKLE = (
 )
 
 
+def is_damagemap_metadata(metadata: dict[str, str]) -> bool:
+    """A safetensors header's metadata is a damagemap weights file's (:func:`save_model`)."""
+    return metadata.get("kind") == _KIND
+
+
 def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int]:
     """Initialise from a local torchvision checkpoint (never downloaded).
 
@@ -234,7 +239,8 @@ def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int
     Returns
     -------
     dict
-        ``{"loaded": n, "skipped": m}`` tensor counts.
+        ``{"loaded": n, "skipped": m}`` tensor counts, and ``"skipped_parts"``: the model
+        parts (``roi_heads.box_head``, ...) of the tensors that did not fit.
     """
     path = Path(path)
     _refuse_folder(path)
@@ -277,7 +283,10 @@ def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int
     if not fitting:
         raise ModelError(f"{path}: none of its tensors fit this model (is it for another backbone?)")
     model.load_state_dict(fitting, strict=False)
-    return {"loaded": len(fitting), "skipped": len(state) - len(fitting)}
+    # (batch-norm step counters a model with frozen batch norms has no place for are no loss)
+    unfit = sorted({".".join(key.split(".")[:2]) for key in state
+                    if key not in fitting and not key.endswith("num_batches_tracked")})
+    return {"loaded": len(fitting), "skipped": len(state) - len(fitting), "skipped_parts": unfit}
 
 
 @dataclass(frozen=True)

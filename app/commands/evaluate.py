@@ -66,8 +66,11 @@ def run(args: argparse.Namespace) -> int:
 
     from core.errors import InputError
 
+    from app.commands import _flags
+
     _check_output_file("--json", args.json)  # before the model runs
     _check_output_file("--save-predictions", args.save_predictions)
+    _flags.at_least("--batch-size", args.batch_size)  # 0 stopped in torch's traceback once the model had loaded
 
     image_ids = None  # every image of the split
     if args.images_in_results and not args.predictions:

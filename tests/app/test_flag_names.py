@@ -65,6 +65,7 @@ CASES = [
     ("synth", ["--annotate-every", "0"], "--annotate-every must be >= 1"),
     ("synth", ["--hfov", "180"], "--hfov must be between 1 and 170 degrees"),
     ("synth", ["--terrain", "-5"], "--terrain must be from 0 to 100 metres"),
+    ("evaluate", ["--batch-size", "0"], "--batch-size must be >= 1"),
     ("train", ["--lr", "nan"], "--lr must be a positive, finite number"),
     ("train", ["--epochs", "0"], "--epochs must be >= 1"),
     ("train", ["--warmup-steps", "-1"], "--warmup-steps must be >= 0"),
