@@ -84,6 +84,21 @@ def parse_local_set(items: bytes) -> dict[int, bytes]:
     return out
 
 
+def _camera_pitch(tags: dict[int, bytes], platform_pitch: float | None) -> float | None:
+    """The sensor's elevation (19) plus the platform's pitch: the camera's pitch, degrees."""
+    if 19 not in tags:
+        return None
+    elevation = _scaled(tags[19], True, 360.0)
+    return None if elevation is None else elevation + (platform_pitch or 0.0)
+
+
+def _pitch_left_out(tags: dict[int, bytes]) -> bool:
+    """The packet gives a camera pitch outside -90..30 degrees, which :func:`sample_from` leaves out."""
+    pitch = _scaled(tags[6], True, 40.0) if 6 in tags else None
+    value = _camera_pitch(tags, pitch)
+    return value is not None and not -90.0 <= value <= 30.0
+
+
 def sample_from(tags: dict[int, bytes]) -> TelemetrySample | None:
     """A sample from one packet's items; ``None`` without a time or a position."""
     if 2 not in tags or 13 not in tags or 14 not in tags:
@@ -96,14 +111,12 @@ def sample_from(tags: dict[int, bytes]) -> TelemetrySample | None:
     altitude = _scaled(tags[15], False, 19900.0, -900.0) if 15 in tags else None
     heading = _scaled(tags[5], False, 360.0) if 5 in tags else None
     pitch = _scaled(tags[6], True, 40.0) if 6 in tags else None
-    camera_yaw = camera_pitch = None
+    camera_yaw = None
     if heading is not None and 18 in tags:
         camera_yaw = (heading + (_scaled(tags[18], False, 360.0) or 0.0)) % 360.0
-    if 19 in tags:
-        elevation = _scaled(tags[19], True, 360.0)
-        if elevation is not None:
-            value = elevation + (pitch or 0.0)
-            camera_pitch = value if -90.0 <= value <= 30.0 else None
+    camera_pitch = _camera_pitch(tags, pitch)
+    if camera_pitch is not None and not -90.0 <= camera_pitch <= 30.0:
+        camera_pitch = None  # pointing up or past the nadir: not a camera filming the ground (said by read_klv)
     focal = None
     if 16 in tags:
         hfov = _scaled(tags[16], False, 180.0)
@@ -128,7 +141,7 @@ def read_klv(path: str | Path) -> Track:
         raise TelemetryError(f"{path}: cannot read telemetry: {exc.strerror or exc}") from None
     samples: list[TelemetrySample] = []
     unchecked: list[TelemetrySample] = []  # from packets whose checksum does not match
-    packets = bad = 0
+    packets = bad = steep = 0
     at = data.find(_KEY_PREFIX)
     while 0 <= at < len(data) - 17:
         key = data[at : at + 16]
@@ -151,6 +164,7 @@ def read_klv(path: str | Path) -> Track:
             at = data.find(_KEY_PREFIX, end)
             continue
         sample = sample_from(tags)
+        steep += sample is not None and _pitch_left_out(tags)
         if 1 in tags and len(tags[1]) == 2 and checksum(data[at : end - 2]) != int.from_bytes(tags[1], "big"):
             bad += 1
             if sample is not None:
@@ -171,6 +185,10 @@ def read_klv(path: str | Path) -> Track:
     disorder = time_order_note(samples, "packets")
     if disorder:
         notes = (*notes, disorder)
+    if steep:
+        notes = (*notes, f"{steep} packet{'s give' if steep > 1 else ' gives'} a camera pitch outside -90..30 degrees "
+                         "(pointing up, or past straight down): left out there, the map assumes or reads the pitch "
+                         "for those frames")
     samples.sort(key=lambda s: s.t_s)
     return Track(tuple(samples), path, "misb-klv", TimeBase.UTC,
                  format_detail=f"MISB ST 0601 UAS Datalink Local Set, {packets} packets", notes=notes)

@@ -22,7 +22,8 @@ def _int(value: float, span: float, size: int, signed: bool, offset: float = 0.0
     return code.to_bytes(size, "big", signed=signed)
 
 
-def packet(t_s: float, lat: float, lon: float, alt: float, heading: float, *, corrupt: bool = False) -> bytes:
+def packet(t_s: float, lat: float, lon: float, alt: float, heading: float, *, corrupt: bool = False,
+           elevation: float = -43.0) -> bytes:
     items = [
         (2, int(t_s * 1e6).to_bytes(8, "big")),
         (5, _int(heading, 360.0, 2, False)),
@@ -32,7 +33,7 @@ def packet(t_s: float, lat: float, lon: float, alt: float, heading: float, *, co
         (15, _int(alt, 19900.0, 2, False, -900.0)),
         (16, _int(73.7, 180.0, 2, False)),
         (18, _int(10.0, 360.0, 4, False)),
-        (19, _int(-43.0, 360.0, 4, True)),
+        (19, _int(elevation, 360.0, 4, True)),
     ]
     body = b"".join(bytes([tag]) + _ber(len(v)) + v for tag, v in items) + b"\x01\x02"
     head = UAS_KEY + _ber(len(body) + 2)
@@ -81,3 +82,14 @@ def test_klv_without_positions_and_transport_streams_are_one_line(tmp_path):
     ts.write_bytes((b"G" + bytes(187)) * 4)
     with pytest.raises(TelemetryError, match="extract its KLV metadata first"):
         read_telemetry(ts)
+
+
+def test_a_camera_pitch_out_of_range_is_left_out_with_a_note(tmp_path):
+    """A sensor pointing up was dropped without a word: the map assumed a pitch there."""
+    path = tmp_path / "up.klv"
+    t0 = 1_539_356_400.0
+    path.write_bytes(b"".join(packet(t0 + k * 0.5, 30.1588 + k * 1e-5, -85.6602, 110.0, 90.0,
+                                     elevation=40.0 if k < 2 else -43.0) for k in range(4)))
+    track = read_telemetry(path)
+    assert [s.gimbal_pitch_deg is None for s in track.samples] == [True, True, False, False]
+    assert any("2 packets give a camera pitch outside -90..30 degrees" in note for note in track.notes)
