@@ -400,7 +400,7 @@ def draw_map(
     filmed = None
     if camera:
         filmed = shapely.union_all([g for _, g in camera]).buffer(0)
-    if not points and filmed is not None:
+    if filmed is not None and not filmed.is_empty:  # the whole area filmed: its outline ran off the page
         points.append(np.column_stack(to_utm.transform(*filmed.envelope.exterior.xy)))
     if not points:
         points.append(np.array([to_utm.transform(*damage_map.local.to_lonlat(0.0, 0.0))]))
@@ -577,11 +577,21 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
     return draw_atlas_pages(cards, info.event or "damage sites")
 
 
+def plain_text():  # noqa: ANN201 - a context manager
+    """Text drawn as typed: matplotlib reads ``$...$`` as mathematics, so an event "Appeal
+    US$2M, budget US$_500k" printed in italics without its dollars and spaces, and a lone
+    pair of dollars failed the whole print map. Figures made inside keep their text plain."""
+    import matplotlib
+
+    return matplotlib.rc_context({"text.parse_math": False})
+
+
 def write_print_map(png: Path, pdf: Path, damage_map, *, closeup=None, **kwargs) -> list[Path]:  # noqa: ANN001
     """:func:`draw_map` saved as a 150-dpi PNG and a vector PDF, the PDF followed by the
     :func:`draw_site_atlas` pages (``closeup``: the sites' close-ups, as the HTML map takes them)."""
-    fig = draw_map(damage_map, **kwargs)
-    return save_pages(png, pdf, fig, draw_site_atlas(damage_map, closeup, info=kwargs.get("info")))
+    with plain_text():
+        fig = draw_map(damage_map, **kwargs)
+        return save_pages(png, pdf, fig, draw_site_atlas(damage_map, closeup, info=kwargs.get("info")))
 
 
 #: The finest an image is embedded in the PDF at (pixels per inch of paper): what a print at
@@ -689,4 +699,4 @@ def save_pages(png: Path, pdf: Path, page, atlas: Sequence) -> list[Path]:  # no
 
 
 __all__ = ["ATLAS_GRID", "PDF_IMAGE_DPI", "PDF_JPEG_QUALITY", "AtlasCard", "draw_atlas_pages", "draw_map",
-           "draw_site_atlas", "write_print_map"]
+           "draw_site_atlas", "plain_text", "write_print_map"]

@@ -207,11 +207,12 @@ def write_survey_print(png: Path, pdf: Path, built: SurveyMap, *, title: str = "
                        basemap=None, info: ProductInfo | None = None) -> list[Path]:  # noqa: ANN001 - Basemap
     """:func:`draw_survey_map` as a 150-dpi PNG and a vector PDF, the PDF followed by the
     :func:`draw_survey_atlas` pages; each file whole or not at all."""
-    from geo.export.print_map import save_pages
+    from geo.export.print_map import plain_text, save_pages
 
-    page = draw_survey_map(built, title=title, provenance=provenance, grading=grading, basemap=basemap, info=info)
-    return save_pages(png, pdf, page, draw_survey_atlas(built, closeup, title=info.event if info and info.event
-                                                         else title))
+    with plain_text():  # "$" in a survey's or an event's name printed as typed
+        page = draw_survey_map(built, title=title, provenance=provenance, grading=grading, basemap=basemap, info=info)
+        return save_pages(png, pdf, page, draw_survey_atlas(built, closeup, title=info.event if info and info.event
+                                                             else title))
 
 
 __all__ = ["draw_survey_atlas", "draw_survey_map", "write_survey_print"]

@@ -102,3 +102,43 @@ def test_the_survey_atlas_heading_wraps_too(flyover_map):
     built = fuse_flights([FlightMap("monday", damage_map, "2018-10-12")])
     built = replace(built, sites=built.sites[:2])
     assert _atlas_heading_checks(draw_survey_atlas(built, title=LONG_EVENT)[0]).endswith("most severe first")
+
+
+def test_dollars_in_an_event_are_printed_as_typed(flyover_map, tmp_path):
+    """matplotlib read "$...$" as mathematics: "Appeal US$2M for Idai, budget US$_500k"
+    printed in italics without its dollars and spaces, and a lone "${" failed the print map
+    (blamed on the PNG's path) and with it the package."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from geo.export.print_map import plain_text, write_print_map
+
+    damage_map, _ = flyover_map
+    for event in ("Appeal US$2M for Idai, budget US$_500k", "Red Cross ${ and $ partners"):
+        png, pdf = tmp_path / "map.png", tmp_path / "map.pdf"
+        assert write_print_map(png, pdf, damage_map, info=ProductInfo(event=event, glide=GLIDE)) == [png, pdf]
+        with plain_text():
+            page = draw_map(damage_map, info=ProductInfo(event=event, glide=GLIDE))
+        FigureCanvasAgg(page).draw()
+        shown = [t for t in page.axes[1].texts if event.split()[0] in t.get_text()]
+        assert shown and all(not t._parse_math for t in shown)  # drawn as text, not as mathematics
+        assert event in " ".join(shown[0].get_text().split())
+
+
+def test_the_map_shows_the_whole_area_filmed(flyover_map):
+    """The map was fitted to the sites and the track only: the dashed outline of the area
+    filmed ran off the page, three quarters of it unseen on a first estimate."""
+    import numpy as np
+    from pyproj import Transformer
+    from shapely import union_all
+
+    from geo.coverage import camera_footprint_records
+
+    damage_map, _ = flyover_map
+    camera = camera_footprint_records(damage_map)
+    page = draw_map(damage_map, camera=camera)
+    ax = page.axes[0]
+    to_utm = Transformer.from_crs("EPSG:4326", damage_map.crs, always_xy=True)
+    west, south, east, north = union_all([g for _, g in camera]).bounds
+    x, y = to_utm.transform(np.array([west, east, west, east]), np.array([south, south, north, north]))
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert x0 <= x.min() and x.max() <= x1 and y0 <= y.min() and y.max() <= y1
