@@ -192,9 +192,15 @@ def _write_geojson(path: Path, records: list[Record]) -> Path:
 def _records_frame(records: list[Record]):  # noqa: ANN202 - a GeoDataFrame
     """``records`` as a GeoDataFrame in WGS84, for the GeoPackage."""
     import geopandas as gpd
+    import pandas as pd
 
-    return gpd.GeoDataFrame([dict(props) for props, _ in records], geometry=[g for _, g in records],
-                            crs="EPSG:4326")
+    from geo.export.records import DATETIME_COLUMNS
+
+    frame = gpd.GeoDataFrame([dict(props) for props, _ in records], geometry=[g for _, g in records],
+                             crs="EPSG:4326")
+    for column in DATETIME_COLUMNS & set(frame.columns):  # DATETIME, as in the relief package's layer
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return frame
 
 
 def _building_records(built: SurveyMap, grading) -> list[Record]:  # noqa: ANN001 - geo.grading.Grading
@@ -264,7 +270,8 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
         about = flights.get(flight.name, {})
         seen = coverage.get(flight.name)
         lines += [
-            f"{flight.name}: {flight.date or 'date unknown'}" + (f", {about['drone']}" if about.get("drone") else ""),
+            f"{flight.name}: {flight.date[:10] if flight.date else 'date unknown'}"  # its day, as the tables give it
+            + (f", {about['drone']}" if about.get("drone") else ""),
             f"  video: {about.get('video') or '-'}; telemetry: {about.get('telemetry') or '-'}",
             f"  model: {about.get('model') or 'unknown'}; frames analysed: {about.get('frames', '-')}",
         ]
@@ -289,7 +296,8 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
         from geo.grading import LABELS, ORDER
 
         graded = grading.counts()
-        lines += [f"{len(grading.buildings)} footprints" + (f" from {grading.source}" if grading.source else "")
+        # the file's name, not where it lay on the analyst's disk: the README goes out with the files
+        lines += [f"{len(grading.buildings)} footprints" + (f" from {Path(grading.source).name}" if grading.source else "")
                   + f", each graded by the most severe site within {grading.match_m:g} m of it:"]
         lines += [f"{LABELS[level]}: {graded[level]} ({EMS_GRADE[level]})" for level in ORDER]
         lines += [f"  - {note}" for note in grading.notes]
@@ -297,6 +305,8 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
     texts = dict(_FILE_TEXT)
     if grading is not None:  # the GeoPackage holds the graded buildings too
         texts["survey.gpkg"] = "GeoPackage with the layers sites, coverage and buildings (the graded footprints)"
+    if not built.sites:
+        texts["survey_map.pdf"] = "the print map as a vector PDF; no site atlas: the survey has no damage site"
     lines += [f"{name:<24} {texts.get(name, '')}".rstrip() for name in files]
     lines += [f"{'survey_README.txt':<24} this file", "", *damage_scale_lines()]
     return "\n".join(lines) + "\n"

@@ -543,6 +543,14 @@ def test_the_survey_grades_the_towns_buildings_from_every_flight(flights, tmp_pa
     readme = (tmp_path / "out" / "survey_README.txt").read_text()  # the event, as the flight's package has it
     assert "Event: Hurricane Michael" in readme and "GLIDE number: TC-2018-000166-USA" in readme
     assert "Organisation: MapAction" in readme
+    assert f"footprints from {truth.name}," in readme and str(truth.parent) not in readme  # no local path goes out
+    dated = [line.split(": ", 1)[1] for line in readme.splitlines() if line.startswith(("day1: ", "day2: ", "day3: "))]
+    assert len(dated) == 3 and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d.split(",")[0]) for d in dated)  # days
+    import pyogrio
+
+    surveys.export_survey(built, tmp_path / "gpkg", survey=survey, formats=["gpkg"])
+    layer = pyogrio.read_info(tmp_path / "gpkg" / "survey.gpkg", layer="buildings")
+    assert layer["dtypes"][list(layer["fields"]).index("best_time")].startswith("datetime64")  # as the package's
     assert re.findall(r'"className": "dm-building dm-building-\w+"', html)  # the graded buildings online too
     graded = {f["properties"]["building_id"]: f["properties"]
               for f in json.loads((tmp_path / "out" / "survey_buildings.geojson").read_text())["features"]}
