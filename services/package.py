@@ -85,10 +85,14 @@ def check_product_info(store: ProjectStore, **changes: Any) -> ProductInfo:
     """
     from dataclasses import replace
 
+    from geo.export.products import ProductInfo
+
     current = product_info(store)
     given: dict[str, Any] = {k: (v.strip() if isinstance(v, str) else v) for k, v in changes.items() if v is not None}
     if "glide" in given and isinstance(given["glide"], str):
         given["glide"] = given["glide"].upper()
+    if given.get("area") == "":  # cleared: the default code, as the package's name gives it, not a blank
+        given["area"] = ProductInfo().area
     try:
         return replace(current, **given)
     except (TypeError, ValueError) as exc:

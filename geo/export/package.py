@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -236,7 +236,10 @@ def write_package(
                closeup=closeup if popup_pictures else None)
     write_print_map(targets["png"], targets["pdf"], damage_map, grading=grading, camera=layers["camera_footprints"],
                     basemap=basemap_print, info=info, provenance=provenance, closeup=closeup)
-    write_kmz(targets["kmz"], damage_map, closeup=closeup if popup_pictures else None)
+    # on a phone the document is found by its name: the event's and the package's, not the video file's
+    titled = replace(damage_map, title=" · ".join(part for part in (info.event, info.glide and f"GLIDE {info.glide}",
+                                                                    name) if part))
+    write_kmz(targets["kmz"], titled, closeup=closeup if popup_pictures else None)
     files = [targets[k].name for k in ("gpkg", "html", "kmz", "pdf", "png")]
     write_text_atomic(targets["readme"], readme_text(name, damage_map, info=info, layers=written_layers, files=files,
                                                      provenance=provenance, grading=grading, coverage=coverage))

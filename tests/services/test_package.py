@@ -71,6 +71,8 @@ def test_cli_package_layers_maps_and_provenance(flyover, project, tmp_path, caps
     with zipfile.ZipFile(folder / f"{NAME}.kmz") as kmz:  # the phone's copy: the same sites, nothing to fetch
         placemarks = kmz.read("doc.kml").decode().count('<Placemark id="site-')
         assert "files/site.png" in kmz.namelist()
+        # found on a phone by the event's name, not the video file's
+        assert f"<name>Hurricane Michael · GLIDE TC-2018-000166-USA · {NAME}</name>" in kmz.read("doc.kml").decode()
     assert placemarks == len(pyogrio.read_dataframe(gpkg, layer="damage_sites")) > 0
     for layer in ("graded_buildings", "damage_sites", "observations", "coverage", "camera_footprints", "track",
                   "area_of_interest"):
@@ -330,3 +332,15 @@ def test_the_app_exports_a_read_only_project_s_package_with_the_event_typed(qtbo
     assert project.read_bytes() == before
     with ProjectStore.open(project, read_only=True) as store:
         assert product_info(store).event == ""
+
+
+def test_an_area_cleared_is_the_default_code_again(project):
+    """`--area ""` left the README's "Area of interest:" blank and the map's line reading
+    "· product version 01", while the package was named ..._AOI01_..."""
+    from services.package import check_product_info, update_product_info
+
+    with ProjectStore.open(project) as store:
+        update_product_info(store, area="AOI07")
+        assert check_product_info(store, area="").area == "AOI01"
+        assert check_product_info(store, area="  ").area == "AOI01"
+        assert check_product_info(store).area == "AOI07"  # not given: left as it is
