@@ -553,6 +553,19 @@ def uncertainty_text(uncertainty_m: float) -> str:
     return f"\u00b1{uncertainty_m:.1f} m" if math.isfinite(uncertainty_m) else ""
 
 
+def _when_seen(damage_map, first_s: float, last_s: float) -> str:  # noqa: ANN001 - DamageMap
+    """When a site was seen, on the clock a team in the field reads (UTC, or the drone's
+    own), else in seconds into the video: "15:00:04-15:00:19 UTC"."""
+    from geo.export.records import clock_time
+
+    first, last = clock_time(damage_map, first_s), clock_time(damage_map, last_s)
+    if first is None or last is None:
+        return f"{first_s:.1f}-{last_s:.1f} s into the video"
+    day = first[0].strftime("%Y-%m-%d")
+    clock = "UTC" if first[1] == "UTC" else "drone clock"
+    return f"{day} {first[0]:%H:%M:%S}-{last[0]:%H:%M:%S} {clock}"
+
+
 def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None) -> list:  # noqa: ANN001
     """Pages of site cards, most severe first (a list of matplotlib Figures; none without
     sites): each site's number (as on the map page), level and grade, position and its
@@ -570,7 +583,7 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
             site.id, site.level,
             (position_text(site.lat_deg, site.lon_deg),
              uncertainty_text(fused.uncertainty_m),
-             f"seen in {seen}, {site.first_time_s:.1f}-{site.last_time_s:.1f} s",
+             f"seen in {seen}, {_when_seen(damage_map, site.first_time_s, site.last_time_s)}",
              f"level agreement {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}"),
             None if closeup is None else (lambda site_id=site.id: closeup(site_id)),
             closeup_box(damage_map, index)))

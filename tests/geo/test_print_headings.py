@@ -142,3 +142,19 @@ def test_the_map_shows_the_whole_area_filmed(flyover_map):
     x, y = to_utm.transform(np.array([west, east, west, east]), np.array([south, south, north, north]))
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
     assert x0 <= x.min() and x.max() <= x1 and y0 <= y.min() and y.max() <= y1
+
+
+def test_an_atlas_card_says_when_on_the_clock_not_in_video_seconds(flyover_map):
+    """"seen in 39 frames, 0.0-19.0 s": a team in the field cannot tell the time of day
+    from seconds into a video the GeoPackage's times were given for."""
+    import re
+
+    from geo.export.print_map import draw_site_atlas, plain_text
+
+    damage_map, _ = flyover_map
+    with plain_text():
+        pages = draw_site_atlas(damage_map)
+    texts = [t.get_text() for page in pages for t in page.texts]
+    when = [t for t in texts if t.startswith("seen in ")]
+    assert when and all(re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}-\d{2}:\d{2}:\d{2} (UTC|drone clock)$", t)
+                        for t in when), when[:3]
