@@ -283,9 +283,11 @@ def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int
     if not fitting:
         raise ModelError(f"{path}: none of its tensors fit this model (is it for another backbone?)")
     model.load_state_dict(fitting, strict=False)
-    # (batch-norm step counters a model with frozen batch norms has no place for are no loss)
+    # (batch-norm step counters a model with frozen batch norms has no place for are no loss,
+    # and a close look is carried on by itself: :func:`close_look_of`)
     unfit = sorted({".".join(key.split(".")[:2]) for key in state
-                    if key not in fitting and not key.endswith("num_batches_tracked")})
+                    if key not in fitting and not key.endswith("num_batches_tracked")
+                    and not key.startswith("close_look_head.")})
     return {"loaded": len(fitting), "skipped": len(state) - len(fitting), "skipped_parts": unfit}
 
 
