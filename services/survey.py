@@ -484,9 +484,11 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
             unread.add(flight.name)
             continue
         active[flight.name] = {r.id for r in records}
-        flight_dated += [(r.created_utc, frozenset({flight.name}), SiteMark(r.lon_deg, r.lat_deg, r.review, r.level))
-                         for r in records]
         mine = copies.get(flight.name, set())
+        # a copy of a survey decision stands for it: the survey's own entry below says the flights it
+        # is in already; the copy, carried as this flight's, reached the same damage's neighbours in the others
+        flight_dated += [(r.created_utc, frozenset({flight.name}), SiteMark(r.lon_deg, r.lat_deg, r.review, r.level))
+                         for r in records if r.id not in mine]
         own[flight.name] = tuple(r for r in records if r.id not in carried and r.id not in mine
                                  and (r.lon_deg, r.lat_deg, r.review, r.level) not in legacy)
     states = []

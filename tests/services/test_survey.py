@@ -169,7 +169,7 @@ def test_three_flights_make_one_map_as_good_as_each_flight_and_no_building_twice
     readme = (tmp_path / "out" / "survey_README.txt").read_text()
     assert "PRELIMINARY analysis, not yet validated in the field" in readme
     for flight, seen in zip(survey.flights, built.coverage):  # how each flight was flown, analysed, and what it saw
-        assert f"{flight.name}: {flight.date}" in readme
+        assert f"{flight.name}: {flight.date[:10]}" in readme  # its day
         assert f"video: {Path(flight.video).name}; telemetry: {Path(flight.video).with_suffix('.SRT').name}" in readme
         assert f"frames analysed: {seen.frames}\n" in readme
         assert f"ground seen: {seen.area_m2 / 1e4:.2f} ha; survey sites it saw: {seen.sites}" in readme
