@@ -387,6 +387,22 @@ def _nothing_left(config: TrainConfig, state: dict[str, Any], out: Path) -> str 
     return None
 
 
+def _weights_step(out: Path) -> int | None:
+    """The step the run folder's weights were written at (their ``model.json``'s summary),
+    ``None`` without weights: a run stopped in its last evaluation after a resume has the
+    weights of the step before, and the checkpoint of its last."""
+    import json
+
+    weights = out / WEIGHTS_NAME
+    if not weights.is_file():
+        return None
+    try:
+        steps = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))["summary"]["steps"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # weights of unknown step: written again from the checkpoint
+    return steps if isinstance(steps, int) else None
+
+
 def _is_damagemap_file(path: str | Path) -> bool:
     """A damagemap weights file (its ``model.json`` beside it, or in its header): where
     tensors that do not fit mean other flags, not the predictors of another dataset's
@@ -456,7 +472,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     finish_only = False  # at its last step, but stopped before its weights were written
     if resumed is not None:
         reason = _nothing_left(config, resumed, out)
-        if reason is not None and (out / WEIGHTS_NAME).is_file():
+        if reason is not None and _weights_step(out) == int(resumed["step"]):
             return {"steps": int(resumed["step"]), "epochs_completed": int(resumed.get("epoch", 0)),
                     "nothing_to_train": reason}
         # (a Ctrl+C or a scheduler's time limit during the last evaluation: the checkpoint

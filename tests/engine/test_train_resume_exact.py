@@ -166,6 +166,15 @@ def test_ctrl_c_inside_an_optimizer_step_waits_for_the_whole_step(data, straight
     assert "nothing_to_train" not in summary and summary["steps"] == 3
     _assert_same_weights(_weights(out), straight[3])
     assert _checkpoint(out)["step"] == 3
+    # weights of an earlier step beside the checkpoint (resumed to 5, stopped in the last
+    # evaluation): written again at the checkpoint's step, not "left as they are"
+    import json
+
+    card = out / "model.json"
+    card.write_text(json.dumps({**json.loads(card.read_text()), "summary": {"steps": 2}}))
+    assert "nothing_to_train" not in train(config, progress=False)
+    assert json.loads(card.read_text())["summary"]["steps"] == 3
+    assert "nothing_to_train" in train(config, progress=False)  # now they are the checkpoint's
 
 
 def test_a_resume_at_or_past_max_steps_trains_nothing_and_keeps_the_weights(data, tmp_path):
