@@ -269,7 +269,7 @@ class VideoReader:
             codec=ctx.name,
             pts_s=self.pts_s,
             camera_model=camera.named_model if camera is not None else None,
-            listed_frame_count=int(stream.frames or 0),
+            listed_frame_count=_listed_frames(stream, fps, count),
         )
 
     # ------------------------------------------------------------------ access
@@ -471,6 +471,31 @@ def write_video(
 
 
 __all__ = ["VideoInfo", "VideoReader", "iter_frames", "probe_video", "select_frame_indices", "write_video"]
+
+
+def _listed_frames(stream: Any, fps: float, held: int) -> int:
+    """The frames the container says its video stream has: its frame count (MP4, MOV), else
+    its stream's length times its rate (Matroska writes a ``DURATION`` tag, not a count),
+    where that is clearly more than the ``held`` frames (a frame's rounding is no loss); 0
+    when it says neither. The container's own length is not used: an audio track may run
+    past the video."""
+    if stream.frames:
+        return int(stream.frames)
+    seconds = None
+    if stream.duration is not None and stream.time_base is not None:
+        seconds = float(stream.duration * stream.time_base)
+    else:
+        tag = str((stream.metadata or {}).get("DURATION", ""))
+        parts = tag.split(":")
+        if len(parts) == 3:
+            try:
+                seconds = int(parts[0]) * 3600 + int(parts[1]) * 60 + float(parts[2])
+            except ValueError:
+                seconds = None
+    if not seconds or not fps or not math.isfinite(seconds):
+        return 0
+    listed = int(round(seconds * fps))
+    return listed if listed - held >= max(2, 0.01 * listed) else 0
 
 
 #: Where a run's settings record the video it analysed (:func:`video_record`).

@@ -352,6 +352,9 @@ class FlightStatus:
     #: analysed frames too dark, uniform or blurred to count as a look at the ground
     #: (core.frame_quality)
     frames_no_look: int = 0
+    #: the video was not whole when analysed (frames that could not be decoded, or a copy
+    #: cut short): ``services.maps.video_not_whole``
+    video_not_whole: bool = False
 
     @property
     def name(self) -> str:
@@ -372,6 +375,7 @@ def _product_set(store: ProjectStore) -> Any:
 
 def flight_statuses(survey: Survey) -> list[FlightStatus]:
     """Every flight of the survey, in its order, as :class:`FlightStatus`."""
+    from services.maps import video_not_whole
     statuses: list[FlightStatus] = []
     for flight in survey.flights:
         project = survey.project_path(flight)
@@ -383,6 +387,7 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
                 footprints, basemap = product_sources(store)
                 product = _product_set(store)
                 no_look = 0 if run_id is None else len(unusable_frames(store.frame_qualities(run_id)))
+                not_whole = run is not None and video_not_whole(run.settings)
         except DamagemapError as exc:
             statuses.append(FlightStatus(flight, project, problem=str(exc)))
             continue
@@ -390,7 +395,7 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
                                      0 if run is None else run.frames_done, run is not None and run.finished,
                                      video=Path(video), model=None if run is None else run.model,
                                      footprints=footprints, basemap=basemap, product=product,
-                                     frames_no_look=no_look))
+                                     frames_no_look=no_look, video_not_whole=not_whole))
     return statuses
 
 

@@ -336,13 +336,17 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
         kept = 0
     if kept:
         print(f"kept the survey's decisions on {kept} sightings of the flights")
-    failed += _videos_not_whole(survey, planned)
+    not_whole = _videos_not_whole(survey, planned)
     if failed:
         print(f"{len(failed)} left out of the analysis (the others are analysed):", file=sys.stderr)
         for line in failed:
             print(f"  {line}", file=sys.stderr)
-        return 2
-    return 0
+    if not_whole:
+        print(f"{len(not_whole)} analysed as far as {'its video goes' if len(not_whole) == 1 else 'their videos go'} "
+              "(not whole):", file=sys.stderr)
+        for line in not_whole:
+            print(f"  {line}", file=sys.stderr)
+    return 2 if failed or not_whole else 0
 
 
 def _videos_not_whole(survey, planned: dict[str, tuple[object, int]]) -> list[str]:  # noqa: ANN001 - Survey
@@ -378,7 +382,7 @@ def _info(args: argparse.Namespace) -> int:
         flights.append({"name": flight.name, "date": flight.date, "drone": flight.drone, "video": flight.video,
                         "project": str(status.project), "frames_analysed": status.frames_analysed,
                         "frames_no_look": status.frames_no_look,
-                        "analysis_complete": status.complete})
+                        "analysis_complete": status.complete, "video_not_whole": status.video_not_whole})
     built = None
     try:
         built = survey_map(survey)
@@ -412,6 +416,8 @@ def _info(args: argparse.Namespace) -> int:
         c = coverage.get(f["name"])
         seen = f", {c.area_m2 / 1e4:.2f} ha seen, {c.sites} sites, {to_review.get(f['name'], 0)} to review" if c else ""
         state = "complete" if f["analysis_complete"] else "not complete"
+        if f["analysis_complete"] and f["video_not_whole"]:
+            state = "finished, the video not whole"
         if f["frames_no_look"]:
             state += f"; {f['frames_no_look']} too dark or blurred to count"
         print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} {f['frames_analysed']:>6} frames ({state}){seen}")

@@ -158,5 +158,9 @@ def test_a_flight_whose_video_is_cut_short_is_named_as_not_whole(assets, tmp_pat
     town = tmp_path / "town"
     assert main(_analyze(assets, card, project=town)) == 2
     err = capsys.readouterr().err
-    named = err.split("1 left out of the analysis (the others are analysed):\n")[1].splitlines()
+    assert "left out of the analysis" not in err  # analysed, as far as the file goes
+    assert main(["survey", "info", str(town)]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:] if line.startswith("  ")}
+    assert "(finished, the video not whole)" in lines["wednesday"] and "(complete)" in lines["monday"]
+    named = err.split("1 analysed as far as its video goes (not whole):\n")[1].splitlines()
     assert len(named) == 1 and named[0].startswith("  flight wednesday: ") and "could not be decoded and" in named[0]
