@@ -126,9 +126,8 @@ def label_place(x: int, y: int, w: int, h: int, placed: list[tuple[int, int, int
     under = bottom if keep_clear and bottom is not None else None
     for step in range(LABEL_STEPS + 1):
         spots = [(first[0], first[1] + step * h), (first[0], first[1] - step * h), (first[0] + step * w, first[1])]
-        if under is not None:  # below the box before onto it
-            spots.insert(0, (first[0], under + step * h))
-            spots.insert(1, (first[0], first[1] - step * h))
+        if under is not None:  # up, then below the box, before down onto it
+            spots = [(first[0], first[1] - step * h), (first[0], under + step * h), *spots]
         for left, top in spots:
             left, top = min(max(0, left), max(0, width - w)), min(max(0, top), max(0, height - h))
             if free(left, top):

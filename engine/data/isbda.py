@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,8 +65,17 @@ def read_coco_json(path: str | Path) -> dict[str, Any]:
     return data
 
 
-#: The levels' ids, as ISBDA numbers them and damagemap reads every file.
-_LEVEL_IDS = {"slight": 1, "severe": 2, "debris": 3}
+#: The levels' ids, as ISBDA numbers them and damagemap reads every file, by the words
+#: datasets name them with (xBD's minor / major / destroyed among them); 0: no damage.
+_LEVEL_IDS = {"slight": 1, "minor": 1, "severe": 2, "major": 2, "debris": 3, "destroyed": 3,
+              "no": 0, "none": 0, "undamaged": 0, "intact": 0}
+
+
+def _level_named(name: str) -> int | None:
+    """The level a category's name says (``"Severe damage"``, ``severe_damage``,
+    ``minor-damage``: 2, 2, 1; ``no-damage``: 0), or ``None`` for a name that says none."""
+    words = [w for w in re.split(r"[\s_\-]+", name.strip().lower()) if w and w != "damage" and w != "damaged"]
+    return _LEVEL_IDS.get(words[0]) if len(words) == 1 else None
 
 
 def _check_category_ids(path: Path, categories: Any) -> None:
@@ -79,8 +89,13 @@ def _check_category_ids(path: Path, categories: Any) -> None:
     for category in categories:
         if not isinstance(category, dict):
             continue
-        name = str(category.get("name", "")).strip().lower()
-        if name in _LEVEL_IDS and category.get("id") != _LEVEL_IDS[name]:
+        level = _level_named(str(category.get("name", "")))
+        number = category.get("id")
+        if isinstance(number, str) and number.strip().isdigit():
+            number = int(number)
+        if level is None or (level == 0 and number not in (1, 2, 3)):
+            continue  # a name that says no level, or no damage under an id no level has
+        if number != level:
             wrong.append(f"{category.get('name')!r} is {category.get('id')!r}")
     if wrong:
         raise InputError(f"{path}: its categories number the levels otherwise ({', '.join(wrong)}); damagemap reads "

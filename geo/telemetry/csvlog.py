@@ -61,18 +61,22 @@ _DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S.%f", "%Y/%m/%d %H:%M:%S",
     "%m/%d/%Y %I:%M:%S.%f %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M",  # a spreadsheet's re-save that drops the seconds
+    "%m/%d/%y %H:%M:%S", "%m/%d/%y %I:%M:%S %p", "%m/%d/%y %H:%M",  # and the century
     "%d.%m.%Y %H:%M:%S",
 )
 #: the same with the day before the month (a British or European spreadsheet)
-_DAY_FIRST_FORMATS = tuple(f.replace("%m/%d/%Y", "%d/%m/%Y") for f in _DATETIME_FORMATS)
+_DAY_FIRST_FORMATS = tuple(f.replace("%m/%d/%Y", "%d/%m/%Y").replace("%m/%d/%y", "%d/%m/%y") for f in _DATETIME_FORMATS)
 #: a date written with slashes, the year last: ``(first, second)`` of its day and month
-_SLASH_DATE = re.compile(r"\s*(\d{1,2})/(\d{1,2})/\d{4}\b")
+_SLASH_DATE = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b")
+#: a time of day to the minute (``10:01``, ``10:01 AM``), and one with its seconds (``10:01:37``)
+_TO_THE_MINUTE = re.compile(r"\b\d{1,2}:\d{2}\b(?!:)")
+_WITH_SECONDS = re.compile(r"\d{1,2}:\d{2}:\d{2}")
 #: a time of day that writes fractions of a second (``10:00:01.000``): exact, even at .000
 _FRACTION_OF_SECOND = re.compile(r"\d:\d{2}[.,]\d")
 #: a length unit written after an underscore: ``height_feet``
-_LENGTH_SUFFIX = re.compile(r"(.+?)_(feet|ft|foot|meters|metres)")
-#: Unix times in a column named like a counter: seconds from 2000 to 2100
-_EPOCH_S = (946_684_800.0, 4_102_444_800.0)
+_LENGTH_SUFFIX = re.compile(r"(.+?)_(feet|ft|foot|meters|metres)|(height|altitude|alt|elevation|ele)_(m)")
+#: Unix times in a column named like a counter: seconds from 2010 to 2100
+_EPOCH_S = (1_262_304_000.0, 4_102_444_800.0)  # 2010 (consumer drones' logs) to 2100
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +93,8 @@ def _bare_name(header: str) -> tuple[str, str]:
     unit = unit_match.group(1).strip().lower() if unit_match else ""
     name = _UNIT.sub("", text).strip().lower().replace(" ", "_").replace("-", "_")
     suffixed = _LENGTH_SUFFIX.fullmatch(name)
-    if suffixed and not unit:  # height_feet, altitude_ft, height_meters
-        name, unit = suffixed.group(1), suffixed.group(2)
+    if suffixed and not unit:  # height_feet, altitude_ft, height_meters, height_m
+        name, unit = suffixed.group(1) or suffixed.group(3), suffixed.group(2) or suffixed.group(4)
     return name, unit
 
 
@@ -151,7 +155,7 @@ def _parse_datetime(text: str, *, day_first: bool = False) -> tuple[float, bool]
             number = float(text)
         except ValueError:
             return None
-        return (number / 1000.0 if number > 1e11 else number), True
+        return (number / 1e6 if number > 1e14 else number / 1000.0 if number > 1e11 else number), True
     zoned = value.tzinfo is not None
     if not zoned:
         value = value.replace(tzinfo=dt.timezone.utc)
@@ -359,18 +363,30 @@ def _row_times(path: Path, rows: list[list[str]], columns: dict[str, _Column]):
             notes.append(f"column {date_col.header.strip()!r} has no time zone: "
                          + ("local time, read as UTC" if local else "read as UTC"))
         # (with no date read at all, there is nothing to refine: the counter alone, below);
-        # a time written with its fraction of a second is exact, even at .000
-        whole_seconds = any(a is not None for a in absolute) and all(a is None or float(a).is_integer()
-                                                                     for a in absolute) \
-            and not any(_FRACTION_OF_SECOND.search(text) for text in texts)
-        if whole_seconds and rel_col is not None and any(v is not None for v in rel):
+        # a time written with its fraction of a second is exact, even at .000, unless rows
+        # repeat it as the counter runs on (whole seconds written as .000)
+        read = [a for a in absolute if a is not None]
+        repeated = any(a == b for a, b in zip(read, read[1:]))
+        resolution = 60.0 if read and all(_TO_THE_MINUTE.search(text) for text in texts if text.strip()) \
+            and not any(_WITH_SECONDS.search(text) for text in texts) else 1.0
+        whole = bool(read) and all(float(a).is_integer() for a in read) \
+            and (repeated or not any(_FRACTION_OF_SECOND.search(text) for text in texts))
+        counter = rel_col is not None and any(v is not None for v in rel)
+        if whole and counter:
             # Airdata: date-time to the second plus a millisecond counter. The log's start
-            # t0 satisfies date_i <= t0 + rel_i < date_i + 1 for every row.
+            # t0 satisfies date_i <= t0 + rel_i < date_i + resolution for every row.
             # The counter pauses when logging does, so t0 is solved per stretch between
             # such breaks.
-            return _refine_whole_seconds(absolute, rel), TimeBase.UTC, notes
-        if any(a is not None for a in absolute):
+            return _refine_whole_seconds(absolute, rel, resolution), TimeBase.UTC, notes
+        if read:
+            if resolution > 1.0 and repeated:
+                notes.append(f"column {date_col.header.strip()!r} gives the time to the minute only (a "
+                             "spreadsheet's re-save without seconds): the rows of a minute share its time, and the "
+                             "track is placed up to a minute off; use the log as the drone's app wrote it")
             return absolute, TimeBase.UTC, notes
+        example = next((text.strip() for text in texts if text.strip()), "")
+        notes.append(f"column {date_col.header.strip()!r}: no date and time in it could be read (e.g. {example!r}); "
+                     "the times below come from the other columns")
     if rel_col is not None and not any(v is not None for v in rel):
         # A column named like a counter ('time') that holds date-times (ISO 8601, ...).
         texts = [r[rel_col.index] if rel_col.index < len(r) else "" for r in rows]
@@ -403,13 +419,14 @@ def _unix_times(rel: list[float | None]) -> list[float | None] | None:
     """A counter column's values as Unix seconds, when they are Unix times in seconds,
     milliseconds or microseconds (a counter from the log's start never reaches 30 years),
     else ``None``."""
-    values = [v for v in rel if v is not None]
-    if not values:
+    # (zeros: rows a logger writes before its GPS has the time; read as rows without one)
+    values = [v for v in rel if v]
+    if not values or len(values) < 0.5 * sum(v is not None for v in rel):
         return None
     low, high = _EPOCH_S
     for scale in (1.0, 1e-3, 1e-6):
         if low <= min(values) * scale and max(values) * scale <= high:
-            return [None if v is None else v * scale for v in rel]
+            return [v * scale if v else None for v in rel]
     return None
 
 
@@ -430,10 +447,27 @@ def _slash_date_order(path: Path, column: _Column, texts: list[str], notes: list
         raise TelemetryError(f"{path}: column {column.header.strip()!r} writes its dates both day first and "
                              "month first; save the log with one date order (ISO 8601, 2024-04-05, is safest)")
     if not day_first and not month_first and any(a != b for a, b in zip(firsts, seconds)):
-        notes.append(f"column {column.header.strip()!r}: dates such as {texts[0].strip().split()[0]} could be "
+        # a log is one flight: the order whose rows follow each other by seconds, not by weeks
+        # (one crossing midnight, 05/04 then 06/04, read month first jumped a month)
+        steps = {order: _largest_step(texts, order) for order in (False, True)}
+        if steps[True] < steps[False] and steps[True] <= _ONE_DAY_S:
+            return True
+        if steps[False] < steps[True] and steps[False] <= _ONE_DAY_S:
+            return False
+        example = next(text.strip().split()[0] for text in texts if _SLASH_DATE.match(text))
+        notes.append(f"column {column.header.strip()!r}: dates such as {example} could be "
                      "day/month or month/day, read month first (as DJI's apps write them); if the log was "
                      "saved day first, the times are off by days: save it with ISO dates (2024-04-05)")
     return day_first
+
+
+_ONE_DAY_S = 86_400.0
+
+
+def _largest_step(texts: list[str], day_first: bool) -> float:
+    """The largest time between consecutive readable rows, the dates read in that order."""
+    times = [p[0] for p in (_parse_datetime(text, day_first=day_first) for text in texts) if p is not None]
+    return max((abs(b - a) for a, b in zip(times, times[1:])), default=0.0)
 
 
 _TIME_OF_DAY = re.compile(r"\s*\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([AaPp][Mm])?\s*")
@@ -448,15 +482,17 @@ def _dated(row: list[str], time_col: _Column, day_col: _Column | None) -> str:
     return text
 
 
-def _refine_whole_seconds(absolute: list[float | None], rel: list[float | None]) -> list[float | None]:
-    """Sub-second times from whole-second dates plus a relative counter (Airdata)."""
+def _refine_whole_seconds(absolute: list[float | None], rel: list[float | None],
+                          resolution: float = 1.0) -> list[float | None]:
+    """Sub-second times from whole-second dates (``resolution`` 60: whole minutes) plus a
+    relative counter (Airdata)."""
     out: list[float | None] = [None] * len(rel)
     run: list[int] = []
     previous_offset: float | None = None
 
     def flush() -> None:
         low = max(absolute[i] - rel[i] for i in run)  # type: ignore[operator]
-        high = min(absolute[i] + 1.0 - rel[i] for i in run)  # type: ignore[operator]
+        high = min(absolute[i] + resolution - rel[i] for i in run)  # type: ignore[operator]
         t0 = 0.5 * (low + high) if high >= low else low
         for i in run:
             out[i] = t0 + rel[i]  # type: ignore[operator]
@@ -466,7 +502,7 @@ def _refine_whole_seconds(absolute: list[float | None], rel: list[float | None])
             out[i] = a
             continue
         offset = a - r
-        if run and previous_offset is not None and abs(offset - previous_offset) > 1.5:
+        if run and previous_offset is not None and abs(offset - previous_offset) > resolution + 0.5:
             flush()
             run = []
         run.append(i)

@@ -24,7 +24,8 @@ def time_order_note(samples: Sequence[TelemetrySample], unit: str = "points") ->
     known from the file."""
     times = [s.t_s for s in samples]
     backward = sum(1 for a, b in zip(times, times[1:]) if b < a)
-    if backward == 0 or backward == len(times) - 1:
+    forward = sum(1 for a, b in zip(times, times[1:]) if b > a)
+    if backward == 0 or forward == 0:  # in order, or newest first throughout (ties aside)
         return None
     return (f"the times go backwards {backward} time{'' if backward == 1 else 's'} between one of its {unit} and "
             "the next (a logger's clock set back, or files merged): the " + unit + " are put in time order, "

@@ -185,6 +185,9 @@ def test_reseeding_a_dataset_repeats_its_choice_of_video_frames(sites_flyover):
 @pytest.mark.parametrize("categories", [
     [{"id": 1, "name": "debris"}, {"id": 2, "name": "severe"}, {"id": 3, "name": "slight"}],  # alphabetical
     [{"id": 0, "name": "slight"}, {"id": 1, "name": "Severe"}, {"id": 2, "name": "debris"}],  # from 0
+    [{"id": 1, "name": "Severe damage"}, {"id": 2, "name": "Slight damage"}, {"id": 3, "name": "Debris"}],
+    [{"id": 1, "name": "no-damage"}, {"id": 2, "name": "minor-damage"}, {"id": 3, "name": "major-damage"},
+     {"id": 4, "name": "destroyed"}],  # xBD's
 ])
 def test_categories_naming_the_levels_under_other_ids_are_refused(tmp_path, categories):
     """Trained on silently with Slight and Debris swapped; evaluated, perfect predictions
@@ -198,6 +201,10 @@ def test_categories_naming_the_levels_under_other_ids_are_refused(tmp_path, cate
     path.write_text(json.dumps({"images": [], "annotations": [], "categories": [
         {"id": 1, "name": "Slight"}, {"id": 2, "name": "severe"}, {"id": 3, "name": "debris"}, {"id": 4, "name": "x"}]}))
     assert len(read_coco_json(path)["categories"]) == 4  # ISBDA's numbering, names in any case
+    path.write_text(json.dumps({"images": [], "annotations": [], "categories": [
+        {"id": "1", "name": "slight_damage"}, {"id": 2, "name": "Severe damage"}, {"id": 3, "name": "destroyed"},
+        {"id": 4, "name": "no-damage"}, {"id": 5, "name": "damage"}]}))
+    assert len(read_coco_json(path)["categories"]) == 5  # the same levels in other words
 
 
 def _one_image_dataset(root, image, name, size, **save):

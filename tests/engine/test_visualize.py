@@ -67,3 +67,9 @@ def test_labels_never_hide_small_boxes_side_by_side():
         assert not text[y1:y2 + 1, x1:x2 + 1].any(), "a label lies over the box"
         assert (drawn[y1 + 2:y2 - 1, x1 + 2:x2 - 1] == 90).mean() > 0.5  # the frame shows through, but for lines
     assert text.sum() > 20  # both labels are drawn
+
+
+def test_a_small_box_elsewhere_does_not_move_a_label_off_its_own_box():
+    """Any tiny box anywhere put every label under its box, onto the box below."""
+    assert label_place(100, 100, 40, 20, [], width=1000, height=1000, bottom=400,
+                       keep_clear=[(900, 900, 905, 905)]) == (100, 80)

@@ -136,3 +136,59 @@ def test_feet_written_after_an_underscore_are_read_as_feet(tmp_path, header):
                                 ["2024-05-01 10:00:00", "2024-05-01 10:00:01"]))
     heights = [s.alt_rel_m if s.alt_rel_m is not None else s.alt_abs_m for s in track.samples]
     assert heights == pytest.approx([50 * 0.3048, 51 * 0.3048])
+
+
+def test_a_log_crossing_midnight_takes_the_date_order_that_keeps_it_one_flight(tmp_path):
+    """05/04 then 06/04, saved day first: read month first, the log held a month-long hole."""
+    track = read_telemetry(_log(tmp_path, "datetime(utc),lat,lon,alt", ["05/04/2024 23:59:59", "06/04/2024 00:00:00"]))
+    assert track.samples[1].t_s - track.samples[0].t_s == pytest.approx(1.0)
+    assert track.samples[0].t_s == pytest.approx(1712361599.0, abs=1e-3)  # 5 April
+    assert not any("day/month" in note for note in track.notes)
+
+
+def test_an_empty_first_cell_does_not_stop_the_reading(tmp_path):
+    track = read_telemetry(_log(tmp_path, "datetime,lat,lon,alt", ["", "05/04/2024 23:59:31", "05/04/2024 23:59:32"]))
+    assert len(track.samples) == 2 and any("05/04/2024" in note for note in track.notes)
+
+
+def test_a_re_save_without_seconds_beside_a_counter_is_placed_by_the_counter(tmp_path):
+    """Stamps to the minute were taken for stamps to the second: the rows before the first
+    minute change were put 37 s early."""
+    path = tmp_path / "minutes.csv"
+    rows = [f"{'10:00' if k < 230 else '10:01'},{k * 100},{47.0 + k * 1e-5:.5f},8.0,50" for k in range(0, 400, 10)]
+    path.write_text("datetime(utc),time(millisecond),latitude,longitude,height_above_takeoff(m)\n"
+                    + "".join(f"04/05/2024 {row}\n" for row in rows))
+    times = [s.t_s for s in read_telemetry(path).samples]
+    assert times == pytest.approx([times[0] + k * 1.0 for k in range(len(times))])  # the counter's steps
+    start = 1712311200.0  # 2024-04-05 10:00:00
+    assert start + 37 <= times[0] < start + 38  # the minute changes between its 23rd and 24th second
+
+
+def test_whole_seconds_written_as_000_and_repeated_are_refined_by_the_counter(tmp_path):
+    path = tmp_path / "airdata.csv"
+    path.write_text("datetime(utc),time(millisecond),latitude,longitude,height_above_takeoff(m)\n" + "".join(
+        f"2024-04-05 10:00:0{k // 10}.000,{k * 100},{47.0 + k * 1e-5:.5f},8.0,50\n" for k in range(30)))
+    times = [s.t_s for s in read_telemetry(path).samples]
+    assert len(set(times)) == 30 and times == sorted(times)  # not ten rows a second at one time
+
+
+@pytest.mark.parametrize(("values", "base"), [([0, 1714557600, 1714557601, 1714557602], "UTC"),
+                                              ([1_000_000_000, 1_000_000_500], "LOG")])
+def test_unix_times_with_a_row_before_the_fix_and_a_counter_that_is_not_one(tmp_path, values, base):
+    """A 0 before the GPS had the time made a Unix column a counter 54 years long; a
+    microsecond counter from boot near 1e9 was read as Unix seconds of 2001."""
+    track = read_telemetry(_log(tmp_path, "time,lat,lon,alt", [str(v) for v in values]))
+    assert track.time_base.name == base
+
+
+def test_two_digit_years_and_metres_after_an_underscore(tmp_path):
+    track = read_telemetry(_log(tmp_path, "datetime(utc),lat,lon,height_m", ["05/14/24 10:00:01", "05/14/24 10:00:02"]))
+    assert track.samples[0].t_s == pytest.approx(1715680801.0, abs=1e-3)
+    assert [s.alt_rel_m for s in track.samples] == [50.0, 51.0]
+
+
+def test_a_newest_first_file_with_repeated_times_is_not_said_to_go_backwards(tmp_path):
+    csv = tmp_path / "newest.csv"
+    csv.write_text("time,lat,lon,alt\n" + "".join(f"{t},{47.0 + k * 1e-4:.4f},8.0,500\n"
+                                                   for k, t in enumerate([3, 3, 2, 2, 1, 1, 0])))
+    assert not any("go backwards" in note for note in read_telemetry(csv).notes)
