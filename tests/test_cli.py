@@ -236,9 +236,14 @@ def test_a_failure_in_a_data_loading_worker_is_its_own_one_line(monkeypatch, cap
 
 
 def test_a_project_name_longer_than_a_file_system_takes_is_named(tmp_path, capsys):
-    """It was refused naming `NAME.dmproj/survey.json`, a file the user never gave."""
+    """It was refused naming `NAME.dmproj/survey.json`, a file the user never gave; a
+    survey or an export folder so named got a bare "File name too long"."""
     project = tmp_path / ("q" * 260 + ".dmproj")
     assert main(["analyze", str(tmp_path / "flight.mp4"), "--project", str(project)]) == 2
     err = capsys.readouterr().err
     assert "is 267 bytes long, and a file system takes at most 255 bytes for one name" in err
     assert "survey.json" not in err
+    assert main(["survey", "create", str(tmp_path / ("s" * 300))]) == 2
+    assert "the survey folder" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "p.dmproj"), "--to", str(tmp_path / ("o" * 300))]) == 2
+    assert "--to" in (err := capsys.readouterr().err) and "255 bytes for one name" in err

@@ -113,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
         from services.project import default_export_dir
 
         args.out_dir = default_export_dir(args.project)
+    from app.commands._paths import refuse_overlong_name
+
+    refuse_overlong_name(Path(args.out_dir), "--to" if not chosen_folder else "the export folder")
     request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails, package=args.package,
                             include_unconfirmed=args.include_unconfirmed, coco=args.training,
                             coco_include_pending=args.include_pending)

@@ -205,8 +205,10 @@ def _remove(args: argparse.Namespace) -> int:
 
 
 def _create(args: argparse.Namespace) -> int:
+    from app.commands._paths import refuse_overlong_name
     from services.survey import create_survey
 
+    refuse_overlong_name(Path(args.survey), "the survey folder")
     survey = create_survey(args.survey, args.name)
     print(f"survey {survey.name!r} created in {args.survey}; add flights with "
           f"`damagemap survey add {args.survey} VIDEO ...`")

@@ -296,7 +296,8 @@ def plan_analysis(
         changed = video_change(resumes.settings.get(VIDEO_KEY), settings[VIDEO_KEY])
         if changed is not None:  # its stored frames are another video's: none would match
             raise VideoError(f"{store.video_path}: not the video run {resumes.id} analysed ({changed}); analyse it "
-                             "into another project, or point this one at the video it analysed")
+                             "in a new run (--new-run: the decisions made carry to the same places), or into "
+                             "another project, or point this one at the video it analysed")
         run_id = resumes.id
     elif new_run:
         run_id = store.start_run(model=info, settings=settings)
