@@ -518,7 +518,8 @@ class MainWindow(QMainWindow):
             action.setEnabled(selected)
         self.draw_action.setEnabled(has_run)
         self.next_action.setEnabled(has_run)
-        self.finetune_action.setEnabled(self.finetune_available and has_run)  # it trains on a run's reviews
+        # it trains on a run's reviews: not on a run being written, nor beside an analysis on the same cores
+        self.finetune_action.setEnabled(self.finetune_available and has_run and not running)
 
     # ------------------------------------------------------------------ opening
     def open_dialog(self) -> None:
@@ -1217,7 +1218,8 @@ class MainWindow(QMainWindow):
         confirmed = len(kept) - unconfirmed
         note = f"The damage map keeps the {confirmed} site{'' if confirmed == 1 else 's'} {where}"
         if unconfirmed:
-            note += f"; {unconfirmed} unconfirmed stay in the project and out of the exports"
+            note += (f"; {unconfirmed} unconfirmed {'stays' if unconfirmed == 1 else 'stay'} in the project and out "
+                     "of the exports")
         runs = [run.id for run in self.document.store.runs()]
         if len(runs) > 1:  # which of them the files will hold
             note += f". They are run {review.run_id}'s, of the project's {len(runs)} runs (Analysis > Show Run)"

@@ -142,7 +142,14 @@ class DeviceProbe(QObject):
         threading.Thread(target=self._run, name="damagemap-devices", daemon=True).start()
 
     def _run(self) -> None:
-        devices = available_devices()
+        import sys
+
+        try:
+            devices = available_devices()
+        except Exception:  # torch's import cut short: the window quit while it went on (a daemon thread)
+            if sys.is_finalizing() or not threading.main_thread().is_alive():
+                return  # nothing to say to a window that is gone ("operator prims::div does not exist")
+            raise
         try:
             self._found.emit(devices)
         except RuntimeError:  # the window went away meanwhile

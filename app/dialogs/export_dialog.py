@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 #: format key (as geo.export names it) -> label
 MAP_FORMATS: dict[str, str] = {
-    "geojson": "GeoJSON (sites, observations, track)",
+    "geojson": "GeoJSON (sites, observations, track, heatmap)",
     "gpkg": "GeoPackage",
     "kml": "KML (Google Earth)",
     "kmz": "KMZ (Google Earth, phones; works offline)",

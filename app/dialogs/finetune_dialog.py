@@ -162,6 +162,8 @@ class FinetuneDialog(QDialog):
         form = QFormLayout()
         form.addRow("Time limit", self.minutes_spin)
         form.addRow("Steps", self.steps_spin)
+        self._reviewed: tuple[int, list[int]] | None = None  # the run trained on and its reviewed frames
+        self.holdout_spin.valueChanged.connect(self._show_split)
         form.addRow("Hold out", self.holdout_spin)
         form.addRow("Device", self.device_combo)
         form.addRow("Replay data", self.replay_edit)
@@ -204,31 +206,45 @@ class FinetuneDialog(QDialog):
         """What the project holds: reviewed frames, unfinished fine-tunes; the buttons."""
         from core.errors import DamagemapError
         from core.store import ProjectStore
-        from services.finetune import review_run, reviewed_frames, split_frames
+        from services.finetune import review_run, reviewed_frames
         from services.models import list_models
 
         running = self.job is not None and self.job.is_running
         path = self.project_path
         self.reviewed_count = 0
+        self._reviewed = None
         text = "No project is open."
         if path is not None:
             try:
                 with ProjectStore.open(path) as store:
                     run_id = review_run(store)
                     frames = reviewed_frames(store, run_id)
-                train, held = split_frames(frames, self._holdout())
+                self._reviewed = (run_id, frames)
                 self.reviewed_count = len(frames)
-                text = (f"Run {run_id}: {len(frames)} reviewed frame(s); {len(train)} to train on, {len(held)} held out "
-                        "to measure with. Frames nobody reviewed are not used.")
             except DamagemapError as exc:
                 text = str(exc)
-        self.summary_label.setText(text)
+        if self._reviewed is not None:
+            self._show_split()
+        else:
+            self.summary_label.setText(text)
         unfinished = path is not None and any(not v.finished for v in list_models(path))
         self.start_button.setEnabled(not running and self.reviewed_count > 0)
         self.resume_button.setEnabled(not running and unfinished)
         self.cancel_button.setEnabled(running and not self.job.cancel_requested)  # type: ignore[union-attr]
         for widget in (self.minutes_spin, self.steps_spin, self.holdout_spin, self.device_combo, self.replay_edit):
             widget.setEnabled(not running)
+
+    def _show_split(self) -> None:
+        """The reviewed frames split as "Hold out" says now (it followed the box only when
+        the dialog opened)."""
+        from services.finetune import split_frames
+
+        if self._reviewed is None:
+            return
+        run_id, frames = self._reviewed
+        train, held = split_frames(frames, self._holdout())
+        self.summary_label.setText(f"Run {run_id}: {len(frames)} reviewed frame(s); {len(train)} to train on, "
+                                   f"{len(held)} held out to measure with. Frames nobody reviewed are not used.")
 
     def _holdout(self) -> int:
         """Every k-th reviewed frame held out; 1 would hold out all, so it means 2."""

@@ -200,11 +200,13 @@ class GeoSettingsDialog(QDialog):
     def _show_ground(self, report: Any) -> None:
         if report is None:
             self.ground_label.setText("The telemetry gives heights above take-off: no ground elevation is needed.")
+            self.adjustSize()  # every label whole: the offset's lines above were squeezed
             return
         if report.height is None:
             self.ground_label.setText("Could not read it: the ground's flow in the video does not follow the "
                                       "telemetry (too little straight flight over the ground, or another flight's "
                                       "log). Type the height instead.")
+            self.adjustSize()
             return
         sigma = float(report.height.sigma_m)
         if report.flight_height_m is not None:
@@ -234,6 +236,7 @@ class GeoSettingsDialog(QDialog):
         report, gimbal = reading
         if report is None:
             self.camera_label.setText("The telemetry gives the gimbal pitch: the map uses it.")
+            self.adjustSize()  # every label whole: the offset's lines above were squeezed
             return
         self._turns_read = tuple(report.hover_turns)
         turns = ""

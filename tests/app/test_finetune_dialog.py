@@ -84,3 +84,11 @@ def test_a_project_without_reviews_cannot_start(qtbot, project, flyover_template
     assert "no run has reviewed" in dialog.summary_label.text()
     assert not dialog.start_button.isEnabled()
     assert format_eta(75) == "about 1 min 15 s left" and format_eta(None).startswith("estimating")
+
+
+def test_the_split_follows_the_hold_out_box(qtbot, project, flyover_template):
+    """It said "2 to train on, 0 held out" whatever the box was set to after it opened."""
+    dialog = _dialog(qtbot, project, flyover_template, steps=2)
+    assert "2 to train on, 0 held out" in dialog.summary_label.text()
+    dialog.holdout_spin.setValue(2)
+    assert "1 to train on, 1 held out" in dialog.summary_label.text()

@@ -196,10 +196,15 @@ def test_gui_stays_responsive_during_analysis(qtbot, window, flyover, tiny_model
 
 def test_cancel_keeps_what_was_done_and_is_not_an_error(qtbot, window, flyover, tiny_model, errors):
     assert window.open_path(flyover / "flight.mp4")
+    enabled_while_running = []
     with qtbot.waitSignal(window.analysis_finished, timeout=60_000) as finished:
         job = window.start_analysis(AnalysisOptions(device="cpu", fps=5.0, srn=False, batch_size=1), model=tiny_model)
+        job.progress.connect(lambda _p: enabled_while_running.append(
+            (window.analyse_action.isEnabled(), window.finetune_action.isEnabled())))
         job.progress.connect(lambda _p: window.cancel_analysis())
     assert finished.args == [True]
+    # a fine-tune is not started on the run being written (nor beside it, on the same cores)
+    assert enabled_while_running and set(enabled_while_running) == {(False, False)}
     done = len(window.document.analysed_frames())
     assert 1 <= done < 8
     assert errors == []
