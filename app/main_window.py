@@ -1251,7 +1251,11 @@ class MainWindow(QMainWindow):
                                          "then export the training data)", 10_000)
             self.export_finished.emit(paths)
             return
-        self.statusBar().showMessage(f"Exported {len(paths)} files to {choice.out_dir}", 8000)
+        said = f"Exported {len(paths)} files to {choice.out_dir}"
+        if choice.coco and not any("training" in Path(p).parts for p in paths):
+            # asked for, and nothing came: said, as `damagemap export --training` says it
+            said += "; no training data: no frame of this run is reviewed yet"
+        self.statusBar().showMessage(said, 10_000)
         self.offer_export_folder(Path(choice.out_dir))
         if choice.open_html:
             html = next((p for p in paths if Path(p).suffix == ".html"), None)

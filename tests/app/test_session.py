@@ -160,6 +160,10 @@ def test_open_analyse_review_export_reopen(qtbot, window, flyover, tiny_model, e
     assert {"damage_sites.geojson", "track.geojson", "damage_map.html", "instances_train.json"} <= written
     coco_json = out_dir / "training" / "annotations" / "instances_train.json"
     assert json.loads(coco_json.read_text())["annotations"]
+    assert "no training data" not in window.statusBar().currentMessage()
+    # asked for and none came (nothing reviewed): said, not "Exported 9 files" alone
+    window._on_export_done(ExportChoice(out_dir=out_dir, formats=("geojson",), coco=True), [out_dir / "a.geojson"])
+    assert window.statusBar().currentMessage().endswith("no training data: no frame of this run is reviewed yet")
 
     # -- close, reopen the project file, every edit is there
     project = doc.project_path
