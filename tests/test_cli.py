@@ -122,14 +122,18 @@ def test_info_words_frames_picked_at_an_uneven_step_as_one_range_with_its_spacin
     assert _indices_text([4, 5, 6, 20]) == "5-7, 21"
 
 
+def _analyze_every_frame(assets, video, project):
+    return ["analyze", str(video), "--project", str(project), "--weights", str(assets / "msnet.safetensors"),
+            "--no-srn", "--every", "1", "--device", "cpu", "-q"]
+
+
 def test_a_video_cut_short_is_analysed_to_its_last_decodable_frame_and_the_run_finishes(assets, tmp_path, capsys):
     from core.store import ProjectStore
     from engine.video import probe_video
 
     video = cut_short(assets / "flight.mp4", tmp_path / "cut.mp4", keep=0.9)
     project = tmp_path / "cut.dmproj"
-    args = ["analyze", str(video), "--project", str(project), "--weights", str(assets / "msnet.safetensors"),
-            "--no-srn", "--every", "1", "--device", "cpu", "-q"]
+    args = _analyze_every_frame(assets, video, project)
     # Before: "the stream ended before frame N", every time, the run never finished; then
     # "(complete)" with exit status 0, as if the whole video had been seen.
     assert main(args) == 2
@@ -156,29 +160,14 @@ def test_a_copy_cut_short_after_its_index_is_not_called_complete(assets, tmp_pat
     said the second half was missing."""
     from engine.video import probe_video
     from services.maps import frames_missing
+    from tests.video_helpers import first_half, noise_video
 
-    import av
-    import numpy as np
-
-    whole = tmp_path / "whole.mp4"
-    with av.open(str(whole), "w", options={"movflags": "faststart"}) as target:  # the index up front
-        stream = target.add_stream("libx264", rate=5)
-        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
-        rng = np.random.default_rng(0)
-        for _ in range(20):  # frames alike in size: half the bytes hold about half the frames
-            image = (rng.random((96, 160, 3)) * 255).astype(np.uint8)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                target.mux(packet)
-        for packet in stream.encode():
-            target.mux(packet)
-    video = tmp_path / "half.mp4"
-    video.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    whole = noise_video(tmp_path / "whole.mp4", options={"movflags": "faststart"})  # the index up front
+    video = first_half(whole, tmp_path / "half.mp4")
     info = probe_video(video)
     assert info.listed_frame_count > info.frame_count > 0
     project = tmp_path / "half.dmproj"
-    args = ["analyze", str(video), "--project", str(project), "--weights", str(assets / "msnet.safetensors"),
-            "--no-srn", "--every", "1", "--device", "cpu", "-q"]
-    assert main(args) == 2
+    assert main(_analyze_every_frame(assets, video, project)) == 2
     out = capsys.readouterr().out
     assert "(complete)" not in out and "the video is cut short: its index lists" in out
     with ProjectStore.open(project) as store:
