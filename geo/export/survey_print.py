@@ -45,8 +45,11 @@ from geo.survey_fusion import SurveyMap, SurveySite
 CARD_LINE_CHARS = 36
 
 
-def _fit(text: str, limit: int = CARD_LINE_CHARS) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+def _fit(text: str, limit: int = CARD_LINE_CHARS, *, keep: str = "") -> str:
+    """``text`` and then ``keep`` within ``limit`` characters, ``text`` shortened (with an
+    ellipsis) where they do not fit: a flight's long name gives way, its date does not."""
+    room = max(1, limit - len(keep))
+    return (text if len(text) <= room else text[:room - 1] + "\u2026") + keep
 
 
 def _days(dates: Sequence[str]) -> str:
@@ -114,8 +117,8 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
             points.append(xy)
         area = f", {seen.area_m2 / 1e4:.1f} ha" if seen is not None else ""
         flight_handles.append(Line2D([], [], color=colour, lw=1.6,
-                                     label=_fit(f"{flight.name}" + (f" ({date_text(flight.date)})" if flight.date else "")
-                                                + area, 48)))
+                                     label=_fit(flight.name, 48, keep=(f" ({date_text(flight.date)})" if flight.date
+                                                                       else "") + area)))
     site_xy = np.array([to_utm.transform(s.lon_deg, s.lat_deg) for s in built.sites]).reshape(-1, 2)
     if len(site_xy):
         points.append(site_xy)
@@ -187,7 +190,7 @@ def _card(built: SurveyMap, site: SurveySite, closeup: FlightCloseup | None) -> 
         _fit((f"on {days}" if days else "date unknown")
              + (f"; not found by {', '.join(site.not_found_by)}" if site.not_found_by else "")),
         f"level agreement {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}",
-    ), picture, box, _fit(best.flight + (f", {best.date[:10]}" if best.date else ""), 30))
+    ), picture, box, _fit(best.flight, 30, keep=f", {best.date[:10]}" if best.date else ""))
 
 
 def draw_survey_atlas(built: SurveyMap, closeup: FlightCloseup | None = None, *,

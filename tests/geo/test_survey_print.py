@@ -137,3 +137,14 @@ def test_flight_dates_read_as_a_day_and_a_time_in_utc():
     assert date_text("2018-10-12T10:00:00-05:00") == "2018-10-12 15:00 UTC"
     assert date_text("2018-10-12") == "2018-10-12"
     assert date_text(None) == "" and date_text("last tuesday") == "last tuesday"
+
+
+def test_a_long_flight_name_gives_way_to_its_date(flyover_map):
+    """A 64-character flight name (allowed) was cut at 48 characters in the legend, and its
+    date and hectares with it."""
+    damage_map, _ = flyover_map
+    name = "Bay-County-east-sector-second-pass-after-the-storm-surge-drone-07"[:64]
+    built = fuse_flights([FlightMap(name, damage_map, "2018-10-12"), FlightMap("wednesday", damage_map, "2018-10-14")])
+    labels = _legend_labels(draw_survey_map(built))
+    (long,) = [label for label in labels if label.startswith(name[:20])]
+    assert "2018-10-12" in long and long.endswith(" ha") and "\u2026" in long and len(long) <= 48
