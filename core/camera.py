@@ -156,9 +156,14 @@ def pixel_rays(camera: PinholeCamera, pose: CameraPose, uv: np.ndarray) -> np.nd
     uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
     cx, cy = camera.principal_point_px
     f = camera.focal_px
-    d_cam = np.stack([(uv[:, 0] - cx) / f, (uv[:, 1] - cy) / f, np.ones(len(uv))], axis=1)
+    # filled in place and normed as np.linalg.norm does, without np.stack's and norm's
+    # checks: a map casts a ray per detection and per outline, tens of thousands
+    d_cam = np.empty((len(uv), 3))
+    d_cam[:, 0] = (uv[:, 0] - cx) / f
+    d_cam[:, 1] = (uv[:, 1] - cy) / f
+    d_cam[:, 2] = 1.0
     d_world = d_cam @ pose.rotation_world_from_camera().T
-    rays: np.ndarray = d_world / np.linalg.norm(d_world, axis=1, keepdims=True)
+    rays: np.ndarray = d_world / np.sqrt(np.add.reduce(d_world * d_world, axis=1, keepdims=True))
     return rays
 
 
@@ -180,7 +185,15 @@ def intersect_ground(
     float64[N, 3]
         ENU points on the plane, NaN rows for rejected rays.
     """
-    rays = pixel_rays(camera, pose, uv)
+    return ground_points(pose, pixel_rays(camera, pose, uv), ground_up_m=ground_up_m,
+                         min_depression_deg=min_depression_deg)
+
+
+def ground_points(pose: CameraPose, rays: np.ndarray, *, ground_up_m: float = 0.0,
+                  min_depression_deg: float = 0.5) -> np.ndarray:
+    """:func:`intersect_ground` of rays already cast from ``pose`` (``float[N, 3]``, as
+    :func:`pixel_rays` gives them): a caller that needs a pixel's ray and its ground point
+    casts the ray once."""
     height = pose.up_m - ground_up_m
     limit = -math.sin(math.radians(min_depression_deg))
     ok = rays[:, 2] < limit

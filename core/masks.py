@@ -118,17 +118,28 @@ class RleMask:
         """The set pixels as a ``bool[y2 - y1, x2 - x1]`` crop of :meth:`extent_xyxy`
         and its top-left ``(x1, y1)``, painted straight from the runs (decoding a full
         frame per mask costs more than the work done on it). ``None`` for an empty mask."""
+        pixels = self.pixels()
+        return None if pixels is None else self.crop_of(*pixels)
+
+    def pixels(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(x, y)`` of every set pixel (``int64[N]`` each, column by column), read from
+        the runs; ``None`` for an empty mask."""
         starts, ends = self._set_runs()
-        extent = self._extent(starts, ends)
-        if extent is None:
+        if not starts.size:
             return None
-        x0, y0, x1, y1 = extent
         lengths = ends - starts
         # every set pixel's flat column-major offset: each run's start, counted on
         offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
         columns, rows = np.divmod(offsets, self.height_px)
+        return columns, rows
+
+    @staticmethod
+    def crop_of(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, int, int]:
+        """:meth:`crop` of the set pixels :meth:`pixels` gave (column by column, so the
+        first and last are in the outer columns), for a caller that needs both."""
+        x0, x1, y0, y1 = int(xs[0]), int(xs[-1]) + 1, int(ys.min()), int(ys.max()) + 1
         crop = np.zeros((y1 - y0, x1 - x0), dtype=bool)
-        crop[rows - y0, columns - x0] = True
+        crop[ys - y0, xs - x0] = True
         return crop, x0, y0
 
     def to_polygons(self, *, min_points: int = 3) -> list[np.ndarray]:

@@ -43,11 +43,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.camera import CameraPose, PinholeCamera, project_points
+from core.camera import CameraPose, PinholeCamera
 from core.last_few import LastFew
 from core.types import DamageLevel, DamageSite, Observation
 from geo.local import LocalFrame
-from geo.observe import Projected, on_plane, point_on_plane, polygon_lonlat
+from geo.observe import Projected, on_planes, point_on_plane, polygon_lonlat
 from geo.parallel import threaded_map
 from geo.views import ViewSettings, count_distinct, distinct_views
 
@@ -175,19 +175,37 @@ PAIR_CACHE_SIZE = 50_000
 _built_sites = _KeptByMembers(SITE_CACHE_SIZE)
 _located_tracks = _KeptByMembers(SITE_CACHE_SIZE)
 _overlaps = _KeptByMembers(PAIR_CACHE_SIZE)
+_farthest_sightings = _KeptByMembers(SITE_CACHE_SIZE)
 
 
 def clear_cache() -> None:
-    """Forget the kept sites, located tracks and overlaps (tests, benchmarks)."""
+    """Forget the kept sites, located tracks, overlaps and sightings' reaches (tests, benchmarks)."""
     _built_sites.clear()
     _located_tracks.clear()
     _overlaps.clear()
+    _farthest_sightings.clear()
 
 
 # ----------------------------------------------------------------------------- association
-def _association_point(p: Projected, settings: FusionSettings) -> np.ndarray:
-    point = point_on_plane(p.ray_origin, p.ray_direction, prior_height(p.detection.level, settings))
-    return p.ground_xy if point is None else point[:2]
+def _association_points(projected: Sequence[Projected], settings: FusionSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Where each sighting is associated, ``float[N, 2]`` (its ray at its level's prior
+    height, :func:`geo.observe.point_on_plane`, else its ground point), and its gate,
+    ``float[N]`` (metres, growing with its range): the flight's sightings all at once, each
+    the same numbers as one alone (elementwise arithmetic), not a few calls per sighting
+    at every build."""
+    points = np.array([p.ground_xy for p in projected], dtype=np.float64).reshape(-1, 2)
+    origins = np.array([p.ray_origin for p in projected], dtype=np.float64).reshape(-1, 3)
+    directions = np.array([p.ray_direction for p in projected], dtype=np.float64).reshape(-1, 3)
+    planes = np.array([prior_height(p.detection.level, settings) for p in projected], dtype=np.float64)
+    meets = ~((directions[:, 2] >= -1e-6) | (origins[:, 2] <= planes))  # point_on_plane's test
+    t = (origins[meets, 2] - planes[meets]) / -directions[meets, 2]
+    points[meets] = (origins[meets] + t[:, None] * directions[meets])[:, :2]
+    reach = np.hypot(points[:, 0] - origins[:, 0], points[:, 1] - origins[:, 1])
+    gates = np.maximum(settings.gate_m, settings.gate_per_range * reach)
+    for k, p in enumerate(projected):
+        if p.heading_sigma_deg > 0:  # a frame placed by the camera's turns read from the video
+            gates[k] += _heading_slack_m(float(reach[k]), p.heading_sigma_deg)
+    return points, gates
 
 
 def _overlap(a: Projected, b: Projected) -> float:
@@ -229,21 +247,22 @@ def associate(projected: list[Projected], settings: FusionSettings,
     ``(start, end)`` video times when nothing could be placed, left out of the gaps."""
     clock = _seeing_clock(blind)
 
-    by_frame: dict[int, list[Projected]] = defaultdict(list)
-    for p in projected:
-        by_frame[p.frame_index].append(p)
+    all_points, all_gates = _association_points(projected, settings)
+    by_frame: dict[int, list[int]] = defaultdict(list)
+    for k, p in enumerate(projected):
+        by_frame[p.frame_index].append(k)
     tracks: list[list[Projected]] = []
     last_t: list[float] = []
     last_xy: list[np.ndarray] = []
     open_tracks: list[int] = []  # ascending; a track closed once stays closed (the clock never goes back)
-    for frame in sorted(by_frame, key=lambda f: (by_frame[f][0].observation.t_s, f)):
-        items = by_frame[frame]
+    for frame in sorted(by_frame, key=lambda f: (projected[by_frame[f][0]].observation.t_s, f)):
+        items = [projected[k] for k in by_frame[frame]]
         t = clock(items[0].observation.t_s)
-        points = [_association_point(p, settings) for p in items]
+        points = all_points[by_frame[frame]]
         # the tracks still open, from those open at the last frame: not a pass over every
         # track of the flight at each frame, which grew with the square of its length
         open_tracks = [k for k in open_tracks if t - last_t[k] <= settings.max_gap_s]
-        candidates = _candidates(items, points, [tracks[k][-1] for k in open_tracks],
+        candidates = _candidates(items, points, all_gates[by_frame[frame]], [tracks[k][-1] for k in open_tracks],
                                  [last_xy[k] for k in open_tracks], settings)
         candidates = sorted((cost, i, open_tracks[j]) for cost, i, j in candidates)
         used_items: set[int] = set()
@@ -265,24 +284,20 @@ def associate(projected: list[Projected], settings: FusionSettings,
     return tracks
 
 
-def _candidates(items: list[Projected], points: list[np.ndarray], lasts: list[Projected],
+def _candidates(items: list[Projected], points: np.ndarray, gates: np.ndarray, lasts: list[Projected],
                 last_points: list[np.ndarray], settings: FusionSettings) -> list[tuple[float, int, int]]:
     """``(cost, item, track)`` for each of a frame's observations ``items`` (at
-    ``points``) that may continue a track (its last observation ``lasts[track]`` at
-    ``last_points[track]``): within the item's gate, or beyond it with footprints that
-    overlap by ``min_overlap``. The distances of all pairs are one array operation, and the
-    footprints are intersected only where their boxes meet: a long flight weighs millions
-    of pairs."""
+    ``points``, within ``gates``: :func:`_association_points`) that may continue a track
+    (its last observation ``lasts[track]`` at ``last_points[track]``): within the item's
+    gate, or beyond it with footprints that overlap by ``min_overlap``. The distances of
+    all pairs are one array operation, and the footprints are intersected only where their
+    boxes meet: a long flight weighs millions of pairs."""
     if not items or not lasts:
         return []
-    gates = []
-    for i, p in enumerate(items):
-        reach = float(np.hypot(*(points[i] - p.ray_origin[:2])))
-        gates.append(max(settings.gate_m, settings.gate_per_range * reach) + _heading_slack_m(reach, p.heading_sigma_deg))
     here = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     there = np.asarray(last_points, dtype=np.float64).reshape(-1, 2)
     distance = np.hypot(here[:, None, 0] - there[None, :, 0], here[:, None, 1] - there[None, :, 1])
-    near = distance <= np.asarray(gates)[:, None]
+    near = distance <= gates[:, None]
     far = ~near
     if far.any():  # beyond the gate: still a candidate where the footprints overlap enough
         boxes_here = _boxes(items)
@@ -296,7 +311,7 @@ def _candidates(items: list[Projected], points: list[np.ndarray], lasts: list[Pr
     for i, j in zip(*np.nonzero(near)):
         i, j = int(i), int(j)
         penalty = 0.0 if items[i].detection.level == lasts[j].detection.level else settings.level_mismatch_m
-        out.append((min(float(distance[i, j]), gates[i]) + penalty, i, j))
+        out.append((min(float(distance[i, j]), float(gates[i])) + penalty, i, j))
     return out
 
 
@@ -688,10 +703,12 @@ def _build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera
 
     basis = [m for m in members if m.detection.id in anchor] if anchor is not None else members
     basis = basis or members
-    location = locate(basis, settings, heights[vote_level(members)[0]])
+    # kept: a site of one track (most of a long flight's) was located as that track by
+    # :func:`merge` already, with the same members and height
+    location = _located(basis, settings, heights[vote_level(members)[0]])
     position, triangulated = location.point, location.well_fixed
     plane = float(position[2])
-    placed = [on_plane(m, camera, local, plane) if plane > 0.01 else m for m in members]
+    placed = on_planes(members, camera, local, plane) if plane > 0.01 else list(members)
     level, confidence = vote_level(placed)
     shown = [m for m in placed if m.detection.id in anchor] if anchor is not None else placed
     shown = shown or placed
@@ -783,6 +800,20 @@ def is_confirmed(views_seen: int, views_in_view: int, settings: FusionSettings |
     return views_seen >= settings.min_seen_ratio * in_view - 1e-9
 
 
+#: How many (frame, site) pairs :func:`count_views` projects at once (a few tens of MB).
+VIEW_CHUNK_POINTS = 250_000
+
+
+def _farthest_sighting_m(site: FusedSite) -> float:
+    """How far the site's farthest sighting was taken from, kept between map builds for
+    the same members and position (most sites of a map built again after a decision)."""
+    position = site.position_m
+    farthest: float = _farthest_sightings.get_or_compute(
+        site.members, (np.asarray(position).tobytes(),),
+        lambda: max(float(np.linalg.norm(position - m.ray_origin)) for m in site.members))
+    return farthest
+
+
 def count_views(
     fused: Sequence[FusedSite],
     poses: Mapping[int, CameraPose],
@@ -817,14 +848,24 @@ def count_views(
     in_view = [set(s) for s in seen]
     w, h = camera.width_px, camera.height_px
     # the farthest a frame may be and still count: a few times the farthest sighting
-    reach = settings.view_range_factor * np.array(
-        [max(float(np.linalg.norm(f.position_m - m.ray_origin)) for m in f.members) for f in fused])
-    for frame in frames:
-        uv, front = project_points(camera, poses[frame], points)
-        inside = front & (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
-        inside &= np.linalg.norm(points - poses[frame].position, axis=1) <= reach
-        for k in np.flatnonzero(inside):
-            in_view[k].add(frame)
+    reach = settings.view_range_factor * np.array([_farthest_sighting_m(f) for f in fused])
+    # :func:`core.camera.project_points` of every site into a chunk of frames at once (a
+    # stacked product, each frame's the very one it computes alone): a long flight's
+    # thousands of frames one by one were most of the time
+    chunk = max(1, VIEW_CHUNK_POINTS // len(points))
+    focal, (cx, cy) = camera.focal_px, camera.principal_point_px
+    for start in range(0, len(frames), chunk):
+        some = frames[start:start + chunk]
+        offsets = points[None, :, :] - np.array([poses[frame].position for frame in some])[:, None, :]
+        cam = offsets @ np.array([poses[frame].rotation_world_from_camera() for frame in some])
+        depth = cam[:, :, 2]
+        front = depth > 1e-2
+        safe = np.where(front, depth, 1.0)
+        u, v = focal * cam[:, :, 0] / safe + cx, focal * cam[:, :, 1] / safe + cy
+        inside = front & (u >= 0) & (u < w) & (v >= 0) & (v < h)
+        inside &= np.linalg.norm(offsets, axis=2) <= reach
+        for i, k in zip(*np.nonzero(inside)):
+            in_view[k].add(some[i])
     out = []
     for f, s, v in zip(fused, seen, in_view):
         views_seen, views_in_view = count_distinct(s, views), count_distinct(v, views)

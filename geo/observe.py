@@ -10,12 +10,14 @@ ground).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
+from typing import Any
 
 import numpy as np
 
-from core.camera import CameraPose, PinholeCamera, intersect_ground, pixel_rays
+from core.camera import CameraPose, PinholeCamera, ground_points, intersect_ground, pixel_rays
 from core.last_few import LastFew
 from core.masks import RleMask
 from core.types import DamageLevel, Detection, Observation
@@ -136,11 +138,13 @@ def _outline_and_centroid(mask: RleMask | None, box: tuple[float, float, float, 
     if mask is not None:
         if mask.area_px < MIN_MASK_AREA_PX:
             return None
-        cropped = mask.crop()
-        assert cropped is not None  # area_px >= MIN_MASK_AREA_PX
-        crop, x0, y0 = cropped
-        ys, xs = np.nonzero(crop)
-        centroid = np.array([xs.mean() + x0 + 0.5, ys.mean() + y0 + 0.5])
+        pixels = mask.pixels()
+        assert pixels is not None  # area_px >= MIN_MASK_AREA_PX
+        xs, ys = pixels
+        crop, x0, y0 = RleMask.crop_of(xs, ys)
+        # the pixels' mean, from the runs, not read back off the crop (the same number: the
+        # sums are exact integers, as a mean of the crop's pixel indices adds them)
+        centroid = np.array([(xs - x0).sum() / len(xs) + x0 + 0.5, (ys - y0).sum() / len(ys) + y0 + 0.5])
         contours, _ = cv2.findContours(crop.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         outlines = [c.reshape(-1, 2).astype(np.float64) + (x0, y0) for c in contours if len(c) >= 3]
         h, w = mask.height_px, mask.width_px
@@ -169,27 +173,73 @@ def footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines_px, pla
     site placed again at another height moves its sightings' footprints so, without
     projecting their outlines again).
     """
-    outlines = tuple((array.shape, array.tobytes()) for array in
-                     (np.ascontiguousarray(outline, dtype=np.float64) for outline in outlines_px))
+    return footprints_on_plane(camera, [(pose, outlines_px)], plane_up_m)[0]
+
+
+def footprints_on_plane(camera: PinholeCamera, sightings: Sequence[tuple[CameraPose, Sequence[np.ndarray]]],
+                        plane_up_m: float = 0.0) -> list[Any]:
+    """:func:`footprint_on_plane` of each ``(pose, outlines_px)`` of ``sightings`` (a
+    site's), on one plane: those not kept are scaled together, one array operation
+    (shapely's cost per call was most of the time a roof site took to place its
+    sightings on its plane)."""
     plane_up_m = float(plane_up_m)
-    if not 0.0 < plane_up_m < pose.up_m:  # the ground, or a plane the camera is not above
-        return _footprint_on_plane(camera, pose, outlines, plane_up_m)
-    return _scaled_footprint(camera, pose, outlines, plane_up_m)
+    keys = [(pose, _outlines_key(outlines)) for pose, outlines in sightings]
+    found: list[Any] = []
+    todo: list[int] = []
+    for k, (pose, outlines) in enumerate(keys):
+        if not 0.0 < plane_up_m < pose.up_m:  # the ground, or a plane the camera is not above
+            found.append(_footprint_on_plane(camera, pose, outlines, plane_up_m))
+            continue
+        found.append(_scaled.get((camera, pose, outlines, plane_up_m)))
+        if found[-1] is None:
+            todo.append(k)
+    if todo:
+        for k, footprint in zip(todo, _scaled_footprints(camera, [keys[k] for k in todo], plane_up_m)):
+            _scaled.put((camera, *keys[k], plane_up_m), footprint)
+            found[k] = footprint
+    return found
 
 
-@lru_cache(maxsize=FOOTPRINT_CACHE_SIZE)
-def _scaled_footprint(camera: PinholeCamera, pose: CameraPose, outlines: tuple[tuple[tuple[int, ...], bytes], ...],
-                      plane_up_m: float):
-    from shapely.affinity import scale
+def _outlines_key(outlines_px: Sequence[np.ndarray]) -> tuple[tuple[tuple[int, ...], bytes], ...]:
+    """Outlines by value, as the footprints are kept by."""
+    return tuple((array.shape, array.tobytes()) for array in
+                 (np.ascontiguousarray(outline, dtype=np.float64) for outline in outlines_px))
 
-    ground = _footprint_on_plane(camera, pose, outlines, 0.0)
-    if ground.is_empty:
-        return ground
-    factor = (pose.up_m - plane_up_m) / pose.up_m
-    scaled = scale(ground, factor, factor, origin=(pose.east_m, pose.north_m))
-    if not scaled.is_valid:  # a sliver the rounding of the scaling folds: projected as it is
-        return _footprint_on_plane(camera, pose, outlines, plane_up_m)
-    return scaled
+
+#: (camera, pose, outlines, plane height) -> the ground footprint scaled onto that plane
+_scaled = LastFew(FOOTPRINT_CACHE_SIZE)
+
+
+def _scaled_footprints(camera: PinholeCamera,
+                       sightings: Sequence[tuple[CameraPose, tuple[tuple[tuple[int, ...], bytes], ...]]],
+                       plane_up_m: float) -> list[Any]:
+    """The ground footprints of ``sightings`` scaled onto the plane (see
+    :func:`footprint_on_plane`) as ``shapely.affinity.scale`` scales one, with its very
+    arithmetic, all in one ``shapely.transform``; one the scaling folds into an invalid
+    sliver is projected onto the plane as it is."""
+    import shapely
+
+    out = [_footprint_on_plane(camera, pose, outlines, 0.0) for pose, outlines in sightings]
+    todo = [k for k, ground in enumerate(out) if not ground.is_empty]  # an empty one stays as it is
+    if not todo:
+        return out
+    poses = [sightings[k][0] for k in todo]
+    factors = [(pose.up_m - plane_up_m) / pose.up_m for pose in poses]
+    counts = shapely.get_num_coordinates(np.array([out[k] for k in todo], dtype=object))
+    # scale()'s matrix about the point under each camera: x' = a x + b y + xoff, y' = d x + e y + yoff
+    a = np.repeat(np.array(factors, dtype=np.float64), counts)
+    xoff = np.repeat(np.array([p.east_m - p.east_m * f for p, f in zip(poses, factors)], dtype=np.float64), counts)
+    yoff = np.repeat(np.array([p.north_m - p.north_m * f for p, f in zip(poses, factors)], dtype=np.float64), counts)
+
+    def scale(coords: np.ndarray) -> np.ndarray:
+        x, y = coords.T
+        return np.stack([a * x + 0.0 * y + xoff, 0.0 * x + a * y + yoff]).T
+
+    scaled = shapely.transform(np.array([out[k] for k in todo], dtype=object), scale)
+    for k, geometry, valid in zip(todo, scaled, shapely.is_valid(scaled)):
+        # a sliver the rounding of the scaling folds: projected as it is
+        out[k] = geometry if valid else _footprint_on_plane(camera, *sightings[k], plane_up_m)
+    return out
 
 
 @lru_cache(maxsize=FOOTPRINT_CACHE_SIZE)
@@ -219,7 +269,7 @@ def clear_cache() -> None:
     """Forget the kept outlines, footprints and placed detections (tests, benchmarks)."""
     _mask_shape.cache_clear()
     _footprint_on_plane.cache_clear()
-    _scaled_footprint.cache_clear()
+    _scaled.clear()
     _placed.clear()
 
 
@@ -318,7 +368,7 @@ def project_detection(
         hit = terrain.intersect(pose.position, direction[None, :], above_m=lift)[0]
         if np.isfinite(hit[2]):
             pose = replace(pose, up_m=pose.up_m - (float(hit[2]) - lift))
-    ground = intersect_ground(camera, pose, centroid[None, :])[0]
+    ground = ground_points(pose, direction[None, :])[0]  # the pose's rotation is the ray's, lowered or not
     if not np.isfinite(ground[0]):
         return None
     if np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m) > max_range_m:
@@ -347,22 +397,33 @@ def make_observation(detection: Detection, local: LocalFrame, t_s: float, xy: np
     only an export writes the outlines in lon/lat (``geo.export.records``, with
     :func:`polygon_lonlat`): converting them all at each build cost every rebuild time
     and memory for nothing."""
-    lon, lat = local.to_lonlat(xy[0], xy[1])
-    easting, northing = local.to_utm(xy[0], xy[1])
-    return Observation(
-        detection_id=detection.id,
-        frame_index=detection.frame_index,
-        t_s=float(t_s),
-        level=detection.level,
-        score=float(detection.final_score),
-        lon_deg=float(lon),
-        lat_deg=float(lat),
-        easting_m=float(easting),
-        northing_m=float(northing),
-        crs=local.crs,
-        review=detection.review,
-        origin=detection.origin,
-    )
+    return make_observations([detection], local, [t_s], np.asarray(xy, dtype=np.float64).reshape(1, 2))[0]
+
+
+def make_observations(detections: Sequence[Detection], local: LocalFrame, times_s: Sequence[float],
+                      xy: np.ndarray) -> list[Observation]:
+    """:func:`make_observation` of each detection at its row of ``xy`` (``float[N, 2]``,
+    local metres), converted to lon/lat in one call (a site's sightings placed on its
+    plane)."""
+    lon, lat = local.to_lonlat(xy[:, 0], xy[:, 1])
+    easting, northing = local.to_utm(xy[:, 0], xy[:, 1])
+    return [
+        Observation(
+            detection_id=detection.id,
+            frame_index=detection.frame_index,
+            t_s=float(t_s),
+            level=detection.level,
+            score=float(detection.final_score),
+            lon_deg=float(lon[k]),
+            lat_deg=float(lat[k]),
+            easting_m=float(easting[k]),
+            northing_m=float(northing[k]),
+            crs=local.crs,
+            review=detection.review,
+            origin=detection.origin,
+        )
+        for k, (detection, t_s) in enumerate(zip(detections, times_s))
+    ]
 
 
 def polygon_lonlat(geometry, local: LocalFrame, *, simplify_m: float = 0.05) -> tuple[tuple[float, float], ...]:
@@ -384,9 +445,23 @@ def polygon_lonlat(geometry, local: LocalFrame, *, simplify_m: float = 0.05) -> 
 
 def on_plane(projected: Projected, camera: PinholeCamera, local: LocalFrame, plane_up_m: float) -> Projected:
     """The same observation re-placed on the plane ``z = plane_up_m`` (a roof's)."""
-    point = point_on_plane(projected.ray_origin, projected.ray_direction, plane_up_m)
-    if point is None:
-        return projected
-    footprint = footprint_on_plane(camera, projected.pose, projected.outline_px, plane_up_m)
-    observation = make_observation(projected.detection, local, projected.observation.t_s, point[:2])
-    return replace(projected, observation=observation, ground_xy=point[:2], footprint=footprint)
+    return on_planes([projected], camera, local, plane_up_m)[0]
+
+
+def on_planes(members: Sequence[Projected], camera: PinholeCamera, local: LocalFrame,
+              plane_up_m: float) -> list[Projected]:
+    """:func:`on_plane` of each of a site's sightings, their footprints scaled and their
+    positions converted to lon/lat together (:func:`footprints_on_plane`,
+    :func:`make_observations`): a long flight's roof sites hold thousands of sightings."""
+    found = ((k, point_on_plane(m.ray_origin, m.ray_direction, plane_up_m)) for k, m in enumerate(members))
+    moved = [(k, point[:2]) for k, point in found if point is not None]
+    placed = list(members)
+    if not moved:
+        return placed
+    footprints = footprints_on_plane(camera, [(members[k].pose, members[k].outline_px) for k, _ in moved], plane_up_m)
+    observations = make_observations([members[k].detection for k, _ in moved], local,
+                                     [members[k].observation.t_s for k, _ in moved],
+                                     np.array([xy for _, xy in moved], dtype=np.float64))
+    for (k, xy), footprint, observation in zip(moved, footprints, observations):
+        placed[k] = replace(members[k], observation=observation, ground_xy=xy, footprint=footprint)
+    return placed

@@ -53,10 +53,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.last_few import LastFew
 from geo.telemetry.accuracy import UERE_M
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.fusion import FusedSite
+    from geo.observe import Projected
     from geo.sync import AlignedTrack
 
 #: The one-sigma horizontal error of a fix whose telemetry gives no accuracy: a consumer
@@ -212,22 +214,52 @@ def budget_sites(fused: list[FusedSite], aligned: AlignedTrack, *, camera_sigma_
             out.append(site)
             continue
         position = np.asarray(site.position_m, dtype=np.float64)
-        budgets = []
-        for m in site.members:
-            origin = np.asarray(m.ray_origin, dtype=np.float64)
-            given = float(at["h_accuracy_m"][k])
-            budgets.append(error_budget(
-                gps_accuracy_m=given if math.isfinite(given) and given > 0 else ASSUMED_GPS_SIGMA_M,
-                vertical_accuracy_m=_with_ground(float(at["v_accuracy_m"][k]), ground_sigma_m),
-                reach_m=float(np.hypot(*(position[:2] - origin[:2]))), height_m=float(origin[2] - position[2]),
-                gap_s=float(at["hole_s"][k]), speed_mps=float(at["speed_mps"][k]), clock_sigma_s=clock_sigma_s,
-                turn_rate_deg_s=float(at["turn_rate_deg_s"][k]), tilt_rate_deg_s=float(at["tilt_rate_deg_s"][k]),
-                # a frame placed by the camera's turns read from the video: how far off its heading may be
-                camera_sigma_deg=math.hypot(camera_sigma_deg, m.heading_sigma_deg)))
-            k += 1
-        budget = root_mean_square(budgets, geometry_m=float(site.uncertainty_m))
+        seen = slice(k, k + len(site.members))
+        # kept by everything it is computed from: the very members, the site's position and
+        # geometry, the sigmas, and the telemetry at the members' times, by value
+        key = (tuple(map(id, site.members)), position.tobytes(), float(site.uncertainty_m), camera_sigma_deg,
+               clock_sigma_s, ground_sigma_m, *(at[name][seen].tobytes() for name in _BUDGET_TELEMETRY))
+        kept = _budgets.get(key)
+        if kept is not None and all(a is b for a, b in zip(kept[0], site.members)):
+            budget, budgets = kept[1]
+        else:
+            budgets = [_member_budget(m, position, {name: float(at[name][k + i]) for name in _BUDGET_TELEMETRY},
+                                      camera_sigma_deg=camera_sigma_deg, clock_sigma_s=clock_sigma_s,
+                                      ground_sigma_m=ground_sigma_m) for i, m in enumerate(site.members)]
+            budget = root_mean_square(budgets, geometry_m=float(site.uncertainty_m))
+            _budgets.put(key, (tuple(site.members), (budget, budgets)))
+        k += len(site.members)
         out.append(replace(site, uncertainty_m=budget.total_m, budget=budget, member_budgets=tuple(budgets)))
     return out
+
+
+#: How many sites' error budgets are kept between map builds (:func:`budget_sites`): the
+#: map is built again after every review decision, most sites of the same sightings at
+#: the same place.
+BUDGET_CACHE_SIZE = 5_000
+_budgets = LastFew(BUDGET_CACHE_SIZE)
+#: the columns of :func:`telemetry_at` a sighting's budget is computed from
+_BUDGET_TELEMETRY = ("h_accuracy_m", "v_accuracy_m", "hole_s", "speed_mps", "turn_rate_deg_s", "tilt_rate_deg_s")
+
+
+def clear_cache() -> None:
+    """Forget the kept budgets (tests, benchmarks)."""
+    _budgets.clear()
+
+
+def _member_budget(m: Projected, position: np.ndarray, at: dict[str, float], *, camera_sigma_deg: float,
+                   clock_sigma_s: float, ground_sigma_m: float) -> ErrorBudget:
+    """One sighting's budget, at the site's ``position``, from the telemetry ``at`` its time."""
+    origin = np.asarray(m.ray_origin, dtype=np.float64)
+    given = at["h_accuracy_m"]
+    return error_budget(
+        gps_accuracy_m=given if math.isfinite(given) and given > 0 else ASSUMED_GPS_SIGMA_M,
+        vertical_accuracy_m=_with_ground(at["v_accuracy_m"], ground_sigma_m),
+        reach_m=float(np.hypot(*(position[:2] - origin[:2]))), height_m=float(origin[2] - position[2]),
+        gap_s=at["hole_s"], speed_mps=at["speed_mps"], clock_sigma_s=clock_sigma_s,
+        turn_rate_deg_s=at["turn_rate_deg_s"], tilt_rate_deg_s=at["tilt_rate_deg_s"],
+        # a frame placed by the camera's turns read from the video: how far off its heading may be
+        camera_sigma_deg=math.hypot(camera_sigma_deg, m.heading_sigma_deg))
 
 
 def _with_ground(vertical_accuracy_m: float, ground_sigma_m: float) -> float:

@@ -604,12 +604,14 @@ def clear_cache() -> None:
     from geo.fusion import clear_cache as clear_sites
     from geo.mapping import clear_cache as clear_footprint_rings
     from geo.observe import clear_cache as clear_shapes
+    from geo.uncertainty import clear_cache as clear_budgets
 
     from services.package import clear_cache as clear_footprints
 
     clear_rotations()
     clear_detections()
     clear_shapes()
+    clear_budgets()
     clear_sites()
     clear_footprint_rings()
     clear_footprints()
