@@ -34,7 +34,7 @@ from core.sites import (
     site_decision,
 )
 from core.store import ProjectStore, SiteDecisionRecord, SiteGroupRecord
-from core.types import ReviewState
+from core.types import DamageLevel, ReviewState
 from services.maps import damage_map as _damage_map
 from services.maps import resolve_run
 
@@ -271,11 +271,26 @@ def carry_decisions(store: ProjectStore, review: SiteReview, *,
                  if not item.site.decided and taken_back.isdisjoint(item.site.detection_ids)]
     matches = match_decisions(earlier, undecided)  # this flight's earlier runs: the same place, within 3 m
     if elsewhere:  # another flight's decision reaches a site as far as the survey joins their sites
-        rest = [site for site in undecided if site.site_id not in matches]
-        matches |= match_decisions(elsewhere, rest, radius_m=survey_reach(review.damage_map))
+        # matched with every site of the run, decided ones and the places it rejected among them:
+        # a decision whose own site here is decided already (or off the map) went to the next
+        # site within reach, another damage of the same roof
+        open_ids = {site.site_id for site in undecided if site.site_id not in matches}
+        others = [item.site for item in review.queue if item.site.site_id not in matches]
+        found = match_decisions(elsewhere, [*others, *rejected_places(store, review.run_id)],
+                                radius_m=survey_reach(review.damage_map))
+        matches |= {site_id: mark for site_id, mark in found.items() if site_id in open_ids}
     groups = tuple(site_decision(site, decision.level or decision.review)
                    for site in undecided if (decision := matches.get(site.site_id)) is not None)
     return SiteDecisions(groups, carried=True) if groups else None
+
+
+def rejected_places(store: ProjectStore, run_id: int) -> list[SiteSummary]:
+    """The places a reviewer rejected a whole site of the run at, as sites with no
+    sighting (negative ids): a rejected site is off the map, and a decision another
+    flight made there must meet it there, not the next site within reach."""
+    return [SiteSummary(-(k + 1), DamageLevel.SLIGHT, 0.0, d.lon_deg, d.lat_deg, (), 0)
+            for k, d in enumerate(store.site_decisions(run_id))
+            if d.review is ReviewState.REJECTED and d.level is None]
 
 
 def survey_reach(damage_map: DamageMap | None) -> Callable[[SiteSummary], float]:
@@ -330,5 +345,5 @@ def keep_earlier_decisions(store: ProjectStore, run_id: int, *, author: str | No
     return sightings_decided(edit)
 
 
-__all__ = ["SiteReview", "carry_decisions", "site_kept", "keep_earlier_decisions", "rejected_sites", "site_review",
+__all__ = ["SiteReview", "carry_decisions", "site_kept", "keep_earlier_decisions", "rejected_places", "rejected_sites", "site_review",
            "site_summaries", "sightings_decided", "taken_back_sightings", "with_whole_decisions"]

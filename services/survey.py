@@ -524,7 +524,8 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
 
 
 def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark],
-                                taken_back: Collection[int] = ()) -> tuple[DamageMap, int, int]:
+                                taken_back: Collection[int] = (),
+                                rejected_here: Sequence[SiteSummary] = ()) -> tuple[DamageMap, int, int]:
     """``damage_map`` less its undecided sites that ``marks`` (the survey's and its other
     flights' decisions, oldest first) reject, matched by place as
     :func:`services.sites.carry_decisions` matches them when that flight is opened or
@@ -538,17 +539,17 @@ def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark]
 
     if not any(m.review is ReviewState.REJECTED for m in marks):
         return damage_map, 0, 0
-    undecided = [site for site in site_summaries(damage_map) if not site.decided]
+    every = site_summaries(damage_map)
+    undecided = [site for site in every if not site.decided]
     back = set(taken_back)
-    open_to = [site for site in undecided if back.isdisjoint(site.detection_ids)]
+    open_ids = {site.site_id for site in undecided if back.isdisjoint(site.detection_ids)}
     reach = survey_reach(damage_map)  # as far as the survey joins another flight's site with this one's
-    gone = {site_id for site_id, mark in match_decisions(marks, open_to, radius_m=reach).items()
-            if mark.review is ReviewState.REJECTED}
-    kept_back = 0
-    if len(open_to) < len(undecided):
-        would = {site_id for site_id, mark in match_decisions(marks, undecided, radius_m=reach).items()
-                 if mark.review is ReviewState.REJECTED}
-        kept_back = len(would - gone - {site.site_id for site in open_to})
+    # matched with every site, decided ones and the places this flight rejected among them: a
+    # rejection whose own site here is decided (or off the map) reached the next site within reach
+    matched = match_decisions(marks, [*every, *rejected_here], radius_m=reach)
+    rejected = {site_id for site_id, mark in matched.items() if mark.review is ReviewState.REJECTED}
+    gone = rejected & open_ids
+    kept_back = len(rejected & {site.site_id for site in undecided} - open_ids)
     kept = [f for f in damage_map.fused if f.site.id not in gone]
     if len(kept) == len(damage_map.fused):
         return damage_map, 0, kept_back
@@ -567,7 +568,7 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
     one still holds it."""
     from geo.survey_fusion import FlightMap, fuse_flights
     from services.maps import damage_map
-    from services.sites import taken_back_sightings
+    from services.sites import rejected_places, taken_back_sightings
 
     flights: list[FlightMap] = []
     notes: list[str] = []
@@ -586,7 +587,8 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
                     continue
                 elsewhere = [mark for _, made_in, mark in decisions.dated if flight.name not in made_in]
                 mapped, rejected, kept = _without_rejected_elsewhere(
-                    damage_map(store), elsewhere if carry_rejections else (), taken_back_sightings(store, run_id))
+                    damage_map(store), elsewhere if carry_rejections else (), taken_back_sightings(store, run_id),
+                    rejected_places(store, run_id))
                 left_out += rejected
                 kept_back += kept
                 flights.append(FlightMap(flight.name, mapped, flight.date))
@@ -812,7 +814,8 @@ def _members_by_flight(site: SurveySite) -> Iterator[tuple[Any, str]]:
 
 
 def _apply_to_flights(survey: Survey, site: SurveySite, decision: ReviewState | DamageLevel, *,
-                      author: str | None, only_undecided: bool) -> tuple[int, tuple[AppliedDecision, ...]]:
+                      author: str | None, only_undecided: bool,
+                      skip: Collection[str] = ()) -> tuple[int, tuple[AppliedDecision, ...]]:
     """The decision as one edit per flight that saw the site; the sightings decided, and
     the site decision each flight's project recorded. ``only_undecided`` (a decision
     carried, not made: the flight's history says so): a flight whose sightings of the site
@@ -824,7 +827,7 @@ def _apply_to_flights(survey: Survey, site: SurveySite, decision: ReviewState | 
     applied: list[AppliedDecision] = []
     for evidence in site.evidence:
         summary = site_summary(site, evidence.flight)
-        if not summary.sightings or (only_undecided and summary.decided):
+        if not summary.sightings or (only_undecided and summary.decided) or evidence.flight in skip:
             continue
         flight = survey.flight(evidence.flight)
         project = survey.project_path(flight)
@@ -881,9 +884,11 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
     added, or analysed, after review needs. Each flight's history records it as carried
     (the app's Undo reads "Keep earlier decisions on N sightings"). Returns the number of
     sightings decided (0: nothing to carry)."""
-    marks = survey_decisions(survey)
-    if not marks:
+    dated = review_decisions(survey).dated
+    if not dated:
         return 0
+    marks = [mark for _, _, mark in dated]
+    made_in = {id(mark): flights for _, flights, mark in dated}
     built = built or survey_map(survey, carry_rejections=False)
     from services.sites import reach_by_uncertainty
 
@@ -892,8 +897,9 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
     count = 0
     for site in built.sites:
         mark = matches.get(site.id)
-        if mark is not None:
-            count += _apply_to_flights(survey, site, mark.level or mark.review, author=author, only_undecided=True)[0]
+        if mark is not None:  # not to the flights it is in already: there it met its own site, not this one
+            count += _apply_to_flights(survey, site, mark.level or mark.review, author=author, only_undecided=True,
+                                       skip=made_in[id(mark)])[0]
     return count
 
 

@@ -447,7 +447,8 @@ def test_a_survey_decision_reaches_its_site_as_far_as_the_survey_joins_flights(f
     assert SurveySettings().gate(target.uncertainty_m) >= 5.0  # how far the survey joins this site's flights
     north = 4.5 / 111_320.0  # degrees of latitude in 4.5 m
     mark = SiteMark(target.lon_deg, target.lat_deg + north, ReviewState.REJECTED)
-    monkeypatch.setattr(surveys, "survey_decisions", lambda *args, **kwargs: [mark])
+    made = surveys.SurveyDecisions(dated=(("2026-12-07T00:00:00", frozenset(), mark),))  # made in no flight
+    monkeypatch.setattr(surveys, "review_decisions", lambda *args, **kwargs: made)
     assert surveys.apply_decisions(survey, built=built) > 0
 
 

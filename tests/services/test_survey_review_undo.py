@@ -231,3 +231,37 @@ def test_a_survey_decision_is_not_carried_again_to_the_flight_it_was_applied_to(
     assert len(after.sites) == len(built.sites) - 1  # ...and no other
     assert not any("left out where a reviewer rejected" in note for note in after.notes)
     assert surveys.survey_decisions(survey, except_project=survey.project_path(survey.flight("monday"))) == []
+
+
+def test_a_decision_meets_its_own_place_not_the_next_site_within_reach(sites_truth, tmp_path, monkeypatch):
+    """`survey analyse` after `survey decide N reject` rejected another damage of the same
+    flight (the rejected site off the map, the mark met the next site within reach); a
+    flight's own reviewer accepting the site another flight rejected lost a neighbour of it
+    from the survey map, and the app would have rejected that neighbour."""
+    import services.sites
+    from services.sites import carry_decisions
+
+    far = lambda *args: (lambda site: 10_000.0)  # noqa: E731 - every site as near as a neighbour
+    monkeypatch.setattr(services.sites, "survey_reach", lambda damage_map: far())
+    monkeypatch.setattr(services.sites, "reach_by_uncertainty", far)
+    survey = _town(sites_truth, tmp_path, ["monday"])
+    built = surveys.survey_map(survey)
+    target = _target(built)
+    assert surveys.decide(survey, target.id, ReviewState.REJECTED, built=built) > 0
+    assert surveys.apply_decisions(survey) == 0  # nothing of monday's is carried to monday
+    assert len(surveys.survey_map(survey).sites) == len(built.sites) - 1
+
+    two = _town(sites_truth, tmp_path / "two", ["monday", "tuesday"])
+    built = surveys.survey_map(two)
+    target = _target(built)
+    for day, decision in (("monday", ReviewState.REJECTED), ("tuesday", ReviewState.ACCEPTED)):
+        with ProjectStore.open(two.project_path(two.flight(day))) as store:
+            review = site_review(store)
+            own = review.site(next(e.flight_site_id for e in target.evidence if e.flight == day))
+            ReviewSession(store, review.run_id, author="analyst").apply(site_decision(own, decision))
+    after = surveys.survey_map(two)
+    assert len(after.sites) == len(built.sites)  # tuesday's accepted site stays; no neighbour is dropped
+    assert not any("left out where a reviewer rejected" in note for note in after.notes)
+    with ProjectStore.open(two.project_path(two.flight("tuesday"))) as store:
+        elsewhere = surveys.survey_decisions(two, except_project=two.project_path(two.flight("tuesday")))
+        assert elsewhere and carry_decisions(store, site_review(store), elsewhere=elsewhere) is None
