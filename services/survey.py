@@ -48,7 +48,15 @@ from core.sites import (
     site_decision,
 )
 from core.store import ProjectStore, SiteDecisionRecord
-from core.survey import AppliedDecision, FlightRecord, PlaceDecision, Survey, SurveyError, check_flight_name
+from core.survey import (
+    AppliedDecision,
+    FlightRecord,
+    PlaceDecision,
+    Survey,
+    SurveyError,
+    check_flight_name,
+    survey_lock,
+)
 from core.types import DamageLevel, ReviewState
 from services.analysis import AnalysisRequest, LoadedModel
 from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds, product_info, product_sources
@@ -869,10 +877,18 @@ def decide(
     if review is ReviewState.PENDING:
         raise InputError("a survey decision accepts, rejects or relabels a site; 'pending' is none of them")
     author = author or current_user()
-    count, applied = _apply_to_flights(survey, site, decision, author=author, only_undecided=False)
-    place = PlaceDecision(site.lon_deg, site.lat_deg, review, level, author, applied=applied)
-    survey.update(lambda fresh: fresh.add_decision(place))  # beside what others decided meanwhile
+    # held while the flights' projects take it: two decisions at once interleaved their edits in
+    # a flight (its undo history then unreadable) and each took the other's record for its own
+    with survey_lock(survey.folder, wait_s=DECIDING_WAIT_S):
+        count, applied = _apply_to_flights(survey, site, decision, author=author, only_undecided=False)
+        place = PlaceDecision(site.lon_deg, site.lat_deg, review, level, author, applied=applied)
+        survey.update(lambda fresh: fresh.add_decision(place))  # beside what others decided meanwhile
     return count
+
+
+#: How long a survey decision waits for another being given to the flights (seconds): a
+#: decision on a site of many flights opens and edits each flight's project.
+DECIDING_WAIT_S = 120.0
 
 
 def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: str | None = None) -> int:
@@ -895,11 +911,12 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
     matches = match_decisions(marks, [site_summary(site) for site in built.sites], radius_m=reach_by_uncertainty(
         {site.id: float(site.uncertainty_m) for site in built.sites}))
     count = 0
-    for site in built.sites:
-        mark = matches.get(site.id)
-        if mark is not None:  # not to the flights it is in already: there it met its own site, not this one
-            count += _apply_to_flights(survey, site, mark.level or mark.review, author=author, only_undecided=True,
-                                       skip=made_in[id(mark)])[0]
+    with survey_lock(survey.folder, wait_s=DECIDING_WAIT_S):  # one writer of the flights' decisions (see decide)
+        for site in built.sites:
+            mark = matches.get(site.id)
+            if mark is not None:  # not to the flights it is in already: there it met its own site, not this one
+                count += _apply_to_flights(survey, site, mark.level or mark.review, author=author,
+                                           only_undecided=True, skip=made_in[id(mark)])[0]
     return count
 
 

@@ -112,6 +112,16 @@ def test_survey_decide_run_many_times_at_once_keeps_every_decision(town):
     places = sorted((round(d.lon_deg, 7), round(d.lat_deg, 7)) for d in kept.decisions)
     assert places == sorted((round(built.site(n).lon_deg, 7), round(built.site(n).lat_deg, 7)) for n in chosen)
     assert [f.name for f in kept.flights] == ["monday"]
+    # each decision given to the flight whole, one after the other: its undo history reads
+    # back (interleaved edits made it unreadable: nothing could be undone), and each decision
+    # names its own record there
+    from core.review import ReviewSession
+    from core.store import ProjectStore
+
+    with ProjectStore.open(kept.project_path(kept.flights[0])) as store:
+        assert ReviewSession(store, store.latest_run_id()).restore_history()[0] >= 1
+    records = [applied.decision_id for d in kept.decisions for applied in d.applied]
+    assert len(records) == len(set(records))
 
 
 def test_survey_add_run_many_times_at_once_keeps_every_flight_and_leaves_no_orphan(town, sites_truth, tmp_path):
@@ -221,6 +231,7 @@ def test_a_lock_held_too_long_is_said_naming_the_survey_folder(town, held_lock, 
     from app.cli import main
 
     monkeypatch.setattr(core_survey, "LOCK_WAIT_S", 0.5)
+    monkeypatch.setattr(surveys, "DECIDING_WAIT_S", 0.5)  # a decision waits longer for another's, as long as told
     before = town.manifest_path.read_bytes()
     site = surveys.survey_map(town).sites[0].id  # a map needs no lock of its own before another holds it
     holder = held_lock()
