@@ -123,9 +123,10 @@ class SurveySite:
 
     @property
     def dates(self) -> tuple[str, ...]:
-        """The distinct dates the site was seen on, in order (ISO days: a flight dated by
-        its video's creation time is dated by the day of it)."""
-        return tuple(dict.fromkeys(e.date[:10] for e in self.evidence if e.date))
+        """The distinct dates the site was seen on, earliest first (ISO days: a flight dated
+        by its video's creation time is dated by the day of it; not in the order the flights
+        were added)."""
+        return tuple(sorted({e.date[:10] for e in self.evidence if e.date}))
 
     @property
     def observation_count(self) -> int:

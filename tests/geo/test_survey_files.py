@@ -143,8 +143,8 @@ def test_a_flight_dated_by_its_video_s_creation_time_gives_its_day(flyover_map, 
     import json
 
     damage_map, _ = flyover_map
-    built = fuse_flights([FlightMap("monday", damage_map, "2018-10-12T15:00:00+00:00"),
-                          FlightMap("wednesday", damage_map, "2018-10-14T09:30:00+00:00")])
+    built = fuse_flights([FlightMap("wednesday", damage_map, "2018-10-14T09:30:00+00:00"),  # added first
+                          FlightMap("monday", damage_map, "2018-10-12T15:00:00+00:00")])
     assert {site.dates for site in built.sites} == {("2018-10-12", "2018-10-14")}
     write_survey_files(built, tmp_path, ["geojson", "kml"])
     props = [f["properties"] for f in json.loads((tmp_path / "survey_sites.geojson").read_text())["features"]]
