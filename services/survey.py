@@ -881,9 +881,42 @@ def decide(
     # a flight (its undo history then unreadable) and each took the other's record for its own
     with survey_lock(survey.folder, wait_s=DECIDING_WAIT_S):
         count, applied = _apply_to_flights(survey, site, decision, author=author, only_undecided=False)
-        place = PlaceDecision(site.lon_deg, site.lat_deg, review, level, author, applied=applied)
+        lon, lat = _place_of_earlier_decision(survey, site) or (site.lon_deg, site.lat_deg)
+        place = PlaceDecision(lon, lat, review, level, author, applied=applied)
         survey.update(lambda fresh: fresh.add_decision(place))  # beside what others decided meanwhile
     return count
+
+
+def _place_of_earlier_decision(survey: Survey, site: SurveySite) -> tuple[float, float] | None:
+    """Where the survey decided this site before (the nearest of its decisions within the
+    site's reach), for a new decision on it to be recorded at the same place: a relabel
+    moves a site (its level changes the roof height it is placed at), and a rejection made
+    5 m off then lost to the relabel, nearer, when a flight added later was matched."""
+    from geo.survey_fusion import SurveySettings
+
+    # the decision whose copy in a flight holds this site's sightings there: the same site,
+    # however far a relabel moved it
+    for evidence in site.evidence:
+        copies = {applied.decision_id: d for d in survey.decisions for applied in d.applied
+                  if applied.flight == evidence.flight}
+        if not copies:
+            continue
+        sightings = set(site_summary(site, evidence.flight).detection_ids)
+        try:
+            with ProjectStore.open(survey.project_path(survey.flight(evidence.flight)), read_only=True) as store:
+                records = store.site_decisions()
+        except DamagemapError:
+            continue
+        held = [copies[r.id] for r in records if r.id in copies and sightings & set(r.detection_ids)]
+        if held:
+            return held[-1].lon_deg, held[-1].lat_deg
+    reach = SurveySettings().gate(float(site.uncertainty_m))
+    near = [(distance_m(d.lon_deg, d.lat_deg, site.lon_deg, site.lat_deg), d) for d in survey.decisions]
+    near = [(metres, d) for metres, d in near if metres <= reach]
+    if not near:
+        return None
+    _, nearest = min(near, key=lambda item: item[0])
+    return nearest.lon_deg, nearest.lat_deg
 
 
 #: How long a survey decision waits for another being given to the flights (seconds): a

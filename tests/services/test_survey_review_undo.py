@@ -265,3 +265,19 @@ def test_a_decision_meets_its_own_place_not_the_next_site_within_reach(sites_tru
     with ProjectStore.open(two.project_path(two.flight("tuesday"))) as store:
         elsewhere = surveys.survey_decisions(two, except_project=two.project_path(two.flight("tuesday")))
         assert elsewhere and carry_decisions(store, site_review(store), elsewhere=elsewhere) is None
+
+
+def test_a_site_decided_twice_is_decided_at_one_place_and_the_later_decision_holds(sites_truth, tmp_path):
+    """Relabelled Debris, then rejected: the relabel moved the site, the rejection was
+    recorded 5 m off, and a flight added later was given the relabel, nearer."""
+    survey = _town(sites_truth, tmp_path, ["monday", "wednesday"])
+    target = _target(surveys.survey_map(survey))
+    assert surveys.decide(survey, target.id, DamageLevel.DEBRIS) > 0
+    moved = min(surveys.survey_map(survey).sites,
+                key=lambda s: distance_m(s.lon_deg, s.lat_deg, target.lon_deg, target.lat_deg))
+    assert surveys.decide(survey, moved.id, ReviewState.REJECTED) > 0
+    first, second = Survey.open(survey.folder).decisions
+    assert (first.lon_deg, first.lat_deg) == (second.lon_deg, second.lat_deg)
+    _add(survey, sites_truth, "tuesday")
+    surveys.apply_decisions(survey)
+    assert not _near(surveys.survey_map(survey), target)  # rejected in tuesday too: off the map
