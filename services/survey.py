@@ -180,16 +180,29 @@ def _refuse_known_video(survey: Survey, video: Path) -> None:
 
 def flight_of_video(survey: Survey, video: Path) -> str | None:
     """The name of the flight of ``survey`` whose video ``video`` is (the same file on
-    the disk, or the same path where the flight's is gone), or ``None``."""
+    the disk, or the same path where the flight's is gone; where the survey and its videos
+    were moved together, the video its project finds now), or ``None``."""
     for flight in survey.flights:
-        recorded = Path(flight.video)
+        if _same_video(Path(flight.video), video):
+            return flight.name
+    for flight in survey.flights:  # the path recorded is gone (moved to a field laptop): the project's own
+        if Path(flight.video).exists():
+            continue
         try:
-            same = recorded.samefile(video)
-        except OSError:
-            same = recorded.resolve() == Path(video).resolve()
-        if same:
+            with ProjectStore.open(survey.project_path(flight), read_only=True) as store:
+                found = Path(store.video_path)
+        except DamagemapError:
+            continue
+        if found.exists() and _same_video(found, video):
             return flight.name
     return None
+
+
+def _same_video(recorded: Path, video: Path) -> bool:
+    try:
+        return recorded.samefile(video)
+    except OSError:
+        return recorded.resolve() == Path(video).resolve()
 
 
 def remove_flight(survey: Survey, name: str) -> FlightRecord:

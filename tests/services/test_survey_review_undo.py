@@ -281,3 +281,17 @@ def test_a_site_decided_twice_is_decided_at_one_place_and_the_later_decision_hol
     _add(survey, sites_truth, "tuesday")
     surveys.apply_decisions(survey)
     assert not _near(surveys.survey_map(survey), target)  # rejected in tuesday too: off the map
+
+
+def test_a_survey_moved_with_its_videos_knows_them_still(sites_truth, tmp_path):
+    """Copied to a field laptop, the survey took its own videos for new flights: day1-2,
+    day2-2 ... and every site then "seen by" two flights."""
+    from core.survey import SurveyError
+
+    survey = _town(sites_truth, tmp_path / "office", ["monday"])
+    shutil.copytree(tmp_path / "office", tmp_path / "laptop", symlinks=True)
+    shutil.rmtree(tmp_path / "office")
+    moved = Survey.open(tmp_path / "laptop" / "town")
+    with pytest.raises(SurveyError, match="is flight monday of survey"):
+        surveys.add_flight(moved, tmp_path / "laptop" / "videos" / "monday.mp4", name="again")
+    assert [f.name for f in Survey.open(moved.folder).flights] == ["monday"]
