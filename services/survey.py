@@ -321,8 +321,9 @@ def georeference_flights(survey: Survey, flights: Sequence[str] | None = None, *
         try:
             with ProjectStore.open(survey.project_path(flight)) as store:
                 if store.telemetry_path is None:
-                    yield FlightGeoreferencing(flight, problem="no telemetry (add it with 'damagemap survey add "
-                                                               "--track')")
+                    yield FlightGeoreferencing(flight, problem=(
+                        f"no telemetry (give it to the flight's project: 'damagemap export "
+                        f"{survey.project_path(flight)} --telemetry FILE --save')"))
                     continue
                 track = read_telemetry(Path(store.telemetry_path))
                 settings = store.project_settings()
@@ -643,10 +644,18 @@ def _flags_hint(survey: Survey, flight: FlightRecord, message: str) -> str:
     with ``--save``, or ``survey georeference``, which reads them from each video."""
     import re
 
-    if not re.search(r"(^|[\s(])--[a-z]", message):
+    flags = set(re.findall(r"(?:^|[\s(])(--[a-z-]+)", message))
+    if not flags:
         return ""
-    return (f"; in a survey: `damagemap survey georeference {survey.folder} --flight {flight.name}` reads them "
-            f"from the video, or give them to `damagemap export {survey.project_path(flight)} ... --save`")
+    save = f"give them to `damagemap export {survey.project_path(flight)} ... --save`"
+    if flags <= _READ_FROM_VIDEO:  # what `survey georeference` reads; an offset or a track it does not
+        return f"; in a survey: `damagemap survey georeference {survey.folder} --flight {flight.name}` reads them " \
+               f"from the video, or {save}"
+    return f"; in a survey: {save}"
+
+
+#: The flags ``survey georeference`` reads from a flight's video (:func:`georeference_flights`).
+_READ_FROM_VIDEO = frozenset({"--ground-elevation", "--flight-height", "--pitch", "--camera", "--hfov"})
 
 
 def _sites_decided(survey: Survey, flight: FlightRecord, store: ProjectStore, mapped: DamageMap,

@@ -230,7 +230,8 @@ def _add(args: argparse.Namespace) -> int:
             print(f"flight {known}: {video.name} is in the survey already")
             continue
         record = add_flight(survey, video, telemetry=args.track, name=args.name, date=args.date, drone=args.drone)
-        track = record.telemetry or "no telemetry found (add it with --track)"
+        track = record.telemetry or (f"none found (give it with 'damagemap export {survey.project_path(record)} "
+                                     "--telemetry FILE --save')")
         print(f"flight {record.name}: {video.name}, {record.date or 'date unknown'}; telemetry {track}")
     print(f"survey {survey.name!r}: {len(survey.flights)} flights")
     return 0

@@ -305,6 +305,9 @@ def test_a_flight_left_out_for_a_missing_setting_says_where_to_give_it_in_a_surv
     assert f"`damagemap survey georeference {survey.folder} --flight {name}` reads them from the video" in note
     assert f"`damagemap export {survey.project_path(survey.flights[1])} ... --save`" in note
     assert [f.name for f in built.flights] == [survey.flights[0].name]
+    # an offset (or a track) is not what georeference reads: it is not sent there, round in circles
+    hint = surveys._flags_hint(survey, survey.flights[1], "the track does not overlap: set an offset (--offset -172800)")
+    assert "georeference" not in hint and "... --save`" in hint
 
 
 def test_a_flight_flown_unlike_its_detector_s_footage_is_named_in_the_survey_notes(flights, tmp_path):
