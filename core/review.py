@@ -339,18 +339,20 @@ class ReviewSession:
         """Take back the last edit; ``None`` when there is nothing to undo."""
         if not self._undo:
             return None
-        entry = self._undo.pop()
-        self._replay(entry, "undo")
-        self._redo.append(entry)
+        entry = self._undo[-1]
+        with self.store.one_write():  # the whole step taken back, or none of it
+            self._replay(entry, "undo")
+        self._redo.append(self._undo.pop())
         return entry.changes
 
     def redo(self) -> Changes | None:
         """Replay the last undone edit; ``None`` when there is nothing to redo."""
         if not self._redo:
             return None
-        entry = self._redo.pop()
-        self._replay(entry, "redo")
-        self._undo.append(entry)
+        entry = self._redo[-1]
+        with self.store.one_write():  # the whole step again, or none of it
+            self._replay(entry, "redo")
+        self._undo.append(self._redo.pop())
         return entry.changes
 
     def _replay(self, entry: _Entry | _GroupEntry | _RegroupEntry, action: str) -> None:
@@ -450,22 +452,25 @@ class ReviewSession:
             if not isinstance(sub, (SetReview, Relabel, SetMask, DeleteDetection)):
                 raise StoreError(f"{type(edit).__name__}: {type(sub).__name__} cannot be grouped")
         prepared = [[self._prepare(sub) for sub in group.edits] for group in groups]  # every edit checked first
-        decisions = [
-            None if group.site is None else self.store.add_site_decision(
-                self.run_id, lon_deg=group.site.lon_deg, lat_deg=group.site.lat_deg, review=group.site.review,
-                level=group.site.level, detection_ids=[e.detection_id for e in group.edits], author=self.author,
-            )
-            for group in groups
-        ]
-        # The history lines of a group say so in their kind, with the site decision each
-        # belongs to, so the step can be rebuilt when the project is opened again
-        # (restore_history).
-        written = [(entry, decision) for entries, decision in zip(prepared, decisions) for entry in entries
-                   if entry.after]
-        carried = isinstance(edit, SiteDecisions) and edit.carried
-        for i, (entry, decision) in enumerate(written, start=1):
-            entry.kind = _group_kind(entry.kind, i, len(written), decision, carried=carried)
-        parts = [self._commit(entry) for entries in prepared for entry in entries]
+        # one transaction: the whole step stored, or none of it (a part, cut by a full disk
+        # or a kill, half-decided a site and left a history no step of could be undone)
+        with self.store.one_write():
+            decisions = [
+                None if group.site is None else self.store.add_site_decision(
+                    self.run_id, lon_deg=group.site.lon_deg, lat_deg=group.site.lat_deg, review=group.site.review,
+                    level=group.site.level, detection_ids=[e.detection_id for e in group.edits], author=self.author,
+                )
+                for group in groups
+            ]
+            # The history lines of a group say so in their kind, with the site decision each
+            # belongs to, so the step can be rebuilt when the project is opened again
+            # (restore_history).
+            written = [(entry, decision) for entries, decision in zip(prepared, decisions) for entry in entries
+                       if entry.after]
+            carried = isinstance(edit, SiteDecisions) and edit.carried
+            for i, (entry, decision) in enumerate(written, start=1):
+                entry.kind = _group_kind(entry.kind, i, len(written), decision, carried=carried)
+            parts = [self._commit(entry) for entries in prepared for entry in entries]
         return _GroupEntry(parts, tuple(d for d in decisions if d is not None), carried)
 
     def _regroup(self, edit: RegroupSite) -> _RegroupEntry:
@@ -476,9 +481,10 @@ class ReviewSession:
             if self.store.detection_run_id(detection_id) != self.run_id:
                 raise StoreError(f"RegroupSite: detection {detection_id} is not in run {self.run_id}")
             frames.add(self.store.detection(detection_id).frame_index)
-        group_id = self.store.add_site_group(self.run_id, edit.kind, edit.detection_ids, author=self.author)
         first = int(edit.detection_ids[0])
-        edit_id, _ = self._record(first, _regroup_kind(group_id), "apply", {}, {})
+        with self.store.one_write():  # the group and its history line, or neither
+            group_id = self.store.add_site_group(self.run_id, edit.kind, edit.detection_ids, author=self.author)
+            edit_id, _ = self._record(first, _regroup_kind(group_id), "apply", {}, {})
         return _RegroupEntry(group_id, Changes(frozenset(edit.detection_ids), frozenset(frames)), edit_id, first)
 
     # ------------------------------------------------------------------ history

@@ -697,6 +697,7 @@ class ProjectStore:
         self._lock = threading.RLock()
         self._closed = False
         self._read_only = read_only
+        self._one_write = 0  # depth of :meth:`one_write` (its thread holds ``_lock``)
         self._frames_since_checkpoint = 0
         #: whether the frames table has the frame-quality columns (schema 3 on)
         self._frame_quality_stored = True
@@ -950,15 +951,47 @@ class ProjectStore:
         return f"ProjectStore({str(self._path)!r}{', closed' if self._closed else ''})"
 
     @contextmanager
+    def one_write(self) -> Iterator[None]:
+        """Every write made inside, on this thread, as one transaction: all stored, or none
+        (a review step of many sightings cut by a full disk or a kill stored a part of
+        them, and the history it left could not be read back: no step could be undone)."""
+        with self._lock:
+            if self._one_write:
+                self._one_write += 1
+                try:
+                    yield
+                finally:
+                    self._one_write -= 1
+                return
+            with self._transaction():
+                self._one_write = 1
+                try:
+                    yield
+                finally:
+                    self._one_write = 0
+
+    @contextmanager
     def _transaction(self, *, checkpoint: bool = True) -> Iterator[sqlite3.Cursor]:
         """One write transaction (``BEGIN IMMEDIATE`` so writers queue, never deadlock),
-        followed by a checkpoint that never blocks (``checkpoint=False`` skips it).
+        followed by a checkpoint that never blocks (``checkpoint=False`` skips it); inside
+        :meth:`one_write`, a part of its transaction.
 
         SQLite's failures (a full disk, a damaged or read-only file, a lock held too
         long) become :class:`StoreError` saying what to do; a constraint violation
         (:class:`sqlite3.IntegrityError`) is left to the caller.
         """
         with self._lock:
+            if self._one_write:  # the enclosing one_write's transaction begins and ends it
+                cur = self._conn.cursor()
+                try:
+                    yield cur
+                except sqlite3.IntegrityError:
+                    raise
+                except sqlite3.Error as exc:
+                    raise StoreError(self._failure(exc, writing=True)) from exc
+                finally:
+                    cur.close()
+                return
             if self._closed:
                 raise StoreError(f"project {str(self._path)!r} is closed")
             if self._read_only:

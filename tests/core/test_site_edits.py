@@ -309,3 +309,30 @@ def test_site_numbers_that_skip_are_written_as_ranges():
 
     assert number_ranges([9, 1, 2, 3, 4, 6, 10, 4]) == "1-4, 6, 9-10"
     assert number_ranges([]) == ""
+
+
+def test_a_site_decision_cut_partway_stores_nothing_of_it_and_keeps_the_history(session, monkeypatch):
+    """A full disk (or a kill) after three of a site's sightings: those three stayed
+    rejected, the window still listed the site to decide, and on reopening no step at all
+    could be undone (the history held a part of a step)."""
+    first = _site(session, DamageLevel.SEVERE)
+    session.apply(site_decision(first, ReviewState.ACCEPTED))  # a whole step before it
+    site = _site(session)
+    real, calls = session.store.record_edit, []
+
+    def full_disk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 2:
+            raise StoreError("cannot write: the disk is full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(session.store, "record_edit", full_disk)
+    with pytest.raises(StoreError, match="disk is full"):
+        session.apply(site_decision(site, ReviewState.REJECTED))
+    monkeypatch.undo()
+    assert all(session.store.detection(i).review is ReviewState.PENDING for i in site.detection_ids)
+    assert len(session.store.site_decisions(session.run_id)) == 1  # the first step's only
+    reopened = ReviewSession(session.store, session.run_id, author="tester")
+    assert reopened.restore_history() == (1, 0)  # the step before it can still be undone
+    assert reopened.undo() is not None
+    assert all(session.store.detection(i).review is ReviewState.PENDING for i in first.detection_ids)
