@@ -392,10 +392,21 @@ class ProjectDocument(QObject):
         return self._following_threshold
 
     def save_score_threshold(self) -> None:
-        """Store the threshold as the project's map minimum score now (the map is rebuilt)."""
+        """Store the threshold as the project's map minimum score now (the map is rebuilt).
+        A read-only project keeps its own: the threshold stays the window's
+        (:attr:`unsaved_score_threshold`), for its views and its exports (storing it stopped
+        the export, and closing, with a traceback)."""
         self._threshold_timer.stop()
-        if self.store is not None and self.settings.min_score != self._score_threshold:
+        if self.store is not None and not self.store.read_only and self.settings.min_score != self._score_threshold:
             self.update_settings(min_score=self._score_threshold)
+
+    @property
+    def unsaved_score_threshold(self) -> float | None:
+        """The window's threshold where the project cannot keep it (read-only) and it differs
+        from the project's, else ``None``."""
+        if self.store is None or not self.store.read_only or self.settings.min_score == self._score_threshold:
+            return None
+        return float(self._score_threshold)
 
     # -- runs --------------------------------------------------------------------------
     def _set_run(self, run_id: int | None) -> None:

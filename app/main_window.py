@@ -1230,7 +1230,7 @@ class MainWindow(QMainWindow):
         if doc.run_id is None or (self._export_job is not None and self._export_job.is_running):
             return None
         doc.save_score_threshold()  # the threshold just moved is the one the export keeps
-        job = FunctionJob(export_job, doc.project_path, doc.run_id, choice, parent=self)
+        job = FunctionJob(export_job, doc.project_path, doc.run_id, choice, doc.unsaved_score_threshold, parent=self)
         job.done.connect(lambda paths: self._on_export_done(choice, paths))
         job.failed.connect(lambda exc: self._on_export_failed(choice, exc))
         job.finished.connect(self._update_actions)  # File > Export… back

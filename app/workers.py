@@ -370,12 +370,15 @@ def build_map_job(project_path: Path, run_id: int | None) -> DamageMap:
         return damage_map(store, run_id)
 
 
-def export_job(project_path: Path, run_id: int | None, choice: ExportChoice) -> list[Path]:
+def export_job(project_path: Path, run_id: int | None, choice: ExportChoice,
+               min_score: float | None = None) -> list[Path]:
     """Write what the export dialog asked for (:func:`services.export.export_project`,
     as ``damagemap export`` does); returns the files written. The relief package's
     footprints and basemap files, and its event and producer, are stored in the project
     once this export has used them (``services.package.trying_product_sources``,
-    ``trying_product_info``), never when it failed; a read-only project keeps its own."""
+    ``trying_product_info``), never when it failed; a read-only project keeps its own.
+    ``min_score``: the map's score threshold for this export only (a read-only project's,
+    moved in the window and kept there, not in the project)."""
     from core.store import ProjectStore
     from services.export import ExportRequest, export_project
     from services.package import trying_product_info, trying_product_sources
@@ -389,7 +392,12 @@ def export_job(project_path: Path, run_id: int | None, choice: ExportChoice) -> 
     with ProjectStore.open(project_path) as store, \
             trying_product_sources(store, footprints=footprints, basemap=basemap), \
             trying_product_info(store, **package):
-        return export_project(store, request, run_id=run_id).written
+        settings = None
+        if min_score is not None:
+            from dataclasses import replace
+
+            settings = replace(store.project_settings(), min_score=min_score)
+        return export_project(store, request, run_id=run_id, settings=settings).written
 
 
 def survey_map_job(folder: Path) -> Any:

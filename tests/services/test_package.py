@@ -344,3 +344,35 @@ def test_an_area_cleared_is_the_default_code_again(project):
         assert check_product_info(store, area="").area == "AOI01"
         assert check_product_info(store, area="  ").area == "AOI01"
         assert check_product_info(store).area == "AOI07"  # not given: left as it is
+
+
+def test_a_read_only_project_exports_at_the_threshold_moved_in_the_window(qtbot, project, tmp_path, monkeypatch):
+    """Moved on a read-only project, the threshold could not be stored: the export did
+    nothing (a traceback on the console), and the project could not be closed."""
+    from app.dialogs.export_dialog import ExportChoice
+    from app.document import ProjectDocument
+    from app.workers import export_job
+
+    shared = _on_a_read_only_share(project, tmp_path, monkeypatch)
+    before = shared.read_bytes()
+    doc = ProjectDocument()
+    doc.open_path(shared)
+    assert doc.store.read_only
+    doc.set_score_threshold(0.99)
+    doc.save_score_threshold()  # kept in the window, not stored: no error
+    assert doc.unsaved_score_threshold == pytest.approx(0.99)
+    import services.export
+
+    real, used = services.export.export_project, []
+
+    def recorded(store, request, **kwargs):
+        used.append(kwargs.get("settings"))
+        return real(store, request, **kwargs)
+
+    monkeypatch.setattr(services.export, "export_project", recorded)
+    export_job(shared, doc.run_id, ExportChoice(out_dir=tmp_path / "high", formats=("geojson",)),
+               doc.unsaved_score_threshold)
+    assert used[0].min_score == pytest.approx(0.99)  # the window's threshold, for this export
+    assert (tmp_path / "high" / "damage_sites.geojson").is_file()
+    doc.close()
+    assert shared.read_bytes() == before
