@@ -1410,8 +1410,12 @@ class MainWindow(QMainWindow):
     def restore_layout(self) -> bool:
         """The window's place, size and docks as it was last closed; ``False`` when it
         has never been closed here (see :meth:`show_first`)."""
-        geometry = self.settings.value("window/geometry")
-        state = self.settings.value("window/state")
+        from PySide6.QtCore import QByteArray
+
+        # a value of another type (a settings file edited by hand, or mangled by a sync tool)
+        # is no layout: the window starts as on a first run (it did not start at all)
+        geometry, state = (value if isinstance(value := self.settings.value(key), (QByteArray, bytes)) else None
+                           for key in ("window/geometry", "window/state"))
         if geometry is not None:
             self.restoreGeometry(geometry)
         if state is not None:

@@ -275,3 +275,17 @@ def test_improve_the_model_is_disabled_until_its_dialog_exists(qtbot, app_settin
     # the improved model is what the next analysis uses
     assert window._analysis_options.weights == str(tmp_path / "flight.models" / "ft-001" / "model.safetensors")
     window.document.close()
+
+
+def test_a_layout_of_another_type_in_the_settings_is_no_layout(qtbot, app_settings):
+    """`window/state=notbytes` (a settings file edited by hand) stopped the app before its
+    window showed: "QMainWindow.restoreState called with wrong argument types"."""
+    from app.main_window import MainWindow
+
+    app_settings.set_value("window/state", "notbytes")
+    app_settings.set_value("window/geometry", 7)
+    window = MainWindow(settings=app_settings)
+    qtbot.addWidget(window)
+    assert window.restore_layout() is False  # as on a first run
+    window.show_first(False)
+    assert window.isVisible()
