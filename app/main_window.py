@@ -630,7 +630,7 @@ class MainWindow(QMainWindow):
                 self.document.open_path(path)
             except MissingVideoError as missing:
                 found = self.locate_video(missing.video_path)
-                if found is None:
+                if found is None or not self._is_the_analysed_video(missing.project_path, found):
                     raise
                 self.document.open_project(missing.project_path, video_path=found)
         except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the window
@@ -639,6 +639,26 @@ class MainWindow(QMainWindow):
         self.settings.add_recent_file(path)
         self.settings.set_last_directory(path.parent)
         return True
+
+    def _is_the_analysed_video(self, project: Path, video: Path) -> bool:
+        """Whether to point ``project`` at ``video``, located by hand: another clip than the
+        one its latest run analysed (4 s where it analysed 20) was taken, kept, and its
+        frames shown for the run's sites; the user is asked first."""
+        from core.store import ProjectStore
+        from services.maps import video_replaced_note
+
+        try:
+            with ProjectStore.open(project, read_only=True) as store:
+                run_id = store.latest_run_id()
+                note = None if run_id is None else video_replaced_note(store, run_id, video)
+        except Exception:  # noqa: BLE001 - opening says what is wrong with the project itself
+            return True
+        if note is None:
+            return True
+        answer = QMessageBox.question(
+            self, "Not the video analysed", f"{note}.\n\nUse it all the same?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def locate_video(self, missing: Path) -> Path | None:
         """Ask where a project's moved video is now (``None``: the user gave up)."""

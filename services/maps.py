@@ -153,13 +153,14 @@ def unreadable_frames_note(settings: Mapping[str, Any]) -> str | None:
     return "; ".join(notes) or None
 
 
-def video_replaced_note(store: ProjectStore, run_id: int) -> str | None:
-    """What to say when the project's video is not the file the run analysed (another
-    clip copied over it under the same name), or ``None``."""
+def video_replaced_note(store: ProjectStore, run_id: int, video: Path | None = None) -> str | None:
+    """What to say when the project's video (or ``video``, one offered in its place: a
+    moved video located by hand) is not the file the run analysed (another clip copied
+    over it under the same name), or ``None``."""
     from engine.video import VIDEO_KEY, probe_video, video_change, video_record  # no torch: the window reads maps
 
     recorded = store.run(run_id).settings.get(VIDEO_KEY)
-    path = store.video_path
+    path = store.video_path if video is None else Path(video)
     if not isinstance(recorded, Mapping) or not path.is_file():
         return None  # an older run records nothing; a missing video is said where it is looked for
     if isinstance(recorded.get("bytes"), int) and path.stat().st_size == recorded["bytes"]:

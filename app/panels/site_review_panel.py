@@ -110,7 +110,10 @@ def crop_region(image: np.ndarray, box: tuple[float, float, float, float]) -> tu
     x1, y1, x2, y2 = box
     cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
     half = max(12.0, 0.75 * max(x2 - x1, y2 - y1) + 4.0)
-    left, top = int(max(0.0, cx - half)), int(max(0.0, cy - half))
+    # within the frame even for a box outside it (a video replaced by a smaller one): never
+    # an empty crop (a tile of nothing divided by zero)
+    left = min(int(max(0.0, cx - half)), max(0, width - 1))
+    top = min(int(max(0.0, cy - half)), max(0, height - 1))
     right, bottom = int(min(width, cx + half)), int(min(height, cy + half))
     crop = np.ascontiguousarray(image[top:max(bottom, top + 1), left:max(right, left + 1), :3])
     return crop, left, top

@@ -139,3 +139,30 @@ def test_a_moved_video_is_located_and_remembered(qtbot, window, flyover, tmp_pat
     window.close_project()
     monkeypatch.setattr(window, "locate_video", lambda missing: pytest.fail("asked again"))
     assert window.open_path(project)  # the new place is stored in the project
+
+
+def test_a_video_located_that_is_not_the_one_analysed_is_asked_about(qtbot, window, flyover, tmp_path, monkeypatch,
+                                                                      errors):
+    """Located by hand, another clip (4 s where the run analysed 20) was taken and kept
+    without a word, its frames shown for the run's sites."""
+    import shutil
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from core.store import ProjectStore
+    from services.project import open_or_create_project
+
+    project = tmp_path / "site.dmproj"
+    with open_or_create_project(flyover / "flight.mp4", project) as store:  # a run of a longer video than this
+        store.start_run(model={}, settings={"video": {"bytes": 10 ** 9, "frames": 999, "duration_s": 99.9}})
+    moved = Path(shutil.move(flyover, tmp_path / "moved"))
+    monkeypatch.setattr(window, "locate_video", lambda missing: moved / missing.name)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: asked.append(args[2])
+                        or QMessageBox.StandardButton.No)
+    assert not window.open_path(project)
+    assert asked and "is not the video run 1 analysed (" in asked[0] and "frames, it had 999" in asked[0]
+    with ProjectStore.open(project, read_only=True) as store:
+        assert store.video_path != (moved / "flight.mp4").resolve()  # not pointed at it
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
+    assert window.open_path(project)  # the user's word: used all the same

@@ -1180,3 +1180,18 @@ def test_the_crop_grid_shows_two_whole_rows_with_their_captions_on_a_short_scree
     qtbot.waitUntil(lambda: panel.grid.height() < 400)
     assert panel.grid.viewport().height() >= 2 * panel.grid.gridSize().height()
     assert panel.site_list.viewport().height() >= panel.site_list.sizeHintForRow(0) > 0  # and the list a site
+
+
+def test_a_crop_of_a_box_outside_the_frame_is_a_tile_not_an_error(qapp):
+    """A video replaced by a smaller one: a box past its frame made an empty crop, and every
+    site shown raised ZeroDivisionError drawing its tile."""
+    import numpy as np
+
+    from app.panels.site_review_panel import crop_pixmap, crop_region
+    from core.types import Detection
+
+    image = np.zeros((40, 60, 3), dtype=np.uint8)
+    crop, left, top = crop_region(image, (500.0, 300.0, 520.0, 330.0))
+    assert crop.size > 0 and 0 <= left < 60 and 0 <= top < 40
+    tile = crop_pixmap(crop, left, top, Detection(0, DamageLevel.SLIGHT, 0.9, (500.0, 300.0, 520.0, 330.0)), 64)
+    assert not tile.isNull()
