@@ -210,9 +210,14 @@ class ProjectDocument(QObject):
             raise StoreError(f"{target}: a file with this name exists; choose another name")
         video, telemetry = self.video_path, self.telemetry_path
         self.close()
+        # copied under a temporary name and renamed when whole: a copy cut by a full disk
+        # stayed as a damaged project, and the next try said "a file with this name exists"
+        partial = target.with_name(f".{target.name}.part")
         try:
-            shutil.copy2(source, target)
+            shutil.copy2(source, partial)
+            partial.rename(target)
         except OSError as exc:
+            partial.unlink(missing_ok=True)
             self.open_project(source)
             raise StoreError(f"{target}: cannot write the copy ({exc.strerror})") from None
         store = ProjectStore.open(target)

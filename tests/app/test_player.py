@@ -93,6 +93,22 @@ def test_save_as_continues_in_a_complete_copy(qtbot, window, flyover, tmp_path, 
     (elsewhere / "taken.dmproj").write_bytes(b"")
     assert not window.save_project_as(elsewhere / "taken.dmproj")
     assert "exists" in str(errors[0]) and doc.project_path == elsewhere / "site-a.dmproj"
+    # the disk full partway: no damaged copy left under the name (the next try said "exists")
+    import shutil
+
+    def full(source, target, *args, **kwargs):
+        Path(target).write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)  # a part of it written
+        raise OSError(28, "No space left on device")
+
+    real = shutil.copy2
+    shutil.copy2 = full
+    try:
+        assert not window.save_project_as(elsewhere / "full")
+    finally:
+        shutil.copy2 = real
+    assert "No space left on device" in str(errors[-1])
+    assert list(elsewhere.glob("full*")) == [] and list(elsewhere.glob(".full*")) == []
+    assert doc.project_path == elsewhere / "site-a.dmproj"  # back in the project it was in
 
 
 def test_a_flight_folder_moved_whole_opens_with_its_telemetry_and_a_missing_one_is_said(
