@@ -1220,6 +1220,10 @@ class SiteReviewPanel(Panel):
         named = f"site #{changing[0].site_id}" if len(changing) == 1 else _count(len(changing), "site")
         if isinstance(decision, DamageLevel):
             verb = f"Relabel {named} as {decision.label}"
+        elif decision is ReviewState.ACCEPTED and len(changing) == 1 and len(changing[0].level_votes()) > 1:
+            # accepting a site whose sightings disagree relabels them to its level
+            # (core.sites.site_decision): named as the reopened history names it
+            verb = f"Relabel {named} as {changing[0].level.label}"
         else:
             verb = ("Accept" if decision is ReviewState.ACCEPTED else "Reject") + f" {named}"
 

@@ -1195,3 +1195,27 @@ def test_a_crop_of_a_box_outside_the_frame_is_a_tile_not_an_error(qapp):
     assert crop.size > 0 and 0 <= left < 60 and 0 <= top < 40
     tile = crop_pixmap(crop, left, top, Detection(0, DamageLevel.SLIGHT, 0.9, (500.0, 300.0, 520.0, 330.0)), 64)
     assert not tile.isNull()
+
+
+def test_accepting_a_site_whose_levels_disagree_is_named_as_its_reopened_history_names_it(qtbot, panel):
+    """"Accept site #7 (14 sightings)" became "Relabel site #7 as Debris (14 sightings)"
+    once the project was reopened: accepting it relabels its other level's sightings."""
+    from core.review import Relabel
+    from core.sites import Sighting
+
+    doc = panel.document
+    site = max(panel.review.sites, key=lambda s: len(s.sightings))
+    assert len(site.sightings) >= 3
+    # one sighting relabelled beforehand: the site's levels disagree
+    other = next(level for level in DamageLevel if level is not site.level)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.apply_edit(Relabel(site.sightings[-1].detection_id, other), "Relabel one")
+    site = panel.review.site_of_detection(site.sightings[0].detection_id)
+    assert len(site.level_votes()) > 1 and isinstance(site.sightings[0], Sighting)
+    panel.site_list.setCurrentRow(panel._row_of(site.site_id))
+    panel.site_list.setFocus()
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_A)
+    assert doc.undo_stack.undoText() == f"Relabel site #{site.site_id} as {site.level.label} " \
+                                        f"({len(site.sightings)} sightings)"
+    restored = doc.session.step_texts()[0][-1]
+    assert restored == doc.undo_stack.undoText()
