@@ -295,3 +295,27 @@ def test_the_map_shows_each_site_s_best_score_not_a_confidence_read_as_a_probabi
     assert "Level agreement" in page and "not a probability" in page
     listed = re.findall(r'<span class="dm-count">([^<]*)</span>', page)
     assert listed and all(re.fullmatch(r"\d+ sightings?", text) for text in listed)
+
+
+def test_a_folder_deleted_while_exporting_is_said_to_be_gone(flyover_map, tmp_path, monkeypatch):
+    """The message named the files "this export wrote", deleted with their folder."""
+    import shutil
+
+    import geo.export._atomic as atomic
+
+    damage_map, _ = flyover_map
+    out = tmp_path / "out"
+    fsync, calls = atomic.os.fsync, []
+
+    def gone_after_the_first_file(fd):
+        calls.append(fd)
+        if len(calls) > 1:
+            shutil.rmtree(out)
+            raise OSError(errno.ENOENT, "No such file or directory")
+        fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", gone_after_the_first_file)
+    with pytest.raises(ExportError) as info:
+        export_map(damage_map, out, formats=["sites", "observations"])
+    assert str(info.value).endswith(f"; the folder {out} is gone (deleted or unmounted while exporting): "
+                                    "nothing written is left")
