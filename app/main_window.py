@@ -214,7 +214,8 @@ class MainWindow(QMainWindow):
         doc.undo_stack.indexChanged.connect(self._on_undo_index_changed)
         doc.run_changed.connect(self._update_model_badge)
         self.transport.seek_requested.connect(self.request_frame)
-        self.transport.time_requested.connect(lambda t: self.transport.request(self.document.index_at_time(t)))
+        self.transport.time_requested.connect(self._go_to_time)
+        self.transport.time_refused.connect(lambda said: self.statusBar().showMessage(said, 6000))
         self.timeline.seek_requested.connect(self.transport.request)  # the playback clock goes on from there
         self.frame_view.detection_clicked.connect(lambda det_id: self.select_detection(None if det_id < 0 else det_id))
         self.frame_view.mask_edited.connect(self._on_mask_edited)
@@ -340,6 +341,17 @@ class MainWindow(QMainWindow):
         dock.raise_()
         target = getattr(panel, "site_list", None) or getattr(getattr(panel, "view", None), "table", None) or panel
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _go_to_time(self, t_s: float) -> None:
+        """The go-to box's time: its frame, and a word when it lies past the video's end (the
+        last frame was shown without one)."""
+        index = self.document.index_at_time(t_s)
+        info = self.document.video_info if self.document.is_open else None
+        duration = float(info.duration_s) if info is not None else 0.0
+        if duration and t_s > duration:
+            self.statusBar().showMessage(f"Go to: {t_s:.1f} s is past the end of the video ({duration:.1f} s); "
+                                         "its last frame is shown", 6000)
+        self.transport.request(index)
 
     def _keys_to_the_site_clicked(self, *_: object) -> None:
         """A site clicked on the map is selected in the Sites list (the document's request

@@ -67,6 +67,8 @@ class TransportBar(QWidget):
 
     seek_requested = Signal(int)
     time_requested = Signal(float)
+    #: a time typed in the go-to box that cannot be read, said (for the status bar)
+    time_refused = Signal(str)
     playing_changed = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -266,8 +268,9 @@ class TransportBar(QWidget):
     def _goto_time(self) -> None:
         try:
             seconds = parse_time(self.goto_edit.text())
-        except ValueError:
+        except ValueError as exc:
             self.goto_edit.selectAll()
+            self.time_refused.emit(f"Go to: {exc}")  # it was only selected, and nothing said why
             return
         self.goto_edit.clear()
         self.time_requested.emit(seconds)  # the owner maps time to a frame by true PTS

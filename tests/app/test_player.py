@@ -51,6 +51,14 @@ def test_go_to_time_uses_the_frames_timestamps(qtbot, window, flyover):
     with qtbot.waitSignal(window.frame_shown, check_params_cb=lambda i: i == 7):
         qtbot.keyClick(edit, Qt.Key.Key_Return)
     assert window.transport.time_label.text().startswith("00:00.70")
+    # a time past the end, and one that cannot be read, are said (the first only showed the last
+    # frame, the second was only selected)
+    edit.setText("1:00")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert "past the end of the video" in window.statusBar().currentMessage()
+    edit.setText("abc")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert window.statusBar().currentMessage().startswith("Go to: expected seconds, m:ss or h:mm:ss")
 
 
 def test_timeline_click_seeks_the_video(qtbot, window, flyover):
