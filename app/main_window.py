@@ -1231,10 +1231,16 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc.run_id is None:
             return
-        dialog = ExportDialog(default_export_dir(doc.project_path), has_telemetry=doc.telemetry_path is not None,
+        # the folder this project was last exported to (it reopened on the default each time)
+        key = f"export/folder/{Path(doc.project_path).resolve()}"
+        folder = self.settings.value(key)
+        folder = Path(folder) if isinstance(folder, str) and folder else default_export_dir(doc.project_path)
+        dialog = ExportDialog(folder, has_telemetry=doc.telemetry_path is not None,
                               parent=self, sites_note=self.export_sites_note())
         if dialog.exec():
-            self.start_export(dialog.choice())
+            choice = dialog.choice()
+            self.settings.set_value(key, str(choice.out_dir))
+            self.start_export(choice)
 
     def export_sites_note(self) -> str:
         """Which sites a map export holds: those the window's score threshold keeps."""

@@ -190,3 +190,24 @@ def test_a_video_located_that_is_not_the_one_analysed_is_asked_about(qtbot, wind
         assert store.video_path != (moved / "flight.mp4").resolve()  # not pointed at it
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     assert window.open_path(project)  # the user's word: used all the same
+
+
+def test_the_export_dialog_opens_on_the_folder_the_project_was_last_exported_to(qtbot, window, flyover, tmp_path,
+                                                                                  monkeypatch):
+    """It reopened on the default folder each time, the folder typed last forgotten."""
+    from app.dialogs.export_dialog import ExportDialog
+
+    _open(qtbot, window, flyover)
+    window.document.run_id = window.document.run_id or 1  # an export needs a run to name
+    shown = []
+
+    def exec_(dialog):
+        shown.append(dialog.dir_edit.text())
+        dialog.dir_edit.setText(str(tmp_path / "field-team"))
+        return 0 if len(shown) > 1 else 1
+
+    monkeypatch.setattr(ExportDialog, "exec", exec_)
+    monkeypatch.setattr(window, "start_export", lambda choice: None)
+    window.export_dialog()
+    window.export_dialog()
+    assert shown[0].endswith("flight_export") and shown[1] == str(tmp_path / "field-team")
