@@ -1103,6 +1103,24 @@ class MainWindow(QMainWindow):
         """Store the project settings; the map is rebuilt (no re-analysis)."""
         self.document.set_settings(settings)
 
+    def _analysed_elsewhere(self) -> list[str]:
+        """Another damagemap analysing this project now (`damagemap analyze` beside the
+        window): said before the model loads, as the command line says it (the window
+        loaded the model, then failed at the first frame the other had stored)."""
+        from core.store import describe_writer
+
+        doc = self.document
+        try:
+            for run in doc.store.runs():
+                writer = None if run.finished else doc.store.active_writer(run.id)
+                if writer is not None:
+                    return [f"Run {run.id} of this project is being analysed by {describe_writer(writer)}, which "
+                            f"stored a frame at {writer.get('last_utc')}; wait for it to finish (the window shows "
+                            "its frames then)."]
+        except Exception:  # noqa: BLE001 - the analysis says what is wrong with the project itself
+            return []
+        return []
+
     def start_analysis(self, options: AnalysisOptions, *, model: Any = None) -> AnalysisJob | None:
         """Run the analysis in a worker; ``model`` injects a ready torch model (tests)."""
         doc = self.document
@@ -1115,6 +1133,7 @@ class MainWindow(QMainWindow):
         problems, warnings = analysis_preflight(
             options, model_given=model is not None, has_telemetry=doc.telemetry_path is not None
         )
+        problems += self._analysed_elsewhere()
         if problems:
             show_error(self, "\n".join(problems), title="Cannot analyse")
             return None

@@ -245,3 +245,21 @@ def test_a_failing_model_is_reported_once(qtbot, window, flyover, errors):
     assert len(errors) == 1 and "boom" in str(errors[0])
     assert window.eta_label.text() == "analysis failed"
     assert window.analyse_action.isEnabled()  # the window is usable again
+
+
+def test_an_analysis_another_damagemap_runs_is_said_before_the_model_loads(qtbot, window, flyover, tiny_model,
+                                                                           errors):
+    """`damagemap analyze` beside the window: Analyse loaded the model, then failed at the
+    first frame the other had stored."""
+    import datetime as dt
+    import socket
+
+    assert window.open_path(flyover / "flight.mp4")
+    store = window.document.store
+    run = store.start_run(model={}, settings={})
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    writer = {"pid": 1, "host": socket.gethostname(), "user": "analyst", "since_utc": now, "last_utc": now}
+    with store._transaction() as cur:  # as the other process records itself, frame by frame
+        cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"run_{run}_writer", json.dumps(writer)))
+    assert window.start_analysis(AnalysisOptions(device="cpu", fps=5.0, srn=False), model=tiny_model) is None
+    assert errors and f"Run {run} of this project is being analysed by" in str(errors[-1])
