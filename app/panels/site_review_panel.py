@@ -551,6 +551,7 @@ class SiteReviewPanel(Panel):
         self.grid.clear()
         self._grid_key = None
         self.summary.setText(text)
+        self.threshold_label.setText("")  # no sites to count ("counting…" stayed for good)
         self._update_buttons()
         self.sites_updated.emit()
 

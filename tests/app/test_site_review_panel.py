@@ -1219,3 +1219,13 @@ def test_accepting_a_site_whose_levels_disagree_is_named_as_its_reopened_history
                                         f"({len(site.sightings)} sightings)"
     restored = doc.session.step_texts()[0][-1]
     assert restored == doc.undo_stack.undoText()
+
+
+def test_sites_that_cannot_be_read_leave_no_count_waiting(qtbot, panel):
+    """The label said "counting…" for good when the sites could not be read after the
+    threshold moved."""
+    panel.document.set_score_threshold(0.9)
+    panel._update_threshold_count()
+    assert panel.threshold_label.text().endswith("counting…")
+    panel._on_failed(RuntimeError("telemetry unreadable"))
+    assert panel.threshold_label.text() == "" and panel.summary.text() == "No sites: telemetry unreadable"
