@@ -165,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
                   "with damagemap survey decide, then export again)")
     if result.package is not None:
         print(f"relief package {result.package.name}: {result.package.folder} and {result.package.zip_path}")
+        for note in result.package.notes:
+            print(f"  note: {note}")
         if args.include_unconfirmed:
             print("  note: the relief package holds the confirmed sites only (--include-unconfirmed wrote the "
                   "unconfirmed ones into the other files)")

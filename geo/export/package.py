@@ -55,6 +55,8 @@ class PackageResult:
     zip_path: Path
     files: list[Path] = field(default_factory=list)
     name: str = ""
+    #: what the person exporting should know (characters the print map cannot draw)
+    notes: list[str] = field(default_factory=list)
 
 
 def package_layers(damage_map, *, grading=None, coverage=None, info: ProductInfo) -> dict[str, list[Record]]:  # noqa: ANN001
@@ -247,9 +249,14 @@ def write_package(
     with atomic_path(zip_path) as temp, zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for key in ("readme", "gpkg", "html", "kmz", "pdf", "png"):
             archive.write(targets[key], f"{name}/{targets[key].name}")
+    from geo.export.print_map import unprintable
+
+    missing = unprintable(" ".join((info.event, info.analyst, info.organisation, info.area)))
+    notes = [f"the print map (PDF, PNG) cannot draw {missing} (no font for them here): they print as empty boxes; "
+             "the HTML map, the KMZ and the README show them"] if missing else []
     return PackageResult(folder, zip_path,
                          [targets[k] for k in ("gpkg", "html", "kmz", "png", "pdf", "readme")] + [zip_path],
-                         name)
+                         name, notes)
 
 
 __all__ = ["LAYER_ORDER", "PackageResult", "damage_scale_lines", "package_layers", "readme_text", "write_layers",

@@ -590,6 +590,19 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
     return draw_atlas_pages(cards, info.event or "damage sites")
 
 
+def unprintable(text: str) -> str:
+    """The characters of ``text`` the print map's font has no glyph for (Chinese, Japanese
+    or Korean with the fonts of most Linux installs), each once, in order; "" for none."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    try:
+        charmap = FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap()
+    except (OSError, RuntimeError, ValueError):
+        return ""
+    return "".join(dict.fromkeys(c for c in text if not c.isspace() and ord(c) not in charmap))
+
+
 def plain_text():  # noqa: ANN201 - a context manager
     """Text drawn as typed: matplotlib reads ``$...$`` as mathematics, so an event "Appeal
     US$2M, budget US$_500k" printed in italics without its dollars and spaces, and a lone
@@ -712,4 +725,4 @@ def save_pages(png: Path, pdf: Path, page, atlas: Sequence) -> list[Path]:  # no
 
 
 __all__ = ["ATLAS_GRID", "PDF_IMAGE_DPI", "PDF_JPEG_QUALITY", "AtlasCard", "draw_atlas_pages", "draw_map",
-           "draw_site_atlas", "plain_text", "write_print_map"]
+           "draw_site_atlas", "plain_text", "unprintable", "write_print_map"]
