@@ -1079,9 +1079,11 @@ class MainWindow(QMainWindow):
             }
         )
         devices = known_devices()  # never torch's import on the GUI thread
+        run = self.document.store.run(self.document.run_id) if self.document.run_id is not None else None
         dialog = AnalysisDialog(initial, self.document.fps, self, suggest_cpu_rate=self._analysis is None,
                                 frame_times_s=list(self.document.frame_times().values()),
-                                devices=devices or ["auto", "cpu"])
+                                devices=devices or ["auto", "cpu"],
+                                stored=self.document.analysed_frames() if run is not None and not run.finished else ())
         if devices is None:
             self._device_probe.ready.connect(dialog.set_devices)
         if dialog.exec():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +97,12 @@ class AnalysisDialog(QDialog):
     def __init__(
         self, initial: AnalysisOptions, video_fps: float, parent: QWidget | None = None, *, suggest_cpu_rate: bool = True,
         frame_times_s: Sequence[float] = (), devices: Sequence[str] | None = None,
+        stored: Collection[int] = (),
     ) -> None:
         super().__init__(parent)
         self._frame_times_s = list(frame_times_s)
+        #: the frames an unfinished run holds already (a resume analyses the others only)
+        self._stored = set(stored)
         self._initial_device = initial.device
         self.setWindowTitle("Analyse video")
         devices = list(available_devices() if devices is None else devices)
@@ -254,18 +257,26 @@ class AnalysisDialog(QDialog):
 
     def frames_to_analyse(self) -> int | None:
         """How many frames the chosen rate analyses (None: the video's frame times are not known)."""
+        picked = self._picked()
+        return None if picked is None else len(picked)
+
+    def _picked(self) -> list[int] | None:
         if not self._frame_times_s:
             return None
         from engine.video import select_frame_indices
 
         fps = self.fps_spin.value() or None
-        return len(select_frame_indices(self._frame_times_s, fps=fps))
+        return select_frame_indices(self._frame_times_s, fps=fps)
 
     def _update_frames_label(self) -> None:
-        count = self.frames_to_analyse()
-        self.frames_label.setVisible(count is not None)
-        if count is not None:
-            self.frames_label.setText(f"{count:,} of {len(self._frame_times_s):,} frames")
+        picked = self._picked()
+        self.frames_label.setVisible(picked is not None)
+        if picked is not None:
+            text = f"{len(picked):,} of {len(self._frame_times_s):,} frames"
+            done = len(self._stored.intersection(picked))
+            if done:  # a resume: "60 of 60 frames" read as all of them to analyse again
+                text += f" ({done:,} stored already, {len(picked) - done:,} to analyse)"
+            self.frames_label.setText(text)
 
     def _browse_weights(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Model weights", "", "safetensors (*.safetensors)")

@@ -266,6 +266,11 @@ def test_analysis_dialog_says_how_many_frames_the_rate_analyses(qtbot):
     assert dialog.frames_label.text() == "120 of 1,800 frames"
     dialog.fps_spin.setValue(0.0)  # every frame
     assert dialog.frames_label.text() == "1,800 of 1,800 frames"
+    # a resume: the frames the run holds are said ("60 of 60 frames" read as all to analyse)
+    stored = select_frame_indices(times, fps=2.0)[:13]
+    resumed = AnalysisDialog(AnalysisOptions(fps=2.0), video_fps=30.0, frame_times_s=times, stored=stored)
+    qtbot.addWidget(resumed)
+    assert resumed.frames_label.text() == "120 of 1,800 frames (13 stored already, 107 to analyse)"
 
 
 def test_thumbnails_for_the_html_map_are_small_jpegs(flyover):
