@@ -27,8 +27,12 @@ class AppSettings:
         return [Path(p) for p in value or []]
 
     def add_recent_file(self, path: Path) -> None:
+        """``path`` first among the recent files; a video and the project beside it of the
+        same name (``flight.mp4``, ``flight.dmproj``: one flight, listed twice) count as one."""
         path = Path(path).resolve()
-        recent = [p for p in self.recent_files() if p != path]
+        same = {path, path.with_suffix(".dmproj")} if path.suffix.lower() != ".dmproj" else {path}
+        recent = [p for p in self.recent_files() if p not in same and not (
+            path.suffix.lower() == ".dmproj" and p.suffix.lower() != ".dmproj" and p.with_suffix(".dmproj") == path)]
         recent.insert(0, path)
         self._settings.setValue("recent_files", [str(p) for p in recent[:MAX_RECENT]])
 

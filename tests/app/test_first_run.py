@@ -37,7 +37,8 @@ def test_with_no_project_the_window_offers_the_ways_in_and_the_recent_files(qtbo
     assert not window.overlay_toolbar.isVisible()
     assert page.recent_paths() == []
 
-    app_settings.add_recent_file(project)
+    app_settings.add_recent_file(project.with_name("flight.mp4"))
+    app_settings.add_recent_file(project)  # the video's own project: one flight, listed once
     app_settings.add_recent_file(project.with_name("gone.dmproj"))  # moved away since: not listed
     window._show_start_page()
     assert page.recent_paths() == [project.resolve()]
