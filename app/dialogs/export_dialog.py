@@ -121,8 +121,9 @@ class ExportDialog(QDialog):
         self.package_box.setChecked(False)
         form = QFormLayout(self.package_box)
         self.package_edits: dict[str, QLineEdit] = {}
-        placeholders = {"event": "Hurricane Michael", "glide": "TC-2018-000166-USA", "analyst": "",
-                        "organisation": "", "area": "AOI01"}
+        # examples said to be examples: "Hurricane Michael" in grey read as a value already given
+        placeholders = {"event": "e.g. Hurricane Michael", "glide": "e.g. TC-2018-000166-USA", "analyst": "",
+                        "organisation": "", "area": "AOI01 if left empty"}
         for key in PACKAGE_FIELDS:
             edit = QLineEdit()
             edit.setPlaceholderText(placeholders[key])

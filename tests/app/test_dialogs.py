@@ -94,6 +94,9 @@ def test_export_dialog_without_telemetry_offers_training_data_only(qtbot, tmp_pa
     dialog.open_html_check.setChecked(True)
     choice = dialog.choice()
     assert choice.formats == ("geojson", "kml", "html") and choice.open_html
+    # the package's examples read as examples, not as values given
+    assert dialog.package_edits["event"].placeholderText().startswith("e.g. ")
+    assert dialog.package_edits["glide"].placeholderText().startswith("e.g. ")
 
 
 def test_export_asks_for_something_to_write(qtbot, tmp_path):
