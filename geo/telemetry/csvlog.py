@@ -75,8 +75,9 @@ _WITH_SECONDS = re.compile(r"\d{1,2}:\d{2}:\d{2}")
 _FRACTION_OF_SECOND = re.compile(r"\d:\d{2}[.,]\d")
 #: a length unit written after an underscore: ``height_feet``
 _LENGTH_SUFFIX = re.compile(r"(.+?)_(feet|ft|foot|meters|metres)|(height|altitude|alt|elevation|ele)_(m)")
-#: Unix times in a column named like a counter: seconds from 2010 to 2100
-_EPOCH_S = (1_262_304_000.0, 4_102_444_800.0)  # 2010 (consumer drones' logs) to 2100
+#: Unix times in a column named like a counter: seconds from 2010 (before any consumer
+#: drone's log) to 2100
+_EPOCH_S = (1_262_304_000.0, 4_102_444_800.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,11 @@ import numpy as np
 from core.types import TelemetrySample
 
 
-
 def time_order_note(samples: Sequence[TelemetrySample], unit: str = "points") -> str | None:
     """A note on a file whose times go backwards between neighbours (a logger's clock set
-    back, files merged one into another), before its samples are put in time order; and
-    on points that share their time with another far from it. ``None`` for a file in
-    time order, or written in reverse order as a whole. Put in time order, such a track
+    back, files merged one into another), before its samples are put in time order.
+    ``None`` for a file in time order, or written in reverse order as a whole (ties
+    aside). Put in time order, such a track
     zigzags between the two stretches that overlap: where the flight was then is not
     known from the file."""
     times = [s.t_s for s in samples]
