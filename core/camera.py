@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -149,6 +150,23 @@ def project_points(camera: PinholeCamera, pose: CameraPose, points_enu: np.ndarr
     cx, cy = camera.principal_point_px
     uv = np.stack([f * cam[:, 0] / safe + cx, f * cam[:, 1] / safe + cy], axis=1)
     return uv, in_front
+
+
+def project_points_from(camera: PinholeCamera, poses: Sequence[CameraPose], points_enu: np.ndarray,
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`project_points` of the same points from each of ``poses`` at once (a stacked
+    product, each pose's numbers the very ones it computes alone): ``u``, ``v`` and
+    ``in_front``, ``[len(poses), N]`` each, and the offsets of the points from each
+    camera, ``float64[len(poses), N, 3]``."""
+    pts = np.asarray(points_enu, dtype=np.float64).reshape(-1, 3)
+    offsets = pts[None, :, :] - np.array([pose.position for pose in poses]).reshape(-1, 1, 3)
+    cam = offsets @ np.array([pose.rotation_world_from_camera() for pose in poses]).reshape(-1, 3, 3)
+    depth = cam[:, :, 2]
+    in_front = depth > 1e-2
+    safe = np.where(in_front, depth, 1.0)
+    f = camera.focal_px
+    cx, cy = camera.principal_point_px
+    return f * cam[:, :, 0] / safe + cx, f * cam[:, :, 1] / safe + cy, in_front, offsets
 
 
 def pixel_rays(camera: PinholeCamera, pose: CameraPose, uv: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 
@@ -71,4 +71,27 @@ class LastFew:
             self._weights.clear()
 
 
-__all__ = ["LastFew"]
+class KeptByMembers:
+    """What was computed of a list of objects (a site's sightings), kept by their identity
+    and what else it was computed from; the last ``size``. An entry holds its objects, so
+    no other object takes their ids while it is kept."""
+
+    def __init__(self, size: int) -> None:
+        self._entries = LastFew(size)
+
+    def get_or_compute(self, members: Sequence[object], more: tuple[Hashable, ...], compute: Callable[[], Any]) -> Any:
+        """What was computed of ``members`` and ``more`` (the rest it depends on), else
+        ``compute()``, kept."""
+        key = (tuple(map(id, members)), *more)
+        kept = self._entries.get(key)
+        if kept is not None and len(kept[0]) == len(members) and all(a is b for a, b in zip(kept[0], members)):
+            return kept[1]
+        value = compute()
+        self._entries.put(key, (tuple(members), value))
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+__all__ = ["KeptByMembers", "LastFew"]

@@ -43,8 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.camera import CameraPose, PinholeCamera
-from core.last_few import LastFew
+from core.camera import CameraPose, PinholeCamera, project_points_from
+from core.last_few import KeptByMembers
 from core.types import DamageLevel, DamageSite, Observation
 from geo.local import LocalFrame
 from geo.observe import Projected, on_planes, point_on_plane, polygon_lonlat
@@ -145,37 +145,14 @@ class FusedSite:
 SITE_CACHE_SIZE = 5_000
 
 
-class _KeptByMembers:
-    """What was computed of a list of members (:class:`Projected`), kept by their identity
-    and what else it was computed from; the last ``size``. An entry holds its members, so
-    no other object takes their ids while it is kept."""
-
-    def __init__(self, size: int) -> None:
-        self._entries = LastFew(size)
-
-    def get_or_compute(self, members: Sequence[Projected], more: tuple, compute: Callable[[], Any]) -> Any:
-        """What was computed of ``members`` and ``more`` (the rest it depends on), else
-        ``compute()``, kept."""
-        key = (tuple(map(id, members)), *more)
-        kept = self._entries.get(key)
-        if kept is not None and len(kept[0]) == len(members) and all(a is b for a, b in zip(kept[0], members)):
-            return kept[1]
-        value = compute()
-        self._entries.put(key, (tuple(members), value))
-        return value
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
 #: How many overlaps of two footprints are kept between map builds (:func:`_overlap`): a
 #: long flight's weighed pairs of boxes that meet.
 PAIR_CACHE_SIZE = 50_000
 
-_built_sites = _KeptByMembers(SITE_CACHE_SIZE)
-_located_tracks = _KeptByMembers(SITE_CACHE_SIZE)
-_overlaps = _KeptByMembers(PAIR_CACHE_SIZE)
-_farthest_sightings = _KeptByMembers(SITE_CACHE_SIZE)
+_built_sites = KeptByMembers(SITE_CACHE_SIZE)
+_located_tracks = KeptByMembers(SITE_CACHE_SIZE)
+_overlaps = KeptByMembers(PAIR_CACHE_SIZE)
+_farthest_sightings = KeptByMembers(SITE_CACHE_SIZE)
 
 
 def clear_cache() -> None:
@@ -849,19 +826,12 @@ def count_views(
     w, h = camera.width_px, camera.height_px
     # the farthest a frame may be and still count: a few times the farthest sighting
     reach = settings.view_range_factor * np.array([_farthest_sighting_m(f) for f in fused])
-    # :func:`core.camera.project_points` of every site into a chunk of frames at once (a
-    # stacked product, each frame's the very one it computes alone): a long flight's
-    # thousands of frames one by one were most of the time
+    # every site into a chunk of frames at once: a long flight's thousands of frames one
+    # by one were most of the time
     chunk = max(1, VIEW_CHUNK_POINTS // len(points))
-    focal, (cx, cy) = camera.focal_px, camera.principal_point_px
     for start in range(0, len(frames), chunk):
         some = frames[start:start + chunk]
-        offsets = points[None, :, :] - np.array([poses[frame].position for frame in some])[:, None, :]
-        cam = offsets @ np.array([poses[frame].rotation_world_from_camera() for frame in some])
-        depth = cam[:, :, 2]
-        front = depth > 1e-2
-        safe = np.where(front, depth, 1.0)
-        u, v = focal * cam[:, :, 0] / safe + cx, focal * cam[:, :, 1] / safe + cy
+        u, v, front, offsets = project_points_from(camera, [poses[frame] for frame in some], points)
         inside = front & (u >= 0) & (u < w) & (v >= 0) & (v < h)
         inside &= np.linalg.norm(offsets, axis=2) <= reach
         for i, k in zip(*np.nonzero(inside)):

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.last_few import LastFew
+from core.last_few import KeptByMembers
 from geo.telemetry.accuracy import UERE_M
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -215,19 +215,18 @@ def budget_sites(fused: list[FusedSite], aligned: AlignedTrack, *, camera_sigma_
             continue
         position = np.asarray(site.position_m, dtype=np.float64)
         seen = slice(k, k + len(site.members))
-        # kept by everything it is computed from: the very members, the site's position and
-        # geometry, the sigmas, and the telemetry at the members' times, by value
-        key = (tuple(map(id, site.members)), position.tobytes(), float(site.uncertainty_m), camera_sigma_deg,
-               clock_sigma_s, ground_sigma_m, *(at[name][seen].tobytes() for name in _BUDGET_TELEMETRY))
-        kept = _budgets.get(key)
-        if kept is not None and all(a is b for a, b in zip(kept[0], site.members)):
-            budget, budgets = kept[1]
-        else:
+
+        def computed() -> tuple[ErrorBudget, list[ErrorBudget]]:  # called at once, in this iteration
             budgets = [_member_budget(m, position, {name: float(at[name][k + i]) for name in _BUDGET_TELEMETRY},
                                       camera_sigma_deg=camera_sigma_deg, clock_sigma_s=clock_sigma_s,
                                       ground_sigma_m=ground_sigma_m) for i, m in enumerate(site.members)]
-            budget = root_mean_square(budgets, geometry_m=float(site.uncertainty_m))
-            _budgets.put(key, (tuple(site.members), (budget, budgets)))
+            return root_mean_square(budgets, geometry_m=float(site.uncertainty_m)), budgets
+
+        # kept by everything it is computed from: the very members, the site's position and
+        # geometry, the sigmas, and the telemetry at the members' times, by value
+        budget, budgets = _budgets.get_or_compute(site.members, (
+            position.tobytes(), float(site.uncertainty_m), camera_sigma_deg, clock_sigma_s, ground_sigma_m,
+            *(at[name][seen].tobytes() for name in _BUDGET_TELEMETRY)), computed)
         k += len(site.members)
         out.append(replace(site, uncertainty_m=budget.total_m, budget=budget, member_budgets=tuple(budgets)))
     return out
@@ -237,7 +236,7 @@ def budget_sites(fused: list[FusedSite], aligned: AlignedTrack, *, camera_sigma_
 #: map is built again after every review decision, most sites of the same sightings at
 #: the same place.
 BUDGET_CACHE_SIZE = 5_000
-_budgets = LastFew(BUDGET_CACHE_SIZE)
+_budgets = KeptByMembers(BUDGET_CACHE_SIZE)
 #: the columns of :func:`telemetry_at` a sighting's budget is computed from
 _BUDGET_TELEMETRY = ("h_accuracy_m", "v_accuracy_m", "hole_s", "speed_mps", "turn_rate_deg_s", "tilt_rate_deg_s")
 
