@@ -697,7 +697,7 @@ class ProjectStore:
         self._lock = threading.RLock()
         self._closed = False
         self._read_only = read_only
-        self._one_write = 0  # depth of :meth:`one_write` (its thread holds ``_lock``)
+        self._one_write = False  # inside :meth:`one_write` (its thread holds ``_lock``)
         self._frames_since_checkpoint = 0
         #: whether the frames table has the frame-quality columns (schema 3 on)
         self._frame_quality_stored = True
@@ -956,19 +956,15 @@ class ProjectStore:
         (a review step of many sightings cut by a full disk or a kill stored a part of
         them, and the history it left could not be read back: no step could be undone)."""
         with self._lock:
-            if self._one_write:
-                self._one_write += 1
-                try:
-                    yield
-                finally:
-                    self._one_write -= 1
+            if self._one_write:  # within another: a part of its transaction
+                yield
                 return
             with self._transaction():
-                self._one_write = 1
+                self._one_write = True
                 try:
                     yield
                 finally:
-                    self._one_write = 0
+                    self._one_write = False
 
     @contextmanager
     def _transaction(self, *, checkpoint: bool = True) -> Iterator[sqlite3.Cursor]:
