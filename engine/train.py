@@ -403,24 +403,6 @@ def _weights_step(out: Path) -> int | None:
     return steps if isinstance(steps, int) else None
 
 
-def _is_damagemap_file(path: str | Path) -> bool:
-    """A damagemap weights file (its ``model.json`` beside it, or in its header): where
-    tensors that do not fit mean other flags, not the predictors of another dataset's
-    classes as in torchvision's COCO files."""
-    path = Path(path)
-    if path.with_suffix(".json").is_file():
-        return True
-    try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as opened:
-            from engine.weights import is_damagemap_metadata
-
-            return is_damagemap_metadata(opened.metadata() or {})
-    except Exception:  # noqa: BLE001 - not a safetensors file: torchvision's own
-        return False
-
-
 def _training_items(parts: list[Any], split: str) -> None:
     """Refuse a training split whose targets would all be empty: the model would learn to
     find nothing, and the run would not say so."""
@@ -461,7 +443,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     from engine.data import ISBDADataset, collate, train_transforms
     from engine.data.isbda import annotation_path
     from engine.evaluate import evaluate_model, format_table
-    from engine.weights import close_look_of, load_init_weights, save_model
+    from engine.weights import close_look_of, is_damagemap_weights, load_init_weights, save_model
 
     out = Path(config.out)
     _check_out(config, out)
@@ -536,7 +518,7 @@ def train(config: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         with warnings.catch_warnings():  # torch's note on a pickle's protocol, before a one-line refusal
             warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
             init_report = load_init_weights(model, config.init)
-        if init_report["skipped_parts"] and _is_damagemap_file(config.init):
+        if init_report["skipped_parts"] and is_damagemap_weights(config.init):
             # a damagemap model trained on with other --heads or --backbone: its heads start afresh
             warnings.warn(f"--init {config.init}: its {', '.join(init_report['skipped_parts'][:4])}"
                           f"{', ...' if len(init_report['skipped_parts']) > 4 else ''} do not fit this model and "

@@ -220,9 +220,19 @@ _UNSAFE_PICKLE = (
 )
 
 
-def is_damagemap_metadata(metadata: dict[str, str]) -> bool:
-    """A safetensors header's metadata is a damagemap weights file's (:func:`save_model`)."""
-    return metadata.get("kind") == _KIND
+def is_damagemap_weights(path: str | Path) -> bool:
+    """``path`` is a damagemap weights file (:func:`save_model`): its ``model.json``
+    beside it, or its kind in its safetensors header; ``False`` for any other file
+    (torchvision's, ImageNet's)."""
+    from safetensors import safe_open
+
+    if config_path_for(path).is_file():
+        return True
+    try:
+        with safe_open(str(path), framework="pt") as opened:
+            return (opened.metadata() or {}).get("kind") == _KIND
+    except Exception:  # noqa: BLE001 - not a safetensors file: torchvision's own
+        return False
 
 
 def load_init_weights(model: torch.nn.Module, path: str | Path) -> dict[str, int]:
