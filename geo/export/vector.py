@@ -99,17 +99,13 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     frame = utf8_frame(gpd.GeoDataFrame(rows, geometry=[antimeridian_safe(g) for _, g in records], crs="EPSG:4326"))
     for column, values in _column_values(rows).items():
         numbers = [v for v in values if v is not None]
-        if column in DATETIME_COLUMNS and all(isinstance(v, str) and _ISO_TIME.fullmatch(v) for v in numbers):
-            # DATETIME, which a GIS filters as times, not TEXT: empty or not, the same type
+        times = all(isinstance(v, str) and _ISO_TIME.fullmatch(v) for v in numbers)
+        if times and (numbers or column in DATETIME_COLUMNS):
+            # DATETIME, which a GIS filters as times, not TEXT (a time column: empty or not)
             frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-            continue
-        if not numbers:
-            continue
-        if len(numbers) < len(values) and all(isinstance(v, int) and not isinstance(v, bool) for v in numbers):
+        elif numbers and len(numbers) < len(values) and all(isinstance(v, int) and not isinstance(v, bool)
+                                                            for v in numbers):
             frame[column] = frame[column].astype("Int64")  # not REAL (3.0, 125.0) for the None among them
-        elif all(isinstance(v, str) and _ISO_TIME.fullmatch(v) for v in numbers):
-            # DATETIME, which a GIS filters as times, not TEXT
-            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
     for column in _text_columns(frame):
         frame[column] = frame[column].astype("string")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w")
