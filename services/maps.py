@@ -435,6 +435,13 @@ def track_preview(store: ProjectStore) -> tuple[Track, str | None, DamageMap | N
     return track, problem, placed
 
 
+def _say_first(built: DamageMap, caution: str | None) -> None:
+    """Put ``caution`` (when there is one) first among the map's notes and its cautions."""
+    if caution is not None:
+        built.notes.insert(0, caution)
+        built.cautions.insert(0, caution)
+
+
 _CACHE = LastFew(CACHE_SIZE, budget=CACHE_SIGHTINGS)  # the maps, by MapState, weighed by their sightings
 
 
@@ -488,24 +495,12 @@ def damage_map(
                              camera_view=camera_view)
     if warning is not None:
         built.notes.insert(0, warning)
-    unfinished = unfinished_run_note(store, run_id, info.get("duration_s"))
-    if unfinished is not None:  # first: the map covers part of the flight
-        built.notes.insert(0, unfinished)
-        built.cautions.insert(0, unfinished)
-    replaced = video_replaced_note(store, run_id)
-    if replaced is not None:  # the pictures and the player show another file's frames
-        built.notes.insert(0, replaced)
-        built.cautions.insert(0, replaced)
-    unreadable = unreadable_frames_note(store.run(run_id).settings)
-    if unreadable is not None:  # so does a map of a video cut short
-        built.notes.insert(0, unreadable)
-        built.cautions.insert(0, unreadable)
+    _say_first(built, unfinished_run_note(store, run_id, info.get("duration_s")))  # the map covers part of the flight
+    _say_first(built, video_replaced_note(store, run_id))  # the pictures and the player show another file's frames
+    _say_first(built, unreadable_frames_note(store.run(run_id).settings))  # so does a map of a video cut short
     # an SRT much longer or shorter than the video: likely another video's, which the map, the
     # export and the app must say as the analysis did (a log attached later was never checked)
-    length = None if track is None else telemetry_length_caution(track, float(info.get("duration_s") or 0.0))
-    if length is not None:
-        built.notes.insert(0, length)
-        built.cautions.insert(0, length)
+    _say_first(built, None if track is None else telemetry_length_caution(track, float(info.get("duration_s") or 0.0)))
     # flown well above or below the heights the detector was trained on (services.footage)
     height_note = flight_height_caution(store, run_id, (pose.up_m for pose in built.frame_poses.poses.values()))
     if height_note is not None:
