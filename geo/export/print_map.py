@@ -203,8 +203,8 @@ def number_offsets(points_pt: np.ndarray, sizes_pt: list[tuple[float, float]], o
 
     def free(box: tuple[float, float, float, float], own: int) -> bool:
         a1, b1, a2, b2 = box
-        return all(a2 <= c1 or a1 >= c2 or b2 <= d1 or b1 >= d2 for c1, d1, c2, d2 in placed) and all(
-            a2 <= c1 or a1 >= c2 or b2 <= d1 or b1 >= d2 for j, (c1, d1, c2, d2) in enumerate(dots) if j != own)
+        others = (*placed, *(dot for j, dot in enumerate(dots) if j != own))
+        return all(a2 <= c1 or a1 >= c2 or b2 <= d1 or b1 >= d2 for c1, d1, c2, d2 in others)
 
     for k in order:
         x, y = points_pt[k]
