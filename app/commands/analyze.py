@@ -70,8 +70,6 @@ def run(args: argparse.Namespace) -> int:
         from services.project import default_project_path
 
         args.project = default_project_path(args.video)
-        from app.commands._paths import refuse_overlong_name
-
         refuse_overlong_name(args.project, "the project beside the video (give --project PATH)")
         print(f"project: {args.project} (beside the video; --project names another)", file=sys.stderr)
     _check_paths(args, beside_video=beside_video)
