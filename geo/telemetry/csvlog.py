@@ -137,7 +137,7 @@ def _length_scale(unit: str, header: str) -> float:
 
 def _parse_datetime(text: str, *, day_first: bool = False) -> tuple[float, bool] | None:
     """UNIX seconds and whether the text itself says UTC (``Z`` or an offset).
-    ``day_first``: a date with slashes is day/month/year (see :func:`_slash_date_order`)."""
+    ``day_first``: a date with slashes is day/month/year (see :func:`_read_dates`)."""
     text = text.strip()
     if not text:
         return None
@@ -356,8 +356,7 @@ def _row_times(path: Path, rows: list[list[str]], columns: dict[str, _Column]):
     if date_col is not None:
         day_col = columns.get("date")
         texts = [_dated(r, date_col, day_col) if date_col.index < len(r) else "" for r in rows]
-        day_first = _slash_date_order(path, date_col, texts, notes)
-        parsed = [_parse_datetime(text, day_first=day_first) for text in texts]
+        parsed = _read_dates(path, date_col, texts, notes)
         absolute = [None if p is None else p[0] for p in parsed]
         if not any(p is not None and p[1] for p in parsed) and "utc" not in date_col.header.lower():
             local = "local" in date_col.header.lower()
@@ -391,8 +390,7 @@ def _row_times(path: Path, rows: list[list[str]], columns: dict[str, _Column]):
     if rel_col is not None and not any(v is not None for v in rel):
         # A column named like a counter ('time') that holds date-times (ISO 8601, ...).
         texts = [r[rel_col.index] if rel_col.index < len(r) else "" for r in rows]
-        day_first = _slash_date_order(path, rel_col, texts, notes)
-        parsed = [_parse_datetime(text, day_first=day_first) for text in texts]
+        parsed = _read_dates(path, rel_col, texts, notes)
         if any(p is not None for p in parsed):
             zone = "" if any(p is not None and p[1] for p in parsed) else " (no time zone: read as UTC)"
             notes.append(f"column {rel_col.header.strip()!r} holds dates and times, read as such{zone}")
@@ -431,43 +429,42 @@ def _unix_times(rel: list[float | None]) -> list[float | None] | None:
     return None
 
 
-def _slash_date_order(path: Path, column: _Column, texts: list[str], notes: list[str]) -> bool:
-    """Whether the column's slash dates are day/month/year: a first number above 12 says
-    so, a second above 12 says month/day (a US spreadsheet, DJI's apps); dates that never
-    say are read month first, with a note. Both in one column is refused."""
+def _read_dates(path: Path, column: _Column, texts: list[str], notes: list[str]) -> list[tuple[float, bool] | None]:
+    """The column's date-times (see :func:`_parse_datetime`), slash dates read in the order
+    the column says: a first number above 12 says day/month/year, a second above 12 says
+    month/day (a US spreadsheet, DJI's apps). Dates that never say are read in the order
+    that keeps the log one flight (one crossing midnight, 05/04 then 06/04, read month
+    first jumped a month), else month first, with a note. Both in one column is refused."""
     firsts, seconds = [], []
     for text in texts:
         found = _SLASH_DATE.match(text)
         if found:
             firsts.append(int(found.group(1)))
             seconds.append(int(found.group(2)))
-    if not firsts:
-        return False
-    day_first, month_first = max(firsts) > 12, max(seconds) > 12
+    day_first, month_first = bool(firsts) and max(firsts) > 12, bool(seconds) and max(seconds) > 12
     if day_first and month_first:
         raise TelemetryError(f"{path}: column {column.header.strip()!r} writes its dates both day first and "
                              "month first; save the log with one date order (ISO 8601, 2024-04-05, is safest)")
-    if not day_first and not month_first and any(a != b for a, b in zip(firsts, seconds)):
-        # a log is one flight: the order whose rows follow each other by seconds, not by weeks
-        # (one crossing midnight, 05/04 then 06/04, read month first jumped a month)
-        steps = {order: _largest_step(texts, order) for order in (False, True)}
-        if steps[True] < steps[False] and steps[True] <= _ONE_DAY_S:
-            return True
-        if steps[False] < steps[True] and steps[False] <= _ONE_DAY_S:
-            return False
+    if day_first or month_first or all(a == b for a, b in zip(firsts, seconds)):
+        return [_parse_datetime(text, day_first=day_first) for text in texts]
+    readings = {order: [_parse_datetime(text, day_first=order) for text in texts] for order in (False, True)}
+    steps = {order: _largest_step(parsed) for order, parsed in readings.items()}
+    if steps[True] < steps[False] and steps[True] <= _ONE_DAY_S:
+        return readings[True]
+    if not (steps[False] < steps[True] and steps[False] <= _ONE_DAY_S):
         example = next(text.strip().split()[0] for text in texts if _SLASH_DATE.match(text))
         notes.append(f"column {column.header.strip()!r}: dates such as {example} could be "
                      "day/month or month/day, read month first (as DJI's apps write them); if the log was "
                      "saved day first, the times are off by days: save it with ISO dates (2024-04-05)")
-    return day_first
+    return readings[False]
 
 
 _ONE_DAY_S = 86_400.0
 
 
-def _largest_step(texts: list[str], day_first: bool) -> float:
-    """The largest time between consecutive readable rows, the dates read in that order."""
-    times = [p[0] for p in (_parse_datetime(text, day_first=day_first) for text in texts) if p is not None]
+def _largest_step(parsed: list[tuple[float, bool] | None]) -> float:
+    """The largest time between consecutive readable rows."""
+    times = [p[0] for p in parsed if p is not None]
     return max((abs(b - a) for a, b in zip(times, times[1:])), default=0.0)
 
 
