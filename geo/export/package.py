@@ -253,7 +253,8 @@ def write_package(
 
     missing = unprintable(" ".join((info.event, info.analyst, info.organisation, info.area)))
     notes = [f"the print map (PDF, PNG) cannot draw {missing} (no font for them here): they print as empty boxes; "
-             "the HTML map, the KMZ and the README show them"] if missing else []
+             "the HTML map, the KMZ and the README show them; a font for them, once installed (Debian / Ubuntu: "
+             "fonts-noto-cjk for Chinese, Japanese and Korean), prints them"] if missing else []
     return PackageResult(folder, zip_path,
                          [targets[k] for k in ("gpkg", "html", "kmz", "png", "pdf", "readme")] + [zip_path],
                          name, notes)

@@ -9,6 +9,7 @@ versions, the producer, "preliminary, not field-validated" and the credits.
 
 from __future__ import annotations
 
+import functools
 import math
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
@@ -590,26 +591,52 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
     return draw_atlas_pages(cards, info.event or "damage sites")
 
 
+#: The print map's font, then fonts with the characters it lacks (Chinese, Japanese,
+#: Korean), each tried in turn for a character when installed (Debian / Ubuntu:
+#: ``fonts-noto-cjk``, ``fonts-wqy-zenhei`` or ``fonts-droid-fallback``; matplotlib
+#: draws each character in the first font of the list that has it).
+PRINT_FONT = "DejaVu Sans"
+FALLBACK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK KR", "Noto Sans CJK TC",
+                  "Source Han Sans SC", "Source Han Sans", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+                  "Droid Sans Fallback", "Noto Sans")
+
+
+@functools.cache
+def print_fonts() -> tuple[str, ...]:
+    """:data:`PRINT_FONT` and the :data:`FALLBACK_FONTS` installed here, in order."""
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return (PRINT_FONT, *(name for name in FALLBACK_FONTS if name in installed))
+
+
 def unprintable(text: str) -> str:
-    """The characters of ``text`` the print map's font has no glyph for (Chinese, Japanese
-    or Korean with the fonts of most Linux installs), each once, in order; "" for none."""
+    """The characters of ``text`` none of the print map's fonts has a glyph for (Chinese,
+    Japanese or Korean where no font for them is installed), each once, in order; "" for none."""
     from matplotlib import font_manager
     from matplotlib.ft2font import FT2Font
 
-    try:
-        charmap = FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap()
-    except (OSError, RuntimeError, ValueError):
+    drawable: set[int] = set()
+    for name in print_fonts():
+        try:
+            path = font_manager.findfont(font_manager.FontProperties(family=name), fallback_to_default=False)
+            drawable.update(FT2Font(path).get_charmap())
+        except (OSError, RuntimeError, ValueError):
+            continue
+    if not drawable:
         return ""
-    return "".join(dict.fromkeys(c for c in text if not c.isspace() and ord(c) not in charmap))
+    return "".join(dict.fromkeys(c for c in text if not c.isspace() and ord(c) not in drawable))
 
 
 def plain_text():  # noqa: ANN201 - a context manager
     """Text drawn as typed: matplotlib reads ``$...$`` as mathematics, so an event "Appeal
     US$2M, budget US$_500k" printed in italics without its dollars and spaces, and a lone
-    pair of dollars failed the whole print map. Figures made inside keep their text plain."""
+    pair of dollars failed the whole print map; and each character in the first of
+    :func:`print_fonts` that has it, so a Chinese event name prints where a font for it is
+    installed. Figures made inside keep their text plain."""
     import matplotlib
 
-    return matplotlib.rc_context({"text.parse_math": False})
+    return matplotlib.rc_context({"text.parse_math": False, "font.family": list(print_fonts())})
 
 
 def write_print_map(png: Path, pdf: Path, damage_map, *, closeup=None, **kwargs) -> list[Path]:  # noqa: ANN001
@@ -725,4 +752,4 @@ def save_pages(png: Path, pdf: Path, page, atlas: Sequence) -> list[Path]:  # no
 
 
 __all__ = ["ATLAS_GRID", "PDF_IMAGE_DPI", "PDF_JPEG_QUALITY", "AtlasCard", "draw_atlas_pages", "draw_map",
-           "draw_site_atlas", "plain_text", "unprintable", "write_print_map"]
+           "draw_site_atlas", "plain_text", "print_fonts", "unprintable", "write_print_map"]

@@ -378,14 +378,18 @@ def test_a_read_only_project_exports_at_the_threshold_moved_in_the_window(qtbot,
     assert shared.read_bytes() == before
 
 
-def test_characters_the_print_map_cannot_draw_are_said(project, tmp_path, capsys):
-    """A Chinese event name printed as empty boxes on the PDF, and nothing said so."""
+def test_characters_the_print_map_cannot_draw_are_said(project, tmp_path, capsys, monkeypatch):
+    """A Chinese event name printed as empty boxes on the PDF, and nothing said so (here
+    with no font for Chinese, whatever the machine has)."""
     from app.cli import main
+    from geo.export import print_map
 
+    monkeypatch.setattr(print_map, "print_fonts", lambda: (print_map.PRINT_FONT,))
     assert main(["export", str(project), "--to", str(tmp_path / "out"), "--package", "--no-thumbnails",
                  "--event", "台风山竹 Typhoon Mangkhut"]) == 0
     out = capsys.readouterr().out
     assert "note: the print map (PDF, PNG) cannot draw 台风山竹 (no font for them here)" in out
+    assert "fonts-noto-cjk" in out  # what to install to print them
     assert main(["export", str(project), "--to", str(tmp_path / "latin"), "--package", "--no-thumbnails",
                  "--event", "Séisme d'Haïti"]) == 0
     assert "cannot draw" not in capsys.readouterr().out
