@@ -29,6 +29,14 @@ def unwrap_longitudes(lon: np.ndarray, centre: float) -> np.ndarray:
     return centre + (np.mod(lon - centre + 180.0, 360.0) - 180.0)
 
 
+def display_longitudes(lon: np.ndarray, centre: float) -> np.ndarray:
+    """``lon`` (degrees) moved by 360° where it is more than 180° from ``centre``, and
+    exactly as it is elsewhere: for drawing a flight across 180° in one place (Leaflet
+    and a flat plane take 180.0001), never for a file (those stay within -180..180)."""
+    lon = np.asarray(lon, dtype=np.float64)
+    return np.where(np.abs(lon - centre) > 180.0, unwrap_longitudes(lon, centre), lon)
+
+
 def central_longitude(lon: np.ndarray) -> float:
     """The median of ``lon`` (degrees) taken around the circle: a flight across 180° has
     its centre there, not at 0° (the plain median of +179.9 and -179.9)."""
@@ -72,4 +80,5 @@ def antimeridian_safe(geometry: BaseGeometry | None) -> BaseGeometry | None:
     return shapely.GeometryCollection(pieces)
 
 
-__all__ = ["antimeridian_safe", "central_longitude", "crosses_antimeridian", "unwrap_longitudes"]
+__all__ = ["antimeridian_safe", "central_longitude", "crosses_antimeridian", "display_longitudes",
+           "unwrap_longitudes"]

@@ -25,6 +25,8 @@ import numpy as np
 
 from core.errors import ExportError
 from core.types import DamageLevel, frame_number
+from geo.antimeridian import display_longitudes
+from geo.export.map_longitudes import continuous_points, make_longitudes_continuous, map_centre_longitude
 from geo.export.records import best_score, clock_time, counted, seen_in, unconfirmed_reason
 from geo.mapping import DamageMap
 
@@ -88,6 +90,7 @@ def heat_image(damage_map: DamageMap, *, max_px: int = 400) -> tuple[np.ndarray,
     local = damage_map.local
     west, south, east, north = heat.bounds_m()
     lon, lat = local.to_lonlat(np.array([west, east, west, east]), np.array([south, south, north, north]))
+    lon = display_longitudes(lon, float(lon[0]))  # across 180°: 179.99 to 180.01, not -179.99 to 179.99
     lon0, lon1, lat0, lat1 = lon.min(), lon.max(), lat.min(), lat.max()
     aspect = (lat1 - lat0) / max((lon1 - lon0) * np.cos(np.radians((lat0 + lat1) / 2)), 1e-12)
     cols = max_px if aspect <= 1 else max(2, int(max_px / aspect))
@@ -637,10 +640,16 @@ def offline_page(title: str):  # noqa: ANN201 - (folium.Map, its root Figure)
 
 def finish_page(m, bounds: list[tuple[float, float]]) -> str:  # noqa: ANN001 - folium.Map
     """The page of :func:`offline_page` as HTML: the layer control (last, so that it lists
-    every layer), the view fitted to ``bounds`` ``(lat, lon)``, element ids stable."""
+    every layer), every layer's longitudes continuous around the centre of ``bounds``
+    ``(lat, lon)`` (:mod:`geo.export.map_longitudes`), the view fitted to them, element
+    ids stable."""
     import folium
 
     folium.LayerControl(collapsed=False).add_to(m)
+    centre = map_centre_longitude(bounds)
+    if centre is not None:  # a flight across 180° in one place, not at the two edges of the world
+        make_longitudes_continuous(m, centre)
+        bounds = continuous_points(bounds, centre)
     if bounds:
         lats = [b[0] for b in bounds]
         lons = [b[1] for b in bounds]
