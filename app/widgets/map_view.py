@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from app.overlay import level_colour
 from core.types import DamageLevel, DamageSite, frame_number
+from geo.antimeridian import display_longitudes
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.basemap import Basemap
@@ -61,7 +62,9 @@ class _Plane:
         self.kx = _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0))
 
     def point(self, lon: float, lat: float) -> QPointF:
-        return QPointF((lon - self.lon0) * self.kx, -(lat - self.lat0) * _M_PER_DEG_LAT)
+        # the shorter way round: a flight across 180° is one place, not the two edges of the world
+        east_deg = (lon - self.lon0 + 180.0) % 360.0 - 180.0
+        return QPointF(east_deg * self.kx, -(lat - self.lat0) * _M_PER_DEG_LAT)
 
     def polygon(self, lonlat: Sequence[Sequence[float]]) -> QPolygonF:
         return QPolygonF([self.point(float(lon), float(lat)) for lon, lat in lonlat])
@@ -331,7 +334,8 @@ class MapWidget(QGraphicsView):
             self._message = "The map is empty"
             self.viewport().update()
             return
-        lon0, lat0 = float(np.mean(points[:, 0])), float(np.mean(points[:, 1]))
+        lon0 = float(np.mean(display_longitudes(points[:, 0], float(points[0, 0]))))  # across 180° too
+        lat0 = float(np.mean(points[:, 1]))
         self._plane = plane = _Plane(lon0, lat0)
         if layers.heat is not None:
             self._add_heat(layers.heat, plane)
