@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from core.review import ReviewSignature
 from core.types import DamageLevel
 from geo.antimeridian import unwrap_longitudes
 from geo.fusion import FusedSite
@@ -101,10 +102,16 @@ def _ring(points: Iterable[tuple[float, float]]):
     return orient(polygon, 1.0)  # RFC 7946: exterior rings counter-clockwise
 
 
-def _site_reviewers(damage_map: DamageMap, fused) -> dict[str, object]:
-    """Who reviewed a site's sightings (names, comma-separated) and when last (UTC)."""
-    marks = [damage_map.reviews[o.detection_id] for o in fused.observations
-             if o.detection_id is not None and o.detection_id in damage_map.reviews]
+def review_marks(damage_map: DamageMap, detection_ids: Iterable[int | None]) -> list[ReviewSignature]:
+    """The review decisions still in effect on ``detection_ids`` of ``damage_map``."""
+    return [damage_map.reviews[i] for i in detection_ids if i is not None and i in damage_map.reviews]
+
+
+def reviewers(marks: Iterable[ReviewSignature]) -> dict[str, object]:
+    """A site's ``reviewed_by`` (the names of who decided on its sightings, sorted,
+    comma-separated) and ``reviewed_at`` (the latest decision, ISO 8601 UTC) from the
+    decisions ``marks``; both ``None`` without any."""
+    marks = list(marks)
     if not marks:
         return {"reviewed_by": None, "reviewed_at": None}
     return {"reviewed_by": ", ".join(sorted({m.author for m in marks})), "reviewed_at": max(m.utc for m in marks)}
@@ -132,7 +139,7 @@ def site_records(damage_map: DamageMap) -> list[Record]:
             "best_frame": s.best_frame,
             "best_detection_id": s.best_detection_id,
             "reviewed": s.reviewed,
-            **_site_reviewers(damage_map, fused),
+            **reviewers(review_marks(damage_map, (o.detection_id for o in fused.observations))),
             "height_m": round(float(fused.position_m[2]), 2) + 0.0,  # + 0.0: never -0.0
             "uncertainty_m": round(float(fused.uncertainty_m), 2) if np.isfinite(fused.uncertainty_m) else None,
             **uncertainty_fields(fused.budget),

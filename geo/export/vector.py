@@ -85,15 +85,18 @@ def _gdal_option(name: str, value: str) -> Iterator[None]:
         pyogrio.set_gdal_config_options({name: previous})
 
 
-def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: bool) -> None:
+def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: bool,
+                     schema: tuple[dict[str, str], str] | None = None) -> None:
     """``records`` as the GeoPackage layer ``layer`` (EPSG:4326), text columns as strings;
     ``append`` adds it to the file, otherwise the file is started anew. A layer of sites
-    with no record is written empty with its columns (:data:`SITE_LAYER_SCHEMAS`)."""
+    with no record is written empty with its columns: ``schema`` (columns and geometry
+    type, as in :data:`SITE_LAYER_SCHEMAS`), else the layer's in :data:`SITE_LAYER_SCHEMAS`."""
     import geopandas as gpd
     import pandas as pd
 
-    if not records and layer in SITE_LAYER_SCHEMAS:
-        _write_empty_layer(path, layer, append=append)
+    schema = schema or SITE_LAYER_SCHEMAS.get(layer)
+    if not records and schema is not None:
+        _write_empty_layer(path, layer, schema, append=append)
         return
     rows = [dict(p) for p, _ in records]
     frame = utf8_frame(gpd.GeoDataFrame(rows, geometry=[antimeridian_safe(g) for _, g in records], crs="EPSG:4326"))
@@ -114,11 +117,11 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
 _DTYPES = {"int": "int64", "float": "float64", "str": "string", "bool": "bool", "datetime": "datetime64[ns, UTC]"}
 
 
-def _write_empty_layer(path: Path, layer: str, *, append: bool) -> None:
+def _write_empty_layer(path: Path, layer: str, schema: tuple[dict[str, str], str], *, append: bool) -> None:
     import geopandas as gpd
     import pandas as pd
 
-    columns, geometry_type = SITE_LAYER_SCHEMAS[layer]
+    columns, geometry_type = schema
     frame = gpd.GeoDataFrame({name: pd.Series([], dtype=_DTYPES[kind]) for name, kind in columns.items()},
                              geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w",
