@@ -36,12 +36,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from core.types import DamageLevel, frame_number
+from core.types import DamageLevel
 from geo.fusion import FusedSite, FusionSettings, locate, prior_height, vote_level
 from geo.local import LocalFrame
 from geo.mapping import DamageMap
 from geo.observe import Projected, polygon_lonlat
-from geo.uncertainty import ErrorBudget, root_mean_square, uncertainty_fields
+from geo.uncertainty import ErrorBudget, root_mean_square
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,10 @@ class SurveySite:
     #: :class:`geo.coverage.CoverageSettings`) and found nothing there: a second look's
     #: reason (a false alarm, or damage that came or went between the flights)
     not_found_by: tuple[str, ...] = ()
+    #: the rays from different viewpoints, of one flight or several, fixed its position
+    triangulated: bool = False
+    #: every flight's site in it was confirmed (:func:`geo.fusion.is_confirmed`)
+    confirmed: bool = True
 
     @property
     def flights(self) -> tuple[str, ...]:
@@ -329,11 +333,13 @@ def _build(site_id: int, parts: list[_FlightSite], flights: Sequence[FlightMap],
     level, confidence = vote_level(members)
     if len(parts) == 1:
         position, sigma, budget = parts[0].position, parts[0].sigma_m, parts[0].budget
+        triangulated = bool(parts[0].fused.triangulated)
     else:
         heights = [float(p.position[2]) for p in parts]
         z_prior = 0.0 if level == DamageLevel.DEBRIS else float(np.median(heights)) or prior_height(level, settings.fusion)
         location = locate(members, settings.fusion, z_prior)
         position, sigma, budget = location.point, location.sigma_m, None
+        triangulated = bool(location.well_fixed)
         if all(p.budget is not None for p in parts):
             budget = root_mean_square([p.budget for p in parts], geometry_m=float(location.sigma_m))
             sigma = budget.total_m
@@ -347,6 +353,7 @@ def _build(site_id: int, parts: list[_FlightSite], flights: Sequence[FlightMap],
         position_m=np.asarray(position),
         members=tuple(members),
         member_flights=tuple(flights[p.flight].name for p in parts for _ in p.members),
+        triangulated=triangulated, confirmed=all(p.fused.confirmed for p in parts),
     )
 
 
@@ -456,44 +463,32 @@ def _not_found_by(sites: Sequence[SurveySite], flights: Sequence[FlightMap],
 
 
 def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
-    """The survey's sites (points, with their evidence) and each flight's coverage
-    (polygons), as GeoDataFrames in WGS84."""
+    """The survey's sites (points, with their evidence: the columns of
+    :func:`geo.export.survey_records.survey_site_records`, named as a flight's) and each
+    flight's coverage (polygons), as GeoDataFrames in WGS84."""
     import geopandas as gpd
-    from shapely.geometry import MultiPolygon, Point, Polygon
 
-    from geo.export.records import EMS_GRADE, level_name
+    from geo.export.survey_records import SURVEY_SITE_SCHEMA, survey_site_records
 
-    rows = []
-    for site in built.sites:
-        rows.append({  # level as a flight's export writes it: a style or a join works on both
-            "site_id": site.id, "level": level_name(site.level), "level_code": int(site.level),
-            "ems_grade": EMS_GRADE[site.level], "confidence": site.confidence,
-            "flights": ",".join(site.flights), "dates": ",".join(site.dates),
-            "first_date": min(site.dates, default=None), "last_date": max(site.dates, default=None),
-            "flight_count": len(site.evidence),
-            "not_found_by": ",".join(site.not_found_by),
-            "observations": site.observation_count, "reviewed": site.reviewed,
-            "uncertainty_m": round(site.uncertainty_m, 2) if math.isfinite(site.uncertainty_m) else None,
-            **uncertainty_fields(site.budget),
-            "evidence": "; ".join(f"{e.flight} site {e.flight_site_id}: {e.observation_count} "
-                                  f"sighting{'' if e.observation_count == 1 else 's'}, frames "
-                                  f"{frame_number(e.first_frame)}-{frame_number(e.last_frame)}, best {frame_number(e.best_frame)}" for e in site.evidence),
-            "geometry": Point(site.lon_deg, site.lat_deg),
-        })
-    columns = ["site_id", "level", "level_code", "ems_grade", "confidence", "flights", "dates", "first_date",
-               "last_date", "flight_count",
-               "not_found_by", "observations",
-               "reviewed",
-               "uncertainty_m", *uncertainty_fields(None), "evidence", "geometry"]
-    sites = gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs="EPSG:4326")
+    records = survey_site_records(built)
+    sites = gpd.GeoDataFrame([props for props, _ in records], columns=list(SURVEY_SITE_SCHEMA[0]),
+                             geometry=gpd.GeoSeries([point for _, point in records], crs="EPSG:4326"),
+                             crs="EPSG:4326")
+    return sites, coverage_layer(built)
+
+
+def coverage_layer(built: SurveyMap):  # noqa: ANN201 - a GeoDataFrame
+    """The ground each flight's analysed frames saw, a (Multi)Polygon a flight, in WGS84."""
+    import geopandas as gpd
+    from shapely.geometry import MultiPolygon, Polygon
+
     cover = []
     for c in built.coverage:
         polygons = [Polygon(ring) for ring in c.footprint_lonlat if len(ring) >= 4]
         cover.append({"flight": c.flight, "date": (c.date or "")[:10], "frames": c.frames, "sites": c.sites,
                       "area_m2": round(c.area_m2, 1), "geometry": MultiPolygon(polygons) if polygons else None})
-    coverage = gpd.GeoDataFrame(cover, columns=["flight", "date", "frames", "sites", "area_m2", "geometry"],
-                                geometry="geometry", crs="EPSG:4326")
-    return sites, coverage
+    return gpd.GeoDataFrame(cover, columns=["flight", "date", "frames", "sites", "area_m2", "geometry"],
+                            geometry="geometry", crs="EPSG:4326")
 
 
 __all__ = [
@@ -503,6 +498,7 @@ __all__ = [
     "SurveyMap",
     "SurveySettings",
     "SurveySite",
+    "coverage_layer",
     "flight_coverage",
     "fuse_flights",
     "match_sites",

@@ -34,10 +34,12 @@ from geo.export.vector import (
     spreadsheet_safe,
     utf8_frame,
     write_geojson,
+    write_gpkg_layer,
 )
-from geo.footprints import is_missing
 from geo.export.survey_html import FlightCloseup
-from geo.survey_fusion import SurveyMap, survey_layers
+from geo.footprints import is_missing
+from geo.export.survey_records import SURVEY_SITE_SCHEMA, survey_site_records
+from geo.survey_fusion import SurveyMap, coverage_layer
 
 #: file names by format (``geojson`` writes two)
 SURVEY_FILES = {
@@ -80,16 +82,17 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     """
     out = ensure_dir(Path(out_dir))
     remove_abandoned_temp_files(out, [out / name for names in SURVEY_FILES.values() for name in names])
-    sites, coverage = (utf8_frame(frame) for frame in survey_layers(built))  # GDAL takes UTF-8 text only
+    sites = survey_site_records(built)  # a flight's site columns, named and typed as its files write them
+    coverage = utf8_frame(coverage_layer(built))  # GDAL takes UTF-8 text only
     building_records = _building_records(built, grading) if grading is not None else None
     buildings = utf8_frame(_records_frame(building_records)) if building_records is not None else None
     written: list[Path] = []
     if "geojson" in formats:
-        written.append(_write_geojson(out / "survey_sites.geojson", _dates_listed(_frame_records(sites))))
+        written.append(_write_geojson(out / "survey_sites.geojson", _dates_listed(sites)))
         written.append(_write_geojson(out / "survey_coverage.geojson", _frame_records(coverage)))
     if "gpkg" in formats:
         with atomic_path(out / "survey.gpkg") as temp:
-            sites.to_file(temp, layer="sites", driver="GPKG")
+            write_gpkg_layer(temp, "sites", sites, append=False, schema=SURVEY_SITE_SCHEMA)  # typed as a flight's
             coverage.to_file(temp, layer="coverage", driver="GPKG")
             if buildings is not None:
                 buildings.to_file(temp, layer="buildings", driver="GPKG")
@@ -100,16 +103,8 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         # an earlier export's grades (given footprints then, none now): not left beside sites they
         # were not graded from, for a team handed the folder to read as this export's
         (out / "survey_buildings.geojson").unlink(missing_ok=True)
-    if "csv" in formats:  # lon_deg / lat_deg: the survey's documented columns (its README), kept
-        table = sites.drop(columns="geometry")
-        table.insert(2, "lat_deg", [round(s.lat_deg, COORDINATE_DECIMALS) for s in built.sites])
-        table.insert(2, "lon_deg", [round(s.lon_deg, COORDINATE_DECIMALS) for s in built.sites])
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(table.columns)
-        for row in table.itertuples(index=False):
-            writer.writerow([spreadsheet_safe(None if is_missing(value) else value) for value in row])
-        written.append(write_text_atomic(out / "survey_sites.csv", buffer.getvalue()))
+    if "csv" in formats:
+        written.append(write_text_atomic(out / "survey_sites.csv", _csv_text(sites)))
     if "kml" in formats:
         written.append(write_text_atomic(out / "survey_sites.kml", _survey_kml(built, sites, title)))
     if "kmz" in formats:
@@ -166,6 +161,20 @@ def _frame_records(frame) -> list[Record]:  # noqa: ANN001 - a GeoDataFrame
     rows = frame.drop(columns="geometry").to_dict("records")
     return [({key: None if is_missing(value) else value for key, value in row.items()}, geometry)
             for row, geometry in zip(rows, frame.geometry)]
+
+
+def _csv_text(sites: list[Record]) -> str:
+    """The sites as a flight's ``damage_sites.csv`` writes its own: every column but
+    ``colour``, with ``lon`` and ``lat`` (:data:`COORDINATE_DECIMALS`) after ``level``."""
+    columns = [name for name in SURVEY_SITE_SCHEMA[0] if name != "colour"]
+    columns[2:2] = ["lon", "lat"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for props, point in sites:
+        row = dict(props, lon=round(point.x, COORDINATE_DECIMALS), lat=round(point.y, COORDINATE_DECIMALS))
+        writer.writerow([spreadsheet_safe(row[name]) for name in columns])
+    return buffer.getvalue()
 
 
 def _dates_listed(records: list[Record]) -> list[Record]:
@@ -227,7 +236,7 @@ _FILE_TEXT = {
                             "position uncertainty, each flight's evidence",
     "survey_coverage.geojson": "the ground each flight's analysed frames saw, a polygon per flight",
     "survey.gpkg": "GeoPackage with the layers sites and coverage",
-    "survey_sites.csv": "the sites as a table, one row each, with lon_deg / lat_deg",
+    "survey_sites.csv": "the sites as a table, one row each, with lon / lat",
     "survey_sites.kml": "the sites by level and every flight's track, for Google Earth",
     "survey_sites.kmz": "the same with its icon inside and each flight's close-up of a site in its balloon, for a "
                         "phone or Google Earth with no network",
@@ -312,17 +321,16 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
     return "\n".join(lines) + "\n"
 
 
-def _survey_kml(built: SurveyMap, sites, title: str, *, icon: str = KML_ICON,  # noqa: ANN001 - GeoDataFrame
+def _survey_kml(built: SurveyMap, sites: list[Record], title: str, *, icon: str = KML_ICON,
                 descriptions: Mapping[str, str] | None = None) -> str:
-    """The survey's sites (their attributes as in the GeoJSON; ``descriptions``: a site's
-    balloon by site id) and every flight's track."""
+    """The survey's sites (``sites``: :func:`survey_site_records`, their attributes as in
+    the GeoJSON; ``descriptions``: a site's balloon by site id) and every flight's track."""
     from geo.export.records import track_records
 
     placemarks = []
-    for site, (_, row) in zip(built.sites, sites.iterrows()):
-        props = {key: (None if is_missing(value) else value) for key, value in row.drop("geometry").items()}
+    for site, (props, point) in zip(built.sites, sites):
         name = f"Site {site.id}: {site.level.label} ({counted(len(site.evidence), 'flight')})"
-        placemarks.append((str(site.id), name, site.level, props, row.geometry))
+        placemarks.append((str(site.id), name, site.level, props, point))
     lines = [(f"Flight {flight.name}" + (f" ({flight.date[:10]})" if flight.date else "") + f", segment {props['segment']}",
               line) for flight in built.flights for props, line in track_records(flight.damage_map)]
     return kml_document(title, placemarks, lines=lines, icon=icon, descriptions=descriptions)

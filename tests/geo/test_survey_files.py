@@ -37,7 +37,7 @@ def test_every_format_is_written_whole_with_text_a_spreadsheet_will_not_run(buil
     rows = list(csv.DictReader((tmp_path / "survey_sites.csv").open(encoding="utf-8")))
     assert len(rows) == len(built.sites)
     assert all(r["flights"].startswith("'=HYPERLINK") for r in rows)  # quoted: text, not a formula
-    assert all(float(r["lon_deg"]) < 0 for r in rows)  # a negative number stays a number
+    assert all(float(r["lon"]) < 0 for r in rows)  # a negative number stays a number
     features = json.loads((tmp_path / "survey_sites.geojson").read_text())["features"]
     assert features[0]["properties"]["flights"].startswith("=HYPERLINK")  # GeoJSON keeps the name as it is
     # KML: a placemark a site, styled by its level, its attributes as the GeoJSON's; each flight's track
@@ -50,7 +50,7 @@ def test_every_format_is_written_whole_with_text_a_spreadsheet_will_not_run(buil
         lon, lat = (float(v) for v in placemark.find(".//k:coordinates", ns).text.split(","))
         assert (lon, lat) == pytest.approx(tuple(feature["geometry"]["coordinates"]), abs=1e-7)
         data = {d.get("name"): d.find("k:value", ns).text for d in placemark.findall(".//k:Data", ns)}
-        assert data["flights"] == feature["properties"]["flights"] and data["site_id"] == str(site.id)
+        assert data["flights"] == feature["properties"]["flights"] and data["id"] == str(site.id)
     tracks = [p.find("k:name", ns).text for p in kml.findall("k:Document/k:Placemark", ns)]
     assert any(name.startswith("Flight -wednesday (2018-10-14)") for name in tracks)
     with zipfile.ZipFile(tmp_path / "survey_sites.kmz") as archive:  # the same, with its icon inside
@@ -150,7 +150,8 @@ def test_a_flight_dated_by_its_video_s_creation_time_gives_its_day(flyover_map, 
     props = [f["properties"] for f in json.loads((tmp_path / "survey_sites.geojson").read_text())["features"]]
     assert {(p["first_date"], p["last_date"]) for p in props} == {("2018-10-12", "2018-10-14")}
     kml = next(tmp_path.glob("*.kml")).read_text()
-    assert "Flight monday (2018-10-12)" in kml and "T15:00:00" not in kml
+    assert "Flight monday (2018-10-12)" in kml  # the day, where a date is said
+    assert "T15:00:00+00:00" not in kml  # (the sites' first_time / last_time are times: ISO 8601 with Z)
 
 
 def test_an_earlier_export_s_graded_buildings_are_not_left_beside_sites_graded_without_them(built, tmp_path):

@@ -70,7 +70,7 @@ def test_the_sites_keep_their_attributes_and_positions(built, tmp_path):
     write_survey_files(built, tmp_path, ["geojson"])
     features = json.loads((tmp_path / "survey_sites.geojson").read_text(encoding="utf-8"))["features"]
     sites, _ = survey_layers(built)
-    assert [f["properties"]["site_id"] for f in features] == [s.id for s in built.sites]
+    assert [f["properties"]["id"] for f in features] == [f["id"] for f in features] == [s.id for s in built.sites]
     assert list(features[0]["properties"]) == [c for c in sites.columns if c != "geometry"]
     for feature, site in zip(features, built.sites):
         lon, lat = feature["geometry"]["coordinates"]
@@ -101,11 +101,11 @@ def test_the_csv_places_the_sites_to_8_decimals_as_the_geojson_does(built, tmp_p
     write_survey_files(built, tmp_path, ["geojson", "csv"])
     with (tmp_path / "survey_sites.csv").open(encoding="utf-8", newline="") as table:
         rows = list(csv.DictReader(table))
-    assert list(rows[0])[:4] == ["site_id", "level", "lon_deg", "lat_deg"]  # documented columns kept
+    assert list(rows[0])[:4] == ["id", "level", "lon", "lat"]  # named as a flight's damage_sites.csv
     features = json.loads(Path(tmp_path / "survey_sites.geojson").read_text(encoding="utf-8"))["features"]
     for row, feature in zip(rows, features, strict=True):
-        assert all(len(row[key].partition(".")[2]) <= 8 for key in ("lon_deg", "lat_deg")), row
-        assert [float(row["lon_deg"]), float(row["lat_deg"])] == feature["geometry"]["coordinates"]
+        assert all(len(row[key].partition(".")[2]) <= 8 for key in ("lon", "lat")), row
+        assert [float(row["lon"]), float(row["lat"])] == feature["geometry"]["coordinates"]
 
 
 def test_numpy_numbers_are_written_as_json_numbers(tmp_path):

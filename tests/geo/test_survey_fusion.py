@@ -85,7 +85,7 @@ def test_a_flight_that_saw_a_sites_place_well_and_found_nothing_is_named(flyover
     assert all(not s.not_found_by for s in built.sites if s is not lonely[0])
     assert any("not_found_by" in note for note in built.notes)
     sites, _ = survey_layers(built)
-    assert sites.loc[sites.site_id == lonely[0].id, "not_found_by"].item() == "tuesday"
+    assert sites.loc[sites.id == lonely[0].id, "not_found_by"].item() == "tuesday"
     assert "<td>Not found by</td><td>tuesday" in render_survey_html(built)
 
 
