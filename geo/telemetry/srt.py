@@ -57,6 +57,8 @@ _KEY_VALUE = re.compile(
 )
 _GPS_PAREN = re.compile(r"\bGPS\s*\(([^()]*)\)")
 _HOME_PAREN = re.compile(r"\bHOME\s*\([^)]*\)")
+#: ``HOME(lon, lat)`` (Mavic Pro) or ``HOME (lon, lat, -57.98m)`` (Phantom 4 RTK): the take-off point.
+_HOME = re.compile(rf"\bHOME\s*\(\s*({_NUM})\s*,\s*({_NUM})\s*(?:,\s*({_NUM})\s*m?\s*)?\)")
 _HEIGHT = re.compile(rf"(?:^|[\s,])H\s+({_NUM})\s*m\b")
 _PRY = re.compile(rf"\b([FG])\.PRY\s*\(\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*\)")
 _DIGITS = re.compile(r"^\s*\d+\s*$")
@@ -131,6 +133,10 @@ class _Parsed:
     bad_fields: tuple[str, ...] = ()
     #: the position as written, for messages
     written: str = ""
+    #: the ``HOME(a, b[, alt])`` numbers as written (their order is the file's GPS order)
+    home: tuple[float, float, float | None] | None = None
+    #: the keys the altitudes were read from: ``{"rel": "rel_alt", "abs": "abs_alt"}``
+    altitude_keys: dict[str, str] | None = None
 
 
 _LENGTH_UNITS = ("", "m", "M")
@@ -198,6 +204,11 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
     height = _HEIGHT.search(text)
     if height:
         alt_rel = _number(height.group(1))
+    home_match = _HOME.search(text)
+    home = None
+    if home_match:
+        a, b, altitude = home_match.groups()
+        home = (float(a), float(b), None if altitude is None else float(altitude))
 
     values: dict[str, str] = {}
     for key, value in _KEY_VALUE.findall(_HOME_PAREN.sub(" ", text)):
@@ -221,6 +232,8 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
         else:
             focal = _focal_length_mm(values["focal_len"].strip().removesuffix("mm"))
     per_frame = any(k in values for k in ("framecnt", "srtcnt", "difftime"))
+    altitude_keys = {kind: next((k for k in keys if k in values), fallback) for kind, keys, fallback in (
+        ("rel", ("rel_alt", "barometer"), "H" if height else None), ("abs", ("abs_alt", "altitude"), None))}
     written = [f"{k}: {values[k]}" for k in ("latitude", "longtitude", "longitude") if k in values]
     if gps:
         written.append(f"GPS({gps.group(1).strip()})")
@@ -237,7 +250,8 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
     )
     return _Parsed(cue, t_s, date_s, per_frame, lat, lon, gps_pair, fields,
                    bad_position=bad_position[0] if bad_position else None, bad_fields=tuple(bad),
-                   written=", ".join(written))
+                   written=", ".join(written), home=home,
+                   altitude_keys={kind: key for kind, key in altitude_keys.items() if key is not None})
 
 
 def _make_sample(p: _Parsed, lat_first: bool) -> TelemetrySample | None:
@@ -418,7 +432,43 @@ def read_srt(path: str | Path) -> Track:
         wall_clock_start_utc=wall_start,
         notes=tuple(notes),
         coordinate_order=order,
+        home=_home(parsed, lat_first=order == LAT_LON),
+        altitude_sources=_altitude_sources(parsed),
     )
+
+
+#: What each altitude key of a DJI SRT is measured from. DJI documents none of them; these
+#: are what the drones are known to write (DJI_SRT_Parser, dji-embed's SRT_FORMATS.md).
+ALTITUDE_KEYS = {
+    "rel_alt": "rel_alt: height above the take-off (home) point",
+    "barometer": "BAROMETER: barometric height above the take-off point",
+    "H": "H: height above the take-off (home) point",
+    "abs_alt": ("abs_alt: altitude above sea level as the drone reckons it (barometer and GPS, datum not "
+                "stated; often tens of metres off)"),
+    "altitude": ("altitude: the drone's altitude above sea level as it reckons it (Mavic 2 / Air 2 style, datum "
+                 "not stated)"),
+}
+
+
+def _altitude_sources(parsed: list[_Parsed]) -> tuple[tuple[str, str], ...]:
+    """``("rel" | "abs", what it is)`` for each altitude the file's entries carry, by the
+    key most of them used."""
+    out = []
+    for kind in ("rel", "abs"):
+        keys = [p.altitude_keys[kind] for p in parsed if p.sample is not None and kind in (p.altitude_keys or {})]
+        if keys:
+            out.append((kind, ALTITUDE_KEYS[max(set(keys), key=keys.count)]))
+    return tuple(out)
+
+
+def _home(parsed: list[_Parsed], *, lat_first: bool) -> tuple[float, float, float | None] | None:
+    """The first ``HOME(..)`` the file writes, ``(lat, lon, altitude or None)``, its two
+    numbers read in the file's GPS order; ``None`` without one, or with one out of range."""
+    home = next((p.home for p in parsed if p.home is not None), None)
+    if home is None:
+        return None
+    lat, lon = (home[0], home[1]) if lat_first else (home[1], home[0])
+    return (lat, lon, home[2]) if abs(lat) <= 90.0 and abs(lon) <= 180.0 else None
 
 
 def _clock_breaks(parsed: list[_Parsed], tolerance_s: float = 1.5) -> int:

@@ -60,6 +60,10 @@ def summarise(track: Track) -> dict:
         "path_length_m": round(path_length, 1),
         "altitude_rel_m": None if rel is None else [round(rel[0], 2), round(rel[1], 2)],
         "altitude_abs_m": None if abs_ is None else [round(abs_[0], 2), round(abs_[1], 2)],
+        "altitude_sources": altitude_sources(track),
+        "camera_height": camera_height_source(track),
+        "home": None if track.home is None else {"lat": track.home[0], "lon": track.home[1],
+                                                 "altitude_m": track.home[2]},
         "gaps": {"count": len(gaps), "longest_s": round(max((g.duration_s for g in gaps), default=0.0), 3),
                  "threshold_s": round(track.max_gap_s(), 3)},
         "gps_jumps": int(jumps.sum()),
@@ -69,6 +73,41 @@ def summarise(track: Track) -> dict:
         "notes": (_jump_notes(jumps) + list(track.notes) + _height_notes(track, east, north, jumps)
                   + _camera_notes(track) + _heading_notes(track, east, north, jumps)),
     }
+
+
+#: What an altitude is measured from where the reader does not say (by ``Track.format``).
+_ABSOLUTE_ALTITUDE = {
+    "gpx": "<ele>: elevation as the GPS receiver wrote it (GPX states no datum; usually above sea level)",
+    "misb-klv": "tag 15, sensor true altitude: above mean sea level",
+}
+
+
+def altitude_sources(track: Track) -> dict[str, str]:
+    """``{"rel": ..., "abs": ...}``: what each altitude of the track was read from and what
+    it is measured from, for the altitudes it has."""
+    said = dict(track.altitude_sources)
+    out = {}
+    if track.has("alt_rel_m"):
+        out["rel"] = said.get("rel", "height above the take-off point" + _as_named(track))
+    if track.has("alt_abs_m"):
+        out["abs"] = said.get("abs", _ABSOLUTE_ALTITUDE.get(track.format, "absolute altitude" + _as_named(track)))
+    return out
+
+
+def _as_named(track: Track) -> str:
+    return ", as its column is named (format, above)" if track.format == "csv" else ", as the file writes it"
+
+
+def camera_height_source(track: Track) -> str:
+    """Which altitude the map takes for the camera's height above the ground plane (the
+    take-off's elevation), as :func:`geo.sync.align_track` does, and what changes it."""
+    if track.has("alt_rel_m"):
+        return "the height above take-off (--ground-elevation M uses the absolute altitude minus it instead)" if (
+            track.has("alt_abs_m")) else "the height above take-off"
+    if track.has("alt_abs_m"):
+        return ("the absolute altitude minus the first sample's (the log taken to start on the ground), or minus "
+                "--ground-elevation M")
+    return "none in the file: --flight-height M (or auto, read from the video)"
 
 
 def _jump_notes(jumps: np.ndarray) -> list[str]:
@@ -128,15 +167,21 @@ def _camera_notes(track: Track) -> list[str]:
             "--pitch DEG) or have it read from the video (--camera auto; in the app, Georeferencing… > Camera pitch)"]
 
 
+def _home_text(home: dict) -> str:
+    altitude = "" if home["altitude_m"] is None else f", altitude {home['altitude_m']:.2f} m as written"
+    return f"lat {home['lat']:.6f}, lon {home['lon']:.6f}{altitude}"
+
+
 def format_summary(summary: dict) -> str:
     """The summary as aligned human-readable lines."""
     unit = "" if summary["time_base"] == "utc" else " s"
     clock = {"utc": "UTC", "video": "video time", "log": "log time (no date)"}[summary["time_base"]]
     bbox = summary["bbox"]
 
-    def alt(key: str) -> str:
+    def alt(key: str, kind: str) -> str:
         value = summary[key]
-        return "none" if value is None else f"{value[0]:.1f} to {value[1]:.1f} m"
+        source = summary.get("altitude_sources", {}).get(kind)
+        return "none" if value is None else f"{value[0]:.1f} to {value[1]:.1f} m" + (f" ({source})" if source else "")
 
     lines = [
         ("file", summary["file"]),
@@ -160,8 +205,10 @@ def format_summary(summary: dict) -> str:
                                     [summary["coordinate_order"]] + " (as written in GPS(..))")]
           if summary.get("coordinate_order") else []),
         ("path length", f"{summary['path_length_m']:.0f} m ({summary['crs']})"),
-        ("altitude (take-off)", alt("altitude_rel_m")),
-        ("altitude (absolute)", alt("altitude_abs_m")),
+        *([("home (take-off)", _home_text(summary["home"]))] if summary.get("home") else []),
+        ("altitude (take-off)", alt("altitude_rel_m", "rel")),
+        ("altitude (absolute)", alt("altitude_abs_m", "abs")),
+        ("camera height from", summary.get("camera_height") or "-"),
         ("gaps", f"{summary['gaps']['count']} longer than {summary['gaps']['threshold_s']:.1f} s"
                  + (f", longest {summary['gaps']['longest_s']:.1f} s" if summary["gaps"]["count"] else "")),
         ("GPS jumps", f"{summary['gps_jumps']} flagged"),

@@ -92,6 +92,13 @@ class Track:
         The spans ``(start, end)``, on the clock of ``t_s``, in which the log marks the
         camera recording video (Airdata's ``isVideo``): one of them is the video's, which
         lines a log up with a video that has no creation time.
+    home : tuple[float, float, float | None] | None
+        The home point (take-off) the file writes, ``(lat, lon, altitude or None)``
+        (a DJI SRT's ``HOME(..)``); ``None`` where it writes none.
+    altitude_sources : tuple[tuple[str, str], ...]
+        What each altitude was read from and what it is measured from, as
+        ``("rel" | "abs", text)``: e.g. ``("rel", "rel_alt: height above the take-off
+        point")``; empty where the reader does not say (the summary then says it generally).
     """
 
     samples: tuple[TelemetrySample, ...]
@@ -103,6 +110,8 @@ class Track:
     notes: tuple[str, ...] = field(default=())
     coordinate_order: str | None = None
     recordings: tuple[tuple[float, float], ...] = ()
+    home: tuple[float, float, float | None] | None = None
+    altitude_sources: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.samples:
