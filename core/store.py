@@ -325,6 +325,15 @@ def describe_writer(writer: Mapping[str, Any]) -> str:
             f"since {writer.get('since_utc')})")
 
 
+def analysed_elsewhere_message(run_id: int, writer: Mapping[str, Any]) -> str:
+    """``run 2 is being analysed by another damagemap (...), which stored a frame at ...;
+    wait for it to finish``: why a second analysis of the run is refused, worded once for
+    the command line and the window (each adds what to do meanwhile); ``writer`` is
+    :meth:`ProjectStore.active_writer`'s record."""
+    return (f"run {run_id} is being analysed by {describe_writer(writer)}, which stored a frame at "
+            f"{writer.get('last_utc')}; wait for it to finish")
+
+
 #: A project's temporary file older than this whose process is gone was left by a
 #: creation that was killed: creating one takes well under a second. (The age guards a
 #: folder shared with other machines, whose process ids mean nothing here.)
@@ -1273,6 +1282,15 @@ class ProjectStore:
         age_s = (_dt.datetime.now(_dt.timezone.utc) - last).total_seconds()
         return writer if age_s <= WRITER_ACTIVE_S else None
 
+    def analysed_elsewhere(self) -> tuple[RunInfo, dict[str, Any]] | None:
+        """The unfinished run another process is storing frames into now, newest first,
+        with that process's record (:meth:`active_writer`); ``None`` when none is."""
+        for run in reversed(self.runs()):
+            writer = None if run.finished else self.active_writer(run.id)
+            if writer is not None:
+                return run, writer
+        return None
+
     def _duplicate_frame(self, run_id: int, frame_index: int) -> str:
         message = f"project {str(self._path)!r}: frame {frame_index} is already stored in run {run_id}"
         try:
@@ -1675,6 +1693,7 @@ __all__ = [
     "WRITER_ACTIVE_S",
     "clear_cache",
     "current_user",
+    "analysed_elsewhere_message",
     "describe_writer",
     "relative_to_project",
     "resolve_referenced",

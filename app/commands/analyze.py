@@ -220,15 +220,12 @@ def _refuse_a_project_for_its_video(path: Path) -> None:
 def _refuse_a_second_writer(store, run_id: int) -> None:  # noqa: ANN001 - ProjectStore
     """Another damagemap analysing the same run now: said before any frame is analysed."""
     from core.errors import InputError
-    from core.store import describe_writer
+    from core.store import analysed_elsewhere_message
 
     writer = None if store.run(run_id).finished else store.active_writer(run_id)
     if writer is not None:
-        raise InputError(
-            f"{str(store.path)!r}: run {run_id} is being analysed by {describe_writer(writer)}, which stored a "
-            f"frame at {writer.get('last_utc')}; wait for it to finish (or, if it was stopped on another machine, "
-            "run the same command again in two minutes)"
-        )
+        raise InputError(f"{str(store.path)!r}: {analysed_elsewhere_message(run_id, writer)} (or, if it was stopped "
+                         "on another machine, run the same command again in two minutes)")
 
 
 def _missing_folder_problem(folder: Path) -> str:
