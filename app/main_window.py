@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.analysis_elsewhere import AnalysisElsewhere, ElsewhereWatch
 from app.dialogs.analysis_dialog import AnalysisDialog
 from app.dialogs.export_dialog import ExportChoice, ExportDialog
 from app.dialogs.help_dialogs import TextDialog, about_html, model_card_dialog, shortcuts_html
@@ -224,6 +225,10 @@ class MainWindow(QMainWindow):
         doc.notice.connect(self._show_notice)
         doc.detection_requested.connect(self._on_detection_requested)
         doc.sites_changed.connect(self._on_sites_changed)
+        # after the window's own handlers: it follows another process's run once the window has opened the project
+        self.elsewhere = ElsewhereWatch(doc, self)
+        self.elsewhere.changed.connect(self._on_analysed_elsewhere)
+        self.elsewhere.ended.connect(self._on_analysis_elsewhere_ended)
         self._update_actions()
         self._show_start_page()
 
@@ -513,13 +518,15 @@ class MainWindow(QMainWindow):
         is_open = self.document.is_open
         has_run = self.document.session is not None
         selected = self.document.selected_id is not None and has_run
-        running = self._analysis is not None and self._analysis.is_running
+        own_run = self._analysis is not None and self._analysis.is_running
+        running = own_run or self.elsewhere.current is not None  # the window follows another process's run
         for action in (self.close_action, self.open_telemetry_action, self.fit_action, self.play_action):
             action.setEnabled(is_open)
         self.save_as_action.setEnabled(is_open and not running)
         self.analyse_action.setEnabled(is_open and not running)
         self.geo_action.setEnabled(is_open)
-        self.cancel_action.setEnabled(running)
+        self.cancel_action.setEnabled(own_run)
+        self.analyse_action.setToolTip(self.elsewhere.current.refusal if self.elsewhere.current is not None else "")
         self.runs_menu.menuAction().setEnabled(is_open and not running)
         exporting = self._export_job is not None and self._export_job.is_running
         self.export_action.setEnabled(has_run and not running and not exporting)  # one export at a time
@@ -1109,19 +1116,34 @@ class MainWindow(QMainWindow):
         """Another damagemap analysing this project now (`damagemap analyze` beside the
         window): said before the model loads, as the command line says it (the window
         loaded the model, then failed at the first frame the other had stored)."""
-        from core.store import describe_writer
+        elsewhere = self.elsewhere.check(force=True)  # looked at now, not at the last poll
+        return [] if elsewhere is None else [elsewhere.refusal]
 
-        doc = self.document
-        try:
-            for run in doc.store.runs():
-                writer = None if run.finished else doc.store.active_writer(run.id)
-                if writer is not None:
-                    return [f"Run {run.id} of this project is being analysed by {describe_writer(writer)}, which "
-                            f"stored a frame at {writer.get('last_utc')}; wait for it to finish (the window shows "
-                            "its frames then)."]
-        except Exception:  # noqa: BLE001 - the analysis says what is wrong with the project itself
-            return []
-        return []
+    def _on_analysed_elsewhere(self, elsewhere: AnalysisElsewhere | None) -> None:
+        """Another process's analysis of the open project, as far as it has stored it: the
+        status bar's progress (no Cancel: it is not the window's to stop)."""
+        if self._analysis is not None and self._analysis.is_running:
+            return
+        if elsewhere is None:
+            self.progress_bar.setVisible(False)
+        else:
+            self.progress_bar.setRange(0, max(1, elsewhere.frames_planned or 0))  # 0, 0: busy, of an unknown total
+            self.progress_bar.setValue(elsewhere.frames_stored)
+            self.progress_bar.setVisible(True)
+            self.cancel_button.setVisible(False)
+            self.eta_label.setText(elsewhere.progress_text)
+            self.eta_label.setToolTip(elsewhere.refusal)
+        self._update_actions()
+
+    def _on_analysis_elsewhere_ended(self, last: AnalysisElsewhere) -> None:
+        of = "" if last.frames_planned is None else f" of {last.frames_planned}"
+        said = f"run {last.run_id}'s analysis by process {last.writer.get('pid')} ended: {last.frames_stored}{of} frames"
+        self.eta_label.setText(said)
+        self.eta_label.setToolTip("")
+        self.statusBar().showMessage(f"The other damagemap's analysis ended: the window shows run {last.run_id} as it "
+                                     "stored it", 10_000)
+        self._reload_run()  # the SRN may have refined earlier frames' scores
+        self._update_project_label()
 
     def start_analysis(self, options: AnalysisOptions, *, model: Any = None) -> AnalysisJob | None:
         """Run the analysis in a worker; ``model`` injects a ready torch model (tests)."""

@@ -272,6 +272,28 @@ def plan(
 LEFT_OUT_KEY = "hover_left_out"
 
 
+def planned_frame_count(settings: Mapping[str, Any], pts_s: Sequence[float]) -> int | None:
+    """How many frames the run with these ``settings`` analyses in a video with these
+    frame times: the frames its rate selects, less those it recorded as left out of the
+    hovers (:data:`LEFT_OUT_KEY`). ``None`` when the settings do not say its rate (a run
+    of an older version): what a window following another process's analysis counts to."""
+    from engine.video import select_frame_indices
+
+    fps, stride = settings.get("fps"), settings.get("stride")
+    try:
+        selected = select_frame_indices(pts_s, fps=float(fps)) if fps else \
+            select_frame_indices(pts_s, stride=int(stride or 1)) if stride or "fps" in settings else None
+    except (TypeError, ValueError):
+        return None
+    if selected is None:
+        return None
+    record = settings.get(LEFT_OUT_KEY)
+    left_out = record.get("frames") if isinstance(record, dict) else None
+    if isinstance(left_out, list):
+        return len(set(selected) - {i for i in left_out if isinstance(i, int)})
+    return len(selected)
+
+
 def _left_out_basis(store: ProjectStore, every_s: float) -> str | None:
     """A digest of what decides the frames a plan leaves out of the hovers, besides the
     run's frames: ``every_s``, the telemetry file's bytes and the settings that place
@@ -413,4 +435,4 @@ def analyse_project(
         yield from analyse(store, request, model=model, cancel=cancel, geometry=geometry, planned=planned)
 
 
-__all__ = ["AnalysisRequest", "LoadedModel", "analyse", "analyse_project", "load_model", "plan"]
+__all__ = ["AnalysisRequest", "LoadedModel", "analyse", "analyse_project", "load_model", "plan", "planned_frame_count"]

@@ -262,4 +262,4 @@ def test_an_analysis_another_damagemap_runs_is_said_before_the_model_loads(qtbot
     with store._transaction() as cur:  # as the other process records itself, frame by frame
         cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"run_{run}_writer", json.dumps(writer)))
     assert window.start_analysis(AnalysisOptions(device="cpu", fps=5.0, srn=False), model=tiny_model) is None
-    assert errors and f"Run {run} of this project is being analysed by" in str(errors[-1])
+    assert errors and f"This project's run {run} is being analysed by" in str(errors[-1])

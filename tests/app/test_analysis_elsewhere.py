@@ -1,0 +1,118 @@
+"""`damagemap analyze` in a terminal on the project the window has open: the window says
+so at once, shows the frames as the other process stores them, refuses a second analysis
+meanwhile and reads the run again when the other process ends. The other process is a
+real one (``other_analysis.py``) writing into the real project file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.panels.review_panel import ReviewPanel
+from app.workers import AnalysisOptions
+from core.store import analysed_elsewhere_message
+
+HELPER = Path(__file__).with_name("other_analysis.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class OtherAnalysis:
+    """The helper process, stepped one command at a time."""
+
+    def __init__(self, project: Path, fps: float) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        self.process = subprocess.Popen([sys.executable, str(HELPER), str(project), str(fps)], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True, env=env)
+        self.run_id = self._answer()
+
+    def _answer(self) -> int:
+        line = self.process.stdout.readline()
+        assert line.startswith("ok "), line
+        return int(line.split()[1])
+
+    def send(self, command: str) -> None:
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        self._answer()
+
+    def end(self) -> None:
+        self.send("quit")
+        self.process.wait(timeout=30)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def opened(window, flyover):
+    assert window.open_path(flyover / "flight.mp4")
+    return window
+
+
+@pytest.fixture
+def other(opened):
+    process = OtherAnalysis(opened.document.project_path, fps=5.0)  # 8 of the flyover's 15 frames
+    yield process
+    if process.process.poll() is None:
+        process.kill()
+
+
+def test_an_analysis_run_by_another_process_is_followed_as_it_stores_frames(qtbot, opened, other, errors):
+    window, doc = opened, opened.document
+    pid = other.process.pid
+    other.send("frame 0")
+    qtbot.waitUntil(lambda: window.elsewhere.current is not None, timeout=10_000)
+    assert window.eta_label.text() == f"run {other.run_id} analysed by process {pid} on {os.uname().nodename}: " \
+                                      "1 of 8 frames stored"
+    assert window.progress_bar.isVisible() and window.progress_bar.maximum() == 8 and window.progress_bar.value() == 1
+    assert not window.cancel_button.isVisible()  # not the window's to stop
+    assert doc.run_id == other.run_id and doc.is_analysed(0) and doc.analysis_running
+
+    # a second analysis is refused, worded as the command line words it
+    assert not window.analyse_action.isEnabled()
+    assert window.start_analysis(AnalysisOptions(device="cpu", fps=5.0, srn=False), model=object()) is None
+    writer = doc.store.active_writer(other.run_id)
+    assert errors and analysed_elsewhere_message(other.run_id, writer) in str(errors[-1])
+    assert str(errors[-1]).startswith(f"This project's run {other.run_id} is being analysed by another damagemap "
+                                      f"(process {pid}")
+
+    # its frames appear as they are stored
+    table = window.panel(ReviewPanel).view.model
+    other.send("frame 2")
+    qtbot.waitUntil(lambda: doc.is_analysed(2) and table.rowCount() == 2, timeout=10_000)
+    assert window.eta_label.text().endswith("2 of 8 frames stored") and window.progress_bar.value() == 2
+
+    other.send("finish")
+    other.end()
+    qtbot.waitUntil(lambda: window.elsewhere.current is None, timeout=10_000)
+    assert window.eta_label.text() == f"run {other.run_id}'s analysis by process {pid} ended: 2 of 8 frames"
+    assert not window.progress_bar.isVisible() and not doc.analysis_running
+    assert window.analyse_action.isEnabled() and "being analysed" not in window.analyse_action.toolTip()
+
+
+def test_an_analysis_whose_process_was_killed_is_no_longer_followed(qtbot, opened, other):
+    window = opened
+    other.send("frame 4")
+    qtbot.waitUntil(lambda: window.elsewhere.current is not None, timeout=10_000)
+    other.kill()
+    qtbot.waitUntil(lambda: window.elsewhere.current is None, timeout=10_000)
+    assert window.analyse_action.isEnabled() and window.document.is_analysed(4)
+    assert window.eta_label.text().endswith("ended: 1 of 8 frames")
+
+
+def test_a_project_opened_while_another_process_analyses_it_says_so_at_once(qtbot, window, flyover):
+    assert window.open_path(flyover / "flight.mp4")
+    window.close_project()
+    other = OtherAnalysis(flyover / "flight.dmproj", fps=5.0)
+    try:
+        other.send("frame 0")
+        assert window.open_path(flyover / "flight.mp4")
+        assert window.elsewhere.current is not None  # not a poll later
+        assert "1 of 8 frames stored" in window.eta_label.text() and not window.analyse_action.isEnabled()
+    finally:
+        other.kill()
