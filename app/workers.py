@@ -380,13 +380,10 @@ def export_job(project_path: Path, run_id: int | None, choice: ExportChoice,
     ``min_score``: the map's score threshold for this export only (a read-only project's,
     moved in the window and kept there, not in the project)."""
     from core.store import ProjectStore
-    from services.export import ExportRequest, export_project
+    from services.export import export_project
     from services.package import trying_product_info, trying_product_sources
 
-    request = ExportRequest(
-        Path(choice.out_dir), formats=tuple(choice.formats), coco=choice.coco,
-        coco_include_pending=choice.coco_include_pending,
-    )
+    request = choice.request()
     package = dict(choice.options.get("package") or {})
     footprints, basemap = package.pop("footprints", None), package.pop("basemap", None)
     with ProjectStore.open(project_path) as store, \

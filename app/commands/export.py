@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.commands import _georeferencing
+
+if TYPE_CHECKING:  # pragma: no cover
+    from services.export import ExportRequest
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,10 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="store --telemetry, --offset, --hfov, --pitch, --ground-elevation, --flight-height and "
                              "--min-score in the project (and what 'auto' read), so the app and later exports use "
                              "them")
-    parser.add_argument("--no-thumbnails", action="store_true",
+    parser.add_argument("--no-thumbnails", dest="thumbnails", action="store_false", default=None,
                         help="no pictures in the HTML maps' popups nor in the KMZ's balloons (faster; the relief "
                              "package's printed atlas keeps its close-ups)")
-    parser.add_argument("--include-unconfirmed", action="store_true",
+    parser.add_argument("--include-unconfirmed", action="store_true", default=None,
                         help="also write the sites detected in too few of the frames that showed them "
                              "(property confirmed false; marked unconfirmed in the HTML map and the KML; not in "
                              "the relief package)")
@@ -95,6 +99,18 @@ def check_arguments(args: argparse.Namespace) -> tuple[str, ...] | None:
     return formats
 
 
+def export_request(args: argparse.Namespace, formats: tuple[str, ...] | None) -> ExportRequest:
+    """What the flags ask to write into ``args.out_dir``; what they leave unsaid is
+    :class:`services.export.ExportRequest`'s default, as the app's Export dialog opens on."""
+    from services.export import ExportRequest
+
+    given = {"thumbnails": args.thumbnails, "include_unconfirmed": args.include_unconfirmed,
+             "package": args.package or None, "coco": args.training or None,
+             "coco_include_pending": args.include_pending or None}
+    return ExportRequest(args.out_dir, formats=formats, **{key: value for key, value in given.items()
+                                                           if value is not None})
+
+
 def _product_changes(args: argparse.Namespace) -> dict[str, str | None]:
     """The event and producer given on the command line (``None``: not given)."""
     return {"event": args.event, "glide": args.glide, "analyst": args.analyst,
@@ -104,7 +120,7 @@ def _product_changes(args: argparse.Namespace) -> dict[str, str | None]:
 def run(args: argparse.Namespace) -> int:
     from core.store import ProjectStore
     from core.types import DamageLevel
-    from services.export import ExportRequest, export_project
+    from services.export import export_project
     from services.package import trying_product_info, trying_product_sources
 
     formats = check_arguments(args)
@@ -116,9 +132,7 @@ def run(args: argparse.Namespace) -> int:
     from app.commands._paths import refuse_overlong_name
 
     refuse_overlong_name(Path(args.out_dir), "--to" if not chosen_folder else "the export folder")
-    request = ExportRequest(args.out_dir, formats=formats, thumbnails=not args.no_thumbnails, package=args.package,
-                            include_unconfirmed=args.include_unconfirmed, coco=args.training,
-                            coco_include_pending=args.include_pending)
+    request = export_request(args, formats)
     product_changes = _product_changes(args)
     with ProjectStore.open(args.project) as store, \
             trying_product_sources(store, footprints=args.footprints, basemap=args.basemap), \

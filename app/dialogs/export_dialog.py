@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from services.export import ExportRequest
+
 #: format key (as geo.export names it) -> label
 MAP_FORMATS: dict[str, str] = {
     "geojson": "GeoJSON (sites, observations, track, heatmap)",
@@ -66,14 +68,37 @@ def file_row(parent: QWidget, title: str, pattern: str, *, folder: bool = False)
     return edit, row
 
 
+#: What ``damagemap export PROJECT`` writes with no option given: the dialog opens on it
+#: (the one place both take their defaults from is :class:`services.export.ExportRequest`).
+DEFAULTS = ExportRequest(Path("."))
+
+
 @dataclass(frozen=True, slots=True)
 class ExportChoice:
+    """What the dialog asks for; ``formats`` ``None``: the export's default formats, and
+    ``"package"`` among them asks for the relief package."""
+
     out_dir: Path
-    formats: tuple[str, ...] = ("geojson", "html")
-    coco: bool = False
-    coco_include_pending: bool = False
+    formats: tuple[str, ...] | None = DEFAULTS.formats
+    coco: bool = DEFAULTS.coco
+    coco_include_pending: bool = DEFAULTS.coco_include_pending
     open_html: bool = False
     options: dict = field(default_factory=dict)
+    thumbnails: bool = DEFAULTS.thumbnails
+    include_unconfirmed: bool = DEFAULTS.include_unconfirmed
+
+    def request(self) -> ExportRequest:
+        """The export :func:`services.export.export_project` writes, as the command line asks it."""
+        return ExportRequest(Path(self.out_dir), formats=None if self.formats is None else tuple(self.formats),
+                             thumbnails=self.thumbnails, coco=self.coco, coco_include_pending=self.coco_include_pending,
+                             include_unconfirmed=self.include_unconfirmed)
+
+
+def ticked_by_default(key: str) -> bool:
+    """Whether the export writes map format ``key`` (a :data:`MAP_FORMATS` key) by default."""
+    from geo.export import resolve_formats
+
+    return set(resolve_formats([key])) <= set(resolve_formats(DEFAULTS.map_formats))
 
 
 #: ExportChoice.options keys the relief package reads (see services.package).
@@ -104,7 +129,7 @@ class ExportDialog(QDialog):
         maps_layout = QVBoxLayout(maps)
         for key, label in MAP_FORMATS.items():
             check = QCheckBox(label)
-            check.setChecked(key in ("geojson", "html"))
+            check.setChecked(ticked_by_default(key))
             self.format_checks[key] = check
             maps_layout.addWidget(check)
         if not has_telemetry:
@@ -112,13 +137,18 @@ class ExportDialog(QDialog):
             maps.setTitle("Damage map (needs telemetry: File > Open Telemetry…)")
             for check in self.format_checks.values():
                 check.setChecked(False)
+        self.thumbnails_check = QCheckBox("Pictures of each site in the HTML map's popups and the KMZ (slower)")
+        self.thumbnails_check.setChecked(DEFAULTS.thumbnails)
+        self.unconfirmed_check = QCheckBox("Also the unconfirmed sites (marked so; never in the relief package)")
+        self.unconfirmed_check.setChecked(DEFAULTS.include_unconfirmed)
         self.open_html_check = QCheckBox("Open the HTML map in the browser afterwards")
-        maps_layout.addWidget(self.open_html_check)
+        for check in (self.thumbnails_check, self.unconfirmed_check, self.open_html_check):
+            maps_layout.addWidget(check)
 
         self.package_box = QGroupBox(
             "Relief package (graded buildings, coverage, print map and site atlas, KMZ, README, zip)")
         self.package_box.setCheckable(True)
-        self.package_box.setChecked(False)
+        self.package_box.setChecked(DEFAULTS.writes_package)
         form = QFormLayout(self.package_box)
         self.package_edits: dict[str, QLineEdit] = {}
         # examples said to be examples: "Hurricane Michael" in grey read as a value already given
@@ -143,8 +173,9 @@ class ExportDialog(QDialog):
         training = QGroupBox("Training data")
         training_layout = QVBoxLayout(training)
         self.coco_check = QCheckBox("Reviewed frames as ISBDA/COCO (annotations + images)")
-        self.coco_check.setChecked(not has_telemetry)
+        self.coco_check.setChecked(DEFAULTS.coco or not has_telemetry)  # without telemetry, the one thing to write
         self.pending_check = QCheckBox("Also label detections still pending review")
+        self.pending_check.setChecked(DEFAULTS.coco_include_pending)
         training_layout.addWidget(self.coco_check)
         training_layout.addWidget(self.pending_check)
 
@@ -197,6 +228,9 @@ class ExportDialog(QDialog):
         html = self.format_checks.get("html")
         self.open_html_check.setEnabled(html is not None and html.isEnabled() and html.isChecked())
         self.pending_check.setEnabled(self.coco_check.isChecked())
+        maps = [key for key in chosen.formats or () if key != "package"]
+        self.unconfirmed_check.setEnabled(bool(maps))
+        self.thumbnails_check.setEnabled(any(key in ("html", "kmz", "package") for key in chosen.formats or ()))
         self.export_button.setToolTip("" if wanted else "Choose a map format, the relief package or the training data")
 
     def _fit_screen(self, body: QWidget) -> None:
@@ -291,4 +325,6 @@ class ExportDialog(QDialog):
             coco_include_pending=self.pending_check.isChecked(),
             open_html=self.open_html_check.isChecked() and "html" in formats,
             options={"package": self.package_options()} if package else {},
+            thumbnails=self.thumbnails_check.isChecked(),
+            include_unconfirmed=self.unconfirmed_check.isChecked(),
         )

@@ -90,7 +90,8 @@ def test_export_dialog_without_telemetry_offers_training_data_only(qtbot, tmp_pa
     assert choice.formats == () and choice.coco and choice.out_dir == tmp_path / "out"
     dialog = ExportDialog(tmp_path / "out", has_telemetry=True)
     qtbot.addWidget(dialog)
-    dialog.format_checks["kml"].setChecked(True)
+    for key in ("gpkg", "kmz", "csv"):
+        dialog.format_checks[key].setChecked(False)
     dialog.open_html_check.setChecked(True)
     choice = dialog.choice()
     assert choice.formats == ("geojson", "kml", "html") and choice.open_html
@@ -99,12 +100,43 @@ def test_export_dialog_without_telemetry_offers_training_data_only(qtbot, tmp_pa
     assert dialog.package_edits["glide"].placeholderText().startswith("e.g. ")
 
 
+def _what_is_written(request) -> tuple:
+    """An export request as the files it makes: the map files, then its options."""
+    from geo.export import resolve_formats
+
+    options = dataclasses.asdict(request)
+    del options["out_dir"], options["formats"], options["package"]
+    return sorted(resolve_formats(request.map_formats)) if request.writes_map else [], request.writes_package, options
+
+
+def test_the_export_dialog_opens_on_what_damagemap_export_writes_by_default(qtbot, tmp_path):
+    """The dialog ticked GeoJSON and the HTML map where `damagemap export PROJECT` writes
+    every format: both now take their defaults from one place."""
+    from app.cli import build_parser
+    from app.commands.export import check_arguments, export_request
+
+    args = build_parser().parse_args(["export", str(tmp_path / "p.dmproj"), "--to", str(tmp_path / "out")])
+    command_line = export_request(args, check_arguments(args))
+    dialog = ExportDialog(tmp_path / "out", has_telemetry=True)
+    qtbot.addWidget(dialog)
+    assert _what_is_written(dialog.choice().request()) == _what_is_written(command_line)
+    assert dialog.choice().request().out_dir == command_line.out_dir
+    # and an option given on the command line is one the dialog offers
+    args = build_parser().parse_args(["export", str(tmp_path / "p.dmproj"), "--to", str(tmp_path / "out"),
+                                      "--formats", "geojson,kmz", "--no-thumbnails", "--include-unconfirmed"])
+    for key, check in dialog.format_checks.items():
+        check.setChecked(key in ("geojson", "kmz"))
+    dialog.thumbnails_check.setChecked(False)
+    dialog.unconfirmed_check.setChecked(True)
+    assert _what_is_written(dialog.choice().request()) == _what_is_written(export_request(args, check_arguments(args)))
+
+
 def test_export_asks_for_something_to_write(qtbot, tmp_path):
     """With no map format, no relief package and no training data ticked, Export is off (it
     said "Exported 0 files" and offered to open a folder it never made); any one turns it on."""
     dialog = ExportDialog(tmp_path / "out", has_telemetry=True)
     qtbot.addWidget(dialog)
-    assert dialog.export_button.isEnabled()  # GeoJSON and the HTML map by default
+    assert dialog.export_button.isEnabled()  # every map format by default
     for check in dialog.format_checks.values():
         check.setChecked(False)
     dialog.coco_check.setChecked(False)
