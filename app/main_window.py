@@ -447,7 +447,15 @@ class MainWindow(QMainWindow):
         self.open_export_button.setVisible(False)
         self.open_export_button.clicked.connect(self.open_export_folder)
         self._export_folder: Path | None = None
+        #: while an export runs: what it writes now, and how far it is (a busy bar until its first step)
+        self.export_label = ElidedLabel(min_chars=16, hint_width=340)
+        self.export_progress = StatusProgressBar()
+        self.export_progress.setFormat("%v of %m")  # steps done
+        for widget in (self.export_label, self.export_progress):
+            widget.setVisible(False)
         status.addWidget(self.project_label, 1)
+        status.addPermanentWidget(self.export_label)
+        status.addPermanentWidget(self.export_progress)
         status.addPermanentWidget(self.open_export_button)
         status.addPermanentWidget(self.model_badge)
         status.addPermanentWidget(self.eta_label)
@@ -1311,32 +1319,55 @@ class MainWindow(QMainWindow):
         if doc.run_id is None or (self._export_job is not None and self._export_job.is_running):
             return None
         doc.save_score_threshold()  # the threshold just moved is the one the export keeps
-        job = FunctionJob(export_job, doc.project_path, doc.run_id, choice, doc.unsaved_score_threshold, parent=self)
+        job = FunctionJob(export_job, doc.project_path, doc.run_id, choice, doc.unsaved_score_threshold, parent=self,
+                          progress_argument="progress")
+        job.progress.connect(self._on_export_progress)
         job.done.connect(lambda paths: self._on_export_done(choice, paths))
         job.failed.connect(lambda exc: self._on_export_failed(choice, exc))
-        job.finished.connect(self._update_actions)  # File > Export… back
+        job.finished.connect(self._on_export_finished)
         self._export_job = job
-        self.statusBar().showMessage(f"Exporting to {choice.out_dir}…")
+        self.statusBar().clearMessage()
+        self.export_label.setText(f"Exporting to {choice.out_dir}…")
+        self.export_label.setToolTip(str(choice.out_dir))
+        self.export_progress.setRange(0, 0)  # busy, until the export counts its steps
+        for widget in (self.export_label, self.export_progress):
+            widget.setVisible(True)
         job.start()
         self._update_actions()
         return job
 
+    def _on_export_progress(self, step: Any) -> None:
+        """``services.export.ExportStep``: what the export writes now, step n of m."""
+        self.export_progress.setRange(0, step.steps)
+        self.export_progress.setValue(step.done)
+        self.export_label.setText(f"Exporting: {step.doing}")
+
+    def _on_export_finished(self) -> None:
+        self._hide_export_progress()
+        self._update_actions()  # File > Export… back
+
+    def _hide_export_progress(self) -> None:
+        for widget in (self.export_label, self.export_progress):
+            widget.setVisible(False)
+
     def _on_export_failed(self, choice: ExportChoice, exc: BaseException) -> None:
-        self.statusBar().showMessage(f"Export to {choice.out_dir} failed", 10_000)  # not "Exporting…" on
+        self._hide_export_progress()  # not behind the error's box
+        self.statusBar().showMessage(f"Export to {choice.out_dir} failed", 30_000)
         show_error(self, exc, title="Export failed")
         self.export_finished.emit([])
 
     def _on_export_done(self, choice: ExportChoice, paths: list[Path]) -> None:
+        self._hide_export_progress()
         if not paths:  # the reviewed frames alone, none reviewed yet: no folder was made
             self.statusBar().showMessage("Nothing exported: no frame of this run is reviewed yet (review its sites, "
                                          "then export the training data)", 10_000)
             self.export_finished.emit(paths)
             return
-        said = f"Exported {len(paths)} files to {choice.out_dir}"
+        said = f"Exported {len(paths)} files to {Path(choice.out_dir).resolve()}"
         if choice.coco and not any("training" in Path(p).parts for p in paths):
             # asked for, and nothing came: said, as `damagemap export --training` says it
             said += "; no training data: no frame of this run is reviewed yet"
-        self.statusBar().showMessage(said, 10_000)
+        self.statusBar().showMessage(said, 30_000)
         self.offer_export_folder(Path(choice.out_dir))
         if choice.open_html:
             html = next((p for p in paths if Path(p).suffix == ".html"), None)

@@ -271,20 +271,34 @@ class FunctionJob(QObject):
         The exception it raised.
     finished()
         After ``done`` or ``failed``.
+    progress(object)
+        What the function reported (``progress_argument``), in order, before ``done``.
     """
 
     done = Signal(object)
     failed = Signal(object)
     finished = Signal()
+    progress = Signal(object)
     _result = Signal(object, object)  # (value, error) from the job thread, queued to ours
+    _reported = Signal(object)  # what the function reports as it goes, queued to ours
 
     def __init__(self, func: Callable[..., Any], *args: Any, parent: QObject | None = None, lane: str = PROJECT_LANE,
-                 **kwargs: Any) -> None:
+                 progress_argument: str | None = None, **kwargs: Any) -> None:
+        """``progress_argument``: the keyword under which ``func`` takes a callable to
+        report its progress with; what it reports is emitted as ``progress`` on the GUI
+        thread."""
         super().__init__(parent)
+        if progress_argument is not None:
+            kwargs = {**kwargs, progress_argument: self._reported.emit}
         self._call = (func, args, kwargs)
         self._lane = lane
         self._running = False
         self._result.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._reported.connect(self._report, Qt.ConnectionType.QueuedConnection)
+
+    def _report(self, value: Any) -> None:
+        if self._running:  # not after the result (a report queued behind it)
+            self.progress.emit(value)
 
     @property
     def is_running(self) -> bool:
@@ -371,14 +385,15 @@ def build_map_job(project_path: Path, run_id: int | None) -> DamageMap:
 
 
 def export_job(project_path: Path, run_id: int | None, choice: ExportChoice,
-               min_score: float | None = None) -> list[Path]:
+               min_score: float | None = None, progress: Callable[[Any], None] | None = None) -> list[Path]:
     """Write what the export dialog asked for (:func:`services.export.export_project`,
     as ``damagemap export`` does); returns the files written. The relief package's
     footprints and basemap files, and its event and producer, are stored in the project
     once this export has used them (``services.package.trying_product_sources``,
     ``trying_product_info``), never when it failed; a read-only project keeps its own.
     ``min_score``: the map's score threshold for this export only (a read-only project's,
-    moved in the window and kept there, not in the project)."""
+    moved in the window and kept there, not in the project). ``progress`` is told each
+    step (``services.export.ExportStep``)."""
     from core.store import ProjectStore
     from services.export import export_project
     from services.package import trying_product_info, trying_product_sources
@@ -394,7 +409,7 @@ def export_job(project_path: Path, run_id: int | None, choice: ExportChoice,
             from dataclasses import replace
 
             settings = replace(store.project_settings(), min_score=min_score)
-        return export_project(store, request, run_id=run_id, settings=settings).written
+        return export_project(store, request, run_id=run_id, settings=settings, progress=progress).written
 
 
 def survey_map_job(folder: Path) -> Any:

@@ -6,7 +6,7 @@ and from the desktop app gives the same files.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,6 +90,41 @@ class ExportResult:
     run_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ExportStep:
+    """Where an export is: ``done`` of its ``steps`` finished, and what it does now
+    (``"writing damage_map.html"``), for a progress bar."""
+
+    done: int
+    steps: int
+    doing: str
+
+
+class _Steps:
+    """Tells ``progress`` each step as it starts; the steps counted from the request
+    (the pictures counted when the request may need them)."""
+
+    def __init__(self, request: ExportRequest, progress: Callable[[ExportStep], None] | None) -> None:
+        from geo.export import resolve_formats
+
+        files = len(resolve_formats(request.map_formats)) if request.writes_map else 0
+        maps = request.writes_map or request.writes_package
+        formats = request.map_formats
+        pictures = request.writes_package or (request.thumbnails and (formats is None or any(
+            f in ("html", "kmz") for f in formats)))  # the package's atlas has its close-ups
+        self.steps = int(maps) + int(maps and pictures) + files + int(request.coco) + int(request.writes_package)
+        self.done = 0
+        self._progress = progress
+
+    def __call__(self, doing: str) -> None:
+        if self._progress is not None:
+            self._progress(ExportStep(min(self.done, self.steps), max(self.steps, self.done + 1), doing))
+        self.done += 1
+
+    def writing(self, path: Path) -> None:
+        self(f"writing {Path(path).name}")
+
+
 def _site_pictures(store: ProjectStore, built: DamageMap, *, frames: bool = True) -> tuple[Thumbnail, Thumbnail]:
     """The HTML map's popup pictures, decoded in one pass: each site's best frame by frame
     index (none with ``frames`` false), and its close-up
@@ -104,7 +139,7 @@ def _site_pictures(store: ProjectStore, built: DamageMap, *, frames: bool = True
 
 def _export_map(store: ProjectStore, built: DamageMap, out_dir: Path, formats: Sequence[str] | None,
                 thumbnail: Thumbnail | None, closeup: Thumbnail | None = None,
-                confirmed: DamageMap | None = None) -> list[Path]:
+                confirmed: DamageMap | None = None, writing: Callable[[Path], None] | None = None) -> list[Path]:
     """``geo.export.export_map``; when the project has building footprints or a basemap
     (:mod:`services.package`), the HTML map shows the graded buildings, the coverage
     and the basemap too. The buildings are graded from ``confirmed`` (the map with its
@@ -116,12 +151,16 @@ def _export_map(store: ProjectStore, built: DamageMap, out_dir: Path, formats: S
 
     chosen = resolve_formats(formats)
     if "html" not in chosen or not has_product_sources(store):
-        return [Path(p) for p in export_map(built, out_dir, formats=chosen, thumbnail=thumbnail, closeup=closeup)]
+        return [Path(p) for p in export_map(built, out_dir, formats=chosen, thumbnail=thumbnail, closeup=closeup,
+                                            writing=writing)]
     from geo.export.html import write_html
 
     layers = product_layers(store, confirmed or built).html_layers()
     others = [f for f in chosen if f != "html"]
-    written = [Path(p) for p in export_map(built, out_dir, formats=others, thumbnail=thumbnail, closeup=closeup)]
+    written = [Path(p) for p in export_map(built, out_dir, formats=others, thumbnail=thumbnail, closeup=closeup,
+                                           writing=writing)]
+    if writing is not None:
+        writing(Path(out_dir) / FILES["html"])
     try:
         html = write_html(Path(out_dir) / FILES["html"], built, thumbnail=thumbnail, extra_layers=layers,
                           closeup=closeup)
@@ -140,8 +179,10 @@ def export_project(
     telemetry_path: Path | None = None,
     dem_path: Path | None = None,
     camera_view: FlowView | None = None,
+    progress: Callable[[ExportStep], None] | None = None,
 ) -> ExportResult:
-    """Write a run's exports (the latest run by default).
+    """Write a run's exports (the latest run by default); ``progress`` is told each step
+    (:class:`ExportStep`) as it starts.
 
     ``settings`` and ``telemetry_path`` replace the project's for this export only;
     ``dem_path`` (a GeoTIFF DEM/DSM) puts detections on the terrain; ``camera_view``
@@ -156,11 +197,13 @@ def export_project(
         If the map cannot be built.
     """
     run_id = resolve_run(store, run_id)
+    step = _Steps(request, progress)
     written: list[Path] = []
     built = None
     pictures: tuple[Thumbnail, Thumbnail] | None = None  # the popups' pictures, decoded once for the map and the package alike
     if request.writes_map:
         formats: Sequence[str] | None = request.map_formats
+        step("building the damage map")
         built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
                             camera_view=camera_view)
         confirmed = built
@@ -172,17 +215,20 @@ def export_project(
         if request.thumbnails and (formats is None or "html" in formats or "kmz" in formats) and \
                 video_replaced_note(store, run_id) is None:
             # the KMZ shows only the close-ups: no whole-frame thumbnail without an HTML map
+            step("cutting each site's pictures from the video")
             pictures = _site_pictures(store, built, frames=formats is None or "html" in formats
                                       or request.writes_package)
         thumbnail, closeup = pictures or (None, None)
         try:
-            written += _export_map(store, built, request.out_dir, formats, thumbnail, closeup, confirmed)
+            written += _export_map(store, built, request.out_dir, formats, thumbnail, closeup, confirmed,
+                                   writing=step.writing)
         except ValueError as exc:
             raise ExportError(str(exc)) from None
     training = None
     if request.coco:
         from engine.export_coco import export_reviewed_frames
 
+        step("writing the reviewed frames as training data")
         training = export_reviewed_frames(
             store, Path(request.out_dir) / "training", run_id=run_id, include_pending=request.coco_include_pending
         )
@@ -195,10 +241,14 @@ def export_project(
         if pictures is None:
             # (the map's pictures, when made, cover the package's sites: its unconfirmed sites are extra);
             # the printed atlas shows each site's close-up even when the popups show no picture
+            if built is None:
+                step("building the damage map")
             built = built or _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path,
                                          dem_path=dem_path, camera_view=camera_view)
+            step("cutting each site's pictures from the video")
             pictures = _site_pictures(store, built, frames=request.thumbnails)
         thumbnail, closeup = pictures or (None, None)
+        step("writing the relief package (print map, site atlas, zip)")
         package = export_package(store, PackageRequest(Path(request.out_dir), thumbnails=request.thumbnails),
                                  run_id=run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
                                  camera_view=camera_view, thumbnail=thumbnail, closeup=closeup)
@@ -208,4 +258,4 @@ def export_project(
     return ExportResult(written, built, package, training, run_id)
 
 
-__all__ = ["ExportRequest", "ExportResult", "export_project"]
+__all__ = ["ExportRequest", "ExportResult", "ExportStep", "export_project"]

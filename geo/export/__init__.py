@@ -65,8 +65,10 @@ def export_map(
     formats: Iterable[str] | None = None,
     thumbnail: Callable[[int], bytes | None] | None = None,
     closeup: Callable[[int], bytes | None] | None = None,
+    writing: Callable[[Path], None] | None = None,
 ) -> list[Path]:
-    """Write the chosen ``formats`` (all by default) into ``out_dir``.
+    """Write the chosen ``formats`` (all by default) into ``out_dir``; ``writing(path)``
+    is told each file before it is written (an export's progress).
 
     ``thumbnail(frame_index)`` returns a JPEG of a frame (or ``None``) for the HTML
     popups, and ``closeup(site_id)`` one of the part of its best frame that
@@ -85,6 +87,8 @@ def export_map(
     written: list[Path] = []
     try:
         for fmt in chosen:
+            if writing is not None:
+                writing(out / FILES[fmt])
             _write_format(fmt, out / FILES[fmt], damage_map, thumbnail=thumbnail, closeup=closeup)
             written.append(out / FILES[fmt])
     except ExportError as exc:
