@@ -41,6 +41,12 @@ ZONE_SLACK_S = 120.0
 #: An offset known to within this (seconds, one sigma) keeps its full confidence; a wider
 #: one has it scaled down (half at twice this): at 6 m/s, 0.3 s is 2 m on the ground.
 SURE_WITHIN_S = 0.3
+#: A runner-up whose correlation falls short of the best's by less than this many standard
+#: errors (:func:`peak_separation`) matches about as well: the estimate is ambiguous.
+#: Confidence is full at twice this.
+CLEAR_BY_SIGMA = 1.5
+#: A best match below this correlation is a poor one rather than one of two good ones.
+GOOD_MATCH_CORRELATION = 0.7
 
 
 @dataclass(frozen=True)
@@ -52,10 +58,12 @@ class OffsetEstimate:
     averaged over the channels used as Fisher z). ``residual``: the share of the video's motion the
     track leaves unexplained there, ``sqrt(1 - r^2)`` (0 perfect, 1 none explained).
     ``uncertainty_s``: a one-sigma width of the correlation peak. ``runner_up_s`` and
-    ``runner_up_correlation``: the best offset outside that peak. ``confidence``: 0..1,
-    from the correlation and how much more of the motion the runner-up leaves
-    unexplained (full when twice as much). ``zone_shift_h``: the whole
-    (or quarter) hours of a time-zone/DST shift found in the offset, 0 when none.
+    ``runner_up_correlation``: the best offset outside that peak. ``separation_sigma``:
+    how far the runner-up's correlation falls short of the best's, in standard errors of
+    that difference over the clip's independent seconds (``None`` without a runner-up).
+    ``confidence``: 0..1, from the correlation and that separation (full at
+    ``2 * CLEAR_BY_SIGMA``). ``zone_shift_h``: the whole (or quarter) hours of a
+    time-zone/DST shift found in the offset, 0 when none.
     """
 
     offset_s: float
@@ -69,10 +77,20 @@ class OffsetEstimate:
     channels: tuple[str, ...]
     searched_s: tuple[float, float]
     notes: tuple[str, ...] = field(default=())
+    separation_sigma: float | None = None
+
+    @property
+    def ambiguous(self) -> bool:
+        """The runner-up lines the motions up about as well: which of the two is right,
+        the motion cannot tell (a short clip, a flight whose manoeuvres repeat). A poor
+        best match is that, not ambiguous."""
+        return (self.separation_sigma is not None and self.separation_sigma < CLEAR_BY_SIGMA
+                and self.correlation >= GOOD_MATCH_CORRELATION)
 
     @property
     def reliable(self) -> bool:
-        return self.confidence >= 0.5
+        """Good enough to apply without asking: confident, and not ambiguous."""
+        return self.confidence >= 0.5 and not self.ambiguous
 
     @property
     def remainder_s(self) -> float:
@@ -82,7 +100,10 @@ class OffsetEstimate:
     def describe(self) -> list[tuple[str, str]]:
         """``(label, text)`` lines for a person."""
         offset = round(self.offset_s, 1) + 0.0  # never "-0.0"
-        if abs(self.offset_s) <= self.uncertainty_s:
+        if self.ambiguous and self.runner_up_s is not None:
+            advice = (f"ambiguous: {self.runner_up_s:+.1f} s matches about as well; check which against the video "
+                      "before giving --offset")
+        elif abs(self.offset_s) <= self.uncertainty_s:
             advice = "no offset to give: within its uncertainty of none"
         elif self.reliable:
             advice = f"give --offset {offset:.1f}"
@@ -95,8 +116,12 @@ class OffsetEstimate:
         lines.append(("match", f"correlation {self.correlation:.2f}, residual {self.residual:.2f}, "
                                f"about +-{self.uncertainty_s:.2f} s ({', '.join(self.channels)})"))
         if self.runner_up_s is not None and self.runner_up_correlation is not None:
-            lines.append(("next best", f"{self.runner_up_s:+.1f} s (correlation {self.runner_up_correlation:.2f})"))
-        verdict = "high" if self.confidence >= 0.75 else ("fair" if self.reliable else "low: check the result")
+            apart = "" if self.separation_sigma is None else f", {self.separation_sigma:.1f} standard errors below"
+            lines.append(("next best", f"{self.runner_up_s:+.1f} s (correlation {self.runner_up_correlation:.2f}{apart})"))
+        if self.ambiguous:
+            verdict = "low: ambiguous"
+        else:
+            verdict = "high" if self.confidence >= 0.75 else ("fair" if self.reliable else "low: check the result")
         lines.append(("confidence", f"{self.confidence:.2f} ({verdict})"))
         lines.append(("searched", f"{self.searched_s[0]:+.1f} s to {self.searched_s[1]:+.1f} s"))
         lines += [("note", note) for note in self.notes]
@@ -108,6 +133,8 @@ class OffsetEstimate:
             "residual": round(self.residual, 4), "uncertainty_s": round(self.uncertainty_s, 3),
             "runner_up_s": None if self.runner_up_s is None else round(self.runner_up_s, 3),
             "runner_up_correlation": None if self.runner_up_correlation is None else round(self.runner_up_correlation, 4),
+            "separation_sigma": None if self.separation_sigma is None else round(self.separation_sigma, 2),
+            "ambiguous": self.ambiguous, "reliable": self.reliable,
             "confidence": round(self.confidence, 3), "zone_shift_h": self.zone_shift_h,
             "channels": list(self.channels), "searched_s": [round(v, 3) for v in self.searched_s],
             "notes": list(self.notes),
@@ -242,6 +269,20 @@ def _part_offsets(matched: list[tuple[np.ndarray, np.ndarray]], origin: float,
     return out
 
 
+def peak_separation(best: float, runner_up: float, overlap_s: float) -> float:
+    """How far correlation ``runner_up`` falls short of ``best``, in standard errors.
+
+    Both are Fisher-z transformed, where a correlation over ``n`` independent samples
+    has a standard error of ``1 / sqrt(n - 3)``; the motion series are smoothed over
+    :data:`SMOOTH_S`, so ``overlap_s`` of video against track holds about
+    ``overlap_s / SMOOTH_S`` of them. The difference of two such has ``sqrt(2)`` times
+    that error. On a 10 s clip 0.99 against 0.97 is 1.0 standard error: a tie, though
+    the runner-up leaves 1.7 times as much of the motion unexplained."""
+    n_independent = max(overlap_s / SMOOTH_S, 4.0)
+    z_best, z_runner = np.arctanh(np.clip([best, runner_up], -0.9999, 0.9999))
+    return float((z_best - z_runner) * math.sqrt((n_independent - 3.0) / 2.0))
+
+
 def zone_shift_hours(offset_s: float) -> float:
     """The whole or quarter hours of a clock-zone shift within ``offset_s`` (0 if none):
     offsets of at least half an hour within :data:`ZONE_SLACK_S` of a quarter hour."""
@@ -332,11 +373,15 @@ def estimate_offset(
     allowed_range = (float(offsets[allowed].min()), float(offsets[allowed].max()))
     moved = [abs(part - offset) for part in _part_offsets(matched, origin, allowed_range) if part is not None]
     uncertainty = max(uncertainty, max(moved, default=0.0))
-    # how much worse the runner-up explains the motion: unexplained shares compared
+    # how much worse the runner-up explains the motion, against what chance alone makes of
+    # the few independent seconds the video and the track share at the best offset
     residual = math.sqrt(max(0.0, 1.0 - best * best))
-    runner_residual = 1.0 if runner is None else math.sqrt(max(0.0, 1.0 - min(max(runner, 0.0), 1.0) ** 2))
-    ratio = runner_residual / max(residual, 1e-3)
-    confidence = float(np.clip(best, 0.0, 1.0) * np.clip(ratio - 1.0, 0.0, 1.0))
+    video_length = min(len(video) for video, _ in matched)
+    track_start, track_end = pad, len(matched[0][1]) - pad
+    overlap_s = max(0, min(k + video_length, track_end) - max(k, track_start)) * STEP_S
+    separation = None if runner is None else peak_separation(best, runner, overlap_s)
+    clear = 1.0 if separation is None else float(np.clip(separation / (2.0 * CLEAR_BY_SIGMA), 0.0, 1.0))
+    confidence = float(np.clip(best, 0.0, 1.0) * clear)
     if uncertainty > SURE_WITHIN_S:  # lined up well, but not to the tenth of a second
         confidence *= SURE_WITHIN_S / uncertainty
     if len(channels) < 2:
@@ -347,8 +392,8 @@ def estimate_offset(
         uncertainty_s=float(min(uncertainty, exclusion)),
         runner_up_s=None if runner_k is None else float(offsets[runner_k]), runner_up_correlation=runner,
         confidence=confidence, zone_shift_h=zone_shift_hours(offset), channels=tuple(channels),
-        searched_s=searched, notes=tuple(notes),
+        searched_s=searched, notes=tuple(notes), separation_sigma=separation,
     )
 
 
-__all__ = ["OffsetEstimate", "TrackMotion", "estimate_offset", "track_motion", "zone_shift_hours"]
+__all__ = ["OffsetEstimate", "TrackMotion", "estimate_offset", "peak_separation", "track_motion", "zone_shift_hours"]

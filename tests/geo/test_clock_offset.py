@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core.types import TelemetrySample
-from geo.clock_offset import estimate_offset, track_motion, zone_shift_hours
+from geo.clock_offset import CLEAR_BY_SIGMA, estimate_offset, track_motion, zone_shift_hours
 from geo.telemetry.track import TimeBase, Track
 
 START = 1_539_356_400.0  # 2018-10-12 15:00 UTC
@@ -151,3 +151,56 @@ def test_one_slow_turn_is_not_an_offset_known_to_a_tenth_of_a_second():
     assert estimate.uncertainty_s >= abs(estimate.offset_s)  # the truth, no offset, within it
     assert estimate.confidence < 0.5 and not estimate.reliable  # so `--offset auto` leaves the clock as it is
     assert "give --offset" not in dict(estimate.describe())["clock offset"]
+
+
+def drifting_noise(rng: np.random.Generator, n: int, *, samples: int = 5) -> np.ndarray:
+    """Unit noise that wanders over ``samples`` samples (a second at 5 Hz), as the error of
+    an image's flow does; white noise would be smoothed away with the series."""
+    kernel = np.exp(-0.5 * (np.arange(-2 * samples, 2 * samples + 1) / samples) ** 2)
+    noise = np.convolve(rng.standard_normal(n + 4 * samples), kernel, "same")[2 * samples:2 * samples + n]
+    return noise / noise.std()
+
+
+def test_two_near_equal_matches_are_ambiguous_and_not_applied():
+    """An 8 s clip of a flight whose manoeuvres come back 15 s later, its motion read with a
+    slow error: the wrong place matches at 0.99 and the right one (no offset) at 0.97.
+    That gap is within what chance makes of 8 independent seconds, so the estimate says
+    it is ambiguous, names the other offset, and is not one to apply."""
+    track = manoeuvring_track(seconds=120.0, seed=5)
+    motion = track_motion(track, creation_time_utc=START)
+    rng = np.random.default_rng(584)
+    start = 40.0 + rng.uniform(0, 30)
+    t = np.arange(0.1, 8.0, 0.2)
+    speed = np.interp(t + start, motion.t_s, motion.angular_speed)
+    turn = np.interp(t + start, motion.t_s, motion.turn_deg_s)
+    speed += 0.4 * speed.std() * drifting_noise(rng, len(t))
+    turn += 0.4 * turn.std() * drifting_noise(rng, len(t))
+    estimate = estimate_offset(track, t, speed, turn, duration_s=8.0, creation_time_utc=START + start)
+    assert estimate is not None and estimate.correlation > 0.95  # a fine match...
+    assert abs(estimate.offset_s) > 10.0  # ...at the wrong place
+    assert not estimate.reliable  # so `--offset auto` keeps the project's offset
+    assert estimate.ambiguous and estimate.separation_sigma < 1.5
+    assert abs(estimate.runner_up_s) < 0.5  # the right one, named
+    advice = dict(estimate.describe())["clock offset"]
+    assert "ambiguous" in advice and f"{estimate.runner_up_s:+.1f} s" in advice and "give --offset" not in advice
+    assert dict(estimate.describe())["confidence"].endswith("(low: ambiguous)")
+
+
+def test_a_short_clear_match_stays_reliable():
+    """A 10 s clip of the same kind of flight, read with the same slow error: the runner-up
+    falls far short, and the offset is given."""
+    track = manoeuvring_track(seconds=120.0, seed=2)
+    motion = track_motion(track, creation_time_utc=START)
+    rng = np.random.default_rng(7)
+    t = np.arange(0.1, 10.0, 0.2)
+    speed = np.interp(t + 50.0, motion.t_s, motion.angular_speed)
+    turn = np.interp(t + 50.0, motion.t_s, motion.turn_deg_s)
+    speed += 0.2 * speed.std() * drifting_noise(rng, len(t))
+    turn += 0.2 * turn.std() * drifting_noise(rng, len(t))
+    estimate = estimate_offset(track, t, speed, turn, duration_s=10.0, creation_time_utc=START + 50.0 - 3.0)
+    assert estimate is not None and abs(estimate.offset_s - (-3.0)) <= 0.3
+    assert estimate.reliable and not estimate.ambiguous
+    assert estimate.separation_sigma >= CLEAR_BY_SIGMA
+    lines = dict(estimate.describe())
+    assert "give --offset -3.0" in lines["clock offset"]
+    assert "standard errors below" in lines["next best"]
