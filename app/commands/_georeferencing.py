@@ -195,6 +195,10 @@ def read_from_video(store, args: argparse.Namespace, settings, *, telemetry: Pat
         if estimate.reliable:  # how sure the offset is enters the sites' uncertainty
             settings = replace(settings, time_offset_s=estimate.offset_s,
                                time_offset_sigma_s=round(estimate.uncertainty_s, 3))
+        elif estimate.ambiguous:
+            say(f"  --offset auto: ambiguous, {estimate.offset_s:+.1f} s or {estimate.runner_up_s:+.1f} s match about "
+                f"as well; the project's {settings.time_offset_s:+.1f} s is kept (check which against the video and "
+                "give --offset S)")
         else:
             say(f"  --offset auto: no reliable offset found (confidence {estimate.confidence:.2f}); the project's "
                 f"{settings.time_offset_s:+.1f} s is kept (give --offset S to set one)")

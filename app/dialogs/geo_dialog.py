@@ -174,6 +174,12 @@ class GeoSettingsDialog(QDialog):
 
     def _show_estimate(self, estimate: Any) -> None:
         lines = dict(estimate.describe())
+        if estimate.ambiguous:  # two offsets match about alike: the user picks, the box keeps its value
+            self.estimate_label.setText(
+                f"Ambiguous offset: {estimate.offset_s:+.2f} s or {estimate.runner_up_s:+.2f} s match about as well; "
+                "the box keeps its value (check which against the video and set it by hand)")
+            self.adjustSize()
+            return
         if not estimate.reliable:  # a guess: the box keeps its value, as --offset auto keeps the project's
             self.estimate_label.setText(
                 f"No reliable offset: the best match, {estimate.offset_s:+.2f} s, has confidence "

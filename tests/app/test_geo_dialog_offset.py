@@ -132,6 +132,11 @@ def test_an_unreliable_offset_is_said_and_not_put_in_the_box(qtbot):
     dialog._show_estimate(guess)
     assert dialog.offset_spin.value() == 1.5 and dialog.settings().time_offset_s == 1.5
     assert dialog.estimate_label.text().startswith("No reliable offset: the best match, +2.50 s")
+    two = dataclasses.replace(guess, correlation=0.99, runner_up_correlation=0.97, confidence=0.9, uncertainty_s=0.1,
+                              separation_sigma=0.7)
+    dialog._show_estimate(two)  # a runner-up about as good: the box keeps its value too
+    assert dialog.offset_spin.value() == 1.5
+    assert dialog.estimate_label.text().startswith("Ambiguous offset: +2.50 s or +0.40 s")
     dialog._show_estimate(dataclasses.replace(guess, confidence=0.9, uncertainty_s=0.1))
     assert dialog.offset_spin.value() == 2.5 and dialog.settings().time_offset_sigma_s == pytest.approx(0.1)
 

@@ -210,6 +210,32 @@ def test_offset_auto_uses_only_a_reliable_estimate(tmp_path, monkeypatch, confid
         assert any("give --offset 2.5" in line for line in said)
 
 
+def test_offset_auto_keeps_the_project_offset_when_two_match_alike(tmp_path, monkeypatch):
+    """A confident-looking estimate whose runner-up matches about as well is not applied;
+    `--offset auto` names both offsets."""
+    import argparse
+
+    import geo.telemetry
+    import services.sync
+    from app.commands._georeferencing import read_from_video
+    from core.settings import ProjectSettings
+    from core.store import ProjectStore
+    from geo.clock_offset import OffsetEstimate
+
+    estimate = OffsetEstimate(offset_s=15.2, correlation=0.99, residual=0.15, uncertainty_s=0.05, runner_up_s=-0.3,
+                              runner_up_correlation=0.97, confidence=0.4, zone_shift_h=0.0,
+                              channels=("speed",), searched_s=(-40.0, 40.0), separation_sigma=0.7)
+    monkeypatch.setattr(services.sync, "estimate_clock_offset", lambda video, track: estimate)
+    monkeypatch.setattr(geo.telemetry, "read_telemetry", lambda path: None)
+    said: list[str] = []
+    args = argparse.Namespace(offset="auto", camera=None, ground_elevation=None, flight_height=None)
+    with ProjectStore.create(tmp_path / "p.dmproj", video_path=tmp_path / "v.mp4",
+                             telemetry_path=tmp_path / "t.gpx") as store:
+        settings, _ = read_from_video(store, args, ProjectSettings(time_offset_s=0.3), say=said.append)
+    assert settings.time_offset_s == 0.3 and settings.time_offset_sigma_s is None
+    assert any("ambiguous, +15.2 s or -0.3 s" in line and "+0.3 s is kept" in line for line in said)
+
+
 def test_the_relief_package_places_sites_on_the_terrain_as_the_map_files_do(hilly_project, tmp_path, capsys):
     """One export command, one map: with --dem the package's GeoPackage (and so its
     print map and atlas) holds the sites the GeoJSON holds, where it holds them."""
