@@ -30,7 +30,7 @@ on blank lines. Times are the cue start, on the video's clock.
 
 from __future__ import annotations
 
-import calendar
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass
@@ -94,9 +94,17 @@ def _split_cues(lines: list[str]) -> list[_Cue]:
     return cues
 
 
-def _parse_date(match: re.Match) -> float:
+def _parse_date(match: re.Match) -> float | None:
+    """The date line's UTC seconds, or ``None`` for a date no calendar has (``0000-00-00``,
+    a month 13, an hour 25: a camera whose clock was never set, a damaged entry), which is
+    read as an entry without a date rather than failing the whole file."""
     year, month, day, hour, minute, second, frac, micro = match.groups()
-    t = calendar.timegm((int(year), int(month), int(day), int(hour), int(minute), int(second), 0, 0, 0))
+    try:
+        when = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
+                           tzinfo=dt.timezone.utc)
+    except ValueError:
+        return None
+    t = when.timestamp()
     if frac:
         if len(frac) <= 3:
             t += int(frac) / 10 ** len(frac)
@@ -110,7 +118,8 @@ def _parse_date(match: re.Match) -> float:
 def _focal_length_mm(raw: str) -> float:
     """``focal_len``: literal millimetres when written with a decimal point (``24.00``),
     otherwise an integer in tenths of a millimetre (``240`` = 24 mm)."""
-    return float(raw) if "." in raw else int(raw) / 10.0
+    value = float(raw)  # already checked to be a finite number (``240``, ``24.00``, ``2.4e2``)
+    return value if "." in raw else value / 10.0
 
 
 @dataclass

@@ -65,3 +65,19 @@ def test_malformed_gps_pair_is_not_truncated(tmp_path):
     track = read_telemetry(path)
     assert [s.lon_deg for s in track.samples] == [149.0251, 149.0252]
     assert any("149.0251x" in n for n in track.notes)
+
+
+@pytest.mark.parametrize("date", ["0000-00-00 00:00:00", "2024-13-01 10:00:00", "2024-01-01 25:00:00"])
+def test_an_entry_with_an_impossible_date_is_read_without_it(tmp_path, date):
+    """A camera whose clock was never set writes ``0000-00-00``; one such entry failed
+    the whole file with "year 0 is out of range" (a traceback in export)."""
+    path = tmp_path / "no_clock.SRT"
+    path.write_text(_srt(["30.1500", "30.1501", "30.1502"]).replace("2024-01-01 10:00:00", date, 1))
+    track = read_telemetry(path)
+    assert [s.lat_deg for s in track.samples] == [30.15, 30.1501, 30.1502]
+
+
+def test_a_focal_length_written_with_an_exponent_is_read(tmp_path):
+    path = tmp_path / "focal.SRT"
+    path.write_text(_srt(["30.1500", "30.1501"]).replace("[rel_alt", "[focal_len: 24e1] [rel_alt"))
+    assert [s.focal_length_mm for s in read_telemetry(path).samples] == [24.0, 24.0]
