@@ -219,7 +219,7 @@ def read_csv_log(path: str | Path) -> Track:
         dialect = csv.Sniffer().sniff(sample_text.splitlines()[0], delimiters=",;\t")
     except (csv.Error, IndexError):
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)  # any line ends: \r alone from a Mac spreadsheet
     try:
         headers = next(reader)
     except (StopIteration, csv.Error) as exc:

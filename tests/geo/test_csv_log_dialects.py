@@ -192,3 +192,11 @@ def test_a_newest_first_file_with_repeated_times_is_not_said_to_go_backwards(tmp
     csv.write_text("time,lat,lon,alt\n" + "".join(f"{t},{47.0 + k * 1e-4:.4f},8.0,500\n"
                                                    for k, t in enumerate([3, 3, 2, 2, 1, 1, 0])))
     assert not any("go backwards" in note for note in read_telemetry(csv).notes)
+
+
+def test_a_log_whose_lines_end_in_a_carriage_return_alone_is_read(tmp_path):
+    """Excel for Mac's "CSV (Macintosh)" ends lines with ``\\r`` alone: the file was
+    refused as "new-line character seen in unquoted field"."""
+    path = tmp_path / "mac.csv"
+    path.write_bytes(FLIGHT_READER.replace("\n", "\r").encode())
+    assert len(read_telemetry(path).samples) == 20
