@@ -179,8 +179,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     except ExportError:
         raise
     except Exception as exc:  # a writer library failing (GDAL, folium): still an export error
-        if _disk_full(target.parent):  # GDAL says what failed next ("no such table: gpkg_contents"), not why
-            raise ExportError(f"{target}: cannot write: no space left on the disk ({exc})") from exc
+        if _disk_full(target.parent):  # GDAL says what failed next ("no such table: gpkg_contents", or its
+            # whole CREATE TABLE script of some 5000 characters), not why: that is left out
+            raise ExportError(f"{target}: cannot write: no space left on the disk") from exc
         raise ExportError(f"{target}: cannot write: {exc}") from exc
     finally:
         for leftover in (temp, *(temp.with_name(temp.name + side) for side in _SQLITE_SIDE_FILES)):
