@@ -287,6 +287,15 @@ class PlaceDecision:
                    tuple(AppliedDecision.from_json(a) for a in data.get("applied") or ()))
 
 
+def _objects(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """``data[key]``, a list of JSON objects (``[]`` when absent); a ``ValueError`` naming
+    ``key`` when the manifest, edited by hand, holds something else there."""
+    items = data.get(key, [])
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ValueError(f"'{key}' must be a list of objects, not {json.dumps(items)[:60]}")
+    return items
+
+
 @dataclass(slots=True)
 class Survey:
     """A survey folder's manifest (see the module docstring); :meth:`save` writes it."""
@@ -336,11 +345,11 @@ class Survey:
                 raise ValueError(f"unknown survey format {data.get('format') if isinstance(data, dict) else data!r}")
             return cls(
                 folder=folder, name=str(data["name"]),
-                flights=[FlightRecord.from_json(f) for f in data.get("flights", [])],
-                decisions=[PlaceDecision.from_json(d) for d in data.get("decisions", [])],
+                flights=[FlightRecord.from_json(f) for f in _objects(data, "flights")],
+                decisions=[PlaceDecision.from_json(d) for d in _objects(data, "decisions")],
                 created_utc=str(data.get("created_utc", "")),
             )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # a hand edit of the wrong shape
             raise SurveyError(f"{str(path)!r}: not a readable survey manifest ({exc})") from None
 
     @contextmanager

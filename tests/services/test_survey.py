@@ -659,3 +659,15 @@ def test_a_flight_name_refused_leaves_no_project_behind(flights, tmp_path):
         surveys.add_flight(survey, flights[2].video, name="Mon, AM")
     assert not (survey.folder / "flights").exists() or not list((survey.folder / "flights").iterdir())
     assert Survey.open(survey.folder).flights == []
+
+
+@pytest.mark.parametrize("edit", [{"decisions": "none"}, {"decisions": [{"lon_deg": -85.0, "lat_deg": 30.0,
+                                                                         "state": "accepted", "applied": "x"}]},
+                                  {"flights": {"a": 1}}, {"flights": ["a"]}])
+def test_a_manifest_edited_by_hand_into_the_wrong_shape_is_named(tmp_path, edit):
+    """``"decisions": "none"`` ended in a traceback (``'str' object has no attribute 'get'``)."""
+    survey = Survey.create(tmp_path / "s", "s")
+    manifest = survey.folder / "survey.json"
+    manifest.write_text(json.dumps(json.loads(manifest.read_text()) | edit))
+    with pytest.raises(SurveyError, match="survey.json'.*not a readable survey manifest"):
+        Survey.open(survey.folder)
