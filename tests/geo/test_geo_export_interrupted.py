@@ -134,7 +134,8 @@ def test_a_writer_failing_on_a_full_disk_says_the_disk_is_full(flyover_map, tmp_
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(gpd.GeoDataFrame, "to_file", gdal_on_a_full_disk)
     monkeypatch.setattr(shutil, "disk_usage", lambda _path: usage(300_000, 300_000, 0))
-    with pytest.raises(ExportError, match=r"damage_map.gpkg: cannot write: no space left on the disk; nothing was written$") as full:
+    full_disk = r"damage_map.gpkg: cannot write: no space left on the disk; nothing was written$"
+    with pytest.raises(ExportError, match=full_disk) as full:
         export_map(damage_map, tmp_path, formats=["gpkg"])
     assert "CREATE TABLE" not in str(full.value)  # GDAL's script, thousands of characters, is no reason
     monkeypatch.setattr(shutil, "disk_usage", lambda _path: usage(10**12, 10**9, 10**11))
