@@ -1332,6 +1332,9 @@ class MainWindow(QMainWindow):
         self.export_progress.setRange(0, 0)  # busy, until the export counts its steps
         for widget in (self.export_label, self.export_progress):
             widget.setVisible(True)
+        # the link to the last export's folder: back when this one succeeds, with its folder (after
+        # a failure it opened the earlier export's folder beside "Export to ... failed")
+        self.open_export_button.setVisible(False)
         job.start()
         self._update_actions()
         return job

@@ -41,10 +41,14 @@ def test_an_export_shows_each_step_then_where_the_files_went(qtbot, window, revi
 def test_an_export_that_cannot_write_says_why_and_takes_its_bar_away(qtbot, window, reviewed_project, errors,
                                                                      tmp_path):
     assert window.open_path(reviewed_project)
+    with qtbot.waitSignal(window.export_finished, timeout=60_000):
+        window.start_export(ExportChoice(tmp_path / "first", formats=("geojson",)))
+    assert window.open_export_button.isVisible()  # the first export's folder
     in_the_way = tmp_path / "a file"
     in_the_way.write_text("not a folder")
     with qtbot.waitSignal(window.export_finished, timeout=60_000):
         window.start_export(ExportChoice(in_the_way / "maps", formats=("geojson",)))
+    assert not window.open_export_button.isVisible()  # not the earlier folder beside "failed"
     assert len(errors) == 1 and str(in_the_way) in str(errors[0])
     assert not window.export_label.isVisible() and not window.export_progress.isVisible()
     assert window.statusBar().currentMessage() == f"Export to {in_the_way / 'maps'} failed"
