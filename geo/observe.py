@@ -360,15 +360,7 @@ def project_detection(
     if shape is None:
         return None
     outlines, centroid, area, truncated, near_edge = shape
-    direction = pixel_rays(camera, pose, centroid[None, :])[0]
-    if terrain is not None:
-        # the ground under the damage: for roof damage, where the ray meets the terrain
-        # raised by a roof's height (near the house), not the ground behind it
-        lift = 0.0 if detection.level == DamageLevel.DEBRIS else TERRAIN_ROOF_M
-        hit = terrain.intersect(pose.position, direction[None, :], above_m=lift)[0]
-        if np.isfinite(hit[2]):
-            pose = replace(pose, up_m=pose.up_m - (float(hit[2]) - lift))
-    ground = ground_points(pose, direction[None, :])[0]  # the pose's rotation is the ray's, lowered or not
+    direction, pose, ground = _centroid_on_ground(detection, centroid, camera=camera, pose=pose, terrain=terrain)
     if not np.isfinite(ground[0]):
         return None
     if np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m) > max_range_m:
@@ -388,6 +380,36 @@ def project_detection(
         truncated=truncated,
         near_edge=near_edge,
     )
+
+
+def _centroid_on_ground(detection: Detection, centroid: np.ndarray, *, camera: PinholeCamera, pose: CameraPose,
+                        terrain: LocalTerrain | None) -> tuple[np.ndarray, CameraPose, np.ndarray]:
+    """The ray through the mask's ``centroid``, the pose it is placed from (lowered by the
+    terrain's height where the ray meets it) and where it meets the ground (NaN where it
+    does not)."""
+    direction = pixel_rays(camera, pose, centroid[None, :])[0]
+    if terrain is not None:
+        # the ground under the damage: for roof damage, where the ray meets the terrain
+        # raised by a roof's height (near the house), not the ground behind it
+        lift = 0.0 if detection.level == DamageLevel.DEBRIS else TERRAIN_ROOF_M
+        hit = terrain.intersect(pose.position, direction[None, :], above_m=lift)[0]
+        if np.isfinite(hit[2]):
+            pose = replace(pose, up_m=pose.up_m - (float(hit[2]) - lift))
+    return direction, pose, ground_points(pose, direction[None, :])[0]  # the pose's rotation is the ray's
+
+
+def placed_distance_m(detection: Detection, *, camera: PinholeCamera, pose: CameraPose,
+                      terrain: LocalTerrain | None = None, max_range_m: float = MAX_RANGE_M) -> float | None:
+    """How far from the point under the drone (metres on the ground) :func:`project_detection`
+    places ``detection``, without building the rest of it; ``None`` where it places none."""
+    shape = _mask_outline_and_centroid(detection)
+    if shape is None:
+        return None
+    _, pose, ground = _centroid_on_ground(detection, shape[1], camera=camera, pose=pose, terrain=terrain)
+    if not np.isfinite(ground[0]):
+        return None
+    distance = float(np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m))
+    return distance if distance <= max_range_m else None
 
 
 def make_observation(detection: Detection, local: LocalFrame, t_s: float, xy: np.ndarray) -> Observation:
