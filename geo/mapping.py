@@ -31,6 +31,7 @@ from geo.hover_turns import MAX_CLOSURE_DEG, Turns
 from geo.local import LocalFrame
 from geo.observe import Projected, place_detection
 from geo.pitch import FlowView
+from geo.reach import REACH_FROM_M, farthest_detections_m
 from geo.sync import AlignedTrack, align_track, heights_need_ground, recording_start
 from geo.terrain import Terrain, reference_elevation
 from geo.uncertainty import budget_note, budget_sites, clock_sigma
@@ -119,6 +120,11 @@ class DamageMap:
     #: frame index -> its distinct view (:func:`geo.views.distinct_views` of the
     #: :attr:`looking_poses`): frames with one number are one look at the ground
     views: dict[int, int] = field(default_factory=dict)
+    #: frame index -> how far from the drone (metres on the ground) its farthest detection
+    #: lies, whatever its score or review (:func:`geo.reach.farthest_detections_m`), for
+    #: the frames where that is past :data:`geo.reach.REACH_FROM_M`: the ground the frame
+    #: is known to have filmed (``geo.coverage``), the same at any score threshold
+    detection_reach_m: dict[int, float] = field(default_factory=dict)
 
     def recording_start(self) -> tuple[float | None, bool]:
         """When the video's time 0 was, in epoch seconds, and whether that is UTC
@@ -452,6 +458,8 @@ def build_damage_map_from(
         )
 
     unusable = {i: why for i, why in (unusable_frames or {}).items() if i in frame_times_s}
+    detections = list(detections)
+    reach = farthest_detections_m(detections, poses.poses, camera, terrain=local_terrain, beyond_m=REACH_FROM_M)
     skipped = {"rejected": 0, "low_score": 0, "no_telemetry": 0, "not_on_ground": 0}
     projected: list[Projected] = []
     roof_evidence: list[Projected] = []  # the placed sightings, the rejected ones as they were before the reject
@@ -537,7 +545,7 @@ def build_damage_map_from(
     notes = _with_unconfirmed_note(notes, unconfirmed, fusion)
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
                      notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=error_sigmas,
-                     unusable_frames=unusable, views=views)
+                     unusable_frames=unusable, views=views, detection_reach_m=reach)
 
 
 def _blind_spans(poses: FramePoses) -> list[tuple[float, float]]:
