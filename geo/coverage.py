@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, project_points
+from geo.reach import FILMED_RANGE_M, REACH_MARGIN_M
 from geo.views import distinct_views
 
 #: Height assumed for a footprint whose file gives none (a one- or two-storey house).
@@ -212,7 +213,7 @@ def footprint_coverage(damage_map, footprints, settings: CoverageSettings | None
 
 
 def grid_coverage(damage_map, settings: CoverageSettings | None = None, *, cell_m: float = 25.0,  # noqa: ANN001
-                  max_range_m: float = 150.0) -> CoverageLayer:
+                  max_range_m: float = FILMED_RANGE_M) -> CoverageLayer:
     """Coverage of square ground cells (``cell_m``) over what the camera footprints
     reached (up to ``max_range_m`` from the drone), for maps without footprints."""
     import shapely
@@ -254,7 +255,7 @@ def _frame_times(damage_map, limit: int) -> list[float]:  # noqa: ANN001
     return times
 
 
-def footprint_local(damage_map, t_s: float, *, max_range_m: float = 150.0):  # noqa: ANN001, ANN201
+def footprint_local(damage_map, t_s: float, *, max_range_m: float = FILMED_RANGE_M):  # noqa: ANN001, ANN201
     """The ground the camera saw at ``t_s`` (local metres), or ``None``."""
     from shapely.geometry import Polygon
 
@@ -267,28 +268,28 @@ def footprint_local(damage_map, t_s: float, *, max_range_m: float = 150.0):  # n
     return polygon if polygon.is_valid else polygon.buffer(0)
 
 
-#: How far past a frame's farthest placed detection its footprint reaches.
-REACH_MARGIN_M = 15.0
-
-
 def detection_reach_m(damage_map) -> dict[int, float]:  # noqa: ANN001
-    """Per analysed frame, how far from the drone its farthest detection on the map was
-    placed (metres on the ground): the frame saw at least that far, whatever range its
-    footprint is drawn to, so every site lies inside the area filmed."""
-    reach: dict[int, float] = {}
+    """Per analysed frame, how far from the drone (metres on the ground) its farthest
+    detection lies: any the run holds, whatever its score
+    (:attr:`geo.mapping.DamageMap.detection_reach_m`), or one on the map placed farther
+    (a map built without the run's detections). The frame saw at least that far, so every
+    site lies inside the area filmed, and the area is the same at any score threshold."""
+    reach = dict(damage_map.detection_reach_m)
     for fused in (*damage_map.fused, *damage_map.unconfirmed):
         for member in fused.members:
             pose = member.pose
             distance = float(np.hypot(member.ground_xy[0] - pose.east_m, member.ground_xy[1] - pose.north_m))
-            reach[member.frame_index] = max(reach.get(member.frame_index, 0.0), distance)
+            if distance > reach.get(member.frame_index, 0.0):
+                reach[member.frame_index] = distance
     return reach
 
 
-def camera_footprint_records(damage_map, *, limit: int = 300, max_range_m: float = 150.0) -> list[tuple[dict, object]]:  # noqa: ANN001
+def camera_footprint_records(damage_map, *, limit: int = 300,  # noqa: ANN001
+                             max_range_m: float = FILMED_RANGE_M) -> list[tuple[dict, object]]:
     """The ground each analysed frame saw (at most ``limit`` frames, evenly spaced),
     as ``(properties, WGS84 polygon)``: ``frame``, ``time_s``. A footprint reaches
-    ``max_range_m`` from the drone, or past the frame's farthest detection on the map
-    (:func:`detection_reach_m`)."""
+    ``max_range_m`` from the drone, or :data:`geo.reach.REACH_MARGIN_M` past the frame's
+    farthest detection at any score (:func:`detection_reach_m`)."""
     from shapely.geometry import Polygon
     from shapely.geometry.polygon import orient
 
@@ -325,5 +326,6 @@ def flown_bounds_lonlat(damage_map, *, limit: int = 100) -> tuple[float, float, 
     return float(west), float(south), float(east), float(north)
 
 
-__all__ = ["CoverageLayer", "flown_bounds_lonlat", "CoverageSettings", "UnitCoverage", "camera_footprint_records", "footprint_coverage",
+__all__ = ["CoverageLayer", "flown_bounds_lonlat", "CoverageSettings", "UnitCoverage", "camera_footprint_records",
+           "detection_reach_m", "footprint_coverage",
            "grid_coverage", "unit_coverage"]

@@ -43,6 +43,21 @@ def project(flyover, tmp_path) -> Path:
     return path
 
 
+@pytest.fixture
+def scored_project(flyover, tmp_path) -> Path:
+    """The flyover's ground truth as one run, with the scores a model gives spread from
+    0.2 to 0.99: a threshold keeps some sightings of a site and drops others."""
+    from geo.evaluation import detections_from_coco
+
+    detections, times = detections_from_coco(flyover.annotations)
+    scores = (0.2, 0.5, 0.8, 0.99)
+    detections = [replace(d, score=scores[k % len(scores)]) for k, d in enumerate(detections)]
+    path = tmp_path / "scored.dmproj"
+    with ProjectStore.create(path, video_path=flyover.video, telemetry_path=flyover.srt) as store:
+        write_run(store, detections, times, model={"name": "ground truth, scored"})
+    return path
+
+
 def _package_args(flyover, project, out):
     folder = Path(flyover.truth).parent
     return ["export", str(project), "--to", str(out), "--package", "--no-thumbnails",
@@ -271,6 +286,51 @@ def test_every_site_lies_in_the_area_filmed(project, tmp_path):
     assert len(sites) > 5
     outside = [int(row.id) for row in sites.itertuples() if not area.buffer(1e-7).contains(row.geometry)]
     assert outside == []
+
+
+def _export_at(store: ProjectStore, min_score: float, out: Path, **request):  # noqa: ANN003, ANN202
+    """The package of ``store`` exported with the score threshold ``min_score``: its GeoPackage."""
+    from services.package import PackageRequest, export_package
+
+    store.set_project_settings(replace(store.project_settings(), min_score=min_score))
+    result = export_package(store, PackageRequest(out, thumbnails=False, **request))
+    return result.folder / f"{result.name}.gpkg"
+
+
+def test_a_site_at_any_threshold_lies_in_the_area_filmed(scored_project, tmp_path):
+    """A threshold that drops the sightings that reached farthest keeps the area filmed
+    as it was, so a site it keeps still lies inside it."""
+    import pyogrio
+    import shapely
+
+    with ProjectStore.open(scored_project) as store:
+        for min_score in (0.0, 0.6):
+            gpkg = _export_at(store, min_score, tmp_path / f"out-{min_score}")
+            area = shapely.union_all(pyogrio.read_dataframe(gpkg, layer="area_of_interest").geometry.values)
+            sites = pyogrio.read_dataframe(gpkg, layer="damage_sites")
+            assert len(sites) > 0
+            outside = [int(row.id) for row in sites.itertuples() if not area.buffer(1e-7).contains(row.geometry)]
+            assert outside == [], min_score
+
+
+def test_the_area_assessed_does_not_follow_the_score_threshold(flyover, scored_project, tmp_path):
+    """The area of interest, and so the buildings graded and those the flight did not see
+    well, are what the flight filmed: the same whatever score threshold the map is drawn
+    at. Only a damage site can make a building not seen well assessed."""
+    import pyogrio
+
+    footprints = Path(flyover.truth).parent / "footprints.geojson"
+    found = {}
+    with ProjectStore.open(scored_project) as store:
+        for min_score in (0.0, 0.97):
+            gpkg = _export_at(store, min_score, tmp_path / f"out-{min_score}", footprints=footprints)
+            area = pyogrio.read_dataframe(gpkg, layer="area_of_interest")
+            grades = pyogrio.read_dataframe(gpkg, layer="graded_buildings")
+            not_seen_well = set(grades.loc[~grades["seen_well"].astype(bool), "building_id"])
+            graded_by_a_site = set(grades.loc[grades["site_ids"].fillna("") != "", "building_id"])
+            assert set(grades.loc[grades["level"] == "not_assessed", "building_id"]) == not_seen_well - graded_by_a_site
+            found[min_score] = (set(grades["building_id"]), float(area["area_km2"].iloc[0]), not_seen_well)
+    assert found[0.0] == found[0.97]
 
 
 def _on_a_read_only_share(project: Path, tmp_path: Path, monkeypatch) -> Path:
