@@ -196,6 +196,7 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
     alt_abs = alt_rel = yaw = gimbal_pitch = gimbal_yaw = focal = None
     bad_position: list[str] = []
     gps_pair = None
+    gps_altitude = None  # the third number of a Matrice's GPS(lat, lon, altM); a satellite count elsewhere
     gps = _GPS_PAREN.search(text)
     if gps:
         parts = gps.group(1).split(",")
@@ -205,6 +206,8 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
             bad_position.append(f"GPS({gps.group(1).strip()})")
         else:
             gps_pair = (a, b)
+        if len(parts) >= 3 and re.search(r"\d\s*M\s*$", parts[2]):  # GPS(lat, lon, 12.3M): an altitude
+            gps_altitude = _number(parts[2], ("M",))
     for frame_kind, pitch, _roll, yaw_value in _PRY.findall(text):
         if frame_kind == "G":
             gimbal_pitch, gimbal_yaw = float(pitch), float(yaw_value)
@@ -226,7 +229,7 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
     lon = _first_float(values, bad_position, "longtitude", "longitude", default=None)  # DJI's misspelling
     bad: list[str] = []
     alt_rel = _first_float(values, bad, "rel_alt", "barometer", units=_LENGTH_UNITS, default=alt_rel)
-    alt_abs = _first_float(values, bad, "abs_alt", "altitude", units=_LENGTH_UNITS, default=alt_abs)
+    alt_abs = _first_float(values, bad, "abs_alt", "altitude", units=_LENGTH_UNITS, default=gps_altitude)
     yaw = _first_float(values, bad, "drone_yaw", units=_ANGLE_UNITS, default=yaw)
     gimbal_yaw = _first_float(values, bad, "gb_yaw", units=_ANGLE_UNITS, default=gimbal_yaw)
     gimbal_pitch = _first_float(values, bad, "gb_pitch", units=_ANGLE_UNITS, default=gimbal_pitch)
@@ -242,7 +245,8 @@ def _parse_cue(cue: _Cue, t_s: float) -> _Parsed:
             focal = _focal_length_mm(values["focal_len"].strip().removesuffix("mm"))
     per_frame = any(k in values for k in ("framecnt", "srtcnt", "difftime"))
     altitude_keys = {kind: next((k for k in keys if k in values), fallback) for kind, keys, fallback in (
-        ("rel", ("rel_alt", "barometer"), "H" if height else None), ("abs", ("abs_alt", "altitude"), None))}
+        ("rel", ("rel_alt", "barometer"), "H" if height else None),
+        ("abs", ("abs_alt", "altitude"), "gps" if gps_altitude is not None else None))}
     written = [f"{k}: {values[k]}" for k in ("latitude", "longtitude", "longitude") if k in values]
     if gps:
         written.append(f"GPS({gps.group(1).strip()})")
@@ -377,6 +381,7 @@ def read_srt(path: str | Path) -> Track:
     sure = True
     if any(p.gps_pair is not None and (p.lat is None or p.lon is None) for p in parsed):
         order, why, sure = _decide_order(parsed)
+    zero_gps_altitude = _drop_zero_gps_altitude(parsed)
     for p in parsed:
         p.sample = _make_sample(p, lat_first=order == LAT_LON)
     samples = [p.sample for p in parsed if p.sample is not None]
@@ -399,6 +404,9 @@ def read_srt(path: str | Path) -> Track:
             "read as GPS(longitude, latitude) (Phantom/Mavic); if the track lands in the wrong place, "
             "the drone wrote latitude first"
         )
+    if zero_gps_altitude:
+        notes.append(f"the altitude in GPS(.., 0.0M) is 0.0 in all {zero_gps_altitude} entries that write it: no "
+                     "altitude (the receiver had none to give), not read as one")
     missing = len(cues) - len(samples)
     if missing:
         last_missing = parsed and parsed[-1].sample is None
@@ -454,9 +462,29 @@ ALTITUDE_KEYS = {
     "H": "H: height above the take-off (home) point",
     "abs_alt": ("abs_alt: altitude above sea level as the drone reckons it (barometer and GPS, datum not "
                 "stated; often tens of metres off)"),
-    "altitude": ("altitude: the drone's altitude above sea level as it reckons it (Mavic 2 / Air 2 style, datum "
-                 "not stated)"),
+    "altitude": ("altitude: the drone's altitude, its zero not stated: sea level in Mavic 2 files, the take-off "
+                 "in an Air 2's (one filmed 200 m above sea level writes 27 m)"),
+    "gps": ("GPS(.., altM): the GPS receiver's altitude (datum not stated; an RTK Matrice writes height above the "
+            "WGS 84 ellipsoid, tens of metres from sea level)"),
 }
+
+#: The absolute-altitude keys whose zero differs between drones: where such an altitude
+#: less the ground's elevation puts the camera below the ground, it is a height above
+#: the take-off (:mod:`geo.telemetry.altitude_check`).
+ZERO_UNSTATED = frozenset({ALTITUDE_KEYS["altitude"]})
+
+
+def _drop_zero_gps_altitude(parsed: list[_Parsed]) -> int:
+    """Forget the GPS altitude of a file whose every ``GPS(.., altM)`` writes 0.0 (a
+    Matrice 300 whose receiver gave none, while its barometer climbs 80 m): the number
+    of entries it was dropped from, 0 where any of them writes another altitude."""
+    with_gps = [p for p in parsed if (p.altitude_keys or {}).get("abs") == "gps"]
+    if not with_gps or any(p.fields["alt_abs_m"] != 0.0 for p in with_gps):
+        return 0
+    for p in with_gps:
+        p.fields["alt_abs_m"] = None
+        del p.altitude_keys["abs"]
+    return len(with_gps)
 
 
 def _altitude_sources(parsed: list[_Parsed]) -> tuple[tuple[str, str], ...]:
