@@ -608,10 +608,26 @@ def _height_above_takeoff(track: Track, ground_elevation_m: float | None = None,
     """Height above the ground plane: absolute altitude minus ``ground_elevation_m`` when
     given; else ``alt_rel_m`` where the track has it; else absolute altitude minus the
     first sample's (GPX elevation, assuming the recording starts at take-off); a track
-    with no altitude at all (some Mavic 2 SRTs) flies at ``flight_height_m`` when given."""
+    with no altitude at all (some Mavic 2 SRTs) flies at ``flight_height_m`` when given.
+
+    Absolute altitudes that do not hold against the ground elevation given
+    (:mod:`geo.telemetry.altitude_check`) give way: to ``alt_rel_m`` where the track has
+    it, to the altitudes as heights above the take-off where the file's key is one whose
+    zero differs between drones; the note then says why."""
+    from geo.telemetry.altitude_check import below_ground, takeoff_contradiction
+
     absolute = np.array([np.nan if s.alt_abs_m is None else s.alt_abs_m for s in track.samples])
     if ground_elevation_m is not None and np.isfinite(absolute).any():
-        return absolute - ground_elevation_m, f"ground plane at {ground_elevation_m:g} m elevation (given)"
+        given = f"ground plane at {ground_elevation_m:g} m elevation (given)"
+        if track.has("alt_rel_m"):
+            contradiction = takeoff_contradiction(track, ground_elevation_m)
+            if contradiction is not None:
+                return np.array([np.nan if s.alt_rel_m is None else s.alt_rel_m for s in track.samples]), contradiction
+            return absolute - ground_elevation_m, given
+        below = below_ground(track, ground_elevation_m)
+        if below is not None and below[1]:
+            return absolute, below[0]
+        return absolute - ground_elevation_m, given if below is None else f"{given}; {below[0]}"
     if track.has("alt_rel_m"):
         return np.array([np.nan if s.alt_rel_m is None else s.alt_rel_m for s in track.samples]), None
     if track.has("alt_abs_m"):

@@ -19,6 +19,7 @@ import numpy as np
 
 from core.errors import GeoreferenceError
 from geo.local import LocalFrame
+from geo.telemetry.altitude_check import takeoff_contradiction
 
 #: Rays are followed this far at most (metres along the ray).
 MAX_RAY_M = 1500.0
@@ -180,7 +181,9 @@ def reference_elevation(track, terrain: Terrain, local: LocalFrame, ground_eleva
     Given ``ground_elevation_m``: that. A track with take-off-relative altitude: the
     elevation its own absolute altitudes imply for the take-off (median of absolute
     minus relative) when it has both, else the DEM under its first sample (the take-off
-    spot when the log starts on the ground). Absolute altitude only (GPX): the DEM under
+    spot when the log starts on the ground), which also stands in where the absolute
+    altitudes contradict the relative ones and the DEM
+    (:func:`geo.telemetry.altitude_check.takeoff_contradiction`). Absolute altitude only (GPX): the DEM under
     the first sample, heights from the absolute altitudes (no take-off assumption).
     """
     if ground_elevation_m is not None:
@@ -194,7 +197,12 @@ def reference_elevation(track, terrain: Terrain, local: LocalFrame, ground_eleva
     if np.isfinite(rel).any():
         if both.any():
             z0 = float(np.median(absolute[both] - rel[both]))
-            return z0, False, f"terrain from {terrain.path}; take-off at {z0:.1f} m (absolute minus relative altitude)"
+            problem = None if not np.isfinite(first) else takeoff_contradiction(
+                track, float(first), "the DEM's elevation under the first fix")
+            if problem is None:
+                return z0, False, (f"terrain from {terrain.path}; take-off at {z0:.1f} m (absolute minus relative "
+                                   "altitude)")
+            return float(first), False, f"terrain from {terrain.path}; take-off at {first:.1f} m: {problem}"
         if np.isfinite(first):
             return float(first), False, (f"terrain from {terrain.path}; take-off at {first:.1f} m "
                                          "(the elevation under the first telemetry sample)")

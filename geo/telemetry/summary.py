@@ -101,12 +101,19 @@ def _as_named(track: Track) -> str:
 def camera_height_source(track: Track) -> str:
     """Which altitude the map takes for the camera's height above the ground plane (the
     take-off's elevation), as :func:`geo.sync.align_track` does, and what changes it."""
+    from geo.telemetry.altitude_check import PLAUSIBLE_TAKEOFF_OFFSET_M
+    from geo.telemetry.srt import ZERO_UNSTATED
+
     if track.has("alt_rel_m"):
-        return "the height above take-off (--ground-elevation M uses the absolute altitude minus it instead)" if (
-            track.has("alt_abs_m")) else "the height above take-off"
+        return ("the height above take-off (--ground-elevation M uses the absolute altitude minus M instead, where "
+                f"the take-off it implies lies within {PLAUSIBLE_TAKEOFF_OFFSET_M:g} m of M and the camera above it)"
+                if track.has("alt_abs_m") else "the height above take-off")
     if track.has("alt_abs_m"):
-        return ("the absolute altitude minus the first sample's (the log taken to start on the ground), or minus "
+        text = ("the absolute altitude minus the first sample's (the log taken to start on the ground), or minus "
                 "--ground-elevation M")
+        if dict(track.altitude_sources).get("abs") in ZERO_UNSTATED:
+            text += " (the altitude itself, as a height above take-off, where minus M puts the camera below the ground)"
+        return text
     return "none in the file: --flight-height M (or auto, read from the video)"
 
 
@@ -123,8 +130,11 @@ def _height_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps: 
     """What the map will need for a track whose heights have no ground under them."""
     from geo.telemetry.takeoff import started_in_the_air
 
+    from geo.telemetry.altitude_check import implausible_takeoff_note
+
     if track.has("alt_rel_m"):
-        return []
+        takeoff = implausible_takeoff_note(track)
+        return [] if takeoff is None else [takeoff]
     if track.has("alt_abs_m"):
         absolute = np.array([np.nan if s.alt_abs_m is None else s.alt_abs_m for s in track.samples])
         reason = started_in_the_air(track.times_s(), east_m, north_m, absolute - absolute[np.isfinite(absolute)][0],
