@@ -259,6 +259,8 @@ def plan(
         if caution is not None:
             planned.notes.append(f"caution: {caution}")
         loaded = track()
+        if loaded is not None and loaded.cut_off is not None:
+            planned.notes.append(f"caution: {loaded.name}: {loaded.cut_off}")
         length = None if loaded is None or video is None else telemetry_length_caution(loaded, video["duration_s"])
         if length is not None:
             planned.notes.append(f"caution: {length}")

@@ -510,6 +510,8 @@ def damage_map(
         built.cautions.append(ASSUMED_PITCH_CAUTION)
     if built.frame_poses.hovering:  # the same logs: where a hovering drone looked is unknown
         built.cautions.append(hovering_caution(len(built.frame_poses.hovering)))
+    if track is not None and track.cut_off is not None:  # a logger that died in flight: the notes say it
+        built.cautions.append(f"{track.name}: {track.cut_off}")
     groups = reviewer_groups(store, run_id)
     if groups:  # a reviewer's splits, merges and decisions on whole sites
         built.regroup_sites(groups)

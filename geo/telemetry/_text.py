@@ -66,7 +66,8 @@ def read_text(path: Path, what: str) -> str:
     ------
     TelemetryError
         If the file is missing, not a regular file (a named pipe would block the read
-        for ever), unreadable, empty, too large or binary.
+        for ever), unreadable, empty, too large or binary (zero bytes at its end are
+        dropped, not taken for binary data).
     """
     size = regular_file(path, f"{what} file").st_size
     if size == 0:
@@ -77,12 +78,17 @@ def read_text(path: Path, what: str) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise TelemetryError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
-        text = _utf16(data)
+    # A logger that lost power mid-flight may leave the rest of its (preallocated) file as
+    # zero bytes: the text is what comes before them.
+    written = data.rstrip(b"\x00")
+    if not written:
+        raise TelemetryError(f"{path}: binary data, not a {what} text file")
+    if written.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in written[:4096]:
+        text = _utf16(data[:len(written) + len(written) % 2])  # a UTF-16-LE text ends in a zero byte
         if text is None:
             raise TelemetryError(f"{path}: binary data, not a {what} text file")
-        return text
+        return text.rstrip("\x00")
     try:
-        return data.decode("utf-8-sig")
+        return written.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return written.decode("latin-1")

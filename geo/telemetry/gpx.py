@@ -12,6 +12,10 @@ dilution of precision ``<hdop>``/``<vdop>``/``<pdop>`` (as GPS accuracy in metre
 ``geo.telemetry.accuracy``) and, in GPX 1.0 track points, ``<course>``; elements in the
 file's own namespace only, as gpxpy reads them. Extensions and other fields are ignored. Points with no time, an
 unreadable time or impossible coordinates are skipped and counted in the notes.
+
+A file cut off mid-document (a logger that lost power in flight) keeps every point that
+closed before the break, with a note on where the file breaks and from when on the flight
+is missing; any other XML error refuses the file, naming the line.
 """
 
 from __future__ import annotations
@@ -193,29 +197,50 @@ class _Reader:
         (self.track_points if tag == "trkpt" else self.route_points).append(sample)
 
 
+def _parse_reason(error: ET.ParseError) -> str:
+    """Expat's words for ``error`` without the position ("unclosed token")."""
+    return str(error).split(":", 1)[0].strip() or "XML error"
+
+
+def _cut_note(error: ET.ParseError, points: int, kind: str, samples: list[TelemetrySample]) -> str:
+    """The note on a GPX that ends mid-document: how much of it was read, and from when on
+    the flight is missing (the time of its latest point read)."""
+    last = dt.datetime.fromtimestamp(max(s.t_s for s in samples), dt.timezone.utc)
+    return (f"the file is cut off at line {error.position[0]} ({_parse_reason(error)}) after {points} whole {kind} "
+            f"point{'' if points == 1 else 's'}: whatever was logged after {last:%H:%M:%S} UTC "
+            f"({last:%Y-%m-%d}) is not in it")
+
+
 def read_gpx(path: str | Path) -> Track:
     """Read the track points (or, lacking tracks, route points) of a GPX file.
 
     Points without a time are dropped with a note; a file whose points carry no time at
-    all cannot be aligned with a video and is refused.
+    all cannot be aligned with a video and is refused. A file that ends mid-document (a
+    logger that died in flight) keeps the points that closed before the break, with a note
+    on where it breaks; one cut off before its first whole point is refused.
 
     Raises
     ------
     TelemetryError
-        Naming the file: not GPX, no points, or no timestamps.
+        Naming the file: not GPX, no points (or cut off before the first), or no timestamps.
     """
     path = Path(path)
     text = read_text(path, "GPX")
     parser = ET.XMLPullParser(events=("start", "end"))
     reader = _Reader()
+    cut: ET.ParseError | None = None
     try:
         with _gc_paused():
             for i in range(0, len(text), _CHUNK_CHARS):
                 parser.feed(text[i:i + _CHUNK_CHARS])
                 reader.handle(parser.read_events())
             del text
-            parser.close()
-            reader.handle(parser.read_events())
+            try:
+                parser.close()
+            except ET.ParseError as exc:
+                # Every byte was well-formed, but the document does not end: the file was cut
+                # off (a logger that died mid-flight). Each point that closed was already read.
+                cut = exc
     except ET.ParseError as exc:
         raise TelemetryError(f"{path}: not a readable GPX file: {str(exc).strip() or 'XML error'}") from None
 
@@ -223,6 +248,9 @@ def read_gpx(path: str | Path) -> Track:
     if not reader.count["trkpt"]:
         source = "rtept"
     points = reader.count[source]
+    if cut is not None and not points:
+        raise TelemetryError(f"{path}: not a readable GPX file: it is cut off at line {cut.position[0]} "
+                             f"({_parse_reason(cut)}), before its first whole track point")
     if not points:
         extra = f" (only {reader.waypoints} waypoint(s))" if reader.waypoints else ""
         raise TelemetryError(f"{path}: the GPX file has no track or route points{extra}")
@@ -250,6 +278,9 @@ def read_gpx(path: str | Path) -> Track:
         notes.append(f"{bad} points have invalid coordinates and were skipped")
     if not reader.has_ele:
         notes.append("no elevation in the file")
+    cut_off = None if cut is None else _cut_note(cut, points, kind, samples)
+    if cut_off is not None:
+        notes.append(cut_off)
     version = reader.version or "?"
     detail = f"GPX {version}, {reader.tracks} track(s), {reader.segments} segment(s)"
     if source == "rtept":
@@ -261,4 +292,5 @@ def read_gpx(path: str | Path) -> Track:
         time_base=TimeBase.UTC,
         format_detail=detail,
         notes=tuple(notes),
+        cut_off=cut_off,
     )

@@ -99,6 +99,10 @@ class Track:
         What each altitude was read from and what it is measured from, as
         ``("rel" | "abs", text)``: e.g. ``("rel", "rel_alt: height above the take-off
         point")``; empty where the reader does not say (the summary then says it generally).
+    cut_off : str | None
+        For a file that ends mid-write (its logger lost power in flight), the note among
+        ``notes`` that says where it breaks, which the analysis repeats as a caution;
+        ``None`` for a whole file.
     """
 
     samples: tuple[TelemetrySample, ...]
@@ -112,6 +116,7 @@ class Track:
     recordings: tuple[tuple[float, float], ...] = ()
     home: tuple[float, float, float | None] | None = None
     altitude_sources: tuple[tuple[str, str], ...] = ()
+    cut_off: str | None = None
 
     def __post_init__(self) -> None:
         if not self.samples:

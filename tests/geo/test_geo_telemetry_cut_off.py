@@ -1,0 +1,108 @@
+"""A telemetry file cut off mid-write (a logger that lost power in flight) keeps what it
+logged before the break, with a note saying where it breaks; no whole point at all is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.cli import main
+from core.errors import TelemetryError
+from geo.telemetry import read_telemetry
+
+POINT = '<trkpt lat="30.{i:04d}" lon="-85.6"><ele>80</ele><time>2018-10-12T15:00:{i:02d}Z</time></trkpt>\n'
+
+
+def _gpx_text(points: int) -> str:
+    return ('<?xml version="1.0"?>\n<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">\n'
+            "<trk><trkseg>\n" + "".join(POINT.format(i=i) for i in range(points)) + "</trkseg></trk>\n</gpx>\n")
+
+
+def _cut_in_point(text: str, point: int) -> str:
+    """``text`` cut inside its ``point``-th (0-based) point, after the latitude."""
+    at = text.index(f'lat="30.{point:04d}"') + len('lat="30.0')
+    return text[:at]
+
+
+def test_gpx_cut_mid_point_keeps_the_points_before_with_a_note(tmp_path):
+    path = tmp_path / "flight.gpx"
+    path.write_text(_cut_in_point(_gpx_text(10), 6))
+    track = read_telemetry(path)
+    assert len(track) == 6
+    assert [round(s.lat_deg, 4) for s in track.samples] == [30.0 + i / 1e4 for i in range(6)]
+    (note,) = [n for n in track.notes if "cut off" in n]
+    assert "at line 10" in note and "after 6 whole track points" in note and "after 15:00:05 UTC" in note
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-16-be"])
+def test_gpx_cut_between_points_and_zero_filled_is_read_the_same(tmp_path, encoding):
+    """A logger that lost power may leave the rest of its preallocated file as zero bytes."""
+    text = _gpx_text(10)
+    path = tmp_path / "flight.gpx"
+    path.write_bytes(text[:text.index("<trkpt", text.index("15:00:03"))].encode(encoding) + b"\x00" * 8192)
+    track = read_telemetry(path)
+    assert len(track) == 4 and any("after 4 whole track points" in n for n in track.notes)
+
+
+def test_cli_telemetry_shows_the_cut_note(tmp_path, capsys):
+    path = tmp_path / "flight.gpx"
+    path.write_text(_cut_in_point(_gpx_text(10), 3))
+    assert main(["telemetry", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "samples              3" in out
+    assert "cut off at line 7" in out and "after 15:00:02 UTC" in out
+
+
+def test_gpx_cut_before_its_first_whole_point_is_refused(tmp_path):
+    path = tmp_path / "flight.gpx"
+    path.write_text(_cut_in_point(_gpx_text(10), 0))
+    with pytest.raises(TelemetryError) as info:
+        read_telemetry(path)
+    message = str(info.value)
+    assert str(path) in message and "cut off at line 4" in message and "before its first whole" in message
+
+
+def test_gpx_broken_in_the_middle_is_still_refused(tmp_path):
+    """Only a file that ends early is read in part: an XML error with more file after it is
+    not a cut, and half a flight read without a word would be worse than a refusal."""
+    text = _gpx_text(10)
+    path = tmp_path / "flight.gpx"
+    path.write_text(text.replace("</trkpt>", "</trkpoint>", 1))
+    with pytest.raises(TelemetryError, match="not a readable GPX file: mismatched tag: line 4"):
+        read_telemetry(path)
+
+
+def test_srt_cut_mid_cue_and_csv_cut_mid_row_keep_the_rows_before(tmp_path):
+    cue = ("{n}\n00:00:0{n},000 --> 00:00:0{n},500\n<font size=\"28\">FrameCnt: {n}, DiffTime: 500ms\n"
+           "2024-01-01 10:00:0{n}.000\n[latitude: 30.1] [longitude: -85.6] [rel_alt: 50.0 abs_alt: 60.0]</font>\n\n")
+    srt = "".join(cue.format(n=n) for n in range(1, 6))
+    srt_path = tmp_path / "flight.SRT"
+    srt_path.write_text(srt[:srt.index("[longitude", srt.index("FrameCnt: 4"))])
+    track = read_telemetry(srt_path)
+    assert len(track) == 3 and any("cut off" in n for n in track.notes)
+
+    csv_path = tmp_path / "flight.csv"
+    csv_path.write_text("time(s),latitude,longitude\n0,30.1,-85.6\n1,30.1,-85.6\n2,30.1")
+    track = read_telemetry(csv_path)
+    assert len(track) == 2 and any("skipped" in n for n in track.notes)
+
+
+def test_the_map_notes_and_cautions_say_the_track_is_cut_off(sites_flyover, tmp_path):
+    from core.store import ProjectStore
+    from core.settings import ProjectSettings
+    from engine.synth.flyover import DEFAULT_GROUND_ALT_M
+    from geo.evaluation import detections_from_coco
+    from services.maps import damage_map
+    from tests.truth_runs import write_run
+
+    text = sites_flyover.gpx.read_text(encoding="utf-8")
+    gpx = tmp_path / "flight.gpx"
+    points = text.split("<trkpt")
+    gpx.write_text("<trkpt".join(points[:-2]) + "<trkpt" + points[-2][:20])  # cut in the last point but one
+    detections, times = detections_from_coco(sites_flyover.annotations)
+    with ProjectStore.create(tmp_path / "p.dmproj", video_path=sites_flyover.video, telemetry_path=gpx) as store:
+        store.set_project_settings(ProjectSettings(ground_elevation_m=DEFAULT_GROUND_ALT_M))
+        write_run(store, detections, times)
+        built = damage_map(store)
+    (note,) = [n for n in built.notes if "cut off" in n]
+    assert f"after {len(points) - 3} whole track points" in note
+    assert any("flight.gpx: the file is cut off" in c for c in built.cautions)
