@@ -213,13 +213,40 @@ class FlightRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FlightRecord:
+        """The flight ``data`` describes; a ``ValueError`` naming the field where ``data``
+        (a manifest edited by hand) lacks one or holds what cannot be that field."""
+        date = _text(data, "date", required=False)
+        if date is not None:
+            try:
+                dt.datetime.fromisoformat(date)
+            except ValueError:
+                raise ValueError(f"'date' {date!r} is not an ISO date such as 2018-10-12 or 2018-10-12T15:00") from None
         return cls(
-            name=str(data["name"]), project=str(data["project"]), video=str(data["video"]),
-            telemetry=None if data.get("telemetry") is None else str(data["telemetry"]),
-            date=None if data.get("date") is None else str(data["date"]),
-            drone=None if data.get("drone") is None else str(data["drone"]),
-            added_utc=str(data.get("added_utc") or ""),
+            name=_required_text(data, "name"), project=_required_text(data, "project"),
+            video=_required_text(data, "video"), telemetry=_text(data, "telemetry", required=False), date=date,
+            drone=_text(data, "drone", required=False), added_utc=_text(data, "added_utc", required=False) or "",
         )
+
+
+def _text(data: dict[str, Any], key: str, *, required: bool) -> str | None:
+    """``data[key]``, text (``None`` when absent or null, where not ``required``); a
+    ``ValueError`` naming ``key`` otherwise: missing, null, or not text."""
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ValueError(f"'{key}' is {'null' if key in data else 'missing'}")
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"'{key}' must be text, not {json.dumps(value)[:60]}")
+    return value
+
+
+def _required_text(data: dict[str, Any], key: str) -> str:
+    """``data[key]``, text that is not blank; a ``ValueError`` naming ``key`` otherwise."""
+    value = _text(data, key, required=True)
+    if value is None or not value.strip():
+        raise ValueError(f"'{key}' is empty")
+    return value
 
 
 @dataclass
@@ -296,6 +323,37 @@ def _objects(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return items
 
 
+def _flights(data: dict[str, Any]) -> list[FlightRecord]:
+    """The manifest's flights; a ``ValueError`` naming the flight (by its place in the
+    list) and the field that is wrong, or two flights of one name (``--flight NAME``
+    would not tell them apart)."""
+    flights: list[FlightRecord] = []
+    for number, item in enumerate(_objects(data, "flights"), 1):
+        try:
+            flight = FlightRecord.from_json(item)
+        except ValueError as exc:
+            raise ValueError(f"flight {number}: {exc}") from None
+        first = next((n for n, other in enumerate(flights, 1) if other.name == flight.name), None)
+        if first is not None:
+            raise ValueError(f"flights {first} and {number} are both named {flight.name!r}")
+        flights.append(flight)
+    return flights
+
+
+def _decisions(data: dict[str, Any]) -> list[PlaceDecision]:
+    """The manifest's decisions; a ``ValueError`` naming the decision (by its place in the
+    list) and, where one is missing, the field."""
+    decisions: list[PlaceDecision] = []
+    for number, item in enumerate(_objects(data, "decisions"), 1):
+        try:
+            decisions.append(PlaceDecision.from_json(item))
+        except KeyError as exc:
+            raise ValueError(f"decision {number}: {exc} is missing") from None
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValueError(f"decision {number}: {exc}") from None
+    return decisions
+
+
 @dataclass(slots=True)
 class Survey:
     """A survey folder's manifest (see the module docstring); :meth:`save` writes it."""
@@ -344,9 +402,7 @@ class Survey:
             if not isinstance(data, dict) or data.get("format") != SURVEY_FORMAT:
                 raise ValueError(f"unknown survey format {data.get('format') if isinstance(data, dict) else data!r}")
             return cls(
-                folder=folder, name=str(data["name"]),
-                flights=[FlightRecord.from_json(f) for f in _objects(data, "flights")],
-                decisions=[PlaceDecision.from_json(d) for d in _objects(data, "decisions")],
+                folder=folder, name=_required_text(data, "name"), flights=_flights(data), decisions=_decisions(data),
                 created_utc=str(data.get("created_utc", "")),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # a hand edit of the wrong shape

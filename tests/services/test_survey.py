@@ -671,3 +671,48 @@ def test_a_manifest_edited_by_hand_into_the_wrong_shape_is_named(tmp_path, edit)
     manifest.write_text(json.dumps(json.loads(manifest.read_text()) | edit))
     with pytest.raises(SurveyError, match="survey.json'.*not a readable survey manifest"):
         Survey.open(survey.folder)
+
+
+_FLIGHT = {"name": "a", "project": "flights/a.dmproj", "video": "a.mp4", "telemetry": None, "date": "2018-10-12",
+           "drone": None, "added_utc": "2018-10-12T16:00:00+00:00"}
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    ({"flights": [_FLIGHT | {"project": None}]}, "flight 1: 'project' is null"),
+    ({"flights": [_FLIGHT, {k: v for k, v in _FLIGHT.items() if k != "project"}]}, "flight 2: 'project' is missing"),
+    ({"flights": [_FLIGHT | {"project": 5}]}, "flight 1: 'project' must be text, not 5"),
+    ({"flights": [_FLIGHT | {"video": " "}]}, "flight 1: 'video' is empty"),
+    ({"flights": [_FLIGHT | {"date": "yesterday"}]}, "flight 1: 'date' 'yesterday' is not an ISO date"),
+    ({"flights": [_FLIGHT, _FLIGHT | {"project": "flights/b.dmproj"}]}, "flights 1 and 2 are both named 'a'"),
+    ({"name": None}, "'name' is null"),
+    ({"decisions": [{"lat_deg": 30.0, "review": "accepted"}]}, "decision 1: 'lon_deg' is missing"),
+])
+def test_a_manifest_edited_by_hand_with_wrong_values_names_the_field(tmp_path, capsys, edit, said):
+    """``"project": null`` became a project at '…/None', ``"name": null`` a survey 'None', a date
+    'yesterday' was shown as a date and two flights 'a' were both listed; a flight without a
+    project said only "('project')". The survey is never written back: the edit stays to fix."""
+    from app.cli import main
+
+    survey = Survey.create(tmp_path / "s", "s")
+    manifest = survey.folder / "survey.json"
+    edited = json.dumps(json.loads(manifest.read_text()) | edit)
+    manifest.write_text(edited)
+    with pytest.raises(SurveyError) as info:
+        Survey.open(survey.folder)
+    message = str(info.value)
+    assert "survey.json'" in message and said in message and "\n" not in message
+    assert main(["survey", "info", str(survey.folder)]) == 2
+    assert said in capsys.readouterr().err
+    with pytest.raises(SurveyError, match=re.escape(said)):  # a change reads the manifest afresh: refused, not written
+        survey.update(lambda fresh: fresh.add_decision(PlaceDecision(-85.0, 30.0, ReviewState.ACCEPTED, None, "me")))
+    assert manifest.read_text() == edited
+
+
+def test_a_manifest_with_right_values_still_opens(tmp_path):
+    survey = Survey.create(tmp_path / "s", "s")
+    manifest = survey.folder / "survey.json"
+    second = _FLIGHT | {"name": "b", "project": "/elsewhere/b.dmproj", "date": "2018-10-12T15:00:00Z", "drone": "m3"}
+    manifest.write_text(json.dumps(json.loads(manifest.read_text()) | {"flights": [_FLIGHT, second]}))
+    opened = Survey.open(survey.folder)
+    assert [(f.name, f.project, f.date, f.telemetry) for f in opened.flights] == [
+        ("a", "flights/a.dmproj", "2018-10-12", None), ("b", "/elsewhere/b.dmproj", "2018-10-12T15:00:00Z", None)]
