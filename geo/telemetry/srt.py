@@ -349,6 +349,25 @@ def _decide_order(parsed: list[_Parsed]) -> tuple[str, str, bool]:
     return LON_LAT, "assumed: the Phantom/Mavic order; nothing in the file tells the order apart", False
 
 
+_NUMBER_RUN = re.compile(r"[-+]?\d[\d.]*")
+
+
+def _shape(cue: _Cue) -> str:
+    """A cue's text with every number as ``9``: the same for every whole entry of a file."""
+    return _NUMBER_RUN.sub("9", cue.text).rstrip()
+
+
+def _cut_mid_entry(text: str, last: _Cue, before: _Cue) -> bool:
+    """Whether the file was cut off inside its ``last`` entry (a drone that lost power
+    mid-write): the file ends without a line break and the entry is the start of one like
+    ``before``, cut inside a number or before a field. Cut inside a closing tag only, its
+    numbers are whole and it is kept."""
+    if text.endswith(("\n", "\r")):
+        return False
+    shape, whole = _shape(last).rstrip("-+"), _shape(before)
+    return len(shape) < len(whole) and whole.startswith(shape)
+
+
 def read_srt(path: str | Path) -> Track:
     """Read a DJI SRT telemetry file into a video-relative :class:`Track`.
 
@@ -358,7 +377,8 @@ def read_srt(path: str | Path) -> Track:
         Naming the file, when it is not an SRT, or no entry carries a position.
     """
     path = Path(path)
-    lines = read_text(path, "DJI SRT").splitlines()  # UTF-16 as some subtitle editors save it, too
+    text = read_text(path, "DJI SRT")  # UTF-16 as some subtitle editors save it, too
+    lines = text.splitlines()
     cues = _split_cues(lines)
     if not cues:
         raise TelemetryError(f"{path}: not a DJI SRT file: no subtitle entries (no 'hh:mm:ss,mmm -->' lines)")
@@ -384,6 +404,8 @@ def read_srt(path: str | Path) -> Track:
     zero_gps_altitude = _drop_zero_gps_altitude(parsed)
     for p in parsed:
         p.sample = _make_sample(p, lat_first=order == LAT_LON)
+    if len(parsed) >= 2 and _cut_mid_entry(text, parsed[-1].cue, parsed[-2].cue):
+        parsed[-1].sample = None  # its last number may be cut short: "-8" for "-85.66"
     samples = [p.sample for p in parsed if p.sample is not None]
     bad = [p for p in parsed if p.sample is None and p.bad_position is not None]
     if not samples and bad:

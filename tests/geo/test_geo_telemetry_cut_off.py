@@ -71,15 +71,29 @@ def test_gpx_broken_in_the_middle_is_still_refused(tmp_path):
         read_telemetry(path)
 
 
-def test_srt_cut_mid_cue_and_csv_cut_mid_row_keep_the_rows_before(tmp_path):
-    cue = ("{n}\n00:00:0{n},000 --> 00:00:0{n},500\n<font size=\"28\">FrameCnt: {n}, DiffTime: 500ms\n"
+SRT_CUE = ("{n}\n00:00:0{n},000 --> 00:00:0{n},500\n<font size=\"28\">FrameCnt: {n}, DiffTime: 500ms\n"
            "2024-01-01 10:00:0{n}.000\n[latitude: 30.1] [longitude: -85.6] [rel_alt: 50.0 abs_alt: 60.0]</font>\n\n")
-    srt = "".join(cue.format(n=n) for n in range(1, 6))
-    srt_path = tmp_path / "flight.SRT"
-    srt_path.write_text(srt[:srt.index("[longitude", srt.index("FrameCnt: 4"))])
-    track = read_telemetry(srt_path)
-    assert len(track) == 3 and any("cut off" in n for n in track.notes)
 
+
+@pytest.mark.parametrize("cut_after", ["[latitude: 30.1] [", "[longitude: -", "[longitude: -8", "[longitude: -85.6] [rel_alt: 5"])
+def test_srt_cut_mid_entry_keeps_the_entries_before(tmp_path, cut_after):
+    """An entry cut inside its longitude ("-8" for "-85.6") was read as a position 7,000 km off."""
+    srt = "".join(SRT_CUE.format(n=n) for n in range(1, 6))
+    path = tmp_path / "flight.SRT"
+    path.write_text(srt[:srt.index(cut_after, srt.index("FrameCnt: 4")) + len(cut_after)])
+    track = read_telemetry(path)
+    assert len(track) == 3 and all(s.lon_deg == -85.6 for s in track.samples)
+    assert any("(the last one is cut off)" in n for n in track.notes)
+
+
+def test_srt_cut_inside_a_closing_tag_keeps_its_whole_last_entry(tmp_path):
+    srt = "".join(SRT_CUE.format(n=n) for n in range(1, 6))
+    path = tmp_path / "flight.SRT"
+    path.write_text(srt[:srt.rindex("</fo") + 4])
+    assert len(read_telemetry(path)) == 5
+
+
+def test_csv_cut_mid_row_keeps_the_rows_before(tmp_path):
     csv_path = tmp_path / "flight.csv"
     csv_path.write_text("time(s),latitude,longitude\n0,30.1,-85.6\n1,30.1,-85.6\n2,30.1")
     track = read_telemetry(csv_path)
