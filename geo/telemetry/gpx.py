@@ -239,8 +239,9 @@ def read_gpx(path: str | Path) -> Track:
                 parser.close()
             except ET.ParseError as exc:
                 # Every byte was well-formed, but the document does not end: the file was cut
-                # off (a logger that died mid-flight). Each point that closed was already read.
+                # off (a logger that died mid-flight). Each point that closed is still read.
                 cut = exc
+            reader.handle(parser.read_events())
     except ET.ParseError as exc:
         raise TelemetryError(f"{path}: not a readable GPX file: {str(exc).strip() or 'XML error'}") from None
 
