@@ -104,7 +104,7 @@ def read_footprints(path: str | Path, *, bbox_lonlat: tuple[float, float, float,
     layer_count = 1
     try:
         if _is_osm(path):
-            frame = gpd.read_file(path, layer="multipolygons", engine="pyogrio", bbox=bbox_lonlat)
+            frame = _read_osm_multipolygons(path, bbox_lonlat)
             if "building" in frame.columns:
                 frame = frame[frame["building"].notna()]
             else:  # GDAL keeps unknown tags in other_tags: '"building"=>"yes",...'
@@ -134,6 +134,25 @@ def read_footprints(path: str | Path, *, bbox_lonlat: tuple[float, float, float,
     id_column = next((c for c in ID_COLUMNS if c in frame.columns and frame[c].notna().all()
                       and frame[c].astype(str).is_unique), None)
     return _from_frame(frame, id_column, str(path), notes)
+
+
+def _read_osm_multipolygons(path: Path, bbox_lonlat):  # noqa: ANN001, ANN202 - a GeoDataFrame
+    """The ``multipolygons`` layer of an OpenStreetMap file.
+
+    GDAL's fast node index refuses negative ids, which JOSM gives the objects a mapper
+    traced and has not uploaded; such a file is read again with its slower index, which
+    takes any id.
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    try:
+        return gpd.read_file(path, layer="multipolygons", engine="pyogrio", bbox=bbox_lonlat)
+    except pyogrio.errors.DataLayerError as exc:
+        if "CUSTOM_INDEXING" not in str(exc):
+            raise
+        return gpd.read_file(path, layer="multipolygons", engine="pyogrio", bbox=bbox_lonlat,
+                             USE_CUSTOM_INDEXING="NO")
 
 
 def _layer_table(path: Path) -> list[tuple[str, str | None]]:

@@ -81,6 +81,20 @@ def test_openstreetmap_buildings_through_gdal(tmp_path):
     assert any("OSM" in note for note in fp.notes)
 
 
+def _osm_building(node_ids, way_id, tags):
+    nodes = "".join(f'<node id="{n}" lat="{lat}" lon="{lon}" version="1"/>' for n, (lon, lat) in zip(node_ids, SQUARE[:4]))
+    refs = "".join(f'<nd ref="{n}"/>' for n in (*node_ids, node_ids[0]))
+    tags = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+    return f'<?xml version="1.0"?><osm version="0.6">{nodes}<way id="{way_id}" version="1">{refs}{tags}</way></osm>'
+
+
+def test_openstreetmap_file_with_new_objects_from_josm(tmp_path):
+    """JOSM writes the buildings a mapper traced but has not uploaded with negative ids."""
+    (tmp_path / "traced.osm").write_text(_osm_building((-1, -2, -3, -4), -5, {"building": "yes"}))
+    fp = read_footprints(tmp_path / "traced.osm")
+    assert fp.ids == ("-5",)
+
+
 def test_from_polygons():
     fp = Footprints.from_polygons([SQUARE], ids=[5])
     assert fp.ids == ("5",) and fp.heights_m == (None,)
