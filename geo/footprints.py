@@ -61,12 +61,26 @@ def _is_osm(path: Path) -> bool:
     return any(name.endswith(s) for s in OSM_SUFFIXES)
 
 
+def _osm_other_tags(text) -> dict[str, str]:  # noqa: ANN001 - a cell: text or missing
+    """The tags GDAL's OSM driver keeps in ``other_tags`` (``"key"=>"value",...``)."""
+    import re
+
+    if not isinstance(text, str):
+        return {}
+    return {key: value for key, value in re.findall(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"', text)}
+
+
 def _height(row) -> float | None:  # noqa: ANN001 - a pandas row
     import math
 
+    if not hasattr(row, "get"):
+        return None
+    tags = _osm_other_tags(row.get("other_tags"))  # an OSM file's height and levels are here
     for key, scale in (("height", 1.0), ("building:height", 1.0), ("building_levels", 3.0),
                        ("building:levels", 3.0), ("levels", 3.0)):
-        value = row.get(key) if hasattr(row, "get") else None
+        value = row.get(key)
+        if value is None or is_missing(value):
+            value = tags.get(key)
         if value is None:
             continue
         try:

@@ -95,6 +95,13 @@ def test_openstreetmap_file_with_new_objects_from_josm(tmp_path):
     assert fp.ids == ("-5",)
 
 
+def test_openstreetmap_heights_from_height_or_levels(tmp_path):
+    (tmp_path / "levels.osm").write_text(_osm_building((1, 2, 3, 4), 7, {"building": "house", "building:levels": "3"}))
+    (tmp_path / "height.osm").write_text(_osm_building((1, 2, 3, 4), 7, {"building": "house", "height": "12.5 m"}))
+    assert read_footprints(tmp_path / "levels.osm").heights_m == (9.0,)
+    assert read_footprints(tmp_path / "height.osm").heights_m == (12.5,)
+
+
 def test_from_polygons():
     fp = Footprints.from_polygons([SQUARE], ids=[5])
     assert fp.ids == ("5",) and fp.heights_m == (None,)
