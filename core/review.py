@@ -813,11 +813,15 @@ def review_signatures(history: list[EditRecord]) -> dict[int, ReviewSignature]:
     """The reviewer and time of the latest edit still in effect on each detection.
 
     An undone edit no longer counts; a redo counts with its own author and time. So the
-    signature is always that of the person whose decision the detection now shows.
+    signature is always that of the person whose decision the detection now shows. A
+    split or merge decides no detection (it regroups sites, logged on one of their
+    detections), so it signs none.
     """
     in_effect: dict[int, EditRecord] = {}  # edit id of an applied edit -> the record that put it in effect
     target_detection: dict[int, int] = {}
     for record in sorted(history, key=lambda r: r.id):
+        if _REGROUP_TAG.match(record.kind):
+            continue
         if record.action == "apply":
             in_effect[record.id] = record
             target_detection[record.id] = record.detection_id

@@ -199,6 +199,22 @@ def test_exports_say_who_decided_and_when_and_forget_an_undone_decision(store, t
     assert {"ana", "bo", None} <= reviewers
 
 
+def test_a_merge_names_no_reviewer_of_sightings_nobody_decided(store, tmp_path):
+    """A merge says two sites are one damage, not that anyone checked it: the merged
+    site stays unreviewed, with no reviewer, and a decision made before keeps its author."""
+    review = site_review(store)
+    first, second = [s for s in review.sites if len(s.sightings) > 1][:2]
+    ReviewSession(store, review.run_id, author="ana").apply(site_decision(first, ReviewState.ACCEPTED))
+    ids = first.detection_ids + second.detection_ids
+    ReviewSession(store, review.run_id, author="cy").apply(RegroupSite(review.run_id, "merge", ids))
+
+    export_project(store, ExportRequest(tmp_path / "out", formats=("observations", "sites"), thumbnails=False))
+    observations = {o["detection_id"]: o for o in _observations(tmp_path / "out")}
+    assert {observations[i]["reviewed_by"] for i in first.detection_ids if i in observations} == {"ana"}
+    assert all(observations[i]["reviewed_by"] is None for i in second.detection_ids if i in observations)
+    assert "cy" not in {props["reviewed_by"] for props in _sites(tmp_path / "out").values()}
+
+
 def test_a_sighting_split_off_a_site_on_the_map_stays_on_the_map_and_in_the_exports(store, tmp_path):
     """One sighting split off: too few views to be confirmed on its own, but the reviewer
     said it is another damage, not none."""
