@@ -61,6 +61,13 @@ def _is_osm(path: Path) -> bool:
     return any(name.endswith(s) for s in OSM_SUFFIXES)
 
 
+def footprints_credit(source: str | Path) -> str:
+    """The map's credit line for a footprints file: its name, and for an OpenStreetMap
+    extract the attribution its licence (ODbL) asks of every map made from it."""
+    path = Path(source)
+    return f"Building footprints: {path.name}" + (" (c) OpenStreetMap contributors, ODbL" if _is_osm(path) else "")
+
+
 def _osm_other_tags(text) -> dict[str, str]:  # noqa: ANN001 - a cell: text or missing
     """The tags GDAL's OSM driver keeps in ``other_tags`` (``"key"=>"value",...``)."""
     import re
@@ -327,4 +334,4 @@ def is_missing(value) -> bool:  # noqa: ANN001
         return False
 
 
-__all__ = ["Footprints", "check_footprints", "footprint_layers", "is_missing", "read_footprints"]
+__all__ = ["Footprints", "check_footprints", "footprint_layers", "footprints_credit", "is_missing", "read_footprints"]

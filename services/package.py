@@ -484,6 +484,7 @@ def export_package(
         If the map cannot be built.
     """
     from geo.export.package import write_package
+    from geo.footprints import footprints_credit
 
     run_id = resolve_run(store, run_id)
     built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
@@ -494,8 +495,7 @@ def export_package(
     produced = (request.produced or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     credits = [f"Analysis and map: {software_version()} (MIT licence), map rendering with Leaflet and matplotlib"]
     if footprints_path is not None:
-        osm = footprints_path.name.lower().endswith((".osm", ".pbf"))
-        credits.append(f"Building footprints: {footprints_path.name}" + (" (c) OpenStreetMap contributors, ODbL" if osm else ""))
+        credits.append(footprints_credit(footprints_path))
     if basemap_path is not None:
         credits.append(f"Basemap: {basemap_path.name}")
     credits.append(f"Imagery: drone video {Path(store.video_path).name}")

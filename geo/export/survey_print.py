@@ -39,6 +39,7 @@ from geo.export.print_map import (
 )
 from geo.export.products import ProductInfo, imagery_times, utc_text
 from geo.export.survey_html import FlightCloseup, date_text, flight_colour
+from geo.footprints import footprints_credit
 from geo.survey_fusion import SurveyMap, SurveySite
 
 #: Characters that fit on one line of an atlas card.
@@ -165,7 +166,7 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
     if info is not None and info.organisation:
         credits.append(f"Produced by {info.organisation}")
     if grading is not None and grading.source:
-        credits.append(f"Building footprints: {Path(grading.source).name}")
+        credits.append(footprints_credit(grading.source))
     if basemap is not None:
         credits.append(f"Basemap: {Path(str(basemap.source)).name}")
     panel_footer(panel, y, facts, credits)

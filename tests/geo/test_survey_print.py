@@ -115,6 +115,22 @@ def test_a_basemap_lies_under_the_page_and_is_credited(built, flyover):
     assert not draw_survey_map(built).axes[0].images
 
 
+@pytest.mark.parametrize(("source", "attributed"), [("buildings.osm", True), ("extract.osm.pbf", True),
+                                                    ("buildings.gpkg", False)])
+def test_openstreetmap_footprints_are_credited_as_the_licence_asks(built, source, attributed):
+    from geo.footprints import Footprints
+    from geo.survey_grading import grade_survey
+
+    d = 0.00005  # about 5 m: a roof under each site
+    squares = [[(s.lon_deg - d, s.lat_deg - d), (s.lon_deg + d, s.lat_deg - d), (s.lon_deg + d, s.lat_deg + d),
+                (s.lon_deg - d, s.lat_deg + d)] for s in built.sites]
+    grading, _ = grade_survey(built, Footprints.from_polygons(squares, source=source))
+    texts = [t.get_text() for ax in draw_survey_map(built, grading=grading).axes for t in ax.texts]
+    credit = next(t for t in texts if "Building footprints:" in t)
+    assert source in credit
+    assert ("(c) OpenStreetMap contributors, ODbL" in credit) == attributed
+
+
 def test_the_event_and_its_producer_head_the_page_and_the_atlas(built):
     from geo.export.products import ProductInfo
 
