@@ -181,6 +181,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"relief package {result.package.name}: {result.package.folder} and {result.package.zip_path}")
         for note in result.package.notes:
             print(f"  note: {note}")
+        if result.package.replaced_utc is not None:
+            print(f"  note: replaced {result.package.name}, written {result.package.replaced_utc}: if that one was "
+                  f"sent on, give this update the next version (--product-version {min(result.package.version + 1, 99)}"
+                  ", kept for later packages) so that two products do not go out under one name")
         if args.include_unconfirmed:
             print("  note: the relief package holds the confirmed sites only (--include-unconfirmed wrote the "
                   "unconfirmed ones into the other files)")

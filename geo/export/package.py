@@ -57,6 +57,10 @@ class PackageResult:
     name: str = ""
     #: what the person exporting should know (characters the print map cannot draw)
     notes: list[str] = field(default_factory=list)
+    #: when the package of the same name this one replaced was written (UTC), else ``None``:
+    #: a product already sent on is updated under the next version, not rewritten
+    replaced_utc: str | None = None
+    version: int = 1
 
 
 def package_layers(damage_map, *, grading=None, coverage=None, info: ProductInfo) -> dict[str, list[Record]]:  # noqa: ANN001
@@ -229,6 +233,7 @@ def write_package(
     targets["readme"] = folder / "README.txt"
     remove_abandoned_temp_files(folder, list(targets.values()))
     remove_abandoned_temp_files(out, [out / f"{name}.zip"])
+    replaced_utc = _written_utc(out / f"{name}.zip")
 
     layers = package_layers(damage_map, grading=grading, coverage=coverage, info=info)
     written_layers = write_layers(targets["gpkg"], layers, last_change=_gpkg_timestamp(damage_map))
@@ -257,7 +262,18 @@ def write_package(
              "fonts-noto-cjk for Chinese, Japanese and Korean), prints them"] if missing else []
     return PackageResult(folder, zip_path,
                          [targets[k] for k in ("gpkg", "html", "kmz", "png", "pdf", "readme")] + [zip_path],
-                         name, notes)
+                         name, notes, replaced_utc, info.version)
+
+
+def _written_utc(path: Path) -> str | None:
+    """When ``path`` was last written, UTC to the minute, or ``None`` when there is none."""
+    import datetime as dt
+
+    try:
+        written = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+    except OSError:
+        return None
+    return written.strftime("%Y-%m-%d %H:%M UTC")
 
 
 __all__ = ["LAYER_ORDER", "PackageResult", "damage_scale_lines", "package_layers", "readme_text", "write_layers",

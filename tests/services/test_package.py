@@ -453,3 +453,19 @@ def test_characters_the_print_map_cannot_draw_are_said(project, tmp_path, capsys
     assert main(["export", str(project), "--to", str(tmp_path / "latin"), "--package", "--no-thumbnails",
                  "--event", "Séisme d'Haïti"]) == 0
     assert "cannot draw" not in capsys.readouterr().out
+
+
+def test_a_package_written_again_under_its_version_says_it_replaced_the_one_sent(project, tmp_path, capsys):
+    """A v01 already sent on was rewritten with other grades under the same name, and
+    nothing said so: two different products in the field, one name."""
+    from app.cli import main
+
+    args = ["export", str(project), "--to", str(tmp_path / "out"), "--package", "--no-thumbnails", "--event", "Ida"]
+    assert main(args) == 0
+    assert "replaced" not in capsys.readouterr().out
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "note: replaced IDA_AOI01_FEP_DRONE_v01, written " in out
+    assert "--product-version 2" in out
+    assert main([*args, "--product-version", "2"]) == 0
+    assert "replaced" not in capsys.readouterr().out
