@@ -585,9 +585,10 @@ def _with_unconfirmed_note(notes: list[str], unconfirmed: Sequence[FusedSite], f
     """``notes`` with the line saying how many unconfirmed sites the map leaves out (if any)."""
     kept = [n for n in notes if not n.endswith(UNCONFIRMED_NOTE)]
     if unconfirmed:
-        kept.append(f"{len(unconfirmed)} unconfirmed sites (detected in fewer than {fusion.min_seen_views} or under "
-                    f"{fusion.min_seen_ratio:.0%} of the views that showed them; a hover's frames count as one view) "
-                    f"{UNCONFIRMED_NOTE}")
+        one = len(unconfirmed) == 1
+        kept.append(f"{len(unconfirmed)} unconfirmed site{'' if one else 's'} (detected in fewer than "
+                    f"{fusion.min_seen_views} or under {fusion.min_seen_ratio:.0%} of the views that showed "
+                    f"{'it' if one else 'them'}; a hover's frames count as one view) {UNCONFIRMED_NOTE}")
     return kept
 
 

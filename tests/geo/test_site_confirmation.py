@@ -154,3 +154,15 @@ def test_a_sites_best_frame_is_one_that_looked_at_the_ground():
     [again] = judged.sites
     assert again.best_frame != site.best_frame and again.best_frame not in smeared
     assert judged.fused[0].frames_seen == plain.fused[0].frames_seen  # its detections are all kept
+
+
+@pytest.mark.parametrize(("count", "said"), [
+    (1, "1 unconfirmed site (detected in fewer than 2 or under 20% of the views that showed it;"),
+    (3, "3 unconfirmed sites (detected in fewer than 2 or under 20% of the views that showed them;"),
+])
+def test_the_map_note_counts_the_unconfirmed_sites_in_words_that_agree(count, said):
+    from geo.mapping import UNCONFIRMED_NOTE, _with_unconfirmed_note
+
+    notes = _with_unconfirmed_note(["an earlier note"], [object()] * count, FusionSettings())
+    assert notes[0] == "an earlier note"
+    assert notes[1].startswith(said) and notes[1].endswith(UNCONFIRMED_NOTE)

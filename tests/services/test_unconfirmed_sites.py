@@ -113,7 +113,7 @@ def test_the_command_line_writes_them_when_asked(store, tmp_path, capsys):
     store.close()
     assert main(["export", str(path), "--to", str(tmp_path / "cli"), "--formats", "sites", "--no-thumbnails"]) == 0
     out = capsys.readouterr().out
-    assert "note: 1 unconfirmed sites" in out and "left off the map" in out
+    assert "note: 1 unconfirmed site (" in out and "left off the map" in out
     assert ghost_id not in {s["id"] for s in _sites(tmp_path / "cli")}
     assert main(["export", str(path), "--out", str(tmp_path / "cli-all"), "--formats", "sites", "--no-thumbnails",
                  "--include-unconfirmed"]) == 0  # --out as damagemap predict's, the same as --to
