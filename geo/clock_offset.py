@@ -103,18 +103,22 @@ class OffsetEstimate:
         if self.ambiguous and self.runner_up_s is not None:
             advice = (f"ambiguous: {self.runner_up_s:+.1f} s matches about as well; check which against the video "
                       "before giving --offset")
+        elif self.correlation < GOOD_MATCH_CORRELATION:  # (said "within its uncertainty of none" too)
+            advice = ("a poor match: the video's motion and the track's line up clearly nowhere; not one to give "
+                      "as --offset")
         elif abs(self.offset_s) <= self.uncertainty_s:
-            advice = "no offset to give: within its uncertainty of none"
+            advice = "the clocks agree: no --offset needed (none is within its uncertainty)"
         elif self.reliable:
             advice = f"give --offset {offset:.1f}"
         else:
-            advice = "the best of a poor match: not one to give as --offset"
+            advice = "not sure enough to give as --offset"
         lines = [("clock offset", f"{offset:+.1f} s ({advice})")]
         if self.zone_shift_h:
             lines.append(("time zone / DST", f"{self.zone_shift_h:+g} h shift plus {self.remainder_s:+.1f} s "
                                              "(one clock in local time?)"))
-        lines.append(("match", f"correlation {self.correlation:.2f}, residual {self.residual:.2f}, "
-                               f"about +-{self.uncertainty_s:.2f} s ({', '.join(self.channels)})"))
+        lines.append(("match", f"correlation {self.correlation:.3f} (1 is a perfect match; {self.residual:.0%} of "
+                               f"the video's motion left unexplained), about +-{self.uncertainty_s:.2f} s "
+                               f"({', '.join(self.channels)})"))
         if self.runner_up_s is not None and self.runner_up_correlation is not None:
             apart = "" if self.separation_sigma is None else f", {self.separation_sigma:.1f} standard errors below"
             lines.append(("next best", f"{self.runner_up_s:+.1f} s (correlation {self.runner_up_correlation:.2f}{apart})"))

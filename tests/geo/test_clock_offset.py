@@ -116,6 +116,9 @@ def test_a_noisy_match_has_low_confidence():
     assert estimate is not None
     assert not estimate.reliable
     assert "check the result" in dict(estimate.describe())["confidence"]
+    # not "within its uncertainty of none", as if a poor match said the clocks agree
+    assert dict(estimate.describe())["clock offset"].endswith("(a poor match: the video's motion and the track's "
+                                                              "line up clearly nowhere; not one to give as --offset)")
 
 
 @pytest.mark.parametrize(("offset_s", "hours"), [(3600.0, 1.0), (-7195.0, -2.0), (19_800.0 + 30.0, 5.5),

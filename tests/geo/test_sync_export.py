@@ -176,8 +176,8 @@ def test_the_camera_read_from_the_video_is_saved(hilly_project, tmp_path, capsys
     assert f"pitch {saved.camera_pitch_deg:g} deg (set for" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("confidence", "kept"), [(0.9, False), (0.1, True)])
-def test_offset_auto_uses_only_a_reliable_estimate(tmp_path, monkeypatch, confidence, kept):
+@pytest.mark.parametrize(("correlation", "confidence", "kept"), [(0.95, 0.9, False), (0.1, 0.1, True)])
+def test_offset_auto_uses_only_a_reliable_estimate(tmp_path, monkeypatch, correlation, confidence, kept):
     """A video whose motion matches the track nowhere well (a pan over a still photo, a
     hover) gives a best offset anyway; `--offset auto` keeps the project's instead, and
     says so, where it used to apply the guess."""
@@ -190,7 +190,7 @@ def test_offset_auto_uses_only_a_reliable_estimate(tmp_path, monkeypatch, confid
     from core.store import ProjectStore
     from geo.clock_offset import OffsetEstimate
 
-    estimate = OffsetEstimate(offset_s=2.5, correlation=0.1, residual=0.99, uncertainty_s=2.0, runner_up_s=0.4,
+    estimate = OffsetEstimate(offset_s=2.5, correlation=correlation, residual=0.99, uncertainty_s=2.0, runner_up_s=0.4,
                               runner_up_correlation=-0.1, confidence=confidence, zone_shift_h=0.0,
                               channels=("speed",), searched_s=(-2.5, 2.5))
     monkeypatch.setattr(services.sync, "estimate_clock_offset", lambda video, track: estimate)
