@@ -8,7 +8,7 @@ once must settle every sighting of it, so:
   reads the detections, so every export sees it), marked with the site's ground position
   (:class:`core.review.SiteMark`) so a later run can keep it.
 - :func:`review_queue` orders sites by what most needs a human: the ones whose sightings
-  disagree on the level, whose score sits near the map's threshold, or that one frame
+  disagree on the level, whose best score sits near the map's threshold, or that one frame
   (or one spot: a hover's frames) alone supports come first, severe before slight; each
   with a short reason.
 - :func:`crops_to_show` picks the sightings a reviewer sees of a site: one per distinct
@@ -36,7 +36,7 @@ from core.types import DamageLevel, ReviewState
 #: own association gate is 4 m.
 CARRY_RADIUS_M = 3.0
 
-#: A site whose sightings' mean score lies within this of the map's minimum score is
+#: A site whose best score (the one the threshold compares) lies within this of the map's minimum score is
 #: "near the threshold".
 NEAR_THRESHOLD = 0.1
 #: A site's sightings "disagree on the level" when a level other than the most common
@@ -112,10 +112,6 @@ class SiteSummary:
     def best_score(self) -> float:
         """The highest score among the sightings: what the score threshold compares."""
         return max((s.score for s in self.sightings), default=0.0)
-
-    @property
-    def mean_score(self) -> float:
-        return sum(s.score for s in self.sightings) / len(self.sightings) if self.sightings else 0.0
 
     def level_votes(self) -> dict[DamageLevel, int]:
         """Sightings per level, most severe first."""
@@ -194,8 +190,8 @@ def review_reasons(site: SiteSummary, min_score: float) -> tuple[str, ...]:
     votes = site.level_votes()
     if len(votes) > 1 and sorted(votes.values())[-2] >= DISAGREEMENT_SHARE * sum(votes.values()):
         reasons.append("levels disagree: " + " / ".join(f"{n} {level.label}" for level, n in votes.items()))
-    if abs(site.mean_score - min_score) <= NEAR_THRESHOLD:
-        reasons.append(f"score {site.mean_score:.2f} near threshold {min_score:.2f}")
+    if abs(site.best_score - min_score) <= NEAR_THRESHOLD:  # the score the threshold compares
+        reasons.append(f"best score {site.best_score:.2f} near threshold {min_score:.2f}")
     if site.frame_count <= 1:
         reasons.append("seen in one frame")
     elif site.look_count <= 1:
@@ -225,7 +221,7 @@ class QueueItem:
             return text
         if self.reasons:
             return "; ".join(self.reasons)
-        return f"clear: {self.site.frame_count} frames, score {self.site.mean_score:.2f}"
+        return f"clear: {self.site.frame_count} frames, best score {self.site.best_score:.2f}"
 
 
 def review_queue(sites: Iterable[SiteSummary], min_score: float) -> list[QueueItem]:
