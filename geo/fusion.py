@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -646,6 +646,13 @@ def vote_level(members: list[Projected]) -> tuple[DamageLevel, float]:
     floor = SEVERE_VOTE_SHARE * sum(votes.values())
     level = max(lv for lv, total in votes.items() if total >= floor - 1e-9)
     return level, min(1.0, weights[level] / len(voters))
+
+
+def best_score(members: Iterable[Projected]) -> float:
+    """The detector's best score among a site's sightings ``members`` (0 without any): the
+    score the map's threshold compares (``vote_level``'s share is how far they agree on
+    the level, not how sure the detector is)."""
+    return max((float(m.detection.final_score) for m in members), default=0.0)
 
 
 def _best_member(members: list[Projected], level: DamageLevel) -> Projected:

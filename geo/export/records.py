@@ -14,6 +14,7 @@ import numpy as np
 from core.review import ReviewSignature
 from core.types import DamageLevel
 from geo.antimeridian import unwrap_longitudes
+from geo import fusion
 from geo.fusion import FusedSite
 from geo.mapping import DamageMap
 from geo.uncertainty import PARTS, uncertainty_fields
@@ -62,9 +63,10 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-def best_score(fused: FusedSite) -> float:
-    """The detector's best score among the site's sightings (0 without any)."""
-    return max((float(m.detection.final_score) for m in fused.members), default=0.0)
+def best_score(site) -> float:  # noqa: ANN001 - geo.fusion.FusedSite or geo.survey_fusion.SurveySite
+    """The detector's best score among the site's sightings (0 without any): the score the
+    score threshold (``--min-score``, the window's slider) compares, and the Sites panel shows."""
+    return fusion.best_score(site.members)
 
 
 def seen_in(fused: FusedSite) -> str:
@@ -129,6 +131,7 @@ def site_records(damage_map: DamageMap) -> list[Record]:
             "level_code": int(s.level),
             "ems_grade": EMS_GRADE[s.level],
             "confidence": round(s.confidence, 4),
+            "best_score": round(best_score(fused), 4),
             "observations": s.observation_count,
             "first_time": iso_time(damage_map, s.first_time_s),
             "last_time": iso_time(damage_map, s.last_time_s),
@@ -285,7 +288,7 @@ _UNCERTAINTY_COLUMNS = {"uncertainty_m": "float", "uncertainty_parts": "str",
 SITE_LAYER_SCHEMAS: dict[str, tuple[dict[str, str], str]] = {
     "damage_sites": ({
         "id": "int", "level": "str", "level_code": "int", "ems_grade": "str", "confidence": "float",
-        "observations": "int", "first_time": "datetime", "last_time": "datetime", "first_time_s": "float",
+        "best_score": "float", "observations": "int", "first_time": "datetime", "last_time": "datetime", "first_time_s": "float",
         "last_time_s": "float", "first_frame": "int", "last_frame": "int", "best_frame": "int",
         "best_detection_id": "int", "reviewed": "bool", "reviewed_by": "str", "reviewed_at": "datetime",
         "height_m": "float", **_UNCERTAINTY_COLUMNS, "triangulated": "bool", "confirmed": "bool",

@@ -24,7 +24,7 @@ from geo.export._atomic import (
     write_bytes_atomic,
     write_text_atomic,
 )
-from geo.export.records import Record, counted
+from geo.export.records import Record, best_score, counted
 from geo.export.vector import (
     KML_ICON,
     KMZ_ICON,
@@ -375,7 +375,8 @@ def _kmz_closeups(built: SurveyMap, closeup: FlightCloseup) -> tuple[dict[str, s
             f"<table><tr>{''.join(cells)}</tr></table>"
             f"{escape(site.level.label)}: seen by {escape(counted(len(site.evidence), 'flight'))} "
             f"({escape(', '.join(site.flights))}; {escape(days)}), {site.observation_count} sightings, "
-            f"level agreement {site.confidence:.0%}, {'reviewed' if site.reviewed else 'not reviewed'}"
+            f"best score {best_score(site):.2f}, level agreement {site.confidence:.0%}, "
+            f"{'reviewed' if site.reviewed else 'not reviewed'}"
             + (f"; {escape(uncertainty_text(site.uncertainty_m))}" if uncertainty_text(site.uncertainty_m) else "")
             + (f"<br/>Not found by {escape(', '.join(site.not_found_by))}, which saw the place well: look again"
                if site.not_found_by else ""))

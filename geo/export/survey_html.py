@@ -25,6 +25,7 @@ from geo.export.html import (
     picture,
     site_list_script,
 )
+from geo.export.records import best_score
 from geo.survey_fusion import Evidence, SurveyMap, SurveySite
 
 #: ``closeup(flight, flight_site_id)``: a JPEG of that flight's site, as
@@ -88,6 +89,7 @@ def _popup_html(site: SurveySite, built: SurveyMap | None = None, closeup: Fligh
         '<div class="dm-popup">'
         f'<b style="color:{site.level.colour_hex}">Site {site.id}: {escape(site.level.label)}</b>'
         "<table>"
+        f"<tr><td>Best score</td><td>{best_score(site):.2f} (the detector's, of 1)</td></tr>"
         f"<tr><td>Level agreement</td><td>{site.confidence:.0%} (how far the sightings agree on "
         f"{escape(site.level.label)}; not a probability)</td></tr>"
         f"<tr><td>Seen by</td><td>{flights} flight{'' if flights == 1 else 's'}, "

@@ -16,6 +16,7 @@ from geo.export.records import (
     EMS_GRADE,
     SITE_LAYER_SCHEMAS,
     Record,
+    best_score,
     iso_time,
     level_name,
     review_marks,
@@ -84,6 +85,7 @@ def survey_site_records(built: SurveyMap) -> list[Record]:
             "level_code": int(site.level),
             "ems_grade": EMS_GRADE[site.level],
             "confidence": round(float(site.confidence), 4),
+            "best_score": round(best_score(site), 4),
             "observations": site.observation_count,
             "first_time": min(first, default=None),  # ISO 8601 UTC with Z: as text in time order
             "last_time": max(last, default=None),

@@ -396,7 +396,7 @@ CSV_COLUMNS = ("id", "level", "confidence", "observations", "lon", "lat", "first
                "uncertainty_m", "uncertainty_parts", *(f"uncertainty_{name}_m" for name in PARTS), "ems_grade",
                "confirmed", "frames_seen", "frames_in_view", "views_seen", "views_in_view",
                # (added later, so at the end: a spreadsheet or script reading columns by position keeps working)
-               "level_code", "best_detection_id", "reviewed_by", "reviewed_at", "triangulated")
+               "level_code", "best_detection_id", "reviewed_by", "reviewed_at", "triangulated", "best_score")
 
 
 def spreadsheet_safe(value) -> object:
