@@ -16,6 +16,11 @@ from core.errors import InputError, first_line
 
 #: Columns tried, in order, for a footprint's id.
 ID_COLUMNS = ("id", "building_id", "osm_id", "osm_way_id", "@id", "fid", "FID", "OBJECTID")
+#: The columns of a footprints file a graded building carries on (its name and postal
+#: address, OpenStreetMap's keys): what sends a relief team to the right door. A file's
+#: ``addr_street`` (a shapefile cannot hold ``:``) counts as ``addr:street``; an
+#: OpenStreetMap extract read with GDAL keeps them in ``other_tags``.
+ADDRESS_COLUMNS = ("name", "addr:housenumber", "addr:street", "addr:place", "addr:postcode", "addr:city")
 #: Footprints larger than this (m^2) are not buildings (a landuse polygon, a campus).
 MAX_AREA_M2 = 50_000.0
 OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm")
@@ -324,6 +329,36 @@ def _from_frame(frame, id_column: str | None, source: str, notes: list[str]) -> 
     return Footprints(source, tuple(ids), tuple(polygons), tuple(heights), tuple(attributes), tuple(notes))
 
 
+def _other_tags(text: str | None) -> dict[str, str]:
+    """GDAL's ``other_tags`` of an OpenStreetMap feature (``"addr:street"=>"Rue Pavée",...``) as a dict."""
+    import re
+
+    if not text:
+        return {}
+    pattern = r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"'
+    return {key.replace('\\"', '"'): value.replace('\\"', '"') for key, value in re.findall(pattern, text)}
+
+
+def address_of(attributes: dict) -> dict[str, str | None]:
+    """The :data:`ADDRESS_COLUMNS` of a footprint's ``attributes`` (:attr:`Footprints.attributes`),
+    each ``None`` where the file gives none."""
+    tags = _other_tags(attributes.get("other_tags"))
+    address: dict[str, str | None] = {}
+    for key in ADDRESS_COLUMNS:
+        value = next((v for v in (attributes.get(key), attributes.get(key.replace(":", "_")), tags.get(key))
+                      if v not in (None, "")), None)
+        address[key] = value
+    return address
+
+
+def address_text(address: dict) -> str:
+    """One line a person reads: "12 Rue Pavée, 75004 Paris" (house number first), or ""."""
+    street = " ".join(v for v in (address.get("addr:housenumber"), address.get("addr:street") or
+                                  address.get("addr:place")) if v)
+    town = " ".join(v for v in (address.get("addr:postcode"), address.get("addr:city")) if v)
+    return ", ".join(v for v in (street, town) if v)
+
+
 def is_missing(value) -> bool:  # noqa: ANN001
     """A table's empty cell: None, NaN, pandas' NA or NaT (anything else, a list too, is a value)."""
     try:
@@ -334,4 +369,5 @@ def is_missing(value) -> bool:  # noqa: ANN001
         return False
 
 
-__all__ = ["Footprints", "check_footprints", "footprint_layers", "footprints_credit", "is_missing", "read_footprints"]
+__all__ = ["ADDRESS_COLUMNS", "Footprints", "address_of", "address_text", "check_footprints", "footprint_layers",
+           "footprints_credit", "is_missing", "read_footprints"]

@@ -63,7 +63,8 @@ class BuildingGrade:
     polygon: object = field(repr=False)  # WGS84
     level: str
     site_ids: tuple[int, ...] = ()
-    confidence: float | None = None
+    confidence: float | None = None  # the most severe site's level agreement
+    best_score: float | None = None  # the most severe site's best detection score
     best_frame: int | None = None
     best_time_s: float | None = None
     sightings: int = 0
@@ -71,6 +72,8 @@ class BuildingGrade:
     coverage: object = None  # geo.coverage.UnitCoverage
     best_flight: str | None = None  # a survey's: the flight whose frame ``best_frame`` is
     flights: tuple[str, ...] = ()  # a survey's: the flights that saw damage on it
+    #: its name and address from the footprints file (:func:`geo.footprints.address_of`)
+    address: dict[str, str | None] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ems_grade(self) -> str:
@@ -143,6 +146,7 @@ class SiteOnMap:
     best_time_s: float | None = None
     best_flight: str | None = None
     flights: tuple[str, ...] = ()
+    best_score: float | None = None  # the detector's best score among its sightings
 
 
 def grade_sites(sites: Sequence[SiteOnMap], footprints, coverage: Sequence, local, *,  # noqa: ANN001
@@ -151,6 +155,7 @@ def grade_sites(sites: Sequence[SiteOnMap], footprints, coverage: Sequence, loca
     :class:`geo.coverage.UnitCoverage`) says how footprint ``k`` was seen, ``local`` is the
     frame the sites' positions are in."""
     from geo.coverage import to_local_polygon
+    from geo.footprints import address_of
 
     outlines = [to_local_polygon(p, local) for p in footprints.polygons]
     owner = assign_sites([s.position_xy for s in sites], outlines, match_m=match_m)
@@ -161,10 +166,12 @@ def grade_sites(sites: Sequence[SiteOnMap], footprints, coverage: Sequence, loca
             unmatched.append(site.id)
         else:
             on_building.setdefault(k, []).append(site)
+    attributes = getattr(footprints, "attributes", ()) or [{} for _ in footprints.ids]
     buildings = []
     for k, (building_id, polygon) in enumerate(zip(footprints.ids, footprints.polygons)):
         seen = coverage[k]
         on = on_building.get(k, [])
+        address = address_of(attributes[k])
         if on:
             worst = max(int(s.level) for s in on)
             leaders = [s for s in on if int(s.level) == worst]
@@ -172,14 +179,16 @@ def grade_sites(sites: Sequence[SiteOnMap], footprints, coverage: Sequence, loca
             buildings.append(BuildingGrade(
                 building_id, polygon, DamageLevel(worst).name.lower(),
                 site_ids=tuple(sorted(s.id for s in on)), confidence=round(lead.confidence, 4),
+                best_score=None if lead.best_score is None else round(lead.best_score, 4),
                 best_frame=lead.best_frame, best_time_s=lead.best_time_s,
                 sightings=sum(s.sightings for s in on), reviewed=any(s.reviewed for s in on),
                 coverage=seen, best_flight=lead.best_flight,
-                flights=tuple(dict.fromkeys(f for s in on for f in s.flights)),
+                flights=tuple(dict.fromkeys(f for s in on for f in s.flights)), address=address,
             ))
         else:
             level = NONE if seen.seen_well else NOT_ASSESSED
-            buildings.append(BuildingGrade(building_id, polygon, level, best_frame=seen.best_frame, coverage=seen))
+            buildings.append(BuildingGrade(building_id, polygon, level, best_frame=seen.best_frame, coverage=seen,
+                                           address=address))
     notes = list(getattr(footprints, "notes", ()))
     if unmatched:
         lie = "damage site lies" if len(unmatched) == 1 else "damage sites lie"
@@ -192,12 +201,14 @@ def grade_buildings(damage_map, footprints, coverage=None, *, match_m: float = 3
     of ``damage_map``; ``coverage`` (:class:`geo.coverage.CoverageLayer` of the same
     footprints) is computed when not given."""
     from geo.coverage import footprint_coverage
+    from geo.fusion import best_score
 
     if coverage is None:
         coverage = footprint_coverage(damage_map, footprints)
     times = damage_map.frame_poses.times_s
     sites = [SiteOnMap(f.site.id, (float(f.position_m[0]), float(f.position_m[1])), f.site.level, f.site.confidence,
-                       f.site.observation_count, f.site.reviewed, f.site.best_frame, times.get(f.site.best_frame))
+                       f.site.observation_count, f.site.reviewed, f.site.best_frame, times.get(f.site.best_frame),
+                       best_score=best_score(f.members))
              for f in damage_map.fused]
     return grade_sites(sites, footprints, coverage.coverage, damage_map.local, match_m=match_m)
 

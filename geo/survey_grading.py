@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from geo.coverage import CoverageLayer, CoverageSettings, UnitCoverage, flown_bounds_lonlat, footprint_coverage
+from geo.fusion import best_score
 from geo.grading import Grading, SiteOnMap, grade_sites
 from geo.survey_fusion import SurveyMap, SurveySite
 
@@ -58,7 +59,8 @@ def _site_on_map(built: SurveyMap, site: SurveySite) -> SiteOnMap:
     flight = next((f for f in built.flights if f.name == best.flight), None)
     best_time = None if flight is None else flight.damage_map.frame_poses.times_s.get(best.best_frame)
     return SiteOnMap(site.id, (float(site.position_m[0]), float(site.position_m[1])), site.level, site.confidence,
-                     site.observation_count, site.reviewed, best.best_frame, best_time, best.flight, site.flights)
+                     site.observation_count, site.reviewed, best.best_frame, best_time, best.flight, site.flights,
+                     best_score=best_score(site.members))
 
 
 def grade_survey(built: SurveyMap, footprints, *, match_m: float = 3.0) -> tuple[Grading, CoverageLayer]:  # noqa: ANN001

@@ -17,6 +17,7 @@ from typing import Any
 
 from core.types import frame_number
 from geo.export.records import Record, clock_time, counted, iso_time
+from geo.footprints import ADDRESS_COLUMNS, address_text
 
 PRELIMINARY = "Preliminary analysis: not yet validated in the field"
 
@@ -101,6 +102,7 @@ def graded_building_records(damage_map, grading, *, best_time=None) -> list[Reco
         xbd_value, xbd_subtype = b.xbd
         props = {
             "building_id": b.building_id,
+            **{key: b.address.get(key) for key in ADDRESS_COLUMNS},
             "level": b.level,
             "grade": b.label,
             "ems_grade": b.ems_grade,
@@ -109,6 +111,7 @@ def graded_building_records(damage_map, grading, *, best_time=None) -> list[Reco
             "osm_damage": b.osm_damage,
             "hot_damage": _hot(b.level),
             "confidence": b.confidence,
+            "best_score": b.best_score,
             "site_ids": ",".join(str(i) for i in b.site_ids) or None,
             "sites": len(b.site_ids),
             "sightings": b.sightings,
@@ -314,10 +317,14 @@ def _building_popup(b) -> str:  # noqa: ANN001
     from geo.export.html import escape
 
     c = b.coverage
-    rows = [("Grade", f"{b.label} &middot; EMS: {escape(b.ems_grade)} &middot; xBD {b.xbd[0] if b.xbd[0] is not None else '-'}")]
+    rows = [("Name", escape(b.address["name"]))] if b.address.get("name") else []
+    if address_text(b.address):
+        rows += [("Address", escape(address_text(b.address)))]
+    rows += [("Grade", f"{b.label} &middot; EMS: {escape(b.ems_grade)} &middot; xBD {b.xbd[0] if b.xbd[0] is not None else '-'}")]
     if b.site_ids:
         rows += [("Sites", escape(", ".join(str(i) for i in b.site_ids))),
-                 ("Confidence", f"{b.confidence:.0%}" if b.confidence is not None else "-"),
+                 ("Best score", f"{b.best_score:.2f} (the detector's, of 1)" if b.best_score is not None else "-"),
+                 ("Level agreement", f"{b.confidence:.0%}" if b.confidence is not None else "-"),
                  ("Sightings", str(b.sightings)),
                  ("Best frame", ("-" if b.best_frame is None else str(frame_number(b.best_frame)))
                   + (f" of flight {escape(b.best_flight)}" if b.best_flight else "")),
