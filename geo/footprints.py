@@ -61,16 +61,10 @@ class Footprints:
         return cls(source, ids, tuple(shapes), heights, tuple({} for _ in shapes))
 
 
-def _is_osm(path: Path) -> bool:
-    name = path.name.lower()
+def is_osm_file(path: str | Path) -> bool:
+    """A footprints file read as an OpenStreetMap extract (``.osm``, ``.osm.pbf``)."""
+    name = Path(str(path)).name.lower()
     return any(name.endswith(s) for s in OSM_SUFFIXES)
-
-
-def footprints_credit(source: str | Path) -> str:
-    """The map's credit line for a footprints file: its name, and for an OpenStreetMap
-    extract the attribution its licence (ODbL) asks of every map made from it."""
-    path = Path(source)
-    return f"Building footprints: {path.name}" + (" (c) OpenStreetMap contributors, ODbL" if _is_osm(path) else "")
 
 
 def _osm_other_tags(text) -> dict[str, str]:  # noqa: ANN001 - a cell: text or missing
@@ -129,7 +123,7 @@ def read_footprints(path: str | Path, *, bbox_lonlat: tuple[float, float, float,
     layers: tuple[str, ...] = ()
     layer_count = 1
     try:
-        if _is_osm(path):
+        if is_osm_file(path):
             frame = _read_osm_multipolygons(path, bbox_lonlat)
             if "building" in frame.columns:
                 frame = frame[frame["building"].notna()]
@@ -253,7 +247,7 @@ def check_footprints(path: str | Path, *, max_features: int = 10_000) -> None:
     if not path.is_file():
         raise InputError(f"{path}: no such footprints file")
     try:
-        if _is_osm(path):
+        if is_osm_file(path):
             names = [name for name, _ in _layer_table(path)]
             if "multipolygons" not in names:
                 raise InputError(f"{path}: not an OpenStreetMap extract with buildings (no multipolygons layer)")
@@ -370,4 +364,4 @@ def is_missing(value) -> bool:  # noqa: ANN001
 
 
 __all__ = ["ADDRESS_COLUMNS", "Footprints", "address_of", "address_text", "check_footprints", "footprint_layers",
-           "footprints_credit", "is_missing", "read_footprints"]
+           "is_missing", "is_osm_file", "read_footprints"]

@@ -484,7 +484,7 @@ def export_package(
         If the map cannot be built.
     """
     from geo.export.package import write_package
-    from geo.footprints import footprints_credit
+    from geo.export.products import map_credits
 
     run_id = resolve_run(store, run_id)
     built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
@@ -493,14 +493,8 @@ def export_package(
     products = product_layers(store, built, footprints=request.footprints, basemap=request.basemap)
     footprints_path, basemap_path = products.footprints_path, products.basemap_path
     produced = (request.produced or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    credits = [f"Analysis and map: {software_version()} (MIT licence), map rendering with Leaflet and matplotlib"]
-    if footprints_path is not None:
-        credits.append(footprints_credit(footprints_path))
-    if basemap_path is not None:
-        credits.append(f"Basemap: {basemap_path.name}")
-    credits.append(f"Imagery: drone video {Path(store.video_path).name}")
-    if info.organisation:
-        credits.append(f"Produced by {info.organisation}")
+    credits = map_credits(software=software_version(), footprints=footprints_path, basemap=basemap_path,
+                          imagery=f"drone video {Path(store.video_path).name}", organisation=info.organisation)
     provenance: dict[str, Any] = {
         "video": Path(store.video_path).name,
         "model": model_text(store.run(run_id).model),

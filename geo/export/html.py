@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -300,6 +300,25 @@ def fit_popups_script(m):  # noqa: ANN001, ANN202 - a folium Map, and a MacroEle
         f" var room = Math.max(120, {m.get_name()}.getSize().y - {POPUP_MARGIN_PX});"
         " if (event.popup.options.maxHeight !== room) { event.popup.options.maxHeight = room; event.popup.update(); }"
         " });"
+        "{% endmacro %}"
+    )
+    return element
+
+
+def credits_script(m, credits: Sequence[str]):  # noqa: ANN001, ANN202 - a folium Map, and a MacroElement
+    """``credits`` (plain text lines) in the map's attribution corner, as a web map
+    credits its data (the print map's panel gives the same lines)."""
+    import json
+
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    text = " | ".join(escape(line) for line in credits)
+    element = MacroElement()
+    element._name = "Credits"
+    element._template = Template(
+        "{% macro script(this, kwargs) %}"
+        f"{m.get_name()}.attributionControl.addAttribution({json.dumps(text)});"  # escaped: no "</" in it
         "{% endmacro %}"
     )
     return element

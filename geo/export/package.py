@@ -238,7 +238,7 @@ def write_package(
     layers = package_layers(damage_map, grading=grading, coverage=coverage, info=info)
     written_layers = write_layers(targets["gpkg"], layers, last_change=_gpkg_timestamp(damage_map))
     extra = html_layers(grading=grading, coverage=coverage, basemap=basemap_html,
-                        camera=layers["camera_footprints"], info=info)
+                        camera=layers["camera_footprints"], info=info, credits=provenance.get("credits"))
     write_html(targets["html"], damage_map, thumbnail=thumbnail if popup_pictures else None, extra_layers=extra,
                closeup=closeup if popup_pictures else None)
     write_print_map(targets["png"], targets["pdf"], damage_map, grading=grading, camera=layers["camera_footprints"],

@@ -11,15 +11,46 @@ from __future__ import annotations
 import datetime as dt
 import html as _html
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from core.types import frame_number
 from geo.export.records import Record, clock_time, counted, iso_time
-from geo.footprints import ADDRESS_COLUMNS, address_text
+from geo.footprints import ADDRESS_COLUMNS, address_text, is_osm_file
 
 PRELIMINARY = "Preliminary analysis: not yet validated in the field"
+#: What OpenStreetMap's licence asks of a map that shows its data (ODbL, section 4.3).
+OSM_CREDIT = "(c) OpenStreetMap contributors, ODbL"
+#: Who drew the maps: every relief product has a web map (Leaflet) and a printed one (matplotlib).
+RENDERING_CREDIT = "map rendering with Leaflet and matplotlib"
+
+
+def data_credits(footprints: str | None = None, basemap: str | None = None) -> list[str]:
+    """The credits of the data a map shows beside the analysis: the building footprints
+    (with OpenStreetMap's credit for an OSM extract) and the basemap (files' paths or names)."""
+    credits = []
+    if footprints:
+        name = Path(str(footprints)).name
+        credits.append(f"Building footprints: {name}" + (f" {OSM_CREDIT}" if is_osm_file(name) else ""))
+    if basemap:
+        credits.append(f"Basemap: {Path(str(basemap)).name}")
+    return credits
+
+
+def map_credits(*, software: str, imagery: str | None = None, footprints: str | None = None,
+                basemap: str | None = None, organisation: str = "") -> list[str]:
+    """The credit lines every map of a product gives, printed, on the web and in the
+    README: the software, the building footprints (with OpenStreetMap's credit for an OSM
+    extract), the basemap, the imagery and the producer (``footprints``, ``basemap``:
+    the files' paths or names; left out when ``None``)."""
+    credits = [f"Analysis and map: {software} (MIT licence), {RENDERING_CREDIT}", *data_credits(footprints, basemap)]
+    if imagery:
+        credits.append(f"Imagery: {imagery}")
+    if organisation:
+        credits.append(f"Produced by {organisation}")
+    return credits
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,15 +263,23 @@ def utc_text(iso: str | None) -> str:
 
 # ----------------------------------------------------------------------------- HTML
 def html_layers(grading=None, coverage=None, basemap=None, camera: list[Record] | None = None,  # noqa: ANN001
-                info: ProductInfo | None = None):  # noqa: ANN201
+                info: ProductInfo | None = None, credits: Sequence[str] | None = None):  # noqa: ANN201
     """A ``geo.export.html`` ``extra_layers`` callable adding the basemap (lowest), the
-    graded buildings, the coverage and the camera footprints, and a legend of grades."""
+    graded buildings, the coverage and the camera footprints, a legend of grades, and
+    ``credits`` in the map's corner (by default those of the footprints and the basemap:
+    OpenStreetMap's licence asks for its credit wherever its buildings are shown)."""
+    if credits is None:
+        credits = data_credits(getattr(grading, "source", None), getattr(basemap, "source", None))
 
     def add(m) -> list[tuple[float, float]]:  # noqa: ANN001
         import folium
         from branca.element import Element
         from folium.raster_layers import ImageOverlay
 
+        from geo.export.html import credits_script
+
+        if credits:
+            credits_script(m, credits).add_to(m)
         points: list[tuple[float, float]] = []
         if basemap is not None:
             folium.map.CustomPane("dm-basemap", z_index=250).add_to(m)
@@ -340,5 +379,5 @@ def _building_popup(b) -> str:  # noqa: ANN001
             f"<table>{table}</table></div>")
 
 
-__all__ = ["PRELIMINARY", "ProductInfo", "aoi_records", "camera_records", "coverage_records",
+__all__ = ["OSM_CREDIT", "PRELIMINARY", "ProductInfo", "data_credits", "map_credits", "aoi_records", "camera_records", "coverage_records",
            "graded_building_records", "html_layers", "imagery_text", "imagery_times"]

@@ -36,7 +36,7 @@ from geo.export.vector import (
     write_geojson,
     write_gpkg_layer,
 )
-from geo.export.survey_html import FlightCloseup
+from geo.export.survey_html import FlightCloseup, survey_credits
 from geo.footprints import is_missing
 from geo.export.survey_records import SURVEY_SITE_SCHEMA, survey_site_records
 from geo.survey_fusion import SurveyMap, coverage_layer
@@ -86,6 +86,7 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     coverage = utf8_frame(coverage_layer(built))  # GDAL takes UTF-8 text only
     building_records = _building_records(built, grading) if grading is not None else None
     buildings = utf8_frame(_records_frame(building_records)) if building_records is not None else None
+    credits = survey_credits(built, provenance, info=info, grading=grading, basemap=basemap_html)
     written: list[Path] = []
     if "geojson" in formats:
         written.append(_write_geojson(out / "survey_sites.geojson", _dates_listed(sites)))
@@ -115,7 +116,7 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         from geo.export.survey_html import write_survey_html
 
         written.append(write_survey_html(out / "survey_map.html", built, title=title, closeup=closeup,
-                                         grading=grading, basemap=basemap_html))
+                                         grading=grading, basemap=basemap_html, credits=credits))
     if "print" in formats:
         from geo.export.survey_print import write_survey_print
 
@@ -126,7 +127,7 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         names = [p.name for p in written] + (["survey_package.zip"] if "zip" in formats else [])
         written.append(write_text_atomic(out / "survey_README.txt",
                                          readme_text(built, title=title, files=names, provenance=provenance or {},
-                                                     grading=grading, info=info)))
+                                                     grading=grading, info=info, credits=credits)))
     if "zip" in formats:  # one file to send: every other file of this export
         import zipfile
 
@@ -251,11 +252,13 @@ _FILE_TEXT = {
 
 
 def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenance: Mapping[str, Any],
-                grading=None, info=None) -> str:  # noqa: ANN001 - geo.grading.Grading, ProductInfo
+                grading=None, info=None,  # noqa: ANN001 - geo.grading.Grading, ProductInfo
+                credits: Sequence[str] | None = None) -> str:
     """The export's README: what it is (preliminary, to be checked on the ground), the
     flights it fuses and how each was analysed, the counts by level, the files, and the
     damage scale. ``provenance``: ``software``, ``produced`` (when, as text) and ``flights``
-    (name -> ``drone``, ``video``, ``telemetry``, ``model``, ``frames``)."""
+    (name -> ``drone``, ``video``, ``telemetry``, ``model``, ``frames``); ``credits``: as
+    the print map gives them (default: :func:`geo.export.survey_html.survey_credits`)."""
     from geo.export.package import damage_scale_lines
     from geo.grading import EMS_GRADE
 
@@ -318,6 +321,9 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
         texts["survey_map.pdf"] = "the print map as a vector PDF; no site atlas: the survey has no damage site"
     lines += [f"{name:<24} {texts.get(name, '')}".rstrip() for name in files]
     lines += [f"{'survey_README.txt':<24} this file", "", *damage_scale_lines()]
+    if credits is None:
+        credits = survey_credits(built, provenance, info=info, grading=grading)
+    lines += ["", "Credits", "-------", *credits]  # as the print map gives them
     return "\n".join(lines) + "\n"
 
 

@@ -10,13 +10,15 @@ question a survey answers ("seen Monday and Wednesday by two drones").
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from core.types import DamageLevel, frame_number
 from geo.export.html import (
     REVIEWED_RING,
     closeup_marker,
+    credits_script,
     escape,
     finish_page,
     fit_popups_script,
@@ -118,22 +120,44 @@ def _panels_html(built: SurveyMap, title: str) -> str:
     return panels_html(title, f"from {len(built.coverage)} flights", details, built.sites, list(built.notes), legend)
 
 
+def survey_credits(built: SurveyMap, provenance: Mapping[str, Any] | None = None, *, info=None, grading=None,  # noqa: ANN001
+                   basemap=None) -> list[str]:  # noqa: ANN001 - ProductInfo, geo.grading.Grading, geo.basemap.Basemap
+    """The survey's credits, as its print map, offline map and README give them
+    (:func:`geo.export.products.map_credits`): the software, the footprints (with
+    OpenStreetMap's credit for an OSM extract), the basemap, each flight's video, the producer."""
+    from geo.export.products import map_credits
+
+    provenance = provenance or {}
+    about = provenance.get("flights") or {}
+    videos = [f"{f.name} ({Path(str(about[f.name]['video'])).name})" for f in built.flights
+              if about.get(f.name, {}).get("video")]
+    return map_credits(software=str(provenance.get("software") or "damagemap"),
+                       imagery="drone video of " + ", ".join(videos) if videos else None,
+                       footprints=getattr(grading, "source", None), basemap=getattr(basemap, "source", None),
+                       organisation=getattr(info, "organisation", "") or "")
+
+
 def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeup: FlightCloseup | None = None,
-                       grading=None, basemap=None) -> str:  # noqa: ANN001 - geo.grading.Grading, geo.basemap.Basemap
+                       grading=None, basemap=None,  # noqa: ANN001 - geo.grading.Grading, geo.basemap.Basemap
+                       credits: Sequence[str] | None = None) -> str:
     """The whole page as a string (see the module docstring); with ``closeup``, each
     site's popup shows what every flight saw of it, close up; with ``grading``
     (:func:`geo.survey_grading.grade_survey`), the graded footprints under the flights, a
     layer per grade, as a flight's relief package map shows them; with ``basemap`` (in Web
-    Mercator), that image under everything."""
+    Mercator), that image under everything; ``credits`` in the map's corner (default:
+    :func:`survey_credits` without the flights' provenance)."""
     import folium
     from branca.element import Element
 
     from geo.export.products import html_layers
 
     m, root = offline_page(title)
+    if credits is None:
+        credits = survey_credits(built, grading=grading, basemap=basemap)
     bounds: list[tuple[float, float]] = []
     if grading is not None or basemap is not None:
-        bounds += html_layers(grading=grading, basemap=basemap)(m)
+        bounds += html_layers(grading=grading, basemap=basemap, credits=())(m)
+    credits_script(m, credits).add_to(m)
     for k, flight in enumerate(built.flights):
         colour = flight_colour(k)
         label = flight.name + (f" ({date_text(flight.date)})" if flight.date else "")
@@ -172,12 +196,13 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
 
 
 def write_survey_html(path: Path, built: SurveyMap, *, title: str = "Damage survey",
-                      closeup: FlightCloseup | None = None, grading=None, basemap=None) -> Path:  # noqa: ANN001
+                      closeup: FlightCloseup | None = None, grading=None, basemap=None,  # noqa: ANN001
+                      credits: Sequence[str] | None = None) -> Path:
     """:func:`render_survey_html` written atomically (no partial file is ever left)."""
     from geo.export._atomic import write_text_atomic
 
     return write_text_atomic(path, render_survey_html(built, title=title, closeup=closeup, grading=grading,
-                                                      basemap=basemap))
+                                                      basemap=basemap, credits=credits))
 
 
 __all__ = ["FLIGHT_COLOURS", "FlightCloseup", "date_text", "flight_colour", "render_survey_html", "write_survey_html"]

@@ -38,8 +38,7 @@ from geo.export.print_map import (
     uncertainty_text,
 )
 from geo.export.products import ProductInfo, imagery_times, utc_text
-from geo.export.survey_html import FlightCloseup, date_text, flight_colour
-from geo.footprints import footprints_credit
+from geo.export.survey_html import FlightCloseup, date_text, flight_colour, survey_credits
 from geo.survey_fusion import SurveyMap, SurveySite
 
 #: Characters that fit on one line of an atlas card.
@@ -157,19 +156,7 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
                                               info and info.analyst and f"analyst {info.analyst}") if x) or "-"),
         ("Grid", f"{crs} (WGS84 / UTM)"),
     ]
-    videos = [f"{f.name} ({Path(str(about[f.name]['video'])).name})" for f in built.flights
-              if about.get(f.name, {}).get("video")]
-    credits = [f"Analysis and map: {provenance.get('software') or 'damagemap'} (MIT licence), map rendering "
-               "with matplotlib"]
-    if videos:
-        credits.append("Imagery: drone video of " + ", ".join(videos))
-    if info is not None and info.organisation:
-        credits.append(f"Produced by {info.organisation}")
-    if grading is not None and grading.source:
-        credits.append(footprints_credit(grading.source))
-    if basemap is not None:
-        credits.append(f"Basemap: {Path(str(basemap.source)).name}")
-    panel_footer(panel, y, facts, credits)
+    panel_footer(panel, y, facts, survey_credits(built, provenance, info=info, grading=grading, basemap=basemap))
     return fig
 
 
