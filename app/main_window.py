@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -128,6 +129,8 @@ class MainWindow(QMainWindow):
         self._unjudged_frames = 0
         self._analysis: AnalysisJob | None = None
         self._export_job: FunctionJob | None = None
+        #: the last export's notes, while shown (:meth:`_show_export_notes`)
+        self.export_notes_box: QMessageBox | None = None
         #: after Save As: "saved", then "listing" while the Sites panel lists the copy's sites;
         #: the panel's first pick then leaves the player where the user was (None: no hold)
         self._hold_place: str | None = None
@@ -1322,7 +1325,7 @@ class MainWindow(QMainWindow):
         job = FunctionJob(export_job, doc.project_path, doc.run_id, choice, doc.unsaved_score_threshold, parent=self,
                           progress_argument="progress")
         job.progress.connect(self._on_export_progress)
-        job.done.connect(lambda paths: self._on_export_done(choice, paths))
+        job.done.connect(lambda result: self._on_export_done(choice, result.written, result.notes))
         job.failed.connect(lambda exc: self._on_export_failed(choice, exc))
         job.finished.connect(self._on_export_finished)
         self._export_job = job
@@ -1359,7 +1362,9 @@ class MainWindow(QMainWindow):
         show_error(self, exc, title="Export failed")
         self.export_finished.emit([])
 
-    def _on_export_done(self, choice: ExportChoice, paths: list[Path]) -> None:
+    def _on_export_done(self, choice: ExportChoice, paths: list[Path], notes: Sequence[str] = ()) -> None:
+        """The export's outcome in the status bar and, when it has notes (what ``damagemap
+        export`` prints as "note: ..."), in a box that lists them."""
         self._hide_export_progress()
         if not paths:  # the reviewed frames alone, none reviewed yet: no folder was made
             self.statusBar().showMessage("Nothing exported: no frame of this run is reviewed yet (review its sites, "
@@ -1370,13 +1375,30 @@ class MainWindow(QMainWindow):
         if choice.coco and not any("training" in Path(p).parts for p in paths):
             # asked for, and nothing came: said, as `damagemap export --training` says it
             said += "; no training data: no frame of this run is reviewed yet"
+        if notes:
+            said += f" ({len(notes)} note{'' if len(notes) == 1 else 's'})"
         self.statusBar().showMessage(said, 30_000)
         self.offer_export_folder(Path(choice.out_dir))
+        if notes:
+            self._show_export_notes(said, notes)
         if choice.open_html:
             html = next((p for p in paths if Path(p).suffix == ".html"), None)
             if html is not None:
                 QDesktopServices.openUrl(QUrl.fromLocalFile(str(html)))
         self.export_finished.emit(paths)
+
+    def _show_export_notes(self, said: str, notes: Sequence[str]) -> None:
+        """The export's notes in a box that does not hold up the window (one at a time:
+        a new export's replaces the last one's)."""
+        if self.export_notes_box is not None:
+            self.export_notes_box.close()
+        box = QMessageBox(QMessageBox.Icon.Information, "Export notes", said + ".", QMessageBox.StandardButton.Ok, self)
+        box.setInformativeText("\n".join(f"• {note}" for note in notes))
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _=None: setattr(self, "export_notes_box", None))
+        self.export_notes_box = box
+        box.open()
 
     def offer_export_folder(self, folder: Path | None) -> None:
         """The status bar's "Open export folder" link, to ``folder``, until the project closes."""

@@ -385,9 +385,10 @@ def build_map_job(project_path: Path, run_id: int | None) -> DamageMap:
 
 
 def export_job(project_path: Path, run_id: int | None, choice: ExportChoice,
-               min_score: float | None = None, progress: Callable[[Any], None] | None = None) -> list[Path]:
+               min_score: float | None = None, progress: Callable[[Any], None] | None = None) -> Any:
     """Write what the export dialog asked for (:func:`services.export.export_project`,
-    as ``damagemap export`` does); returns the files written. The relief package's
+    as ``damagemap export`` does); returns its ``services.export.ExportResult`` (the files
+    written, and the notes the window shows). The relief package's
     footprints and basemap files, and its event and producer, are stored in the project
     once this export has used them (``services.package.trying_product_sources``,
     ``trying_product_info``), never when it failed; a read-only project keeps its own.
@@ -409,7 +410,7 @@ def export_job(project_path: Path, run_id: int | None, choice: ExportChoice,
             from dataclasses import replace
 
             settings = replace(store.project_settings(), min_score=min_score)
-        return export_project(store, request, run_id=run_id, settings=settings, progress=progress).written
+        return export_project(store, request, run_id=run_id, settings=settings, progress=progress)
 
 
 def survey_map_job(folder: Path) -> Any:

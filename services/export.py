@@ -89,6 +89,14 @@ class ExportResult:
     #: the run exported (the latest unless one was asked for)
     run_id: int | None = None
 
+    @property
+    def notes(self) -> list[str]:
+        """What the person exporting should know, as ``damagemap export`` prints them
+        ("note: ..."): the map's notes, then the relief package's (characters the print
+        map cannot draw, ...)."""
+        return [*(self.damage_map.notes if self.damage_map is not None else ()),
+                *(self.package.notes if self.package is not None else ())]
+
 
 @dataclass(frozen=True, slots=True)
 class ExportStep:

@@ -146,7 +146,7 @@ def test_the_apps_export_stores_the_package_files_only_once_it_used_them(flyover
     assert stored_sources(project) == (None, None)
     good = ExportChoice(out_dir=tmp_path / "out2", formats=("geojson", "package"),
                         options={"package": {"footprints": str(flyover.footprints), "basemap": ""}})
-    assert export_job(project, None, good)
+    assert export_job(project, None, good).written
     assert stored_sources(project)[0] == Path(flyover.footprints).resolve()
 
 

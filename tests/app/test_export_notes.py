@@ -1,0 +1,36 @@
+"""File > Export… tells what ``damagemap export`` prints as "note: ...": the map's notes
+and the relief package's (characters the print map cannot draw), not only "Exported 12 files"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from app.dialogs.export_dialog import ExportChoice
+from geo.export.package import PackageResult
+from services.export import ExportResult
+
+PRINT_NOTE = "the print map (PDF, PNG) cannot draw 地震 (no font for them here): they print as empty boxes"
+
+
+def test_an_export_with_notes_lists_them_in_a_box_that_does_not_block(window, tmp_path):
+    paths = [tmp_path / "a.geojson", tmp_path / "b.html"]
+    window._on_export_done(ExportChoice(out_dir=tmp_path, formats=("geojson", "html")), paths,
+                           ["the drone hovered at 4-14 s (21 frames)", PRINT_NOTE])
+    assert window.statusBar().currentMessage().endswith("(2 notes)")
+    box = window.export_notes_box
+    assert box is not None and box.isVisible()
+    assert "Exported 2 files" in box.text()
+    assert box.informativeText() == f"• the drone hovered at 4-14 s (21 frames)\n• {PRINT_NOTE}"
+
+    window._on_export_done(ExportChoice(out_dir=tmp_path, formats=("geojson",)), paths[:1], [])
+    assert window.export_notes_box is box  # an export without notes leaves the last box alone
+    assert not window.statusBar().currentMessage().endswith("note)")
+
+
+def test_the_export_s_notes_are_the_map_s_then_the_package_s(tmp_path):
+    damage_map = SimpleNamespace(notes=["the drone hovered at 4-14 s (21 frames)"])  # a DamageMap's notes
+    package = PackageResult(tmp_path, tmp_path / "p.zip", notes=[PRINT_NOTE])
+    result = ExportResult([Path("a")], damage_map, package)
+    assert result.notes == [*damage_map.notes, PRINT_NOTE]
+    assert ExportResult().notes == []
