@@ -27,7 +27,7 @@ OSM_CREDIT = "(c) OpenStreetMap contributors, ODbL"
 RENDERING_CREDIT = "map rendering with Leaflet and matplotlib"
 
 
-def data_credits(footprints: str | None = None, basemap: str | None = None) -> list[str]:
+def data_credits(footprints: str | Path | None = None, basemap: str | Path | None = None) -> list[str]:
     """The credits of the data a map shows beside the analysis: the building footprints
     (with OpenStreetMap's credit for an OSM extract) and the basemap (files' paths or names)."""
     credits = []
@@ -39,8 +39,8 @@ def data_credits(footprints: str | None = None, basemap: str | None = None) -> l
     return credits
 
 
-def map_credits(*, software: str, imagery: str | None = None, footprints: str | None = None,
-                basemap: str | None = None, organisation: str = "") -> list[str]:
+def map_credits(*, software: str, imagery: str | None = None, footprints: str | Path | None = None,
+                basemap: str | Path | None = None, organisation: str = "") -> list[str]:
     """The credit lines every map of a product gives, printed, on the web and in the
     README: the software, the building footprints (with OpenStreetMap's credit for an OSM
     extract), the basemap, the imagery and the producer (``footprints``, ``basemap``:
