@@ -102,7 +102,7 @@ class _SiteItem(QGraphicsEllipseItem):
         self.setZValue(5)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip(
-            f"Site {site.id}: {site.level.label}, confidence {site.confidence:.2f}, "
+            f"Site {site.id}: {site.level.label}, level agreement {site.confidence:.0%}, "
             f"{site.observation_count} observations, frames {frame_number(site.first_frame)}–{frame_number(site.last_frame)}"
         )
         self.confirmed = True
