@@ -11,6 +11,7 @@ cleanly with every finished frame stored; a cancel is not an error.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -25,6 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from app.dialogs.export_dialog import ExportChoice
     from geo.mapping import DamageMap
     from services.analysis import AnalysisRequest
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,35 +434,54 @@ def survey_georeference_job(folder: Path) -> list[Any]:
     return list(georeference_flights(Survey.open(folder)))
 
 
-def survey_add_job(folder: Path, videos: list[Path]) -> tuple[list[str], list[str]]:
-    """Add each video as a flight (:func:`services.survey.add_flight`, as ``damagemap
-    survey add`` does); returns the names added and, for those that could not be, why."""
+def survey_add_job(folder: Path, videos: list[Path]) -> tuple[list[str], list[str], list[str]]:
+    """Add each video (or flight's project) as a flight (:func:`services.survey.add_flight`,
+    as ``damagemap survey add`` does); returns the names added, for those that could not
+    be why, and for those that brought their project (analysed before) what it holds."""
     from core.errors import DamagemapError
     from core.survey import Survey
-    from services.survey import add_flight
+    from services.survey import add_flight, project_contents
 
     survey = Survey.open(folder)
     added: list[str] = []
     problems: list[str] = []
+    taken: list[str] = []
     for video in videos:
         try:
-            added.append(add_flight(survey, Path(video)).name)
+            record = add_flight(survey, Path(video))
         except DamagemapError as exc:
             problems.append(f"{Path(video).name}: {exc}")
-    return added, problems
+            continue
+        added.append(record.name)
+        try:
+            contents = project_contents(survey, record)
+        except DamagemapError:  # added; what it holds is listed with the flights
+            contents = None
+        if contents is not None:
+            taken.append(f"{record.name}: {contents.text()}")
+    return added, problems, taken
 
 
 def survey_export_job(folder: Path, out_dir: Path, *, footprints: Path | None = None,
-                      basemap: Path | None = None, project_sources: bool = True) -> tuple[list[Path], Any]:
+                      basemap: Path | None = None, project_sources: bool = True,
+                      product: dict[str, Any] | None = None) -> tuple[list[Path], Any]:
     """Every survey file into ``out_dir``, as ``damagemap survey export`` writes them (each
     flight's reviews as they stand now; ``footprints``, ``basemap`` and ``project_sources``
-    as :func:`services.survey.export_survey` takes them); returns the files written and the
-    survey's map."""
-    from core.survey import Survey
-    from services.survey import export_survey, survey_map
+    as :func:`services.survey.export_survey` takes them); ``product``, the event and
+    producer (:func:`services.survey.check_survey_product`'s changes), checked first, named
+    by the files and kept in the survey once they are written (a survey that cannot be
+    written keeps its own). Returns the files written and the survey's map."""
+    from core.survey import Survey, SurveyError
+    from services.survey import check_survey_product, export_survey, keep_survey_product, survey_map
 
     survey = Survey.open(folder)
+    changes = dict(product or {})
+    survey.product = check_survey_product(survey, **changes)  # this export's; kept once it is written
     built = survey_map(survey)
     written = export_survey(built, Path(out_dir), title=f"Damage survey: {survey.name}", survey=survey,
                             footprints=footprints, basemap=basemap, project_sources=project_sources)
+    try:
+        keep_survey_product(survey, **changes)
+    except SurveyError as exc:  # a survey on a share that cannot be written: the files name them still
+        _log.warning("the event and producer not kept in the survey: %s", exc)
     return written, built

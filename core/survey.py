@@ -1,9 +1,11 @@
 """A survey: many flights (videos with telemetry, drones, days) that make one map.
 
 A survey is a folder with a manifest, ``survey.json``, and one ordinary project per
-flight (``flights/NAME.dmproj``; any project path may be referenced, relative to the
-folder or absolute). The manifest lists the flights and the survey's review decisions,
-which are keyed by place (longitude, latitude), as :mod:`core.sites` keys a project's:
+flight (``flights/NAME.dmproj``, or the project a flight had before it was added, taken
+where it is; recorded relative to the folder, or absolute on another drive). The
+manifest lists the flights, the event and producer its exports name, and the survey's
+review decisions, which are keyed by place (longitude, latitude), as :mod:`core.sites`
+keys a project's:
 a decision stays with the damage on the ground, whichever flights see it, so adding a
 flight never loses one. Each decision also names the site decisions the flights' projects
 got from it (:class:`AppliedDecision`), so that an undo in a flight can be told apart from
@@ -54,6 +56,10 @@ LOCK_FILE = ".survey.lock"
 #: How long a change waits for another damagemap holding the survey's lock, in seconds:
 #: a change holds it for milliseconds, so longer means that process is stuck.
 LOCK_WAIT_S = 5.0
+#: A flight's project setting: the folder of the survey it was added to (absolute), so the
+#: project opened by itself finds its survey wherever it lies, and another survey knows it
+#: is taken (:func:`survey_of_project`).
+SURVEY_SETTING = "survey_folder"
 #: Bump when the manifest's layout changes.
 SURVEY_FORMAT = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -198,8 +204,8 @@ def _utc_now() -> str:
 class FlightRecord:
     """One flight of a survey.
 
-    ``project`` is the flight's project file, relative to the survey folder when inside
-    it; ``date`` an ISO date or date-time (when not given: the video's creation time, else
+    ``project`` is the flight's project file, relative to the survey folder (absolute
+    only on another drive); ``date`` an ISO date or date-time (when not given: the video's creation time, else
     the telemetry's clock); ``drone`` free text.
     """
 
@@ -354,6 +360,15 @@ def _decisions(data: dict[str, Any]) -> list[PlaceDecision]:
     return decisions
 
 
+def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """``data[key]``, a JSON object of texts and numbers (``{}`` when absent); a
+    ``ValueError`` naming ``key`` when the manifest, edited by hand, holds something else."""
+    value = data.get(key) or {}
+    if not isinstance(value, dict) or not all(isinstance(v, (str, int, float)) for v in value.values()):
+        raise ValueError(f"'{key}' must be an object of texts and numbers, not {json.dumps(value)[:60]}")
+    return dict(value)
+
+
 @dataclass(slots=True)
 class Survey:
     """A survey folder's manifest (see the module docstring); :meth:`save` writes it."""
@@ -363,6 +378,10 @@ class Survey:
     flights: list[FlightRecord] = field(default_factory=list)
     decisions: list[PlaceDecision] = field(default_factory=list)
     created_utc: str = field(default_factory=_utc_now)
+    #: the event and producer its exports name, as given to ``survey export`` (``event``,
+    #: ``glide``, ``analyst``, ``organisation``, ``area``, ``version``: those set only;
+    #: ``geo.export.products.ProductInfo``'s fields, checked by ``services.survey``)
+    product: dict[str, Any] = field(default_factory=dict)
 
     @property
     def manifest_path(self) -> Path:
@@ -404,6 +423,7 @@ class Survey:
             return cls(
                 folder=folder, name=_required_text(data, "name"), flights=_flights(data), decisions=_decisions(data),
                 created_utc=str(data.get("created_utc", "")),
+                product=_object(data, "product"),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # a hand edit of the wrong shape
             raise SurveyError(f"{str(path)!r}: not a readable survey manifest ({exc})") from None
@@ -441,8 +461,8 @@ class Survey:
         self._become(Survey.open(self.folder))
 
     def _become(self, fresh: Survey) -> None:
-        self.name, self.flights, self.decisions, self.created_utc = (fresh.name, fresh.flights, fresh.decisions,
-                                                                     fresh.created_utc)
+        self.name, self.flights, self.decisions, self.created_utc, self.product = (
+            fresh.name, fresh.flights, fresh.decisions, fresh.created_utc, fresh.product)
 
     def _write(self) -> None:
         """Write the manifest atomically (a temporary file moved over the old one); the
@@ -452,6 +472,8 @@ class Survey:
             "flights": [asdict(f) for f in self.flights],
             "decisions": [d.to_json() for d in self.decisions],
         }
+        if self.product:  # written once an export named the event or producer
+            data["product"] = dict(self.product)
         _write_whole(self.manifest_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", "the survey")
 
     # ------------------------------------------------------------------ site numbers
@@ -547,10 +569,12 @@ class Survey:
         return flight
 
     def relative(self, path: Path) -> str:
-        """``path`` as the manifest records it: relative to the folder when inside it."""
+        """``path`` as the manifest records it: relative to the survey's folder, inside it
+        or not (``../videos/monday.dmproj``: a flight's project taken where it is), so the
+        survey still finds it when the folders are moved or copied together; absolute
+        only where no relative path leads there (another drive on Windows)."""
         try:
-            return Path(os.path.relpath(path.resolve(), self.folder.resolve())).as_posix() \
-                if path.resolve().is_relative_to(self.folder.resolve()) else str(path.resolve())
+            return Path(os.path.relpath(path.resolve(), self.folder.resolve())).as_posix()
         except ValueError:  # another drive on Windows
             return str(path.resolve())
 
@@ -590,12 +614,21 @@ def survey_folder_of(path: str | os.PathLike[str]) -> Path | None:
     return None
 
 
-def survey_of_project(project: str | os.PathLike[str]) -> Survey | None:
-    """The survey whose flight ``project`` is, found beside it or one folder up (where
-    ``survey add`` puts a flight's project: ``SURVEY/flights/NAME.dmproj``), or ``None``."""
+def survey_of_project(project: str | os.PathLike[str], *,
+                      other_than: str | os.PathLike[str] | None = None) -> Survey | None:
+    """The survey whose flight ``project`` is, or ``None``: the survey found beside it or one
+    folder up (where ``survey add`` puts a new flight's project: ``SURVEY/flights/NAME.dmproj``),
+    else the one the project says it was added to (its :data:`SURVEY_SETTING`: a project
+    taken where it is, beside its video), as long as that survey lists it. ``other_than``:
+    a survey folder not to count (the survey asking whether another holds the project)."""
     project = Path(project)
-    for folder in (project.parent, project.parent.parent):
-        if not (folder / SURVEY_FILE).is_file():
+    skip = None if other_than is None else _resolved(Path(other_than))
+    seen: set[Path] = set()
+    for folder in (project.parent, project.parent.parent, _recorded_survey(project)):
+        if folder is None or not (folder / SURVEY_FILE).is_file() or _resolved(folder) in seen:
+            continue
+        seen.add(_resolved(folder))
+        if _resolved(folder) == skip:
             continue
         try:
             survey = Survey.open(folder)
@@ -606,6 +639,21 @@ def survey_of_project(project: str | os.PathLike[str]) -> Survey | None:
     return None
 
 
+def _recorded_survey(project: Path) -> Path | None:
+    """The survey folder ``project``'s :data:`SURVEY_SETTING` names, or ``None``."""
+    from core.errors import DamagemapError
+    from core.store import ProjectStore
+
+    if not project.is_file():
+        return None
+    try:
+        with ProjectStore.open(project, read_only=True) as store:
+            folder = store.get_setting(SURVEY_SETTING)
+    except DamagemapError:
+        return None
+    return Path(folder) if isinstance(folder, str) and folder else None
+
+
 __all__ = ["AppliedDecision", "FlightRecord", "LOCK_FILE", "LOCK_WAIT_S", "PlaceDecision", "SITE_NUMBERS_FILE",
-           "SURVEY_FILE", "Survey", "SurveyError", "SurveySiteNumbers", "check_flight_name", "survey_folder_of", "survey_lock",
+           "SURVEY_FILE", "SURVEY_SETTING", "Survey", "SurveyError", "SurveySiteNumbers", "check_flight_name", "survey_folder_of", "survey_lock",
            "survey_of_project"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -51,11 +52,13 @@ from core.store import ProjectStore, SiteDecisionRecord
 from core.survey import (
     AppliedDecision,
     FlightRecord,
+    SURVEY_SETTING,
     PlaceDecision,
     Survey,
     SurveyError,
     check_flight_name,
     survey_lock,
+    survey_of_project,
 )
 from core.types import DamageLevel, ReviewState
 from services.analysis import AnalysisRequest, LoadedModel
@@ -118,6 +121,41 @@ def _flight_date(video: Path, telemetry: Path | str | None) -> str | None:
     return moment.isoformat() if utc else moment.replace(tzinfo=None).isoformat()
 
 
+@dataclass(frozen=True, slots=True)
+class FlightSource:
+    """What a flight is added from: its ``video``, and the ``project`` it has already
+    (given as a ``.dmproj``, or the one ``damagemap analyze`` and the app make beside the
+    video), or ``None`` when it has none yet."""
+
+    video: Path
+    project: Path | None = None
+
+
+def flight_source(path: Path) -> FlightSource:
+    """The video and the existing project of ``path``: a video (its project the one beside
+    it, when there is one) or a project file (its video the one it names).
+
+    Raises
+    ------
+    InputError
+        A project that cannot be read, or whose video is not where it says (naming both).
+    """
+    from services.project import default_project_path, opens_as_video
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{str(path)!r}: video not found")
+    if opens_as_video(path):
+        beside = default_project_path(path)
+        return FlightSource(path, beside if beside.is_file() else None)
+    with ProjectStore.open(path, read_only=True) as store:
+        video = Path(store.video_path)
+    if not video.is_file():
+        raise InputError(f"{str(path)!r}: its video {str(video)!r} is missing; open the project in the app to "
+                         "locate it (the project keeps every result), then add it again")
+    return FlightSource(video, path)
+
+
 def add_flight(
     survey: Survey,
     video: Path,
@@ -128,19 +166,31 @@ def add_flight(
     drone: str | None = None,
     project: Path | None = None,
 ) -> FlightRecord:
-    """Add a flight (its project created under ``flights/`` unless ``project`` names
-    one) and save the survey. The date defaults to the video's creation time, else the
-    telemetry's clock (:func:`_flight_date`). The flight is added to the manifest as it
-    is when the project is ready, under the survey's lock (:meth:`Survey.update`): a
-    flight another damagemap added meanwhile stays, and ``survey`` becomes the survey as
-    written."""
+    """Add a flight and save the survey. ``video`` is the flight's video or its project
+    (``.dmproj``). A flight that has a project already (``project``, the ``.dmproj``
+    given, or the one beside the video: :func:`flight_source`) brings it, its runs and
+    reviews, where it is: the survey references it (one project per video, so a review in
+    the app and the survey's map never part); else its project is created under
+    ``flights/``. The date defaults to the video's creation time, else the telemetry's
+    clock (:func:`_flight_date`). The flight is added to the manifest as it is when the
+    project is ready, under the survey's lock (:meth:`Survey.update`): a flight another
+    damagemap added meanwhile stays, and ``survey`` becomes the survey as written.
+
+    Raises
+    ------
+    SurveyError
+        The video is a flight of the survey already, or its project is of another video
+        or a flight of another survey (each named), or the name is taken or unusable.
+    """
     from services.project import open_or_create_project
 
-    video = Path(video)
-    if not video.is_file():
-        raise InputError(f"{str(video)!r}: video not found")
+    source = flight_source(Path(video))
+    video = source.video
     survey.refresh()  # the copy given may be older than what other damagemaps added since
     _refuse_known_video(survey, video)
+    project = Path(project) if project is not None else source.project
+    if project is not None and project.exists():
+        _refuse_project_of_another(survey, project, video)
     name = name or survey.new_flight_name(video.stem if video.stem != "flight" else video.parent.name)
     check_flight_name(name)  # before its project is made: a refused name left a project behind
     if any(f.name == name for f in survey.flights):
@@ -154,10 +204,11 @@ def add_flight(
         from geo.telemetry.read import read_telemetry
 
         read_telemetry(Path(telemetry))
-    project = Path(project) if project is not None else survey.folder / "flights" / f"{name}.dmproj"
+    project = project if project is not None else survey.folder / "flights" / f"{name}.dmproj"
     project.parent.mkdir(parents=True, exist_ok=True)
     with open_or_create_project(video, project, telemetry_path=telemetry) as store:
         found = store.telemetry_path
+        store.set_setting(SURVEY_SETTING, str(survey.folder.resolve()))  # found from the project
     record = FlightRecord(
         name=name, project=survey.relative(project), video=str(video.resolve()),
         telemetry=None if found is None else str(found), date=date or _flight_date(video, found), drone=drone,
@@ -168,6 +219,77 @@ def add_flight(
         return fresh.add_flight(record)
 
     return survey.update(add)
+
+
+def _refuse_project_of_another(survey: Survey, project: Path, video: Path) -> None:
+    """Refuse a project that is not ``video``'s, or that another survey holds as a flight
+    (its decisions and site numbers would be two surveys' at once)."""
+    with ProjectStore.open(project, read_only=True) as store:
+        own_video = Path(store.video_path)
+    if not _same_video(own_video, video):
+        raise SurveyError(f"{str(project)!r} is the project of another video, {str(own_video)!r}, not "
+                          f"{str(video)!r}; add that project (or its video), or move it away to give this video a "
+                          "project of its own")
+    holder = survey_of_project(project, other_than=survey.folder)
+    flight = None if holder is None else holder.flight_of_project(project)
+    if holder is not None and flight is not None:
+        raise SurveyError(
+            f"{str(project)!r} is flight {flight.name} of survey {holder.name!r} ({holder.folder}) already: a "
+            "project is a flight of one survey; take it out there first (`damagemap survey remove "
+            f"{holder.folder} {flight.name}`)")
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectContents:
+    """What a flight's project held when it was added (:func:`project_contents`): its
+    latest run's ``frames`` analysed, the ``sites`` on its map (``None``: not mapped, with
+    ``why``), how many of them a reviewer decided (``reviewed``), and who is analysing it
+    now (``analysing``: another damagemap, described; ``None``)."""
+
+    project: Path
+    frames: int
+    complete: bool
+    sites: int | None = None
+    reviewed: int = 0
+    why: str | None = None
+    analysing: str | None = None
+
+    def text(self) -> str:
+        """``took the analysed project X: 60 frames, 12 sites, 5 reviewed``."""
+        state = "analysed" if self.complete else "partly analysed"
+        parts = [f"{self.frames} frames"]
+        parts.append(f"{self.sites} sites, {self.reviewed} reviewed" if self.sites is not None
+                     else f"not mapped yet ({self.why})")
+        line = f"took the {state} project {self.project}: {', '.join(parts)}"
+        if self.analysing is not None:
+            line += (f"; being analysed by {self.analysing} now: the survey counts its frames as it stores them "
+                     "(`survey analyse` leaves it to that damagemap)")
+        return line
+
+
+def project_contents(survey: Survey, flight: FlightRecord) -> ProjectContents | None:
+    """What ``flight``'s project holds (:class:`ProjectContents`), or ``None`` when it has
+    no run yet (a project just made: nothing was taken)."""
+    from core.store import describe_writer
+    from services.maps import damage_map
+    from services.sites import site_review
+
+    path = survey.project_path(flight)
+    shown = Path(os.path.normpath(path))
+    with ProjectStore.open(path, read_only=True) as store:
+        runs = store.runs()
+        if not runs:
+            return None
+        latest = runs[-1]
+        elsewhere = store.analysed_elsewhere()
+        analysing = None if elsewhere is None else describe_writer(elsewhere[1])
+        try:
+            built = damage_map(store, latest.id)
+            review = site_review(store, latest.id, built=built)
+        except DamagemapError as exc:
+            return ProjectContents(shown, latest.frames_done, latest.finished, why=str(exc), analysing=analysing)
+        reviewed = sum(1 for item in review.queue if item.site.decided)
+    return ProjectContents(shown, latest.frames_done, latest.finished, len(built.fused), reviewed, analysing=analysing)
 
 
 def _refuse_known_video(survey: Survey, video: Path) -> None:
@@ -276,6 +398,12 @@ def _analyse_flight(
     from services import analysis
 
     with ProjectStore.open(survey.project_path(flight)) as store:
+        elsewhere = store.analysed_elsewhere()
+        if elsewhere is not None:  # its frames would be stored twice: left to that damagemap (it counts as it goes)
+            from core.store import analysed_elsewhere_message
+
+            raise SurveyError(f"{str(store.path)!r}: {analysed_elsewhere_message(elsewhere[0].id, elsewhere[1])}, "
+                              "then analyse the survey again")
         plan = analysis.plan(store, request, model=loaded, check_placement=on_plan is not None)
         if on_plan is not None:
             on_plan(flight, plan)
@@ -999,8 +1127,9 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     ``basemap`` (an orthophoto or MBTiles; or the first a flight's project has set), the
     offline and print maps draw it under everything. ``project_sources=False``: the
     footprints and basemap given or none, never a flight project's. The event and producer
-    (name, GLIDE number, organisation, analyst) are the first a flight's project has set
-    for its relief package: the print map and the README name them.
+    (name, GLIDE number, organisation, analyst) are the survey's (:func:`survey_product`:
+    those it keeps, over the first a flight's project has set for its relief package): the
+    print map and the README name them.
 
     Raises
     ------
@@ -1045,11 +1174,90 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     if basemap is not None:
         basemaps = _or_left_out(lambda: _basemaps(built, Path(basemap), formats, area), built.notes,
                                 strict=given_basemap, left_out="no basemap drawn: the basemap") or {}
-    info = next((status.product for status in statuses if status.product is not None), None)
+    info = _merged_product(survey.product, statuses, where=survey.manifest_path) if survey is not None else None
     closeup = _flight_closeups(built, videos) if videos and {"html", "print", "kmz"} & set(formats) else None
     provenance = survey_provenance(statuses) if survey is not None and {"readme", "print"} & set(formats) else None
     return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup, provenance=provenance,
                               grading=grading, info=info, **basemaps)
+
+
+#: The fields of the event and producer (``geo.export.products.ProductInfo``) a survey keeps.
+PRODUCT_FIELDS = ("event", "glide", "analyst", "organisation", "area", "version")
+
+
+def survey_product(survey: Survey, statuses: Sequence[FlightStatus] | None = None) -> Any:
+    """The event and producer the survey's exports name (``geo.export.products.ProductInfo``,
+    or ``None`` when none is set): those kept in the survey (``survey export --event ...``,
+    the app's Export Survey Map…), each field over the first a flight's project has set for
+    its relief package. ``statuses``: :func:`flight_statuses`, when read already.
+
+    Raises
+    ------
+    SurveyError
+        What the survey keeps is not valid (naming its manifest).
+    """
+    return _merged_product(survey.product, flight_statuses(survey) if statuses is None else statuses,
+                           where=survey.manifest_path)
+
+
+def _merged_product(kept: Mapping[str, Any], statuses: Sequence[FlightStatus], *, where: Path | None = None) -> Any:
+    from geo.export.products import ProductInfo
+
+    flight = next((status.product for status in statuses if status.product is not None), None) or ProductInfo()
+    try:
+        merged = replace(flight, **{key: value for key, value in kept.items() if key in PRODUCT_FIELDS})
+    except (TypeError, ValueError) as exc:
+        raise SurveyError(f"{str(where or 'survey.json')!r}: the event information kept is not valid ({exc}); "
+                          "give it again with 'damagemap survey export --event ...'") from None
+    return None if merged == ProductInfo() else merged
+
+
+def check_survey_product(survey: Survey, **changes: Any) -> dict[str, Any]:
+    """The event and producer the survey keeps with ``changes`` (``event``, ``glide``,
+    ``analyst``, ``organisation``, ``area``, ``version``; ``None``: left as it is, ``""``:
+    cleared, a flight project's value no longer used either), checked as a flight's are
+    (:func:`services.package.check_product_info`), not kept (:func:`keep_survey_product`
+    keeps them).
+
+    Raises
+    ------
+    InputError
+        Naming the field whose value cannot be used.
+    """
+    from geo.export.products import ProductInfo
+
+    unknown = sorted(set(changes) - set(PRODUCT_FIELDS))
+    if unknown:
+        raise InputError(f"unknown event field {', '.join(unknown)}; give {', '.join(PRODUCT_FIELDS)}")
+    kept = dict(survey.product)
+    for key, value in changes.items():
+        if value is None:
+            continue
+        value = value.strip() if isinstance(value, str) else value
+        if key == "glide" and isinstance(value, str):
+            value = value.upper()
+        if key == "area" and value == "":  # cleared: the default code, as the package's name gives it
+            value = ProductInfo().area
+        kept[key] = value  # "" kept too: a field cleared here is not a flight project's either
+    try:
+        ProductInfo.from_mapping(kept)
+    except (TypeError, ValueError) as exc:
+        raise InputError(str(exc)) from None
+    return kept
+
+
+def keep_survey_product(survey: Survey, **changes: Any) -> dict[str, Any]:
+    """Keep ``changes`` to the event and producer in the survey (as
+    :func:`check_survey_product` takes them), under its lock, for its later exports;
+    what it keeps now."""
+    if all(value is None for value in changes.values()):
+        return dict(survey.product)
+
+    def keep(fresh: Survey) -> dict[str, Any]:
+        fresh.product = check_survey_product(fresh, **changes)
+        return dict(fresh.product)
+
+    return survey.update(keep)
 
 
 def _or_left_out(make: Callable[[], Any], notes: list[str], *, strict: bool, left_out: str) -> Any:

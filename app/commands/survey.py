@@ -1,13 +1,14 @@
 """``damagemap survey ...``: many flights, one map.
 
     damagemap survey create SURVEY                      a folder with survey.json
-    damagemap survey add SURVEY VIDEO|FOLDER ...        one project per flight
+    damagemap survey add SURVEY VIDEO|FOLDER|PROJECT ... one project per flight (taken where it is, if any)
     damagemap survey remove SURVEY FLIGHT               out of the survey (its project stays)
     damagemap survey analyse SURVEY [--workers N | --ray ADDRESS]
     damagemap survey georeference SURVEY [--flight NAME]   camera and heights a log lacks, from each video
     damagemap survey info SURVEY                        flights, coverage, sites
     damagemap survey decide SURVEY SITE accept|reject|slight|severe|debris
-    damagemap survey export SURVEY --to DIR [--footprints FILE]   sites, coverage, maps, graded buildings
+    damagemap survey export SURVEY --to DIR [--footprints FILE] [--event NAME --glide ID ...]
+                                                        sites, coverage, maps, graded buildings
 
 Argument parsing over :mod:`services.survey`.
 """
@@ -38,7 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add = sub.add_parser("add", help="add flights: videos, or folders of videos (telemetry found beside each)")
     add.add_argument("survey", type=Path, help=SURVEY_HELP)
-    add.add_argument("videos", type=Path, nargs="+", metavar="VIDEO", help="video files or folders of videos")
+    add.add_argument("videos", type=Path, nargs="+", metavar="VIDEO",
+                     help="video files, folders of videos, or flights' projects (.dmproj); a video's project "
+                          "beside it (as `damagemap analyze` makes it) comes with it, its analysis and reviews "
+                          "taken where it is")
     add.add_argument("--track", type=Path, default=None, help="telemetry of the (one) video added")
     add.add_argument("--name", default=None, help="the flight's name (one video; default: from its file name)")
     add.add_argument("--date", default=None, help="the flight's date, ISO (default: the video's creation time)")
@@ -95,6 +99,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--no-thumbnails", action="store_true",
                         help="leave the close-ups out of the offline map, the site atlas and the KMZ: no "
                              "flight's video is read (faster, smaller files)")
+    event = export.add_argument_group(
+        "event and producer", "named on the print map, its atlas and the README, as on a flight's relief package; "
+                              "kept in the survey (survey.json) once the export succeeded, for its later exports "
+                              "(here and in the app); an empty value clears one; what is not given comes from a "
+                              "flight's project")
+    event.add_argument("--event", default=None, metavar="NAME", help='event name, e.g. "Hurricane Michael"')
+    event.add_argument("--glide", default=None, metavar="ID", help="GLIDE number, e.g. TC-2018-000166-USA")
+    event.add_argument("--analyst", default=None, metavar="NAME", help="who made the analysis")
+    event.add_argument("--organisation", "--organization", default=None, metavar="NAME",
+                       help="the producing organisation")
+    event.add_argument("--area", default=None, metavar="CODE", help="area of interest code (default AOI01)")
+    event.add_argument("--product-version", type=int, default=None, metavar="N", help="product version, 1-99")
     for listed in sub._choices_actions:  # each action's --help says what it does, as the list of actions does
         sub.choices[listed.dest].description = listed.help
 
@@ -218,21 +234,24 @@ def _create(args: argparse.Namespace) -> int:
 def _add(args: argparse.Namespace) -> int:
     from core.errors import InputError
     from core.survey import Survey
-    from services.survey import add_flight, flight_of_video, videos_in
+    from services.survey import add_flight, flight_of_video, flight_source, project_contents, videos_in
 
     survey = Survey.open(args.survey)
     videos = videos_in(args.videos)
     if len(videos) > 1 and (args.track is not None or args.name is not None):
         raise InputError(f"--track and --name name one flight; {len(videos)} videos were given")
     for video in videos:
-        known = flight_of_video(survey, video) if len(videos) > 1 else None
+        known = flight_of_video(survey, flight_source(video).video) if len(videos) > 1 else None
         if known is not None:  # a folder given again with new videos in it: the others are kept
             print(f"flight {known}: {video.name} is in the survey already")
             continue
         record = add_flight(survey, video, telemetry=args.track, name=args.name, date=args.date, drone=args.drone)
         track = record.telemetry or (f"none found (give it with 'damagemap export {survey.project_path(record)} "
                                      "--telemetry FILE --save')")
-        print(f"flight {record.name}: {video.name}, {record.date or 'date unknown'}; telemetry {track}")
+        print(f"flight {record.name}: {Path(record.video).name}, {record.date or 'date unknown'}; telemetry {track}")
+        taken = project_contents(survey, record)
+        if taken is not None:  # its analysis and reviews came with it: `survey analyse` resumes it
+            print(f"  {taken.text()}")
     print(f"survey {survey.name!r}: {len(survey.flights)} flights")
     return 0
 
@@ -500,12 +519,23 @@ def _other_sites_changed(before, after, decided: set[int]) -> list[str]:  # noqa
     return out
 
 
-def _export(args: argparse.Namespace) -> int:
-    from core.survey import Survey
-    from services.survey import default_export_dir, export_survey, survey_map
+def _product_changes(args: argparse.Namespace) -> dict[str, object]:
+    """The event and producer given on the command line (``None``: not given), as
+    ``damagemap export`` takes them."""
+    return {"event": args.event, "glide": args.glide, "analyst": args.analyst,
+            "organisation": args.organisation, "area": args.area, "version": args.product_version}
 
+
+def _export(args: argparse.Namespace) -> int:
+    from app.commands import _flags
+    from core.survey import Survey, SurveyError
+    from services.survey import check_survey_product, default_export_dir, export_survey, keep_survey_product, survey_map
+
+    _flags.between("--product-version", args.product_version, 1, 99)
     formats = None if args.formats is None else [f.strip().lower() for f in args.formats.split(",") if f.strip()]
     survey = Survey.open(args.survey)
+    changes = _product_changes(args)
+    survey.product = check_survey_product(survey, **changes)  # this export's; kept once it succeeded
     built = survey_map(survey)
     for path in export_survey(built, args.to or default_export_dir(survey), formats=formats, title=f"Damage survey: {survey.name}",
                               survey=survey, footprints=args.footprints, basemap=args.basemap,
@@ -515,4 +545,14 @@ def _export(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     counts = ", ".join(f"{level.label} {n}" for level, n in built.level_counts().items())
     print(f"{len(built.sites)} sites ({counts}) from {len(built.coverage)} flights", file=sys.stderr)
+    given = [f"--{'product-version' if name == 'version' else name}" for name, value in changes.items()
+             if value is not None]
+    if given:
+        try:
+            keep_survey_product(survey, **changes)
+        except SurveyError as exc:  # a survey on a share that cannot be written still exports
+            print(f"{', '.join(given)} made this export only: {exc}", file=sys.stderr)
+        else:
+            print(f"kept {', '.join(given)} in the survey ({survey.manifest_path}): its later exports, here and in "
+                  "the app, name them", file=sys.stderr)
     return 0

@@ -38,6 +38,9 @@ from services.survey import FlightStatus, flight_statuses, sites_to_review
 if TYPE_CHECKING:  # pragma: no cover
     from app.dialogs.survey_export_dialog import SurveyExportDialog
 
+#: Add Flights… picks videos, or the projects of flights analysed before
+ADD_FLIGHTS_FILTER = ("Videos and projects (*.mp4 *.MP4 *.mov *.MOV *.m4v *.avi *.mkv *.mts *.ts *.webm *.dmproj);;"
+                      "All files (*)")
 COLUMNS = ("Flight", "Date", "Drone", "Telemetry", "Analysed", "Ground seen", "Sites", "To review")
 SITES_COLUMN = COLUMNS.index("Sites")
 SEEN_COLUMN = COLUMNS.index("Ground seen")
@@ -135,7 +138,8 @@ class SurveyDialog(QDialog):
         self.open_button.setDefault(True)
         self.add_button = QPushButton("Add Flights…")
         self.add_button.setToolTip(
-            "Add drone videos to the survey: each gets its project in the survey's flights/ folder, with the "
+            "Add drone videos (or their projects) to the survey: a video analysed before brings its project, "
+            "analysis and reviews, where it is; another gets its project in the survey's flights/ folder, with the "
             "telemetry found beside it (same name: .SRT, .gpx, flight-log .csv)")
         self.remove_button = QPushButton("Remove Flight…")
         self.remove_button.setToolTip("Take the flight out of the survey; its project, analysis and reviews stay on disk")
@@ -221,16 +225,16 @@ class SurveyDialog(QDialog):
 
     # ------------------------------------------------------------------ adding flights
     def add_flights_dialog(self) -> None:
-        from app.main_window import VIDEO_ONLY_FILTER
-
-        paths, _ = QFileDialog.getOpenFileNames(self, "Add flights: drone videos", str(self.survey.folder),
-                                                VIDEO_ONLY_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add flights: drone videos or their projects",
+                                                str(self.survey.folder), ADD_FLIGHTS_FILTER)
         if paths:
             self.add_flights([Path(p) for p in paths])
 
     def add_flights(self, videos: list[Path]) -> FunctionJob | None:
-        """Add ``videos`` as flights off the GUI thread (each video's project is created and
-        its telemetry looked for), then list them."""
+        """Add ``videos`` (or flights' projects) as flights off the GUI thread, then list
+        them: a video's project beside it, or a project given, comes with its analysis and
+        reviews, where it is; a video without one gets its project in ``flights/``, its
+        telemetry looked for."""
         if self._add_job is not None and self._add_job.is_running:
             return None
         job = FunctionJob(survey_add_job, self.survey.folder, list(videos), parent=self)
@@ -241,9 +245,11 @@ class SurveyDialog(QDialog):
         job.start()
         return job
 
-    def _on_added(self, result: tuple[list[str], list[str]]) -> None:
-        added, problems = result
+    def _on_added(self, result: tuple[list[str], list[str], list[str]]) -> None:
+        added, problems, taken = result
         text = f"Added {len(added)} flight{'' if len(added) == 1 else 's'}" + (f": {', '.join(added)}" if added else "")
+        if taken:  # analysed before: the analysis and reviews came along, nothing to analyse again
+            text += "<br>" + "<br>".join(_escape(line) for line in taken)
         if problems:
             text += ".<br>" + _failure("Not added: " + "\n".join(problems))
         if self.refresh():
@@ -408,27 +414,35 @@ class SurveyDialog(QDialog):
         """Export Survey Map…'s questions, the footprints and basemap first a flight's project has set."""
         from app.dialogs.survey_export_dialog import SurveyExportDialog
 
+        from core.errors import DamagemapError
+        from services.survey import default_export_dir, survey_product
+
         first = {key: next((getattr(s, key) for s in self.statuses if getattr(s, key, None) is not None), None)
                  for key in ("footprints", "basemap")}
-        from services.survey import default_export_dir
-
-        return SurveyExportDialog(self.export_folder or default_export_dir(self.survey), parent=self, **first)
+        try:
+            product = survey_product(self.survey, self.statuses)
+        except DamagemapError:  # what the survey keeps is not valid: the fields start empty, to give again
+            product = None
+        return SurveyExportDialog(self.export_folder or default_export_dir(self.survey), parent=self, product=product,
+                                  **first)
 
     def export_dialog(self) -> None:
         dialog = self.export_choices()
         if dialog.exec():
             choice = dialog.choice()
             self.export_to(choice.folder, footprints=choice.footprints, basemap=choice.basemap,
-                           project_sources=False)
+                           project_sources=False, product=choice.product)
 
     def export_to(self, folder: Path, *, footprints: Path | None = None, basemap: Path | None = None,
-                  project_sources: bool = True) -> FunctionJob | None:
+                  project_sources: bool = True, product: dict | None = None) -> FunctionJob | None:
         """Write every survey file into ``folder`` off the GUI thread (``footprints``,
-        ``basemap``, ``project_sources``: as :func:`services.survey.export_survey` takes them)."""
+        ``basemap``, ``project_sources``: as :func:`services.survey.export_survey` takes them;
+        ``product``: the event and producer to name, kept in the survey once written, as
+        :func:`services.survey.check_survey_product` takes them)."""
         if self._export_job is not None and self._export_job.is_running:
             return None
         job = FunctionJob(survey_export_job, self.survey.folder, Path(folder), footprints=footprints,
-                          basemap=basemap, project_sources=project_sources, parent=self)
+                          basemap=basemap, project_sources=project_sources, product=product, parent=self)
         job.done.connect(lambda result: self._on_exported(Path(folder), result))
         job.failed.connect(self._on_export_failed)
         self._export_job = job

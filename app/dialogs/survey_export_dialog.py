@@ -1,35 +1,54 @@
-"""Where a survey's map goes, and the building footprints and basemap its products use.
+"""Where a survey's map goes, the building footprints and basemap its products use, and
+the event and producer they name.
 
 The footprints and basemap start from the first a flight's project has set (as
 ``damagemap survey export`` takes them without ``--footprints``/``--basemap``); either
-may be cleared, or another file chosen for this export.
+may be cleared, or another file chosen for this export. The event and producer start
+from what the survey keeps, else a flight's project (``services.survey.survey_product``);
+as ``damagemap survey export --event ...``, the survey keeps them once the export
+succeeded.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.dialogs.export_dialog import BASEMAP_FILES, FOOTPRINT_FILES, file_row
+from app.dialogs.export_dialog import BASEMAP_FILES, FOOTPRINT_FILES, PACKAGE_FIELDS, file_row
 
 
 @dataclass(frozen=True, slots=True)
 class SurveyExportChoice:
-    """The folder to write into; the footprints to grade and the basemap to draw (None: none)."""
+    """The folder to write into; the footprints to grade and the basemap to draw (None:
+    none); the event and producer to name (``services.survey.check_survey_product``'s
+    changes: every field, ``""`` for one left empty)."""
 
     folder: Path
     footprints: Path | None = None
     basemap: Path | None = None
+    product: dict[str, Any] = field(default_factory=dict)
 
 
 class SurveyExportDialog(QDialog):
     """Export Survey Map…'s questions (see the module docstring)."""
 
     def __init__(self, folder: Path, *, footprints: Path | None = None, basemap: Path | None = None,
-                 parent: QWidget | None = None) -> None:
+                 product: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export the survey's map")
         self.folder_edit, folder_row = file_row(self, "Export the survey's map into", "", folder=True)
@@ -44,6 +63,21 @@ class SurveyExportDialog(QDialog):
         form.addRow("Folder", folder_row)
         form.addRow("Footprints", footprints_row)
         form.addRow("Basemap", basemap_row)
+        # the event and producer, as the flight's Export dialog asks them for its relief package
+        self.event_box = QGroupBox("Event and producer (on the print map, its atlas and the README)")
+        event_form = QFormLayout(self.event_box)
+        placeholders = {"event": "e.g. Hurricane Michael", "glide": "e.g. TC-2018-000166-USA",
+                        "area": "AOI01 if left empty"}
+        self.product_edits: dict[str, QLineEdit] = {}
+        for key in PACKAGE_FIELDS:
+            edit = QLineEdit(str(getattr(product, key, "") or ""))
+            edit.setPlaceholderText(placeholders.get(key, ""))
+            self.product_edits[key] = edit
+            event_form.addRow({"glide": "GLIDE number", "area": "Area code"}.get(key, key.capitalize()), edit)
+        self.version_spin = QSpinBox()
+        self.version_spin.setRange(1, 99)
+        self.version_spin.setValue(int(getattr(product, "version", 1) or 1))
+        event_form.addRow("Version", self.version_spin)
         note = QLabel("The sites, each flight's coverage, the offline and print maps with a site atlas and a "
                       "README. With building footprints, each building is graded from the survey's sites; "
                       "a basemap lies under both maps.")
@@ -55,6 +89,7 @@ class SurveyExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(note)
         layout.addLayout(form)
+        layout.addWidget(self.event_box)
         layout.addWidget(buttons)
         self.resize(560, self.sizeHint().height())
 
@@ -62,13 +97,22 @@ class SurveyExportDialog(QDialog):
         def path(text: str) -> Path | None:
             return Path(text.strip()).expanduser() if text.strip() else None
 
+        product: dict[str, Any] = {key: edit.text().strip() for key, edit in self.product_edits.items()}
+        product["version"] = self.version_spin.value()
         return SurveyExportChoice(Path(self.folder_edit.text().strip()).expanduser(),
-                                  path(self.footprints_edit.text()), path(self.basemap_edit.text()))
+                                  path(self.footprints_edit.text()), path(self.basemap_edit.text()), product)
 
     def accept(self) -> None:
-        """A folder is needed; a footprints or basemap file named must exist."""
+        """A folder is needed; a footprints or basemap file named must exist; the event's
+        fields must be usable (a GLIDE number of its shape)."""
+        from geo.export.products import ProductInfo
+
         choice = self.choice()
         problem = None
+        try:
+            ProductInfo.from_mapping({**choice.product, "area": choice.product["area"] or ProductInfo().area})
+        except (TypeError, ValueError) as exc:
+            problem = f"{str(exc)[0].upper()}{str(exc)[1:]}."
         if not self.folder_edit.text().strip():
             problem = "Choose a folder to export into."
         for what, chosen in (("footprints", choice.footprints), ("basemap", choice.basemap)):

@@ -1,0 +1,76 @@
+"""The survey window's Add Flights… takes a video analysed before with its project (its
+analysis and reviews, where it is), and says so; its Export Survey Map… asks for the event
+and producer, names them in the files and keeps them in the survey.
+
+The flight is the rendered ``sites_truth`` flyover (tests/conftest.py) copied into the
+test's folder, its ground truth stored as a finished run."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from core.survey import Survey
+from services import survey as surveys
+from services.project import default_project_path, open_or_create_project
+from tests.truth_runs import write_run
+
+
+@pytest.fixture
+def monday(sites_truth, tmp_path):
+    """``videos/monday.mp4`` with its SRT."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy2(sites_truth.video, videos / "monday.mp4")
+    shutil.copy2(sites_truth.srt, videos / "monday.SRT")
+    return videos / "monday.mp4"
+
+
+def _event_lines(readme):
+    text = readme.read_text()
+    return text[text.index("Event\n-----"):].splitlines()[2:6]
+
+
+def test_add_flights_takes_a_video_s_analysed_project_and_says_so(monday, sites_truth, tmp_path, qtbot):
+    from app.dialogs.survey_dialog import COLUMNS, SurveyDialog
+
+    with open_or_create_project(monday) as store:  # as `damagemap analyze VIDEO`, or the app, made it
+        write_run(store, sites_truth.detections, sites_truth.times)
+        frames = store.runs()[-1].frames_done
+    dialog = SurveyDialog(surveys.create_survey(tmp_path / "town"))
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.flights_added, timeout=60_000) as added:
+        dialog.add_flights([monday])
+    assert added.args[0] == ["monday"]
+    assert "monday: took the analysed project" in dialog.message.text()
+    assert f"{frames} frames" in dialog.message.text()
+    assert dialog.table.item(0, COLUMNS.index("Analysed")).text() == f"{frames} frames"
+    [flight] = Survey.open(tmp_path / "town").flights
+    assert flight.project == "../videos/monday.dmproj" and default_project_path(monday).is_file()
+    assert not (tmp_path / "town" / "flights").exists()
+
+
+def test_export_survey_map_asks_for_the_event_and_keeps_it(monday, sites_truth, tmp_path, qtbot):
+    from app.dialogs.survey_dialog import SurveyDialog
+    from core.store import ProjectStore
+
+    survey = surveys.create_survey(tmp_path / "town")
+    flight = surveys.add_flight(survey, monday)
+    with ProjectStore.open(survey.project_path(flight)) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    surveys.keep_survey_product(survey, event="Hurricane Michael")
+    dialog = SurveyDialog(Survey.open(survey.folder))
+    qtbot.addWidget(dialog)
+    choices = dialog.export_choices()
+    qtbot.addWidget(choices)
+    assert choices.product_edits["event"].text() == "Hurricane Michael"  # what the survey keeps
+    choices.product_edits["glide"].setText("TC-2018-000166-USA")
+    choices.product_edits["organisation"].setText("Relief Mapping")
+    choice = choices.choice()
+    with qtbot.waitSignal(dialog.exported, timeout=120_000):
+        dialog.export_to(tmp_path / "out", project_sources=False, product=choice.product)
+    assert _event_lines(tmp_path / "out" / "survey_README.txt") == [
+        "Event: Hurricane Michael", "GLIDE number: TC-2018-000166-USA", "Analyst: -", "Organisation: Relief Mapping"]
+    kept = Survey.open(survey.folder).product
+    assert (kept["glide"], kept["organisation"], kept["version"]) == ("TC-2018-000166-USA", "Relief Mapping", 1)
