@@ -62,8 +62,10 @@ def test_the_check_before_any_analysis_names_the_frames_it_checked(qtbot, window
     from core.store import ProjectStore
 
     project = flyover / "flight.dmproj"
-    with ProjectStore.create(project, video_path=flyover / "flight.mp4", telemetry_path=flyover / "flight.SRT") as store:
-        store.set_project_settings(ProjectSettings(ground_elevation_m=5000.0))  # the drone under the ground plane
+    # the drone under the ground plane: a GPX's absolute altitudes, with no relative one to stand in
+    # (an SRT's rel_alt is taken instead of an abs_alt that puts the camera underground)
+    with ProjectStore.create(project, video_path=flyover / "flight.mp4", telemetry_path=flyover / "flight.gpx") as store:
+        store.set_project_settings(ProjectSettings(ground_elevation_m=5000.0))
     panel = window.panel(MapPanel)
     assert window.open_path(project)
     qtbot.waitUntil(lambda: "ground plane" in panel.caution_label.text(), timeout=10_000)
