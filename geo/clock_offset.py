@@ -103,7 +103,7 @@ class OffsetEstimate:
         if self.ambiguous and self.runner_up_s is not None:
             advice = (f"ambiguous: {self.runner_up_s:+.1f} s matches about as well; check which against the video "
                       "before giving --offset")
-        elif self.correlation < GOOD_MATCH_CORRELATION:  # (said "within its uncertainty of none" too)
+        elif self.correlation < GOOD_MATCH_CORRELATION and not self.reliable:  # not "within its uncertainty of none"
             advice = ("a poor match: the video's motion and the track's line up clearly nowhere; not one to give "
                       "as --offset")
         elif abs(self.offset_s) <= self.uncertainty_s:

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from core.types import TelemetrySample
-from geo.clock_offset import CLEAR_BY_SIGMA, estimate_offset, track_motion, zone_shift_hours
+from geo.clock_offset import (
+    CLEAR_BY_SIGMA,
+    GOOD_MATCH_CORRELATION,
+    OffsetEstimate,
+    estimate_offset,
+    track_motion,
+    zone_shift_hours,
+)
 from geo.telemetry.track import TimeBase, Track
 
 START = 1_539_356_400.0  # 2018-10-12 15:00 UTC
@@ -207,3 +214,12 @@ def test_a_short_clear_match_stays_reliable():
     lines = dict(estimate.describe())
     assert f"give --offset {estimate.offset_s:.1f}" in lines["clock offset"]
     assert "standard errors below" in lines["next best"]
+
+
+def test_a_reliable_match_below_the_good_correlation_is_advised_as_applied():
+    # --offset auto applies a reliable estimate; its advice must not say the opposite
+    estimate = OffsetEstimate(offset_s=12.3, correlation=0.65, residual=0.76, uncertainty_s=0.2, runner_up_s=40.0,
+                              runner_up_correlation=0.1, confidence=0.6, zone_shift_h=0.0, channels=("speed", "turn"),
+                              searched_s=(-60.0, 60.0), separation_sigma=5.0)
+    assert estimate.reliable and estimate.correlation < GOOD_MATCH_CORRELATION
+    assert dict(estimate.describe())["clock offset"] == "+12.3 s (give --offset 12.3)"
