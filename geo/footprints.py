@@ -67,21 +67,12 @@ def is_osm_file(path: str | Path) -> bool:
     return any(name.endswith(s) for s in OSM_SUFFIXES)
 
 
-def _osm_other_tags(text) -> dict[str, str]:  # noqa: ANN001 - a cell: text or missing
-    """The tags GDAL's OSM driver keeps in ``other_tags`` (``"key"=>"value",...``)."""
-    import re
-
-    if not isinstance(text, str):
-        return {}
-    return {key: value for key, value in re.findall(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"', text)}
-
-
 def _height(row) -> float | None:  # noqa: ANN001 - a pandas row
     import math
 
     if not hasattr(row, "get"):
         return None
-    tags = _osm_other_tags(row.get("other_tags"))  # an OSM file's height and levels are here
+    tags = _other_tags(row.get("other_tags"))  # an OSM file's height and levels are here
     for key, scale in (("height", 1.0), ("building:height", 1.0), ("building_levels", 3.0),
                        ("building:levels", 3.0), ("levels", 3.0)):
         value = row.get(key)
@@ -323,11 +314,11 @@ def _from_frame(frame, id_column: str | None, source: str, notes: list[str]) -> 
     return Footprints(source, tuple(ids), tuple(polygons), tuple(heights), tuple(attributes), tuple(notes))
 
 
-def _other_tags(text: str | None) -> dict[str, str]:
+def _other_tags(text) -> dict[str, str]:  # noqa: ANN001 - a cell: text, or missing (None, NaN)
     """GDAL's ``other_tags`` of an OpenStreetMap feature (``"addr:street"=>"Rue Pavée",...``) as a dict."""
     import re
 
-    if not text:
+    if not isinstance(text, str) or not text:
         return {}
     pattern = r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"'
     return {key.replace('\\"', '"'): value.replace('\\"', '"') for key, value in re.findall(pattern, text)}
