@@ -1138,7 +1138,7 @@ class MainWindow(QMainWindow):
         if elsewhere is None:
             self.progress_bar.setVisible(False)
         else:
-            self.progress_bar.setRange(0, max(1, elsewhere.frames_planned or 0))  # 0, 0: busy, of an unknown total
+            self.progress_bar.setRange(0, elsewhere.frames_planned or 0)  # 0, 0: busy, of an unknown total
             self.progress_bar.setValue(elsewhere.frames_stored)
             self.progress_bar.setVisible(True)
             self.cancel_button.setVisible(False)

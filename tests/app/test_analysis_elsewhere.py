@@ -116,3 +116,15 @@ def test_a_project_opened_while_another_process_analyses_it_says_so_at_once(qtbo
         assert "1 of 8 frames stored" in window.eta_label.text() and not window.analyse_action.isEnabled()
     finally:
         other.kill()
+
+
+def test_a_run_of_unknown_length_shows_a_busy_bar(window):
+    """A run whose settings do not say its frame rate (an older version's): the bar is
+    busy, not a 0..1 bar that cannot show 3 frames stored."""
+    from app.analysis_elsewhere import AnalysisElsewhere
+
+    writer = {"pid": 123, "host": "here", "user": "someone", "last_utc": "2024-01-01T00:00:00Z"}
+    window._on_analysed_elsewhere(AnalysisElsewhere(2, writer, 3, None))
+    assert window.progress_bar.isVisible()
+    assert (window.progress_bar.minimum(), window.progress_bar.maximum()) == (0, 0)
+    assert window.eta_label.text().endswith(": 3 frames stored")
