@@ -127,10 +127,12 @@ class ElsewhereWatch(QObject):
                 self._end()
             return None
         run, writer = found
+        if self._current is None:
+            # before the switch to its run: the panels wait for its end to list the sites and map
+            # them, not build them from the frames stored so far
+            doc.set_analysis_running(True)
         if run.id != doc.run_id:
             doc.follow_run(run.id)
-        if self._current is None:
-            doc.set_analysis_running(True)  # the panels wait for its end to list the sites and map them
         new = set(store.analysed_frames(run.id)) - set(doc.analysed_frames())
         if new:
             doc.refresh_frames(new)

@@ -471,7 +471,8 @@ class SiteReviewPanel(Panel):
         self._forget_sites()
         self._follow_key = None
         if self.document.is_open and self.document.run_id is not None:
-            self.summary.setText("Reading the sites…")
+            analysing = self.document.analysis_running  # the run an analysis writes: read at its end
+            self.summary.setText("The sites are listed when the analysis ends" if analysing else "Reading the sites…")
         self._on_data_changed()
 
     def _on_data_changed(self, *_args: object) -> None:
@@ -505,6 +506,7 @@ class SiteReviewPanel(Panel):
         self._rows = []
         self.grid.clear()
         self._grid_key = None
+        self.threshold_label.setText("")  # the count was of the sites forgotten
         self._update_buttons()
 
     def rebuild(self) -> None:

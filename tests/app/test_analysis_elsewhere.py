@@ -128,3 +128,27 @@ def test_a_run_of_unknown_length_shows_a_busy_bar(window):
     assert window.progress_bar.isVisible()
     assert (window.progress_bar.minimum(), window.progress_bar.maximum()) == (0, 0)
     assert window.eta_label.text().endswith(": 3 frames stored")
+
+
+def test_a_new_run_analysed_elsewhere_is_neither_mapped_nor_counted_half_done(qtbot, window, reviewed_project):
+    """The window switches to the other process's new run already waiting for its end: the
+    map is not built from its first frames (it said "run 2 is not finished ... analyse
+    again", of a run being analysed), and the Sites panel counts no sites of the run
+    before (its list went) nor says "Reading the sites…" until the end."""
+    from app.panels.map_panel import MapPanel
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    assert window.open_path(reviewed_project)
+    sites, map_panel = window.panel(SiteReviewPanel), window.panel(MapPanel)
+    qtbot.waitUntil(lambda: sites.review is not None and not sites.busy and not map_panel.busy, timeout=30_000)
+    assert sites.threshold_label.text()  # run 1's sites counted
+    other = OtherAnalysis(reviewed_project, fps=5.0)
+    try:
+        other.send("frame 0")
+        qtbot.waitUntil(lambda: window.elsewhere.current is not None, timeout=10_000)
+        assert window.document.run_id == other.run_id
+        assert not map_panel.busy  # no map of a run being analysed
+        assert sites.summary.text() == "The sites are listed when the analysis ends"
+        assert sites.threshold_label.text() == "" and sites.site_list.count() == 0
+    finally:
+        other.kill()
