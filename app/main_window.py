@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 
 from app.analysis_elsewhere import AnalysisElsewhere, ElsewhereWatch
 from app.dialogs.analysis_dialog import AnalysisDialog
-from app.dialogs.export_dialog import ExportChoice, ExportDialog
+from app.dialogs.export_dialog import UNCONFIRMED_OPTION, ExportChoice, ExportDialog
 from app.dialogs.help_dialogs import TextDialog, about_html, model_card_dialog, shortcuts_html
 from app.document import MissingVideoError, ProjectDocument, is_video_path
 from app.errors import show_error
@@ -1310,8 +1310,9 @@ class MainWindow(QMainWindow):
         confirmed = len(kept) - unconfirmed
         note = f"The damage map keeps the {confirmed} site{'' if confirmed == 1 else 's'} {where}"
         if unconfirmed:
-            note += (f"; {unconfirmed} unconfirmed {'stays' if unconfirmed == 1 else 'stay'} in the project and out "
-                     "of the exports")
+            # the dialog offers them too: said as its option says it, not "out of the exports" beside it
+            note += (f"; {unconfirmed} unconfirmed {'stays' if unconfirmed == 1 else 'stay'} out unless "
+                     f"“{UNCONFIRMED_OPTION}” is ticked below")
         runs = [run.id for run in self.document.store.runs()]
         if len(runs) > 1:  # which of them the files will hold
             note += f". They are run {review.run_id}'s, of the project's {len(runs)} runs (Analysis > Show Run)"

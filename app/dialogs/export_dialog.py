@@ -40,6 +40,9 @@ MAP_FORMATS: dict[str, str] = {
 }
 
 
+#: the option that exports the unconfirmed sites too (the window's note about them names it)
+UNCONFIRMED_OPTION = "Also the unconfirmed sites"
+
 #: what the footprints and basemap choosers offer
 FOOTPRINT_FILES = "Vector files (*.geojson *.json *.gpkg *.shp *.osm.pbf *.pbf *.osm)"
 BASEMAP_FILES = "Rasters (*.tif *.tiff *.mbtiles)"
@@ -139,7 +142,7 @@ class ExportDialog(QDialog):
                 check.setChecked(False)
         self.thumbnails_check = QCheckBox("Pictures of each site in the HTML map's popups and the KMZ (slower)")
         self.thumbnails_check.setChecked(DEFAULTS.thumbnails)
-        self.unconfirmed_check = QCheckBox("Also the unconfirmed sites (marked so; never in the relief package)")
+        self.unconfirmed_check = QCheckBox(f"{UNCONFIRMED_OPTION} (marked so; never in the relief package)")
         self.unconfirmed_check.setChecked(DEFAULTS.include_unconfirmed)
         self.open_html_check = QCheckBox("Open the HTML map in the browser afterwards")
         for check in (self.thumbnails_check, self.unconfirmed_check, self.open_html_check):

@@ -638,6 +638,33 @@ def test_the_threshold_label_counts_unconfirmed_sites_apart(qtbot, flight, proje
     assert errors == []
 
 
+def test_the_export_dialogs_note_on_unconfirmed_sites_names_the_option_that_exports_them(
+        qtbot, window, flight, project, tmp_path):
+    """The note said the unconfirmed sites stay "out of the exports" right above the
+    option "Also the unconfirmed sites", ticked or not: it names the option instead."""
+    from app.dialogs.export_dialog import ExportDialog
+    from services.sites import site_review
+
+    with ProjectStore.open(project) as store:
+        review = site_review(store)
+        target = max(review.sites, key=lambda s: s.frame_count)
+        stored = {d.id: d for d in store.detections(review.run_id)}
+        kept = target.sightings[len(target.sightings) // 2].detection_id
+        dropped = {(stored[s.detection_id].frame_index, stored[s.detection_id].box_xyxy_px)
+                   for s in target.sightings if s.detection_id != kept}
+    path = _ground_truth_project(tmp_path / "one-off.dmproj", flight, frozenset(dropped))
+    panel = window.panel(SiteReviewPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(path)
+    assert len(panel.review.unconfirmed) == 1
+    note = window.export_sites_note()
+    dialog = ExportDialog(tmp_path / "out", has_telemetry=True, sites_note=note)
+    qtbot.addWidget(dialog)
+    option = dialog.unconfirmed_check.text().split(" (")[0]
+    assert "1 unconfirmed stays out unless" in note and f"“{option}” is ticked" in note
+    assert "out of the exports" not in note
+
+
 def test_the_export_dialog_says_which_sites_the_map_keeps_and_the_export_keeps_them(qtbot, window, flight, tmp_path):
     import json
 
