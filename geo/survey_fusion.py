@@ -405,7 +405,8 @@ def fuse_flights(flights: Sequence[FlightMap], settings: SurveySettings | None =
             footprint_lonlat=tuple(rings),
         ))
     sites = [replace(site, not_found_by=missed) for site, missed in zip(sites, _not_found_by(sites, flights, survey))]
-    notes = [f"{len(flights)} flights, {len(parts)} flight sites fused into {len(sites)} survey sites"]
+    notes = [f"{len(flights)} flight{'' if len(flights) == 1 else 's'}, {len(parts)} flight sites fused into "
+             f"{len(sites)} survey sites"]
     missed = sum(1 for s in sites if s.not_found_by)
     if missed:
         notes.append(f"{missed} sites lie where another flight saw the ground well and found no damage "

@@ -108,3 +108,12 @@ def test_a_flight_that_found_damage_a_few_metres_off_is_not_said_to_have_found_n
     assert _not_found_by([site("monday", 0.0), site("tuesday", 7.0)], flights, local) == [(), ()]
     # the same place, the other flight's site far away: it saw the place well and found nothing there
     assert _not_found_by([site("monday", 0.0), site("tuesday", 60.0)], flights, local)[0] == ("tuesday",)
+
+
+def test_the_surveys_note_counts_one_flight_in_the_singular(flyover_map):
+    """The survey window shows this note under its flights: "1 flights" read wrong."""
+    from geo.survey_fusion import FlightMap, fuse_flights
+
+    damage_map, _ = flyover_map
+    built = fuse_flights([FlightMap("monday", damage_map, "2018-10-12")])
+    assert built.notes[0].startswith("1 flight, ")
