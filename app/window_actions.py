@@ -202,7 +202,8 @@ def build_menus(window: MainWindow) -> None:
     ):
         play_menu.addAction(action)
 
-    analysis_menu = bar.addMenu("&Analysis")
+    analysis_menu = window.analysis_menu = bar.addMenu("&Analysis")
+    analysis_menu.setToolTipsVisible(True)  # Analyse…, off while another damagemap analyses the project, says why
     analysis_menu.addAction(window.analyse_action)
     analysis_menu.addAction(window.cancel_action)
     analysis_menu.addSeparator()

@@ -75,6 +75,11 @@ def test_an_analysis_run_by_another_process_is_followed_as_it_stores_frames(qtbo
 
     # a second analysis is refused, worded as the command line words it
     assert not window.analyse_action.isEnabled()
+    # why, where the reviewer sees Analyse… greyed out: in the menu's tooltip
+    from PySide6.QtWidgets import QMenu
+
+    (menu,) = [m for m in window.analyse_action.associatedObjects() if isinstance(m, QMenu)]
+    assert menu.toolTipsVisible() and "is being analysed" in window.analyse_action.toolTip()
     assert window.start_analysis(AnalysisOptions(device="cpu", fps=5.0, srn=False), model=object()) is None
     writer = doc.store.active_writer(other.run_id)
     assert errors and analysed_elsewhere_message(other.run_id, writer) in str(errors[-1])
