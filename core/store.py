@@ -319,10 +319,23 @@ def _this_process() -> dict[str, Any]:
     return {"pid": os.getpid(), "host": socket.gethostname(), "user": current_user(), "since_utc": _utc_now()}
 
 
+def _readable_utc(stamp: Any) -> str:
+    """A writer record's ISO time (``2026-12-07T08:34:52.541Z``) as people read it:
+    ``2026-12-07 08:34:52 UTC``; as it is when it is not one."""
+    try:
+        when = _dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return str(stamp)
+    if when.tzinfo is not None:
+        when = when.astimezone(_dt.timezone.utc)
+    return f"{when:%Y-%m-%d %H:%M:%S} UTC"
+
+
 def describe_writer(writer: Mapping[str, Any]) -> str:
-    """``another damagemap (process 123 on host, by user, since ...)``, for messages."""
+    """``another damagemap (process 123 on host, by user, since 2026-12-07 08:34:52 UTC)``,
+    for messages."""
     return (f"another damagemap (process {writer.get('pid')} on {writer.get('host')}, by {writer.get('user')}, "
-            f"since {writer.get('since_utc')})")
+            f"since {_readable_utc(writer.get('since_utc'))})")
 
 
 def analysed_elsewhere_message(run_id: int, writer: Mapping[str, Any]) -> str:
@@ -331,7 +344,7 @@ def analysed_elsewhere_message(run_id: int, writer: Mapping[str, Any]) -> str:
     the command line and the window (each adds what to do meanwhile); ``writer`` is
     :meth:`ProjectStore.active_writer`'s record."""
     return (f"run {run_id} is being analysed by {describe_writer(writer)}, which stored a frame at "
-            f"{writer.get('last_utc')}; wait for it to finish")
+            f"{_readable_utc(writer.get('last_utc'))}; wait for it to finish")
 
 
 #: A project's temporary file older than this whose process is gone was left by a

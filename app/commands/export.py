@@ -182,9 +182,11 @@ def run(args: argparse.Namespace) -> int:
         for note in result.package.notes:
             print(f"  note: {note}")
         if result.package.replaced_utc is not None:
+            version = result.package.version
+            update = (f"give this update the next version (--product-version {version + 1}, kept for later packages)"
+                      if version < 99 else "give this update another area code (--area; version 99 is the last)")
             print(f"  note: replaced {result.package.name}, written {result.package.replaced_utc}: if that one was "
-                  f"sent on, give this update the next version (--product-version {min(result.package.version + 1, 99)}"
-                  ", kept for later packages) so that two products do not go out under one name")
+                  f"sent on, {update} so that two products do not go out under one name")
         if args.include_unconfirmed:
             print("  note: the relief package holds the confirmed sites only (--include-unconfirmed wrote the "
                   "unconfirmed ones into the other files)")

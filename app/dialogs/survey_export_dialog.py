@@ -112,7 +112,7 @@ class SurveyExportDialog(QDialog):
         try:
             ProductInfo.from_mapping({**choice.product, "area": choice.product["area"] or ProductInfo().area})
         except (TypeError, ValueError) as exc:
-            problem = f"{str(exc)[0].upper()}{str(exc)[1:]}."
+            problem = f"{str(exc)[:1].upper()}{str(exc)[1:]}."
         if not self.folder_edit.text().strip():
             problem = "Choose a folder to export into."
         for what, chosen in (("footprints", choice.footprints), ("basemap", choice.basemap)):

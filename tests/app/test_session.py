@@ -263,3 +263,5 @@ def test_an_analysis_another_damagemap_runs_is_said_before_the_model_loads(qtbot
         cur.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"run_{run}_writer", json.dumps(writer)))
     assert window.start_analysis(AnalysisOptions(device="cpu", fps=5.0, srn=False), model=tiny_model) is None
     assert errors and f"This project's run {run} is being analysed by" in str(errors[-1])
+    clock = dt.datetime.fromisoformat(now.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert f"since {clock})" in str(errors[-1]) and f"stored a frame at {clock};" in str(errors[-1])  # not ISO text

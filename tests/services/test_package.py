@@ -469,3 +469,7 @@ def test_a_package_written_again_under_its_version_says_it_replaced_the_one_sent
     assert "--product-version 2" in out
     assert main([*args, "--product-version", "2"]) == 0
     assert "replaced" not in capsys.readouterr().out
+    for _ in range(2):  # the last version there is: another name, not 99 again
+        assert main([*args, "--product-version", "99"]) == 0
+    out = capsys.readouterr().out
+    assert "--product-version 99" not in out and "give this update another area code (--area" in out
