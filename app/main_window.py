@@ -453,7 +453,7 @@ class MainWindow(QMainWindow):
         #: while an export runs: what it writes now, and how far it is (a busy bar until its first step)
         self.export_label = ElidedLabel(min_chars=16, hint_width=340)
         self.export_progress = StatusProgressBar()
-        self.export_progress.setFormat("%v of %m")  # steps done
+        self.export_progress.setFormat("%v of %m done")  # steps done (the step named beside it runs)
         for widget in (self.export_label, self.export_progress):
             widget.setVisible(False)
         status.addWidget(self.project_label, 1)
