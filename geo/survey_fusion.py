@@ -463,21 +463,6 @@ def _not_found_by(sites: Sequence[SurveySite], flights: Sequence[FlightMap],
     return [tuple(names) for names in out]
 
 
-def survey_layers(built: SurveyMap):  # noqa: ANN201 - two GeoDataFrames
-    """The survey's sites (points, with their evidence: the columns of
-    :func:`geo.export.survey_records.survey_site_records`, named as a flight's) and each
-    flight's coverage (polygons), as GeoDataFrames in WGS84."""
-    import geopandas as gpd
-
-    from geo.export.survey_records import SURVEY_SITE_SCHEMA, survey_site_records
-
-    records = survey_site_records(built)
-    sites = gpd.GeoDataFrame([props for props, _ in records], columns=list(SURVEY_SITE_SCHEMA[0]),
-                             geometry=gpd.GeoSeries([point for _, point in records], crs="EPSG:4326"),
-                             crs="EPSG:4326")
-    return sites, coverage_layer(built)
-
-
 def coverage_layer(built: SurveyMap):  # noqa: ANN201 - a GeoDataFrame
     """The ground each flight's analysed frames saw, a (Multi)Polygon a flight, in WGS84."""
     import geopandas as gpd
@@ -504,5 +489,4 @@ __all__ = [
     "fuse_flights",
     "match_sites",
     "survey_frame",
-    "survey_layers",
 ]

@@ -15,8 +15,9 @@ import pytest
 from shapely.geometry import shape
 
 from geo.export.survey_files import write_survey_files
+from geo.export.survey_records import SURVEY_SITE_SCHEMA
 from geo.footprints import read_footprints
-from geo.survey_fusion import FlightMap, fuse_flights, survey_layers
+from geo.survey_fusion import FlightMap, fuse_flights
 from geo.survey_grading import grade_survey
 
 GEOJSON = ("survey_sites.geojson", "survey_coverage.geojson", "survey_buildings.geojson")
@@ -69,9 +70,8 @@ def test_survey_geojson_is_rfc7946_with_the_layer_named_after_the_file(built, gr
 def test_the_sites_keep_their_attributes_and_positions(built, tmp_path):
     write_survey_files(built, tmp_path, ["geojson"])
     features = json.loads((tmp_path / "survey_sites.geojson").read_text(encoding="utf-8"))["features"]
-    sites, _ = survey_layers(built)
     assert [f["properties"]["id"] for f in features] == [f["id"] for f in features] == [s.id for s in built.sites]
-    assert list(features[0]["properties"]) == [c for c in sites.columns if c != "geometry"]
+    assert list(features[0]["properties"]) == list(SURVEY_SITE_SCHEMA[0])
     for feature, site in zip(features, built.sites):
         lon, lat = feature["geometry"]["coordinates"]
         assert (lon, lat) == (round(site.lon_deg, 8), round(site.lat_deg, 8))

@@ -74,7 +74,8 @@ def test_a_flight_that_saw_a_sites_place_well_and_found_nothing_is_named(flyover
     from dataclasses import replace
 
     from geo.export.survey_html import render_survey_html
-    from geo.survey_fusion import FlightMap, fuse_flights, survey_layers
+    from geo.export.survey_records import survey_site_records
+    from geo.survey_fusion import FlightMap, fuse_flights
 
     damage_map, _ = flyover_map
     dropped = max(damage_map.fused, key=lambda f: f.frames_seen)
@@ -84,8 +85,8 @@ def test_a_flight_that_saw_a_sites_place_well_and_found_nothing_is_named(flyover
     assert len(lonely) == 1 and lonely[0].not_found_by == ("tuesday",)
     assert all(not s.not_found_by for s in built.sites if s is not lonely[0])
     assert any("not_found_by" in note for note in built.notes)
-    sites, _ = survey_layers(built)
-    assert sites.loc[sites.id == lonely[0].id, "not_found_by"].item() == "tuesday"
+    columns = {props["id"]: props for props, _ in survey_site_records(built)}
+    assert columns[lonely[0].id]["not_found_by"] == "tuesday"
     assert "<td>Not found by</td><td>tuesday" in render_survey_html(built)
 
 
