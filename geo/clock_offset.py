@@ -45,6 +45,11 @@ SURE_WITHIN_S = 0.3
 #: errors (:func:`peak_separation`) matches about as well: the estimate is ambiguous.
 #: Confidence is full at twice this.
 CLEAR_BY_SIGMA = 1.5
+#: A clip ``T`` seconds long shows an error that stays alike over ``m`` seconds as one
+#: that does over ``1 / (1/m + SHORT_SERIES_BIAS / T)``: its mean and its fit to the track
+#: take up the slowest part of it. Measured (``bench/clock_offset_calibration.py``): with
+#: it, 6 s and 30 s clips read the same memory from the same kind of error.
+SHORT_SERIES_BIAS = 4.0
 #: A best match below this correlation is a poor one rather than one of two good ones.
 GOOD_MATCH_CORRELATION = 0.7
 
@@ -57,7 +62,9 @@ class OffsetEstimate:
     ``correlation``: agreement of the motion series at that offset (Pearson, -1..1,
     averaged over the channels used as Fisher z). ``residual``: the share of the video's motion the
     track leaves unexplained there, ``sqrt(1 - r^2)`` (0 perfect, 1 none explained).
-    ``uncertainty_s``: a one-sigma width of the correlation peak. ``runner_up_s`` and
+    ``uncertainty_s``: one sigma, from the correlation peak's width over the clip's
+    independent samples of its error (:func:`error_memory_s`), or how far the best offset
+    moves between parts of the clip, whichever is wider. ``runner_up_s`` and
     ``runner_up_correlation``: the best offset outside that peak. ``separation_sigma``:
     how far the runner-up's correlation falls short of the best's, in standard errors of
     that difference over the clip's independent seconds (``None`` without a runner-up).
@@ -273,6 +280,49 @@ def _part_offsets(matched: list[tuple[np.ndarray, np.ndarray]], origin: float,
     return out
 
 
+def _autocorrelation(values: np.ndarray) -> np.ndarray:
+    """``values``' autocorrelation at lags 0, 1, ... (1 at lag 0; zeros where it does not vary)."""
+    centred = values - values.mean()
+    size = 1 << int(math.ceil(math.log2(2 * len(values))))
+    spectrum = np.fft.rfft(centred, size)
+    acf = np.fft.irfft(spectrum * np.conj(spectrum), size)[:len(values)]
+    return acf / acf[0] if acf[0] > 0 else np.zeros(len(values))
+
+
+def error_memory_s(matched: list[tuple[np.ndarray, np.ndarray]], lag: int) -> float:
+    """How long (seconds) the error between the video's motion and the track's stays alike:
+    a clip holds about one independent sample of it per that many seconds.
+
+    The correlation peak moves with the error times the track's rate of change, so each
+    channel's residual (its video series less its fit to the track's window at ``lag``)
+    has its autocorrelation weighted by that of the track's derivative, summed (both
+    sides) up to the residual's first lag that is not positive; the longest channel's
+    counts, corrected for what a clip of its length cannot show
+    (:data:`SHORT_SERIES_BIAS`) and at most half the clip. White read noise, smoothed over
+    :data:`SMOOTH_S`, remembers about that; an image flow's error, which drifts, a few
+    seconds."""
+    memories: list[float] = []
+    for video, padded in matched:
+        track = padded[lag:lag + len(video)]
+        if len(track) < len(video):
+            continue
+        video_c, track_c = video - video.mean(), track - track.mean()
+        spread = float(track_c @ track_c)
+        if spread == 0.0:
+            continue
+        residual = video_c - (float(video_c @ track_c) / spread) * track_c
+        acf_residual = _autocorrelation(residual)
+        acf_rate = _autocorrelation(np.gradient(track_c))
+        positive = np.flatnonzero(acf_residual <= 0.0)
+        last = int(positive[0]) if len(positive) else len(acf_residual)
+        memories.append(float(1.0 + 2.0 * np.sum(acf_residual[1:last] * acf_rate[1:last])) * STEP_S)
+    if not memories:
+        return SMOOTH_S
+    seen = max(max(memories), 1e-3)
+    length_s = min(len(video) for video, _ in matched) * STEP_S
+    return 1.0 / max(1.0 / seen - SHORT_SERIES_BIAS / length_s, 2.0 / length_s)
+
+
 def peak_separation(best: float, runner_up: float, overlap_s: float) -> float:
     """How far correlation ``runner_up`` falls short of ``best``, in standard errors.
 
@@ -369,7 +419,9 @@ def estimate_offset(
     outside = allowed & (np.abs(offsets - offset) > exclusion)
     runner_k = int(np.argmax(np.where(outside, r, -np.inf))) if outside.any() else None
     runner = float(r[runner_k]) if runner_k is not None else None
-    n_independent = max(1.0, duration_s / SMOOTH_S)
+    # the clip's independent samples of its error (less one for the fit that error is read
+    # after): about one a second for white read noise, fewer where the error drifts
+    n_independent = max(1.0, duration_s / max(SMOOTH_S, error_memory_s(matched, k)) - 1.0)
     uncertainty = (math.sqrt(max(1.0 - best, 1e-4) / (curvature * n_independent)) if curvature > 0
                    else exclusion)
     # A broad peak (one slow turn the whole clip long) fits a range of offsets almost as well:
@@ -400,4 +452,4 @@ def estimate_offset(
     )
 
 
-__all__ = ["OffsetEstimate", "TrackMotion", "estimate_offset", "peak_separation", "track_motion", "zone_shift_hours"]
+__all__ = ["OffsetEstimate", "TrackMotion", "error_memory_s", "estimate_offset", "peak_separation", "track_motion", "zone_shift_hours"]

@@ -14,6 +14,7 @@ from geo.clock_offset import (
     CLEAR_BY_SIGMA,
     GOOD_MATCH_CORRELATION,
     OffsetEstimate,
+    error_memory_s,
     estimate_offset,
     track_motion,
     zone_shift_hours,
@@ -223,3 +224,57 @@ def test_a_reliable_match_below_the_good_correlation_is_advised_as_applied():
                               searched_s=(-60.0, 60.0), separation_sigma=5.0)
     assert estimate.reliable and estimate.correlation < GOOD_MATCH_CORRELATION
     assert dict(estimate.describe())["clock offset"] == "+12.3 s (give --offset 12.3)"
+
+
+def drifting_clip(seed: int, duration_s: float, noise: float, *, track_seed: int, start_s: float = 50.0):
+    """Image speed and turn of a ``duration_s`` clip ``start_s`` into a two-minute manoeuvring
+    track, read with an error of ``noise`` times their spread that drifts over a second."""
+    track = manoeuvring_track(seconds=120.0, seed=track_seed)
+    motion = track_motion(track, creation_time_utc=START)
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.1, duration_s, 0.2)
+    speed = np.interp(t + start_s, motion.t_s, motion.angular_speed)
+    turn = np.interp(t + start_s, motion.t_s, motion.turn_deg_s)
+    speed += noise * speed.std() * drifting_noise(rng, len(t))
+    turn += noise * turn.std() * drifting_noise(rng, len(t))
+    return track, t, speed, turn
+
+
+def test_an_error_that_drifts_widens_the_uncertainty_to_cover_the_truth():
+    """A 20 s clip read with an error that wanders over about a second: the match is good
+    (0.98) and the offset 0.19 s off. Counted as if each second of it were independent,
+    the peak's width said +-0.09 s (the truth two sigmas away); the error's own memory,
+    read from the residual, leaves about a third as many independent samples."""
+    track, t, speed, turn = drifting_clip(3, 20.0, 0.3, track_seed=3)
+    estimate = estimate_offset(track, t, speed, turn, duration_s=20.0, creation_time_utc=START + 50.0 - 3.0)
+    assert estimate is not None and estimate.correlation > 0.95 and estimate.reliable
+    error = abs(estimate.offset_s - (-3.0))
+    assert error > 0.15
+    assert estimate.uncertainty_s >= error
+
+
+def test_a_long_clear_clip_stays_tight():
+    """A 40 s manoeuvring clip read with a small white error: known to a tenth of a second."""
+    track = manoeuvring_track()
+    t, speed, turn = image_series(track, video_start_s=60.0, duration_s=40.0, noise=0.2)
+    estimate = estimate_offset(track, t, speed, turn, duration_s=40.0, creation_time_utc=START + 60.0 + 7.0)
+    assert estimate is not None and estimate.reliable
+    assert abs(estimate.offset_s - 7.0) <= 2 * estimate.uncertainty_s
+    assert estimate.uncertainty_s <= 0.1
+
+
+def test_the_error_memory_tells_a_drifting_error_from_white_noise():
+    track = manoeuvring_track(seconds=120.0, seed=2)
+    motion = track_motion(track, creation_time_utc=START)
+    rng = np.random.default_rng(11)
+    series = motion.angular_speed[300:600]  # 30 s at the 0.1 s step
+    spread = series.std()
+    white = _smooth_like_video(series + 0.3 * spread * rng.standard_normal(len(series)))
+    drifting = series + 0.3 * spread * drifting_noise(rng, len(series), samples=25)  # over 2.5 s
+    assert error_memory_s([(white, series)], 0) < 1.5
+    assert error_memory_s([(drifting, series)], 0) > 2.0 * error_memory_s([(white, series)], 0)
+
+
+def _smooth_like_video(values: np.ndarray) -> np.ndarray:
+    kernel = np.ones(10) / 10
+    return np.convolve(values, kernel, "same")
