@@ -108,6 +108,7 @@ def revision_module(revision: str):
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("clock_offset_before", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
