@@ -36,7 +36,7 @@ from core.types import DamageLevel, ReviewState
 #: own association gate is 4 m.
 CARRY_RADIUS_M = 3.0
 
-#: A site whose best score (the one the threshold compares) lies within this of the map's minimum score is
+#: A site whose best score (:attr:`SiteSummary.best_score`) lies within this of the map's minimum score is
 #: "near the threshold".
 NEAR_THRESHOLD = 0.1
 #: A site's sightings "disagree on the level" when a level other than the most common
@@ -110,7 +110,8 @@ class SiteSummary:
 
     @property
     def best_score(self) -> float:
-        """The highest score among the sightings: what the score threshold compares."""
+        """The detector's highest score among the sightings, whatever a reviewer said of
+        them (``DamageSite.best_score``): the number the window shows as "best score"."""
         return max((s.score for s in self.sightings), default=0.0)
 
     def level_votes(self) -> dict[DamageLevel, int]:
@@ -162,6 +163,27 @@ def number_ranges(numbers: Iterable[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
+def video_time(t_s: float) -> str:
+    """``1:05.3``: a time in the video as the window shows it."""
+    minutes, seconds = divmod(max(0.0, t_s), 60.0)
+    return f"{int(minutes)}:{seconds:04.1f}"
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 sighting``, ``3 sightings``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def site_line(site_id: int, level: DamageLevel, best_score: float, sightings: int, frames: int,
+              first_time_s: float, last_time_s: float) -> str:
+    """``#10  Slight  best score 0.95 · 15 sightings in 8 frames · 0:00.0–0:07.0``: a site
+    in the window's words, the same in the Sites list and on the map."""
+    in_frames = "" if frames == sightings else " in " + counted(frames, "frame")
+    first, last = video_time(first_time_s), video_time(last_time_s)
+    when = first if first == last else f"{first}–{last}"
+    return f"#{site_id}  {level.label}  best score {best_score:.2f} · {counted(sightings, 'sighting')}{in_frames} · {when}"
+
+
 def site_decision(site: SiteSummary, decision: ReviewState | DamageLevel) -> EditGroup:
     """The one edit that accepts, rejects (a :class:`ReviewState`) or relabels (a
     :class:`DamageLevel`) every sighting of ``site``."""
@@ -190,7 +212,7 @@ def review_reasons(site: SiteSummary, min_score: float) -> tuple[str, ...]:
     votes = site.level_votes()
     if len(votes) > 1 and sorted(votes.values())[-2] >= DISAGREEMENT_SHARE * sum(votes.values()):
         reasons.append("levels disagree: " + " / ".join(f"{n} {level.label}" for level, n in votes.items()))
-    if abs(site.best_score - min_score) <= NEAR_THRESHOLD:  # the score the threshold compares
+    if abs(site.best_score - min_score) <= NEAR_THRESHOLD:
         reasons.append(f"best score {site.best_score:.2f} near threshold {min_score:.2f}")
     if site.frame_count <= 1:
         reasons.append("seen in one frame")

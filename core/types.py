@@ -261,7 +261,12 @@ class Observation:
 
 @dataclass(frozen=True, slots=True)
 class DamageSite:
-    """Observations of one physical damage fused across frames."""
+    """Observations of one physical damage fused across frames.
+
+    ``confidence`` is the level agreement (the share of the sightings' votes that went to
+    ``level``), not how sure the detector is; ``best_score`` is the detector's best score
+    among the sightings (``geo.fusion.best_score``), the number a person reads as "best
+    score". ``frame_count``: the distinct frames of the ``observation_count`` sightings."""
 
     id: int
     level: DamageLevel
@@ -277,3 +282,5 @@ class DamageSite:
     best_detection_id: int | None = None
     footprint_lonlat: tuple[LonLat, ...] = ()
     reviewed: bool = False
+    best_score: float = 0.0
+    frame_count: int = 0

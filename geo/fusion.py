@@ -649,9 +649,11 @@ def vote_level(members: list[Projected]) -> tuple[DamageLevel, float]:
 
 
 def best_score(members: Iterable[Projected]) -> float:
-    """The detector's best score among a site's sightings ``members`` (0 without any): the
-    score the map's threshold compares (``vote_level``'s share is how far they agree on
-    the level, not how sure the detector is)."""
+    """The detector's best score among a site's sightings ``members`` (0 without any),
+    whatever a reviewer said of them: what the Sites panel, the map's tooltips and the
+    exports call "best score" (``vote_level``'s share is how far they agree on the level,
+    not how sure the detector is). The score threshold keeps a site while it keeps one of
+    its sightings: one scoring at least the threshold, or one a reviewer accepted."""
     return max((float(m.detection.final_score) for m in members), default=0.0)
 
 
@@ -718,6 +720,8 @@ def _build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera
         best_detection_id=best.detection.id,
         footprint_lonlat=polygon_lonlat(footprint, local, simplify_m=0.1),
         reviewed=any(m.reviewed for m in placed),
+        best_score=round(best_score(placed), 4),
+        frame_count=len(set(frames)),
     )
     return FusedSite(site, tuple(placed), position, footprint, triangulated, location.sigma_m,
                      heights=tuple(sorted(heights.items())))

@@ -57,11 +57,14 @@ from core.last_few import LastFew
 from core.sites import (
     CARRY_RADIUS_M,
     SiteSummary,
+    counted,
     crop_sightings,
     crops_to_show,
     distance_m,
     site_decision,
+    site_line,
     sites_decision,
+    video_time,
 )
 from core.types import DamageLevel, Detection, ReviewState
 
@@ -91,16 +94,6 @@ KEYS: dict[Qt.Key, str] = {
 #: Keys the lists handle themselves (so the window's frame-step keys do not take them).
 _NAVIGATION = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right,
                Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
-
-
-def _time(t_s: float) -> str:
-    minutes, seconds = divmod(max(0.0, t_s), 60.0)
-    return f"{int(minutes)}:{seconds:04.1f}"
-
-
-def _count(n: int, noun: str) -> str:
-    """``1 sighting``, ``3 sightings``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def crop_region(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, int, int]:
@@ -723,12 +716,9 @@ class SiteReviewPanel(Panel):
 
     @staticmethod
     def _row_text(site: SiteSummary, reason: str) -> str:
-        frames, sightings = site.frame_count, len(site.sightings)
-        in_frames = "" if frames == sightings else " in " + _count(frames, "frame")
-        first, last = _time(site.first_time_s), _time(site.last_time_s)
-        when = first if first == last else f"{first}–{last}"
-        return (f"#{site.site_id}  {site.level.label}  best score {site.best_score:.2f} · "
-                f"{_count(sightings, 'sighting')}{in_frames} · {when}\n{reason}")
+        line = site_line(site.site_id, site.level, site.best_score, len(site.sightings), site.frame_count,
+                         site.first_time_s, site.last_time_s)
+        return f"{line}\n{reason}"
 
     def _update_summary(self) -> None:
         review = self.review
@@ -961,7 +951,7 @@ class SiteReviewPanel(Panel):
         self.grid.clear()
         if site is not None:
             for sighting, frames in crops_to_show(site, self.GRID_SIZE):
-                tile = QListWidgetItem(f"{_time(sighting.t_s)} {sighting.level.label[:3]} {sighting.score:.2f}")
+                tile = QListWidgetItem(f"{video_time(sighting.t_s)} {sighting.level.label[:3]} {sighting.score:.2f}")
                 tile.setData(DETECTION_ROLE, sighting.detection_id)
                 tile.setData(FRAME_ROLE, sighting.frame_index)
                 tile.setData(LOOK_FRAMES_ROLE, frames)
@@ -1219,8 +1209,8 @@ class SiteReviewPanel(Panel):
         selected = self.selected_sites()
         sites = selected if len(selected) > 1 and current in selected else [current]
         changing = [s for s in sites if not s.holds(decision)]  # deciding a site again: no empty undo step
-        sightings = _count(sum(len(s.sightings) for s in changing), "sighting")
-        named = f"site #{changing[0].site_id}" if len(changing) == 1 else _count(len(changing), "site")
+        sightings = counted(sum(len(s.sightings) for s in changing), "sighting")
+        named = f"site #{changing[0].site_id}" if len(changing) == 1 else counted(len(changing), "site")
         if isinstance(decision, DamageLevel):
             verb = f"Relabel {named} as {decision.label}"
         elif decision is ReviewState.ACCEPTED and len(changing) == 1 and len(changing[0].level_votes()) > 1:

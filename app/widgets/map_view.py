@@ -40,7 +40,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.overlay import level_colour
-from core.types import DamageLevel, DamageSite, frame_number
+from core.sites import site_line
+from core.types import DamageLevel, DamageSite
 from geo.antimeridian import display_longitudes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,7 +93,8 @@ class _SiteItem(QGraphicsEllipseItem):
         r = self.RADIUS
         super().__init__(-r, -r, 2 * r, 2 * r)
         self.site = site
-        self.score = 1.0
+        #: the highest score threshold it stays on the map at (``MapLayers.site_kept_up_to``)
+        self.kept_up_to = 1.0
         self.outline: QGraphicsPolygonItem | None = None
         self.setPos(pos)
         colour = level_colour(site.level)
@@ -101,10 +103,7 @@ class _SiteItem(QGraphicsEllipseItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setZValue(5)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip(
-            f"Site {site.id}: {site.level.label}, level agreement {site.confidence:.0%}, "
-            f"{site.observation_count} observations, frames {frame_number(site.first_frame)}–{frame_number(site.last_frame)}"
-        )
+        self.setToolTip(site_tooltip(site))
         self.confirmed = True
 
     def show_unconfirmed(self) -> None:
@@ -113,7 +112,18 @@ class _SiteItem(QGraphicsEllipseItem):
         pen = QPen(level_colour(self.site.level), 2.0, Qt.PenStyle.DashLine)
         self.setPen(pen)
         self.setBrush(QBrush(Qt.BrushStyle.NoBrush))
-        self.setToolTip(self.toolTip() + " (unconfirmed: detected in too few of the frames that showed it)")
+        self.setToolTip(self.toolTip() + "\nunconfirmed: detected in too few of the frames that showed it")
+
+
+def site_tooltip(site: DamageSite) -> str:
+    """A site as the Sites panel words it (its number, level, best score, sightings and
+    times), then how far its sightings agree on the level."""
+    line = site_line(site.id, site.level, site.best_score, site.observation_count,
+                     site.frame_count or site.observation_count, site.first_time_s, site.last_time_s)
+    text = f"{line}\nlevel agreement {site.confidence:.0%}"
+    if site.reviewed:
+        text += " · a reviewer accepted it: kept at any score threshold"
+    return text
 
 
 LonLat = tuple[float, float]
@@ -159,9 +169,10 @@ class MapLayers:
     track_segments: tuple[tuple[LonLat, ...], ...]
     sites: tuple[DamageSite, ...] = ()
     site_detections: tuple[frozenset[int], ...] = ()
-    #: Per site (same order), its best sighting's score (1.0 when a reviewer vouched
-    #: for one): the site is shown at a score threshold up to this.
-    site_scores: tuple[float, ...] = ()
+    #: Per site (same order), the highest score threshold it stays on the map at: its
+    #: best score (``DamageSite.best_score``), or 1.0 when a reviewer accepted one of its
+    #: sightings (the threshold keeps those whatever their score).
+    site_kept_up_to: tuple[float, ...] = ()
     #: per site, whether it is confirmed (``geo.fusion.is_confirmed``); unconfirmed ones
     #: are drawn hollow, on the map only when asked for (``DamageMap.with_unconfirmed``)
     site_confirmed: tuple[bool, ...] = ()
@@ -187,7 +198,7 @@ class MapLayers:
                 frozenset(int(o.detection_id) for o in fused.observations if o.detection_id is not None)
                 for fused in damage_map.fused
             ),
-            site_scores=tuple(
+            site_kept_up_to=tuple(
                 max((1.0 if m.detection.confirmed else float(m.detection.final_score) for m in fused.members),
                     default=1.0)
                 for fused in damage_map.fused
@@ -265,10 +276,11 @@ class MapWidget(QGraphicsView):
         self._press_on_legend = False
 
     def set_score_threshold(self, threshold: float) -> None:
-        """Hide the sites whose best sighting scores below ``threshold``."""
+        """Hide the sites that keep no sighting at ``threshold`` (none scores that much,
+        and a reviewer accepted none)."""
         self._threshold = float(threshold)
         for item in self.site_items:
-            shown = item.score >= self._threshold
+            shown = item.kept_up_to >= self._threshold
             item.setVisible(shown)
             if item.outline is not None:
                 item.outline.setVisible(shown)
@@ -365,8 +377,8 @@ class MapWidget(QGraphicsView):
             item.outline = outline if site.footprint_lonlat else None
             scene.addItem(item)
             self.site_items.append(item)
-        for score, item in zip(layers.site_scores, self.site_items):
-            item.score = score
+        for kept_up_to, item in zip(layers.site_kept_up_to, self.site_items):
+            item.kept_up_to = kept_up_to
         for confirmed, item in zip(layers.site_confirmed, self.site_items):
             if not confirmed:
                 item.show_unconfirmed()

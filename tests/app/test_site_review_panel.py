@@ -362,6 +362,25 @@ def test_hovering_a_site_or_a_crop_lights_it_up_on_the_map(qtbot, window, projec
     assert map_widget.highlighted_site.best_detection_id == selected.best_detection_id
 
 
+def test_a_site_on_the_map_is_worded_as_the_sites_list_words_it(qtbot, window, project):
+    """The map's tooltip on a site starts with its Sites row: number, level, best score,
+    sightings and times (not frame numbers), then its level agreement."""
+    from app.panels.map_panel import MapPanel
+
+    panel, map_panel = window.panel(SiteReviewPanel), window.panel(MapPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000), qtbot.waitSignal(map_panel.map_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: not map_panel.busy, timeout=30_000)
+    rows = {site_id: row.text().split("\n")[0] for row, site_id, _decided in panel._rows}
+    items = map_panel.map_widget.site_items
+    assert items
+    for item in items:
+        line, agreement = item.toolTip().split("\n")[:2]
+        assert line == rows[item.site.id]
+        assert "best score" in line and "frames 1" not in line
+        assert agreement == f"level agreement {item.site.confidence:.0%}"
+
+
 def test_a_rebuild_keeps_the_site_and_never_moves_the_player(qtbot, panel):
     from core.review import SetReview
 

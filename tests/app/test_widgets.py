@@ -200,7 +200,7 @@ def test_map_panel_moves_the_drone_and_seeks_from_a_site(qtbot):
     qtbot.waitExposed(panel)
     item = panel.site_items[0]
     # the share of sightings at the site's level, not a probability ("confidence 0.80")
-    assert "Severe, level agreement 80%" in item.toolTip()
+    assert "#1  Severe" in item.toolTip() and "level agreement 80%" in item.toolTip()
     with qtbot.waitSignal(panel.site_clicked) as clicked:
         qtbot.mouseClick(panel.viewport(), Qt.MouseButton.LeftButton, pos=panel.mapFromScene(item.scenePos()))
     assert clicked.args == [6, 42]
