@@ -213,7 +213,7 @@ def review_reasons(site: SiteSummary, min_score: float) -> tuple[str, ...]:
     if len(votes) > 1 and sorted(votes.values())[-2] >= DISAGREEMENT_SHARE * sum(votes.values()):
         reasons.append("levels disagree: " + " / ".join(f"{n} {level.label}" for level, n in votes.items()))
     if abs(site.best_score - min_score) <= NEAR_THRESHOLD:
-        reasons.append(f"best score {site.best_score:.2f} near threshold {min_score:.2f}")
+        reasons.append(f"near threshold {min_score:.2f}")  # the row shows the best score beside it
     if site.frame_count <= 1:
         reasons.append("seen in one frame")
     elif site.look_count <= 1:
@@ -243,7 +243,7 @@ class QueueItem:
             return text
         if self.reasons:
             return "; ".join(self.reasons)
-        return f"clear: {self.site.frame_count} frames, best score {self.site.best_score:.2f}"
+        return "clear: nothing in doubt"  # the row shows the frames and the best score beside it
 
 
 def review_queue(sites: Iterable[SiteSummary], min_score: float) -> list[QueueItem]:

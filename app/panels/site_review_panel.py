@@ -31,7 +31,19 @@ import numpy as np
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QKeyEvent, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFontMetrics,
+    QIcon,
+    QImage,
+    QKeyEvent,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+    QPolygonF,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -43,6 +55,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSplitter,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QVBoxLayout,
@@ -220,18 +233,64 @@ class _KeyFilter(QObject):
 
 
 class _ElidedRows(QStyledItemDelegate):
-    """Rows drawn within the list's width, their lines cut with "…": a long reason (a
-    survey's, say) would otherwise make the whole list scroll sideways. The tooltip holds
-    the whole text. (The rows keep their full width, so the list's uniform row size, which
-    a 100,000-site list needs, holds.)"""
+    """Rows drawn within the list's width, as :data:`ROW_LINES` lines: the site's line,
+    then its reason wrapped at words onto the lines below, the last line cut with "…"
+    (a survey's reason naming every other flight, say); the list never scrolls sideways,
+    and the row's tooltip holds the whole text. Every row is as tall (the list's uniform
+    row size, which a 100,000-site list needs, holds), and keeps its full width."""
+
+    ROW_LINES = 3
 
     def __init__(self, view: QListWidget) -> None:
         super().__init__(view)
         self._view = view
 
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:  # noqa: ANN001 - QModelIndex
+        size = super().sizeHint(option, index)
+        return QSize(size.width(), max(size.height(), self.ROW_LINES * option.fontMetrics.lineSpacing() + 8))
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:  # noqa: ANN001 - QModelIndex
-        option.rect.setRight(min(option.rect.right(), self._view.viewport().rect().right()))
-        super().paint(painter, option, index)
+        drawn = QStyleOptionViewItem(option)
+        self.initStyleOption(drawn, index)
+        drawn.rect.setRight(min(drawn.rect.right(), self._view.viewport().rect().right()))
+        style = self._view.style()
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, drawn, self._view).adjusted(3, 0, -3, 0)
+        lines = wrapped_lines(drawn.text, drawn.fontMetrics, text_rect.width(), self.ROW_LINES)
+        drawn.text = ""  # the background, selection and thumbnail by the style; the lines here
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, drawn, painter, self._view)
+        selected = bool(drawn.state & QStyle.StateFlag.State_Selected)
+        foreground = index.data(Qt.ItemDataRole.ForegroundRole)
+        if selected:
+            colour = drawn.palette.color(QPalette.ColorRole.HighlightedText)
+        elif isinstance(foreground, QBrush) and foreground.style() != Qt.BrushStyle.NoBrush:
+            colour = foreground.color()
+        else:
+            colour = drawn.palette.color(QPalette.ColorRole.Text)
+        painter.save()
+        painter.setFont(drawn.font)
+        painter.setPen(colour)
+        painter.drawText(text_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), "\n".join(lines))
+        painter.restore()
+
+
+def wrapped_lines(text: str, metrics: QFontMetrics, width: int, most: int) -> list[str]:
+    """``text``'s lines wrapped at spaces to ``width`` pixels, ``most`` lines at most: the
+    last one shown ends with "…" where text was left out, as does a word wider than a line."""
+    lines: list[str] = []
+    for paragraph in text.replace("\u2028", "\n").split("\n"):  # Qt's item text keeps lines apart with U+2028
+        line = ""
+        for word in paragraph.split(" "):
+            joined = f"{line} {word}" if line else word
+            if not line or metrics.horizontalAdvance(joined) <= width:
+                line = joined
+            else:
+                lines.append(line)
+                line = word
+        lines.append(line)
+    shown = lines[:most]
+    if len(lines) > most:
+        shown[-1] = shown[-1] + " " + " ".join(lines[most:])
+    return [metrics.elidedText(line, Qt.TextElideMode.ElideRight, max(width, 1)) for line in shown]
 
 
 def _mark_row(row: QListWidgetItem, *, decided: bool, rejected: bool) -> None:

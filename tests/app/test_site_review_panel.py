@@ -1086,26 +1086,51 @@ def test_a_run_shown_with_decisions_carried_selects_a_site_still_to_decide(qtbot
         doc.close()
 
 
-def test_a_long_reason_is_cut_at_the_lists_edge_not_scrolled_to(qtbot, panel, monkeypatch):
-    """A row's long reason (a survey flight's, naming every other flight) is drawn within
-    the list, cut with "…", and the list never scrolls sideways; the tooltip keeps the
-    whole text."""
-    from PySide6.QtWidgets import QStyledItemDelegate
+def _lines_drawn(panel, monkeypatch, row) -> tuple[list[str], list]:
+    """The lines the list draws for ``row`` and the rectangles it draws them in."""
+    from PySide6.QtGui import QPainter
 
+    drawn = []
+    draw_text = QPainter.drawText
+    monkeypatch.setattr(QPainter, "drawText", lambda self, *args: (drawn.append(args), draw_text(self, *args)))
+    panel.site_list.scrollToItem(row)
+    panel.site_list.viewport().grab()
+    monkeypatch.undo()
+    heading = row.text().split("\n")[0]
+    texts = [args[-1] for args in drawn if isinstance(args[-1], str) and args[-1].startswith(heading)]
+    return (texts[-1].split("\n") if texts else []), [args[0] for args in drawn]
+
+
+def test_a_reason_too_long_for_one_line_wraps_whole_onto_the_next(qtbot, panel, monkeypatch):
+    """At the panel's width a row's reason that does not fit one line (an unconfirmed
+    site's, a survey flight's) goes on below, whole, not cut with "…" on its first line."""
+    more = " · not found by tuesday, wednesday (saw the place well)"
+    monkeypatch.setattr(panel, "_survey_text", lambda site: more)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        panel.schedule_rebuild()
+    monkeypatch.undo()
+    row = panel.site_list.item(0)
+    reason = row.text().split("\n", 1)[1]
+    lines, _rects = _lines_drawn(panel, monkeypatch, row)
+    assert len(lines) == 3, lines
+    assert " ".join(lines[1:]) == reason
+
+
+def test_a_long_reason_is_cut_at_the_lists_edge_not_scrolled_to(qtbot, panel, monkeypatch):
+    """A row's very long reason (a survey flight's, naming every other flight) is drawn
+    within the list, its third line cut with "…", and the list never scrolls sideways;
+    the tooltip keeps the whole text."""
     others = " · also found by " + ", ".join(f"flight-{k:02d}" for k in range(30))
     monkeypatch.setattr(panel, "_survey_text", lambda site: others)
     with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
         panel.schedule_rebuild()
+    monkeypatch.undo()
     row = panel.site_list.item(0)
-    drawn = []
-    paint = QStyledItemDelegate.paint
-    monkeypatch.setattr(QStyledItemDelegate, "paint",
-                        lambda self, painter, option, index: (drawn.append(option.rect.right()),
-                                                              paint(self, painter, option, index)))
-    panel.site_list.viewport().grab()
+    lines, rects = _lines_drawn(panel, monkeypatch, row)
+    assert len(lines) == 3 and lines[-1].endswith("…"), lines
     assert panel.site_list.visualItemRect(row).width() > panel.site_list.viewport().width()  # the text is wider
     assert not panel.site_list.horizontalScrollBar().isVisible()
-    assert drawn and max(drawn) <= panel.site_list.viewport().rect().right()
+    assert rects and max(rect.right() for rect in rects) <= panel.site_list.viewport().rect().right()
     assert row.toolTip().endswith(others)
 
 

@@ -206,24 +206,23 @@ def test_queue_puts_doubtful_and_severe_sites_first_with_a_reason():
     queue = review_queue(sites, min_score=0.4)
     assert [it.site.site_id for it in queue] == [4, 6, 3, 2, 1, 7, 5]
     reasons = {it.site.site_id: it.reason for it in queue}
-    assert reasons[4] == "best score 0.45 near threshold 0.40; seen in one frame"
+    assert reasons[4] == "near threshold 0.40; seen in one frame"
     assert reasons[3] == "levels disagree: 2 Severe / 1 Slight"
     assert reasons[6] == "seen in one frame"
-    assert reasons[2] == "clear: 3 frames, best score 0.90"
-    assert reasons[7] == "clear: 10 frames, best score 0.90"
+    assert reasons[2] == reasons[7] == "clear: nothing in doubt"
     assert reasons[5] == "decided: accepted as Debris"
 
 
-def test_the_queue_reason_names_the_score_the_row_and_the_threshold_use():
-    """A site's row shows its best score, which the threshold compares: its reason names
-    that score too, not another (a mean of 0.60 "near threshold 0.50" beside "best score 0.69")."""
+def test_the_queue_reason_judges_the_score_the_row_shows_and_does_not_repeat_it():
+    """A site's row shows its best score: its reason judges that score (not a mean of
+    0.60 "near threshold 0.50" beside "best score 0.69") and does not say it again."""
     S = DamageLevel.SLIGHT
     [item] = review_queue([_summary(1, [S, S], [0.69, 0.51])], min_score=0.5)
-    assert item.reason == "clear: 2 frames, best score 0.69"
+    assert item.reason == "clear: nothing in doubt"
     [item] = review_queue([_summary(2, [S, S], [0.55, 0.95])], min_score=0.5)
-    assert item.reason == "clear: 2 frames, best score 0.95"  # its weak sighting does not make it doubtful
+    assert item.reason == "clear: nothing in doubt"  # its weak sighting does not make it doubtful
     [item] = review_queue([_summary(3, [S, S, S], [0.52, 0.51, 0.52])], min_score=0.5)
-    assert item.reason == "best score 0.52 near threshold 0.50"
+    assert item.reason == "near threshold 0.50"
 
 
 def _hovered(site_id, views, scores):
@@ -243,7 +242,7 @@ def test_a_site_seen_only_from_one_spot_is_a_doubt_like_one_frame():
     assert [it.site.site_id for it in queue][0] == 1
     reasons = {it.site.site_id: it.reason for it in queue}
     assert reasons[1] == "seen from one spot only (8 frames)"
-    assert reasons[2] == "clear: 3 frames, best score 0.90" and reasons[3] == "clear: 2 frames, best score 0.90"
+    assert reasons[2] == reasons[3] == "clear: nothing in doubt"
 
 
 def test_a_site_placed_only_by_the_turns_read_from_the_video_is_a_doubt():
@@ -257,7 +256,7 @@ def test_a_site_placed_only_by_the_turns_read_from_the_video_is_a_doubt():
     queue = review_queue([also_passing, turning], min_score=0.4)
     reasons = {it.site.site_id: it.reason for it in queue}
     assert reasons[1] == "placed by the camera's turns read from the video only"
-    assert reasons[2] == "clear: 5 frames, best score 0.90"
+    assert reasons[2] == "clear: nothing in doubt"
     assert [it.site.site_id for it in queue][0] == 1
 
 
