@@ -90,6 +90,10 @@ class MapPanel(Panel):
         layout.addWidget(fix_row)
         layout.addWidget(self.map_widget)
         self._content: object | None = None
+        self._content_run: int | None = None  # the run the damage map shown was built of
+        self._building_run: int | None = None  # the run the map job running builds
+        #: the sites left off while another run is analysed (:meth:`_sites_of_another_run`)
+        self._sites_left_off = False
         #: before any analysis: why the telemetry would place nothing as the project is
         #: set (shown above the track, with the Georeferencing… button), or None
         self._preview_problem: str | None = None
@@ -130,10 +134,23 @@ class MapPanel(Panel):
     def _on_data_changed(self, *_args: object) -> None:
         if not self.document.analysis_running:  # the run's end asks for one rebuild
             self.schedule_rebuild()
+        elif self._sites_of_another_run() != self._sites_left_off:
+            self._show_content()
 
     def _on_analysis_running_changed(self, running: bool) -> None:
         if not running:
             self.schedule_rebuild()
+        elif self._sites_of_another_run() != self._sites_left_off:
+            self._show_content()
+
+    def _sites_of_another_run(self) -> bool:
+        """The map shown holds an earlier run's sites while another run is analysed (the
+        window's analysis or another program's): the Sites panel lists none of them, and
+        a click on one would ask for a detection of no run open, so they are left off
+        until the run analysed is read."""
+        doc = self.document
+        return (doc.analysis_running and isinstance(self._content, DamageMap)
+                and self._content_run is not None and self._content_run != doc.run_id)
 
     def _on_current_frame_changed(self, _index: int, pts_s: float) -> None:
         self.map_widget.set_time(pts_s)
@@ -141,6 +158,8 @@ class MapPanel(Panel):
     def _on_closed(self) -> None:
         self._timer.stop()
         self._content = None
+        self._content_run = None
+        self._sites_left_off = False
         self._preview_problem = None
         self._preview_placed = None
         self._fix_row.hide()
@@ -163,6 +182,7 @@ class MapPanel(Panel):
             self._dirty = True
             return
         self._dirty = False
+        self._building_run = doc.run_id
         if self.map_widget.content is None:
             self.map_widget.set_map(None, "Building the map…")
         if doc.run_id is None and doc.project_path is not None:
@@ -193,6 +213,7 @@ class MapPanel(Panel):
             self._preview_problem = None
             self._preview_placed = None
         self._content = content
+        self._content_run = self._building_run
         self._show_content()
         self.map_updated.emit()
         self.load_basemap()
@@ -203,6 +224,15 @@ class MapPanel(Panel):
         """Draw the built map, with its unconfirmed sites when asked for."""
         content = self._content
         if content is None:
+            return
+        self._sites_left_off = self._sites_of_another_run()
+        if self._sites_left_off:  # the track, the drone and its view go on; the sites come with the run
+            assert isinstance(content, DamageMap)
+            self._show_cautions([f"analysing run {self.document.run_id}: its sites come on the map when the "
+                                 f"analysis ends (run {self._content_run}'s are not shown meanwhile)"])
+            self._fix_row.hide()
+            self.map_widget.set_map(content.track, placed=content)
+            self.map_widget.set_time(self.document.current_pts)
             return
         if isinstance(content, DamageMap):
             self._show_cautions(content.cautions)

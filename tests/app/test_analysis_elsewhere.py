@@ -157,3 +157,27 @@ def test_a_new_run_analysed_elsewhere_is_neither_mapped_nor_counted_half_done(qt
         assert sites.threshold_label.text() == "" and sites.site_list.count() == 0
     finally:
         other.kill()
+
+
+def test_while_a_new_run_is_analysed_the_map_leaves_the_run_befores_sites_off_and_says_so(
+        qtbot, window, reviewed_project):
+    """The Sites panel lists no site of the run before while another is analysed: nor does
+    the map (one clicked would ask for a detection of no run open); it keeps the track and
+    says whose sites come and when."""
+    from app.panels.map_panel import MapPanel
+
+    assert window.open_path(reviewed_project)
+    map_panel = window.panel(MapPanel)
+    qtbot.waitUntil(lambda: not map_panel.busy and bool(map_panel.map_widget.site_items), timeout=30_000)
+    track_segments = map_panel.map_widget.layers.track_segments
+    other = OtherAnalysis(reviewed_project, fps=5.0)
+    try:
+        other.send("frame 0")
+        qtbot.waitUntil(lambda: window.elsewhere.current is not None, timeout=10_000)
+        assert map_panel.map_widget.site_items == []
+        assert map_panel.map_widget.layers.track_segments == track_segments  # the flight stays
+        caution = map_panel.caution_label.text()
+        assert map_panel.caution_label.isVisibleTo(map_panel)
+        assert f"run {other.run_id}" in caution and "when the analysis ends" in caution, caution
+    finally:
+        other.kill()
