@@ -91,6 +91,20 @@ THRESHOLD_TIP = (
 )
 
 
+def export_note_in_window_words(note: str) -> str:
+    """An export's note (what ``damagemap export`` prints as "note: ...") as the window
+    says it: the unconfirmed sites written too are said as the export dialog's option
+    names them, not as the files' property ``confirmed``."""
+    from geo.mapping import UNCONFIRMED_SHOWN_NOTE
+
+    if not note.endswith(UNCONFIRMED_SHOWN_NOTE):
+        return note
+    count = note.split(" ", 1)[0]
+    one = count == "1"
+    return (f"{count} unconfirmed site{'' if one else 's'} exported too (“{UNCONFIRMED_OPTION}” was ticked), "
+            f"marked unconfirmed in each file")
+
+
 class MainWindow(QMainWindow):
     """The application window.
 
@@ -1394,7 +1408,14 @@ class MainWindow(QMainWindow):
         if self.export_notes_box is not None:
             self.export_notes_box.close()
         box = QMessageBox(QMessageBox.Icon.Information, "Export notes", said + ".", QMessageBox.StandardButton.Ok, self)
-        box.setInformativeText("\n".join(f"• {note}" for note in notes))
+        lines = [f"• {export_note_in_window_words(note)}" for note in notes]
+        box.setInformativeText("\n".join(lines))
+        # as wide as its longest line (up to most of the window): a note wrapped at the box's
+        # narrow default broke "84.0 deg" across lines
+        label = box.findChild(QLabel, "qt_msgbox_informativelabel")
+        if label is not None:
+            widest = max(label.fontMetrics().horizontalAdvance(line) for line in [said, *lines]) + 8
+            label.setMinimumWidth(min(widest, max(400, int(self.width() * 0.6))))
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.finished.connect(lambda _=None: setattr(self, "export_notes_box", None))

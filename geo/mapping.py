@@ -146,7 +146,7 @@ class DamageMap:
         """A copy that shows the unconfirmed sites too (their ``confirmed`` stays false)."""
         notes = [n for n in self.notes if not n.endswith(UNCONFIRMED_NOTE)]
         if self.unconfirmed:
-            notes.append(f"{len(self.unconfirmed)} unconfirmed sites shown (confirmed false)")
+            notes.append(f"{len(self.unconfirmed)} unconfirmed sites {UNCONFIRMED_SHOWN_NOTE}")
         return dataclasses.replace(self, fused=self.all_fused, unconfirmed=[], notes=notes)
 
     def regroup_sites(self, groups: Sequence[Collection[int] | DecidedSite | RejectedSite]) -> None:
@@ -579,6 +579,9 @@ HEADING_HINT = ("the camera's turns read from the video place them (--camera aut
 
 #: how the map's notes end when it leaves unconfirmed sites out
 UNCONFIRMED_NOTE = "left off the map"
+#: how the map's note ends when it shows them (:meth:`DamageMap.with_unconfirmed`), in
+#: the files' words (their property ``confirmed``); the window says it in its own
+UNCONFIRMED_SHOWN_NOTE = "shown (confirmed false)"
 
 
 def _with_unconfirmed_note(notes: list[str], unconfirmed: Sequence[FusedSite], fusion: FusionSettings) -> list[str]:

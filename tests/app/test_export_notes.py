@@ -34,3 +34,27 @@ def test_the_export_s_notes_are_the_map_s_then_the_package_s(tmp_path):
     result = ExportResult([Path("a")], damage_map, package)
     assert result.notes == [*damage_map.notes, PRINT_NOTE]
     assert ExportResult().notes == []
+
+
+def test_the_notes_box_says_notes_in_window_words_and_keeps_each_line_whole(window, tmp_path):
+    """The unconfirmed sites exported too are said as the dialog's option names them (not
+    as the files' property "confirmed false"), and the box is wide enough that no note
+    breaks across lines ("84.0" and "deg" apart)."""
+    from PySide6.QtWidgets import QLabel
+
+    from app.dialogs.export_dialog import UNCONFIRMED_OPTION
+    from geo.mapping import UNCONFIRMED_SHOWN_NOTE
+
+    notes = ["camera: 640x360, horizontal FOV 84.0 deg (given)",
+             "site uncertainty: median 2.5 m (geometry 2.0 m, gps 1.5 m)",
+             f"3 unconfirmed sites {UNCONFIRMED_SHOWN_NOTE}"]
+    window._on_export_done(ExportChoice(out_dir=tmp_path, formats=("geojson", "html"), include_unconfirmed=True),
+                           [tmp_path / "a.geojson"], notes)
+    box = window.export_notes_box
+    lines = box.informativeText().split("\n")
+    assert lines[:2] == [f"• {note}" for note in notes[:2]]
+    assert "confirmed false" not in lines[2] and f"“{UNCONFIRMED_OPTION}” was ticked" in lines[2]
+    assert lines[2].startswith("• 3 unconfirmed sites exported too")
+    label = box.findChild(QLabel, "qt_msgbox_informativelabel")
+    for line in lines:
+        assert label.fontMetrics().horizontalAdvance(line) <= label.contentsRect().width(), line
