@@ -156,6 +156,17 @@ class FlightCoverage:
     footprint_lonlat: tuple[tuple[tuple[float, float], ...], ...] = ()
 
 
+#: what the survey's note on the sites another flight did not find calls them: the files'
+#: property (the window says it in its own words)
+NOT_FOUND_BY = "(not_found_by)"
+
+
+def not_found_note(count: int) -> str:
+    """The survey's note on its ``count`` sites another flight saw well and found no damage at."""
+    return (f"{count} sites lie where another flight saw the ground well and found no damage "
+            f"{NOT_FOUND_BY}: look at them again")
+
+
 @dataclass(eq=False)
 class SurveyMap:
     """Every flight's sites fused into one map, in WGS84 with one local frame."""
@@ -409,8 +420,7 @@ def fuse_flights(flights: Sequence[FlightMap], settings: SurveySettings | None =
              f"{len(sites)} survey sites"]
     missed = sum(1 for s in sites if s.not_found_by)
     if missed:
-        notes.append(f"{missed} sites lie where another flight saw the ground well and found no damage "
-                     f"(not_found_by): look at them again")
+        notes.append(not_found_note(missed))
     return SurveyMap(survey, sites, coverage, list(flights), notes)
 
 

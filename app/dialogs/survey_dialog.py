@@ -151,11 +151,13 @@ class SurveyDialog(QDialog):
         self.georeference_button.setToolTip(
             "For each flight whose telemetry lacks them, read from its video the camera's pitch and heading (a GPX "
             "or DJI Mini SRT), the ground (absolute altitudes from a drone already up) or the flight height (no "
-            "altitude), and keep them in the flight's project, as `damagemap survey georeference` does")
+            "altitude), and keep them in the flight's project")
         self.export_button = QPushButton("Export Survey Map…")
         self.export_button.setToolTip(
-            "One map of every analysed flight, as `damagemap survey export` writes it: sites and coverage as "
-            "GeoJSON, GeoPackage, CSV and KML, and the offline HTML map with each flight's close-ups")
+            "One map of every analysed flight, with each flight's reviews as they stand: its sites and the ground "
+            "each flight saw as GeoJSON, GeoPackage, CSV, KML and KMZ, the offline HTML map with each flight's "
+            "close-ups, the print map (PDF and PNG) with its site atlas, the graded buildings where footprints "
+            "are set, a README, and one zip of them all")
         buttons.addButton(self.add_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.remove_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.analyse_button, QDialogButtonBox.ButtonRole.ActionRole)
@@ -367,7 +369,7 @@ class SurveyDialog(QDialog):
             self.table.item(row, SEEN_COLUMN).setText("" if seen is None else f"{seen.area_m2 / 1e4:.2f} ha")
             self.table.item(row, SITES_COLUMN).setText("" if seen is None else str(seen.sites))
             self.table.item(row, TO_REVIEW_COLUMN).setText(str(undecided[status.name]) if status.name in undecided else "")
-        self.notes.setText("<br>".join(_escape(note) for note in built.notes))
+        self.notes.setText("<br>".join(_escape(survey_note_in_window_words(note)) for note in built.notes))
         self._show_summary()
         self.map_ready.emit(built)
 
@@ -473,6 +475,16 @@ class SurveyDialog(QDialog):
     @staticmethod
     def _open_link(url: str) -> None:
         QDesktopServices.openUrl(QUrl(url))
+
+
+def survey_note_in_window_words(note: str) -> str:
+    """A note of the survey's map as the window says it: the sites no other flight found
+    are said as a flight's Sites list says them, not by the files' property."""
+    from geo.survey_fusion import NOT_FOUND_BY
+
+    if NOT_FOUND_BY not in note:
+        return note
+    return note.replace(f" {NOT_FOUND_BY}", "") + " (a flight's Sites list says “not found by …” at each)"
 
 
 def _escape(text: str) -> str:

@@ -511,3 +511,22 @@ def test_an_empty_survey_offers_nothing_to_read(qtbot, tmp_path):
     qtbot.addWidget(dialog)
     assert not dialog.georeference_button.isEnabled()  # no flight: nothing to read from
     assert not dialog.analyse_button.isEnabled()
+
+
+def test_the_survey_window_speaks_to_a_window_user_not_of_commands_and_properties(window, qtbot, town):
+    """The survey's buttons say what they do, not which command they match, and the export
+    names every kind of file it writes; a note on the sites no other flight found does
+    not name the files' property."""
+    from dataclasses import replace
+
+    from geo.survey_fusion import not_found_note
+
+    dialog, built = _open(window, qtbot, town.folder)
+    for button in (dialog.georeference_button, dialog.export_button, dialog.add_button, dialog.analyse_button):
+        assert "damagemap" not in button.toolTip() and "`" not in button.toolTip(), button.toolTip()
+    export_tip = dialog.export_button.toolTip()
+    assert "KMZ" in export_tip and "print map" in export_tip
+    dialog._on_map(replace(built, notes=[*built.notes, not_found_note(2)]))
+    notes = dialog.notes.text()
+    assert "2 sites lie where another flight saw the ground well and found no damage" in notes
+    assert "not_found_by" not in notes and "not found by …" in notes
