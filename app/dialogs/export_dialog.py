@@ -185,7 +185,10 @@ class ExportDialog(QDialog):
         self.dir_edit = QLineEdit(str(default_dir))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
+        self.dir_label = QLabel("Export into &folder:")
+        self.dir_label.setBuddy(self.dir_edit)
         dir_row = QHBoxLayout()
+        dir_row.addWidget(self.dir_label)
         dir_row.addWidget(self.dir_edit, 1)
         dir_row.addWidget(browse)
 
@@ -198,16 +201,25 @@ class ExportDialog(QDialog):
             check.toggled.connect(self._update_export_button)
         self.package_box.toggled.connect(self._update_export_button)
         self._update_export_button()
-        # The choices scroll; the folder and the Export button stay in view: the dialog is
-        # about 670 px tall, more than a 1280x720 screen (a 1080p laptop at 150%) leaves
-        # under a title bar and a taskbar.
+        # Two columns, the map and the training data beside the relief package: in one the
+        # choices were about 670 px tall, the training data under the fold of a 1366x768
+        # screen. They scroll all the same where even that is too tall; the folder and the
+        # Export button stay in view.
         body = QWidget()
         body_layout = QVBoxLayout(body)
         body_layout.setContentsMargins(0, 0, 0, 0)
         body_layout.addWidget(self.sites_note)
-        body_layout.addWidget(maps)
-        body_layout.addWidget(self.package_box)
-        body_layout.addWidget(training)
+        columns = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addWidget(maps)
+        left.addWidget(training)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(self.package_box)
+        right.addStretch(1)
+        columns.addLayout(left, 1)
+        columns.addLayout(right, 1)
+        body_layout.addLayout(columns)
         self.body = QScrollArea()
         self.body.setWidget(body)
         self.body.setWidgetResizable(True)

@@ -172,9 +172,9 @@ def test_the_export_dialog_fits_a_small_screen_with_its_export_button_in_view(qt
     a taskbar; where there is room it opens showing every choice."""
     dialog = ExportDialog(tmp_path / "out", has_telemetry=True)
     qtbot.addWidget(dialog)
-    assert dialog.minimumSizeHint().height() <= 400
-    assert dialog.body.widget().sizeHint().height() > 500  # the choices alone are taller than that
-    dialog.resize(dialog.width(), 420)
+    assert dialog.minimumSizeHint().height() <= 300
+    assert dialog.body.widget().sizeHint().height() > 320  # the choices alone are taller than that
+    dialog.resize(dialog.width(), 320)
     dialog.show()
     qtbot.waitExposed(dialog)
     export = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
@@ -182,6 +182,26 @@ def test_the_export_dialog_fits_a_small_screen_with_its_export_button_in_view(qt
     assert dialog.body.verticalScrollBar().maximum() > 0  # the choices scroll instead
     dialog.resize(dialog.width(), 900)
     qtbot.waitUntil(lambda: dialog.body.verticalScrollBar().maximum() == 0, timeout=2_000)
+
+
+def test_the_export_dialog_shows_every_choice_and_names_its_folder_on_a_1366x768_screen(qtbot, tmp_path):
+    """On a 1366x768 screen (about 700 px under a title bar and a taskbar) the dialog
+    opens with every choice in view, the training data included, without scrolling; the
+    folder it exports into is labelled."""
+    dialog = ExportDialog(tmp_path / "out", has_telemetry=True,
+                          sites_note="The damage map keeps the 20 sites scoring ≥ 0.50, the window's score threshold")
+    qtbot.addWidget(dialog)
+    dialog.resize(dialog.sizeHint().width(), min(700, dialog.height()))
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.width() <= 1366 and dialog.height() <= 700
+    assert dialog.body.verticalScrollBar().maximum() == 0
+    viewport = dialog.body.viewport()
+    for check in (dialog.coco_check, dialog.pending_check, dialog.version_spin, dialog.basemap_edit):
+        bottom = check.mapTo(viewport, check.rect().bottomLeft()).y()
+        assert check.isVisible() and bottom <= viewport.height(), check
+    assert dialog.dir_label.isVisible() and dialog.dir_label.buddy() is dialog.dir_edit
+    assert "folder" in dialog.dir_label.text().replace("&", "")
 
 
 def test_help_texts(qtbot, tmp_path):
