@@ -176,11 +176,8 @@ def test_the_camera_read_from_the_video_is_saved(hilly_project, tmp_path, capsys
     assert f"pitch {saved.camera_pitch_deg:g} deg (set for" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("correlation", "confidence", "kept"), [(0.95, 0.9, False), (0.1, 0.1, True)])
-def test_offset_auto_uses_only_a_reliable_estimate(tmp_path, monkeypatch, correlation, confidence, kept):
-    """A video whose motion matches the track nowhere well (a pan over a still photo, a
-    hover) gives a best offset anyway; `--offset auto` keeps the project's instead, and
-    says so, where it used to apply the guess."""
+def _offset_auto(tmp_path, monkeypatch, estimate):  # noqa: ANN001, ANN202 - (ProjectSettings, view, lines said)
+    """`--offset auto` on a project whose offset is +0.3 s, the video's motion read as ``estimate``."""
     import argparse
 
     import geo.telemetry
@@ -188,11 +185,7 @@ def test_offset_auto_uses_only_a_reliable_estimate(tmp_path, monkeypatch, correl
     from app.commands._georeferencing import read_from_video
     from core.settings import ProjectSettings
     from core.store import ProjectStore
-    from geo.clock_offset import OffsetEstimate
 
-    estimate = OffsetEstimate(offset_s=2.5, correlation=correlation, residual=0.99, uncertainty_s=2.0, runner_up_s=0.4,
-                              runner_up_correlation=-0.1, confidence=confidence, zone_shift_h=0.0,
-                              channels=("speed",), searched_s=(-2.5, 2.5))
     monkeypatch.setattr(services.sync, "estimate_clock_offset", lambda video, track: estimate)
     monkeypatch.setattr(geo.telemetry, "read_telemetry", lambda path: None)
     said: list[str] = []
@@ -200,6 +193,20 @@ def test_offset_auto_uses_only_a_reliable_estimate(tmp_path, monkeypatch, correl
     with ProjectStore.create(tmp_path / "p.dmproj", video_path=tmp_path / "v.mp4",
                              telemetry_path=tmp_path / "t.gpx") as store:
         settings, view = read_from_video(store, args, ProjectSettings(time_offset_s=0.3), say=said.append)
+    return settings, view, said
+
+
+@pytest.mark.parametrize(("correlation", "confidence", "kept"), [(0.95, 0.9, False), (0.1, 0.1, True)])
+def test_offset_auto_uses_only_a_reliable_estimate(tmp_path, monkeypatch, correlation, confidence, kept):
+    """A video whose motion matches the track nowhere well (a pan over a still photo, a
+    hover) gives a best offset anyway; `--offset auto` keeps the project's instead, and
+    says so, where it used to apply the guess."""
+    from geo.clock_offset import OffsetEstimate
+
+    estimate = OffsetEstimate(offset_s=2.5, correlation=correlation, residual=0.99, uncertainty_s=2.0, runner_up_s=0.4,
+                              runner_up_correlation=-0.1, confidence=confidence, zone_shift_h=0.0,
+                              channels=("speed",), searched_s=(-2.5, 2.5))
+    settings, view, said = _offset_auto(tmp_path, monkeypatch, estimate)
     assert view is None
     if kept:
         assert settings.time_offset_s == 0.3 and settings.time_offset_sigma_s is None
@@ -213,25 +220,12 @@ def test_offset_auto_uses_only_a_reliable_estimate(tmp_path, monkeypatch, correl
 def test_offset_auto_keeps_the_project_offset_when_two_match_alike(tmp_path, monkeypatch):
     """A confident-looking estimate whose runner-up matches about as well is not applied;
     `--offset auto` names both offsets."""
-    import argparse
-
-    import geo.telemetry
-    import services.sync
-    from app.commands._georeferencing import read_from_video
-    from core.settings import ProjectSettings
-    from core.store import ProjectStore
     from geo.clock_offset import OffsetEstimate
 
     estimate = OffsetEstimate(offset_s=15.2, correlation=0.99, residual=0.15, uncertainty_s=0.05, runner_up_s=-0.3,
                               runner_up_correlation=0.97, confidence=0.4, zone_shift_h=0.0,
                               channels=("speed",), searched_s=(-40.0, 40.0), separation_sigma=0.7)
-    monkeypatch.setattr(services.sync, "estimate_clock_offset", lambda video, track: estimate)
-    monkeypatch.setattr(geo.telemetry, "read_telemetry", lambda path: None)
-    said: list[str] = []
-    args = argparse.Namespace(offset="auto", camera=None, ground_elevation=None, flight_height=None)
-    with ProjectStore.create(tmp_path / "p.dmproj", video_path=tmp_path / "v.mp4",
-                             telemetry_path=tmp_path / "t.gpx") as store:
-        settings, _ = read_from_video(store, args, ProjectSettings(time_offset_s=0.3), say=said.append)
+    settings, _, said = _offset_auto(tmp_path, monkeypatch, estimate)
     assert settings.time_offset_s == 0.3 and settings.time_offset_sigma_s is None
     assert any("ambiguous, +15.2 s or -0.3 s" in line and "+0.3 s is kept" in line for line in said)
 

@@ -12,26 +12,18 @@ from geo.local import LocalFrame
 from geo.sync import align_track
 from geo.telemetry import read_telemetry
 from geo.telemetry.summary import summarise
-
-
-def _srt(tmp_path, name: str, payloads: list[str]):  # noqa: ANN001, ANN202 - a Path
-    """A DJI SRT of one-second cues with the given payloads."""
-    text = "\n".join(f"{i + 1}\n00:00:{i:02d},000 --> 00:00:{i + 1:02d},000\n{payload}\n"
-                     for i, payload in enumerate(payloads))
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
+from tests.srt_files import write_srt
 
 
 def _mini(tmp_path, rel: float, abs_: float):  # noqa: ANN001, ANN202 - a Path
-    return _srt(tmp_path, "mini.SRT", [
+    return write_srt(tmp_path, "mini.SRT", [
         f'<font size="28">FrameCnt: {i + 1}, DiffTime: 40ms\n2026-05-27 13:14:2{i}.911\n[focal_len: 24.00] '
         f"[latitude: 53.36510{i}] [longitude: 6.460719] [rel_alt: {rel + i:.3f} abs_alt: {abs_ + i:.3f}] </font>"
         for i in range(4)])
 
 
 def _air2(tmp_path, altitude: float):  # noqa: ANN001, ANN202 - a Path
-    return _srt(tmp_path, "air2.srt", [
+    return write_srt(tmp_path, "air2.srt", [
         f'<font size="36">SrtCnt : {i + 1}, DiffTime : 16ms\n2022-05-01 15:01:5{i},531,716\n'
         f"[latitude: 41.42068{i}] [longitude: 2.162162] [altitude: {altitude + i:.6f}] </font>" for i in range(4)])
 
@@ -101,7 +93,7 @@ def test_an_air2_altitude_is_said_to_have_no_stated_zero(tmp_path):
 
 
 def test_a_matrice_gps_altitude_is_read_with_its_datum(tmp_path):
-    path = _srt(tmp_path, "m300.SRT", [f"2022.06.21 16:06:{17 + i}\nGPS(36.614{6 + i},-6.1120,{52.3 + i:.1f}M)"
+    path = write_srt(tmp_path, "m300.SRT", [f"2022.06.21 16:06:{17 + i}\nGPS(36.614{6 + i},-6.1120,{52.3 + i:.1f}M)"
                                        for i in range(4)])
     track = read_telemetry(path)
     assert [s.alt_abs_m for s in track.samples] == pytest.approx([52.3, 53.3, 54.3, 55.3])
@@ -112,7 +104,7 @@ def test_a_matrice_gps_altitude_is_read_with_its_datum(tmp_path):
 
 
 def test_a_matrice_gps_altitude_of_zero_throughout_is_no_altitude(tmp_path):
-    path = _srt(tmp_path, "m300.SRT", [f"2022.06.21 16:06:{17 + i}\nGPS(36.6146,-6.1120,0.0M) BAROMETER:{0.3 + 5 * i}M"
+    path = write_srt(tmp_path, "m300.SRT", [f"2022.06.21 16:06:{17 + i}\nGPS(36.6146,-6.1120,0.0M) BAROMETER:{0.3 + 5 * i}M"
                                        for i in range(4)])
     track = read_telemetry(path)
     assert not track.has("alt_abs_m")  # else --ground-elevation M would put the camera at 0 - M
