@@ -92,6 +92,7 @@ class MapPanel(Panel):
         self._content: object | None = None
         self._content_run: int | None = None  # the run the damage map shown was built of
         self._building_run: int | None = None  # the run the map job running builds
+        self._buildings_run: int | None = None  # the run the buildings drawn were graded from
         #: the sites left off while another run is analysed (:meth:`_sites_of_another_run`)
         self._sites_left_off = False
         #: before any analysis: why the telemetry would place nothing as the project is
@@ -159,6 +160,7 @@ class MapPanel(Panel):
         self._timer.stop()
         self._content = None
         self._content_run = None
+        self._buildings_run = None
         self._sites_left_off = False
         self._preview_problem = None
         self._preview_placed = None
@@ -226,6 +228,7 @@ class MapPanel(Panel):
         if content is None:
             return
         self._sites_left_off = self._sites_of_another_run()
+        self._show_buildings_graded()
         if self._sites_left_off:  # the track, the drone and its view go on; the sites come with the run
             assert isinstance(content, DamageMap)
             self._show_cautions([f"analysing run {self.document.run_id}: its sites come on the map when the "
@@ -248,6 +251,12 @@ class MapPanel(Panel):
         self.map_widget.set_map(content, placed=self._preview_placed)  # type: ignore[arg-type]  # DamageMap or Track
         self.map_widget.set_time(self.document.current_pts)
 
+    def _show_buildings_graded(self) -> None:
+        """The buildings' grade colours only for the run whose sites are shown: while
+        another run is analysed, or until the run shown is graded, the plain style."""
+        self.map_widget.set_buildings_graded(
+            not self._sites_left_off and self._buildings_run is not None and self._buildings_run == self._content_run)
+
     def _show_cautions(self, cautions: list[str]) -> None:
         text = "\n".join(c[:1].upper() + c[1:] + ("" if c.endswith(".") else ".") for c in cautions)
         self.caution_label.setText(text)
@@ -264,7 +273,7 @@ class MapPanel(Panel):
         if doc.project_path is None or doc.run_id is None or self.map_widget.basemap_request() is None:
             self.map_widget.set_buildings(None)
             return
-        job = FunctionJob(display_buildings, doc.project_path, doc.run_id, parent=self)
+        job = FunctionJob(_buildings_job, doc.project_path, doc.run_id, parent=self)
         job.done.connect(self._on_buildings)
         job.failed.connect(self._on_buildings_failed)
         self._buildings_job = job
@@ -276,9 +285,12 @@ class MapPanel(Panel):
         view = self.document.flight_in_survey
         self.map_widget.set_sites_elsewhere(None if view is None else view.elsewhere)  # type: ignore[attr-defined]
 
-    def _on_buildings(self, buildings: object) -> None:
+    def _on_buildings(self, result: tuple[int, object]) -> None:
+        run_id, buildings = result
         if self.document.is_open:
+            self._buildings_run = run_id
             self.map_widget.set_buildings(buildings)  # type: ignore[arg-type]  # outlines or None
+            self._show_buildings_graded()
 
     def _on_buildings_failed(self, exc: Exception) -> None:
         _log.warning("building footprints not shown: %s", exc)
@@ -328,6 +340,11 @@ class MapPanel(Panel):
     def _on_job_finished(self) -> None:
         if self._dirty:
             self.rebuild()
+
+
+def _buildings_job(project_path: Path, run_id: int) -> tuple[int, object]:
+    """The run graded from, and the project's buildings graded from it (job thread)."""
+    return run_id, display_buildings(project_path, run_id)
 
 
 def _basemap_job(project_path: Path, bounds: tuple[float, float, float, float], crs: str,

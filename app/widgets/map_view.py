@@ -54,6 +54,10 @@ if TYPE_CHECKING:  # pragma: no cover
 _M_PER_DEG_LAT = 110_540.0
 _M_PER_DEG_LON_EQUATOR = 111_320.0
 
+#: The buildings' outline while their grades are another run's than the one analysed:
+#: no grade's colour (:data:`geo.grading.COLOURS`), so none reads as a grade.
+PLAIN_BUILDING_COLOUR = "#5d4037"
+
 
 class _Plane:
     """lon/lat degrees <-> display metres (x east, y south so Qt's y-down works)."""
@@ -261,6 +265,9 @@ class MapWidget(QGraphicsView):
         self._basemap: tuple[str, Basemap, QImage] | None = None  # (plane CRS asked for, basemap, image)
         self.building_items: list[QGraphicsPolygonItem] = []
         self._buildings: tuple[BuildingOutline, ...] | None = None
+        #: False: the buildings are drawn in :data:`PLAIN_BUILDING_COLOUR`, their grades
+        #: being another run's (:meth:`set_buildings_graded`)
+        self._buildings_graded = True
         #: the sites the survey's other flights saw (a survey's flight), drawn hollow
         self.elsewhere_items: list[QGraphicsEllipseItem] = []
         self._elsewhere: tuple[SiteElsewhere, ...] | None = None
@@ -466,6 +473,18 @@ class MapWidget(QGraphicsView):
     def buildings(self) -> tuple[BuildingOutline, ...] | None:
         return self._buildings
 
+    def set_buildings_graded(self, graded: bool) -> None:
+        """Fill the buildings in their grade's colour, or (``False``) draw them all in the
+        plain footprint style: their grades are another run's than the one analysed now."""
+        if graded != self._buildings_graded:
+            self._buildings_graded = graded
+            self._add_buildings()
+            self.viewport().update()  # the legend names the style
+
+    @property
+    def buildings_graded(self) -> bool:
+        return self._buildings_graded
+
     def _add_buildings(self) -> None:
         from geo.grading import COLOURS
 
@@ -475,7 +494,8 @@ class MapWidget(QGraphicsView):
         if self._buildings is None or self._plane is None:
             return
         for building in self._buildings:
-            colour = QColor(COLOURS.get(building.level, "#9e9e9e"))
+            graded = self._buildings_graded
+            colour = QColor(COLOURS.get(building.level, "#9e9e9e") if graded else PLAIN_BUILDING_COLOUR)
             fill = QColor(colour)
             fill.setAlpha(70)
             pen = QPen(colour, 1.5)
@@ -485,7 +505,7 @@ class MapWidget(QGraphicsView):
                 item.setPen(pen)
                 item.setBrush(QBrush(fill))
                 item.setZValue(0.5)
-                item.setToolTip(f"Building: {building.label}")
+                item.setToolTip(f"Building: {building.label}" if graded else "Building (graded when the analysis ends)")
                 self.scene().addItem(item)
                 self.building_items.append(item)
 
@@ -683,8 +703,10 @@ class MapWidget(QGraphicsView):
         rows = list(self.LEGEND)
         if any(not item.confirmed for item in self.site_items):
             rows.insert(rows.index("reviewed site") + 1, "unconfirmed site")
-        if self._buildings:
+        if self._buildings and self._buildings_graded:
             rows += ["building: no visible damage", "building: not assessed"]
+        elif self._buildings:
+            rows.append("building: not graded yet")
         if self.elsewhere_items:
             rows.append(f"other flights' sites ({len(self.elsewhere_items)})")
         if self._basemap is not None:
@@ -761,7 +783,8 @@ class MapWidget(QGraphicsView):
             elif name.startswith("building: "):
                 from geo.grading import COLOURS, NONE, NOT_ASSESSED
 
-                colour = QColor(COLOURS[NONE if name.endswith("no visible damage") else NOT_ASSESSED])
+                colour = QColor(PLAIN_BUILDING_COLOUR if name.endswith("not graded yet")
+                                else COLOURS[NONE if name.endswith("no visible damage") else NOT_ASSESSED])
                 painter.setPen(QPen(colour, 1.5))
                 colour.setAlpha(70)
                 painter.setBrush(colour)

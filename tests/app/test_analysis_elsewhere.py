@@ -165,11 +165,26 @@ def test_while_a_new_run_is_analysed_the_map_leaves_the_run_befores_sites_off_an
     the map (one clicked would ask for a detection of no run open); it keeps the track and
     says whose sites come and when."""
     from app.panels.map_panel import MapPanel
+    from app.widgets.map_view import PLAIN_BUILDING_COLOUR
+    from core.store import ProjectStore
+    from services.package import set_product_sources
 
     assert window.open_path(reviewed_project)
     map_panel = window.panel(MapPanel)
-    qtbot.waitUntil(lambda: not map_panel.busy and bool(map_panel.map_widget.site_items), timeout=30_000)
-    track_segments = map_panel.map_widget.layers.track_segments
+    widget = map_panel.map_widget
+    qtbot.waitUntil(lambda: not map_panel.busy and bool(widget.site_items), timeout=30_000)
+    footprints = _footprints_around(widget.layers.sites, reviewed_project.with_name("footprints.geojson"))
+    with ProjectStore.open(reviewed_project) as store:
+        set_product_sources(store, footprints=footprints)
+    map_panel.rebuild()
+
+    def outline_colours() -> set[str]:
+        return {item.pen().color().name() for item in widget.building_items}
+
+    qtbot.waitUntil(lambda: bool(widget.building_items) and not map_panel.basemap_loading, timeout=30_000)
+    graded = outline_colours()
+    assert widget.buildings_graded and PLAIN_BUILDING_COLOUR not in graded, graded
+    track_segments = widget.layers.track_segments
     other = OtherAnalysis(reviewed_project, fps=5.0)
     try:
         other.send("frame 0")
@@ -179,5 +194,27 @@ def test_while_a_new_run_is_analysed_the_map_leaves_the_run_befores_sites_off_an
         caution = map_panel.caution_label.text()
         assert map_panel.caution_label.isVisibleTo(map_panel)
         assert f"run {other.run_id}" in caution and "when the analysis ends" in caution, caution
+        # the buildings stay, but not in the run before's grade colours
+        assert not widget.buildings_graded and outline_colours() == {PLAIN_BUILDING_COLOUR}
+        assert "building: not graded yet" in widget.legend_rows()
+        assert "building: not assessed" not in widget.legend_rows()
+        other.end()
+        qtbot.waitUntil(lambda: widget.buildings_graded and outline_colours() != {PLAIN_BUILDING_COLOUR},
+                        timeout=30_000)  # graded from the new run once its map is built
+        assert window.document.run_id == other.run_id
     finally:
-        other.kill()
+        if other.process.poll() is None:
+            other.kill()
+
+
+def _footprints_around(sites, path: Path) -> Path:
+    """A GeoJSON square of about 20 m around each site, and one far from any (not assessed)."""
+    import json
+
+    half = 0.0001
+    centres = [(site.lon_deg, site.lat_deg) for site in sites] + [(sites[0].lon_deg + 0.003, sites[0].lat_deg)]
+    features = [{"type": "Feature", "properties": {"id": i}, "geometry": {"type": "Polygon", "coordinates": [[
+        [lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half], [lon - half, lat + half],
+        [lon - half, lat - half]]]}} for i, (lon, lat) in enumerate(centres)]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return path
