@@ -148,11 +148,15 @@ class ExportDialog(QDialog):
         for check in (self.thumbnails_check, self.unconfirmed_check, self.open_html_check):
             maps_layout.addWidget(check)
 
-        self.package_box = QGroupBox(
-            "Relief package (graded buildings, coverage, print map and site atlas, KMZ, README, zip)")
+        # a short title: a group box is at least as wide as its title, and this one's list
+        # of contents made the dialog too wide for a 1024x768 screen; the list wraps below
+        self.package_box = QGroupBox("Relief package")
         self.package_box.setCheckable(True)
         self.package_box.setChecked(DEFAULTS.writes_package)
         form = QFormLayout(self.package_box)
+        self.package_contents = QLabel("Graded buildings, coverage, print map and site atlas, KMZ, README, zip")
+        self.package_contents.setWordWrap(True)
+        form.addRow(self.package_contents)
         self.package_edits: dict[str, QLineEdit] = {}
         # examples said to be examples: "Hurricane Michael" in grey read as a value already given
         placeholders = {"event": "e.g. Hurricane Michael", "glide": "e.g. TC-2018-000166-USA", "analyst": "",
@@ -204,7 +208,8 @@ class ExportDialog(QDialog):
         # Two columns, the map and the training data beside the relief package: in one the
         # choices were about 670 px tall, the training data under the fold of a 1366x768
         # screen. They scroll all the same where even that is too tall; the folder and the
-        # Export button stay in view.
+        # Export button stay in view. The two columns come to about 840 px wide, so the
+        # dialog fits a 1024x768 screen too.
         body = QWidget()
         body_layout = QVBoxLayout(body)
         body_layout.setContentsMargins(0, 0, 0, 0)

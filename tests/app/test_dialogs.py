@@ -204,6 +204,29 @@ def test_the_export_dialog_shows_every_choice_and_names_its_folder_on_a_1366x768
     assert "folder" in dialog.dir_label.text().replace("&", "")
 
 
+def test_the_export_dialog_fits_a_1024x768_screen_with_every_choice_in_view(qtbot, tmp_path):
+    """No wider than 1000 px, even at its smallest (a dialog wider than the screen hides
+    its right side, the relief package's fields), and every choice in view at 700 px tall."""
+    dialog = ExportDialog(tmp_path / "out", has_telemetry=True,
+                          sites_note="The damage map keeps the 20 sites scoring ≥ 0.50, the window's score threshold")
+    qtbot.addWidget(dialog)
+    assert dialog.minimumSizeHint().width() <= 1000 and dialog.minimumWidth() <= 1000
+    assert dialog.width() <= 1000
+    dialog.resize(dialog.width(), min(700, dialog.height()))
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.width() <= 1000 and dialog.height() <= 700
+    assert dialog.body.verticalScrollBar().maximum() == 0
+    viewport = dialog.body.viewport()
+    choices = (*dialog.format_checks.values(), dialog.thumbnails_check, dialog.unconfirmed_check,
+               dialog.open_html_check, dialog.package_box, *dialog.package_edits.values(), dialog.version_spin,
+               dialog.footprints_edit, dialog.basemap_edit, dialog.coco_check, dialog.pending_check)
+    for choice in choices:
+        corner = choice.mapTo(viewport, choice.rect().bottomRight())
+        assert choice.isVisible() and corner.x() <= viewport.width() and corner.y() <= viewport.height(), choice
+    assert dialog.package_contents.isVisible() and "README" in dialog.package_contents.text()
+
+
 def test_help_texts(qtbot, tmp_path):
     html = shortcuts_html()
     assert all(key in html for key, _ in SHORTCUTS)
