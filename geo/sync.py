@@ -616,20 +616,20 @@ def _height_above_takeoff(track: Track, ground_elevation_m: float | None = None,
     zero differs between drones; the note then says why."""
     from geo.telemetry.altitude_check import below_ground, takeoff_contradiction
 
-    absolute = np.array([np.nan if s.alt_abs_m is None else s.alt_abs_m for s in track.samples])
+    absolute = track.altitudes("abs")
     if ground_elevation_m is not None and np.isfinite(absolute).any():
         given = f"ground plane at {ground_elevation_m:g} m elevation (given)"
         if track.has("alt_rel_m"):
             contradiction = takeoff_contradiction(track, ground_elevation_m)
             if contradiction is not None:
-                return np.array([np.nan if s.alt_rel_m is None else s.alt_rel_m for s in track.samples]), contradiction
+                return track.altitudes("rel"), contradiction
             return absolute - ground_elevation_m, given
         below = below_ground(track, ground_elevation_m)
         if below is not None and below[1]:
             return absolute, below[0]
         return absolute - ground_elevation_m, given if below is None else f"{given}; {below[0]}"
     if track.has("alt_rel_m"):
-        return np.array([np.nan if s.alt_rel_m is None else s.alt_rel_m for s in track.samples]), None
+        return track.altitudes("rel"), None
     if track.has("alt_abs_m"):
         first = absolute[np.isfinite(absolute)][0]
         return absolute - first, "height above take-off = altitude minus the first sample's"

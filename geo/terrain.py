@@ -191,8 +191,8 @@ def reference_elevation(track, terrain: Terrain, local: LocalFrame, ground_eleva
     lon, lat = (float(v) for v in track.lonlat()[0])
     east, north = local.to_local(lon, lat)
     first = terrain.in_frame(local, 0.0).height(np.atleast_1d(east), np.atleast_1d(north))[0]
-    rel = np.array([np.nan if s.alt_rel_m is None else s.alt_rel_m for s in track.samples])
-    absolute = np.array([np.nan if s.alt_abs_m is None else s.alt_abs_m for s in track.samples])
+    rel = track.altitudes("rel")
+    absolute = track.altitudes("abs")
     both = np.isfinite(rel) & np.isfinite(absolute)
     if np.isfinite(rel).any():
         if both.any():

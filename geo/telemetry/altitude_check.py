@@ -31,13 +31,6 @@ BELOW_GROUND_TOLERANCE_M = 3.0
 _GENERIC_KEY = {"rel": "the height above take-off", "abs": "the absolute altitude"}
 
 
-def altitudes(track: Track, kind: str) -> np.ndarray:
-    """``alt_rel_m`` (``kind="rel"``) or ``alt_abs_m`` (``"abs"``) of every sample, NaN where absent."""
-    attr = {"rel": "alt_rel_m", "abs": "alt_abs_m"}[kind]
-    return np.array([np.nan if getattr(s, attr) is None else getattr(s, attr) for s in track.samples],
-                    dtype=np.float64)
-
-
 def altitude_key(track: Track, kind: str) -> str:
     """The key the file wrote the ``kind`` altitude under (``abs_alt``), for messages."""
     text = dict(track.altitude_sources).get(kind, "")
@@ -48,7 +41,7 @@ def altitude_key(track: Track, kind: str) -> str:
 def takeoff_elevation(track: Track) -> float | None:
     """The take-off's elevation that the absolute altitudes imply (median of absolute less
     relative altitude), ``None`` without both."""
-    difference = altitudes(track, "abs") - altitudes(track, "rel")
+    difference = track.altitudes("abs") - track.altitudes("rel")
     difference = difference[np.isfinite(difference)]
     return float(np.median(difference)) if difference.size else None
 
@@ -61,8 +54,8 @@ def takeoff_contradiction(track: Track, ground_elevation_m: float, ground_named:
     takeoff = takeoff_elevation(track)
     if takeoff is None:
         return None
-    absolute = altitudes(track, "abs")
-    relative = altitudes(track, "rel")
+    absolute = track.altitudes("abs")
+    relative = track.altitudes("rel")
     lowest = float(np.nanmin(absolute - ground_elevation_m))
     offset = takeoff - ground_elevation_m
     if abs(offset) <= PLAUSIBLE_TAKEOFF_OFFSET_M and lowest >= -BELOW_GROUND_TOLERANCE_M:
@@ -89,7 +82,7 @@ def below_ground(track: Track, ground_elevation_m: float, ground_named: str = "t
     ``None`` where the camera stays above the ground."""
     from geo.telemetry.srt import ZERO_UNSTATED
 
-    absolute = altitudes(track, "abs")
+    absolute = track.altitudes("abs")
     above = absolute[np.isfinite(absolute)] - ground_elevation_m
     if not above.size or float(np.median(above)) >= -BELOW_GROUND_TOLERANCE_M:
         return None
@@ -118,5 +111,5 @@ def implausible_takeoff_note(track: Track) -> str | None:
             f"map takes the heights from {rel_key}, also with --ground-elevation M or a DEM")
 
 
-__all__ = ["BELOW_GROUND_TOLERANCE_M", "PLAUSIBLE_TAKEOFF_OFFSET_M", "altitude_key", "altitudes", "below_ground",
+__all__ = ["BELOW_GROUND_TOLERANCE_M", "PLAUSIBLE_TAKEOFF_OFFSET_M", "altitude_key", "below_ground",
            "implausible_takeoff_note", "takeoff_contradiction", "takeoff_elevation"]

@@ -136,7 +136,7 @@ def _height_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps: 
         takeoff = implausible_takeoff_note(track)
         return [] if takeoff is None else [takeoff]
     if track.has("alt_abs_m"):
-        absolute = np.array([np.nan if s.alt_abs_m is None else s.alt_abs_m for s in track.samples])
+        absolute = track.altitudes("abs")
         reason = started_in_the_air(track.times_s(), east_m, north_m, absolute - absolute[np.isfinite(absolute)][0],
                                     jumps)
         if reason is not None:

@@ -174,6 +174,11 @@ class Track:
         west, east = unwrap_longitudes(np.array([lon.min(), lon.max()]), 0.0)
         return float(west), float(ll[:, 1].min()), float(east), float(ll[:, 1].max())
 
+    def altitudes(self, which: str = "rel") -> np.ndarray:
+        """``float64[N]``: ``alt_rel_m`` (``which="rel"``) or ``alt_abs_m`` (``"abs"``) of
+        every sample, NaN where the sample has none."""
+        return self._column({"rel": "alt_rel_m", "abs": "alt_abs_m"}[which]).copy()
+
     def altitude_range(self, which: str = "rel") -> tuple[float, float] | None:
         """Min and max of ``alt_rel_m`` (``which="rel"``) or ``alt_abs_m`` (``"abs"``)."""
         attr = {"rel": "alt_rel_m", "abs": "alt_abs_m"}[which]
