@@ -91,18 +91,18 @@ THRESHOLD_TIP = (
 )
 
 
-def export_note_in_window_words(note: str) -> str:
+def export_note_in_window_words(note: str, unconfirmed_shown: int = 0) -> str:
     """An export's note (what ``damagemap export`` prints as "note: ...") as the window
-    says it: the unconfirmed sites written too are said as the export dialog's option
-    names them, not as the files' property ``confirmed``."""
-    from geo.mapping import UNCONFIRMED_SHOWN_NOTE
+    says it: the unconfirmed sites written too (``unconfirmed_shown`` of them, the
+    export's count) are said as the export dialog's option names them, not as the files'
+    property ``confirmed``."""
+    from geo.mapping import unconfirmed_shown_note
 
-    if not note.endswith(UNCONFIRMED_SHOWN_NOTE):
+    if not unconfirmed_shown or note != unconfirmed_shown_note(unconfirmed_shown):
         return note
-    count = note.split(" ", 1)[0]
-    one = count == "1"
-    return (f"{count} unconfirmed site{'' if one else 's'} exported too (“{UNCONFIRMED_OPTION}” was ticked), "
-            f"marked unconfirmed in each file")
+    one = unconfirmed_shown == 1
+    return (f"{unconfirmed_shown} unconfirmed site{'' if one else 's'} exported too "
+            f"(“{UNCONFIRMED_OPTION}” was ticked), marked unconfirmed in each file")
 
 
 class MainWindow(QMainWindow):
@@ -1340,7 +1340,8 @@ class MainWindow(QMainWindow):
         job = FunctionJob(export_job, doc.project_path, doc.run_id, choice, doc.unsaved_score_threshold, parent=self,
                           progress_argument="progress")
         job.progress.connect(self._on_export_progress)
-        job.done.connect(lambda result: self._on_export_done(choice, result.written, result.notes))
+        job.done.connect(lambda result: self._on_export_done(choice, result.written, result.notes,
+                                                                result.unconfirmed_shown))
         job.failed.connect(lambda exc: self._on_export_failed(choice, exc))
         job.finished.connect(self._on_export_finished)
         self._export_job = job
@@ -1377,9 +1378,11 @@ class MainWindow(QMainWindow):
         show_error(self, exc, title="Export failed")
         self.export_finished.emit([])
 
-    def _on_export_done(self, choice: ExportChoice, paths: list[Path], notes: Sequence[str] = ()) -> None:
+    def _on_export_done(self, choice: ExportChoice, paths: list[Path], notes: Sequence[str] = (),
+                        unconfirmed_shown: int = 0) -> None:
         """The export's outcome in the status bar and, when it has notes (what ``damagemap
-        export`` prints as "note: ..."), in a box that lists them."""
+        export`` prints as "note: ..."), in a box that lists them (``unconfirmed_shown``:
+        the unconfirmed sites the export wrote too, :attr:`ExportResult.unconfirmed_shown`)."""
         self._hide_export_progress()
         if not paths:  # the reviewed frames alone, none reviewed yet: no folder was made
             self.statusBar().showMessage("Nothing exported: no frame of this run is reviewed yet (review its sites, "
@@ -1395,20 +1398,20 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(said, 30_000)
         self.offer_export_folder(Path(choice.out_dir))
         if notes:
-            self._show_export_notes(said, notes)
+            self._show_export_notes(said, notes, unconfirmed_shown)
         if choice.open_html:
             html = next((p for p in paths if Path(p).suffix == ".html"), None)
             if html is not None:
                 QDesktopServices.openUrl(QUrl.fromLocalFile(str(html)))
         self.export_finished.emit(paths)
 
-    def _show_export_notes(self, said: str, notes: Sequence[str]) -> None:
+    def _show_export_notes(self, said: str, notes: Sequence[str], unconfirmed_shown: int = 0) -> None:
         """The export's notes in a box that does not hold up the window (one at a time:
         a new export's replaces the last one's)."""
         if self.export_notes_box is not None:
             self.export_notes_box.close()
         box = QMessageBox(QMessageBox.Icon.Information, "Export notes", said + ".", QMessageBox.StandardButton.Ok, self)
-        lines = [f"• {export_note_in_window_words(note)}" for note in notes]
+        lines = [f"• {export_note_in_window_words(note, unconfirmed_shown)}" for note in notes]
         box.setInformativeText("\n".join(lines))
         # as wide as its longest line (up to most of the window): a note wrapped at the box's
         # narrow default broke "84.0 deg" across lines

@@ -125,6 +125,9 @@ class DamageMap:
     #: the frames where that is past :data:`geo.reach.REACH_FROM_M`: the ground the frame
     #: is known to have filmed (``geo.coverage``), the same at any score threshold
     detection_reach_m: dict[int, float] = field(default_factory=dict)
+    #: how many unconfirmed sites this map shows beside the confirmed ones
+    #: (:meth:`with_unconfirmed`; 0 when it leaves them off)
+    unconfirmed_shown: int = 0
 
     def recording_start(self) -> tuple[float | None, bool]:
         """When the video's time 0 was, in epoch seconds, and whether that is UTC
@@ -146,8 +149,9 @@ class DamageMap:
         """A copy that shows the unconfirmed sites too (their ``confirmed`` stays false)."""
         notes = [n for n in self.notes if not n.endswith(UNCONFIRMED_NOTE)]
         if self.unconfirmed:
-            notes.append(f"{len(self.unconfirmed)} unconfirmed sites {UNCONFIRMED_SHOWN_NOTE}")
-        return dataclasses.replace(self, fused=self.all_fused, unconfirmed=[], notes=notes)
+            notes.append(unconfirmed_shown_note(len(self.unconfirmed)))
+        return dataclasses.replace(self, fused=self.all_fused, unconfirmed=[], notes=notes,
+                                   unconfirmed_shown=len(self.unconfirmed))
 
     def regroup_sites(self, groups: Sequence[Collection[int] | DecidedSite | RejectedSite]) -> None:
         """Apply a reviewer's splits, merges and decisions on whole sites
@@ -582,6 +586,11 @@ UNCONFIRMED_NOTE = "left off the map"
 #: how the map's note ends when it shows them (:meth:`DamageMap.with_unconfirmed`), in
 #: the files' words (their property ``confirmed``); the window says it in its own
 UNCONFIRMED_SHOWN_NOTE = "shown (confirmed false)"
+
+
+def unconfirmed_shown_note(count: int) -> str:
+    """The map's note when it shows ``count`` unconfirmed sites too, in the files' words."""
+    return f"{count} unconfirmed site{'' if count == 1 else 's'} {UNCONFIRMED_SHOWN_NOTE}"
 
 
 def _with_unconfirmed_note(notes: list[str], unconfirmed: Sequence[FusedSite], fusion: FusionSettings) -> list[str]:

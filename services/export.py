@@ -97,6 +97,12 @@ class ExportResult:
         return [*(self.damage_map.notes if self.damage_map is not None else ()),
                 *(self.package.notes if self.package is not None else ())]
 
+    @property
+    def unconfirmed_shown(self) -> int:
+        """How many unconfirmed sites the map files show beside the confirmed ones
+        (``ExportRequest.include_unconfirmed``; 0 without a map)."""
+        return self.damage_map.unconfirmed_shown if self.damage_map is not None else 0
+
 
 @dataclass(frozen=True, slots=True)
 class ExportStep:

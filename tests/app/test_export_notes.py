@@ -43,13 +43,13 @@ def test_the_notes_box_says_notes_in_window_words_and_keeps_each_line_whole(wind
     from PySide6.QtWidgets import QLabel
 
     from app.dialogs.export_dialog import UNCONFIRMED_OPTION
-    from geo.mapping import UNCONFIRMED_SHOWN_NOTE
+    from geo.mapping import unconfirmed_shown_note
 
     notes = ["camera: 640x360, horizontal FOV 84.0 deg (given)",
              "site uncertainty: median 2.5 m (geometry 2.0 m, gps 1.5 m)",
-             f"3 unconfirmed sites {UNCONFIRMED_SHOWN_NOTE}"]
+             unconfirmed_shown_note(3)]
     window._on_export_done(ExportChoice(out_dir=tmp_path, formats=("geojson", "html"), include_unconfirmed=True),
-                           [tmp_path / "a.geojson"], notes)
+                           [tmp_path / "a.geojson"], notes, 3)
     box = window.export_notes_box
     lines = box.informativeText().split("\n")
     assert lines[:2] == [f"• {note}" for note in notes[:2]]
@@ -58,3 +58,19 @@ def test_the_notes_box_says_notes_in_window_words_and_keeps_each_line_whole(wind
     label = box.findChild(QLabel, "qt_msgbox_informativelabel")
     for line in lines:
         assert label.fontMetrics().horizontalAdvance(line) <= label.contentsRect().width(), line
+
+
+def test_the_window_words_come_from_the_export_s_count_not_from_a_note_s_ending():
+    """Only the note the export wrote for its own unconfirmed sites is said in the window's
+    words; another note that happens to end the same way is left as it is."""
+    from app.main_window import export_note_in_window_words
+    from geo.mapping import UNCONFIRMED_SHOWN_NOTE, unconfirmed_shown_note
+
+    assert unconfirmed_shown_note(1) == f"1 unconfirmed site {UNCONFIRMED_SHOWN_NOTE}"
+    assert export_note_in_window_words(unconfirmed_shown_note(1), 1).startswith("1 unconfirmed site exported too")
+    assert export_note_in_window_words(unconfirmed_shown_note(2), 2).startswith("2 unconfirmed sites exported too")
+    look_alike = f"site 4's label {UNCONFIRMED_SHOWN_NOTE}"
+    assert export_note_in_window_words(look_alike, 2) == look_alike
+    assert export_note_in_window_words(unconfirmed_shown_note(2), 0) == unconfirmed_shown_note(2)
+    assert ExportResult(damage_map=SimpleNamespace(notes=[], unconfirmed_shown=2)).unconfirmed_shown == 2
+    assert ExportResult().unconfirmed_shown == 0

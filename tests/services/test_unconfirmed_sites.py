@@ -118,7 +118,7 @@ def test_the_command_line_writes_them_when_asked(store, tmp_path, capsys):
     assert main(["export", str(path), "--out", str(tmp_path / "cli-all"), "--formats", "sites", "--no-thumbnails",
                  "--include-unconfirmed"]) == 0  # --out as damagemap predict's, the same as --to
     out = capsys.readouterr().out
-    assert "1 unconfirmed sites shown" in out
+    assert "note: 1 unconfirmed site shown (confirmed false)" in out
     assert {s["id"]: s["confirmed"] for s in _sites(tmp_path / "cli-all")}[ghost_id] is False
 
 
