@@ -240,9 +240,11 @@ def read_csv_log(path: str | Path) -> Track:
     abs_scale = _length_scale(columns["alt_abs"].unit, columns["alt_abs"].header) if "alt_abs" in columns else 1.0
     rows = []
     skipped = 0
-    for row in reader:
-        if not row or all(not cell.strip() for cell in row):
-            continue
+    written = [row for row in reader if row and any(cell.strip() for cell in row)]
+    cut = _cut_inside_last_row(text, written)
+    if cut:
+        written.pop()  # its last number may be cut short: "-8" for "-85.66"
+    for row in written:
         lat, lon = _float(row, columns["lat"]), _float(row, columns["lon"])
         if lat is None or lon is None or (lat == 0.0 and lon == 0.0) or abs(lat) > 90 or abs(lon) > 180:
             skipped += 1
@@ -288,6 +290,9 @@ def read_csv_log(path: str | Path) -> Track:
     disorder = time_order_note(samples, "rows")
     samples.sort(key=lambda s: s.t_s)
     notes = list(time_notes) + ([litchi] if litchi else []) + ([disorder] if disorder else [])
+    cut_off = _cut_note(samples, time_base) if cut else None
+    if cut_off is not None:
+        notes.append(cut_off)
     if skipped:
         notes.append(f"{skipped} rows without a usable position or time were skipped")
     if rel_scale != 1.0 or abs_scale != 1.0:
@@ -300,10 +305,54 @@ def read_csv_log(path: str | Path) -> Track:
         time_base=time_base,
         format_detail=f"CSV flight log ({used})",
         notes=tuple(notes),
+        cut_off=cut_off,
     )
     if recording:
         track = dataclasses.replace(track, recordings=recording_spans(sorted(recording), track.max_gap_s()))
     return track
+
+
+_NUMBER = re.compile(r"[-+]?(\d*)(\.?)(\d*)")
+
+
+def _cut_inside_last_row(text: str, rows: list[list[str]]) -> bool:
+    """Whether the log was cut off inside its last row (a logger that lost power
+    mid-write): the file ends without a line break, and the last row has fewer cells than
+    the row before it, or its last cell is a number with fewer decimals than that column
+    has in every row before (``-8`` or ``-85.6`` of ``-85.66012345``). A column of whole
+    numbers cut short cannot be told from a smaller number and is read as written."""
+    if len(rows) < 2 or text.rstrip("\x00").endswith(("\n", "\r")):
+        return False
+    last, before = rows[-1], rows[-2]
+    if len(last) < len(before):
+        return True
+    if len(last) > len(before):
+        return False
+    column = len(last) - 1
+    cell = _NUMBER.fullmatch(last[column].strip())
+    if cell is None:
+        return False
+    decimals = []
+    for row in rows[:-1]:
+        earlier = _NUMBER.fullmatch(row[column].strip()) if column < len(row) else None
+        if earlier is None or not (earlier.group(1) or earlier.group(3)):
+            return False  # not a number column throughout
+        decimals.append(len(earlier.group(3)) if earlier.group(2) else -1)
+    written = len(cell.group(3)) if cell.group(2) and cell.group(3) else (-1 if not cell.group(2) else -0.5)
+    return written < min(decimals)
+
+
+def _cut_note(samples: list[TelemetrySample], time_base: TimeBase) -> str:
+    """The note on a log cut off inside its last row: the row left out, and from when on
+    the flight is missing."""
+    latest = max(s.t_s for s in samples)
+    if time_base is TimeBase.UTC:
+        last = dt.datetime.fromtimestamp(latest, dt.timezone.utc)
+        since = f"{last:%H:%M:%S} UTC ({last:%Y-%m-%d})"
+    else:
+        since = f"{latest:.1f} s into the log"
+    return (f"the file is cut off inside its last row, which was left out: whatever was logged after {since} "
+            "is not in it")
 
 
 def _flag(row: list[str], column: _Column) -> bool:

@@ -97,26 +97,42 @@ def test_csv_cut_mid_row_keeps_the_rows_before(tmp_path):
     csv_path = tmp_path / "flight.csv"
     csv_path.write_text("time(s),latitude,longitude\n0,30.1,-85.6\n1,30.1,-85.6\n2,30.1")
     track = read_telemetry(csv_path)
-    assert len(track) == 2 and any("skipped" in n for n in track.notes)
+    assert len(track) == 2
+    assert track.cut_off == ("the file is cut off inside its last row, which was left out: whatever was logged "
+                             "after 1.0 s into the log is not in it") and track.cut_off in track.notes
 
 
-def test_the_map_notes_and_cautions_say_the_track_is_cut_off(sites_flyover, tmp_path):
-    from core.store import ProjectStore
-    from core.settings import ProjectSettings
-    from engine.synth.flyover import DEFAULT_GROUND_ALT_M
-    from geo.evaluation import detections_from_coco
-    from services.maps import damage_map
-    from tests.truth_runs import write_run
+CSV_ROW = "2018-10-12 15:00:{i:02d},30.1{i:05d}2,-85.6{i:06d}3,{alt}\n"
 
-    text = sites_flyover.gpx.read_text(encoding="utf-8")
-    gpx = tmp_path / "flight.gpx"
-    points = text.split("<trkpt")
-    gpx.write_text("<trkpt".join(points[:-2]) + "<trkpt" + points[-2][:20])  # cut in the last point but one
-    detections, times = detections_from_coco(sites_flyover.annotations)
-    with ProjectStore.create(tmp_path / "p.dmproj", video_path=sites_flyover.video, telemetry_path=gpx) as store:
-        store.set_project_settings(ProjectSettings(ground_elevation_m=DEFAULT_GROUND_ALT_M))
-        write_run(store, detections, times)
-        built = damage_map(store)
-    (note,) = [n for n in built.notes if "cut off" in n]
-    assert f"after {len(points) - 3} whole track points" in note
-    assert any("flight.gpx: the file is cut off" in c for c in built.cautions)
+
+def _csv_text(rows: int, alt: str = "{}.5") -> str:
+    return "datetime(utc),latitude,longitude,altitude(m)\n" + "".join(
+        CSV_ROW.format(i=i, alt=alt.format(95 + 2 * i)) for i in range(rows))
+
+
+@pytest.mark.parametrize("cut_after", ["-8", "-85", "-85.", "-85.60000", "-85.60000093,11", "-85.60000093,113."])
+def test_csv_cut_inside_its_last_number_leaves_that_row_out(tmp_path, cut_after):
+    """A last row cut inside its longitude ("-8" for "-85.6") was read as a position
+    7,000 km off; cut inside its last number, it was read with that number cut short."""
+    text = _csv_text(10)
+    path = tmp_path / "flight.csv"
+    path.write_text(text[:text.index(cut_after, text.index("15:00:09")) + len(cut_after)])
+    track = read_telemetry(path)
+    assert len(track) == 9 and all(-85.61 < s.lon_deg < -85.59 for s in track.samples)
+    assert "after 15:00:08 UTC (2018-10-12)" in track.cut_off
+
+
+@pytest.mark.parametrize(("alt", "last"), [("{}.25", "99.5"), ("{}", "99")])
+def test_csv_whole_last_row_without_a_line_break_is_kept(tmp_path, alt, last):
+    """A log whose last row is whole but has no final line break is read whole: a writer
+    that drops trailing zeros (101.25, 103.5) ends on a number with fewer decimals than
+    the row before (99.5), and a column of whole numbers cut short cannot be told from a
+    smaller number."""
+    rows = _csv_text(10, alt).splitlines()
+    rows[3] = rows[3].replace(".25", ".5")
+    rows[-1] = rows[-1][:rows[-1].rindex(",") + 1] + last
+    path = tmp_path / "flight.csv"
+    path.write_text("\n".join(rows))
+    track = read_telemetry(path)
+    assert len(track) == 10 and track.cut_off is None
+    assert track.samples[-1].alt_abs_m == float(last)
