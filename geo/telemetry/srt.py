@@ -404,7 +404,8 @@ def read_srt(path: str | Path) -> Track:
     zero_gps_altitude = _drop_zero_gps_altitude(parsed)
     for p in parsed:
         p.sample = _make_sample(p, lat_first=order == LAT_LON)
-    if len(parsed) >= 2 and _cut_mid_entry(text, parsed[-1].cue, parsed[-2].cue):
+    cut = len(parsed) >= 2 and _cut_mid_entry(text, parsed[-1].cue, parsed[-2].cue)
+    if cut:
         parsed[-1].sample = None  # its last number may be cut short: "-8" for "-85.66"
     samples = [p.sample for p in parsed if p.sample is not None]
     bad = [p for p in parsed if p.sample is None and p.bad_position is not None]
@@ -429,10 +430,15 @@ def read_srt(path: str | Path) -> Track:
     if zero_gps_altitude:
         notes.append(f"the altitude in GPS(.., 0.0M) is 0.0 in all {zero_gps_altitude} entries that write it: no "
                      "altitude (the receiver had none to give), not read as one")
-    missing = len(cues) - len(samples)
+    cut_off = None
+    if cut:
+        cut_off = (f"the file is cut off inside its last entry, which was left out: whatever was logged after "
+                   f"{max(s.t_s for s in samples):.1f} s of the video is not in it")
+        notes.append(cut_off)
+    missing = len(cues) - len(samples) - int(cut)
     if missing:
-        last_missing = parsed and parsed[-1].sample is None
-        detail = " (the last one is cut off)" if last_missing else ""
+        # the last entry without a position, whole lines and all: a file cut between two lines
+        detail = " (the last one is cut off)" if not cut and parsed and parsed[-1].sample is None else ""
         if bad:
             detail += (f" ({len(bad)} with a malformed or out-of-range number, the first in entry "
                        f"{bad[0].cue.ordinal + 1}: '{bad[0].bad_position}')")
@@ -473,6 +479,7 @@ def read_srt(path: str | Path) -> Track:
         coordinate_order=order,
         home=_home(parsed, lat_first=order == LAT_LON),
         altitude_sources=_altitude_sources(parsed),
+        cut_off=cut_off,
     )
 
 

@@ -83,7 +83,9 @@ def test_srt_cut_mid_entry_keeps_the_entries_before(tmp_path, cut_after):
     path.write_text(srt[:srt.index(cut_after, srt.index("FrameCnt: 4")) + len(cut_after)])
     track = read_telemetry(path)
     assert len(track) == 3 and all(s.lon_deg == -85.6 for s in track.samples)
-    assert any("(the last one is cut off)" in n for n in track.notes)
+    assert track.cut_off == ("the file is cut off inside its last entry, which was left out: whatever was logged "
+                             "after 3.0 s of the video is not in it") and track.cut_off in track.notes
+    assert not any("no usable position" in n for n in track.notes)  # the cut entry is said once
 
 
 def test_srt_cut_inside_a_closing_tag_keeps_its_whole_last_entry(tmp_path):
