@@ -140,9 +140,13 @@ class ExportDialog(QDialog):
             maps.setTitle("Damage map (needs telemetry: File > Open Telemetry…)")
             for check in self.format_checks.values():
                 check.setChecked(False)
-        self.thumbnails_check = QCheckBox("Pictures of each site in the HTML map's popups and the KMZ (slower)")
+        # short words, the rest in the tooltips: a check box does not wrap, and these two
+        # set the dialog's width (it fits an 800 px wide screen)
+        self.thumbnails_check = QCheckBox("Site pictures in the HTML map and the KMZ (slower)")
+        self.thumbnails_check.setToolTip("A close-up of each site in the HTML map's popups and in the KMZ's")
         self.thumbnails_check.setChecked(DEFAULTS.thumbnails)
-        self.unconfirmed_check = QCheckBox(f"{UNCONFIRMED_OPTION} (marked so; never in the relief package)")
+        self.unconfirmed_check = QCheckBox(f"{UNCONFIRMED_OPTION} (marked; not in the package)")
+        self.unconfirmed_check.setToolTip("Written marked as unconfirmed; the relief package never holds them")
         self.unconfirmed_check.setChecked(DEFAULTS.include_unconfirmed)
         self.open_html_check = QCheckBox("Open the HTML map in the browser afterwards")
         for check in (self.thumbnails_check, self.unconfirmed_check, self.open_html_check):
@@ -179,7 +183,8 @@ class ExportDialog(QDialog):
 
         training = QGroupBox("Training data")
         training_layout = QVBoxLayout(training)
-        self.coco_check = QCheckBox("Reviewed frames as ISBDA/COCO (annotations + images)")
+        self.coco_check = QCheckBox("Reviewed frames as ISBDA/COCO (labels + images)")
+        self.coco_check.setToolTip("The reviewed frames' images and their ISBDA/COCO annotations, to train on")
         self.coco_check.setChecked(DEFAULTS.coco or not has_telemetry)  # without telemetry, the one thing to write
         self.pending_check = QCheckBox("Also label detections still pending review")
         self.pending_check.setChecked(DEFAULTS.coco_include_pending)
@@ -208,8 +213,8 @@ class ExportDialog(QDialog):
         # Two columns, the map and the training data beside the relief package: in one the
         # choices were about 670 px tall, the training data under the fold of a 1366x768
         # screen. They scroll all the same where even that is too tall; the folder and the
-        # Export button stay in view. The two columns come to about 840 px wide, so the
-        # dialog fits a 1024x768 screen too.
+        # Export button stay in view. The two columns come to about 730 px wide, so the
+        # dialog fits an 800 px wide screen too.
         body = QWidget()
         body_layout = QVBoxLayout(body)
         body_layout.setContentsMargins(0, 0, 0, 0)
