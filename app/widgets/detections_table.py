@@ -667,6 +667,9 @@ class DetectionsPanel(QWidget):
             self.relabel_buttons[level] = button
         self.next_button = QPushButton("Next unreviewed (N)")
         self.pending_label = QLabel("no detections")
+        # wraps: one line of "1234 left to review of 2345 (456 more under the score)" set the
+        # panel's least width, and the window's with it (past a 1024-pixel screen's edge)
+        self.pending_label.setWordWrap(True)
 
         filters = QHBoxLayout()
         filters.addWidget(self.level_filter)

@@ -206,3 +206,19 @@ def test_an_edit_that_hides_the_selected_row_moves_the_highlight_to_the_next(pan
     panel.replace_frames({0: [replace(d, review=ReviewState.ACCEPTED) if d.id == 2
                               else replace(d, refined_score=0.95) if d.id == 4 else d for d in detections]})
     assert _shown_ids(panel) == [4, 1, 3] and panel.current_detection_id() == 3
+
+
+def test_a_long_review_count_does_not_widen_the_panel(panel, qtbot):
+    """The count under the table ("1234 left to review of 2345 (456 more under the score)")
+    wraps instead of setting the panel's least width: on a 1024x768 screen it made the
+    window about 1130 px wide at its narrowest, the Sites panel's Debris and Merge buttons
+    off the screen's right edge."""
+    panel.set_pending_count(0, 0)
+    narrow = panel.minimumSizeHint().width()
+    panel.set_pending_count(1234, 2345, under=456)
+    panel.layout().activate()  # the hints as the next layout pass reads them
+    assert panel.minimumSizeHint().width() <= narrow
+    panel.resize(narrow, 400)
+    label = panel.pending_label
+    qtbot.waitUntil(lambda: label.width() < label.fontMetrics().horizontalAdvance(label.text()), timeout=2_000)
+    assert label.heightForWidth(label.width()) <= label.height()  # every word in view, on two lines
