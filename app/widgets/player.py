@@ -62,8 +62,10 @@ class TransportBar(QWidget):
     whoever shows frames calls :meth:`set_position` back.
     """
 
-    #: The seek slider's least width (pixels): on a narrow window the frame's note is cut first.
-    SLIDER_MIN_PX = 120
+    #: The seek slider's least width (pixels): on a narrow window the frame's note is cut first,
+    #: then the slider gives way to here (the timeline above it seeks too), so that the
+    #: window fits a 1024-pixel screen beside the Sites panel.
+    SLIDER_MIN_PX = 64
 
     seek_requested = Signal(int)
     time_requested = Signal(float)
