@@ -89,7 +89,15 @@ def unconfirmed_reason(site: FusedSite) -> str:
             f"({frames}; a hover's frames count as one view)")
 
 
-def _ring(points: Iterable[tuple[float, float]]):
+def footprint_polygon(points: Iterable[tuple[float, float]]):  # noqa: ANN201 - shapely Polygon | None
+    """The closed ring ``points`` (lon, lat) as a valid polygon, its exterior
+    counter-clockwise (RFC 7946); ``None`` for fewer than four points or no area.
+
+    A mask's outline projected on the ground can cross or touch itself (a spike one
+    vertex wide, a bow-tie): it is repaired and, when that splits it, its largest part is
+    kept, as :func:`geo.observe.polygon_lonlat` keeps a mask's largest part; the footprint
+    layers stay all Polygons and no site or sighting loses its outline."""
+    import shapely
     from shapely.geometry import Polygon
     from shapely.geometry.polygon import orient
 
@@ -98,8 +106,11 @@ def _ring(points: Iterable[tuple[float, float]]):
         return None
     polygon = Polygon(points)
     if not polygon.is_valid:
-        polygon = polygon.buffer(0)
-    if polygon.is_empty or polygon.geom_type != "Polygon":
+        # make_valid gives a (Multi)Polygon, or a collection of them and of lines (a spike's)
+        parts = shapely.get_parts(shapely.get_parts(shapely.make_valid(polygon)))
+        polygons = [part for part in parts if part.geom_type == "Polygon"]
+        polygon = max(polygons, key=lambda part: part.area) if polygons else Polygon()
+    if polygon.is_empty or polygon.area <= 0:
         return None
     return orient(polygon, 1.0)  # RFC 7946: exterior rings counter-clockwise
 
@@ -161,7 +172,7 @@ def site_records(damage_map: DamageMap) -> list[Record]:
 def footprint_records(damage_map: DamageMap) -> list[Record]:
     records = []
     for s in damage_map.sites:
-        polygon = _ring(s.footprint_lonlat)
+        polygon = footprint_polygon(s.footprint_lonlat)
         if polygon is not None:
             records.append(({"site_id": s.id, "level": level_name(s.level), "colour": s.level.colour_hex}, polygon))
     return records
@@ -214,7 +225,7 @@ def observation_footprint_records(damage_map: DamageMap) -> list[Record]:
     for fused in damage_map.fused:
         for member in fused.members:
             o = member.observation
-            polygon = _ring(o.footprint_lonlat or polygon_lonlat(member.footprint, damage_map.local))
+            polygon = footprint_polygon(o.footprint_lonlat or polygon_lonlat(member.footprint, damage_map.local))
             if polygon is not None:
                 records.append(({"site_id": fused.site.id, "detection_id": o.detection_id, "frame": o.frame_index,
                                  "level": level_name(o.level)}, polygon))
