@@ -327,3 +327,22 @@ LAYERS = {
     "gps_jumps": jump_records,
     "heatmap": heat_records,
 }
+
+#: What each GeoPackage layer holds, written as its ``gpkg_contents.description`` (QGIS:
+#: Layer Properties > Information): a layer passed on alone still says what it is and
+#: in which units; the columns are documented in ``docs/exports.md``.
+LAYER_DESCRIPTIONS = {
+    "damage_sites": "Damage sites found in drone video: one point per site, its fused damage level "
+                    "(slight, severe, debris) and evidence. WGS84; times ISO 8601 UTC; heights and uncertainties in metres.",
+    "site_footprints": "Each damage site's outline on the ground (its best detection's mask), by site_id.",
+    "observations": "Each detection fused into a damage site, placed on the ground: one point per sighting, by site_id.",
+    "observation_footprints": "Each sighting's mask outline on the ground, by site_id and detection_id.",
+    "track": "The drone's flight track from its telemetry, one line per stretch without gaps; GPS jumps left out.",
+    "gps_jumps": "Telemetry samples left out of the track as GPS jumps (faster than the drone can fly).",
+    "heatmap": "Severity-weighted density of the damage sites, in bands [density_low, density_high) of its peak.",
+    "graded_buildings": "Building footprints graded by the damage sites on them (damagemap level, Copernicus EMS, "
+                        "xBD and OSM grades), with their evidence. Preliminary: check on the ground.",
+    "coverage": "How well the flight saw each building (or grid cell): status and assessed or not assessed.",
+    "camera_footprints": "The ground each analysed frame showed.",
+    "area_of_interest": "The area the flight covered: the union of the camera footprints.",
+}

@@ -20,6 +20,7 @@ from geo.antimeridian import antimeridian_safe
 from geo.export._atomic import atomic_path, utf8_safe, write_bytes_atomic, write_text_atomic
 from geo.export.records import (
     DATETIME_COLUMNS,
+    LAYER_DESCRIPTIONS,
     LAYERS,
     SITE_LAYER_SCHEMAS,
     Record,
@@ -111,7 +112,14 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
             frame[column] = frame[column].astype("Int64")  # not REAL (3.0, 125.0) for the None among them
     for column in _text_columns(frame):
         frame[column] = frame[column].astype("string")
-    frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w")
+    frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w",
+                  layer_options=_layer_options(layer))
+
+
+def _layer_options(layer: str) -> dict[str, str]:
+    """The GeoPackage layer's description (:data:`LAYER_DESCRIPTIONS`), when it has one."""
+    description = LAYER_DESCRIPTIONS.get(layer)
+    return {"DESCRIPTION": description} if description else {}
 
 
 _DTYPES = {"int": "int64", "float": "float64", "str": "string", "bool": "bool", "datetime": "datetime64[ns, UTC]"}
@@ -125,7 +133,7 @@ def _write_empty_layer(path: Path, layer: str, schema: tuple[dict[str, str], str
     frame = gpd.GeoDataFrame({name: pd.Series([], dtype=_DTYPES[kind]) for name, kind in columns.items()},
                              geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w",
-                  geometry_type=geometry_type)
+                  geometry_type=geometry_type, layer_options=_layer_options(layer))
 
 
 #: An ISO 8601 time with its zone, as the exports write times (``2018-10-12T15:00:04.500+00:00``).
