@@ -1119,8 +1119,9 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     (:func:`geo.export.survey_files.write_survey_files`).
     With ``videos`` (flight name -> its video), each site's popup
     shows what every flight saw of it, close up. With ``survey``, the videos are its
-    flights' (unless given) and the README says how each flight was flown and analysed
-    (:func:`survey_provenance`); each flight's project is read once for both. With
+    flights' (unless given), the README says how each flight was flown and analysed
+    (:func:`survey_provenance`) and the print and offline maps credit each flight's video
+    from the same; each flight's project is read once for all. With
     building ``footprints`` (or, without, the first a flight's project has set), they are
     graded from the survey's sites (:func:`geo.survey_grading.grade_survey`): the
     ``buildings`` file, a layer of the GeoPackage and the print map's buildings. With a
@@ -1176,9 +1177,15 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
                                 strict=given_basemap, left_out="no basemap drawn: the basemap") or {}
     info = _merged_product(survey.product, statuses, where=survey.manifest_path) if survey is not None else None
     closeup = _flight_closeups(built, videos) if videos and {"html", "print", "kmz"} & set(formats) else None
-    provenance = survey_provenance(statuses) if survey is not None and {"readme", "print"} & set(formats) else None
+    # the README tells it, and every map credits each flight's video from it (print and offline alike)
+    provenance = survey_provenance(statuses) if survey is not None and CREDITING_FORMATS & set(formats) else None
     return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup, provenance=provenance,
                               grading=grading, info=info, **basemaps)
+
+
+#: The formats that name the flights' videos (:func:`survey_provenance`): the README and the
+#: maps' credits.
+CREDITING_FORMATS = frozenset({"readme", "print", "html"})
 
 
 #: The fields of the event and producer (``geo.export.products.ProductInfo``) a survey keeps.
@@ -1314,8 +1321,8 @@ def _graded(built: SurveyMap, footprints: Path, area: tuple[float, float, float,
 
 
 def survey_provenance(statuses: Sequence[FlightStatus]) -> dict[str, Any]:
-    """What the README of a survey's export says of its making: the software, when, and
-    per flight (``statuses``: :func:`flight_statuses`) its drone, video, telemetry, the
+    """What a survey's export says of its making (the README in full, the print and
+    offline maps in their credits): the software, when, and per flight (``statuses``: :func:`flight_statuses`) its drone, video, telemetry, the
     model of its latest run and the frames it analysed."""
     from services.package import model_text, software_version
 

@@ -71,3 +71,15 @@ def test_what_the_survey_keeps_goes_over_a_flights_project_field_by_field(town):
     surveys.keep_survey_product(town, organisation="Survey Org")
     info = surveys.survey_product(Survey.open(town.folder))
     assert (info.event, info.organisation) == ("Flood", "Survey Org")
+
+
+def test_the_offline_map_alone_credits_each_flights_video_as_the_readme_does(town, tmp_path, capsys):
+    from app.cli import main
+
+    assert main(["survey", "export", str(town.folder), "--to", str(tmp_path / "html"), "--formats", "html",
+                 "--no-thumbnails"]) == 0
+    page = (tmp_path / "html" / "survey_map.html").read_text()
+    assert "Imagery: drone video of monday (monday.mp4)" in page
+    assert main(["survey", "export", str(town.folder), "--to", str(tmp_path / "readme"), "--formats", "readme",
+                 "--no-thumbnails"]) == 0
+    assert "Imagery: drone video of monday (monday.mp4)" in (tmp_path / "readme" / "survey_README.txt").read_text()
