@@ -464,13 +464,15 @@ def survey_add_job(folder: Path, videos: list[Path]) -> tuple[list[str], list[st
 
 def survey_export_job(folder: Path, out_dir: Path, *, footprints: Path | None = None,
                       basemap: Path | None = None, project_sources: bool = True,
-                      product: dict[str, Any] | None = None) -> tuple[list[Path], Any]:
+                      product: dict[str, Any] | None = None) -> tuple[list[Path], Any, list[str]]:
     """Every survey file into ``out_dir``, as ``damagemap survey export`` writes them (each
     flight's reviews as they stand now; ``footprints``, ``basemap`` and ``project_sources``
     as :func:`services.survey.export_survey` takes them); ``product``, the event and
     producer (:func:`services.survey.check_survey_product`'s changes), checked first, named
-    by the files and kept in the survey once they are written (a survey that cannot be
-    written keeps its own). Returns the files written and the survey's map."""
+    by the files and, those fields that change what the survey names, kept in it once they
+    are written (:func:`services.survey.keep_survey_product`: an export as filled in keeps
+    nothing; a survey that cannot be written keeps its own). Returns the files written, the
+    survey's map and the fields kept."""
     from core.survey import Survey, SurveyError
     from services.survey import check_survey_product, export_survey, keep_survey_product, survey_map
 
@@ -480,8 +482,9 @@ def survey_export_job(folder: Path, out_dir: Path, *, footprints: Path | None = 
     built = survey_map(survey)
     written = export_survey(built, Path(out_dir), title=f"Damage survey: {survey.name}", survey=survey,
                             footprints=footprints, basemap=basemap, project_sources=project_sources)
+    kept: list[str] = []
     try:
-        keep_survey_product(survey, **changes)
+        kept = keep_survey_product(survey, **changes)
     except SurveyError as exc:  # a survey on a share that cannot be written: the files name them still
         _log.warning("the event and producer not kept in the survey: %s", exc)
-    return written, built
+    return written, built, kept

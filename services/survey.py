@@ -1231,12 +1231,17 @@ def check_survey_product(survey: Survey, **changes: Any) -> dict[str, Any]:
     InputError
         Naming the field whose value cannot be used.
     """
+    return _kept_with(survey.product, changes)
+
+
+def _kept_with(kept: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``kept`` (what a survey keeps) with ``changes``, as :func:`check_survey_product` takes them."""
     from geo.export.products import ProductInfo
 
     unknown = sorted(set(changes) - set(PRODUCT_FIELDS))
     if unknown:
         raise InputError(f"unknown event field {', '.join(unknown)}; give {', '.join(PRODUCT_FIELDS)}")
-    kept = dict(survey.product)
+    out = dict(kept)
     for key, value in changes.items():
         if value is None:
             continue
@@ -1245,24 +1250,58 @@ def check_survey_product(survey: Survey, **changes: Any) -> dict[str, Any]:
             value = value.upper()
         if key == "area" and value == "":  # cleared: the default code, as the package's name gives it
             value = ProductInfo().area
-        kept[key] = value  # "" kept too: a field cleared here is not a flight project's either
+        out[key] = value  # "" kept too: a field cleared here is not a flight project's either
     try:
-        ProductInfo.from_mapping(kept)
+        ProductInfo.from_mapping(out)
     except (TypeError, ValueError) as exc:
         raise InputError(str(exc)) from None
-    return kept
+    return out
 
 
-def keep_survey_product(survey: Survey, **changes: Any) -> dict[str, Any]:
-    """Keep ``changes`` to the event and producer in the survey (as
-    :func:`check_survey_product` takes them), under its lock, for its later exports;
-    what it keeps now."""
+def _changes_to_what_is_named(kept: Mapping[str, Any], statuses: Sequence[FlightStatus],
+                              changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Those of ``changes`` that change what the survey's exports name (``kept`` over the
+    flights' projects, :func:`survey_product`): a field given as it is named already (the
+    app's Export Survey Map… gives every field, filled in with what the survey names) is
+    no change, and is not kept."""
+    from geo.export.products import ProductInfo
+
+    named = _merged_product(kept, statuses) or ProductInfo()
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        if value is None:
+            continue
+        given = _merged_product(_kept_with(kept, {key: value}), statuses) or ProductInfo()
+        if getattr(given, key) != getattr(named, key):
+            out[key] = value
+    return out
+
+
+def keep_survey_product(survey: Survey, *, statuses: Sequence[FlightStatus] | None = None,
+                        **changes: Any) -> list[str]:
+    """Keep in the survey, under its lock, for its later exports, those of ``changes`` to
+    the event and producer (as :func:`check_survey_product` takes them) that change what
+    its exports name (the survey's over a flight project's: :func:`survey_product`); the
+    fields kept, in ``changes``' order. None changed: ``survey.json`` is not written.
+    ``statuses``: :func:`flight_statuses`, when read already.
+
+    Raises
+    ------
+    InputError
+        A value that cannot be used (naming the field).
+    SurveyError
+        The survey cannot be written (naming it), or is in use too long.
+    """
     if all(value is None for value in changes.values()):
-        return dict(survey.product)
+        return []
+    statuses = flight_statuses(survey) if statuses is None else statuses
+    if not _changes_to_what_is_named(Survey.open(survey.folder).product, statuses, changes):
+        return []  # nothing to keep: the manifest is left as it is (the lock not even taken)
 
-    def keep(fresh: Survey) -> dict[str, Any]:
-        fresh.product = check_survey_product(fresh, **changes)
-        return dict(fresh.product)
+    def keep(fresh: Survey) -> list[str]:
+        changed = _changes_to_what_is_named(fresh.product, statuses, changes)  # as it is now, others' edits in
+        fresh.product = _kept_with(fresh.product, changed)
+        return list(changed)
 
     return survey.update(keep)
 

@@ -101,9 +101,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "flight's video is read (faster, smaller files)")
     event = export.add_argument_group(
         "event and producer", "named on the print map, its atlas and the README, as on a flight's relief package; "
-                              "kept in the survey (survey.json) once the export succeeded, for its later exports "
-                              "(here and in the app); an empty value clears one; what is not given comes from a "
-                              "flight's project")
+                              "a value that changes what the survey names is kept in it (survey.json) once the "
+                              "export succeeded, for its later exports (here and in the app); an empty value "
+                              "clears one; what is not given comes from a flight's project")
     event.add_argument("--event", default=None, metavar="NAME", help='event name, e.g. "Hurricane Michael"')
     event.add_argument("--glide", default=None, metavar="ID", help="GLIDE number, e.g. TC-2018-000166-USA")
     event.add_argument("--analyst", default=None, metavar="NAME", help="who made the analysis")
@@ -545,14 +545,23 @@ def _export(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     counts = ", ".join(f"{level.label} {n}" for level, n in built.level_counts().items())
     print(f"{len(built.sites)} sites ({counts}) from {len(built.coverage)} flights", file=sys.stderr)
-    given = [f"--{'product-version' if name == 'version' else name}" for name, value in changes.items()
-             if value is not None]
+    given = [name for name, value in changes.items() if value is not None]
     if given:
         try:
-            keep_survey_product(survey, **changes)
+            kept = keep_survey_product(survey, **changes)
         except SurveyError as exc:  # a survey on a share that cannot be written still exports
-            print(f"{', '.join(given)} made this export only: {exc}", file=sys.stderr)
-        else:
-            print(f"kept {', '.join(given)} in the survey ({survey.manifest_path}): its later exports, here and in "
+            print(f"{_flags_text(given)} made this export only: {exc}", file=sys.stderr)
+            return 0
+        if kept:
+            print(f"kept {_flags_text(kept)} in the survey ({survey.manifest_path}): its later exports, here and in "
                   "the app, name them", file=sys.stderr)
+        unchanged = [name for name in given if name not in kept]
+        if unchanged:
+            print(f"{_flags_text(unchanged)}: as the survey names {'it' if len(unchanged) == 1 else 'them'} "
+                  "already, nothing to keep", file=sys.stderr)
     return 0
+
+
+def _flags_text(fields: list[str]) -> str:
+    """``--event, --product-version``: the flags that give the event fields ``fields``."""
+    return ", ".join(f"--{'product-version' if name == 'version' else name}" for name in fields)

@@ -453,17 +453,24 @@ class SurveyDialog(QDialog):
         self._update_buttons()
         return job
 
-    def _on_exported(self, folder: Path, result: tuple[list[Path], object]) -> None:
-        written, built = result
+    def _on_exported(self, folder: Path, result: tuple[list[Path], object, list[str]]) -> None:
+        written, built, kept = result
         self.export_folder = folder
         links = [f'<a href="{QUrl.fromLocalFile(str(path)).toString()}">{text}</a>' for suffix, text in
                  ((".html", "open the map"), (".pdf", "the print map and site atlas"))
                  for path in written if Path(path).suffix == suffix][:2]
         links = " · ".join([*links, f'<a href="{QUrl.fromLocalFile(str(folder)).toString()}">open the folder</a>'])
         sites = len(built.sites)
+        kept_text = ""
+        if kept:  # only the fields this export changed: one as filled in is not written into the survey
+            from app.dialogs.survey_export_dialog import product_field_label
+
+            fields = ", ".join(product_field_label(key) if key == "glide" else product_field_label(key).lower()
+                               for key in kept)
+            kept_text = f"<br>Kept the {_escape(fields)} in the survey for its later exports."
         self.message.setText(
             f"Wrote {len(written)} files with {sites} site{'' if sites == 1 else 's'} to "
-            f"{_escape(str(folder))}: {links}")
+            f"{_escape(str(folder))}: {links}{kept_text}")
         self._on_map(built)
         self._update_buttons()
         self.exported.emit(written)

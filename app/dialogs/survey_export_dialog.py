@@ -4,9 +4,10 @@ the event and producer they name.
 The footprints and basemap start from the first a flight's project has set (as
 ``damagemap survey export`` takes them without ``--footprints``/``--basemap``); either
 may be cleared, or another file chosen for this export. The event and producer start
-from what the survey keeps, else a flight's project (``services.survey.survey_product``);
-as ``damagemap survey export --event ...``, the survey keeps them once the export
-succeeded.
+from what the survey names (what it keeps, else a flight's project:
+``services.survey.survey_product``); as ``damagemap survey export --event ...``, the
+survey keeps the fields changed here once the export succeeded, and only those: an
+export as filled in writes nothing into the survey (the window says what it kept).
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.dialogs.export_dialog import BASEMAP_FILES, FOOTPRINT_FILES, PACKAGE_FIELDS, file_row
+
+
+def product_field_label(key: str) -> str:
+    """The name of an event field (``services.survey.PRODUCT_FIELDS``) in the window."""
+    return {"glide": "GLIDE number", "area": "Area code"}.get(key, key.capitalize())
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +70,8 @@ class SurveyExportDialog(QDialog):
         form.addRow("Footprints", footprints_row)
         form.addRow("Basemap", basemap_row)
         # the event and producer, as the flight's Export dialog asks them for its relief package
-        self.event_box = QGroupBox("Event and producer (on the print map, its atlas and the README)")
+        self.event_box = QGroupBox("Event and producer (on the print map, its atlas and the README; "
+                                   "kept in the survey when changed)")
         event_form = QFormLayout(self.event_box)
         placeholders = {"event": "e.g. Hurricane Michael", "glide": "e.g. TC-2018-000166-USA",
                         "area": "AOI01 if left empty"}
@@ -73,7 +80,7 @@ class SurveyExportDialog(QDialog):
             edit = QLineEdit(str(getattr(product, key, "") or ""))
             edit.setPlaceholderText(placeholders.get(key, ""))
             self.product_edits[key] = edit
-            event_form.addRow({"glide": "GLIDE number", "area": "Area code"}.get(key, key.capitalize()), edit)
+            event_form.addRow(product_field_label(key), edit)
         self.version_spin = QSpinBox()
         self.version_spin.setRange(1, 99)
         self.version_spin.setValue(int(getattr(product, "version", 1) or 1))
@@ -124,4 +131,4 @@ class SurveyExportDialog(QDialog):
         super().accept()
 
 
-__all__ = ["SurveyExportChoice", "SurveyExportDialog"]
+__all__ = ["SurveyExportChoice", "SurveyExportDialog", "product_field_label"]

@@ -72,5 +72,30 @@ def test_export_survey_map_asks_for_the_event_and_keeps_it(monday, sites_truth, 
         dialog.export_to(tmp_path / "out", project_sources=False, product=choice.product)
     assert _event_lines(tmp_path / "out" / "survey_README.txt") == [
         "Event: Hurricane Michael", "GLIDE number: TC-2018-000166-USA", "Analyst: -", "Organisation: Relief Mapping"]
-    kept = Survey.open(survey.folder).product
-    assert (kept["glide"], kept["organisation"], kept["version"]) == ("TC-2018-000166-USA", "Relief Mapping", 1)
+    # the fields changed are kept, and said so; those left as filled in (the version, the empty analyst) are not
+    assert Survey.open(survey.folder).product == {"event": "Hurricane Michael", "glide": "TC-2018-000166-USA",
+                                                  "organisation": "Relief Mapping"}
+    assert "Kept the GLIDE number, organisation in the survey" in dialog.message.text()
+
+
+def test_an_export_as_filled_in_writes_nothing_into_the_survey(monday, sites_truth, tmp_path, qtbot):
+    from app.dialogs.survey_dialog import SurveyDialog
+    from core.store import ProjectStore
+    from services.package import update_product_info
+
+    survey = surveys.create_survey(tmp_path / "town")
+    flight = surveys.add_flight(survey, monday)
+    with ProjectStore.open(survey.project_path(flight)) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+        update_product_info(store, event="Flood", organisation="Flight Org")  # the flight's relief package's
+    manifest = (tmp_path / "town" / "survey.json").read_bytes()
+    dialog = SurveyDialog(Survey.open(survey.folder))
+    qtbot.addWidget(dialog)
+    choices = dialog.export_choices()
+    qtbot.addWidget(choices)
+    assert choices.product_edits["event"].text() == "Flood"  # filled in from the flight's project
+    with qtbot.waitSignal(dialog.exported, timeout=120_000):
+        dialog.export_to(tmp_path / "out", project_sources=False, product=choices.choice().product)
+    assert _event_lines(tmp_path / "out" / "survey_README.txt")[0] == "Event: Flood"
+    assert (tmp_path / "town" / "survey.json").read_bytes() == manifest  # the flight's values stay the flight's
+    assert "Kept" not in dialog.message.text()

@@ -83,3 +83,21 @@ def test_the_offline_map_alone_credits_each_flights_video_as_the_readme_does(tow
     assert main(["survey", "export", str(town.folder), "--to", str(tmp_path / "readme"), "--formats", "readme",
                  "--no-thumbnails"]) == 0
     assert "Imagery: drone video of monday (monday.mp4)" in (tmp_path / "readme" / "survey_README.txt").read_text()
+
+
+def test_an_event_field_given_as_the_survey_names_it_is_not_kept_again(town, tmp_path, capsys):
+    from app.cli import main
+
+    with ProjectStore.open(town.project_path(town.flights[0])) as store:
+        update_product_info(store, event="Flood")
+    manifest = (town.folder / "survey.json").read_bytes()
+    assert main(["survey", "export", str(town.folder), "--to", str(tmp_path / "a"), "--formats", "readme",
+                 "--event", "Flood", "--analyst", "", "--product-version", "1"]) == 0
+    assert "--event, --analyst, --product-version: as the survey names them already, nothing to keep" in \
+        capsys.readouterr().err
+    assert (town.folder / "survey.json").read_bytes() == manifest  # not even rewritten as it was
+    assert main(["survey", "export", str(town.folder), "--to", str(tmp_path / "b"), "--formats", "readme",
+                 "--event", "Flood", "--analyst", "Ana"]) == 0
+    err = capsys.readouterr().err
+    assert "kept --analyst in the survey" in err and "--event: as the survey names it already" in err
+    assert Survey.open(town.folder).product == {"analyst": "Ana"}
