@@ -971,18 +971,32 @@ def _members_by_flight(site: SurveySite) -> Iterator[tuple[Any, str]]:
     yield from zip(site.members, site.member_flights)
 
 
+@dataclass(frozen=True, slots=True)
+class _FlightsDecided:
+    """What :func:`_apply_to_flights` did: the sightings decided, the site decision each
+    flight's project recorded, and the earlier survey decision whose copy in a flight holds
+    the site's sightings there (see :func:`_place_of_earlier_decision`), read while that
+    flight's project was open."""
+
+    sightings: int
+    applied: tuple[AppliedDecision, ...]
+    earlier: PlaceDecision | None = None
+
+
 def _apply_to_flights(survey: Survey, site: SurveySite, decision: ReviewState | DamageLevel, *,
                       author: str | None, only_undecided: bool,
-                      skip: Collection[str] = ()) -> tuple[int, tuple[AppliedDecision, ...]]:
-    """The decision as one edit per flight that saw the site; the sightings decided, and
-    the site decision each flight's project recorded. ``only_undecided`` (a decision
-    carried, not made: the flight's history says so): a flight whose sightings of the site
-    are decided, or where a reviewer took a decision on one back (an undo), keeps them as
-    they are, as the app does when it carries decisions."""
+                      skip: Collection[str] = (), find_earlier: bool = False) -> _FlightsDecided:
+    """The decision as one edit per flight that saw the site, each flight's project opened
+    once. ``only_undecided`` (a decision carried, not made: the flight's history says so):
+    a flight whose sightings of the site are decided, or where a reviewer took a decision
+    on one back (an undo), keeps them as they are, as the app does when it carries
+    decisions. ``find_earlier``: also find, in the same pass, the earlier survey decision
+    that holds the site in a flight (:attr:`_FlightsDecided.earlier`)."""
     from services.sites import taken_back_sightings
 
     decided = 0
     applied: list[AppliedDecision] = []
+    earlier: PlaceDecision | None = None
     for evidence in site.evidence:
         summary = site_summary(site, evidence.flight)
         if not summary.sightings or (only_undecided and summary.decided) or evidence.flight in skip:
@@ -997,10 +1011,13 @@ def _apply_to_flights(survey: Survey, site: SurveySite, decision: ReviewState | 
             group = site_decision(summary, decision)
             ReviewSession(store, run_id, author=author).apply(
                 SiteDecisions((group,), carried=True) if only_undecided else group)
+            records = store.site_decisions()
             applied += [AppliedDecision(flight.name, survey.relative(project), run_id, d.id)
-                        for d in store.site_decisions(run_id) if d.id not in before]
+                        for d in records if d.run_id == run_id and d.id not in before]
+            if find_earlier and earlier is None:
+                earlier = _earlier_decision_held(survey, flight.name, records, summary.detection_ids)
         decided += len(summary.sightings)
-    return decided, tuple(applied)
+    return _FlightsDecided(decided, tuple(applied), earlier)
 
 
 def decide(
@@ -1030,36 +1047,35 @@ def decide(
     # held while the flights' projects take it: two decisions at once interleaved their edits in
     # a flight (its undo history then unreadable) and each took the other's record for its own
     with survey_lock(survey.folder, wait_s=DECIDING_WAIT_S):
-        count, applied = _apply_to_flights(survey, site, decision, author=author, only_undecided=False)
-        lon, lat = _place_of_earlier_decision(survey, site) or (site.lon_deg, site.lat_deg)
-        place = PlaceDecision(lon, lat, review, level, author, applied=applied)
+        done = _apply_to_flights(survey, site, decision, author=author, only_undecided=False, find_earlier=True)
+        lon, lat = _place_of_earlier_decision(survey, site, done.earlier) or (site.lon_deg, site.lat_deg)
+        place = PlaceDecision(lon, lat, review, level, author, applied=done.applied)
         survey.update(lambda fresh: fresh.add_decision(place))  # beside what others decided meanwhile
-    return count
+    return done.sightings
 
 
-def _place_of_earlier_decision(survey: Survey, site: SurveySite) -> tuple[float, float] | None:
-    """Where the survey decided this site before (the nearest of its decisions within the
-    site's reach), for a new decision on it to be recorded at the same place: a relabel
-    moves a site (its level changes the roof height it is placed at), and a rejection made
-    5 m off then lost to the relabel, nearer, when a flight added later was matched."""
+def _earlier_decision_held(survey: Survey, flight: str, records: Sequence[SiteDecisionRecord],
+                           sightings: Collection[int]) -> PlaceDecision | None:
+    """The survey decision (the latest) whose copy in ``flight`` (its project's site
+    decisions, ``records``) holds some of the site's ``sightings`` there: the same site,
+    however far a relabel moved it."""
+    copies = {applied.decision_id: d for d in survey.decisions for applied in d.applied if applied.flight == flight}
+    held = [copies[r.id] for r in records if r.id in copies and not set(sightings).isdisjoint(r.detection_ids)]
+    return held[-1] if held else None
+
+
+def _place_of_earlier_decision(survey: Survey, site: SurveySite,
+                               held: PlaceDecision | None) -> tuple[float, float] | None:
+    """Where the survey decided this site before, for a new decision on it to be recorded
+    at the same place: the decision whose copy in a flight holds the site's sightings
+    (``held``: :func:`_earlier_decision_held`, found as the flights took the new one), else
+    the nearest of its decisions within the site's reach. A relabel moves a site (its level
+    changes the roof height it is placed at), and a rejection made 5 m off then lost to the
+    relabel, nearer, when a flight added later was matched."""
     from geo.survey_fusion import SurveySettings
 
-    # the decision whose copy in a flight holds this site's sightings there: the same site,
-    # however far a relabel moved it
-    for evidence in site.evidence:
-        copies = {applied.decision_id: d for d in survey.decisions for applied in d.applied
-                  if applied.flight == evidence.flight}
-        if not copies:
-            continue
-        sightings = set(site_summary(site, evidence.flight).detection_ids)
-        try:
-            with ProjectStore.open(survey.project_path(survey.flight(evidence.flight)), read_only=True) as store:
-                records = store.site_decisions()
-        except DamagemapError:
-            continue
-        held = [copies[r.id] for r in records if r.id in copies and sightings & set(r.detection_ids)]
-        if held:
-            return held[-1].lon_deg, held[-1].lat_deg
+    if held is not None:
+        return held.lon_deg, held.lat_deg
     reach = SurveySettings().gate(float(site.uncertainty_m))
     near = [(distance_m(d.lon_deg, d.lat_deg, site.lon_deg, site.lat_deg), d) for d in survey.decisions]
     near = [(metres, d) for metres, d in near if metres <= reach]
@@ -1099,7 +1115,7 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
             mark = matches.get(site.id)
             if mark is not None:  # not to the flights it is in already: there it met its own site, not this one
                 count += _apply_to_flights(survey, site, mark.level or mark.review, author=author,
-                                           only_undecided=True, skip=made_in[id(mark)])[0]
+                                           only_undecided=True, skip=made_in[id(mark)]).sightings
     return count
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -281,6 +282,31 @@ def test_a_site_decided_twice_is_decided_at_one_place_and_the_later_decision_hol
     _add(survey, sites_truth, "tuesday")
     surveys.apply_decisions(survey)
     assert not _near(surveys.survey_map(survey), target)  # rejected in tuesday too: off the map
+
+
+def test_a_site_decided_again_is_placed_from_the_flights_as_they_take_it_each_opened_once(
+        sites_truth, tmp_path, monkeypatch):
+    """Where the earlier decision holds the site is read while each flight's project is
+    open to take the new one: not by opening the projects again afterwards."""
+    survey = _town(sites_truth, tmp_path, DAYS)
+    target = _target(surveys.survey_map(survey))
+    assert surveys.decide(survey, target.id, DamageLevel.DEBRIS) > 0
+    moved = min(surveys.survey_map(survey).sites,
+                key=lambda s: distance_m(s.lon_deg, s.lat_deg, target.lon_deg, target.lat_deg))
+    built = surveys.survey_map(survey)
+    opened = []
+    real_open = ProjectStore.open.__func__
+
+    def counting_open(cls, path, *args, **kwargs):
+        opened.append(Path(path).name)
+        return real_open(cls, path, *args, **kwargs)
+
+    monkeypatch.setattr(ProjectStore, "open", classmethod(counting_open))
+    assert surveys.decide(survey, moved.id, DamageLevel.SEVERE, built=built) > 0
+    assert sorted(opened) == sorted(f"{day}.dmproj" for day in DAYS)  # each flight's project once
+    first, second = Survey.open(survey.folder).decisions
+    assert (first.lon_deg, first.lat_deg) == (second.lon_deg, second.lat_deg)  # at the earlier decision's place
+    assert second.level is DamageLevel.SEVERE and {a.flight for a in second.applied} == set(DAYS)
 
 
 def test_a_survey_moved_with_its_videos_knows_them_still(sites_truth, tmp_path):
