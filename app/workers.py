@@ -417,11 +417,15 @@ def export_job(project_path: Path, run_id: int | None, choice: ExportChoice,
 
 
 def survey_map_job(folder: Path) -> Any:
-    """The survey's one map of its flights (:func:`services.survey.survey_map`), read afresh."""
+    """The survey's one map of its flights (:func:`services.survey.survey_map`), read afresh;
+    a flight's project that does not note its survey yet is noted first
+    (:func:`services.survey.note_survey_in_flights`)."""
     from core.survey import Survey
-    from services.survey import survey_map
+    from services.survey import note_survey_in_flights, survey_map
 
-    return survey_map(Survey.open(folder))
+    survey = Survey.open(folder)
+    note_survey_in_flights(survey)
+    return survey_map(survey)
 
 
 def survey_georeference_job(folder: Path) -> list[Any]:

@@ -52,6 +52,7 @@ from core.store import ProjectStore, SiteDecisionRecord
 from core.survey import (
     AppliedDecision,
     FlightRecord,
+    SURVEY_FILE,
     SURVEY_SETTING,
     PlaceDecision,
     Survey,
@@ -221,6 +222,40 @@ def add_flight(
     return survey.update(add)
 
 
+def note_survey_in_flights(survey: Survey) -> list[str]:
+    """Write the survey's note (:data:`core.survey.SURVEY_SETTING`, as :func:`add_flight`
+    writes it) into each flight's project that lacks it, or whose note names a folder that
+    holds no survey now (the survey moved with its videos): a project that joined before
+    projects noted their survey, opened by itself in the app, then says it is a flight of
+    this survey and brings it along (:func:`core.survey.survey_of_project`). A project
+    another damagemap is analysing now is left as it is (noted at a later open, analysis or
+    export), as one that cannot be read or written (the survey still maps and exports
+    it). Returns the flights noted."""
+    folder = str(survey.folder.resolve())
+    noted: list[str] = []
+    for flight in survey.flights:
+        project = survey.project_path(flight)
+        try:
+            with ProjectStore.open(project, read_only=True) as store:  # most are noted: nothing written
+                if _notes_a_survey(store.get_setting(SURVEY_SETTING)) or store.analysed_elsewhere() is not None:
+                    continue
+            with ProjectStore.open(project) as store:
+                if store.read_only or store.analysed_elsewhere() is not None:  # it began meanwhile
+                    continue
+                store.set_setting(SURVEY_SETTING, folder)
+        except DamagemapError as exc:
+            _log.debug("survey note not written in %s: %s", project, exc)
+            continue
+        noted.append(flight.name)
+    return noted
+
+
+def _notes_a_survey(recorded: Any) -> bool:
+    """A project's survey note names a folder that holds a survey (a note left from
+    before the survey moved does not)."""
+    return isinstance(recorded, str) and bool(recorded) and (Path(recorded) / SURVEY_FILE).is_file()
+
+
 def _refuse_project_of_another(survey: Survey, project: Path, video: Path) -> None:
     """Refuse a project that is not ``video``'s, or that another survey holds as a flight
     (its decisions and site numbers would be two surveys' at once)."""
@@ -364,6 +399,7 @@ def analyse_survey(
     chosen = [survey.flight(n) for n in flights] if flights else list(survey.flights)
     if not chosen:
         raise SurveyError(f"survey {survey.name!r} has no flights yet; add some with 'damagemap survey add'")
+    note_survey_in_flights(survey)
     loaded = model if model is not None else analysis.load_model(request)
     if cluster is None:
         yield from _analyse_flights(survey, chosen, request, None, loaded, cancel, on_plan, on_failure)
@@ -1165,6 +1201,8 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     unknown = sorted(set(formats) - set(SURVEY_FILES))
     if unknown:
         raise InputError(f"--formats: unknown format {', '.join(unknown)}; choose from {', '.join(SURVEY_FILES)}")
+    if survey is not None:
+        note_survey_in_flights(survey)
     statuses = flight_statuses(survey) if survey is not None else []
     if videos is None:
         videos = _videos(statuses)
@@ -1438,6 +1476,7 @@ __all__ = [
     "export_survey",
     "flight_in_survey",
     "flight_statuses",
+    "note_survey_in_flights",
     "remove_flight",
     "review_decisions",
     "site_summary",

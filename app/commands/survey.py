@@ -393,9 +393,10 @@ def _videos_not_whole(survey, planned: dict[str, tuple[object, int]]) -> list[st
 def _info(args: argparse.Namespace) -> int:
     from core.errors import DamagemapError
     from core.survey import Survey
-    from services.survey import flight_statuses, review_decisions, sites_to_review, survey_map
+    from services.survey import flight_statuses, note_survey_in_flights, review_decisions, sites_to_review, survey_map
 
     survey = Survey.open(args.survey)
+    note_survey_in_flights(survey)  # a project that joined before projects noted their survey
     flights = []
     for status in flight_statuses(survey):
         if status.problem is not None:

@@ -159,6 +159,63 @@ def test_a_project_being_analysed_by_another_damagemap_joins_and_is_said(analyse
     assert f"run {run} is being analysed by another damagemap (process 4242 on field-laptop" in failed[0][1]
 
 
+def _forget_survey(project: Path) -> None:
+    """The project as one that joined its survey before projects noted theirs."""
+    with ProjectStore.open(project) as store:
+        store.set_setting(SURVEY_SETTING, None)
+    assert survey_of_project(project) is None  # opened by itself, its window would not name its survey
+
+
+def test_a_project_that_does_not_note_its_survey_is_noted_when_the_survey_is_read_analysed_or_exported(
+        analysed, tmp_path, monkeypatch):
+    from app.cli import main
+    from services.analysis import AnalysisRequest
+
+    video, project, _ = analysed
+    survey = surveys.create_survey(tmp_path / "town")
+    surveys.add_flight(survey, video)
+    _forget_survey(project)
+    assert main(["survey", "info", str(survey.folder)]) == 0
+    assert survey_of_project(project).folder.resolve() == survey.folder.resolve()
+    _forget_survey(project)
+    assert main(["survey", "export", str(survey.folder), "--formats", "csv", "--to", str(tmp_path / "out")]) == 0
+    assert survey_of_project(project).folder.resolve() == survey.folder.resolve()
+    _forget_survey(project)
+    from services import analysis
+
+    def no_analysis(*args, **kwargs):
+        raise InputError("not analysed in this test")
+
+    monkeypatch.setattr(analysis, "plan", no_analysis)  # noted before any flight is analysed
+    failed = []
+    assert list(surveys.analyse_survey(survey, AnalysisRequest(device="cpu"), model=object(),
+                                       on_failure=lambda f, exc: failed.append(f.name))) == []
+    assert failed == ["monday"]
+    assert survey_of_project(project).folder.resolve() == survey.folder.resolve()
+    assert surveys.note_survey_in_flights(survey) == []  # noted: nothing written again
+
+    # a project another damagemap is analysing now is left as it is
+    _forget_survey(project)
+    with ProjectStore.open(project) as store:
+        run = store.start_run(model={}, settings={})
+    record = {"pid": 4242, "host": "field-laptop", "user": "ana", "since_utc": "2024-01-01T00:00:00+00:00"}
+    monkeypatch.setattr(ProjectStore, "active_writer", lambda self, run_id: record if run_id == run else None)
+    assert surveys.note_survey_in_flights(survey) == []
+    assert main(["survey", "info", str(survey.folder)]) == 0
+    assert survey_of_project(project) is None
+
+
+def test_the_survey_window_notes_the_survey_in_a_project_that_does_not(analysed, tmp_path):
+    from app.workers import survey_map_job
+
+    video, project, _ = analysed
+    survey = surveys.create_survey(tmp_path / "town")
+    surveys.add_flight(survey, video)
+    _forget_survey(project)
+    survey_map_job(survey.folder)  # what the survey's window reads when it opens
+    assert survey_of_project(project).folder.resolve() == survey.folder.resolve()
+
+
 def test_a_new_video_still_gets_its_project_in_the_survey(sites_truth, tmp_path):
     video = tmp_path / "fresh.mp4"
     shutil.copy2(sites_truth.video, video)
