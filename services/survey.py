@@ -362,6 +362,59 @@ def _same_video(recorded: Path, video: Path) -> bool:
         return recorded.resolve() == Path(video).resolve()
 
 
+def missing_project_text(survey: Survey, flight: FlightRecord) -> str | None:
+    """Why ``flight``'s project cannot be found, naming where it was looked for and how to
+    find it again, or ``None`` when it is there. A project referenced where it lies (beside
+    its video) is kept relative to the survey's folder: a survey folder moved without its
+    videos looks for it in the wrong place."""
+    project = survey.project_path(flight)
+    if project.exists():
+        return None
+    looked = os.path.normpath(project)
+    return (f"its project is missing: looked for {flight.project!r} from the survey's folder, at {looked!r}; "
+            "if the survey moved without it, move the flight's video and project back beside the survey as "
+            f"they were, or give where the project is now: damagemap survey relink '{survey.folder}' "
+            f"{flight.name} PROJECT")
+
+
+def relink_flight(survey: Survey, name: str, project: Path) -> FlightRecord:
+    """Flight ``name``'s project is ``project`` now (moved, or the survey moved without it):
+    the survey references it there (and its video, where the project finds it) and the
+    project notes its survey. Returns the flight as recorded now.
+
+    Raises
+    ------
+    SurveyError
+        The survey has no such flight, or ``project`` is the project of another video, or
+        another flight's (each named).
+    InputError
+        ``project`` cannot be read as a project (naming it).
+    """
+    project = Path(project)
+    survey.flight(name)  # says which flights there are
+    if not project.is_file():
+        raise InputError(f"{str(project)!r}: no project there")
+    with ProjectStore.open(project, read_only=True) as store:
+        video = Path(store.video_path)
+    recorded = survey.flight(name)
+    if video.name != Path(recorded.video).name:
+        raise SurveyError(f"{str(project)!r} is the project of {str(video)!r}, not of flight {name}'s video "
+                          f"{Path(recorded.video).name!r}")
+    other = survey.flight_of_project(project)
+    if other is not None and other.name != name:
+        raise SurveyError(f"{str(project)!r} is flight {other.name}'s project already")
+
+    def relink(fresh: Survey) -> FlightRecord:
+        flight = replace(fresh.flight(name), project=fresh.relative(project),
+                         video=str(video.resolve()) if video.is_file() else fresh.flight(name).video)
+        fresh.flights = [flight if f.name == name else f for f in fresh.flights]
+        return flight
+
+    flight = survey.update(relink)
+    note_survey_in_flights(survey)
+    return flight
+
+
 def remove_flight(survey: Survey, name: str) -> FlightRecord:
     """Take flight ``name`` out of the survey and save it (under the survey's lock, as it
     is now: :meth:`Survey.update`); its project and video stay on disk (``survey add`` of
@@ -565,6 +618,10 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
     statuses: list[FlightStatus] = []
     for flight in survey.flights:
         project = survey.project_path(flight)
+        missing = missing_project_text(survey, flight)
+        if missing is not None:
+            statuses.append(FlightStatus(flight, project, problem=missing))
+            continue
         try:
             with ProjectStore.open(project, read_only=True) as store:
                 run_id = store.latest_run_id()
@@ -765,6 +822,10 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
     left_out = kept_back = 0
     for flight in survey.flights:
         path = survey.project_path(flight)
+        missing = missing_project_text(survey, flight)
+        if missing is not None:
+            notes.append(f"flight {flight.name}: left out ({missing})")
+            continue
         try:
             with ProjectStore.open(path) as store:
                 run_id = store.latest_run_id()
@@ -1476,7 +1537,9 @@ __all__ = [
     "export_survey",
     "flight_in_survey",
     "flight_statuses",
+    "missing_project_text",
     "note_survey_in_flights",
+    "relink_flight",
     "remove_flight",
     "review_decisions",
     "site_summary",

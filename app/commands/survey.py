@@ -3,6 +3,7 @@
     damagemap survey create SURVEY                      a folder with survey.json
     damagemap survey add SURVEY VIDEO|FOLDER|PROJECT ... one project per flight (taken where it is, if any)
     damagemap survey remove SURVEY FLIGHT               out of the survey (its project stays)
+    damagemap survey relink SURVEY FLIGHT PROJECT       where a flight's project is now
     damagemap survey analyse SURVEY [--workers N | --ray ADDRESS]
     damagemap survey georeference SURVEY [--flight NAME]   camera and heights a log lacks, from each video
     damagemap survey info SURVEY                        flights, coverage, sites
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -47,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--name", default=None, help="the flight's name (one video; default: from its file name)")
     add.add_argument("--date", default=None, help="the flight's date, ISO (default: the video's creation time)")
     add.add_argument("--drone", default=None, help="which drone flew it (free text)")
+
+    relink = sub.add_parser("relink", help="give where a flight's project is now (moved, or the survey moved "
+                                           "without it)")
+    relink.add_argument("survey", type=Path, help=SURVEY_HELP)
+    relink.add_argument("flight", help="the flight's name (see 'survey info')")
+    relink.add_argument("project", type=Path, help="the flight's project (.dmproj) where it is now")
 
     remove = sub.add_parser("remove", help="take a flight out of the survey (its project stays on disk)")
     remove.add_argument("survey", type=Path, help=SURVEY_HELP)
@@ -182,7 +190,19 @@ def cluster_options(args: argparse.Namespace):  # noqa: ANN201 - services.cluste
 
 def run(args: argparse.Namespace) -> int:
     return {"create": _create, "add": _add, "remove": _remove, "analyse": _analyse, "analyze": _analyse, "info": _info,
-            "decide": _decide, "export": _export, "georeference": _georeference}[args.survey_command](args)
+            "decide": _decide, "export": _export, "georeference": _georeference,
+            "relink": _relink}[args.survey_command](args)
+
+
+def _relink(args: argparse.Namespace) -> int:
+    from core.survey import Survey
+    from services.survey import relink_flight
+
+    survey = Survey.open(args.survey)
+    flight = relink_flight(survey, args.flight, args.project)
+    print(f"flight {flight.name}: its project is {os.path.normpath(survey.project_path(flight))} ({flight.project} "
+          "from the survey's folder)")
+    return 0
 
 
 def _georeference(args: argparse.Namespace) -> int:

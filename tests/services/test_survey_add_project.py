@@ -216,6 +216,36 @@ def test_the_survey_window_notes_the_survey_in_a_project_that_does_not(analysed,
     assert survey_of_project(project).folder.resolve() == survey.folder.resolve()
 
 
+def test_a_survey_moved_without_its_videos_names_each_missing_project_and_relinks_it(analysed, tmp_path, capsys):
+    from app.cli import main
+
+    video, project, sites = analysed
+    surveys.add_flight(surveys.create_survey(tmp_path / "town"), video)
+    (tmp_path / "laptop").mkdir()
+    shutil.move(tmp_path / "town", tmp_path / "laptop" / "town")  # the survey's folder alone
+    moved = tmp_path / "laptop" / "town"
+    assert main(["survey", "info", str(moved)]) == 0
+    err = capsys.readouterr().err
+    looked = tmp_path / "laptop" / "videos" / "monday.dmproj"
+    assert (f"flight monday: its project is missing: looked for '../videos/monday.dmproj' from the survey's folder, "
+            f"at '{looked}'") in err
+    assert f"damagemap survey relink '{moved}' monday PROJECT" in err
+
+    assert main(["survey", "relink", str(moved), "monday", str(project)]) == 0
+    assert f"flight monday: its project is {project}" in capsys.readouterr().out
+    survey = Survey.open(moved)
+    assert survey.project_path(survey.flight("monday")).resolve() == project.resolve()
+    assert len(surveys.survey_map(survey).sites) == sites
+    assert survey_of_project(project).folder.resolve() == moved.resolve()  # its note follows the survey
+    # a project of another video is refused, naming it
+    other = tmp_path / "other.mp4"
+    shutil.copy2(video, other)
+    with open_or_create_project(other):
+        pass
+    with pytest.raises(SurveyError, match=r"other.dmproj' is the project of .*other.mp4', not of flight monday's"):
+        surveys.relink_flight(survey, "monday", default_project_path(other))
+
+
 def test_a_new_video_still_gets_its_project_in_the_survey(sites_truth, tmp_path):
     video = tmp_path / "fresh.mp4"
     shutil.copy2(sites_truth.video, video)
