@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, project_points
-from geo.reach import FILMED_RANGE_M, REACH_MARGIN_M
+from geo.reach import FILMED_RANGE_M, REACH_FROM_M, REACH_MARGIN_M, ReachWedge, farthest_reach_m, wedge_towards
 from geo.views import distinct_views
 
 #: Height assumed for a footprint whose file gives none (a one- or two-storey house).
@@ -268,51 +268,74 @@ def footprint_local(damage_map, t_s: float, *, max_range_m: float = FILMED_RANGE
     return polygon if polygon.is_valid else polygon.buffer(0)
 
 
-def detection_reach_m(damage_map) -> dict[int, float]:  # noqa: ANN001
-    """Per analysed frame, how far from the drone (metres on the ground) its farthest
-    detection lies: any the run holds, whatever its score
-    (:attr:`geo.mapping.DamageMap.detection_reach_m`), or one on the map placed farther
-    (a map built without the run's detections). The frame saw at least that far, so every
-    site lies inside the area filmed, and the area is the same at any score threshold."""
-    reach = dict(damage_map.detection_reach_m)
-    for fused in (*damage_map.fused, *damage_map.unconfirmed):
+def detection_reach(damage_map) -> dict[int, tuple[ReachWedge, ...]]:  # noqa: ANN001
+    """Per analysed frame, the ground it filmed past the usual range: the wedges its
+    detections open, any the run holds, whatever its score
+    (:attr:`geo.mapping.DamageMap.detection_reach`), and one towards each sighting of a
+    site on the map that lies past them (a map built without the run's detections). The
+    frame saw at least that far, so every site lies inside the area filmed, and the area
+    is the same at any score threshold."""
+    reach = {index: list(wedges) for index, wedges in damage_map.detection_reach.items()}
+    for fused in damage_map.fused:
         for member in fused.members:
             pose = member.pose
-            distance = float(np.hypot(member.ground_xy[0] - pose.east_m, member.ground_xy[1] - pose.north_m))
-            if distance > reach.get(member.frame_index, 0.0):
-                reach[member.frame_index] = distance
-    return reach
+            east, north = float(member.ground_xy[0] - pose.east_m), float(member.ground_xy[1] - pose.north_m)
+            wedges = reach.setdefault(member.frame_index, [])
+            if np.hypot(east, north) > REACH_FROM_M and not any(w.holds(east, north) for w in wedges):
+                wedges.append(wedge_towards(member.detection.box_xyxy_px, pose, damage_map.camera, member.ground_xy))
+    return {index: tuple(wedges) for index, wedges in reach.items() if wedges}
 
 
 def camera_footprint_records(damage_map, *, limit: int = 300,  # noqa: ANN001
                              max_range_m: float = FILMED_RANGE_M) -> list[tuple[dict, object]]:
     """The ground each analysed frame saw (at most ``limit`` frames, evenly spaced),
     as ``(properties, WGS84 polygon)``: ``frame``, ``time_s``. A footprint reaches
-    ``max_range_m`` from the drone, or :data:`geo.reach.REACH_MARGIN_M` past the frame's
-    farthest detection at any score (:func:`detection_reach_m`)."""
-    from shapely.geometry import Polygon
+    ``max_range_m`` from the drone, and past it within the wedges of the frame's
+    detections at any score (:func:`detection_reach`)."""
     from shapely.geometry.polygon import orient
 
     indices = sorted(damage_map.poses)
-    reach = detection_reach_m(damage_map)
+    reach = detection_reach(damage_map)
     if len(indices) > limit:  # evenly spaced, and every frame that saw damage past max_range_m
-        far = {index for index, metres in reach.items() if metres + REACH_MARGIN_M > max_range_m}
+        far = {index for index, metres in farthest_reach_m(reach).items() if metres > max_range_m}
         indices = sorted({indices[int(k)] for k in np.linspace(0, len(indices) - 1, limit)}
                          | (far & set(damage_map.poses)))
     records = []
     times = [damage_map.frame_poses.times_s[index] for index in indices]
     for index, t, pose in zip(indices, times, damage_map.poses_at(times)):
-        ring = damage_map.camera_footprint_of(
-            pose, max_range_m=max(max_range_m, reach[index] + REACH_MARGIN_M if index in reach else 0.0))
-        if len(ring) < 4:
-            continue
-        polygon = Polygon(ring)
-        if not polygon.is_valid:
-            polygon = polygon.buffer(0)
-        if polygon.is_empty or polygon.geom_type != "Polygon":
+        polygon = None if pose is None else _footprint_polygon(damage_map, pose, reach.get(index, ()), max_range_m)
+        if polygon is None:
             continue
         records.append(({"frame": int(index), "time_s": round(float(t), 3)}, orient(polygon, 1.0)))
     return records
+
+
+def _footprint_polygon(damage_map, pose: CameraPose, wedges: Sequence[ReachWedge],  # noqa: ANN001, ANN202
+                       max_range_m: float):
+    """The camera footprint of ``pose`` (WGS84) cut at ``max_range_m``, joined by the
+    ``wedges`` reaching past it; ``None`` for none (or not one polygon)."""
+    import shapely
+    from shapely.geometry import Polygon
+
+    ring = damage_map.camera_footprint_of(pose, max_range_m=max_range_m)
+    if len(ring) < 4:
+        return None
+    polygon = Polygon(ring)
+    if not polygon.is_valid:
+        polygon = polygon.buffer(0)
+    wedges = [w for w in wedges if w.far_m > max_range_m]
+    if wedges and not polygon.is_empty:
+        parts = [polygon]
+        for wedge in wedges:  # from inside the cut footprint out past the detection
+            offsets = wedge.outline(near_m=max_range_m - REACH_MARGIN_M)
+            lon, lat = damage_map.local.to_lonlat(offsets[:, 0] + pose.east_m, offsets[:, 1] + pose.north_m)
+            parts.append(Polygon(zip(lon, lat)).buffer(0))
+        polygon = shapely.union_all(parts)
+        if polygon.geom_type != "Polygon":  # a wedge beside a footprint cut short: joined over the gap
+            polygon = polygon.convex_hull
+    if polygon.is_empty or polygon.geom_type != "Polygon":
+        return None
+    return polygon
 
 
 def flown_bounds_lonlat(damage_map, *, limit: int = 100) -> tuple[float, float, float, float] | None:  # noqa: ANN001
@@ -327,5 +350,5 @@ def flown_bounds_lonlat(damage_map, *, limit: int = 100) -> tuple[float, float, 
 
 
 __all__ = ["CoverageLayer", "flown_bounds_lonlat", "CoverageSettings", "UnitCoverage", "camera_footprint_records",
-           "detection_reach_m", "footprint_coverage",
+           "detection_reach", "footprint_coverage",
            "grid_coverage", "unit_coverage"]

@@ -31,7 +31,7 @@ from geo.hover_turns import MAX_CLOSURE_DEG, Turns
 from geo.local import LocalFrame
 from geo.observe import Projected, place_detection
 from geo.pitch import FlowView
-from geo.reach import REACH_FROM_M, farthest_detections_m
+from geo.reach import ReachWedge, detection_wedges
 from geo.sync import AlignedTrack, align_track, heights_need_ground, recording_start
 from geo.terrain import Terrain, reference_elevation
 from geo.uncertainty import budget_note, budget_sites, clock_sigma
@@ -120,11 +120,12 @@ class DamageMap:
     #: frame index -> its distinct view (:func:`geo.views.distinct_views` of the
     #: :attr:`looking_poses`): frames with one number are one look at the ground
     views: dict[int, int] = field(default_factory=dict)
-    #: frame index -> how far from the drone (metres on the ground) its farthest detection
-    #: lies, whatever its score or review (:func:`geo.reach.farthest_detections_m`), for
-    #: the frames where that is past :data:`geo.reach.REACH_FROM_M`: the ground the frame
-    #: is known to have filmed (``geo.coverage``), the same at any score threshold
-    detection_reach_m: dict[int, float] = field(default_factory=dict)
+    #: frame index -> the ground it is known to have filmed past the usual range: a wedge
+    #: towards each of its detections placed there, whatever its score or review, that
+    #: lies near that range or that another view corroborates
+    #: (:func:`geo.reach.detection_wedges`; ``geo.coverage`` draws them), the same at any
+    #: score threshold
+    detection_reach: dict[int, tuple[ReachWedge, ...]] = field(default_factory=dict)
     #: how many unconfirmed sites this map shows beside the confirmed ones
     #: (:meth:`with_unconfirmed`; 0 when it leaves them off)
     unconfirmed_shown: int = 0
@@ -463,7 +464,6 @@ def build_damage_map_from(
 
     unusable = {i: why for i, why in (unusable_frames or {}).items() if i in frame_times_s}
     detections = list(detections)
-    reach = farthest_detections_m(detections, poses.poses, camera, terrain=local_terrain, beyond_m=REACH_FROM_M)
     skipped = {"rejected": 0, "low_score": 0, "no_telemetry": 0, "not_on_ground": 0}
     projected: list[Projected] = []
     roof_evidence: list[Projected] = []  # the placed sightings, the rejected ones as they were before the reject
@@ -503,6 +503,7 @@ def build_damage_map_from(
     error_sigmas = (angle_sigma, clock_sigma_s, ground_sigma_m)
     looking = _looking(poses.poses, unusable)
     views = distinct_views(looking, fusion.views)
+    reach = detection_wedges(detections, poses.poses, camera, terrain=local_terrain, views=views)
     fused, unconfirmed = _budget_and_confirm(fused, aligned, looking, views, camera, fusion, error_sigmas)
     severity = np.array([float(int(f.site.level)) * f.site.confidence for f in fused])
     points = np.array([f.position_m[:2] for f in fused]).reshape(-1, 2)
@@ -549,7 +550,7 @@ def build_damage_map_from(
     notes = _with_unconfirmed_note(notes, unconfirmed, fusion)
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
                      notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=error_sigmas,
-                     unusable_frames=unusable, views=views, detection_reach_m=reach)
+                     unusable_frames=unusable, views=views, detection_reach=reach)
 
 
 def _blind_spans(poses: FramePoses) -> list[tuple[float, float]]:

@@ -398,10 +398,10 @@ def _centroid_on_ground(detection: Detection, centroid: np.ndarray, *, camera: P
     return direction, pose, ground_points(pose, direction[None, :])[0]  # the pose's rotation is the ray's
 
 
-def placed_distance_m(detection: Detection, *, camera: PinholeCamera, pose: CameraPose,
-                      terrain: LocalTerrain | None = None, max_range_m: float = MAX_RANGE_M) -> float | None:
-    """How far from the point under the drone (metres on the ground) :func:`project_detection`
-    places ``detection``, without building the rest of it; ``None`` where it places none."""
+def placed_ground_xy(detection: Detection, *, camera: PinholeCamera, pose: CameraPose,
+                     terrain: LocalTerrain | None = None, max_range_m: float = MAX_RANGE_M) -> np.ndarray | None:
+    """Where :func:`project_detection` places ``detection`` (local east, north metres),
+    without building the rest of it; ``None`` where it places none."""
     shape = _mask_outline_and_centroid(detection)
     if shape is None:
         return None
@@ -409,7 +409,15 @@ def placed_distance_m(detection: Detection, *, camera: PinholeCamera, pose: Came
     if not np.isfinite(ground[0]):
         return None
     distance = float(np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m))
-    return distance if distance <= max_range_m else None
+    return np.asarray(ground[:2], dtype=np.float64) if distance <= max_range_m else None
+
+
+def placed_distance_m(detection: Detection, *, camera: PinholeCamera, pose: CameraPose,
+                      terrain: LocalTerrain | None = None, max_range_m: float = MAX_RANGE_M) -> float | None:
+    """How far from the point under the drone (metres on the ground) :func:`project_detection`
+    places ``detection``, without building the rest of it; ``None`` where it places none."""
+    ground = placed_ground_xy(detection, camera=camera, pose=pose, terrain=terrain, max_range_m=max_range_m)
+    return None if ground is None else float(np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m))
 
 
 def make_observation(detection: Detection, local: LocalFrame, t_s: float, xy: np.ndarray) -> Observation:

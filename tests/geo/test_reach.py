@@ -1,4 +1,5 @@
-"""How far each frame is known to have filmed: its farthest detection, at any score."""
+"""How far past the usual range each frame is known to have filmed, and where: wedges
+towards its detections, at any score, that lie near or that no other view contradicts."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import numpy as np
 import pytest
 
 import geo.reach
-from geo.observe import placed_distance_m
-from geo.reach import box_reach_bounds_m, farthest_detections_m, lowest_ground_m
+from geo.observe import placed_distance_m, placed_ground_xy
+from core.types import Detection
+from geo.reach import (FILMED_RANGE_M, NEAR_RANGE_M, REACH_FROM_M, REACH_MARGIN_M, box_reach_bounds_m,
+                       detection_wedges, farthest_reach_m, lowest_ground_m)
 
 
 def _placed_farthest(detections, poses, camera, terrain=None) -> dict[int, float]:
@@ -42,18 +45,19 @@ def test_a_box_bounds_where_its_detection_is_placed(flyover_map):
     assert np.median([bound - distance for bound, distance in pairs]) < 15  # a bound, not a wild one
 
 
-def test_the_farthest_detection_of_each_frame_places_few(flyover_map, monkeypatch):
-    """The bounds spare placing most detections, and find what placing them all finds."""
+def test_only_the_detections_past_the_usual_range_are_placed(flyover_map, monkeypatch):
+    """The bounds spare placing most detections, and every detection placed past the
+    usual range (near it, here) opens a wedge reaching past it."""
     damage_map, detections = flyover_map
     placed = []
-    monkeypatch.setattr(geo.reach, "placed_distance_m",
-                        lambda d, **kwargs: placed.append(d) or placed_distance_m(d, **kwargs))
-    reach = farthest_detections_m(detections, damage_map.poses, damage_map.camera)
-    assert reach == _placed_farthest(detections, damage_map.poses, damage_map.camera)
-    assert len(placed) < len(detections) / 2
-    beyond = float(np.median(list(reach.values())))
-    far = farthest_detections_m(detections, damage_map.poses, damage_map.camera, beyond_m=beyond)
-    assert far == {index: metres for index, metres in reach.items() if metres > beyond} and 0 < len(far) < len(reach)
+    monkeypatch.setattr(geo.reach, "placed_ground_xy",
+                        lambda d, **kwargs: placed.append(d) or placed_ground_xy(d, **kwargs))
+    wedges = detection_wedges(detections, damage_map.poses, damage_map.camera)
+    assert 0 < len(placed) < len(detections) / 2
+    farthest = _placed_farthest(detections, damage_map.poses, damage_map.camera)
+    near = {index: metres for index, metres in farthest.items() if REACH_FROM_M < metres <= FILMED_RANGE_M + NEAR_RANGE_M}
+    assert near and {index: metres - REACH_MARGIN_M for index, metres in farthest_reach_m(wedges).items()
+                     if index in near} == pytest.approx(near)
 
 
 def test_on_a_terrain_the_bound_holds_on_its_lowest_ground(flyover_map):
@@ -80,8 +84,9 @@ def test_on_a_terrain_the_bound_holds_on_its_lowest_ground(flyover_map):
     flat = [placed_distance_m(d, camera=damage_map.camera, pose=damage_map.poses[d.frame_index]) for d in seen]
     assert any(p is not None and f is not None and p > f + 1.0 for p, f in zip(placed, flat))  # the valley reaches farther
     assert all(p <= bound for bound, p in zip(bounds, placed) if p is not None)
-    assert farthest_detections_m(few, damage_map.poses, damage_map.camera, terrain=on_terrain) == _placed_farthest(
-        few, damage_map.poses, damage_map.camera, on_terrain)
+    farthest = _placed_farthest(few, damage_map.poses, damage_map.camera, on_terrain)
+    reach = farthest_reach_m(detection_wedges(few, damage_map.poses, damage_map.camera, terrain=on_terrain))
+    assert reach and all(metres - REACH_MARGIN_M == pytest.approx(farthest[index]) for index, metres in reach.items())
 
 
 def _crs_wkt(crs: str) -> str:
@@ -97,12 +102,13 @@ def test_the_reach_is_the_same_at_any_threshold(flyover, flyover_map):
     scores = (0.2, 0.5, 0.8, 0.99)
     scored = [replace(d, score=scores[k % len(scores)]) for k, d in enumerate(detections)]
     low, high = (_map_from(flyover, scored, min_score) for min_score in (0.0, 0.97))
-    assert low.detection_reach_m == high.detection_reach_m and low.detection_reach_m
+    assert low.detection_reach == high.detection_reach and low.detection_reach
     for built in (low, high):
-        for fused in (*built.fused, *built.unconfirmed):
+        for fused in built.fused:
             for m in fused.members:
-                distance = float(np.hypot(m.ground_xy[0] - m.pose.east_m, m.ground_xy[1] - m.pose.north_m))
-                assert distance <= max(built.detection_reach_m.get(m.frame_index, 0.0), geo.reach.REACH_FROM_M)
+                east, north = float(m.ground_xy[0] - m.pose.east_m), float(m.ground_xy[1] - m.pose.north_m)
+                assert np.hypot(east, north) <= REACH_FROM_M or any(
+                    wedge.holds(east, north) for wedge in built.detection_reach.get(m.frame_index, ()))
     assert sum(len(f.members) for f in high.fused) < sum(len(f.members) for f in low.fused)
 
 
@@ -114,3 +120,87 @@ def _map_from(flyover, detections, min_score: float):
     _, times = detections_from_coco(flyover.paths.annotations)
     return build_damage_map_from(detections, times, read_telemetry(flyover.paths.srt), video=flyover.video_info,
                                  min_score=min_score)
+
+
+@pytest.fixture(scope="module")
+def oblique(flyover):
+    """The flyover's ground-truth masks on a camera looking out near the horizon (12
+    degrees down): its images reach hundreds of metres ahead. ``(map, detections, track)``."""
+    from geo.evaluation import detections_from_coco
+    from geo.telemetry import read_telemetry
+
+    track = read_telemetry(flyover.paths.srt)
+    track = replace(track, samples=tuple(replace(s, gimbal_pitch_deg=-12.0) for s in track.samples))
+    detections, _ = detections_from_coco(flyover.paths.annotations)
+    return _map_with(flyover, detections, track), detections, track
+
+
+def _map_with(flyover, detections, track):
+    from geo.evaluation import detections_from_coco
+    from geo.mapping import build_damage_map_from
+
+    _, times = detections_from_coco(flyover.paths.annotations)
+    return build_damage_map_from(detections, times, track, video=flyover.video_info, min_score=0.0)
+
+
+def _far_false_detection(damage_map) -> Detection:
+    """A small box in the flight's first frame, placed past the range a lone detection
+    reaches: ground the later frames fly towards, and find nothing on."""
+    from core.types import DamageLevel
+
+    first = min(damage_map.poses)
+    camera, pose = damage_map.camera, damage_map.poses[first]
+    x = camera.width_px * 0.25
+    for y in range(camera.height_px):
+        detection = Detection(first, DamageLevel.SEVERE, 0.25, (x - 4.0, float(y), x + 4.0, y + 4.0))
+        distance = placed_distance_m(detection, camera=camera, pose=pose)
+        if distance is not None and distance < 400:
+            assert distance > FILMED_RANGE_M + NEAR_RANGE_M + REACH_MARGIN_M
+            return detection
+    raise AssertionError("the first frame does not reach the horizon")
+
+
+def _footprints(built) -> dict:
+    """Frame index -> its camera footprint, local metres."""
+    from geo.coverage import camera_footprint_records, to_local_polygon
+
+    return {props["frame"]: to_local_polygon(polygon, built.local)
+            for props, polygon in camera_footprint_records(built)}
+
+
+def test_a_far_false_detection_widens_no_footprint(flyover, oblique):
+    """One low-score detection near the horizon, on ground the later frames looked at and
+    found nothing on, leaves the area filmed as it was."""
+    import shapely
+
+    damage_map, detections, track = oblique
+    false = _far_false_detection(damage_map)
+    with_false = _map_with(flyover, [*detections, false], track)
+    assert with_false.detection_reach == damage_map.detection_reach
+    before, after = _footprints(damage_map), _footprints(with_false)
+    assert after[false.frame_index].equals(before[false.frame_index])
+    assert shapely.union_all(list(after.values())).area == pytest.approx(shapely.union_all(list(before.values())).area)
+
+
+def test_a_far_detection_widens_its_footprint_only_towards_it(oblique):
+    """A frame's footprint reaches past the usual range towards its far detections, not
+    across the whole image: the ground as far, on the image's other side, is not in it."""
+    from shapely.geometry import Point
+
+    damage_map, _, _ = oblique
+    wedges = damage_map.detection_reach
+    index = max(wedges, key=lambda k: max(w.far_m for w in wedges[k]))
+    wedge = max(wedges[index], key=lambda w: w.far_m)
+    pose = damage_map.poses[index]
+    footprint = _footprints(damage_map)[index]
+
+    def at(bearing_rad: float, metres: float) -> Point:
+        return Point(pose.east_m + metres * np.cos(bearing_rad), pose.north_m + metres * np.sin(bearing_rad))
+
+    reach = wedge.far_m - 2.0
+    assert reach > FILMED_RANGE_M + 5.0
+    assert footprint.contains(at(wedge.bearing_rad, reach))
+    aside = [wedge.bearing_rad + sign * (wedge.half_width_rad + np.radians(3.0)) for sign in (-1, 1)]
+    inside = [bearing for bearing in aside if footprint.contains(at(bearing, FILMED_RANGE_M - 5.0))]
+    assert inside  # the image is there, out to the usual range
+    assert not any(footprint.contains(at(bearing, reach)) for bearing in inside)

@@ -273,12 +273,13 @@ def test_every_site_lies_in_the_area_filmed(project, tmp_path):
     import pyogrio
     import shapely
 
-    from geo.coverage import detection_reach_m
+    from geo.coverage import detection_reach
+    from geo.reach import farthest_reach_m
     from services.maps import damage_map
     from services.package import PackageRequest, export_package
 
     with ProjectStore.open(project) as store:
-        assert max(detection_reach_m(damage_map(store)).values()) > 150  # past the footprints' usual range
+        assert max(farthest_reach_m(detection_reach(damage_map(store))).values()) > 150  # past the footprints' usual range
         result = export_package(store, PackageRequest(tmp_path / "out", thumbnails=False))
     gpkg = result.folder / f"{result.name}.gpkg"
     area = shapely.union_all(pyogrio.read_dataframe(gpkg, layer="area_of_interest").geometry.values)
