@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from geo.terrain import Terrain, reference_elevation
 from geo.uncertainty import budget_note, budget_sites, clock_sigma
 from geo.views import describe_hovers, distinct_views, hovers
 from geo.telemetry import Track, read_telemetry
+from geo.telemetry.altitude_check import TAKEOFF_ON_THE_GROUND
 from geo.telemetry.takeoff import started_in_the_air
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -658,12 +660,17 @@ def settings_arguments(settings: ProjectSettings) -> dict[str, Any]:
 
 def _ground_sigma_note(note: str, ground_sigma_m: float) -> str:
     """The aligned track's note on the ground plane with how sure a ground elevation read
-    from the video is (the other notes as they are)."""
-    if ground_sigma_m > 0.0 and note.startswith("ground plane at") and note.endswith("(given)"):
-        return note.removesuffix("(given)") + f"(+-{ground_sigma_m:.0f} m, in each site's uncertainty)"
-    if ground_sigma_m > 0.0 and note.startswith("flown ") and note.endswith("(given: the telemetry has no altitude)"):
-        return (note.removesuffix("(given: the telemetry has no altitude)")
-                + f"(the telemetry has no altitude; +-{ground_sigma_m:.0f} m, in each site's uncertainty)")
+    from the video is: where the ground is given, and where the heights fall back to ones
+    above the take-off set on that ground (the other notes as they are)."""
+    if ground_sigma_m <= 0.0:
+        return note
+    sure = f"+-{ground_sigma_m:.0f} m, in each site's uncertainty"
+    if note.startswith("ground plane at") and "(given)" in note:
+        return note.replace("(given)", f"({sure})", 1)
+    if note.startswith("flown ") and note.endswith("(given: the telemetry has no altitude)"):
+        return note.removesuffix("(given: the telemetry has no altitude)") + f"(the telemetry has no altitude; {sure})"
+    if re.search(rf"{TAKEOFF_ON_THE_GROUND} -?[0-9.]+ m$", note):
+        return f"{note} ({sure})"
     return note
 
 

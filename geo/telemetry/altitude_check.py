@@ -24,6 +24,9 @@ from geo.telemetry.track import Track
 #: How far (m) a take-off may lie above or below the ground whose elevation is given:
 #: a roof, a bank, a road on a dike. Farther, and the absolute altitude is taken as wrong.
 PLAUSIBLE_TAKEOFF_OFFSET_M = 30.0
+#: How a note whose heights gave way to heights above the take-off ends, before the
+#: ground elevation given (the map adds how sure that elevation is after it).
+TAKEOFF_ON_THE_GROUND = "the take-off on the ground at"
 #: How far (m) below the ground the camera may seem (barometer drift, a rounded
 #: elevation) before the absolute altitude is taken as not measured from sea level.
 BELOW_GROUND_TOLERANCE_M = 3.0
@@ -69,7 +72,7 @@ def takeoff_contradiction(track: Track, ground_elevation_m: float, ground_named:
             f"where {rel_key} says {relative[first]:.1f} m above the take-off; by {abs_key} the take-off lies "
             f"{abs(offset):.1f} m {side} the ground (at {takeoff:.1f} m), more than the "
             f"{PLAUSIBLE_TAKEOFF_OFFSET_M:g} m a take-off from a roof or a bank could; {abs_key} is not an altitude "
-            f"above sea level here, so the heights are {rel_key}, the take-off on the ground at "
+            f"above sea level here, so the heights are {rel_key}, {TAKEOFF_ON_THE_GROUND} "
             f"{ground_elevation_m:g} m")
 
 
@@ -93,7 +96,7 @@ def below_ground(track: Track, ground_elevation_m: float, ground_named: str = "t
             "the ground")
     if as_takeoff:
         return (said + f"; this drone's {key} is a height above the take-off (an Air 2's is), so the heights are "
-                f"{key} as written, the take-off on the ground at {ground_elevation_m:g} m"), True
+                f"{key} as written, {TAKEOFF_ON_THE_GROUND} {ground_elevation_m:g} m"), True
     return (said + f": is the ground elevation right? ({key} is taken as written; frames with the camera below "
             "the ground are not placed)"), False
 
@@ -111,5 +114,5 @@ def implausible_takeoff_note(track: Track) -> str | None:
             f"map takes the heights from {rel_key}, also with --ground-elevation M or a DEM")
 
 
-__all__ = ["BELOW_GROUND_TOLERANCE_M", "PLAUSIBLE_TAKEOFF_OFFSET_M", "altitude_key", "below_ground",
+__all__ = ["BELOW_GROUND_TOLERANCE_M", "PLAUSIBLE_TAKEOFF_OFFSET_M", "TAKEOFF_ON_THE_GROUND", "altitude_key", "below_ground",
            "implausible_takeoff_note", "takeoff_contradiction", "takeoff_elevation"]

@@ -127,3 +127,27 @@ def test_a_dem_under_an_abs_alt_that_contradicts_rel_alt_sets_the_take_off(tmp_p
     z0, from_absolute, note = reference_elevation(track, Terrain.open(dem), local)
     assert (z0, from_absolute) == (pytest.approx(1.5), False)  # not -128.8 m: the DEM 130 m above every camera
     assert "abs_alt contradicts rel_alt" in note and "the DEM's elevation under the first fix (1.5 m)" in note
+
+
+def _moving_mini(tmp_path, rel: float, abs_: float):  # noqa: ANN001, ANN202 - a Path
+    """:func:`_mini` flying north at 11 m/s (a map places its frames)."""
+    return write_srt(tmp_path, "moving.SRT", [
+        f'<font size="28">FrameCnt: {i + 1}, DiffTime: 40ms\n2026-05-27 13:14:2{i}.911\n[focal_len: 24.00] '
+        f"[latitude: {53.3651 + i * 0.0001:.6f}] [longitude: 6.460719] [rel_alt: {rel + i:.3f} "
+        f"abs_alt: {abs_ + i:.3f}] </font>" for i in range(4)])
+
+
+@pytest.mark.parametrize(("rel", "abs_", "ground_m"), [(6.0, -122.769, 1.0), (50.0, 172.0, 80.0), (50.0, 172.0, 120.0)])
+def test_the_map_says_how_sure_the_ground_is_when_the_heights_give_way(tmp_path, rel, abs_, ground_m):
+    """A ground elevation read from the video counts in each site's uncertainty, and the
+    map's note on the heights says by how much: where abs_alt is set against it, and
+    where the heights fall back to rel_alt with the take-off on it."""
+    from geo.mapping import build_damage_map_from
+
+    track = read_telemetry(_moving_mini(tmp_path, rel, abs_))
+    built = build_damage_map_from([], {0: 0.5, 1: 1.5, 2: 2.5}, track,
+                                  video={"width_px": 1280, "height_px": 720, "duration_s": 4.0},
+                                  ground_elevation_m=ground_m, ground_sigma_m=3.0)
+    said = [n for n in built.notes if f"{ground_m:g} m" in n and ("ground plane at" in n or "take-off on" in n)]
+    assert len(said) == 1, built.notes
+    assert said[0].endswith(" (+-3 m, in each site's uncertainty)"), said[0]
