@@ -69,9 +69,9 @@ class ProjectDocument(QObject):
         A short message for the status bar.
     sites_changed()
         The run's damage sites were read again (:meth:`site_assignments` gives them).
-    stepped(object)
+    stepped(object, bool)
         An undo or a redo (not an edit as it is made): what it changed
-        (``core.review.Changes``), for the views to go to it.
+        (``core.review.Changes``), and whether it was a redo, for the views to go to it.
     """
 
     opened = Signal()
@@ -87,7 +87,7 @@ class ProjectDocument(QObject):
     score_threshold_changed = Signal(float)
     notice = Signal(str)
     sites_changed = Signal()
-    stepped = Signal(object)
+    stepped = Signal(object, bool)
     flight_in_survey_changed = Signal()
 
     #: A burst of threshold changes (a slider drag) is saved to the project once, this

@@ -21,7 +21,8 @@ class ReviewCommand(QUndoCommand):
     ``redo()`` applies the edit the first time Qt pushes it, then replays the session's
     redo; ``undo()`` asks the session to undo. An edit the session refuses marks the
     command obsolete, so Qt never stacks it, and leaves the exception in ``error``. ``on_changes`` receives what each step
-    changed so views redraw only that.
+    changed so views redraw only that; ``on_step`` what an undo (``False``) or a redo
+    (``True``) changed, so views go to it.
     """
 
     def __init__(
@@ -32,13 +33,13 @@ class ReviewCommand(QUndoCommand):
         on_changes: Callable[[Changes], None],
         *,
         restored: bool = False,
-        on_step: Callable[[Changes], None] | None = None,
+        on_step: Callable[[Changes, bool], None] | None = None,
     ) -> None:
         super().__init__(text)
         self._session = session
         self._edit = edit
         self._on_changes = on_changes
-        self._on_step = on_step  # an undo or a redo (not the edit made): what it changed
+        self._on_step = on_step  # an undo or a redo (not the edit made): what it changed, and whether a redo
         self._applied_once = restored  # a step of a reopened history: the session holds it already
         #: While ``True`` the command mirrors nothing (rebuilding a reopened history).
         self.inert = False
@@ -61,7 +62,7 @@ class ReviewCommand(QUndoCommand):
         else:
             changes = self._session.redo()
             if changes is not None and self._on_step is not None:
-                self._on_step(changes)
+                self._on_step(changes, True)
         if changes is not None:
             self._on_changes(changes)
 
@@ -70,6 +71,6 @@ class ReviewCommand(QUndoCommand):
             return
         changes = self._session.undo()
         if changes is not None and self._on_step is not None:
-            self._on_step(changes)
+            self._on_step(changes, False)
         if changes is not None:
             self._on_changes(changes)

@@ -1110,10 +1110,13 @@ class SiteReviewPanel(Panel):
                 frames.append(site.best_frame)
         return frames
 
-    def _on_stepped(self, changes: object) -> None:
+    def _on_stepped(self, changes: object, redone: bool = False) -> None:
         """An undo or a redo: the list goes to the site it changed (a reviewer takes back
         what they just did, and sees it), now where its row is shown, else once the list
-        is read again; a decision made since the list was read is unmarked at once."""
+        is read again; a decision made since the list was read is unmarked at once. A redo
+        that decides its sites again goes on to the next site to decide, as the key did
+        (left on the site decided, listed last once read again, the next key acted on it
+        again)."""
         review = self.review
         ids = getattr(changes, "detection_ids", frozenset())
         if review is None or not ids:
@@ -1125,6 +1128,11 @@ class SiteReviewPanel(Panel):
         # with the most sightings changed current
         sites = [s for site_id, _ in touched.most_common() if (s := review.site(site_id)) is not None]
         if not sites:
+            return
+        if redone and (decided := self._decisions_now(sites)) is not None:
+            said, rejected = decided
+            self._also_select = []
+            self._mark_decided_and_move_on(sites, said, rejected)
             return
         site = sites[0]
         unmarked = False
@@ -1149,6 +1157,26 @@ class SiteReviewPanel(Panel):
                 self.site_list.setCurrentRow(index)  # the player shows it (_on_current_site)
             self._select_also(review, others)
         self._update_summary()
+
+    def _decisions_now(self, sites: list[SiteSummary]) -> tuple[dict[int, str], set[int]] | None:
+        """How each of ``sites`` is decided as the project now stands (the list was read
+        before the step), worded as the list words it, and the ones rejected as a whole;
+        ``None`` when a sighting of one of them is still to decide."""
+        ids = [s.detection_id for site in sites for s in site.sightings]
+        now = self.document.store.detections_by_id(ids)
+        said: dict[int, str] = {}
+        rejected: set[int] = set()
+        for site in sites:
+            states = [now[s.detection_id] for s in site.sightings if s.detection_id in now]
+            if not states or any(d.review is ReviewState.PENDING for d in states):
+                return None
+            if all(d.review is ReviewState.REJECTED for d in states):
+                said[site.site_id] = ReviewState.REJECTED.value
+                rejected.add(site.site_id)
+            else:
+                best = now.get(site.best_detection_id or -1, states[0])
+                said[site.site_id] = f"accepted as {best.level.label}"
+        return said, rejected
 
     def _select_also(self, review: SiteReview, keys: list[int]) -> None:
         """Add the shown rows of the sites of ``keys`` (detection ids) to the selection,
@@ -1290,15 +1318,22 @@ class SiteReviewPanel(Panel):
             said = f"accepted as {decision.label}" if isinstance(decision, DamageLevel) else decision.value
             self.document.notice.emit(f"Site #{current.site_id} is {said} already" if len(sites) == 1
                                       else f"The {len(sites)} sites are {said} already")
+        rejected = {s.site_id for s in sites} if decision is ReviewState.REJECTED else set()
+        self._mark_decided_and_move_on(sites, {s.site_id: mark(s) for s in sites}, rejected)
+
+    def _mark_decided_and_move_on(self, sites: list[SiteSummary], said: dict[int, str], rejected: set[int]) -> None:
+        """Mark the rows of ``sites`` decided at once (``said``: site id -> the decision as
+        the list words it once read again; ``rejected``: the sites rejected as a whole) and
+        go on to the next site to decide after them: what a decision does, and its redo."""
         rows = []
         for site in sites:
-            said = self._decided[site.site_id] = mark(site)
+            self._decided[site.site_id] = said[site.site_id]
             index = self._row_of(site.site_id)
             if index is not None:
                 rows.append(index)
                 row = self.site_list.item(index)
-                row.setText(row.text().split("\n")[0] + f"\ndecided: {said}")
-                _mark_row(row, decided=True, rejected=decision is ReviewState.REJECTED)
+                row.setText(row.text().split("\n")[0] + f"\ndecided: {said[site.site_id]}")
+                _mark_row(row, decided=True, rejected=site.site_id in rejected)
         self._update_summary()
         following = self._first_undecided_row(max(rows, default=self.site_list.currentRow()) + 1)
         if following is not None:

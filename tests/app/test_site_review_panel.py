@@ -57,12 +57,12 @@ def _states(doc, site):
     return {doc.store.detection(i).review for i in site.detection_ids}
 
 
-def _press(qtbot, panel, widget, key, *, wait=True):
+def _press(qtbot, panel, widget, key, *, wait=True, modifier=Qt.KeyboardModifier.NoModifier):
     if wait:
         with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
-            qtbot.keyClick(widget, key)
+            qtbot.keyClick(widget, key, modifier)
     else:
-        qtbot.keyClick(widget, key)
+        qtbot.keyClick(widget, key, modifier)
 
 
 def _select_the_first_two(qtbot, panel):
@@ -970,8 +970,43 @@ def test_undo_goes_back_to_the_site_it_changes_and_unmarks_it_at_once(qtbot, pan
         assert panel.summary.text().endswith("0 decided")
     assert panel.current_site().site_id == site.site_id and not panel.current_site().decided  # and once read
     with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
-        doc.undo_stack.redo()
-    assert panel.current_site().site_id == site.site_id and panel.review.rejected == {site.site_id}
+        doc.undo_stack.redo()  # the decision again: on to the next site to decide, as the key went
+    assert panel.current_site().site_id != site.site_id and panel.review.rejected == {site.site_id}
+
+
+def test_in_the_window_a_redone_decision_goes_on_to_the_next_site_to_decide_as_the_key_did(qtbot, window, project):
+    """2, Ctrl+Z, Ctrl+Shift+Z left the list on the site just relabelled (decided, listed
+    last once read again), where the next A or X acted on it again."""
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    panel = window.panel(SiteReviewPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
+    relabelled = panel.current_site()
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_2)
+    after_key = panel.current_site()
+    assert after_key.site_id != relabelled.site_id and not after_key.decided
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_Z, modifier=Qt.KeyboardModifier.ControlModifier)
+    assert panel.current_site().site_id == relabelled.site_id  # undo: back to the site it changes
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        qtbot.keyClick(panel.site_list, Qt.Key.Key_Z,
+                       Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        # at once, before the list is read again: marked, and on to the next site
+        row = panel.site_list.item(panel._row_of(relabelled.site_id))
+        assert row.text().endswith("decided: accepted as Severe")
+        assert panel.current_site().site_id == after_key.site_id
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)  # and once read again
+    assert panel.review.site(relabelled.site_id).decided
+    assert panel.current_site().site_id == after_key.site_id and not panel.current_site().decided
+    assert window.document.selected_id in after_key.detection_ids  # the player shows it
+    count = window.document.undo_stack.count()
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_X)  # the next key acts on that site
+    assert _states(window.document, after_key) == {ReviewState.REJECTED}
+    assert {window.document.store.detection(i).level for i in relabelled.detection_ids} == {DamageLevel.SEVERE}
+    assert _states(window.document, relabelled) == {ReviewState.ACCEPTED}
+    assert window.document.undo_stack.count() == count + 1
 
 
 def test_the_panel_fits_beside_the_video_on_a_1280_px_screen(qtbot, panel):
