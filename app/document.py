@@ -598,6 +598,26 @@ class ProjectDocument(QObject):
         self.set_settings(settings)
         return settings
 
+    def telemetry_mismatch(self, path: Path) -> str | None:
+        """Why the track at ``path`` does not overlap the open video at the project's time
+        offset (:func:`geo.sync.align_track`'s check and message, as the command line and
+        the map say it), ``None`` when it does or no video is open. Raises
+        ``TelemetryError`` naming the file when it cannot be read."""
+        from core.errors import TelemetryError
+        from geo.sync import align_track
+        from geo.telemetry import read_telemetry
+
+        track = read_telemetry(Path(path))
+        info = self.video_info
+        if info is None:
+            return None
+        try:
+            align_track(track, duration_s=float(info.duration_s), creation_time_utc=info.creation_time_utc,
+                        offset_s=self.settings.time_offset_s)
+        except TelemetryError as exc:
+            return str(exc)
+        return None
+
     def set_telemetry(self, path: Path | None) -> None:
         if path is not None:
             from geo.telemetry import read_telemetry

@@ -717,10 +717,57 @@ class MainWindow(QMainWindow):
         start = str(self.document.video_path.parent) if self.document.video_path else self.settings.last_directory()
         path, _ = QFileDialog.getOpenFileName(self, "Open telemetry", start, TELEMETRY_FILTER)
         if path:
-            try:
-                self.document.set_telemetry(Path(path))
-            except Exception as exc:  # noqa: BLE001
-                show_error(self, exc, title="Cannot use this telemetry")
+            self.use_telemetry(Path(path))
+
+    def use_telemetry(self, path: Path) -> bool:
+        """Make ``path`` the project's telemetry (File > Open Telemetry…, a track dropped on
+        the window). A track that does not overlap the video (another flight's) is checked
+        before anything changes: the analyst keeps the track they have (the default) or
+        uses the new one anyway. Returns whether ``path`` is the project's telemetry now."""
+        document = self.document
+        try:
+            mismatch = document.telemetry_mismatch(path)
+        except Exception as exc:  # noqa: BLE001 - an unreadable track is named, none crashes the window
+            show_error(self, exc, title="Cannot use this telemetry")
+            return False
+        current = document.telemetry_path
+        if mismatch is not None and not self._use_track_anyway(path, current, mismatch):
+            document.notice.emit(f"Kept {current.name}: {path.name} does not overlap the video" if current is not None
+                                 else f"{path.name} not used: it does not overlap the video")
+            return False
+        try:
+            document.set_telemetry(path)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, title="Cannot use this telemetry")
+            return False
+        if mismatch is not None and current is not None and current != path:
+            document.notice.emit(f"Telemetry: {path.name}; {current} is where it was (File > Open Telemetry… "
+                                 "to go back to it)")
+        return True
+
+    def _use_track_anyway(self, path: Path, current: Path | None, mismatch: str) -> bool:
+        """Ask whether to use a track that does not overlap the video; keeping the track
+        the project has (or none) is the default."""
+        video = self.document.video_path
+        said = mismatch.split(": telemetry does not overlap the video: ", 1)[-1]  # the file is named above
+        box = QMessageBox(QMessageBox.Icon.Warning, "This track is not the video's", "", parent=self)
+        box.setText(f"{path.name} does not overlap the video {video.name if video else ''}: "
+                    f"{said[:1].upper()}{said[1:]}")
+        use = box.addButton(f"Use {path.name} anyway", QMessageBox.ButtonRole.AcceptRole)
+        if current is not None:
+            keep = box.addButton(f"Keep {current.name}", QMessageBox.ButtonRole.RejectRole)
+            box.setInformativeText(
+                f"Keep {current.name}, the project's track now, or use {path.name} anyway? Used, it places nothing "
+                "on the map until it meets the video (the time offset: Analysis > Georeferencing…). No file is "
+                "changed either way: File > Open Telemetry… opens the other track again.")
+        else:
+            keep = box.addButton("Do not use it", QMessageBox.ButtonRole.RejectRole)
+            box.setInformativeText("Used, it places nothing on the map until it meets the video (the time "
+                                   "offset: Analysis > Georeferencing…).")
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is use
 
     def save_as_dialog(self) -> None:
         if not self.document.is_open:
@@ -1542,10 +1589,7 @@ class MainWindow(QMainWindow):
             show_error(self, f"{path.name} is a flight track (telemetry): open its video first, then drop the track "
                              "on the window (or File > Open Telemetry…).", title="Open the video first")
             return
-        try:
-            self.document.set_telemetry(path)
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc, title="Cannot use this telemetry")
+        self.use_telemetry(path)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.transport.pause()

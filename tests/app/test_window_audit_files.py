@@ -72,3 +72,74 @@ def test_the_check_before_any_analysis_names_the_frames_it_checked(qtbot, window
     text = panel.caution_label.text()
     assert "analysed" not in text  # nothing has been: was "none of the 2 analysed frames"
     assert "frames checked (one a second of the video)" in text
+
+
+def _another_flights_track(flyover: Path) -> Path:
+    """The flyover's GPX eight years earlier: a track that does not meet the video at all."""
+    track = flyover / "another_flight.gpx"
+    track.write_text((flyover / "flight.gpx").read_text(encoding="utf-8").replace("2018-10-12", "2010-10-12"),
+                     encoding="utf-8")
+    return track
+
+
+def _answer_when_asked(qtbot, answer: str) -> list[dict]:
+    """Click the button named ``answer`` (``"default"``: the box's default) of the question
+    the window asks next, noting what it said."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    asked: list[dict] = []
+    tries = iter(range(200))  # none asked within 2 s: the test says so, no click is left waiting
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            if next(tries, None) is not None:
+                QTimer.singleShot(10, click)
+            return
+        buttons = {b.text(): b for b in box.buttons()}
+        asked.append({"text": box.text(), "informative": box.informativeText(), "buttons": sorted(buttons),
+                      "default": box.defaultButton().text(), "escape": box.escapeButton().text()})
+        (box.defaultButton() if answer == "default" else buttons[answer]).click()
+
+    QTimer.singleShot(0, click)
+    return asked
+
+
+def test_a_track_that_does_not_meet_the_video_asks_before_it_replaces_the_project_s(
+        qtbot, window, flyover, errors, monkeypatch):
+    """A track eight years from the video replaced the working one at once (File > Open
+    Telemetry… and a drop alike): the map and the sites showed only the error, and the
+    analyst had to find the old track and open it again."""
+    from PySide6.QtWidgets import QFileDialog
+
+    assert window.open_path(flyover / "flight.mp4")
+    working = window.document.telemetry_path
+    assert working is not None and window.document.telemetry_mismatch(working) is None
+    wrong = _another_flights_track(flyover)
+    changed = []
+    window.document.telemetry_changed.connect(lambda: changed.append(True))
+    notices = []
+    window.document.notice.connect(notices.append)
+
+    asked = _answer_when_asked(qtbot, "default")  # Enter: keep the track the project has
+    _drop(window, wrong)
+    assert window.document.telemetry_path == working and changed == [] and errors == []
+    said = asked[0]
+    assert said["text"].startswith("another_flight.gpx does not overlap the video flight.mp4: The track covers 2010-")
+    assert "8.0 years apart" in said["text"]
+    assert working.name in said["informative"] and "another_flight.gpx" in said["informative"]
+    assert said["default"] == said["escape"] == f"Keep {working.name}"
+    assert said["buttons"] == sorted([f"Keep {working.name}", "Use another_flight.gpx anyway"])
+    assert notices[-1] == f"Kept {working.name}: another_flight.gpx does not overlap the video"
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(wrong), ""))
+    asked = _answer_when_asked(qtbot, "Use another_flight.gpx anyway")  # the analyst knows better
+    window.open_telemetry_dialog()
+    assert asked and window.document.telemetry_path == wrong and changed == [True]
+    assert str(working) in notices[-1] and working.is_file()  # where to find the track before
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(working), ""))
+    asked = _answer_when_asked(qtbot, "default")
+    window.open_telemetry_dialog()  # a track that meets the video is taken without a question
+    assert asked == [] and window.document.telemetry_path == working and errors == []
