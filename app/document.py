@@ -50,6 +50,9 @@ class ProjectDocument(QObject):
         The current run id (``int | None``) changed.
     telemetry_changed()
         The telemetry file or the project settings changed: the map must be rebuilt.
+    track_replaced()
+        Another telemetry file was attached (emitted just before ``telemetry_changed``):
+        the map and sites placed with the one before are stale until rebuilt.
     current_frame_changed(int, float)
         The frame shown (index, pts in seconds).
     selection_changed(object)
@@ -79,6 +82,7 @@ class ProjectDocument(QObject):
     detections_changed = Signal(object)
     run_changed = Signal(object)
     telemetry_changed = Signal()
+    track_replaced = Signal()
     current_frame_changed = Signal(int, float)
     selection_changed = Signal(object)
     analysis_running_changed = Signal(bool)
@@ -624,6 +628,7 @@ class ProjectDocument(QObject):
 
             read_telemetry(Path(path))  # TelemetryError naming the file if it is unreadable
         self.store.set_telemetry(None if path is None else Path(path))
+        self.track_replaced.emit()
         self.telemetry_changed.emit()
 
     # -- review of the selection -----------------------------------------------------------

@@ -103,6 +103,7 @@ class MapPanel(Panel):
         self._basemap_job: FunctionJob | None = None
         self._buildings_job: FunctionJob | None = None
         self._dirty = False
+        self._tracks_replaced = 0  # a map job started before the last one built with another track
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(self.REBUILD_DELAY_MS)
@@ -112,6 +113,7 @@ class MapPanel(Panel):
         document.opened.connect(self.schedule_rebuild)
         document.closed.connect(self._on_closed)
         document.telemetry_changed.connect(self.schedule_rebuild)
+        document.track_replaced.connect(self._on_track_replaced)
         document.run_changed.connect(self._on_data_changed)
         document.detections_changed.connect(self._on_data_changed)
         document.analysis_running_changed.connect(self._on_analysis_running_changed)
@@ -153,6 +155,19 @@ class MapPanel(Panel):
         return (doc.analysis_running and isinstance(self._content, DamageMap)
                 and self._content_run is not None and self._content_run != doc.run_id)
 
+    def _on_track_replaced(self) -> None:
+        """Another track: the map built with the one before (its track, its sites) is off
+        until the new one is built, as the Sites panel lists no site meanwhile (it showed
+        the old sites while the panel said it was reading the new ones)."""
+        self._tracks_replaced += 1
+        self._content = None
+        self._content_run = None
+        self._preview_problem = None
+        self._preview_placed = None
+        self._fix_row.hide()
+        self._show_cautions([])
+        self.map_widget.set_map(None, "Building the map…")
+
     def _on_current_frame_changed(self, _index: int, pts_s: float) -> None:
         self.map_widget.set_time(pts_s)
 
@@ -187,17 +202,18 @@ class MapPanel(Panel):
         self._building_run = doc.run_id
         if self.map_widget.content is None:
             self.map_widget.set_map(None, "Building the map…")
+        track = self._tracks_replaced
         if doc.run_id is None and doc.project_path is not None:
             # nothing analysed yet: where the drone flew, and whether the map could be made
             job = FunctionJob(track_preview_job, doc.project_path, parent=self)
-            job.done.connect(self._on_preview)
+            job.done.connect(lambda result, t=track: self._on_preview(result) if t == self._tracks_replaced else None)
         elif doc.run_id is None:
             job = FunctionJob(read_track_job, doc.telemetry_path, parent=self)
-            job.done.connect(self._on_built)
+            job.done.connect(lambda result, t=track: self._on_built(result) if t == self._tracks_replaced else None)
         else:
             job = FunctionJob(build_map_job, doc.project_path, doc.run_id, parent=self)
-            job.done.connect(self._on_built)
-        job.failed.connect(self._on_failed)
+            job.done.connect(lambda result, t=track: self._on_built(result) if t == self._tracks_replaced else None)
+        job.failed.connect(lambda exc, t=track: self._on_failed(exc) if t == self._tracks_replaced else None)
         job.finished.connect(self._on_job_finished)
         self._job = job
         job.start()

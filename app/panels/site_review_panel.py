@@ -360,6 +360,7 @@ class SiteReviewPanel(Panel):
         self._carried_runs: set[tuple[str, int]] = set()
         self._decided: dict[int, str] = {}  # site id -> decision shown before the rebuild
         self._edits_seen = 0  # the document's changes to detections, counted (a list read before one is stale)
+        self._tracks_replaced = 0  # the telemetry files attached, counted (a list read before one is stale)
         self._rows: list[tuple[QListWidgetItem, int, bool]] = []  # list row, site id, decided when read
         self._follow_key: int | None = None  # a detection id of the site to keep selected
         self._also_select: list[int] = []  # detection ids of the other sites an undo/redo changed
@@ -492,6 +493,7 @@ class SiteReviewPanel(Panel):
         document.flight_in_survey_changed.connect(self._on_flight_in_survey)
         document.run_changed.connect(self._on_run_changed)
         document.telemetry_changed.connect(self.schedule_rebuild)
+        document.track_replaced.connect(self._on_track_replaced)
         document.detections_changed.connect(self._on_data_changed)
         document.analysis_running_changed.connect(self._on_analysis_running_changed)
         document.selection_changed.connect(self._on_selection_changed)
@@ -526,6 +528,17 @@ class SiteReviewPanel(Panel):
             analysing = self.document.analysis_running  # the run an analysis writes: read at its end
             self.summary.setText("The sites are listed when the analysis ends" if analysing else "Reading the sites…")
         self._on_data_changed()
+
+    def _on_track_replaced(self) -> None:
+        """Another track places the sites anew: the list placed with the one before goes
+        at once, as the map's sites do, until the new sites are read; the reviewer's place
+        is kept for then."""
+        chosen = self._chosen if self._chosen is not None else _site_key(self.current_site())
+        self._tracks_replaced += 1
+        self._forget_sites()
+        self.document.set_sites({})
+        self._chosen = chosen
+        self.summary.setText("Reading the sites…")
 
     def _on_data_changed(self, *_args: object) -> None:
         if not self.document.analysis_running:
@@ -580,11 +593,17 @@ class SiteReviewPanel(Panel):
         if self.review is None:
             self.summary.setText("Reading the sites…")
         job = FunctionJob(build_map_job, doc.project_path, doc.run_id, parent=self)
-        job.done.connect(lambda built, run_id=doc.run_id, edits=self._edits_seen: self._on_built(built, run_id, edits))
-        job.failed.connect(self._on_failed)
+        track = self._tracks_replaced
+        job.done.connect(lambda built, run_id=doc.run_id, edits=self._edits_seen, t=track:
+                         self._on_built(built, run_id, edits) if t == self._tracks_replaced else self._read_again())
+        job.failed.connect(lambda exc, t=track: self._on_failed(exc) if t == self._tracks_replaced else self._read_again())
         job.finished.connect(self._on_job_finished)
         self._job = job
         job.start()
+
+    def _read_again(self) -> None:
+        """A list read with the track before: read the sites again once that job is done."""
+        self._dirty = True
 
     def _on_job_finished(self) -> None:
         if self._dirty:

@@ -1335,3 +1335,31 @@ def test_sites_that_cannot_be_read_leave_no_count_waiting(qtbot, panel):
     assert panel.threshold_label.text().endswith("counting…")
     panel._on_failed(RuntimeError("telemetry unreadable"))
     assert panel.threshold_label.text() == "" and panel.summary.text() == "No sites: telemetry unreadable"
+
+
+def test_a_new_track_takes_the_old_sites_off_the_map_and_the_list_alike_until_the_new_ones_come(
+        qtbot, window, project, flight, tmp_path):
+    """The map kept the sites placed with the track before while the Sites panel said it
+    was reading the new ones."""
+    import shutil
+
+    from app.panels.map_panel import MapPanel
+
+    panel, map_panel = window.panel(SiteReviewPanel), window.panel(MapPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: not map_panel.busy and map_panel.map_widget.content is not None, timeout=30_000)
+    assert len(map_panel.map_widget.content.sites) == 3
+    chosen = panel.site_list.item(1).data(SITE_ROLE)
+    panel.select_site(chosen)
+    other = tmp_path / "the_same_flight_logged_again.SRT"
+    shutil.copy2(flight.srt, other)
+    with qtbot.waitSignals([panel.sites_updated, map_panel.map_updated], timeout=30_000):
+        assert window.use_telemetry(other)
+        # at once: neither the list nor the map holds a site placed with the track before
+        assert panel.site_list.count() == 0 and panel.summary.text() == "Reading the sites…"
+        assert map_panel.map_widget.content is None and map_panel.map_widget.message == "Building the map…"
+    qtbot.waitUntil(lambda: not map_panel.busy and not panel.busy and map_panel.map_widget.content is not None,
+                    timeout=30_000)
+    assert len(map_panel.map_widget.content.sites) == 3 and panel.site_list.count() == 3
+    assert panel.current_site().site_id == chosen  # the reviewer's place kept
