@@ -1195,10 +1195,14 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
     (:func:`survey_decisions`: not a survey decision its flights took back): what a flight
     added, or analysed, after review needs. Each flight's history records it as carried
     (the app's Undo reads "Keep earlier decisions on N sightings"). Returns the number of
-    sightings decided (0: nothing to carry)."""
+    sightings decided (0: nothing to carry). A flight analysed again (a new run) first
+    gets the decisions of its own earlier runs (:func:`_keep_earlier_runs_decisions`), as
+    ``damagemap analyze`` gives them: a flight's own decision at a place goes first."""
+    with survey_lock(survey.folder, wait_s=DECIDING_WAIT_S):
+        count = _keep_earlier_runs_decisions(survey, author=author)
     dated = review_decisions(survey).dated
     if not dated:
-        return 0
+        return count
     marks = [mark for _, _, mark in dated]
     made_in = {id(mark): flights for _, flights, mark in dated}
     built = built or survey_map(survey, carry_rejections=False)
@@ -1206,13 +1210,34 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
 
     matches = match_decisions(marks, [site_summary(site) for site in built.sites], radius_m=reach_by_uncertainty(
         {site.id: float(site.uncertainty_m) for site in built.sites}))
-    count = 0
     with survey_lock(survey.folder, wait_s=DECIDING_WAIT_S):  # one writer of the flights' decisions (see decide)
         for site in built.sites:
             mark = matches.get(site.id)
             if mark is not None:  # not to the flights it is in already: there it met its own site, not this one
                 count += _apply_to_flights(survey, site, mark.level or mark.review, author=author,
                                            only_undecided=True, skip=made_in[id(mark)]).sightings
+    return count
+
+
+def _keep_earlier_runs_decisions(survey: Survey, *, author: str | None = None) -> int:
+    """Give each flight's latest finished run the site decisions made at the same places
+    in its earlier runs (:func:`services.sites.keep_earlier_decisions`): a flight analysed
+    again (``survey analyse --new-run``) keeps what its reviewers and ``survey decide``
+    decided on it. A flight that cannot be mapped yet keeps them in its earlier run until
+    it can. Returns the number of sightings decided."""
+    from services.sites import keep_earlier_decisions
+
+    count = 0
+    for flight in survey.flights:
+        if missing_project_text(survey, flight) is not None:
+            continue
+        try:
+            with ProjectStore.open(survey.project_path(flight)) as store:
+                run_id = store.latest_run_id()
+                if run_id is not None and store.run(run_id).finished:
+                    count += keep_earlier_decisions(store, run_id, author=author)
+        except DamagemapError as exc:  # not mapped yet (a setting missing): the survey's notes say why
+            _log.debug("flight %s: earlier decisions not carried yet: %s", flight.name, exc)
     return count
 
 

@@ -321,3 +321,28 @@ def test_a_survey_moved_with_its_videos_knows_them_still(sites_truth, tmp_path):
     with pytest.raises(SurveyError, match="is flight monday of survey"):
         surveys.add_flight(moved, tmp_path / "laptop" / "videos" / "monday.mp4", name="again")
     assert [f.name for f in Survey.open(moved.folder).flights] == ["monday"]
+
+
+def test_survey_decisions_survive_a_flight_analysed_again(sites_truth, tmp_path):
+    """`survey analyse --new-run` gives a flight a new run: what `survey decide` rejected
+    and relabelled on it stays so, as `damagemap analyze` keeps a project's earlier
+    decisions (the survey's map reads the flight's latest run)."""
+    survey = _town(sites_truth, tmp_path, ["monday"])
+    built = surveys.survey_map(survey)
+    rejected, relabelled = sorted(built.sites, key=lambda s: (-s.observation_count, s.id))[:2]
+    level = DamageLevel.SLIGHT if relabelled.level is DamageLevel.SEVERE else DamageLevel.SEVERE
+    assert surveys.decide(survey, rejected.id, ReviewState.REJECTED, built=built) > 0
+    assert surveys.decide(survey, relabelled.id, level) > 0
+    decided = surveys.survey_map(survey)
+    assert not _near(decided, rejected)
+    relabelled = next(s for s in decided.sites if s.id == relabelled.id)  # placed at its new level's height
+
+    with ProjectStore.open(survey.project_path(survey.flight("monday"))) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)  # the flight analysed again: a new run
+    assert surveys.apply_decisions(survey) > 0  # what `survey analyse` does once its flights are analysed
+
+    after = surveys.survey_map(survey)
+    assert not _near(after, rejected)  # still rejected
+    (relabelled_now,) = _near(after, relabelled)
+    assert relabelled_now.level is level and relabelled_now.reviewed
+    assert len(after.sites) == len(decided.sites)
