@@ -419,12 +419,10 @@ def _info(args: argparse.Namespace) -> int:
     note_survey_in_flights(survey)  # a project that joined before projects noted their survey
     flights = []
     for status in flight_statuses(survey):
-        if status.problem is not None:
-            print(f"flight {status.name}: {status.problem}", file=sys.stderr)
         flight = status.record
         flights.append({"name": flight.name, "date": flight.date, "drone": flight.drone, "video": flight.video,
-                        "project": str(status.project), "frames_analysed": status.frames_analysed,
-                        "frames_no_look": status.frames_no_look,
+                        "project": str(status.project), "problem": status.problem,
+                        "frames_analysed": status.frames_analysed, "frames_no_look": status.frames_no_look,
                         "analysis_complete": status.complete, "video_not_whole": status.video_not_whole})
     built = None
     try:
@@ -456,6 +454,9 @@ def _info(args: argparse.Namespace) -> int:
     print(f"survey {survey.name!r}: {len(flights)} flights, {len(sites)} sites, "
           f"{_decisions_text(decisions.count, sources)}")
     for f in flights:
+        if f["problem"] is not None:  # its project missing (the survey moved without it) or unreadable
+            print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} {f['problem']}")
+            continue
         c = coverage.get(f["name"])
         seen = f", {c.area_m2 / 1e4:.2f} ha seen, {c.sites} sites, {to_review.get(f['name'], 0)} to review" if c else ""
         state = "complete" if f["analysis_complete"] else "not complete"

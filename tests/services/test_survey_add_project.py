@@ -225,11 +225,16 @@ def test_a_survey_moved_without_its_videos_names_each_missing_project_and_relink
     shutil.move(tmp_path / "town", tmp_path / "laptop" / "town")  # the survey's folder alone
     moved = tmp_path / "laptop" / "town"
     assert main(["survey", "info", str(moved)]) == 0
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     looked = tmp_path / "laptop" / "videos" / "monday.dmproj"
-    assert (f"flight monday: its project is missing: looked for '../videos/monday.dmproj' from the survey's folder, "
-            f"at '{looked}'") in err
-    assert f"damagemap survey relink '{moved}' monday PROJECT" in err
+    missing = f"its project is missing: looked for '../videos/monday.dmproj' from the survey's folder, at '{looked}'"
+    assert f"flight monday: left out ({missing}" in err  # the survey map's note
+    # the flight's own line in the listing says so, not "0 frames (not complete)"
+    (line,) = [line for line in out.splitlines() if line.strip().startswith("monday")]
+    assert missing in line and f"damagemap survey relink '{moved}' monday PROJECT" in line and "frames" not in line
+    assert main(["survey", "info", str(moved), "--json"]) == 0
+    (flight,) = json.loads(capsys.readouterr().out)["flights"]
+    assert flight["problem"].startswith(missing)
 
     assert main(["survey", "relink", str(moved), "monday", str(project)]) == 0
     assert f"flight monday: its project is {project}" in capsys.readouterr().out
