@@ -432,6 +432,7 @@ def _info(args: argparse.Namespace) -> int:
     else:
         note = "; ".join(built.notes)
     coverage = {c.flight: c for c in built.coverage} if built else {}
+    mapped = {f.name for f in built.flights} if built else set()
     to_review = sites_to_review(built) if built else {}
     sites = built.sites if built else []
     decisions = review_decisions(survey)
@@ -459,11 +460,16 @@ def _info(args: argparse.Namespace) -> int:
             continue
         c = coverage.get(f["name"])
         seen = f", {c.area_m2 / 1e4:.2f} ha seen, {c.sites} sites, {to_review.get(f['name'], 0)} to review" if c else ""
+        if not f["frames_analysed"]:
+            print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} not analysed yet")
+            continue
         state = "complete" if f["analysis_complete"] else "not complete"
         if f["analysis_complete"] and f["video_not_whole"]:
             state = "finished, the video not whole"
         if f["frames_no_look"]:
             state += f"; {f['frames_no_look']} too dark or blurred to count"
+        if f["name"] not in mapped:  # its telemetry cannot place it yet: the note says why and what to give
+            seen = ", not on the survey's map: see its note"
         print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} {f['frames_analysed']:>6} frames ({state}){seen}")
     for s in sites:
         print(f"  site {s.id:>4}: {s.level.label:<7} conf {s.confidence:.2f}  {s.lat_deg:.6f}, {s.lon_deg:.6f}  "

@@ -283,7 +283,8 @@ def test_a_survey_decision_keeps_its_site_one_and_overrules_no_other_decision(fl
     assert all(len(s.evidence) == 1 and s.reviewed for s in split)
 
 
-def test_a_flight_left_out_for_a_missing_setting_says_where_to_give_it_in_a_survey(flights, tmp_path, monkeypatch):
+def test_a_flight_left_out_for_a_missing_setting_says_where_to_give_it_in_a_survey(flights, tmp_path, monkeypatch,
+                                                                                    capsys):
     """The flags a flight's failure names are `damagemap export`'s: in a survey the note
     says which command takes them for that flight (or reads them from its video)."""
     import services.maps as maps
@@ -305,6 +306,17 @@ def test_a_flight_left_out_for_a_missing_setting_says_where_to_give_it_in_a_surv
     assert f"`damagemap survey georeference {survey.folder} --flight {name}` reads them from the video" in note
     assert f"`damagemap export {survey.project_path(survey.flights[1])} ... --save`" in note
     assert [f.name for f in built.flights] == [survey.flights[0].name]
+    # survey info's listing says so on the flight's own line, and a flight not analysed is said so
+    from app.cli import main
+
+    surveys.add_flight(survey, flights[3].video, name="later")
+    assert main(["survey", "info", str(survey.folder)]) == 0
+    out, err = capsys.readouterr()
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ") and "site " not in line}
+    assert "not on the survey's map: see its note" in lines[name] and "ha seen" not in lines[name]
+    assert "ha seen" in lines[survey.flights[0].name] and "not on the survey's map" not in lines[survey.flights[0].name]
+    assert lines["later"].rstrip().endswith("not analysed yet") and "0 frames" not in lines["later"]
+    assert f"flight {name}: left out" in err
     # an offset (or a track) is not what georeference reads: it is not sent there, round in circles
     hint = surveys._flags_hint(survey, survey.flights[1], "the track does not overlap: set an offset (--offset -172800)")
     assert "georeference" not in hint and "... --save`" in hint
