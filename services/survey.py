@@ -594,6 +594,9 @@ class FlightStatus:
     #: the video was not whole when analysed (frames that could not be decoded, or a copy
     #: cut short): ``services.maps.video_not_whole``
     video_not_whole: bool = False
+    #: the project is not where the survey looks for it (``problem`` says where, and how
+    #: to find it again: :func:`missing_project_text`)
+    project_missing: bool = False
 
     @property
     def name(self) -> str:
@@ -620,7 +623,7 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
         project = survey.project_path(flight)
         missing = missing_project_text(survey, flight)
         if missing is not None:
-            statuses.append(FlightStatus(flight, project, problem=missing))
+            statuses.append(FlightStatus(flight, project, problem=missing, project_missing=True))
             continue
         try:
             with ProjectStore.open(project, read_only=True) as store:

@@ -56,6 +56,8 @@ _TO_REVIEW_TIP = ("the flight's sites on its map (confirmed, at its score thresh
 def analysed_text(status: FlightStatus) -> str:
     """How far a flight is analysed, in a table cell; and that its video is not where its
     project says (moved or renamed: opening it asks where it is now)."""
+    if status.project_missing:  # the survey moved without it: the tooltip and the notes say where it looked
+        return "project missing"
     if status.problem is not None:
         return "cannot be read"
     moved = "; video not found (Open asks where it is)" if status.video is not None and not status.video.is_file() else ""

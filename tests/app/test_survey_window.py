@@ -99,7 +99,10 @@ def test_a_chosen_flight_opens_for_review_with_the_survey_named_in_the_status_ba
 def test_a_flight_whose_project_is_gone_is_listed_and_cannot_be_opened(window, qtbot, town, errors):
     town.project_path(town.flight("tuesday")).unlink()
     dialog, _ = _open(window, qtbot, town.folder)
-    assert _column(dialog, "Analysed") == [_column(dialog, "Analysed")[0], "cannot be read"]
+    # said as what it is, "project missing", where it looked and the relink in its tooltip and the notes
+    assert _column(dialog, "Analysed") == [_column(dialog, "Analysed")[0], "project missing"]
+    assert "its project is missing: looked for" in dialog.table.item(1, 0).toolTip()
+    assert "damagemap survey relink" in dialog.notes.text()
     dialog.table.selectRow(1)
     assert not dialog.open_button.isEnabled()
     dialog.open_flight(1)
