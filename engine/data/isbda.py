@@ -119,6 +119,47 @@ def xywh_to_xyxy(box: list[float] | tuple[float, ...]) -> list[float]:
     return [x, y, x + w, y + h]
 
 
+def _overlaps_image(box: list[float] | tuple[float, ...], image: dict[str, Any]) -> bool:
+    """Whether an ``[x, y, w, h]`` box keeps some area once clipped to the image (its
+    targets are clipped so): a box wholly beside it clips to an empty one, whose
+    regression target is infinite."""
+    x1, y1, x2, y2 = xywh_to_xyxy(box)
+    return min(x2, float(image["width"])) > max(x1, 0.0) and min(y2, float(image["height"])) > max(y1, 0.0)
+
+
+def rle_pixel_count(counts: Any) -> int | None:
+    """How many pixels a COCO RLE's run lengths cover (a mask's ``height * width`` when
+    sound), from its ``counts``: a list of runs, or the compressed string pycocotools
+    writes; ``None`` for anything else.
+
+    pycocotools decodes runs that cover fewer pixels (an empty ``counts``) into a mask of
+    whatever the memory held, and more past its end, without a word.
+    """
+    if isinstance(counts, list):
+        return sum(int(run) for run in counts) if all(isinstance(run, int) for run in counts) else None
+    if isinstance(counts, bytes):
+        counts = counts.decode("ascii", errors="replace")
+    if not isinstance(counts, str):
+        return None
+    runs: list[int] = []
+    value, shift = 0, 0
+    for character in counts:  # pycocotools' rleFrString: 5 bits a character, 0x20 more to come, 0x10 sign
+        code = ord(character) - 48
+        value |= (code & 0x1F) << shift
+        shift += 5
+        if code & 0x20:
+            continue
+        if code & 0x10:
+            value -= 1 << shift
+        runs.append(value + (runs[-2] if len(runs) > 2 else 0))
+        value, shift = 0, 0
+    return sum(runs)
+
+
+def _size_of(image: dict[str, Any]) -> str:
+    return f"{image['width']}x{image['height']}"
+
+
 @dataclass(frozen=True, slots=True)
 class _Instance:
     annotation_id: int
@@ -154,7 +195,9 @@ class ISBDADataset(Dataset):
 :func:`engine.export_coco.export_reviewed_frames`) adds ``negative_boxes`` and
 ``ignore_boxes`` FloatTensor[K, 4] to every target. Crowd annotations are left out. Polygons with fewer than 3 points are
     skipped with a :class:`~core.errors.DamagemapWarning` naming the annotation; an
-    annotation left with no polygon, or with an empty box, is dropped likewise.
+    annotation left with no polygon, with an empty box or one wholly outside its image, or
+    with an RLE whose runs do not cover the image, is dropped likewise (a house box
+    outside the image is left out).
     """
 
     #: a flyover folder's video, beside ``annotations/`` (or in ``flights/<split>/``)
@@ -209,14 +252,21 @@ class ISBDADataset(Dataset):
         if image_id not in self._instances:
             self._warn(annotation, "refers to an image not in the file; skipped")
             return
+        image = self._image_of[image_id]
         house = annotation.get("house_bbox")
         if house is not None and len(house) == 4 and house[2] > 0 and house[3] > 0:
-            self._buildings[image_id].append(xywh_to_xyxy(house))
+            if _overlaps_image(house, image):
+                self._buildings[image_id].append(xywh_to_xyxy(house))
+            else:
+                self._warn(annotation, f"house box {house!r} lies outside the {_size_of(image)} image; left out")
         if annotation.get("iscrowd", 0):
             return
         box = annotation.get("damage_bbox", annotation.get("bbox"))
         if box is None or len(box) != 4 or box[2] <= 0 or box[3] <= 0:
             self._warn(annotation, f"damage box {box!r} is missing or empty; skipped")
+            return
+        if not _overlaps_image(box, image):  # clipped to the image, an empty box: a NaN loss at its first batch
+            self._warn(annotation, f"damage box {box!r} lies outside the {_size_of(image)} image; skipped")
             return
         segmentation = annotation.get("segmentation")
         polygons, rle = None, None
@@ -226,6 +276,11 @@ class ISBDADataset(Dataset):
             if None not in size and list(segmentation.get("size", [])) != size:  # stopped the run mid-epoch
                 self._warn(annotation, f"its mask is {segmentation.get('size')} (height, width), the image "
                                        f"{size}; skipped")
+                return
+            covered = rle_pixel_count(segmentation.get("counts"))
+            if None not in size and covered != size[0] * size[1]:  # decoded into memory it does not own
+                self._warn(annotation, f"its mask's run lengths cover {covered} pixels, not the image's "
+                                       f"{size[0]} x {size[1]}; skipped")
                 return
             rle = segmentation
         else:

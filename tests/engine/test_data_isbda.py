@@ -269,3 +269,68 @@ def test_a_mask_drawn_for_another_size_is_skipped_with_a_warning_and_a_text_id_r
     (root / "annotations" / "instances_val.json").write_text(json.dumps(coco))
     with pytest.raises(InputError, match="image 'a.png' has the id 'a'; COCO image ids are whole numbers"):
         ISBDADataset(root, "val")
+
+
+def test_a_box_beside_the_image_is_skipped_not_clipped_to_an_empty_box(tmp_path):
+    """A damage or house box wholly outside its image clipped to a zero-width target, and
+    the first batch holding it stopped training as a diverged loss (NaN at step N); one
+    partly inside is clipped, as before."""
+    root = tmp_path / "data"
+    (root / "annotations").mkdir(parents=True)
+    (root / "train").mkdir()
+    Image.fromarray(np.full((40, 64, 3), 90, dtype=np.uint8)).save(root / "train" / "a.png")
+    coco = {"images": [{"id": 1, "file_name": "a.png", "width": 64, "height": 40}],
+            "annotations": [
+                _annotation(1, 1, 1, [70, 5, 80, 5, 80, 15, 70, 15], [70, 5, 10, 10], [66, 0, 20, 20]),
+                _annotation(2, 1, 2, [4, 4, 20, 4, 20, 14, 4, 14], [4, 4, 16, 10], [2, -30, 30, 20]),
+                _annotation(3, 1, 3, [50, 30, 70, 30, 70, 38, 50, 38], [50, 30, 20, 8], [0, 0, 64, 40])],
+            "categories": []}
+    (root / "annotations" / "instances_train.json").write_text(json.dumps(coco))
+    with pytest.warns(DamagemapWarning) as caught:
+        dataset = ISBDADataset(root, "train")
+    said = [str(warning.message) for warning in caught if issubclass(warning.category, DamagemapWarning)]
+    assert any("annotation id 1 " in text and "damage box [70, 5, 10, 10] lies outside the 64x40 image; skipped"
+               in text for text in said), said
+    assert any("annotation id 2 " in text and "house box [2, -30, 30, 20] lies outside the 64x40 image" in text
+               for text in said), said
+    _, target = dataset[0]
+    assert target["labels"].tolist() == [2, 3]
+    assert target["boxes"].tolist() == [[4, 4, 20, 14], [50, 30, 64, 38]]
+    assert target["building_boxes"].tolist() == [[0, 0, 64, 40]]
+
+
+def test_an_rle_mask_whose_runs_do_not_cover_the_image_is_skipped(tmp_path):
+    """An empty RLE ("counts": "") decoded into a mask of whatever the memory held (values
+    up to 255, different each run) and trained on as the part's outline."""
+    from pycocotools import mask as mask_utils
+
+    from engine.data.isbda import rle_pixel_count
+
+    root = tmp_path / "data"
+    (root / "annotations").mkdir(parents=True)
+    (root / "train").mkdir()
+    Image.fromarray(np.zeros((30, 40, 3), dtype=np.uint8)).save(root / "train" / "a.png")
+    drawn = np.zeros((30, 40), dtype=np.uint8)
+    drawn[5:15, 8:30] = 1
+    sound = mask_utils.encode(np.asfortranarray(drawn))
+    sound["counts"] = sound["counts"].decode("ascii")
+    coco = {"images": [{"id": 1, "file_name": "a.png", "width": 40, "height": 30}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [8, 5, 22, 10],
+                             "segmentation": {"size": [30, 40], "counts": ""}},
+                            {"id": 2, "image_id": 1, "category_id": 3, "bbox": [8, 5, 22, 10],
+                             "segmentation": {"size": [30, 40], "counts": [100, 20]}},
+                            {"id": 3, "image_id": 1, "category_id": 2, "bbox": [8, 5, 22, 10], "segmentation": sound}],
+            "categories": []}
+    (root / "annotations" / "instances_train.json").write_text(json.dumps(coco))
+    with pytest.warns(DamagemapWarning) as caught:
+        dataset = ISBDADataset(root, "train")
+    said = " | ".join(str(warning.message) for warning in caught)
+    assert "annotation id 1 (image 1): its mask's run lengths cover 0 pixels, not the image's 30 x 40" in said
+    assert "annotation id 2 (image 1): its mask's run lengths cover 120 pixels" in said
+    _, target = dataset[0]
+    assert target["labels"].tolist() == [2]
+    assert np.array_equal(target["masks"][0].numpy(), drawn)
+    rng = np.random.default_rng(5)
+    for share in (0.0, 0.02, 0.5, 1.0):  # the compressed string's runs, long and short, as pycocotools reads them
+        mask = (rng.random((37, 53)) < share).astype(np.uint8)
+        assert rle_pixel_count(mask_utils.encode(np.asfortranarray(mask))["counts"]) == 37 * 53
