@@ -323,6 +323,9 @@ def _check_out(config: TrainConfig, out: Path) -> None:
     """Refuse to start a new run over one ``out`` holds, unless ``overwrite``."""
     if config.resume and config.overwrite:
         raise InputError("--resume continues the run in --out and --overwrite replaces it: give one of them")
+    from engine.weights import refuse_shipped_folder
+
+    refuse_shipped_folder(out / WEIGHTS_NAME, f"--out {out}")
     if config.resume or config.overwrite or not out.is_dir():
         return
     held = existing_run(out)

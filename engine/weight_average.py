@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from core.errors import ModelError
+from core.errors import InputError, ModelError
 from core.model_files import config_path_for
 from engine.compact import SCALE_SUFFIX, compact_state, expand_state, read_stored, stored_dtype
 
@@ -75,8 +75,9 @@ def average_weight_files(paths: Sequence[str | Path], out: str | Path, *,
     """Average the weight files ``paths`` (safetensors + JSON each) into ``out``."""
     from safetensors.torch import save_file
 
-    from engine.weights import read_config
+    from engine.weights import read_config, refuse_shipped_folder
 
+    refuse_shipped_folder(out)
     paths = [Path(p) for p in paths]
     weights = list(weights) if weights is not None else [1.0] * len(paths)
     configs = [read_config(p) for p in paths]
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--weights takes one weight per file ({len(args.weights_files)} files, {len(args.mix)} weights)")
     try:
         out = average_weight_files(args.weights_files, args.out, weights=args.mix)
-    except ModelError as exc:
+    except (InputError, ModelError) as exc:
         parser.exit(1, f"error: {exc}\n")
     print(f"averaged {len(args.weights_files)} detectors: {out}")
     return 0

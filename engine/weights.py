@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from core.errors import ModelError, first_line
+from core.errors import InputError, ModelError, first_line
 from core.model_files import config_path_for
 from engine.compact import compact_state, expand_state, stored_dtype
 
@@ -30,6 +30,20 @@ if TYPE_CHECKING:
 #: the shipped default models (MSNet + SRN) and their model card
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "resources" / "models" / "default"
 DEFAULT_MSNET_WEIGHTS = DEFAULT_MODEL_DIR / "msnet.safetensors"
+
+
+
+def refuse_shipped_folder(path: str | Path, what: str = "") -> None:
+    """Raise :class:`~core.errors.InputError` when ``path`` lies in the shipped default
+    model's folder: every analysis without ``--weights`` runs the model there, and a
+    file written over it (an exported fine-tune, a training run's weights) would change
+    every later analysis and leave no copy of the model as shipped."""
+    target = Path(path).expanduser().resolve()
+    if target.parent == DEFAULT_MODEL_DIR.resolve() or target == DEFAULT_MODEL_DIR.resolve():
+        raise InputError(f"{what or path}: is in the shipped default model's folder ({DEFAULT_MODEL_DIR}), which "
+                         "damagemap never writes: every analysis without --weights uses the model there; write to "
+                         "another folder and give that file with --weights")
+
 
 #: bumped when the JSON layout changes in a way old readers cannot follow
 FORMAT_VERSION = 1
@@ -59,10 +73,17 @@ def save_model(model: torch.nn.Module, path: str | Path, config: dict[str, Any] 
     -------
     Path
         The weights file written.
+
+    Raises
+    ------
+    InputError
+        ``path`` is in the shipped default model's folder (:func:`refuse_shipped_folder`).
     """
     from safetensors.torch import save_file
 
     from engine.msnet.fold import FOLDED_ATTRIBUTE
+
+    refuse_shipped_folder(path)
     from engine.msnet.inference import inference_settings_of
     from engine.msnet.model import DAMAGE_CLASS_NAMES
 

@@ -124,13 +124,19 @@ def export_model(source: Path, target: Path) -> Path:
     Raises
     ------
     InputError
-        ``target`` is not a ``.safetensors`` path or its folder does not exist.
+        ``target`` is not a ``.safetensors`` path, its folder does not exist, it is
+        the version's own file, or it lies in the shipped default model's folder.
     ModelError
         ``source`` is not a readable model (no weights or no card).
     """
+    from engine.weights import refuse_shipped_folder
+
     target = Path(target)
     if target.suffix != ".safetensors":
         raise InputError(f"{target}: the exported weights must be a .safetensors file")
+    refuse_shipped_folder(target)
+    if target.resolve() == Path(source).resolve():
+        raise InputError(f"{target}: is the model version's own file; export it to another file")
     if not target.parent.is_dir():
         raise InputError(f"{target}: folder {target.parent} does not exist")
     if not Path(source).is_file():

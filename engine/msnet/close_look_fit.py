@@ -264,6 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu",
                         help="cpu (default), cuda[:N] or auto: where the detector runs and the head learns")
     args = parser.parse_args(argv)
+    from core.errors import InputError
+    from engine.weights import refuse_shipped_folder
+
+    try:  # before the minutes of fitting, not at the save
+        refuse_shipped_folder(args.out, f"--out {args.out}")
+    except InputError as exc:
+        parser.exit(1, f"error: {exc}\n")
     if args.threads:
         torch.set_num_threads(args.threads)
     from engine.device import resolve_device

@@ -188,3 +188,35 @@ def test_srn_weights_or_a_checkpoint_given_for_a_detector_are_named_as_what_they
     (run / "checkpoint.pt").write_bytes(b"not read")
     with pytest.raises(ModelError, match=r"checkpoint\.pt: a training checkpoint, not weights"):
         load_model(run / "checkpoint.pt")
+
+
+def test_nothing_writes_over_the_shipped_default_model(tmp_path, saved):
+    """`finetune --export` to the shipped model's file copied a fine-tune over it (and its
+    card), silently: every later analysis without --weights ran the fine-tune. Nor may a
+    training run, a weight average or a close-look fit write into its folder; an export
+    onto the version's own file was a SameFileError traceback."""
+    import hashlib
+
+    from core.errors import InputError
+    from engine.train import TrainConfig, train
+    from engine.weight_average import main as average_main
+    from engine.weights import DEFAULT_MODEL_DIR, DEFAULT_MSNET_WEIGHTS
+    from services.models import export_model
+
+    def digests():
+        return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+                for path in sorted(DEFAULT_MODEL_DIR.iterdir()) if path.is_file()}
+
+    before = digests()
+    model, path = saved
+    with pytest.raises(InputError, match="shipped default model's folder"):
+        export_model(path, DEFAULT_MSNET_WEIGHTS)
+    with pytest.raises(InputError, match="shipped default model's folder"):
+        save_model(model, DEFAULT_MODEL_DIR / "model.safetensors")
+    with pytest.raises(InputError, match=r"--out .*: is in the shipped default model's folder"):
+        train(TrainConfig(data=str(tmp_path), out=str(DEFAULT_MODEL_DIR), overwrite=True), progress=False)
+    with pytest.raises(SystemExit):
+        average_main([str(path), str(path), "--out", str(DEFAULT_MSNET_WEIGHTS)])
+    with pytest.raises(InputError, match="the model version's own file"):
+        export_model(path, path)
+    assert digests() == before
