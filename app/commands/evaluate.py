@@ -5,9 +5,10 @@ table.
 A results file whose results carry ``file_name`` (``damagemap predict``'s
 ``predictions.json``) is scored image by image by those names, whatever its ``image_id``
 values (``predict`` numbers images in the order it was given them); one without names by
-``image_id``. Results of images the split does not hold are refused, naming them; so are
-malformed results, labels none of which is the split's categories (or counted from 0) and
-masks of another size than their image, which COCO would score as misses without a word."""
+``image_id``; ``--save-predictions`` names them likewise. Results of images the split
+does not hold are refused, naming them; so are malformed results, labels none of which is
+the split's categories (or counted from 0) and masks of another size than their image,
+which COCO would score as misses without a word."""
 
 from __future__ import annotations
 
@@ -57,6 +58,22 @@ def _check_output_file(flag: str, value: str | None) -> None:
     if not os.access(folder, os.W_OK):
         raise InputError(f"{flag} {value}: cannot write it: the folder {str(folder)!r} is read-only; "
                          "choose a folder you can write to")
+
+
+def named_results(results: list[dict], annotations: dict) -> list[dict]:
+    """``results`` with each image's ``file_name``, ``width`` and ``height`` and each
+    level's name, as ``predict`` writes them: a saved file given back to ``evaluate
+    --predictions`` with another split or data set is then refused, naming the images it
+    lacks, instead of being scored by image id against other images' ground truth."""
+    from core.types import DamageLevel
+
+    images = {image["id"]: image for image in annotations.get("images", [])}
+    named = []
+    for result in results:
+        image = images[result["image_id"]]
+        named.append({**result, "file_name": image["file_name"], "width": int(image["width"]),
+                      "height": int(image["height"]), "level": DamageLevel(result["category_id"]).name.lower()})
+    return named
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         results = predict_dataset(model, dataset, device=device, batch_size=args.batch_size, progress=True)
         annotations = dataset.coco
         if args.save_predictions:
-            Path(args.save_predictions).write_text(json.dumps(results), encoding="utf-8")
+            Path(args.save_predictions).write_text(json.dumps(named_results(results, annotations)), encoding="utf-8")
         source = weights
     else:
         annotations_file = annotation_path(args.data, args.split)

@@ -168,3 +168,31 @@ def test_evaluate_running_a_model_gives_every_result_a_mask(tmp_path, tiny_model
         x, y, w, h = result["bbox"]
         assert np.floor(x) <= columns.min() and columns.max() < np.ceil(x + w)
         assert np.floor(y) <= rows.min() and rows.max() < np.ceil(y + h)
+
+
+def test_saved_predictions_name_their_images_so_another_data_sets_are_refused(tmp_path, tiny_model, damage_dataset,
+                                                                              capsys):
+    """``evaluate --save-predictions`` wrote results by image id alone: given back with
+    another data set (or split) whose images are numbered alike, they were scored against
+    that set's ground truth without a word."""
+    weights = tmp_path / "tiny.safetensors"
+    save_model(tiny_model, weights)
+    data = damage_dataset(tmp_path / "data", "val")
+    saved = tmp_path / "results.json"
+    assert main(["evaluate", "--data", str(data), "--split", "val", "--weights", str(weights),
+                 "--save-predictions", str(saved), "--device", "cpu", "--batch-size", "1"]) == 0
+    results = json.loads(saved.read_text())
+    assert results and {(r["image_id"], r["file_name"], r["width"], r["height"]) for r in results} <= {
+        (1, "f0.png", 80, 64), (2, "f1.png", 80, 64)}
+    assert {r["level"] for r in results} <= {"slight", "severe", "debris"}
+    other = damage_dataset(tmp_path / "other", "val")
+    coco_file = other / "annotations" / "instances_val.json"
+    coco = json.loads(coco_file.read_text())
+    for image in coco["images"]:
+        (other / "val" / image["file_name"]).rename(other / "val" / f"x{image['file_name']}")
+        image["file_name"] = f"x{image['file_name']}"
+    coco_file.write_text(json.dumps(coco))
+    capsys.readouterr()
+    assert main(["evaluate", "--data", str(other), "--split", "val", "--predictions", str(saved)]) == 2
+    err = capsys.readouterr().err
+    assert f"{saved}: " in err and "image(s) it names are not in" in err and "'f0.png'" in err
