@@ -16,6 +16,7 @@ step, so a checkpoint written on Ctrl+C holds the weights of a whole step.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import pickle
 import pickletools
@@ -29,7 +30,7 @@ from typing import Any
 
 import torch
 
-from core.errors import InputError, ModelError, first_line
+from core.errors import InputError, ModelError, disk_full, first_line
 
 #: What every checkpoint holds; the rest is up to the caller.
 REQUIRED_KEYS = ("model", "optimizer", "step")
@@ -37,11 +38,25 @@ REQUIRED_KEYS = ("model", "optimizer", "step")
 
 def save_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, **values: Any) -> None:
     """Write ``model``'s and ``optimizer``'s state and ``values`` (``step`` among them:
-    tensors and plain values only) to ``path``, atomically."""
+    tensors and plain values only) to ``path``, atomically.
+
+    Raises
+    ------
+    OSError
+        ``ENOSPC`` naming ``path`` when the disk filled up on the way (the partial file is
+        removed, the previous checkpoint kept).
+    """
     if "step" not in values:
         raise TypeError("save_checkpoint needs step=")
     partial = path.with_suffix(".partial")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), **values}, partial)
+    try:
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), **values}, partial)
+    except (OSError, RuntimeError) as exc:  # torch's zip writer says a full disk as "unexpected pos"
+        full = isinstance(exc, OSError) and exc.errno == errno.ENOSPC or disk_full(partial)
+        partial.unlink(missing_ok=True)  # not left to fill the disk; the previous checkpoint stays
+        if full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from exc
+        raise
     os.replace(partial, path)
 
 

@@ -11,7 +11,9 @@ largest in int8 (:mod:`engine.compact`), to keep the shipped model small;
 from __future__ import annotations
 
 import copy
+import errno
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 import pickle
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from core.errors import InputError, ModelError, first_line
+from core.errors import InputError, ModelError, disk_full, first_line
 from core.model_files import config_path_for
 from engine.compact import compact_state, expand_state, stored_dtype
 
@@ -78,6 +80,8 @@ def save_model(model: torch.nn.Module, path: str | Path, config: dict[str, Any] 
     ------
     InputError
         ``path`` is in the shipped default model's folder (:func:`refuse_shipped_folder`).
+    OSError
+        ``ENOSPC`` naming ``path`` when the disk filled up (nothing half-written is left).
     """
     from safetensors.torch import save_file
 
@@ -118,7 +122,13 @@ def save_model(model: torch.nn.Module, path: str | Path, config: dict[str, Any] 
         full_config["inference"] = settings.as_config()
     json_text = json.dumps(full_config, indent=2, sort_keys=False, default=str)
     tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={"kind": _KIND, "version": str(FORMAT_VERSION)})
+    try:
+        save_file(tensors, str(tmp), metadata={"kind": _KIND, "version": str(FORMAT_VERSION)})
+    except Exception as exc:  # a SafetensorError ("No space left on device (os error 28)") is no OSError
+        tmp.unlink(missing_ok=True)
+        if "os error 28" in str(exc) or disk_full(tmp):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)) from exc
+        raise
     tmp.chmod(0o644)  # safetensors creates owner-only files; weights are meant to be shared
     tmp.replace(path)
     config_path_for(path).write_text(json_text + "\n", encoding="utf-8")

@@ -122,3 +122,35 @@ def test_a_checkpoint_of_another_model_is_one_line(tmp_path):
     with pytest.raises(ModelError) as raised:
         restore(state, bigger, torch.optim.SGD(bigger.parameters(), lr=0.1), path=path, command="train")
     assert "another model" in _one_line(raised.value, "checkpoint.pt")
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_a_disk_filling_up_mid_checkpoint_is_said_and_leaves_the_last_checkpoint(tmp_path, monkeypatch, full):
+    """torch's writer says a full disk as ``RuntimeError: [enforce fail at
+    inline_container.cc] unexpected pos``: the run stopped in that traceback and left a
+    ``checkpoint.partial`` filling the disk. Now an ``ENOSPC`` naming the checkpoint (the
+    command line's one line), the partial file removed, the last checkpoint kept."""
+    import errno
+
+    import engine.checkpoint as checkpoint_module
+
+    model, optimizer = _model_and_optimizer(0)
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, model, optimizer, step=3)
+    kept = path.read_bytes()
+    real_save = torch.save
+
+    def save_until_full(state, target):
+        real_save(state, target)
+        with open(target, "r+b") as written:  # what the disk held when it filled up
+            written.truncate(40)
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 298432 vs 298328")
+
+    monkeypatch.setattr(checkpoint_module.torch, "save", save_until_full)
+    monkeypatch.setattr(checkpoint_module, "disk_full", lambda where: full, raising=False)
+    with pytest.raises(OSError if full else RuntimeError) as raised:
+        save_checkpoint(path, model, optimizer, step=4)
+    if full:
+        assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]
+    assert path.read_bytes() == kept

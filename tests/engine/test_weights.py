@@ -220,3 +220,23 @@ def test_nothing_writes_over_the_shipped_default_model(tmp_path, saved):
     with pytest.raises(InputError, match="the model version's own file"):
         export_model(path, path)
     assert digests() == before
+
+
+def test_a_disk_filling_up_as_the_weights_are_written_is_an_enospc_naming_them(tmp_path, saved, monkeypatch):
+    """safetensors says a full disk as its own SafetensorError, no OSError: the end of a
+    training run was that traceback, and the half-written ``.tmp`` stayed on the full disk."""
+    import errno
+
+    import safetensors.torch
+
+    def fill_up(tensors, filename, metadata=None):
+        with open(filename, "wb") as written:
+            written.write(b"\0" * 100)
+        raise RuntimeError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", fill_up)
+    target = tmp_path / "run" / "model.safetensors"
+    with pytest.raises(OSError) as raised:
+        save_model(saved[0], target)
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(target)
+    assert list((tmp_path / "run").iterdir()) == []
