@@ -119,7 +119,11 @@ def run(args: argparse.Namespace) -> int:
         figure = prediction_figure(image, output, score_threshold=args.score_threshold,
                                    show_buildings=args.buildings)
         target = out / overlay_name
-        Image.fromarray(figure).save(target, quality=92)
+        try:
+            Image.fromarray(figure).save(target, quality=92)
+        except OSError as exc:  # Pillow's full disk names no file: the one line names the overlay
+            target.unlink(missing_ok=True)
+            raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from exc
         every = outputs_to_results(output, image_id, image_size=image.shape[:2])
         kept = [r for r in every if r["score"] >= args.json_threshold]
         height, width = image.shape[:2]

@@ -158,3 +158,20 @@ def test_disk_full_keeps_its_own_message(monkeypatch, tmp_path, capsys):
     assert main(["info", str(tmp_path / "p.dmproj")]) == 2
     assert "free some space and run the same command again" in _one_error_line(capsys)
 
+
+
+def test_predict_onto_a_full_disk_names_the_overlay_and_leaves_no_half_of_it(image, tmp_path, capsys, monkeypatch):
+    """Pillow's OSError on a full disk names no file: the line said only "cannot write: no
+    space left on device", and the cut-off JPEG stayed in --out."""
+    from PIL import Image
+
+    def fill_up(self, target, *args, **kwargs):
+        Path(target).write_bytes(b"\xff\xd8\xff")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", fill_up)
+    out = tmp_path / "pred"
+    assert main(["predict", str(image), "--out", str(out), "--device", "cpu"]) == 2
+    line = _one_error_line(capsys)
+    assert f"{out / 'frame-prediction.jpg'}: cannot write: no space left on device" in line, line
+    assert list(out.iterdir()) == []
