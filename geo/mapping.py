@@ -57,6 +57,10 @@ class VideoGeometry:
     #: the camera the video's metadata names (``engine.video_metadata``), if any: a known
     #: model gives its preset field of view when neither the user nor the telemetry does
     camera_model: str | None = None
+    #: the frames it holds and its file, where known: a DJI SRT is checked against them
+    #: (``geo.sync_video``)
+    frame_count: int | None = None
+    path: Path | None = None
 
     @classmethod
     def from_dict(cls, info: Mapping) -> VideoGeometry:
@@ -67,6 +71,8 @@ class VideoGeometry:
                 float(info["duration_s"]),
                 None if info.get("creation_time_utc") is None else float(info["creation_time_utc"]),
                 None if not info.get("camera_model") else str(info["camera_model"]),
+                int(info["frame_count"]) if info.get("frame_count") else None,
+                Path(info["path"]) if info.get("path") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(
@@ -399,7 +405,8 @@ def build_damage_map_from(
     Raises
     ------
     TelemetryError
-        If the track does not overlap the video.
+        If the track does not overlap the video, or is another video's
+        (``geo.sync.align_track``).
     GeoreferenceError
         If the telemetry has no altitude, or no analysed frame has telemetry.
     """
@@ -415,7 +422,7 @@ def build_damage_map_from(
     camera = camera_for(video.width_px, video.height_px, fov)
     aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
                           offset_s=offset_s, ground_elevation_m=ground_elevation_m, flight_height_m=flight_height_m,
-                          hover_turns=hover_turns)
+                          hover_turns=hover_turns, frame_count=video.frame_count, video_path=video.path)
     local_terrain = None
     ground_known = ground_elevation_m is not None
     if dem is not None:

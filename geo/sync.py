@@ -6,7 +6,9 @@
   a recording as long as the video, else is taken to start with the video.
 
 ``offset_s`` is then added (a user correction for clock differences: positive moves the
-telemetry later in the video). A track that does not overlap the video is refused.
+telemetry later in the video). A track that does not overlap the video is refused, and
+so is a track on the video's clock (a DJI SRT) that is another video's by what both carry
+(``geo.sync_video``).
 
 How the track was lined up, and how sure that is (one sigma, seconds), is
 :attr:`AlignedTrack.clock` (:class:`ClockAlignment`): the clock part of the sites'
@@ -24,6 +26,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
@@ -31,6 +34,7 @@ from core.errors import TelemetryError
 from geo.antimeridian import central_longitude
 from geo.hover_turns import Turns, headings_while_still, still_runs
 from geo.local import LocalFrame
+from geo.sync_video import VideoFacts, match_video
 from geo.telemetry.track import TimeBase, Track
 
 #: Faster than any DJI drone flies (Mavic 3: 21 m/s); a sample needing more is a jump.
@@ -526,19 +530,28 @@ def align_track(
     ground_elevation_m: float | None = None,
     flight_height_m: float | None = None,
     hover_turns: Turns = (),
+    frame_count: int | None = None,
+    video_path: Path | None = None,
 ) -> AlignedTrack:
     """Put ``track`` on the clock of a video of ``duration_s`` seconds. ``hover_turns``:
     the camera's turns read from the video, for where the drone hovered under a track
-    without a heading (``geo.hover_turns``).
+    without a heading (``geo.hover_turns``). ``frame_count`` and ``video_path``: the
+    video's frames and file, where known, for :func:`geo.sync_video.match_video`.
 
     Raises
     ------
     TelemetryError
         If the aligned track does not overlap the video at all (message names the file,
-        both time spans and the offset to try).
+        both time spans and the offset to try); if a track on the video's clock (a DJI
+        SRT) is another video's by its dates and its length together
+        (:attr:`geo.sync_video.VideoMatch.refused`), unless an offset is given.
     """
     if not math.isfinite(offset_s):
         raise TelemetryError(f"time offset must be a finite number of seconds; got {offset_s!r}")
+    if track.time_base is TimeBase.VIDEO and offset_s == 0.0:  # an offset given lines it up by hand
+        refusal = match_video(track, VideoFacts(duration_s, creation_time_utc, frame_count, video_path)).refusal
+        if refusal is not None:
+            raise TelemetryError(refusal)
     t_raw = track.times_s()
     t_base, note, clock = _video_clock(track, creation_time_utc, duration_s)
     if offset_s != 0.0:  # an offset given (typed, or read from the video): not a bare guess

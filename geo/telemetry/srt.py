@@ -45,7 +45,9 @@ from geo.telemetry.track import TimeBase, Track
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 #: A whole number token, unit allowed after it (the unit is checked per key).
 _NUMBER = re.compile(r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)(.*)", re.DOTALL)
-_TIMECODE = re.compile(r"^\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{1,3})\s*-->\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}")
+_TIMECODE = re.compile(r"^\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{1,3})\s*-->\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{1,3})")
+#: The per-frame counter of the bracketed families: ``FrameCnt: 12`` / ``SrtCnt : 12``.
+_FRAME_COUNTER = re.compile(r"\b(?:FrameCnt|SrtCnt)\s*:\s*(\d+)")
 _DATE = re.compile(
     r"(\d{4})[-./](\d{2})[-./](\d{2})[ T]+(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d{1,6}))?(?:,(\d{1,3}))?(?:,\d{1,3})*"
 )
@@ -69,28 +71,33 @@ class _Cue:
     ordinal: int
     start_s: float | None
     text: str
+    end_s: float | None = None
+
+
+def _seconds(h: str, m: str, s: str, ms: str) -> float:
+    return int(h) * 3600 + int(m) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000.0
 
 
 def _split_cues(lines: list[str]) -> list[_Cue]:
     """Cues start at an index line followed by a timecode (or, in files without
     timecodes, a date line); everything up to the next cue start is the cue's body."""
-    starts: list[tuple[int, int, float | None]] = []  # (first body line, header line, start_s)
+    # (first body line, header line, start_s, end_s)
+    starts: list[tuple[int, int, float | None, float | None]] = []
     for i, line in enumerate(lines):
         match = _TIMECODE.match(line)
         if match:
-            h, m, s, ms = match.groups()
-            start_s = int(h) * 3600 + int(m) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000.0
+            times = match.groups()
             header = i - 1 if i > 0 and _DIGITS.match(lines[i - 1]) else i
-            starts.append((i + 1, header, start_s))
+            starts.append((i + 1, header, _seconds(*times[:4]), _seconds(*times[4:])))
     if not starts:  # hand-converted files with no timecode lines: index line + date line
         for i in range(len(lines) - 1):
             if _DIGITS.match(lines[i]) and _DATE.search(lines[i + 1]):
-                starts.append((i + 1, i, None))
+                starts.append((i + 1, i, None, None))
     cues = []
-    for k, (body_start, _header, start_s) in enumerate(starts):
+    for k, (body_start, _header, start_s, end_s) in enumerate(starts):
         body_end = starts[k + 1][1] if k + 1 < len(starts) else len(lines)
         text = _TAG.sub(" ", " ".join(lines[body_start:body_end]))
-        cues.append(_Cue(k, start_s, text))
+        cues.append(_Cue(k, start_s, text, end_s))
     return cues
 
 
@@ -480,7 +487,19 @@ def read_srt(path: str | Path) -> Track:
         home=_home(parsed, lat_first=order == LAT_LON),
         altitude_sources=_altitude_sources(parsed),
         cut_off=cut_off,
+        video_end_s=max((c.end_s for c in cues if c.end_s is not None), default=None),
+        frames_counted=_frames_counted(cues),
     )
+
+
+def _frames_counted(cues: list[_Cue]) -> int | None:
+    """The frames the file's per-frame counter (``FrameCnt``/``SrtCnt``) spans from its
+    first entry to its last; ``None`` without a counter in two or more entries, or where it
+    restarts (several recordings merged into one file)."""
+    counts = [int(m.group(1)) for m in map(_FRAME_COUNTER.search, (c.text for c in cues)) if m is not None]
+    if len(counts) < 2 or any(b <= a for a, b in zip(counts, counts[1:])):
+        return None
+    return counts[-1] - counts[0] + 1
 
 
 #: What each altitude key of a DJI SRT is measured from. DJI documents none of them; these

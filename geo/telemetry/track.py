@@ -103,6 +103,14 @@ class Track:
         For a file that ends mid-write (its logger lost power in flight), the note among
         ``notes`` that says where it breaks, which the analysis repeats as a caution;
         ``None`` for a whole file.
+    video_end_s : float | None
+        For a file written with its video (a DJI SRT), where its last entry ends on the
+        video's clock (the last subtitle's end time): the length of the video it was
+        written for, to within a frame. ``None`` where the file does not say.
+    frames_counted : int | None
+        For a per-frame DJI SRT, the frames its counter (``FrameCnt``, ``SrtCnt``) spans
+        from its first entry to its last: the frames of the video it was written with.
+        ``None`` without a counter, or where it restarts (recordings merged into one file).
     """
 
     samples: tuple[TelemetrySample, ...]
@@ -117,6 +125,8 @@ class Track:
     home: tuple[float, float, float | None] | None = None
     altitude_sources: tuple[tuple[str, str], ...] = ()
     cut_off: str | None = None
+    video_end_s: float | None = None
+    frames_counted: int | None = None
 
     def __post_init__(self) -> None:
         if not self.samples:
