@@ -242,7 +242,8 @@ def plan(
             "is analysed (--hover-every S sets it, 0: every frame; in the app, the analysis dialog's While "
             "hovering)")
     if planned.todo:  # said before the time is spent; the map says it again
-        from services.footage import telemetry_height_caution, telemetry_length_caution
+        from services.footage import telemetry_height_caution
+        from services.sync import telemetry_video_match
 
         video = None if planned.video is None else planned.video.as_dict()
         if not check_placement:
@@ -261,9 +262,9 @@ def plan(
         loaded = track()
         if loaded is not None and loaded.cut_off is not None:
             planned.notes.append(f"caution: {loaded.name}: {loaded.cut_off}")
-        length = None if loaded is None or video is None else telemetry_length_caution(loaded, video["duration_s"])
-        if length is not None:
-            planned.notes.append(f"caution: {length}")
+        match = None if loaded is None or video is None else telemetry_video_match(loaded, video)
+        if match is not None and match.caution is not None and not (match.refused and check.problem is not None):
+            planned.notes.append(f"caution: {match.caution}")  # a refusal above says it already
     return planned
 
 

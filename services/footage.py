@@ -78,22 +78,4 @@ def telemetry_height_caution(store: ProjectStore, run_id: int, *, track: Track |
                               too_high_advice=_advice(model))
 
 
-def telemetry_length_caution(track: Track, video_duration_s: float) -> str | None:
-    """The caution for a log written with its video (a DJI SRT: seconds from the start of
-    the video) that runs much longer or shorter than the video: the drone writes one for
-    each video, so it is likely another video's (``DJI_0023.SRT`` beside ``DJI_0024.MP4``).
-    ``None`` for logs on another clock, or within 2 s or a fifth of the video."""
-    from geo.telemetry.track import TimeBase
-
-    if track.time_base is not TimeBase.VIDEO or len(track) < 2 or not video_duration_s > 0:
-        return None
-    times = track.times_s()
-    span = float(times[-1] - times[0])
-    if abs(span - video_duration_s) <= max(2.0, 0.2 * video_duration_s):
-        return None
-    return (f"{track.name} runs {span:.0f} s and the video {video_duration_s:.0f} s: a DJI SRT is written with its own "
-            "video, so it may be another video's (check that their names match)")
-
-
-__all__ = ["TILES_ADVICE", "flight_height_caution", "telemetry_height_caution", "telemetry_length_caution",
-           "trained_heights"]
+__all__ = ["TILES_ADVICE", "flight_height_caution", "telemetry_height_caution", "trained_heights"]

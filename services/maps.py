@@ -478,7 +478,8 @@ def damage_map(
         If the telemetry cannot be read or does not overlap the video.
     """
     from geo.mapping import build_damage_map
-    from services.footage import flight_height_caution, telemetry_length_caution
+    from services.footage import flight_height_caution
+    from services.sync import telemetry_video_match
 
     run_id = resolve_run(store, run_id)
     state = map_state(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
@@ -498,9 +499,11 @@ def damage_map(
     _say_first(built, unfinished_run_note(store, run_id, info.get("duration_s")))  # the map covers part of the flight
     _say_first(built, video_replaced_note(store, run_id))  # the pictures and the player show another file's frames
     _say_first(built, unreadable_frames_note(store.run(run_id).settings))  # so does a map of a video cut short
-    # an SRT much longer or shorter than the video: likely another video's, which the map, the
-    # export and the app must say as the analysis did (a log attached later was never checked)
-    _say_first(built, None if track is None else telemetry_length_caution(track, float(info.get("duration_s") or 0.0)))
+    # an SRT whose length, frames or dates differ from the video's: maybe another video's, which
+    # the map, the export and the app must say as the analysis did (a log attached later was never
+    # checked); one that is, by its dates and length together, the map refused above
+    _say_first(built, None if track is None or warning is not None  # no video: its length is a guess
+               else telemetry_video_match(track, info).caution)
     # flown well above or below the heights the detector was trained on (services.footage)
     height_note = flight_height_caution(store, run_id, (pose.up_m for pose in built.frame_poses.poses.values()))
     if height_note is not None:

@@ -9,9 +9,10 @@ camera's turns where the drone hovered (``geo.hover_turns``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.errors import TelemetryError
 from geo.sync import heights_need_ground, heights_unknown
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from geo.flow_height import FlowHeight
     from geo.hover_turns import Turns
     from geo.pitch import FlowView
+    from geo.sync_video import VideoMatch
     from geo.telemetry import Track
 
 
@@ -37,7 +39,8 @@ class SyncReport:
     altitude at all, the drone's height above the ground (``flight_height_m``), each
     with the height fit behind it in ``height``; for a track without a heading, the
     camera's turns where the drone hovered (``hover_turns``, empty where it did not or
-    the motion could not be read)."""
+    the motion could not be read); what the track and the video say of each other
+    (``video_match``)."""
 
     offset: OffsetEstimate
     view: FlowView | None
@@ -45,6 +48,9 @@ class SyncReport:
     height: FlowHeight | None = None
     flight_height_m: float | None = None
     hover_turns: Turns = ()
+    #: what the track and the video say of each other (``geo.sync_video``): its caution,
+    #: for a track on the video's clock that may be another video's
+    video_match: VideoMatch | None = None
 
     @property
     def ground_sigma_m(self) -> float | None:
@@ -67,7 +73,8 @@ def estimate_sync(
     Raises
     ------
     TelemetryError, core.errors.VideoError
-        As :func:`estimate_clock_offset`.
+        As :func:`estimate_clock_offset`; a track on the video's clock that is another
+        video's (:func:`telemetry_video_match`), unless a reliable offset is found.
     """
     from engine.motion import video_motion
     from engine.video import probe_video
@@ -78,6 +85,9 @@ def estimate_sync(
     motion = video_motion(video_path, rate_hz=rate_hz)
     offset = _offset(track, motion, info, search_s, video_path)
     offset_s = offset.offset_s if offset.reliable else 0.0
+    match = telemetry_video_match(track, info.as_dict())
+    if match.refusal is not None and offset_s == 0.0:  # as the map refuses it; an offset found lines it up
+        raise TelemetryError(match.refusal)
     view, height, ground, flown = None, None, None, None
     needs_ground = ground_elevation_m is None and heights_need_ground(track)
     needs_height = flight_height_m is None and heights_unknown(track)  # never both: one has altitudes, one none
@@ -107,7 +117,7 @@ def estimate_sync(
             known = _held_field_of_view(info.camera_model, track)
             hfov_deg = None if known is None else known.hfov_deg
         turns = _hover_turns(track, motion, info, offset_s, pitch_deg, hfov_deg)
-    return SyncReport(offset, view, ground, height, flown, turns)
+    return SyncReport(offset, view, ground, height, flown, turns, match)
 
 
 def hover_turns_from_video(video_path: Path, track: Track, *, offset_s: float = 0.0, pitch_deg: float | None = None,
@@ -314,6 +324,16 @@ def _held_field_of_view(camera_model: str | None, track: Track) -> FieldOfView |
     return None if fov.source.startswith("default") else fov
 
 
+def telemetry_video_match(track: Track, video: Mapping[str, Any]) -> VideoMatch:
+    """What ``track`` and the video (``engine.video.VideoInfo.as_dict()``) say of each
+    other (``geo.sync_video``): a DJI SRT of another video is refused by
+    :func:`geo.sync.align_track` (the map, the export, the window's check of a new track),
+    and a caution for what is evidence alone, which the analysis and the map say first."""
+    from geo.sync_video import VideoFacts, match_video
+
+    return match_video(track, VideoFacts.from_info(video))
+
+
 def estimate_clock_offset(
     video_path: Path, track: Track, *, search_s: tuple[float, float] | None = None, rate_hz: float = 5.0
 ) -> OffsetEstimate:
@@ -352,4 +372,4 @@ def _offset(track: Track, motion: ImageMotion, info: VideoInfo, search_s: tuple[
     return estimate
 
 
-__all__ = ["SyncReport", "VideoGeoreferencing", "georeference_from_video", "estimate_clock_offset", "estimate_sync", "heights_need_ground", "heights_unknown", "known_field_of_view"]
+__all__ = ["SyncReport", "VideoGeoreferencing", "georeference_from_video", "estimate_clock_offset", "estimate_sync", "heights_need_ground", "heights_unknown", "known_field_of_view", "telemetry_video_match"]

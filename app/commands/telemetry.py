@@ -46,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
         report = estimate_sync(args.video, track, ground_elevation_m=args.ground_elevation)
         estimate = report.offset
         summary["clock_offset"] = estimate.as_dict()
+        caution = None if report.video_match is None else report.video_match.caution
+        if caution is not None:  # a DJI SRT that may be another video's
+            summary["video_caution"] = caution
         if report.height is not None and report.flight_height_m is not None:
             summary["flight_height_from_video"] = {
                 "height_m": report.flight_height_m, "sigma_m": round(report.height.sigma_m, 1),
@@ -70,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         text = format_summary(summary)
         if estimate is not None:
             lines = estimate.describe()
+            if summary.get("video_caution"):
+                lines.insert(0, ("caution", summary["video_caution"]))
             ground = summary.get("ground_from_video")
             if ground:
                 lines.append(("ground elevation", f"{ground['elevation_m']:.1f} +-{ground['sigma_m']:.0f} m, the drone "
