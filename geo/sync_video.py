@@ -115,8 +115,10 @@ class VideoMatch:
         if not self.evidence:
             return None
         video = self.video.path.name if self.video.path is not None else "the video"
-        return (f"{self.track.name} may be another video's telemetry, not {video}'s: {self._said()} (the drone "
-                "writes one for each video: check that their names match)")
+        why = "the drone writes one for each video: check that their names match"
+        if {e.kind for e in self.evidence} == {"dates"}:
+            why += "; an editor that re-saved the video stamps it with its own date"
+        return f"{self.track.name} may be another video's telemetry, not {video}'s: {self._said()} ({why})"
 
 
 def match_video(track: Track, video: VideoFacts) -> VideoMatch:
