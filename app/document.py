@@ -617,10 +617,23 @@ class ProjectDocument(QObject):
             return None
         try:
             align_track(track, duration_s=float(info.duration_s), creation_time_utc=info.creation_time_utc,
-                        offset_s=self.settings.time_offset_s)
+                        offset_s=self.settings.time_offset_s, frame_count=int(info.frame_count),
+                        video_path=self.video_path)
         except TelemetryError as exc:
             return str(exc)
         return None
+
+    def telemetry_caution(self, path: Path) -> str | None:
+        """What the track at ``path`` and the open video say against each other short of a
+        refusal (:func:`services.sync.telemetry_video_match`: an SRT whose length, frame
+        count or dates alone disagree with the video's), ``None`` when nothing does."""
+        from geo.telemetry import read_telemetry
+        from services.sync import telemetry_video_match
+
+        info = self.video_info
+        if info is None:
+            return None
+        return telemetry_video_match(read_telemetry(Path(path)), info.as_dict()).caution
 
     def set_telemetry(self, path: Path | None) -> None:
         if path is not None:

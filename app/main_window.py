@@ -732,8 +732,8 @@ class MainWindow(QMainWindow):
             return False
         current = document.telemetry_path
         if mismatch is not None and not self._use_track_anyway(path, current, mismatch):
-            document.notice.emit(f"Kept {current.name}: {path.name} does not overlap the video" if current is not None
-                                 else f"{path.name} not used: it does not overlap the video")
+            document.notice.emit(f"Kept {current.name}: {path.name} is not the video's" if current is not None
+                                 else f"{path.name} not used: it is not the video's")
             return False
         try:
             document.set_telemetry(path)
@@ -743,16 +743,26 @@ class MainWindow(QMainWindow):
         if mismatch is not None and current is not None and current != path:
             document.notice.emit(f"Telemetry: {path.name}; {current} is where it was (File > Open Telemetry… "
                                  "to go back to it)")
+        elif mismatch is None:
+            caution = document.telemetry_caution(path)
+            if caution is not None:
+                document.notice.emit(caution)
         return True
 
     def _use_track_anyway(self, path: Path, current: Path | None, mismatch: str) -> bool:
-        """Ask whether to use a track that does not overlap the video; keeping the track
-        the project has (or none) is the default."""
+        """Ask whether to use a track that does not overlap the video, or another video's
+        SRT; keeping the track the project has (or none) is the default."""
         video = self.document.video_path
-        said = mismatch.split(": telemetry does not overlap the video: ", 1)[-1]  # the file is named above
+        video_name = video.name if video else "the video"
+        another = f": telemetry of another video, not {video_name}'s: "
+        if another in mismatch:  # an SRT whose dates and length are another video's (geo.sync_video)
+            said = mismatch.split(another, 1)[-1]
+            headline = f"{path.name} looks like another video's telemetry, not {video_name}'s"
+        else:
+            said = mismatch.split(": telemetry does not overlap the video: ", 1)[-1]  # the file is named above
+            headline = f"{path.name} does not overlap the video {video_name}"
         box = QMessageBox(QMessageBox.Icon.Warning, "This track is not the video's", "", parent=self)
-        box.setText(f"{path.name} does not overlap the video {video.name if video else ''}: "
-                    f"{said[:1].upper()}{said[1:]}")
+        box.setText(f"{headline}: {said[:1].upper()}{said[1:]}")
         use = box.addButton(f"Use {path.name} anyway", QMessageBox.ButtonRole.AcceptRole)
         if current is not None:
             keep = box.addButton(f"Keep {current.name}", QMessageBox.ButtonRole.RejectRole)

@@ -175,7 +175,7 @@ def _dates(track: Track, video: VideoFacts) -> Evidence | None:
     if gap <= ZONE_OFFSET_S + max(video.duration_s, 0.0) + STAMP_SLACK_S:
         return None
     clock = "UTC" if track.wall_clock_is_utc else "the drone's local time"
-    return Evidence("dates", f"its dates start {_when(recorded)} ({clock}) and the video was created {_when(created)}, "
+    return Evidence("dates", f"its dates start {_when(recorded)} ({clock}) and the video was created {_when(created)} UTC, "
                              f"{_apart(gap)} apart (more than any time zone)")
 
 

@@ -131,7 +131,7 @@ def test_a_track_that_does_not_meet_the_video_asks_before_it_replaces_the_projec
     assert working.name in said["informative"] and "another_flight.gpx" in said["informative"]
     assert said["default"] == said["escape"] == f"Keep {working.name}"
     assert said["buttons"] == sorted([f"Keep {working.name}", "Use another_flight.gpx anyway"])
-    assert notices[-1] == f"Kept {working.name}: another_flight.gpx does not overlap the video"
+    assert notices[-1] == f"Kept {working.name}: another_flight.gpx is not the video's"
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(wrong), ""))
     asked = _answer_when_asked(qtbot, "Use another_flight.gpx anyway")  # the analyst knows better
@@ -143,3 +143,52 @@ def test_a_track_that_does_not_meet_the_video_asks_before_it_replaces_the_projec
     asked = _answer_when_asked(qtbot, "default")
     window.open_telemetry_dialog()  # a track that meets the video is taken without a question
     assert asked == [] and window.document.telemetry_path == working and errors == []
+
+
+def _another_videos_srt(flyover: Path, seconds: float = 40.0) -> Path:
+    """A DJI SRT written with another video: 40 s of the flyover's entries, dated four years later."""
+    import re
+
+    first = (flyover / "flight.SRT").read_text(encoding="utf-8").split("\n\n")[0].split("\n", 2)[2]
+    cues = []
+    for n in range(int(seconds / 0.2)):
+        start, end = n * 0.2, (n + 1) * 0.2
+        stamp = lambda t: f"00:{int(t // 60):02d}:{int(t % 60):02d},{round(t % 1 * 1000):03d}"  # noqa: E731
+        text = re.sub(r"FrameCnt: \d+", f"FrameCnt: {n + 1}", first.replace("2018-10-12", "2022-12-29"))
+        cues.append(f"{n + 1}\n{stamp(start)} --> {stamp(end)}\n{text}\n")
+    srt = flyover / "DJI_0023.SRT"
+    srt.write_text("\n".join(cues), encoding="utf-8")
+    return srt
+
+
+def test_another_video_s_srt_is_asked_about_in_its_own_words(qtbot, window, flyover, errors):
+    """A DJI SRT of another video (its dates and length another's) was taken silently as
+    the video's: the window asks first, saying it looks like another video's telemetry."""
+    assert window.open_path(flyover / "flight.mp4")
+    working = window.document.telemetry_path
+    srt = _another_videos_srt(flyover)
+    notices = []
+    window.document.notice.connect(notices.append)
+
+    asked = _answer_when_asked(qtbot, "default")
+    _drop(window, srt)
+    assert window.document.telemetry_path == working and errors == []
+    text = asked[0]["text"]
+    assert text.startswith("DJI_0023.SRT looks like another video's telemetry, not flight.mp4's: ")
+    assert "/" not in text.split(": ", 1)[1].split(";")[0]  # the evidence, not the file's path again
+    assert notices[-1] == f"Kept {working.name}: DJI_0023.SRT is not the video's"
+
+
+def test_a_track_whose_dates_alone_disagree_is_taken_with_a_caution(qtbot, window, flyover, errors):
+    """An SRT whose dates alone are another day's (a video an editor saved again gets a new
+    date) is the video's, taken without a question, and the window says what disagrees."""
+    assert window.open_path(flyover / "flight.mp4")
+    srt = flyover / "redated.SRT"
+    srt.write_text((flyover / "flight.SRT").read_text(encoding="utf-8").replace("2018-10-12", "2021-03-01"),
+                   encoding="utf-8")
+    notices = []
+    window.document.notice.connect(notices.append)
+    asked = _answer_when_asked(qtbot, "default")
+    assert window.use_telemetry(srt)
+    assert asked == [] and window.document.telemetry_path == srt and errors == []
+    assert notices and "redated.SRT" in notices[-1] and "flight.mp4" in notices[-1]

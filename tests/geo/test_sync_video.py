@@ -50,7 +50,7 @@ def test_the_real_mini_3_pro_srt_beside_another_video_is_refused_naming_both(sam
     assert said.startswith(f"{srt}: telemetry of another video, not {Path(sites_flyover.video).name}'s")
     assert "it runs 40.1 s and the video 2.0 s (1203 frames by its counter, the video 20)" in said
     assert "its dates start 2022-12-29 08:32:20 (the drone's local time) and the video was created " \
-           "2018-10-12 15:00:00, 4.2 years apart" in said
+           "2018-10-12 15:00:00 UTC, 4.2 years apart" in said
     # the window's check passes the length and the creation time alone: refused all the same
     with pytest.raises(TelemetryError, match="telemetry of another video"):
         align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc)
