@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from html import escape as html_escape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -211,6 +212,51 @@ def _kml_value(value: object) -> str:
     return str(value)
 
 
+#: A kind of attribute (as :data:`geo.export.records.SITE_LAYER_SCHEMAS` gives them) as a
+#: KML ``<SimpleField>`` type (OGC KML 2.2, 9.8.2). KML has no time type: times stay ISO 8601 text.
+KML_FIELD_TYPES = {"int": "int", "float": "double", "str": "string", "bool": "bool", "datetime": "string"}
+
+
+@dataclass(frozen=True, slots=True)
+class KmlSchema:
+    """The typed attributes of a KML document's sites: a ``<Schema>`` its placemarks'
+    ``<SchemaData>`` refer to, so a GIS (GDAL's LIBKML driver, so QGIS; ArcGIS) reads
+    numbers as numbers and sorts them so, where untyped ``<Data>`` reads as text.
+
+    ``id``: the schema's id; ``fields``: each attribute's name and kind (``int``,
+    ``float``, ``str``, ``bool`` or ``datetime``), in order."""
+
+    id: str
+    fields: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        unknown = {name: kind for name, kind in self.fields.items() if kind not in KML_FIELD_TYPES}
+        if unknown:
+            raise ValueError(f"KML schema {self.id!r}: unknown attribute kinds {unknown}")
+
+
+def _kml_schema(doc: ET.Element, ns: str, schema: KmlSchema) -> None:
+    element = ET.SubElement(doc, f"{{{ns}}}Schema", name=schema.id, id=schema.id)
+    for name, kind in schema.fields.items():
+        ET.SubElement(element, f"{{{ns}}}SimpleField", type=KML_FIELD_TYPES[kind], name=name)
+
+
+def _kml_attributes(extended: ET.Element, ns: str, props: Mapping[str, Any], schema: KmlSchema | None) -> None:
+    """A placemark's attributes: typed ``<SchemaData>`` with ``schema`` (an attribute with
+    no value left out, so a GIS reads it empty, not as a zero or a blank text), else
+    untyped ``<Data>``."""
+    if schema is None:
+        for key, value in props.items():
+            data = ET.SubElement(extended, f"{{{ns}}}Data", name=key)
+            ET.SubElement(data, f"{{{ns}}}value").text = _kml_value(value)
+        return
+    schema_data = ET.SubElement(extended, f"{{{ns}}}SchemaData", schemaUrl=f"#{schema.id}")
+    for key in schema.fields:
+        value = props.get(key)
+        if value is not None and not (isinstance(value, float) and not math.isfinite(value)):
+            ET.SubElement(schema_data, f"{{{ns}}}SimpleData", name=key).text = _kml_value(value)
+
+
 #: A KML placemark of a site: its id, name, level (a :class:`DamageLevel`), attributes and point.
 KmlSite = tuple[str, str, DamageLevel, "Mapping[str, Any]", "Point"]
 
@@ -224,12 +270,13 @@ KMZ_ICON = "files/site.png"
 
 def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[str, LineString]] = (),
                  marks: Iterable[tuple[str, Point]] = (), icon: str = KML_ICON,
-                 descriptions: Mapping[str, str] | None = None) -> str:
+                 descriptions: Mapping[str, str] | None = None, schema: KmlSchema | None = None) -> str:
     """A KML document: ``sites`` as placemarks styled by level in a "Damage sites" folder,
     ``lines`` (a flight track: name, line) and ``marks`` (name, point) beside it; ``icon``
     is the sites' icon; ``descriptions``: a site's balloon, HTML, by site id (ElementTree
     escapes, as KML readers expect HTML in a description; characters XML cannot hold,
-    such as control characters in a file name, become U+FFFD)."""
+    such as control characters in a file name, become U+FFFD); ``schema``: the sites'
+    attributes typed (:class:`KmlSchema`), else written as untyped ``<Data>``."""
     ns = "http://www.opengis.net/kml/2.2"
     ET.register_namespace("", ns)
     kml = ET.Element(f"{{{ns}}}kml")
@@ -250,6 +297,8 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
     line = ET.SubElement(track_style, f"{{{ns}}}LineStyle")
     ET.SubElement(line, f"{{{ns}}}color").text = "ffd08030"
     ET.SubElement(line, f"{{{ns}}}width").text = "3"
+    if schema is not None:  # after the styles, before the features: KML 2.2's order in a Document
+        _kml_schema(doc, ns, schema)
 
     folder = ET.SubElement(doc, f"{{{ns}}}Folder")
     ET.SubElement(folder, f"{{{ns}}}name").text = "Damage sites"
@@ -261,10 +310,7 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
             ET.SubElement(placemark, f"{{{ns}}}description").text = descriptions[site_id]
         ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = (f"#level-{level.name.lower()}"
                                                               f"{'-unconfirmed' if unconfirmed else ''}")
-        extended = ET.SubElement(placemark, f"{{{ns}}}ExtendedData")
-        for key, value in props.items():
-            data = ET.SubElement(extended, f"{{{ns}}}Data", name=key)
-            ET.SubElement(data, f"{{{ns}}}value").text = _kml_value(value)
+        _kml_attributes(ET.SubElement(placemark, f"{{{ns}}}ExtendedData"), ns, props, schema)
         geometry = ET.SubElement(placemark, f"{{{ns}}}Point")
         ET.SubElement(geometry, f"{{{ns}}}coordinates").text = f"{point.x:.8f},{point.y:.8f}"
     for name, linestring in lines:
@@ -321,7 +367,12 @@ def _flight_kml(damage_map: DamageMap, *, icon: str, descriptions: Mapping[str, 
     lines = [(f"Flight track ({props['source']}), segment {props['segment']}", linestring)
              for props, linestring in track_records(damage_map)]
     marks = [(f"GPS jump at {props['time_s']} s (not used)", point) for props, point in jump_records(damage_map)]
-    return kml_document(damage_map.title, sites, lines=lines, marks=marks, icon=icon, descriptions=descriptions)
+    return kml_document(damage_map.title, sites, lines=lines, marks=marks, icon=icon, descriptions=descriptions,
+                        schema=SITE_KML_SCHEMA)
+
+
+#: The attributes of a flight's sites in its KML and KMZ, typed as in the GeoPackage.
+SITE_KML_SCHEMA = KmlSchema("damage_sites", SITE_LAYER_SCHEMAS["damage_sites"][0])
 
 
 #: A close-up's width in a KMZ balloon (pixels), as in the HTML map's popups.

@@ -35,9 +35,10 @@ def test_every_site_file_gives_the_best_score_the_threshold_compares(flyover_map
     with open(tmp_path / "damage_sites.csv", newline="") as f:
         assert {int(r["id"]): float(r["best_score"]) for r in csv.DictReader(f)} == expected
     kml = (tmp_path / "damage_sites.kml").read_text()
-    assert kml.count('<Data name="best_score">') == len(expected)
+    assert kml.count('<SimpleData name="best_score">') == len(expected)
+    assert '<SimpleField type="double" name="best_score" />' in kml  # a number to a GIS, not text
     with zipfile.ZipFile(tmp_path / "damage_sites.kmz") as kmz:
-        assert kmz.read("doc.kml").decode().count('<Data name="best_score">') == len(expected)
+        assert kmz.read("doc.kml").decode().count('<SimpleData name="best_score">') == len(expected)
 
 
 def test_a_survey_s_sites_give_their_best_score_in_its_tables_and_popups(flyover_map, tmp_path):

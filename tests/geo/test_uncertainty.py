@@ -241,7 +241,8 @@ def test_every_export_carries_the_uncertainty_and_its_parts(tmp_path):
     assert float(row["uncertainty_gps_m"]) == 15.0 and "gps 15.0 m" in row["uncertainty_parts"]
 
     kml = (out / "damage_sites.kml").read_text()
-    assert '<Data name="uncertainty_parts">' in kml and '<Data name="uncertainty_gps_m">' in kml
+    assert '<SimpleData name="uncertainty_parts">' in kml and '<SimpleData name="uncertainty_gps_m">15.0<' in kml
+    assert '<SimpleField type="double" name="uncertainty_gps_m" />' in kml
 
     with sqlite3.connect(out / "damage_map.gpkg") as db:
         sites = db.execute("SELECT uncertainty_m, uncertainty_gps_m, uncertainty_parts FROM damage_sites").fetchall()

@@ -138,8 +138,8 @@ def test_the_html_map_and_the_kml_mark_the_unconfirmed_site_apart(store, one_off
     assert marked == {f"site-{ghost_id}"} and len(placemarks) > 1
     ghost = placemarks[f"site-{ghost_id}"]
     assert ghost.find("k:styleUrl", ns).text.endswith("-unconfirmed")
-    values = {d.get("name"): d.find("k:value", ns).text for d in ghost.iter(f"{{{ns['k']}}}Data")}
-    assert values["confirmed"] == "false" and values["reviewed"] == "false"  # XML Schema booleans
+    values = {d.get("name"): d.text for d in ghost.iter(f"{{{ns['k']}}}SimpleData")}
+    assert values["confirmed"] == "false" and values["reviewed"] == "false"  # XML Schema booleans (KML's bool)
 
     html = (out / "damage_map.html").read_text()
     assert len(re.findall(r"dm-unconfirmed-site", html)) == 1
