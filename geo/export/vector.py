@@ -241,7 +241,7 @@ def _kml_schema(doc: ET.Element, ns: str, schema: KmlSchema) -> None:
         ET.SubElement(element, f"{{{ns}}}SimpleField", type=KML_FIELD_TYPES[kind], name=name)
 
 
-def _kml_attributes(extended: ET.Element, ns: str, props: Mapping[str, Any], schema: KmlSchema | None) -> None:
+def _write_kml_attributes(extended: ET.Element, ns: str, props: Mapping[str, Any], schema: KmlSchema | None) -> None:
     """A placemark's attributes: typed ``<SchemaData>`` with ``schema`` (an attribute with
     no value left out, so a GIS reads it empty, not as a zero or a blank text), else
     untyped ``<Data>``."""
@@ -310,7 +310,7 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
             ET.SubElement(placemark, f"{{{ns}}}description").text = descriptions[site_id]
         ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = (f"#level-{level.name.lower()}"
                                                               f"{'-unconfirmed' if unconfirmed else ''}")
-        _kml_attributes(ET.SubElement(placemark, f"{{{ns}}}ExtendedData"), ns, props, schema)
+        _write_kml_attributes(ET.SubElement(placemark, f"{{{ns}}}ExtendedData"), ns, props, schema)
         geometry = ET.SubElement(placemark, f"{{{ns}}}Point")
         ET.SubElement(geometry, f"{{{ns}}}coordinates").text = f"{point.x:.8f},{point.y:.8f}"
     for name, linestring in lines:
@@ -360,19 +360,31 @@ def kmz_bytes(document: str, files: Mapping[str, bytes] | None = None) -> bytes:
     return buffer.getvalue()
 
 
+#: The GeoJSON's names that a KML attribute cannot take, and the name it takes instead:
+#: GDAL's LIBKML driver (so QGIS) reads a placemark's XML id as ``id``, and an attribute
+#: ``id`` beside it as ``id2``. The placemark's id is ``site-<id>``; the number is ``site_id``.
+KML_RENAMED = {"id": "site_id"}
+
+
+def kml_site_attributes(props: Mapping[str, Any]) -> dict[str, Any]:
+    """A site's attributes under their KML names (:data:`KML_RENAMED`), in order."""
+    return {KML_RENAMED.get(key, key): value for key, value in props.items()}
+
+
+#: The attributes of a flight's sites in its KML and KMZ, typed as in the GeoPackage.
+SITE_KML_SCHEMA = KmlSchema("damage_sites", kml_site_attributes(SITE_LAYER_SCHEMAS["damage_sites"][0]))
+
+
 def _flight_kml(damage_map: DamageMap, *, icon: str, descriptions: Mapping[str, str] | None = None) -> str:
     """The flight's sites as placemarks styled by level, its track and its GPS jumps (:func:`kml_document`)."""
     sites = [(str(props["id"]), f"Site {props['id']}: {props['level'].capitalize()}",
-              DamageLevel.parse(props["level"]), props, point) for props, point in site_records(damage_map)]
+              DamageLevel.parse(props["level"]), kml_site_attributes(props), point)
+             for props, point in site_records(damage_map)]
     lines = [(f"Flight track ({props['source']}), segment {props['segment']}", linestring)
              for props, linestring in track_records(damage_map)]
     marks = [(f"GPS jump at {props['time_s']} s (not used)", point) for props, point in jump_records(damage_map)]
     return kml_document(damage_map.title, sites, lines=lines, marks=marks, icon=icon, descriptions=descriptions,
                         schema=SITE_KML_SCHEMA)
-
-
-#: The attributes of a flight's sites in its KML and KMZ, typed as in the GeoPackage.
-SITE_KML_SCHEMA = KmlSchema("damage_sites", SITE_LAYER_SCHEMAS["damage_sites"][0])
 
 
 #: A close-up's width in a KMZ balloon (pixels), as in the HTML map's popups.

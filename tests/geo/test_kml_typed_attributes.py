@@ -75,3 +75,17 @@ def test_google_earth_s_balloon_still_names_each_attribute(flyover_map, tmp_path
         assert {"level", "best_score", "confidence", "uncertainty_m", "reviewed"} <= set(names)
         balloon = placemark.findtext(f"{KML}description")
         assert "<img " in balloon and f"best score {float(names['best_score']):.2f}" in balloon
+
+
+def test_a_gis_gets_each_site_s_id_under_one_clear_name(flyover_map, tmp_path):
+    """GDAL's LIBKML driver (QGIS) reads a placemark's XML id as ``id``: the site's own
+    ``id`` attribute beside it came through as ``id2``. The number is ``site_id``, the
+    placemark's id ``site-<id>``; the GeoJSON, GeoPackage and CSV keep ``id``."""
+    damage_map, _ = flyover_map
+    export_map(damage_map, tmp_path, formats=["sites", "kml"])
+    ids = sorted(f["properties"]["id"] for f in json.loads((tmp_path / "damage_sites.geojson").read_text())["features"])
+    frame = pyogrio.read_dataframe(tmp_path / "damage_sites.kml", layer="Damage sites")
+    assert "id2" not in frame.columns
+    assert is_integer_dtype(frame["site_id"]) and sorted(frame["site_id"]) == ids
+    assert sorted(frame["id"]) == sorted(f"site-{i}" for i in ids)
+    assert all(name.startswith(f"Site {i}:") for name, i in zip(frame["Name"], frame["site_id"]))
