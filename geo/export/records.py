@@ -287,6 +287,41 @@ def heat_records(damage_map: DamageMap) -> list[Record]:
     return records
 
 
+#: The geometry type each layer declares (a GeoPackage layer's type; a GeoJSON file's
+#: every feature), whatever the map holds: a heatmap band of one piece or several, a
+#: footprint or a track stretch split where it crosses 180 degrees. A GIS appending one
+#: flight's layer to another's (QGIS, ``ogr2ogr -append``) finds the same type in both.
+LAYER_GEOMETRY_TYPES: dict[str, str] = {
+    "damage_sites": "Point",
+    "site_footprints": "MultiPolygon",
+    "observations": "Point",
+    "observation_footprints": "MultiPolygon",
+    "track": "MultiLineString",
+    "gps_jumps": "Point",
+    "heatmap": "MultiPolygon",
+    # the relief package's own layers
+    "graded_buildings": "MultiPolygon",
+    "coverage": "MultiPolygon",
+    "camera_footprints": "MultiPolygon",
+    "area_of_interest": "MultiPolygon",
+}
+
+
+def as_declared(geometry, geometry_type: str | None):  # noqa: ANN001, ANN201 - shapely geometries
+    """``geometry`` as the layer's ``geometry_type`` (:data:`LAYER_GEOMETRY_TYPES`): a
+    Polygon as a MultiPolygon of one part, a LineString as a MultiLineString; anything
+    else (``None``, a point, a type already right) as it is."""
+    import shapely
+
+    if geometry is None or geometry_type is None or geometry.geom_type == geometry_type:
+        return geometry
+    if geometry_type == "MultiPolygon" and geometry.geom_type == "Polygon":
+        return shapely.MultiPolygon([geometry])
+    if geometry_type == "MultiLineString" and geometry.geom_type == "LineString":
+        return shapely.MultiLineString([geometry])
+    return geometry
+
+
 _UNCERTAINTY_COLUMNS = {"uncertainty_m": "float", "uncertainty_parts": "str",
                         **{f"uncertainty_{name}_m": "float" for name in PARTS}}
 
@@ -304,13 +339,13 @@ SITE_LAYER_SCHEMAS: dict[str, tuple[dict[str, str], str]] = {
         "best_detection_id": "int", "reviewed": "bool", "reviewed_by": "str", "reviewed_at": "datetime",
         "height_m": "float", **_UNCERTAINTY_COLUMNS, "triangulated": "bool", "confirmed": "bool",
         "frames_seen": "int", "frames_in_view": "int", "views_seen": "int", "views_in_view": "int", "colour": "str",
-    }, "Point"),
-    "site_footprints": ({"site_id": "int", "level": "str", "colour": "str"}, "Polygon"),
+    }, LAYER_GEOMETRY_TYPES["damage_sites"]),
+    "site_footprints": ({"site_id": "int", "level": "str", "colour": "str"}, LAYER_GEOMETRY_TYPES["site_footprints"]),
     "observations": ({
         "site_id": "int", "detection_id": "int", "frame": "int", "time_s": "float", "time": "datetime", "level": "str",
         "score": "float", "review": "str", "telemetry_gap_s": "float", **_UNCERTAINTY_COLUMNS, "reviewed_by": "str",
         "reviewed_at": "datetime", "origin": "str",
-    }, "Point"),
+    }, LAYER_GEOMETRY_TYPES["observations"]),
 }
 
 #: Columns of times with their zone (ISO 8601), whichever layer holds them: a GeoPackage

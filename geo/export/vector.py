@@ -22,9 +22,11 @@ from geo.export._atomic import atomic_path, utf8_safe, write_bytes_atomic, write
 from geo.export.records import (
     DATETIME_COLUMNS,
     LAYER_DESCRIPTIONS,
+    LAYER_GEOMETRY_TYPES,
     LAYERS,
     SITE_LAYER_SCHEMAS,
     Record,
+    as_declared,
     jump_records,
     site_records,
     track_records,
@@ -45,23 +47,29 @@ def _clean(value):
     return value
 
 
-def feature_collection(records: list[Record], *, name: str) -> dict:
+def feature_collection(records: list[Record], *, name: str, geometry_type: str | None = None) -> dict:
+    """``records`` as a FeatureCollection; each geometry as ``geometry_type`` (default: the
+    layer ``name``'s in :data:`LAYER_GEOMETRY_TYPES`; none: as it is)."""
     from shapely.geometry import mapping
 
+    geometry_type = geometry_type or LAYER_GEOMETRY_TYPES.get(name)
     features = []
     for props, geometry in records:
+        # None: unlocated (RFC 7946 3.2); split where it crosses 180 degrees (3.1.9)
+        geometry = as_declared(antimeridian_safe(geometry), geometry_type)
         feature = {"type": "Feature", "properties": {k: _clean(v) for k, v in props.items()},
-                   # None: unlocated (RFC 7946 3.2); split where it crosses 180 degrees (3.1.9)
-                   "geometry": None if geometry is None else mapping(antimeridian_safe(geometry))}
+                   "geometry": None if geometry is None else mapping(geometry)}
         if "id" in props:
             feature["id"] = props["id"]
         features.append(feature)
     return {"type": "FeatureCollection", "name": name, "features": features}
 
 
-def write_geojson(path: Path, records: list[Record], *, name: str) -> Path:
-    """RFC 7946 GeoJSON: WGS84 lon/lat, no ``crs`` member, counter-clockwise exteriors."""
-    text = json.dumps(feature_collection(records, name=name), ensure_ascii=False, separators=(",", ":"))
+def write_geojson(path: Path, records: list[Record], *, name: str, geometry_type: str | None = None) -> Path:
+    """RFC 7946 GeoJSON: WGS84 lon/lat, no ``crs`` member, counter-clockwise exteriors;
+    every feature of the layer's one geometry type (:func:`feature_collection`)."""
+    text = json.dumps(feature_collection(records, name=name, geometry_type=geometry_type), ensure_ascii=False,
+                      separators=(",", ":"))
     return write_text_atomic(path, text)
 
 
@@ -92,7 +100,9 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     """``records`` as the GeoPackage layer ``layer`` (EPSG:4326), text columns as strings;
     ``append`` adds it to the file, otherwise the file is started anew. A layer of sites
     with no record is written empty with its columns: ``schema`` (columns and geometry
-    type, as in :data:`SITE_LAYER_SCHEMAS`), else the layer's in :data:`SITE_LAYER_SCHEMAS`."""
+    type, as in :data:`SITE_LAYER_SCHEMAS`), else the layer's in :data:`SITE_LAYER_SCHEMAS`.
+    The layer declares its type in :data:`LAYER_GEOMETRY_TYPES`, its features made so
+    (:func:`geo.export.records.as_declared`), whatever this map holds."""
     import geopandas as gpd
     import pandas as pd
 
@@ -100,8 +110,10 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     if not records and schema is not None:
         _write_empty_layer(path, layer, schema, append=append)
         return
+    geometry_type = LAYER_GEOMETRY_TYPES.get(layer)
     rows = [dict(p) for p, _ in records]
-    frame = utf8_frame(gpd.GeoDataFrame(rows, geometry=[antimeridian_safe(g) for _, g in records], crs="EPSG:4326"))
+    geometries = [as_declared(antimeridian_safe(g), geometry_type) for _, g in records]
+    frame = utf8_frame(gpd.GeoDataFrame(rows, geometry=geometries, crs="EPSG:4326"))
     for column, values in _column_values(rows).items():
         numbers = [v for v in values if v is not None]
         times = all(isinstance(v, str) and _ISO_TIME.fullmatch(v) for v in numbers)
@@ -114,7 +126,7 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     for column in _text_columns(frame):
         frame[column] = frame[column].astype("string")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w",
-                  layer_options=_layer_options(layer))
+                  layer_options=_layer_options(layer), **({"geometry_type": geometry_type} if geometry_type else {}))
 
 
 def _layer_options(layer: str) -> dict[str, str]:

@@ -101,7 +101,9 @@ def test_cli_package_layers_maps_and_provenance(flyover, project, tmp_path, caps
     assert set(buildings["ems_grade"]) <= {"Destroyed", "Damaged", "Possibly damaged", "No visible damage",
                                            "Not Applicable"}
     assert (buildings["level"] == "not_assessed").any()
-    assert set(buildings.geometry.geom_type) == {"Polygon"}
+    # one outline a building, in a layer of MultiPolygons as every polygon layer (the same type for every flight)
+    assert set(buildings.geometry.geom_type) == {"MultiPolygon"}
+    assert all(len(building.geoms) == 1 for building in buildings.geometry)
     damaged = buildings[buildings["site_ids"].notna()]
     assert len(damaged) and damaged["best_frame"].notna().all()
     coverage = pyogrio.read_dataframe(gpkg, layer="coverage").set_index("unit_id")
