@@ -47,6 +47,25 @@ def _clean(value):
     return value
 
 
+#: Decimals of a longitude or latitude in every vector file: 1e-8 degree, about 1 mm.
+COORDINATE_DECIMALS = 8
+
+
+def file_geometry(geometry, geometry_type: str | None):  # noqa: ANN001, ANN201 - shapely geometries
+    """``geometry`` as the GeoJSON and GeoPackage write it: split where it crosses 180
+    degrees (:func:`geo.antimeridian.antimeridian_safe`), its coordinates to
+    :data:`COORDINATE_DECIMALS` (snapped to that grid, so a polygon stays valid), its
+    exterior rings counter-clockwise (RFC 7946) and of the layer's ``geometry_type``
+    (:func:`geo.export.records.as_declared`)."""
+    import shapely
+
+    geometry = antimeridian_safe(geometry)
+    if geometry is None:
+        return None
+    geometry = shapely.orient_polygons(shapely.set_precision(geometry, 10.0 ** -COORDINATE_DECIMALS))
+    return as_declared(geometry, geometry_type)
+
+
 def feature_collection(records: list[Record], *, name: str, geometry_type: str | None = None) -> dict:
     """``records`` as a FeatureCollection; each geometry as ``geometry_type`` (default: the
     layer ``name``'s in :data:`LAYER_GEOMETRY_TYPES`; none: as it is)."""
@@ -56,7 +75,7 @@ def feature_collection(records: list[Record], *, name: str, geometry_type: str |
     features = []
     for props, geometry in records:
         # None: unlocated (RFC 7946 3.2); split where it crosses 180 degrees (3.1.9)
-        geometry = as_declared(antimeridian_safe(geometry), geometry_type)
+        geometry = file_geometry(geometry, geometry_type)
         feature = {"type": "Feature", "properties": {k: _clean(v) for k, v in props.items()},
                    "geometry": None if geometry is None else mapping(geometry)}
         if "id" in props:
@@ -101,8 +120,8 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     ``append`` adds it to the file, otherwise the file is started anew. A layer of sites
     with no record is written empty with its columns: ``schema`` (columns and geometry
     type, as in :data:`SITE_LAYER_SCHEMAS`), else the layer's in :data:`SITE_LAYER_SCHEMAS`.
-    The layer declares its type in :data:`LAYER_GEOMETRY_TYPES`, its features made so
-    (:func:`geo.export.records.as_declared`), whatever this map holds."""
+    The layer declares its type in :data:`LAYER_GEOMETRY_TYPES`, its features made so,
+    whatever this map holds, their coordinates as the GeoJSON's (:func:`file_geometry`)."""
     import geopandas as gpd
     import pandas as pd
 
@@ -112,7 +131,7 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
         return
     geometry_type = LAYER_GEOMETRY_TYPES.get(layer)
     rows = [dict(p) for p, _ in records]
-    geometries = [as_declared(antimeridian_safe(g), geometry_type) for _, g in records]
+    geometries = [file_geometry(g, geometry_type) for _, g in records]
     frame = utf8_frame(gpd.GeoDataFrame(rows, geometry=geometries, crs="EPSG:4326"))
     for column, values in _column_values(rows).items():
         numbers = [v for v in values if v is not None]
