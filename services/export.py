@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import ExportError
+from core.errors import ExportError, InputError
 from core.settings import ProjectSettings
 from core.store import ProjectStore
 from services.maps import damage_map as _damage_map
@@ -151,6 +151,21 @@ def _site_pictures(store: ProjectStore, built: DamageMap, *, frames: bool = True
     return frames_jpeg.get, closeups.get
 
 
+def _titled(store: ProjectStore, built: DamageMap) -> DamageMap:
+    """``built`` titled after the project's event when it names one
+    (:func:`geo.export.products.map_title`), for the KML, KMZ and HTML map."""
+    from dataclasses import replace
+
+    from geo.export.products import map_title
+    from services.package import product_info
+
+    try:
+        info = product_info(store)
+    except InputError:  # stored info that no longer reads: the map files still go out, titled by the video
+        return built
+    return replace(built, title=map_title(built, info))
+
+
 def _export_map(store: ProjectStore, built: DamageMap, out_dir: Path, formats: Sequence[str] | None,
                 thumbnail: Thumbnail | None, closeup: Thumbnail | None = None,
                 confirmed: DamageMap | None = None, writing: Callable[[Path], None] | None = None) -> list[Path]:
@@ -220,6 +235,7 @@ def export_project(
         step("building the damage map")
         built = _damage_map(store, run_id, settings=settings, telemetry_path=telemetry_path, dem_path=dem_path,
                             camera_view=camera_view)
+        built = _titled(store, built)
         confirmed = built
         if request.include_unconfirmed:
             built = built.with_unconfirmed()

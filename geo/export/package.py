@@ -34,6 +34,7 @@ from geo.export.products import (
     graded_building_records,
     html_layers,
     imagery_times,
+    map_title,
 )
 from geo.export.records import (
     Record,
@@ -239,7 +240,8 @@ def write_package(
     written_layers = write_layers(targets["gpkg"], layers, last_change=_gpkg_timestamp(damage_map))
     extra = html_layers(grading=grading, coverage=coverage, basemap=basemap_html,
                         camera=layers["camera_footprints"], info=info, credits=provenance.get("credits"))
-    write_html(targets["html"], damage_map, thumbnail=thumbnail if popup_pictures else None, extra_layers=extra,
+    write_html(targets["html"], replace(damage_map, title=map_title(damage_map, info)),
+               thumbnail=thumbnail if popup_pictures else None, extra_layers=extra,
                closeup=closeup if popup_pictures else None)
     write_print_map(targets["png"], targets["pdf"], damage_map, grading=grading, camera=layers["camera_footprints"],
                     basemap=basemap_print, info=info, provenance=provenance, closeup=closeup)

@@ -101,6 +101,20 @@ class ProductInfo:
         return f"{self.event_code()}_{area}_{product}_DRONE_v{self.version:02d}"
 
 
+def map_title(damage_map, info: ProductInfo) -> str:  # noqa: ANN001 - geo.mapping.DamageMap
+    """The title of a flight's KML, KMZ and HTML map: the event the project names
+    (``export --event``/``--glide``, the Export dialog) and the day it was filmed,
+    "Damage map: Hurricane Michael (GLIDE TC-2018-000166-USA), 2018-10-12"; without an
+    event, ``damage_map``'s own (the video's name). The day is the recording's, UTC or
+    on the drone's clock, left out when nothing dates it."""
+    if not (info.event or info.glide):
+        return damage_map.title
+    glide = f"GLIDE {info.glide}" if info.glide else ""
+    event = f"{info.event} ({glide})" if info.event and glide else info.event or glide
+    filmed = clock_time(damage_map, 0.0)
+    return f"Damage map: {event}" + (f", {filmed[0]:%Y-%m-%d}" if filmed is not None else "")
+
+
 def _ascii(text: str) -> str:
     """Latin letters without their accents ("Séisme Haïti" -> "Seisme Haiti"; "ß" -> "ss"),
     for a file name every system and zip tool takes; other scripts go (the code falls back
@@ -380,4 +394,4 @@ def _building_popup(b) -> str:  # noqa: ANN001
 
 
 __all__ = ["OSM_CREDIT", "PRELIMINARY", "ProductInfo", "data_credits", "map_credits", "aoi_records", "camera_records", "coverage_records",
-           "graded_building_records", "html_layers", "imagery_text", "imagery_times"]
+           "graded_building_records", "html_layers", "imagery_text", "imagery_times", "map_title"]
