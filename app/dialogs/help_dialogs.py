@@ -84,29 +84,69 @@ class TextDialog(QDialog):
 
 
 NO_MODEL_CARD = "# No model card\n\nNo `MODEL_CARD.md` was found beside the model weights."
+#: The shipped model's folder (its weights and card), found without importing torch.
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
 
 
-def model_card_path(weights: str | None) -> Path | None:
-    """The MODEL_CARD.md beside the weights in use (the shipped model's by default)."""
-    candidates = []
-    if weights:
-        candidates.append(Path(weights).with_name("MODEL_CARD.md"))
+def _is_shipped(weights: str | Path | None) -> bool:
+    if weights is None:
+        return True
     try:
-        from engine.weights import DEFAULT_MODEL_DIR
+        return Path(weights).resolve().parent == SHIPPED_MODEL_DIR.resolve()
+    except OSError:
+        return False
 
-        candidates.append(Path(DEFAULT_MODEL_DIR) / "MODEL_CARD.md")
-    except ImportError:  # the weights module is not there yet
-        pass
-    candidates.append(Path(__file__).resolve().parents[2] / "resources" / "models" / "default" / "MODEL_CARD.md")
-    return next((path for path in candidates if path.is_file()), None)
+
+def model_card_path(weights: str | Path | None) -> Path | None:
+    """The MODEL_CARD.md beside ``weights``; the shipped model's for the shipped weights
+    (or none given). Other weights without a card of their own (a fine-tuned model) have
+    none: the shipped model's card does not describe them."""
+    if weights is not None:
+        beside = Path(weights).with_name("MODEL_CARD.md")
+        if beside.is_file():
+            return beside
+    if not _is_shipped(weights):
+        return None
+    shipped = SHIPPED_MODEL_DIR / "MODEL_CARD.md"
+    return shipped if shipped.is_file() else None
+
+
+def fine_tuned_card(weights: str | Path) -> str | None:
+    """Markdown saying what a fine-tuned model (its JSON beside the weights, as
+    ``damagemap finetune`` writes it) was trained on; ``None`` for other weights."""
+    from core.model_files import read_model_metadata
+
+    metadata = read_model_metadata(weights) or {}
+    tuned = metadata.get("fine_tuned_on")
+    if not isinstance(tuned, dict):
+        return None
+    weights = Path(weights)
+    name = weights.parent.name if weights.name == "model.safetensors" else weights.stem
+    lines = [f"# Fine-tuned model {name}", "",
+             f"`{weights}`", "",
+             "Fine-tuned from the shipped demo model on the reviews of one project: the shipped model's card "
+             "(Help > Model Card with the shipped model) and its measurements do not describe this model. "
+             "Compare its run with the shipped model's on the same video before relying on it.", ""]
+    facts = (("Project", tuned.get("project")), ("Run", tuned.get("run_id")),
+             ("Reviewed frames", len(tuned.get("reviewed_frames") or [])),
+             ("Frames trained on", len(tuned.get("train_frames") or [])),
+             ("Frames held out to measure with", len(tuned.get("heldout_frames") or [])),
+             ("Damage outlines / frames with none", f"{tuned.get('positives', '?')} / {tuned.get('negatives', '?')}"),
+             ("Made", tuned.get("created_utc")))
+    lines += [f"- **{label}**: {value}" for label, value in facts if value not in (None, "")]
+    return "\n".join(lines) + "\n"
 
 
 def model_card_dialog(weights: str | None, parent: QWidget | None = None) -> TextDialog:
-    """The model card of ``weights`` (the shipped model's by default), its links followable."""
+    """The model card of ``weights`` (the shipped model's by default), its links followable;
+    a fine-tuned model's own summary where it has no card."""
     path = model_card_path(weights)
-    if path is None:
-        return TextDialog("Model card", markdown=NO_MODEL_CARD, parent=parent)
-    return TextDialog("Model card", source=path, parent=parent)
+    if path is not None:
+        return TextDialog("Model card", source=path, parent=parent)
+    tuned = None if weights is None else fine_tuned_card(weights)
+    if tuned is not None:
+        return TextDialog("Model card", markdown=tuned, parent=parent)
+    return TextDialog("Model card", markdown=NO_MODEL_CARD, parent=parent)
 
 
 def about_html(version: str) -> str:

@@ -268,6 +268,29 @@ def test_model_card_dialog_without_a_card(qtbot, tmp_path, monkeypatch):
     assert "No model card" in dialog.browser.toPlainText() and dialog.back_button.isHidden()
 
 
+def test_model_card_of_a_fine_tuned_model_is_its_own(qtbot, tmp_path):
+    """After Model > Improve the Model, the next analysis uses the fine-tuned weights:
+    Help > Model Card says what they were trained on, never the shipped model's card."""
+    import json
+
+    folder = tmp_path / "flight.models" / "ft-001"
+    folder.mkdir(parents=True)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(b"")
+    (folder / "model.json").write_text(json.dumps({"kind": "damagemap.msnet", "fine_tuned_on": {
+        "project": str(tmp_path / "flight.dmproj"), "run_id": 1, "reviewed_frames": [0, 10, 20],
+        "train_frames": [0, 10], "heldout_frames": [20], "positives": 5, "negatives": 1}}), encoding="utf-8")
+    assert model_card_path(str(weights)) is None
+    dialog = model_card_dialog(str(weights))
+    qtbot.addWidget(dialog)
+    text = dialog.browser.toPlainText()
+    assert "Fine-tuned model ft-001" in text and "Reviewed frames: 3" in text
+    assert "Default damage detector" not in text
+    shipped = model_card_dialog(None)  # the shipped model's own card still
+    qtbot.addWidget(shipped)
+    assert "Default damage detector" in shipped.browser.toPlainText()
+
+
 def test_overlay_choices_are_remembered(qtbot, app_settings, errors):
     from app.main_window import MainWindow
 
