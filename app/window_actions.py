@@ -31,16 +31,29 @@ def _action(
     return action
 
 
-def redo_shortcuts(platform: list[QKeySequence]) -> list[QKeySequence]:
-    """The platform's redo keys plus Ctrl+Shift+Z and Ctrl+Y, each once.
+def keys_with(platform: list[QKeySequence], *promised: str) -> list[QKeySequence]:
+    """The platform's keys for a standard action plus the ones the window promises in Help >
+    Keyboard Shortcuts, each once.
 
     A sequence registered twice on one action makes it ambiguous, and Qt then fires
-    nothing (on X11 the platform's redo already is Ctrl+Shift+Z)."""
+    nothing (on X11 the platform's redo already is Ctrl+Shift+Z); and some platforms bind
+    none (Windows and the generic desktop have no Quit key, Close is Ctrl+F4 there)."""
     out: list[QKeySequence] = []
-    for key in (*platform, QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")):
+    for key in (*platform, *(QKeySequence(text) for text in promised)):
         if not key.isEmpty() and all(key != k for k in out):
             out.append(key)
     return out
+
+
+def redo_shortcuts(platform: list[QKeySequence]) -> list[QKeySequence]:
+    """The platform's redo keys plus Ctrl+Shift+Z and Ctrl+Y, each once."""
+    return keys_with(platform, "Ctrl+Shift+Z", "Ctrl+Y")
+
+
+def _standard_keys(standard: QKeySequence.StandardKey, promised: str) -> list[QKeySequence]:
+    """``promised`` first (the menu shows it, as Help > Keyboard Shortcuts lists it), then
+    the platform's own keys for ``standard``."""
+    return keys_with([QKeySequence(promised)], *(k.toString() for k in QKeySequence.keyBindings(standard)))
 
 
 def finetune_dialog_class() -> type | None:
@@ -67,9 +80,11 @@ def build_actions(window: MainWindow) -> None:
     window.previous_flight_action = _action(window, "Previous Survey Flight", lambda: window.surveys.step_flight(-1),
                                             "Ctrl+PgUp")
     window.save_as_action = _action(window, "Save Project &As…", window.save_as_dialog, "Ctrl+Shift+S")
-    window.close_action = _action(window, "&Close Project", window.close_project, QKeySequence.StandardKey.Close)
+    window.close_action = _action(window, "&Close Project", window.close_project)
+    window.close_action.setShortcuts(_standard_keys(QKeySequence.StandardKey.Close, "Ctrl+W"))
     window.export_action = _action(window, "&Export…", window.export_dialog, "Ctrl+E")
-    window.quit_action = _action(window, "&Quit", window.close, QKeySequence.StandardKey.Quit)
+    window.quit_action = _action(window, "&Quit", window.close)
+    window.quit_action.setShortcuts(_standard_keys(QKeySequence.StandardKey.Quit, "Ctrl+Q"))
 
     window.undo_action = window.document.undo_stack.createUndoAction(window, "&Undo")
     window.undo_action.setShortcut(QKeySequence.StandardKey.Undo)

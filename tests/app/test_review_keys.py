@@ -399,3 +399,21 @@ def test_a_frame_that_is_no_look_at_the_ground_is_named_under_the_video(qtbot, w
     assert window.transport.frame_label.text().endswith("· black frame")
     window.show_frame(4)
     assert "frame 5 /" in window.transport.frame_label.text() and "black" not in window.transport.frame_label.text()
+
+
+def test_close_and_quit_keys_are_the_ones_help_lists_on_every_platform(window):
+    """Help > Keyboard Shortcuts promises Ctrl+W and Ctrl+Q; the platform's standard keys
+    alone give Ctrl+F4 and no Quit key at all on Windows and the generic desktop."""
+    from PySide6.QtGui import QKeySequence
+
+    from app.dialogs.help_dialogs import SHORTCUTS
+    from app.window_actions import keys_with
+
+    promised = dict(SHORTCUTS)
+    assert promised["Ctrl+W"] == "close the project" and promised["Ctrl+Q"] == "quit"
+    assert window.close_action.shortcut() == QKeySequence("Ctrl+W")  # the menu shows the key Help lists
+    assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
+    for action in (window.close_action, window.quit_action):
+        shown = [k.toString() for k in action.shortcuts()]
+        assert len(shown) == len(set(shown))
+    assert [k.toString() for k in keys_with([QKeySequence("Ctrl+Q")], "Ctrl+Q")] == ["Ctrl+Q"]
