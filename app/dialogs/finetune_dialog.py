@@ -193,7 +193,18 @@ class FinetuneDialog(QDialog):
         layout.addWidget(self.eta_label)
         layout.addWidget(self.result_label)
         layout.addLayout(buttons)
+        self.setMinimumWidth(460)
         self.refresh()
+
+    def _fit_height(self) -> None:
+        """Grow the dialog to the height its wrapped texts now need: a long result (the
+        new model's path and advice) would otherwise squeeze the fields above it, their
+        values cut in half."""
+        layout = self.layout()
+        layout.activate()
+        needed = max(layout.totalHeightForWidth(self.width()), layout.totalMinimumSize().height())
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     # -- state -----------------------------------------------------------------------
 
@@ -227,6 +238,7 @@ class FinetuneDialog(QDialog):
             self._show_split()
         else:
             self.summary_label.setText(text)
+        self._fit_height()
         unfinished = path is not None and any(not v.finished for v in list_models(path))
         self.start_button.setEnabled(not running and self.reviewed_count > 0)
         self.resume_button.setEnabled(not running and unfinished)
@@ -245,6 +257,7 @@ class FinetuneDialog(QDialog):
         train, held = split_frames(frames, self._holdout())
         self.summary_label.setText(f"Run {run_id}: {len(frames)} reviewed frame(s); {len(train)} to train on, "
                                    f"{len(held)} held out to measure with. Frames nobody reviewed are not used.")
+        self._fit_height()
 
     def _holdout(self) -> int:
         """Every k-th reviewed frame held out; 1 would hold out all, so it means 2."""
@@ -303,6 +316,7 @@ class FinetuneDialog(QDialog):
         loss = progress.losses.get("loss")
         steps = f"step {progress.step}" + (f" of {budget}" if budget else "")
         self.result_label.setText(f"{steps}, loss {loss:.3f}" if loss is not None else steps)
+        self._fit_height()
         if progress.state == "running" and not (self.job is not None and self.job.cancel_requested):
             self.eta_label.setText(format_eta(progress.eta_s))
 

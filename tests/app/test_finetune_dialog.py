@@ -92,3 +92,29 @@ def test_the_split_follows_the_hold_out_box(qtbot, project, flyover_template):
     assert "2 to train on, 0 held out" in dialog.summary_label.text()
     dialog.holdout_spin.setValue(2)
     assert "1 to train on, 1 held out" in dialog.summary_label.text()
+
+
+def test_the_finished_report_leaves_every_field_whole(qtbot, tmp_path):
+    """The new model's long report (its path, the advice on the slider) wraps onto many
+    lines: the dialog grows for them instead of squeezing the fields above to half height."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLineEdit
+
+    from app.dialogs.finetune_dialog import FinetuneDialog
+
+    dialog = FinetuneDialog(_Document(None))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    weights = tmp_path / "a folder with a long name" / "flight.models" / "ft-001" / "model.safetensors"
+    with qtbot.waitSignal(dialog.model_ready):
+        dialog._on_finished(SimpleNamespace(state="finished", weights=weights, elapsed_s=33.0, step=3))
+    assert "ft-001" in dialog.result_label.text()
+    fields = [*dialog.findChildren(QAbstractSpinBox), *dialog.findChildren(QComboBox), *dialog.findChildren(QLineEdit)]
+    fields = [field for field in fields if field.parent() is dialog]  # not a spin box's own line edit
+    assert len(fields) == 5
+    for field in fields:
+        assert field.height() >= field.minimumSizeHint().height(), field
+    label = dialog.result_label
+    assert label.height() >= label.heightForWidth(label.width())
