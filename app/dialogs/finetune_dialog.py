@@ -150,6 +150,10 @@ class FinetuneDialog(QDialog):
         self.holdout_spin.setSpecialValueText("none")
         self.holdout_spin.setPrefix("every ")
         self.holdout_spin.setToolTip("These reviewed frames are not trained on: comparing runs measures AP on them")
+        self.holdout_spin.setKeyboardTracking(False)  # typing "10" passes through no "every 1"
+        #: the box's value before its last change: "every 1" (all held out, none to train on) is skipped
+        self._holdout_before = self.holdout_spin.value()
+        self.holdout_spin.valueChanged.connect(self._skip_holdout_one)
         self.device_combo = QComboBox()
         from app.workers import available_devices, known_devices
 
@@ -258,6 +262,14 @@ class FinetuneDialog(QDialog):
         self.summary_label.setText(f"Run {run_id}: {len(frames)} reviewed frame(s); {len(train)} to train on, "
                                    f"{len(held)} held out to measure with. Frames nobody reviewed are not used.")
         self._fit_height()
+
+    def _skip_holdout_one(self, value: int) -> None:
+        """The box never shows "every 1", which would hold out every frame and so means 2:
+        stepping up from none gives 2, stepping down from 2 gives none."""
+        if value == 1:
+            self.holdout_spin.setValue(2 if self._holdout_before < 1 else 0)
+            return
+        self._holdout_before = value
 
     def _holdout(self) -> int:
         """Every k-th reviewed frame held out; 1 would hold out all, so it means 2."""

@@ -118,3 +118,18 @@ def test_the_finished_report_leaves_every_field_whole(qtbot, tmp_path):
         assert field.height() >= field.minimumSizeHint().height(), field
     label = dialog.result_label
     assert label.height() >= label.heightForWidth(label.width())
+
+
+def test_hold_out_never_shows_every_1(qtbot):
+    """"every 1" would hold out every frame, so the dialog held out every 2nd while the box
+    said every 1: the box skips it, up from none to every 2 and down from 2 to none."""
+    from app.dialogs.finetune_dialog import FinetuneDialog
+
+    dialog = FinetuneDialog(_Document(None))
+    qtbot.addWidget(dialog)
+    box = dialog.holdout_spin
+    box.setValue(0)
+    box.stepUp()
+    assert box.value() == 2 and box.text() == "every 2" and dialog.request().holdout_every == 2
+    box.stepDown()
+    assert box.value() == 0 and box.text() == "none"
