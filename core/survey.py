@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -584,6 +584,15 @@ class Survey:
         """Record a decision (a later one at the same place wins, see
         :func:`core.sites.match_decisions`)."""
         self.decisions.append(decision)
+
+    def add_applied(self, decision: PlaceDecision, applied: AppliedDecision) -> None:
+        """Record that ``decision`` (found by its place, what and when: not by where it went
+        already, which another damagemap may have added to meanwhile) was applied as
+        ``applied`` too (a flight analysed again got it on its new run)."""
+        for k, recorded in enumerate(self.decisions):
+            if replace(recorded, applied=()) == replace(decision, applied=()):
+                self.decisions[k] = replace(recorded, applied=(*recorded.applied, applied))
+                return
 
     def marks(self) -> list[SiteMark]:
         """The decisions as :class:`core.review.SiteMark`, oldest first."""

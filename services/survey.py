@@ -670,6 +670,10 @@ class SurveyDecisionState:
     holding: tuple[str, ...] = ()
     taken_back: tuple[str, ...] = ()
     unread: tuple[str, ...] = ()
+    #: of ``holding``, the flights analysed again since (``survey analyse --new-run``) whose
+    #: latest run has no copy of it yet: their copy holds an earlier run's site, and the
+    #: decision goes to the latest run's site at its place (:func:`apply_decisions`)
+    waiting: tuple[str, ...] = ()
 
     @property
     def in_force(self) -> bool:
@@ -688,7 +692,9 @@ class SurveyDecisions:
     decision in force, copies and carried ones included, oldest first: what the map and
     the carrying go by. A flight's decision is in that flight; the survey's is in each
     flight it was applied to (held or taken back there): it is carried by place to the
-    others only, or it would reach another site of the same flight a few metres off."""
+    others only, or it would reach another site of the same flight a few metres off. A
+    flight analysed again since (a new run) holds it in its latest run only once a copy is
+    there: until then it is carried there too (:attr:`SurveyDecisionState.waiting`)."""
 
     survey: tuple[SurveyDecisionState, ...] = ()
     flights: Mapping[str, tuple[SiteDecisionRecord, ...]] = field(default_factory=dict)
@@ -716,6 +722,8 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
     flight's own review. A flight whose project cannot be read adds none."""
     legacy = {(d.lon_deg, d.lat_deg, d.review, d.level) for d in survey.decisions if not d.applied}
     active: dict[str, set[int]] = {}  # flight -> its site decision records in force
+    latest: dict[str, int | None] = {}  # flight -> its latest run
+    superseded: dict[str, set[int]] = {}  # flight -> its records a later decision on the same sightings overrode
     unread: set[str] = set()
     own: dict[str, tuple[SiteDecisionRecord, ...]] = {}
     flight_dated: list[tuple[str, frozenset[str], SiteMark]] = []
@@ -731,10 +739,12 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
             with ProjectStore.open(survey.project_path(flight), read_only=True) as store:
                 records = store.site_decisions()
                 carried = carried_decision_ids(store.edit_history()) if records else set()
+                latest[flight.name] = store.latest_run_id()
         except DamagemapError:
             unread.add(flight.name)
             continue
         active[flight.name] = {r.id for r in records}
+        superseded[flight.name] = _superseded(records)
         mine = copies.get(flight.name, set())
         # a copy of a survey decision stands for it: the survey's own entry below says the flights it
         # is in already; the copy, carried as this flight's, reached the same damage's neighbours in the others
@@ -748,25 +758,54 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
         holding: list[str] = []
         taken_back: list[str] = []
         not_read: list[str] = []
-        for applied in decision.applied:
-            target = went_to[applied]
-            if target is None:  # left the survey
+        waiting: list[str] = []
+        for name, flight_copies in _copies_by_flight(decision, went_to).items():
+            if name in unread:
+                not_read.append(name)
                 continue
-            if target.name in unread:
-                not_read.append(target.name)
-            elif applied.decision_id in active.get(target.name, set()):
-                holding.append(target.name)
-            else:
-                taken_back.append(target.name)
-        state = SurveyDecisionState(decision, tuple(dict.fromkeys(holding)), tuple(dict.fromkeys(taken_back)),
-                                    tuple(dict.fromkeys(not_read)))
+            # a flight analysed again: its latest run's copy is the one that counts, once there is one
+            in_latest = [a for a in flight_copies if a.run_id == latest.get(name)]
+            in_force = active.get(name, set())
+            if not any(a.decision_id in in_force for a in in_latest or flight_copies):
+                taken_back.append(name)
+                continue
+            holding.append(name)
+            if not in_latest and latest.get(name) is not None and all(
+                    a.decision_id in in_force and a.decision_id not in superseded[name] for a in flight_copies):
+                waiting.append(name)  # an earlier run has it (there the latest decision on its site), not the latest
+        state = SurveyDecisionState(decision, tuple(holding), tuple(taken_back), tuple(not_read), tuple(waiting))
         states.append(state)
         if state.in_force:
-            dated.append((decision.created_utc, frozenset(holding + taken_back + not_read), decision.mark()))
+            dated.append((decision.created_utc, frozenset(holding + taken_back + not_read) - set(waiting),
+                          decision.mark()))
     dated += flight_dated
     # both write ISO 8601 UTC times; to the second they compare as text
     dated.sort(key=lambda item: item[0][:19])
     return SurveyDecisions(tuple(states), own, tuple(dated))
+
+
+def _copies_by_flight(decision: PlaceDecision,
+                      went_to: Mapping[AppliedDecision, FlightRecord | None]) -> dict[str, list[AppliedDecision]]:
+    """The copies of a survey decision in each flight still in the survey, by its name now."""
+    out: dict[str, list[AppliedDecision]] = {}
+    for applied in decision.applied:
+        target = went_to[applied]
+        if target is not None:  # None: it left the survey
+            out.setdefault(target.name, []).append(applied)
+    return out
+
+
+def _superseded(records: Sequence[SiteDecisionRecord]) -> set[int]:
+    """The ids of ``records`` (a project's site decisions in force, oldest first) that a
+    later decision of the same run on some of the same sightings overrode: the reviewer
+    decided that site again (in the app, or the survey did)."""
+    out = set()
+    for k, record in enumerate(records):
+        sightings = set(record.detection_ids)
+        if any(later.run_id == record.run_id and not sightings.isdisjoint(later.detection_ids)
+               for later in records[k + 1:]):
+            out.add(record.id)
+    return out
 
 
 def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark],
@@ -1199,10 +1238,12 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
     added, or analysed, after review needs. Each flight's history records it as carried
     (the app's Undo reads "Keep earlier decisions on N sightings"). Returns the number of
     sightings decided (0: nothing to carry). A flight analysed again (a new run) first
-    gets the decisions of its own earlier runs (:func:`_keep_earlier_runs_decisions`), as
+    gets the survey's decisions its earlier run held (:func:`_give_waiting_decisions`),
+    then those of its own earlier runs (:func:`_keep_earlier_runs_decisions`), as
     ``damagemap analyze`` gives them: a flight's own decision at a place goes first."""
     with survey_lock(survey.folder, wait_s=DECIDING_WAIT_S):
-        count = _keep_earlier_runs_decisions(survey, author=author)
+        count = _give_waiting_decisions(survey, author=author)
+        count += _keep_earlier_runs_decisions(survey, author=author)
     dated = review_decisions(survey).dated
     if not dated:
         return count
@@ -1219,6 +1260,64 @@ def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: s
             if mark is not None:  # not to the flights it is in already: there it met its own site, not this one
                 count += _apply_to_flights(survey, site, mark.level or mark.review, author=author,
                                            only_undecided=True, skip=made_in[id(mark)]).sightings
+    return count
+
+
+def _give_waiting_decisions(survey: Survey, *, author: str | None = None) -> int:
+    """Give each flight analysed again since a survey decision was applied to it (its copy
+    in an earlier run only: :attr:`SurveyDecisionState.waiting`) that decision on the latest
+    run's site at its place, matched as far as the survey joins two flights' sites
+    (:func:`services.sites.survey_reach`: a new run, at other frames, places a site a few
+    metres from where the earlier one did, farther than a flight's own 3 m carry), and
+    record the copy in ``survey.json``: the decision then holds in the flight's latest run,
+    keeps that site with the other flights' on the survey's map, and an undo there takes
+    it back. A site of the latest run decided already keeps its decision (the flight's
+    reviewer decided it later), as does one whose decision a reviewer took back there.
+    Returns the number of sightings decided."""
+    from services.sites import rejected_places, site_review, survey_reach, taken_back_sightings
+
+    waiting: dict[str, list[PlaceDecision]] = {}
+    for state in review_decisions(survey).survey:
+        for name in state.waiting:
+            waiting.setdefault(name, []).append(state.decision)
+    count = 0
+    given: list[tuple[PlaceDecision, AppliedDecision]] = []
+    for name, decisions in waiting.items():
+        flight = survey.flight(name)
+        project = survey.project_path(flight)
+        try:
+            with ProjectStore.open(project) as store:
+                review = site_review(store)  # the latest run's
+                run_id = review.run_id
+                taken_back = taken_back_sightings(store, run_id)
+                sites = [item.site for item in review.queue]
+                open_ids = {site.site_id for site in sites
+                            if not site.decided and taken_back.isdisjoint(site.detection_ids)}
+                # matched with every site, decided ones and the places it rejected among them: a decision
+                # whose site is decided there already does not fall to the next damage of the same roof
+                marks = [d.mark() for d in decisions]
+                owner = {id(mark): d for mark, d in zip(marks, decisions)}
+                matched = match_decisions(marks, [*sites, *rejected_places(store, run_id)],
+                                          radius_m=survey_reach(review.damage_map))
+                for site in sites:
+                    mark = matched.get(site.site_id)
+                    if mark is None or site.site_id not in open_ids:
+                        continue
+                    decision = owner[id(mark)]
+                    before = {d.id for d in store.site_decisions(run_id)}
+                    ReviewSession(store, run_id, author=author).apply(
+                        SiteDecisions((site_decision(site, mark.level or mark.review),), carried=True))
+                    given += [(decision, AppliedDecision(name, survey.relative(project), run_id, record.id))
+                              for record in store.site_decisions(run_id) if record.id not in before]
+                    count += len(site.sightings)
+        except DamagemapError as exc:  # not mapped yet (a setting missing): the survey's notes say why
+            _log.debug("flight %s: the survey's decisions not given to its latest run yet: %s", name, exc)
+    if given:
+        def record(fresh: Survey) -> None:
+            for decision, applied in given:
+                fresh.add_applied(decision, applied)
+
+        survey.update(record)
     return count
 
 

@@ -16,6 +16,7 @@ by every flight."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import shutil
 from pathlib import Path
 
@@ -346,3 +347,87 @@ def test_survey_decisions_survive_a_flight_analysed_again(sites_truth, tmp_path)
     (relabelled_now,) = _near(after, relabelled)
     assert relabelled_now.level is level and relabelled_now.reviewed
     assert len(after.sites) == len(decided.sites)
+
+
+def _shifted(detection, dx_px):
+    """``detection`` drawn ``dx_px`` pixels to the right: the same damage, which another
+    run (other frames, another model) places a few metres away."""
+    import numpy as np
+
+    from core.masks import RleMask
+
+    x0, y0, x1, y1 = detection.box_xyxy_px
+    mask = RleMask.from_array(np.roll(detection.mask.to_array(), dx_px, axis=1))
+    return replace(detection, mask=mask, box_xyxy_px=(x0 + dx_px, y0, x1 + dx_px, y1))
+
+
+def _decided_then_analysed_again(sites_truth, tmp_path, decision=ReviewState.ACCEPTED):
+    """monday and tuesday, the site both saw decided with `survey decide`; then monday
+    analysed again, its new run placing the site 4 m from where the survey decided it:
+    farther than a flight's own runs carry a decision (3 m), as near as the survey joins
+    two flights' sites."""
+    survey = _town(sites_truth, tmp_path, ["monday", "tuesday"])
+    built = surveys.survey_map(survey)
+    target = _target(built)
+    assert surveys.decide(survey, target.id, decision, built=built) > 0
+    with ProjectStore.open(survey.project_path(survey.flight("monday"))) as store:
+        write_run(store, [_shifted(d, 6) for d in sites_truth.detections], sites_truth.times)
+    (place,) = Survey.open(survey.folder).decisions
+    moved = _flight_site_at(surveys.survey_map(survey, carry_rejections=False), "monday", place, radius_m=6.0)
+    assert [round(distance_m(s.lon_deg, s.lat_deg, place.lon_deg, place.lat_deg)) for s in moved] == [4]
+    return survey, place
+
+
+@pytest.mark.parametrize("tuesday", ["present", "missing"])
+def test_a_survey_decision_reaches_the_site_of_a_flight_analysed_again_a_few_metres_off(
+        sites_truth, tmp_path, tuesday):
+    """`survey analyse --new-run`: the decision's copy in the flight's earlier run does
+    not decide its new run's site; the survey gives it the decision (and records the copy),
+    even with the other flight's project missing (no survey site to meet it there)."""
+    survey, place = _decided_then_analysed_again(sites_truth, tmp_path)
+    if tuesday == "missing":
+        tuesday_project = survey.project_path(survey.flight("tuesday"))
+        tuesday_project.rename(tmp_path / "elsewhere.dmproj")
+    assert [state.waiting for state in surveys.review_decisions(survey).survey] == [("monday",)]
+
+    assert surveys.apply_decisions(survey) > 0
+    after = surveys.survey_map(survey)
+    (monday_site,) = _flight_site_at(after, "monday", place, radius_m=6.0)
+    assert monday_site.reviewed
+    assert [s.flights for s in _near(after, place, 6.0)] == [("monday",) if tuesday == "missing" else DAYS[:2]]
+    (recorded,) = Survey.open(survey.folder).decisions
+    with ProjectStore.open(survey.project_path(survey.flight("monday"))) as store:
+        latest = store.latest_run_id()
+    assert [a.run_id for a in recorded.applied if a.flight == "monday"] == [1, latest]
+    assert [state.waiting for state in surveys.review_decisions(survey).survey] == [()]
+    assert surveys.apply_decisions(survey) == 0  # given once
+
+
+def test_a_survey_rejection_leaves_the_map_in_a_flight_analysed_again(sites_truth, tmp_path):
+    survey, place = _decided_then_analysed_again(sites_truth, tmp_path, ReviewState.REJECTED)
+    assert not _near(surveys.survey_map(survey), place, 6.0)  # off the map at once
+    assert surveys.apply_decisions(survey) > 0  # and rejected in monday's new run
+    assert not _flight_site_at(surveys.survey_map(survey, carry_rejections=False), "monday", place, 6.0)
+
+
+def test_a_decision_made_on_the_flight_analysed_again_wins_over_the_survey_decision(sites_truth, tmp_path):
+    """The reviewer decides monday's new site in monday's window (later than the survey's
+    decision): it stands; undoing the survey's copy there keeps it from coming back."""
+    survey, place = _decided_then_analysed_again(sites_truth, tmp_path)
+    with ProjectStore.open(survey.project_path(survey.flight("monday"))) as store:
+        review = site_review(store)
+        (own,) = [s for s in review.sites if distance_m(s.lon_deg, s.lat_deg, place.lon_deg, place.lat_deg) <= 6.0]
+        level = DamageLevel.SLIGHT if own.level is DamageLevel.SEVERE else DamageLevel.SEVERE
+        ReviewSession(store, review.run_id, author="analyst").apply(site_decision(own, level))
+    surveys.apply_decisions(survey)
+    (monday_site,) = _flight_site_at(surveys.survey_map(survey), "monday", place, radius_m=6.0)
+    assert monday_site.level is level and monday_site.reviewed
+
+    survey, place = _decided_then_analysed_again(sites_truth, tmp_path / "undone")
+    assert surveys.apply_decisions(survey) > 0
+    _undo(survey, "monday")  # the survey's decision, given to the new run, taken back there
+    assert surveys.apply_decisions(survey) == 0
+    (monday_site,) = _flight_site_at(surveys.survey_map(survey), "monday", place, radius_m=6.0)
+    assert not monday_site.reviewed
+    (state,) = surveys.review_decisions(survey).survey
+    assert state.taken_back == ("monday",) and state.holding == ("tuesday",)
