@@ -42,6 +42,7 @@ from core.review import ReviewSession, SiteDecisions, SiteMark, carried_decision
 from core.sites import (
     CARRY_RADIUS_M,
     Sighting,
+    counted,
     SiteSummary,
     distance_m,
     match_decisions,
@@ -902,7 +903,25 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
     built.notes[:0] = notes
     # what each flight's own map cautions about (a flight flown unlike the detector's footage)
     built.notes.extend(f"flight {f.name}: {caution}" for f in flights for caution in f.damage_map.cautions)
+    built.notes.extend(_no_telemetry_note(name, frames) for name, frames in frames_without_telemetry(built).items())
     return built
+
+
+def frames_without_telemetry(built: SurveyMap) -> dict[str, tuple[int, ...]]:
+    """Per flight of the map, its analysed frames (indices from 0) that its telemetry does
+    not place (a log cut short, or with a gap): what they saw is on no map, the flight's
+    own nor the survey's. Flights whose every analysed frame is placed are left out."""
+    return {f.name: tuple(sorted(f.damage_map.frame_poses.missing))
+            for f in built.flights if f.damage_map.frame_poses.missing}
+
+
+def _no_telemetry_note(flight: str, frames: Sequence[int]) -> str:
+    """"flight wednesday: 2 analysed frames have no usable telemetry (41, 46, counted from 1)
+    ...": the flight's own export says so; the survey's notes name the flight."""
+    one = len(frames) == 1
+    return (f"flight {flight}: {counted(len(frames), 'analysed frame')} {'has' if one else 'have'} no usable "
+            f"telemetry (frame{'' if one else 's'} {number_ranges(k + 1 for k in frames)}, counted from 1: beyond the "
+            f"ends of its log or in a gap of it), so what {'it' if one else 'they'} saw is not on the map")
 
 
 def _flags_hint(survey: Survey, flight: FlightRecord, message: str) -> str:

@@ -413,7 +413,14 @@ def _videos_not_whole(survey, planned: dict[str, tuple[object, int]]) -> list[st
 def _info(args: argparse.Namespace) -> int:
     from core.errors import DamagemapError
     from core.survey import Survey
-    from services.survey import flight_statuses, note_survey_in_flights, review_decisions, sites_to_review, survey_map
+    from services.survey import (
+        flight_statuses,
+        frames_without_telemetry,
+        note_survey_in_flights,
+        review_decisions,
+        sites_to_review,
+        survey_map,
+    )
 
     survey = Survey.open(args.survey)
     note_survey_in_flights(survey)  # a project that joined before projects noted their survey
@@ -433,6 +440,7 @@ def _info(args: argparse.Namespace) -> int:
         note = "; ".join(built.notes)
     coverage = {c.flight: c for c in built.coverage} if built else {}
     mapped = {f.name for f in built.flights} if built else set()
+    no_telemetry = frames_without_telemetry(built) if built else {}
     to_review = sites_to_review(built) if built else {}
     sites = built.sites if built else []
     decisions = review_decisions(survey)
@@ -443,6 +451,7 @@ def _info(args: argparse.Namespace) -> int:
         print(json.dumps({
             "name": survey.name, "flights": [
                 dict(f, coverage_m2=round(coverage[f["name"]].area_m2, 1) if f["name"] in coverage else None,
+                     frames_no_telemetry=len(no_telemetry.get(f["name"], ())) if f["name"] in mapped else None,
                      sites=coverage[f["name"]].sites if f["name"] in coverage else None,
                      sites_to_review=to_review.get(f["name"])) for f in flights],
             "sites": [{"id": s.id, "level": s.level.label, "confidence": s.confidence, "lon_deg": s.lon_deg,
@@ -468,6 +477,8 @@ def _info(args: argparse.Namespace) -> int:
             state = "finished, the video not whole"
         if f["frames_no_look"]:
             state += f"; {f['frames_no_look']} too dark or blurred to count"
+        if no_telemetry.get(f["name"]):  # its log cut short or with a gap: the note names the frames
+            state += f"; {len(no_telemetry[f['name']])} with no usable telemetry, not on the map"
         if f["name"] not in mapped:  # its telemetry cannot place it yet: the note says why and what to give
             seen = ", not on the survey's map: see its note"
         print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} {f['frames_analysed']:>6} frames ({state}){seen}")

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import shutil
 from collections import Counter
 
 import cv2
@@ -631,6 +632,34 @@ def test_a_flights_status_counts_its_frames_that_were_no_look_at_the_ground(tmp_
     [status] = surveys.flight_statuses(Survey.open(tmp_path / "town"))
     assert (status.frames_analysed, status.frames_no_look) == (10, 1)
     assert analysed_text(status) == "10 frames, 1 too dark or blurred"
+
+
+def test_a_flight_whose_telemetry_stops_before_its_video_says_so_in_survey_info(sites_truth, tmp_path, capsys):
+    """A log cut short leaves the last analysed frame with no pose: the flight's own export
+    says so, and so do `survey info` on its line (not plain "complete") and the survey's
+    notes, naming the flight and the frames."""
+    from app.cli import main
+    from tests.truth_runs import write_run
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy2(sites_truth.video, videos / "monday.mp4")
+    blocks = Path(sites_truth.srt).read_text(encoding="utf-8").strip().split("\n\n")
+    (videos / "monday.SRT").write_text("\n\n".join(blocks[:4]) + "\n", encoding="utf-8")  # the log stops at 0.4 s
+    survey = surveys.create_survey(tmp_path / "town")
+    record = surveys.add_flight(survey, videos / "monday.mp4")
+    with ProjectStore.open(survey.project_path(record)) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)  # frames 0, 5 and 10 (1.0 s)
+
+    assert any(note.startswith("flight monday: 1 analysed frame has no usable telemetry (frame 11, counted from 1")
+               for note in surveys.survey_map(survey).notes)
+    assert main(["survey", "info", str(survey.folder)]) == 0
+    out, err = capsys.readouterr()
+    (line,) = [line for line in out.splitlines() if line.strip().startswith("monday")]
+    assert "3 frames (complete; 1 with no usable telemetry, not on the map)" in line
+    assert "flight monday: 1 analysed frame has no usable telemetry" in err
+    assert main(["survey", "info", str(survey.folder), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["flights"][0]["frames_no_telemetry"] == 1
 
 
 def test_the_survey_manifest_is_readable_as_any_file_the_user_makes(tmp_path):
