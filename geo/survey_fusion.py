@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from core.sites import counted
 from core.types import DamageLevel
 from geo.fusion import FusedSite, FusionSettings, locate, prior_height, vote_level
 from geo.local import LocalFrame
@@ -163,8 +164,8 @@ NOT_FOUND_BY = "(not_found_by)"
 
 def not_found_note(count: int) -> str:
     """The survey's note on its ``count`` sites another flight saw well and found no damage at."""
-    return (f"{count} sites lie where another flight saw the ground well and found no damage "
-            f"{NOT_FOUND_BY}: look at them again")
+    return (f"{counted(count, 'site')} {'lies' if count == 1 else 'lie'} where another flight saw the ground well "
+            f"and found no damage {NOT_FOUND_BY}: look at {'it' if count == 1 else 'them'} again")
 
 
 @dataclass(eq=False)
@@ -416,8 +417,8 @@ def fuse_flights(flights: Sequence[FlightMap], settings: SurveySettings | None =
             footprint_lonlat=tuple(rings),
         ))
     sites = [replace(site, not_found_by=missed) for site, missed in zip(sites, _not_found_by(sites, flights, survey))]
-    notes = [f"{len(flights)} flight{'' if len(flights) == 1 else 's'}, {len(parts)} flight sites fused into "
-             f"{len(sites)} survey sites"]
+    notes = [f"{counted(len(flights), 'flight')}, {counted(len(parts), 'flight site')} fused into "
+             f"{counted(len(sites), 'survey site')}"]
     missed = sum(1 for s in sites if s.not_found_by)
     if missed:
         notes.append(not_found_note(missed))

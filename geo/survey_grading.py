@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from core.sites import counted
 from geo.coverage import CoverageLayer, CoverageSettings, UnitCoverage, flown_bounds_lonlat, footprint_coverage
 from geo.fusion import best_score
 from geo.grading import Grading, SiteOnMap, grade_sites
@@ -69,8 +70,8 @@ def grade_survey(built: SurveyMap, footprints, *, match_m: float = 3.0) -> tuple
     coverage = survey_coverage(built, footprints)
     sites = [_site_on_map(built, site) for site in built.sites]
     grading = grade_sites(sites, footprints, coverage.coverage, built.local, match_m=match_m)
-    return replace(grading, notes=(*grading.notes, f"graded from {len(built.sites)} survey sites of "
-                                   f"{len(built.flights)} flights")), coverage
+    return replace(grading, notes=(*grading.notes, f"graded from {counted(len(built.sites), 'survey site')} of "
+                                   f"{counted(len(built.flights), 'flight')}")), coverage
 
 
 __all__ = ["grade_survey", "merged_coverage", "survey_bounds_lonlat", "survey_coverage"]

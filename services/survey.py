@@ -293,8 +293,8 @@ class ProjectContents:
     def text(self) -> str:
         """``took the analysed project X: 60 frames, 12 sites, 5 reviewed``."""
         state = "analysed" if self.complete else "partly analysed"
-        parts = [f"{self.frames} frames"]
-        parts.append(f"{self.sites} sites, {self.reviewed} reviewed" if self.sites is not None
+        parts = [counted(self.frames, "frame")]
+        parts.append(f"{counted(self.sites, 'site')}, {self.reviewed} reviewed" if self.sites is not None
                      else f"not mapped yet ({self.why})")
         line = f"took the {state} project {self.project}: {', '.join(parts)}"
         if self.analysing is not None:
@@ -371,7 +371,7 @@ def missing_project_text(survey: Survey, flight: FlightRecord) -> str | None:
     project = survey.project_path(flight)
     if project.exists():
         return None
-    looked = os.path.normpath(project)
+    looked = shown_path(project)
     return (f"its project is missing: looked for {flight.project!r} from the survey's folder, at {looked!r}; "
             "if the survey moved without it, move the flight's video and project back beside the survey as "
             f"they were, or give where the project is now: damagemap survey relink '{survey.folder}' "
@@ -541,7 +541,7 @@ def georeference_flights(survey: Survey, flights: Sequence[str] | None = None, *
                 if store.telemetry_path is None:
                     yield FlightGeoreferencing(flight, problem=(
                         f"no telemetry (give it to the flight's project: 'damagemap export "
-                        f"{survey.project_path(flight)} --telemetry FILE --save')"))
+                        f"{shown_path(survey.project_path(flight))} --telemetry FILE --save')"))
                     continue
                 track = read_telemetry(Path(store.telemetry_path))
                 settings = store.project_settings()
@@ -602,6 +602,18 @@ class FlightStatus:
     @property
     def name(self) -> str:
         return self.record.name
+
+    @property
+    def project_shown(self) -> str:
+        """Where the project is, to show: ``town/../videos/monday.dmproj`` (the survey's
+        folder joined with the path it keeps, relative to it) as ``videos/monday.dmproj``."""
+        return shown_path(self.project)
+
+
+def shown_path(path: Path) -> str:
+    """``path`` with its ``..`` and ``.`` taken out, to show (opened, the path itself is used:
+    through a link, ``..`` leads where the link's target lies)."""
+    return os.path.normpath(path)
 
 
 def _product_set(store: ProjectStore) -> Any:
@@ -888,11 +900,11 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
         except DamagemapError as exc:
             notes.append(f"flight {flight.name}: left out ({exc})" + _flags_hint(survey, flight, str(exc)))
     if left_out:
-        notes.append(f"{left_out} flight site{'' if left_out == 1 else 's'} left out where a reviewer rejected the "
+        notes.append(f"{counted(left_out, 'flight site')} left out where a reviewer rejected the "
                      "damage at that place on another flight (`survey analyse`, or opening the flight in the app, "
                      "records the rejection in it)")
     if kept_back:
-        notes.append(f"{kept_back} flight site{'' if kept_back == 1 else 's'} kept, undecided, where a reviewer "
+        notes.append(f"{counted(kept_back, 'flight site')} kept, undecided, where a reviewer "
                      "rejected the damage at that place on another flight (or the survey did): the flight's reviewer "
                      "took that rejection back in it (undo)")
     if not flights:
@@ -933,7 +945,7 @@ def _flags_hint(survey: Survey, flight: FlightRecord, message: str) -> str:
     flags = set(re.findall(r"(?:^|[\s(])(--[a-z-]+)", message))
     if not flags:
         return ""
-    save = f"give them to `damagemap export {survey.project_path(flight)} ... --save`"
+    save = f"give them to `damagemap export {shown_path(survey.project_path(flight))} ... --save`"
     if flags <= _READ_FROM_VIDEO:  # what `survey georeference` reads; an offset or a track it does not
         return f"; in a survey: `damagemap survey georeference {survey.folder} --flight {flight.name}` reads them " \
                f"from the video, or {save}"
@@ -970,7 +982,7 @@ def decision_text(decision: PlaceDecision, site: str) -> str:
 
 
 def _flights_text(names: Sequence[str]) -> str:
-    return f"flight{'' if len(names) == 1 else 's'} {', '.join(names)}"
+    return f"{'flight' if len(names) == 1 else 'flights'} {', '.join(names)}"
 
 
 def _taken_back_notes(decisions: SurveyDecisions, built: SurveyMap) -> list[str]:

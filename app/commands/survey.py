@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from app.commands import _flags
 from app.commands._resume import run_again
+from core.sites import counted
 
 DECISIONS = ("accept", "reject", "slight", "severe", "debris")
 
@@ -196,11 +196,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _relink(args: argparse.Namespace) -> int:
     from core.survey import Survey
-    from services.survey import relink_flight
+    from services.survey import relink_flight, shown_path
 
     survey = Survey.open(args.survey)
     flight = relink_flight(survey, args.flight, args.project)
-    print(f"flight {flight.name}: its project is {os.path.normpath(survey.project_path(flight))} ({flight.project} "
+    print(f"flight {flight.name}: its project is {shown_path(survey.project_path(flight))} ({flight.project} "
           "from the survey's folder)")
     return 0
 
@@ -230,12 +230,12 @@ def _georeference(args: argparse.Namespace) -> int:
 
 def _remove(args: argparse.Namespace) -> int:
     from core.survey import Survey
-    from services.survey import remove_flight
+    from services.survey import remove_flight, shown_path
 
     survey = Survey.open(args.survey)
     flight = remove_flight(survey, args.flight)
     print(f"flight {flight.name} taken out of survey {survey.name!r}; its project stays at "
-          f"{survey.project_path(flight)} (`damagemap survey add {args.survey} {flight.video} --name {flight.name}` "
+          f"{shown_path(survey.project_path(flight))} (`damagemap survey add {args.survey} {flight.video} --name {flight.name}` "
           "brings it back)")
     return 0
 
@@ -254,7 +254,7 @@ def _create(args: argparse.Namespace) -> int:
 def _add(args: argparse.Namespace) -> int:
     from core.errors import InputError
     from core.survey import Survey
-    from services.survey import add_flight, flight_of_video, flight_source, project_contents, videos_in
+    from services.survey import add_flight, flight_of_video, flight_source, project_contents, shown_path, videos_in
 
     survey = Survey.open(args.survey)
     videos = videos_in(args.videos)
@@ -266,13 +266,13 @@ def _add(args: argparse.Namespace) -> int:
             print(f"flight {known}: {video.name} is in the survey already")
             continue
         record = add_flight(survey, video, telemetry=args.track, name=args.name, date=args.date, drone=args.drone)
-        track = record.telemetry or (f"none found (give it with 'damagemap export {survey.project_path(record)} "
+        track = record.telemetry or (f"none found (give it with 'damagemap export {shown_path(survey.project_path(record))} "
                                      "--telemetry FILE --save')")
         print(f"flight {record.name}: {Path(record.video).name}, {record.date or 'date unknown'}; telemetry {track}")
         taken = project_contents(survey, record)
         if taken is not None:  # its analysis and reviews came with it: `survey analyse` resumes it
             print(f"  {taken.text()}")
-    print(f"survey {survey.name!r}: {len(survey.flights)} flights")
+    print(f"survey {survey.name!r}: {counted(len(survey.flights), 'flight')}")
     return 0
 
 
@@ -341,7 +341,8 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
     def on_plan(flight, plan) -> None:  # noqa: ANN001 - FlightRecord, AnalysisPlan
         planned[flight.name] = (flight, plan.run_id)
         where = f"Ray ({options.address or 'local'})" if options is not None else str(plan.device)
-        print(f"flight {flight.name}: {plan.frames_total} frames, {plan.frames_done} stored already; on {where}",
+        print(f"flight {flight.name}: {counted(plan.frames_total, 'frame')}, {plan.frames_done} stored already; "
+              f"on {where}",
               file=sys.stderr)
         for note in plan.notes:
             if note.startswith("caution: "):  # a flight flown unlike the detector's footage
@@ -365,19 +366,19 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
             bars[item.flight].update(1)
             count += 1
     except KeyboardInterrupt:
-        print(f"interrupted: {count} frames stored; {run_again(args)} to resume", file=sys.stderr)
+        print(f"interrupted: {counted(count, 'frame')} stored; {run_again(args)} to resume", file=sys.stderr)
         return 130
     finally:
         for bar in bars.values():
             bar.close()
-    print(f"survey {survey.name!r}: {count} frames analysed in {len(bars)} flight{'' if len(bars) == 1 else 's'}")
+    print(f"survey {survey.name!r}: {counted(count, 'frame')} analysed in {counted(len(bars), 'flight')}")
     try:
         kept = apply_decisions(survey)
     except DamagemapError as exc:
         print(f"survey decisions not applied: {exc}", file=sys.stderr)
         kept = 0
     if kept:
-        print(f"kept the survey's decisions on {kept} sightings of the flights")
+        print(f"kept the survey's decisions on {counted(kept, 'sighting')} of the flights")
     not_whole = _videos_not_whole(survey, planned)
     if failed:
         print(f"{len(failed)} left out of the analysis (the others are analysed):", file=sys.stderr)
@@ -428,7 +429,7 @@ def _info(args: argparse.Namespace) -> int:
     for status in flight_statuses(survey):
         flight = status.record
         flights.append({"name": flight.name, "date": flight.date, "drone": flight.drone, "video": flight.video,
-                        "project": str(status.project), "problem": status.problem,
+                        "project": status.project_shown, "problem": status.problem,
                         "frames_analysed": status.frames_analysed, "frames_no_look": status.frames_no_look,
                         "analysis_complete": status.complete, "video_not_whole": status.video_not_whole})
     built = None
@@ -461,14 +462,15 @@ def _info(args: argparse.Namespace) -> int:
             "decisions": decisions.count, "decision_sources": sources, "notes": note,
         }, indent=2))
         return 0
-    print(f"survey {survey.name!r}: {len(flights)} flights, {len(sites)} sites, "
+    print(f"survey {survey.name!r}: {counted(len(flights), 'flight')}, {counted(len(sites), 'site')}, "
           f"{_decisions_text(decisions.count, sources)}")
     for f in flights:
         if f["problem"] is not None:  # its project missing (the survey moved without it) or unreadable
             print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} {f['problem']}")
             continue
         c = coverage.get(f["name"])
-        seen = f", {c.area_m2 / 1e4:.2f} ha seen, {c.sites} sites, {to_review.get(f['name'], 0)} to review" if c else ""
+        seen = (f", {c.area_m2 / 1e4:.2f} ha seen, {counted(c.sites, 'site')}, {to_review.get(f['name'], 0)} to review"
+                if c else "")
         if not f["frames_analysed"]:
             print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} not analysed yet")
             continue
@@ -481,7 +483,7 @@ def _info(args: argparse.Namespace) -> int:
             state += f"; {len(no_telemetry[f['name']])} with no usable telemetry, not on the map"
         if f["name"] not in mapped:  # its telemetry cannot place it yet: the note says why and what to give
             seen = ", not on the survey's map: see its note"
-        print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} {f['frames_analysed']:>6} frames ({state}){seen}")
+        print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} {f['frames_analysed']:>6} frame{'' if f['frames_analysed'] == 1 else 's'} ({state}){seen}")
     for s in sites:
         print(f"  site {s.id:>4}: {s.level.label:<7} conf {s.confidence:.2f}  {s.lat_deg:.6f}, {s.lon_deg:.6f}  "
               f"flights {','.join(s.flights)}  dates {','.join(d[:10] for d in s.dates)}"
@@ -502,10 +504,10 @@ def _decisions_text(count: int, sources: dict) -> str:
     if own:
         total = sum(own.values())
         parts.append(f"{total} in the flights' review: " + ", ".join(f"{name} {n}" for name, n in own.items()))
-    text = f"{count} decision{'' if count == 1 else 's'}" + (f" ({', '.join(parts)})" if parts else "")
+    text = counted(count, "decision") + (f" ({', '.join(parts)})" if parts else "")
     back = sources["survey_taken_back"]
     if back:
-        text += f"; {back} survey decision{'' if back == 1 else 's'} taken back in the flights (see the notes)"
+        text += f"; {counted(back, 'survey decision')} taken back in the flights (see the notes)"
     return text
 
 
@@ -526,8 +528,10 @@ def _decide(args: argparse.Namespace) -> int:
                          f"(its sites: {number_ranges(s.id for s in built.sites) or 'none'}; a rejected site's "
                          "number is not given again)")
     for number in dict.fromkeys(args.sites):
+        flights = len(built.site(number).flights)
         count = decide(survey, number, decision, built=built)
-        print(f"site {number}: {args.decision} on {count} sightings; kept for flights added later")
+        print(f"site {number}: {args.decision} on {counted(count, 'sighting')} in {counted(flights, 'flight')}; "
+              "kept for flights added later")
     changed = _other_sites_changed(built, survey_map(survey), set(args.sites))
     if changed:  # the next decide goes by the map as it is now
         print(f"note: this decision changed other sites: {'; '.join(changed)}; list them again with "
@@ -583,7 +587,7 @@ def _export(args: argparse.Namespace) -> int:
     for note in built.notes:
         print(f"note: {note}", file=sys.stderr)
     counts = ", ".join(f"{level.label} {n}" for level, n in built.level_counts().items())
-    print(f"{len(built.sites)} sites ({counts}) from {len(built.coverage)} flights", file=sys.stderr)
+    print(f"{counted(len(built.sites), 'site')} ({counts}) from {counted(len(built.coverage), 'flight')}", file=sys.stderr)
     given = [name for name, value in changes.items() if value is not None]
     if given:
         try:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import error_text
 from app.workers import FunctionJob, survey_add_job, survey_export_job, survey_georeference_job, survey_map_job
+from core.sites import counted
 from core.survey import Survey
 from services.survey import FlightStatus, flight_statuses, sites_to_review
 
@@ -64,7 +65,7 @@ def analysed_text(status: FlightStatus) -> str:
     if status.frames_analysed == 0:
         return "not analysed yet" + moved
     no_look = f", {status.frames_no_look} too dark or blurred" if status.frames_no_look else ""
-    return f"{status.frames_analysed} frames{no_look}" + ("" if status.complete else " (not finished)") + moved
+    return f"{counted(status.frames_analysed, 'frame')}{no_look}" + ("" if status.complete else " (not finished)") + moved
 
 
 class SurveyDialog(QDialog):
@@ -207,7 +208,7 @@ class SurveyDialog(QDialog):
                 item = QTableWidgetItem(text)
                 if column >= COLUMNS.index("Analysed"):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                item.setToolTip(status.problem or (_TO_REVIEW_TIP if column == TO_REVIEW_COLUMN else str(status.project)))
+                item.setToolTip(status.problem or (_TO_REVIEW_TIP if column == TO_REVIEW_COLUMN else status.project_shown))
                 self.table.setItem(row, column, item)
 
     def refresh(self) -> bool:
@@ -245,13 +246,13 @@ class SurveyDialog(QDialog):
         job.done.connect(self._on_added)
         job.failed.connect(lambda exc: self.message.setText(_failure(f"Flights not added: {error_text(exc)}")))
         self._add_job = job
-        self.message.setText(f"Adding {len(videos)} flight{'' if len(videos) == 1 else 's'}…")
+        self.message.setText(f"Adding {counted(len(videos), 'flight')}…")
         job.start()
         return job
 
     def _on_added(self, result: tuple[list[str], list[str], list[str]]) -> None:
         added, problems, taken = result
-        text = f"Added {len(added)} flight{'' if len(added) == 1 else 's'}" + (f": {', '.join(added)}" if added else "")
+        text = f"Added {counted(len(added), 'flight')}" + (f": {', '.join(added)}" if added else "")
         if taken:  # analysed before: the analysis and reviews came along, nothing to analyse again
             text += "<br>" + "<br>".join(_escape(line) for line in taken)
         if problems:
@@ -272,7 +273,7 @@ class SurveyDialog(QDialog):
         status = self.statuses[row]
         answer = QMessageBox.question(
             self, "Remove flight",
-            f"Take flight {status.name} out of survey {self.survey.name}?\n\nIts project stays at {status.project}, "
+            f"Take flight {status.name} out of survey {self.survey.name}?\n\nIts project stays at {status.project_shown}, "
             "with its analysis and reviews; adding its video again under the same name brings it back.")
         if answer == QMessageBox.StandardButton.Yes:
             self.remove_flight(status.name)
@@ -330,7 +331,7 @@ class SurveyDialog(QDialog):
     def _on_georeferenced(self, results: list) -> None:  # services.survey.FlightGeoreferencing
         read = [r.flight.name for r in results if r.read]
         failed = [f"{r.flight.name}: {r.problem}" for r in results if r.problem is not None]
-        text = (f"Read from the video for {len(read)} flight{'' if len(read) == 1 else 's'}: {_escape(', '.join(read))}"
+        text = (f"Read from the video for {counted(len(read), 'flight')}: {_escape(', '.join(read))}"
                 if read else "Nothing to read: each flight's telemetry or project gives its camera and heights")
         if failed:
             text += ".<br>" + _failure("Not read: " + "\n".join(failed))
@@ -385,13 +386,13 @@ class SurveyDialog(QDialog):
     def _show_summary(self) -> None:
         flights = len(self.statuses)
         analysed = sum(1 for s in self.statuses if s.frames_analysed)
-        text = (f"<b>{_escape(self.survey.name)}</b> · {flights} flight{'' if flights == 1 else 's'}, "
+        text = (f"<b>{_escape(self.survey.name)}</b> · {counted(flights, 'flight')}, "
                 f"{analysed} analysed · {_escape(str(self.survey.folder.resolve()))}")
         if self.survey_map is not None:
             counts = ", ".join(f"{n} {level.label}" for level, n in self.survey_map.level_counts().items() if n)
             sites = len(self.survey_map.sites)
             several = sum(1 for s in self.survey_map.sites if len(s.flights) > 1)
-            text += (f"<br>{sites} damage site{'' if sites == 1 else 's'} on the survey's map"
+            text += (f"<br>{counted(sites, 'damage site')} on the survey's map"
                      f"{f' ({counts})' if counts else ''}; {several} seen by more than one flight")
         self.summary.setText(text)
 
@@ -471,7 +472,7 @@ class SurveyDialog(QDialog):
                                for key in kept)
             kept_text = f"<br>Kept the {_escape(fields)} in the survey for its later exports."
         self.message.setText(
-            f"Wrote {len(written)} files with {sites} site{'' if sites == 1 else 's'} to "
+            f"Wrote {counted(len(written), 'file')} with {counted(sites, 'site')} to "
             f"{_escape(str(folder))}: {links}{kept_text}")
         self._on_map(built)
         self._update_buttons()

@@ -261,3 +261,23 @@ def test_a_new_video_still_gets_its_project_in_the_survey(sites_truth, tmp_path)
     with ProjectStore.open(survey.project_path(flight), read_only=True) as store:
         assert Path(store.get_setting(SURVEY_SETTING)) == survey.folder.resolve()
     assert json.loads((survey.folder / "survey.json").read_text())["flights"][0]["project"] == "flights/fresh.dmproj"
+
+
+def test_where_a_flights_project_lies_is_shown_as_a_path_without_dot_dot(analysed, tmp_path, capsys, qtbot):
+    """The survey keeps ``../videos/monday.dmproj`` (relative to its folder); `survey info
+    --json` and the survey window's tooltip showed ``town/../videos/monday.dmproj``."""
+    from app.cli import main
+    from app.dialogs.survey_dialog import SurveyDialog
+
+    video, project, _ = analysed
+    town = tmp_path / "town"
+    survey = surveys.create_survey(town)
+    surveys.add_flight(survey, video)
+    assert Survey.open(town).flights[0].project == "../videos/monday.dmproj"  # kept as it was
+    assert main(["survey", "info", str(town), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["flights"][0]["project"] == str(project)
+    dialog = SurveyDialog(Survey.open(town))
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.map_ready, timeout=60_000):
+        pass
+    assert dialog.table.item(0, 0).toolTip() == str(project)

@@ -431,3 +431,20 @@ def test_a_decision_made_on_the_flight_analysed_again_wins_over_the_survey_decis
     assert not monday_site.reviewed
     (state,) = surveys.review_decisions(survey).survey
     assert state.taken_back == ("monday",) and state.holding == ("tuesday",)
+
+
+def test_survey_decide_and_the_notes_count_in_words_that_agree_with_the_number(sites_truth, tmp_path, capsys):
+    """"site 3: accept on 14 sightings" said nothing of the flights; "1 sites lie where"."""
+    from app.cli import main
+    from geo.survey_fusion import not_found_note
+
+    survey = _town(sites_truth, tmp_path, ["monday", "tuesday"])
+    built = surveys.survey_map(survey)
+    target = _target(built)
+    assert main(["survey", "decide", str(survey.folder), str(target.id), "accept"]) == 0
+    sightings = target.observation_count
+    assert f"site {target.id}: accept on {sightings} sightings in 2 flights;" in capsys.readouterr().out
+    assert not_found_note(1).startswith("1 site lies where") and not_found_note(1).endswith("look at it again")
+    assert not_found_note(2).startswith("2 sites lie where") and not_found_note(2).endswith("look at them again")
+    (one,) = surveys.survey_map(_town(sites_truth, tmp_path / "one", ["monday"])).notes[:1]
+    assert one.startswith("1 flight, ") and " flight sites fused into " in one
