@@ -21,6 +21,7 @@ from core.camera import CameraPose, PinholeCamera, intersect_ground
 from core.last_few import LastFew
 from core.errors import GeoreferenceError, TelemetryError
 from core.settings import DEFAULT_MIN_SCORE, ProjectSettings
+from core.sites import counted
 from core.store import ProjectStore
 from core.review import ReviewSignature, review_signatures
 from core.types import DamageLevel, DamageSite, Detection, Observation, ReviewState
@@ -723,11 +724,13 @@ def _missing_telemetry_notes(aligned: AlignedTrack, poses: FramePoses, *, ground
         spans = ", ".join(f"{start:.1f}-{end:.1f} s" for start, end in sorted(gaps))
         if len(gaps) == 1:
             (start, end), = gaps
-            notes.append(f"{in_gaps} analysed frames fall in a {end - start:.1f} s gap of the telemetry ({spans})")
+            notes.append(f"{counted(in_gaps, 'analysed frame')} {'falls' if in_gaps == 1 else 'fall'} in a "
+                         f"{end - start:.1f} s gap of the telemetry ({spans})")
         else:
-            notes.append(f"{in_gaps} analysed frames fall in {len(gaps)} gaps of the telemetry ({spans})")
+            notes.append(f"{counted(in_gaps, 'analysed frame')} {'falls' if in_gaps == 1 else 'fall'} in "
+                         f"{len(gaps)} gaps of the telemetry ({spans})")
     if others:
-        notes.append(f"{others} analysed frames have no usable telemetry"
+        notes.append(f"{counted(others, 'analysed frame')} {'has' if others == 1 else 'have'} no usable telemetry"
                      f"{_ground_hint(aligned.track, ground_known=ground_known)}")
     return notes
 

@@ -34,7 +34,7 @@ def gpx_like_track(*, hole_s: tuple[float, float] | None = None, climb_from_s: f
 
 
 def missing_notes(damage_map) -> list[str]:
-    return [n for n in damage_map.notes if "analysed frames" in n and ("gap" in n or "no usable" in n)]
+    return [n for n in damage_map.notes if "analysed frame" in n and ("gap" in n or "no usable" in n)]
 
 
 def test_frames_in_a_hole_of_the_log_are_said_to_fall_in_its_gap():
@@ -53,3 +53,11 @@ def test_the_ground_hint_only_when_the_ground_elevation_is_unknown():
     [given_note] = missing_notes(given)
     assert "no usable telemetry" in unknown_note and HINT in unknown_note
     assert "no usable telemetry" in given_note and HINT not in given_note
+
+
+def test_one_frame_in_a_gap_is_said_in_the_singular():
+    """A hole holding one analysed frame said "1 analysed frames fall in ..."."""
+    frames = {k: t for k, t in FRAME_TIMES.items() if not 2.2 < t < 4.7 or t == 3.0}
+    damage_map = build_damage_map_from([], frames, gpx_like_track(hole_s=(2.2, 4.7)), video=VIDEO,
+                                       hfov_deg=80.0, ground_elevation_m=10.0)
+    assert missing_notes(damage_map) == ["1 analysed frame falls in a 2.5 s gap of the telemetry (2.2-4.7 s)"]
