@@ -5,8 +5,9 @@ detections is accepted, rejected, edited or added. Its annotations are the detec
 reviewer kept (accepted; optionally also still-pending ones), so a correction made in the
 GUI becomes a training label. With ``negatives`` the rejected detections of those frames
 are written too, in a top-level ``"negatives"`` list (same fields as an annotation; stock
-COCO tools ignore it), and the still-pending ones in ``"unreviewed"``: a fine-tune teaches
-the first as background and leaves the second alone. The layout and fields follow ISBDA (``MSNET-NOTES.md``):
+COCO tools ignore it), and the still-pending ones in ``"unreviewed"``: training and
+fine-tuning teach the first as background and give the second no label, neither damage
+nor background (:mod:`engine.msnet.unlabelled`). The layout and fields follow ISBDA (``MSNET-NOTES.md``):
 ``DIR/annotations/instances_<split>.json`` plus ``DIR/<split>/<file_name>``; each
 annotation carries ``segmentation`` polygons, ``area``, ``category_id``, ``iscrowd``,
 ``damage_bbox`` and ``house_bbox`` ``[x, y, w, h]`` and a plain ``bbox`` equal to

@@ -6,8 +6,9 @@ relabelled, redrawn and added detections are the targets; the rejected ones
 (``negative_boxes``) are explicit negatives: they are never targets, their boxes join
 the proposals of the box head (so the sampler can pick them as background) and an extra
 loss (``loss_negative``) pushes the box classifier to call each of them background;
-the detections nobody decided on (``ignore_boxes``) are neither: proposals on them are
-left out of the box head's sampling. Frames a reviewer never looked at are not in the
+the detections nobody decided on (``ignore_boxes``) are neither: the model gives the
+anchors and proposals on them no label (:mod:`engine.msnet.unlabelled`), as
+``damagemap train`` does on the same folder. Frames a reviewer never looked at are not in the
 folder, so the fine-tune cannot see them.
 
 Each batch mixes reviewed frames with replay frames (synthetic flyovers or an ISBDA
@@ -193,24 +194,16 @@ def _box_iou(a: Tensor, b: Tensor) -> Tensor:
     return box_iou(a, b)
 
 
-def _scaled(target: dict[str, Tensor], key: str, size: tuple[int, int]) -> Tensor | None:
-    relative = target.get(f"{key}_rel")
-    if relative is None or len(relative) == 0:
-        return None
-    height, width = size
-    return relative * relative.new_tensor([width, height, width, height])
-
-
 class ReviewedRegions:
-    """Hooks on the box head for rejected and unreviewed regions while training.
+    """Hooks on the box head for the rejected regions while training.
 
-    Targets carry ``negative_boxes_rel`` / ``ignore_boxes_rel`` (boxes divided by the
-    image size, so they follow the model's resize). Before the box head: proposals
-    overlapping an unreviewed region (IoU >= 0.5) and no target are dropped; the
-    rejected boxes are added as proposals. After it: ``loss_negative``, the cross
-    entropy of the box classifier on each rejected box against the background class.
-    Rejected boxes that overlap a target (IoU >= 0.5) are left out: the reviewer kept
-    something there.
+    Targets carry ``negative_boxes`` (the model resizes them with the image). Before the
+    box head the rejected boxes are added as proposals; after it, ``loss_negative`` is
+    the cross entropy of the box classifier on each rejected box against the background
+    class. Rejected boxes that overlap a target (IoU >= 0.5) are left out: the reviewer
+    kept something there. (The unreviewed regions, ``ignore_boxes``, need no hook: the
+    model's RPN and box head give the anchors and proposals on them no label,
+    :mod:`engine.msnet.unlabelled`, as in training from scratch.)
     """
 
     def __init__(self, model: torch.nn.Module, weight: float = 1.0) -> None:
@@ -236,15 +229,10 @@ class ReviewedRegions:
         features, proposals, image_shapes, targets = args[:4]
         negatives: list[Tensor] = []
         new_proposals: list[Tensor] = []
-        for boxes, size, target in zip(proposals, image_shapes, targets):
+        for boxes, target in zip(proposals, targets):
             gt = target["boxes"]
-            ignore = _scaled(target, "ignore_boxes", size)
-            if ignore is not None and len(boxes):
-                near_ignored = _box_iou(boxes, ignore).max(dim=1).values >= 0.5
-                near_target = _box_iou(boxes, gt).max(dim=1).values >= 0.5 if len(gt) else torch.zeros_like(near_ignored)
-                boxes = boxes[~near_ignored | near_target]
-            negative = _scaled(target, "negative_boxes", size)
-            if negative is not None and len(gt):
+            negative = target.get("negative_boxes")
+            if negative is not None and len(negative) and len(gt):
                 negative = negative[_box_iou(negative, gt).max(dim=1).values < 0.5]
             if negative is None:
                 negative = boxes.new_zeros((0, 4))
@@ -332,15 +320,7 @@ def _prepare(image: Tensor, target: dict[str, Tensor], flip: bool, device: torch
 
     if flip:
         image, target = RandomHorizontalFlip(1.0)(image, target)
-    height, width = image.shape[-2:]
-    scale = torch.tensor([width, height, width, height], dtype=torch.float32)
-    out: dict[str, Tensor] = {}
-    for key, value in target.items():
-        if key in ("negative_boxes", "ignore_boxes"):
-            out[f"{key}_rel"] = (value / scale).to(device)
-        else:
-            out[key] = value.to(device)
-    return image.to(device), out
+    return image.to(device), {key: value.to(device) for key, value in target.items()}
 
 
 # ------------------------------------------------------------------ frozen trunk
@@ -362,9 +342,7 @@ class _FrozenTrunk:
             model = self.model
             heads_training = model.roi_heads.training
             model.eval()
-            size = (int(image.shape[-2]), int(image.shape[-1]))
-            prepared = model._prepare_target(target, size)
-            image_list, targets = model.transform([image], [prepared])
+            image_list, targets = model.transformed([image], [target])
             features = model.backbone(image_list.tensors)
             proposals = model.rpn(image_list, features, None)[0][0]
             model.roi_heads.train(heads_training)

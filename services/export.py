@@ -260,7 +260,8 @@ def export_project(
 
         step("writing the reviewed frames as training data")
         training = export_reviewed_frames(
-            store, Path(request.out_dir) / "training", run_id=run_id, include_pending=request.coco_include_pending
+            store, Path(request.out_dir) / "training", run_id=run_id, include_pending=request.coco_include_pending,
+            negatives=True,  # the rejected ones are background, the pending ones "don't know": train ignores them
         )
         if training.image_count:
             written.append(training.annotations_path)

@@ -191,9 +191,12 @@ class ISBDADataset(Dataset):
     ``labels`` Int64Tensor[N] (1..3), ``masks`` UInt8Tensor[N, H, W], ``building_boxes``
     FloatTensor[B, 4] (the distinct ``house_bbox`` es of the image), ``image_id`` and
     ``area``. A file with top-level ``"negatives"`` (regions a reviewer rejected) or
-``"unreviewed"`` lists (detections nobody decided on; see
-:func:`engine.export_coco.export_reviewed_frames`) adds ``negative_boxes`` and
-``ignore_boxes`` FloatTensor[K, 4] to every target. Crowd annotations are left out. Polygons with fewer than 3 points are
+    ``"unreviewed"`` lists (detections nobody decided on; see
+    :func:`engine.export_coco.export_reviewed_frames`) adds ``negative_boxes`` and
+    ``ignore_boxes`` FloatTensor[K, 4] to every target: the model trains on the first as
+    background and gives the anchors and proposals on the second no label
+    (:mod:`engine.msnet.unlabelled`). Crowd annotations (``iscrowd``) are no targets:
+    their boxes join ``ignore_boxes``, as COCO's evaluation ignores them. Polygons with fewer than 3 points are
     skipped with a :class:`~core.errors.DamagemapWarning` naming the annotation; an
     annotation left with no polygon, with an empty box or one wholly outside its image, or
     with an RLE whose runs do not cover the image, is dropped likewise (a house box
@@ -227,6 +230,7 @@ class ISBDADataset(Dataset):
                                  f"not there (e.g. {missing[0]!r})")
         self._instances: dict[int, list[_Instance]] = {image["id"]: [] for image in self.images}
         self._buildings: dict[int, list[list[float]]] = {image["id"]: [] for image in self.images}
+        self._crowds: dict[int, list[list[float]]] = {image["id"]: [] for image in self.images}
         for annotation in self.coco["annotations"]:
             self._add(annotation)
         self._regions: dict[str, dict[int, list[list[float]]]] = {}
@@ -238,6 +242,10 @@ class ISBDADataset(Dataset):
                     if region.get("image_id") in boxes and box is not None and len(box) == 4 and box[2] > 0 and box[3] > 0:
                         boxes[region["image_id"]].append(xywh_to_xyxy(box))
                 self._regions[name] = boxes
+        if any(self._crowds.values()):  # crowd regions are ignored as the unreviewed ones are
+            ignored = self._regions.setdefault("ignore_boxes", {image["id"]: [] for image in self.images})
+            for image_id, boxes in self._crowds.items():
+                ignored[image_id].extend(boxes)
 
     def _warn(self, annotation: dict, problem: str) -> None:
         warnings.warn(
@@ -259,9 +267,11 @@ class ISBDADataset(Dataset):
                 self._buildings[image_id].append(xywh_to_xyxy(house))
             else:
                 self._warn(annotation, f"house box {house!r} lies outside the {_size_of(image)} image; left out")
-        if annotation.get("iscrowd", 0):
-            return
         box = annotation.get("damage_bbox", annotation.get("bbox"))
+        if annotation.get("iscrowd", 0):  # COCO's "don't know": ignored, not trained on as background
+            if box is not None and len(box) == 4 and box[2] > 0 and box[3] > 0:
+                self._crowds[image_id].append(xywh_to_xyxy(box))
+            return
         if box is None or len(box) != 4 or box[2] <= 0 or box[3] <= 0:
             self._warn(annotation, f"damage box {box!r} is missing or empty; skipped")
             return

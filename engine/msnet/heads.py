@@ -27,6 +27,7 @@ from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredic
 from torchvision.models.detection.roi_heads import RoIHeads
 
 from engine.msnet.inference import in_bfloat16
+from engine.msnet.unlabelled import IGNORE_KEY, leave_unlabelled
 
 #: detections per mask-branch call in CPU evaluation: small chunks keep the 14x14 and
 #: 28x28 activations in cache (720p flyover, 2-core AMD EPYC, one thread: 4 was 4-5%
@@ -128,8 +129,29 @@ BEFORE_MASKS: ContextVar[Callable[[list[Tensor], list[Tensor], list[Tensor]], De
 class RoIHeadsWithHook(RoIHeads):
     """torchvision's RoI heads, with :data:`BEFORE_MASKS` applied to the detections of an
     eval call before their masks are computed: the close look drops about half of them,
-    and a mask computed for a dropped detection is work thrown away. Same parameters,
-    same training; unset, exactly torchvision's."""
+    and a mask computed for a dropped detection is work thrown away. In training, the
+    proposals on a target's ``ignore_boxes`` are not sampled as background
+    (:mod:`engine.msnet.unlabelled`). Same parameters; unset, and without
+    ``ignore_boxes``, exactly torchvision's."""
+
+    _ignore_regions: list[Tensor | None] | None = None
+
+    def select_training_samples(self, proposals: list[Tensor], targets: list[dict[str, Tensor]] | None
+                                ) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
+        self._ignore_regions = None if targets is None else [target.get(IGNORE_KEY) for target in targets]
+        try:
+            return super().select_training_samples(proposals, targets)
+        finally:
+            self._ignore_regions = None
+
+    def assign_targets_to_proposals(self, proposals: list[Tensor], gt_boxes: list[Tensor], gt_labels: list[Tensor]
+                                    ) -> tuple[list[Tensor], list[Tensor]]:
+        matched_idxs, labels = super().assign_targets_to_proposals(proposals, gt_boxes, gt_labels)
+        if self._ignore_regions is not None:
+            low = float(self.proposal_matcher.low_threshold)
+            for image_labels, image_proposals, regions in zip(labels, proposals, self._ignore_regions):
+                leave_unlabelled(image_labels, image_proposals, regions, low)
+        return matched_idxs, labels
 
     def postprocess_detections(self, class_logits: Tensor, box_regression: Tensor, proposals: list[Tensor],
                                image_shapes: list[tuple[int, int]]) -> Detections:

@@ -24,10 +24,11 @@ from torch import Tensor, nn
 from torchvision.models.detection import _utils as det_utils
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.image_list import ImageList
-from torchvision.models.detection.rpn import RegionProposalNetwork, RPNHead, concat_box_prediction_layers
+from torchvision.models.detection.rpn import RPNHead, concat_box_prediction_layers
 
 from engine.msnet.gating import GateMetric, gate_anchors
 from engine.msnet.inference import in_bfloat16
+from engine.msnet.unlabelled import RegionProposalNetworkWithIgnore
 
 
 class RPNPredictor(nn.Module):
@@ -70,7 +71,7 @@ class _PositiveQualityMatcher(det_utils.Matcher):
         matches[pred_inds_to_update] = all_matches[pred_inds_to_update]
 
 
-class GatedRegionProposalNetwork(RegionProposalNetwork):
+class GatedRegionProposalNetwork(RegionProposalNetworkWithIgnore):
     """A torchvision RPN that can restrict itself to the anchors inside given regions.
 
     Parameters are those of :class:`RegionProposalNetwork`, plus:
@@ -85,7 +86,9 @@ class GatedRegionProposalNetwork(RegionProposalNetwork):
     the ``S`` the model is trained with.
 
     Without ``gate_regions`` it behaves exactly as torchvision's RPN, and also returns the
-    proposal scores (the building RPN uses that to report building boxes).
+    proposal scores (the building RPN uses that to report building boxes). Anchors on a
+    target's ``ignore_boxes`` are not trained on as background
+    (:class:`~engine.msnet.unlabelled.RegionProposalNetworkWithIgnore`).
     """
 
     def __init__(self, *args, gate_metric: GateMetric | str = "ii", gate_threshold: float = 0.1, **kwargs) -> None:

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 from torchvision.models.detection._utils import Matcher
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
+from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.mask_rcnn import MaskRCNN
 from torchvision.models.detection.transform import resize_boxes
 from torchvision.ops import boxes as box_ops
@@ -42,6 +43,13 @@ from engine.msnet.rescore import rescored
 from engine.msnet.roi_align import use_gather_roi_align
 from engine.msnet.sharpness import softened
 from engine.msnet.tiling import in_image, merged, tile_windows
+from engine.msnet.unlabelled import IGNORE_KEY, RegionProposalNetworkWithIgnore
+
+#: a target's boxes besides its damage boxes, in the input image's pixels: the buildings
+#: (the building RPN's targets), the regions nobody decided on (anchors and proposals on
+#: them get no label: :mod:`engine.msnet.unlabelled`) and the rejected ones (a fine-tune's
+#: explicit negatives: :class:`engine.finetune.ReviewedRegions`)
+TARGET_REGION_KEYS = ("building_boxes", IGNORE_KEY, "negative_boxes")
 
 #: class names by label; 0 is the background
 DAMAGE_CLASS_NAMES = ("__background__", "Slight", "Severe", "Debris")
@@ -104,7 +112,9 @@ class MSNet(MaskRCNN):
         self.roi_heads.__class__ = RoIHeadsWithHook
         # the RoI poolers: CPU inference as one weighted gather (torchvision's numbers, faster)
         use_gather_roi_align(self.roi_heads)
-        if self.arch is Arch.MSNET:
+        if self.arch is not Arch.MSNET:  # anchors on regions nobody decided on get no label; same parameters
+            self.rpn.__class__ = RegionProposalNetworkWithIgnore
+        else:
             self.rpn = build_hrpn(
                 self.rpn.anchor_generator,
                 backbone.out_channels,
@@ -295,13 +305,7 @@ class MSNet(MaskRCNN):
                 raise ValueError(f"images is expected to be a list of 3d tensors of shape [C, H, W], got {image.shape}")
         original_sizes = [(int(img.shape[-2]), int(img.shape[-1])) for img in images]
         output_sizes = output_sizes or original_sizes
-        if targets is not None:
-            targets = [self._prepare_target(t, size) for t, size in zip(targets, original_sizes)]
-        image_list, targets = self.transform(images, targets)
-        if targets is not None:
-            for target, original, resized in zip(targets, original_sizes, image_list.image_sizes):
-                if "building_boxes" in target:
-                    target["building_boxes"] = resize_boxes(target["building_boxes"], original, resized)
+        image_list, targets = self.transformed(images, targets)
         features = self._features(image_list.tensors)
 
         building_boxes: list[Tensor] | None = None
@@ -345,6 +349,22 @@ class MSNet(MaskRCNN):
             if mask_probs is not None:
                 detection["mask_crops"] = paste_mask_crops(mask_probs[index], detection["boxes"], original)
         return detections, features, image_list.image_sizes
+
+    def transformed(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None
+                    ) -> tuple[ImageList, list[dict[str, Tensor]] | None]:
+        """The batch as the model sees it (resized, normalised, padded) and its targets
+        resized with it: torchvision's transform resizes ``boxes`` and ``masks``; this also
+        the other boxes a target may hold (:data:`TARGET_REGION_KEYS`)."""
+        original_sizes = [(int(img.shape[-2]), int(img.shape[-1])) for img in images]
+        if targets is not None:
+            targets = [self._prepare_target(t, size) for t, size in zip(targets, original_sizes)]
+        image_list, targets = self.transform(images, targets)
+        if targets is not None:
+            for target, original, resized in zip(targets, original_sizes, image_list.image_sizes):
+                for key in TARGET_REGION_KEYS:
+                    if key in target:
+                        target[key] = resize_boxes(target[key], original, resized)
+        return image_list, targets
 
     def _features(self, tensors: Tensor) -> "OrderedDict[str, Tensor]":
         """The FPN maps; with ``backbone_bfloat16`` / ``fpn_bfloat16`` (eval,

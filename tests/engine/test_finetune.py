@@ -97,43 +97,51 @@ def test_rejected_regions_are_background_and_never_targets(base):
         "building_boxes": torch.tensor([[45.0, 15.0, 85.0, 55.0]]),
     }
     target["masks"][0, 20:50, 50:80] = 1
-    scale = torch.tensor([96.0, 64.0, 96.0, 64.0])
-    far = torch.tensor([[2.0, 2.0, 30.0, 30.0]]) / scale
-    on_target = torch.tensor([[51.0, 21.0, 80.0, 50.0]]) / scale
+    far = torch.tensor([[2.0, 2.0, 30.0, 30.0]])  # the model's input is not resized: 96x64 both ways
+    on_target = torch.tensor([[51.0, 21.0, 80.0, 50.0]])
     with ReviewedRegions(model) as regions:
-        losses = model([image], [{**target, "negative_boxes_rel": far}])
+        losses = model([image], [{**target, "negative_boxes": far}])
         assert losses["loss_negative"] > 0
         losses["loss_negative"].backward()
         assert model.roi_heads.box_predictor.cls_score.weight.grad is not None
         # a rejected box on a kept target is left out: the reviewer kept something there
-        assert "loss_negative" not in model([image], [{**target, "negative_boxes_rel": on_target}])
+        assert "loss_negative" not in model([image], [{**target, "negative_boxes": on_target}])
     assert not regions._handles
-    assert "loss_negative" not in model([image], [{**target, "negative_boxes_rel": far}])  # hooks removed
+    assert "loss_negative" not in model([image], [{**target, "negative_boxes": far}])  # hooks removed
 
 
-def test_unreviewed_regions_are_left_out_of_the_box_head_sampling(base):
+def test_unreviewed_regions_get_no_label_in_a_fine_tune_of_the_box_head(base, reviewed):
+    """The ``roi`` scope runs the box head on the frozen trunk's cached outputs: the
+    unreviewed region reaches it resized with the frame, and no proposal on it is
+    labelled background (as in a fine-tune of the whole model and in training)."""
     from torchvision.ops import box_iou
 
+    from engine.data import ISBDADataset
+    from engine.finetune import _FrozenTrunk, _prepare, _roi_losses
     from engine.weights import load_model
 
     model, _ = load_model(base)
     model.train()
-    seen: list[torch.Tensor] = []
-    model.roi_heads.register_forward_pre_hook(lambda module, args: seen.append(args[1][0]))
-    image = torch.rand(3, 64, 96)
-    target = {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64),
-              "masks": torch.zeros(0, 64, 96, dtype=torch.uint8), "building_boxes": torch.zeros(0, 4)}
-    model([image], [target])
-    proposals = seen[-1]
-    assert len(proposals) > 1
-    ignored = proposals[:1]  # the model's input is not resized: 96x64 both ways
-    near = box_iou(proposals, ignored)[:, 0] >= 0.5
+    image, target = _prepare(*ISBDADataset(reviewed, "train")[0], False, torch.device("cpu"))
+    image = torch.nn.functional.interpolate(image[None], scale_factor=2.0)[0]  # resized back by the model
+    target = {**target, "ignore_boxes": target["ignore_boxes"] * 2, "boxes": target["boxes"] * 2,
+              "building_boxes": target["building_boxes"] * 2,
+              "masks": target["masks"].repeat_interleave(2, -1).repeat_interleave(2, -2)}
+    region = target["ignore_boxes"] / 2
+    labelled: list[tuple[torch.Tensor, torch.Tensor]] = []
+    assign = model.roi_heads.assign_targets_to_proposals
+
+    def seen(proposals, gt_boxes, gt_labels):  # noqa: ANN001, ANN202
+        matched, labels = assign([torch.cat([p, region]) for p in proposals], gt_boxes, gt_labels)
+        labelled.append((torch.cat([proposals[0], region]), labels[0]))
+        return [m[:-1] for m in matched], [l[:-1] for l in labels]
+
+    model.roi_heads.assign_targets_to_proposals = seen
     with ReviewedRegions(model):
-        model.roi_heads._forward_pre_hooks.move_to_end(next(iter(model.roi_heads._forward_pre_hooks)))  # ours first
-        model([image], [{**target, "ignore_boxes_rel": ignored / torch.tensor([96.0, 64.0, 96.0, 64.0])}])
-    kept = seen[-1]
-    assert len(kept) == len(proposals) - int(near.sum())
-    assert bool((box_iou(kept, ignored) < 0.5).all())
+        _roi_losses(model, _FrozenTrunk(model), [((0, 0, False), image, target)])
+    proposals, labels = labelled[-1]
+    on_region = box_iou(proposals, region)[:, 0] >= 0.5
+    assert on_region.any() and not (labels[on_region] == 0).any()
 
 
 def test_cpu_scope_trains_heads_and_last_stage_only(base):
