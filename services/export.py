@@ -289,4 +289,13 @@ def export_project(
     return ExportResult(written, built, package, training, run_id)
 
 
-__all__ = ["ExportRequest", "ExportResult", "ExportStep", "export_project"]
+def reviewed_frame_counts(store: ProjectStore) -> dict[int, int]:
+    """Per run of the project (by id, in order), how many of its frames are reviewed:
+    those its training data holds (:func:`engine.export_coco.reviewed_frame_indices`). A
+    re-analysis is a new run, and the reviews stay with the run they were made on."""
+    from engine.export_coco import reviewed_frame_indices
+
+    return {run.id: len(reviewed_frame_indices([store.detections(run.id)])) for run in store.runs()}
+
+
+__all__ = ["ExportRequest", "ExportResult", "ExportStep", "export_project", "reviewed_frame_counts"]

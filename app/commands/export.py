@@ -117,10 +117,30 @@ def _product_changes(args: argparse.Namespace) -> dict[str, str | None]:
             "organisation": args.organisation, "area": args.area, "version": args.product_version}
 
 
+def _no_training_data(args: argparse.Namespace, run_id: int, reviewed: dict[int, int]) -> str:
+    """Why ``--training`` wrote nothing, and what would: the runs whose frames are
+    reviewed (a re-analysis is a new run; the reviews stay on the run they were made on),
+    else where to review."""
+    which = f"run {run_id}" + (" (the latest)" if args.run is None else "")
+    if len(reviewed) == 1:
+        (other, count), = reviewed.items()
+        return (f"no frame of {which} is reviewed; run {other} has {count} reviewed frame(s): export them with "
+                f"--run {other}")
+    if reviewed:
+        counts = ", ".join(f"run {other} ({count})" for other, count in reviewed.items())
+        return (f"no frame of {which} is reviewed; reviewed frames are in {counts}: export those of one with --run N "
+                f"(e.g. --run {max(reviewed)})")
+    from core.survey import survey_of_project
+
+    survey = survey_of_project(args.project)
+    where = "in the app" + (f", or with damagemap survey decide {survey.folder}" if survey is not None else "")
+    return f"no frame of this run is reviewed yet (review its sites {where}, then export again)"
+
+
 def run(args: argparse.Namespace) -> int:
     from core.store import ProjectStore
     from core.types import DamageLevel
-    from services.export import export_project
+    from services.export import export_project, reviewed_frame_counts
     from services.package import trying_product_info, trying_product_sources
 
     formats = check_arguments(args)
@@ -147,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         result = export_project(store, request, run_id=args.run, settings=settings, telemetry_path=args.telemetry,
                                 dem_path=args.dem, camera_view=camera_view)
         runs = [r.id for r in store.runs()]
+        training_elsewhere = ({} if result.training is None or result.training.image_count
+                              else {run: count for run, count in reviewed_frame_counts(store).items() if count})
         read_only = store.read_only
         floor = float(store.run(result.run_id).settings.get("score_threshold") or 0.0)
         unsaved = not args.save and (settings != store.project_settings() or args.telemetry is not None)
@@ -175,8 +197,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"training data: {training.image_count} reviewed frames, {training.annotation_count} annotations "
                   f"(ISBDA/COCO) in {training.annotations_path.parent.parent}")
         else:
-            print("training data: none: no frame of this run is reviewed yet (review its sites in the app, or "
-                  "with damagemap survey decide, then export again)")
+            print(f"training data: none: {_no_training_data(args, result.run_id, training_elsewhere)}")
     if result.package is not None:
         print(f"relief package {result.package.name}: {result.package.folder} and {result.package.zip_path}")
         for note in result.package.notes:

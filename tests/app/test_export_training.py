@@ -33,3 +33,52 @@ def test_pending_detections_are_written_as_unreviewed_regions_that_train_ignores
         _, target = dataset[by_frame[frame]]
         assert sorted(target["ignore_boxes"].tolist()) == sorted([list(d.box_xyxy_px) for d in dets])
     assert dataset[by_frame[5]][1]["negative_boxes"].shape == (1, 4)
+
+
+def _reanalyse(project) -> int:  # noqa: ANN001
+    """A second run of the same frames with nothing reviewed (a re-analysis with a fine-tuned model)."""
+    from dataclasses import replace
+
+    from core.store import ProjectStore
+    from core.types import Frame, ReviewState
+
+    with ProjectStore.open(project) as store:
+        first = store.latest_run_id()
+        times = store.analysed_frames(first)
+        detections = store.detections(first)
+        run = store.start_run(model={"name": "fine-tuned"}, settings={})
+        mask = next(d.mask for d in detections if d.mask is not None)
+        for index, time_s in sorted(times.items()):
+            store.write_frame(run, Frame(index, time_s, mask.width_px, mask.height_px),
+                              [replace(d, id=None, review=ReviewState.PENDING) for d in detections
+                               if d.frame_index == index])
+        store.finish_run(run)
+    return run
+
+
+def test_nothing_reviewed_in_the_latest_run_names_the_run_that_has_reviews(reviewed_project, tmp_path, capsys):
+    """The reviews stay on the run they were made on: after a re-analysis, `--training`
+    names that run and its `--run N` instead of sending the reviewer back to review
+    (and names `survey decide` only for a survey's flight)."""
+    run = _reanalyse(reviewed_project)
+    assert main(["export", str(reviewed_project), "--to", str(tmp_path / "a"), "--training"]) == 0
+    printed = capsys.readouterr().out
+    assert (f"training data: none: no frame of run {run} (the latest) is reviewed; run 1 has 2 reviewed frame(s): "
+            "export them with --run 1") in printed
+    assert "survey decide" not in printed
+    assert main(["export", str(reviewed_project), "--to", str(tmp_path / "b"), "--training", "--run", "1"]) == 0
+    assert "training data: 2 reviewed frames" in capsys.readouterr().out
+
+    from core.review import ReviewSession, SetReview
+    from core.store import ProjectStore
+    from core.types import ReviewState
+
+    with ProjectStore.open(reviewed_project) as store:  # reviews undone: nothing reviewed anywhere
+        session = ReviewSession(store, 1, author="tester")
+        for detection in store.detections(1):
+            if detection.reviewed:
+                session.apply(SetReview(detection.id, ReviewState.PENDING))
+    assert main(["export", str(reviewed_project), "--to", str(tmp_path / "c"), "--training"]) == 0
+    printed = capsys.readouterr().out
+    assert ("training data: none: no frame of this run is reviewed yet (review its sites in the app, then export "
+            "again)") in printed
