@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=2, help="images per model call (default 2)")
     parser.add_argument("--frames", choices=["images", "video"], default="images",
                         help="run the model on the annotated images (default) or on the same frames as the flight's "
-                        "video gives them (DIR/flight.mp4, with the codec's artefacts the analysis sees; flyover folders)")
+                        "video gives them, with the codec's artefacts the analysis sees: the video each image names ('video', as "
+                        "export --training writes it), else DIR/flight.mp4 of a flyover folder")
     _flags.add_detector_settings(parser)
 
 

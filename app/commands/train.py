@@ -72,10 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="probability of crisp edges and fine grain per training image, as real footage has and "
                         "renders lack (before the camera/codec distortions); 0 = none")
     parser.add_argument("--video-frames", type=float, default=0.0, metavar="P",
-                        help="probability of training on the frame as the flight's video gives it (DIR/flight.mp4, "
-                        "or DIR/flights/<split>/flight.mp4 as synth --splits writes, at the image's frame_index, with "
-                        "the codec's artefacts the analysis sees) instead of the still; flyover folders only; "
-                        "0 = the stills")
+                        help="probability of training on the frame as the flight's video gives it (the video each image "
+                        "names, as export --training writes it, else DIR/flight.mp4, or DIR/flights/<split>/flight.mp4 "
+                        "as synth --splits writes, at the image's frame_index, with the codec's artefacts the analysis "
+                        "sees) instead of the still; 0 = the stills")
     parser.add_argument("--lr-schedule", default="step", choices=["step", "cosine"],
                         help="step: the paper's drop after --lr-drop-epoch; cosine: --lr down to --lr-after-drop over --max-steps")
     parser.add_argument("--schedule-steps", type=int, default=None, metavar="N",

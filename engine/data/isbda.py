@@ -347,10 +347,32 @@ class ISBDADataset(Dataset):
         per_split = self.root / "flights" / self.split / self.VIDEO_NAME
         return per_split if per_split.is_file() else self.root / self.VIDEO_NAME
 
+    def video_of(self, index: int) -> Path:
+        """The video image ``index`` was taken from: the one its ``video`` field names (as
+        ``damagemap export --training`` writes it; a relative path from the data set's
+        folder), else the flyover's :attr:`video_path`."""
+        named = self.images[index].get("video")
+        if isinstance(named, str) and named:
+            path = Path(named).expanduser()
+            return path if path.is_absolute() else self.root / path
+        return self.video_path
+
     def _check_video(self) -> None:
-        if not self.video_path.is_file():
-            raise InputError(f"{self.root}: no flight.mp4 to take video frames from (a flyover folder holds its "
-                             f"video: DIR/flight.mp4, or DIR/flights/{self.split}/flight.mp4 from synth --splits)")
+        videos: dict[Path, dict[str, Any]] = {}
+        for index, image in enumerate(self.images):
+            videos.setdefault(self.video_of(index), image)
+        for video, image in videos.items():
+            if video.is_file():
+                continue
+            if image.get("video"):
+                raise InputError(f"{self.annotation_file}: no video to take frames from: image "
+                                 f"{image.get('file_name')!r} names {image['video']!r}, and {video} is not there "
+                                 "(a relative 'video' is read from the data set's folder)")
+            per_split = self.root / "flights" / self.split / self.VIDEO_NAME
+            raise InputError(f"{self.root}: no flight.mp4 to take video frames from: looked for {per_split} and "
+                             f"{self.root / self.VIDEO_NAME} (a flyover folder holds its video: DIR/flight.mp4, or "
+                             f"DIR/flights/{self.split}/flight.mp4 from synth --splits; an exported data set's "
+                             "images name theirs in 'video')")
         missing = [image.get("file_name") for image in self.images if image.get("frame_index") is None]
         if missing:
             raise InputError(f"{self.annotation_file}: {len(missing)} image(s) without a 'frame_index' "
@@ -381,19 +403,22 @@ class ISBDADataset(Dataset):
     def _decode_annotated_frames(self) -> dict[int, np.ndarray]:
         from engine.video import VideoReader
 
-        by_frame = {int(image["frame_index"]): index for index, image in enumerate(self.images)}
+        by_video: dict[Path, dict[int, int]] = {}
+        for index, image in enumerate(self.images):
+            by_video.setdefault(self.video_of(index), {})[int(image["frame_index"])] = index
         decoded: dict[int, np.ndarray] = {}
-        with VideoReader(self.video_path) as reader:
-            for frame in reader.iter_frames(sorted(by_frame)):
-                assert frame.image is not None
-                index = by_frame[frame.index]
-                info = self.images[index]
-                expected = (info.get("height"), info.get("width"))
-                if None not in expected and tuple(frame.image.shape[:2]) != expected:
-                    raise InputError(f"{self.video_path}: frame {frame.index} is {frame.image.shape[1]}x"
-                                     f"{frame.image.shape[0]}, the annotations of {info.get('file_name')!r} say "
-                                     f"{expected[1]}x{expected[0]}")
-                decoded[index] = frame.image
+        for video, by_frame in by_video.items():
+            with VideoReader(video) as reader:
+                for frame in reader.iter_frames(sorted(by_frame)):
+                    assert frame.image is not None
+                    index = by_frame[frame.index]
+                    info = self.images[index]
+                    expected = (info.get("height"), info.get("width"))
+                    if None not in expected and tuple(frame.image.shape[:2]) != expected:
+                        raise InputError(f"{video}: frame {frame.index} is {frame.image.shape[1]}x"
+                                         f"{frame.image.shape[0]}, the annotations of {info.get('file_name')!r} say "
+                                         f"{expected[1]}x{expected[0]}")
+                    decoded[index] = frame.image
         return decoded
 
     def target(self, index: int, height: int, width: int) -> Target:

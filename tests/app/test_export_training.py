@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from app.cli import main
 
 
@@ -82,3 +84,40 @@ def test_nothing_reviewed_in_the_latest_run_names_the_run_that_has_reviews(revie
     printed = capsys.readouterr().out
     assert ("training data: none: no frame of this run is reviewed yet (review its sites in the app, then export "
             "again)") in printed
+
+
+def test_evaluate_on_video_frames_reads_the_video_each_exported_image_names(reviewed_project, tiny_detector, tmp_path,
+                                                                             capsys):
+    """`--frames video` takes each image's frame from the video its `video` field names
+    (the project's; a relative one from the data set's folder), and where that is gone
+    names where it looked."""
+    import shutil
+
+    import numpy as np
+
+    from core.errors import InputError
+    from engine.data import ISBDADataset
+    from engine.video import VideoReader
+
+    out = tmp_path / "out"
+    assert main(["export", str(reviewed_project), "--to", str(out), "--training"]) == 0
+    data = out / "training"
+    assert main(["evaluate", "--data", str(data), "--weights", str(tiny_detector / "msnet.safetensors"),
+                 "--split", "train", "--frames", "video", "--device", "cpu"]) == 0
+    assert "video frames" in capsys.readouterr().out
+
+    annotations = data / "annotations" / "instances_train.json"
+    document = json.loads(annotations.read_text())
+    video = tmp_path / "moved" / "flight.mp4"
+    video.parent.mkdir()
+    shutil.move(document["images"][0]["video"], video)
+    with pytest.raises(InputError, match=rf"names .*flight\.mp4.*{video.parent.parent.name}.*is not there"):
+        ISBDADataset(data, "train", video_frames=1.0)
+    for image in document["images"]:
+        image["video"] = "../../moved/flight.mp4"  # from the data set's folder
+    annotations.write_text(json.dumps(document))
+    dataset = ISBDADataset(data, "train", video_frames=1.0)
+    assert dataset.video_of(0) == data / "../../moved/flight.mp4"
+    with VideoReader(video) as reader:
+        frame = reader.frame_at(dataset.images[0]["frame_index"]).image
+    assert np.array_equal(dataset.read_video_frame(0), frame)

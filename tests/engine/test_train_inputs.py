@@ -83,7 +83,8 @@ def test_video_frames_of_a_flyover_made_with_splits(tmp_path):
     assert tuple(image.shape) == (3, 64, 96)
 
     (tmp_path / "flights" / "val" / "flight.mp4").unlink()
-    with pytest.raises(InputError, match=r"no flight\.mp4 to take video frames from .*DIR/flights/val/flight\.mp4"):
+    with pytest.raises(InputError, match=r"no flight\.mp4 to take video frames from: looked for .*flights/val/flight"
+                                         r"\.mp4 and .*DIR/flights/val/flight\.mp4"):
         ISBDADataset(tmp_path, "val", video_frames=1.0)
 
 
