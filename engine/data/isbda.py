@@ -231,8 +231,10 @@ class ISBDADataset(Dataset):
         self._instances: dict[int, list[_Instance]] = {image["id"]: [] for image in self.images}
         self._buildings: dict[int, list[list[float]]] = {image["id"]: [] for image in self.images}
         self._crowds: dict[int, list[list[float]]] = {image["id"]: [] for image in self.images}
+        self._skipped: dict[str, list[tuple[dict, str]]] = {}
         for annotation in self.coco["annotations"]:
             self._add(annotation)
+        self._report_skipped()
         self._regions: dict[str, dict[int, list[list[float]]]] = {}
         for key, name in (("negatives", "negative_boxes"), ("unreviewed", "ignore_boxes")):
             if isinstance(self.coco.get(key), list):
@@ -247,18 +249,34 @@ class ISBDADataset(Dataset):
             for image_id, boxes in self._crowds.items():
                 ignored[image_id].extend(boxes)
 
-    def _warn(self, annotation: dict, problem: str) -> None:
-        warnings.warn(
-            f"{self.annotation_file}: annotation id {annotation.get('id')!r} (image {annotation.get('image_id')!r}): "
-            f"{problem}",
-            DamagemapWarning,
-            stacklevel=3,
-        )
+    #: how many annotations' ids a warning about skipped ones names
+    NAMED_IDS = 5
+
+    def _warn(self, annotation: dict, problem: str, reason: str) -> None:
+        """Note ``annotation``'s ``problem``; said once per ``reason`` (:meth:`_report_skipped`)."""
+        self._skipped.setdefault(reason, []).append((annotation, problem))
+
+    def _report_skipped(self) -> None:
+        """One warning per reason an annotation was skipped: the whole problem where one
+        annotation has it, else how many, the first's problem and the first few ids (a
+        file with thousands of building annotations gives a line, not thousands)."""
+        for reason, skipped in self._skipped.items():
+            annotation, problem = skipped[0]
+            first = f"annotation id {annotation.get('id')!r} (image {annotation.get('image_id')!r})"
+            if len(skipped) == 1:
+                message = f"{first}: {problem}"
+            else:
+                ids = ", ".join(repr(a.get("id")) for a, _ in skipped[:self.NAMED_IDS])
+                more = f" and {len(skipped) - self.NAMED_IDS} more" if len(skipped) > self.NAMED_IDS else ""
+                message = f"{len(skipped)} annotations {reason} (ids {ids}{more}; the first, {first}: {problem})"
+            warnings.warn(f"{self.annotation_file}: {message}", DamagemapWarning, stacklevel=3)
+        self._skipped = {}
 
     def _add(self, annotation: dict) -> None:
         image_id = annotation.get("image_id")
         if image_id not in self._instances:
-            self._warn(annotation, "refers to an image not in the file; skipped")
+            self._warn(annotation, "refers to an image not in the file; skipped",
+                       "refer to an image not in the file; skipped")
             return
         image = self._image_of[image_id]
         house = annotation.get("house_bbox")
@@ -266,17 +284,20 @@ class ISBDADataset(Dataset):
             if _overlaps_image(house, image):
                 self._buildings[image_id].append(xywh_to_xyxy(house))
             else:
-                self._warn(annotation, f"house box {house!r} lies outside the {_size_of(image)} image; left out")
+                self._warn(annotation, f"house box {house!r} lies outside the {_size_of(image)} image; left out",
+                           "have a house box outside their image; left out")
         box = annotation.get("damage_bbox", annotation.get("bbox"))
         if annotation.get("iscrowd", 0):  # COCO's "don't know": ignored, not trained on as background
             if box is not None and len(box) == 4 and box[2] > 0 and box[3] > 0:
                 self._crowds[image_id].append(xywh_to_xyxy(box))
             return
         if box is None or len(box) != 4 or box[2] <= 0 or box[3] <= 0:
-            self._warn(annotation, f"damage box {box!r} is missing or empty; skipped")
+            self._warn(annotation, f"damage box {box!r} is missing or empty; skipped",
+                       "have a missing or empty damage box; skipped")
             return
         if not _overlaps_image(box, image):  # clipped to the image, an empty box: a NaN loss at its first batch
-            self._warn(annotation, f"damage box {box!r} lies outside the {_size_of(image)} image; skipped")
+            self._warn(annotation, f"damage box {box!r} lies outside the {_size_of(image)} image; skipped",
+                       "have a damage box outside their image; skipped")
             return
         segmentation = annotation.get("segmentation")
         polygons, rle = None, None
@@ -285,12 +306,14 @@ class ISBDADataset(Dataset):
             size = [image.get("height"), image.get("width")]
             if None not in size and list(segmentation.get("size", [])) != size:  # stopped the run mid-epoch
                 self._warn(annotation, f"its mask is {segmentation.get('size')} (height, width), the image "
-                                       f"{size}; skipped")
+                                       f"{size}; skipped",
+                           "have a mask of another size than their image; skipped")
                 return
             covered = rle_pixel_count(segmentation.get("counts"))
             if None not in size and covered != size[0] * size[1]:  # decoded into memory it does not own
                 self._warn(annotation, f"its mask's run lengths cover {covered} pixels, not the image's "
-                                       f"{size[0]} x {size[1]}; skipped")
+                                       f"{size[0]} x {size[1]}; skipped",
+                           "have a mask whose run lengths do not cover their image; skipped")
                 return
             rle = segmentation
         else:
@@ -298,13 +321,16 @@ class ISBDADataset(Dataset):
             short = [len(polygon) // 2 for polygon in segmentation or [] if len(polygon) < 6]
             if not polygons:
                 found = f"only polygon(s) of {', '.join(map(str, short))} point(s)" if short else "no polygon"
-                self._warn(annotation, f"{found} (need 3 points); annotation skipped")
+                self._warn(annotation, f"{found} (need 3 points); annotation skipped",
+                           "have no polygon of 3 points; skipped")
                 return
             if short:
-                self._warn(annotation, f"polygon(s) of {', '.join(map(str, short))} point(s) (need 3) skipped")
+                self._warn(annotation, f"polygon(s) of {', '.join(map(str, short))} point(s) (need 3) skipped",
+                           "have polygons of fewer than 3 points; those polygons skipped")
         label = int(annotation.get("category_id", 0))
         if label not in (1, 2, 3):
-            self._warn(annotation, f"category_id {label!r} is not 1 (Slight), 2 (Severe) or 3 (Debris); skipped")
+            self._warn(annotation, f"category_id {label!r} is not 1 (Slight), 2 (Severe) or 3 (Debris); skipped",
+                       "have a category_id other than 1 (Slight), 2 (Severe) or 3 (Debris); skipped")
             return
         self._instances[image_id].append(
             _Instance(int(annotation.get("id", -1)), label, xywh_to_xyxy(box), polygons, rle)

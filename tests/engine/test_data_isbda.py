@@ -291,8 +291,8 @@ def test_a_box_beside_the_image_is_skipped_not_clipped_to_an_empty_box(tmp_path)
     said = [str(warning.message) for warning in caught if issubclass(warning.category, DamagemapWarning)]
     assert any("annotation id 1 " in text and "damage box [70, 5, 10, 10] lies outside the 64x40 image; skipped"
                in text for text in said), said
-    assert any("annotation id 2 " in text and "house box [2, -30, 30, 20] lies outside the 64x40 image" in text
-               for text in said), said
+    assert any("2 annotations have a house box outside their image; left out (ids 1, 2; the first, annotation id "
+               "1 (image 1): house box [66, 0, 20, 20] lies outside the 64x40 image" in text for text in said), said
     _, target = dataset[0]
     assert target["labels"].tolist() == [2, 3]
     assert target["boxes"].tolist() == [[4, 4, 20, 14], [50, 30, 64, 38]]
@@ -326,7 +326,7 @@ def test_an_rle_mask_whose_runs_do_not_cover_the_image_is_skipped(tmp_path):
         dataset = ISBDADataset(root, "train")
     said = " | ".join(str(warning.message) for warning in caught)
     assert "annotation id 1 (image 1): its mask's run lengths cover 0 pixels, not the image's 30 x 40" in said
-    assert "annotation id 2 (image 1): its mask's run lengths cover 120 pixels" in said
+    assert "2 annotations have a mask whose run lengths do not cover their image; skipped (ids 1, 2;" in said
     _, target = dataset[0]
     assert target["labels"].tolist() == [2]
     assert np.array_equal(target["masks"][0].numpy(), drawn)
@@ -334,3 +334,27 @@ def test_an_rle_mask_whose_runs_do_not_cover_the_image_is_skipped(tmp_path):
     for share in (0.0, 0.02, 0.5, 1.0):  # the compressed string's runs, long and short, as pycocotools reads them
         mask = (rng.random((37, 53)) < share).astype(np.uint8)
         assert rle_pixel_count(mask_utils.encode(np.asfortranarray(mask))["counts"]) == 37 * 53
+
+
+def test_many_annotations_skipped_for_one_reason_are_one_warning(tmp_path):
+    """A file with thousands of annotations of a class damagemap does not train (buildings,
+    say) printed a warning for each: one a reason now, with the count and the first ids."""
+    root = tmp_path / "data"
+    (root / "annotations").mkdir(parents=True)
+    (root / "train").mkdir()
+    Image.fromarray(np.full((40, 64, 3), 90, dtype=np.uint8)).save(root / "train" / "a.png")
+    polygon, box = [4, 4, 20, 4, 20, 14, 4, 14], [4, 4, 16, 10]
+    annotations = [_annotation(number, 1, 4, polygon, box, box) for number in range(1, 3001)]
+    annotations += [_annotation(3001, 1, 2, polygon, box, box), _annotation(3002, 1, 2, polygon, [70, 5, 10, 10], box)]
+    coco = {"images": [{"id": 1, "file_name": "a.png", "width": 64, "height": 40}], "annotations": annotations,
+            "categories": []}
+    (root / "annotations" / "instances_train.json").write_text(json.dumps(coco))
+    with pytest.warns(DamagemapWarning) as caught:
+        dataset = ISBDADataset(root, "train")
+    said = [str(warning.message) for warning in caught if issubclass(warning.category, DamagemapWarning)]
+    assert len(said) == 2, said
+    assert ("3000 annotations have a category_id other than 1 (Slight), 2 (Severe) or 3 (Debris); skipped (ids 1, 2, "
+            "3, 4, 5 and 2995 more; the first, annotation id 1 (image 1): category_id 4 is not") in said[0]
+    assert said[1].endswith("annotation id 3002 (image 1): damage box [70, 5, 10, 10] lies outside the 64x40 image; "
+                            "skipped")
+    assert dataset.instance_count == 1
