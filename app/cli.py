@@ -154,8 +154,22 @@ def _without_worker_traceback(message: str) -> str:
 
 def _disk_full_message(args: argparse.Namespace, exc: OSError) -> str:
     target = f"{exc.filename}: " if exc.filename else ""
-    return (f"{target}cannot write: no space left on device; free some space and {run_again(args)} "
-            "(an analysis resumes where it stopped)")
+    return f"{target}cannot write: no space left on device; free some space and {_how_to_go_on(args)}"
+
+
+def _how_to_go_on(args: argparse.Namespace) -> str:
+    """What to run once space is freed: an analysis resumes where it stopped; a training
+    run or a fine-tune goes on from its checkpoint with ``--resume``; anything else starts
+    again, so it gets no such promise."""
+    if args.command == "analyze" or getattr(args, "survey_command", None) in ("analyse", "analyze"):
+        return f"{run_again(args)} (an analysis resumes where it stopped)"
+    if args.command == "train":
+        from app.commands.train import resume_command
+
+        return f"go on from the last checkpoint with: {resume_command(args)}"
+    if args.command == "finetune":
+        return "go on from the last checkpoint: run the same command again with --resume"
+    return run_again(args)
 
 
 def _file_failure_message(exc: OSError) -> str:

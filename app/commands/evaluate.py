@@ -13,6 +13,7 @@ which COCO would score as misses without a word."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from app.commands import _flags
 
@@ -36,6 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "video gives them, with the codec's artefacts the analysis sees: the video each image names ('video', as "
                         "export --training writes it), else DIR/flight.mp4 of a flyover folder")
     _flags.add_detector_settings(parser)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``; a failure names the file (a write that fails once the
+    file is open, a full disk say, says none), and leaves no cut-off file behind."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        if exc.filename is None and path.is_file() and not path.is_char_device():
+            path.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
 
 
 def _check_output_file(flag: str, value: str | None) -> None:
@@ -127,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         results = predict_dataset(model, dataset, device=device, batch_size=args.batch_size, progress=True)
         annotations = dataset.coco
         if args.save_predictions:
-            Path(args.save_predictions).write_text(json.dumps(named_results(results, annotations)), encoding="utf-8")
+            _write_text(Path(args.save_predictions), json.dumps(named_results(results, annotations)))
         source = weights
     else:
         annotations_file = annotation_path(args.data, args.split)
@@ -175,5 +187,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         record = {"source": str(source), "data": str(args.data), "split": args.split, "frames": args.frames,
                   "iou_thresholds": [0.25, 0.3, 0.35, 0.4, 0.45, 0.5], "metrics": metrics}
-        Path(args.json).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        _write_text(Path(args.json), json.dumps(record, indent=2) + "\n")
     return 0
