@@ -142,11 +142,16 @@ def collect(model: torch.nn.Module, specs: list[str], *, crop_px: int, min_score
 
 
 def _has_video(spec: str) -> bool:
-    """Whether ``ROOT[:SPLIT[:EVERY]]`` is a flyover folder with its video (where
-    :attr:`ISBDADataset.video_path` looks, without reading the folder's annotations)."""
+    """Whether every image of ``ROOT[:SPLIT[:EVERY]]`` can be taken from a video: the
+    flyover's (:attr:`ISBDADataset.video_path`) or the one its ``video`` field names (as
+    ``damagemap export --training`` writes it), each there and each image with its frame
+    index (:meth:`ISBDADataset.video_of`)."""
     from engine.data import ISBDADataset
 
-    return (Path(spec.partition(":")[0]) / ISBDADataset.VIDEO_NAME).is_file()
+    root, _, rest = spec.partition(":")
+    dataset = ISBDADataset(Path(root), rest.partition(":")[0] or "train")
+    return all(image.get("frame_index") is not None and dataset.video_of(index).is_file()
+               for index, image in enumerate(dataset.images))
 
 
 def _cut(image: Tensor, boxes: Tensor, crop_px: int) -> Tensor:

@@ -287,3 +287,31 @@ def test_both_sources_take_a_folder_of_photos_as_its_images(sites_flyover, tiny_
     assert torch.equal(mixed.crops[count:count + photo_count], from_images.crops)
     with pytest.raises(InputError, match="no flight.mp4"):
         collect(model, [photos], crop_px=16, min_score=0.0, frames="video")
+
+
+def test_both_sources_take_exported_frames_from_the_video_their_images_name(sites_flyover, tiny_detector,
+                                                                               tmp_path) -> None:
+    """An exported data set (``export --training``) names each image's video in its
+    ``video`` field and has no flight.mp4 of its own: "both" took it for photos, so its
+    detections were never seen with the video's compression."""
+    import json
+    import shutil
+
+    from engine.msnet.close_look_fit import collect
+
+    model, _ = load_model(tiny_detector / "msnet.safetensors", inference={"close_look": False})
+    model.roi_heads.score_thresh = 0.0
+    exported = tmp_path / "training"
+    (exported / "annotations").mkdir(parents=True)
+    shutil.copytree(sites_flyover.out_dir / "train", exported / "train")
+    coco = json.loads((sites_flyover.out_dir / "annotations" / "instances_train.json").read_text())
+    for image in coco["images"]:
+        image["video"] = str(sites_flyover.out_dir / "flight.mp4")
+    (exported / "annotations" / "instances_train.json").write_text(json.dumps(coco))
+    assert not (exported / "flight.mp4").exists()
+
+    video = collect(model, [f"{sites_flyover.out_dir}:train:2"], crop_px=16, min_score=0.0, frames="video")
+    both = collect(model, [f"{exported}:train:2"], crop_px=16, min_score=0.0, frames="both")
+    count = len(video.labels)
+    assert count > 0 and len(both.labels) == 2 * count
+    assert torch.equal(both.crops[:count], video.crops)
