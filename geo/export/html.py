@@ -503,12 +503,12 @@ def panels_html(title: str, total: str, details: str, sites, notes: list[str], l
   {site_list_html(sites, unconfirmed)}
   <details><summary>Processing notes</summary><ul>{items}</ul></details>
 </div>
-<div id="dm-legend" class="dm-panel dm-legend">
-  <div class="dm-title">Legend</div>
+<div id="dm-legend" class="dm-panel dm-legend"><details class="dm-fold" open>
+  <summary class="dm-title">Legend</summary>
   {level_legend_rows()}
   {REVIEWED_LEGEND_ROW}
   {legend}
-</div>
+</details></div>
 """
 
 
@@ -535,6 +535,11 @@ def _panel_html(damage_map: DamageMap) -> str:
                        list(damage_map.notes), legend, unconfirmed)
 
 
+#: A screen this wide or narrower (CSS pixels: a phone, upright or on its side) gets the
+#: phone layout: the layer list and the legends folded behind a tap, the panels out of
+#: the way of an open popup, rows a finger can hit.
+NARROW_SCREEN_PX = 640
+
 _STYLE = """
 .leaflet-container { background: #e9ecef; }
 .dm-panel { position: absolute; z-index: 1000; background: rgba(255,255,255,0.93); padding: 8px 10px;
@@ -558,7 +563,21 @@ details { font-size: 11px; color: #444; margin-top: 4px; }
 .dm-list { max-height: 40vh; overflow-y: auto; margin-top: 2px; }
 .dm-item { cursor: pointer; padding: 1px 2px; border-radius: 3px; }
 .dm-item:hover { background: #e3ecfa; }
-"""
+details.dm-fold { font-size: inherit; color: inherit; margin-top: 0; }
+details.dm-fold > summary { cursor: pointer; }
+details.dm-fold:not([open]) > summary { margin-bottom: 0; }
+.leaflet-control-attribution { max-width: calc(100vw - 140px); white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
+.leaflet-control-attribution:hover { white-space: normal; }
+@media (max-width: NARROW_SCREEN_PXpx) {
+  .dm-summary { right: 60px; max-width: none; }
+  .dm-item { padding: 8px 4px; }
+  details > summary { padding: 6px 0; }
+  .dm-legend { bottom: 24px; max-width: calc(40vw - 15px); }
+  #dm-grades { max-width: calc(60vw - 15px) !important; }
+  body.dm-popup-open .dm-panel, body.dm-popup-open .leaflet-top { display: none; }
+}
+""".replace("NARROW_SCREEN_PX", str(NARROW_SCREEN_PX))
 
 
 def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
@@ -664,7 +683,8 @@ def finish_page(m, bounds: list[tuple[float, float]]) -> str:  # noqa: ANN001 - 
     ids stable."""
     import folium
 
-    folium.LayerControl(collapsed=False).add_to(m)
+    layers = folium.LayerControl(collapsed=False).add_to(m)
+    _phone_layout(m, layers).add_to(m)
     centre = map_centre_longitude(bounds)
     if centre is not None:  # a flight across 180° in one place, not at the two edges of the world
         make_longitudes_continuous(m, centre)
@@ -674,6 +694,34 @@ def finish_page(m, bounds: list[tuple[float, float]]) -> str:  # noqa: ANN001 - 
         lons = [b[1] for b in bounds]
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))
     return _stable_ids(m.get_root().render())
+
+
+def _phone_layout(m, layers):  # noqa: ANN001, ANN202 - folium objects
+    """On a narrow screen (:data:`NARROW_SCREEN_PX`) the layer list starts folded behind
+    its button (a tap on the map folds it again) and the legends start folded to their
+    titles: open, they covered half a phone's map and each other. While a popup is open
+    there the panels step aside (they lie above the map, and would hide it)."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    element = MacroElement()
+    element._name = "PhoneLayout"
+    element._template = Template(
+        "{% macro script(this, kwargs) %}"
+        f"(function () {{ var map = {m.get_name()}, layers = {layers.get_name()};"
+        f" var narrow = window.matchMedia('(max-width: {NARROW_SCREEN_PX}px)');"
+        " if (narrow.matches) {"
+        "  layers.collapse();"
+        "  document.querySelectorAll('details.dm-fold').forEach(function (d) { d.open = false; });"
+        " }"
+        " map.on('click', function () { if (narrow.matches) { layers.collapse(); } });"
+        " map.on('popupopen', function () { if (narrow.matches) { layers.collapse(); }"
+        "  document.body.classList.add('dm-popup-open'); });"
+        " map.on('popupclose', function () { document.body.classList.remove('dm-popup-open'); });"
+        " })();"
+        "{% endmacro %}"
+    )
+    return element
 
 
 def _offline_fallback(m, online, plain):  # noqa: ANN001, ANN202 - folium objects

@@ -341,8 +341,8 @@ def html_layers(grading=None, coverage=None, basemap=None, camera: list[Record] 
                 who = f'<div class="dm-small">{_html.escape(" · ".join(x for x in (info.event, info.glide, info.organisation) if x))}</div>'
             m.get_root().html.add_child(Element(
                 '<div id="dm-grades" class="dm-panel" style="left:10px;bottom:70px;max-width:280px">'
-                f'<div class="dm-title">Buildings (Copernicus EMS grade)</div>{legend}{who}'
-                f'<div class="dm-small">{note}</div></div>'), name="damagemap_grades")
+                '<details class="dm-fold" open><summary class="dm-title">Buildings (Copernicus EMS grade)</summary>'
+                f'{legend}{who}<div class="dm-small">{note}</div></details></div>'), name="damagemap_grades")
         return points
 
     return add

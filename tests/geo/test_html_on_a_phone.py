@@ -1,0 +1,121 @@
+"""The relief package's HTML map as a field team uses it: on a phone (390x844) and a
+laptop (1366x768), with no network, in a real browser engine (QtWebEngine, offscreen)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6.QtWebEngineWidgets")
+
+from tests.offline_browser import open_offline  # noqa: E402
+
+PHONE = (390, 844)
+LAPTOP = (1366, 768)
+
+#: What the page lays over the map, and where each is (only those shown).
+_OVERLAYS = (
+    "(function () {"
+    " var names = {summary: '#dm-summary', legend: '#dm-legend', grades: '#dm-grades',"
+    "  layers: '.leaflet-control-layers', zoom: '.leaflet-control-zoom',"
+    "  credits: '.leaflet-control-attribution', scale: '.leaflet-control-scale', popup: '.leaflet-popup'};"
+    " var shown = {};"
+    " Object.keys(names).forEach(function (key) {"
+    "  var element = document.querySelector(names[key]); if (!element) { return; }"
+    "  var box = element.getBoundingClientRect();"
+    "  if (box.width > 0 && box.height > 0 && getComputedStyle(element).visibility !== 'hidden') {"
+    "   shown[key] = [box.left, box.top, box.right, box.bottom]; }"
+    " });"
+    " var layers = document.querySelector('.leaflet-control-layers');"
+    " return {shown: shown, sites: document.querySelectorAll('path.dm-site').length,"
+    "  layersOpen: layers.classList.contains('leaflet-control-layers-expanded')};"
+    "})()"
+)
+
+
+@pytest.fixture
+def package_map(flyover, flyover_map, tmp_path) -> Path:
+    """The package's HTML map: graded buildings, the camera footprints, the grades' legend."""
+    from geo.coverage import footprint_coverage
+    from geo.export.html import write_html
+    from geo.export.products import ProductInfo, camera_records, html_layers
+    from geo.footprints import read_footprints
+    from geo.grading import grade_buildings
+
+    damage_map, _ = flyover_map
+    footprints = read_footprints(Path(flyover.paths.truth).parent / "footprints.geojson")
+    coverage = footprint_coverage(damage_map, footprints)
+    grading = grade_buildings(damage_map, footprints, coverage)
+    return write_html(tmp_path / "map.html", damage_map, extra_layers=html_layers(
+        grading=grading, coverage=coverage, camera=camera_records(damage_map),
+        info=ProductInfo(event="Test storm", organisation="Red Cross"), credits=[
+            "Analysis and map: damagemap (MIT licence), map rendering with Leaflet and matplotlib",
+            "Building footprints: footprints.geojson", "Basemap: nadir.tif", "Imagery: drone video flight.mp4",
+            "Produced by Red Cross"]))  # as long as a package's credits: two lines on a laptop
+
+
+def _read(qtbot, view, expression: str, ready, timeout: int = 30_000):  # noqa: ANN001, ANN202
+    read: dict = {}
+
+    def done() -> bool:
+        view.page().runJavaScript(f"JSON.stringify({expression})", 0,
+                                  lambda value: read.update(value=json.loads(value)))
+        return "value" in read and bool(ready(read["value"]))
+
+    qtbot.waitUntil(done, timeout=timeout)
+    return read["value"]
+
+
+def _overlapping(shown: dict[str, list[float]]) -> list[tuple[str, str]]:
+    names = sorted(shown)
+    pairs = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            (l1, t1, r1, b1), (l2, t2, r2, b2) = shown[a], shown[b]
+            if min(r1, r2) - max(l1, l2) > 1 and min(b1, b2) - max(t1, t2) > 1:
+                pairs.append((a, b))
+    return pairs
+
+
+def _area(box: list[float]) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def test_on_a_phone_the_panels_leave_the_map_free_and_do_not_cover_each_other(qtbot, package_map, flyover_map):
+    damage_map, _ = flyover_map
+    view, interceptor = open_offline(qtbot, package_map, size=PHONE)
+    page = _read(qtbot, view, _OVERLAYS, lambda page: page["sites"] == len(damage_map.sites))
+    assert not page["layersOpen"]  # the layer list folded behind its button, as Leaflet does on a phone
+    assert _overlapping(page["shown"]) == []
+    covered = sum(_area(box) for box in page["shown"].values())
+    assert covered < 0.3 * PHONE[0] * PHONE[1], page["shown"]  # open, 0.6
+    layers = page["shown"]["layers"]
+    assert layers[2] - layers[0] >= 30 and layers[3] - layers[1] >= 30  # a button a finger can tap
+    assert interceptor.blocked == []
+
+
+def test_on_a_phone_a_site_popup_is_not_hidden_under_the_panels(qtbot, package_map, flyover_map):
+    damage_map, _ = flyover_map
+    view, _ = open_offline(qtbot, package_map, size=PHONE)
+    _read(qtbot, view, _OVERLAYS, lambda page: page["sites"] == len(damage_map.sites))
+    view.page().runJavaScript("document.querySelector('#dm-site-list .dm-item').click()")
+    page = _read(qtbot, view, _OVERLAYS, lambda page: "popup" in page["shown"])
+    popup = page["shown"]["popup"]
+    assert popup[0] >= 0 and popup[2] <= PHONE[0]  # as wide as the screen at most
+    assert [pair for pair in _overlapping(page["shown"]) if "popup" in pair] == []  # nor the zoom buttons
+    title = _read(qtbot, view, "document.elementFromPoint(...(function (b) { return [b.left + 5, b.top + 5]; })"
+                               "(document.querySelector('.leaflet-popup-content b').getBoundingClientRect()))"
+                               ".closest('.leaflet-popup') !== null", lambda on_top: on_top is not None)
+    assert title  # its title is what a finger touches there
+
+
+def test_on_a_laptop_the_layers_and_legends_stay_open(qtbot, package_map, flyover_map):
+    damage_map, _ = flyover_map
+    view, _ = open_offline(qtbot, package_map, size=LAPTOP)
+    page = _read(qtbot, view, _OVERLAYS, lambda page: page["sites"] == len(damage_map.sites))
+    assert page["layersOpen"]
+    assert _overlapping(page["shown"]) == []  # the credits no longer cover the scale bar
+    legend = page["shown"]["legend"]
+    assert legend[3] - legend[1] > 100  # open: every row of it
