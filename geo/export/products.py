@@ -303,6 +303,11 @@ def html_layers(grading=None, coverage=None, basemap=None, camera: list[Record] 
                          interactive=False, opacity=1.0).add_to(group)
             group.add_to(m)
         if camera:
+            filmed = folium.FeatureGroup(name="Area filmed", show=True)
+            for ring in _filmed_rings(camera):
+                folium.Polygon(ring, color=FILMED_COLOUR, weight=2, dash_array="6 4", fill=False, opacity=0.9,
+                               interactive=False, class_name="dm-area-filmed").add_to(filmed)
+            filmed.add_to(m)
             group = folium.FeatureGroup(name="Camera footprints flown", show=False)
             for props, polygon in camera:
                 folium.Polygon([(y, x) for x, y in polygon.exterior.coords], color="#6a3d9a", weight=1,
@@ -336,6 +341,8 @@ def html_layers(grading=None, coverage=None, basemap=None, camera: list[Record] 
                 f'<div class="dm-row"><span class="dm-swatch" style="background:{_colour(level)}"></span>'
                 f'{_html.escape(_label(level))} ({_html.escape(_ems(level))})</div>' for level in ORDER)
             note = _html.escape(PRELIMINARY)
+            if camera:
+                legend += _filmed_legend()
             who = ""
             if info is not None and (info.event or info.organisation):
                 who = f'<div class="dm-small">{_html.escape(" · ".join(x for x in (info.event, info.glide, info.organisation) if x))}</div>'
@@ -343,9 +350,38 @@ def html_layers(grading=None, coverage=None, basemap=None, camera: list[Record] 
                 '<div id="dm-grades" class="dm-panel" style="left:10px;bottom:70px;max-width:280px">'
                 '<details class="dm-fold" open><summary class="dm-title">Buildings (Copernicus EMS grade)</summary>'
                 f'{legend}{who}<div class="dm-small">{note}</div></details></div>'), name="damagemap_grades")
+        elif camera:  # no footprints graded: the outline's legend alone, where the grades' would be
+            m.get_root().html.add_child(Element(
+                '<div id="dm-grades" class="dm-panel" style="left:10px;bottom:70px;max-width:280px">'
+                f'<details class="dm-fold" open><summary class="dm-title">Coverage</summary>{_filmed_legend()}'
+                '</details></div>'), name="damagemap_grades")
         return points
 
     return add
+
+
+def _filmed_legend() -> str:
+    return (f'<div class="dm-row"><span class="dm-line" style="background:none;border-top:2px dashed {FILMED_COLOUR}">'
+            f'</span>Area filmed</div><div class="dm-small dm-not-filmed">{_html.escape(NOT_FILMED)}</div>')
+
+
+#: The outline of the area the drone filmed (the print map's dashed line too).
+FILMED_COLOUR = "#6a3d9a"
+#: What the map does not say, beside that outline.
+NOT_FILMED = ("Outside the area filmed the drone saw nothing: no site there does not mean no damage. "
+              "Inside it, Not assessed buildings were not seen well enough to grade.")
+
+
+def _filmed_rings(camera: list[Record]) -> list[list[tuple[float, float]]]:
+    """The outline of the union of the camera footprints, ``(lat, lon)`` rings (holes too)."""
+    import shapely
+
+    union = shapely.union_all([polygon for _, polygon in camera]).buffer(0)
+    rings = []
+    for part in getattr(union, "geoms", [union]):
+        if part.geom_type == "Polygon" and not part.is_empty:
+            rings += [[(y, x) for x, y in ring.coords] for ring in (part.exterior, *part.interiors)]
+    return rings
 
 
 def _label(level: str) -> str:

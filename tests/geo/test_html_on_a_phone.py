@@ -119,3 +119,16 @@ def test_on_a_laptop_the_layers_and_legends_stay_open(qtbot, package_map, flyove
     assert _overlapping(page["shown"]) == []  # the credits no longer cover the scale bar
     legend = page["shown"]["legend"]
     assert legend[3] - legend[1] > 100  # open: every row of it
+
+
+def test_the_map_shows_where_the_drone_did_not_film(qtbot, package_map, flyover_map):
+    """The outline of the area filmed is on from the start, and the legend says that no
+    site outside it is no news, not an all-clear."""
+    damage_map, _ = flyover_map
+    view, _ = open_offline(qtbot, package_map, size=LAPTOP)
+    page = _read(qtbot, view, "{sites: document.querySelectorAll('path.dm-site').length,"
+                              " filmed: document.querySelectorAll('path.dm-area-filmed').length,"
+                              " legend: document.getElementById('dm-grades').innerText}",
+                 lambda page: page["sites"] == len(damage_map.sites))
+    assert page["filmed"] >= 1
+    assert "Area filmed" in page["legend"] and "does not mean no damage" in page["legend"]
