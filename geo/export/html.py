@@ -455,12 +455,17 @@ def site_list_html(sites, unconfirmed: Collection[int] = ()) -> str:  # noqa: AN
         f"<span class=\"dm-count\">{counted(s.observation_count, 'sighting')}</span></div>"
         for s in sites
     )
-    return (f'<details id="dm-site-list"><summary>Sites, most severe first ({len(sites)})</summary>'
+    find = ('<form id="dm-site-find" class="dm-find" autocomplete="off">'
+            '<input type="number" inputmode="numeric" min="1" step="1" placeholder="Site number" '
+            'aria-label="Site number"><button type="submit">Show</button>'
+            '<span class="dm-find-result" role="status"></span></form>')
+    return (f'{find}<details id="dm-site-list"><summary>Sites, most severe first ({len(sites)})</summary>'
             f'<div class="dm-list">{items}</div></details>') if sites else ""
 
 
 def site_list_script(m, markers: dict[int, object]):  # noqa: ANN001, ANN202 - folium objects
-    """Clicking a site of the list zooms the map to it and opens its popup."""
+    """Clicking a site of the list, or typing its number (the one the print map and the
+    atlas give it: "site 12"), zooms the map to it and opens its popup."""
     from branca.element import MacroElement
     from jinja2 import Template
 
@@ -470,16 +475,28 @@ def site_list_script(m, markers: dict[int, object]):  # noqa: ANN001, ANN202 - f
     element._template = Template(
         "{% macro script(this, kwargs) %}"
         f"(function () {{ var map = {m.get_name()}, markers = {{{table}}};"
-        " document.querySelectorAll('#dm-site-list .dm-item').forEach(function (item) {"
-        "  item.addEventListener('click', function () {"
-        "   var marker = markers[item.dataset.site]; if (!marker) { return; }"
-        "   var zoom = Math.max(map.getZoom(), 19);"
+        " function show(id) {"
+        "  var marker = markers[id]; if (!marker) { return false; }"
+        "  var zoom = Math.max(map.getZoom(), 19);"
         # the site low in the view, so its popup (pictures and all) fits above it
-        "   var centre = map.project(marker.getLatLng(), zoom).subtract([0, map.getSize().y * 0.4]);"
-        "   map.setView(map.unproject(centre, zoom), zoom, {animate: false});"
-        "   if (map.hasLayer(marker)) { marker.openPopup(); }"
-        "  });"
+        "  var centre = map.project(marker.getLatLng(), zoom).subtract([0, map.getSize().y * 0.4]);"
+        "  map.setView(map.unproject(centre, zoom), zoom, {animate: false});"
+        "  if (map.hasLayer(marker)) { marker.openPopup(); }"
+        "  return true;"
+        " }"
+        " document.querySelectorAll('#dm-site-list .dm-item').forEach(function (item) {"
+        "  item.addEventListener('click', function () { show(item.dataset.site); });"
         " });"
+        " var find = document.getElementById('dm-site-find');"
+        " if (find) { find.addEventListener('submit', function (event) {"
+        "  event.preventDefault();"
+        "  var id = String(Number(find.querySelector('input').value.trim()));"
+        "  var found = show(id);"
+        "  find.querySelector('.dm-find-result').textContent = found ? ''"
+        "   : 'No site ' + find.querySelector('input').value.trim() + ' on this map (a number can be missing:'"
+        "   + ' a site taken off the map keeps its number)';"
+        "  if (found) { find.querySelector('input').blur(); }"
+        " }); }"
         " })();"
         "{% endmacro %}"
     )
@@ -563,6 +580,11 @@ details { font-size: 11px; color: #444; margin-top: 4px; }
 .dm-list { max-height: 40vh; overflow-y: auto; margin-top: 2px; }
 .dm-item { cursor: pointer; padding: 1px 2px; border-radius: 3px; }
 .dm-item:hover { background: #e3ecfa; }
+.dm-find { display: flex; flex-wrap: wrap; gap: 4px; align-items: center; margin-top: 6px; }
+.dm-find input { width: 7.5em; font: inherit; padding: 2px 4px; }
+.dm-find button { font: inherit; padding: 2px 8px; }
+.dm-find-result { flex-basis: 100%; color: #8a4b00; font-size: 11px; }
+.dm-find-result:empty { display: none; }
 details.dm-fold { font-size: inherit; color: inherit; margin-top: 0; }
 details.dm-fold > summary { cursor: pointer; }
 details.dm-fold:not([open]) > summary { margin-bottom: 0; }
@@ -572,9 +594,12 @@ details.dm-fold:not([open]) > summary { margin-bottom: 0; }
 @media (max-width: NARROW_SCREEN_PXpx) {
   .dm-summary { right: 60px; max-width: none; }
   .dm-item { padding: 8px 4px; }
+  .dm-find input, .dm-find button { min-height: 36px; font-size: 16px; }
+  .dm-summary .dm-meta { display: none; }
+  details.dm-fold > summary { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   details > summary { padding: 6px 0; }
   .dm-legend { bottom: 24px; max-width: calc(40vw - 15px); }
-  #dm-grades { max-width: calc(60vw - 15px) !important; }
+  #dm-grades { max-width: calc(100vw - 130px) !important; }
   body.dm-popup-open .dm-panel, body.dm-popup-open .leaflet-top { display: none; }
 }
 """.replace("NARROW_SCREEN_PX", str(NARROW_SCREEN_PX))

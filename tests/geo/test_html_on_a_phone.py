@@ -132,3 +132,19 @@ def test_the_map_shows_where_the_drone_did_not_film(qtbot, package_map, flyover_
                  lambda page: page["sites"] == len(damage_map.sites))
     assert page["filmed"] >= 1
     assert "Area filmed" in page["legend"] and "does not mean no damage" in page["legend"]
+
+
+def test_a_team_finds_a_site_by_its_number(qtbot, package_map, flyover_map):
+    """"Go to site 12": the number the print map gives it, typed on the phone, opens it."""
+    damage_map, _ = flyover_map
+    wanted = max(damage_map.sites, key=lambda s: s.id)  # not the list's first
+    view, _ = open_offline(qtbot, package_map, size=PHONE)
+    _read(qtbot, view, _OVERLAYS, lambda page: page["sites"] == len(damage_map.sites))
+    typed = ("(function (text) { var form = document.getElementById('dm-site-find');"
+             " form.querySelector('input').value = text; form.requestSubmit(); return true; })")
+    view.page().runJavaScript(f"{typed}('{wanted.id}')")
+    title = _read(qtbot, view, "(document.querySelector('.leaflet-popup-content b') || {}).textContent || ''", bool)
+    assert title == f"Site {wanted.id}: {wanted.level.label}"
+    view.page().runJavaScript(f"{typed}('{wanted.id + 1000}')")
+    said = _read(qtbot, view, "document.querySelector('#dm-site-find .dm-find-result').textContent", bool)
+    assert said.startswith(f"No site {wanted.id + 1000} on this map")
