@@ -122,6 +122,83 @@ def _file_list(files: list[tuple[str, list[str]]]) -> list[str]:
     return [f"{file if k == 0 else '':<{width}}{text}" for file, texts in files for k, text in enumerate(texts)]
 
 
+def _open_first_lines(name: str, damage_map) -> list[str]:  # noqa: ANN001 - geo.mapping.DamageMap
+    """Which file to open, on which device: the reader has never seen damagemap."""
+    paper = "the A4 map, every site numbered" + (", then a card per site to tick once checked on the ground"
+                                                  if damage_map.sites else "")
+    return [
+        "Open first",
+        "----------",
+        "On a phone or a laptop, in any web browser (no network needed):",
+        f"    {name}_map.html",
+        "  tap a site for its close-up; type a site's number (\"site 12\") in \"Site number\" to find it.",
+        "In Organic Maps, OsmAnd or Google Earth (the sites, the track, the area filmed):",
+        f"    {name}.kmz",
+        f"On paper ({paper}):",
+        f"    {name}_map.pdf",
+        "In QGIS or ArcGIS (every layer):",
+        f"    {name}.gpkg",
+        "A site has the same number in every one of them.",
+    ]
+
+
+def _not_shown_lines(damage_map, grading) -> list[str]:  # noqa: ANN001 - geo.mapping.DamageMap, Grading
+    """What the maps leave out: no site is not the same as no damage."""
+    import statistics
+
+    lines = [
+        "What the maps do NOT show",
+        "-------------------------",
+        "- Anything outside the area the drone filmed (the \"Area filmed\" outline on the maps, layer",
+        "  area_of_interest): no site there does not mean no damage; nobody has looked there.",
+        "- Damage the video did not show: under a roof, behind another building, or too small",
+        "  in the frame; the map finds most damaged buildings, not all.",
+    ]
+    if grading is not None:
+        lines += ["- Buildings 'Not assessed' (grey): the flight did not see them well enough to grade."]
+    if damage_map.unconfirmed:
+        lines += [f"- {len(damage_map.unconfirmed)} unconfirmed site(s): detected in too few of the frames that "
+                  "showed their place", "  (often a false alarm), left off every map here."]
+    if damage_map.fused:
+        median = statistics.median(f.uncertainty_m for f in damage_map.fused)
+        lines += [f"- Exact positions: a site's dot can be off by a few metres (here a median of {median:.0f} m);",
+                  "  look at the buildings around it."]
+    return lines
+
+
+def _words_lines() -> list[str]:
+    """The words the maps, the atlas and the GeoPackage use, in plain terms."""
+    return [
+        "Words on the maps",
+        "-----------------",
+        "site                  one damaged place the video showed, numbered (numbers can skip)",
+        "level                 Slight, Severe or Debris (see Damage scale below)",
+        "best score            best_score: how sure the detector is that it sees damage there,",
+        "                      0 to 1, its best of all its sightings",
+        "level agreement       confidence: how far the sightings agree on the level, 0 to 100 %;",
+        "                      not a probability that there is damage",
+        "uncertainty_m, +-     how far the real place may be from the dot, in metres (about 2 times",
+        "                      in 3 it is closer than this)",
+        "unconfirmed           detected in too few of the frames that showed the place: left off",
+        "reviewed              a person checked the detections on screen (not on the ground)",
+    ]
+
+
+def _contact_lines(damage_map, info: ProductInfo, provenance: Mapping[str, Any]) -> list[str]:  # noqa: ANN001
+    """Whom to send questions and corrections to, and how old what it shows is."""
+    from geo.export.products import imagery_text
+
+    who = ", ".join(x for x in (info.analyst, info.organisation) if x)
+    filmed = imagery_text(damage_map, provenance.get("imagery_start"), provenance.get("imagery_end"))
+    return [
+        "Contact and dates",
+        "-----------------",
+        f"Questions, and corrections from the ground, to: {who or 'whoever sent you this package'}.",
+        f"Filmed: {filmed}. Damage since then is not on the maps.",
+        f"Made: {provenance.get('produced') or '-'}, version {info.version:02d} (a higher version replaces it).",
+    ]
+
+
 def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], files: list[str],  # noqa: ANN001
                 provenance: Mapping[str, Any], grading=None, coverage=None) -> str:  # noqa: ANN001
     from geo.grading import EMS_GRADE, LABELS, ORDER
@@ -136,6 +213,14 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         "PRELIMINARY analysis, not yet validated in the field. Grades come from an automatic analysis",
         "of oblique drone video;",
         "check on the ground before acting on a single building, and send corrections back.",
+        "",
+        *_open_first_lines(name, damage_map),
+        "",
+        *_not_shown_lines(damage_map, grading),
+        "",
+        *_words_lines(),
+        "",
+        *_contact_lines(damage_map, info, provenance),
         "",
         "Event",
         "-----",
@@ -248,7 +333,8 @@ def write_package(
     # on a phone the document is found by its name: the event's and the package's, not the video file's
     titled = replace(damage_map, title=" · ".join(part for part in (info.event, info.glide and f"GLIDE {info.glide}",
                                                                     name) if part))
-    write_kmz(targets["kmz"], titled, closeup=closeup if popup_pictures else None)
+    write_kmz(targets["kmz"], titled, closeup=closeup if popup_pictures else None,
+              area_filmed=_outlines(layers["area_of_interest"]))
     files = [targets[k].name for k in ("gpkg", "html", "kmz", "pdf", "png")]
     write_text_atomic(targets["readme"], readme_text(name, damage_map, info=info, layers=written_layers, files=files,
                                                      provenance=provenance, grading=grading, coverage=coverage))
@@ -265,6 +351,18 @@ def write_package(
     return PackageResult(folder, zip_path,
                          [targets[k] for k in ("gpkg", "html", "kmz", "png", "pdf", "readme")] + [zip_path],
                          name, notes, replaced_utc, info.version)
+
+
+def _outlines(records: list[Record]) -> list:  # noqa: ANN202 - shapely LineStrings
+    """The rings of the records' polygons as lines (exteriors and holes)."""
+    from shapely.geometry import LineString
+
+    lines = []
+    for _, geometry in records:
+        for polygon in getattr(geometry, "geoms", [geometry]):
+            if polygon.geom_type == "Polygon" and not polygon.is_empty:
+                lines += [LineString(ring.coords) for ring in (polygon.exterior, *polygon.interiors)]
+    return lines
 
 
 def _written_utc(path: Path) -> str | None:

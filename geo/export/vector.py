@@ -301,13 +301,15 @@ KMZ_ICON = "files/site.png"
 
 def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[str, LineString]] = (),
                  marks: Iterable[tuple[str, Point]] = (), icon: str = KML_ICON,
-                 descriptions: Mapping[str, str] | None = None, schema: KmlSchema | None = None) -> str:
+                 descriptions: Mapping[str, str] | None = None, schema: KmlSchema | None = None,
+                 outlines: Iterable[tuple[str, LineString]] = ()) -> str:
     """A KML document: ``sites`` as placemarks styled by level in a "Damage sites" folder,
     ``lines`` (a flight track: name, line) and ``marks`` (name, point) beside it; ``icon``
     is the sites' icon; ``descriptions``: a site's balloon, HTML, by site id (ElementTree
     escapes, as KML readers expect HTML in a description; characters XML cannot hold,
     such as control characters in a file name, become U+FFFD); ``schema``: the sites'
-    attributes typed (:class:`KmlSchema`), else written as untyped ``<Data>``."""
+    attributes typed (:class:`KmlSchema`), else written as untyped ``<Data>``; ``outlines``
+    (name, line): the area filmed, drawn as lines (what every phone map app draws)."""
     ns = "http://www.opengis.net/kml/2.2"
     ET.register_namespace("", ns)
     kml = ET.Element(f"{{{ns}}}kml")
@@ -328,6 +330,11 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
     line = ET.SubElement(track_style, f"{{{ns}}}LineStyle")
     ET.SubElement(line, f"{{{ns}}}color").text = "ffd08030"
     ET.SubElement(line, f"{{{ns}}}width").text = "3"
+    outlines = list(outlines)
+    if outlines:
+        outline_style = ET.SubElement(ET.SubElement(doc, f"{{{ns}}}Style", id="area-filmed"), f"{{{ns}}}LineStyle")
+        ET.SubElement(outline_style, f"{{{ns}}}color").text = AREA_FILMED_KML_COLOUR
+        ET.SubElement(outline_style, f"{{{ns}}}width").text = "2"
     if schema is not None:  # after the styles, before the features: KML 2.2's order in a Document
         _kml_schema(doc, ns, schema)
 
@@ -348,6 +355,13 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
         placemark = ET.SubElement(doc, f"{{{ns}}}Placemark")
         ET.SubElement(placemark, f"{{{ns}}}name").text = name
         ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = "#track"
+        geometry = ET.SubElement(placemark, f"{{{ns}}}LineString")
+        ET.SubElement(geometry, f"{{{ns}}}tessellate").text = "1"
+        ET.SubElement(geometry, f"{{{ns}}}coordinates").text = " ".join(f"{x:.8f},{y:.8f}" for x, y in linestring.coords)
+    for name, linestring in outlines:
+        placemark = ET.SubElement(doc, f"{{{ns}}}Placemark")
+        ET.SubElement(placemark, f"{{{ns}}}name").text = name
+        ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = "#area-filmed"
         geometry = ET.SubElement(placemark, f"{{{ns}}}LineString")
         ET.SubElement(geometry, f"{{{ns}}}tessellate").text = "1"
         ET.SubElement(geometry, f"{{{ns}}}coordinates").text = " ".join(f"{x:.8f},{y:.8f}" for x, y in linestring.coords)
@@ -406,8 +420,16 @@ def kml_site_attributes(props: Mapping[str, Any]) -> dict[str, Any]:
 SITE_KML_SCHEMA = KmlSchema("damage_sites", kml_site_attributes(SITE_LAYER_SCHEMAS["damage_sites"][0]))
 
 
-def _flight_kml(damage_map: DamageMap, *, icon: str, descriptions: Mapping[str, str] | None = None) -> str:
-    """The flight's sites as placemarks styled by level, its track and its GPS jumps (:func:`kml_document`)."""
+#: The area filmed's outline in a KML (aabbggrr): the purple of the print and HTML maps' outline.
+AREA_FILMED_KML_COLOUR = "ff9a3d6a"
+#: Its name on a phone: what the line means, not only what it is.
+AREA_FILMED_NAME = "Area filmed (outside it: not looked at, no news of damage)"
+
+
+def _flight_kml(damage_map: DamageMap, *, icon: str, descriptions: Mapping[str, str] | None = None,
+                outlines: Iterable[LineString] = ()) -> str:
+    """The flight's sites as placemarks styled by level, its track, its GPS jumps and
+    ``outlines`` of the area filmed (:func:`kml_document`)."""
     sites = [(str(props["id"]), f"Site {props['id']}: {props['level'].capitalize()}",
               DamageLevel.parse(props["level"]), kml_site_attributes(props), point)
              for props, point in site_records(damage_map)]
@@ -415,7 +437,7 @@ def _flight_kml(damage_map: DamageMap, *, icon: str, descriptions: Mapping[str, 
              for props, linestring in track_records(damage_map)]
     marks = [(f"GPS jump at {props['time_s']} s (not used)", point) for props, point in jump_records(damage_map)]
     return kml_document(damage_map.title, sites, lines=lines, marks=marks, icon=icon, descriptions=descriptions,
-                        schema=SITE_KML_SCHEMA)
+                        schema=SITE_KML_SCHEMA, outlines=[(AREA_FILMED_NAME, line) for line in outlines])
 
 
 #: A close-up's width in a KMZ balloon (pixels), as in the HTML map's popups.
@@ -484,13 +506,16 @@ def write_kml(path: Path, damage_map: DamageMap) -> Path:
     return write_text_atomic(path, _flight_kml(damage_map, icon=KML_ICON))
 
 
-def write_kmz(path: Path, damage_map: DamageMap, *, closeup: Callable[[int], bytes | None] | None = None) -> Path:
+def write_kmz(path: Path, damage_map: DamageMap, *, closeup: Callable[[int], bytes | None] | None = None,
+              area_filmed: Iterable[LineString] = ()) -> Path:
     """The same as :func:`write_kml`, with its icon inside: opens offline on a phone.
     ``closeup(site_id)``: a JPEG of the part of the site's best frame the HTML map's popup
     shows (:func:`geo.export.html.closeup_requests`); each site's balloon then shows it,
-    outlined, with what the site is."""
+    outlined, with what the site is. ``area_filmed``: its outline (lon/lat lines), so
+    that no site outside it is not read as no damage there."""
     descriptions, files = _kmz_closeups(damage_map, closeup) if closeup is not None else ({}, {})
-    return write_bytes_atomic(path, kmz_bytes(_flight_kml(damage_map, icon=KMZ_ICON, descriptions=descriptions), files))
+    document = _flight_kml(damage_map, icon=KMZ_ICON, descriptions=descriptions, outlines=area_filmed)
+    return write_bytes_atomic(path, kmz_bytes(document, files))
 
 
 CSV_COLUMNS = ("id", "level", "confidence", "observations", "lon", "lat", "first_time", "last_time",

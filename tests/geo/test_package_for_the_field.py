@@ -1,0 +1,77 @@
+"""The relief package as a field team receives it: a zip opened by people who never saw
+damagemap, on a phone or a laptop with no network."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+import xml.etree.ElementTree as ET
+
+import pytest
+
+KML = "{http://www.opengis.net/kml/2.2}"
+
+
+@pytest.fixture(scope="module")
+def package(flyover_map, tmp_path_factory):  # noqa: ANN001, ANN201 - a geo.export.package.PackageResult
+    from geo.export.package import write_package
+    from geo.export.products import ProductInfo
+
+    damage_map, _ = flyover_map
+    info = ProductInfo(event="Hurricane Test", analyst="A. Analyst", organisation="Red Cross", version=2)
+    return write_package(damage_map, tmp_path_factory.mktemp("package"), info=info,
+                         provenance={"produced": "2026-01-02 03:04 UTC"})
+
+
+def _readme(package) -> str:  # noqa: ANN001
+    with zipfile.ZipFile(package.zip_path) as archive:
+        return archive.read(f"{package.name}/README.txt").decode("utf-8")
+
+
+def _section(readme: str, title: str) -> str:
+    found = re.search(rf"^{re.escape(title)}\n-+\n((?:.+\n)+)", readme, re.MULTILINE)
+    assert found, f"no section {title!r} in the README"
+    return found.group(1)
+
+
+def test_the_readme_says_what_to_open_first_on_each_device(package):
+    readme = _readme(package)
+    first = _section(readme, "Open first")
+    assert readme.index("Open first") < readme.index("Event\n")  # before the provenance
+    for file in (f"{package.name}_map.html", f"{package.name}.kmz", f"{package.name}_map.pdf", f"{package.name}.gpkg"):
+        assert f"    {file}\n" in first  # each on a line of its own, as it is named in the folder
+    assert "no network" in first and "Site number" in first
+
+
+def test_the_readme_says_what_the_maps_do_not_show(package, flyover_map):
+    damage_map, _ = flyover_map
+    missing = _section(_readme(package), "What the maps do NOT show")
+    assert "outside the area the drone filmed" in missing and "does not mean no damage" in missing
+    if damage_map.unconfirmed:
+        assert f"{len(damage_map.unconfirmed)} unconfirmed site" in missing
+
+
+def test_the_readme_explains_the_words_the_maps_use(package):
+    words = _section(_readme(package), "Words on the maps")
+    for word in ("best score", "best_score", "level agreement", "confidence", "uncertainty_m", "unconfirmed",
+                 "reviewed"):
+        assert word in words
+    assert "not a probability" in words
+
+
+def test_the_readme_says_whom_to_tell_and_how_old_it_is(package):
+    contact = _section(_readme(package), "Contact and dates")
+    assert "A. Analyst, Red Cross" in contact
+    assert "Filmed: 2018-10-12" in contact and "Made: 2026-01-02 03:04 UTC, version 02" in contact
+
+
+def test_the_kmz_outlines_the_area_filmed(package):
+    with zipfile.ZipFile(package.folder / f"{package.name}.kmz") as kmz:
+        kml = ET.fromstring(kmz.read("doc.kml"))
+    outlines = [p for p in kml.iter(f"{KML}Placemark") if p.findtext(f"{KML}styleUrl") == "#area-filmed"]
+    assert outlines and all(p.find(f"{KML}LineString") is not None for p in outlines)  # lines: every phone app draws them
+    assert "not looked at" in outlines[0].findtext(f"{KML}name")
+    styles = {s.get("id"): s for s in kml.iter(f"{KML}Style")}
+    assert styles["area-filmed"].findtext(f"{KML}LineStyle/{KML}color")
+    hrefs = [h.text for h in kml.iter(f"{KML}href")]
+    assert hrefs and not [h for h in hrefs if "://" in h]  # every icon inside the KMZ: nothing to fetch
