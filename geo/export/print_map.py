@@ -367,6 +367,10 @@ def panel_footer(panel, y: float, facts: list[tuple[str, str]], credits: list[st
                color="#333")
 
 
+#: The legend's line for the area filmed: what lies outside it is not known, not undamaged.
+AREA_FILMED_LABEL = "Area filmed; outside it: not looked at"
+
+
 def draw_map(
     damage_map,  # noqa: ANN001 - geo.mapping.DamageMap
     *,
@@ -435,7 +439,7 @@ def draw_map(
     handles += site_legend(damage_map.sites)
     handles.append(Line2D([], [], color="#1f6fd1", lw=1.6, label="Flight track"))
     if filmed is not None:
-        handles.append(Line2D([], [], color="#6a3d9a", lw=1.0, ls="--", label="Area filmed (camera footprints)"))
+        handles.append(Line2D([], [], color="#6a3d9a", lw=1.0, ls="--", label=AREA_FILMED_LABEL))
     y = panel_legend(panel, y, handles)
     first, last = provenance.get("imagery_start"), provenance.get("imagery_end")
     facts = [

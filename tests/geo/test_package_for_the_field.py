@@ -75,3 +75,13 @@ def test_the_kmz_outlines_the_area_filmed(package):
     assert styles["area-filmed"].findtext(f"{KML}LineStyle/{KML}color")
     hrefs = [h.text for h in kml.iter(f"{KML}href")]
     assert hrefs and not [h for h in hrefs if "://" in h]  # every icon inside the KMZ: nothing to fetch
+
+
+def test_the_print_map_legend_says_outside_the_area_filmed_was_not_looked_at(flyover_map):
+    from geo.export.print_map import draw_map
+    from geo.export.products import camera_records
+
+    damage_map, _ = flyover_map
+    figure = draw_map(damage_map, camera=camera_records(damage_map))
+    legend = figure.axes[1].get_legend()
+    assert "Area filmed; outside it: not looked at" in [text.get_text() for text in legend.get_texts()]
