@@ -12,24 +12,25 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QWidget,
 )
 
+from app.dialogs.bounded_spin import BoundedSpinBox, RangeGuard
+from app.dialogs.geo_dialog import hfov_box
 from app.dialogs.offset_box import OffsetSpinBox
 from app.workers import AnalysisOptions, available_devices
 from core.settings import HOVER_EVERY_S
-from geo.camera import DEFAULT_HFOV_DEG
 
-#: The field-of-view spin box's lowest value, shown as "from metadata" (no value).
-_NO_HFOV = 1.0
+#: The largest batch the box takes: more frames at once than a GPU of 24 GB holds at the largest input size.
+MAX_BATCH = 32
+#: The longest interval between the frames analysed while the drone hovers (seconds).
+MAX_HOVER_EVERY_S = 60.0
 #: Detector input sizes offered (short side, pixels); None: the weights' own.
 INPUT_SIZES: tuple[int | None, ...] = (None, 480, 600, 720)
 #: Building gates offered (S); None: the weights' own.
@@ -119,37 +120,34 @@ class AnalysisDialog(QDialog):
         weights_row.addWidget(self.weights_edit, 1)
         weights_row.addWidget(browse)
 
-        self.fps_spin = QDoubleSpinBox()
-        self.fps_spin.setRange(0.0, max(1.0, video_fps))
-        self.fps_spin.setDecimals(2)
-        self.fps_spin.setSpecialValueText(f"every frame ({video_fps:g} fps)")
+        self.fps_spin = BoundedSpinBox(
+            "Analysis frame rate", 0.0, max(1.0, video_fps), decimals=2, suffix=" fps", unset=0.0,
+            unset_text=f"every frame ({video_fps:g} fps)",
+            why=f"frames per second; the video has {video_fps:g}, and 0 analyses every one",
+            tip="Fewer is faster on a CPU.")
         suggested = initial.fps
         #: the rate suggested for a CPU, taken back by :meth:`set_devices` if a GPU is found after all
         self._cpu_rate: float | None = None
         if suggested is None and suggest_cpu_rate and "cuda" not in devices:
             suggested = self._cpu_rate = min(2.0, video_fps)  # a CPU manages a frame or two per second
         self.fps_spin.setValue(suggested or 0.0)
-        self.fps_spin.setToolTip("Frames per second to analyse; fewer is faster on a CPU")
         #: how many of the video's frames that rate analyses (the analysis picks them the same way)
         self.frames_label = QLabel()
         self.fps_spin.valueChanged.connect(self._update_frames_label)
         self._update_frames_label()
 
-        self.hover_spin = QDoubleSpinBox()
-        self.hover_spin.setRange(0.0, 60.0)
-        self.hover_spin.setDecimals(1)
-        self.hover_spin.setSingleStep(0.5)
-        self.hover_spin.setPrefix("one frame every ")
-        self.hover_spin.setSuffix(" s")
-        self.hover_spin.setSpecialValueText("every frame the rate selects")
-        self.hover_spin.setValue(HOVER_EVERY_S if initial.hover_every_s is None else initial.hover_every_s)
-        self.hover_spin.setToolTip(
-            "While the drone hovers, the video shows one view again and again, and the map counts it as one look "
+        self.hover_spin = BoundedSpinBox(
+            "While hovering", 0.0, MAX_HOVER_EVERY_S, prefix="one frame every ", suffix=" s", unset=0.0,
+            unset_text="every frame the rate selects", why="seconds between the frames analysed; 0 analyses "
+            "every frame the rate selects",
+            tip="While the drone hovers, the video shows one view again and again, and the map counts it as one look "
             "at the ground. Analysing one frame every few seconds of it, not every frame the rate selects, "
             "saves that time. It needs telemetry that shows the drone still; where the telemetry gives no "
             "heading, a frame is left out only when its image repeats the view's first (on the CPU, for "
             "footage of up to 1080 lines, where reading the images costs less than the frames saved). Analysing "
             "again with a shorter interval adds the frames left out to the same run.")
+        self.hover_spin.setSingleStep(0.5)
+        self.hover_spin.setValue(HOVER_EVERY_S if initial.hover_every_s is None else initial.hover_every_s)
 
         self.srn_combo = _choice_combo(
             SRN, initial.srn, SRN_LABELS.__getitem__,
@@ -158,9 +156,9 @@ class AnalysisDialog(QDialog):
             "shipped model's close look it added more wrong sites than right ones, so that model leaves it off.",
         )
 
-        self.batch_spin = QSpinBox()
-        self.batch_spin.setRange(0, 32)
-        self.batch_spin.setSpecialValueText("automatic (4 on a GPU, 1 on a CPU)")
+        self.batch_spin = BoundedSpinBox(
+            "Batch size", 0.0, MAX_BATCH, decimals=0, unset=0.0, unset_text="automatic (4 on a GPU, 1 on a CPU)",
+            why="frames the detector takes at once; 0 picks by device")
         self.batch_spin.setValue(initial.batch_size or 0)
 
         self.input_size_combo = _choice_combo(
@@ -210,12 +208,7 @@ class AnalysisDialog(QDialog):
 
         self.offset_spin = OffsetSpinBox(initial.time_offset_s or 0.0)
 
-        self.hfov_spin = QDoubleSpinBox()
-        self.hfov_spin.setRange(_NO_HFOV, 169.9)  # the field of view must be in (1, 170) degrees
-        self.hfov_spin.setDecimals(1)
-        self.hfov_spin.setSuffix("°")
-        self.hfov_spin.setSpecialValueText(f"from metadata, else {DEFAULT_HFOV_DEG:g}°")
-        self.hfov_spin.setValue(initial.hfov_deg or 0.0)
+        self.hfov_spin = hfov_box(initial.hfov_deg or 0.0)
 
         form = QFormLayout(self)
         form.addRow("Device", self.device_combo)
@@ -235,11 +228,22 @@ class AnalysisDialog(QDialog):
         form.addRow("Crisp footage", self.sharpness_combo)
         form.addRow("Time offset", self.offset_spin)
         form.addRow("Horizontal field of view", self.hfov_spin)
+        #: the boxes' problems (a value out of range), Analyse off while there is one
+        self.problems_label = QLabel()
+        form.addRow(self.problems_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Analyse")
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText("Analyse")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        self.range_guard = RangeGuard([self.fps_spin, self.hover_spin, self.batch_spin, self.offset_spin,
+                                       self.hfov_spin], self.ok_button, self.problems_label)
+
+    def accept(self) -> None:
+        """Closed with Analyse only while every box holds a value it takes (Enter too)."""
+        if self.range_guard.check():
+            super().accept()
 
     def set_devices(self, devices: Sequence[str]) -> None:
         """The devices torch found (asked after the dialog opened): the list follows, the
@@ -290,7 +294,7 @@ class AnalysisDialog(QDialog):
             weights=str(Path(weights)) if weights else None,
             fps=self.fps_spin.value() or None,
             srn=self.srn_combo.currentData(),
-            batch_size=self.batch_spin.value() or None,
+            batch_size=int(self.batch_spin.value()) or None,
             input_size=self.input_size_combo.currentData(),
             building_gate=self.building_gate_combo.currentData(),
             flip_check=self.flip_check.isChecked(),
@@ -299,5 +303,5 @@ class AnalysisDialog(QDialog):
             sharpness_ceiling=self.sharpness_combo.currentData(),
             hover_every_s=None if self.hover_spin.value() == HOVER_EVERY_S else self.hover_spin.value(),
             time_offset_s=None if self.offset_spin.untouched() else self.offset_spin.value(),  # None: the project's
-            hfov_deg=self.hfov_spin.value() if self.hfov_spin.value() > _NO_HFOV else None,
+            hfov_deg=self.hfov_spin.given(),
         )

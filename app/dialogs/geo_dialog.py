@@ -10,19 +10,25 @@ from typing import Any
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget,
+    QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget,
 )
 
+from app.dialogs.bounded_spin import BoundedSpinBox, RangeGuard
 from app.dialogs.offset_box import OffsetSpinBox
 from core.settings import ProjectSettings
 from geo.camera import DEFAULT_HFOV_DEG, DEFAULT_PITCH_DEG
 
-#: The ground elevation spin box's lowest value, shown as "first track point" (no value).
-_NO_ELEVATION_M = -500.0
-#: The field-of-view spin box's lowest value, shown as "from metadata" (no value).
-_NO_HFOV = 1.0
-#: The camera pitch spin box's lowest value, shown as assumed (no value).
-_NO_PITCH = -91.0
+#: The field of view the boxes take (degrees), as ``geo.camera`` does: more than 1, less than 170.
+HFOV_LIMITS_DEG = (1.1, 169.9)
+HFOV_WHY = "a camera's horizontal view; a drone's is about 60° to 90°"
+
+
+def hfov_box(hfov_deg: float) -> BoundedSpinBox:
+    """The field-of-view box of the analysis and georeferencing dialogs: 0 is "from metadata"."""
+    box = BoundedSpinBox("Horizontal field of view", *HFOV_LIMITS_DEG, why=HFOV_WHY, suffix="°",
+                         unset=0.0, unset_text=f"from metadata, else {DEFAULT_HFOV_DEG:g}°")
+    box.setValue(hfov_deg)
+    return box
 
 
 def hfov_degrees(hfov: float | str | None) -> float:
@@ -57,47 +63,36 @@ class GeoSettingsDialog(QDialog):
         self._ground_job: Any = None
         self.offset_spin = OffsetSpinBox(settings.time_offset_s)
         self.offset_spin.setSingleStep(0.1)
-        self.hfov_spin = QDoubleSpinBox()
-        self.hfov_spin.setRange(_NO_HFOV, 169.9)  # the field of view must be in (1, 170) degrees
-        self.hfov_spin.setDecimals(1)
-        self.hfov_spin.setSuffix("°")
-        self.hfov_spin.setSpecialValueText(f"from metadata, else {DEFAULT_HFOV_DEG:g}°")
-        self.hfov_spin.setValue(hfov_degrees(settings.hfov_deg))
-        self.elevation_spin = QDoubleSpinBox()
-        self.elevation_spin.setRange(_NO_ELEVATION_M, 9000.0)
-        self.elevation_spin.setDecimals(1)
-        self.elevation_spin.setSuffix(" m")
-        self.elevation_spin.setSpecialValueText("first track point")
-        self.elevation_spin.setValue(
-            _NO_ELEVATION_M if settings.ground_elevation_m is None else settings.ground_elevation_m
-        )
-        self.height_spin = QDoubleSpinBox()
-        self.height_spin.setRange(0.0, 3000.0)
-        self.height_spin.setDecimals(1)
-        self.height_spin.setSuffix(" m")
-        self.height_spin.setSpecialValueText("from the telemetry")
+        self.hfov_spin = hfov_box(hfov_degrees(settings.hfov_deg))
+        self.elevation_spin = BoundedSpinBox(
+            "Ground elevation", -450.0, 9000.0, suffix=" m", unset_text="first track point",
+            why="metres above sea level: the lowest dry land, by the Dead Sea, lies 430 m below it")
+        if settings.ground_elevation_m is not None:
+            self.elevation_spin.setValue(settings.ground_elevation_m)
+        self.height_spin = BoundedSpinBox(
+            "Flight height", 0.0, 3000.0, suffix=" m", unset=0.0, unset_text="from the telemetry",
+            why="metres above the ground; 0 reads it from the telemetry")
         self.height_spin.setValue(settings.flight_height_m or 0.0)
         #: the flight height last read from the video and its one-sigma uncertainty (m)
         self._height_read: tuple[float, float] | None = None
         #: the field of view last read from the video with the camera, and its one-sigma spread (degrees)
         self._hfov_read: tuple[float, float] | None = None
-        self.pitch_spin = QDoubleSpinBox()
-        self.pitch_spin.setRange(_NO_PITCH, 0.0)
-        self.pitch_spin.setDecimals(1)
-        self.pitch_spin.setSuffix("°")
-        self.pitch_spin.setSpecialValueText(f"assumed {DEFAULT_PITCH_DEG:g}°")
-        self.pitch_spin.setValue(_NO_PITCH if settings.camera_pitch_deg is None else settings.camera_pitch_deg)
-        self.pitch_spin.setToolTip("Degrees below the horizon, negative: -90 looks straight down. Used only when "
-                                   "the telemetry gives no gimbal pitch (a GPX, most DJI Mini SRTs)")
+        self.pitch_spin = BoundedSpinBox(
+            "Camera pitch", -90.0, 0.0, suffix="°", unset_text=f"assumed {DEFAULT_PITCH_DEG:g}°",
+            why="degrees below the horizon: −90° looks straight down, 0° at the horizon",
+            tip="Used only when the telemetry gives no gimbal pitch (a GPX, most DJI Mini SRTs).")
+        if settings.camera_pitch_deg is not None:
+            self.pitch_spin.setValue(settings.camera_pitch_deg)
         #: the camera last read from the video: pitch and its sigma, heading offset and its sigma (degrees)
         self._camera_read: tuple[float, float, float, float] | None = None
         #: the camera's turns where the drone hovered, read with the camera (``None``: not read)
         self._turns_read: tuple[tuple[float, ...], ...] | None = None
         self._camera_job: Any = None
-        self.min_score_spin = QDoubleSpinBox()
         # not below the score the run's analysis kept detections from: nothing lower was stored
-        self.min_score_spin.setRange(min_score_floor, 1.0)
-        self.min_score_spin.setDecimals(2)
+        self.min_score_spin = BoundedSpinBox(
+            "Map threshold", min_score_floor, 1.0, decimals=2,
+            why="scores run from 0 to 1" + (f", and the analysis stored no detection below {min_score_floor:g}"
+                                             if min_score_floor > 0 else ""))
         self.min_score_spin.setSingleStep(0.05)
         self.min_score_spin.setValue(settings.min_score)
         form = QFormLayout(self)
@@ -126,10 +121,22 @@ class GeoSettingsDialog(QDialog):
         form.addRow("Flight height (telemetry without altitude)", self.height_spin)
         form.addRow("", self.ground_label)
         form.addRow("Map unreviewed detections scoring at least", self.min_score_spin)
+        #: the boxes' problems (a value out of range), OK off while there is one
+        self.problems_label = QLabel()
+        form.addRow(self.problems_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.range_guard = RangeGuard(
+            [self.offset_spin, self.hfov_spin, self.pitch_spin, self.elevation_spin, self.height_spin,
+             self.min_score_spin], self.ok_button, self.problems_label)
+
+    def accept(self) -> None:
+        """Closed with OK only while every box holds a value it takes (Enter too)."""
+        if self.range_guard.check():
+            super().accept()
 
     def _video_reading_row(self, box: QWidget, text: str, tip: str,
                            read: Callable[[], None]) -> tuple[QPushButton, QLabel, QHBoxLayout]:
@@ -198,9 +205,8 @@ class GeoSettingsDialog(QDialog):
         """Read the drone's height from the video off the GUI thread; the ground's
         elevation or the flight height lands in its box with how sure it is (the user can
         still change it)."""
-        hfov = self.hfov_spin.value()  # as the box stands: typed, a preset, or from metadata
         job = self._read_video(self._ground_job, self.ground_button, self.ground_label, "Could not read it",
-                               _read_ground, self._show_ground, hfov if hfov > _NO_HFOV else None)
+                               _read_ground, self._show_ground, self.hfov_spin.given())
         self._ground_job = job or self._ground_job
 
     def _show_ground(self, report: Any) -> None:
@@ -231,11 +237,9 @@ class GeoSettingsDialog(QDialog):
     def read_camera(self) -> None:
         """Read the camera's pitch and heading offset from the video off the GUI thread,
         at the heights the boxes give (or read with it); the pitch lands in its box."""
-        hfov = self.hfov_spin.value()
-        elevation, height = self.elevation_spin.value(), self.height_spin.value()
         job = self._read_video(self._camera_job, self.camera_button, self.camera_label, "Could not read it",
-                               _read_camera, self._show_camera, hfov if hfov > _NO_HFOV else None,
-                               None if elevation <= _NO_ELEVATION_M else elevation, height or None)
+                               _read_camera, self._show_camera, self.hfov_spin.given(),
+                               self.elevation_spin.given(), self.height_spin.given())
         self._camera_job = job or self._camera_job
 
     def _show_camera(self, reading: Any) -> None:
@@ -266,7 +270,7 @@ class GeoSettingsDialog(QDialog):
                              float(view.yaw_sigma_deg))
         text = (f"Found pitch {view.pitch_deg:.0f}° ± {view.pitch_sigma_deg:.0f}°, looking {yaw:+.0f}° "
                 f"± {view.yaw_sigma_deg:.0f}° off the direction of travel")
-        if view.hfov_estimated and self.hfov_spin.value() <= _NO_HFOV:  # the pitch holds with this width only
+        if view.hfov_estimated and self.hfov_spin.is_unset():  # the pitch holds with this width only
             self.hfov_spin.setValue(round(float(view.hfov_deg), 1))
             self._hfov_read = (self.hfov_spin.value(), round(float(view.hfov_sigma_deg), 1))
             text += f", {view.hfov_deg:.0f}° wide"
@@ -275,7 +279,7 @@ class GeoSettingsDialog(QDialog):
                          "camera from a shallower, narrower one. Set the drone's field of view above and read again: "
                          "the pitch is then read alone.")
         if report.height is not None and report.ground_elevation_m is not None \
-                and self.elevation_spin.value() <= _NO_ELEVATION_M:  # read at these heights: the map needs them too
+                and self.elevation_spin.is_unset():  # read at these heights: the map needs them too
             self._show_ground(report)
             text += "; the ground elevation was read with it"
         elif report.height is not None and report.flight_height_m is not None and not self.height_spin.value():
@@ -290,8 +294,8 @@ class GeoSettingsDialog(QDialog):
         """The camera settings as edited: the pitch with how sure it is (the reading's
         while the box holds it), and the heading offset read with it (none once the
         pitch is back to assumed)."""
-        pitch = self.pitch_spin.value()
-        if pitch <= _NO_PITCH:
+        pitch = self.pitch_spin.given()
+        if pitch is None:
             return {"camera_pitch_deg": None, "camera_pitch_sigma_deg": None, "heading_offset_deg": None,
                     "heading_offset_sigma_deg": None}
         read = self._camera_read
@@ -306,10 +310,11 @@ class GeoSettingsDialog(QDialog):
 
     def settings(self) -> ProjectSettings:
         """The settings as edited (a preset name stays while its value is untouched)."""
-        hfov: float | str | None = self.hfov_spin.value() if self.hfov_spin.value() > _NO_HFOV else None
-        if hfov is not None and abs(hfov - hfov_degrees(self._initial.hfov_deg)) < 0.05:
+        typed = self.hfov_spin.given()
+        hfov: float | str | None = typed
+        if typed is not None and abs(typed - hfov_degrees(self._initial.hfov_deg)) < 0.05:
             hfov = self._initial.hfov_deg
-        elevation = self.elevation_spin.value()
+        elevation = self.elevation_spin.given()
         height = self.height_spin.value()
         offset = self.offset_spin.offset_s()
         return replace(
@@ -318,13 +323,13 @@ class GeoSettingsDialog(QDialog):
             time_offset_sigma_s=self._offset_sigma(offset),
             hfov_deg=hfov,
             hfov_sigma_deg=self._hfov_sigma(hfov),
-            ground_elevation_m=None if elevation <= _NO_ELEVATION_M else elevation,
-            ground_elevation_sigma_m=None if elevation <= _NO_ELEVATION_M else _sigma(
+            ground_elevation_m=elevation,
+            ground_elevation_sigma_m=None if elevation is None else _sigma(
                 elevation, self._ground_read, self._initial.ground_elevation_m, self._initial.ground_elevation_sigma_m),
             flight_height_m=height or None,
             flight_height_sigma_m=_sigma(height, self._height_read, self._initial.flight_height_m,
                                          self._initial.flight_height_sigma_m) if height else None,
-            min_score=self.min_score_spin.value(),
+            min_score=max(self.min_score_spin.value(), self.min_score_spin.low),  # OK is off below it
             hover_turns=self._initial.hover_turns if self._turns_read is None else self._turns_read,
             **self._camera(),
         )

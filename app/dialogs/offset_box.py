@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
-from PySide6.QtWidgets import QDoubleSpinBox, QWidget
+from PySide6.QtWidgets import QWidget
+
+from app.dialogs.bounded_spin import BoundedSpinBox
 
 #: The largest offset the box takes, either way (seconds): two days, so that a log kept in
 #: local time (up to 14 hours from UTC) whose date is also a day off can be matched, as
@@ -11,20 +13,20 @@ from PySide6.QtWidgets import QDoubleSpinBox, QWidget
 OFFSET_LIMIT_S = 2 * 86_400.0
 
 
-class OffsetSpinBox(QDoubleSpinBox):
+class OffsetSpinBox(BoundedSpinBox):
     """Seconds added to video time to match the telemetry clock, to the hundredth.
 
     :meth:`offset_s` gives the offset the box was opened with, as it was, while the box
     still shows it untouched: an offset past :data:`OFFSET_LIMIT_S` or finer than the box
-    shows (set on the command line) is kept, never clamped or rounded by opening a dialog.
+    shows (set on the command line) is kept, never refused, clamped or rounded by opening
+    a dialog.
     """
 
     def __init__(self, offset_s: float, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setRange(-OFFSET_LIMIT_S, OFFSET_LIMIT_S)
-        self.setDecimals(2)
-        self.setSuffix(" s")
-        self.setToolTip("Added to video time to match the telemetry clock")
+        super().__init__(
+            "Telemetry time offset", -OFFSET_LIMIT_S, OFFSET_LIMIT_S, decimals=2, suffix=" s",
+            why="two days either way: a log kept in local time, its date a day off too",
+            tip="Added to video time to match the telemetry clock.", parent=parent)
         self.setValue(offset_s)
         self._opened_with = (float(offset_s), self.value())
 
@@ -36,6 +38,11 @@ class OffsetSpinBox(QDoubleSpinBox):
     def untouched(self) -> bool:
         """Whether the box still shows the offset it was opened with."""
         return abs(self.value() - self._opened_with[1]) < 0.005
+
+    def problem(self) -> str | None:
+        """As :meth:`BoundedSpinBox.problem`, none while the offset opened with is untouched."""
+        problem = super().problem()
+        return None if problem and self.untouched() and self.hasAcceptableInput() else problem
 
 
 __all__ = ["OFFSET_LIMIT_S", "OffsetSpinBox"]

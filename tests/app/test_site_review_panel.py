@@ -463,9 +463,10 @@ def test_the_georeferencing_dialog_starts_from_the_threshold_just_moved_and_stop
     monkeypatch.setattr(GeoSettingsDialog, "exec", lambda dialog: shown.append(dialog) or 1)  # OK, nothing changed
     window.geo_settings_dialog()
     (dialog,) = shown
-    assert dialog.min_score_spin.value() == pytest.approx(moved) and dialog.min_score_spin.minimum() == 0.2
+    assert dialog.min_score_spin.value() == pytest.approx(moved) and dialog.min_score_spin.low == 0.2
     assert doc.score_threshold == pytest.approx(moved) and doc.settings.min_score == pytest.approx(moved)
     dialog.min_score_spin.setValue(0.1)
+    assert not dialog.ok_button.isEnabled() and "0.20" in dialog.problems_label.text()  # refused, and why
     assert dialog.settings().min_score == 0.2  # no lower than the run keeps
 
 
