@@ -59,6 +59,7 @@ from app.panels.map_panel import MapPanel
 from app.panels.review_panel import ReviewPanel
 from app.panels.site_review_panel import SiteReviewPanel
 from app.workers import AnalysisJob, AnalysisOptions, DeviceProbe, FunctionJob, export_job, known_devices
+from app.widgets.keyboard_reach import reach_by_tab
 from core.settings import ProjectSettings
 from core.store import ProjectStore
 from core.types import DamageLevel, Detection, ReviewState
@@ -406,7 +407,7 @@ class MainWindow(QMainWindow):
             check = QCheckBox(label)
             check.setToolTip(tip)
             check.setChecked(self.settings.bool_value(f"overlay/{key}", getattr(OverlayStyle(), key)))
-            check.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            reach_by_tab(check)  # Tab reaches it; a click leaves the focus on the list being reviewed
             check.toggled.connect(self._style_changed)
             self.layer_checks[key] = check
             bar.addWidget(check)
@@ -416,12 +417,12 @@ class MainWindow(QMainWindow):
         self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
         self.threshold_slider.setRange(0, 100)
         self.threshold_slider.setFixedWidth(140)
-        self.threshold_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        reach_by_tab(self.threshold_slider)
         self.threshold_spin = QDoubleSpinBox()
         self.threshold_spin.setRange(0.0, 1.0)
         self.threshold_spin.setSingleStep(0.05)
         self.threshold_spin.setDecimals(2)
-        self.threshold_spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.threshold_spin.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         # the value typed counts on Enter (or when the box loses the focus), not at each key:
         # "0.80" typed was taken as 0 at its first key, and the box then rewritten to 0.00
         self.threshold_spin.setKeyboardTracking(False)

@@ -36,6 +36,9 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+O", "open a video or project"),
     ("Ctrl+W", "close the project"),
     ("Ctrl+Q", "quit"),
+    ("Tab / Shift+Tab", "move through the controls: the overlay boxes and the score threshold, the transport "
+                        "buttons, the map's options, each panel's filters, slider and buttons"),
+    ("Space, arrows (on a focused control)", "tick / press it, move its slider (not play or step the video)"),
     ("F1", "this list of keys"),
     ("Ctrl+Shift+S", "save the project as a copy and go on in it"),
     ("Ctrl+R", "analyse"),

@@ -66,6 +66,7 @@ from app.document import ProjectDocument
 from app.errors import show_error
 from app.panels import Panel
 from app.workers import VIDEO_LANE, FunctionJob, build_map_job
+from app.widgets.keyboard_reach import reach_by_tab
 from core.last_few import LastFew
 from core.sites import (
     CARRY_RADIUS_M,
@@ -383,13 +384,13 @@ class SiteReviewPanel(Panel):
         self.summary.setWordWrap(True)
         self.threshold = QSlider(Qt.Orientation.Horizontal)
         self.threshold.setRange(0, 100)
-        self.threshold.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        reach_by_tab(self.threshold)  # Tab reaches it; a click leaves the focus on the site list
         self.threshold.setToolTip("The window's score threshold (the toolbar's): sites without a sighting "
                                   "scoring this much (or one accepted) are hidden here and on the map")
         self.threshold_label = QLabel("")
         self.show_decided = QCheckBox("Show decided")
         self.show_decided.setChecked(True)
-        self.show_decided.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        reach_by_tab(self.show_decided)
         self.show_decided.setToolTip("Uncheck to list only the sites still to decide (the decided ones include "
                                      "the sites rejected as a whole, struck through: A takes a rejection back)")
         self.site_list = QListWidget()
@@ -427,7 +428,7 @@ class SiteReviewPanel(Panel):
             for name, text, tip in buttons:
                 button = QPushButton(text)
                 button.setToolTip(tip)
-                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+                reach_by_tab(button)
                 button.clicked.connect(lambda _=False, n=name: self.trigger(n))
                 bar.addWidget(button)
                 self.buttons[name] = button

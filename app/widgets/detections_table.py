@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.overlay import level_colour
+from app.widgets.keyboard_reach import reach_by_tab
 from core.types import DamageLevel, Detection, Origin, ReviewState, frame_number
 
 #: A cell's sort value (``data(SORT_ROLE)``): what the proxy's numeric keys order by.
@@ -680,10 +681,10 @@ class DetectionsPanel(QWidget):
         buttons = QGridLayout()
         for index, button in enumerate((self.accept_button, self.reject_button, self.delete_button,
                                         *self.relabel_buttons.values())):
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            reach_by_tab(button)  # Tab reaches it; a click leaves the focus on the table
             buttons.addWidget(button, index // 3, index % 3)
         buttons.setColumnStretch(3, 1)
-        self.next_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        reach_by_tab(self.next_button)
         status = QHBoxLayout()
         status.addWidget(self.pending_label, 1)
         status.addWidget(self.next_button)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.widgets.status_bar import ElidedLabel
+from app.widgets.keyboard_reach import reach_by_tab
 from core.types import frame_number
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -141,7 +142,7 @@ class TransportBar(QWidget):
         button.setIcon(icon)
         button.setToolTip(tip)
         button.setAutoRaise(True)
-        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        reach_by_tab(button)  # Tab reaches it; a click leaves the focus where it was
         return button
 
     # -- state ----------------------------------------------------------------------

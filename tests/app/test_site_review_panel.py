@@ -1273,7 +1273,7 @@ def test_tab_goes_round_the_controls_on_screen_and_back_to_the_sites(qtbot, wind
     hidden_table = window.panel(ReviewPanel).view.table
     assert hidden_table.visibleRegion().isEmpty()  # behind the Sites tab
     visited = []
-    for _ in range(30):
+    for _ in range(90):  # the overlay boxes, the transport and the panels' buttons are on the way
         qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         visited.append(QApplication.focusWidget())
     assert all(not w.visibleRegion().isEmpty() for w in visited)
