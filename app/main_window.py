@@ -42,7 +42,8 @@ from PySide6.QtWidgets import (
 from app.analysis_elsewhere import AnalysisElsewhere, ElsewhereWatch
 from app.dialogs.analysis_dialog import AnalysisDialog
 from app.dialogs.export_dialog import UNCONFIRMED_OPTION, ExportChoice, ExportDialog
-from app.dialogs.help_dialogs import TextDialog, about_html, model_card_dialog, shortcuts_html
+from app.dialogs.about_dialog import AboutDialog, about_facts
+from app.dialogs.help_dialogs import TextDialog, model_card_dialog, shortcuts_html
 from app.document import MissingVideoError, ProjectDocument, is_video_path
 from app.errors import show_error
 from app.overlay import OverlayStyle
@@ -1571,7 +1572,12 @@ class MainWindow(QMainWindow):
             v = version("damagemap")
         except PackageNotFoundError:  # pragma: no cover - running from a checkout
             v = "dev"
-        QMessageBox.about(self, "About damagemap", about_html(v))
+        model = None
+        if self.document.is_open and self.document.run_id is not None:
+            record = self.document.store.run(self.document.run_id).model
+            model = record if isinstance(record, dict) else None
+        facts = about_facts(v, model=model, weights=self._analysis_options.weights, devices=known_devices())
+        AboutDialog(facts, parent=self).exec()
 
     # ------------------------------------------------------------------ window
     def sizeHint(self) -> QSize:  # noqa: N802

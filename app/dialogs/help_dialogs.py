@@ -150,13 +150,3 @@ def model_card_dialog(weights: str | None, parent: QWidget | None = None) -> Tex
     if tuned is not None:
         return TextDialog("Model card", markdown=tuned, parent=parent)
     return TextDialog("Model card", markdown=NO_MODEL_CARD, parent=parent)
-
-
-def about_html(version: str) -> str:
-    return (
-        f"<h2>damagemap {version}</h2>"
-        "<p>Turns post-disaster drone video into a georeferenced building-damage map: "
-        "MSNet instance segmentation of Slight / Severe / Debris damage, SRN score "
-        "refinement across frames, GPS track fusion, offline map exports and review.</p>"
-        "<p>Everything runs on this computer; nothing is uploaded.</p>"
-    )
