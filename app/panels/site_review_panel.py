@@ -572,7 +572,7 @@ class SiteReviewPanel(Panel):
         self._rows = []
         self.grid.clear()
         self._grid_key = None
-        self.threshold_label.setText("")  # the count was of the sites forgotten
+        self._update_threshold_count(filter_rows=False)  # the count was of the sites forgotten
         self._update_buttons()
 
     def rebuild(self) -> None:
@@ -625,7 +625,7 @@ class SiteReviewPanel(Panel):
         self.grid.clear()
         self._grid_key = None
         self.summary.setText(text)
-        self.threshold_label.setText("")  # no sites to count ("counting…" stayed for good)
+        self._update_threshold_count(filter_rows=False)  # no sites to count ("counting…" stayed for good)
         self._update_buttons()
         self.sites_updated.emit()
 
@@ -823,8 +823,10 @@ class SiteReviewPanel(Panel):
         self.threshold.setValue(round(value * 100))
         self.threshold.blockSignals(False)
         review = self.review
-        if review is None:
-            self.threshold_label.setText("")
+        if review is None:  # the value all the same, and why there is no count
+            reason = self._no_sites_reason()
+            shown = f"{value:.2f}: {reason}" if reason else f"{value:.2f}"
+            self.threshold_label.setText(shown if self.document.is_open else "")
             return
         kept = review.kept_at(value)
         unconfirmed = len(kept & review.unconfirmed)
@@ -838,6 +840,19 @@ class SiteReviewPanel(Panel):
         self.threshold_label.setText(text)
         if filter_rows:
             self._apply_row_filter(kept=review.listed_at(value))
+
+    def _no_sites_reason(self) -> str:
+        """Why no sites are counted beside the slider ("" when there is nothing to say)."""
+        doc = self.document
+        if not doc.is_open:
+            return ""
+        if doc.telemetry_path is None:
+            return "no sites without telemetry"
+        if doc.run_id is None:
+            return "no sites before an analysis"
+        if doc.analysis_running:
+            return "sites counted when the analysis ends"
+        return ""  # being read, or unreadable (the summary above says why)
 
     def _apply_row_filter(self, *_args: object, adjust_current: bool = True, kept: set[int] | None = None) -> None:
         """Hide the rows of sites below the score threshold, and decided ones unless

@@ -1335,7 +1335,7 @@ def test_sites_that_cannot_be_read_leave_no_count_waiting(qtbot, panel):
     panel._update_threshold_count()
     assert panel.threshold_label.text().endswith("counting…")
     panel._on_failed(RuntimeError("telemetry unreadable"))
-    assert panel.threshold_label.text() == "" and panel.summary.text() == "No sites: telemetry unreadable"
+    assert panel.threshold_label.text() == "0.90" and panel.summary.text() == "No sites: telemetry unreadable"
 
 
 def test_a_new_track_takes_the_old_sites_off_the_map_and_the_list_alike_until_the_new_ones_come(
