@@ -63,6 +63,14 @@ class SurveySettings:
         sigma = math.hypot(min(sigma_a_m, 10.0), min(sigma_b_m, 10.0))
         return min(self.max_gate_m, self.gate_m + self.sigma_factor * sigma)
 
+    def joins(self, distance_m: float, sigma_a_m: float, sigma_b_m: float = 0.0, overlap: float = 0.0) -> bool:
+        """Whether two sites may be one damage by where they lie: ``distance_m`` apart
+        within :meth:`gate` of their uncertainties, or their ground footprints overlapping
+        by at least ``min_overlap`` of the smaller (:func:`footprint_overlap`). The one rule
+        that joins two flights' sites here and keeps a decision across a flight's runs
+        (``services.carry``)."""
+        return distance_m <= self.gate(sigma_a_m, sigma_b_m) or overlap >= self.min_overlap
+
 
 @dataclass(frozen=True, eq=False)
 class FlightMap:
@@ -205,8 +213,9 @@ def survey_frame(flights: Sequence[FlightMap]) -> LocalFrame:
     return LocalFrame.around(float(lon), float(lat))
 
 
-def _offset(local: LocalFrame, survey: LocalFrame) -> np.ndarray:
-    """Where the flight frame's origin lies in the survey frame (both UTM grids: a shift)."""
+def frame_shift(local: LocalFrame, survey: LocalFrame) -> np.ndarray:
+    """Where the origin of ``local`` lies in ``survey`` (both UTM grids: a shift, east,
+    north and up in metres)."""
     lon, lat = local.to_lonlat(0.0, 0.0)
     east, north = survey.to_local(lon, lat)
     return np.array([float(east), float(north), 0.0])
@@ -238,7 +247,7 @@ def _flight_sites(flights: Sequence[FlightMap], survey: LocalFrame) -> list[_Fli
 
     out = []
     for k, flight in enumerate(flights):
-        shift = _offset(flight.damage_map.local, survey)
+        shift = frame_shift(flight.damage_map.local, survey)
         for fused in flight.damage_map.fused:
             footprint = fused.footprint
             if footprint is not None and not footprint.is_empty:
@@ -251,7 +260,9 @@ def _flight_sites(flights: Sequence[FlightMap], survey: LocalFrame) -> list[_Fli
 # -------------------------------------------------------------------------- matching
 
 
-def _overlap(a: object, b: object) -> float:
+def footprint_overlap(a: object, b: object) -> float:
+    """The share of the smaller of two ground footprints (shapely polygons in one frame)
+    that the other covers; 0 where either is missing or empty."""
     if a is None or b is None or a.is_empty or b.is_empty:  # type: ignore[attr-defined]
         return 0.0
     smaller = min(a.area, b.area)  # type: ignore[attr-defined]
@@ -282,7 +293,8 @@ def match_sites(sites: Sequence[_FlightSite], settings: SurveySettings,
                 continue
             distance = float(np.hypot(*(a.position[:2] - b.position[:2])))
             gate = settings.gate(a.sigma_m, b.sigma_m)
-            if distance > gate and _overlap(a.footprint, b.footprint) < settings.min_overlap:
+            if distance > gate and not settings.joins(distance, a.sigma_m, b.sigma_m,
+                                                      footprint_overlap(a.footprint, b.footprint)):
                 continue
             penalty = 0.0 if a.fused.site.level == b.fused.site.level else settings.level_mismatch_m
             candidates.append((min(distance, gate) + penalty, i, j))
@@ -497,6 +509,8 @@ __all__ = [
     "SurveySite",
     "coverage_layer",
     "flight_coverage",
+    "footprint_overlap",
+    "frame_shift",
     "fuse_flights",
     "match_sites",
     "survey_frame",

@@ -12,8 +12,10 @@ that a rejection can be seen and taken back). Decisions are edits of :mod:`core.
 through its undo stack).
 
 :func:`carry_decisions` keeps decisions across runs: a new analysis run of the same
-project gets, for each of its undecided sites, the latest decision made on a site of an
-earlier run within :data:`core.sites.CARRY_RADIUS_M` metres, as one edit.
+project gets, for each of its undecided sites, the latest decision made on the same damage
+in an earlier run (:mod:`services.carry`: seen in the same frames, lying within the
+survey's reach of it, or seen over the same stretch of the video), as one edit; a site
+that earlier decisions disagree on is left for review (:func:`carry_outcome` names it).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from core.sites import (
 )
 from core.store import ProjectStore, SiteDecisionRecord, SiteGroupRecord
 from core.types import DamageLevel, ReviewState
+from services.carry import Disputed
 from services.maps import damage_map as _damage_map
 from services.maps import resolve_run
 
@@ -249,39 +252,65 @@ def with_whole_decisions(sites: Sequence[SiteSummary], decisions: Sequence[SiteD
 
 def carry_decisions(store: ProjectStore, review: SiteReview, *,
                     elsewhere: Sequence[SiteMark] = ()) -> SiteDecisions | None:
-    """One edit giving the run's undecided sites the decisions made at the same place in
+    """One edit giving the run's undecided sites the decisions made on the same damage in
     earlier runs, or ``elsewhere`` (the other flights of a survey:
     :func:`services.survey.survey_decisions`; an earlier run's decision wins over
     theirs at one place). ``None``: nothing to carry. Apply it with the run's review
     session: each site's decision is then recorded in this run as a decision on the whole
     site (it keeps the site whole as the threshold moves, as the one it copies did).
+    :func:`carry_outcome` also names the sites left for review.
 
     A site with a sighting whose review was taken back in this run (an undo: the
     reviewer undid a decision carried there, say) is left undecided: what the reviewer
     took back is not given again the next time the run is shown."""
-    earlier = [
-        SiteMark(d.lon_deg, d.lat_deg, d.review, d.level)
-        for d in store.site_decisions()
-        if d.run_id != review.run_id
-    ]
+    return carry_outcome(store, review, elsewhere=elsewhere).edit
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What :func:`carry_outcome` found: the edit (``None``: nothing to carry) and the
+    sites earlier decisions disagree on, left for review."""
+
+    edit: SiteDecisions | None
+    disputed: tuple[Disputed, ...] = ()
+
+    @property
+    def sightings(self) -> int:
+        return 0 if self.edit is None else sightings_decided(self.edit)
+
+
+def carry_outcome(store: ProjectStore, review: SiteReview, *, elsewhere: Sequence[SiteMark] = ()) -> Carried:
+    """:func:`carry_decisions`, with the sites left for review because the earlier
+    decisions that reach them disagree. An earlier run's decision is matched to this
+    run's site by the frames both saw it in, by where it lies (the survey's reach: 3 m
+    widened by the sites' uncertainty, or overlapping footprints) and by when it was seen
+    (:mod:`services.carry`)."""
+    from services.carry import earlier_traits, match_runs, site_traits
+
+    earlier = earlier_traits(store, review.run_id, review.damage_map) if any(
+        d.run_id != review.run_id for d in store.site_decisions()) else []
     if not earlier and not elsewhere:
-        return None
+        return Carried(None)
     taken_back = taken_back_sightings(store, review.run_id)
     undecided = [item.site for item in review.queue
                  if not item.site.decided and taken_back.isdisjoint(item.site.detection_ids)]
-    matches = match_decisions(earlier, undecided)  # this flight's earlier runs: the same place, within 3 m
+    found = match_runs(earlier, site_traits(store, [item.site for item in review.queue], review.damage_map),
+                       {site.site_id for site in undecided}) if earlier else None
+    matches = dict(found.matches) if found is not None else {}
+    disputed = found.disputed if found is not None else ()
     if elsewhere:  # another flight's decision reaches a site as far as the survey joins their sites
         # matched with every site of the run, decided ones and the places it rejected among them:
         # a decision whose own site here is decided already (or off the map) went to the next
         # site within reach, another damage of the same roof
-        open_ids = {site.site_id for site in undecided if site.site_id not in matches}
+        left_alone = {d.site_id for d in disputed}
+        open_ids = {site.site_id for site in undecided if site.site_id not in matches and site.site_id not in left_alone}
         others = [item.site for item in review.queue if item.site.site_id not in matches]
-        found = match_decisions(elsewhere, [*others, *rejected_places(store, review.run_id)],
-                                radius_m=survey_reach(review.damage_map))
-        matches |= {site_id: mark for site_id, mark in found.items() if site_id in open_ids}
+        near = match_decisions(elsewhere, [*others, *rejected_places(store, review.run_id)],
+                               radius_m=survey_reach(review.damage_map))
+        matches |= {site_id: mark for site_id, mark in near.items() if site_id in open_ids}
     groups = tuple(site_decision(site, decision.level or decision.review)
                    for site in undecided if (decision := matches.get(site.site_id)) is not None)
-    return SiteDecisions(groups, carried=True) if groups else None
+    return Carried(SiteDecisions(groups, carried=True) if groups else None, disputed)
 
 
 def rejected_places(store: ProjectStore, run_id: int) -> list[SiteSummary]:
@@ -336,14 +365,19 @@ def keep_earlier_decisions(store: ProjectStore, run_id: int, *, author: str | No
     Returns the number of sightings decided (0 when no earlier run has a site decision).
     Raises what :func:`site_review` raises when the run cannot be mapped.
     """
+    return keep_earlier_outcome(store, run_id, author=author).sightings
+
+
+def keep_earlier_outcome(store: ProjectStore, run_id: int, *, author: str | None = None) -> Carried:
+    """:func:`keep_earlier_decisions`, saying which sites were left for review because
+    earlier decisions on them disagree."""
     if not any(d.run_id != run_id for d in store.site_decisions()):
-        return 0
-    edit = carry_decisions(store, site_review(store, run_id))
-    if edit is None:
-        return 0
-    ReviewSession(store, run_id, author=author).apply(edit)
-    return sightings_decided(edit)
+        return Carried(None)
+    outcome = carry_outcome(store, site_review(store, run_id))
+    if outcome.edit is not None:
+        ReviewSession(store, run_id, author=author).apply(outcome.edit)
+    return outcome
 
 
-__all__ = ["SiteReview", "carry_decisions", "site_kept", "keep_earlier_decisions", "rejected_places", "rejected_sites", "site_review",
+__all__ = ["Carried", "SiteReview", "carry_decisions", "carry_outcome", "keep_earlier_outcome", "site_kept", "keep_earlier_decisions", "rejected_places", "rejected_sites", "site_review",
            "site_summaries", "sightings_decided", "taken_back_sightings", "with_whole_decisions"]

@@ -288,19 +288,22 @@ def _check_paths(args: argparse.Namespace, *, beside_video: bool = False) -> Non
 
 
 def _keep_earlier_decisions(store, run_id: int) -> None:  # noqa: ANN001 - ProjectStore
-    """A finished new run gets the site decisions made at the same places in earlier runs."""
+    """A finished new run gets the site decisions made on the same damage in earlier runs."""
     from core.errors import DamagemapError
-    from services.sites import keep_earlier_decisions
+    from services.sites import keep_earlier_outcome
 
     if not store.run(run_id).finished:
         return
     try:
-        kept = keep_earlier_decisions(store, run_id)
+        outcome = keep_earlier_outcome(store, run_id)
     except DamagemapError as exc:
         print(f"earlier site decisions not applied: {exc}", file=sys.stderr)
         return
-    if kept:
-        print(f"kept earlier site decisions on {kept} detections (sites within 3 m of a decided site)")
+    if outcome.sightings:
+        print(f"kept earlier site decisions on {outcome.sightings} detections (the same damage: seen in the same "
+              "frames, or within reach of a decided site)")
+    for disputed in outcome.disputed:
+        print(f"left for review: {disputed.text()}")
 
 
 def _progress_bar(plan, *, disable: bool):  # noqa: ANN001, ANN202 - AnalysisPlan, tqdm

@@ -1,0 +1,264 @@
+"""Which site of a flight's new run an earlier run's site decision is on.
+
+A flight analysed again (at another frame rate, with a fine-tuned model) places its sites
+again: the same damage lands metres from where an earlier run put it (some 7 m from one to
+two frames a second) and its boxes differ a little. An earlier run's decision on a whole
+site (:class:`core.store.SiteDecisionRecord`) goes to the new run's site that is the same
+damage, told by, strongest first:
+
+1. **the frames both runs saw it in**: one video, so one frame index is one picture; in
+   most of the frames where both have a sighting, their boxes overlap (IoU of at least
+   :data:`BOX_IOU`): the same pixels, wherever the ground placement put them (no farther
+   apart than twice the reach of 2., as a roof's big box meets the next house's);
+2. **where it lies**, by the survey's own rule
+   (:meth:`geo.survey_fusion.SurveySettings.joins`): within 3 m widened by both sites'
+   position uncertainty (at most 6 m), or their ground footprints overlapping;
+3. **when it was seen**: its sightings spanning mostly the same stretch of the video
+   (:data:`SPAN_OVERLAP`), no farther apart than twice that reach: a damage both runs
+   saw from 0:12 to 0:15 is one, 7 m apart or not.
+
+Pairs are taken strongest first, then nearest, each decision and each site once; a
+decision whose own site is decided already (or was given a later decision) stays there,
+it does not move on to the next site. The newest run's decisions go first (a reviewer's
+later word), an older run's on the sites left. A site that two decisions of one run reach
+and disagree on (two sites of the earlier run that the new one sees as one, one accepted
+and one rejected) gets neither: it is left for review, and said (:class:`Disputed`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from core.review import SiteMark
+from core.sites import SiteSummary, distance_m
+from core.store import ProjectStore, SiteDecisionRecord
+from core.types import BoxXYXY, DamageLevel, ReviewState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geo.mapping import DamageMap
+
+#: Two boxes in one frame show the same damage from this intersection over union.
+BOX_IOU = 0.3
+#: Two sites' spans of the video (first to last frame seen) are one stretch from this
+#: intersection over union.
+SPAN_OVERLAP = 0.5
+
+#: Evidence, strongest first (:func:`evidence`).
+SAME_BOXES, SAME_PLACE, SAME_TIME = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What tells a site of a flight again in another run of it: where it lies (WGS84),
+    its position uncertainty (metres, ``None`` unknown), its ground footprint (shapely, in
+    the new run's local metres; ``None`` unknown) and its boxes by video frame index."""
+
+    lon_deg: float
+    lat_deg: float
+    sigma_m: float | None = None
+    footprint: object | None = field(default=None, repr=False)
+    boxes: Mapping[int, tuple[BoxXYXY, ...]] = field(default_factory=dict, repr=False)
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        """The first and last frame it was seen in."""
+        return (min(self.boxes), max(self.boxes)) if self.boxes else None
+
+
+@dataclass(frozen=True)
+class Disputed:
+    """A new run's site that earlier decisions of one run disagree on: left for review."""
+
+    site_id: int
+    marks: tuple[SiteMark, ...]
+
+    def text(self) -> str:
+        said = " and ".join(dict.fromkeys(_worded(mark) for mark in self.marks))
+        return f"site #{self.site_id}: an earlier run's decisions there disagree ({said}); decide it again"
+
+
+@dataclass(frozen=True)
+class CarryMatch:
+    """Site id -> the earlier decision it gets; the sites left for review (:class:`Disputed`)."""
+
+    matches: dict[int, SiteMark]
+    disputed: tuple[Disputed, ...] = ()
+
+
+def _worded(mark: SiteMark) -> str:
+    if mark.review is ReviewState.REJECTED:
+        return "rejected"
+    return "accepted" if mark.level is None else f"relabelled {DamageLevel(mark.level).label}"
+
+
+def _iou(a: BoxXYXY, b: BoxXYXY) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def same_boxes(a: Traits, b: Traits) -> bool:
+    """Whether in most frames both have a sighting in (at least one), their boxes overlap."""
+    shared = set(a.boxes) & set(b.boxes)
+    agree = sum(1 for f in shared if any(_iou(p, q) >= BOX_IOU for p in a.boxes[f] for q in b.boxes[f]))
+    return agree >= 1 and 2 * agree >= len(shared)
+
+
+def same_span(a: Traits, b: Traits) -> bool:
+    """Whether both were seen over mostly one stretch of the video."""
+    sa, sb = a.span, b.span
+    if sa is None or sb is None:
+        return False
+    inter = min(sa[1], sb[1]) - max(sa[0], sb[0])
+    union = max(sa[1], sb[1]) - min(sa[0], sb[0])
+    return inter >= 0 and (union == 0 or inter / union >= SPAN_OVERLAP)
+
+
+def evidence(decided: Traits, site: Traits, settings: object | None = None) -> tuple[int, float] | None:
+    """``(strength, metres apart)`` when ``site`` may be the damage ``decided`` was
+    (strength :data:`SAME_BOXES`, :data:`SAME_PLACE` or :data:`SAME_TIME`), else ``None``.
+    An unknown uncertainty counts as the other's; ``settings``: the survey's
+    (``geo.survey_fusion.SurveySettings``), its defaults when ``None``."""
+    from geo.survey_fusion import SurveySettings, footprint_overlap
+
+    rule = settings if isinstance(settings, SurveySettings) else SurveySettings()
+    apart = distance_m(decided.lon_deg, decided.lat_deg, site.lon_deg, site.lat_deg)
+    known = [s for s in (decided.sigma_m, site.sigma_m) if s is not None and math.isfinite(s)]
+    sigma_a, sigma_b = (known * 2)[:2] if known else (0.0, 0.0)
+    near = apart <= 2 * rule.gate(sigma_a, sigma_b)  # a big box overlaps another house's in a frame
+    if near and same_boxes(decided, site):
+        return SAME_BOXES, apart
+    if rule.joins(apart, sigma_a, sigma_b, footprint_overlap(decided.footprint, site.footprint)):
+        return SAME_PLACE, apart
+    if near and same_span(decided, site):
+        return SAME_TIME, apart
+    return None
+
+
+def _contradict(a: SiteMark, b: SiteMark) -> bool:
+    return a.review is not b.review or (a.level is not None and b.level is not None and a.level != b.level)
+
+
+def match_runs(earlier: Sequence[tuple[SiteDecisionRecord, Traits]], sites: Mapping[int, Traits],
+               open_ids: Collection[int]) -> CarryMatch:
+    """Earlier runs' decisions (with their sites' :class:`Traits`, oldest first) on a new
+    run's ``sites`` (by id); only ``open_ids`` (undecided) are given one (the module
+    docstring says how)."""
+    blocked = {site_id for site_id in sites if site_id not in open_ids}
+    given: dict[int, SiteMark] = {}
+    disputed: list[Disputed] = []
+    runs = sorted({record.run_id for record, _ in earlier},
+                  key=lambda run: -max(record.id for record, _ in earlier if record.run_id == run))
+    for run in runs:
+        records = [(record, traits) for record, traits in earlier if record.run_id == run]
+        pairs = sorted(
+            (strength, round(apart, 3), -k, k, site_id)
+            for k, (_record, traits) in enumerate(records)
+            for site_id, site in sites.items()
+            if (found := evidence(traits, site)) is not None
+            for strength, apart in [found]
+        )
+        strongest: dict[int, int] = {}
+        for *_rest, k, site_id in pairs:
+            strongest.setdefault(k, site_id)
+        won: dict[int, int] = {}  # site id -> decision
+        used: set[int] = set()
+        for *_rest, k, site_id in pairs:
+            if k in used or site_id in won:
+                continue
+            used.add(k)  # a decision whose site is decided already stays there
+            if site_id not in blocked:
+                won[site_id] = k
+        placed = set(won.values())
+        for k, site_id in strongest.items():
+            j = won.get(site_id)
+            if k in placed or j is None:
+                continue
+            mark, theirs = _mark(records[k][0]), _mark(records[j][0])
+            if _contradict(mark, theirs):
+                del won[site_id]
+                disputed.append(Disputed(site_id, (theirs, mark)))
+                blocked.add(site_id)
+        for site_id, k in won.items():
+            given[site_id] = _mark(records[k][0])
+        blocked |= set(won)
+    return CarryMatch(given, tuple(sorted(disputed, key=lambda d: d.site_id)))
+
+
+def _mark(record: SiteDecisionRecord) -> SiteMark:
+    return SiteMark(record.lon_deg, record.lat_deg, record.review, record.level)
+
+
+def _boxes(detections: Sequence[object]) -> dict[int, tuple[BoxXYXY, ...]]:
+    out: dict[int, list[BoxXYXY]] = {}
+    for d in detections:
+        out.setdefault(int(d.frame_index), []).append(tuple(d.box_xyxy_px))  # type: ignore[attr-defined]
+    return {f: tuple(boxes) for f, boxes in out.items()}
+
+
+def site_traits(store: ProjectStore, sites: Sequence[SiteSummary], built: DamageMap | None) -> dict[int, Traits]:
+    """The :class:`Traits` of a run's sites (its review's, rejected ones among them)."""
+    fused = {} if built is None else {f.site.id: f for f in built.all_fused}
+    loose = store.detections_by_id({i for s in sites if s.site_id not in fused for i in s.detection_ids},
+                                   include_deleted=False)
+    out = {}
+    for site in sites:
+        own = fused.get(site.site_id)
+        if own is not None:
+            out[site.site_id] = Traits(site.lon_deg, site.lat_deg, float(own.uncertainty_m), own.footprint,
+                                       _boxes([m.detection for m in own.members]))
+        else:
+            out[site.site_id] = Traits(site.lon_deg, site.lat_deg, None, None,
+                                       _boxes([loose[i] for i in site.detection_ids if i in loose]))
+    return out
+
+
+def earlier_traits(store: ProjectStore, run_id: int, built: DamageMap | None) -> list[tuple[SiteDecisionRecord, Traits]]:
+    """The other runs' active site decisions, oldest first, each with its site's
+    :class:`Traits` read off that run's map (``services.maps.damage_map``; a run that
+    cannot be mapped gives its decisions' place and boxes only). A decision a later one of
+    its run decided again (a sighting in both) is left out: the later one stands."""
+    from shapely.affinity import translate  # type: ignore[import-untyped]
+
+    from core.errors import DamagemapError
+    from geo.survey_fusion import frame_shift
+    from services.maps import damage_map
+
+    records = [d for d in store.site_decisions() if d.run_id != run_id]
+    records = [d for k, d in enumerate(records)
+               if not any(e.run_id == d.run_id and set(e.detection_ids) & set(d.detection_ids)
+                          for e in records[k + 1:])]
+    out = []
+    for run in sorted({d.run_id for d in records}):
+        try:
+            theirs: DamageMap | None = damage_map(store, run)
+        except DamagemapError:
+            theirs = None
+        shift = None if theirs is None or built is None else frame_shift(theirs.local, built.local)
+        fused = [] if theirs is None else theirs.all_fused
+        of_run = [d for d in records if d.run_id == run]
+        detections = store.detections_by_id({i for d in of_run for i in d.detection_ids}, include_deleted=False)
+        for d in of_run:
+            ids = set(d.detection_ids)
+            site = max(fused, key=lambda f: sum(1 for m in f.members if m.detection.id in ids), default=None)
+            if site is not None and not any(m.detection.id in ids for m in site.members):
+                site = None
+            footprint: object | None = None
+            shape = None if site is None else site.footprint
+            if shape is not None and shift is not None and not getattr(shape, "is_empty", True):
+                footprint = translate(shape, xoff=float(shift[0]), yoff=float(shift[1]))
+            out.append((d, Traits(d.lon_deg, d.lat_deg, None if site is None else float(site.uncertainty_m),
+                                  footprint, _boxes([detections[i] for i in d.detection_ids if i in detections]))))
+    out.sort(key=lambda pair: pair[0].id)
+    return out
+
+
+__all__ = ["BOX_IOU", "CarryMatch", "Disputed", "SAME_BOXES", "SAME_PLACE", "SAME_TIME", "SPAN_OVERLAP", "Traits",
+           "earlier_traits", "evidence", "match_runs", "same_boxes", "same_span", "site_traits"]
