@@ -13,7 +13,8 @@ import logging
 import os
 import sys
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,7 +60,7 @@ from app.panels import Panel
 from app.panels.map_panel import MapPanel
 from app.panels.review_panel import ReviewPanel
 from app.panels.site_review_panel import SiteReviewPanel
-from app.workers import AnalysisJob, AnalysisOptions, DeviceProbe, FunctionJob, export_job, known_devices
+from app.workers import AnalysisJob, AnalysisOptions, DeviceProbe, FunctionJob, known_devices, window_export_job
 from app.widgets.keyboard_reach import reach_by_tab
 from core.settings import ProjectSettings
 from core.store import ProjectStore
@@ -91,6 +92,10 @@ THRESHOLD_TIP = (
     "The analysis itself keeps every detection scoring 0.2 or more (its --score-threshold), "
     "so the threshold goes down to that without analysing again, and no lower."
 )
+
+
+def _frames(count: int) -> str:
+    return f"{count} frame{'' if count == 1 else 's'}"
 
 
 def export_note_in_window_words(note: str, unconfirmed_shown: int = 0) -> str:
@@ -147,6 +152,7 @@ class MainWindow(QMainWindow):
         self._export_job: FunctionJob | None = None
         #: the last export's notes, while shown (:meth:`_show_export_notes`)
         self.export_notes_box: QMessageBox | None = None
+        self.training_offer_box: QMessageBox | None = None
         #: after Save As: "saved", then "listing" while the Sites panel lists the copy's sites;
         #: the panel's first pick then leaves the player where the user was (None: no hold)
         self._hold_place: str | None = None
@@ -1391,16 +1397,20 @@ class MainWindow(QMainWindow):
             note += f". They are run {review.run_id}'s, of the project's {len(runs)} runs (Analysis > Show Run)"
         return note + "."
 
-    def start_export(self, choice: ExportChoice) -> FunctionJob | None:
+    def start_export(self, choice: ExportChoice, run_id: int | None = None) -> FunctionJob | None:
+        """Export what ``choice`` asks for from the run shown, or from ``run_id`` (the
+        reviewed frames of an earlier run, offered when the run shown has none)."""
         doc = self.document
         if doc.run_id is None or (self._export_job is not None and self._export_job.is_running):
             return None
         doc.save_score_threshold()  # the threshold just moved is the one the export keeps
-        job = FunctionJob(export_job, doc.project_path, doc.run_id, choice, doc.unsaved_score_threshold, parent=self,
-                          progress_argument="progress")
+        run_id = doc.run_id if run_id is None else run_id
+        job = FunctionJob(window_export_job, doc.project_path, run_id, choice, doc.unsaved_score_threshold,
+                          parent=self, progress_argument="progress")
         job.progress.connect(self._on_export_progress)
-        job.done.connect(lambda result: self._on_export_done(choice, result.written, result.notes,
-                                                                result.unconfirmed_shown))
+        job.done.connect(lambda done: self._on_export_done(choice, done.result.written, done.result.notes,
+                                                              done.result.unconfirmed_shown, run_id=run_id,
+                                                              reviewed_elsewhere=done.reviewed_elsewhere))
         job.failed.connect(lambda exc: self._on_export_failed(choice, exc))
         job.finished.connect(self._on_export_finished)
         self._export_job = job
@@ -1438,20 +1448,30 @@ class MainWindow(QMainWindow):
         self.export_finished.emit([])
 
     def _on_export_done(self, choice: ExportChoice, paths: list[Path], notes: Sequence[str] = (),
-                        unconfirmed_shown: int = 0) -> None:
+                        unconfirmed_shown: int = 0, *, run_id: int | None = None,
+                        reviewed_elsewhere: Mapping[int, int] | None = None) -> None:
         """The export's outcome in the status bar and, when it has notes (what ``damagemap
         export`` prints as "note: ..."), in a box that lists them (``unconfirmed_shown``:
-        the unconfirmed sites the export wrote too, :attr:`ExportResult.unconfirmed_shown`)."""
+        the unconfirmed sites the export wrote too, :attr:`ExportResult.unconfirmed_shown`).
+        ``run_id``: the run exported (the one shown if ``None``); ``reviewed_elsewhere``:
+        the other runs' reviewed frames when this one's training data came out empty,
+        offered to export instead."""
         self._hide_export_progress()
-        if not paths:  # the reviewed frames alone, none reviewed yet: no folder was made
-            self.statusBar().showMessage("Nothing exported: no frame of this run is reviewed yet (review its sites, "
-                                         "then export the training data)", 10_000)
+        run_id = self.document.run_id if run_id is None else run_id
+        reviewed_elsewhere = dict(reviewed_elsewhere or {})
+        asked_training = choice.coco and not any("training" in Path(p).parts for p in paths)
+        none_reviewed = self._no_training_data(run_id, reviewed_elsewhere)
+        if not paths:  # the reviewed frames alone, none reviewed: no folder was made
+            self.statusBar().showMessage(f"Nothing exported: {none_reviewed}", 30_000)
+            self._offer_reviewed_run(choice, none_reviewed, reviewed_elsewhere)
             self.export_finished.emit(paths)
             return
         said = f"Exported {len(paths)} files to {Path(choice.out_dir).resolve()}"
-        if choice.coco and not any("training" in Path(p).parts for p in paths):
+        if run_id != self.document.run_id:
+            said += f" (run {run_id}'s)"
+        if asked_training:
             # asked for, and nothing came: said, as `damagemap export --training` says it
-            said += "; no training data: no frame of this run is reviewed yet"
+            said += f"; no training data: {none_reviewed}"
         if notes:
             said += f" ({len(notes)} note{'' if len(notes) == 1 else 's'})"
         self.statusBar().showMessage(said, 30_000)
@@ -1462,7 +1482,48 @@ class MainWindow(QMainWindow):
             html = next((p for p in paths if Path(p).suffix == ".html"), None)
             if html is not None:
                 QDesktopServices.openUrl(QUrl.fromLocalFile(str(html)))
+        if asked_training:  # over the notes' box
+            self._offer_reviewed_run(choice, none_reviewed, reviewed_elsewhere)
         self.export_finished.emit(paths)
+
+    def _no_training_data(self, run_id: int | None, reviewed_elsewhere: Mapping[int, int]) -> str:
+        """Why the training data came out empty, in the words of ``damagemap export
+        --training``: the runs whose frames are reviewed, else where to review."""
+        which = f"run {run_id}" + (" (the one shown)" if run_id == self.document.run_id else "")
+        if len(reviewed_elsewhere) == 1:
+            (other, count), = reviewed_elsewhere.items()
+            return f"no frame of {which} is reviewed; run {other} has {_frames(count)} reviewed"
+        if reviewed_elsewhere:
+            counts = ", ".join(f"run {other} ({count})" for other, count in reviewed_elsewhere.items())
+            return f"no frame of {which} is reviewed; reviewed frames are in {counts}"
+        return "no frame of this run is reviewed yet (review its sites, then export the training data)"
+
+    def _offer_reviewed_run(self, choice: ExportChoice, said: str, reviewed_elsewhere: Mapping[int, int]) -> None:
+        """Offer to export the reviewed frames of the runs that have them (a re-analysis is
+        a new run; the reviews stay on the run they were made on), into the same folder."""
+        if not reviewed_elsewhere:
+            return
+        if self.training_offer_box is not None:
+            self.training_offer_box.close()
+        box = QMessageBox(QMessageBox.Icon.Question, "No reviewed frames in this run", said[0].upper() + said[1:] + ".",
+                          QMessageBox.StandardButton.NoButton, self)
+        runs = list(reviewed_elsewhere.items())
+        if len(runs) == 1:
+            (other, count), = runs
+            box.setInformativeText(f"Export run {other}'s {_frames(count)} reviewed instead, into "
+                                   f"{Path(choice.out_dir).resolve()}?")
+        else:
+            box.setInformativeText(f"Export the reviewed frames of one of them instead, into "
+                                   f"{Path(choice.out_dir).resolve()}?")
+        training_only = replace(choice, formats=(), options={}, open_html=False)
+        for other, count in runs:
+            button = box.addButton(f"Export run {other}'s {_frames(count)}", QMessageBox.ButtonRole.AcceptRole)
+            button.clicked.connect(lambda _=False, run=other: self.start_export(training_only, run_id=run))
+        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.destroyed.connect(lambda *_: setattr(self, "training_offer_box", None))
+        self.training_offer_box = box
+        box.open()
 
     def _show_export_notes(self, said: str, notes: Sequence[str], unconfirmed_shown: int = 0) -> None:
         """The export's notes in a box that does not hold up the window (one at a time:

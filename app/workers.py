@@ -416,6 +416,32 @@ def export_job(project_path: Path, run_id: int | None, choice: ExportChoice,
         return export_project(store, request, run_id=run_id, settings=settings, progress=progress)
 
 
+@dataclass(frozen=True, slots=True)
+class WindowExport:
+    """What the window's export wrote (``services.export.ExportResult``), and, when the
+    training data asked for came out empty, the other runs whose frames are reviewed
+    (run id: reviewed frames): a re-analysis is a new run, and the reviews stay with the
+    run they were made on."""
+
+    result: Any
+    reviewed_elsewhere: dict[int, int]
+
+
+def window_export_job(project_path: Path, run_id: int | None, choice: ExportChoice,
+                      min_score: float | None = None, progress: Callable[[Any], None] | None = None) -> WindowExport:
+    """:func:`export_job`, and where the reviewed frames are when the exported run has none."""
+    from core.store import ProjectStore
+    from services.export import reviewed_frame_counts
+
+    result = export_job(project_path, run_id, choice, min_score, progress=progress)
+    training = result.training
+    if training is None or training.image_count:
+        return WindowExport(result, {})
+    with ProjectStore.open(project_path, read_only=True) as store:
+        counts = reviewed_frame_counts(store)
+    return WindowExport(result, {run: count for run, count in counts.items() if count and run != result.run_id})
+
+
 def survey_map_job(folder: Path) -> Any:
     """The survey's one map of its flights (:func:`services.survey.survey_map`), read afresh;
     a flight's project that does not note its survey yet is noted first

@@ -163,7 +163,8 @@ def test_open_analyse_review_export_reopen(qtbot, window, flyover, tiny_model, e
     assert "no training data" not in window.statusBar().currentMessage()
     # asked for and none came (nothing reviewed): said, not "Exported 9 files" alone
     window._on_export_done(ExportChoice(out_dir=out_dir, formats=("geojson",), coco=True), [out_dir / "a.geojson"])
-    assert window.statusBar().currentMessage().endswith("no training data: no frame of this run is reviewed yet")
+    assert window.statusBar().currentMessage().endswith(
+        "no training data: no frame of this run is reviewed yet (review its sites, then export the training data)")
 
     # -- close, reopen the project file, every edit is there
     project = doc.project_path
