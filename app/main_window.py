@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QDockWidget,
-    QDoubleSpinBox,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -52,6 +51,7 @@ from app.settings import AppSettings
 from app.survey_controller import SurveyController
 from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
 from app.widgets.player import TransportBar
+from app.widgets.score_box import ScoreBox
 from app.widgets.start_page import StartPage
 from app.widgets.status_bar import ElidedLabel, StatusProgressBar, format_eta
 from app.widgets.timeline import TimelineWidget, summarise
@@ -211,6 +211,8 @@ class MainWindow(QMainWindow):
         self._build_overlay_toolbar()
         # the sites decide which boxes "One per site" leaves out
         self.panel(SiteReviewPanel).sites_updated.connect(self._style_changed)
+        self.panel(ReviewPanel).view.score_filter.problem_found.connect(  # a number typed out of range
+            lambda problem: self.statusBar().showMessage(problem, 15_000))
         show_decided = self.panel(SiteReviewPanel).show_decided  # the reviewer's choice, kept between sessions
         show_decided.setChecked(self.settings.bool_value("sites/show_decided", True))
         show_decided.toggled.connect(lambda on: self.settings.set_value("sites/show_decided", on))
@@ -425,19 +427,17 @@ class MainWindow(QMainWindow):
         self.threshold_slider.setRange(0, 100)
         self.threshold_slider.setFixedWidth(140)
         reach_by_tab(self.threshold_slider)
-        self.threshold_spin = QDoubleSpinBox()
-        self.threshold_spin.setRange(0.0, 1.0)
-        self.threshold_spin.setSingleStep(0.05)
-        self.threshold_spin.setDecimals(2)
+        # a number typed counts on Enter (or when the box loses the focus), not at each key;
+        # one out of range stays as typed, marked, and the status bar says the limits
+        self.threshold_spin = ScoreBox()
         self.threshold_spin.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        # the value typed counts on Enter (or when the box loses the focus), not at each key:
-        # "0.80" typed was taken as 0 at its first key, and the box then rewritten to 0.00
-        self.threshold_spin.setKeyboardTracking(False)
-        for widget in (score_label, self.threshold_slider, self.threshold_spin):
+        for widget in (score_label, self.threshold_slider):
             widget.setToolTip(THRESHOLD_TIP)
+        self.threshold_spin.set_tip(THRESHOLD_TIP)
         self._show_threshold(self.document.score_threshold)
         self.threshold_slider.valueChanged.connect(lambda v: self.document.set_score_threshold(v / 100))
-        self.threshold_spin.valueChanged.connect(self.document.set_score_threshold)
+        self.threshold_spin.score_chosen.connect(self.document.set_score_threshold)
+        self.threshold_spin.problem_found.connect(lambda problem: self.statusBar().showMessage(problem, 15_000))
         self.document.score_threshold_changed.connect(self._on_threshold_changed)
         bar.addWidget(self.threshold_slider)
         bar.addWidget(self.threshold_spin)
@@ -924,9 +924,9 @@ class MainWindow(QMainWindow):
             widget.blockSignals(True)
         floor = self.document.score_floor  # the run kept nothing scoring less
         self.threshold_slider.setMinimum(round(floor * 100))
-        self.threshold_spin.setMinimum(floor)
+        self.threshold_spin.set_floor(floor)
         self.threshold_slider.setValue(round(value * 100))
-        self.threshold_spin.setValue(value)
+        self.threshold_spin.show_value(value)
         for widget in (self.threshold_slider, self.threshold_spin):
             widget.blockSignals(False)
 

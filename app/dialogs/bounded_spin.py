@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QAbstractSpinBox, QDoubleSpinBox, QLabel, QPushBut
 
 #: How the box's text is drawn while it holds a value out of its limits (the box's own
 #: style sheet would redraw its arrows in another style).
-_MARKED = "QLineEdit { background: #fbe3e0; color: #a02617; }"
+MARKED_STYLE = "QLineEdit { background: #fbe3e0; color: #a02617; }"
 #: How the problems under the fields are written.
 _PROBLEM_STYLE = "color: #c0392b;"
 
@@ -169,7 +169,7 @@ class RangeGuard(QObject):
         lines = []
         for box in self.boxes:
             problem = box.problem()
-            box.lineEdit().setStyleSheet(_MARKED if problem else "")
+            box.lineEdit().setStyleSheet(MARKED_STYLE if problem else "")
             box.setAccessibleDescription(problem or "")
             if problem:
                 lines.append(problem)
@@ -179,4 +179,4 @@ class RangeGuard(QObject):
         return not lines
 
 
-__all__ = ["BoundedSpinBox", "RangeGuard"]
+__all__ = ["MARKED_STYLE", "BoundedSpinBox", "RangeGuard"]

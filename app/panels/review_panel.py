@@ -44,8 +44,8 @@ class ReviewPanel(Panel):
         document.score_threshold_changed.connect(self._on_threshold_changed)
         document.sites_changed.connect(self._on_sites_changed)
         view = self.view
-        view.score_filter.setToolTip("The window's score threshold (the toolbar's): rows scoring below it are hidden")
-        view.score_filter.valueChanged.connect(document.set_score_threshold)
+        view.score_filter.set_tip("The window's score threshold (the toolbar's): rows scoring below it are hidden")
+        view.score_filter.score_chosen.connect(document.set_score_threshold)
         self._on_threshold_changed(document.score_threshold)
         view.detection_activated.connect(self._on_activated)
         view.accept_button.clicked.connect(lambda: self._edit(document.review_selected, ReviewState.ACCEPTED))
@@ -109,9 +109,7 @@ class ReviewPanel(Panel):
         rounds to 0.01 and stops at the run's floor, so a threshold the command line saved
         (0.555, or 0.1 under a 0.2 floor) would come back changed and be saved over it."""
         box = self.view.score_filter
-        box.blockSignals(True)
-        box.setMinimum(self.document.score_floor)  # the run kept nothing scoring less
-        box.blockSignals(False)
+        box.set_floor(self.document.score_floor)  # the run kept nothing scoring less
         self.view.show_threshold(value)
         self._update_pending()  # counted as the table lists them
 

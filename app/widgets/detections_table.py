@@ -21,7 +21,6 @@ from PySide6.QtGui import QColor, QPixmap, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.overlay import level_colour
 from app.widgets.keyboard_reach import reach_by_tab
+from app.widgets.score_box import ScoreBox
 from core.types import DamageLevel, Detection, Origin, ReviewState, frame_number
 
 #: A cell's sort value (``data(SORT_ROLE)``): what the proxy's numeric keys order by.
@@ -627,16 +627,13 @@ class DetectionsPanel(QWidget):
         self.state_filter.addItem("All states", None)
         for state in ReviewState:
             self.state_filter.addItem(state.value.capitalize(), state)
-        self.score_filter = QDoubleSpinBox()
-        self.score_filter.setRange(0.0, 1.0)
-        self.score_filter.setSingleStep(0.05)
-        self.score_filter.setDecimals(2)
-        self.score_filter.setPrefix("score ≥ ")
-        self.score_filter.setKeyboardTracking(False)  # a value typed counts on Enter, not at its first key
+        # a value typed counts on Enter, not at its first key; one out of range stays as typed, marked
+        self.score_filter = ScoreBox(prefix="score ≥ ")
+        self.score_filter.setValue(0.0)
         self._min_score = self.score_filter.value()  # the filter's own: the box shows it to 0.01
         for widget in (self.level_filter, self.state_filter):
             widget.currentIndexChanged.connect(self._apply_filters)
-        self.score_filter.valueChanged.connect(self._score_chosen)
+        self.score_filter.score_chosen.connect(self._score_chosen)
 
         self._echo = False
         self.table = _Table(self)
@@ -719,11 +716,9 @@ class DetectionsPanel(QWidget):
     def show_threshold(self, value: float) -> None:
         """Filter at ``value`` (the window's threshold, to any precision: one the command
         line saved), the score box showing it to 0.01 without saying it changed."""
-        self.score_filter.blockSignals(True)
-        if self.score_filter.value() != value:
-            self.score_filter.setValue(value)
-        self.score_filter.blockSignals(False)
-        self._min_score = max(value, self.score_filter.minimum())
+        if self.score_filter.value() != value or self.score_filter.problem():
+            self.score_filter.show_value(value)
+        self._min_score = max(value, self.score_filter.low)
         self._apply_filters()
 
     def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:

@@ -281,8 +281,8 @@ def test_the_threshold_goes_no_lower_than_the_run_kept(qtbot, window, flyover):
     assert window.open_path(path)
     doc = window.document
     assert doc.score_floor == 0.25
-    assert window.threshold_slider.minimum() == 25 and window.threshold_spin.minimum() == 0.25
-    assert window.panel(ReviewPanel).view.score_filter.minimum() == 0.25
+    assert window.threshold_slider.minimum() == 25 and window.threshold_spin.low == 0.25
+    assert window.panel(ReviewPanel).view.score_filter.low == 0.25
     assert window.panel(SiteReviewPanel).threshold.minimum() == 25
     doc.set_score_threshold(0.05)
     assert doc.score_threshold == 0.25
@@ -291,7 +291,8 @@ def test_the_threshold_goes_no_lower_than_the_run_kept(qtbot, window, flyover):
     box.selectAll()
     qtbot.keyClicks(box, "0.10")
     qtbot.keyClick(box, Qt.Key.Key_Return)
-    assert doc.score_threshold == 0.25 == box.value()
+    assert doc.score_threshold == 0.25  # the threshold stays; the box keeps what was typed and says why
+    assert box.lineEdit().text() == "0.10" and "From 0.25 to 1.00" in box.problem()
 
 
 def test_the_draw_hint_goes_with_draw_mode(qtbot, window, project):
@@ -417,3 +418,32 @@ def test_close_and_quit_keys_are_the_ones_help_lists_on_every_platform(window):
         shown = [k.toString() for k in action.shortcuts()]
         assert len(shown) == len(set(shown))
     assert [k.toString() for k in keys_with([QKeySequence("Ctrl+Q")], "Ctrl+Q")] == ["Ctrl+Q"]
+
+
+@pytest.mark.parametrize("which", ["toolbar", "review table"])
+def test_a_score_typed_out_of_range_stays_as_typed_marked_and_said(qtbot, window, project, which):
+    """1.5 typed was left as 1.0 without a word: it stays as typed, marked, the status bar
+    says the limits, and the threshold keeps its value until a score within them is typed."""
+    assert window.open_path(project)
+    doc = window.document
+    box = window.threshold_spin if which == "toolbar" else window.panel(ReviewPanel).view.score_filter
+    before = doc.score_threshold
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "1.5")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert doc.score_threshold == before
+    assert box.lineEdit().text().endswith("1.50") and box.lineEdit().styleSheet()  # kept, marked
+    said = window.statusBar().currentMessage()
+    assert said.startswith("Score threshold: 1.50 is out of range. From 0.00 to 1.00") or \
+        said.startswith(f"Score threshold: 1.50 is out of range. From {doc.score_floor:.2f} to 1.00"), said
+    assert "out of range" in box.toolTip() and "out of range" in box.accessibleDescription()
+    box.selectAll()
+    qtbot.keyClicks(box, "0.7")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert doc.score_threshold == 0.7 and not box.lineEdit().styleSheet() and not box.accessibleDescription()
+    box.selectAll()
+    qtbot.keyClicks(box, "2")  # marked, then the slider moves: the box shows the window's threshold again
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    window.threshold_slider.setValue(60)
+    assert box.value() == 0.6 and not box.lineEdit().styleSheet()
