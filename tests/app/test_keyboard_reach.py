@@ -93,3 +93,36 @@ def test_a_click_leaves_the_focus_on_the_list_being_reviewed(qtbot, opened):
     sites.site_list.setFocus()
     qtbot.mouseClick(sites.buttons["next"], Qt.MouseButton.LeftButton)
     assert QApplication.focusWidget() is sites.site_list
+
+
+def _ring_share(control) -> float:
+    """The share of the two pixels just outside ``control`` drawn in the highlight colour."""
+    from PySide6.QtGui import QColor, QPalette
+
+    parent = control.parentWidget()
+    outer = control.geometry().adjusted(-2, -2, 2, 2)
+    image = parent.grab(outer).toImage()
+    highlight = control.palette().color(QPalette.ColorRole.Highlight)
+    band = [(x, y) for x in range(image.width()) for y in range(image.height())
+            if x < 2 or y < 2 or x >= image.width() - 2 or y >= image.height() - 2]
+    near = sum(1 for x, y in band if max(abs(QColor(image.pixel(x, y)).red() - highlight.red()),
+                                         abs(QColor(image.pixel(x, y)).green() - highlight.green()),
+                                         abs(QColor(image.pixel(x, y)).blue() - highlight.blue())) < 60)
+    return near / len(band)
+
+
+def test_a_control_focused_by_tab_is_framed_in_the_highlight_colour(qtbot, window):
+    """Fusion marks a focused check box with a pale tint behind its text and a slider with a
+    one-pixel line: a control reached with Tab gets a frame around it, gone with the focus."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    sites = window.panel(SiteReviewPanel)
+    for control in (next(iter(window.layer_checks.values())), window.threshold_slider, window.transport.play_button,
+                    sites.threshold):
+        control.setEnabled(True)
+        control.parentWidget().setVisible(True)
+        control.setFocus(Qt.FocusReason.TabFocusReason)
+        assert control.hasFocus()
+        assert _ring_share(control) > 0.6, control
+        window.frame_view.setFocus(Qt.FocusReason.TabFocusReason)
+        assert _ring_share(control) < 0.1, control
