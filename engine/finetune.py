@@ -128,6 +128,8 @@ class FinetuneProgress:
     state: str = "running"
     weights: Path | None = None
     summary: dict[str, Any] | None = None
+    #: of ``elapsed_s``, the time spent before the fine-tune was resumed (0 when it was not)
+    resumed_s: float = 0.0
 
     @property
     def fraction(self) -> float:
@@ -485,12 +487,12 @@ def finetune(config: FinetuneConfig, *, cancel: threading.Event | None = None) -
                 eta = (time.monotonic() - started) / done_here * (config.steps - step) if done_here else None
                 if config.time_budget_s is not None and eta is not None:
                     eta = min(eta, max(0.0, config.time_budget_s - elapsed))
-                yield FinetuneProgress(step, config.steps, elapsed, eta, last)
+                yield FinetuneProgress(step, config.steps, elapsed, eta, last, resumed_s=elapsed_before)
 
         elapsed = elapsed_before + time.monotonic() - started
         if state_name == "cancelled":
             _save_checkpoint(checkpoint_path, model, optimizer, step=step, elapsed_s=elapsed, config=config)
-            yield FinetuneProgress(step, config.steps, elapsed, None, last, state="cancelled")
+            yield FinetuneProgress(step, config.steps, elapsed, None, last, state="cancelled", resumed_s=elapsed_before)
             return
         summary = {
             "steps": step,
@@ -513,7 +515,8 @@ def finetune(config: FinetuneConfig, *, cancel: threading.Event | None = None) -
         _save_checkpoint(checkpoint_path, model, optimizer, step=step,
                          elapsed_s=elapsed_before + time.monotonic() - started, config=config)
         raise FinetuneInterrupted(step, checkpoint_path) from None
-    yield FinetuneProgress(step, config.steps, elapsed, 0.0, last, state="finished", weights=weights, summary=summary)
+    yield FinetuneProgress(step, config.steps, elapsed, 0.0, last, state="finished", weights=weights, summary=summary,
+                           resumed_s=elapsed_before)
 
 
 def _base_summary(card: dict[str, Any]) -> dict[str, Any]:

@@ -114,6 +114,14 @@ def format_eta(seconds: float | None) -> str:
     return f"about {seconds} s left"
 
 
+def done_in(elapsed_s: float, resumed_s: float = 0.0) -> str:
+    """How long the fine-tune took: a resumed one's own time, with the whole (the
+    engine's ``elapsed_s`` counts the part before it stopped too)."""
+    if resumed_s <= 0:
+        return f"Done in {elapsed_s:.0f} s."
+    return f"Done in {elapsed_s - resumed_s:.0f} s ({elapsed_s:.0f} s with the part before it stopped)."
+
+
 class FinetuneDialog(QDialog):
     """Fine-tune the detector of ``document``'s project on its reviewed frames.
 
@@ -336,7 +344,7 @@ class FinetuneDialog(QDialog):
         if last is not None and last.state == "finished" and last.weights is not None:
             self.weights = Path(last.weights)
             self.progress_bar.setValue(1000)
-            self.eta_label.setText(f"Done in {last.elapsed_s:.0f} s.")
+            self.eta_label.setText(done_in(last.elapsed_s, last.resumed_s))
             self.result_label.setText(
                 f"New model {self.weights.parent.name}: {self.weights}. Analyse the video with it to compare the runs. "
                 "A fine-tuned model is often more cautious than the one it started from: look at its sites with "

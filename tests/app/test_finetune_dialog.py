@@ -69,6 +69,18 @@ def test_cancel_then_resume_in_the_dialog(qtbot, project, flyover_template, erro
         dialog.resume_button.click()
     qtbot.waitUntil(lambda: not dialog.job.is_running, timeout=10_000)
     assert dialog.job.last.step == 3 and not dialog.resume_button.isEnabled()
+    # the time said is the resumed part's, with the whole beside it (not the whole as if it were this part)
+    last = dialog.job.last
+    assert 0 < last.resumed_s <= job.last.elapsed_s + 0.1 and last.resumed_s < last.elapsed_s
+    assert dialog.eta_label.text() == (f"Done in {last.elapsed_s - last.resumed_s:.0f} s ({last.elapsed_s:.0f} s "
+                                       "with the part before it stopped).")
+
+
+def test_done_in_says_a_resumed_finetunes_own_time_and_the_whole():
+    from app.dialogs.finetune_dialog import done_in
+
+    assert done_in(33.2) == "Done in 33 s."
+    assert done_in(33.2, 19.0) == "Done in 14 s (33 s with the part before it stopped)."
 
 
 def test_a_project_without_reviews_cannot_start(qtbot, project, flyover_template):
@@ -109,7 +121,8 @@ def test_the_finished_report_leaves_every_field_whole(qtbot, tmp_path):
     qtbot.waitExposed(dialog)
     weights = tmp_path / "a folder with a long name" / "flight.models" / "ft-001" / "model.safetensors"
     with qtbot.waitSignal(dialog.model_ready):
-        dialog._on_finished(SimpleNamespace(state="finished", weights=weights, elapsed_s=33.0, step=3))
+        dialog._on_finished(SimpleNamespace(state="finished", weights=weights, elapsed_s=33.0, step=3,
+                                                resumed_s=0.0))
     assert "ft-001" in dialog.result_label.text()
     fields = [*dialog.findChildren(QAbstractSpinBox), *dialog.findChildren(QComboBox), *dialog.findChildren(QLineEdit)]
     fields = [field for field in fields if field.parent() is dialog]  # not a spin box's own line edit
