@@ -1,7 +1,7 @@
 """The relief package of a project: graded buildings, coverage, maps and provenance in one zip.
 
-What the package says about the event (name, GLIDE number, analyst, organisation, area,
-version) and which building footprints and basemap it uses are stored in the project,
+What the package says about the event (name, GLIDE number, analyst, organisation, how to
+reach them, area, version) and which building footprints and basemap it uses are stored in the project,
 so they are set once (on the command line or in the app's export dialog) and travel into
 every product; both clients call :func:`export_package` through
 :func:`services.export.export_project`.
@@ -62,7 +62,7 @@ def product_info(store: ProjectStore) -> ProductInfo:
 
 def update_product_info(store: ProjectStore, **changes: Any) -> ProductInfo:
     """Change some fields of the stored product information (``event``, ``glide``,
-    ``analyst``, ``organisation``, ``area``, ``version``) and store it.
+    ``analyst``, ``organisation``, ``contact``, ``area``, ``version``) and store it.
 
     Raises
     ------

@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     package.add_argument("--analyst", default=None, metavar="NAME", help="who made the analysis")
     package.add_argument("--organisation", "--organization", default=None, metavar="NAME",
                          help="the producing organisation")
+    package.add_argument("--contact", default=None, metavar="TEXT",
+                         help='how a field team reaches the producer: phone, e-mail, radio channel, e.g. '
+                              '"+33 6 12 34 56 78, maps@example.org, VHF channel 5"')
     package.add_argument("--area", default=None, metavar="CODE", help="area of interest code (default AOI01)")
     package.add_argument("--product-version", type=int, default=None, metavar="N", help="product version, 1-99")
     package.add_argument("--footprints", default=None, metavar="FILE",
@@ -114,7 +117,8 @@ def export_request(args: argparse.Namespace, formats: tuple[str, ...] | None) ->
 def _product_changes(args: argparse.Namespace) -> dict[str, str | None]:
     """The event and producer given on the command line (``None``: not given)."""
     return {"event": args.event, "glide": args.glide, "analyst": args.analyst,
-            "organisation": args.organisation, "area": args.area, "version": args.product_version}
+            "organisation": args.organisation, "contact": args.contact, "area": args.area,
+            "version": args.product_version}
 
 
 def _no_training_data(args: argparse.Namespace, run_id: int, reviewed: dict[int, int]) -> str:

@@ -104,8 +104,12 @@ def ticked_by_default(key: str) -> bool:
     return set(resolve_formats([key])) <= set(resolve_formats(DEFAULTS.map_formats))
 
 
-#: ExportChoice.options keys the relief package reads (see services.package).
+#: The event and producer a relief package and a survey's export both ask for (the
+#: survey's Export dialog shows these).
 PACKAGE_FIELDS = ("event", "glide", "analyst", "organisation", "area")
+#: ExportChoice.options keys the relief package reads (see services.package): those, and
+#: how a field team reaches the producer.
+RELIEF_PACKAGE_FIELDS = ("event", "glide", "analyst", "organisation", "contact", "area")
 
 
 class ExportDialog(QDialog):
@@ -164,8 +168,9 @@ class ExportDialog(QDialog):
         self.package_edits: dict[str, QLineEdit] = {}
         # examples said to be examples: "Hurricane Michael" in grey read as a value already given
         placeholders = {"event": "e.g. Hurricane Michael", "glide": "e.g. TC-2018-000166-USA", "analyst": "",
-                        "organisation": "", "area": "AOI01 if left empty"}
-        for key in PACKAGE_FIELDS:
+                        "organisation": "", "contact": "phone, e-mail, radio channel",
+                        "area": "AOI01 if left empty"}
+        for key in RELIEF_PACKAGE_FIELDS:
             edit = QLineEdit()
             edit.setPlaceholderText(placeholders[key])
             self.package_edits[key] = edit
@@ -282,7 +287,7 @@ class ExportDialog(QDialog):
                 footprints, basemap = product_sources(store)
         except DamagemapError:
             return
-        for key in PACKAGE_FIELDS:
+        for key in RELIEF_PACKAGE_FIELDS:
             self.package_edits[key].setText(getattr(info, key))
         self.version_spin.setValue(info.version)
         self.footprints_edit.setText(str(footprints) if footprints else "")

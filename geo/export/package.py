@@ -194,9 +194,28 @@ def _contact_lines(damage_map, info: ProductInfo, provenance: Mapping[str, Any])
         "Contact and dates",
         "-----------------",
         f"Questions, and corrections from the ground, to: {who or 'whoever sent you this package'}.",
+        f"Reach them: {info.contact.rstrip('.')}." if info.contact else
+        "Reach them: no phone, e-mail or radio channel was given; ask whoever sent you this package.",
         f"Filmed: {filmed}. Damage since then is not on the maps.",
         f"Made: {provenance.get('produced') or '-'}, version {info.version:02d} (a higher version replaces it).",
     ]
+
+
+def kmz_description(info: ProductInfo) -> str:
+    """The KMZ document's description (HTML, each part escaped): what it is, who made it
+    and how to reach them, what a phone shows about the file."""
+    from html import escape
+
+    from geo.export.products import PRELIMINARY
+
+    who = ", ".join(x for x in (info.analyst, info.organisation) if x)
+    lines = [PRELIMINARY + "."]
+    if who:
+        lines.append(f"Produced by {who}.")
+    if info.contact:
+        lines.append(f"Contact: {info.contact}")
+    lines.append("Questions and corrections from the ground: see README.txt in the package.")
+    return "<br/>".join(escape(line) for line in lines)
 
 
 def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], files: list[str],  # noqa: ANN001
@@ -230,6 +249,7 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         f"Product: {'grading (GRA)' if grading is not None else 'first estimate (FEP)'}, version {info.version:02d}",
         f"Analyst: {info.analyst or '-'}",
         f"Organisation: {info.organisation or '-'}",
+        f"Contact: {info.contact or '-'}",
         "",
         "Source and processing (provenance)",
         "----------------------------------",
@@ -334,7 +354,7 @@ def write_package(
     titled = replace(damage_map, title=" · ".join(part for part in (info.event, info.glide and f"GLIDE {info.glide}",
                                                                     name) if part))
     write_kmz(targets["kmz"], titled, closeup=closeup if popup_pictures else None,
-              area_filmed=_outlines(layers["area_of_interest"]))
+              area_filmed=_outlines(layers["area_of_interest"]), description=kmz_description(info))
     files = [targets[k].name for k in ("gpkg", "html", "kmz", "pdf", "png")]
     write_text_atomic(targets["readme"], readme_text(name, damage_map, info=info, layers=written_layers, files=files,
                                                      provenance=provenance, grading=grading, coverage=coverage))
@@ -344,7 +364,7 @@ def write_package(
             archive.write(targets[key], f"{name}/{targets[key].name}")
     from geo.export.print_map import unprintable
 
-    missing = unprintable(" ".join((info.event, info.analyst, info.organisation, info.area)))
+    missing = unprintable(" ".join((info.event, info.analyst, info.organisation, info.contact, info.area)))
     notes = [f"the print map (PDF, PNG) cannot draw {missing} (no font for them here): they print as empty boxes; "
              "the HTML map, the KMZ and the README show them; a font for them, once installed (Debian / Ubuntu: "
              "fonts-noto-cjk for Chinese, Japanese and Korean), prints them"] if missing else []
@@ -376,5 +396,5 @@ def _written_utc(path: Path) -> str | None:
     return written.strftime("%Y-%m-%d %H:%M UTC")
 
 
-__all__ = ["LAYER_ORDER", "PackageResult", "damage_scale_lines", "package_layers", "readme_text", "write_layers",
+__all__ = ["LAYER_ORDER", "PackageResult", "damage_scale_lines", "kmz_description", "package_layers", "readme_text", "write_layers",
            "write_package"]

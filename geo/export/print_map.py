@@ -449,6 +449,7 @@ def draw_map(
         ("Software", str(provenance.get("software") or "damagemap")),
         ("Produced", " · ".join(x for x in (str(provenance.get("produced") or ""), info.organisation,
                                               info.analyst and f"analyst {info.analyst}") if x) or "-"),
+        *([("Contact", info.contact)] if info.contact else []),
         ("Grid", f"{damage_map.crs} (WGS84 / UTM)"),
     ]
     panel_footer(panel, y, facts, provenance.get("credits") or [])

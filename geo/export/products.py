@@ -53,13 +53,19 @@ def map_credits(*, software: str, imagery: str | None = None, footprints: str | 
     return credits
 
 
+#: :class:`ProductInfo`'s text fields, each one line of text.
+TEXT_FIELDS = ("event", "glide", "analyst", "organisation", "contact", "area")
+
+
 @dataclass(frozen=True, slots=True)
 class ProductInfo:
     """What the products say about the event and who made them; stored in the project.
 
     ``event``: the event's name ("Hurricane Michael"); ``glide``: its GLIDE number
     (``TC-2018-000166-USA``); ``analyst`` and ``organisation``: who produced the map;
-    ``area``: the area of interest's code (``AOI01``); ``version``: the product version.
+    ``contact``: how a field team reaches them ("+33 6 12 34 56 78, maps@example.org,
+    radio channel 5"); ``area``: the area of interest's code (``AOI01``); ``version``:
+    the product version.
     """
 
     event: str = ""
@@ -68,9 +74,10 @@ class ProductInfo:
     organisation: str = ""
     area: str = "AOI01"
     version: int = 1
+    contact: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("event", "glide", "analyst", "organisation", "area"):
+        for name in TEXT_FIELDS:
             value = getattr(self, name)
             if not isinstance(value, str) or len(value) > 200 or any(ord(c) < 32 for c in value):
                 raise ValueError(f"{name} must be one line of text (at most 200 characters); got {value!r}")
@@ -343,21 +350,31 @@ def html_layers(grading=None, coverage=None, basemap=None, camera: list[Record] 
             note = _html.escape(PRELIMINARY)
             if camera:
                 legend += _filmed_legend()
-            who = ""
-            if info is not None and (info.event or info.organisation):
-                who = f'<div class="dm-small">{_html.escape(" · ".join(x for x in (info.event, info.glide, info.organisation) if x))}</div>'
             m.get_root().html.add_child(Element(
                 '<div id="dm-grades" class="dm-panel" style="left:10px;bottom:70px;max-width:280px">'
                 '<details class="dm-fold" open><summary class="dm-title">Buildings (Copernicus EMS grade)</summary>'
-                f'{legend}{who}<div class="dm-small">{note}</div></details></div>'), name="damagemap_grades")
+                f'{legend}{producer_html(info)}<div class="dm-small">{note}</div></details></div>'),
+                name="damagemap_grades")
         elif camera:  # no footprints graded: the outline's legend alone, where the grades' would be
             m.get_root().html.add_child(Element(
                 '<div id="dm-grades" class="dm-panel" style="left:10px;bottom:70px;max-width:280px">'
                 f'<details class="dm-fold" open><summary class="dm-title">Coverage</summary>{_filmed_legend()}'
-                '</details></div>'), name="damagemap_grades")
+                f'{producer_html(info)}</details></div>'), name="damagemap_grades")
         return points
 
     return add
+
+
+def producer_html(info: ProductInfo | None) -> str:
+    """The event and producer under a web map's legend, and how to reach them (escaped);
+    "" when none is set."""
+    if info is None:
+        return ""
+    who = " · ".join(x for x in (info.event, info.glide, info.organisation) if x)
+    parts = [f'<div class="dm-small">{_html.escape(who)}</div>'] if who else []
+    if info.contact:
+        parts.append(f'<div class="dm-small dm-contact">Contact: {_html.escape(info.contact)}</div>')
+    return "".join(parts)
 
 
 def _filmed_legend() -> str:
@@ -429,5 +446,5 @@ def _building_popup(b) -> str:  # noqa: ANN001
             f"<table>{table}</table></div>")
 
 
-__all__ = ["OSM_CREDIT", "PRELIMINARY", "ProductInfo", "data_credits", "map_credits", "aoi_records", "camera_records", "coverage_records",
+__all__ = ["OSM_CREDIT", "PRELIMINARY", "TEXT_FIELDS", "ProductInfo", "producer_html", "data_credits", "map_credits", "aoi_records", "camera_records", "coverage_records",
            "graded_building_records", "html_layers", "imagery_text", "imagery_times", "map_title"]

@@ -302,19 +302,22 @@ KMZ_ICON = "files/site.png"
 def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[str, LineString]] = (),
                  marks: Iterable[tuple[str, Point]] = (), icon: str = KML_ICON,
                  descriptions: Mapping[str, str] | None = None, schema: KmlSchema | None = None,
-                 outlines: Iterable[tuple[str, LineString]] = ()) -> str:
+                 outlines: Iterable[tuple[str, LineString]] = (), description: str = "") -> str:
     """A KML document: ``sites`` as placemarks styled by level in a "Damage sites" folder,
     ``lines`` (a flight track: name, line) and ``marks`` (name, point) beside it; ``icon``
     is the sites' icon; ``descriptions``: a site's balloon, HTML, by site id (ElementTree
     escapes, as KML readers expect HTML in a description; characters XML cannot hold,
     such as control characters in a file name, become U+FFFD); ``schema``: the sites'
     attributes typed (:class:`KmlSchema`), else written as untyped ``<Data>``; ``outlines``
-    (name, line): the area filmed, drawn as lines (what every phone map app draws)."""
+    (name, line): the area filmed, drawn as lines (what every phone map app draws);
+    ``description``: the document's, HTML, as a site's."""
     ns = "http://www.opengis.net/kml/2.2"
     ET.register_namespace("", ns)
     kml = ET.Element(f"{{{ns}}}kml")
     doc = ET.SubElement(kml, f"{{{ns}}}Document")
     ET.SubElement(doc, f"{{{ns}}}name").text = title
+    if description:  # after the name, before the styles: KML 2.2's order in a Document
+        ET.SubElement(doc, f"{{{ns}}}description").text = description
     sites = list(sites)
     doubtful = any(props.get("confirmed") is False for *_, props, _ in sites)
     for level in DamageLevel:
@@ -427,9 +430,9 @@ AREA_FILMED_NAME = "Area filmed (outside it: not looked at, no news of damage)"
 
 
 def _flight_kml(damage_map: DamageMap, *, icon: str, descriptions: Mapping[str, str] | None = None,
-                outlines: Iterable[LineString] = ()) -> str:
+                outlines: Iterable[LineString] = (), description: str = "") -> str:
     """The flight's sites as placemarks styled by level, its track, its GPS jumps and
-    ``outlines`` of the area filmed (:func:`kml_document`)."""
+    ``outlines`` of the area filmed (:func:`kml_document`; ``description``: the document's)."""
     sites = [(str(props["id"]), f"Site {props['id']}: {props['level'].capitalize()}",
               DamageLevel.parse(props["level"]), kml_site_attributes(props), point)
              for props, point in site_records(damage_map)]
@@ -437,7 +440,8 @@ def _flight_kml(damage_map: DamageMap, *, icon: str, descriptions: Mapping[str, 
              for props, linestring in track_records(damage_map)]
     marks = [(f"GPS jump at {props['time_s']} s (not used)", point) for props, point in jump_records(damage_map)]
     return kml_document(damage_map.title, sites, lines=lines, marks=marks, icon=icon, descriptions=descriptions,
-                        schema=SITE_KML_SCHEMA, outlines=[(AREA_FILMED_NAME, line) for line in outlines])
+                        schema=SITE_KML_SCHEMA, outlines=[(AREA_FILMED_NAME, line) for line in outlines],
+                        description=description)
 
 
 #: A close-up's width in a KMZ balloon (pixels), as in the HTML map's popups.
@@ -507,14 +511,16 @@ def write_kml(path: Path, damage_map: DamageMap) -> Path:
 
 
 def write_kmz(path: Path, damage_map: DamageMap, *, closeup: Callable[[int], bytes | None] | None = None,
-              area_filmed: Iterable[LineString] = ()) -> Path:
+              area_filmed: Iterable[LineString] = (), description: str = "") -> Path:
     """The same as :func:`write_kml`, with its icon inside: opens offline on a phone.
     ``closeup(site_id)``: a JPEG of the part of the site's best frame the HTML map's popup
     shows (:func:`geo.export.html.closeup_requests`); each site's balloon then shows it,
     outlined, with what the site is. ``area_filmed``: its outline (lon/lat lines), so
-    that no site outside it is not read as no damage there."""
+    that no site outside it is not read as no damage there. ``description``: the
+    document's (HTML: escape its text), what a phone shows about the file."""
     descriptions, files = _kmz_closeups(damage_map, closeup) if closeup is not None else ({}, {})
-    document = _flight_kml(damage_map, icon=KMZ_ICON, descriptions=descriptions, outlines=area_filmed)
+    document = _flight_kml(damage_map, icon=KMZ_ICON, descriptions=descriptions, outlines=area_filmed,
+                           description=description)
     return write_bytes_atomic(path, kmz_bytes(document, files))
 
 

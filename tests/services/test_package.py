@@ -398,6 +398,30 @@ def test_the_app_exports_a_read_only_project_s_package_with_the_event_typed(qtbo
         assert product_info(store).event == ""
 
 
+def test_the_contact_given_on_the_command_line_is_stored_and_edited_in_the_app(qtbot, project, tmp_path):
+    """The package named its analyst and organisation but gave a field team no way to
+    reach them: the contact is stored as the event is, read and written by the dialog."""
+    from app.dialogs.export_dialog import ExportDialog
+    from services.package import product_info
+
+    out = tmp_path / "out"
+    assert main(["export", str(project), "--to", str(out), "--package", "--no-thumbnails",
+                 "--contact", "+33 6 12 34 56 78, VHF ch. 5"]) == 0
+    assert "Reach them: +33 6 12 34 56 78, VHF ch. 5." in next(out.glob("*/README.txt")).read_text()
+    with ProjectStore.open(project, read_only=True) as store:
+        assert product_info(store).contact == "+33 6 12 34 56 78, VHF ch. 5"
+
+    dialog = ExportDialog(tmp_path / "app", has_telemetry=True, project=project)
+    qtbot.addWidget(dialog)
+    assert dialog.package_edits["contact"].text() == "+33 6 12 34 56 78, VHF ch. 5"
+    dialog.package_box.setChecked(True)
+    dialog.package_edits["contact"].setText("  maps@relief.example ")
+    assert dialog.choice().options["package"]["contact"] == "maps@relief.example"
+    dialog.save_package_settings()
+    with ProjectStore.open(project, read_only=True) as store:
+        assert product_info(store).contact == "maps@relief.example"
+
+
 def test_an_area_cleared_is_the_default_code_again(project):
     """`--area ""` left the README's "Area of interest:" blank and the map's line reading
     "· product version 01", while the package was named ..._AOI01_..."""
