@@ -28,6 +28,7 @@ from core.types import DamageLevel, frame_number
 from geo.antimeridian import display_longitudes
 from geo.export.map_longitudes import continuous_points, make_longitudes_continuous, map_centre_longitude
 from geo.export.records import best_score, clock_time, counted, seen_in, unconfirmed_reason
+from geo.export.site_labels import LABEL_LEGEND_ROW, LABEL_STYLE, LABEL_STYLE_NARROW, site_labels_script
 from geo.mapping import DamageMap
 
 Thumbnail = Callable[[int], "bytes | None"]
@@ -541,7 +542,7 @@ def _panel_html(damage_map: DamageMap) -> str:
         f"{start[0]:%Y-%m-%d %H:%M} {_clock_label(start[1])}")
     details = (f'<div class="dm-meta">Recorded {escape(recorded)} &middot; telemetry {escape(damage_map.track.name)}'
                f" ({escape(damage_map.track.format)})</div>")
-    legend = ('<div class="dm-row"><span class="dm-line"></span>Flight track</div>'
+    legend = (LABEL_LEGEND_ROW + '<div class="dm-row"><span class="dm-line"></span>Flight track</div>'
               '<div class="dm-row"><span class="dm-heat"></span>Damage density</div>'
               '<div class="dm-small">Circle size grows with times seen.</div>')
     unconfirmed = {fused.site.id for fused in damage_map.fused if not fused.confirmed}
@@ -557,7 +558,7 @@ def _panel_html(damage_map: DamageMap) -> str:
 #: the way of an open popup, rows a finger can hit.
 NARROW_SCREEN_PX = 640
 
-_STYLE = """
+_STYLE = LABEL_STYLE + """
 .leaflet-container { background: #e9ecef; }
 .dm-panel { position: absolute; z-index: 1000; background: rgba(255,255,255,0.93); padding: 8px 10px;
   border-radius: 6px; box-shadow: 0 1px 5px rgba(0,0,0,0.35); font: 13px/1.35 system-ui, sans-serif; }
@@ -601,8 +602,9 @@ details.dm-fold:not([open]) > summary { margin-bottom: 0; }
   .dm-legend { bottom: 24px; max-width: calc(40vw - 15px); }
   #dm-grades { max-width: calc(100vw - 130px) !important; }
   body.dm-popup-open .dm-panel, body.dm-popup-open .leaflet-top { display: none; }
+  LABEL_STYLE_NARROW
 }
-""".replace("NARROW_SCREEN_PX", str(NARROW_SCREEN_PX))
+""".replace("NARROW_SCREEN_PX", str(NARROW_SCREEN_PX)).replace("LABEL_STYLE_NARROW", LABEL_STYLE_NARROW)
 
 
 def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
@@ -665,6 +667,7 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
     for level in sorted(DamageLevel):
         groups[level].add_to(m)
     site_list_script(m, site_markers).add_to(m)
+    site_labels_script(m, site_markers, [s.id for s in sorted(damage_map.sites, key=most_severe_first)]).add_to(m)
     if sheet.urls:
         pictures_script(m, sheet).add_to(m)
     fit_popups_script(m).add_to(m)
