@@ -429,6 +429,14 @@ AREA_FILMED_KML_COLOUR = "ff9a3d6a"
 AREA_FILMED_NAME = "Area filmed (outside it: not looked at, no news of damage)"
 
 
+def track_names(base: str, count: int) -> list[str]:
+    """The names of a track's ``count`` stretches as a phone lists them: ``base`` for the
+    only one, else "``base``, segment 2 of 3" (counted from 1, as a person counts)."""
+    if count == 1:
+        return [base]
+    return [f"{base}, segment {k} of {count}" for k in range(1, count + 1)]
+
+
 def _flight_kml(damage_map: DamageMap, *, icon: str, descriptions: Mapping[str, str] | None = None,
                 outlines: Iterable[LineString] = (), description: str = "") -> str:
     """The flight's sites as placemarks styled by level, its track, its GPS jumps and
@@ -436,8 +444,9 @@ def _flight_kml(damage_map: DamageMap, *, icon: str, descriptions: Mapping[str, 
     sites = [(str(props["id"]), f"Site {props['id']}: {props['level'].capitalize()}",
               DamageLevel.parse(props["level"]), kml_site_attributes(props), point)
              for props, point in site_records(damage_map)]
-    lines = [(f"Flight track ({props['source']}), segment {props['segment']}", linestring)
-             for props, linestring in track_records(damage_map)]
+    tracks = track_records(damage_map)
+    lines = list(zip(track_names(f"Flight track ({damage_map.track.name})", len(tracks)),
+                     (linestring for _, linestring in tracks)))
     marks = [(f"GPS jump at {props['time_s']} s (not used)", point) for props, point in jump_records(damage_map)]
     return kml_document(damage_map.title, sites, lines=lines, marks=marks, icon=icon, descriptions=descriptions,
                         schema=SITE_KML_SCHEMA, outlines=[(AREA_FILMED_NAME, line) for line in outlines],
