@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import math
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -633,15 +634,31 @@ def unprintable(text: str) -> str:
     return "".join(dict.fromkeys(c for c in text if not c.isspace() and ord(c) not in drawable))
 
 
-def plain_text():  # noqa: ANN201 - a context manager
+@contextmanager
+def plain_text() -> Iterator[None]:
     """Text drawn as typed: matplotlib reads ``$...$`` as mathematics, so an event "Appeal
     US$2M, budget US$_500k" printed in italics without its dollars and spaces, and a lone
     pair of dollars failed the whole print map; and each character in the first of
     :func:`print_fonts` that has it, so a Chinese event name prints where a font for it is
-    installed. Figures made inside keep their text plain."""
+    installed. Figures made inside keep their text plain.
+
+    Inside, matplotlib's font manager keeps its warnings to itself: each bold title looked
+    up in a fallback font with no bold ("findfont: Failed to find font weight bold for
+    Droid Sans Fallback, now using 400") printed a line on stderr, many a package. What
+    matters of it, characters no font here can draw, the package says itself
+    (:func:`unprintable`)."""
+    import logging
+
     import matplotlib
 
-    return matplotlib.rc_context({"text.parse_math": False, "font.family": list(print_fonts())})
+    font_log = logging.getLogger("matplotlib.font_manager")
+    level = font_log.level
+    font_log.setLevel(logging.ERROR)
+    try:
+        with matplotlib.rc_context({"text.parse_math": False, "font.family": list(print_fonts())}):
+            yield
+    finally:
+        font_log.setLevel(level)
 
 
 def write_print_map(png: Path, pdf: Path, damage_map, *, closeup=None, **kwargs) -> list[Path]:  # noqa: ANN001

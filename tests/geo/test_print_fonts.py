@@ -80,3 +80,24 @@ def test_a_chinese_event_name_prints_in_an_installed_font_that_has_it(flyover_ma
         page = print_map.draw_map(damage_map, info=info)
         assert _missing_glyphs(page) == []
     assert any(TYPHOON in text.get_text() for text in page.axes[1].texts)
+
+
+def test_a_fallback_font_without_bold_prints_no_warnings(flyover_map, tmp_path, fallback_fonts, caplog):
+    """Each bold line looked up in a fallback font with no bold (Droid Sans Fallback's
+    case) printed "findfont: Failed to find font weight bold for ..." on stderr, many a
+    package; the characters no font can draw are still said (:func:`unprintable`)."""
+    import logging
+
+    from matplotlib import font_manager
+
+    damage_map, _ = flyover_map
+    font_manager.fontManager.addfont(str(_font_with(tmp_path / "plain.ttf", "Damagemap Test Regular Only", TYPHOON)))
+    fallback_fonts("Damagemap Test Regular Only")
+    with caplog.at_level(logging.WARNING, logger="matplotlib.font_manager"):
+        written = print_map.write_print_map(tmp_path / "map.png", tmp_path / "map.pdf", damage_map,
+                                            info=ProductInfo(event=f"{TYPHOON} Mangkhut"))
+        assert logging.getLogger("matplotlib.font_manager").level == logging.WARNING  # as it was, after
+    assert [path.name for path in written] == ["map.png", "map.pdf"]
+    assert [record.getMessage() for record in caplog.records if record.name.startswith("matplotlib")] == []
+    fallback_fonts()
+    assert print_map.unprintable(TYPHOON) == TYPHOON  # damagemap's own note still has what it needs
