@@ -30,6 +30,7 @@ from geo.export.vector import (
     KMZ_ICON,
     kml_document,
     kmz_bytes,
+    kml_site_attributes,
     kmz_closeup,
     spreadsheet_safe,
     utf8_frame,
@@ -38,7 +39,7 @@ from geo.export.vector import (
 )
 from geo.export.survey_html import FlightCloseup, survey_credits
 from geo.footprints import is_missing
-from geo.export.survey_records import SURVEY_SITE_SCHEMA, survey_site_records
+from geo.export.survey_records import SURVEY_SITE_KML_SCHEMA, SURVEY_SITE_SCHEMA, survey_site_records
 from geo.survey_fusion import SurveyMap, coverage_layer
 
 #: file names by format (``geojson`` writes two)
@@ -329,17 +330,19 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
 
 def _survey_kml(built: SurveyMap, sites: list[Record], title: str, *, icon: str = KML_ICON,
                 descriptions: Mapping[str, str] | None = None) -> str:
-    """The survey's sites (``sites``: :func:`survey_site_records`, their attributes as in
-    the GeoJSON; ``descriptions``: a site's balloon by site id) and every flight's track."""
+    """The survey's sites (``sites``: :func:`survey_site_records`, their attributes typed
+    as in the GeoPackage, :data:`SURVEY_SITE_KML_SCHEMA`, the number as ``site_id``;
+    ``descriptions``: a site's balloon by site id) and every flight's track."""
     from geo.export.records import track_records
 
     placemarks = []
     for site, (props, point) in zip(built.sites, sites):
         name = f"Site {site.id}: {site.level.label} ({counted(len(site.evidence), 'flight')})"
-        placemarks.append((str(site.id), name, site.level, props, point))
+        placemarks.append((str(site.id), name, site.level, kml_site_attributes(props), point))
     lines = [(f"Flight {flight.name}" + (f" ({flight.date[:10]})" if flight.date else "") + f", segment {props['segment']}",
               line) for flight in built.flights for props, line in track_records(flight.damage_map)]
-    return kml_document(title, placemarks, lines=lines, icon=icon, descriptions=descriptions)
+    return kml_document(title, placemarks, lines=lines, icon=icon, descriptions=descriptions,
+                        schema=SURVEY_SITE_KML_SCHEMA)
 
 
 def _kmz_closeups(built: SurveyMap, closeup: FlightCloseup) -> tuple[dict[str, str], dict[str, bytes]]:

@@ -22,6 +22,7 @@ from geo.export.records import (
     review_marks,
     reviewers,
 )
+from geo.export.vector import KmlSchema, kml_site_attributes
 from geo.survey_fusion import SurveyMap, SurveySite
 from geo.uncertainty import uncertainty_fields
 
@@ -54,6 +55,11 @@ SURVEY_SITE_SCHEMA: tuple[dict[str, str], str] = (
      **SURVEY_ONLY_COLUMNS},
     _POINT,
 )
+
+#: The sites' attributes in the survey's KML and KMZ, typed as in its GeoPackage (OGC KML
+#: 2.2 ``<Schema>``), under their KML names as a flight's KML gives them: the number is
+#: ``site_id`` (:data:`geo.export.vector.KML_RENAMED`), the survey's own columns after it.
+SURVEY_SITE_KML_SCHEMA = KmlSchema("survey_sites", kml_site_attributes(SURVEY_SITE_SCHEMA[0]))
 
 
 def _evidence_text(site: SurveySite) -> str:
@@ -111,4 +117,5 @@ def survey_site_records(built: SurveyMap) -> list[Record]:
     return records
 
 
-__all__ = ["FLIGHT_ONLY_COLUMNS", "SURVEY_ONLY_COLUMNS", "SURVEY_SITE_SCHEMA", "survey_site_records"]
+__all__ = ["FLIGHT_ONLY_COLUMNS", "SURVEY_ONLY_COLUMNS", "SURVEY_SITE_KML_SCHEMA", "SURVEY_SITE_SCHEMA",
+           "survey_site_records"]

@@ -49,8 +49,9 @@ def test_every_format_is_written_whole_with_text_a_spreadsheet_will_not_run(buil
         assert placemark.find("k:styleUrl", ns).text == f"#level-{site.level.name.lower()}"
         lon, lat = (float(v) for v in placemark.find(".//k:coordinates", ns).text.split(","))
         assert (lon, lat) == pytest.approx(tuple(feature["geometry"]["coordinates"]), abs=1e-7)
-        data = {d.get("name"): d.find("k:value", ns).text for d in placemark.findall(".//k:Data", ns)}
-        assert data["flights"] == feature["properties"]["flights"] and data["id"] == str(site.id)
+        data = {d.get("name"): d.text for d in placemark.findall(".//k:SimpleData", ns)}
+        assert data["flights"] == feature["properties"]["flights"] and data["site_id"] == str(site.id)
+        assert placemark.get("id") == f"site-{site.id}"
     tracks = [p.find("k:name", ns).text for p in kml.findall("k:Document/k:Placemark", ns)]
     assert any(name.startswith("Flight -wednesday (2018-10-14)") for name in tracks)
     with zipfile.ZipFile(tmp_path / "survey_sites.kmz") as archive:  # the same, with its icon inside

@@ -14,7 +14,7 @@ import pytest
 from geo.export.records import SITE_LAYER_SCHEMAS
 from geo.export.survey_files import write_survey_files
 from geo.export.survey_records import FLIGHT_ONLY_COLUMNS, SURVEY_ONLY_COLUMNS, SURVEY_SITE_SCHEMA, survey_site_records
-from geo.export.vector import write_geopackage, write_sites_csv
+from geo.export.vector import KML_FIELD_TYPES, SITE_KML_SCHEMA, kml_site_attributes, write_geopackage, write_sites_csv
 from geo.survey_fusion import FlightMap, fuse_flights
 
 KINDS = {"int": int, "float": float, "str": str, "bool": bool, "datetime": str}  # datetime: ISO 8601 text
@@ -91,8 +91,10 @@ def test_the_geojson_csv_and_kml_name_the_shared_columns_as_a_flights(exported):
         survey_header = next(csv.reader(table))
     assert {"lon", "lat"} <= set(survey_header)
     assert set(flight_header) - set(survey_header) == set(FLIGHT_ONLY_COLUMNS)
-    kml = (survey / "survey_sites.kml").read_text(encoding="utf-8")
-    assert all(f'<Data name="{name}">' in kml for name in _shared(SURVEY_SITE_SCHEMA[0]))
+    kml = (survey / "survey_sites.kml").read_text(encoding="utf-8")  # under their KML names, as a flight's KML
+    flight_kml = SITE_KML_SCHEMA.fields
+    assert all(f'<SimpleField type="{KML_FIELD_TYPES[flight_kml[name]]}" name="{name}"' in kml
+               for name in kml_site_attributes(dict.fromkeys(_shared(SURVEY_SITE_SCHEMA[0]))))
 
 
 def test_an_empty_survey_still_writes_its_sites_layer_with_the_shared_columns(exported, tmp_path):
