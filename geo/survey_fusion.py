@@ -40,7 +40,7 @@ from core.sites import counted
 from core.types import DamageLevel
 from geo.fusion import FusedSite, FusionSettings, locate, prior_height, vote_level
 from geo.local import LocalFrame
-from geo.mapping import DamageMap
+from geo.mapping import UNCONFIRMED_NOTE, DamageMap
 from geo.observe import Projected, polygon_lonlat
 from geo.uncertainty import ErrorBudget, root_mean_square
 
@@ -185,6 +185,9 @@ class SurveyMap:
     coverage: list[FlightCoverage]
     flights: list[FlightMap] = field(default_factory=list, repr=False)
     notes: list[str] = field(default_factory=list)
+    #: the survey sites left off the map: places only the flights' unconfirmed sites mark
+    #: (:func:`unconfirmed_places`)
+    unconfirmed: int = 0
 
     def level_counts(self) -> dict[DamageLevel, int]:
         counts = {level: 0 for level in DamageLevel}
@@ -242,13 +245,16 @@ class _FlightSite:
     budget: ErrorBudget | None
 
 
-def _flight_sites(flights: Sequence[FlightMap], survey: LocalFrame) -> list[_FlightSite]:
+def _flight_sites(flights: Sequence[FlightMap], survey: LocalFrame, *,
+                  unconfirmed: bool = False) -> list[_FlightSite]:
+    """Every flight's sites on its map (with ``unconfirmed``: and those it leaves off) in
+    the survey's frame."""
     from shapely.affinity import translate
 
     out = []
     for k, flight in enumerate(flights):
         shift = frame_shift(flight.damage_map.local, survey)
-        for fused in flight.damage_map.fused:
+        for fused in flight.damage_map.all_fused if unconfirmed else flight.damage_map.fused:
             footprint = fused.footprint
             if footprint is not None and not footprint.is_empty:
                 footprint = translate(footprint, xoff=float(shift[0]), yoff=float(shift[1]))
@@ -434,7 +440,29 @@ def fuse_flights(flights: Sequence[FlightMap], settings: SurveySettings | None =
     missed = sum(1 for s in sites if s.not_found_by)
     if missed:
         notes.append(not_found_note(missed))
-    return SurveyMap(survey, sites, coverage, list(flights), notes)
+    doubtful = unconfirmed_places(flights, settings, survey)
+    if doubtful:
+        notes.append(unconfirmed_note(doubtful))
+    return SurveyMap(survey, sites, coverage, list(flights), notes, unconfirmed=doubtful)
+
+
+def unconfirmed_places(flights: Sequence[FlightMap], settings: SurveySettings, survey: LocalFrame) -> int:
+    """How many survey sites the flights' unconfirmed sites would add (those detected in
+    too few of the views that showed them, :func:`geo.fusion.is_confirmed`): their places
+    matched as the map's sites are (:func:`match_sites`), with every flight's confirmed
+    sites among them, so that a place another flight confirmed, or that several flights
+    left unconfirmed, counts once or not at all."""
+    if not any(flight.damage_map.unconfirmed for flight in flights):
+        return 0
+    parts = _flight_sites(flights, survey, unconfirmed=True)
+    return sum(1 for group in match_sites(parts, settings) if not any(parts[k].fused.confirmed for k in group))
+
+
+def unconfirmed_note(count: int) -> str:
+    """The survey's note on the ``count`` places only unconfirmed flight sites mark, as a
+    flight's map ends its own (:data:`geo.mapping.UNCONFIRMED_NOTE`)."""
+    return (f"{counted(count, 'unconfirmed survey site')} (where the flights' sites were detected in too few of the "
+            f"views that showed {'it' if count == 1 else 'them'}) {UNCONFIRMED_NOTE}")
 
 
 #: The side of the square a site without a footprint is checked over (metres).
@@ -514,4 +542,6 @@ __all__ = [
     "fuse_flights",
     "match_sites",
     "survey_frame",
+    "unconfirmed_note",
+    "unconfirmed_places",
 ]

@@ -273,6 +273,7 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
         "of oblique drone video, reviewed where a reviewer decided (the 'reviewed' attribute);",
         "check on the ground before acting on a single building, and send corrections back.",
     ]
+    lines += ["", *_not_shown_lines(built, grading)]
     if info is not None:
         lines += ["", "Event", "-----", f"Event: {info.event or '-'}", f"GLIDE number: {info.glide or '-'}",
                   f"Analyst: {info.analyst or '-'}", f"Organisation: {info.organisation or '-'}"]
@@ -326,6 +327,33 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
         credits = survey_credits(built, provenance, info=info, grading=grading)
     lines += ["", "Credits", "-------", *credits]  # as the print map gives them
     return "\n".join(lines) + "\n"
+
+
+def _not_shown_lines(built: SurveyMap, grading) -> list[str]:  # noqa: ANN001 - geo.grading.Grading
+    """What the survey's maps leave out, in the words of a flight's relief package README
+    (:mod:`geo.export.package`): no site is not the same as no damage."""
+    import statistics
+
+    lines = [
+        "What the maps do NOT show",
+        "-------------------------",
+        "- Anything outside the ground the flights filmed (\"Ground seen\", in each flight's colour on the",
+        "  maps; survey_coverage.geojson): no site there does not mean no damage; nobody has looked there.",
+        "- Damage the video did not show: under a roof, behind another building, or too small",
+        "  in the frame; the map finds most damaged buildings, not all.",
+    ]
+    if grading is not None:
+        lines += ["- Buildings 'Not assessed' (grey): no flight saw them well enough to grade."]
+    if built.unconfirmed:
+        one = built.unconfirmed == 1
+        lines += [f"- {counted(built.unconfirmed, 'unconfirmed site')}: detected in too few of the frames that showed "
+                  f"{'its' if one else 'their'} place (often a false alarm),",
+                  "  left off every map here (a flight's own export shows its own with --include-unconfirmed)."]
+    sized = [s.uncertainty_m for s in built.sites if np.isfinite(s.uncertainty_m)]
+    if sized:
+        lines += [f"- Exact positions: a site's dot can be off by a few metres (here a median of "
+                  f"{statistics.median(sized):.0f} m);", "  look at the buildings around it."]
+    return lines
 
 
 def _survey_kml(built: SurveyMap, sites: list[Record], title: str, *, icon: str = KML_ICON,
