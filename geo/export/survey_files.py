@@ -273,7 +273,9 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
         "of oblique drone video, reviewed where a reviewer decided (the 'reviewed' attribute);",
         "check on the ground before acting on a single building, and send corrections back.",
     ]
-    lines += ["", *_not_shown_lines(built, grading)]
+    open_first = _open_first_lines(files, built, grading)
+    lines += ["", *open_first] if open_first else []
+    lines += ["", *_not_shown_lines(built, grading), "", *_words_lines(), "", *_contact_lines(built, info, provenance)]
     if info is not None:
         lines += ["", "Event", "-----", f"Event: {info.event or '-'}", f"GLIDE number: {info.glide or '-'}",
                   f"Analyst: {info.analyst or '-'}", f"Organisation: {info.organisation or '-'}"]
@@ -327,6 +329,70 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
         credits = survey_credits(built, provenance, info=info, grading=grading)
     lines += ["", "Credits", "-------", *credits]  # as the print map gives them
     return "\n".join(lines) + "\n"
+
+
+def _open_first_lines(files: Sequence[str], built: SurveyMap, grading) -> list[str]:  # noqa: ANN001 - Grading
+    """Which of the files written to open, on which device, as a flight's relief package
+    README says it (:mod:`geo.export.package`): the reader has never seen damagemap."""
+    paper = "the A4 map, every site numbered" + (", then a card per site to tick once checked on the ground"
+                                                  if built.sites else "")
+    layers = "the sites, the ground each flight saw" + (", the graded buildings" if grading is not None else "")
+    ways = [
+        ("survey_map.html", ["On a phone or a laptop, in any web browser (no network needed):", "    survey_map.html",
+                             "  tap a site for what each flight saw of it, close up; type a site's number",
+                             "  (\"site 12\") in \"Site number\" to find it."]),
+        ("survey_sites.kmz", ["In Organic Maps, OsmAnd or Google Earth (the sites, every flight's track):",
+                              "    survey_sites.kmz"]),
+        ("survey_map.pdf", [f"On paper ({paper}):", "    survey_map.pdf"]),
+        ("survey.gpkg", [f"In QGIS or ArcGIS ({layers}):", "    survey.gpkg"]),
+    ]
+    chosen = [line for name, text in ways if name in files for line in text]
+    if not chosen:
+        return []
+    return ["Open first", "----------", *chosen, "A site has the same number in every one of them."]
+
+
+def _words_lines() -> list[str]:
+    """The words the survey's maps, atlas and files use, in plain terms: a flight's relief
+    package's (:mod:`geo.export.package`), and the survey's own."""
+    return [
+        "Words on the maps",
+        "-----------------",
+        "site                  one damaged place the flights' video showed, numbered (numbers can skip;",
+        "                      a site keeps its number when flights are added)",
+        "level                 Slight, Severe or Debris (see Damage scale below)",
+        "flights, dates        the flights that saw the site, and the days they flew",
+        "best score            best_score: how sure the detector is that it sees damage there,",
+        "                      0 to 1, its best of all the flights' sightings",
+        "level agreement       confidence: how far the sightings of every flight agree on the level,",
+        "                      0 to 100 %; not a probability that there is damage",
+        "uncertainty_m, +-     how far the real place may be from the dot, in metres (about 2 times",
+        "                      in 3 it is closer than this)",
+        "not found by          not_found_by: a flight that saw the place well and found no damage there:",
+        "                      a false alarm, damage that came or went between the flights, or one the",
+        "                      detector missed; look again",
+        "unconfirmed           detected in too few of the frames that showed the place: left off",
+        "reviewed              a person checked the detections on screen (not on the ground)",
+    ]
+
+
+def _contact_lines(built: SurveyMap, info, provenance: Mapping[str, Any]) -> list[str]:  # noqa: ANN001 - ProductInfo
+    """Whom to send questions and corrections to, and how old what the maps show is: each
+    flight's time (:func:`geo.export.products.imagery_text`), as a flight's package says its own."""
+    from geo.export.products import imagery_text, imagery_times
+
+    who = ", ".join(x for x in (getattr(info, "analyst", ""), getattr(info, "organisation", "")) if x)
+    filmed = [f"  {flight.name}: {imagery_text(flight.damage_map, *imagery_times(flight.damage_map))}"
+              for flight in built.flights]
+    made = provenance.get("produced") or "-"
+    return [
+        "Contact and dates",
+        "-----------------",
+        f"Questions, and corrections from the ground, to: {who or 'whoever sent you these files'}.",
+        "Filmed (each flight):", *filmed,
+        "Damage since the last flight over a place is not on the maps.",
+        f"Made: {made}" + (f", version {info.version:02d} (a higher version replaces it)." if info is not None else "."),
+    ]
 
 
 def _not_shown_lines(built: SurveyMap, grading) -> list[str]:  # noqa: ANN001 - geo.grading.Grading
