@@ -107,7 +107,17 @@ def _popup_html(site: SurveySite, built: SurveyMap | None = None, closeup: Fligh
     )
 
 
-def _panels_html(built: SurveyMap, title: str) -> str:
+#: The legend's sample of a flight's outline of the ground it saw (each flight draws it in its colour).
+GROUND_SEEN_SAMPLE = "#555"
+#: What the survey's map does not say, beside those outlines: the words of a flight's
+#: relief package map (:data:`geo.export.products.NOT_FILMED`) for many flights and days.
+NOT_SEEN = ("Outside the ground the flights saw nobody looked: no site there does not mean no damage. "
+            "Damage since the last flight over a place is not on the map.")
+#: ... and with graded buildings
+NOT_GRADED = "Inside it, Not assessed buildings were not seen well enough to grade."
+
+
+def _panels_html(built: SurveyMap, title: str, *, graded: bool = False) -> str:
     flights = "".join(
         f'<div class="dm-row"><span class="dm-line" style="background:{flight_colour(k)}">'
         f"</span>{escape(c.flight)}{escape(f' ({date_text(c.date)})' if c.date else '')}: {c.sites} sites, "
@@ -115,7 +125,11 @@ def _panels_html(built: SurveyMap, title: str) -> str:
         for k, c in enumerate(built.coverage)
     )
     details = f'<div class="dm-meta">Flights (track and ground seen):</div>{flights}'
-    legend = ('<div class="dm-small">Circle size grows with the flights that saw the site.<br>'
+    not_seen = NOT_SEEN + (f" {NOT_GRADED}" if graded else "")
+    legend = (f'<div class="dm-row"><span class="dm-line" style="background:none;border-top:2px dashed '
+              f'{GROUND_SEEN_SAMPLE}"></span>Ground a flight saw (in its colour)</div>'
+              f'<div class="dm-small dm-not-filmed" style="max-width:270px">{escape(not_seen)}</div>'
+              '<div class="dm-small">Circle size grows with the flights that saw the site.<br>'
               "Preliminary analysis: not yet validated in the field.</div>")
     return panels_html(title, f"from {len(built.coverage)} flights", details, built.sites, list(built.notes), legend)
 
@@ -191,7 +205,7 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
         groups[level].add_to(m)
     site_list_script(m, markers).add_to(m)
     fit_popups_script(m).add_to(m)
-    root.html.add_child(Element(_panels_html(built, title)), name="damagemap_panels")
+    root.html.add_child(Element(_panels_html(built, title, graded=grading is not None)), name="damagemap_panels")
     return finish_page(m, bounds)
 
 

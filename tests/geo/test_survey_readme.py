@@ -51,3 +51,19 @@ def test_the_readme_names_only_the_files_written(built):
     assert "to: whoever sent you these files." in _section(text, "Contact and dates")
     alone = readme_text(built, title="t", files=["survey_sites.csv"], provenance={})
     assert "\nOpen first\n" not in alone
+
+
+def test_the_offline_map_says_what_it_does_not_show(built):
+    """As a flight's relief package map says it beside its "Area filmed" outline: the
+    dashed outlines are the ground each flight saw, and outside them nobody looked."""
+    from geo.export.survey_html import NOT_SEEN, render_survey_html
+
+    page = render_survey_html(built, title="Damage survey: town")
+    legend = page.split('id="dm-legend"', 1)[1]
+    assert "Ground a flight saw (in its colour)" in legend
+    assert "Outside the ground the flights saw nobody looked: no site there does not mean no damage." in legend
+    assert "Damage since the last flight over a place is not on the map." in NOT_SEEN
+    assert "Not assessed" not in legend  # no buildings graded
+    # and when each flight filmed, in the summary panel
+    summary = page.split('id="dm-summary"', 1)[1].split('id="dm-legend"', 1)[0]
+    assert "monday (2018-10-12)" in summary and "wednesday (2018-10-14)" in summary
