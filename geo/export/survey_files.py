@@ -239,7 +239,7 @@ _FILE_TEXT = {
     "survey_coverage.geojson": "the ground each flight's analysed frames saw, a polygon per flight",
     "survey.gpkg": "GeoPackage with the layers sites and coverage",
     "survey_sites.csv": "the sites as a table, one row each, with lon / lat",
-    "survey_sites.kml": "the sites by level and every flight's track, for Google Earth",
+    "survey_sites.kml": "the sites by level, every flight's track and area filmed, for Google Earth",
     "survey_sites.kmz": "the same with its icon inside and each flight's close-up of a site in its balloon, for a "
                         "phone or Google Earth with no network",
     "survey_buildings.geojson": "the building footprints graded from the sites: Copernicus EMS grade, xBD, OSM and "
@@ -341,7 +341,8 @@ def _open_first_lines(files: Sequence[str], built: SurveyMap, grading) -> list[s
         ("survey_map.html", ["On a phone or a laptop, in any web browser (no network needed):", "    survey_map.html",
                              "  tap a site for what each flight saw of it, close up; type a site's number",
                              "  (\"site 12\") in \"Site number\" to find it."]),
-        ("survey_sites.kmz", ["In Organic Maps, OsmAnd or Google Earth (the sites, every flight's track):",
+        ("survey_sites.kmz", ["In Organic Maps, OsmAnd or Google Earth (the sites, every flight's track and",
+                              "area filmed):",
                               "    survey_sites.kmz"]),
         ("survey_map.pdf", [f"On paper ({paper}):", "    survey_map.pdf"]),
         ("survey.gpkg", [f"In QGIS or ArcGIS ({layers}):", "    survey.gpkg"]),
@@ -436,7 +437,18 @@ def _survey_kml(built: SurveyMap, sites: list[Record], title: str, *, icon: str 
     lines = [(f"Flight {flight.name}" + (f" ({flight.date[:10]})" if flight.date else "") + f", segment {props['segment']}",
               line) for flight in built.flights for props, line in track_records(flight.damage_map)]
     return kml_document(title, placemarks, lines=lines, icon=icon, descriptions=descriptions,
-                        schema=SURVEY_SITE_KML_SCHEMA)
+                        schema=SURVEY_SITE_KML_SCHEMA, outlines=_filmed_outlines(built))
+
+
+def _filmed_outlines(built: SurveyMap) -> list:  # noqa: ANN202 - (name, shapely LineString)
+    """The ground each flight saw as lines (what every phone map app draws), named as a
+    flight's KML names its area filmed (:data:`geo.export.vector.AREA_FILMED_NAME`), with
+    the flight and its day."""
+    from shapely.geometry import LineString
+
+    return [(f"Area filmed by {c.flight}" + (f" ({c.date[:10]})" if c.date else "")
+             + " (outside every flight's: not looked at, no news of damage)", LineString(ring))
+            for c in built.coverage for ring in c.footprint_lonlat if len(ring) >= 4]
 
 
 def _kmz_closeups(built: SurveyMap, closeup: FlightCloseup) -> tuple[dict[str, str], dict[str, bytes]]:

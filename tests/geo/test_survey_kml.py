@@ -67,3 +67,22 @@ def test_the_survey_kml_declares_every_column_typed_once(exported):
         assert not placemark.findall(f".//{KML}Data")
         (data,) = placemark.findall(f"{KML}ExtendedData/{KML}SchemaData")
         assert data.get("schemaUrl") == f"#{schema.get('id')}"
+
+
+def test_a_phone_shows_the_ground_each_flight_filmed(exported):
+    """As a flight's KMZ draws its "Area filmed": on a phone in the field, outside every
+    flight's outline nobody looked, which no site there does not say."""
+    import zipfile
+
+    folder, _ = exported
+    with zipfile.ZipFile(folder / "survey_sites.kmz") as archive:
+        document = ET.fromstring(archive.read("doc.kml")).find(f"{KML}Document")
+    outlines = [p for p in document.findall(f"{KML}Placemark") if p.findtext(f"{KML}styleUrl") == "#area-filmed"]
+    names = [p.findtext(f"{KML}name") for p in outlines]
+    assert any(name.startswith("Area filmed by monday (2018-10-12)") for name in names), names
+    assert any(name.startswith("Area filmed by wednesday (2018-10-14)") for name in names), names
+    assert all(name.endswith("(outside every flight's: not looked at, no news of damage)") for name in names)
+    for placemark in outlines:
+        points = placemark.findtext(f"{KML}LineString/{KML}coordinates").split()
+        assert len(points) >= 4 and points[0] == points[-1]  # a closed ring, drawn as a line
+    assert document.find(f"{KML}Style[@id='area-filmed']") is not None
