@@ -61,6 +61,8 @@ class Traits:
     sigma_m: float | None = None
     footprint: object | None = field(default=None, repr=False)
     boxes: Mapping[int, tuple[BoxXYXY, ...]] = field(default_factory=dict, repr=False)
+    #: the site's number in its own run's map (``None``: not on it)
+    site_id: int | None = None
 
     @property
     def span(self) -> tuple[int, int] | None:
@@ -74,10 +76,28 @@ class Disputed:
 
     site_id: int
     marks: tuple[SiteMark, ...]
+    #: the earlier run the decisions were made in (``None``: not known)
+    run_id: int | None = None
+    #: that run's sites they were made on, in the order of ``marks`` (``None``: not on its map)
+    earlier_site_ids: tuple[int | None, ...] = ()
 
     def text(self) -> str:
         said = " and ".join(dict.fromkeys(_worded(mark) for mark in self.marks))
         return f"site #{self.site_id}: an earlier run's decisions there disagree ({said}); decide it again"
+
+    def reason(self) -> str:
+        """Why the site waits for review, as the review queue words it: "earlier decisions
+        disagree: accepted as Severe in run 1 at #12, rejected at #13"."""
+        said = []
+        for k, mark in enumerate(self.marks):
+            what = _decided(mark)
+            if k == 0 and self.run_id is not None:
+                what += f" in run {self.run_id}"
+            earlier = self.earlier_site_ids[k] if k < len(self.earlier_site_ids) else None
+            if earlier is not None:
+                what += f" at #{earlier}"
+            said.append(what)
+        return "earlier decisions disagree: " + ", ".join(said)
 
 
 @dataclass(frozen=True)
@@ -92,6 +112,12 @@ def _worded(mark: SiteMark) -> str:
     if mark.review is ReviewState.REJECTED:
         return "rejected"
     return "accepted" if mark.level is None else f"relabelled {DamageLevel(mark.level).label}"
+
+
+def _decided(mark: SiteMark) -> str:
+    if mark.review is ReviewState.REJECTED:
+        return "rejected"
+    return "accepted" if mark.level is None else f"accepted as {DamageLevel(mark.level).label}"
 
 
 def _iou(a: BoxXYXY, b: BoxXYXY) -> float:
@@ -184,7 +210,8 @@ def match_runs(earlier: Sequence[tuple[SiteDecisionRecord, Traits]], sites: Mapp
             mark, theirs = _mark(records[k][0]), _mark(records[j][0])
             if _contradict(mark, theirs):
                 del won[site_id]
-                disputed.append(Disputed(site_id, (theirs, mark)))
+                disputed.append(Disputed(site_id, (theirs, mark), run,
+                                         (records[j][1].site_id, records[k][1].site_id)))
                 blocked.add(site_id)
         for site_id, k in won.items():
             given[site_id] = _mark(records[k][0])
@@ -220,6 +247,15 @@ def site_traits(store: ProjectStore, sites: Sequence[SiteSummary], built: Damage
     return out
 
 
+def _rejected_numbers(store: ProjectStore, run_id: int, built: DamageMap) -> list[tuple[int, frozenset[int]]]:
+    """The numbers a run's rejected sites (off its map) are listed under, with their detections."""
+    from services.sites import rejected_sites
+
+    taken = {f.site.id for f in built.all_fused}
+    return [(site.site_id, frozenset(site.detection_ids))
+            for site in rejected_sites(store, run_id, built, store.site_decisions(run_id), taken=taken)]
+
+
 def earlier_traits(store: ProjectStore, run_id: int, built: DamageMap | None) -> list[tuple[SiteDecisionRecord, Traits]]:
     """The other runs' active site decisions, oldest first, each with its site's
     :class:`Traits` read off that run's map (``services.maps.damage_map``; a run that
@@ -244,6 +280,7 @@ def earlier_traits(store: ProjectStore, run_id: int, built: DamageMap | None) ->
         shift = None if theirs is None or built is None else frame_shift(theirs.local, built.local)
         fused = [] if theirs is None else theirs.all_fused
         of_run = [d for d in records if d.run_id == run]
+        off_map = [] if theirs is None else _rejected_numbers(store, run, theirs)
         detections = store.detections_by_id({i for d in of_run for i in d.detection_ids}, include_deleted=False)
         for d in of_run:
             ids = set(d.detection_ids)
@@ -255,7 +292,9 @@ def earlier_traits(store: ProjectStore, run_id: int, built: DamageMap | None) ->
             if shape is not None and shift is not None and not getattr(shape, "is_empty", True):
                 footprint = translate(shape, xoff=float(shift[0]), yoff=float(shift[1]))
             out.append((d, Traits(d.lon_deg, d.lat_deg, None if site is None else float(site.uncertainty_m),
-                                  footprint, _boxes([detections[i] for i in d.detection_ids if i in detections]))))
+                                  footprint, _boxes([detections[i] for i in d.detection_ids if i in detections]),
+                                  site.site.id if site is not None else
+                                  next((n for n, held in off_map if ids & held), None))))
     out.sort(key=lambda pair: pair[0].id)
     return out
 

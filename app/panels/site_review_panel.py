@@ -87,6 +87,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _log = logging.getLogger(__name__)
 
+
+def carried_notice(decisions: int, disputed: int, where: str = "earlier runs") -> str:
+    """What the window says once a new run got the decisions made on the same damage
+    ``where``: how many, and how many sites are left for review because the earlier
+    decisions there disagree."""
+    text = (f"Kept {decisions} decision{'' if decisions == 1 else 's'} made on the same damage in {where}"
+            if decisions else f"Kept none of the decisions made in {where}")
+    if disputed:
+        text += f"; {disputed} site{'' if disputed == 1 else 's'} left for review: the earlier decisions disagree"
+    return text
+
 SITE_ROLE = Qt.ItemDataRole.UserRole
 DETECTION_ROLE = Qt.ItemDataRole.UserRole + 1
 FRAME_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -359,6 +370,9 @@ class SiteReviewPanel(Panel):
         self._dirty = False
         #: (project, run) whose sites got the earlier decisions at their places, once
         self._carried_runs: set[tuple[str, int]] = set()
+        #: (project, run) -> the sites earlier decisions disagree on (a detection of each, and
+        #: why): listed first, with the reason, until they are decided
+        self._disputed: dict[tuple[str, int], list[tuple[int, str]]] = {}
         self._decided: dict[int, str] = {}  # site id -> decision shown before the rebuild
         self._edits_seen = 0  # the document's changes to detections, counted (a list read before one is stale)
         self._tracks_replaced = 0  # the telemetry files attached, counted (a list read before one is stale)
@@ -631,7 +645,7 @@ class SiteReviewPanel(Panel):
 
     def _on_built(self, built: object, run_id: int | None = None, edits: int | None = None) -> None:
         from core.review import carried_text
-        from services.sites import carry_decisions, sightings_decided, site_review
+        from services.sites import carry_outcome, site_review
 
         doc = self.document
         if not doc.is_open or doc.run_id is None:
@@ -658,21 +672,41 @@ class SiteReviewPanel(Panel):
                 from services.survey import survey_decisions
 
                 elsewhere = survey_decisions(doc.survey, except_project=doc.project_path)
-            edit = carry_decisions(doc.store, review, elsewhere=elsewhere)
-            if edit is not None:
+            outcome = carry_outcome(doc.store, review, elsewhere=elsewhere)
+            self._disputed[run_key] = [(site.detection_ids[0], d.reason()) for d in outcome.disputed
+                                       if (site := review.site(d.site_id)) is not None and site.detection_ids]
+            if outcome.edit is not None or outcome.disputed:
+                where = "earlier runs or the survey's other flights" if elsewhere else "earlier runs"
+                doc.notice.emit(carried_notice(len(outcome.edit.groups) if outcome.edit is not None else 0,
+                                               len(outcome.disputed), where))
+            if outcome.edit is not None:
                 try:
-                    doc.apply_edit(edit, carried_text(sightings_decided(edit)))
+                    doc.apply_edit(outcome.edit, carried_text(outcome.sightings))
                 except Exception as exc:  # noqa: BLE001
                     show_error(self, exc, title="Earlier decisions not kept")
-                where = "earlier runs or the survey's other flights" if elsewhere else "earlier runs"
-                doc.notice.emit(f"Kept the decisions made at the same places in {where}")
-                self._show(review)  # as it was: the rebuild the edit asks for shows them decided...
-                self._chosen = None  # ...and selects the first site still to decide then, not one decided now
+                self._show(self._with_disputed(review, run_key))  # as it was: the rebuild the edit asks for
+                self._chosen = None  # shows them decided, and selects the first site still to decide then
                 self.site_list.blockSignals(True)
                 self.site_list.setCurrentRow(-1)
                 self.site_list.blockSignals(False)
                 return
-        self._show(review)
+        self._show(self._with_disputed(review, run_key))
+
+    def _with_disputed(self, review: SiteReview, run_key: tuple[str, int]) -> SiteReview:
+        """``review`` with the sites earlier decisions disagree on first in its queue, each
+        saying so, while they are undecided."""
+        from core.sites import QueueItem
+
+        why = {}
+        for detection_id, reason in self._disputed.get(run_key, []):
+            site = review.site_of_detection(detection_id)
+            if site is not None and not site.decided and site.site_id not in review.rejected:
+                why[site.site_id] = reason
+        if why:
+            first = [QueueItem(item.site, (why[item.site.site_id], *item.reasons))
+                     for item in review.queue if item.site.site_id in why]
+            review.queue = first + [item for item in review.queue if item.site.site_id not in why]
+        return review
 
     def _show(self, review: SiteReview) -> None:
         current = self.current_site()

@@ -1364,3 +1364,40 @@ def test_a_new_track_takes_the_old_sites_off_the_map_and_the_list_alike_until_th
                     timeout=30_000)
     assert len(map_panel.map_widget.content.sites) == 3 and panel.site_list.count() == 3
     assert panel.current_site().site_id == chosen  # the reviewer's place kept
+
+
+def test_a_site_earlier_decisions_disagree_on_is_listed_first_saying_so(qtbot, flight, project, errors):
+    from core.review import RegroupSite, ReviewSession
+    from core.sites import site_decision
+    from services.sites import site_review
+
+    with ProjectStore.open(project) as store:
+        first = site_review(store)
+        run1 = first.run_id
+        site = max(first.sites, key=lambda s: len(s.sightings))
+        session = ReviewSession(store, run1)
+        # the earlier run's reviewer split the site in two and decided the parts apart
+        session.apply(RegroupSite(run1, "split", site.detection_ids[-1:]))
+        split = site_review(store)
+        parts = [split.site_of_detection(site.detection_ids[0]), split.site_of_detection(site.detection_ids[-1])]
+        session.apply(site_decision(parts[0], DamageLevel.SEVERE))
+        session.apply(site_decision(parts[1], ReviewState.REJECTED))
+        write_run(store, flight.detections, flight.times, settings={"n": 2})  # the new run sees one site
+    frames = {sg.frame_index for sg in site.sightings}
+
+    doc = ProjectDocument()
+    notices: list[str] = []
+    doc.notice.connect(notices.append)
+    panel = SiteReviewPanel(doc)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.open_path(project)
+    first_row = panel.site_list.item(0)
+    listed = panel.review.site(first_row.data(SITE_ROLE))
+    assert {sg.frame_index for sg in listed.sightings} == frames and not listed.decided
+    reason = (f"earlier decisions disagree: accepted as Severe in run {run1} at #{parts[0].site_id}, "
+              f"rejected at #{parts[1].site_id}")
+    assert reason in first_row.toolTip()
+    assert any("1 site left for review: the earlier decisions disagree" in n for n in notices), notices
+    doc.close()
+    assert errors == []
