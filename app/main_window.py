@@ -14,6 +14,7 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -161,6 +162,9 @@ class MainWindow(QMainWindow):
         self._analysis_options = AnalysisOptions()
         #: torch imported and asked for a GPU off the GUI thread, once a session (seconds on a laptop)
         self._device_probe = DeviceProbe(self)
+        #: project -> its georeferencing from before the dialog's last OK, and when it was replaced
+        #: (the dialog's "Revert to the previous settings"; Edit > Undo holds review edits only)
+        self._settings_before: dict[str, tuple[ProjectSettings, str]] = {}
         if known_devices() is None:
             self._device_probe.start()
         #: the run's notes while the status bar shows them (cleared when the run ends)
@@ -1187,16 +1191,21 @@ class MainWindow(QMainWindow):
             self.start_analysis(dialog.options())
 
     def geo_settings_dialog(self) -> None:
-        from app.dialogs.geo_dialog import GeoSettingsDialog
+        from app.dialogs.geo_dialog import GEO_FIELDS, GeoSettingsDialog
 
         doc = self.document
         if not doc.is_open:
             return
         doc.save_score_threshold()  # a threshold just moved is the dialog's too, not undone by its OK
+        project = str(doc.project_path)
+        previous, when = self._settings_before.get(project, (None, ""))
         dialog = GeoSettingsDialog(doc.settings, self, video_path=doc.video_path, telemetry_path=doc.telemetry_path,
-                                   min_score_floor=doc.score_floor)
+                                   min_score_floor=doc.score_floor, previous=previous, previous_when=when)
         if dialog.exec():
-            self.set_georeferencing(dialog.settings())
+            before, chosen = doc.settings, dialog.settings()
+            if any(getattr(chosen, f) != getattr(before, f) for f in GEO_FIELDS):  # Edit > Undo does not reach settings: the dialog's Revert brings these back
+                self._settings_before[project] = (before, f"replaced at {datetime.now():%H:%M}")
+            self.set_georeferencing(chosen)
 
     def set_georeferencing(self, settings: ProjectSettings) -> None:
         """Store the project settings; the map is rebuilt (no re-analysis)."""

@@ -23,6 +23,13 @@ HFOV_LIMITS_DEG = (1.1, 169.9)
 HFOV_WHY = "a camera's horizontal view; a drone's is about 60° to 90°"
 
 
+#: The settings the dialog edits and "Revert to the previous settings" brings back (the
+#: map threshold aside: the window's score slider moves it too).
+GEO_FIELDS = ("time_offset_s", "time_offset_sigma_s", "hfov_deg", "hfov_sigma_deg", "ground_elevation_m",
+              "ground_elevation_sigma_m", "flight_height_m", "flight_height_sigma_m", "camera_pitch_deg",
+              "camera_pitch_sigma_deg", "heading_offset_deg", "heading_offset_sigma_deg", "hover_turns")
+
+
 def hfov_box(hfov_deg: float) -> BoundedSpinBox:
     """The field-of-view box of the analysis and georeferencing dialogs: 0 is "from metadata"."""
     box = BoundedSpinBox("Horizontal field of view", *HFOV_LIMITS_DEG, why=HFOV_WHY, suffix="°",
@@ -50,8 +57,11 @@ class GeoSettingsDialog(QDialog):
 
     def __init__(self, settings: ProjectSettings, parent: QWidget | None = None, *,
                  video_path: Path | None = None, telemetry_path: Path | None = None,
-                 min_score_floor: float = 0.0) -> None:
+                 min_score_floor: float = 0.0, previous: ProjectSettings | None = None,
+                 previous_when: str = "") -> None:
         super().__init__(parent)
+        #: the settings from before the last OK (``None``: none this session) and when they were replaced
+        self._previous, self._previous_when = previous, previous_when
         self._sources = (video_path, telemetry_path)
         self._estimate_job: Any = None
         self.setWindowTitle("Georeferencing")
@@ -125,6 +135,19 @@ class GeoSettingsDialog(QDialog):
         self.problems_label = QLabel()
         form.addRow(self.problems_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.revert_button = QPushButton("Revert to the previous settings")
+        self.revert_label = QLabel()
+        self.revert_label.setWordWrap(True)
+        if previous is None:
+            self.revert_button.setEnabled(False)
+            self.revert_button.setToolTip("No earlier settings yet: once OK here has changed them, this button "
+                                          "brings back the ones from before")
+        else:
+            self.revert_button.setToolTip(f"Put the settings from before the last OK ({previous_when}) in the "
+                                          "boxes; OK applies them")
+        self.revert_button.clicked.connect(self.revert)
+        buttons.addButton(self.revert_button, QDialogButtonBox.ButtonRole.ResetRole)
+        form.addRow(self.revert_label)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
@@ -137,6 +160,27 @@ class GeoSettingsDialog(QDialog):
         """Closed with OK only while every box holds a value it takes (Enter too)."""
         if self.range_guard.check():
             super().accept()
+
+    def revert(self) -> None:
+        """Fill the boxes with the settings from before the last OK (time offset, field of
+        view, camera pitch, ground elevation, flight height, with how sure each was); the
+        map threshold stays. Nothing is stored until OK."""
+        previous = self._previous
+        if previous is None:
+            return
+        self._initial = replace(self._initial, **{name: getattr(previous, name) for name in GEO_FIELDS})
+        self._estimated = self._ground_read = self._height_read = self._hfov_read = None
+        self._camera_read = self._turns_read = None
+        self.offset_spin.show_offset(previous.time_offset_s)
+        self.hfov_spin.setValue(hfov_degrees(previous.hfov_deg))
+        for box, value in ((self.elevation_spin, previous.ground_elevation_m),
+                           (self.pitch_spin, previous.camera_pitch_deg)):
+            box.setValue(box.unset_value if value is None else value)
+        self.height_spin.setValue(previous.flight_height_m or 0.0)
+        for label in (self.estimate_label, self.camera_label, self.ground_label):
+            label.setText("")
+        self.revert_label.setText(f"The settings from before the last OK ({self._previous_when}) are in the boxes: "
+                                  "OK applies them, Cancel keeps the ones in use.")
 
     def _video_reading_row(self, box: QWidget, text: str, tip: str,
                            read: Callable[[], None]) -> tuple[QPushButton, QLabel, QHBoxLayout]:

@@ -30,6 +30,11 @@ class OffsetSpinBox(BoundedSpinBox):
         self.setValue(offset_s)
         self._opened_with = (float(offset_s), self.value())
 
+    def show_offset(self, offset_s: float) -> None:
+        """Show ``offset_s`` as if opened with it (kept as it is while untouched)."""
+        self.setValue(offset_s)
+        self._opened_with = (float(offset_s), self.value())
+
     def offset_s(self) -> float:
         """The offset in the box: the one it was opened with while it shows it untouched."""
         given, shown = self._opened_with

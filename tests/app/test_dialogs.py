@@ -352,6 +352,39 @@ def test_georeferencing_change_rebuilds_the_map(qtbot, window, flyover, errors):
     assert window.document.settings == ProjectSettings(time_offset_s=-2.0, hfov_deg=75.0, min_score=0.4)
 
 
+def test_georeferencing_from_before_the_last_ok_can_be_put_back(qtbot, window, flyover, monkeypatch, errors):
+    """Edit > Undo holds review edits only: the dialog's Revert button fills its boxes
+    with the settings from before its last OK, and says from when."""
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+
+    assert window.open_path(flyover / "flight.mp4")
+    doc = window.document
+    doc.set_settings(dataclasses.replace(doc.settings, time_offset_s=0.5, camera_pitch_deg=-60.0, ground_elevation_m=12.0))
+    before = doc.settings
+    shown = []
+
+    def edit_and_ok(dialog):
+        shown.append(dialog)
+        if len(shown) == 1:
+            dialog.offset_spin.setValue(3.0)
+            dialog.pitch_spin.setValue(-45.0)
+            dialog.elevation_spin.setValue(40.0)
+            dialog.hfov_spin.setValue(60.0)
+        return 1
+
+    monkeypatch.setattr(GeoSettingsDialog, "exec", edit_and_ok)
+    window.geo_settings_dialog()
+    assert doc.settings.time_offset_s == 3.0 and doc.settings.camera_pitch_deg == -45.0
+    monkeypatch.setattr(GeoSettingsDialog, "exec", lambda dialog: shown.append(dialog) or 0)  # looked, Cancel
+    window.geo_settings_dialog()
+    again = shown[-1]
+    assert again.revert_button.isEnabled() and again.offset_spin.value() == 3.0
+    again.revert_button.click()
+    assert again.settings() == before
+    assert "replaced at" in again.revert_label.text()
+    assert errors == []
+
+
 def test_analysis_dialog_suggests_a_cpu_frame_rate(qtbot, monkeypatch):
     import app.dialogs.analysis_dialog as module
 
