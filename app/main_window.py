@@ -1485,13 +1485,16 @@ class MainWindow(QMainWindow):
             said += f" ({len(notes)} note{'' if len(notes) == 1 else 's'})"
         self.statusBar().showMessage(said, 30_000)
         self.offer_export_folder(Path(choice.out_dir))
-        if notes:
-            self._show_export_notes(said, notes, unconfirmed_shown)
+        notes_box = self._show_export_notes(said, notes, unconfirmed_shown) if notes else None
         if choice.open_html:
             html = next((p for p in paths if Path(p).suffix == ".html"), None)
             if html is not None:
                 QDesktopServices.openUrl(QUrl.fromLocalFile(str(html)))
-        if asked_training:  # over the notes' box
+        if asked_training and notes_box is not None:  # once the notes are read, not over them
+            notes_box.finished.connect(
+                lambda _=None: None if notes_box.property("replaced") else
+                self._offer_reviewed_run(choice, none_reviewed, reviewed_elsewhere))
+        elif asked_training:
             self._offer_reviewed_run(choice, none_reviewed, reviewed_elsewhere)
         self.export_finished.emit(paths)
 
@@ -1534,10 +1537,11 @@ class MainWindow(QMainWindow):
         self.training_offer_box = box
         box.open()
 
-    def _show_export_notes(self, said: str, notes: Sequence[str], unconfirmed_shown: int = 0) -> None:
+    def _show_export_notes(self, said: str, notes: Sequence[str], unconfirmed_shown: int = 0) -> QMessageBox:
         """The export's notes in a box that does not hold up the window (one at a time:
-        a new export's replaces the last one's)."""
+        a new export's replaces the last one's, and what was to follow it)."""
         if self.export_notes_box is not None:
+            self.export_notes_box.setProperty("replaced", True)
             self.export_notes_box.close()
         box = QMessageBox(QMessageBox.Icon.Information, "Export notes", said + ".", QMessageBox.StandardButton.Ok, self)
         lines = [f"• {export_note_in_window_words(note, unconfirmed_shown)}" for note in notes]
@@ -1553,6 +1557,7 @@ class MainWindow(QMainWindow):
         box.finished.connect(lambda _=None: setattr(self, "export_notes_box", None))
         self.export_notes_box = box
         box.open()
+        return box
 
     def offer_export_folder(self, folder: Path | None) -> None:
         """The status bar's "Open export folder" link, to ``folder``, until the project closes."""

@@ -23,6 +23,9 @@ def test_export_after_a_reanalysis_offers_the_reviewed_runs_frames(window, revie
     assert f"no frame of run {latest} (the one shown) is reviewed; run 1 has 2 frames reviewed" in said
     assert "review its sites" not in said  # they are reviewed, on run 1
 
+    notes = window.export_notes_box  # the map's notes first, the offer once they are read
+    assert notes is not None and window.training_offer_box is None
+    notes.button(QMessageBox.StandardButton.Ok).click()
     box = window.training_offer_box
     assert box is not None and box.isVisible()
     assert "Export run 1's 2 frames reviewed instead" in box.informativeText()
@@ -46,3 +49,23 @@ def test_nothing_reviewed_anywhere_sends_the_reviewer_to_review(window, reviewed
     assert window.statusBar().currentMessage() == ("Nothing exported: no frame of this run is reviewed yet "
                                                    "(review its sites, then export the training data)")
     assert window.training_offer_box is None
+
+
+def test_the_run_offer_follows_the_export_notes_not_over_them(window, reviewed_project, qtbot, tmp_path):
+    """An export with notes whose training data came out empty: the notes first, and the
+    offer of the reviewed run's frames once they are closed (two boxes at once put the
+    offer over the notes)."""
+    from app.dialogs.export_dialog import ExportChoice
+
+    assert window.open_path(reviewed_project)
+    written = tmp_path / "damage_sites.geojson"
+    written.write_text("{}")
+    window._on_export_done(ExportChoice(out_dir=tmp_path, formats=("geojson",), coco=True), [written],
+                           ["no site scores at least 0.99"], reviewed_elsewhere={1: 2})
+    notes = window.export_notes_box
+    assert notes is not None and notes.isVisible()
+    assert window.training_offer_box is None  # not yet: the notes are in front
+    notes.button(QMessageBox.StandardButton.Ok).click()
+    box = window.training_offer_box
+    assert box is not None and box.isVisible()
+    assert window.export_notes_box is None
