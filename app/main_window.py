@@ -66,6 +66,7 @@ from app.widgets.keyboard_reach import reach_by_tab
 from core.settings import ProjectSettings
 from core.store import ProjectStore
 from core.types import DamageLevel, Detection, ReviewState
+from services.export import reviewed_frames_text
 from services.project import default_export_dir
 
 _log = logging.getLogger(__name__)
@@ -93,10 +94,6 @@ THRESHOLD_TIP = (
     "The analysis itself keeps every detection scoring 0.2 or more (its --score-threshold), "
     "so the threshold goes down to that without analysing again, and no lower."
 )
-
-
-def _frames(count: int) -> str:
-    return f"{count} frame{'' if count == 1 else 's'}"
 
 
 def export_note_in_window_words(note: str, unconfirmed_shown: int = 0) -> str:
@@ -1504,7 +1501,7 @@ class MainWindow(QMainWindow):
         which = f"run {run_id}" + (" (the one shown)" if run_id == self.document.run_id else "")
         if len(reviewed_elsewhere) == 1:
             (other, count), = reviewed_elsewhere.items()
-            return f"no frame of {which} is reviewed; run {other} has {_frames(count)} reviewed"
+            return f"no frame of {which} is reviewed; run {other} has {reviewed_frames_text(count)}"
         if reviewed_elsewhere:
             counts = ", ".join(f"run {other} ({count})" for other, count in reviewed_elsewhere.items())
             return f"no frame of {which} is reviewed; reviewed frames are in {counts}"
@@ -1522,14 +1519,14 @@ class MainWindow(QMainWindow):
         runs = list(reviewed_elsewhere.items())
         if len(runs) == 1:
             (other, count), = runs
-            box.setInformativeText(f"Export run {other}'s {_frames(count)} reviewed instead, into "
+            box.setInformativeText(f"Export run {other}'s {reviewed_frames_text(count)} instead, into "
                                    f"{Path(choice.out_dir).resolve()}?")
         else:
             box.setInformativeText(f"Export the reviewed frames of one of them instead, into "
                                    f"{Path(choice.out_dir).resolve()}?")
         training_only = replace(choice, formats=(), options={}, open_html=False)
         for other, count in runs:
-            button = box.addButton(f"Export run {other}'s {_frames(count)}", QMessageBox.ButtonRole.AcceptRole)
+            button = box.addButton(f"Export run {other}'s {reviewed_frames_text(count)}", QMessageBox.ButtonRole.AcceptRole)
             button.clicked.connect(lambda _=False, run=other: self.start_export(training_only, run_id=run))
         box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

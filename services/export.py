@@ -298,4 +298,11 @@ def reviewed_frame_counts(store: ProjectStore) -> dict[int, int]:
     return {run.id: len(reviewed_frame_indices([store.detections(run.id)])) for run in store.runs()}
 
 
-__all__ = ["ExportRequest", "ExportResult", "ExportStep", "export_project", "reviewed_frame_counts"]
+def reviewed_frames_text(count: int) -> str:
+    """How many frames of a run are reviewed, as ``damagemap export --training`` and the
+    window both say it ("2 reviewed frame(s)")."""
+    return f"{count} reviewed frame(s)"
+
+
+__all__ = ["ExportRequest", "ExportResult", "ExportStep", "export_project", "reviewed_frame_counts",
+           "reviewed_frames_text"]

@@ -20,7 +20,8 @@ def test_export_after_a_reanalysis_offers_the_reviewed_runs_frames(window, revie
         window.start_export(ExportChoice(out_dir=out_dir, formats=("geojson",), coco=True))
     assert exported.args[0]  # the map of the run shown
     said = window.statusBar().currentMessage()
-    assert f"no frame of run {latest} (the one shown) is reviewed; run 1 has 2 frames reviewed" in said
+    # worded as `damagemap export --training` words it (tests/app/test_export_training.py)
+    assert f"no frame of run {latest} (the one shown) is reviewed; run 1 has 2 reviewed frame(s)" in said
     assert "review its sites" not in said  # they are reviewed, on run 1
 
     notes = window.export_notes_box  # the map's notes first, the offer once they are read
@@ -28,9 +29,9 @@ def test_export_after_a_reanalysis_offers_the_reviewed_runs_frames(window, revie
     notes.button(QMessageBox.StandardButton.Ok).click()
     box = window.training_offer_box
     assert box is not None and box.isVisible()
-    assert "Export run 1's 2 frames reviewed instead" in box.informativeText()
+    assert "Export run 1's 2 reviewed frame(s) instead" in box.informativeText()
     offer = next(b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.AcceptRole)
-    assert offer.text() == "Export run 1's 2 frames"
+    assert offer.text() == "Export run 1's 2 reviewed frame(s)"
     with qtbot.waitSignal(window.export_finished, timeout=30_000) as exported:
         offer.click()
     assert window.document.run_id == latest  # the window still shows the latest run
