@@ -19,8 +19,9 @@ and ``<name>.zip`` beside it holds the same folder.
 
 from __future__ import annotations
 
+import math
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -122,82 +123,125 @@ def _file_list(files: list[tuple[str, list[str]]]) -> list[str]:
     return [f"{file if k == 0 else '':<{width}}{text}" for file, texts in files for k, text in enumerate(texts)]
 
 
-def _open_first_lines(name: str, damage_map) -> list[str]:  # noqa: ANN001 - geo.mapping.DamageMap
-    """Which file to open, on which device: the reader has never seen damagemap."""
+#: The README's widest line: text a helper below wraps (a parameter's words in it) fits in it.
+README_WIDTH = 100
+
+
+#: What holds a quoted label's words together while :func:`_wrapped` wraps its text.
+NO_BREAK = "\u00a0"
+
+
+def _wrapped(text: str, indent: str = "  ") -> list[str]:
+    """``text`` over lines of at most :data:`README_WIDTH` characters, the lines after
+    the first indented by ``indent``; a file name, an option or a quoted label ("Site
+    number", as the map shows it) is never split."""
+    import re
+    import textwrap
+
+    kept = re.sub(r'"[^"]*"', lambda quoted: quoted.group().replace(" ", NO_BREAK), text)
+    return [line.replace(NO_BREAK, " ") for line in textwrap.wrap(
+        kept, README_WIDTH, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)]
+
+
+def open_first_lines(*, html: str = "", tap: str = "its close-up", kmz: str = "",
+                     kmz_shows: str = "the sites, the track, the area filmed", pdf: str = "",
+                     has_sites: bool = True, gpkg: str = "", gpkg_shows: str = "every layer") -> list[str]:
+    """Which file to open, on which device: the reader has never seen damagemap. Each of
+    ``html``, ``kmz``, ``pdf`` and ``gpkg`` is a file's name, left out when empty (no
+    section at all without any); ``tap``: what tapping a site on the web map shows,
+    ``kmz_shows`` and ``gpkg_shows``: what the phone's file and the GIS file hold;
+    ``has_sites``: whether the PDF has a site atlas after its map."""
     paper = "the A4 map, every site numbered" + (", then a card per site to tick once checked on the ground"
-                                                  if damage_map.sites else "")
-    return [
-        "Open first",
-        "----------",
-        "On a phone or a laptop, in any web browser (no network needed):",
-        f"    {name}_map.html",
-        "  tap a site for its close-up; type a site's number (\"site 12\") in \"Site number\" to find it.",
-        "In Organic Maps, OsmAnd or Google Earth (the sites, the track, the area filmed):",
-        f"    {name}.kmz",
-        f"On paper ({paper}):",
-        f"    {name}_map.pdf",
-        "In QGIS or ArcGIS (every layer):",
-        f"    {name}.gpkg",
-        "A site has the same number in every one of them.",
-    ]
+                                                  if has_sites else "")
+    lines: list[str] = []
+    if html:
+        lines += ["On a phone or a laptop, in any web browser (no network needed):", f"    {html}",
+                  *_wrapped(f"  tap a site for {tap}; type a site's number (\"site 12\") in \"Site number\" to find it.")]
+    if kmz:
+        lines += [*_wrapped(f"In Organic Maps, OsmAnd or Google Earth ({kmz_shows}):", ""), f"    {kmz}"]
+    if pdf:
+        lines += [f"On paper ({paper}):", f"    {pdf}"]
+    if gpkg:
+        lines += [*_wrapped(f"In QGIS or ArcGIS ({gpkg_shows}):", ""), f"    {gpkg}"]
+    if not lines:
+        return []
+    return ["Open first", "----------", *lines, "A site has the same number in every one of them."]
 
 
-def _not_shown_lines(damage_map, grading) -> list[str]:  # noqa: ANN001 - geo.mapping.DamageMap, Grading
-    """What the maps leave out: no site is not the same as no damage."""
+def not_shown_lines(*, outside: str, graded: bool = False, not_graded: str = "the flight did not see them",
+                    unconfirmed: str = "", unconfirmed_place: str = "their place", left_off: str = "",
+                    uncertainties: Sequence[float] = ()) -> list[str]:
+    """What the maps leave out: no site is not the same as no damage. ``outside``: the
+    ground looked at, as the maps and files name it; ``graded``: whether buildings were
+    graded (``not_graded``: why some are not); ``unconfirmed``: the sites left off, counted
+    ("3 unconfirmed sites"; empty: none), ``unconfirmed_place`` what they mark ("its
+    place"), ``left_off``: where else they can be seen; ``uncertainties``: the sites'
+    position uncertainties in metres (their median is given)."""
     import statistics
 
     lines = [
         "What the maps do NOT show",
         "-------------------------",
-        "- Anything outside the area the drone filmed (the \"Area filmed\" outline on the maps, layer",
-        "  area_of_interest): no site there does not mean no damage; nobody has looked there.",
+        *_wrapped(f"- Anything outside {outside}: no site there does not mean no damage; nobody has looked there."),
         "- Damage the video did not show: under a roof, behind another building, or too small",
         "  in the frame; the map finds most damaged buildings, not all.",
     ]
-    if grading is not None:
-        lines += ["- Buildings 'Not assessed' (grey): the flight did not see them well enough to grade."]
-    if damage_map.unconfirmed:
-        lines += [f"- {len(damage_map.unconfirmed)} unconfirmed site(s): detected in too few of the frames that "
-                  "showed their place", "  (often a false alarm), left off every map here."]
-    if damage_map.fused:
-        median = statistics.median(f.uncertainty_m for f in damage_map.fused)
-        lines += [f"- Exact positions: a site's dot can be off by a few metres (here a median of {median:.0f} m);",
-                  "  look at the buildings around it."]
+    if graded:
+        lines += [f"- Buildings 'Not assessed' (grey): {not_graded} well enough to grade."]
+    if unconfirmed:
+        lines += [f"- {unconfirmed}: detected in too few of the frames that showed {unconfirmed_place}",
+                  *_wrapped(f"  (often a false alarm), left off every map here{' ' + left_off if left_off else ''}.")]
+    sized = [u for u in uncertainties if math.isfinite(u)]
+    if sized:
+        lines += [f"- Exact positions: a site's dot can be off by a few metres (here a median of "
+                  f"{statistics.median(sized):.0f} m);", "  look at the buildings around it."]
     return lines
 
 
-def _words_lines() -> list[str]:
-    """The words the maps, the atlas and the GeoPackage use, in plain terms."""
-    return [
-        "Words on the maps",
-        "-----------------",
-        "site                  one damaged place the video showed, numbered (numbers can skip)",
-        "level                 Slight, Severe or Debris (see Damage scale below)",
-        "best score            best_score: how sure the detector is that it sees damage there,",
-        "                      0 to 1, its best of all its sightings",
-        "level agreement       confidence: how far the sightings agree on the level, 0 to 100 %;",
-        "                      not a probability that there is damage",
-        "uncertainty_m, +-     how far the real place may be from the dot, in metres (about 2 times",
-        "                      in 3 it is closer than this)",
-        "unconfirmed           detected in too few of the frames that showed the place: left off",
-        "reviewed              a person checked the detections on screen (not on the ground)",
-    ]
+#: The words the maps, the atlas and the GeoPackage of a flight use, and what they mean,
+#: each meaning's lines as the README prints them (see :func:`words_lines`).
+WORDS: dict[str, tuple[str, ...]] = {
+    "site": ("one damaged place the video showed, numbered (numbers can skip)",),
+    "level": ("Slight, Severe or Debris (see Damage scale below)",),
+    "best score": ("best_score: how sure the detector is that it sees damage there,",
+                   "0 to 1, its best of all its sightings"),
+    "level agreement": ("confidence: how far the sightings agree on the level, 0 to 100 %;",
+                        "not a probability that there is damage"),
+    "uncertainty_m, +-": ("how far the real place may be from the dot, in metres (about 2 times",
+                          "in 3 it is closer than this)"),
+    "unconfirmed": ("detected in too few of the frames that showed the place: left off",),
+    "reviewed": ("a person checked the detections on screen (not on the ground)",),
+}
 
 
-def _contact_lines(damage_map, info: ProductInfo, provenance: Mapping[str, Any]) -> list[str]:  # noqa: ANN001
-    """Whom to send questions and corrections to, and how old what it shows is."""
-    from geo.export.products import imagery_text
+def words_lines(own: Mapping[str, Sequence[str]] | None = None, *, order: Sequence[str] | None = None) -> list[str]:
+    """The words the maps, the atlas and the files use, in plain terms: :data:`WORDS`,
+    with ``own`` meanings (a survey's "site") and words (its "not found by") in their
+    stead or beside them, in ``order`` (default: :data:`WORDS`' then ``own``'s)."""
+    words = {**WORDS, **(own or {})}
+    lines = ["Words on the maps", "-----------------"]
+    for term in order or words:
+        lines += [f"{term if k == 0 else '':<22}{text}" for k, text in enumerate(words[term])]
+    return lines
 
-    who = ", ".join(x for x in (info.analyst, info.organisation) if x)
-    filmed = imagery_text(damage_map, provenance.get("imagery_start"), provenance.get("imagery_end"))
+
+def contact_lines(info: ProductInfo | None, *, filmed: Sequence[str], produced: str | None,
+                  whoever: str = "whoever sent you this package") -> list[str]:
+    """Whom to send questions and corrections to, how to reach them, and how old what
+    the maps show is: ``filmed``, its lines (when the video was filmed, and that damage
+    since is not shown), ``produced``: when the files were made (``info``'s version
+    after it), ``whoever``: whom to ask without a name or a contact."""
+    who = ", ".join(x for x in (getattr(info, "analyst", ""), getattr(info, "organisation", "")) if x)
+    contact = getattr(info, "contact", "")
     return [
         "Contact and dates",
         "-----------------",
-        f"Questions, and corrections from the ground, to: {who or 'whoever sent you this package'}.",
-        f"Reach them: {info.contact.rstrip('.')}." if info.contact else
-        "Reach them: no phone, e-mail or radio channel was given; ask whoever sent you this package.",
-        f"Filmed: {filmed}. Damage since then is not on the maps.",
-        f"Made: {provenance.get('produced') or '-'}, version {info.version:02d} (a higher version replaces it).",
+        f"Questions, and corrections from the ground, to: {who or whoever}.",
+        f"Reach them: {contact.rstrip('.')}." if contact else
+        f"Reach them: no phone, e-mail or radio channel was given; ask {whoever}.",
+        *filmed,
+        f"Made: {produced or '-'}" + (f", version {info.version:02d} (a higher version replaces it)."
+                                      if info is not None else "."),
     ]
 
 
@@ -233,13 +277,19 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         "of oblique drone video;",
         "check on the ground before acting on a single building, and send corrections back.",
         "",
-        *_open_first_lines(name, damage_map),
+        *open_first_lines(html=f"{name}_map.html", kmz=f"{name}.kmz", pdf=f"{name}_map.pdf",
+                          has_sites=bool(damage_map.sites), gpkg=f"{name}.gpkg"),
         "",
-        *_not_shown_lines(damage_map, grading),
+        *not_shown_lines(
+            outside="the area the drone filmed (the \"Area filmed\" outline on the maps, layer area_of_interest)",
+            graded=grading is not None,
+            unconfirmed=f"{len(damage_map.unconfirmed)} unconfirmed site(s)" if damage_map.unconfirmed else "",
+            uncertainties=[f.uncertainty_m for f in damage_map.fused]),
         "",
-        *_words_lines(),
+        *words_lines(),
         "",
-        *_contact_lines(damage_map, info, provenance),
+        *contact_lines(info, filmed=[f"Filmed: {imagery_text(damage_map, first, last)}. "
+                                     "Damage since then is not on the maps."], produced=provenance.get("produced")),
         "",
         "Event",
         "-----",
@@ -396,5 +446,6 @@ def _written_utc(path: Path) -> str | None:
     return written.strftime("%Y-%m-%d %H:%M UTC")
 
 
-__all__ = ["LAYER_ORDER", "PackageResult", "damage_scale_lines", "kmz_description", "package_layers", "readme_text", "write_layers",
-           "write_package"]
+__all__ = ["LAYER_ORDER", "README_WIDTH", "WORDS", "PackageResult", "contact_lines", "damage_scale_lines",
+           "kmz_description", "not_shown_lines", "open_first_lines", "package_layers", "readme_text", "words_lines",
+           "write_layers", "write_package"]

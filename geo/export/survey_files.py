@@ -260,7 +260,7 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
     damage scale. ``provenance``: ``software``, ``produced`` (when, as text) and ``flights``
     (name -> ``drone``, ``video``, ``telemetry``, ``model``, ``frames``); ``credits``: as
     the print map gives them (default: :func:`geo.export.survey_html.survey_credits`)."""
-    from geo.export.package import damage_scale_lines
+    from geo.export.package import damage_scale_lines, words_lines
     from geo.grading import EMS_GRADE
 
     flights = provenance.get("flights") or {}
@@ -275,7 +275,8 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
     ]
     open_first = _open_first_lines(files, built, grading)
     lines += ["", *open_first] if open_first else []
-    lines += ["", *_not_shown_lines(built, grading), "", *_words_lines(), "", *_contact_lines(built, info, provenance)]
+    lines += ["", *_not_shown_lines(built, grading), "", *words_lines(SURVEY_WORDS, order=SURVEY_WORD_ORDER),
+              "", *_contact_lines(built, info, provenance)]
     if info is not None:
         lines += ["", "Event", "-----", f"Event: {info.event or '-'}", f"GLIDE number: {info.glide or '-'}",
                   f"Analyst: {info.analyst or '-'}", f"Organisation: {info.organisation or '-'}"]
@@ -333,94 +334,64 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
 
 def _open_first_lines(files: Sequence[str], built: SurveyMap, grading) -> list[str]:  # noqa: ANN001 - Grading
     """Which of the files written to open, on which device, as a flight's relief package
-    README says it (:mod:`geo.export.package`): the reader has never seen damagemap."""
-    paper = "the A4 map, every site numbered" + (", then a card per site to tick once checked on the ground"
-                                                  if built.sites else "")
-    layers = "the sites, the ground each flight saw" + (", the graded buildings" if grading is not None else "")
-    ways = [
-        ("survey_map.html", ["On a phone or a laptop, in any web browser (no network needed):", "    survey_map.html",
-                             "  tap a site for what each flight saw of it, close up; type a site's number",
-                             "  (\"site 12\") in \"Site number\" to find it."]),
-        ("survey_sites.kmz", ["In Organic Maps, OsmAnd or Google Earth (the sites, every flight's track and",
-                              "area filmed):",
-                              "    survey_sites.kmz"]),
-        ("survey_map.pdf", [f"On paper ({paper}):", "    survey_map.pdf"]),
-        ("survey.gpkg", [f"In QGIS or ArcGIS ({layers}):", "    survey.gpkg"]),
-    ]
-    chosen = [line for name, text in ways if name in files for line in text]
-    if not chosen:
-        return []
-    return ["Open first", "----------", *chosen, "A site has the same number in every one of them."]
+    README says it (:func:`geo.export.package.open_first_lines`)."""
+    from geo.export.package import open_first_lines
+
+    def written(name: str) -> str:
+        return name if name in files else ""
+
+    return open_first_lines(
+        html=written("survey_map.html"), tap="what each flight saw of it, close up",
+        kmz=written("survey_sites.kmz"), kmz_shows="the sites, every flight's track and area filmed",
+        pdf=written("survey_map.pdf"), has_sites=bool(built.sites), gpkg=written("survey.gpkg"),
+        gpkg_shows="the sites, the ground each flight saw" + (", the graded buildings" if grading is not None else ""))
 
 
-def _words_lines() -> list[str]:
-    """The words the survey's maps, atlas and files use, in plain terms: a flight's relief
-    package's (:mod:`geo.export.package`), and the survey's own."""
-    return [
-        "Words on the maps",
-        "-----------------",
-        "site                  one damaged place the flights' video showed, numbered (numbers can skip;",
-        "                      a site keeps its number when flights are added)",
-        "level                 Slight, Severe or Debris (see Damage scale below)",
-        "flights, dates        the flights that saw the site, and the days they flew",
-        "best score            best_score: how sure the detector is that it sees damage there,",
-        "                      0 to 1, its best of all the flights' sightings",
-        "level agreement       confidence: how far the sightings of every flight agree on the level,",
-        "                      0 to 100 %; not a probability that there is damage",
-        "uncertainty_m, +-     how far the real place may be from the dot, in metres (about 2 times",
-        "                      in 3 it is closer than this)",
-        "not found by          not_found_by: a flight that saw the place well and found no damage there:",
-        "                      a false alarm, damage that came or went between the flights, or one the",
-        "                      detector missed; look again",
-        "unconfirmed           detected in too few of the frames that showed the place: left off",
-        "reviewed              a person checked the detections on screen (not on the ground)",
-    ]
+#: The words the survey's maps, atlas and files use where a flight's differ or have none
+#: (:data:`geo.export.package.WORDS`), and the order all are given in.
+SURVEY_WORDS: dict[str, tuple[str, ...]] = {
+    "site": ("one damaged place the flights' video showed, numbered (numbers can skip;",
+             "a site keeps its number when flights are added)"),
+    "flights, dates": ("the flights that saw the site, and the days they flew",),
+    "best score": ("best_score: how sure the detector is that it sees damage there,",
+                   "0 to 1, its best of all the flights' sightings"),
+    "level agreement": ("confidence: how far the sightings of every flight agree on the level,",
+                        "0 to 100 %; not a probability that there is damage"),
+    "not found by": ("not_found_by: a flight that saw the place well and found no damage there:",
+                     "a false alarm, damage that came or went between the flights, or one the",
+                     "detector missed; look again"),
+}
+SURVEY_WORD_ORDER = ("site", "level", "flights, dates", "best score", "level agreement", "uncertainty_m, +-",
+                     "not found by", "unconfirmed", "reviewed")
 
 
 def _contact_lines(built: SurveyMap, info, provenance: Mapping[str, Any]) -> list[str]:  # noqa: ANN001 - ProductInfo
     """Whom to send questions and corrections to, and how old what the maps show is: each
-    flight's time (:func:`geo.export.products.imagery_text`), as a flight's package says its own."""
+    flight's time (:func:`geo.export.products.imagery_text`), as a flight's package says
+    its own (:func:`geo.export.package.contact_lines`)."""
+    from geo.export.package import contact_lines
     from geo.export.products import imagery_text, imagery_times
 
-    who = ", ".join(x for x in (getattr(info, "analyst", ""), getattr(info, "organisation", "")) if x)
     filmed = [f"  {flight.name}: {imagery_text(flight.damage_map, *imagery_times(flight.damage_map))}"
               for flight in built.flights]
-    made = provenance.get("produced") or "-"
-    return [
-        "Contact and dates",
-        "-----------------",
-        f"Questions, and corrections from the ground, to: {who or 'whoever sent you these files'}.",
-        "Filmed (each flight):", *filmed,
-        "Damage since the last flight over a place is not on the maps.",
-        f"Made: {made}" + (f", version {info.version:02d} (a higher version replaces it)." if info is not None else "."),
-    ]
+    return contact_lines(info, filmed=["Filmed (each flight):", *filmed,
+                                       "Damage since the last flight over a place is not on the maps."],
+                         produced=provenance.get("produced"), whoever="whoever sent you these files")
 
 
 def _not_shown_lines(built: SurveyMap, grading) -> list[str]:  # noqa: ANN001 - geo.grading.Grading
     """What the survey's maps leave out, in the words of a flight's relief package README
-    (:mod:`geo.export.package`): no site is not the same as no damage."""
-    import statistics
+    (:func:`geo.export.package.not_shown_lines`): no site is not the same as no damage."""
+    from geo.export.package import not_shown_lines
 
-    lines = [
-        "What the maps do NOT show",
-        "-------------------------",
-        "- Anything outside the ground the flights filmed (\"Ground seen\", in each flight's colour on the",
-        "  maps; survey_coverage.geojson): no site there does not mean no damage; nobody has looked there.",
-        "- Damage the video did not show: under a roof, behind another building, or too small",
-        "  in the frame; the map finds most damaged buildings, not all.",
-    ]
-    if grading is not None:
-        lines += ["- Buildings 'Not assessed' (grey): no flight saw them well enough to grade."]
-    if built.unconfirmed:
-        one = built.unconfirmed == 1
-        lines += [f"- {counted(built.unconfirmed, 'unconfirmed site')}: detected in too few of the frames that showed "
-                  f"{'its' if one else 'their'} place (often a false alarm),",
-                  "  left off every map here (a flight's own export shows its own with --include-unconfirmed)."]
-    sized = [s.uncertainty_m for s in built.sites if np.isfinite(s.uncertainty_m)]
-    if sized:
-        lines += [f"- Exact positions: a site's dot can be off by a few metres (here a median of "
-                  f"{statistics.median(sized):.0f} m);", "  look at the buildings around it."]
-    return lines
+    return not_shown_lines(
+        outside="the ground the flights filmed (\"Ground seen\", in each flight's colour on the maps; "
+                "survey_coverage.geojson)",
+        graded=grading is not None, not_graded="no flight saw them",
+        unconfirmed=counted(built.unconfirmed, "unconfirmed site") if built.unconfirmed else "",
+        unconfirmed_place="its place" if built.unconfirmed == 1 else "their place",
+        left_off="(a flight's own export shows its own with --include-unconfirmed)",
+        uncertainties=[s.uncertainty_m for s in built.sites])
 
 
 def _survey_kml(built: SurveyMap, sites: list[Record], title: str, *, icon: str = KML_ICON,

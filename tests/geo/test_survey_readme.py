@@ -67,3 +67,17 @@ def test_the_offline_map_says_what_it_does_not_show(built):
     # and when each flight filmed, in the summary panel
     summary = page.split('id="dm-summary"', 1)[1].split('id="dm-legend"', 1)[0]
     assert "monday (2018-10-12)" in summary and "wednesday (2018-10-14)" in summary
+
+
+def test_the_readme_words_are_a_flight_packages_where_they_mean_the_same(built):
+    """One wording: a word a flight's relief package README explains, and the survey's
+    means the same, reads the same in both; and both end their "Contact and dates" alike."""
+    from geo.export.package import WORDS
+
+    text = readme_text(built, title="t", files=[], provenance={})
+    words = _section(text, "Words on the maps").splitlines()
+    for term in ("level", "uncertainty_m, +-", "unconfirmed", "reviewed"):
+        first = next(k for k, line in enumerate(words) if line.startswith(term + " "))
+        assert [line[22:] for line in words[first:first + len(WORDS[term])]] == list(WORDS[term])
+    assert ("Reach them: no phone, e-mail or radio channel was given; ask whoever sent you these files."
+            in _section(text, "Contact and dates"))
