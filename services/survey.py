@@ -1462,7 +1462,7 @@ CREDITING_FORMATS = frozenset({"readme", "print", "html"})
 
 
 #: The fields of the event and producer (``geo.export.products.ProductInfo``) a survey keeps.
-PRODUCT_FIELDS = ("event", "glide", "analyst", "organisation", "area", "version")
+PRODUCT_FIELDS = ("event", "glide", "analyst", "organisation", "contact", "area", "version")
 
 
 def survey_product(survey: Survey, statuses: Sequence[FlightStatus] | None = None) -> Any:

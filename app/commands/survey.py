@@ -117,6 +117,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     event.add_argument("--analyst", default=None, metavar="NAME", help="who made the analysis")
     event.add_argument("--organisation", "--organization", default=None, metavar="NAME",
                        help="the producing organisation")
+    event.add_argument("--contact", default=None, metavar="TEXT",
+                       help='how a field team reaches the producer, e.g. "+33 6 12 34 56 78, maps@example.org, '
+                            'radio channel 5"')
     event.add_argument("--area", default=None, metavar="CODE", help="area of interest code (default AOI01)")
     event.add_argument("--product-version", type=int, default=None, metavar="N", help="product version, 1-99")
     for listed in sub._choices_actions:  # each action's --help says what it does, as the list of actions does
@@ -566,7 +569,8 @@ def _product_changes(args: argparse.Namespace) -> dict[str, object]:
     """The event and producer given on the command line (``None``: not given), as
     ``damagemap export`` takes them."""
     return {"event": args.event, "glide": args.glide, "analyst": args.analyst,
-            "organisation": args.organisation, "area": args.area, "version": args.product_version}
+            "organisation": args.organisation, "contact": args.contact, "area": args.area,
+            "version": args.product_version}
 
 
 def _export(args: argparse.Namespace) -> int:

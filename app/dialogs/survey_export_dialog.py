@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.dialogs.export_dialog import BASEMAP_FILES, FOOTPRINT_FILES, PACKAGE_FIELDS, file_row
+from app.dialogs.export_dialog import BASEMAP_FILES, FOOTPRINT_FILES, RELIEF_PACKAGE_FIELDS, file_row
 
 
 def product_field_label(key: str) -> str:
@@ -74,9 +74,9 @@ class SurveyExportDialog(QDialog):
                                    "kept in the survey when changed)")
         event_form = QFormLayout(self.event_box)
         placeholders = {"event": "e.g. Hurricane Michael", "glide": "e.g. TC-2018-000166-USA",
-                        "area": "AOI01 if left empty"}
+                        "contact": "phone, e-mail, radio channel", "area": "AOI01 if left empty"}
         self.product_edits: dict[str, QLineEdit] = {}
-        for key in PACKAGE_FIELDS:
+        for key in RELIEF_PACKAGE_FIELDS:
             edit = QLineEdit(str(getattr(product, key, "") or ""))
             edit.setPlaceholderText(placeholders.get(key, ""))
             self.product_edits[key] = edit

@@ -73,8 +73,8 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     :func:`geo.survey_grading.grade_survey`, for ``buildings``, the GeoPackage's
     ``buildings`` layer and the print map; without it no ``buildings`` file is written;
     ``basemap_html`` / ``basemap_print``: the basemap in Web Mercator for the offline map and
-    in the survey's UTM zone for the print map; ``info``: the event and producer, for the
-    print map and the README).
+    in the survey's UTM zone for the print map; ``info``: the event, the producer and how to
+    reach them, for the maps and the README).
 
     Raises
     ------
@@ -117,7 +117,7 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         from geo.export.survey_html import write_survey_html
 
         written.append(write_survey_html(out / "survey_map.html", built, title=title, closeup=closeup,
-                                         grading=grading, basemap=basemap_html, credits=credits))
+                                         grading=grading, basemap=basemap_html, credits=credits, info=info))
     if "print" in formats:
         from geo.export.survey_print import write_survey_print
 
@@ -279,7 +279,8 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
               "", *_contact_lines(built, info, provenance)]
     if info is not None:
         lines += ["", "Event", "-----", f"Event: {info.event or '-'}", f"GLIDE number: {info.glide or '-'}",
-                  f"Analyst: {info.analyst or '-'}", f"Organisation: {info.organisation or '-'}"]
+                  f"Analyst: {info.analyst or '-'}", f"Organisation: {info.organisation or '-'}",
+                  f"Contact: {info.contact or '-'}"]
     lines += [
         "", "Flights (provenance)", "--------------------",
     ]

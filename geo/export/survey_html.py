@@ -117,7 +117,9 @@ NOT_SEEN = ("Outside the ground the flights saw nobody looked: no site there doe
 NOT_GRADED = "Inside it, Not assessed buildings were not seen well enough to grade."
 
 
-def _panels_html(built: SurveyMap, title: str, *, graded: bool = False) -> str:
+def _panels_html(built: SurveyMap, title: str, *, graded: bool = False, info=None) -> str:  # noqa: ANN001 - ProductInfo
+    from geo.export.products import producer_html
+
     flights = "".join(
         f'<div class="dm-row"><span class="dm-line" style="background:{flight_colour(k)}">'
         f"</span>{escape(c.flight)}{escape(f' ({date_text(c.date)})' if c.date else '')}: {c.sites} sites, "
@@ -130,7 +132,8 @@ def _panels_html(built: SurveyMap, title: str, *, graded: bool = False) -> str:
               f'{GROUND_SEEN_SAMPLE}"></span>Ground a flight saw (in its colour)</div>'
               f'<div class="dm-small dm-not-filmed" style="max-width:270px">{escape(not_seen)}</div>'
               '<div class="dm-small">Circle size grows with the flights that saw the site.<br>'
-              "Preliminary analysis: not yet validated in the field.</div>")
+              "Preliminary analysis: not yet validated in the field.</div>"
+              + producer_html(info))  # the event, the producer and how to reach them, as a flight's map
     return panels_html(title, f"from {len(built.coverage)} flights", details, built.sites, list(built.notes), legend)
 
 
@@ -153,13 +156,14 @@ def survey_credits(built: SurveyMap, provenance: Mapping[str, Any] | None = None
 
 def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeup: FlightCloseup | None = None,
                        grading=None, basemap=None,  # noqa: ANN001 - geo.grading.Grading, geo.basemap.Basemap
-                       credits: Sequence[str] | None = None) -> str:
+                       credits: Sequence[str] | None = None, info=None) -> str:  # noqa: ANN001 - ProductInfo
     """The whole page as a string (see the module docstring); with ``closeup``, each
     site's popup shows what every flight saw of it, close up; with ``grading``
     (:func:`geo.survey_grading.grade_survey`), the graded footprints under the flights, a
     layer per grade, as a flight's relief package map shows them; with ``basemap`` (in Web
     Mercator), that image under everything; ``credits`` in the map's corner (default:
-    :func:`survey_credits` without the flights' provenance)."""
+    :func:`survey_credits` without the flights' provenance); ``info``: the event, its
+    producer and how to reach them, under the legend (:func:`geo.export.products.producer_html`)."""
     import folium
     from branca.element import Element
 
@@ -205,18 +209,18 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
         groups[level].add_to(m)
     site_list_script(m, markers).add_to(m)
     fit_popups_script(m).add_to(m)
-    root.html.add_child(Element(_panels_html(built, title, graded=grading is not None)), name="damagemap_panels")
+    root.html.add_child(Element(_panels_html(built, title, graded=grading is not None, info=info)), name="damagemap_panels")
     return finish_page(m, bounds)
 
 
 def write_survey_html(path: Path, built: SurveyMap, *, title: str = "Damage survey",
                       closeup: FlightCloseup | None = None, grading=None, basemap=None,  # noqa: ANN001
-                      credits: Sequence[str] | None = None) -> Path:
+                      credits: Sequence[str] | None = None, info=None) -> Path:  # noqa: ANN001 - ProductInfo
     """:func:`render_survey_html` written atomically (no partial file is ever left)."""
     from geo.export._atomic import write_text_atomic
 
     return write_text_atomic(path, render_survey_html(built, title=title, closeup=closeup, grading=grading,
-                                                      basemap=basemap, credits=credits))
+                                                      basemap=basemap, credits=credits, info=info))
 
 
 __all__ = ["FLIGHT_COLOURS", "FlightCloseup", "date_text", "flight_colour", "render_survey_html", "write_survey_html"]

@@ -82,7 +82,7 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
     ``grading``: the building footprints graded from the sites
     (:func:`geo.survey_grading.grade_survey`), drawn under them; ``basemap`` (in the survey's
     UTM zone, :func:`geo.basemap.read_basemap`), drawn under everything; ``info``: the event
-    (name, GLIDE number) and its producer (organisation, analyst)."""
+    (name, GLIDE number), its producer (organisation, analyst) and how to reach them (contact)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from pyproj import Transformer
@@ -154,6 +154,7 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
         ("Software", str(provenance.get("software") or "damagemap")),
         ("Produced", " · ".join(x for x in (str(provenance.get("produced") or ""), info and info.organisation,
                                               info and info.analyst and f"analyst {info.analyst}") if x) or "-"),
+        *([("Contact", info.contact)] if info is not None and info.contact else []),  # as a flight's print map
         ("Grid", f"{crs} (WGS84 / UTM)"),
     ]
     panel_footer(panel, y, facts, survey_credits(built, provenance, info=info, grading=grading, basemap=basemap))

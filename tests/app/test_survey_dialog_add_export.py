@@ -99,3 +99,20 @@ def test_an_export_as_filled_in_writes_nothing_into_the_survey(monday, sites_tru
     assert _event_lines(tmp_path / "out" / "survey_README.txt")[0] == "Event: Flood"
     assert (tmp_path / "town" / "survey.json").read_bytes() == manifest  # the flight's values stay the flight's
     assert "Kept" not in dialog.message.text()
+
+
+def test_export_survey_map_asks_how_to_reach_the_producer(tmp_path, qtbot):
+    """As the flight's Export dialog asks it for its relief package."""
+    from PySide6.QtWidgets import QFormLayout
+
+    from app.dialogs.survey_export_dialog import SurveyExportDialog
+    from geo.export.products import ProductInfo
+
+    dialog = SurveyExportDialog(tmp_path, product=ProductInfo(contact="radio channel 5"))
+    qtbot.addWidget(dialog)
+    edit = dialog.product_edits["contact"]
+    assert edit.text() == "radio channel 5" and edit.placeholderText() == "phone, e-mail, radio channel"
+    form = dialog.event_box.layout()
+    assert isinstance(form, QFormLayout) and form.labelForField(edit).text() == "Contact"
+    edit.setText("ops@relief.example")
+    assert dialog.choice().product["contact"] == "ops@relief.example"

@@ -101,3 +101,16 @@ def test_an_event_field_given_as_the_survey_names_it_is_not_kept_again(town, tmp
     err = capsys.readouterr().err
     assert "kept --analyst in the survey" in err and "--event: as the survey names it already" in err
     assert Survey.open(town.folder).product == {"analyst": "Ana"}
+
+
+def test_survey_export_gives_how_to_reach_the_producer_and_keeps_it(town, tmp_path, capsys):
+    from app.cli import main
+
+    contact = "+33 6 12 34 56 78, maps@example.org"
+    assert main(["survey", "export", str(town.folder), "--to", str(tmp_path / "a"), "--formats", "readme,html",
+                 "--contact", contact, "--no-thumbnails"]) == 0
+    assert "kept --contact in the survey" in capsys.readouterr().err
+    readme = (tmp_path / "a" / "survey_README.txt").read_text()
+    assert f"Reach them: {contact}." in readme and f"Contact: {contact}\n" in readme
+    assert f'<div class="dm-small dm-contact">Contact: {contact}</div>' in (tmp_path / "a" / "survey_map.html").read_text()
+    assert Survey.open(town.folder).product == {"contact": contact}
