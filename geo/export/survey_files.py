@@ -33,6 +33,7 @@ from geo.export.vector import (
     kml_site_attributes,
     kmz_closeup,
     spreadsheet_safe,
+    track_names,
     utf8_frame,
     write_geojson,
     write_gpkg_layer,
@@ -406,8 +407,11 @@ def _survey_kml(built: SurveyMap, sites: list[Record], title: str, *, icon: str 
     for site, (props, point) in zip(built.sites, sites):
         name = f"Site {site.id}: {site.level.label} ({counted(len(site.evidence), 'flight')})"
         placemarks.append((str(site.id), name, site.level, kml_site_attributes(props), point))
-    lines = [(f"Flight {flight.name}" + (f" ({flight.date[:10]})" if flight.date else "") + f", segment {props['segment']}",
-              line) for flight in built.flights for props, line in track_records(flight.damage_map)]
+    lines = []
+    for flight in built.flights:  # named as a flight's KML names its track's stretches
+        tracks = track_records(flight.damage_map)
+        base = f"Flight {flight.name}" + (f" ({flight.date[:10]})" if flight.date else "")
+        lines += list(zip(track_names(base, len(tracks)), (line for _, line in tracks)))
     return kml_document(title, placemarks, lines=lines, icon=icon, descriptions=descriptions,
                         schema=SURVEY_SITE_KML_SCHEMA, outlines=_filmed_outlines(built))
 

@@ -22,12 +22,14 @@ from geo.export.html import (
     escape,
     finish_page,
     fit_popups_script,
+    most_severe_first,
     offline_page,
     panels_html,
     picture,
     site_list_script,
 )
 from geo.export.records import best_score
+from geo.export.site_labels import LABEL_LEGEND_ROW, site_labels_script
 from geo.survey_fusion import Evidence, SurveyMap, SurveySite
 
 #: ``closeup(flight, flight_site_id)``: a JPEG of that flight's site, as
@@ -128,7 +130,8 @@ def _panels_html(built: SurveyMap, title: str, *, graded: bool = False, info=Non
     )
     details = f'<div class="dm-meta">Flights (track and ground seen):</div>{flights}'
     not_seen = NOT_SEEN + (f" {NOT_GRADED}" if graded else "")
-    legend = (f'<div class="dm-row"><span class="dm-line" style="background:none;border-top:2px dashed '
+    legend = (LABEL_LEGEND_ROW
+              + f'<div class="dm-row"><span class="dm-line" style="background:none;border-top:2px dashed '
               f'{GROUND_SEEN_SAMPLE}"></span>Ground a flight saw (in its colour)</div>'
               f'<div class="dm-small dm-not-filmed" style="max-width:270px">{escape(not_seen)}</div>'
               '<div class="dm-small">Circle size grows with the flights that saw the site.<br>'
@@ -208,6 +211,8 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
     for level in sorted(DamageLevel):
         groups[level].add_to(m)
     site_list_script(m, markers).add_to(m)
+    # the number beside each dot, as a flight's map and the print map give it: "site 12" on the ground
+    site_labels_script(m, markers, [s.id for s in sorted(built.sites, key=most_severe_first)]).add_to(m)
     fit_popups_script(m).add_to(m)
     root.html.add_child(Element(_panels_html(built, title, graded=grading is not None, info=info)), name="damagemap_panels")
     return finish_page(m, bounds)
