@@ -271,6 +271,7 @@ def clear_cache() -> None:
     _footprint_on_plane.cache_clear()
     _scaled.clear()
     _placed.clear()
+    _ground_xy.clear()
 
 
 #: where a detection lies (its id, frame, box and mask; the camera, the frame's pose, the
@@ -398,10 +399,33 @@ def _centroid_on_ground(detection: Detection, centroid: np.ndarray, *, camera: P
     return direction, pose, ground_points(pose, direction[None, :])[0]  # the pose's rotation is the ray's
 
 
+#: where a detection lies (its box and mask, the camera, the frame's pose, the range) ->
+#: the ground point :func:`placed_ground_xy` gives (read-only), or :data:`_NOT_PLACED`
+_ground_xy = LastFew(PLACED_CACHE_SIZE)
+
+
 def placed_ground_xy(detection: Detection, *, camera: PinholeCamera, pose: CameraPose,
                      terrain: LocalTerrain | None = None, max_range_m: float = MAX_RANGE_M) -> np.ndarray | None:
     """Where :func:`project_detection` places ``detection`` (local east, north metres),
-    without building the rest of it; ``None`` where it places none."""
+    without building the rest of it; ``None`` where it places none. Kept between map
+    builds (off a terrain): the area of interest places a long flight's far detections at
+    any score at every build (``geo.reach``), more masks than the outlines kept."""
+    if terrain is not None:
+        return _placed_ground_xy(detection, camera=camera, pose=pose, terrain=terrain, max_range_m=max_range_m)
+    key = (detection.box_xyxy_px, detection.mask, camera, pose, float(max_range_m))
+    kept = _ground_xy.get(key)
+    if kept is None:
+        kept = _placed_ground_xy(detection, camera=camera, pose=pose, max_range_m=max_range_m)
+        if kept is None:
+            kept = _NOT_PLACED
+        else:
+            kept.flags.writeable = False
+        _ground_xy.put(key, kept)
+    return None if kept is _NOT_PLACED else kept
+
+
+def _placed_ground_xy(detection: Detection, *, camera: PinholeCamera, pose: CameraPose,
+                      terrain: LocalTerrain | None = None, max_range_m: float = MAX_RANGE_M) -> np.ndarray | None:
     shape = _mask_outline_and_centroid(detection)
     if shape is None:
         return None

@@ -164,14 +164,27 @@ def box_reach_bounds_m(boxes_xyxy_px: np.ndarray, seen_from: np.ndarray, poses: 
 def wedge_towards(box_xyxy_px: BoxXYXY, pose: CameraPose, camera: PinholeCamera, ground_xy: np.ndarray) -> ReachWedge:
     """The wedge a detection (its box, seen from ``pose``) placed at ``ground_xy`` (local
     metres) opens: its box's bearings and :data:`REACH_MARGIN_M` to either side and past it."""
-    east, north = float(ground_xy[0]) - pose.east_m, float(ground_xy[1]) - pose.north_m
-    distance = math.hypot(east, north)
-    bearing = math.atan2(north, east)
-    corners = box_ground_corners(np.array([box_xyxy_px], dtype=np.float64), np.zeros(1, dtype=int), [pose], camera,
-                                 plane_up_m=-1e6)[0]  # a plane far below: every corner's bearing, none cut
-    spread = float(np.abs(_wrapped(np.arctan2(corners[:, 1], corners[:, 0]) - bearing)).max())
-    margin = math.atan2(REACH_MARGIN_M, max(distance, REACH_MARGIN_M))
-    return ReachWedge(bearing, min(spread + margin, math.pi / 2), distance + REACH_MARGIN_M)
+    return wedges_towards(np.array([box_xyxy_px], dtype=np.float64), [pose], camera, [ground_xy])[0]
+
+
+def wedges_towards(boxes_xyxy_px: np.ndarray, poses: Sequence[CameraPose], camera: PinholeCamera,
+                   grounds_xy: Sequence[np.ndarray]) -> list[ReachWedge]:
+    """:func:`wedge_towards` of each box (``float[N, 4]``, seen from ``poses[k]``, placed at
+    ``grounds_xy[k]``), their corners' rays cast together (a long flight opens thousands)."""
+    if len(poses) == 0:
+        return []
+    corners = box_ground_corners(np.asarray(boxes_xyxy_px, dtype=np.float64), np.arange(len(poses)), poses, camera,
+                                 plane_up_m=-1e6)  # a plane far below: every corner's bearing, none cut
+    corner_bearings = np.arctan2(corners[..., 1], corners[..., 0])
+    wedges = []
+    for pose, ground, bearings in zip(poses, grounds_xy, corner_bearings):
+        east, north = float(ground[0]) - pose.east_m, float(ground[1]) - pose.north_m
+        distance = math.hypot(east, north)
+        bearing = math.atan2(north, east)
+        spread = float(np.abs(_wrapped(bearings - bearing)).max())
+        margin = math.atan2(REACH_MARGIN_M, max(distance, REACH_MARGIN_M))
+        wedges.append(ReachWedge(bearing, min(spread + margin, math.pi / 2), distance + REACH_MARGIN_M))
+    return wedges
 
 
 def detection_wedges(detections: Iterable[Detection], poses: Mapping[int, CameraPose], camera: PinholeCamera, *,
@@ -201,24 +214,32 @@ def detection_wedges(detections: Iterable[Detection], poses: Mapping[int, Camera
     corners = np.concatenate([low, high], axis=1) + under
     box_min, box_max = corners.min(axis=1) - CORROBORATION_M, corners.max(axis=1) + CORROBORATION_M
     view_of = np.array([(views or {}).get(int(f), -1 - int(f)) for f in frames])  # a frame without one is its own
-    far: list[tuple[int, np.ndarray]] = []  # (detection, where placed) of those no view corroborates
-    wedges: dict[int, list[ReachWedge]] = {}
+    beyond: list[tuple[int, np.ndarray, float]] = []  # (detection, where placed, how far) of those placed past beyond_m
     for k in (int(c) for c in candidates):
         detection, pose = placed[k], poses[int(frames[k])]
         ground = placed_ground_xy(detection, camera=camera, pose=pose, terrain=terrain)
         if ground is None:
             continue
         distance = float(np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m))
-        if distance <= beyond_m:
-            continue
-        if distance > FILMED_RANGE_M + NEAR_RANGE_M and not _corroborated(ground, view_of[k], view_of, box_min,
-                                                                         box_max):
+        if distance > beyond_m:
+            beyond.append((k, ground, distance))
+    farther = [j for j, (_, _, distance) in enumerate(beyond) if distance > FILMED_RANGE_M + NEAR_RANGE_M]
+    corroborated = dict(zip(farther, corroborated_points(
+        np.array([beyond[j][1] for j in farther]).reshape(-1, 2), view_of[[beyond[j][0] for j in farther]],
+        view_of, box_min, box_max)))
+    far: list[tuple[int, np.ndarray]] = []  # (detection, where placed) of those no view corroborates
+    opening: list[tuple[int, np.ndarray]] = []  # (detection, where placed) of those that open a wedge, in order
+    for j, (k, ground, _) in enumerate(beyond):
+        if corroborated.get(j, True):
+            opening.append((k, ground))
+        else:
             far.append((k, ground))
-            continue
-        wedges.setdefault(int(frames[k]), []).append(wedge_towards(detection.box_xyxy_px, pose, camera, ground))
-    for k, ground in _seen_from_no_other_view(far, placed, poses, camera, views):
-        wedges.setdefault(placed[k].frame_index, []).append(
-            wedge_towards(placed[k].box_xyxy_px, poses[placed[k].frame_index], camera, ground))
+    opening += _seen_from_no_other_view(far, placed, poses, camera, views)
+    wedges: dict[int, list[ReachWedge]] = {}
+    opened = wedges_towards(np.array([placed[k].box_xyxy_px for k, _ in opening], dtype=np.float64).reshape(-1, 4),
+                            [poses[int(frames[k])] for k, _ in opening], camera, [ground for _, ground in opening])
+    for (k, _), wedge in zip(opening, opened):
+        wedges.setdefault(int(frames[k]), []).append(wedge)
     return {index: tuple(found) for index, found in wedges.items()}
 
 
@@ -253,12 +274,24 @@ def _seen_from_no_other_view(far: Sequence[tuple[int, np.ndarray]], placed: Sequ
     return out
 
 
-def _corroborated(ground: np.ndarray, view: int, view_of: np.ndarray, box_min: np.ndarray,
-                  box_max: np.ndarray) -> bool:
-    """Whether a detection of a view other than ``view`` covers ``ground`` (its ground box
-    widened by :data:`CORROBORATION_M`)."""
-    inside = np.all((box_min <= ground) & (ground <= box_max), axis=1)
-    return bool(np.any(inside & (view_of != view)))
+def corroborated_points(points: np.ndarray, views: np.ndarray, view_of: np.ndarray, box_min: np.ndarray,
+                        box_max: np.ndarray) -> np.ndarray:
+    """For each ground point (``float[M, 2]``, seen in view ``views[m]``), whether a
+    detection of another view covers it: ``box_min[n] <= point <= box_max[n]`` for a box
+    ``n`` with ``view_of[n]`` not its view (``bool[M]``). The boxes are looked up in a
+    spatial index and only those whose bounds hold the point compared: a long flight
+    holds tens of thousands of either."""
+    import shapely
+
+    found = np.zeros(len(points), dtype=bool)
+    if len(points) == 0 or len(box_min) == 0:
+        return found
+    tree = shapely.STRtree(shapely.box(box_min[:, 0], box_min[:, 1], box_max[:, 0], box_max[:, 1]))
+    point, box = tree.query(shapely.points(points))  # the boxes whose bounds meet each point (and a few more)
+    inside = (np.all((box_min[box] <= points[point]) & (points[point] <= box_max[box]), axis=1)
+              & (view_of[box] != views[point]))
+    found[point[inside]] = True
+    return found
 
 
 def farthest_reach_m(wedges: Mapping[int, Sequence[ReachWedge]]) -> dict[int, float]:
@@ -267,5 +300,5 @@ def farthest_reach_m(wedges: Mapping[int, Sequence[ReachWedge]]) -> dict[int, fl
 
 
 __all__ = ["CORROBORATION_M", "FILMED_RANGE_M", "NEAR_RANGE_M", "REACH_FROM_M", "REACH_MARGIN_M", "ReachWedge",
-           "box_ground_corners", "box_reach_bounds_m", "detection_wedges", "farthest_reach_m", "highest_ground_m",
-           "lowest_ground_m", "wedge_towards"]
+           "box_ground_corners", "box_reach_bounds_m", "corroborated_points", "detection_wedges", "farthest_reach_m",
+           "highest_ground_m", "lowest_ground_m", "wedge_towards", "wedges_towards"]

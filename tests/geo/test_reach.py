@@ -204,3 +204,24 @@ def test_a_far_detection_widens_its_footprint_only_towards_it(oblique):
     inside = [bearing for bearing in aside if footprint.contains(at(bearing, FILMED_RANGE_M - 5.0))]
     assert inside  # the image is there, out to the usual range
     assert not any(footprint.contains(at(bearing, reach)) for bearing in inside)
+
+
+def test_the_indexed_corroboration_is_the_one_box_by_box():
+    """:func:`geo.reach.corroborated_points` finds the same points covered by a box of
+    another view as comparing every point with every box, points on a box's edge and
+    boxes of the point's own view included."""
+    from geo.reach import corroborated_points
+
+    rng = np.random.default_rng(3)
+    box_min = rng.uniform(0.0, 500.0, (300, 2))
+    box_max = box_min + rng.uniform(1.0, 60.0, (300, 2))
+    view_of = rng.integers(0, 40, 300)
+    points = np.concatenate([rng.uniform(0.0, 560.0, (400, 2)), box_min[:50], box_max[50:100],
+                             np.column_stack([box_min[100:150, 0], box_max[100:150, 1]])])
+    views = np.concatenate([rng.integers(0, 40, 400), view_of[:50], rng.integers(0, 40, 100)])
+    box_by_box = np.array([np.any(np.all((box_min <= p) & (p <= box_max), axis=1) & (view_of != v))
+                           for p, v in zip(points, views)])
+    indexed = corroborated_points(points, views, view_of, box_min, box_max)
+    assert 50 < box_by_box.sum() < len(points) - 50
+    assert np.array_equal(indexed, box_by_box)
+    assert not corroborated_points(np.zeros((0, 2)), np.zeros(0, int), view_of, box_min, box_max).any()
