@@ -421,7 +421,10 @@ def placed_ground_xy(detection: Detection, *, camera: PinholeCamera, pose: Camer
         else:
             kept.flags.writeable = False
         _ground_xy.put(key, kept)
-    return None if kept is _NOT_PLACED else kept
+    if kept is _NOT_PLACED:
+        return None
+    ground: np.ndarray = kept
+    return ground
 
 
 def _placed_ground_xy(detection: Detection, *, camera: PinholeCamera, pose: CameraPose,
