@@ -225,3 +225,45 @@ def test_the_indexed_corroboration_is_the_one_box_by_box():
     assert 50 < box_by_box.sum() < len(points) - 50
     assert np.array_equal(indexed, box_by_box)
     assert not corroborated_points(np.zeros((0, 2)), np.zeros(0, int), view_of, box_min, box_max).any()
+
+
+def test_the_wedges_kept_between_builds_are_those_worked_out_anew(flyover_map, monkeypatch):
+    """The second build's wedges come from the ground points kept by the first (no mask
+    decoded again), and equal those of every detection placed anew, one by one."""
+    import geo.observe
+
+    damage_map, detections = flyover_map
+    geo.observe.clear_cache()
+    anew = {}
+    for d in detections:
+        if d.frame_index in damage_map.poses:
+            anew[id(d)] = geo.observe._placed_ground_xy(d, camera=damage_map.camera, pose=damage_map.poses[d.frame_index])
+    first = detection_wedges(detections, damage_map.poses, damage_map.camera)
+    decoded = []
+    real = geo.observe._mask_outline_and_centroid
+    monkeypatch.setattr(geo.observe, "_mask_outline_and_centroid", lambda d: decoded.append(d) or real(d))
+    second = detection_wedges(detections, damage_map.poses, damage_map.camera)
+    assert first and second == first and decoded == []
+    for d in detections:
+        if d.frame_index in damage_map.poses:
+            kept = placed_ground_xy(d, camera=damage_map.camera, pose=damage_map.poses[d.frame_index])
+            assert (kept is None) == (anew[id(d)] is None) and (kept is None or np.array_equal(kept, anew[id(d)]))
+
+
+def test_wedges_cast_together_are_those_cast_one_by_one(flyover_map):
+    """:func:`geo.reach.wedges_towards` of many detections at once gives each the very
+    wedge :func:`geo.reach.wedge_towards` gives it alone."""
+    from geo.reach import wedge_towards, wedges_towards
+
+    damage_map, detections = flyover_map
+    camera = damage_map.camera
+    calls = []
+    for d in detections:
+        pose = damage_map.poses.get(d.frame_index)
+        ground = None if pose is None else placed_ground_xy(d, camera=camera, pose=pose)
+        if ground is not None:
+            calls.append((d.box_xyxy_px, pose, ground))
+    assert len(calls) > 20
+    together = wedges_towards(np.array([box for box, _, _ in calls]), [pose for _, pose, _ in calls], camera,
+                              [ground for _, _, ground in calls])
+    assert together == [wedge_towards(box, pose, camera, ground) for box, pose, ground in calls]
