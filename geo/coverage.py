@@ -17,8 +17,10 @@ building behind another (occlusion is not modelled).
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -291,11 +293,16 @@ def camera_footprint_records(damage_map, *, limit: int = 300,  # noqa: ANN001
     """The ground each analysed frame saw (at most ``limit`` frames, evenly spaced),
     as ``(properties, WGS84 polygon)``: ``frame``, ``time_s``. A footprint reaches
     ``max_range_m`` from the drone, and past it within the wedges of the frame's
-    detections at any score (:func:`detection_reach`)."""
+    detections at any score (:func:`detection_reach`). Each frame's footprint is kept
+    with the map while its sites are the same: an export asks for them three times (the
+    area filmed, the buildings read around it, the camera footprints layer), and a long
+    flight's frames nearly all reach past the usual range."""
     from shapely.geometry.polygon import orient
 
+    kept = _kept_for(damage_map)
+    reach = kept.reach if kept.reach is not None else detection_reach(damage_map)
+    kept.reach = reach
     indices = sorted(damage_map.poses)
-    reach = detection_reach(damage_map)
     if len(indices) > limit:  # evenly spaced, and every frame that saw damage past max_range_m
         far = {index for index, metres in farthest_reach_m(reach).items() if metres > max_range_m}
         indices = sorted({indices[int(k)] for k in np.linspace(0, len(indices) - 1, limit)}
@@ -303,11 +310,47 @@ def camera_footprint_records(damage_map, *, limit: int = 300,  # noqa: ANN001
     records = []
     times = [damage_map.frame_poses.times_s[index] for index in indices]
     for index, t, pose in zip(indices, times, damage_map.poses_at(times)):
-        polygon = None if pose is None else _footprint_polygon(damage_map, pose, reach.get(index, ()), max_range_m)
+        key = (index, float(max_range_m))
+        if key not in kept.footprints:
+            polygon = None if pose is None else _footprint_polygon(damage_map, pose, reach.get(index, ()), max_range_m)
+            kept.footprints[key] = None if polygon is None else orient(polygon, 1.0)
+        polygon = kept.footprints[key]
         if polygon is None:
             continue
-        records.append(({"frame": int(index), "time_s": round(float(t), 3)}, orient(polygon, 1.0)))
+        records.append(({"frame": int(index), "time_s": round(float(t), 3)}, polygon))
     return records
+
+
+@dataclass(eq=False)
+class _KeptFootprints:
+    """What :func:`camera_footprint_records` worked out for one map: the sites it was
+    worked out with, their :func:`detection_reach`, and each frame's footprint (``(frame,
+    range)`` -> WGS84 polygon, or ``None`` for none)."""
+
+    fused: object
+    reach: dict[int, tuple[ReachWedge, ...]] | None = None
+    footprints: dict[tuple[int, float], object] = field(default_factory=dict)
+
+
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # damage map -> _KeptFootprints
+_KEPT_LOCK = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget the footprints kept with every map (tests, benchmarks)."""
+    with _KEPT_LOCK:
+        _KEPT.clear()
+
+
+def _kept_for(damage_map) -> _KeptFootprints:  # noqa: ANN001
+    """The footprints kept for ``damage_map``; none while its sites are others than they
+    were (the reach follows its sightings)."""
+    with _KEPT_LOCK:
+        kept = _KEPT.get(damage_map)
+        if kept is None or kept.fused is not damage_map.fused:
+            kept = _KeptFootprints(damage_map.fused)
+            _KEPT[damage_map] = kept
+        return kept
 
 
 def _footprint_polygon(damage_map, pose: CameraPose, wedges: Sequence[ReachWedge],  # noqa: ANN001, ANN202
@@ -349,6 +392,6 @@ def flown_bounds_lonlat(damage_map, *, limit: int = 100) -> tuple[float, float, 
     return float(west), float(south), float(east), float(north)
 
 
-__all__ = ["CoverageLayer", "flown_bounds_lonlat", "CoverageSettings", "UnitCoverage", "camera_footprint_records",
+__all__ = ["CoverageLayer", "clear_cache", "flown_bounds_lonlat", "CoverageSettings", "UnitCoverage", "camera_footprint_records",
            "detection_reach", "footprint_coverage",
            "grid_coverage", "unit_coverage"]

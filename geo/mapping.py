@@ -86,8 +86,11 @@ _FOOTPRINTS = LastFew(4096)
 
 
 def clear_cache() -> None:
-    """Forget the kept camera footprints (tests, benchmarks)."""
+    """Forget the kept camera footprints (tests, benchmarks), those kept with a map too."""
+    from geo.coverage import clear_cache as clear_footprint_records
+
     _FOOTPRINTS.clear()
+    clear_footprint_records()
 
 
 @dataclass(eq=False)

@@ -112,3 +112,29 @@ def test_frames_that_did_not_count_as_a_look_see_no_building(flyover, flyover_ma
     assert footprint_coverage(none, footprints).counts()["seen well"] == 0
     assert grid_coverage(none, cell_m=25.0).counts()["seen well"] == 0
     assert len(camera_footprint_records(none)) == len(damage_map.poses)  # where the camera was is still drawn
+
+
+def test_the_footprints_kept_with_a_map_are_those_worked_out_anew(flyover_map, monkeypatch):
+    """An export asks for the camera footprints several times (the area filmed, the
+    buildings read around it, the footprints layer): each frame's is worked out once per
+    map, and they are the footprints worked out anew."""
+    import dataclasses
+
+    import geo.coverage
+    from geo.coverage import camera_footprint_records, flown_bounds_lonlat
+
+    damage_map, _ = flyover_map
+    damage_map = dataclasses.replace(damage_map)  # a map of its own: nothing kept for it yet
+    worked_out = []
+    real = geo.coverage._footprint_polygon
+    monkeypatch.setattr(geo.coverage, "_footprint_polygon", lambda *a: worked_out.append(a[1]) or real(*a))
+    first = camera_footprint_records(damage_map)
+    once = len(worked_out)
+    bounds = flown_bounds_lonlat(damage_map)
+    again = camera_footprint_records(damage_map)
+    assert first and once == len(damage_map.poses) and len(worked_out) == once
+    geo.coverage.clear_cache()
+    anew = camera_footprint_records(damage_map)
+    assert len(worked_out) == 2 * once
+    assert [(p, g.wkb) for p, g in again] == [(p, g.wkb) for p, g in anew] == [(p, g.wkb) for p, g in first]
+    assert bounds == flown_bounds_lonlat(damage_map)
