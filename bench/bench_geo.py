@@ -37,6 +37,14 @@ from _project_copy import project_copy  # noqa: E402
 from _timing import median_seconds  # noqa: E402
 
 
+class _PrintedRows(list):
+    """Rows printed as they come (a long flight's take minutes each)."""
+
+    def append(self, row: tuple[str, float]) -> None:
+        print(f"{row[0]}: {row[1]:.2f} s", file=sys.stderr, flush=True)
+        super().append(row)
+
+
 def project_rows(project: Path, runs: int) -> list[tuple[str, float]]:
     """Median seconds of each step a long flight's project waits for (on a copy of it)."""
     import geo.mapping
@@ -52,7 +60,7 @@ def project_rows(project: Path, runs: int) -> list[tuple[str, float]]:
         captured["call"] = (args, kwargs)
         return wedges(*args, **kwargs)
 
-    rows: list[tuple[str, float]] = []
+    rows = _PrintedRows()
     with project_copy(project, "geo") as copy, tempfile.TemporaryDirectory() as tmp:
         def open_and_map() -> None:
             maps.clear_cache()

@@ -516,6 +516,19 @@ def _heading_slack_m(reach_m: float, heading_sigma_deg: float) -> float:
     return reach_m * math.tan(math.radians(heading_sigma_deg)) if heading_sigma_deg > 0 else 0.0
 
 
+def small_median(values: Sequence[float]) -> float:
+    """``float(np.median(values))`` of a few numbers, without numpy's overhead (the merge
+    asks for some 75,000 medians of a handful on a long flight): the middle value, or the
+    mean of the middle two (``(a + b) / 2``, as numpy works it out); numpy's where one is
+    NaN."""
+    ordered = sorted(float(v) for v in values)
+    count = len(ordered)
+    if count == 0 or any(math.isnan(v) for v in ordered):
+        return float(np.median(values))
+    middle = count // 2
+    return ordered[middle] if count % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
 def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict[DamageLevel, float]) -> list[list[Projected]]:
     """Join groups that are one damage (step 3): of one voted level, never sharing a
     frame, with rays passing within ``merge_m`` (plus ``merge_per_range`` of the range) of
@@ -535,9 +548,9 @@ def merge(groups: list[list[Projected]], settings: FusionSettings, heights: dict
 
     def rays_pass(group: list[Projected], point: np.ndarray) -> bool:
         misses = [ray_miss_m(m, point) for m in group]
-        reach = float(np.median([np.linalg.norm(point - m.ray_origin) for m in group]))
-        slack = _heading_slack_m(reach, float(np.median([m.heading_sigma_deg for m in group])))
-        return float(np.median(misses)) <= settings.merge_m + settings.merge_per_range * reach + slack
+        reach = small_median([float(np.linalg.norm(point - m.ray_origin)) for m in group])
+        slack = _heading_slack_m(reach, small_median([m.heading_sigma_deg for m in group]))
+        return small_median(misses) <= settings.merge_m + settings.merge_per_range * reach + slack
 
     # Only groups within `reach` of each other can merge: bucket them on a grid of that
     # size so a long video does not compare every pair.

@@ -409,3 +409,18 @@ def test_sightings_in_unusable_frames_are_flagged_and_kept_between_builds():
     assert len(first.all_fused) == 2
     for a, b in zip(first.all_fused, again.all_fused):
         assert all(x is y for x, y in zip(a.members, b.members)) and a.footprint is b.footprint
+
+
+def test_the_merge_median_is_numpys():
+    """:func:`geo.fusion.small_median` gives exactly ``float(np.median(values))`` (odd and
+    even counts, numbers of every size, a NaN) without numpy's overhead."""
+    import numpy as np
+
+    from geo.fusion import small_median
+
+    rng = np.random.default_rng(0)
+    for count in range(1, 10):
+        for _ in range(300):
+            values = list(rng.normal(0.0, 50.0, count) * rng.choice([1e-3, 1.0, 1e3]))
+            assert small_median(values) == float(np.median(values))
+    assert np.isnan(small_median([1.0, float("nan"), 2.0]))
