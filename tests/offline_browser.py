@@ -6,8 +6,11 @@ Import it after ``pytest.importorskip("PySide6.QtWebEngineWidgets")``.
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
 
@@ -45,3 +48,19 @@ def open_offline(qtbot, page: Path, size: tuple[int, int] = (1100, 750)) -> tupl
         view.load(QUrl.fromLocalFile(str(page)))
     assert loaded.args == [True], f"{page} did not load"
     return view, interceptor
+
+
+def read_page_until(qtbot, view: QWebEngineView, expression: str, ready: Callable[[Any], object],  # noqa: ANN001
+                    timeout: int = 30_000) -> Any:
+    """The value of the JavaScript ``expression`` (made JSON in the page, read back as
+    Python), read again until ``ready(value)`` holds (the page draws and decodes in its
+    own time)."""
+    read: dict[str, Any] = {}
+
+    def done() -> bool:
+        view.page().runJavaScript(f"JSON.stringify({expression})", 0,
+                                  lambda value: read.update(value=json.loads(value)))
+        return "value" in read and bool(ready(read["value"]))
+
+    qtbot.waitUntil(done, timeout=timeout)
+    return read["value"]

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("PySide6.QtWebEngineWidgets")
 
-from tests.offline_browser import open_offline  # noqa: E402
+from tests.offline_browser import open_offline, read_page_until  # noqa: E402
 
 
 @pytest.fixture
@@ -120,25 +120,10 @@ def test_the_survey_map_renders_offline_with_every_flight_and_site(qtbot, flyove
     assert interceptor.blocked == []  # the page asks no server for anything
 
 
-def _read_until(qtbot, view, expression: str, ready, timeout: int = 10_000):  # noqa: ANN001, ANN202
-    """The value of the JavaScript ``expression`` (made JSON in the page, read back as
-    Python), read again until ``ready(value)`` holds (the page draws and decodes in its
-    own time)."""
-    read: dict = {}
-
-    def done() -> bool:
-        view.page().runJavaScript(f"JSON.stringify({expression})", 0,
-                                  lambda value: read.update(value=json.loads(value)))
-        return "value" in read and bool(ready(read["value"]))
-
-    qtbot.waitUntil(done, timeout=timeout)
-    return read["value"]
-
-
 def _probe_until_drawn(qtbot, view, sites: int, fields: str) -> dict:
     """``fields`` (a JavaScript object literal with a ``sites`` count) read from the page
     until that many site circles are drawn."""
-    return _read_until(qtbot, view, fields, lambda result: result.get("sites", 0) == sites, timeout=30_000)
+    return read_page_until(qtbot, view, fields, lambda result: result.get("sites", 0) == sites, timeout=30_000)
 
 
 def test_a_site_of_the_list_opens_on_the_map_when_clicked(qtbot, html_path, flyover_map):
@@ -146,7 +131,7 @@ def test_a_site_of_the_list_opens_on_the_map_when_clicked(qtbot, html_path, flyo
     first = min(damage_map.sites, key=lambda s: (-int(s.level), s.id))  # the list's first: most severe
     view, _ = open_offline(qtbot, html_path)
     _probe_until_drawn(qtbot, view, len(damage_map.sites), "{sites: document.querySelectorAll('path.dm-site').length}")
-    listed = _read_until(qtbot, view, "Array.from(document.querySelectorAll('#dm-site-list .dm-item'))"
+    listed = read_page_until(qtbot, view, "Array.from(document.querySelectorAll('#dm-site-list .dm-item'))"
                                       ".map(i => i.dataset.site)", lambda ids: ids is not None)
     assert listed[0] == str(first.id) and len(listed) == len(damage_map.sites)
     assert _open_first_listed(qtbot, view) == f"Site {first.id}: {first.level.label}"
@@ -155,7 +140,7 @@ def test_a_site_of_the_list_opens_on_the_map_when_clicked(qtbot, html_path, flyo
 def _open_first_listed(qtbot, view) -> str:
     """Click the first site of the page's list; the title of the popup that opens."""
     view.page().runJavaScript("document.querySelector('#dm-site-list .dm-item').click()")
-    return _read_until(qtbot, view, "(document.querySelector('.leaflet-popup-content b') || {}).textContent || ''",
+    return read_page_until(qtbot, view, "(document.querySelector('.leaflet-popup-content b') || {}).textContent || ''",
                        bool)
 
 
@@ -178,7 +163,7 @@ def test_a_popup_shows_its_pictures_and_a_frame_two_sites_share_is_in_the_page_o
     view, _ = open_offline(qtbot, path)
     _probe_until_drawn(qtbot, view, len(damage_map.sites), "{sites: document.querySelectorAll('path.dm-site').length}")
     _open_first_listed(qtbot, view)
-    pictures = _read_until(qtbot, view, "Array.from(document.querySelectorAll('.leaflet-popup-content img'))"
+    pictures = read_page_until(qtbot, view, "Array.from(document.querySelectorAll('.leaflet-popup-content img'))"
                                         ".map(i => [i.src.slice(0, 23), i.naturalWidth, i.clientHeight])",
                            lambda shown: bool(shown) and all(width > 0 for _, width, _ in shown))
     assert pictures == [["data:image/jpeg;base64,", 320, 169]]
@@ -201,7 +186,7 @@ def test_a_popup_taller_than_the_map_scrolls_inside_it_with_its_title_in_view(qt
     view, _ = open_offline(qtbot, path, size=(900, 420))
     _probe_until_drawn(qtbot, view, len(built.sites), "{sites: document.querySelectorAll('path.dm-site').length}")
     _open_first_listed(qtbot, view)
-    fit = _read_until(qtbot, view, "(function () { var box = document.querySelector('.leaflet-popup-content');"
+    fit = read_page_until(qtbot, view, "(function () { var box = document.querySelector('.leaflet-popup-content');"
                                    " var map = document.querySelector('.leaflet-container').getBoundingClientRect();"
                                    " var title = document.querySelector('.leaflet-popup-content b')"
                                    ".getBoundingClientRect();"

@@ -3,14 +3,13 @@ laptop (1366x768), with no network, in a real browser engine (QtWebEngine, offsc
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("PySide6.QtWebEngineWidgets")
 
-from tests.offline_browser import open_offline  # noqa: E402
+from tests.offline_browser import open_offline, read_page_until  # noqa: E402
 
 PHONE = (390, 844)
 LAPTOP = (1366, 768)
@@ -56,18 +55,6 @@ def package_map(flyover, flyover_map, tmp_path) -> Path:
             "Produced by Red Cross"]))  # as long as a package's credits: two lines on a laptop
 
 
-def _read(qtbot, view, expression: str, ready, timeout: int = 30_000):  # noqa: ANN001, ANN202
-    read: dict = {}
-
-    def done() -> bool:
-        view.page().runJavaScript(f"JSON.stringify({expression})", 0,
-                                  lambda value: read.update(value=json.loads(value)))
-        return "value" in read and bool(ready(read["value"]))
-
-    qtbot.waitUntil(done, timeout=timeout)
-    return read["value"]
-
-
 def _overlapping(shown: dict[str, list[float]]) -> list[tuple[str, str]]:
     names = sorted(shown)
     pairs = []
@@ -86,7 +73,7 @@ def _area(box: list[float]) -> float:
 def test_on_a_phone_the_panels_leave_the_map_free_and_do_not_cover_each_other(qtbot, package_map, flyover_map):
     damage_map, _ = flyover_map
     view, interceptor = open_offline(qtbot, package_map, size=PHONE)
-    page = _read(qtbot, view, _OVERLAYS, lambda page: page["sites"] == len(damage_map.sites))
+    page = read_page_until(qtbot, view, _OVERLAYS, lambda page: page["sites"] == len(damage_map.sites))
     assert not page["layersOpen"]  # the layer list folded behind its button, as Leaflet does on a phone
     assert _overlapping(page["shown"]) == []
     covered = sum(_area(box) for box in page["shown"].values())
@@ -99,13 +86,13 @@ def test_on_a_phone_the_panels_leave_the_map_free_and_do_not_cover_each_other(qt
 def test_on_a_phone_a_site_popup_is_not_hidden_under_the_panels(qtbot, package_map, flyover_map):
     damage_map, _ = flyover_map
     view, _ = open_offline(qtbot, package_map, size=PHONE)
-    _read(qtbot, view, _OVERLAYS, lambda page: page["sites"] == len(damage_map.sites))
+    read_page_until(qtbot, view, _OVERLAYS, lambda page: page["sites"] == len(damage_map.sites))
     view.page().runJavaScript("document.querySelector('#dm-site-list .dm-item').click()")
-    page = _read(qtbot, view, _OVERLAYS, lambda page: "popup" in page["shown"])
+    page = read_page_until(qtbot, view, _OVERLAYS, lambda page: "popup" in page["shown"])
     popup = page["shown"]["popup"]
     assert popup[0] >= 0 and popup[2] <= PHONE[0]  # as wide as the screen at most
     assert [pair for pair in _overlapping(page["shown"]) if "popup" in pair] == []  # nor the zoom buttons
-    title = _read(qtbot, view, "document.elementFromPoint(...(function (b) { return [b.left + 5, b.top + 5]; })"
+    title = read_page_until(qtbot, view, "document.elementFromPoint(...(function (b) { return [b.left + 5, b.top + 5]; })"
                                "(document.querySelector('.leaflet-popup-content b').getBoundingClientRect()))"
                                ".closest('.leaflet-popup') !== null", lambda on_top: on_top is not None)
     assert title  # its title is what a finger touches there
@@ -114,7 +101,7 @@ def test_on_a_phone_a_site_popup_is_not_hidden_under_the_panels(qtbot, package_m
 def test_on_a_laptop_the_layers_and_legends_stay_open(qtbot, package_map, flyover_map):
     damage_map, _ = flyover_map
     view, _ = open_offline(qtbot, package_map, size=LAPTOP)
-    page = _read(qtbot, view, _OVERLAYS, lambda page: page["sites"] == len(damage_map.sites))
+    page = read_page_until(qtbot, view, _OVERLAYS, lambda page: page["sites"] == len(damage_map.sites))
     assert page["layersOpen"]
     assert _overlapping(page["shown"]) == []  # the credits no longer cover the scale bar
     legend = page["shown"]["legend"]
@@ -126,7 +113,7 @@ def test_the_map_shows_where_the_drone_did_not_film(qtbot, package_map, flyover_
     site outside it is no news, not an all-clear."""
     damage_map, _ = flyover_map
     view, _ = open_offline(qtbot, package_map, size=LAPTOP)
-    page = _read(qtbot, view, "{sites: document.querySelectorAll('path.dm-site').length,"
+    page = read_page_until(qtbot, view, "{sites: document.querySelectorAll('path.dm-site').length,"
                               " filmed: document.querySelectorAll('path.dm-area-filmed').length,"
                               " legend: document.getElementById('dm-grades').innerText}",
                  lambda page: page["sites"] == len(damage_map.sites))
@@ -139,12 +126,12 @@ def test_a_team_finds_a_site_by_its_number(qtbot, package_map, flyover_map):
     damage_map, _ = flyover_map
     wanted = max(damage_map.sites, key=lambda s: s.id)  # not the list's first
     view, _ = open_offline(qtbot, package_map, size=PHONE)
-    _read(qtbot, view, _OVERLAYS, lambda page: page["sites"] == len(damage_map.sites))
+    read_page_until(qtbot, view, _OVERLAYS, lambda page: page["sites"] == len(damage_map.sites))
     typed = ("(function (text) { var form = document.getElementById('dm-site-find');"
              " form.querySelector('input').value = text; form.requestSubmit(); return true; })")
     view.page().runJavaScript(f"{typed}('{wanted.id}')")
-    title = _read(qtbot, view, "(document.querySelector('.leaflet-popup-content b') || {}).textContent || ''", bool)
+    title = read_page_until(qtbot, view, "(document.querySelector('.leaflet-popup-content b') || {}).textContent || ''", bool)
     assert title == f"Site {wanted.id}: {wanted.level.label}"
     view.page().runJavaScript(f"{typed}('{wanted.id + 1000}')")
-    said = _read(qtbot, view, "document.querySelector('#dm-site-find .dm-find-result').textContent", bool)
+    said = read_page_until(qtbot, view, "document.querySelector('#dm-site-find .dm-find-result').textContent", bool)
     assert said.startswith(f"No site {wanted.id + 1000} on this map")

@@ -4,14 +4,13 @@ at a phone's size (390x844) and a laptop's (1366x768)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("PySide6.QtWebEngineWidgets")
 
-from tests.offline_browser import open_offline  # noqa: E402
+from tests.offline_browser import open_offline, read_page_until  # noqa: E402
 
 PHONE = (390, 844)
 LAPTOP = (1366, 768)
@@ -43,18 +42,6 @@ def flight_map(flyover_map, tmp_path) -> Path:
     return write_html(tmp_path / "damage_map.html", damage_map)
 
 
-def _read(qtbot, view, expression: str, ready):  # noqa: ANN001, ANN202
-    read: dict = {}
-
-    def done() -> bool:
-        view.page().runJavaScript(f"JSON.stringify({expression})", 0,
-                                  lambda value: read.update(value=json.loads(value)))
-        return "value" in read and bool(ready(read["value"]))
-
-    qtbot.waitUntil(done, timeout=30_000)
-    return read["value"]
-
-
 def _overlap(a: list[float], b: list[float]) -> bool:
     return min(a[2], b[2]) - max(a[0], b[0]) > 1 and min(a[3], b[3]) - max(a[1], b[1]) > 1
 
@@ -80,7 +67,7 @@ def test_zoomed_in_every_site_has_its_number_beside_it(qtbot, flight_map, flyove
     view, _ = open_offline(qtbot, flight_map, size=LAPTOP)
     view.page().runJavaScript(_zoom(21))
     wanted = sorted(str(site.id) for site in damage_map.sites)
-    numbers = _read(qtbot, view, _NUMBERS, lambda n: len(n["dots"]) == len(wanted) and len(n["labels"]) == len(wanted))
+    numbers = read_page_until(qtbot, view, _NUMBERS, lambda n: len(n["dots"]) == len(wanted) and len(n["labels"]) == len(wanted))
     assert sorted(label["text"] for label in numbers["labels"]) == wanted
     _assert_apart(numbers, whole_dots=True)
 
@@ -93,9 +80,9 @@ def test_zoomed_out_the_numbers_left_do_not_hide_each_other(qtbot, flight_map, f
 
     damage_map, _ = flyover_map
     view, _ = open_offline(qtbot, flight_map, size=size)
-    _read(qtbot, view, _NUMBERS, lambda n: len(n["dots"]) == len(damage_map.sites))
+    read_page_until(qtbot, view, _NUMBERS, lambda n: len(n["dots"]) == len(damage_map.sites))
     view.page().runJavaScript(_zoom(16))
-    numbers = _read(qtbot, view, _NUMBERS, lambda n: n["labels"])
+    numbers = read_page_until(qtbot, view, _NUMBERS, lambda n: n["labels"])
     _assert_apart(numbers, whole_dots=False)
     assert str(min(damage_map.sites, key=most_severe_first).id) in [label["text"] for label in numbers["labels"]]
     assert min(label["size"] for label in numbers["labels"]) >= (12 if size == PHONE else 11)
