@@ -354,20 +354,15 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
         _write_kml_attributes(ET.SubElement(placemark, f"{{{ns}}}ExtendedData"), ns, props, schema)
         geometry = ET.SubElement(placemark, f"{{{ns}}}Point")
         ET.SubElement(geometry, f"{{{ns}}}coordinates").text = f"{point.x:.8f},{point.y:.8f}"
-    for name, linestring in lines:
-        placemark = ET.SubElement(doc, f"{{{ns}}}Placemark")
-        ET.SubElement(placemark, f"{{{ns}}}name").text = name
-        ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = "#track"
-        geometry = ET.SubElement(placemark, f"{{{ns}}}LineString")
-        ET.SubElement(geometry, f"{{{ns}}}tessellate").text = "1"
-        ET.SubElement(geometry, f"{{{ns}}}coordinates").text = " ".join(f"{x:.8f},{y:.8f}" for x, y in linestring.coords)
-    for name, linestring in outlines:
-        placemark = ET.SubElement(doc, f"{{{ns}}}Placemark")
-        ET.SubElement(placemark, f"{{{ns}}}name").text = name
-        ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = "#area-filmed"
-        geometry = ET.SubElement(placemark, f"{{{ns}}}LineString")
-        ET.SubElement(geometry, f"{{{ns}}}tessellate").text = "1"
-        ET.SubElement(geometry, f"{{{ns}}}coordinates").text = " ".join(f"{x:.8f},{y:.8f}" for x, y in linestring.coords)
+    for style, named in (("#track", lines), ("#area-filmed", outlines)):
+        for name, linestring in named:
+            placemark = ET.SubElement(doc, f"{{{ns}}}Placemark")
+            ET.SubElement(placemark, f"{{{ns}}}name").text = name
+            ET.SubElement(placemark, f"{{{ns}}}styleUrl").text = style
+            geometry = ET.SubElement(placemark, f"{{{ns}}}LineString")
+            ET.SubElement(geometry, f"{{{ns}}}tessellate").text = "1"
+            ET.SubElement(geometry, f"{{{ns}}}coordinates").text = " ".join(
+                f"{x:.8f},{y:.8f}" for x, y in linestring.coords)
     for name, point in marks:
         placemark = ET.SubElement(doc, f"{{{ns}}}Placemark")
         ET.SubElement(placemark, f"{{{ns}}}name").text = name
