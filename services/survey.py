@@ -832,7 +832,9 @@ def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark]
     the flight's reviewer took back (``taken_back``: an undo,
     :func:`services.sites.taken_back_sightings`) is left as it is: the rejection will not
     be carried to it. The flight's project is not changed. Returns the copy, how many sites
-    it left out, and how many it kept though a rejection elsewhere lies on them (taken back)."""
+    it left out of the map (its unconfirmed sites there are left out too, uncounted: decided,
+    they are not the survey's "unconfirmed sites left off"), and how many it kept though a
+    rejection elsewhere lies on them (taken back)."""
     from services.sites import site_summaries, survey_reach
 
     if not any(m.review is ReviewState.REJECTED for m in marks):
@@ -849,9 +851,11 @@ def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark]
     gone = rejected & open_ids
     kept_back = len(rejected & {site.site_id for site in undecided} - open_ids)
     kept = [f for f in damage_map.fused if f.site.id not in gone]
-    if len(kept) == len(damage_map.fused):
+    # an unconfirmed site there is decided too: not one the survey counts as left off, unconfirmed
+    doubtful = [f for f in damage_map.unconfirmed if f.site.id not in gone]
+    if len(kept) == len(damage_map.fused) and len(doubtful) == len(damage_map.unconfirmed):
         return damage_map, 0, kept_back
-    return replace(damage_map, fused=kept), len(damage_map.fused) - len(kept), kept_back
+    return replace(damage_map, fused=kept, unconfirmed=doubtful), len(damage_map.fused) - len(kept), kept_back
 
 
 def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_rejections: bool = True) -> SurveyMap:
