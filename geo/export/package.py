@@ -39,6 +39,7 @@ from geo.export.products import (
 )
 from geo.export.records import (
     Record,
+    counted,
     footprint_records,
     jump_records,
     observation_records,
@@ -283,7 +284,8 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         *not_shown_lines(
             outside="the area the drone filmed (the \"Area filmed\" outline on the maps, layer area_of_interest)",
             graded=grading is not None,
-            unconfirmed=f"{len(damage_map.unconfirmed)} unconfirmed site(s)" if damage_map.unconfirmed else "",
+            unconfirmed=counted(len(damage_map.unconfirmed), "unconfirmed site") if damage_map.unconfirmed else "",
+            unconfirmed_place="its place" if len(damage_map.unconfirmed) == 1 else "their place",
             uncertainties=[f.uncertainty_m for f in damage_map.fused]),
         "",
         *words_lines(),

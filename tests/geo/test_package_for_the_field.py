@@ -43,12 +43,27 @@ def test_the_readme_says_what_to_open_first_on_each_device(package):
     assert "no network" in first and "Site number" in first
 
 
-def test_the_readme_says_what_the_maps_do_not_show(package, flyover_map):
-    damage_map, _ = flyover_map
+def test_the_readme_says_what_the_maps_do_not_show(package):
     missing = _section(_readme(package), "What the maps do NOT show")
     assert "outside the area the drone filmed" in missing and "does not mean no damage" in missing
-    if damage_map.unconfirmed:
-        assert f"{len(damage_map.unconfirmed)} unconfirmed site" in missing
+
+
+@pytest.mark.parametrize(("doubtful", "said"), [
+    (1, "- 1 unconfirmed site: detected in too few of the frames that showed its place"),
+    (3, "- 3 unconfirmed sites: detected in too few of the frames that showed their place"),
+])
+def test_the_readme_counts_the_unconfirmed_sites_left_off_as_a_survey_s_does(flyover_map, doubtful, said):
+    import dataclasses
+
+    from geo.export.package import readme_text
+    from geo.export.products import ProductInfo
+
+    damage_map, _ = flyover_map
+    unconfirmed = [dataclasses.replace(f, confirmed=False) for f in damage_map.fused[:doubtful]]
+    damage_map = dataclasses.replace(damage_map, fused=damage_map.fused[doubtful:], unconfirmed=unconfirmed)
+    readme = readme_text("flight", damage_map, info=ProductInfo(), layers=[], files=[], provenance={})
+    missing = _section(readme, "What the maps do NOT show")
+    assert said in missing and "left off every map here" in " ".join(missing.split())
 
 
 def test_the_readme_explains_the_words_the_maps_use(package):
