@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from core.types import box_iou
+
 FOUND_IOU = 0.25
 
 
@@ -51,14 +53,6 @@ def marked_parts(annotations: dict[str, Any], image_id: int) -> list[MarkedPart]
     return parts
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def _inside(point: tuple[float, float], polygon: np.ndarray) -> bool:
     """Even-odd rule."""
     x, y = point
@@ -75,7 +69,7 @@ def finds(result: dict[str, Any], part: MarkedPart) -> bool:
     """Whether one COCO result (``bbox`` as ``[x, y, w, h]``) finds ``part``."""
     x, y, w, h = result["bbox"]
     box = (x, y, x + w, y + h)
-    return _iou(box, part.box_xyxy) >= FOUND_IOU or _inside((x + w / 2, y + h / 2), part.polygon_xy)
+    return box_iou(box, part.box_xyxy) >= FOUND_IOU or _inside((x + w / 2, y + h / 2), part.polygon_xy)
 
 
 def find_parts(results: list[dict[str, Any]], parts: list[MarkedPart]) -> list[PartFinding]:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from core.review import SiteMark
 from core.sites import SiteSummary, distance_m
 from core.store import ProjectStore, SiteDecisionRecord
-from core.types import BoxXYXY, DamageLevel, ReviewState
+from core.types import BoxXYXY, DamageLevel, ReviewState, box_iou
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.mapping import DamageMap
@@ -120,20 +120,10 @@ def _decided(mark: SiteMark) -> str:
     return "accepted" if mark.level is None else f"accepted as {DamageLevel(mark.level).label}"
 
 
-def _iou(a: BoxXYXY, b: BoxXYXY) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def same_boxes(a: Traits, b: Traits) -> bool:
     """Whether in most frames both have a sighting in (at least one), their boxes overlap."""
     shared = set(a.boxes) & set(b.boxes)
-    agree = sum(1 for f in shared if any(_iou(p, q) >= BOX_IOU for p in a.boxes[f] for q in b.boxes[f]))
+    agree = sum(1 for f in shared if any(box_iou(p, q) >= BOX_IOU for p in a.boxes[f] for q in b.boxes[f]))
     return agree >= 1 and 2 * agree >= len(shared)
 
 
