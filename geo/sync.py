@@ -34,7 +34,7 @@ from core.errors import TelemetryError
 from geo.antimeridian import central_longitude
 from geo.hover_turns import Turns, headings_while_still, still_runs
 from geo.local import LocalFrame
-from geo.sync_video import VideoFacts, match_video
+from geo.sync_video import VideoFacts, apart_text, match_video
 from geo.telemetry.track import TimeBase, Track
 
 #: Faster than any DJI drone flies (Mavic 3: 21 m/s); a sample needing more is a jump.
@@ -671,8 +671,7 @@ def _no_overlap_message(track: Track, start: float, end: float, duration_s: floa
     if abs(hint) >= 1800 and abs(hint - quarters * 900.0) <= 120.0 and abs(hint) <= 14 * 3600:
         zone = f" (about {quarters / 4:+g} h: is one clock in local time?)"
     if abs(hint) > 2 * 86400:  # no clock is that wrong: another flight's track, most likely
-        days = abs(hint) / 86400.0
-        apart = f"{days / 365.25:.1f} years" if days >= 730 else f"{days:.0f} days"
+        apart = apart_text(abs(hint))
         if offset_s and abs(offset_s + hint) <= 2 * 86400:  # the offset set is what sets them apart
             return (f"{track.path or track.name}: telemetry does not overlap the video: the offset of "
                     f"{offset_s:+.1f} s set for it puts the track {apart} from the video: a typo? (--offset "

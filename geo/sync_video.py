@@ -176,14 +176,15 @@ def _dates(track: Track, video: VideoFacts) -> Evidence | None:
         return None
     clock = "UTC" if track.wall_clock_is_utc else "the drone's local time"
     return Evidence("dates", f"its dates start {_when(recorded)} ({clock}) and the video was created {_when(created)} UTC, "
-                             f"{_apart(gap)} apart (more than any time zone)")
+                             f"{apart_text(gap)} apart (more than any time zone)")
 
 
 def _when(t: float) -> str:
     return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _apart(seconds: float) -> str:
+def apart_text(seconds: float) -> str:
+    """How far apart two clocks are, in words: "8.0 years", "12 days", "16 h"."""
     days = seconds / 86400.0
     if days >= 730:
         return f"{days / 365.25:.1f} years"
@@ -212,4 +213,4 @@ def _same_file(a: Path | None, b: Path | None) -> bool:
         return False
 
 
-__all__ = ["Evidence", "VideoFacts", "VideoMatch", "match_video", "track_length_s"]
+__all__ = ["Evidence", "VideoFacts", "VideoMatch", "apart_text", "match_video", "track_length_s"]
