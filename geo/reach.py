@@ -155,8 +155,13 @@ def box_reach_bounds_m(boxes_xyxy_px: np.ndarray, seen_from: np.ndarray, poses: 
     """For each box (``float[N, 4]``, seen from ``poses[seen_from[k]]``), the farthest its
     corners land from the point under the camera on the plane ``z = plane_up_m``, in
     metres; ``max_range_m`` for a box reaching up to the horizon (or past that range)."""
-    corners = box_ground_corners(boxes_xyxy_px, seen_from, poses, camera, plane_up_m=plane_up_m,
-                                 max_range_m=max_range_m)
+    return corner_reach_m(box_ground_corners(boxes_xyxy_px, seen_from, poses, camera, plane_up_m=plane_up_m,
+                                             max_range_m=max_range_m))
+
+
+def corner_reach_m(corners: np.ndarray) -> np.ndarray:
+    """For each box's ground corners (``float[N, 4, 2]``, :func:`box_ground_corners`), the
+    farthest of them from the point under the camera, in metres."""
     bounds: np.ndarray = np.hypot(corners[..., 0], corners[..., 1]).max(axis=1) if len(corners) else np.zeros(0)
     return bounds
 
@@ -204,8 +209,7 @@ def detection_wedges(detections: Iterable[Detection], poses: Mapping[int, Camera
     seen_poses = [poses[int(index)] for index in seen]
     boxes = np.array([d.box_xyxy_px for d in placed], dtype=np.float64)
     low = box_ground_corners(boxes, seen_from, seen_poses, camera, plane_up_m=lowest_ground_m(terrain))
-    bounds = np.hypot(low[..., 0], low[..., 1]).max(axis=1)
-    candidates = np.flatnonzero(bounds > beyond_m)
+    candidates = np.flatnonzero(corner_reach_m(low) > beyond_m)  # as box_reach_bounds_m, corners kept
     if len(candidates) == 0:
         return {}
     # every detection's ground box, on the lowest and the highest ground, in local metres
@@ -299,6 +303,6 @@ def farthest_reach_m(wedges: Mapping[int, Sequence[ReachWedge]]) -> dict[int, fl
     return {index: max(w.far_m for w in found) for index, found in wedges.items() if found}
 
 
-__all__ = ["CORROBORATION_M", "FILMED_RANGE_M", "NEAR_RANGE_M", "REACH_FROM_M", "REACH_MARGIN_M", "ReachWedge",
+__all__ = ["CORROBORATION_M", "FILMED_RANGE_M", "NEAR_RANGE_M", "REACH_FROM_M", "REACH_MARGIN_M", "ReachWedge", "corner_reach_m",
            "box_ground_corners", "box_reach_bounds_m", "corroborated_points", "detection_wedges", "farthest_reach_m",
            "highest_ground_m", "lowest_ground_m", "wedge_towards", "wedges_towards"]
