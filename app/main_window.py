@@ -66,7 +66,7 @@ from app.widgets.keyboard_reach import reach_by_tab
 from core.settings import ProjectSettings
 from core.store import ProjectStore
 from core.types import DamageLevel, Detection, ReviewState
-from services.export import reviewed_frames_text
+from services.export import reviewed_elsewhere_text, reviewed_frames_text
 from services.project import default_export_dir
 
 _log = logging.getLogger(__name__)
@@ -1498,13 +1498,9 @@ class MainWindow(QMainWindow):
     def _no_training_data(self, run_id: int | None, reviewed_elsewhere: Mapping[int, int]) -> str:
         """Why the training data came out empty, in the words of ``damagemap export
         --training``: the runs whose frames are reviewed, else where to review."""
-        which = f"run {run_id}" + (" (the one shown)" if run_id == self.document.run_id else "")
-        if len(reviewed_elsewhere) == 1:
-            (other, count), = reviewed_elsewhere.items()
-            return f"no frame of {which} is reviewed; run {other} has {reviewed_frames_text(count)}"
         if reviewed_elsewhere:
-            counts = ", ".join(f"run {other} ({count})" for other, count in reviewed_elsewhere.items())
-            return f"no frame of {which} is reviewed; reviewed frames are in {counts}"
+            which = f"run {run_id}" + (" (the one shown)" if run_id == self.document.run_id else "")
+            return reviewed_elsewhere_text(which, reviewed_elsewhere)
         return "no frame of this run is reviewed yet (review its sites, then export the training data)"
 
     def _offer_reviewed_run(self, choice: ExportChoice, said: str, reviewed_elsewhere: Mapping[int, int]) -> None:

@@ -6,7 +6,7 @@ and from the desktop app gives the same files.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -304,5 +304,17 @@ def reviewed_frames_text(count: int) -> str:
     return f"{count} reviewed frame(s)"
 
 
-__all__ = ["ExportRequest", "ExportResult", "ExportStep", "export_project", "reviewed_frame_counts",
-           "reviewed_frames_text"]
+def reviewed_elsewhere_text(which: str, reviewed: Mapping[int, int]) -> str:
+    """Why the training data of ``which`` run came out empty while other runs' frames are
+    reviewed (``reviewed``: run id -> reviewed frames, not empty), as ``damagemap export
+    --training`` and the window both say it: "no frame of run 2 is reviewed; run 1 has 5
+    reviewed frame(s)"."""
+    if len(reviewed) == 1:
+        (other, count), = reviewed.items()
+        return f"no frame of {which} is reviewed; run {other} has {reviewed_frames_text(count)}"
+    counts = ", ".join(f"run {other} ({count})" for other, count in reviewed.items())
+    return f"no frame of {which} is reviewed; reviewed frames are in {counts}"
+
+
+__all__ = ["ExportRequest", "ExportResult", "ExportStep", "export_project", "reviewed_elsewhere_text",
+           "reviewed_frame_counts", "reviewed_frames_text"]

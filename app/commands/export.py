@@ -125,16 +125,13 @@ def _no_training_data(args: argparse.Namespace, run_id: int, reviewed: dict[int,
     """Why ``--training`` wrote nothing, and what would: the runs whose frames are
     reviewed (a re-analysis is a new run; the reviews stay on the run they were made on),
     else where to review."""
-    from services.export import reviewed_frames_text
+    from services.export import reviewed_elsewhere_text
 
     which = f"run {run_id}" + (" (the latest)" if args.run is None else "")
     if len(reviewed) == 1:
-        (other, count), = reviewed.items()
-        return (f"no frame of {which} is reviewed; run {other} has {reviewed_frames_text(count)}: export them "
-                f"with --run {other}")
+        return f"{reviewed_elsewhere_text(which, reviewed)}: export them with --run {next(iter(reviewed))}"
     if reviewed:
-        counts = ", ".join(f"run {other} ({count})" for other, count in reviewed.items())
-        return (f"no frame of {which} is reviewed; reviewed frames are in {counts}: export those of one with --run N "
+        return (f"{reviewed_elsewhere_text(which, reviewed)}: export those of one with --run N "
                 f"(e.g. --run {max(reviewed)})")
     from core.survey import survey_of_project
 
