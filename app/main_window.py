@@ -50,13 +50,14 @@ from app.errors import show_error
 from app.overlay import OverlayStyle
 from app.settings import AppSettings
 from app.survey_controller import SurveyController
+from app.widgets.action_check_box import ActionCheckBox
 from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
 from app.widgets.player import TransportBar
 from app.widgets.score_box import ScoreBox
 from app.widgets.start_page import StartPage
 from app.widgets.status_bar import ElidedLabel, StatusProgressBar, format_eta
 from app.widgets.timeline import TimelineWidget, summarise
-from app.window_actions import build_actions, build_menus
+from app.window_actions import build_actions, build_layer_actions, build_menus
 from app.panels import Panel
 from app.panels.map_panel import MapPanel
 from app.panels.review_panel import ReviewPanel
@@ -403,22 +404,13 @@ class MainWindow(QMainWindow):
         bar = QToolBar("Overlays", self)
         bar.setObjectName("overlay_toolbar")
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        #: one switch per layer, shown in View > Overlay Layers and as the toolbar's box
+        self.layer_actions = build_layer_actions(self)
         self.layer_checks: dict[str, QCheckBox] = {}
-        for key, label, tip in (
-            ("show_masks", "Masks", ""),
-            ("show_boxes", "Boxes", ""),
-            ("show_building_boxes", "Buildings", ""),
-            ("show_labels", "Labels", ""),
-            ("show_rejected", "Rejected", ""),
-            ("one_per_site", "One per site",
-             "Draw only the best box of each damage site in a frame: the detector often boxes one damage "
-             "twice (a roof and a patch in it). The others stay in the table and are drawn when selected."),
-        ):
-            check = QCheckBox(label)
-            check.setToolTip(tip)
-            check.setChecked(self.settings.bool_value(f"overlay/{key}", getattr(OverlayStyle(), key)))
+        for key, action in self.layer_actions.items():
+            check = ActionCheckBox(action)
             reach_by_tab(check)  # Tab reaches it; a click leaves the focus on the list being reviewed
-            check.toggled.connect(self._style_changed)
+            action.toggled.connect(self._style_changed)
             self.layer_checks[key] = check
             bar.addWidget(check)
         bar.addSeparator()
@@ -913,7 +905,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ frames
     def overlay_style(self) -> OverlayStyle:
-        kwargs = {key: check.isChecked() for key, check in self.layer_checks.items()}
+        kwargs = {key: action.isChecked() for key, action in self.layer_actions.items()}
         hidden: frozenset[int] = frozenset()
         review = self.panel(SiteReviewPanel).review
         if kwargs["one_per_site"] and review is not None:
@@ -937,8 +929,8 @@ class MainWindow(QMainWindow):
 
     def _style_changed(self) -> None:
         style = self.overlay_style()
-        for key, check in self.layer_checks.items():
-            self.settings.set_value(f"overlay/{key}", check.isChecked())
+        for key, action in self.layer_actions.items():
+            self.settings.set_value(f"overlay/{key}", action.isChecked())
         self.frame_view.set_style(style)
         self.timeline.set_summaries({i: summarise(d, style) for i, d in self._frames.items()})
 

@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
+from app.overlay import OverlayStyle
 from app.run_menu import RunMenu
 from core.types import DamageLevel, ReviewState
 
@@ -66,6 +68,49 @@ def finetune_dialog_class() -> type | None:
         logging.getLogger(__name__).exception("app.dialogs.finetune_dialog could not be imported")
         return None
     return FinetuneDialog  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class OverlayLayer:
+    """One layer of the frame view's overlay, as View > Overlay Layers and the overlay
+    toolbar switch it."""
+
+    #: the :class:`~app.overlay.OverlayStyle` field it sets (and its key in the settings)
+    key: str
+    #: the menu's text, with its mnemonic; the toolbar's box shows it without the "&"
+    text: str
+    shortcut: str
+    tip: str
+
+
+OVERLAY_LAYERS: tuple[OverlayLayer, ...] = (
+    OverlayLayer("show_masks", "&Masks", "Ctrl+Shift+M", "Damage masks, coloured by level"),
+    OverlayLayer("show_boxes", "&Boxes", "Ctrl+Shift+B", "Damage boxes"),
+    OverlayLayer("show_building_boxes", "B&uildings", "Ctrl+Shift+U", "The dashed boxes of the buildings"),
+    OverlayLayer("show_labels", "&Labels", "Ctrl+Shift+L", "Each detection's level and score"),
+    OverlayLayer("show_rejected", "&Rejected", "Ctrl+Shift+X", "Detections a reviewer rejected, struck through"),
+    OverlayLayer("one_per_site", "&One per site", "Ctrl+Shift+O",
+                 "Draw only the best box of each damage site in a frame: the detector often boxes one damage "
+                 "twice (a roof and a patch in it). The others stay in the table and are drawn when selected."),
+)
+
+
+def build_layer_actions(window: MainWindow) -> dict[str, QAction]:
+    """One checkable action per overlay layer (:data:`OVERLAY_LAYERS`): the switch that
+    View > Overlay Layers and the overlay toolbar's boxes (:class:`ActionCheckBox`) both
+    show. Each starts as it was left (``overlay/<key>`` in the settings)."""
+    actions: dict[str, QAction] = {}
+    for layer in OVERLAY_LAYERS:
+        action = QAction(layer.text, window)
+        action.setCheckable(True)
+        action.setChecked(window.settings.bool_value(f"overlay/{layer.key}", getattr(OverlayStyle(), layer.key)))
+        action.setShortcut(QKeySequence(layer.shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setToolTip(layer.tip)
+        action.setStatusTip(layer.tip)
+        window.addAction(action)  # its key works with the menu bar hidden
+        actions[layer.key] = action
+    return actions
 
 
 def build_actions(window: MainWindow) -> None:
@@ -193,6 +238,10 @@ def build_menus(window: MainWindow) -> None:
     for dock in window.docks:
         view_menu.addAction(dock.toggleViewAction())
     view_menu.addAction(window.overlay_toolbar.toggleViewAction())
+    layers_menu = window.layers_menu = view_menu.addMenu("Overlay La&yers")
+    layers_menu.setToolTipsVisible(True)
+    for action in window.layer_actions.values():
+        layers_menu.addAction(action)
     from app.panels.review_panel import ReviewPanel
     from app.panels.site_review_panel import SiteReviewPanel
 

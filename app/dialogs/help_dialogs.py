@@ -30,6 +30,10 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Sites panel: Shift+Down, Shift+click, Ctrl+click", "select several sites: A / X / 1-3 decide them all, one step"),
     ("Ctrl+1 / Ctrl+2", "go to the Sites panel / the Review table (its list takes the keys)"),
     ("] / [", "raise / lower the score threshold by 0.05"),
+    ("Ctrl+Shift+M / Ctrl+Shift+B / Ctrl+Shift+U", "show or hide the masks / the damage boxes / the building boxes "
+                                                   "(View > Overlay Layers, as the overlay toolbar's boxes)"),
+    ("Ctrl+Shift+L / Ctrl+Shift+X / Ctrl+Shift+O", "show or hide the labels / the rejected detections; one box per "
+                                                   "site on or off"),
     ("D", "draw a new outline (click vertices, Enter or double-click to close, Esc to cancel)"),
     ("drag a vertex / the inside", "reshape / move the selected mask"),
     ("Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y", "undo / redo (also after closing and reopening the project)"),
