@@ -51,6 +51,7 @@ from app.overlay import OverlayStyle
 from app.settings import AppSettings
 from app.survey_controller import SurveyController
 from app.widgets.action_check_box import ActionCheckBox
+from app.widgets.disputed_note import DisputedSitesNote
 from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
 from app.widgets.player import TransportBar
 from app.widgets.score_box import ScoreBox
@@ -376,6 +377,16 @@ class MainWindow(QMainWindow):
         target = getattr(panel, "site_list", None) or getattr(getattr(panel, "view", None), "table", None) or panel
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
+    def _update_disputed_note(self) -> None:
+        self.disputed_note.set_count(len(self.panel(SiteReviewPanel).disputed_sites()))
+
+    def show_first_disputed(self) -> None:
+        """The status bar's Show: the Sites panel in front, on the first disputed site."""
+        self.bring_panel(SiteReviewPanel)
+        if not self.panel(SiteReviewPanel).select_first_disputed():
+            self.statusBar().showMessage("The disputed sites are under the score threshold: lower it to list them",
+                                         6000)
+
     def _go_to_time(self, t_s: float) -> None:
         """The go-to box's time: its frame, and a word when it lies past the video's end (the
         last frame was shown without one)."""
@@ -471,7 +482,12 @@ class MainWindow(QMainWindow):
         self.export_progress.setFormat("%v of %m done")  # steps done (the step named beside it runs)
         for widget in (self.export_label, self.export_progress):
             widget.setVisible(False)
+        #: while sites that earlier decisions disagree on are still to decide (a notice would go)
+        self.disputed_note = DisputedSitesNote()
+        self.disputed_note.show_requested.connect(self.show_first_disputed)
+        self.panel(SiteReviewPanel).disputed_changed.connect(self._update_disputed_note)
         status.addWidget(self.project_label, 1)
+        status.addPermanentWidget(self.disputed_note)
         status.addPermanentWidget(self.export_label)
         status.addPermanentWidget(self.export_progress)
         status.addPermanentWidget(self.open_export_button)

@@ -332,6 +332,8 @@ class SiteReviewPanel(Panel):
     -------
     sites_updated()
         The list was re-read from a rebuilt map (or says why there is none).
+    disputed_changed()
+        The sites earlier decisions disagree on, still to decide, may be others now.
     survey_context_shown()
         A survey flight's rows now say what the other flights found there.
     """
@@ -342,6 +344,9 @@ class SiteReviewPanel(Panel):
 
     sites_updated = Signal()
     survey_context_shown = Signal()
+    #: the sites earlier decisions disagree on that are still to decide may have changed
+    #: (:meth:`disputed_sites`): listed, decided, undone, or the project closed
+    disputed_changed = Signal()
 
     #: Edits coalesce for this long before the sites are read again.
     REBUILD_DELAY_MS = 100
@@ -588,6 +593,7 @@ class SiteReviewPanel(Panel):
         self._grid_key = None
         self._update_threshold_count(filter_rows=False)  # the count was of the sites forgotten
         self._update_buttons()
+        self.disputed_changed.emit()
 
     def rebuild(self) -> None:
         """Read the sites again (the map is built on the job thread, from its cache when
@@ -697,16 +703,43 @@ class SiteReviewPanel(Panel):
         saying so, while they are undecided."""
         from core.sites import QueueItem
 
-        why = {}
-        for detection_id, reason in self._disputed.get(run_key, []):
-            site = review.site_of_detection(detection_id)
-            if site is not None and not site.decided and site.site_id not in review.rejected:
-                why[site.site_id] = reason
+        why = self._disputed_reasons(review, run_key)
         if why:
             first = [QueueItem(item.site, (why[item.site.site_id], *item.reasons))
                      for item in review.queue if item.site.site_id in why]
             review.queue = first + [item for item in review.queue if item.site.site_id not in why]
         return review
+
+    def _disputed_reasons(self, review: SiteReview, run_key: tuple[str, int]) -> dict[int, str]:
+        """Site id -> why, for the sites of ``review`` earlier decisions disagree on that
+        are still undecided."""
+        why: dict[int, str] = {}
+        for detection_id, reason in self._disputed.get(run_key, []):
+            site = review.site_of_detection(detection_id)
+            if site is not None and not site.decided and site.site_id not in review.rejected:
+                why[site.site_id] = reason
+        return why
+
+    def disputed_sites(self) -> list[SiteSummary]:
+        """The sites listed, in queue order, that earlier decisions disagree on (after a new
+        run took the earlier runs' decisions over) and that are still to decide."""
+        review = self.review
+        if review is None or not self.document.is_open:
+            return []
+        why = self._disputed_reasons(review, (str(self.document.project_path), review.run_id))
+        return [item.site for item in review.queue
+                if item.site.site_id in why and item.site.site_id not in self._decided]
+
+    def select_first_disputed(self) -> bool:
+        """Select the first disputed site still to decide that the list shows (the score
+        threshold may hide them all: ``False`` then)."""
+        for site in self.disputed_sites():
+            row = self._row_of(site.site_id)
+            if row is not None and not self.site_list.item(row).isHidden():
+                self.site_list.setCurrentRow(row)
+                self.site_list.scrollToItem(self.site_list.item(row))
+                return True
+        return False
 
     def _show(self, review: SiteReview) -> None:
         current = self.current_site()
@@ -778,6 +811,7 @@ class SiteReviewPanel(Panel):
             self._thumb_queue.sort(key=lambda r: getattr(review.site(int(r.data(SITE_ROLE))), "best_frame", 0))
             self._start_pictures()
         self.sites_updated.emit()
+        self.disputed_changed.emit()
         if self.document.flight_in_survey is not None:  # the rows say it already
             self.survey_context_shown.emit()
 
@@ -1404,6 +1438,7 @@ class SiteReviewPanel(Panel):
                 row.setText(row.text().split("\n")[0] + f"\ndecided: {said[site.site_id]}")
                 _mark_row(row, decided=True, rejected=site.site_id in rejected)
         self._update_summary()
+        self.disputed_changed.emit()
         following = self._first_undecided_row(max(rows, default=self.site_list.currentRow()) + 1)
         if following is not None:
             self.site_list.setCurrentRow(following)  # the selection becomes that one site
