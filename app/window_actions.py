@@ -120,9 +120,9 @@ def build_actions(window: MainWindow) -> None:
     window.new_survey_action = _action(window, "&New Survey…", window.surveys.new_dialog)
     window.open_survey_action = _action(window, "Open &Survey…", window.surveys.open_dialog)
     window.survey_flights_action = _action(window, "Survey &Flights…", window.surveys.flights_dialog)
-    window.next_flight_action = _action(window, "Next Survey Flight", lambda: window.surveys.step_flight(1),
+    window.next_flight_action = _action(window, "Ne&xt Survey Flight", lambda: window.surveys.step_flight(1),
                                         "Ctrl+PgDown")
-    window.previous_flight_action = _action(window, "Previous Survey Flight", lambda: window.surveys.step_flight(-1),
+    window.previous_flight_action = _action(window, "&Previous Survey Flight", lambda: window.surveys.step_flight(-1),
                                             "Ctrl+PgUp")
     window.save_as_action = _action(window, "Save Project &As…", window.save_as_dialog, "Ctrl+Shift+S")
     window.close_action = _action(window, "&Close Project", window.close_project)
@@ -140,32 +140,33 @@ def build_actions(window: MainWindow) -> None:
     window.accept_action = _action(window, "&Accept", lambda: window.set_review(ReviewState.ACCEPTED), "A")
     window.reject_action = _action(window, "Re&ject", lambda: window.set_review(ReviewState.REJECTED), "X")
     window.relabel_actions = [
-        _action(window, f"Relabel as {level.label}", lambda _=False, lv=level: window.relabel(lv), str(int(level)))
+        _action(window, f"Relabel as {RELABEL_MNEMONICS[level]}", lambda _=False, lv=level: window.relabel(lv),
+                str(int(level)))
         for level in DamageLevel
     ]
     window.delete_action = _action(window, "&Delete Detection", window.delete_selected, QKeySequence.StandardKey.Delete)
     window.draw_action = _action(window, "Dra&w New Outline", window.toggle_draw_mode, "D", checkable=True)
     window.next_action = _action(window, "&Next Unreviewed", window.next_unreviewed, "N")
-    window.reviewer_action = _action(window, "Reviewer &Name…", window.reviewer_dialog)
+    window.reviewer_action = _action(window, "Reviewer Na&me…", window.reviewer_dialog)
 
     window.play_action = _action(window, "&Play/Pause", t.toggle_play, "Space")
-    window.prev_frame_action = _action(window, "Previous Frame", lambda: t.step(-1), "Left")
-    window.next_frame_action = _action(window, "Next Frame", lambda: t.step(1), "Right")
-    window.prev_analysed_action = _action(window, "Previous Analysed Frame", lambda: window.step_analysed(-1),
+    window.prev_frame_action = _action(window, "Pre&vious Frame", lambda: t.step(-1), "Left")
+    window.next_frame_action = _action(window, "&Next Frame", lambda: t.step(1), "Right")
+    window.prev_analysed_action = _action(window, "Previous &Analysed Frame", lambda: window.step_analysed(-1),
                                           "Shift+Left")
-    window.next_analysed_action = _action(window, "Next Analysed Frame", lambda: window.step_analysed(1),
+    window.next_analysed_action = _action(window, "Next Analy&sed Frame", lambda: window.step_analysed(1),
                                           "Shift+Right")
-    window.first_frame_action = _action(window, "First Frame", lambda: t.request(0), "Home")
-    window.last_frame_action = _action(window, "Last Frame", lambda: t.request(window.document.frame_count - 1), "End")
-    window.reverse_action = _action(window, "Play Backwards (J)", lambda: t.shuttle(-1), "J")
-    window.pause_action = _action(window, "Pause (K)", t.pause, "K")
-    window.forward_action = _action(window, "Play Forwards (L)", lambda: t.shuttle(1), "L")
+    window.first_frame_action = _action(window, "&First Frame", lambda: t.request(0), "Home")
+    window.last_frame_action = _action(window, "&Last Frame", lambda: t.request(window.document.frame_count - 1), "End")
+    window.reverse_action = _action(window, "Play &Backwards", lambda: t.shuttle(-1), "J")
+    window.pause_action = _action(window, "Pa&use", t.pause, "K")
+    window.forward_action = _action(window, "Play For&wards", lambda: t.shuttle(1), "L")
 
     window.zoom_in_action = _action(window, "Zoom &In", lambda: window.frame_view.zoom_by(1.25), QKeySequence.StandardKey.ZoomIn)
     window.zoom_out_action = _action(window, "Zoom &Out", lambda: window.frame_view.zoom_by(0.8), QKeySequence.StandardKey.ZoomOut)
     window.fit_action = _action(window, "&Fit Frame", window.frame_view.fit_to_window, "0")
     window.reset_layout_action = _action(window, "&Reset Layout", window.reset_layout)
-    window.raise_threshold_action = _action(window, "Raise Score &Threshold", lambda: window.step_threshold(1), "]")
+    window.raise_threshold_action = _action(window, "R&aise Score Threshold", lambda: window.step_threshold(1), "]")
     window.lower_threshold_action = _action(window, "&Lower Score Threshold", lambda: window.step_threshold(-1), "[")
 
     window.analyse_action = _action(window, "&Analyse…", window.analysis_dialog, "Ctrl+R")
@@ -193,6 +194,14 @@ def show_decided_action(window: MainWindow) -> QAction:
     action.setChecked(box.isChecked())
     box.toggled.connect(action.setChecked)
     return action
+
+
+#: Edit > Relabel as …: each level's mnemonic (its key, 1-3, is the shortcut)
+RELABEL_MNEMONICS: dict[DamageLevel, str] = {
+    DamageLevel.SLIGHT: "&Slight", DamageLevel.SEVERE: "S&evere", DamageLevel.DEBRIS: "De&bris",
+}
+#: View > the panels' show/hide items, by dock object name, with mnemonics free in the View menu
+DOCK_MENU_TEXT: dict[str, str] = {"map_dock": "&Map", "review_dock": "Revie&w", "site_review_dock": "Sit&es"}
 
 
 def build_menus(window: MainWindow) -> None:
@@ -236,7 +245,10 @@ def build_menus(window: MainWindow) -> None:
         view_menu.addAction(action)
     view_menu.addSeparator()
     for dock in window.docks:
+        dock.toggleViewAction().setText(DOCK_MENU_TEXT.get(dock.objectName(), dock.windowTitle()))
         view_menu.addAction(dock.toggleViewAction())
+    # "Overlay Toolbar", not the toolbar's title "Overlays": beside Overlay Layers, which switches what it draws
+    window.overlay_toolbar.toggleViewAction().setText("Overlay Tool&bar")
     view_menu.addAction(window.overlay_toolbar.toggleViewAction())
     layers_menu = window.layers_menu = view_menu.addMenu("Overlay La&yers")
     layers_menu.setToolTipsVisible(True)
