@@ -58,7 +58,17 @@ from app.widgets.score_box import ScoreBox
 from app.widgets.start_page import StartPage
 from app.widgets.status_bar import ElidedLabel, StatusProgressBar, format_eta
 from app.widgets.timeline import TimelineWidget, summarise
-from app.window_actions import build_actions, build_layer_actions, build_menus
+from app.window_actions import (
+    ANALYSING_REASON,
+    NO_PROJECT_REASON,
+    NO_RUN_REASON,
+    NO_SELECTION_REASON,
+    build_actions,
+    build_layer_actions,
+    build_menus,
+    enable_or_say_why,
+    first_reason,
+)
 from app.panels import Panel
 from app.panels.map_panel import MapPanel
 from app.panels.review_panel import ReviewPanel
@@ -557,30 +567,43 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _update_actions(self) -> None:
-        is_open = self.document.is_open
-        has_run = self.document.session is not None
-        selected = self.document.selected_id is not None and has_run
+        """Each action on or off, an action off saying why in its tooltip (the menus show it)."""
+        doc = self.document
+        is_open = doc.is_open
+        has_run = doc.session is not None
+        selected = doc.selected_id is not None and has_run
         own_run = self._analysis is not None and self._analysis.is_running
-        running = own_run or self.elsewhere.current is not None  # the window follows another process's run
-        for action in (self.close_action, self.open_telemetry_action, self.fit_action, self.play_action):
-            action.setEnabled(is_open)
-        self.save_as_action.setEnabled(is_open and not running)
-        self.analyse_action.setEnabled(is_open and not running)
-        self.geo_action.setEnabled(is_open)
-        self.cancel_action.setEnabled(own_run)
-        self.analyse_action.setToolTip(self.elsewhere.current.refusal if self.elsewhere.current is not None else "")
-        self.runs_menu.menuAction().setEnabled(is_open and not running)
+        elsewhere = self.elsewhere.current
+        running = own_run or elsewhere is not None  # the window follows another process's run
         exporting = self._export_job is not None and self._export_job.is_running
-        self.export_action.setEnabled(has_run and not running and not exporting)  # one export at a time
-        self.survey_flights_action.setEnabled(self.surveys.survey is not None)
-        self.next_flight_action.setEnabled(self.surveys.neighbour_flight(1) is not None and not running)
-        self.previous_flight_action.setEnabled(self.surveys.neighbour_flight(-1) is not None and not running)
+        closed = (not is_open, NO_PROJECT_REASON)
+        no_run = (not has_run, NO_RUN_REASON)
+        analysing = (running, elsewhere.refusal if elsewhere is not None else ANALYSING_REASON)
+        for action in (self.close_action, self.open_telemetry_action, self.fit_action, self.play_action,
+                       self.geo_action):
+            enable_or_say_why(action, first_reason(closed))
+        for action in (self.save_as_action, self.analyse_action):
+            enable_or_say_why(action, first_reason(closed, analysing))
+        enable_or_say_why(self.cancel_action, first_reason(
+            (elsewhere is not None, "The analysis runs in another damagemap: stop it there"),
+            (not own_run, "No analysis is running")))
+        enable_or_say_why(self.runs_menu.menuAction(), first_reason(closed, analysing))
+        enable_or_say_why(self.export_action, first_reason(  # one export at a time
+            closed, no_run, analysing, (exporting, "An export is running: its progress is in the status bar")))
+        no_survey = (self.surveys.survey is None, "Open a survey first (File > New Survey… or Open Survey…)")
+        enable_or_say_why(self.survey_flights_action, first_reason(no_survey))
+        for action, step, end_text in ((self.next_flight_action, 1, "the last"),
+                                       (self.previous_flight_action, -1, "the first")):
+            enable_or_say_why(action, first_reason(
+                no_survey, (self.surveys.flight_of_open_project() is None, "Open one of the survey's flights first"),
+                analysing, (self.surveys.neighbour_flight(step) is None, f"This is {end_text} flight of the survey")))
         for action in (self.accept_action, self.reject_action, self.delete_action, *self.relabel_actions):
-            action.setEnabled(selected)
-        self.draw_action.setEnabled(has_run)
-        self.next_action.setEnabled(has_run)
+            enable_or_say_why(action, first_reason(closed, no_run, (not selected, NO_SELECTION_REASON)))
+        for action in (self.draw_action, self.next_action):
+            enable_or_say_why(action, first_reason(closed, no_run))
         # it trains on a run's reviews: not on a run being written, nor beside an analysis on the same cores
-        self.finetune_action.setEnabled(self.finetune_available and has_run and not running)
+        enable_or_say_why(self.finetune_action, first_reason(
+            (not self.finetune_available, "not available yet"), closed, no_run, analysing))
 
     # ------------------------------------------------------------------ opening
     def open_dialog(self) -> None:

@@ -58,6 +58,26 @@ def _standard_keys(standard: QKeySequence.StandardKey, promised: str) -> list[QK
     return keys_with([QKeySequence(promised)], *(k.toString() for k in QKeySequence.keyBindings(standard)))
 
 
+#: Why an action is off, said in its tooltip (:func:`enable_or_say_why`).
+NO_PROJECT_REASON = "Open a video or project first (File > Open Video or Project…)"
+NO_RUN_REASON = "Analyse the video first (Analysis > Analyse…): there are no detections yet"
+NO_SELECTION_REASON = "Select a detection first: click it in the frame, or N for the next one to review"
+ANALYSING_REASON = "Not while the video is analysed (Analysis > Cancel Analysis stops it)"
+
+
+def enable_or_say_why(action: QAction, why_not: str | None) -> None:
+    """``action`` on when ``why_not`` is ``None``; else off, and its tooltip (which the
+    menus show) and status tip say why, so an item greyed out is never a riddle."""
+    action.setEnabled(why_not is None)
+    action.setToolTip(why_not or "")  # "": Qt's own tooltip again (the text), which a menu does not show
+    action.setStatusTip(why_not or "")
+
+
+def first_reason(*reasons: tuple[bool, str]) -> str | None:
+    """The text of the first ``(applies, text)`` that applies, or ``None``."""
+    return next((text for applies, text in reasons if applies), None)
+
+
 def finetune_dialog_class() -> type | None:
     """``app.dialogs.finetune_dialog.FinetuneDialog`` when that module is installed."""
     try:
@@ -207,6 +227,7 @@ DOCK_MENU_TEXT: dict[str, str] = {"map_dock": "&Map", "review_dock": "Revie&w", 
 def build_menus(window: MainWindow) -> None:
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
+    file_menu.setToolTipsVisible(True)  # a greyed-out item says why (MainWindow._update_actions)
     file_menu.addAction(window.open_action)
     window.recent_menu = file_menu.addMenu("Open &Recent")
     window.recent_menu.aboutToShow.connect(lambda: fill_recent_menu(window))
@@ -226,6 +247,7 @@ def build_menus(window: MainWindow) -> None:
     file_menu.addAction(window.quit_action)
 
     edit_menu = bar.addMenu("&Edit")
+    edit_menu.setToolTipsVisible(True)
     edit_menu.addAction(window.undo_action)
     edit_menu.addAction(window.redo_action)
     edit_menu.addSeparator()
@@ -241,6 +263,7 @@ def build_menus(window: MainWindow) -> None:
     edit_menu.addAction(window.reviewer_action)
 
     view_menu = window.view_menu = bar.addMenu("&View")
+    view_menu.setToolTipsVisible(True)
     for action in (window.zoom_in_action, window.zoom_out_action, window.fit_action):
         view_menu.addAction(action)
     view_menu.addSeparator()
@@ -271,6 +294,7 @@ def build_menus(window: MainWindow) -> None:
     view_menu.addAction(window.reset_layout_action)
 
     play_menu = bar.addMenu("&Playback")
+    play_menu.setToolTipsVisible(True)
     for action in (
         window.play_action, window.prev_frame_action, window.next_frame_action,
         window.prev_analysed_action, window.next_analysed_action, window.first_frame_action,
@@ -279,7 +303,7 @@ def build_menus(window: MainWindow) -> None:
         play_menu.addAction(action)
 
     analysis_menu = window.analysis_menu = bar.addMenu("&Analysis")
-    analysis_menu.setToolTipsVisible(True)  # Analyse…, off while another damagemap analyses the project, says why
+    analysis_menu.setToolTipsVisible(True)
     analysis_menu.addAction(window.analyse_action)
     analysis_menu.addAction(window.cancel_action)
     analysis_menu.addSeparator()
@@ -294,6 +318,7 @@ def build_menus(window: MainWindow) -> None:
     model_menu.addAction(window.model_card_action)
 
     help_menu = bar.addMenu("&Help")
+    help_menu.setToolTipsVisible(True)
     help_menu.addAction(window.shortcuts_action)
     help_menu.addAction(window.model_card_action)
     help_menu.addAction(window.about_action)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from PySide6.QtGui import QAction
 
 #: menus whose items are the user's data (recent files, the project's runs), not named here
@@ -50,3 +52,59 @@ def test_playback_items_do_not_repeat_their_key_in_their_name(window):
 def test_the_overlay_toolbar_and_its_layers_are_told_apart(window):
     texts = [a.text() for a in _items(window.view_menu)]
     assert "Overlay Tool&bar" in texts and "Overlay La&yers" in texts and "Overlays" not in texts
+
+
+def _greyed_out_without_reason(window) -> list[str]:
+    """Every menu item off whose tooltip does not say why (the menus show tooltips).
+    Undo and Redo are off with nothing to undo, which their names say."""
+    silent = []
+    for menu in _menus(window):
+        if not menu.toolTipsVisible():
+            silent.append(f"{menu.title()} shows no tooltips")
+        for action in _items(menu):
+            if action.isEnabled() or action in (window.undo_action, window.redo_action):
+                continue
+            if action.toolTip() in ("", action.text().replace("&", "").replace("…", "")):
+                silent.append(f"{menu.title()} > {action.text()}")
+    return silent
+
+
+@pytest.fixture
+def project(flyover):
+    """The flyover with one run of two hand-made detections in its first frame."""
+    import numpy as np
+
+    from core.masks import RleMask
+    from core.store import ProjectStore
+    from core.types import DamageLevel, Detection, Frame
+    from engine.video import VideoReader
+
+    video, path = flyover / "flight.mp4", flyover / "reviewed.dmproj"  # not the video's own project
+    with ProjectStore.create(path, video_path=video) as store, VideoReader(video) as reader:
+        run = store.start_run(model={"weights": None}, settings={})
+        mask = np.zeros((96, 160), bool)
+        mask[30:60, 10:40] = True
+        store.write_frame(run, Frame(0, reader.pts_s[0], 160, 96),
+                          [Detection(0, DamageLevel.SEVERE, 0.9, (10.0, 30.0, 40.0, 60.0), RleMask.from_array(mask))])
+        store.finish_run(run)
+    return path
+
+
+def test_an_item_greyed_out_says_why(window, project, flyover):
+    from app.window_actions import NO_PROJECT_REASON, NO_RUN_REASON, NO_SELECTION_REASON
+
+    assert _greyed_out_without_reason(window) == []
+    assert window.export_action.toolTip() == NO_PROJECT_REASON
+    assert "survey" in window.next_flight_action.toolTip()
+
+    assert window.open_path(flyover / "flight.mp4")  # a video, not analysed yet
+    assert _greyed_out_without_reason(window) == []
+    assert window.export_action.toolTip() == NO_RUN_REASON and window.accept_action.toolTip() == NO_RUN_REASON
+
+    assert window.open_path(project)
+    window.select_detection(None)
+    assert _greyed_out_without_reason(window) == []
+    assert window.accept_action.toolTip() == NO_SELECTION_REASON
+    window.select_detection(window.document.all_detections(masks=False)[0].id)
+    assert window.accept_action.isEnabled() and window.accept_action.toolTip() == "Accept"  # Qt's own: not shown
+    assert window.export_action.isEnabled() and window.export_action.statusTip() == ""
