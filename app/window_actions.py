@@ -157,16 +157,16 @@ def build_actions(window: MainWindow) -> None:
     window.redo_action.setShortcuts(redo_shortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)))
     window.addAction(window.undo_action)
     window.addAction(window.redo_action)
-    window.accept_action = _action(window, "&Accept", lambda: window.set_review(ReviewState.ACCEPTED), "A")
-    window.reject_action = _action(window, "Re&ject", lambda: window.set_review(ReviewState.REJECTED), "X")
+    window.accept_action = _action(window, "&Accept Detection", lambda: window.set_review(ReviewState.ACCEPTED), "A")
+    window.reject_action = _action(window, "Re&ject Detection", lambda: window.set_review(ReviewState.REJECTED), "X")
     window.relabel_actions = [
-        _action(window, f"Relabel as {RELABEL_MNEMONICS[level]}", lambda _=False, lv=level: window.relabel(lv),
+        _action(window, f"Relabel Detection as {RELABEL_MNEMONICS[level]}", lambda _=False, lv=level: window.relabel(lv),
                 str(int(level)))
         for level in DamageLevel
     ]
     window.delete_action = _action(window, "&Delete Detection", window.delete_selected, QKeySequence.StandardKey.Delete)
     window.draw_action = _action(window, "Dra&w New Outline", window.toggle_draw_mode, "D", checkable=True)
-    window.next_action = _action(window, "&Next Unreviewed", window.next_unreviewed, "N")
+    window.next_action = _action(window, "&Next Unreviewed Detection", window.next_unreviewed, "N")
     window.reviewer_action = _action(window, "Reviewer Na&me…", window.reviewer_dialog)
 
     window.play_action = _action(window, "&Play/Pause", t.toggle_play, "Space")
@@ -216,7 +216,7 @@ def show_decided_action(window: MainWindow) -> QAction:
     return action
 
 
-#: Edit > Relabel as …: each level's mnemonic (its key, 1-3, is the shortcut)
+#: Edit > Relabel Detection as …: each level's mnemonic (its key, 1-3, is the shortcut)
 RELABEL_MNEMONICS: dict[DamageLevel, str] = {
     DamageLevel.SLIGHT: "&Slight", DamageLevel.SEVERE: "S&evere", DamageLevel.DEBRIS: "De&bris",
 }

@@ -106,5 +106,13 @@ def test_an_item_greyed_out_says_why(window, project, flyover):
     assert _greyed_out_without_reason(window) == []
     assert window.accept_action.toolTip() == NO_SELECTION_REASON
     window.select_detection(window.document.all_detections(masks=False)[0].id)
-    assert window.accept_action.isEnabled() and window.accept_action.toolTip() == "Accept"  # Qt's own: not shown
+    assert window.accept_action.isEnabled() and window.accept_action.toolTip() == "Accept Detection"  # Qt's own: not shown
     assert window.export_action.isEnabled() and window.export_action.statusTip() == ""
+
+
+def test_the_edit_menu_names_what_it_acts_on(window):
+    """The Sites panel's Accept (A) decides a whole site; Edit > Accept, the selected
+    detection: the menu says so, as Delete Detection did already."""
+    for action in (window.accept_action, window.reject_action, *window.relabel_actions, window.delete_action,
+                   window.next_action):
+        assert "Detection" in action.text(), action.text()
