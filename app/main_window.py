@@ -584,9 +584,9 @@ class MainWindow(QMainWindow):
             enable_or_say_why(action, first_reason(closed))
         for action in (self.save_as_action, self.analyse_action):
             enable_or_say_why(action, first_reason(closed, analysing))
-        enable_or_say_why(self.cancel_action, first_reason(
+        enable_or_say_why(self.cancel_action, None if own_run else first_reason(
             (elsewhere is not None, "The analysis runs in another damagemap: stop it there"),
-            (not own_run, "No analysis is running")))
+            (True, "No analysis is running")))
         enable_or_say_why(self.runs_menu.menuAction(), first_reason(closed, analysing))
         enable_or_say_why(self.export_action, first_reason(  # one export at a time
             closed, no_run, analysing, (exporting, "An export is running: its progress is in the status bar")))
