@@ -353,6 +353,15 @@ def taken_back_sightings(store: ProjectStore, run_id: int) -> set[int]:
     return {record.detection_id for record in store.edit_history(run_id) if record.action == "undo"}
 
 
+def rejections_taken_back(store: ProjectStore, run_id: int) -> set[int]:
+    """The detections of run ``run_id`` whose rejection a reviewer took back (an undo of
+    an edit that rejected them): of :func:`taken_back_sightings`, those where what was
+    undone was a rejection, not an acceptance or a relabel."""
+    rejected = ReviewState.REJECTED.value
+    return {record.detection_id for record in store.edit_history(run_id)
+            if record.action == "undo" and record.before.get("review") == rejected}
+
+
 def sightings_decided(edit: SiteDecisions) -> int:
     """How many sightings ``edit`` decides."""
     return sum(len(group.edits) for group in edit.groups)
@@ -379,5 +388,5 @@ def keep_earlier_outcome(store: ProjectStore, run_id: int, *, author: str | None
     return outcome
 
 
-__all__ = ["Carried", "SiteReview", "carry_decisions", "carry_outcome", "keep_earlier_outcome", "site_kept", "keep_earlier_decisions", "rejected_places", "rejected_sites", "site_review",
+__all__ = ["Carried", "SiteReview", "carry_decisions", "carry_outcome", "keep_earlier_outcome", "site_kept", "keep_earlier_decisions", "rejected_places", "rejected_sites", "rejections_taken_back", "site_review",
            "site_summaries", "sightings_decided", "taken_back_sightings", "with_whole_decisions"]

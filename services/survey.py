@@ -823,7 +823,8 @@ def _superseded(records: Sequence[SiteDecisionRecord]) -> set[int]:
 
 def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark],
                                 taken_back: Collection[int] = (),
-                                rejected_here: Sequence[SiteSummary] = ()) -> tuple[DamageMap, int, int]:
+                                rejected_here: Sequence[SiteSummary] = (),
+                                rejections_back: Collection[int] = ()) -> tuple[DamageMap, int, int]:
     """``damage_map`` less its undecided sites that ``marks`` (the survey's and its other
     flights' decisions, oldest first) reject, matched by place as
     :func:`services.sites.carry_decisions` matches them when that flight is opened or
@@ -833,8 +834,12 @@ def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark]
     :func:`services.sites.taken_back_sightings`) is left as it is: the rejection will not
     be carried to it. The flight's project is not changed. Returns the copy, how many sites
     it left out of the map (its unconfirmed sites there are left out too, uncounted: decided,
-    they are not the survey's "unconfirmed sites left off"), and how many it kept though a
-    rejection elsewhere lies on them (taken back)."""
+    they are not the survey's "unconfirmed sites left off"), and how many sites of its map
+    it kept, undecided, though a rejection elsewhere lies on them, because the flight's
+    reviewer took a rejection of them back (``rejections_back``:
+    :func:`services.sites.rejections_taken_back`). Not counted there: an unconfirmed site
+    (off the map either way), nor one kept for another decision taken back (an acceptance
+    undone keeps the site too, but no rejection was taken back)."""
     from services.sites import site_summaries, survey_reach
 
     if not any(m.review is ReviewState.REJECTED for m in marks):
@@ -849,7 +854,11 @@ def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark]
     matched = match_decisions(marks, [*every, *rejected_here], radius_m=reach)
     rejected = {site_id for site_id, mark in matched.items() if mark.review is ReviewState.REJECTED}
     gone = rejected & open_ids
-    kept_back = len(rejected & {site.site_id for site in undecided} - open_ids)
+    on_map = {f.site.id for f in damage_map.fused}
+    rejection_back = set(rejections_back)
+    kept_back = sum(1 for site in undecided
+                    if site.site_id in rejected and site.site_id in on_map and site.site_id not in open_ids
+                    and not rejection_back.isdisjoint(site.detection_ids))
     kept = [f for f in damage_map.fused if f.site.id not in gone]
     # an unconfirmed site there is decided too: not one the survey counts as left off, unconfirmed
     doubtful = [f for f in damage_map.unconfirmed if f.site.id not in gone]
@@ -870,7 +879,7 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
     one still holds it."""
     from geo.survey_fusion import FlightMap, fuse_flights
     from services.maps import damage_map
-    from services.sites import rejected_places, taken_back_sightings
+    from services.sites import rejected_places, rejections_taken_back, taken_back_sightings
 
     flights: list[FlightMap] = []
     notes: list[str] = []
@@ -894,7 +903,7 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
                 elsewhere = [mark for _, made_in, mark in decisions.dated if flight.name not in made_in]
                 mapped, rejected, kept = _without_rejected_elsewhere(
                     damage_map(store), elsewhere if carry_rejections else (), taken_back_sightings(store, run_id),
-                    rejected_places(store, run_id))
+                    rejected_places(store, run_id), rejections_taken_back(store, run_id))
                 left_out += rejected
                 kept_back += kept
                 flights.append(FlightMap(flight.name, mapped, flight.date))
@@ -908,9 +917,9 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
                      "damage at that place on another flight (`survey analyse`, or opening the flight in the app, "
                      "records the rejection in it)")
     if kept_back:
-        notes.append(f"{counted(kept_back, 'flight site')} kept, undecided, where a reviewer "
-                     "rejected the damage at that place on another flight (or the survey did): the flight's reviewer "
-                     "took that rejection back in it (undo)")
+        notes.append(f"{counted(kept_back, 'flight site')} kept on the map, undecided, where a reviewer "
+                     "rejected the damage at that place on another flight (or the survey did): the flight's own "
+                     "reviewer took a rejection of that site back in it (undo)")
     if not flights:
         raise SurveyError(f"survey {survey.name!r}: no flight can be mapped yet" + (f" ({'; '.join(notes)})" if notes else ""))
     built = fuse_flights(flights, settings, together=together)

@@ -168,6 +168,28 @@ def test_a_flight_site_whose_carried_rejection_was_undone_stays_on_the_survey_ma
     assert tuesday_sites and not any(s.reviewed for s in tuesday_sites)
     assert not _flight_site_at(after, "monday", target)  # monday's own rejection stands
     assert surveys.apply_decisions(survey) == 0
+    assert [n for n in after.notes if "undecided" in n] == [
+        "1 flight site kept on the map, undecided, where a reviewer rejected the damage at that place on another "
+        "flight (or the survey did): the flight's own reviewer took a rejection of that site back in it (undo)"]
+
+
+def test_a_site_kept_for_an_acceptance_taken_back_is_not_counted_as_a_rejection_taken_back(sites_truth, tmp_path):
+    """Tuesday's reviewer accepted a site and took that back; monday's reviewer then
+    rejects the place. Tuesday's site stays on the survey's map (a decision taken back
+    there is not given again), but nobody took a rejection back: the notes do not say so."""
+    survey = _town(sites_truth, tmp_path, ["monday", "tuesday"])
+    target = _target(surveys.survey_map(survey))
+    for day, decision in (("tuesday", ReviewState.ACCEPTED), ("monday", ReviewState.REJECTED)):
+        with ProjectStore.open(survey.project_path(survey.flight(day))) as store:
+            review = site_review(store)
+            own_id = next(e.flight_site_id for e in target.evidence if e.flight == day)
+            (own,) = [s for s in review.sites if s.site_id == own_id]
+            ReviewSession(store, review.run_id, author="analyst").apply(site_decision(own, decision))
+    _undo(survey, "tuesday")  # the acceptance taken back
+    after = surveys.survey_map(survey)
+    tuesday_sites = _flight_site_at(after, "tuesday", target)
+    assert tuesday_sites and not any(s.reviewed for s in tuesday_sites)
+    assert not [n for n in after.notes if "undecided" in n]
 
 
 def test_survey_info_counts_the_decisions_made_in_the_flights_too(sites_truth, tmp_path, capsys):
