@@ -514,16 +514,29 @@ def _not_found_by(sites: Sequence[SurveySite], flights: Sequence[FlightMap],
     return [tuple(names) for names in out]
 
 
-def coverage_layer(built: SurveyMap):  # noqa: ANN201 - a GeoDataFrame
-    """The ground each flight's analysed frames saw, a (Multi)Polygon a flight, in WGS84."""
-    import geopandas as gpd
+def coverage_polygon(coverage: FlightCoverage):  # noqa: ANN201 - a shapely MultiPolygon or None
+    """The ground a flight's analysed frames saw as a MultiPolygon in WGS84 (``None``: it
+    saw none), split where it crosses 180 degrees (:func:`geo.antimeridian.antimeridian_safe`,
+    RFC 7946 section 3.1.9): a survey over Fiji is not outlined round the world.
+    ``footprint_lonlat`` keeps the rings whole, for the maps that draw them in one place."""
     from shapely.geometry import MultiPolygon, Polygon
 
-    cover = []
-    for c in built.coverage:
-        polygons = [Polygon(ring) for ring in c.footprint_lonlat if len(ring) >= 4]
-        cover.append({"flight": c.flight, "date": (c.date or "")[:10], "frames": c.frames, "sites": c.sites,
-                      "area_m2": round(c.area_m2, 1), "geometry": MultiPolygon(polygons) if polygons else None})
+    from geo.antimeridian import antimeridian_safe
+
+    polygons = [Polygon(ring) for ring in coverage.footprint_lonlat if len(ring) >= 4]
+    if not polygons:
+        return None
+    seen = antimeridian_safe(MultiPolygon(polygons))
+    return MultiPolygon([seen]) if seen.geom_type == "Polygon" else seen
+
+
+def coverage_layer(built: SurveyMap):  # noqa: ANN201 - a GeoDataFrame
+    """The ground each flight's analysed frames saw, a MultiPolygon a flight, in WGS84
+    (:func:`coverage_polygon`: split at 180 degrees)."""
+    import geopandas as gpd
+
+    cover = [{"flight": c.flight, "date": (c.date or "")[:10], "frames": c.frames, "sites": c.sites,
+              "area_m2": round(c.area_m2, 1), "geometry": coverage_polygon(c)} for c in built.coverage]
     return gpd.GeoDataFrame(cover, columns=["flight", "date", "frames", "sites", "area_m2", "geometry"],
                             geometry="geometry", crs="EPSG:4326")
 
@@ -536,6 +549,7 @@ __all__ = [
     "SurveySettings",
     "SurveySite",
     "coverage_layer",
+    "coverage_polygon",
     "flight_coverage",
     "footprint_overlap",
     "frame_shift",

@@ -426,15 +426,11 @@ def write_package(
 
 
 def _outlines(records: list[Record]) -> list:  # noqa: ANN202 - shapely LineStrings
-    """The rings of the records' polygons as lines (exteriors and holes)."""
-    from shapely.geometry import LineString
+    """The rings of the records' polygons as lines (exteriors and holes), split at 180
+    degrees (:func:`geo.export.vector.polygon_outlines`)."""
+    from geo.export.vector import polygon_outlines
 
-    lines = []
-    for _, geometry in records:
-        for polygon in getattr(geometry, "geoms", [geometry]):
-            if polygon.geom_type == "Polygon" and not polygon.is_empty:
-                lines += [LineString(ring.coords) for ring in (polygon.exterior, *polygon.interiors)]
-    return lines
+    return [line for _, geometry in records for line in polygon_outlines(geometry)]
 
 
 def _written_utc(path: Path) -> str | None:

@@ -32,6 +32,7 @@ from geo.export.vector import (
     kmz_bytes,
     kml_site_attributes,
     kmz_closeup,
+    polygon_outlines,
     spreadsheet_safe,
     track_names,
     utf8_frame,
@@ -41,7 +42,7 @@ from geo.export.vector import (
 from geo.export.survey_html import FlightCloseup, survey_credits
 from geo.footprints import is_missing
 from geo.export.survey_records import SURVEY_SITE_KML_SCHEMA, SURVEY_SITE_SCHEMA, survey_site_records
-from geo.survey_fusion import SurveyMap, coverage_layer
+from geo.survey_fusion import SurveyMap, coverage_layer, coverage_polygon
 
 #: file names by format (``geojson`` writes two)
 SURVEY_FILES = {
@@ -419,12 +420,11 @@ def _survey_kml(built: SurveyMap, sites: list[Record], title: str, *, icon: str 
 def _filmed_outlines(built: SurveyMap) -> list:  # noqa: ANN202 - (name, shapely LineString)
     """The ground each flight saw as lines (what every phone map app draws), named as a
     flight's KML names its area filmed (:data:`geo.export.vector.AREA_FILMED_NAME`), with
-    the flight and its day."""
-    from shapely.geometry import LineString
-
+    the flight and its day; split at 180 degrees as the coverage layer is
+    (:func:`geo.survey_fusion.coverage_polygon`)."""
     return [(f"Area filmed by {c.flight}" + (f" ({c.date[:10]})" if c.date else "")
-             + " (outside every flight's: not looked at, no news of damage)", LineString(ring))
-            for c in built.coverage for ring in c.footprint_lonlat if len(ring) >= 4]
+             + " (outside every flight's: not looked at, no news of damage)", line)
+            for c in built.coverage for line in polygon_outlines(coverage_polygon(c))]
 
 
 def _kmz_closeups(built: SurveyMap, closeup: FlightCloseup) -> tuple[dict[str, str], dict[str, bytes]]:

@@ -424,6 +424,21 @@ AREA_FILMED_KML_COLOUR = "ff9a3d6a"
 AREA_FILMED_NAME = "Area filmed (outside it: not looked at, no news of damage)"
 
 
+def polygon_outlines(geometry) -> list[LineString]:  # noqa: ANN001 - a shapely geometry or None
+    """The rings of ``geometry``'s polygons (exteriors and holes) as lines, for a KML's
+    outlines (what every phone map app draws): split where they cross 180 degrees
+    (:func:`geo.antimeridian.antimeridian_safe`), as the GIS files' polygons are, not a
+    line round the world."""
+    from shapely.geometry import LineString
+
+    geometry = antimeridian_safe(geometry)
+    if geometry is None:
+        return []
+    return [LineString(ring.coords) for polygon in getattr(geometry, "geoms", [geometry])
+            if polygon.geom_type == "Polygon" and not polygon.is_empty
+            for ring in (polygon.exterior, *polygon.interiors)]
+
+
 def track_names(base: str, count: int) -> list[str]:
     """The names of a track's ``count`` stretches as a phone lists them: ``base`` for the
     only one, else "``base``, segment 2 of 3" (counted from 1, as a person counts)."""
