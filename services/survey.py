@@ -65,6 +65,15 @@ from core.survey import (
 from core.types import DamageLevel, ReviewState
 from services.analysis import AnalysisRequest, LoadedModel
 from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds, product_info, product_sources
+from services.video_match import (
+    CONTENT_WORDS,
+    content_text,
+    matching_videos,
+    probed_video,
+    recorded_video,
+    same_content,
+    videos_beside,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.analyze import AnalysisProgress
@@ -378,42 +387,157 @@ def missing_project_text(survey: Survey, flight: FlightRecord) -> str | None:
             f"{flight.name} PROJECT")
 
 
-def relink_flight(survey: Survey, name: str, project: Path) -> FlightRecord:
-    """Flight ``name``'s project is ``project`` now (moved, or the survey moved without it):
-    the survey references it there (and its video, where the project finds it) and the
-    project notes its survey. Returns the flight as recorded now.
+@dataclass(frozen=True)
+class Relinked:
+    """What :func:`relink_flight` did: the flight as recorded now, and what it matched and
+    how, in words for the user ("its video is 'north.mp4' now, matched by content: ...")."""
+
+    flight: FlightRecord
+    matched: tuple[str, ...] = ()
+
+
+def relink_flight(survey: Survey, name: str, path: Path) -> Relinked:
+    """Flight ``name``'s project or video is at ``path`` now (moved, renamed, or the survey
+    moved without it). ``path`` is the flight's project (``.dmproj``), its video, or a folder
+    holding its video. The survey references them there, the project points at its video
+    and notes its survey.
+
+    A project or a video under another name than the flight's video had (a field team
+    renamed ``DJI_0042.MP4``) is matched by content (:mod:`services.video_match`): the same
+    size, frame count and length as the video its project analysed; so is a video that
+    left its project's side, looked for beside the project. Where several videos match, none
+    is picked: they are named.
 
     Raises
     ------
     SurveyError
-        The survey has no such flight, or ``project`` is the project of another video, or
-        another flight's (each named).
+        The survey has no such flight, or ``path`` is another video or another video's
+        project, or another flight's, or several videos match (each named).
     InputError
-        ``project`` cannot be read as a project (naming it).
+        ``path`` cannot be read as a project, or holds no video (naming it).
     """
-    project = Path(project)
+    path = Path(path)
     survey.flight(name)  # says which flights there are
-    if not project.is_file():
-        raise InputError(f"{str(project)!r}: no project there")
-    with ProjectStore.open(project, read_only=True) as store:
+    if path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES:
+        return _relink_video(survey, name, path)
+    if not path.is_file():
+        raise InputError(f"{str(path)!r}: no project there")
+    matched: list[str] = []
+    with ProjectStore.open(path, read_only=True) as store:
         video = Path(store.video_path)
-    recorded = survey.flight(name)
-    if video.name != Path(recorded.video).name:
-        raise SurveyError(f"{str(project)!r} is the project of {str(video)!r}, not of flight {name}'s video "
-                          f"{Path(recorded.video).name!r}")
-    other = survey.flight_of_project(project)
+        recorded = recorded_video(store)
+    flight = survey.flight(name)
+    other = survey.flight_of_project(path)
     if other is not None and other.name != name:
-        raise SurveyError(f"{str(project)!r} is flight {other.name}'s project already")
+        raise SurveyError(f"{str(path)!r} is flight {other.name}'s project already")
+    if other is not None and video.name != Path(flight.video).name:  # its own project, pointed at its video renamed
+        matched.append(f"its video is {str(video)!r} (renamed), as its project names it")
+    elif video.name != Path(flight.video).name:  # the flight's video renamed, or another video's project
+        same = _flights_video_record(survey, flight, path)
+        if recorded is None or same is None or not same_content(recorded, same):
+            raise SurveyError(f"{str(path)!r} is the project of {str(video)!r}, not of flight {name}'s video "
+                              f"{Path(flight.video).name!r}" + ("" if recorded is None or same is None else
+                                                               f" (nor has it {CONTENT_WORDS})"))
+        matched.append(f"its project's video {video.name!r} is flight {name}'s {Path(flight.video).name!r} "
+                       f"renamed, matched by content: {CONTENT_WORDS} ({content_text(recorded)})")
+    if not video.is_file() and recorded is not None:  # moved (renamed) beside its project
+        found = _only_match(recorded, videos_beside([path.parent], VIDEO_SUFFIXES), f"beside {str(path)!r}", name)
+        if found is not None:
+            with ProjectStore.open(path) as store:
+                if store.read_only:
+                    raise SurveyError(f"{str(path)!r} cannot be written (read-only) to point it at its video "
+                                      f"{str(found)!r}")
+                store.set_video(found)
+            matched.append(f"its video is {str(found)!r}, found beside its project by content: "
+                           f"{CONTENT_WORDS} as {video.name!r} that it analysed ({content_text(recorded)})")
+            video = found
 
     def relink(fresh: Survey) -> FlightRecord:
-        flight = replace(fresh.flight(name), project=fresh.relative(project),
-                         video=str(video.resolve()) if video.is_file() else fresh.flight(name).video)
-        fresh.flights = [flight if f.name == name else f for f in fresh.flights]
-        return flight
+        relinked = replace(fresh.flight(name), project=fresh.relative(path),
+                           video=str(video.resolve()) if video.is_file() else fresh.flight(name).video)
+        fresh.flights = [relinked if f.name == name else f for f in fresh.flights]
+        return relinked
 
-    flight = survey.update(relink)
+    relinked = survey.update(relink)
     note_survey_in_flights(survey)
-    return flight
+    return Relinked(relinked, tuple(matched))
+
+
+def _relink_video(survey: Survey, name: str, path: Path) -> Relinked:
+    """Flight ``name``'s video is ``path`` now (a video file, or the one video in the
+    folder ``path`` with the content its project recorded)."""
+    flight = survey.flight(name)
+    missing = missing_project_text(survey, flight)
+    if missing is not None:
+        raise SurveyError(f"flight {name}: {missing}")
+    project = survey.project_path(flight)
+    with ProjectStore.open(project) as store:
+        recorded = recorded_video(store)
+        if path.is_dir():
+            if recorded is None:
+                raise SurveyError(f"flight {name}: its project {shown_path(project)!r} records nothing of its video "
+                                  "to look for it by (not analysed yet); give the video itself")
+            found = _only_match(recorded, videos_beside([path], VIDEO_SUFFIXES), f"in {str(path)!r}", name)
+            if found is None:
+                raise SurveyError(f"flight {name}: no video in {str(path)!r} has {CONTENT_WORDS} as the one its "
+                                  f"project analysed ({Path(flight.video).name!r}: {content_text(recorded)})")
+            how = f"found in {str(path)!r} by content"
+        elif not path.is_file():
+            raise InputError(f"{str(path)!r}: no video there")
+        elif recorded is not None:
+            now = probed_video(path)
+            if now is None:
+                raise InputError(f"{str(path)!r}: not a readable video")
+            if not same_content(recorded, now):
+                raise SurveyError(f"{str(path)!r} is not flight {name}'s video: {content_text(now)}, the video its "
+                                  f"project analysed ({Path(flight.video).name!r}) had {content_text(recorded)}")
+            found, how = path, "matched by content"
+        elif path.name == Path(flight.video).name:
+            found, how = path, "matched by its name (its project records nothing of it to compare: not analysed yet)"
+        else:
+            raise SurveyError(f"{str(path)!r} is not named as flight {name}'s video {Path(flight.video).name!r}, and "
+                              f"its project {shown_path(project)!r} records nothing of its video to compare it by "
+                              "(not analysed yet)")
+        if store.read_only:
+            raise SurveyError(f"flight {name}: its project {shown_path(project)!r} cannot be written (read-only) "
+                              "to point it at its video")
+        store.set_video(found)
+    detail = "" if recorded is None else f": {CONTENT_WORDS} as {Path(flight.video).name!r} ({content_text(recorded)})"
+
+    def relink(fresh: Survey) -> FlightRecord:
+        relinked = replace(fresh.flight(name), video=str(found.resolve()))
+        fresh.flights = [relinked if f.name == name else f for f in fresh.flights]
+        return relinked
+
+    return Relinked(survey.update(relink), (f"its video is {str(found)!r}, {how}{detail}",))
+
+
+def _only_match(recorded: Mapping[str, Any], candidates: Sequence[Path], where: str, name: str) -> Path | None:
+    """The one of ``candidates`` with the content ``recorded`` describes, ``None`` for none;
+    several: a :class:`SurveyError` naming them (none is picked)."""
+    found = matching_videos(recorded, candidates)
+    if len(found) > 1:
+        raise SurveyError(f"flight {name}: {len(found)} videos {where} have {CONTENT_WORDS} as its video "
+                          f"({content_text(recorded)}): {', '.join(repr(p.name) for p in found)}; none was picked: "
+                          "give the one to use (damagemap survey relink SURVEY FLIGHT VIDEO)")
+    return found[0] if found else None
+
+
+def _flights_video_record(survey: Survey, flight: FlightRecord, given: Path) -> Mapping[str, Any] | None:
+    """What the survey can still learn of ``flight``'s video, to match ``given`` (a project)
+    against: what its project (where the survey has it, if not ``given``) recorded, else
+    its video where the survey recorded it, probed; ``None`` when neither is there."""
+    project = survey.project_path(flight)
+    if project.is_file() and not _same_video(project, given):
+        try:
+            with ProjectStore.open(project, read_only=True) as store:
+                recorded = recorded_video(store)
+        except DamagemapError:
+            recorded = None
+        if recorded is not None:
+            return recorded
+    video = Path(flight.video)
+    return probed_video(video) if video.is_file() else None
 
 
 def remove_flight(survey: Survey, name: str) -> FlightRecord:
@@ -1710,6 +1834,7 @@ __all__ = [
     "flight_statuses",
     "missing_project_text",
     "note_survey_in_flights",
+    "Relinked",
     "relink_flight",
     "remove_flight",
     "review_decisions",

@@ -3,7 +3,7 @@
     damagemap survey create SURVEY                      a folder with survey.json
     damagemap survey add SURVEY VIDEO|FOLDER|PROJECT ... one project per flight (taken where it is, if any)
     damagemap survey remove SURVEY FLIGHT               out of the survey (its project stays)
-    damagemap survey relink SURVEY FLIGHT PROJECT       where a flight's project is now
+    damagemap survey relink SURVEY FLIGHT PATH          where a flight's project or video is now
     damagemap survey analyse SURVEY [--workers N | --ray ADDRESS]
     damagemap survey georeference SURVEY [--flight NAME]   camera and heights a log lacks, from each video
     damagemap survey info SURVEY                        flights, coverage, sites
@@ -50,11 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--date", default=None, help="the flight's date, ISO (default: the video's creation time)")
     add.add_argument("--drone", default=None, help="which drone flew it (free text)")
 
-    relink = sub.add_parser("relink", help="give where a flight's project is now (moved, or the survey moved "
-                                           "without it)")
+    relink = sub.add_parser("relink", help="give where a flight's project or video is now (moved, renamed, or the "
+                                           "survey moved without it); a renamed video is matched by content")
     relink.add_argument("survey", type=Path, help=SURVEY_HELP)
     relink.add_argument("flight", help="the flight's name (see 'survey info')")
-    relink.add_argument("project", type=Path, help="the flight's project (.dmproj) where it is now")
+    relink.add_argument("project", type=Path, metavar="PATH",
+                        help="the flight's project (.dmproj) where it is now, its video (under any name: matched "
+                             "by the size, frame count and length its project recorded), or a folder holding it")
 
     remove = sub.add_parser("remove", help="take a flight out of the survey (its project stays on disk)")
     remove.add_argument("survey", type=Path, help=SURVEY_HELP)
@@ -202,9 +204,12 @@ def _relink(args: argparse.Namespace) -> int:
     from services.survey import relink_flight, shown_path
 
     survey = Survey.open(args.survey)
-    flight = relink_flight(survey, args.flight, args.project)
+    done = relink_flight(survey, args.flight, args.project)
+    flight = done.flight
     print(f"flight {flight.name}: its project is {shown_path(survey.project_path(flight))} ({flight.project} "
           "from the survey's folder)")
+    for matched in done.matched:
+        print(f"flight {flight.name}: {matched}")
     return 0
 
 

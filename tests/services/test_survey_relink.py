@@ -1,0 +1,142 @@
+"""``survey relink`` finds a flight's video renamed or moved (a field team renames
+``DJI_0042.MP4`` to ``2026-09-12_north_block.mp4``) by its content: the size, frame count
+and length its project's run recorded, never by reading the whole file; where several
+videos match, it says so and picks none."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core.store import ProjectStore
+from core.survey import Survey, SurveyError
+from engine.video import VIDEO_KEY, probe_video, video_record
+from services import survey as surveys
+from services.project import default_project_path, open_or_create_project
+from tests.truth_runs import write_run
+from tests.video_helpers import noise_video
+
+
+def _analysed(store: ProjectStore, sites_truth, video: Path) -> None:
+    """A run of ``video``, recording it as ``damagemap analyze`` does."""
+    write_run(store, sites_truth.detections, sites_truth.times,
+              settings={VIDEO_KEY: video_record(video, probe_video(video))})
+
+
+@pytest.fixture
+def town(sites_truth, tmp_path):
+    """A survey with flight DJI_0042, its project in the survey's folder, analysed; its
+    video then renamed by the field team. Returns (survey, renamed video)."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    video = videos / "DJI_0042.MP4"
+    shutil.copy2(sites_truth.video, video)
+    shutil.copy2(sites_truth.srt, videos / "DJI_0042.SRT")
+    survey = surveys.create_survey(tmp_path / "town")
+    flight = surveys.add_flight(survey, video)
+    with ProjectStore.open(survey.project_path(flight)) as store:
+        _analysed(store, sites_truth, video)
+    renamed = videos / "2026-09-12_north_block.mp4"
+    video.rename(renamed)
+    return survey, renamed
+
+
+def _video_of(survey: Survey, name: str) -> Path:
+    with ProjectStore.open(survey.project_path(survey.flight(name)), read_only=True) as store:
+        return Path(store.video_path)
+
+
+def test_a_renamed_video_is_relinked_by_its_content(town, capsys):
+    from app.cli import main
+
+    survey, renamed = town
+    assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(renamed)]) == 0
+    out = capsys.readouterr().out
+    assert f"flight DJI_0042: its video is {str(renamed)!r}, matched by content: the same size, frame count and " \
+           "length as 'DJI_0042.MP4' (" in out
+    assert _video_of(survey, "DJI_0042") == renamed.resolve()
+    assert Path(Survey.open(survey.folder).flight("DJI_0042").video) == renamed.resolve()
+
+
+def test_a_folder_is_searched_for_the_video_by_content_and_several_matches_pick_none(town, capsys):
+    from app.cli import main
+
+    survey, renamed = town
+    shutil.copy2(renamed, renamed.with_name("north_block_copy.mp4"))  # two files of one content
+    assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(renamed.parent)]) == 2
+    err = capsys.readouterr().err
+    assert "2 videos in" in err and "'2026-09-12_north_block.mp4', 'north_block_copy.mp4'" in err
+    assert "none was picked" in err
+    assert _video_of(survey, "DJI_0042").name == "DJI_0042.MP4"  # nothing changed
+    assert Path(Survey.open(survey.folder).flight("DJI_0042").video).name == "DJI_0042.MP4"
+
+    renamed.with_name("north_block_copy.mp4").unlink()
+    assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(renamed.parent)]) == 0
+    assert f"its video is {str(renamed)!r}, found in" in capsys.readouterr().out
+    assert _video_of(survey, "DJI_0042") == renamed.resolve()
+
+
+def test_a_video_of_other_content_is_refused_naming_what_differs(town, tmp_path):
+    survey, renamed = town
+    other = noise_video(tmp_path / "other.mp4")  # another flight's
+    with pytest.raises(SurveyError, match=r"other.mp4' is not flight DJI_0042's video: .* bytes"):
+        surveys.relink_flight(survey, "DJI_0042", other)
+    assert _video_of(survey, "DJI_0042").name == "DJI_0042.MP4"
+
+
+def test_a_project_moved_with_its_video_renamed_finds_it_beside_it(sites_truth, tmp_path, capsys):
+    """A video analysed before it joined (its project beside it), then both moved to the
+    field laptop and the video renamed: relinking the project finds the video beside it."""
+    from app.cli import main
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    video = videos / "monday.mp4"
+    shutil.copy2(sites_truth.video, video)
+    shutil.copy2(sites_truth.srt, videos / "monday.SRT")
+    with open_or_create_project(video) as store:
+        _analysed(store, sites_truth, video)
+    survey = surveys.create_survey(tmp_path / "town")
+    surveys.add_flight(survey, video)
+    laptop = tmp_path / "laptop"
+    shutil.move(videos, laptop)
+    (laptop / "monday.mp4").rename(laptop / "2026-09-12_north_block.mp4")
+    project = laptop / default_project_path(video).name
+
+    assert main(["survey", "relink", str(survey.folder), "monday", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert f"its video is {str(laptop / '2026-09-12_north_block.mp4')!r}, found beside its project by content" in out
+    survey = Survey.open(survey.folder)
+    assert survey.project_path(survey.flight("monday")).resolve() == project.resolve()
+    assert _video_of(survey, "monday").name == "2026-09-12_north_block.mp4"
+    assert json.loads((survey.folder / "survey.json").read_text())["flights"][0]["video"].endswith(
+        "2026-09-12_north_block.mp4")
+
+
+def test_a_project_of_the_renamed_video_is_the_flights_by_content(town, sites_truth, tmp_path, capsys):
+    """The renamed video analysed on its own (its project beside it): the survey takes that
+    project for the flight, its run having the content the flight's project recorded; a
+    project of another video under another name is still refused."""
+    from app.cli import main
+
+    survey, renamed = town
+    with open_or_create_project(renamed) as store:
+        _analysed(store, sites_truth, renamed)
+    project = default_project_path(renamed)
+    assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(project)]) == 0
+    assert ("its project's video '2026-09-12_north_block.mp4' is flight DJI_0042's 'DJI_0042.MP4' renamed, "
+            "matched by content") in capsys.readouterr().out
+    survey = Survey.open(survey.folder)
+    assert survey.project_path(survey.flight("DJI_0042")).resolve() == project.resolve()
+
+    other = noise_video(tmp_path / "other.mp4")
+    with open_or_create_project(other) as store:
+        write_run(store, sites_truth.detections, sites_truth.times,
+                  settings={VIDEO_KEY: video_record(other, probe_video(other))})
+    refused = (r"is the project of .*other.mp4', not of flight DJI_0042's video '2026-09-12_north_block.mp4' "
+               r"\(nor has it the same size, frame count and length\)")
+    with pytest.raises(SurveyError, match=refused):
+        surveys.relink_flight(survey, "DJI_0042", default_project_path(other))
