@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from core.text import is_one_line_text
 from core.types import frame_number
 from geo.export.records import Record, clock_time, counted, iso_time
 from geo.footprints import ADDRESS_COLUMNS, address_text, is_osm_file
@@ -79,7 +80,7 @@ class ProductInfo:
     def __post_init__(self) -> None:
         for name in TEXT_FIELDS:
             value = getattr(self, name)
-            if not isinstance(value, str) or len(value) > 200 or any(ord(c) < 32 for c in value):
+            if not is_one_line_text(value) or len(value) > 200:
                 raise ValueError(f"{name} must be one line of text (at most 200 characters); got {value!r}")
         if self.glide and not re.fullmatch(r"[A-Z]{2}-\d{4}-\d{6}-[A-Z]{3}", self.glide.strip().upper()):
             raise ValueError(f"GLIDE number must look like TC-2018-000166-USA; got {self.glide!r}")

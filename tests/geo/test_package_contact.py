@@ -62,8 +62,10 @@ def test_the_print_map_footer_gives_the_contact_as_typed(flyover_map):
     assert value.get_text().replace("\n", " ") == CONTACT and not value.get_parse_math()  # dollars as typed
 
 
-def test_a_contact_is_one_line_of_text():
+@pytest.mark.parametrize("contact", ["+33 6 12\n34 56 78", "ops\x85radio", "ops\u2028radio", "\x1b[2Jops",
+                                     "ops@relief.\u202eelpmaxe"])
+def test_a_contact_is_one_line_of_text(contact):
     from geo.export.products import ProductInfo
 
     with pytest.raises(ValueError, match="contact must be one line"):
-        ProductInfo(contact="+33 6 12\n34 56 78")
+        ProductInfo(contact=contact)

@@ -1,0 +1,23 @@
+"""What counts as one line of text a user typed: a name or a contact that every export
+(README, HTML, KML, PDF) shows as typed, on one line, reading the way it was typed."""
+
+from __future__ import annotations
+
+import unicodedata
+
+#: Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they
+#: reorder the text shown after them, so "ops@relief.example" could display as another
+#: address. The marks U+200E/U+200F, which some right-to-left names need, are not among them.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+#: Unicode categories that break a line or are no text: control characters (C0, DEL and
+#: C1, e.g. a terminal's escape or U+0085 "next line"), line and paragraph separators.
+_BREAKING_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def is_one_line_text(value: object) -> bool:
+    """``value`` is a string with no line break, no control character and no
+    bidirectional override: what it shows is what was typed, on one line."""
+    return isinstance(value, str) and not any(
+        c in BIDI_CONTROLS or unicodedata.category(c) in _BREAKING_CATEGORIES for c in value
+    )
