@@ -44,6 +44,7 @@ except ImportError:  # not a POSIX system: the lock serialises this process's th
 
 from core.errors import InputError
 from core.review import SiteMark
+from core.text import is_one_line_text
 from core.types import DamageLevel, ReviewState
 
 #: The manifest's name inside a survey folder.
@@ -395,11 +396,15 @@ class Survey:
             raise _holds_a_survey(folder)
         if folder.exists() and not folder.is_dir():
             raise SurveyError(f"{str(folder)!r} is a file; give a folder for the survey")
+        name = name or folder.resolve().name
+        if not is_one_line_text(name):  # every export's title, README heading and map legend shows it
+            raise SurveyError(f"survey name {name!r}: give one line of text, without control characters "
+                              "(damagemap survey create --name NAME)")
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SurveyError(f"{str(folder)!r}: cannot create the survey folder: {exc.strerror or exc}") from None
-        survey = cls(folder, name or folder.resolve().name)
+        survey = cls(folder, name)
         with survey_lock(folder):
             if (folder / SURVEY_FILE).exists():  # another damagemap created it a moment ago
                 raise _holds_a_survey(folder)

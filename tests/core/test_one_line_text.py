@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.survey import SURVEY_FILE, Survey, SurveyError
 from core.text import is_one_line_text
 
 REFUSED = [
@@ -31,3 +32,20 @@ def test_control_characters_line_breaks_and_overrides_are_not_one_line(text):
 def test_any_script_markup_and_the_right_to_left_marks_are_one_line(text):
     assert is_one_line_text(text)
 
+
+@pytest.mark.parametrize("name", ["Beira\nnorth", "Beira \x1b[2J", "Beira\u202eevil"])
+def test_a_survey_name_that_is_not_one_line_is_refused_before_any_folder_is_made(tmp_path, name):
+    folder = tmp_path / "survey"
+    with pytest.raises(SurveyError, match="survey name .*one line of text"):
+        Survey.create(folder, name)
+    assert not folder.exists()
+
+
+def test_a_survey_folder_whose_name_is_not_one_line_needs_a_name(tmp_path):
+    with pytest.raises(SurveyError, match="--name"):
+        Survey.create(tmp_path / "two\nlines")
+    assert (Survey.create(tmp_path / "two\nlines", "Two lines").folder / SURVEY_FILE).is_file()
+
+
+def test_a_survey_name_in_any_script_is_kept(tmp_path):
+    assert Survey.open(Survey.create(tmp_path / "s", "ünï 日本 🚁").folder).name == "ünï 日本 🚁"
