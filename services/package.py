@@ -83,19 +83,21 @@ def check_product_info(store: ProjectStore, **changes: Any) -> ProductInfo:
     InputError
         Naming the field whose value cannot be used.
     """
-    from dataclasses import replace
-
     from geo.export.products import ProductInfo
 
-    current = product_info(store)
     given: dict[str, Any] = {k: (v.strip() if isinstance(v, str) else v) for k, v in changes.items() if v is not None}
     if "glide" in given and isinstance(given["glide"], str):
         given["glide"] = given["glide"].upper()
     if given.get("area") == "":  # cleared: the default code, as the package's name gives it, not a blank
         given["area"] = ProductInfo().area
+    tried = (_TRIED_INFO.get() or {}).get(_project_key(store))
+    # Over the stored mapping, not a checked ProductInfo: a stored value that is no longer
+    # valid (an older version let it in) can be set again.
+    current = tried.to_mapping() if tried is not None else store.get_setting(PRODUCT_KEY) or {}
     try:
-        return replace(current, **given)
+        return ProductInfo.from_mapping({**dict(current), **given})
     except (TypeError, ValueError) as exc:
+        product_info(store)  # a stored value still wrong: "set it again", naming the project
         raise InputError(str(exc)) from None
 
 
