@@ -1640,8 +1640,19 @@ def check_survey_product(survey: Survey, **changes: Any) -> dict[str, Any]:
     ------
     InputError
         Naming the field whose value cannot be used.
+    SurveyError
+        What the survey keeps is not valid and ``changes`` do not set it again (naming
+        its manifest).
     """
-    return _kept_with(survey.product, changes)
+    try:
+        return _kept_with(survey.product, changes)
+    except InputError:
+        try:
+            _kept_with(survey.product, {})
+        except InputError as kept:  # an older version let it in
+            raise SurveyError(f"{str(survey.manifest_path)!r}: the event information kept is not valid ({kept}); "
+                              "give it again with 'damagemap survey export --event ...'") from None
+        raise
 
 
 def _kept_with(kept: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -1676,7 +1687,10 @@ def _changes_to_what_is_named(kept: Mapping[str, Any], statuses: Sequence[Flight
     no change, and is not kept."""
     from geo.export.products import ProductInfo
 
-    named = _merged_product(kept, statuses) or ProductInfo()
+    try:
+        named = _merged_product(kept, statuses) or ProductInfo()
+    except SurveyError:  # what is kept is not valid: every field given is a change, setting it again
+        return {key: value for key, value in changes.items() if value is not None}
     out: dict[str, Any] = {}
     for key, value in changes.items():
         if value is None:
