@@ -19,6 +19,7 @@ and ``<name>.zip`` beside it holds the same folder.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from core.errors import ExportError
 from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
 from geo.export.products import (
     ProductInfo,
@@ -385,6 +387,7 @@ def write_package(
     provenance.setdefault("imagery_end", last)
     name = info.product_name("GRA" if grading is not None else "FEP")
     out = ensure_dir(Path(out_dir))
+    earlier = (out / name).is_dir()
     folder = ensure_dir(out / name)
     targets = {k: folder / f"{name}{suffix}" for k, suffix in
                (("gpkg", ".gpkg"), ("html", "_map.html"), ("kmz", ".kmz"), ("png", "_map.png"), ("pdf", "_map.pdf"))}
@@ -393,27 +396,32 @@ def write_package(
     remove_abandoned_temp_files(out, [out / f"{name}.zip"])
     replaced_utc = _written_utc(out / f"{name}.zip")
 
-    layers = package_layers(damage_map, grading=grading, coverage=coverage, info=info)
-    written_layers = write_layers(targets["gpkg"], layers, last_change=_gpkg_timestamp(damage_map))
-    extra = html_layers(grading=grading, coverage=coverage, basemap=basemap_html,
-                        camera=layers["camera_footprints"], info=info, credits=provenance.get("credits"))
-    write_html(targets["html"], replace(damage_map, title=map_title(damage_map, info)),
-               thumbnail=thumbnail if popup_pictures else None, extra_layers=extra,
-               closeup=closeup if popup_pictures else None)
-    write_print_map(targets["png"], targets["pdf"], damage_map, grading=grading, camera=layers["camera_footprints"],
-                    basemap=basemap_print, info=info, provenance=provenance, closeup=closeup)
-    # on a phone the document is found by its name: the event's and the package's, not the video file's
-    titled = replace(damage_map, title=" · ".join(part for part in (info.event, info.glide and f"GLIDE {info.glide}",
-                                                                    name) if part))
-    write_kmz(targets["kmz"], titled, closeup=closeup if popup_pictures else None,
-              area_filmed=_outlines(layers["area_of_interest"]), description=kmz_description(info))
-    files = [targets[k].name for k in ("gpkg", "html", "kmz", "pdf", "png")]
-    write_text_atomic(targets["readme"], readme_text(name, damage_map, info=info, layers=written_layers, files=files,
-                                                     provenance=provenance, grading=grading, coverage=coverage))
-    zip_path = out / f"{name}.zip"
-    with atomic_path(zip_path) as temp, zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key in ("readme", "gpkg", "html", "kmz", "pdf", "png"):
-            archive.write(targets[key], f"{name}/{targets[key].name}")
+    try:
+        layers = package_layers(damage_map, grading=grading, coverage=coverage, info=info)
+        written_layers = write_layers(targets["gpkg"], layers, last_change=_gpkg_timestamp(damage_map))
+        extra = html_layers(grading=grading, coverage=coverage, basemap=basemap_html,
+                            camera=layers["camera_footprints"], info=info, credits=provenance.get("credits"))
+        write_html(targets["html"], replace(damage_map, title=map_title(damage_map, info)),
+                   thumbnail=thumbnail if popup_pictures else None, extra_layers=extra,
+                   closeup=closeup if popup_pictures else None)
+        write_print_map(targets["png"], targets["pdf"], damage_map, grading=grading,
+                        camera=layers["camera_footprints"], basemap=basemap_print, info=info, provenance=provenance,
+                        closeup=closeup)
+        # on a phone the document is found by its name: the event's and the package's, not the video file's
+        titled = replace(damage_map, title=" · ".join(
+            part for part in (info.event, info.glide and f"GLIDE {info.glide}", name) if part))
+        write_kmz(targets["kmz"], titled, closeup=closeup if popup_pictures else None,
+                  area_filmed=_outlines(layers["area_of_interest"]), description=kmz_description(info))
+        files = [targets[k].name for k in ("gpkg", "html", "kmz", "pdf", "png")]
+        write_text_atomic(targets["readme"], readme_text(name, damage_map, info=info, layers=written_layers,
+                                                         files=files, provenance=provenance, grading=grading,
+                                                         coverage=coverage))
+        zip_path = out / f"{name}.zip"
+        with atomic_path(zip_path) as temp, zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for key in ("readme", "gpkg", "html", "kmz", "pdf", "png"):
+                archive.write(targets[key], f"{name}/{targets[key].name}")
+    except ExportError as exc:  # a full disk, a folder gone: the package folder is not the package
+        raise ExportError(f"{exc}{_left_behind(folder, list(targets.values()), earlier=earlier)}") from None
     from geo.export.print_map import unprintable
 
     missing = unprintable(" ".join((info.event, info.analyst, info.organisation, info.contact, info.area)))
@@ -423,6 +431,22 @@ def write_package(
     return PackageResult(folder, zip_path,
                          [targets[k] for k in ("gpkg", "html", "kmz", "png", "pdf", "readme")] + [zip_path],
                          name, notes, replaced_utc, info.version)
+
+
+def _left_behind(folder: Path, targets: list[Path], *, earlier: bool) -> str:
+    """What a package that stopped part-way leaves, for its message: a folder this export
+    made is removed with what it wrote (no package folder without its README and zip to
+    be mistaken for one); an earlier package's folder now mixes its files with this one's."""
+    if not earlier:
+        for target in targets:
+            target.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+        return "; nothing of the package is left" if not folder.exists() else f"; {folder} is not a whole package"
+    zipped = folder.parent / f"{folder.name}.zip"
+    return (f"; {folder} now mixes this export's files with the earlier package's"
+            + (f", and {zipped.name} is still the earlier package" if zipped.is_file() else "")
+            + ": export again once the cause is fixed")
 
 
 def _outlines(records: list[Record]) -> list:  # noqa: ANN202 - shapely LineStrings
