@@ -96,13 +96,15 @@ def export_map(
     return written
 
 
-def partly_written(out: Path, written: list[Path]) -> str:
+def partly_written(out: Path, written: list[Path], names: Iterable[str] | None = None) -> str:
     """What an export that stopped part-way leaves in ``out``: the files it wrote, and
-    those there from an earlier export (each file is whole, but the set is mixed)."""
+    those there from an earlier export (each file is whole, but the set is mixed);
+    ``names``: the files such an export writes (default: a flight's, :data:`FILES`)."""
     if not out.is_dir():  # the folder went away while the export wrote into it (deleted, unmounted)
         return f"; the folder {out} is gone (deleted or unmounted while exporting): nothing written is left"
     written = [path for path in written if Path(path).is_file()]
-    earlier = sorted(name for name in FILES.values() if (out / name).is_file() and out / name not in written)
+    earlier = sorted(name for name in (FILES.values() if names is None else names)
+                     if (out / name).is_file() and out / name not in written)
     if not written:
         return "; nothing was written" + (f" (the {_files(earlier)} in {out} are from an earlier export)"
                                           if earlier else "")

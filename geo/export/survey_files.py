@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import ExportError
 from geo.export._atomic import (
     atomic_path,
     ensure_dir,
@@ -91,54 +92,60 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     buildings = utf8_frame(_records_frame(building_records)) if building_records is not None else None
     credits = survey_credits(built, provenance, info=info, grading=grading, basemap=basemap_html)
     written: list[Path] = []
-    if "geojson" in formats:
-        written.append(_write_geojson(out / "survey_sites.geojson", _dates_listed(sites)))
-        written.append(_write_geojson(out / "survey_coverage.geojson", _frame_records(coverage)))
-    if "gpkg" in formats:
-        with atomic_path(out / "survey.gpkg") as temp:
-            write_gpkg_layer(temp, "sites", sites, append=False, schema=SURVEY_SITE_SCHEMA)  # typed as a flight's
-            coverage.to_file(temp, layer="coverage", driver="GPKG")
-            if buildings is not None:
-                buildings.to_file(temp, layer="buildings", driver="GPKG")
-        written.append(out / "survey.gpkg")
-    if "buildings" in formats and building_records is not None:
-        written.append(_write_geojson(out / "survey_buildings.geojson", building_records))
-    elif "buildings" in formats:
-        # an earlier export's grades (given footprints then, none now): not left beside sites they
-        # were not graded from, for a team handed the folder to read as this export's
-        (out / "survey_buildings.geojson").unlink(missing_ok=True)
-    if "csv" in formats:
-        written.append(write_text_atomic(out / "survey_sites.csv", _csv_text(sites)))
-    if "kml" in formats:
-        written.append(write_text_atomic(out / "survey_sites.kml", _survey_kml(built, sites, title)))
-    if "kmz" in formats:
-        descriptions, pictures = _kmz_closeups(built, closeup) if closeup is not None else ({}, {})
-        document = _survey_kml(built, sites, title, icon=KMZ_ICON, descriptions=descriptions)
-        written.append(write_bytes_atomic(out / "survey_sites.kmz", kmz_bytes(document, pictures)))
-    if "html" in formats:
-        from geo.export.survey_html import write_survey_html
+    try:
+        if "geojson" in formats:
+            written.append(_write_geojson(out / "survey_sites.geojson", _dates_listed(sites)))
+            written.append(_write_geojson(out / "survey_coverage.geojson", _frame_records(coverage)))
+        if "gpkg" in formats:
+            with atomic_path(out / "survey.gpkg") as temp:
+                write_gpkg_layer(temp, "sites", sites, append=False, schema=SURVEY_SITE_SCHEMA)  # typed as a flight's
+                coverage.to_file(temp, layer="coverage", driver="GPKG")
+                if buildings is not None:
+                    buildings.to_file(temp, layer="buildings", driver="GPKG")
+            written.append(out / "survey.gpkg")
+        if "buildings" in formats and building_records is not None:
+            written.append(_write_geojson(out / "survey_buildings.geojson", building_records))
+        elif "buildings" in formats:
+            # an earlier export's grades (given footprints then, none now): not left beside sites they
+            # were not graded from, for a team handed the folder to read as this export's
+            (out / "survey_buildings.geojson").unlink(missing_ok=True)
+        if "csv" in formats:
+            written.append(write_text_atomic(out / "survey_sites.csv", _csv_text(sites)))
+        if "kml" in formats:
+            written.append(write_text_atomic(out / "survey_sites.kml", _survey_kml(built, sites, title)))
+        if "kmz" in formats:
+            descriptions, pictures = _kmz_closeups(built, closeup) if closeup is not None else ({}, {})
+            document = _survey_kml(built, sites, title, icon=KMZ_ICON, descriptions=descriptions)
+            written.append(write_bytes_atomic(out / "survey_sites.kmz", kmz_bytes(document, pictures)))
+        if "html" in formats:
+            from geo.export.survey_html import write_survey_html
 
-        written.append(write_survey_html(out / "survey_map.html", built, title=title, closeup=closeup,
-                                         grading=grading, basemap=basemap_html, credits=credits, info=info))
-    if "print" in formats:
-        from geo.export.survey_print import write_survey_print
+            written.append(write_survey_html(out / "survey_map.html", built, title=title, closeup=closeup,
+                                             grading=grading, basemap=basemap_html, credits=credits, info=info))
+        if "print" in formats:
+            from geo.export.survey_print import write_survey_print
 
-        written += write_survey_print(out / "survey_map.png", out / "survey_map.pdf", built, title=title,
-                                      closeup=closeup, provenance=provenance, grading=grading,
-                                      basemap=basemap_print, info=info)
-    if "readme" in formats:
-        names = [p.name for p in written] + (["survey_package.zip"] if "zip" in formats else [])
-        written.append(write_text_atomic(out / "survey_README.txt",
-                                         readme_text(built, title=title, files=names, provenance=provenance or {},
-                                                     grading=grading, info=info, credits=credits)))
-    if "zip" in formats:  # one file to send: every other file of this export
-        import zipfile
+            written += write_survey_print(out / "survey_map.png", out / "survey_map.pdf", built, title=title,
+                                          closeup=closeup, provenance=provenance, grading=grading,
+                                          basemap=basemap_print, info=info)
+        if "readme" in formats:
+            names = [p.name for p in written] + (["survey_package.zip"] if "zip" in formats else [])
+            written.append(write_text_atomic(out / "survey_README.txt",
+                                             readme_text(built, title=title, files=names, provenance=provenance or {},
+                                                         grading=grading, info=info, credits=credits)))
+        if "zip" in formats:  # one file to send: every other file of this export
+            import zipfile
 
-        with atomic_path(out / "survey_package.zip") as temp, zipfile.ZipFile(
-                temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for path in written:
-                archive.write(path, path.name)
-        written.append(out / "survey_package.zip")
+            with atomic_path(out / "survey_package.zip") as temp, zipfile.ZipFile(
+                    temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for path in written:
+                    archive.write(path, path.name)
+            written.append(out / "survey_package.zip")
+    except ExportError as exc:  # a full disk: which files are this export's, which an earlier one's
+        from geo.export import partly_written
+
+        names = [name for files in SURVEY_FILES.values() for name in files]
+        raise ExportError(f"{exc}{partly_written(out, written, names)}") from None
     return written
 
 

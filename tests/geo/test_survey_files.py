@@ -167,3 +167,20 @@ def test_an_earlier_export_s_graded_buildings_are_not_left_beside_sites_graded_w
     (other / "survey_buildings.geojson").write_text("{}")
     write_survey_files(built, other, ["geojson"])  # buildings not asked for: left alone
     assert (other / "survey_buildings.geojson").exists()
+
+
+def test_an_export_that_stops_says_which_files_are_its_own_and_which_an_earlier_one_s(built, tmp_path, monkeypatch):
+    import geo.export.survey_html as survey_html
+
+    write_survey_files(built, tmp_path, ["csv"])
+
+    def full(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        raise ExportError(f"{path}: cannot write: No space left on device")
+
+    monkeypatch.setattr(survey_html, "write_survey_html", full)
+    with pytest.raises(ExportError) as stopped:
+        write_survey_files(built, tmp_path, ["geojson", "kml", "html"])
+    assert str(stopped.value) == (
+        f"{tmp_path / 'survey_map.html'}: cannot write: No space left on device; this export wrote "
+        "survey_sites.geojson, survey_coverage.geojson, survey_sites.kml before it stopped, and the "
+        "survey_sites.csv beside them are from an earlier export")
