@@ -85,9 +85,8 @@ _log = logging.getLogger(__name__)
 
 P = TypeVar("P", bound=Panel)
 
-VIDEO_ONLY_FILTER = "Videos (*.mp4 *.MP4 *.mov *.MOV *.m4v *.avi *.mkv *.mts *.ts *.webm);;All files (*)"
-PROJECT_FILTER = "damagemap projects (*.dmproj);;All files (*)"
-VIDEO_FILTER = "Videos and projects (*.mp4 *.MP4 *.mov *.MOV *.m4v *.avi *.mkv *.dmproj);;All files (*)"
+VIDEO_FILTER = ("Videos and projects (*.mp4 *.MP4 *.mov *.MOV *.m4v *.avi *.mkv *.mts *.ts *.webm *.dmproj);;"
+                "All files (*)")
 TELEMETRY_FILTER = ("Telemetry (*.gpx *.srt *.SRT *.csv *.txt *.klv *.KLV);;Video with GPS inside (GoPro, Insta360) "
                     "(*.mp4 *.MP4 *.mov *.MOV *.360 *.insv);;All files (*)")
 #: Suffixes of the flight tracks a drop attaches to the open project (File > Open Telemetry… reads them).
@@ -197,9 +196,6 @@ class MainWindow(QMainWindow):
         column.addWidget(self.transport)
         self.player_page = player
         self.start_page = StartPage()
-        self.start_page.open_video_requested.connect(self.open_video_dialog)
-        self.start_page.open_project_requested.connect(self.open_project_dialog)
-        self.start_page.open_survey_requested.connect(self.surveys.open_dialog)
         self.start_page.demo_requested.connect(self.try_demo)
         self.start_page.recent_requested.connect(self.open_path)
         self.pages = QStackedWidget()
@@ -235,6 +231,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         build_actions(self)
         build_menus(self)
+        self.start_page.set_actions(self.open_action, self.open_survey_action)  # File's own items, words and all
         self.document.set_author(self.settings.reviewer_name() or None)
 
         # Seeks from the slider, the timeline and the playback clock are coalesced: only
@@ -608,16 +605,6 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ opening
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open video or project", self.settings.last_directory(), VIDEO_FILTER)
-        if path:
-            self.open_path(Path(path))
-
-    def open_video_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a video", self.settings.last_directory(), VIDEO_ONLY_FILTER)
-        if path:
-            self.open_path(Path(path))
-
-    def open_project_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a project", self.settings.last_directory(), PROJECT_FILTER)
         if path:
             self.open_path(Path(path))
 

@@ -1,7 +1,9 @@
 """What the window shows with no project open: the ways in, and the recent files.
 
-:class:`StartPage` has three buttons ("Open a video…", "Open a project…", "Try the
-demo") and the recent files; it only emits signals, the window acts on them.
+:class:`StartPage` has three buttons and the recent files. "Open Video or Project…" and
+"Open Survey…" are the File menu's own actions (:meth:`StartPage.set_actions`), so the
+page and the menu name them alike; "Try the demo" and the recent files only emit
+signals, the window acts on them.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from pathlib import Path
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -22,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.widgets.action_button import ActionButton
+
 PATH_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -30,17 +35,11 @@ class StartPage(QWidget):
 
     Signals
     -------
-    open_video_requested()
-    open_project_requested()
-    open_survey_requested()
     demo_requested()
     recent_requested(object)
         A recent file was clicked (its ``Path``).
     """
 
-    open_video_requested = Signal()
-    open_project_requested = Signal()
-    open_survey_requested = Signal()
     demo_requested = Signal()
     recent_requested = Signal(object)
 
@@ -54,15 +53,12 @@ class StartPage(QWidget):
             "to GeoJSON, GeoPackage, KML, CSV or an offline HTML map."
         )
         intro.setWordWrap(True)
-        self.open_video_button = QPushButton("Open a video…")
-        self.open_video_button.setToolTip(
-            "A drone video (MP4, MOV, …); its telemetry (SRT, GPX or a flight-log CSV with the "
-            "same name) is found beside it. The project is kept beside the video."
+        self.open_button = ActionButton(
+            "A drone video (MP4, MOV, …): its project is made beside it, and its telemetry (SRT, GPX or a "
+            "flight-log CSV with the same name) is found beside it. Or a damagemap project (.dmproj) with its "
+            "analysis and your review."
         )
-        self.open_project_button = QPushButton("Open a project…")
-        self.open_project_button.setToolTip("A damagemap project (.dmproj) with its analysis and your review")
-        self.open_survey_button = QPushButton("Open a survey…")
-        self.open_survey_button.setToolTip(
+        self.open_survey_button = ActionButton(
             "A survey folder (damagemap survey create): many flights over one area, opened one by one "
             "for review, exported as one map"
         )
@@ -71,12 +67,9 @@ class StartPage(QWidget):
             "Render a 20-second synthetic flight, analyse it with the shipped demo model and open it "
             "(a minute or two on a laptop CPU; the window stays usable)"
         )
-        for button in (self.open_video_button, self.open_project_button, self.open_survey_button, self.demo_button):
+        for button in (self.open_button, self.open_survey_button, self.demo_button):
             button.setMinimumHeight(40)
             button.setMinimumWidth(160)
-        self.open_video_button.clicked.connect(self.open_video_requested)
-        self.open_project_button.clicked.connect(self.open_project_requested)
-        self.open_survey_button.clicked.connect(self.open_survey_requested)
         self.demo_button.clicked.connect(self.demo_requested)
 
         self.demo_note = QLabel(
@@ -101,8 +94,7 @@ class StartPage(QWidget):
         self._emitting = False
 
         buttons = QHBoxLayout()
-        buttons.addWidget(self.open_video_button)
-        buttons.addWidget(self.open_project_button)
+        buttons.addWidget(self.open_button)
         buttons.addWidget(self.open_survey_button)
         buttons.addWidget(self.demo_button)
         buttons.addStretch(1)
@@ -126,6 +118,11 @@ class StartPage(QWidget):
         outer.addStretch(1)
         outer.addWidget(box, 4)
         outer.addStretch(1)
+
+    def set_actions(self, open_action: QAction, open_survey_action: QAction) -> None:
+        """Show and trigger File > Open Video or Project… and File > Open Survey…."""
+        self.open_button.set_action(open_action)
+        self.open_survey_button.set_action(open_survey_action)
 
     def set_recent_files(self, paths: list[Path]) -> None:
         """Show the recent files that still exist (most recent first)."""

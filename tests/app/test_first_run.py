@@ -31,8 +31,8 @@ def project(flyover):
 def test_with_no_project_the_window_offers_the_ways_in_and_the_recent_files(qtbot, window, project, app_settings):
     page = window.start_page
     assert window.pages.currentWidget() is page
-    assert [b.text() for b in (page.open_video_button, page.open_project_button, page.demo_button)] == [
-        "Open a video…", "Open a project…", "Try the demo"]
+    assert [b.text() for b in (page.open_button, page.open_survey_button, page.demo_button)] == [
+        "Open Video or Project…", "Open Survey…", "Try the demo"]
     assert not any(dock.isVisible() for dock in window.docks)  # nothing to show in them yet
     assert not window.overlay_toolbar.isVisible()
     assert page.recent_paths() == []
@@ -50,6 +50,25 @@ def test_with_no_project_the_window_offers_the_ways_in_and_the_recent_files(qtbo
 
     window.close_project()  # back to the start page, nothing stale behind it
     assert window.pages.currentWidget() is page and window.windowTitle() == "damagemap"
+
+
+def test_the_start_page_buttons_are_the_file_menus_own_items(qtbot, window):
+    """The start page said "Open a video…" and "Open a survey…" where File says "Open
+    Video or Project…" and "Open Survey…": its buttons are those actions now, so they
+    read alike (without the menu's "&") and a click is the menu item's."""
+    from app.widgets.action_button import without_mnemonic
+
+    page = window.start_page
+    file_menu = window.menuBar().actions()[0].menu()
+    for button, action in ((page.open_button, window.open_action), (page.open_survey_button, window.open_survey_action)):
+        assert action in file_menu.actions()
+        assert button.text() == without_mnemonic(action.text())
+        assert action.shortcut().toString() in button.toolTip()
+        action.triggered.disconnect()  # no real file dialog: only that the click is the item's
+        with qtbot.waitSignal(action.triggered, timeout=1_000):
+            qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    window.open_action.setEnabled(False)  # the button follows the item
+    assert not page.open_button.isEnabled()
 
 
 def test_the_start_page_keeps_together_at_the_top_of_a_tall_window(qtbot):
