@@ -407,7 +407,7 @@ class SiteReviewPanel(Panel):
         self.threshold.setToolTip("The window's score threshold (the toolbar's): sites without a sighting "
                                   "scoring this much (or one accepted) are hidden here and on the map")
         self.threshold_label = QLabel("")
-        self.show_decided = QCheckBox("Show decided")
+        self.show_decided = QCheckBox("Show decided sites")  # View > Show Decided Sites is this box
         self.show_decided.setChecked(True)
         reach_by_tab(self.show_decided)
         self.show_decided.setToolTip("Uncheck to list only the sites still to decide (the decided ones include "
@@ -438,8 +438,8 @@ class SiteReviewPanel(Panel):
                           ("slight", "Slight (1)", "Relabel the site as Slight"),
                           ("severe", "Severe (2)", "Relabel the site as Severe"),
                           ("debris", "Debris (3)", "Relabel the site as Debris"))),
-            (move_bar, (("previous", "◀ (P)", "Previous site"),
-                        ("next", "(N) ▶", "Next site"),
+            (move_bar, (("previous", "◀ Previous site (P)", "The previous site in the list (P or Up)"),
+                        ("next", "Next site (N) ▶", "The next site in the list (N or Down)"),
                         ("split", "Split (S)", "The selected crops become a site of their own"),
                         ("merge", "Merge (M)", "Merge the selected sites (one selected: with its nearest site)"))),
         ):
@@ -878,7 +878,7 @@ class SiteReviewPanel(Panel):
         text = f"{total} sites" + (f" ({unconfirmed} unconfirmed)" if unconfirmed else "")
         text += f" · {total - decided} to decide · {decided} decided"
         if total and decided == total and not self.show_decided.isChecked():
-            text += ": check Show decided to list them"
+            text += ": check Show decided sites to list them"
         selected = len(self.selected_sites())
         if selected > 1:  # what the next key will decide
             text += f" · {selected} selected: A, X, 1-3 decide them all"
@@ -924,7 +924,7 @@ class SiteReviewPanel(Panel):
 
     def _apply_row_filter(self, *_args: object, adjust_current: bool = True, kept: set[int] | None = None) -> None:
         """Hide the rows of sites below the score threshold, and decided ones unless
-        "Show decided" is on."""
+        "Show decided sites" is on."""
         review = self.review
         if review is None:
             return

@@ -924,7 +924,7 @@ def test_with_every_site_decided_and_hidden_no_key_acts_and_the_panel_says_where
     assert len({s.site_id for s in decided}) == 3
     assert panel.current_site() is None and not panel.buttons["accept"].isEnabled()  # at once, not after the rebuild
     assert not panel.buttons["next"].isEnabled() and not panel.buttons["previous"].isEnabled()
-    assert panel.summary.text().endswith("3 decided: check Show decided to list them")
+    assert panel.summary.text().endswith("3 decided: check Show decided sites to list them")
     count = panel.document.undo_stack.count()
     qtbot.keyClick(panel.site_list, Qt.Key.Key_X)  # acts on nothing
     assert panel.document.undo_stack.count() == count
@@ -1012,7 +1012,7 @@ def test_in_the_window_a_redone_decision_goes_on_to_the_next_site_to_decide_as_t
 
 def test_the_panel_fits_beside_the_video_on_a_1280_px_screen(qtbot, panel):
     """With a flight open and its count shown, the panel needs no more than a third of a
-    1280 px screen: every button, the count and Show decided stay in view."""
+    1280 px screen: every button, the count and Show decided sites stay in view."""
     assert panel.threshold_label.text()  # the count is shown
     assert panel.minimumSizeHint().width() <= 430
     panel.resize(430, 700)
