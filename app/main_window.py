@@ -98,7 +98,7 @@ DEMO_READY_NOTE = "The demo flight is ready: close this project (File > Close Pr
 #: What the one score threshold of the window means (its tooltip).
 THRESHOLD_TIP = (
     "<b>Score threshold</b>: how sure the model must be before a detection counts.<br>"
-    "Below it a detection is hidden in the frame, the timeline, the review table, the "
+    "Below it a detection is hidden in the frame, the timeline, the Review Table, the "
     "map and the site counts, and left out of the map and every export (it is saved in "
     "the project as the map's minimum score, Analysis &gt; Georeferencing…).<br>"
     "Detections a reviewer accepted, relabelled or drew always count.<br>"

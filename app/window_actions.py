@@ -221,7 +221,7 @@ RELABEL_MNEMONICS: dict[DamageLevel, str] = {
     DamageLevel.SLIGHT: "&Slight", DamageLevel.SEVERE: "S&evere", DamageLevel.DEBRIS: "De&bris",
 }
 #: View > the panels' show/hide items, by dock object name, with mnemonics free in the View menu
-DOCK_MENU_TEXT: dict[str, str] = {"map_dock": "&Map", "review_dock": "Revie&w", "site_review_dock": "Sit&es"}
+DOCK_MENU_TEXT: dict[str, str] = {"map_dock": "&Map", "review_dock": "Revie&w Table", "site_review_dock": "Sit&es"}
 
 
 def build_menus(window: MainWindow) -> None:

@@ -28,7 +28,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Sites panel: S", "split the crops selected in the grid off into a site of their own"),
     ("Sites panel: M", "merge the selected sites (one selected: with its nearest site)"),
     ("Sites panel: Shift+Down, Shift+click, Ctrl+click", "select several sites: A / X / 1-3 decide them all, one step"),
-    ("Ctrl+1 / Ctrl+2", "go to the Sites panel / the Review table (its list takes the keys)"),
+    ("Ctrl+1 / Ctrl+2", "go to the Sites panel / the Review Table (its list takes the keys)"),
     ("] / [", "raise / lower the score threshold by 0.05"),
     ("Ctrl+Shift+M / Ctrl+Shift+B / Ctrl+Shift+U", "show or hide the masks / the damage boxes / the building boxes "
                                                    "(View > Overlay Layers, as the overlay toolbar's boxes)"),

@@ -24,7 +24,7 @@ from core.types import DamageLevel, ReviewState
 class ReviewPanel(Panel):
     """:class:`app.widgets.detections_table.DetectionsPanel` kept up to date with the document."""
 
-    title = "Review"
+    title = "Review Table"
     object_name = "review_dock"
 
     def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:

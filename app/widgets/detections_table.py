@@ -655,15 +655,21 @@ class DetectionsPanel(QWidget):
         header.setStretchLastSection(True)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
 
+        # the Edit menu's items for the selected detection, with its keys
         self.accept_button = QPushButton("Accept (A)")
+        self.accept_button.setToolTip("Accept the selected detection (Edit > Accept Detection)")
         self.reject_button = QPushButton("Reject (X)")
-        self.delete_button = QPushButton("Delete")
+        self.reject_button.setToolTip("Reject the selected detection (Edit > Reject Detection)")
+        self.delete_button = QPushButton("Delete (Del)")
+        self.delete_button.setToolTip("Delete the selected detection (Edit > Delete Detection)")
         self.relabel_buttons = {}
         for level in DamageLevel:
             button = QPushButton(_level_icon(level), f"{level.label} ({int(level)})")
-            button.setToolTip(f"Relabel as {level.label}")
+            button.setToolTip(f"Relabel the selected detection as {level.label} (Edit > Relabel Detection as "
+                              f"{level.label})")
             self.relabel_buttons[level] = button
         self.next_button = QPushButton("Next unreviewed (N)")
+        self.next_button.setToolTip("The next detection still to review (Edit > Next Unreviewed Detection)")
         self.pending_label = QLabel("no detections")
         # wraps: one line of "1234 left to review of 2345 (456 more under the score)" set the
         # panel's least width, and the window's with it (past a 1024-pixel screen's edge)
