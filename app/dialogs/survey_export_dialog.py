@@ -56,7 +56,7 @@ class SurveyExportDialog(QDialog):
     def __init__(self, folder: Path, *, footprints: Path | None = None, basemap: Path | None = None,
                  product: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Export the survey's map")
+        self.setWindowTitle("Export survey map")
         self.folder_edit, folder_row = file_row(self, "Export the survey's map into", "", folder=True)
         self.folder_edit.setText(str(folder))
         self.footprints_edit, footprints_row = file_row(self, "Building footprints", FOOTPRINT_FILES)
@@ -126,7 +126,7 @@ class SurveyExportDialog(QDialog):
             if problem is None and chosen is not None and not chosen.is_file():
                 problem = f"The {what} file {chosen} does not exist."
         if problem is not None:
-            QMessageBox.warning(self, "Export the survey's map", problem)
+            QMessageBox.warning(self, "Export survey map", problem)
             return
         super().accept()
 
