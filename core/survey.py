@@ -202,12 +202,45 @@ def _utc_now() -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class VideoIdentity:
+    """What tells a flight's video from any other file, as the survey last saw it: its
+    file ``name`` then, its size in bytes, its frames and its length (as a run of its
+    project records them: ``engine.video.video_record``). The survey keeps it so that a
+    video renamed and moved is still recognised by its content where the flight's project
+    and the video's old file are both gone."""
+
+    name: str
+    size_bytes: int
+    frames: int
+    duration_s: float
+
+    @classmethod
+    def from_json(cls, data: Any) -> VideoIdentity:
+        """The identity ``data`` describes; a ``ValueError`` naming the field that is
+        missing or of the wrong kind (a manifest edited by hand)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"'video_identity' must be an object, not {json.dumps(data)[:60]}")
+        try:
+            name = _required_text(data, "name")
+        except ValueError as exc:
+            raise ValueError(f"'video_identity': {exc}") from None
+        for key, kind in (("size_bytes", int), ("frames", int), ("duration_s", (int, float))):
+            value = data.get(key)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ValueError(f"'video_identity': '{key}' must be a number, not {json.dumps(value)[:60]}")
+        return cls(name=name, size_bytes=data["size_bytes"], frames=data["frames"],
+                   duration_s=float(data["duration_s"]))
+
+
+@dataclass(frozen=True, slots=True)
 class FlightRecord:
     """One flight of a survey.
 
     ``project`` is the flight's project file, relative to the survey folder (absolute
     only on another drive); ``date`` an ISO date or date-time (when not given: the video's creation time, else
-    the telemetry's clock); ``drone`` free text.
+    the telemetry's clock); ``drone`` free text; ``video_identity`` what tells its video
+    from another file (``None`` in a manifest written before the survey kept it, or for
+    a video that could not be read).
     """
 
     name: str
@@ -217,6 +250,7 @@ class FlightRecord:
     date: str | None = None
     drone: str | None = None
     added_utc: str = field(default_factory=_utc_now)
+    video_identity: VideoIdentity | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FlightRecord:
@@ -232,6 +266,8 @@ class FlightRecord:
             name=_required_text(data, "name"), project=_required_text(data, "project"),
             video=_required_text(data, "video"), telemetry=_text(data, "telemetry", required=False), date=date,
             drone=_text(data, "drone", required=False), added_utc=_text(data, "added_utc", required=False) or "",
+            video_identity=None if data.get("video_identity") is None else VideoIdentity.from_json(
+                data["video_identity"]),
         )
 
 
@@ -669,5 +705,5 @@ def _recorded_survey(project: Path) -> Path | None:
 
 
 __all__ = ["AppliedDecision", "FlightRecord", "LOCK_FILE", "LOCK_WAIT_S", "PlaceDecision", "SITE_NUMBERS_FILE",
-           "SURVEY_FILE", "SURVEY_SETTING", "Survey", "SurveyError", "SurveySiteNumbers", "check_flight_name", "survey_folder_of", "survey_lock",
-           "survey_of_project"]
+           "SURVEY_FILE", "SURVEY_SETTING", "Survey", "SurveyError", "SurveySiteNumbers", "VideoIdentity",
+           "check_flight_name", "survey_folder_of", "survey_lock", "survey_of_project"]

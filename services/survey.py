@@ -58,6 +58,7 @@ from core.survey import (
     PlaceDecision,
     Survey,
     SurveyError,
+    VideoIdentity,
     check_flight_name,
     survey_lock,
     survey_of_project,
@@ -68,6 +69,9 @@ from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds
 from services.video_match import (
     CONTENT_WORDS,
     content_text,
+    file_identity,
+    identity_of,
+    identity_record,
     matching_videos,
     probed_video,
     recorded_video,
@@ -223,6 +227,7 @@ def add_flight(
     record = FlightRecord(
         name=name, project=survey.relative(project), video=str(video.resolve()),
         telemetry=None if found is None else str(found), date=date or _flight_date(video, found), drone=drone,
+        video_identity=file_identity(video),
     )
 
     def add(fresh: Survey) -> FlightRecord:
@@ -404,9 +409,12 @@ def relink_flight(survey: Survey, name: str, path: Path) -> Relinked:
 
     A project or a video under another name than the flight's video had (a field team
     renamed ``DJI_0042.MP4``) is matched by content (:mod:`services.video_match`): the same
-    size, frame count and length as the video its project analysed; so is a video that
-    left its project's side, looked for beside the project. Where several videos match, none
-    is picked: they are named.
+    size, frame count and length as the video its project analysed, or, where that project
+    and the video's old file are both gone or record nothing, as the survey's own record of
+    it (:attr:`core.survey.FlightRecord.video_identity`); so is a video that left its
+    project's side, looked for beside the project. Where several videos match, none is
+    picked: they are named. The survey's record of the video is renewed from the video
+    linked.
 
     Raises
     ------
@@ -433,15 +441,18 @@ def relink_flight(survey: Survey, name: str, path: Path) -> Relinked:
     if other is not None and video.name != Path(flight.video).name:  # its own project, pointed at its video renamed
         matched.append(f"its video is {str(video)!r} (renamed), as its project names it")
     elif video.name != Path(flight.video).name:  # the flight's video renamed, or another video's project
-        same = _flights_video_record(survey, flight, path)
-        if recorded is None or same is None or not same_content(recorded, same):
+        known = _flights_video_record(survey, flight, path)
+        if recorded is None or known is None or not same_content(recorded, known.record):
             raise SurveyError(f"{str(path)!r} is the project of {str(video)!r}, not of flight {name}'s video "
-                              f"{Path(flight.video).name!r}" + ("" if recorded is None or same is None else
+                              f"{Path(flight.video).name!r}" + ("" if recorded is None or known is None else
                                                                f" (nor has it {CONTENT_WORDS})"))
         matched.append(f"its project's video {video.name!r} is flight {name}'s {Path(flight.video).name!r} "
-                       f"renamed, matched by content: {CONTENT_WORDS} ({content_text(recorded)})")
-    if not video.is_file() and recorded is not None:  # moved (renamed) beside its project
-        found = _only_match(recorded, videos_beside([path.parent], VIDEO_SUFFIXES), f"beside {str(path)!r}", name)
+                       f"renamed, matched by content: {CONTENT_WORDS} as {known.source} "
+                       f"({content_text(recorded)})")
+    beside = _project_or_survey_record(recorded, flight)
+    if not video.is_file() and beside is not None:  # moved (renamed) beside its project
+        found = _only_match(beside.record, videos_beside([path.parent], VIDEO_SUFFIXES), f"beside {str(path)!r}",
+                            name)
         if found is not None:
             with ProjectStore.open(path) as store:
                 if store.read_only:
@@ -449,12 +460,15 @@ def relink_flight(survey: Survey, name: str, path: Path) -> Relinked:
                                       f"{str(found)!r}")
                 store.set_video(found)
             matched.append(f"its video is {str(found)!r}, found beside its project by content: "
-                           f"{CONTENT_WORDS} as {video.name!r} that it analysed ({content_text(recorded)})")
+                           f"{CONTENT_WORDS} as {beside.source} ({content_text(beside.record)})")
             video = found
+    identity = file_identity(video) if video.is_file() else None
 
     def relink(fresh: Survey) -> FlightRecord:
-        relinked = replace(fresh.flight(name), project=fresh.relative(path),
-                           video=str(video.resolve()) if video.is_file() else fresh.flight(name).video)
+        before = fresh.flight(name)
+        relinked = replace(before, project=fresh.relative(path),
+                           video=str(video.resolve()) if video.is_file() else before.video,
+                           video_identity=identity or before.video_identity)
         fresh.flights = [relinked if f.name == name else f for f in fresh.flights]
         return relinked
 
@@ -472,40 +486,45 @@ def _relink_video(survey: Survey, name: str, path: Path) -> Relinked:
         raise SurveyError(f"flight {name}: {missing}")
     project = survey.project_path(flight)
     with ProjectStore.open(project) as store:
-        recorded = recorded_video(store)
+        known = _project_or_survey_record(recorded_video(store), flight)
+        recorded = None if known is None else known.record
         if path.is_dir():
-            if recorded is None:
+            if known is None:
                 raise SurveyError(f"flight {name}: its project {shown_path(project)!r} records nothing of its video "
-                                  "to look for it by (not analysed yet); give the video itself")
-            found = _only_match(recorded, videos_beside([path], VIDEO_SUFFIXES), f"in {str(path)!r}", name)
+                                  f"to look for it by (not analysed yet), nor does the survey ({_NO_SURVEY_RECORD}); "
+                                  "give the video itself")
+            found = _only_match(known.record, videos_beside([path], VIDEO_SUFFIXES), f"in {str(path)!r}", name)
             if found is None:
-                raise SurveyError(f"flight {name}: no video in {str(path)!r} has {CONTENT_WORDS} as the one its "
-                                  f"project analysed ({Path(flight.video).name!r}: {content_text(recorded)})")
+                raise SurveyError(f"flight {name}: no video in {str(path)!r} has {CONTENT_WORDS} as "
+                                  f"{known.source} ({content_text(known.record)})")
             how = f"found in {str(path)!r} by content"
         elif not path.is_file():
             raise InputError(f"{str(path)!r}: no video there")
-        elif recorded is not None:
+        elif known is not None:
             now = probed_video(path)
             if now is None:
                 raise InputError(f"{str(path)!r}: not a readable video")
-            if not same_content(recorded, now):
-                raise SurveyError(f"{str(path)!r} is not flight {name}'s video: {content_text(now)}, the video its "
-                                  f"project analysed ({Path(flight.video).name!r}) had {content_text(recorded)}")
+            if not same_content(known.record, now):
+                raise SurveyError(f"{str(path)!r} is not flight {name}'s video: {content_text(now)}, "
+                                  f"{known.source} had {content_text(known.record)}")
             found, how = path, "matched by content"
         elif path.name == Path(flight.video).name:
-            found, how = path, "matched by its name (its project records nothing of it to compare: not analysed yet)"
+            found, how = path, ("matched by its name (its project records nothing of it to compare: not analysed "
+                                f"yet, nor does the survey: {_NO_SURVEY_RECORD})")
         else:
             raise SurveyError(f"{str(path)!r} is not named as flight {name}'s video {Path(flight.video).name!r}, and "
                               f"its project {shown_path(project)!r} records nothing of its video to compare it by "
-                              "(not analysed yet)")
+                              f"(not analysed yet), nor does the survey ({_NO_SURVEY_RECORD})")
         if store.read_only:
             raise SurveyError(f"flight {name}: its project {shown_path(project)!r} cannot be written (read-only) "
                               "to point it at its video")
         store.set_video(found)
     detail = "" if recorded is None else f": {CONTENT_WORDS} as {Path(flight.video).name!r} ({content_text(recorded)})"
+    identity = file_identity(found)
 
     def relink(fresh: Survey) -> FlightRecord:
-        relinked = replace(fresh.flight(name), video=str(found.resolve()))
+        before = fresh.flight(name)
+        relinked = replace(before, video=str(found.resolve()), video_identity=identity or before.video_identity)
         fresh.flights = [relinked if f.name == name else f for f in fresh.flights]
         return relinked
 
@@ -523,10 +542,42 @@ def _only_match(recorded: Mapping[str, Any], candidates: Sequence[Path], where: 
     return found[0] if found else None
 
 
-def _flights_video_record(survey: Survey, flight: FlightRecord, given: Path) -> Mapping[str, Any] | None:
+#: Why a survey keeps nothing of a flight's video.
+_NO_SURVEY_RECORD = "written by a damagemap before surveys kept one"
+
+
+@dataclass(frozen=True)
+class _KnownVideo:
+    """What is known of a flight's video to match a file against: its ``record`` (as a run
+    records it: :func:`engine.video.video_record`) and, for the messages, whose record it
+    is (``source``: "the video its project analysed ('DJI_0042.MP4')")."""
+
+    record: Mapping[str, Any]
+    source: str
+
+
+def _project_or_survey_record(recorded: Mapping[str, Any] | None, flight: FlightRecord) -> _KnownVideo | None:
+    """``recorded`` (what the flight's project recorded of its video), else the survey's
+    own record of it (:attr:`FlightRecord.video_identity`; none in a manifest written
+    before the survey kept it), or ``None``."""
+    if recorded is not None:
+        return _KnownVideo(recorded, f"the video its project analysed ({Path(flight.video).name!r})")
+    return _survey_record(flight)
+
+
+def _survey_record(flight: FlightRecord) -> _KnownVideo | None:
+    if flight.video_identity is None:
+        return None
+    return _KnownVideo(identity_record(flight.video_identity),
+                       f"the survey's record of its video ({flight.video_identity.name!r})")
+
+
+def _flights_video_record(survey: Survey, flight: FlightRecord, given: Path) -> _KnownVideo | None:
     """What the survey can still learn of ``flight``'s video, to match ``given`` (a project)
     against: what its project (where the survey has it, if not ``given``) recorded, else
-    its video where the survey recorded it, probed; ``None`` when neither is there."""
+    its video where the survey recorded it, probed, else the survey's own record of it
+    (where its project and its old file are both gone); ``None`` when none of these is
+    there (a manifest written before the survey kept its record)."""
     project = survey.project_path(flight)
     if project.is_file() and not _same_video(project, given):
         try:
@@ -535,9 +586,12 @@ def _flights_video_record(survey: Survey, flight: FlightRecord, given: Path) -> 
         except DamagemapError:
             recorded = None
         if recorded is not None:
-            return recorded
+            return _KnownVideo(recorded, f"the video its project {shown_path(project)!r} analysed")
     video = Path(flight.video)
-    return probed_video(video) if video.is_file() else None
+    probed = probed_video(video) if video.is_file() else None
+    if probed is not None:
+        return _KnownVideo(probed, f"its video {str(video)!r}")
+    return _survey_record(flight)
 
 
 def remove_flight(survey: Survey, name: str) -> FlightRecord:
@@ -629,6 +683,21 @@ def _analyse_flight(
             runs = analysis.analyse(store, request, analysis_plan=plan, cancel=cancel)
         for progress in runs:
             yield FlightProgress(flight.name, progress)
+        analysed = identity_of(Path(store.video_path).name, recorded_video(store))
+    _keep_video_identity(survey, flight.name, analysed)
+
+
+def _keep_video_identity(survey: Survey, name: str, identity: VideoIdentity | None) -> None:
+    """The survey's record of flight ``name``'s video is ``identity`` now (the video its
+    project analysed last); the manifest is written only where that changes it (a flight
+    taken out meanwhile is left out)."""
+    if identity is None or any(f.name == name and f.video_identity == identity for f in survey.flights):
+        return
+
+    def keep(fresh: Survey) -> None:
+        fresh.flights = [replace(f, video_identity=identity) if f.name == name else f for f in fresh.flights]
+
+    survey.update(keep)
 
 
 @dataclass(frozen=True, slots=True)

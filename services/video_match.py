@@ -5,7 +5,8 @@ and moves them. Each run of a project records what tells its video from another 
 (:func:`engine.video.video_record`: its size in bytes, its frames and its length); a file of
 the same size, frame count and length is taken for the same video. The size comes from
 the folder's listing; only a file of that size is probed (its container's header), so
-no video is read whole.
+no video is read whole. A survey keeps the same of each flight's video in its own
+manifest (:class:`core.survey.VideoIdentity`), for when the flight's project is gone too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from core.errors import DamagemapError
 from core.store import ProjectStore
+from core.survey import VideoIdentity
 
 #: What a content match compares, for the messages.
 CONTENT_WORDS = "the same size, frame count and length"
@@ -85,6 +87,28 @@ def videos_beside(folders: Sequence[Path], suffixes: Sequence[str]) -> list[Path
     return sorted(found)
 
 
+def identity_of(name: str, record: Mapping[str, Any] | None) -> VideoIdentity | None:
+    """The video named ``name`` whose ``record`` (:func:`recorded_video`,
+    :func:`probed_video`) is given, as a survey keeps it; ``None`` for no record, or one
+    without its size, frames or length."""
+    if record is None or not isinstance(record.get("bytes"), int) or not isinstance(record.get("frames"), int) \
+            or not isinstance(record.get("duration_s"), (int, float)):
+        return None
+    return VideoIdentity(name=name, size_bytes=record["bytes"], frames=record["frames"],
+                         duration_s=round(float(record["duration_s"]), 3))
+
+
+def file_identity(path: Path) -> VideoIdentity | None:
+    """``path``'s identity (its header probed), or ``None`` when it cannot be read as a video."""
+    return identity_of(path.name, probed_video(path))
+
+
+def identity_record(identity: VideoIdentity) -> dict[str, Any]:
+    """``identity`` in the shape a run records a video in, to compare (:func:`same_content`)
+    and describe (:func:`content_text`) as one."""
+    return {"bytes": identity.size_bytes, "frames": identity.frames, "duration_s": identity.duration_s}
+
+
 def content_text(recorded: Mapping[str, Any]) -> str:
     """``recorded`` in words: "1,234,567 bytes, 120 frames, 12.0 s"."""
     parts = [f"{recorded['bytes']:,} bytes" if isinstance(recorded.get("bytes"), int) else None,
@@ -93,5 +117,5 @@ def content_text(recorded: Mapping[str, Any]) -> str:
     return ", ".join(p for p in parts if p is not None)
 
 
-__all__ = ["CONTENT_WORDS", "content_text", "is_the_video", "matching_videos", "probed_video", "recorded_video",
-           "same_content", "videos_beside"]
+__all__ = ["CONTENT_WORDS", "content_text", "file_identity", "identity_of", "identity_record", "is_the_video",
+           "matching_videos", "probed_video", "recorded_video", "same_content", "videos_beside"]

@@ -56,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     relink.add_argument("flight", help="the flight's name (see 'survey info')")
     relink.add_argument("project", type=Path, metavar="PATH",
                         help="the flight's project (.dmproj) where it is now, its video (under any name: matched "
-                             "by the size, frame count and length its project recorded), or a folder holding it")
+                             "by the size, frame count and length its project, or else the survey, recorded), or a "
+                             "folder holding it")
 
     remove = sub.add_parser("remove", help="take a flight out of the survey (its project stays on disk)")
     remove.add_argument("survey", type=Path, help=SURVEY_HELP)

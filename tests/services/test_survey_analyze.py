@@ -35,11 +35,21 @@ def test_a_folder_of_videos_becomes_a_survey_analysed_flight_by_flight_and_resum
         with ProjectStore.open(survey.project_path(flight)) as store:
             assert store.run(store.latest_run_id()).finished and len(store.analysed_frames(1)) == 5
 
+    # The survey keeps what tells each flight's video from another file (to find it renamed)...
+    kept = {f.name: f.video_identity for f in survey.flights}
+    assert kept["monday"].name == "monday.mp4" and kept["monday"].frames == 5
+    assert kept["monday"].size_bytes == (assets / "videos" / "monday.mp4").stat().st_size
+    manifest = json.loads((town / "survey.json").read_text())
+    for flight in manifest["flights"]:  # ...written by a damagemap before it did: kept when analysed again
+        del flight["video_identity"]
+    (town / "survey.json").write_text(json.dumps(manifest))
+
     # Again, with one video named twice: nothing added, nothing analysed twice.
     video = assets / "videos" / "monday.mp4"
     assert main(_analyze(assets, video, assets / "videos", project=town)) == 0
     assert "0 frames analysed in 2 flights" in capsys.readouterr().out
     assert len(Survey.open(town).flights) == 2
+    assert {f.name: f.video_identity for f in Survey.open(town).flights} == kept
 
     assert main(["survey", "info", str(town), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)

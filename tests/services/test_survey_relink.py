@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,97 @@ def test_a_project_of_the_renamed_video_is_the_flights_by_content(town, sites_tr
                r"\(nor has it the same size, frame count and length\)")
     with pytest.raises(SurveyError, match=refused):
         surveys.relink_flight(survey, "DJI_0042", default_project_path(other))
+
+
+def _written_before_the_survey_kept_its_videos(survey: Survey) -> None:
+    """The survey's manifest as a damagemap that kept no record of its flights' videos wrote it."""
+    manifest = survey.folder / "survey.json"
+    data = json.loads(manifest.read_text())
+    for flight in data["flights"]:
+        flight.pop("video_identity")
+    manifest.write_text(json.dumps(data, indent=2))
+
+
+@pytest.mark.parametrize("manifest", ["kept", "older"])
+def test_a_moved_project_of_the_renamed_video_is_matched_by_the_survey_s_own_record(town, tmp_path, manifest):
+    """The flight's project moved to the field laptop and pointed at its video renamed
+    there (the app's locate), its old place and the video's old name both gone: only the
+    survey's own record of the video is left to tell it is the flight's. A manifest written
+    before the survey kept one refuses it, as it did."""
+    survey, renamed = town
+    if manifest == "older":
+        _written_before_the_survey_kept_its_videos(survey)
+    old_project = survey.project_path(survey.flight("DJI_0042"))
+    laptop = tmp_path / "laptop"
+    laptop.mkdir()
+    project = laptop / "north_block.dmproj"
+    shutil.move(old_project, project)
+    with ProjectStore.open(project) as store:
+        store.set_video(renamed)
+    assert not old_project.exists() and not (renamed.parent / "DJI_0042.MP4").exists()
+
+    if manifest == "older":
+        with pytest.raises(SurveyError, match=r"north_block.dmproj' is the project of .*2026-09-12_north_block.mp4', "
+                                              r"not of flight DJI_0042's video 'DJI_0042.MP4'$"):
+            surveys.relink_flight(Survey.open(survey.folder), "DJI_0042", project)
+        assert Survey.open(survey.folder).flight("DJI_0042").project == "flights/DJI_0042.dmproj"  # nothing changed
+        return
+    done = surveys.relink_flight(survey, "DJI_0042", project)
+    info = probe_video(renamed)
+    assert done.matched == (
+        "its project's video '2026-09-12_north_block.mp4' is flight DJI_0042's 'DJI_0042.MP4' renamed, matched by "
+        "content: the same size, frame count and length as the survey's record of its video ('DJI_0042.MP4') ("
+        f"{renamed.stat().st_size:,} bytes, {info.frame_count} frames, {info.duration_s:.1f} s)",)
+    flight = Survey.open(survey.folder).flight("DJI_0042")
+    assert survey.project_path(flight).resolve() == project.resolve()
+    assert Path(flight.video) == renamed.resolve()
+    assert flight.video_identity is not None and flight.video_identity.name == "2026-09-12_north_block.mp4"
+
+
+def test_a_survey_written_before_it_kept_its_videos_opens_and_relinks_as_before(town, capsys):
+    """No record of the video in the manifest: the flight's project's record matches the
+    renamed video, as it did; the survey keeps its record from then on."""
+    from app.cli import main
+
+    survey, renamed = town
+    recorded = Survey.open(survey.folder).flight("DJI_0042").video_identity
+    assert recorded is not None and recorded.name == "DJI_0042.MP4" and recorded.size_bytes == renamed.stat().st_size
+    _written_before_the_survey_kept_its_videos(survey)
+    assert Survey.open(survey.folder).flight("DJI_0042").video_identity is None
+    assert main(["survey", "info", str(survey.folder)]) == 0
+    assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(renamed)]) == 0
+    assert (f"flight DJI_0042: its video is {str(renamed)!r}, matched by content: the same size, frame count and "
+            "length as 'DJI_0042.MP4' (") in capsys.readouterr().out
+    assert _video_of(survey, "DJI_0042") == renamed.resolve()
+    kept = Survey.open(survey.folder).flight("DJI_0042").video_identity
+    assert kept == replace(recorded, name="2026-09-12_north_block.mp4")
+
+
+def test_a_hand_edited_video_record_is_refused_naming_the_file_and_field(town):
+    survey, _ = town
+    manifest = survey.folder / "survey.json"
+    data = json.loads(manifest.read_text())
+    data["flights"][0]["video_identity"]["frames"] = "sixty"
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(SurveyError, match=r"survey.json': not a readable survey manifest \(flight 1: "
+                                          r"'video_identity': 'frames' must be a number, not \"sixty\"\)"):
+        Survey.open(survey.folder)
+
+
+def test_a_flight_not_analysed_yet_finds_its_video_renamed_by_the_survey_s_record(sites_truth, tmp_path, capsys):
+    """Its project records nothing of its video yet; the survey recorded it when the flight
+    was added: the video renamed is matched by that, another video still refused."""
+    from app.cli import main
+
+    video = tmp_path / "videos" / "DJI_0042.MP4"
+    video.parent.mkdir()
+    shutil.copy2(sites_truth.video, video)
+    survey = surveys.create_survey(tmp_path / "town")
+    surveys.add_flight(survey, video)
+    renamed = video.rename(video.with_name("2026-09-12_north_block.mp4"))
+    with pytest.raises(SurveyError, match=r"other.mp4' is not flight DJI_0042's video: .* bytes.*, the survey's "
+                                          r"record of its video \('DJI_0042.MP4'\) had "):
+        surveys.relink_flight(survey, "DJI_0042", noise_video(tmp_path / "other.mp4"))
+    assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(renamed.parent)]) == 0
+    assert f"its video is {str(renamed)!r}, found in" in capsys.readouterr().out
+    assert _video_of(survey, "DJI_0042") == renamed.resolve()
