@@ -56,22 +56,28 @@ def map_of(flyover: Flyover, **kwargs):
     return damage_map, detections
 
 
-def map_across_180(flyover: Flyover, **kwargs):
-    """The damage map of a flyover's ground-truth masks, its track moved so that it
-    crosses 180° longitude in the middle (a flight over Fiji or Tonga)."""
+def track_across_180(flyover: Flyover):
+    """A flyover's track moved so that it crosses 180° longitude in the middle (a flight
+    over Fiji or Tonga), each longitude within -180..180."""
     import dataclasses
 
     import numpy as np
 
     from geo.antimeridian import unwrap_longitudes
-    from geo.evaluation import detections_from_coco
-    from geo.mapping import build_damage_map_from
     from geo.telemetry import read_telemetry
 
     track = read_telemetry(flyover.paths.srt)
     centre = float(np.median([s.lon_deg for s in track.samples]))
-    moved = dataclasses.replace(track, samples=tuple(
+    return dataclasses.replace(track, samples=tuple(
         dataclasses.replace(s, lon_deg=float(unwrap_longitudes(np.array([s.lon_deg - centre + 180.0]), 0.0)[0]))
         for s in track.samples))
+
+
+def map_across_180(flyover: Flyover, **kwargs):
+    """The damage map of a flyover's ground-truth masks, its track moved so that it
+    crosses 180° longitude in the middle (:func:`track_across_180`)."""
+    from geo.evaluation import detections_from_coco
+    from geo.mapping import build_damage_map_from
+
     detections, times = detections_from_coco(flyover.paths.annotations)
-    return build_damage_map_from(detections, times, moved, video=flyover.video_info, **kwargs)
+    return build_damage_map_from(detections, times, track_across_180(flyover), video=flyover.video_info, **kwargs)

@@ -3,7 +3,6 @@ there, every longitude within -180..180, and the export is whole."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
@@ -12,7 +11,7 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon, shape
 
 from geo.antimeridian import antimeridian_safe, unwrap_longitudes
-from geo_helpers import map_of
+from geo_helpers import map_across_180, map_of, track_across_180
 
 
 def _within_the_world(geometry) -> bool:
@@ -40,20 +39,11 @@ def test_a_flight_across_180_exports_whole(flyover, tmp_path):
     """Its heatmap band crossed 180° and GEOS refused it ("side location conflict"): the
     export stopped with a traceback after three of its files, the GeoPackage never written."""
     from geo.export import export_map
-    from geo.mapping import build_damage_map_from
-    from geo.telemetry import read_telemetry
 
-    track = read_telemetry(flyover.paths.srt)
-    centre = float(np.median([s.lon_deg for s in track.samples]))
-    moved = dataclasses.replace(track, samples=tuple(
-        dataclasses.replace(s, lon_deg=float(unwrap_longitudes(np.array([s.lon_deg - centre + 180.0]), 0.0)[0]))
-        for s in track.samples))
+    moved = track_across_180(flyover)
     assert min(s.lon_deg for s in moved.samples) < -179 and max(s.lon_deg for s in moved.samples) > 179
-    original, detections = map_of(flyover)
-    from geo.evaluation import detections_from_coco
-
-    detections, times = detections_from_coco(flyover.paths.annotations)
-    damage_map = build_damage_map_from(detections, times, moved, video=flyover.video_info)
+    original, _ = map_of(flyover)
+    damage_map = map_across_180(flyover)
     assert len(damage_map.sites) == len(original.sites)
     written = export_map(damage_map, tmp_path, formats=["geojson", "gpkg"])
     assert (tmp_path / "damage_map.gpkg") in written and (tmp_path / "heatmap.geojson") in written
@@ -73,20 +63,11 @@ def test_a_flight_across_180_exports_whole(flyover, tmp_path):
 def test_a_track_across_180_is_placed_in_its_own_utm_zone_and_boxed_across_it(flyover):
     """The plain median of +179.9999 and -179.9999 is 0: the flight was placed in zone 30,
     over Africa, and lost half its sites; its box spanned the world."""
-    from geo.mapping import build_damage_map_from
-    from geo.telemetry import read_telemetry
     from geo.telemetry.summary import summarise
 
-    track = read_telemetry(flyover.paths.srt)
-    centre = float(np.median([s.lon_deg for s in track.samples]))
-    moved = dataclasses.replace(track, samples=tuple(
-        dataclasses.replace(s, lon_deg=float(unwrap_longitudes(np.array([s.lon_deg - centre + 180.0]), 0.0)[0]))
-        for s in track.samples))
-    original, detections = map_of(flyover)
-    from geo.evaluation import detections_from_coco
-
-    detections, times = detections_from_coco(flyover.paths.annotations)
-    damage_map = build_damage_map_from(detections, times, moved, video=flyover.video_info)
+    moved = track_across_180(flyover)
+    original, _ = map_of(flyover)
+    damage_map = map_across_180(flyover)
     assert damage_map.crs in ("EPSG:32601", "EPSG:32660")
     assert len(damage_map.sites) == len(original.sites)
     assert len(damage_map.observations) == len(original.observations)

@@ -4,29 +4,18 @@ map (Leaflet takes longitudes past 180), the print map, while the GIS files stay
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 import numpy as np
 import pytest
 
-from geo.antimeridian import unwrap_longitudes
+from geo_helpers import map_across_180
 
 
 @pytest.fixture(scope="module")
 def crossed_map(flyover):
     """The flyover's map with its track moved so that it crosses 180° in the middle."""
-    from geo.evaluation import detections_from_coco
-    from geo.mapping import build_damage_map_from
-    from geo.telemetry import read_telemetry
-
-    track = read_telemetry(flyover.paths.srt)
-    centre = float(np.median([s.lon_deg for s in track.samples]))
-    moved = dataclasses.replace(track, samples=tuple(
-        dataclasses.replace(s, lon_deg=float(unwrap_longitudes(np.array([s.lon_deg - centre + 180.0]), 0.0)[0]))
-        for s in track.samples))
-    detections, times = detections_from_coco(flyover.paths.annotations)
-    damage_map = build_damage_map_from(detections, times, moved, video=flyover.video_info, title="Over Fiji")
+    damage_map = map_across_180(flyover, title="Over Fiji")
     lons = [s.lon_deg for s in damage_map.sites]
     assert min(lons) < 0 < max(lons)  # sites on both sides of 180°
     return damage_map
