@@ -725,6 +725,11 @@ _FLIGHT = {"name": "a", "project": "flights/a.dmproj", "video": "a.mp4", "teleme
     ({"flights": [_FLIGHT | {"video": " "}]}, "flight 1: 'video' is empty"),
     ({"flights": [_FLIGHT | {"date": "yesterday"}]}, "flight 1: 'date' 'yesterday' is not an ISO date"),
     ({"flights": [_FLIGHT, _FLIGHT | {"project": "flights/b.dmproj"}]}, "flights 1 and 2 are both named 'a'"),
+    ({"flights": [_FLIGHT | {"video_identity": "a.mp4"}]},
+     "flight 1: 'video_identity' must be an object, not \"a.mp4\""),
+    ({"flights": [_FLIGHT | {"video_identity": {"name": "a.mp4", "size_bytes": 4096, "frames": "sixty",
+                                                "duration_s": 2.0}}]},
+     "flight 1: 'video_identity': 'frames' must be a number, not \"sixty\""),
     ({"name": None}, "'name' is null"),
     ({"decisions": [{"lat_deg": 30.0, "review": "accepted"}]}, "decision 1: 'lon_deg' is missing"),
 ])

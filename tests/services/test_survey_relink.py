@@ -207,17 +207,6 @@ def test_a_survey_written_before_it_kept_its_videos_opens_and_relinks_as_before(
     assert kept == replace(recorded, name="2026-09-12_north_block.mp4")
 
 
-def test_a_hand_edited_video_record_is_refused_naming_the_file_and_field(town):
-    survey, _ = town
-    manifest = survey.folder / "survey.json"
-    data = json.loads(manifest.read_text())
-    data["flights"][0]["video_identity"]["frames"] = "sixty"
-    manifest.write_text(json.dumps(data))
-    with pytest.raises(SurveyError, match=r"survey.json': not a readable survey manifest \(flight 1: "
-                                          r"'video_identity': 'frames' must be a number, not \"sixty\"\)"):
-        Survey.open(survey.folder)
-
-
 def test_a_flight_not_analysed_yet_finds_its_video_renamed_by_the_survey_s_record(sites_truth, tmp_path, capsys):
     """Its project records nothing of its video yet; the survey recorded it when the flight
     was added: the video renamed is matched by that, another video still refused."""
