@@ -127,10 +127,16 @@ def test_frames_that_could_not_be_decoded_are_said_in_the_window(qtbot, window, 
 
 def test_a_project_s_window_needs_no_room_for_the_start_page(qtbot, window, flyover, errors):
     pages = window.centralWidget()
-    assert pages.minimumSizeHint().width() >= window.start_page.minimumSizeHint().width()  # the start page shown
+    from PySide6.QtWidgets import QWidget
+
+    wide = window.player_page.minimumSizeHint().width() + 200  # a start page wider than the player
+    strut = QWidget()
+    strut.setMinimumWidth(wide)
+    window.start_page.layout().addWidget(strut)
+    strut.show()
+    assert pages.minimumSizeHint().width() >= wide  # the start page shown
     assert window.open_path(flyover / "flight.mp4")
     player = window.player_page.minimumSizeHint().width()
-    assert player < window.start_page.minimumSizeHint().width()
-    assert pages.minimumSizeHint().width() == player  # was the start page's row of buttons, 200 px more
+    assert pages.minimumSizeHint().width() == player  # not the start page's width
     window.close_project()
-    assert pages.minimumSizeHint().width() >= window.start_page.minimumSizeHint().width()
+    assert pages.minimumSizeHint().width() >= wide

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
@@ -82,31 +83,42 @@ def _another_flights_track(flyover: Path) -> Path:
     return track
 
 
-def _answer_when_asked(qtbot, answer: str) -> list[dict]:
-    """Click the button named ``answer`` (``"default"``: the box's default) of the question
-    the window asks next, noting what it said."""
+@pytest.fixture
+def answer_when_asked(qtbot):
+    """``answer_when_asked(answer)`` clicks the button named ``answer`` (``"default"``: the
+    box's default) of the question the window asks next, noting what it said; it stops
+    looking when the test ends, so a test where nothing is asked leaves no click waiting
+    for the next test's boxes."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    asked: list[dict] = []
-    tries = iter(range(200))  # none asked within 2 s: the test says so, no click is left waiting
+    test_over: list[bool] = []
 
-    def click() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            if next(tries, None) is not None:
-                QTimer.singleShot(10, click)
-            return
-        buttons = {b.text(): b for b in box.buttons()}
-        asked.append({"text": box.text(), "informative": box.informativeText(), "buttons": sorted(buttons),
-                      "default": box.defaultButton().text(), "escape": box.escapeButton().text()})
-        (box.defaultButton() if answer == "default" else buttons[answer]).click()
+    def start(answer: str) -> list[dict]:
+        asked: list[dict] = []
+        tries = iter(range(200))  # none asked within 2 s: the test says so
 
-    QTimer.singleShot(0, click)
-    return asked
+        def click() -> None:
+            if test_over:
+                return
+            box = QApplication.activeModalWidget()
+            if not isinstance(box, QMessageBox):
+                if next(tries, None) is not None:
+                    QTimer.singleShot(10, click)
+                return
+            buttons = {b.text(): b for b in box.buttons()}
+            asked.append({"text": box.text(), "informative": box.informativeText(), "buttons": sorted(buttons),
+                          "default": box.defaultButton().text(), "escape": box.escapeButton().text()})
+            (box.defaultButton() if answer == "default" else buttons[answer]).click()
+
+        QTimer.singleShot(0, click)
+        return asked
+
+    yield start
+    test_over.append(True)
 
 
-def test_a_track_that_does_not_meet_the_video_asks_before_it_replaces_the_project_s(
+def test_a_track_that_does_not_meet_the_video_asks_before_it_replaces_the_project_s(answer_when_asked,
         qtbot, window, flyover, errors, monkeypatch):
     """A track eight years from the video replaced the working one at once (File > Open
     Telemetry… and a drop alike): the map and the sites showed only the error, and the
@@ -122,7 +134,7 @@ def test_a_track_that_does_not_meet_the_video_asks_before_it_replaces_the_projec
     notices = []
     window.document.notice.connect(notices.append)
 
-    asked = _answer_when_asked(qtbot, "default")  # Enter: keep the track the project has
+    asked = answer_when_asked("default")  # Enter: keep the track the project has
     _drop(window, wrong)
     assert window.document.telemetry_path == working and changed == [] and errors == []
     said = asked[0]
@@ -134,13 +146,13 @@ def test_a_track_that_does_not_meet_the_video_asks_before_it_replaces_the_projec
     assert notices[-1] == f"Kept {working.name}: another_flight.gpx is not the video's"
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(wrong), ""))
-    asked = _answer_when_asked(qtbot, "Use another_flight.gpx anyway")  # the analyst knows better
+    asked = answer_when_asked("Use another_flight.gpx anyway")  # the analyst knows better
     window.open_telemetry_dialog()
     assert asked and window.document.telemetry_path == wrong and changed == [True]
     assert str(working) in notices[-1] and working.is_file()  # where to find the track before
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(working), ""))
-    asked = _answer_when_asked(qtbot, "default")
+    asked = answer_when_asked("default")
     window.open_telemetry_dialog()  # a track that meets the video is taken without a question
     assert asked == [] and window.document.telemetry_path == working and errors == []
 
@@ -161,7 +173,7 @@ def _another_videos_srt(flyover: Path, seconds: float = 40.0) -> Path:
     return srt
 
 
-def test_another_video_s_srt_is_asked_about_in_its_own_words(qtbot, window, flyover, errors):
+def test_another_video_s_srt_is_asked_about_in_its_own_words(answer_when_asked, qtbot, window, flyover, errors):
     """A DJI SRT of another video (its dates and length another's) was taken silently as
     the video's: the window asks first, saying it looks like another video's telemetry."""
     assert window.open_path(flyover / "flight.mp4")
@@ -170,7 +182,7 @@ def test_another_video_s_srt_is_asked_about_in_its_own_words(qtbot, window, flyo
     notices = []
     window.document.notice.connect(notices.append)
 
-    asked = _answer_when_asked(qtbot, "default")
+    asked = answer_when_asked("default")
     _drop(window, srt)
     assert window.document.telemetry_path == working and errors == []
     text = asked[0]["text"]
@@ -179,7 +191,7 @@ def test_another_video_s_srt_is_asked_about_in_its_own_words(qtbot, window, flyo
     assert notices[-1] == f"Kept {working.name}: DJI_0023.SRT is not the video's"
 
 
-def test_a_track_whose_dates_alone_disagree_is_taken_with_a_caution(qtbot, window, flyover, errors):
+def test_a_track_whose_dates_alone_disagree_is_taken_with_a_caution(answer_when_asked, qtbot, window, flyover, errors):
     """An SRT whose dates alone are another day's (a video an editor saved again gets a new
     date) is the video's, taken without a question, and the window says what disagrees."""
     assert window.open_path(flyover / "flight.mp4")
@@ -188,7 +200,7 @@ def test_a_track_whose_dates_alone_disagree_is_taken_with_a_caution(qtbot, windo
                    encoding="utf-8")
     notices = []
     window.document.notice.connect(notices.append)
-    asked = _answer_when_asked(qtbot, "default")
+    asked = answer_when_asked("default")
     assert window.use_telemetry(srt)
     assert asked == [] and window.document.telemetry_path == srt and errors == []
     assert notices and "redated.SRT" in notices[-1] and "flight.mp4" in notices[-1]
