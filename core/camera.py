@@ -185,6 +185,39 @@ def pixel_rays(camera: PinholeCamera, pose: CameraPose, uv: np.ndarray) -> np.nd
     return rays
 
 
+def pixel_rays_from(camera: PinholeCamera, poses: Sequence[CameraPose], uv: np.ndarray) -> np.ndarray:
+    """:func:`pixel_rays` of one pixel (a row of ``float[N, 2]``) from each of ``poses``,
+    all at once: a stack of one-row products, each the very numbers it gives alone (a long
+    flight casts tens of thousands, one per detection)."""
+    uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+    if len(uv) == 0:
+        return np.zeros((0, 3))
+    cx, cy = camera.principal_point_px
+    f = camera.focal_px
+    d_cam = np.empty((len(uv), 1, 3))
+    d_cam[:, 0, 0] = (uv[:, 0] - cx) / f
+    d_cam[:, 0, 1] = (uv[:, 1] - cy) / f
+    d_cam[:, 0, 2] = 1.0
+    # each rotation transposed as a view, laid out as pixel_rays' own ``.T``
+    d_world = d_cam @ np.stack([pose.rotation_world_from_camera() for pose in poses]).transpose(0, 2, 1)
+    rays: np.ndarray = (d_world / np.sqrt(np.add.reduce(d_world * d_world, axis=2, keepdims=True)))[:, 0]
+    return rays
+
+
+def ground_points_from(poses: Sequence[CameraPose], rays: np.ndarray, *, min_depression_deg: float = 0.5) -> np.ndarray:
+    """:func:`ground_points` on the ground (``z = 0``) of one ray (a row of ``float[N, 3]``)
+    from each of ``poses``, all at once (elementwise, the same numbers as one by one)."""
+    rays = np.asarray(rays, dtype=np.float64).reshape(-1, 3)
+    height = np.array([pose.up_m for pose in poses], dtype=np.float64).reshape(-1)
+    position = np.array([pose.position for pose in poses], dtype=np.float64).reshape(-1, 3)
+    limit = -math.sin(math.radians(min_depression_deg))
+    ok = rays[:, 2] < limit
+    t = np.where(ok, height / np.where(ok, -rays[:, 2], 1.0), np.nan)
+    out: np.ndarray = position + rays * t[:, None]
+    out[~ok | (height <= 0)] = np.nan
+    return out
+
+
 def intersect_ground(
     camera: PinholeCamera,
     pose: CameraPose,

@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from core.camera import CameraPose, PinholeCamera, ground_points, intersect_ground, pixel_rays
+from core.camera import (CameraPose, PinholeCamera, ground_points, ground_points_from, intersect_ground, pixel_rays,
+                         pixel_rays_from)
 from core.last_few import LastFew
-from core.masks import RleMask
+from core.masks import RleMask, pixel_centres
 from core.types import DamageLevel, Detection, Observation
 from geo.local import LocalFrame
 from geo.terrain import LocalTerrain
@@ -407,36 +408,57 @@ _ground_xy = LastFew(PLACED_CACHE_SIZE)
 def placed_ground_xy(detection: Detection, *, camera: PinholeCamera, pose: CameraPose,
                      terrain: LocalTerrain | None = None, max_range_m: float = MAX_RANGE_M) -> np.ndarray | None:
     """Where :func:`project_detection` places ``detection`` (local east, north metres),
-    without building the rest of it; ``None`` where it places none. Kept between map
-    builds (off a terrain): the area of interest places a long flight's far detections at
-    any score at every build (``geo.reach``), more masks than the outlines kept."""
-    if terrain is not None:
-        return _placed_ground_xy(detection, camera=camera, pose=pose, terrain=terrain, max_range_m=max_range_m)
-    key = (detection.box_xyxy_px, detection.mask, camera, pose, float(max_range_m))
-    kept = _ground_xy.get(key)
-    if kept is None:
-        kept = _placed_ground_xy(detection, camera=camera, pose=pose, max_range_m=max_range_m)
-        if kept is None:
-            kept = _NOT_PLACED
-        else:
-            kept.flags.writeable = False
-        _ground_xy.put(key, kept)
-    if kept is _NOT_PLACED:
-        return None
-    ground: np.ndarray = kept
-    return ground
+    without building the rest of it; ``None`` where it places none (see
+    :func:`placed_grounds_xy`)."""
+    return placed_grounds_xy([detection], [pose], camera=camera, terrain=terrain, max_range_m=max_range_m)[0]
 
 
-def _placed_ground_xy(detection: Detection, *, camera: PinholeCamera, pose: CameraPose,
-                      terrain: LocalTerrain | None = None, max_range_m: float = MAX_RANGE_M) -> np.ndarray | None:
-    shape = _mask_outline_and_centroid(detection)
-    if shape is None:
-        return None
-    _, pose, ground = _centroid_on_ground(detection, shape[1], camera=camera, pose=pose, terrain=terrain)
-    if not np.isfinite(ground[0]):
-        return None
-    distance = float(np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m))
-    return np.asarray(ground[:2], dtype=np.float64) if distance <= max_range_m else None
+def placed_grounds_xy(detections: Sequence[Detection], poses: Sequence[CameraPose], *, camera: PinholeCamera,
+                      terrain: LocalTerrain | None = None,
+                      max_range_m: float = MAX_RANGE_M) -> list[np.ndarray | None]:
+    """:func:`placed_ground_xy` of each detection, seen from ``poses[k]``: its mask's
+    centroid (:func:`mask_centroids`, the masks' runs read together) on the ground. Kept
+    between map builds (off a terrain, read-only): the area of interest places a long
+    flight's far detections at any score at every build (``geo.reach``), thousands the
+    fusion never outlines."""
+    keys = None if terrain is not None else [
+        (d.box_xyxy_px, d.mask, camera, pose, float(max_range_m)) for d, pose in zip(detections, poses)]
+    found: list[Any] = [None] * len(detections) if keys is None else [_ground_xy.get(key) for key in keys]
+    todo = [k for k, kept in enumerate(found) if kept is None]
+    centroids = mask_centroids([detections[k] for k in todo])
+    todo_poses = [poses[k] for k in todo]
+    if terrain is None:  # every ray cast at once (as one by one, each the same numbers)
+        grounds = ground_points_from(todo_poses, pixel_rays_from(camera, todo_poses, np.array(
+            [(np.nan, np.nan) if c is None else c for c in centroids]).reshape(-1, 2)))
+    else:
+        grounds = [None if c is None else _centroid_on_ground(detections[k], c, camera=camera, pose=poses[k],
+                                                               terrain=terrain)[2] for k, c in zip(todo, centroids)]
+    for k, pose, centroid, ground in zip(todo, todo_poses, centroids, grounds):
+        placed = None
+        if centroid is not None and np.isfinite(ground[0]) and float(
+                np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m)) <= max_range_m:
+            placed = np.asarray(ground[:2], dtype=np.float64)
+        if keys is not None:
+            if placed is not None:
+                placed.flags.writeable = False
+            _ground_xy.put(keys[k], _NOT_PLACED if placed is None else placed)
+        found[k] = _NOT_PLACED if placed is None else placed
+    return [None if kept is _NOT_PLACED else kept for kept in found]
+
+
+def mask_centroids(detections: Sequence[Detection]) -> list[np.ndarray | None]:
+    """The centroid :func:`project_detection` places each detection by (its mask's, else
+    its box's; ``None`` for one too small to place), the masks' all read at once from
+    their runs (``core.masks.pixel_centres``), without decoding or outlining one."""
+    found: list[np.ndarray | None] = [None] * len(detections)
+    masked = [k for k, d in enumerate(detections) if d.mask is not None and d.mask.area_px >= MIN_MASK_AREA_PX]
+    for k, centre in zip(masked, pixel_centres([detections[k].mask for k in masked])):
+        found[k] = centre
+    for k, d in enumerate(detections):
+        if d.mask is None:
+            shape = _mask_outline_and_centroid(d)  # a box: nothing to decode
+            found[k] = None if shape is None else shape[1]
+    return found
 
 
 def placed_distance_m(detection: Detection, *, camera: PinholeCamera, pose: CameraPose,

@@ -19,8 +19,9 @@ map confirms a site seen in two views, or in the only one that showed it
 every threshold; a far detection that other views looked at and did not find widens
 nothing.
 
-Placing a detection reads its mask's centroid (decoding the mask), and a long flight
-holds tens of thousands. So each detection's box bounds first how far it can lie: the
+Placing a detection reads its mask's centroid (from its runs, all the candidates' at
+once: ``geo.observe.placed_grounds_xy``), and a long flight holds tens of thousands. So
+each detection's box bounds first how far it can lie: the
 mask's centroid is inside its box, and the box projects onto a plane as a quadrilateral
 whose farthest corner is the farthest point of it. Projected onto the lowest ground the
 detection can be placed on (the take-off plane, or the terrain's lowest point), the
@@ -39,7 +40,7 @@ import numpy as np
 from core.camera import CameraPose, PinholeCamera, project_points_from
 from core.types import BoxXYXY, Detection
 from geo.fusion import FusionSettings
-from geo.observe import MAX_RANGE_M, placed_ground_xy
+from geo.observe import MAX_RANGE_M, placed_grounds_xy
 from geo.terrain import LocalTerrain
 
 #: How far from the drone every frame's camera footprint reaches (metres on the ground),
@@ -219,9 +220,9 @@ def detection_wedges(detections: Iterable[Detection], poses: Mapping[int, Camera
     box_min, box_max = corners.min(axis=1) - CORROBORATION_M, corners.max(axis=1) + CORROBORATION_M
     view_of = np.array([(views or {}).get(int(f), -1 - int(f)) for f in frames])  # a frame without one is its own
     beyond: list[tuple[int, np.ndarray, float]] = []  # (detection, where placed, how far) of those placed past beyond_m
-    for k in (int(c) for c in candidates):
-        detection, pose = placed[k], poses[int(frames[k])]
-        ground = placed_ground_xy(detection, camera=camera, pose=pose, terrain=terrain)
+    candidate_poses = [poses[int(frames[k])] for k in candidates]
+    grounds = placed_grounds_xy([placed[k] for k in candidates], candidate_poses, camera=camera, terrain=terrain)
+    for k, pose, ground in zip((int(c) for c in candidates), candidate_poses, grounds):
         if ground is None:
             continue
         distance = float(np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m))

@@ -52,3 +52,24 @@ def test_points_behind_the_camera_are_flagged(camera):
 def test_bad_field_of_view_is_refused():
     with pytest.raises(ValueError, match="hfov_deg"):
         PinholeCamera(640, 480, 0.0)
+
+
+def test_rays_cast_together_are_those_cast_one_by_one():
+    """:func:`core.camera.pixel_rays_from` and :func:`core.camera.ground_points_from` give
+    each pixel, seen from its own pose, the very numbers :func:`intersect_ground` gives it
+    alone (NaN above the horizon and under a camera not above the ground)."""
+    from core.camera import ground_points_from, pixel_rays, pixel_rays_from
+
+    rng = np.random.default_rng(5)
+    camera = PinholeCamera(1280, 720, 80.0)
+    poses = [CameraPose(east_m=float(e), north_m=float(n), up_m=float(u), yaw_deg=float(y), pitch_deg=float(p),
+                        roll_deg=float(r))
+             for e, n, u, y, p, r in zip(rng.normal(0, 300, 500), rng.normal(0, 300, 500), rng.uniform(-5, 120, 500),
+                                         rng.uniform(0, 360, 500), rng.uniform(-90, 10, 500), rng.normal(0, 3, 500))]
+    uv = rng.uniform((0, 0), (1280, 720), (500, 2))
+    rays = pixel_rays_from(camera, poses, uv)
+    assert rays.tobytes() == np.concatenate([pixel_rays(camera, pose, p[None]) for pose, p in zip(poses, uv)]).tobytes()
+    grounds = ground_points_from(poses, rays)
+    alone = np.concatenate([intersect_ground(camera, pose, p[None]) for pose, p in zip(poses, uv)])
+    assert np.isnan(alone[:, 0]).sum() > 50 and np.isfinite(alone[:, 0]).sum() > 50
+    assert grounds.tobytes() == alone.tobytes()

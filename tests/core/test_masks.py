@@ -61,3 +61,33 @@ def test_crop_and_extent_from_runs_match_the_decoded_mask():
         assert (x0, y0) == (xs.min(), ys.min()) and pixels.shape == (ys.max() - y0 + 1, xs.max() - x0 + 1)
         extent = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
         assert mask.extent_xyxy() == extent and mask.bbox_xyxy() == tuple(float(v) for v in extent)
+
+
+def test_pixel_centres_from_runs_are_the_very_means_of_the_pixels():
+    """:func:`core.masks.pixel_centres` of many masks at once (single pixels, runs across
+    columns, whole columns, empty) gives each the float the mean of its listed pixels gives."""
+    from core.masks import pixel_centres
+
+    rng = np.random.default_rng(3)
+    masks = []
+    for k in range(400):
+        height, width = (int(n) for n in rng.integers(1, 40, 2))
+        array = rng.random((height, width)) < rng.random()
+        if k % 4 == 0:
+            array[:] = False
+            array[rng.integers(0, height):, rng.integers(0, width)] = True
+        masks.append(RleMask.from_array(array))
+    masks.append(RleMask.from_array(np.zeros((5, 7), dtype=bool)))
+    expected = []
+    for mask in masks:
+        pixels = mask.pixels()
+        if pixels is None:
+            expected.append((np.nan, np.nan))
+            continue
+        xs, ys = pixels
+        x0, y0 = int(xs[0]), int(ys.min())
+        expected.append(((xs - x0).sum() / len(xs) + x0 + 0.5, (ys - y0).sum() / len(ys) + y0 + 0.5))
+    centres = pixel_centres(masks)
+    assert np.isnan(centres[-1]).all()
+    assert centres.tobytes() == np.array(expected).tobytes()
+    assert pixel_centres([]).shape == (0, 2)

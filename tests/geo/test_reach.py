@@ -50,8 +50,9 @@ def test_only_the_detections_past_the_usual_range_are_placed(flyover_map, monkey
     usual range (near it, here) opens a wedge reaching past it."""
     damage_map, detections = flyover_map
     placed = []
-    monkeypatch.setattr(geo.reach, "placed_ground_xy",
-                        lambda d, **kwargs: placed.append(d) or placed_ground_xy(d, **kwargs))
+    real = geo.reach.placed_grounds_xy
+    monkeypatch.setattr(geo.reach, "placed_grounds_xy",
+                        lambda ds, poses, **kwargs: placed.extend(ds) or real(ds, poses, **kwargs))
     wedges = detection_wedges(detections, damage_map.poses, damage_map.camera)
     assert 0 < len(placed) < len(detections) / 2
     farthest = _placed_farthest(detections, damage_map.poses, damage_map.camera)
@@ -229,7 +230,8 @@ def test_the_indexed_corroboration_is_the_one_box_by_box():
 
 def test_the_wedges_kept_between_builds_are_those_worked_out_anew(flyover_map, monkeypatch):
     """The second build's wedges come from the ground points kept by the first (no mask
-    decoded again), and equal those of every detection placed anew, one by one."""
+    read again), and each equals where :func:`geo.observe.project_detection` places its
+    detection, one by one from its decoded mask."""
     import geo.observe
 
     damage_map, detections = flyover_map
@@ -237,11 +239,14 @@ def test_the_wedges_kept_between_builds_are_those_worked_out_anew(flyover_map, m
     anew = {}
     for d in detections:
         if d.frame_index in damage_map.poses:
-            anew[id(d)] = geo.observe._placed_ground_xy(d, camera=damage_map.camera, pose=damage_map.poses[d.frame_index])
+            placed = geo.observe.project_detection(d, camera=damage_map.camera, pose=damage_map.poses[d.frame_index],
+                                                   local=damage_map.local, t_s=0.0)
+            anew[id(d)] = None if placed is None else placed.ground_xy
+    assert sum(ground is not None for ground in anew.values()) > 20
     first = detection_wedges(detections, damage_map.poses, damage_map.camera)
     decoded = []
-    real = geo.observe._mask_outline_and_centroid
-    monkeypatch.setattr(geo.observe, "_mask_outline_and_centroid", lambda d: decoded.append(d) or real(d))
+    real = geo.observe.mask_centroids
+    monkeypatch.setattr(geo.observe, "mask_centroids", lambda ds: decoded.extend(ds) or real(ds))
     second = detection_wedges(detections, damage_map.poses, damage_map.camera)
     assert first and second == first and decoded == []
     for d in detections:
