@@ -153,11 +153,14 @@ _built_sites = KeptByMembers(SITE_CACHE_SIZE)
 _located_tracks = KeptByMembers(SITE_CACHE_SIZE)
 _overlaps = KeptByMembers(PAIR_CACHE_SIZE)
 _farthest_sightings = KeptByMembers(SITE_CACHE_SIZE)
+_ground_unions = KeptByMembers(SITE_CACHE_SIZE)
 
 
 def clear_cache() -> None:
-    """Forget the kept sites, located tracks, overlaps and sightings' reaches (tests, benchmarks)."""
+    """Forget the kept sites, located tracks, overlaps, sightings' reaches and ground
+    unions (tests, benchmarks)."""
     _built_sites.clear()
+    _ground_unions.clear()
     _located_tracks.clear()
     _overlaps.clear()
     _farthest_sightings.clear()
@@ -395,10 +398,14 @@ def extent_sigma_m(members: list[Projected]) -> float:
 
 
 def ground_union(members: list[Projected]):
-    """Union of the members' footprints on the ground plane (local metres)."""
+    """Union of the members' footprints on the ground plane (local metres), kept between
+    calls for the same members: a debris site's is taken to locate it and again for each
+    neighbour it may merge with (:func:`merge`), and a field of many sightings is most of
+    a map's GEOS time."""
     from shapely.ops import unary_union
 
-    return unary_union([m.footprint for m in members if m.footprint is not None and not m.footprint.is_empty])
+    return _ground_unions.get_or_compute(members, (), lambda: unary_union(
+        [m.footprint for m in members if m.footprint is not None and not m.footprint.is_empty]))
 
 
 @dataclass(frozen=True)
