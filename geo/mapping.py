@@ -31,7 +31,7 @@ from geo.fusion import FusedSite, FusionSettings, count_views, fuse_observations
 from geo.heatmap import HeatGrid, heat_grid
 from geo.hover_turns import MAX_CLOSURE_DEG, Turns
 from geo.local import LocalFrame
-from geo.observe import Projected, place_detection
+from geo.observe import Projected, Sighting, place_detections
 from geo.pitch import FlowView
 from geo.reach import ReachWedge, detection_wedges
 from geo.sync import AlignedTrack, align_track, heights_need_ground, recording_start
@@ -478,8 +478,7 @@ def build_damage_map_from(
     unusable = {i: why for i, why in (unusable_frames or {}).items() if i in frame_times_s}
     detections = list(detections)
     skipped = {"rejected": 0, "low_score": 0, "no_telemetry": 0, "not_on_ground": 0}
-    projected: list[Projected] = []
-    roof_evidence: list[Projected] = []  # the placed sightings, the rejected ones as they were before the reject
+    to_place: list[tuple[Sighting, bool]] = []  # each sighting with a frame pose, and whether it was rejected
     for detection in detections:
         rejected = detection.review is ReviewState.REJECTED
         if rejected:
@@ -494,10 +493,14 @@ def build_damage_map_from(
             continue
         # placed with what its frame adds, so that a sighting is the same object build after
         # build (the fusion keeps what it computed of it)
-        p = place_detection(detection, camera=camera, pose=pose, local=aligned.local,
-                            t_s=poses.times_s[detection.frame_index], terrain=local_terrain,
-                            no_look=detection.frame_index in unusable,
-                            heading_sigma_deg=poses.turn_sigma_deg.get(detection.frame_index, 0.0))
+        to_place.append((Sighting(detection, pose, poses.times_s[detection.frame_index],
+                                  no_look=detection.frame_index in unusable,
+                                  heading_sigma_deg=poses.turn_sigma_deg.get(detection.frame_index, 0.0)), rejected))
+    projected: list[Projected] = []
+    roof_evidence: list[Projected] = []  # the placed sightings, the rejected ones as they were before the reject
+    placed = place_detections([sighting for sighting, _ in to_place], camera=camera, local=aligned.local,
+                              terrain=local_terrain)
+    for (_, rejected), p in zip(to_place, placed):
         if p is None:
             skipped["not_on_ground"] += 0 if rejected else 1  # above the horizon, too far, or too small
             continue

@@ -281,6 +281,19 @@ _placed = LastFew(PLACED_CACHE_SIZE)
 _NOT_PLACED = object()
 
 
+@dataclass(frozen=True)
+class Sighting:
+    """A detection to place (:func:`place_detections`), with what its frame gives it: the
+    camera's pose, the frame's time, and what :class:`Projected` keeps of the frame
+    (``no_look``, ``heading_sigma_deg``)."""
+
+    detection: Detection
+    pose: CameraPose
+    t_s: float
+    no_look: bool = False
+    heading_sigma_deg: float = 0.0
+
+
 def place_detection(
     detection: Detection,
     *,
@@ -293,7 +306,14 @@ def place_detection(
     no_look: bool = False,
     heading_sigma_deg: float = 0.0,
 ) -> Projected | None:
-    """:func:`project_detection`, kept between map builds (the last
+    """:func:`place_detections` of one detection."""
+    return place_detections([Sighting(detection, pose, t_s, no_look, heading_sigma_deg)], camera=camera, local=local,
+                            max_range_m=max_range_m, terrain=terrain)[0]
+
+
+def place_detections(sightings: Sequence[Sighting], *, camera: PinholeCamera, local: LocalFrame,
+                     max_range_m: float = MAX_RANGE_M, terrain: LocalTerrain | None = None) -> list[Projected | None]:
+    """:func:`project_detections`, each kept between map builds (the last
     :data:`PLACED_CACHE_SIZE`): the map is built again after every review decision, and a
     decision changes a detection's review, level or score, not where it lies. A detection
     placed before with the same geometry is given back with its review, level and score as
@@ -301,28 +321,32 @@ def place_detection(
     terrain (a DEM), where a roof damage's level decides the plane its ray is taken to,
     every detection is placed anew. ``no_look`` and ``heading_sigma_deg``: what the
     frame it was seen in adds (:class:`Projected`), kept with it."""
-    def placed_anew() -> Projected | None:
-        placed = project_detection(detection, camera=camera, pose=pose, local=local, t_s=t_s,
-                                   max_range_m=max_range_m, terrain=terrain)
-        if placed is not None and (no_look or heading_sigma_deg):
-            placed = replace(placed, no_look=no_look, heading_sigma_deg=heading_sigma_deg)
-        return placed
-
-    if terrain is not None:
-        return placed_anew()
-    key = (detection.id, detection.frame_index, detection.box_xyxy_px, detection.mask, camera, pose, local.key,
-           float(t_s), float(max_range_m), bool(no_look), float(heading_sigma_deg))
-    kept = _placed.get(key)
-    if kept is _NOT_PLACED:
-        return None
-    if kept is not None:
-        if kept.detection == detection:  # the very object given before: the fusion keeps its sites
-            return kept
-        placed = _with_review_of(kept, detection)
-    else:
-        placed = placed_anew()
-    _placed.put(key, _NOT_PLACED if placed is None else placed)
-    return placed
+    keys = None if terrain is not None else [
+        (s.detection.id, s.detection.frame_index, s.detection.box_xyxy_px, s.detection.mask, camera, s.pose, local.key,
+         float(s.t_s), float(max_range_m), bool(s.no_look), float(s.heading_sigma_deg)) for s in sightings]
+    out: list[Projected | None] = [None] * len(sightings)
+    todo = []
+    for k, sighting in enumerate(sightings):
+        kept = None if keys is None else _placed.get(keys[k])
+        if kept is None:
+            todo.append(k)
+        elif kept is not _NOT_PLACED:
+            if kept.detection == sighting.detection:  # the very object given before: the fusion keeps its sites
+                out[k] = kept
+                continue
+            out[k] = _with_review_of(kept, sighting.detection)
+            _placed.put(keys[k], out[k])
+    anew = project_detections([sightings[k].detection for k in todo], camera=camera, local=local,
+                              poses=[sightings[k].pose for k in todo], times_s=[sightings[k].t_s for k in todo],
+                              max_range_m=max_range_m, terrain=terrain)
+    for k, placed in zip(todo, anew):
+        sighting = sightings[k]
+        if placed is not None and (sighting.no_look or sighting.heading_sigma_deg):
+            placed = replace(placed, no_look=sighting.no_look, heading_sigma_deg=sighting.heading_sigma_deg)
+        if keys is not None:
+            _placed.put(keys[k], _NOT_PLACED if placed is None else placed)
+        out[k] = placed
+    return out
 
 
 def _with_review_of(placed: Projected, detection: Detection) -> Projected:
@@ -350,38 +374,56 @@ def project_detection(
     max_range_m: float = MAX_RANGE_M,
     terrain: LocalTerrain | None = None,
 ) -> Projected | None:
-    """Place one detection on the ground plane; ``None`` if it cannot be (its centroid
-    ray at or above the horizon, out of range, or smaller than ``MIN_MASK_AREA_PX``).
+    """:func:`project_detections` of one detection."""
+    return project_detections([detection], camera=camera, poses=[pose], local=local, times_s=[t_s],
+                              max_range_m=max_range_m, terrain=terrain)[0]
+
+
+def project_detections(detections: Sequence[Detection], *, camera: PinholeCamera, poses: Sequence[CameraPose],
+                       local: LocalFrame, times_s: Sequence[float], max_range_m: float = MAX_RANGE_M,
+                       terrain: LocalTerrain | None = None) -> list[Projected | None]:
+    """Place each detection (seen from ``poses[k]`` at ``times_s[k]``) on the ground plane;
+    ``None`` for one that cannot be (its centroid ray at or above the horizon, out of
+    range, or smaller than ``MIN_MASK_AREA_PX``). Off a terrain the centroids' rays are
+    cast together, and the sightings converted to lon/lat together (each the same numbers
+    as alone): a long flight places tens of thousands.
 
     With ``terrain`` the ground is the terrain where the centroid's ray meets it (for
     roof damage, where it meets the terrain raised by :data:`TERRAIN_ROOF_M`, near the
     house): the pose is lowered by the terrain's height there, so the plane ``z = 0`` of
     everything downstream (footprints, roof planes, triangulation) is the local ground.
     Rays that leave the terrain fall back to the take-off plane."""
-    shape = _mask_outline_and_centroid(detection)
-    if shape is None:
-        return None
-    outlines, centroid, area, truncated, near_edge = shape
-    direction, pose, ground = _centroid_on_ground(detection, centroid, camera=camera, pose=pose, terrain=terrain)
-    if not np.isfinite(ground[0]):
-        return None
-    if np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m) > max_range_m:
-        return None
-    footprint = footprint_on_plane(camera, pose, outlines)
-    observation = make_observation(detection, local, t_s, ground[:2])
-    return Projected(
-        detection=detection,
-        observation=observation,
-        pose=pose,
-        outline_px=tuple(outlines),
-        ray_origin=pose.position,
-        ray_direction=direction,
-        ground_xy=ground[:2],
-        footprint=footprint,
-        area_px=area,
-        truncated=truncated,
-        near_edge=near_edge,
-    )
+    shapes = [_mask_outline_and_centroid(d) for d in detections]
+    todo = [k for k, shape in enumerate(shapes) if shape is not None]
+    centroids = [shapes[k][1] for k in todo]
+    if terrain is None:
+        todo_poses = [poses[k] for k in todo]
+        directions = pixel_rays_from(camera, todo_poses, np.array(centroids).reshape(-1, 2))
+        placings = list(zip(directions, todo_poses, ground_points_from(todo_poses, directions)))
+    else:
+        placings = [_centroid_on_ground(detections[k], centroid, camera=camera, pose=poses[k], terrain=terrain)
+                    for k, centroid in zip(todo, centroids)]
+    placed = [(k, direction, pose, ground) for k, (direction, pose, ground) in zip(todo, placings)
+              if np.isfinite(ground[0]) and not np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m) > max_range_m]
+    observations = make_observations([detections[k] for k, *_ in placed], local, [times_s[k] for k, *_ in placed],
+                                     np.array([ground[:2] for *_, ground in placed]).reshape(-1, 2))
+    out: list[Projected | None] = [None] * len(detections)
+    for (k, direction, pose, ground), observation in zip(placed, observations):
+        outlines, _, area, truncated, near_edge = shapes[k]
+        out[k] = Projected(
+            detection=detections[k],
+            observation=observation,
+            pose=pose,
+            outline_px=tuple(outlines),
+            ray_origin=pose.position,
+            ray_direction=direction,
+            ground_xy=ground[:2],
+            footprint=footprint_on_plane(camera, pose, outlines),
+            area_px=area,
+            truncated=truncated,
+            near_edge=near_edge,
+        )
+    return out
 
 
 def _centroid_on_ground(detection: Detection, centroid: np.ndarray, *, camera: PinholeCamera, pose: CameraPose,
