@@ -404,7 +404,8 @@ def project_detections(detections: Sequence[Detection], *, camera: PinholeCamera
         placings = [_centroid_on_ground(detections[k], centroid, camera=camera, pose=poses[k], terrain=terrain)
                     for k, centroid in zip(todo, centroids)]
     placed = [(k, direction, pose, ground) for k, (direction, pose, ground) in zip(todo, placings)
-              if np.isfinite(ground[0]) and not np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m) > max_range_m]
+              if np.isfinite(ground[0])
+              and not np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m) > max_range_m]
     observations = make_observations([detections[k] for k, *_ in placed], local, [times_s[k] for k, *_ in placed],
                                      np.array([ground[:2] for *_, ground in placed]).reshape(-1, 2))
     out: list[Projected | None] = [None] * len(detections)

@@ -45,7 +45,8 @@ def test_a_map_built_after_decisions_and_a_redrawn_mask_equals_one_built_from_no
     session.apply(site_decision(_summary(store, sites[1].site.id), ReviewState.REJECTED))
     placed = []
     place = observe.project_detections
-    monkeypatch.setattr(observe, "project_detections", lambda *a, **k: placed.extend(d.id for d in a[0]) or place(*a, **k))
+    monkeypatch.setattr(observe, "project_detections",
+                        lambda *a, **k: placed.extend(d.id for d in a[0]) or place(*a, **k))
     warm = _sites(maps.damage_map(store))
     assert placed == []  # the decisions' build reused every detection placed on the ground
     assert warm == _cold(store)
