@@ -46,3 +46,31 @@ def test_a_map_built_again_after_decisions_is_the_map_built_from_nothing(sites_t
     assert [f.position_m.tolist() for f in kept.fused] == [f.position_m.tolist() for f in fresh.fused]
     assert any(o.review is ReviewState.ACCEPTED for o in kept.observations)  # the decisions are in it
     assert any(f.site.level is DamageLevel.SEVERE and f.site.reviewed for f in kept.fused)
+
+
+def test_detections_placed_together_are_those_placed_one_by_one(flyover_map):
+    """:func:`geo.observe.project_detections` of a flight's detections at once (their rays
+    cast together, their sightings converted together) places each where
+    :func:`geo.observe.project_detection` places it alone, to the bit."""
+    import numpy as np
+
+    import geo.observe
+
+    damage_map, detections = flyover_map
+    seen = [d for d in detections if d.frame_index in damage_map.poses]
+    poses = [damage_map.poses[d.frame_index] for d in seen]
+    times = [0.5 * d.frame_index for d in seen]
+
+    def placed(p: geo.observe.Projected | None) -> tuple | None:
+        return None if p is None else (p.observation, p.pose, p.ray_direction.tobytes(), p.ground_xy.tobytes(),
+                                       p.footprint.wkb, p.area_px, p.truncated, p.near_edge)
+
+    geo.observe.clear_cache()
+    together = geo.observe.project_detections(seen, camera=damage_map.camera, poses=poses, local=damage_map.local,
+                                              times_s=times)
+    geo.observe.clear_cache()
+    alone = [geo.observe.project_detection(d, camera=damage_map.camera, pose=pose, local=damage_map.local, t_s=t)
+             for d, pose, t in zip(seen, poses, times)]
+    assert sum(p is not None for p in together) > 20
+    assert [placed(p) for p in together] == [placed(p) for p in alone]
+    assert np.isfinite([p.ground_xy for p in together if p is not None]).all()
