@@ -27,6 +27,7 @@ from core.errors import ExportError
 from core.types import DamageLevel, frame_number
 from geo.antimeridian import display_longitudes
 from geo.export.map_longitudes import continuous_points, make_longitudes_continuous, map_centre_longitude
+from geo.export.plain_text_templates import plain_text_templates
 from geo.export.records import best_score, clock_time, counted, seen_in, unconfirmed_reason
 from geo.export.site_labels import LABEL_LEGEND_ROW, LABEL_STYLE, LABEL_STYLE_NARROW, site_labels_script
 from geo.mapping import DamageMap
@@ -721,7 +722,8 @@ def finish_page(m, bounds: list[tuple[float, float]]) -> str:  # noqa: ANN001 - 
         lats = [b[0] for b in bounds]
         lons = [b[1] for b in bounds]
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))
-    return _stable_ids(m.get_root().render())
+    with plain_text_templates():  # most of the time a long flight's page took
+        return _stable_ids(m.get_root().render())
 
 
 def _phone_layout(m, layers):  # noqa: ANN001, ANN202 - folium objects
