@@ -17,14 +17,13 @@ building behind another (occlusion is not modelled).
 from __future__ import annotations
 
 import math
-import threading
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from core.camera import CameraPose, PinholeCamera, project_points
+from core.last_few import KeptByMembers
 from geo.reach import FILMED_RANGE_M, REACH_FROM_M, REACH_MARGIN_M, ReachWedge, farthest_reach_m, wedge_towards
 from geo.views import distinct_views
 
@@ -323,34 +322,30 @@ def camera_footprint_records(damage_map, *, limit: int = 300,  # noqa: ANN001
 
 @dataclass(eq=False)
 class _KeptFootprints:
-    """What :func:`camera_footprint_records` worked out for one map: the sites it was
-    worked out with, their :func:`detection_reach`, and each frame's footprint (``(frame,
-    range)`` -> WGS84 polygon, or ``None`` for none)."""
+    """What :func:`camera_footprint_records` worked out for one map: the :func:`detection_reach`
+    of its sites, and each frame's footprint (``(frame, range)`` -> WGS84 polygon, or
+    ``None`` for none)."""
 
-    fused: object
     reach: dict[int, tuple[ReachWedge, ...]] | None = None
     footprints: dict[tuple[int, float], object] = field(default_factory=dict)
 
 
-_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # damage map -> _KeptFootprints
-_KEPT_LOCK = threading.Lock()
+#: by what a map's footprints are worked out from (its sites, frames, track, camera and
+#: detections' reach, each the very object): a titled copy of a map
+#: (``dataclasses.replace``), as an export and its relief package each make, shares them
+_KEPT = KeptByMembers(4)
 
 
 def clear_cache() -> None:
     """Forget the footprints kept with every map (tests, benchmarks)."""
-    with _KEPT_LOCK:
-        _KEPT.clear()
+    _KEPT.clear()
 
 
 def _kept_for(damage_map) -> _KeptFootprints:  # noqa: ANN001
-    """The footprints kept for ``damage_map``; none while its sites are others than they
-    were (the reach follows its sightings)."""
-    with _KEPT_LOCK:
-        kept = _KEPT.get(damage_map)
-        if kept is None or kept.fused is not damage_map.fused:
-            kept = _KeptFootprints(damage_map.fused)
-            _KEPT[damage_map] = kept
-        return kept
+    """The footprints kept for ``damage_map`` or a copy of it; none while its sites are
+    others than they were (the reach follows its sightings)."""
+    return _KEPT.get_or_compute((damage_map.fused, damage_map.frame_poses, damage_map.aligned,
+                                 damage_map.detection_reach, damage_map.camera), (), _KeptFootprints)
 
 
 def _footprint_polygon(damage_map, pose: CameraPose, wedges: Sequence[ReachWedge],  # noqa: ANN001, ANN202

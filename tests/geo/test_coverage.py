@@ -116,25 +116,29 @@ def test_frames_that_did_not_count_as_a_look_see_no_building(flyover, flyover_ma
 
 def test_the_footprints_kept_with_a_map_are_those_worked_out_anew(flyover_map, monkeypatch):
     """An export asks for the camera footprints several times (the area filmed, the
-    buildings read around it, the footprints layer): each frame's is worked out once per
-    map, and they are the footprints worked out anew."""
+    buildings read around it, the footprints layer, each again for a titled copy of the
+    map and for the relief package): each frame's is worked out once per map and its
+    copies, and they are the footprints worked out anew."""
     import dataclasses
 
     import geo.coverage
     from geo.coverage import camera_footprint_records, flown_bounds_lonlat
 
     damage_map, _ = flyover_map
-    damage_map = dataclasses.replace(damage_map)  # a map of its own: nothing kept for it yet
+    geo.coverage.clear_cache()
     worked_out = []
     real = geo.coverage._footprint_polygon
     monkeypatch.setattr(geo.coverage, "_footprint_polygon", lambda *a: worked_out.append(a[1]) or real(*a))
     first = camera_footprint_records(damage_map)
     once = len(worked_out)
     bounds = flown_bounds_lonlat(damage_map)
-    again = camera_footprint_records(damage_map)
+    again = camera_footprint_records(dataclasses.replace(damage_map, title="Titled"))
     assert first and once == len(damage_map.poses) and len(worked_out) == once
+    other_sites = camera_footprint_records(dataclasses.replace(damage_map, fused=list(damage_map.fused)))
+    assert len(worked_out) == 2 * once  # other sites (a review decision's): their reach anew
     geo.coverage.clear_cache()
     anew = camera_footprint_records(damage_map)
-    assert len(worked_out) == 2 * once
+    assert len(worked_out) == 3 * once
     assert [(p, g.wkb) for p, g in again] == [(p, g.wkb) for p, g in anew] == [(p, g.wkb) for p, g in first]
+    assert [(p, g.wkb) for p, g in other_sites] == [(p, g.wkb) for p, g in first]
     assert bounds == flown_bounds_lonlat(damage_map)
