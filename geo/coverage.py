@@ -89,7 +89,6 @@ def unit_coverage(
     ``views``: their distinct views (a map's :attr:`geo.mapping.DamageMap.views`; by
     default :func:`geo.views.distinct_views` of ``poses``)."""
     import shapely
-    from shapely.geometry import Polygon
 
     settings = settings or CoverageSettings()
     n = len(outlines_local)
@@ -100,6 +99,7 @@ def unit_coverage(
     heights = np.asarray(heights_m, dtype=np.float64)
     counts = np.array([len(r) for r in rings])
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    owner = np.repeat(np.arange(n), counts)  # each vertex's unit
     vertices = np.concatenate([np.column_stack([r, np.full(len(r), h)]) for r, h in zip(rings, heights)])
     centres = np.array([[p.centroid.x, p.centroid.y, h] for p, h in zip(outlines_local, heights)])
     radius = np.array([math.sqrt(p.area / math.pi) + 1.0 for p in outlines_local])
@@ -127,18 +127,13 @@ def unit_coverage(
         if not near.any():
             continue
         uv, front = project_points(camera, pose, vertices)
-        for k in np.flatnonzero(near):
-            sl = slice(starts[k], starts[k] + counts[k])
-            if not front[sl].all():
-                continue
-            projected = Polygon(uv[sl])
-            if not projected.is_valid:
-                projected = shapely.make_valid(projected)
-            area = projected.area
-            if area <= 0:
-                continue
-            inside = projected.intersection(image).area
-            if inside < settings.min_area_px:
+        drawn = near & np.logical_and.reduceat(front, starts)  # near, and every vertex in front of the camera
+        units = np.flatnonzero(drawn)
+        if not units.size:
+            continue
+        areas, insides = _image_areas(uv[drawn[owner]], counts[units], image)
+        for k, area, inside in zip(units, areas, insides):
+            if area <= 0 or inside < settings.min_area_px:
                 continue
             fraction = inside / area
             gsd = float(distance[k] / focal)
@@ -168,6 +163,20 @@ def unit_coverage(
             seen_well=len(good[k]) >= settings.min_good_views,
         ))
     return out
+
+
+def _image_areas(uv, counts, image):  # noqa: ANN001, ANN202 - arrays and a shapely box in, two arrays out
+    """The area (square pixels) of each outline projected into the image, and of its part
+    inside ``image``: ``uv`` holds the outlines' vertices one after the other, ``counts``
+    how many each has. An outline that crosses itself is made valid first."""
+    import shapely
+
+    rings = shapely.linearrings(uv, indices=np.repeat(np.arange(len(counts)), counts))
+    projected = shapely.polygons(rings)
+    invalid = ~shapely.is_valid(projected)
+    if invalid.any():
+        projected[invalid] = shapely.make_valid(projected[invalid])
+    return shapely.area(projected), shapely.area(shapely.intersection(projected, image))
 
 
 # ----------------------------------------------------------------------------- units
