@@ -37,6 +37,8 @@ def map_centre_longitude(points: Iterable[Sequence[float]]) -> float | None:
 def _moved(value, centre: float):  # noqa: ANN001, ANN202 - nested lists of [lat, lon]
     if _is_pair(value):
         lat, lon = value
+        if abs(float(lon) - centre) <= 180.0:  # where display_longitudes leaves it as it is (most points)
+            return [lat, lon]
         shifted = float(display_longitudes(np.array([float(lon)]), centre)[0])
         return [lat, lon if shifted == float(lon) else shifted]
     return [_moved(item, centre) for item in value]
