@@ -178,9 +178,11 @@ def footprint_records(damage_map: DamageMap) -> list[Record]:
     return records
 
 
-def _telemetry_gap(damage_map: DamageMap, t_s: float) -> float | None:
-    gap = float(damage_map.aligned.gap_s([t_s])[0])
-    return round(gap, 3) if np.isfinite(gap) else None
+def _telemetry_gaps(damage_map: DamageMap, times_s: list[float]) -> list[float | None]:
+    """How far apart the telemetry samples each time's pose is read between
+    (:meth:`geo.sync.AlignedTrack.gap_s`, all at once), ``None`` where unknown."""
+    gaps = damage_map.aligned.gap_s(times_s) if times_s else np.zeros(0)
+    return [round(float(gap), 3) if np.isfinite(gap) else None for gap in gaps]
 
 
 def _observation_uncertainty(fused, k: int) -> dict[str, object]:  # noqa: ANN001 - geo.fusion.FusedSite
@@ -197,6 +199,7 @@ def observation_records(damage_map: DamageMap) -> list[Record]:
     from shapely.geometry import Point
 
     records = []
+    gaps = iter(_telemetry_gaps(damage_map, [o.t_s for fused in damage_map.fused for o in fused.observations]))
     for fused in damage_map.fused:
         for k, o in enumerate(fused.observations):
             props = {
@@ -208,7 +211,7 @@ def observation_records(damage_map: DamageMap) -> list[Record]:
                 "level": level_name(o.level),
                 "score": round(o.score, 4),
                 "review": o.review.value,
-                "telemetry_gap_s": _telemetry_gap(damage_map, o.t_s),
+                "telemetry_gap_s": next(gaps),
                 **_observation_uncertainty(fused, k),
                 "reviewed_by": _mark(damage_map, o.detection_id, "author"),
                 "reviewed_at": _mark(damage_map, o.detection_id, "utc"),
