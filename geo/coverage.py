@@ -372,12 +372,13 @@ def _footprint_polygon(damage_map, pose: CameraPose, wedges: Sequence[ReachWedge
         polygon = polygon.buffer(0)
     wedges = [w for w in wedges if w.far_m > max_range_m]
     if wedges and not polygon.is_empty:
-        parts = [polygon]
-        for wedge in wedges:  # from inside the cut footprint out past the detection
-            offsets = wedge.outline(near_m=max_range_m - REACH_MARGIN_M)
-            lon, lat = damage_map.local.to_lonlat(offsets[:, 0] + pose.east_m, offsets[:, 1] + pose.north_m)
-            parts.append(Polygon(zip(lon, lat)).buffer(0))
-        polygon = shapely.union_all(parts)
+        # each from inside the cut footprint out past the detection, all at once
+        outlines = [wedge.outline(near_m=max_range_m - REACH_MARGIN_M) for wedge in wedges]
+        offsets = np.concatenate(outlines)
+        lon, lat = damage_map.local.to_lonlat(offsets[:, 0] + pose.east_m, offsets[:, 1] + pose.north_m)
+        rings = shapely.linearrings(np.column_stack([lon, lat]),
+                                    indices=np.repeat(np.arange(len(outlines)), [len(o) for o in outlines]))
+        polygon = shapely.union_all([polygon, *shapely.buffer(shapely.polygons(rings), 0)])
         if polygon.geom_type != "Polygon":  # a wedge beside a footprint cut short: joined over the gap
             polygon = polygon.convex_hull
     if polygon.is_empty or polygon.geom_type != "Polygon":
