@@ -165,7 +165,7 @@ def unit_coverage(
     return out
 
 
-def _image_areas(uv, counts, image):  # noqa: ANN001, ANN202 - arrays and a shapely box in, two arrays out
+def _image_areas(uv: np.ndarray, counts: np.ndarray, image: object) -> tuple[np.ndarray, np.ndarray]:
     """The area (square pixels) of each outline projected into the image, and of its part
     inside ``image``: ``uv`` holds the outlines' vertices one after the other, ``counts``
     how many each has. An outline that crosses itself is made valid first."""
@@ -353,8 +353,9 @@ def clear_cache() -> None:
 def _kept_for(damage_map) -> _KeptFootprints:  # noqa: ANN001
     """The footprints kept for ``damage_map`` or a copy of it; none while its sites are
     others than they were (the reach follows its sightings)."""
-    return _KEPT.get_or_compute((damage_map.fused, damage_map.frame_poses, damage_map.aligned,
-                                 damage_map.detection_reach, damage_map.camera), (), _KeptFootprints)
+    kept: _KeptFootprints = _KEPT.get_or_compute((damage_map.fused, damage_map.frame_poses, damage_map.aligned,
+                                               damage_map.detection_reach, damage_map.camera), (), _KeptFootprints)
+    return kept
 
 
 def _footprint_polygon(damage_map, pose: CameraPose, wedges: Sequence[ReachWedge],  # noqa: ANN001, ANN202

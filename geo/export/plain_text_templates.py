@@ -17,6 +17,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jinja2 import Template
 
 #: What opens a Jinja expression, statement or comment (the default delimiters, which
 #: branca's templates use).
@@ -35,7 +39,7 @@ class PlainTextTemplate:
         return self.text
 
 
-def template_for(source: str):  # noqa: ANN201 - a jinja2.Template or a PlainTextTemplate
+def template_for(source: str) -> Template | PlainTextTemplate:
     """What ``jinja2.Template(source)`` renders, without compiling ``source`` when it
     holds no Jinja syntax (a :class:`PlainTextTemplate`)."""
     from jinja2 import Template
@@ -62,7 +66,7 @@ def plain_text_templates() -> Iterator[None]:
 
     with _LOCK:
         if _in_force == 0:
-            branca.element.Template = template_for
+            setattr(branca.element, "Template", template_for)  # the name Element(text) compiles text with
         _in_force += 1
     try:
         yield
@@ -70,7 +74,7 @@ def plain_text_templates() -> Iterator[None]:
         with _LOCK:
             _in_force -= 1
             if _in_force == 0:
-                branca.element.Template = Template
+                setattr(branca.element, "Template", Template)
 
 
 __all__ = ["PlainTextTemplate", "plain_text_templates", "template_for"]
