@@ -19,6 +19,9 @@ from core.types import DamageLevel
 
 NONE = "none"
 NOT_ASSESSED = "not_assessed"
+#: A site lies on the footprint nearest to it within this (metres): roof damage lies on
+#: the outline, debris beside it.
+MATCH_M = 3.0
 
 #: level -> Copernicus EMS grading (ANCHORS: derived from EMS-98; "Not Applicable" marks
 #: a building that was not classified).
@@ -150,7 +153,7 @@ class SiteOnMap:
 
 
 def grade_sites(sites: Sequence[SiteOnMap], footprints, coverage: Sequence, local, *,  # noqa: ANN001
-                match_m: float = 3.0) -> Grading:
+                match_m: float = MATCH_M) -> Grading:
     """Grade each of ``footprints`` from ``sites``; ``coverage[k]`` (a
     :class:`geo.coverage.UnitCoverage`) says how footprint ``k`` was seen, ``local`` is the
     frame the sites' positions are in."""
@@ -196,7 +199,7 @@ def grade_sites(sites: Sequence[SiteOnMap], footprints, coverage: Sequence, loca
     return Grading(tuple(buildings), tuple(unmatched), match_m, getattr(footprints, "source", ""), tuple(notes))
 
 
-def grade_buildings(damage_map, footprints, coverage=None, *, match_m: float = 3.0) -> Grading:  # noqa: ANN001
+def grade_buildings(damage_map, footprints, coverage=None, *, match_m: float = MATCH_M) -> Grading:  # noqa: ANN001
     """Grade each of ``footprints`` (:class:`geo.footprints.Footprints`) from the sites
     of ``damage_map``; ``coverage`` (:class:`geo.coverage.CoverageLayer` of the same
     footprints) is computed when not given."""
@@ -213,5 +216,5 @@ def grade_buildings(damage_map, footprints, coverage=None, *, match_m: float = 3
     return grade_sites(sites, footprints, coverage.coverage, damage_map.local, match_m=match_m)
 
 
-__all__ = ["BuildingGrade", "EMS_GRADE", "Grading", "HOT_DAMAGE", "NONE", "NOT_ASSESSED", "OSM_DAMAGE", "ORDER",
+__all__ = ["BuildingGrade", "EMS_GRADE", "Grading", "HOT_DAMAGE", "MATCH_M", "NONE", "NOT_ASSESSED", "OSM_DAMAGE", "ORDER",
            "SiteOnMap", "XBD", "assign_sites", "grade_buildings", "grade_sites"]

@@ -12,7 +12,13 @@ damage, told by, strongest first:
    apart than twice the reach of 2., as a roof's big box meets the next house's);
 2. **where it lies**, by the survey's own rule
    (:meth:`geo.survey_fusion.SurveySettings.joins`): within 3 m widened by both sites'
-   position uncertainty (at most 6 m), or their ground footprints overlapping;
+   position uncertainty (at most 6 m), their ground footprints overlapping, or both on
+   one of the project's building footprints at one damage level, however far apart (a
+   large house's damage, placed 8 m apart by two runs). A site is on the footprint the
+   grading puts it on (:func:`geo.grading.assign_sites`); the building counts only where
+   each is the only site of its run on it at that level (:func:`sole_buildings`): two
+   damages of one roof at one level are told apart by the other evidence, or left for
+   review, never joined by the roof alone;
 3. **when it was seen**: its sightings spanning mostly the same stretch of the video
    (:data:`SPAN_OVERLAP`), no farther apart than twice that reach: a damage both runs
    saw from 0:12 to 0:15 is one, 7 m apart or not.
@@ -28,6 +34,7 @@ and one rejected) gets neither: it is left for review, and said (:class:`Dispute
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -38,6 +45,7 @@ from core.store import ProjectStore, SiteDecisionRecord
 from core.types import BoxXYXY, DamageLevel, ReviewState, box_iou
 
 if TYPE_CHECKING:  # pragma: no cover
+    from geo.local import LocalFrame
     from geo.mapping import DamageMap
 
 #: Two boxes in one frame show the same damage from this intersection over union.
@@ -54,7 +62,9 @@ SAME_BOXES, SAME_PLACE, SAME_TIME = 0, 1, 2
 class Traits:
     """What tells a site of a flight again in another run of it: where it lies (WGS84),
     its position uncertainty (metres, ``None`` unknown), its ground footprint (shapely, in
-    the new run's local metres; ``None`` unknown) and its boxes by video frame index."""
+    the new run's local metres; ``None`` unknown), its boxes by video frame index, its
+    damage level and the building footprint it alone of its run's sites at that level
+    lies on (:func:`sole_buildings`; ``None``: none, or shared)."""
 
     lon_deg: float
     lat_deg: float
@@ -63,6 +73,8 @@ class Traits:
     boxes: Mapping[int, tuple[BoxXYXY, ...]] = field(default_factory=dict, repr=False)
     #: the site's number in its own run's map (``None``: not on it)
     site_id: int | None = None
+    level: DamageLevel | None = None
+    building: str | None = None
 
     @property
     def span(self) -> tuple[int, int] | None:
@@ -151,11 +163,68 @@ def evidence(decided: Traits, site: Traits, settings: object | None = None) -> t
     near = apart <= 2 * rule.gate(sigma_a, sigma_b)  # a big box overlaps another house's in a frame
     if near and same_boxes(decided, site):
         return SAME_BOXES, apart
-    if rule.joins(apart, sigma_a, sigma_b, footprint_overlap(decided.footprint, site.footprint)):
+    if rule.joins(apart, sigma_a, sigma_b, footprint_overlap(decided.footprint, site.footprint),
+                  one_building(decided, site)):
         return SAME_PLACE, apart
     if near and same_span(decided, site):
         return SAME_TIME, apart
     return None
+
+
+def one_building(a: Traits, b: Traits) -> bool:
+    """Whether both lie on one building footprint, each its run's only site there at its
+    level, and at one level (an unknown one matches none)."""
+    return a.building is not None and a.building == b.building and a.level is not None and a.level == b.level
+
+
+@dataclass(frozen=True, eq=False)
+class Buildings:
+    """The project's building footprints around a run's map: their ids and outlines (in
+    ``local``, that map's metres)."""
+
+    ids: tuple[str, ...]
+    outlines: tuple[object, ...] = field(repr=False)
+    local: LocalFrame = field(repr=False)
+
+
+def project_buildings(store: ProjectStore, built: DamageMap | None) -> Buildings | None:
+    """The footprints of the project's products (``services.package.product_sources``)
+    around ``built``; ``None`` without footprints, without a map, or with a footprints
+    file that cannot be read (the exports and the map say what is wrong with it; the
+    decisions are carried without it)."""
+    from core.errors import InputError
+    from geo.coverage import to_local_polygon
+    from services.package import footprints_around, product_sources
+
+    path = None if built is None else product_sources(store)[0]
+    if built is None or path is None:
+        return None
+    try:
+        footprints = footprints_around(built, path)
+    except InputError:
+        return None
+    return Buildings(tuple(footprints.ids), tuple(to_local_polygon(p, built.local) for p in footprints.polygons),
+                     built.local)
+
+
+def sole_buildings(places: Sequence[tuple[float, float, DamageLevel | None]],
+                   buildings: Buildings | None) -> list[str | None]:
+    """For each place of one run's sites (lon, lat, level), the id of the building
+    footprint it lies on (:func:`geo.grading.assign_sites`, the grading's rule) when no
+    other of them lies on it at the same level, else ``None``: two damages of one roof
+    at one level are not told apart by the roof."""
+    import numpy as np
+
+    from geo.grading import MATCH_M, assign_sites
+
+    if buildings is None or not buildings.ids or not places:
+        return [None for _ in places]
+    east, north = buildings.local.to_local(np.array([p[0] for p in places], dtype=float),
+                                           np.array([p[1] for p in places], dtype=float))
+    owner = assign_sites(list(zip(np.atleast_1d(east), np.atleast_1d(north))), buildings.outlines, match_m=MATCH_M)
+    keys = [None if k is None else (k, level) for k, (_, _, level) in zip(owner, places)]
+    count = Counter(key for key in keys if key is not None)
+    return [None if key is None or count[key] > 1 else buildings.ids[key[0]] for key in keys]
 
 
 def _contradict(a: SiteMark, b: SiteMark) -> bool:
@@ -220,20 +289,25 @@ def _boxes(detections: Sequence[object]) -> dict[int, tuple[BoxXYXY, ...]]:
     return {f: tuple(boxes) for f, boxes in out.items()}
 
 
-def site_traits(store: ProjectStore, sites: Sequence[SiteSummary], built: DamageMap | None) -> dict[int, Traits]:
-    """The :class:`Traits` of a run's sites (its review's, rejected ones among them)."""
+def site_traits(store: ProjectStore, sites: Sequence[SiteSummary], built: DamageMap | None,
+                buildings: Buildings | None = None) -> dict[int, Traits]:
+    """The :class:`Traits` of a run's sites (its review's, rejected ones among them);
+    ``buildings``: the project's footprints (:func:`project_buildings`), ``None``: none."""
     fused = {} if built is None else {f.site.id: f for f in built.all_fused}
     loose = store.detections_by_id({i for s in sites if s.site_id not in fused for i in s.detection_ids},
                                    include_deleted=False)
+    on = sole_buildings([(s.lon_deg, s.lat_deg, s.level) for s in sites], buildings)
     out = {}
-    for site in sites:
+    for site, building in zip(sites, on):
         own = fused.get(site.site_id)
         if own is not None:
             out[site.site_id] = Traits(site.lon_deg, site.lat_deg, float(own.uncertainty_m), own.footprint,
-                                       _boxes([m.detection for m in own.members]))
+                                       _boxes([m.detection for m in own.members]), level=site.level,
+                                       building=building)
         else:
             out[site.site_id] = Traits(site.lon_deg, site.lat_deg, None, None,
-                                       _boxes([loose[i] for i in site.detection_ids if i in loose]))
+                                       _boxes([loose[i] for i in site.detection_ids if i in loose]),
+                                       level=site.level, building=building)
     return out
 
 
@@ -246,21 +320,32 @@ def _rejected_numbers(store: ProjectStore, run_id: int, built: DamageMap) -> lis
             for site in rejected_sites(store, run_id, built, store.site_decisions(run_id), taken=taken)]
 
 
-def earlier_traits(store: ProjectStore, run_id: int, built: DamageMap | None) -> list[tuple[SiteDecisionRecord, Traits]]:
+def _latest_records(records: Sequence[SiteDecisionRecord]) -> list[SiteDecisionRecord]:
+    """``records`` (oldest first) less those a later one of their run decided again (a
+    sighting in both): the later one stands."""
+    latest: dict[tuple[int, int], int] = {}  # (run, detection id) -> the last record holding it
+    for k, d in enumerate(records):
+        for i in d.detection_ids:
+            latest[(d.run_id, i)] = k
+    return [d for k, d in enumerate(records) if all(latest[(d.run_id, i)] == k for i in d.detection_ids)]
+
+
+def earlier_traits(store: ProjectStore, run_id: int, built: DamageMap | None,
+                   buildings: Buildings | None = None) -> list[tuple[SiteDecisionRecord, Traits]]:
     """The other runs' active site decisions, oldest first, each with its site's
     :class:`Traits` read off that run's map (``services.maps.damage_map``; a run that
     cannot be mapped gives its decisions' place and boxes only). A decision a later one of
-    its run decided again (a sighting in both) is left out: the later one stands."""
+    its run decided again (a sighting in both) is left out: the later one stands.
+    ``buildings``: the project's footprints (:func:`project_buildings`), ``None``: none;
+    a decision's building is its site's, alone among that run's sites (those it rejected
+    off its map among them) at its level there."""
     from shapely.affinity import translate  # type: ignore[import-untyped]
 
     from core.errors import DamagemapError
     from geo.survey_fusion import frame_shift
     from services.maps import damage_map
 
-    records = [d for d in store.site_decisions() if d.run_id != run_id]
-    records = [d for k, d in enumerate(records)
-               if not any(e.run_id == d.run_id and set(e.detection_ids) & set(d.detection_ids)
-                          for e in records[k + 1:])]
+    records = _latest_records([d for d in store.site_decisions() if d.run_id != run_id])
     out = []
     for run in sorted({d.run_id for d in records}):
         try:
@@ -269,25 +354,43 @@ def earlier_traits(store: ProjectStore, run_id: int, built: DamageMap | None) ->
             theirs = None
         shift = None if theirs is None or built is None else frame_shift(theirs.local, built.local)
         fused = [] if theirs is None else theirs.all_fused
+        holder = {m.detection.id: k for k, f in enumerate(fused) for m in f.members}
         of_run = [d for d in records if d.run_id == run]
         off_map = [] if theirs is None else _rejected_numbers(store, run, theirs)
         detections = store.detections_by_id({i for d in of_run for i in d.detection_ids}, include_deleted=False)
-        for d in of_run:
-            ids = set(d.detection_ids)
-            site = max(fused, key=lambda f: sum(1 for m in f.members if m.detection.id in ids), default=None)
-            if site is not None and not any(m.detection.id in ids for m in site.members):
-                site = None
+        sites: list[int | None] = []
+        for d in of_run:  # the site of the map holding most of its sightings
+            held = Counter(holder[i] for i in d.detection_ids if i in holder)
+            sites.append(min(held, key=lambda k: (-held[k], k)) if held else None)
+        levels = [d.level or _common_level([detections[i] for i in d.detection_ids if i in detections])
+                  for d in of_run]
+        on = sole_buildings([(f.site.lon_deg, f.site.lat_deg, f.site.level) for f in fused]
+                            + [(d.lon_deg, d.lat_deg, level) for d, k, level in zip(of_run, sites, levels)
+                               if k is None], buildings)
+        off_building = iter(on[len(fused):])
+        for d, k, level in zip(of_run, sites, levels):
+            site = None if k is None else fused[k]
             footprint: object | None = None
             shape = None if site is None else site.footprint
             if shape is not None and shift is not None and not getattr(shape, "is_empty", True):
                 footprint = translate(shape, xoff=float(shift[0]), yoff=float(shift[1]))
+            ids = set(d.detection_ids)
             out.append((d, Traits(d.lon_deg, d.lat_deg, None if site is None else float(site.uncertainty_m),
                                   footprint, _boxes([detections[i] for i in d.detection_ids if i in detections]),
                                   site.site.id if site is not None else
-                                  next((n for n, held in off_map if ids & held), None))))
+                                  next((n for n, held in off_map if ids & held), None),
+                                  level=level if site is None else site.site.level,
+                                  building=next(off_building) if k is None else on[k])))
     out.sort(key=lambda pair: pair[0].id)
     return out
 
 
-__all__ = ["BOX_IOU", "CarryMatch", "Disputed", "SAME_BOXES", "SAME_PLACE", "SAME_TIME", "SPAN_OVERLAP", "Traits",
-           "earlier_traits", "evidence", "match_runs", "same_boxes", "same_span", "site_traits"]
+def _common_level(detections: Sequence[object]) -> DamageLevel | None:
+    """The level most of ``detections`` have (``None``: none)."""
+    counted = Counter(d.level for d in detections)  # type: ignore[attr-defined]
+    return counted.most_common(1)[0][0] if counted else None
+
+
+__all__ = ["BOX_IOU", "Buildings", "CarryMatch", "Disputed", "SAME_BOXES", "SAME_PLACE", "SAME_TIME", "SPAN_OVERLAP",
+           "Traits", "earlier_traits", "evidence", "match_runs", "one_building", "project_buildings", "same_boxes",
+           "same_span", "site_traits", "sole_buildings"]

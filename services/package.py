@@ -359,20 +359,37 @@ def grade_footprints(built: DamageMap, footprints_path: Path) -> tuple[Any, Any]
     InputError
         Footprints that cannot be used (naming the file).
     """
-    from geo.coverage import flown_bounds_lonlat
-    from geo.footprints import read_footprints
     from geo.grading import grade_buildings
 
     path = Path(footprints_path)
     stamp = file_stamp(path)
     assert stamp is not None
-    bbox = padded_bounds(flown_bounds_lonlat(built), FOOTPRINT_MARGIN_M)
-    # kept while the file is unchanged: the app grades the footprints again after every
-    # review decision, which changes the sites, not the buildings (a file that cannot be
-    # read raises, and is read again next time)
-    outlines = _OUTLINES.get_or_read((stamp, bbox), lambda: read_footprints(path, bbox_lonlat=bbox))
+    outlines = footprints_around(built, path)
     coverage = _covered(built, outlines, stamp)
     return grade_buildings(built, outlines, coverage), coverage
+
+
+def footprints_around(built: DamageMap, footprints_path: Path) -> Any:
+    """The footprints (``geo.footprints.Footprints``) of ``footprints_path`` around the
+    area ``built`` flew (:data:`FOOTPRINT_MARGIN_M` beyond it), kept while the file is
+    unchanged: the app grades the footprints again after every review decision, which
+    changes the sites, not the buildings (a file that cannot be read raises, and is read
+    again next time).
+
+    Raises
+    ------
+    InputError
+        Footprints that cannot be used (naming the file).
+    """
+    from geo.coverage import flown_bounds_lonlat
+    from geo.footprints import read_footprints
+
+    path = Path(footprints_path)
+    stamp = file_stamp(path)
+    if stamp is None:
+        raise InputError(f"{path}: no such footprints file")
+    bbox = padded_bounds(flown_bounds_lonlat(built), FOOTPRINT_MARGIN_M)
+    return _OUTLINES.get_or_read((stamp, bbox), lambda: read_footprints(path, bbox_lonlat=bbox))
 
 
 #: the footprints read around the last few maps, by the file's stamp and the area read

@@ -14,7 +14,8 @@ through its undo stack).
 :func:`carry_decisions` keeps decisions across runs: a new analysis run of the same
 project gets, for each of its undecided sites, the latest decision made on the same damage
 in an earlier run (:mod:`services.carry`: seen in the same frames, lying within the
-survey's reach of it, or seen over the same stretch of the video), as one edit; a site
+survey's reach of it or on the same building footprint, or seen over the same stretch of
+the video), as one edit; a site
 that earlier decisions disagree on is left for review (:func:`carry_outcome` names it).
 """
 
@@ -283,18 +284,21 @@ def carry_outcome(store: ProjectStore, review: SiteReview, *, elsewhere: Sequenc
     """:func:`carry_decisions`, with the sites left for review because the earlier
     decisions that reach them disagree. An earlier run's decision is matched to this
     run's site by the frames both saw it in, by where it lies (the survey's reach: 3 m
-    widened by the sites' uncertainty, or overlapping footprints) and by when it was seen
-    (:mod:`services.carry`)."""
-    from services.carry import earlier_traits, match_runs, site_traits
+    widened by the sites' uncertainty, overlapping footprints, or one building footprint
+    of the project's at one level) and by when it was seen (:mod:`services.carry`)."""
+    from services.carry import earlier_traits, match_runs, project_buildings, site_traits
 
-    earlier = earlier_traits(store, review.run_id, review.damage_map) if any(
-        d.run_id != review.run_id for d in store.site_decisions()) else []
+    buildings = None
+    earlier = []
+    if any(d.run_id != review.run_id for d in store.site_decisions()):
+        buildings = project_buildings(store, review.damage_map)
+        earlier = earlier_traits(store, review.run_id, review.damage_map, buildings)
     if not earlier and not elsewhere:
         return Carried(None)
     taken_back = taken_back_sightings(store, review.run_id)
     undecided = [item.site for item in review.queue
                  if not item.site.decided and taken_back.isdisjoint(item.site.detection_ids)]
-    found = match_runs(earlier, site_traits(store, [item.site for item in review.queue], review.damage_map),
+    found = match_runs(earlier, site_traits(store, [item.site for item in review.queue], review.damage_map, buildings),
                        {site.site_id for site in undecided}) if earlier else None
     matches = dict(found.matches) if found is not None else {}
     disputed = found.disputed if found is not None else ()
