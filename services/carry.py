@@ -160,7 +160,8 @@ def evidence(decided: Traits, site: Traits, settings: object | None = None) -> t
     apart = distance_m(decided.lon_deg, decided.lat_deg, site.lon_deg, site.lat_deg)
     known = [s for s in (decided.sigma_m, site.sigma_m) if s is not None and math.isfinite(s)]
     sigma_a, sigma_b = (known * 2)[:2] if known else (0.0, 0.0)
-    near = apart <= 2 * rule.gate(sigma_a, sigma_b)  # a big box overlaps another house's in a frame
+    # a big box overlaps another house's in a frame; never beyond twice max_gate_m (candidate_pairs)
+    near = apart <= 2 * rule.gate(sigma_a, sigma_b)
     if near and same_boxes(decided, site):
         return SAME_BOXES, apart
     if rule.joins(apart, sigma_a, sigma_b, footprint_overlap(decided.footprint, site.footprint),
@@ -193,7 +194,6 @@ def project_buildings(store: ProjectStore, built: DamageMap | None) -> Buildings
     file that cannot be read (the exports and the map say what is wrong with it; the
     decisions are carried without it)."""
     from core.errors import InputError
-    from geo.coverage import to_local_polygon
     from services.package import footprints_around, product_sources
 
     path = None if built is None else product_sources(store)[0]
@@ -203,8 +203,24 @@ def project_buildings(store: ProjectStore, built: DamageMap | None) -> Buildings
         footprints = footprints_around(built, path)
     except InputError:
         return None
-    return Buildings(tuple(footprints.ids), tuple(to_local_polygon(p, built.local) for p in footprints.polygons),
-                     built.local)
+    return Buildings(tuple(footprints.ids), _outlines_local(footprints.polygons, built.local), built.local)
+
+
+def _outlines_local(polygons: Sequence[object], local: LocalFrame) -> tuple[object, ...]:
+    """``polygons`` (WGS84) in ``local`` metres, by their outer rings as the grading has
+    them (``geo.coverage.to_local_polygon``), all in one transform (a city's thousands)."""
+    import numpy as np
+    import shapely
+
+    if not polygons:
+        return ()
+    rings = shapely.get_exterior_ring(np.asarray(polygons, dtype=object))
+
+    def to_local(lonlat: np.ndarray) -> np.ndarray:
+        east, north = local.to_local(lonlat[:, 0], lonlat[:, 1])
+        return np.column_stack([east, north])
+
+    return tuple(shapely.polygons(shapely.transform(rings, to_local)))
 
 
 def sole_buildings(places: Sequence[tuple[float, float, DamageLevel | None]],
@@ -227,6 +243,42 @@ def sole_buildings(places: Sequence[tuple[float, float, DamageLevel | None]],
     return [None if key is None or count[key] > 1 else buildings.ids[key[0]] for key in keys]
 
 
+def candidate_pairs(decided: Sequence[Traits], sites: Sequence[Traits]) -> set[tuple[int, int]]:
+    """The pairs ``(k, j)`` for which :func:`evidence` of ``decided[k]`` and ``sites[j]``
+    may hold, found through spatial indexes rather than tried one by one (a long flight's
+    run has thousands of sites and decisions): those lying within twice the survey's
+    widest reach (what :func:`evidence` counts as near; a little more), those whose ground
+    footprints meet, and those on one building."""
+    import numpy as np
+    import shapely
+    from geo.survey_fusion import SurveySettings
+
+    if not decided or not sites:
+        return set()
+    radius = 6_371_008.8  # as core.sites.distance_m: its equirectangular metres
+    mean_lat = math.radians(sum(t.lat_deg for t in (*decided, *sites)) / (len(decided) + len(sites)))
+
+    def points(traits: Sequence[Traits]) -> np.ndarray:
+        lonlat = np.radians(np.array([[t.lon_deg, t.lat_deg] for t in traits], dtype=float))
+        return shapely.points(lonlat[:, 0] * math.cos(mean_lat) * radius, lonlat[:, 1] * radius)
+
+    reach = 2 * SurveySettings().max_gate_m
+    found = shapely.STRtree(points(sites)).query(points(decided), predicate="dwithin", distance=reach * 1.01 + 0.5)
+    pairs = {(int(k), int(j)) for k, j in found.T}
+    shaped = [j for j, t in enumerate(sites) if t.footprint is not None and not t.footprint.is_empty]  # type: ignore[attr-defined]
+    with_shape = [k for k, t in enumerate(decided) if t.footprint is not None and not t.footprint.is_empty]  # type: ignore[attr-defined]
+    if shaped and with_shape:
+        met = shapely.STRtree([sites[j].footprint for j in shaped]).query(
+            [decided[k].footprint for k in with_shape], predicate="intersects")
+        pairs |= {(with_shape[int(k)], shaped[int(j)]) for k, j in met.T}
+    on_building: dict[str, list[int]] = {}
+    for j, t in enumerate(sites):
+        if t.building is not None:
+            on_building.setdefault(t.building, []).append(j)
+    pairs |= {(k, j) for k, t in enumerate(decided) if t.building is not None for j in on_building.get(t.building, ())}
+    return pairs
+
+
 def _contradict(a: SiteMark, b: SiteMark) -> bool:
     return a.review is not b.review or (a.level is not None and b.level is not None and a.level != b.level)
 
@@ -237,6 +289,8 @@ def match_runs(earlier: Sequence[tuple[SiteDecisionRecord, Traits]], sites: Mapp
     run's ``sites`` (by id); only ``open_ids`` (undecided) are given one (the module
     docstring says how)."""
     blocked = {site_id for site_id in sites if site_id not in open_ids}
+    site_ids = list(sites)
+    site_traits = [sites[site_id] for site_id in site_ids]
     given: dict[int, SiteMark] = {}
     disputed: list[Disputed] = []
     runs = sorted({record.run_id for record, _ in earlier},
@@ -244,10 +298,9 @@ def match_runs(earlier: Sequence[tuple[SiteDecisionRecord, Traits]], sites: Mapp
     for run in runs:
         records = [(record, traits) for record, traits in earlier if record.run_id == run]
         pairs = sorted(
-            (strength, round(apart, 3), -k, k, site_id)
-            for k, (_record, traits) in enumerate(records)
-            for site_id, site in sites.items()
-            if (found := evidence(traits, site)) is not None
+            (strength, round(apart, 3), -k, k, site_ids[j])
+            for k, j in candidate_pairs([traits for _record, traits in records], site_traits)
+            if (found := evidence(records[k][1], site_traits[j])) is not None
             for strength, apart in [found]
         )
         strongest: dict[int, int] = {}
@@ -356,7 +409,11 @@ def earlier_traits(store: ProjectStore, run_id: int, built: DamageMap | None,
         fused = [] if theirs is None else theirs.all_fused
         holder = {m.detection.id: k for k, f in enumerate(fused) for m in f.members}
         of_run = [d for d in records if d.run_id == run]
-        off_map = [] if theirs is None else _rejected_numbers(store, run, theirs)
+        # detection id -> (place in the list, number) of the first rejected site holding it
+        off_map: dict[int, tuple[int, int]] = {}
+        for place, (number, held) in enumerate([] if theirs is None else _rejected_numbers(store, run, theirs)):
+            for i in held:
+                off_map.setdefault(i, (place, number))
         detections = store.detections_by_id({i for d in of_run for i in d.detection_ids}, include_deleted=False)
         sites: list[int | None] = []
         for d in of_run:  # the site of the map holding most of its sightings
@@ -374,11 +431,10 @@ def earlier_traits(store: ProjectStore, run_id: int, built: DamageMap | None,
             shape = None if site is None else site.footprint
             if shape is not None and shift is not None and not getattr(shape, "is_empty", True):
                 footprint = translate(shape, xoff=float(shift[0]), yoff=float(shift[1]))
-            ids = set(d.detection_ids)
             out.append((d, Traits(d.lon_deg, d.lat_deg, None if site is None else float(site.uncertainty_m),
                                   footprint, _boxes([detections[i] for i in d.detection_ids if i in detections]),
                                   site.site.id if site is not None else
-                                  next((n for n, held in off_map if ids & held), None),
+                                  min((off_map[i] for i in d.detection_ids if i in off_map), default=(0, None))[1],
                                   level=level if site is None else site.site.level,
                                   building=next(off_building) if k is None else on[k])))
     out.sort(key=lambda pair: pair[0].id)

@@ -9,6 +9,7 @@ import json
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from shapely.geometry import mapping
 
@@ -23,6 +24,7 @@ from services.carry import (
     SAME_TIME,
     Buildings,
     Traits,
+    candidate_pairs,
     evidence,
     match_runs,
     project_buildings,
@@ -225,3 +227,30 @@ def test_a_site_is_on_the_building_of_the_projects_footprints_file(store, tmp_pa
     traits = site_traits(store, [item.site for item in review.queue], review.damage_map, buildings)
     assert traits[site.site_id].building == "w42" and traits[site.site_id].level == site.level
     assert [t.building for i, t in traits.items() if i != site.site_id and t.building] == []
+
+
+def test_the_pairs_tried_hold_every_pair_with_evidence():
+    """The carry-over tries only the pairs its spatial indexes find (a long flight has
+    thousands of sites): none that the evidence would join is left out."""
+    from shapely.geometry import box as rectangle
+
+    rng = np.random.default_rng(3)
+    frame_box = (10.0, 10.0, 50.0, 40.0)
+
+    def some_traits(count: int) -> list[Traits]:
+        out = []
+        for _ in range(count):
+            east, north = rng.uniform(0.0, 60.0, 2)
+            shape = rectangle(east - 3, north - 3, east + 3, north + 3) if rng.random() < 0.5 else None
+            first = int(rng.integers(0, 20))
+            out.append(Traits(-85.0 + east / (DEGREE_M * math.cos(math.radians(30.0))), _north(north),
+                              float(rng.uniform(0.0, 3.0)), shape, {first: (frame_box,), first + 3: (frame_box,)},
+                              level=DamageLevel(int(rng.integers(1, 4))),
+                              building=f"b{rng.integers(0, 6)}" if rng.random() < 0.3 else None))
+        return out
+
+    decided, sites = some_traits(40), some_traits(60)
+    joined = {(k, j) for k, a in enumerate(decided) for j, b in enumerate(sites) if evidence(a, b) is not None}
+    tried = candidate_pairs(decided, sites)
+    assert len(joined) > 100 and joined <= tried
+    assert len(tried) < len(decided) * len(sites) / 2  # not every pair
