@@ -210,7 +210,7 @@ def _outlines_local(polygons: Sequence[object], local: LocalFrame) -> tuple[obje
     """``polygons`` (WGS84) in ``local`` metres, by their outer rings as the grading has
     them (``geo.coverage.to_local_polygon``), all in one transform (a city's thousands)."""
     import numpy as np
-    import shapely
+    import shapely  # type: ignore[import-untyped]
 
     if not polygons:
         return ()
@@ -260,7 +260,8 @@ def candidate_pairs(decided: Sequence[Traits], sites: Sequence[Traits]) -> set[t
 
     def points(traits: Sequence[Traits]) -> np.ndarray:
         lonlat = np.radians(np.array([[t.lon_deg, t.lat_deg] for t in traits], dtype=float))
-        return shapely.points(lonlat[:, 0] * math.cos(mean_lat) * radius, lonlat[:, 1] * radius)
+        placed: np.ndarray = shapely.points(lonlat[:, 0] * math.cos(mean_lat) * radius, lonlat[:, 1] * radius)
+        return placed
 
     reach = 2 * SurveySettings().max_gate_m
     found = shapely.STRtree(points(sites)).query(points(decided), predicate="dwithin", distance=reach * 1.01 + 0.5)
@@ -417,8 +418,8 @@ def earlier_traits(store: ProjectStore, run_id: int, built: DamageMap | None,
         detections = store.detections_by_id({i for d in of_run for i in d.detection_ids}, include_deleted=False)
         sites: list[int | None] = []
         for d in of_run:  # the site of the map holding most of its sightings
-            held = Counter(holder[i] for i in d.detection_ids if i in holder)
-            sites.append(min(held, key=lambda k: (-held[k], k)) if held else None)
+            votes = Counter(holder[i] for i in d.detection_ids if i in holder)
+            sites.append(min(votes, key=lambda k: (-votes[k], k)) if votes else None)
         levels = [d.level or _common_level([detections[i] for i in d.detection_ids if i in detections])
                   for d in of_run]
         on = sole_buildings([(f.site.lon_deg, f.site.lat_deg, f.site.level) for f in fused]
