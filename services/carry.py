@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 from core.review import SiteMark
 from core.sites import SiteSummary, distance_m
 from core.store import ProjectStore, SiteDecisionRecord
-from core.types import BoxXYXY, DamageLevel, ReviewState, box_iou
+from core.types import BoxXYXY, DamageLevel, Detection, ReviewState, box_iou
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.local import LocalFrame
@@ -190,17 +190,24 @@ class Buildings:
 
 def project_buildings(store: ProjectStore, built: DamageMap | None) -> Buildings | None:
     """The footprints of the project's products (``services.package.product_sources``)
-    around ``built``; ``None`` without footprints, without a map, or with a footprints
-    file that cannot be read (the exports and the map say what is wrong with it; the
-    decisions are carried without it)."""
-    from core.errors import InputError
-    from services.package import footprints_around, product_sources
+    around the sites of ``built`` (``services.package.FOOTPRINT_MARGIN_M`` beyond them:
+    an earlier run's site on a building that holds none of them does not need it, and
+    the sites' area is known without working out the area flown); ``None`` without
+    footprints, without a site, or with a footprints file that cannot be read (the
+    exports and the map say what is wrong with it; the decisions are carried without it)."""
+    import numpy as np
 
-    path = None if built is None else product_sources(store)[0]
+    from core.errors import InputError
+    from services.package import FOOTPRINT_MARGIN_M, footprints_within, padded_bounds, product_sources
+
+    path = None if built is None or not built.all_fused else product_sources(store)[0]
     if built is None or path is None:
         return None
+    lon = np.array([f.site.lon_deg for f in built.all_fused])
+    lat = np.array([f.site.lat_deg for f in built.all_fused])
+    bounds = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
     try:
-        footprints = footprints_around(built, path)
+        footprints = footprints_within(path, padded_bounds(bounds, FOOTPRINT_MARGIN_M))
     except InputError:
         return None
     return Buildings(tuple(footprints.ids), _outlines_local(footprints.polygons, built.local), built.local)
@@ -415,7 +422,10 @@ def earlier_traits(store: ProjectStore, run_id: int, built: DamageMap | None,
         for place, (number, held) in enumerate([] if theirs is None else _rejected_numbers(store, run, theirs)):
             for i in held:
                 off_map.setdefault(i, (place, number))
-        detections = store.detections_by_id({i for d in of_run for i in d.detection_ids}, include_deleted=False)
+        on_map = {m.detection.id: m.detection for f in fused for m in f.members}
+        detections: dict[int, Detection] = {i: on_map[i] for d in of_run for i in d.detection_ids if i in on_map}
+        detections |= store.detections_by_id({i for d in of_run for i in d.detection_ids if i not in on_map},
+                                             include_deleted=False)  # those off its map (rejected)
         sites: list[int | None] = []
         for d in of_run:  # the site of the map holding most of its sightings
             votes = Counter(holder[i] for i in d.detection_ids if i in holder)

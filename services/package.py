@@ -382,14 +382,26 @@ def footprints_around(built: DamageMap, footprints_path: Path) -> Any:
         Footprints that cannot be used (naming the file).
     """
     from geo.coverage import flown_bounds_lonlat
+
+    return footprints_within(footprints_path, padded_bounds(flown_bounds_lonlat(built), FOOTPRINT_MARGIN_M))
+
+
+def footprints_within(footprints_path: Path, bbox_lonlat: tuple[float, float, float, float] | None) -> Any:
+    """The footprints of ``footprints_path`` meeting ``bbox_lonlat`` (west, south, east,
+    north; ``None``: all), kept while the file is unchanged (:func:`footprints_around`).
+
+    Raises
+    ------
+    InputError
+        Footprints that cannot be used (naming the file).
+    """
     from geo.footprints import read_footprints
 
     path = Path(footprints_path)
     stamp = file_stamp(path)
     if stamp is None:
         raise InputError(f"{path}: no such footprints file")
-    bbox = padded_bounds(flown_bounds_lonlat(built), FOOTPRINT_MARGIN_M)
-    return _OUTLINES.get_or_read((stamp, bbox), lambda: read_footprints(path, bbox_lonlat=bbox))
+    return _OUTLINES.get_or_read((stamp, bbox_lonlat), lambda: read_footprints(path, bbox_lonlat=bbox_lonlat))
 
 
 #: the footprints read around the last few maps, by the file's stamp and the area read
