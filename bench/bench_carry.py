@@ -47,8 +47,9 @@ SCORE_JITTER = 0.03
 
 
 def second_run(store, seed: int = 0) -> int:  # noqa: ANN001 - a ProjectStore
-    """A finished new run of the store's last run's detections, jittered; its id."""
-    from core.types import Frame
+    """A finished new run of the store's last run's detections, jittered (undecided,
+    as the detector stored them); its id."""
+    from core.types import Frame, ReviewState
 
     rng = np.random.default_rng(seed)
     first = store.runs()[-1].id
@@ -68,7 +69,7 @@ def second_run(store, seed: int = 0) -> int:  # noqa: ANN001 - a ProjectStore
             y0, y1 = sorted((float(np.clip(y0, 0, height - 1)), float(np.clip(y1, 0, height - 1))))
             score = float(np.clip(d.score + rng.normal(0.0, SCORE_JITTER), 0.01, 0.99))
             moved.append(replace(d, id=None, box_xyxy_px=(x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)),
-                                 score=round(score, 3), refined_score=None))
+                                 score=round(score, 3), refined_score=None, review=ReviewState.PENDING))
         store.write_frame(run, Frame(index, t_s, width, height), moved)
     store.finish_run(run)
     return run
@@ -102,8 +103,8 @@ def prepared(project: Path, work: Path) -> tuple[Path, int, int]:
         shutil.copy(project, partial)
         with ProjectStore.open(partial) as store:
             first = store.runs()[-1].id
+            second_run(store)  # of the detections as the detector left them: before the decisions
             decide_sites(store, first)
-            second_run(store)
         shutil.move(partial, copy)
     with ProjectStore.open(copy, read_only=True) as store:
         runs = [run.id for run in store.runs()]
