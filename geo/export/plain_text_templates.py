@@ -54,19 +54,20 @@ def template_for(source: str) -> Template | PlainTextTemplate:
 
 _LOCK = threading.Lock()
 _in_force = 0
+_branca_template: object = None  # what branca.element.Template was before the first entry
 
 
 @contextmanager
 def plain_text_templates() -> Iterator[None]:
     """While in force (in any thread), branca's ``Element(text)`` takes its template from
-    :func:`template_for`."""
-    global _in_force
+    :func:`template_for`; afterwards branca has the very ``Template`` it had before."""
+    global _in_force, _branca_template
     import branca.element
-    from jinja2 import Template
 
     with _LOCK:
         if _in_force == 0:
-            setattr(branca.element, "Template", template_for)  # the name Element(text) compiles text with
+            _branca_template = branca.element.Template  # the name Element(text) compiles text with
+            setattr(branca.element, "Template", template_for)
         _in_force += 1
     try:
         yield
@@ -74,7 +75,7 @@ def plain_text_templates() -> Iterator[None]:
         with _LOCK:
             _in_force -= 1
             if _in_force == 0:
-                setattr(branca.element, "Template", Template)
+                setattr(branca.element, "Template", _branca_template)
 
 
 __all__ = ["PlainTextTemplate", "plain_text_templates", "template_for"]
