@@ -131,7 +131,10 @@ class MapPanel(Panel):
         return self._timer.isActive() or (self._job is not None and self._job.is_running)
 
     def schedule_rebuild(self) -> None:
-        """Rebuild soon; a burst of changes gives one rebuild."""
+        """Rebuild soon; a burst of changes gives one rebuild. A project just opened says
+        its map is coming, not "No project open", until the build starts."""
+        if self.document.is_open and self.map_widget.content is None:
+            self.map_widget.set_map(None, "Building the map…")
         self._timer.start()
 
     def _on_data_changed(self, *_args: object) -> None:

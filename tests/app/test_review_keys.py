@@ -335,7 +335,10 @@ def test_the_map_says_it_is_being_built_not_that_no_project_is_open(qtbot, windo
         pass
     map_panel = window.panel(MapPanel)
     assert window.open_path(path)
-    map_panel.rebuild()
+    assert map_panel.busy and map_panel.map_widget.message == "Building the map…"  # from the moment it opens
+    window.close_project()
+    assert map_panel.map_widget.message == "No project open"
+    assert window.open_path(path)  # and again on reopening
     assert map_panel.map_widget.message == "Building the map…"
     qtbot.waitUntil(lambda: not map_panel.busy, timeout=30_000)
     assert map_panel.map_widget.content is not None  # the flight track
