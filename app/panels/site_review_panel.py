@@ -744,6 +744,11 @@ class SiteReviewPanel(Panel):
     def _show(self, review: SiteReview) -> None:
         current = self.current_site()
         shown_key = _site_key(current)
+        if shown_key is None:
+            # a detection chosen with no site selected (a map site, a Review Table row or a
+            # mask clicked while the sites were read): the list takes its site, and the player
+            # stays on it, instead of going back to the first site to decide
+            shown_key = self.document.selected_id
         self.review = review
         # the map's sites (a rejected site's sightings are in none there)
         self.document.set_sites({d: site for d, site in review.site_of.items() if site not in review.rejected},

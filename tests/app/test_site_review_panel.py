@@ -1217,6 +1217,23 @@ def test_on_opening_the_sites_list_has_the_keys_so_a_acts_on_the_highlighted_sit
     assert window.document.undo_stack.undoText().startswith("Accept site")
 
 
+def test_a_detection_chosen_while_the_sites_are_read_stays_chosen(qtbot, window, project):
+    """A map site or a Review Table row clicked just after opening, before the Sites panel
+    has listed the sites: the list takes that site when they come, instead of its first
+    site to decide, which moved the player back (the first click seemed to do nothing)."""
+    panel = window.panel(SiteReviewPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+        assert panel.review is None  # still being read
+        chosen = max(window.document.store.detections(window.document.run_id), key=lambda d: d.frame_index)
+        window.document.request_detection(chosen.frame_index, chosen.id)  # what a click on a map site asks
+        assert window.selected_id == chosen.id
+    first_to_decide = panel.review.queue[0].site
+    assert chosen.id not in first_to_decide.detection_ids  # else the list's own pick would be the same
+    assert window.selected_id == chosen.id and window.current_frame == chosen.frame_index
+    assert chosen.id in panel.current_site().detection_ids
+
+
 def test_deciding_a_site_again_as_it_stands_adds_no_undo_step(qtbot, panel):
     """A on a site already accepted (X on one rejected, 3 on one accepted as Debris)
     changes nothing: no undo step whose Undo would seem to do nothing, and the status bar
