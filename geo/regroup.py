@@ -31,10 +31,12 @@ back as an undecided site where the reviewer said there is no damage.
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import shapely
 
 from core.camera import PinholeCamera
 from core.types import DamageLevel
@@ -100,6 +102,72 @@ def _without(members: list[Projected], gone: list[Projected]) -> list[Projected]
     return [m for m in members if id(m) not in ids]
 
 
+class _Sites:
+    """The sites as the groups change them, one after another: each one's sightings, the
+    site fusion built when they have not changed (``None``: build it again) and a decided
+    site's own sightings. It knows which sites hold each detection and where every
+    sighting lies (an STRtree of their rays' ground points, read once), so that a group
+    looks at the sites it concerns only, not at every site's sightings: a reviewed long
+    flight has hundreds of groups and of sites."""
+
+    def __init__(self, fused: Sequence[FusedSite]) -> None:
+        self.members: list[list[Projected]] = [list(f.members) for f in fused]
+        self.kept: list[FusedSite | None] = list(fused)
+        self.anchors: list[frozenset[int] | None] = [None] * len(fused)
+        self._holders: dict[int | None, set[int]] = defaultdict(set)  # detection id -> the sites holding it
+        for k, members in enumerate(self.members):
+            for m in members:
+                self._holders[m.detection.id].add(k)
+        self._sightings = [m for members in self.members for m in members]
+        self._tree: shapely.STRtree | None = None
+
+    def holding(self, detection_ids: Collection[int | None]) -> list[int]:
+        """Indices of the sites holding any of ``detection_ids``, in order."""
+        found: set[int] = set()
+        for i in detection_ids:
+            found.update(self._holders.get(i, ()))
+        return sorted(found)
+
+    def replace(self, k: int, members: list[Projected]) -> None:
+        """Site ``k`` is left with ``members`` (some of its own) and is built again."""
+        staying = {m.detection.id for m in members}
+        for m in self.members[k]:
+            if m.detection.id not in staying:
+                self._holders[m.detection.id].discard(k)
+        self.members[k] = members
+        self.kept[k] = None
+
+    def add(self, members: list[Projected], anchor: frozenset[int] | None) -> None:
+        """A new site of ``members``, to build."""
+        for m in members:
+            self._holders[m.detection.id].add(len(self.members))
+        self.members.append(members)
+        self.kept.append(None)
+        self.anchors.append(anchor)
+
+    def near(self, xy: np.ndarray, reach_m: float) -> dict[int, list[Projected]]:
+        """The sightings on the map whose rays' ground points lie within ``reach_m`` of
+        ``xy`` (local metres), by the index of the site holding them (in order), each
+        site's in the order it holds them."""
+        if not self._sightings:
+            return {}
+        if self._tree is None:
+            ground = np.array([np.asarray(m.ground_xy, dtype=float)[:2] for m in self._sightings])
+            self._tree = shapely.STRtree(shapely.points(ground))
+        # the index finds candidates (a little farther, for rounding); the distance then decides
+        candidates = self._tree.query(shapely.Point(float(xy[0]), float(xy[1])), predicate="dwithin",
+                                      distance=reach_m * 1.001 + 1e-6)
+        close = [self._sightings[j] for j in candidates
+                 if float(np.hypot(*(np.asarray(self._sightings[j].ground_xy)[:2] - xy))) <= reach_m]
+        chosen = {id(m) for m in close}
+        by_site: dict[int, list[Projected]] = {}
+        for k in self.holding({m.detection.id for m in close}):
+            held = [m for m in self.members[k] if id(m) in chosen]
+            if held:
+                by_site[k] = held
+        return by_site
+
+
 def regroup(
     fused: Sequence[FusedSite],
     groups: Sequence[Collection[int] | DecidedSite | RejectedSite],
@@ -114,9 +182,8 @@ def regroup(
     if not groups:
         return list(fused)
     settings = settings or FusionSettings()
-    lists: list[list[Projected]] = [list(f.members) for f in fused]
-    kept: list[FusedSite | None] = list(fused)  # None: rebuild
-    anchors: list[frozenset[int] | None] = [None] * len(fused)  # a decided site's own sightings
+    sites = _Sites(fused)
+    lists = sites.members
     # the flight's roof height, as fusion placed every site with it: a site built again here
     # is placed with it too (one taken from the regrouped sites would differ by millimetres)
     heights: dict[DamageLevel, float] = dict(fused[0].heights) if fused and fused[0].heights else {}
@@ -124,11 +191,11 @@ def regroup(
         if isinstance(group, RejectedSite):
             if group.min_score is not None:
                 heights = heights or site_heights([list(f.members) for f in fused], settings)
-                _leave_rejected_place(lists, kept, group, local, settings, heights)
+                _leave_rejected_place(sites, group, local, settings, heights)
             continue
         decided = isinstance(group, DecidedSite)
         wanted = {int(i) for i in (group.detection_ids if isinstance(group, DecidedSite) else group)}
-        sources = [k for k, members in enumerate(lists) if any(m.detection.id in wanted for m in members)]
+        sources = sites.holding(wanted)
         if not sources:
             continue
         taken = [m for k in sources for m in lists[k] if m.detection.id in wanted]
@@ -148,12 +215,9 @@ def regroup(
                 taken.extend(let_in[k])
                 rests[k] = _without(rests[k], let_in[k])
         for k in sources:
-            lists[k] = rests[k]
-            kept[k] = None
-        lists.append(sorted(taken, key=lambda m: (m.observation.t_s, m.frame_index)))
-        kept.append(None)
-        anchors.append(anchor)
-    pairs = [(members, site, anchor) for members, site, anchor in zip(lists, kept, anchors) if members]
+            sites.replace(k, rests[k])
+        sites.add(sorted(taken, key=lambda m: (m.observation.t_s, m.frame_index)), anchor)
+    pairs = [(members, site, anchor) for members, site, anchor in zip(lists, sites.kept, sites.anchors) if members]
     if any(site is None for _, site, _ in pairs) and not heights:
         heights = site_heights([members for members, _, _ in pairs], settings)
     pairs.sort(key=lambda p: (p[0][0].observation.t_s, p[0][0].frame_index, -p[0][0].weight))
@@ -167,21 +231,19 @@ def regroup(
     return out
 
 
-def _leave_rejected_place(lists: list[list[Projected]], kept: list[FusedSite | None], place: RejectedSite,
-                          local: LocalFrame, settings: FusionSettings, heights: dict[DamageLevel, float]) -> None:
-    """Take out of ``lists`` the undecided sightings the threshold let in since ``place``
+def _leave_rejected_place(sites: _Sites, place: RejectedSite, local: LocalFrame, settings: FusionSettings,
+                          heights: dict[DamageLevel, float]) -> None:
+    """Take off ``sites`` the undecided sightings the threshold let in since ``place``
     was rejected that see it (see :class:`RejectedSite`)."""
     east, north = local.to_local(place.lon_deg, place.lat_deg)
     xy = np.array([float(east), float(north)])
-    for k, members in enumerate(lists):
-        low = [m for m in _let_in(members, place.min_score)
-               if float(np.hypot(*(np.asarray(m.ground_xy)[:2] - xy))) <= _REJECTED_REACH_M]
+    for k, close in sites.near(xy, _REJECTED_REACH_M).items():
+        low = _let_in(close, place.min_score)
         if not low:
             continue
         here = np.array([xy[0], xy[1], heights[vote_level(low)[0]]])
         if _sees(low, here, settings):
-            lists[k] = _without(members, low)
-            kept[k] = None
+            sites.replace(k, _without(sites.members[k], low))
 
 
 __all__ = ["DecidedSite", "RejectedSite", "regroup"]
