@@ -118,7 +118,8 @@ class _Sites:
         for k, members in enumerate(self.members):
             for m in members:
                 self._holders[m.detection.id].add(k)
-        self._sightings = [m for members in self.members for m in members]
+        self._sightings = [m for members in self.members for m in members]  # regrouping makes no others
+        self._ground = np.empty((0, 2))  # their rays' ground points, once asked for
         self._tree: shapely.STRtree | None = None
 
     def holding(self, detection_ids: Collection[int | None]) -> list[int]:
@@ -152,13 +153,13 @@ class _Sites:
         if not self._sightings:
             return {}
         if self._tree is None:
-            ground = np.array([np.asarray(m.ground_xy, dtype=float)[:2] for m in self._sightings])
-            self._tree = shapely.STRtree(shapely.points(ground))
+            self._ground = np.array([np.asarray(m.ground_xy, dtype=float)[:2] for m in self._sightings])
+            self._tree = shapely.STRtree(shapely.points(self._ground))
         # the index finds candidates (a little farther, for rounding); the distance then decides
         candidates = self._tree.query(shapely.Point(float(xy[0]), float(xy[1])), predicate="dwithin",
                                       distance=reach_m * 1.001 + 1e-6)
-        close = [self._sightings[j] for j in candidates
-                 if float(np.hypot(*(np.asarray(self._sightings[j].ground_xy)[:2] - xy))) <= reach_m]
+        offsets = self._ground[candidates] - xy
+        close = [self._sightings[j] for j in candidates[np.hypot(offsets[:, 0], offsets[:, 1]) <= reach_m]]
         chosen = {id(m) for m in close}
         by_site: dict[int, list[Projected]] = {}
         for k in self.holding({m.detection.id for m in close}):
