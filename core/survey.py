@@ -292,6 +292,16 @@ def _required_text(data: dict[str, Any], key: str) -> str:
     return value
 
 
+def _one_line_name(data: dict[str, Any]) -> str:
+    """The survey's ``name``: one line of text, as :meth:`Survey.create` takes it (a hand
+    edit with a line break or a control character would reach every export's title)."""
+    name = _required_text(data, "name")
+    if not is_one_line_text(name):
+        raise ValueError(f"'name' {name!r} is not one line of text without control characters; "
+                         "write it as one line in the file")
+    return name
+
+
 @dataclass
 class SurveySiteNumbers:
     """What keeps a survey's site numbers (``geo.site_numbers``): ``flight_sites``,
@@ -462,7 +472,7 @@ class Survey:
             if not isinstance(data, dict) or data.get("format") != SURVEY_FORMAT:
                 raise ValueError(f"unknown survey format {data.get('format') if isinstance(data, dict) else data!r}")
             return cls(
-                folder=folder, name=_required_text(data, "name"), flights=_flights(data), decisions=_decisions(data),
+                folder=folder, name=_one_line_name(data), flights=_flights(data), decisions=_decisions(data),
                 created_utc=str(data.get("created_utc", "")),
                 product=_object(data, "product"),
             )

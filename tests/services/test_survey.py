@@ -731,6 +731,8 @@ _FLIGHT = {"name": "a", "project": "flights/a.dmproj", "video": "a.mp4", "teleme
                                                 "duration_s": 2.0}}]},
      "flight 1: 'video_identity': 'frames' must be a number, not \"sixty\""),
     ({"name": None}, "'name' is null"),
+    ({"name": "Hurricane\nMichael"}, "'name' 'Hurricane\\nMichael' is not one line of text"),
+    ({"name": "north\u202eblock"}, "'name' 'north\\u202eblock' is not one line of text"),
     ({"decisions": [{"lat_deg": 30.0, "review": "accepted"}]}, "decision 1: 'lon_deg' is missing"),
 ])
 def test_a_manifest_edited_by_hand_with_wrong_values_names_the_field(tmp_path, capsys, edit, said):
