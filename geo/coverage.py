@@ -308,19 +308,14 @@ def camera_footprint_records(damage_map, *, limit: int = 300,  # noqa: ANN001
     from shapely.geometry.polygon import orient
 
     kept = _kept_for(damage_map)
-    reach = kept.reach if kept.reach is not None else detection_reach(damage_map)
-    kept.reach = reach
-    indices = sorted(damage_map.poses)
-    if len(indices) > limit:  # evenly spaced, and every frame that saw damage past max_range_m
-        far = {index for index, metres in farthest_reach_m(reach).items() if metres > max_range_m}
-        indices = sorted({indices[int(k)] for k in np.linspace(0, len(indices) - 1, limit)}
-                         | (far & set(damage_map.poses)))
+    reach = _reach(damage_map, kept)
     records = []
-    times = [damage_map.frame_poses.times_s[index] for index in indices]
-    for index, t, pose in zip(indices, times, damage_map.poses_at(times)):
+    for index, t, pose in _chosen_frames(damage_map, reach, limit, max_range_m):
         key = (index, float(max_range_m))
         if key not in kept.footprints:
-            polygon = None if pose is None else _footprint_polygon(damage_map, pose, reach.get(index, ()), max_range_m)
+            parts = kept.parts.pop(key) if key in kept.parts else _footprint_parts(damage_map, pose, reach.get(index, ()),
+                                                                                  max_range_m)
+            polygon = _joined(parts)
             kept.footprints[key] = None if polygon is None else orient(polygon, 1.0)
         polygon = kept.footprints[key]
         if polygon is None:
@@ -329,14 +324,38 @@ def camera_footprint_records(damage_map, *, limit: int = 300,  # noqa: ANN001
     return records
 
 
+def _reach(damage_map, kept: _KeptFootprints) -> dict[int, tuple[ReachWedge, ...]]:  # noqa: ANN001
+    """The map's :func:`detection_reach`, kept with its footprints."""
+    if kept.reach is None:
+        kept.reach = detection_reach(damage_map)
+    return kept.reach
+
+
+def _chosen_frames(damage_map, reach: Mapping[int, Sequence[ReachWedge]], limit: int,  # noqa: ANN001
+                   max_range_m: float) -> list[tuple[int, float, CameraPose | None]]:
+    """``(frame, time, pose)`` of the analysed frames whose footprints are drawn: at most
+    ``limit`` evenly spaced, and every frame that saw damage past ``max_range_m``."""
+    indices = sorted(damage_map.poses)
+    if len(indices) > limit:
+        far = {index for index, metres in farthest_reach_m(reach).items() if metres > max_range_m}
+        indices = sorted({indices[int(k)] for k in np.linspace(0, len(indices) - 1, limit)}
+                         | (far & set(damage_map.poses)))
+    times = [damage_map.frame_poses.times_s[index] for index in indices]
+    return list(zip(indices, times, damage_map.poses_at(times)))
+
+
 @dataclass(eq=False)
 class _KeptFootprints:
     """What :func:`camera_footprint_records` worked out for one map: the :func:`detection_reach`
-    of its sites, and each frame's footprint (``(frame, range)`` -> WGS84 polygon, or
-    ``None`` for none)."""
+    of its sites, each frame's footprint (``(frame, range)`` -> WGS84 polygon, or
+    ``None`` for none), and the bounds of the area flown."""
 
     reach: dict[int, tuple[ReachWedge, ...]] | None = None
     footprints: dict[tuple[int, float], object] = field(default_factory=dict)
+    #: the parts of footprints :func:`flown_bounds_lonlat` bounded and no polygon is made of yet
+    parts: dict[tuple[int, float], object] = field(default_factory=dict)
+    #: :func:`flown_bounds_lonlat` by its ``limit``
+    bounds: dict[int, tuple[float, float, float, float] | None] = field(default_factory=dict)
 
 
 #: by what a map's footprints are worked out from (its sites, frames, track, camera and
@@ -358,28 +377,41 @@ def _kept_for(damage_map) -> _KeptFootprints:  # noqa: ANN001
     return kept
 
 
-def _footprint_polygon(damage_map, pose: CameraPose, wedges: Sequence[ReachWedge],  # noqa: ANN001, ANN202
-                       max_range_m: float):
-    """The camera footprint of ``pose`` (WGS84) cut at ``max_range_m``, joined by the
-    ``wedges`` reaching past it; ``None`` for none (or not one polygon)."""
+def _footprint_parts(damage_map, pose: CameraPose | None, wedges: Sequence[ReachWedge],  # noqa: ANN001, ANN202
+                     max_range_m: float):
+    """The camera footprint of ``pose`` (WGS84) cut at ``max_range_m``, and the polygons
+    of the ``wedges`` reaching past it (``None`` for none), as they come: neither made
+    valid nor joined (:func:`_joined` joins them); ``None`` without a footprint."""
     import shapely
     from shapely.geometry import Polygon
 
     ring = damage_map.camera_footprint_of(pose, max_range_m=max_range_m)
     if len(ring) < 4:
         return None
-    polygon = Polygon(ring)
+    wedges = [w for w in wedges if w.far_m > max_range_m]
+    if not wedges:
+        return Polygon(ring), None
+    # each from inside the cut footprint out past the detection, all at once
+    outlines = [wedge.outline(near_m=max_range_m - REACH_MARGIN_M) for wedge in wedges]
+    offsets = np.concatenate(outlines)
+    lon, lat = damage_map.local.to_lonlat(offsets[:, 0] + pose.east_m, offsets[:, 1] + pose.north_m)
+    rings = shapely.linearrings(np.column_stack([lon, lat]),
+                                indices=np.repeat(np.arange(len(outlines)), [len(o) for o in outlines]))
+    return Polygon(ring), shapely.polygons(rings)
+
+
+def _joined(parts):  # noqa: ANN001, ANN202
+    """The footprint of :func:`_footprint_parts` joined by its wedges; ``None`` for none
+    (or not one polygon)."""
+    import shapely
+
+    if parts is None:
+        return None
+    polygon, wedge_polygons = parts
     if not polygon.is_valid:
         polygon = polygon.buffer(0)
-    wedges = [w for w in wedges if w.far_m > max_range_m]
-    if wedges and not polygon.is_empty:
-        # each from inside the cut footprint out past the detection, all at once
-        outlines = [wedge.outline(near_m=max_range_m - REACH_MARGIN_M) for wedge in wedges]
-        offsets = np.concatenate(outlines)
-        lon, lat = damage_map.local.to_lonlat(offsets[:, 0] + pose.east_m, offsets[:, 1] + pose.north_m)
-        rings = shapely.linearrings(np.column_stack([lon, lat]),
-                                    indices=np.repeat(np.arange(len(outlines)), [len(o) for o in outlines]))
-        polygon = shapely.union_all([polygon, *shapely.buffer(shapely.polygons(rings), 0)])
+    if wedge_polygons is not None and not polygon.is_empty:
+        polygon = shapely.union_all([polygon, *shapely.buffer(wedge_polygons, 0)])
         if polygon.geom_type != "Polygon":  # a wedge beside a footprint cut short: joined over the gap
             polygon = polygon.convex_hull
     if polygon.is_empty or polygon.geom_type != "Polygon":
@@ -387,15 +419,60 @@ def _footprint_polygon(damage_map, pose: CameraPose, wedges: Sequence[ReachWedge
     return polygon
 
 
-def flown_bounds_lonlat(damage_map, *, limit: int = 100) -> tuple[float, float, float, float] | None:  # noqa: ANN001
-    """(west, south, east, north) of the ground the analysed frames saw, ``None`` if none."""
+def _bounds_of_joined(parts) -> tuple[float, float, float, float] | None:  # noqa: ANN001
+    """The bounds of :func:`_joined`, without joining the parts (two thirds of a
+    footprint's time): a union's bounds are its parts', and the convex hull that joins
+    parts apart has the same. Parts that are not valid polygons (made valid, they may
+    lose a lobe) are joined."""
     import shapely
 
-    polygons = [g for _, g in camera_footprint_records(damage_map, limit=limit)]
-    if not polygons:
+    if parts is None:
         return None
-    west, south, east, north = shapely.union_all(polygons).bounds
+    polygon, wedge_polygons = parts
+    pieces = np.array([polygon, *(() if wedge_polygons is None else wedge_polygons)], dtype=object)
+    if polygon.is_empty or not shapely.is_valid(pieces).all():
+        joined = _joined(parts)
+        return None if joined is None else tuple(float(v) for v in joined.bounds)  # type: ignore[return-value]
+    corners = shapely.bounds(pieces)
+    west, south = corners[:, :2].min(axis=0)
+    east, north = corners[:, 2:].max(axis=0)
     return float(west), float(south), float(east), float(north)
+
+
+def flown_bounds_lonlat(damage_map, *, limit: int = 100) -> tuple[float, float, float, float] | None:  # noqa: ANN001
+    """(west, south, east, north) of the ground the analysed frames saw, ``None`` if none.
+
+    The bounds of the footprints' union are those of the footprints taken one by one, and
+    a footprint's those of its parts (:func:`_bounds_of_joined`), so nothing is joined:
+    on a long flight, whose frames nearly all reach past the usual range, the app's map
+    waited seconds for the footprints of the buildings it grades. A footprint already
+    made (:func:`camera_footprint_records`) gives its own bounds; the bounds are kept with
+    the map's footprints, as an export asks for them four times (the area graded, the
+    buildings read around it, for its map and its relief package)."""
+    import shapely
+
+    kept = _kept_for(damage_map)
+    if limit not in kept.bounds:
+        reach = _reach(damage_map, kept)
+        boxes = []
+        for index, _t, pose in _chosen_frames(damage_map, reach, limit, FILMED_RANGE_M):
+            key = (index, float(FILMED_RANGE_M))
+            if key in kept.footprints:
+                polygon = kept.footprints[key]
+                boxes.append(None if polygon is None else shapely.bounds(polygon))
+                continue
+            if key not in kept.parts:  # kept for camera_footprint_records, which joins them
+                kept.parts[key] = _footprint_parts(damage_map, pose, reach.get(index, ()), FILMED_RANGE_M)
+            boxes.append(_bounds_of_joined(kept.parts[key]))
+        corners = np.array([box for box in boxes if box is not None], dtype=np.float64).reshape(-1, 4)
+        if not len(corners):
+            kept.bounds[limit] = None
+        else:
+            west, south = corners[:, :2].min(axis=0)
+            east, north = corners[:, 2:].max(axis=0)
+            kept.bounds[limit] = (float(west), float(south), float(east), float(north))
+    return kept.bounds[limit]
+
 
 
 __all__ = ["CoverageLayer", "clear_cache", "flown_bounds_lonlat", "CoverageSettings", "UnitCoverage", "camera_footprint_records",

@@ -127,8 +127,8 @@ def test_the_footprints_kept_with_a_map_are_those_worked_out_anew(flyover_map, m
     damage_map, _ = flyover_map
     geo.coverage.clear_cache()
     worked_out = []
-    real = geo.coverage._footprint_polygon
-    monkeypatch.setattr(geo.coverage, "_footprint_polygon", lambda *a: worked_out.append(a[1]) or real(*a))
+    real = geo.coverage._footprint_parts
+    monkeypatch.setattr(geo.coverage, "_footprint_parts", lambda *a: worked_out.append(a[1]) or real(*a))
     first = camera_footprint_records(damage_map)
     once = len(worked_out)
     bounds = flown_bounds_lonlat(damage_map)
@@ -142,3 +142,41 @@ def test_the_footprints_kept_with_a_map_are_those_worked_out_anew(flyover_map, m
     assert [(p, g.wkb) for p, g in again] == [(p, g.wkb) for p, g in anew] == [(p, g.wkb) for p, g in first]
     assert [(p, g.wkb) for p, g in other_sites] == [(p, g.wkb) for p, g in first]
     assert bounds == flown_bounds_lonlat(damage_map)
+
+
+def test_the_area_flown_is_bounded_without_joining_a_footprint(flyover_map, monkeypatch):
+    """The area flown bounds the footprints' union (the buildings read around a long
+    flight, as the app's map first grades them) with nothing joined: it is the union's
+    bounds all the same, and the footprints layer made after it joins the same parts,
+    worked out once."""
+    import shapely
+
+    import geo.coverage
+    from geo.coverage import camera_footprint_records, flown_bounds_lonlat
+
+    damage_map, _ = flyover_map
+    geo.coverage.clear_cache()
+    joined, worked_out = [], []
+    union_all, parts = shapely.union_all, geo.coverage._footprint_parts
+    monkeypatch.setattr(shapely, "union_all", lambda *a, **k: joined.append(a) or union_all(*a, **k))
+    monkeypatch.setattr(geo.coverage, "_footprint_parts", lambda *a: worked_out.append(a[1]) or parts(*a))
+    bounds = flown_bounds_lonlat(damage_map)
+    assert bounds is not None and joined == []
+    footprints = [g for _, g in camera_footprint_records(damage_map, limit=100)]
+    assert len(worked_out) == len(footprints) == len(damage_map.poses)
+    assert bounds == tuple(union_all(footprints).bounds)
+
+
+def test_a_footprint_made_valid_is_bounded_as_made_valid():
+    """A footprint ring that crosses itself loses a lobe when made valid: its bounds are
+    those of the polygon drawn, not of the ring."""
+    from shapely.geometry import Polygon
+
+    from geo.coverage import _bounds_of_joined, _joined
+
+    bowtie = Polygon([(0.0, 0.0), (2.0, 2.0), (2.0, 0.0), (0.0, 2.0)])
+    wedge = Polygon([(1.0, 1.0), (5.0, 1.0), (5.0, 1.5)])
+    for parts in [(bowtie, None), (bowtie, [wedge]), (wedge, [bowtie])]:
+        polygon = _joined(parts)
+        assert _bounds_of_joined(parts) == (None if polygon is None else tuple(polygon.bounds))
+    assert _bounds_of_joined((wedge, None)) == (1.0, 1.0, 5.0, 1.5)
