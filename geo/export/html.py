@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ExportError
+from core.last_few import KeptByMembers
 from core.types import DamageLevel, frame_number
 from geo.antimeridian import display_longitudes
 from geo.export.map_longitudes import continuous_points, make_longitudes_continuous, map_centre_longitude
@@ -85,7 +86,30 @@ def leaflet_assets() -> tuple[str, str]:
 
 def heat_image(damage_map: DamageMap, *, max_px: int = 400) -> tuple[np.ndarray, list[list[float]]] | None:
     """The density as an RGBA image on a lon/lat grid and its ``[[south, west],
-    [north, east]]`` bounds; ``None`` without sites."""
+    [north, east]]`` bounds; ``None`` without sites.
+
+    Each pixel sums every site's kernel (half a second for a long flight's 400 sites), so
+    the image is kept with the map's heat grid: an export's map and its relief package's
+    map draw the same one (read-only)."""
+    picture = _HEAT_IMAGES.get_or_compute([damage_map.heat, damage_map.aligned], (max_px,),
+                                          lambda: _heat_image(damage_map, max_px=max_px) or ())
+    if not picture:
+        return None
+    image, bounds = picture
+    return image, [list(corner) for corner in bounds]
+
+
+#: :func:`heat_image` by the heat grid and the track (its local frame) it is drawn from,
+#: the very objects, and its size: a titled copy of a map shares them
+_HEAT_IMAGES = KeptByMembers(2)
+
+
+def clear_cache() -> None:
+    """Forget the heat images kept with every map (tests, benchmarks)."""
+    _HEAT_IMAGES.clear()
+
+
+def _heat_image(damage_map: DamageMap, *, max_px: int) -> tuple[np.ndarray, list[list[float]]] | None:
     heat = damage_map.heat
     if heat is None or heat.peak <= 0:
         return None
@@ -109,6 +133,7 @@ def heat_image(damage_map: DamageMap, *, max_px: int = 400) -> tuple[np.ndarray,
     rgb = _HEAT_COLOURS[low] * (1 - frac) + _HEAT_COLOURS[low + 1] * frac
     alpha = np.clip(norm / 0.15, 0, 1) * np.clip(0.2 + 0.65 * norm, 0, 0.85) * 255  # fades out at the edge
     image = np.dstack([rgb, alpha]).astype(np.uint8)
+    image.setflags(write=False)
     return image, [[float(lat0), float(lon0)], [float(lat1), float(lon1)]]
 
 

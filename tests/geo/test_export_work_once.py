@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from core.review import ReviewSignature
-from geo.export import records
+from geo.export import html, records
+from geo.export.html import heat_image
 from geo.export.records import observation_records
 
 
 @pytest.fixture
 def damage_map(flyover_map):
     records.clear_cache()
+    html.clear_cache()
     return flyover_map[0]
 
 
@@ -39,3 +42,12 @@ def test_the_sightings_records_follow_the_review_marks_and_the_sites(damage_map)
     records.clear_cache()
     assert [(p, g.wkb) for p, g in observation_records(damage_map)] == [(p, g.wkb) for p, g in first]
 
+
+def test_the_heat_image_is_drawn_once_for_a_map_and_its_titled_copies(damage_map):
+    image, bounds = heat_image(damage_map)
+    again, again_bounds = heat_image(replace(damage_map, title="Titled"))
+    assert again is image and again_bounds == bounds and not image.flags.writeable
+    html.clear_cache()
+    anew, anew_bounds = heat_image(damage_map)
+    assert anew is not image and np.array_equal(anew, image) and anew_bounds == bounds
+    assert heat_image(replace(damage_map, heat=None)) is None
