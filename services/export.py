@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import ExportError, InputError
+from core.last_few import LastFew
 from core.settings import ProjectSettings
 from core.store import ProjectStore
 from services.maps import damage_map as _damage_map
+from services.maps import file_stamp
 from services.maps import resolve_run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -146,9 +148,28 @@ def _site_pictures(store: ProjectStore, built: DamageMap, *, frames: bool = True
     from engine.thumbnails import jpeg_site_pictures
     from geo.export.html import closeup_requests
 
-    best = [site.best_frame for site in built.sites] if frames else []
-    frames_jpeg, closeups = jpeg_site_pictures(store.video_path, best, closeup_requests(built))
+    best = tuple(sorted({site.best_frame for site in built.sites})) if frames else ()
+    requests = closeup_requests(built)
+    key = (file_stamp(store.video_path), best, tuple(sorted(requests.items())))
+    kept = _PICTURES.get(key)
+    if kept is None:
+        kept = jpeg_site_pictures(store.video_path, best, requests)
+        frames_jpeg, closeups = kept
+        if len(frames_jpeg) == len(best) and len(closeups) == len(requests):  # none missing: none to try again
+            _PICTURES.put(key, kept)
+    frames_jpeg, closeups = kept
     return frames_jpeg.get, closeups.get
+
+
+#: the last export's pictures, by the video file (its stamp) and the frames and parts
+#: cut: the relief package exported after the map files (or the map files again) cuts
+#: the same, and decoding a long flight's video up to its last site takes seconds
+_PICTURES = LastFew(1)
+
+
+def clear_cache() -> None:
+    """Forget the pictures kept from the last export (tests, benchmarks)."""
+    _PICTURES.clear()
 
 
 def _titled(store: ProjectStore, built: DamageMap) -> DamageMap:

@@ -123,3 +123,31 @@ def test_export_telemetry_saved_becomes_the_project_s(project, flyover, tmp_path
                  "--save"]) == 0
     with ProjectStore.open(project) as store:
         assert store.telemetry_path == other
+
+
+def test_the_package_exported_after_the_map_files_cuts_no_picture_again(project, tmp_path, monkeypatch):
+    """The relief package exported after the map files shows the same sites' pictures:
+    the video is decoded for the first export only, and again once it changed."""
+    import shutil
+
+    import engine.video
+    from services import export
+    from services.export import ExportRequest, export_project
+
+    decoded = []
+    frame_at = engine.video.VideoReader.frame_at
+    monkeypatch.setattr(engine.video.VideoReader, "frame_at",
+                        lambda self, index, **kw: decoded.append(index) or frame_at(self, index, **kw))
+    export.clear_cache()
+    with ProjectStore.open(project) as store:
+        video = tmp_path / store.video_path.name  # a copy of the flyover's, to touch
+        shutil.copy(store.video_path, video)
+        store.set_video(video)
+        export_project(store, ExportRequest(tmp_path / "map", formats=("html", "kmz")))
+        first = len(decoded)
+        export_project(store, ExportRequest(tmp_path / "package", formats=(), package=True))
+        assert first > 0 and len(decoded) == first
+        stat = store.video_path.stat()
+        os.utime(store.video_path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        export_project(store, ExportRequest(tmp_path / "again", formats=("html",)))
+        assert len(decoded) == 2 * first
