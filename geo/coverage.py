@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Optional
 
 import numpy as np
 
@@ -353,7 +354,7 @@ class _KeptFootprints:
     reach: dict[int, tuple[ReachWedge, ...]] | None = None
     footprints: dict[tuple[int, float], object] = field(default_factory=dict)
     #: the parts of footprints :func:`flown_bounds_lonlat` bounded and no polygon is made of yet
-    parts: dict[tuple[int, float], object] = field(default_factory=dict)
+    parts: dict[tuple[int, float], _Parts] = field(default_factory=dict)
     #: :func:`flown_bounds_lonlat` by its ``limit``
     bounds: dict[int, tuple[float, float, float, float] | None] = field(default_factory=dict)
 
@@ -377,14 +378,21 @@ def _kept_for(damage_map) -> _KeptFootprints:  # noqa: ANN001
     return kept
 
 
-def _footprint_parts(damage_map, pose: CameraPose | None, wedges: Sequence[ReachWedge],  # noqa: ANN001, ANN202
-                     max_range_m: float):
+#: a footprint as :func:`_footprint_parts` gives it: the footprint's polygon and its
+#: wedges' polygons (``None`` for none), or ``None`` for no footprint
+_Parts = Optional[tuple[Any, Optional[np.ndarray]]]
+
+
+def _footprint_parts(damage_map, pose: CameraPose | None, wedges: Sequence[ReachWedge],  # noqa: ANN001
+                     max_range_m: float) -> _Parts:
     """The camera footprint of ``pose`` (WGS84) cut at ``max_range_m``, and the polygons
     of the ``wedges`` reaching past it (``None`` for none), as they come: neither made
     valid nor joined (:func:`_joined` joins them); ``None`` without a footprint."""
     import shapely
     from shapely.geometry import Polygon
 
+    if pose is None:
+        return None
     ring = damage_map.camera_footprint_of(pose, max_range_m=max_range_m)
     if len(ring) < 4:
         return None
@@ -400,7 +408,7 @@ def _footprint_parts(damage_map, pose: CameraPose | None, wedges: Sequence[Reach
     return Polygon(ring), shapely.polygons(rings)
 
 
-def _joined(parts):  # noqa: ANN001, ANN202
+def _joined(parts: _Parts) -> Any:
     """The footprint of :func:`_footprint_parts` joined by its wedges; ``None`` for none
     (or not one polygon)."""
     import shapely
@@ -419,7 +427,7 @@ def _joined(parts):  # noqa: ANN001, ANN202
     return polygon
 
 
-def _bounds_of_joined(parts) -> tuple[float, float, float, float] | None:  # noqa: ANN001
+def _bounds_of_joined(parts: _Parts) -> tuple[float, float, float, float] | None:
     """The bounds of :func:`_joined`, without joining the parts (two thirds of a
     footprint's time): a union's bounds are its parts', and the convex hull that joins
     parts apart has the same. Parts that are not valid polygons (made valid, they may
@@ -432,7 +440,10 @@ def _bounds_of_joined(parts) -> tuple[float, float, float, float] | None:  # noq
     pieces = np.array([polygon, *(() if wedge_polygons is None else wedge_polygons)], dtype=object)
     if polygon.is_empty or not shapely.is_valid(pieces).all():
         joined = _joined(parts)
-        return None if joined is None else tuple(float(v) for v in joined.bounds)  # type: ignore[return-value]
+        if joined is None:
+            return None
+        west, south, east, north = joined.bounds
+        return float(west), float(south), float(east), float(north)
     corners = shapely.bounds(pieces)
     west, south = corners[:, :2].min(axis=0)
     east, north = corners[:, 2:].max(axis=0)
