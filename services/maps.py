@@ -599,16 +599,25 @@ def map_builds() -> int:
 
 
 def clear_cache() -> None:
-    """Forget every map, and the geometry kept between builds (tests; memory)."""
+    """Forget every map, the geometry kept between builds and what exports keep of a
+    map (tests; benchmarks, which time a first export; memory)."""
     from core.camera import clear_cache as clear_rotations
     from core.store import clear_cache as clear_detections
+    from geo.coverage import clear_cache as clear_camera_footprints
+    from geo.export.html import clear_cache as clear_heat_images
+    from geo.export.records import clear_cache as clear_observation_records
     from geo.fusion import clear_cache as clear_sites
     from geo.mapping import clear_cache as clear_footprint_rings
     from geo.observe import clear_cache as clear_shapes
     from geo.uncertainty import clear_cache as clear_budgets
 
+    from services.export import clear_cache as clear_site_pictures
     from services.package import clear_cache as clear_footprints
 
+    clear_camera_footprints()
+    clear_heat_images()
+    clear_observation_records()
+    clear_site_pictures()
     clear_rotations()
     clear_detections()
     clear_shapes()
