@@ -612,6 +612,12 @@ class Survey:
         self.flights.append(flight)
         return flight
 
+    def change_flight(self, name: str, **changes: Any) -> FlightRecord:
+        """Flight ``name`` with ``changes`` (:class:`FlightRecord` fields), in its place."""
+        changed = replace(self.flight(name), **changes)
+        self.flights = [changed if f.name == name else f for f in self.flights]
+        return changed
+
     def remove_flight(self, name: str) -> FlightRecord:
         """Take a flight out of the survey (its project stays where it is); the survey's
         decisions stay, as they are places, not flights."""

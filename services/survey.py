@@ -466,11 +466,9 @@ def relink_flight(survey: Survey, name: str, path: Path) -> Relinked:
 
     def relink(fresh: Survey) -> FlightRecord:
         before = fresh.flight(name)
-        relinked = replace(before, project=fresh.relative(path),
-                           video=str(video.resolve()) if video.is_file() else before.video,
-                           video_identity=identity or before.video_identity)
-        fresh.flights = [relinked if f.name == name else f for f in fresh.flights]
-        return relinked
+        return fresh.change_flight(name, project=fresh.relative(path),
+                                   video=str(video.resolve()) if video.is_file() else before.video,
+                                   video_identity=identity or before.video_identity)
 
     relinked = survey.update(relink)
     note_survey_in_flights(survey)
@@ -523,10 +521,8 @@ def _relink_video(survey: Survey, name: str, path: Path) -> Relinked:
     identity = file_identity(found)
 
     def relink(fresh: Survey) -> FlightRecord:
-        before = fresh.flight(name)
-        relinked = replace(before, video=str(found.resolve()), video_identity=identity or before.video_identity)
-        fresh.flights = [relinked if f.name == name else f for f in fresh.flights]
-        return relinked
+        return fresh.change_flight(name, video=str(found.resolve()),
+                                   video_identity=identity or fresh.flight(name).video_identity)
 
     return Relinked(survey.update(relink), (f"its video is {str(found)!r}, {how}{detail}",))
 
@@ -695,7 +691,8 @@ def _keep_video_identity(survey: Survey, name: str, identity: VideoIdentity | No
         return
 
     def keep(fresh: Survey) -> None:
-        fresh.flights = [replace(f, video_identity=identity) if f.name == name else f for f in fresh.flights]
+        if any(f.name == name for f in fresh.flights):  # not taken out meanwhile
+            fresh.change_flight(name, video_identity=identity)
 
     survey.update(keep)
 
