@@ -229,6 +229,18 @@ def sites_truth(sites_flyover) -> GroundTruthFlight:
     return GroundTruthFlight(Path(sites_flyover.video), Path(sites_flyover.srt), kept, analysed)
 
 
+@pytest.fixture
+def sites_truth_store(sites_truth, tmp_path):
+    """A project of :func:`sites_truth`'s flyover, its ground truth the one run, open."""
+    from core.store import ProjectStore
+    from tests.truth_runs import write_run
+
+    with ProjectStore.create(tmp_path / "flyover.dmproj", video_path=sites_truth.video,
+                             telemetry_path=sites_truth.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+        yield store
+
+
 @pytest.fixture(scope="session")
 def tagged_copy() -> Callable[..., Path]:
     """``tagged_copy(video, out, tags)``: ``video``'s video stream remuxed (not re-encoded)

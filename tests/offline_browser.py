@@ -19,6 +19,11 @@ from PySide6.QtWebEngineCore import QWebEngineSettings, QWebEngineUrlRequestInte
 from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: E402
 
 
+#: Window sizes a field team opens a page at: a phone's (CSS pixels) and a laptop's.
+PHONE = (390, 844)
+LAPTOP = (1366, 768)
+
+
 class BlockNetwork(QWebEngineUrlRequestInterceptor):
     """Refuses every http(s) request and remembers what was asked for."""
 

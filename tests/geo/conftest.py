@@ -33,3 +33,14 @@ def second_flyover(flyover_once) -> Flyover:
 def flyover_map(flyover):
     """The damage map of the flyover's ground-truth masks, from its SRT."""
     return map_of(flyover, title="Synthetic flyover")
+
+
+@pytest.fixture
+def survey_of_two_flights(flyover_map):
+    """The flyover's map as a survey of two flights of it, two days apart (the survey
+    exports' tests: their README, KML, print map, site numbers and contact)."""
+    from geo.survey_fusion import FlightMap, fuse_flights
+
+    damage_map, _ = flyover_map
+    return fuse_flights([FlightMap("monday", damage_map, "2018-10-12"),
+                         FlightMap("wednesday", damage_map, "2018-10-14")])

@@ -9,10 +9,7 @@ import pytest
 
 pytest.importorskip("PySide6.QtWebEngineWidgets")
 
-from tests.offline_browser import open_offline, read_page_until  # noqa: E402
-
-PHONE = (390, 844)
-LAPTOP = (1366, 768)
+from tests.offline_browser import LAPTOP, PHONE, open_offline, read_page_until  # noqa: E402
 
 #: What the page lays over the map, and where each is (only those shown).
 _OVERLAYS = (

@@ -10,10 +10,7 @@ import pytest
 
 pytest.importorskip("PySide6.QtWebEngineWidgets")
 
-from tests.offline_browser import open_offline, read_page_until  # noqa: E402
-
-PHONE = (390, 844)
-LAPTOP = (1366, 768)
+from tests.offline_browser import LAPTOP, PHONE, open_offline, read_page_until  # noqa: E402
 
 #: The numbers shown (their text, box and font size) and the sites' circles (their boxes).
 _NUMBERS = (

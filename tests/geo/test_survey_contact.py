@@ -9,7 +9,6 @@ import html
 import pytest
 
 from geo.export.products import ProductInfo
-from geo.survey_fusion import FlightMap, fuse_flights
 
 #: markup, an ampersand and dollars (matplotlib's mathematics) in one contact
 CONTACT = '<b>Ops</b> & radio ch. 5, US$5 $x$, ops@relief.example'
@@ -17,10 +16,8 @@ INFO = ProductInfo(event="Hurricane Test", analyst="A. Analyst", organisation="R
 
 
 @pytest.fixture
-def built(flyover_map):
-    damage_map, _ = flyover_map
-    return fuse_flights([FlightMap("monday", damage_map, "2018-10-12"),
-                         FlightMap("wednesday", damage_map, "2018-10-14")])
+def built(survey_of_two_flights):
+    return survey_of_two_flights
 
 
 def test_the_readme_says_how_to_reach_the_producer(built):

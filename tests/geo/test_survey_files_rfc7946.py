@@ -17,17 +17,14 @@ from shapely.geometry import shape
 from geo.export.survey_files import write_survey_files
 from geo.export.survey_records import SURVEY_SITE_SCHEMA
 from geo.footprints import read_footprints
-from geo.survey_fusion import FlightMap, fuse_flights
 from geo.survey_grading import grade_survey
 
 GEOJSON = ("survey_sites.geojson", "survey_coverage.geojson", "survey_buildings.geojson")
 
 
 @pytest.fixture
-def built(flyover_map):
-    damage_map, _ = flyover_map
-    return fuse_flights([FlightMap("monday", damage_map, "2018-10-12"),
-                         FlightMap("wednesday", damage_map, "2018-10-14")])
+def built(survey_of_two_flights):
+    return survey_of_two_flights
 
 
 @pytest.fixture

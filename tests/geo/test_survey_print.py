@@ -20,10 +20,8 @@ from geo.survey_fusion import FlightMap, fuse_flights
 
 
 @pytest.fixture
-def built(flyover_map):
-    damage_map, _ = flyover_map
-    return fuse_flights([FlightMap("monday", damage_map, "2018-10-12"),
-                         FlightMap("wednesday", damage_map, "2018-10-14")])
+def built(survey_of_two_flights):
+    return survey_of_two_flights
 
 
 def _jpeg(colour: tuple[int, int, int]) -> bytes:

@@ -8,17 +8,14 @@ import pytest
 
 from geo.export.products import ProductInfo
 from geo.export.survey_files import readme_text
-from geo.survey_fusion import FlightMap, fuse_flights
 
 SECTIONS = ("Open first", "What the maps do NOT show", "Words on the maps", "Contact and dates", "Event",
             "Flights (provenance)")
 
 
 @pytest.fixture
-def built(flyover_map):
-    damage_map, _ = flyover_map
-    return fuse_flights([FlightMap("monday", damage_map, "2018-10-12"),
-                         FlightMap("wednesday", damage_map, "2018-10-14")])
+def built(survey_of_two_flights):
+    return survey_of_two_flights
 
 
 def _section(text: str, heading: str) -> str:

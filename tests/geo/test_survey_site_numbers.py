@@ -11,16 +11,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from geo.survey_fusion import FlightMap, fuse_flights
 
 KML = "{http://www.opengis.net/kml/2.2}"
 
 
 @pytest.fixture
-def built(flyover_map):
-    damage_map, _ = flyover_map
-    return fuse_flights([FlightMap("monday", damage_map, "2018-10-12"),
-                         FlightMap("wednesday", damage_map, "2018-10-14")])
+def built(survey_of_two_flights):
+    return survey_of_two_flights
 
 
 def test_the_offline_map_numbers_every_site_beside_its_dot_most_severe_first(built):

@@ -39,11 +39,8 @@ DEGREE_M = 111_320.0
 
 
 @pytest.fixture
-def store(sites_truth, tmp_path):
-    with ProjectStore.create(tmp_path / "flyover.dmproj", video_path=sites_truth.video,
-                             telemetry_path=sites_truth.srt) as s:
-        write_run(s, sites_truth.detections, sites_truth.times)
-        yield s
+def store(sites_truth_store):
+    return sites_truth_store
 
 
 def _new_run(store: ProjectStore, flight) -> int:

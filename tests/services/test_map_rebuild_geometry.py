@@ -14,15 +14,11 @@ from core.types import DamageLevel, ReviewState
 from core.masks import RleMask
 from geo import observe
 from services import maps
-from tests.truth_runs import write_run
 
 
 @pytest.fixture
-def store(sites_truth, tmp_path):
-    with ProjectStore.create(tmp_path / "flyover.dmproj", video_path=sites_truth.video,
-                             telemetry_path=sites_truth.srt) as s:
-        write_run(s, sites_truth.detections, sites_truth.times)
-        yield s
+def store(sites_truth_store):
+    return sites_truth_store
 
 
 def _sites(built) -> list[tuple]:
