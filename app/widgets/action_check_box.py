@@ -13,6 +13,8 @@ from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False befor
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QCheckBox, QWidget
 
+from app.widgets.action_button import without_mnemonic
+
 
 class ActionCheckBox(QCheckBox):
     """A check box bound both ways to a checkable ``action``."""
@@ -32,7 +34,7 @@ class ActionCheckBox(QCheckBox):
 
     def _copy_from_action(self) -> None:
         action = self.action
-        self.setText(action.iconText())  # the text without its "&": Alt+letter belongs to the menu bar
+        self.setText(without_mnemonic(action.text()))  # Alt+letter belongs to the menu bar
         self.setEnabled(action.isEnabled())
         shortcut = action.shortcut().toString()
         tip = action.toolTip()
