@@ -60,21 +60,23 @@ _branca_template: object = None  # what branca.element.Template was before the f
 @contextmanager
 def plain_text_templates() -> Iterator[None]:
     """While in force (in any thread), branca's ``Element(text)`` takes its template from
-    :func:`template_for`; afterwards branca has the very ``Template`` it had before."""
+    :func:`template_for`; afterwards branca has the very ``Template`` it had before. A
+    branca without that name is left alone (the page is the same, only slower)."""
     global _in_force, _branca_template
     import branca.element
 
     with _LOCK:
         if _in_force == 0:
-            _branca_template = branca.element.Template  # the name Element(text) compiles text with
-            setattr(branca.element, "Template", template_for)
+            _branca_template = getattr(branca.element, "Template", None)  # what Element(text) compiles text with
+            if _branca_template is not None:
+                setattr(branca.element, "Template", template_for)
         _in_force += 1
     try:
         yield
     finally:
         with _LOCK:
             _in_force -= 1
-            if _in_force == 0:
+            if _in_force == 0 and _branca_template is not None:
                 setattr(branca.element, "Template", _branca_template)
 
 
