@@ -445,12 +445,15 @@ def window_export_job(project_path: Path, run_id: int | None, choice: ExportChoi
 def survey_map_job(folder: Path) -> Any:
     """The survey's one map of its flights (:func:`services.survey.survey_map`), read afresh;
     a flight's project that does not note its survey yet is noted first
-    (:func:`services.survey.note_survey_in_flights`)."""
+    (:func:`services.survey.note_survey_in_flights`), and the survey's record of each
+    flight's video brought to what its project analysed last
+    (:func:`services.survey.refresh_video_identities`)."""
     from core.survey import Survey
-    from services.survey import note_survey_in_flights, survey_map
+    from services.survey import note_survey_in_flights, refresh_video_identities, survey_map
 
     survey = Survey.open(folder)
     note_survey_in_flights(survey)
+    refresh_video_identities(survey)
     return survey_map(survey)
 
 

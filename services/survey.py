@@ -628,6 +628,7 @@ def analyse_survey(
     if not chosen:
         raise SurveyError(f"survey {survey.name!r} has no flights yet; add some with 'damagemap survey add'")
     note_survey_in_flights(survey)
+    refresh_video_identities(survey)  # the flights not analysed now too
     loaded = model if model is not None else analysis.load_model(request)
     if cluster is None:
         yield from _analyse_flights(survey, chosen, request, None, loaded, cancel, on_plan, on_failure)
@@ -679,22 +680,64 @@ def _analyse_flight(
             runs = analysis.analyse(store, request, analysis_plan=plan, cancel=cancel)
         for progress in runs:
             yield FlightProgress(flight.name, progress)
-        analysed = identity_of(Path(store.video_path).name, recorded_video(store))
-    _keep_video_identity(survey, flight.name, analysed)
+        analysed = _analysed_identity(store)
+    if analysed is not None:
+        _keep_video_identities(survey, {flight.name: analysed})
 
 
-def _keep_video_identity(survey: Survey, name: str, identity: VideoIdentity | None) -> None:
-    """The survey's record of flight ``name``'s video is ``identity`` now (the video its
-    project analysed last); the manifest is written only where that changes it (a flight
-    taken out meanwhile is left out)."""
-    if identity is None or any(f.name == name and f.video_identity == identity for f in survey.flights):
-        return
+def refresh_video_identities(survey: Survey) -> list[str]:
+    """Bring the survey's record of each flight's video (:attr:`FlightRecord.video_identity`)
+    to the video its project analysed last: a flight's project analysed on its own
+    (``damagemap analyze`` on it, or the app's Run on it opened alone) may have analysed
+    another file than the survey recorded (its video replaced, or located anew), and
+    ``survey relink`` must find that video, not the one before. The manifest is written
+    once, and only where a record changes. A project never analysed, or that cannot be
+    read, keeps the record as it is; so does a survey that cannot be written now (its folder
+    read-only, in use by another damagemap for too long): it is refreshed the next time.
+    Returns the flights whose record changed."""
+    analysed: dict[str, VideoIdentity] = {}
+    for flight in survey.flights:
+        project = survey.project_path(flight)
+        try:
+            with ProjectStore.open(project, read_only=True) as store:
+                identity = _analysed_identity(store)
+        except DamagemapError as exc:
+            _log.debug("video record of flight %s not refreshed from %s: %s", flight.name, project, exc)
+            continue
+        if identity is not None and identity != flight.video_identity:
+            analysed[flight.name] = identity
+    if not analysed:
+        return []
+    try:
+        return _keep_video_identities(survey, analysed)
+    except SurveyError as exc:
+        _log.debug("video records of flights %s not kept in %s: %s", ", ".join(analysed), survey.folder, exc)
+        return []
 
-    def keep(fresh: Survey) -> None:
-        if any(f.name == name for f in fresh.flights):  # not taken out meanwhile
-            fresh.change_flight(name, video_identity=identity)
 
-    survey.update(keep)
+def _analysed_identity(store: ProjectStore) -> VideoIdentity | None:
+    """The identity of the video ``store``'s newest run recorded (named as the project
+    names its video now), or ``None``: never analysed, or by a damagemap that kept nothing
+    of its video."""
+    return identity_of(Path(store.video_path).name, recorded_video(store))
+
+
+def _keep_video_identities(survey: Survey, identities: Mapping[str, VideoIdentity]) -> list[str]:
+    """The survey's record of each named flight's video is its ``identities`` entry now;
+    the manifest is written only where that changes it (a flight taken out meanwhile is
+    left out). Returns the flights whose record changed."""
+    if all(any(f.name == name and f.video_identity == identity for f in survey.flights)
+           for name, identity in identities.items()):
+        return []
+
+    def keep(fresh: Survey) -> list[str]:
+        changed = [f.name for f in fresh.flights
+                   if f.name in identities and f.video_identity != identities[f.name]]  # not taken out meanwhile
+        for name in changed:
+            fresh.change_flight(name, video_identity=identities[name])
+        return changed
+
+    return survey.update(keep)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1625,6 +1668,7 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
         raise InputError(f"--formats: unknown format {', '.join(unknown)}; choose from {', '.join(SURVEY_FILES)}")
     if survey is not None:
         note_survey_in_flights(survey)
+        refresh_video_identities(survey)
     statuses = flight_statuses(survey) if survey is not None else []
     if videos is None:
         videos = _videos(statuses)
@@ -1914,6 +1958,7 @@ __all__ = [
     "flight_statuses",
     "missing_project_text",
     "note_survey_in_flights",
+    "refresh_video_identities",
     "Relinked",
     "relink_flight",
     "remove_flight",

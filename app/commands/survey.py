@@ -427,6 +427,7 @@ def _info(args: argparse.Namespace) -> int:
         flight_statuses,
         frames_without_telemetry,
         note_survey_in_flights,
+        refresh_video_identities,
         review_decisions,
         sites_to_review,
         survey_map,
@@ -434,6 +435,7 @@ def _info(args: argparse.Namespace) -> int:
 
     survey = Survey.open(args.survey)
     note_survey_in_flights(survey)  # a project that joined before projects noted their survey
+    refresh_video_identities(survey)  # a flight's project analysed on its own since
     flights = []
     for status in flight_statuses(survey):
         flight = status.record

@@ -224,3 +224,65 @@ def test_a_flight_not_analysed_yet_finds_its_video_renamed_by_the_survey_s_recor
     assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(renamed.parent)]) == 0
     assert f"its video is {str(renamed)!r}, found in" in capsys.readouterr().out
     assert _video_of(survey, "DJI_0042") == renamed.resolve()
+
+
+def _refresh_by_survey_info(folder: Path) -> None:
+    from app.cli import main
+
+    assert main(["survey", "info", str(folder)]) == 0
+
+
+def _refresh_by_the_app_s_survey_window(folder: Path) -> None:
+    from app.workers import survey_map_job
+
+    survey_map_job(folder)  # what the survey window runs when it opens or rebuilds its map
+
+
+@pytest.mark.parametrize("refresh", [_refresh_by_survey_info, _refresh_by_the_app_s_survey_window])
+def test_a_flight_analysed_on_its_own_brings_its_video_to_the_survey_s_record(town, sites_truth, tmp_path, refresh,
+                                                                              capsys):
+    """The flight's video exported again by the field team (other content, the same name)
+    and its project analysed on its own, not through the survey: the survey's record of the
+    video follows at the next look at the survey, so that the project, moved later to the
+    field laptop with the video renamed there, is still taken for the flight. Looked at
+    again with nothing changed, the manifest is not written."""
+    survey, renamed = town
+    renamed.unlink()  # the first export, gone
+    exported_again = noise_video(tmp_path / "videos" / "DJI_0042.MP4", frames=15)
+    project = survey.project_path(survey.flight("DJI_0042"))
+    with ProjectStore.open(project) as store:
+        _analysed(store, sites_truth, exported_again)
+    before = Survey.open(survey.folder).flight("DJI_0042").video_identity
+    assert before is not None and before.size_bytes != exported_again.stat().st_size
+
+    refresh(survey.folder)
+    kept = Survey.open(survey.folder).flight("DJI_0042").video_identity
+    assert kept == surveys.file_identity(exported_again)
+    manifest = survey.folder / "survey.json"
+    written = (manifest.read_text(), manifest.stat().st_mtime_ns)
+    refresh(survey.folder)
+    assert (manifest.read_text(), manifest.stat().st_mtime_ns) == written
+
+    laptop = tmp_path / "laptop"
+    laptop.mkdir()
+    moved = laptop / "north_block.dmproj"
+    shutil.move(project, moved)
+    on_laptop = exported_again.rename(laptop / "2026-09-12_north_block.mp4")
+    with ProjectStore.open(moved) as store:
+        store.set_video(on_laptop)
+    done = surveys.relink_flight(Survey.open(survey.folder), "DJI_0042", moved)
+    assert "the survey's record of its video ('DJI_0042.MP4')" in done.matched[0]
+    assert survey.project_path(Survey.open(survey.folder).flight("DJI_0042")).resolve() == moved.resolve()
+
+
+def test_a_flight_not_analysed_keeps_the_record_made_when_it_was_added(sites_truth, tmp_path):
+    """Its project records no video yet: the survey's record stays the one made when the
+    flight was added, and the manifest is not written."""
+    video = noise_video(tmp_path / "DJI_0042.MP4")
+    survey = surveys.create_survey(tmp_path / "town")
+    surveys.add_flight(survey, video)
+    manifest = survey.folder / "survey.json"
+    written = (manifest.read_text(), manifest.stat().st_mtime_ns)
+    assert surveys.refresh_video_identities(Survey.open(survey.folder)) == []
+    assert (manifest.read_text(), manifest.stat().st_mtime_ns) == written
+    assert Survey.open(survey.folder).flight("DJI_0042").video_identity == surveys.file_identity(video)
