@@ -152,6 +152,38 @@ class OffsetEstimate:
         }
 
 
+class NoOffsetInRange(ValueError):
+    """No offset within the search range puts the video on the track, so the motions were
+    compared at none: a video longer than the track can hold (up to :data:`OVERHANG` of it
+    hanging over either end; another flight's video, mostly), or a ``search_s`` wholly
+    outside the offsets where the video lies on the track. ``search_s``: the range asked
+    (``None``: the default, every offset on the track); ``on_track_s``: the offsets where
+    the video lies on the track (``None`` where there are none); ``video_s`` and
+    ``track_s``: their lengths. Its text names the range, to follow "within the search
+    range"."""
+
+    def __init__(self, search_s: tuple[float, float] | None, on_track_s: tuple[float, float] | None,
+                 video_s: float, track_s: float) -> None:
+        self.search_s, self.on_track_s, self.video_s, self.track_s = search_s, on_track_s, video_s, track_s
+        super().__init__(self._range_text())
+
+    def _range_text(self) -> str:
+        overhang = f"up to {_share_text(OVERHANG)} of it hanging over either end"
+        if self.search_s is None:
+            return (f"(every offset that keeps the video on the track, {overhang}): there is none for a video "
+                    f"of {self.video_s:.1f} s on a track of {self.track_s:.1f} s")
+        asked = f"{min(self.search_s):+.1f} s to {max(self.search_s):+.1f} s"
+        if self.on_track_s is None:
+            return (f"{asked} (no offset keeps a video of {self.video_s:.1f} s on a track of {self.track_s:.1f} s, "
+                    f"{overhang})")
+        return (f"{asked} (the video lies on the track only from {self.on_track_s[0]:+.1f} s to "
+                f"{self.on_track_s[1]:+.1f} s)")
+
+
+def _share_text(share: float) -> str:
+    return "a quarter" if share == 0.25 else f"{share:.0%}"
+
+
 def _smooth(values: np.ndarray, step_s: float = STEP_S, window_s: float = SMOOTH_S) -> np.ndarray:
     n = max(1, int(round(window_s / step_s)))
     if n == 1 or len(values) < n:
@@ -347,6 +379,21 @@ def zone_shift_hours(offset_s: float) -> float:
     return 0.0
 
 
+def _check_search_range(motion: TrackMotion, pad: int, origin: float, duration_s: float,
+                        search_s: tuple[float, float] | None) -> None:
+    """Raise :class:`NoOffsetInRange` where no offset within the search range puts the
+    video (``duration_s`` long) on the track (``motion``, padded by ``pad`` samples either
+    side, its first padded sample at grid time ``origin``), as :func:`estimate_offset`
+    matches them: one offset a lag of :data:`STEP_S`."""
+    video_samples = len(np.arange(0.0, duration_s + STEP_S / 2, STEP_S))
+    offsets = -origin - np.arange(max(len(motion.t_s) + 2 * pad - video_samples + 1, 0)) * STEP_S
+    allowed = offsets if search_s is None else offsets[(offsets >= min(search_s) - 1e-9)
+                                                       & (offsets <= max(search_s) + 1e-9)]
+    if not len(allowed):
+        on_track = (float(offsets.min()), float(offsets.max())) if len(offsets) else None
+        raise NoOffsetInRange(search_s, on_track, duration_s, float(motion.t_s[-1] - motion.t_s[0]))
+
+
 def estimate_offset(
     track: Track,
     image_t_s: np.ndarray,
@@ -368,6 +415,13 @@ def estimate_offset(
     (as when an oblique camera turns right), at times ``image_t_s`` of the video. ``search_s`` limits the offsets tried; by default
     every offset where the video lies on the track (up to a quarter of it hanging over
     either end). ``None`` when the series are too short or do not move.
+
+    Raises
+    ------
+    NoOffsetInRange
+        No offset within the search range puts the video on the track (a video longer
+        than the track can hold, or ``search_s`` outside every offset where it lies on it):
+        the video and the track may not belong together.
     """
     image_t_s = np.asarray(image_t_s, dtype=np.float64)
     valid = np.ones(len(image_t_s), dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
@@ -375,6 +429,7 @@ def estimate_offset(
                           duration_s=duration_s)
     pad = int(math.ceil(OVERHANG * duration_s / STEP_S))
     origin = motion.t_s[0] - pad * STEP_S  # grid time of the first padded sample
+    _check_search_range(motion, pad, origin, duration_s, search_s)
     notes: list[str] = []
     scores: list[np.ndarray] = []
     channels: list[str] = []
@@ -397,10 +452,8 @@ def estimate_offset(
     r = _channels_combined(scores)
     offsets = -origin - np.arange(len(r)) * STEP_S  # offset of each lag (decreasing)
     allowed = np.ones(len(r), dtype=bool)
-    if search_s is not None:
+    if search_s is not None:  # holds one at least (_check_search_range)
         allowed = (offsets >= min(search_s) - 1e-9) & (offsets <= max(search_s) + 1e-9)
-        if not allowed.any():
-            return None
     masked = np.where(allowed, r, -np.inf)
     k = int(np.argmax(masked))
     best = float(r[k])
@@ -452,4 +505,4 @@ def estimate_offset(
     )
 
 
-__all__ = ["OffsetEstimate", "TrackMotion", "error_memory_s", "estimate_offset", "peak_separation", "track_motion", "zone_shift_hours"]
+__all__ = ["NoOffsetInRange", "OffsetEstimate", "TrackMotion", "error_memory_s", "estimate_offset", "peak_separation", "track_motion", "zone_shift_hours"]

@@ -356,20 +356,28 @@ def estimate_clock_offset(
 
 def _offset(track: Track, motion: ImageMotion, info: VideoInfo, search_s: tuple[float, float] | None,
             video_path: Path) -> OffsetEstimate:
-    from geo.clock_offset import estimate_offset
+    from geo.clock_offset import NoOffsetInRange, estimate_offset
 
-    estimate = estimate_offset(
-        track, motion.t_s, motion.parallax_px_s if motion.parallax_px_s is not None else motion.dy_px_s, -motion.dx_px_s,
-        image_rotation=-motion.rotation_deg_s, valid=motion.valid,
-        duration_s=info.duration_s, creation_time_utc=info.creation_time_utc, search_s=search_s,
-    )
-    if estimate is None:
-        raise TelemetryError(
-            f"{track.path or track.name}: cannot estimate the clock offset against {video_path}: "
-            "too little motion in the video or the track to match; set the offset by hand (--offset S; in the app, "
-            "Georeferencing… > Telemetry time offset)"
+    cannot = f"{track.path or track.name}: cannot estimate the clock offset against {video_path}"
+    try:
+        estimate = estimate_offset(
+            track, motion.t_s, motion.parallax_px_s if motion.parallax_px_s is not None else motion.dy_px_s,
+            -motion.dx_px_s, image_rotation=-motion.rotation_deg_s, valid=motion.valid,
+            duration_s=info.duration_s, creation_time_utc=info.creation_time_utc, search_s=search_s,
         )
+    except NoOffsetInRange as exc:
+        raise TelemetryError(
+            f"{cannot}: the motion in the video matches the track at no clock offset within the search range "
+            f"{exc}; the video and the track may not belong together, or set the offset by hand ({_BY_HAND})"
+        ) from None
+    if estimate is None:
+        raise TelemetryError(f"{cannot}: too little motion in the video or the track to match; set the offset by hand "
+                             f"({_BY_HAND})")
     return estimate
+
+
+#: Where the clock offset is set by hand, for the messages.
+_BY_HAND = "--offset S; in the app, Georeferencing… > Telemetry time offset"
 
 
 __all__ = ["SyncReport", "VideoGeoreferencing", "georeference_from_video", "estimate_clock_offset", "estimate_sync", "heights_need_ground", "heights_unknown", "known_field_of_view", "telemetry_video_match"]

@@ -193,6 +193,24 @@ def gpx_clock_shifted() -> Callable[..., Path]:
     return write
 
 
+@pytest.fixture(scope="session")
+def gpx_cut_short() -> Callable[..., Path]:
+    """``gpx_cut_short(flight, out, seconds)``: writes the first ``seconds`` of the flight's
+    GPX to ``out``, as another, shorter flight would log it."""
+
+    def write(flight, out: Path, seconds: float) -> Path:
+        import gpxpy
+
+        gpx = gpxpy.parse(Path(flight.gpx).read_text())
+        segment = gpx.tracks[0].segments[0]
+        start = segment.points[0].time
+        segment.points = [p for p in segment.points if (p.time - start).total_seconds() <= seconds]
+        out.write_text(gpx.to_xml(version="1.1"))
+        return out
+
+    return write
+
+
 @dataclass(frozen=True)
 class GroundTruthFlight:
     """A rendered flyover and its ground truth as detections (scores 1.0) with the

@@ -33,6 +33,29 @@ def test_the_offset_is_estimated_from_the_video_into_the_box(qtbot, manoeuvring_
     assert dialog.settings().time_offset_sigma_s is None  # nudged by hand: its uncertainty is not known
 
 
+def test_a_log_shorter_than_the_video_is_said_to_match_at_no_offset(qtbot, manoeuvring_flight, gpx_cut_short,
+                                                                    tmp_path):
+    """Another flight's 5 s log against the 12 s video: the estimate says no offset keeps
+    the video on the track (as ``damagemap telemetry --video`` does), not too little motion."""
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+
+    gpx = gpx_cut_short(manoeuvring_flight, tmp_path / "other.gpx", 5.0)
+    dialog = GeoSettingsDialog(ProjectSettings(time_offset_s=1.5), None, video_path=manoeuvring_flight.video,
+                               telemetry_path=gpx)
+    qtbot.addWidget(dialog)
+    dialog.estimate_button.click()
+    with qtbot.waitSignal(dialog._estimate_job.finished, timeout=60_000):
+        pass
+    text = dialog.estimate_label.text()
+    assert text.startswith(f"Could not estimate: {gpx}: cannot estimate the clock offset against "
+                           f"{manoeuvring_flight.video}: the motion in the video matches the track at no clock "
+                           "offset within the search range (")
+    assert "there is none for a video of 12.0 s on a track of 5.0 s; the video and the track may not belong " \
+           "together, or set the offset by hand (--offset S; in the app, Georeferencing… > Telemetry time " \
+           "offset)" in text
+    assert dialog.offset_spin.value() == 1.5
+
+
 def test_without_a_track_there_is_nothing_to_estimate(qtbot, manoeuvring_flight):
     from app.dialogs.geo_dialog import GeoSettingsDialog
 

@@ -108,6 +108,32 @@ def test_telemetry_command_prints_the_offset(manoeuvring_flight, gpx_clock_shift
     assert camera["hfov_source"] == "estimated from the image flow"  # the synthetic video names no drone
 
 
+def test_a_log_shorter_than_the_video_matches_it_at_no_offset(manoeuvring_flight, gpx_cut_short, tmp_path, capsys):
+    """The 12 s video against a 5 s log (another flight's): no offset keeps the video on
+    the track, which is said as that, naming both files, not as too little motion."""
+    from app.cli import main
+
+    gpx = gpx_cut_short(manoeuvring_flight, tmp_path / "other.gpx", 5.0)
+    assert main(["telemetry", str(gpx), "--video", str(manoeuvring_flight.video)]) == 2
+    err = capsys.readouterr().err
+    assert (f"{gpx}: cannot estimate the clock offset against {manoeuvring_flight.video}: the motion in the video "
+            "matches the track at no clock offset within the search range (every offset that keeps the video on "
+            "the track, up to a quarter of it hanging over either end): there is none for a video of 12.0 s on a "
+            "track of 5.0 s; the video and the track may not belong together, or set the offset by hand "
+            "(--offset S; in the app, Georeferencing… > Telemetry time offset)") in err
+    assert "too little motion" not in err
+
+
+def test_a_video_that_does_not_move_is_too_little_motion(manoeuvring_flight, texture_video, tmp_path, capsys):
+    from app.cli import main
+
+    still = texture_video(tmp_path / "still.mp4", 40, step=0)  # 4 s of one view
+    assert main(["telemetry", str(manoeuvring_flight.gpx), "--video", str(still)]) == 2
+    err = capsys.readouterr().err
+    assert (f"cannot estimate the clock offset against {still}: too little motion in the video or the track to "
+            "match; set the offset by hand (--offset S;") in err
+
+
 def test_a_video_naming_its_drone_holds_the_field_of_view(manoeuvring_flight, tagged_copy, tmp_path, capsys):
     """The same flight remuxed with a model tag: the preset's field of view is held (its
     source and spread travel with the view) and only pitch and heading are fitted."""

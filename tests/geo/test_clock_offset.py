@@ -13,6 +13,7 @@ from core.types import TelemetrySample
 from geo.clock_offset import (
     CLEAR_BY_SIGMA,
     GOOD_MATCH_CORRELATION,
+    NoOffsetInRange,
     OffsetEstimate,
     error_memory_s,
     estimate_offset,
@@ -113,6 +114,29 @@ def test_a_track_with_no_motion_gives_nothing():
     estimate = estimate_offset(track, t, np.full(len(t), 20.0), np.zeros(len(t)), duration_s=30.0,
                                creation_time_utc=START + 60.0)
     assert estimate is None
+
+
+def test_a_video_longer_than_the_track_is_matched_at_no_offset():
+    """Another flight's 30 s video against a 12 s track: no offset keeps it on the track
+    (a quarter of it may hang over either end), which is not a lack of motion."""
+    track = manoeuvring_track(seconds=12.0)  # a fix a second: 11 s from the first to the last
+    t, speed, turn = image_series(manoeuvring_track(seed=4), video_start_s=60.0, duration_s=30.0)
+    with pytest.raises(NoOffsetInRange) as raised:
+        estimate_offset(track, t, speed, turn, duration_s=30.0, creation_time_utc=START)
+    assert raised.value.search_s is None and raised.value.on_track_s is None
+    assert str(raised.value) == ("(every offset that keeps the video on the track, up to a quarter of it hanging "
+                                 "over either end): there is none for a video of 30.0 s on a track of 11.0 s")
+
+
+def test_a_search_range_off_the_track_is_matched_at_no_offset():
+    track = manoeuvring_track()
+    t, speed, turn = image_series(track, video_start_s=60.0, duration_s=30.0)
+    with pytest.raises(NoOffsetInRange) as raised:
+        estimate_offset(track, t, speed, turn, duration_s=30.0, creation_time_utc=START + 60.0,
+                        search_s=(500.0, 600.0))
+    # the track runs -60 s to +139 s of the video's clock; the 30 s video may hang 7.5 s over either end
+    assert raised.value.on_track_s == pytest.approx((22.5 - 139.0, 60.0 + 7.5))
+    assert str(raised.value) == "+500.0 s to +600.0 s (the video lies on the track only from -116.5 s to +67.5 s)"
 
 
 def test_a_noisy_match_has_low_confidence():
