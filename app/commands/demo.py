@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +184,29 @@ def _files_in(folder: Path) -> dict[str, list[int]]:
     }
 
 
+def _not_the_demos(maps: Path, written: dict[str, Any] | None) -> str:
+    """What in ``maps`` is not as the demo wrote it (``written``: its record of the files,
+    ``None`` where it kept none), in words: "holds files the demo did not write (notes.txt)"."""
+    if written is None:  # every entry is someone else's
+        return f"holds files the demo did not write ({_names(p.name for p in maps.iterdir() if p.name != _MAPS_STAMP)})"
+    found = _files_in(maps)
+    parts = []
+    if others := [name for name in found if name not in written]:
+        parts.append(f"holds files the demo did not write ({_names(others)})")
+    if changed := [name for name in found if name in written and found[name] != written[name]]:
+        parts.append(f"holds maps changed since the demo wrote them ({_names(changed)})")
+    if gone := [name for name in written if name not in found]:
+        parts.append(f"lacks maps the demo wrote ({_names(gone)})")
+    return " and ".join(parts)
+
+
+def _names(names: Iterable[str], shown: int = 3) -> str:
+    """``names`` sorted, the first ``shown`` named: "a.csv, b.kml and 4 more"."""
+    names = sorted(names)
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def _export(project: Path, maps: Path) -> Path | None:
     """The demo's maps: written when missing or out of date; never over files the demo
     did not write (a user's own export into the same folder)."""
@@ -199,8 +222,9 @@ def _export(project: Path, maps: Path) -> Path | None:
                 stamp = json.loads((maps / _MAPS_STAMP).read_text())
             except (OSError, ValueError):
                 stamp = None
-            if not isinstance(stamp, dict) or stamp.get("files") != _files_in(maps):
-                print(f"   {maps} holds maps the demo did not write (or changed since): left as they are; "
+            written = stamp.get("files") if isinstance(stamp, dict) else None
+            if not isinstance(written, dict) or written != _files_in(maps):
+                print(f"   {maps} {_not_the_demos(maps, written)}: left as they are; "
                       f"to make the demo's maps: damagemap export {project} --to OTHER_FOLDER", file=sys.stderr)
                 return None
             if stamp.get("project") == state:

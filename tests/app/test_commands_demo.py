@@ -51,7 +51,21 @@ def test_maps_a_user_exported_into_the_demo_folder_are_never_overwritten(assets,
         store.set_setting("min_score", 0.4)  # the project changed since the demo's maps
     assert main(_demo(assets, demo_out)) == 0
     assert csv.read_text() == "my reviewed export\n"
-    assert "did not write" in capsys.readouterr().err
+    assert (f"{demo_out / 'maps'} holds maps changed since the demo wrote them (damage_sites.csv): left as they "
+            "are") in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_a_map_is_said_to_be_one_the_demo_did_not_write(assets, tmp_path, capsys):  # noqa: F811
+    out = tmp_path / "demo"
+    assert main(_demo(assets, out)) == 0
+    (out / "maps" / "notes.txt").write_text("roofs to check on Monday\n")
+    (out / "maps" / "damage_sites.kml").unlink()
+    capsys.readouterr()
+    assert main(_demo(assets, out)) == 0
+    err = capsys.readouterr().err
+    assert (f"{out / 'maps'} holds files the demo did not write (notes.txt) and lacks maps the demo wrote "
+            "(damage_sites.kml): left as they are; to make the demo's maps: damagemap export") in err
+    assert (out / "maps" / "notes.txt").read_text() == "roofs to check on Monday\n"
 
 
 def test_the_demo_refreshes_its_own_maps_when_the_project_changed(assets, tmp_path, capsys):  # noqa: F811
@@ -85,3 +99,13 @@ def test_a_folder_the_demo_cannot_write_into_is_one_line_before_any_step(assets,
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and "read-only" in err[0] and "the folder is not writable (Operation not permitted)" in err[0]
     assert not list(out.iterdir())
+
+
+def test_a_maps_folder_the_demo_never_wrote_names_what_it_holds(tmp_path):
+    from app.commands.demo import _not_the_demos
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    for name in ("notes.txt", "a.csv", "b.kml", "c.gpkg"):
+        (maps / name).write_text("mine\n")
+    assert _not_the_demos(maps, None) == "holds files the demo did not write (a.csv, b.kml, c.gpkg and 1 more)"
