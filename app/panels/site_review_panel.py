@@ -67,6 +67,7 @@ from app.errors import show_error
 from app.panels import Panel
 from app.workers import VIDEO_LANE, FunctionJob, build_map_job
 from app.widgets.keyboard_reach import reach_by_tab
+from core.errors import StoreError
 from core.last_few import LastFew
 from core.sites import (
     CARRY_RADIUS_M,
@@ -744,11 +745,14 @@ class SiteReviewPanel(Panel):
     def _show(self, review: SiteReview) -> None:
         current = self.current_site()
         shown_key = _site_key(current)
+        chosen_meanwhile = False
         if shown_key is None:
             # a detection chosen with no site selected (a map site, a Review Table row or a
-            # mask clicked while the sites were read): the list takes its site, and the player
-            # stays on it, instead of going back to the first site to decide
-            shown_key = self.document.selected_id
+            # mask clicked while the sites were read): the list takes its site, or none when
+            # it is in no site (rejected, unplaced), and the player stays on it, instead of
+            # going back to the first site to decide
+            shown_key = self._selected_in_run(review.run_id)
+            chosen_meanwhile = shown_key is not None
         self.review = review
         # the map's sites (a rejected site's sightings are in none there)
         self.document.set_sites({d: site for d, site in review.site_of.items() if site not in review.rejected},
@@ -781,7 +785,7 @@ class SiteReviewPanel(Panel):
             if row is not None and not self.site_list.item(row).isHidden():
                 row_index = row
                 break
-        if row_index is None:
+        if row_index is None and not chosen_meanwhile:
             row_index = self._first_undecided_row()
         followed = self._follow_key is not None
         if followed:  # an edit moved the reviewer on: their place from now
@@ -819,6 +823,17 @@ class SiteReviewPanel(Panel):
         self.disputed_changed.emit()
         if self.document.flight_in_survey is not None:  # the rows say it already
             self.survey_context_shown.emit()
+
+    def _selected_in_run(self, run_id: int) -> int | None:
+        """The document's selected detection when it is one of run ``run_id`` (a selection
+        left from the run shown before is no one's choice among these sites)."""
+        selected = self.document.selected_id
+        if selected is None or self.document.store is None:
+            return None
+        try:
+            return selected if self.document.store.detection_run_id(selected) == run_id else None
+        except StoreError:  # not in the project (any more)
+            return None
 
     def _take_focus_on_opening(self) -> None:
         """The list takes the keyboard focus when a project's sites are first listed, so

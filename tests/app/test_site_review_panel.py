@@ -1234,6 +1234,31 @@ def test_a_detection_chosen_while_the_sites_are_read_stays_chosen(qtbot, window,
     assert chosen.id in panel.current_site().detection_ids
 
 
+def test_a_detection_in_no_site_chosen_while_the_sites_are_read_keeps_the_player(qtbot, window, flight, tmp_path):
+    """A Review Table row of a detection in no site (a rejected one) clicked before the
+    Sites panel has listed the sites: when they come, the list selects no site and the
+    player stays on that detection (the list's first site to decide took the player away)."""
+    from app.panels.review_panel import ReviewPanel
+
+    last = max(flight.detections, key=lambda d: d.frame_index)
+    rejected = [replace(d, review=ReviewState.REJECTED) if d is last else d for d in flight.detections]
+    path = tmp_path / "rejected.dmproj"
+    with ProjectStore.create(path, video_path=flight.video, telemetry_path=flight.srt) as store:
+        write_run(store, rejected, flight.times)
+    panel, table = window.panel(SiteReviewPanel), window.panel(ReviewPanel).view
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(path)
+        assert panel.review is None  # still being read
+        chosen = next(d for d in window.document.store.detections(window.document.run_id)
+                      if d.review is ReviewState.REJECTED)
+        table.table.selectRow(table.proxy.mapFromSource(table.model.index(table.model.row_of(chosen.id), 0)).row())
+        assert window.selected_id == chosen.id and window.current_frame == chosen.frame_index
+    assert panel.review.site_of_detection(chosen.id) is None
+    assert panel.review.queue[0].site.best_frame != chosen.frame_index  # else the list's pick would not move it
+    assert window.selected_id == chosen.id and window.current_frame == chosen.frame_index
+    assert panel.current_site() is None and panel.site_list.selectedItems() == []
+
+
 def test_deciding_a_site_again_as_it_stands_adds_no_undo_step(qtbot, panel):
     """A on a site already accepted (X on one rejected, 3 on one accepted as Debris)
     changes nothing: no undo step whose Undo would seem to do nothing, and the status bar
