@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from app.frames_ahead import FramesAhead
-from app.undo import ReviewCommand
+from app.undo import ReviewCommand, SettingsCommand
 from core.errors import InputError, StoreError
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, Frame, ReviewState
@@ -601,6 +601,20 @@ class ProjectDocument(QObject):
         settings = replace(self.settings, **changes)
         self.set_settings(settings)
         return settings
+
+    def change_settings(self, settings: ProjectSettings, text: str) -> None:
+        """Store ``settings`` as one step of Edit > Undo named ``text`` ("Change clock
+        offset"): Undo puts back the fields it changed (the map is rebuilt as for any
+        settings), Redo stores them again. Nothing when no field changes."""
+        from dataclasses import fields
+
+        before = self.settings
+        changed = [f.name for f in fields(ProjectSettings) if getattr(settings, f.name) != getattr(before, f.name)]
+        if not changed:
+            return
+        self.undo_stack.push(SettingsCommand({name: getattr(before, name) for name in changed},
+                                             {name: getattr(settings, name) for name in changed},
+                                             text, self.update_settings))
 
     def telemetry_mismatch(self, path: Path) -> str | None:
         """Why the track at ``path`` does not overlap the open video at the project's time

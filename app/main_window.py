@@ -171,7 +171,8 @@ class MainWindow(QMainWindow):
         #: torch imported and asked for a GPU off the GUI thread, once a session (seconds on a laptop)
         self._device_probe = DeviceProbe(self)
         #: project -> its georeferencing from before the dialog's last OK, and when it was replaced
-        #: (the dialog's "Revert to the previous settings"; Edit > Undo holds review edits only)
+        #: (the dialog's "Revert to the previous settings": still offered where Edit > Undo no longer
+        #: holds that step, after Analysis > Show Run or with the project opened again)
         self._settings_before: dict[str, tuple[ProjectSettings, str]] = {}
         if known_devices() is None:
             self._device_probe.start()
@@ -1218,13 +1219,18 @@ class MainWindow(QMainWindow):
                                    min_score_floor=doc.score_floor, previous=previous, previous_when=when)
         if dialog.exec():
             before, chosen = doc.settings, dialog.settings()
-            if any(getattr(chosen, f) != getattr(before, f) for f in GEO_FIELDS):  # Edit > Undo does not reach settings: the dialog's Revert brings these back
+            if any(getattr(chosen, f) != getattr(before, f) for f in GEO_FIELDS):  # the dialog's Revert brings these back
                 self._settings_before[project] = (before, f"replaced at {datetime.now():%H:%M}")
             self.set_georeferencing(chosen)
 
     def set_georeferencing(self, settings: ProjectSettings) -> None:
-        """Store the project settings; the map is rebuilt (no re-analysis)."""
-        self.document.set_settings(settings)
+        """Store the project settings as one step of Edit > Undo named for what changed
+        ("Change clock offset"); the map is rebuilt (no re-analysis), and again when the
+        step is undone or redone."""
+        from app.dialogs.geo_dialog import settings_change_text
+
+        doc = self.document
+        doc.change_settings(settings, settings_change_text(doc.settings, settings))
 
     def _analysed_elsewhere(self) -> list[str]:
         """Another damagemap analysing this project now (`damagemap analyze` beside the

@@ -1,13 +1,16 @@
-"""Review edits on Qt's undo stack.
+"""Review edits and project settings changes on Qt's undo stack.
 
-The history itself lives in :class:`core.review.ReviewSession` (Anki's pattern: undo in
-the core, returning change records); a :class:`ReviewCommand` only mirrors one entry of
-it so Edit > Undo, Ctrl+Z and the undo view work as Qt users expect.
+The review history itself lives in :class:`core.review.ReviewSession` (Anki's pattern:
+undo in the core, returning change records); a :class:`ReviewCommand` only mirrors one
+entry of it so Edit > Undo, Ctrl+Z and the undo view work as Qt users expect. A
+:class:`SettingsCommand` is one change of the project settings (the Georeferencing
+dialog's OK) in the same history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtGui import QUndoCommand
@@ -74,3 +77,26 @@ class ReviewCommand(QUndoCommand):
             self._on_step(changes, False)
         if changes is not None:
             self._on_changes(changes)
+
+
+class SettingsCommand(QUndoCommand):
+    """One change of the project settings, kept as the fields it changed.
+
+    ``redo()`` hands the new values to ``apply`` (the first time when Qt pushes it),
+    ``undo()`` the values from before; ``apply`` is the one way the document stores
+    settings (:meth:`app.document.ProjectDocument.update_settings`: stored in the
+    project, the map rebuilt). Only the fields changed are put back, so a setting changed
+    since outside the undo history (the score slider's threshold) stays as it is.
+    """
+
+    def __init__(self, before: Mapping[str, Any], after: Mapping[str, Any], text: str,
+                 apply: Callable[..., object]) -> None:
+        super().__init__(text)
+        self._before, self._after = dict(before), dict(after)
+        self._apply = apply
+
+    def redo(self) -> None:
+        self._apply(**self._after)
+
+    def undo(self) -> None:
+        self._apply(**self._before)

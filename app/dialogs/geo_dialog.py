@@ -30,6 +30,33 @@ GEO_FIELDS = ("time_offset_s", "time_offset_sigma_s", "hfov_deg", "hfov_sigma_de
               "camera_pitch_sigma_deg", "heading_offset_deg", "heading_offset_sigma_deg", "hover_turns")
 
 
+#: What Edit > Undo calls each setting the dialog changes ("Undo Change clock offset"), in
+#: the dialog's order: a value and how sure it is are one setting.
+SETTING_NAMES = {
+    "time_offset_s": "clock offset", "time_offset_sigma_s": "clock offset",
+    "hfov_deg": "field of view", "hfov_sigma_deg": "field of view",
+    "camera_pitch_deg": "camera pitch", "camera_pitch_sigma_deg": "camera pitch",
+    "heading_offset_deg": "camera heading", "heading_offset_sigma_deg": "camera heading",
+    "hover_turns": "camera turns while hovering",
+    "ground_elevation_m": "ground elevation", "ground_elevation_sigma_m": "ground elevation",
+    "flight_height_m": "flight height", "flight_height_sigma_m": "flight height",
+    "min_score": "map threshold",
+}
+
+
+def settings_change_text(before: ProjectSettings, after: ProjectSettings) -> str:
+    """The undo step's name for a change from ``before`` to ``after``: "Change clock
+    offset", "Change clock offset and camera pitch"; past three settings, "Change
+    georeferencing (4 settings)"."""
+    names = list(dict.fromkeys(name for field, name in SETTING_NAMES.items()
+                               if getattr(before, field) != getattr(after, field)))
+    if not names:
+        return "Change georeferencing"
+    if len(names) > 3:
+        return f"Change georeferencing ({len(names)} settings)"
+    return "Change " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
+
+
 def hfov_box(hfov_deg: float) -> BoundedSpinBox:
     """The field-of-view box of the analysis and georeferencing dialogs: 0 is "from metadata"."""
     box = BoundedSpinBox("Horizontal field of view", *HFOV_LIMITS_DEG, why=HFOV_WHY, suffix="°",

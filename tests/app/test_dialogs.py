@@ -353,8 +353,8 @@ def test_georeferencing_change_rebuilds_the_map(qtbot, window, flyover, errors):
 
 
 def test_georeferencing_from_before_the_last_ok_can_be_put_back(qtbot, window, flyover, monkeypatch, errors):
-    """Edit > Undo holds review edits only: the dialog's Revert button fills its boxes
-    with the settings from before its last OK, and says from when."""
+    """The dialog's Revert button fills its boxes with the settings from before its last
+    OK, and says from when (also where Edit > Undo no longer holds that step)."""
     from app.dialogs.geo_dialog import GeoSettingsDialog
 
     assert window.open_path(flyover / "flight.mp4")

@@ -1,0 +1,76 @@
+"""Georeferencing changes in the window's one undo history: the Georeferencing dialog's
+OK is an Edit > Undo step named for what it changed, undone and redone as it was applied
+(stored in the project, the map rebuilt)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from app.dialogs.geo_dialog import GeoSettingsDialog, settings_change_text
+from app.panels.map_panel import MapPanel
+from core.settings import ProjectSettings
+from core.store import ProjectStore
+from tests.truth_runs import write_run
+
+
+def _stored(path: Path) -> ProjectSettings:
+    with ProjectStore.open(path, read_only=True) as store:
+        return store.project_settings()
+
+
+def test_a_georeferencing_change_is_undone_and_redone_from_the_edit_menu(qtbot, window, sites_truth, tmp_path,
+                                                                          monkeypatch, errors):
+    path = tmp_path / "flight.dmproj"
+    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    maps = window.panel(MapPanel)
+
+    def map_built(offset_s: float):
+        """Wait for a map built with the clock offset ``offset_s`` (a map built before may land first)."""
+        return qtbot.waitSignal(maps.map_updated, timeout=30_000, check_params_cb=lambda *_: (
+            maps.map_widget.content is not None and maps.map_widget.content.aligned.offset_s == offset_s))
+
+    with map_built(0.0):
+        assert window.open_path(path)
+    doc, stack = window.document, window.document.undo_stack
+    before = doc.settings
+
+    def edit_and_ok(dialog: GeoSettingsDialog) -> int:
+        dialog.offset_spin.setValue(0.5)
+        dialog.pitch_spin.setValue(-60.0)
+        return 1
+
+    monkeypatch.setattr(GeoSettingsDialog, "exec", edit_and_ok)
+    with map_built(0.5):
+        window.geo_settings_dialog()
+    applied = replace(before, time_offset_s=0.5, camera_pitch_deg=-60.0)
+    assert doc.settings == applied == _stored(path)
+    assert stack.count() == 1 and stack.undoText() == "Change clock offset and camera pitch"
+    assert window.undo_action.isEnabled() and window.undo_action.text().endswith("Change clock offset and camera pitch")
+
+    # the score slider moves the threshold outside the undo history: undoing the offset leaves it
+    doc.set_score_threshold(0.8)
+    doc.save_score_threshold()
+    with map_built(0.0):
+        window.undo_action.trigger()  # Edit > Undo
+    assert doc.settings == replace(before, min_score=0.8) == _stored(path)
+    assert doc.score_threshold == 0.8
+    assert stack.redoText() == "Change clock offset and camera pitch" and not stack.canUndo()
+
+    with map_built(0.5):
+        window.redo_action.trigger()  # Edit > Redo
+    assert doc.settings == replace(applied, min_score=0.8) == _stored(path)
+    assert errors == []
+
+
+def test_the_undo_step_is_named_for_the_settings_changed():
+    before = ProjectSettings()
+    assert settings_change_text(before, replace(before, time_offset_s=2.0)) == "Change clock offset"
+    # a value and how sure it is are one setting
+    assert settings_change_text(before, replace(before, ground_elevation_m=12.0, ground_elevation_sigma_m=3.0)) \
+        == "Change ground elevation"
+    assert settings_change_text(before, replace(before, hfov_deg=70.0, camera_pitch_deg=-45.0, flight_height_m=80.0)) \
+        == "Change field of view, camera pitch and flight height"
+    assert settings_change_text(before, replace(before, hfov_deg=70.0, camera_pitch_deg=-45.0, flight_height_m=80.0,
+                                                min_score=0.3)) == "Change georeferencing (4 settings)"
