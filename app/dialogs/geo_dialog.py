@@ -365,7 +365,7 @@ class GeoSettingsDialog(QDialog):
         """The camera settings as edited: the pitch with how sure it is (the reading's
         while the box holds it), and the heading offset read with it (none once the
         pitch is back to assumed)."""
-        pitch = self.pitch_spin.given()
+        pitch = _as_saved(self.pitch_spin, self.pitch_spin.given(), self._initial.camera_pitch_deg)
         if pitch is None:
             return {"camera_pitch_deg": None, "camera_pitch_sigma_deg": None, "heading_offset_deg": None,
                     "heading_offset_sigma_deg": None}
@@ -385,8 +385,8 @@ class GeoSettingsDialog(QDialog):
         hfov: float | str | None = typed
         if typed is not None and abs(typed - hfov_degrees(self._initial.hfov_deg)) < 0.05:
             hfov = self._initial.hfov_deg
-        elevation = self.elevation_spin.given()
-        height = self.height_spin.value()
+        elevation = _as_saved(self.elevation_spin, self.elevation_spin.given(), self._initial.ground_elevation_m)
+        height = _as_saved(self.height_spin, self.height_spin.value(), self._initial.flight_height_m)
         offset = self.offset_spin.offset_s()
         return replace(
             self._initial,
@@ -400,7 +400,8 @@ class GeoSettingsDialog(QDialog):
             flight_height_m=height or None,
             flight_height_sigma_m=_sigma(height, self._height_read, self._initial.flight_height_m,
                                          self._initial.flight_height_sigma_m) if height else None,
-            min_score=max(self.min_score_spin.value(), self.min_score_spin.low),  # OK is off below it
+            min_score=_as_saved(self.min_score_spin, max(self.min_score_spin.value(), self.min_score_spin.low),
+                                self._initial.min_score),  # OK is off below the floor
             hover_turns=self._initial.hover_turns if self._turns_read is None else self._turns_read,
             **self._camera(),
         )
@@ -423,6 +424,15 @@ class GeoSettingsDialog(QDialog):
         if abs(offset_s - self._initial.time_offset_s) < 0.005:
             return self._initial.time_offset_sigma_s
         return None
+
+
+def _as_saved(box: BoundedSpinBox, value: float | None, saved: float | None) -> float | None:
+    """``value`` as ``box`` gives it, or the saved value while the box shows that one: a
+    box holds its decimals only (12.345 m shows as 12.3), and an OK that changed nothing
+    stores nothing new (it named an undo step for a change no one made)."""
+    if value is None or saved is None:
+        return value
+    return saved if abs(value - saved) <= 0.5 * 10 ** -box.decimals() + 1e-9 else value
 
 
 def _sigma(value: float, read: tuple[float, float] | None, initial: float | None,

@@ -64,6 +64,24 @@ def test_a_georeferencing_change_is_undone_and_redone_from_the_edit_menu(qtbot, 
     assert errors == []
 
 
+def test_an_ok_that_changes_nothing_stores_nothing_and_adds_no_undo_step(qtbot, window, sites_truth, tmp_path,
+                                                                          monkeypatch, errors):
+    """Values finer than the boxes show (the command line's, a reading's) are kept by an OK
+    that touched nothing: they were stored rounded, under an undo step no one asked for."""
+    path = tmp_path / "flight.dmproj"
+    saved = ProjectSettings(time_offset_s=0.123456, ground_elevation_m=12.345, flight_height_m=80.04,
+                            camera_pitch_deg=-45.55, min_score=0.555)
+    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+        store.set_project_settings(saved)
+    assert window.open_path(path)
+    monkeypatch.setattr(GeoSettingsDialog, "exec", lambda dialog: 1)  # OK, nothing touched
+    window.geo_settings_dialog()
+    assert window.document.undo_stack.count() == 0
+    assert window.document.settings == saved == _stored(path)
+    assert errors == []
+
+
 def test_the_undo_step_is_named_for_the_settings_changed():
     before = ProjectSettings()
     assert settings_change_text(before, replace(before, time_offset_s=2.0)) == "Change clock offset"
