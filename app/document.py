@@ -605,16 +605,19 @@ class ProjectDocument(QObject):
     def change_settings(self, settings: ProjectSettings, text: str) -> None:
         """Store ``settings`` as one step of Edit > Undo named ``text`` ("Change clock
         offset"): Undo puts back the fields it changed (the map is rebuilt as for any
-        settings), Redo stores them again. Nothing when no field changes."""
+        settings), Redo stores them again. Nothing when no field changes; raises what
+        storing them raised (a read-only project), with no step pushed."""
         from dataclasses import fields
 
         before = self.settings
         changed = [f.name for f in fields(ProjectSettings) if getattr(settings, f.name) != getattr(before, f.name)]
         if not changed:
             return
-        self.undo_stack.push(SettingsCommand({name: getattr(before, name) for name in changed},
-                                             {name: getattr(settings, name) for name in changed},
-                                             text, self.update_settings))
+        command = SettingsCommand({name: getattr(before, name) for name in changed},
+                                  {name: getattr(settings, name) for name in changed}, text, self.update_settings)
+        self.undo_stack.push(command)
+        if command.error is not None:
+            raise command.error
 
     def telemetry_mismatch(self, path: Path) -> str | None:
         """Why the track at ``path`` does not overlap the open video at the project's time

@@ -1226,11 +1226,14 @@ class MainWindow(QMainWindow):
     def set_georeferencing(self, settings: ProjectSettings) -> None:
         """Store the project settings as one step of Edit > Undo named for what changed
         ("Change clock offset"); the map is rebuilt (no re-analysis), and again when the
-        step is undone or redone."""
+        step is undone or redone. A project that refuses them (read-only) says why."""
         from app.dialogs.geo_dialog import settings_change_text
 
         doc = self.document
-        doc.change_settings(settings, settings_change_text(doc.settings, settings))
+        try:
+            doc.change_settings(settings, settings_change_text(doc.settings, settings))
+        except Exception as exc:  # noqa: BLE001 - every refusal is shown, none crashes the window
+            show_error(self, exc, title="Georeferencing not changed")
 
     def _analysed_elsewhere(self) -> list[str]:
         """Another damagemap analysing this project now (`damagemap analyze` beside the

@@ -86,7 +86,9 @@ class SettingsCommand(QUndoCommand):
     ``undo()`` the values from before; ``apply`` is the one way the document stores
     settings (:meth:`app.document.ProjectDocument.update_settings`: stored in the
     project, the map rebuilt). Only the fields changed are put back, so a setting changed
-    since outside the undo history (the score slider's threshold) stays as it is.
+    since outside the undo history (the score slider's threshold) stays as it is. A change
+    the project refuses (read-only) marks the command obsolete, so Qt never stacks it, and
+    leaves the exception in ``error``, as :class:`ReviewCommand` does.
     """
 
     def __init__(self, before: Mapping[str, Any], after: Mapping[str, Any], text: str,
@@ -94,9 +96,19 @@ class SettingsCommand(QUndoCommand):
         super().__init__(text)
         self._before, self._after = dict(before), dict(after)
         self._apply = apply
+        self._applied_once = False
+        self.error: Exception | None = None
 
     def redo(self) -> None:
-        self._apply(**self._after)
+        if self._applied_once:
+            self._apply(**self._after)
+            return
+        self._applied_once = True
+        try:
+            self._apply(**self._after)
+        except Exception as exc:  # noqa: BLE001 - reported by whoever pushed us
+            self.error = exc
+            self.setObsolete(True)  # during push(): Qt drops the command instead of stacking it
 
     def undo(self) -> None:
         self._apply(**self._before)

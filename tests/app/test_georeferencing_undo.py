@@ -82,6 +82,26 @@ def test_an_ok_that_changes_nothing_stores_nothing_and_adds_no_undo_step(qtbot, 
     assert errors == []
 
 
+def test_a_change_a_read_only_project_refuses_is_said_and_adds_no_undo_step(qtbot, window, sites_truth, tmp_path,
+                                                                             monkeypatch, errors):
+    """A project on a locked SD card: OK says why nothing changed, and Edit > Undo offers
+    no step that would undo nothing."""
+    import os
+
+    path = tmp_path / "card" / "flight.dmproj"
+    path.parent.mkdir()
+    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: False if mode & os.W_OK and Path(p).absolute() in (
+        path, path.parent) else real_access(p, mode, *a, **k))  # as root, a mode-555 folder would not do
+    assert window.open_path(path) and window.document.store.read_only
+    before = window.document.settings
+    window.set_georeferencing(replace(before, time_offset_s=0.5))
+    assert len(errors) == 1 and "read-only" in str(errors[0])
+    assert window.document.undo_stack.count() == 0 and window.document.settings == before == _stored(path)
+
+
 def test_the_undo_step_is_named_for_the_settings_changed():
     before = ProjectSettings()
     assert settings_change_text(before, replace(before, time_offset_s=2.0)) == "Change clock offset"
