@@ -223,6 +223,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parser_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)command parser that ``args`` were parsed by: ``damagemap survey add``'s for
+    ``damagemap survey add ...``. An argument none of them knows is its error, with its usage,
+    as argparse itself reports it only from the top (``damagemap: error: unrecognized
+    arguments``, under ``damagemap COMMAND ...``), which leaves the user to guess which
+    command's flags to read."""
+    while True:
+        chosen = None
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(getattr(args, action.dest, None) or "")
+        if chosen is None:
+            return parser
+        parser = chosen
+
+
 def _print_any_file_name() -> None:
     """Let stdout print file names that are not valid UTF-8 (legal on Linux) as the bytes
     they are, as Python already does under the C locale, instead of failing."""
@@ -237,7 +253,9 @@ def _print_any_file_name() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     _print_any_file_name()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unrecognised = parser.parse_known_args(argv)
+    if unrecognised:
+        _parser_of(parser, args).error(f"unrecognized arguments: {' '.join(unrecognised)}")
     if not getattr(args, "_run", None):
         parser.print_help()
         return 1
