@@ -163,10 +163,12 @@ def _heading_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps:
     held = still(grid, t, east_m[~jumps], north_m[~jumps])
     if not held.any():
         return []
+    # A CSV already is a flight log: asking for one would send the user back to the file they gave.
+    remedy = ("this CSV has no heading column, the drone's own flight log (e.g. Airdata's CSV export) has one"
+              if track.format == "csv" else "the drone's flight log as a CSV (e.g. from Airdata) holds its heading")
     return [f"no heading: the camera's heading is read from the direction of travel, so frames filmed while the "
             f"drone hovers are not placed (it is still for {0.5 * held.sum():.0f} of the log's {t[-1] - t[0]:.0f} "
-            "s) unless the camera's turns are read from the video (--camera auto); the drone's flight log as a CSV "
-            "(e.g. from Airdata) holds its heading"]
+            f"s) unless the camera's turns are read from the video (--camera auto); {remedy}"]
 
 
 def _camera_notes(track: Track) -> list[str]:

@@ -184,3 +184,17 @@ def test_poses_read_at_once_are_those_read_one_by_one(times):
     at_once = damage_map.poses_at(asked)
     assert at_once == [damage_map.pose_at(t) for t in asked]
     assert any(p is None for p in at_once) and sum(p is not None for p in at_once) > 60
+
+
+def test_the_telemetry_summary_of_a_csv_without_a_heading_does_not_ask_for_a_csv_flight_log():
+    """An exiftool geotag CSV or a logger's CSV has no heading column: the note says so,
+    instead of sending the user for "the drone's flight log as a CSV", which is what they gave."""
+    from dataclasses import replace
+
+    from geo.telemetry.summary import summarise
+
+    csv_log = replace(north_hover_east(), format="csv")
+    (note,) = [n for n in summarise(csv_log)["notes"] if n.startswith("no heading")]
+    assert "this CSV has no heading column" in note and "flight log as a CSV" not in note
+    (gpx_note,) = [n for n in summarise(replace(csv_log, format="gpx"))["notes"] if n.startswith("no heading")]
+    assert "flight log as a CSV (e.g. from Airdata) holds its heading" in gpx_note
