@@ -22,6 +22,7 @@ import struct
 from pathlib import Path
 
 from core.errors import TelemetryError
+from core.sites import counted
 from core.types import TelemetrySample
 from geo.telemetry.track import TimeBase, Track, time_order_note
 
@@ -177,11 +178,17 @@ def read_klv(path: str | Path) -> Track:
     notes: tuple[str, ...] = ()
     if not samples and unchecked:  # every packet fails: a writer's checksum convention, not corruption
         samples = unchecked
-        notes = (f"the checksum of all {packets} KLV packets does not match; their values are used as written",)
+        notes = ("the checksum of the file's one KLV packet does not match; its values are used as written"
+                 if packets == 1 else
+                 f"the checksum of all {packets} KLV packets does not match; their values are used as written",)
     elif bad:
-        notes = (f"{bad} KLV packets failed their checksum or were cut short and were skipped",)
+        skipped = ("1 KLV packet failed its checksum or was cut short and was skipped" if bad == 1 else
+                   f"{bad} KLV packets failed their checksum or were cut short and were skipped")
+        notes = (skipped,)
     if not samples:
-        raise TelemetryError(f"{path}: {packets} MISB ST 0601 KLV packets, none with a time stamp and a sensor position")
+        none = "without" if packets == 1 else "none with"
+        raise TelemetryError(f"{path}: {counted(packets, 'MISB ST 0601 KLV packet')}, {none} a time stamp and a "
+                             "sensor position")
     disorder = time_order_note(samples, "packets")
     if disorder:
         notes = (*notes, disorder)
@@ -191,7 +198,7 @@ def read_klv(path: str | Path) -> Track:
                          "for those frames")
     samples.sort(key=lambda s: s.t_s)
     return Track(tuple(samples), path, "misb-klv", TimeBase.UTC,
-                 format_detail=f"MISB ST 0601 UAS Datalink Local Set, {packets} packets", notes=notes)
+                 format_detail=f"MISB ST 0601 UAS Datalink Local Set, {counted(packets, 'packet')}", notes=notes)
 
 
 __all__ = ["UAS_KEY", "checksum", "parse_local_set", "read_klv", "sample_from"]

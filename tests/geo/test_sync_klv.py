@@ -52,7 +52,7 @@ def test_packets_read_into_a_utc_track(tmp_path):
     track = read_telemetry(path)
     assert track.format == "misb-klv" and track.time_base is TimeBase.UTC
     assert len(track) == 4  # the corrupt packet is skipped
-    assert "1 KLV packets failed their checksum" in track.notes[0]
+    assert track.notes[0] == "1 KLV packet failed its checksum or was cut short and was skipped"
     first = track.samples[0]
     assert first.t_s == pytest.approx(t0)
     assert first.lat_deg == pytest.approx(30.1588, abs=1e-6) and first.lon_deg == pytest.approx(-85.6602, abs=1e-6)
@@ -69,14 +69,16 @@ def test_the_standards_example_packet(samples):
     assert s.lat_deg == pytest.approx(60.1768229669783) and s.lon_deg == pytest.approx(128.426759042045)
     assert s.alt_abs_m == pytest.approx(14190.72, abs=0.01)
     assert s.t_s == pytest.approx(1231798102.0)  # 2009-01-12 22:08:22 UTC
-    assert "checksum" in track.notes[0]
+    assert track.notes[0] == ("the checksum of the file's one KLV packet does not match; its values are used as "
+                              "written")
+    assert track.format_detail == "MISB ST 0601 UAS Datalink Local Set, 1 packet"
 
 
 def test_klv_without_positions_and_transport_streams_are_one_line(tmp_path):
     empty = tmp_path / "empty.klv"
     body = b"\x03\x02ab"
     empty.write_bytes(UAS_KEY + bytes([len(body)]) + body)
-    with pytest.raises(TelemetryError, match="none with a time stamp and a sensor position"):
+    with pytest.raises(TelemetryError, match="1 MISB ST 0601 KLV packet, without a time stamp and a sensor position"):
         read_telemetry(empty)
     ts = tmp_path / "video.ts"
     ts.write_bytes((b"G" + bytes(187)) * 4)
