@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("synth", "render a synthetic drone flyover with ground truth"),
     "telemetry": ("telemetry", "summarise a telemetry file (GPX, DJI SRT, CSV flight log, MISB KLV, or the GPS "
                                "inside a GoPro or Insta360 video)"),
-    "analyze": ("analyze", "run MSNet (+SRN) over a video into a project"),
+    "analyze": ("analyze", "run MSNet over a video into a project (several videos, or a folder: a survey)"),
     "survey": ("survey", "many flights, one map: create a survey, add and analyse flights, review, export"),
     "info": ("info", "show what a project holds"),
     "export": ("export", "export a project's damage map (GeoJSON, GeoPackage, KML, KMZ, CSV, HTML), a relief "

@@ -1,4 +1,4 @@
-"""``damagemap analyze VIDEO [--project P]``: run MSNet (+SRN) over a video into a project.
+"""``damagemap analyze VIDEO [--project P]``: run MSNet over a video into a project.
 
 Argument parsing over :mod:`services.project` and :mod:`services.analysis`. Creates the
 project when it does not exist (by default beside the video, ``flight.mp4`` ->

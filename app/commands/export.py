@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("project", type=Path, help="project file")
+    parser.add_argument("project", type=Path, help="project file (.dmproj)")
     parser.add_argument("--to", "--out", dest="out_dir", type=Path, default=None, metavar="DIR",
                         help="output folder; default: PROJECT_export beside the project (flight.dmproj -> "
                              "flight_export), as the app's Export dialog")
@@ -35,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave out unreviewed detections scoring below P (default: the project's setting, "
                              "0.5 unless set)")
     parser.add_argument("--formats", default=None, metavar="LIST",
-                        help="comma-separated: sites,observations,track,heatmap,geojson,gpkg,kml,kmz,csv,html (default all)")
+                        help="the files to write, comma-separated, e.g. gpkg,kmz: sites, observations, track, "
+                             "heatmap (geojson: those four), gpkg, kml, kmz, csv, html (default: all; the PDF and "
+                             "the graded buildings are in the relief package, --package)")
     parser.add_argument("--save", action="store_true",
                         help="store --telemetry, --offset, --hfov, --pitch, --ground-elevation, --flight-height and "
                              "--min-score in the project (and what 'auto' read), so the app and later exports use "

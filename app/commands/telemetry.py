@@ -19,9 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--video", type=Path, default=None, metavar="VIDEO",
                         help="estimate the clock offset (--offset) between this video and the telemetry by matching "
                              "the video's image motion against the track's speed and turns; for a track "
-                             "without gimbal pitch (GPX) also the camera's pitch, field of view and heading offset")
+                             "without gimbal pitch (GPX, DJI Mini SRTs) also the camera's pitch, field of view and "
+                             "heading offset (--camera auto), for absolute altitudes only the ground's elevation "
+                             "(--ground-elevation auto), and for no altitude the drone's height (--flight-height auto)")
     parser.add_argument("--ground-elevation", type=float, default=None, metavar="M",
-                        help="with --video: elevation (m) of the ground, for a GPX that does not start at take-off")
+                        help="with --video: elevation (m) of the ground, for telemetry with absolute altitude only "
+                             "(GPX, some DJI SRTs) that does not start at take-off, when you know it")
 
 
 def run(args: argparse.Namespace) -> int:
