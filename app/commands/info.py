@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from app.commands._settings_text import settings_lines
+
 
 def _steps_text(run: dict[str, Any]) -> str:
     """What Edit > Undo and Redo offer when the project is opened."""
@@ -189,8 +191,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"video:     {report['video']['path']}{missing(report['video'])}{camera}")
     telemetry = report["telemetry"]
     print(f"telemetry: {'none' if telemetry is None else telemetry['path'] + missing(telemetry)}")
-    if report["settings"]:
-        print("settings:  " + ", ".join(f"{k}={v}" for k, v in sorted(report["settings"].items())))
+    for k, line in enumerate(settings_lines(report["settings"])):
+        print(("settings:  " if k == 0 else " " * 11) + line)
     if not report["runs"]:
         print("runs:      none yet (damagemap analyze VIDEO --project PROJECT)")
     for run in report["runs"]:
