@@ -186,7 +186,9 @@ def run(args: argparse.Namespace) -> int:
         counts = damage_map.level_counts()
         print(f"{len(damage_map.sites)} damage sites: "
               + ", ".join(f"{counts[level]} {level.label.lower()}" for level in sorted(DamageLevel, reverse=True))
-              + f" ({len(damage_map.observations)} observations, CRS {damage_map.crs})")
+              # the files are in WGS84 whatever the map was placed in: a bare "CRS EPSG:326xx" read as theirs
+              + f" ({len(damage_map.observations)} observations; placed in {damage_map.crs}, the files in WGS84 "
+                "lon/lat, EPSG:4326)")
     if len(runs) > 1:  # the window may show another (Analysis > Show Run): say which this is
         print(f"  from run {result.run_id} of {len(runs)}" + (" (the latest; --run N exports another)" if args.run is None
                                                       else " (--run)"))

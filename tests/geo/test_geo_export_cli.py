@@ -32,7 +32,8 @@ def test_export_writes_every_file_with_thumbnails(project, tmp_path, capsys):
     out = tmp_path / "map"
     assert main(["export", str(project), "--to", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "damage sites" in printed and "EPSG:326" in printed
+    assert "damage sites" in printed and "placed in EPSG:326" in printed
+    assert "the files in WGS84 lon/lat, EPSG:4326)" in printed  # not the UTM zone the map was placed in
     names = {p.name for p in out.iterdir()}
     assert {"damage_sites.geojson", "damage_map.html", "damage_map.gpkg", "damage_sites.kml"} <= names
     html = (out / "damage_map.html").read_text()
