@@ -253,7 +253,9 @@ def read_gpx(path: str | Path) -> Track:
         raise TelemetryError(f"{path}: not a readable GPX file: it is cut off at line {cut.position[0]} "
                              f"({_parse_reason(cut)}), before its first whole track point")
     if not points:
-        extra = f" (only {reader.waypoints} waypoint(s))" if reader.waypoints else ""
+        extra = "" if not reader.waypoints else (
+            f", only {reader.waypoints} waypoint{'' if reader.waypoints == 1 else 's'} (places marked, not the "
+            "flight's path: export the drone's track as a GPX, or use its SRT or flight log)")
         raise TelemetryError(f"{path}: the GPX file has no track or route points{extra}")
     kind = "track" if source == "trkpt" else "route"
     untimed, bad_time, bad = reader.untimed[source], reader.bad_time[source], reader.bad[source]

@@ -14,7 +14,7 @@ from geo.telemetry import TimeBase, read_telemetry
 REFUSED = {
     "mavic_air.SRT": ("no GPS position", "mavic_air.SRT"),
     "georust_mousehole_to_paul.gpx": ("timestamp", "mousehole"),
-    "unicode_with_bom.gpx": ("no track or route points", "waypoint"),
+    "unicode_with_bom.gpx": ("no track or route points, only 1 waypoint (places marked, not the flight's path",),
     "rescuenet_DJI_0840_resized.jpg": ("JPEG image", "not telemetry"),
     "rescuenet_DJI_0840_exiftool.txt": ("unrecognised telemetry format",),
 }
