@@ -528,16 +528,7 @@ def build_damage_map_from(
     notes = list(track.notes) + [_ground_sigma_note(n, ground_sigma_m) for n in aligned.notes] + (
         [terrain_note] if dem is not None else [])
     notes.append(f"camera: {video.width_px}x{video.height_px}, horizontal FOV {fov.hfov_deg:.1f} deg ({fov.source})")
-    pitch_text = f"pitch from {poses.pitch_source}"
-    if poses.pitch_source.startswith("default") and default_pitch_deg != DEFAULT_PITCH_DEG:
-        pitch_text = f"pitch {default_pitch_deg:g} deg (set for telemetry without gimbal pitch)"
-    elif poses.pitch_source.startswith("default"):
-        pitch_text += (" (assumed: the telemetry gives none; give it with --pitch DEG, or have it read from the "
-                       "video with --camera auto; in the app, Georeferencing… > Camera pitch)")
-    heading_text = f"heading from {poses.heading_source}"
-    if poses.heading_source == "track bearing" and heading_offset_deg:
-        heading_text += f" {heading_offset_deg:+g} deg"
-    notes.append(f"{heading_text}, {pitch_text}")
+    notes.append(pointing_note(poses.heading_source, heading_offset_deg, poses.pitch_source, default_pitch_deg))
     if angle_sigma:
         notes.append(f"site uncertainties include {angle_sigma:.0f} deg of camera pointing the telemetry does not give")
     budget = budget_note(fused)
@@ -591,6 +582,23 @@ def _looking(poses: dict[int, CameraPose], unusable: Mapping[int, str]) -> dict[
     if not unusable:
         return poses
     return {i: pose for i, pose in poses.items() if i not in unusable}
+
+
+def pointing_note(heading_source: str, heading_offset_deg: float, pitch_source: str, default_pitch_deg: float) -> str:
+    """Where the camera's heading and pitch come from, in the map's notes: ``heading from
+    track bearing +5.2 deg, pitch -47.5 deg (set for telemetry without gimbal pitch)``. An
+    angle read from the video is said to a tenth of a degree, as the reading printed
+    before it, not to six figures."""
+    pitch_text = f"pitch from {pitch_source}"
+    if pitch_source.startswith("default") and default_pitch_deg != DEFAULT_PITCH_DEG:
+        pitch_text = f"pitch {round(default_pitch_deg, 1):g} deg (set for telemetry without gimbal pitch)"
+    elif pitch_source.startswith("default"):
+        pitch_text += (" (assumed: the telemetry gives none; give it with --pitch DEG, or have it read from the "
+                       "video with --camera auto; in the app, Georeferencing… > Camera pitch)")
+    heading_text = f"heading from {heading_source}"
+    if heading_source == "track bearing" and round(heading_offset_deg, 1):
+        heading_text += f" {round(heading_offset_deg, 1):+g} deg"
+    return f"{heading_text}, {pitch_text}"
 
 
 #: what places the frames a track without headings shows the drone hovering in
@@ -811,4 +819,4 @@ def build_damage_map(
 
 
 __all__ = ["DamageMap", "VideoGeometry", "build_damage_map", "build_damage_map_from", "DEFAULT_MIN_SCORE", "TelemetryError",
-           "settings_arguments"]
+           "pointing_note", "settings_arguments"]
