@@ -89,7 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     decide.add_argument("survey", type=Path, help=SURVEY_HELP)
     decide.add_argument("sites", type=int, nargs="+", metavar="site",
                         help="site numbers (see 'survey info'); several are decided alike")
-    decide.add_argument("decision", choices=DECISIONS)
+    decide.add_argument("decision", choices=DECISIONS,
+                        help="accept or reject every sighting of the sites, or relabel them all slight, severe or "
+                             "debris (the Sites panel's A, X, 1, 2, 3)")
 
     export = sub.add_parser("export", help="write the survey's sites and coverage")
     export.add_argument("survey", type=Path, help=SURVEY_HELP)

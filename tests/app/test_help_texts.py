@@ -31,3 +31,8 @@ def test_telemetry_video_help_names_what_it_reads_and_the_flags_that_apply_it(ca
     video = " ".join(_help(capsys, monkeypatch, "telemetry").split("\n  --video VIDEO")[1].split("\n  --")[0].split())
     for flag in ("--offset", "--camera auto", "--ground-elevation auto", "--flight-height auto"):
         assert flag in video
+
+
+def test_survey_decide_help_says_what_each_decision_does(capsys, monkeypatch):
+    text = " ".join(_help(capsys, monkeypatch, "survey", "decide").split("positional arguments:")[1].split())
+    assert "{accept,reject,slight,severe,debris} accept or reject every sighting of the sites, or relabel" in text
