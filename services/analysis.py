@@ -260,12 +260,25 @@ def plan(
         if caution is not None:
             planned.notes.append(f"caution: {caution}")
         loaded = track()
+        pitch = None if loaded is None or not check_placement else _assumed_pitch_note(store, loaded)
+        if loaded is not None and pitch is not None:
+            planned.notes.append(f"caution: {loaded.name}: {pitch}")
         if loaded is not None and loaded.cut_off is not None:
             planned.notes.append(f"caution: {loaded.name}: {loaded.cut_off}")
         match = None if loaded is None or video is None else telemetry_video_match(loaded, video)
         if match is not None and match.caution is not None and not (match.refused and check.problem is not None):
             planned.notes.append(f"caution: {match.caution}")  # a refusal above says it already
     return planned
+
+
+def _assumed_pitch_note(store: ProjectStore, track: Track) -> str | None:
+    """The telemetry's missing camera pitch, unless the project gives one (``--pitch``, or
+    one read with ``--camera auto``): said before the first frame, as the map will say it."""
+    from geo.telemetry.summary import camera_pitch_note
+
+    if store.project_settings().camera_pitch_deg is not None:
+        return None
+    return camera_pitch_note(track)
 
 
 #: The key of a run's settings under which it records the frames its plan left out of the

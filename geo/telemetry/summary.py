@@ -171,12 +171,18 @@ def _heading_notes(track: Track, east_m: np.ndarray, north_m: np.ndarray, jumps:
             f"s) unless the camera's turns are read from the video (--camera auto); {remedy}"]
 
 
-def _camera_notes(track: Track) -> list[str]:
-    """What the map will assume for a track that does not say where the camera looked."""
+def camera_pitch_note(track: Track) -> str | None:
+    """What the map will assume for a track that does not say where the camera looked
+    (``None`` where it does): ``telemetry`` says it, and ``analyze`` before its first frame."""
     if track.has("gimbal_pitch_deg"):
-        return []
-    return ["no gimbal pitch: the map assumes the camera looks 45 deg down; give the pitch (analyze or export "
-            "--pitch DEG) or have it read from the video (--camera auto; in the app, Georeferencing… > Camera pitch)"]
+        return None
+    return ("no gimbal pitch: the map assumes the camera looks 45 deg down; give the pitch (analyze or export "
+            "--pitch DEG) or have it read from the video (--camera auto; in the app, Georeferencing… > Camera pitch)")
+
+
+def _camera_notes(track: Track) -> list[str]:
+    note = camera_pitch_note(track)
+    return [] if note is None else [note]
 
 
 def _home_text(home: dict) -> str:

@@ -152,3 +152,24 @@ def test_the_map_panel_cautions_that_the_hover_is_not_on_the_map(tmp_path, flyov
     assert unplaced >= 3 and hovering_caution(unplaced) in built.cautions
     assert built.cautions[-1].startswith(
         f"{unplaced} analysed frames filmed while the drone hovered are not on the map")
+
+
+def test_the_analysis_plan_says_the_camera_pitch_a_gpx_lacks_until_one_is_given(tmp_path, sites_flyover,
+                                                                                  tiny_detector):
+    """footage.md: before the first frame ``analyze`` says a GPX gives no camera pitch and
+    that the map assumes 45 degrees down, with the flags that answer it, as ``telemetry``
+    does; not once the project has one, nor for an SRT that gives the gimbal's."""
+    from services.analysis import AnalysisRequest, plan
+
+    request = AnalysisRequest(device="cpu", weights=str(tiny_detector / "msnet.safetensors"), srn=False, stride=5)
+    with _project(tmp_path, sites_flyover, Path(sites_flyover.gpx)) as store:
+        notes = plan(store, request, check_placement=True).notes
+        [note] = [n for n in notes if "no gimbal pitch" in n]
+        assert note.startswith(f"caution: {Path(sites_flyover.gpx).name}: no gimbal pitch: the map assumes the camera "
+                               "looks 45 deg down")
+        assert "--pitch DEG" in note and "--camera auto" in note
+        store.set_project_settings(dataclasses.replace(store.project_settings(), camera_pitch_deg=-50.0))
+        assert not [n for n in plan(store, request, check_placement=True).notes if "no gimbal pitch" in n]
+    (tmp_path / "srt").mkdir()
+    with _project(tmp_path / "srt", sites_flyover, Path(sites_flyover.srt)) as store:
+        assert not [n for n in plan(store, request, check_placement=True).notes if "no gimbal pitch" in n]
