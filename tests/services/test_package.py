@@ -118,6 +118,9 @@ def test_cli_package_layers_maps_and_provenance(flyover, project, tmp_path, caps
                  "msnet.safetensors", "footprints.geojson", "nadir.tif", "PRELIMINARY", "2018-10-12"):
         assert text in readme
     assert "/footprints.geojson" not in readme and "/nadir.tif" not in readme  # no local path goes out with it
+    # one paragraph, as a survey's README opens, not a line cut short after "of oblique drone video;"
+    assert ("Grades come from an automatic analysis\nof oblique drone video, reviewed where a reviewer decided (the "
+            "'reviewed' attribute);\ncheck on the ground") in readme
     files = re.search(r"Files\n-+\n((?:.+\n)+)", readme).group(1).splitlines()
     column = files[0].index("GeoPackage")  # every description, first lines and the rest, in one column
     assert all(len(line) > column and line[column - 1] == " " and line[column] != " " for line in files), files
