@@ -55,7 +55,8 @@ def settings_lines(settings: Mapping[str, Any]) -> list[str]:
     lines = [", ".join(words)] if words else []
     for key, flag in _FILES.items():
         if key in given:
-            lines.append(f"{key.removesuffix('_path').replace('_', ' ')}: {given[key]}" + (f" ({flag})" if flag else ""))
+            name = key.removesuffix("_path").replace("_", " ")
+            lines.append(f"{name}: {given[key]}" + (f" ({flag})" if flag else ""))
     product = given.get("product_info")
     if isinstance(product, Mapping):
         fields = [f"{label} {product[key]}" for key, label in _PRODUCT_FIELDS if product.get(key) not in (None, "")]
