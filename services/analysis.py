@@ -143,14 +143,16 @@ class LoadedModel:
     device: torch.device
 
 
-def load_model(request: AnalysisRequest) -> LoadedModel:
+def load_model(request: AnalysisRequest, *, cpu_hint: str | None = None) -> LoadedModel:
     """The request's device and detector (:class:`core.errors.ModelError` naming the
     weights when they do not load), before any project is touched; SRN weights named in
-    the request are checked too (:func:`_check_srn_weights`)."""
+    the request are checked too (:func:`_check_srn_weights`). ``cpu_hint``: what the
+    calling command offers to make a CPU analysis faster, said with the notice that no
+    GPU was found (``None``: ``analyze``'s own flags)."""
     from engine.analyze import load_detector
     from engine.device import ANALYSIS_CPU_HINT, resolve_device
 
-    device = resolve_device(request.device, cpu_hint=ANALYSIS_CPU_HINT)
+    device = resolve_device(request.device, cpu_hint=cpu_hint or ANALYSIS_CPU_HINT)
     model, info = load_detector(request.weights, device, request.inference())
     if request.srn_weights is not None and request.srn is not False:
         _check_srn_weights(Path(request.srn_weights), model, info, device)

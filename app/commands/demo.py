@@ -26,6 +26,11 @@ _ANALYSIS_STAMP = "demo-analysis.json"
 _MAPS_STAMP = ".demo-maps.json"
 
 
+#: What the demo offers to make its analysis lighter on a machine without a GPU (its own
+#: flag, not ``analyze``'s --fps and --every).
+CPU_HINT = "analyse fewer frames with a lower --analysis-fps"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("damagemap-demo"), metavar="DIR",
                         help="folder for the flyover, project and maps (default: ./damagemap-demo)")
@@ -149,7 +154,7 @@ def _analyse(video: Path, project: Path, args: argparse.Namespace) -> Path:
         return project
     (out / _ANALYSIS_STAMP).unlink(missing_ok=True)
     request = analysis.AnalysisRequest(device=args.device, weights=args.weights, fps=args.analysis_fps)
-    model = analysis.load_model(request)  # a missing model is said before the project exists
+    model = analysis.load_model(request, cpu_hint=CPU_HINT)  # a missing model is said before the project exists
     with open_or_create_project(video, project) as store:
         plan = analysis.plan(store, request, model=model, check_placement=True)
         for note in plan.notes:
