@@ -303,7 +303,8 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
                  marks: Iterable[tuple[str, Point]] = (), icon: str = KML_ICON,
                  descriptions: Mapping[str, str] | None = None, schema: KmlSchema | None = None,
                  outlines: Iterable[tuple[str, LineString]] = (), description: str = "") -> str:
-    """A KML document: ``sites`` as placemarks styled by level in a "Damage sites" folder,
+    """A KML document: ``sites`` as placemarks styled by level in a "Damage sites" document
+    within it (with their ``<Schema>``),
     ``lines`` (a flight track: name, line) and ``marks`` (name, point) beside it; ``icon``
     is the sites' icon; ``descriptions``: a site's balloon, HTML, by site id (ElementTree
     escapes, as KML readers expect HTML in a description; characters XML cannot hold,
@@ -338,14 +339,18 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
         outline_style = ET.SubElement(ET.SubElement(doc, f"{{{ns}}}Style", id="area-filmed"), f"{{{ns}}}LineStyle")
         ET.SubElement(outline_style, f"{{{ns}}}color").text = AREA_FILMED_KML_COLOUR
         ET.SubElement(outline_style, f"{{{ns}}}width").text = "2"
-    if schema is not None:  # after the styles, before the features: KML 2.2's order in a Document
-        _kml_schema(doc, ns, schema)
-
-    folder = ET.SubElement(doc, f"{{{ns}}}Folder")
-    ET.SubElement(folder, f"{{{ns}}}name").text = "Damage sites"
+    # The sites in a Document of their own, their Schema in it (after its name, before its
+    # features: KML 2.2's order): GDAL's LIBKML driver (QGIS) types a layer's fields from
+    # the Schema of the layer's own Document; from a Folder it looks the Schema up in the
+    # file, which it does in a .kml but not in a .kmz, and read a KMZ's sites without
+    # any attribute.
+    sites_document = ET.SubElement(doc, f"{{{ns}}}Document")
+    ET.SubElement(sites_document, f"{{{ns}}}name").text = "Damage sites"
+    if schema is not None:
+        _kml_schema(sites_document, ns, schema)
     for site_id, name, level, props, point in sites:
         unconfirmed = props.get("confirmed") is False  # --include-unconfirmed: pale, and said in the name
-        placemark = ET.SubElement(folder, f"{{{ns}}}Placemark", id=f"site-{site_id}")
+        placemark = ET.SubElement(sites_document, f"{{{ns}}}Placemark", id=f"site-{site_id}")
         ET.SubElement(placemark, f"{{{ns}}}name").text = name + (" (unconfirmed)" if unconfirmed else "")
         if descriptions and site_id in descriptions:  # before styleUrl, in the order KML 2.2's schema gives
             ET.SubElement(placemark, f"{{{ns}}}description").text = descriptions[site_id]

@@ -41,7 +41,7 @@ def test_a_survey_kml_placemark_says_1_flight_or_2_flights(flyover_map, tmp_path
         out = tmp_path / str(len(flights))
         write_survey_files(built, out, ["kml"])
         names = [p.find("k:name", ns).text for p in
-                 ET.parse(out / "survey_sites.kml").getroot().findall(".//k:Folder/k:Placemark", ns)]
+                 ET.parse(out / "survey_sites.kml").getroot().findall("k:Document/k:Document/k:Placemark", ns)]
         assert names and all(name.endswith(expected) for name in names), names
 
 

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 
 import pyogrio
+import pytest
 from pandas.api.types import is_bool_dtype, is_float_dtype, is_integer_dtype
 
 from geo.export import export_map
@@ -38,18 +39,35 @@ def test_a_gis_reads_the_kml_s_numbers_as_numbers(flyover_map, tmp_path):
                  features)
 
 
+@pytest.mark.skipif("LIBKML" not in pyogrio.list_drivers(), reason="GDAL built without libkml")
+def test_qgis_opening_the_kmz_itself_reads_every_site_s_attributes(flyover_map, tmp_path):
+    """QGIS opens a .kmz with GDAL's LIBKML driver, which types a layer's fields from the
+    Schema in the layer's own Document: with the sites in a Folder it found the Schema in
+    a .kml, not in a .kmz, and showed the KMZ's sites with a name and nothing else."""
+    damage_map, _ = flyover_map
+    export_map(damage_map, tmp_path, formats=["sites", "kmz"])
+    features = json.loads((tmp_path / "damage_sites.geojson").read_text())["features"]
+    assert features
+    frame = pyogrio.read_dataframe(tmp_path / "damage_sites.kmz", layer="Damage sites")
+    _check_typed(frame, features)
+    assert sorted(frame["site_id"]) == sorted(f["properties"]["id"] for f in features)
+
+
 def test_the_kml_declares_its_schema_once_and_every_site_refers_to_it(flyover_map, tmp_path):
     """KML 2.2: the Schema in the Document, after the styles, before the features; an
     attribute with no value left out, not written empty (a GIS reads it as null)."""
     damage_map, _ = flyover_map
     export_map(damage_map, tmp_path, formats=["kml"])
     document = ET.parse(tmp_path / "damage_sites.kml").getroot().find(f"{KML}Document")
-    (schema,) = document.findall(f"{KML}Schema")
+    (sites,) = document.findall(f"{KML}Document")  # the sites' own Document, their Schema in it
+    assert sites.findtext(f"{KML}name") == "Damage sites"
+    (schema,) = document.iter(f"{KML}Schema")
     types = {field.get("name"): field.get("type") for field in schema.findall(f"{KML}SimpleField")}
     assert types["best_score"] == "double" and types["observations"] == "int" and types["confirmed"] == "bool"
     assert types["first_time"] == "string"  # KML has no time type: ISO 8601 text
+    assert list(sites)[1] is schema  # after its name, before its placemarks: KML 2.2's order
     tags = [child.tag.removeprefix(KML) for child in document]
-    assert tags.index("Style") < tags.index("Schema") < tags.index("Folder")
+    assert tags.index("Style") < tags.index("Document")
     placemarks = [p for p in document.iter(f"{KML}Placemark") if p.get("id")]
     assert placemarks and len(placemarks) == len(damage_map.sites)
     for placemark in placemarks:

@@ -43,7 +43,7 @@ def test_every_format_is_written_whole_with_text_a_spreadsheet_will_not_run(buil
     # KML: a placemark a site, styled by its level, its attributes as the GeoJSON's; each flight's track
     kml = ET.parse(tmp_path / "survey_sites.kml").getroot()
     ns = {"k": "http://www.opengis.net/kml/2.2"}
-    placemarks = kml.findall(".//k:Folder/k:Placemark", ns)
+    placemarks = kml.findall("k:Document/k:Document/k:Placemark", ns)
     assert len(placemarks) == len(built.sites)
     for placemark, site, feature in zip(placemarks, built.sites, features):
         assert placemark.find("k:styleUrl", ns).text == f"#level-{site.level.name.lower()}"
