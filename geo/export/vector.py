@@ -266,6 +266,16 @@ class KmlSchema:
             raise ValueError(f"KML schema {self.id!r}: unknown attribute kinds {unknown}")
 
 
+def balloon_template(schema: KmlSchema) -> str:
+    """A site's balloon in Google Earth (a ``<BalloonStyle>`` text, OGC KML 2.2 6.5): its
+    name, its description, then each of ``schema``'s attributes by name and value
+    (``$[schema/field]``, left empty where the site has none). Google Earth's own balloon
+    shows a placemark's description in place of its attributes once it has one: laid out
+    here, it shows both."""
+    rows = "".join(f"<tr><td>{name}</td><td>$[{schema.id}/{name}]</td></tr>" for name in schema.fields)
+    return f"<b>$[name]</b><br/>$[description]<table>{rows}</table>"
+
+
 def _kml_schema(doc: ET.Element, ns: str, schema: KmlSchema) -> None:
     element = ET.SubElement(doc, f"{{{ns}}}Schema", name=schema.id, id=schema.id)
     for name, kind in schema.fields.items():
@@ -330,6 +340,9 @@ def kml_document(title: str, sites: Iterable[KmlSite], *, lines: Iterable[tuple[
             ET.SubElement(icon_style, f"{{{ns}}}scale").text = "0.8" if unconfirmed else "1.1"
             icon_element = ET.SubElement(icon_style, f"{{{ns}}}Icon")
             ET.SubElement(icon_element, f"{{{ns}}}href").text = icon
+            if schema is not None:
+                ET.SubElement(ET.SubElement(style, f"{{{ns}}}BalloonStyle"), f"{{{ns}}}text").text = \
+                    balloon_template(schema)
     track_style = ET.SubElement(doc, f"{{{ns}}}Style", id="track")
     line = ET.SubElement(track_style, f"{{{ns}}}LineStyle")
     ET.SubElement(line, f"{{{ns}}}color").text = "ffd08030"
@@ -452,13 +465,21 @@ def track_names(base: str, count: int) -> list[str]:
     return [f"{base}, segment {k} of {count}" for k in range(1, count + 1)]
 
 
-def _flight_kml(damage_map: DamageMap, *, icon: str, descriptions: Mapping[str, str] | None = None,
+def _flight_kml(damage_map: DamageMap, *, icon: str, images: Mapping[str, str] | None = None,
                 outlines: Iterable[LineString] = (), description: str = "") -> str:
-    """The flight's sites as placemarks styled by level, its track, its GPS jumps and
-    ``outlines`` of the area filmed (:func:`kml_document`; ``description``: the document's)."""
+    """The flight's sites as placemarks styled by level, each described in a line
+    (:func:`geo.export.site_summary.site_summary`) after its picture in ``images`` (an
+    ``<img>`` by site id), its track, its GPS jumps and ``outlines`` of the area filmed
+    (:func:`kml_document`; ``description``: the document's)."""
+    from geo.export.site_summary import site_summary
+
     sites = [(str(props["id"]), f"Site {props['id']}: {props['level'].capitalize()}",
               DamageLevel.parse(props["level"]), kml_site_attributes(props), point)
              for props, point in site_records(damage_map)]
+    descriptions = {}
+    for fused in damage_map.fused:
+        image = (images or {}).get(str(fused.site.id))
+        descriptions[str(fused.site.id)] = (f"{image}<br/>" if image else "") + site_summary(damage_map, fused)
     tracks = track_records(damage_map)
     lines = list(zip(track_names(f"Flight track ({damage_map.track.name})", len(tracks)),
                      (linestring for _, linestring in tracks)))
@@ -473,25 +494,19 @@ KMZ_CLOSEUP_PX = 160
 
 
 def _kmz_closeups(damage_map: DamageMap, closeup: Callable[[int], bytes | None]) -> tuple[dict[str, str], dict[str, bytes]]:
-    """Each site's balloon (its close-up, outlined, and what it is) by site id, and the
+    """Each site's close-up, outlined, as its balloon's ``<img>`` by site id, and the
     close-ups by their path in the archive; a site without a close-up gets neither."""
     from geo.export.html import closeup_box, picture_bytes
-    from geo.export.records import best_score, seen_in
 
-    descriptions: dict[str, str] = {}
+    images: dict[str, str] = {}
     files: dict[str, bytes] = {}
     for index, fused in enumerate(damage_map.fused):
         site = fused.site
         image = kmz_closeup(picture_bytes(closeup, site.id), closeup_box(damage_map, index), site.level.colour_hex,
                             f"files/site-{site.id}.jpg", files)
-        if not image:
-            continue
-        descriptions[str(site.id)] = (
-            f"{image}<br/>"
-            f"{html_escape(site.level.label)}{' (unconfirmed)' if not fused.confirmed else ''}: "
-            f"seen in {html_escape(seen_in(fused))}, best score {best_score(fused):.2f}, "
-            f"{'reviewed' if site.reviewed else 'not reviewed'}; ±{fused.uncertainty_m:.1f} m")
-    return descriptions, files
+        if image:
+            images[str(site.id)] = image
+    return images, files
 
 
 def kmz_closeup(jpeg: bytes | None, box: tuple[float, float, float, float] | None, colour_hex: str, name: str,
@@ -542,9 +557,8 @@ def write_kmz(path: Path, damage_map: DamageMap, *, closeup: Callable[[int], byt
     outlined, with what the site is. ``area_filmed``: its outline (lon/lat lines), so
     that no site outside it is not read as no damage there. ``description``: the
     document's (HTML: escape its text), what a phone shows about the file."""
-    descriptions, files = _kmz_closeups(damage_map, closeup) if closeup is not None else ({}, {})
-    document = _flight_kml(damage_map, icon=KMZ_ICON, descriptions=descriptions, outlines=area_filmed,
-                           description=description)
+    images, files = _kmz_closeups(damage_map, closeup) if closeup is not None else ({}, {})
+    document = _flight_kml(damage_map, icon=KMZ_ICON, images=images, outlines=area_filmed, description=description)
     return write_bytes_atomic(path, kmz_bytes(document, files))
 
 

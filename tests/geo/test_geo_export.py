@@ -76,7 +76,8 @@ def test_geopackage_kml_and_csv(exported):
 def test_the_kmz_shows_each_site_s_close_up_outlined_in_its_balloon(flyover_map, tmp_path):
     """On a phone or in Google Earth, offline: each site's balloon shows its close-up (in
     the archive) with the best detection outlined in the level's colour, and what the
-    site is; without pictures (--no-thumbnails) the KMZ is as before."""
+    site is; without pictures (--no-thumbnails) no picture, in the archive or a balloon,
+    and each balloon still says what the site is."""
     import io
     import zipfile
 
@@ -111,7 +112,9 @@ def test_the_kmz_shows_each_site_s_close_up_outlined_in_its_balloon(flyover_map,
             assert np.abs(picture[2, 2].astype(int) - 128).max() < 8 or left * 120 < 4  # grey outside it
     with zipfile.ZipFile(without) as archive:
         assert archive.namelist() == ["doc.kml", "files/site.png"]
-        assert not list(ET.fromstring(archive.read("doc.kml")).iter(f"{kml_ns}description"))
+        balloons = [d.text for d in ET.fromstring(archive.read("doc.kml")).iter(f"{kml_ns}description")]
+        assert len(balloons) == len(damage_map.sites) and not [b for b in balloons if "<img" in b]
+        assert all("EMS grade" in balloon for balloon in balloons)
 
 
 def test_the_kmz_holds_the_kml_with_its_icon_so_nothing_is_fetched(exported):

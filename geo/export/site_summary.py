@@ -1,0 +1,52 @@
+"""What a damage site is, in one line a person reads: a KML placemark's description.
+
+GDAL's older KML driver (QGIS where GDAL was built without libkml) reads only a
+placemark's name and description, and a phone's map app shows the description in its
+balloon: without one, a site read as "Site 12: Severe" and nothing more. The line is
+HTML, as KML's descriptions are, its text escaped; it holds no markup, so a reader that
+shows the description as text (a GIS's attribute table) shows it as written.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+from core.types import frame_number
+from geo.export.records import EMS_GRADE, best_score, counted, reviewers, review_marks, seen_in, unconfirmed_reason
+from geo.fusion import FusedSite
+from geo.mapping import DamageMap
+
+
+def site_summary(damage_map: DamageMap, fused: FusedSite) -> str:
+    """``fused``'s level and EMS grade, level agreement, best score, how often and when in
+    the video it was seen, how sure its position is and why, and who reviewed it:
+    "Severe (EMS grade: Damaged); level agreement 45%, best score 0.97; seen in 12 frames,
+    20 sightings, 3.0-9.5 s into the video (frames 31-96); position ±2.4 m (gps 1.5 m,
+    geometry 1.2 m); not reviewed"."""
+    site = fused.site
+    parts = [
+        f"{site.level.label} (EMS grade: {EMS_GRADE[site.level]})",
+        f"level agreement {site.confidence:.0%}, best score {best_score(fused):.2f}",
+        f"seen in {seen_in(fused)}, {counted(site.observation_count, 'sighting')}, "
+        f"{_video_span(site.first_time_s, site.last_time_s)} "
+        f"({_frames(frame_number(site.first_frame), frame_number(site.last_frame))})",
+    ]
+    if math.isfinite(fused.uncertainty_m):
+        why = fused.budget.describe() if fused.budget is not None else ""
+        parts.append(f"position \u00b1{fused.uncertainty_m:.1f} m" + (f" ({why})" if why else ""))
+    if not fused.confirmed:
+        parts.append(unconfirmed_reason(fused))
+    who = reviewers(review_marks(damage_map, (o.detection_id for o in fused.observations)))["reviewed_by"]
+    parts.append(f"reviewed by {who}" if site.reviewed and who else "reviewed" if site.reviewed else "not reviewed")
+    return escape("; ".join(parts), quote=False)
+
+
+def _video_span(first_s: float, last_s: float) -> str:
+    if f"{first_s:.1f}" == f"{last_s:.1f}":
+        return f"{first_s:.1f} s into the video"
+    return f"{first_s:.1f}-{last_s:.1f} s into the video"
+
+
+def _frames(first: int, last: int) -> str:
+    return f"frame {first}" if first == last else f"frames {first}-{last}"

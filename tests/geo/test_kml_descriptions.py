@@ -1,0 +1,76 @@
+"""Each site's placemark says what the site is in its description, and Google Earth's
+balloon shows that line and the typed attributes both: GDAL's older KML driver (QGIS
+where GDAL has no libkml) reads only a placemark's name and description, and read
+"Site 1: Slight" and an empty description; Google Earth's own balloon shows a
+placemark's description in place of its attributes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+from geo.export import export_map
+from geo.export.vector import SITE_KML_SCHEMA
+
+KML = "{http://www.opengis.net/kml/2.2}"
+
+#: Reads a KML's sites with GDAL's KML driver alone: ``OGR_SKIP`` is read when GDAL
+#: registers its drivers, so it takes a process of its own.
+_READ_WITH_THE_KML_DRIVER = """
+import json, sys, warnings
+warnings.simplefilter("ignore")
+import pyogrio
+info = pyogrio.read_info(sys.argv[1], layer="Damage sites")
+frame = pyogrio.read_dataframe(sys.argv[1], layer="Damage sites", read_geometry=False)
+print(json.dumps({"driver": info["driver"], "fields": list(info["fields"]), "rows": frame.to_dict("records")}))
+"""
+
+
+def _read_with_the_kml_driver(path) -> dict:  # noqa: ANN001 - a path
+    done = subprocess.run([sys.executable, "-c", _READ_WITH_THE_KML_DRIVER, str(path)], capture_output=True,
+                          text=True, check=True, env={**os.environ, "OGR_SKIP": "LIBKML"})
+    return json.loads(done.stdout)
+
+
+def test_gdal_s_plain_kml_driver_reads_what_each_site_is(flyover_map, tmp_path):
+    damage_map, _ = flyover_map
+    export_map(damage_map, tmp_path, formats=["sites", "kml"])
+    sites = {f["properties"]["id"]: f["properties"]
+             for f in json.loads((tmp_path / "damage_sites.geojson").read_text())["features"]}
+    assert sites
+    read = _read_with_the_kml_driver(tmp_path / "damage_sites.kml")
+    assert read["driver"] == "KML" and read["fields"] == ["Name", "Description"]
+    assert len(read["rows"]) == len(sites)
+    for row in read["rows"]:
+        site = sites[int(row["Name"].split(":")[0].removeprefix("Site "))]
+        text = row["Description"]
+        assert text.startswith(f"{site['level'].capitalize()} (EMS grade: {site['ems_grade']}); ")
+        assert f"level agreement {site['confidence']:.0%}, best score {site['best_score']:.2f}; " in text
+        assert f"seen in {site['frames_seen']} frame" in text and f"{site['observations']} sighting" in text
+        assert f"{site['first_time_s']:.1f}" in text and " s into the video (frame" in text
+        assert f"frame {site['first_frame'] + 1}" in text or f"frames {site['first_frame'] + 1}-" in text
+        assert f"position \u00b1{site['uncertainty_m']:.1f} m ({site['uncertainty_parts']})" in text
+        assert text.endswith("; reviewed" if site["reviewed"] else "; not reviewed")
+        assert "<" not in text  # a line of text, not markup, in a GIS's attribute table
+
+
+def test_google_earth_s_balloon_shows_the_description_and_every_attribute(flyover_map, tmp_path):
+    """A BalloonStyle template (OGC KML 2.2 6.5) on every style a site uses: the name, the
+    description, then each typed attribute by its field name."""
+    damage_map, _ = flyover_map
+    export_map(damage_map, tmp_path, formats=["kml"])
+    document = ET.parse(tmp_path / "damage_sites.kml").getroot().find(f"{KML}Document")
+    balloons = {style.get("id"): style.findtext(f"{KML}BalloonStyle/{KML}text")
+                for style in document.findall(f"{KML}Style")}
+    placemarks = [p for p in document.iter(f"{KML}Placemark") if p.get("id")]
+    assert placemarks
+    for placemark in placemarks:
+        balloon = balloons[placemark.findtext(f"{KML}styleUrl").removeprefix("#")]
+        assert balloon and balloon.index("$[name]") < balloon.index("$[description]") < balloon.index("<table>")
+        for field in SITE_KML_SCHEMA.fields:
+            assert f"<td>{field}</td><td>$[damage_sites/{field}]</td>" in balloon, field
+        assert placemark.findtext(f"{KML}description")
+    assert balloons["track"] is None  # the track keeps Google Earth's own balloon
