@@ -114,8 +114,8 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
         if "kml" in formats:
             written.append(write_text_atomic(out / "survey_sites.kml", _survey_kml(built, sites, title)))
         if "kmz" in formats:
-            descriptions, pictures = _kmz_closeups(built, closeup) if closeup is not None else ({}, {})
-            document = _survey_kml(built, sites, title, icon=KMZ_ICON, descriptions=descriptions)
+            images, pictures = _kmz_closeups(built, closeup) if closeup is not None else ({}, {})
+            document = _survey_kml(built, sites, title, icon=KMZ_ICON, images=images)
             written.append(write_bytes_atomic(out / "survey_sites.kmz", kmz_bytes(document, pictures)))
         if "html" in formats:
             from geo.export.survey_html import write_survey_html
@@ -405,16 +405,19 @@ def _not_shown_lines(built: SurveyMap, grading) -> list[str]:  # noqa: ANN001 - 
 
 
 def _survey_kml(built: SurveyMap, sites: list[Record], title: str, *, icon: str = KML_ICON,
-                descriptions: Mapping[str, str] | None = None) -> str:
+                images: Mapping[str, str] | None = None) -> str:
     """The survey's sites (``sites``: :func:`survey_site_records`, their attributes typed
-    as in the GeoPackage, :data:`SURVEY_SITE_KML_SCHEMA`, the number as ``site_id``;
-    ``descriptions``: a site's balloon by site id) and every flight's track."""
+    as in the GeoPackage, :data:`SURVEY_SITE_KML_SCHEMA`, the number as ``site_id``), each
+    described in a line (:func:`_site_summary`) after its pictures in ``images`` (HTML by
+    site id), and every flight's track."""
     from geo.export.records import track_records
 
     placemarks = []
+    descriptions = {}
     for site, (props, point) in zip(built.sites, sites):
         name = f"Site {site.id}: {site.level.label} ({counted(len(site.evidence), 'flight')})"
         placemarks.append((str(site.id), name, site.level, kml_site_attributes(props), point))
+        descriptions[str(site.id)] = (images or {}).get(str(site.id), "") + _site_summary(site)
     lines = []
     for flight in built.flights:  # named as a flight's KML names its track's stretches
         tracks = track_records(flight.damage_map)
@@ -434,15 +437,38 @@ def _filmed_outlines(built: SurveyMap) -> list:  # noqa: ANN202 - (name, shapely
             for c in built.coverage for line in polygon_outlines(coverage_polygon(c))]
 
 
+def _site_summary(site) -> str:  # noqa: ANN001 - geo.survey_fusion.SurveySite
+    """What a survey's site is, in one line (HTML, its text escaped, no markup: GDAL's
+    plain KML driver reads it as the site's ``Description``): its level and EMS grade, the
+    flights that saw it and when, its sightings, best score and level agreement, whether
+    reviewed, how sure its position is, and the flights that saw its place well and did
+    not find it."""
+    from html import escape
+
+    from geo.export.print_map import uncertainty_text
+    from geo.export.records import EMS_GRADE
+    from geo.export.survey_html import date_text
+
+    days = ", ".join(date_text(date) for date in site.dates) or "date unknown"
+    text = (f"{site.level.label} (EMS grade: {EMS_GRADE[site.level]}): seen by {counted(len(site.evidence), 'flight')} "
+            f"({', '.join(site.flights)}; {days}), {site.observation_count} sightings, "
+            f"best score {best_score(site):.2f}, level agreement {site.confidence:.0%}, "
+            f"{'reviewed' if site.reviewed else 'not reviewed'}")
+    if uncertainty_text(site.uncertainty_m):
+        text += f"; {uncertainty_text(site.uncertainty_m)}"
+    if site.not_found_by:
+        text += f"; not found by {', '.join(site.not_found_by)}, which saw the place well: look again"
+    return escape(text, quote=False)
+
+
 def _kmz_closeups(built: SurveyMap, closeup: FlightCloseup) -> tuple[dict[str, str], dict[str, bytes]]:
-    """Each site's balloon by site id, and its pictures by their path in the archive: what
-    every flight saw of the site, close up (the survey's offline map shows the same), its
-    detection outlined in the level that flight gave it, the flight and date under it; then
-    what the site is. A flight's close-up is stored once, however many sites show it."""
+    """Each site's pictures for its balloon (HTML) by site id, and the pictures by their
+    path in the archive: what every flight saw of the site, close up (the survey's offline
+    map shows the same), its detection outlined in the level that flight gave it, the
+    flight and date under it. A flight's close-up is stored once, however many sites show it."""
     from html import escape
 
     from geo.export.html import closeup_box, picture_bytes
-    from geo.export.print_map import uncertainty_text
     from geo.export.survey_html import date_text
 
     numbers = {flight.name: k for k, flight in enumerate(built.flights)}
@@ -466,18 +492,8 @@ def _kmz_closeups(built: SurveyMap, closeup: FlightCloseup) -> tuple[dict[str, s
             if image:
                 caption = evidence.flight + (f" · {date_text(evidence.date)}" if evidence.date else "")
                 cells.append(f'<td valign="top">{image}<br/>{escape(caption)}</td>')
-        if not cells:
-            continue
-        days = ", ".join(date_text(date) for date in site.dates) or "date unknown"
-        descriptions[str(site.id)] = (
-            f"<table><tr>{''.join(cells)}</tr></table>"
-            f"{escape(site.level.label)}: seen by {escape(counted(len(site.evidence), 'flight'))} "
-            f"({escape(', '.join(site.flights))}; {escape(days)}), {site.observation_count} sightings, "
-            f"best score {best_score(site):.2f}, level agreement {site.confidence:.0%}, "
-            f"{'reviewed' if site.reviewed else 'not reviewed'}"
-            + (f"; {escape(uncertainty_text(site.uncertainty_m))}" if uncertainty_text(site.uncertainty_m) else "")
-            + (f"<br/>Not found by {escape(', '.join(site.not_found_by))}, which saw the place well: look again"
-               if site.not_found_by else ""))
+        if cells:
+            descriptions[str(site.id)] = f"<table><tr>{''.join(cells)}</tr></table>"
     return descriptions, files
 
 

@@ -74,3 +74,21 @@ def test_google_earth_s_balloon_shows_the_description_and_every_attribute(flyove
             assert f"<td>{field}</td><td>$[damage_sites/{field}]</td>" in balloon, field
         assert placemark.findtext(f"{KML}description")
     assert balloons["track"] is None  # the track keeps Google Earth's own balloon
+
+
+def test_a_survey_s_sites_say_what_they_are_to_the_plain_kml_driver(survey_of_two_flights, tmp_path):
+    """A survey's KML as a flight's: each site's line names its level and EMS grade, the
+    flights that saw it and its best score, with no markup."""
+    from geo.export.survey_files import write_survey_files
+
+    write_survey_files(survey_of_two_flights, tmp_path, ["geojson", "kml"])
+    sites = {f["properties"]["id"]: f["properties"]
+             for f in json.loads((tmp_path / "survey_sites.geojson").read_text())["features"]}
+    read = _read_with_the_kml_driver(tmp_path / "survey_sites.kml")
+    assert read["driver"] == "KML" and len(read["rows"]) == len(sites) > 0
+    for row in read["rows"]:
+        site = sites[int(row["Name"].split(":")[0].removeprefix("Site "))]
+        text = row["Description"]
+        assert text.startswith(f"{site['level'].capitalize()} (EMS grade: {site['ems_grade']}): seen by 2 flights "
+                               "(monday, wednesday; ")
+        assert f"best score {site['best_score']:.2f}" in text and "<" not in text

@@ -87,7 +87,8 @@ def test_the_kmz_shows_every_flight_s_close_up_of_a_site_in_its_balloon(built, t
     """Offline on a phone: a survey site's balloon shows what each flight saw of it, close
     up, its detection outlined in the level that flight gave it, the flight and date under
     it (as the survey's offline map does); a flight's close-up is stored once. Without
-    pictures (no video) the KMZ holds the document and its icon only."""
+    pictures (no video) the KMZ holds the document and its icon only, each balloon its
+    line of text."""
     import io
     import zipfile
 
@@ -135,7 +136,8 @@ def test_the_kmz_shows_every_flight_s_close_up_of_a_site_in_its_balloon(built, t
     (bare,) = write_survey_files(built, tmp_path / "b", ["kmz"])
     with zipfile.ZipFile(bare) as archive:
         assert archive.namelist() == ["doc.kml", "files/site.png"]
-        assert not list(ET.fromstring(archive.read("doc.kml")).iter(f"{kml_ns}description"))
+        balloons = [d.text for d in ET.fromstring(archive.read("doc.kml")).iter(f"{kml_ns}description")]
+        assert len(balloons) == len(built.sites) and not [b for b in balloons if "<img" in b or "<table" in b]
 
 
 def test_a_flight_dated_by_its_video_s_creation_time_gives_its_day(flyover_map, tmp_path):
