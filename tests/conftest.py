@@ -303,3 +303,19 @@ def tagged_video() -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def no_gpu(monkeypatch, caplog) -> Callable[[], list[str]]:
+    """A machine without a CUDA GPU, its one "no GPU found" notice still to come; returns
+    a function giving the device notices logged so far."""
+    import logging
+
+    import torch
+
+    import engine.device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(engine.device, "_cpu_notice_given", False)
+    caplog.set_level(logging.WARNING, logger="engine.device")
+    return lambda: [r.getMessage() for r in caplog.records if r.name == "engine.device"]

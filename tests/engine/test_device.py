@@ -3,39 +3,22 @@ that asked (an analysis can be made lighter; training or a single photo cannot).
 
 from __future__ import annotations
 
-import logging
-
-import pytest
 import torch
 
-import engine.device
 from engine.device import ANALYSIS_CPU_HINT, resolve_device
 
 
-@pytest.fixture
-def no_gpu(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(engine.device, "_cpu_notice_given", False)
+def test_an_analysis_is_told_how_to_be_lighter_on_the_cpu(no_gpu):
+    assert resolve_device("auto", cpu_hint=ANALYSIS_CPU_HINT) == torch.device("cpu")
+    assert no_gpu() == [f"no CUDA GPU found: running on the CPU (slow; {ANALYSIS_CPU_HINT})"]
 
 
-def _notices(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "engine.device"]
+def test_other_commands_get_no_analysis_flags_and_the_notice_comes_once(no_gpu):
+    assert resolve_device("auto") == torch.device("cpu")
+    assert resolve_device("auto") == torch.device("cpu")
+    assert no_gpu() == ["no CUDA GPU found: running on the CPU (slow)"]
 
 
-def test_an_analysis_is_told_how_to_be_lighter_on_the_cpu(no_gpu, caplog):
-    with caplog.at_level(logging.WARNING, logger="engine.device"):
-        assert resolve_device("auto", cpu_hint=ANALYSIS_CPU_HINT) == torch.device("cpu")
-    assert _notices(caplog) == [f"no CUDA GPU found: running on the CPU (slow; {ANALYSIS_CPU_HINT})"]
-
-
-def test_other_commands_get_no_analysis_flags_and_the_notice_comes_once(no_gpu, caplog):
-    with caplog.at_level(logging.WARNING, logger="engine.device"):
-        assert resolve_device("auto") == torch.device("cpu")
-        assert resolve_device("auto") == torch.device("cpu")
-    assert _notices(caplog) == ["no CUDA GPU found: running on the CPU (slow)"]
-
-
-def test_an_explicit_cpu_gives_no_notice(no_gpu, caplog):
-    with caplog.at_level(logging.WARNING, logger="engine.device"):
-        assert resolve_device(" CPU ") == torch.device("cpu")
-    assert _notices(caplog) == []
+def test_an_explicit_cpu_gives_no_notice(no_gpu):
+    assert resolve_device(" CPU ") == torch.device("cpu")
+    assert no_gpu() == []
