@@ -218,6 +218,41 @@ def ground_points_from(poses: Sequence[CameraPose], rays: np.ndarray, *, min_dep
     return out
 
 
+def intersect_grounds(camera: PinholeCamera, poses: Sequence[CameraPose], uvs: Sequence[np.ndarray],
+                      grounds_up_m: Sequence[float], *, min_depression_deg: float = 0.5) -> np.ndarray:
+    """:func:`intersect_ground` of the pixels ``uvs[k]`` (``float[N_k, 2]``) from
+    ``poses[k]`` onto the plane ``z = grounds_up_m[k]``, for every ``k`` at once: their rows
+    concatenated, ``float64[sum N_k, 3]``, each the very numbers :func:`intersect_ground`
+    gives it alone. Each block's rotation is its own product of ``N_k`` rows (the rows a
+    BLAS product gives depend on how many it multiplies); the rest is elementwise over all
+    the rows (a map places thousands of mask outlines, a few dozen pixels each)."""
+    counts = [len(uv) for uv in uvs]
+    if not counts or sum(counts) == 0:
+        return np.zeros((0, 3))
+    uv = np.concatenate([np.asarray(uv, dtype=np.float64).reshape(-1, 2) for uv in uvs])
+    cx, cy = camera.principal_point_px
+    f = camera.focal_px
+    d_cam = np.empty((len(uv), 3))
+    d_cam[:, 0] = (uv[:, 0] - cx) / f
+    d_cam[:, 1] = (uv[:, 1] - cy) / f
+    d_cam[:, 2] = 1.0
+    d_world = np.empty_like(d_cam)
+    start = 0
+    for pose, count in zip(poses, counts):
+        d_world[start:start + count] = d_cam[start:start + count] @ pose.rotation_world_from_camera().T
+        start += count
+    rays = d_world / np.sqrt(np.add.reduce(d_world * d_world, axis=1, keepdims=True))
+    height = np.repeat(np.array([pose.up_m - float(up) for pose, up in zip(poses, grounds_up_m)],
+                                dtype=np.float64), counts)
+    position = np.repeat(np.array([pose.position for pose in poses], dtype=np.float64).reshape(-1, 3), counts, axis=0)
+    limit = -math.sin(math.radians(min_depression_deg))
+    ok = rays[:, 2] < limit
+    t = np.where(ok, height / np.where(ok, -rays[:, 2], 1.0), np.nan)
+    out: np.ndarray = position + rays * t[:, None]
+    out[~ok | (height <= 0)] = np.nan
+    return out
+
+
 def intersect_ground(
     camera: PinholeCamera,
     pose: CameraPose,

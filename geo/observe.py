@@ -2,7 +2,7 @@
 
 A detection's mask outline is projected pixel by pixel onto the ground plane (the
 take-off elevation, ``z = 0`` of the local frame) with
-:func:`core.camera.intersect_ground`; its position is where the ray through the mask's
+:func:`core.camera.intersect_grounds`; its position is where the ray through the mask's
 pixel centroid meets the plane. The ray itself is kept: fusion triangulates the rays of
 one damage seen from several frames, which also finds its height (a roof is not on the
 ground).
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from core.camera import (CameraPose, PinholeCamera, ground_points, ground_points_from, intersect_ground, pixel_rays,
+from core.camera import (CameraPose, PinholeCamera, ground_points, ground_points_from, intersect_grounds, pixel_rays,
                          pixel_rays_from)
 from core.last_few import LastFew
 from core.masks import RleMask, pixel_centres
@@ -180,20 +180,24 @@ def footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines_px, pla
 def footprints_on_plane(camera: PinholeCamera, sightings: Sequence[tuple[CameraPose, Sequence[np.ndarray]]],
                         plane_up_m: float = 0.0) -> list[Any]:
     """:func:`footprint_on_plane` of each ``(pose, outlines_px)`` of ``sightings`` (a
-    site's), on one plane: those not kept are scaled together, one array operation
-    (shapely's cost per call was most of the time a roof site took to place its
-    sightings on its plane)."""
+    flight's, or a site's), on one plane: those not kept are projected together
+    (:func:`outlines_on_planes`), or, on a roof's plane, scaled together (one array
+    operation each: shapely's and numpy's cost per call was most of the time a long
+    flight took to place its sightings)."""
     plane_up_m = float(plane_up_m)
     keys = [(pose, _outlines_key(outlines)) for pose, outlines in sightings]
-    found: list[Any] = []
+    found: list[Any] = [None] * len(keys)
+    direct: list[int] = []
     todo: list[int] = []
     for k, (pose, outlines) in enumerate(keys):
         if not 0.0 < plane_up_m < pose.up_m:  # the ground, or a plane the camera is not above
-            found.append(_footprint_on_plane(camera, pose, outlines, plane_up_m))
+            direct.append(k)
             continue
-        found.append(_scaled.get((camera, pose, outlines, plane_up_m)))
-        if found[-1] is None:
+        found[k] = _scaled.get((camera, pose, outlines, plane_up_m))
+        if found[k] is None:
             todo.append(k)
+    for k, footprint in zip(direct, _kept_on_planes(camera, [(*keys[k], plane_up_m) for k in direct])):
+        found[k] = footprint
     if todo:
         for k, footprint in zip(todo, _scaled_footprints(camera, [keys[k] for k in todo], plane_up_m)):
             _scaled.put((camera, *keys[k], plane_up_m), footprint)
@@ -201,7 +205,11 @@ def footprints_on_plane(camera: PinholeCamera, sightings: Sequence[tuple[CameraP
     return found
 
 
-def _outlines_key(outlines_px: Sequence[np.ndarray]) -> tuple[tuple[tuple[int, ...], bytes], ...]:
+#: an outline by value: its array's shape and bytes (``float64``)
+OutlineKey = tuple[tuple[int, ...], bytes]
+
+
+def _outlines_key(outlines_px: Sequence[np.ndarray]) -> tuple[OutlineKey, ...]:
     """Outlines by value, as the footprints are kept by."""
     return tuple((array.shape, array.tobytes()) for array in
                  (np.ascontiguousarray(outline, dtype=np.float64) for outline in outlines_px))
@@ -209,10 +217,11 @@ def _outlines_key(outlines_px: Sequence[np.ndarray]) -> tuple[tuple[tuple[int, .
 
 #: (camera, pose, outlines, plane height) -> the ground footprint scaled onto that plane
 _scaled = LastFew(FOOTPRINT_CACHE_SIZE)
+#: (camera, pose, outlines, plane height) -> the outlines projected onto that plane
+_on_planes = LastFew(FOOTPRINT_CACHE_SIZE)
 
 
-def _scaled_footprints(camera: PinholeCamera,
-                       sightings: Sequence[tuple[CameraPose, tuple[tuple[tuple[int, ...], bytes], ...]]],
+def _scaled_footprints(camera: PinholeCamera, sightings: Sequence[tuple[CameraPose, tuple[OutlineKey, ...]]],
                        plane_up_m: float) -> list[Any]:
     """The ground footprints of ``sightings`` scaled onto the plane (see
     :func:`footprint_on_plane`) as ``shapely.affinity.scale`` scales one, with its very
@@ -220,7 +229,7 @@ def _scaled_footprints(camera: PinholeCamera,
     sliver is projected onto the plane as it is."""
     import shapely
 
-    out = [_footprint_on_plane(camera, pose, outlines, 0.0) for pose, outlines in sightings]
+    out = _kept_on_planes(camera, [(pose, outlines, 0.0) for pose, outlines in sightings])
     todo = [k for k, ground in enumerate(out) if not ground.is_empty]  # an empty one stays as it is
     if not todo:
         return out
@@ -237,39 +246,87 @@ def _scaled_footprints(camera: PinholeCamera,
         return np.stack([a * x + 0.0 * y + xoff, 0.0 * x + a * y + yoff]).T
 
     scaled = shapely.transform(np.array([out[k] for k in todo], dtype=object), scale)
-    for k, geometry, valid in zip(todo, scaled, shapely.is_valid(scaled)):
-        # a sliver the rounding of the scaling folds: projected as it is
-        out[k] = geometry if valid else _footprint_on_plane(camera, *sightings[k], plane_up_m)
+    valid = shapely.is_valid(scaled)
+    # a sliver the rounding of the scaling folds: projected as it is
+    folded = [k for k, ok in zip(todo, valid) if not ok]
+    projected = dict(zip(folded, _kept_on_planes(camera, [(*sightings[k], plane_up_m) for k in folded])))
+    for k, geometry in zip(todo, scaled):
+        out[k] = projected.get(k, geometry)
     return out
 
 
-@lru_cache(maxsize=FOOTPRINT_CACHE_SIZE)
-def _footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines: tuple[tuple[tuple[int, ...], bytes], ...],
-                        plane_up_m: float):
-    from shapely.geometry import Polygon
-    from shapely.ops import unary_union
+def _kept_on_planes(camera: PinholeCamera, items: Sequence[tuple[CameraPose, tuple[OutlineKey, ...], float]],
+                    ) -> list[Any]:
+    """:func:`outlines_on_planes` of each ``(pose, outlines, plane height)``, the last
+    :data:`FOOTPRINT_CACHE_SIZE` kept (a map is built again after every review edit from
+    the same outlines); those not kept are projected together."""
+    found = [_on_planes.get((camera, *item)) for item in items]
+    todo = [k for k, footprint in enumerate(found) if footprint is None]
+    if todo:
+        outlines = [[np.frombuffer(data, dtype=np.float64).reshape(shape) for shape, data in items[k][1]]
+                    for k in todo]
+        for k, footprint in zip(todo, outlines_on_planes(camera, [items[k][0] for k in todo], outlines,
+                                                           [items[k][2] for k in todo])):
+            _on_planes.put((camera, *items[k]), footprint)
+            found[k] = footprint
+    return found
 
-    pieces = []
-    for shape, data in outlines:
-        outline = np.frombuffer(data, dtype=np.float64).reshape(shape)
-        ground = intersect_ground(camera, pose, outline, ground_up_m=plane_up_m)
-        ok = np.isfinite(ground[:, 0])
-        if ok.sum() < 3:
-            continue
-        polygon = Polygon(ground[ok, :2])
-        if not polygon.is_valid:
-            polygon = polygon.buffer(0)
-        if not polygon.is_empty:
-            pieces.append(polygon)
-    if not pieces:
-        return Polygon()
-    return unary_union(pieces)
+
+def outlines_on_planes(camera: PinholeCamera, poses: Sequence[CameraPose],
+                       outlines_px: Sequence[Sequence[np.ndarray]], planes_up_m: Sequence[float]) -> list[Any]:
+    """The outlines ``outlines_px[k]`` seen from ``poses[k]`` projected onto the plane
+    ``z = planes_up_m[k]``: for each ``k`` the union of its outlines' polygons (an
+    invalid one mended with ``buffer(0)``; an outline with fewer than three pixels whose
+    rays meet the plane left out), an empty polygon where none is left.
+
+    Every outline's pixels are cast at once (:func:`core.camera.intersect_grounds`), the
+    polygons made, checked and joined by shapely's array functions (one GEOS loop each,
+    not a few Python calls per outline): each footprint the very geometry the outlines
+    give alone."""
+    import shapely
+    from shapely.geometry import Polygon
+
+    owner = np.array([k for k, outlines in enumerate(outlines_px) for _ in outlines], dtype=np.intp)
+    flat = [outline for outlines in outlines_px for outline in outlines]
+    out: list[Any] = [Polygon() for _ in outlines_px]
+    if not flat:
+        return out
+    ground = intersect_grounds(camera, [poses[k] for k in owner], flat, [planes_up_m[k] for k in owner])
+    ring_of_row = np.repeat(np.arange(len(flat)), [len(outline) for outline in flat])
+    ok = np.isfinite(ground[:, 0])
+    usable = np.bincount(ring_of_row[ok], minlength=len(flat)) >= 3  # a ring needs three points
+    if not usable.any():
+        return out
+    rows = ok & usable[ring_of_row]
+    ring_number = np.cumsum(usable) - 1  # the usable rings numbered 0, 1, ... in order
+    polygons = shapely.polygons(shapely.linearrings(ground[rows, :2], indices=ring_number[ring_of_row[rows]]))
+    for i in np.flatnonzero(~shapely.is_valid(polygons)):
+        polygons[i] = polygons[i].buffer(0)
+    kept = ~shapely.is_empty(polygons)
+    pieces = polygons[kept]
+    piece_owner = owner[usable][kept]
+    if not len(pieces):
+        return out
+    # one row of pieces per footprint, padded with None (which a union leaves out)
+    rank = np.arange(len(pieces)) - np.searchsorted(piece_owner, piece_owner)
+    table = np.full((len(outlines_px), int(rank.max()) + 1), None, dtype=object)
+    table[piece_owner, rank] = pieces
+    owners = np.unique(piece_owner)
+    for k, footprint in zip(owners, shapely.union_all(table[owners], axis=1)):
+        out[k] = footprint
+    return out
+
+
+def _footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines: tuple[OutlineKey, ...],
+                        plane_up_m: float):
+    """:func:`outlines_on_planes` of one sighting's outlines (by value), kept."""
+    return _kept_on_planes(camera, [(pose, outlines, float(plane_up_m))])[0]
 
 
 def clear_cache() -> None:
     """Forget the kept outlines, footprints and placed detections (tests, benchmarks)."""
     _mask_shape.cache_clear()
-    _footprint_on_plane.cache_clear()
+    _on_planes.clear()
     _scaled.clear()
     _placed.clear()
     _ground_xy.clear()
@@ -408,8 +465,10 @@ def project_detections(detections: Sequence[Detection], *, camera: PinholeCamera
               and not np.hypot(ground[0] - pose.east_m, ground[1] - pose.north_m) > max_range_m]
     observations = make_observations([detections[k] for k, *_ in placed], local, [times_s[k] for k, *_ in placed],
                                      np.array([ground[:2] for *_, ground in placed]).reshape(-1, 2))
+    # every footprint on the ground at once (most of a long flight's placing, one by one)
+    footprints = footprints_on_plane(camera, [(pose, shapes[k][0]) for k, _, pose, _ in placed])
     out: list[Projected | None] = [None] * len(detections)
-    for (k, direction, pose, ground), observation in zip(placed, observations):
+    for (k, direction, pose, ground), observation, footprint in zip(placed, observations, footprints):
         outlines, _, area, truncated, near_edge = shapes[k]
         out[k] = Projected(
             detection=detections[k],
@@ -419,7 +478,7 @@ def project_detections(detections: Sequence[Detection], *, camera: PinholeCamera
             ray_origin=pose.position,
             ray_direction=direction,
             ground_xy=ground[:2],
-            footprint=footprint_on_plane(camera, pose, outlines),
+            footprint=footprint,
             area_px=area,
             truncated=truncated,
             near_edge=near_edge,

@@ -73,3 +73,30 @@ def test_rays_cast_together_are_those_cast_one_by_one():
     alone = np.concatenate([intersect_ground(camera, pose, p[None]) for pose, p in zip(poses, uv)])
     assert np.isnan(alone[:, 0]).sum() > 50 and np.isfinite(alone[:, 0]).sum() > 50
     assert grounds.tobytes() == alone.tobytes()
+
+
+def test_outlines_cast_together_are_those_cast_one_by_one():
+    """:func:`core.camera.intersect_grounds` gives each block of pixels, seen from its own
+    pose onto its own plane, the very numbers :func:`intersect_ground` gives it alone (a
+    block's rotation is a product of as many rows as it has: a longer product's rows may
+    differ in the last bit), NaN above the horizon and where the camera is not above the
+    plane."""
+    from core.camera import intersect_grounds
+
+    rng = np.random.default_rng(7)
+    camera = PinholeCamera(1280, 720, 80.0)
+    count = 300
+    poses = [CameraPose(east_m=float(e), north_m=float(n), up_m=float(u), yaw_deg=float(y), pitch_deg=float(p),
+                        roll_deg=float(r))
+             for e, n, u, y, p, r in zip(rng.normal(0, 300, count), rng.normal(0, 300, count),
+                                         rng.uniform(5, 120, count), rng.uniform(0, 360, count),
+                                         rng.uniform(-90, 10, count), rng.normal(0, 3, count))]
+    blocks = [rng.uniform((0, 0), (1280, 720), (int(rng.integers(1, 60)), 2)) for _ in range(count)]
+    planes = [float(up) for up in rng.uniform(-2, 30, count)]
+    together = intersect_grounds(camera, poses, blocks, planes)
+    alone = np.concatenate([intersect_ground(camera, pose, uv, ground_up_m=plane)
+                            for pose, uv, plane in zip(poses, blocks, planes)])
+    assert np.isnan(alone[:, 0]).sum() > 500 and np.isfinite(alone[:, 0]).sum() > 500
+    assert any(plane >= pose.up_m for pose, plane in zip(poses, planes))
+    assert together.tobytes() == alone.tobytes()
+    assert intersect_grounds(camera, [], [], []).shape == (0, 3)
