@@ -345,13 +345,16 @@ def triangulate(
     ``height_prior`` ``(z, weight)`` adds ``weight * (Z - z)^2``: with little parallax
     the rays fix a line, and the prior picks the point on it at a plausible height.
     """
-    eye = np.eye(3)
-    a = np.zeros((3, 3))
-    b = np.zeros(3)
-    for o, d, w in zip(origins, directions, weights):
-        m = eye - np.outer(d, d)
-        a += w * m
-        b += w * (m @ o)
+    origins = np.asarray(origins, dtype=np.float64).reshape(-1, 3)
+    directions = np.asarray(directions, dtype=np.float64).reshape(-1, 3)
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    # each ray's I - d d^T and its product with the ray's origin, all rays at once; summed
+    # one ray after another from zero (a cumulative sum adds in that order, where a sum
+    # would pair them): the very numbers a loop over the rays gives (a site's
+    # triangulation was a few numpy calls per ray)
+    m = np.eye(3) - directions[:, :, None] * directions[:, None, :]
+    a = np.cumsum(np.concatenate([np.zeros((1, 3, 3)), w[:, None, None] * m]), axis=0)[-1].copy()
+    b = np.cumsum(np.concatenate([np.zeros((1, 3)), w[:, None] * (m @ origins[:, :, None])[:, :, 0]]), axis=0)[-1].copy()
     if height_prior is not None:
         a[2, 2] += height_prior[1]
         b[2] += height_prior[1] * height_prior[0]
@@ -374,13 +377,26 @@ def _ray_weights(members: list[Projected], z_prior: float, settings: FusionSetti
     """Inverse variance of each ray's miss distance: angular noise times range (the mask's
     centroid's, and for a frame placed by the camera's turns read from the video, how far
     off its heading may be)."""
+    reaches = _reaches_m(members, z_prior)
     weights = []
-    for m in members:
-        point = point_on_plane(m.ray_origin, m.ray_direction, z_prior)
-        reach = 50.0 if point is None else float(np.linalg.norm(point - m.ray_origin))
+    for m, reach in zip(members, reaches.tolist()):
         sigma = max(0.05, math.hypot(settings.ray_sigma_rad, math.radians(m.heading_sigma_deg)) * reach)
         weights.append(max(m.model_weight if by_model else m.weight, 1e-3) / sigma**2)
     return np.array(weights)
+
+
+def _reaches_m(members: Sequence[Projected], plane_up_m: float, *, missed_m: float = 50.0) -> np.ndarray:
+    """How far each member's ray runs from the camera to the plane ``z = plane_up_m``
+    (:func:`geo.observe.point_on_plane`; ``missed_m`` for a ray that does not meet it),
+    ``float[N]``: all the rays at once, each the number one alone gives."""
+    origins = np.array([m.ray_origin for m in members], dtype=np.float64).reshape(-1, 3)
+    directions = np.array([m.ray_direction for m in members], dtype=np.float64).reshape(-1, 3)
+    meets = ~((directions[:, 2] >= -1e-6) | (origins[:, 2] <= plane_up_m))  # point_on_plane's test
+    t = (origins[meets, 2] - plane_up_m) / -directions[meets, 2]
+    reaches = np.full(len(origins), float(missed_m))
+    points = origins[meets] + t[:, None] * directions[meets]
+    reaches[meets] = np.linalg.norm(points - origins[meets], axis=1)
+    return reaches
 
 
 #: A damage's position is the centre of what a view's mask covered of it; views that each
