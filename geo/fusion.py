@@ -735,9 +735,9 @@ def _build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera
     shown = [m for m in placed if m.detection.id in anchor] if anchor is not None else placed
     shown = shown or placed
     best = _best_member(shown, level)
-    footprint = unary_union([
-        _footprint_local(m, camera, plane) for m in shown if not m.truncated
-    ] or [_footprint_local(m, camera, plane) for m in shown])
+    outlined = [m for m in shown if not m.truncated] or shown
+    footprint = unary_union(_footprints_local(outlined, camera, plane, moved={id(m) for m in placed} - {
+        id(m) for m in members}))
     lon, lat = local.to_lonlat(position[0], position[1])
     times = [m.observation.t_s for m in placed]
     frames = [m.frame_index for m in placed]
@@ -763,10 +763,20 @@ def _build_site(site_id: int, members: list[Projected], *, camera: PinholeCamera
                      heights=tuple(sorted(heights.items())))
 
 
-def _footprint_local(member: Projected, camera: PinholeCamera, plane_up_m: float):
-    from geo.observe import footprint_on_plane
+def _footprints_local(members: Sequence[Projected], camera: PinholeCamera, plane_up_m: float, *,
+                      moved: Collection[int] = ()) -> list[Any]:
+    """Each member's footprint on the plane ``z = plane_up_m``
+    (:func:`geo.observe.footprint_on_plane`): a member :func:`geo.observe.on_planes` placed
+    on that very plane (its ``id`` in ``moved``) carries it already; the others' are
+    projected together."""
+    from geo.observe import footprints_on_plane
 
-    return footprint_on_plane(camera, member.pose, member.outline_px, plane_up_m)
+    found = [m.footprint if id(m) in moved else None for m in members]
+    rest = [k for k, footprint in enumerate(found) if footprint is None]
+    for k, footprint in zip(rest, footprints_on_plane(camera, [(members[k].pose, members[k].outline_px) for k in rest],
+                                                      plane_up_m)):
+        found[k] = footprint
+    return found
 
 
 def fuse_observations(

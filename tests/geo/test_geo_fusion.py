@@ -424,3 +424,31 @@ def test_the_merge_median_is_numpys():
             values = list(rng.normal(0.0, 50.0, count) * rng.choice([1e-3, 1.0, 1e3]))
             assert small_median(values) == float(np.median(values))
     assert np.isnan(small_median([1.0, float("nan"), 2.0]))
+
+
+def test_a_site_s_outline_joins_its_sightings_footprints_on_its_plane():
+    """A site's outline is the union of its whole sightings' footprints on its plane (a
+    roof's, or the ground): those placed on that plane already are taken as they are
+    (``geo.fusion._footprints_local``), the very geometry each gives projected alone."""
+    from shapely.ops import unary_union
+
+    from geo.fusion import _footprints_local
+    from geo.observe import clear_cache, footprint_on_plane
+
+    points = [(5.0, 40.0, 6.0), (-8.0, 55.0, 0.0)]
+    detections, times, track, video, local = fly(points, [DamageLevel.SEVERE, DamageLevel.DEBRIS])
+    damage_map = build_damage_map_from(detections, times, track, video=video, hfov_deg=80.0)
+    assert sorted(f.position_m[2] > 3.0 for f in damage_map.fused) == [False, True]
+    for fused in damage_map.fused:
+        plane = float(fused.position_m[2])
+        whole = [m for m in fused.members if not m.truncated] or list(fused.members)
+        kept = [m.footprint.wkb for m in whole]
+        clear_cache()  # projected anew
+        alone = [footprint_on_plane(CAMERA, m.pose, m.outline_px, plane) for m in whole]
+        assert [g.wkb for g in alone] == kept
+        assert [g.wkb for g in _footprints_local(whole, CAMERA, plane)] == kept
+        assert [g.wkb for g in _footprints_local(whole, CAMERA, plane, moved={id(m) for m in whole})] == kept
+        # sightings still on the ground: their footprints projected onto the site's plane
+        on_ground = [replace(m, footprint=footprint_on_plane(CAMERA, m.pose, m.outline_px)) for m in whole]
+        assert [g.wkb for g in _footprints_local(on_ground, CAMERA, plane)] == kept
+        assert fused.footprint.wkb == unary_union(alone).wkb
