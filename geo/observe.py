@@ -466,7 +466,8 @@ def project_detections(detections: Sequence[Detection], *, camera: PinholeCamera
     observations = make_observations([detections[k] for k, *_ in placed], local, [times_s[k] for k, *_ in placed],
                                      np.array([ground[:2] for *_, ground in placed]).reshape(-1, 2))
     # every footprint on the ground at once (most of a long flight's placing, one by one)
-    footprints = footprints_on_plane(camera, [(pose, shapes[k][0]) for k, _, pose, _ in placed])
+    outlines_of = {k: shape[0] for k, shape in enumerate(shapes) if shape is not None}
+    footprints = footprints_on_plane(camera, [(pose, outlines_of[k]) for k, _, pose, _ in placed])
     out: list[Projected | None] = [None] * len(detections)
     for (k, direction, pose, ground), observation, footprint in zip(placed, observations, footprints):
         outlines, _, area, truncated, near_edge = shapes[k]
