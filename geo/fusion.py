@@ -353,8 +353,9 @@ def triangulate(
     # would pair them): the very numbers a loop over the rays gives (a site's
     # triangulation was a few numpy calls per ray)
     m = np.eye(3) - directions[:, :, None] * directions[:, None, :]
+    m_o = (m @ origins[:, :, None])[:, :, 0]
     a = np.cumsum(np.concatenate([np.zeros((1, 3, 3)), w[:, None, None] * m]), axis=0)[-1].copy()
-    b = np.cumsum(np.concatenate([np.zeros((1, 3)), w[:, None] * (m @ origins[:, :, None])[:, :, 0]]), axis=0)[-1].copy()
+    b = np.cumsum(np.concatenate([np.zeros((1, 3)), w[:, None] * m_o]), axis=0)[-1].copy()
     if height_prior is not None:
         a[2, 2] += height_prior[1]
         b[2] += height_prior[1] * height_prior[0]
