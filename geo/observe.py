@@ -317,12 +317,6 @@ def outlines_on_planes(camera: PinholeCamera, poses: Sequence[CameraPose],
     return out
 
 
-def _footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines: tuple[OutlineKey, ...],
-                        plane_up_m: float):
-    """:func:`outlines_on_planes` of one sighting's outlines (by value), kept."""
-    return _kept_on_planes(camera, [(pose, outlines, float(plane_up_m))])[0]
-
-
 def clear_cache() -> None:
     """Forget the kept outlines, footprints and placed detections (tests, benchmarks)."""
     _mask_shape.cache_clear()

@@ -24,7 +24,7 @@ def test_the_footprint_on_a_plane_is_the_outline_projected_onto_it(plane_up_m, m
     scaled = observe.footprint_on_plane(camera, pose, [outline], plane_up_m)
     assert projections == []  # the footprint on the ground, scaled: the outline is not projected again
     monkeypatch.undo()
-    projected = observe._footprint_on_plane(camera, pose, ((outline.shape, outline.tobytes()),), plane_up_m)
+    projected = observe.outlines_on_planes(camera, [pose], [[outline]], [plane_up_m])[0]
     assert scaled.is_valid and not scaled.is_empty
     assert scaled.symmetric_difference(projected).area <= 1e-9 * projected.area
     assert scaled.area < on_ground.area  # nearer the camera
