@@ -171,18 +171,24 @@ def project_points_from(camera: PinholeCamera, poses: Sequence[CameraPose], poin
 
 def pixel_rays(camera: PinholeCamera, pose: CameraPose, uv: np.ndarray) -> np.ndarray:
     """Unit ray directions in the world, ``float64[N, 3]``, for pixels ``float[N, 2]``."""
+    d_world = _camera_directions(camera, uv) @ pose.rotation_world_from_camera().T
+    rays: np.ndarray = d_world / np.sqrt(np.add.reduce(d_world * d_world, axis=1, keepdims=True))
+    return rays
+
+
+def _camera_directions(camera: PinholeCamera, uv: np.ndarray) -> np.ndarray:
+    """The directions through pixels ``float[N, 2]`` in the camera's frame, ``z = 1``:
+    ``float64[N, 3]``. Filled in place (and normed by the callers as np.linalg.norm does)
+    without np.stack's and norm's checks: a map casts a ray per detection and per outline,
+    tens of thousands."""
     uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
     cx, cy = camera.principal_point_px
     f = camera.focal_px
-    # filled in place and normed as np.linalg.norm does, without np.stack's and norm's
-    # checks: a map casts a ray per detection and per outline, tens of thousands
     d_cam = np.empty((len(uv), 3))
     d_cam[:, 0] = (uv[:, 0] - cx) / f
     d_cam[:, 1] = (uv[:, 1] - cy) / f
     d_cam[:, 2] = 1.0
-    d_world = d_cam @ pose.rotation_world_from_camera().T
-    rays: np.ndarray = d_world / np.sqrt(np.add.reduce(d_world * d_world, axis=1, keepdims=True))
-    return rays
+    return d_cam
 
 
 def pixel_rays_from(camera: PinholeCamera, poses: Sequence[CameraPose], uv: np.ndarray) -> np.ndarray:
@@ -192,12 +198,7 @@ def pixel_rays_from(camera: PinholeCamera, poses: Sequence[CameraPose], uv: np.n
     uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
     if len(uv) == 0:
         return np.zeros((0, 3))
-    cx, cy = camera.principal_point_px
-    f = camera.focal_px
-    d_cam = np.empty((len(uv), 1, 3))
-    d_cam[:, 0, 0] = (uv[:, 0] - cx) / f
-    d_cam[:, 0, 1] = (uv[:, 1] - cy) / f
-    d_cam[:, 0, 2] = 1.0
+    d_cam = _camera_directions(camera, uv)[:, None, :]
     # each rotation transposed as a view, laid out as pixel_rays' own ``.T``
     d_world = d_cam @ np.stack([pose.rotation_world_from_camera() for pose in poses]).transpose(0, 2, 1)
     rays: np.ndarray = (d_world / np.sqrt(np.add.reduce(d_world * d_world, axis=2, keepdims=True)))[:, 0]
@@ -210,6 +211,13 @@ def ground_points_from(poses: Sequence[CameraPose], rays: np.ndarray, *, min_dep
     rays = np.asarray(rays, dtype=np.float64).reshape(-1, 3)
     height = np.array([pose.up_m for pose in poses], dtype=np.float64).reshape(-1)
     position = np.array([pose.position for pose in poses], dtype=np.float64).reshape(-1, 3)
+    return _hits_below(rays, height, position, min_depression_deg)
+
+
+def _hits_below(rays: np.ndarray, height: np.ndarray, position: np.ndarray, min_depression_deg: float) -> np.ndarray:
+    """Where each ray (``float64[N, 3]``, unit) from ``position[i]`` meets the plane
+    ``height[i]`` below it, ``float64[N, 3]``; NaN rows for a ray that does not look down
+    by ``min_depression_deg`` or a plane not below."""
     limit = -math.sin(math.radians(min_depression_deg))
     ok = rays[:, 2] < limit
     t = np.where(ok, height / np.where(ok, -rays[:, 2], 1.0), np.nan)
@@ -229,13 +237,7 @@ def intersect_grounds(camera: PinholeCamera, poses: Sequence[CameraPose], uvs: S
     counts = [len(uv) for uv in uvs]
     if not counts or sum(counts) == 0:
         return np.zeros((0, 3))
-    uv = np.concatenate([np.asarray(uv, dtype=np.float64).reshape(-1, 2) for uv in uvs])
-    cx, cy = camera.principal_point_px
-    f = camera.focal_px
-    d_cam = np.empty((len(uv), 3))
-    d_cam[:, 0] = (uv[:, 0] - cx) / f
-    d_cam[:, 1] = (uv[:, 1] - cy) / f
-    d_cam[:, 2] = 1.0
+    d_cam = _camera_directions(camera, np.concatenate([np.asarray(uv, dtype=np.float64).reshape(-1, 2) for uv in uvs]))
     d_world = np.empty_like(d_cam)
     start = 0
     for pose, count in zip(poses, counts):
@@ -245,12 +247,7 @@ def intersect_grounds(camera: PinholeCamera, poses: Sequence[CameraPose], uvs: S
     height = np.repeat(np.array([pose.up_m - float(up) for pose, up in zip(poses, grounds_up_m)],
                                 dtype=np.float64), counts)
     position = np.repeat(np.array([pose.position for pose in poses], dtype=np.float64).reshape(-1, 3), counts, axis=0)
-    limit = -math.sin(math.radians(min_depression_deg))
-    ok = rays[:, 2] < limit
-    t = np.where(ok, height / np.where(ok, -rays[:, 2], 1.0), np.nan)
-    out: np.ndarray = position + rays * t[:, None]
-    out[~ok | (height <= 0)] = np.nan
-    return out
+    return _hits_below(rays, height, position, min_depression_deg)
 
 
 def intersect_ground(
@@ -280,12 +277,5 @@ def ground_points(pose: CameraPose, rays: np.ndarray, *, ground_up_m: float = 0.
     """:func:`intersect_ground` of rays already cast from ``pose`` (``float[N, 3]``, as
     :func:`pixel_rays` gives them): a caller that needs a pixel's ray and its ground point
     casts the ray once."""
-    height = pose.up_m - ground_up_m
-    limit = -math.sin(math.radians(min_depression_deg))
-    ok = rays[:, 2] < limit
-    t = np.where(ok, height / np.where(ok, -rays[:, 2], 1.0), np.nan)
-    out: np.ndarray = pose.position + rays * t[:, None]
-    out[~ok] = np.nan
-    if height <= 0:
-        out[:] = np.nan
-    return out
+    height = np.full(len(rays), pose.up_m - ground_up_m, dtype=np.float64)
+    return _hits_below(rays, height, np.asarray(pose.position, dtype=np.float64), min_depression_deg)
