@@ -206,7 +206,13 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
     if not (camera or ground or flown or turns):
         return VideoGeoreferencing(settings, None, tuple(lines))
     hfov = None
-    if settings.hfov_deg is not None:  # given, or kept in the project: the field of view is known
+    # a field of view read from the video before is no more known now than it was then:
+    # held, it would read the pitch alone as if the width were exact, and say it was given
+    estimated_before = settings.hfov_deg is not None and settings.hfov_sigma_deg is not None
+    if camera and estimated_before:
+        lines.append(f"camera: the field of view kept from an earlier reading ({settings.hfov_deg} "
+                     f"+-{settings.hfov_sigma_deg} deg, estimated from the video) is read again with the pitch")
+    if settings.hfov_deg is not None and not estimated_before:  # typed, or a preset: the field of view is known
         from geo.camera import resolve_hfov
 
         try:
@@ -248,8 +254,10 @@ def georeference_from_video(video_path: Path, track: Track, settings: ProjectSet
     lines.append(view.note())
     if view.width_unsure:
         lines.append(UNSURE_WIDTH_HINT)
-    if hfov is None and view.hfov_estimated:  # a held one the map finds itself, source and all
+    if hfov is None and view.hfov_estimated:
         settings = replace(settings, hfov_deg=round(view.hfov_deg, 1), hfov_sigma_deg=round(view.hfov_sigma_deg, 1))
+    elif hfov is None and estimated_before:  # held from the telemetry or the video's metadata: the map finds it
+        settings = replace(settings, hfov_deg=None, hfov_sigma_deg=None)
     # kept with the settings, so the app and later exports place the map with the same camera
     settings = replace(settings, camera_pitch_deg=round(view.pitch_deg, 1),
                        camera_pitch_sigma_deg=round(view.pitch_sigma_deg, 1),

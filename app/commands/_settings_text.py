@@ -22,12 +22,15 @@ def _plus_minus(value: float, sigma: Any, unit: str, digits: int) -> str:
 def _number(name: str, flag: str | None, unit: str, digits: int = 1, *, signed: bool = False,
             sigma_key: str | None = None) -> Callable[[Any, Mapping[str, Any]], str]:
     def text(value: Any, settings: Mapping[str, Any]) -> str:
+        sigma = settings.get(sigma_key) if sigma_key else None
+        read = isinstance(sigma, (int, float)) and not isinstance(sigma, bool)  # only a reading has a spread
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             shown = str(value)  # a preset name (--hfov mavic-2-pro)
         else:
-            shown = _plus_minus(value, settings.get(sigma_key) if sigma_key else None, unit, digits)
+            shown = _plus_minus(value, sigma, unit, digits)
             shown = f"+{shown}" if signed and value >= 0 else shown
-        return f"{name} {shown}" + (f" ({flag})" if flag else "")
+        origin = [where for where in ("read from the video" if read else None, flag) if where]
+        return f"{name} {shown}" + (f" ({'; '.join(origin)})" if origin else "")
     return text
 
 

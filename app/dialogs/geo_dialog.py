@@ -277,7 +277,7 @@ class GeoSettingsDialog(QDialog):
         elevation or the flight height lands in its box with how sure it is (the user can
         still change it)."""
         job = self._read_video(self._ground_job, self.ground_button, self.ground_label, "Could not read it",
-                               _read_ground, self._show_ground, self.hfov_spin.given())
+                               _read_ground, self._show_ground, self._hfov_known())
         self._ground_job = job or self._ground_job
 
     def _show_ground(self, report: Any) -> None:
@@ -309,7 +309,7 @@ class GeoSettingsDialog(QDialog):
         """Read the camera's pitch and heading offset from the video off the GUI thread,
         at the heights the boxes give (or read with it); the pitch lands in its box."""
         job = self._read_video(self._camera_job, self.camera_button, self.camera_label, "Could not read it",
-                               _read_camera, self._show_camera, self.hfov_spin.given(),
+                               _read_camera, self._show_camera, self._hfov_known(),
                                self.elevation_spin.given(), self.height_spin.given())
         self._camera_job = job or self._camera_job
 
@@ -341,7 +341,8 @@ class GeoSettingsDialog(QDialog):
                              float(view.yaw_sigma_deg))
         text = (f"Found pitch {view.pitch_deg:.0f}° ± {view.pitch_sigma_deg:.0f}°, looking {yaw:+.0f}° "
                 f"± {view.yaw_sigma_deg:.0f}° off the direction of travel")
-        if view.hfov_estimated and self.hfov_spin.is_unset():  # the pitch holds with this width only
+        if view.hfov_estimated and (self.hfov_spin.is_unset() or self._hfov_known() is None):
+            # the pitch holds with this width only; an earlier reading's is replaced by this one
             self.hfov_spin.setValue(round(float(view.hfov_deg), 1))
             self._hfov_read = (self.hfov_spin.value(), round(float(view.hfov_sigma_deg), 1))
             text += f", {view.hfov_deg:.0f}° wide"
@@ -407,6 +408,17 @@ class GeoSettingsDialog(QDialog):
         )
 
 
+
+    def _hfov_known(self) -> float | None:
+        """The field of view the box gives as known (typed, a preset): ``None`` while it is
+        unset or holds a width read from the video, which the camera's next reading reads
+        again rather than hold as exact."""
+        typed = self.hfov_spin.given()
+        if typed is None:
+            return None
+        hfov: float | str = self._initial.hfov_deg if (
+            self._initial.hfov_deg is not None and abs(typed - hfov_degrees(self._initial.hfov_deg)) < 0.05) else typed
+        return None if self._hfov_sigma(hfov) is not None else typed
 
     def _hfov_sigma(self, hfov: float | str | None) -> float | None:
         """How sure the field of view is: the reading's spread while the box holds the

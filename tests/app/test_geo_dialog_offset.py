@@ -209,3 +209,24 @@ def test_an_unsure_camera_width_asks_for_the_drones_field_of_view(qtbot, sites_f
         assert dialog.settings().hfov_deg == 50.0 and dialog.settings().hfov_sigma_deg == view.hfov_sigma_deg
         dialog.hfov_spin.setValue(84.0)
         assert dialog.settings().hfov_deg == 84.0 and dialog.settings().hfov_sigma_deg is None
+
+
+def test_a_saved_width_read_from_the_video_is_read_again_not_held(qtbot, sites_flyover):
+    """A field of view the project keeps from an earlier reading is not given to the next
+    reading as known (it would read the pitch alone, surer than it is): the camera's width
+    is read again and the new reading replaces it; a width typed in the box is held."""
+    from app.dialogs.geo_dialog import GeoSettingsDialog
+    from geo.pitch import ESTIMATED_FOV_SOURCE, FlowView
+    from services.sync import SyncReport
+
+    dialog = GeoSettingsDialog(ProjectSettings(hfov_deg=95.0, hfov_sigma_deg=18.0), None,
+                               video_path=sites_flyover.video, telemetry_path=sites_flyover.gpx)
+    qtbot.addWidget(dialog)
+    assert dialog.hfov_spin.value() == 95.0 and dialog._hfov_known() is None
+    dialog._show_camera((SyncReport(None, FlowView(-50.0, 2.0, 88.0, 9.0, 5.0, 12.0, 0.1, 50,
+                                                   ESTIMATED_FOV_SOURCE)), False))
+    assert dialog.hfov_spin.value() == 88.0
+    assert (dialog.settings().hfov_deg, dialog.settings().hfov_sigma_deg) == (88.0, 12.0)
+    assert dialog._hfov_known() is None
+    dialog.hfov_spin.setValue(84.0)  # typed: the next reading holds it
+    assert dialog._hfov_known() == 84.0 and dialog.settings().hfov_sigma_deg is None

@@ -25,8 +25,8 @@ def _project(tmp_path):
 def test_info_says_the_settings_with_their_flags(tmp_path, capsys):
     assert main(["info", str(_project(tmp_path))]) == 0
     out = capsys.readouterr().out
-    assert ("settings:  clock offset -7203.5 +-0.2 s (--offset), field of view mavic-2-pro (--hfov), camera pitch "
-            "-52.0 +-3.0 deg (--pitch), minimum score 0.30 (--min-score), camera turns read from the video for 2 "
+    assert ("settings:  clock offset -7203.5 +-0.2 s (read from the video; --offset), field of view mavic-2-pro "
+            "(--hfov), camera pitch -52.0 +-3.0 deg (read from the video; --pitch), minimum score 0.30 (--min-score), camera turns read from the video for 2 "
             "hovers (--camera auto)\n") in out
     assert "           relief package: event Hurricane Michael, analyst A. Analyst, version 2\n" in out
     assert "_s=" not in out and "{" not in out and "[[" not in out

@@ -176,6 +176,31 @@ def test_the_camera_read_from_the_video_is_saved(hilly_project, tmp_path, capsys
     assert f"pitch {saved.camera_pitch_deg:g} deg (set for" in capsys.readouterr().out
 
 
+def test_a_saved_field_of_view_estimate_is_read_again_not_held_as_given(hilly_project, tmp_path, capsys):
+    """A field of view read from the video and saved is an estimate the next ``--camera
+    auto`` reads again with the pitch: it is not held as given (the pitch then read alone,
+    surer than it is, and the width's spread gone from the sites' uncertainty)."""
+    from core.store import ProjectStore
+
+    project = _copy_of(hilly_project[0], tmp_path)
+    camera_m, said = [], []
+    for out, save in (("first", ["--save"]), ("again", [])):
+        assert main(["export", str(project), "--to", str(tmp_path / out), "--formats", "sites", "--offset", "2.5",
+                     "--ground-elevation", "10", "--camera", "auto", *save]) == 0
+        said.append(capsys.readouterr().out)
+        sites = json.loads((tmp_path / out / "damage_sites.geojson").read_text())["features"]
+        camera_m.append(sorted(f["properties"]["uncertainty_camera_m"] for f in sites))
+    with ProjectStore.open(project) as store:
+        saved = store.project_settings()
+    assert saved.hfov_deg is not None and saved.hfov_sigma_deg is not None  # the GPX names no camera: estimated
+    reading = [line for line in said[1].splitlines() if "camera estimated from the ground's flow" in line]
+    assert reading and f"horizontal FOV {saved.hfov_deg:.1f} +-{saved.hfov_sigma_deg:.1f} deg" in reading[0]
+    assert "(given)" not in reading[0] and "deg (given)" not in said[1]
+    assert "kept from an earlier reading" in said[1]
+    assert f"pitch {saved.camera_pitch_deg:.1f} +-{saved.camera_pitch_sigma_deg:.1f} deg" in reading[0]
+    assert camera_m[1] == pytest.approx(camera_m[0])  # the width's spread still counts in every site
+
+
 def _offset_auto(tmp_path, monkeypatch, estimate):  # noqa: ANN001, ANN202 - (ProjectSettings, view, lines said)
     """`--offset auto` on a project whose offset is +0.3 s, the video's motion read as ``estimate``."""
     import argparse
