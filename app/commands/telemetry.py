@@ -9,7 +9,12 @@ import csv
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from geo.pitch import FlowView
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,13 +68,7 @@ def run(args: argparse.Namespace) -> int:
                 "height_at_first_fix_m": round(report.height.offset_m, 1), "frame_pairs": report.height.samples,
             }
         if report.view is not None:
-            view = report.view
-            summary["camera_from_video"] = {
-                "pitch_deg": round(view.pitch_deg, 1), "pitch_sigma_deg": round(view.pitch_sigma_deg, 1),
-                "hfov_deg": round(view.hfov_deg, 1), "hfov_sigma_deg": round(view.hfov_sigma_deg, 1),
-                "heading_offset_deg": round(view.yaw_offset_deg, 1), "heading_sigma_deg": round(view.yaw_sigma_deg, 1),
-                "frame_pairs": view.samples, "hfov_source": view.hfov_source,
-            }
+            summary["camera_from_video"] = camera_summary(report.view)
     if args.json:
         text = json.dumps(summary, indent=2)
     else:
@@ -93,11 +92,8 @@ def run(args: argparse.Namespace) -> int:
             if camera:
                 lines.append(("camera pitch", f"{camera['pitch_deg']:.1f} +-{camera['pitch_sigma_deg']:.1f} deg "
                                               "(from the ground's flow; the track has none)"))
-                from geo.pitch import ESTIMATED_FOV_SOURCE
-
-                where = (f"give --hfov {camera['hfov_deg']:.0f}" if camera["hfov_source"] == ESTIMATED_FOV_SOURCE
-                         else camera["hfov_source"])
-                lines.append(("camera FOV", f"{camera['hfov_deg']:.1f} +-{camera['hfov_sigma_deg']:.1f} deg ({where})"))
+                lines.append(("camera FOV", f"{camera['hfov_deg']:.1f} +-{camera['hfov_sigma_deg']:.1f} deg "
+                                            f"({field_of_view_advice(camera)})"))
                 lines.append(("heading offset", f"{camera['heading_offset_deg']:+.1f} +-{camera['heading_sigma_deg']:.1f} deg "
                                                 "from the direction of travel"))
             width = max(len(k) for k, _ in lines)
@@ -107,3 +103,33 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # piped into `head`: the reader has all it wanted
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python's documented recipe
     return 0
+
+
+def camera_summary(view: FlowView) -> dict[str, Any]:
+    """The camera read from the video, as ``--json`` gives it under ``camera_from_video``."""
+    return {
+        "pitch_deg": round(view.pitch_deg, 1), "pitch_sigma_deg": round(view.pitch_sigma_deg, 1),
+        "hfov_deg": round(view.hfov_deg, 1), "hfov_sigma_deg": round(view.hfov_sigma_deg, 1),
+        "heading_offset_deg": round(view.yaw_offset_deg, 1), "heading_sigma_deg": round(view.yaw_sigma_deg, 1),
+        "frame_pairs": view.samples, "hfov_source": view.hfov_source, "hfov_advised": view.hfov_beats_default(),
+    }
+
+
+def field_of_view_advice(camera: Mapping[str, Any]) -> str:
+    """What to do with the field of view read from the video (``camera_from_video``):
+    where it came from when it was held; ``--hfov`` only when the reading pins the camera
+    down better than the map's default (``geo.pitch.FlowView.hfov_beats_default``);
+    otherwise that the video could not, and where the camera's own is found."""
+    from geo.camera import DEFAULT_HFOV_DEG
+    from geo.pitch import ADVISE_HFOV_MAX_SIGMA_DEG, ESTIMATED_FOV_SOURCE
+
+    if camera["hfov_source"] != ESTIMATED_FOV_SOURCE:
+        return str(camera["hfov_source"])
+    if camera["hfov_advised"]:
+        return f"give --hfov {camera['hfov_deg']:.0f}"
+    spec_sheet = "--hfov DEG, or the drone's name, e.g. --hfov mini-2"
+    if camera["hfov_sigma_deg"] > ADVISE_HFOV_MAX_SIGMA_DEG:
+        return (f"the video could not pin it down closer than the map's default {DEFAULT_HFOV_DEG:g} deg; give the "
+                f"camera's own from its spec sheet: {spec_sheet}")
+    return (f"the map's default {DEFAULT_HFOV_DEG:g} deg lies within it: the video does not tell them apart; the "
+            f"camera's spec sheet does: {spec_sheet}")
