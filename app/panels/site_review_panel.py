@@ -389,6 +389,10 @@ class SiteReviewPanel(Panel):
         #: threshold shows its site again (a threshold that hid it moved the selection on)
         self._chosen: int | None = None
         self._moving = False  # the panel, not the reviewer, is moving the selection
+        #: the reviewer moved the player (seeking, scrubbing, playing) while no site was
+        #: selected: the list's first pick then leaves the player where they took it
+        self._player_moved = False
+        self._player_rest_frame = 0  # the frame shown when the list last lost its site
         self._current_at_press: QListWidgetItem | None = None  # the current row when the mouse went down
         #: (run, detection) -> the detection as drawn and its list thumbnail
         self._thumbnails: dict[tuple[int, int], tuple[Detection, QIcon]] = {}
@@ -519,6 +523,7 @@ class SiteReviewPanel(Panel):
         document.analysis_running_changed.connect(self._on_analysis_running_changed)
         document.selection_changed.connect(self._on_selection_changed)
         document.stepped.connect(self._on_stepped)
+        document.current_frame_changed.connect(self._on_frame_shown)
         document.score_threshold_changed.connect(self._update_threshold_count)
         self._update_threshold_count()
         self._update_buttons()
@@ -592,6 +597,7 @@ class SiteReviewPanel(Panel):
         self._rows = []
         self.grid.clear()
         self._grid_key = None
+        self._player_moved, self._player_rest_frame = False, self.document.current_frame
         self._update_threshold_count(filter_rows=False)  # the count was of the sites forgotten
         self._update_buttons()
         self.disputed_changed.emit()
@@ -785,8 +791,8 @@ class SiteReviewPanel(Panel):
             if row is not None and not self.site_list.item(row).isHidden():
                 row_index = row
                 break
-        if row_index is None and not chosen_meanwhile:
-            row_index = self._first_undecided_row()
+        if row_index is None and not chosen_meanwhile and not self._player_moved:
+            row_index = self._first_undecided_row()  # not when the reviewer took the player elsewhere
         followed = self._follow_key is not None
         if followed:  # an edit moved the reviewer on: their place from now
             self._chosen = self._follow_key
@@ -795,6 +801,8 @@ class SiteReviewPanel(Panel):
         self._follow_key = None
         # selected silently: the player is moved below only when the site differs from the one in view
         self.site_list.setCurrentRow(row_index if row_index is not None else -1)
+        if row_index is not None:  # a site selected: the player follows the list from here
+            self._player_moved, self._player_rest_frame = False, self.document.current_frame
         if followed and row_index is not None:
             self._select_also(review, self._also_select)
         self._also_select = []
@@ -1197,10 +1205,15 @@ class SiteReviewPanel(Panel):
             self.site_list.setCurrentRow(row)
             self.site_list.scrollToItem(self.site_list.item(row))
 
+    def _on_frame_shown(self, index: int, _pts_s: float) -> None:
+        if self.current_site() is None and index != self._player_rest_frame:
+            self._player_moved = True  # no site of the list took the player there: the reviewer did
+
     def _on_current_site(self, *_args: object) -> None:
         site = self.current_site()
         if not self._moving:  # the reviewer's choice (the panel's own moves keep it)
             self._chosen = _site_key(site)
+        self._player_moved, self._player_rest_frame = False, self.document.current_frame
         if self.site_list.currentItem() is not None:
             self.site_list.scrollToItem(self.site_list.currentItem())
         self._fill_grid(site)

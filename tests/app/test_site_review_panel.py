@@ -1259,6 +1259,31 @@ def test_a_detection_in_no_site_chosen_while_the_sites_are_read_keeps_the_player
     assert panel.current_site() is None and panel.site_list.selectedItems() == []
 
 
+@pytest.mark.parametrize("how", ["slider", "time box"])
+def test_the_player_moved_while_the_sites_are_read_stays_where_it_was_taken(qtbot, window, project, how):
+    """A reviewer who seeks (the transport's slider, its go-to box) before the Sites panel
+    has listed the sites: when they come, the list selects no site and the player stays
+    where it was taken (the list's first site to decide took it away)."""
+    panel, transport = window.panel(SiteReviewPanel), window.transport
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+        assert panel.review is None  # still being read
+        target = window.document.frame_count - 1
+        with qtbot.waitSignal(window.frame_shown, timeout=5_000):
+            if how == "slider":
+                transport.slider.setValue(target)
+            else:
+                transport.goto_edit.setText(f"{window.document.frame_times()[target]:.2f}")
+                transport.goto_edit.returnPressed.emit()
+        assert window.current_frame == target and panel.review is None  # seeked before the sites came
+    assert panel.review.queue[0].site.best_frame != target  # else the list's pick would not move it
+    assert window.current_frame == target and transport.position == target
+    assert panel.current_site() is None and panel.site_list.selectedItems() == []
+    panel.trigger("next")  # N: the list's first site, and the player follows the list again
+    assert panel.current_site() == panel.review.queue[0].site
+    assert window.current_frame == panel.current_site().best_frame
+
+
 def test_deciding_a_site_again_as_it_stands_adds_no_undo_step(qtbot, panel):
     """A on a site already accepted (X on one rejected, 3 on one accepted as Debris)
     changes nothing: no undo step whose Undo would seem to do nothing, and the status bar
