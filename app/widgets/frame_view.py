@@ -113,10 +113,10 @@ class FrameItem(QGraphicsItem):
         if chosen is not None and style.show_labels:  # its vertex handles: no other label goes under them
             reach = (_VertexHandle.RADIUS + 1) / scale
             placed.append(_rect(chosen.box_xyxy_px).adjusted(-reach, -reach, reach, reach))
-        # Labels of the most confident first, so crowding hides the least useful ones' place.
-        for det in sorted(self._detections, key=lambda d: -d.final_score):
-            if not style.visible(det):
-                continue
+        # Labels of the most confident first, so crowding hides the least useful ones' place;
+        # every box is drawn before any label, so that no box's line runs through a label's text.
+        shown = [det for det in sorted(self._detections, key=lambda d: -d.final_score) if style.visible(det)]
+        for det in shown:
             colour = level_colour(det.level)
             selected = det.id is not None and det.id == self._selected_id
             if style.show_building_boxes and det.building_box_xyxy_px is not None:
@@ -131,8 +131,10 @@ class FrameItem(QGraphicsItem):
                 painter.setPen(pen)
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawRect(_rect(det.box_xyxy_px))
-            if style.show_labels:
-                self._paint_label(painter, det, colour, scale, placed, clear_of_handles=selected)
+        if style.show_labels:
+            for det in shown:
+                selected = det.id is not None and det.id == self._selected_id
+                self._paint_label(painter, det, level_colour(det.level), scale, placed, clear_of_handles=selected)
 
     def _paint_label(self, painter: QPainter, det: Detection, colour: QColor, scale: float, placed: list[QRectF],
                      *, clear_of_handles: bool = False) -> None:

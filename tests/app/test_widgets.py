@@ -84,6 +84,36 @@ def test_frame_view_paints_masks_in_level_colours(qtbot):
     assert view.render_to_image().pixelColor(55, 35).getRgb()[:3] == (100, 100, 100)
 
 
+def test_no_box_is_drawn_over_another_detection_s_label(qtbot):
+    """A less confident detection's building box crossing a label: the label is drawn over
+    it, readable (the box's dashed line ran through the text)."""
+    from dataclasses import replace
+
+    view = FrameView()
+    qtbot.addWidget(view)
+    confident = _detection(1, score=0.9, box=(30, 40, 80, 70))  # its label: above the box, x from 30
+    crossing = replace(_detection(2, level=DamageLevel.SLIGHT, score=0.5, box=(100, 70, 150, 90)),
+                       building_box_xyxy_px=(70.0, 30.0, 155.0, 95.0))  # its corner in the label
+    view.show_frame(0, _grey_frame(), [crossing, confident])
+    painted = view.render_to_image()
+    label_top = 40 - painted_label_height(view)
+    blue_in_label = [(x, y) for x in range(30, 100) for y in range(label_top, 40)
+                     if (c := painted.pixelColor(x, y)).blue() > 200 and c.red() < 160]
+    assert blue_in_label == []
+    line = painted.pixelColor(70, 80)  # the same line, where no label is: drawn
+    assert line.blue() > 200 and line.red() < 160
+
+
+def painted_label_height(view: FrameView) -> int:
+    """A label's height on :meth:`FrameView.render_to_image` (12 px bold text, padded)."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    font = QFont()
+    font.setPixelSize(12)
+    font.setBold(True)
+    return QFontMetrics(font).height() + 4
+
+
 def _shown_view_with_detection_7(qtbot):
     """A FrameView on screen, 4x zoom, showing one detection (id 7) on a grey frame."""
     view = FrameView()
