@@ -671,7 +671,7 @@ class ProjectDocument(QObject):
         if det_id is None:
             return None
         verb = "Accept" if state is ReviewState.ACCEPTED else "Reject" if state is ReviewState.REJECTED else "Reset"
-        return self.apply_edit(SetReview(det_id, state), f"{verb} #{det_id}")
+        return self.apply_edit(SetReview(det_id, state), f"{verb} detection #{det_id}")
 
     def relabel_selected(self, level: DamageLevel) -> Changes | None:
         """Give the selected detection another damage level."""
@@ -680,7 +680,7 @@ class ProjectDocument(QObject):
         det_id = self._selected_id
         if det_id is None:
             return None
-        return self.apply_edit(Relabel(det_id, level), f"Relabel #{det_id} as {level.label}")
+        return self.apply_edit(Relabel(det_id, level), f"Relabel detection #{det_id} as {level.label}")
 
     def delete_selected(self) -> Changes | None:
         """Delete the selected detection (the selection is cleared first)."""
@@ -690,7 +690,7 @@ class ProjectDocument(QObject):
         if det_id is None:
             return None
         self.set_selection(None)
-        return self.apply_edit(DeleteDetection(det_id), f"Delete #{det_id}")
+        return self.apply_edit(DeleteDetection(det_id), f"Delete detection #{det_id}")
 
     def next_pending(self) -> Detection | None:
         """The next pending detection: later on the current frame (after the selection),

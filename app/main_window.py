@@ -1150,7 +1150,7 @@ class MainWindow(QMainWindow):
         if mask is None:
             self.frame_view.set_detections(self.document.detections(self._current_frame))
             return
-        self._apply(SetMask(detection_id, mask, box), f"Reshape #{detection_id}")
+        self._apply(SetMask(detection_id, mask, box), f"Reshape detection #{detection_id}")
 
     def _on_polygon_drawn(self, points: np.ndarray) -> None:
         from core.review import AddDetection

@@ -628,7 +628,7 @@ def carried_decision_ids(records: Iterable[EditRecord]) -> set[int]:
 
 def _entry_text(entry: _Entry) -> str:
     """One detection's edit, as the app words it."""
-    kind, after, name = entry.kind.split("|", 1)[0], entry.after, f"#{entry.detection_id}"
+    kind, after, name = entry.kind.split("|", 1)[0], entry.after, f"detection #{entry.detection_id}"
     if kind == "AddDetection":
         return "Add outline"
     if kind == "DeleteDetection":

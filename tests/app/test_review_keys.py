@@ -154,7 +154,8 @@ def test_undo_history_survives_closing_and_reopening(qtbot, window, project, err
     qtbot.keyClick(view, Qt.Key.Key_3)
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the relabel waits for a redo
     texts = (doc.undo_stack.undoText(), doc.undo_stack.redoText())
-    assert texts == (f"Accept #{first}", f"Relabel #{second} as Debris")
+    # "detection #", not "#" alone: the Sites list and the Review Table name sites "#12"
+    assert texts == (f"Accept detection #{first}", f"Relabel detection #{second} as Debris")
     window.close_project()
     assert not window.undo_action.isEnabled()
 

@@ -50,8 +50,8 @@ def test_undo_and_redo_stacks_come_back_after_reopening(project):
     with store:
         assert counts == (3, 1) and session.undo_steps == 3 and session.redo_steps == 1
         # each step worded as the app words it when it is made, not "earlier edit"
-        assert session.step_texts() == ([f"Accept #{ids[0]}", "Reject site (2 sightings)",
-                                         "Split 2 sightings off a site"], [f"Relabel #{ids[5]} as Debris"])
+        assert session.step_texts() == ([f"Accept detection #{ids[0]}", "Reject site (2 sightings)",
+                                         "Split 2 sightings off a site"], [f"Relabel detection #{ids[5]} as Debris"])
         assert session.redo() is not None
         assert store.detection(ids[5]).level is DamageLevel.DEBRIS
         session.undo()
