@@ -120,6 +120,9 @@ KEYS: dict[Qt.Key, str] = {
 #: Keys the lists handle themselves (so the window's frame-step keys do not take them).
 _NAVIGATION = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right,
                Qt.Key.Key_Home, Qt.Key.Key_End, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
+#: Keys the site list, one column of rows, has no use for: they step the player's frames
+#: (Shift: the analysed ones), as everywhere in the window; the crop grid moves across with them.
+_SIDEWAYS = {Qt.Key.Key_Left, Qt.Key.Key_Right}
 
 
 def crop_region(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, int, int]:
@@ -238,6 +241,8 @@ class _KeyFilter(QObject):
                 if kind == QEvent.Type.KeyPress:
                     self._panel.trigger(KEYS[key])
                 return True
+            if key in _SIDEWAYS and not self._panel.grid.hasFocus():
+                return False  # the window's Left/Right step the frames: the site list did nothing with them
             if (key in _NAVIGATION and kind == QEvent.Type.ShortcutOverride
                     and not modifiers & Qt.KeyboardModifier.ControlModifier):  # Ctrl+PgDown: the next flight
                 event.accept()  # the list moves its cursor instead of the window stepping frames

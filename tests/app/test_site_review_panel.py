@@ -1217,6 +1217,39 @@ def test_on_opening_the_sites_list_has_the_keys_so_a_acts_on_the_highlighted_sit
     assert window.document.undo_stack.undoText().startswith("Accept site")
 
 
+def test_left_and_right_step_the_frames_while_the_sites_list_has_the_keys(qtbot, window, project):
+    """The list has the keys once a project opens; Left and Right step the player's frames
+    there (Shift: the analysed ones), as everywhere in the window: the list, one column
+    of rows, took them and did nothing. The crop grid still moves across its crops."""
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    panel = window.panel(SiteReviewPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
+    site, start = panel.current_site(), window.current_frame
+    for _ in range(2):
+        with qtbot.waitSignal(window.frame_shown, timeout=5_000):
+            qtbot.keyClick(panel.site_list, Qt.Key.Key_Right)
+    assert window.current_frame == start + 2
+    with qtbot.waitSignal(window.frame_shown, timeout=5_000):
+        qtbot.keyClick(panel.site_list, Qt.Key.Key_Left)
+    assert window.current_frame == start + 1
+    analysed = window.document.analysed_neighbour(start + 1, 1)
+    assert analysed is not None and analysed > start + 2  # else a plain step would get there too
+    with qtbot.waitSignal(window.frame_shown, timeout=5_000):
+        qtbot.keyClick(panel.site_list, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert window.current_frame == analysed
+    assert panel.current_site() == site and QApplication.focusWidget() is panel.site_list  # A still decides it
+    panel.select_site(max(panel.review.sites, key=lambda s: s.frame_count).site_id)
+    assert panel.grid.count() > 1
+    panel.grid.setFocus()
+    panel.grid.setCurrentRow(0)
+    qtbot.keyClick(panel.grid, Qt.Key.Key_Right)
+    assert panel.grid.currentRow() == 1  # the next crop (the split's Shift+Right selects across)
+
+
 def test_a_detection_chosen_while_the_sites_are_read_stays_chosen(qtbot, window, project):
     """A map site or a Review Table row clicked just after opening, before the Sites panel
     has listed the sites: the list takes that site when they come, instead of its first
