@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from app.overlay import level_colour
 from app.widgets.keyboard_reach import reach_by_tab
 from app.widgets.score_box import ScoreBox
+from core.sites import video_time
 from core.types import DamageLevel, Detection, Origin, ReviewState, frame_number
 
 #: A cell's sort value (``data(SORT_ROLE)``): what the proxy's numeric keys order by.
@@ -43,7 +44,7 @@ DETECTION_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 #: Site before Origin: the last column stretches into what is left of the panel, and is cut
 #: where that is narrow ("#5 unconfirmed" is the widest text a reviewer reads there).
-COLUMNS = ("ID", "Frame", "Time (s)", "Level", "Score", "State", "Site", "Origin")
+COLUMNS = ("ID", "Frame", "Time", "Level", "Score", "State", "Site", "Origin")
 SITE_COLUMN = COLUMNS.index("Site")
 ORIGIN_COLUMN = COLUMNS.index("Origin")
 #: The columns the filters read (level, score, state).
@@ -91,7 +92,7 @@ class DetectionTableModel(QAbstractTableModel):
     def set_frame_times(self, pts_s: dict[int, float]) -> None:
         self._pts_s.update(pts_s)
         if self._rows:  # the Time column's text and sort keys
-            time_column = COLUMNS.index("Time (s)")
+            time_column = COLUMNS.index("Time")
             self.dataChanged.emit(self.index(0, time_column), self.index(len(self._rows) - 1, time_column))
 
     def set_sites(self, site_of: dict[int, int], unconfirmed: frozenset[int] = frozenset()) -> None:
@@ -185,6 +186,10 @@ class DetectionTableModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole and section == SITE_COLUMN:
+            # at its values' left: a narrow panel shows the column's start only ("#12 unconfirmed"
+            # is wide), and a centred heading was out of view
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -221,7 +226,7 @@ class DetectionTableModel(QAbstractTableModel):
             return str(frame_number(det.frame_index))
         if column == 2:
             pts = self._pts_s.get(det.frame_index)
-            return "" if pts is None else f"{pts:.2f}"
+            return "" if pts is None else video_time(pts)  # as the Sites list and its crops say it
         if column == 3:
             return det.level.label
         if column == 4:

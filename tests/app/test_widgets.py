@@ -200,6 +200,27 @@ def test_table_filters_sorts_and_reconciles_frames(qtbot):
     assert activated.args[0] in (2, 3, 4)
 
 
+def test_the_review_table_says_times_as_the_sites_list_does_and_heads_its_site_column_where_it_starts(qtbot):
+    """The Time column says "1:06.5", as the Sites list's rows and crops do (it said "66.50",
+    in seconds, under "Time (s)"), which also leaves the Site column more of a narrow
+    panel; the Site heading sits at the column's left, over the numbers a narrow panel
+    shows of it ("#12 unconfirmed" is wide: the centred heading was out of view)."""
+    from app.widgets.detections_table import COLUMNS, SITE_COLUMN
+
+    panel = DetectionsPanel()
+    qtbot.addWidget(panel)
+    panel.set_detections([_detection(1, frame=3), _detection(2, frame=5)], {3: 66.5, 5: 7.04})
+    panel.set_sites({1: 12, 2: 40}, frozenset({40}))
+    time_column = COLUMNS.index("Time")
+    model = panel.model
+    assert [model.data(model.index(row, time_column)) for row in (0, 1)] == ["1:06.5", "0:07.0"]
+    assert model.data(model.index(1, SITE_COLUMN)) == "#40 unconfirmed"
+    heading = model.headerData(SITE_COLUMN, Qt.Orientation.Horizontal, Qt.ItemDataRole.TextAlignmentRole)
+    assert heading is not None and heading & int(Qt.AlignmentFlag.AlignLeft)
+    panel.table.sortByColumn(time_column, Qt.SortOrder.DescendingOrder)  # by the time, not by its text
+    assert panel.proxy.index(0, 0).data() == "1"
+
+
 def test_map_panel_moves_the_drone_and_seeks_from_a_site(qtbot):
     site = DamageSite(
         id=1, level=DamageLevel.SEVERE, confidence=0.8, lon_deg=-85.6595, lat_deg=30.1508, observation_count=3,
