@@ -143,6 +143,9 @@ class MainWindow(QMainWindow):
 
     frame_shown = Signal(int)
     analysis_finished = Signal(bool)
+
+    #: what a message box gives its icon and margins beside its text (pixels, with room to spare)
+    NOTES_BOX_ICON_AND_MARGINS_PX = 110
     export_finished = Signal(object)
 
     def __init__(self, document: ProjectDocument | None = None, settings: AppSettings | None = None) -> None:
@@ -1571,7 +1574,13 @@ class MainWindow(QMainWindow):
         label = box.findChild(QLabel, "qt_msgbox_informativelabel")
         if label is not None:
             widest = max(label.fontMetrics().horizontalAdvance(line) for line in [said, *lines]) + 8
-            label.setMinimumWidth(min(widest, max(400, int(self.width() * 0.6))))
+            # and no wider than the box can be: a message box is at most the screen's width less
+            # 480 pixels (886 on a 1366-pixel screen; a whole screen up to 1024), and a label set
+            # wider than that was cut at the box's edge ("left off the map" ended "le")
+            screen = (self.screen() or QApplication.primaryScreen()).availableGeometry().width()
+            box_most = screen if screen <= 1024 else min(screen - 480, 1000)
+            room = box_most - self.NOTES_BOX_ICON_AND_MARGINS_PX
+            label.setMinimumWidth(min(widest, max(400, int(self.width() * 0.6)), room))
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.finished.connect(lambda _=None: setattr(self, "export_notes_box", None))

@@ -74,3 +74,21 @@ def test_the_window_words_come_from_the_export_s_count_not_from_a_note_s_ending(
     assert export_note_in_window_words(unconfirmed_shown_note(2), 0) == unconfirmed_shown_note(2)
     assert ExportResult(damage_map=SimpleNamespace(notes=[], unconfirmed_shown=2)).unconfirmed_shown == 2
     assert ExportResult().unconfirmed_shown == 0
+
+
+def test_a_note_longer_than_the_notes_box_can_be_wraps_inside_it(qtbot, window, tmp_path):
+    """A message box is never wider than the screen allows (886 pixels on a 1366-pixel
+    screen); a note wider than that wraps within the box instead of running past its edge,
+    cut ("… left off the map" ended "le")."""
+    from PySide6.QtWidgets import QLabel
+
+    long_note = ("13 unconfirmed sites (detected in fewer than 2 or under 20% of the views that showed them; "
+                 "a hover's frames count as one view) left off the map, " * 2).strip()
+    window._on_export_done(ExportChoice(out_dir=tmp_path, formats=("geojson",)), [tmp_path / "a.geojson"],
+                           [long_note])
+    box = window.export_notes_box
+    qtbot.waitExposed(box)
+    label = box.findChild(QLabel, "qt_msgbox_informativelabel")
+    assert label.fontMetrics().horizontalAdvance(long_note) > box.width()  # it must wrap
+    assert label.geometry().right() <= box.rect().right()
+    box.close()
