@@ -25,6 +25,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Sites panel: A / X", "accept / reject every sighting of the site (one undo step)"),
     ("Sites panel: 1 / 2 / 3", "relabel the whole site as Slight / Severe / Debris"),
     ("Sites panel: N / P, Down / Up", "next / previous site"),
+    ("Sites panel: Home / End", "first / last site listed (Left / Right still step the frames)"),
     ("Sites panel: S", "split the crops selected in the grid off into a site of their own"),
     ("Sites panel: M", "merge the selected sites (one selected: with its nearest site)"),
     ("Sites panel: Shift+Down, Shift+click, Ctrl+click", "select several sites: A / X / 1-3 decide them all, one step"),
