@@ -64,8 +64,8 @@ class TransportBar(QWidget):
     """
 
     #: The seek slider's least width (pixels): on a narrow window the frame's note is cut first,
-    #: then the slider gives way to here (the timeline above it seeks too), so that the
-    #: window fits a 1024-pixel screen beside the Sites panel.
+    #: then the slider gives way to here (the timeline above it seeks too), then the video's
+    #: length in the time label, so that the window fits a 1024-pixel screen beside the Sites panel.
     SLIDER_MIN_PX = 64
 
     seek_requested = Signal(int)
@@ -107,9 +107,12 @@ class TransportBar(QWidget):
         self.slider.valueChanged.connect(self._slider_moved)
         self.slider.setToolTip("Seek")
 
-        self.time_label = QLabel(format_time(0) + " / " + format_time(0))
+        # At their least, the labels keep the time and "frame 1234 / 5678" whole, however many
+        # digits are shown now (the window's least width changed as the video played, past a
+        # 1024-pixel screen's edge once the frame had three digits); the video's length gives way
+        self.time_label = ElidedLabel(format_time(0) + " / " + format_time(0), min_text=format_time(0) + " /…")
         self.time_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.frame_label = ElidedLabel("frame 0 / 0", min_chars=len("frame 0000 / 0000"))  # its note gives way
+        self.frame_label = ElidedLabel("frame 0 / 0", min_text="frame 0000 / 0000 …")  # its note gives way
         self.goto_edit = QLineEdit()
         self.goto_edit.setPlaceholderText("go to m:ss")
         self.goto_edit.setMinimumWidth(self.goto_edit.fontMetrics().horizontalAdvance("go to m:ss") + 16)

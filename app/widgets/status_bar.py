@@ -33,11 +33,14 @@ class ElidedLabel(QLabel):
 
     def __init__(self, text: str = "", parent: QWidget | None = None, *,
                  mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight, min_chars: int = 12,
-                 hint_width: int | None = None) -> None:
+                 hint_width: int | None = None, min_text: str | None = None) -> None:
         super().__init__(parent)
         self._text = ""
         self._mode = mode
         self._min_chars = min_chars
+        #: the least width is at most this text's, whatever is shown: a label whose text grows
+        #: as it changes (a frame number's digits) never widens the window's least width past it
+        self._min_text = min_text
         self._hint_width = hint_width
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
@@ -58,6 +61,10 @@ class ElidedLabel(QLabel):
         return hint
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        if self._min_text is not None:
+            metrics = self.fontMetrics()
+            shorter = min(self._text, self._min_text, key=metrics.horizontalAdvance)
+            return self._fitted(super().minimumSizeHint(), shorter)
         short = self._text if len(self._text) <= self._min_chars else self._text[: self._min_chars] + "…"
         return self._fitted(super().minimumSizeHint(), short)
 

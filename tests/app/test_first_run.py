@@ -149,6 +149,30 @@ def test_the_window_fits_a_1024x768_screen_with_every_site_button_in_view(qtbot,
             assert right < window.width() and button.width() >= button.minimumSizeHint().width(), button.text()
 
 
+def test_the_window_still_fits_a_1024_pixel_screen_deep_into_a_long_video(qtbot, window, project):
+    """The transport's labels set the window's least width by the numbers they show: it
+    grew as the video played, past a 1024-pixel screen's edge once the frame number had
+    three digits (1,025 px on the demo at frame 151 / 200, 1,052 at "frame 4500 / 9000").
+    At their least, the frame label keeps "frame 1234 / 5678" whole, its note giving way,
+    and the time label the time shown, the video's length giving way."""
+    from PySide6.QtWidgets import QLabel
+
+    assert window.open_path(project)
+    transport = window.transport
+    transport.set_video(9000, 30.0, 300.0)  # a five-minute flight's numbers
+    transport.set_position(4499, 149.97, "not analysed")
+    assert window.minimumSizeHint().width() <= 1024
+    time_label, frame_label = transport.time_label, transport.frame_label
+    metrics = frame_label.fontMetrics()
+    assert frame_label.minimumSizeHint().width() <= metrics.horizontalAdvance("frame 0000 / 0000 …") + 8
+    assert time_label.minimumSizeHint().width() < metrics.horizontalAdvance("02:29.97 / 05:00.00")
+    for label in (time_label, frame_label):
+        label.resize(label.minimumSizeHint())
+    shown = QLabel.text  # what the labels show, elided (their text() is the whole)
+    assert shown(time_label).startswith("02:29.97")
+    assert shown(frame_label).startswith("frame 4500 / 9000")
+
+
 def test_the_review_table_and_the_sites_are_a_key_away(qtbot, window, project):
     """The Review table shares its dock's tabs with Sites, whose arrow keys step the video:
     it took a mouse to reach."""
