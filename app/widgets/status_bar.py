@@ -4,9 +4,11 @@ whole seconds."""
 
 from __future__ import annotations
 
+import math
+
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QWidget
 
 
@@ -77,7 +79,10 @@ class ElidedLabel(QLabel):
         return super().sizeHint().width() - self.fontMetrics().horizontalAdvance(super().text())
 
     def _fitted(self, hint: QSize, text: str) -> QSize:
-        return QSize(self._overhead() + self.fontMetrics().horizontalAdvance(text), hint.height())
+        # the text's exact width rounded up: elidedText measures to the fraction of a pixel, and a
+        # label given its rounded width cut the last character ("frame 76 / 2…")
+        exact = QFontMetricsF(self.font()).horizontalAdvance(text)
+        return QSize(self._overhead() + math.ceil(exact) + 1, hint.height())
 
     def _elide(self) -> None:
         room = self.width() - self._overhead()

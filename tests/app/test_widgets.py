@@ -432,3 +432,27 @@ def test_the_selected_outline_s_handles_are_drawn_only_while_the_pointer_is_over
     qtbot.waitUntil(lambda: editor.handles_shown, timeout=2_000)
     qtbot.mouseMove(view.viewport(), pos=view.mapFromScene(QPointF(130, 80)))  # on the frame, away from it
     qtbot.waitUntil(lambda: not editor.handles_shown, timeout=2_000)
+
+
+def test_an_elided_label_at_its_least_width_shows_the_text_it_promises_whole(qtbot):
+    """A label given its least width shows its text whole when that is what it asks for:
+    its width was the text's rounded, and the eliding, to the fraction of a pixel, cut the
+    last character ("frame 76 / 2…" at the least width of a 1024-pixel window)."""
+    from PySide6.QtWidgets import QLabel
+
+    from app.widgets.status_bar import ElidedLabel
+
+    label = ElidedLabel(min_text="frame 0000 / 0000 …")
+    qtbot.addWidget(label)
+    label.show()  # a shown label elides as it is resized
+    cut = []
+    for points in (7.5, 8, 9, 9.5, 10, 11, 12.5):  # fonts whose widths fall between pixels
+        font = label.font()
+        font.setPointSizeF(points)
+        label.setFont(font)
+        for number in range(1, 201):
+            label.setText(f"frame {number} / 200")
+            label.resize(label.minimumSizeHint())
+            if QLabel.text(label) != label.text():
+                cut.append((points, QLabel.text(label)))
+    assert cut == []
