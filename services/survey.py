@@ -66,6 +66,7 @@ from core.survey import (
 from core.types import DamageLevel, ReviewState
 from services.analysis import AnalysisRequest, LoadedModel
 from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds, product_info, product_sources
+from services.project import VIDEO_SUFFIXES  # the videos File > Open and analyze take
 from services.video_match import (
     CONTENT_WORDS,
     content_text,
@@ -88,8 +89,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _log = logging.getLogger(__name__)
 
-#: Video file suffixes picked up when a folder of flights is given.
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".m4v", ".ts")
 
 
 def videos_in(paths: Sequence[Path]) -> list[Path]:

@@ -286,3 +286,20 @@ def test_a_flight_not_analysed_keeps_the_record_made_when_it_was_added(sites_tru
     assert surveys.refresh_video_identities(Survey.open(survey.folder)) == []
     assert (manifest.read_text(), manifest.stat().st_mtime_ns) == written
     assert Survey.open(survey.folder).flight("DJI_0042").video_identity == surveys.file_identity(video)
+
+
+@pytest.mark.parametrize("name", ["north block.webm", "00012.MTS"])
+def test_a_video_renamed_to_any_suffix_the_app_opens_is_relinked_as_a_video(town, name, capsys):
+    """A camera's .MTS or a .webm is a video as File > Open and analyze take it, found in
+    a folder too; it was opened as a project ('not a damagemap project')."""
+    from app.cli import main
+
+    survey, renamed = town
+    video = renamed.rename(renamed.with_name(name))
+    assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(video)]) == 0
+    assert "matched by content" in capsys.readouterr().out
+    assert _video_of(survey, "DJI_0042") == video.resolve()
+
+    video = video.rename(video.with_name(f"again {name}"))
+    assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(video.parent)]) == 0
+    assert _video_of(survey, "DJI_0042") == video.resolve()
