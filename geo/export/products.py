@@ -56,6 +56,18 @@ def map_credits(*, software: str, imagery: str | None = None, footprints: str | 
 
 #: :class:`ProductInfo`'s text fields, each one line of text.
 TEXT_FIELDS = ("event", "glide", "analyst", "organisation", "contact", "area")
+#: The most characters a text field holds (a heading of the print map, a line of the README).
+MAX_TEXT_CHARS = 200
+#: How much of a refused text its message shows: a pasted page is not echoed whole.
+_SHOWN_CHARS = 60
+
+
+def _shown(value: object) -> str:
+    """``value`` as a message quotes it: its repr, its hidden characters escaped, cut
+    after :data:`_SHOWN_CHARS` characters."""
+    if isinstance(value, str) and len(value) > _SHOWN_CHARS:
+        return f"{value[:_SHOWN_CHARS]!r}..."
+    return repr(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +92,12 @@ class ProductInfo:
     def __post_init__(self) -> None:
         for name in TEXT_FIELDS:
             value = getattr(self, name)
-            if not is_one_line_text(value) or len(value) > 200:
-                raise ValueError(f"{name} must be one line of text (at most 200 characters); got {value!r}")
+            if not is_one_line_text(value):
+                raise ValueError(f"{name} must be one line of text (at most {MAX_TEXT_CHARS} characters); "
+                                 f"got {_shown(value)}")
+            if len(value) > MAX_TEXT_CHARS:
+                raise ValueError(f"{name} must be at most {MAX_TEXT_CHARS} characters; got {len(value):,}: "
+                                 f"{_shown(value)}")
         if self.glide and not re.fullmatch(r"[A-Z]{2}-\d{4}-\d{6}-[A-Z]{3}", self.glide.strip().upper()):
             raise ValueError(f"GLIDE number must look like TC-2018-000166-USA; got {self.glide!r}")
         if isinstance(self.version, bool) or not isinstance(self.version, int) or not 1 <= self.version <= 99:

@@ -69,3 +69,23 @@ def test_a_contact_is_one_line_of_text(contact):
 
     with pytest.raises(ValueError, match="contact must be one line"):
         ProductInfo(contact=contact)
+
+
+def test_a_field_too_long_is_refused_saying_its_length_not_echoing_it_whole():
+    """A page pasted into --event is refused with its length and its beginning; the
+    message is not the 15,000 characters typed."""
+    from geo.export.products import ProductInfo
+
+    with pytest.raises(ValueError) as refused:
+        ProductInfo(event="Hurricane Michael " * 800)
+    message = str(refused.value)
+    assert message.startswith("event must be at most 200 characters; got 14,400: 'Hurricane Michael")
+    assert len(message) < 200
+
+
+def test_a_long_field_with_a_control_character_is_refused_quoting_its_beginning():
+    from geo.export.products import ProductInfo
+
+    with pytest.raises(ValueError, match=r"contact must be one line of text .*got 'ops\\x1b\[2J.*'\.\.\.$") as refused:
+        ProductInfo(contact="ops\x1b[2J" + "x" * 5000)
+    assert len(str(refused.value)) < 200
