@@ -50,16 +50,23 @@ _WORDS: dict[str, Callable[[Any, Mapping[str, Any]], str]] = {
 _FILES = {"footprints_path": "--footprints", "basemap_path": "--basemap", "survey_folder": None}
 
 
-def settings_lines(settings: Mapping[str, Any]) -> list[str]:
+def settings_lines(settings: Mapping[str, Any], files: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
     """One line of map settings, one per stored file, one of the relief package's fields,
-    and ``key=value`` for any other setting; unset values (``None``, empty) are left out."""
+    and ``key=value`` for any other setting; unset values (``None``, empty) are left out.
+
+    ``files``: stored file's key -> ``{"path": ..., "exists": ...}``, where the products
+    find it now (a project moved with its files finds them beside it, not at the absolute
+    path stored); a file gone is marked ``(missing!)``, as ``info`` marks the video."""
     given = {k: v for k, v in settings.items() if v is not None and v != "" and v != [] and v != {}}
     words = [say(given[key], given) for key, say in _WORDS.items() if key in given]
     lines = [", ".join(words)] if words else []
     for key, flag in _FILES.items():
         if key in given:
             name = key.removesuffix("_path").replace("_", " ")
-            lines.append(f"{name}: {given[key]}" + (f" ({flag})" if flag else ""))
+            found = (files or {}).get(key)
+            path = given[key] if found is None else found["path"]
+            missing = "" if found is None or found["exists"] else "  (missing!)"
+            lines.append(f"{name}: {path}" + (f" ({flag})" if flag else "") + missing)
     product = given.get("product_info")
     if isinstance(product, Mapping):
         fields = [f"{label} {product[key]}" for key, label in _PRODUCT_FIELDS if product.get(key) not in (None, "")]

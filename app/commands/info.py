@@ -101,8 +101,19 @@ def describe_project(store) -> dict[str, Any]:  # noqa: ANN001 - core.store.Proj
         "video": {"path": str(video), "exists": video.exists(), "camera": _video_camera(video)},
         "telemetry": None if telemetry is None else {"path": str(telemetry), "exists": telemetry.exists()},
         "settings": store.settings(),
+        "files": _product_files(store),
         "runs": runs,
     }
+
+
+def _product_files(store) -> dict[str, dict[str, Any]]:  # noqa: ANN001 - core.store.ProjectStore
+    """The footprints and basemap the exports use (found beside a project moved with
+    them, not at the absolute path stored), by settings key, and whether they are there."""
+    from services.package import BASEMAP_KEY, FOOTPRINTS_KEY, product_sources
+
+    footprints, basemap = product_sources(store)
+    return {key: {"path": str(path), "exists": path.exists()}
+            for key, path in ((FOOTPRINTS_KEY, footprints), (BASEMAP_KEY, basemap)) if path is not None}
 
 
 def _video_camera(video: Path) -> str | None:
@@ -191,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"video:     {report['video']['path']}{missing(report['video'])}{camera}")
     telemetry = report["telemetry"]
     print(f"telemetry: {'none' if telemetry is None else telemetry['path'] + missing(telemetry)}")
-    for k, line in enumerate(settings_lines(report["settings"])):
+    for k, line in enumerate(settings_lines(report["settings"], report["files"])):
         print(("settings:  " if k == 0 else " " * 11) + line)
     if not report["runs"]:
         print("runs:      none yet (damagemap analyze VIDEO --project PROJECT)")

@@ -36,3 +36,31 @@ def test_info_json_keeps_the_stored_keys(tmp_path, capsys):
     assert main(["info", str(_project(tmp_path)), "--json"]) == 0
     settings = json.loads(capsys.readouterr().out)["settings"]
     assert settings["time_offset_s"] == -7203.5 and settings["product_info"]["event"] == "Hurricane Michael"
+
+
+def test_info_names_the_footprints_the_exports_use_beside_a_moved_project_and_marks_one_gone(tmp_path, capsys):
+    """A project handed over with its files (the old folder gone) finds its footprints
+    beside it, and ``info`` names that file, not the absolute path stored; a file gone
+    from both is marked missing, as the video is."""
+    import shutil
+
+    from services.package import set_product_sources
+
+    old = tmp_path / "field laptop"
+    old.mkdir()
+    footprints = old / "buildings é.geojson"
+    footprints.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {},
+        "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [0.0001, 0], [0.0001, 0.0001], [0, 0]]]}}]}))
+    with ProjectStore.create(old / "flight.dmproj", video_path=old / "flight.mp4") as store:
+        set_product_sources(store, footprints=footprints)
+    moved = tmp_path / "office"
+    shutil.move(old, moved)
+
+    assert main(["info", str(moved / "flight.dmproj")]) == 0
+    out = capsys.readouterr().out
+    assert f"footprints: {moved / 'buildings é.geojson'} (--footprints)\n" in out
+
+    (moved / "buildings é.geojson").unlink()
+    assert main(["info", str(moved / "flight.dmproj")]) == 0
+    assert f"footprints: {moved / 'buildings é.geojson'} (--footprints)  (missing!)\n" in capsys.readouterr().out
