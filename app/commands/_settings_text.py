@@ -8,10 +8,38 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from core.text import is_one_line_text
+
 #: the relief package's fields (``export --package``), in the order its flags are listed
 _PRODUCT_FIELDS = (("event", "event"), ("glide", "GLIDE"), ("analyst", "analyst"),
                    ("organisation", "organisation"), ("contact", "contact"), ("area", "area"),
                    ("version", "version"))
+#: a relief package field -> the export flag that gives it again
+_PRODUCT_FLAGS = {"version": "--product-version"}
+
+
+def _shown(value: Any) -> str:
+    """``value`` as typed where it is one line of text; else its repr, so that a stored
+    terminal escape, line break or right-to-left override (kept by an older damagemap,
+    or edited by hand) is seen, not obeyed by the terminal."""
+    text = str(value)
+    return text if is_one_line_text(text) else repr(value)
+
+
+def _product_field(key: str, label: str, value: Any) -> str:
+    if isinstance(value, str) and not is_one_line_text(value):
+        flag = _PRODUCT_FLAGS.get(key, f"--{key}")
+        return f"{label} {value!r} (not one line of text: give it again, export {flag})"
+    return f"{label} {_shown(value)}"
+
+
+def _said(key: str, say: Callable[[Any, Mapping[str, Any]], str], given: Mapping[str, Any]) -> str:
+    """``say`` of a stored setting, or ``key=value (not valid)`` where the store holds
+    what no damagemap writes there (a value edited by hand), instead of a traceback."""
+    try:
+        return say(given[key], given)
+    except (TypeError, ValueError):
+        return f"{key}={_shown(given[key])} (not valid)"
 
 
 def _plus_minus(value: float, sigma: Any, unit: str, digits: int) -> str:
@@ -58,7 +86,7 @@ def settings_lines(settings: Mapping[str, Any], files: Mapping[str, Mapping[str,
     find it now (a project moved with its files finds them beside it, not at the absolute
     path stored); a file gone is marked ``(missing!)``, as ``info`` marks the video."""
     given = {k: v for k, v in settings.items() if v is not None and v != "" and v != [] and v != {}}
-    words = [say(given[key], given) for key, say in _WORDS.items() if key in given]
+    words = [_said(key, say, given) for key, say in _WORDS.items() if key in given]
     lines = [", ".join(words)] if words else []
     for key, flag in _FILES.items():
         if key in given:
@@ -66,17 +94,18 @@ def settings_lines(settings: Mapping[str, Any], files: Mapping[str, Mapping[str,
             found = (files or {}).get(key)
             path = given[key] if found is None else found["path"]
             missing = "" if found is None or found["exists"] else "  (missing!)"
-            lines.append(f"{name}: {path}" + (f" ({flag})" if flag else "") + missing)
+            lines.append(f"{name}: {_shown(path)}" + (f" ({flag})" if flag else "") + missing)
     product = given.get("product_info")
     if isinstance(product, Mapping):
-        fields = [f"{label} {product[key]}" for key, label in _PRODUCT_FIELDS if product.get(key) not in (None, "")]
+        fields = [_product_field(key, label, product[key]) for key, label in _PRODUCT_FIELDS
+                  if product.get(key) not in (None, "")]
         if fields:
             lines.append("relief package: " + ", ".join(fields))
     known = {*_WORDS, *_FILES, "product_info"}
     rest = sorted((k, v) for k, v in given.items()
                   if k not in known and "_sigma_" not in k and not k.endswith(("_relative", "_absolute")))
     if rest:
-        lines.append(", ".join(f"{k}={v}" for k, v in rest))
+        lines.append(", ".join(f"{k}={_shown(v)}" for k, v in rest))
     return lines
 
 

@@ -64,3 +64,23 @@ def test_info_names_the_footprints_the_exports_use_beside_a_moved_project_and_ma
     (moved / "buildings é.geojson").unlink()
     assert main(["info", str(moved / "flight.dmproj")]) == 0
     assert f"footprints: {moved / 'buildings é.geojson'} (--footprints)  (missing!)\n" in capsys.readouterr().out
+
+
+def test_info_shows_a_stored_field_that_is_not_one_line_escaped_and_a_hand_edited_setting_without_a_traceback(
+        tmp_path, capsys):
+    """An event kept by an older damagemap with a terminal escape and a line break is
+    shown escaped (the terminal neither clears nor prints a line it did not get), with
+    the flag that gives it again; a setting edited by hand into what no damagemap writes
+    is said as it is stored, where it ended ``info`` in a TypeError."""
+    path = tmp_path / "flight.dmproj"
+    with ProjectStore.create(path, video_path=tmp_path / "flight.mp4") as store:
+        store.set_setting("product_info", {"event": "Storm\x1b[2J\nFAKE", "contact": "ops@relief.\u202eelpmaxe",
+                                           "version": 1})
+        store.set_setting("hover_turns", 5)
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out and "\nFAKE" not in out
+    assert ("relief package: event 'Storm\\x1b[2J\\nFAKE' (not one line of text: give it again, export --event), "
+            "contact 'ops@relief.\\u202eelpmaxe' (not one line of text: give it again, export --contact), "
+            "version 1\n") in out
+    assert "settings:  hover_turns=5 (not valid)\n" in out
