@@ -63,6 +63,7 @@ from core.survey import (
     survey_lock,
     survey_of_project,
 )
+from core.text import is_one_line_text
 from core.types import DamageLevel, ReviewState
 from services.analysis import AnalysisRequest, LoadedModel
 from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds, product_info, product_sources
@@ -89,6 +90,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _log = logging.getLogger(__name__)
 
+
+
+#: The most characters a flight's drone (free text: "Mavic 3, team B") holds.
+MAX_DRONE_CHARS = 200
 
 
 def videos_in(paths: Sequence[Path]) -> list[Path]:
@@ -214,6 +219,11 @@ def add_flight(
             dt.datetime.fromisoformat(date)
         except ValueError:
             raise InputError(f"--date {date!r}: give an ISO date such as 2018-10-12 or 2018-10-12T15:00") from None
+    if drone is not None and (not is_one_line_text(drone) or len(drone) > MAX_DRONE_CHARS):
+        # the survey's README lists it beside the flight: a line break or an escape there is not the drone's name
+        shown = repr(drone) if len(drone) <= 60 else f"{drone[:60]!r}..."
+        raise InputError(f"--drone {shown}: give one line of text (at most {MAX_DRONE_CHARS} characters), "
+                         "without control characters or right-to-left overrides")
     if telemetry is not None:  # refused now, naming the file, as `analyze --track` does: not after the analysis
         from geo.telemetry.read import read_telemetry
 

@@ -702,6 +702,23 @@ def test_a_flight_name_refused_leaves_no_project_behind(flights, tmp_path):
     assert Survey.open(survey.folder).flights == []
 
 
+@pytest.mark.parametrize("drone", ["Mavic\x1b[2J\n3", "Mavic \u202e3", "Mavic 3 " * 40])
+def test_a_drone_that_is_not_one_line_of_text_is_refused_before_the_flight_s_project_is_made(flights, tmp_path, drone):
+    """--drone is listed beside its flight in the survey's README: a line break, a terminal
+    escape or a page of text there was written into survey.json and every README."""
+    from core.errors import InputError
+    from services import survey as surveys
+
+    survey = surveys.create_survey(tmp_path / "town")
+    with pytest.raises(InputError, match=r"--drone .*: give one line of text \(at most 200 characters\)") as refused:
+        surveys.add_flight(survey, flights[2].video, name="monday", drone=drone)
+    assert len(str(refused.value)) < 200
+    assert not (survey.folder / "flights").exists() or not list((survey.folder / "flights").iterdir())
+    assert Survey.open(survey.folder).flights == []
+    assert surveys.add_flight(survey, flights[2].video, name="monday", drone="Mavic 3 · équipe B").drone \
+        == "Mavic 3 · équipe B"
+
+
 @pytest.mark.parametrize("edit", [{"decisions": "none"}, {"decisions": [{"lon_deg": -85.0, "lat_deg": 30.0,
                                                                          "state": "accepted", "applied": "x"}]},
                                   {"flights": {"a": 1}}, {"flights": ["a"]}])
