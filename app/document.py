@@ -614,10 +614,32 @@ class ProjectDocument(QObject):
         if not changed:
             return
         command = SettingsCommand({name: getattr(before, name) for name in changed},
-                                  {name: getattr(settings, name) for name in changed}, text, self.update_settings)
+                                  {name: getattr(settings, name) for name in changed}, text, self.update_settings,
+                                  self._settings_step_refused)
         self.undo_stack.push(command)
         if command.error is not None:
             raise command.error
+
+    def _settings_step_refused(self, error: Exception, undoing: bool) -> None:
+        """An Edit > Undo (or Redo) of a settings change the project refused to store (a
+        full disk, locked by another damagemap): the step is taken back once Qt's undo
+        returns, so the history shows what the project holds, and the user is told."""
+        from PySide6.QtWidgets import QWidget
+
+        from app.errors import error_text, show_error
+
+        _log.warning("settings %s refused", "undo" if undoing else "redo", exc_info=error)
+        step = "Undo" if undoing else "Redo"
+        text = self.undo_stack.undoText() if undoing else self.undo_stack.redoText()
+        parent = self.parent()
+
+        def take_back() -> None:
+            (self.undo_stack.redo if undoing else self.undo_stack.undo)()
+            show_error(parent if isinstance(parent, QWidget) else None,
+                       f"{step} of '{text}' not done: the project could not store the settings "
+                       f"({error_text(error)}); they are as they were", title=f"{step} not done")
+
+        QTimer.singleShot(0, take_back)
 
     def telemetry_mismatch(self, path: Path) -> str | None:
         """Why the track at ``path`` does not overlap the open video at the project's time

@@ -89,19 +89,29 @@ class SettingsCommand(QUndoCommand):
     since outside the undo history (the score slider's threshold) stays as it is. A change
     the project refuses (read-only) marks the command obsolete, so Qt never stacks it, and
     leaves the exception in ``error``, as :class:`ReviewCommand` does.
+
+    An undo or a redo the project refuses later (a full disk, the project locked by
+    another damagemap or made read-only since) changes nothing; Qt has moved its index by
+    then, so ``on_refused(error, undoing)`` is told, to step the stack back (the step
+    after a refused undo, or before a refused redo, then stores nothing: the settings
+    are where they were) and say why.
     """
 
     def __init__(self, before: Mapping[str, Any], after: Mapping[str, Any], text: str,
-                 apply: Callable[..., object]) -> None:
+                 apply: Callable[..., object],
+                 on_refused: Callable[[Exception, bool], None] | None = None) -> None:
         super().__init__(text)
         self._before, self._after = dict(before), dict(after)
         self._apply = apply
+        self._on_refused = on_refused
         self._applied_once = False
+        #: the last undo or redo was refused: the step taking it back stores nothing
+        self._refused = False
         self.error: Exception | None = None
 
     def redo(self) -> None:
         if self._applied_once:
-            self._apply(**self._after)
+            self._step(self._after, undoing=False)
             return
         self._applied_once = True
         try:
@@ -111,4 +121,16 @@ class SettingsCommand(QUndoCommand):
             self.setObsolete(True)  # during push(): Qt drops the command instead of stacking it
 
     def undo(self) -> None:
-        self._apply(**self._before)
+        self._step(self._before, undoing=True)
+
+    def _step(self, values: Mapping[str, Any], *, undoing: bool) -> None:
+        if self._refused:  # taking a refused step back: the project holds these values still
+            self._refused = False
+            return
+        try:
+            self._apply(**values)
+        except Exception as exc:  # noqa: BLE001 - out of Qt's undo() it would reach no one
+            if self._on_refused is None:
+                raise
+            self._refused = True
+            self._on_refused(exc, undoing)

@@ -112,3 +112,43 @@ def test_the_undo_step_is_named_for_the_settings_changed():
         == "Change field of view, camera pitch and flight height"
     assert settings_change_text(before, replace(before, hfov_deg=70.0, camera_pitch_deg=-45.0, flight_height_m=80.0,
                                                 min_score=0.3)) == "Change georeferencing (4 settings)"
+
+
+def test_an_undo_the_project_cannot_store_is_said_and_the_history_stays_with_the_project(
+        qtbot, window, sites_truth, tmp_path, monkeypatch, errors):
+    """A full disk (or the project locked by another damagemap) at Edit > Undo: the undo
+    raised out of Qt's undo(), reaching no one, and the history said it was undone
+    (Redo offered) while the project kept the change."""
+    import sqlite3
+
+    path = tmp_path / "flight.dmproj"
+    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    assert window.open_path(path)
+    doc, stack = window.document, window.document.undo_stack
+    applied = replace(doc.settings, time_offset_s=0.5)
+    window.set_georeferencing(applied)
+    assert stack.count() == 1 and stack.index() == 1
+
+    def disk_full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ProjectStore, "set_project_settings", disk_full)
+        with qtbot.waitSignal(stack.indexChanged, timeout=5_000, check_params_cb=lambda index: index == 1):
+            window.undo_action.trigger()  # Edit > Undo
+    assert stack.index() == 1 and stack.canUndo() and not stack.canRedo()
+    assert doc.settings == applied == _stored(path)
+    assert errors == ["Undo of 'Change clock offset' not done: the project could not store the settings "
+                      "(OperationalError: database or disk is full); they are as they were"]
+
+    with qtbot.waitSignal(window.panel(MapPanel).map_updated, timeout=30_000):
+        window.undo_action.trigger()  # the disk has room again: the undo is done
+    assert stack.index() == 0 and doc.settings.time_offset_s == _stored(path).time_offset_s == 0.0
+
+    with monkeypatch.context() as patched:  # a redo refused is taken back the same way
+        patched.setattr(ProjectStore, "set_project_settings", disk_full)
+        with qtbot.waitSignal(stack.indexChanged, timeout=5_000, check_params_cb=lambda index: index == 0):
+            window.redo_action.trigger()
+    assert stack.index() == 0 and stack.canRedo() and _stored(path).time_offset_s == 0.0
+    assert errors[-1].startswith("Redo of 'Change clock offset' not done: ")
