@@ -60,6 +60,31 @@ def product_info(store: ProjectStore) -> ProductInfo:
         raise InputError(f"{store.path}: the stored event information is not valid ({exc}); set it again") from None
 
 
+def valid_product_fields(store: ProjectStore) -> tuple[ProductInfo, tuple[str, ...]]:
+    """The stored product information's fields that are valid each on its own, and the
+    names of those that are not (left at their defaults): where :func:`product_info`
+    refuses the whole (a field kept by an older damagemap), what a form shows to give
+    the others again unchanged."""
+    from dataclasses import fields
+
+    from geo.export.products import ProductInfo
+
+    stored = store.get_setting(PRODUCT_KEY)
+    stored = stored if isinstance(stored, dict) else {}
+    kept: dict[str, Any] = {}
+    refused: list[str] = []
+    for name in (f.name for f in fields(ProductInfo)):
+        if stored.get(name) is None:
+            continue
+        try:
+            ProductInfo(**{name: stored[name]})
+        except (TypeError, ValueError):
+            refused.append(name)
+        else:
+            kept[name] = stored[name]
+    return ProductInfo(**kept), tuple(refused)
+
+
 def update_product_info(store: ProjectStore, **changes: Any) -> ProductInfo:
     """Change some fields of the stored product information (``event``, ``glide``,
     ``analyst``, ``organisation``, ``contact``, ``area``, ``version``) and store it.
@@ -547,4 +572,4 @@ def export_package(
 __all__ = ["BASEMAP_KEY", "FOOTPRINTS_KEY", "FOOTPRINT_MARGIN_M", "PRODUCT_KEY", "PackageRequest", "ProductLayers",
            "check_product_sources", "export_package", "grade_footprints", "has_product_sources",
            "model_text", "padded_bounds", "product_info", "product_layers", "product_sources", "set_product_sources",
-           "software_version", "trying_product_sources", "update_product_info"]
+           "software_version", "trying_product_sources", "update_product_info", "valid_product_fields"]

@@ -279,16 +279,22 @@ class ExportDialog(QDialog):
             return
         from core.errors import DamagemapError
         from core.store import ProjectStore
-        from services.package import product_info, product_sources
+        from services.package import product_info, product_sources, valid_product_fields
 
         try:
             with ProjectStore.open(self.project) as store:
-                info = product_info(store)
                 footprints, basemap = product_sources(store)
+                try:
+                    info, refused = product_info(store), ()
+                except DamagemapError:  # kept by an older damagemap: the fields still valid are shown
+                    info, refused = valid_product_fields(store)
         except DamagemapError:
             return
         for key in RELIEF_PACKAGE_FIELDS:
             self.package_edits[key].setText(getattr(info, key))
+        for key in refused:
+            if key in self.package_edits:
+                self.package_edits[key].setPlaceholderText("the value stored cannot be used: give it again")
         self.version_spin.setValue(info.version)
         self.footprints_edit.setText(str(footprints) if footprints else "")
         self.basemap_edit.setText(str(basemap) if basemap else "")
