@@ -212,7 +212,9 @@ def map_state(
 
 
 def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | None]:
-    """The video's geometry from the file, or from the stored masks if the file is gone.
+    """The video's geometry from the file, or from the stored masks if the file is gone
+    or is not the video the run analysed (another clip copied over it under its name:
+    its frame size and times would place every detection of the run wrongly).
 
     Returns
     -------
@@ -222,19 +224,29 @@ def video_info(store: ProjectStore, run_id: int) -> tuple[dict[str, Any], str | 
         says why the stored size was used.
     """
     try:
-        return _probed_video(Path(store.video_path)), None
+        info = _probed_video(Path(store.video_path))
     except VideoError as exc:
-        detections = [d for d in store.detections(run_id) if d.mask is not None]
-        frames = store.analysed_frames(run_id)
-        if not detections or not frames:
-            raise StoreError(
-                f"{store.path}: cannot read the project's video ({exc}) and no stored frame gives its size"
-            ) from None
-        mask = detections[0].mask
-        assert mask is not None
-        info = {"width_px": mask.width_px, "height_px": mask.height_px, "duration_s": max(frames.values()) + 1.0,
-                "creation_time_utc": None}
-        return info, f"{exc}; using the stored frame size and no creation time"
+        return _stored_geometry(store, run_id, str(exc))
+    if video_replaced_note(store, run_id) is None:
+        return info, None
+    try:
+        return _stored_geometry(store, run_id, f"{Path(store.video_path).name} is not the video the run analysed")
+    except StoreError:
+        return info, None  # no stored frame to size it by: nothing of the run to place wrongly either
+
+
+def _stored_geometry(store: ProjectStore, run_id: int, why: str) -> tuple[dict[str, Any], str]:
+    """The video's size from the run's stored masks, its length from its frames, for
+    :func:`video_info` where the file cannot give them (``why``)."""
+    detections = [d for d in store.detections(run_id) if d.mask is not None]
+    frames = store.analysed_frames(run_id)
+    if not detections or not frames:
+        raise StoreError(f"{store.path}: cannot read the project's video ({why}) and no stored frame gives its size")
+    mask = detections[0].mask
+    assert mask is not None
+    info = {"width_px": mask.width_px, "height_px": mask.height_px, "duration_s": max(frames.values()) + 1.0,
+            "creation_time_utc": None}
+    return info, f"{why}; using the stored frame size and no creation time"
 
 
 _PROBED = LastFew(CACHE_SIZE)  # engine.video.probe_video(path).as_dict(), by file stamp

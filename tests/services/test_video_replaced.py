@@ -49,3 +49,29 @@ def test_a_project_given_for_its_video_names_the_command_that_resumes_it(analyse
     assert f"{str(project)!r} is a project, not a video: analyse (or resume) its video with damagemap analyze " \
            f"{video} --project {project}" in err
 
+
+
+def test_a_map_of_a_replaced_video_is_placed_by_the_analysed_video_s_frames_not_the_other_file_s(
+        sites_truth, tmp_path):
+    """Another clip (another size, another length) copied over the analysed one: the map
+    took its frame size and frame times, and placed every detection of the run wrongly
+    (the demo's 15 sites became 55); it is placed as with the video gone, and says why."""
+    import shutil
+
+    from engine.video import VIDEO_KEY, probe_video, video_record
+    from services import maps
+    from tests.truth_runs import write_run
+    from tests.video_helpers import noise_video
+
+    video = tmp_path / "DJI_0001.mp4"
+    shutil.copy2(sites_truth.video, video)
+    with ProjectStore.create(tmp_path / "flight.dmproj", video_path=video, telemetry_path=sites_truth.srt) as store:
+        run = write_run(store, sites_truth.detections, sites_truth.times,
+                        settings={VIDEO_KEY: video_record(video, probe_video(video))})
+        analysed = [c for s in maps.damage_map(store, run).all_fused for c in (s.site.lon_deg, s.site.lat_deg)]
+        noise_video(tmp_path / "other.mp4", 8).replace(video)  # the next card's DJI_0001.mp4
+        maps.clear_cache()
+        built = maps.damage_map(store, run)
+    assert [c for s in built.all_fused for c in (s.site.lon_deg, s.site.lat_deg)] == pytest.approx(analysed, abs=1e-6)
+    assert any("DJI_0001.mp4 is not the video the run analysed; using the stored frame size" in n for n in built.notes)
+    assert any("is not the video run 1 analysed" in n for n in built.notes)
