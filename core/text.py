@@ -11,8 +11,10 @@ import unicodedata
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 #: Unicode categories that break a line or are no text: control characters (C0, DEL and
-#: C1, e.g. a terminal's escape or U+0085 "next line"), line and paragraph separators.
-_BREAKING_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+#: C1, e.g. a terminal's escape or U+0085 "next line"), line and paragraph separators, and
+#: lone surrogates: a byte of a command line that is not UTF-8 (a Latin-1 terminal's "é"),
+#: which Python keeps as U+DC80-U+DCFF and no UTF-8 file, PDF or KML can be written with.
+_BREAKING_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
 
 
 def is_one_line_text(value: object) -> bool:

@@ -19,6 +19,7 @@ REFUSED = [
     "paragraph separator \u2029",
     "ops@relief.\u202eelpmaxe",  # right-to-left override: displays as another address
     "isolate \u2066x\u2069",
+    "ops\udce9quipe",  # a command line's byte that is not UTF-8 (Latin-1 "é"), as Python decodes argv
 ]
 KEPT = ["Hurricane Michael", "ünï çødé 日本 🚁", "O'Brien \"x\" <b>&amp;", "مهدی\u200cزاده", "שלום\u200f 5"]
 
@@ -49,3 +50,20 @@ def test_a_survey_folder_whose_name_is_not_one_line_needs_a_name(tmp_path):
 
 def test_a_survey_name_in_any_script_is_kept(tmp_path):
     assert Survey.open(Survey.create(tmp_path / "s", "ünï 日本 🚁").folder).name == "ünï 日本 🚁"
+
+
+def test_a_command_line_byte_that_is_not_utf8_is_refused_naming_the_field_not_failing_the_export(
+        sites_truth_store, tmp_path, capsys):
+    """A Latin-1 terminal's "é" reaches Python as a lone surrogate: the relief package
+    failed drawing its PDF (a matplotlib signature), a survey export wrote its files and
+    ended in a UnicodeEncodeError."""
+    import os
+
+    from app.cli import main
+
+    contact = os.fsdecode(b"ops \xe9quipe B")
+    out = tmp_path / "out"
+    assert main(["export", str(sites_truth_store.path), "--to", str(out), "--package", "--contact", contact]) == 2
+    assert "contact must be one line of text (at most 200 characters); got 'ops \\udce9quipe B'" \
+        in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())
