@@ -91,9 +91,19 @@ def _new_file_mode() -> int:
     return 0o644
 
 
+def _json_text(data: Any) -> str:
+    """``data`` as the survey's JSON files hold it: readable (``é`` as itself), and a file
+    name that is not UTF-8 (a Latin-1 card's ``caf\xe9.mp4``, which Python keeps as a
+    lone surrogate) written as its JSON escape (``\\udce9``), which reads back as the
+    same name; written as is, it cannot be encoded and the survey could not be saved."""
+    return json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace").decode("utf-8") + "\n"
+
+
 def _write_whole(path: Path, text: str, what: str) -> None:
     """Write ``text`` to a temporary file beside ``path`` and move it over ``path``: a
-    crash leaves the old file or the new one, never half of one."""
+    crash leaves the old file or the new one, never half of one, and a failure no
+    temporary file."""
+    tmp: str | None = None
     try:
         handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
         if hasattr(os, "fchmod"):
@@ -103,8 +113,12 @@ def _write_whole(path: Path, text: str, what: str) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
         raise SurveyError(f"{str(path)!r}: cannot write {what}: {exc.strerror or exc}") from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 @dataclass
@@ -525,7 +539,7 @@ class Survey:
         }
         if self.product:  # written once an export named the event or producer
             data["product"] = dict(self.product)
-        _write_whole(self.manifest_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", "the survey")
+        _write_whole(self.manifest_path, _json_text(data), "the survey")
 
     # ------------------------------------------------------------------ site numbers
 

@@ -303,3 +303,23 @@ def test_a_video_renamed_to_any_suffix_the_app_opens_is_relinked_as_a_video(town
     video = video.rename(video.with_name(f"again {name}"))
     assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(video.parent)]) == 0
     assert _video_of(survey, "DJI_0042") == video.resolve()
+
+
+def test_a_video_named_in_bytes_that_are_not_utf8_is_relinked_and_the_survey_still_opens(town, capsys):
+    """A card written by a Latin-1 system: 'caf\\xe9.mp4'. The project took the name, then
+    writing survey.json raised UnicodeEncodeError, left a temporary file, and every later
+    `survey info` failed the same way (it writes the video's record back)."""
+    import os
+
+    from app.cli import main
+
+    survey, renamed = town
+    video = renamed.rename(renamed.with_name(os.fsdecode(b"caf\xe9 north.mp4")))
+    assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(video)]) == 0
+    assert _video_of(survey, "DJI_0042") == video.resolve()
+    flight = Survey.open(survey.folder).flight("DJI_0042")
+    assert Path(flight.video) == video.resolve() and flight.video_identity.name == video.name
+    assert sorted(p.name for p in survey.folder.iterdir() if p.name.startswith(".survey-")) == []
+    capsys.readouterr()
+    assert main(["survey", "info", str(survey.folder)]) == 0
+    assert "DJI_0042" in capsys.readouterr().out
