@@ -23,3 +23,10 @@ def is_one_line_text(value: object) -> bool:
     return isinstance(value, str) and not any(
         c in BIDI_CONTROLS or unicodedata.category(c) in _BREAKING_CATEGORIES for c in value
     )
+
+
+def shown_file_name(name: str) -> str:
+    """A file's name as a product (a PDF, a README, a KML) shows it: a byte that is not
+    UTF-8 (a Latin-1 card's ``caf\\xe9.mp4``, which Python keeps as a lone surrogate) as
+    U+FFFD, which every text file and font can hold, the rest as it is."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -21,6 +21,7 @@ from core.errors import InputError
 from core.last_few import LastFew
 from core.settings import ProjectSettings
 from core.store import ProjectStore, relative_to_project, resolve_referenced
+from core.text import shown_file_name
 from services.maps import damage_map as _damage_map
 from services.maps import file_stamp
 from services.maps import resolve_run
@@ -550,9 +551,10 @@ def export_package(
     footprints_path, basemap_path = products.footprints_path, products.basemap_path
     produced = (request.produced or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     credits = map_credits(software=software_version(), footprints=footprints_path, basemap=basemap_path,
-                          imagery=f"drone video {Path(store.video_path).name}", organisation=info.organisation)
+                          imagery=f"drone video {shown_file_name(Path(store.video_path).name)}",
+                          organisation=info.organisation)
     provenance: dict[str, Any] = {
-        "video": Path(store.video_path).name,
+        "video": shown_file_name(Path(store.video_path).name),
         "model": model_text(store.run(run_id).model),
         "software": software_version(),
         "project": Path(store.path).name,

@@ -63,7 +63,7 @@ from core.survey import (
     survey_lock,
     survey_of_project,
 )
-from core.text import is_one_line_text
+from core.text import is_one_line_text, shown_file_name
 from core.types import DamageLevel, ReviewState
 from services.analysis import AnalysisRequest, LoadedModel
 from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds, product_info, product_sources
@@ -1911,7 +1911,7 @@ def survey_provenance(statuses: Sequence[FlightStatus]) -> dict[str, Any]:
     flights: dict[str, dict[str, Any]] = {}
     for status in statuses:
         record = status.record
-        about: dict[str, Any] = {"drone": record.drone, "video": Path(record.video).name,
+        about: dict[str, Any] = {"drone": record.drone, "video": shown_file_name(Path(record.video).name),
                                  "telemetry": status.telemetry.name if status.telemetry else None,
                                  "frames": status.frames_analysed}
         if status.model is not None:

@@ -145,11 +145,12 @@ def survey_credits(built: SurveyMap, provenance: Mapping[str, Any] | None = None
     """The survey's credits, as its print map, offline map and README give them
     (:func:`geo.export.products.map_credits`): the software, the footprints (with
     OpenStreetMap's credit for an OSM extract), the basemap, each flight's video, the producer."""
+    from core.text import shown_file_name
     from geo.export.products import map_credits
 
     provenance = provenance or {}
     about = provenance.get("flights") or {}
-    videos = [f"{f.name} ({Path(str(about[f.name]['video'])).name})" for f in built.flights
+    videos = [f"{f.name} ({shown_file_name(Path(str(about[f.name]['video'])).name)})" for f in built.flights
               if about.get(f.name, {}).get("video")]
     return map_credits(software=str(provenance.get("software") or "damagemap"),
                        imagery="drone video of " + ", ".join(videos) if videos else None,
