@@ -437,7 +437,8 @@ class ProjectDocument(QObject):
         done, undone = session.step_texts()
         commands = []
         for text in (*done, *undone):
-            command = ReviewCommand(session, None, text, self._on_changes, restored=True, on_step=self.stepped.emit)
+            command = ReviewCommand(session, None, text, self._on_changes, restored=True, on_step=self.stepped.emit,
+                                    on_refused=self._step_refused)
             command.inert = True
             self.undo_stack.push(command)
             commands.append(command)
@@ -615,20 +616,21 @@ class ProjectDocument(QObject):
             return
         command = SettingsCommand({name: getattr(before, name) for name in changed},
                                   {name: getattr(settings, name) for name in changed}, text, self.update_settings,
-                                  self._settings_step_refused)
+                                  self._step_refused)
         self.undo_stack.push(command)
         if command.error is not None:
             raise command.error
 
-    def _settings_step_refused(self, error: Exception, undoing: bool) -> None:
-        """An Edit > Undo (or Redo) of a settings change the project refused to store (a
-        full disk, locked by another damagemap): the step is taken back once Qt's undo
-        returns, so the history shows what the project holds, and the user is told."""
+    def _step_refused(self, error: Exception, undoing: bool) -> None:
+        """An Edit > Undo (or Redo) of a review edit or a settings change the project
+        refused to store (a full disk, locked by another damagemap): the step is taken back
+        once Qt's undo returns, so the history shows what the project holds, and the user
+        is told."""
         from PySide6.QtWidgets import QWidget
 
         from app.errors import error_text, show_error
 
-        _log.warning("settings %s refused", "undo" if undoing else "redo", exc_info=error)
+        _log.warning("%s refused", "undo" if undoing else "redo", exc_info=error)
         step = "Undo" if undoing else "Redo"
         text = self.undo_stack.undoText() if undoing else self.undo_stack.redoText()
         parent = self.parent()
@@ -636,8 +638,8 @@ class ProjectDocument(QObject):
         def take_back() -> None:
             (self.undo_stack.redo if undoing else self.undo_stack.undo)()
             show_error(parent if isinstance(parent, QWidget) else None,
-                       f"{step} of '{text}' not done: the project could not store the settings "
-                       f"({error_text(error)}); they are as they were", title=f"{step} not done")
+                       f"{step} of '{text}' not done: the project could not store it "
+                       f"({error_text(error)}); the project is as it was", title=f"{step} not done")
 
         QTimer.singleShot(0, take_back)
 
@@ -738,7 +740,8 @@ class ProjectDocument(QObject):
         """Apply a review edit through the undo stack; raises what the session raised."""
         if self.session is None:
             raise StoreError("nothing to review yet: run the analysis first")
-        command = ReviewCommand(self.session, edit, text, self._on_changes, on_step=self.stepped.emit)
+        command = ReviewCommand(self.session, edit, text, self._on_changes, on_step=self.stepped.emit,
+                                on_refused=self._step_refused)
         self.undo_stack.push(command)
         if command.error is not None:
             raise command.error

@@ -23,9 +23,14 @@ class ReviewCommand(QUndoCommand):
 
     ``redo()`` applies the edit the first time Qt pushes it, then replays the session's
     redo; ``undo()`` asks the session to undo. An edit the session refuses marks the
-    command obsolete, so Qt never stacks it, and leaves the exception in ``error``. ``on_changes`` receives what each step
-    changed so views redraw only that; ``on_step`` what an undo (``False``) or a redo
-    (``True``) changed, so views go to it.
+    command obsolete, so Qt never stacks it, and leaves the exception in ``error``.
+    ``on_changes`` receives what each step changed so views redraw only that; ``on_step``
+    what an undo (``False``) or a redo (``True``) changed, so views go to it.
+
+    An undo or a redo the project refuses later (a full disk, the project locked by
+    another damagemap) changes nothing (the session writes a step whole or not at all);
+    Qt has moved its index by then, so ``on_refused(error, undoing)`` is told, to step the
+    stack back (that step replays nothing) and say why, as :class:`SettingsCommand` does.
     """
 
     def __init__(
@@ -37,12 +42,16 @@ class ReviewCommand(QUndoCommand):
         *,
         restored: bool = False,
         on_step: Callable[[Changes, bool], None] | None = None,
+        on_refused: Callable[[Exception, bool], None] | None = None,
     ) -> None:
         super().__init__(text)
         self._session = session
         self._edit = edit
         self._on_changes = on_changes
         self._on_step = on_step  # an undo or a redo (not the edit made): what it changed, and whether a redo
+        self._on_refused = on_refused
+        #: the last undo or redo was refused: the step taking it back replays nothing
+        self._refused = False
         self._applied_once = restored  # a step of a reopened history: the session holds it already
         #: While ``True`` the command mirrors nothing (rebuilding a reopened history).
         self.inert = False
@@ -62,19 +71,29 @@ class ReviewCommand(QUndoCommand):
                 self.setObsolete(True)
                 return
             self.first_changes = changes
-        else:
-            changes = self._session.redo()
-            if changes is not None and self._on_step is not None:
-                self._on_step(changes, True)
-        if changes is not None:
             self._on_changes(changes)
+        else:
+            self._step(undoing=False)
 
     def undo(self) -> None:
         if self.inert:
             return
-        changes = self._session.undo()
+        self._step(undoing=True)
+
+    def _step(self, *, undoing: bool) -> None:
+        if self._refused:  # taking a refused step back: the session is where it was
+            self._refused = False
+            return
+        try:
+            changes = self._session.undo() if undoing else self._session.redo()
+        except Exception as exc:  # noqa: BLE001 - out of Qt's undo() it would reach no one
+            if self._on_refused is None:
+                raise
+            self._refused = True
+            self._on_refused(exc, undoing)
+            return
         if changes is not None and self._on_step is not None:
-            self._on_step(changes, False)
+            self._on_step(changes, not undoing)
         if changes is not None:
             self._on_changes(changes)
 

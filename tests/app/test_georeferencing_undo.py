@@ -1,6 +1,7 @@
 """Georeferencing changes in the window's one undo history: the Georeferencing dialog's
 OK is an Edit > Undo step named for what it changed, undone and redone as it was applied
-(stored in the project, the map rebuilt)."""
+(stored in the project, the map rebuilt); an undo or a redo the project cannot store,
+of a settings change or of a review edit, is said and taken back."""
 
 from __future__ import annotations
 
@@ -139,8 +140,8 @@ def test_an_undo_the_project_cannot_store_is_said_and_the_history_stays_with_the
             window.undo_action.trigger()  # Edit > Undo
     assert stack.index() == 1 and stack.canUndo() and not stack.canRedo()
     assert doc.settings == applied == _stored(path)
-    assert errors == ["Undo of 'Change clock offset' not done: the project could not store the settings "
-                      "(OperationalError: database or disk is full); they are as they were"]
+    assert errors == ["Undo of 'Change clock offset' not done: the project could not store it "
+                      "(OperationalError: database or disk is full); the project is as it was"]
 
     with qtbot.waitSignal(window.panel(MapPanel).map_updated, timeout=30_000):
         window.undo_action.trigger()  # the disk has room again: the undo is done
@@ -152,3 +153,44 @@ def test_an_undo_the_project_cannot_store_is_said_and_the_history_stays_with_the
             window.redo_action.trigger()
     assert stack.index() == 0 and stack.canRedo() and _stored(path).time_offset_s == 0.0
     assert errors[-1].startswith("Redo of 'Change clock offset' not done: ")
+
+
+def test_a_review_undo_the_project_cannot_store_is_said_and_the_history_stays_with_the_project(
+        qtbot, window, sites_truth, tmp_path, monkeypatch, errors):
+    """The same for a review edit: an undo refused by a full disk raised out of Qt's
+    undo() unseen, and Undo/Redo no longer matched the review the project held."""
+    import contextlib
+    import sqlite3
+
+    from core.review import SetReview
+    from core.types import ReviewState
+
+    path = tmp_path / "flight.dmproj"
+    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    assert window.open_path(path)
+    doc, stack = window.document, window.document.undo_stack
+    detection_id = doc.session.store.detections(doc.session.run_id)[0].id
+    doc.apply_edit(SetReview(detection_id, ReviewState.ACCEPTED), "Accept detection")
+    assert stack.index() == 1
+
+    def review_of_first() -> str:
+        with ProjectStore.open(path, read_only=True) as store:
+            return next(d for d in store.detections(doc.session.run_id) if d.id == detection_id).review.value
+
+    @contextlib.contextmanager
+    def disk_full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+        yield
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ProjectStore, "one_write", disk_full)
+        with qtbot.waitSignal(stack.indexChanged, timeout=5_000, check_params_cb=lambda index: index == 1):
+            window.undo_action.trigger()  # Edit > Undo
+    assert stack.index() == 1 and stack.canUndo() and not stack.canRedo()
+    assert review_of_first() == "accepted" and doc.session.undo_steps == 1
+    assert errors == ["Undo of 'Accept detection' not done: the project could not store it "
+                      "(OperationalError: database or disk is full); the project is as it was"]
+
+    window.undo_action.trigger()  # the disk has room again: the undo is done
+    assert stack.index() == 0 and review_of_first() == "pending"
