@@ -367,6 +367,9 @@ def _offset(track: Track, motion: ImageMotion, info: VideoInfo, search_s: tuple[
     from geo.clock_offset import NoOffsetInRange, estimate_offset
 
     cannot = f"{track.path or track.name}: cannot estimate the clock offset against {video_path}"
+    if len(track) < 2:
+        raise TelemetryError(f"{cannot}: the track holds one fix, no motion to match the video's against; give the "
+                             "flight's full log (or the SRT the drone wrote beside the video)")
     try:
         estimate = estimate_offset(
             track, motion.t_s, motion.parallax_px_s if motion.parallax_px_s is not None else motion.dy_px_s,

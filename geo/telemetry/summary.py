@@ -70,7 +70,7 @@ def summarise(track: Track) -> dict:
         "fields": fields,
         "crs": local.crs,
         "coordinate_order": track.coordinate_order,
-        "notes": (_jump_notes(jumps) + list(track.notes) + _height_notes(track, east, north, jumps)
+        "notes": (_single_fix_notes(track) + _jump_notes(jumps) + list(track.notes) + _height_notes(track, east, north, jumps)
                   + _camera_notes(track) + _heading_notes(track, east, north, jumps)),
     }
 
@@ -115,6 +115,13 @@ def camera_height_source(track: Track) -> str:
             text += " (the altitude itself, as a height above take-off, where minus M puts the camera below the ground)"
         return text
     return "none in the file: --flight-height M (or auto, read from the video)"
+
+
+def _single_fix_notes(track: Track) -> list[str]:
+    if len(track) > 1:
+        return []
+    return ["one fix only: a single position, no path and no time span; the map needs a track that follows the "
+            "flight through the video (the drone's full flight log, or the SRT it wrote beside the video)"]
 
 
 def _jump_notes(jumps: np.ndarray) -> list[str]:
@@ -204,7 +211,8 @@ def format_summary(summary: dict) -> str:
     lines = [
         ("file", summary["file"]),
         ("format", f"{summary['format']}: {summary['format_detail']}"),
-        ("samples", f"{summary['samples']} (median step {summary['median_step_s']:.3f} s)"),
+        ("samples", f"{summary['samples']} (median step {summary['median_step_s']:.3f} s)" if summary["samples"] > 1
+         else f"{summary['samples']} (one fix)"),
         ("time span", f"{summary['start']}{unit} to {summary['end']}{unit} ({summary['duration_s']:.1f} s, {clock})"),
     ]
     if summary["wall_clock_start"]:

@@ -124,6 +124,23 @@ def test_a_log_shorter_than_the_video_matches_it_at_no_offset(manoeuvring_flight
     assert "too little motion" not in err
 
 
+def test_a_track_of_one_fix_is_said_to_hold_one_fix(manoeuvring_flight, gpx_cut_short, tmp_path, capsys):
+    """A log of one position (a waypoint-like fix) against the video: said as that, in the
+    summary and in the offset's message, not as a track of 0.0 s matching at no offset."""
+    from app.cli import main
+
+    gpx = gpx_cut_short(manoeuvring_flight, tmp_path / "one.gpx", 0.0)
+    assert main(["telemetry", str(gpx)]) == 0
+    out = capsys.readouterr().out
+    assert "1 (one fix)" in out and "median step" not in out
+    assert "one fix only: a single position, no path and no time span" in out
+    assert main(["telemetry", str(gpx), "--video", str(manoeuvring_flight.video)]) == 2
+    err = capsys.readouterr().err
+    assert (f"{gpx}: cannot estimate the clock offset against {manoeuvring_flight.video}: the track holds one fix, "
+            "no motion to match the video's against; give the flight's full log") in err
+    assert "no clock offset within the search range" not in err
+
+
 def test_a_video_that_does_not_move_is_too_little_motion(manoeuvring_flight, texture_video, tmp_path, capsys):
     from app.cli import main
 
