@@ -401,6 +401,18 @@ def missing_project_text(survey: Survey, flight: FlightRecord) -> str | None:
             f"{flight.name} PROJECT")
 
 
+def missing_video_text(survey: Survey, flight: FlightRecord, video: str | Path) -> str | None:
+    """Why the video ``flight``'s project names cannot be read, and how to find it again
+    (``survey relink`` matches a renamed or moved video by its content), or ``None`` when
+    it is there. Its sites stay on the map (the analysis is in the project), but their
+    close-ups cannot be cut from it."""
+    if Path(video).is_file():
+        return None
+    return (f"its video is not at {shown_path(Path(video))!r} (renamed or moved?): its sites stay on the map, "
+            "without their close-ups; give where it is now (matched by its content): "
+            f"damagemap survey relink '{survey.folder}' {flight.name} VIDEO")
+
+
 @dataclass(frozen=True)
 class Relinked:
     """What :func:`relink_flight` did: the flight as recorded now, and what it matched and
@@ -1142,6 +1154,9 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
                 if run_id is None:
                     notes.append(f"flight {flight.name}: not analysed yet")
                     continue
+                video_gone = missing_video_text(survey, flight, store.video_path)
+                if video_gone is not None:
+                    notes.append(f"flight {flight.name}: {video_gone}")
                 elsewhere = [mark for _, made_in, mark in decisions.dated if flight.name not in made_in]
                 mapped, rejected, kept = _without_rejected_elsewhere(
                     damage_map(store), elsewhere if carry_rejections else (), taken_back_sightings(store, run_id),
@@ -1966,6 +1981,7 @@ __all__ = [
     "flight_in_survey",
     "flight_statuses",
     "missing_project_text",
+    "missing_video_text",
     "note_survey_in_flights",
     "refresh_video_identities",
     "Relinked",

@@ -444,7 +444,8 @@ def _info(args: argparse.Namespace) -> int:
         flights.append({"name": flight.name, "date": flight.date, "drone": flight.drone, "video": flight.video,
                         "project": status.project_shown, "problem": status.problem,
                         "frames_analysed": status.frames_analysed, "frames_no_look": status.frames_no_look,
-                        "analysis_complete": status.complete, "video_not_whole": status.video_not_whole})
+                        "analysis_complete": status.complete, "video_not_whole": status.video_not_whole,
+                        "video_missing": status.video is not None and not status.video.is_file()})
     built = None
     try:
         built = survey_map(survey)
@@ -494,6 +495,8 @@ def _info(args: argparse.Namespace) -> int:
             state += f"; {f['frames_no_look']} too dark or blurred to count"
         if no_telemetry.get(f["name"]):  # its log cut short or with a gap: the note names the frames
             state += f"; {len(no_telemetry[f['name']])} with no usable telemetry, not on the map"
+        if f["video_missing"]:  # renamed or moved: the note says where it looked and the relink
+            state += "; its video not found: see its note"
         if f["name"] not in mapped:  # its telemetry cannot place it yet: the note says why and what to give
             seen = ", not on the survey's map: see its note"
         print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} {f['frames_analysed']:>6} frame{'' if f['frames_analysed'] == 1 else 's'} ({state}){seen}")

@@ -323,3 +323,23 @@ def test_a_video_named_in_bytes_that_are_not_utf8_is_relinked_and_the_survey_sti
     capsys.readouterr()
     assert main(["survey", "info", str(survey.folder)]) == 0
     assert "DJI_0042" in capsys.readouterr().out
+
+
+def test_info_names_a_flight_whose_video_is_gone_and_the_relink_that_finds_it(town, capsys):
+    from app.cli import main
+
+    survey, renamed = town
+    assert main(["survey", "info", str(survey.folder)]) == 0
+    out, err = capsys.readouterr()
+    line = next(text for text in out.splitlines() if text.strip().startswith("DJI_0042"))
+    assert "its video not found: see its note" in line
+    assert "flight DJI_0042: its video is not at " in err and "DJI_0042.MP4' (renamed or moved?)" in err
+    assert f"damagemap survey relink '{survey.folder}' DJI_0042 VIDEO" in err
+    assert main(["survey", "info", str(survey.folder), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["flights"][0]["video_missing"] is True
+
+    assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(renamed)]) == 0
+    capsys.readouterr()
+    assert main(["survey", "info", str(survey.folder), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["flights"][0]["video_missing"] is False and "its video is not at" not in info["notes"]
