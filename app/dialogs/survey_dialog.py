@@ -10,6 +10,7 @@ the flight's project in the window for review; "Export Survey Map…" writes wha
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,16 @@ _TO_REVIEW_TIP = ("the flight's sites on its map (confirmed, at its score thresh
                   "flight at the same place is carried to this one when it opens)")
 
 
+def video_missing(status: FlightStatus) -> bool:
+    """Whether the video the flight's project names is not where it names it (renamed or moved)."""
+    return status.video is not None and not status.video.is_file()
+
+
+def can_be_located(status: FlightStatus) -> bool:
+    """Whether Locate Flight… has something to find for the flight: its project, or its video."""
+    return status.project_missing or (status.problem is None and video_missing(status))
+
+
 def analysed_text(status: FlightStatus) -> str:
     """How far a flight is analysed, in a table cell; and that its video is not where its
     project says (moved or renamed: opening it asks where it is now)."""
@@ -61,7 +72,7 @@ def analysed_text(status: FlightStatus) -> str:
         return "project missing"
     if status.problem is not None:
         return "cannot be read"
-    moved = "; video not found (Open asks where it is)" if status.video is not None and not status.video.is_file() else ""
+    moved = "; video not found (Locate Flight… finds it)" if video_missing(status) else ""
     if status.frames_analysed == 0:
         return "not analysed yet" + moved
     no_look = f", {status.frames_no_look} too dark or blurred" if status.frames_no_look else ""
@@ -136,6 +147,11 @@ class SurveyDialog(QDialog):
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        self.locate_button = QPushButton("Locate Flight…")
+        self.locate_button.setToolTip(
+            "Give where the chosen flight's project or video is now (the survey moved without it, or its video was "
+            "renamed or moved): a video is recognised by its content (size, frame count and length), whatever its "
+            "name, or found in a folder chosen")
         self.open_button = QPushButton("Open Flight")
         self.open_button.setToolTip("Open the flight's project in the window to play, analyse and review it")
         self.open_button.setDefault(True)
@@ -165,11 +181,13 @@ class SurveyDialog(QDialog):
         buttons.addButton(self.remove_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.analyse_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.georeference_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.locate_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.open_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.export_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.add_button.clicked.connect(self.add_flights_dialog)
         self.analyse_button.clicked.connect(self.analyse_dialog)
         self.remove_button.clicked.connect(self.remove_dialog)
+        self.locate_button.clicked.connect(self.locate_dialog)
         self.open_button.clicked.connect(lambda: self.open_flight(self.table.currentRow()))
         self.export_button.clicked.connect(self.export_dialog)
         self.georeference_button.clicked.connect(self.georeference)
@@ -290,6 +308,33 @@ class SurveyDialog(QDialog):
         if self.refresh():
             self.message.setText(_escape(f"Flight {name} taken out of the survey; its project stays on disk."))
 
+    # ------------------------------------------------------------------ locating a flight
+    def locate_dialog(self) -> None:
+        row = self.table.currentRow()
+        if not (0 <= row < len(self.statuses)) or not can_be_located(self.statuses[row]):
+            return
+        status = self.statuses[row]
+        what = "project" if status.project_missing else "video"
+        path, _ = QFileDialog.getOpenFileName(self, f"Where is flight {status.name}'s {what} now?",
+                                              str(self.survey.folder), ADD_FLIGHTS_FILTER)
+        if path:
+            self.locate_flight(status.name, Path(path))
+
+    def locate_flight(self, name: str, path: Path) -> None:
+        """Flight ``name``'s project or video is at ``path`` now (a video recognised by its
+        content, as ``damagemap survey relink`` does); say what was matched and list the
+        flights again, or say why ``path`` is not the flight's."""
+        from services.survey import relink_flight
+
+        try:
+            done = relink_flight(self.survey, name, path)
+        except Exception as exc:  # noqa: BLE001 - said in the dialog, never a crash
+            self.message.setText(_failure(f"Flight {name} not located: {error_text(exc)}"))
+            return
+        if self.refresh():
+            self.message.setText("<br>".join(_escape(f"Flight {name}: {line}") for line in done.matched)
+                                 or _escape(f"Flight {name} located."))
+
     # ------------------------------------------------------------------ analysing
     def flights_to_analyse(self) -> list[FlightStatus]:
         """The flights whose analysis has not run to the end (readable projects only)."""
@@ -402,6 +447,7 @@ class SurveyDialog(QDialog):
         ok = 0 <= row < len(self.statuses) and self.statuses[row].problem is None
         self.open_button.setEnabled(ok)
         self.remove_button.setEnabled(0 <= row < len(self.statuses))
+        self.locate_button.setEnabled(0 <= row < len(self.statuses) and can_be_located(self.statuses[row]))
         busy = self._export_job is not None and self._export_job.is_running
         self.export_button.setEnabled(not busy and any(s.frames_analysed for s in self.statuses))
         self.analyse_button.setEnabled(bool(self.flights_to_analyse()))
@@ -487,11 +533,17 @@ class SurveyDialog(QDialog):
         QDesktopServices.openUrl(QUrl(url))
 
 
+#: a flight's video not found, and the command that finds it (services.survey.missing_video_text)
+_RELINK_VIDEO = re.compile(r"give where it is now \(matched by its content\): damagemap survey relink '.*' \S+ VIDEO$")
+
+
 def survey_note_in_window_words(note: str) -> str:
     """A note of the survey's map as the window says it: the sites no other flight found
-    are said as a flight's Sites list says them, not by the files' property."""
+    are said as a flight's Sites list says them, not by the files' property; a video not
+    found is found with Locate Flight…, not a command."""
     from geo.survey_fusion import NOT_FOUND_BY
 
+    note = _RELINK_VIDEO.sub("choose the flight and Locate Flight… (its video is recognised by its content)", note)
     if NOT_FOUND_BY not in note:
         return note
     return note.replace(f" {NOT_FOUND_BY}", "") + " (a flight's Sites list says “not found by …” at each)"

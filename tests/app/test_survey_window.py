@@ -496,14 +496,46 @@ def test_the_open_flight_taken_out_of_the_survey_no_longer_shows_the_other_fligh
 
 
 def test_a_flight_whose_video_moved_says_so_in_the_list(window, qtbot, town, tmp_path):
-    """A flight's video moved or renamed since it was added: the list says so (opening it
-    asks where it is), where it looked like any flight not analysed yet."""
+    """A flight's video moved or renamed since it was added: the list says so (Locate
+    Flight… finds it), where it looked like any flight not analysed yet."""
     tuesday = Path(town.flight("tuesday").video)
     tuesday.rename(tmp_path / "elsewhere.mp4")
     dialog, _ = _open(window, qtbot, town.folder)
     analysed = dict(zip(_column(dialog, "Flight"), _column(dialog, "Analysed")))
-    assert analysed["tuesday"] == "not analysed yet; video not found (Open asks where it is)"
+    assert analysed["tuesday"] == "not analysed yet; video not found (Locate Flight… finds it)"
     assert "video not found" not in analysed["monday"]
+
+
+def test_a_renamed_video_of_an_analysed_flight_is_located_from_the_window(window, qtbot, town, errors):
+    """The field team renamed monday's video: the list and the notes say so in the window's
+    words, Locate Flight… (only for that flight) takes the renamed file, recognised by its
+    content, and the flight is whole again; a file of other content is refused, in the
+    dialog."""
+    monday = Path(town.flight("monday").video)
+    renamed = monday.with_name("2018-10-12_north_block.mp4")
+    monday.rename(renamed)
+    dialog, _ = _open(window, qtbot, town.folder)
+    assert _column(dialog, "Analysed")[0].endswith("; video not found (Locate Flight… finds it)")
+    notes = dialog.notes.text()
+    assert "flight monday: its video is not at" in notes and "Locate Flight…" in notes
+    assert "damagemap survey relink" not in notes
+    dialog.table.selectRow(1)  # tuesday's video is where it was: nothing to locate
+    assert not dialog.locate_button.isEnabled()
+    dialog.table.selectRow(0)
+    assert dialog.locate_button.isEnabled()
+
+    dialog.locate_flight("monday", Path(town.flight("tuesday").video).with_name("tuesday.SRT"))
+    assert "Flight monday not located" in dialog.message.text()
+    with qtbot.waitSignal(dialog.map_ready, timeout=60_000):
+        dialog.locate_flight("monday", renamed)
+    assert "matched by content" in dialog.message.text() and "2018-10-12_north_block.mp4" in dialog.message.text()
+    assert "video not found" not in _column(dialog, "Analysed")[0]
+    assert "its video is not at" not in dialog.notes.text()
+    dialog.table.selectRow(0)
+    assert not dialog.locate_button.isEnabled()
+    with ProjectStore.open(town.project_path(town.flight("monday")), read_only=True) as store:
+        assert Path(store.video_path) == renamed.resolve()
+    assert not errors
 
 
 def test_an_empty_survey_offers_nothing_to_read(qtbot, tmp_path):
