@@ -467,10 +467,12 @@ def survey_georeference_job(folder: Path) -> list[Any]:
     return list(georeference_flights(Survey.open(folder)))
 
 
-def survey_add_job(folder: Path, videos: list[Path]) -> tuple[list[str], list[str], list[str]]:
+def survey_add_job(folder: Path, videos: list[Path]) -> tuple[list[str], list[str], list[str], list[str]]:
     """Add each video (or flight's project) as a flight (:func:`services.survey.add_flight`,
     as ``damagemap survey add`` does); returns the names added, for those that could not
-    be why, and for those that brought their project (analysed before) what it holds."""
+    be why, for those that brought their project (analysed before) what it holds, and the
+    names of those added with no telemetry (none found beside the video: not on the map
+    until given)."""
     from core.errors import DamagemapError
     from core.survey import Survey
     from services.survey import add_flight, project_contents
@@ -479,6 +481,7 @@ def survey_add_job(folder: Path, videos: list[Path]) -> tuple[list[str], list[st
     added: list[str] = []
     problems: list[str] = []
     taken: list[str] = []
+    no_telemetry: list[str] = []
     for video in videos:
         try:
             record = add_flight(survey, Path(video))
@@ -486,13 +489,15 @@ def survey_add_job(folder: Path, videos: list[Path]) -> tuple[list[str], list[st
             problems.append(f"{Path(video).name}: {exc}")
             continue
         added.append(record.name)
+        if not record.telemetry:
+            no_telemetry.append(record.name)
         try:
             contents = project_contents(survey, record)
         except DamagemapError:  # added; what it holds is listed with the flights
             contents = None
         if contents is not None:
             taken.append(f"{record.name}: {contents.text()}")
-    return added, problems, taken
+    return added, problems, taken, no_telemetry
 
 
 def survey_export_job(folder: Path, out_dir: Path, *, footprints: Path | None = None,

@@ -65,6 +65,13 @@ def can_be_located(status: FlightStatus) -> bool:
     return status.project_missing or (status.problem is None and video_missing(status))
 
 
+def no_telemetry_text(names: list[str]) -> str:
+    """What to do for flights added with no telemetry found beside their video."""
+    return (f"No telemetry found beside the video of {', '.join(names)} (the drone's SRT, GPX or flight log under "
+            "the video's name): analysed, but not on the survey's map until given: open the flight and choose "
+            "File > Open Telemetry…")
+
+
 def analysed_text(status: FlightStatus) -> str:
     """How far a flight is analysed, in a table cell; and that its video is not where its
     project says (moved or renamed: opening it asks where it is now)."""
@@ -268,11 +275,13 @@ class SurveyDialog(QDialog):
         job.start()
         return job
 
-    def _on_added(self, result: tuple[list[str], list[str], list[str]]) -> None:
-        added, problems, taken = result
+    def _on_added(self, result: tuple[list[str], list[str], list[str], list[str]]) -> None:
+        added, problems, taken, no_telemetry = result
         text = f"Added {counted(len(added), 'flight')}" + (f": {', '.join(added)}" if added else "")
         if taken:  # analysed before: the analysis and reviews came along, nothing to analyse again
             text += "<br>" + "<br>".join(_escape(line) for line in taken)
+        if no_telemetry:  # said now, not after its analysis: it is analysed, but placed on no map
+            text += "<br>" + _failure(no_telemetry_text(no_telemetry))
         if problems:
             text += ".<br>" + _failure("Not added: " + "\n".join(problems))
         if self.refresh():
@@ -536,6 +545,9 @@ class SurveyDialog(QDialog):
 #: a flight's video not found, and the command that finds it (services.survey.missing_video_text)
 _RELINK_VIDEO = re.compile(r"give where it is now \(matched by its content\): damagemap survey relink '.*' \S+ VIDEO$")
 
+#: a flight left out of the map for want of telemetry (geo.mapping), said with commands
+_NO_TELEMETRY = re.compile(r"flight (.+?): left out \(.*: the project has no telemetry file; ")
+
 
 def survey_note_in_window_words(note: str) -> str:
     """A note of the survey's map as the window says it: the sites no other flight found
@@ -543,6 +555,10 @@ def survey_note_in_window_words(note: str) -> str:
     found is found with Locate Flight…, not a command."""
     from geo.survey_fusion import NOT_FOUND_BY
 
+    no_telemetry = _NO_TELEMETRY.match(note)
+    if no_telemetry is not None:
+        return (f"flight {no_telemetry[1]}: left out: its project has no telemetry (the drone's SRT, GPX or flight "
+                "log): open the flight and choose File > Open Telemetry…")
     note = _RELINK_VIDEO.sub("choose the flight and Locate Flight… (its video is recognised by its content)", note)
     if NOT_FOUND_BY not in note:
         return note

@@ -51,6 +51,35 @@ def test_add_flights_takes_a_video_s_analysed_project_and_says_so(monday, sites_
     assert not (tmp_path / "town" / "flights").exists()
 
 
+def test_add_flights_says_which_video_has_no_telemetry_and_how_to_give_it(monday, sites_truth, tmp_path, qtbot):
+    """A field team renamed a video but not its SRT: Add Flights… says at once that no
+    telemetry was found for it and how to give it in the window (as `survey add` says it on
+    the command line), and once analysed the notes say it in the window's words."""
+    from app.dialogs.survey_dialog import SurveyDialog
+    from core.store import ProjectStore
+
+    renamed = monday.rename(monday.with_name("DJI_0042.MP4"))  # monday.SRT stays as it was
+    dialog = SurveyDialog(surveys.create_survey(tmp_path / "town"))
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.flights_added, timeout=60_000):
+        dialog.add_flights([renamed])
+    message = dialog.message.text()
+    assert "Added 1 flight: DJI_0042" in message
+    assert "No telemetry found beside the video of DJI_0042" in message and "File &gt; Open Telemetry…" in message
+
+    shutil.copy2(sites_truth.video, monday.with_name("tuesday.mp4"))  # a flight with its telemetry beside it
+    shutil.copy2(sites_truth.srt, monday.with_name("tuesday.SRT"))
+    surveys.add_flight(survey := Survey.open(tmp_path / "town"), monday.with_name("tuesday.mp4"))
+    for flight in survey.flights:
+        with ProjectStore.open(survey.project_path(flight)) as store:
+            write_run(store, sites_truth.detections, sites_truth.times)
+    with qtbot.waitSignal(dialog.map_ready, timeout=60_000, check_params_cb=lambda built: built is not None):
+        dialog.refresh()
+    notes = dialog.notes.text()
+    assert "flight DJI_0042: left out: its project has no telemetry" in notes and "Open Telemetry…" in notes
+    assert "damagemap" not in notes and "--telemetry" not in notes
+
+
 def test_export_survey_map_asks_for_the_event_and_keeps_it(monday, sites_truth, tmp_path, qtbot):
     from app.dialogs.survey_dialog import SurveyDialog
     from core.store import ProjectStore
