@@ -558,13 +558,22 @@ def _decide(args: argparse.Namespace) -> int:
 def _other_sites_changed(before, after, decided: set[int]) -> list[str]:  # noqa: ANN001 - SurveyMaps
     """What a decision did to the sites it was not taken on (``decided``): a site of
     ``before`` whose number ``after`` no longer has joined the site nearest its place, or
-    left the map; a number ``after`` gives that ``before`` did not is a site parted off."""
+    left the map; a number ``after`` gives that ``before`` did not is a site parted off; a
+    site that keeps its number but lost a flight's site (left out with a rejected place of
+    that flight, or joined to another site) says which, so the flights' counts add up."""
     from core.sites import distance_m
 
     numbers = {s.id for s in after.sites}
+    now = {s.id: s for s in after.sites}
     out = []
     for site in before.sites:
-        if site.id in decided or site.id in numbers:
+        if site.id in decided:
+            continue
+        if site.id in numbers:
+            lost = [f for f in site.flights if f not in now[site.id].flights]
+            if lost:
+                out.append(f"site {site.id} ({now[site.id].level.label}) lost {', '.join(lost)}'s sighting, now "
+                           f"seen by {', '.join(now[site.id].flights)}")
             continue
         what = f"site {site.id} ({site.level.label}, {', '.join(site.flights)})"
         nearest = min(after.sites, default=None,

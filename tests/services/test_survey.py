@@ -688,6 +688,11 @@ def test_survey_decide_names_the_sites_its_decision_joined_or_parted():
     assert _other_sites_changed(before, after, {15}) == [
         "site 10 (Debris, day2) joined site 15, now Severe", "site 16 (Slight) parted off"]
     assert _other_sites_changed(before, before, {15}) == []
+    # site 2 rejected on day1: day2's site at its place, joined to site 3 with day1's, goes with it
+    before = SimpleNamespace(sites=[site(2, DamageLevel.SLIGHT, ("day1",), -85.0),
+                                    site(3, DamageLevel.SLIGHT, ("day1", "day2"), -85.00004)])
+    after = SimpleNamespace(sites=[site(3, DamageLevel.SLIGHT, ("day1",), -85.00004)])
+    assert _other_sites_changed(before, after, {2}) == ["site 3 (Slight) lost day2's sighting, now seen by day1"]
 
 
 def test_a_flight_name_refused_leaves_no_project_behind(flights, tmp_path):
