@@ -1215,7 +1215,10 @@ def _flags_hint(survey: Survey, flight: FlightRecord, message: str) -> str:
     flags = set(re.findall(r"(?:^|[\s(])(--[a-z-]+)", message))
     if not flags:
         return ""
-    save = f"give them to `damagemap export {shown_path(survey.project_path(flight))} ... --save`"
+    project = shown_path(survey.project_path(flight))
+    if flags == {"--telemetry"}:  # the one command that gives it for good (without --save, one export only)
+        return f"; in a survey, kept in the flight's project: `damagemap export {project} --telemetry FILE --save`"
+    save = f"give them to `damagemap export {project} ... --save`"
     if flags <= _READ_FROM_VIDEO:  # what `survey georeference` reads; an offset or a track it does not
         return f"; in a survey: `damagemap survey georeference {survey.folder} --flight {flight.name}` reads them " \
                f"from the video, or {save}"

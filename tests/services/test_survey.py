@@ -321,6 +321,11 @@ def test_a_flight_left_out_for_a_missing_setting_says_where_to_give_it_in_a_surv
     # an offset (or a track) is not what georeference reads: it is not sent there, round in circles
     hint = surveys._flags_hint(survey, survey.flights[1], "the track does not overlap: set an offset (--offset -172800)")
     assert "georeference" not in hint and "... --save`" in hint
+    # a project with no telemetry is given the one command that keeps it, not flags to piece together
+    hint = surveys._flags_hint(survey, survey.flights[1], "the project has no telemetry file; give the video's SRT, "
+                               "GPX or flight log: damagemap export PROJECT --telemetry FILE, or in the app, ...")
+    assert hint == f"; in a survey, kept in the flight's project: `damagemap export " \
+                   f"{surveys.shown_path(survey.project_path(survey.flights[1]))} --telemetry FILE --save`"
 
 
 def test_a_flight_flown_unlike_its_detector_s_footage_is_named_in_the_survey_notes(flights, tmp_path):
