@@ -35,6 +35,7 @@ from app.errors import error_text
 from app.workers import FunctionJob, survey_add_job, survey_export_job, survey_georeference_job, survey_map_job
 from core.sites import counted
 from core.survey import Survey
+from geo.export.survey_html import date_text
 from services.survey import FlightStatus, flight_statuses, sites_to_review
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -227,7 +228,7 @@ class SurveyDialog(QDialog):
             record = status.record
             telemetry = "" if status.problem else status.telemetry.name if status.telemetry else "none: not on the map"
             pending = "…" if status.frames_analysed else ""
-            cells = (record.name, (record.date or "unknown")[:16].replace("T", " "), record.drone or "", telemetry,
+            cells = (record.name, date_text(record.date) or "unknown", record.drone or "", telemetry,
                      analysed_text(status), pending, pending, pending)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)

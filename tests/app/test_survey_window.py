@@ -538,6 +538,14 @@ def test_a_renamed_video_of_an_analysed_flight_is_located_from_the_window(window
     assert not errors
 
 
+def test_a_flight_s_date_is_listed_as_the_maps_print_it(window, qtbot, town):
+    """A date with its time zone is listed in UTC, named so, as the survey's maps and
+    README give it (not the local clock time with its zone cut off); a day as it is."""
+    town.update(lambda fresh: fresh.change_flight("monday", date="2018-10-12T10:00:00-05:00"))
+    dialog, _ = _open(window, qtbot, town.folder)
+    assert _column(dialog, "Date") == ["2018-10-12 15:00 UTC", "2018-10-13"]
+
+
 def test_an_empty_survey_offers_nothing_to_read(qtbot, tmp_path):
     from app.dialogs.survey_dialog import SurveyDialog
     from core.survey import Survey
