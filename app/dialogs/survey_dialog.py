@@ -546,6 +546,8 @@ class SurveyDialog(QDialog):
 #: a flight's video not found, and the command that finds it (services.survey.missing_video_text)
 _RELINK_VIDEO = re.compile(r"give where it is now \(matched by its content\): damagemap survey relink '.*' \S+ VIDEO$")
 
+#: how a rejection reaches the flight it was not made in, said with a command (services.survey.survey_map)
+_RECORDS_REJECTION = "(`survey analyse`, or opening the flight in the app, records the rejection in it)"
 #: a flight left out of the map for want of telemetry (geo.mapping), said with commands
 _NO_TELEMETRY = re.compile(r"flight (.+?): left out \(.*: the project has no telemetry file; ")
 
@@ -560,6 +562,7 @@ def survey_note_in_window_words(note: str) -> str:
     if no_telemetry is not None:
         return (f"flight {no_telemetry[1]}: left out: its project has no telemetry (the drone's SRT, GPX or flight "
                 "log): open the flight and choose File > Open Telemetry…")
+    note = note.replace(_RECORDS_REJECTION, "(opening the flight records the rejection in it)")
     note = _RELINK_VIDEO.sub("choose the flight and Locate Flight… (its video is recognised by its content)", note)
     if NOT_FOUND_BY not in note:
         return note

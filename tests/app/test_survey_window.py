@@ -573,3 +573,9 @@ def test_the_survey_window_speaks_to_a_window_user_not_of_commands_and_propertie
     notes = dialog.notes.text()
     assert "2 sites lie where another flight saw the ground well and found no damage" in notes
     assert "not_found_by" not in notes and "not found by …" in notes
+    # a rejection on one flight that leaves another flight's site out is said without the command
+    rejected_elsewhere = ("1 flight site left out where a reviewer rejected the damage at that place on another "
+                          "flight (`survey analyse`, or opening the flight in the app, records the rejection in it)")
+    dialog._on_map(replace(built, notes=[*built.notes, rejected_elsewhere]))  # as services.survey.survey_map says it
+    assert "opening the flight records the rejection in it" in dialog.notes.text()
+    assert "`" not in dialog.notes.text() and "survey analyse" not in dialog.notes.text()
