@@ -53,7 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="clip length (default 20)")
     parser.add_argument("--fps", type=float, default=10.0, help="frames per second (default 10)")
     parser.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="frame size (default 1280x720)")
-    parser.add_argument("--seed", type=int, default=0, help="scene and flight seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="scene and flight seed (default 0); with --town, the flight's path")
+    parser.add_argument("--town", type=int, default=None, metavar="SEED",
+                        help="fly over the town of this seed: the same houses and damage for every --seed, each "
+                             "seed another path crossing the town's centre (flights for a survey: give each a "
+                             "--start on another day)")
     parser.add_argument("--annotate-every", type=int, default=5, metavar="K", help="annotate every K-th frame (default 5)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--split", default="train", help="dataset split name (default train)")
@@ -114,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
     from app.commands import _flags
     from engine.synth import render_flyover
+    from engine.synth.survey_paths import survey_flight
     from engine.synth.style import MAX_LIGHT_ROOF_SHARE
 
     _flags.positive("--seconds", args.seconds, "of seconds")  # before anything is rendered
@@ -123,12 +129,21 @@ def run(args: argparse.Namespace) -> int:
     _flags.between("--terrain", args.terrain, 0, 100, "metres")
     _flags.between("--light-roofs", args.light_roofs, 0, MAX_LIGHT_ROOF_SHARE, "(a share of the houses)")
 
+    if args.town is not None:  # the town's path limits its own height and pitch
+        given = [flag for flag, value in (("--manoeuvres", args.manoeuvres), ("--hover", args.hover),
+                                          ("--altitude", args.altitude), ("--terrain", args.terrain)) if value]
+        if given:
+            raise InputError(f"synth: --town draws its own path over the town; leave out {', '.join(given)}")
+
     splits = [s.strip() for s in args.splits.split(",") if s.strip()] if args.splits else [args.split]
     out = Path(args.out)
     for k, split in enumerate(splits):
         flight_dir = out / "flights" / split if args.splits else out
         started = time.perf_counter()
         try:
+            flight = None if args.town is None else survey_flight(
+                town_seed=args.town, path_seed=args.seed + k, seconds=args.seconds, fps=args.fps, size=args.size,
+                hfov_deg=args.hfov)
             paths = render_flyover(
                 out,
                 seconds=args.seconds,
@@ -150,11 +165,13 @@ def run(args: argparse.Namespace) -> int:
                 light_roof_share=args.light_roofs,
                 orthophoto=not args.no_orthophoto,
                 progress=frame_progress(f"rendering {split}"),
+                flight=flight,
             )
         except ValueError as exc:
             raise InputError(f"synth: {exc}") from None
         took = time.perf_counter() - started
-        print(f"split {split} (seed {args.seed + k}): {paths.frame_count} frames in {took:.1f} s, "
+        town = "" if args.town is None else f", over town {args.town}"
+        print(f"split {split} (seed {args.seed + k}{town}): {paths.frame_count} frames in {took:.1f} s, "
               f"{paths.annotated_count} annotated frames with {paths.annotation_count} damage instances")
         for label, path in [("video", paths.video), ("gpx", paths.gpx), ("srt", paths.srt), ("truth", paths.truth),
                             ("camera", paths.camera), ("annotations", paths.annotations), ("images", paths.images_dir),
