@@ -184,6 +184,23 @@ def site_line(site_id: int, level: DamageLevel, best_score: float, sightings: in
     return f"#{site_id}  {level.label}  best score {best_score:.2f} · {counted(sightings, 'sighting')}{in_frames} · {when}"
 
 
+def accept_relabels(site: SiteSummary) -> dict[DamageLevel, int]:
+    """The sightings of each other level that accepting ``site`` relabels to the site's
+    level (:func:`site_decision`), most severe first; empty where its sightings agree.
+    The site's level is the map's vote (``geo.fusion.vote_level``: the most severe level
+    holding a third of the score-weighted votes), not the most common one."""
+    votes = site.level_votes()
+    if len(votes) <= 1:
+        return {}
+    return {level: n for level, n in votes.items() if level is not site.level}
+
+
+def relabels_text(relabels: dict[DamageLevel, int]) -> str:
+    """``23 Slight``, ``23 Slight and 2 Debris``: the sightings :func:`accept_relabels` names."""
+    parts = [f"{n} {level.label}" for level, n in relabels.items()]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def site_decision(site: SiteSummary, decision: ReviewState | DamageLevel) -> EditGroup:
     """The one edit that accepts, rejects (a :class:`ReviewState`) or relabels (a
     :class:`DamageLevel`) every sighting of ``site``."""
@@ -344,12 +361,14 @@ __all__ = [
     "NEAR_THRESHOLD",
     "QueueItem",
     "Sighting",
+    "accept_relabels",
     "SiteSummary",
     "crop_sightings",
     "crops_to_show",
     "distance_m",
     "match_decisions",
     "number_ranges",
+    "relabels_text",
     "review_queue",
     "review_reasons",
     "site_decision",

@@ -72,10 +72,12 @@ from core.last_few import LastFew
 from core.sites import (
     CARRY_RADIUS_M,
     SiteSummary,
+    accept_relabels,
     counted,
     crop_sightings,
     crops_to_show,
     distance_m,
+    relabels_text,
     site_decision,
     site_line,
     sites_decision,
@@ -326,6 +328,34 @@ def _site_key(site: SiteSummary | None) -> int | None:
     return None if site is None else (site.best_detection_id or site.detection_ids[0])
 
 
+ACCEPT_TEXT = "Accept (A)"
+ACCEPT_TIP = "Accept every sighting of the site"
+
+
+def accept_wording(sites: list[SiteSummary]) -> tuple[str, str]:
+    """The Accept button's text and tooltip for ``sites`` (the current one, or those
+    selected): accepting a site whose sightings disagree on the level relabels the others
+    to the site's level (:func:`core.sites.site_decision`), and the button says so before
+    A is pressed ("Accept as Severe (A)", "23 Slight sightings relabelled Severe")."""
+    relabelling = [(site, relabels) for site in sites if (relabels := accept_relabels(site))]
+    if not relabelling:
+        return ACCEPT_TEXT, ACCEPT_TIP if len(sites) <= 1 else f"Accept every sighting of the {len(sites)} sites"
+    why = ("a site's level is the most severe one holding a third of its sightings' score-weighted votes; "
+           "Ctrl+Z undoes it")
+    if len(sites) == 1:
+        site, relabels = relabelling[0]
+        moved = sum(relabels.values())
+        return (f"Accept as {site.level.label} (A)",
+                f"Accept site #{site.site_id} as {site.level.label}: its {relabels_text(relabels)} "
+                f"sighting{'' if moved == 1 else 's'} {'is' if moved == 1 else 'are'} relabelled "
+                f"{site.level.label} ({why})")
+    moved = sum(n for _, relabels in relabelling for n in relabels.values())
+    return (ACCEPT_TEXT,
+            f"Accept every sighting of the {len(sites)} sites: in {counted(len(relabelling), 'site')} whose "
+            f"sightings disagree, {counted(moved, 'sighting')} of another level {'is' if moved == 1 else 'are'} "
+            f"relabelled to the site's level ({why})")
+
+
 #: M with one site selected merges it with its nearest site only this close (metres): the
 #: parts of one building the map told apart, not the house next door.
 MERGE_NEAREST_MAX_M = 20.0
@@ -443,7 +473,7 @@ class SiteReviewPanel(Panel):
         # more than a 1280 px screen leaves the panel beside the video and the map
         decide_bar, move_bar = QHBoxLayout(), QHBoxLayout()
         for bar, buttons in (
-            (decide_bar, (("accept", "Accept (A)", "Accept every sighting of the site"),
+            (decide_bar, (("accept", ACCEPT_TEXT, ACCEPT_TIP),
                           ("reject", "Reject (X)", "Reject every sighting of the site"),
                           ("slight", "Slight (1)", "Relabel the site as Slight"),
                           ("severe", "Severe (2)", "Relabel the site as Severe"),
@@ -778,7 +808,7 @@ class SiteReviewPanel(Panel):
             row = QListWidgetItem(self._row_text(item.site, item.reason + survey_text))
             row.setData(SITE_ROLE, item.site.site_id)
             _mark_row(row, decided=item.site.decided, rejected=item.site.site_id in review.rejected)
-            row.setToolTip(item.reason + survey_text)
+            row.setToolTip(item.reason + survey_text + self._accept_note(item.site))
             thumbnail = self._thumbnail(review.run_id, item.site.best_detection_id)
             # a picture from the start (the one drawn before the rebuild, else a placeholder): a row
             # is as tall before its thumbnail arrives as after, so the rows do not move
@@ -893,6 +923,16 @@ class SiteReviewPanel(Panel):
         if context.not_found_by:
             text += f" · not found by {', '.join(context.not_found_by)} (saw the place well)"
         return text
+
+    @staticmethod
+    def _accept_note(site: SiteSummary) -> str:
+        """A row's tooltip on a site still to decide whose sightings disagree: what A does."""
+        relabels = accept_relabels(site)
+        if site.decided or not relabels:
+            return ""
+        one = sum(relabels.values()) == 1
+        return (f"\nAccept (A) takes it as {site.level.label}: its {relabels_text(relabels)} "
+                f"sighting{'' if one else 's'} {'is' if one else 'are'} relabelled {site.level.label}")
 
     @staticmethod
     def _row_text(site: SiteSummary, reason: str) -> str:
@@ -1391,6 +1431,11 @@ class SiteReviewPanel(Panel):
                 button.setEnabled(any(not row.isHidden() for row, _, _ in self._rows))
             else:  # a rejected site is on no map: split or merged, it would be nowhere
                 button.setEnabled(has_site and not (rejected and name in ("split", "merge")))
+
+        selected = self.selected_sites()
+        text, tip = accept_wording(selected if len(selected) > 1 else [site] if site is not None else [])
+        self.buttons["accept"].setText(text)
+        self.buttons["accept"].setToolTip(tip)
 
     def _is_rejected(self, site: SiteSummary | None) -> bool:
         """Whether ``site`` is one a reviewer rejected as a whole (listed, on no map)."""

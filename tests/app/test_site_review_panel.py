@@ -1501,3 +1501,30 @@ def test_a_site_earlier_decisions_disagree_on_is_listed_first_saying_so(qtbot, f
     assert any("1 site left for review: the earlier decisions disagree" in n for n in notices), notices
     doc.close()
     assert errors == []
+
+
+def test_the_accept_button_says_before_a_is_pressed_that_it_relabels_the_other_level(qtbot, panel):
+    """On a site listed as Severe with "levels disagree: 16 Severe / 23 Slight", A
+    relabelled the 23 Slight sightings while the button and the row said "Accept"."""
+    from core.review import Relabel
+
+    doc = panel.document
+    site = max(panel.review.sites, key=lambda s: len(s.sightings))
+    other = next(level for level in DamageLevel if level < site.level) if site.level > DamageLevel.SLIGHT \
+        else DamageLevel.SEVERE
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.apply_edit(Relabel(site.sightings[-1].detection_id, other), "Relabel one")
+    site = panel.review.site_of_detection(site.sightings[0].detection_id)
+    minority = {level: n for level, n in site.level_votes().items() if level is not site.level}
+    assert sum(minority.values()) >= 1
+    panel.select_site(site.site_id)
+    button = panel.buttons["accept"]
+    assert button.text() == f"Accept as {site.level.label} (A)"
+    moved = minority.popitem()
+    assert f"{moved[1]} {moved[0].label} sighting" in button.toolTip()
+    assert f"relabelled {site.level.label}" in button.toolTip()
+    row = panel.site_list.item(panel._row_of(site.site_id))
+    assert f"Accept (A) takes it as {site.level.label}" in row.toolTip()
+    agreeing = next(s for s in panel.review.sites if len(s.level_votes()) == 1 and not s.decided)
+    panel.select_site(agreeing.site_id)
+    assert button.text() == "Accept (A)" and "relabel" not in button.toolTip()
