@@ -49,6 +49,7 @@ from app.document import MissingVideoError, ProjectDocument, is_video_path
 from app.errors import show_error
 from app.overlay import OverlayStyle
 from app.settings import AppSettings
+from app.step_notices import say_steps
 from app.survey_controller import SurveyController
 from app.widgets.action_check_box import ActionCheckBox
 from app.widgets.disputed_note import DisputedSitesNote
@@ -234,6 +235,7 @@ class MainWindow(QMainWindow):
         self.panel(MapPanel).map_widget.site_clicked.connect(self._keys_to_the_site_clicked)
         self._build_status_bar()
         build_actions(self)
+        say_steps(self.document.undo_stack, self.undo_action, self.redo_action, self.statusBar())
         build_menus(self)
         self.start_page.set_actions(self.open_action, self.open_survey_action)  # File's own items, words and all
         self.document.set_author(self.settings.reviewer_name() or None)

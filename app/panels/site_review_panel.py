@@ -356,6 +356,29 @@ def accept_wording(sites: list[SiteSummary]) -> tuple[str, str]:
             f"relabelled to the site's level ({why})")
 
 
+#: What a decision's status-bar message ends with (Edit > Undo's key, as the window sets it).
+UNDO_HINT = " — Ctrl+Z to undo"
+
+
+def decision_notice(sites: list[SiteSummary], decision: ReviewState | DamageLevel) -> str:
+    """What the status bar says once ``sites`` are decided: "Site #9 accepted as Severe
+    (39 sightings; 23 Slight relabelled Severe)", "3 sites rejected (41 sightings)"."""
+    sightings = counted(sum(len(s.sightings) for s in sites), "sighting")
+    named = f"Site #{sites[0].site_id}" if len(sites) == 1 else counted(len(sites), "site")
+    if isinstance(decision, DamageLevel):
+        return f"{named} relabelled {decision.label} ({sightings})"
+    if decision is not ReviewState.ACCEPTED:
+        return f"{named} {decision.value} ({sightings})"
+    if len(sites) > 1:
+        moved = sum(n for s in sites for n in accept_relabels(s).values())
+        relabelled = f"; {moved} of another level relabelled to their site's" if moved else ""
+        return f"{named} accepted ({sightings}{relabelled})"
+    site = sites[0]
+    relabels = accept_relabels(site)
+    relabelled = f"; {relabels_text(relabels)} relabelled {site.level.label}" if relabels else ""
+    return f"{named} accepted as {site.level.label} ({sightings}{relabelled})"
+
+
 #: M with one site selected merges it with its nearest site only this close (metres): the
 #: parts of one building the map told apart, not the house next door.
 MERGE_NEAREST_MAX_M = 20.0
@@ -1500,6 +1523,7 @@ class SiteReviewPanel(Panel):
         if changing:
             edit = site_decision(changing[0], decision) if len(changing) == 1 else sites_decision(changing, decision)
             self.document.apply_edit(edit, f"{verb} ({sightings})")
+            self.document.notice.emit(decision_notice(changing, decision) + UNDO_HINT)
         else:
             said = f"accepted as {decision.label}" if isinstance(decision, DamageLevel) else decision.value
             self.document.notice.emit(f"Site #{current.site_id} is {said} already" if len(sites) == 1
@@ -1560,6 +1584,8 @@ class SiteReviewPanel(Panel):
         self._follow_key = best.detection_id  # the split-off site's best: the threshold keeps it longest
         self.document.apply_edit(RegroupSite(self.document.run_id, "split", chosen),
                                  f"Split {len(chosen)} sightings off site #{site.site_id}")
+        self.document.notice.emit(f"Split {counted(len(chosen), 'sighting')} off site #{site.site_id} into a site "
+                                  f"of their own" + UNDO_HINT)
 
     def merge(self) -> None:
         """Merge the selected sites into one; with one selected, with its nearest site."""
@@ -1591,6 +1617,7 @@ class SiteReviewPanel(Panel):
         self._follow_key = max((g for s in sites for g in s.sightings), key=lambda g: g.score).detection_id
         names = ", ".join(f"#{s.site_id}" for s in sites)
         self.document.apply_edit(RegroupSite(self.document.run_id, "merge", ids), f"Merge sites {names}")
+        self.document.notice.emit(f"Merged sites {names} into one ({counted(len(ids), 'sighting')})" + UNDO_HINT)
 
 
 __all__ = ["KEYS", "MERGE_NEAREST_MAX_M", "SiteReviewPanel", "crop_pixmap"]

@@ -115,6 +115,15 @@ def test_the_undo_step_is_named_for_the_settings_changed():
                                                 min_score=0.3)) == "Change georeferencing (4 settings)"
 
 
+def _turn_the_event_loop() -> None:
+    """Run what was queued for the event loop's next turn (a step's status-bar message)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(0, loop.quit)
+    loop.exec()
+
+
 def test_an_undo_the_project_cannot_store_is_said_and_the_history_stays_with_the_project(
         qtbot, window, sites_truth, tmp_path, monkeypatch, errors):
     """A full disk (or the project locked by another damagemap) at Edit > Undo: the undo
@@ -142,10 +151,14 @@ def test_an_undo_the_project_cannot_store_is_said_and_the_history_stays_with_the
     assert doc.settings == applied == _stored(path)
     assert errors == ["Undo of 'Change clock offset' not done: the project could not store it "
                       "(OperationalError: database or disk is full); the project is as it was"]
+    _turn_the_event_loop()
+    assert not window.statusBar().currentMessage().startswith("Undone")  # the status bar does not say it was
 
     with qtbot.waitSignal(window.panel(MapPanel).map_updated, timeout=30_000):
         window.undo_action.trigger()  # the disk has room again: the undo is done
     assert stack.index() == 0 and doc.settings.time_offset_s == _stored(path).time_offset_s == 0.0
+    _turn_the_event_loop()
+    assert window.statusBar().currentMessage().startswith("Undone: Change clock offset — ")
 
     with monkeypatch.context() as patched:  # a redo refused is taken back the same way
         patched.setattr(ProjectStore, "set_project_settings", disk_full)

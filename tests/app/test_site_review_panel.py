@@ -12,7 +12,14 @@ from PySide6.QtCore import Qt
 
 from app.document import ProjectDocument
 from app.panels.review_panel import ReviewPanel
-from app.panels.site_review_panel import DETECTION_ROLE, LOOK_FRAMES_ROLE, SITE_ROLE, SiteReviewPanel
+from app.panels.site_review_panel import (
+    DETECTION_ROLE,
+    LOOK_FRAMES_ROLE,
+    SITE_ROLE,
+    SiteReviewPanel,
+    decision_notice,
+)
+from core.sites import counted
 from core.store import ProjectStore
 from core.types import DamageLevel, ReviewState
 from tests.truth_runs import write_run
@@ -264,8 +271,11 @@ def test_split_and_merge_keys_round_trip_with_undo(qtbot, panel):
     chosen = {int(t.data(Qt.ItemDataRole.UserRole + 1)) for t in panel.grid.selectedItems()}
     shown: list[object] = []
     doc.detection_requested.connect(lambda frame, detection: shown.append(detection))
+    said: list[str] = []
+    doc.notice.connect(said.append)
     _press(qtbot, panel, panel.grid, Qt.Key.Key_S)
     assert panel.site_list.count() == 4
+    assert said[0] == f"Split 2 sightings off site #{site.site_id} into a site of their own — Ctrl+Z to undo"
     assert set(panel.current_site().detection_ids) == chosen  # the new site is selected
     assert shown and shown[-1] in chosen  # and the player shows it: the next key acts on the site in view
     # merge it back with its nearest site, the one it came from
@@ -273,6 +283,8 @@ def test_split_and_merge_keys_round_trip_with_undo(qtbot, panel):
     _press(qtbot, panel, panel.site_list, Qt.Key.Key_M)
     assert panel.site_list.count() == 3
     assert set(panel.current_site().detection_ids) == set(site.detection_ids)
+    assert said[-1].startswith("Merged sites #") and said[-1].endswith(
+        f" into one ({len(site.sightings)} sightings) — Ctrl+Z to undo")
     assert doc.undo_stack.count() == 2
     with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
         doc.undo_stack.undo()
@@ -1528,3 +1540,48 @@ def test_the_accept_button_says_before_a_is_pressed_that_it_relabels_the_other_l
     agreeing = next(s for s in panel.review.sites if len(s.level_votes()) == 1 and not s.decided)
     panel.select_site(agreeing.site_id)
     assert button.text() == "Accept (A)" and "relabel" not in button.toolTip()
+
+
+def test_each_decision_undo_and_redo_is_said_in_the_status_bar(qtbot, window, project):
+    """Deciding a site, Undo and Redo said nothing: the list mark and the Edit menu were
+    the only trace of what a key did or took back."""
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    panel = window.panel(SiteReviewPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
+    status = window.statusBar()
+    site = panel.current_site()
+    count = counted(len(site.sightings), "sighting")
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_X)
+    assert status.currentMessage() == f"Site #{site.site_id} rejected ({count}) — Ctrl+Z to undo"
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_Z, modifier=Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: status.currentMessage().startswith("Undone: "), timeout=5_000)
+    assert status.currentMessage().startswith(f"Undone: Reject site #{site.site_id} ({count}) — ")
+    assert status.currentMessage().endswith(" to redo")
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        window.redo_action.trigger()
+    qtbot.waitUntil(lambda: status.currentMessage().startswith("Redone: "), timeout=5_000)
+    assert status.currentMessage().startswith(f"Redone: Reject site #{site.site_id} ({count}) — Ctrl+Z to undo")
+    relabelled = panel.current_site()
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_3)
+    assert status.currentMessage() == (f"Site #{relabelled.site_id} relabelled Debris "
+                                       f"({counted(len(relabelled.sightings), 'sighting')}) — Ctrl+Z to undo")
+
+
+def test_accepting_a_site_whose_levels_disagree_says_what_it_relabelled():
+    from core.sites import Sighting, SiteSummary
+
+    def sighting(i, level):
+        return Sighting(i, i, i / 10, level, 0.9, ReviewState.PENDING)
+
+    site = SiteSummary(9, DamageLevel.SEVERE, 0.4, 0.0, 0.0,
+                       tuple(sighting(i, DamageLevel.SEVERE if i < 16 else DamageLevel.SLIGHT) for i in range(39)), 0)
+    assert decision_notice([site], ReviewState.ACCEPTED) == \
+        "Site #9 accepted as Severe (39 sightings; 23 Slight relabelled Severe)"
+    agreeing = replace(site, site_id=4, sightings=site.sightings[:16])
+    assert decision_notice([agreeing], ReviewState.ACCEPTED) == "Site #4 accepted as Severe (16 sightings)"
+    assert decision_notice([site, agreeing], ReviewState.ACCEPTED) == \
+        "2 sites accepted (55 sightings; 23 of another level relabelled to their site's)"
