@@ -114,6 +114,16 @@ class SiteSummary:
         them (``DamageSite.best_score``): the number the window shows as "best score"."""
         return max((s.score for s in self.sightings), default=0.0)
 
+    @property
+    def best_view_apart(self) -> tuple[float, float] | None:
+        """``(best view's time, best score's time)`` where the frame the site opens at (its
+        best view, ``best_detection_id``) is not where its best score is (see
+        :func:`views_apart`); ``None`` where they are one."""
+        view = next((s for s in self.sightings if s.detection_id == self.best_detection_id), None)
+        best = max(self.sightings, key=lambda s: s.score, default=None)
+        return views_apart(None if view is None else (view.t_s, view.score),
+                           None if best is None else (best.t_s, best.score))
+
     def level_votes(self) -> dict[DamageLevel, int]:
         """Sightings per level, most severe first."""
         votes = Counter(s.level for s in self.sightings)
@@ -174,14 +184,31 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def views_apart(view: tuple[float, float] | None, best: tuple[float, float] | None) -> tuple[float, float] | None:
+    """``(view's time, best's time)`` for a site's best view and its best-scoring
+    sighting, each ``(time s, score)``, where the view is not where the best score is
+    (another moment, a lower score); ``None`` where they are one. The best view is chosen
+    for the review (a whole view of the site's level away from the frame's edge,
+    ``geo.fusion``), not for its score: a row saying only "best score" sent the reviewer
+    looking for that moment where the player opened at another."""
+    if view is None or best is None or view[1] >= best[1] or video_time(view[0]) == video_time(best[0]):
+        return None
+    return view[0], best[0]
+
+
 def site_line(site_id: int, level: DamageLevel, best_score: float, sightings: int, frames: int,
-              first_time_s: float, last_time_s: float) -> str:
+              first_time_s: float, last_time_s: float, *, best_view_apart: tuple[float, float] | None = None) -> str:
     """``#10  Slight  best score 0.95 · 15 sightings in 8 frames · 0:00.0–0:07.0``: a site
-    in the window's words, the same in the Sites list and on the map."""
+    in the window's words, the same in the Sites list and on the map. ``best_view_apart``
+    (:func:`views_apart`): the site opens at a view other than its best score's, and the
+    line names both, "best view 0:19.0 · best score 0.78 at 0:17.0"."""
     in_frames = "" if frames == sightings else " in " + counted(frames, "frame")
     first, last = video_time(first_time_s), video_time(last_time_s)
     when = first if first == last else f"{first}–{last}"
-    return f"#{site_id}  {level.label}  best score {best_score:.2f} · {counted(sightings, 'sighting')}{in_frames} · {when}"
+    best = f"best score {best_score:.2f}"
+    if best_view_apart is not None:
+        best = f"best view {video_time(best_view_apart[0])} · {best} at {video_time(best_view_apart[1])}"
+    return f"#{site_id}  {level.label}  {best} · {counted(sightings, 'sighting')}{in_frames} · {when}"
 
 
 def accept_relabels(site: SiteSummary) -> dict[DamageLevel, int]:
@@ -373,4 +400,5 @@ __all__ = [
     "review_reasons",
     "site_decision",
     "sites_decision",
+    "views_apart",
 ]

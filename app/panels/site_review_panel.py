@@ -960,7 +960,7 @@ class SiteReviewPanel(Panel):
     @staticmethod
     def _row_text(site: SiteSummary, reason: str) -> str:
         line = site_line(site.site_id, site.level, site.best_score, len(site.sightings), site.frame_count,
-                         site.first_time_s, site.last_time_s)
+                         site.first_time_s, site.last_time_s, best_view_apart=site.best_view_apart)
         return f"{line}\n{reason}"
 
     def _update_summary(self) -> None:

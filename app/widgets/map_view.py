@@ -40,12 +40,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.overlay import level_colour
-from core.sites import site_line
+from core.sites import site_line, views_apart
 from core.types import DamageLevel, DamageSite
 from geo.antimeridian import display_longitudes
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.basemap import Basemap
+    from geo.fusion import FusedSite
     from services.maps import BuildingOutline
     from services.survey import SiteElsewhere
     from geo.mapping import DamageMap
@@ -119,11 +120,23 @@ class _SiteItem(QGraphicsEllipseItem):
         self.setToolTip(self.toolTip() + "\nunconfirmed: detected in too few of the frames that showed it")
 
 
-def site_tooltip(site: DamageSite) -> str:
+def _views_apart(fused: FusedSite) -> tuple[float, float] | None:
+    """A fused site's best view and best score's times where they are apart, as the Sites
+    panel's :attr:`core.sites.SiteSummary.best_view_apart` finds them."""
+    members = [m for m in fused.members if m.detection.id is not None]
+    view = next((m for m in members if m.detection.id == fused.site.best_detection_id), None)
+    best = max(members, key=lambda m: float(m.detection.final_score), default=None)
+    return views_apart(None if view is None else (float(view.observation.t_s), float(view.detection.final_score)),
+                       None if best is None else (float(best.observation.t_s), float(best.detection.final_score)))
+
+
+def site_tooltip(site: DamageSite, views_apart_s: tuple[float, float] | None = None) -> str:
     """A site as the Sites panel words it (its number, level, best score, sightings and
-    times), then how far its sightings agree on the level."""
+    times; ``views_apart_s``: its best view and best score's times where apart), then how
+    far its sightings agree on the level."""
     line = site_line(site.id, site.level, site.best_score, site.observation_count,
-                     site.frame_count or site.observation_count, site.first_time_s, site.last_time_s)
+                     site.frame_count or site.observation_count, site.first_time_s, site.last_time_s,
+                     best_view_apart=views_apart_s)
     text = f"{line}\nlevel agreement {site.confidence:.0%}"
     if site.reviewed:
         text += " · a reviewer accepted it: kept at any score threshold"
@@ -180,6 +193,9 @@ class MapLayers:
     #: per site, whether it is confirmed (``geo.fusion.is_confirmed``); unconfirmed ones
     #: are drawn hollow, on the map only when asked for (``DamageMap.with_unconfirmed``)
     site_confirmed: tuple[bool, ...] = ()
+    #: per site, ``(best view's time, best score's time)`` where the site opens at a view
+    #: other than its best score's (``core.sites.views_apart``), else ``None``
+    site_views_apart: tuple[tuple[float, float] | None, ...] = ()
     heat: HeatImage | None = None
     position_at: Callable[[float], LonLat | None] = field(default=lambda _t: None, repr=False)
     footprint_at: Callable[[float, float], list[LonLat]] = field(default=lambda _t, _r: [], repr=False)
@@ -208,6 +224,7 @@ class MapLayers:
                 for fused in damage_map.fused
             ),
             site_confirmed=tuple(bool(fused.confirmed) for fused in damage_map.fused),
+            site_views_apart=tuple(_views_apart(fused) for fused in damage_map.fused),
             heat=heat,
             position_at=damage_map.position_at,
             footprint_at=lambda t_s, range_m: damage_map.camera_footprint_at(t_s, max_range_m=range_m),
@@ -386,6 +403,9 @@ class MapWidget(QGraphicsView):
             self.site_items.append(item)
         for kept_up_to, item in zip(layers.site_kept_up_to, self.site_items):
             item.kept_up_to = kept_up_to
+        for apart, item in zip(layers.site_views_apart, self.site_items):
+            if apart is not None:
+                item.setToolTip(site_tooltip(item.site, apart))
         for confirmed, item in zip(layers.site_confirmed, self.site_items):
             if not confirmed:
                 item.show_unconfirmed()

@@ -1585,3 +1585,54 @@ def test_accepting_a_site_whose_levels_disagree_says_what_it_relabelled():
     assert decision_notice([agreeing], ReviewState.ACCEPTED) == "Site #4 accepted as Severe (16 sightings)"
     assert decision_notice([site, agreeing], ReviewState.ACCEPTED) == \
         "2 sites accepted (55 sightings; 23 of another level relabelled to their site's)"
+
+
+def test_a_row_names_the_view_the_site_opens_at_where_its_best_score_is_elsewhere(qtbot, flight, project, tmp_path,
+                                                                                 errors):
+    """"best score 0.78 · 0:17.0–0:19.0" read as where selecting the site went, but the
+    player opened at 0:19.0 on a 0.56 box: the best view is chosen for the review (a
+    whole view of the site's level), not for its score. The row names both."""
+    from core.sites import video_time
+    from services.sites import site_review
+
+    with ProjectStore.open(project) as store:
+        largest = max(site_review(store).sites, key=lambda s: len(s.sightings))
+        by_id = store.detections_by_id(list(largest.detection_ids))
+    assert largest.frame_count >= 2 and largest.level > DamageLevel.SLIGHT
+    # its last sighting the best scored, of a milder level (the site keeps its level: the
+    # most severe one holding a third of the votes); the rest of its level, weaker
+    last = by_id[largest.sightings[-1].detection_id]
+    other = DamageLevel.SLIGHT
+    keys = {(d.frame_index, tuple(d.box_xyxy_px)) for d in by_id.values()}
+    detections = [replace(d, score=1.0, level=other) if (d.frame_index, tuple(d.box_xyxy_px)) ==
+                  (last.frame_index, tuple(last.box_xyxy_px)) else
+                  replace(d, score=0.6) if (d.frame_index, tuple(d.box_xyxy_px)) in keys else d
+                  for d in flight.detections]
+    path = tmp_path / "apart.dmproj"
+    with ProjectStore.create(path, video_path=flight.video, telemetry_path=flight.srt) as store:
+        write_run(store, detections, flight.times)
+    doc = ProjectDocument()
+    panel = SiteReviewPanel(doc)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.open_path(path)
+    site = panel.review.site_of_detection(next(
+        d.id for d in doc.store.detections(doc.run_id, frame_index=last.frame_index, masks=False)
+        if tuple(d.box_xyxy_px) == tuple(last.box_xyxy_px)))
+    view = next(s for s in site.sightings if s.detection_id == site.best_detection_id)
+    assert view.score < 1.0 and video_time(view.t_s) != video_time(last_t := max(site.sightings,
+                                                                                   key=lambda s: s.score).t_s)
+    line = panel.site_list.item(panel._row_of(site.site_id)).text().split("\n")[0]
+    assert f"  best view {video_time(view.t_s)} · best score 1.00 at {video_time(last_t)} · " in line
+    panel.select_site(next(s.site_id for s in panel.review.sites if s.site_id != site.site_id))
+    with qtbot.waitSignal(doc.detection_requested) as requested:
+        panel.select_site(site.site_id)  # the player opens at the view the row names
+    assert requested.args == [view.frame_index, view.detection_id]
+    # the map's tooltip words it as the row does
+    from app.widgets.map_view import MapLayers, site_tooltip
+
+    layers = MapLayers.from_damage_map(panel.review.damage_map)
+    at = next(i for i, mapped in enumerate(layers.sites) if mapped.id == site.site_id)
+    assert site_tooltip(layers.sites[at], layers.site_views_apart[at]).split("\n")[0] == line
+    doc.close()
+    assert errors == []

@@ -347,3 +347,15 @@ def test_a_site_decision_cut_partway_stores_nothing_of_it_and_keeps_the_history(
     assert reopened.restore_history() == (1, 0)  # the step before it can still be undone
     assert reopened.undo() is not None
     assert all(session.store.detection(i).review is ReviewState.PENDING for i in first.detection_ids)
+
+
+def test_a_site_line_names_its_best_view_only_where_it_is_not_its_best_score():
+    from core.sites import site_line, views_apart
+
+    assert views_apart((19.0, 0.56), (17.0, 0.78)) == (19.0, 17.0)
+    assert views_apart((17.0, 0.78), (17.0, 0.78)) is None  # one sighting
+    assert views_apart((19.0, 0.78), (17.0, 0.78)) is None  # as high a score: the view is a best one
+    assert views_apart((17.02, 0.5), (17.0, 0.78)) is None  # the same moment, as the row words it
+    line = site_line(23, DamageLevel.SEVERE, 0.78, 4, 3, 17.0, 19.0, best_view_apart=(19.0, 17.0))
+    assert line == "#23  Severe  best view 0:19.0 · best score 0.78 at 0:17.0 · 4 sightings in 3 frames · 0:17.0–0:19.0"
+    assert "best view" not in site_line(23, DamageLevel.SEVERE, 0.78, 4, 3, 17.0, 19.0)
