@@ -38,6 +38,7 @@ from PySide6.QtGui import (
     QIcon,
     QImage,
     QKeyEvent,
+    QKeySequence,
     QPainter,
     QPalette,
     QPen,
@@ -341,7 +342,7 @@ def accept_wording(sites: list[SiteSummary]) -> tuple[str, str]:
     if not relabelling:
         return ACCEPT_TEXT, ACCEPT_TIP if len(sites) <= 1 else f"Accept every sighting of the {len(sites)} sites"
     why = ("a site's level is the most severe one holding a third of its sightings' score-weighted votes; "
-           "Ctrl+Z undoes it")
+           f"{undo_key()} undoes it")
     if len(sites) == 1:
         site, relabels = relabelling[0]
         moved = sum(relabels.values())
@@ -356,8 +357,15 @@ def accept_wording(sites: list[SiteSummary]) -> tuple[str, str]:
             f"relabelled to the site's level ({why})")
 
 
-#: What a decision's status-bar message ends with (Edit > Undo's key, as the window sets it).
-UNDO_HINT = " — Ctrl+Z to undo"
+def undo_key() -> str:
+    """Edit > Undo's key as this platform writes it (the window gives Undo the platform's
+    standard key: Ctrl+Z, ⌘Z on a Mac)."""
+    return QKeySequence(QKeySequence.StandardKey.Undo).toString(QKeySequence.SequenceFormat.NativeText)
+
+
+def undo_hint() -> str:
+    """What a decision's status-bar message ends with: " — Ctrl+Z to undo"."""
+    return f" — {undo_key()} to undo"
 
 
 def decision_notice(sites: list[SiteSummary], decision: ReviewState | DamageLevel) -> str:
@@ -1523,7 +1531,7 @@ class SiteReviewPanel(Panel):
         if changing:
             edit = site_decision(changing[0], decision) if len(changing) == 1 else sites_decision(changing, decision)
             self.document.apply_edit(edit, f"{verb} ({sightings})")
-            self.document.notice.emit(decision_notice(changing, decision) + UNDO_HINT)
+            self.document.notice.emit(decision_notice(changing, decision) + undo_hint())
         else:
             said = f"accepted as {decision.label}" if isinstance(decision, DamageLevel) else decision.value
             self.document.notice.emit(f"Site #{current.site_id} is {said} already" if len(sites) == 1
@@ -1585,7 +1593,7 @@ class SiteReviewPanel(Panel):
         self.document.apply_edit(RegroupSite(self.document.run_id, "split", chosen),
                                  f"Split {len(chosen)} sightings off site #{site.site_id}")
         self.document.notice.emit(f"Split {counted(len(chosen), 'sighting')} off site #{site.site_id} into a site "
-                                  f"of their own" + UNDO_HINT)
+                                  f"of their own" + undo_hint())
 
     def merge(self) -> None:
         """Merge the selected sites into one; with one selected, with its nearest site."""
@@ -1617,7 +1625,7 @@ class SiteReviewPanel(Panel):
         self._follow_key = max((g for s in sites for g in s.sightings), key=lambda g: g.score).detection_id
         names = ", ".join(f"#{s.site_id}" for s in sites)
         self.document.apply_edit(RegroupSite(self.document.run_id, "merge", ids), f"Merge sites {names}")
-        self.document.notice.emit(f"Merged sites {names} into one ({counted(len(ids), 'sighting')})" + UNDO_HINT)
+        self.document.notice.emit(f"Merged sites {names} into one ({counted(len(ids), 'sighting')})" + undo_hint())
 
 
 __all__ = ["KEYS", "MERGE_NEAREST_MAX_M", "SiteReviewPanel", "crop_pixmap"]
