@@ -349,7 +349,15 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
     bars: dict[str, tqdm] = {}
     planned: dict[str, tuple[object, int]] = {}  # flight name -> (flight, its run)
 
+    def close_bars() -> None:
+        """Close the bars of the flights done: flights are analysed one after the other,
+        and a bar left open would be drawn again below the next one (in a log, where
+        stderr is not a terminal, every flight's bar printed again after the last)."""
+        for bar in bars.values():
+            bar.close()  # a bar closed already is left as it is
+
     def on_plan(flight, plan) -> None:  # noqa: ANN001 - FlightRecord, AnalysisPlan
+        close_bars()  # the flight before has ended
         planned[flight.name] = (flight, plan.run_id)
         where = f"Ray ({options.address or 'local'})" if options is not None else str(plan.device)
         print(f"flight {flight.name}: {counted(plan.frames_total, 'frame')}, {plan.frames_done} stored already; "
@@ -380,8 +388,7 @@ def analyse_and_report(args: argparse.Namespace, survey, flights: list[str] | No
         print(f"interrupted: {counted(count, 'frame')} stored; {run_again(args)} to resume", file=sys.stderr)
         return 130
     finally:
-        for bar in bars.values():
-            bar.close()
+        close_bars()
     print(f"survey {survey.name!r}: {counted(count, 'frame')} analysed in {counted(len(bars), 'flight')}")
     try:
         kept = apply_decisions(survey)
