@@ -468,6 +468,10 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         # it stretches into the room the others leave, and asks for no more than 300 px of it
         self.project_label = ElidedLabel("no project", mode=Qt.TextElideMode.ElideMiddle, min_chars=16, hint_width=300)
+        #: the survey the open project is a flight of, and which flight: permanent, so that a
+        #: message ("Analysed 3 of 3 flights") never hides which survey the window shows
+        self.survey_label = ElidedLabel(min_chars=16, hint_width=300)
+        self.survey_label.setVisible(False)
         self.progress_bar = StatusProgressBar()
         self.progress_bar.setVisible(False)
         self.eta_label = ElidedLabel(min_chars=10)
@@ -500,6 +504,7 @@ class MainWindow(QMainWindow):
         self.disputed_note.show_requested.connect(self.show_first_disputed)
         self.panel(SiteReviewPanel).disputed_changed.connect(self._update_disputed_note)
         status.addWidget(self.project_label, 1)
+        status.addPermanentWidget(self.survey_label)
         status.addPermanentWidget(self.disputed_note)
         status.addPermanentWidget(self.export_label)
         status.addPermanentWidget(self.export_progress)
@@ -888,10 +893,12 @@ class MainWindow(QMainWindow):
             path = doc.telemetry_path
             telemetry = ("none (File > Open Telemetry…)" if path is None else path.name if path.is_file()
                          else f"missing: {path.name} (File > Open Telemetry…)")
-            survey = self.surveys.status_text()
-            self.project_label.setText(f"{doc.project_path}   ·   telemetry: {telemetry}"
-                                       + (f"   ·   {survey}" if survey else "") + self._run_text())
+            self.project_label.setText(f"{doc.project_path}   ·   telemetry: {telemetry}" + self._run_text())
             self.project_label.setToolTip(self.project_label.text())  # whole, where the bar elides it
+        survey = self.surveys.status_text() if doc.is_open else ""
+        self.survey_label.setText(survey)
+        self.survey_label.setToolTip(survey)
+        self.survey_label.setVisible(bool(survey))
 
     def _run_text(self) -> str:
         """Which run the window shows, where the project holds more than one."""
@@ -921,6 +928,8 @@ class MainWindow(QMainWindow):
         self.open_export_button.setVisible(False)
         self.project_label.setText("no project")
         self.project_label.setToolTip("")
+        self.survey_label.setText("")
+        self.survey_label.setVisible(False)
         self.eta_label.setText("")  # the last run's "analysis finished" is no one's on the start page
         self.eta_label.setToolTip("")
         if self.statusBar().currentMessage() == DEMO_READY_NOTE:

@@ -270,7 +270,7 @@ class SurveyController(QObject):
         text = f"Analysed {batch.done} of {batch.total} flight{'' if batch.total == 1 else 's'}"
         if batch.skipped:
             text += "; not analysed: " + ", ".join(batch.skipped)
-        self.window.statusBar().showMessage(text, 15_000)  # not for good: it hid the project's own labels
+        self.window.statusBar().showMessage(text, 15_000)  # not for good: it hides the project's path (not the survey's name)
 
     def _on_analysis_finished(self, cancelled: bool) -> None:
         batch = self.batch

@@ -50,6 +50,13 @@ def _open(window, qtbot, path):
     return dialog, ready.args[0]
 
 
+def _status_bar_text(window):
+    """What the status bar's labels show now (a message hides those it covers)."""
+    from PySide6.QtWidgets import QLabel
+
+    return "   ".join(label.text() for label in window.statusBar().findChildren(QLabel) if label.isVisible())
+
+
 def _column(dialog, name):
     from app.dialogs.survey_dialog import COLUMNS
 
@@ -86,7 +93,7 @@ def test_a_chosen_flight_opens_for_review_with_the_survey_named_in_the_status_ba
     tuesday = town.flight("tuesday")
     assert window.document.project_path.resolve() == town.project_path(tuesday).resolve()
     assert not dialog.isVisible()
-    assert "survey town: flight tuesday (2 of 2)" in window.project_label.text()
+    assert "survey town: flight tuesday (2 of 2)" in _status_bar_text(window)
 
     # File > Survey Flights… lists the flights again, the open one chosen
     assert window.survey_flights_action.isEnabled()
@@ -197,7 +204,7 @@ def test_a_site_decided_on_one_flight_is_decided_when_another_flight_of_it_opens
 
     window.survey_flights_action.trigger()
     sites = _open_flight(window, qtbot, window.surveys.dialog, 1)
-    assert "survey town: flight tuesday" in window.project_label.text()
+    assert "survey town: flight tuesday" in _status_bar_text(window)
     assert notices and "the survey's other flights" in notices[-1]
     # the carried decision is one edit: the rejected place leaves tuesday's sites too
     def at_rejected_place():
@@ -227,7 +234,7 @@ def test_a_project_outside_the_survey_carries_nothing_from_it(window, qtbot, tow
     with qtbot.waitSignal(sites.sites_updated, timeout=60_000):
         assert window.open_path(tmp_path / "other.dmproj")
     qtbot.waitUntil(lambda: sites.review is not None and not sites.busy, timeout=60_000)
-    assert window.document.survey is None and "survey" not in window.project_label.text()
+    assert window.document.survey is None and "survey" not in _status_bar_text(window)
     assert not any(s.decided for s in sites.review.sites)
 
 
@@ -291,11 +298,12 @@ def test_analyse_flights_runs_each_flight_in_the_window_one_after_the_other(wind
     assert finished == [False, False] and not errors
     assert window.surveys.skipped_flights == []
     assert window.statusBar().currentMessage() == "Analysed 2 of 2 flights"
+    assert "survey tiny town" in _status_bar_text(window)  # the message does not hide the survey's name
     statuses = surveys.flight_statuses(unanalysed_town)
     assert all(s.complete and s.frames_analysed > 0 for s in statuses)
     # the last flight analysed is the one open, named in the status bar
     assert window.document.project_path.resolve() == projects[1].resolve()
-    assert "survey tiny town: flight tuesday (2 of 2)" in window.project_label.text()
+    assert "survey tiny town: flight tuesday (2 of 2)" in _status_bar_text(window)
 
 
 def test_cancel_stops_the_flights_still_to_analyse(window, qtbot, unanalysed_town, tiny_model, errors):
@@ -347,11 +355,11 @@ def test_ctrl_page_down_and_up_step_through_the_survey_s_flights(window, qtbot, 
     sites.site_list.setFocus()  # the keys reach the window from the Sites panel's list too
     with qtbot.waitSignal(window.document.opened, timeout=30_000):
         qtbot.keyClick(sites.site_list, Qt.Key.Key_PageDown, Qt.KeyboardModifier.ControlModifier)
-    assert "flight tuesday (2 of 2)" in window.project_label.text()
+    assert "flight tuesday (2 of 2)" in _status_bar_text(window)
     assert not window.next_flight_action.isEnabled() and window.previous_flight_action.isEnabled()
     with qtbot.waitSignal(window.document.opened, timeout=30_000):
         window.previous_flight_action.trigger()
-    assert "flight monday (1 of 2)" in window.project_label.text()
+    assert "flight monday (1 of 2)" in _status_bar_text(window)
 
 
 def test_a_survey_whose_folder_went_away_is_said_in_its_list(window, qtbot, town, errors):
@@ -411,7 +419,9 @@ def test_a_flights_project_opened_by_itself_brings_its_survey(window, qtbot, tow
     assert window.surveys.survey is None
     assert window.open_path(monday)  # a recent file, a drop: not through the survey
     assert window.document.survey is not None and window.document.survey.folder == town.folder
-    assert "survey town: flight monday (1 of 2)" in window.project_label.text()
+    assert "survey town: flight monday (1 of 2)" in _status_bar_text(window)
+    window.statusBar().showMessage("Analysed 2 of 2 flights", 15_000)
+    assert "survey town: flight monday (1 of 2)" in _status_bar_text(window)  # a message leaves the name shown
     assert window.survey_flights_action.isEnabled()
     # a project outside any survey brings none
     from core.survey import survey_of_project
