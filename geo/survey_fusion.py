@@ -392,9 +392,11 @@ def _build(site_id: int, parts: list[_FlightSite], flights: Sequence[FlightMap],
 
 
 def flight_coverage(flight: FlightMap, survey: LocalFrame, *, every: int = 1) -> tuple[object, int]:
-    """The ground the flight's analysed frames saw (survey metres) and their count."""
+    """The ground the flight's analysed frames saw (survey metres; its outline cleaned of
+    the footprints' saw teeth, :func:`geo.ground_seen.ground_seen`) and their count."""
     from shapely.geometry import Polygon
-    from shapely.ops import unary_union
+
+    from geo.ground_seen import ground_seen
 
     built = flight.damage_map
     times = sorted(built.frame_poses.times_s.get(i, 0.0) for i in built.frame_poses.poses)
@@ -404,8 +406,8 @@ def flight_coverage(flight: FlightMap, survey: LocalFrame, *, every: int = 1) ->
         if len(ring) >= 4:
             east, north = survey.to_local([p[0] for p in ring], [p[1] for p in ring])
             shape = Polygon(list(zip(np.asarray(east).tolist(), np.asarray(north).tolist())))
-            shapes.append(shape if shape.is_valid else shape.buffer(0))
-    return (unary_union(shapes) if shapes else Polygon()), len(times)
+            shapes.append(shape)
+    return ground_seen(shapes), len(times)
 
 
 def fuse_flights(flights: Sequence[FlightMap], settings: SurveySettings | None = None, *,

@@ -382,9 +382,10 @@ def draw_map(
     provenance: Mapping[str, Any] | None = None,
 ):  # noqa: ANN201 - a matplotlib Figure
     """The page as a matplotlib Figure (Agg; no window)."""
-    import shapely
     from matplotlib.lines import Line2D
     from pyproj import Transformer
+
+    from geo.ground_seen import ground_seen_lonlat
 
     info = info or ProductInfo()
     provenance = dict(provenance or {})
@@ -405,7 +406,7 @@ def draw_map(
     points += segments
     filmed = None
     if camera:
-        filmed = shapely.union_all([g for _, g in camera]).buffer(0)
+        filmed = ground_seen_lonlat([g for _, g in camera])  # the union, without its saw teeth
     if filmed is not None and not filmed.is_empty:  # the whole area filmed: its outline ran off the page
         points.append(np.column_stack(to_utm.transform(*filmed.envelope.exterior.xy)))
     if not points:

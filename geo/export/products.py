@@ -407,10 +407,11 @@ NOT_FILMED = ("Outside the area filmed the drone saw nothing: no site there does
 
 
 def _filmed_rings(camera: list[Record]) -> list[list[tuple[float, float]]]:
-    """The outline of the union of the camera footprints, ``(lat, lon)`` rings (holes too)."""
-    import shapely
+    """The outline of the union of the camera footprints (:func:`geo.ground_seen.ground_seen_lonlat`:
+    without the footprints' saw teeth), ``(lat, lon)`` rings (holes too)."""
+    from geo.ground_seen import ground_seen_lonlat
 
-    union = shapely.union_all([polygon for _, polygon in camera]).buffer(0)
+    union = ground_seen_lonlat([polygon for _, polygon in camera])
     rings = []
     for part in getattr(union, "geoms", [union]):
         if part.geom_type == "Polygon" and not part.is_empty:

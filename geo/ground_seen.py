@@ -1,0 +1,90 @@
+"""The outline of the ground a flight's frames saw, as the maps draw it ("Ground seen",
+"Area filmed").
+
+The union of the frames' camera footprints is saw-toothed: each frame's far edge stands
+a little ahead of the one before (the drone moved between them), so the union's edge is
+a row of teeth as many as the frames, a few metres deep. Drawn, that is noise; counted,
+it is hundreds of vertices. :func:`clean_outline` opens the union (``buffer(-d)`` then
+``buffer(+d)``, round joins: the teeth and every corner narrower than ``2 d`` go) and
+simplifies it (``tolerance_m``). Opening only takes ground away, so the outline claims
+no ground the frames did not see, but for the simplification's ``tolerance_m``; what it
+takes is the teeth's tips, at the edge of the frames, where they saw least.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+#: how far (metres) the simplified outline may stray from the opened union, either way
+OUTLINE_TOLERANCE_M = 1.0
+#: the opening's radius, as a share of a footprint's size (the square root of its area)
+OPENING_SHARE = 0.05
+#: the least and most opening radius (metres): the teeth are a few metres apart, whatever the footprint
+OPENING_BOUNDS_M = (0.5, 8.0)
+#: an opening that takes more than this share of the union's area (a footprint narrower than
+#: the opening) is not used: the union is only simplified
+MOST_AREA_TAKEN = 0.05
+
+
+def opening_radius_m(footprints: Sequence[Any]) -> float:
+    """The opening radius for footprints (shapely polygons in metres): a share of a
+    typical footprint's size, within :data:`OPENING_BOUNDS_M`."""
+    areas = [p.area for p in footprints if not p.is_empty]
+    if not areas:
+        return OPENING_BOUNDS_M[0]
+    low, high = OPENING_BOUNDS_M
+    return float(np.clip(OPENING_SHARE * np.sqrt(np.median(areas)), low, high))
+
+
+def clean_outline(seen: Any, radius_m: float, *, tolerance_m: float = OUTLINE_TOLERANCE_M) -> Any:
+    """``seen`` (the union of footprints, shapely, in metres) without its saw teeth: opened
+    by ``radius_m`` and simplified to ``tolerance_m`` (see the module docstring). An empty
+    ``seen`` is returned as it is."""
+    if seen.is_empty:
+        return seen
+    opened = seen.buffer(-radius_m).buffer(radius_m)
+    if opened.is_empty or opened.area < (1.0 - MOST_AREA_TAKEN) * seen.area:
+        opened = seen
+    return opened.simplify(tolerance_m)
+
+
+def ground_seen(footprints: Sequence[Any]) -> Any:
+    """The clean outline (:func:`clean_outline`) of the union of ``footprints`` (shapely
+    polygons in metres, made valid here)."""
+    import shapely
+
+    valid = [p if p.is_valid else p.buffer(0) for p in footprints]
+    valid = [p for p in valid if not p.is_empty]
+    if not valid:
+        from shapely.geometry import Polygon
+
+        return Polygon()
+    return clean_outline(shapely.union_all(valid), opening_radius_m(valid))
+
+
+def ground_seen_lonlat(footprints_lonlat: Sequence[Any]) -> Any:
+    """:func:`ground_seen` of footprints in WGS84 (lon/lat), in WGS84: worked out in
+    metres about their middle."""
+    import shapely
+
+    from geo.local import LocalFrame
+
+    footprints = [p for p in footprints_lonlat if not p.is_empty]
+    if not footprints:
+        from shapely.geometry import Polygon
+
+        return Polygon()
+    west, south, east, north = shapely.total_bounds(footprints)
+    local = LocalFrame.around((west + east) / 2, (south + north) / 2)
+
+    def to_local(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack(local.to_local(coords[:, 0], coords[:, 1]))
+
+    def to_lonlat(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack(local.to_lonlat(coords[:, 0], coords[:, 1]))
+
+    outline = ground_seen([shapely.transform(p, to_local) for p in footprints])
+    return shapely.transform(outline, to_lonlat)

@@ -1,0 +1,52 @@
+"""The outline of the ground a flight saw ("Ground seen", "Area filmed"): the union of
+its frames' footprints without the saw teeth their far edges make, claiming no ground
+they did not see (but for a metre)."""
+
+from __future__ import annotations
+
+import shapely
+from shapely.geometry import Polygon
+
+from geo.export.products import _filmed_rings, camera_records
+from geo.ground_seen import ground_seen
+from geo.survey_fusion import FlightMap, flight_coverage
+
+
+def _vertices(geometry) -> int:
+    return sum(len(p.exterior.coords) for p in getattr(geometry, "geoms", [geometry]))
+
+
+def _footprints(damage_map) -> list[Polygon]:
+    times = sorted(damage_map.frame_poses.times_s[i] for i in damage_map.frame_poses.poses)
+    rings = [damage_map.camera_footprint_at(t) for t in times]
+    return [Polygon(zip(*damage_map.local.to_local([p[0] for p in r], [p[1] for p in r]))) for r in rings if len(r) >= 4]
+
+
+def test_the_ground_seen_is_the_footprints_union_without_its_teeth(flyover_map):
+    damage_map, _ = flyover_map
+    footprints = _footprints(damage_map)
+    union = shapely.union_all([p.buffer(0) for p in footprints])
+    outline = ground_seen(footprints)
+    assert outline.geom_type == "Polygon"
+    assert _vertices(outline) < _vertices(union) / 2  # a tooth a frame: 88 vertices, 20-odd left
+    assert abs(outline.area - union.area) < 0.03 * union.area
+    assert outline.difference(union.buffer(1.0)).area < 0.01  # no ground claimed past a metre of what was seen
+
+    # the survey's coverage ("Ground seen" on its maps) is that outline
+    seen, frames = flight_coverage(FlightMap("monday", damage_map), damage_map.local)
+    assert frames == len(footprints) and _vertices(seen) == _vertices(outline)
+    assert seen.area == outline.area
+
+
+def test_the_flight_s_html_map_draws_the_area_filmed_without_teeth(flyover_map):
+    damage_map, _ = flyover_map
+    camera = camera_records(damage_map)
+    union = shapely.union_all([polygon for _, polygon in camera]).buffer(0)
+    rings = _filmed_rings(camera)
+    assert len(rings) == 1 and len(rings[0]) < _vertices(union) / 2
+    drawn = Polygon([(lon, lat) for lat, lon in rings[0]])
+    assert abs(drawn.area - union.area) < 0.03 * union.area
+
+
+def test_no_footprint_is_no_ground():
+    assert ground_seen([]).is_empty
