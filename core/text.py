@@ -30,3 +30,33 @@ def shown_file_name(name: str) -> str:
     UTF-8 (a Latin-1 card's ``caf\\xe9.mp4``, which Python keeps as a lone surrogate) as
     U+FFFD, which every text file and font can hold, the rest as it is."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+#: First Strong Isolate and Pop Directional Isolate: text between them is laid out on its
+#: own, in the direction of its first strong letter, and moves nothing around it
+FIRST_STRONG_ISOLATE = "\u2068"
+POP_DIRECTIONAL_ISOLATE = "\u2069"
+
+
+def has_right_to_left(text: str) -> bool:
+    """``text`` holds a right-to-left letter (Arabic, Hebrew, Syriac, Thaana, N'Ko...)."""
+    return any(unicodedata.bidirectional(c) in ("R", "AL") for c in text)
+
+
+def isolated(text: str) -> str:
+    """A user's text (a name, an event, a contact) to set inside our own sentences: where it
+    holds a right-to-left letter, between U+2068 and U+2069, so that "محمد, IFRC" in
+    "reviewed by محمد, IFRC; position ±2 m" keeps its comma and our words their places;
+    any other text as it is (a Latin-only file stays byte for byte the same)."""
+    if not text or not has_right_to_left(text):
+        return text
+    return f"{FIRST_STRONG_ISOLATE}{text}{POP_DIRECTIONAL_ISOLATE}"
+
+
+def isolated_html(text: str) -> str:
+    """:func:`isolated` for HTML: the text escaped, inside ``<bdi>`` where it holds a
+    right-to-left letter (what HTML has for U+2068/U+2069)."""
+    from html import escape
+
+    shown = escape(text)
+    return f"<bdi>{shown}</bdi>" if text and has_right_to_left(text) else shown

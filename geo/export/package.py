@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ExportError
+from core.text import isolated
 from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
 from geo.export.products import (
     ProductInfo,
@@ -234,13 +235,13 @@ def contact_lines(info: ProductInfo | None, *, filmed: Sequence[str], produced: 
     the maps show is: ``filmed``, its lines (when the video was filmed, and that damage
     since is not shown), ``produced``: when the files were made (``info``'s version
     after it), ``whoever``: whom to ask without a name or a contact."""
-    who = ", ".join(x for x in (getattr(info, "analyst", ""), getattr(info, "organisation", "")) if x)
+    who = ", ".join(isolated(x) for x in (getattr(info, "analyst", ""), getattr(info, "organisation", "")) if x)
     contact = getattr(info, "contact", "")
     return [
         "Contact and dates",
         "-----------------",
         f"Questions, and corrections from the ground, to: {who or whoever}.",
-        f"Reach them: {contact.rstrip('.')}." if contact else
+        f"Reach them: {isolated(contact.rstrip('.'))}." if contact else
         f"Reach them: no phone, e-mail or radio channel was given; ask {whoever}.",
         *filmed,
         f"Made: {produced or '-'}" + (f", version {info.version:02d} (a higher version replaces it)."
@@ -255,12 +256,12 @@ def kmz_description(info: ProductInfo) -> str:
 
     from geo.export.products import PRELIMINARY
 
-    who = ", ".join(x for x in (info.analyst, info.organisation) if x)
+    who = ", ".join(isolated(x) for x in (info.analyst, info.organisation) if x)
     lines = [PRELIMINARY + "."]
     if who:
         lines.append(f"Produced by {who}.")
     if info.contact:
-        lines.append(f"Contact: {info.contact}")
+        lines.append(f"Contact: {isolated(info.contact)}")
     lines.append("Questions and corrections from the ground: see README.txt in the package.")
     return "<br/>".join(escape(line) for line in lines)
 
@@ -275,7 +276,7 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         f"{name}",
         "=" * len(name),
         "",
-        f"Building damage from drone video{': ' + info.event if info.event else ''}.",
+        f"Building damage from drone video{': ' + isolated(info.event) if info.event else ''}.",
         "PRELIMINARY analysis, not yet validated in the field. Grades come from an automatic analysis",
         "of oblique drone video, reviewed where a reviewer decided (the 'reviewed' attribute);",
         "check on the ground before acting on a single building, and send corrections back.",
@@ -297,13 +298,13 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         "",
         "Event",
         "-----",
-        f"Event: {info.event or '-'}",
+        f"Event: {isolated(info.event) or '-'}",
         f"GLIDE number: {info.glide or '-'}",
         f"Area of interest: {info.area}",
         f"Product: {'grading (GRA)' if grading is not None else 'first estimate (FEP)'}, version {info.version:02d}",
-        f"Analyst: {info.analyst or '-'}",
-        f"Organisation: {info.organisation or '-'}",
-        f"Contact: {info.contact or '-'}",
+        f"Analyst: {isolated(info.analyst) or '-'}",
+        f"Organisation: {isolated(info.organisation) or '-'}",
+        f"Contact: {isolated(info.contact) or '-'}",
         "",
         "Source and processing (provenance)",
         "----------------------------------",

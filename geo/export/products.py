@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from core.text import is_one_line_text
+from core.text import is_one_line_text, isolated_html
 from core.types import frame_number
 from geo.export.records import Record, clock_time, counted, iso_time
 from geo.footprints import ADDRESS_COLUMNS, address_text, is_osm_file
@@ -387,10 +387,10 @@ def producer_html(info: ProductInfo | None) -> str:
     "" when none is set."""
     if info is None:
         return ""
-    who = " · ".join(x for x in (info.event, info.glide, info.organisation) if x)
-    parts = [f'<div class="dm-small">{_html.escape(who)}</div>'] if who else []
+    who = " · ".join(isolated_html(x) for x in (info.event, info.glide, info.organisation) if x)
+    parts = [f'<div class="dm-small">{who}</div>'] if who else []
     if info.contact:
-        parts.append(f'<div class="dm-small dm-contact">Contact: {_html.escape(info.contact)}</div>')
+        parts.append(f'<div class="dm-small dm-contact">Contact: {isolated_html(info.contact)}</div>')
     return "".join(parts)
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from html import escape
 
+from core.text import isolated
 from core.types import frame_number
-from geo.export.records import EMS_GRADE, best_score, counted, reviewers, review_marks, seen_in, unconfirmed_reason
+from geo.export.records import EMS_GRADE, best_score, counted, review_marks, seen_in, unconfirmed_reason
 from geo.fusion import FusedSite
 from geo.mapping import DamageMap
 
@@ -37,7 +38,9 @@ def site_summary(damage_map: DamageMap, fused: FusedSite) -> str:
         parts.append(f"position \u00b1{fused.uncertainty_m:.1f} m" + (f" ({why})" if why else ""))
     if not fused.confirmed:
         parts.append(unconfirmed_reason(fused))
-    who = reviewers(review_marks(damage_map, (o.detection_id for o in fused.observations)))["reviewed_by"]
+    # each name set apart: "محمد, IFRC" keeps its comma between the names, not after the Arabic one
+    names = sorted({m.author for m in review_marks(damage_map, (o.detection_id for o in fused.observations))})
+    who = ", ".join(isolated(name) for name in names)
     parts.append(f"reviewed by {who}" if site.reviewed and who else "reviewed" if site.reviewed else "not reviewed")
     return escape("; ".join(parts), quote=False)
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ExportError
+from core.text import isolated
 from geo.export._atomic import (
     atomic_path,
     ensure_dir,
@@ -287,9 +288,9 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
     lines += ["", *_not_shown_lines(built, grading), "", *words_lines(SURVEY_WORDS, order=SURVEY_WORD_ORDER),
               "", *_contact_lines(built, info, provenance)]
     if info is not None:
-        lines += ["", "Event", "-----", f"Event: {info.event or '-'}", f"GLIDE number: {info.glide or '-'}",
-                  f"Analyst: {info.analyst or '-'}", f"Organisation: {info.organisation or '-'}",
-                  f"Contact: {info.contact or '-'}"]
+        lines += ["", "Event", "-----", f"Event: {isolated(info.event) or '-'}", f"GLIDE number: {info.glide or '-'}",
+                  f"Analyst: {isolated(info.analyst) or '-'}", f"Organisation: {isolated(info.organisation) or '-'}",
+                  f"Contact: {isolated(info.contact) or '-'}"]
     lines += [
         "", "Flights (provenance)", "--------------------",
     ]
@@ -298,7 +299,7 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
         seen = coverage.get(flight.name)
         lines += [
             f"{flight.name}: {flight.date[:10] if flight.date else 'date unknown'}"  # its day, as the tables give it
-            + (f", {about['drone']}" if about.get("drone") else ""),
+            + (f", {isolated(about['drone'])}" if about.get("drone") else ""),
             f"  video: {about.get('video') or '-'}; telemetry: {about.get('telemetry') or '-'}",
             f"  model: {about.get('model') or 'unknown'}; frames analysed: {about.get('frames', '-')}",
         ]
