@@ -67,7 +67,8 @@ def ground_seen(footprints: Sequence[Any]) -> Any:
 
 def ground_seen_lonlat(footprints_lonlat: Sequence[Any]) -> Any:
     """:func:`ground_seen` of footprints in WGS84 (lon/lat), in WGS84: worked out in
-    metres about their middle."""
+    metres about their middle. Footprints on both sides of 180 degrees have no middle
+    there: their union is given as it is."""
     import shapely
 
     from geo.local import LocalFrame
@@ -78,6 +79,8 @@ def ground_seen_lonlat(footprints_lonlat: Sequence[Any]) -> Any:
 
         return Polygon()
     west, south, east, north = shapely.total_bounds(footprints)
+    if east - west > 180.0:  # across 180 degrees
+        return shapely.union_all(footprints).buffer(0)
     local = LocalFrame.around((west + east) / 2, (south + north) / 2)
 
     def to_local(coords: np.ndarray) -> np.ndarray:

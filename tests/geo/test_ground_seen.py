@@ -50,3 +50,11 @@ def test_the_flight_s_html_map_draws_the_area_filmed_without_teeth(flyover_map):
 
 def test_no_footprint_is_no_ground():
     assert ground_seen([]).is_empty
+
+
+def test_footprints_across_180_degrees_are_joined_as_they_are():
+    from geo.ground_seen import ground_seen_lonlat
+
+    east, west = shapely.box(179.999, 30.0, 180.0, 30.001), shapely.box(-180.0, 30.0, -179.999, 30.001)
+    outline = ground_seen_lonlat([east, west])
+    assert outline.equals(shapely.union_all([east, west]))  # not worked out about 0 degrees, half a world away
