@@ -412,7 +412,7 @@ def write_package(
         titled = replace(damage_map, title=" · ".join(
             part for part in (info.event, info.glide and f"GLIDE {info.glide}", name) if part))
         write_kmz(targets["kmz"], titled, closeup=closeup if popup_pictures else None,
-                  area_filmed=_outlines(layers["area_of_interest"]), description=kmz_description(info))
+                  area_filmed=_filmed_outlines(layers["camera_footprints"]), description=kmz_description(info))
         files = [targets[k].name for k in ("gpkg", "html", "kmz", "pdf", "png")]
         write_text_atomic(targets["readme"], readme_text(name, damage_map, info=info, layers=written_layers,
                                                          files=files, provenance=provenance, grading=grading,
@@ -448,6 +448,17 @@ def _left_behind(folder: Path, targets: list[Path], *, earlier: bool) -> str:
     return (f"; {folder} now mixes this export's files with the earlier package's"
             + (f", and {zipped.name} is still the earlier package" if zipped.is_file() else "")
             + ": export again once the cause is fixed")
+
+
+def _filmed_outlines(camera: list[Record]) -> list:  # noqa: ANN202 - shapely LineStrings
+    """The outline of the area filmed as the web and print maps draw it
+    (:func:`geo.ground_seen.ground_seen_lonlat`: the camera footprints' union without its
+    saw teeth), as lines split at 180 degrees."""
+    from geo.ground_seen import ground_seen_lonlat
+
+    if not camera:
+        return []
+    return _outlines([({}, ground_seen_lonlat([polygon for _, polygon in camera]))])
 
 
 def _outlines(records: list[Record]) -> list:  # noqa: ANN202 - shapely LineStrings

@@ -58,3 +58,14 @@ def test_footprints_across_180_degrees_are_joined_as_they_are():
     east, west = shapely.box(179.999, 30.0, 180.0, 30.001), shapely.box(-180.0, 30.0, -179.999, 30.001)
     outline = ground_seen_lonlat([east, west])
     assert outline.equals(shapely.union_all([east, west]))  # not worked out about 0 degrees, half a world away
+
+
+def test_the_relief_package_kmz_outlines_the_area_filmed_without_teeth(flyover_map):
+    from geo.export.package import _filmed_outlines
+
+    damage_map, _ = flyover_map
+    camera = camera_records(damage_map)
+    union = shapely.union_all([polygon for _, polygon in camera]).buffer(0)
+    (line,) = _filmed_outlines(camera)
+    assert len(line.coords) < _vertices(union) / 2
+    assert _filmed_outlines([]) == []
