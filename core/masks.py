@@ -210,3 +210,72 @@ def coco_rle(segmentation: Any, height: int, width: int) -> dict[str, Any]:
     else:
         rle = segmentation
     return rle
+
+
+#: How many crop pixels :func:`mask_crops` paints at once (a long flight's masks in a few
+#: passes, each a few megabytes).
+CROP_BATCH_PX = 4_000_000
+
+
+def mask_crops(masks: Sequence[RleMask]) -> list[tuple[np.ndarray, int, int] | None]:
+    """:meth:`RleMask.crop` of each mask as ``uint8`` 0/1 (C-ordered, what
+    ``cv2.findContours`` takes), ``None`` for an empty one; the runs of many masks painted
+    together, a pass per :data:`CROP_BATCH_PX` pixels of crop (one mask at a time, numpy's
+    cost per call was most of a long flight's outlining).
+
+    Every run of ones lies whole in its mask's crop, in the crop's own column-major order:
+    one within a column is inside the crop's rows, and one that crosses columns makes the
+    crop the frame's full height (:meth:`RleMask.extent_xyxy`), so it keeps its offsets
+    less the crop's first column's. A mask's crop is then its runs of ones laid at those
+    offsets, zeros between."""
+    out: list[tuple[np.ndarray, int, int] | None] = [None] * len(masks)
+    if not masks:
+        return out
+    runs = np.fromiter(map(len, (m.counts for m in masks)), dtype=np.int64, count=len(masks))
+    counts = np.fromiter(chain.from_iterable(m.counts for m in masks), dtype=np.int64, count=int(runs.sum()))
+    mask_of = np.repeat(np.arange(len(masks)), runs)
+    first = np.cumsum(runs) - runs
+    ends = np.cumsum(counts)
+    ends -= np.repeat(ends[first] - counts[first], runs)  # from each mask's own start
+    starts = ends - counts
+    ones = ((np.arange(len(counts)) - first[mask_of]) % 2 == 1) & (counts > 0)
+    starts, ends, mask_of = starts[ones], ends[ones], mask_of[ones]
+    if not starts.size:
+        return out
+    height = np.array([m.height_px for m in masks], dtype=np.int64)[mask_of]
+    first_col, last_col = starts // height, (ends - 1) // height
+    one_column = first_col == last_col
+    # each set mask's extent (as RleMask._extent): its runs are consecutive, in order
+    set_masks, group = np.unique(mask_of, return_index=True)
+    x0 = np.minimum.reduceat(first_col, group)
+    x1 = np.maximum.reduceat(last_col, group) + 1
+    y0 = np.minimum.reduceat(np.where(one_column, starts % height, 0), group)
+    y1 = np.maximum.reduceat(np.where(one_column, (ends - 1) % height, height - 1), group) + 1
+    crop_h = y1 - y0
+    size = (x1 - x0) * crop_h
+    # each run's offsets in its crop (column-major), then in the crops laid end to end
+    of_set = np.repeat(np.arange(len(set_masks)), np.diff(np.append(group, len(starts))))
+    base = np.cumsum(size) - size
+    lengths = ends - starts
+    at = base[of_set] + (first_col - x0[of_set]) * crop_h[of_set] + (starts - first_col * height) - y0[of_set]
+    batch_start = 0
+    while batch_start < len(set_masks):
+        batch_end = batch_start + 1 + int(np.searchsorted(np.cumsum(size[batch_start + 1:]),
+                                                          CROP_BATCH_PX - size[batch_start], side="right"))
+        lo, hi = int(base[batch_start]), int(base[batch_end - 1] + size[batch_end - 1])
+        in_batch = (of_set >= batch_start) & (of_set < batch_end)
+        run_at, run_length = at[in_batch] - lo, lengths[in_batch]
+        gaps = run_at - np.concatenate(([0], run_at[:-1] + run_length[:-1]))
+        steps = np.empty(2 * len(run_at) + 1, dtype=np.int64)
+        steps[0:-1:2], steps[1:-1:2] = gaps, run_length
+        steps[-1] = (hi - lo) - int(run_at[-1] + run_length[-1])
+        values = np.zeros(len(steps), dtype=np.uint8)
+        values[1::2] = 1
+        painted = np.repeat(values, steps)
+        for j in range(batch_start, batch_end):
+            start = int(base[j]) - lo
+            width, rows = int(x1[j] - x0[j]), int(crop_h[j])
+            crop = np.ascontiguousarray(painted[start:start + width * rows].reshape(width, rows).T)
+            out[int(set_masks[j])] = crop, int(x0[j]), int(y0[j])
+        batch_start = batch_end
+    return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,7 @@ import numpy as np
 from core.camera import (CameraPose, PinholeCamera, ground_points, ground_points_from, intersect_grounds, pixel_rays,
                          pixel_rays_from)
 from core.last_few import LastFew
-from core.masks import RleMask, pixel_centres
+from core.masks import RleMask, mask_crops, pixel_centres
 from core.types import DamageLevel, Detection, Observation
 from geo.local import LocalFrame
 from geo.terrain import LocalTerrain
@@ -113,52 +113,67 @@ class Projected:
 EDGE_MARGIN_FRACTION = 0.03
 
 
-def _mask_outline_and_centroid(detection: Detection) -> tuple[list[np.ndarray], np.ndarray, float, bool, bool] | None:
+_Shape = tuple[list[np.ndarray], np.ndarray, float, bool, bool]
+
+#: a mask (or, without one, its box) -> its shape (:func:`_mask_shapes`), or :data:`_NO_SHAPE`
+_shapes = LastFew(SHAPE_CACHE_SIZE)
+_NO_SHAPE = object()
+
+
+def _mask_shapes(detections: Sequence[Detection]) -> list[_Shape | None]:
+    """Each detection's mask outlines (outer contours, pixels), pixel centroid, area
+    (pixels) and whether it is ``truncated`` or ``near_edge`` (:class:`Projected`);
+    without a mask, its box. ``None`` for one smaller than :data:`MIN_MASK_AREA_PX`.
+
+    Kept (the last :data:`SHAPE_CACHE_SIZE`): a map is built again after every review
+    edit from the same masks. Its arrays are read-only, shared by every build. Those not
+    kept are worked out together (:func:`_outlines_and_centroids`)."""
+    keys = [(d.mask, _box_of(d)) for d in detections]
+    found = [_shapes.get(key) for key in keys]
+    todo = [k for k, shape in enumerate(found) if shape is None]
+    for k, shape in zip(todo, _outlines_and_centroids([keys[k] for k in todo])):
+        if shape is not None:
+            for array in (*shape[0], shape[1]):
+                array.flags.writeable = False
+        found[k] = _NO_SHAPE if shape is None else shape
+        _shapes.put(keys[k], found[k])
+    return [None if shape is _NO_SHAPE else shape for shape in found]
+
+
+def _box_of(detection: Detection) -> tuple[float, float, float, float]:
     x1, y1, x2, y2 = detection.box_xyxy_px
-    return _mask_shape(detection.mask, (float(x1), float(y1), float(x2), float(y2)))
+    return float(x1), float(y1), float(x2), float(y2)
 
 
-@lru_cache(maxsize=SHAPE_CACHE_SIZE)
-def _mask_shape(mask: RleMask | None, box: tuple[float, float, float, float],
-                ) -> tuple[list[np.ndarray], np.ndarray, float, bool, bool] | None:
-    """:func:`_mask_outline_and_centroid` of a mask (or, without one, its box), kept: a
-    map is built again after every review edit from the same masks. Its arrays are
-    read-only, shared by every build."""
-    shape = _outline_and_centroid(mask, box)
-    if shape is not None:
-        for array in (*shape[0], shape[1]):
-            array.flags.writeable = False
-    return shape
-
-
-def _outline_and_centroid(mask: RleMask | None, box: tuple[float, float, float, float],
-                          ) -> tuple[list[np.ndarray], np.ndarray, float, bool, bool] | None:
+def _outlines_and_centroids(masks_and_boxes: Sequence[tuple[RleMask | None, tuple[float, float, float, float]]],
+                            ) -> list[_Shape | None]:
+    """:func:`_mask_shapes` of each ``(mask, box)``, not kept: the masks' crops painted
+    and their centroids summed from their runs together (``core.masks.mask_crops``,
+    ``core.masks.pixel_centres``), then each crop's outer contours traced."""
     import cv2
 
-    x1, y1, x2, y2 = box
-    if mask is not None:
-        if mask.area_px < MIN_MASK_AREA_PX:
-            return None
-        pixels = mask.pixels()
-        assert pixels is not None  # area_px >= MIN_MASK_AREA_PX
-        xs, ys = pixels
-        crop, x0, y0 = RleMask.crop_of(xs, ys)
-        # the pixels' mean, from the runs, not read back off the crop (the same number: the
-        # sums are exact integers, as a mean of the crop's pixel indices adds them)
-        centroid = np.array([(xs - x0).sum() / len(xs) + x0 + 0.5, (ys - y0).sum() / len(ys) + y0 + 0.5])
-        contours, _ = cv2.findContours(crop.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    out: list[_Shape | None] = [None] * len(masks_and_boxes)
+    usable = [(k, mask) for k, (mask, _) in enumerate(masks_and_boxes)
+              if mask is not None and mask.area_px >= MIN_MASK_AREA_PX]
+    masks = [mask for _, mask in usable]
+    for (k, mask), cropped, centroid in zip(usable, mask_crops(masks), pixel_centres(masks)):
+        assert cropped is not None  # area_px >= MIN_MASK_AREA_PX
+        crop, x0, y0 = cropped
+        contours, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         outlines = [c.reshape(-1, 2).astype(np.float64) + (x0, y0) for c in contours if len(c) >= 3]
         h, w = mask.height_px, mask.width_px
         truncated = bool(x0 == 0 or y0 == 0 or x0 + crop.shape[1] == w or y0 + crop.shape[0] == h)
         gap = min(x0, y0, w - (x0 + crop.shape[1]), h - (y0 + crop.shape[0]))
         near_edge = truncated or gap < EDGE_MARGIN_FRACTION * min(w, h)
         if not outlines:
+            x1, y1, x2, y2 = masks_and_boxes[k][1]
             outlines = [np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)]
-        return outlines, centroid, float(len(xs)), truncated, near_edge
-    if (x2 - x1) * (y2 - y1) < MIN_MASK_AREA_PX:
-        return None
-    box = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
-    return [box], np.array([(x1 + x2) / 2, (y1 + y2) / 2]), float((x2 - x1) * (y2 - y1)), False, False
+        out[k] = outlines, np.array(centroid), float(mask.area_px), truncated, near_edge
+    for k, (no_mask, (x1, y1, x2, y2)) in enumerate(masks_and_boxes):
+        if no_mask is None and (x2 - x1) * (y2 - y1) >= MIN_MASK_AREA_PX:
+            box = np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)
+            out[k] = [box], np.array([(x1 + x2) / 2, (y1 + y2) / 2]), float((x2 - x1) * (y2 - y1)), False, False
+    return out
 
 
 def footprint_on_plane(camera: PinholeCamera, pose: CameraPose, outlines_px, plane_up_m: float = 0.0):
@@ -319,7 +334,7 @@ def outlines_on_planes(camera: PinholeCamera, poses: Sequence[CameraPose],
 
 def clear_cache() -> None:
     """Forget the kept outlines, footprints and placed detections (tests, benchmarks)."""
-    _mask_shape.cache_clear()
+    _shapes.clear()
     _on_planes.clear()
     _scaled.clear()
     _placed.clear()
@@ -444,7 +459,7 @@ def project_detections(detections: Sequence[Detection], *, camera: PinholeCamera
     house): the pose is lowered by the terrain's height there, so the plane ``z = 0`` of
     everything downstream (footprints, roof planes, triangulation) is the local ground.
     Rays that leave the terrain fall back to the take-off plane."""
-    shapes = [_mask_outline_and_centroid(d) for d in detections]
+    shapes = _mask_shapes(detections)
     todo = [k for k, shape in enumerate(shapes) if shape is not None]
     centroids = [shapes[k][1] for k in todo]
     if terrain is None:
@@ -551,10 +566,9 @@ def mask_centroids(detections: Sequence[Detection]) -> list[np.ndarray | None]:
     masked = [k for k, d in enumerate(detections) if d.mask is not None and d.mask.area_px >= MIN_MASK_AREA_PX]
     for k, centre in zip(masked, pixel_centres([detections[k].mask for k in masked])):
         found[k] = centre
-    for k, d in enumerate(detections):
-        if d.mask is None:
-            shape = _mask_outline_and_centroid(d)  # a box: nothing to decode
-            found[k] = None if shape is None else shape[1]
+    boxed = [k for k, d in enumerate(detections) if d.mask is None]
+    for k, shape in zip(boxed, _mask_shapes([detections[k] for k in boxed])):  # boxes: nothing to decode
+        found[k] = None if shape is None else shape[1]
     return found
 
 

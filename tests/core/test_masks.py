@@ -91,3 +91,40 @@ def test_pixel_centres_from_runs_are_the_very_means_of_the_pixels():
     assert np.isnan(centres[-1]).all()
     assert centres.tobytes() == np.array(expected).tobytes()
     assert pixel_centres([]).shape == (0, 2)
+
+
+@pytest.mark.parametrize("batch_px", [4_000_000, 60, 1])
+def test_mask_crops_are_each_masks_own_crop(monkeypatch, batch_px):
+    """:func:`core.masks.mask_crops` paints many masks' crops together, in one pass or in
+    several (a pass smaller than one mask's crop too), each the very crop
+    :meth:`RleMask.crop` paints alone: empty masks, single pixels, runs across columns,
+    whole frames, blobs touching the frame's edges."""
+    import core.masks
+    from core.masks import mask_crops
+
+    monkeypatch.setattr(core.masks, "CROP_BATCH_PX", batch_px)
+    rng = np.random.default_rng(5)
+    masks = []
+    for k in range(300):
+        height, width = (int(n) for n in rng.integers(1, 30, 2))
+        array = np.zeros((height, width), dtype=bool)
+        if k % 5 == 0:
+            array[:] = True
+        elif k % 5 == 1:
+            array[rng.integers(0, height), rng.integers(0, width)] = True
+        elif k % 5 == 2:
+            array[rng.integers(0, height):, rng.integers(0, width):] = True  # runs across columns
+        elif k % 5 == 3:
+            array = rng.random((height, width)) < rng.random()
+        masks.append(RleMask.from_array(array))
+    crops = mask_crops(masks)
+    assert len(crops) == len(masks)
+    for mask, got in zip(masks, crops):
+        expected = mask.crop()
+        if expected is None:
+            assert got is None
+            continue
+        crop, x0, y0 = got
+        assert (x0, y0) == expected[1:] and crop.dtype == np.uint8 and crop.flags.c_contiguous
+        assert np.array_equal(crop, expected[0].astype(np.uint8))
+    assert mask_crops([]) == []
