@@ -31,7 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.button_reasons import enable_button_or_say_why
 from app.errors import error_text
+from app.window_actions import first_reason
 from app.workers import FunctionJob, survey_add_job, survey_export_job, survey_georeference_job, survey_map_job
 from core.sites import counted
 from core.survey import Survey
@@ -50,6 +52,16 @@ SEEN_COLUMN = COLUMNS.index("Ground seen")
 #: the flight's own sites on its map that no reviewer has decided yet
 TO_REVIEW_COLUMN = COLUMNS.index("To review")
 
+
+#: Why a survey button is off, said in its tooltip (:func:`app.button_reasons.enable_button_or_say_why`).
+NO_FLIGHTS_REASON = "the survey has no flights yet (Add Flights… adds drone videos)"
+NO_FLIGHT_CHOSEN_REASON = "choose a flight in the list first"
+UNREADABLE_REASON = "the chosen flight's project cannot be read (its row's tooltip says why)"
+NOTHING_TO_LOCATE_REASON = "the chosen flight's project and video are where the survey expects them"
+EXPORTING_REASON = "the survey's map is being exported"
+NONE_ANALYSED_REASON = "no flight is analysed yet (Analyse Flights… analyses them)"
+ALL_ANALYSED_REASON = "every flight is analysed to its end"
+READING_REASON = "each flight's video is being read"
 
 _TO_REVIEW_TIP = ("the flight's sites on its map (confirmed, at its score threshold) that no reviewer has decided "
                   "yet; its Sites panel lists its unconfirmed sites to decide too (a decision made on another "
@@ -378,7 +390,7 @@ class SurveyDialog(QDialog):
         job.failed.connect(lambda exc: self.message.setText(_failure(f"Not read: {error_text(exc)}")))
         job.finished.connect(self._update_buttons)
         self._georeference_job = job
-        self.georeference_button.setEnabled(False)
+        enable_button_or_say_why(self.georeference_button, READING_REASON)
         self.message.setText("Reading each flight's video…")
         job.start()
         return job
@@ -453,16 +465,24 @@ class SurveyDialog(QDialog):
 
     # ------------------------------------------------------------------ actions
     def _update_buttons(self) -> None:
+        """Each button on or off, a greyed-out one saying why in its tooltip."""
         row = self.table.currentRow()
-        ok = 0 <= row < len(self.statuses) and self.statuses[row].problem is None
-        self.open_button.setEnabled(ok)
-        self.remove_button.setEnabled(0 <= row < len(self.statuses))
-        self.locate_button.setEnabled(0 <= row < len(self.statuses) and can_be_located(self.statuses[row]))
-        busy = self._export_job is not None and self._export_job.is_running
-        self.export_button.setEnabled(not busy and any(s.frames_analysed for s in self.statuses))
-        self.analyse_button.setEnabled(bool(self.flights_to_analyse()))
+        chosen = self.statuses[row] if 0 <= row < len(self.statuses) else None
+        no_flights = (not self.statuses, NO_FLIGHTS_REASON)
+        not_chosen = (chosen is None, NO_FLIGHT_CHOSEN_REASON)
+        enable_button_or_say_why(self.open_button, first_reason(
+            no_flights, not_chosen, (chosen is not None and chosen.problem is not None, UNREADABLE_REASON)))
+        enable_button_or_say_why(self.remove_button, first_reason(no_flights, not_chosen))
+        enable_button_or_say_why(self.locate_button, first_reason(
+            no_flights, not_chosen, (chosen is not None and not can_be_located(chosen), NOTHING_TO_LOCATE_REASON)))
+        exporting = self._export_job is not None and self._export_job.is_running
+        enable_button_or_say_why(self.export_button, first_reason(
+            no_flights, (exporting, EXPORTING_REASON),
+            (not any(s.frames_analysed for s in self.statuses), NONE_ANALYSED_REASON)))
+        enable_button_or_say_why(self.analyse_button, first_reason(
+            no_flights, (not self.flights_to_analyse(), ALL_ANALYSED_REASON)))
         reading = self._georeference_job is not None and self._georeference_job.is_running
-        self.georeference_button.setEnabled(not reading and bool(self.statuses))  # no flight: nothing to read
+        enable_button_or_say_why(self.georeference_button, first_reason(no_flights, (reading, READING_REASON)))
 
     def open_flight(self, row: int) -> None:
         """Ask for the flight of ``row`` to be opened (the window closes the dialog once

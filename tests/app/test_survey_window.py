@@ -589,3 +589,45 @@ def test_the_survey_window_speaks_to_a_window_user_not_of_commands_and_propertie
     dialog._on_map(replace(built, notes=[*built.notes, rejected_elsewhere]))  # as services.survey.survey_map says it
     assert "opening the flight records the rejection in it" in dialog.notes.text()
     assert "`" not in dialog.notes.text() and "survey analyse" not in dialog.notes.text()
+
+
+def _why_off(button):
+    """The reason a greyed-out button gives, its tooltip's first line."""
+    assert not button.isEnabled(), button.text()
+    first_line = button.toolTip().split("\n")[0]
+    assert first_line.startswith("Not available: "), button.toolTip()
+    return first_line
+
+
+def test_an_empty_survey_s_greyed_out_buttons_say_why(qtbot, tmp_path):
+    from app.dialogs.survey_dialog import SurveyDialog
+    from core.survey import Survey
+
+    dialog = SurveyDialog(Survey.create(tmp_path / "empty", "empty"))
+    qtbot.addWidget(dialog)
+    for button in (dialog.locate_button, dialog.open_button, dialog.remove_button, dialog.analyse_button,
+                   dialog.export_button, dialog.georeference_button):
+        assert "no flights yet" in _why_off(button), button.text()
+    assert "drone videos" in dialog.add_button.toolTip()  # Add Flights… stays on, with what it does
+
+
+def test_the_survey_s_greyed_out_buttons_say_why_and_say_what_they_do_again_once_on(qtbot, town):
+    from app.dialogs.survey_dialog import SurveyDialog
+
+    dialog = SurveyDialog(town)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.map_ready, timeout=60_000):
+        pass
+    dialog.table.selectRow(0)  # monday: analysed, its project and video where the survey expects them
+    assert _why_off(dialog.locate_button) == ("Not available: the chosen flight's project and video are where the "
+                                              "survey expects them.")
+    assert "recognised by its content" in dialog.locate_button.toolTip()  # what it does follows why it is off
+    assert dialog.open_button.isEnabled() and dialog.open_button.toolTip().startswith("Open the flight's project")
+    assert dialog.analyse_button.isEnabled() and not dialog.analyse_button.toolTip().startswith("Not available")
+
+    dialog.statuses = [s for s in dialog.statuses if s.complete]  # tuesday analysed to its end too
+    dialog._update_buttons()
+    assert _why_off(dialog.analyse_button) == "Not available: every flight is analysed to its end."
+    dialog.statuses = []
+    dialog._update_buttons()
+    assert "no flights yet" in _why_off(dialog.export_button)
