@@ -21,6 +21,7 @@ site of their own, ``M`` merge the selected sites (one selected: with its neares
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import logging
 from collections import Counter
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -254,30 +255,95 @@ class _KeyFilter(QObject):
 
 
 class _ElidedRows(QStyledItemDelegate):
-    """Rows drawn within the list's width, as :data:`ROW_LINES` lines: the site's line,
-    then its reason wrapped at words onto the lines below, the last line cut with "…"
-    (a survey's reason naming every other flight, say); the list never scrolls sideways,
-    and the row's tooltip holds the whole text. Every row is as tall (the list's uniform
-    row size, which a 100,000-site list needs, holds), and keeps its full width."""
+    """Rows drawn within the list's width: the site's line, then its reason wrapped at
+    words onto the lines below, as many lines as the longest rows need at the list's width
+    (:data:`FEWEST_LINES` to :data:`MOST_LINES`); a row longer still (a survey's reason
+    naming every other flight, say) has its last line cut with "…". The list never scrolls
+    sideways, and the row's tooltip holds the whole text. Every row is as tall (the list's
+    uniform row size, which a 100,000-site list needs, holds), and keeps its full width.
 
-    ROW_LINES = 3
+    The lines are fitted again when the list is resized or its rows change, measuring only
+    the rows with the most characters (:data:`MEASURED_ROWS`), so that a 100,000-site list
+    resizes as fast as a short one."""
+
+    FEWEST_LINES = 3
+    MOST_LINES = 8
+    MEASURED_ROWS = 32
 
     def __init__(self, view: QListWidget) -> None:
         super().__init__(view)
         self._view = view
+        #: the lines each row is drawn with now
+        self.lines = self.FEWEST_LINES
+        self._longest: list[str] = []  # the texts of the rows with the most characters
+        self._refit = QTimer(self)  # rows added one by one: fitted once, after the last
+        self._refit.setSingleShot(True)
+        self._refit.setInterval(0)
+        self._refit.timeout.connect(self.fit_rows)
+        model = view.model()
+        for changed in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.dataChanged):
+            changed.connect(self._refit.start)
+        view.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Resize:
+            self.fit_width()
+        return False
+
+    def fit_rows(self) -> None:
+        """Find the rows with the most characters again (the rows changed), and fit the lines."""
+        self._refit.stop()
+        model = self._view.model()
+        texts = (model.index(row, 0).data() or "" for row in range(model.rowCount()))
+        self._longest = heapq.nlargest(self.MEASURED_ROWS, texts, key=len)
+        self.fit_width()
+
+    def fit_width(self) -> None:
+        """As many lines as the longest rows need at the list's width now."""
+        if not self._longest:
+            needed = self.FEWEST_LINES
+        else:
+            option = self._option(self._view.model().index(0, 0))
+            width = self._text_rect(option).width()
+            needed = max(len(wrapped_lines(text, option.fontMetrics, width, self.MOST_LINES + 1))
+                         for text in self._longest)
+        lines = min(max(needed, self.FEWEST_LINES), self.MOST_LINES)
+        if lines != self.lines:
+            self.lines = lines
+            self.sizeHintChanged.emit(self._view.model().index(0, 0))  # the uniform row size read again
+
+    def _option(self, index) -> QStyleOptionViewItem:  # noqa: ANN001 - QModelIndex
+        option = QStyleOptionViewItem()
+        self._view.initViewItemOption(option)
+        self.initStyleOption(option, index)
+        option.rect = QRect(0, 0, self._view.viewport().width(), self._row_height(option))
+        return option
+
+    def _text_rect(self, drawn: QStyleOptionViewItem) -> QRect:
+        drawn.rect.setRight(min(drawn.rect.right(), self._view.viewport().rect().right()))
+        style = self._view.style()
+        return style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, drawn, self._view).adjusted(3, 0, -3, 0)
+
+    def _row_height(self, option: QStyleOptionViewItem) -> int:
+        return self.lines * option.fontMetrics.lineSpacing() + 8
+
+    def row_lines(self, option: QStyleOptionViewItem, index) -> list[str]:  # noqa: ANN001 - QModelIndex
+        """The lines ``index``'s row is drawn with in ``option``'s rectangle."""
+        drawn = QStyleOptionViewItem(option)
+        self.initStyleOption(drawn, index)
+        return wrapped_lines(drawn.text, drawn.fontMetrics, self._text_rect(drawn).width(), self.lines)
 
     def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:  # noqa: ANN001 - QModelIndex
         size = super().sizeHint(option, index)
-        return QSize(size.width(), max(size.height(), self.ROW_LINES * option.fontMetrics.lineSpacing() + 8))
+        return QSize(size.width(), max(size.height(), self._row_height(option)))
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:  # noqa: ANN001 - QModelIndex
         drawn = QStyleOptionViewItem(option)
         self.initStyleOption(drawn, index)
-        drawn.rect.setRight(min(drawn.rect.right(), self._view.viewport().rect().right()))
-        style = self._view.style()
-        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, drawn, self._view).adjusted(3, 0, -3, 0)
-        lines = wrapped_lines(drawn.text, drawn.fontMetrics, text_rect.width(), self.ROW_LINES)
+        text_rect = self._text_rect(drawn)
+        lines = wrapped_lines(drawn.text, drawn.fontMetrics, text_rect.width(), self.lines)
         drawn.text = ""  # the background, selection and thumbnail by the style; the lines here
+        style = self._view.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, drawn, painter, self._view)
         selected = bool(drawn.state & QStyle.StateFlag.State_Selected)
         foreground = index.data(Qt.ItemDataRole.ForegroundRole)
@@ -488,7 +554,8 @@ class SiteReviewPanel(Panel):
         self.site_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.site_list.setUniformItemSizes(True)
         self.site_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.site_list.setItemDelegate(_ElidedRows(self.site_list))
+        self._row_delegate = _ElidedRows(self.site_list)
+        self.site_list.setItemDelegate(self._row_delegate)
         self.grid = QListWidget()
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setIconSize(QSize(self.TILE_PX, self.TILE_PX))
@@ -848,6 +915,7 @@ class SiteReviewPanel(Panel):
             self._rows.append((row, item.site.site_id, item.site.decided))
             if thumbnail is None:
                 self._thumb_queue.append(row)
+        self._row_delegate.fit_rows()  # before the rows are shown: each as tall as the longest needs
         self._apply_row_filter(adjust_current=False)
         # the site an edit moved to, else the reviewer's place, else the site in view, else the first to decide
         row_index = None
@@ -938,6 +1006,7 @@ class SiteReviewPanel(Panel):
                 text = reasons.get(site_id, "") + self._survey_text(site)
                 row.setText(self._row_text(site, text))
                 row.setToolTip(text)
+        self._row_delegate.fit_rows()
         if self.document.flight_in_survey is not None:
             self.survey_context_shown.emit()
 

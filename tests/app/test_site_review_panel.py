@@ -1164,18 +1164,45 @@ def test_a_reason_too_long_for_one_line_wraps_whole_onto_the_next(qtbot, panel, 
     assert " ".join(lines[1:]) == reason
 
 
+def test_a_row_wraps_to_the_lines_it_needs_at_the_panels_least_width(qtbot, panel, monkeypatch):
+    """At the panel's least width (a 1024 px window's Sites panel, narrowed) a survey
+    flight's row, its reason naming the other flights, was cut on its third line ("also
+    found by m…"): every row is as tall as the longest needs, and each row's lines hold
+    its whole text."""
+    from PySide6.QtGui import QFontMetrics
+
+    more = (" · also found by monday, wednesday, thursday · not found by tuesday, friday, saturday "
+            "(saw the place well)")
+    monkeypatch.setattr(panel, "_survey_text", lambda site: more)
+    panel.resize(panel.minimumSizeHint().width(), 700)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        panel.schedule_rebuild()
+    monkeypatch.undo()
+    line_px = QFontMetrics(panel.site_list.font()).lineSpacing()
+    most_lines = 0
+    for index in range(panel.site_list.count()):
+        row = panel.site_list.item(index)
+        lines, _rects = _lines_drawn(panel, monkeypatch, row)
+        assert " ".join(lines).split() == row.text().split(), lines  # every word, none cut with "…"
+        assert panel.site_list.visualItemRect(row).height() >= len(lines) * line_px
+        most_lines = max(most_lines, len(lines))
+    assert most_lines > 3  # the text needs more than the three lines each row used to have
+
+
 def test_a_long_reason_is_cut_at_the_lists_edge_not_scrolled_to(qtbot, panel, monkeypatch):
     """A row's very long reason (a survey flight's, naming every other flight) is drawn
-    within the list, its third line cut with "…", and the list never scrolls sideways;
+    within the list, its last line cut with "…", and the list never scrolls sideways;
     the tooltip keeps the whole text."""
-    others = " · also found by " + ", ".join(f"flight-{k:02d}" for k in range(30))
+    from app.panels.site_review_panel import _ElidedRows
+
+    others = " · also found by " + ", ".join(f"flight-{k:02d}" for k in range(90))
     monkeypatch.setattr(panel, "_survey_text", lambda site: others)
     with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
         panel.schedule_rebuild()
     monkeypatch.undo()
     row = panel.site_list.item(0)
     lines, rects = _lines_drawn(panel, monkeypatch, row)
-    assert len(lines) == 3 and lines[-1].endswith("…"), lines
+    assert len(lines) == _ElidedRows.MOST_LINES and lines[-1].endswith("…"), lines
     assert panel.site_list.visualItemRect(row).width() > panel.site_list.viewport().width()  # the text is wider
     assert not panel.site_list.horizontalScrollBar().isVisible()
     assert rects and max(rect.right() for rect in rects) <= panel.site_list.viewport().rect().right()
