@@ -229,6 +229,15 @@ def words_lines(own: Mapping[str, Sequence[str]] | None = None, *, order: Sequen
     return lines
 
 
+def kmz_document_name(info: ProductInfo, name: str) -> str:
+    """The package KMZ's document name, by which a phone finds it: the event's and the
+    package's ("Hurricane Michael · GLIDE TC-2018-000166-USA · michael_flight1"), not the
+    video file's; the event and the name isolated (:func:`core.text.isolated`), so that an
+    Arabic event followed by the (Latin) GLIDE number shows in order."""
+    glide = f"GLIDE {info.glide}" if info.glide else ""
+    return " · ".join(part for part in (isolated(info.event), glide, isolated(name)) if part)
+
+
 def contact_lines(info: ProductInfo | None, *, filmed: Sequence[str], produced: str | None,
                   whoever: str = "whoever sent you this package") -> list[str]:
     """Whom to send questions and corrections to, how to reach them, and how old what
@@ -409,8 +418,7 @@ def write_package(
                         camera=layers["camera_footprints"], basemap=basemap_print, info=info, provenance=provenance,
                         closeup=closeup)
         # on a phone the document is found by its name: the event's and the package's, not the video file's
-        titled = replace(damage_map, title=" · ".join(
-            part for part in (info.event, info.glide and f"GLIDE {info.glide}", name) if part))
+        titled = replace(damage_map, title=kmz_document_name(info, name))
         write_kmz(targets["kmz"], titled, closeup=closeup if popup_pictures else None,
                   area_filmed=_filmed_outlines(layers["camera_footprints"]), description=kmz_description(info))
         files = [targets[k].name for k in ("gpkg", "html", "kmz", "pdf", "png")]

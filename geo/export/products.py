@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from core.text import is_one_line_text, isolated_html
+from core.text import is_one_line_text, isolated, isolated_html
 from core.types import frame_number
 from geo.export.records import Record, clock_time, counted, iso_time
 from geo.footprints import ADDRESS_COLUMNS, address_text, is_osm_file
@@ -130,11 +130,13 @@ def map_title(damage_map, info: ProductInfo) -> str:  # noqa: ANN001 - geo.mappi
     (``export --event``/``--glide``, the Export dialog) and the day it was filmed,
     "Damage map: Hurricane Michael (GLIDE TC-2018-000166-USA), 2018-10-12"; without an
     event, ``damage_map``'s own (the video's name). The day is the recording's, UTC or
-    on the drone's clock, left out when nothing dates it."""
+    on the drone's clock, left out when nothing dates it. The event is isolated
+    (:func:`core.text.isolated`): an Arabic event keeps its place before the (Latin)
+    GLIDE number."""
     if not (info.event or info.glide):
         return damage_map.title
     glide = f"GLIDE {info.glide}" if info.glide else ""
-    event = f"{info.event} ({glide})" if info.event and glide else info.event or glide
+    event = f"{isolated(info.event)} ({glide})" if info.event and glide else isolated(info.event) or glide
     filmed = clock_time(damage_map, 0.0)
     return f"Damage map: {event}" + (f", {filmed[0]:%Y-%m-%d}" if filmed is not None else "")
 
