@@ -72,6 +72,19 @@ def _press(qtbot, panel, widget, key, *, wait=True, modifier=Qt.KeyboardModifier
         qtbot.keyClick(widget, key, modifier)
 
 
+def _opened_with_the_list_focused(qtbot, window, project):
+    """The window's Sites panel once ``project`` is open, its sites read and the site list
+    holding the keys, as a reviewer finds it."""
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    panel = window.panel(SiteReviewPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
+    return panel
+
+
 def _select_the_first_two(qtbot, panel):
     """The list's first site, and Shift+Down: two sites selected, as a reviewer would."""
     panel.site_list.setFocus()
@@ -990,13 +1003,7 @@ def test_undo_goes_back_to_the_site_it_changes_and_unmarks_it_at_once(qtbot, pan
 def test_in_the_window_a_redone_decision_goes_on_to_the_next_site_to_decide_as_the_key_did(qtbot, window, project):
     """2, Ctrl+Z, Ctrl+Shift+Z left the list on the site just relabelled (decided, listed
     last once read again), where the next A or X acted on it again."""
-    from PySide6.QtWidgets import QApplication
-
-    window.activateWindow()
-    panel = window.panel(SiteReviewPanel)
-    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
-        assert window.open_path(project)
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
+    panel = _opened_with_the_list_focused(qtbot, window, project)
     relabelled = panel.current_site()
     _press(qtbot, panel, panel.site_list, Qt.Key.Key_2)
     after_key = panel.current_site()
@@ -1262,11 +1269,7 @@ def test_left_and_right_step_the_frames_while_the_sites_list_has_the_keys(qtbot,
     of rows, took them and did nothing. The crop grid still moves across its crops."""
     from PySide6.QtWidgets import QApplication
 
-    window.activateWindow()
-    panel = window.panel(SiteReviewPanel)
-    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
-        assert window.open_path(project)
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
+    panel = _opened_with_the_list_focused(qtbot, window, project)
     site, start = panel.current_site(), window.current_frame
     for _ in range(2):
         with qtbot.waitSignal(window.frame_shown, timeout=5_000):
@@ -1404,11 +1407,7 @@ def test_tab_goes_round_the_controls_on_screen_and_back_to_the_sites(qtbot, wind
     shown), nor stays in a table: it goes round what the reviewer sees and comes back."""
     from PySide6.QtWidgets import QApplication
 
-    window.activateWindow()
-    panel = window.panel(SiteReviewPanel)
-    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
-        assert window.open_path(project)
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
+    panel = _opened_with_the_list_focused(qtbot, window, project)
     hidden_table = window.panel(ReviewPanel).view.table
     assert hidden_table.visibleRegion().isEmpty()  # behind the Sites tab
     visited = []
@@ -1572,13 +1571,7 @@ def test_the_accept_button_says_before_a_is_pressed_that_it_relabels_the_other_l
 def test_each_decision_undo_and_redo_is_said_in_the_status_bar(qtbot, window, project):
     """Deciding a site, Undo and Redo said nothing: the list mark and the Edit menu were
     the only trace of what a key did or took back."""
-    from PySide6.QtWidgets import QApplication
-
-    window.activateWindow()
-    panel = window.panel(SiteReviewPanel)
-    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
-        assert window.open_path(project)
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
+    panel = _opened_with_the_list_focused(qtbot, window, project)
     status = window.statusBar()
     site = panel.current_site()
     count = counted(len(site.sightings), "sighting")

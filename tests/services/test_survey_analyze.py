@@ -174,3 +174,16 @@ def test_a_flight_whose_video_is_cut_short_is_named_as_not_whole(assets, tmp_pat
     assert "(finished, the video not whole)" in lines["wednesday"] and "(complete)" in lines["monday"]
     named = err.split("1 analysed as far as its video goes (not whole):\n")[1].splitlines()
     assert len(named) == 1 and named[0].startswith("  flight wednesday: ") and "could not be decoded and" in named[0]
+
+
+def test_a_log_shows_each_flight_s_progress_once_in_flight_order(assets, tmp_path, capsys):
+    """Written to a log (stderr not a terminal), each flight's progress bar is closed when
+    that flight ends: the log shows it once, not again after the last flight."""
+    args = [arg for arg in _analyze(assets, assets / "videos", project=tmp_path / "town") if arg != "-q"]
+    assert main(args) == 0
+    log = capsys.readouterr().err
+    # monday's bar is drawn (tqdm may draw 100% twice in a row: at its last frame and as it
+    # closes) and done before wednesday's flight is announced, and never again after it
+    assert "monday: 100%" in log and log.rindex("monday:") < log.index("flight wednesday:"), log
+    assert "wednesday: 100%" in log, log
+    assert "\x1b[A" not in log, log  # no bar drawn above another
