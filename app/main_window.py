@@ -144,10 +144,10 @@ class MainWindow(QMainWindow):
 
     frame_shown = Signal(int)
     analysis_finished = Signal(bool)
+    export_finished = Signal(object)
 
     #: what a message box gives its icon and margins beside its text (pixels, with room to spare)
     NOTES_BOX_ICON_AND_MARGINS_PX = 110
-    export_finished = Signal(object)
 
     def __init__(self, document: ProjectDocument | None = None, settings: AppSettings | None = None) -> None:
         super().__init__()
