@@ -68,6 +68,7 @@ from app.document import ProjectDocument
 from app.errors import show_error
 from app.panels import Panel
 from app.workers import VIDEO_LANE, FunctionJob, build_map_job
+from app.widgets.fitting_button import FittingButton
 from app.widgets.keyboard_reach import reach_by_tab
 from core.errors import StoreError
 from core.last_few import LastFew
@@ -423,6 +424,14 @@ def accept_wording(sites: list[SiteSummary]) -> tuple[str, str]:
             f"relabelled to the site's level ({why})")
 
 
+def accept_wordings(text: str) -> tuple[str, ...]:
+    """The Accept button's wordings, longest first, for a narrower panel: "Accept as Severe
+    (A)", "Accept Severe (A)", then "Accept (A)" (the tooltip says it all)."""
+    if text == ACCEPT_TEXT:
+        return (ACCEPT_TEXT,)
+    return (text, text.replace("Accept as ", "Accept ", 1), ACCEPT_TEXT)
+
+
 def undo_key() -> str:
     """Edit > Undo's key as this platform writes it (the window gives Undo the platform's
     standard key: Ctrl+Z, ⌘Z on a Mac)."""
@@ -583,7 +592,9 @@ class SiteReviewPanel(Panel):
         ):
             bar.setSpacing(2)
             for name, text, tip in buttons:
-                button = QPushButton(text)
+                # Accept's wording grows on a site whose sightings disagree ("Accept as Severe (A)"):
+                # it asks for no more room than "Accept (A)", so the window still fits 1024 pixels
+                button = FittingButton(text) if name == "accept" else QPushButton(text)
                 button.setToolTip(tip)
                 reach_by_tab(button)
                 button.clicked.connect(lambda _=False, n=name: self.trigger(n))
@@ -1534,7 +1545,9 @@ class SiteReviewPanel(Panel):
 
         selected = self.selected_sites()
         text, tip = accept_wording(selected if len(selected) > 1 else [site] if site is not None else [])
-        self.buttons["accept"].setText(text)
+        accept = self.buttons["accept"]
+        assert isinstance(accept, FittingButton)
+        accept.set_texts(*accept_wordings(text))
         self.buttons["accept"].setToolTip(tip)
 
     def _is_rejected(self, site: SiteSummary | None) -> bool:

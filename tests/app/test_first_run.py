@@ -351,3 +351,28 @@ def test_a_layout_of_another_type_in_the_settings_is_no_layout(qtbot, app_settin
     assert window.restore_layout() is False  # as on a first run
     window.show_first(False)
     assert window.isVisible()
+
+
+def test_the_window_still_fits_a_1024_pixel_screen_on_a_site_whose_levels_disagree(qtbot, window, project):
+    """Accept's wording on a site whose sightings disagree ("Accept as Severe (A)") set
+    the Sites panel's least width by its whole text: the window needed 1,042 px on the
+    demo. The button asks for no more than "Accept (A)" needs, and says the long wording
+    where it has the room."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.panels.site_review_panel import ACCEPT_TEXT, SiteReviewPanel
+
+    assert window.open_path(project)
+    panel = window.panel(SiteReviewPanel)
+    accept = panel.buttons["accept"]
+    least = panel.minimumSizeHint().width()
+    accept.set_texts("Accept as Severe (A)", "Accept Severe (A)", ACCEPT_TEXT)
+    QApplication.sendPostedEvents()  # the layouts told of the new size hints
+    assert panel.minimumSizeHint().width() == least  # it was 59 px more on the demo
+    assert window.minimumSizeHint().width() <= 1024
+    accept.resize(accept.minimumSizeHint())
+    assert accept.text() == ACCEPT_TEXT  # no room: the short wording, whole
+    accept.resize(accept.sizeHint())
+    assert accept.text() == "Accept as Severe (A)"
+    accept.resize(accept.sizeHint().width() - 1, accept.height())
+    assert accept.text() == "Accept Severe (A)"  # a little less room: the middle wording
