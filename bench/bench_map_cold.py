@@ -5,7 +5,7 @@ outline on the ground (``geo.observe``) and fuses the sightings into sites
 (``geo.fusion``); on a 4-5 minute flight analysed at 2 frames a second (10-15 thousand
 detections) those two were most of its time. This script exports the other revision
 (``git archive``, no git state changed) into a temporary folder and builds the same
-project's map in each tree in turn, each run a fresh process on a copy of the project,
+project's map in each tree in turn (``_revisions.py``), each run a fresh process on a copy of the project,
 and prints a table: the median wall seconds of the whole build, of the placement
 (``geo.mapping.place_detections``) and of the fusion (``geo.mapping.fuse_observations``)
 in each tree, the same in the process's CPU seconds (on a shared machine the wall clock
@@ -22,20 +22,15 @@ Run::
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import cpu_name  # noqa: E402
 from _project_copy import project_copy  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
+from _revisions import ROOT, revision_tree, run_in_tree  # noqa: E402
 
 #: run inside a tree (its own ``geo``/``services``): one cold build timed, as JSON on the last line
 _ONE_RUN = """
@@ -72,21 +67,6 @@ print(json.dumps(spent))
 STEPS = ("build", "placement", "fusion", "build cpu", "placement cpu", "fusion cpu")
 
 
-def run_once(tree: Path, project: Path) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", _ONE_RUN, str(project)], cwd=tree, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(tree)}, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"the map build failed in {tree}:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def export_revision(revision: str, into: Path) -> Path:
-    """The files of ``revision`` of this repository under ``into`` (``git archive``)."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--project", type=Path, required=True, help="the project whose map is built")
@@ -96,11 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.project.is_file():
         raise SystemExit(f"{args.project}: no such project")
     times: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
-    with tempfile.TemporaryDirectory() as tmp, project_copy(args.project.resolve(), "cold") as copy:
-        trees = {"base": export_revision(args.base, Path(tmp)), "this": ROOT}
+    with revision_tree(args.base) as base, project_copy(args.project.resolve(), "cold") as copy:
+        trees = {"base": base, "this": ROOT}
         for pair in range(args.pairs):
             for name in ("base", "this") if pair % 2 == 0 else ("this", "base"):
-                times[name].append(run_once(trees[name], copy))
+                times[name].append(run_in_tree(trees[name], _ONE_RUN, str(copy), what="the map build"))
                 print(f"{name} {pair + 1}/{args.pairs}: {times[name][-1]['build']:.2f} s", file=sys.stderr, flush=True)
     sites = {name: {int(run["sites"]) for run in runs} for name, runs in times.items()}
     print(f"median seconds of {args.pairs} cold map builds each ({cpu_name()}; "

@@ -1,9 +1,9 @@
 """The whole analysis, this checkout against another git revision, runs taking turns.
 
 A machine's speed drifts (a shared 2-core VM ran the same code in 60 s one hour and 78 s
-the next), so two versions timed an hour apart cannot be told apart. This script checks
-the other revision out into a temporary git worktree and runs the analysis of the same
-video at 2 frames/s in each tree in turn, each run a fresh process (so each pays its
+the next), so two versions timed an hour apart cannot be told apart. This script exports
+the other revision into a temporary folder (``_revisions.py``) and runs the analysis of
+the same video at 2 frames/s in each tree in turn, each run a fresh process (so each pays its
 first-frame costs, as a user's run does), and prints both medians and their ratio.
 
 Each run: the tree's shipped model on its default settings, a fresh project, wall and
@@ -18,15 +18,10 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
 
 #: run inside a tree (its own ``engine``/``core``): one timed analysis, as JSON on the last line
 _ONE_RUN = """
@@ -45,14 +40,6 @@ with tempfile.TemporaryDirectory() as tmp, ProjectStore.create(Path(tmp) / "benc
 """
 
 
-def run_once(tree: Path, video: Path, fps: float) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", _ONE_RUN, str(video), str(fps)], cwd=tree, capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(tree)}, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"the analysis failed in {tree}:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", required=True, help="git revision to compare this checkout against")
@@ -66,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _machine import cpu_name
+    from _revisions import ROOT, revision_tree, run_in_tree
     from bench_pipeline import make_video
 
     if args.video is None:
@@ -74,23 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     video = args.video.resolve()
     if not video.is_file():
         raise SystemExit(f"{video}: no such video")
-    with tempfile.TemporaryDirectory(prefix="damagemap-base-") as tmp:
-        base = Path(tmp) / "tree"
-        added = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(base), args.base],
-                               capture_output=True, text=True, check=False)
-        if added.returncode != 0:
-            raise SystemExit(f"--base {args.base}: cannot check it out: {added.stderr.strip()}")
-        try:
-            runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
-            for pair in range(args.pairs):
-                for name, tree in (("base", base), ("this", ROOT)):
-                    result = run_once(tree, video, args.fps)
-                    runs[name].append(result)
-                    print(f"pair {pair + 1}: {name:4s} {result['wall']:6.1f} s wall, {result['cpu']:6.1f} s CPU",
-                          file=sys.stderr, flush=True)
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False,
-                           capture_output=True)
+    with revision_tree(args.base) as base:
+        runs: dict[str, list[dict[str, float]]] = {"base": [], "this": []}
+        for pair in range(args.pairs):
+            for name, tree in (("base", base), ("this", ROOT)):
+                result = run_in_tree(tree, _ONE_RUN, str(video), str(args.fps), what="the analysis")
+                runs[name].append(result)
+                print(f"pair {pair + 1}: {name:4s} {result['wall']:6.1f} s wall, {result['cpu']:6.1f} s CPU",
+                      file=sys.stderr, flush=True)
     frames = runs["this"][0]["frames"]
     print(f"\n{video.name}, {frames} frames at {args.fps:g} frames/s; {cpu_name()} "
           f"({int(runs['this'][0]['threads'])} threads); median of {args.pairs} runs each, taking turns")
