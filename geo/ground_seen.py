@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from core.last_few import KeptByMembers
+
 #: how far (metres) the simplified outline may stray from the opened union, either way
 OUTLINE_TOLERANCE_M = 1.0
 #: the opening's radius, as a share of a footprint's size (the square root of its area)
@@ -27,6 +29,8 @@ OPENING_BOUNDS_M = (0.5, 8.0)
 #: an opening that takes more than this share of the union's area (a footprint narrower than
 #: the opening) is not used: the union is only simplified
 MOST_AREA_TAKEN = 0.05
+#: :func:`ground_seen_lonlat` by the footprints it was given (each the very object)
+_OUTLINES = KeptByMembers(4)
 
 
 def opening_radius_m(footprints: Sequence[Any]) -> float:
@@ -68,7 +72,17 @@ def ground_seen(footprints: Sequence[Any]) -> Any:
 def ground_seen_lonlat(footprints_lonlat: Sequence[Any]) -> Any:
     """:func:`ground_seen` of footprints in WGS84 (lon/lat), in WGS84: worked out in
     metres about their middle. Footprints on both sides of 180 degrees have no middle
-    there: their union is given as it is."""
+    there: their union is given as it is. Kept by the footprints themselves: an export's
+    web map, KMZ and print map each draw the outline of the same camera footprints."""
+    return _OUTLINES.get_or_compute(footprints_lonlat, (), lambda: _ground_seen_lonlat(footprints_lonlat))
+
+
+def clear_cache() -> None:
+    """Forget the outlines kept (tests, benchmarks)."""
+    _OUTLINES.clear()
+
+
+def _ground_seen_lonlat(footprints_lonlat: Sequence[Any]) -> Any:
     import shapely
 
     from geo.local import LocalFrame

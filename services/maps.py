@@ -619,6 +619,7 @@ def clear_cache() -> None:
     from geo.export.html import clear_cache as clear_heat_images
     from geo.export.records import clear_cache as clear_observation_records
     from geo.fusion import clear_cache as clear_sites
+    from geo.ground_seen import clear_cache as clear_filmed_outlines
     from geo.mapping import clear_cache as clear_footprint_rings
     from geo.observe import clear_cache as clear_shapes
     from geo.uncertainty import clear_cache as clear_budgets
@@ -636,6 +637,7 @@ def clear_cache() -> None:
     clear_budgets()
     clear_sites()
     clear_footprint_rings()
+    clear_filmed_outlines()
     clear_footprints()
     _CACHE.clear()
     _PROBED.clear()

@@ -69,3 +69,23 @@ def test_the_relief_package_kmz_outlines_the_area_filmed_without_teeth(flyover_m
     (line,) = _filmed_outlines(camera)
     assert len(line.coords) < _vertices(union) / 2
     assert _filmed_outlines([]) == []
+
+
+def test_the_outline_of_the_same_footprints_is_worked_out_once(flyover_map, monkeypatch):
+    """An export's web map, KMZ and print map each draw the area filmed from the same
+    camera footprints: the outline is worked out once and kept by the footprints
+    themselves (other polygons, even equal ones, are worked out anew)."""
+    import geo.ground_seen as module
+
+    damage_map, _ = flyover_map
+    camera = camera_records(damage_map)
+    module.clear_cache()
+    worked_out = []
+    original = module._ground_seen_lonlat
+    monkeypatch.setattr(module, "_ground_seen_lonlat", lambda f: worked_out.append(1) or original(f))
+    polygons = [polygon for _, polygon in camera]
+    first = module.ground_seen_lonlat(polygons)
+    assert module.ground_seen_lonlat([polygon for _, polygon in camera]) is first  # a new list, the same polygons
+    assert len(worked_out) == 1
+    again = module.ground_seen_lonlat([shapely.from_wkb(shapely.to_wkb(p)) for p in polygons])
+    assert len(worked_out) == 2 and again.equals(first)
