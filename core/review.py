@@ -13,6 +13,9 @@ A GUI mirrors the session on its own undo stack (``app/undo.py``): a command's f
 ``undo()`` calls :meth:`~ReviewSession.undo`. For the two stacks to stay in step every
 successful ``apply`` pushes exactly one entry, even an edit that changes nothing, and a
 refused edit (unknown or deleted detection, wrong run) raises before anything is pushed.
+Anything else pushed on the GUI's stack (a settings change, a refused edit Qt drops)
+drops its redo steps: :meth:`~ReviewSession.discard_redo` drops the session's too, and
+records it, so a reopened project offers no Redo the window had dropped.
 
 What a reviewer's edit implies
 ------------------------------
@@ -374,6 +377,25 @@ class ReviewSession:
             else:
                 self._write(part, action, before=part.before, after=part.after)
 
+    def discard_redo(self) -> None:
+        """Drop the steps :meth:`redo` could replay, and say so in the project's history
+        (a ``discard`` line), so a session rebuilt from it (:meth:`restore_history`)
+        offers none of them either.
+
+        For a change pushed onto the same undo history that is not a review edit (a
+        settings change in the window; a new edit drops them by itself): the window's
+        Redo no longer offers the steps, and a reopened project must not offer them
+        again. Nothing happens when there is nothing to redo; a refused write (a full
+        disk, a read-only project) raises and keeps them.
+        """
+        if not self._redo:
+            return
+        line = next((found for found in map(_first_line, reversed(self._redo)) if found is not None), None)
+        if line is not None:  # steps that changed nothing are not in the history
+            edit_id, detection_id = line
+            self._record(detection_id, DISCARD_KIND, "discard", {}, {}, target_edit_id=edit_id)
+        self._redo.clear()
+
     @property
     def can_undo(self) -> bool:
         return bool(self._undo)
@@ -681,6 +703,20 @@ def _regroup_kind(group_id: int) -> str:
     return f"RegroupSite|{group_id}"
 
 
+#: The kind of a history line that drops the redo steps (:meth:`ReviewSession.discard_redo`).
+DISCARD_KIND = "DiscardRedo"
+
+
+def _first_line(entry: _Entry | _GroupEntry | _RegroupEntry) -> tuple[int, int] | None:
+    """``(edit id, detection id)`` of the first history line of a step (``None``: the
+    step changed nothing, so wrote none)."""
+    if isinstance(entry, _GroupEntry):
+        return next((line for line in map(_first_line, entry.parts) if line is not None), None)
+    if entry.edit_id is None or entry.detection_id is None:
+        return None
+    return entry.edit_id, entry.detection_id
+
+
 @dataclass(slots=True)
 class _Step:
     """One undo step as the history tells it: its ``apply`` lines."""
@@ -697,7 +733,8 @@ def replay_history(records: list[EditRecord]) -> tuple[list[_Step], list[_Step]]
 
     Every ``apply`` line starts a step (the lines of one :class:`EditGroup` make one,
     their kind says ``|group i/n``) and empties the redo stack; ``undo`` and ``redo``
-    lines move the step they name between the stacks. A history that does not add up
+    lines move the step they name between the stacks; a ``discard`` line (naming the
+    step on top of the redo stack) empties it. A history that does not add up
     (edited by hand, or written by an older version that did not mark its groups and
     splits) gives two empty stacks rather than a wrong undo.
     """
@@ -737,6 +774,11 @@ def replay_history(records: list[EditRecord]) -> tuple[list[_Step], list[_Step]]
             continue
         if open_group is not None:
             return [], []
+        if record.action == "discard":
+            if not (redo and record.target_edit_id in redo[-1].edit_ids):
+                return [], []
+            redo.clear()
+            continue
         source, target = (undo, redo) if record.action == "undo" else (redo, undo)
         if source and record.target_edit_id in source[-1].edit_ids:
             target.append(source.pop())

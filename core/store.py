@@ -29,7 +29,8 @@ Layout
 ``detections``      current state of every detection, review edits applied; deletions
                     are soft (``deleted = 1``) so undo and redo keep ids stable.
 ``edits``           the review history: who, when, what, and the changed fields before
-                    and after, for every apply, undo and redo.
+                    and after, for every apply, undo and redo; a ``discard`` line where
+                    the steps Redo offered were dropped (another change pushed them off).
 ``site_groups``     a reviewer's split or merge of damage sites: detections that form a
                     site of their own (``active`` goes to 0 when it is undone).
 ``site_decisions``  a reviewer's decision on a whole site (accept, reject, relabel) with
@@ -81,10 +82,11 @@ from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
 #: is recognised as "not a project" before any table is read.
 APPLICATION_ID = 0x444D4150
 #: Bump with a migration in ``_MIGRATIONS`` whenever the schema changes.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: The oldest schema a read-only opening reads as it is (one it cannot upgrade): frames
 #: measured since schema 3 (core.frame_quality) read as not measured there, site numbers
-#: kept since schema 4 as none kept.
+#: kept since schema 4 as none kept, a review history from before schema 5 as one that
+#: dropped no redo (it could not say so).
 OLDEST_READABLE_SCHEMA = 2
 #: The conventional project suffix (not enforced).
 PROJECT_SUFFIX = ".dmproj"
@@ -137,18 +139,24 @@ CREATE TABLE detections (
     deleted       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX detections_by_frame ON detections (run_id, frame_index);
-CREATE TABLE edits (
+"""
+
+#: The review history's lines (``action``: ``'discard'`` since schema 5), the table's
+#: columns after its name.
+_EDITS_COLUMNS = """(
     id             INTEGER PRIMARY KEY,
     run_id         INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     detection_id   INTEGER NOT NULL REFERENCES detections(id) ON DELETE CASCADE,
     kind           TEXT NOT NULL,
-    action         TEXT NOT NULL CHECK (action IN ('apply', 'undo', 'redo')),
+    action         TEXT NOT NULL CHECK (action IN ('apply', 'undo', 'redo', 'discard')),
     target_edit_id INTEGER REFERENCES edits(id),
     author         TEXT NOT NULL,
     created_utc    TEXT NOT NULL,
     before_json    TEXT NOT NULL,
     after_json     TEXT NOT NULL
-);
+)"""
+
+_SCHEMA += "CREATE TABLE edits " + _EDITS_COLUMNS + """;
 CREATE INDEX edits_by_detection ON edits (detection_id);
 """
 
@@ -202,7 +210,21 @@ ALTER TABLE site_decisions ADD COLUMN min_score REAL;
 
 _SCHEMA += _SITE_NUMBER_SCHEMA
 
-_MIGRATIONS: dict[int, str] = {2: _SITE_SCHEMA, 3: _FRAME_QUALITY_SCHEMA, 4: _SITE_NUMBER_SCHEMA}
+#: the history's ``'discard'`` lines (a step Redo offered, dropped: core.review). SQLite
+#: changes no CHECK in place: the table is built again under another name, its lines
+#: copied as they are (same ids), and renamed (foreign keys off meanwhile, see _migrate).
+_DISCARD_SCHEMA = "CREATE TABLE edits_with_discards " + _EDITS_COLUMNS + """;
+INSERT INTO edits_with_discards (id, run_id, detection_id, kind, action, target_edit_id, author, created_utc,
+                                 before_json, after_json)
+    SELECT id, run_id, detection_id, kind, action, target_edit_id, author, created_utc, before_json, after_json
+    FROM edits ORDER BY id;
+DROP TABLE edits;
+ALTER TABLE edits_with_discards RENAME TO edits;
+CREATE INDEX edits_by_detection ON edits (detection_id);
+"""
+
+_MIGRATIONS: dict[int, str] = {2: _SITE_SCHEMA, 3: _FRAME_QUALITY_SCHEMA, 4: _SITE_NUMBER_SCHEMA,
+                               5: _DISCARD_SCHEMA}
 
 #: A write-ahead-log checkpoint (see :meth:`ProjectStore.checkpoint`) every this many
 #: frames stored, so a ``.dmproj`` copied on its own during an analysis lacks at most
@@ -295,7 +317,9 @@ class EditRecord:
     """One line of the review history.
 
     ``action`` is ``"apply"`` for a new edit, ``"undo"``/``"redo"`` when an earlier
-    edit (``target_edit_id``) was taken back or replayed. ``before``/``after`` hold only
+    edit (``target_edit_id``) was taken back or replayed, ``"discard"`` when the steps
+    Redo offered were dropped (``target_edit_id``: the step it offered first; nothing
+    changed, ``before`` and ``after`` are empty). ``before``/``after`` hold only
     the detection fields that changed, in their JSON form (see
     :func:`core.review.encode_state`; :func:`core.review.decode_state` reads it back).
     """
@@ -913,13 +937,26 @@ class ProjectStore:
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
 
     def _migrate(self, version: int) -> None:
-        while version < SCHEMA_VERSION:
-            version += 1
-            with self._transaction() as cur:
-                for statement in _MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        cur.execute(statement)
-                cur.execute("UPDATE schema_version SET version = ?", (version,))
+        """Upgrade a file of schema ``version``, one version a transaction.
+
+        Foreign keys are off meanwhile, as SQLite's own way of changing a table's
+        definition asks (a table built again and renamed: dropping the old one would
+        otherwise delete what refers to it, or be refused); the lines are copied as they
+        are, so every reference holds as it did.
+        """
+        if version >= SCHEMA_VERSION:
+            return
+        self._conn.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: set before it
+        try:
+            while version < SCHEMA_VERSION:
+                version += 1
+                with self._transaction() as cur:
+                    for statement in _MIGRATIONS[version].split(";"):
+                        if statement.strip():
+                            cur.execute(statement)
+                    cur.execute("UPDATE schema_version SET version = ?", (version,))
+        finally:
+            self._conn.execute("PRAGMA foreign_keys = ON")
 
     def checkpoint(self, *, wait: bool = True) -> bool:
         """Copy what the write-ahead log holds into the project file itself, so the
@@ -1522,7 +1559,7 @@ class ProjectStore:
             return _row_id(cur), detection_id
 
     def edit_count(self, run_id: int) -> int:
-        """How many lines the run's review history has (applies, undos and redos): a
+        """How many lines the run's review history has (applies, undos, redos, discards): a
         cheap version number for anything derived from the run's detections."""
         rows = self._query("SELECT COUNT(*) AS n FROM edits WHERE run_id = ?", (run_id,))
         return int(rows[0]["n"])

@@ -92,7 +92,7 @@ def test_the_project_keeps_each_frames_quality_and_an_older_project_gains_the_co
         store.write_frame(run, Frame(2, 0.2, 64, 48, quality=FrameQuality(5.0, 1.0, 0.5)), [])
         assert store.frame_qualities(run) == {2: FrameQuality(5.0, 1.0, 0.5)}
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 5
     conn.close()
 
 

@@ -181,7 +181,7 @@ def test_a_version_1_project_gets_the_site_tables(tmp_path):
         run = store.start_run(model={}, settings={})
         assert store.site_groups(run) == [] and store.site_decisions() == []
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 5
     conn.close()
 
 

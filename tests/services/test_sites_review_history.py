@@ -5,7 +5,7 @@ included, and the count a reader reports is the count Undo offers."""
 import pytest
 
 from core.review import EditGroup, Relabel, RegroupSite, ReviewSession, SetReview, SiteMark
-from core.store import ProjectStore
+from core.store import SCHEMA_VERSION, ProjectStore
 from core.types import DamageLevel, Detection, Frame, ReviewState
 from services.project import review_history_steps
 
@@ -88,6 +88,52 @@ def test_a_new_edit_after_undo_drops_the_redo_steps_also_after_reopening(project
         assert counts == (1, 0)
         session.undo()
         assert store.detection(ids[1]).review is ReviewState.PENDING
+
+
+def test_redo_steps_dropped_by_another_change_stay_dropped_after_reopening(project):
+    """A settings change pushed onto the window's undo history drops the steps Redo
+    offered: the reopened project offered them again, as undone and redoable."""
+    path, run, ids = project
+    with ProjectStore.open(path) as store:
+        s = ReviewSession(store, run, author="tester")
+        s.apply(SetReview(ids[0], ReviewState.ACCEPTED))
+        s.apply(EditGroup((SetReview(ids[2], ReviewState.REJECTED), SetReview(ids[4], ReviewState.REJECTED)),
+                          SiteMark(-90.0, 30.0, ReviewState.REJECTED)))
+        s.apply(RegroupSite(run, "split", (ids[1], ids[3])))
+        s.apply(SetReview(ids[5], ReviewState.ACCEPTED))
+        for _ in range(3):
+            s.undo()  # the accept, the split and the site decision wait on the redo stack
+        assert review_history_steps(store, run) == (1, 3)
+        s.discard_redo()
+        assert not s.can_redo and s.undo_steps == 1
+        assert review_history_steps(store, run) == (1, 0)
+        assert store.edit_history(run)[-1].action == "discard"
+        s.discard_redo()  # nothing to drop: nothing written
+        assert [r.action for r in store.edit_history(run)].count("discard") == 1
+
+    store, session, counts = _reopen(path, run)
+    with store:
+        assert counts == (1, 0) and session.step_texts() == ([f"Accept detection #{ids[0]}"], [])
+        session.undo()
+        assert store.detection(ids[0]).review is ReviewState.PENDING
+        session.redo()  # the steps before the drop still undo and redo
+        assert store.detection(ids[0]).review is ReviewState.ACCEPTED
+
+
+def test_a_redo_dropped_after_a_step_that_changed_nothing_names_the_first_that_did(project):
+    """A step that changed nothing has no history line; the drop names the next one."""
+    path, run, ids = project
+    with ProjectStore.open(path) as store:
+        s = ReviewSession(store, run, author="tester")
+        s.apply(SetReview(ids[0], ReviewState.ACCEPTED))
+        s.apply(SetReview(ids[1], ReviewState.PENDING))  # already pending: no line
+        s.undo()
+        s.undo()
+        s.discard_redo()
+        assert not s.can_redo and review_history_steps(store, run) == (0, 0)
+    store, session, counts = _reopen(path, run)
+    with store:
+        assert counts == (0, 0)
 
 
 def test_a_history_that_does_not_add_up_restores_nothing(project):
@@ -193,3 +239,65 @@ def test_a_reopened_split_and_merge_name_their_sites(project):
     store, session, _ = _reopen(path, run)
     with store:
         assert session.step_texts() == (["Split 2 sightings off site #1", "Merge sites #2, #3"], [])
+
+
+def test_a_project_written_before_redo_drops_were_kept_opens_with_its_history(project):
+    """A file of schema 4 (its history's lines could not say 'discard'): upgraded on
+    opening, every line kept as it was, and a drop recorded from then on; opened
+    read-only (a survey's flights) its history is read as it is."""
+    import sqlite3
+
+    path, run, ids = project
+    with ProjectStore.open(path) as store:
+        s = ReviewSession(store, run, author="tester")
+        s.apply(SetReview(ids[0], ReviewState.ACCEPTED))
+        s.apply(Relabel(ids[1], DamageLevel.DEBRIS))
+        s.undo()
+        lines = store.edit_history(run)
+    conn = sqlite3.connect(path)  # the edits table as damagemap wrote it before schema 5
+    conn.executescript("""
+        CREATE TABLE edits_v4 (
+            id             INTEGER PRIMARY KEY,
+            run_id         INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            detection_id   INTEGER NOT NULL REFERENCES detections(id) ON DELETE CASCADE,
+            kind           TEXT NOT NULL,
+            action         TEXT NOT NULL CHECK (action IN ('apply', 'undo', 'redo')),
+            target_edit_id INTEGER REFERENCES edits(id),
+            author         TEXT NOT NULL,
+            created_utc    TEXT NOT NULL,
+            before_json    TEXT NOT NULL,
+            after_json     TEXT NOT NULL
+        );
+        INSERT INTO edits_v4 SELECT * FROM edits;
+        DROP TABLE edits;
+        ALTER TABLE edits_v4 RENAME TO edits;
+        CREATE INDEX edits_by_detection ON edits (detection_id);
+        UPDATE schema_version SET version = 4;
+    """)
+    conn.close()
+
+    def version() -> int:
+        with sqlite3.connect(path) as conn:
+            return conn.execute("SELECT version FROM schema_version").fetchone()[0]
+
+    with ProjectStore.open(path, read_only=True) as store:
+        assert store.edit_history(run) == lines and review_history_steps(store, run) == (1, 1)
+    assert version() == 4
+
+    store, session, counts = _reopen(path, run)
+    with store:
+        assert version() == SCHEMA_VERSION == 5
+        assert store.edit_history(run) == lines and counts == (1, 1)
+        with sqlite3.connect(path) as conn:  # the foreign keys and the index came through the upgrade
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+            assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'edits'"
+                                ).fetchall() == [("edits_by_detection",)]
+            assert "REFERENCES edits(id)" in conn.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'edits'").fetchone()[0]
+        with pytest.raises(sqlite3.IntegrityError):  # and foreign keys are enforced again once it is done
+            store.record_edit(run_id=run, detection_id=10**6, kind="SetReview", action="apply", after={},
+                              before_json={}, after_json={}, author="tester")
+        session.discard_redo()
+        assert review_history_steps(store, run) == (1, 0)
+        session.undo()
+        assert store.detection(ids[0]).review is ReviewState.PENDING
