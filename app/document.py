@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from app.frames_ahead import FramesAhead
 from app.undo import ReviewCommand, SettingsCommand
@@ -617,9 +617,23 @@ class ProjectDocument(QObject):
         command = SettingsCommand({name: getattr(before, name) for name in changed},
                                   {name: getattr(settings, name) for name in changed}, text, self.update_settings,
                                   self._step_refused)
-        self.undo_stack.push(command)
+        self._push(command)
         if command.error is not None:
             raise command.error
+
+    def _push(self, command: QUndoCommand) -> None:
+        """Push a new step onto the undo stack. Qt drops the steps Redo offered, whether
+        it stacks the command or drops it too (refused): the review session drops its
+        own, in the project's history (a review edit does that itself when it is applied),
+        so a reopened project offers no Redo the window had dropped."""
+        self.undo_stack.push(command)
+        if self.session is None or not self.session.can_redo:
+            return
+        try:
+            self.session.discard_redo()
+        except StoreError:  # a full disk, a read-only project: what pushed says so, if it failed too
+            _log.warning("the redo steps dropped could not be recorded in the project", exc_info=True)
+        self._remember_review()  # the discard line is this window's own
 
     def _step_refused(self, error: Exception, undoing: bool) -> None:
         """An Edit > Undo (or Redo) of a review edit or a settings change the project
@@ -742,7 +756,7 @@ class ProjectDocument(QObject):
             raise StoreError("nothing to review yet: run the analysis first")
         command = ReviewCommand(self.session, edit, text, self._on_changes, on_step=self.stepped.emit,
                                 on_refused=self._step_refused)
-        self.undo_stack.push(command)
+        self._push(command)
         if command.error is not None:
             raise command.error
         return command.first_changes

@@ -207,3 +207,73 @@ def test_a_review_undo_the_project_cannot_store_is_said_and_the_history_stays_wi
 
     window.undo_action.trigger()  # the disk has room again: the undo is done
     assert stack.index() == 0 and review_of_first() == "pending"
+
+
+def _reopened(window, path: Path) -> None:
+    """File > Close Project, then open it again."""
+    window.close_project()
+    assert window.open_path(path)
+
+
+def test_a_review_redo_a_georeferencing_change_dropped_is_not_offered_after_reopening(
+        qtbot, window, sites_truth, tmp_path, errors):
+    """A review step undone, then the georeferencing changed: Edit > Redo offers nothing
+    (Qt dropped the step), and the reopened project offered the review step again."""
+    from core.review import SetReview
+    from core.types import ReviewState
+
+    path = tmp_path / "flight.dmproj"
+    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    assert window.open_path(path)
+    doc, stack = window.document, window.document.undo_stack
+    first, second = (d.id for d in doc.session.store.detections(doc.session.run_id)[:2])
+    doc.apply_edit(SetReview(first, ReviewState.ACCEPTED), f"Accept detection #{first}")
+    doc.apply_edit(SetReview(second, ReviewState.REJECTED), f"Reject detection #{second}")
+    window.undo_action.trigger()  # Edit > Undo
+    assert stack.redoText() == f"Reject detection #{second}"
+
+    window.set_georeferencing(replace(doc.settings, time_offset_s=0.5))
+    assert not stack.canRedo() and stack.undoText() == "Change clock offset"
+    _reopened(window, path)
+    doc, stack = window.document, window.document.undo_stack
+    assert not window.redo_action.isEnabled() and not stack.canRedo()
+    assert stack.undoText() == f"Accept detection #{first}"  # the settings step is not kept, the review's are
+    assert doc.settings.time_offset_s == 0.5
+
+    # a change undone before the drop is offered again after it, as it was before closing
+    window.undo_action.trigger()
+    assert stack.redoText() == f"Accept detection #{first}"
+    _reopened(window, window.document.project_path)
+    assert window.document.undo_stack.redoText() == f"Accept detection #{first}"
+    assert errors == []
+
+
+def test_a_review_redo_a_refused_edit_dropped_is_not_offered_after_reopening(qtbot, window, sites_truth, tmp_path,
+                                                                             errors):
+    """An edit the project refuses (a deleted detection's) is dropped by Qt, and the steps
+    Redo offered with it: the reopened project offered them again."""
+    import pytest
+
+    from core.errors import StoreError
+    from core.review import DeleteDetection, SetReview
+    from core.types import ReviewState
+
+    path = tmp_path / "flight.dmproj"
+    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    assert window.open_path(path)
+    doc, stack = window.document, window.document.undo_stack
+    first, second = (d.id for d in doc.session.store.detections(doc.session.run_id)[:2])
+    doc.apply_edit(DeleteDetection(first), f"Delete detection #{first}")
+    doc.apply_edit(SetReview(second, ReviewState.ACCEPTED), f"Accept detection #{second}")
+    window.undo_action.trigger()
+    assert stack.redoText() == f"Accept detection #{second}"
+    with pytest.raises(StoreError, match="was deleted"):
+        doc.apply_edit(SetReview(first, ReviewState.ACCEPTED), f"Accept detection #{first}")
+    assert not stack.canRedo() and stack.undoText() == f"Delete detection #{first}"
+
+    _reopened(window, path)
+    stack = window.document.undo_stack
+    assert not stack.canRedo() and stack.undoText() == f"Delete detection #{first}"
+    assert errors == []
