@@ -334,6 +334,8 @@ class ReviewSession:
             entry = self._regroup(edit)
         else:
             entry = self._modify(edit)
+        if self._redo and _first_line(entry) is None:
+            self.discard_redo()  # the edit wrote no history line that ends the redo chain
         self._undo.append(entry)
         self._redo.clear()
         return entry.changes
@@ -383,9 +385,10 @@ class ReviewSession:
         offers none of them either.
 
         For a change pushed onto the same undo history that is not a review edit (a
-        settings change in the window; a new edit drops them by itself): the window's
-        Redo no longer offers the steps, and a reopened project must not offer them
-        again. Nothing happens when there is nothing to redo; a refused write (a full
+        settings change in the window): the window's Redo no longer offers the steps,
+        and a reopened project must not offer them again. A new edit drops them by
+        itself: its ``apply`` line ends the redo chain, or, an edit that changed nothing
+        having none, a ``discard`` line. Nothing happens when there is nothing to redo; a refused write (a full
         disk, a read-only project) raises and keeps them.
         """
         if not self._redo:

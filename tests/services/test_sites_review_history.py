@@ -136,6 +136,22 @@ def test_a_redo_dropped_after_a_step_that_changed_nothing_names_the_first_that_d
         assert counts == (0, 0)
 
 
+def test_a_new_edit_that_changes_nothing_after_undo_drops_the_redo_steps_also_after_reopening(project):
+    """Reset on a detection still pending writes no history line: the steps it dropped
+    from Redo came back with the project."""
+    path, run, ids = project
+    with ProjectStore.open(path) as store:
+        s = ReviewSession(store, run, author="tester")
+        s.apply(SetReview(ids[0], ReviewState.ACCEPTED))
+        s.undo()
+        s.apply(SetReview(ids[1], ReviewState.PENDING))
+        assert not s.can_redo and s.undo_steps == 1
+        assert review_history_steps(store, run) == (0, 0)
+    store, session, counts = _reopen(path, run)
+    with store:
+        assert counts == (0, 0)
+
+
 def test_a_history_that_does_not_add_up_restores_nothing(project):
     path, run, ids = project
     with ProjectStore.open(path) as store:
