@@ -736,8 +736,8 @@ def replay_history(records: list[EditRecord]) -> tuple[list[_Step], list[_Step]]
 
     Every ``apply`` line starts a step (the lines of one :class:`EditGroup` make one,
     their kind says ``|group i/n``) and empties the redo stack; ``undo`` and ``redo``
-    lines move the step they name between the stacks; a ``discard`` line (naming the
-    step on top of the redo stack) empties it. A history that does not add up
+    lines move the step they name between the stacks; a ``discard`` line empties the
+    redo stack (it names the step it dropped first, for a reader). A history that does not add up
     (edited by hand, or written by an older version that did not mark its groups and
     splits) gives two empty stacks rather than a wrong undo.
     """
@@ -777,10 +777,8 @@ def replay_history(records: list[EditRecord]) -> tuple[list[_Step], list[_Step]]
             continue
         if open_group is not None:
             return [], []
-        if record.action == "discard":
-            if not (redo and record.target_edit_id in redo[-1].edit_ids):
-                return [], []
-            redo.clear()
+        if record.action == "discard":  # whatever is on the redo stack: another program's
+            redo.clear()                   # edit may have emptied it since the step it names
             continue
         source, target = (undo, redo) if record.action == "undo" else (redo, undo)
         if source and record.target_edit_id in source[-1].edit_ids:

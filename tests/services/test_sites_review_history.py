@@ -120,6 +120,23 @@ def test_redo_steps_dropped_by_another_change_stay_dropped_after_reopening(proje
         assert store.detection(ids[0]).review is ReviewState.ACCEPTED
 
 
+def test_a_redo_dropped_after_another_program_s_edit_keeps_the_history(project):
+    """`survey decide` (another program) decides a site of the flight between the
+    window's undo and its settings change: its edit ended the redo chain already, and the
+    window's drop, naming the step it had undone, must not make the history unreadable."""
+    path, run, ids = project
+    with ProjectStore.open(path) as store, ProjectStore.open(path) as elsewhere:
+        s = ReviewSession(store, run, author="tester")
+        s.apply(SetReview(ids[0], ReviewState.ACCEPTED))
+        s.undo()
+        ReviewSession(elsewhere, run, author="survey").apply(SetReview(ids[1], ReviewState.REJECTED))
+        s.discard_redo()
+        assert review_history_steps(store, run) == (1, 0)
+    store, session, counts = _reopen(path, run)
+    with store:
+        assert counts == (1, 0) and session.step_texts() == ([f"Reject detection #{ids[1]}"], [])
+
+
 def test_a_redo_dropped_after_a_step_that_changed_nothing_names_the_first_that_did(project):
     """A step that changed nothing has no history line; the drop names the next one."""
     path, run, ids = project
