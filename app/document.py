@@ -630,10 +630,13 @@ class ProjectDocument(QObject):
         if self.session is None or not self.session.can_redo:
             return
         try:
+            seen_all = self.store.last_edit_id(self.run_id) == self._seen_edit
             self.session.discard_redo()
         except StoreError:  # a full disk, a read-only project: what pushed says so, if it failed too
             _log.warning("the redo steps dropped could not be recorded in the project", exc_info=True)
-        self._remember_review()  # the discard line is this window's own
+            return
+        if seen_all:  # the discard line is this window's own, not a change from outside to show
+            self._remember_review()
 
     def _step_refused(self, error: Exception, undoing: bool) -> None:
         """An Edit > Undo (or Redo) of a review edit or a settings change the project

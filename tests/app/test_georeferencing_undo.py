@@ -235,6 +235,9 @@ def test_a_review_redo_a_georeferencing_change_dropped_is_not_offered_after_reop
 
     window.set_georeferencing(replace(doc.settings, time_offset_s=0.5))
     assert not stack.canRedo() and stack.undoText() == "Change clock offset"
+    with ProjectStore.open(path) as elsewhere:  # another program writes, no review: the drop is the window's own
+        elsewhere.set_project_settings(replace(elsewhere.project_settings(), flight_height_m=81.0))
+    assert not doc.check_outside_changes() and stack.undoText() == "Change clock offset"
     _reopened(window, path)
     doc, stack = window.document, window.document.undo_stack
     assert not window.redo_action.isEnabled() and not stack.canRedo()
