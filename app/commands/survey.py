@@ -478,6 +478,7 @@ def _info(args: argparse.Namespace) -> int:
                      sites_to_review=to_review.get(f["name"])) for f in flights],
             "sites": [{"id": s.id, "level": s.level.label, "confidence": s.confidence, "lon_deg": s.lon_deg,
                        "lat_deg": s.lat_deg, "flights": list(s.flights), "dates": list(s.dates),
+                       "flight_sites": {e.flight: e.flight_site_id for e in s.evidence},
                        "not_found_by": list(s.not_found_by), "observations": s.observation_count,
                        "reviewed": s.reviewed} for s in sites],
             "decisions": decisions.count, "decision_sources": sources, "notes": note,
@@ -509,7 +510,8 @@ def _info(args: argparse.Namespace) -> int:
         print(f"  {f['name']:<16} {f['date'] or 'date unknown':<26} {f['frames_analysed']:>6} frame{'' if f['frames_analysed'] == 1 else 's'} ({state}){seen}")
     for s in sites:
         print(f"  site {s.id:>4}: {s.level.label:<7} conf {s.confidence:.2f}  {s.lat_deg:.6f}, {s.lon_deg:.6f}  "
-              f"flights {','.join(s.flights)}  dates {','.join(d[:10] for d in s.dates)}"
+              f"flights {', '.join(f'{e.flight} #{e.flight_site_id}' for e in s.evidence)}  "
+              f"dates {','.join(d[:10] for d in s.dates)}"
               f"{'  not found by ' + ','.join(s.not_found_by) if s.not_found_by else ''}"
               f"{'  reviewed' if s.reviewed else ''}")
     if note:
