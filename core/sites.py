@@ -197,18 +197,22 @@ def views_apart(view: tuple[float, float] | None, best: tuple[float, float] | No
 
 
 def site_line(site_id: int, level: DamageLevel, best_score: float, sightings: int, frames: int,
-              first_time_s: float, last_time_s: float, *, best_view_apart: tuple[float, float] | None = None) -> str:
+              first_time_s: float, last_time_s: float, *, best_view_apart: tuple[float, float] | None = None,
+              survey_site_id: int | None = None) -> str:
     """``#10  Slight  best score 0.95 · 15 sightings in 8 frames · 0:00.0–0:07.0``: a site
     in the window's words, the same in the Sites list and on the map. ``best_view_apart``
     (:func:`views_apart`): the site opens at a view other than its best score's, and the
-    line names both, "best view 0:19.0 · best score 0.78 at 0:17.0"."""
+    line names both, "best view 0:19.0 · best score 0.78 at 0:17.0". ``survey_site_id``:
+    the number of the survey site a survey flight's site is part of, beside its own
+    ("#10 · survey site 3"), the number the survey's maps, exports and commands give it."""
     in_frames = "" if frames == sightings else " in " + counted(frames, "frame")
     first, last = video_time(first_time_s), video_time(last_time_s)
     when = first if first == last else f"{first}–{last}"
     best = f"best score {best_score:.2f}"
     if best_view_apart is not None:
         best = f"best view {video_time(best_view_apart[0])} · {best} at {video_time(best_view_apart[1])}"
-    return f"#{site_id}  {level.label}  {best} · {counted(sightings, 'sighting')}{in_frames} · {when}"
+    number = f"#{site_id}" if survey_site_id is None else f"#{site_id} · survey site {survey_site_id}"
+    return f"{number}  {level.label}  {best} · {counted(sightings, 'sighting')}{in_frames} · {when}"
 
 
 def accept_relabels(site: SiteSummary) -> dict[DamageLevel, int]:

@@ -202,6 +202,13 @@ class SurveyMap:
     def site(self, site_id: int) -> SurveySite | None:
         return next((s for s in self.sites if s.id == site_id), None)
 
+    def numbers_of_flight_sites(self, flight: str) -> dict[int, int]:
+        """The number of the survey site each of ``flight``'s own sites is part of, by the
+        flight's site number (the "#7" of its window): how "survey site 3" on the phone is
+        found in one flight. A flight's site the map leaves out (unconfirmed, rejected
+        elsewhere) has none."""
+        return {e.flight_site_id: site.id for site in self.sites for e in site.evidence if e.flight == flight}
+
     def flight_site(self, evidence: Evidence) -> tuple[FlightMap, int] | None:
         """The flight behind ``evidence`` and the index of its site among that flight's
         fused sites (``damage_map.fused``), or None when the map no longer holds it."""

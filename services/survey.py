@@ -1328,7 +1328,9 @@ def _keep_site_numbers(survey: Survey, built: SurveyMap) -> None:
 @dataclass(frozen=True, slots=True)
 class SiteElsewhere:
     """A damage site another flight of the survey saw: where, its level, whether a reviewer
-    decided it, and which flight (with its date) it is of."""
+    decided it, which flight (with its date) it is of, and the number of the survey site it
+    is part of (``survey_site_id``: as the survey's maps, exports and commands number it;
+    None where the survey's map leaves it out)."""
 
     flight: str
     date: str | None
@@ -1337,15 +1339,19 @@ class SiteElsewhere:
     lon_deg: float
     lat_deg: float
     reviewed: bool
+    survey_site_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SiteInSurvey:
-    """What the rest of a survey says of one flight's site: the other flights that found it
-    too, and those that saw its place well and found nothing (see
-    :attr:`geo.survey_fusion.SurveySite.not_found_by`); ``lon_deg``/``lat_deg``: where the
-    flight's own map puts the site, to check it is still that site."""
+    """What the rest of a survey says of one flight's site: the number of the survey site
+    it is part of (``survey_site_id``: "site 3" of the survey's maps, exports, `survey info`
+    and `survey decide`, :meth:`geo.survey_fusion.SurveyMap.numbers_of_flight_sites`), the
+    other flights that found it too, and those that saw its place well and found nothing
+    (see :attr:`geo.survey_fusion.SurveySite.not_found_by`); ``lon_deg``/``lat_deg``: where
+    the flight's own map puts the site, to check it is still that site."""
 
+    survey_site_id: int
     found_by: tuple[str, ...]
     not_found_by: tuple[str, ...]
     lon_deg: float
@@ -1376,8 +1382,9 @@ def flight_in_survey(survey: Survey, project: Path) -> FlightInSurvey:
     except SurveyError:
         return FlightInSurvey(Path(project))
     elsewhere = tuple(SiteElsewhere(other.name, other.date, site.id, site.level, site.lon_deg, site.lat_deg,
-                                    site.reviewed)
-                      for other in built.flights if other.name != flight.name for site in other.damage_map.sites)
+                                    site.reviewed, numbers.get(site.id))
+                      for other in built.flights if other.name != flight.name
+                      for numbers in (built.numbers_of_flight_sites(other.name),) for site in other.damage_map.sites)
     own = next((f.damage_map for f in built.flights if f.name == flight.name), None)
     positions = {} if own is None else {s.id: (s.lon_deg, s.lat_deg) for s in own.sites}
     sites: dict[int, SiteInSurvey] = {}
@@ -1386,7 +1393,7 @@ def flight_in_survey(survey: Survey, project: Path) -> FlightInSurvey:
             if evidence.flight == flight.name and evidence.flight_site_id in positions:
                 lon, lat = positions[evidence.flight_site_id]
                 sites[evidence.flight_site_id] = SiteInSurvey(
-                    tuple(f for f in site.flights if f != flight.name), site.not_found_by, lon, lat)
+                    site.id, tuple(f for f in site.flights if f != flight.name), site.not_found_by, lon, lat)
     return FlightInSurvey(Path(project), elsewhere, sites)
 
 

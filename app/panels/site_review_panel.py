@@ -90,6 +90,7 @@ from core.types import DamageLevel, Detection, ReviewState
 
 if TYPE_CHECKING:  # pragma: no cover
     from services.sites import SiteReview
+    from services.survey import SiteInSurvey
 
 _log = logging.getLogger(__name__)
 
@@ -1021,12 +1022,20 @@ class SiteReviewPanel(Panel):
         if self.document.flight_in_survey is not None:
             self.survey_context_shown.emit()
 
-    def _survey_text(self, site: SiteSummary) -> str:
-        """" · also found by monday · not found by tuesday (saw the place well)" for a
-        survey's flight ("" otherwise, or when the survey's view is of another site there)."""
+    def _survey_context(self, site: SiteSummary) -> SiteInSurvey | None:
+        """What the survey says of ``site`` for a survey's flight (None otherwise, or when
+        the survey's view is of another site there: another run shown, a site split since)."""
         view = self.document.flight_in_survey
         context = None if view is None else view.sites.get(site.site_id)  # type: ignore[attr-defined]
         if context is None or distance_m(context.lon_deg, context.lat_deg, site.lon_deg, site.lat_deg) > CARRY_RADIUS_M:
+            return None
+        return context
+
+    def _survey_text(self, site: SiteSummary) -> str:
+        """" · also found by monday · not found by tuesday (saw the place well)" for a
+        survey's flight ("" otherwise, or when the survey's view is of another site there)."""
+        context = self._survey_context(site)
+        if context is None:
             return ""
         text = ""
         if context.found_by:
@@ -1045,10 +1054,13 @@ class SiteReviewPanel(Panel):
         return (f"\nAccept (A) takes it as {site.level.label}: its {relabels_text(relabels)} "
                 f"sighting{'' if one else 's'} {'is' if one else 'are'} relabelled {site.level.label}")
 
-    @staticmethod
-    def _row_text(site: SiteSummary, reason: str) -> str:
+    def _row_text(self, site: SiteSummary, reason: str) -> str:
+        """The site's line (with, on a survey's flight, the survey site's number beside its
+        own: the number a survey lead reads off the survey's map) and its reason below."""
+        context = self._survey_context(site)
         line = site_line(site.site_id, site.level, site.best_score, len(site.sightings), site.frame_count,
-                         site.first_time_s, site.last_time_s, best_view_apart=site.best_view_apart)
+                         site.first_time_s, site.last_time_s, best_view_apart=site.best_view_apart,
+                         survey_site_id=None if context is None else context.survey_site_id)
         return f"{line}\n{reason}"
 
     def _update_summary(self) -> None:

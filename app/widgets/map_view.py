@@ -555,7 +555,8 @@ class MapWidget(QGraphicsView):
             item.setZValue(2.5)  # over the track, under this flight's own sites
             when = f" ({site.date[:10]})" if site.date else ""
             decided = ", reviewed" if site.reviewed else ""
-            item.setToolTip(f"Flight {site.flight}{when}: site {site.site_id}, "
+            in_survey = "" if site.survey_site_id is None else f" (survey site {site.survey_site_id})"
+            item.setToolTip(f"Flight {site.flight}{when}: site {site.site_id}{in_survey}, "
                             f"{site.level.label}{decided}")
             self.scene().addItem(item)
             self.elsewhere_items.append(item)

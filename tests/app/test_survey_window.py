@@ -484,6 +484,54 @@ def test_a_survey_flights_sites_say_which_other_flights_found_them(window, qtbot
     assert window.document.flight_in_survey is None
 
 
+def test_a_survey_flights_sites_say_the_survey_s_number_for_them(window, qtbot, town, sites_truth, capsys):
+    """On the phone with the coordination cell ("check site 3"), a survey lead finds survey
+    site 3 in the flight open for review: its row and its map spot say the survey site's
+    number beside the flight's own, the number `survey info` gives it, and the row shows
+    it whole at the window's width."""
+    import re
+
+    from app.cli import main
+    from app.panels.map_panel import MapPanel
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    from services.maps import damage_map
+
+    with ProjectStore.open(town.project_path(town.flight("monday"))) as store:  # tuesday did not see monday's #1
+        first = next(f for f in damage_map(store).fused if f.site.id == 1)
+    unseen = {(m.detection.frame_index, tuple(m.detection.box_xyxy_px)) for m in first.members}
+    with ProjectStore.open(town.project_path(town.flight("tuesday"))) as store:
+        write_run(store, [d for d in sites_truth.detections if (d.frame_index, tuple(d.box_xyxy_px)) not in unseen],
+                  sites_truth.times)
+    assert main(["survey", "info", str(town.folder), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    said = {(flight, site_id): site["id"] for site in info["sites"] for flight, site_id in site["flight_sites"].items()}
+    dialog, _ = _open(window, qtbot, town.folder)
+    panel = window.panel(SiteReviewPanel)
+    dialog.table.selectRow(1)
+    with qtbot.waitSignal(panel.survey_context_shown, timeout=60_000):
+        qtbot.keyClick(dialog.table, Qt.Key.Key_Return)  # tuesday, open for review
+    shown = {}
+    for row, site_id, _ in panel._rows:
+        found = re.match(r"#(\d+) · survey site (\d+)  ", row.text())
+        if found:
+            assert int(found[1]) == site_id
+            shown[("tuesday", site_id)] = int(found[2])
+    assert shown and shown == {key: n for key, n in said.items() if key[0] == "tuesday"}
+    assert any(site_id != number for (_, site_id), number in shown.items()), said  # the flight's #1 is not the survey's 1
+    # the row is drawn whole: its line with both numbers is not cut at the list's width
+    delegate, view = panel._row_delegate, panel.site_list
+    for index in range(view.count()):
+        option = delegate._option(view.model().index(index, 0))
+        assert not any(line.endswith("\u2026") for line in delegate.row_lines(option, view.model().index(index, 0)))
+    # monday's sites on tuesday's map say the survey's number too
+    widget = window.panel(MapPanel).map_widget
+    qtbot.waitUntil(lambda: bool(widget.elsewhere_items), timeout=30_000)
+    for item in widget.elsewhere_items:
+        flight_site, number = re.search(r"site (\d+) \(survey site (\d+)\)", item.toolTip()).groups()
+        assert said[("monday", int(flight_site))] == int(number)
+
+
 def test_the_open_flight_taken_out_of_the_survey_no_longer_shows_the_other_flights(window, qtbot, town, sites_truth):
     """The flight open for review, removed from its survey (File > Survey Flights…,
     Remove Flight…): its rows no longer say what the other flights found, the map no

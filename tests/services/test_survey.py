@@ -250,6 +250,55 @@ def test_adding_a_flight_to_a_reviewed_survey_keeps_every_decision(flights, tmp_
     assert len(Survey.open(survey.folder).decisions) == 2
 
 
+def test_a_flight_s_sites_name_the_survey_site_number_the_cli_and_the_files_give_them(flights, tmp_path, capsys):
+    """A survey lead told "check site 3" finds it in a flight: each flight's site says the
+    number of the survey site it is part of (what the window's Sites panel and map show),
+    and it is the number `survey info`, `survey decide` and the exported files give that
+    site, before a decision and after one changed the map."""
+    from app.cli import main
+
+    survey = _survey(tmp_path / "town", flights, (1, 2, 3))
+
+    def numbers_said():
+        assert main(["survey", "info", str(survey.folder), "--json"]) == 0
+        info = json.loads(capsys.readouterr().out)
+        return {(flight, site_id): site["id"] for site in info["sites"] for flight, site_id in site["flight_sites"].items()}
+
+    def numbers_shown():
+        shown, elsewhere = {}, {}
+        for flight in survey.flights:
+            view = surveys.flight_in_survey(survey, survey.project_path(flight))
+            shown.update({(flight.name, site_id): context.survey_site_id for site_id, context in view.sites.items()})
+            elsewhere.update({(s.flight, s.site_id): s.survey_site_id for s in view.elsewhere})
+        return shown, elsewhere
+
+    said = numbers_said()
+    shown, elsewhere = numbers_shown()
+    assert shown == said
+    assert {key: n for key, n in elsewhere.items() if n is not None} == said  # the other flights' sites on the map
+    assert any(site_id != number for (_, site_id), number in said.items())  # a flight's #7 is not the survey's 7
+    assert main(["survey", "info", str(survey.folder)]) == 0
+    listed = capsys.readouterr().out
+    for (flight, site_id), number in said.items():
+        assert re.search(rf"site +{number}: .*flights .*\b{flight} #{site_id}\b", listed)
+    assert main(["survey", "export", str(survey.folder), "--to", str(tmp_path / "out"), "--formats", "geojson"]) == 0
+    capsys.readouterr()
+    exported = json.loads((tmp_path / "out" / "survey_sites.geojson").read_text())["features"]
+    for feature in exported:
+        for part in feature["properties"]["evidence"].split("; "):
+            flight, site_id = re.match(r"(\S+) site (\d+):", part).groups()
+            assert said[(flight, int(site_id))] == feature["properties"]["id"]
+
+    # a site rejected: the others keep their numbers, in the flights as in the survey
+    rejected = next(n for n in sorted(set(said.values())) if list(said.values()).count(n) == 1)
+    assert main(["survey", "decide", str(survey.folder), str(rejected), "reject"]) == 0
+    capsys.readouterr()
+    said_after = numbers_said()
+    assert rejected not in said_after.values()
+    assert numbers_shown()[0] == said_after
+    assert all(said[key] == number for key, number in said_after.items() if key in said)
+
+
 def test_a_survey_decision_keeps_its_site_one_and_overrules_no_other_decision(flights, tmp_path):
     """A site decided in the survey stays one site, with every flight's evidence, even
     where the flights now place it farther apart than the survey joins (a Debris site is
