@@ -512,13 +512,13 @@ def survey_export_job(folder: Path, out_dir: Path, *, footprints: Path | None = 
     nothing; a survey that cannot be written keeps its own). Returns the files written, the
     survey's map and the fields kept."""
     from core.survey import Survey, SurveyError
-    from services.survey import check_survey_product, export_survey, keep_survey_product, survey_map
+    from services.survey import check_survey_product, export_survey, keep_survey_product, survey_map, survey_title
 
     survey = Survey.open(folder)
     changes = dict(product or {})
     survey.product = check_survey_product(survey, **changes)  # this export's; kept once it is written
     built = survey_map(survey)
-    written = export_survey(built, Path(out_dir), title=f"Damage survey: {survey.name}", survey=survey,
+    written = export_survey(built, Path(out_dir), title=survey_title(survey), survey=survey,
                             footprints=footprints, basemap=basemap, project_sources=project_sources)
     kept: list[str] = []
     try:

@@ -53,6 +53,13 @@ def isolated(text: str) -> str:
     return f"{FIRST_STRONG_ISOLATE}{text}{POP_DIRECTIONAL_ISOLATE}"
 
 
+def without_bidi_controls(text: str) -> str:
+    """``text`` without its isolates, embeddings and overrides (:data:`BIDI_CONTROLS`): what
+    a drawing that cannot honour them (a matplotlib before 3.11 draws each as an empty box)
+    or a count of the characters shown (a title's underline) takes."""
+    return "".join(c for c in text if c not in BIDI_CONTROLS)
+
+
 def isolated_html(text: str) -> str:
     """:func:`isolated` for HTML: the text escaped, inside ``<bdi>`` where it holds a
     right-to-left letter (what HTML has for U+2068/U+2069)."""

@@ -1660,6 +1660,17 @@ def default_export_dir(survey: Survey) -> Path:
     return survey.folder / "export"
 
 
+def survey_title(survey: Survey) -> str:
+    """The title of a survey's maps and README, "Damage survey: town": the survey's name
+    isolated (:func:`core.text.isolated`), so that a right-to-left name keeps its place in
+    every text the title is set in (the README, the KML, the offline map); the print map
+    draws it without them (:func:`core.text.without_bidi_controls`), laid out by matplotlib,
+    and the export's notes say what it cannot show (:func:`geo.export.print_map.print_notes`)."""
+    from core.text import isolated
+
+    return f"Damage survey: {isolated(survey.name)}"
+
+
 def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | None = None,
                   title: str = "Damage survey", videos: Mapping[str, Path] | None = None,
                   survey: Survey | None = None, footprints: Path | None = None,
@@ -1733,6 +1744,11 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     closeup = _flight_closeups(built, videos) if videos and {"html", "print", "kmz"} & set(formats) else None
     # the README tells it, and every map credits each flight's video from it (print and offline alike)
     provenance = survey_provenance(statuses) if survey is not None and CREDITING_FORMATS & set(formats) else None
+    if "print" in formats:  # what the print map cannot show of the title and the event, as a flight's package says
+        from geo.export.print_map import print_notes
+
+        named = (title, *(() if info is None else (info.event, info.analyst, info.organisation, info.contact)))
+        built.notes.extend(note for note in print_notes(" ".join(x for x in named if x)) if note not in built.notes)
     return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup, provenance=provenance,
                               grading=grading, info=info, **basemaps)
 
@@ -1989,6 +2005,7 @@ __all__ = [
     "default_export_dir",
     "export_survey",
     "flight_in_survey",
+    "survey_title",
     "flight_statuses",
     "missing_project_text",
     "missing_video_text",

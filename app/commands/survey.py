@@ -607,7 +607,14 @@ def _product_changes(args: argparse.Namespace) -> dict[str, object]:
 def _export(args: argparse.Namespace) -> int:
     from app.commands import _flags
     from core.survey import Survey, SurveyError
-    from services.survey import check_survey_product, default_export_dir, export_survey, keep_survey_product, survey_map
+    from services.survey import (
+        check_survey_product,
+        default_export_dir,
+        export_survey,
+        keep_survey_product,
+        survey_map,
+        survey_title,
+    )
 
     _flags.between("--product-version", args.product_version, 1, 99)
     formats = None if args.formats is None else [f.strip().lower() for f in args.formats.split(",") if f.strip()]
@@ -615,7 +622,7 @@ def _export(args: argparse.Namespace) -> int:
     changes = _product_changes(args)
     survey.product = check_survey_product(survey, **changes)  # this export's; kept once it succeeded
     built = survey_map(survey)
-    for path in export_survey(built, args.to or default_export_dir(survey), formats=formats, title=f"Damage survey: {survey.name}",
+    for path in export_survey(built, args.to or default_export_dir(survey), formats=formats, title=survey_title(survey),
                               survey=survey, footprints=args.footprints, basemap=args.basemap,
                               videos={} if args.no_thumbnails else None):
         print(path)

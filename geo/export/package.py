@@ -431,12 +431,9 @@ def write_package(
                 archive.write(targets[key], f"{name}/{targets[key].name}")
     except ExportError as exc:  # a full disk, a folder gone: the package folder is not the package
         raise ExportError(f"{exc}{_left_behind(folder, list(targets.values()), earlier=earlier)}") from None
-    from geo.export.print_map import unprintable
+    from geo.export.print_map import print_notes
 
-    missing = unprintable(" ".join((info.event, info.analyst, info.organisation, info.contact, info.area)))
-    notes = [f"the print map (PDF, PNG) cannot draw {missing} (no font for them here): they print as empty boxes; "
-             "the HTML map, the KMZ and the README show them; a font for them, once installed (Debian / Ubuntu: "
-             "fonts-noto-cjk for Chinese, Japanese and Korean), prints them"] if missing else []
+    notes = print_notes(" ".join((info.event, info.analyst, info.organisation, info.contact, info.area)))
     return PackageResult(folder, zip_path,
                          [targets[k] for k in ("gpkg", "html", "kmz", "png", "pdf", "readme")] + [zip_path],
                          name, notes, replaced_utc, info.version)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from core.text import has_right_to_left, without_bidi_controls
 from core.types import DamageLevel
 from geo.export.products import PRELIMINARY, ProductInfo, imagery_text
 from geo.export.records import seen_in
@@ -327,7 +328,8 @@ def panel_heading(panel, lines: list[tuple[str, float, str]]) -> float:  # noqa:
     pixels_per_point = panel.get_figure().dpi / 72
     y = 0.985
     for text, size, weight in lines:
-        label = panel.text(0, y, text, fontsize=size, fontweight=weight, va="top", transform=panel.transAxes)
+        label = panel.text(0, y, without_bidi_controls(text), fontsize=size, fontweight=weight, va="top",
+                           transform=panel.transAxes)
         fit_text(label, box.width)
         bottom = (label.get_window_extent().y0 - box.y0) / box.height
         # a line that fits moves the next down as it always did; a wrapped one, by its height and a gap
@@ -501,7 +503,8 @@ def draw_atlas_pages(cards: Sequence[AtlasCard], heading: str) -> list:
         fig = new_figure()
         number = start // per_page + 1
         total = math.ceil(len(cards) / per_page)
-        title = fig.text(0.04, 0.965, f"Site atlas ({number} of {total}): {heading}, most severe first",
+        title = fig.text(0.04, 0.965, f"Site atlas ({number} of {total}): {without_bidi_controls(heading)}, "
+                         "most severe first",
                          fontsize=10, fontweight="bold", va="top")
         label = fig.text(0.96, 0.965, PRELIMINARY.split(":")[0], fontsize=7, ha="right", va="top", color="#5c4400")
         # the heading wraps before the label, on two lines at most: the cards start under them
@@ -632,7 +635,37 @@ def unprintable(text: str) -> str:
             continue
     if not drawable:
         return ""
-    return "".join(dict.fromkeys(c for c in text if not c.isspace() and ord(c) not in drawable))
+    return "".join(dict.fromkeys(c for c in without_bidi_controls(text)  # never drawn
+                                 if not c.isspace() and ord(c) not in drawable))
+
+
+def lays_out_right_to_left() -> bool:
+    """The installed matplotlib lays text out as a reader expects (libraqm, matplotlib 3.11
+    and later): right-to-left letters from the right, Arabic letters joined. Before, it
+    draws every character from left to right, each on its own."""
+    import matplotlib
+
+    return tuple(int(part) for part in matplotlib.__version__.split(".")[:2]) >= (3, 11)
+
+
+def print_notes(text: str) -> list[str]:
+    """What the print map (PDF, PNG) cannot show of the user's ``text`` (its title, the
+    event and producer), for the export's notes: characters no font here has (printed as
+    empty boxes), and right-to-left text where matplotlib lays none out. Each note says
+    where the text shows as typed. Bidirectional controls are left out of what is drawn
+    (:func:`core.text.without_bidi_controls`), so they never print as boxes."""
+    text = without_bidi_controls(text)
+    notes = []
+    missing = unprintable(text)
+    if missing:
+        notes.append(f"the print map (PDF, PNG) cannot draw {missing} (no font for them here): they print as empty "
+                     "boxes; the HTML map, the KMZ and the README show them; a font for them, once installed "
+                     "(Debian / Ubuntu: fonts-noto-cjk for Chinese, Japanese and Korean), prints them")
+    if has_right_to_left(text) and not lays_out_right_to_left():
+        notes.append("the print map (PDF, PNG) prints right-to-left text (Arabic, Hebrew) letter by letter from "
+                     "left to right, its letters unjoined, with this matplotlib: the HTML map, the KMZ and the "
+                     "README show it as typed; matplotlib 3.11 or later prints it as typed")
+    return notes
 
 
 @contextmanager
@@ -775,4 +808,5 @@ def save_pages(png: Path, pdf: Path, page, atlas: Sequence) -> list[Path]:  # no
 
 
 __all__ = ["ATLAS_GRID", "PDF_IMAGE_DPI", "PDF_JPEG_QUALITY", "AtlasCard", "draw_atlas_pages", "draw_map",
-           "draw_site_atlas", "plain_text", "print_fonts", "unprintable", "write_print_map"]
+           "draw_site_atlas", "lays_out_right_to_left", "plain_text", "print_fonts", "print_notes", "unprintable",
+           "write_print_map"]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ExportError
-from core.text import isolated
+from core.text import isolated, without_bidi_controls
 from geo.export._atomic import (
     atomic_path,
     ensure_dir,
@@ -276,7 +276,7 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
     flights = provenance.get("flights") or {}
     coverage = {c.flight: c for c in built.coverage}
     lines = [
-        title, "=" * len(title), "",
+        title, "=" * len(without_bidi_controls(title)), "",
         "Building damage from drone video, several flights fused into one map: the same damage seen",
         "by several flights (days, drones) is one site, with every flight's evidence.",
         "PRELIMINARY analysis, not yet validated in the field. Levels come from an automatic analysis",

@@ -162,3 +162,50 @@ def test_a_long_flight_name_gives_way_to_its_date(flyover_map):
     labels = _legend_labels(draw_survey_map(built))
     (long,) = [label for label in labels if label.startswith(name[:20])]
     assert "2018-10-12" in long and long.endswith(" ha") and "\u2026" in long and len(long) <= 48
+
+
+@pytest.mark.parametrize("name", ["الشمال", "צפון העיר"])  # "the north" (Arabic), "the town's north" (Hebrew)
+def test_a_right_to_left_survey_name_prints_in_the_title_without_boxes(built, name, monkeypatch):
+    """The survey's name is isolated in the title its text files carry; the print map draws
+    it without the isolates (matplotlib before 3.11 drew each as an empty box), and its
+    letters with the default font's own glyphs; where matplotlib lays no text out right to
+    left, the export says so rather than print it scrambled unawares."""
+    import warnings
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from core.text import BIDI_CONTROLS, isolated
+    from geo.export import print_map
+
+    title = f"Damage survey: {isolated(name)}"
+    assert set(title) & BIDI_CONTROLS  # the text files' title holds the isolates
+    with print_map.plain_text():
+        page = draw_survey_map(built, title=title)
+        atlas = draw_survey_atlas(built, title=title)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            FigureCanvasAgg(page).draw()
+    drawn = [t.get_text() for ax in page.axes for t in ax.texts] + [atlas[0].texts[0].get_text()]
+    assert f"Damage survey: {name}" in drawn
+    assert not any(set(text) & BIDI_CONTROLS for text in drawn)
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    assert print_map.unprintable(title) == ""  # DejaVu Sans has the letters
+    if print_map.lays_out_right_to_left():  # matplotlib 3.11 and later: nothing to say
+        assert print_map.print_notes(title) == []
+    monkeypatch.setattr(print_map, "lays_out_right_to_left", lambda: False)
+    notes = print_map.print_notes(title)
+    assert len(notes) == 1 and "right-to-left" in notes[0] and "README show it as typed" in notes[0]
+    assert print_map.print_notes("Damage survey: Panama City") == []
+
+
+def test_a_survey_title_the_print_map_cannot_draw_is_said_in_the_export_notes(built, tmp_path):
+    """A name with characters no font here has prints empty boxes: the export's notes (the
+    command's output, the README) say which, as a flight's relief package does."""
+    from services.survey import export_survey
+
+    built = replace(built, notes=list(built.notes))
+    cuneiform = "\U00012000"  # no font of the print map has it
+    export_survey(built, tmp_path, formats=["print", "readme"], title=f"Damage survey: Ur {cuneiform}")
+    said = [note for note in built.notes if "print map (PDF, PNG) cannot draw" in note]
+    assert len(said) == 1 and cuneiform in said[0]
+    assert cuneiform in (tmp_path / "survey_README.txt").read_text(encoding="utf-8").split("cannot draw", 1)[1]
