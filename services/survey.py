@@ -1369,6 +1369,18 @@ class FlightInSurvey:
     elsewhere: tuple[SiteElsewhere, ...] = ()
     sites: Mapping[int, SiteInSurvey] = field(default_factory=dict)
 
+    def site_context(self, site_id: int, lon_deg: float, lat_deg: float) -> SiteInSurvey | None:
+        """What the survey says of the flight's site ``site_id`` the window shows at
+        ``lon_deg``/``lat_deg``; None where it says nothing, or where its site of that
+        number lies elsewhere (the window shows another run, or the site was split since
+        the survey's map was read): the window's Sites panel and map ask alike."""
+        from core.sites import CARRY_RADIUS_M, distance_m
+
+        context = self.sites.get(site_id)
+        if context is None or distance_m(context.lon_deg, context.lat_deg, lon_deg, lat_deg) > CARRY_RADIUS_M:
+            return None
+        return context
+
 
 def flight_in_survey(survey: Survey, project: Path) -> FlightInSurvey:
     """:class:`FlightInSurvey` of the flight whose project is ``project`` (empty when it is

@@ -185,7 +185,7 @@ class MapPanel(Panel):
         self._fix_row.hide()
         self._show_cautions([])
         self.map_widget.highlight_detection(None)  # no ring for a selection of the closed project
-        self.map_widget.set_sites_elsewhere(None)
+        self.map_widget.set_flight_in_survey(None)
         self.map_widget.set_map(None, "No project open")
 
     def rebuild(self) -> None:
@@ -299,10 +299,10 @@ class MapPanel(Panel):
         job.start()
 
     def _show_sites_elsewhere(self) -> None:
-        """For a flight of a survey, the sites its other flights saw (what the survey
-        controller read for the open flight; None: none)."""
-        view = self.document.flight_in_survey
-        self.map_widget.set_sites_elsewhere(None if view is None else view.elsewhere)  # type: ignore[attr-defined]
+        """For a flight of a survey, the survey's number of each of its sites and the sites
+        its other flights saw (what the survey controller read for the open flight; None:
+        none)."""
+        self.map_widget.set_flight_in_survey(self.document.flight_in_survey)  # type: ignore[arg-type]
 
     def _on_buildings(self, result: tuple[int, object]) -> None:
         run_id, buildings = result

@@ -73,7 +73,6 @@ from app.widgets.keyboard_reach import reach_by_tab
 from core.errors import StoreError
 from core.last_few import LastFew
 from core.sites import (
-    CARRY_RADIUS_M,
     SiteSummary,
     accept_relabels,
     counted,
@@ -1026,10 +1025,9 @@ class SiteReviewPanel(Panel):
         """What the survey says of ``site`` for a survey's flight (None otherwise, or when
         the survey's view is of another site there: another run shown, a site split since)."""
         view = self.document.flight_in_survey
-        context = None if view is None else view.sites.get(site.site_id)  # type: ignore[attr-defined]
-        if context is None or distance_m(context.lon_deg, context.lat_deg, site.lon_deg, site.lat_deg) > CARRY_RADIUS_M:
+        if view is None:
             return None
-        return context
+        return view.site_context(site.site_id, site.lon_deg, site.lat_deg)  # type: ignore[attr-defined]
 
     def _survey_text(self, site: SiteSummary) -> str:
         """" · also found by monday · not found by tuesday (saw the place well)" for a

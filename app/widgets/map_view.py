@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from geo.basemap import Basemap
     from geo.fusion import FusedSite
     from services.maps import BuildingOutline
-    from services.survey import SiteElsewhere
+    from services.survey import FlightInSurvey, SiteElsewhere
     from geo.mapping import DamageMap
     from geo.telemetry import Track
 
@@ -108,8 +108,18 @@ class _SiteItem(QGraphicsEllipseItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setZValue(5)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip(site_tooltip(site))
         self.confirmed = True
+        #: its best view and best score's times where they are apart (:func:`site_tooltip`)
+        self.views_apart_s: tuple[float, float] | None = None
+        #: the number of the survey site it is part of (a survey's flight), or None
+        self.survey_site_id: int | None = None
+        self.update_tooltip()
+
+    def update_tooltip(self) -> None:
+        text = site_tooltip(self.site, self.views_apart_s, survey_site_id=self.survey_site_id)
+        if not self.confirmed:
+            text += "\nunconfirmed: detected in too few of the frames that showed it"
+        self.setToolTip(text)
 
     def show_unconfirmed(self) -> None:
         """Drawn hollow and dashed: detected in too few of the frames that showed it."""
@@ -117,7 +127,7 @@ class _SiteItem(QGraphicsEllipseItem):
         pen = QPen(level_colour(self.site.level), 2.0, Qt.PenStyle.DashLine)
         self.setPen(pen)
         self.setBrush(QBrush(Qt.BrushStyle.NoBrush))
-        self.setToolTip(self.toolTip() + "\nunconfirmed: detected in too few of the frames that showed it")
+        self.update_tooltip()
 
 
 def _views_apart(fused: FusedSite) -> tuple[float, float] | None:
@@ -130,13 +140,14 @@ def _views_apart(fused: FusedSite) -> tuple[float, float] | None:
                        None if best is None else (float(best.observation.t_s), float(best.detection.final_score)))
 
 
-def site_tooltip(site: DamageSite, views_apart_s: tuple[float, float] | None = None) -> str:
-    """A site as the Sites panel words it (its number, level, best score, sightings and
-    times; ``views_apart_s``: its best view and best score's times where apart), then how
-    far its sightings agree on the level."""
+def site_tooltip(site: DamageSite, views_apart_s: tuple[float, float] | None = None, *,
+                 survey_site_id: int | None = None) -> str:
+    """A site as the Sites panel words it (its number, with a survey's flight the survey
+    site's beside it, level, best score, sightings and times; ``views_apart_s``: its best
+    view and best score's times where apart), then how far its sightings agree on the level."""
     line = site_line(site.id, site.level, site.best_score, site.observation_count,
                      site.frame_count or site.observation_count, site.first_time_s, site.last_time_s,
-                     best_view_apart=views_apart_s)
+                     best_view_apart=views_apart_s, survey_site_id=survey_site_id)
     text = f"{line}\nlevel agreement {site.confidence:.0%}"
     if site.reviewed:
         text += " · a reviewer accepted it: kept at any score threshold"
@@ -288,6 +299,7 @@ class MapWidget(QGraphicsView):
         #: the sites the survey's other flights saw (a survey's flight), drawn hollow
         self.elsewhere_items: list[QGraphicsEllipseItem] = []
         self._elsewhere: tuple[SiteElsewhere, ...] | None = None
+        self._in_survey: FlightInSurvey | None = None  # what the survey says of this flight's sites
         self._footprint: QGraphicsPolygonItem | None = None
         self.site_items: list[_SiteItem] = []
         self._site_of_detection: dict[int, _SiteItem] = {}
@@ -404,8 +416,8 @@ class MapWidget(QGraphicsView):
         for kept_up_to, item in zip(layers.site_kept_up_to, self.site_items):
             item.kept_up_to = kept_up_to
         for apart, item in zip(layers.site_views_apart, self.site_items):
-            if apart is not None:
-                item.setToolTip(site_tooltip(item.site, apart))
+            item.views_apart_s = apart
+        self._number_in_survey()
         for confirmed, item in zip(layers.site_confirmed, self.site_items):
             if not confirmed:
                 item.show_unconfirmed()
@@ -528,6 +540,20 @@ class MapWidget(QGraphicsView):
                 item.setToolTip(f"Building: {building.label}" if graded else "Building (graded when the analysis ends)")
                 self.scene().addItem(item)
                 self.building_items.append(item)
+
+    def set_flight_in_survey(self, view: FlightInSurvey | None) -> None:
+        """A survey's flight (``None``: none): its sites say the survey site's number beside
+        their own, and the sites its other flights saw are drawn (:meth:`set_sites_elsewhere`)."""
+        self._in_survey = view
+        self._number_in_survey()
+        self.set_sites_elsewhere(None if view is None else view.elsewhere)
+
+    def _number_in_survey(self) -> None:
+        view = self._in_survey
+        for item in self.site_items:
+            context = None if view is None else view.site_context(item.site.id, item.site.lon_deg, item.site.lat_deg)
+            item.survey_site_id = None if context is None else context.survey_site_id
+            item.update_tooltip()
 
     def set_sites_elsewhere(self, sites: Sequence[SiteElsewhere] | None) -> None:
         """Draw the sites the survey's other flights saw (``None``: none), hollow rings in

@@ -524,9 +524,15 @@ def test_a_survey_flights_sites_say_the_survey_s_number_for_them(window, qtbot, 
     for index in range(view.count()):
         option = delegate._option(view.model().index(index, 0))
         assert not any(line.endswith("\u2026") for line in delegate.row_lines(option, view.model().index(index, 0)))
-    # monday's sites on tuesday's map say the survey's number too
+    # tuesday's own sites on its map, and monday's, say the survey's number too
     widget = window.panel(MapPanel).map_widget
     qtbot.waitUntil(lambda: bool(widget.elsewhere_items), timeout=30_000)
+    on_map = {}
+    for item in widget.site_items:
+        found = re.match(r"#(\d+) · survey site (\d+)  ", item.toolTip())
+        if found:
+            on_map[("tuesday", int(found[1]))] = int(found[2])
+    assert on_map == shown
     for item in widget.elsewhere_items:
         flight_site, number = re.search(r"site (\d+) \(survey site (\d+)\)", item.toolTip()).groups()
         assert said[("monday", int(flight_site))] == int(number)
