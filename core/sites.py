@@ -14,7 +14,9 @@ once must settle every sighting of it, so:
 - :func:`crops_to_show` picks the sightings a reviewer sees of a site: one per distinct
   look, so a hover's near-identical frames fill one tile, not all of them.
 - :func:`match_decisions` finds, for earlier decisions, the sites of a new run at the
-  same place (within :data:`CARRY_RADIUS_M`).
+  same place (within :data:`CARRY_RADIUS_M`); :func:`decisions_reaching`, for the
+  decisions of a survey's other flights, the site the survey joins with the decided one
+  (:class:`JoinedMark`), else the site at its place.
 
 Plain Python: the sites come from ``services.sites``, which reads them off the map.
 """
@@ -364,17 +366,19 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 def match_decisions(
     decisions: Sequence[SiteMark], sites: Sequence[SiteSummary], *,
     radius_m: float | Callable[[SiteSummary], float] = CARRY_RADIUS_M,
+    allowed: Callable[[SiteMark, SiteSummary], bool] | None = None,
 ) -> dict[int, SiteMark]:
     """Site id -> the earlier decision at its place: pairs within ``radius_m`` (metres, or
     a site's own, as a survey matches another flight's sites by their uncertainty) matched
     nearest first, each decision and each site at most once; when two decisions were made
-    at one place the later one (later in ``decisions``) wins."""
+    at one place the later one (later in ``decisions``) wins. ``allowed``: whether a
+    decision may reach a site at all (default: any)."""
     reach = {site.site_id: radius_m(site) if callable(radius_m) else radius_m for site in sites}
     pairs = []
     for k, decision in enumerate(decisions):
         for site in sites:
             d = distance_m(decision.lon_deg, decision.lat_deg, site.lon_deg, site.lat_deg)
-            if d <= reach[site.site_id]:
+            if d <= reach[site.site_id] and (allowed is None or allowed(decision, site)):
                 pairs.append((round(d, 3), -k, k, site.site_id))
     pairs.sort()
     used_decisions: set[int] = set()
@@ -387,8 +391,54 @@ def match_decisions(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class JoinedMark(SiteMark):
+    """A decision made on another flight of a survey, with what the survey's joins say of
+    one flight's sightings (``services.decision_reach``). ``joined``: the flight's
+    detections the survey joined with the decided site, whose site it reaches, and no
+    other (``fused``: the survey's joins hold the decided site and the flight). Where they
+    do not (the decided site is on no survey map: an earlier run's, an unconfirmed one),
+    it reaches a site by place, never one of ``apart``: the flight's detections the survey
+    joined with another site of a flight the decision was made in (a neighbouring roof)."""
+
+    joined: frozenset[int] = frozenset()
+    apart: frozenset[int] = frozenset()
+    fused: bool = False
+
+
+def decisions_reaching(
+    decisions: Sequence[SiteMark], sites: Sequence[SiteSummary], *,
+    radius_m: float | Callable[[SiteSummary], float] = CARRY_RADIUS_M,
+) -> dict[int, SiteMark]:
+    """Site id -> the decision made elsewhere (``decisions``, oldest first: at one site the
+    later wins) that reaches it: the one rule of what another flight's decision reaches,
+    for the survey's map and for the decisions carried into a flight. A
+    :class:`JoinedMark` the survey's joins place reaches the site of its ``joined``
+    sightings; any other decision the nearest site within ``radius_m``
+    (:func:`match_decisions`), not one of a :class:`JoinedMark`'s ``apart`` sightings.
+    ``sites``: every site of the flight, decided ones and the places it rejected among
+    them, so that a decision whose site there is decided does not fall to a neighbour."""
+    out: dict[int, SiteMark] = {}
+    by_place: list[SiteMark] = []
+    for mark in decisions:
+        if isinstance(mark, JoinedMark) and mark.fused:
+            out |= {site.site_id: mark for site in sites if not mark.joined.isdisjoint(site.detection_ids)}
+        else:
+            by_place.append(mark)
+    if by_place:
+        rest = [site for site in sites if site.site_id not in out]
+        out |= match_decisions(by_place, rest, radius_m=radius_m, allowed=_not_apart)
+    return out
+
+
+def _not_apart(mark: SiteMark, site: SiteSummary) -> bool:
+    return not isinstance(mark, JoinedMark) or mark.apart.isdisjoint(site.detection_ids)
+
+
 __all__ = [
     "CARRY_RADIUS_M",
+    "JoinedMark",
+    "decisions_reaching",
     "NEAR_THRESHOLD",
     "QueueItem",
     "Sighting",

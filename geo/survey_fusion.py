@@ -256,6 +256,31 @@ class _FlightSite:
     budget: ErrorBudget | None
 
 
+@dataclass(frozen=True)
+class RejectedPlace:
+    """Where a reviewer rejected a flight's site as a whole: off the flight's map, but a
+    site of that flight still to what the survey joins (:func:`joined_sites`), so that
+    another flight's site there meets it, not a neighbour of the same flight. ``key``
+    names it in the groups (negative: never a flight site's id)."""
+
+    flight: str
+    key: int
+    lon_deg: float
+    lat_deg: float
+
+
+@dataclass(eq=False)
+class _PlaceSite:
+    """A :class:`RejectedPlace` among the flights' sites to match: no level (it meets a
+    site of any level at no cost, :func:`_level`), no footprint, its position as certain
+    as the decision's."""
+
+    flight: int
+    position: np.ndarray  # survey metres
+    footprint: object = None
+    sigma_m: float = 0.0
+
+
 def _flight_sites(flights: Sequence[FlightMap], survey: LocalFrame, *,
                   unconfirmed: bool = False) -> list[_FlightSite]:
     """Every flight's sites on its map (with ``unconfirmed``: and those it leaves off) in
@@ -286,14 +311,21 @@ def footprint_overlap(a: object, b: object) -> float:
     return float(a.intersection(b).area / smaller) if smaller > 0 else 0.0  # type: ignore[attr-defined]
 
 
-def _decided_level(site: _FlightSite) -> DamageLevel | None:
+def _level(site: _FlightSite | _PlaceSite) -> DamageLevel | None:
+    """The flight's site's level; a rejected place has none."""
+    return None if isinstance(site, _PlaceSite) else site.fused.site.level
+
+
+def _decided_level(site: _FlightSite | _PlaceSite) -> DamageLevel | None:
     """The level a reviewer gave the flight's site as a whole (every sighting reviewed);
-    ``None`` while any is undecided."""
+    ``None`` while any is undecided (and for a rejected place: rejected, not a level)."""
+    if isinstance(site, _PlaceSite):
+        return None
     members = site.fused.members
     return site.fused.site.level if members and all(m.reviewed for m in members) else None
 
 
-def match_sites(sites: Sequence[_FlightSite], settings: SurveySettings,
+def match_sites(sites: Sequence[_FlightSite | _PlaceSite], settings: SurveySettings,
                 together: Sequence[Collection[int]] = ()) -> list[list[int]]:
     """Groups of indices into ``sites``: one damage each (step 1 of the module docstring).
 
@@ -313,7 +345,8 @@ def match_sites(sites: Sequence[_FlightSite], settings: SurveySettings,
             if distance > gate and not settings.joins(distance, a.sigma_m, b.sigma_m,
                                                       footprint_overlap(a.footprint, b.footprint)):
                 continue
-            penalty = 0.0 if a.fused.site.level == b.fused.site.level else settings.level_mismatch_m
+            levels = {_level(a), _level(b)}
+            penalty = 0.0 if None in levels or len(levels) == 1 else settings.level_mismatch_m
             candidates.append((min(distance, gate) + penalty, i, j))
     candidates.sort()
     group = list(range(len(sites)))
@@ -428,9 +461,7 @@ def fuse_flights(flights: Sequence[FlightMap], settings: SurveySettings | None =
         raise ValueError("fuse_flights: no flight to fuse")
     survey = survey_frame(flights)
     parts = _flight_sites(flights, survey)
-    index = {(flights[part.flight].name, part.fused.site.id): k for k, part in enumerate(parts)}
-    joined = [[index[key] for key in keys if key in index] for keys in together]
-    groups = match_sites(parts, settings, [g for g in joined if len(g) > 1])
+    groups = _joined(flights, parts, settings, together)
     groups.sort(key=lambda g: min((parts[k].flight, parts[k].fused.site.first_time_s, parts[k].fused.site.id)
                                   for k in g))
     sites = [_build(n + 1, sorted((parts[k] for k in g), key=lambda p: p.flight), flights, survey, settings)
@@ -457,6 +488,46 @@ def fuse_flights(flights: Sequence[FlightMap], settings: SurveySettings | None =
     if doubtful:
         notes.append(unconfirmed_note(doubtful))
     return SurveyMap(survey, sites, coverage, list(flights), notes, unconfirmed=doubtful)
+
+
+def _site_keys(flights: Sequence[FlightMap], parts: Sequence[_FlightSite]) -> list[tuple[str, int]]:
+    return [(flights[part.flight].name, part.fused.site.id) for part in parts]
+
+
+def _joined(flights: Sequence[FlightMap], parts: Sequence[_FlightSite | _PlaceSite], settings: SurveySettings,
+            together: Sequence[Collection[tuple[str, int]]], keys: Sequence[tuple[str, int]] | None = None,
+            ) -> list[list[int]]:
+    """:func:`match_sites` of ``parts`` (named by ``keys``, default the flight sites'
+    ``(flight name, site id)``), the groups ``together`` keeps (by those keys) joined."""
+    keys = _site_keys(flights, parts) if keys is None else keys  # type: ignore[arg-type]
+    index = {key: k for k, key in enumerate(keys)}
+    joined = [[index[key] for key in group if key in index] for group in together]
+    return match_sites(parts, settings, [g for g in joined if len(g) > 1])
+
+
+def joined_sites(flights: Sequence[FlightMap], rejected: Sequence[RejectedPlace] = (),
+                 settings: SurveySettings | None = None, *,
+                 together: Sequence[Collection[tuple[str, int]]] = ()) -> list[frozenset[tuple[str, int]]]:
+    """The survey's joins, as :func:`fuse_flights` makes them, with the places reviewers
+    rejected among the flights' sites (``rejected``): each group one survey site, as
+    ``(flight name, site id)`` of its flights' sites and ``(flight name, place key)`` of
+    its rejected places. What a decision on one flight's site reaches on the others
+    (``services.decision_reach``): the sites of its group, never a neighbour the survey
+    joined to another site of the same flight."""
+    if not flights:
+        return []
+    settings = settings or SurveySettings()
+    survey = survey_frame(flights)
+    sites = _flight_sites(flights, survey)
+    keys = _site_keys(flights, sites)
+    parts: list[_FlightSite | _PlaceSite] = list(sites)
+    names = [flight.name for flight in flights]
+    for place in rejected:
+        if place.flight in names:
+            east, north = survey.to_local([place.lon_deg], [place.lat_deg])
+            parts.append(_PlaceSite(names.index(place.flight), np.array([float(east[0]), float(north[0]), 0.0])))
+            keys.append((place.flight, place.key))
+    return [frozenset(keys[k] for k in group) for group in _joined(flights, parts, settings, together, keys)]
 
 
 def unconfirmed_places(flights: Sequence[FlightMap], settings: SurveySettings, survey: LocalFrame) -> int:
@@ -566,7 +637,9 @@ __all__ = [
     "flight_coverage",
     "footprint_overlap",
     "frame_shift",
+    "RejectedPlace",
     "fuse_flights",
+    "joined_sites",
     "match_sites",
     "survey_frame",
     "unconfirmed_note",
