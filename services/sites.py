@@ -32,7 +32,7 @@ from core.sites import (
     QueueItem,
     Sighting,
     SiteSummary,
-    match_decisions,
+    decisions_reaching,
     review_queue,
     site_decision,
 )
@@ -255,8 +255,9 @@ def carry_decisions(store: ProjectStore, review: SiteReview, *,
                     elsewhere: Sequence[SiteMark] = ()) -> SiteDecisions | None:
     """One edit giving the run's undecided sites the decisions made on the same damage in
     earlier runs, or ``elsewhere`` (the other flights of a survey:
-    :func:`services.survey.survey_decisions`; an earlier run's decision wins over
-    theirs at one place). ``None``: nothing to carry. Apply it with the run's review
+    :func:`services.survey.survey_decisions`, each reaching the site the survey joins
+    with the decided one, :func:`core.sites.decisions_reaching`; an earlier run's
+    decision wins over theirs at one place). ``None``: nothing to carry. Apply it with the run's review
     session: each site's decision is then recorded in this run as a decision on the whole
     site (it keeps the site whole as the threshold moves, as the one it copies did).
     :func:`carry_outcome` also names the sites left for review.
@@ -302,15 +303,15 @@ def carry_outcome(store: ProjectStore, review: SiteReview, *, elsewhere: Sequenc
                        {site.site_id for site in undecided}) if earlier else None
     matches = dict(found.matches) if found is not None else {}
     disputed = found.disputed if found is not None else ()
-    if elsewhere:  # another flight's decision reaches a site as far as the survey joins their sites
+    if elsewhere:  # another flight's decision reaches the site the survey joins with its own (else by place)
         # matched with every site of the run, decided ones and the places it rejected among them:
         # a decision whose own site here is decided already (or off the map) went to the next
         # site within reach, another damage of the same roof
         left_alone = {d.site_id for d in disputed}
         open_ids = {site.site_id for site in undecided if site.site_id not in matches and site.site_id not in left_alone}
         others = [item.site for item in review.queue if item.site.site_id not in matches]
-        near = match_decisions(elsewhere, [*others, *rejected_places(store, review.run_id)],
-                               radius_m=survey_reach(review.damage_map))
+        near = decisions_reaching(elsewhere, [*others, *rejected_places(store, review.run_id)],
+                                  radius_m=survey_reach(review.damage_map))
         matches |= {site_id: mark for site_id, mark in near.items() if site_id in open_ids}
     groups = tuple(site_decision(site, decision.level or decision.review)
                    for site in undecided if (decision := matches.get(site.site_id)) is not None)
@@ -321,9 +322,18 @@ def rejected_places(store: ProjectStore, run_id: int) -> list[SiteSummary]:
     """The places a reviewer rejected a whole site of the run at, as sites with no
     sighting (negative ids): a rejected site is off the map, and a decision another
     flight made there must meet it there, not the next site within reach."""
+    return places_of(whole_rejections(store, run_id))
+
+
+def whole_rejections(store: ProjectStore, run_id: int) -> list[SiteDecisionRecord]:
+    """The run's site decisions that rejected a whole site (not a relabel)."""
+    return [d for d in store.site_decisions(run_id) if d.review is ReviewState.REJECTED and d.level is None]
+
+
+def places_of(rejections: Sequence[SiteDecisionRecord]) -> list[SiteSummary]:
+    """:func:`rejected_places` of the run's :func:`whole_rejections`, read already."""
     return [SiteSummary(-(k + 1), DamageLevel.SLIGHT, 0.0, d.lon_deg, d.lat_deg, (), 0)
-            for k, d in enumerate(store.site_decisions(run_id))
-            if d.review is ReviewState.REJECTED and d.level is None]
+            for k, d in enumerate(rejections)]
 
 
 def survey_reach(damage_map: DamageMap | None) -> Callable[[SiteSummary], float]:
@@ -392,5 +402,5 @@ def keep_earlier_outcome(store: ProjectStore, run_id: int, *, author: str | None
     return outcome
 
 
-__all__ = ["Carried", "SiteReview", "carry_decisions", "carry_outcome", "keep_earlier_outcome", "site_kept", "keep_earlier_decisions", "rejected_places", "rejected_sites", "rejections_taken_back", "site_review",
-           "site_summaries", "sightings_decided", "taken_back_sightings", "with_whole_decisions"]
+__all__ = ["Carried", "SiteReview", "carry_decisions", "carry_outcome", "keep_earlier_outcome", "site_kept", "keep_earlier_decisions", "places_of", "rejected_places", "rejected_sites", "rejections_taken_back", "site_review",
+           "site_summaries", "sightings_decided", "taken_back_sightings", "whole_rejections", "with_whole_decisions"]

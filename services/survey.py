@@ -16,9 +16,10 @@ manifest and applies it, as one edit per flight (:func:`core.sites.site_decision
 the sightings every flight has of that site, so each flight's project and exports
 agree with the survey. A reviewer's site decision in one flight's project (the app's
 Sites panel) is kept by place too. :func:`apply_decisions` gives the undecided
-sightings of every flight the decisions made at their places, the survey's and the
-flights' (:func:`survey_decisions`): adding a flight keeps every decision, and a place
-is reviewed once. A reviewer who takes a survey decision back in a flight (an undo) takes
+sightings of every flight the decisions made elsewhere, the survey's and the flights'
+(:func:`survey_decisions`), on the site the survey joins with the decided one
+(:mod:`services.decision_reach`; the survey's map leaves out a site a rejection reaches
+by the same rule): adding a flight keeps every decision, and a place is reviewed once. A reviewer who takes a survey decision back in a flight (an undo) takes
 it back there: that flight's site is undecided on the survey's map, and once every flight
 it went to took it back the survey decision counts no more (:func:`review_decisions`,
 which also counts the decisions made in the flights' own review for ``survey info``).
@@ -44,6 +45,7 @@ from core.sites import (
     Sighting,
     counted,
     SiteSummary,
+    decisions_reaching,
     distance_m,
     match_decisions,
     number_ranges,
@@ -83,6 +85,7 @@ from services.video_match import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.analyze import AnalysisProgress
+    from services.decision_reach import MadeDecision
     from geo.grading import Grading
     from geo.mapping import DamageMap
     from geo.survey_fusion import SurveyMap, SurveySettings, SurveySite
@@ -916,11 +919,19 @@ def survey_decisions(survey: Survey, *, except_project: Path | None = None) -> l
     """Every review decision of the survey in force as a place, oldest first (at one place
     the latest wins): the survey's own (``survey decide``; not one every flight it was
     applied to took back, :class:`SurveyDecisionState`) and the site decisions a reviewer
-    made in each flight's project (but ``except_project``'s: what bears on that flight from
-    the rest of its survey, for :func:`services.sites.carry_decisions`). A flight whose
+    made in each flight's project. With ``except_project``, a flight's: what bears on that
+    flight from the rest of its survey, for :func:`services.sites.carry_decisions`, each
+    with the sites of that flight the survey joins with the decided one
+    (:class:`core.sites.JoinedMark`, :mod:`services.decision_reach`). A flight whose
     project cannot be read adds none."""
-    skip = None if except_project is None else survey.flight_of_project(except_project)
-    return [mark for _, made_in, mark in review_decisions(survey).dated if skip is None or skip.name not in made_in]
+    decisions = review_decisions(survey)
+    flight = None if except_project is None else survey.flight_of_project(except_project)
+    if flight is None:
+        return [mark for _, _, mark in decisions.dated]
+    if all(flight.name in made_in for _, made_in, _ in decisions.dated):
+        return []
+    mapped, _, together = _map_flights(survey, decisions)
+    return _marks_by_flight(survey, decisions, mapped, together).get(flight.name, [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -966,6 +977,16 @@ class SurveyDecisions:
     survey: tuple[SurveyDecisionState, ...] = ()
     flights: Mapping[str, tuple[SiteDecisionRecord, ...]] = field(default_factory=dict)
     dated: tuple[tuple[str, frozenset[str], SiteMark], ...] = ()
+    #: for each of ``dated``, by flight, the detections it decided there: the site it was
+    #: made on (or applied to), which the survey's joins follow to the other flights
+    sightings: tuple[Mapping[str, frozenset[int]], ...] = ()
+
+    def made(self) -> list[MadeDecision]:
+        """``dated`` as :class:`services.decision_reach.MadeDecision`, oldest first."""
+        from services.decision_reach import MadeDecision
+
+        return [MadeDecision(mark, made_in, self.sightings[k] if k < len(self.sightings) else {})
+                for k, (_, made_in, mark) in enumerate(self.dated)]
 
     @property
     def survey_in_force(self) -> list[SurveyDecisionState]:
@@ -993,7 +1014,8 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
     superseded: dict[str, set[int]] = {}  # flight -> its records a later decision on the same sightings overrode
     unread: set[str] = set()
     own: dict[str, tuple[SiteDecisionRecord, ...]] = {}
-    flight_dated: list[tuple[str, frozenset[str], SiteMark]] = []
+    in_force_records: dict[str, dict[int, SiteDecisionRecord]] = {}
+    flight_dated: list[tuple[str, frozenset[str], SiteMark, dict[str, frozenset[int]]]] = []
     # the flight each copy went to, now (None: it left the survey)
     went_to = {applied: survey.flight_of_project(survey.path_of(applied.project))
                for decision in survey.decisions for applied in decision.applied}
@@ -1011,22 +1033,28 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
             unread.add(flight.name)
             continue
         active[flight.name] = {r.id for r in records}
+        in_force_records[flight.name] = {r.id: r for r in records}
         superseded[flight.name] = _superseded(records)
         mine = copies.get(flight.name, set())
         # a copy of a survey decision stands for it: the survey's own entry below says the flights it
         # is in already; the copy, carried as this flight's, reached the same damage's neighbours in the others
-        flight_dated += [(r.created_utc, frozenset({flight.name}), SiteMark(r.lon_deg, r.lat_deg, r.review, r.level))
+        flight_dated += [(r.created_utc, frozenset({flight.name}), SiteMark(r.lon_deg, r.lat_deg, r.review, r.level),
+                          {flight.name: frozenset(r.detection_ids)})
                          for r in records if r.id not in mine]
         own[flight.name] = tuple(r for r in records if r.id not in carried and r.id not in mine
                                  and (r.lon_deg, r.lat_deg, r.review, r.level) not in legacy)
     states = []
-    dated: list[tuple[str, frozenset[str], SiteMark]] = []
+    dated: list[tuple[str, frozenset[str], SiteMark, dict[str, frozenset[int]]]] = []
     for decision in survey.decisions:
         holding: list[str] = []
         taken_back: list[str] = []
         not_read: list[str] = []
         waiting: list[str] = []
+        decided: dict[str, frozenset[int]] = {}
         for name, flight_copies in _copies_by_flight(decision, went_to).items():
+            held_there = in_force_records.get(name, {})
+            decided[name] = frozenset(i for a in flight_copies if a.decision_id in held_there
+                                      for i in held_there[a.decision_id].detection_ids)
             if name in unread:
                 not_read.append(name)
                 continue
@@ -1044,11 +1072,11 @@ def review_decisions(survey: Survey) -> SurveyDecisions:
         states.append(state)
         if state.in_force:
             dated.append((decision.created_utc, frozenset(holding + taken_back + not_read) - set(waiting),
-                          decision.mark()))
+                          decision.mark(), decided))
     dated += flight_dated
     # both write ISO 8601 UTC times; to the second they compare as text
     dated.sort(key=lambda item: item[0][:19])
-    return SurveyDecisions(tuple(states), own, tuple(dated))
+    return SurveyDecisions(tuple(states), own, tuple(item[:3] for item in dated), tuple(item[3] for item in dated))
 
 
 def _copies_by_flight(decision: PlaceDecision,
@@ -1080,10 +1108,11 @@ def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark]
                                 rejected_here: Sequence[SiteSummary] = (),
                                 rejections_back: Collection[int] = ()) -> tuple[DamageMap, int, int]:
     """``damage_map`` less its undecided sites that ``marks`` (the survey's and its other
-    flights' decisions, oldest first) reject, matched by place as
-    :func:`services.sites.carry_decisions` matches them when that flight is opened or
-    analysed again (:func:`core.sites.match_decisions`), so that a roof rejected on one
-    flight is off the survey's map at once. As there, a site with a sighting whose review
+    flights' decisions, oldest first) reject, reached as
+    :func:`services.sites.carry_decisions` reaches them when that flight is opened or
+    analysed again (:func:`core.sites.decisions_reaching`: the site the survey joins with
+    the rejected one, else by place), so that a roof rejected on one flight is off the
+    survey's map at once. As there, a site with a sighting whose review
     the flight's reviewer took back (``taken_back``: an undo,
     :func:`services.sites.taken_back_sightings`) is left as it is: the rejection will not
     be carried to it. The flight's project is not changed. Returns the copy, how many sites
@@ -1105,7 +1134,7 @@ def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark]
     reach = survey_reach(damage_map)  # as far as the survey joins another flight's site with this one's
     # matched with every site, decided ones and the places this flight rejected among them: a
     # rejection whose own site here is decided (or off the map) reached the next site within reach
-    matched = match_decisions(marks, [*every, *rejected_here], radius_m=reach)
+    matched = decisions_reaching(marks, [*every, *rejected_here], radius_m=reach)
     rejected = {site_id for site_id, mark in matched.items() if mark.review is ReviewState.REJECTED}
     gone = rejected & open_ids
     on_map = {f.site.id for f in damage_map.fused}
@@ -1124,51 +1153,28 @@ def _without_rejected_elsewhere(damage_map: DamageMap, marks: Sequence[SiteMark]
 def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_rejections: bool = True) -> SurveyMap:
     """Every analysed flight's map fused into one (flights without a run or without
     telemetry are left out, with a note; each flight's cautions are noted, naming it).
-    A flight's undecided site where a reviewer rejected the damage on another flight (or
-    the survey did) is left out (:func:`_without_rejected_elsewhere`; not one whose
-    decision the flight's reviewer took back), unless not ``carry_rejections``: the
-    flights' maps as their projects hold them (what :func:`apply_decisions` works on).
-    A survey decision the flights' reviewers took back counts no more where every flight
-    it went to took it back (:class:`SurveyDecisionState`); the notes say so, and where
-    one still holds it."""
+    A flight's undecided site that a reviewer's rejection on another flight (or the
+    survey's) reaches is left out (:func:`_without_rejected_elsewhere`: the site the survey
+    joins with the rejected one, :mod:`services.decision_reach`; not one whose decision the
+    flight's reviewer took back), unless not ``carry_rejections``: the flights' maps as
+    their projects hold them. A survey decision the flights' reviewers took back counts
+    no more where every flight it went to took it back (:class:`SurveyDecisionState`);
+    the notes say so, and where one still holds it."""
     from geo.survey_fusion import FlightMap, fuse_flights
-    from services.maps import damage_map
-    from services.sites import rejected_places, rejections_taken_back, taken_back_sightings
+    from services.sites import places_of
 
-    flights: list[FlightMap] = []
-    notes: list[str] = []
     decisions = review_decisions(survey)
-    accepted = [state.decision for state in decisions.survey_in_force
-                if state.decision.review is ReviewState.ACCEPTED]
-    together: list[set[tuple[str, int]]] = [set() for _ in accepted]
+    mapped, notes, together = _map_flights(survey, decisions)
+    marks = _marks_by_flight(survey, decisions, mapped, together, settings) if carry_rejections else {}
+    flights: list[FlightMap] = []
     left_out = kept_back = 0
-    for flight in survey.flights:
-        path = survey.project_path(flight)
-        missing = missing_project_text(survey, flight)
-        if missing is not None:
-            notes.append(f"flight {flight.name}: left out ({missing})")
-            continue
-        try:
-            with ProjectStore.open(path) as store:
-                run_id = store.latest_run_id()
-                if run_id is None:
-                    notes.append(f"flight {flight.name}: not analysed yet")
-                    continue
-                video_gone = missing_video_text(survey, flight, store.video_path)
-                if video_gone is not None:
-                    notes.append(f"flight {flight.name}: {video_gone}")
-                elsewhere = [mark for _, made_in, mark in decisions.dated if flight.name not in made_in]
-                mapped, rejected, kept = _without_rejected_elsewhere(
-                    damage_map(store), elsewhere if carry_rejections else (), taken_back_sightings(store, run_id),
-                    rejected_places(store, run_id), rejections_taken_back(store, run_id))
-                left_out += rejected
-                kept_back += kept
-                flights.append(FlightMap(flight.name, mapped, flight.date))
-                for keys, site_id in zip(together, _sites_decided(survey, flight, store, mapped, accepted)):
-                    if site_id is not None:
-                        keys.add((flight.name, site_id))
-        except DamagemapError as exc:
-            notes.append(f"flight {flight.name}: left out ({exc})" + _flags_hint(survey, flight, str(exc)))
+    for flight in mapped:
+        shown, rejected, kept = _without_rejected_elsewhere(
+            flight.damage_map, marks.get(flight.record.name, ()), flight.taken_back, places_of(flight.rejected),
+            flight.rejections_back)
+        left_out += rejected
+        kept_back += kept
+        flights.append(FlightMap(flight.record.name, shown, flight.record.date))
     if left_out:
         notes.append(f"{counted(left_out, 'flight site')} left out where a reviewer rejected the "
                      "damage at that place on another flight (`survey analyse`, or opening the flight in the app, "
@@ -1187,6 +1193,75 @@ def survey_map(survey: Survey, *, settings: SurveySettings | None = None, carry_
     built.notes.extend(f"flight {f.name}: {caution}" for f in flights for caution in f.damage_map.cautions)
     built.notes.extend(_no_telemetry_note(name, frames) for name, frames in frames_without_telemetry(built).items())
     return built
+
+
+@dataclass(frozen=True, eq=False)
+class _MappedFlight:
+    """A flight's map as its project holds it, with what the survey's map and the joins
+    read of its latest run: the sightings whose review a reviewer took back
+    (``taken_back``), those of a rejection taken back (``rejections_back``) and its
+    whole-site rejections (``rejected``)."""
+
+    record: FlightRecord
+    damage_map: DamageMap
+    taken_back: frozenset[int] = frozenset()
+    rejections_back: frozenset[int] = frozenset()
+    rejected: tuple[SiteDecisionRecord, ...] = ()
+
+
+def _map_flights(survey: Survey, decisions: SurveyDecisions,
+                 ) -> tuple[list[_MappedFlight], list[str], list[set[tuple[str, int]]]]:
+    """Each flight's map as its project holds it (a flight that cannot be mapped is left
+    out, with a note saying why), the notes, and for each accepted survey decision in force
+    the flights' sites it decided, ``(flight, site id)``, which the survey keeps together
+    (:func:`geo.survey_fusion.fuse_flights`)."""
+    from services.maps import damage_map
+    from services.sites import rejections_taken_back, taken_back_sightings, whole_rejections
+
+    accepted = [state.decision for state in decisions.survey_in_force
+                if state.decision.review is ReviewState.ACCEPTED]
+    together: list[set[tuple[str, int]]] = [set() for _ in accepted]
+    mapped: list[_MappedFlight] = []
+    notes: list[str] = []
+    for flight in survey.flights:
+        path = survey.project_path(flight)
+        missing = missing_project_text(survey, flight)
+        if missing is not None:
+            notes.append(f"flight {flight.name}: left out ({missing})")
+            continue
+        try:
+            with ProjectStore.open(path) as store:
+                run_id = store.latest_run_id()
+                if run_id is None:
+                    notes.append(f"flight {flight.name}: not analysed yet")
+                    continue
+                video_gone = missing_video_text(survey, flight, store.video_path)
+                if video_gone is not None:
+                    notes.append(f"flight {flight.name}: {video_gone}")
+                built = damage_map(store)
+                mapped.append(_MappedFlight(flight, built, frozenset(taken_back_sightings(store, run_id)),
+                                            frozenset(rejections_taken_back(store, run_id)),
+                                            tuple(whole_rejections(store, run_id))))
+                for keys, site_id in zip(together, _sites_decided(survey, flight, store, built, accepted)):
+                    if site_id is not None:
+                        keys.add((flight.name, site_id))
+        except DamagemapError as exc:
+            notes.append(f"flight {flight.name}: left out ({exc})" + _flags_hint(survey, flight, str(exc)))
+    return mapped, notes, together
+
+
+def _marks_by_flight(survey: Survey, decisions: SurveyDecisions, mapped: Sequence[_MappedFlight],
+                     together: Sequence[Collection[tuple[str, int]]],
+                     settings: SurveySettings | None = None) -> dict[str, list[SiteMark]]:
+    """For each flight of the survey, the decisions made elsewhere that bear on it, as far
+    as the survey's joins of the ``mapped`` flights say
+    (:func:`services.decision_reach.flight_marks`)."""
+    from services.decision_reach import MappedFlight, flight_marks
+
+    if not decisions.dated:
+        return {}
+    return flight_marks([MappedFlight(f.record.name, f.damage_map, f.rejected) for f in mapped], decisions.made(),
+                        [flight.name for flight in survey.flights], together=together, settings=settings)
 
 
 def frames_without_telemetry(built: SurveyMap) -> dict[str, tuple[int, ...]]:
@@ -1552,37 +1627,40 @@ def _place_of_earlier_decision(survey: Survey, site: SurveySite,
 DECIDING_WAIT_S = 120.0
 
 
-def apply_decisions(survey: Survey, *, built: SurveyMap | None = None, author: str | None = None) -> int:
-    """Give every undecided sighting of a site the decision made at its place (as far as
-    the survey joins two flights' sites: ``SurveySettings.gate`` of the site's position
-    uncertainty, 3 to 6 m; a survey site lies between its flights' positions) in the
-    survey or in any of its flights
-    (:func:`survey_decisions`: not a survey decision its flights took back): what a flight
-    added, or analysed, after review needs. Each flight's history records it as carried
-    (the app's Undo reads "Keep earlier decisions on N sightings"). Returns the number of
-    sightings decided (0: nothing to carry). A flight analysed again (a new run) first
-    gets the survey's decisions its earlier run held (:func:`_give_waiting_decisions`),
-    then those of its own earlier runs (:func:`_keep_earlier_runs_decisions`), as
-    ``damagemap analyze`` gives them: a flight's own decision at a place goes first."""
+def apply_decisions(survey: Survey, *, author: str | None = None) -> int:
+    """Give every undecided site of each flight the decisions made elsewhere that reach it
+    (:func:`survey_decisions`, the survey's and the other flights', not a survey decision
+    its flights took back): the site the survey joins with the decided one, else the site
+    at its place as far as the survey joins two flights' sites (:mod:`services.decision_reach`),
+    carried as the app carries them when it shows the flight
+    (:func:`services.sites.carry_outcome`): what a flight added, or analysed, after review
+    needs. Each flight's history records it as carried (the app's Undo reads "Keep
+    earlier decisions on N sightings"). Returns the number of sightings decided (0:
+    nothing to carry). A flight analysed again (a new run) first gets the survey's
+    decisions its earlier run held (:func:`_give_waiting_decisions`), then those of its
+    own earlier runs (:func:`_keep_earlier_runs_decisions`), as ``damagemap analyze``
+    gives them: a flight's own decision at a place goes first."""
+    from services.sites import carry_outcome, site_review
+
     with survey_lock(survey.folder, wait_s=DECIDING_WAIT_S):
         count = _give_waiting_decisions(survey, author=author)
         count += _keep_earlier_runs_decisions(survey, author=author)
-    dated = review_decisions(survey).dated
-    if not dated:
+    decisions = review_decisions(survey)
+    if not decisions.dated:
         return count
-    marks = [mark for _, _, mark in dated]
-    made_in = {id(mark): flights for _, flights, mark in dated}
-    built = built or survey_map(survey, carry_rejections=False)
-    from services.sites import reach_by_uncertainty
-
-    matches = match_decisions(marks, [site_summary(site) for site in built.sites], radius_m=reach_by_uncertainty(
-        {site.id: float(site.uncertainty_m) for site in built.sites}))
+    mapped, _, together = _map_flights(survey, decisions)
+    marks = _marks_by_flight(survey, decisions, mapped, together)
     with survey_lock(survey.folder, wait_s=DECIDING_WAIT_S):  # one writer of the flights' decisions (see decide)
-        for site in built.sites:
-            mark = matches.get(site.id)
-            if mark is not None:  # not to the flights it is in already: there it met its own site, not this one
-                count += _apply_to_flights(survey, site, mark.level or mark.review, author=author,
-                                           only_undecided=True, skip=made_in[id(mark)]).sightings
+        for flight in mapped:
+            elsewhere = marks.get(flight.record.name)
+            if not elsewhere:
+                continue
+            with ProjectStore.open(survey.project_path(flight.record)) as store:
+                review = site_review(store, built=flight.damage_map)
+                outcome = carry_outcome(store, review, elsewhere=elsewhere)
+                if outcome.edit is not None:
+                    ReviewSession(store, review.run_id, author=author).apply(outcome.edit)
+                    count += outcome.sightings
     return count
 
 

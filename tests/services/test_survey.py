@@ -229,8 +229,8 @@ def test_adding_a_flight_to_a_reviewed_survey_keeps_every_decision(flights, tmp_
     record = surveys.add_flight(survey, flights[1].video)
     with ProjectStore.open(survey.project_path(record)) as store:
         _oracle_run(store, flights[1].annotations)
-    before = surveys.survey_map(survey)
-    carried = surveys.apply_decisions(survey, built=before)
+    before = surveys.survey_map(survey, carry_rejections=False)  # the flights' sites as their projects hold them
+    carried = surveys.apply_decisions(survey)
     after = surveys.survey_map(survey)
 
     from core.sites import distance_m
@@ -519,7 +519,7 @@ def test_a_survey_decision_reaches_its_site_as_far_as_the_survey_joins_flights(f
     mark = SiteMark(target.lon_deg, target.lat_deg + north, ReviewState.REJECTED)
     made = surveys.SurveyDecisions(dated=(("2026-12-07T00:00:00", frozenset(), mark),))  # made in no flight
     monkeypatch.setattr(surveys, "review_decisions", lambda *args, **kwargs: made)
-    assert surveys.apply_decisions(survey, built=built) > 0
+    assert surveys.apply_decisions(survey) > 0
 
 
 def test_a_site_a_reviewer_decided_on_one_flight_is_decided_on_the_others(flights, tmp_path):
