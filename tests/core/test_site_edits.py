@@ -315,6 +315,29 @@ def test_decisions_match_the_nearest_site_within_the_radius():
     assert match_decisions([too_far], [near, far]) == {}
 
 
+def test_a_survey_decision_reaches_the_site_its_survey_joins_not_the_nearest():
+    """Another flight's rejection 1 m from this flight's site A: where the survey joined
+    the rejected site with site B (5 m off), it reaches B only; where the survey holds no
+    decided site, it reaches by place, but never A when the survey joined A with another
+    site of the flight the rejection was made in (a neighbouring roof)."""
+    from core.sites import JoinedMark, decisions_reaching
+
+    def site(site_id: int, east_m: float, detection_id: int) -> SiteSummary:
+        sighting = Sighting(detection_id, 0, 0.0, DamageLevel.SLIGHT, 0.9, ReviewState.PENDING)
+        return SiteSummary(site_id, DamageLevel.SLIGHT, 0.9, LON + east_m * METRE_LON, LAT, (sighting,), 0)
+
+    a, b = site(1, 0.0, 10), site(2, 5.0, 20)
+    place = (LON + 1.0 * METRE_LON, LAT, ReviewState.REJECTED)
+    assert decisions_reaching([SiteMark(*place)], [a, b], radius_m=6.0) == {1: SiteMark(*place)}
+    joined = JoinedMark(*place, joined=frozenset({20}), fused=True)
+    assert decisions_reaching([joined], [a, b], radius_m=6.0) == {2: joined}
+    nowhere = JoinedMark(*place, fused=True)  # the survey joined it with no site of this flight
+    assert decisions_reaching([nowhere], [a, b], radius_m=6.0) == {}
+    by_place = JoinedMark(*place, apart=frozenset({10}))
+    assert decisions_reaching([by_place], [a, b], radius_m=6.0) == {2: by_place}
+    assert decisions_reaching([by_place], [a, b], radius_m=3.0) == {}
+
+
 def test_site_numbers_that_skip_are_written_as_ranges():
     from core.sites import number_ranges
 
