@@ -293,6 +293,11 @@ def build_menus(window: MainWindow) -> None:
     view_menu.addSeparator()
     view_menu.addAction(window.reset_layout_action)
 
+    from app.site_menu import SiteMenu
+
+    window.site_menu = SiteMenu(window)  # the Sites panel's actions, with the keys its list takes
+    bar.addMenu(window.site_menu)
+
     play_menu = bar.addMenu("&Playback")
     play_menu.setToolTipsVisible(True)
     for action in (

@@ -1,0 +1,73 @@
+"""Sites > …: the Sites panel's actions in the menu bar, each showing the key the Sites
+list takes, on or off as the panel's buttons are, and doing what they do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from app.panels.site_review_panel import KEYS, SiteReviewPanel
+from app.site_menu import NO_SITE_REASON, REJECTED_REASON
+from app.window_actions import NO_PROJECT_REASON
+from core.store import ProjectStore
+from core.types import ReviewState
+from tests.truth_runs import write_run
+
+
+@pytest.fixture
+def project(sites_truth, tmp_path) -> Path:
+    """The flyover's ground truth as one analysis run: three damaged places."""
+    path = tmp_path / "flight.dmproj"
+    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    return path
+
+
+def _opened(qtbot, window, project) -> SiteReviewPanel:
+    window.activateWindow()
+    panel = window.panel(SiteReviewPanel)
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        assert window.open_path(project)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
+    return panel
+
+
+def test_every_site_key_is_an_item_of_the_sites_menu_showing_its_key(window):
+    menu = window.site_menu
+    assert menu in [a.menu() for a in window.menuBar().actions()]
+    shown = {name: action.text().split("\t") for name, action in menu.site_actions.items()}
+    for key, name in KEYS.items():
+        text, key_shown = shown[name]
+        assert key_shown == chr(key), (name, key_shown)  # "A", "1", "N": the key the list takes
+        assert "&" in text
+    # with nothing open, every item is off and says why
+    assert all(not a.isEnabled() and a.toolTip() == NO_PROJECT_REASON for a in menu.site_actions.values())
+
+
+def test_an_item_of_the_sites_menu_does_what_its_key_does(qtbot, window, project):
+    panel = _opened(qtbot, window, project)
+    actions = window.site_menu.site_actions
+    site = panel.current_site()
+    assert site is not None and all(a.isEnabled() for a in actions.values())
+    # each item's tooltip is its button's (Accept's: the level it accepts at, the sightings it relabels)
+    assert all(a.toolTip() == panel.buttons[name].toolTip() != "" for name, a in actions.items())
+
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        actions["accept"].trigger()
+    states = {window.document.store.detection(i).review for i in site.detection_ids}
+    assert states == {ReviewState.ACCEPTED}
+    assert window.document.undo_stack.count() == 1  # one step, as the key
+    assert panel.current_site() is not None and panel.current_site().site_id != site.site_id  # on to the next
+    assert QApplication.focusWidget() is panel.site_list  # the next key acts in the list
+
+    rejected = panel.current_site()
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        actions["reject"].trigger()
+    panel.select_site(rejected.site_id)
+    assert not actions["split"].isEnabled() and actions["split"].toolTip() == REJECTED_REASON
+    assert actions["accept"].isEnabled()  # A takes a rejection back
+
+    panel.site_list.setCurrentRow(-1)
+    assert not actions["accept"].isEnabled() and actions["accept"].toolTip() == NO_SITE_REASON
