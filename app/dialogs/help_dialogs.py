@@ -25,10 +25,14 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Sites panel: A / X", "accept / reject every sighting of the site (one undo step)"),
     ("Sites panel: 1 / 2 / 3", "relabel the whole site as Slight / Severe / Debris"),
     ("Sites panel: N / P, Down / Up", "next / previous site"),
-    ("Sites panel: Home / End", "first / last site listed (Left / Right still step the frames)"),
+    ("Sites panel: Home / End, PgUp / PgDown", "first / last site listed, a page of sites up / down "
+                                               "(Left / Right still step the frames)"),
+    ("Sites panel: Tab, then arrows / Shift+arrows, Ctrl+click", "to the crop grid: move across the crops / "
+                                                                 "select several to split off"),
     ("Sites panel: S", "split the crops selected in the grid off into a site of their own"),
     ("Sites panel: M", "merge the selected sites (one selected: with its nearest site)"),
     ("Sites panel: Shift+Down, Shift+click, Ctrl+click", "select several sites: A / X / 1-3 decide them all, one step"),
+    ("Alt+S", "the Sites menu: the Sites panel's actions, each with its key"),
     ("Ctrl+1 / Ctrl+2", "go to the Sites panel / the Review Table (its list takes the keys)"),
     ("] / [", "raise / lower the score threshold by 0.05"),
     ("Ctrl+Shift+M / Ctrl+Shift+B / Ctrl+Shift+U", "show or hide the masks / the damage boxes / the building boxes "

@@ -71,3 +71,17 @@ def test_an_item_of_the_sites_menu_does_what_its_key_does(qtbot, window, project
 
     panel.site_list.setCurrentRow(-1)
     assert not actions["accept"].isEnabled() and actions["accept"].toolTip() == NO_SITE_REASON
+
+
+def test_keyboard_shortcuts_name_every_key_the_sites_list_and_its_crop_grid_take():
+    """Help > Keyboard Shortcuts left out PgUp / PgDown and how to pick crops to split."""
+    from PySide6.QtGui import QKeySequence
+
+    from app.dialogs.help_dialogs import SHORTCUTS
+    from app.panels.site_review_panel import _NAVIGATION
+
+    sites_rows = " ".join(f"{keys} {what}" for keys, what in SHORTCUTS if keys.startswith("Sites panel"))
+    for key in (*KEYS, *_NAVIGATION):
+        assert QKeySequence(key).toString() in sites_rows, QKeySequence(key).toString()
+    assert "Shift+arrows" in sites_rows and "crop grid" in sites_rows  # how crops are chosen for S
+    assert any(keys == "Alt+S" and "Sites menu" in what for keys, what in SHORTCUTS)
