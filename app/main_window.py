@@ -22,7 +22,15 @@ from typing import Any, TypeVar
 import numpy as np
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -1697,6 +1705,32 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ window
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(1480, 900)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        """A key whose action is off says why in the status bar: Qt gives a greyed-out
+        action's key to no one, and A pressed with no detection selected (after a click on
+        the frame's background) did nothing, without a word."""
+        said = self.why_key_does_nothing(QKeySequence(event.keyCombination()))
+        if said is None:
+            super().keyPressEvent(event)
+            return
+        self.statusBar().showMessage(said, 8000)
+        event.accept()
+
+    def why_key_does_nothing(self, pressed: QKeySequence) -> str | None:
+        """What the status bar says of ``pressed``, the key of an action that is off
+        (``None``: it is no such key)."""
+        action = next((a for a in self.actions() if not a.isEnabled() and a.menu() is None
+                       and any(k.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch for k in a.shortcuts())),
+                      None)
+        if action is None:
+            return None
+        name = action.text().replace("&", "").split("\t")[0]
+        said = f"{pressed.toString()} ({name}): {action.toolTip() or 'not available now'}"
+        site = self.panel(SiteReviewPanel).current_site()
+        if site is not None and action in (self.accept_action, self.reject_action, *self.relabel_actions):
+            said += f"; in the Sites list (Ctrl+1) {pressed.toString()} decides site #{site.site_id}"
+        return said
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         urls = event.mimeData().urls()
