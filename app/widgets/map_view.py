@@ -207,6 +207,9 @@ class MapLayers:
     #: per site, ``(best view's time, best score's time)`` where the site opens at a view
     #: other than its best score's (``core.sites.views_apart``), else ``None``
     site_views_apart: tuple[tuple[float, float] | None, ...] = ()
+    #: the unconfirmed sites the map leaves off (its "Show unconfirmed sites" unticked): each
+    #: one's sightings and place, so the one the reviewer selects is still ringed where it is
+    unconfirmed_left_off: tuple[tuple[frozenset[int], LonLat], ...] = ()
     heat: HeatImage | None = None
     position_at: Callable[[float], LonLat | None] = field(default=lambda _t: None, repr=False)
     footprint_at: Callable[[float, float], list[LonLat]] = field(default=lambda _t, _r: [], repr=False)
@@ -236,6 +239,11 @@ class MapLayers:
             ),
             site_confirmed=tuple(bool(fused.confirmed) for fused in damage_map.fused),
             site_views_apart=tuple(_views_apart(fused) for fused in damage_map.fused),
+            unconfirmed_left_off=tuple(
+                (frozenset(int(o.detection_id) for o in fused.observations if o.detection_id is not None),
+                 (float(fused.site.lon_deg), float(fused.site.lat_deg)))
+                for fused in damage_map.unconfirmed
+            ),
             heat=heat,
             position_at=damage_map.position_at,
             footprint_at=lambda t_s, range_m: damage_map.camera_footprint_at(t_s, max_range_m=range_m),
@@ -305,6 +313,8 @@ class MapWidget(QGraphicsView):
         self._site_of_detection: dict[int, _SiteItem] = {}
         self._highlight: QGraphicsEllipseItem | None = None
         self._highlighted_id: int | None = None
+        #: detection id -> where its unconfirmed site is, for the sites the map leaves off
+        self._left_off_at: dict[int, QPointF] = {}
         self._time_s: float | None = None
         self._threshold = 0.0
         self._fit = True
@@ -364,6 +374,7 @@ class MapWidget(QGraphicsView):
         self.elsewhere_items = []
         self.site_items = []
         self._site_of_detection = {}
+        self._left_off_at = {}
         self._highlight = None
         self._layers = layers
         self._message = message
@@ -425,6 +436,9 @@ class MapWidget(QGraphicsView):
         for detection_ids, item in zip(layers.site_detections, self.site_items):
             for detection_id in detection_ids:
                 self._site_of_detection[detection_id] = item
+        for detection_ids, (lon, lat) in layers.unconfirmed_left_off:
+            at = plane.point(lon, lat)
+            self._left_off_at.update(dict.fromkeys(detection_ids, at))
         if self._highlighted_id is not None:
             self.highlight_detection(self._highlighted_id)
         self._footprint = QGraphicsPolygonItem()
@@ -651,22 +665,39 @@ class MapWidget(QGraphicsView):
             self._footprint.setVisible(False)
 
     def highlight_detection(self, detection_id: int | None) -> _SiteItem | None:
-        """Ring the site a detection was fused into (the selection in the review table)."""
+        """Ring the site a detection was fused into (the selection in the review table).
+
+        An unconfirmed site the map leaves off ("Show unconfirmed sites" unticked) is
+        ringed too, dashed, where it is: the Sites list goes on to those once the map's
+        are decided, and the map showed no ring for any of them."""
         self._highlighted_id = detection_id
         item = None if detection_id is None else self._site_of_detection.get(int(detection_id))
-        if item is None:
+        left_off = None if item is not None or detection_id is None else self._left_off_at.get(int(detection_id))
+        if item is None and left_off is None:
             if self._highlight is not None:
                 self._highlight.setVisible(False)
             return None
         if self._highlight is None:
             self._highlight = QGraphicsEllipseItem(-11, -11, 22, 22)
-            self._highlight.setPen(QPen(QColor(255, 230, 0), 3))
             self._highlight.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
             self._highlight.setZValue(7)
             self.scene().addItem(self._highlight)
-        self._highlight.setPos(item.pos())
+        style = Qt.PenStyle.SolidLine if left_off is None else Qt.PenStyle.DashLine
+        self._highlight.setPen(QPen(QColor(255, 230, 0), 3, style))
+        self._highlight.setToolTip("" if left_off is None else
+                                   "An unconfirmed site, left off the map (Show unconfirmed sites draws them)")
+        self._highlight.setPos(item.pos() if item is not None else left_off)
         self._highlight.setVisible(True)
         return item
+
+    @property
+    def ringed_left_off(self) -> QPointF | None:
+        """Where the ring is when it marks an unconfirmed site the map leaves off."""
+        if self._highlight is None or not self._highlight.isVisible() or self._highlighted_id is None:
+            return None
+        if int(self._highlighted_id) in self._site_of_detection:
+            return None
+        return self._left_off_at.get(int(self._highlighted_id))
 
     @property
     def highlighted_site(self) -> DamageSite | None:
