@@ -239,6 +239,9 @@ class MainWindow(QMainWindow):
         show_decided.setChecked(self.settings.bool_value("sites/show_decided", True))
         show_decided.toggled.connect(lambda on: self.settings.set_value("sites/show_decided", on))
         self.panel(SiteReviewPanel).sites_updated.connect(self._on_sites_listed)
+        #: the map's sites still to decide when the Sites list was last read (None: not read yet)
+        self._map_sites_left: int | None = None
+        self.panel(SiteReviewPanel).sites_updated.connect(self._say_when_the_map_is_decided)
         self.panel(MapPanel).georeferencing_requested.connect(self.geo_settings_dialog)
         self.panel(MapPanel).map_widget.site_clicked.connect(self._keys_to_the_site_clicked)
         self._build_status_bar()
@@ -523,6 +526,7 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.cancel_button)
 
     def _on_run_changed(self, _run_id: object) -> None:
+        self._map_sites_left = None  # another run's sites: no decision of the reviewer's finished them
         if self.document.opening:
             return  # _on_opened reads the run, once
         self._show_threshold(self.document.score_threshold)
@@ -863,6 +867,28 @@ class MainWindow(QMainWindow):
     def _on_sites_listed(self) -> None:
         self._hold_place = None
 
+    def _say_when_the_map_is_decided(self) -> None:
+        """The decision that leaves no site of the map to decide says so: the Sites list
+        goes straight on to the unconfirmed sites, and nothing told the reviewer that the
+        map (what the exports keep) was done."""
+        review = self.panel(SiteReviewPanel).review
+        if review is None:
+            self._map_sites_left = None
+            return
+        threshold = self.document.score_threshold
+        on_map = review.kept_at(threshold) - review.unconfirmed
+        left = sum(1 for site in review.sites if site.site_id in on_map and not site.decided)
+        before, self._map_sites_left = self._map_sites_left, left
+        if not before or left or not on_map:
+            return
+        unconfirmed = sum(1 for site in review.sites if site.site_id in review.unconfirmed and not site.decided
+                          and site.site_id in review.kept_at(threshold))
+        said = f"All {len(on_map)} sites of the map decided (Ctrl+E exports)"
+        if unconfirmed:
+            said += f"; {unconfirmed} unconfirmed left, off the map unless accepted"
+        shown = self.statusBar().currentMessage()  # the decision's own notice, with its undo key, after it
+        self.statusBar().showMessage(f"{said} — {shown}" if shown else said, 12_000)
+
     def close_project(self) -> None:
         """File > Close Project; during an analysis, the run stops after its frame (every
         frame done stays stored) and the project closes then."""
@@ -931,6 +957,7 @@ class MainWindow(QMainWindow):
 
     def _on_closed(self) -> None:
         self.setWindowTitle("damagemap")
+        self._map_sites_left = None
         self._hold_place = None
         self._export_folder = None
         self.open_export_button.setVisible(False)

@@ -1,6 +1,6 @@
-"""The map rings the site selected in the Sites list even when it is an unconfirmed one
-the map leaves off: the list goes on to those once the map's sites are decided, and the
-map showed no ring for any of them."""
+"""Reviewing past the map's sites: the Sites list goes on to the unconfirmed sites once
+the map's are decided. The decision that finishes the map says so, and the map rings the
+unconfirmed site selected even though it leaves those off."""
 
 from __future__ import annotations
 
@@ -65,3 +65,28 @@ def test_an_unconfirmed_site_selected_is_ringed_dashed_where_it_is(qtbot, window
     sites.select_site(confirmed.site_id)
     assert widget.ringed_left_off is None and widget.highlighted_site.id == confirmed.site_id
     assert errors == []
+
+
+def test_the_decision_that_leaves_no_site_of_the_map_to_decide_says_so(qtbot, window, one_unconfirmed):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    sites = window.panel(SiteReviewPanel)
+    window.activateWindow()
+    with qtbot.waitSignal(sites.sites_updated, timeout=30_000):
+        assert window.open_path(one_unconfirmed)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is sites.site_list, timeout=5_000)
+    (ghost_id,) = sites.review.unconfirmed
+    on_map = [s for s in sites.review.sites if s.site_id != ghost_id]
+    assert len(on_map) >= 2
+    for index in range(len(on_map)):
+        assert sites.current_site().site_id != ghost_id  # the map's first, in queue order
+        with qtbot.waitSignal(sites.sites_updated, timeout=30_000):
+            qtbot.keyClick(sites.site_list, Qt.Key.Key_A)
+        said = window.statusBar().currentMessage()
+        if index < len(on_map) - 1:
+            assert "sites of the map decided" not in said
+    assert sites.current_site().site_id == ghost_id  # the list goes on to the unconfirmed one
+    assert said.startswith(f"All {len(on_map)} sites of the map decided (Ctrl+E exports); 1 unconfirmed left, off "
+                           "the map unless accepted — Site #")  # the decision's own notice after it
+    assert said.endswith("Ctrl+Z to undo")
