@@ -1753,7 +1753,11 @@ class MainWindow(QMainWindow):
         if action is None:
             return None
         name = action.text().replace("&", "").split("\t")[0]
-        said = f"{pressed.toString()} ({name}): {action.toolTip() or 'not available now'}"
+        why = action.toolTip()
+        if why in ("", name):  # Qt's own tooltip, the name: Undo and Redo say nothing of why they are off
+            why = {self.undo_action: "nothing to undo", self.redo_action: "nothing to redo"}.get(action,
+                                                                                              "not available now")
+        said = f"{pressed.toString()} ({name}): {why}"
         site = self.panel(SiteReviewPanel).current_site()
         if site is not None and action in (self.accept_action, self.reject_action, *self.relabel_actions):
             said += f"; in the Sites list (Ctrl+1) {pressed.toString()} decides site #{site.site_id}"

@@ -49,3 +49,4 @@ def test_a_key_whose_action_is_on_is_not_said(window):
     assert window.why_key_does_nothing(QKeySequence("Ctrl+O")) is None  # Open… is on with nothing open
     assert window.why_key_does_nothing(QKeySequence("Q")) is None  # no action's key
     assert "Open a video or project first" in window.why_key_does_nothing(QKeySequence("Space"))
+    assert window.why_key_does_nothing(QKeySequence("Ctrl+Z")) == "Ctrl+Z (Undo): nothing to undo"
