@@ -130,7 +130,10 @@ class FrameItem(QGraphicsItem):
                     pen.setStyle(Qt.PenStyle.DotLine)
                 painter.setPen(pen)
                 painter.setBrush(Qt.BrushStyle.NoBrush)
-                painter.drawRect(_rect(det.box_xyxy_px))
+                # the selection's white frame goes round the box, not over its edges: on a small
+                # damage at a laptop's zoom (12 screen pixels) its 3-pixel lines covered half of it
+                margin = 2 * line if selected else 0.0
+                painter.drawRect(_rect(det.box_xyxy_px).adjusted(-margin, -margin, margin, margin))
         if style.show_labels:
             for det in shown:
                 selected = det.id is not None and det.id == self._selected_id
@@ -233,9 +236,9 @@ class EditablePolygonItem(QGraphicsPolygonItem):
         self._view = view
         self.detection_id = detection_id
         self._start_points = np.asarray(points_xy, dtype=np.float64)
-        pen = QPen(QColor(255, 255, 255), 2)
-        pen.setCosmetic(True)
-        self.setPen(pen)
+        self._outline_pen = QPen(QColor(255, 255, 255), 2)
+        self._outline_pen.setCosmetic(True)
+        self.setPen(QPen(Qt.PenStyle.NoPen))  # drawn with the handles (show_handles)
         self.setBrush(QBrush(QColor(colour.red(), colour.green(), colour.blue(), 40)))
         self.setFlags(
             QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -250,9 +253,12 @@ class EditablePolygonItem(QGraphicsPolygonItem):
         return bool(self.handles) and self.handles[0].opacity() > 0.0
 
     def show_handles(self, shown: bool) -> None:
-        """Draw the vertex handles (the pointer is over the outline) or not."""
+        """Draw the vertex handles and the white outline (the pointer is over the outline)
+        or not: the selected box's white frame says which detection is selected, and the
+        outline's white line over a small mask hid the damage being judged."""
         for handle in self.handles:
             handle.setOpacity(1.0 if shown else 0.0)
+        self.setPen(self._outline_pen if shown else QPen(Qt.PenStyle.NoPen))
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.show_handles(True)

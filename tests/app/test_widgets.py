@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 
 from app.overlay import MaskLayerCache, OverlayStyle, paint_rle_runs, render_mask_layer
 from app.widgets.detections_table import DetectionsPanel
@@ -432,6 +432,34 @@ def test_the_selected_outline_s_handles_are_drawn_only_while_the_pointer_is_over
     qtbot.waitUntil(lambda: editor.handles_shown, timeout=2_000)
     qtbot.mouseMove(view.viewport(), pos=view.mapFromScene(QPointF(130, 80)))  # on the frame, away from it
     qtbot.waitUntil(lambda: not editor.handles_shown, timeout=2_000)
+
+
+def test_a_small_selected_damage_stays_visible_under_the_selection(qtbot):
+    """At a laptop's zoom (a 720p frame at half size) a damage of 24 pixels is 12 on
+    screen: the selection's white box drawn on its edges and the white outline drawn over
+    it covered most of it, the very damage the reviewer judges. The white frame goes round
+    the box, and the outline is drawn with the handles, once the pointer is over it."""
+    frame_w, frame_h = 640, 360
+    mask = np.zeros((frame_h, frame_w), bool)
+    mask[200:220, 300:324] = True
+    detection = Detection(0, DamageLevel.SEVERE, 0.9, (300.0, 200.0, 324.0, 220.0), RleMask.from_array(mask), id=7)
+    view = FrameView()
+    qtbot.addWidget(view)
+    view.resize(frame_w // 2 + 2 * view.frameWidth(), frame_h // 2 + 2 * view.frameWidth())
+    view.show()
+    view.show_frame(0, image_to_qimage(np.full((frame_h, frame_w, 3), 100, np.uint8)), [detection])
+    qtbot.waitExposed(view)
+    view.fit_to_window()
+    view.select_detection(7)
+    assert view.transform().m11() == pytest.approx(0.5, abs=0.02)
+    shot = view.viewport().grab().toImage()
+    box = view.mapFromScene(QRectF(300, 200, 24, 20)).boundingRect()
+    inside = [shot.pixelColor(x, y) for x in range(box.left(), box.right() + 1) for y in range(box.top(), box.bottom() + 1)]
+    white = sum(1 for c in inside if min(c.red(), c.green(), c.blue()) > 200)
+    assert white <= len(inside) // 10, f"{white} of {len(inside)} pixels of the damage are the selection's white"
+    ring = view.mapFromScene(QRectF(300, 200, 24, 20)).boundingRect().adjusted(-4, -4, 4, 4)
+    around = [shot.pixelColor(x, ring.top()) for x in range(ring.left(), ring.right() + 1)]
+    assert any(min(c.red(), c.green(), c.blue()) > 200 for c in around)  # the selection is still marked, round it
 
 
 def test_an_elided_label_at_its_least_width_shows_the_text_it_promises_whole(qtbot):
