@@ -70,7 +70,12 @@ class OffsetEstimate:
     that difference over the clip's independent seconds (``None`` without a runner-up).
     ``confidence``: 0..1, from the correlation and that separation (full at
     ``2 * CLEAR_BY_SIGMA``). ``zone_shift_h``: the whole (or quarter) hours of a
-    time-zone/DST shift found in the offset, 0 when none.
+    time-zone/DST shift found in the offset, 0 when none. ``backwards_correlation``: the
+    best agreement with the track played in reverse (its speed reversed in time, its turns
+    also mirrored); ``runs_backwards``: that beats the best offset's by
+    ``2 * CLEAR_BY_SIGMA`` standard errors and is a good match, so the file pairs its
+    points with times in reverse (listed in flight order with times counting down, or
+    reversed by an editor that kept the times) and no offset lines the two up.
     """
 
     offset_s: float
@@ -85,19 +90,22 @@ class OffsetEstimate:
     searched_s: tuple[float, float]
     notes: tuple[str, ...] = field(default=())
     separation_sigma: float | None = None
+    backwards_correlation: float | None = None
+    runs_backwards: bool = False
 
     @property
     def ambiguous(self) -> bool:
         """The runner-up lines the motions up about as well: which of the two is right,
         the motion cannot tell (a short clip, a flight whose manoeuvres repeat). A poor
-        best match is that, not ambiguous."""
-        return (self.separation_sigma is not None and self.separation_sigma < CLEAR_BY_SIGMA
+        best match is that, not ambiguous; nor is a track that runs backwards."""
+        return (not self.runs_backwards and self.separation_sigma is not None and self.separation_sigma < CLEAR_BY_SIGMA
                 and self.correlation >= GOOD_MATCH_CORRELATION)
 
     @property
     def reliable(self) -> bool:
-        """Good enough to apply without asking: confident, and not ambiguous."""
-        return self.confidence >= 0.5 and not self.ambiguous
+        """Good enough to apply without asking: confident, not ambiguous, and the track
+        runs forwards."""
+        return self.confidence >= 0.5 and not self.ambiguous and not self.runs_backwards
 
     @property
     def remainder_s(self) -> float:
@@ -107,7 +115,10 @@ class OffsetEstimate:
     def describe(self) -> list[tuple[str, str]]:
         """``(label, text)`` lines for a person."""
         offset = round(self.offset_s, 1) + 0.0  # never "-0.0"
-        if self.ambiguous and self.runner_up_s is not None:
+        if self.runs_backwards:
+            advice = (f"the track runs backwards: the video's motion matches it played in reverse (correlation "
+                      f"{self.backwards_correlation:.2f}); its times are in reverse order; not one to give as --offset")
+        elif self.ambiguous and self.runner_up_s is not None:
             advice = (f"ambiguous: {self.runner_up_s:+.1f} s matches about as well; check which against the video "
                       "before giving --offset")
         elif self.correlation < GOOD_MATCH_CORRELATION and not self.reliable:  # not "within its uncertainty of none"
@@ -149,6 +160,9 @@ class OffsetEstimate:
             "confidence": round(self.confidence, 3), "zone_shift_h": self.zone_shift_h,
             "channels": list(self.channels), "searched_s": [round(v, 3) for v in self.searched_s],
             "notes": list(self.notes),
+            "backwards_correlation": (None if self.backwards_correlation is None
+                                      else round(self.backwards_correlation, 4)),
+            "runs_backwards": self.runs_backwards,
         }
 
 
@@ -289,6 +303,17 @@ def _channels_combined(scores: list[np.ndarray]) -> np.ndarray:
     """The channels' correlations at each lag averaged as Fisher z: one clear match
     outweighs a vague one."""
     return np.tanh(np.mean(np.arctanh(np.clip(scores, -0.9999, 0.9999)), axis=0))
+
+
+def backwards_correlation(matched: list[tuple[np.ndarray, np.ndarray]], mirrored: list[bool]) -> tuple[float, int]:
+    """The best agreement of the video's series with the track's played in reverse, and
+    the lag it is found at: each padded track series of ``matched`` reversed in time, and
+    negated where ``mirrored`` (a turn to the right, flown backwards, is one to the left)."""
+    scores = [(-1.0 if flip else 1.0) * _sliding_correlation(video, padded[::-1])
+              for (video, padded), flip in zip(matched, mirrored)]
+    combined = _channels_combined(scores)
+    lag = int(np.argmax(combined))
+    return float(combined[lag]), lag
 
 
 def _part_offsets(matched: list[tuple[np.ndarray, np.ndarray]], origin: float,
@@ -433,6 +458,7 @@ def estimate_offset(
     notes: list[str] = []
     scores: list[np.ndarray] = []
     channels: list[str] = []
+    mirrored: list[bool] = []  # a turn channel, mirrored when the track is played backwards
     matched: list[tuple[np.ndarray, np.ndarray]] = []  # (video series, padded track series) of each channel
     pairs = [("speed", image_speed, motion.angular_speed), (f"turns ({motion.turn_source})", image_turn, motion.turn_deg_s)]
     if image_rotation is not None:
@@ -446,6 +472,7 @@ def estimate_offset(
         if len(r):
             scores.append(r)
             channels.append(name)
+            mirrored.append(name != "speed")
             matched.append((video, padded))
     if not scores:
         return None
@@ -487,10 +514,17 @@ def estimate_offset(
     residual = math.sqrt(max(0.0, 1.0 - best * best))
     video_length = min(len(video) for video, _ in matched)
     track_start, track_end = pad, len(matched[0][1]) - pad
-    overlap_s = max(0, min(k + video_length, track_end) - max(k, track_start)) * STEP_S
+
+    def overlap_s_at(lag: int) -> float:  # the padding is alike at both ends: the same for the track reversed
+        return max(0, min(lag + video_length, track_end) - max(lag, track_start)) * STEP_S
+
+    overlap_s = overlap_s_at(k)
     separation = None if runner is None else peak_separation(best, runner, overlap_s)
     clear = 1.0 if separation is None else float(np.clip(separation / (2.0 * CLEAR_BY_SIGMA), 0.0, 1.0))
     confidence = float(np.clip(best, 0.0, 1.0) * clear)
+    backwards, backwards_lag = backwards_correlation(matched, mirrored)
+    runs_backwards = (backwards >= GOOD_MATCH_CORRELATION
+                      and peak_separation(backwards, best, overlap_s_at(backwards_lag)) >= 2.0 * CLEAR_BY_SIGMA)
     if uncertainty > SURE_WITHIN_S:  # lined up well, but not to the tenth of a second
         confidence *= SURE_WITHIN_S / uncertainty
     if len(channels) < 2:
@@ -502,7 +536,8 @@ def estimate_offset(
         runner_up_s=None if runner_k is None else float(offsets[runner_k]), runner_up_correlation=runner,
         confidence=confidence, zone_shift_h=zone_shift_hours(offset), channels=tuple(channels),
         searched_s=searched, notes=tuple(notes), separation_sigma=separation,
+        backwards_correlation=backwards, runs_backwards=runs_backwards,
     )
 
 
-__all__ = ["NoOffsetInRange", "OffsetEstimate", "TrackMotion", "error_memory_s", "estimate_offset", "peak_separation", "track_motion", "zone_shift_hours"]
+__all__ = ["NoOffsetInRange", "OffsetEstimate", "TrackMotion", "backwards_correlation", "error_memory_s", "estimate_offset", "peak_separation", "track_motion", "zone_shift_hours"]

@@ -351,7 +351,8 @@ def estimate_clock_offset(
     Raises
     ------
     TelemetryError
-        When the video or the track has too little motion to match (message names both).
+        When the video or the track has too little motion to match, or the track runs
+        backwards against the video (its times in reverse order; the message names both).
     core.errors.VideoError
         When the video cannot be read.
     """
@@ -384,6 +385,13 @@ def _offset(track: Track, motion: ImageMotion, info: VideoInfo, search_s: tuple[
     if estimate is None:
         raise TelemetryError(f"{cannot}: too little motion in the video or the track to match; set the offset by hand "
                              f"({_BY_HAND})")
+    if estimate.runs_backwards:
+        raise TelemetryError(
+            f"{cannot}: its times run backwards: the video's motion matches the track played in reverse "
+            f"(correlation {estimate.backwards_correlation:.2f}, {estimate.correlation:.2f} at best as its times run), "
+            "so the file pairs its points with times in reverse order (points listed as flown with times counting "
+            "down, or reversed by an editor that kept the times); give the log as the drone wrote it"
+        )
     return estimate
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -139,6 +140,45 @@ def test_a_track_of_one_fix_is_said_to_hold_one_fix(manoeuvring_flight, gpx_cut_
     assert (f"{gpx}: cannot estimate the clock offset against {manoeuvring_flight.video}: the track holds one fix, "
             "no motion to match the video's against; give the flight's full log") in err
     assert "no clock offset within the search range" not in err
+
+
+def _gpx_times_reversed(flight, out, *, points_too: bool):
+    """The flight's GPX with each point given the time of its mirror image (the last
+    point's time on the first): points listed as flown with times counting down. With
+    ``points_too``, the points are also listed newest first, times and all, as some tools
+    write a log: the same flight."""
+    import gpxpy
+
+    gpx = gpxpy.parse(Path(flight.gpx).read_text())
+    points = gpx.tracks[0].segments[0].points
+    times = [p.time for p in points]
+    if points_too:
+        points.reverse()
+    else:
+        for point, time in zip(points, reversed(times)):
+            point.time = time
+    out.write_text(gpx.to_xml(version="1.1"))
+    return out
+
+
+def test_a_track_whose_times_run_backwards_is_said_to(manoeuvring_flight, tmp_path, capsys):
+    """A GPX whose points carry their times in reverse order (a GPX editor's "reverse
+    track" that kept the times) was read in time order, so the path ran backwards against
+    the video, and was reported as an ambiguous or unsure offset, as if the motion were
+    too plain; it is refused naming the file and saying its times run backwards. A log
+    listed newest first, each point with its own time, is the flight and matches."""
+    from app.cli import main
+
+    backwards = _gpx_times_reversed(manoeuvring_flight, tmp_path / "countdown.gpx", points_too=False)
+    assert main(["telemetry", str(backwards), "--video", str(manoeuvring_flight.video)]) == 2
+    err = capsys.readouterr().err
+    assert (f"{backwards}: cannot estimate the clock offset against {manoeuvring_flight.video}: its times run "
+            "backwards: the video's motion matches the track played in reverse") in err
+    assert "give the log as the drone wrote it" in err and "ambiguous" not in err
+    newest_first = _gpx_times_reversed(manoeuvring_flight, tmp_path / "newest_first.gpx", points_too=True)
+    assert main(["telemetry", str(newest_first), "--video", str(manoeuvring_flight.video), "--json"]) == 0
+    offset = json.loads(capsys.readouterr().out)["clock_offset"]
+    assert offset["reliable"] and not offset["runs_backwards"] and abs(offset["offset_s"]) < 0.5
 
 
 def test_a_video_that_does_not_move_is_too_little_motion(manoeuvring_flight, texture_video, tmp_path, capsys):

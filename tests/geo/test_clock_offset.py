@@ -4,6 +4,7 @@ track's own motion, plus noise)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -302,3 +303,29 @@ def test_the_error_memory_tells_a_drifting_error_from_white_noise():
 def _smooth_like_video(values: np.ndarray) -> np.ndarray:
     kernel = np.ones(10) / 10
     return np.convolve(values, kernel, "same")
+
+
+def _times_reversed(track: Track) -> Track:
+    """``track``'s points with their times in reverse order: the path flown backwards."""
+    times = [s.t_s for s in track.samples]
+    return Track(tuple(dataclasses.replace(s, t_s=t) for s, t in zip(track.samples[::-1], times)), None, "gpx",
+                 TimeBase.UTC)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_a_track_whose_times_run_backwards_is_said_to_and_not_applied(seed):
+    """Played backwards, a flight's speeds come in reverse and its turns the other way:
+    the video matched such a track nowhere and was reported ambiguous (seed 3), unsure
+    (seed 1) or even reliable at a wrong offset (seed 0, -9.5 s). The track played in
+    reverse matches the video clearly better: it runs backwards, and is not applied."""
+    track = manoeuvring_track(seconds=120.0, seed=seed)
+    t, speed, turn = image_series(track, video_start_s=40.0, duration_s=30.0)
+    forwards = estimate_offset(track, t, speed, turn, duration_s=30.0, creation_time_utc=START + 40.0)
+    assert forwards.reliable and not forwards.runs_backwards
+    backwards = estimate_offset(_times_reversed(track), t, speed, turn, duration_s=30.0,
+                                creation_time_utc=START + 40.0)
+    assert backwards.runs_backwards and backwards.backwards_correlation > 0.99
+    assert not backwards.reliable and not backwards.ambiguous
+    assert "the track runs backwards" in dict(backwards.describe())["clock offset"]
+    assert backwards.as_dict()["runs_backwards"] is True
+
