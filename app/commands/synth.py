@@ -125,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     _flags.positive("--seconds", args.seconds, "of seconds")  # before anything is rendered
     _flags.positive("--fps", args.fps, "of frames per second")
     _flags.at_least("--annotate-every", args.annotate_every)
+    _flags.at_least("--seed", args.seed, 0)  # numpy's seeds are never negative
+    _flags.at_least("--town", args.town, 0)
     _flags.between("--hfov", args.hfov, 1, 170, "degrees", inclusive=False)
     _flags.between("--terrain", args.terrain, 0, 100, "metres")
     _flags.between("--light-roofs", args.light_roofs, 0, MAX_LIGHT_ROOF_SHARE, "(a share of the houses)")

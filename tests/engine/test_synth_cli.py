@@ -46,7 +46,10 @@ def test_synth_cli_leaves_the_orthophoto_out_of_a_training_set(tmp_path: Path, c
 
 
 @pytest.mark.parametrize("args, message", [(["--size", "161x96"], "even"), (["--origin", "95,0"], "origin"),
-                                           (["--light-roofs", "0.95"], "--light-roofs must be from 0 to 0.88")])
+                                           (["--light-roofs", "0.95"], "--light-roofs must be from 0 to 0.88"),
+                                           # numpy's "expected non-negative integer", naming neither flag
+                                           (["--seed", "-1"], "--seed must be >= 0; got -1"),
+                                           (["--town", "-3"], "--town must be >= 0; got -3")])
 def test_synth_cli_bad_input_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     assert main(["synth", str(tmp_path), "--seconds", "0.1", *args]) == 2
     err = capsys.readouterr().err
