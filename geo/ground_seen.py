@@ -71,9 +71,12 @@ def ground_seen(footprints: Sequence[Any]) -> Any:
 
 def ground_seen_lonlat(footprints_lonlat: Sequence[Any]) -> Any:
     """:func:`ground_seen` of footprints in WGS84 (lon/lat), in WGS84: worked out in
-    metres about their middle. Footprints on both sides of 180 degrees have no middle
-    there: their union is given as it is. Kept by the footprints themselves: an export's
-    web map, KMZ and print map each draw the outline of the same camera footprints."""
+    metres about their middle. Footprints across 180 degrees (each jumping from 179.9999
+    to -179.9999, or split there) are worked out about their middle around the circle,
+    and the outline is given with longitudes next to it (past 180 where it crosses, as
+    :func:`geo.antimeridian.antimeridian_safe` splits for a file and a map draws it).
+    Kept by the footprints themselves: an export's web map, KMZ and print map each draw
+    the outline of the same camera footprints."""
     return _OUTLINES.get_or_compute(footprints_lonlat, (), lambda: _ground_seen_lonlat(footprints_lonlat))
 
 
@@ -85,6 +88,7 @@ def clear_cache() -> None:
 def _ground_seen_lonlat(footprints_lonlat: Sequence[Any]) -> Any:
     import shapely
 
+    from geo.antimeridian import central_longitude, display_longitudes, unwrap_longitudes
     from geo.local import LocalFrame
 
     footprints = [p for p in footprints_lonlat if not p.is_empty]
@@ -92,16 +96,24 @@ def _ground_seen_lonlat(footprints_lonlat: Sequence[Any]) -> Any:
         from shapely.geometry import Polygon
 
         return Polygon()
-    west, south, east, north = shapely.total_bounds(footprints)
-    if east - west > 180.0:  # across 180 degrees
-        return shapely.union_all(footprints).buffer(0)
-    local = LocalFrame.around((west + east) / 2, (south + north) / 2)
+    # Across 180 degrees a frame's footprint jumps from 179.9999 to -179.9999 (or is split
+    # there): its vertices are placed in metres about the footprints' middle around the
+    # circle, and the outline is given back next to it (180.0001), as a map draws it; a
+    # flight away from 180 degrees is worked out about the middle of its box, as it is.
+    coordinates = shapely.get_coordinates(footprints)
+    centre = central_longitude(coordinates[:, 0])
+    longitudes = display_longitudes(coordinates[:, 0], centre)
+    middle = (float(longitudes.min()) + float(longitudes.max())) / 2
+    if abs(middle) > 180.0:
+        middle = float(unwrap_longitudes(np.array([middle]), 0.0)[0])
+    local = LocalFrame.around(middle, (float(coordinates[:, 1].min()) + float(coordinates[:, 1].max())) / 2)
 
     def to_local(coords: np.ndarray) -> np.ndarray:
         return np.column_stack(local.to_local(coords[:, 0], coords[:, 1]))
 
     def to_lonlat(coords: np.ndarray) -> np.ndarray:
-        return np.column_stack(local.to_lonlat(coords[:, 0], coords[:, 1]))
+        lon, lat = local.to_lonlat(coords[:, 0], coords[:, 1])
+        return np.column_stack((display_longitudes(lon, centre), lat))
 
     outline = ground_seen([shapely.transform(p, to_local) for p in footprints])
     return shapely.transform(outline, to_lonlat)

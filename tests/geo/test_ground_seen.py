@@ -4,6 +4,7 @@ they did not see (but for a metre)."""
 
 from __future__ import annotations
 
+import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
@@ -52,12 +53,34 @@ def test_no_footprint_is_no_ground():
     assert ground_seen([]).is_empty
 
 
-def test_footprints_across_180_degrees_are_joined_as_they_are():
+def _wrapped(polygon: Polygon) -> Polygon:
+    """``polygon`` with its longitudes within -180..180, as a frame's footprint across 180
+    degrees comes from the map (179.9995 then -179.9995: a polygon that jumps)."""
+    return shapely.transform(polygon, lambda xy: np.column_stack([(xy[:, 0] + 180.0) % 360.0 - 180.0, xy[:, 1]]))
+
+
+def test_footprints_across_180_degrees_are_outlined_there():
+    """Frames over Fiji whose footprints cross 180 degrees jump from 179.9995 to -179.9995:
+    their plain union was a band round the world, which the relief package's KMZ drew from
+    41.6 to 180 degrees and its print map as zigzags. They are outlined where they are,
+    and split there for a file; footprints already split at 180 are outlined there too."""
+    from geo.export.vector import polygon_outlines
     from geo.ground_seen import ground_seen_lonlat
 
+    continuous = [shapely.box(179.9992 + k * 1e-4, -16.5, 180.0002 + k * 1e-4, -16.499) for k in range(5)]
+    outline = ground_seen_lonlat([_wrapped(p) for p in continuous])
+    union = shapely.union_all(continuous)
+    assert outline.geom_type == "Polygon"
+    shown = shapely.transform(outline, lambda xy: np.column_stack([xy[:, 0] % 360.0, xy[:, 1]]))
+    assert abs(shown.area - union.area) < 0.05 * union.area
+    assert shown.symmetric_difference(union).area < 0.1 * union.area
+    lines = polygon_outlines(outline)  # the KMZ's: either side of 180, each within its 0.0014 degrees
+    assert len(lines) == 2 and all(180.0 - abs(x) < 0.0015 for line in lines for x, _ in line.coords)
+
     east, west = shapely.box(179.999, 30.0, 180.0, 30.001), shapely.box(-180.0, 30.0, -179.999, 30.001)
-    outline = ground_seen_lonlat([east, west])
-    assert outline.equals(shapely.union_all([east, west]))  # not worked out about 0 degrees, half a world away
+    split = ground_seen_lonlat([east, west])
+    assert abs(split.area - 2 * east.area) < 0.1 * east.area
+    assert all(180.0 - abs(x) <= 0.001 + 1e-9 for x, _ in shapely.get_coordinates(split))
 
 
 def test_the_relief_package_kmz_outlines_the_area_filmed_without_teeth(flyover_map):
