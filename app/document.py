@@ -351,8 +351,13 @@ class ProjectDocument(QObject):
         return current_user()
 
     def set_author(self, name: str | None) -> None:
-        """Record edits under ``name`` from now on (``None`` or empty: the login name)."""
-        self._author = (name or "").strip() or None
+        """Record edits under ``name`` from now on (``None`` or empty: the login name), as
+        one line of text (:func:`core.text.one_line`): a name pasted with a line break, a
+        terminal escape or a right-to-left override went into every decision and from
+        there into the KML descriptions and the sites' ``reviewed_by``."""
+        from core.text import one_line
+
+        self._author = one_line(name or "") or None
         if self.session is not None:
             self.session.author = self.author
 

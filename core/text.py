@@ -25,6 +25,28 @@ def is_one_line_text(value: object) -> bool:
     )
 
 
+def one_line(text: str) -> str:
+    """``text`` made one line of text (:func:`is_one_line_text`): each run of line breaks,
+    tabs and other control characters one space, bidirectional overrides and isolates
+    dropped, a lone surrogate (a byte that is not UTF-8) U+FFFD, the ends stripped. For a
+    name that is kept rather than refused where it is given (the reviewer's, asked once in
+    a dialog and recorded with every decision): "Ana", a line break and "Reviewer" are
+    recorded "Ana Reviewer"."""
+    out: list[str] = []
+    for c in text:
+        if c in BIDI_CONTROLS:
+            continue
+        category = unicodedata.category(c)
+        if category == "Cs":
+            out.append("\ufffd")
+        elif category in _BREAKING_CATEGORIES:
+            if out and out[-1] != " ":
+                out.append(" ")
+        else:
+            out.append(c)
+    return "".join(out).strip()
+
+
 def shown_file_name(name: str) -> str:
     """A file's name as a product (a PDF, a README, a KML) shows it: a byte that is not
     UTF-8 (a Latin-1 card's ``caf\\xe9.mp4``, which Python keeps as a lone surrogate) as

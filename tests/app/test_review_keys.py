@@ -385,6 +385,28 @@ def test_edits_are_recorded_under_the_reviewer_name_of_the_settings(qtbot, app_s
     assert errors == []
 
 
+def test_a_reviewer_name_pasted_with_line_breaks_and_escapes_is_recorded_as_one_line(qtbot, app_settings, project,
+                                                                                      errors):
+    """Edit > Reviewer Name… takes what is pasted into it: a name with a line break, a
+    terminal escape and a right-to-left override was recorded as it was with every
+    decision, and from there written into the KML descriptions ("reviewed by ..." across
+    two lines, the rest of the line reversed) and the sites' reviewed_by."""
+    from app.main_window import MainWindow
+
+    window = MainWindow(settings=app_settings)
+    qtbot.addWidget(window)
+    assert window.open_path(project)
+    window.set_reviewer_name("Ana\nReviewer\x1b[31m \u202eIFRC")
+    assert window.statusBar().currentMessage() == "Edits are recorded as Ana Reviewer [31m IFRC"
+    doc = window.document
+    window.select_detection(doc.detections(0)[0].id)
+    window.set_review(ReviewState.ACCEPTED)
+    (edit,) = doc.store.edit_history(doc.run_id)
+    assert edit.author == "Ana Reviewer [31m IFRC"
+    doc.close()
+    assert errors == []
+
+
 def test_a_frame_that_is_no_look_at_the_ground_is_named_under_the_video(qtbot, window, flyover):
     """Frames measured black (the lens covered) or smeared do not count as a look
     (core.frame_quality): the timeline draws them amber and the transport names them."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from core.survey import SURVEY_FILE, Survey, SurveyError
-from core.text import is_one_line_text
+from core.text import is_one_line_text, one_line
 
 REFUSED = [
     "new\nline",
@@ -32,6 +32,20 @@ def test_control_characters_line_breaks_and_overrides_are_not_one_line(text):
 @pytest.mark.parametrize("text", KEPT)
 def test_any_script_markup_and_the_right_to_left_marks_are_one_line(text):
     assert is_one_line_text(text)
+
+
+@pytest.mark.parametrize("text", REFUSED + KEPT)
+def test_any_text_made_one_line_is_one_line_and_one_line_text_stays_as_it_is(text):
+    assert is_one_line_text(one_line(text))
+    if is_one_line_text(text):
+        assert one_line(text) == text.strip()
+
+
+def test_a_name_made_one_line_keeps_its_words_apart():
+    assert one_line("Ana\nReviewer") == "Ana Reviewer"
+    assert one_line(" Ana\r\n\tReviewer \x1b[31m") == "Ana Reviewer [31m"
+    assert one_line("ops@relief.\u202eelpmaxe") == "ops@relief.elpmaxe"
+    assert one_line("\n\x07") == ""
 
 
 @pytest.mark.parametrize("name", ["Beira\nnorth", "Beira \x1b[2J", "Beira\u202eevil"])
