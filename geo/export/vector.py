@@ -62,8 +62,13 @@ def file_geometry(geometry, geometry_type: str | None):  # noqa: ANN001, ANN201 
     geometry = antimeridian_safe(geometry)
     if geometry is None:
         return None
-    geometry = shapely.orient_polygons(shapely.set_precision(geometry, 10.0 ** -COORDINATE_DECIMALS))
-    return as_declared(geometry, geometry_type)
+    snapped = shapely.set_precision(geometry, 10.0 ** -COORDINATE_DECIMALS)
+    if snapped.is_empty and not geometry.is_empty:  # shorter or smaller than the grid: it collapsed
+        if geometry.geom_type not in ("LineString", "MultiLineString"):
+            return None  # a polygon under a square millimetre: unlocated, as a file writes it
+        # a drone that hovered the whole clip: its track is its one place, each point rounded
+        snapped = shapely.set_precision(geometry, 10.0 ** -COORDINATE_DECIMALS, mode="pointwise")
+    return as_declared(shapely.orient_polygons(snapped), geometry_type)
 
 
 def feature_collection(records: list[Record], *, name: str, geometry_type: str | None = None) -> dict:

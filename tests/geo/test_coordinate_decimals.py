@@ -42,3 +42,26 @@ def test_a_relief_package_layer_is_rounded_too(tmp_path):
     coordinates = shapely.get_coordinates(geometry)
     assert _decimals(coordinates) == COORDINATE_DECIMALS and geometry.geoms[0].exterior.is_ccw
     assert np.abs(coordinates - (139.70123457, 35.6)).max(axis=1).min() < 1e-12  # rounded, not moved
+
+
+def test_the_track_of_a_drone_that_hovered_the_whole_clip_is_written_at_its_place(tmp_path):
+    """A clip filmed hovering over one house: every track point at one place, a line of no
+    length, which rounding to the 8 decimals made empty: the GeoJSON export ended in
+    shapely's "Can't create MultiLineString with empty component" (a traceback) and the
+    relief package's GeoPackage was refused with it. The line is written at its place; a
+    polygon smaller than the grid has no place (null), as a file writes one."""
+    from geo.export.vector import write_geojson
+
+    hover = shapely.LineString([(-85.660322, 30.158813)] * 20)
+    write_geojson(tmp_path / "track.geojson", [({"segment": 0}, hover)], name="track", geometry_type="MultiLineString")
+    (feature,) = json.loads((tmp_path / "track.geojson").read_text())["features"]
+    assert feature["geometry"]["type"] == "MultiLineString"
+    assert {tuple(p) for p in feature["geometry"]["coordinates"][0]} == {(-85.660322, 30.158813)}
+    write_gpkg_layer(tmp_path / "p.gpkg", "track", [({"segment": 0}, hover)], append=False)
+    (line,) = pyogrio.read_dataframe(tmp_path / "p.gpkg", layer="track").geometry
+    assert shapely.get_coordinates(line).tolist()[0] == [-85.660322, 30.158813]
+    speck = Polygon([(8.0, 47.0), (8.0 + 1e-9, 47.0), (8.0, 47.0 + 1e-9)])
+    write_geojson(tmp_path / "speck.geojson", [({"frame": 1}, speck)], name="camera_footprints",
+                  geometry_type="MultiPolygon")
+    (feature,) = json.loads((tmp_path / "speck.geojson").read_text())["features"]
+    assert feature["geometry"] is None
