@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from app.frames_ahead import FramesAhead
-from app.undo import ReviewCommand, SettingsCommand
+from app.undo import ChangedOutside, ReviewCommand, SettingsCommand
 from core.errors import InputError, StoreError
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, Frame, ReviewState
@@ -621,7 +621,7 @@ class ProjectDocument(QObject):
             return
         command = SettingsCommand({name: getattr(before, name) for name in changed},
                                   {name: getattr(settings, name) for name in changed}, text, self.update_settings,
-                                  self._step_refused)
+                                  self._step_refused, held=self._held_settings)
         self._push(command)
         if command.error is not None:
             raise command.error
@@ -643,6 +643,16 @@ class ProjectDocument(QObject):
         if seen_all:  # the discard line is this window's own, not a change from outside to show
             self._remember_review()
 
+    def _held_settings(self) -> dict[str, object]:
+        """The project's georeferencing settings as it holds them now, by field (another
+        window's, the command line's changes included): what a settings step checks before
+        it is undone or redone. Not the map's minimum score, which the window's own score
+        slider changes outside the undo history: an undo puts it back as it was."""
+        from dataclasses import fields
+
+        settings = self.settings
+        return {f.name: getattr(settings, f.name) for f in fields(ProjectSettings) if f.name != "min_score"}
+
     def _step_refused(self, error: Exception, undoing: bool) -> None:
         """An Edit > Undo (or Redo) of a review edit or a settings change the project
         refused to store (a full disk, locked by another damagemap): the step is taken back
@@ -657,11 +667,19 @@ class ProjectDocument(QObject):
         text = self.undo_stack.undoText() if undoing else self.undo_stack.redoText()
         parent = self.parent()
 
+        if isinstance(error, ChangedOutside):
+            from app.dialogs.geo_dialog import SETTING_NAMES
+
+            changed = list(dict.fromkeys(SETTING_NAMES.get(name, name) for name in error.names))
+            why = (f"the {' and '.join(changed)} {'was' if len(changed) == 1 else 'were'} changed since (another "
+                   "window or the command line), and it would overwrite that")
+        else:
+            why = f"the project could not store it ({error_text(error)})"
+
         def take_back() -> None:
             (self.undo_stack.redo if undoing else self.undo_stack.undo)()
             show_error(parent if isinstance(parent, QWidget) else None,
-                       f"{step} of '{text}' not done: the project could not store it "
-                       f"({error_text(error)}); the project is as it was", title=f"{step} not done")
+                       f"{step} of '{text}' not done: {why}; the project is as it was", title=f"{step} not done")
 
         QTimer.singleShot(0, take_back)
 

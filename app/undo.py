@@ -98,6 +98,16 @@ class ReviewCommand(QUndoCommand):
             self._on_changes(changes)
 
 
+class ChangedOutside(Exception):
+    """A settings step not taken: the project no longer holds what the step left there, as
+    another window or the command line (``export --save``) changed those settings since;
+    taking the step would overwrite that change. ``names``: the fields changed since."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        super().__init__(f"{', '.join(names)} changed since this step (elsewhere); the step would overwrite that")
+
+
 class SettingsCommand(QUndoCommand):
     """One change of the project settings, kept as the fields it changed.
 
@@ -113,13 +123,17 @@ class SettingsCommand(QUndoCommand):
     another damagemap or made read-only since) changes nothing; Qt has moved its index by
     then, so ``on_refused(error, undoing)`` is told, to step the stack back (the step
     after a refused undo, or before a refused redo, then stores nothing: the settings
-    are where they were) and say why.
+    are where they were) and say why. With ``held`` (the fields' values the project
+    holds now), an undo or a redo is refused alike, as :class:`ChangedOutside`, where the
+    project no longer holds the values the step left (another window's change since).
     """
 
     def __init__(self, before: Mapping[str, Any], after: Mapping[str, Any], text: str,
                  apply: Callable[..., object],
-                 on_refused: Callable[[Exception, bool], None] | None = None) -> None:
+                 on_refused: Callable[[Exception, bool], None] | None = None,
+                 held: Callable[[], Mapping[str, Any]] | None = None) -> None:
         super().__init__(text)
+        self._held = held
         self._before, self._after = dict(before), dict(after)
         self._apply = apply
         self._on_refused = on_refused
@@ -147,9 +161,20 @@ class SettingsCommand(QUndoCommand):
             self._refused = False
             return
         try:
+            self._check_held(self._after if undoing else self._before)
             self._apply(**values)
         except Exception as exc:  # noqa: BLE001 - out of Qt's undo() it would reach no one
             if self._on_refused is None:
                 raise
             self._refused = True
             self._on_refused(exc, undoing)
+
+    def _check_held(self, expected: Mapping[str, Any]) -> None:
+        """Raise :class:`ChangedOutside` where the project holds other values than
+        ``expected`` for the fields this step changes (those ``held`` gives)."""
+        if self._held is None:
+            return
+        held = self._held()
+        changed = [name for name, value in expected.items() if name in held and held[name] != value]
+        if changed:
+            raise ChangedOutside(changed)

@@ -168,6 +168,35 @@ def test_an_undo_the_project_cannot_store_is_said_and_the_history_stays_with_the
     assert errors[-1].startswith("Redo of 'Change clock offset' not done: ")
 
 
+def test_an_undo_over_a_change_made_outside_the_window_is_refused_and_that_change_kept(
+        qtbot, window, sites_truth, tmp_path, errors):
+    """The project open in a second window (or changed by `export --offset 2 --save`): the
+    first window's Edit > Undo of its offset change put its old offset back over the other
+    one's, unsaid. It is refused, naming the setting, and the other change is kept; once
+    the setting holds what the step left again, the undo is done."""
+    path = tmp_path / "flight.dmproj"
+    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    assert window.open_path(path)
+    doc, stack = window.document, window.document.undo_stack
+    window.set_georeferencing(replace(doc.settings, time_offset_s=0.5))
+    assert stack.count() == 1 and stack.index() == 1
+
+    with ProjectStore.open(path) as other:  # the other window's change
+        other.set_project_settings(replace(other.project_settings(), time_offset_s=2.0))
+    with qtbot.waitSignal(stack.indexChanged, timeout=5_000, check_params_cb=lambda index: index == 1):
+        window.undo_action.trigger()  # Edit > Undo
+    assert stack.index() == 1 and stack.canUndo() and not stack.canRedo()
+    assert _stored(path).time_offset_s == doc.settings.time_offset_s == 2.0
+    assert errors == ["Undo of 'Change clock offset' not done: the clock offset was changed since (another window "
+                      "or the command line), and it would overwrite that; the project is as it was"]
+
+    with ProjectStore.open(path) as other:  # the other window puts it back
+        other.set_project_settings(replace(other.project_settings(), time_offset_s=0.5))
+    window.undo_action.trigger()
+    assert stack.index() == 0 and _stored(path).time_offset_s == 0.0
+
+
 def test_a_review_undo_the_project_cannot_store_is_said_and_the_history_stays_with_the_project(
         qtbot, window, sites_truth, tmp_path, monkeypatch, errors):
     """The same for a review edit: an undo refused by a full disk raised out of Qt's
