@@ -18,6 +18,17 @@ import numpy as np
 WGS84 = "EPSG:4326"
 
 
+class BeyondUtm(ValueError):
+    """A place nearer a pole than the UTM zones reach (80 degrees south, 84 north): the
+    maps are placed in UTM metres, so nothing there can be mapped."""
+
+    def __init__(self, lat_deg: float) -> None:
+        self.lat_deg = lat_deg
+        where = f"{abs(lat_deg):.4f}° {'S' if lat_deg < 0 else 'N'}"
+        super().__init__(f"the flight is at {where}, nearer the pole than the UTM zones reach (80° S to 84° N), in "
+                         "which damagemap places its maps: it cannot map a flight there")
+
+
 def utm_crs_for(lon_deg: float, lat_deg: float):
     """The WGS 84 / UTM zone CRS containing a point, chosen as geopandas'
     ``estimate_utm_crs`` does (pyproj's ``query_utm_crs_info``)."""
@@ -38,7 +49,7 @@ def _utm_epsg_for(lon_deg: float, lat_deg: float) -> int:
         area_of_interest=AreaOfInterest(lon_deg, lat_deg, lon_deg, lat_deg),
     )
     if not infos:  # polar regions: no UTM zone
-        raise ValueError(f"no UTM zone covers lon={lon_deg!r}, lat={lat_deg!r}")
+        raise BeyondUtm(lat_deg)
     return int(infos[0].code)
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from core.errors import TelemetryError
 from geo.antimeridian import central_longitude
 from geo.hover_turns import Turns, headings_while_still, still_runs
-from geo.local import LocalFrame
+from geo.local import BeyondUtm, LocalFrame
 from geo.sync_video import VideoFacts, apart_text, match_video
 from geo.telemetry.track import TimeBase, Track
 
@@ -579,7 +579,10 @@ def align_track(
     if local is None:  # centred on the part of the track the video covers
         during = (t_video >= -slack) & (t_video <= duration_s + slack)
         centre = lonlat[during] if during.any() else lonlat
-        local = LocalFrame.around(central_longitude(centre[:, 0]), float(np.median(centre[:, 1])))
+        try:
+            local = LocalFrame.around(central_longitude(centre[:, 0]), float(np.median(centre[:, 1])))
+        except BeyondUtm as exc:
+            raise TelemetryError(f"{track.path or track.name}: {exc}") from None
     east, north = local.to_local(lonlat[:, 0], lonlat[:, 1])
     outlier = flag_jumps(t_raw, east, north, max_speed_mps=max_speed_mps)
     if outlier.any():

@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.errors import InputError, TelemetryError
+    from geo.local import BeyondUtm
     from geo.telemetry import read_telemetry
     from geo.telemetry.summary import format_summary, summarise
 
@@ -45,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         summary = summarise(track)
     except TelemetryError:
         raise
+    except BeyondUtm as exc:  # read, but not to be mapped
+        raise TelemetryError(f"{args.file}: {exc}") from None
     except (ValueError, OSError, UnicodeError, csv.Error) as exc:  # a reader bug must still be one line
         raise TelemetryError(f"{args.file}: cannot read telemetry: {exc}") from exc
     estimate = None

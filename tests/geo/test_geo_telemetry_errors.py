@@ -122,3 +122,23 @@ def test_times_that_go_backwards_in_the_file_are_said(tmp_path):
     csv.write_text("time,lat,lon,alt\n" + "".join(f"{t},{47.0 + k * 1e-4:.4f},8.0,500\n"
                                                     for k, t in enumerate([0, 1, 2, 1, 2, 3])))
     assert any("go backwards 1 time between one of its rows" in n for n in read_telemetry(csv).notes)
+
+
+@pytest.mark.parametrize("lat, where", [(-85, "85.0005° S"), (86, "86.0005° N")])
+def test_a_flight_nearer_a_pole_than_utm_reaches_is_said_to_be_one(tmp_path, capsys, lat, where):
+    """A flight past 84° N or 80° S: the summary said "cannot read telemetry: no UTM zone
+    covers lon=..., lat=..." of a file read well, and the map and the exports ended in a
+    traceback. Both name the file and say the flight is too near the pole to be mapped."""
+    from core.errors import TelemetryError
+    from geo.sync import align_track
+
+    path = _gpx(tmp_path / "polar.gpx", range(11))
+    path.write_text(path.read_text().replace('lat="47.', f'lat="{lat}.'))  # 47.0000 to 47.0010 moved there
+    assert main(["telemetry", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: the flight is at {where}, nearer the pole than the UTM zones reach (80° S to 84° N)" in err
+    assert "cannot read" not in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(TelemetryError) as refused:  # the map's placement
+        align_track(read_telemetry(path), duration_s=5.0, creation_time_utc=1714557600.0)
+    assert str(refused.value).startswith(f"{path}: the flight is at {where[:2]}")
+    assert "nearer the pole than the UTM zones reach" in str(refused.value)
