@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from core.text import isolated
+from core.text import isolated, one_line
 from core.types import frame_number
 from geo.export.records import EMS_GRADE, best_score, counted, review_marks, seen_in, unconfirmed_reason
 from geo.fusion import FusedSite
@@ -39,8 +39,10 @@ def site_summary(damage_map: DamageMap, fused: FusedSite) -> str:
     if not fused.confirmed:
         parts.append(unconfirmed_reason(fused))
     # each name set apart: "محمد, IFRC" keeps its comma between the names, not after the Arabic one
-    names = sorted({m.author for m in review_marks(damage_map, (o.detection_id for o in fused.observations))})
-    who = ", ".join(isolated(name) for name in names)
+    # one line each: a name recorded with a line break or a terminal escape (an older
+    # damagemap's, a login name) would break the description's line or reorder it
+    names = sorted({one_line(m.author) for m in review_marks(damage_map, (o.detection_id for o in fused.observations))})
+    who = ", ".join(isolated(name) for name in names if name)
     parts.append(f"reviewed by {who}" if site.reviewed and who else "reviewed" if site.reviewed else "not reviewed")
     return escape("; ".join(parts), quote=False)
 

@@ -57,6 +57,19 @@ def test_a_site_s_kml_description_isolates_its_reviewers(flyover_map):
     assert plain.endswith("reviewed by Maria")
 
 
+def test_a_reviewer_name_recorded_with_a_line_break_is_one_line_in_the_description(flyover_map):
+    """A name recorded with a line break, a terminal escape or a right-to-left override (an
+    older damagemap's, a login name) was written into the KML description as it was: the
+    line broke in two and the override reversed the rest of it."""
+    damage_map, _ = flyover_map
+    fused = damage_map.fused[0]
+    ids = [o.detection_id for o in fused.observations]
+    reviews = {ids[0]: ReviewSignature("Ana\nReviewer\x1b[31m", "x"), ids[-1]: ReviewSignature("\u202eIFRC", "y")}
+    reviewed = dataclasses.replace(fused, site=dataclasses.replace(fused.site, reviewed=True))
+    summary = site_summary(dataclasses.replace(damage_map, reviews=reviews), reviewed)
+    assert summary.endswith("reviewed by Ana Reviewer [31m, IFRC")
+
+
 def test_the_readme_isolates_the_event(flyover_map):
     damage_map, _ = flyover_map
     info = ProductInfo(event=ARABIC, organisation="IFRC")
