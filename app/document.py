@@ -75,6 +75,10 @@ class ProjectDocument(QObject):
     stepped(object, bool)
         An undo or a redo (not an edit as it is made): what it changed
         (``core.review.Changes``), and whether it was a redo, for the views to go to it.
+    review_changed(object)
+        The run's review changed: an edit, an undo or a redo (what it changed,
+        ``core.review.Changes``), or review done outside the window read again (``None``:
+        anything may have changed). Emitted before ``detections_changed``.
     """
 
     opened = Signal()
@@ -93,6 +97,7 @@ class ProjectDocument(QObject):
     sites_changed = Signal()
     stepped = Signal(object, bool)
     flight_in_survey_changed = Signal()
+    review_changed = Signal(object)
 
     #: A burst of threshold changes (a slider drag) is saved to the project once, this
     #: long after the last one (saving rebuilds the map).
@@ -817,6 +822,7 @@ class ProjectDocument(QObject):
         self._start_session()
         frames = frozenset(self._analysed) | frozenset(self._frame_detections)
         self._forget_detections()
+        self.review_changed.emit(None)
         self.detections_changed.emit(frames)
         self.notice.emit("The review of this project was changed outside this window (the command line, or its "
                          "survey): the window shows it now, and Undo holds its steps")
@@ -844,5 +850,6 @@ class ProjectDocument(QObject):
     def _on_changes(self, changes) -> None:  # noqa: ANN001 - core.review.Changes
         self._remember_review()
         self._forget_detections(changes.frame_indices)
+        self.review_changed.emit(changes)
         self.detections_changed.emit(frozenset(changes.frame_indices))
 
