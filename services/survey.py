@@ -1456,6 +1456,19 @@ class FlightInSurvey:
             return None
         return context
 
+    def withheld(self, changed_sites: Collection[int] | None) -> FlightInSurvey:
+        """This view while the survey is read again after a review change in the window
+        (a decision, a split or merge, an undo or redo) to the flight's sites
+        ``changed_sites`` (None: any of them, a change from outside the window): it says
+        nothing of those sites, nor the survey numbers of the other flights' sites (a
+        rejection here may take one off the survey's map), until the survey map read after
+        the change says what `survey info` says then, rather than a number of before."""
+        changed = None if changed_sites is None else frozenset(changed_sites)
+        sites = {} if changed is None else {
+            site_id: context for site_id, context in self.sites.items() if site_id not in changed}
+        elsewhere = tuple(replace(site, survey_site_id=None) for site in self.elsewhere)
+        return replace(self, elsewhere=elsewhere, sites=sites)
+
 
 def flight_in_survey(survey: Survey, project: Path) -> FlightInSurvey:
     """:class:`FlightInSurvey` of the flight whose project is ``project`` (empty when it is
