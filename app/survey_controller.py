@@ -57,9 +57,12 @@ class SurveyController(QObject):
         self.batch: FlightBatch | None = None
         self._running_batch = False
         self._context_job: Any = None  # the job reading what the other flights say
+        self._context_reads = 0  # reads asked for: a read's view is shown only if none was asked since
+        self._read_context_again = False  # a review change while a read ran: read once more after it
         window.analysis_finished.connect(self._on_analysis_finished)
         window.document.run_changed.connect(self._on_run_changed)
         window.document.analysis_running_changed.connect(self._on_analysis_running_changed)
+        window.document.review_changed.connect(self._on_review_changed)
 
     # ------------------------------------------------------------------ opening
     def open_dialog(self) -> None:
@@ -192,21 +195,65 @@ class SurveyController(QObject):
         if not running:
             self.read_flight_in_survey()
 
-    def read_flight_in_survey(self) -> None:
+    def _on_review_changed(self, changes: object) -> None:
+        """A decision, split, merge, undo or redo in the open flight (``None``: review done
+        outside the window): the survey's map changes with it. Until it is read again the
+        window says nothing of the sites changed (:meth:`services.survey.FlightInSurvey.withheld`)
+        rather than what the survey said before; the rest stays as read."""
+        doc = self.window.document
+        if doc.survey is None or doc.analysis_running:  # a run being analysed is read when it ends
+            return
+        view = doc.flight_in_survey
+        if view is not None:
+            site_of, _unconfirmed = doc.site_assignments()
+            ids = getattr(changes, "detection_ids", None)
+            changed = None if ids is None else {site_of[i] for i in ids if i in site_of}
+            doc.set_flight_in_survey(view.withheld(changed))  # type: ignore[attr-defined]
+        self.read_flight_in_survey(keep_shown=True)
+
+    @property
+    def busy(self) -> bool:
+        """What the survey says of the open flight is being read, or will be."""
+        return self._read_context_again or (self._context_job is not None and self._context_job.is_running)
+
+    def read_flight_in_survey(self, *, keep_shown: bool = False) -> None:
         """Read, on the job thread, what the survey's other flights say around the open
-        flight (one survey map for the Map and Sites panels), once a flight and run."""
+        flight (one survey map for the Map and Sites panels), once a flight and run, and
+        after each review change. Only the read asked for last is shown; ``keep_shown``:
+        what is shown stays until then (else nothing is). One read at a time: changes made
+        while one runs are read once, after it."""
+        doc = self.window.document
+        self._context_reads += 1
+        if not keep_shown:
+            doc.set_flight_in_survey(None)
+        if doc.survey is None or doc.project_path is None:
+            return
+        if self._context_job is not None and self._context_job.is_running:
+            self._read_context_again = True
+            return
+        self._start_context_read()
+
+    def _start_context_read(self) -> None:
         from services.survey import flight_in_survey
 
         doc = self.window.document
-        doc.set_flight_in_survey(None)
+        self._read_context_again = False
         if doc.survey is None or doc.project_path is None:
             return
-        project = doc.project_path
+        project, asked = doc.project_path, self._context_reads
         job = FunctionJob(flight_in_survey, doc.survey, project, parent=self)
-        job.done.connect(lambda view: doc.set_flight_in_survey(view) if doc.project_path == project else None)
+        job.done.connect(lambda view: doc.set_flight_in_survey(view)
+                         if doc.project_path == project and asked == self._context_reads else None)
         job.failed.connect(lambda exc: _log.warning("the survey's other flights not read: %s", exc))
+        job.finished.connect(self._on_context_read)
         self._context_job = job
         job.start()
+
+    def _on_context_read(self) -> None:
+        self._context_job.deleteLater()
+        self._context_job = None
+        if self._read_context_again:
+            self._start_context_read()
 
     # ------------------------------------------------------------------ Analyse Flights…
     def analyse_flights(self, projects: list[Path], options: AnalysisOptions, *, model: Any = None) -> bool:

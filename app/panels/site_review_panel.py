@@ -1007,7 +1007,8 @@ class SiteReviewPanel(Panel):
     # ------------------------------------------------------------------ a survey's flight
     def _on_flight_in_survey(self) -> None:
         """A survey flight's rows say what the other flights found at each site (read by the
-        survey controller for the open flight)."""
+        survey controller for the open flight, again after each review change); a row
+        decided since the list was read keeps saying so."""
         if self.review is None:
             return
         reasons = {item.site.site_id: item.reason for item in self.review.queue}
@@ -1015,7 +1016,8 @@ class SiteReviewPanel(Panel):
             site = self.review.site(site_id)
             if site is not None:
                 text = reasons.get(site_id, "") + self._survey_text(site)
-                row.setText(self._row_text(site, text))
+                decided = self._decided.get(site_id)
+                row.setText(self._row_text(site, text if decided is None else f"decided: {decided}"))
                 row.setToolTip(text)
         self._row_delegate.fit_rows()
         if self.document.flight_in_survey is not None:

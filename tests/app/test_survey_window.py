@@ -559,6 +559,76 @@ def test_the_open_flight_taken_out_of_the_survey_no_longer_shows_the_other_fligh
     assert not any("also found by" in row.text() for row, _, _ in panel._rows)
 
 
+def _survey_numbers_in_window(panel, widget):
+    """The survey site number each listed site's row and each of the flight's map spots
+    says (site id -> number, None where it says none)."""
+    import re
+
+    def number(text):
+        found = re.match(r"#\d+ · survey site (\d+)  ", text)
+        return None if found is None else int(found[1])
+
+    rows = {site_id: number(row.text()) for row, site_id, _ in panel._rows}
+    spots = {item.site.id: number(item.toolTip()) for item in widget.site_items}
+    return rows, spots
+
+
+def test_a_survey_flights_survey_numbers_follow_each_decision_undo_and_redo(window, qtbot, town, sites_truth):
+    """A survey lead rejects a site and splits another in the flight open for review, then
+    undoes and redoes: after each step the rows and the map spots say the survey site
+    numbers `survey info` gives at that moment (a split's new part its own, a rejected
+    site none), and in between they say none rather than a number of before."""
+    from app.panels.map_panel import MapPanel
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    with ProjectStore.open(town.project_path(town.flight("tuesday"))) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    dialog, _ = _open(window, qtbot, town.folder)
+    panel, map_panel = window.panel(SiteReviewPanel), window.panel(MapPanel)
+    panel.show_decided.setChecked(True)  # a rejected site stays listed, to say what it says
+    dialog.table.selectRow(1)
+    with qtbot.waitSignal(panel.survey_context_shown, timeout=60_000):
+        qtbot.keyClick(dialog.table, Qt.Key.Key_Return)  # tuesday, open for review
+    widget, doc = map_panel.map_widget, window.document
+
+    def settled():
+        qtbot.waitUntil(lambda: not panel.busy and not map_panel.busy and not window.surveys.busy
+                        and doc.flight_in_survey is not None, timeout=60_000)
+        expected = surveys.survey_map(town).numbers_of_flight_sites("tuesday")  # as `survey info` says it
+        rows, spots = _survey_numbers_in_window(panel, widget)
+        assert rows == {site_id: expected.get(site_id) for site_id in rows}
+        assert spots == {site_id: expected.get(site_id) for site_id in spots}
+        return rows
+
+    before = settled()
+    assert before and all(number is not None for number in before.values())
+    by_size = sorted(panel.review.sites, key=lambda s: len(s.sightings))
+    rejected, split = by_size[0], by_size[-1]
+
+    panel.select_site(rejected.site_id)
+    panel.decide(ReviewState.REJECTED)
+    # at once, before the survey is read again: the rejected site's row says no survey site
+    assert _survey_numbers_in_window(panel, widget)[0][rejected.site_id] is None
+    assert settled()[rejected.site_id] is None
+
+    panel.select_site(split.site_id)
+    panel.grid.item(panel.grid.count() - 1).setSelected(True)
+    panel.grid.item(panel.grid.count() - 2).setSelected(True)
+    panel.split()
+    after_split = settled()
+    new_part = set(after_split) - set(before)
+    assert len(new_part) == 1 and after_split[new_part.pop()] is not None  # the new part has its number
+
+    doc.undo_stack.undo()  # the split
+    assert settled().keys() == before.keys()
+    doc.undo_stack.undo()  # the rejection
+    assert settled() == before
+    doc.undo_stack.redo()
+    assert settled()[rejected.site_id] is None
+    doc.undo_stack.redo()
+    assert settled() == after_split
+
+
 def test_a_flight_whose_video_moved_says_so_in_the_list(window, qtbot, town, tmp_path):
     """A flight's video moved or renamed since it was added: the list says so (Locate
     Flight… finds it), where it looked like any flight not analysed yet."""
