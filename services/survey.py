@@ -1433,6 +1433,13 @@ class SiteInSurvey:
     lat_deg: float
 
 
+#: How near a flight's site changed in the window its other sites lie for what the survey
+#: says of them to wait for the survey read after the change too: twice the farthest a
+#: survey joins two flights' sites (``geo.survey_fusion.SurveySettings.max_gate_m``), so
+#: a site the survey may join with the changed one's other flights' sites is in reach.
+CHANGE_REACH_M = 12.0
+
+
 @dataclass(frozen=True, slots=True)
 class FlightInSurvey:
     """What the rest of a survey says around one of its flights under review, from one
@@ -1443,6 +1450,8 @@ class FlightInSurvey:
     project: Path
     elsewhere: tuple[SiteElsewhere, ...] = ()
     sites: Mapping[int, SiteInSurvey] = field(default_factory=dict)
+    #: where the flight's map put each of its sites (unconfirmed ones too) by id, as read
+    places: Mapping[int, tuple[float, float]] = field(default_factory=dict)
 
     def site_context(self, site_id: int, lon_deg: float, lat_deg: float) -> SiteInSurvey | None:
         """What the survey says of the flight's site ``site_id`` the window shows at
@@ -1459,13 +1468,23 @@ class FlightInSurvey:
     def withheld(self, changed_sites: Collection[int] | None) -> FlightInSurvey:
         """This view while the survey is read again after a review change in the window
         (a decision, a split or merge, an undo or redo) to the flight's sites
-        ``changed_sites`` (None: any of them, a change from outside the window): it says
-        nothing of those sites, nor the survey numbers of the other flights' sites (a
-        rejection here may take one off the survey's map), until the survey map read after
-        the change says what `survey info` says then, rather than a number of before."""
-        changed = None if changed_sites is None else frozenset(changed_sites)
-        sites = {} if changed is None else {
-            site_id: context for site_id, context in self.sites.items() if site_id not in changed}
+        ``changed_sites``: it says nothing of those sites nor of its sites near them
+        (within :data:`CHANGE_REACH_M`: a split's other part, a site a merge took in, one
+        the survey may number anew with them), nor the survey numbers of the other
+        flights' sites (a rejection here may take one off the survey's map), until the
+        survey map read after the change says what `survey info` says then, rather than
+        what it said before. Of none of its sites where the change is not placed
+        (``None``: a change from outside the window; a site this view does not know)."""
+        from core.sites import distance_m
+
+        changed = [] if changed_sites is None else [self.places.get(site_id) for site_id in changed_sites]
+        places = [place for place in changed if place is not None]
+        if changed_sites is None or len(places) < len(changed):
+            sites: dict[int, SiteInSurvey] = {}
+        else:
+            sites = {site_id: context for site_id, context in self.sites.items()
+                     if all(distance_m(context.lon_deg, context.lat_deg, lon, lat) > CHANGE_REACH_M
+                            for lon, lat in places)}
         elsewhere = tuple(replace(site, survey_site_id=None) for site in self.elsewhere)
         return replace(self, elsewhere=elsewhere, sites=sites)
 
@@ -1487,6 +1506,7 @@ def flight_in_survey(survey: Survey, project: Path) -> FlightInSurvey:
                       for numbers in (built.numbers_of_flight_sites(other.name),) for site in other.damage_map.sites)
     own = next((f.damage_map for f in built.flights if f.name == flight.name), None)
     positions = {} if own is None else {s.id: (s.lon_deg, s.lat_deg) for s in own.sites}
+    places = {} if own is None else {f.site.id: (f.site.lon_deg, f.site.lat_deg) for f in own.all_fused}
     sites: dict[int, SiteInSurvey] = {}
     for site in built.sites:
         for evidence in site.evidence:
@@ -1494,7 +1514,7 @@ def flight_in_survey(survey: Survey, project: Path) -> FlightInSurvey:
                 lon, lat = positions[evidence.flight_site_id]
                 sites[evidence.flight_site_id] = SiteInSurvey(
                     site.id, tuple(f for f in site.flights if f != flight.name), site.not_found_by, lon, lat)
-    return FlightInSurvey(Path(project), elsewhere, sites)
+    return FlightInSurvey(Path(project), elsewhere, sites, places)
 
 
 def sites_to_review(built: SurveyMap) -> dict[str, int]:
@@ -2090,6 +2110,7 @@ def _flight_closeups(built: SurveyMap, videos: Mapping[str, Path]) -> Callable[[
 __all__ = [
     "FlightGeoreferencing",
     "FlightProgress",
+    "CHANGE_REACH_M",
     "FlightInSurvey",
     "FlightStatus",
     "SiteElsewhere",

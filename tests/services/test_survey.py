@@ -842,19 +842,26 @@ def test_a_manifest_with_right_values_still_opens(tmp_path):
         ("a", "flights/a.dmproj", "2018-10-12", None), ("b", "/elsewhere/b.dmproj", "2018-10-12T15:00:00Z", None)]
 
 
-def test_a_flight_s_view_withheld_after_a_change_says_nothing_of_the_sites_changed():
+def test_a_flight_s_view_withheld_after_a_change_says_nothing_of_the_sites_changed_or_near_them():
     """While the survey is read again after a decision in the window, the flight's view says
-    nothing of the sites the decision touched (any of them for a change from outside the
-    window) nor the other flights' survey numbers, and the rest as it was read."""
-    from services.survey import FlightInSurvey, SiteElsewhere, SiteInSurvey
+    nothing of the sites the decision touched nor of its sites near them (a split's other
+    part), nor the other flights' survey numbers; the rest as it was read. A change it
+    cannot place (from outside the window, a site it does not know) withholds every site."""
+    from services.survey import CHANGE_REACH_M, FlightInSurvey, SiteElsewhere, SiteInSurvey
 
     monday = SiteElsewhere("monday", "2018-10-12", 4, DamageLevel.SEVERE, 10.0, 50.0, False, survey_site_id=3)
-    view = FlightInSurvey(Path("tuesday.dmproj"), (monday,), {
-        1: SiteInSurvey(3, ("monday",), (), 10.0, 50.0), 2: SiteInSurvey(5, (), (), 10.001, 50.0)})
+    near, far = 10.0 + CHANGE_REACH_M / 2 / 71_700, 10.001  # a degree of longitude is about 71.7 km at 50°N
+    view = FlightInSurvey(
+        Path("tuesday.dmproj"), (monday,),
+        {1: SiteInSurvey(3, ("monday",), (), 10.0, 50.0), 2: SiteInSurvey(5, (), (), near, 50.0),
+         3: SiteInSurvey(6, (), (), far, 50.0)},
+        {1: (10.0, 50.0), 2: (near, 50.0), 3: (far, 50.0), 7: (10.002, 50.0)})
     withheld = view.withheld({1})
     assert withheld.site_context(1, 10.0, 50.0) is None
-    assert withheld.site_context(2, 10.001, 50.0) == view.sites[2]
+    assert withheld.site_context(2, near, 50.0) is None  # within reach of the change
+    assert withheld.site_context(3, far, 50.0) == view.sites[3]
+    assert view.withheld({7}).sites.keys() == {1, 2, 3}  # an unconfirmed site decided, far away
     assert [s.survey_site_id for s in withheld.elsewhere] == [None]
     assert [(s.flight, s.site_id) for s in withheld.elsewhere] == [("monday", 4)]  # still drawn
-    assert view.withheld(None).sites == {}
-    assert view.sites.keys() == {1, 2} and view.elsewhere == (monday,)  # the view read is left as it was
+    assert view.withheld(None).sites == {} and view.withheld({8}).sites == {}
+    assert view.sites.keys() == {1, 2, 3} and view.elsewhere == (monday,)  # the view read is left as it was
