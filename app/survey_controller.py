@@ -47,6 +47,11 @@ class FlightBatch:
 class SurveyController(QObject):
     """The surveys of one window (``window.surveys``)."""
 
+    #: Review changes coalesce for this long before the survey is read again: a burst of
+    #: keys is one read, and the Sites list and the map (read after 100 and 150 ms, on the
+    #: same job thread) come first, being what the reviewer acts on.
+    REREAD_DELAY_MS = 300
+
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
@@ -59,6 +64,10 @@ class SurveyController(QObject):
         self._context_job: Any = None  # the job reading what the other flights say
         self._context_reads = 0  # reads asked for: a read's view is shown only if none was asked since
         self._read_context_again = False  # a review change while a read ran: read once more after it
+        self._reread_timer = QTimer(self)
+        self._reread_timer.setSingleShot(True)
+        self._reread_timer.setInterval(self.REREAD_DELAY_MS)
+        self._reread_timer.timeout.connect(lambda: self.read_flight_in_survey(keep_shown=True))
         window.analysis_finished.connect(self._on_analysis_finished)
         window.document.run_changed.connect(self._on_run_changed)
         window.document.analysis_running_changed.connect(self._on_analysis_running_changed)
@@ -198,8 +207,9 @@ class SurveyController(QObject):
     def _on_review_changed(self, changes: object) -> None:
         """A decision, split, merge, undo or redo in the open flight (``None``: review done
         outside the window): the survey's map changes with it. Until it is read again the
-        window says nothing of the sites changed (:meth:`services.survey.FlightInSurvey.withheld`)
-        rather than what the survey said before; the rest stays as read."""
+        window says nothing of the sites changed and those near them
+        (:meth:`services.survey.FlightInSurvey.withheld`) rather than what the survey said
+        before; the rest stays as read."""
         doc = self.window.document
         if doc.survey is None or doc.analysis_running:  # a run being analysed is read when it ends
             return
@@ -207,14 +217,17 @@ class SurveyController(QObject):
         if view is not None:
             site_of, _unconfirmed = doc.site_assignments()
             ids = getattr(changes, "detection_ids", None)
-            changed = None if ids is None else {site_of[i] for i in ids if i in site_of}
+            # a sighting in no listed site (a rejected one's, one left out): the change is not placed
+            changed = None if ids is None or not ids <= site_of.keys() else {site_of[i] for i in ids}
             doc.set_flight_in_survey(view.withheld(changed))  # type: ignore[attr-defined]
-        self.read_flight_in_survey(keep_shown=True)
+        self._context_reads += 1  # a read under way is of the review before the change
+        self._reread_timer.start()
 
     @property
     def busy(self) -> bool:
         """What the survey says of the open flight is being read, or will be."""
-        return self._read_context_again or (self._context_job is not None and self._context_job.is_running)
+        return (self._reread_timer.isActive() or self._read_context_again
+                or (self._context_job is not None and self._context_job.is_running))
 
     def read_flight_in_survey(self, *, keep_shown: bool = False) -> None:
         """Read, on the job thread, what the survey's other flights say around the open
@@ -223,6 +236,7 @@ class SurveyController(QObject):
         what is shown stays until then (else nothing is). One read at a time: changes made
         while one runs are read once, after it."""
         doc = self.window.document
+        self._reread_timer.stop()  # this read is of the review as it stands now
         self._context_reads += 1
         if not keep_shown:
             doc.set_flight_in_survey(None)

@@ -607,8 +607,9 @@ def test_a_survey_flights_survey_numbers_follow_each_decision_undo_and_redo(wind
 
     panel.select_site(rejected.site_id)
     panel.decide(ReviewState.REJECTED)
-    # at once, before the survey is read again: the rejected site's row says no survey site
-    assert _survey_numbers_in_window(panel, widget)[0][rejected.site_id] is None
+    # at once, before the survey is read again: the rejected site's row and spot say no survey site
+    rows, spots = _survey_numbers_in_window(panel, widget)
+    assert rows[rejected.site_id] is None and spots[rejected.site_id] is None
     assert settled()[rejected.site_id] is None
 
     panel.select_site(split.site_id)
@@ -620,6 +621,8 @@ def test_a_survey_flights_survey_numbers_follow_each_decision_undo_and_redo(wind
     assert len(new_part) == 1 and after_split[new_part.pop()] is not None  # the new part has its number
 
     doc.undo_stack.undo()  # the split
+    # at once: neither part says the number it had split (the survey numbers them anew)
+    assert _survey_numbers_in_window(panel, widget)[0][split.site_id] is None
     assert settled().keys() == before.keys()
     doc.undo_stack.undo()  # the rejection
     assert settled() == before
