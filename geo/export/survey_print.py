@@ -26,13 +26,14 @@ from geo.export.print_map import (
     draw_atlas_pages,
     draw_buildings,
     draw_sites,
+    exteriors_xy,
     frame_axes,
+    lonlat_xy,
     map_extent,
     new_page,
     panel_footer,
     panel_heading,
     panel_legend,
-    polygon_xy,
     position_text,
     site_legend,
     uncertainty_text,
@@ -98,8 +99,9 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
 
     points: list[np.ndarray] = []
     buildings = list(grading.buildings) if grading is not None else []
-    draw_buildings(ax, buildings, to_utm)
-    points += [polygon_xy(b.polygon, to_utm) for b in buildings if b.level != "not_assessed" or b.site_ids]
+    outlines = exteriors_xy([b.polygon for b in buildings], to_utm)
+    draw_buildings(ax, buildings, to_utm, outlines)
+    points += [xy for b, xy in zip(buildings, outlines) if b.level != "not_assessed" or b.site_ids]
     coverage = {c.flight: c for c in built.coverage}
     flight_handles = []
     for k, flight in enumerate(built.flights):
@@ -112,14 +114,14 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
             points.append(xy)
         track = flight.damage_map
         for segment in track.track_segments_lonlat(video_only=True) or track.track_segments_lonlat():
-            xy = np.array([to_utm.transform(lon, lat) for lon, lat in segment]).reshape(-1, 2)
+            xy = lonlat_xy(segment, to_utm)
             ax.plot(xy[:, 0], xy[:, 1], color=colour, lw=1.6, zorder=4)
             points.append(xy)
         area = f", {seen.area_m2 / 1e4:.1f} ha" if seen is not None else ""
         flight_handles.append(Line2D([], [], color=colour, lw=1.6,
                                      label=_fit(flight.name, 48, keep=(f" ({date_text(flight.date)})" if flight.date
                                                                        else "") + area)))
-    site_xy = np.array([to_utm.transform(s.lon_deg, s.lat_deg) for s in built.sites]).reshape(-1, 2)
+    site_xy = lonlat_xy([(s.lon_deg, s.lat_deg) for s in built.sites], to_utm)
     if len(site_xy):
         points.append(site_xy)
     if not points:
