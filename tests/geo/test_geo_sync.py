@@ -128,6 +128,28 @@ def test_utm_zone_and_round_trip(lon, lat, epsg):
     assert back[0][0] == pytest.approx(lon + 0.01, abs=1e-9) and back[1][0] == pytest.approx(lat - 0.01, abs=1e-9)
 
 
+@pytest.mark.parametrize(("lon", "lat"), [
+    (-84.0, 30.1),  # on the edge of zones 16 and 17: the first the database lists
+    (-85.66, 0.0),  # on the equator: north or south
+    (3.0, 60.0),  # south-west Norway's wider zone 32
+    (21.0, 78.0),  # Svalbard's zones
+    (180.0, -16.0), (-180.0, 84.0),  # the antimeridian, the last latitude with a zone
+])
+def test_the_zone_is_the_one_the_database_gives_for_the_point(lon, lat):
+    from pyproj.aoi import AreaOfInterest
+    from pyproj.database import query_utm_crs_info
+
+    from geo.local import _utm_epsg_for
+
+    asked = query_utm_crs_info(datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat))
+    assert _utm_epsg_for(lon, lat) == int(asked[0].code)
+
+
+def test_no_zone_near_the_poles_is_a_clear_error():
+    with pytest.raises(ValueError, match="no UTM zone"):
+        utm_crs_for(10.0, 86.0)
+
+
 def test_true_azimuth_becomes_grid_azimuth():
     from pyproj import Geod
 
