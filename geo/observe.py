@@ -315,8 +315,9 @@ def outlines_on_planes(camera: PinholeCamera, poses: Sequence[CameraPose],
     rows = ok & usable[ring_of_row]
     ring_number = np.cumsum(usable) - 1  # the usable rings numbered 0, 1, ... in order
     polygons = shapely.polygons(shapely.linearrings(ground[rows, :2], indices=ring_number[ring_of_row[rows]]))
-    for i in np.flatnonzero(~shapely.is_valid(polygons)):
-        polygons[i] = polygons[i].buffer(0)
+    invalid = ~shapely.is_valid(polygons)
+    if invalid.any():  # mended in one GEOS loop, as buffer(0) mends each
+        polygons[invalid] = shapely.buffer(polygons[invalid], 0)
     kept = ~shapely.is_empty(polygons)
     pieces = polygons[kept]
     piece_owner = owner[usable][kept]
