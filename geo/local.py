@@ -62,9 +62,8 @@ def _utm_epsg_for(lon_deg: float, lat_deg: float) -> int:
 @lru_cache(maxsize=1)
 def utm_zones() -> tuple[CRSInfo, ...]:
     """Every WGS 84 / UTM zone with its area of use, in the order pyproj's database query
-    lists them: asked once (0.4 s). Asking the database for the zones over each point
-    took 0.3 s a point, and a package export asks it of three points (the map's frame,
-    the footprints', the area filmed's)."""
+    lists them: asked once, where each point was a database query of its own (a package
+    export asks for three: the map's frame, the footprints', the area filmed's)."""
     from pyproj.database import query_utm_crs_info
 
     return tuple(query_utm_crs_info(datum_name="WGS 84"))
