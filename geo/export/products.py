@@ -241,20 +241,28 @@ def camera_records(damage_map, *, limit: int = 300) -> list[Record]:  # noqa: AN
 
 
 def aoi_records(damage_map, camera: list[Record], info: ProductInfo) -> list[Record]:  # noqa: ANN001
-    """The area of interest: the union of the camera footprints (CEMS layer A1)."""
-    import shapely
+    """The area of interest (CEMS layer A1): the outline of the area filmed as every map
+    draws it (:func:`geo.ground_seen.ground_seen_lonlat`: the union of the camera
+    footprints without the saw teeth of their edges), so that the layer, its ``area_km2``
+    and the maps' "Area filmed" are one shape."""
     from shapely.geometry import MultiPolygon
+
+    from geo.ground_seen import ground_seen_lonlat
 
     if not camera:
         return []
-    union = shapely.union_all([g for _, g in camera]).buffer(0)
-    if union.geom_type == "Polygon":
-        geometry = _ring(union)
+    outline = ground_seen_lonlat([g for _, g in camera])
+    if outline.geom_type == "Polygon":
+        geometry = _ring(outline)
     else:
-        geometry = MultiPolygon([_ring(p) for p in getattr(union, "geoms", []) if p.geom_type == "Polygon"])
-    area_m2 = _area_m2(damage_map, union)
+        geometry = MultiPolygon([_ring(p) for p in getattr(outline, "geoms", []) if p.geom_type == "Polygon"])
+    area_m2 = _area_m2(damage_map, outline)
     return [({"area": info.area, "event": info.event or None, "glide": info.glide or None,
-              "area_km2": round(area_m2 / 1e6, 4), "source": "camera footprints of the analysed frames"}, geometry)]
+              "area_km2": round(area_m2 / 1e6, 4), "source": AOI_SOURCE}, geometry)]
+
+
+#: What the area of interest was made from (its ``source`` attribute).
+AOI_SOURCE = "outline of the camera footprints of the analysed frames (the maps' Area filmed)"
 
 
 def _area_m2(damage_map, geometry) -> float:  # noqa: ANN001

@@ -404,5 +404,6 @@ LAYER_DESCRIPTIONS = {
                         "xBD and OSM grades), with their evidence. Preliminary: check on the ground.",
     "coverage": "How well the flight saw each building (or grid cell): status and assessed or not assessed.",
     "camera_footprints": "The ground each analysed frame showed.",
-    "area_of_interest": "The area the flight covered: the union of the camera footprints.",
+    "area_of_interest": "The area the flight filmed, as the maps outline it (Area filmed): the union of the camera "
+                        "footprints without the saw teeth of their edges.",
 }

@@ -92,6 +92,35 @@ def test_the_kmz_outlines_the_area_filmed(package):
     assert hrefs and not [h for h in hrefs if "://" in h]  # every icon inside the KMZ: nothing to fetch
 
 
+def test_the_area_of_interest_layer_is_the_outline_the_maps_draw(package):
+    """A GIS opening the GeoPackage sees the "Area filmed" of the KMZ and the maps, not
+    the saw-toothed union of the camera footprints, and its area_km2 is that outline's."""
+    import pyogrio
+    import shapely
+    from shapely.geometry import Polygon
+
+    gpkg = package.folder / f"{package.name}.gpkg"
+    (area,) = pyogrio.read_dataframe(gpkg, layer="area_of_interest").itertuples()
+    union = shapely.union_all(pyogrio.read_dataframe(gpkg, layer="camera_footprints").geometry.values)
+    with zipfile.ZipFile(package.folder / f"{package.name}.kmz") as kmz:
+        kml = ET.fromstring(kmz.read("doc.kml"))
+    (drawn,) = [p.findtext(f"{KML}LineString/{KML}coordinates") for p in kml.iter(f"{KML}Placemark")
+                if p.findtext(f"{KML}styleUrl") == "#area-filmed"]
+    drawn = Polygon([tuple(map(float, point.split(",")[:2])) for point in drawn.split()])
+
+    (layer,) = area.geometry.geoms
+    assert len(layer.exterior.coords) == len(drawn.exterior.coords) < len(union.exterior.coords) / 2
+    assert layer.symmetric_difference(drawn).area < 1e-4 * drawn.area  # the KMZ's outline, to its decimals
+    assert area.area_km2 < _km2(union) and abs(area.area_km2 - _km2(layer)) < 1e-3 * area.area_km2
+    assert "Area filmed" in area.source
+
+
+def _km2(lonlat) -> float:  # noqa: ANN001 - a shapely polygon in WGS84
+    from pyproj import Geod
+
+    return abs(Geod(ellps="WGS84").geometry_area_perimeter(lonlat)[0]) / 1e6
+
+
 def test_the_print_map_legend_says_outside_the_area_filmed_was_not_looked_at(flyover_map):
     from geo.export.print_map import draw_map
     from geo.export.products import camera_records
