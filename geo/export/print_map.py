@@ -628,7 +628,8 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
             site.id, site.level,
             (position_text(site.lat_deg, site.lon_deg),
              uncertainty_text(fused.uncertainty_m),
-             f"seen in {seen}, {_when_seen(damage_map, site.first_time_s, site.last_time_s)}",
+             f"seen in {seen}",  # when, on a line of its own: together they ran over the next card
+             _when_seen(damage_map, site.first_time_s, site.last_time_s),
              f"level agreement {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}"),
             None if closeup is None else (lambda site_id=site.id: closeup(site_id)),
             closeup_box(damage_map, index)))

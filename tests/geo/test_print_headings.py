@@ -155,6 +155,6 @@ def test_an_atlas_card_says_when_on_the_clock_not_in_video_seconds(flyover_map):
     with plain_text():
         pages = draw_site_atlas(damage_map)
     texts = [t.get_text() for page in pages for t in page.texts]
-    when = [t for t in texts if t.startswith("seen in ")]
-    assert when and all(re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}-\d{2}:\d{2}:\d{2} (UTC|drone clock)$", t)
+    when = [texts[k + 1] for k, t in enumerate(texts) if t.startswith("seen in ")]  # the line under it
+    assert when and all(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}-\d{2}:\d{2}:\d{2} (UTC|drone clock)", t)
                         for t in when), when[:3]

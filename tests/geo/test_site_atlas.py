@@ -82,3 +82,23 @@ def test_the_readme_promises_an_atlas_only_when_there_are_sites(flyover_map):
         texts[label] = readme_text("P", damage_map, info=ProductInfo(), layers=["track"], files=[], provenance={})
     assert "then the site atlas" in texts["sites"]
     assert "then the site atlas" not in texts["none"] and "no site atlas: no damage site was found" in texts["none"]
+
+
+def test_no_card_line_runs_into_the_next_card_or_off_the_page(flyover_map):
+    """"seen in 39 frames, 2018-10-12 15:00:00-15:00:19 UTC" ran over the close-up of the
+    card beside it, and off the paper in the last column."""
+    from geo.export.print_map import plain_text
+
+    damage_map, _ = flyover_map
+    with plain_text():
+        pages = draw_site_atlas(damage_map, lambda site_id: _jpeg((200, 40, 40)))
+    for page in pages:
+        page.canvas.draw()
+        renderer = page.canvas.get_renderer()
+        pictures = [ax.get_window_extent(renderer) for ax in page.axes]
+        lines = [t for t in page.texts[2:] if t.get_text()]  # after the heading and its label
+        assert any("UTC" in t.get_text() for t in lines)  # the cards say when, on the clock
+        for line in lines:
+            box = line.get_window_extent(renderer)
+            assert box.x1 <= page.bbox.width, line.get_text()
+            assert not [p for p in pictures if box.overlaps(p)], line.get_text()
