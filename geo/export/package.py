@@ -129,6 +129,9 @@ def _file_list(files: list[tuple[str, list[str]]]) -> list[str]:
 
 #: The README's widest line: text a helper below wraps (a parameter's words in it) fits in it.
 README_WIDTH = 100
+#: A site whose position may be more than this far off (metres) is named in the README:
+#: its dot may stand on the building next door.
+FAR_OFF_M = 10.0
 
 
 #: What holds a quoted label's words together while :func:`_wrapped` wraps its text.
@@ -174,13 +177,14 @@ def open_first_lines(*, html: str = "", tap: str = "its close-up", kmz: str = ""
 
 def not_shown_lines(*, outside: str, graded: bool = False, not_graded: str = "the flight did not see them",
                     unconfirmed: str = "", unconfirmed_place: str = "their place", left_off: str = "",
-                    uncertainties: Sequence[float] = ()) -> list[str]:
+                    uncertainties: Mapping[int, float] | None = None) -> list[str]:
     """What the maps leave out: no site is not the same as no damage. ``outside``: the
     ground looked at, as the maps and files name it; ``graded``: whether buildings were
     graded (``not_graded``: why some are not); ``unconfirmed``: the sites left off, counted
     ("3 unconfirmed sites"; empty: none), ``unconfirmed_place`` what they mark ("its
-    place"), ``left_off``: where else they can be seen; ``uncertainties``: the sites'
-    position uncertainties in metres (their median is given)."""
+    place"), ``left_off``: where else they can be seen; ``uncertainties``: each site's
+    position uncertainty in metres, by its number (their median is given, and the sites
+    that may be more than :data:`FAR_OFF_M` off are named)."""
     import statistics
 
     lines = [
@@ -195,10 +199,15 @@ def not_shown_lines(*, outside: str, graded: bool = False, not_graded: str = "th
     if unconfirmed:
         lines += [f"- {unconfirmed}: detected in too few of the frames that showed {unconfirmed_place}",
                   *_wrapped(f"  (often a false alarm), left off every map here{' ' + left_off if left_off else ''}.")]
-    sized = [u for u in uncertainties if math.isfinite(u)]
+    sized = {site: u for site, u in (uncertainties or {}).items() if math.isfinite(u)}
     if sized:
         lines += [f"- Exact positions: a site's dot can be off by a few metres (here a median of "
-                  f"{statistics.median(sized):.0f} m);", "  look at the buildings around it."]
+                  f"{statistics.median(sized.values()):.0f} m);", "  look at the buildings around it."]
+        far = sorted(site for site, u in sized.items() if u > FAR_OFF_M)
+        if far:  # a dot that far off may stand on the building next door
+            lines += _wrapped(f"  {counted(len(far), 'site')} may be more than {FAR_OFF_M:.0f} m off (up to "
+                              f"{max(sized.values()):.0f} m): {', '.join(map(str, far))}; each site's +- "
+                              "(uncertainty_m) says how far.")
     return lines
 
 
@@ -298,7 +307,7 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
             graded=grading is not None,
             unconfirmed=counted(len(damage_map.unconfirmed), "unconfirmed site") if damage_map.unconfirmed else "",
             unconfirmed_place="its place" if len(damage_map.unconfirmed) == 1 else "their place",
-            uncertainties=[f.uncertainty_m for f in damage_map.fused]),
+            uncertainties={f.site.id: f.uncertainty_m for f in damage_map.fused}),
         "",
         *words_lines(),
         "",

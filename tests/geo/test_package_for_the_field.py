@@ -66,6 +66,29 @@ def test_the_readme_counts_the_unconfirmed_sites_left_off_as_a_survey_s_does(fly
     assert said in missing and "left off every map here" in " ".join(missing.split())
 
 
+def test_the_readme_names_the_sites_whose_dot_may_be_on_the_building_next_door(flyover_map):
+    """"a site's dot can be off by a few metres (here a median of 3 m)" said nothing of the
+    demo's four sites that may be 11 to 14 m off: a neighbour's roof."""
+    import dataclasses
+
+    from geo.export.package import readme_text
+    from geo.export.products import ProductInfo
+
+    damage_map, _ = flyover_map
+    far = {damage_map.fused[1].site.id: 14.3, damage_map.fused[0].site.id: 11.0}
+    fused = [dataclasses.replace(f, uncertainty_m=far.get(f.site.id, 2.0)) for f in damage_map.fused]
+    readme = readme_text("flight", dataclasses.replace(damage_map, fused=fused), info=ProductInfo(), layers=[],
+                         files=[], provenance={})
+    missing = " ".join(_section(readme, "What the maps do NOT show").split())
+    first, second = sorted(far)
+    assert "(here a median of 2 m)" in missing
+    assert f"2 sites may be more than 10 m off (up to 14 m): {first}, {second};" in missing
+    near = [dataclasses.replace(f, uncertainty_m=2.0) for f in damage_map.fused]
+    readme = readme_text("flight", dataclasses.replace(damage_map, fused=near), info=ProductInfo(), layers=[],
+                         files=[], provenance={})
+    assert "more than 10 m off" not in readme
+
+
 def test_the_readme_explains_the_words_the_maps_use(package):
     words = _section(_readme(package), "Words on the maps")
     for word in ("best score", "best_score", "level agreement", "confidence", "uncertainty_m", "unconfirmed",
