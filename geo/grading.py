@@ -54,6 +54,15 @@ COLOURS = {
     NONE: "#2b83ba",
     NOT_ASSESSED: "#9e9e9e",
 }
+#: level -> what it means, as the drone's camera saw the building (the README's damage
+#: scale): the levels name what shows from the air, not an inspection of the structure.
+MEANINGS = {
+    "debris": "collapsed, or a pile of rubble where it stood (fallen trees and branch piles are called Debris too)",
+    "severe": "a large part of the roof gone or broken open; still standing, heavily damaged",
+    "slight": "part of the roof damaged (missing shingles or tiles, bare decking, a tarp); still standing",
+    NONE: "seen well, and no damage found on it",
+    NOT_ASSESSED: "not seen well enough to grade, and no damage found on it",
+}
 #: Grades from worst to least, then the two without damage.
 ORDER = ("debris", "severe", "slight", NONE, NOT_ASSESSED)
 

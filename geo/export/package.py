@@ -109,14 +109,24 @@ def write_layers(path: Path, layers: Mapping[str, list[Record]], *, last_change:
 
 
 def damage_scale_lines() -> list[str]:
-    """The README's table of our levels against Copernicus EMS, xBD and OSM's tags."""
-    from geo.grading import EMS_GRADE, LABELS, ORDER, OSM_DAMAGE, XBD
+    """The README's table of our levels against Copernicus EMS, xBD and OSM's tags, and
+    what each level means (:data:`geo.grading.MEANINGS`)."""
+    from geo.grading import EMS_GRADE, LABELS, MEANINGS, ORDER, OSM_DAMAGE, XBD
 
-    lines = ["Damage scale", "------------", "level (damagemap) | Copernicus EMS | xBD | OSM damage:<event>"]
+    def row(*cells: str) -> str:
+        return " | ".join(f"{cell:<{width}}" for cell, width in zip(cells, (17, 17, 15, 0))).rstrip()
+
+    lines = ["Damage scale", "------------", row("level (damagemap)", "Copernicus EMS", "xBD", "OSM damage:<event>")]
     for level in ORDER:
         xbd = XBD[level]
-        lines.append(f"{LABELS[level]:<17} | {EMS_GRADE[level]:<17} | {xbd[0] if xbd[0] is not None else '-'} "
-                     f"{xbd[1]:<13} | {OSM_DAMAGE[level] or '-'}")
+        lines.append(row(LABELS[level], EMS_GRADE[level], f"{xbd[0] if xbd[0] is not None else '-'} {xbd[1]}",
+                         OSM_DAMAGE[level] or "-"))
+    lines += ["", "What each level means, as the drone's camera saw the building:"]
+    for level in ORDER:
+        lines += _wrapped(f"{LABELS[level]:<19}{MEANINGS[level]}", indent=" " * 19)
+    lines += _wrapped("The Copernicus EMS grades (after the EMS-98 damage grades), xBD and OSM names are the nearest "
+                      "terms of those scales: a suggestion to confirm with the team using the map. A level says what "
+                      "shows from the air, not what an inspection of the structure would find.", indent="")
     return lines
 
 

@@ -89,6 +89,23 @@ def test_the_readme_names_the_sites_whose_dot_may_be_on_the_building_next_door(f
     assert "more than 10 m off" not in readme
 
 
+def test_the_readme_says_what_each_level_means_beside_its_copernicus_grade(package):
+    """The damage scale gave the names of four scales side by side, its heading's columns
+    out of line with its rows, and never what a level looks like or how sure the
+    correspondence is."""
+    readme = _readme(package)
+    table = _section(readme, "Damage scale").splitlines()
+    assert len({tuple(k for k, c in enumerate(line) if c == "|") for line in table}) == 1  # one set of columns
+    assert [line.split("|")[1].strip() for line in table[1:]] == [
+        "Destroyed", "Damaged", "Possibly damaged", "No visible damage", "Not Applicable"]
+    meanings = " ".join(readme[readme.index("What each level means"):].split())
+    for level, seen in (("Debris", "collapsed"), ("Severe", "a large part of the roof gone"),
+                        ("Slight", "part of the roof damaged"), ("No visible damage", "seen well"),
+                        ("Not assessed", "not seen well enough")):
+        assert f"{level} {seen}" in meanings
+    assert "EMS-98" in meanings and "a suggestion to confirm" in meanings
+
+
 def test_the_readme_explains_the_words_the_maps_use(package):
     words = _section(_readme(package), "Words on the maps")
     for word in ("best score", "best_score", "level agreement", "confidence", "uncertainty_m", "unconfirmed",
