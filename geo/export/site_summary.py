@@ -14,7 +14,7 @@ from html import escape
 
 from core.text import isolated, one_line
 from core.types import frame_number
-from geo.export.records import EMS_GRADE, best_score, counted, review_marks, seen_in, unconfirmed_reason
+from geo.export.records import EMS_GRADE, best_score, clock_time, counted, review_marks, seen_in, unconfirmed_reason
 from geo.fusion import FusedSite
 from geo.mapping import DamageMap
 
@@ -23,14 +23,16 @@ def site_summary(damage_map: DamageMap, fused: FusedSite) -> str:
     """``fused``'s level and EMS grade, level agreement, best score, how often and when in
     the video it was seen, how sure its position is and why, and who reviewed it:
     "Severe (EMS grade: Damaged); level agreement 45%, best score 0.97; seen in 12 frames,
-    20 sightings, 3.0-9.5 s into the video (frames 31-96); position ±2.4 m (gps 1.5 m,
-    geometry 1.2 m); not reviewed"."""
+    20 sightings, 2018-10-12 15:00:03-15:00:09 UTC, 3.0-9.5 s into the video (frames 31-96);
+    position ±2.4 m (gps 1.5 m, geometry 1.2 m); not reviewed" (the clock time only where
+    something dates the recording)."""
     site = fused.site
     parts = [
         f"{site.level.label} (EMS grade: {EMS_GRADE[site.level]})",
         f"level agreement {site.confidence:.0%}, best score {best_score(fused):.2f}",
         f"seen in {seen_in(fused)}, {counted(site.observation_count, 'sighting')}, "
-        f"{_video_span(site.first_time_s, site.last_time_s)} "
+        + _clock_span(damage_map, site.first_time_s, site.last_time_s)
+        + f"{_video_span(site.first_time_s, site.last_time_s)} "
         f"({_frames(frame_number(site.first_frame), frame_number(site.last_frame))})",
     ]
     if math.isfinite(fused.uncertainty_m):
@@ -45,6 +47,18 @@ def site_summary(damage_map: DamageMap, fused: FusedSite) -> str:
     who = ", ".join(isolated(name) for name in names if name)
     parts.append(f"reviewed by {who}" if site.reviewed and who else "reviewed" if site.reviewed else "not reviewed")
     return escape("; ".join(parts), quote=False)
+
+
+def _clock_span(damage_map: DamageMap, first_s: float, last_s: float) -> str:
+    """When the site was seen on the clock a team in the field reads, as the atlas and the
+    web map say it ("2018-10-12 15:00:03-15:00:19 UTC, "; a drone's own clock named),
+    or "" when nothing dates the recording."""
+    first, last = clock_time(damage_map, first_s), clock_time(damage_map, last_s)
+    if first is None or last is None:
+        return ""
+    clock = "UTC" if first[1] == "UTC" else f"({first[1]})"
+    span = f"{first[0]:%H:%M:%S}" + ("" if f"{first[0]:%H:%M:%S}" == f"{last[0]:%H:%M:%S}" else f"-{last[0]:%H:%M:%S}")
+    return f"{first[0]:%Y-%m-%d} {span} {clock}, "
 
 
 def _video_span(first_s: float, last_s: float) -> str:

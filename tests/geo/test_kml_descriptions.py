@@ -57,6 +57,27 @@ def test_gdal_s_plain_kml_driver_reads_what_each_site_is(flyover_map, tmp_path):
         assert "<" not in text  # a line of text, not markup, in a GIS's attribute table
 
 
+def test_a_site_s_line_says_when_on_the_clock_as_the_atlas_does(flyover_map, tmp_path):
+    """On a phone the KMZ's balloon said only "0.0-11.5 s into the video" of a dated
+    recording, where the atlas and the web map give the day and the UTC time."""
+    import datetime as dt
+
+    damage_map, _ = flyover_map
+    export_map(damage_map, tmp_path, formats=["sites", "kml"])
+    sites = {f["properties"]["id"]: f["properties"]
+             for f in json.loads((tmp_path / "damage_sites.geojson").read_text())["features"]}
+    document = ET.parse(tmp_path / "damage_sites.kml").getroot()
+    lines = {int(p.get("id").removeprefix("site-")): p.findtext(f"{KML}description")
+             for p in document.iter(f"{KML}Placemark") if p.get("id")}
+    assert sites and lines.keys() == sites.keys()
+    for site_id, line in lines.items():
+        first, last = (dt.datetime.fromisoformat(sites[site_id][k].replace("Z", "+00:00"))
+                       for k in ("first_time", "last_time"))
+        span = f"{first:%H:%M:%S}" if f"{first:%H:%M:%S}" == f"{last:%H:%M:%S}" else f"{first:%H:%M:%S}-{last:%H:%M:%S}"
+        assert f"{sites[site_id]['observations']} sighting{'s' if sites[site_id]['observations'] != 1 else ''}, " \
+               f"{first:%Y-%m-%d} {span} UTC, {sites[site_id]['first_time_s']:.1f}" in line, line
+
+
 def test_google_earth_s_balloon_shows_the_description_and_every_attribute(flyover_map, tmp_path):
     """A BalloonStyle template (OGC KML 2.2 6.5) on every style a site uses: the name, the
     description, then each typed attribute by its field name."""
