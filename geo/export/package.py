@@ -356,9 +356,9 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
     files = [
         (f"{name}.gpkg", [f"GeoPackage, WGS84 (EPSG:4326), layers: {', '.join(layers)}"]),
         (f"{name}_map.html", ["offline web map (open in any browser; works without network)"]),
-        (f"{name}.kmz", ["the sites by level and the track, for a phone (Organic Maps, OsmAnd) or",
-                         "Google Earth; works without network; each site's close-up in its",
-                         "balloon, unless the pictures were left out"]),
+        (f"{name}.kmz", ["the sites by level, the track and the outline of the area filmed, for a",
+                         "phone (Organic Maps, OsmAnd) or Google Earth; works without network;",
+                         "each site's close-up in its balloon, unless the pictures were left out"]),
         (f"{name}_map.pdf", ["print-ready A4 map (vector), sites numbered; then the site atlas:",
                              "a card per site, most severe first (close-up, level, position,",
                              "when seen, a box to tick once checked on the ground)"] if damage_map.sites else

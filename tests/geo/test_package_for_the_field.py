@@ -106,6 +106,14 @@ def test_the_readme_says_what_each_level_means_beside_its_copernicus_grade(packa
     assert "EMS-98" in meanings and "a suggestion to confirm" in meanings
 
 
+def test_the_readme_s_file_list_says_the_kmz_outlines_the_area_filmed(package):
+    """"Open first" said the KMZ holds the area filmed, the file list only "the sites by
+    level and the track"."""
+    files = " ".join(_section(_readme(package), "Files").split())
+    kmz = files[files.index(f"{package.name}.kmz"):files.index(f"{package.name}_map.pdf")]
+    assert "the track and the outline of the area filmed" in kmz
+
+
 def test_the_readme_explains_the_words_the_maps_use(package):
     words = _section(_readme(package), "Words on the maps")
     for word in ("best score", "best_score", "level agreement", "confidence", "uncertainty_m", "unconfirmed",
