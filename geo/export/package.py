@@ -234,6 +234,9 @@ WORDS: dict[str, tuple[str, ...]] = {
                           "in 3 it is closer than this)"),
     "unconfirmed": ("detected in too few of the frames that showed the place: left off",),
     "reviewed": ("a person checked the detections on screen (not on the ground)",),
+    "frame": ("one picture of the video, numbered from 1 on the maps and in the KMZ's",
+              "balloons; the files' frame fields (frame, best_frame, first_frame,",
+              "last_frame) count from 0: the maps' frame 161 is best_frame 160"),
 }
 
 

@@ -122,6 +122,22 @@ def test_the_readme_explains_the_words_the_maps_use(package):
     assert "not a probability" in words
 
 
+def test_the_readme_says_the_maps_count_frames_from_1_and_the_files_from_0(package):
+    """A site's popup says "Best frame 161" where the GeoPackage says best_frame 160: the
+    README says which is which."""
+    import pyogrio
+
+    words = " ".join(_section(_readme(package), "Words on the maps").split())
+    assert "frame one picture of the video, numbered from 1 on the maps" in words
+    assert "(frame, best_frame, first_frame, last_frame) count from 0" in words
+    sites = pyogrio.read_dataframe(package.folder / f"{package.name}.gpkg", layer="damage_sites")
+    with zipfile.ZipFile(package.folder / f"{package.name}.kmz") as kmz:
+        kml = ET.fromstring(kmz.read("doc.kml"))
+    balloons = {p.get("id"): p.findtext(f"{KML}description") for p in kml.iter(f"{KML}Placemark")}
+    site = sites[sites["first_frame"] < sites["last_frame"]].iloc[0]  # as the README says it
+    assert f"(frames {site.first_frame + 1}-{site.last_frame + 1})" in balloons[f"site-{site.id}"]
+
+
 def test_the_readme_says_whom_to_tell_and_how_old_it_is(package):
     contact = _section(_readme(package), "Contact and dates")
     assert "A. Analyst, Red Cross" in contact
