@@ -297,6 +297,24 @@ def kmz_description(info: ProductInfo) -> str:
     return "<br/>".join(escape(line) for line in lines)
 
 
+def sites_on_buildings(grading, sites: int) -> str:  # noqa: ANN001 - geo.grading.Grading
+    """Why the damage sites and the damaged buildings are not counted alike: "The 15 damage
+    sites lie on 12 buildings: a building with several takes the grade of its most severe
+    one." (and how many lie on no footprint)."""
+    buildings = counted(sum(1 for b in grading.buildings if b.site_ids), "building")
+    off = len(grading.unmatched_site_ids)
+    on = sites - off
+    if not off:
+        text = f"The {counted(sites, 'damage site')} {'lies' if sites == 1 else 'lie'} on {buildings}"
+    else:
+        text = f"{on} of the {counted(sites, 'damage site')} {'lies' if on == 1 else 'lie'} on {buildings}"
+    text += ": a building with several takes the grade of its most severe one"
+    if off:
+        text += (f"; {off} {'lies' if off == 1 else 'lie'} on no footprint (more than {grading.match_m:g} m from "
+                 "every outline), only in the damage_sites layer and on the maps")
+    return text + "."
+
+
 def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], files: list[str],  # noqa: ANN001
                 provenance: Mapping[str, Any], grading=None, coverage=None) -> str:  # noqa: ANN001
     from geo.grading import EMS_GRADE, LABELS, ORDER
@@ -384,6 +402,7 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
     if grading is not None:
         counts = grading.counts()
         lines += ["", "Buildings by grade", "------------------", *[f"{LABELS[level]}: {counts[level]}" for level in ORDER]]
+        lines += _wrapped(sites_on_buildings(grading, len(damage_map.sites)), indent="")
     if coverage is not None:
         lines += [f"Coverage units ({coverage.kind}s): " + ", ".join(f"{k} {v}" for k, v in coverage.counts().items())]
     credits = provenance.get("credits") or []
@@ -508,5 +527,5 @@ def _written_utc(path: Path) -> str | None:
 
 
 __all__ = ["LAYER_ORDER", "README_WIDTH", "WORDS", "PackageResult", "contact_lines", "damage_scale_lines",
-           "kmz_description", "not_shown_lines", "open_first_lines", "package_layers", "readme_text", "words_lines",
-           "write_layers", "write_package"]
+           "kmz_description", "not_shown_lines", "open_first_lines", "package_layers", "readme_text",
+           "sites_on_buildings", "words_lines", "write_layers", "write_package"]

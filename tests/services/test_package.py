@@ -118,6 +118,15 @@ def test_cli_package_layers_maps_and_provenance(flyover, project, tmp_path, caps
                  "msnet.safetensors", "footprints.geojson", "nadir.tif", "PRELIMINARY", "2018-10-12"):
         assert text in readme
     assert "/footprints.geojson" not in readme and "/nadir.tif" not in readme  # no local path goes out with it
+    # fewer damaged buildings than sites, and the README says why, with the GeoPackage's counts
+    sites = pyogrio.read_dataframe(gpkg, layer="damage_sites")
+    on_buildings = {int(i) for ids in damaged["site_ids"] for i in str(ids).split(",")}
+    assert on_buildings <= set(sites["id"]) and len(damaged) < len(on_buildings)
+    counts = re.search(r"(?:(\d+) of )?[Tt]he (\d+) damage sites lie on (\d+) buildings: a building with several takes "
+                       r"the grade of its most severe one", " ".join(readme.split()))
+    assert counts, readme[readme.index("Buildings by grade"):]
+    assert (int(counts.group(1) or counts.group(2)), int(counts.group(2)), int(counts.group(3))) == (
+        len(on_buildings), len(sites), len(damaged))
     # one paragraph, as a survey's README opens, not a line cut short after "of oblique drone video;"
     assert ("Grades come from an automatic analysis\nof oblique drone video, reviewed where a reviewer decided (the "
             "'reviewed' attribute);\ncheck on the ground") in readme
