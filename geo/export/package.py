@@ -315,6 +315,23 @@ def sites_on_buildings(grading, sites: int) -> str:  # noqa: ANN001 - geo.gradin
     return text + "."
 
 
+def coverage_lines(coverage, grading=None) -> list[str]:  # noqa: ANN001 - geo.coverage.CoverageLayer, Grading
+    """How many buildings (or grid cells) the flight saw well, glimpsed or did not see, and
+    what those words mean; with ``grading``, how many of those not seen well a damage site
+    grades all the same (why "Not assessed" counts fewer than them)."""
+    counts = coverage.counts()
+    text = ("(seen well: in two or more good views; glimpsed: in view, never well enough to grade; "
+            "not seen: in no analysed frame)")
+    if grading is not None:
+        graded = sum(1 for b in grading.buildings
+                     if b.site_ids and b.coverage is not None and not b.coverage.seen_well)
+        if graded:
+            text += (f"; {counted(graded, 'building')} not seen well {'is' if graded == 1 else 'are'} graded all the "
+                     f"same, from a damage site seen on {'it' if graded == 1 else 'them'}")
+    return [f"Coverage units ({coverage.kind}s): " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+            *_wrapped(text + ".", indent="")]
+
+
 def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], files: list[str],  # noqa: ANN001
                 provenance: Mapping[str, Any], grading=None, coverage=None) -> str:  # noqa: ANN001
     from geo.grading import EMS_GRADE, LABELS, ORDER
@@ -404,7 +421,7 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         lines += ["", "Buildings by grade", "------------------", *[f"{LABELS[level]}: {counts[level]}" for level in ORDER]]
         lines += _wrapped(sites_on_buildings(grading, len(damage_map.sites)), indent="")
     if coverage is not None:
-        lines += [f"Coverage units ({coverage.kind}s): " + ", ".join(f"{k} {v}" for k, v in coverage.counts().items())]
+        lines += coverage_lines(coverage, grading)
     credits = provenance.get("credits") or []
     if credits:
         lines += ["", "Credits", "-------", *credits]
@@ -528,4 +545,4 @@ def _written_utc(path: Path) -> str | None:
 
 __all__ = ["LAYER_ORDER", "README_WIDTH", "WORDS", "PackageResult", "contact_lines", "damage_scale_lines",
            "kmz_description", "not_shown_lines", "open_first_lines", "package_layers", "readme_text",
-           "sites_on_buildings", "words_lines", "write_layers", "write_package"]
+           "sites_on_buildings", "coverage_lines", "words_lines", "write_layers", "write_package"]

@@ -127,6 +127,14 @@ def test_cli_package_layers_maps_and_provenance(flyover, project, tmp_path, caps
     assert counts, readme[readme.index("Buildings by grade"):]
     assert (int(counts.group(1) or counts.group(2)), int(counts.group(2)), int(counts.group(3))) == (
         len(on_buildings), len(sites), len(damaged))
+    # and why "Not assessed" counts fewer buildings than the flight did not see well
+    not_seen_well = int((~buildings["seen_well"].astype(bool)).sum())
+    graded_anyway = int((~buildings["seen_well"].astype(bool) & buildings["site_ids"].notna()).sum())
+    assert not_seen_well - graded_anyway == (buildings["level"] == "not_assessed").sum()
+    said = " ".join(readme[readme.index("Coverage units"):].split())
+    assert "glimpsed: in view, never well enough to grade; not seen: in no analysed frame" in said
+    if graded_anyway:
+        assert f"{graded_anyway} building{'s' if graded_anyway > 1 else ''} not seen well " in said
     # one paragraph, as a survey's README opens, not a line cut short after "of oblique drone video;"
     assert ("Grades come from an automatic analysis\nof oblique drone video, reviewed where a reviewer decided (the "
             "'reviewed' attribute);\ncheck on the ground") in readme
