@@ -29,7 +29,7 @@ from core.types import DamageLevel, frame_number
 from geo.antimeridian import display_longitudes
 from geo.export.map_longitudes import continuous_points, make_longitudes_continuous, map_centre_longitude
 from geo.export.plain_text_templates import plain_text_templates
-from geo.export.records import best_score, clock_time, counted, seen_in, unconfirmed_reason
+from geo.export.records import EMS_GRADE, best_score, clock_time, counted, seen_in, unconfirmed_reason
 from geo.export.site_labels import LABEL_LEGEND_ROW, LABEL_STYLE, LABEL_STYLE_NARROW, site_labels_script
 from geo.mapping import DamageMap
 
@@ -417,6 +417,7 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
         f'<b style="color:{s.level.colour_hex}">Site {s.id}: {escape(s.level.label)}'
         f'{"" if fused.confirmed else " (unconfirmed)"}</b>{doubt}'
         '<table>'
+        f"<tr><td>Copernicus EMS</td><td>{escape(EMS_GRADE[s.level])}</td></tr>"
         f"<tr><td>Best score</td><td>{_best_score(fused)}</td></tr>"
         f"<tr><td>Level agreement</td><td>{s.confidence:.0%} (how far the sightings agree on "
         f"{escape(s.level.label)}; not a probability)</td></tr>"

@@ -285,6 +285,19 @@ def test_popup_and_records_of_a_site_seen_once_at_ground_level_read_naturally(fl
     assert str(props["height_m"]) == "0.0"
 
 
+def test_a_site_s_popup_gives_its_copernicus_ems_grade_as_the_atlas_and_the_kmz_do(flyover_map):
+    """The web map named a site's grade only on the buildings; a site on no footprint, or a
+    map without footprints, never showed it."""
+    from geo.export.records import EMS_GRADE
+
+    damage_map, _ = flyover_map
+    page = render_html(damage_map)
+    for fused in damage_map.fused:
+        site = fused.site
+        popup = page[page.index(f">Site {site.id}: {site.level.label}</b>"):]
+        assert popup.index(f"<tr><td>Copernicus EMS</td><td>{EMS_GRADE[site.level]}</td></tr>") < popup.index("</table>")
+
+
 def test_the_map_shows_each_site_s_best_score_not_a_confidence_read_as_a_probability(flyover_map):
     """"Site 42: Severe 31%" read as "probably not damaged" for a site whose every
     sighting scored 0.5 or more: the 31% was the level's share of the votes."""
