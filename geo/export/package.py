@@ -212,7 +212,7 @@ def not_shown_lines(*, outside: str, graded: bool = False, not_graded: str = "th
     sized = {site: u for site, u in (uncertainties or {}).items() if math.isfinite(u)}
     if sized:
         lines += [f"- Exact positions: a site's dot can be off by a few metres (here a median of "
-                  f"{statistics.median(sized.values()):.0f} m);", "  look at the buildings around it."]
+                  f"{statistics.median(sized.values()):.1f} m);", "  look at the buildings around it."]
         far = sorted(site for site, u in sized.items() if u > FAR_OFF_M)
         if far:  # a dot that far off may stand on the building next door
             lines += _wrapped(f"  {counted(len(far), 'site')} may be more than {FAR_OFF_M:.0f} m off (up to "

@@ -76,12 +76,12 @@ def test_the_readme_names_the_sites_whose_dot_may_be_on_the_building_next_door(f
 
     damage_map, _ = flyover_map
     far = {damage_map.fused[1].site.id: 14.3, damage_map.fused[0].site.id: 11.0}
-    fused = [dataclasses.replace(f, uncertainty_m=far.get(f.site.id, 2.0)) for f in damage_map.fused]
+    fused = [dataclasses.replace(f, uncertainty_m=far.get(f.site.id, 2.04)) for f in damage_map.fused]
     readme = readme_text("flight", dataclasses.replace(damage_map, fused=fused), info=ProductInfo(), layers=[],
                          files=[], provenance={})
     missing = " ".join(_section(readme, "What the maps do NOT show").split())
     first, second = sorted(far)
-    assert "(here a median of 2 m)" in missing
+    assert "(here a median of 2.0 m)" in missing  # as the processing notes round it
     assert f"2 sites may be more than 10 m off (up to 14 m): {first}, {second};" in missing
     near = [dataclasses.replace(f, uncertainty_m=2.0) for f in damage_map.fused]
     readme = readme_text("flight", dataclasses.replace(damage_map, fused=near), info=ProductInfo(), layers=[],
@@ -112,6 +112,14 @@ def test_the_readme_s_file_list_says_the_kmz_outlines_the_area_filmed(package):
     files = " ".join(_section(_readme(package), "Files").split())
     kmz = files[files.index(f"{package.name}.kmz"):files.index(f"{package.name}_map.pdf")]
     assert "the track and the outline of the area filmed" in kmz
+
+
+def test_the_readme_gives_the_median_uncertainty_as_its_processing_notes_do(package):
+    """"here a median of 3 m" above, "site uncertainty: median 3.2 m" below."""
+    readme = _readme(package)
+    said = re.search(r"here a median of ([\d.]+) m", readme).group(1)
+    noted = re.search(r"site uncertainty: median ([\d.]+) m", readme).group(1)
+    assert said == noted
 
 
 def test_the_readme_explains_the_words_the_maps_use(package):
