@@ -385,12 +385,23 @@ FACT_WIDTH_CHARS = 50
 FACT_LINE_STEP = 0.017
 
 
+def wrap_fact(value: str, width: int = FACT_WIDTH_CHARS) -> list[str]:
+    """``value`` over lines of at most ``width`` characters; a list of parts ("+33 6 12 34
+    56 78, maps@relief.example, VHF channel 5") is broken between its parts only, where
+    each fits on a line: a phone number or "channel 5" is not split over two lines."""
+    parts = value.split(", ")
+    if len(parts) > 1 and all(len(part) <= width for part in parts):
+        kept = ", ".join(part.replace(" ", "\u00a0") for part in parts)  # textwrap breaks at ASCII spaces only
+        return [line.replace("\u00a0", " ") for line in textwrap.wrap(kept, width)]
+    return textwrap.wrap(value, width) or [value]
+
+
 def panel_footer(panel, y: float, facts: list[tuple[str, str]], credits: list[str]) -> None:  # noqa: ANN001 - Axes
     """The panel from ``y`` down: the facts (key, value), the preliminary warning and the credits."""
     from matplotlib.patches import Rectangle
 
     for key, value in facts:
-        lines = textwrap.wrap(value, FACT_WIDTH_CHARS) or [value]  # wrapped here: the rows below make room
+        lines = wrap_fact(value)  # wrapped here: the rows below make room
         panel.text(0, y, f"{key}:", fontsize=7, fontweight="bold", va="top", transform=panel.transAxes)
         panel.text(0.22, y, "\n".join(lines), fontsize=7, va="top", transform=panel.transAxes)
         y -= 0.028 + FACT_LINE_STEP * (len(lines) - 1)

@@ -62,6 +62,24 @@ def test_the_print_map_footer_gives_the_contact_as_typed(flyover_map):
     assert value.get_text().replace("\n", " ") == CONTACT and not value.get_parse_math()  # dollars as typed
 
 
+def test_the_print_map_breaks_a_contact_between_its_parts_not_inside_one(flyover_map):
+    """"+258 84 123 4567, maps@relief.example, VHF channel" and then "5" alone on the next
+    line: a phone number or a channel split over two lines is misread."""
+    from geo.export.print_map import draw_map, plain_text
+    from geo.export.products import ProductInfo
+
+    damage_map, _ = flyover_map
+    for contact in ("+258 84 123 4567, maps@relief.example, VHF channel 5",
+                    "maps@relief.example, +33 6 12 34 56 78, +33 6 98 76 54 32, VHF channel 5"):
+        with plain_text():
+            page = draw_map(damage_map, info=ProductInfo(organisation="Red Cross", contact=contact))
+        texts = page.axes[1].texts
+        keys = [text.get_text() for text in texts]
+        lines = texts[keys.index("Contact:") + 1].get_text().split("\n")
+        assert len(lines) > 1 and " ".join(lines) == contact
+        assert all(line.endswith(",") for line in lines[:-1]), lines  # each line ends between two parts
+
+
 @pytest.mark.parametrize("contact", ["+33 6 12\n34 56 78", "ops\x85radio", "ops\u2028radio", "\x1b[2Jops",
                                      "ops@relief.\u202eelpmaxe"])
 def test_a_contact_is_one_line_of_text(contact):
