@@ -187,14 +187,15 @@ def open_first_lines(*, html: str = "", tap: str = "its close-up", kmz: str = ""
 
 def not_shown_lines(*, outside: str, graded: bool = False, not_graded: str = "the flight did not see them",
                     unconfirmed: str = "", unconfirmed_place: str = "their place", left_off: str = "",
-                    uncertainties: Mapping[int, float] | None = None) -> list[str]:
+                    uncertainties: Mapping[int, float] | None = None, reviewed: int | None = None) -> list[str]:
     """What the maps leave out: no site is not the same as no damage. ``outside``: the
     ground looked at, as the maps and files name it; ``graded``: whether buildings were
     graded (``not_graded``: why some are not); ``unconfirmed``: the sites left off, counted
     ("3 unconfirmed sites"; empty: none), ``unconfirmed_place`` what they mark ("its
     place"), ``left_off``: where else they can be seen; ``uncertainties``: each site's
     position uncertainty in metres, by its number (their median is given, and the sites
-    that may be more than :data:`FAR_OFF_M` off are named)."""
+    that may be more than :data:`FAR_OFF_M` off are named); ``reviewed``: how many of those
+    sites a person reviewed (``None``: not said), so that a map no one checked says so."""
     import statistics
 
     lines = [
@@ -218,6 +219,14 @@ def not_shown_lines(*, outside: str, graded: bool = False, not_graded: str = "th
             lines += _wrapped(f"  {counted(len(far), 'site')} may be more than {FAR_OFF_M:.0f} m off (up to "
                               f"{max(sized.values()):.0f} m): {', '.join(map(str, far))}; each site's +- "
                               "(uncertainty_m) says how far.")
+    sites = len(uncertainties or {})
+    if reviewed is not None and reviewed < sites:
+        lines += _wrapped("- A person's check: " + (
+            f"none of the {counted(sites, 'site')} was reviewed on screen; each is the detector's alone."
+            if reviewed == 0 else
+            f"{reviewed} of the {counted(sites, 'site')} {'was' if reviewed == 1 else 'were'} reviewed on screen; "
+            f"the other {sites - reviewed} {'is' if sites - reviewed == 1 else 'are'} the detector's alone "
+            "(the 'reviewed' attribute, the atlas's cards)."))
     return lines
 
 
@@ -355,7 +364,8 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
             graded=grading is not None,
             unconfirmed=counted(len(damage_map.unconfirmed), "unconfirmed site") if damage_map.unconfirmed else "",
             unconfirmed_place="its place" if len(damage_map.unconfirmed) == 1 else "their place",
-            uncertainties={f.site.id: f.uncertainty_m for f in damage_map.fused}),
+            uncertainties={f.site.id: f.uncertainty_m for f in damage_map.fused},
+            reviewed=sum(1 for f in damage_map.fused if f.site.reviewed)),
         "",
         *words_lines(),
         "",

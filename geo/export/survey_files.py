@@ -402,7 +402,8 @@ def _not_shown_lines(built: SurveyMap, grading) -> list[str]:  # noqa: ANN001 - 
         unconfirmed=counted(built.unconfirmed, "unconfirmed site") if built.unconfirmed else "",
         unconfirmed_place="its place" if built.unconfirmed == 1 else "their place",
         left_off="(a flight's own export shows its own with --include-unconfirmed)",
-        uncertainties={s.id: s.uncertainty_m for s in built.sites})
+        uncertainties={s.id: s.uncertainty_m for s in built.sites},
+        reviewed=sum(1 for s in built.sites if s.reviewed))
 
 
 def _survey_kml(built: SurveyMap, sites: list[Record], title: str, *, icon: str = KML_ICON,

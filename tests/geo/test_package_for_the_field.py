@@ -122,6 +122,29 @@ def test_the_readme_gives_the_median_uncertainty_as_its_processing_notes_do(pack
     assert said == noted
 
 
+def test_the_readme_says_up_front_how_many_sites_a_person_checked(package, flyover_map):
+    """"Reviewed by an analyst: 0 of 15" was the README's last word on it, under the
+    damage scale: a map no one checked reads, up front, as the detector's alone."""
+    import dataclasses
+
+    from geo.export.package import readme_text
+    from geo.export.products import ProductInfo
+
+    damage_map, _ = flyover_map
+    sites = len(damage_map.fused)
+    missing = " ".join(_section(_readme(package), "What the maps do NOT show").split())
+    assert not any(f.site.reviewed for f in damage_map.fused)
+    assert f"- A person's check: none of the {sites} sites was reviewed on screen; each is the detector's alone." \
+        in missing
+    first = damage_map.fused[0]
+    one = dataclasses.replace(damage_map, fused=[dataclasses.replace(first, site=dataclasses.replace(
+        first.site, reviewed=True)), *damage_map.fused[1:]])
+    readme = readme_text("flight", one, info=ProductInfo(), layers=[], files=[], provenance={})
+    missing = " ".join(_section(readme, "What the maps do NOT show").split())
+    assert f"1 of the {sites} sites was reviewed on screen; the other {sites - 1} are the detector's alone" in missing
+    assert f"Reviewed by an analyst: 1 of {sites}" in readme  # as the counts further down say
+
+
 def test_the_readme_explains_the_words_the_maps_use(package):
     words = _section(_readme(package), "Words on the maps")
     for word in ("best score", "best_score", "level agreement", "confidence", "uncertainty_m", "unconfirmed",
