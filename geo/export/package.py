@@ -342,7 +342,10 @@ def coverage_lines(coverage, grading=None) -> list[str]:  # noqa: ANN001 - geo.c
 
 
 def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], files: list[str],  # noqa: ANN001
-                provenance: Mapping[str, Any], grading=None, coverage=None) -> str:  # noqa: ANN001
+                provenance: Mapping[str, Any], grading=None, coverage=None,  # noqa: ANN001
+                area_km2: float | None = None) -> str:
+    """The package's README (``area_km2``: the area filmed, as the ``area_of_interest``
+    layer gives it)."""
     from geo.grading import EMS_GRADE, LABELS, ORDER
     from geo.export.products import imagery_text
 
@@ -376,7 +379,8 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         "-----",
         f"Event: {isolated(info.event) or '-'}",
         f"GLIDE number: {info.glide or '-'}",
-        f"Area of interest: {info.area}",
+        f"Area of interest: {info.area}"
+        + (f", the area filmed: {area_km2:g} km2 (layer area_of_interest)" if area_km2 is not None else ""),
         f"Product: {'grading (GRA)' if grading is not None else 'first estimate (FEP)'}, version {info.version:02d}",
         f"Analyst: {isolated(info.analyst) or '-'}",
         f"Organisation: {isolated(info.organisation) or '-'}",
@@ -490,9 +494,11 @@ def write_package(
         write_kmz(targets["kmz"], titled, closeup=closeup if popup_pictures else None,
                   area_filmed=_filmed_outlines(layers["camera_footprints"]), description=kmz_description(info))
         files = [targets[k].name for k in ("gpkg", "html", "kmz", "pdf", "png")]
+        area = layers["area_of_interest"]
         write_text_atomic(targets["readme"], readme_text(name, damage_map, info=info, layers=written_layers,
                                                          files=files, provenance=provenance, grading=grading,
-                                                         coverage=coverage))
+                                                         coverage=coverage,
+                                                         area_km2=area[0][0]["area_km2"] if area else None))
         zip_path = out / f"{name}.zip"
         with atomic_path(zip_path) as temp, zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for key in ("readme", "gpkg", "html", "kmz", "pdf", "png"):

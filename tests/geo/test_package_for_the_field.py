@@ -208,6 +208,7 @@ def test_the_area_of_interest_layer_is_the_outline_the_maps_draw(package):
     assert layer.symmetric_difference(drawn).area < 1e-4 * drawn.area  # the KMZ's outline, to its decimals
     assert area.area_km2 < _km2(union) and abs(area.area_km2 - _km2(layer)) < 1e-3 * area.area_km2
     assert "Area filmed" in area.source
+    assert f"Area of interest: AOI01, the area filmed: {area.area_km2:g} km2 (layer area_of_interest)" in _readme(package)
 
 
 def _km2(lonlat) -> float:  # noqa: ANN001 - a shapely polygon in WGS84
