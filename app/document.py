@@ -23,6 +23,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from app.frames_ahead import FramesAhead
 from app.undo import ChangedOutside, ReviewCommand, SettingsCommand
 from core.errors import InputError, StoreError
+from core.review import ReviewChangedElsewhere
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, Frame, ReviewState
 from services.project import MissingVideoError, default_project_path, is_video_path, opens_as_video
@@ -672,7 +673,10 @@ class ProjectDocument(QObject):
         text = self.undo_stack.undoText() if undoing else self.undo_stack.redoText()
         parent = self.parent()
 
-        if isinstance(error, ChangedOutside):
+        elsewhere = isinstance(error, ReviewChangedElsewhere)
+        if elsewhere:
+            why = _review_changed_elsewhere_text(error)
+        elif isinstance(error, ChangedOutside):
             from app.dialogs.geo_dialog import SETTING_NAMES
 
             changed = list(dict.fromkeys(SETTING_NAMES.get(name, name) for name in error.names))
@@ -683,8 +687,11 @@ class ProjectDocument(QObject):
 
         def take_back() -> None:
             (self.undo_stack.redo if undoing else self.undo_stack.undo)()
+            if elsewhere:  # the window shows the other change, and Undo holds it, behind the message
+                self._read_review_again()
             show_error(parent if isinstance(parent, QWidget) else None,
-                       f"{step} of '{text}' not done: {why}; the project is as it was", title=f"{step} not done")
+                       f"{step} of '{text}' not done: {why}; the project is as it was"
+                       + (", and the window shows that change now" if elsewhere else ""), title=f"{step} not done")
 
         QTimer.singleShot(0, take_back)
 
@@ -809,15 +816,24 @@ class ProjectDocument(QObject):
         writes to the project."""
         if self.store is None or self.run_id is None or self._analysis_running:
             return False
+        # the window's session met lines written elsewhere when it made a step of its own:
+        # the project's newest line, and its version, are the window's own since
+        missed = self.session is not None and self.session.changed_elsewhere is not None
         try:
             version = self.store.data_version()
-            if version == self._seen_version:
+            if version == self._seen_version and not missed:
                 return False
             self._seen_version = version
-            if self.store.last_edit_id(self.run_id) == self._seen_edit:
+            if self.store.last_edit_id(self.run_id) == self._seen_edit and not missed:
                 return False
         except StoreError:  # the project went away: said when it is next used
             return False
+        self._read_review_again()
+        return True
+
+    def _read_review_again(self) -> None:
+        """Read the run's review from the project again (done outside the window): the
+        views redraw it, and the undo stack is rebuilt from the project's history."""
         self.undo_stack.clear()
         self._start_session()
         frames = frozenset(self._analysed) | frozenset(self._frame_detections)
@@ -826,7 +842,6 @@ class ProjectDocument(QObject):
         self.detections_changed.emit(frames)
         self.notice.emit("The review of this project was changed outside this window (the command line, or its "
                          "survey): the window shows it now, and Undo holds its steps")
-        return True
 
     def _start_session(self) -> None:
         """A review session of the run, its undo stack rebuilt from the project's history."""
@@ -849,7 +864,24 @@ class ProjectDocument(QObject):
 
     def _on_changes(self, changes) -> None:  # noqa: ANN001 - core.review.Changes
         self._remember_review()
+        if self.session is not None and self.session.changed_elsewhere is not None:
+            # an edit made over a review changed elsewhere not read yet: read it once Qt's
+            # push returns (the stack cannot be rebuilt within it)
+            QTimer.singleShot(0, self.check_outside_changes)
         self._forget_detections(changes.frame_indices)
         self.review_changed.emit(changes)
         self.detections_changed.emit(frozenset(changes.frame_indices))
 
+
+def _review_changed_elsewhere_text(error: ReviewChangedElsewhere) -> str:
+    """Why a review step was not taken, naming the detections changed elsewhere: those of
+    the step, whose change it would overwrite, or else the others, which came after it."""
+    named = sorted(error.overlap or error.detection_ids)
+    shown = ", ".join(f"#{i}" for i in named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+    detections = f"detection{'s' if len(named) > 1 else ''} {shown}"
+    if error.overlap:
+        return (f"{detections} {'were' if len(named) > 1 else 'was'} changed since (another window or the command "
+                "line), and it would overwrite that")
+    changed = f" ({detections})" if named else ""
+    return (f"the review was changed since in another window or on the command line{changed}, and steps are "
+            "taken back in the order they were made")

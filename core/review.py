@@ -40,10 +40,11 @@ Edits of damage sites
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -300,6 +301,25 @@ class _RegroupEntry:
 # ----------------------------------------------------------------------- session
 
 
+class ReviewChangedElsewhere(StoreError):
+    """An undo or a redo not taken: the run's review history has lines this session did
+    not write nor read (another window, the command line's ``survey decide``), so its
+    stack no longer is the project's. Undoing the session's step then put back what it saw
+    over that change, or took steps back out of the order they were made, which left a
+    history no reopened project could rebuild its Undo from.
+
+    ``detection_ids``: the detections changed elsewhere since; ``overlap``: those of them
+    the step refused changes (taking it would overwrite their change)."""
+
+    def __init__(self, detection_ids: frozenset[int], overlap: frozenset[int]) -> None:
+        self.detection_ids = detection_ids
+        self.overlap = overlap
+        named = overlap or detection_ids
+        which = ", ".join(f"#{i}" for i in sorted(named)) or "its history"
+        super().__init__(f"the review of this run was changed elsewhere since ({'detection ' if named else ''}{which});"
+                         " read the project again before taking steps back")
+
+
 class ReviewSession:
     """Review of one run of a project, with undo and redo.
 
@@ -320,11 +340,19 @@ class ReviewSession:
         self.author = author or current_user()
         self._undo: list[_Entry | _GroupEntry | _RegroupEntry] = []
         self._redo: list[_Entry | _GroupEntry | _RegroupEntry] = []
+        #: the newest line of the run's history this session wrote or read
+        self._known_line: int | None = store.last_edit_id(run_id)
+        #: detections whose history has lines written elsewhere since the session's stack was built
+        self._changed_elsewhere: set[int] = set()
+        self._elsewhere_seen = False
 
     # ------------------------------------------------------------------ editing
 
     def apply(self, edit: Edit) -> Changes:
-        """Apply and save one edit; raises (pushing nothing) if the edit is refused."""
+        """Apply and save one edit; raises (pushing nothing) if the edit is refused.
+        An edit is made on what the project holds now, whatever was changed elsewhere
+        (noted: :attr:`changed_elsewhere`)."""
+        self._note_lines_elsewhere()
         entry: _Entry | _GroupEntry | _RegroupEntry
         if isinstance(edit, AddDetection):
             entry = self._add(edit)
@@ -345,7 +373,8 @@ class ReviewSession:
         if not self._undo:
             return None
         entry = self._undo[-1]
-        with self.store.one_write():  # the whole step taken back, or none of it
+        with self._one_step():  # the whole step taken back, or none of it
+            self._refuse_if_changed_elsewhere(entry)
             self._replay(entry, "undo")
         self._redo.append(self._undo.pop())
         return entry.changes
@@ -355,10 +384,51 @@ class ReviewSession:
         if not self._redo:
             return None
         entry = self._redo[-1]
-        with self.store.one_write():  # the whole step again, or none of it
+        with self._one_step():  # the whole step again, or none of it
+            self._refuse_if_changed_elsewhere(entry)
             self._replay(entry, "redo")
         self._undo.append(self._redo.pop())
         return entry.changes
+
+    @contextlib.contextmanager
+    def _one_step(self) -> Iterator[None]:
+        """The store's :meth:`~core.store.ProjectStore.one_write`; a step it rolls back
+        leaves the session knowing the history as it was (its lines were never stored)."""
+        known = self._known_line
+        try:
+            with self.store.one_write():
+                yield
+        except BaseException:
+            self._known_line = known
+            raise
+
+    @property
+    def changed_elsewhere(self) -> frozenset[int] | None:
+        """The detections changed elsewhere since this session's stack was built, as far as
+        it has looked (it looks at each of its steps), or ``None`` when it found no line of
+        the run's history written elsewhere; then :meth:`undo` and :meth:`redo` refuse
+        (:class:`ReviewChangedElsewhere`) until a session is rebuilt from the project
+        (:meth:`restore_history` on a new one)."""
+        return frozenset(self._changed_elsewhere) if self._elsewhere_seen else None
+
+    def _note_lines_elsewhere(self) -> None:
+        """Note the history lines written since the newest one this session knows (a cheap
+        look at the newest line; the lines are read only when there are new ones)."""
+        latest = self.store.last_edit_id(self.run_id)
+        if latest == self._known_line:
+            return
+        self._elsewhere_seen = True
+        known = -1 if self._known_line is None else self._known_line
+        self._changed_elsewhere.update(record.detection_id for record in self.store.edit_history(self.run_id)
+                                       if record.id > known and record.action != "discard"
+                                       and record.detection_id is not None)
+        self._known_line = latest
+
+    def _refuse_if_changed_elsewhere(self, entry: _Entry | _GroupEntry | _RegroupEntry) -> None:
+        self._note_lines_elsewhere()
+        if self._elsewhere_seen:
+            changed = frozenset(self._changed_elsewhere)
+            raise ReviewChangedElsewhere(changed, changed & entry.changes.detection_ids)
 
     def _replay(self, entry: _Entry | _GroupEntry | _RegroupEntry, action: str) -> None:
         if isinstance(entry, _RegroupEntry):
@@ -393,6 +463,7 @@ class ReviewSession:
         """
         if not self._redo:
             return
+        self._note_lines_elsewhere()
         line = next((found for found in map(_first_line, reversed(self._redo)) if found is not None), None)
         if line is not None:  # steps that changed nothing are not in the history
             edit_id, detection_id = line
@@ -419,7 +490,7 @@ class ReviewSession:
         new_detection: Detection | None = None,
     ) -> tuple[int, int]:
         """Write ``after`` to the detection and the history line, encoded, at once."""
-        return self.store.record_edit(
+        line = self.store.record_edit(
             run_id=self.run_id,
             detection_id=detection_id,
             kind=kind,
@@ -431,6 +502,8 @@ class ReviewSession:
             target_edit_id=target_edit_id,
             new_detection=new_detection,
         )
+        self._known_line = line[0]
+        return line
 
     def _write(self, entry: _Entry, action: str, *, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
         if entry.edit_id is None:
@@ -479,7 +552,7 @@ class ReviewSession:
         prepared = [[self._prepare(sub) for sub in group.edits] for group in groups]  # every edit checked first
         # one transaction: the whole step stored, or none of it (a part, cut by a full disk
         # or a kill, half-decided a site and left a history no step of could be undone)
-        with self.store.one_write():
+        with self._one_step():
             decisions = [
                 None if group.site is None else self.store.add_site_decision(
                     self.run_id, lon_deg=group.site.lon_deg, lat_deg=group.site.lat_deg, review=group.site.review,
@@ -507,7 +580,7 @@ class ReviewSession:
                 raise StoreError(f"RegroupSite: detection {detection_id} is not in run {self.run_id}")
             frames.add(self.store.detection(detection_id).frame_index)
         first = int(edit.detection_ids[0])
-        with self.store.one_write():  # the group and its history line, or neither
+        with self._one_step():  # the group and its history line, or neither
             group_id = self.store.add_site_group(self.run_id, edit.kind, edit.detection_ids, author=self.author)
             edit_id, _ = self._record(first, _regroup_kind(group_id), "apply", {}, {})
         return _RegroupEntry(group_id, Changes(frozenset(edit.detection_ids), frozenset(frames)), edit_id, first)
@@ -535,6 +608,7 @@ class ReviewSession:
         if self._undo or self._redo:
             raise StoreError("restore_history: this review session has edits of its own already")
         records = self.store.edit_history(self.run_id)
+        self._known_line = records[-1].id if records else None
         undo_steps, redo_steps = replay_history(records)
         by_id = {r.id: r for r in records}
         frames: dict[int, int] = {}
@@ -828,6 +902,7 @@ __all__ = [
     "Edit",
     "EditGroup",
     "RegroupSite",
+    "ReviewChangedElsewhere",
     "SiteDecisions",
     "SiteMark",
     "Relabel",

@@ -194,3 +194,65 @@ def test_history_states_round_trip_through_their_json_form():
     before, after = changed_fields(state, {**state, "review": ReviewState.ACCEPTED, "deleted": True})
     assert before == {"review": ReviewState.PENDING, "deleted": False}
     assert encode_state(after) == {"review": "accepted", "deleted": True}
+
+
+def test_an_undo_over_a_review_change_made_elsewhere_is_refused_and_that_change_kept(session):
+    """The project open in two windows (or a window and `survey decide`): one accepts a
+    detection, the other rejects it; the first one's undo put it back to pending over the
+    reject, unsaid, and its undo line broke the history a reopened project rebuilds from."""
+    from core.review import ReviewChangedElsewhere
+
+    first, second = _ids(session, 0)
+    session.apply(SetReview(first, ReviewState.ACCEPTED))
+    with ProjectStore.open(session.store.path) as other_store:  # the other window
+        ReviewSession(other_store, session.run_id, author="other").apply(SetReview(first, ReviewState.REJECTED))
+    lines = len(session.history())
+
+    with pytest.raises(ReviewChangedElsewhere) as refused:
+        session.undo()
+    assert refused.value.overlap == refused.value.detection_ids == {first}
+    assert "#%d" % first in str(refused.value)
+    assert session.store.detection(first).review is ReviewState.REJECTED
+    assert len(session.history()) == lines and session.undo_steps == 1
+    assert session.changed_elsewhere == {first}
+
+    # a new edit is made on what the project holds; the stale steps stay refused
+    session.apply(SetReview(second, ReviewState.ACCEPTED))
+    with pytest.raises(ReviewChangedElsewhere) as refused:
+        session.undo()
+    assert refused.value.overlap == set() and refused.value.detection_ids == {first}
+    assert session.store.detection(second).review is ReviewState.ACCEPTED
+
+    # a session rebuilt from the project holds the steps in the order they were made
+    rebuilt = ReviewSession(session.store, session.run_id)
+    assert rebuilt.restore_history() == (3, 0) and rebuilt.changed_elsewhere is None
+    rebuilt.undo()
+    rebuilt.undo()  # the other window's reject
+    assert session.store.detection(first).review is ReviewState.ACCEPTED
+    assert ReviewSession(session.store, session.run_id).restore_history() == (1, 2)
+
+
+def test_a_review_step_the_project_refuses_is_not_taken_for_a_change_made_elsewhere(session, monkeypatch):
+    """An undo of two sightings cut by a full disk after its first line is rolled back
+    whole: the next undo finds no line written elsewhere and is done."""
+    from core.review import EditGroup
+
+    first, second = _ids(session, 0)
+    session.apply(EditGroup((SetReview(first, ReviewState.ACCEPTED), SetReview(second, ReviewState.ACCEPTED))))
+    record_edit = ProjectStore.record_edit
+    written = []
+
+    def disk_full_at_the_second_line(self, **kwargs):
+        if written:
+            raise StoreError("database or disk is full")
+        written.append(record_edit(self, **kwargs))
+        return written[-1]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ProjectStore, "record_edit", disk_full_at_the_second_line)
+        with pytest.raises(StoreError, match="disk is full"):
+            session.undo()
+    assert len(written) == 1 and session.store.detection(first).review is ReviewState.ACCEPTED
+    assert session.changed_elsewhere is None
+    session.undo()
+    assert {session.store.detection(i).review for i in (first, second)} == {ReviewState.PENDING}
