@@ -14,6 +14,9 @@ from core.store import PROJECT_SUFFIX, ProjectStore
 
 #: Suffixes opened as videos (anything else is taken for a project file).
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".mts", ".ts", ".webm")
+#: The flight logs the app reads (:mod:`geo.telemetry`), by suffix: given where a project
+#: or a video is asked for, they are named as what they are.
+TELEMETRY_SUFFIXES = (".srt", ".gpx", ".csv", ".klv")
 
 
 class MissingVideoError(InputError):
@@ -71,7 +74,7 @@ def opens_as_video(path: Path) -> bool:
         raise InputError(f"{str(path)!r}: cannot read it ({exc.strerror or exc})") from None
     if header == _SQLITE_HEADER:
         return False
-    telemetry = path.suffix.lower() in (".srt", ".gpx", ".csv", ".klv")
+    telemetry = path.suffix.lower() in TELEMETRY_SUFFIXES
     raise InputError(
         f"{str(path)!r} is neither a video ({', '.join(VIDEO_SUFFIXES)}) nor a damagemap project "
         f"({PROJECT_SUFFIX}); open a drone video or a project"

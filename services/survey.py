@@ -51,7 +51,7 @@ from core.sites import (
     number_ranges,
     site_decision,
 )
-from core.store import ProjectStore, SiteDecisionRecord
+from core.store import PROJECT_SUFFIX, ProjectStore, SiteDecisionRecord
 from core.survey import (
     AppliedDecision,
     FlightRecord,
@@ -69,7 +69,7 @@ from core.text import is_one_line_text, shown_file_name
 from core.types import DamageLevel, ReviewState
 from services.analysis import AnalysisRequest, LoadedModel
 from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds, product_info, product_sources
-from services.project import VIDEO_SUFFIXES  # the videos File > Open and analyze take
+from services.project import TELEMETRY_SUFFIXES, VIDEO_SUFFIXES  # the videos File > Open and analyze take
 from services.video_match import (
     CONTENT_WORDS,
     content_text,
@@ -446,12 +446,16 @@ def relink_flight(survey: Survey, name: str, path: Path) -> Relinked:
         The survey has no such flight, or ``path`` is another video or another video's
         project, or another flight's, or several videos match (each named).
     InputError
-        ``path`` cannot be read as a project, or holds no video (naming it).
+        ``path`` cannot be read as a project, or holds no video, or is a telemetry file
+        (naming it).
     """
     path = Path(path)
     survey.flight(name)  # says which flights there are
     if path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES:
         return _relink_video(survey, name, path)
+    if path.suffix.lower() in TELEMETRY_SUFFIXES:  # opened as a project, it was "not a damagemap project"
+        raise InputError(f"{str(path)!r} is a telemetry file (a flight log), not a project nor a video: relink takes "
+                         f"flight {name}'s project ({PROJECT_SUFFIX}), its video, or the folder holding the video")
     if not path.is_file():
         raise InputError(f"{str(path)!r}: no project there")
     matched: list[str] = []

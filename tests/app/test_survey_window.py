@@ -675,6 +675,26 @@ def test_a_renamed_video_of_an_analysed_flight_is_located_from_the_window(window
     assert not errors
 
 
+def test_locate_flight_given_a_telemetry_file_says_it_is_one_and_what_it_takes(qtbot, tmp_path):
+    """Locate Flight… given the flight's SRT said "not a damagemap project… create a
+    project with `damagemap analyze`", a command, of a file that is no project at all."""
+    from app.dialogs.survey_dialog import SurveyDialog
+    from tests.video_helpers import noise_video
+
+    video = noise_video(tmp_path / "DJI_0042.MP4")
+    log = video.with_suffix(".SRT")
+    log.write_text("1\n00:00:00,000 --> 00:00:00,200\n[latitude: 10.0] [longitude: 20.0]\n")
+    survey = surveys.create_survey(tmp_path / "town")
+    surveys.add_flight(survey, video)
+    dialog = SurveyDialog(Survey.open(survey.folder))
+    qtbot.addWidget(dialog)
+    dialog.locate_flight("DJI_0042", log)
+    said = dialog.message.text()
+    assert f"Flight DJI_0042 not located: {str(log)!r} is a telemetry file (a flight log), not a project nor a " \
+        "video: relink takes flight DJI_0042's project (.dmproj), its video, or the folder holding the video" in said
+    assert "analyze" not in said
+
+
 def test_a_flight_s_date_is_listed_as_the_maps_print_it(window, qtbot, town):
     """A date with its time zone is listed in UTC, named so, as the survey's maps and
     README give it (not the local clock time with its zone cut off); a day as it is."""

@@ -343,3 +343,21 @@ def test_info_names_a_flight_whose_video_is_gone_and_the_relink_that_finds_it(to
     assert main(["survey", "info", str(survey.folder), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["flights"][0]["video_missing"] is False and "its video is not at" not in info["notes"]
+
+
+@pytest.mark.parametrize("log", ["DJI_0042.SRT", "north_block.gpx"])
+def test_a_telemetry_file_given_is_named_as_one_and_what_relink_takes_said(town, log, capsys):
+    """`survey relink town DJI_0042 DJI_0042.SRT`: it was opened as a project and said
+    "not a damagemap project… create a project with `damagemap analyze`"."""
+    from app.cli import main
+
+    survey, renamed = town
+    telemetry = renamed.parent / log
+    if not telemetry.exists():
+        telemetry.write_text('<?xml version="1.0"?><gpx version="1.1" creator="test"></gpx>\n')
+    assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(telemetry)]) == 2
+    err = capsys.readouterr().err
+    assert f"{str(telemetry)!r} is a telemetry file (a flight log), not a project nor a video: relink takes flight " \
+           "DJI_0042's project (.dmproj), its video, or the folder holding the video" in err
+    assert "not a damagemap project" not in err and "analyze" not in err
+    assert _video_of(survey, "DJI_0042").name == "DJI_0042.MP4"  # nothing changed
