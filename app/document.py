@@ -661,9 +661,10 @@ class ProjectDocument(QObject):
 
     def _step_refused(self, error: Exception, undoing: bool) -> None:
         """An Edit > Undo (or Redo) of a review edit or a settings change the project
-        refused to store (a full disk, locked by another damagemap): the step is taken back
-        once Qt's undo returns, so the history shows what the project holds, and the user
-        is told."""
+        refused to store (a full disk, locked by another damagemap), or taken over a change
+        made elsewhere since: the step is taken back once Qt's undo returns, so the history
+        shows what the project holds, and the user is told (a review changed elsewhere is
+        read into the window first, its Undo rebuilt with it)."""
         from PySide6.QtWidgets import QWidget
 
         from app.errors import error_text, show_error

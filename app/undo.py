@@ -28,7 +28,9 @@ class ReviewCommand(QUndoCommand):
     what an undo (``False``) or a redo (``True``) changed, so views go to it.
 
     An undo or a redo the project refuses later (a full disk, the project locked by
-    another damagemap) changes nothing (the session writes a step whole or not at all);
+    another damagemap), or the session refuses (the run's review changed elsewhere since:
+    :class:`core.review.ReviewChangedElsewhere`), changes nothing (the session writes a
+    step whole or not at all);
     Qt has moved its index by then, so ``on_refused(error, undoing)`` is told, to step the
     stack back (that step replays nothing) and say why, as :class:`SettingsCommand` does.
     """
