@@ -510,6 +510,10 @@ class SiteReviewPanel(Panel):
     CROPS_KEPT = 64
     CROPS_KEPT_BYTES = 48 * 2**20
 
+    def crop_rows_px(self, rows: int) -> int:
+        """The crop grid's height showing ``rows`` whole rows of crops with their captions."""
+        return rows * self.grid.gridSize().height() + 2 * self.grid.frameWidth() + 2
+
     def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
         super().__init__(document, parent)
         self.review: SiteReview | None = None
@@ -609,10 +613,11 @@ class SiteReviewPanel(Panel):
         filter_row = QHBoxLayout()
         filter_row.addWidget(self.show_decided)
         filter_row.addStretch(1)
-        # two whole rows of crops with their captions, however short the screen (a laptop's
-        # 720 lines cut the second row in half); the list takes what is left, and more
-        rows_px = 2 * self.grid.gridSize().height() + 2 * self.grid.frameWidth() + 2
-        self.grid.setMinimumHeight(rows_px)
+        # at least one whole row of crops with its captions, two where the panel has the room
+        # (a laptop's 720 lines cut the second row in half); a panel kept two rows however short
+        # it was, and on a scaled laptop screen (853x533 logical pixels) the window did not fit
+        rows_px = self.crop_rows_px(2)
+        self.grid.setMinimumHeight(self.crop_rows_px(1))
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.site_list)
         splitter.addWidget(self.grid)

@@ -291,7 +291,9 @@ class MapWidget(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self.setMinimumSize(240, 200)
+        # short enough for the window to fit a scaled laptop screen (1280x800 at 150%: 533 logical
+        # lines under the video); the legend folds to its heading where the map is too short for it
+        self.setMinimumSize(240, 120)
         self._layers: MapLayers | None = None
         self._plane: _Plane | None = None
         self._message = "No project open"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -57,7 +58,8 @@ def parse_time(text: str) -> float:
 
 
 class TransportBar(QWidget):
-    """Play/pause, frame step, slider, time, go-to-time and speed.
+    """Play/pause, frame step, slider, time, go-to-time and speed, on one row, or two
+    where the width does not hold one (the readouts under the buttons and the slider).
 
     It owns the playback clock and emits ``seek_requested`` with the frame to show;
     whoever shows frames calls :meth:`set_position` back.
@@ -65,7 +67,8 @@ class TransportBar(QWidget):
 
     #: The seek slider's least width (pixels): on a narrow window the frame's note is cut first,
     #: then the slider gives way to here (the timeline above it seeks too), then the video's
-    #: length in the time label, so that the window fits a 1024-pixel screen beside the Sites panel.
+    #: length in the time label, so that the window fits a 1024-pixel screen beside the Sites panel;
+    #: narrower still, the readouts go on a second row (:meth:`_fit`).
     SLIDER_MIN_PX = 64
 
     seek_requested = Signal(int)
@@ -126,18 +129,70 @@ class TransportBar(QWidget):
         self.speed_combo.setToolTip("Playback speed (J/K/L)")
         self.speed_combo.currentIndexChanged.connect(lambda _: self.set_speed(self.speed_combo.currentData()))
 
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        for w in (self.first_button, self.back_button, self.play_button, self.forward_button, self.last_button):
-            row.addWidget(w)
-        row.addWidget(self.slider, 1)
-        row.addWidget(self.time_label)
-        row.addWidget(self.frame_label)
-        row.addWidget(self.goto_edit)
-        row.addWidget(self.speed_combo)
+        self._controls = (self.first_button, self.back_button, self.play_button, self.forward_button,
+                          self.last_button, self.slider)
+        #: what goes on a second row where one row does not fit (:meth:`_fit`)
+        self._readouts = (self.time_label, self.frame_label, self.goto_edit, self.speed_combo)
+        self._top_row = QHBoxLayout()
+        self._bottom_row = QHBoxLayout()
+        for row in (self._top_row, self._bottom_row):
+            row.setContentsMargins(0, 0, 0, 0)
+        for w in self._controls + self._readouts:
+            self._top_row.addWidget(w, 1 if w is self.slider else 0)
+        self._bottom_row.addStretch(1)  # the readouts, wrapped, stand at the right as on one row
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        layout.addLayout(row)
+        layout.setSpacing(2)
+        layout.addLayout(self._top_row)
+        layout.addLayout(self._bottom_row)
+        self._wrapped = False
+
+    # -- layout ---------------------------------------------------------------------
+    @property
+    def wrapped(self) -> bool:
+        """Whether the time, frame, go-to box and speed stand on a second row."""
+        return self._wrapped
+
+    def _row_least_width(self, widgets: tuple[QWidget, ...]) -> int:
+        """The least width of ``widgets`` side by side on one row, with the row's spacing."""
+        spacing = max(0, self._top_row.spacing())
+        widths = [w.minimumSizeHint().expandedTo(w.minimumSize()).width() for w in widgets]
+        return sum(widths) + spacing * (len(widgets) - 1)
+
+    def _one_row_least_width(self) -> int:
+        margins = self.layout().contentsMargins()
+        return self._row_least_width(self._controls + self._readouts) + margins.left() + margins.right()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """As narrow as the controls wrapped on two rows: on a small or scaled laptop screen
+        (1280x800 at 150%: 853 logical pixels) one row of them, 550 px, beside the Sites
+        panel did not fit, and the panel's Debris and Merge buttons fell off the screen."""
+        margins = self.layout().contentsMargins()
+        least = max(self._row_least_width(self._controls), self._row_least_width(self._readouts))
+        return QSize(least + margins.left() + margins.right(), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:
+            self._fit()  # a label's least width grew with its numbers
+        return super().event(event)
+
+    def _fit(self) -> None:
+        """One row where the width holds it, else the readouts on a second row."""
+        wrap = self.width() < self._one_row_least_width()
+        if wrap == self._wrapped:
+            return
+        self._wrapped = wrap
+        for w in self._readouts:
+            self._top_row.removeWidget(w)
+            self._bottom_row.removeWidget(w)
+        target = self._bottom_row if wrap else self._top_row
+        for w in self._readouts:
+            target.addWidget(w)
+        self.updateGeometry()  # one row's height more or less
 
     @staticmethod
     def _button(icon, tip: str) -> QToolButton:

@@ -173,6 +173,44 @@ def test_the_window_still_fits_a_1024_pixel_screen_deep_into_a_long_video(qtbot,
     assert shown(frame_label).startswith("frame 4500 / 9000")
 
 
+#: a 1280x800 laptop screen at 150%, in logical pixels (what the window is laid out in)
+SCALED_LAPTOP_SCREEN = (853, 533)
+
+
+def test_the_window_fits_a_1280x800_screen_at_150_percent_with_every_control_in_view(qtbot, window, project):
+    """It asked for 977x583 logical pixels, 853x533 there: the Sites panel's Debris and
+    Merge buttons and the status bar fell off the screen. The transport's readouts go
+    on a second row, the crop grid keeps one row and the map gives way where room is short."""
+    from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit, QSlider
+
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    width, height = SCALED_LAPTOP_SCREEN
+    assert window.open_path(project)
+    least = window.minimumSizeHint()
+    assert least.width() <= width and least.height() <= height, least
+    window.resize(width, height)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == (width, height), timeout=5_000)
+    qtbot.waitUntil(lambda: window.transport.wrapped, timeout=5_000)
+    controls = [w for kind in (QAbstractButton, QSlider, QLineEdit, QComboBox)
+                for parent in (window.panel(SiteReviewPanel), window.transport) for w in parent.findChildren(kind)]
+    for control in (c for c in controls if c.isVisibleTo(window)):
+        corner = control.mapTo(window, control.rect().bottomRight())
+        assert corner.x() < width and corner.y() < height, control.toolTip() or control.text()
+    status = window.statusBar()
+    assert status.mapTo(window, status.rect().bottomRight()).y() < height
+    assert window.transport.slider.width() >= window.transport.SLIDER_MIN_PX
+
+
+def test_the_transport_keeps_one_row_where_the_window_has_the_room(qtbot, window, project):
+    assert window.open_path(project)
+    window.resize(1480, 900)
+    qtbot.waitUntil(lambda: window.width() == 1480, timeout=5_000)
+    transport = window.transport
+    assert not transport.wrapped
+    assert transport.height() < 2 * transport.play_button.height()
+
+
 def test_the_review_table_and_the_sites_are_a_key_away(qtbot, window, project):
     """The Review table shares its dock's tabs with Sites, whose arrow keys step the video:
     it took a mouse to reach."""
