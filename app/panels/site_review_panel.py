@@ -45,6 +45,7 @@ from PySide6.QtGui import (
     QPen,
     QPixmap,
     QPolygonF,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -509,10 +510,11 @@ class SiteReviewPanel(Panel):
     #: and the bytes they may take together (a debris field's crop is a megabyte).
     CROPS_KEPT = 64
     CROPS_KEPT_BYTES = 48 * 2**20
-
-    def crop_rows_px(self, rows: int) -> int:
-        """The crop grid's height showing ``rows`` whole rows of crops with their captions."""
-        return rows * self.grid.gridSize().height() + 2 * self.grid.frameWidth() + 2
+    #: A panel shorter than this (pixels) shows one row of crops and gives the list the rest: at
+    #: 1280x800 scaled to 125% two rows left the list 1.7 rows of sites.
+    ONE_CROP_ROW_BELOW_PX = 600
+    #: A taller panel's share of the list and the crops for the crop grid (two rows at least).
+    CROP_GRID_SHARE = 0.4
 
     def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
         super().__init__(document, parent)
@@ -616,14 +618,15 @@ class SiteReviewPanel(Panel):
         # at least one whole row of crops with its captions, two where the panel has the room
         # (a laptop's 720 lines cut the second row in half); a panel kept two rows however short
         # it was, and on a scaled laptop screen (853x533 logical pixels) the window did not fit
-        rows_px = self.crop_rows_px(2)
         self.grid.setMinimumHeight(self.crop_rows_px(1))
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.site_list)
         splitter.addWidget(self.grid)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
-        splitter.setSizes([300, rows_px])
+        splitter.setSizes([300, self.crop_rows_px(2)])
+        self.splitter = splitter
+        self._crop_rows: int | None = None  # the rows the grid was last given (:meth:`_fit_crop_rows`)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.summary)
@@ -676,6 +679,29 @@ class SiteReviewPanel(Panel):
         document.score_threshold_changed.connect(self._update_threshold_count)
         self._update_threshold_count()
         self._update_buttons()
+
+    # ------------------------------------------------------------------ layout
+    def crop_rows_px(self, rows: int) -> int:
+        """The crop grid's height showing ``rows`` whole rows of crops with their captions."""
+        return rows * self.grid.gridSize().height() + 2 * self.grid.frameWidth() + 2
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit_crop_rows()
+
+    def _fit_crop_rows(self) -> None:
+        """One row of crops on a short panel, the list taking the rest; on a taller one two
+        rows at least, or the grid's share. Set when the panel crosses the line, so a split
+        the reviewer dragged stays while the panel keeps to its side of it."""
+        rows = 1 if self.height() < self.ONE_CROP_ROW_BELOW_PX else 2
+        if rows == self._crop_rows:
+            return
+        self._crop_rows = rows
+        total = sum(self.splitter.sizes())
+        grid_px = self.crop_rows_px(rows)
+        if rows > 1:
+            grid_px = max(grid_px, round(total * self.CROP_GRID_SHARE))
+        self.splitter.setSizes([max(0, total - grid_px), grid_px])
 
     # ------------------------------------------------------------------ reading
     @property

@@ -1418,13 +1418,19 @@ def test_tab_goes_round_the_controls_on_screen_and_back_to_the_sites(qtbot, wind
     assert hidden_table not in visited and visited.count(panel.site_list) >= 2
 
 
-def test_the_crop_grid_shows_two_whole_rows_with_their_captions_on_a_short_screen(panel, qtbot):
-    """On a 720-line laptop screen the panel is some 500 px tall: the list gives way, not
-    the grid's second row of crops and captions."""
-    panel.resize(520, 500)
-    qtbot.waitUntil(lambda: panel.grid.height() < 400)
-    assert panel.grid.viewport().height() >= 2 * panel.grid.gridSize().height()
-    assert panel.site_list.viewport().height() >= panel.site_list.sizeHintForRow(0) > 0  # and the list a site
+def test_a_short_panel_shows_one_whole_row_of_crops_and_gives_the_list_the_rest(panel, qtbot):
+    """On a 1280x800 screen at 125% the panel is some 520 px tall: two rows of crops kept
+    there left the list 1.7 rows of sites. Short, the grid shows one whole row of crops
+    with their captions; taller, two whole rows again."""
+    panel.resize(520, 520)
+    qtbot.waitUntil(lambda: panel.height() == 520)
+    row_px = panel.grid.gridSize().height()
+    assert row_px <= panel.grid.viewport().height() < 2 * row_px
+    assert panel.site_list.viewport().height() >= 2 * panel.site_list.sizeHintForRow(0) > 0
+    panel.resize(520, 800)
+    qtbot.waitUntil(lambda: panel.height() == 800)
+    assert panel.grid.viewport().height() >= 2 * row_px
+    assert panel.site_list.viewport().height() >= panel.grid.height()  # the list keeps the larger part
 
 
 def test_a_crop_of_a_box_outside_the_frame_is_a_tile_not_an_error(qapp):
