@@ -57,7 +57,7 @@ from app.document import MissingVideoError, ProjectDocument, is_video_path
 from app.errors import show_error
 from app.overlay import OverlayStyle
 from app.settings import AppSettings
-from app.step_notices import say_steps
+from app.step_notices import NOTICE_MS, StepNotices, say_steps
 from app.survey_controller import SurveyController
 from app.widgets.action_check_box import ActionCheckBox
 from app.widgets.disputed_note import DisputedSitesNote
@@ -81,7 +81,7 @@ from app.window_actions import (
 from app.panels import Panel
 from app.panels.map_panel import MapPanel
 from app.panels.review_panel import ReviewPanel
-from app.panels.site_review_panel import SiteReviewPanel
+from app.panels.site_review_panel import SiteReviewPanel, undo_hint
 from app.workers import AnalysisJob, AnalysisOptions, DeviceProbe, FunctionJob, known_devices, window_export_job
 from app.widgets.keyboard_reach import reach_by_tab
 from core.settings import ProjectSettings
@@ -246,7 +246,9 @@ class MainWindow(QMainWindow):
         self.panel(MapPanel).map_widget.site_clicked.connect(self._keys_to_the_site_clicked)
         self._build_status_bar()
         build_actions(self)
-        say_steps(self.document.undo_stack, self.undo_action, self.redo_action, self.statusBar())
+        #: a step's notice stays while its key does what it says (until the history moves)
+        self.step_notices = StepNotices(self.document.undo_stack, self.statusBar())
+        say_steps(self.document.undo_stack, self.undo_action, self.redo_action, self.statusBar(), self.step_notices)
         build_menus(self)
         self.start_page.set_actions(self.open_action, self.open_survey_action)  # File's own items, words and all
         self.document.set_author(self.settings.reviewer_name() or None)
@@ -887,7 +889,10 @@ class MainWindow(QMainWindow):
         if unconfirmed:
             said += f"; {unconfirmed} unconfirmed left, off the map unless accepted"
         shown = self.statusBar().currentMessage()  # the decision's own notice, with its undo key, after it
-        self.statusBar().showMessage(f"{said} — {shown}" if shown else said, 12_000)
+        if shown.endswith(undo_hint()):
+            self.step_notices.show(f"{said} — {shown}")  # as long as the decision's notice would have stayed
+        else:
+            self.statusBar().showMessage(f"{said} — {shown}" if shown else said, 12_000)
 
     def close_project(self) -> None:
         """File > Close Project; during an analysis, the run stops after its frame (every
@@ -1116,7 +1121,13 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _show_notice(self, text: str) -> None:
-        self.statusBar().showMessage(text, 4000)
+        """A step's notice ("Site #9 accepted (39 sightings) — Ctrl+Z to undo") stays until
+        the next step, undo or redo; it went after 4 s, often while the map was rebuilt after
+        the decision and before the reviewer looked. Others stay :data:`NOTICE_MS`."""
+        if text.endswith(undo_hint()):
+            self.step_notices.show(text)
+        else:
+            self.statusBar().showMessage(text, NOTICE_MS)
 
     def _apply(self, edit: object, text: str):
         try:
