@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
-from PySide6.QtCore import QAbstractItemModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPixmap, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -588,6 +588,29 @@ def _emit_layout(signal, hint: QAbstractItemModel.LayoutChangeHint) -> None:  # 
     signal["QList<QPersistentModelIndex>,QAbstractItemModel::LayoutChangeHint"].emit([], hint)
 
 
+class _Header(QHeaderView):
+    """Column headings that keep room for the sort arrow only on the column it is drawn on:
+    Qt keeps it on every heading, and at 1366x768 the table's eight columns were wider than
+    the Review Table's dock (the State column cut "accepted", Origin past the right edge)."""
+
+    def __init__(self) -> None:
+        super().__init__(Qt.Orientation.Horizontal)
+        self.sortIndicatorChanged.connect(self._room_for_the_arrow)
+
+    def sectionSizeFromContents(self, logical_index: int) -> QSize:  # noqa: N802 - Qt's name
+        size = super().sectionSizeFromContents(logical_index)
+        if self.isSortIndicatorShown() and logical_index != self.sortIndicatorSection():
+            # what QHeaderView adds for the arrow: the heading's height and a margin
+            arrow = size.height() + self.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, self)
+            size.setWidth(max(self.minimumSectionSize(), size.width() - arrow))
+        return size
+
+    def _room_for_the_arrow(self, logical_index: int, _order: Qt.SortOrder) -> None:
+        """The column sorted on now is widened, where it must be, to show its heading and arrow."""
+        if 0 <= logical_index < self.count():
+            self.resizeSection(logical_index, max(self.sectionSize(logical_index), self.sectionSizeHint(logical_index)))
+
+
 class _Table(QTableView):
     """A table whose focus arriving (Tab, a click on the header) never counts as the
     user picking a row: Qt makes the first row current on keyboard focus."""
@@ -642,6 +665,7 @@ class DetectionsPanel(QWidget):
 
         self._echo = False
         self.table = _Table(self)
+        self.table.setHorizontalHeader(_Header())
         self.table.setTabKeyNavigation(False)  # Tab leaves the table for the next control, not the next cell
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
@@ -657,7 +681,9 @@ class DetectionsPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setResizeContentsPrecision(self.SIZE_SAMPLE_ROWS)
-        header.setStretchLastSection(True)
+        # the last column takes the room left, as little as it is: a stretched last section kept
+        # the header's 100 px default and went past the right edge of a narrow dock (1366x768)
+        header.setSectionResizeMode(ORIGIN_COLUMN, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
 
         # the Edit menu's items for the selected detection, with its keys
@@ -746,11 +772,7 @@ class DetectionsPanel(QWidget):
         self.model.set_sites(site_of, unconfirmed)
         if not site_of:
             return
-        widest = f"#{max(site_of.values())}" + (" unconfirmed" if unconfirmed else "")
-        margin = 2 * self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.table) + 12
-        header = self.table.horizontalHeader()
-        header.resizeSection(SITE_COLUMN, max(header.sectionSize(SITE_COLUMN),
-                                              self.table.fontMetrics().horizontalAdvance(widest) + margin))
+        self._widen_to_read(SITE_COLUMN, [f"#{max(site_of.values())}" + (" unconfirmed" if unconfirmed else "")])
 
     def set_detections(self, detections, pts_s: dict[int, float] | None = None) -> None:
         """Replace every row (a new project or run); the selection is not echoed."""
@@ -760,6 +782,15 @@ class DetectionsPanel(QWidget):
         finally:
             self._echo = False
         self.table.resizeColumnsToContents()
+        # the rows sampled may all be pending, or all the model's: "accepted" was cut to "accept…"
+        self._widen_to_read(COLUMNS.index("State"), [state.value for state in ReviewState])
+
+    def _widen_to_read(self, column: int, words: list[str]) -> None:
+        """Widen ``column``, where it must be, to show the widest of ``words`` whole."""
+        margin = 2 * self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.table) + 12
+        widest = max(self.table.fontMetrics().horizontalAdvance(word) for word in words) + margin
+        header = self.table.horizontalHeader()
+        header.resizeSection(column, max(header.sectionSize(column), widest))
 
     def replace_frames(self, frame_detections) -> None:
         """Reconcile the rows of some frames after an edit.

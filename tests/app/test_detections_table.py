@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QStyleOptionViewItem
 
 from app.widgets.detections_table import COLUMNS, DETECTION_ID_ROLE, SITE_COLUMN, SORT_ROLE, DetectionsPanel
 from core.types import DamageLevel, Detection, Origin, ReviewState
@@ -112,6 +113,37 @@ def test_the_site_column_reads_unconfirmed_sites_whole(panel):
     assert header.sectionSize(SITE_COLUMN) > panel.table.fontMetrics().horizontalAdvance("#12 unconfirmed")
     texts = [panel.model.index(row, SITE_COLUMN).data() for row in range(panel.model.rowCount())]
     assert texts.count("#12 unconfirmed") == 3
+
+
+#: the Review Table's width on a 1366x768 screen (the right side's two fifths of the window)
+LAPTOP_DOCK_PX = 1366 * 2 // 5
+
+
+def test_every_column_fits_a_laptop_s_dock_and_the_state_reads_whole(panel, qtbot):
+    """At 1366x768 a fresh run (every row pending, every row the model's) cut "accepted" to
+    "accept…" (the State column sized from the rows it sampled) and pushed Origin past the
+    table's right edge: every heading kept room for a sort arrow, and the last column the
+    header's 100 px."""
+    detections = sorted((replace(d, review=ReviewState.PENDING, origin=Origin.MODEL) for d in _detections(300, seed=5)),
+                        key=lambda d: d.frame_index)
+    detections[-1] = replace(detections[-1], review=ReviewState.ACCEPTED)  # past the rows the columns are sized from
+    panel.set_detections(detections, {})
+    panel.set_sites({d.id: 6 for d in detections[:3]}, frozenset({6}))
+    panel.resize(LAPTOP_DOCK_PX, 400)
+    table, header = panel.table, panel.table.horizontalHeader()
+    qtbot.waitUntil(lambda: table.viewport().width() < LAPTOP_DOCK_PX, timeout=2_000)
+    state = COLUMNS.index("State")
+    accepted = panel.proxy.index(panel.proxy.rowCount() - 1, state)
+    assert accepted.data() == "accepted"
+    option = QStyleOptionViewItem()
+    option.font, option.fontMetrics = table.font(), table.fontMetrics()
+    assert header.sectionSize(state) >= table.itemDelegate().sizeHint(option, accepted).width()
+    assert header.length() <= table.viewport().width() and not table.horizontalScrollBar().isVisible()
+    origin = COLUMNS.index("Origin")
+    assert header.sectionSize(origin) > table.fontMetrics().horizontalAdvance("edited")
+    score = COLUMNS.index("Score")
+    table.sortByColumn(score, DESC)  # the column sorted on makes room for its arrow
+    assert header.sectionSize(score) >= header.sectionSizeHint(score)
 
 
 @pytest.mark.parametrize("column", [COLUMNS.index("Frame"), COLUMNS.index("Score"), SITE_COLUMN])
