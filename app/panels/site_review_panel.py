@@ -70,6 +70,7 @@ from app.errors import show_error
 from app.panels import Panel
 from app.workers import VIDEO_LANE, FunctionJob, build_map_job
 from app.widgets.fitting_button import FittingButton
+from app.widgets.focus_selection import SelectionFollowsFocus
 from app.widgets.keyboard_reach import reach_by_tab
 from core.errors import StoreError
 from core.last_few import LastFew
@@ -639,6 +640,8 @@ class SiteReviewPanel(Panel):
         self._keys = _KeyFilter(self)
         for widget in (self.site_list, self.grid, self):
             widget.installEventFilter(self._keys)
+        for view in (self.site_list, self.grid):  # the one holding the keys draws its selection blue
+            SelectionFollowsFocus(view)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(self.REBUILD_DELAY_MS)
