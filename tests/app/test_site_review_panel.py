@@ -939,6 +939,25 @@ def test_a_decided_site_keeps_its_thumbnail_when_the_list_is_read_again(qtbot, p
     assert rows.item(panel._row_of(first.site_id)).icon().cacheKey() != placeholder
 
 
+def test_the_list_read_again_looks_up_its_thumbnailed_sightings_in_one_query(qtbot, panel, monkeypatch):
+    """A long flight's list is read again at every decision: one lookup of a row's best
+    sighting each (hundreds of rows) held the GUI thread a quarter of a second."""
+    qtbot.waitUntil(lambda: panel.thumbnails_done, timeout=10_000)
+    doc = panel.document
+    placeholder = panel._placeholder.cacheKey()
+    one_by_one, batches = [], []
+    looked_up, by_id = doc.detection, doc.store.detections_by_id
+    monkeypatch.setattr(panel, "SITES_AHEAD", 0)  # the next sites' crops: a few look-ups, however long the list
+    monkeypatch.setattr(doc, "detection", lambda i: (one_by_one.append(i), looked_up(i))[1])
+    monkeypatch.setattr(doc.store, "detections_by_id", lambda ids, **kw: (batches.append(list(ids)), by_id(ids, **kw))[1])
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        panel.rebuild()
+    rows = panel.site_list
+    assert all(rows.item(i).icon().cacheKey() != placeholder for i in range(rows.count()))  # every picture kept
+    assert one_by_one == []
+    assert sorted(batches[0]) == sorted(item.site.best_detection_id for item in panel.review.queue)
+
+
 def test_with_every_site_decided_and_hidden_no_key_acts_and_the_panel_says_where_they_are(qtbot, panel):
     panel.show_decided.setChecked(False)
     panel.site_list.setFocus()
