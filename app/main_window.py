@@ -66,7 +66,7 @@ from app.widgets.player import TransportBar
 from app.widgets.score_box import ScoreBox
 from app.widgets.start_page import StartPage
 from app.widgets.status_bar import ElidedLabel, StatusProgressBar, format_eta
-from app.widgets.timeline import TimelineWidget, summarise
+from app.widgets.timeline import TimelineWidget
 from app.window_actions import (
     ANALYSING_REASON,
     NO_PROJECT_REASON,
@@ -1013,7 +1013,7 @@ class MainWindow(QMainWindow):
         for key, action in self.layer_actions.items():
             self.settings.set_value(f"overlay/{key}", action.isChecked())
         self.frame_view.set_style(style)
-        self.timeline.set_summaries({i: summarise(d, style) for i, d in self._frames.items()})
+        self.timeline.summarise_frames(self._frames, style)
 
     @property
     def current_frame(self) -> int:
@@ -1072,8 +1072,8 @@ class MainWindow(QMainWindow):
         for det in detections:
             frames[det.frame_index].append(det)
         self._frames = dict(frames)
-        style = self.overlay_style()
-        self.timeline.set_summaries({i: summarise(d, style) for i, d in self._frames.items()})
+        self.timeline.set_summaries({})  # every bar anew: the run was read again
+        self.timeline.summarise_frames(self._frames, self.overlay_style())
         self.timeline.set_unusable(doc.unusable_frames() if doc.is_open else {})
         self._unjudged_frames = 0
         self.frame_view.invalidate_frames()
@@ -1092,7 +1092,7 @@ class MainWindow(QMainWindow):
             self._unjudged_frames = 0
             self.timeline.set_unusable(doc.unusable_frames())
         style = self.overlay_style()
-        self.timeline.update_summaries({i: summarise(d, style) for i, d in per_frame.items()})
+        self.timeline.summarise_some(per_frame, style)
         self.frame_view.invalidate_frames(list(frame_indices))
         if self._current_frame in frame_indices:
             self.frame_view.set_detections(per_frame[self._current_frame])

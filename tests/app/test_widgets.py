@@ -171,6 +171,37 @@ def test_timeline_click_seeks_and_summaries_count_levels(qtbot):
     assert seek.args == [50]
 
 
+def test_timeline_summarises_again_only_the_frames_whose_hidden_boxes_changed(qtbot, monkeypatch):
+    """A decision changes which box of a site is its second (hidden, one per site): the
+    frames holding those are summarised again, not a long flight's every frame; any other
+    change of style summarises them all."""
+    import app.widgets.timeline as timeline_module
+
+    timeline = TimelineWidget()
+    qtbot.addWidget(timeline)
+    frames = {index: [_detection(10 * index + k, frame=index) for k in range(2)] for index in range(50)}
+    style = OverlayStyle(score_threshold=0.5, hidden_ids=frozenset({11, 21}))
+    timeline.summarise_frames(frames, style)
+    summarised = []
+    monkeypatch.setattr(timeline_module, "summarise",
+                        lambda detections, s: (summarised.append(detections[0].frame_index),
+                                               summarise(detections, s))[1])
+    decided = OverlayStyle(score_threshold=0.5, hidden_ids=frozenset({11, 30}))  # 21 shown, 30 hidden
+    timeline.summarise_frames(frames, decided)
+    assert sorted(summarised) == [2, 3]
+    assert all(timeline.summary(i) == summarise(d, decided) for i, d in frames.items())
+    summarised.clear()
+    timeline.summarise_frames(frames, decided)  # nothing changed: nothing summarised
+    assert summarised == []
+    timeline.summarise_frames(frames, OverlayStyle(score_threshold=0.95, hidden_ids=decided.hidden_ids))
+    assert len(summarised) == 50 and timeline.summary(4).per_level == {}
+    summarised.clear()
+    frames[7] = [_detection(70, frame=7, review=ReviewState.ACCEPTED)]  # an edit: that frame's bar anew
+    timeline.summarise_some({7: frames[7]}, decided)
+    timeline.summarise_frames(frames, decided)  # summarised in two styles since: all again
+    assert len(summarised) == 51 and timeline.summary(7).accepted == 1
+
+
 def test_table_filters_sorts_and_reconciles_frames(qtbot):
     panel = DetectionsPanel()
     qtbot.addWidget(panel)
