@@ -303,6 +303,10 @@ class MapWidget(QGraphicsView):
         self._basemap: tuple[str, Basemap, QImage] | None = None  # (plane CRS asked for, basemap, image)
         self.building_items: list[QGraphicsPolygonItem] = []
         self._buildings: tuple[BuildingOutline, ...] | None = None
+        #: the building items drawn, by what they show (ring, colour, tooltip) on the plane
+        #: ``_buildings_plane``: kept over a rebuild, drawn again only where a grade changed
+        self._building_drawn: dict[tuple[object, ...], QGraphicsPolygonItem] = {}
+        self._buildings_plane: tuple[float, float] | None = None
         #: False: the buildings are drawn in :data:`PLAIN_BUILDING_COLOUR`, their grades
         #: being another run's (:meth:`set_buildings_graded`)
         self._buildings_graded = True
@@ -368,6 +372,8 @@ class MapWidget(QGraphicsView):
     def set_layers(self, layers: MapLayers | None, message: str = "") -> None:
         """Draw ``layers`` (``None`` shows ``message`` instead)."""
         scene = self.scene()
+        for item in self.building_items:  # kept for the map drawn next (_add_buildings), not deleted with the rest
+            scene.removeItem(item)
         scene.clear()
         self._drone = self._footprint = None
         self.heat_item = None
@@ -536,25 +542,28 @@ class MapWidget(QGraphicsView):
     def _add_buildings(self) -> None:
         from geo.grading import COLOURS
 
+        scene = self.scene()
         for item in self.building_items:
-            self.scene().removeItem(item)
+            if item.scene() is scene:
+                scene.removeItem(item)
         self.building_items = []
+        drawn, self._building_drawn = self._building_drawn, {}
         if self._buildings is None or self._plane is None:
             return
+        plane = (self._plane.lon0, self._plane.lat0)
+        if plane != self._buildings_plane:  # another plane: every outline placed anew
+            drawn, self._buildings_plane = {}, plane
+        graded = self._buildings_graded
         for building in self._buildings:
-            graded = self._buildings_graded
-            colour = QColor(COLOURS.get(building.level, "#9e9e9e") if graded else PLAIN_BUILDING_COLOUR)
-            fill = QColor(colour)
-            fill.setAlpha(70)
-            pen = QPen(colour, 1.5)
-            pen.setCosmetic(True)
+            colour = COLOURS.get(building.level, "#9e9e9e") if graded else PLAIN_BUILDING_COLOUR
+            tooltip = f"Building: {building.label}" if graded else "Building (graded when the analysis ends)"
             for ring in building.rings:
-                item = QGraphicsPolygonItem(self._plane.polygon(ring))
-                item.setPen(pen)
-                item.setBrush(QBrush(fill))
-                item.setZValue(0.5)
-                item.setToolTip(f"Building: {building.label}" if graded else "Building (graded when the analysis ends)")
-                self.scene().addItem(item)
+                key = (ring, colour, tooltip)
+                item = drawn.pop(key, None)
+                if item is None:
+                    item = self._building_item(ring, QColor(colour), tooltip)
+                self._building_drawn[key] = item
+                scene.addItem(item)
                 self.building_items.append(item)
 
     def set_flight_in_survey(self, view: FlightInSurvey | None) -> None:
@@ -570,6 +579,20 @@ class MapWidget(QGraphicsView):
             context = None if view is None else view.site_context(item.site.id, item.site.lon_deg, item.site.lat_deg)
             item.survey_site_id = None if context is None else context.survey_site_id
             item.update_tooltip()
+
+    def _building_item(self, ring: tuple[tuple[float, float], ...], colour: QColor, tooltip: str) -> QGraphicsPolygonItem:
+        """One ring of a building outline, in its grade's colour."""
+        assert self._plane is not None
+        fill = QColor(colour)
+        fill.setAlpha(70)
+        pen = QPen(colour, 1.5)
+        pen.setCosmetic(True)
+        item = QGraphicsPolygonItem(self._plane.polygon(ring))
+        item.setPen(pen)
+        item.setBrush(QBrush(fill))
+        item.setZValue(0.5)
+        item.setToolTip(tooltip)
+        return item
 
     def set_sites_elsewhere(self, sites: Sequence[SiteElsewhere] | None) -> None:
         """Draw the sites the survey's other flights saw (``None``: none), hollow rings in

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from app.widgets.map_view import MapLayers, MapWidget
+from app.widgets.map_view import MapLayers, MapWidget, _Plane
 from geo.basemap import read_basemap
 
 #: Quadrant colours of the synthetic orthophoto (north-west, north-east, south-west, south-east).
@@ -165,3 +165,33 @@ def test_a_basemap_the_map_cannot_show_is_said_on_the_status_bar(qtbot, window, 
     panel.rebuild()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Basemap not shown: "), timeout=20_000)
     assert "does not cover the mapped area" in window.statusBar().currentMessage() and errors == []
+
+
+def test_a_rebuilt_map_draws_again_only_the_buildings_whose_grade_changed(qtbot, monkeypatch):
+    """After a decision the map is built again and the buildings regraded: a long flight's
+    hundreds of outlines were placed and drawn anew twice each time, for a grade or two."""
+    from geo.grading import COLOURS
+    from services.maps import BuildingOutline
+
+    widget = MapWidget()
+    qtbot.addWidget(widget)
+    lon0, lat0 = -85.66, 30.15
+    layers = MapLayers(source=None, track_segments=(((lon0, lat0), (lon0 + 0.001, lat0)),))
+    widget.set_layers(layers)
+    rings = [((lon0 + k * 0.0003, lat0), (lon0 + k * 0.0003 + 0.0002, lat0), (lon0 + k * 0.0003, lat0 + 0.0001),
+              (lon0 + k * 0.0003, lat0)) for k in range(3)]
+    widget.set_buildings([BuildingOutline((ring,), "none", "No visible damage") for ring in rings])
+    before = list(widget.building_items)
+    placed = []
+    monkeypatch.setattr(_Plane, "polygon", lambda plane, ring, f=_Plane.polygon: (placed.append(ring), f(plane, ring))[1])
+    widget.set_layers(layers)  # the map built again: the buildings drawn before stay until new grades come
+    assert widget.building_items == before and all(item.scene() is widget.scene() for item in before)
+    widget.set_buildings([BuildingOutline((rings[0],), "severe", "Severe"),
+                          *(BuildingOutline((ring,), "none", "No visible damage") for ring in rings[1:])])
+    assert placed == [rings[0]]  # only the regraded one drawn anew
+    assert widget.building_items[1:] == before[1:] and widget.building_items[0] is not before[0]
+    assert widget.building_items[0].pen().color().name() == COLOURS["severe"].lower()
+    assert before[0].scene() is None and len(widget.scene().items()) == len(before) + 3  # + track, view, drone
+    widget.set_buildings_graded(False)  # another run's grades: all in the plain style
+    assert len(placed) == 4 and {item.toolTip() for item in widget.building_items} == {
+        "Building (graded when the analysis ends)"}
