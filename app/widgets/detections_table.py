@@ -12,6 +12,7 @@ comparison and every row (1.1 s on opening a run of 25,620 detections, 5 s at 10
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -102,9 +103,12 @@ class DetectionTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, SITE_COLUMN), self.index(len(self._rows) - 1, SITE_COLUMN))
 
     def replace_frames(self, frame_detections: dict[int, Sequence[Detection]]) -> None:
-        """Make the rows of these frames equal the given detections (edit, add, delete)."""
+        """Make the rows of these frames equal the given detections (edit, add, delete).
+        A row keeps no mask (no column shows one; the table is read without them): a
+        detection changed only by its mask, or given with one, changes no row, so that a
+        decision on one site announces its own rows, not every row of the frames it is in."""
         for frame_index, detections in frame_detections.items():
-            current = {d.id: d for d in detections if d.id is not None}
+            current = {d.id: d if d.mask is None else replace(d, mask=None) for d in detections if d.id is not None}
             stale = sorted((self._row_of[det_id] for det_id in self._ids_of_frame.get(frame_index, ())
                             if det_id not in current), reverse=True)
             for row in stale:
