@@ -299,8 +299,10 @@ class _ElidedRows(QStyledItemDelegate):
         self._refit.stop()
         model = self._view.model()
         texts = (model.index(row, 0).data() or "" for row in range(model.rowCount()))
-        self._longest = heapq.nlargest(self.MEASURED_ROWS, texts, key=len)
-        self.fit_width()
+        longest = heapq.nlargest(self.MEASURED_ROWS, texts, key=len)
+        if longest != self._longest:  # a decision's mark on one row, a list read again: mostly the same
+            self._longest = longest
+            self.fit_width()
 
     def fit_width(self) -> None:
         """As many lines as the longest rows need at the list's width now."""

@@ -958,6 +958,24 @@ def test_the_list_read_again_looks_up_its_thumbnailed_sightings_in_one_query(qtb
     assert sorted(batches[0]) == sorted(item.site.best_detection_id for item in panel.review.queue)
 
 
+def test_the_rows_are_measured_again_only_when_their_longest_texts_change(qtbot, panel, monkeypatch):
+    """The list is read again after every decision: the rows' lines were measured each
+    time (twice), though the longest rows' texts had not changed."""
+    delegate = panel._row_delegate
+    lines = delegate.lines
+    measured = []
+    fit_width = delegate.fit_width
+    monkeypatch.setattr(delegate, "fit_width", lambda: (measured.append(True), fit_width())[1])
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        panel.rebuild()
+    delegate.fit_rows()  # what the rows' change asks for once the list is shown
+    assert measured == [] and delegate.lines == lines
+    row = panel.site_list.item(0)
+    row.setText(row.text() + " and a reason long enough to wrap onto more lines than before" * 4)
+    delegate.fit_rows()
+    assert measured and delegate.lines > lines
+
+
 def test_with_every_site_decided_and_hidden_no_key_acts_and_the_panel_says_where_they_are(qtbot, panel):
     panel.show_decided.setChecked(False)
     panel.site_list.setFocus()
