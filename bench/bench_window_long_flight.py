@@ -15,8 +15,9 @@ that say so):
 and, for each, the longest the GUI thread went without turning its event loop (a frozen
 window). Each is the median of ``--repeats`` runs.
 
-The reference is the same actions, in the same run, on another copy of the project with
-``--base REV``'s tree (the files of that git revision, run in a fresh process), when given.
+With ``--base REV``, the reference is the same actions on another copy of the project
+with that git revision's files, taken in turn with this checkout's, each run a fresh
+process that opens the project once untimed first.
 
 Run::
 
@@ -157,9 +158,10 @@ class _Session:
         self.window.deleteLater()
 
 
-def _measure(project: Path, repeats: int) -> dict[str, list[float]]:
+def _measure(project: Path, repeats: int, *, warm_up: bool = True) -> dict[str, list[float]]:
     """Every action of :data:`ACTIONS` ``repeats`` times: ``{action: [seconds...]}`` and
-    ``{action + " frozen": [seconds...]}``."""
+    ``{action + " frozen": [seconds...]}``; ``warm_up``: after one untimed opening (the
+    imports and the first video decoder a process pays once)."""
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
@@ -181,6 +183,18 @@ def _measure(project: Path, repeats: int) -> dict[str, list[float]]:
         out.setdefault(name + " frozen", []).append(max(acted, clock.longest))
 
     with tempfile.TemporaryDirectory() as scratch:
+        if warm_up:
+            copy = project.with_name(f".bench-{os.getpid()}-warm{project.suffix}")
+            copy.write_bytes(project.read_bytes())
+            session = _Session(copy, Path(scratch) / "warm.ini")
+            try:
+                session.open_path()
+                wait_for(session.opened, session.signals, "the project")
+            finally:
+                session.close()
+                app.processEvents()
+                for leftover in copy.parent.glob(copy.name + "*"):
+                    leftover.unlink()
         for k in range(repeats):
             copy = project.with_name(f".bench-{os.getpid()}-{k}{project.suffix}")
             copy.write_bytes(project.read_bytes())
@@ -244,15 +258,21 @@ def main() -> int:
 
     from _machine import cpu_name
 
-    results = {}
+    results: dict[str, dict[str, list[float]]] = {}
     if args.base:
-        from _revisions import revision_tree, run_in_tree
+        from _revisions import ROOT, revision_tree, run_in_tree
 
+        # in turn, each run a fresh process warmed up the same way: a shared machine's load
+        # drifts over minutes, and would favour whichever went second
         with revision_tree(args.base) as tree:
-            results[f"{args.base} (reference)"] = run_in_tree(
-                tree, _IN_TREE, str(args.project.resolve()), str(Path(__file__).resolve().parent), str(args.repeats),
-                what="the window bench")
-    results["this checkout"] = _measure(args.project.resolve(), args.repeats)
+            for _ in range(args.repeats):
+                for name, where in ((f"{args.base} (reference)", tree), ("this checkout", ROOT)):
+                    run = run_in_tree(where, _IN_TREE, str(args.project.resolve()),
+                                      str(Path(__file__).resolve().parent), "1", what="the window bench")
+                    for key, values in run.items():
+                        results.setdefault(name, {}).setdefault(key, []).extend(values)
+    else:
+        results["this checkout"] = _measure(args.project.resolve(), args.repeats)
 
     print(f"{args.project}: median of {args.repeats} runs; CPU: {cpu_name()}, {os.cpu_count()} cores")
     print("| until shown (s) / GUI thread busy at once (s) | " + " | ".join(results) + " |")
