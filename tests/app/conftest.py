@@ -151,3 +151,58 @@ def reviewed_project(flyover_template, flyover, tmp_path) -> Path:
         for frame, state in ((0, ReviewState.ACCEPTED), (5, ReviewState.REJECTED)):
             session.apply(SetReview(store.detections(run, frame_index=frame)[0].id, state))
     return path
+
+
+@pytest.fixture
+def two_detections_project(flyover) -> Path:
+    """A project of one run with two Severe detections on frame 2, left to review."""
+    import numpy as np
+
+    from core.masks import RleMask
+    from core.store import ProjectStore
+    from core.types import DamageLevel, Detection, Frame
+    from engine.video import probe_video
+
+    video = flyover / "flight.mp4"
+    info = probe_video(video)
+    w, h = info.width_px, info.height_px
+    mask = np.zeros((h, w), bool)
+    mask[10:30, 10:40] = True
+    detections = [Detection(2, DamageLevel.SEVERE, s, (10.0, 10.0, 40.0, 30.0), RleMask.from_array(mask))
+                  for s in (0.9, 0.6)]
+    with ProjectStore.create(flyover / "flight.dmproj", video_path=video) as store:
+        run = store.start_run(model={"weights": None}, settings={})
+        store.write_frame(run, Frame(2, info.pts_s[2], w, h), detections)
+        store.finish_run(run)
+    return flyover / "flight.dmproj"
+
+
+@pytest.fixture
+def truth_run_project(sites_truth, tmp_path) -> Path:
+    """The sites flyover's ground truth as one analysis run: three damaged places."""
+    from core.store import ProjectStore
+    from tests.truth_runs import write_run
+
+    path = tmp_path / "flight.dmproj"
+    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    return path
+
+
+@pytest.fixture
+def open_sites(qtbot, window):
+    """``open_sites(project)``: the window's Sites panel once ``project`` is open, its sites
+    read and the site list holding the keys, as a reviewer finds it."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    def opened(project: Path) -> SiteReviewPanel:
+        window.activateWindow()
+        panel = window.panel(SiteReviewPanel)
+        with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+            assert window.open_path(project)
+        qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
+        return panel
+
+    return opened

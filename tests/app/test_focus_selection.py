@@ -12,16 +12,11 @@ from PySide6.QtWidgets import QApplication
 
 from app.panels.site_review_panel import SiteReviewPanel
 from app.widgets.focus_selection import unfocused_selection
-from core.store import ProjectStore
-from tests.truth_runs import write_run
 
 
 @pytest.fixture
-def project(sites_truth, tmp_path) -> Path:
-    path = tmp_path / "flight.dmproj"
-    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
-        write_run(store, sites_truth.detections, sites_truth.times)
-    return path
+def project(truth_run_project: Path) -> Path:
+    return truth_run_project
 
 
 def _row_colour(view, item):

@@ -11,16 +11,11 @@ from PySide6.QtWidgets import QApplication
 
 from app.panels.site_review_panel import SiteReviewPanel
 from app.window_actions import NO_SELECTION_REASON
-from core.store import ProjectStore
-from tests.truth_runs import write_run
 
 
 @pytest.fixture
-def project(sites_truth, tmp_path) -> Path:
-    path = tmp_path / "flight.dmproj"
-    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
-        write_run(store, sites_truth.detections, sites_truth.times)
-    return path
+def project(truth_run_project: Path) -> Path:
+    return truth_run_project
 
 
 def test_a_after_a_click_on_the_frames_background_says_why_it_did_nothing(qtbot, window, project):

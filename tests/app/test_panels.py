@@ -37,28 +37,11 @@ def test_the_window_docks_every_panel_and_lists_it_in_the_view_menu(window):
         assert dock.toggleViewAction() in window.view_menu.actions()
 
 
-def _project_with_two_detections(flyover):
-    from engine.video import probe_video
-
-    video = flyover / "flight.mp4"
-    info = probe_video(video)
-    w, h = info.width_px, info.height_px
-    mask = np.zeros((h, w), bool)
-    mask[10:30, 10:40] = True
-    detections = [Detection(2, DamageLevel.SEVERE, s, (10.0, 10.0, 40.0, 30.0), RleMask.from_array(mask))
-                  for s in (0.9, 0.6)]
-    with ProjectStore.create(flyover / "flight.dmproj", video_path=video) as store:
-        run = store.start_run(model={"weights": None}, settings={})
-        store.write_frame(run, Frame(2, info.pts_s[2], w, h), detections)
-        store.finish_run(run)
-    return flyover / "flight.dmproj"
-
-
-def test_the_review_panel_follows_the_document_without_a_window(qtbot, flyover, errors):
+def test_the_review_panel_follows_the_document_without_a_window(qtbot, flyover, errors, two_detections_project):
     doc = ProjectDocument()
     panel = ReviewPanel(doc)
     qtbot.addWidget(panel)
-    doc.open_path(_project_with_two_detections(flyover))
+    doc.open_path(two_detections_project)
     view = panel.view
     assert view.model.rowCount() == 2 and view.pending_label.text() == "2 left to review of 2"
     assert not view.accept_button.isEnabled() and view.next_button.isEnabled()
@@ -281,13 +264,13 @@ def test_opening_a_project_keeps_the_threshold_the_command_line_saved(qtbot, fly
     assert errors == []
 
 
-def test_review_done_outside_the_window_is_shown_and_undone_in_order(qtbot, flyover, errors):
+def test_review_done_outside_the_window_is_shown_and_undone_in_order(qtbot, flyover, errors, two_detections_project):
     """`damagemap survey decide` while the project is open in the window: the window shows
     the decision within moments and its Undo holds it, so undoing there takes back the
     last step made, whoever made it, and the history still reads back whole."""
     from core.review import ReviewSession, SetReview
 
-    path = _project_with_two_detections(flyover)
+    path = two_detections_project
     doc = ProjectDocument()
     panel = ReviewPanel(doc)
     qtbot.addWidget(panel)
@@ -313,11 +296,11 @@ def test_review_done_outside_the_window_is_shown_and_undone_in_order(qtbot, flyo
     assert errors == []
 
 
-def test_opening_a_project_reads_the_run_s_detections_once_without_their_masks(qtbot, window, flyover, monkeypatch):
+def test_opening_a_project_reads_the_run_s_detections_once_without_their_masks(qtbot, window, flyover, monkeypatch, two_detections_project):
     """The table and the timeline need no mask; a 20-minute flight's masks took seconds to
     decode, and the run was read four times, twice with the table sorted, while the
     window froze."""
-    path = _project_with_two_detections(flyover)
+    path = two_detections_project
     reads = []
     detections = ProjectStore.detections
 

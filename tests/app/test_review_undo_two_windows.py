@@ -7,33 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from app.document import ProjectDocument
-from core.masks import RleMask
 from core.review import ReviewSession, SetReview
 from core.store import ProjectStore
-from core.types import DamageLevel, Detection, Frame, ReviewState
+from core.types import ReviewState
 
 
 @pytest.fixture
-def project(flyover) -> Path:
-    """A project of one run with two detections on frame 2, left to review."""
-    from engine.video import probe_video
-
-    video = flyover / "flight.mp4"
-    info = probe_video(video)
-    w, h = info.width_px, info.height_px
-    mask = np.zeros((h, w), bool)
-    mask[10:30, 10:40] = True
-    detections = [Detection(2, DamageLevel.SEVERE, s, (10.0, 10.0, 40.0, 30.0), RleMask.from_array(mask))
-                  for s in (0.9, 0.6)]
-    with ProjectStore.create(flyover / "flight.dmproj", video_path=video) as store:
-        run = store.start_run(model={"weights": None}, settings={})
-        store.write_frame(run, Frame(2, info.pts_s[2], w, h), detections)
-        store.finish_run(run)
-    return flyover / "flight.dmproj"
+def project(two_detections_project: Path) -> Path:
+    return two_detections_project
 
 
 @pytest.fixture

@@ -72,19 +72,6 @@ def _press(qtbot, panel, widget, key, *, wait=True, modifier=Qt.KeyboardModifier
         qtbot.keyClick(widget, key, modifier)
 
 
-def _opened_with_the_list_focused(qtbot, window, project):
-    """The window's Sites panel once ``project`` is open, its sites read and the site list
-    holding the keys, as a reviewer finds it."""
-    from PySide6.QtWidgets import QApplication
-
-    window.activateWindow()
-    panel = window.panel(SiteReviewPanel)
-    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
-        assert window.open_path(project)
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
-    return panel
-
-
 def _select_the_first_two(qtbot, panel):
     """The list's first site, and Shift+Down: two sites selected, as a reviewer would."""
     panel.site_list.setFocus()
@@ -1037,10 +1024,10 @@ def test_undo_goes_back_to_the_site_it_changes_and_unmarks_it_at_once(qtbot, pan
     assert panel.current_site().site_id != site.site_id and panel.review.rejected == {site.site_id}
 
 
-def test_in_the_window_a_redone_decision_goes_on_to_the_next_site_to_decide_as_the_key_did(qtbot, window, project):
+def test_in_the_window_a_redone_decision_goes_on_to_the_next_site_to_decide_as_the_key_did(qtbot, window, project, open_sites):
     """2, Ctrl+Z, Ctrl+Shift+Z left the list on the site just relabelled (decided, listed
     last once read again), where the next A or X acted on it again."""
-    panel = _opened_with_the_list_focused(qtbot, window, project)
+    panel = open_sites(project)
     relabelled = panel.current_site()
     _press(qtbot, panel, panel.site_list, Qt.Key.Key_2)
     after_key = panel.current_site()
@@ -1300,13 +1287,13 @@ def test_on_opening_the_sites_list_has_the_keys_so_a_acts_on_the_highlighted_sit
     assert window.document.undo_stack.undoText().startswith("Accept site")
 
 
-def test_left_and_right_step_the_frames_while_the_sites_list_has_the_keys(qtbot, window, project):
+def test_left_and_right_step_the_frames_while_the_sites_list_has_the_keys(qtbot, window, project, open_sites):
     """The list has the keys once a project opens; Left and Right step the player's frames
     there (Shift: the analysed ones), as everywhere in the window: the list, one column
     of rows, took them and did nothing. The crop grid still moves across its crops."""
     from PySide6.QtWidgets import QApplication
 
-    panel = _opened_with_the_list_focused(qtbot, window, project)
+    panel = open_sites(project)
     site, start = panel.current_site(), window.current_frame
     for _ in range(2):
         with qtbot.waitSignal(window.frame_shown, timeout=5_000):
@@ -1439,12 +1426,12 @@ def test_the_threshold_and_show_decided_are_within_reach_of_the_keyboard(qtbot, 
     assert not window.panel(ReviewPanel).view.table.tabKeyNavigation()  # Tab leaves the Review table
 
 
-def test_tab_goes_round_the_controls_on_screen_and_back_to_the_sites(qtbot, window, project):
+def test_tab_goes_round_the_controls_on_screen_and_back_to_the_sites(qtbot, window, project, open_sites):
     """Tab never lands in the Review table hidden behind the Sites tab (Qt counts it as
     shown), nor stays in a table: it goes round what the reviewer sees and comes back."""
     from PySide6.QtWidgets import QApplication
 
-    panel = _opened_with_the_list_focused(qtbot, window, project)
+    panel = open_sites(project)
     hidden_table = window.panel(ReviewPanel).view.table
     assert hidden_table.visibleRegion().isEmpty()  # behind the Sites tab
     visited = []
@@ -1611,10 +1598,10 @@ def test_the_accept_button_says_before_a_is_pressed_that_it_relabels_the_other_l
     assert button.long_text == button.text() == "Accept (A)" and "relabel" not in button.toolTip()
 
 
-def test_each_decision_undo_and_redo_is_said_in_the_status_bar(qtbot, window, project):
+def test_each_decision_undo_and_redo_is_said_in_the_status_bar(qtbot, window, project, open_sites):
     """Deciding a site, Undo and Redo said nothing: the list mark and the Edit menu were
     the only trace of what a key did or took back."""
-    panel = _opened_with_the_list_focused(qtbot, window, project)
+    panel = open_sites(project)
     status = window.statusBar()
     site = panel.current_site()
     count = counted(len(site.sightings), "sighting")

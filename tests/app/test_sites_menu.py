@@ -8,30 +8,15 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from app.panels.site_review_panel import KEYS, SiteReviewPanel
+from app.panels.site_review_panel import KEYS
 from app.site_menu import NO_SITE_REASON, REJECTED_REASON
 from app.window_actions import NO_PROJECT_REASON
-from core.store import ProjectStore
 from core.types import ReviewState
-from tests.truth_runs import write_run
 
 
 @pytest.fixture
-def project(sites_truth, tmp_path) -> Path:
-    """The flyover's ground truth as one analysis run: three damaged places."""
-    path = tmp_path / "flight.dmproj"
-    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
-        write_run(store, sites_truth.detections, sites_truth.times)
-    return path
-
-
-def _opened(qtbot, window, project) -> SiteReviewPanel:
-    window.activateWindow()
-    panel = window.panel(SiteReviewPanel)
-    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
-        assert window.open_path(project)
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is panel.site_list, timeout=5_000)
-    return panel
+def project(truth_run_project: Path) -> Path:
+    return truth_run_project
 
 
 def test_every_site_key_is_an_item_of_the_sites_menu_showing_its_key(window):
@@ -46,8 +31,8 @@ def test_every_site_key_is_an_item_of_the_sites_menu_showing_its_key(window):
     assert all(not a.isEnabled() and a.toolTip() == NO_PROJECT_REASON for a in menu.site_actions.values())
 
 
-def test_an_item_of_the_sites_menu_does_what_its_key_does(qtbot, window, project):
-    panel = _opened(qtbot, window, project)
+def test_an_item_of_the_sites_menu_does_what_its_key_does(qtbot, window, project, open_sites):
+    panel = open_sites(project)
     actions = window.site_menu.site_actions
     site = panel.current_site()
     assert site is not None and all(a.isEnabled() for a in actions.values())

@@ -10,17 +10,11 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.panels.site_review_panel import SiteReviewPanel
-from core.store import ProjectStore
-from tests.truth_runs import write_run
 
 
 @pytest.fixture
-def project(sites_truth, tmp_path) -> Path:
-    """The flight's ground truth as one analysis run, telemetry attached."""
-    path = tmp_path / "flight.dmproj"
-    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
-        write_run(store, sites_truth.detections, sites_truth.times)
-    return path
+def project(truth_run_project: Path) -> Path:
+    return truth_run_project
 
 
 @pytest.fixture
