@@ -20,11 +20,9 @@ def _stored(path: Path) -> ProjectSettings:
         return store.project_settings()
 
 
-def test_a_georeferencing_change_is_undone_and_redone_from_the_edit_menu(qtbot, window, sites_truth, tmp_path,
+def test_a_georeferencing_change_is_undone_and_redone_from_the_edit_menu(qtbot, window, truth_run_project,
                                                                           monkeypatch, errors):
-    path = tmp_path / "flight.dmproj"
-    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
-        write_run(store, sites_truth.detections, sites_truth.times)
+    path = truth_run_project
     maps = window.panel(MapPanel)
 
     def map_built(offset_s: float):
@@ -125,15 +123,13 @@ def _turn_the_event_loop() -> None:
 
 
 def test_an_undo_the_project_cannot_store_is_said_and_the_history_stays_with_the_project(
-        qtbot, window, sites_truth, tmp_path, monkeypatch, errors):
+        qtbot, window, truth_run_project, monkeypatch, errors):
     """A full disk (or the project locked by another damagemap) at Edit > Undo: the undo
     raised out of Qt's undo(), reaching no one, and the history said it was undone
     (Redo offered) while the project kept the change."""
     import sqlite3
 
-    path = tmp_path / "flight.dmproj"
-    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
-        write_run(store, sites_truth.detections, sites_truth.times)
+    path = truth_run_project
     assert window.open_path(path)
     doc, stack = window.document, window.document.undo_stack
     applied = replace(doc.settings, time_offset_s=0.5)
@@ -169,14 +165,12 @@ def test_an_undo_the_project_cannot_store_is_said_and_the_history_stays_with_the
 
 
 def test_an_undo_over_a_change_made_outside_the_window_is_refused_and_that_change_kept(
-        qtbot, window, sites_truth, tmp_path, errors):
+        qtbot, window, truth_run_project, errors):
     """The project open in a second window (or changed by `export --offset 2 --save`): the
     first window's Edit > Undo of its offset change put its old offset back over the other
     one's, unsaid. It is refused, naming the setting, and the other change is kept; once
     the setting holds what the step left again, the undo is done."""
-    path = tmp_path / "flight.dmproj"
-    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
-        write_run(store, sites_truth.detections, sites_truth.times)
+    path = truth_run_project
     assert window.open_path(path)
     doc, stack = window.document, window.document.undo_stack
     window.set_georeferencing(replace(doc.settings, time_offset_s=0.5))
@@ -198,7 +192,7 @@ def test_an_undo_over_a_change_made_outside_the_window_is_refused_and_that_chang
 
 
 def test_a_review_undo_the_project_cannot_store_is_said_and_the_history_stays_with_the_project(
-        qtbot, window, sites_truth, tmp_path, monkeypatch, errors):
+        qtbot, window, truth_run_project, monkeypatch, errors):
     """The same for a review edit: an undo refused by a full disk raised out of Qt's
     undo() unseen, and Undo/Redo no longer matched the review the project held."""
     import contextlib
@@ -207,9 +201,7 @@ def test_a_review_undo_the_project_cannot_store_is_said_and_the_history_stays_wi
     from core.review import SetReview
     from core.types import ReviewState
 
-    path = tmp_path / "flight.dmproj"
-    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
-        write_run(store, sites_truth.detections, sites_truth.times)
+    path = truth_run_project
     assert window.open_path(path)
     doc, stack = window.document, window.document.undo_stack
     detection_id = doc.session.store.detections(doc.session.run_id)[0].id
@@ -245,15 +237,13 @@ def _reopened(window, path: Path) -> None:
 
 
 def test_a_review_redo_a_georeferencing_change_dropped_is_not_offered_after_reopening(
-        qtbot, window, sites_truth, tmp_path, errors):
+        qtbot, window, truth_run_project, errors):
     """A review step undone, then the georeferencing changed: Edit > Redo offers nothing
     (Qt dropped the step), and the reopened project offered the review step again."""
     from core.review import SetReview
     from core.types import ReviewState
 
-    path = tmp_path / "flight.dmproj"
-    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
-        write_run(store, sites_truth.detections, sites_truth.times)
+    path = truth_run_project
     assert window.open_path(path)
     doc, stack = window.document, window.document.undo_stack
     first, second = (d.id for d in doc.session.store.detections(doc.session.run_id)[:2])
@@ -281,7 +271,7 @@ def test_a_review_redo_a_georeferencing_change_dropped_is_not_offered_after_reop
     assert errors == []
 
 
-def test_a_review_redo_a_refused_edit_dropped_is_not_offered_after_reopening(qtbot, window, sites_truth, tmp_path,
+def test_a_review_redo_a_refused_edit_dropped_is_not_offered_after_reopening(qtbot, window, truth_run_project,
                                                                              errors):
     """An edit the project refuses (a deleted detection's) is dropped by Qt, and the steps
     Redo offered with it: the reopened project offered them again."""
@@ -291,9 +281,7 @@ def test_a_review_redo_a_refused_edit_dropped_is_not_offered_after_reopening(qtb
     from core.review import DeleteDetection, SetReview
     from core.types import ReviewState
 
-    path = tmp_path / "flight.dmproj"
-    with ProjectStore.create(path, video_path=sites_truth.video, telemetry_path=sites_truth.srt) as store:
-        write_run(store, sites_truth.detections, sites_truth.times)
+    path = truth_run_project
     assert window.open_path(path)
     doc, stack = window.document, window.document.undo_stack
     first, second = (d.id for d in doc.session.store.detections(doc.session.run_id)[:2])
