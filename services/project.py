@@ -8,6 +8,7 @@ project checks its video is still where the project says.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from core.errors import InputError, ProjectExistsError, TelemetryError
 from core.store import PROJECT_SUFFIX, ProjectStore
@@ -17,6 +18,9 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".mts", ".ts", ".webm"
 #: The flight logs the app reads (:mod:`geo.telemetry`), by suffix: given where a project
 #: or a video is asked for, they are named as what they are.
 TELEMETRY_SUFFIXES = (".srt", ".gpx", ".csv", ".klv")
+
+#: Who reads a message: the window (its menus) or the command line (its commands and flags).
+Client = Literal["window", "cli"]
 
 
 class MissingVideoError(InputError):
@@ -51,7 +55,7 @@ def is_video_path(path: Path) -> bool:
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def opens_as_video(path: Path) -> bool:
+def opens_as_video(path: Path, client: Client = "window", *, survey: Path | None = None) -> bool:
     """Whether ``path`` opens as a video (True) or as a project (False).
 
     A video suffix makes it a video and ``.dmproj`` a project; any other file is a
@@ -60,7 +64,9 @@ def opens_as_video(path: Path) -> bool:
     Raises
     ------
     InputError
-        If the file is neither, naming it and what is expected.
+        If the file is neither, naming it and what is expected; a flight log is said
+        with how ``client`` takes it (:func:`flight_log_given_text`; ``survey``: the survey
+        a flight was being added to).
     """
     path = Path(path)
     if is_video_path(path):
@@ -78,9 +84,25 @@ def opens_as_video(path: Path) -> bool:
     raise InputError(
         f"{str(path)!r} is neither a video ({', '.join(VIDEO_SUFFIXES)}) nor a damagemap project "
         f"({PROJECT_SUFFIX}); open a drone video or a project"
-        + ("; a flight log is opened with its video: open the video, then File > Open Telemetry… (in the "
-           "command line, analyze VIDEO --track LOG)" if telemetry else "")
+        + (f"; {flight_log_given_text(path, client, survey=survey)}" if telemetry else "")
     )
+
+
+def flight_log_given_text(log: Path, client: Client, *, survey: Path | None = None) -> str:
+    """How a flight log given where a video or a project is asked for goes with its video,
+    in the words of the client that asked: the window opens the video, then File > Open
+    Telemetry…; the command line gives the log with the video, to ``survey add`` when a
+    flight was being added to ``survey``, else to ``analyze``."""
+    from shlex import quote
+
+    if client == "window":
+        return "a flight log is opened with its video: open the video, then File > Open Telemetry…"
+    if survey is not None:
+        return (f"survey add takes a flight's video or project, with its telemetry: damagemap survey add "
+                f"{quote(str(survey))} VIDEO --track {quote(str(log))} (without --track, the SRT, GPX or CSV beside the "
+                "video under its name is taken)")
+    return (f"a flight log goes with its video: damagemap analyze VIDEO --track {quote(str(log))}, or damagemap gui VIDEO, "
+            "then File > Open Telemetry…")
 
 
 def find_telemetry(video_path: Path) -> Path | None:

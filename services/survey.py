@@ -69,7 +69,7 @@ from core.text import is_one_line_text, shown_file_name
 from core.types import DamageLevel, ReviewState
 from services.analysis import AnalysisRequest, LoadedModel
 from services.package import FOOTPRINT_MARGIN_M, PRINT_BASEMAP_PX, padded_bounds, product_info, product_sources
-from services.project import TELEMETRY_SUFFIXES, VIDEO_SUFFIXES  # the videos File > Open and analyze take
+from services.project import TELEMETRY_SUFFIXES, VIDEO_SUFFIXES, Client  # the videos File > Open and analyze take
 from services.video_match import (
     CONTENT_WORDS,
     content_text,
@@ -153,21 +153,23 @@ class FlightSource:
     project: Path | None = None
 
 
-def flight_source(path: Path) -> FlightSource:
+def flight_source(path: Path, client: Client = "window", *, survey: Path | None = None) -> FlightSource:
     """The video and the existing project of ``path``: a video (its project the one beside
     it, when there is one) or a project file (its video the one it names).
 
     Raises
     ------
     InputError
-        A project that cannot be read, or whose video is not where it says (naming both).
+        A project that cannot be read, or whose video is not where it says (naming both);
+        a flight log, said with how ``client`` adds its flight to ``survey``
+        (:func:`services.project.flight_log_given_text`).
     """
     from services.project import default_project_path, opens_as_video
 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{str(path)!r}: video not found")
-    if opens_as_video(path):
+    if opens_as_video(path, client, survey=survey):
         beside = default_project_path(path)
         return FlightSource(path, beside if beside.is_file() else None)
     with ProjectStore.open(path, read_only=True) as store:

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             from app.commands._paths import refuse_folder
 
             refuse_folder(args.path, "a drone video or a .dmproj project")
-            opens_as_video(args.path)
+            opens_as_video(args.path, "cli")
     check_display()
     from app.main_window import launch  # lazy: Qt only when the window is wanted
 

@@ -272,7 +272,8 @@ def _add(args: argparse.Namespace) -> int:
     if len(videos) > 1 and (args.track is not None or args.name is not None):
         raise InputError(f"--track and --name name one flight; {len(videos)} videos were given")
     for video in videos:
-        known = flight_of_video(survey, flight_source(video).video) if len(videos) > 1 else None
+        source = flight_source(video, "cli", survey=args.survey)  # a file refused is said with this command's words
+        known = flight_of_video(survey, source.video) if len(videos) > 1 else None
         if known is not None:  # a folder given again with new videos in it: the others are kept
             print(f"flight {known}: {video.name} is in the survey already")
             continue
