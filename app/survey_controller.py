@@ -68,6 +68,12 @@ class SurveyController(QObject):
         self._reread_timer.setSingleShot(True)
         self._reread_timer.setInterval(self.REREAD_DELAY_MS)
         self._reread_timer.timeout.connect(lambda: self.read_flight_in_survey(keep_shown=True))
+        #: the survey's files as the last read found them (services.survey.survey_files_stamp)
+        self._seen_stamp: tuple | None = None
+        self._read_survey_again = False  # the next read reads the survey's manifest again too
+        self._watch_timer = QTimer(self)  # decisions on the other flights, made outside this window
+        self._watch_timer.setInterval(window.document.WATCH_INTERVAL_MS)
+        self._watch_timer.timeout.connect(self.check_other_flights)
         window.analysis_finished.connect(self._on_analysis_finished)
         window.document.run_changed.connect(self._on_run_changed)
         window.document.analysis_running_changed.connect(self._on_analysis_running_changed)
@@ -148,6 +154,7 @@ class SurveyController(QObject):
             # sites, what they found and their decisions are its no more
             doc.survey = survey if self.flight_of_open_project() is not None else None
             self.read_flight_in_survey()
+        self._follow_other_flights()
         self.window.survey_changed()
 
     # ------------------------------------------------------------------ the open project
@@ -195,6 +202,7 @@ class SurveyController(QObject):
                 self.window.survey_changed()
         self.window.document.survey = self.survey if self.flight_of_open_project() is not None else None
         self.read_flight_in_survey()
+        self._follow_other_flights()
 
     def _on_run_changed(self, _run_id: object) -> None:
         if not self.window.document.analysis_running:  # a run being analysed is read when it ends
@@ -248,20 +256,68 @@ class SurveyController(QObject):
         self._start_context_read()
 
     def _start_context_read(self) -> None:
-        from services.survey import flight_in_survey
+        from services.survey import flight_in_survey, flight_in_survey_read_again, survey_files_stamp
 
         doc = self.window.document
         self._read_context_again = False
         if doc.survey is None or doc.project_path is None:
             return
         project, asked = doc.project_path, self._context_reads
-        job = FunctionJob(flight_in_survey, doc.survey, project, parent=self)
-        job.done.connect(lambda view: doc.set_flight_in_survey(view)
-                         if doc.project_path == project and asked == self._context_reads else None)
+        # taken before the read: a change made while it reads is noticed at the next look
+        self._seen_stamp = survey_files_stamp(doc.survey, project)
+        if self._read_survey_again:
+            self._read_survey_again = False
+            job = FunctionJob(flight_in_survey_read_again, doc.survey.folder, project, parent=self)
+            job.done.connect(lambda read: self._show_survey_read_again(*read)
+                             if doc.project_path == project and asked == self._context_reads else None)
+        else:
+            job = FunctionJob(flight_in_survey, doc.survey, project, parent=self)
+            job.done.connect(lambda view: doc.set_flight_in_survey(view)
+                             if doc.project_path == project and asked == self._context_reads else None)
         job.failed.connect(lambda exc: _log.warning("the survey's other flights not read: %s", exc))
         job.finished.connect(self._on_context_read)
         self._context_job = job
         job.start()
+
+    def _follow_other_flights(self) -> None:
+        """Look for changes to the other flights while a flight of the survey is open."""
+        if self.window.document.survey is not None:
+            self._watch_timer.start()
+        else:
+            self._watch_timer.stop()
+            self._seen_stamp = None
+
+    def check_other_flights(self) -> bool:
+        """Whether the survey changed outside the open flight since it was last read (a
+        decision on another flight: ``damagemap survey decide``, another window; a flight
+        added or taken out): then it is read again, off the GUI thread, and the survey
+        numbers and the other flights' sites follow. Looked at every
+        ``ProjectDocument.WATCH_INTERVAL_MS`` (the open flight's own project is watched by
+        :meth:`ProjectDocument.check_outside_changes`); only the files' modification times
+        are compared here. Not while a read is under way or asked for, nor while an
+        analysis writes."""
+        from services.survey import survey_files_stamp
+
+        doc = self.window.document
+        if doc.survey is None or doc.project_path is None or doc.analysis_running or self.busy:
+            return False
+        if survey_files_stamp(doc.survey, doc.project_path) == self._seen_stamp:
+            return False
+        self._read_survey_again = True
+        self.read_flight_in_survey(keep_shown=True)
+        return True
+
+    def _show_survey_read_again(self, survey: Survey, view: Any) -> None:
+        """A read that read the survey's manifest again: its flights, when other damagemaps
+        changed them, become the window's (the status bar follows); the open flight taken
+        out of it shows the other flights no more."""
+        doc = self.window.document
+        if survey != self.survey:
+            self.survey = survey
+            doc.survey = survey if self.flight_of_open_project() is not None else None
+            self._follow_other_flights()
+            self.window.survey_changed()
+        doc.set_flight_in_survey(view if doc.survey is not None else None)
 
     def _on_context_read(self) -> None:
         self._context_job.deleteLater()

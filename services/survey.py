@@ -1523,6 +1523,43 @@ def flight_in_survey(survey: Survey, project: Path) -> FlightInSurvey:
     return FlightInSurvey(Path(project), elsewhere, sites, places)
 
 
+#: What :func:`survey_files_stamp` keeps of one file: its path, modification time (ns) and
+#: size, or the path alone when it is not there.
+FileStamp = tuple[str, int, int] | tuple[str]
+
+
+def survey_files_stamp(survey: Survey, leave_out: Path | None = None) -> tuple[FileStamp, ...]:
+    """The modification time and size of every file a survey map is built from: the
+    survey's manifest and site numbers, and each flight's project with its write-ahead log
+    (where a review is written first), but ``leave_out``'s (the project open in a window,
+    which watches its own). Equal stamps: nothing changed between them (a decision on
+    another flight, from ``survey decide`` or another window, changes one). Only ``stat``
+    calls, cheap enough for a window to look every second or two on the GUI thread."""
+    left_out = None if leave_out is None else Path(leave_out).resolve()
+    paths = [survey.manifest_path, survey.site_numbers_path]
+    for flight in survey.flights:
+        project = survey.project_path(flight)
+        if left_out is None or project.resolve() != left_out:
+            paths += [project, Path(f"{project}-wal")]
+    return tuple(_file_stamp(path) for path in paths)
+
+
+def _file_stamp(path: Path) -> FileStamp:
+    try:
+        status = path.stat()
+    except OSError:
+        return (str(path),)
+    return (str(path), status.st_mtime_ns, status.st_size)
+
+
+def flight_in_survey_read_again(folder: Path, project: Path) -> tuple[Survey, FlightInSurvey]:
+    """The survey in ``folder`` read again (its flights and decisions as other damagemaps
+    left them) and :func:`flight_in_survey` of ``project`` from it: what a window shows
+    once it noticed the survey changed outside it."""
+    survey = Survey.open(folder)
+    return survey, flight_in_survey(survey, project)
+
+
 def sites_to_review(built: SurveyMap) -> dict[str, int]:
     """Per flight of the map, how many of its own sites on its map no reviewer has decided
     yet: what is left to review, flight by flight."""
@@ -2135,6 +2172,8 @@ __all__ = [
     "default_export_dir",
     "export_survey",
     "flight_in_survey",
+    "flight_in_survey_read_again",
+    "survey_files_stamp",
     "survey_title",
     "flight_statuses",
     "missing_project_text",

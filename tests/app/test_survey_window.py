@@ -778,3 +778,91 @@ def test_the_survey_s_greyed_out_buttons_say_why_and_say_what_they_do_again_once
     dialog.statuses = []
     dialog._update_buttons()
     assert "no flights yet" in _why_off(dialog.export_button)
+
+
+def _read_settled(qtbot, window):
+    """Wait, on its signal, until what the survey says of the open flight is read and
+    no other read is under way or asked for."""
+    while window.surveys.busy:
+        with qtbot.waitSignal(window.document.flight_in_survey_changed, timeout=60_000):
+            pass
+
+
+def test_a_survey_flight_follows_a_decision_made_on_another_flight_outside_the_window(
+        window, qtbot, town, sites_truth, capsys):
+    """Tuesday open for review while a survey lead rejects, on the command line, a site only
+    monday found: tuesday's project does not change, yet the window notices (the other
+    flights' files changed), reads the survey again off the GUI thread, and monday's ring
+    for it goes, as `survey info` says then."""
+    import re
+
+    from app.cli import main
+    from app.panels.map_panel import MapPanel
+    from app.panels.site_review_panel import SiteReviewPanel
+    from services.maps import damage_map
+
+    with ProjectStore.open(town.project_path(town.flight("monday"))) as store:  # tuesday did not see monday's #1
+        first = next(f for f in damage_map(store).fused if f.site.id == 1)
+    unseen = {(m.detection.frame_index, tuple(m.detection.box_xyxy_px)) for m in first.members}
+    with ProjectStore.open(town.project_path(town.flight("tuesday"))) as store:
+        write_run(store, [d for d in sites_truth.detections if (d.frame_index, tuple(d.box_xyxy_px)) not in unseen],
+                  sites_truth.times)
+    dialog, _ = _open(window, qtbot, town.folder)
+    panel, map_panel = window.panel(SiteReviewPanel), window.panel(MapPanel)
+    widget = map_panel.map_widget
+    dialog.table.selectRow(1)
+    with qtbot.waitSignals([panel.survey_context_shown, map_panel.map_updated], timeout=60_000):
+        qtbot.keyClick(dialog.table, Qt.Key.Key_Return)  # tuesday, open for review
+    _read_settled(qtbot, window)
+    controller, doc = window.surveys, window.document
+    assert not controller.check_other_flights()  # nothing changed since the read: nothing read again
+
+    def monday_first_rings():
+        return [item.toolTip() for item in widget.elsewhere_items
+                if re.match(r"Flight monday[^:]*: site 1[ ,]", item.toolTip())]
+
+    number = next(s.survey_site_id for s in doc.flight_in_survey.elsewhere if s.flight == "monday" and s.site_id == 1)
+    (ring,) = monday_first_rings()
+    assert number is not None and f"(survey site {number})" in ring
+    rings = len(widget.elsewhere_items)
+
+    # the window looks every second or two: no reopening, no review change in tuesday
+    with qtbot.waitSignal(doc.flight_in_survey_changed, timeout=20_000):
+        assert main(["survey", "decide", str(town.folder), str(number), "reject"]) == 0
+    capsys.readouterr()
+    _read_settled(qtbot, window)
+    # rejected, monday's site is on no map any more: its ring is gone, the others stay
+    monday = next(f.damage_map for f in surveys.survey_map(town).flights if f.name == "monday")  # as `survey info`
+    assert 1 not in {site.id for site in monday.sites}
+    assert not monday_first_rings() and len(widget.elsewhere_items) == rings - 1 == len(monday.sites)
+    assert not controller.check_other_flights()  # read once: the read itself changed nothing it looks at
+
+
+def test_the_open_flight_taken_out_of_the_survey_on_the_command_line_no_longer_shows_the_other_flights(
+        window, qtbot, town, sites_truth, capsys):
+    """`damagemap survey remove TOWN tuesday` while tuesday is open in the window: the
+    window reads the survey again and, tuesday no flight of it any more, draws monday's
+    sites no more and names no survey in its status bar."""
+    from app.cli import main
+    from app.panels.map_panel import MapPanel
+    from app.panels.site_review_panel import SiteReviewPanel
+
+    with ProjectStore.open(town.project_path(town.flight("tuesday"))) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)
+    dialog, _ = _open(window, qtbot, town.folder)
+    panel, map_panel = window.panel(SiteReviewPanel), window.panel(MapPanel)
+    dialog.table.selectRow(1)
+    with qtbot.waitSignals([panel.survey_context_shown, map_panel.map_updated], timeout=60_000):
+        qtbot.keyClick(dialog.table, Qt.Key.Key_Return)  # tuesday, open for review
+    _read_settled(qtbot, window)
+    assert map_panel.map_widget.elsewhere_items and "survey town: flight tuesday" in _status_bar_text(window)
+
+    assert main(["survey", "remove", str(town.folder), "tuesday"]) == 0
+    capsys.readouterr()
+    with qtbot.waitSignal(window.document.flight_in_survey_changed, timeout=20_000):
+        assert window.surveys.check_other_flights()
+    _read_settled(qtbot, window)
+    assert window.document.survey is None and window.document.flight_in_survey is None
+    assert not map_panel.map_widget.elsewhere_items
+    assert "survey town" not in _status_bar_text(window)
+    assert not window.surveys.check_other_flights()
