@@ -1530,17 +1530,22 @@ FileStamp = tuple[str, int, int] | tuple[str]
 
 def survey_files_stamp(survey: Survey, leave_out: Path | None = None) -> tuple[FileStamp, ...]:
     """The modification time and size of every file a survey map is built from: the
-    survey's manifest and site numbers, and each flight's project with its write-ahead log
-    (where a review is written first), but ``leave_out``'s (the project open in a window,
-    which watches its own). Equal stamps: nothing changed between them (a decision on
-    another flight, from ``survey decide`` or another window, changes one). Only ``stat``
-    calls, cheap enough for a window to look every second or two on the GUI thread."""
+    survey's manifest and site numbers, and each flight's project but ``leave_out``'s (the
+    project open in a window, which watches its own). Equal stamps: nothing changed between
+    them (a decision on another flight, from ``survey decide`` or another window, changes
+    one). Only ``stat`` calls, cheap enough for a window to look every second or two on the
+    GUI thread.
+
+    Not a project's write-ahead log: an analysis running on another flight writes there at
+    every frame, and the survey would be read again at every look, back to back; the project
+    file itself changes where the store copies the log in (after each review edit, every
+    few frames of an analysis, on closing: :data:`core.store.CHECKPOINT_EVERY_FRAMES`)."""
     left_out = None if leave_out is None else Path(leave_out).resolve()
     paths = [survey.manifest_path, survey.site_numbers_path]
     for flight in survey.flights:
         project = survey.project_path(flight)
         if left_out is None or project.resolve() != left_out:
-            paths += [project, Path(f"{project}-wal")]
+            paths.append(project)
     return tuple(_file_stamp(path) for path in paths)
 
 

@@ -816,6 +816,8 @@ def test_a_survey_flight_follows_a_decision_made_on_another_flight_outside_the_w
     _read_settled(qtbot, window)
     controller, doc = window.surveys, window.document
     assert not controller.check_other_flights()  # nothing changed since the read: nothing read again
+    Path(f"{town.project_path(town.flight('monday'))}-wal").touch()  # another flight's analysis writing a frame
+    assert not controller.check_other_flights()  # not read again at each frame it writes, back to back
 
     def monday_first_rings():
         return [item.toolTip() for item in widget.elsewhere_items
