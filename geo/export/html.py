@@ -29,6 +29,7 @@ from core.types import DamageLevel, frame_number
 from geo.antimeridian import display_longitudes
 from geo.export.map_longitudes import continuous_points, make_longitudes_continuous, map_centre_longitude
 from geo.export.plain_text_templates import plain_text_templates
+from geo.export.labels import BEST_FRAME, EMS_GRADE as EMS_GRADE_LABEL, REVIEWED, UNCERTAINTY, heading, plus_minus
 from geo.export.records import EMS_GRADE, best_score, clock_time, counted, seen_in, unconfirmed_reason
 from geo.export.site_labels import LABEL_LEGEND_ROW, LABEL_STYLE, LABEL_STYLE_NARROW, site_labels_script
 from geo.mapping import DamageMap
@@ -376,14 +377,15 @@ def pictures_script(m, sheet: PictureSheet):  # noqa: ANN001, ANN202 - folium ob
 
 
 def _uncertainty_row(fused) -> str:  # noqa: ANN001 - geo.fusion.FusedSite
-    """Why the position is that uncertain (``geo.uncertainty``), when known."""
+    """How far the real place may be from the dot, and why (``geo.uncertainty``), when known."""
     why = fused.budget.describe() if fused.budget is not None else ""
-    return f"<tr><td>Uncertain by</td><td>{escape(why)}</td></tr>" if why else ""
+    return (f"<tr><td>{heading(UNCERTAINTY)}</td><td>{plus_minus(fused.uncertainty_m)}"
+            + (f" ({escape(why)})" if why else "") + "</td></tr>")
 
 
 def _best_score(fused) -> str:  # noqa: ANN001 - geo.fusion.FusedSite
     """The detector's best score among the site's sightings, and whether a person confirmed it."""
-    return f"{best_score(fused):.2f} (the detector's, of 1)" + ("; confirmed by a reviewer" if fused.site.reviewed else "")
+    return f"{best_score(fused):.2f} (the detector's, of 1)" + (f"; {REVIEWED}" if fused.site.reviewed else "")
 
 
 def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
@@ -404,7 +406,7 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
     height = round(float(fused.position_m[2]), 1) + 0.0  # + 0.0: never "-0.0 m"
     closeup_picture = picture(closeup, s.id, "dm-closeup", 160, f"close-up of site {s.id}",
                               lambda: closeup_marker(damage_map, index), sheet)
-    frame_picture = picture(thumbnail, s.best_frame, "dm-thumb", 300, f"best frame {frame_number(s.best_frame)}",
+    frame_picture = picture(thumbnail, s.best_frame, "dm-thumb", 300, f"{BEST_FRAME} {frame_number(s.best_frame)}",
                             lambda: _detection_marker(damage_map, index), sheet)
     image = closeup_picture + frame_picture
     edge = " (cut off by the frame's edge)" if _at_frame_edge(damage_map, index) else ""
@@ -417,16 +419,16 @@ def _popup_html(damage_map: DamageMap, index: int, thumbnail: Thumbnail | None,
         f'<b style="color:{s.level.colour_hex}">Site {s.id}: {escape(s.level.label)}'
         f'{"" if fused.confirmed else " (unconfirmed)"}</b>{doubt}'
         '<table>'
-        f"<tr><td>Copernicus EMS</td><td>{escape(EMS_GRADE[s.level])}</td></tr>"
+        f"<tr><td>{EMS_GRADE_LABEL}</td><td>{escape(EMS_GRADE[s.level])}</td></tr>"
         f"<tr><td>Best score</td><td>{_best_score(fused)}</td></tr>"
         f"<tr><td>Level agreement</td><td>{s.confidence:.0%} (how far the sightings agree on "
         f"{escape(s.level.label)}; not a probability)</td></tr>"
         f"<tr><td>Seen in</td><td>{frames}</td></tr>"
         f"<tr><td>Seen</td><td>{when}</td></tr>"
-        f"<tr><td>Best frame</td><td>{frame_number(s.best_frame)}{edge}</td></tr>"
+        f"<tr><td>{heading(BEST_FRAME)}</td><td>{frame_number(s.best_frame)}{edge}</td></tr>"
         f"<tr><td>Height</td><td>{height:.1f} m above take-off</td></tr>"
-        f"<tr><td>Reviewed</td><td>{reviewed}</td></tr>"
-        f"<tr><td>Location</td><td>lat {s.lat_deg:.6f}, lon {s.lon_deg:.6f} (&plusmn;{fused.uncertainty_m:.1f} m)</td></tr>"
+        f"<tr><td>{heading(REVIEWED)}</td><td>{reviewed}</td></tr>"
+        f"<tr><td>Location</td><td>lat {s.lat_deg:.6f}, lon {s.lon_deg:.6f}</td></tr>"
         f"{_uncertainty_row(fused)}"
         "</table>"
         f"{image}</div>"

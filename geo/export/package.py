@@ -30,6 +30,7 @@ from typing import Any
 from core.errors import ExportError
 from core.text import isolated
 from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
+from geo.export.labels import EMS_GRADE as EMS_GRADE_LABEL, REVIEWED, SIGHTINGS, UNCERTAINTY, heading
 from geo.export.products import (
     ProductInfo,
     aoi_records,
@@ -114,9 +115,9 @@ def damage_scale_lines() -> list[str]:
     from geo.grading import EMS_GRADE, LABELS, MEANINGS, ORDER, OSM_DAMAGE, XBD
 
     def row(*cells: str) -> str:
-        return " | ".join(f"{cell:<{width}}" for cell, width in zip(cells, (17, 17, 15, 0))).rstrip()
+        return " | ".join(f"{cell:<{width}}" for cell, width in zip(cells, (17, 20, 15, 0))).rstrip()
 
-    lines = ["Damage scale", "------------", row("level (damagemap)", "Copernicus EMS", "xBD", "OSM damage:<event>")]
+    lines = ["Damage scale", "------------", row("level (damagemap)", EMS_GRADE_LABEL, "xBD", "OSM damage:<event>")]
     for level in ORDER:
         xbd = XBD[level]
         lines.append(row(LABELS[level], EMS_GRADE[level], f"{xbd[0] if xbd[0] is not None else '-'} {xbd[1]}",
@@ -235,14 +236,18 @@ def not_shown_lines(*, outside: str, graded: bool = False, not_graded: str = "th
 WORDS: dict[str, tuple[str, ...]] = {
     "site": ("one damaged place the video showed, numbered (numbers can skip)",),
     "level": ("Slight, Severe or Debris (see Damage scale below)",),
+    EMS_GRADE_LABEL: ("ems_grade: the nearest grade of the Copernicus EMS scale to the level",
+                      "(see Damage scale below)"),
+    SIGHTINGS: ("observations: the detections, frame by frame, fused into a site",),
     "best score": ("best_score: how sure the detector is that it sees damage there,",
                    "0 to 1, its best of all its sightings"),
     "level agreement": ("confidence: how far the sightings agree on the level, 0 to 100 %;",
                         "not a probability that there is damage"),
-    "uncertainty_m, +-": ("how far the real place may be from the dot, in metres (about 2 times",
-                          "in 3 it is closer than this)"),
+    UNCERTAINTY: ("uncertainty_m, +- on the maps: how far the real place may be from the",
+                  "dot, in metres (about 2 times in 3 it is closer than this)"),
     "unconfirmed": ("detected in too few of the frames that showed the place: left off",),
-    "reviewed": ("a person checked the detections on screen (not on the ground)",),
+    "reviewed": (f"{REVIEWED}: a person checked the detections on screen (not on",
+                 "the ground)"),
     "frame": ("one picture of the video, numbered from 1 on the maps and in the KMZ's",
               "balloons; the files' frame fields (frame, best_frame, first_frame,",
               "last_frame) count from 0: the maps' frame 161 is best_frame 160"),
@@ -429,7 +434,7 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
     sites = damage_map.level_counts()
     lines += ["", "Damage sites", "------------",
               *[f"{level.label}: {sites[level]} ({EMS_GRADE[level.label.lower()]})" for level in sorted(sites, reverse=True)],
-              f"Reviewed by an analyst: {sum(1 for s in damage_map.sites if s.reviewed)} of {len(damage_map.sites)}"]
+              f"{heading(REVIEWED)}: {sum(1 for s in damage_map.sites if s.reviewed)} of {len(damage_map.sites)}"]
     if grading is not None:
         counts = grading.counts()
         lines += ["", "Buildings by grade", "------------------", *[f"{LABELS[level]}: {counts[level]}" for level in ORDER]]

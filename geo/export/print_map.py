@@ -22,7 +22,17 @@ import numpy as np
 
 from core.text import has_right_to_left, without_bidi_controls
 from core.types import DamageLevel
-from geo.export.products import PRELIMINARY, ProductInfo, imagery_text
+from geo.export.labels import (
+    AREA_FILMED,
+    EMS_GRADE as EMS_GRADE_LABEL,
+    FIRST_ESTIMATE_PRODUCT,
+    GRADING_PRODUCT,
+    REVIEWED,
+    UNCERTAINTY,
+    heading,
+    plus_minus,
+)
+from geo.export.products import PRELIMINARY, ProductInfo, imagery_text, map_title
 from geo.export.records import seen_in
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
@@ -306,7 +316,7 @@ def site_legend(sites) -> list:  # noqa: ANN001 - sites with level and reviewed
     if reviewed:  # the ring alone, as drawn round a site's dot
         handles.append(Line2D([], [], marker=_reviewed_ring(), ls="", markersize=REVIEWED_RING_PT,
                               markerfacecolor="white", markeredgecolor="black", markeredgewidth=SITE_EDGE_PT,
-                              label=f"reviewed by an analyst ({reviewed})"))
+                              label=f"{REVIEWED} ({reviewed})"))
     return handles
 
 
@@ -417,7 +427,7 @@ def panel_footer(panel, y: float, facts: list[tuple[str, str]], credits: list[st
 
 
 #: The legend's line for the area filmed: what lies outside it is not known, not undamaged.
-AREA_FILMED_LABEL = "Area filmed; outside it: not looked at"
+AREA_FILMED_LABEL = f"{heading(AREA_FILMED)}; outside it: not looked at"
 
 
 def draw_map(
@@ -478,10 +488,9 @@ def draw_map(
         draw_sites(ax, damage_map.sites, site_xy)
 
     # The panel: title, legend, facts, the warning and the credits.
-    title = "Building damage grading" if grading is not None else "Damage sites (first estimate)"
-    lines = [(title, 13, "bold")]
-    if info.event or info.glide:
-        lines.append((" · ".join(x for x in (info.event, info.glide and f"GLIDE {info.glide}") if x), 9.5, "normal"))
+    # the web map's and the KMZ's title, so that the package's maps read as one product
+    lines = [(map_title(damage_map, info), 13, "bold"),
+             (heading(GRADING_PRODUCT if grading is not None else FIRST_ESTIMATE_PRODUCT), 9.5, "normal")]
     lines.append((f"{info.area} · product version {info.version:02d} · from drone video", 8, "normal"))
     y = panel_heading(panel, lines)
     handles = building_legend(grading) if grading is not None else []
@@ -585,7 +594,7 @@ def draw_atlas_pages(cards: Sequence[AtlasCard], heading: str) -> list:
                 fig.text(left + 0.055, bottom + 0.045, card.caption, fontsize=6, ha="center", va="top", color="#333333")
             lines = [
                 (f"Site {card.site_id}: {card.level.label}", 9, "bold"),
-                (f"Copernicus EMS: {EMS_GRADE[card.level.name.lower()]}", 7, "normal"),
+                (f"{EMS_GRADE_LABEL}: {EMS_GRADE[card.level.name.lower()]}", 7, "normal"),
                 *((text, 7, "normal") for text in card.lines),
                 ("checked on the ground: \u25a1 yes  \u25a1 no", 7, "normal"),
             ]
@@ -606,7 +615,7 @@ def position_text(lat_deg: float, lon_deg: float) -> str:
 
 def uncertainty_text(uncertainty_m: float) -> str:
     """"±2.3 m", or "" when unknown."""
-    return f"\u00b1{uncertainty_m:.1f} m" if math.isfinite(uncertainty_m) else ""
+    return plus_minus(uncertainty_m) if math.isfinite(uncertainty_m) else ""
 
 
 def _when_seen(damage_map, first_s: float, last_s: float) -> str:  # noqa: ANN001 - DamageMap
@@ -638,10 +647,10 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
         cards.append(AtlasCard(
             site.id, site.level,
             (position_text(site.lat_deg, site.lon_deg),
-             uncertainty_text(fused.uncertainty_m),
+             f"{UNCERTAINTY} {uncertainty_text(fused.uncertainty_m)}" if math.isfinite(fused.uncertainty_m) else "",
              f"seen in {seen}",  # when, on a line of its own: together they ran over the next card
              _when_seen(damage_map, site.first_time_s, site.last_time_s),
-             f"level agreement {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}"),
+             f"level agreement {site.confidence:.0%}; {REVIEWED}: {'yes' if site.reviewed else 'no'}"),
             None if closeup is None else (lambda site_id=site.id: closeup(site_id)),
             closeup_box(damage_map, index)))
     return draw_atlas_pages(cards, info.event or "damage sites")

@@ -18,6 +18,7 @@ from typing import Any
 
 from core.text import is_one_line_text, isolated, isolated_html
 from core.types import frame_number
+from geo.export.labels import AREA_FILMED, BEST_FRAME, EMS_GRADE, PRODUCT_TITLE, REVIEWED, SIGHTINGS, heading
 from geo.export.records import Record, clock_time, counted, iso_time
 from geo.footprints import ADDRESS_COLUMNS, address_text, is_osm_file
 
@@ -138,7 +139,7 @@ def map_title(damage_map, info: ProductInfo) -> str:  # noqa: ANN001 - geo.mappi
     glide = f"GLIDE {info.glide}" if info.glide else ""
     event = f"{isolated(info.event)} ({glide})" if info.event and glide else isolated(info.event) or glide
     filmed = clock_time(damage_map, 0.0)
-    return f"Damage map: {event}" + (f", {filmed[0]:%Y-%m-%d}" if filmed is not None else "")
+    return f"{PRODUCT_TITLE}: {event}" + (f", {filmed[0]:%Y-%m-%d}" if filmed is not None else "")
 
 
 def _ascii(text: str) -> str:
@@ -262,7 +263,7 @@ def aoi_records(damage_map, camera: list[Record], info: ProductInfo) -> list[Rec
 
 
 #: What the area of interest was made from (its ``source`` attribute).
-AOI_SOURCE = "outline of the camera footprints of the analysed frames (the maps' Area filmed)"
+AOI_SOURCE = f"outline of the camera footprints of the analysed frames (the maps' {heading(AREA_FILMED)})"
 
 
 def _area_m2(damage_map, geometry) -> float:  # noqa: ANN001
@@ -337,7 +338,7 @@ def html_layers(grading=None, coverage=None, basemap=None, camera: list[Record] 
                          interactive=False, opacity=1.0).add_to(group)
             group.add_to(m)
         if camera:
-            filmed = folium.FeatureGroup(name="Area filmed", show=True)
+            filmed = folium.FeatureGroup(name=heading(AREA_FILMED), show=True)
             for ring in _filmed_rings(camera):
                 folium.Polygon(ring, color=FILMED_COLOUR, weight=2, dash_array="6 4", fill=False, opacity=0.9,
                                interactive=False, class_name="dm-area-filmed").add_to(filmed)
@@ -379,7 +380,7 @@ def html_layers(grading=None, coverage=None, basemap=None, camera: list[Record] 
                 legend += _filmed_legend()
             m.get_root().html.add_child(Element(
                 '<div id="dm-grades" class="dm-panel" style="left:10px;bottom:70px;max-width:280px">'
-                '<details class="dm-fold" open><summary class="dm-title">Buildings (Copernicus EMS grade)</summary>'
+                f'<details class="dm-fold" open><summary class="dm-title">Buildings ({EMS_GRADE})</summary>'
                 f'{legend}{producer_html(info)}<div class="dm-small">{note}</div></details></div>'),
                 name="damagemap_grades")
         elif camera:  # no footprints graded: the outline's legend alone, where the grades' would be
@@ -406,7 +407,7 @@ def producer_html(info: ProductInfo | None) -> str:
 
 def _filmed_legend() -> str:
     return (f'<div class="dm-row"><span class="dm-line" style="background:none;border-top:2px dashed {FILMED_COLOUR}">'
-            f'</span>Area filmed</div><div class="dm-small dm-not-filmed">{_html.escape(NOT_FILMED)}</div>')
+            f'</span>{heading(AREA_FILMED)}</div><div class="dm-small dm-not-filmed">{_html.escape(NOT_FILMED)}</div>')
 
 
 #: The outline of the area the drone filmed (the print map's dashed line too).
@@ -454,15 +455,15 @@ def _building_popup(b) -> str:  # noqa: ANN001
     rows = [("Name", escape(b.address["name"]))] if b.address.get("name") else []
     if address_text(b.address):
         rows += [("Address", escape(address_text(b.address)))]
-    rows += [("Grade", f"{b.label} &middot; EMS: {escape(b.ems_grade)} &middot; xBD {b.xbd[0] if b.xbd[0] is not None else '-'}")]
+    rows += [("Grade", f"{b.label} &middot; {EMS_GRADE}: {escape(b.ems_grade)} &middot; xBD {b.xbd[0] if b.xbd[0] is not None else '-'}")]
     if b.site_ids:
         rows += [("Sites", escape(", ".join(str(i) for i in b.site_ids))),
                  ("Best score", f"{b.best_score:.2f} (the detector's, of 1)" if b.best_score is not None else "-"),
                  ("Level agreement", f"{b.confidence:.0%}" if b.confidence is not None else "-"),
-                 ("Sightings", str(b.sightings)),
-                 ("Best frame", ("-" if b.best_frame is None else str(frame_number(b.best_frame)))
+                 (heading(SIGHTINGS), str(b.sightings)),
+                 (heading(BEST_FRAME), ("-" if b.best_frame is None else str(frame_number(b.best_frame)))
                   + (f" of flight {escape(b.best_flight)}" if b.best_flight else "")),
-                 ("Reviewed", "yes" if b.reviewed else "no")]
+                 (heading(REVIEWED), "yes" if b.reviewed else "no")]
         if b.flights:  # a survey's: every flight that saw damage on it
             rows += [("Flights", escape(", ".join(b.flights)))]
     if c is not None:

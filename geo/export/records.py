@@ -400,10 +400,10 @@ LAYER_DESCRIPTIONS = {
     "track": "The drone's flight track from its telemetry, one line per stretch without gaps; GPS jumps left out.",
     "gps_jumps": "Telemetry samples left out of the track as GPS jumps (faster than the drone can fly).",
     "heatmap": "Severity-weighted density of the damage sites, in bands [density_low, density_high) of its peak.",
-    "graded_buildings": "Building footprints graded by the damage sites on them (damagemap level, Copernicus EMS, "
+    "graded_buildings": "Building footprints graded by the damage sites on them (damagemap level, Copernicus EMS grade, "
                         "xBD and OSM grades), with their evidence. Preliminary: check on the ground.",
     "coverage": "How well the flight saw each building (or grid cell): status and assessed or not assessed.",
     "camera_footprints": "The ground each analysed frame showed.",
-    "area_of_interest": "The area the flight filmed, as the maps outline it (Area filmed): the union of the camera "
+    "area_of_interest": "The area the flight filmed, as the maps outline it (\"Area filmed\"): the union of the camera "
                         "footprints without the saw teeth of their edges.",
 }

@@ -14,6 +14,7 @@ from html import escape
 
 from core.text import isolated, one_line
 from core.types import frame_number
+from geo.export.labels import EMS_GRADE as EMS_GRADE_LABEL, REVIEWED, UNCERTAINTY, plus_minus
 from geo.export.records import EMS_GRADE, best_score, clock_time, counted, review_marks, seen_in, unconfirmed_reason
 from geo.fusion import FusedSite
 from geo.mapping import DamageMap
@@ -22,13 +23,13 @@ from geo.mapping import DamageMap
 def site_summary(damage_map: DamageMap, fused: FusedSite) -> str:
     """``fused``'s level and EMS grade, level agreement, best score, how often and when in
     the video it was seen, how sure its position is and why, and who reviewed it:
-    "Severe (EMS grade: Damaged); level agreement 45%, best score 0.97; seen in 12 frames,
+    "Severe (Copernicus EMS grade: Damaged); level agreement 45%, best score 0.97; seen in 12 frames,
     20 sightings, 2018-10-12 15:00:03-15:00:09 UTC, 3.0-9.5 s into the video (frames 31-96);
-    position ±2.4 m (gps 1.5 m, geometry 1.2 m); not reviewed" (the clock time only where
+    position uncertainty ±2.4 m (gps 1.5 m, geometry 1.2 m); not reviewed by an analyst" (the clock time only where
     something dates the recording)."""
     site = fused.site
     parts = [
-        f"{site.level.label} (EMS grade: {EMS_GRADE[site.level]})",
+        f"{site.level.label} ({EMS_GRADE_LABEL}: {EMS_GRADE[site.level]})",
         f"level agreement {site.confidence:.0%}, best score {best_score(fused):.2f}",
         f"seen in {seen_in(fused)}, {counted(site.observation_count, 'sighting')}, "
         + _clock_span(damage_map, site.first_time_s, site.last_time_s)
@@ -37,7 +38,7 @@ def site_summary(damage_map: DamageMap, fused: FusedSite) -> str:
     ]
     if math.isfinite(fused.uncertainty_m):
         why = fused.budget.describe() if fused.budget is not None else ""
-        parts.append(f"position \u00b1{fused.uncertainty_m:.1f} m" + (f" ({why})" if why else ""))
+        parts.append(f"{UNCERTAINTY} {plus_minus(fused.uncertainty_m)}" + (f" ({why})" if why else ""))
     if not fused.confirmed:
         parts.append(unconfirmed_reason(fused))
     # each name set apart: "محمد, IFRC" keeps its comma between the names, not after the Arabic one
@@ -45,7 +46,7 @@ def site_summary(damage_map: DamageMap, fused: FusedSite) -> str:
     # damagemap's, a login name) would break the description's line or reorder it
     names = sorted({one_line(m.author) for m in review_marks(damage_map, (o.detection_id for o in fused.observations))})
     who = ", ".join(isolated(name) for name in names if name)
-    parts.append(f"reviewed by {who}" if site.reviewed and who else "reviewed" if site.reviewed else "not reviewed")
+    parts.append(f"reviewed by {who}" if site.reviewed and who else REVIEWED if site.reviewed else f"not {REVIEWED}")
     return escape("; ".join(parts), quote=False)
 
 

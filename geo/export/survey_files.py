@@ -26,6 +26,7 @@ from geo.export._atomic import (
     write_bytes_atomic,
     write_text_atomic,
 )
+from geo.export.labels import AREA_FILMED, EMS_GRADE as EMS_GRADE_LABEL, REVIEWED, SIGHTINGS, UNCERTAINTY, heading
 from geo.export.records import Record, best_score, counted
 from geo.export.vector import (
     KML_ICON,
@@ -314,7 +315,7 @@ def readme_text(built: SurveyMap, *, title: str, files: Sequence[str], provenanc
     counts = built.level_counts()
     lines += ["", "Sites", "-----"]
     lines += [f"{level.label}: {counts[level]} ({EMS_GRADE[level.label.lower()]})" for level in sorted(counts, reverse=True)]
-    lines += [f"Reviewed by an analyst: {sum(1 for s in built.sites if s.reviewed)} of {len(built.sites)}"]
+    lines += [f"{heading(REVIEWED)}: {sum(1 for s in built.sites if s.reviewed)} of {len(built.sites)}"]
     lines += ["", "Buildings", "---------"]
     if grading is None:
         lines += ["No building footprints were given, so no building is graded: give them with",
@@ -372,7 +373,8 @@ SURVEY_WORDS: dict[str, tuple[str, ...]] = {
                      "a false alarm, damage that came or went between the flights, or one the",
                      "detector missed; look again"),
 }
-SURVEY_WORD_ORDER = ("site", "level", "flights, dates", "best score", "level agreement", "uncertainty_m, +-",
+SURVEY_WORD_ORDER = ("site", "level", EMS_GRADE_LABEL, "flights, dates", SIGHTINGS, "best score", "level agreement",
+                     UNCERTAINTY,
                      "not found by", "unconfirmed", "reviewed")
 
 
@@ -434,7 +436,7 @@ def _filmed_outlines(built: SurveyMap) -> list:  # noqa: ANN202 - (name, shapely
     flight's KML names its area filmed (:data:`geo.export.vector.AREA_FILMED_NAME`), with
     the flight and its day; split at 180 degrees as the coverage layer is
     (:func:`geo.survey_fusion.coverage_polygon`)."""
-    return [(f"Area filmed by {c.flight}" + (f" ({c.date[:10]})" if c.date else "")
+    return [(f"{heading(AREA_FILMED)} by {c.flight}" + (f" ({c.date[:10]})" if c.date else "")
              + " (outside every flight's: not looked at, no news of damage)", line)
             for c in built.coverage for line in polygon_outlines(coverage_polygon(c))]
 
@@ -452,12 +454,12 @@ def _site_summary(site) -> str:  # noqa: ANN001 - geo.survey_fusion.SurveySite
     from geo.export.survey_html import date_text
 
     days = ", ".join(date_text(date) for date in site.dates) or "date unknown"
-    text = (f"{site.level.label} (EMS grade: {EMS_GRADE[site.level]}): seen by {counted(len(site.evidence), 'flight')} "
+    text = (f"{site.level.label} ({EMS_GRADE_LABEL}: {EMS_GRADE[site.level]}): seen by {counted(len(site.evidence), 'flight')} "
             f"({', '.join(site.flights)}; {days}), {site.observation_count} sightings, "
             f"best score {best_score(site):.2f}, level agreement {site.confidence:.0%}, "
-            f"{'reviewed' if site.reviewed else 'not reviewed'}")
+            f"{REVIEWED if site.reviewed else f'not {REVIEWED}'}")
     if uncertainty_text(site.uncertainty_m):
-        text += f"; {uncertainty_text(site.uncertainty_m)}"
+        text += f"; {UNCERTAINTY} {uncertainty_text(site.uncertainty_m)}"
     if site.not_found_by:
         text += f"; not found by {', '.join(site.not_found_by)}, which saw the place well: look again"
     return escape(text, quote=False)

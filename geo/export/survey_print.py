@@ -38,6 +38,7 @@ from geo.export.print_map import (
     site_legend,
     uncertainty_text,
 )
+from geo.export.labels import REVIEWED, UNCERTAINTY
 from geo.export.products import ProductInfo, imagery_times, utc_text
 from geo.export.survey_html import FlightCloseup, date_text, flight_colour, survey_credits
 from geo.survey_fusion import SurveyMap, SurveySite
@@ -176,11 +177,11 @@ def _card(built: SurveyMap, site: SurveySite, closeup: FlightCloseup | None) -> 
     days = _days(site.dates)
     return AtlasCard(site.id, site.level, (
         position_text(site.lat_deg, site.lon_deg),
-        uncertainty_text(site.uncertainty_m),
+        f"{UNCERTAINTY} {uncertainty_text(site.uncertainty_m)}" if uncertainty_text(site.uncertainty_m) else "",
         _fit(f"seen by {count} flight{'s' if count != 1 else ''}: " + ", ".join(site.flights)),
         _fit((f"on {days}" if days else "date unknown")
              + (f"; not found by {', '.join(site.not_found_by)}" if site.not_found_by else "")),
-        f"level agreement {site.confidence:.0%}; reviewed: {'yes' if site.reviewed else 'no'}",
+        f"level agreement {site.confidence:.0%}; {REVIEWED}: {'yes' if site.reviewed else 'no'}",
     ), picture, box, _fit(best.flight, 30, keep=f", {best.date[:10]}" if best.date else ""))
 
 

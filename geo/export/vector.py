@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from core.types import DamageLevel
 from geo.antimeridian import antimeridian_safe
 from geo.export._atomic import atomic_path, utf8_safe, write_bytes_atomic, write_text_atomic
+from geo.export.labels import AREA_FILMED, heading
 from geo.export.records import (
     DATETIME_COLUMNS,
     LAYER_DESCRIPTIONS,
@@ -444,7 +445,7 @@ SITE_KML_SCHEMA = KmlSchema("damage_sites", kml_site_attributes(SITE_LAYER_SCHEM
 #: The area filmed's outline in a KML (aabbggrr): the purple of the print and HTML maps' outline.
 AREA_FILMED_KML_COLOUR = "ff9a3d6a"
 #: Its name on a phone: what the line means, not only what it is.
-AREA_FILMED_NAME = "Area filmed (outside it: not looked at, no news of damage)"
+AREA_FILMED_NAME = f"{heading(AREA_FILMED)} (outside it: not looked at, no news of damage)"
 
 
 def polygon_outlines(geometry) -> list[LineString]:  # noqa: ANN001 - a shapely geometry or None

@@ -295,7 +295,7 @@ def test_a_site_s_popup_gives_its_copernicus_ems_grade_as_the_atlas_and_the_kmz_
     for fused in damage_map.fused:
         site = fused.site
         popup = page[page.index(f">Site {site.id}: {site.level.label}</b>"):]
-        assert popup.index(f"<tr><td>Copernicus EMS</td><td>{EMS_GRADE[site.level]}</td></tr>") < popup.index("</table>")
+        assert popup.index(f"<tr><td>Copernicus EMS grade</td><td>{EMS_GRADE[site.level]}</td></tr>") < popup.index("</table>")
 
 
 def test_the_map_shows_each_site_s_best_score_not_a_confidence_read_as_a_probability(flyover_map):

@@ -47,13 +47,13 @@ def test_gdal_s_plain_kml_driver_reads_what_each_site_is(flyover_map, tmp_path):
     for row in read["rows"]:
         site = sites[int(row["Name"].split(":")[0].removeprefix("Site "))]
         text = row["Description"]
-        assert text.startswith(f"{site['level'].capitalize()} (EMS grade: {site['ems_grade']}); ")
+        assert text.startswith(f"{site['level'].capitalize()} (Copernicus EMS grade: {site['ems_grade']}); ")
         assert f"level agreement {site['confidence']:.0%}, best score {site['best_score']:.2f}; " in text
         assert f"seen in {site['frames_seen']} frame" in text and f"{site['observations']} sighting" in text
         assert f"{site['first_time_s']:.1f}" in text and " s into the video (frame" in text
         assert f"frame {site['first_frame'] + 1}" in text or f"frames {site['first_frame'] + 1}-" in text
-        assert f"position \u00b1{site['uncertainty_m']:.1f} m ({site['uncertainty_parts']})" in text
-        assert text.endswith("; reviewed" if site["reviewed"] else "; not reviewed")
+        assert f"position uncertainty \u00b1{site['uncertainty_m']:.1f} m ({site['uncertainty_parts']})" in text
+        assert text.endswith("; reviewed by an analyst" if site["reviewed"] else "; not reviewed by an analyst")
         assert "<" not in text  # a line of text, not markup, in a GIS's attribute table
 
 
@@ -110,6 +110,6 @@ def test_a_survey_s_sites_say_what_they_are_to_the_plain_kml_driver(survey_of_tw
     for row in read["rows"]:
         site = sites[int(row["Name"].split(":")[0].removeprefix("Site "))]
         text = row["Description"]
-        assert text.startswith(f"{site['level'].capitalize()} (EMS grade: {site['ems_grade']}): seen by 2 flights "
+        assert text.startswith(f"{site['level'].capitalize()} (Copernicus EMS grade: {site['ems_grade']}): seen by 2 flights "
                                "(monday, wednesday; ")
         assert f"best score {site['best_score']:.2f}" in text and "<" not in text

@@ -73,7 +73,7 @@ def test_the_readme_words_are_a_flight_packages_where_they_mean_the_same(built):
 
     text = readme_text(built, title="t", files=[], provenance={})
     words = _section(text, "Words on the maps").splitlines()
-    for term in ("level", "uncertainty_m, +-", "unconfirmed", "reviewed"):
+    for term in ("level", "Copernicus EMS grade", "sightings", "position uncertainty", "unconfirmed", "reviewed"):
         first = next(k for k, line in enumerate(words) if line.startswith(term + " "))
         assert [line[22:] for line in words[first:first + len(WORDS[term])]] == list(WORDS[term])
     assert ("Reach them: no phone, e-mail or radio channel was given; ask whoever sent you these files."

@@ -251,7 +251,7 @@ def test_every_export_carries_the_uncertainty_and_its_parts(tmp_path):
     assert observations and all(value == 15.0 for (value,) in observations)
 
     page = (out / "damage_map.html").read_text()
-    assert "Uncertain by" in page and "gps 15.0 m" in page
+    assert "Position uncertainty" in page and "gps 15.0 m" in page
     assert np.isfinite(props["uncertainty_m"])
 
 
