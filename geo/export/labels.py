@@ -36,7 +36,7 @@ AREA_FILMED = "area filmed"
 #: A person checked the site's detections on screen (the ``reviewed`` field).
 REVIEWED = "reviewed by an analyst"
 #: What the maps' frame numbers count from, said where a file's ``*_frame`` field is near.
-FRAMES_FROM_ONE = "frames counted from 1, as a video player does"
+FRAMES_FROM_ONE = "frames count from 1, as a video player counts them"
 FRAME_FIELDS_FROM_ZERO = "the *_frame fields count from 0"
 
 

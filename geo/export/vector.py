@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from core.types import DamageLevel
 from geo.antimeridian import antimeridian_safe
 from geo.export._atomic import atomic_path, utf8_safe, write_bytes_atomic, write_text_atomic
-from geo.export.labels import AREA_FILMED, heading
+from geo.export.labels import AREA_FILMED, FRAME_FIELDS_FROM_ZERO, FRAMES_FROM_ONE, heading
 from geo.export.records import (
     DATETIME_COLUMNS,
     LAYER_DESCRIPTIONS,
@@ -272,20 +272,40 @@ class KmlSchema:
             raise ValueError(f"KML schema {self.id!r}: unknown attribute kinds {unknown}")
 
 
+def is_frame_field(name: str) -> bool:
+    """Whether attribute ``name`` holds a frame number (``frame``, ``best_frame``, ...),
+    counted from 0 where the descriptions and the maps count from 1."""
+    return name == "frame" or name.endswith("_frame")
+
+
+def display_name(name: str) -> str:
+    """Attribute ``name`` as a balloon labels it: a frame field says what it counts from
+    ("best_frame (from 0)"), since the description above it counts frames from 1."""
+    return f"{name} (from 0)" if is_frame_field(name) else name
+
+
 def balloon_template(schema: KmlSchema) -> str:
     """A site's balloon in Google Earth (a ``<BalloonStyle>`` text, OGC KML 2.2 6.5): its
     name, its description, then each of ``schema``'s attributes by name and value
     (``$[schema/field]``, left empty where the site has none). Google Earth's own balloon
     shows a placemark's description in place of its attributes once it has one: laid out
-    here, it shows both."""
-    rows = "".join(f"<tr><td>{name}</td><td>$[{schema.id}/{name}]</td></tr>" for name in schema.fields)
-    return f"<b>$[name]</b><br/>$[description]<table>{rows}</table>"
+    here, it shows both. Where frames are among the attributes, a line between the two
+    says that the description's frames count from 1 and the attributes' from 0 (the
+    description's "frames 31-96" is first_frame 30 in the table)."""
+    rows = "".join(f"<tr><td>{display_name(name)}</td><td>$[{schema.id}/{name}]</td></tr>" for name in schema.fields)
+    frames = (f"<br/><i>Above, {FRAMES_FROM_ONE}; below, {FRAME_FIELDS_FROM_ZERO}: frame 161 above is 160 below.</i>"
+              if any(is_frame_field(name) for name in schema.fields) else "")
+    return f"<b>$[name]</b><br/>$[description]{frames}<table>{rows}</table>"
 
 
 def _kml_schema(doc: ET.Element, ns: str, schema: KmlSchema) -> None:
+    """The ``<Schema>``; a frame field's ``<displayName>`` says it counts from 0 (Google
+    Earth labels the attribute with it where no balloon template does)."""
     element = ET.SubElement(doc, f"{{{ns}}}Schema", name=schema.id, id=schema.id)
     for name, kind in schema.fields.items():
-        ET.SubElement(element, f"{{{ns}}}SimpleField", type=KML_FIELD_TYPES[kind], name=name)
+        field = ET.SubElement(element, f"{{{ns}}}SimpleField", type=KML_FIELD_TYPES[kind], name=name)
+        if is_frame_field(name):
+            ET.SubElement(field, f"{{{ns}}}displayName").text = display_name(name)
 
 
 def _write_kml_attributes(extended: ET.Element, ns: str, props: Mapping[str, Any], schema: KmlSchema | None) -> None:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 from geo.export import export_map
-from geo.export.vector import SITE_KML_SCHEMA
+from geo.export.vector import SITE_KML_SCHEMA, display_name
 
 KML = "{http://www.opengis.net/kml/2.2}"
 
@@ -92,9 +93,36 @@ def test_google_earth_s_balloon_shows_the_description_and_every_attribute(flyove
         balloon = balloons[placemark.findtext(f"{KML}styleUrl").removeprefix("#")]
         assert balloon and balloon.index("$[name]") < balloon.index("$[description]") < balloon.index("<table>")
         for field in SITE_KML_SCHEMA.fields:
-            assert f"<td>{field}</td><td>$[damage_sites/{field}]</td>" in balloon, field
+            assert f"<td>{display_name(field)}</td><td>$[damage_sites/{field}]</td>" in balloon, field
         assert placemark.findtext(f"{KML}description")
     assert balloons["track"] is None  # the track keeps Google Earth's own balloon
+
+
+def test_a_kmz_balloon_says_its_frames_count_from_1_and_its_frame_attributes_from_0(flyover_map, tmp_path):
+    """The description says "frames 1-116" where the table under it says first_frame 0:
+    the balloon says which counts from what, and labels each frame attribute so."""
+    import zipfile
+
+    damage_map, _ = flyover_map
+    export_map(damage_map, tmp_path, formats=["kmz"])
+    with zipfile.ZipFile(tmp_path / "damage_sites.kmz") as kmz:
+        document = ET.fromstring(kmz.read("doc.kml")).find(f"{KML}Document")
+    balloons = {style.get("id"): style.findtext(f"{KML}BalloonStyle/{KML}text")
+                for style in document.findall(f"{KML}Style")}
+    schema = document.find(f"{KML}Document/{KML}Schema")
+    shown = {field.get("name"): field.findtext(f"{KML}displayName") for field in schema.findall(f"{KML}SimpleField")}
+    assert {name: shown[name] for name in ("first_frame", "last_frame", "best_frame")} == {
+        "first_frame": "first_frame (from 0)", "last_frame": "last_frame (from 0)", "best_frame": "best_frame (from 0)"}
+    assert shown["best_score"] is None  # only the frames are relabelled
+    placemarks = [p for p in document.iter(f"{KML}Placemark") if p.get("id", "").startswith("site-")]
+    assert placemarks
+    for placemark in placemarks:
+        balloon = balloons[placemark.findtext(f"{KML}styleUrl").removeprefix("#")]
+        note = balloon[balloon.index("$[description]"):balloon.index("<table>")]
+        assert "frames count from 1" in note and "count from 0" in note, note
+        assert "<td>best_frame (from 0)</td><td>$[damage_sites/best_frame]</td>" in balloon
+        first = int(placemark.find(f".//{KML}SimpleData[@name='first_frame']").text)
+        assert re.search(rf"\(frames? {first + 1}\b", placemark.findtext(f"{KML}description"))
 
 
 def test_a_survey_s_sites_say_what_they_are_to_the_plain_kml_driver(survey_of_two_flights, tmp_path):
