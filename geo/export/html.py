@@ -30,6 +30,7 @@ from geo.antimeridian import display_longitudes
 from geo.export.map_longitudes import continuous_points, make_longitudes_continuous, map_centre_longitude
 from geo.export.plain_text_templates import plain_text_templates
 from geo.export.labels import BEST_FRAME, EMS_GRADE as EMS_GRADE_LABEL, REVIEWED, UNCERTAINTY, heading, plus_minus
+from geo.export.first_view import first_view_script
 from geo.export.records import EMS_GRADE, best_score, clock_time, counted, seen_in, unconfirmed_reason
 from geo.export.site_labels import LABEL_LEGEND_ROW, LABEL_STYLE, LABEL_STYLE_NARROW, site_labels_script
 from geo.mapping import DamageMap
@@ -704,7 +705,7 @@ def render_html(damage_map: DamageMap, *, thumbnail: Thumbnail | None = None,
     if extra_layers is not None:
         bounds += extra_layers(m)
     root.html.add_child(Element(_panel_html(damage_map)), name="damagemap_panels")
-    return finish_page(m, bounds)
+    return finish_page(m, bounds, sites=[(s.lat_deg, s.lon_deg) for s in damage_map.sites])
 
 
 def offline_page(title: str):  # noqa: ANN201 - (folium.Map, its root Figure)
@@ -733,11 +734,13 @@ def offline_page(title: str):  # noqa: ANN201 - (folium.Map, its root Figure)
     return m, root
 
 
-def finish_page(m, bounds: list[tuple[float, float]]) -> str:  # noqa: ANN001 - folium.Map
+def finish_page(m, bounds: list[tuple[float, float]], *,  # noqa: ANN001 - folium.Map
+                sites: Sequence[tuple[float, float]] = ()) -> str:
     """The page of :func:`offline_page` as HTML: the layer control (last, so that it lists
     every layer), every layer's longitudes continuous around the centre of ``bounds``
-    ``(lat, lon)`` (:mod:`geo.export.map_longitudes`), the view fitted to them, element
-    ids stable."""
+    ``(lat, lon)`` (:mod:`geo.export.map_longitudes`), the view fitted to them, then, once
+    laid out, to ``sites`` (``(lat, lon)``; none: ``bounds``) clear of the panels
+    (:mod:`geo.export.first_view`), element ids stable."""
     import folium
 
     layers = folium.LayerControl(collapsed=False).add_to(m)
@@ -746,10 +749,12 @@ def finish_page(m, bounds: list[tuple[float, float]]) -> str:  # noqa: ANN001 - 
     if centre is not None:  # a flight across 180° in one place, not at the two edges of the world
         make_longitudes_continuous(m, centre)
         bounds = continuous_points(bounds, centre)
+        sites = continuous_points(list(sites), centre)
     if bounds:
         lats = [b[0] for b in bounds]
         lons = [b[1] for b in bounds]
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))
+        first_view_script(m, sites or bounds).add_to(m)  # after the phone layout folded its panels
     with plain_text_templates():  # most of the time a long flight's page took
         return _stable_ids(m.get_root().render())
 

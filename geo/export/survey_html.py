@@ -216,7 +216,7 @@ def render_survey_html(built: SurveyMap, *, title: str = "Damage survey", closeu
     site_labels_script(m, markers, [s.id for s in sorted(built.sites, key=most_severe_first)]).add_to(m)
     fit_popups_script(m).add_to(m)
     root.html.add_child(Element(_panels_html(built, title, graded=grading is not None, info=info)), name="damagemap_panels")
-    return finish_page(m, bounds)
+    return finish_page(m, bounds, sites=[(s.lat_deg, s.lon_deg) for s in built.sites])
 
 
 def write_survey_html(path: Path, built: SurveyMap, *, title: str = "Damage survey",

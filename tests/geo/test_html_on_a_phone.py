@@ -105,6 +105,29 @@ def test_on_a_laptop_the_layers_and_legends_stay_open(qtbot, package_map, flyove
     assert legend[3] - legend[1] > 100  # open: every row of it
 
 
+#: A laptop's browser window, less its tabs and bars: the layer list covers a third of the map's width.
+SMALL_LAPTOP = (1280, 760)
+#: Where each site's dot is on the page.
+_SITE_BOXES = ("[].map.call(document.querySelectorAll('path.dm-site'), function (p) {"
+               " var b = p.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; })")
+
+
+@pytest.mark.parametrize("size", [SMALL_LAPTOP, LAPTOP, PHONE], ids=["small-laptop", "laptop", "phone"])
+def test_the_first_view_shows_every_site_clear_of_the_open_panels(qtbot, package_map, flyover_map, size):
+    """The layer list stays open on a laptop (above); the first view is fitted to the
+    sites in what the panels leave of the map, so that none starts under them."""
+    damage_map, _ = flyover_map
+    view, _ = open_offline(qtbot, package_map, size=size)
+    page = read_page_until(qtbot, view, f"{{overlays: {_OVERLAYS}, sites: {_SITE_BOXES}}}",
+                           lambda page: len(page["sites"]) == len(damage_map.sites))
+    panels = {name: box for name, box in page["overlays"]["shown"].items() if name not in ("zoom", "scale")}
+    assert page["overlays"]["layersOpen"] == (size != PHONE) and "layers" in panels
+    for dot in page["sites"]:
+        assert 0 <= dot[0] and dot[2] <= size[0] and 0 <= dot[1] and dot[3] <= size[1], dot
+        covered = [name for name, box in panels.items() if _overlapping({"dot": dot, name: box})]
+        assert covered == [], (dot, covered, panels)
+
+
 def test_the_map_shows_where_the_drone_did_not_film(qtbot, package_map, flyover_map):
     """The outline of the area filmed is on from the start, and the legend says that no
     site outside it is no news, not an all-clear."""
