@@ -650,7 +650,8 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
              f"{UNCERTAINTY} {uncertainty_text(fused.uncertainty_m)}" if math.isfinite(fused.uncertainty_m) else "",
              f"seen in {seen}",  # when, on a line of its own: together they ran over the next card
              _when_seen(damage_map, site.first_time_s, site.last_time_s),
-             f"level agreement {site.confidence:.0%}; {REVIEWED}: {'yes' if site.reviewed else 'no'}"),
+             f"level agreement {site.confidence:.0%}",
+             f"{REVIEWED}: {'yes' if site.reviewed else 'no'}"),  # together they ran over the next card
             None if closeup is None else (lambda site_id=site.id: closeup(site_id)),
             closeup_box(damage_map, index)))
     return draw_atlas_pages(cards, info.event or "damage sites")

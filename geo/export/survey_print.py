@@ -181,7 +181,8 @@ def _card(built: SurveyMap, site: SurveySite, closeup: FlightCloseup | None) -> 
         _fit(f"seen by {count} flight{'s' if count != 1 else ''}: " + ", ".join(site.flights)),
         _fit((f"on {days}" if days else "date unknown")
              + (f"; not found by {', '.join(site.not_found_by)}" if site.not_found_by else "")),
-        f"level agreement {site.confidence:.0%}; {REVIEWED}: {'yes' if site.reviewed else 'no'}",
+        f"level agreement {site.confidence:.0%}",
+        f"{REVIEWED}: {'yes' if site.reviewed else 'no'}",
     ), picture, box, _fit(best.flight, 30, keep=f", {best.date[:10]}" if best.date else ""))
 
 
