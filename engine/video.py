@@ -319,6 +319,16 @@ class VideoReader:
                 f"truncated?): {_reason(exc)}"
             ) from None
 
+    def frames_to_decode(self, index: int) -> int:
+        """How many frames :meth:`frame_at` would decode to reach ``index`` from where the
+        decoder stands (on from its position, or from the keyframe a seek lands on): what
+        showing that frame costs, for a caller deciding whether to wait for it."""
+        if not 0 <= index < len(self.pts_s):
+            raise IndexError(f"{str(self.path)!r} has frames 0..{len(self.pts_s) - 1}; asked for {index}")
+        if self._decoder is not None and self._can_reach_by_decoding(index):
+            return index - self._next_index + 1
+        return index - self._keyframes[max(bisect.bisect_right(self._keyframes, index) - 1, 0)] + 1
+
     def _can_reach_by_decoding(self, index: int) -> bool:
         """Whether decoding forward is cheaper than seeking.
 
