@@ -4,7 +4,9 @@ Showing a frame away from the one on screen means seeking back to a keyframe and
 forward to it: 0.4 s for a 720p frame on two cores, seconds for 4K, and the window waits.
 In review the next frames are known (the best frames of the next sites in the list), so
 they are decoded while the analyst looks at the current one, with a reader of their own,
-and the player takes them from here. Qt-free: a plain thread and a lock.
+and the player takes them from here. A frame the player wants now and does not hold
+(:meth:`FramesAhead.want_now`) goes before them, and ``on_decoded`` says when it is here,
+so that the window never waits for a seek. Qt-free: a plain thread and a lock.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +27,33 @@ KEPT_FRAMES = 8
 class FramesAhead:
     """Decodes the frames :meth:`want` names, newest wish first, into a small LRU store
     that :meth:`take` reads. Its reader is opened on first use and closed with
-    :meth:`close`; a frame that cannot be decoded is skipped (the player decodes it
-    itself, and says why)."""
+    :meth:`close`; a frame wished ahead that cannot be decoded is skipped (the player
+    decodes it itself, and says why), one wanted now keeps its error for :meth:`take`.
 
-    def __init__(self, video_path: str | Path, *, kept: int = KEPT_FRAMES) -> None:
+    ``on_decoded(index)`` is called on the decoding thread once the frame asked for by
+    :meth:`want_now` is here (or failed); ``reader_factory`` opens the reader (the
+    tests give one that waits).
+    """
+
+    def __init__(
+        self,
+        video_path: str | Path,
+        *,
+        kept: int = KEPT_FRAMES,
+        on_decoded: Callable[[int], None] | None = None,
+        reader_factory: Callable[[Path], Any] | None = None,
+    ) -> None:
         self._path = Path(video_path)
         self._kept = kept
+        self._on_decoded = on_decoded
+        self._reader_factory = reader_factory
         self._frames: OrderedDict[int, Any] = OrderedDict()  # index -> core.types.Frame
         self._wanted: list[int] = []
+        self._now: int | None = None  # the frame the player waits for, decoded first
+        self._failed: dict[int, Exception] = {}  # the frame wanted now, when it could not be decoded
+        #: the frame wanted now, once decoded: apart from the frames ahead, so that playing on
+        #: from a seek (every frame wanted now) does not push them out
+        self._arrived: Any | None = None
         self._closed = False
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -47,14 +68,38 @@ class FramesAhead:
             for index in wanted:  # keep those already here from going first
                 if index in self._frames:
                     self._frames.move_to_end(index)
-            if self._wanted and self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="frames-ahead", daemon=True)
-                self._thread.start()
+            self._start()
             self._changed.notify()
 
-    def take(self, index: int) -> Any | None:
-        """The frame at ``index`` if it was decoded ahead, else ``None``."""
+    def want_now(self, index: int) -> None:
+        """Decode this frame before any wished ahead (the one on it is finished first), and
+        call ``on_decoded`` when it is here; it replaces one asked for now before."""
         with self._changed:
+            if self._closed:
+                return
+            self._now = int(index)
+            self._failed.clear()
+            self._start()
+            self._changed.notify()
+
+    def keep(self, frame: Any) -> None:
+        """Hold a frame decoded elsewhere (the one the player shows: an undo goes back to it)."""
+        with self._changed:
+            if self._closed:
+                return
+            self._frames[frame.index] = frame
+            self._frames.move_to_end(frame.index)
+            self._trim()
+
+    def take(self, index: int) -> Any | None:
+        """The frame at ``index`` if it was decoded ahead, else ``None``; raises the error of
+        a frame :meth:`want_now` could not decode."""
+        with self._changed:
+            failed = self._failed.pop(index, None)
+            if failed is not None:
+                raise failed
+            if self._arrived is not None and self._arrived.index == index:
+                return self._arrived
             frame = self._frames.get(index)
             if frame is not None:
                 self._frames.move_to_end(index)
@@ -62,41 +107,74 @@ class FramesAhead:
 
     def holds(self, index: int) -> bool:
         with self._changed:
-            return index in self._frames
+            return index in self._frames or (self._arrived is not None and self._arrived.index == index)
 
     def close(self) -> None:
         """Stop decoding (the thread ends after the frame it is on) and forget the frames."""
         with self._changed:
             self._closed = True
             self._wanted = []
+            self._now = None
             self._frames.clear()
+            self._failed.clear()
+            self._arrived = None
             self._changed.notify()
 
-    def _run(self) -> None:
+    def _start(self) -> None:
+        """Start the decoding thread on the first wish (the lock held)."""
+        if (self._wanted or self._now is not None) and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="frames-ahead", daemon=True)
+            self._thread.start()
+
+    def _trim(self) -> None:
+        while len(self._frames) > self._kept:
+            self._frames.popitem(last=False)
+
+    def _open_reader(self) -> Any:
+        if self._reader_factory is not None:
+            return self._reader_factory(self._path)
         from engine.video import VideoReader
 
+        return VideoReader(self._path)
+
+    def _run(self) -> None:
         reader = None
         try:
             while True:
                 with self._changed:
-                    while not self._wanted and not self._closed:
+                    while not self._wanted and self._now is None and not self._closed:
                         self._changed.wait()
                     if self._closed:
                         return
-                    index = self._wanted.pop(0)
-                try:
-                    reader = reader or VideoReader(self._path)
-                    frame = reader.frame_at(index)
-                except Exception as exc:  # noqa: BLE001 - the player decodes it itself and says why
-                    _log.debug("frame %s not decoded ahead: %s", index, exc)
+                    urgent = self._now is not None
+                    index = self._now if urgent else self._wanted.pop(0)
+                    self._now = None
+                    # decoded ahead while it was asked for, or kept
+                    here = index in self._frames or (self._arrived is not None and self._arrived.index == index)
+                if here:
+                    if urgent and self._on_decoded is not None:
+                        self._on_decoded(index)
                     continue
+                error: Exception | None = None
+                try:
+                    reader = reader or self._open_reader()
+                    frame = reader.frame_at(index)
+                except Exception as exc:  # noqa: BLE001 - one wished ahead: the player decodes it itself
+                    _log.debug("frame %s not decoded ahead: %s", index, exc)
+                    error = exc
                 with self._changed:
                     if self._closed:
                         return
-                    self._frames[index] = frame
-                    self._frames.move_to_end(index)
-                    while len(self._frames) > self._kept:
-                        self._frames.popitem(last=False)
+                    if error is None and urgent:
+                        self._arrived = frame
+                    elif error is None:
+                        self._frames[index] = frame
+                        self._frames.move_to_end(index)
+                        self._trim()
+                    elif urgent:
+                        self._failed[index] = error
+                if urgent and self._on_decoded is not None:
+                    self._on_decoded(index)
         finally:
             if reader is not None:
                 reader.close()
