@@ -34,12 +34,13 @@ from PySide6.QtWidgets import (
     QGraphicsPolygonItem,
     QGraphicsScene,
     QGraphicsView,
+    QLabel,
     QStyleOptionGraphicsItem,
     QWidget,
 )
 
 from app.overlay import MaskLayer, MaskLayerCache, OverlayStyle, level_colour, render_mask_layer
-from core.types import DamageLevel, Detection, ReviewState
+from core.types import DamageLevel, Detection, ReviewState, frame_number
 
 _MAX_EDIT_VERTICES = 24
 
@@ -367,6 +368,12 @@ class FrameView(QGraphicsView):
         self._draw_level = DamageLevel.SEVERE
         self._fit = True
         self._press_pos: QPointF | None = None
+        self._loading_frame: int | None = None
+        #: said over the frame, dimmed, while the next one is decoded (:meth:`set_loading`)
+        self.loading_label = QLabel(self.viewport())
+        self.loading_label.setStyleSheet("QLabel { background: rgba(0, 0, 0, 170); color: white; padding: 3px 6px; }")
+        self.loading_label.move(6, 6)
+        self.loading_label.hide()
 
     # -- content ------------------------------------------------------------------
     @property
@@ -385,8 +392,26 @@ class FrameView(QGraphicsView):
     def selected_id(self) -> int | None:
         return self._selected_id
 
+    @property
+    def loading_frame(self) -> int | None:
+        """The frame being decoded to show next (the one shown is dimmed), or ``None``."""
+        return self._loading_frame
+
+    def set_loading(self, frame_index: int | None) -> None:
+        """Say that ``frame_index`` is being decoded: the frame shown stays, with its own
+        overlays, dimmed under a "loading" note, until :meth:`show_frame` shows the next."""
+        self._loading_frame = frame_index
+        loading = frame_index is not None
+        self._frame_item.setOpacity(0.45 if loading else 1.0)
+        if loading:
+            self.loading_label.setText(f"loading frame {frame_number(frame_index)}…")
+            self.loading_label.adjustSize()
+        self.loading_label.setVisible(loading)
+
     def show_frame(self, frame_index: int, image: QImage, detections: Sequence[Detection]) -> None:
         """Display a frame and its detections (the mask layer comes from the cache)."""
+        if self._loading_frame is not None:
+            self.set_loading(None)
         size_changed = image.size() != self._image.size()
         self._frame_index = frame_index
         self._image = image
