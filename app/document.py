@@ -80,6 +80,9 @@ class ProjectDocument(QObject):
         The run's review changed: an edit, an undo or a redo (what it changed,
         ``core.review.Changes``), or review done outside the window read again (``None``:
         anything may have changed). Emitted before ``detections_changed``.
+    frame_arrived(int)
+        The frame :meth:`frame_at_hand` last did not hold was decoded off the GUI thread:
+        asking for it again gives it (or raises why it could not be decoded).
     """
 
     opened = Signal()
@@ -99,6 +102,9 @@ class ProjectDocument(QObject):
     stepped = Signal(object, bool)
     flight_in_survey_changed = Signal()
     review_changed = Signal(object)
+    frame_arrived = Signal(int)
+    #: a frame wanted now was decoded (emitted on the decoding thread, handled on the GUI's)
+    _frame_decoded = Signal(int)
 
     #: A burst of threshold changes (a slider drag) is saved to the project once, this
     #: long after the last one (saving rebuilds the map).
@@ -106,6 +112,13 @@ class ProjectDocument(QObject):
     #: How often the open project is looked at for review done outside the window (the
     #: command line's `survey decide`, another window), milliseconds.
     WATCH_INTERVAL_MS = 1500
+    #: The most pixels :meth:`frame_at_hand` decodes on the GUI thread for one frame (the
+    #: frames from where the reader stands, or from the keyframe a seek lands on, times a
+    #: frame's size): four 720p frames, about 15 ms on a slow laptop core. A frame further
+    #: away is decoded on a thread (0.4 s for a 720p seek; seconds for 4K), the window
+    #: turning meanwhile. Playback decodes the next frame or two here, whatever their size.
+    GUI_DECODE_PIXELS = 4 * 1280 * 720
+    GUI_DECODE_LEAST_FRAMES = 2
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -113,6 +126,11 @@ class ProjectDocument(QObject):
         self.store = None
         self.reader = None
         self._frames_ahead: FramesAhead | None = None  # the review's next frames, decoded ahead
+        self._awaited_frame: int | None = None  # the frame being decoded off the GUI thread to show
+        self._shown_frame: Frame | None = None  # the frame last given to show (an edit's undo goes back to it)
+        self._review_next: list[int] = []  # the frames the Sites list goes to next (prefetch_frames)
+        self._frame_decoded.connect(self._on_frame_decoded)
+        self.undo_stack.indexChanged.connect(self._on_undo_moved)
         self._score_floor = 0.0  # the run's analysis kept nothing scoring less (score_floor)
         self.video_info = None
         self.run_id: int | None = None
@@ -248,7 +266,7 @@ class ProjectDocument(QObject):
         self.store = store
         self.reader = reader
         self.video_info = reader.info
-        self._frames_ahead = FramesAhead(store.video_path)
+        self._frames_ahead = FramesAhead(store.video_path, on_decoded=self._announce_decoded)
         self._score_threshold = float(store.project_settings().min_score)
         self._opening = True
         try:
@@ -275,6 +293,7 @@ class ProjectDocument(QObject):
         if self._frames_ahead is not None:
             self._frames_ahead.close()
             self._frames_ahead = None
+        self._awaited_frame, self._shown_frame, self._review_next = None, None, []
         if self.reader is not None:
             self.reader.close()
         self.reader = None
@@ -480,12 +499,71 @@ class ProjectDocument(QObject):
         ahead = self._frames_ahead.take(index) if self._frames_ahead is not None else None
         return ahead if ahead is not None else self.reader.frame_at(index)
 
+    def frame_at_hand(self, index: int) -> Frame | None:
+        """The frame at ``index`` where showing it now costs no wait: decoded ahead, or
+        a few frames on from where the window's reader stands (:attr:`GUI_DECODE_PIXELS`).
+        Otherwise ``None``: it is decoded on a thread, and ``frame_arrived(index)`` says
+        when it is here (only for the frame asked for last). Raises why it could not be
+        decoded."""
+        self._awaited_frame = None
+        if self._shown_frame is not None and self._shown_frame.index == index:
+            return self._shown_frame
+        frame = self._frames_ahead.take(index) if self._frames_ahead is not None else None
+        if frame is None and self._frames_ahead is not None and not self._cheap_to_decode(index):
+            self._awaited_frame = index
+            self._frames_ahead.want_now(index)
+            return None
+        if frame is None:
+            frame = self.reader.frame_at(index)
+        self._shown_frame = frame
+        return frame
+
+    def _cheap_to_decode(self, index: int) -> bool:
+        info = self.video_info
+        pixels = max(1, info.width_px * info.height_px)
+        most = max(self.GUI_DECODE_LEAST_FRAMES, self.GUI_DECODE_PIXELS // pixels)
+        return self.reader.frames_to_decode(index) <= most
+
+    def _announce_decoded(self, index: int) -> None:
+        """On the decoding thread: hand the news to the GUI thread (a queued signal)."""
+        try:
+            self._frame_decoded.emit(index)
+        except RuntimeError:  # the document is gone (the window closed)
+            pass
+
+    def _on_frame_decoded(self, index: int) -> None:
+        if index == self._awaited_frame and self.is_open:
+            self.frame_arrived.emit(index)
+
+    @property
+    def awaited_frame(self) -> int | None:
+        """The frame being decoded off the GUI thread for the window to show, or ``None``."""
+        return self._awaited_frame
+
     def prefetch_frames(self, indices: Iterable[int]) -> None:
         """Decode these frames ahead, on a thread of their own, so that showing one of
         them next does not wait for the video to be sought and decoded (the review's next
-        sites: :class:`app.frames_ahead.FramesAhead`)."""
-        if self._frames_ahead is not None:
-            self._frames_ahead.want(i for i in indices if 0 <= i < self.frame_count)
+        sites: :class:`app.frames_ahead.FramesAhead`); the frame an Undo goes back to
+        comes after the first of them."""
+        self._review_next = [i for i in indices if 0 <= i < self.frame_count]
+        self._want_ahead()
+
+    def _want_ahead(self) -> None:
+        if self._frames_ahead is None:
+            return
+        undo_target = self._undo_target()
+        wanted = self._review_next[:1] + ([undo_target] if undo_target is not None else []) + self._review_next[1:]
+        self._frames_ahead.want(wanted)
+
+    def _on_undo_moved(self, _index: int) -> None:
+        self._want_ahead()  # the next Undo goes back elsewhere
+
+    def _undo_target(self) -> int | None:
+        """The frame shown when the step Undo takes back was made (where an undo goes)."""
+        index = self.undo_stack.index()
+        command = self.undo_stack.command(index - 1) if index > 0 else None
+        frame = getattr(command, "frame_shown", None)
+        return frame if isinstance(frame, int) and 0 <= frame < self.frame_count else None
 
     @property
     def frame_count(self) -> int:
@@ -795,9 +873,13 @@ class ProjectDocument(QObject):
             raise StoreError("nothing to review yet: run the analysis first")
         command = ReviewCommand(self.session, edit, text, self._on_changes, on_step=self.stepped.emit,
                                 on_refused=self._step_refused)
+        command.frame_shown = self._current_frame
         self._push(command)
         if command.error is not None:
             raise command.error
+        if self._frames_ahead is not None and self._shown_frame is not None \
+                and self._shown_frame.index == self._current_frame:
+            self._frames_ahead.keep(self._shown_frame)  # an Undo goes back to it
         return command.first_changes
 
     def _remember_review(self) -> None:

@@ -271,6 +271,7 @@ class MainWindow(QMainWindow):
         doc.undo_stack.indexChanged.connect(self._on_undo_index_changed)
         doc.run_changed.connect(self._update_model_badge)
         self.transport.seek_requested.connect(self.request_frame)
+        doc.frame_arrived.connect(self.show_frame)
         self.transport.time_requested.connect(self._go_to_time)
         self.transport.time_refused.connect(lambda said: self.statusBar().showMessage(said, 6000))
         self.timeline.seek_requested.connect(self.transport.request)  # the playback clock goes on from there
@@ -1041,10 +1042,14 @@ class MainWindow(QMainWindow):
             return
         index = min(max(0, int(index)), doc.frame_count - 1)
         try:
-            frame = doc.frame(index)
+            frame = doc.frame_at_hand(index)
         except Exception as exc:  # noqa: BLE001
+            self.frame_view.set_loading(None)
             self.transport.pause()
             show_error(self, exc, title="Cannot decode this frame")
+            return
+        if frame is None:  # decoded off the GUI thread: shown when it arrives (doc.frame_arrived)
+            self.frame_view.set_loading(index)
             return
         self._current_frame = index
         self.frame_view.show_frame(index, image_to_qimage(frame.image), doc.detections(index))

@@ -59,6 +59,9 @@ class ReviewCommand(QUndoCommand):
         self.inert = False
         self.first_changes: Changes | None = None
         self.error: Exception | None = None
+        #: the frame the window showed when the edit was made (an undo goes back there;
+        #: it is decoded ahead), ``None`` for a step of a reopened history
+        self.frame_shown: int | None = None
 
     def redo(self) -> None:
         if self.inert:
