@@ -1,0 +1,156 @@
+"""A frame the player does not hold is decoded off the GUI thread: the window turns while
+a reader that waits for the test's word decodes it, the frame on screen stays (dimmed,
+with its own boxes) and the one asked for last is shown when it is here."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtCore import QTimer
+
+import engine.video
+from app.document import ProjectDocument
+from app.frames_ahead import FramesAhead
+from core.errors import VideoError
+
+#: Longest a reader waits for the test's word; a GUI thread stuck on it fails the test.
+GATE_S = 5.0
+
+
+class _Gate:
+    """A :class:`engine.video.VideoReader` whose ``frame_at`` waits until the test opens the
+    gate (every reader of the process, the GUI thread's included, while it is shut)."""
+
+    def __init__(self) -> None:
+        self.open = threading.Event()
+        self.decoding_on: list[str] = []
+
+    def reader_class(self) -> type:
+        gate = self
+
+        class GatedReader(engine.video.VideoReader):
+            def frame_at(self, index: int, *, image: bool = True):  # noqa: ANN202 - core.types.Frame
+                gate.decoding_on.append(threading.current_thread().name)
+                if not gate.open.wait(GATE_S):
+                    raise VideoError(f"frame {index}: the test never opened the gate")
+                return super().frame_at(index, image=image)
+
+        return GatedReader
+
+
+@pytest.fixture
+def gate(monkeypatch) -> _Gate:
+    gate = _Gate()
+    monkeypatch.setattr(engine.video, "VideoReader", gate.reader_class())
+    # the flyover is tiny (every frame cheap to decode on the GUI thread): none is
+    monkeypatch.setattr(ProjectDocument, "GUI_DECODE_PIXELS", 0)
+    monkeypatch.setattr(ProjectDocument, "GUI_DECODE_LEAST_FRAMES", 0)
+    yield gate
+    gate.open.set()  # nothing left waiting into the next test
+
+
+def _event_loop_turns(qtbot) -> None:
+    timer = QTimer()
+    timer.setSingleShot(True)
+    with qtbot.waitSignal(timer.timeout, timeout=1_000):
+        timer.start(0)
+
+
+def test_a_far_frame_is_decoded_off_the_gui_thread_and_shown_when_here(
+        qtbot, window, reviewed_project, gate, errors):
+    gate.open.set()
+    assert window.open_path(reviewed_project)
+    doc = window.document
+    qtbot.waitUntil(lambda: doc.awaited_frame is None and window.frame_view.loading_frame is None, timeout=10_000)
+    here = window.current_frame
+    far = max((d for d in doc.all_detections(masks=False) if abs(d.frame_index - here) > 3),
+              key=lambda d: abs(d.frame_index - here))
+    shown: list[int] = []
+    window.frame_shown.connect(shown.append)
+
+    gate.open.clear()
+    gate.decoding_on.clear()
+    window.select_detection(far.id)  # returns at once: nothing decodes on this thread
+    _event_loop_turns(qtbot)
+    view = window.frame_view
+    assert view.loading_frame == far.frame_index and view.loading_label.isVisible()
+    assert window.current_frame == here and view.frame_index == here and shown == []
+    # the picture on screen keeps its own boxes, not the next frame's
+    assert {d.id for d in view.detections} == {d.id for d in doc.detections(here)}
+    assert window.transport.position == here
+
+    with qtbot.waitSignal(window.frame_shown, timeout=10_000, check_params_cb=lambda i: i == far.frame_index):
+        gate.open.set()
+    assert window.current_frame == far.frame_index and view.frame_index == far.frame_index
+    assert {d.id for d in view.detections} == {d.id for d in doc.detections(far.frame_index)}
+    assert window.selected_id == far.id and view.selected_id == far.id
+    assert view.loading_frame is None and not view.loading_label.isVisible()
+    assert window.transport.position == far.frame_index
+    assert "MainThread" not in gate.decoding_on
+    assert errors == []
+
+
+def test_only_the_frame_asked_for_last_is_shown(qtbot, window, reviewed_project, gate, errors):
+    gate.open.set()
+    assert window.open_path(reviewed_project)
+    doc = window.document
+    qtbot.waitUntil(lambda: doc.awaited_frame is None and window.frame_view.loading_frame is None, timeout=10_000)
+    first, last = 2, doc.frame_count - 2
+    shown: list[int] = []
+    window.frame_shown.connect(shown.append)
+
+    gate.open.clear()
+    window.show_frame(first)
+    window.show_frame(last)  # asked for before the first is here: the first is never shown
+    _event_loop_turns(qtbot)
+    assert window.frame_view.loading_frame == last
+    with qtbot.waitSignal(window.frame_shown, timeout=10_000):
+        gate.open.set()
+    assert shown == [last] and window.current_frame == last
+    assert errors == []
+
+
+def test_a_frame_that_cannot_be_decoded_says_why(tmp_path, qtbot):
+    """The frame wanted now that fails: ``on_decoded`` is told, and taking it raises why."""
+    from engine.video import write_video
+    import numpy as np
+
+    video = write_video(tmp_path / "v.mp4", [np.full((32, 48, 3), i * 20, np.uint8) for i in range(6)], fps=5)
+    decoded = threading.Event()
+    ahead = FramesAhead(video, on_decoded=lambda _index: decoded.set())
+    try:
+        ahead.want_now(99)
+        assert decoded.wait(10)
+        with pytest.raises(IndexError, match="asked for 99"):
+            ahead.take(99)
+        decoded.clear()
+        ahead.want_now(4)
+        assert decoded.wait(10)
+        assert ahead.take(4).index == 4 and ahead.holds(4)
+    finally:
+        ahead.close()
+
+
+def test_an_undo_goes_back_to_a_frame_at_hand(qtbot, window, sites_truth, tmp_path, gate, errors):
+    """The frame a decision was made on is kept: Undo shows it with the readers shut."""
+    from PySide6.QtCore import Qt
+
+    from tests.app.test_site_review_panel import _ground_truth_project, _opened_with_the_list_focused, _press
+
+    gate.open.set()
+    panel = _opened_with_the_list_focused(qtbot, window, _ground_truth_project(tmp_path / "f.dmproj", sites_truth))
+    decided = panel.current_site()
+    qtbot.waitUntil(lambda: window.current_frame == decided.best_frame and window.document.awaited_frame is None,
+                    timeout=10_000)
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: window.current_frame != decided.best_frame and window.document.awaited_frame is None,
+                    timeout=10_000)
+    elsewhere = next(i for i in (0, window.document.frame_count - 1) if abs(i - decided.best_frame) > 3)
+    with qtbot.waitSignal(window.frame_shown, timeout=10_000, check_params_cb=lambda i: i == elsewhere):
+        window.show_frame(elsewhere)  # the reviewer looked elsewhere since
+
+    gate.open.clear()
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: window.current_frame == decided.best_frame, timeout=GATE_S * 500)
+    assert window.frame_view.loading_frame is None and errors == []
