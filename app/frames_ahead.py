@@ -54,6 +54,11 @@ class FramesAhead:
         #: the frame wanted now, once decoded: apart from the frames ahead, so that playing on
         #: from a seek (every frame wanted now) does not push them out
         self._arrived: Any | None = None
+        #: the reader that decoded it, on the frame after it: the player's own from there
+        #: (:meth:`trade_reader`), so that playing or stepping on from it costs no seek
+        self._handed: Any | None = None
+        #: the reader the player gave back, for the next frame wanted now
+        self._spare: Any | None = None
         self._closed = False
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -105,6 +110,20 @@ class FramesAhead:
                 self._frames.move_to_end(index)
             return frame
 
+    def trade_reader(self, index: int, reader: Any) -> Any | None:
+        """The reader that decoded the frame wanted now at ``index`` (it stands on the next
+        frame), for ``reader`` (the player's, then used for the next frame wanted now);
+        ``None`` where there is none to trade (the frame came from the frames ahead)."""
+        with self._changed:
+            if self._closed or self._handed is None or self._arrived is None or self._arrived.index != index:
+                return None
+            handed, self._handed = self._handed, None
+            if self._spare is None:
+                self._spare, reader = reader, None
+        if reader is not None:
+            reader.close()
+        return handed
+
     def holds(self, index: int) -> bool:
         with self._changed:
             return index in self._frames or (self._arrived is not None and self._arrived.index == index)
@@ -118,7 +137,11 @@ class FramesAhead:
             self._frames.clear()
             self._failed.clear()
             self._arrived = None
+            readers = [r for r in (self._handed, self._spare) if r is not None]
+            self._handed = self._spare = None
             self._changed.notify()
+        for reader in readers:
+            reader.close()
 
     def _start(self) -> None:
         """Start the decoding thread on the first wish (the lock held)."""
@@ -156,23 +179,38 @@ class FramesAhead:
                         self._on_decoded(index)
                     continue
                 error: Exception | None = None
+                if urgent:  # on a reader of its own, handed to the player with the frame
+                    with self._changed:
+                        reader_now, self._spare = self._spare, None
                 try:
-                    reader = reader or self._open_reader()
-                    frame = reader.frame_at(index)
+                    if urgent:
+                        reader_now = reader_now or self._open_reader()
+                        frame = reader_now.frame_at(index)
+                    else:
+                        reader = reader or self._open_reader()
+                        frame = reader.frame_at(index)
                 except Exception as exc:  # noqa: BLE001 - one wished ahead: the player decodes it itself
                     _log.debug("frame %s not decoded ahead: %s", index, exc)
                     error = exc
                 with self._changed:
                     if self._closed:
+                        if urgent and reader_now is not None:
+                            reader_now.close()
                         return
-                    if error is None and urgent:
+                    old = None
+                    if urgent and error is None:
                         self._arrived = frame
+                        old, self._handed = self._handed, reader_now
+                    elif urgent:
+                        old, self._spare = self._spare, reader_now
                     elif error is None:
                         self._frames[index] = frame
                         self._frames.move_to_end(index)
                         self._trim()
-                    elif urgent:
+                    if urgent and error is not None:
                         self._failed[index] = error
+                if old is not None:
+                    old.close()
                 if urgent and self._on_decoded is not None:
                     self._on_decoded(index)
         finally:
