@@ -499,22 +499,25 @@ class ProjectDocument(QObject):
         ahead = self._frames_ahead.take(index) if self._frames_ahead is not None else None
         return ahead if ahead is not None else self.reader.frame_at(index)
 
-    def frame_at_hand(self, index: int) -> Frame | None:
+    def frame_at_hand(self, index: int, *, playing: bool = False) -> Frame | None:
         """The frame at ``index`` where showing it now costs no wait: decoded ahead, or
         a few frames on from where the window's reader stands (:attr:`GUI_DECODE_PIXELS`).
         Otherwise ``None``: it is decoded on a thread, and ``frame_arrived(index)`` says
         when it is here (only for the frame asked for last). Raises why it could not be
-        decoded."""
+        decoded. ``playing``: decoded here whatever it costs, as playback always did (its
+        frames follow one another: only the first after a seek pays one)."""
         self._awaited_frame = None
         if self._shown_frame is not None and self._shown_frame.index == index:
             return self._shown_frame
         frame = self._frames_ahead.take(index) if self._frames_ahead is not None else None
-        if frame is None and self._frames_ahead is not None and not self._cheap_to_decode(index):
+        if frame is None and self._frames_ahead is not None and not playing and not self._cheap_to_decode(index):
             self._awaited_frame = index
             self._frames_ahead.want_now(index)
             return None
         if frame is None:
             frame = self.reader.frame_at(index)
+        elif (traded := self._frames_ahead.trade_reader(index, self.reader)) is not None:
+            self.reader = traded  # it stands on the next frame: playing on from here costs no seek
         self._shown_frame = frame
         return frame
 

@@ -1042,7 +1042,7 @@ class MainWindow(QMainWindow):
             return
         index = min(max(0, int(index)), doc.frame_count - 1)
         try:
-            frame = doc.frame_at_hand(index)
+            frame = doc.frame_at_hand(index, playing=self.transport.is_playing)
         except Exception as exc:  # noqa: BLE001
             self.frame_view.set_loading(None)
             self.transport.pause()
