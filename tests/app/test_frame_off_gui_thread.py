@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
@@ -113,8 +114,7 @@ def test_only_the_frame_asked_for_last_is_shown(qtbot, window, reviewed_project,
 
 def test_a_frame_that_cannot_be_decoded_says_why(tmp_path, qtbot):
     """The frame wanted now that fails: ``on_decoded`` is told, and taking it raises why."""
-    from engine.video import write_video
-    import numpy as np
+    from engine.video import VideoReader, write_video
 
     video = write_video(tmp_path / "v.mp4", [np.full((32, 48, 3), i * 20, np.uint8) for i in range(6)], fps=5)
     decoded = threading.Event()
@@ -128,6 +128,12 @@ def test_a_frame_that_cannot_be_decoded_says_why(tmp_path, qtbot):
         ahead.want_now(4)
         assert decoded.wait(10)
         assert ahead.take(4).index == 4 and ahead.holds(4)
+        # the reader that decoded it goes to the player, standing on the next frame
+        players = VideoReader(video)
+        traded = ahead.trade_reader(4, players)
+        assert traded is not None and traded is not players and traded.frames_to_decode(5) == 1
+        assert ahead.trade_reader(4, traded) is None  # once
+        traded.close()
     finally:
         ahead.close()
 
