@@ -138,14 +138,14 @@ def test_a_frame_that_cannot_be_decoded_says_why(tmp_path, qtbot):
         ahead.close()
 
 
-def test_an_undo_goes_back_to_a_frame_at_hand(qtbot, window, sites_truth, tmp_path, gate, errors):
+def test_an_undo_goes_back_to_a_frame_at_hand(qtbot, window, truth_run_project, open_sites, gate, errors):
     """The frame a decision was made on is kept: Undo shows it with the readers shut."""
     from PySide6.QtCore import Qt
 
-    from tests.app.test_site_review_panel import _ground_truth_project, _opened_with_the_list_focused, _press
+    from tests.app.test_site_review_panel import _press
 
     gate.open.set()
-    panel = _opened_with_the_list_focused(qtbot, window, _ground_truth_project(tmp_path / "f.dmproj", sites_truth))
+    panel = open_sites(truth_run_project)
     decided = panel.current_site()
     qtbot.waitUntil(lambda: window.current_frame == decided.best_frame and window.document.awaited_frame is None,
                     timeout=10_000)
