@@ -40,33 +40,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _gui_clock import GuiClock  # noqa: E402
 
 TIMEOUT_MS = 120_000
 ACTIONS = ("open", "next site", "decision", "seek", "filter", "undo")
-
-
-class _Clock:
-    """The longest stretch the GUI thread went without turning its event loop, from a
-    timer firing every few milliseconds."""
-
-    def __init__(self) -> None:
-        from PySide6.QtCore import QTimer
-
-        self.last = time.perf_counter()
-        self.longest = 0.0
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.timer.start()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self.last)
-        self.last = now
-
-    def reset(self) -> None:
-        self.last = time.perf_counter()
-        self.longest = 0.0
 
 
 def wait_for(done: Callable[[], bool], signals: list, what: str) -> None:  # noqa: ANN001 - Qt signals
@@ -171,7 +148,7 @@ def _measure(project: Path, repeats: int, *, warm_up: bool = True) -> dict[str, 
     _prepare_environment()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     out: dict[str, list[float]] = {}
-    clock = _Clock()
+    clock = GuiClock()
 
     def timed(name: str, act: Callable[[], None], done: Callable[[], bool], session: _Session) -> None:
         clock.reset()

@@ -37,34 +37,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _gui_clock import GuiClock  # noqa: E402
 from _machine import cpu_name  # noqa: E402
 from _project_copy import project_copy  # noqa: E402
 
 TIMEOUT_S = 120.0
-
-
-class _Clock:
-    """The longest stretch the GUI thread went without turning its event loop, from a
-    timer firing every few milliseconds."""
-
-    def __init__(self) -> None:
-        from PySide6.QtCore import QTimer
-
-        self.last = time.perf_counter()
-        self.longest = 0.0
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.timer.start()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self.last)
-        self.last = now
-
-    def reset(self) -> None:
-        self.last = time.perf_counter()
-        self.longest = 0.0
 
 
 def _wait(app, done, what: str) -> None:  # noqa: ANN001 - QApplication
@@ -134,7 +111,7 @@ def _decide(app, window, project: Path, decisions: int) -> dict:  # noqa: ANN001
     _wait(app, lambda: listed[0] > 0 and not panel.busy and panel.review is not None, "the sites")
     _wait(app, lambda: panel.thumbnails_done, "the thumbnails")
     out: dict = {"crops": [], "list": [], "frozen": []}
-    clock = _Clock()
+    clock = GuiClock()
     triggers = ["accept", "reject", "severe"]
     for k in range(decisions):
         before = listed[0]
