@@ -19,6 +19,7 @@ from core.masks import RleMask
 from core.review import ReviewSession, SetReview
 from core.store import CHECKPOINT_EVERY_FRAMES, ProjectStore
 from core.types import DamageLevel, Detection, Frame, ReviewState
+from tests.forking import stop_decoding_threads
 
 def _detections(frame_index, n=3):
     mask = np.zeros((48, 64), dtype=bool)
@@ -94,6 +95,7 @@ def _race(path: str, video: str, barrier, results) -> None:  # runs in a child p
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork (POSIX)")
 def test_two_processes_creating_the_same_project_at_once_exactly_one_wins(tmp_path, video):
+    stop_decoding_threads()
     context = multiprocessing.get_context("fork")
     for trial in range(12):
         path = tmp_path / f"race{trial}.dmproj"

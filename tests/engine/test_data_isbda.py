@@ -155,6 +155,9 @@ def test_each_dataloader_worker_flips_on_its_own_and_runs_repeat(dataset_dir):
 
     from engine.data import train_transforms
     from engine.train import SeededItems, mixed_seed
+    from tests.forking import stop_decoding_threads
+
+    stop_decoding_threads()  # the loader's workers are forked
 
     def flips(seeded: bool) -> list[list[bool]]:
         with pytest.warns(DamagemapWarning):

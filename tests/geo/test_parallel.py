@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from geo import parallel
+from tests.forking import stop_decoding_threads
 
 
 def _square(x: int) -> tuple[int, str]:
@@ -40,6 +41,7 @@ def test_a_forked_process_starts_threads_of_its_own(monkeypatch):
     parent's pool there would wait for ever."""
     monkeypatch.setattr(parallel, "thread_workers", lambda: 2)
     parallel.threaded_map(_square, range(20), at_least=4)  # the parent's pool is running
+    stop_decoding_threads()
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     child = context.Process(target=_in_child, args=(queue,))

@@ -20,6 +20,7 @@ from engine.analyze import load_detector  # noqa: E402
 from engine.video import VideoReader  # noqa: E402
 from services import analysis  # noqa: E402
 from services.cluster import ClusterError, ClusterOptions, analyse_on_ray  # noqa: E402
+from tests.forking import stop_decoding_threads  # noqa: E402
 
 FRAMES = 12
 
@@ -27,6 +28,7 @@ FRAMES = 12
 @pytest.fixture(scope="module")
 def cluster():
     """One local Ray instance with two worker CPUs for the module."""
+    stop_decoding_threads()  # Ray starts its processes with a preexec_fn: a fork that cleans up after itself
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the test's model wrapper, to the workers
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
