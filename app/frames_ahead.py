@@ -103,7 +103,7 @@ class FramesAhead:
             failed = self._failed.pop(index, None)
             if failed is not None:
                 raise failed
-            if self._arrived is not None and self._arrived.index == index:
+            if self._arrived_at(index):
                 return self._arrived
             frame = self._frames.get(index)
             if frame is not None:
@@ -115,7 +115,7 @@ class FramesAhead:
         frame), for ``reader`` (the player's, then used for the next frame wanted now);
         ``None`` where there is none to trade (the frame came from the frames ahead)."""
         with self._changed:
-            if self._closed or self._handed is None or self._arrived is None or self._arrived.index != index:
+            if self._closed or self._handed is None or not self._arrived_at(index):
                 return None
             handed, self._handed = self._handed, None
             if self._spare is None:
@@ -126,7 +126,7 @@ class FramesAhead:
 
     def holds(self, index: int) -> bool:
         with self._changed:
-            return index in self._frames or (self._arrived is not None and self._arrived.index == index)
+            return self._holds(index)
 
     def close(self) -> None:
         """Stop decoding (the thread ends after the frame it is on) and forget the frames."""
@@ -142,6 +142,14 @@ class FramesAhead:
             self._changed.notify()
         for reader in readers:
             reader.close()
+
+    def _arrived_at(self, index: int) -> bool:
+        """Whether the frame wanted now that arrived last is ``index``'s (the lock held)."""
+        return self._arrived is not None and self._arrived.index == index
+
+    def _holds(self, index: int) -> bool:
+        """Whether ``index``'s frame is here: decoded ahead, kept, or arrived (the lock held)."""
+        return index in self._frames or self._arrived_at(index)
 
     def _start(self) -> None:
         """Start the decoding thread on the first wish (the lock held)."""
@@ -173,7 +181,7 @@ class FramesAhead:
                     index = self._now if urgent else self._wanted.pop(0)
                     self._now = None
                     # decoded ahead while it was asked for, or kept
-                    here = index in self._frames or (self._arrived is not None and self._arrived.index == index)
+                    here = self._holds(index)
                 if here:
                     if urgent and self._on_decoded is not None:
                         self._on_decoded(index)
