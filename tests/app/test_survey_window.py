@@ -484,6 +484,19 @@ def test_a_survey_flights_sites_say_which_other_flights_found_them(window, qtbot
     assert window.document.flight_in_survey is None
 
 
+def _tuesday_without_mondays_first_site(town, sites_truth) -> None:
+    """Tuesday's run: the flight's ground truth less the sightings of monday's site #1,
+    which tuesday then did not see."""
+    from services.maps import damage_map
+
+    with ProjectStore.open(town.project_path(town.flight("monday"))) as store:
+        first = next(f for f in damage_map(store).fused if f.site.id == 1)
+    unseen = {(m.detection.frame_index, tuple(m.detection.box_xyxy_px)) for m in first.members}
+    with ProjectStore.open(town.project_path(town.flight("tuesday"))) as store:
+        write_run(store, [d for d in sites_truth.detections if (d.frame_index, tuple(d.box_xyxy_px)) not in unseen],
+                  sites_truth.times)
+
+
 def test_a_survey_flights_sites_say_the_survey_s_number_for_them(window, qtbot, town, sites_truth, capsys):
     """On the phone with the coordination cell ("check site 3"), a survey lead finds survey
     site 3 in the flight open for review: its row and its map spot say the survey site's
@@ -495,14 +508,7 @@ def test_a_survey_flights_sites_say_the_survey_s_number_for_them(window, qtbot, 
     from app.panels.map_panel import MapPanel
     from app.panels.site_review_panel import SiteReviewPanel
 
-    from services.maps import damage_map
-
-    with ProjectStore.open(town.project_path(town.flight("monday"))) as store:  # tuesday did not see monday's #1
-        first = next(f for f in damage_map(store).fused if f.site.id == 1)
-    unseen = {(m.detection.frame_index, tuple(m.detection.box_xyxy_px)) for m in first.members}
-    with ProjectStore.open(town.project_path(town.flight("tuesday"))) as store:
-        write_run(store, [d for d in sites_truth.detections if (d.frame_index, tuple(d.box_xyxy_px)) not in unseen],
-                  sites_truth.times)
+    _tuesday_without_mondays_first_site(town, sites_truth)
     assert main(["survey", "info", str(town.folder), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     said = {(flight, site_id): site["id"] for site in info["sites"] for flight, site_id in site["flight_sites"].items()}
@@ -799,14 +805,8 @@ def test_a_survey_flight_follows_a_decision_made_on_another_flight_outside_the_w
     from app.cli import main
     from app.panels.map_panel import MapPanel
     from app.panels.site_review_panel import SiteReviewPanel
-    from services.maps import damage_map
 
-    with ProjectStore.open(town.project_path(town.flight("monday"))) as store:  # tuesday did not see monday's #1
-        first = next(f for f in damage_map(store).fused if f.site.id == 1)
-    unseen = {(m.detection.frame_index, tuple(m.detection.box_xyxy_px)) for m in first.members}
-    with ProjectStore.open(town.project_path(town.flight("tuesday"))) as store:
-        write_run(store, [d for d in sites_truth.detections if (d.frame_index, tuple(d.box_xyxy_px)) not in unseen],
-                  sites_truth.times)
+    _tuesday_without_mondays_first_site(town, sites_truth)
     dialog, _ = _open(window, qtbot, town.folder)
     panel, map_panel = window.panel(SiteReviewPanel), window.panel(MapPanel)
     widget = map_panel.map_widget
