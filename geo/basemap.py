@@ -5,6 +5,11 @@ the map's projection at no more than ``max_px`` pixels on its longer side, so an
 orthophoto of a whole city still gives a page of a few megabytes. A window larger than
 ``max_source_px`` source pixels is refused with a message (reading it would take minutes):
 give a smaller extract or add overviews (``gdaladdo``).
+
+Across 180° longitude (Fiji, Tonga, Chukotka) the area's bounds run continuously past 180
+(``east`` > 180), and so does the warp: Web Mercator is read with x past the world's edge
+(PROJ's ``+over``), and a raster in degrees has its longitudes taken around its own middle
+(``+lon_wrap``), whether it is written with longitudes past 180 or wrapped to -180..180.
 """
 
 from __future__ import annotations
@@ -60,10 +65,14 @@ class Basemap:
         return f"data:{mime};base64,{data}"
 
     def bounds_lonlat(self) -> tuple[float, float, float, float]:
+        """``bounds`` in lon/lat, continuous across 180° (``east`` past 180 there)."""
         from pyproj import Transformer
 
-        to = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        to = Transformer.from_crs(_continuous(self.crs, (self.bounds[0] + self.bounds[2]) / 2), "EPSG:4326",
+                                  always_xy=True)
         west, south, east, north = to.transform_bounds(*self.bounds)
+        if west > east:  # across 180°, as pyproj gives it
+            east += 360.0
         return float(west), float(south), float(east), float(north)
 
 
@@ -122,7 +131,8 @@ def read_basemap(
     if not path.is_file():
         raise BasemapError(f"{path}: no such basemap file")
     target = CRS.from_user_input(crs)
-    to_target = Transformer.from_crs("EPSG:4326", target, always_xy=True)
+    warp_target = _continuous(target, (bounds_lonlat[0] + bounds_lonlat[2]) / 2)
+    to_target = Transformer.from_crs("EPSG:4326", warp_target, always_xy=True)
     west, south, east, north = to_target.transform_bounds(*bounds_lonlat)
     # A margin in metres (Web Mercator metres stretch with latitude).
     stretch = 1.0 / math.cos(math.radians((bounds_lonlat[1] + bounds_lonlat[3]) / 2)) if target.to_epsg() == 3857 else 1.0
@@ -144,7 +154,8 @@ def read_basemap(
                 raise BasemapError(f"{path}: the raster is not georeferenced (no CRS or transform)")
             if src.count not in (1, 3, 4):
                 raise BasemapError(f"{path}: expected a grey, RGB or RGBA raster; it has {src.count} bands")
-            sw, ss, se, sn = transform_bounds(target, src.crs, west, south, east, north, densify_pts=21)
+            src_crs = _continuous(src.crs, (src.bounds.left + src.bounds.right) / 2)
+            sw, ss, se, sn = transform_bounds(warp_target, src_crs, west, south, east, north, densify_pts=21)
             window = from_bounds(sw, ss, se, sn, transform=src.transform)
             window = window.intersection(rasterio.windows.Window(0, 0, src.width, src.height)) \
                 if _overlaps(window, src.width, src.height) else None
@@ -172,11 +183,12 @@ def read_basemap(
             warped = np.full((len(read), rows, cols), np.nan, dtype=np.float32)
             if shrunk is None:
                 for k, index in enumerate(read):
-                    reproject(rasterio.band(src, index), warped[k], dst_transform=dst_transform, dst_crs=target,
-                              resampling=Resampling.bilinear, dst_nodata=np.nan, init_dest_nodata=True)
+                    reproject(rasterio.band(src, index), warped[k], src_crs=src_crs, dst_transform=dst_transform,
+                              dst_crs=warp_target, resampling=Resampling.bilinear, dst_nodata=np.nan,
+                              init_dest_nodata=True)
             else:  # every band in one pass: the pixels' places are computed once
-                reproject(shrunk[0], warped, src_transform=shrunk[1], src_crs=src.crs, src_nodata=src.nodata,
-                          dst_transform=dst_transform, dst_crs=target, resampling=Resampling.bilinear,
+                reproject(shrunk[0], warped, src_transform=shrunk[1], src_crs=src_crs, src_nodata=src.nodata,
+                          dst_transform=dst_transform, dst_crs=warp_target, resampling=Resampling.bilinear,
                           dst_nodata=np.nan, init_dest_nodata=True)
             for k, index in enumerate(read):
                 b, band = index - 1, warped[k]
@@ -219,6 +231,23 @@ def check_basemap(path: Path) -> None:
                     raise BasemapError(f"{path}: expected a grey, RGB or RGBA raster; it has {src.count} bands")
     except RasterioError as exc:
         raise BasemapError(f"{path}: cannot read the basemap ({str(exc).splitlines()[0]})") from None
+
+
+def _continuous(crs, centre_lon: float = 180.0):  # noqa: ANN001, ANN202 - a pyproj or rasterio CRS, a pyproj CRS
+    """``crs`` with its coordinates continuous across 180° where it has an edge there:
+    Web Mercator with x past the world's edge (``+over``), degrees taken within 180° of
+    ``centre_lon`` (``+lon_wrap``); any other CRS (a UTM zone) as it is, PROJ taking a
+    longitude past 180 there already."""
+    from pyproj import CRS
+
+    crs = CRS.from_user_input(crs)
+    if crs.to_epsg() == 3857:
+        return CRS.from_proj4("+proj=merc +a=6378137 +b=6378137 +lat_ts=0 +lon_0=0 +x_0=0 +y_0=0 +k=1 "
+                              "+units=m +nadgrids=@null +over +no_defs")
+    if crs.is_geographic:
+        wrap = float(centre_lon) if math.isfinite(centre_lon) else 0.0
+        return CRS.from_proj4(f"+proj=longlat +datum=WGS84 +lon_wrap={wrap:.9f} +no_defs")
+    return crs
 
 
 def _overlaps(window, width: int, height: int) -> bool:  # noqa: ANN001
