@@ -9,6 +9,8 @@ unwrapped to continuous longitudes first and then split at 180° into parts each
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import shapely
 from shapely.affinity import translate
@@ -47,6 +49,44 @@ def central_longitude(lon: np.ndarray) -> float:
     return float(unwrap_longitudes(np.array([centre]), 0.0)[0])
 
 
+def bounds_around(boxes, centre: float) -> tuple[float, float, float, float]:  # noqa: ANN001 - rows of 4 numbers
+    """The ``(west, south, east, north)`` of ``boxes`` (rows of the same, each under 180°
+    wide) moved next to ``centre``: continuous across 180°, ``west`` within -180..180 and
+    ``east`` past 180 there (179.99 to 180.01, not -180 to 180: the area, not the world)."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if not len(boxes):
+        raise ValueError("no bounds")
+    west = display_longitudes(boxes[:, 0], centre)  # as they are away from 180°
+    east = west + (boxes[:, 2] - boxes[:, 0])
+    shift = 360.0 * np.floor((west.min() + 180.0) / 360.0)
+    return (float(west.min() - shift), float(boxes[:, 1].min()), float(east.max() - shift),
+            float(boxes[:, 3].max()))
+
+
+def split_bounds(bounds: tuple[float, float, float, float]) -> list[tuple[float, float, float, float]]:
+    """``bounds`` (continuous, :func:`bounds_around`) as the one box, or the two either
+    side of 180°, within -180..180 that cover it: what a file's spatial filter takes."""
+    west, south, east, north = (float(v) for v in bounds)
+    if east - west >= 360.0:
+        return [(-180.0, south, 180.0, north)]
+    shift = 360.0 * math.floor((west + 180.0) / 360.0)
+    west, east = west - shift, east - shift
+    if east <= 180.0:
+        return [(west, south, east, north)]
+    return [(west, south, 180.0, north), (-180.0, south, east - 360.0, north)]
+
+
+def geometry_bounds(geometries, centre: float) -> tuple[float, float, float, float]:  # noqa: ANN001
+    """The bounds of ``geometries`` (lon/lat, one or an array), their longitudes taken
+    next to ``centre`` (:func:`bounds_around`): a polygon whose corners lie on either side
+    of 180° bounded where it is, not across the world."""
+    xy = shapely.get_coordinates(geometries)
+    if not len(xy):
+        raise ValueError("no coordinates")
+    lon = display_longitudes(xy[:, 0], centre)
+    return bounds_around([[lon.min(), xy[:, 1].min(), lon.max(), xy[:, 1].max()]], centre)
+
+
 def crosses_antimeridian(geometry: BaseGeometry) -> bool:
     """Whether the longitudes of ``geometry`` jump across 180° (more than 180° apart)."""
     if geometry is None or geometry.is_empty:
@@ -80,5 +120,5 @@ def antimeridian_safe(geometry: BaseGeometry | None) -> BaseGeometry | None:
     return shapely.GeometryCollection(pieces)
 
 
-__all__ = ["antimeridian_safe", "central_longitude", "crosses_antimeridian", "display_longitudes",
-           "unwrap_longitudes"]
+__all__ = ["antimeridian_safe", "bounds_around", "central_longitude", "crosses_antimeridian", "display_longitudes",
+           "geometry_bounds", "split_bounds", "unwrap_longitudes"]

@@ -459,29 +459,37 @@ def flown_bounds_lonlat(damage_map, *, limit: int = 100) -> tuple[float, float, 
     waited seconds for the footprints of the buildings it grades. A footprint already
     made (:func:`camera_footprint_records`) gives its own bounds; the bounds are kept with
     the map's footprints, as an export asks for them four times (the area graded, the
-    buildings read around it, for its map and its relief package)."""
+    buildings read around it, for its map and its relief package).
+
+    Across 180° the bounds are continuous (:func:`geo.antimeridian.bounds_around`: east
+    past 180), the area flown and not the world: a footprint with corners on either side
+    is bounded from its corners taken next to the flight."""
     import shapely
+
+    from geo.antimeridian import bounds_around, geometry_bounds
 
     kept = _kept_for(damage_map)
     if limit not in kept.bounds:
         reach = _reach(damage_map, kept)
+        centre = float(np.asarray(damage_map.local.to_lonlat(0.0, 0.0)[0]))
         boxes = []
         for index, _t, pose in _chosen_frames(damage_map, reach, limit, FILMED_RANGE_M):
             key = (index, float(FILMED_RANGE_M))
             if key in kept.footprints:
                 polygon = kept.footprints[key]
-                boxes.append(None if polygon is None else shapely.bounds(polygon))
-                continue
-            if key not in kept.parts:  # kept for camera_footprint_records, which joins them
-                kept.parts[key] = _footprint_parts(damage_map, pose, reach.get(index, ()), FILMED_RANGE_M)
-            boxes.append(_bounds_of_joined(kept.parts[key]))
+                pieces: list[Any] = [] if polygon is None else [polygon]
+                box = None if polygon is None else shapely.bounds(polygon)
+            else:
+                if key not in kept.parts:  # kept for camera_footprint_records, which joins them
+                    kept.parts[key] = _footprint_parts(damage_map, pose, reach.get(index, ()), FILMED_RANGE_M)
+                parts = kept.parts[key]
+                pieces = [] if parts is None else [parts[0], *(() if parts[1] is None else parts[1])]
+                box = _bounds_of_joined(parts)
+            if box is not None and box[2] - box[0] > 180.0:  # corners on either side of 180°
+                box = geometry_bounds(np.array(pieces, dtype=object), centre)
+            boxes.append(box)
         corners = np.array([box for box in boxes if box is not None], dtype=np.float64).reshape(-1, 4)
-        if not len(corners):
-            kept.bounds[limit] = None
-        else:
-            west, south = corners[:, :2].min(axis=0)
-            east, north = corners[:, 2:].max(axis=0)
-            kept.bounds[limit] = (float(west), float(south), float(east), float(north))
+        kept.bounds[limit] = bounds_around(corners, centre) if len(corners) else None
     return kept.bounds[limit]
 
 

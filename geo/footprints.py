@@ -158,12 +158,30 @@ def _read_osm_multipolygons(path: Path, bbox_lonlat):  # noqa: ANN001, ANN202 - 
     import pyogrio
 
     try:
-        return gpd.read_file(path, layer="multipolygons", engine="pyogrio", bbox=bbox_lonlat)
+        return _read_within(lambda box, **kw: gpd.read_file(path, layer="multipolygons", engine="pyogrio",
+                                                            bbox=box, **kw), bbox_lonlat)
     except pyogrio.errors.DataLayerError as exc:
         if "CUSTOM_INDEXING" not in str(exc):
             raise
-        return gpd.read_file(path, layer="multipolygons", engine="pyogrio", bbox=bbox_lonlat,
-                             USE_CUSTOM_INDEXING="NO")
+        return _read_within(lambda box, **kw: gpd.read_file(path, layer="multipolygons", engine="pyogrio",
+                                                            bbox=box, USE_CUSTOM_INDEXING="NO", **kw), bbox_lonlat)
+
+
+def _read_within(read, bbox_lonlat):  # noqa: ANN001, ANN202 - read(box, **options) -> a GeoDataFrame
+    """``read(box)`` for ``bbox_lonlat``; across 180° (east past 180,
+    :func:`geo.antimeridian.bounds_around`) once each side of it and put together, a
+    feature met by both read once."""
+    import pandas as pd
+
+    from geo.antimeridian import split_bounds
+
+    boxes = None if bbox_lonlat is None else split_bounds(bbox_lonlat)
+    if boxes is None or len(boxes) == 1:
+        return read(bbox_lonlat if boxes is None else boxes[0])
+    frames = [read(box, fid_as_index=True) for box in boxes]
+    joined = pd.concat(frames)
+    joined = joined[~joined.index.duplicated()].reset_index(drop=True)
+    return type(frames[0])(joined, geometry=frames[0].geometry.name, crs=frames[0].crs)
 
 
 def _layer_table(path: Path) -> list[tuple[str, str | None]]:
@@ -210,7 +228,9 @@ def _read_layer(path: Path, layer: str, bbox_lonlat):  # noqa: ANN001, ANN202 - 
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="More than one layer found")
-        frame = gpd.read_file(path, layer=layer, engine="pyogrio", bbox=_bbox_in_file_crs(path, bbox_lonlat, layer))
+        frame = _read_within(lambda box, **kw: gpd.read_file(path, layer=layer, engine="pyogrio",
+                                                             bbox=_bbox_in_file_crs(path, box, layer), **kw),
+                             bbox_lonlat)
     if frame.crs is None:
         if path.suffix.lower() in (".geojson", ".json"):
             frame = frame.set_crs("EPSG:4326")

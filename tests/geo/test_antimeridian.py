@@ -74,3 +74,45 @@ def test_a_track_across_180_is_placed_in_its_own_utm_zone_and_boxed_across_it(fl
     west, _, east, _ = moved.bbox()
     assert west > 179.99 and east < -179.99  # west of 180 to east of it
     assert summarise(moved)["bbox"]["min_lon"] == pytest.approx(west)
+
+
+def test_bounds_across_180_are_the_area_and_split_there_for_a_file():
+    from geo.antimeridian import bounds_around, split_bounds
+
+    boxes = [(179.9990, -16.51, 179.9999, -16.50), (-179.9998, -16.52, -179.9990, -16.505)]
+    west, south, east, north = bounds_around(boxes, 179.9999)
+    assert (west, south, north) == pytest.approx((179.9990, -16.52, -16.50))
+    assert east == pytest.approx(180.0010)  # not -180..180: the world
+    assert bounds_around(boxes, -179.9999) == pytest.approx((west, south, east, north))
+    either_side = split_bounds((west, south, east, north))
+    assert len(either_side) == 2
+    assert either_side[0] == pytest.approx((179.9990, -16.52, 180.0, -16.50))
+    assert either_side[1] == pytest.approx((-180.0, -16.52, -179.9990, -16.50))
+    assert split_bounds((10.0, 1.0, 11.0, 2.0)) == [(10.0, 1.0, 11.0, 2.0)]
+    away = [(10.0, 1.0, 10.5, 2.0), (10.25, 0.5, 11.0, 1.5)]
+    assert bounds_around(away, 10.5) == (10.0, 0.5, 11.0, 2.0)  # away from 180°, as they are
+
+
+def test_the_area_flown_across_180_is_bounded_there_not_round_the_world(flyover):
+    """The area's bounds spanned -180..180: the basemap (read for them) was refused as not
+    covering the area and the relief package stopped; the footprints were read for the world."""
+    from geo.coverage import flown_bounds_lonlat
+
+    west, south, east, north = flown_bounds_lonlat(map_across_180(flyover))
+    assert 179.99 < west < 180.0 < east < 180.01
+    assert 0 < north - south < 0.01
+
+
+def test_footprints_across_180_are_read_from_both_sides(tmp_path):
+    from geo.footprints import read_footprints
+
+    def square(lon: float) -> dict:
+        ring = [[lon, -16.5], [lon + 0.0001, -16.5], [lon + 0.0001, -16.4999], [lon, -16.4999], [lon, -16.5]]
+        return {"type": "Feature", "properties": {"id": f"b{lon}"}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+    path = tmp_path / "footprints.geojson"
+    lons = (179.9995, -179.9996, 179.0, -179.0)  # two near 180°, one each side far from it
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [square(lon) for lon in lons]}))
+    found = read_footprints(path, bbox_lonlat=(179.999, -16.501, 180.001, -16.499))
+    assert sorted(found.ids) == sorted(["b179.9995", "b-179.9996"])
+
