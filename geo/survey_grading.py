@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+import numpy as np
+
 from core.sites import counted
 from geo.coverage import CoverageLayer, CoverageSettings, UnitCoverage, flown_bounds_lonlat, footprint_coverage
 from geo.fusion import best_score
@@ -48,11 +50,16 @@ def survey_coverage(built: SurveyMap, footprints, settings: CoverageSettings | N
 
 
 def survey_bounds_lonlat(built: SurveyMap) -> tuple[float, float, float, float] | None:
-    """(west, south, east, north) of the ground any flight's analysed frames saw."""
+    """(west, south, east, north) of the ground any flight's analysed frames saw; across
+    180° continuous, east past 180 (:func:`geo.antimeridian.bounds_around`), as one
+    flight's are: a flight west of 180° and one east of it bound the area between them,
+    not the world."""
+    from geo.antimeridian import bounds_around, central_longitude
+
     bounds = [b for b in (flown_bounds_lonlat(flight.damage_map) for flight in built.flights) if b is not None]
     if not bounds:
         return None
-    return (min(b[0] for b in bounds), min(b[1] for b in bounds), max(b[2] for b in bounds), max(b[3] for b in bounds))
+    return bounds_around(bounds, central_longitude(np.array([(b[0] + b[2]) / 2 for b in bounds])))
 
 
 def _site_on_map(built: SurveyMap, site: SurveySite) -> SiteOnMap:

@@ -116,3 +116,14 @@ def test_footprints_across_180_are_read_from_both_sides(tmp_path):
     found = read_footprints(path, bbox_lonlat=(179.999, -16.501, 180.001, -16.499))
     assert sorted(found.ids) == sorted(["b179.9995", "b-179.9996"])
 
+
+def test_a_survey_of_flights_either_side_of_180_is_bounded_between_them(monkeypatch):
+    """A flight west of 180° and one east of it: the survey's bounds spanned the world."""
+    from types import SimpleNamespace
+
+    import geo.survey_grading as survey_grading
+
+    flown = {"west": (179.9980, -16.51, 179.9995, -16.50), "east": (-179.9990, -16.505, -179.9970, -16.49)}
+    monkeypatch.setattr(survey_grading, "flown_bounds_lonlat", lambda damage_map: flown[damage_map])
+    built = SimpleNamespace(flights=[SimpleNamespace(damage_map=name) for name in flown])
+    assert survey_grading.survey_bounds_lonlat(built) == pytest.approx((179.9980, -16.51, 180.0030, -16.49))
