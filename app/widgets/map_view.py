@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 from app.overlay import level_colour
 from core.sites import site_line, views_apart
 from core.types import DamageLevel, DamageSite
-from geo.antimeridian import display_longitudes
+from geo.antimeridian import bounds_around, display_longitudes
 
 if TYPE_CHECKING:  # pragma: no cover
     from geo.basemap import Basemap
@@ -486,7 +486,8 @@ class MapWidget(QGraphicsView):
     def basemap_request(self) -> tuple[tuple[float, float, float, float], str] | None:
         """What to read a basemap for: the ``(west, south, east, north)`` lon/lat of the
         track and the sites, rounded out to :attr:`BASEMAP_GRID_DEG`, and the CRS of the
-        map's plane (``None``: nothing shown); read it :attr:`BASEMAP_MARGIN_M` wider."""
+        map's plane (``None``: nothing shown); read it :attr:`BASEMAP_MARGIN_M` wider.
+        Across 180° the box is continuous there (east past 180), as the basemap reads it."""
         if self._layers is None or self._plane is None:
             return None
         points = [p for segment in self._layers.track_segments for p in segment]
@@ -494,9 +495,11 @@ class MapWidget(QGraphicsView):
         lonlat = np.array(points, dtype=np.float64).reshape(-1, 2)
         if not len(lonlat):
             return None
+        lon = display_longitudes(lonlat[:, 0], self._plane.lon0)  # across 180°: the area, not the world
+        box = bounds_around([[lon.min(), lonlat[:, 1].min(), lon.max(), lonlat[:, 1].max()]], self._plane.lon0)
         grid = self.BASEMAP_GRID_DEG
-        west, south = np.floor(lonlat.min(axis=0) / grid) * grid
-        east, north = np.ceil(lonlat.max(axis=0) / grid) * grid
+        west, south = np.floor(np.array(box[:2]) / grid) * grid
+        east, north = np.ceil(np.array(box[2:]) / grid) * grid
         return (round(float(west), 6), round(float(south), 6), round(float(east), 6), round(float(north), 6)), \
             self._plane.crs()
 

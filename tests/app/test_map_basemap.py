@@ -195,3 +195,32 @@ def test_a_rebuilt_map_draws_again_only_the_buildings_whose_grade_changed(qtbot,
     widget.set_buildings_graded(False)  # another run's grades: all in the plain style
     assert len(placed) == 4 and {item.toolTip() for item in widget.building_items} == {
         "Building (graded when the analysis ends)"}
+
+
+@pytest.mark.parametrize("lon0", [179.9999, -179.9999])
+def test_a_basemap_across_180_degrees_is_read_for_the_area_flown_and_drawn_under_it(qtbot, tmp_path, lon0):
+    lat0 = -16.5
+    crs, box = _utm_box(lon0, lat0, 300.0)
+    tif = _quadrant_geotiff(tmp_path / "ortho.tif", *box, crs=crs)
+    widget = MapWidget()
+    qtbot.addWidget(widget)
+    widget.resize(800, 800)
+    widget.show()
+    def wrapped(lon):  # as a file holds it: within -180..180
+        return (lon + 180.0) % 360.0 - 180.0
+
+    track = ((wrapped(lon0 - 0.001), lat0 - 0.001), (wrapped(lon0 + 0.001), lat0 + 0.001))  # across 180°
+    widget.set_layers(MapLayers(source=None, track_segments=(track,)))
+    bounds, plane_crs = widget.basemap_request()
+    assert bounds[2] - bounds[0] < 0.01  # the area flown, not -180..180
+    basemap = read_basemap(tif, bounds, crs=plane_crs, margin_m=widget.BASEMAP_MARGIN_M, max_px=256)
+    assert widget.set_basemap(basemap, plane_crs)
+
+    widget.fit()
+    image = widget.grab().toImage()
+    plane = widget._plane
+    dlon, dlat = 0.0012, 0.0005
+    for (sx, sy), colour in (((-1, 1), NW), ((1, 1), NE), ((-1, -1), SW), ((1, -1), SE)):
+        at = widget.mapFromScene(plane.point(wrapped(lon0 + sx * dlon), lat0 + sy * dlat))
+        pixel = image.pixelColor(at.x(), at.y())
+        assert (pixel.red(), pixel.green(), pixel.blue()) == pytest.approx(colour, abs=12), (sx, sy)
