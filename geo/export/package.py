@@ -265,15 +265,6 @@ def words_lines(own: Mapping[str, Sequence[str]] | None = None, *, order: Sequen
     return lines
 
 
-def kmz_document_name(info: ProductInfo, name: str) -> str:
-    """The package KMZ's document name, by which a phone finds it: the event's and the
-    package's ("Hurricane Michael · GLIDE TC-2018-000166-USA · michael_flight1"), not the
-    video file's; the event and the name isolated (:func:`core.text.isolated`), so that an
-    Arabic event followed by the (Latin) GLIDE number shows in order."""
-    glide = f"GLIDE {info.glide}" if info.glide else ""
-    return " · ".join(part for part in (isolated(info.event), glide, isolated(name)) if part)
-
-
 def contact_lines(info: ProductInfo | None, *, filmed: Sequence[str], produced: str | None,
                   whoever: str = "whoever sent you this package") -> list[str]:
     """Whom to send questions and corrections to, how to reach them, and how old what
@@ -488,14 +479,14 @@ def write_package(
         written_layers = write_layers(targets["gpkg"], layers, last_change=_gpkg_timestamp(damage_map))
         extra = html_layers(grading=grading, coverage=coverage, basemap=basemap_html,
                             camera=layers["camera_footprints"], info=info, credits=provenance.get("credits"))
-        write_html(targets["html"], replace(damage_map, title=map_title(damage_map, info)),
+        # one title for the package's maps, the KMZ's document name too: a phone lists KMZ files by it
+        titled = replace(damage_map, title=map_title(damage_map, info))
+        write_html(targets["html"], titled,
                    thumbnail=thumbnail if popup_pictures else None, extra_layers=extra,
                    closeup=closeup if popup_pictures else None)
         write_print_map(targets["png"], targets["pdf"], damage_map, grading=grading,
                         camera=layers["camera_footprints"], basemap=basemap_print, info=info, provenance=provenance,
                         closeup=closeup)
-        # on a phone the document is found by its name: the event's and the package's, not the video file's
-        titled = replace(damage_map, title=kmz_document_name(info, name))
         write_kmz(targets["kmz"], titled, closeup=closeup if popup_pictures else None,
                   area_filmed=_filmed_outlines(layers["camera_footprints"]), description=kmz_description(info))
         files = [targets[k].name for k in ("gpkg", "html", "kmz", "pdf", "png")]

@@ -87,3 +87,15 @@ def test_the_web_map_and_the_print_map_carry_the_same_title(package, flyover_map
     panel = draw_map(damage_map, info=info).axes[1]
     heading, product = (" ".join(t.get_text().split()) for t in panel.texts[:2])  # wrapped to the panel
     assert (heading, product) == (html.unescape(title), labels.heading(labels.FIRST_ESTIMATE_PRODUCT))
+
+
+def test_the_kmz_is_named_by_the_package_s_one_title(package, flyover_map):
+    """A phone (Organic Maps, Google Earth) lists a KMZ by its document's name: the package's
+    KMZ is named by the title its web map and print map carry, not by a name of its own."""
+    from geo.export.products import ProductInfo, map_title
+
+    with zipfile.ZipFile(package.folder / f"{package.name}.kmz") as kmz:
+        name = ET.fromstring(kmz.read("doc.kml")).findtext(f"{KML}Document/{KML}name")
+    web_title = html.unescape(re.search(r"<title>(.*?)</title>", _web_map(package)).group(1))
+    info = ProductInfo(event="Hurricane Test", glide="TC-2018-000166-USA", analyst="A. Analyst")
+    assert name == web_title == map_title(flyover_map[0], info)

@@ -88,26 +88,21 @@ def test_the_survey_readme_isolates_the_event_and_each_flight_s_drone(survey_of_
     assert f", {FSI}{HEBREW} 3{PDI}\n" in readme and ", Mavic 3\n" in readme
 
 
-def test_the_map_title_and_the_kmz_name_isolate_an_arabic_event_before_a_latin_glide_number(flyover_map):
-    """"سيول · GLIDE FL-2026-000001-LBY" displayed as "GLIDE ... · سيول" reversed, the Arabic
-    event pulling the GLIDE number into its right-to-left run: each user part is isolated
-    in the KML/KMZ/HTML map title and in the package KMZ's document name."""
-    from geo.export.package import kmz_document_name
+def test_the_map_title_isolates_an_arabic_event_before_a_latin_glide_number(flyover_map):
+    """"سيول (GLIDE FL-2026-000001-LBY)" displayed with the GLIDE number reversed, the Arabic
+    event pulling it into its right-to-left run: the event is isolated in the KML/KMZ/HTML
+    map title, which is the package KMZ's document name too."""
     from geo.export.products import map_title
 
     damage_map, _ = flyover_map
     info = ProductInfo(event=f"سيول {ARABIC}", glide="FL-2026-000001-LBY")
     assert map_title(damage_map, info).startswith(f"Damage map: {FSI}سيول {ARABIC}{PDI} (GLIDE FL-2026-000001-LBY)")
-    assert kmz_document_name(info, "pkg") == f"{FSI}سيول {ARABIC}{PDI} · GLIDE FL-2026-000001-LBY · pkg"
 
 
-def test_latin_map_titles_and_kmz_names_are_written_as_before(flyover_map):
-    from geo.export.package import kmz_document_name
+def test_latin_map_titles_are_written_as_before(flyover_map):
     from geo.export.products import map_title
 
     damage_map, _ = flyover_map
     info = ProductInfo(event="Hurricane Michael", glide="TC-2018-000166-USA")
     assert map_title(damage_map, info).startswith("Damage map: Hurricane Michael (GLIDE TC-2018-000166-USA)")
     assert map_title(damage_map, ProductInfo(glide="TC-2018-000166-USA")).startswith("Damage map: GLIDE TC-2018")
-    assert kmz_document_name(info, "michael") == "Hurricane Michael · GLIDE TC-2018-000166-USA · michael"
-    assert kmz_document_name(ProductInfo(), "michael") == "michael"
