@@ -136,10 +136,25 @@ def map_title(damage_map, info: ProductInfo) -> str:  # noqa: ANN001 - geo.mappi
     GLIDE number."""
     if not (info.event or info.glide):
         return damage_map.title
-    glide = f"GLIDE {info.glide}" if info.glide else ""
-    event = f"{isolated(info.event)} ({glide})" if info.event and glide else isolated(info.event) or glide
     filmed = clock_time(damage_map, 0.0)
-    return f"{PRODUCT_TITLE}: {event}" + (f", {filmed[0]:%Y-%m-%d}" if filmed is not None else "")
+    return f"{PRODUCT_TITLE}: {event_text(info)}" + (f", {filmed[0]:%Y-%m-%d}" if filmed is not None else "")
+
+
+def survey_map_title(title: str, info: ProductInfo | None) -> str:
+    """The one title of a survey's files (its KML, KMZ, offline map, print map and README),
+    as :func:`map_title` is a flight package's: the survey's ``title`` ("Damage survey:
+    town") and the event it maps, "Damage survey: town · Hurricane Michael (GLIDE
+    TC-2018-000166-USA)"; ``title`` alone without an event."""
+    event = event_text(info) if info is not None else ""
+    return f"{title} · {event}" if event else title
+
+
+def event_text(info: ProductInfo) -> str:
+    """The event as a map's title names it, "Hurricane Michael (GLIDE TC-2018-000166-USA)",
+    or either alone; the event isolated (:func:`core.text.isolated`): an Arabic event keeps
+    its place before the (Latin) GLIDE number."""
+    glide = f"GLIDE {info.glide}" if info.glide else ""
+    return f"{isolated(info.event)} ({glide})" if info.event and glide else isolated(info.event) or glide
 
 
 def _ascii(text: str) -> str:
@@ -476,4 +491,5 @@ def _building_popup(b) -> str:  # noqa: ANN001
 
 
 __all__ = ["OSM_CREDIT", "PRELIMINARY", "TEXT_FIELDS", "ProductInfo", "producer_html", "data_credits", "map_credits", "aoi_records", "camera_records", "coverage_records",
-           "graded_building_records", "html_layers", "imagery_text", "imagery_times", "map_title"]
+           "graded_building_records", "html_layers", "imagery_text", "imagery_times", "map_title",
+           "event_text", "survey_map_title"]

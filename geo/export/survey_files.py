@@ -79,13 +79,17 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     ``buildings`` layer and the print map; without it no ``buildings`` file is written;
     ``basemap_html`` / ``basemap_print``: the basemap in Web Mercator for the offline map and
     in the survey's UTM zone for the print map; ``info``: the event, the producer and how to
-    reach them, for the maps and the README).
+    reach them, for the maps and the README). Every file carries one title, ``title`` with the
+    event (:func:`geo.export.products.survey_map_title`).
 
     Raises
     ------
     ExportError
         Naming the folder or file that could not be written; no partial file is left.
     """
+    from geo.export.products import survey_map_title
+
+    title = survey_map_title(title, info)  # one title for every file, as a flight's package has
     out = ensure_dir(Path(out_dir))
     remove_abandoned_temp_files(out, [out / name for names in SURVEY_FILES.values() for name in names])
     sites = survey_site_records(built)  # a flight's site columns, named and typed as its files write them

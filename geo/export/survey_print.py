@@ -83,8 +83,9 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
     ``produced`` and ``flights`` (name -> ``model``, ...), as the survey's README takes it;
     ``grading``: the building footprints graded from the sites
     (:func:`geo.survey_grading.grade_survey`), drawn under them; ``basemap`` (in the survey's
-    UTM zone, :func:`geo.basemap.read_basemap`), drawn under everything; ``info``: the event
-    (name, GLIDE number), its producer (organisation, analyst) and how to reach them (contact)."""
+    UTM zone, :func:`geo.basemap.read_basemap`), drawn under everything; ``title``: the
+    survey's one title, the event in it (:func:`geo.export.products.survey_map_title`);
+    ``info``: the producer (organisation, analyst) and how to reach them (contact)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     from pyproj import Transformer
@@ -133,10 +134,8 @@ def draw_survey_map(built: SurveyMap, *, title: str = "Damage survey",
 
     flights = len(built.flights)
     when = _days([f.date for f in built.flights if f.date]) or "dates unknown"
-    event = " · ".join(x for x in (info.event, info.glide and f"GLIDE {info.glide}") if x) if info else ""
     y = panel_heading(panel, [
-        (title, 13, "bold"),
-        *([(event, 9.5, "normal")] if event else []),
+        (title, 13, "bold"),  # the event in it: geo.export.products.survey_map_title
         ("Building damage grading, flights fused" if grading is not None
          else "Damage sites, flights fused (first estimate)", 9.5, "normal"),
         (f"{flights} flight{'s' if flights != 1 else ''} · {when} · from drone video", 8, "normal"),

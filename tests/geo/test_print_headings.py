@@ -11,7 +11,7 @@ import pytest
 
 from core.types import DamageLevel
 from geo.export.print_map import AtlasCard, draw_atlas_pages, draw_map
-from geo.export.products import ProductInfo
+from geo.export.products import ProductInfo, survey_map_title
 from geo.export.survey_print import draw_survey_atlas, draw_survey_map
 from geo.survey_fusion import FlightMap, fuse_flights
 
@@ -61,8 +61,9 @@ def test_the_survey_map_heading_wraps_a_long_title_and_event(flyover_map):
     damage_map, _ = flyover_map
     built = fuse_flights([FlightMap("monday", damage_map, "2018-10-12"),
                           FlightMap("wednesday", damage_map, "2018-10-14")])
-    page = draw_survey_map(built, title="Damage survey of Beira city, Dondo and the Buzi river settlements",
-                           info=ProductInfo(event=LONG_EVENT, glide=GLIDE))
+    info = ProductInfo(event=LONG_EVENT, glide=GLIDE)
+    page = draw_survey_map(built, info=info, title=survey_map_title(
+        "Damage survey of Beira city, Dondo and the Buzi river settlements", info))
     _assert_heading_legible(page, event_words=LONG_EVENT)
 
 

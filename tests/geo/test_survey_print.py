@@ -130,14 +130,14 @@ def test_openstreetmap_footprints_are_credited_as_the_licence_asks(built, source
 
 
 def test_the_event_and_its_producer_head_the_page_and_the_atlas(built):
-    from geo.export.products import ProductInfo
+    from geo.export.products import ProductInfo, survey_map_title
 
     info = ProductInfo(event="Hurricane Michael", glide="TC-2018-000166-USA", organisation="MapAction",
                        analyst="R. Diaz")
-    page = draw_survey_map(built, title="Damage survey: Panama City", info=info,
+    page = draw_survey_map(built, title=survey_map_title("Damage survey: Panama City", info), info=info,
                            provenance={"produced": "2026-12-05 11:00 UTC"})
-    texts = [t.get_text() for ax in page.axes for t in ax.texts]
-    assert "Hurricane Michael · GLIDE TC-2018-000166-USA" in texts
+    texts = [" ".join(t.get_text().split()) for ax in page.axes for t in ax.texts]  # the heading wraps
+    assert "Damage survey: Panama City · Hurricane Michael (GLIDE TC-2018-000166-USA)" in texts
     assert "2026-12-05 11:00 UTC · MapAction · analyst R. Diaz" in texts
     assert any("Produced by MapAction" in t for t in texts)
     atlas = draw_survey_atlas(built, title=info.event)
@@ -209,3 +209,29 @@ def test_a_survey_title_the_print_map_cannot_draw_is_said_in_the_export_notes(bu
     said = [note for note in built.notes if "print map (PDF, PNG) cannot draw" in note]
     assert len(said) == 1 and cuneiform in said[0]
     assert cuneiform in (tmp_path / "survey_README.txt").read_text(encoding="utf-8").split("cannot draw", 1)[1]
+
+
+def test_every_file_of_a_survey_carries_its_one_title(built, tmp_path, monkeypatch):
+    """As a flight's relief package, a survey's files carry one title, the event in it: the
+    print map and the offline map drew "Damage survey: town" with the event apart, or none."""
+    import re
+    import xml.etree.ElementTree as ET
+    from html import unescape
+
+    from geo.export import survey_print
+    from geo.export.survey_files import write_survey_files
+    from geo.export.products import ProductInfo
+
+    drawn: list[str] = []
+    draw = survey_print.draw_survey_map
+    monkeypatch.setattr(survey_print, "draw_survey_map", lambda *a, **k: drawn.append(k["title"]) or draw(*a, **k))
+    info = ProductInfo(event="Hurricane Michael", glide="TC-2018-000166-USA")
+    write_survey_files(built, tmp_path, ["kml", "html", "print", "readme"], title="Damage survey: town", info=info)
+    title = "Damage survey: town · Hurricane Michael (GLIDE TC-2018-000166-USA)"
+    page = (tmp_path / "survey_map.html").read_text(encoding="utf-8")
+    kml = ET.parse(tmp_path / "survey_sites.kml").getroot()
+    assert unescape(re.search(r"<title>(.*?)</title>", page).group(1)) == title
+    assert unescape(re.search(r'<div class="dm-title">(.*?)</div>', page).group(1)) == title
+    assert kml.findtext("{http://www.opengis.net/kml/2.2}Document/{http://www.opengis.net/kml/2.2}name") == title
+    assert (tmp_path / "survey_README.txt").read_text(encoding="utf-8").splitlines()[0] == title
+    assert drawn == [title]
