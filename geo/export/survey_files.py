@@ -39,6 +39,7 @@ from geo.export.vector import (
     spreadsheet_safe,
     track_names,
     utf8_frame,
+    write_csv_text,
     write_geojson,
     write_gpkg_layer,
 )
@@ -116,7 +117,7 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
             # were not graded from, for a team handed the folder to read as this export's
             (out / "survey_buildings.geojson").unlink(missing_ok=True)
         if "csv" in formats:
-            written.append(write_text_atomic(out / "survey_sites.csv", _csv_text(sites)))
+            written.append(write_csv_text(out / "survey_sites.csv", _csv_text(sites)))
         if "kml" in formats:
             written.append(write_text_atomic(out / "survey_sites.kml", _survey_kml(built, sites, title)))
         if "kmz" in formats:

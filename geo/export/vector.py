@@ -603,6 +603,18 @@ def spreadsheet_safe(value) -> object:
     return "" if value is None else value
 
 
+#: What starts every CSV we write: Excel on Windows opens UTF-8 without it as the system's
+#: ANSI code page ("Île-à-Vache" comes out "ÃŽle-Ã -Vache"), and writes it itself ("CSV UTF-8").
+#: pandas, GDAL (so QGIS) and LibreOffice skip it; Python's csv module reads it with
+#: ``encoding="utf-8-sig"``.
+CSV_BOM = "\ufeff"
+
+
+def write_csv_text(path: Path, text: str) -> Path:
+    """``text``, a CSV table, as UTF-8 after :data:`CSV_BOM`, atomically."""
+    return write_text_atomic(path, CSV_BOM + text)
+
+
 def write_sites_csv(path: Path, damage_map: DamageMap) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -611,4 +623,4 @@ def write_sites_csv(path: Path, damage_map: DamageMap) -> Path:
         # Numbers, not text: the formula guard below quotes text starting with "-".
         row = dict(props, lon=round(point.x, 8), lat=round(point.y, 8))
         writer.writerow([spreadsheet_safe(row.get(column)) for column in CSV_COLUMNS])
-    return write_text_atomic(path, buffer.getvalue())
+    return write_csv_text(path, buffer.getvalue())

@@ -32,7 +32,7 @@ def test_every_site_file_gives_the_best_score_the_threshold_compares(flyover_map
     assert {f["properties"]["id"]: f["properties"]["best_score"] for f in features} == expected
     layer = pyogrio.read_dataframe(tmp_path / "damage_map.gpkg", layer="damage_sites")
     assert dict(zip(layer["id"], layer["best_score"])) == expected
-    with open(tmp_path / "damage_sites.csv", newline="") as f:
+    with open(tmp_path / "damage_sites.csv", newline="", encoding="utf-8-sig") as f:
         assert {int(r["id"]): float(r["best_score"]) for r in csv.DictReader(f)} == expected
     kml = (tmp_path / "damage_sites.kml").read_text()
     assert kml.count('<SimpleData name="best_score">') == len(expected)
@@ -48,7 +48,7 @@ def test_a_survey_s_sites_give_their_best_score_in_its_tables_and_popups(flyover
     expected = {site.id: _best(site.members) for site in built.sites}
     assert {props["id"]: props["best_score"] for props, _ in survey_site_records(built)} == expected
     write_survey_files(built, tmp_path, ["csv"])
-    with open(tmp_path / "survey_sites.csv", newline="") as f:
+    with open(tmp_path / "survey_sites.csv", newline="", encoding="utf-8-sig") as f:
         assert {int(r["id"]): float(r["best_score"]) for r in csv.DictReader(f)} == expected
     page = render_survey_html(built, title="Survey")
     assert all(f"<td>Best score</td><td>{score:.2f} (the detector's, of 1)" in page for score in expected.values())

@@ -68,7 +68,7 @@ def test_geopackage_kml_and_csv(exported):
     kml = ET.parse(out / "damage_sites.kml").getroot()
     placemarks = kml.findall(".//{http://www.opengis.net/kml/2.2}Placemark")
     assert len(placemarks) >= len(damage_map.sites) + 1
-    with open(out / "damage_sites.csv", newline="") as f:
+    with open(out / "damage_sites.csv", newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(damage_map.sites) and rows[0]["level"] in ("slight", "severe", "debris")
 

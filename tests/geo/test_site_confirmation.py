@@ -96,7 +96,7 @@ def test_exports_leave_unconfirmed_sites_out_unless_asked(one_off, tmp_path):
     assert props["confirmed"] is True
     assert props["frames_seen"] == damage_map.fused[0].frames_seen
     assert props["frames_in_view"] == damage_map.fused[0].frames_in_view
-    header = (tmp_path / "default" / "damage_sites.csv").read_text().splitlines()[0]
+    header = (tmp_path / "default" / "damage_sites.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     assert "frames_seen" in header and "frames_in_view" in header and "confirmed" in header
 
     export_map(damage_map.with_unconfirmed(), tmp_path / "all", formats=["sites"])

@@ -20,7 +20,7 @@ def test_every_site_property_is_a_column_with_the_geojson_value(flyover_map, tmp
     damage_map, _ = flyover_map
     export_map(damage_map, tmp_path, formats=["sites", "csv"])
     features = json.loads((tmp_path / "damage_sites.geojson").read_text())["features"]
-    with open(tmp_path / "damage_sites.csv", newline="") as f:
+    with open(tmp_path / "damage_sites.csv", newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     assert tuple(rows[0]) == CSV_COLUMNS and CSV_COLUMNS[:len(EARLIER_COLUMNS)] == EARLIER_COLUMNS
     assert set(features[0]["properties"]) - {"colour"} <= set(CSV_COLUMNS)
@@ -39,6 +39,6 @@ def test_a_reviewer_name_is_no_formula(flyover_map, tmp_path, monkeypatch):
     props, point = records[0]
     hostile = [(dict(props, reviewed_by="=HYPERLINK(\"http://x\")", reviewed_at="2026-01-02T03:04:05Z"), point)]
     monkeypatch.setattr(vector, "site_records", lambda _: hostile)
-    with open(write_sites_csv(tmp_path / "sites.csv", damage_map), newline="") as f:
+    with open(write_sites_csv(tmp_path / "sites.csv", damage_map), newline="", encoding="utf-8-sig") as f:
         [row] = list(csv.DictReader(f))
     assert row["reviewed_by"] == "'=HYPERLINK(\"http://x\")" and row["reviewed_at"] == "2026-01-02T03:04:05Z"

@@ -34,7 +34,7 @@ def test_every_format_is_written_whole_with_text_a_spreadsheet_will_not_run(buil
         assert sorted(archive.namelist()) == sorted(p.name for p in written if p.name != "survey_package.zip")
         assert archive.read("survey_sites.csv") == (tmp_path / "survey_sites.csv").read_bytes()
     assert "survey_package.zip" in (tmp_path / "survey_README.txt").read_text()
-    rows = list(csv.DictReader((tmp_path / "survey_sites.csv").open(encoding="utf-8")))
+    rows = list(csv.DictReader((tmp_path / "survey_sites.csv").open(encoding="utf-8-sig")))
     assert len(rows) == len(built.sites)
     assert all(r["flights"].startswith("'=HYPERLINK") for r in rows)  # quoted: text, not a formula
     assert all(float(r["lon"]) < 0 for r in rows)  # a negative number stays a number

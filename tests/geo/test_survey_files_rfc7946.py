@@ -96,7 +96,7 @@ def test_two_exports_of_one_survey_are_byte_identical(built, grading, tmp_path):
 
 def test_the_csv_places_the_sites_to_8_decimals_as_the_geojson_does(built, tmp_path):
     write_survey_files(built, tmp_path, ["geojson", "csv"])
-    with (tmp_path / "survey_sites.csv").open(encoding="utf-8", newline="") as table:
+    with (tmp_path / "survey_sites.csv").open(encoding="utf-8-sig", newline="") as table:
         rows = list(csv.DictReader(table))
     assert list(rows[0])[:4] == ["id", "level", "lon", "lat"]  # named as a flight's damage_sites.csv
     features = json.loads(Path(tmp_path / "survey_sites.geojson").read_text(encoding="utf-8"))["features"]

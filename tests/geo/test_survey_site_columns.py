@@ -85,9 +85,9 @@ def test_the_geojson_csv_and_kml_name_the_shared_columns_as_a_flights(exported):
         value, theirs = props[name], flight_props[name]
         assert value is None or theirs is None or type(value) is type(theirs) or (
             isinstance(value, (int, float)) and isinstance(theirs, (int, float))), name
-    with (flight / "damage_sites.csv").open(encoding="utf-8") as table:
+    with (flight / "damage_sites.csv").open(encoding="utf-8-sig") as table:
         flight_header = next(csv.reader(table))
-    with (survey / "survey_sites.csv").open(encoding="utf-8") as table:
+    with (survey / "survey_sites.csv").open(encoding="utf-8-sig") as table:
         survey_header = next(csv.reader(table))
     assert {"lon", "lat"} <= set(survey_header)
     assert set(flight_header) - set(survey_header) == set(FLIGHT_ONLY_COLUMNS)

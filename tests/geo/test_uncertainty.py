@@ -236,7 +236,7 @@ def test_every_export_carries_the_uncertainty_and_its_parts(tmp_path):
     assert observation["uncertainty_gps_m"] == 15.0 and observation["uncertainty_m"] >= 15.0
     assert "gps 15.0 m" in observation["uncertainty_parts"]
 
-    with (out / "damage_sites.csv").open() as f:
+    with (out / "damage_sites.csv").open(encoding="utf-8-sig") as f:
         row = next(csv.DictReader(f))
     assert float(row["uncertainty_gps_m"]) == 15.0 and "gps 15.0 m" in row["uncertainty_parts"]
 

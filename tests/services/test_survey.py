@@ -467,7 +467,7 @@ def test_cli_creates_adds_reports_decides_and_exports(flights, tmp_path, capsys)
     decided = [f for f in features if f["properties"]["reviewed"]]
     assert len(decided) == 1 and decided[0]["properties"]["level"] == "severe"  # as a flight's export writes it
     assert (decided[0]["properties"]["level_code"], decided[0]["properties"]["ems_grade"]) == (2, "Damaged")
-    assert (tmp_path / "out" / "survey_sites.csv").read_text().startswith("id,level,lon,lat")
+    assert (tmp_path / "out" / "survey_sites.csv").read_text(encoding="utf-8-sig").startswith("id,level,lon,lat")
     assert main(["survey", "export", str(folder), "--to", str(tmp_path / "x"), "--formats", "shp"]) == 2
     assert "unknown format shp" in capsys.readouterr().err
     # without --to, where the app's Export Survey Map… proposes: export/ in the survey's folder
