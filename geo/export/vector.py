@@ -151,7 +151,22 @@ def write_gpkg_layer(path: Path, layer: str, records: list[Record], *, append: b
     for column in _text_columns(frame):
         frame[column] = frame[column].astype("string")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w",
-                  layer_options=_layer_options(layer), **({"geometry_type": geometry_type} if geometry_type else {}))
+                  dataset_options=_dataset_options(append), layer_options=_layer_options(layer),
+                  **({"geometry_type": geometry_type} if geometry_type else {}))
+
+
+#: The GeoPackage version our files declare (``application_id`` "GPKG", ``user_version``
+#: 10200). GDAL 3.11 and later write 1.4 unless told: ArcGIS Pro 3.1 and earlier know
+#: versions up to 1.3, and a GDAL older than the file (an older QGIS's) opens it with a
+#: warning that it "may only be partially supported" (GDAL before 3.2 says so of 1.3 too).
+#: Our layers (points, lines and polygons in WGS84, text, numbers and times) use nothing
+#: 1.3 or 1.4 added, so 1.2 declares what they are to every reader.
+GPKG_VERSION = "1.2"
+
+
+def _dataset_options(append: bool) -> dict[str, str]:
+    """A new file's GeoPackage version (:data:`GPKG_VERSION`); nothing for a layer added."""
+    return {} if append else {"VERSION": GPKG_VERSION}
 
 
 def _layer_options(layer: str) -> dict[str, str]:
@@ -171,7 +186,8 @@ def _write_empty_layer(path: Path, layer: str, schema: tuple[dict[str, str], str
     frame = gpd.GeoDataFrame({name: pd.Series([], dtype=_DTYPES[kind]) for name, kind in columns.items()},
                              geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
     frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", mode="a" if append else "w",
-                  geometry_type=geometry_type, layer_options=_layer_options(layer))
+                  geometry_type=geometry_type, dataset_options=_dataset_options(append),
+                  layer_options=_layer_options(layer))
 
 
 #: An ISO 8601 time with its zone, as the exports write times (``2018-10-12T15:00:04.500+00:00``).
