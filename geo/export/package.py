@@ -339,9 +339,10 @@ def coverage_lines(coverage, grading=None) -> list[str]:  # noqa: ANN001 - geo.c
 
 def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], files: list[str],  # noqa: ANN001
                 provenance: Mapping[str, Any], grading=None, coverage=None,  # noqa: ANN001
-                area_km2: float | None = None) -> str:
+                area_km2: float | None = None, print_notes: Sequence[str] = ()) -> str:
     """The package's README (``area_km2``: the area filmed, as the ``area_of_interest``
-    layer gives it)."""
+    layer gives it; ``print_notes``: what the print map could not draw, among the
+    processing notes)."""
     from geo.grading import EMS_GRADE, LABELS, ORDER
     from geo.export.products import imagery_text
 
@@ -397,7 +398,7 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
         *([f"Terrain: {provenance['terrain']} (sites placed on it)"] if provenance.get("terrain") else []),
         f"Produced: {provenance.get('produced') or '-'}",
         "Processing notes:",
-        *[f"  - {note}" for note in damage_map.notes],
+        *[f"  - {note}" for note in (*damage_map.notes, *print_notes)],
     ]
     if grading is not None:
         lines += [*[f"  - {note}" for note in grading.notes]]
@@ -484,16 +485,17 @@ def write_package(
         write_html(targets["html"], titled,
                    thumbnail=thumbnail if popup_pictures else None, extra_layers=extra,
                    closeup=closeup if popup_pictures else None)
+        notes: list[str] = []  # what the print map cannot draw, named: in the README and said on export
         write_print_map(targets["png"], targets["pdf"], damage_map, grading=grading,
                         camera=layers["camera_footprints"], basemap=basemap_print, info=info, provenance=provenance,
-                        closeup=closeup)
+                        closeup=closeup, notes=notes)
         write_kmz(targets["kmz"], titled, closeup=closeup if popup_pictures else None,
                   area_filmed=_filmed_outlines(layers["camera_footprints"]), description=kmz_description(info))
         files = [targets[k].name for k in ("gpkg", "html", "kmz", "pdf", "png")]
         area = layers["area_of_interest"]
         write_text_atomic(targets["readme"], readme_text(name, damage_map, info=info, layers=written_layers,
                                                          files=files, provenance=provenance, grading=grading,
-                                                         coverage=coverage,
+                                                         coverage=coverage, print_notes=notes,
                                                          area_km2=area[0][0]["area_km2"] if area else None))
         zip_path = out / f"{name}.zip"
         with atomic_path(zip_path) as temp, zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -501,9 +503,6 @@ def write_package(
                 archive.write(targets[key], f"{name}/{targets[key].name}")
     except ExportError as exc:  # a full disk, a folder gone: the package folder is not the package
         raise ExportError(f"{exc}{_left_behind(folder, list(targets.values()), earlier=earlier)}") from None
-    from geo.export.print_map import print_notes
-
-    notes = print_notes(" ".join((info.event, info.analyst, info.organisation, info.contact, info.area)))
     return PackageResult(folder, zip_path,
                          [targets[k] for k in ("gpkg", "html", "kmz", "png", "pdf", "readme")] + [zip_path],
                          name, notes, replaced_utc, info.version)

@@ -658,13 +658,19 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
 
 
 #: The print map's font, then fonts with the characters it lacks (Chinese, Japanese,
-#: Korean), each tried in turn for a character when installed (Debian / Ubuntu:
-#: ``fonts-noto-cjk``, ``fonts-wqy-zenhei`` or ``fonts-droid-fallback``; matplotlib
-#: draws each character in the first font of the list that has it).
+#: Korean), each tried in turn for a character when installed: those Windows and macOS
+#: bring with them (a relief laptop's), then Linux's (Debian / Ubuntu: ``fonts-noto-cjk``,
+#: ``fonts-wqy-zenhei`` or ``fonts-droid-fallback``); matplotlib draws each character in
+#: the first font of the list that has it. No CJK font is shipped: one covers Chinese,
+#: Japanese and Korean in 4 MB (Droid Sans Fallback) to 16 MB and more (Noto Sans CJK), and
+#: a subset cannot know the names a team will type; what none of these fonts can draw
+#: is named in the export's notes and README (:func:`print_notes`).
 PRINT_FONT = "DejaVu Sans"
-FALLBACK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK KR", "Noto Sans CJK TC",
+FALLBACK_FONTS = ("Microsoft YaHei", "Microsoft JhengHei", "Yu Gothic", "Malgun Gothic", "SimHei",  # Windows
+                  "PingFang SC", "Hiragino Sans", "Hiragino Sans GB", "Apple SD Gothic Neo",  # macOS
+                  "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK KR", "Noto Sans CJK TC",
                   "Source Han Sans SC", "Source Han Sans", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
-                  "Droid Sans Fallback", "Noto Sans")
+                  "Droid Sans Fallback", "Noto Sans", "Arial Unicode MS")
 
 
 @functools.cache
@@ -704,24 +710,52 @@ def lays_out_right_to_left() -> bool:
     return tuple(int(part) for part in matplotlib.__version__.split(".")[:2]) >= (3, 11)
 
 
-def print_notes(text: str) -> list[str]:
-    """What the print map (PDF, PNG) cannot show of the user's ``text`` (its title, the
-    event and producer), for the export's notes: characters no font here has (printed as
-    empty boxes), and right-to-left text where matplotlib lays none out. Each note says
+#: How a note on characters the print map cannot draw starts (:func:`print_notes`): a
+#: later note on the same print map, naming more, takes the place of one before.
+UNDRAWN_NOTE = "the print map (PDF, PNG) cannot draw "
+#: The most names a note quotes, and the most characters of each.
+_QUOTED_NAMES, _QUOTED_CHARS = 6, 60
+
+
+def print_notes(*texts: str) -> list[str]:
+    """What the print map (PDF, PNG) cannot show of ``texts``, the names it prints (its
+    title, the event and producer, a flight's name, a file's in the credits), for the
+    export's notes: characters no font here has (printed as empty boxes) and the names
+    holding them, and right-to-left text where matplotlib lays none out. Each note says
     where the text shows as typed. Bidirectional controls are left out of what is drawn
     (:func:`core.text.without_bidi_controls`), so they never print as boxes."""
-    text = without_bidi_controls(text)
+    texts = tuple(" ".join(without_bidi_controls(text).split()) for text in texts)
     notes = []
-    missing = unprintable(text)
+    missing = unprintable(" ".join(texts))
     if missing:
-        notes.append(f"the print map (PDF, PNG) cannot draw {missing} (no font for them here): they print as empty "
+        names = [text for text in dict.fromkeys(texts) if unprintable(text)]
+        quoted = ", ".join(f'"{name[:_QUOTED_CHARS]}{"..." if len(name) > _QUOTED_CHARS else ""}"'
+                           for name in names[:_QUOTED_NAMES])
+        more = f" and {len(names) - _QUOTED_NAMES} more" if len(names) > _QUOTED_NAMES else ""
+        notes.append(f"{UNDRAWN_NOTE}{missing} (no font for them here), in {quoted}{more}: they print as empty "
                      "boxes; the HTML map, the KMZ and the README show them; a font for them, once installed "
                      "(Debian / Ubuntu: fonts-noto-cjk for Chinese, Japanese and Korean), prints them")
-    if has_right_to_left(text) and not lays_out_right_to_left():
+    if any(has_right_to_left(text) for text in texts) and not lays_out_right_to_left():
         notes.append("the print map (PDF, PNG) prints right-to-left text (Arabic, Hebrew) letter by letter from "
                      "left to right, its letters unjoined, with this matplotlib: the HTML map, the KMZ and the "
                      "README show it as typed; matplotlib 3.11 or later prints it as typed")
     return notes
+
+
+def drawn_texts(figures: Sequence) -> list[str]:  # noqa: ANN001 - matplotlib Figures
+    """Every text the ``figures`` print (headings, legends, facts, credits, the cards), each once."""
+    from matplotlib.text import Text
+
+    return list(dict.fromkeys(text.get_text() for figure in figures for text in figure.findobj(Text)
+                              if text.get_visible() and text.get_text().strip()))
+
+
+def with_print_notes(notes: list[str], printed: Sequence[str]) -> None:
+    """``notes`` with the ``printed`` ones (:func:`print_notes` of a print map's
+    :func:`drawn_texts`) in place of the notes on undrawn characters made before the map
+    was drawn, from part of its text."""
+    notes[:] = [note for note in notes if not note.startswith(UNDRAWN_NOTE)]
+    notes.extend(note for note in printed if note not in notes)
 
 
 @contextmanager
@@ -751,12 +785,14 @@ def plain_text() -> Iterator[None]:
         font_log.setLevel(level)
 
 
-def write_print_map(png: Path, pdf: Path, damage_map, *, closeup=None, **kwargs) -> list[Path]:  # noqa: ANN001
+def write_print_map(png: Path, pdf: Path, damage_map, *, closeup=None, notes: list[str] | None = None,  # noqa: ANN001
+                    **kwargs) -> list[Path]:
     """:func:`draw_map` saved as a 150-dpi PNG and a vector PDF, the PDF followed by the
-    :func:`draw_site_atlas` pages (``closeup``: the sites' close-ups, as the HTML map takes them)."""
+    :func:`draw_site_atlas` pages (``closeup``: the sites' close-ups, as the HTML map takes them;
+    ``notes``: given, what the pages cannot draw is added to it, :func:`save_pages`)."""
     with plain_text():
         fig = draw_map(damage_map, **kwargs)
-        return save_pages(png, pdf, fig, draw_site_atlas(damage_map, closeup, info=kwargs.get("info")))
+        return save_pages(png, pdf, fig, draw_site_atlas(damage_map, closeup, info=kwargs.get("info")), notes=notes)
 
 
 #: The finest an image is embedded in the PDF at (pixels per inch of paper): what a print at
@@ -838,8 +874,11 @@ def _unsampled_where_coarse(figures: Sequence) -> list:  # noqa: ANN001 - Figure
     return changed
 
 
-def save_pages(png: Path, pdf: Path, page, atlas: Sequence) -> list[Path]:  # noqa: ANN001 - Figures
-    """``page`` as a 150-dpi PNG, and a PDF of it followed by ``atlas``; each whole or not at all.
+def save_pages(png: Path, pdf: Path, page, atlas: Sequence,  # noqa: ANN001 - Figures
+               notes: list[str] | None = None) -> list[Path]:
+    """``page`` as a 150-dpi PNG, and a PDF of it followed by ``atlas``; each whole or not at
+    all. ``notes``, when given, gets what the pages print as empty boxes, naming the texts
+    (:func:`print_notes` of :func:`drawn_texts`, :func:`with_print_notes`): never silently.
 
     In the PDF every photograph (close-up, basemap) is a JPEG at its own pixels, or at
     :data:`PDF_IMAGE_DPI` where it is finer than that on paper: a few kB a site, where
@@ -850,6 +889,8 @@ def save_pages(png: Path, pdf: Path, page, atlas: Sequence) -> list[Path]:  # no
     with atomic_path(png) as temp:
         page.savefig(temp, format="png", dpi=150, pil_kwargs={"compress_level": 3})
     figures = (page, *atlas)
+    if notes is not None:
+        with_print_notes(notes, print_notes(*drawn_texts(figures)))
     changed = _unsampled_where_coarse(figures)
     try:
         with atomic_path(pdf) as temp:
@@ -864,5 +905,5 @@ def save_pages(png: Path, pdf: Path, page, atlas: Sequence) -> list[Path]:  # no
 
 
 __all__ = ["ATLAS_GRID", "PDF_IMAGE_DPI", "PDF_JPEG_QUALITY", "AtlasCard", "draw_atlas_pages", "draw_map",
-           "draw_site_atlas", "lays_out_right_to_left", "plain_text", "print_fonts", "print_notes", "unprintable",
-           "write_print_map"]
+           "draw_site_atlas", "drawn_texts", "lays_out_right_to_left", "plain_text", "print_fonts", "print_notes",
+           "unprintable", "with_print_notes", "write_print_map"]

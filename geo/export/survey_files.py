@@ -134,7 +134,7 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
 
             written += write_survey_print(out / "survey_map.png", out / "survey_map.pdf", built, title=title,
                                           closeup=closeup, provenance=provenance, grading=grading,
-                                          basemap=basemap_print, info=info)
+                                          basemap=basemap_print, info=info, notes=built.notes)  # and the README
         if "readme" in formats:
             names = [p.name for p in written] + (["survey_package.zip"] if "zip" in formats else [])
             written.append(write_text_atomic(out / "survey_README.txt",

@@ -199,15 +199,17 @@ def draw_survey_atlas(built: SurveyMap, closeup: FlightCloseup | None = None, *,
 def write_survey_print(png: Path, pdf: Path, built: SurveyMap, *, title: str = "Damage survey",
                        closeup: FlightCloseup | None = None,
                        provenance: Mapping[str, Any] | None = None, grading=None,  # noqa: ANN001
-                       basemap=None, info: ProductInfo | None = None) -> list[Path]:  # noqa: ANN001 - Basemap
+                       basemap=None, info: ProductInfo | None = None,  # noqa: ANN001 - Basemap
+                       notes: list[str] | None = None) -> list[Path]:
     """:func:`draw_survey_map` as a 150-dpi PNG and a vector PDF, the PDF followed by the
-    :func:`draw_survey_atlas` pages; each file whole or not at all."""
+    :func:`draw_survey_atlas` pages; each file whole or not at all. ``notes``: given, what
+    the pages cannot draw is said in it (:func:`geo.export.print_map.save_pages`)."""
     from geo.export.print_map import plain_text, save_pages
 
     with plain_text():  # "$" in a survey's or an event's name printed as typed
         page = draw_survey_map(built, title=title, provenance=provenance, grading=grading, basemap=basemap, info=info)
         return save_pages(png, pdf, page, draw_survey_atlas(built, closeup, title=info.event if info and info.event
-                                                             else title))
+                                                             else title), notes=notes)
 
 
 __all__ = ["draw_survey_atlas", "draw_survey_map", "write_survey_print"]
