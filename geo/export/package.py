@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ExportError
-from core.text import isolated
+from core.text import isolated, without_bidi_controls
 from geo.export._atomic import atomic_path, ensure_dir, remove_abandoned_temp_files, write_text_atomic
 from geo.export.labels import EMS_GRADE as EMS_GRADE_LABEL, REVIEWED, SIGHTINGS, UNCERTAINTY, heading
 from geo.export.products import (
@@ -347,9 +347,11 @@ def readme_text(name: str, damage_map, *, info: ProductInfo, layers: list[str], 
     from geo.export.products import imagery_text
 
     first, last = provenance.get("imagery_start"), provenance.get("imagery_end")
+    title = map_title(damage_map, info)  # the maps' and the KMZ's: the package reads as one product
     lines = [
-        f"{name}",
-        "=" * len(name),
+        title,
+        "=" * len(without_bidi_controls(title)),
+        f"Package: {name}",
         "",
         f"Building damage from drone video{': ' + isolated(info.event) if info.event else ''}.",
         "PRELIMINARY analysis, not yet validated in the field. Grades come from an automatic analysis",

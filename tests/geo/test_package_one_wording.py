@@ -89,9 +89,10 @@ def test_the_web_map_and_the_print_map_carry_the_same_title(package, flyover_map
     assert (heading, product) == (html.unescape(title), labels.heading(labels.FIRST_ESTIMATE_PRODUCT))
 
 
-def test_the_kmz_is_named_by_the_package_s_one_title(package, flyover_map):
+def test_the_kmz_and_the_readme_carry_the_package_s_one_title(package, flyover_map):
     """A phone (Organic Maps, Google Earth) lists a KMZ by its document's name: the package's
-    KMZ is named by the title its web map and print map carry, not by a name of its own."""
+    KMZ is named by the title its web map and print map carry, not by a name of its own,
+    and the README opens with it, the package's name under it."""
     from geo.export.products import ProductInfo, map_title
 
     with zipfile.ZipFile(package.folder / f"{package.name}.kmz") as kmz:
@@ -99,3 +100,5 @@ def test_the_kmz_is_named_by_the_package_s_one_title(package, flyover_map):
     web_title = html.unescape(re.search(r"<title>(.*?)</title>", _web_map(package)).group(1))
     info = ProductInfo(event="Hurricane Test", glide="TC-2018-000166-USA", analyst="A. Analyst")
     assert name == web_title == map_title(flyover_map[0], info)
+    readme = (package.folder / "README.txt").read_text(encoding="utf-8").splitlines()
+    assert readme[0] == name and readme[2] == f"Package: {package.name}"
