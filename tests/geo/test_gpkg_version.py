@@ -29,7 +29,8 @@ def test_every_geopackage_written_declares_version_1_2(flyover_map, tmp_path):
     damage_map, _ = flyover_map
     export_map(damage_map, tmp_path / "flight", formats=["gpkg"])
     package = write_package(damage_map, tmp_path / "package", info=ProductInfo(event="Test"))
-    survey = fuse_flights([FlightMap("monday", damage_map, "2018-10-12"), FlightMap("tuesday", damage_map, "2018-10-13")])
+    survey = fuse_flights([FlightMap("monday", damage_map, "2018-10-12"),
+                           FlightMap("tuesday", damage_map, "2018-10-13")])
     write_survey_files(survey, tmp_path / "survey", ["gpkg"])
     files = [tmp_path / "flight" / "damage_map.gpkg", package.folder / f"{package.name}.gpkg",
              tmp_path / "survey" / "survey.gpkg"]
