@@ -51,6 +51,7 @@ from typing import Any, Union
 from core.errors import StoreError
 from core.masks import RleMask
 from core.store import EditRecord, ProjectStore, current_user
+from core.text import one_line
 from core.types import BoxXYXY, DamageLevel, Detection, Origin, ReviewState
 
 # ------------------------------------------------------------- detection states
@@ -337,7 +338,7 @@ class ReviewSession:
         store.run(run_id)  # StoreError if there is no such run
         self.store = store
         self.run_id = run_id
-        self.author = author or current_user()
+        self.author = author
         self._undo: list[_Entry | _GroupEntry | _RegroupEntry] = []
         self._redo: list[_Entry | _GroupEntry | _RegroupEntry] = []
         #: the newest line of the run's history this session wrote or read
@@ -345,6 +346,18 @@ class ReviewSession:
         #: detections whose history has lines written elsewhere since the session's stack was built
         self._changed_elsewhere: set[int] = set()
         self._elsewhere_seen = False
+
+    @property
+    def author(self) -> str:
+        """The name recorded with every edit."""
+        return self._author
+
+    @author.setter
+    def author(self, name: str | None) -> None:
+        """``name`` as one line of text (:func:`core.text.one_line`; none left: the login
+        name): a name given with a line break, a terminal escape or a right-to-left override
+        is recorded as one line (the window's reviewer name, ``survey decide``'s)."""
+        self._author = one_line(name or "") or current_user()
 
     # ------------------------------------------------------------------ editing
 

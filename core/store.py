@@ -76,6 +76,7 @@ from core.errors import ProjectExistsError, StoreError, classify_storage_failure
 from core.frame_quality import FrameQuality
 from core.masks import RleMask
 from core.settings import ProjectSettings
+from core.text import one_line
 from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
 
 #: ``PRAGMA application_id`` of a damagemap project ("DMAP"), so a stray SQLite file
@@ -450,11 +451,16 @@ def _row_id(cur: sqlite3.Cursor) -> int:
 
 
 def current_user() -> str:
-    """Who is editing: the login name, or ``"unknown"`` where there is none."""
+    """Who is editing: the login name as one line of text (:func:`core.text.one_line`),
+    or ``"unknown"`` where there is none. The name is read from ``LOGNAME`` or ``USER``
+    first, which a shell or a script may set to anything: one with a line break, a
+    terminal escape or a right-to-left override went as it was into every decision
+    (``survey decide``) and from there into the exports' ``reviewed_by``."""
     try:
-        return getpass.getuser()
+        name = getpass.getuser()
     except Exception:  # noqa: BLE001 - getuser raises OSError/KeyError on odd systems
         return "unknown"
+    return one_line(name) or "unknown"
 
 
 #: How many masks read from projects are kept decoded (:func:`_stored_mask`).

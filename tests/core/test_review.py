@@ -256,3 +256,18 @@ def test_a_review_step_the_project_refuses_is_not_taken_for_a_change_made_elsewh
     assert session.changed_elsewhere is None
     session.undo()
     assert {session.store.detection(i).review for i in (first, second)} == {ReviewState.PENDING}
+
+
+def test_a_reviewer_name_is_recorded_as_one_line_given_or_read_from_the_login(session, monkeypatch):
+    """A name with a line break, a terminal escape or a right-to-left override (given, or
+    the login name a shell set in LOGNAME, as ``survey decide`` records it) is recorded
+    as one line of text with every edit."""
+    a, b = _ids(session, 0)
+    session.author = "Ana\nReviewer\x1b[31m"
+    session.apply(SetReview(a, ReviewState.ACCEPTED))
+    monkeypatch.setenv("LOGNAME", "field\u202eteam\r\n")
+    from_login = ReviewSession(session.store, session.run_id)
+    from_login.apply(SetReview(b, ReviewState.REJECTED))
+    assert [r.author for r in session.store.edit_history(session.run_id)] == ["Ana Reviewer [31m", "fieldteam"]
+    monkeypatch.setenv("LOGNAME", "\n\t")
+    assert ReviewSession(session.store, session.run_id, author=" \u2066 ").author == "unknown"
