@@ -364,19 +364,24 @@ class ReviewSession:
     def apply(self, edit: Edit) -> Changes:
         """Apply and save one edit; raises (pushing nothing) if the edit is refused.
         An edit is made on what the project holds now, whatever was changed elsewhere
-        (noted: :attr:`changed_elsewhere`)."""
+        (noted: :attr:`changed_elsewhere`). The edit and the ``discard`` line that ends
+        the redo chain where it wrote no line of its own are one write: a site decided as
+        its sightings already were, its decision stored and that line refused (a full
+        disk), was left in force with no step to take it back."""
         self._note_lines_elsewhere()
         entry: _Entry | _GroupEntry | _RegroupEntry
-        if isinstance(edit, AddDetection):
-            entry = self._add(edit)
-        elif isinstance(edit, (EditGroup, SiteDecisions)):
-            entry = self._group(edit)
-        elif isinstance(edit, RegroupSite):
-            entry = self._regroup(edit)
-        else:
-            entry = self._modify(edit)
-        if self._redo and _first_line(entry) is None:
-            self.discard_redo()  # the edit wrote no history line that ends the redo chain
+        redo = list(self._redo)
+        with _restored_on_failure(self._redo, redo), self._one_step():  # the commit too
+            if isinstance(edit, AddDetection):
+                entry = self._add(edit)
+            elif isinstance(edit, (EditGroup, SiteDecisions)):
+                entry = self._group(edit)
+            elif isinstance(edit, RegroupSite):
+                entry = self._regroup(edit)
+            else:
+                entry = self._modify(edit)
+            if self._redo and _first_line(entry) is None:
+                self.discard_redo()  # the edit wrote no history line that ends the redo chain
         self._undo.append(entry)
         self._redo.clear()
         return entry.changes
@@ -805,6 +810,17 @@ def _first_line(entry: _Entry | _GroupEntry | _RegroupEntry) -> tuple[int, int] 
     if entry.edit_id is None or entry.detection_id is None:
         return None
     return entry.edit_id, entry.detection_id
+
+
+@contextlib.contextmanager
+def _restored_on_failure(stack: list[Any], saved: list[Any]) -> Iterator[None]:
+    """``stack`` as ``saved`` again when the block raises (a write rolled back keeps the
+    steps it would have dropped)."""
+    try:
+        yield
+    except BaseException:
+        stack[:] = saved
+        raise
 
 
 @dataclass(slots=True)

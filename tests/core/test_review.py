@@ -5,7 +5,17 @@ import pytest
 
 from core.errors import StoreError
 from core.masks import RleMask
-from core.review import AddDetection, Changes, DeleteDetection, Relabel, ReviewSession, SetMask, SetReview
+from core.review import (
+    AddDetection,
+    Changes,
+    DeleteDetection,
+    EditGroup,
+    Relabel,
+    ReviewSession,
+    SetMask,
+    SetReview,
+    SiteMark,
+)
 from core.store import ProjectStore
 from core.types import DamageLevel, Detection, Frame, Origin, ReviewState
 
@@ -271,3 +281,30 @@ def test_a_reviewer_name_is_recorded_as_one_line_given_or_read_from_the_login(se
     assert [r.author for r in session.store.edit_history(session.run_id)] == ["Ana Reviewer [31m", "fieldteam"]
     monkeypatch.setenv("LOGNAME", "\n\t")
     assert ReviewSession(session.store, session.run_id, author=" \u2066 ").author == "unknown"
+
+
+def test_a_site_decision_that_changes_no_sighting_is_stored_with_its_redo_drop_or_not_at_all(session, monkeypatch):
+    """A site decided as its sightings already are (accepted one by one, then the site)
+    writes its decision and, with a step to redo, a 'discard' line: a full disk at that
+    line left the decision stored, active, with no step on the window's Undo to take it
+    back; now neither is stored and the step to redo stays."""
+    a, b = _ids(session, 0)
+    session.apply(SetReview(a, ReviewState.ACCEPTED))
+    session.apply(SetReview(b, ReviewState.REJECTED))
+    session.undo()
+    record_edit = session.store.record_edit
+
+    def disk_full_at_the_discard_line(**line):
+        if line["action"] == "discard":
+            raise StoreError("'p.dmproj': cannot write: the disk is full")
+        return record_edit(**line)
+
+    monkeypatch.setattr(session.store, "record_edit", disk_full_at_the_discard_line)
+    with pytest.raises(StoreError, match="disk is full"):
+        session.apply(EditGroup((SetReview(a, ReviewState.ACCEPTED),), site=SiteMark(0.0, 0.0, ReviewState.ACCEPTED)))
+    assert session.store.site_decisions(session.run_id) == []
+    assert session.can_redo and len(session.store.edit_history(session.run_id)) == 3
+    monkeypatch.undo()
+    session.apply(EditGroup((SetReview(a, ReviewState.ACCEPTED),), site=SiteMark(0.0, 0.0, ReviewState.ACCEPTED)))
+    assert len(session.store.site_decisions(session.run_id)) == 1 and not session.can_redo
+    assert session.store.edit_history(session.run_id)[-1].action == "discard"
