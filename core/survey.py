@@ -121,6 +121,12 @@ def _write_whole(path: Path, text: str, what: str) -> None:
             Path(tmp).unlink(missing_ok=True)
 
 
+#: The longest survey name: the titles and headings of every export show it, and the
+#: print map fits it a character at a time; a flight's event name stops at the same
+#: length (``geo.export.products.MAX_TEXT_CHARS``).
+MAX_NAME_CHARS = 200
+
+
 @dataclass
 class _Holder:
     """This process's hold on one survey's lock: ``threads`` serialises its threads and
@@ -460,6 +466,9 @@ class Survey:
         if not is_one_line_text(name):  # every export's title, README heading and map legend shows it
             raise SurveyError(f"survey name {name!r}: give one line of text, without control characters "
                               "(damagemap survey create --name NAME)")
+        if len(name) > MAX_NAME_CHARS:
+            raise SurveyError(f"survey name {name[:60]!r}…: give at most {MAX_NAME_CHARS} characters; got {len(name):,} "
+                              "(damagemap survey create --name NAME)")
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -734,6 +743,6 @@ def _recorded_survey(project: Path) -> Path | None:
     return Path(folder) if isinstance(folder, str) and folder else None
 
 
-__all__ = ["AppliedDecision", "FlightRecord", "LOCK_FILE", "LOCK_WAIT_S", "PlaceDecision", "SITE_NUMBERS_FILE",
+__all__ = ["AppliedDecision", "FlightRecord", "LOCK_FILE", "LOCK_WAIT_S", "MAX_NAME_CHARS", "PlaceDecision", "SITE_NUMBERS_FILE",
            "SURVEY_FILE", "SURVEY_SETTING", "Survey", "SurveyError", "SurveySiteNumbers", "VideoIdentity",
            "check_flight_name", "survey_folder_of", "survey_lock", "survey_of_project"]

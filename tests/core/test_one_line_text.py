@@ -56,6 +56,19 @@ def test_a_survey_name_that_is_not_one_line_is_refused_before_any_folder_is_made
     assert not folder.exists()
 
 
+def test_a_survey_name_longer_than_an_event_name_is_refused_before_any_folder_is_made(tmp_path):
+    """Every survey export draws the name in its print map's headings (a long unbroken
+    name was fitted there a character at a time: a 3,000-character one held the export
+    for over six minutes); a flight's event name stops at the same length."""
+    from core.survey import MAX_NAME_CHARS
+
+    folder = tmp_path / "survey"
+    with pytest.raises(SurveyError, match=f"survey name .*at most {MAX_NAME_CHARS} characters; got 3,001"):
+        Survey.create(folder, "مسح " + "x" * 2997)
+    assert not folder.exists()
+    assert Survey.create(folder, "x" * MAX_NAME_CHARS).name == "x" * MAX_NAME_CHARS
+
+
 def test_a_survey_folder_whose_name_is_not_one_line_needs_a_name(tmp_path):
     with pytest.raises(SurveyError, match="--name"):
         Survey.create(tmp_path / "two\nlines")
