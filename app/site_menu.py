@@ -70,6 +70,9 @@ class SiteMenu(QMenu):
             # a button is switched on and off by the panel alone: the item follows it
             self._panel.buttons[name].installEventFilter(self)
             self._follow(name)
+        # why an item is off changes with no change of its button (a project opened whose
+        # buttons stay off, as with none): said anew each time the menu opens
+        self.aboutToShow.connect(self._follow_all)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         if event.type() in (QEvent.Type.EnabledChange, QEvent.Type.ToolTipChange) and isinstance(watched, QPushButton):
@@ -77,6 +80,10 @@ class SiteMenu(QMenu):
             if name is not None:
                 self._follow(name)
         return False
+
+    def _follow_all(self) -> None:
+        for name in self.site_actions:
+            self._follow(name)
 
     def _follow(self, name: str) -> None:
         """The item of ``name`` on or off as the panel's button is, saying why when off."""

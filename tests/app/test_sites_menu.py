@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.panels.site_review_panel import KEYS
 from app.site_menu import NO_SITE_REASON, REJECTED_REASON
-from app.window_actions import NO_PROJECT_REASON
+from app.window_actions import NO_PROJECT_REASON, NO_RUN_REASON
 from core.types import ReviewState
 
 
@@ -29,6 +29,29 @@ def test_every_site_key_is_an_item_of_the_sites_menu_showing_its_key(window):
         assert "&" in text
     # with nothing open, every item is off and says why
     assert all(not a.isEnabled() and a.toolTip() == NO_PROJECT_REASON for a in menu.site_actions.values())
+
+
+def test_the_sites_menu_opened_says_why_each_item_is_off_now_not_why_it_was(qtbot, window, project, tmp_path):
+    """An item off before a project was opened and off after (a project not analysed yet)
+    said 'Open a video or project first' with the project open: an item followed its
+    button only when the button's state or tooltip changed."""
+    from PySide6.QtCore import QPoint
+
+    from core.store import ProjectStore
+
+    with ProjectStore.open(project, read_only=True) as store:
+        video = store.video_path
+    with ProjectStore.create(tmp_path / "not analysed.dmproj", video_path=video) as store:
+        not_analysed = store.path
+    assert window.open_path(not_analysed)
+    menu = window.site_menu
+    menu.popup(window.mapToGlobal(QPoint(0, 0)))
+    qtbot.waitUntil(menu.isVisible, timeout=5_000)
+    try:
+        said = {name: (a.isEnabled(), a.toolTip(), a.statusTip()) for name, a in menu.site_actions.items()}
+    finally:
+        menu.close()
+    assert said == {name: (False, NO_RUN_REASON, NO_RUN_REASON) for name in menu.site_actions}
 
 
 def test_an_item_of_the_sites_menu_does_what_its_key_does(qtbot, window, project, open_sites):
