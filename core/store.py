@@ -463,6 +463,14 @@ def current_user() -> str:
     return one_line(name) or "unknown"
 
 
+@lru_cache(maxsize=256)
+def _reviewer(recorded: str) -> str:
+    """A reviewer's name as read from a project: one line of text (:func:`core.text.one_line`),
+    whatever an older damagemap recorded (a name with a line break, a terminal escape or a
+    right-to-left override, which every export's ``reviewed_by`` then carried)."""
+    return one_line(str(recorded))
+
+
 #: How many masks read from projects are kept decoded (:func:`_stored_mask`).
 MASK_CACHE_SIZE = 100_000
 
@@ -1601,7 +1609,7 @@ class ProjectStore:
                 kind=r["kind"],
                 action=r["action"],
                 target_edit_id=r["target_edit_id"],
-                author=r["author"],
+                author=_reviewer(r["author"]),
                 created_utc=r["created_utc"],
                 before=self._loads(r["before_json"], f"review history line {r['id']}"),
                 after=self._loads(r["after_json"], f"review history line {r['id']}"),
@@ -1642,7 +1650,7 @@ class ProjectStore:
         return [
             SiteGroupRecord(r["id"], r["run_id"], r["kind"],
                             tuple(self._loads(r["detection_ids_json"], f"site group {r['id']}")),
-                            bool(r["active"]), r["author"], r["created_utc"])
+                            bool(r["active"]), _reviewer(r["author"]), r["created_utc"])
             for r in self._query(sql + " ORDER BY id", (run_id,))
         ]
 
@@ -1694,7 +1702,7 @@ class ProjectStore:
                 r["id"], r["run_id"], r["lon_deg"], r["lat_deg"], ReviewState(r["review"]),
                 None if r["level"] is None else DamageLevel(r["level"]),
                 tuple(self._loads(r["detection_ids_json"], f"site decision {r['id']}")), bool(r["active"]),
-                r["author"], r["created_utc"], r["min_score"] if "min_score" in r.keys() else None,
+                _reviewer(r["author"]), r["created_utc"], r["min_score"] if "min_score" in r.keys() else None,
             )
             for r in self._query(sql + " ORDER BY id", params)
         ]

@@ -308,3 +308,21 @@ def test_a_site_decision_that_changes_no_sighting_is_stored_with_its_redo_drop_o
     session.apply(EditGroup((SetReview(a, ReviewState.ACCEPTED),), site=SiteMark(0.0, 0.0, ReviewState.ACCEPTED)))
     assert len(session.store.site_decisions(session.run_id)) == 1 and not session.can_redo
     assert session.store.edit_history(session.run_id)[-1].action == "discard"
+
+
+def test_a_reviewer_name_an_older_damagemap_recorded_on_several_lines_is_read_as_one(session):
+    """Names recorded before they were made one line (a pasted name, a login name) are
+    read as one line: the history, the site decisions and the splits and merges, and from
+    them every export's reviewed_by."""
+    from core.review import RegroupSite
+
+    a, b = _ids(session, 0)
+    session.apply(EditGroup((SetReview(a, ReviewState.ACCEPTED),), site=SiteMark(0.0, 0.0, ReviewState.ACCEPTED)))
+    session.apply(RegroupSite(session.run_id, "split", (b,)))
+    for table in ("edits", "site_decisions", "site_groups"):
+        session.store._conn.execute(f"UPDATE {table} SET author = ?", ("Ana\nReviewer\x1b[31m\u202eX",))
+    store = session.store
+    names = {r.author for r in store.edit_history(session.run_id)}
+    names |= {d.author for d in store.site_decisions(session.run_id)}
+    names |= {g.author for g in store.site_groups(session.run_id)}
+    assert names == {"Ana Reviewer [31mX"}
