@@ -371,6 +371,9 @@ def _offset(track: Track, motion: ImageMotion, info: VideoInfo, search_s: tuple[
     if len(track) < 2:
         raise TelemetryError(f"{cannot}: the track holds one fix, no motion to match the video's against; give the "
                              "flight's full log (or the SRT the drone wrote beside the video)")
+    if info.frame_count < 2:  # a flight of one frame: nothing moved, whatever the track did
+        raise TelemetryError(f"{cannot}: the video holds {'no frame' if info.frame_count < 1 else 'one frame'}, no "
+                             f"motion to match the track's against; set the offset by hand ({_BY_HAND})")
     try:
         estimate = estimate_offset(
             track, motion.t_s, motion.parallax_px_s if motion.parallax_px_s is not None else motion.dy_px_s,

@@ -206,3 +206,14 @@ def test_a_video_naming_its_drone_holds_the_field_of_view(manoeuvring_flight, ta
     assert view.hfov_source == "video metadata: DJI Mavic 3"
     assert main(["telemetry", str(manoeuvring_flight.gpx), "--video", str(tagged), "--ground-elevation", "10"]) == 0
     assert "camera FOV      73.7 +-3.0 deg (video metadata: DJI Mavic 3)" in capsys.readouterr().out
+
+
+def test_a_video_of_one_frame_is_said_to_hold_one_frame(manoeuvring_flight, texture_video, tmp_path, capsys):
+    """A clip of one frame has no motion to match: said so, not 'too little motion'."""
+    from app.cli import main
+
+    one = texture_video(tmp_path / "one frame.mp4", 1, step=0)
+    assert main(["telemetry", str(manoeuvring_flight.gpx), "--video", str(one)]) == 2
+    err = capsys.readouterr().err
+    assert (f"cannot estimate the clock offset against {one}: the video holds one frame, no motion to match the "
+            "track's against; set the offset by hand (--offset S;") in err
