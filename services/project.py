@@ -69,6 +69,7 @@ def opens_as_video(path: Path, client: Client = "window", *, survey: Path | None
         a flight was being added to).
     """
     path = Path(path)
+    _refuse_special_file(path)
     if is_video_path(path):
         return True
     if path.suffix.lower() == PROJECT_SUFFIX:
@@ -86,6 +87,24 @@ def opens_as_video(path: Path, client: Client = "window", *, survey: Path | None
         f"({PROJECT_SUFFIX}); open a drone video or a project"
         + (f"; {flight_log_given_text(path, client, survey=survey)}" if telemetry else "")
     )
+
+
+def _refuse_special_file(path: Path) -> None:
+    """An :class:`InputError` naming a named pipe, a socket or a device given as a video or
+    a project: reading one waits for a writer that may never come (a pipe with no suffix
+    held ``damagemap gui`` before any window for ever). A folder is left to the callers,
+    which say what to give inside it; a missing file to the reader, which says so."""
+    import stat
+
+    from geo.telemetry._text import special_file_kind
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise InputError(f"{str(path)!r} is {special_file_kind(mode)}, not a regular file; open a drone video or a "
+                         "project")
 
 
 def flight_log_given_text(log: Path, client: Client, *, survey: Path | None = None) -> str:

@@ -139,3 +139,21 @@ def test_a_flight_log_opened_as_a_project_points_to_open_telemetry(tmp_path):
     with pytest.raises(InputError) as refused:
         opens_as_video(other)
     assert "Open Telemetry" not in str(refused.value)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("name", ["flight", "flight.mp4", "flight.dmproj"])
+def test_a_named_pipe_given_to_open_is_named_a_named_pipe(tmp_path, name):
+    """A named pipe with no suffix was read for its first bytes, which waited for a writer
+    for ever (damagemap gui PIPE hung before any window); with a video's or a project's
+    suffix it was opened as one."""
+    import os
+
+    from core.errors import InputError
+    from services.project import opens_as_video
+
+    pipe = tmp_path / name
+    os.mkfifo(pipe)
+    with pytest.raises(InputError, match=rf"'{pipe}' is a named pipe, not a regular file; open a drone video or a "
+                                         r"project"):
+        opens_as_video(pipe)
