@@ -463,6 +463,20 @@ def current_user() -> str:
     return one_line(name) or "unknown"
 
 
+def _special_file_kind(path: Path) -> str:
+    """What a file that is neither a regular file nor a folder is, in words."""
+    import stat
+
+    mode = path.stat().st_mode
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
 @lru_cache(maxsize=256)
 def _reviewer(recorded: str) -> str:
     """A reviewer's name as read from a project: one line of text (:func:`core.text.one_line`),
@@ -849,6 +863,9 @@ class ProjectStore:
         if path.is_dir():
             raise StoreError(f"{str(path)!r} is a folder, not a project; give the project file ({PROJECT_SUFFIX}) inside it")
         if not path.is_file():
+            if path.exists():  # a named pipe would be waited on for ever by whoever reads it
+                raise StoreError(f"{str(path)!r} is {_special_file_kind(path)}, not a project file; give the "
+                                 "project file itself")
             raise StoreError(f"no project at {str(path)!r}: the file does not exist")
         if path.stat().st_size == 0:
             raise StoreError(

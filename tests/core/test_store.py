@@ -336,3 +336,14 @@ def test_detection_origin_and_review_round_trip(project):
     (det_id,) = project.write_frame(run, Frame(0, 0.0, 64, 48), [det])
     got = project.detection(det_id)
     assert (got.origin, got.review, got.mask) == (Origin.ADDED, ReviewState.REJECTED, None)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_given_as_a_project_is_not_said_to_be_missing(tmp_path):
+    import os
+
+    pipe = tmp_path / "flight.dmproj"
+    os.mkfifo(pipe)
+    with pytest.raises(StoreError) as refused:
+        ProjectStore.open(pipe)
+    assert str(refused.value) == f"{str(pipe)!r} is a named pipe, not a project file; give the project file itself"
