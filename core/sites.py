@@ -397,7 +397,8 @@ class JoinedMark(SiteMark):
     one flight's sightings (``services.decision_reach``). ``joined``: the flight's
     detections the survey joined with the decided site, whose site it reaches, and no
     other (``fused``: the survey's joins hold the decided site and the flight). Where they
-    do not (the decided site is on no survey map: an earlier run's, an unconfirmed one),
+    do not (the decided site is on no survey map: an earlier run's the new run has no site
+    of, an unconfirmed one),
     it reaches a site by place, never one of ``apart``: the flight's detections the survey
     joined with another site of a flight the decision was made in (a neighbouring roof)."""
 

@@ -118,6 +118,8 @@ class CarryMatch:
 
     matches: dict[int, SiteMark]
     disputed: tuple[Disputed, ...] = ()
+    #: site id -> the id of the decision record it gets (:class:`core.store.SiteDecisionRecord`)
+    records: dict[int, int] = field(default_factory=dict)
 
 
 def _worded(mark: SiteMark) -> str:
@@ -300,6 +302,7 @@ def match_runs(earlier: Sequence[tuple[SiteDecisionRecord, Traits]], sites: Mapp
     site_ids = list(sites)
     site_traits = [sites[site_id] for site_id in site_ids]
     given: dict[int, SiteMark] = {}
+    given_records: dict[int, int] = {}
     disputed: list[Disputed] = []
     runs = sorted({record.run_id for record, _ in earlier},
                   key=lambda run: -max(record.id for record, _ in earlier if record.run_id == run))
@@ -335,8 +338,31 @@ def match_runs(earlier: Sequence[tuple[SiteDecisionRecord, Traits]], sites: Mapp
                 blocked.add(site_id)
         for site_id, k in won.items():
             given[site_id] = _mark(records[k][0])
+            given_records[site_id] = records[k][0].id
         blocked |= set(won)
-    return CarryMatch(given, tuple(sorted(disputed, key=lambda d: d.site_id)))
+    return CarryMatch(given, tuple(sorted(disputed, key=lambda d: d.site_id)), given_records)
+
+
+def earlier_decisions_moved(store: ProjectStore, run_id: int, sites: Sequence[SiteSummary],
+                            built: DamageMap | None) -> dict[int, frozenset[int]]:
+    """Each sighting another run's site decision decided -> the sightings of the site of
+    run ``run_id`` (``sites``: every site of it, decided ones among them; ``built``: its map)
+    that is the same damage, matched as a new run's undecided sites get the earlier runs'
+    decisions (:func:`match_runs`), every site taken as open: where an earlier run's
+    decision lies in this run, for the survey's joins to follow before the decision is
+    carried into it. Sightings whose decision went to no site here (disputed, or nothing
+    the same damage) are left out."""
+    if not any(d.run_id != run_id for d in store.site_decisions()):
+        return {}
+    buildings = project_buildings(store, built)
+    earlier = earlier_traits(store, run_id, built, buildings)
+    if not earlier:
+        return {}
+    found = match_runs(earlier, site_traits(store, sites, built, buildings), {site.site_id for site in sites})
+    held = {site.site_id: frozenset(site.detection_ids) for site in sites}
+    record_of = {record.id: record for record, _traits in earlier}
+    return {i: held[site_id] for site_id, record_id in found.records.items()
+            for i in record_of[record_id].detection_ids}
 
 
 def _mark(record: SiteDecisionRecord) -> SiteMark:
@@ -459,5 +485,5 @@ def _common_level(detections: Sequence[object]) -> DamageLevel | None:
 
 
 __all__ = ["BOX_IOU", "Buildings", "CarryMatch", "Disputed", "SAME_BOXES", "SAME_PLACE", "SAME_TIME", "SPAN_OVERLAP",
-           "Traits", "earlier_traits", "evidence", "match_runs", "one_building", "project_buildings", "same_boxes",
-           "same_span", "site_traits", "sole_buildings"]
+           "Traits", "earlier_decisions_moved", "earlier_traits", "evidence", "match_runs", "one_building",
+           "project_buildings", "same_boxes", "same_span", "site_traits", "sole_buildings"]

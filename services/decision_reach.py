@@ -9,8 +9,14 @@ survey joined another flight's site). A decision reaches the site of another fli
 survey joins with the decided one, and no other: a neighbour 3.6 m off that the survey
 joined to another site of the flight the decision was made in is another roof.
 
-Where the joins hold no decided site (an earlier run's decision, a site left unconfirmed,
-a flight whose project cannot be read now), place is all there is: the decision reaches
+A decision made in an earlier run of a flight analysed again since, not yet carried into
+its new run, is on the new run's site of the same damage (:func:`on_latest_runs`,
+matched as the carrying matches it, :mod:`services.carry`), and follows the joins from
+there, into that flight's new run too.
+
+Where the joins hold no decided site (an earlier run's decision on no site of the new run,
+a site left unconfirmed, a flight whose project cannot be read now), place is all there
+is: the decision reaches
 the nearest site as far as the survey joins two flights' sites, still never such a
 neighbour. :func:`flight_marks` gives each flight the decisions made elsewhere as
 :class:`core.sites.JoinedMark`; :func:`core.sites.decisions_reaching` applies them, for
@@ -42,6 +48,11 @@ class MappedFlight:
     name: str
     damage_map: DamageMap
     rejected: Sequence[SiteDecisionRecord] = ()
+    #: each sighting an earlier run's decision decided -> the sightings of the mapped run's
+    #: site of the same damage (:func:`services.carry.earlier_decisions_moved`)
+    moved: Mapping[int, frozenset[int]] = field(default_factory=dict)
+    #: the sightings of the mapped run's sites no reviewer decided (nor took a decision back on)
+    undecided: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,7 @@ def flight_marks(flights: Sequence[MappedFlight], decisions: Sequence[MadeDecisi
         for fused in flight.damage_map.fused:
             held[(flight.name, fused.site.id)] = frozenset(
                 int(m.detection.id) for m in fused.members if m.detection.id is not None)
+    decisions = on_latest_runs(decisions, flights)
     places = _rejected_places(flights, decisions)
     held.update(((place.flight, place.key), sightings) for place, sightings in places)
     groups = joined_sites([FlightMap(f.name, f.damage_map) for f in flights], [place for place, _ in places],
@@ -90,6 +102,33 @@ def flight_marks(flights: Sequence[MappedFlight], decisions: Sequence[MadeDecisi
             out[name].append(JoinedMark(mark.lon_deg, mark.lat_deg, mark.review, mark.level,
                                         joined=_sightings_of(name, own, held) if in_joins else frozenset(),
                                         apart=_sightings_of(name, others, held), fused=in_joins))
+    return out
+
+
+def on_latest_runs(decisions: Sequence[MadeDecision], flights: Sequence[MappedFlight]) -> list[MadeDecision]:
+    """``decisions`` with each made in an earlier run of a mapped flight (every one of its
+    sightings there an earlier run's) on the mapped run's site of the same damage
+    (:attr:`MappedFlight.moved`), whose joins it then follows. Where that site is still
+    undecided the decision is not in the flight's mapped run yet: it reaches that site too,
+    as it will once carried there (``survey analyse``, or the flight opened in the app)."""
+    from dataclasses import replace
+
+    by_name = {flight.name: flight for flight in flights}
+    out = []
+    for decision in decisions:
+        sightings = dict(decision.sightings)
+        made_in = set(decision.made_in)
+        for name, decided in decision.sightings.items():
+            flight = by_name.get(name)
+            if flight is None or not decided or not decided <= flight.moved.keys():
+                continue
+            moved = frozenset(j for i in decided for j in flight.moved[i])
+            sightings[name] = moved
+            if name in made_in and moved <= flight.undecided:
+                made_in.discard(name)
+        if sightings != decision.sightings:
+            decision = replace(decision, made_in=frozenset(made_in), sightings=sightings)
+        out.append(decision)
     return out
 
 
@@ -122,4 +161,4 @@ def _sightings_of(flight: str, groups: Sequence[frozenset[tuple[str, int]]],
     return frozenset(i for group in groups for key in group if key[0] == flight for i in held[key])
 
 
-__all__ = ["MadeDecision", "MappedFlight", "flight_marks"]
+__all__ = ["MadeDecision", "MappedFlight", "flight_marks", "on_latest_runs"]

@@ -1213,6 +1213,10 @@ class _MappedFlight:
     taken_back: frozenset[int] = frozenset()
     rejections_back: frozenset[int] = frozenset()
     rejected: tuple[SiteDecisionRecord, ...] = ()
+    #: where its earlier runs' decisions lie in its latest run, and that run's undecided
+    #: sightings (:class:`services.decision_reach.MappedFlight`)
+    moved: Mapping[int, frozenset[int]] = field(default_factory=dict)
+    undecided: frozenset[int] = frozenset()
 
 
 def _map_flights(survey: Survey, decisions: SurveyDecisions,
@@ -1245,15 +1249,34 @@ def _map_flights(survey: Survey, decisions: SurveyDecisions,
                 if video_gone is not None:
                     notes.append(f"flight {flight.name}: {video_gone}")
                 built = damage_map(store)
-                mapped.append(_MappedFlight(flight, built, frozenset(taken_back_sightings(store, run_id)),
-                                            frozenset(rejections_taken_back(store, run_id)),
-                                            tuple(whole_rejections(store, run_id))))
+                taken_back = frozenset(taken_back_sightings(store, run_id))
+                moved, undecided = _earlier_runs_decisions(store, run_id, built, taken_back)
+                mapped.append(_MappedFlight(flight, built, taken_back, frozenset(rejections_taken_back(store, run_id)),
+                                            tuple(whole_rejections(store, run_id)), moved, undecided))
                 for keys, site_id in zip(together, _sites_decided(survey, flight, store, built, accepted)):
                     if site_id is not None:
                         keys.add((flight.name, site_id))
         except DamagemapError as exc:
             notes.append(f"flight {flight.name}: left out ({exc})" + _flags_hint(survey, flight, str(exc)))
     return mapped, notes, together
+
+
+def _earlier_runs_decisions(store: ProjectStore, run_id: int, built: DamageMap, taken_back: frozenset[int],
+                            ) -> tuple[dict[int, frozenset[int]], frozenset[int]]:
+    """Where the site decisions of a flight's earlier runs lie in its latest run ``run_id``
+    (:func:`services.carry.earlier_decisions_moved`), and the sightings of that run's
+    sites no reviewer decided nor took a decision back on: a flight analysed again whose
+    earlier decisions are not carried into the new run yet. Nothing when no earlier run
+    holds a site decision."""
+    from services.carry import earlier_decisions_moved
+    from services.sites import site_review
+
+    if not any(d.run_id != run_id for d in store.site_decisions()):
+        return {}, frozenset()
+    sites = [item.site for item in site_review(store, run_id, built=built).queue]
+    undecided = frozenset(i for site in sites if not site.decided and taken_back.isdisjoint(site.detection_ids)
+                          for i in site.detection_ids)
+    return earlier_decisions_moved(store, run_id, sites, built), undecided
 
 
 def _marks_by_flight(survey: Survey, decisions: SurveyDecisions, mapped: Sequence[_MappedFlight],
@@ -1266,7 +1289,8 @@ def _marks_by_flight(survey: Survey, decisions: SurveyDecisions, mapped: Sequenc
 
     if not decisions.dated:
         return {}
-    return flight_marks([MappedFlight(f.record.name, f.damage_map, f.rejected) for f in mapped], decisions.made(),
+    return flight_marks([MappedFlight(f.record.name, f.damage_map, f.rejected, f.moved, f.undecided) for f in mapped],
+                        decisions.made(),
                         [flight.name for flight in survey.flights], together=together, settings=settings)
 
 

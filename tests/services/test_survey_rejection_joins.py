@@ -10,6 +10,7 @@ each holding its ground truth as a finished run."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -133,3 +134,41 @@ def test_a_flight_added_after_a_rejection_gets_it_on_the_site_the_survey_joins_w
         assert distance_m(rejected.lon_deg, rejected.lat_deg, lone.lon_deg, lone.lat_deg) < 1.0
         assert not any(site.decided for site in review.sites)
     assert _undecided(survey, "wednesday", surveys.survey_map(survey).site(shared.id)) == {ReviewState.PENDING}
+
+
+
+
+def test_an_earlier_runs_rejection_follows_the_joins_not_a_neighbour_by_place(sites_truth, tmp_path, capsys):
+    """tuesday analysed again after its reviewer rejected, in its first run, its site of
+    the damage monday saw too; the rejection is not carried into the new run yet. It
+    reaches tuesday's new site of that damage and monday's site the survey joins with it,
+    as the carrying will: not monday's lone site 3.6 m off, a survey site of its own (the
+    earlier run's site on no map, the rejection went by place, to the nearest monday site
+    not joined with tuesday's: the neighbour)."""
+    from app.cli import main
+
+    survey, built, lone, shared = _neighbours(sites_truth, tmp_path)
+    _reject_in_flight(survey, "tuesday", shared)
+    with ProjectStore.open(survey.project_path(survey.flight("tuesday"))) as store:
+        write_run(store, sites_truth.detections, sites_truth.times)  # analysed again
+
+    after = surveys.survey_map(survey)
+    assert [s.id for s in after.sites] == [s.id for s in built.sites if s.id != shared.id]
+    assert after.site(lone.id).flights == ("monday",)
+    assert main(["survey", "info", str(survey.folder), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert lone.id in {site["id"] for site in info["sites"]}
+    assert shared.id not in {site["id"] for site in info["sites"]}
+
+    monday = survey.project_path(survey.flight("monday"))
+    with ProjectStore.open(monday) as store:  # what the app carries when monday is opened
+        carried = carry_decisions(store, site_review(store), elsewhere=surveys.survey_decisions(survey,
+                                                                                             except_project=monday))
+    assert carried is not None
+    assert {edit.detection_id for group in carried.groups for edit in group.edits} == {
+        s.detection_id for s in surveys.site_summary(shared, "monday").sightings}
+
+    assert surveys.apply_decisions(survey) > 0  # `survey analyse`
+    assert _undecided(survey, "monday", lone) == {ReviewState.PENDING}
+    assert _undecided(survey, "monday", shared) == {ReviewState.REJECTED}
+    assert [s.id for s in surveys.survey_map(survey).sites] == [s.id for s in after.sites]
