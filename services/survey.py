@@ -32,7 +32,7 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1552,13 +1552,15 @@ def flight_in_survey(survey: Survey, project: Path) -> FlightInSurvey:
 FileStamp = tuple[str, int, int] | tuple[str]
 
 
-def survey_files_stamp(survey: Survey, leave_out: Path | None = None) -> tuple[FileStamp, ...]:
+def survey_files_stamp(survey: Survey, leave_out: Path | None = None, *,
+                       videos: Iterable[Path] = ()) -> tuple[FileStamp, ...]:
     """The modification time and size of every file a survey map is built from: the
     survey's manifest and site numbers, and each flight's project but ``leave_out``'s (the
-    project open in a window, which watches its own). Equal stamps: nothing changed between
+    project open in a window, which watches its own); and of ``videos`` (the flights'
+    videos, whose absence a list of flights shows). Equal stamps: nothing changed between
     them (a decision on another flight, from ``survey decide`` or another window, changes
-    one). Only ``stat`` calls, cheap enough for a window to look every second or two on the
-    GUI thread.
+    one; so do a flight added, analysed or relinked). Only ``stat`` calls, cheap enough for
+    a window to look every second or two on the GUI thread.
 
     Not a project's write-ahead log: an analysis running on another flight writes there at
     every frame, and the survey would be read again at every look, back to back; the project
@@ -1570,6 +1572,7 @@ def survey_files_stamp(survey: Survey, leave_out: Path | None = None) -> tuple[F
         project = survey.project_path(flight)
         if left_out is None or project.resolve() != left_out:
             paths.append(project)
+    paths += [Path(video) for video in videos]
     return tuple(_file_stamp(path) for path in paths)
 
 
@@ -1579,6 +1582,14 @@ def _file_stamp(path: Path) -> FileStamp:
     except OSError:
         return (str(path),)
     return (str(path), status.st_mtime_ns, status.st_size)
+
+
+def flights_read_again(folder: Path) -> tuple[Survey, list[FlightStatus]]:
+    """The survey in ``folder`` read again, with each flight's :class:`FlightStatus`: what
+    a list of its flights shows once it noticed the survey changed outside it (a flight
+    added, analysed, decided or relinked by another damagemap)."""
+    survey = Survey.open(folder)
+    return survey, flight_statuses(survey)
 
 
 def flight_in_survey_read_again(folder: Path, project: Path) -> tuple[Survey, FlightInSurvey]:
@@ -2203,6 +2214,7 @@ __all__ = [
     "flight_in_survey",
     "flight_in_survey_read_again",
     "survey_files_stamp",
+    "flights_read_again",
     "survey_title",
     "flight_statuses",
     "missing_project_text",

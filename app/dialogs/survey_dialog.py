@@ -38,7 +38,7 @@ from app.workers import FunctionJob, survey_add_job, survey_export_job, survey_g
 from core.sites import counted
 from core.survey import Survey
 from geo.export.survey_html import date_text
-from services.survey import FlightStatus, flight_statuses, sites_to_review
+from services.survey import FlightStatus, flight_statuses, sites_to_review, survey_files_stamp
 
 if TYPE_CHECKING:  # pragma: no cover
     from app.dialogs.survey_export_dialog import SurveyExportDialog
@@ -51,6 +51,8 @@ SITES_COLUMN = COLUMNS.index("Sites")
 SEEN_COLUMN = COLUMNS.index("Ground seen")
 #: the flight's own sites on its map that no reviewer has decided yet
 TO_REVIEW_COLUMN = COLUMNS.index("To review")
+#: the columns the survey's map fills in, once built
+MAP_COLUMNS = (SEEN_COLUMN, SITES_COLUMN, TO_REVIEW_COLUMN)
 
 
 #: Why a survey button is off, said in its tooltip (:func:`app.button_reasons.enable_button_or_say_why`).
@@ -121,6 +123,10 @@ class SurveyDialog(QDialog):
         closes the dialog.
     """
 
+    #: How often the survey's files are looked at (``stat`` only) for changes made outside
+    #: the dialog, as the window looks at its open project's.
+    WATCH_INTERVAL_MS = 1500
+
     flight_chosen = Signal(object)
     map_ready = Signal(object)
     exported = Signal(object)
@@ -139,6 +145,12 @@ class SurveyDialog(QDialog):
         self._export_job: FunctionJob | None = None
         self._add_job: FunctionJob | None = None
         self._georeference_job: FunctionJob | None = None
+        self._read_job: FunctionJob | None = None
+        #: the survey's files as the flights were last read (:meth:`check_survey_files`)
+        self._seen_stamp = self._files_stamp()
+        self._watch_timer = QTimer(self)
+        self._watch_timer.setInterval(self.WATCH_INTERVAL_MS)
+        self._watch_timer.timeout.connect(self.check_survey_files)
 
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -234,7 +246,14 @@ class SurveyDialog(QDialog):
         self._update_buttons()
         self.build_map()
 
-    def _fill_table(self) -> None:
+    def _fill_table(self, *, keep_map_cells: bool = False) -> None:
+        """List ``statuses``, the flight chosen before (by name) chosen again and the list
+        scrolled as it was; ``keep_map_cells``: each flight still listed keeps what the
+        last map said of it until the next map is built (else they wait, "…")."""
+        chosen = self._chosen_name()
+        scroll = self.table.verticalScrollBar().value(), self.table.horizontalScrollBar().value()
+        map_cells = {self.table.item(row, 0).text(): [self.table.item(row, column).text() for column in MAP_COLUMNS]
+                     for row in range(self.table.rowCount()) if self.table.item(row, 0) is not None}
         self.table.setRowCount(len(self.statuses))
         for row, status in enumerate(self.statuses):
             record = status.record
@@ -248,6 +267,20 @@ class SurveyDialog(QDialog):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 item.setToolTip(status.problem or (_TO_REVIEW_TIP if column == TO_REVIEW_COLUMN else status.project_shown))
                 self.table.setItem(row, column, item)
+            if keep_map_cells and record.name in map_cells:
+                for column, text in zip(MAP_COLUMNS, map_cells[record.name]):
+                    self.table.item(row, column).setText(text)
+        rows = [row for row, status in enumerate(self.statuses) if status.name == chosen]
+        if rows:
+            self.table.selectRow(rows[0])
+        self.table.verticalScrollBar().setValue(scroll[0])
+        self.table.horizontalScrollBar().setValue(scroll[1])
+
+    def _chosen_name(self) -> str | None:
+        """The name of the flight chosen in the list (``None``: none)."""
+        row = self.table.currentRow()
+        item = self.table.item(row, 0) if 0 <= row < self.table.rowCount() else None
+        return None if item is None or not self.table.selectionModel().isRowSelected(row) else item.text()
 
     def refresh(self) -> bool:
         """Read the survey and its flights again, and build its map again; ``False`` (and
@@ -258,6 +291,7 @@ class SurveyDialog(QDialog):
             self.message.setText(_failure(error_text(exc)))
             return False
         self.statuses = flight_statuses(self.survey)
+        self._seen_stamp = self._files_stamp()
         self.survey_map = None
         self._fill_table()
         self._show_summary()
@@ -265,6 +299,63 @@ class SurveyDialog(QDialog):
         self.survey_changed.emit(self.survey)
         self.build_map()
         return True
+
+    # ------------------------------------------------------------------ following other damagemaps
+    def _files_stamp(self) -> tuple:
+        """The survey's files and the flights' videos, as :func:`services.survey.survey_files_stamp` stamps them."""
+        return survey_files_stamp(self.survey, videos=[s.video for s in self.statuses if s.video is not None])
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._watch_timer.start()
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._watch_timer.stop()
+        super().hideEvent(event)
+
+    @property
+    def busy(self) -> bool:
+        """A job of the dialog's is running (the flights read, the map built, flights
+        added, exported or their videos read): the list changes when it ends."""
+        return any(job is not None and job.is_running for job in
+                   (self._read_job, self._map_job, self._add_job, self._export_job, self._georeference_job))
+
+    def check_survey_files(self) -> bool:
+        """Whether the survey changed outside the dialog since its flights were read
+        (``damagemap survey add``, ``analyse``, ``decide`` or ``relink``, or another window:
+        its manifest, a flight's project or video changed): then the flights are read
+        again off the GUI thread and listed, the one chosen kept chosen and the list
+        scrolled as it was, and the map built again. Looked at every
+        :data:`WATCH_INTERVAL_MS` while the dialog shows, with ``stat`` only; not while a
+        job of the dialog's runs (what changed meanwhile is noticed at the next look after
+        it). The map's first build writes the survey's site numbers: noticed once, read
+        once more."""
+        from services.survey import flights_read_again
+
+        if self.busy:
+            return False
+        stamp = self._files_stamp()
+        if stamp == self._seen_stamp:
+            return False
+        self._seen_stamp = stamp  # taken before the read: a change made while it reads is noticed at the next look
+        job = FunctionJob(flights_read_again, self.survey.folder, parent=self)
+        job.done.connect(lambda read: self._show_read_again(*read))
+        job.failed.connect(lambda exc: self.message.setText(_failure(error_text(exc))))
+        self._read_job = job
+        job.start()
+        return True
+
+    def _show_read_again(self, survey: Survey, statuses: list[FlightStatus]) -> None:
+        """The flights as another damagemap left them; the figures of the last map stay
+        until the map is built again."""
+        changed = survey != self.survey
+        self.survey, self.statuses = survey, statuses
+        self._fill_table(keep_map_cells=True)
+        self._show_summary()
+        self._update_buttons()
+        if changed:
+            self.survey_changed.emit(survey)
+        self.build_map()
 
     # ------------------------------------------------------------------ adding flights
     def add_flights_dialog(self) -> None:
