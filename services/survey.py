@@ -547,14 +547,36 @@ def _relink_video(survey: Survey, name: str, path: Path) -> Relinked:
             raise SurveyError(f"flight {name}: its project {shown_path(project)!r} cannot be written (read-only) "
                               "to point it at its video")
         store.set_video(found)
+        telemetry = _telemetry_found_beside(store, found)
     detail = "" if recorded is None else f": {CONTENT_WORDS} as {Path(flight.video).name!r} ({content_text(recorded)})"
     identity = file_identity(found)
 
     def relink(fresh: Survey) -> FlightRecord:
+        changes = {} if telemetry is None else {"telemetry": str(telemetry)}
         return fresh.change_flight(name, video=str(found.resolve()),
-                                   video_identity=identity or fresh.flight(name).video_identity)
+                                   video_identity=identity or fresh.flight(name).video_identity, **changes)
 
-    return Relinked(survey.update(relink), (f"its video is {str(found)!r}, {how}{detail}",))
+    said = [f"its video is {str(found)!r}, {how}{detail}"]
+    if telemetry is not None:
+        said.append(f"its telemetry is {str(telemetry)!r}, found beside the video (it had none): it goes on the "
+                    "survey's map")
+    return Relinked(survey.update(relink), tuple(said))
+
+
+def _telemetry_found_beside(store: ProjectStore, video: Path) -> Path | None:
+    """A flight's project with no telemetry, pointed at its video elsewhere, takes the
+    telemetry found beside the video there (same name: SRT, GPX, CSV), as a flight added
+    with its video does (:func:`services.project.open_or_create_project`): the log the
+    field team kept with the video. Returns it (``None``: the project has telemetry, or
+    none is there)."""
+    from services.project import find_telemetry
+
+    if store.telemetry_path is not None:
+        return None
+    found = find_telemetry(video)
+    if found is not None:
+        store.set_telemetry(Path(found).resolve())
+    return None if found is None else Path(found).resolve()
 
 
 def _only_match(recorded: Mapping[str, Any], candidates: Sequence[Path], where: str, name: str) -> Path | None:

@@ -361,3 +361,32 @@ def test_a_telemetry_file_given_is_named_as_one_and_what_relink_takes_said(town,
            "DJI_0042's project (.dmproj), its video, or the folder holding the video" in err
     assert "not a damagemap project" not in err and "analyze" not in err
     assert _video_of(survey, "DJI_0042").name == "DJI_0042.MP4"  # nothing changed
+
+
+def test_a_flight_added_without_telemetry_takes_the_log_found_beside_its_video_relinked(sites_truth, tmp_path,
+                                                                                         capsys):
+    """A video added with no log beside it, moved by the field team into the folder that
+    holds its SRT: relinked, the flight takes that log (as adding the video from there
+    would) and goes on the survey's map; before, it stayed off it for want of telemetry."""
+    from app.cli import main
+
+    videos, media = tmp_path / "videos", tmp_path / "media"
+    videos.mkdir()
+    media.mkdir()
+    shutil.copy2(sites_truth.video, videos / "west.mp4")
+    survey = surveys.create_survey(tmp_path / "town")
+    flight = surveys.add_flight(survey, videos / "west.mp4")
+    assert flight.telemetry is None
+    with ProjectStore.open(survey.project_path(flight)) as store:
+        _analysed(store, sites_truth, videos / "west.mp4")
+    (videos / "west.mp4").rename(media / "west.mp4")
+    shutil.copy2(sites_truth.srt, media / "west.SRT")
+
+    assert main(["survey", "relink", str(survey.folder), "west", str(media / "west.mp4")]) == 0
+    assert f"flight west: its telemetry is {str((media / 'west.SRT').resolve())!r}, found beside the video" in \
+        capsys.readouterr().out
+    fresh = Survey.open(survey.folder)
+    assert fresh.flight("west").telemetry == str((media / "west.SRT").resolve())
+    with ProjectStore.open(fresh.project_path(fresh.flight("west")), read_only=True) as store:
+        assert Path(store.telemetry_path) == (media / "west.SRT").resolve()
+    assert [f.name for f in surveys.survey_map(fresh).flights] == ["west"]
