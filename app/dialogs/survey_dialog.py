@@ -70,6 +70,16 @@ _TO_REVIEW_TIP = ("the flight's sites on its map (confirmed, at its score thresh
                   "flight at the same place is carried to this one when it opens)")
 
 
+#: the "Ground seen" of a flight analysed but left out of the survey's map (no telemetry, a
+#: camera or heights missing): its tooltip and the notes say why
+LEFT_OUT_TEXT = "not on the map"
+
+
+def left_out_note(notes: list[str], flight: str) -> str | None:
+    """The note of the survey's map saying why ``flight`` is left out of it (``None``: none does)."""
+    return next((note for note in notes if note.startswith(f"flight {flight}: left out")), None)
+
+
 def video_missing(status: FlightStatus) -> bool:
     """Whether the video the flight's project names is not where it names it (renamed or moved)."""
     return status.video is not None and not status.video.is_file()
@@ -528,6 +538,10 @@ class SurveyDialog(QDialog):
         for row, status in enumerate(self.statuses):
             seen = coverage.get(status.name)
             self.table.item(row, SEEN_COLUMN).setText("" if seen is None else f"{seen.area_m2 / 1e4:.2f} ha")
+            left_out = left_out_note(built.notes, status.name) if seen is None and status.frames_analysed else None
+            if left_out is not None:  # analysed, yet on no map: the row says so, its tooltip why
+                self.table.item(row, SEEN_COLUMN).setText(LEFT_OUT_TEXT)
+                self.table.item(row, SEEN_COLUMN).setToolTip(survey_note_in_window_words(left_out))
             self.table.item(row, SITES_COLUMN).setText("" if seen is None else str(seen.sites))
             self.table.item(row, TO_REVIEW_COLUMN).setText(str(undecided[status.name]) if status.name in undecided else "")
         self.notes.setText("<br>".join(_escape(survey_note_in_window_words(note)) for note in built.notes))
@@ -661,12 +675,21 @@ _RELINK_VIDEO = re.compile(r"give where it is now \(matched by its content\): da
 _RECORDS_REJECTION = "(`survey analyse`, or opening the flight in the app, records the rejection in it)"
 #: a flight left out of the map for want of telemetry (geo.mapping), said with commands
 _NO_TELEMETRY = re.compile(r"flight (.+?): left out \(.*: the project has no telemetry file; ")
+#: what a flight left out for want of a camera or heights is given with, in a survey, said
+#: with commands (services.survey's flags hint)
+_READ_IN_SURVEY = re.compile(r"; in a survey: `damagemap survey georeference [^`]*` reads them from the video, or give "
+                             r"them to `damagemap export [^`]*`$")
+_GIVE_IN_SURVEY = re.compile(r"; in a survey: give them to `damagemap export [^`]*`$")
+#: a flag named in parentheses, alone ("(--ground-elevation M)") or before the app's way
+_FLAG_ALONE = re.compile(r" \(--[^();]*\)")
+_FLAG_BEFORE = re.compile(r"\(--[^();]*; ")
 
 
 def survey_note_in_window_words(note: str) -> str:
     """A note of the survey's map as the window says it: the sites no other flight found
     are said as a flight's Sites list says them, not by the files' property; a video not
-    found is found with Locate Flight…, not a command."""
+    found is found with Locate Flight…, and a camera or heights missing read with Read
+    Cameras & Heights or given in the flight's Georeferencing…, not a command."""
     from geo.survey_fusion import NOT_FOUND_BY
 
     no_telemetry = _NO_TELEMETRY.match(note)
@@ -674,6 +697,11 @@ def survey_note_in_window_words(note: str) -> str:
         return (f"flight {no_telemetry[1]}: left out: its project has no telemetry (the drone's SRT, GPX or flight "
                 "log): open the flight and choose File > Open Telemetry…")
     note = note.replace(_RECORDS_REJECTION, "(opening the flight records the rejection in it)")
+    if _READ_IN_SURVEY.search(note) or _GIVE_IN_SURVEY.search(note):
+        note = _READ_IN_SURVEY.sub("; Read Cameras & Heights reads them from the video (or open the flight and "
+                                   "choose Analysis > Georeferencing…)", note)
+        note = _GIVE_IN_SURVEY.sub("; open the flight and give them in Analysis > Georeferencing…", note)
+        note = _FLAG_ALONE.sub("", _FLAG_BEFORE.sub("(", note))
     note = _RELINK_VIDEO.sub("choose the flight and Locate Flight… (its video is recognised by its content)", note)
     if NOT_FOUND_BY not in note:
         return note
