@@ -406,16 +406,17 @@ def missing_project_text(survey: Survey, flight: FlightRecord) -> str | None:
             f"{flight.name} PROJECT")
 
 
-def missing_video_text(survey: Survey, flight: FlightRecord, video: str | Path) -> str | None:
+def missing_video_text(survey: Survey, flight: FlightRecord, video: str | Path, *, on_map: bool = True) -> str | None:
     """Why the video ``flight``'s project names cannot be read, and how to find it again
     (``survey relink`` matches a renamed or moved video by its content), or ``None`` when
     it is there. Its sites stay on the map (the analysis is in the project), but their
-    close-ups cannot be cut from it."""
+    close-ups cannot be cut from it; ``on_map``: false for a flight left out of the map
+    for another reason (no telemetry), whose sites are on no map to stay on."""
     if Path(video).is_file():
         return None
-    return (f"its video is not at {shown_path(Path(video))!r} (renamed or moved?): its sites stay on the map, "
-            "without their close-ups; give where it is now (matched by its content): "
-            f"damagemap survey relink '{survey.folder}' {flight.name} VIDEO")
+    stays = "its sites stay on the map, without their close-ups" if on_map else "its sites' close-ups are cut from it"
+    return (f"its video is not at {shown_path(Path(video))!r} (renamed or moved?): {stays}; give where it is now "
+            f"(matched by its content): damagemap survey relink '{survey.folder}' {flight.name} VIDEO")
 
 
 @dataclass(frozen=True)
@@ -1267,10 +1268,14 @@ def _map_flights(survey: Survey, decisions: SurveyDecisions,
                 if run_id is None:
                     notes.append(f"flight {flight.name}: not analysed yet")
                     continue
-                video_gone = missing_video_text(survey, flight, store.video_path)
-                if video_gone is not None:
-                    notes.append(f"flight {flight.name}: {video_gone}")
-                built = damage_map(store)
+                mapped_now = False
+                try:
+                    built = damage_map(store)
+                    mapped_now = True
+                finally:  # said first; a flight left out is said to be after it
+                    video_gone = missing_video_text(survey, flight, store.video_path, on_map=mapped_now)
+                    if video_gone is not None:
+                        notes.append(f"flight {flight.name}: {video_gone}")
                 taken_back = frozenset(taken_back_sightings(store, run_id))
                 moved, undecided = _earlier_runs_decisions(store, run_id, built, taken_back)
                 mapped.append(_MappedFlight(flight, built, taken_back, frozenset(rejections_taken_back(store, run_id)),

@@ -390,3 +390,31 @@ def test_a_flight_added_without_telemetry_takes_the_log_found_beside_its_video_r
     with ProjectStore.open(fresh.project_path(fresh.flight("west")), read_only=True) as store:
         assert Path(store.telemetry_path) == (media / "west.SRT").resolve()
     assert [f.name for f in surveys.survey_map(fresh).flights] == ["west"]
+
+
+def test_a_flight_left_out_of_the_map_whose_video_moved_is_not_said_to_keep_its_sites_there(sites_truth, tmp_path,
+                                                                                            capsys):
+    """A flight with no telemetry (left out of the map) whose video moved: the note on its
+    video does not say its sites stay on the map; that of a mapped flight still does."""
+    from app.cli import main
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    survey = surveys.create_survey(tmp_path / "town")
+    for name in ("north", "west"):
+        shutil.copy2(sites_truth.video, videos / f"{name}.mp4")
+        if name == "north":
+            shutil.copy2(sites_truth.srt, videos / f"{name}.SRT")
+        flight = surveys.add_flight(survey, videos / f"{name}.mp4")
+        with ProjectStore.open(survey.project_path(flight)) as store:
+            _analysed(store, sites_truth, videos / f"{name}.mp4")
+        (videos / f"{name}.mp4").rename(videos / f"{name}-moved.mp4")
+
+    assert main(["survey", "info", str(survey.folder)]) == 0
+    said = capsys.readouterr().err
+    assert "flight north: its video is not at" in said and "flight west: its video is not at" in said
+    north = said[said.index("flight north: its video"):].split("; flight ")[0]
+    west = said[said.index("flight west: its video"):].split("; flight ")[0]
+    assert "its sites stay on the map" in north
+    assert "its sites stay on the map" not in west and "close-ups" in west
+    assert "flight west: left out" in said
