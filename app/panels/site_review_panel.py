@@ -69,6 +69,7 @@ from PySide6.QtWidgets import (
 from app.document import ProjectDocument
 from app.errors import show_error
 from app.panels import Panel
+from app.panels.list_place import ListPlace
 from app.workers import VIDEO_LANE, FunctionJob, build_map_job
 from app.widgets.fitting_button import FittingButton
 from app.widgets.focus_selection import SelectionFollowsFocus
@@ -539,6 +540,11 @@ class SiteReviewPanel(Panel):
         #: a detection of the site the reviewer last chose: selected again once the score
         #: threshold shows its site again (a threshold that hid it moved the selection on)
         self._chosen: int | None = None
+        #: the reviewer's place when the sites were placed anew (a new track, clock offset…):
+        #: found again, by its sightings, in the list read next (see :class:`ListPlace`)
+        self._place: ListPlace | None = None
+        self._placed_anew = False  # the georeferencing changed since the list was read
+        self._placed_with: object = None  # the track and georeferencing the list was read with
         self._moving = False  # the panel, not the reviewer, is moving the selection
         #: the reviewer moved the player (seeking, scrubbing, playing) while no site was
         #: selected: the list's first pick then leaves the player where they took it
@@ -675,7 +681,7 @@ class SiteReviewPanel(Panel):
         document.closed.connect(self._on_closed)
         document.flight_in_survey_changed.connect(self._on_flight_in_survey)
         document.run_changed.connect(self._on_run_changed)
-        document.telemetry_changed.connect(self.schedule_rebuild)
+        document.telemetry_changed.connect(self._on_telemetry_changed)
         document.track_replaced.connect(self._on_track_replaced)
         document.detections_changed.connect(self._on_data_changed)
         document.analysis_running_changed.connect(self._on_analysis_running_changed)
@@ -740,12 +746,42 @@ class SiteReviewPanel(Panel):
         """Another track places the sites anew: the list placed with the one before goes
         at once, as the map's sites do, until the new sites are read; the reviewer's place
         is kept for then."""
+        place = self._place_now() or self._place
         chosen = self._chosen if self._chosen is not None else _site_key(self.current_site())
         self._tracks_replaced += 1
         self._forget_sites()
         self.document.set_sites({})
-        self._chosen = chosen
+        self._chosen, self._place = chosen, place
         self.summary.setText("Reading the sites…")
+
+    def _on_telemetry_changed(self) -> None:
+        """The track or the project's settings changed: the sites are read again. Where
+        the track or the georeferencing changed (not only the map's score), they are placed
+        anew, and the list read next goes back to the reviewer's place as it is then."""
+        if self._placed_with is not None and self._placement() != self._placed_with:
+            self._placed_anew = True
+        self.schedule_rebuild()
+
+    def _placement(self) -> object:
+        """What places the sites on the ground: the track and the georeferencing settings."""
+        from dataclasses import replace
+
+        doc = self.document
+        return (doc.telemetry_path, replace(doc.settings, min_score=0.0)) if doc.is_open else None
+
+    def _place_now(self) -> ListPlace | None:
+        """The site in view and the undecided sites shown after it (``None``: no site in view)."""
+        review, site = self.review, self.current_site()
+        if review is None or site is None:
+            return None
+        ahead = []
+        for index in range(self.site_list.currentRow() + 1, self.site_list.count()):
+            if self.site_list.item(index).isHidden():
+                continue
+            after = review.site(int(self.site_list.item(index).data(SITE_ROLE)))
+            if after is not None and not after.decided and after.site_id not in self._decided:
+                ahead.append(frozenset(after.detection_ids))
+        return ListPlace(frozenset(site.detection_ids), site.best_detection_id, tuple(ahead))
 
     def _on_data_changed(self, *_args: object) -> None:
         if not self.document.analysis_running:
@@ -773,6 +809,7 @@ class SiteReviewPanel(Panel):
         self._ahead_queue.clear()
         self.review = None
         self._chosen = None
+        self._place, self._placed_anew, self._placed_with = None, False, None
         self._decided.clear()
         self.site_list.clear()
         self._rows = []
@@ -932,6 +969,8 @@ class SiteReviewPanel(Panel):
     def _show(self, review: SiteReview) -> None:
         current = self.current_site()
         shown_key = _site_key(current)
+        place = (self._place_now() if self._placed_anew else None) or self._place
+        self._place, self._placed_anew, self._placed_with = None, False, self._placement()
         chosen_meanwhile = False
         if shown_key is None:
             # a detection chosen with no site selected (a map site, a Review Table row or a
@@ -940,6 +979,8 @@ class SiteReviewPanel(Panel):
             # going back to the first site to decide
             shown_key = self._selected_in_run(review.run_id)
             chosen_meanwhile = shown_key is not None
+            if place is not None and chosen_meanwhile and shown_key not in place.detection_ids:
+                place = None  # a detection chosen while the sites were read: the reviewer's place now
         self.review = review
         # the map's sites (a rejected site's sightings are in none there)
         self.document.set_sites({d: site for d, site in review.site_of.items() if site not in review.rejected},
@@ -968,7 +1009,15 @@ class SiteReviewPanel(Panel):
         self._apply_row_filter(adjust_current=False)
         # the site an edit moved to, else the reviewer's place, else the site in view, else the first to decide
         row_index = None
-        for key in (self._follow_key, self._chosen, shown_key):
+        if self._follow_key is None and place is not None:
+            # placed anew: the same site matched by its sightings, else the next one still to decide
+            found = place.find(review.site_of, [site_id for row, site_id, _ in self._rows if not row.isHidden()],
+                               {item.site.site_id for item in review.queue if not item.site.decided})
+            row_index = None if found is None else self._row_of(found)
+            if row_index is not None:
+                self._chosen = _site_key(review.site(found))
+        keys = (self._follow_key,) if place is not None else (self._follow_key, self._chosen, shown_key)
+        for key in keys if row_index is None else ():
             target = review.site_of_detection(key) if key is not None else None
             row = self._row_of(target.site_id) if target is not None else None
             if row is not None and not self.site_list.item(row).isHidden():

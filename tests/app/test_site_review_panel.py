@@ -1686,3 +1686,27 @@ def test_a_row_names_the_view_the_site_opens_at_where_its_best_score_is_elsewher
     assert site_tooltip(layers.sites[at], layers.site_views_apart[at]).split("\n")[0] == line
     doc.close()
     assert errors == []
+
+
+def test_a_new_clock_offset_keeps_the_list_on_the_site_holding_most_of_its_sightings(qtbot, panel):
+    """A clock offset that splits the site in view: the list stays on the part holding most
+    of its sightings, the same site as the reviewer knows it (it went to the part holding
+    its best sighting, one frame's, listed last as unconfirmed)."""
+    doc = panel.document
+    last = max(range(panel.site_list.count()), key=lambda row: (len(panel.review.site(
+        panel.site_list.item(row).data(SITE_ROLE)).detection_ids), row))
+    panel.site_list.setCurrentRow(last)
+    site = panel.current_site()
+    sightings, best = set(site.detection_ids), site.best_detection_id
+    requests = []
+    doc.detection_requested.connect(lambda _frame, detection_id: requests.append(detection_id))
+    with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
+        doc.change_settings(replace(doc.settings, time_offset_s=doc.settings.time_offset_s + 0.3),
+                            "Change clock offset")
+    now = panel.current_site()
+    assert now is not None
+    most = max(len(sightings & set(s.detection_ids)) for s in panel.review.sites)
+    assert 0 < most < len(sightings)  # split by the offset, else the test shows nothing
+    assert panel.review.site_of_detection(best).site_id != now.site_id  # the best sighting went to the smaller part
+    assert len(sightings & set(now.detection_ids)) == most
+    assert requests[-1] in now.detection_ids  # the player shows the site the keys act on
