@@ -11,14 +11,24 @@ comparison and every row (1.1 s on opening a run of 25,620 detections, 5 s at 10
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
-from PySide6.QtCore import QAbstractItemModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPixmap, QIcon
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QHelpEvent, QPixmap, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -28,7 +38,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -43,11 +56,16 @@ from core.types import DamageLevel, Detection, Origin, ReviewState, frame_number
 SORT_ROLE = Qt.ItemDataRole.UserRole
 DETECTION_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
-#: Site before Origin: the last column stretches into what is left of the panel, and is cut
-#: where that is narrow ("#5 unconfirmed" is the widest text a reviewer reads there).
+#: Site before Origin: the last column shown takes what is left of the panel.
 COLUMNS = ("ID", "Frame", "Time", "Level", "Score", "State", "Site", "Origin")
 SITE_COLUMN = COLUMNS.index("Site")
 ORIGIN_COLUMN = COLUMNS.index("Origin")
+#: Where the columns are wider than the table, the least needed to review are folded away,
+#: first to last (each row's tooltip reads them): who drew a box, the detection's number,
+#: the time (the Frame column orders the rows as it does).
+FOLD_ORDER = (ORIGIN_COLUMN, COLUMNS.index("ID"), COLUMNS.index("Time"))
+#: Then these are cut to their least width, first to last, their text elided ("#6 unconf…").
+CUT_ORDER = (SITE_COLUMN, COLUMNS.index("Level"))
 #: The columns the filters read (level, score, state).
 _FILTER_COLUMNS = (COLUMNS.index("Level"), COLUMNS.index("Score"), COLUMNS.index("State"))
 #: Detections in no site sort after every site.
@@ -599,6 +617,9 @@ class _Header(QHeaderView):
 
     def __init__(self) -> None:
         super().__init__(Qt.Orientation.Horizontal)
+        #: asked for a column's width where it is to widen (``None``: the section is resized):
+        #: :meth:`_ColumnFit.want`, which keeps the columns within the table's width
+        self.want_width: Callable[[int, int], None] | None = None
         self.sortIndicatorChanged.connect(self._room_for_the_arrow)
 
     def sectionSizeFromContents(self, logical_index: int) -> QSize:  # noqa: N802 - Qt's name
@@ -611,8 +632,123 @@ class _Header(QHeaderView):
 
     def _room_for_the_arrow(self, logical_index: int, _order: Qt.SortOrder) -> None:
         """The column sorted on now is widened, where it must be, to show its heading and arrow."""
-        if 0 <= logical_index < self.count():
+        if not 0 <= logical_index < self.count():
+            return
+        if self.want_width is not None:
+            self.want_width(logical_index, self.sectionSizeHint(logical_index))
+        else:
             self.resizeSection(logical_index, max(self.sectionSize(logical_index), self.sectionSizeHint(logical_index)))
+
+
+class _ColumnFit(QObject):
+    """Keeps a table's columns within its width, so it never scrolls sideways.
+
+    Each column is as wide as it wants (its contents', measured by the panel, or the width
+    the reviewer dragged it to) and the last column shown takes what is left. Where they are
+    wider than the table, the columns of :data:`FOLD_ORDER` are folded away, then those of
+    :data:`CUT_ORDER` cut to their least width; :meth:`DetectionsPanel.cell_tip` reads
+    what is folded or cut. At 853x533 (a 1280x800 laptop at 150%) the eight columns were
+    wider than the Review Table, which scrolled sideways to its Site and Origin columns.
+    """
+
+    def __init__(self, table: QTableView, least: dict[int, int]) -> None:
+        super().__init__(table)
+        self._table, self._header = table, table.horizontalHeader()
+        self._least = least  # column -> the width it may be cut to
+        self._wanted: dict[int, int] = {}
+        self._folded: tuple[int, ...] = ()
+        self._fitting = False
+        self._header.sectionResized.connect(self._on_section_resized)
+        table.viewport().installEventFilter(self)
+
+    def folded(self) -> tuple[int, ...]:
+        """The columns folded away now."""
+        return self._folded
+
+    def wanted(self, column: int) -> int:
+        return self._wanted.get(column, self._header.sectionSize(column))
+
+    def measure(self, size_to_contents) -> None:  # noqa: ANN001 - a callable that resizes the sections
+        """Every column shown, sized by ``size_to_contents()``: those widths are wanted from now."""
+        self._fitting = True
+        try:
+            for column in range(self._header.count()):
+                self._header.setSectionHidden(column, False)
+            size_to_contents()
+            self._wanted = {column: self._header.sectionSize(column) for column in range(self._header.count())}
+        finally:
+            self._fitting = False
+        self.fit()
+
+    def want(self, column: int, width: int) -> None:
+        """``column`` wants ``width`` at least (a text it must read whole)."""
+        self._wanted[column] = max(self.wanted(column), width)
+        self.fit()
+
+    def fit(self) -> None:
+        header = self._header
+        count = header.count()
+        room = self._table.viewport().width()
+        if count == 0 or room <= 0:
+            return
+        shown = list(range(count))
+        for column in FOLD_ORDER:
+            if sum(self.wanted(c) for c in shown) <= room:
+                break
+            shown.remove(column)
+        widths = {column: self.wanted(column) for column in shown}
+        over = sum(widths.values()) - room
+        for column in CUT_ORDER:
+            if over <= 0:
+                break
+            cut = max(0, min(over, widths[column] - self._least.get(column, widths[column])))
+            widths[column] -= cut
+            over -= cut
+        if over < 0:
+            widths[shown[-1]] -= over  # the last column shown takes what is left
+        self._folded = tuple(column for column in range(count) if column not in widths)
+        self._fitting = True
+        try:
+            for column in range(count):
+                header.setSectionHidden(column, column not in widths)
+                if column in widths and header.sectionSize(column) != widths[column]:
+                    header.resizeSection(column, widths[column])
+        finally:
+            self._fitting = False
+        names = ", ".join(COLUMNS[c] for c in self._folded)
+        header.setToolTip(f"{names}: folded away for room, each row's tooltip reads them; a wider panel shows them"
+                          if names else "")
+
+    def _on_section_resized(self, column: int, _old: int, new: int) -> None:
+        if self._fitting:
+            return
+        self._wanted[column] = new  # the reviewer's drag, or a column widened for its sort arrow
+        self.fit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
+
+
+class _TipsForWhatIsCut(QStyledItemDelegate):
+    """A cell's tooltip reads what the table's width hides: its text where it is drawn cut,
+    and the row's values in the columns folded away (:meth:`DetectionsPanel.cell_tip`)."""
+
+    def __init__(self, panel: DetectionsPanel) -> None:
+        super().__init__(panel.table)
+        self._panel = panel
+
+    def helpEvent(self, event: QHelpEvent, view: QAbstractItemView, option: QStyleOptionViewItem,  # noqa: N802
+                  index: QModelIndex) -> bool:
+        if event.type() != QEvent.Type.ToolTip:
+            return super().helpEvent(event, view, option, index)
+        tip = self._panel.cell_tip(index)
+        if tip:
+            QToolTip.showText(event.globalPos(), tip, view, view.visualRect(index))
+        else:
+            QToolTip.hideText()
+        return True
 
 
 class _Table(QTableView):
@@ -685,9 +821,12 @@ class DetectionsPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setResizeContentsPrecision(self.SIZE_SAMPLE_ROWS)
-        # the last column takes the room left, as little as it is: a stretched last section kept
-        # the header's 100 px default and went past the right edge of a narrow dock (1366x768)
-        header.setSectionResizeMode(ORIGIN_COLUMN, QHeaderView.ResizeMode.Stretch)
+        # within the table's width: the last column shown takes the room left, and a narrow
+        # panel folds the least needed columns away
+        self.columns = _ColumnFit(self.table, {SITE_COLUMN: self._text_width("#88"),
+                                               COLUMNS.index("Level"): self._text_width("Sev") + 16})
+        header.want_width = self.columns.want
+        self.table.setItemDelegate(_TipsForWhatIsCut(self))
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
 
         # the Edit menu's items for the selected detection, with its keys
@@ -778,6 +917,37 @@ class DetectionsPanel(QWidget):
             return
         self._widen_to_read(SITE_COLUMN, [f"#{max(site_of.values())}" + (" unconfirmed" if unconfirmed else "")])
 
+    def cell_tip(self, index: QModelIndex) -> str:
+        """The tooltip of a cell: its text where the column is too narrow to draw it whole,
+        the row's values in the columns folded away, then the column's own tooltip."""
+        if not index.isValid():
+            return ""
+        lines = []
+        text = index.data(Qt.ItemDataRole.DisplayRole)
+        if text and self._drawn_cut(index):
+            lines.append(f"{COLUMNS[index.column()]}: {text}")
+        for column in self.columns.folded():
+            value = index.siblingAtColumn(column).data(Qt.ItemDataRole.DisplayRole)
+            if value:
+                lines.append(f"{COLUMNS[column]}: {value}")
+        own = index.data(Qt.ItemDataRole.ToolTipRole)
+        if own:
+            lines.append(str(own))
+        return "\n".join(lines)
+
+    def _drawn_cut(self, index: QModelIndex) -> bool:
+        option = QStyleOptionViewItem()
+        option.initFrom(self.table.viewport())
+        option.font, option.fontMetrics = self.table.font(), self.table.fontMetrics()
+        option.decorationSize = self.table.iconSize() if self.table.iconSize().isValid() else QSize(16, 16)
+        wanted = self.table.itemDelegate().sizeHint(option, index).width()
+        return wanted > self.table.horizontalHeader().sectionSize(index.column())
+
+    def _text_width(self, text: str) -> int:
+        """The width a column needs to read ``text`` whole."""
+        margin = 2 * self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.table) + 12
+        return self.table.fontMetrics().horizontalAdvance(text) + margin
+
     def set_detections(self, detections, pts_s: dict[int, float] | None = None) -> None:
         """Replace every row (a new project or run); the selection is not echoed."""
         self._echo = True
@@ -785,16 +955,14 @@ class DetectionsPanel(QWidget):
             self.model.set_detections(detections, pts_s)
         finally:
             self._echo = False
-        self.table.resizeColumnsToContents()
+        self.columns.measure(self.table.resizeColumnsToContents)
         # the rows sampled may all be pending, or all the model's: "accepted" was cut to "accept…"
         self._widen_to_read(COLUMNS.index("State"), [state.value for state in ReviewState])
 
     def _widen_to_read(self, column: int, words: list[str]) -> None:
-        """Widen ``column``, where it must be, to show the widest of ``words`` whole."""
-        margin = 2 * self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.table) + 12
-        widest = max(self.table.fontMetrics().horizontalAdvance(word) for word in words) + margin
-        header = self.table.horizontalHeader()
-        header.resizeSection(column, max(header.sectionSize(column), widest))
+        """Widen ``column``, where it must be, to show the widest of ``words`` whole
+        (where the table has the room: :class:`_ColumnFit`)."""
+        self.columns.want(column, max(self._text_width(word) for word in words))
 
     def replace_frames(self, frame_detections) -> None:
         """Reconcile the rows of some frames after an edit.

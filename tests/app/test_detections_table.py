@@ -12,7 +12,15 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QStyleOptionViewItem
 
-from app.widgets.detections_table import COLUMNS, DETECTION_ID_ROLE, SITE_COLUMN, SORT_ROLE, DetectionsPanel
+from app.widgets.detections_table import (
+    COLUMNS,
+    DETECTION_ID_ROLE,
+    FOLD_ORDER,
+    ORIGIN_COLUMN,
+    SITE_COLUMN,
+    SORT_ROLE,
+    DetectionsPanel,
+)
 from core.types import DamageLevel, Detection, Origin, ReviewState
 
 ASC, DESC = Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder
@@ -145,6 +153,58 @@ def test_every_column_fits_a_laptop_s_dock_and_the_state_reads_whole(panel, qtbo
     score = COLUMNS.index("Score")
     table.sortByColumn(score, DESC)  # the column sorted on makes room for its arrow
     assert header.sectionSize(score) >= header.sectionSizeHint(score)
+
+
+#: the Review Table's widths at 853x533 (a 1280x800 laptop at 150%): its least (its buttons'),
+#: the Sites panel's least (the two share the dock), and the default layout's
+NARROW_DOCK_PX = (340, 412, 500)
+
+
+@pytest.mark.parametrize("width", NARROW_DOCK_PX)
+def test_a_narrow_table_folds_its_least_needed_columns_and_never_scrolls_sideways(panel, qtbot, width):
+    """At 853x533 the eight columns were wider than the Review Table, which scrolled
+    sideways to its Site column. The least needed fold away (Origin, then ID, then Time),
+    each row's tooltip reads them, and what is left fits, the review's own columns shown."""
+    detections = sorted(_detections(300, seed=5), key=lambda d: d.frame_index)
+    panel.set_detections(detections, {d.frame_index: d.frame_index / 10 for d in detections})
+    panel.set_sites({d.id: 12 for d in detections}, frozenset({12}))
+    panel.resize(width, 400)
+    table, header = panel.table, panel.table.horizontalHeader()
+    table.sortByColumn(COLUMNS.index("Score"), DESC)  # the sort arrow asks for room too
+    qtbot.waitUntil(lambda: table.viewport().width() < width, timeout=2_000)
+    assert header.length() <= table.viewport().width() and not table.horizontalScrollBar().isVisible()
+    for name in ("Frame", "Level", "Score", "State", "Site"):
+        assert not header.isSectionHidden(COLUMNS.index(name)), name
+    folded = [name for name in COLUMNS if header.isSectionHidden(COLUMNS.index(name))]
+    assert folded and set(folded) == {COLUMNS[c] for c in FOLD_ORDER[:len(folded)]}  # Origin first
+    first = panel.proxy.index(0, COLUMNS.index("Score"))
+    det = panel.model.detection(panel.proxy.mapToSource(first).row())
+    tip = panel.cell_tip(first)
+    assert "Origin: " + det.origin.value in tip
+    assert ("ID: " + str(det.id) in tip.split("\n")) == ("ID" in folded)
+    site = panel.proxy.index(0, SITE_COLUMN)
+    if header.sectionSize(SITE_COLUMN) < table.fontMetrics().horizontalAdvance("#12 unconfirmed"):
+        assert "Site: #12 unconfirmed" in panel.cell_tip(site)  # cut: the tooltip reads it whole
+    assert "folded away" in header.toolTip()
+
+
+@pytest.mark.parametrize("width", [LAPTOP_DOCK_PX, 1920 * 2 // 5])
+def test_a_table_with_room_shows_every_column_and_no_tooltip_of_what_it_does_not_cut(panel, qtbot, width):
+    detections = _detections(120, seed=5)
+    panel.set_detections(detections, {})
+    panel.set_sites({d.id: 6 for d in detections}, frozenset({6}))
+    panel.resize(width, 400)
+    table, header = panel.table, panel.table.horizontalHeader()
+    qtbot.waitUntil(lambda: table.viewport().width() < width, timeout=2_000)
+    assert not any(header.isSectionHidden(c) for c in range(len(COLUMNS))) and header.toolTip() == ""
+    assert header.length() <= table.viewport().width() and not table.horizontalScrollBar().isVisible()
+    assert panel.cell_tip(panel.proxy.index(0, COLUMNS.index("Score"))) == ""
+    panel.resize(NARROW_DOCK_PX[0], 400)  # narrowed and widened again: every column back
+    qtbot.waitUntil(lambda: header.isSectionHidden(ORIGIN_COLUMN), timeout=2_000)
+    panel.resize(width, 400)
+    qtbot.waitUntil(lambda: not header.isSectionHidden(ORIGIN_COLUMN), timeout=2_000)
+    assert header.length() <= table.viewport().width()
+    assert header.sectionSize(SITE_COLUMN) >= table.fontMetrics().horizontalAdvance("#6 unconfirmed")
 
 
 @pytest.mark.parametrize("column", [COLUMNS.index("Frame"), COLUMNS.index("Score"), SITE_COLUMN])
