@@ -28,7 +28,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QHelpEvent, QPixmap, QIcon
+from PySide6.QtGui import QColor, QHelpEvent, QIcon, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -753,11 +753,31 @@ class _TipsForWhatIsCut(QStyledItemDelegate):
 
 class _Table(QTableView):
     """A table whose focus arriving (Tab, a click on the header) never counts as the
-    user picking a row: Qt makes the first row current on keyboard focus."""
+    user picking a row: Qt makes the first row current on keyboard focus.
+
+    Home and End go to its first and last rows, as in the Sites list: they were the
+    window's first and last frame, the highlight staying put (and a table's own Home and
+    End only go across a row, which a table of whole rows has no use for)."""
+
+    _ROW_ENDS = (Qt.Key.Key_Home, Qt.Key.Key_End)
 
     def __init__(self, panel: DetectionsPanel) -> None:
         super().__init__()
         self._panel = panel
+
+    def event(self, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
+                and event.key() in self._ROW_ENDS
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier):
+            event.accept()  # the table's key, not the window's First or Last Frame
+            return True
+        return super().event(event)
+
+    def moveCursor(self, action: QAbstractItemView.CursorAction,  # noqa: N802 - Qt's name
+                   modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        if action in (QAbstractItemView.CursorAction.MoveHome, QAbstractItemView.CursorAction.MoveEnd):
+            modifiers |= Qt.KeyboardModifier.ControlModifier  # the first or last row, not the row's first cell
+        return super().moveCursor(action, modifiers)
 
     def focusInEvent(self, event) -> None:  # noqa: N802
         echo, self._panel._echo = self._panel._echo, True

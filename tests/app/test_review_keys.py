@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.panels.review_panel import ReviewPanel
+from app.widgets.detections_table import DETECTION_ID_ROLE
 from core.masks import RleMask
 from core.store import ProjectStore
 from core.types import DamageLevel, Detection, Frame, ReviewState
@@ -473,3 +474,27 @@ def test_a_score_typed_out_of_range_stays_as_typed_marked_and_said(qtbot, window
     qtbot.keyClick(box, Qt.Key.Key_Return)
     window.threshold_slider.setValue(60)
     assert box.value() == 0.6 and not box.lineEdit().styleSheet()
+
+
+def test_home_and_end_in_the_review_table_go_to_its_first_and_last_rows(qtbot, window, project, errors):
+    """Home and End in the Review Table went to the video's first and last frames (the
+    window's keys), the table's highlight staying where it was: as in the Sites list, they
+    go to the table's first and last rows, and the player follows the row."""
+    assert window.open_path(project)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    table = window.panel(ReviewPanel).view
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)  # View > Go to Review Table
+    qtbot.waitUntil(lambda: table.table.hasFocus(), timeout=5_000)
+    rows = table.proxy.rowCount()
+    last = table.proxy.index(rows - 1, 0).data(DETECTION_ID_ROLE)
+    first = table.proxy.index(0, 0).data(DETECTION_ID_ROLE)
+    qtbot.keyClick(table.table, Qt.Key.Key_End)
+    assert window.selected_id == last and table.table.currentIndex().row() == rows - 1
+    assert window.current_frame == window.document.detection(last).frame_index
+    qtbot.keyClick(table.table, Qt.Key.Key_Home)
+    assert window.selected_id == first and table.table.currentIndex().row() == 0
+    assert window.current_frame == window.document.detection(first).frame_index
+    qtbot.keyClick(table.table, Qt.Key.Key_Right)  # the window's: the next frame, the row kept
+    assert window.selected_id == first and table.table.currentIndex().row() == 0
+    assert errors == []
