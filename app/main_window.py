@@ -527,6 +527,23 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.eta_label)
         status.addPermanentWidget(self.progress_bar)
         status.addPermanentWidget(self.cancel_button)
+        status.messageChanged.connect(self._room_for_the_message)
+
+    def _room_for_the_message(self, message: str) -> None:
+        """The demo-model badge gives way (elided, its tooltip and text whole) while a
+        message is wider than the room the permanent widgets leave it: at 853x533 (a 1280x800
+        laptop at 150%) the badge cut each decision's notice before its "Ctrl+Z to undo"."""
+        badge, status = self.model_badge, self.statusBar()
+        badge.setMaximumWidth(self._NO_MAXIMUM_WIDTH)
+        if not message or badge.isHidden():
+            return
+        status.layout().activate()  # the permanent widgets where they are with the badge whole
+        permanent = [w for w in status.findChildren(QWidget) if w.parent() is status and w.isVisible()
+                     and w is not self.project_label and w.x() > 0]
+        room = min((w.x() for w in permanent), default=status.width())
+        needed = status.fontMetrics().horizontalAdvance(message) + self.MESSAGE_MARGIN_PX
+        if needed > room:
+            badge.setMaximumWidth(max(badge.minimumSizeHint().width(), badge.width() - (needed - room)))
 
     def _on_run_changed(self, _run_id: object) -> None:
         self._map_sites_left = None  # another run's sites: no decision of the reviewer's finished them
@@ -1844,6 +1861,11 @@ class MainWindow(QMainWindow):
                 self._layout_pending = False
             self._park_docks(parked)
         return geometry is not None
+
+    _NO_MAXIMUM_WIDTH = 16_777_215  # Qt's QWIDGETSIZE_MAX, which PySide6 does not export
+
+    #: A status bar message's margins, each side, and the room between it and the widgets on its right.
+    MESSAGE_MARGIN_PX = 16
 
     #: Pixels a window manager's title bar and frame take beyond the window's own size.
     FRAME_ALLOWANCE_PX = 48

@@ -414,3 +414,30 @@ def test_the_window_still_fits_a_1024_pixel_screen_on_a_site_whose_levels_disagr
     assert accept.text() == "Accept as Severe (A)"
     accept.resize(accept.sizeHint().width() - 1, accept.height())
     assert accept.text() == "Accept Severe (A)"  # a little less room: the middle wording
+
+
+def test_at_150_percent_on_a_laptop_a_decision_s_notice_reads_to_its_undo_key(qtbot, window, flyover):
+    """At 853x533 the demo-model badge cut each decision's notice before "Ctrl+Z to undo":
+    the badge gives way while a notice shows, and is whole again once it goes."""
+    from services.demo_flight import shipped_model_path
+
+    video = flyover / "flight.mp4"
+    path = flyover / "demo.dmproj"
+    with ProjectStore.create(path, video_path=video) as store, VideoReader(video) as reader:
+        run = store.start_run(model={"weights": str(shipped_model_path())}, settings={})
+        store.write_frame(run, Frame(0, reader.pts_s[0], 160, 96),
+                          [Detection(0, DamageLevel.SEVERE, 0.9, (10.0, 30.0, 40.0, 60.0))])
+        store.finish_run(run)
+    assert window.open_path(path)
+    width, height = SCALED_LAPTOP_SCREEN
+    window.resize(width, height)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == (width, height), timeout=5_000)
+    badge, status = window.model_badge, window.statusBar()
+    assert badge.isVisible()
+    whole = badge.width()
+    notice = "Site #3 accepted as Severe (24 sightings; 11 Slight relabelled Severe) — Ctrl+Z to undo"
+    status.showMessage(notice)
+    qtbot.waitUntil(lambda: badge.x() > status.fontMetrics().horizontalAdvance(notice), timeout=2_000)
+    assert "synthetic" in badge.text() and "synthetic" in badge.toolTip()
+    status.clearMessage()
+    qtbot.waitUntil(lambda: badge.width() >= whole, timeout=2_000)
