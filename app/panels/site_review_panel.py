@@ -979,8 +979,11 @@ class SiteReviewPanel(Panel):
             # going back to the first site to decide
             shown_key = self._selected_in_run(review.run_id)
             chosen_meanwhile = shown_key is not None
-            if place is not None and chosen_meanwhile and shown_key not in place.detection_ids:
-                place = None  # a detection chosen while the sites were read: the reviewer's place now
+            if place is not None and chosen_meanwhile:
+                if shown_key in place.detection_ids:
+                    chosen_meanwhile = False  # the selection the site in view left: no one's choice since
+                else:
+                    place = None  # a detection chosen while the sites were read: the reviewer's place now
         self.review = review
         # the map's sites (a rejected site's sightings are in none there)
         self.document.set_sites({d: site for d, site in review.site_of.items() if site not in review.rejected},

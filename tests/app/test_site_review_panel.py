@@ -1688,10 +1688,26 @@ def test_a_row_names_the_view_the_site_opens_at_where_its_best_score_is_elsewher
     assert errors == []
 
 
-def test_a_new_clock_offset_keeps_the_list_on_the_site_holding_most_of_its_sightings(qtbot, panel):
-    """A clock offset that splits the site in view: the list stays on the part holding most
-    of its sightings, the same site as the reviewer knows it (it went to the part holding
-    its best sighting, one frame's, listed last as unconfirmed)."""
+def _placed_anew(panel, how: str, flight, tmp_path) -> None:
+    """A clock offset 0.3 s later, or a track of the flight's first 40% (the frames after
+    it placed from its last fixes): both split the flight's third site."""
+    doc = panel.document
+    if how == "clock offset":
+        doc.change_settings(replace(doc.settings, time_offset_s=doc.settings.time_offset_s + 0.3),
+                            "Change clock offset")
+        return
+    blocks = [block for block in flight.srt.read_text(encoding="utf-8").split("\n\n") if block.strip()]
+    shorter = tmp_path / "the_first_part_of_the_log.SRT"
+    shorter.write_text("\n\n".join(blocks[:len(blocks) * 2 // 5]) + "\n\n", encoding="utf-8")
+    doc.set_telemetry(shorter)
+
+
+@pytest.mark.parametrize("how", ["clock offset", "track"])
+def test_sites_placed_anew_keep_the_list_on_the_site_holding_most_of_its_sightings(qtbot, panel, flight, tmp_path,
+                                                                                   how):
+    """A clock offset or a track that splits the site in view: the list stays on the part
+    holding most of its sightings, the same site as the reviewer knows it (it went to the
+    part holding its best sighting, one frame's, listed last as unconfirmed)."""
     doc = panel.document
     last = max(range(panel.site_list.count()), key=lambda row: (len(panel.review.site(
         panel.site_list.item(row).data(SITE_ROLE)).detection_ids), row))
@@ -1701,12 +1717,11 @@ def test_a_new_clock_offset_keeps_the_list_on_the_site_holding_most_of_its_sight
     requests = []
     doc.detection_requested.connect(lambda _frame, detection_id: requests.append(detection_id))
     with qtbot.waitSignal(panel.sites_updated, timeout=30_000):
-        doc.change_settings(replace(doc.settings, time_offset_s=doc.settings.time_offset_s + 0.3),
-                            "Change clock offset")
+        _placed_anew(panel, how, flight, tmp_path)
     now = panel.current_site()
     assert now is not None
     most = max(len(sightings & set(s.detection_ids)) for s in panel.review.sites)
-    assert 0 < most < len(sightings)  # split by the offset, else the test shows nothing
+    assert 0 < most < len(sightings)  # split, else the test shows nothing
     assert panel.review.site_of_detection(best).site_id != now.site_id  # the best sighting went to the smaller part
     assert len(sightings & set(now.detection_ids)) == most
     assert requests[-1] in now.detection_ids  # the player shows the site the keys act on
