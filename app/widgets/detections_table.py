@@ -617,25 +617,33 @@ class _Header(QHeaderView):
 
     def __init__(self) -> None:
         super().__init__(Qt.Orientation.Horizontal)
-        #: asked for a column's width where it is to widen (``None``: the section is resized):
-        #: :meth:`_ColumnFit.want`, which keeps the columns within the table's width
-        self.want_width: Callable[[int, int], None] | None = None
+        #: told the column sorted on now and the width its heading and arrow need (``None``:
+        #: the section is widened): :meth:`_ColumnFit.sorted_on`
+        self.arrow_room: Callable[[int, int], None] | None = None
         self.sortIndicatorChanged.connect(self._room_for_the_arrow)
 
     def sectionSizeFromContents(self, logical_index: int) -> QSize:  # noqa: N802 - Qt's name
         size = super().sectionSizeFromContents(logical_index)
         if self.isSortIndicatorShown() and logical_index != self.sortIndicatorSection():
-            # what QHeaderView adds for the arrow: the heading's height and a margin
-            arrow = size.height() + self.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, self)
-            size.setWidth(max(self.minimumSectionSize(), size.width() - arrow))
+            size.setWidth(self._without_arrow(size))
         return size
+
+    def heading_width(self, logical_index: int) -> int:
+        """The width the column's heading needs, without the sort arrow."""
+        size = super().sectionSizeFromContents(logical_index)
+        return self._without_arrow(size) if self.isSortIndicatorShown() else size.width()
+
+    def _without_arrow(self, size: QSize) -> int:
+        # what QHeaderView adds for the arrow: the heading's height and a margin
+        arrow = size.height() + self.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, self)
+        return max(self.minimumSectionSize(), size.width() - arrow)
 
     def _room_for_the_arrow(self, logical_index: int, _order: Qt.SortOrder) -> None:
         """The column sorted on now is widened, where it must be, to show its heading and arrow."""
         if not 0 <= logical_index < self.count():
             return
-        if self.want_width is not None:
-            self.want_width(logical_index, self.sectionSizeHint(logical_index))
+        if self.arrow_room is not None:
+            self.arrow_room(logical_index, self.sectionSizeHint(logical_index))
         else:
             self.resizeSection(logical_index, max(self.sectionSize(logical_index), self.sectionSizeHint(logical_index)))
 
@@ -643,8 +651,9 @@ class _Header(QHeaderView):
 class _ColumnFit(QObject):
     """Keeps a table's columns within its width, so it never scrolls sideways.
 
-    Each column is as wide as it wants (its contents', measured by the panel, or the width
-    the reviewer dragged it to) and the last column shown takes what is left. Where they are
+    Each column is as wide as it wants (its contents' and heading's, or the width the
+    reviewer dragged it to; the column sorted on, room for its arrow too, which goes with the
+    sort) and the last column shown takes what is left. Where they are
     wider than the table, the columns of :data:`FOLD_ORDER` are folded away, then those of
     :data:`CUT_ORDER` cut to their least width; :meth:`DetectionsPanel.cell_tip` reads
     what is folded or cut. At 853x533 (a 1280x800 laptop at 150%) the eight columns were
@@ -656,6 +665,7 @@ class _ColumnFit(QObject):
         self._table, self._header = table, table.horizontalHeader()
         self._least = least  # column -> the width it may be cut to
         self._wanted: dict[int, int] = {}
+        self._arrow: tuple[int, int] | None = None  # the column sorted on, and its heading's width with the arrow
         self._folded: tuple[int, ...] = ()
         self._fitting = False
         self._header.sectionResized.connect(self._on_section_resized)
@@ -666,23 +676,28 @@ class _ColumnFit(QObject):
         return self._folded
 
     def wanted(self, column: int) -> int:
-        return self._wanted.get(column, self._header.sectionSize(column))
+        width = self._wanted.get(column, self._header.sectionSize(column))
+        if self._arrow is not None and self._arrow[0] == column:
+            width = max(width, self._arrow[1])
+        return width
 
-    def measure(self, size_to_contents) -> None:  # noqa: ANN001 - a callable that resizes the sections
-        """Every column shown, sized by ``size_to_contents()``: those widths are wanted from now."""
-        self._fitting = True
-        try:
-            for column in range(self._header.count()):
-                self._header.setSectionHidden(column, False)
-            size_to_contents()
-            self._wanted = {column: self._header.sectionSize(column) for column in range(self._header.count())}
-        finally:
-            self._fitting = False
+    def measure(self) -> None:
+        """Each column wants its contents' width (from the header's sample of rows) or its
+        heading's, whichever is wider, from now."""
+        table, header = self._table, self._header
+        self._wanted = {column: max(table.sizeHintForColumn(column), header.heading_width(column))
+                        for column in range(header.count())}
         self.fit()
 
     def want(self, column: int, width: int) -> None:
         """``column`` wants ``width`` at least (a text it must read whole)."""
-        self._wanted[column] = max(self.wanted(column), width)
+        self._wanted[column] = max(self._wanted.get(column, 0), width)
+        self.fit()
+
+    def sorted_on(self, column: int, width: int) -> None:
+        """The rows are sorted on ``column``, whose heading and arrow need ``width``: the
+        column sorted on before gives its arrow's room back."""
+        self._arrow = (column, width)
         self.fit()
 
     def fit(self) -> None:
@@ -845,7 +860,8 @@ class DetectionsPanel(QWidget):
         # panel folds the least needed columns away
         self.columns = _ColumnFit(self.table, {SITE_COLUMN: self._text_width("#88"),
                                                COLUMNS.index("Level"): self._text_width("Sev") + 16})
-        header.want_width = self.columns.want
+        header.arrow_room = self.columns.sorted_on
+        self.columns.sorted_on(header.sortIndicatorSection(), header.sectionSizeHint(header.sortIndicatorSection()))
         self.table.setItemDelegate(_TipsForWhatIsCut(self))
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
 
@@ -975,7 +991,7 @@ class DetectionsPanel(QWidget):
             self.model.set_detections(detections, pts_s)
         finally:
             self._echo = False
-        self.columns.measure(self.table.resizeColumnsToContents)
+        self.columns.measure()
         # the rows sampled may all be pending, or all the model's: "accepted" was cut to "accept…"
         self._widen_to_read(COLUMNS.index("State"), [state.value for state in ReviewState])
 

@@ -188,6 +188,27 @@ def test_a_narrow_table_folds_its_least_needed_columns_and_never_scrolls_sideway
     assert "folded away" in header.toolTip()
 
 
+def test_the_room_for_the_sort_arrow_goes_with_the_sort(panel, qtbot):
+    """Each heading clicked kept the room for the sort arrow once the rows were sorted on
+    another column: a few clicks, and a narrow table folded columns it had the room for."""
+    detections = _detections(120, seed=5)
+    panel.set_detections(detections, {d.frame_index: d.frame_index / 10 for d in detections})
+    panel.set_sites({d.id: 6 for d in detections}, frozenset({6}))
+    panel.resize(NARROW_DOCK_PX[-1], 400)
+    table, header = panel.table, panel.table.horizontalHeader()
+    qtbot.waitUntil(lambda: table.viewport().width() < NARROW_DOCK_PX[-1], timeout=2_000)
+    folded = panel.columns.folded()
+    score = COLUMNS.index("Score")
+    table.sortByColumn(score, DESC)
+    with_arrow = header.sectionSize(score)
+    assert with_arrow >= header.sectionSizeHint(score)
+    for column in ("Level", "State", "Frame"):
+        table.sortByColumn(COLUMNS.index(column), ASC)
+    assert header.sectionSize(score) < with_arrow
+    assert panel.columns.folded() == folded
+    assert header.length() <= table.viewport().width()
+
+
 @pytest.mark.parametrize("width", [LAPTOP_DOCK_PX, 1920 * 2 // 5])
 def test_a_table_with_room_shows_every_column_and_no_tooltip_of_what_it_does_not_cut(panel, qtbot, width):
     detections = _detections(120, seed=5)
