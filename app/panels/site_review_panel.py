@@ -36,6 +36,7 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, QRectF, QSiz
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QFocusEvent,
     QFontMetrics,
     QIcon,
     QImage,
@@ -367,6 +368,23 @@ class _ElidedRows(QStyledItemDelegate):
         painter.restore()
 
 
+class _CropGrid(QListWidget):
+    """The crop grid, where the keys arriving (Tab from the list, on the way to the buttons
+    or to pick crops) pick no crop: Qt makes the first crop current on keyboard focus, which
+    sent the player to its frame, away from the site's best view."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.focus_arriving = False
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        self.focus_arriving = True
+        try:
+            super().focusInEvent(event)
+        finally:
+            self.focus_arriving = False
+
+
 def wrapped_lines(text: str, metrics: QFontMetrics, width: int, most: int) -> list[str]:
     """``text``'s lines wrapped at spaces to ``width`` pixels, ``most`` lines at most: the
     last one shown ends with "…" where text was left out, as does a word wider than a line."""
@@ -581,7 +599,7 @@ class SiteReviewPanel(Panel):
         self.site_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._row_delegate = _ElidedRows(self.site_list)
         self.site_list.setItemDelegate(self._row_delegate)
-        self.grid = QListWidget()
+        self.grid = _CropGrid()
         self.grid.setViewMode(QListView.ViewMode.IconMode)
         self.grid.setIconSize(QSize(self.TILE_PX, self.TILE_PX))
         self.grid.setResizeMode(QListView.ResizeMode.Adjust)
@@ -1600,7 +1618,7 @@ class SiteReviewPanel(Panel):
             self._show_site(site)
 
     def _on_current_tile(self, tile: QListWidgetItem | None, _previous: object = None) -> None:
-        if tile is not None:
+        if tile is not None and not self.grid.focus_arriving:
             self.document.request_detection(int(tile.data(FRAME_ROLE)), int(tile.data(DETECTION_ROLE)))
 
     def _on_item_hovered(self, item: QListWidgetItem) -> None:

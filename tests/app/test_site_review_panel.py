@@ -1725,3 +1725,23 @@ def test_sites_placed_anew_keep_the_list_on_the_site_holding_most_of_its_sightin
     assert panel.review.site_of_detection(best).site_id != now.site_id  # the best sighting went to the smaller part
     assert len(sightings & set(now.detection_ids)) == most
     assert requests[-1] in now.detection_ids  # the player shows the site the keys act on
+
+
+def test_tabbing_into_the_crop_grid_leaves_the_player_on_the_site_s_best_view(qtbot, panel):
+    """Tab from the Sites list into the crop grid (on the way to the buttons, or to pick
+    crops) sent the player to the first crop's frame, away from the site's best view; as
+    in the Review Table, the keys arriving pick nothing. An arrow then does."""
+    doc = panel.document
+    panel.site_list.setFocus()
+    qtbot.waitUntil(panel.site_list.hasFocus, timeout=5_000)
+    row = next(r for r in range(panel.site_list.count())
+               if len(panel.review.site(panel.site_list.item(r).data(SITE_ROLE)).detection_ids) > 1)
+    panel.site_list.setCurrentRow(row)
+    site = panel.current_site()
+    requests = []
+    doc.detection_requested.connect(lambda _frame, detection_id: requests.append(detection_id))
+    qtbot.keyClick(panel.site_list, Qt.Key.Key_Tab)
+    qtbot.waitUntil(panel.grid.hasFocus, timeout=5_000)
+    assert requests == []
+    qtbot.keyClick(panel.grid, Qt.Key.Key_Right)
+    assert requests and requests[-1] in site.detection_ids
