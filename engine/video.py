@@ -12,6 +12,9 @@ Random access (:meth:`VideoReader.frame_at`) seeks to the keyframe at or before 
 wanted frame and decodes forward; reading in order never seeks, so sequential or strided
 reads cost one decode per frame. The frame timestamps come from one demuxing pass when a
 reader opens (packets only, no decoding: milliseconds for a minute of video).
+
+Fork safety: every open reader is kept alive in a forked child
+(:mod:`engine.fork_guard`), which could not free its decoder's threads.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 
 from core.errors import VideoError
 from core.types import Frame, frame_number
+from engine.fork_guard import VIDEO_DECODERS
 from engine.video_metadata import camera_from_tags
 
 #: Timestamps closer than this (seconds) count as equal when sampling by frame rate.
@@ -185,6 +189,7 @@ class VideoReader:
         except (av.FFmpegError, UnicodeDecodeError) as exc:
             raise VideoError(f"{str(self.path)!r} is not a readable video: {_reason(exc)}{_cut_off_hint(self.path)}"
                              ) from None
+        VIDEO_DECODERS.add(self)
         try:
             demuxer = self._container.format.name
             if demuxer == "image2" or demuxer.endswith("_pipe"):  # FFmpeg's still-image readers

@@ -1,0 +1,80 @@
+"""Forking after video was read: the child must not free FFmpeg threads it does not have.
+
+A child freeing its parent's decoder waits on them for ever. Each fork runs in a process of its own, so that a hang fails the test instead of
+freezing the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.video import write_video
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (POSIX)")
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+#: Python's after-fork clean-up frees other threads' thread-locals (multiprocessing's fork,
+#: a subprocess with a preexec_fn as Ray starts its processes); a child's collector frees
+#: cyclic garbage its parent had not collected yet.
+_FORK_AFTER_DECODING = textwrap.dedent("""
+    import gc, multiprocessing, subprocess, sys, threading
+    from engine.video import VideoReader
+
+    video, kept, fork = sys.argv[1:4]
+    per_thread = threading.local()
+    decoded, finish = threading.Event(), threading.Event()
+
+    def decode():
+        reader = VideoReader(video)
+        for _ in reader.iter_frames(range(4)):
+            pass
+        if kept == "thread-local":
+            per_thread.reader = reader
+        else:
+            reader.itself = reader
+            gc.disable()
+        del reader
+        decoded.set()
+        finish.wait()
+
+    threading.Thread(target=decode, daemon=True).start()
+    decoded.wait()
+    if fork == "multiprocessing":
+        child = multiprocessing.get_context("fork").Process(target=gc.collect)
+        child.start()
+        child.join()
+        sys.exit(child.exitcode)
+    sys.exit(subprocess.run([sys.executable, "-c", "pass"], preexec_fn=gc.collect).returncode)
+""")
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> Path:
+    rng = np.random.default_rng(0)
+    images = [(rng.random((48, 64, 3)) * 255).astype(np.uint8) for _ in range(8)]
+    return write_video(tmp_path_factory.mktemp("fork") / "clip.mp4", images, fps=10)
+
+
+@pytest.mark.parametrize("fork", ["multiprocessing", "preexec_fn"])
+@pytest.mark.parametrize("kept", ["thread-local", "garbage"])
+def test_a_child_forked_after_a_thread_read_video_exits(video, kept, fork):
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))}
+    # a group of its own: a hung child is killed with the process that forked it
+    with subprocess.Popen([sys.executable, "-c", _FORK_AFTER_DECODING, str(video), kept, fork], env=environment,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as process:
+        try:
+            _, errors = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            pytest.fail(f"the child forked after decoding (reader kept as {kept}, forked by {fork}) hung")
+    assert process.returncode == 0, errors
