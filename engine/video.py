@@ -14,7 +14,12 @@ reads cost one decode per frame. The frame timestamps come from one demuxing pas
 reader opens (packets only, no decoding: milliseconds for a minute of video).
 
 Fork safety: every open reader is kept alive in a forked child
-(:mod:`engine.fork_guard`), which could not free its decoder's threads.
+(:mod:`engine.fork_guard`), which could not free its decoder's threads. And each frame
+becomes RGB through a scaler made for it and freed at once, with its FFmpeg slice threads:
+PyAV's ``VideoFrame.to_ndarray(format=...)`` leaves its scaler on the frame, which the
+decoder holds on to (PyAV 19: on the calling thread, for the thread's life), and a forked
+child freeing one waits for ever on slice threads it does not have. A scaler kept for
+all of a reader's frames would save making one, but decoded 720p more slowly.
 """
 
 from __future__ import annotations
@@ -154,6 +159,14 @@ def _parse_creation_time(text: str | None) -> float | None:
     if moment.tzinfo is None:  # the tag is UTC by definition (ISO 8601, QuickTime)
         moment = moment.replace(tzinfo=_dt.timezone.utc)
     return moment.timestamp()
+
+
+def _rgb24(av_frame: Any) -> np.ndarray:
+    """A video frame as ``uint8[H, W, 3]`` RGB, through a scaler made for it and freed
+    before this returns (the module's docstring says why not ``VideoFrame.to_ndarray``)."""
+    from av.video.reformatter import VideoReformatter
+
+    return VideoReformatter().reformat(av_frame, format="rgb24").to_ndarray()
 
 
 class VideoReader:
@@ -297,7 +310,7 @@ class VideoReader:
             yield self.frame_at(index)
 
     def _to_rgb(self, av_frame: Any) -> np.ndarray:
-        image = av_frame.to_ndarray(format="rgb24")
+        image = _rgb24(av_frame)
         if self._rotation:
             # FFmpeg's angle is counter-clockwise; np.rot90 turns counter-clockwise too.
             image = np.ascontiguousarray(np.rot90(image, k=self._rotation // 90))

@@ -1,6 +1,7 @@
 """Forking after video was read: the child must not free FFmpeg threads it does not have.
 
-A child freeing its parent's decoder waits on them for ever. Each fork runs in a process of its own, so that a hang fails the test instead of
+A child freeing its parent's decoder, or a frame scaler with slice threads, waits on them
+for ever. Each fork runs in a process of its own, so that a hang fails the test instead of
 freezing the suite.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.video import write_video
+from engine.video import VideoReader, write_video
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (POSIX)")
 
@@ -78,3 +79,21 @@ def test_a_child_forked_after_a_thread_read_video_exits(video, kept, fork):
             process.communicate()
             pytest.fail(f"the child forked after decoding (reader kept as {kept}, forked by {fork}) hung")
     assert process.returncode == 0, errors
+
+
+def _native_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir() or (os.cpu_count() or 1) < 2,
+                    reason="counts threads in /proc; FFmpeg's scalers take slice threads from 2 cores")
+def test_frames_converted_to_rgb_leave_no_scaler_threads_behind(video):
+    import av.video.frame
+
+    with VideoReader(video, threads=False) as reader:  # no decoding threads either
+        before = _native_threads()
+        frames = list(reader.iter_frames())
+        assert _native_threads() == before  # PyAV's to_ndarray left one on the frame the decoder holds
+    assert [frame.image.shape for frame in frames] == [(48, 64, 3)] * 8
+    # PyAV 19 keeps the scaler of to_ndarray(format=...) on the calling thread, for good
+    assert getattr(getattr(av.video.frame, "_thread_local", None), "reformatter", None) is None
