@@ -65,20 +65,51 @@ def video(tmp_path_factory) -> Path:
     return write_video(tmp_path_factory.mktemp("fork") / "clip.mp4", images, fps=10)
 
 
-@pytest.mark.parametrize("fork", ["multiprocessing", "preexec_fn"])
-@pytest.mark.parametrize("kept", ["thread-local", "garbage"])
-def test_a_child_forked_after_a_thread_read_video_exits(video, kept, fork):
+def _run_alone(script: str, *args: str) -> subprocess.CompletedProcess[str] | None:
+    """``python -c script args`` in a process group of its own; ``None``, the group
+    killed, when it has not ended in 30 s (a hung child with the process that forked it)."""
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))}
-    # a group of its own: a hung child is killed with the process that forked it
-    with subprocess.Popen([sys.executable, "-c", _FORK_AFTER_DECODING, str(video), kept, fork], env=environment,
-                          stderr=subprocess.PIPE, text=True, start_new_session=True) as process:
+    command = [sys.executable, "-c", script, *args]
+    with subprocess.Popen(command, env=environment, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as process:
         try:
             _, errors = process.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
-            pytest.fail(f"the child forked after decoding (reader kept as {kept}, forked by {fork}) hung")
-    assert process.returncode == 0, errors
+            return None
+    return subprocess.CompletedProcess(command, process.returncode, None, errors)
+
+
+@pytest.mark.parametrize("fork", ["multiprocessing", "preexec_fn"])
+@pytest.mark.parametrize("kept", ["thread-local", "garbage"])
+def test_a_child_forked_after_a_thread_read_video_exits(video, kept, fork):
+    done = _run_alone(_FORK_AFTER_DECODING, str(video), kept, fork)
+    assert done is not None, f"the child forked after decoding (reader kept as {kept}, forked by {fork}) hung"
+    assert done.returncode == 0, done.stderr
+
+
+_PARENT_AFTER_FORK = textwrap.dedent("""
+    import gc, multiprocessing, weakref
+    from engine.fork_guard import KeptOverFork
+
+    class Decoder:
+        pass
+
+    guard, decoder = KeptOverFork(), Decoder()
+    guard.add(decoder)
+    freed = weakref.ref(decoder)
+    child = multiprocessing.get_context("fork").Process(target=gc.collect)
+    child.start()
+    child.join()
+    del decoder
+    assert freed() is None and len(guard) == 0, "the parent still holds what it kept over the fork"
+""")
+
+
+def test_the_parent_keeps_nothing_alive_after_a_fork():
+    done = _run_alone(_PARENT_AFTER_FORK)
+    assert done is not None and done.returncode == 0, done and done.stderr
 
 
 def _native_threads() -> int:
