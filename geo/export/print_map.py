@@ -9,6 +9,7 @@ versions, the producer, "preliminary, not field-validated" and the credits.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import textwrap
@@ -104,8 +105,9 @@ def new_figure():  # noqa: ANN201 - a Figure
 def fit_text(label, width_px: float, *, max_lines: int | None = None, min_size: float = 6.0) -> None:  # noqa: ANN001
     """Break ``label`` (a matplotlib Text, one line) at spaces so that no line is wider than
     ``width_px``; while it still needs more than ``max_lines`` lines, or a word is wider
-    than that, make its font smaller, down to ``min_size`` points; past that, cut it to
-    ``max_lines`` lines, the last ending in an ellipsis.
+    than that, make its font smaller, down to ``min_size`` points; past that, break a word
+    still too wide between characters and cut the text to ``max_lines`` lines, the last
+    ending in an ellipsis.
 
     Done here rather than with matplotlib's ``wrap=True``, which wraps at the figure's
     edge when the page is drawn: the text's height is then known before what follows it is
@@ -117,22 +119,38 @@ def fit_text(label, width_px: float, *, max_lines: int | None = None, min_size: 
         label.set_text(text)
         return label.get_window_extent(renderer).width
 
+    def fitting(text: str, ending: str = "") -> int:
+        """How many characters of ``text`` fit with ``ending`` after them, found by halves
+        (a measurement per character took seconds on a long word)."""
+        return bisect.bisect_left(range(len(text) + 1), True, key=lambda n: width(text[:n] + ending) > width_px) - 1
+
+    def broken(word: str) -> list[str]:
+        """``word`` in pieces each as wide as a line (a name with no spaces: Chinese, Thai)."""
+        pieces = []
+        while word:
+            keep = max(fitting(word), 1)
+            pieces.append(word[:keep])
+            word = word[keep:]
+        return pieces
+
     while True:
+        smallest = label.get_fontsize() <= min_size
         lines: list[str] = []
         for word in words:
             if lines and width(f"{lines[-1]} {word}") <= width_px:
                 lines[-1] = f"{lines[-1]} {word}"
+            elif smallest and width(word) > width_px:
+                lines.extend(broken(word))
             else:
                 lines.append(word)
         fits = all(width(line) <= width_px for line in lines)
-        if (fits and (max_lines is None or len(lines) <= max_lines)) or label.get_fontsize() <= min_size:
+        if (fits and (max_lines is None or len(lines) <= max_lines)) or smallest:
             break
         label.set_fontsize(max(min_size, label.get_fontsize() - 0.5))
     if max_lines is not None and len(lines) > max_lines:
         lines = lines[:max_lines]
-        while lines[-1] and width(lines[-1] + "\u2026") > width_px:
-            lines[-1] = lines[-1][:-1]
-        lines[-1] = lines[-1].rstrip() + "\u2026"
+        last = lines[-1]
+        lines[-1] = last[:max(fitting(last, "\u2026"), 0)].rstrip() + "\u2026"
     label.set_text("\n".join(lines))
 
 

@@ -159,3 +159,27 @@ def test_an_atlas_card_says_when_on_the_clock_not_in_video_seconds(flyover_map):
     when = [texts[k + 1] for k, t in enumerate(texts) if t.startswith("seen in ")]  # the line under it
     assert when and all(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}-\d{2}:\d{2}:\d{2} (UTC|drone clock)", t)
                         for t in when), when[:3]
+
+
+def test_a_name_with_no_spaces_is_broken_to_the_width_and_cut_by_halves_not_per_character():
+    """A long name with no spaces (Chinese and Thai write none) ran off the panel; cutting
+    text to its lines measured it once per character (seconds on a long name)."""
+    from geo.export.print_map import fit_text, new_figure
+
+    figure = new_figure()
+    renderer = figure.canvas.get_renderer()
+    label = figure.text(0.0, 0.0, "x" * 3000, fontsize=9)
+    measured = []
+    extent = label.get_window_extent
+    label.get_window_extent = lambda *args, **kwargs: (measured.append(1), extent(*args, **kwargs))[1]
+    fit_text(label, 600, max_lines=2)
+    label.get_window_extent = extent
+
+    lines = label.get_text().split("\n")
+    assert len(lines) == 2 and lines[1].endswith("\u2026")
+    for line in lines:
+        label.set_text(line)
+        assert label.get_window_extent(renderer).width <= 600
+    label.set_text(lines[1][:-1] + "x\u2026")  # one more character would not fit
+    assert label.get_window_extent(renderer).width > 600
+    assert len(measured) < 1000  # a measurement per character was over 2,900
