@@ -26,6 +26,10 @@ MARGIN_PX = 36
 LEAST_SHARE = 0.25
 #: The first view's zoom steps (the user's zoom keeps Leaflet's whole levels).
 FIT_ZOOM_SNAP = 0.25
+#: The first view zooms in no closer than this: the online tiles' most detailed level (past
+#: it they are blown up), a few houses around one site (one site, or sites on one spot,
+#: have bounds of no size, which Leaflet fits at the map's closest zoom).
+FIT_MAX_ZOOM = 19
 
 
 def first_view_script(m, points: Sequence[tuple[float, float]]):  # noqa: ANN001, ANN201 - folium
@@ -58,7 +62,7 @@ def first_view_script(m, points: Sequence[tuple[float, float]]):  # noqa: ANN001
         # in quarter zoom levels, this once: a whole level less halved the sites' spread
         f" var snap = map.options.zoomSnap; map.options.zoomSnap = {FIT_ZOOM_SNAP};"
         " map.fitBounds(bounds, {paddingTopLeft: [pad.left, pad.top], paddingBottomRight: [pad.right, pad.bottom],"
-        "  animate: false});"
+        f"  maxZoom: {FIT_MAX_ZOOM}, animate: false}});"
         " map.options.zoomSnap = snap;"
         " })();"
         "{% endmacro %}"
@@ -66,4 +70,4 @@ def first_view_script(m, points: Sequence[tuple[float, float]]):  # noqa: ANN001
     return element
 
 
-__all__ = ["FIT_ZOOM_SNAP", "LEAST_SHARE", "MARGIN_PX", "PANELS", "first_view_script"]
+__all__ = ["FIT_MAX_ZOOM", "FIT_ZOOM_SNAP", "LEAST_SHARE", "MARGIN_PX", "PANELS", "first_view_script"]

@@ -155,3 +155,20 @@ def test_a_team_finds_a_site_by_its_number(qtbot, package_map, flyover_map):
     view.page().runJavaScript(f"{typed}('{wanted.id + 1000}')")
     said = read_page_until(qtbot, view, "document.querySelector('#dm-site-find .dm-find-result').textContent", bool)
     assert said.startswith(f"No site {wanted.id + 1000} on this map")
+
+
+def test_a_map_of_one_site_opens_on_the_houses_around_it_not_at_the_closest_zoom(qtbot, flyover_map, tmp_path):
+    """One site has bounds of no size, which Leaflet fits at the map's closest zoom (21:
+    blown-up tiles of one roof); the first view stops at the tiles' own most detailed."""
+    from dataclasses import replace
+
+    from geo.export.first_view import FIT_MAX_ZOOM
+    from geo.export.html import write_html
+
+    damage_map, _ = flyover_map
+    one_site = replace(damage_map, fused=damage_map.fused[:1], unconfirmed=[])
+    view, _ = open_offline(qtbot, write_html(tmp_path / "one.html", one_site), size=LAPTOP)
+    zoom = read_page_until(qtbot, view, "(function () { for (var key in window) {"
+                           " if (window[key] instanceof L.Map) { return window[key].getZoom(); } } return null; })()",
+                           lambda zoom: zoom is not None)
+    assert 17 <= zoom <= FIT_MAX_ZOOM
