@@ -272,14 +272,31 @@ def _latest_unfinished(project: Path) -> ModelVersion:
     raise InputError(f"{models_dir(project)}: no unfinished fine-tune to resume{why}")
 
 
+def run_plan(plan: FinetunePlan, *, cancel: threading.Event | None = None) -> Iterator[FinetuneProgress]:
+    """Run a planned fine-tune (:func:`engine.finetune.finetune`).
+
+    A new version whose fine-tune fails before it wrote a checkpoint (a replay folder
+    with an image missing or a broken annotation file, base weights that do not load)
+    is removed, as one refused while it is planned: nothing of it could be resumed, and
+    listed it would read as a fine-tune that stopped."""
+    from engine.finetune import CHECKPOINT_NAME, WEIGHTS_NAME
+    from engine.finetune import finetune as run
+
+    try:
+        yield from run(plan.config, cancel=cancel)
+    except Exception:
+        folder = plan.version.folder
+        if not plan.resumed and not (folder / CHECKPOINT_NAME).exists() and not (folder / WEIGHTS_NAME).exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
 def finetune(store: ProjectStore, request: FinetuneRequest, *, plan: FinetunePlan | None = None,
              cancel: threading.Event | None = None) -> Iterator[FinetuneProgress]:
     """Plan (unless given) and run the fine-tune; yields after every step and once at
     the end (``state`` ``"finished"`` with the weights, or ``"cancelled"``)."""
-    from engine.finetune import finetune as run
-
     plan = plan or plan_finetune(store, request)
-    yield from run(plan.config, cancel=cancel)
+    yield from run_plan(plan, cancel=cancel)
 
 
 def finetune_project(project_path: Path, request: FinetuneRequest, *,
@@ -288,9 +305,7 @@ def finetune_project(project_path: Path, request: FinetuneRequest, *,
     closed before the training starts."""
     with ProjectStore.open(project_path) as store:
         plan = plan_finetune(store, request)
-    from engine.finetune import finetune as run
-
-    yield from run(plan.config, cancel=cancel)
+    yield from run_plan(plan, cancel=cancel)
 
 
 # ------------------------------------------------------------------ comparing runs
@@ -535,6 +550,7 @@ __all__ = [
     "plan_finetune",
     "review_run",
     "reviewed_frames",
+    "run_plan",
     "split_frames",
     "synthetic_replay",
 ]

@@ -120,12 +120,12 @@ def _finetune(args: argparse.Namespace) -> int:
               f"reviewed frames of run {plan.run_id} ({tuned.get('positives')} kept, {tuned.get('negatives')} rejected "
               f"detections), {len(plan.heldout_frames)} held out; replay {', '.join(plan.config.replay)}; "
               f"{plan.config.device}", file=sys.stderr)
-    from engine.finetune import finetune
+    from services.finetune import run_plan
 
     cancel = threading.Event()
     bar = _bar(plan.config, disable=args.quiet)
     last = None
-    steps = finetune(plan.config, cancel=cancel)
+    steps = run_plan(plan, cancel=cancel)
     try:
         for last in steps:
             bar.n = last.step

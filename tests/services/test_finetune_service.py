@@ -216,6 +216,23 @@ def test_reanalysis_with_the_improved_model_keeps_every_review_decision(project,
         assert "against its own reviewed detections" in table
 
 
+def test_a_fine_tune_that_fails_before_its_first_checkpoint_leaves_no_version_behind(project, flyover, tmp_path):
+    """A replay folder with an image missing stops the fine-tune as it opens its data:
+    the version it made cannot be resumed, so it is not left behind to be listed as an
+    unfinished fine-tune (nor offered to --export as one to resume first)."""
+    import shutil
+
+    replay = Path(shutil.copytree(flyover.out_dir, tmp_path / "replay"))
+    missing = sorted((replay / "train").glob("*.jpg"))[0]
+    missing.unlink()
+    with ProjectStore.open(project) as store:
+        _review(store, store.latest_run_id())
+    request = FinetuneRequest(steps=1, holdout_every=0, replay=replay, device="cpu")
+    with pytest.raises(InputError, match=missing.name):
+        list(finetune_project(project, request))
+    assert list_models(project) == [] and not any(models_dir(project).glob("ft-*"))
+
+
 def test_cancel_then_resume_finishes_the_same_version(project, flyover):
     import threading
 
