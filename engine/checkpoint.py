@@ -174,6 +174,17 @@ def checkpoint_step(path: Path) -> int | None:
     return step if isinstance(step, int) else None
 
 
+def checkpoint_elapsed_s(path: Path) -> float:
+    """The training time (seconds) the checkpoint at ``path`` holds, 0 where it says none
+    or cannot be read; mapped, not read, as :func:`checkpoint_step`."""
+    try:
+        state = _load(Path(path), mmap=True)
+    except Exception:  # noqa: BLE001 - no time to tell
+        return 0.0
+    elapsed = state.get("elapsed_s") if isinstance(state, dict) else None
+    return float(elapsed) if isinstance(elapsed, (int, float)) and not isinstance(elapsed, bool) else 0.0
+
+
 def restore(state: dict[str, Any], model: torch.nn.Module, optimizer: torch.optim.Optimizer, *,
             path: Path, command: str, config: dict[str, Any] | None = None,
             describe: Callable[[dict[str, Any]], str] | None = None) -> int:

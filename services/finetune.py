@@ -66,7 +66,9 @@ class FinetuneRequest:
     base_weights
         The detector to start from; ``None``: the one the run was analysed with.
     resume
-        Continue the latest unfinished version (or ``name``) from its checkpoint.
+        Continue the latest unfinished version (or ``name``) from its checkpoint, as it
+        was planned: of the rest, only ``steps`` (the steps in all) and ``minutes`` (at
+        most that much more time) apply.
     """
 
     run_id: int | None = None
@@ -184,10 +186,7 @@ def plan_finetune(store: ProjectStore, request: FinetuneRequest) -> FinetunePlan
         if version.finished:  # resuming it would train it again and rewrite its card
             raise InputError(f"{version.folder}: {version.name} is finished; nothing to resume (fine-tune again for "
                              "a new version)")
-        saved = json.loads((version.folder / PLAN_NAME).read_text(encoding="utf-8"))
-        config = FinetuneConfig(**{**saved["config"], "resume": True})
-        return FinetunePlan(version, int(saved["run_id"]), list(saved["train_frames"]),
-                            list(saved["heldout_frames"]), config, True)
+        return _resumed_plan(version, request)
 
     run_id = review_run(store, request.run_id)
     frames = reviewed_frames(store, run_id)
@@ -254,6 +253,29 @@ def _new_plan(store: ProjectStore, request: FinetuneRequest, version: ModelVersi
         "config": {k: v for k, v in dataclasses.asdict(config).items() if k != "resume"},
     }, indent=2), encoding="utf-8")
     return plan
+
+
+def _resumed_plan(version: ModelVersion, request: FinetuneRequest) -> FinetunePlan:
+    """An unfinished version's plan read back, to go on from its checkpoint.
+
+    It goes on as it was planned (its frames, replay, learning rate, ...), but for the
+    request's ``steps`` (the steps in all it now stops at, kept in its plan: the learning
+    rate is constant after the warm-up, so the steps already done stay the same) and
+    ``minutes`` (at most that much more time in this sitting, as a batch scheduler's
+    next slot or the dialog's time limit allows; the plan's own limit otherwise)."""
+    from engine.checkpoint import checkpoint_elapsed_s
+    from engine.finetune import CHECKPOINT_NAME, FinetuneConfig
+
+    plan_file = version.folder / PLAN_NAME
+    saved = json.loads(plan_file.read_text(encoding="utf-8"))
+    if request.steps is not None and request.steps != saved["config"].get("steps"):
+        saved["config"]["steps"] = request.steps
+        plan_file.write_text(json.dumps(saved, indent=2), encoding="utf-8")
+    values = {**saved["config"], "resume": True}
+    if request.minutes is not None:
+        values["time_budget_s"] = checkpoint_elapsed_s(version.folder / CHECKPOINT_NAME) + request.minutes * 60.0
+    return FinetunePlan(version, int(saved["run_id"]), list(saved["train_frames"]), list(saved["heldout_frames"]),
+                        FinetuneConfig(**values), True)
 
 
 def _latest_unfinished(project: Path) -> ModelVersion:

@@ -31,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--list", action="store_true", help="list the project's model versions and runs")
     parser.add_argument("--model", default=None, metavar="NAME", help="model version for --export (e.g. ft-002)")
     parser.add_argument("--run", type=int, default=None, help="the run whose reviews to use (default: the latest reviewed)")
-    parser.add_argument("--minutes", type=float, default=None, help="time limit (default: none; 200 steps)")
-    parser.add_argument("--steps", type=int, default=None, help="training steps (default 200, or as many as fit --minutes)")
+    parser.add_argument("--minutes", type=float, default=None, help="time limit (default: none; 200 steps); with --resume, at most this many more minutes")
+    parser.add_argument("--steps", type=int, default=None, help="training steps (default 200, or as many as fit --minutes); with --resume, the steps in all")
     parser.add_argument("--replay", type=Path, default=None,
                         help="ISBDA folder to replay so the model does not forget (default: a small synthetic flyover)")
     parser.add_argument("--holdout-every", type=int, default=5, metavar="K",
@@ -43,7 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=2, help="frames per step (default 2)")
     parser.add_argument("--lr", type=float, default=0.003, help="learning rate (default 0.003)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same weights)")
-    parser.add_argument("--resume", action="store_true", help="continue the latest unfinished fine-tune")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the latest unfinished fine-tune (--model: another) with the options it was "
+                             "started with; --steps and --minutes may change")
     parser.add_argument("--no-sites", action="store_true", help="--compare without building the damage maps")
     parser.add_argument("--json", action="store_true", help="--compare and --list as JSON")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -95,6 +97,8 @@ def _request(args: argparse.Namespace):  # noqa: ANN202 - services.finetune.Fine
     _flags.positive("--lr", args.lr)
     if args.holdout_every < 0 or args.holdout_every == 1:
         raise InputError(f"--holdout-every must be 0 (none held out) or >= 2; got {args.holdout_every!r}")
+    if args.resume:
+        _refuse_replanning(args)
     if args.replay is not None and not args.replay.is_dir():
         raise InputError(f"{args.replay}: --replay must be an ISBDA folder")
     return FinetuneRequest(
@@ -102,6 +106,26 @@ def _request(args: argparse.Namespace):  # noqa: ANN202 - services.finetune.Fine
         device=args.device, seed=args.seed, batch_size=args.batch_size, lr=args.lr, scope=args.scope,
         resume=args.resume, name=args.model if args.resume else None,
     )
+
+
+#: what a version's plan fixes, by flag: a resumed fine-tune goes on with the values it
+#: was started with (``--steps`` and ``--minutes`` alone apply to it)
+_PLANNED = (("--run", "run"), ("--replay", "replay"), ("--holdout-every", "holdout_every"), ("--scope", "scope"),
+            ("--device", "device"), ("--batch-size", "batch_size"), ("--lr", "lr"), ("--seed", "seed"))
+
+
+def _refuse_replanning(args: argparse.Namespace) -> None:
+    """``--resume`` with an option of the plan: refused, naming it, rather than ignored
+    (the fine-tune would go on with the values it was started with)."""
+    from core.errors import InputError
+
+    defaults = argparse.ArgumentParser()
+    add_arguments(defaults)
+    given = [flag for flag, name in _PLANNED if getattr(args, name) != defaults.get_default(name)]
+    if given:
+        raise InputError(f"{', '.join(given)}: --resume goes on with the options the fine-tune was started with "
+                         "(its plan.json); only --steps (the steps in all) and --minutes (at most that much more "
+                         "time) change it. Leave them out, or fine-tune again for a new version")
 
 
 def _finetune(args: argparse.Namespace) -> int:

@@ -256,6 +256,41 @@ def test_cancel_then_resume_finishes_the_same_version(project, flyover):
     assert find_model(project, "ft-001").weights.with_suffix(".json").read_bytes() == card
 
 
+def test_a_resumed_fine_tune_takes_new_steps_and_a_time_limit_and_refuses_the_rest(project, flyover, capsys):
+    """--resume goes on as the fine-tune was planned, but for --steps (the steps in all,
+    kept in its plan) and --minutes (at most that much more time); the plan's other
+    options are refused by name rather than silently ignored."""
+    import threading
+
+    from app.cli import main
+
+    with ProjectStore.open(project) as store:
+        _review(store, store.latest_run_id())
+    cancel = threading.Event()
+    request = FinetuneRequest(steps=5, holdout_every=0, replay=flyover.out_dir, device="cpu")
+    for progress in finetune_project(project, request, cancel=cancel):
+        if progress.step == 1:
+            cancel.set()
+    assert progress.state == "cancelled" and progress.step == 1
+    for flags in (["--lr", "0.01"], ["--replay", str(flyover.out_dir), "--seed", "3"]):
+        assert main(["finetune", str(project), "--resume", *flags]) == 2
+        assert f"{flags[0]}" in capsys.readouterr().err
+    with ProjectStore.open(project) as store:  # two more minutes than the checkpoint's time
+        plan = plan_finetune(store, FinetuneRequest(resume=True, minutes=2.0))
+    assert plan.resumed and plan.config.time_budget_s == pytest.approx(progress.elapsed_s + 120.0, abs=0.5)
+    last = list(finetune_project(project, FinetuneRequest(resume=True, steps=1)))[-1]  # done: the weights now
+    assert last.state == "finished" and last.step == 1
+
+    cancel = threading.Event()
+    for progress in finetune_project(project, request, cancel=cancel):
+        if progress.step == 1:
+            cancel.set()
+    plan = json.loads((find_model(project, "ft-002", finished=False).folder / "plan.json").read_text())
+    assert plan["config"]["steps"] == 5
+    last = list(finetune_project(project, FinetuneRequest(resume=True, steps=2)))[-1]
+    assert last.state == "finished" and last.step == 2
+
+
 def test_export_writes_a_standalone_model_usable_with_weights(project, flyover, tmp_path):
     from engine.weights import load_model
 
