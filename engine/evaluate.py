@@ -457,6 +457,41 @@ def _category_names(annotations: dict[str, Any]) -> dict[int, str]:
     return {int(c["id"]): str(c.get("name", "")) for c in listed or _ISBDA_CATEGORIES}
 
 
+def ground_truth_problems(annotations: dict[str, Any], *, annotations_name: str = "the annotations",
+                          shown: int = 5) -> list[str]:
+    """One line per kind of ground-truth annotation the paper's protocol cannot score as
+    written, which would otherwise change every AP without a word: on an image the file
+    does not list, of a category it does not list, with no polygon of 3 points (left
+    out: its damage is never counted), with an empty box (counted, but no box can match
+    it). Scoring a model over the images (``evaluate --weights``) says this as the data
+    set is read; scoring a results file does not read the images, so says it here."""
+    images = {image.get("id") for image in annotations.get("images", []) if isinstance(image, dict)}
+    categories = _category_names(annotations)
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for annotation in annotations.get("annotations", []):
+        if not isinstance(annotation, dict):
+            continue
+        segmentation = annotation.get("segmentation")
+        box = annotation.get("damage_bbox", annotation.get("bbox"))
+        if annotation.get("image_id") not in images:
+            found["on an image the file does not list, not scored"].append(annotation)
+        elif annotation.get("category_id") not in categories:
+            found[f"a category_id other than {', '.join(map(str, sorted(categories)))}, not scored"].append(
+                annotation)
+        elif isinstance(segmentation, list) and not any(len(p) >= 6 for p in segmentation):
+            found["no polygon of 3 points or more, not scored"].append(annotation)
+        elif isinstance(box, (list, tuple)) and len(box) == 4 and _number(box[2]) and _number(box[3]) \
+                and (box[2] <= 0 or box[3] <= 0):
+            found["an empty box, which no box can match (a miss in box AP)"].append(annotation)
+    lines = []
+    for problem, listed in found.items():
+        ids = ", ".join(repr(a.get("id", "?")) for a in listed[:shown])
+        more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
+        lines.append(f"{annotations_name}: {len(listed)} of its {len(annotations.get('annotations', []))} "
+                     f"annotations (ids {ids}{more}): {problem}")
+    return lines
+
+
 def check_results(
     annotations: dict[str, Any],
     results: Sequence[dict[str, Any]],

@@ -121,8 +121,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{', '.join(model_only)}: only when a model runs (--weights, or the shipped model); "
                              f"--predictions {args.predictions!r} scores results already made")
     from engine.data.isbda import ISBDADataset, annotation_path, read_coco_json
-    from engine.evaluate import check_results, describe_ids, evaluate_results, format_table, id_type_note, \
-        match_results_to_images, predict_dataset, read_results, unknown_image_ids
+    from engine.evaluate import check_results, describe_ids, evaluate_results, format_table, ground_truth_problems, \
+        id_type_note, match_results_to_images, predict_dataset, read_results, unknown_image_ids
 
     if not args.predictions:
         from engine.device import resolve_device
@@ -157,6 +157,10 @@ def run(args: argparse.Namespace) -> int:
         if unknown:  # e.g. `damagemap predict` run over other images: COCO cannot score them
             raise InputError(f"{args.predictions}: image ids {describe_ids(unknown)}{id_type_note(annotations, unknown)} "
                              f"are not in {annotations_file}; give results made over the {args.split!r} split's images")
+        # ground truth COCOeval would leave out, or never match, without a word (a model run
+        # hears it from the data set as it reads the images)
+        for warning in ground_truth_problems(annotations, annotations_name=str(annotations_file)):
+            print(warning, file=sys.stderr)
         # categories and mask sizes COCOeval would score as misses without a word
         for warning in check_results(annotations, results, results_name=args.predictions,
                                      annotations_name=str(annotations_file)):
