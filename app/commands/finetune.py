@@ -31,8 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--list", action="store_true", help="list the project's model versions and runs")
     parser.add_argument("--model", default=None, metavar="NAME", help="model version for --export (e.g. ft-002)")
     parser.add_argument("--run", type=int, default=None, help="the run whose reviews to use (default: the latest reviewed)")
-    parser.add_argument("--minutes", type=float, default=None, help="time limit (default: none; 200 steps); with --resume, at most this many more minutes")
-    parser.add_argument("--steps", type=int, default=None, help="training steps (default 200, or as many as fit --minutes); with --resume, the steps in all")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="time limit (default: none; 200 steps); with --resume, at most this many more minutes")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training steps (default 200, or as many as fit --minutes); with --resume, the steps "
+                             "in all")
     parser.add_argument("--replay", type=Path, default=None,
                         help="ISBDA folder to replay so the model does not forget (default: a small synthetic flyover)")
     parser.add_argument("--holdout-every", type=int, default=5, metavar="K",
