@@ -278,6 +278,36 @@ def _resumed_plan(version: ModelVersion, request: FinetuneRequest) -> FinetunePl
                         FinetuneConfig(**values), True)
 
 
+@dataclass(frozen=True, slots=True)
+class ResumePoint:
+    """Where a resumed fine-tune goes on from: its version, the step its checkpoint
+    holds (``None``: unreadable) and the steps planned (``None``: as many as fit its
+    time limit)."""
+
+    version: ModelVersion
+    step: int | None
+    steps: int | None
+
+
+def resume_point(project: Path) -> ResumePoint | None:
+    """What a resume without a version's name continues (``damagemap finetune
+    --resume``, the dialog's Resume); ``None`` where no unfinished version can be
+    resumed (those that stopped before their first checkpoint cannot)."""
+    from engine.checkpoint import checkpoint_step
+    from engine.finetune import CHECKPOINT_NAME
+
+    try:
+        version = _latest_unfinished(Path(project))
+    except InputError:
+        return None
+    try:
+        steps = json.loads((version.folder / PLAN_NAME).read_text(encoding="utf-8"))["config"]["steps"]
+    except (OSError, ValueError, KeyError, TypeError):
+        steps = None
+    return ResumePoint(version, checkpoint_step(version.folder / CHECKPOINT_NAME),
+                       steps if isinstance(steps, int) and steps < 1_000_000 else None)
+
+
 def _latest_unfinished(project: Path) -> ModelVersion:
     """The latest version with a plan and a checkpoint and no weights yet; the
     :class:`InputError` names the unfinished ones that stopped before their first
@@ -561,6 +591,7 @@ def compare_runs(store: ProjectStore, run_a: int, run_b: int, *, sites: bool = T
 __all__ = [
     "FinetunePlan",
     "FinetuneRequest",
+    "ResumePoint",
     "RunComparison",
     "RunSummary",
     "compare_runs",
@@ -570,6 +601,7 @@ __all__ = [
     "model_output",
     "original_detection",
     "plan_finetune",
+    "resume_point",
     "review_run",
     "reviewed_frames",
     "run_plan",

@@ -4,7 +4,8 @@ The dialog says how many frames have been reviewed, asks for a time limit (or a 
 of steps), the share of frames held out to measure with and where the replay data
 comes from, then runs :func:`services.finetune.finetune_project` (what ``damagemap
 finetune`` runs) in a worker thread with a progress bar and the time left. Cancel stops
-it after the current step with a checkpoint; Resume continues an unfinished one. When
+it after the current step with a checkpoint; Resume continues an unfinished one (the
+dialog says which, and from which step). When
 it finishes, :attr:`FinetuneDialog.model_ready` carries the new weights, which the
 window can offer to analyse the video with. Closing the dialog while it runs (its
 window's button, Esc, Close) cancels it the same way; the window shows the same dialog
@@ -103,6 +104,16 @@ class FinetuneJob(QObject):
         self.finished.emit(self.last)
 
 
+def resume_text(point: Any) -> str:
+    """What Resume does, for a :class:`services.finetune.ResumePoint`: the version and
+    the step it goes on from, with the settings it was started with (the time limit
+    and steps above apply)."""
+    at = "its last checkpoint" if point.step is None else f"step {point.step}"
+    of = f" of {point.steps}" if point.steps is not None and point.step is not None else ""
+    return (f"{point.version.name} stopped at {at}{of}: Resume goes on from there with the settings it was started "
+            "with, for at most the time limit above (a number of steps above: the steps in all).")
+
+
 def format_eta(seconds: float | None) -> str:
     if seconds is None:
         return "estimating the time left..."
@@ -186,6 +197,9 @@ class FinetuneDialog(QDialog):
         self.eta_label = QLabel("")
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
+        #: what Resume continues (a stopped fine-tune, its step), empty when nothing can be
+        self.resume_label = QLabel("")
+        self.resume_label.setWordWrap(True)
         self.start_button = QPushButton("Start")
         self.resume_button = QPushButton("Resume")
         self.cancel_button = QPushButton("Cancel")
@@ -204,6 +218,7 @@ class FinetuneDialog(QDialog):
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.eta_label)
         layout.addWidget(self.result_label)
+        layout.addWidget(self.resume_label)
         layout.addLayout(buttons)
         self.setMinimumWidth(460)
         self.refresh()
@@ -229,8 +244,7 @@ class FinetuneDialog(QDialog):
         """What the project holds: reviewed frames, unfinished fine-tunes; the buttons."""
         from core.errors import DamagemapError
         from core.store import ProjectStore
-        from services.finetune import review_run, reviewed_frames
-        from services.models import list_models
+        from services.finetune import resume_point, review_run, reviewed_frames
 
         running = self.job is not None and self.job.is_running
         path = self.project_path
@@ -250,10 +264,11 @@ class FinetuneDialog(QDialog):
             self._show_split()
         else:
             self.summary_label.setText(text)
+        point = resume_point(path) if path is not None and not running else None
+        self.resume_label.setText("" if point is None else resume_text(point))
         self._fit_height()
-        unfinished = path is not None and any(not v.finished for v in list_models(path))
         self.start_button.setEnabled(not running and self.reviewed_count > 0)
-        self.resume_button.setEnabled(not running and unfinished)
+        self.resume_button.setEnabled(point is not None)
         self.cancel_button.setEnabled(running and not self.job.cancel_requested)  # type: ignore[union-attr]
         for widget in (self.minutes_spin, self.steps_spin, self.holdout_spin, self.device_combo, self.replay_edit):
             widget.setEnabled(not running)

@@ -65,6 +65,7 @@ def test_cancel_then_resume_in_the_dialog(qtbot, project, flyover_template, erro
     assert job.last.state == "cancelled" and not errors
     assert "Resume" in dialog.result_label.text()
     assert dialog.resume_button.isEnabled()
+    assert dialog.resume_label.text().startswith("ft-001 stopped at step 1 of 3: Resume goes on from there")
     with qtbot.waitSignal(dialog.model_ready, timeout=120_000):
         dialog.resume_button.click()
     qtbot.waitUntil(lambda: not dialog.job.is_running, timeout=10_000)
@@ -74,6 +75,20 @@ def test_cancel_then_resume_in_the_dialog(qtbot, project, flyover_template, erro
     assert 0 < last.resumed_s <= job.last.elapsed_s + 0.1 and last.resumed_s < last.elapsed_s
     assert dialog.eta_label.text() == (f"Done in {last.elapsed_s - last.resumed_s:.0f} s ({last.elapsed_s:.0f} s "
                                        "with the part before it stopped).")
+
+
+def test_resume_is_offered_only_for_a_fine_tune_it_can_continue(qtbot, project, flyover_template):
+    """A version that stopped before its first checkpoint (a killed process) cannot be
+    resumed: Resume stays off rather than failing when clicked, and says nothing."""
+    import json
+
+    stopped = project.with_name("flight.models") / "ft-001"
+    stopped.mkdir(parents=True)
+    (stopped / "plan.json").write_text(json.dumps({"run_id": 1, "train_frames": [0], "heldout_frames": [],
+                                                   "config": {"steps": 3}}))
+    dialog = _dialog(qtbot, project, flyover_template, steps=3)
+    assert not dialog.resume_button.isEnabled() and dialog.resume_label.text() == ""
+    assert dialog.start_button.isEnabled()
 
 
 def test_done_in_says_a_resumed_finetunes_own_time_and_the_whole():
