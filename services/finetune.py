@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import DamagemapError, InputError
 from core.review import decode_state
 from core.store import ProjectStore
-from core.types import Detection, Origin
+from core.types import DamageLevel, Detection, Origin
 from services.models import ModelVersion, find_model, list_models, models_dir, new_version, run_weights
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -392,17 +392,29 @@ def model_output(store: ProjectStore, run_id: int) -> list[Detection]:
 
 def ground_truth(store: ProjectStore, run_id: int, frames: Sequence[int]) -> dict[str, Any]:
     """The reviewed detections of ``frames`` as COCO ground truth (image id = frame + 1):
-    what a reviewer vouches for (accepted, relabelled, redrawn, added)."""
+    what a reviewer vouches for (accepted, relabelled, redrawn, added).
+
+    The detections nobody decided on there are COCO crowd regions (``iscrowd`` 1) of
+    every level: a model's detection on one is neither right nor wrong, as the fine-tune
+    treats them ("don't know"); scored as false alarms, they marked down the model that
+    finds the damage the reviewer did not get to, and more so the more it finds. Rejected
+    detections stay what they are: no damage there."""
     from engine.export_coco import CATEGORIES, annotation_for
 
     chosen = set(frames)
     images = [{"id": f + 1, "frame_index": f} for f in sorted(chosen)]
     annotations: list[dict[str, Any]] = []
     for det in store.detections(run_id):
-        if det.frame_index in chosen and det.confirmed:
-            annotation = annotation_for(det, len(annotations) + 1, det.frame_index + 1)
+        rejected = det.reviewed and not det.confirmed
+        if det.frame_index not in chosen or rejected:
+            continue
+        levels = [det.level] if det.confirmed else list(DamageLevel)
+        for level in levels:
+            annotation = annotation_for(dataclasses.replace(det, level=level), len(annotations) + 1,
+                                        det.frame_index + 1)
             if det.mask is not None:
                 annotation["segmentation"] = _rle(det)
+            annotation["iscrowd"] = 0 if det.confirmed else 1
             annotations.append(annotation)
     if images:
         from engine.video import probe_video

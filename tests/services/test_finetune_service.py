@@ -291,6 +291,39 @@ def test_a_resumed_fine_tune_takes_new_steps_and_a_time_limit_and_refuses_the_re
     assert last.state == "finished" and last.step == 2
 
 
+def test_compare_scores_a_detection_on_undecided_damage_neither_right_nor_wrong(project):
+    """On the frames --compare measures on, a detection nobody decided on is "don't
+    know" (as the fine-tune treats it): the other run's detection there, however high its
+    score, is not a false alarm; a rejected one's place stays no damage."""
+    import numpy as np
+
+    from core.types import Detection, Frame
+
+    def found(score: float, x: int, level: DamageLevel = DamageLevel.SLIGHT) -> Detection:
+        mask = np.zeros((96, 160), dtype=bool)
+        mask[20:40, x:x + 20] = True
+        return Detection(0, level, score, (x, 20, x + 20, 40), mask=RleMask.from_array(mask))
+
+    with ProjectStore.open(project) as store:
+        reviewed = store.start_run(model={"weights": None}, settings={})
+        store.write_frame(reviewed, Frame(0, 0.0, 160, 96), [found(0.8, 10), found(0.7, 60), found(0.6, 120)])
+        store.finish_run(reviewed)
+        kept, undecided, rejected = sorted(store.detections(reviewed), key=lambda d: d.box_xyxy_px[0])
+        session = ReviewSession(store, reviewed, author="tester")
+        session.apply(SetReview(kept.id, ReviewState.ACCEPTED))
+        session.apply(SetReview(rejected.id, ReviewState.REJECTED))
+        other = store.start_run(model={"weights": None}, settings={})
+        store.write_frame(other, Frame(0, 0.0, 160, 96), [found(0.5, 10), found(0.9, 60)])
+        store.finish_run(other)
+        comparison = compare_runs(store, reviewed, other, sites=False)
+        assert comparison.runs[1].mask_ap == pytest.approx(1.0) and comparison.runs[1].box_ap == pytest.approx(1.0)
+        third = store.start_run(model={"weights": None}, settings={})  # also where the reviewer said no damage
+        store.write_frame(third, Frame(0, 0.0, 160, 96), [found(0.5, 10), found(0.95, 120)])
+        store.finish_run(third)
+        comparison = compare_runs(store, reviewed, third, sites=False)
+    assert comparison.runs[1].mask_ap < 0.9
+
+
 def test_export_writes_a_standalone_model_usable_with_weights(project, flyover, tmp_path):
     from engine.weights import load_model
 
