@@ -87,7 +87,11 @@ def find_model(project_path: Path, name: str | None = None, *, finished: bool = 
         for version in versions:
             if version.name == name:
                 if finished and not version.finished:
-                    raise InputError(f"{version.folder}: model {name!r} is not finished; resume its fine-tune first")
+                    if not (version.folder / "checkpoint.pt").is_file():  # killed before its first checkpoint
+                        raise InputError(f"{version.folder}: model {name!r} is not finished and stopped before its "
+                                         "first checkpoint, so it cannot be resumed; fine-tune again")
+                    raise InputError(f"{version.folder}: model {name!r} is not finished; resume its fine-tune first "
+                                     f"(damagemap finetune PROJECT --resume --model {name})")
                 return version
         known = ", ".join(v.name for v in versions) or "none"
         raise InputError(f"{folder}: no model version {name!r} (versions: {known})")

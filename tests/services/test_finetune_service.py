@@ -377,3 +377,15 @@ def test_the_command_line_finetunes_lists_compares_and_exports(project, flyover,
     assert "no model version 'ft-009'" in capsys.readouterr().err
     assert main(["finetune", str(project), "--resume"]) == 2
     assert "no unfinished fine-tune" in capsys.readouterr().err
+
+
+def test_a_version_killed_before_its_first_checkpoint_is_not_said_to_be_resumable(tmp_path):
+    project = tmp_path / "flight.dmproj"
+    stopped = models_dir(project) / "ft-001"
+    stopped.mkdir(parents=True)
+    (stopped / "plan.json").write_text("{}")
+    with pytest.raises(InputError, match="stopped before its first checkpoint, so it cannot be resumed"):
+        find_model(project, "ft-001")
+    (stopped / "checkpoint.pt").write_bytes(b"")
+    with pytest.raises(InputError, match="resume its fine-tune first .*--resume --model ft-001"):
+        find_model(project, "ft-001")
