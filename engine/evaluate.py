@@ -53,6 +53,7 @@ def _ground_truth(annotations: dict[str, Any], *, masks: bool = True):  # type: 
     data.setdefault("categories", [])
     if not data["categories"]:
         data["categories"] = list(_ISBDA_CATEGORIES)
+    data["annotations"] += _dont_know_regions(data)
     sizes = {image.get("id"): (image.get("height"), image.get("width")) for image in data.get("images", [])}
     for annotation in data["annotations"]:
         if "damage_bbox" in annotation:  # the damaged part's box, as training takes it (ISBDA's bbox may be the house's)
@@ -72,6 +73,24 @@ def _ground_truth(annotations: dict[str, Any], *, masks: bool = True):  # type: 
     with contextlib.redirect_stdout(io.StringIO()):
         coco.createIndex()
     return coco
+
+
+def _dont_know_regions(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``unreviewed`` detections of a data set exported from reviews (``export
+    --training``: those nobody decided on) as COCO crowd regions of every level: "don't
+    know", as training takes them, so a detection on one is neither right nor wrong.
+    Scored as background, they marked a model down for finding damage the reviewer had
+    not got to."""
+    regions = [r for r in data.pop("unreviewed", None) or [] if isinstance(r, dict) and "image_id" in r]
+    if not regions:
+        return []
+    next_id = 1 + max((a["id"] for a in data["annotations"] if isinstance(a.get("id"), int)), default=0)
+    crowds = []
+    for region in regions:
+        for category in data["categories"]:
+            crowds.append({**region, "id": next_id, "category_id": category["id"], "iscrowd": 1})
+            next_id += 1
+    return crowds
 
 
 def _check_mask_size(annotation: dict[str, Any], size: tuple[Any, Any] | None) -> None:
