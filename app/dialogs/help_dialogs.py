@@ -34,6 +34,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Sites panel: Shift+Down, Shift+click, Ctrl+click", "select several sites: A / X / 1-3 decide them all, one step"),
     ("Alt+S", "the Sites menu: the Sites panel's actions, each with its key"),
     ("Ctrl+1 / Ctrl+2", "go to the Sites panel / the Review Table (its list takes the keys)"),
+    ("Review Table: Home / End", "first / last row (the video follows)"),
     ("] / [", "raise / lower the score threshold by 0.05"),
     ("Ctrl+Shift+M / Ctrl+Shift+B / Ctrl+Shift+U", "show or hide the masks / the damage boxes / the building boxes "
                                                    "(View > Overlay Layers, as the overlay toolbar's boxes)"),
