@@ -116,9 +116,13 @@ class ProjectDocument(QObject):
     #: frames from where the reader stands, or from the keyframe a seek lands on, times a
     #: frame's size): four 720p frames, about 15 ms on a slow laptop core. A frame further
     #: away is decoded on a thread (0.4 s for a 720p seek; seconds for 4K), the window
-    #: turning meanwhile. Playback decodes the next frame or two here, whatever their size.
+    #: turning meanwhile.
     GUI_DECODE_PIXELS = 4 * 1280 * 720
     GUI_DECODE_LEAST_FRAMES = 2
+    #: Playback decodes its next frames here, whatever their size, as long as they are this
+    #: few on from where the reader stands (a slow paint skips a frame or two); a seek while
+    #: playing (the slider dragged, a key's jump) is decoded on the thread as any other.
+    PLAYING_DECODE_FRAMES = 4
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -504,13 +508,13 @@ class ProjectDocument(QObject):
         a few frames on from where the window's reader stands (:attr:`GUI_DECODE_PIXELS`).
         Otherwise ``None``: it is decoded on a thread, and ``frame_arrived(index)`` says
         when it is here (only for the frame asked for last). Raises why it could not be
-        decoded. ``playing``: decoded here whatever it costs, as playback always did (its
-        frames follow one another: only the first after a seek pays one)."""
+        decoded. ``playing``: the next frames of playback are decoded here whatever their
+        size (:attr:`PLAYING_DECODE_FRAMES`); a seek is not."""
         self._awaited_frame = None
         if self._shown_frame is not None and self._shown_frame.index == index:
             return self._shown_frame
         frame = self._frames_ahead.take(index) if self._frames_ahead is not None else None
-        if frame is None and self._frames_ahead is not None and not playing and not self._cheap_to_decode(index):
+        if frame is None and self._frames_ahead is not None and not self._cheap_to_decode(index, playing=playing):
             self._awaited_frame = index
             self._frames_ahead.want_now(index)
             return None
@@ -521,10 +525,12 @@ class ProjectDocument(QObject):
         self._shown_frame = frame
         return frame
 
-    def _cheap_to_decode(self, index: int) -> bool:
+    def _cheap_to_decode(self, index: int, *, playing: bool = False) -> bool:
         info = self.video_info
         pixels = max(1, info.width_px * info.height_px)
         most = max(self.GUI_DECODE_LEAST_FRAMES, self.GUI_DECODE_PIXELS // pixels)
+        if playing:
+            most = max(most, self.PLAYING_DECODE_FRAMES)
         return self.reader.frames_to_decode(index) <= most
 
     def _announce_decoded(self, index: int) -> None:

@@ -62,7 +62,10 @@ class TransportBar(QWidget):
     where the width does not hold one (the readouts under the buttons and the slider).
 
     It owns the playback clock and emits ``seek_requested`` with the frame to show;
-    whoever shows frames calls :meth:`set_position` back.
+    whoever shows frames calls :meth:`set_position` back. A seek while playing holds the
+    clock until that frame is shown (it may be decoded off the GUI thread, for a while):
+    playback goes on from it then, rather than asking for later frames meanwhile, each
+    a seek of its own that would never be shown in time.
     """
 
     #: The seek slider's least width (pixels): on a narrow window the frame's note is cut first,
@@ -91,6 +94,8 @@ class TransportBar(QWidget):
         self._timer.timeout.connect(self._tick)
         self._clock = QElapsedTimer()
         self._clock_start_frame = 0
+        #: the frame a seek while playing asked for, until it is shown (the clock waits for it)
+        self._seeking_to: int | None = None
 
         style = self.style()
         self.play_button = self._button(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Play/pause (Space)")
@@ -217,6 +222,10 @@ class TransportBar(QWidget):
         """Show where the view is (called after a frame has been shown); ``note`` is
         said after the frame number (e.g. that the frame was not analysed)."""
         self._position = index
+        if self._seeking_to is not None:  # the seek's frame (or one shown instead) is here: on from it
+            self._seeking_to = None
+            if self.is_playing:
+                self._restart_clock(index)
         self._pts_s = pts_s
         with _blocked(self.slider):
             self.slider.setValue(index)
@@ -253,9 +262,10 @@ class TransportBar(QWidget):
         if self._frame_count <= 0:
             return
         index = min(max(0, index), self._frame_count - 1)
-        self.seek_requested.emit(index)
         if self.is_playing:
+            self._seeking_to = None if index == self._position else index
             self._restart_clock(index)  # not from :attr:`position`: that moves once the frame is shown
+        self.seek_requested.emit(index)
 
     def step(self, delta: int) -> None:
         self.pause()
@@ -274,16 +284,15 @@ class TransportBar(QWidget):
             return
         self._direction = 1 if direction >= 0 else -1
         at_end = self._position >= self._frame_count - 1 if self._direction > 0 else self._position <= 0
-        start = self._position
-        if at_end:
-            start = 0 if self._direction > 0 else self._frame_count - 1
-            self.request(start)
-        self._restart_clock(start)
+        self._restart_clock(self._position)
         self._timer.start(max(1, int(1000 / (self._fps * self._speed) / 2)))
+        if at_end:  # from the other end: a seek, which the clock waits for
+            self.request(0 if self._direction > 0 else self._frame_count - 1)
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
         self.playing_changed.emit(True)
 
     def pause(self) -> None:
+        self._seeking_to = None
         if self._timer.isActive():
             self._timer.stop()
             self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
@@ -314,6 +323,8 @@ class TransportBar(QWidget):
         self._clock_start_frame = self._position if start_frame is None else start_frame
 
     def _tick(self) -> None:
+        if self._seeking_to is not None:  # the seek's frame is not shown yet
+            return
         elapsed_s = self._clock.nsecsElapsed() / 1e9
         due = self._clock_start_frame + self._direction * int(elapsed_s * self._fps * self._speed)
         if due >= self._frame_count or due < 0:

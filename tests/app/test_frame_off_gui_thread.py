@@ -160,3 +160,41 @@ def test_an_undo_goes_back_to_a_frame_at_hand(qtbot, window, truth_run_project, 
     window.undo_action.trigger()
     qtbot.waitUntil(lambda: window.current_frame == decided.best_frame, timeout=GATE_S * 500)
     assert window.frame_view.loading_frame is None and errors == []
+
+
+
+def _event_loop_runs(qtbot, ms: int) -> None:
+    timer = QTimer()
+    timer.setSingleShot(True)
+    with qtbot.waitSignal(timer.timeout, timeout=ms + 5_000):
+        timer.start(ms)
+
+
+def test_a_seek_while_playing_is_decoded_off_the_gui_thread_and_playback_goes_on_from_it(
+        qtbot, window, reviewed_project, gate, errors):
+    """The slider dragged during playback: the frame is decoded on the thread, the clock
+    waits for it (it does not run on to the end meanwhile), and playback goes on from it."""
+    gate.open.set()
+    assert window.open_path(reviewed_project)
+    doc = window.document
+    qtbot.waitUntil(lambda: doc.awaited_frame is None and window.frame_view.loading_frame is None, timeout=10_000)
+    transport = window.transport
+    transport.set_speed(4.0)  # 40 frames a second: the 4 frames after the seek's last 0.1 s
+    last = doc.frame_count - 1
+    far = last - 3
+    assert abs(far - window.current_frame) > 3
+    shown: list[int] = []
+    window.frame_shown.connect(shown.append)
+
+    transport.play()  # and at once, before its clock ticks:
+    gate.open.clear()
+    gate.decoding_on.clear()
+    transport.slider.setValue(far)  # returns at once: nothing decodes on this thread
+    _event_loop_runs(qtbot, 300)  # longer than the rest of the video at 4x
+    assert window.frame_view.loading_frame == far and transport.is_playing and shown == []
+    assert "MainThread" not in gate.decoding_on
+
+    with qtbot.waitSignal(window.frame_shown, timeout=10_000, check_params_cb=lambda i: i == last):
+        gate.open.set()
+    assert shown[0] == far and shown == sorted(shown), shown
+    assert errors == []
