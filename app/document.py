@@ -23,7 +23,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from app.frames_ahead import FramesAhead
 from app.undo import ChangedOutside, ReviewCommand, SettingsCommand
 from core.errors import InputError, StoreError
-from core.review import ReviewChangedElsewhere
+from core.review import ReviewChangedElsewhere, replay_history
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, Frame, ReviewState
 from services.project import MissingVideoError, default_project_path, is_video_path, opens_as_video
@@ -131,6 +131,7 @@ class ProjectDocument(QObject):
         self.reader = None
         self._frames_ahead: FramesAhead | None = None  # the review's next frames, decoded ahead
         self._awaited_frame: int | None = None  # the frame being decoded off the GUI thread to show
+        self._restoring_history = False  # the undo stack is being rebuilt from the project's history
         self._shown_frame: Frame | None = None  # the frame last given to show (an edit's undo goes back to it)
         self._review_next: list[int] = []  # the frames the Sites list goes to next (prefetch_frames)
         self._frame_decoded.connect(self._on_frame_decoded)
@@ -464,19 +465,27 @@ class ProjectDocument(QObject):
 
     def _restore_undo_stack(self, session) -> None:  # noqa: ANN001 - core.review.ReviewSession
         """Mirror the history the session rebuilt from the project on the undo stack:
-        its undo steps applied, its redo steps above them (nothing is written)."""
+        its undo steps applied, its redo steps above them (nothing is written). Each step
+        keeps the detections it changed, from which the frame its Undo goes to is found
+        and decoded ahead, as for a step made in this session."""
         undo, redo = session.restore_history()
         if not undo and not redo:
             return
         done, undone = session.step_texts()
+        changed = _restored_step_detections(session, undo, redo)
         commands = []
-        for text in (*done, *undone):
-            command = ReviewCommand(session, None, text, self._on_changes, restored=True, on_step=self.stepped.emit,
-                                    on_refused=self._step_refused)
-            command.inert = True
-            self.undo_stack.push(command)
-            commands.append(command)
-        self.undo_stack.setIndex(undo)
+        self._restoring_history = True  # the frame an Undo goes to is wanted once the Sites list asks
+        try:
+            for k, text in enumerate((*done, *undone)):
+                command = ReviewCommand(session, None, text, self._on_changes, restored=True,
+                                        on_step=self.stepped.emit, on_refused=self._step_refused)
+                command.history_detection_ids = changed[k] if k < len(changed) else ()
+                command.inert = True
+                self.undo_stack.push(command)
+                commands.append(command)
+            self.undo_stack.setIndex(undo)
+        finally:
+            self._restoring_history = False
         for command in commands:
             command.inert = False
 
@@ -565,14 +574,34 @@ class ProjectDocument(QObject):
         self._frames_ahead.want(wanted)
 
     def _on_undo_moved(self, _index: int) -> None:
-        self._want_ahead()  # the next Undo goes back elsewhere
+        if not self._restoring_history:
+            self._want_ahead()  # the next Undo goes back elsewhere
 
     def _undo_target(self) -> int | None:
         """The frame shown when the step Undo takes back was made (where an undo goes)."""
         index = self.undo_stack.index()
         command = self.undo_stack.command(index - 1) if index > 0 else None
         frame = getattr(command, "frame_shown", None)
+        if frame is None and isinstance(command, ReviewCommand) and command.history_detection_ids:
+            frame = command.frame_shown = self._step_frame(command.history_detection_ids)
         return frame if isinstance(frame, int) and 0 <= frame < self.frame_count else None
+
+    def _step_frame(self, detection_ids: Iterable[int]) -> int | None:
+        """The frame a reviewer most likely looked at to make a step of a reopened history
+        (the window keeps no record of it): where the Sites list goes on its Undo, the best
+        view of the site it changed most, taken as the best-scoring sighting of that site
+        the step changed (of all it changed, before the sites are read)."""
+        from collections import Counter
+
+        light = {d.id: d for d in self.all_detections(masks=False)}
+        changed = [light[i] for i in detection_ids if i in light]
+        if not changed:
+            return None
+        sites = Counter(self._site_of[d.id] for d in changed if d.id in self._site_of)
+        if sites:
+            most = sites.most_common(1)[0][0]
+            changed = [d for d in changed if self._site_of.get(d.id) == most]
+        return max(changed, key=lambda d: (d.final_score, -(d.id or 0))).frame_index
 
     @property
     def frame_count(self) -> int:
@@ -963,6 +992,23 @@ class ProjectDocument(QObject):
         self._forget_detections(changes.frame_indices)
         self.review_changed.emit(changes)
         self.detections_changed.emit(frozenset(changes.frame_indices))
+
+
+def _restored_step_detections(session, undo: int, redo: int) -> list[tuple[int, ...]]:  # noqa: ANN001 - ReviewSession
+    """The detections each step :meth:`core.review.ReviewSession.restore_history` rebuilt
+    changed, as its history lines name them, in the undo stack's order (its ``undo``
+    steps, oldest first, then its ``redo`` steps, the next to redo first); empty where
+    the history does not add up to as many steps."""
+    try:
+        records = session.history()
+    except StoreError:
+        return []
+    undo_steps, redo_steps = replay_history(records)
+    steps = (undo_steps[-undo:] if undo else []) + list(reversed(redo_steps))
+    if len(steps) != undo + redo:
+        return []
+    by_id = {record.id: record.detection_id for record in records}
+    return [tuple(dict.fromkeys(by_id[i] for i in step.edit_ids if i in by_id)) for step in steps]
 
 
 def _review_changed_elsewhere_text(error: ReviewChangedElsewhere) -> str:

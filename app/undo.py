@@ -60,8 +60,12 @@ class ReviewCommand(QUndoCommand):
         self.first_changes: Changes | None = None
         self.error: Exception | None = None
         #: the frame the window showed when the edit was made (an undo goes back there;
-        #: it is decoded ahead), ``None`` for a step of a reopened history
+        #: it is decoded ahead); for a step of a reopened history, found from the
+        #: detections its lines changed (:attr:`history_detection_ids`) when first wanted
         self.frame_shown: int | None = None
+        #: the detections a step of a reopened history changed, as the project's history
+        #: records them (empty for a step made in this session)
+        self.history_detection_ids: tuple[int, ...] = ()
 
     def redo(self) -> None:
         if self.inert:

@@ -201,3 +201,35 @@ def test_a_seek_while_playing_is_decoded_off_the_gui_thread_and_playback_goes_on
     assert shown[0] == far and shown == sorted(shown), shown
     assert errors == []
 
+
+def test_an_undo_after_reopening_goes_back_to_a_frame_at_hand(
+        qtbot, window, truth_run_project, open_sites, gate, errors, monkeypatch):
+    """A step of the history the project kept has its frame decoded ahead, as a step made
+    in this session: Undo after reopening shows it with the readers shut."""
+    from PySide6.QtCore import Qt
+
+    from app.panels.site_review_panel import SiteReviewPanel
+    from tests.app.test_site_review_panel import _press
+
+    # the next sites' frames are not decoded ahead: only the one an Undo goes back to is
+    monkeypatch.setattr(SiteReviewPanel, "FRAMES_AHEAD", 0)
+    gate.open.set()
+    panel = open_sites(truth_run_project)
+    decided = panel.current_site()
+    qtbot.waitUntil(lambda: window.current_frame == decided.best_frame and window.document.awaited_frame is None,
+                    timeout=10_000)
+    _press(qtbot, panel, panel.site_list, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: window.current_frame != decided.best_frame and window.document.awaited_frame is None,
+                    timeout=10_000)
+    window.document.close()
+
+    panel = open_sites(truth_run_project)
+    doc = window.document
+    assert doc.undo_stack.canUndo() and panel.current_site().best_frame != decided.best_frame
+    qtbot.waitUntil(lambda: doc.awaited_frame is None and window.frame_view.loading_frame is None, timeout=10_000)
+    qtbot.waitUntil(lambda: doc._frames_ahead.holds(decided.best_frame), timeout=10_000)
+
+    gate.open.clear()
+    window.undo_action.trigger()
+    qtbot.waitUntil(lambda: window.current_frame == decided.best_frame, timeout=GATE_S * 500)
+    assert window.frame_view.loading_frame is None and errors == []
