@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from app.frames_ahead import FramesAhead
+from app.video_opening import VideoOpening
 from app.undo import ChangedOutside, ReviewCommand, SettingsCommand
 from core.errors import InputError, StoreError
 from core.review import ReviewChangedElsewhere, replay_history
@@ -81,8 +82,14 @@ class ProjectDocument(QObject):
         ``core.review.Changes``), or review done outside the window read again (``None``:
         anything may have changed). Emitted before ``detections_changed``.
     frame_arrived(int)
-        The frame :meth:`frame_at_hand` last did not hold was decoded off the GUI thread:
-        asking for it again gives it (or raises why it could not be decoded).
+        The frame :meth:`frame_at_hand` last did not hold was decoded off the GUI thread
+        (or the video it is in was opened): asking for it again gives it (or raises why it
+        could not be decoded).
+    video_ready()
+        The project's video, opened off the GUI thread after ``opened``
+        (:attr:`video_loading` until then), is here: its frame count, rate and length
+        (:attr:`video_info`) with it. A video that cannot be opened closes the project
+        instead, and says why.
     """
 
     opened = Signal()
@@ -103,8 +110,11 @@ class ProjectDocument(QObject):
     flight_in_survey_changed = Signal()
     review_changed = Signal(object)
     frame_arrived = Signal(int)
+    video_ready = Signal()
     #: a frame wanted now was decoded (emitted on the decoding thread, handled on the GUI's)
     _frame_decoded = Signal(int)
+    #: the video was opened, or failed to (emitted on the opening thread: app.video_opening.VideoOpening)
+    _video_opened = Signal(object)
 
     #: A burst of threshold changes (a slider drag) is saved to the project once, this
     #: long after the last one (saving rebuilds the map).
@@ -118,6 +128,12 @@ class ProjectDocument(QObject):
     #: away is decoded on a thread (0.4 s for a 720p seek; seconds for 4K), the window
     #: turning meanwhile.
     GUI_DECODE_PIXELS = 4 * 1280 * 720
+    #: Whether the project's video is opened off the GUI thread (:attr:`video_loading` until
+    #: ``video_ready``): reading it through and decoding its first frame takes a quarter of a
+    #: second for the demo, seconds for a long 4K flight. ``False``: in ``open_*`` on the
+    #: caller's thread, before ``opened``, raising why it cannot be opened (the tests that
+    #: act on the player as soon as a project is open).
+    VIDEO_OFF_GUI_THREAD = True
     GUI_DECODE_LEAST_FRAMES = 2
     #: Playback decodes its next frames here, whatever their size, as long as they are this
     #: few on from where the reader stands (a slow paint skips a frame or two); a seek while
@@ -128,16 +144,18 @@ class ProjectDocument(QObject):
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
         self.store = None
-        self.reader = None
+        self._reader = None  # engine.video.VideoReader: the player's, on the GUI thread
+        self._video_info = None  # engine.video.VideoInfo, once the video is opened
+        self._video_opening: VideoOpening | None = None  # the video being opened off the GUI thread
         self._frames_ahead: FramesAhead | None = None  # the review's next frames, decoded ahead
         self._awaited_frame: int | None = None  # the frame being decoded off the GUI thread to show
         self._restoring_history = False  # the undo stack is being rebuilt from the project's history
         self._shown_frame: Frame | None = None  # the frame last given to show (an edit's undo goes back to it)
         self._review_next: list[int] = []  # the frames the Sites list goes to next (prefetch_frames)
         self._frame_decoded.connect(self._on_frame_decoded)
+        self._video_opened.connect(self._on_video_opened)
         self.undo_stack.indexChanged.connect(self._on_undo_moved)
         self._score_floor = 0.0  # the run's analysis kept nothing scoring less (score_floor)
-        self.video_info = None
         self.run_id: int | None = None
         self.session = None
         self._frame_detections: dict[int, list[Detection]] = {}
@@ -260,17 +278,23 @@ class ProjectDocument(QObject):
         return target
 
     def _attach(self, store) -> None:  # noqa: ANN001 - core.store.ProjectStore
-        from engine.video import VideoReader
+        """Show ``store``'s project; its video is opened off the GUI thread meanwhile
+        (:attr:`video_loading`, then ``video_ready``; :attr:`VIDEO_OFF_GUI_THREAD`)."""
+        reader = None
+        if not self.VIDEO_OFF_GUI_THREAD:
+            from engine.video import VideoReader
 
-        try:
-            reader = VideoReader(store.video_path)
-        except Exception:
-            store.close()
-            raise
+            try:
+                reader = VideoReader(store.video_path)
+            except Exception:
+                store.close()
+                raise
         self.close()
         self.store = store
-        self.reader = reader
-        self.video_info = reader.info
+        if reader is None:
+            self._video_opening = VideoOpening(store.video_path, self._announce_video_opened)
+        else:
+            self._reader, self._video_info = reader, reader.info
         self._frames_ahead = FramesAhead(store.video_path, on_decoded=self._announce_decoded)
         self._score_threshold = float(store.project_settings().min_score)
         self._opening = True
@@ -299,10 +323,13 @@ class ProjectDocument(QObject):
             self._frames_ahead.close()
             self._frames_ahead = None
         self._awaited_frame, self._shown_frame, self._review_next = None, None, []
-        if self.reader is not None:
-            self.reader.close()
-        self.reader = None
-        self.video_info = None
+        if self._video_opening is not None:
+            self._video_opening.discard()
+            self._video_opening = None
+        if self._reader is not None:
+            self._reader.close()
+        self._reader = None
+        self._video_info = None
         self.store.close()
         self.store = None
         self.survey = None
@@ -508,7 +535,8 @@ class ProjectDocument(QObject):
 
     # -- reading -----------------------------------------------------------------------
     def frame(self, index: int) -> Frame:
-        """The frame at ``index``: decoded ahead (:meth:`prefetch_frames`), else now."""
+        """The frame at ``index``: decoded ahead (:meth:`prefetch_frames`), else now (the
+        video opened first, where it is being opened)."""
         ahead = self._frames_ahead.take(index) if self._frames_ahead is not None else None
         return ahead if ahead is not None else self.reader.frame_at(index)
 
@@ -520,6 +548,9 @@ class ProjectDocument(QObject):
         decoded. ``playing``: the next frames of playback are decoded here whatever their
         size (:attr:`PLAYING_DECODE_FRAMES`); a seek is not."""
         self._awaited_frame = None
+        if self._video_opening is not None:  # shown once the video is open (video_ready, then frame_arrived)
+            self._awaited_frame = index
+            return None
         if self._shown_frame is not None and self._shown_frame.index == index:
             return self._shown_frame
         frame = self._frames_ahead.take(index) if self._frames_ahead is not None else None
@@ -528,19 +559,19 @@ class ProjectDocument(QObject):
             self._frames_ahead.want_now(index)
             return None
         if frame is None:
-            frame = self.reader.frame_at(index)
-        elif (traded := self._frames_ahead.trade_reader(index, self.reader)) is not None:
-            self.reader = traded  # it stands on the next frame: playing on from here costs no seek
+            frame = self._reader.frame_at(index)
+        elif (traded := self._frames_ahead.trade_reader(index, self._reader)) is not None:
+            self._reader = traded  # it stands on the next frame: playing on from here costs no seek
         self._shown_frame = frame
         return frame
 
     def _cheap_to_decode(self, index: int, *, playing: bool = False) -> bool:
-        info = self.video_info
+        info = self._video_info
         pixels = max(1, info.width_px * info.height_px)
         most = max(self.GUI_DECODE_LEAST_FRAMES, self.GUI_DECODE_PIXELS // pixels)
         if playing:
             most = max(most, self.PLAYING_DECODE_FRAMES)
-        return self.reader.frames_to_decode(index) <= most
+        return self._reader.frames_to_decode(index) <= most
 
     def _announce_decoded(self, index: int) -> None:
         """On the decoding thread: hand the news to the GUI thread (a queued signal)."""
@@ -563,14 +594,15 @@ class ProjectDocument(QObject):
         them next does not wait for the video to be sought and decoded (the review's next
         sites: :class:`app.frames_ahead.FramesAhead`); the frame an Undo goes back to
         comes after the first of them."""
-        self._review_next = [i for i in indices if 0 <= i < self.frame_count]
+        self._review_next = [int(i) for i in indices if i >= 0]
         self._want_ahead()
 
     def _want_ahead(self) -> None:
-        if self._frames_ahead is None:
+        if self._frames_ahead is None or self._video_info is None:  # asked again once the video is here
             return
         undo_target = self._undo_target()
-        wanted = self._review_next[:1] + ([undo_target] if undo_target is not None else []) + self._review_next[1:]
+        frames = [i for i in self._review_next if i < self._video_info.frame_count]
+        wanted = frames[:1] + ([undo_target] if undo_target is not None else []) + frames[1:]
         self._frames_ahead.want(wanted)
 
     def _on_undo_moved(self, _index: int) -> None:
@@ -584,7 +616,8 @@ class ProjectDocument(QObject):
         frame = getattr(command, "frame_shown", None)
         if frame is None and isinstance(command, ReviewCommand) and command.history_detection_ids:
             frame = command.frame_shown = self._step_frame(command.history_detection_ids)
-        return frame if isinstance(frame, int) and 0 <= frame < self.frame_count else None
+        count = 0 if self._video_info is None else self._video_info.frame_count
+        return frame if isinstance(frame, int) and 0 <= frame < count else None
 
     def _step_frame(self, detection_ids: Iterable[int]) -> int | None:
         """The frame a reviewer most likely looked at to make a step of a reopened history
@@ -603,26 +636,98 @@ class ProjectDocument(QObject):
             changed = [d for d in changed if self._site_of.get(d.id) == most]
         return max(changed, key=lambda d: (d.final_score, -(d.id or 0))).frame_index
 
+    # -- the video: opened off the GUI thread --------------------------------------------
+    @property
+    def video_loading(self) -> bool:
+        """Whether the project's video is being opened (off the GUI thread) still: what
+        needs it (:attr:`video_info`, :attr:`reader`) would wait for it."""
+        return self._video_opening is not None
+
+    @property
+    def video_info(self):  # noqa: ANN201 - engine.video.VideoInfo | None
+        """The open project's video (size, rate, frames, length), ``None`` with none open;
+        waits for the video while it is opened (:attr:`video_loading`)."""
+        self._wait_for_video()
+        return self._video_info
+
+    @property
+    def reader(self):  # noqa: ANN201 - engine.video.VideoReader | None
+        """The reader of the frames shown (GUI thread); waits for the video as
+        :attr:`video_info` does."""
+        self._wait_for_video()
+        return self._reader
+
     @property
     def frame_count(self) -> int:
-        return 0 if self.video_info is None else int(self.video_info.frame_count)
+        info = self.video_info
+        return 0 if info is None else int(info.frame_count)
 
     @property
     def fps(self) -> float:
-        return 25.0 if self.video_info is None else float(self.video_info.fps)
+        info = self.video_info
+        return 25.0 if info is None else float(info.fps)
+
+    def _wait_for_video(self) -> None:
+        """Finish opening the video now, waiting for it (what asked cannot go on without
+        it); raises why it could not be opened (the project is closed then)."""
+        opening = self._video_opening
+        if opening is None:
+            return
+        opening.wait()
+        if not self._finish_opening(opening):
+            raise opening.error
+
+    def _announce_video_opened(self, opening: VideoOpening) -> None:
+        """On the opening thread: hand the news to the GUI thread (a queued signal)."""
+        try:
+            self._video_opened.emit(opening)
+        except RuntimeError:  # the document is gone (the window closed)
+            opening.discard()
+
+    def _on_video_opened(self, opening: VideoOpening) -> None:
+        if opening is not self._video_opening:
+            return  # closed meanwhile (discarded), or finished by a wait already
+        if not self._finish_opening(opening):
+            from PySide6.QtWidgets import QWidget
+
+            from app.errors import show_error
+
+            parent = self.parent()
+            show_error(parent if isinstance(parent, QWidget) else None, opening.error, title="Cannot open the video")
+
+    def _finish_opening(self, opening: VideoOpening) -> bool:
+        """The video opened: kept, announced, and the frame the window waits for shown;
+        ``False`` where it failed (the project is closed)."""
+        self._video_opening = None
+        if opening.error is not None:
+            _log.warning("%s could not be opened", opening.path, exc_info=opening.error)
+            self.close()
+            return False
+        self._reader, opening.reader = opening.reader, None
+        self._video_info = self._reader.info
+        self.video_ready.emit()
+        self._want_ahead()
+        if self._awaited_frame is not None and self.is_open:
+            self.frame_arrived.emit(self._awaited_frame)
+        return True
 
     def index_at_time(self, t_s: float) -> int:
         """The frame shown at video time ``t_s`` (true PTS, so VFR video works)."""
         import bisect
 
-        pts = self.reader.pts_s if self.reader is not None else ()
+        reader = self.reader if self.is_open else None
+        pts = reader.pts_s if reader is not None else ()
         if not pts:
             return max(0, round(t_s * self.fps))
         return max(0, min(len(pts) - 1, bisect.bisect_right(pts, t_s + 1e-6) - 1))
 
     def frame_times(self) -> dict[int, float]:
-        """Frame index -> pts (s) of every frame of the video."""
-        return {} if self.reader is None else dict(enumerate(self.reader.pts_s))
+        """Frame index -> pts (s) of every frame of the video; while it is being opened
+        (:attr:`video_loading`), of the frames the current run analysed (those its
+        detections are on), without waiting for it."""
+        if self._video_opening is not None:
+            return dict(self._analysed)
+        return {} if self._reader is None else dict(enumerate(self._reader.pts_s))
 
     def is_analysed(self, index: int) -> bool:
         """Whether the current run has stored frame ``index``."""

@@ -72,6 +72,7 @@ from app.window_actions import (
     NO_PROJECT_REASON,
     NO_RUN_REASON,
     NO_SELECTION_REASON,
+    VIDEO_LOADING_REASON,
     build_actions,
     build_layer_actions,
     build_menus,
@@ -272,6 +273,7 @@ class MainWindow(QMainWindow):
         doc.run_changed.connect(self._update_model_badge)
         self.transport.seek_requested.connect(self.request_frame)
         doc.frame_arrived.connect(self.show_frame)
+        doc.video_ready.connect(self._on_video_ready)
         self.transport.time_requested.connect(self._go_to_time)
         self.transport.time_refused.connect(lambda said: self.statusBar().showMessage(said, 6000))
         self.timeline.seek_requested.connect(self.transport.request)  # the playback clock goes on from there
@@ -619,11 +621,12 @@ class MainWindow(QMainWindow):
         closed = (not is_open, NO_PROJECT_REASON)
         no_run = (not has_run, NO_RUN_REASON)
         analysing = (running, elsewhere.refusal if elsewhere is not None else ANALYSING_REASON)
-        for action in (self.close_action, self.open_telemetry_action, self.fit_action, self.play_action,
-                       self.geo_action):
+        no_video = (is_open and doc.video_loading, VIDEO_LOADING_REASON)
+        for action in (self.close_action, self.open_telemetry_action, self.fit_action, self.geo_action):
             enable_or_say_why(action, first_reason(closed))
-        for action in (self.save_as_action, self.analyse_action):
-            enable_or_say_why(action, first_reason(closed, analysing))
+        enable_or_say_why(self.play_action, first_reason(closed, no_video))
+        enable_or_say_why(self.save_as_action, first_reason(closed, analysing))
+        enable_or_say_why(self.analyse_action, first_reason(closed, no_video, analysing))
         enable_or_say_why(self.cancel_action, None if own_run else first_reason(
             (elsewhere is not None, "The analysis runs in another damagemap: stop it there"),
             (True, "No analysis is running")))
@@ -928,20 +931,30 @@ class MainWindow(QMainWindow):
         self._park_docks(False)
         self._update_model_badge()
         doc = self.document
-        info = doc.video_info
         project = doc.project_path
         named = project is not None and project.stem != doc.video_path.stem  # a survey's flight: "north"
         self.setWindowTitle(f"damagemap — {project.stem} ({doc.video_path.name})" if named
                             else f"damagemap — {doc.video_path.name}")
         self._update_project_label()
-        self.transport.set_video(doc.frame_count, doc.fps, float(info.duration_s))
-        self.timeline.set_frame_count(doc.frame_count)
+        if doc.video_loading:  # opened off the GUI thread: video_ready says when it is here
+            self.transport.set_loading()
+            self.timeline.set_frame_count(0)
+        else:
+            self._on_video_ready()
         self.frame_view.invalidate_frames()
         self._current_frame = 0
         self.frame_view.fit_to_window()
         if not self._show_chosen_run():
             self._reload_run()
         self.show_frame(0)
+        self._update_actions()
+
+    def _on_video_ready(self) -> None:
+        """The project's video is open: the transport and the timeline take its length (the
+        frame waited for comes next, with ``frame_arrived``)."""
+        doc = self.document
+        self.transport.set_video(doc.frame_count, doc.fps, float(doc.video_info.duration_s))
+        self.timeline.set_frame_count(doc.frame_count)
         self._update_actions()
 
     def _update_project_label(self) -> None:
@@ -1055,9 +1068,12 @@ class MainWindow(QMainWindow):
         """Decode, paint and announce frame ``index`` (now; a pending request is dropped)."""
         self._pending_frame = None
         doc = self.document
-        if not doc.is_open or doc.frame_count <= 0:
+        if not doc.is_open:
             return
-        index = min(max(0, int(index)), doc.frame_count - 1)
+        if not doc.video_loading:  # else shown once the video is open (doc.frame_arrived)
+            if doc.frame_count <= 0:
+                return
+            index = min(max(0, int(index)), doc.frame_count - 1)
         try:
             frame = doc.frame_at_hand(index, playing=self.transport.is_playing)
         except Exception as exc:  # noqa: BLE001
@@ -1066,7 +1082,7 @@ class MainWindow(QMainWindow):
             show_error(self, exc, title="Cannot decode this frame")
             return
         if frame is None:  # decoded off the GUI thread: shown when it arrives (doc.frame_arrived)
-            self.frame_view.set_loading(index)
+            self.frame_view.set_loading(index, opening_video=doc.video_loading)
             return
         self._current_frame = index
         self.frame_view.show_frame(index, image_to_qimage(frame.image), doc.detections(index))
@@ -1099,7 +1115,7 @@ class MainWindow(QMainWindow):
         self.timeline.set_unusable(doc.unusable_frames() if doc.is_open else {})
         self._unjudged_frames = 0
         self.frame_view.invalidate_frames()
-        if doc.is_open and 0 <= self._current_frame < doc.frame_count:
+        if doc.is_open and not doc.video_loading and 0 <= self._current_frame < doc.frame_count:
             self.frame_view.set_detections(doc.detections(self._current_frame))
         self._update_actions()
 

@@ -63,6 +63,7 @@ NO_PROJECT_REASON = "Open a video or project first (File > Open Video or Project
 NO_RUN_REASON = "Analyse the video first (Analysis > Analyse…): there are no detections yet"
 NO_SELECTION_REASON = "Select a detection first: click it in the frame, or N for the next one to review"
 ANALYSING_REASON = "Not while the video is analysed (Analysis > Cancel Analysis stops it)"
+VIDEO_LOADING_REASON = "Not yet: the video is being opened (the frame view says when it is here)"
 
 
 def enable_or_say_why(action: QAction, why_not: str | None) -> None:
@@ -177,7 +178,7 @@ def build_actions(window: MainWindow) -> None:
     window.next_analysed_action = _action(window, "Next Analy&sed Frame", lambda: window.step_analysed(1),
                                           "Shift+Right")
     window.first_frame_action = _action(window, "&First Frame", lambda: t.request(0), "Home")
-    window.last_frame_action = _action(window, "&Last Frame", lambda: t.request(window.document.frame_count - 1), "End")
+    window.last_frame_action = _action(window, "&Last Frame", lambda: t.request(t.frame_count - 1), "End")
     window.reverse_action = _action(window, "Play &Backwards", lambda: t.shuttle(-1), "J")
     window.pause_action = _action(window, "Pa&use", t.pause, "K")
     window.forward_action = _action(window, "Play For&wards", lambda: t.shuttle(1), "L")

@@ -397,14 +397,16 @@ class FrameView(QGraphicsView):
         """The frame being decoded to show next (the one shown is dimmed), or ``None``."""
         return self._loading_frame
 
-    def set_loading(self, frame_index: int | None) -> None:
-        """Say that ``frame_index`` is being decoded: the frame shown stays, with its own
-        overlays, dimmed under a "loading" note, until :meth:`show_frame` shows the next."""
+    def set_loading(self, frame_index: int | None, *, opening_video: bool = False) -> None:
+        """Say that ``frame_index`` is being decoded (``opening_video``: that its video is
+        being opened first): the frame shown stays, with its own overlays, dimmed under a
+        "loading" note, until :meth:`show_frame` shows the next."""
         self._loading_frame = frame_index
         loading = frame_index is not None
         self._frame_item.setOpacity(0.45 if loading else 1.0)
         if loading:
-            self.loading_label.setText(f"loading frame {frame_number(frame_index)}…")
+            self.loading_label.setText("opening the video…" if opening_video
+                                       else f"loading frame {frame_number(frame_index)}…")
             self.loading_label.adjustSize()
         self.loading_label.setVisible(loading)
 

@@ -151,6 +151,8 @@ class TransportBar(QWidget):
         layout.addLayout(self._top_row)
         layout.addLayout(self._bottom_row)
         self._wrapped = False
+        self._loading = False
+        self._tips = {control: control.toolTip() for control in (*self._controls, self.goto_edit)}
 
     # -- layout ---------------------------------------------------------------------
     @property
@@ -208,8 +210,26 @@ class TransportBar(QWidget):
         reach_by_tab(button)  # Tab reaches it; a click leaves the focus where it was
         return button
 
+    #: what the frame label and the controls say while the video is being opened
+    LOADING_TEXT = "opening the video…"
+
     # -- state ----------------------------------------------------------------------
+    def set_loading(self) -> None:
+        """No video yet: it is being opened (off the GUI thread). The controls are off and
+        say why until :meth:`set_video`."""
+        self.set_video(0, self._fps, 0.0)
+        self.frame_label.setText(self.LOADING_TEXT)
+        self._loading = True
+        for control in (*self._controls, self.goto_edit):
+            control.setEnabled(False)
+            control.setToolTip(f"{self._tips[control]} — not yet: {self.LOADING_TEXT}")
+
     def set_video(self, frame_count: int, fps: float, duration_s: float) -> None:
+        if self._loading:
+            self._loading = False
+            for control in (*self._controls, self.goto_edit):
+                control.setEnabled(True)
+                control.setToolTip(self._tips[control])
         self.pause()
         self._frame_count = max(0, frame_count)
         self._fps = fps if fps and math.isfinite(fps) and fps > 0 else 25.0
@@ -239,6 +259,15 @@ class TransportBar(QWidget):
     @property
     def position(self) -> int:
         return self._position
+
+    @property
+    def frame_count(self) -> int:
+        return self._frame_count
+
+    @property
+    def loading(self) -> bool:
+        """Whether the video is being opened (:meth:`set_loading`)."""
+        return self._loading
 
     @property
     def fps(self) -> float:

@@ -110,6 +110,15 @@ def tiny_model():
 
 
 @pytest.fixture(autouse=True)
+def _video_opened_at_once(monkeypatch):
+    """A project's video is opened before ``open_path`` returns, as most tests act on the
+    player at once; the tests of its opening off the GUI thread turn that back on."""
+    from app.document import ProjectDocument
+
+    monkeypatch.setattr(ProjectDocument, "VIDEO_OFF_GUI_THREAD", False)
+
+
+@pytest.fixture(autouse=True)
 def _wait_for_workers(qapp):
     """No test leaves a worker running into the next one (or into a deleted tmp dir)."""
     yield

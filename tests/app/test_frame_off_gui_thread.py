@@ -233,3 +233,53 @@ def test_an_undo_after_reopening_goes_back_to_a_frame_at_hand(
     window.undo_action.trigger()
     qtbot.waitUntil(lambda: window.current_frame == decided.best_frame, timeout=GATE_S * 500)
     assert window.frame_view.loading_frame is None and errors == []
+
+
+@pytest.fixture
+def slow_opening(monkeypatch) -> tuple[threading.Event, list[str]]:
+    """Every :class:`engine.video.VideoReader` of the process waits for the test's word
+    before it opens its video; the threads that opened one are listed."""
+    gate, opened_on = threading.Event(), []
+
+    class SlowReader(engine.video.VideoReader):
+        def __init__(self, *args, **kwargs) -> None:
+            opened_on.append(threading.current_thread().name)
+            if not gate.wait(GATE_S):
+                raise VideoError("the test never opened the gate")
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(engine.video, "VideoReader", SlowReader)
+    monkeypatch.setattr(ProjectDocument, "VIDEO_OFF_GUI_THREAD", True)  # as the app opens it
+    yield gate, opened_on
+    gate.set()
+
+
+def test_a_project_is_shown_while_its_video_is_opened_off_the_gui_thread(
+        qtbot, window, reviewed_project, slow_opening, errors):
+    gate, opened_on = slow_opening
+    assert window.open_path(reviewed_project)  # returns at once: the video is opened on a thread
+    _event_loop_turns(qtbot)
+    doc, view, transport = window.document, window.frame_view, window.transport
+    assert doc.is_open and doc.video_loading and "flight.mp4" in window.windowTitle()
+    assert view.loading_frame == 0 and view.loading_label.isVisible()
+    assert view.loading_label.text() == "opening the video…"
+    assert transport.frame_label.text() == "opening the video…" and not transport.slider.isEnabled()
+    assert not window.play_action.isEnabled() and "being opened" in window.play_action.toolTip()
+    assert not window.analyse_action.isEnabled() and "being opened" in window.analyse_action.toolTip()
+    assert "MainThread" not in opened_on
+
+    with qtbot.waitSignal(window.frame_shown, timeout=10_000, check_params_cb=lambda i: i == 0):
+        gate.set()
+    assert not doc.video_loading and transport.frame_count == doc.frame_count > 1
+    assert view.loading_frame is None and transport.slider.isEnabled() and window.play_action.isEnabled()
+    assert "MainThread" not in opened_on and errors == []
+
+
+def test_a_video_that_cannot_be_opened_closes_its_project_and_says_why(
+        qtbot, window, reviewed_project, errors, monkeypatch):
+    monkeypatch.setattr(ProjectDocument, "VIDEO_OFF_GUI_THREAD", True)  # as the app opens it
+    (reviewed_project.parent / "flight.mp4").write_bytes(b"not a video at all" * 100)
+    with qtbot.waitSignal(window.document.closed, timeout=10_000):
+        window.open_path(reviewed_project)
+    assert not window.document.is_open
+    assert len(errors) == 1 and "flight.mp4" in str(errors[0]), errors
