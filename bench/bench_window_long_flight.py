@@ -11,6 +11,11 @@ that say so):
 - **seek**: a jump of the player to a frame far away until it is shown;
 - **filter**: "Show decided sites" switched until the list shows the change;
 - **undo**: Edit > Undo of a decision until the list and the map are read again;
+- **seek playing**: a jump of the player to a frame far away while it plays (the slider
+  dragged) until that frame is shown;
+- **undo reopened**: Edit > Undo of a decision made before the project was closed and
+  opened again, until the list and the map are read again and the site's best view is
+  shown;
 
 and, for each, the longest the GUI thread went without turning its event loop (a frozen
 window). Each is the median of ``--repeats`` runs.
@@ -43,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _gui_clock import GuiClock  # noqa: E402
 
 TIMEOUT_MS = 120_000
-ACTIONS = ("open", "next site", "decision", "seek", "filter", "undo")
+ACTIONS = ("open", "next site", "decision", "seek", "filter", "undo", "seek playing", "undo reopened")
 
 
 def wait_for(done: Callable[[], bool], signals: list, what: str) -> None:  # noqa: ANN001 - Qt signals
@@ -205,6 +210,31 @@ def _measure(project: Path, repeats: int, *, warm_up: bool = True) -> dict[str, 
                 listed, mapped = session.listed, session.mapped
                 timed("undo", session.window.document.undo_stack.undo,
                       lambda s=session, li=listed, ma=mapped: s.settled(li, ma), session)
+
+                transport = session.window.transport
+                far = (session.window.current_frame + session.window.document.frame_count // 3) \
+                    % session.window.document.frame_count
+                transport.play()
+                timed("seek playing", lambda: transport.slider.setValue(far),
+                      lambda s=session, f=far: s.shown_frame == f, session)
+                transport.pause()
+
+                # a decision, the project closed and opened again (its review history kept), then Undo
+                site = session.sites.current_site()  # the player back on it, as a click on its row
+                session.window.document.request_detection(site.best_frame, site.best_detection_id)
+                wait_for(lambda s=session: s.best_view_shown(), session.signals, "the site")
+                listed, mapped = session.listed, session.mapped
+                site_list.setFocus()
+                QTest.keyClick(site_list, Qt.Key.Key_A)
+                wait_for(lambda s=session, li=listed, ma=mapped: s.settled(li, ma), session.signals, "the decision")
+                session.window.document.close()
+                session.listed = session.mapped = 0
+                session.open_path()
+                wait_for(session.opened, session.signals, "the project again")
+                wait_for(lambda s=session: s.sites.thumbnails_done, session.signals, "the thumbnails again")
+                listed, mapped = session.listed, session.mapped
+                timed("undo reopened", session.window.document.undo_stack.undo,
+                      lambda s=session, li=listed, ma=mapped: s.settled(li, ma) and s.best_view_shown(), session)
             finally:
                 session.close()
                 app.processEvents()
