@@ -705,6 +705,8 @@ class ProjectDocument(QObject):
             return False
         self._reader, opening.reader = opening.reader, None
         self._video_info = self._reader.info
+        if opening.first_frame is not None and self._frames_ahead is not None:
+            self._frames_ahead.keep(opening.first_frame)  # the frame a project opens on: no decode here
         self.video_ready.emit()
         self._want_ahead()
         if self._awaited_frame is not None and self.is_open:

@@ -18,7 +18,9 @@ class VideoOpening:
     """Opens ``path``'s :class:`engine.video.VideoReader` on a thread, started at once.
 
     ``on_done(opening)`` is called on that thread once it is done: :attr:`reader` holds
-    the reader, or :attr:`error` why the video could not be opened (naming the file).
+    the reader and :attr:`first_frame` the video's first frame (the one a project opens
+    on: shown without a decode on the GUI thread), or :attr:`error` why the video could
+    not be opened (naming the file).
     :meth:`wait` waits for it where the caller cannot go on without the video;
     :meth:`discard` closes the reader of an opening no longer wanted (now, or when it
     is done).
@@ -27,6 +29,7 @@ class VideoOpening:
     def __init__(self, path: str | Path, on_done: Callable[[VideoOpening], None]) -> None:
         self.path = Path(path)
         self.reader: Any | None = None  # engine.video.VideoReader
+        self.first_frame: Any | None = None  # core.types.Frame
         self.error: Exception | None = None
         self._on_done = on_done
         self._done = threading.Event()
@@ -52,17 +55,21 @@ class VideoOpening:
             reader.close()
 
     def _run(self) -> None:
-        reader, error = None, None
+        reader, first, error = None, None, None
         try:
             from engine.video import VideoReader
 
             reader = VideoReader(self.path)
+            first = reader.frame_at(0)
         except Exception as exc:  # noqa: BLE001 - handed to whoever opened the project, to say
             error = exc
+            if reader is not None:
+                reader.close()
+                reader = None
         with self._lock:
             discarded = self._discarded
             if not discarded:
-                self.reader, self.error = reader, error
+                self.reader, self.first_frame, self.error = reader, first, error
             self._done.set()
         if discarded:
             if reader is not None:
