@@ -88,6 +88,7 @@ class ElsewhereWatch(QObject):
         self._timer.timeout.connect(self.check)
         document.opened.connect(self._on_opened)
         document.closed.connect(self._on_closed)
+        document.video_ready.connect(self._on_video_ready)
 
     @property
     def current(self) -> AnalysisElsewhere | None:
@@ -99,6 +100,10 @@ class ElsewhereWatch(QObject):
         self._planned.clear()
         self.check()
         self._timer.start()
+
+    def _on_video_ready(self) -> None:
+        if self._current is not None:  # the frames planned are counted now the video's frames are known
+            self.check()
 
     def _on_closed(self) -> None:
         self._timer.stop()
@@ -145,6 +150,11 @@ class ElsewhereWatch(QObject):
         return self._current
 
     def _planned_frames(self, run_id: int, settings: Mapping[str, Any]) -> int | None:
+        """The frames the run will store, counted once from the video's frame times;
+        ``None`` (not counted yet) while the video is opened off the GUI thread, when only
+        the frames analysed so far are known."""
+        if self.document.video_loading:
+            return None
         if run_id not in self._planned:
             from services.analysis import planned_frame_count
 

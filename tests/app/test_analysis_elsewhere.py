@@ -219,3 +219,23 @@ def _footprints_around(sites, path: Path) -> Path:
         [lon - half, lat - half]]]}} for i, (lon, lat) in enumerate(centres)]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
     return path
+
+
+def test_a_project_opened_off_the_gui_thread_while_another_process_analyses_it_counts_the_whole_video(
+        qtbot, window, flyover, monkeypatch):
+    """While the video is opened off the GUI thread only the analysed frames' times are
+    known: the frames planned are counted once the video is there, not from those."""
+    from app.document import ProjectDocument
+
+    assert window.open_path(flyover / "flight.mp4")
+    window.close_project()
+    other = OtherAnalysis(flyover / "flight.dmproj", fps=5.0)
+    try:
+        other.send("frame 0")
+        monkeypatch.setattr(ProjectDocument, "VIDEO_OFF_GUI_THREAD", True)  # as the app opens it
+        with qtbot.waitSignal(window.document.video_ready, timeout=20_000):
+            assert window.open_path(flyover / "flight.mp4")
+        assert window.elsewhere.current is not None and window.elsewhere.current.frames_planned == 8
+        assert "1 of 8 frames stored" in window.eta_label.text()
+    finally:
+        other.kill()
