@@ -462,16 +462,21 @@ def build_damage_map_from(
         covered = np.sort(aligned.t_s[aligned.good])
         filmed = np.array(sorted(frame_times_s.values()))
         inside = int(np.count_nonzero((filmed >= covered[0]) & (filmed <= covered[-1]))) if len(covered) else 0
-        if inside <= max(1, len(filmed) // 10):  # the log and the frames hardly overlap: not a ground problem
+        # the log and the frames hardly overlap: not a ground problem (but frames all within the
+        # log are not "of another video", however few: one frame on a one-fix log is within it)
+        if inside < len(filmed) and inside <= max(1, len(filmed) // 10):
             raise GeoreferenceError(
                 f"{track.path or track.name}: the telemetry covers {covered[0]:.1f}-{covered[-1]:.1f} s of the "
                 f"video's clock and the {len(filmed)} {frames_named} lie at {filmed[0]:.1f}-{filmed[-1]:.1f} s "
                 f"({inside} within it): a log of another video, or one offset in time; check that their names "
                 "match, and the time offset"
             )
+        _refuse_one_fix_without_heading(track, aligned, poses.heading_source)
+        none_of = (f"the {frames_named.replace('frames', 'frame', 1)} has no" if len(frame_times_s) == 1
+                   else f"none of the {len(frame_times_s)} {frames_named} has")
         raise GeoreferenceError(
-            f"{track.path or track.name}: none of the {len(frame_times_s)} {frames_named} has telemetry "
-            f"with the drone above the ground plane; check the time offset"
+            f"{track.path or track.name}: {none_of} telemetry with the drone above the ground plane; check the "
+            f"time offset"
             f"{_ground_hint(track, ground_known=ground_known or flight_height_m is not None)}"
         )
 
@@ -602,6 +607,25 @@ def pointing_note(heading_source: str, heading_offset_deg: float, pitch_source: 
 
 
 #: what places the frames a track without headings shows the drone hovering in
+def _refuse_one_fix_without_heading(track: Track, aligned: AlignedTrack, heading_source: str) -> None:
+    """A log of one fix (a one-frame clip's SRT, a single GPX point) with no yaw in it: a
+    heading read from the direction of travel needs two places, so no frame can be placed.
+    Said as that, not as the drone under the ground plane or a log of another video."""
+    good = aligned.good
+    if heading_source != "track bearing" or not good.any():
+        return
+    places = np.unique(np.round(np.column_stack([aligned.east_m[good], aligned.north_m[good]]), 2), axis=0)
+    if len(places) > 1 or not np.nanmax(aligned.height_m[good]) > 0.5:
+        return  # the drone moved (another reason), or it is on the ground (the ground's message)
+    fixes = int(np.count_nonzero(good))
+    raise GeoreferenceError(
+        f"{track.path or track.name}: the telemetry has the drone at one place only "
+        f"({'one fix' if fixes == 1 else f'{fixes} fixes'}, at {aligned.t_s[good][0]:.1f} s) and gives no heading "
+        "(it is read from the direction of travel, between two places), so where the camera looked is unknown; "
+        f"{HEADING_HINT}"
+    )
+
+
 HEADING_HINT = ("the camera's turns read from the video place them (--camera auto; in the app, Georeferencing… > "
                 "Camera pitch > Read from the video), as telemetry with the drone's or the gimbal's yaw does (its "
                 "flight log as a CSV, e.g. from Airdata)")

@@ -452,3 +452,37 @@ def test_a_site_s_outline_joins_its_sightings_footprints_on_its_plane():
         on_ground = [replace(m, footprint=footprint_on_plane(CAMERA, m.pose, m.outline_px)) for m in whole]
         assert [g.wkb for g in _footprints_local(on_ground, CAMERA, plane)] == kept
         assert fused.footprint.wkb == unary_union(alone).wkb
+
+
+@pytest.mark.parametrize("frame", [0, 5])
+def test_one_frame_on_a_one_fix_log_without_yaw_is_refused_for_its_heading_not_as_another_video_s_log(frame):
+    """One analysed frame at the time of the log's one fix lies within the log: it was
+    refused as "a log of another video … (1 within it)". With no yaw in the fix, what is
+    missing is the heading (a direction of travel needs two places)."""
+    from core.errors import GeoreferenceError
+
+    detections, times, track, video, _ = fly([(0.0, 45.0, 5.0)], [DamageLevel.SLIGHT])
+    one_fix = replace(track, samples=(replace(track.samples[frame], gimbal_yaw_deg=None),))
+    seen = [d for d in detections if d.frame_index == frame]
+    with pytest.raises(GeoreferenceError) as refused:
+        build_damage_map_from(seen, {frame: times[frame]}, one_fix, video=video, hfov_deg=80.0)
+    message = str(refused.value)
+    assert "another video" not in message and "ground plane" not in message
+    assert f"the drone at one place only (one fix, at {times[frame]:.1f} s) and gives no heading" in message
+    assert "yaw" in message  # what places it
+
+    with_yaw = replace(track, samples=(track.samples[frame],))  # its yaw: placed
+    assert len(build_damage_map_from(seen, {frame: times[frame]}, with_yaw, video=video, hfov_deg=80.0).sites) == 1
+
+
+def test_one_frame_on_a_one_fix_log_on_the_ground_is_refused_for_the_ground_in_the_singular():
+    from core.errors import GeoreferenceError
+
+    detections, times, track, video, _ = fly([(0.0, 45.0, 5.0)], [DamageLevel.SLIGHT])
+    landed = replace(track, samples=(replace(track.samples[0], alt_rel_m=0.3),))
+    with pytest.raises(GeoreferenceError) as refused:
+        build_damage_map_from([d for d in detections if d.frame_index == 0], {0: times[0]}, landed, video=video,
+                              hfov_deg=80.0)
+    message = str(refused.value)
+    assert "another video" not in message
+    assert "the analysed frame has no telemetry with the drone above the ground plane" in message
