@@ -167,8 +167,7 @@ def flight_source(path: Path, client: Client = "window", *, survey: Path | None 
     from services.project import default_project_path, opens_as_video
 
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{str(path)!r}: video not found")
+    _refuse_no_regular_file(path, client, survey=survey)
     if opens_as_video(path, client, survey=survey):
         beside = default_project_path(path)
         return FlightSource(path, beside if beside.is_file() else None)
@@ -428,6 +427,31 @@ class Relinked:
     matched: tuple[str, ...] = ()
 
 
+def _refuse_no_regular_file(path: Path, client: Client, *, survey: Path | None) -> None:
+    """An :class:`InputError` for a flight's video or project that is not there, or is a
+    named pipe, a socket or a device (whose reading would wait for ever), saying which;
+    a flight log (by its suffix) is said with where it goes
+    (:func:`services.project.flight_log_given_text`: ``--track`` on the command line)."""
+    import stat
+
+    from geo.telemetry._text import special_file_kind
+    from services.project import flight_log_given_text
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        problem = ": no such file"
+    except OSError as exc:
+        problem = f": cannot read it ({exc.strerror or exc})"
+    else:
+        if stat.S_ISREG(mode):
+            return
+        problem = f" is {special_file_kind(mode)}, not a regular file"
+    log = path.suffix.lower() in TELEMETRY_SUFFIXES
+    raise InputError(f"{str(path)!r}{problem}; "
+                     + (flight_log_given_text(path, client, survey=survey) if log else "give a drone video or a project"))
+
+
 def relink_flight(survey: Survey, name: str, path: Path) -> Relinked:
     """Flight ``name``'s project or video is at ``path`` now (moved, renamed, or the survey
     moved without it). ``path`` is the flight's project (``.dmproj``), its video, or a folder
@@ -457,10 +481,13 @@ def relink_flight(survey: Survey, name: str, path: Path) -> Relinked:
     if path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES:
         return _relink_video(survey, name, path)
     if path.suffix.lower() in TELEMETRY_SUFFIXES:  # opened as a project, it was "not a damagemap project"
-        raise InputError(f"{str(path)!r} is a telemetry file (a flight log), not a project nor a video: relink takes "
-                         f"flight {name}'s project ({PROJECT_SUFFIX}), its video, or the folder holding the video")
+        takes = f"relink takes flight {name}'s project ({PROJECT_SUFFIX}), its video, or the folder holding the video"
+        if not path.exists():  # a log named where none is: that is what is wrong first
+            raise InputError(f"{str(path)!r}: no such file; and {takes}, not a telemetry file (a flight log)")
+        raise InputError(f"{str(path)!r} is a telemetry file (a flight log), not a project nor a video: {takes}")
     if not path.is_file():
-        raise InputError(f"{str(path)!r}: no project there")
+        raise InputError(f"{str(path)!r}: no such file; relink takes flight {name}'s project ({PROJECT_SUFFIX}), "
+                         "its video, or the folder holding the video")
     matched: list[str] = []
     with ProjectStore.open(path, read_only=True) as store:
         video = Path(store.video_path)

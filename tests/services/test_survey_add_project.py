@@ -281,3 +281,27 @@ def test_where_a_flights_project_lies_is_shown_as_a_path_without_dot_dot(analyse
     with qtbot.waitSignal(dialog.map_ready, timeout=60_000):
         pass
     assert dialog.table.item(0, 0).toolTip() == str(project)
+
+
+@pytest.mark.parametrize("given", ["missing.gpx", "missing.mp4", "pipe.gpx", "pipe.mp4"])
+def test_survey_add_given_no_file_or_a_pipe_says_so_and_where_a_log_goes(given, tmp_path, capsys):
+    """`survey add town/ missing.gpx` (or a named pipe) said "video not found": what is
+    wrong is that the file is not there (or not a file), and a log goes with --track."""
+    import os
+
+    from app.cli import main
+
+    town = tmp_path / "town"
+    path = tmp_path / given
+    if given.startswith("pipe"):
+        os.mkfifo(path)
+    assert main(["survey", "create", str(town)]) == 0
+    capsys.readouterr()
+    assert main(["survey", "add", str(town), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "video not found" not in err
+    assert (f"{str(path)!r} is a named pipe, not a regular file" if given.startswith("pipe")
+            else f"{str(path)!r}: no such file") in err
+    if path.suffix == ".gpx":
+        assert f"damagemap survey add {town} VIDEO --track {path}" in err
+    assert not Survey.open(town).flights

@@ -418,3 +418,17 @@ def test_a_flight_left_out_of_the_map_whose_video_moved_is_not_said_to_keep_its_
     assert "its sites stay on the map" in north
     assert "its sites stay on the map" not in west and "close-ups" in west
     assert "flight west: left out" in said
+
+
+@pytest.mark.parametrize("given", ["north_block.gpx", "north_block.dmproj"])
+def test_a_file_given_to_relink_that_is_not_there_is_said_as_missing(town, given, capsys):
+    """`survey relink town DJI_0042 missing.gpx` said "is a telemetry file", of no file."""
+    from app.cli import main
+
+    survey, renamed = town
+    missing = renamed.parent / given
+    assert main(["survey", "relink", str(survey.folder), "DJI_0042", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"{str(missing)!r}: no such file; " in err and "is a telemetry file" not in err
+    assert "relink takes flight DJI_0042's project (.dmproj), its video, or the folder holding the video" in err
+    assert _video_of(survey, "DJI_0042").name == "DJI_0042.MP4"  # nothing changed
