@@ -2004,11 +2004,7 @@ def export_survey(built: SurveyMap, out_dir: Path, *, formats: Sequence[str] | N
     closeup = _flight_closeups(built, videos) if videos and {"html", "print", "kmz"} & set(formats) else None
     # the README tells it, and every map credits each flight's video from it (print and offline alike)
     provenance = survey_provenance(statuses) if survey is not None and CREDITING_FORMATS & set(formats) else None
-    if "print" in formats:  # what the print map cannot show of the title and the event, as a flight's package says
-        from geo.export.print_map import print_notes
-
-        named = (title, *(() if info is None else (info.event, info.analyst, info.organisation, info.contact)))
-        built.notes.extend(note for note in print_notes(" ".join(x for x in named if x)) if note not in built.notes)
+    # what the print map cannot show is said by write_survey_files, from every text it prints
     return write_survey_files(built, Path(out_dir), formats, title=title, closeup=closeup, provenance=provenance,
                               grading=grading, info=info, **basemaps)
 

@@ -35,7 +35,7 @@ def test_a_flight_name_the_survey_map_cannot_draw_is_named_once_in_its_notes_and
     built = fuse_flights([FlightMap(f"{CUNEIFORM} camp", damage_map, "2018-10-12"),
                           FlightMap("wednesday", damage_map, "2018-10-14")])
     title = f"Damage survey: {CUNEIFORM}"
-    built.notes.extend(print_notes(title))  # as the survey's export says of its title before the map is drawn
+    built.notes.extend(print_notes(title))  # as an earlier export of the same map (the survey window's) left them
     write_survey_files(built, tmp_path, ["print", "readme"], title=title)
     [note] = [n for n in built.notes if n.startswith(UNDRAWN_NOTE)]  # the earlier note's place taken
     assert f'"{CUNEIFORM} camp' in note and f'"{title}"' in note

@@ -211,6 +211,22 @@ def test_a_survey_title_the_print_map_cannot_draw_is_said_in_the_export_notes(bu
     assert cuneiform in (tmp_path / "survey_README.txt").read_text(encoding="utf-8").split("cannot draw", 1)[1]
 
 
+def test_what_the_print_map_cannot_draw_is_said_once_from_what_it_prints_not_on_the_offline_map(built, tmp_path):
+    """The survey export noted the undrawn characters of its title and event before the map
+    was drawn, so the offline map (written before the print map) listed that early note
+    among its processing notes; the print map's own note, made from every text it prints,
+    is the one, in the notes and the README, as a flight's package has it."""
+    from services.survey import export_survey
+
+    built = replace(built, notes=list(built.notes))
+    cuneiform = "\U00012000"  # no font of the print map has it
+    export_survey(built, tmp_path, formats=["html", "print", "readme"], title=f"Damage survey: Ur {cuneiform}")
+    said = [note for note in built.notes if "print map (PDF, PNG) cannot draw" in note]
+    assert len(said) == 1 and cuneiform in said[0]
+    assert "cannot draw" not in (tmp_path / "survey_map.html").read_text(encoding="utf-8")
+    assert (tmp_path / "survey_README.txt").read_text(encoding="utf-8").count("cannot draw") == 1
+
+
 def test_every_file_of_a_survey_carries_its_one_title(built, tmp_path, monkeypatch):
     """As a flight's relief package, a survey's files carry one title, the event in it: the
     print map and the offline map drew "Damage survey: town" with the event apart, or none."""
