@@ -653,7 +653,9 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
     """Pages of site cards, most severe first (a list of matplotlib Figures; none without
     sites): each site's number (as on the map page), level and grade, position and its
     uncertainty, when and how often it was seen, whether a reviewer checked it, and with
-    ``closeup(site_id)`` (a JPEG, or None) the close-up of its best detection, outlined."""
+    ``closeup(site_id)`` (a JPEG, or None) the close-up of its best detection, outlined.
+    Each page is headed by the map's title (:func:`geo.export.products.map_title`: the
+    event and the day with ``info``'s event, else the map's own)."""
     from geo.export.html import closeup_box
 
     info = info or ProductInfo()
@@ -672,7 +674,8 @@ def draw_site_atlas(damage_map, closeup=None, *, info: ProductInfo | None = None
              f"{REVIEWED}: {'yes' if site.reviewed else 'no'}"),  # together they ran over the next card
             None if closeup is None else (lambda site_id=site.id: closeup(site_id)),
             closeup_box(damage_map, index)))
-    return draw_atlas_pages(cards, info.event or "damage sites")
+    # headed by the package's one title, as its web map, KMZ and map page are
+    return draw_atlas_pages(cards, map_title(damage_map, info))
 
 
 #: The print map's font, then fonts with the characters it lacks (Chinese, Japanese,

@@ -202,14 +202,15 @@ def write_survey_print(png: Path, pdf: Path, built: SurveyMap, *, title: str = "
                        basemap=None, info: ProductInfo | None = None,  # noqa: ANN001 - Basemap
                        notes: list[str] | None = None) -> list[Path]:
     """:func:`draw_survey_map` as a 150-dpi PNG and a vector PDF, the PDF followed by the
-    :func:`draw_survey_atlas` pages; each file whole or not at all. ``notes``: given, what
+    :func:`draw_survey_atlas` pages, both headed by ``title`` (the survey's one title, the
+    event in it: :func:`geo.export.products.survey_map_title`); each file whole or not at all. ``notes``: given, what
     the pages cannot draw is said in it (:func:`geo.export.print_map.save_pages`)."""
     from geo.export.print_map import plain_text, save_pages
 
     with plain_text():  # "$" in a survey's or an event's name printed as typed
         page = draw_survey_map(built, title=title, provenance=provenance, grading=grading, basemap=basemap, info=info)
-        return save_pages(png, pdf, page, draw_survey_atlas(built, closeup, title=info.event if info and info.event
-                                                             else title), notes=notes)
+        # the atlas headed by the survey's one title, as the map page and every other file are
+        return save_pages(png, pdf, page, draw_survey_atlas(built, closeup, title=title), notes=notes)
 
 
 __all__ = ["draw_survey_atlas", "draw_survey_map", "write_survey_print"]

@@ -102,3 +102,19 @@ def test_no_card_line_runs_into_the_next_card_or_off_the_page(flyover_map):
             box = line.get_window_extent(renderer)
             assert box.x1 <= page.bbox.width, line.get_text()
             assert not [p for p in pictures if box.overlaps(p)], line.get_text()
+
+
+def test_the_atlas_is_headed_by_the_package_s_one_title_not_the_event_alone(flyover_map):
+    """Every file of a package carries one title (the event, its GLIDE number and the day,
+    or the map's own): the atlas was headed by the event alone, or "damage sites"."""
+    from geo.export.products import ProductInfo, map_title
+
+    damage_map, _ = flyover_map
+    info = ProductInfo(event="Hurricane Michael", glide="TC-2018-000166-USA")
+    for given, title in ((info, map_title(damage_map, info)), (None, damage_map.title)):
+        pages = draw_site_atlas(damage_map, None, info=given)
+        assert pages
+        for number, page in enumerate(pages, 1):
+            assert " ".join(page.texts[0].get_text().split()) == (
+                f"Site atlas ({number} of {len(pages)}): {title}, most severe first")
+    assert map_title(damage_map, info).startswith("Damage map: Hurricane Michael (GLIDE TC-2018-000166-USA)")

@@ -241,6 +241,10 @@ def test_every_file_of_a_survey_carries_its_one_title(built, tmp_path, monkeypat
     drawn: list[str] = []
     draw = survey_print.draw_survey_map
     monkeypatch.setattr(survey_print, "draw_survey_map", lambda *a, **k: drawn.append(k["title"]) or draw(*a, **k))
+    atlas_headings: list[str] = []
+    pages = survey_print.draw_atlas_pages
+    monkeypatch.setattr(survey_print, "draw_atlas_pages",
+                        lambda cards, heading: atlas_headings.append(heading) or pages(cards, heading))
     info = ProductInfo(event="Hurricane Michael", glide="TC-2018-000166-USA")
     write_survey_files(built, tmp_path, ["kml", "html", "print", "readme"], title="Damage survey: town", info=info)
     title = "Damage survey: town · Hurricane Michael (GLIDE TC-2018-000166-USA)"
@@ -251,3 +255,4 @@ def test_every_file_of_a_survey_carries_its_one_title(built, tmp_path, monkeypat
     assert kml.findtext("{http://www.opengis.net/kml/2.2}Document/{http://www.opengis.net/kml/2.2}name") == title
     assert (tmp_path / "survey_README.txt").read_text(encoding="utf-8").splitlines()[0] == title
     assert drawn == [title]
+    assert atlas_headings and set(atlas_headings) == {title}  # the atlas too, not the event alone
