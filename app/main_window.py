@@ -65,7 +65,7 @@ from app.widgets.frame_view import EditMode, FrameView, image_to_qimage
 from app.widgets.player import TransportBar
 from app.widgets.score_box import ScoreBox
 from app.widgets.start_page import StartPage
-from app.widgets.status_bar import ElidedLabel, StatusProgressBar, format_eta
+from app.widgets.status_bar import ElidedLabel, StatusProgressBar, format_eta, give_way, take_room_back
 from app.widgets.timeline import TimelineWidget
 from app.window_actions import (
     ANALYSING_REASON,
@@ -532,20 +532,24 @@ class MainWindow(QMainWindow):
         status.messageChanged.connect(self._room_for_the_message)
 
     def _room_for_the_message(self, message: str) -> None:
-        """The demo-model badge gives way (elided, its tooltip and text whole) while a
-        message is wider than the room the permanent widgets leave it: at 853x533 (a 1280x800
-        laptop at 150%) the badge cut each decision's notice before its "Ctrl+Z to undo"."""
-        badge, status = self.model_badge, self.statusBar()
-        badge.setMaximumWidth(self._NO_MAXIMUM_WIDTH)
-        if not message or badge.isHidden():
+        """The labels on the message's right give way while it is wider than the room they
+        leave it (:func:`app.widgets.status_bar.give_way`: the demo-model badge first, then
+        the survey's label, then the export's; elided, then folded away, their tooltips and
+        text whole), and are whole again once it goes. At 853x533 (a 1280x800 laptop at 150%)
+        the badge cut each decision's notice before its "Ctrl+Z to undo"; at 1024x768 the
+        survey's label cut "The review of this project was changed outside this window…"
+        halfway (the window's title still names the flight)."""
+        status = self.statusBar()
+        giving_way = (self.model_badge, self.survey_label, self.export_label)
+        take_room_back(giving_way)
+        if not message:
             return
-        status.layout().activate()  # the permanent widgets where they are with the badge whole
+        status.layout().activate()  # the permanent widgets where they are, each whole
         permanent = [w for w in status.findChildren(QWidget) if w.parent() is status and w.isVisible()
                      and w is not self.project_label and w.x() > 0]
         room = min((w.x() for w in permanent), default=status.width())
         needed = status.fontMetrics().horizontalAdvance(message) + self.MESSAGE_MARGIN_PX
-        if needed > room:
-            badge.setMaximumWidth(max(badge.minimumSizeHint().width(), badge.width() - (needed - room)))
+        give_way(giving_way, needed - room)
 
     def _on_run_changed(self, _run_id: object) -> None:
         self._map_sites_left = None  # another run's sites: no decision of the reviewer's finished them
@@ -1877,8 +1881,6 @@ class MainWindow(QMainWindow):
                 self._layout_pending = False
             self._park_docks(parked)
         return geometry is not None
-
-    _NO_MAXIMUM_WIDTH = 16_777_215  # Qt's QWIDGETSIZE_MAX, which PySide6 does not export
 
     #: A status bar message's margins, each side, and the room between it and the widgets on its right.
     MESSAGE_MARGIN_PX = 16

@@ -1,10 +1,11 @@
 """The status bar's widgets: labels that elide and a progress bar that narrows, so a long
-project path or run note never pushes Cancel off a small screen; the time left in
-whole seconds."""
+project path or run note never pushes Cancel off a small screen; labels that give way to a
+message while it shows; the time left in whole seconds."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QSize, Qt
@@ -91,6 +92,42 @@ class ElidedLabel(QLabel):
             self._text, self._mode, max(0, room))
         if shown != super().text():
             super().setText(shown)
+
+
+#: Qt's QWIDGETSIZE_MAX (a widget's maximum width when none is set), which PySide6 does not export
+NO_MAXIMUM_WIDTH = 16_777_215
+
+
+def give_way(widgets: Sequence[QWidget], short_px: int) -> None:
+    """Make ``short_px`` pixels of room in a status bar for a message, taken from the
+    ``widgets`` shown, first to last: each narrows to its least width (an
+    :class:`ElidedLabel` elides), and where that is not room enough, each folds away (no
+    width) in turn, until the message has its room. Their text and tooltip stay whole, and
+    they stay shown to the code that shows or hides them; :func:`take_room_back` makes
+    them whole again once the message goes.
+
+    A label as the survey's ("survey town: flight north (1 of 3)") elided to its least
+    width next to the demo model's badge still left no room on a 1024-pixel screen for
+    the notice that the review was changed outside the window: it read to the middle."""
+    shown = [widget for widget in widgets if not widget.isHidden()]
+    for widget in shown:  # narrower first
+        if short_px <= 0:
+            return
+        give = min(short_px, max(0, widget.width() - widget.minimumSizeHint().width()))
+        if give:
+            widget.setMaximumWidth(widget.width() - give)
+            short_px -= give
+    for widget in shown:  # then out of the way
+        if short_px <= 0:
+            return
+        short_px -= min(widget.width(), widget.maximumWidth())
+        widget.setMaximumWidth(0)
+
+
+def take_room_back(widgets: Sequence[QWidget]) -> None:
+    """The ``widgets`` :func:`give_way` narrowed, as wide as they ask again."""
+    for widget in widgets:
+        widget.setMaximumWidth(NO_MAXIMUM_WIDTH)
 
 
 class StatusProgressBar(QProgressBar):
