@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.errors import show_error
 from app.workers import AnalysisOptions, FunctionJob
+from services.survey import SurveyWatch
 
 _log = logging.getLogger(__name__)
 
@@ -68,8 +69,9 @@ class SurveyController(QObject):
         self._reread_timer.setSingleShot(True)
         self._reread_timer.setInterval(self.REREAD_DELAY_MS)
         self._reread_timer.timeout.connect(lambda: self.read_flight_in_survey(keep_shown=True))
-        #: the survey's files as the last read found them (services.survey.survey_files_stamp)
-        self._seen_stamp: tuple | None = None
+        #: the survey's files as the last read found them, and the other flights analysed
+        #: elsewhere, whose changes wait for their analysis to end (services.survey.SurveyWatch)
+        self._watch = SurveyWatch()
         self._read_survey_again = False  # the next read reads the survey's manifest again too
         self._watch_timer = QTimer(self)  # decisions on the other flights, made outside this window
         self._watch_timer.setInterval(window.document.WATCH_INTERVAL_MS)
@@ -256,7 +258,7 @@ class SurveyController(QObject):
         self._start_context_read()
 
     def _start_context_read(self) -> None:
-        from services.survey import flight_in_survey, flight_in_survey_read_again, survey_files_stamp
+        from services.survey import flight_in_survey, flight_in_survey_read_again
 
         doc = self.window.document
         self._read_context_again = False
@@ -264,7 +266,9 @@ class SurveyController(QObject):
             return
         project, asked = doc.project_path, self._context_reads
         # taken before the read: a change made while it reads is noticed at the next look
-        self._seen_stamp = survey_files_stamp(doc.survey, project)
+        if self._watch.leave_out != project:
+            self._watch = SurveyWatch(leave_out=project)
+        self._watch.take(doc.survey)
         if self._read_survey_again:
             self._read_survey_again = False
             job = FunctionJob(flight_in_survey_read_again, doc.survey.folder, project, parent=self)
@@ -285,7 +289,7 @@ class SurveyController(QObject):
             self._watch_timer.start()
         else:
             self._watch_timer.stop()
-            self._seen_stamp = None
+            self._watch = SurveyWatch()
 
     def check_other_flights(self) -> bool:
         """Whether the survey changed outside the open flight since it was last read (a
@@ -295,13 +299,14 @@ class SurveyController(QObject):
         ``ProjectDocument.WATCH_INTERVAL_MS`` (the open flight's own project is watched by
         :meth:`ProjectDocument.check_outside_changes`); only the files' modification times
         are compared here. Not while a read is under way or asked for, nor while an
-        analysis writes."""
-        from services.survey import survey_files_stamp
-
+        analysis writes. Nor at each change to another flight that another damagemap analyses
+        (the survey's map would be built back to back while it runs): once, when its
+        analysis ends (:class:`services.survey.SurveyWatch`)."""
         doc = self.window.document
         if doc.survey is None or doc.project_path is None or doc.analysis_running or self.busy:
             return False
-        if survey_files_stamp(doc.survey, doc.project_path) == self._seen_stamp:
+        watched = self._watch.leave_out == doc.project_path and self._watch.seen is not None  # else never read
+        if watched and not self._watch.look(doc.survey):
             return False
         self._read_survey_again = True
         self.read_flight_in_survey(keep_shown=True)

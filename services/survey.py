@@ -911,6 +911,8 @@ class FlightStatus:
     #: the project is not where the survey looks for it (``problem`` says where, and how
     #: to find it again: :func:`missing_project_text`)
     project_missing: bool = False
+    #: another damagemap analyses the flight now: who (``core.store.describe_writer``), else None
+    analysed_elsewhere: str | None = None
 
     @property
     def name(self) -> str:
@@ -943,6 +945,7 @@ def _product_set(store: ProjectStore) -> Any:
 
 def flight_statuses(survey: Survey) -> list[FlightStatus]:
     """Every flight of the survey, in its order, as :class:`FlightStatus`."""
+    from core.store import describe_writer
     from services.maps import video_not_whole
     statuses: list[FlightStatus] = []
     for flight in survey.flights:
@@ -960,6 +963,7 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
                 product = _product_set(store)
                 no_look = 0 if run_id is None else len(unusable_frames(store.frame_qualities(run_id)))
                 not_whole = run is not None and video_not_whole(run.settings)
+                elsewhere = store.analysed_elsewhere()
         except DamagemapError as exc:
             statuses.append(FlightStatus(flight, project, problem=str(exc)))
             continue
@@ -967,7 +971,8 @@ def flight_statuses(survey: Survey) -> list[FlightStatus]:
                                      0 if run is None else run.frames_done, run is not None and run.finished,
                                      video=Path(video), model=None if run is None else run.model,
                                      footprints=footprints, basemap=basemap, product=product,
-                                     frames_no_look=no_look, video_not_whole=not_whole))
+                                     frames_no_look=no_look, video_not_whole=not_whole,
+                                     analysed_elsewhere=None if elsewhere is None else describe_writer(elsewhere[1])))
     return statuses
 
 
@@ -1607,7 +1612,7 @@ FileStamp = tuple[str, int, int] | tuple[str]
 
 
 def survey_files_stamp(survey: Survey, leave_out: Path | None = None, *,
-                       videos: Iterable[Path] = ()) -> tuple[FileStamp, ...]:
+                       videos: Iterable[Path] = (), paused: Collection[Path] = ()) -> tuple[FileStamp, ...]:
     """The modification time and size of every file a survey map is built from: the
     survey's manifest and site numbers, and each flight's project but ``leave_out``'s (the
     project open in a window, which watches its own); and of ``videos`` (the flights'
@@ -1619,12 +1624,14 @@ def survey_files_stamp(survey: Survey, leave_out: Path | None = None, *,
     Not a project's write-ahead log: an analysis running on another flight writes there at
     every frame, and the survey would be read again at every look, back to back; the project
     file itself changes where the store copies the log in (after each review edit, every
-    few frames of an analysis, on closing: :data:`core.store.CHECKPOINT_EVERY_FRAMES`)."""
+    few frames of an analysis, on closing: :data:`core.store.CHECKPOINT_EVERY_FRAMES`); nor
+    the ``paused`` projects' (those another damagemap analyses now, :class:`SurveyWatch`)."""
     left_out = None if leave_out is None else Path(leave_out).resolve()
+    skipped = {str(path) for path in paused}
     paths = [survey.manifest_path, survey.site_numbers_path]
     for flight in survey.flights:
         project = survey.project_path(flight)
-        if left_out is None or project.resolve() != left_out:
+        if (left_out is None or project.resolve() != left_out) and str(project) not in skipped:
             paths.append(project)
     paths += [Path(video) for video in videos]
     return tuple(_file_stamp(path) for path in paths)
@@ -1636,6 +1643,74 @@ def _file_stamp(path: Path) -> FileStamp:
     except OSError:
         return (str(path),)
     return (str(path), status.st_mtime_ns, status.st_size)
+
+
+def analysed_elsewhere(project: Path) -> str | None:
+    """Who analyses ``project`` now when another damagemap does (``another damagemap
+    (process 123 on host, …)``), else ``None`` (none, or the project cannot be read)."""
+    from core.store import describe_writer
+
+    try:
+        with ProjectStore.open(project, read_only=True) as store:
+            elsewhere = store.analysed_elsewhere()
+    except DamagemapError:
+        return None
+    return None if elsewhere is None else describe_writer(elsewhere[1])
+
+
+@dataclass
+class SurveyWatch:
+    """What a window following a survey's files saw last (:func:`survey_files_stamp`),
+    and the flights it pauses: those another damagemap analyses now.
+
+    An analysis stores its frames into a flight's project, whose file changes every few
+    frames; a window that built the survey's map again at each change built it back to
+    back (1.6-5.7 s a build) for as long as the analysis ran. A paused flight's project is
+    left out of the stamp, and looked at only to see whether its run ended (the run
+    finished, or its process gone): then the map is built again, once. A change to any
+    other file still counts at once.
+
+    ``leave_out``: the project open in the window, which watches its own."""
+
+    leave_out: Path | None = None
+    seen: tuple[FileStamp, ...] | None = None
+    #: project (as the survey names it) -> who analyses it (:func:`analysed_elsewhere`)
+    paused: dict[str, str] = field(default_factory=dict)
+
+    def take(self, survey: Survey, *, videos: Iterable[Path] = (),
+             paused: Mapping[Path, str] | None = None) -> None:
+        """The survey's files as they are now, seen (a read starts from them); ``paused``:
+        the flights another damagemap analyses, as a read of them found (else kept)."""
+        if paused is not None:
+            self.paused = {str(project): who for project, who in paused.items()}
+        self.seen = survey_files_stamp(survey, self.leave_out, videos=videos, paused=self._paused_paths())
+
+    def look(self, survey: Survey, *, videos: Iterable[Path] = ()) -> bool:
+        """Whether the survey changed since :meth:`take` or the last look, so that it is to
+        be read (and its map built) again: a file changed that no paused flight's is, or a
+        paused flight's analysis ended. A flight whose project changed because another
+        damagemap started analysing it is paused here, with no read."""
+        projects = {str(survey.project_path(flight)) for flight in survey.flights}
+        ended = [project for project in self.paused
+                 if project not in projects or analysed_elsewhere(Path(project)) is None]
+        for project in ended:
+            del self.paused[project]
+        stamp = survey_files_stamp(survey, self.leave_out, videos=videos, paused=self._paused_paths())
+        changed = {entry[0] for entry in set(stamp) ^ set(self.seen or ())}
+        started = {}
+        for project in sorted(projects & changed - set(ended)):
+            who = analysed_elsewhere(Path(project))
+            if who is not None:
+                started[project] = who
+        if started:
+            self.paused.update(started)
+            stamp = tuple(entry for entry in stamp if entry[0] not in started)
+            changed -= set(started)
+        self.seen = stamp
+        return bool(changed) or bool(ended)
+
+    def _paused_paths(self) -> list[Path]:
+        return [Path(project) for project in self.paused]
 
 
 def flights_read_again(folder: Path) -> tuple[Survey, list[FlightStatus]]:
@@ -2250,8 +2325,10 @@ __all__ = [
     "SiteInSurvey",
     "SurveyDecisionState",
     "SurveyDecisions",
+    "SurveyWatch",
     "VIDEO_SUFFIXES",
     "add_flight",
+    "analysed_elsewhere",
     "analyse_survey",
     "flight_of_video",
     "apply_decisions",

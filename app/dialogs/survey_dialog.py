@@ -11,6 +11,7 @@ the flight's project in the window for review; "Export Survey Map…" writes wha
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,7 @@ from app.workers import FunctionJob, survey_add_job, survey_export_job, survey_g
 from core.sites import counted
 from core.survey import Survey
 from geo.export.survey_html import date_text
-from services.survey import FlightStatus, flight_statuses, sites_to_review, survey_files_stamp
+from services.survey import FlightStatus, SurveyWatch, flight_statuses, sites_to_review
 
 if TYPE_CHECKING:  # pragma: no cover
     from app.dialogs.survey_export_dialog import SurveyExportDialog
@@ -51,6 +52,7 @@ SITES_COLUMN = COLUMNS.index("Sites")
 SEEN_COLUMN = COLUMNS.index("Ground seen")
 #: the flight's own sites on its map that no reviewer has decided yet
 TO_REVIEW_COLUMN = COLUMNS.index("To review")
+ANALYSED_COLUMN = COLUMNS.index("Analysed")
 #: the columns the survey's map fills in, once built
 MAP_COLUMNS = (SEEN_COLUMN, SITES_COLUMN, TO_REVIEW_COLUMN)
 
@@ -105,10 +107,26 @@ def analysed_text(status: FlightStatus) -> str:
     if status.problem is not None:
         return "cannot be read"
     moved = "; video not found (Locate Flight… finds it)" if video_missing(status) else ""
+    if status.analysed_elsewhere and not status.complete:  # its count would be the last read's, not its own
+        return "being analysed elsewhere" + moved
     if status.frames_analysed == 0:
         return "not analysed yet" + moved
     no_look = f", {status.frames_no_look} too dark or blurred" if status.frames_no_look else ""
     return f"{counted(status.frames_analysed, 'frame')}{no_look}" + ("" if status.complete else " (not finished)") + moved
+
+
+def analysed_elsewhere_note(statuses: list[FlightStatus]) -> str:
+    """What the list says of the flights another damagemap analyses now (the survey's map
+    is not built again at each frame it stores), or "" when none is."""
+    busy = [status for status in statuses if status.analysed_elsewhere and not status.complete]
+    if not busy:
+        return ""
+    if len(busy) == 1:
+        said = f"Flight {busy[0].name} is being analysed by {busy[0].analysed_elsewhere}"
+    else:
+        said = f"Flights {', '.join(status.name for status in busy)} are being analysed by other damagemaps"
+    return (f"{said}: the survey's map shows {'it' if len(busy) == 1 else 'them'} as far as analysed when it "
+            "was built, and is built again once the analysis ends.")
 
 
 class SurveyDialog(QDialog):
@@ -156,8 +174,10 @@ class SurveyDialog(QDialog):
         self._add_job: FunctionJob | None = None
         self._georeference_job: FunctionJob | None = None
         self._read_job: FunctionJob | None = None
-        #: the survey's files as the flights were last read (:meth:`check_survey_files`)
-        self._seen_stamp = self._files_stamp()
+        #: the survey's files as the flights were last read, and the flights analysed
+        #: elsewhere, whose changes wait for their analysis to end (:meth:`check_survey_files`)
+        self._watch = SurveyWatch()
+        self._take_files()
         self._watch_timer = QTimer(self)
         self._watch_timer.setInterval(self.WATCH_INTERVAL_MS)
         self._watch_timer.timeout.connect(self.check_survey_files)
@@ -301,7 +321,7 @@ class SurveyDialog(QDialog):
             self.message.setText(_failure(error_text(exc)))
             return False
         self.statuses = flight_statuses(self.survey)
-        self._seen_stamp = self._files_stamp()
+        self._take_files()
         self.survey_map = None
         self._fill_table()
         self._show_summary()
@@ -311,9 +331,13 @@ class SurveyDialog(QDialog):
         return True
 
     # ------------------------------------------------------------------ following other damagemaps
-    def _files_stamp(self) -> tuple:
-        """The survey's files and the flights' videos, as :func:`services.survey.survey_files_stamp` stamps them."""
-        return survey_files_stamp(self.survey, videos=[s.video for s in self.statuses if s.video is not None])
+    def _videos(self) -> list[Path]:
+        return [s.video for s in self.statuses if s.video is not None]
+
+    def _take_files(self) -> None:
+        """The survey's files as they are now, seen; the flights another damagemap analyses paused."""
+        self._watch.take(self.survey, videos=self._videos(),
+                         paused={s.project: s.analysed_elsewhere for s in self.statuses if s.analysed_elsewhere})
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
@@ -339,15 +363,23 @@ class SurveyDialog(QDialog):
         :data:`WATCH_INTERVAL_MS` while the dialog shows, with ``stat`` only; not while a
         job of the dialog's runs (what changed meanwhile is noticed at the next look after
         it). The map's first build writes the survey's site numbers: noticed once, read
-        once more."""
+        once more.
+
+        A flight another damagemap analyses is paused (:class:`services.survey.SurveyWatch`):
+        its project changes every few frames, and a map built again at each change was built
+        back to back; the list says it is being analysed elsewhere, and the flights are read
+        and the map built once when its analysis ends."""
         from services.survey import flights_read_again
 
         if self.busy:
             return False
-        stamp = self._files_stamp()
-        if stamp == self._seen_stamp:
+        paused = dict(self._watch.paused)
+        # the files seen now: a change made while the read runs is noticed at the next look
+        changed = self._watch.look(self.survey, videos=self._videos())
+        if self._watch.paused != paused:
+            self._show_paused()
+        if not changed:
             return False
-        self._seen_stamp = stamp  # taken before the read: a change made while it reads is noticed at the next look
         job = FunctionJob(flights_read_again, self.survey.folder, parent=self)
         job.done.connect(lambda read: self._show_read_again(*read))
         job.failed.connect(lambda exc: self.message.setText(_failure(error_text(exc))))
@@ -355,11 +387,24 @@ class SurveyDialog(QDialog):
         job.start()
         return True
 
+    def _show_paused(self) -> None:
+        """The flights paused or no longer (another damagemap analyses them), said in the list."""
+        paused = self._watch.paused
+        for row, status in enumerate(self.statuses):
+            who = paused.get(str(status.project))
+            if who != status.analysed_elsewhere:
+                self.statuses[row] = status = replace(status, analysed_elsewhere=who)
+                if self.table.item(row, ANALYSED_COLUMN) is not None:
+                    self.table.item(row, ANALYSED_COLUMN).setText(analysed_text(status))
+        self._show_summary()
+
     def _show_read_again(self, survey: Survey, statuses: list[FlightStatus]) -> None:
         """The flights as another damagemap left them; the figures of the last map stay
         until the map is built again."""
         changed = survey != self.survey
         self.survey, self.statuses = survey, statuses
+        # those the read found analysed elsewhere paused too (one may have started since the look)
+        self._watch.paused.update({str(s.project): s.analysed_elsewhere for s in statuses if s.analysed_elsewhere})
         self._fill_table(keep_map_cells=True)
         self._show_summary()
         self._update_buttons()
@@ -566,6 +611,9 @@ class SurveyDialog(QDialog):
             several = sum(1 for s in self.survey_map.sites if len(s.flights) > 1)
             text += (f"<br>{counted(sites, 'damage site')} on the survey's map"
                      f"{f' ({counts})' if counts else ''}; {several} seen by more than one flight")
+        elsewhere = analysed_elsewhere_note(self.statuses)
+        if elsewhere:
+            text += f"<br>{_escape(elsewhere)}"
         self.summary.setText(text)
 
     # ------------------------------------------------------------------ actions
