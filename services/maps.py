@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import DamagemapError, GeoreferenceError, StoreError, TelemetryError, VideoError
 from core.last_few import LastFew
 from core.settings import ProjectSettings
-from core.store import UNREADABLE_FRAMES_KEY, ProjectStore
+from core.store import UNREADABLE_FRAMES_KEY, ProjectStore, describe_writer
 from core.types import ReviewState, frame_number
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -88,8 +88,9 @@ def resolve_run(store: ProjectStore, run_id: int | None = None) -> int:
 
 def unfinished_run_note(store: ProjectStore, run_id: int, duration_s: float | None) -> str | None:
     """What a map of ``run_id`` must say while the run is not finished (interrupted, or
-    still running): it covers the flight only as far as the run got, how to finish it,
-    and the latest finished run, if any, to map instead. ``None`` once it is finished."""
+    still running): it covers the flight only as far as the run got, how to finish it (or
+    that another process is finishing it now), and the latest finished run, if any, to
+    map instead. ``None`` once it is finished."""
     run = store.run(run_id)
     if run.finished:
         return None
@@ -98,8 +99,13 @@ def unfinished_run_note(store: ProjectStore, run_id: int, duration_s: float | No
              if frames else "no frame is analysed yet")
     if duration_s:
         reach += f" of the {float(duration_s):.1f} s video"
-    note = (f"run {run_id} is not finished: {reach}, so the map covers the flight only that far (analyse again "
-            "with the same settings to finish it: damagemap analyze, or Analysis > Analyse… in the app)")
+    writer = store.active_writer(run_id)
+    if writer is not None:  # finishing it now: nothing to do but wait
+        note = (f"run {run_id} is not finished: {reach}, so the map covers the flight only that far; "
+                f"{describe_writer(writer)} is analysing it now: map it again when it ends")
+    else:
+        note = (f"run {run_id} is not finished: {reach}, so the map covers the flight only that far (analyse again "
+                "with the same settings to finish it: damagemap analyze, or Analysis > Analyse… in the app)")
     finished = [other.id for other in store.runs() if other.finished and other.id != run_id]
     if finished:
         note += (f"; run {finished[-1]} is finished (--run {finished[-1]} maps it; in the app, Analysis > "

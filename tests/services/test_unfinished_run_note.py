@@ -44,3 +44,21 @@ def test_an_unfinished_run_is_said_first_with_a_finished_one_to_map(tmp_path, si
 
         store.finish_run(interrupted)
         assert not [n for n in damage_map(store).notes if "not finished" in n]
+
+
+def test_a_run_another_damagemap_is_analysing_now_is_not_said_to_need_analysing_again(
+        tmp_path, sites_flyover, sites_truth, monkeypatch):
+    from services.maps import unfinished_run_note
+
+    with ProjectStore.create(tmp_path / "flight.dmproj", video_path=sites_flyover.video,
+                             telemetry_path=sites_flyover.srt) as store:
+        running = store.start_run(model={"name": "tiny"}, settings={})
+        interrupted = unfinished_run_note(store, running, 10.0)
+        assert "analyse again with the same settings" in interrupted
+        writer = {"pid": 4242, "host": "field-laptop", "user": "ana", "since_utc": "2026-12-07T08:00:00Z",
+                  "last_utc": "2026-12-07T08:01:00Z"}
+        monkeypatch.setattr(ProjectStore, "active_writer", lambda self, run_id: writer if run_id == running else None)
+        note = unfinished_run_note(store, running, 10.0)
+        assert note.startswith(f"run {running} is not finished: no frame is analysed yet of the 10.0 s video")
+        assert "analyse again" not in note
+        assert "another damagemap (process 4242 on field-laptop, by ana" in note and "is analysing it now" in note
