@@ -280,6 +280,9 @@ def view_from_flow(
     pitch_sigma = max(MIN_PITCH_SIGMA_DEG, float(np.std([f[0] for f in fits]))) if len(fits) == 2 else 5.0
     hfov_sigma = hfov_sigma_deg if hfov_deg is not None else (
         max(MIN_HFOV_SIGMA_DEG, float(np.std([f[1] for f in fits]))) if len(fits) == 2 else 10.0)
+    if hfov_deg is not None and hfov_sigma_deg > 0.0:
+        pitch_sigma = math.hypot(pitch_sigma, _pitch_spread_over_width(
+            rows, dy, v, h, width_px, height_px, hfov_deg, hfov_sigma_deg, (dx_all, w) if turns else None, c))
     # heading offset: travelling d off the camera's heading slides the ground sideways by
     # tan(d) cos(beta) / sin(alpha) times its downward flow, measured in the same bands
     # (not the flow the fit predicts from the track's height: both shrink alike with the
@@ -305,6 +308,21 @@ def view_from_flow(
     source = hfov_source if hfov_deg is not None else ESTIMATED_FOV_SOURCE
     spread = float(np.degrees(np.nanstd(w))) if np.isfinite(w).any() else 0.0
     return FlowView(pitch, yaw, hfov, pitch_sigma, yaw_sigma, hfov_sigma, rms, int(usable.sum()), source, spread)
+
+
+def _pitch_spread_over_width(rows: np.ndarray, dy: np.ndarray, speed: np.ndarray, height: np.ndarray, width_px: int,
+                             height_px: int, hfov_deg: float, hfov_sigma_deg: float,
+                             turns: tuple[np.ndarray, np.ndarray] | None, climb: np.ndarray) -> float:
+    """How far (degrees) the pitch the flow reads moves when the field of view held is
+    ``hfov_sigma_deg`` wider or narrower: half the difference of the two fits. The forward
+    flow fixes where each row's ground lies relative to the others, not how far the frame
+    looks ahead; near 45 degrees down a steeper, wider camera and a shallower, narrower one
+    make the same flow, so a field of view off by ``d`` reads the pitch about ``d / 2``
+    off, and that much of the held width's doubt is the pitch's too."""
+    widths = [min(max(hfov_deg + side * hfov_sigma_deg, HFOV_RANGE[0] / 2), 170.0) for side in (-1.0, 1.0)]
+    pitches = [_fit_pitch_fov(rows, dy, speed, height, width_px, height_px, (width, width), turns, climb)[0]
+               for width in widths]
+    return 0.5 * abs(pitches[1] - pitches[0])
 
 
 def apply_view(poses: Mapping[int, CameraPose], view: FlowView, *, heading: bool = True) -> dict[int, CameraPose]:

@@ -146,3 +146,18 @@ def test_a_descent_is_not_read_as_a_shallower_camera():
     assert flow[-1, 0, 1] < 0.8 * level[0] * 50.0 / height[-1]  # the top band: well under level flight's
     view = view_from_flow(times, flow, WIDTH, HEIGHT, aligned, hfov_deg=hfov)
     assert view is not None and view.pitch_deg == pytest.approx(pitch, abs=1.0)
+
+
+def test_the_doubt_of_a_held_width_is_the_pitch_s_too():
+    """On a straight flight the flow fixes the pitch only together with the width: held
+    10 degrees narrower than the camera (a preset from the video's metadata, the map's
+    default), the pitch read with it is degrees shallower, and its spread must say so."""
+    aligned = align_track(straight_track(6.0, 60.0), duration_s=30.0)
+    times = np.arange(2.0, 28.0, 0.2)
+    flow = model_flow(-45.0, 84.0, 0.0, 6.0, 60.0, times)
+    exact = view_from_flow(times, flow, WIDTH, HEIGHT, aligned, hfov_deg=73.7)
+    doubted = view_from_flow(times, flow, WIDTH, HEIGHT, aligned, hfov_deg=73.7, hfov_sigma_deg=10.0)
+    assert exact is not None and doubted is not None and doubted.pitch_deg == exact.pitch_deg
+    assert abs(exact.pitch_deg + 45.0) > exact.pitch_sigma_deg  # the width held exact: the pitch claims too much
+    assert abs(doubted.pitch_deg + 45.0) <= doubted.pitch_sigma_deg
+
