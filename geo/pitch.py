@@ -25,6 +25,14 @@ flow's alone. The sideways slide of the middle bands, less what the turns explai
 against their downward slide gives the heading offset. The spread is the difference between the fits on the
 flight's two halves.
 
+On a straight, level flight the forward flow fixes where each row's ground lies relative
+to the others, not how far ahead the frame looks: a camera pitched ``p`` and one pitched
+``90 - p`` with another width make the same flow, and near 45 degrees the two meet, so a
+little bias reads ten degrees of pitch and twenty of width off. A width the halves read
+no surer than the map's default is for an unknown camera is weighed with it
+(:func:`drawn_to_default`), the pitch read at what they give, and a held width's doubt
+joins the pitch's spread.
+
 Houses make the ground nearer than the track's height says, so the fit leans a little
 steep; the heading offset is the least sure of the three.
 """
@@ -66,6 +74,12 @@ ESTIMATED_FOV_SOURCE = "estimated from the image flow"
 #: degrees (a Mavic 2 Pro) to 84 (a 20 mm lens, the rendered flights), some 10 either
 #: side of the default's 73.7.
 ADVISE_HFOV_MAX_SIGMA_DEG = 10.0
+#: How sure the map's default field of view is for a camera it does not know (one sigma,
+#: degrees): drone cameras run from about 65 degrees to 84, some 10 either side of it.
+UNKNOWN_CAMERA_HFOV_SIGMA_DEG = ADVISE_HFOV_MAX_SIGMA_DEG
+#: :attr:`FlowView.hfov_source` of a field of view the flow alone pinned down no better
+#: than the map's default: the two weighed together (:func:`drawn_to_default`).
+DRAWN_FOV_SOURCE = f"{ESTIMATED_FOV_SOURCE}, drawn towards the map's default"
 
 
 @dataclass(frozen=True)
@@ -93,17 +107,27 @@ class FlowView:
 
     @property
     def hfov_estimated(self) -> bool:
-        """Whether the field of view was fitted from the flow (not held from a source)."""
-        return self.hfov_source == ESTIMATED_FOV_SOURCE
+        """Whether the field of view was fitted from the flow (not held from a source),
+        drawn towards the map's default or not."""
+        return self.hfov_source.startswith(ESTIMATED_FOV_SOURCE)
+
+    @property
+    def hfov_drawn_to_default(self) -> bool:
+        """Whether the flow alone pinned the field of view down no better than the map's
+        default does, so the two were weighed together (:func:`drawn_to_default`) and
+        the pitch read at what they give."""
+        return self.hfov_source.startswith(DRAWN_FOV_SOURCE)
 
     @property
     def width_unsure(self) -> bool:
         """Whether the flow left the field of view, and with it the pitch, unsure: fitted
         (not given) and the flight's two halves read it :data:`UNSURE_HFOV_SIGMA_DEG` or
-        more apart. On a flight that hardly turns, a steeper, wider camera and a
-        shallower, narrower one make nearly the same flow; the field of view given
-        (``--hfov``, the drone's name) leaves the pitch alone to fit, which the flow fixes."""
-        return self.hfov_estimated and self.hfov_sigma_deg >= UNSURE_HFOV_SIGMA_DEG
+        more apart, or so far apart that the map's default weighed in
+        (:attr:`hfov_drawn_to_default`). On a flight that hardly turns, a steeper, wider
+        camera and a shallower, narrower one make nearly the same flow; the field of view
+        given (``--hfov``, the drone's name) leaves the pitch alone to fit, which the flow
+        fixes."""
+        return self.hfov_estimated and (self.hfov_sigma_deg >= UNSURE_HFOV_SIGMA_DEG or self.hfov_drawn_to_default)
 
     def hfov_beats_default(self, default_deg: float = DEFAULT_HFOV_DEG) -> bool:
         """Whether the field of view fitted here pins the camera down better than the
@@ -113,7 +137,8 @@ class FlowView:
         does not know), and the default beyond that sigma (nearer, the default is as good).
         On the demo flyover the flow reads 97 +-19.5 degrees for a camera 84 wide: not
         worth giving; on a rendered flight that turns, 81 +-5: worth it."""
-        return (self.hfov_estimated and self.hfov_sigma_deg <= ADVISE_HFOV_MAX_SIGMA_DEG
+        return (self.hfov_estimated and not self.hfov_drawn_to_default
+                and self.hfov_sigma_deg <= ADVISE_HFOV_MAX_SIGMA_DEG
                 and abs(self.hfov_deg - default_deg) > self.hfov_sigma_deg)
 
     def note(self) -> str:
@@ -280,6 +305,17 @@ def view_from_flow(
     pitch_sigma = max(MIN_PITCH_SIGMA_DEG, float(np.std([f[0] for f in fits]))) if len(fits) == 2 else 5.0
     hfov_sigma = hfov_sigma_deg if hfov_deg is not None else (
         max(MIN_HFOV_SIGMA_DEG, float(np.std([f[1] for f in fits]))) if len(fits) == 2 else 10.0)
+    if hfov_deg is None and hfov_sigma > ADVISE_HFOV_MAX_SIGMA_DEG:
+        # the flow alone hardly tells a steeper, wider camera from a shallower, narrower one:
+        # its reading weighed with the default's, and the pitch read at what they give
+        drawn, drawn_sigma = drawn_to_default(hfov, hfov_sigma)
+        held = view_from_flow(t_s, band_flow_px_s, width_px, height_px, aligned, hfov_deg=round(drawn, 1),
+                              hfov_sigma_deg=drawn_sigma, min_speed_mps=min_speed_mps, turns=turns,
+                              hfov_source=f"{DRAWN_FOV_SOURCE} {DEFAULT_HFOV_DEG:g} deg, as the flow alone could not "
+                                          f"pin it down ({hfov:.0f} +-{hfov_sigma:.0f} deg); give the camera's own "
+                                          "from its spec sheet: --hfov DEG, or the drone's name")
+        if held is not None:
+            return held
     if hfov_deg is not None and hfov_sigma_deg > 0.0:
         pitch_sigma = math.hypot(pitch_sigma, _pitch_spread_over_width(
             rows, dy, v, h, width_px, height_px, hfov_deg, hfov_sigma_deg, (dx_all, w) if turns else None, c))
@@ -310,6 +346,17 @@ def view_from_flow(
     return FlowView(pitch, yaw, hfov, pitch_sigma, yaw_sigma, hfov_sigma, rms, int(usable.sum()), source, spread)
 
 
+def drawn_to_default(hfov_deg: float, hfov_sigma_deg: float, default_deg: float = DEFAULT_HFOV_DEG,
+                     default_sigma_deg: float = UNKNOWN_CAMERA_HFOV_SIGMA_DEG) -> tuple[float, float]:
+    """A field of view read from the flow weighed with the map's default (each by the
+    inverse of its variance): the default is itself a reading of the camera, about
+    ``default_sigma_deg`` off for a drone the map does not know. The flow's 97 +-19.5
+    degrees on the demo flyover (a camera 84 wide) gives 78.6 +-8.9."""
+    weights = (1.0 / hfov_sigma_deg**2, 1.0 / default_sigma_deg**2)
+    drawn = (weights[0] * hfov_deg + weights[1] * default_deg) / sum(weights)
+    return float(drawn), float(1.0 / math.sqrt(sum(weights)))
+
+
 def _pitch_spread_over_width(rows: np.ndarray, dy: np.ndarray, speed: np.ndarray, height: np.ndarray, width_px: int,
                              height_px: int, hfov_deg: float, hfov_sigma_deg: float,
                              turns: tuple[np.ndarray, np.ndarray] | None, climb: np.ndarray) -> float:
@@ -331,5 +378,6 @@ def apply_view(poses: Mapping[int, CameraPose], view: FlowView, *, heading: bool
     return {i: replace(p, pitch_deg=view.pitch_deg, yaw_deg=(p.yaw_deg + offset) % 360.0) for i, p in poses.items()}
 
 
-__all__ = ["ADVISE_HFOV_MAX_SIGMA_DEG", "ESTIMATED_FOV_SOURCE", "UNSURE_HFOV_SIGMA_DEG", "FlowAgainstTrack", "FlowView", "apply_view",
+__all__ = ["ADVISE_HFOV_MAX_SIGMA_DEG", "ESTIMATED_FOV_SOURCE", "DRAWN_FOV_SOURCE", "UNKNOWN_CAMERA_HFOV_SIGMA_DEG",
+           "UNSURE_HFOV_SIGMA_DEG", "drawn_to_default", "FlowAgainstTrack", "FlowView", "apply_view",
            "flow_against_track", "ground_angle_rate", "view_from_flow"]

@@ -161,3 +161,32 @@ def test_the_doubt_of_a_held_width_is_the_pitch_s_too():
     assert abs(exact.pitch_deg + 45.0) > exact.pitch_sigma_deg  # the width held exact: the pitch claims too much
     assert abs(doubted.pitch_deg + 45.0) <= doubted.pitch_sigma_deg
 
+
+def test_a_width_the_flow_cannot_pin_down_is_drawn_towards_the_default():
+    """A straight flight over houses that lie under the top of the frame in one half and
+    under its bottom in the other: the forward flow alone reads a camera far too wide
+    and steep (98 degrees, pitch -53, for 84 and -45). Its reading no surer than the
+    map's default, the two are weighed together and the pitch read at that width, with
+    the doubt left on both; whoever asked hears that the width is unsure, and the width
+    is not advised as --hfov."""
+    aligned = align_track(straight_track(6.0, 60.0), duration_s=30.0)
+    times = np.arange(2.0, 28.0, 0.2)
+    flow = model_flow(-45.0, 84.0, 0.0, 6.0, 60.0, times)
+    rows = np.linspace(-1.0, 1.0, BANDS)[None, :, None]  # top band -1, bottom +1
+    flow[times < 15.0] *= 1.0 - 0.08 * rows
+    flow[times >= 15.0] *= 1.0 + 0.02 * rows
+    view = view_from_flow(times, flow, WIDTH, HEIGHT, aligned)
+    assert view is not None
+    assert view.pitch_deg == pytest.approx(-45.0, abs=view.pitch_sigma_deg)
+    assert view.hfov_deg == pytest.approx(84.0, abs=view.hfov_sigma_deg)
+    assert view.hfov_drawn_to_default and view.hfov_estimated and view.width_unsure
+    assert not view.hfov_beats_default()
+    assert "drawn towards the map's default" in view.note() and "could not pin it down (98 +-" in view.note()
+
+
+def test_a_reading_weighed_with_the_default():
+    from geo.camera import DEFAULT_HFOV_DEG
+    from geo.pitch import drawn_to_default
+
+    assert drawn_to_default(97.0, 19.5) == (pytest.approx(78.6, abs=0.05), pytest.approx(8.9, abs=0.05))
+    assert drawn_to_default(DEFAULT_HFOV_DEG + 30.0, 1e-3)[0] == pytest.approx(DEFAULT_HFOV_DEG + 30.0)

@@ -83,7 +83,7 @@ def test_export_with_the_camera_read_from_the_video(hilly_project, tmp_path, cap
     assert main(["export", str(project), "--to", str(tmp_path / "fov"), "--formats", "sites", "--offset", "2.5",
                  "--ground-elevation", "10", "--camera", "auto"]) == 0
     printed = capsys.readouterr().out
-    assert "(estimated from the image flow)" in printed  # the estimate's own line
+    assert "(estimated from the image flow" in printed  # the estimate's own line (drawn towards the default or not)
     assert "deg (estimated from the video, +-" in printed  # and the map's note says so too, not "given"
     assert main(["export", str(project), "--to", str(tmp_path / "srt"), "--formats", "sites", "--camera", "auto",
                  "--telemetry", str(paths.srt)]) == 0

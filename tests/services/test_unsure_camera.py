@@ -26,3 +26,19 @@ def test_reading_an_unsure_camera_says_to_give_its_width(monkeypatch, sites_flyo
         assert read.settings.camera_pitch_deg == -37.0 and read.settings.hfov_deg == 50.0
         assert read.settings.hfov_sigma_deg == round(flow_view.hfov_sigma_deg, 1)  # kept: the map says it is read
     assert "--hfov DEG" in UNSURE_WIDTH_HINT and "Horizontal field of view" in UNSURE_WIDTH_HINT
+
+
+def test_a_width_drawn_towards_the_default_is_kept_with_the_pitch_read_at_it(monkeypatch, sites_flyover):
+    """A width the flow alone could not pin down, weighed with the map's default: the
+    map must place the frames with the width the pitch was read at (kept, with its
+    spread, as a reading from the video), and whoever asked hears that it is unsure."""
+    from geo.pitch import DRAWN_FOV_SOURCE
+
+    view = FlowView(-44.0, 5.0, 78.6, 6.6, 5.0, 8.9, 0.1, 50,
+                    f"{DRAWN_FOV_SOURCE} 73.7 deg, as the flow alone could not pin it down (97 +-20 deg)")
+    monkeypatch.setattr(services.sync, "estimate_sync", lambda *a, **k: SyncReport(None, view))
+    read = georeference_from_video(Path(sites_flyover.video), read_telemetry(Path(sites_flyover.gpx)),
+                                   ProjectSettings(ground_elevation_m=10.0), camera=True)
+    assert (read.settings.hfov_deg, read.settings.hfov_sigma_deg) == (78.6, 8.9)
+    assert (read.settings.camera_pitch_deg, read.settings.camera_pitch_sigma_deg) == (-44.0, 6.6)
+    assert UNSURE_WIDTH_HINT in read.lines
