@@ -30,7 +30,7 @@ def test_the_app_analyses_a_hover_one_frame_every_two_seconds(qtbot, window, fly
 
     monkeypatch.setattr(services.maps, "check_placement", recorded)
     assert window.open_path(folder / "flight.mp4")
-    with qtbot.waitSignal(window.analysis_finished, timeout=60_000) as finished:
+    with qtbot.waitSignal(window.analysis_finished, timeout=180_000) as finished:
         window.start_analysis(AnalysisOptions(device="cpu", srn=False, batch_size=4), model=tiny_model)
     assert finished.args == [False] and not errors
     assert placed_on and all(name.startswith("damagemap-project-jobs") for name in placed_on)
@@ -43,7 +43,7 @@ def test_the_app_analyses_a_hover_one_frame_every_two_seconds(qtbot, window, fly
     assert f"{60 - len(analysed)} of the 60 frames the rate selects only repeat a view the drone held" in said
     assert "the analysis dialog's While hovering" in said
 
-    with qtbot.waitSignal(window.analysis_finished, timeout=60_000):
+    with qtbot.waitSignal(window.analysis_finished, timeout=180_000):
         window.start_analysis(AnalysisOptions(device="cpu", srn=False, batch_size=4, hover_every_s=0.0),
                               model=tiny_model)
     assert len(window.document.analysed_frames()) == 60  # the frames left out, added to the same run
