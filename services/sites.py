@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from core.review import ReviewSession, SiteDecisions, SiteMark
+from core.review import EditGroup, ReviewSession, SiteDecisions, SiteMark
 from core.sites import (
     QueueItem,
     Sighting,
@@ -35,6 +35,7 @@ from core.sites import (
     decisions_reaching,
     review_queue,
     site_decision,
+    sites_decision,
 )
 from core.store import ProjectStore, SiteDecisionRecord, SiteGroupRecord
 from core.types import DamageLevel, ReviewState
@@ -251,6 +252,19 @@ def with_whole_decisions(sites: Sequence[SiteSummary], decisions: Sequence[SiteD
     return out
 
 
+def decision_step(sites: Sequence[SiteSummary],
+                  decision: ReviewState | DamageLevel) -> EditGroup | SiteDecisions | None:
+    """The one review step that accepts, rejects (a :class:`ReviewState`) or relabels (a
+    :class:`DamageLevel`) ``sites``, as the Sites panel's key makes it: the sites that say
+    ``decision`` already are left out (deciding a site again makes no empty step to
+    undo), one site's :func:`core.sites.site_decision`, several sites'
+    :func:`core.sites.sites_decision`; ``None`` when every site says it already."""
+    changing = [site for site in sites if not site.holds(decision)]
+    if not changing:
+        return None
+    return site_decision(changing[0], decision) if len(changing) == 1 else sites_decision(changing, decision)
+
+
 def carry_decisions(store: ProjectStore, review: SiteReview, *,
                     elsewhere: Sequence[SiteMark] = ()) -> SiteDecisions | None:
     """One edit giving the run's undecided sites the decisions made on the same damage in
@@ -402,5 +416,5 @@ def keep_earlier_outcome(store: ProjectStore, run_id: int, *, author: str | None
     return outcome
 
 
-__all__ = ["Carried", "SiteReview", "carry_decisions", "carry_outcome", "keep_earlier_outcome", "site_kept", "keep_earlier_decisions", "places_of", "rejected_places", "rejected_sites", "rejections_taken_back", "site_review",
+__all__ = ["Carried", "SiteReview", "carry_decisions", "carry_outcome", "decision_step", "keep_earlier_outcome", "site_kept", "keep_earlier_decisions", "places_of", "rejected_places", "rejected_sites", "rejections_taken_back", "site_review",
            "site_summaries", "sightings_decided", "taken_back_sightings", "whole_rejections", "with_whole_decisions"]
