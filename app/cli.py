@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("analyze", "run MSNet over a video into a project (several videos, or a folder: a survey)"),
     "survey": ("survey", "many flights, one map: create a survey, add and analyse flights, review, export"),
     "info": ("info", "show what a project holds"),
+    "review": ("review", "list a project's damage sites as the window's Sites list does; accept, reject or relabel "
+                         "them; undo and redo"),
     "export": ("export", "export a project's damage map (GeoJSON, GeoPackage, KML, KMZ, CSV, HTML), a relief "
                          "package, or training data"),
     "train": ("train", "train MSNet or a baseline on ISBDA-format data"),
