@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +72,7 @@ def parse_words(words: list[str]) -> ReviewRequest:
         return ReviewRequest("list")
     first, rest = words[0].lower(), words[1:]
     if first in STEPS:
-        if len(rest) > 1 or (rest and not rest[0].isdigit()) or (rest and int(rest[0]) < 1):
+        if len(rest) > 1 or (rest and not _whole_number(rest[0])) or (rest and int(rest[0]) < 1):
             raise InputError(f"{first} takes one count of steps, 1 or more (e.g. '{first} 2'), not "
                              f"{' '.join(rest)!r}")
         return ReviewRequest(first, count=int(rest[0]) if rest else 1)
@@ -82,11 +83,15 @@ def parse_words(words: list[str]) -> ReviewRequest:
     numbers = words[:-1]
     if not numbers:
         raise InputError(f"{decision}: which sites? give their numbers before it (see 'damagemap review PROJECT')")
-    wrong = [n for n in numbers if not n.isdigit()]
+    wrong = [n for n in numbers if not _whole_number(n)]
     if wrong:
         raise InputError(f"site numbers are whole numbers (as the Sites list shows them, without '#'); got "
                          f"{', '.join(map(repr, wrong))}")
     return ReviewRequest(decision, sites=tuple(dict.fromkeys(int(n) for n in numbers)))
+
+
+def _whole_number(word: str) -> bool:
+    return word.isascii() and word.isdigit()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,8 +104,6 @@ def run(args: argparse.Namespace) -> int:
                          "--reviewer out for the login name")
     if args.json and request.action != "list":
         raise InputError("--json goes with the list (no site numbers, no undo or redo)")
-    if not Path(args.project).is_file():
-        raise InputError(f"{str(args.project)!r}: no such project file (a .dmproj that 'damagemap analyze' made)")
     with ProjectStore.open(args.project) as store:
         if request.action == "list":
             return _list(store, args)
@@ -118,18 +121,18 @@ def _list(store: ProjectStore, args: argparse.Namespace) -> int:
 
     review = site_review(store, args.run)
     items = [item for item in review.queue if item.site.site_id in review.listed_at(review.min_score)]
-    session = _session(store, review.run_id, args.reviewer)
-    undo, redo = session.step_texts()
+    undo, redo = _session(store, review.run_id, None).step_texts()
     if args.json:
         json.dump(_listing_json(store, review, items, undo, redo), sys.stdout, indent=2)
         print()
     else:
         print(f"{store.path}, run {review.run_id}: {_summary(review, items)}")
         for item in items:
-            print(_row(item, review))
+            print(_row(item))
         print(_steps_text(undo, redo))
-    for note in _notes(store, review.run_id):
-        print(f"note: {note}", file=sys.stderr)
+    for caution in review.damage_map.cautions if review.damage_map is not None else ():
+        # the map's: a run not finished (or another damagemap analysing it now), a video replaced, ...
+        print(f"note: {caution}", file=sys.stderr)
     return 0
 
 
@@ -142,7 +145,7 @@ def _summary(review: SiteReview, items: list[QueueItem]) -> str:
     return f"{text} · {len(items) - decided} to decide · {decided} decided · score {review.min_score:.2f}"
 
 
-def _row(item: QueueItem, review: SiteReview) -> str:
+def _row(item: QueueItem) -> str:
     """The site's row as the Sites list shows it: its line, and its reason (or decision) below."""
     from core.sites import site_line
 
@@ -185,26 +188,16 @@ def _listing_json(store: ProjectStore, review: SiteReview, items: list[QueueItem
             "undo": undo, "redo": redo}
 
 
-def _notes(store: ProjectStore, run_id: int) -> list[str]:
-    """What the list must say of its run: analysed elsewhere now, or unfinished."""
-    from core.store import analysed_elsewhere_message
-    from services.maps import unfinished_run_note
-
-    writer = store.active_writer(run_id)
-    if writer is not None:
-        return [f"{analysed_elsewhere_message(run_id, writer)}: its sites change as frames are stored"]
-    note = unfinished_run_note(store, run_id, (store.run(run_id).settings.get("video") or {}).get("duration_s"))
-    return [note] if note else []
-
-
 # ---------------------------------------------------------------------- deciding
 
 
 def _decision(word: str) -> ReviewState | DamageLevel:
     from core.types import DamageLevel, ReviewState
 
-    return {"accept": ReviewState.ACCEPTED, "reject": ReviewState.REJECTED, "slight": DamageLevel.SLIGHT,
-            "severe": DamageLevel.SEVERE, "debris": DamageLevel.DEBRIS}[word]
+    decisions: dict[str, ReviewState | DamageLevel] = {
+        "accept": ReviewState.ACCEPTED, "reject": ReviewState.REJECTED, "slight": DamageLevel.SLIGHT,
+        "severe": DamageLevel.SEVERE, "debris": DamageLevel.DEBRIS}
+    return decisions[word]
 
 
 def _decide(store: ProjectStore, args: argparse.Namespace, request: ReviewRequest) -> int:
@@ -217,8 +210,9 @@ def _decide(store: ProjectStore, args: argparse.Namespace, request: ReviewReques
         raise InputError(f"{str(store.path)!r}: run {review.run_id} has no site {', '.join(map(str, missing))} "
                          f"(its sites: {number_ranges(item.site.site_id for item in review.queue) or 'none'}; "
                          "'damagemap review PROJECT' lists them)")
-    sites = [review.site(n) for n in request.sites]
-    step = decision_step(sites, _decision(request.action))  # type: ignore[arg-type]
+    sites = [site for n in request.sites if (site := review.site(n)) is not None]
+    decision = _decision(request.action)
+    step = decision_step(sites, decision)
     if step is None:
         said = "accepted" if request.action == "accept" else "rejected" if request.action == "reject" else \
             f"accepted as {request.action.capitalize()}"
@@ -227,17 +221,13 @@ def _decide(store: ProjectStore, args: argparse.Namespace, request: ReviewReques
     session = _session(store, review.run_id, args.reviewer)
     session.apply(step)
     done = session.step_texts()[0][-1]
-    held = [n for n, site in zip(request.sites, sites) if site.holds(_decision(request.action))]  # type: ignore[arg-type]
+    held = [site.site_id for site in sites if site.holds(decision)]
     print(f"{done}: one step, by {session.author}"
           + (f"; {_named(held)} said so already" if held else "")
-          + f"; 'damagemap review {args.project} undo' takes it back")
-    print(f"{counted(len(review.queue) - review.decided_count - _newly_decided(sites, held), 'site')} left to decide "
-          f"in run {review.run_id}")
+          + f"; 'damagemap review {shlex.quote(str(args.project))} undo' takes it back")
+    newly = sum(1 for site in sites if not site.decided)
+    print(f"{counted(len(review.queue) - review.decided_count - newly, 'site')} left to decide in run {review.run_id}")
     return 0
-
-
-def _newly_decided(sites: list, held: list[int]) -> int:  # noqa: ANN001 - SiteSummary
-    return sum(1 for site in sites if not site.decided and site.site_id not in held)
 
 
 def _named(numbers: list[int] | tuple[int, ...]) -> str:
@@ -248,6 +238,7 @@ def _named(numbers: list[int] | tuple[int, ...]) -> str:
 
 
 def _walk(store: ProjectStore, args: argparse.Namespace, request: ReviewRequest) -> int:
+    from core.sites import counted
     from services.maps import resolve_run
 
     run_id = resolve_run(store, args.run)
@@ -257,7 +248,7 @@ def _walk(store: ProjectStore, args: argparse.Namespace, request: ReviewRequest)
     if not texts:
         raise InputError(f"{str(store.path)!r}: nothing to {request.action} in run {run_id}")
     if request.count > len(texts):
-        raise InputError(f"{str(store.path)!r}: run {run_id} has {counted_steps(len(texts))} to {request.action}, "
+        raise InputError(f"{str(store.path)!r}: run {run_id} has {counted(len(texts), 'step')} to {request.action}, "
                          f"not {request.count}; nothing taken")
     take = session.undo if request.action == "undo" else session.redo
     for text in texts[:request.count]:
@@ -266,10 +257,6 @@ def _walk(store: ProjectStore, args: argparse.Namespace, request: ReviewRequest)
     undo, redo = session.step_texts()
     print(_steps_text(undo, redo))
     return 0
-
-
-def counted_steps(n: int) -> str:
-    return f"{n} step{'' if n == 1 else 's'}"
 
 
 # ---------------------------------------------------------------------- shared
@@ -294,6 +281,9 @@ def _refuse_while_analysed_elsewhere(store: ProjectStore, run: int | None) -> No
 
     run_id = resolve_run(store, run)
     writer = store.active_writer(run_id)
-    if writer is not None:
-        raise StoreError(f"{str(store.path)!r}: {analysed_elsewhere_message(run_id, writer)}, then review its sites "
-                         "(its site numbers change as frames are stored)")
+    if writer is None:
+        return
+    finished = [other.id for other in store.runs() if other.finished and other.id != run_id]
+    raise StoreError(f"{str(store.path)!r}: {analysed_elsewhere_message(run_id, writer)}, then review its sites "
+                     "(its site numbers change as frames are stored)"
+                     + (f"; --run {finished[-1]} reviews run {finished[-1]}, which is finished" if finished else ""))

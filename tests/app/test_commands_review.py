@@ -126,6 +126,7 @@ def test_a_decision_made_while_the_window_has_the_project_open_is_on_its_undo(wi
     (["1", "maybe"], "the last word must be a decision"),
     (["accept"], "which sites?"),
     (["#1", "accept"], "whole numbers"),
+    (["\u00b2", "accept"], "whole numbers"),
     (["undo"], "nothing to undo"),
     (["redo", "x"], "one count of steps"),
 ])
@@ -142,7 +143,7 @@ def test_a_project_not_analysed_yet_says_so(sites_truth, tmp_path, capsys):
     assert main(["review", str(project)]) == 2
     _one_error(capsys, "new.dmproj", "no analysis run yet", "damagemap analyze")
     assert main(["review", str(tmp_path / "missing.dmproj"), "1", "accept"]) == 2
-    _one_error(capsys, "missing.dmproj", "no such project file")
+    _one_error(capsys, "missing.dmproj", "does not exist")
 
 
 def test_a_project_of_a_newer_damagemap_is_refused(truth_run_project, capsys):
@@ -190,14 +191,31 @@ def test_a_full_disk_leaves_the_review_as_it_was(truth_run_project, monkeypatch,
         assert store.site_decisions() == []
 
 
-def test_a_run_another_damagemap_is_analysing_is_not_decided(truth_run_project, monkeypatch, capsys):
+def test_a_run_another_damagemap_is_analysing_is_listed_not_decided(truth_run_project, sites_truth, monkeypatch,
+                                                                    capsys):
+    from dataclasses import replace
+
+    from core.types import Frame
+
+    with ProjectStore.open(truth_run_project) as store:  # run 2, its first frames stored by another damagemap
+        running = store.start_run(model={"name": "ground truth"}, settings={})
+        for index in sorted(sites_truth.times)[:3]:
+            mask = next(d.mask for d in sites_truth.detections if d.mask is not None)
+            store.write_frame(running, Frame(index, sites_truth.times[index], mask.width_px, mask.height_px),
+                              [replace(d, id=None) for d in sites_truth.detections if d.frame_index == index])
     writer = {"pid": 4242, "host": "survey-laptop", "user": "ana", "since_utc": "2026-12-07T08:00:00.000Z",
               "last_utc": "2026-12-07T08:01:00.000Z"}
-    monkeypatch.setattr(ProjectStore, "active_writer", lambda self, run_id: writer)
+    monkeypatch.setattr(ProjectStore, "active_writer", lambda self, run_id: writer if run_id == running else None)
     assert main(["review", str(truth_run_project)]) == 0
-    assert "is being analysed by another damagemap (process 4242 on survey-laptop" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "another damagemap (process 4242 on survey-laptop" in err and "is analysing it now" in err, err
     assert main(["review", str(truth_run_project), "1", "accept"]) == 2
-    _one_error(capsys, "flight.dmproj", "process 4242 on survey-laptop", "wait for it to finish")
+    _one_error(capsys, "flight.dmproj", "process 4242 on survey-laptop", "wait for it to finish",
+               "--run 1 reviews run 1")
     assert main(["review", str(truth_run_project), "undo"]) == 2
     _one_error(capsys, "process 4242")
-    assert set(_reviews(truth_run_project).values()) == {ReviewState.PENDING}
+    with ProjectStore.open(truth_run_project) as store:
+        assert {d.review for d in store.detections(running)} == {ReviewState.PENDING}
+        assert store.edit_history(running) == []
+    # the finished run is reviewed meanwhile
+    assert main(["review", str(truth_run_project), "1", "accept", "--run", "1"]) == 0
