@@ -224,7 +224,8 @@ def _decide(store: ProjectStore, args: argparse.Namespace, request: ReviewReques
     held = [site.site_id for site in sites if site.holds(decision)]
     print(f"{done}: one step, by {session.author}"
           + (f"; {_named(held)} said so already" if held else "")
-          + f"; 'damagemap review {shlex.quote(str(args.project))} undo' takes it back")
+          + f"; 'damagemap review {shlex.quote(str(args.project))}{'' if args.run is None else f' --run {args.run}'} "
+            "undo' takes it back")
     newly = sum(1 for site in sites if not site.decided)
     print(f"{counted(len(review.queue) - review.decided_count - newly, 'site')} left to decide in run {review.run_id}")
     return 0
@@ -249,7 +250,7 @@ def _walk(store: ProjectStore, args: argparse.Namespace, request: ReviewRequest)
         raise InputError(f"{str(store.path)!r}: nothing to {request.action} in run {run_id}")
     if request.count > len(texts):
         raise InputError(f"{str(store.path)!r}: run {run_id} has {counted(len(texts), 'step')} to {request.action}, "
-                         f"not {request.count}; nothing taken")
+                         f"not {request.count}; nothing {'undone' if request.action == 'undo' else 'redone'}")
     take = session.undo if request.action == "undo" else session.redo
     for text in texts[:request.count]:
         take()
