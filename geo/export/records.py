@@ -329,6 +329,9 @@ LAYER_GEOMETRY_TYPES: dict[str, str] = {
     "coverage": "MultiPolygon",
     "camera_footprints": "MultiPolygon",
     "area_of_interest": "MultiPolygon",
+    # a survey's graded footprints: the GeoPackage's layer and the GeoJSON file
+    "buildings": "MultiPolygon",
+    "survey_buildings": "MultiPolygon",
 }
 
 

@@ -96,7 +96,6 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
     sites = survey_site_records(built)  # a flight's site columns, named and typed as its files write them
     coverage = utf8_frame(coverage_layer(built))  # GDAL takes UTF-8 text only
     building_records = _building_records(built, grading) if grading is not None else None
-    buildings = utf8_frame(_records_frame(building_records)) if building_records is not None else None
     credits = survey_credits(built, provenance, info=info, grading=grading, basemap=basemap_html)
     written: list[Path] = []
     try:
@@ -107,8 +106,8 @@ def write_survey_files(built: SurveyMap, out_dir: Path, formats: Sequence[str], 
             with atomic_path(out / "survey.gpkg") as temp:
                 write_gpkg_layer(temp, "sites", sites, append=False, schema=SURVEY_SITE_SCHEMA)  # typed as a flight's
                 coverage.to_file(temp, layer="coverage", driver="GPKG")
-                if buildings is not None:
-                    buildings.to_file(temp, layer="buildings", driver="GPKG")
+                if building_records is not None:  # typed as a flight's graded_buildings
+                    write_gpkg_layer(temp, "buildings", building_records, append=True)
             written.append(out / "survey.gpkg")
         if "buildings" in formats and building_records is not None:
             written.append(_write_geojson(out / "survey_buildings.geojson", building_records))
@@ -214,20 +213,6 @@ def _write_geojson(path: Path, records: list[Record]) -> Path:
     with no geometry (a flight whose frames saw no ground) keeps its null geometry."""
     return write_geojson(path, [({key: _plain(value) for key, value in props.items()}, _rfc7946_geometry(geometry))
                                 for props, geometry in records], name=path.stem)
-
-
-def _records_frame(records: list[Record]):  # noqa: ANN202 - a GeoDataFrame
-    """``records`` as a GeoDataFrame in WGS84, for the GeoPackage."""
-    import geopandas as gpd
-    import pandas as pd
-
-    from geo.export.records import DATETIME_COLUMNS
-
-    frame = gpd.GeoDataFrame([dict(props) for props, _ in records], geometry=[g for _, g in records],
-                             crs="EPSG:4326")
-    for column in DATETIME_COLUMNS & set(frame.columns):  # DATETIME, as in the relief package's layer
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    return frame
 
 
 def _building_records(built: SurveyMap, grading) -> list[Record]:  # noqa: ANN001 - geo.grading.Grading

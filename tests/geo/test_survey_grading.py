@@ -108,3 +108,22 @@ def test_the_offline_map_shows_each_graded_building_under_the_flights(graded_exp
     assert sorted(classes) == sorted(b.level for b in grading.buildings)
     assert "Buildings (Copernicus EMS grade)" in html
     assert "Flights</td><td>monday, wednesday" in html  # a damaged building's popup names both flights
+
+
+def test_the_survey_s_graded_buildings_are_typed_as_a_flight_s_so_a_gis_appends_them(graded_export):
+    """One geometry type per layer, footprints as MultiPolygons, whole numbers as integers:
+    the survey's buildings layer was POLYGON with REAL grades (1.0, 5.0), the flight's
+    graded_buildings MULTIPOLYGON with INTEGER ones."""
+    import pyogrio
+
+    from geo.export.records import LAYER_GEOMETRY_TYPES
+
+    _built, grading, _written, out = graded_export
+    info = pyogrio.read_info(out / "survey.gpkg", layer="buildings")
+    assert info["geometry_type"] == "MultiPolygon" == LAYER_GEOMETRY_TYPES["graded_buildings"]
+    types = dict(zip(info["fields"], info["dtypes"]))
+    for column in ("xbd_damage", "best_frame"):
+        assert types[column] in ("int64", "int32"), (column, types[column])
+    features = json.loads((out / "survey_buildings.geojson").read_text())["features"]
+    assert {f["geometry"]["type"] for f in features} == {"MultiPolygon"}
+    assert len(features) == len(grading.buildings)
