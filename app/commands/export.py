@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.commands import _georeferencing
+from core.sites import counted
 
 if TYPE_CHECKING:  # pragma: no cover
     from services.export import ExportRequest
@@ -201,8 +202,9 @@ def run(args: argparse.Namespace) -> int:
     if result.training is not None:
         training = result.training
         if training.image_count:
-            print(f"training data: {training.image_count} reviewed frames, {training.annotation_count} annotations "
-                  f"(ISBDA/COCO) in {training.annotations_path.parent.parent}")
+            print(f"training data: {counted(training.image_count, 'reviewed frame')}, "
+                  f"{counted(training.annotation_count, 'annotation')} (ISBDA/COCO) in "
+                  f"{training.annotations_path.parent.parent}")
         else:
             print(f"training data: none: {_no_training_data(args, result.run_id, training_elsewhere)}")
     if result.package is not None:

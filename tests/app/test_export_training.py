@@ -21,7 +21,7 @@ def test_pending_detections_are_written_as_unreviewed_regions_that_train_ignores
 
     out = tmp_path / "out"
     assert main(["export", str(reviewed_project), "--to", str(out), "--training"]) == 0
-    assert "training data: 2 reviewed frames, 1 annotations" in capsys.readouterr().out
+    assert "training data: 2 reviewed frames, 1 annotation (ISBDA/COCO)" in capsys.readouterr().out
     with ProjectStore.open(reviewed_project) as store:
         on_frames = {frame: store.detections(store.latest_run_id(), frame_index=frame) for frame in (0, 5)}
     pending = {frame: [d for d in dets if d.review is ReviewState.PENDING] for frame, dets in on_frames.items()}
