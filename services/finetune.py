@@ -144,14 +144,38 @@ def split_frames(frames: Sequence[int], holdout_every: int) -> tuple[list[int], 
     return [f for f in frames if f not in chosen], held
 
 
-def base_weights(store: ProjectStore, run_id: int) -> Path:
-    """The detector the run was analysed with, else the shipped one."""
+def shipped_weights() -> Path:
+    """The shipped detector (what an analysis without ``--weights`` runs)."""
     from engine.weights import DEFAULT_MSNET_WEIGHTS
 
-    weights = run_weights(store, run_id)
-    if weights is not None and weights.is_file():
-        return weights
     return Path(DEFAULT_MSNET_WEIGHTS)
+
+
+def missing_run_weights(store: ProjectStore, run_id: int) -> Path | None:
+    """The weights the run recorded, where that file is no longer there (its version
+    folder deleted or moved); ``None`` where they are, or none were recorded."""
+    weights = run_weights(store, run_id)
+    return weights if weights is not None and not weights.is_file() else None
+
+
+def base_weights(store: ProjectStore, run_id: int) -> Path:
+    """The detector the run was analysed with (the shipped one where the run recorded
+    none).
+
+    Where the run's weights file is gone, this refuses rather than start from the
+    shipped model: the user means to improve the model the run used (``ft-001``
+    further), and a new version made from another model would read as that."""
+    missing = missing_run_weights(store, run_id)
+    if missing is not None:
+        from services.models import describe_weights
+
+        raise InputError(
+            f"{missing}: run {run_id} was analysed with {describe_weights(missing)}, whose weights are no longer "
+            "there (deleted or moved), so it cannot be fine-tuned further. Put the file back, name the model to "
+            "start from with --weights FILE, or start from the shipped model with --weights shipped (in the app, "
+            "Start fine-tunes the shipped model, saying so)")
+    weights = run_weights(store, run_id)
+    return weights if weights is not None else shipped_weights()
 
 
 def synthetic_replay(folder: Path, *, seed: int = 0) -> Path:
@@ -615,8 +639,10 @@ __all__ = [
     "plan_finetune",
     "resume_point",
     "review_run",
+    "missing_run_weights",
     "reviewed_frames",
     "run_plan",
+    "shipped_weights",
     "split_frames",
     "synthetic_replay",
 ]

@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None,
                         help="training steps (default 200, or as many as fit --minutes); with --resume, the steps "
                              "in all")
+    parser.add_argument("--weights", default=None, metavar="FILE",
+                        help="the model to fine-tune (default: the one the run was analysed with); 'shipped': the "
+                             "shipped model")
     parser.add_argument("--replay", type=Path, default=None,
                         help="ISBDA folder to replay so the model does not forget (default: a small synthetic flyover)")
     parser.add_argument("--holdout-every", type=int, default=5, metavar="K",
@@ -91,7 +94,7 @@ def _analyse_again(project: Path, run_id: int, weights: Path) -> str:
 def _request(args: argparse.Namespace):  # noqa: ANN202 - services.finetune.FinetuneRequest
     from app.commands import _flags
     from core.errors import InputError
-    from services.finetune import FinetuneRequest
+    from services.finetune import FinetuneRequest, shipped_weights
 
     _flags.at_least("--run", args.run)
     _flags.at_least("--steps", args.steps)
@@ -104,16 +107,21 @@ def _request(args: argparse.Namespace):  # noqa: ANN202 - services.finetune.Fine
         _refuse_replanning(args)
     if args.replay is not None and not args.replay.is_dir():
         raise InputError(f"{args.replay}: --replay must be an ISBDA folder")
+    base = None
+    if args.weights is not None:
+        base = shipped_weights() if args.weights.strip().lower() == "shipped" else Path(args.weights)
+        if not base.is_file():
+            raise InputError(f"{base}: --weights names no weights file")
     return FinetuneRequest(
         run_id=args.run, steps=args.steps, minutes=args.minutes, replay=args.replay, holdout_every=args.holdout_every,
         device=args.device, seed=args.seed, batch_size=args.batch_size, lr=args.lr, scope=args.scope,
-        resume=args.resume, name=args.model if args.resume else None,
+        base_weights=base, resume=args.resume, name=args.model if args.resume else None,
     )
 
 
 #: what a version's plan fixes, by flag: a resumed fine-tune goes on with the values it
 #: was started with (``--steps`` and ``--minutes`` alone apply to it)
-_PLANNED = (("--run", "run"), ("--replay", "replay"), ("--holdout-every", "holdout_every"), ("--scope", "scope"),
+_PLANNED = (("--run", "run"), ("--weights", "weights"), ("--replay", "replay"), ("--holdout-every", "holdout_every"), ("--scope", "scope"),
             ("--device", "device"), ("--batch-size", "batch_size"), ("--lr", "lr"), ("--seed", "seed"))
 
 

@@ -114,6 +114,15 @@ def resume_text(point: Any) -> str:
             "with, for at most the time limit above (a number of steps above: the steps in all).")
 
 
+def missing_base_text(run_id: int, weights: Path) -> str:
+    """What the summary says where the run's model is gone: Start cannot improve it further."""
+    from services.models import describe_weights
+
+    return (f"Run {run_id} was analysed with {describe_weights(weights)}, whose weights ({weights}) are no longer "
+            "there (deleted or moved): Start fine-tunes the shipped model instead. To improve that model further, "
+            "put the file back and open this dialog again.")
+
+
 def format_eta(seconds: float | None) -> str:
     if seconds is None:
         return "estimating the time left..."
@@ -186,6 +195,8 @@ class FinetuneDialog(QDialog):
         form.addRow("Time limit", self.minutes_spin)
         form.addRow("Steps", self.steps_spin)
         self._reviewed: tuple[int, list[int]] | None = None  # the run trained on and its reviewed frames
+        #: the run's weights where that file is gone (Start then fine-tunes the shipped model)
+        self._missing_base: Path | None = None
         self.holdout_spin.valueChanged.connect(self._show_split)
         form.addRow("Hold out", self.holdout_spin)
         form.addRow("Device", self.device_combo)
@@ -244,18 +255,20 @@ class FinetuneDialog(QDialog):
         """What the project holds: reviewed frames, unfinished fine-tunes; the buttons."""
         from core.errors import DamagemapError
         from core.store import ProjectStore
-        from services.finetune import resume_point, review_run, reviewed_frames
+        from services.finetune import missing_run_weights, resume_point, review_run, reviewed_frames
 
         running = self.job is not None and self.job.is_running
         path = self.project_path
         self.reviewed_count = 0
         self._reviewed = None
+        self._missing_base = None
         text = "No project is open."
         if path is not None:
             try:
                 with ProjectStore.open(path) as store:
                     run_id = review_run(store)
                     frames = reviewed_frames(store, run_id)
+                    self._missing_base = missing_run_weights(store, run_id)
                 self._reviewed = (run_id, frames)
                 self.reviewed_count = len(frames)
             except DamagemapError as exc:
@@ -282,8 +295,11 @@ class FinetuneDialog(QDialog):
             return
         run_id, frames = self._reviewed
         train, held = split_frames(frames, self._holdout())
-        self.summary_label.setText(f"Run {run_id}: {len(frames)} reviewed frame(s); {len(train)} to train on, "
-                                   f"{len(held)} held out to measure with. Frames nobody reviewed are not used.")
+        text = (f"Run {run_id}: {len(frames)} reviewed frame(s); {len(train)} to train on, "
+                f"{len(held)} held out to measure with. Frames nobody reviewed are not used.")
+        if self._missing_base is not None:
+            text += "\n" + missing_base_text(run_id, self._missing_base)
+        self.summary_label.setText(text)
         self._fit_height()
 
     def _skip_holdout_one(self, value: int) -> None:
@@ -301,13 +317,15 @@ class FinetuneDialog(QDialog):
 
     def request(self, *, resume: bool = False) -> Any:
         """The :class:`services.finetune.FinetuneRequest` the dialog's fields describe."""
-        from services.finetune import FinetuneRequest
+        from services.finetune import FinetuneRequest, shipped_weights
 
         replay = self.replay_edit.text().strip()
+        # the run's model is gone: the summary said Start goes on from the shipped one
+        base = shipped_weights() if self._missing_base is not None and not resume else None
         return FinetuneRequest(
             minutes=self.minutes_spin.value() or None, steps=self.steps_spin.value() or None,
-            holdout_every=self._holdout(),
-            device=self.device_combo.currentText(), replay=Path(replay) if replay else None, resume=resume,
+            holdout_every=self._holdout(), device=self.device_combo.currentText(),
+            replay=Path(replay) if replay else None, base_weights=base, resume=resume,
         )
 
     # -- running ---------------------------------------------------------------------
