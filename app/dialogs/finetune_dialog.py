@@ -5,7 +5,8 @@ of steps), the share of frames held out to measure with and where the replay dat
 comes from, then runs :func:`services.finetune.finetune_project` (what ``damagemap
 finetune`` runs) in a worker thread with a progress bar and the time left. Cancel stops
 it after the current step with a checkpoint; Resume continues an unfinished one (the
-dialog says which, and from which step). When
+dialog says which, and from which step; chosen, it turns off Hold out, Device and Replay
+data, which a resumed fine-tune keeps from its start). When
 it finishes, :attr:`FinetuneDialog.model_ready` carries the new weights, which the
 window can offer to analyse the video with. Closing the dialog while it runs (its
 window's button, Esc, Close) cancels it the same way; the window shows the same dialog
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QRadioButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -102,6 +104,11 @@ class FinetuneJob(QObject):
     def _on_finished(self) -> None:
         self._running = False
         self.finished.emit(self.last)
+
+
+#: the tooltip of Hold out, Device and Replay data while Resume is chosen
+KEPT_ON_RESUME = ("A resumed fine-tune keeps the settings it was started with; only the time limit (and the "
+                  "steps in all) apply")
 
 
 def resume_text(point: Any) -> str:
@@ -191,12 +198,28 @@ class FinetuneDialog(QDialog):
         self.replay_edit.setPlaceholderText("a small synthetic flyover")
         self.replay_edit.setToolTip("An ISBDA folder mixed into training so the model keeps what it knew")
 
+        #: a new fine-tune, or Resume (offered when a stopped one can be continued): a resumed
+        #: fine-tune keeps the settings it was started with, so Hold out, Device and Replay
+        #: are off for it
+        self.new_choice = QRadioButton("New")
+        self.new_choice.setChecked(True)
+        self.resume_button = QRadioButton("Resume")
+        self.resume_button.toggled.connect(self._show_choice)
+        choice = QHBoxLayout()
+        choice.addWidget(self.new_choice)
+        choice.addWidget(self.resume_button)
+        choice.addStretch(1)
+        self._plan_tooltips = {widget: widget.toolTip()
+                               for widget in (self.holdout_spin, self.device_combo, self.replay_edit)}
+
         form = QFormLayout()
+        form.addRow("Fine-tune", choice)
         form.addRow("Time limit", self.minutes_spin)
         form.addRow("Steps", self.steps_spin)
         self._reviewed: tuple[int, list[int]] | None = None  # the run trained on and its reviewed frames
         #: the run's weights where that file is gone (Start then fine-tunes the shipped model)
         self._missing_base: Path | None = None
+        self._resume_point: Any = None  # the services.finetune.ResumePoint Resume goes on from
         self.holdout_spin.valueChanged.connect(self._show_split)
         form.addRow("Hold out", self.holdout_spin)
         form.addRow("Device", self.device_combo)
@@ -212,15 +235,13 @@ class FinetuneDialog(QDialog):
         self.resume_label = QLabel("")
         self.resume_label.setWordWrap(True)
         self.start_button = QPushButton("Start")
-        self.resume_button = QPushButton("Resume")
         self.cancel_button = QPushButton("Cancel")
         self.close_button = QPushButton("Close")
-        self.start_button.clicked.connect(lambda: self.start(resume=False))
-        self.resume_button.clicked.connect(lambda: self.start(resume=True))
+        self.start_button.clicked.connect(lambda: self.start(resume=self.resume_button.isChecked()))
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.close)
         buttons = QHBoxLayout()
-        for button in (self.start_button, self.resume_button, self.cancel_button, self.close_button):
+        for button in (self.start_button, self.cancel_button, self.close_button):
             buttons.addWidget(button)
 
         layout = QVBoxLayout(self)
@@ -278,13 +299,31 @@ class FinetuneDialog(QDialog):
         else:
             self.summary_label.setText(text)
         point = resume_point(path) if path is not None and not running else None
+        self._resume_point = point
         self.resume_label.setText("" if point is None else resume_text(point))
         self._fit_height()
-        self.start_button.setEnabled(not running and self.reviewed_count > 0)
+        self.resume_button.setText("Resume" if point is None else f"Resume {point.version.name}")
         self.resume_button.setEnabled(point is not None)
+        if point is None and self.resume_button.isChecked() and not running:
+            self.new_choice.setChecked(True)
+        self.new_choice.setEnabled(not running)
         self.cancel_button.setEnabled(running and not self.job.cancel_requested)  # type: ignore[union-attr]
-        for widget in (self.minutes_spin, self.steps_spin, self.holdout_spin, self.device_combo, self.replay_edit):
+        self._show_choice()
+
+    def _show_choice(self) -> None:
+        """The fields and Start as New or Resume says: a resumed fine-tune goes on with the
+        hold-out, device and replay it was started with (its plan), so those are off for it,
+        saying why; the time limit and steps apply to both."""
+        running = self.job is not None and self.job.is_running
+        resume = self.resume_button.isChecked()
+        self.start_button.setText("Resume" if resume else "Start")
+        self.start_button.setEnabled(not running and (self._resume_point is not None if resume
+                                                      else self.reviewed_count > 0))
+        for widget in (self.minutes_spin, self.steps_spin):
             widget.setEnabled(not running)
+        for widget, tooltip in self._plan_tooltips.items():
+            widget.setEnabled(not running and not resume)
+            widget.setToolTip(KEPT_ON_RESUME if resume else tooltip)
 
     def _show_split(self) -> None:
         """The reviewed frames split as "Hold out" says now (it followed the box only when
@@ -386,6 +425,9 @@ class FinetuneDialog(QDialog):
         elif last is not None and last.state == "cancelled":
             self.eta_label.setText("Cancelled.")
             self.result_label.setText(f"Stopped at step {last.step}; Resume continues from there.")
+            self.refresh()
+            if self.resume_button.isEnabled():  # the next thing to do, most likely
+                self.resume_button.setChecked(True)
         elif self.job is not None and self.job.error is not None:
             self.eta_label.setText("Failed.")
             self.result_label.setText(str(self.job.error))
