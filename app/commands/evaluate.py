@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-predictions", metavar="FILE", help="write the model's COCO results (not with --predictions)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:N] (default auto)")
     parser.add_argument("--batch-size", type=int, default=2, help="images per model call (default 2)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.add_argument("--frames", choices=["images", "video"], default="images",
                         help="run the model on the annotated images (default) or on the same frames as the flight's "
                         "video gives them, with the codec's artefacts the analysis sees: the video each image names ('video', as "
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     _check_output_file("--json", args.json)  # before the model runs
     _check_output_file("--save-predictions", args.save_predictions)
     _flags.at_least("--batch-size", args.batch_size)  # 0 stopped in torch's traceback once the model had loaded
+    _flags.at_least("--threads", args.threads)
 
     image_ids = None  # every image of the split
     if args.images_in_results and not args.predictions:
@@ -130,13 +133,18 @@ def run(args: argparse.Namespace) -> int:
         from engine.weights import DEFAULT_MSNET_WEIGHTS, load_model
 
         device = resolve_device(args.device)
+        if args.threads is not None:
+            import torch
+
+            torch.set_num_threads(args.threads)
         weights = args.weights or DEFAULT_MSNET_WEIGHTS
         model, _ = load_model(weights, device=device, inference=_flags.detector_settings(args))
         # as `analyze` and `predict` run it: the close look's scores follow the folded weights'
         # last bits closely enough that unfolded ones scored other detections (up to 0.24 off)
         fold_batch_norms(model)
         dataset = ISBDADataset(args.data, args.split, video_frames=1.0 if args.frames == "video" else 0.0)
-        results = predict_dataset(model, dataset, device=device, batch_size=args.batch_size, progress=True)
+        results = predict_dataset(model, dataset, device=device, batch_size=args.batch_size,
+                                  progress=not args.quiet)
         annotations = dataset.coco
         if args.save_predictions:
             _write_text(Path(args.save_predictions), json.dumps(named_results(results, annotations)))

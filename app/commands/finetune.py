@@ -49,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=2, help="frames per step (default 2)")
     parser.add_argument("--lr", type=float, default=0.003, help="learning rate (default 0.003)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same weights)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the latest unfinished fine-tune (--model: another) with the options it was "
                              "started with; --steps and --minutes may change")
@@ -100,6 +101,7 @@ def _request(args: argparse.Namespace):  # noqa: ANN202 - services.finetune.Fine
     _flags.at_least("--steps", args.steps)
     _flags.positive("--minutes", args.minutes, "of minutes")
     _flags.at_least("--batch-size", args.batch_size)
+    _flags.at_least("--threads", args.threads)
     _flags.positive("--lr", args.lr)
     if args.holdout_every < 0 or args.holdout_every == 1:
         raise InputError(f"--holdout-every must be 0 (none held out) or >= 2; got {args.holdout_every!r}")
@@ -121,8 +123,8 @@ def _request(args: argparse.Namespace):  # noqa: ANN202 - services.finetune.Fine
 
 #: what a version's plan fixes, by flag: a resumed fine-tune goes on with the values it
 #: was started with (``--steps`` and ``--minutes`` alone apply to it)
-_PLANNED = (("--run", "run"), ("--weights", "weights"), ("--replay", "replay"), ("--holdout-every", "holdout_every"), ("--scope", "scope"),
-            ("--device", "device"), ("--batch-size", "batch_size"), ("--lr", "lr"), ("--seed", "seed"))
+_PLANNED = (("--run", "run"), ("--weights", "weights"), ("--replay", "replay"), ("--holdout-every", "holdout_every"),
+            ("--scope", "scope"), ("--device", "device"), ("--batch-size", "batch_size"), ("--lr", "lr"), ("--seed", "seed"))
 
 
 def _refuse_replanning(args: argparse.Namespace) -> None:
@@ -145,6 +147,10 @@ def _finetune(args: argparse.Namespace) -> int:
     from services.project import open_project
 
     request = _request(args)
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     with open_project(args.project) as store:
         plan = plan_finetune(store, request)
     tuned = plan.config.card

@@ -97,14 +97,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also evaluate every N steps (logged to log.jsonl, for a held-out AP curve)")
     parser.add_argument("--checkpoint-every-steps", type=int, default=None, metavar="N",
                         help="also write checkpoint.pt every N steps, so --resume loses little")
-    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
-    parser.add_argument("--time-budget", type=float, default=None, metavar="MIN", help="stop after this many minutes")
+    parser.add_argument("--max-steps", "--steps", type=int, default=None, metavar="N",
+                        help="stop after this many steps (--steps as in finetune)")
+    parser.add_argument("--time-budget", "--minutes", type=float, default=None, metavar="MIN",
+                        help="stop after this many minutes (--minutes as in finetune)")
     storage = parser.add_mutually_exclusive_group()
     storage.add_argument("--save-half", action="store_true", help="store the final weights as float16")
     storage.add_argument("--save-compact", action="store_true",
                          help="store the final weights as float16, the largest tensors int8 (the shipped model's storage)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for weights, sampling and augmentation (default 0)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
 def check_arguments(args: argparse.Namespace) -> None:

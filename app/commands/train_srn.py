@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--save-compact", action="store_true",
                         help="store float16, the largest layers int8 (the shipped SRN's storage)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar (the summary lines are still printed)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar (the summary lines are still printed)")
 
 
 def run(args: argparse.Namespace) -> int:
