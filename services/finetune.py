@@ -107,6 +107,8 @@ class FinetunePlan:
     heldout_frames: list[int]
     config: FinetuneConfig
     resumed: bool
+    #: the step it starts at: a resumed one's checkpoint (a progress bar starts there)
+    start_step: int = 0
 
 
 # ------------------------------------------------------------------ reviewed frames
@@ -287,7 +289,7 @@ def _resumed_plan(version: ModelVersion, request: FinetuneRequest) -> FinetunePl
     rate is constant after the warm-up, so the steps already done stay the same) and
     ``minutes`` (at most that much more time in this sitting, as a batch scheduler's
     next slot or the dialog's time limit allows; the plan's own limit otherwise)."""
-    from engine.checkpoint import checkpoint_elapsed_s
+    from engine.checkpoint import checkpoint_elapsed_s, checkpoint_step
     from engine.finetune import CHECKPOINT_NAME, FinetuneConfig
 
     plan_file = version.folder / PLAN_NAME
@@ -299,7 +301,7 @@ def _resumed_plan(version: ModelVersion, request: FinetuneRequest) -> FinetunePl
     if request.minutes is not None:
         values["time_budget_s"] = checkpoint_elapsed_s(version.folder / CHECKPOINT_NAME) + request.minutes * 60.0
     return FinetunePlan(version, int(saved["run_id"]), list(saved["train_frames"]), list(saved["heldout_frames"]),
-                        FinetuneConfig(**values), True)
+                        FinetuneConfig(**values), True, checkpoint_step(version.folder / CHECKPOINT_NAME) or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +348,35 @@ def _latest_unfinished(project: Path) -> ModelVersion:
     why = (f" ({', '.join(reversed(unresumable))} stopped before writing a checkpoint: fine-tune again)"
            if unresumable else "")
     raise InputError(f"{models_dir(project)}: no unfinished fine-tune to resume{why}")
+
+
+def format_time_left(seconds: float | None) -> str:
+    """``about 1 min 15 s left``; ``None``: not known yet."""
+    if seconds is None:
+        return "estimating the time left..."
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"about {seconds // 3600} h {seconds % 3600 // 60:02d} min left"
+    if seconds >= 60:
+        return f"about {seconds // 60} min {seconds % 60:02d} s left"
+    return f"about {seconds} s left"
+
+
+def time_left_text(progress: FinetuneProgress) -> str:
+    """The time left of a fine-tune, and why its first steps are slow while they are
+    (what the command's bar and the dialog show).
+
+    On a CPU the first pass computes each frame's backbone outputs once (tens of seconds
+    a frame on a busy CPU), the later steps reuse them (a second or two): the time left
+    (:attr:`engine.finetune.FinetuneProgress.eta_s`) counts both, and the text says which
+    part is going on."""
+    left = format_time_left(progress.eta_s)
+    if progress.features_pending:
+        total = progress.features_done + progress.features_pending
+        first = (f"computing each frame's features once ({progress.features_done} of {total} frames): "
+                 "the first steps are slow")
+        return first if progress.eta_s is None else f"{left}; {first}"
+    return left
 
 
 def run_plan(plan: FinetunePlan, *, cancel: threading.Event | None = None) -> Iterator[FinetuneProgress]:
@@ -633,6 +664,7 @@ __all__ = [
     "compare_runs",
     "finetune",
     "finetune_project",
+    "format_time_left",
     "ground_truth",
     "model_output",
     "original_detection",
@@ -645,4 +677,5 @@ __all__ = [
     "shipped_weights",
     "split_frames",
     "synthetic_replay",
+    "time_left_text",
 ]

@@ -155,7 +155,8 @@ def _finetune(args: argparse.Namespace) -> int:
         plan = plan_finetune(store, request)
     tuned = plan.config.card
     if plan.resumed:
-        print(f"resuming {plan.version.name} ({plan.version.folder})", file=sys.stderr)
+        of = f" of {plan.config.steps}" if plan.config.steps < 1_000_000 else ""
+        print(f"resuming {plan.version.name} ({plan.version.folder}) from step {plan.start_step}{of}", file=sys.stderr)
     else:
         print(f"{plan.version.name}: fine-tuning {describe_weights(Path(plan.config.base_weights))} on {len(plan.train_frames)} "
               f"reviewed frames of run {plan.run_id} ({tuned.get('positives')} kept, {tuned.get('negatives')} rejected "
@@ -164,13 +165,13 @@ def _finetune(args: argparse.Namespace) -> int:
     from services.finetune import run_plan
 
     cancel = threading.Event()
-    bar = _bar(plan.config, disable=args.quiet)
+    bar = _bar(plan.config, disable=args.quiet, initial=plan.start_step)
     last = None
     steps = run_plan(plan, cancel=cancel)
     try:
         for last in steps:
             bar.n = last.step
-            bar.set_postfix(loss=last.losses.get("loss"), refresh=False)
+            bar.set_postfix_str(_bar_text(last), refresh=False)
             bar.update(0)
     except KeyboardInterrupt as stopped:
         bar.close()
@@ -219,12 +220,26 @@ def _interrupted(args: argparse.Namespace, plan, steps, cancel: threading.Event,
               "(fine-tune again)", file=sys.stderr)
 
 
-def _bar(config, *, disable: bool):  # noqa: ANN001, ANN202 - FinetuneConfig, tqdm
+def _bar(config, *, disable: bool, initial: int = 0):  # noqa: ANN001, ANN202 - FinetuneConfig, tqdm
+    """The fine-tune's bar, from ``initial`` (the step a resumed one goes on from). It
+    shows the fine-tune's own time left (:func:`services.finetune.time_left_text`), not
+    tqdm's: the first steps, slow while each frame's features are computed once, made
+    tqdm's rate say 20 minutes where 5 were left."""
     from tqdm import tqdm
 
     timed = config.time_budget_s is not None and config.steps >= 1_000_000
-    return tqdm(total=None if timed else config.steps, unit="step", desc="fine-tuning", dynamic_ncols=True,
-                disable=disable, file=sys.stderr)
+    shape = "{desc}: {n_fmt} steps [{elapsed}{postfix}]" if timed else \
+        "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
+    return tqdm(total=None if timed else config.steps, initial=initial, unit="step", desc="fine-tuning",
+                dynamic_ncols=True, disable=disable, file=sys.stderr, bar_format=shape)
+
+
+def _bar_text(progress) -> str:  # noqa: ANN001 - engine.finetune.FinetuneProgress
+    """The bar's words after its count: the time left (and why the first steps are slow), the loss."""
+    from services.finetune import time_left_text
+
+    loss = progress.losses.get("loss")
+    return time_left_text(progress) + ("" if loss is None else f"; loss {loss:.3f}")
 
 
 def _compare(args: argparse.Namespace, store) -> int:  # noqa: ANN001 - ProjectStore

@@ -131,14 +131,10 @@ def missing_base_text(run_id: int, weights: Path) -> str:
 
 
 def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "estimating the time left..."
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"about {seconds // 3600} h {seconds % 3600 // 60:02d} min left"
-    if seconds >= 60:
-        return f"about {seconds // 60} min {seconds % 60:02d} s left"
-    return f"about {seconds} s left"
+    """``about 1 min 15 s left`` (:func:`services.finetune.format_time_left`)."""
+    from services.finetune import format_time_left
+
+    return format_time_left(seconds)
 
 
 def done_in(elapsed_s: float, resumed_s: float = 0.0) -> str:
@@ -382,6 +378,12 @@ class FinetuneDialog(QDialog):
         self.weights = None
         self.result_label.setText("Preparing the reviewed frames...")
         self.progress_bar.setValue(0)
+        point = self._resume_point if resume else None
+        if point is not None and point.step is not None:  # the bar starts where the fine-tune goes on from
+            steps = request.steps or point.steps
+            if steps:
+                self.progress_bar.setValue(int(round(1000 * min(1.0, point.step / steps))))
+            self.result_label.setText(f"Going on from step {point.step}" + (f" of {steps}" if steps else "") + "...")
         self.eta_label.setText(format_eta(None))
         job = FinetuneJob(self.project_path, request, parent=self)
         job.progress.connect(self._on_progress)
@@ -399,18 +401,23 @@ class FinetuneDialog(QDialog):
             self.eta_label.setText("Stopping after this step...")
 
     def _on_progress(self, progress: Any) -> None:
+        from services.finetune import time_left_text
+
         budget = progress.steps if progress.steps < 1_000_000 else None
-        if budget is None and progress.eta_s is not None and progress.elapsed_s + progress.eta_s > 0:
-            fraction = progress.elapsed_s / (progress.elapsed_s + progress.eta_s)
-        else:
-            fraction = progress.fraction
-        self.progress_bar.setValue(int(round(1000 * min(1.0, fraction))))
+        fraction: float | None = progress.fraction
+        if budget is None:  # a time limit: the share of the time
+            known = progress.eta_s is not None and progress.elapsed_s + progress.eta_s > 0
+            fraction = progress.elapsed_s / (progress.elapsed_s + progress.eta_s) if known else None
+        if fraction is not None:
+            self.progress_bar.setValue(int(round(1000 * min(1.0, fraction))))
         loss = progress.losses.get("loss")
         steps = f"step {progress.step}" + (f" of {budget}" if budget else "")
+        if progress.state == "starting" and progress.start_step:
+            steps = f"Going on from {steps}"
         self.result_label.setText(f"{steps}, loss {loss:.3f}" if loss is not None else steps)
         self._fit_height()
-        if progress.state == "running" and not (self.job is not None and self.job.cancel_requested):
-            self.eta_label.setText(format_eta(progress.eta_s))
+        if progress.state in ("starting", "running") and not (self.job is not None and self.job.cancel_requested):
+            self.eta_label.setText(time_left_text(progress))
 
     def _on_finished(self, last: Any) -> None:
         if last is not None and last.state == "finished" and last.weights is not None:

@@ -111,7 +111,7 @@ class _InterruptingBar:
     def __init__(self, at: int) -> None:
         self.at, self.n = at, 0
 
-    def set_postfix(self, **values) -> None:
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None:
         pass
 
     def update(self, count: int) -> None:
@@ -129,7 +129,7 @@ def test_ctrl_c_between_steps_checkpoints_the_step_just_done(base, reviewed, tmp
 
     project = _project(tmp_path)
     plan = _planned(project, base, reviewed, monkeypatch)
-    monkeypatch.setattr(app.commands.finetune, "_bar", lambda config, disable: _InterruptingBar(3))
+    monkeypatch.setattr(app.commands.finetune, "_bar", lambda config, disable, initial: _InterruptingBar(3))
     assert main(["finetune", str(project), "-q"]) == 130
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("interrupted at step 3: checkpoint ")
     assert checkpoint_step(plan.version.folder / "checkpoint.pt") == 3

@@ -37,7 +37,7 @@ def test_escape_stops_the_finetune_and_the_menu_shows_it_until_it_has(qtbot, win
             dialog.device_combo.setCurrentText("cpu")
             dialog.replay_edit.setText(str(flyover_template))
             job = dialog.start()
-            qtbot.waitUntil(lambda: job.last is not None, timeout=120_000)
+            qtbot.waitUntil(lambda: job.last is not None and job.last.step > 0, timeout=120_000)  # a step done
             dialog.show()
             QTest.keyClick(dialog, Qt.Key.Key_Escape)
             assert not dialog.isVisible()

@@ -51,7 +51,7 @@ def test_ctrl_c_inside_a_step_checkpoints_the_last_whole_step_and_resumes_exactl
         with pytest.raises(FinetuneInterrupted) as stopped:
             for progress in finetune(config):
                 states.append(progress.step)
-    assert states == [1, 2]
+    assert states == [0, 1, 2]  # the item before the first step, then the steps
     assert stopped.value.step == 2 and stopped.value.checkpoint == tmp_path / "stopped" / "checkpoint.pt"
     assert checkpoint_step(tmp_path / "stopped" / "checkpoint.pt") == 2
     assert not (tmp_path / "stopped" / "model.safetensors").exists()

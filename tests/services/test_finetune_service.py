@@ -278,6 +278,7 @@ def test_a_resumed_fine_tune_takes_new_steps_and_a_time_limit_and_refuses_the_re
     with ProjectStore.open(project) as store:  # two more minutes than the checkpoint's time
         plan = plan_finetune(store, FinetuneRequest(resume=True, minutes=2.0))
     assert plan.resumed and plan.config.time_budget_s == pytest.approx(progress.elapsed_s + 120.0, abs=0.5)
+    assert plan.start_step == 1  # a progress bar starts there, not at 0
     last = list(finetune_project(project, FinetuneRequest(resume=True, steps=1)))[-1]  # done: the weights now
     assert last.state == "finished" and last.step == 1
 
