@@ -175,7 +175,7 @@ def base_weights(store: ProjectStore, run_id: int) -> Path:
             f"{missing}: run {run_id} was analysed with {describe_weights(missing)}, whose weights are no longer "
             "there (deleted or moved), so it cannot be fine-tuned further. Put the file back, name the model to "
             "start from with --weights FILE, or start from the shipped model with --weights shipped (in the app, "
-            "Start fine-tunes the shipped model, saying so)")
+            "a new fine-tune starts from the shipped model, saying so)")
     weights = run_weights(store, run_id)
     return weights if weights is not None else shipped_weights()
 

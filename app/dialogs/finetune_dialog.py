@@ -126,8 +126,8 @@ def missing_base_text(run_id: int, weights: Path) -> str:
     from services.models import describe_weights
 
     return (f"Run {run_id} was analysed with {describe_weights(weights)}, whose weights ({weights}) are no longer "
-            "there (deleted or moved): Start fine-tunes the shipped model instead. To improve that model further, "
-            "put the file back and open this dialog again.")
+            "there (deleted or moved): a new fine-tune starts from the shipped model instead. To improve that model "
+            "further, put the file back and open this dialog again.")
 
 
 def format_eta(seconds: float | None) -> str:

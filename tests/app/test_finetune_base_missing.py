@@ -63,7 +63,7 @@ def test_the_dialog_says_so_and_starts_from_the_shipped_model(qtbot, project_wit
     dialog = FinetuneDialog(_Document(project))
     qtbot.addWidget(dialog)
     summary = dialog.summary_label.text()
-    assert str(missing) in summary and "Start fine-tunes the shipped model instead" in summary
+    assert str(missing) in summary and "a new fine-tune starts from the shipped model instead" in summary
     assert dialog.start_button.isEnabled()
     assert dialog.request().base_weights == shipped_weights()
     assert dialog.request(resume=True).base_weights is None  # a resume goes on from its own checkpoint
