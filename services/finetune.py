@@ -153,11 +153,20 @@ def shipped_weights() -> Path:
     return Path(DEFAULT_MSNET_WEIGHTS)
 
 
+def _another_installs_shipped_model(weights: Path) -> bool:
+    """``weights`` names the shipped model of another install (the project analysed on
+    another machine, or before damagemap moved): ``resources/models/default/msnet.safetensors``."""
+    return weights.parts[-4:] == shipped_weights().parts[-4:]
+
+
 def missing_run_weights(store: ProjectStore, run_id: int) -> Path | None:
     """The weights the run recorded, where that file is no longer there (its version
-    folder deleted or moved); ``None`` where they are, or none were recorded."""
+    folder deleted or moved); ``None`` where they are, where none were recorded, and
+    where they were another install's shipped model (this one's is the same model)."""
     weights = run_weights(store, run_id)
-    return weights if weights is not None and not weights.is_file() else None
+    if weights is None or weights.is_file() or _another_installs_shipped_model(weights):
+        return None
+    return weights
 
 
 def base_weights(store: ProjectStore, run_id: int) -> Path:
@@ -177,7 +186,7 @@ def base_weights(store: ProjectStore, run_id: int) -> Path:
             "start from with --weights FILE, or start from the shipped model with --weights shipped (in the app, "
             "a new fine-tune starts from the shipped model, saying so)")
     weights = run_weights(store, run_id)
-    return weights if weights is not None else shipped_weights()
+    return weights if weights is not None and weights.is_file() else shipped_weights()
 
 
 def synthetic_replay(folder: Path, *, seed: int = 0) -> Path:

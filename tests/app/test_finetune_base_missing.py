@@ -67,3 +67,18 @@ def test_the_dialog_says_so_and_starts_from_the_shipped_model(qtbot, project_wit
     assert dialog.start_button.isEnabled()
     assert dialog.request().base_weights == shipped_weights()
     assert dialog.request(resume=True).base_weights is None  # a resume goes on from its own checkpoint
+
+
+def test_another_installs_shipped_model_is_this_ones(reviewed_project, flyover_template):
+    """A project analysed with the shipped model elsewhere (another machine, an older
+    install) records that install's path: the shipped model here is the same one."""
+    import json
+    import sqlite3
+
+    elsewhere = Path("/opt/old-damagemap/resources/models/default/msnet.safetensors")
+    with sqlite3.connect(reviewed_project) as db:
+        db.execute("UPDATE runs SET model_json = ?", (json.dumps({"weights": str(elsewhere)}),))
+    from services.finetune import base_weights, missing_run_weights
+
+    with ProjectStore.open(reviewed_project) as store:
+        assert missing_run_weights(store, 1) is None and base_weights(store, 1) == shipped_weights()
