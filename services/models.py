@@ -114,7 +114,9 @@ def describe_weights(weights: Path | None) -> str:
         return "(not recorded)"
     from engine.weights import DEFAULT_MSNET_WEIGHTS
 
-    if weights.resolve() == Path(DEFAULT_MSNET_WEIGHTS).resolve():
+    shipped = Path(DEFAULT_MSNET_WEIGHTS)
+    # another install's (the project analysed on another machine, or by an older install) is the same model
+    if weights.resolve() == shipped.resolve() or weights.parts[-4:] == shipped.parts[-4:]:
         return "shipped default"
     if weights.name == WEIGHTS_NAME and weights.parent.parent.name.endswith(MODELS_SUFFIX):
         return weights.parent.name

@@ -14,7 +14,7 @@ import pytest
 from core.errors import InputError
 from core.store import ProjectStore
 from services.finetune import FinetuneRequest, plan_finetune, shipped_weights
-from services.models import list_models
+from services.models import describe_weights, list_models, run_weights
 
 
 class _Document:
@@ -82,3 +82,4 @@ def test_another_installs_shipped_model_is_this_ones(reviewed_project, flyover_t
 
     with ProjectStore.open(reviewed_project) as store:
         assert missing_run_weights(store, 1) is None and base_weights(store, 1) == shipped_weights()
+        assert describe_weights(run_weights(store, 1)) == "shipped default"  # as --list and --compare name it
