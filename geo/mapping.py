@@ -141,6 +141,11 @@ class DamageMap:
     #: how many unconfirmed sites this map shows beside the confirmed ones
     #: (:meth:`with_unconfirmed`; 0 when it leaves them off)
     unconfirmed_shown: int = 0
+    #: the camera set for telemetry without one (:func:`geo.camera.frame_poses`): the
+    #: pitch where the telemetry gives no gimbal pitch, and the heading's offset from the
+    #: direction of travel; every pose the map gives between frames follows them too
+    default_pitch_deg: float = DEFAULT_PITCH_DEG
+    heading_offset_deg: float = 0.0
 
     def recording_start(self) -> tuple[float | None, bool]:
         """When the video's time 0 was, in epoch seconds, and whether that is UTC
@@ -279,11 +284,13 @@ class DamageMap:
         return self.poses_at([t_s])[0]
 
     def poses_at(self, times_s: Sequence[float]) -> list[CameraPose | None]:
-        """:meth:`pose_at` of each time, read from the telemetry at once."""
-        state = self.aligned.interpolate(list(times_s), default_pitch_deg=DEFAULT_PITCH_DEG)
-        return [CameraPose(float(state.east_m[k]), float(state.north_m[k]), float(state.height_m[k]),
-                           float(state.heading_grid_deg[k]), float(state.pitch_deg[k])) if state.valid[k] else None
-                for k in range(len(state.valid))]
+        """:meth:`pose_at` of each time, read from the telemetry at once: placed as the
+        analysed frames are (:func:`geo.camera.frame_poses`, with the map's pitch and
+        heading offset), ``None`` where a frame there would have no pose."""
+        times = list(times_s)
+        placed = frame_poses(self.aligned, dict(enumerate(times)), default_pitch_deg=self.default_pitch_deg,
+                             heading_offset_deg=self.heading_offset_deg)
+        return [placed.poses.get(k) for k in range(len(times))]
 
     def position_at(self, t_s: float) -> tuple[float, float] | None:
         """The drone's ``(lon, lat)`` at video time ``t_s``, ``None`` without telemetry
@@ -562,7 +569,8 @@ def build_damage_map_from(
     notes = _with_unconfirmed_note(notes, unconfirmed, fusion)
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
                      notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=error_sigmas,
-                     unusable_frames=unusable, views=views, detection_reach=reach)
+                     unusable_frames=unusable, views=views, detection_reach=reach,
+                     default_pitch_deg=default_pitch_deg, heading_offset_deg=heading_offset_deg)
 
 
 def _blind_spans(poses: FramePoses) -> list[tuple[float, float]]:
