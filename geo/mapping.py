@@ -32,7 +32,7 @@ from geo.heatmap import HeatGrid, heat_grid
 from geo.hover_turns import MAX_CLOSURE_DEG, Turns
 from geo.local import LocalFrame
 from geo.observe import Projected, Sighting, place_detections
-from geo.pitch import FlowView
+from geo.pitch import UNSURE_HFOV_SIGMA_DEG, FlowView
 from geo.reach import ReachWedge, detection_wedges
 from geo.sync import AlignedTrack, align_track, heights_need_ground, recording_start
 from geo.terrain import Terrain, reference_elevation
@@ -146,6 +146,9 @@ class DamageMap:
     #: direction of travel; every pose the map gives between frames follows them too
     default_pitch_deg: float = DEFAULT_PITCH_DEG
     heading_offset_deg: float = 0.0
+    #: the field of view was read from the video of a flight that turns too little to pin
+    #: it down (``geo.pitch.FlowView.width_unsure``): the pitch read with it is unsure too
+    hfov_unsure: bool = False
 
     def recording_start(self) -> tuple[float | None, bool]:
         """When the video's time 0 was, in epoch seconds, and whether that is UTC
@@ -364,6 +367,7 @@ def build_damage_map_from(
     heading_sigma_deg: float | None = None,
     hfov_sigma_deg: float | None = None,
     hfov_estimated: bool = False,
+    hfov_unsure: bool = False,
     offset_sigma_s: float | None = None,
     ground_sigma_m: float = 0.0,
     unusable_frames: Mapping[int, str] | None = None,
@@ -406,6 +410,9 @@ def build_damage_map_from(
     hfov_estimated
         ``hfov_deg`` is the field of view an estimate from the video gave (the map's
         notes say so, with ``hfov_sigma_deg``), not one the user or the drone gave.
+    hfov_unsure
+        That estimate could not pin the field of view down (the flight turns too little:
+        ``geo.pitch.FlowView.width_unsure``); kept as :attr:`DamageMap.hfov_unsure`.
     hover_turns
         For telemetry without a heading: the camera's turns read from the video where the
         drone hovered (``geo.hover_turns``), which place those frames.
@@ -429,7 +436,7 @@ def build_damage_map_from(
     except ValueError as exc:
         raise GeoreferenceError(str(exc)) from None
     if hfov_estimated and fov.source == "given":  # the number an estimate from the video gave, with its spread
-        fov = FieldOfView(fov.hfov_deg, f"estimated from the video, +-{hfov_sigma_deg or 0.0:.1f} deg")
+        fov = FieldOfView(fov.hfov_deg, f"{ESTIMATED_FOV_PREFIX}, +-{hfov_sigma_deg or 0.0:.1f} deg")
     camera = camera_for(video.width_px, video.height_px, fov)
     aligned = align_track(track, duration_s=video.duration_s, creation_time_utc=video.creation_time_utc,
                           offset_s=offset_s, ground_elevation_m=ground_elevation_m, flight_height_m=flight_height_m,
@@ -570,7 +577,12 @@ def build_damage_map_from(
     return DamageMap(aligned, camera, fov, poses, fused, heat, video, {k: v for k, v in skipped.items() if v},
                      notes, title, unconfirmed=unconfirmed, fusion=fusion, error_sigmas=error_sigmas,
                      unusable_frames=unusable, views=views, detection_reach=reach,
-                     default_pitch_deg=default_pitch_deg, heading_offset_deg=heading_offset_deg)
+                     default_pitch_deg=default_pitch_deg, heading_offset_deg=heading_offset_deg,
+                     hfov_unsure=hfov_unsure and fov.source.startswith(ESTIMATED_FOV_PREFIX))
+
+
+#: how the map's field of view's source begins when an estimate from the video gave it
+ESTIMATED_FOV_PREFIX = "estimated from the video"
 
 
 def _blind_spans(poses: FramePoses) -> list[tuple[float, float]]:
@@ -681,7 +693,8 @@ def _camera_view_arguments(camera_view: FlowView | None) -> dict[str, Any]:
         return {}
     return {"default_pitch_deg": camera_view.pitch_deg, "heading_offset_deg": camera_view.yaw_offset_deg,
             "pitch_sigma_deg": camera_view.pitch_sigma_deg, "heading_sigma_deg": camera_view.yaw_sigma_deg,
-            "hfov_sigma_deg": camera_view.hfov_sigma_deg, "hfov_estimated": camera_view.hfov_estimated}
+            "hfov_sigma_deg": camera_view.hfov_sigma_deg, "hfov_estimated": camera_view.hfov_estimated,
+            "hfov_unsure": camera_view.width_unsure}
 
 
 def settings_arguments(settings: ProjectSettings) -> dict[str, Any]:
@@ -709,6 +722,9 @@ def settings_arguments(settings: ProjectSettings) -> dict[str, Any]:
     if settings.hfov_deg is not None and settings.hfov_sigma_deg is not None:  # read from the video
         given["hfov_sigma_deg"] = settings.hfov_sigma_deg
         given["hfov_estimated"] = True
+        # what the settings keep of a width read unsure (a width drawn towards the default
+        # keeps a sigma below it, and is known as such only with the reading, camera_view)
+        given["hfov_unsure"] = settings.hfov_sigma_deg >= UNSURE_HFOV_SIGMA_DEG
     return given
 
 

@@ -416,6 +416,16 @@ ASSUMED_PITCH_CAUTION = (
     "or --pitch DEG)")
 
 
+def unsure_width_caution(built: DamageMap) -> str:
+    """What the map panel and the exports' notes say of a map whose field of view was
+    read from a flight that turns too little to pin it down, in the words the reading
+    itself printed (``services.sync.UNSURE_WIDTH_HINT``)."""
+    from services.sync import UNSURE_WIDTH_HINT
+
+    return (f"camera: the field of view read from the video ({built.fov.hfov_deg:.0f} deg) is not pinned down: "
+            + UNSURE_WIDTH_HINT.removeprefix("camera: "))
+
+
 def track_preview(store: ProjectStore) -> tuple[Track, str | None, DamageMap | None]:
     """The project's flight track, for a map before any analysis; why its telemetry
     would place none of the video's frames as the project is set (one a second,
@@ -527,6 +537,9 @@ def damage_map(
     if height_note is not None:
         built.notes.append(height_note)
         built.cautions.append(height_note)
+    if built.hfov_unsure:  # the pitch read with that width is unsure with it
+        built.notes.append(unsure_width_caution(built))
+        built.cautions.append(unsure_width_caution(built))
     if built.pitch_assumed and built.sites:  # GPX, DJI Mini SRTs: pointing is the largest error left
         built.cautions.append(ASSUMED_PITCH_CAUTION)
     if built.frame_poses.hovering:  # the same logs: where a hovering drone looked is unknown
@@ -730,4 +743,4 @@ def _read_display_basemap(path: str, _mtime_ns: int, _size: int, bounds: tuple[f
     return read_basemap(path, bounds, crs=crs, margin_m=margin_m, max_px=max_px)
 
 
-__all__ = ["reviewer_groups", "unreadable_frames", "ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "file_stamp", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "unfinished_run_note", "unreadable_frames_note", "video_info", "frames_missing", "video_not_whole"]
+__all__ = ["reviewer_groups", "unreadable_frames", "ASSUMED_PITCH_CAUTION", "CACHE_SIZE", "DISPLAY_BASEMAP_PX", "BuildingOutline", "PlacementCheck", "display_buildings", "MapState", "clear_cache", "damage_map", "display_basemap", "file_stamp", "hovering_caution", "map_builds", "map_state", "placement_check", "placement_problem", "resolve_run", "track_preview", "unfinished_run_note", "unsure_width_caution", "unreadable_frames_note", "video_info", "frames_missing", "video_not_whole"]
