@@ -40,12 +40,10 @@ steep; the heading offset is the least sure of the three.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from core.camera import CameraPose
 from geo.camera import DEFAULT_HFOV_DEG
 from geo.sync import AlignedTrack, FrameState
 
@@ -372,12 +370,6 @@ def _pitch_spread_over_width(rows: np.ndarray, dy: np.ndarray, speed: np.ndarray
     return 0.5 * abs(pitches[1] - pitches[0])
 
 
-def apply_view(poses: Mapping[int, CameraPose], view: FlowView, *, heading: bool = True) -> dict[int, CameraPose]:
-    """The poses with the estimated pitch (and heading offset unless ``heading`` is False)."""
-    offset = view.yaw_offset_deg if heading else 0.0
-    return {i: replace(p, pitch_deg=view.pitch_deg, yaw_deg=(p.yaw_deg + offset) % 360.0) for i, p in poses.items()}
-
-
 __all__ = ["ADVISE_HFOV_MAX_SIGMA_DEG", "ESTIMATED_FOV_SOURCE", "DRAWN_FOV_SOURCE", "UNKNOWN_CAMERA_HFOV_SIGMA_DEG",
-           "UNSURE_HFOV_SIGMA_DEG", "drawn_to_default", "FlowAgainstTrack", "FlowView", "apply_view",
+           "UNSURE_HFOV_SIGMA_DEG", "drawn_to_default", "FlowAgainstTrack", "FlowView",
            "flow_against_track", "ground_angle_rate", "view_from_flow"]

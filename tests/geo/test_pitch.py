@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.types import TelemetrySample
-from geo.pitch import apply_view, view_from_flow
+from geo.pitch import view_from_flow
 from geo.sync import align_track
 from geo.telemetry.track import TimeBase, Track
 
@@ -67,16 +67,6 @@ def test_hovering_gives_nothing():
     aligned = align_track(straight_track(0.2), duration_s=30.0)
     times = np.arange(2.0, 28.0, 0.2)
     assert view_from_flow(times, model_flow(-50.0, 84.0, 0.0, 0.2, 50.0, times), WIDTH, HEIGHT, aligned) is None
-
-
-def test_apply_view_sets_pitch_and_heading():
-    from core.camera import CameraPose
-    from geo.pitch import FlowView
-
-    view = FlowView(-52.0, 3.0, 80.0, 3.0, 5.0, 5.0, 0.1, 50)
-    poses = apply_view({4: CameraPose(0.0, 0.0, 50.0, 359.0, -45.0)}, view)
-    assert poses[4].pitch_deg == -52.0 and poses[4].yaw_deg == pytest.approx(2.0)
-    assert apply_view({4: CameraPose(0.0, 0.0, 50.0, 10.0, -45.0)}, view, heading=False)[4].yaw_deg == 10.0
 
 
 def test_a_fitted_width_the_flights_halves_disagree_on_is_unsure():
