@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -260,6 +261,7 @@ class ProjectDocument(QObject):
         if target.exists():
             raise StoreError(f"{target}: a file with this name exists; choose another name")
         video, telemetry = self.video_path, self.telemetry_path
+        kept = self._keep_video()  # the copy shows the same video: not read through again
         self.close()
         # copied under a temporary name and renamed when whole: a copy cut by a full disk
         # stayed as a damaged project, and the next try said "a file with this name exists"
@@ -269,19 +271,33 @@ class ProjectDocument(QObject):
             partial.rename(target)
         except OSError as exc:
             partial.unlink(missing_ok=True)
-            self.open_project(source)
+            self._attach(ProjectStore.open(source), kept)
             raise StoreError(f"{target}: cannot write the copy ({exc.strerror})") from None
         store = ProjectStore.open(target)
         store.set_video(video)
         store.set_telemetry(telemetry)
-        self._attach(store)
+        self._attach(store, kept)
         return target
 
-    def _attach(self, store) -> None:  # noqa: ANN001 - core.store.ProjectStore
+    def _keep_video(self) -> _KeptVideo:
+        """Take the open video (its reader, or its opening under way, and the frames decoded
+        ahead) from the project, for :meth:`_attach` to give the next project on the same
+        file: :meth:`close` then leaves them open."""
+        kept = _KeptVideo(self.video_path, self._reader, self._video_info, self._video_opening,
+                          self._frames_ahead)
+        self._reader = self._video_info = self._video_opening = self._frames_ahead = None
+        return kept
+
+    def _attach(self, store, kept: _KeptVideo | None = None) -> None:  # noqa: ANN001 - core.store.ProjectStore
         """Show ``store``'s project; its video is opened off the GUI thread meanwhile
-        (:attr:`video_loading`, then ``video_ready``; :attr:`VIDEO_OFF_GUI_THREAD`)."""
+        (:attr:`video_loading`, then ``video_ready``; :attr:`VIDEO_OFF_GUI_THREAD`).
+        ``kept`` (:meth:`_keep_video`): the video open before, used again where ``store``'s
+        is the same file (Save As), else closed."""
+        if kept is not None and not kept.is_for(Path(store.video_path)):
+            kept.close()
+            kept = None
         reader = None
-        if not self.VIDEO_OFF_GUI_THREAD:
+        if kept is None and not self.VIDEO_OFF_GUI_THREAD:
             from engine.video import VideoReader
 
             try:
@@ -291,11 +307,15 @@ class ProjectDocument(QObject):
                 raise
         self.close()
         self.store = store
-        if reader is None:
+        if kept is not None:
+            self._reader, self._video_info, self._video_opening = kept.reader, kept.info, kept.opening
+            self._frames_ahead = kept.frames_ahead
+        elif reader is None:
             self._video_opening = VideoOpening(store.video_path, self._announce_video_opened)
         else:
             self._reader, self._video_info = reader, reader.info
-        self._frames_ahead = FramesAhead(store.video_path, on_decoded=self._announce_decoded)
+        if self._frames_ahead is None:
+            self._frames_ahead = FramesAhead(store.video_path, on_decoded=self._announce_decoded)
         self._score_threshold = float(store.project_settings().min_score)
         self._opening = True
         try:
@@ -1099,6 +1119,32 @@ class ProjectDocument(QObject):
         self._forget_detections(changes.frame_indices)
         self.review_changed.emit(changes)
         self.detections_changed.emit(frozenset(changes.frame_indices))
+
+
+@dataclass
+class _KeptVideo:
+    """A project's open video, kept for the next project on the same file (Save As)."""
+
+    path: Path
+    reader: Any | None  # engine.video.VideoReader
+    info: Any | None  # engine.video.VideoInfo
+    opening: VideoOpening | None
+    frames_ahead: FramesAhead | None
+
+    def is_for(self, video_path: Path) -> bool:
+        """Whether ``video_path`` is this video's file."""
+        try:
+            return Path(video_path).resolve() == self.path.resolve()
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        if self.frames_ahead is not None:
+            self.frames_ahead.close()
+        if self.opening is not None:
+            self.opening.discard()
+        if self.reader is not None:
+            self.reader.close()
 
 
 def _restored_step_detections(session, undo: int, redo: int) -> list[tuple[int, ...]]:  # noqa: ANN001 - ReviewSession

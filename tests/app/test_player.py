@@ -122,6 +122,40 @@ def test_save_as_continues_in_a_complete_copy(qtbot, window, flyover, tmp_path, 
     assert doc.project_path == elsewhere / "site-a.dmproj"  # back in the project it was in
 
 
+@pytest.mark.parametrize("off_gui_thread", [False, True])
+def test_save_as_keeps_the_video_it_has_open(qtbot, window, flyover, tmp_path, errors, monkeypatch, off_gui_thread):
+    """The copy shows the same file: its reader is kept, not opened and read through again
+    (the frames-ahead thread, and a job reading pictures, open their own)."""
+    import threading
+
+    import engine.video
+    from app.document import ProjectDocument
+
+    monkeypatch.setattr(ProjectDocument, "VIDEO_OFF_GUI_THREAD", off_gui_thread)
+    assert window.open_path(flyover / "flight.mp4")
+    doc = window.document
+    if off_gui_thread:
+        qtbot.waitUntil(lambda: not doc.video_loading, timeout=10_000)
+    window.show_frame(4)
+    reader = doc.reader
+    opened: list[str] = []
+
+    class CountedReader(engine.video.VideoReader):
+        def __init__(self, path, **kwargs) -> None:  # noqa: ANN001
+            if threading.current_thread().name in ("MainThread", "video-opening"):
+                opened.append(f"{path} on {threading.current_thread().name}")
+            super().__init__(path, **kwargs)
+
+    monkeypatch.setattr(engine.video, "VideoReader", CountedReader)
+    assert window.save_project_as(tmp_path / "copy")
+    assert doc.project_path == tmp_path / "copy.dmproj"
+    assert not doc.video_loading and doc.reader is reader and opened == []
+    assert window.current_frame == 4 and window.transport.frame_count == 15
+    with qtbot.waitSignal(window.frame_shown, check_params_cb=lambda i: i == 12, timeout=10_000):
+        window.show_frame(12)
+    assert errors == []
+
+
 def test_a_flight_folder_moved_whole_opens_with_its_telemetry_and_a_missing_one_is_said(
         qtbot, window, flyover, tmp_path, monkeypatch, errors):
     """The project kept apart from its flight's folder, the folder moved: once the video is
