@@ -24,7 +24,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from app.frames_ahead import FramesAhead
 from app.video_opening import VideoOpening
 from app.undo import ChangedOutside, ReviewCommand, SettingsCommand
-from core.errors import InputError, StoreError
+from core.errors import InputError, StoreError, VideoError
 from core.review import ReviewChangedElsewhere, replay_history
 from core.settings import ProjectSettings
 from core.types import DamageLevel, Detection, Frame, ReviewState
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _log = logging.getLogger(__name__)
 
-__all__ = ["MissingVideoError", "ProjectDocument", "default_project_path", "is_video_path"]
+__all__ = ["MissingVideoError", "ProjectDocument", "VideoChangedError", "default_project_path", "is_video_path"]
 
 
 class ProjectDocument(QObject):
@@ -86,6 +86,10 @@ class ProjectDocument(QObject):
         The frame :meth:`frame_at_hand` last did not hold was decoded off the GUI thread
         (or the video it is in was opened): asking for it again gives it (or raises why it
         could not be decoded).
+    video_lost(str)
+        The project's video was moved away, cut short or replaced since it was opened (said
+        once, naming the file and what to do): no frame is shown from it any more
+        (:attr:`video_lost_reason`), and what needs no frames (the review, the sites, the map) goes on.
     video_ready()
         The project's video, opened off the GUI thread after ``opened``
         (:attr:`video_loading` until then), is here: its frame count, rate and length
@@ -112,6 +116,7 @@ class ProjectDocument(QObject):
     review_changed = Signal(object)
     frame_arrived = Signal(int)
     video_ready = Signal()
+    video_lost = Signal(str)
     #: a frame wanted now was decoded (emitted on the decoding thread, handled on the GUI's)
     _frame_decoded = Signal(int)
     #: the video was opened, or failed to (emitted on the opening thread: app.video_opening.VideoOpening)
@@ -148,6 +153,8 @@ class ProjectDocument(QObject):
         self._reader = None  # engine.video.VideoReader: the player's, on the GUI thread
         self._video_info = None  # engine.video.VideoInfo, once the video is opened
         self._video_opening: VideoOpening | None = None  # the video being opened off the GUI thread
+        self._video_stamp: _FileStamp | None = None  # the video file as it was when opened
+        self._video_lost: str | None = None  # why its frames are not shown any more (video_lost)
         self._frames_ahead: FramesAhead | None = None  # the review's next frames, decoded ahead
         self._awaited_frame: int | None = None  # the frame being decoded off the GUI thread to show
         self._restoring_history = False  # the undo stack is being rebuilt from the project's history
@@ -284,7 +291,7 @@ class ProjectDocument(QObject):
         ahead) from the project, for :meth:`_attach` to give the next project on the same
         file: :meth:`close` then leaves them open."""
         kept = _KeptVideo(self.video_path, self._reader, self._video_info, self._video_opening,
-                          self._frames_ahead)
+                          self._frames_ahead, self._video_stamp, self._video_lost)
         self._reader = self._video_info = self._video_opening = self._frames_ahead = None
         return kept
 
@@ -309,12 +316,14 @@ class ProjectDocument(QObject):
         self.store = store
         if kept is not None:
             self._reader, self._video_info, self._video_opening = kept.reader, kept.info, kept.opening
-            self._frames_ahead = kept.frames_ahead
+            self._frames_ahead, self._video_stamp, self._video_lost = kept.frames_ahead, kept.stamp, kept.lost
         elif reader is None:
+            self._video_stamp = _FileStamp.of(Path(store.video_path))
             self._video_opening = VideoOpening(store.video_path, self._announce_video_opened)
         else:
+            self._video_stamp = _FileStamp.of(Path(store.video_path))
             self._reader, self._video_info = reader, reader.info
-        if self._frames_ahead is None:
+        if self._frames_ahead is None and self._video_lost is None:
             self._frames_ahead = FramesAhead(store.video_path, on_decoded=self._announce_decoded)
         self._score_threshold = float(store.project_settings().min_score)
         self._opening = True
@@ -350,6 +359,7 @@ class ProjectDocument(QObject):
             self._reader.close()
         self._reader = None
         self._video_info = None
+        self._video_stamp = self._video_lost = None
         self.store.close()
         self.store = None
         self.survey = None
@@ -573,14 +583,19 @@ class ProjectDocument(QObject):
             return None
         if self._shown_frame is not None and self._shown_frame.index == index:
             return self._shown_frame
-        frame = self._frames_ahead.take(index) if self._frames_ahead is not None else None
-        if frame is None and self._frames_ahead is not None and not self._cheap_to_decode(index, playing=playing):
-            self._awaited_frame = index
-            self._frames_ahead.want_now(index)
-            return None
-        if frame is None:
-            frame = self._reader.frame_at(index)
-        elif (traded := self._frames_ahead.trade_reader(index, self._reader)) is not None:
+        self._check_video()
+        try:
+            frame = self._frames_ahead.take(index) if self._frames_ahead is not None else None
+            if frame is None and self._frames_ahead is not None and not self._cheap_to_decode(index, playing=playing):
+                self._awaited_frame = index
+                self._frames_ahead.want_now(index)
+                return None
+            if frame is None:
+                frame = self._reader.frame_at(index)
+        except Exception:
+            self._check_video()  # it failed as the file changed: say that, not the decoder's words
+            raise
+        if (traded := self._frames_ahead.trade_reader(index, self._reader)) is not None:
             self._reader = traded  # it stands on the next frame: playing on from here costs no seek
         self._shown_frame = frame
         return frame
@@ -592,6 +607,38 @@ class ProjectDocument(QObject):
         if playing:
             most = max(most, self.PLAYING_DECODE_FRAMES)
         return self._reader.frames_to_decode(index) <= most
+
+    @property
+    def video_lost_reason(self) -> str | None:
+        """Why the video's frames are not shown any more (it was moved away, cut short or
+        replaced since it was opened), or ``None``."""
+        return self._video_lost
+
+    def _check_video(self) -> None:
+        """Raise :class:`VideoChangedError` where the video file is not the one opened (a
+        stat: cheap enough for every frame played). The first time, its reader ahead stops
+        and ``video_lost`` says so, once: each seek had a dialog of its own, in the decoder's
+        words ("has frames 0..3; asked for 190")."""
+        if self._video_lost is None and self._video_stamp is not None:
+            change = self._video_stamp.change(self.video_path)
+            if change is not None:
+                self._lose_video(change)
+        if self._video_lost is not None:
+            raise VideoChangedError(self._video_lost)
+
+    def _lose_video(self, change: str) -> None:
+        path = self.video_path
+        self._video_lost = (
+            f"{path}: the video {change} since the project opened it. Its frames cannot be shown; the review, "
+            "the Sites list and the map go on without them. Put the video the project analysed back at "
+            f"{path}, then open the project again (File > Open Recent); "
+            "a project whose video is not found asks where it is now.")
+        self._awaited_frame = None
+        if self._frames_ahead is not None:
+            self._frames_ahead.close()
+            self._frames_ahead = None
+        _log.warning("%s", self._video_lost)
+        self.video_lost.emit(self._video_lost)
 
     def _announce_decoded(self, index: int) -> None:
         """On the decoding thread: hand the news to the GUI thread (a queued signal)."""
@@ -1121,6 +1168,42 @@ class ProjectDocument(QObject):
         self.detections_changed.emit(frozenset(changes.frame_indices))
 
 
+class VideoChangedError(VideoError):
+    """The project's video was moved away, cut short or replaced since it was opened."""
+
+
+@dataclass(frozen=True)
+class _FileStamp:
+    """A file as it was: which file (inode), its size and its last change."""
+
+    inode: int
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> _FileStamp | None:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        return cls(stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+    def change(self, path: Path) -> str | None:
+        """How the file at ``path`` is not this one any more, in words, or ``None``."""
+        now = _FileStamp.of(path)
+        if now is None:
+            return "was moved, renamed or deleted"
+        if now == self:
+            return None
+        if now.size != self.size:
+            return f"was replaced or cut short ({_size_text(self.size)} then, {_size_text(now.size)} now)"
+        return "was replaced or rewritten"
+
+
+def _size_text(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
+
+
 @dataclass
 class _KeptVideo:
     """A project's open video, kept for the next project on the same file (Save As)."""
@@ -1130,6 +1213,8 @@ class _KeptVideo:
     info: Any | None  # engine.video.VideoInfo
     opening: VideoOpening | None
     frames_ahead: FramesAhead | None
+    stamp: _FileStamp | None
+    lost: str | None
 
     def is_for(self, video_path: Path) -> bool:
         """Whether ``video_path`` is this video's file."""

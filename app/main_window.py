@@ -53,7 +53,7 @@ from app.dialogs.analysis_dialog import AnalysisDialog
 from app.dialogs.export_dialog import UNCONFIRMED_OPTION, ExportChoice, ExportDialog
 from app.dialogs.about_dialog import AboutDialog, about_facts
 from app.dialogs.help_dialogs import TextDialog, model_card_dialog, shortcuts_html
-from app.document import MissingVideoError, ProjectDocument, is_video_path
+from app.document import MissingVideoError, ProjectDocument, VideoChangedError, is_video_path
 from app.errors import show_error
 from app.overlay import OverlayStyle
 from app.settings import AppSettings
@@ -274,6 +274,7 @@ class MainWindow(QMainWindow):
         self.transport.seek_requested.connect(self.request_frame)
         doc.frame_arrived.connect(self.show_frame)
         doc.video_ready.connect(self._on_video_ready)
+        doc.video_lost.connect(self._on_video_lost)
         self.transport.time_requested.connect(self._go_to_time)
         self.transport.time_refused.connect(lambda said: self.statusBar().showMessage(said, 6000))
         self.timeline.seek_requested.connect(self.transport.request)  # the playback clock goes on from there
@@ -961,6 +962,13 @@ class MainWindow(QMainWindow):
         self.timeline.set_frame_count(doc.frame_count)
         self._update_actions()
 
+    def _on_video_lost(self, said: str) -> None:
+        """The video changed since it was opened: said once, the frame on screen kept and the
+        transport off; the review, the Sites list and the map go on."""
+        self.frame_view.set_loading(None)
+        self.transport.set_lost(said)
+        show_error(self, said, title="The video changed")
+
     def _update_project_label(self) -> None:
         doc = self.document
         if doc.is_open:
@@ -1083,7 +1091,8 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001
             self.frame_view.set_loading(None)
             self.transport.pause()
-            show_error(self, exc, title="Cannot decode this frame")
+            if not isinstance(exc, VideoChangedError):  # said once, when it changed (_on_video_lost)
+                show_error(self, exc, title="Cannot decode this frame")
             return
         if frame is None:  # decoded off the GUI thread: shown when it arrives (doc.frame_arrived)
             self.frame_view.set_loading(index, opening_video=doc.video_loading)

@@ -152,6 +152,7 @@ class TransportBar(QWidget):
         layout.addLayout(self._bottom_row)
         self._wrapped = False
         self._loading = False
+        self._lost = False
         self._tips = {control: control.toolTip() for control in (*self._controls, self.goto_edit)}
 
     # -- layout ---------------------------------------------------------------------
@@ -214,19 +215,41 @@ class TransportBar(QWidget):
     LOADING_TEXT = "opening the video…"
 
     # -- state ----------------------------------------------------------------------
+    #: what the frame label says once the video's frames cannot be shown any more
+    LOST_TEXT = "the video changed since it was opened"
+
     def set_loading(self) -> None:
         """No video yet: it is being opened (off the GUI thread). The controls are off and
         say why until :meth:`set_video`."""
         self.set_video(0, self._fps, 0.0)
         self.frame_label.setText(self.LOADING_TEXT)
         self._loading = True
+        self._turn_off(f"not yet: {self.LOADING_TEXT}")
+
+    def set_lost(self, why: str) -> None:
+        """The video's frames cannot be shown any more (it was moved away or replaced since
+        it was opened): the controls are off and their tooltips say ``why``, the frame label
+        :attr:`LOST_TEXT`, until :meth:`set_video`."""
+        self.pause()
+        self._lost = True
+        self.frame_label.setText(self.LOST_TEXT)
+        self.frame_label.setToolTip(why)
+        self._turn_off(f"not now: {why}")
+
+    def _turn_off(self, why: str) -> None:
         for control in (*self._controls, self.goto_edit):
             control.setEnabled(False)
-            control.setToolTip(f"{self._tips[control]} — not yet: {self.LOADING_TEXT}")
+            control.setToolTip(f"{self._tips[control]} — {why}")
+
+    @property
+    def lost(self) -> bool:
+        """Whether the video's frames cannot be shown any more (:meth:`set_lost`)."""
+        return self._lost
 
     def set_video(self, frame_count: int, fps: float, duration_s: float) -> None:
-        if self._loading:
-            self._loading = False
+        if self._loading or self._lost:
+            self._loading = self._lost = False
+            self.frame_label.setToolTip("")
             for control in (*self._controls, self.goto_edit):
                 control.setEnabled(True)
                 control.setToolTip(self._tips[control])
