@@ -11,7 +11,7 @@ import math
 
 from app import _refcount_guard  # noqa: F401, I001 - pins None/True/False before any PySide6 call
 from PySide6.QtCore import QElapsedTimer, QEvent, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -41,6 +41,18 @@ def format_time(seconds: float) -> str:
     return f"{int(minutes):02d}:{secs:05.2f}"
 
 
+def short_time(seconds: float, decimals: int) -> str:
+    """``m:ss`` with ``decimals`` (0 or more) digits of the second, cut, not rounded (a
+    time shown never passes the video's length): ``0:19.0``, ``0:19``; ``h:mm:ss.s`` past
+    an hour."""
+    seconds = max(0.0, seconds)
+    scale = 10 ** decimals
+    hours, rest = divmod(math.floor(seconds * scale + 1e-6) / scale, 3600)
+    minutes, secs = divmod(rest, 60)
+    secs_text = f"{secs:0{3 + decimals if decimals else 2}.{decimals}f}"
+    return f"{int(hours)}:{int(minutes):02d}:{secs_text}" if hours else f"{int(minutes)}:{secs_text}"
+
+
 def parse_time(text: str) -> float:
     """Seconds from ``"12.5"``, ``"1:02.5"`` or ``"1:00:02"``; ValueError otherwise."""
     parts = text.strip().split(":")
@@ -57,6 +69,47 @@ def parse_time(text: str) -> float:
     return total
 
 
+class TimeReadout(ElidedLabel):
+    """The frame's time and the video's length, "00:19.00 / 00:20.00", in the longest form
+    its width holds: "0:19.0 / 0:20.0", then "0:19 / 0:20" (its least width: both always
+    read whole), the tooltip saying it whole. Cut to "00:19.00 / 00:2…" on a small or
+    scaled laptop screen, the video's length could not be read. :meth:`text` is the whole.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self._forms: tuple[str, ...] = ("",)
+        super().__init__("", parent)
+        self.set_times(0.0, 0.0)
+
+    def set_times(self, pts_s: float, duration_s: float) -> None:
+        self._forms = (f"{format_time(pts_s)} / {format_time(duration_s)}",
+                       *(f"{short_time(pts_s, d)} / {short_time(duration_s, d)}" for d in (1, 0)))
+        # the least width holds the shortest form of any time up to the length
+        self._min_text = f"{short_time(duration_s, 0)} / {short_time(duration_s, 0)}"
+        self.setToolTip(f"{self._forms[0]}: the frame's time / the video's length")
+        self.setText(self._forms[0])
+
+    def clear(self) -> None:
+        self._forms, self._min_text = ("",), None
+        self.setToolTip("")
+        self.setText("")
+
+    @property
+    def shown(self) -> str:
+        """The form shown now."""
+        return QLabel.text(self)
+
+    def _elide(self) -> None:
+        forms = self._forms if self._forms[0] == self.text() else (self.text(),)
+        room = self.width() - self._overhead()
+        exact = QFontMetricsF(self.font())
+        shown = next((form for form in forms if math.ceil(exact.horizontalAdvance(form)) + 1 <= room), None)
+        if shown is None:
+            shown = self.fontMetrics().elidedText(forms[-1], Qt.TextElideMode.ElideRight, max(0, room))
+        if shown != QLabel.text(self):
+            QLabel.setText(self, shown)
+
+
 class TransportBar(QWidget):
     """Play/pause, frame step, slider, time, go-to-time and speed, on one row, or two
     where the width does not hold one (the readouts under the buttons and the slider).
@@ -69,8 +122,8 @@ class TransportBar(QWidget):
     """
 
     #: The seek slider's least width (pixels): on a narrow window the frame's note is cut first,
-    #: then the slider gives way to here (the timeline above it seeks too), then the video's
-    #: length in the time label, so that the window fits a 1024-pixel screen beside the Sites panel;
+    #: then the slider gives way to here (the timeline above it seeks too), then the time label's
+    #: hundredths and tenths of a second, so that the window fits a 1024-pixel screen beside the Sites panel;
     #: narrower still, the readouts go on a second row (:meth:`_fit`).
     SLIDER_MIN_PX = 64
 
@@ -115,10 +168,10 @@ class TransportBar(QWidget):
         self.slider.valueChanged.connect(self._slider_moved)
         self.slider.setToolTip("Seek")
 
-        # At their least, the labels keep the time and "frame 1234 / 5678" whole, however many
+        # At their least, the labels keep "0:19 / 0:20" and "frame 1234 / 5678" whole, however many
         # digits are shown now (the window's least width changed as the video played, past a
-        # 1024-pixel screen's edge once the frame had three digits); the video's length gives way
-        self.time_label = ElidedLabel(format_time(0) + " / " + format_time(0), min_text=format_time(0) + " /…")
+        # 1024-pixel screen's edge once the frame had three digits)
+        self.time_label = TimeReadout()
         self.time_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.frame_label = ElidedLabel("frame 0 / 0", min_text="frame 0000 / 0000 …")  # its note gives way
         self.goto_edit = QLineEdit()
@@ -273,10 +326,10 @@ class TransportBar(QWidget):
         with _blocked(self.slider):
             self.slider.setValue(index)
         if self._frame_count <= 0:
-            self.time_label.setText("")
+            self.time_label.clear()
             self.frame_label.setText("no video")
             return
-        self.time_label.setText(f"{format_time(pts_s)} / {format_time(self._duration_s)}")
+        self.time_label.set_times(pts_s, self._duration_s)
         self.frame_label.setText(f"frame {frame_number(index)} / {self._frame_count}" + (f" · {note}" if note else ""))
 
     @property

@@ -248,3 +248,27 @@ def test_the_export_dialog_opens_on_the_folder_the_project_was_last_exported_to(
     window.export_dialog()
     window.export_dialog()
     assert shown[0].endswith("flight_export") and shown[1] == str(tmp_path / "field-team")
+
+
+@pytest.mark.parametrize("size", [(853, 533), (1024, 768), (1366, 768)])
+def test_the_time_readout_reads_whole_on_small_and_scaled_screens(qtbot, window, flyover, size):
+    """Cut to "00:19.00 / 00:2…" on a 1280x800 laptop at 150% (853x533) and at 1024x768,
+    the video's length could not be read: a shorter form shows it whole, the tooltip
+    saying it in full."""
+    from PySide6.QtWidgets import QLabel
+
+    assert window.open_path(flyover / "flight.mp4")
+    transport = window.transport
+    transport.set_video(200, 10.0, 20.0)  # the demo's numbers
+    transport.set_position(190, 19.0)
+    window.resize(*size)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == size, timeout=5_000)
+    label = transport.time_label
+    qtbot.waitUntil(lambda: QLabel.text(label) in ("00:19.00 / 00:20.00", "0:19.0 / 0:20.0", "0:19 / 0:20"),
+                    timeout=5_000)
+    assert "00:19.00 / 00:20.00" in label.toolTip()
+    if size == (1366, 768):
+        assert QLabel.text(label) == "00:19.00 / 00:20.00"
+    # at its least width too, both times whole
+    label.resize(label.minimumSizeHint().width(), label.height())
+    assert QLabel.text(label) == "0:19 / 0:20"
