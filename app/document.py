@@ -334,6 +334,8 @@ class ProjectDocument(QObject):
         self.opened.emit()
         self.score_threshold_changed.emit(self._score_threshold)
         self._watch_timer.start()
+        if self._video_lost is not None:  # a copy (Save As) of a project whose video changed: said again
+            self.video_lost.emit(self._video_lost)
 
     def close(self) -> None:
         if self.store is None:

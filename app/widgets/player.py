@@ -269,7 +269,7 @@ class TransportBar(QWidget):
 
     # -- state ----------------------------------------------------------------------
     #: what the frame label says once the video's frames cannot be shown any more
-    LOST_TEXT = "the video changed since it was opened"
+    LOST_TEXT = "the video changed"
 
     def set_loading(self) -> None:
         """No video yet: it is being opened (off the GUI thread). The controls are off and

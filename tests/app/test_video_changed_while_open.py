@@ -64,3 +64,7 @@ def test_a_video_changed_while_open_is_said_once_and_the_review_goes_on(
     assert doc.detection(detection.id).review == ReviewState.ACCEPTED
     window.show_frame(5)
     assert len(errors) == 1
+    # a copy of the project goes on without the frames too, and says why again
+    assert window.save_project_as(tmp_path / "copy.dmproj")
+    assert window.transport.lost and len(errors) == 2 and str(errors[1]) == said
+    assert doc.detection(detection.id).review == ReviewState.ACCEPTED
