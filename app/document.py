@@ -278,13 +278,24 @@ class ProjectDocument(QObject):
             partial.rename(target)
         except OSError as exc:
             partial.unlink(missing_ok=True)
-            self._attach(ProjectStore.open(source), kept)
+            self._attach(self._reopened(source, kept), kept)
             raise StoreError(f"{target}: cannot write the copy ({exc.strerror})") from None
-        store = ProjectStore.open(target)
+        store = self._reopened(target, kept)
         store.set_video(video)
         store.set_telemetry(telemetry)
         self._attach(store, kept)
         return target
+
+    @staticmethod
+    def _reopened(path: Path, kept: _KeptVideo):  # noqa: ANN205 - core.store.ProjectStore
+        """``path``'s project opened again; ``kept`` closed where it cannot be."""
+        from core.store import ProjectStore
+
+        try:
+            return ProjectStore.open(path)
+        except BaseException:
+            kept.close()
+            raise
 
     def _keep_video(self) -> _KeptVideo:
         """Take the open video (its reader, or its opening under way, and the frames decoded
