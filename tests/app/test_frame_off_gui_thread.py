@@ -92,11 +92,12 @@ def test_a_far_frame_is_decoded_off_the_gui_thread_and_shown_when_here(
     assert errors == []
 
 
-def test_only_the_frame_asked_for_last_is_shown(qtbot, window, reviewed_project, gate, errors):
+def test_only_the_frame_asked_for_last_is_shown(qtbot, window, reviewed_project, open_sites, gate, errors):
     gate.open.set()
-    assert window.open_path(reviewed_project)
+    site = open_sites(reviewed_project).current_site()  # the Sites list has taken the player to its site
     doc = window.document
-    qtbot.waitUntil(lambda: doc.awaited_frame is None and window.frame_view.loading_frame is None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.current_frame == site.best_frame and doc.awaited_frame is None
+                    and window.frame_view.loading_frame is None, timeout=10_000)
     first, last = 2, doc.frame_count - 2
     shown: list[int] = []
     window.frame_shown.connect(shown.append)
