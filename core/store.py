@@ -73,6 +73,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ProjectExistsError, StoreError, classify_storage_failure, storage_failure_message
+from core.file_kind import special_file_kind
 from core.frame_quality import FrameQuality
 from core.masks import RleMask
 from core.settings import ProjectSettings
@@ -463,20 +464,6 @@ def current_user() -> str:
     return one_line(name) or "unknown"
 
 
-def _special_file_kind(path: Path) -> str:
-    """What a file that is neither a regular file nor a folder is, in words."""
-    import stat
-
-    mode = path.stat().st_mode
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a special file"
-
-
 @lru_cache(maxsize=256)
 def _reviewer(recorded: str) -> str:
     """A reviewer's name as read from a project: one line of text (:func:`core.text.one_line`),
@@ -864,7 +851,7 @@ class ProjectStore:
             raise StoreError(f"{str(path)!r} is a folder, not a project; give the project file ({PROJECT_SUFFIX}) inside it")
         if not path.is_file():
             if path.exists():  # a named pipe would be waited on for ever by whoever reads it
-                raise StoreError(f"{str(path)!r} is {_special_file_kind(path)}, not a project file; give the "
+                raise StoreError(f"{str(path)!r} is {special_file_kind(path.stat().st_mode)}, not a project file; give the "
                                  "project file itself")
             raise StoreError(f"no project at {str(path)!r}: the file does not exist")
         if path.stat().st_size == 0:

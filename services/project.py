@@ -96,7 +96,7 @@ def _refuse_special_file(path: Path) -> None:
     which say what to give inside it; a missing file to the reader, which says so."""
     import stat
 
-    from geo.telemetry._text import special_file_kind
+    from core.file_kind import special_file_kind
 
     try:
         mode = path.stat().st_mode

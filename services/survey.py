@@ -434,7 +434,7 @@ def _refuse_no_regular_file(path: Path, client: Client, *, survey: Path | None) 
     (:func:`services.project.flight_log_given_text`: ``--track`` on the command line)."""
     import stat
 
-    from geo.telemetry._text import special_file_kind
+    from core.file_kind import special_file_kind
     from services.project import flight_log_given_text
 
     try:

@@ -7,22 +7,10 @@ import stat
 from pathlib import Path
 
 from core.errors import TelemetryError
+from core.file_kind import special_file_kind
 
 #: Telemetry files larger than this are refused (a DJI SRT of one hour is ~30 MB).
 MAX_TEXT_BYTES = 512 * 1024 * 1024
-
-
-def special_file_kind(mode: int) -> str:
-    """What a file that is not a regular file is, in words (``"a named pipe"``...)."""
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a special file"
 
 
 def regular_file(path: Path, what: str) -> os.stat_result:
